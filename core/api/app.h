@@ -1,0 +1,31 @@
+/* app.h: what every route handler reaches through rd_req_app(). */
+#ifndef RD_API_APP_H
+#define RD_API_APP_H
+
+#include <stddef.h>
+#include <uv.h>
+
+#include "http/http.h"
+
+struct rd_store;
+struct rd_metrics;
+struct rd_config;
+struct rd_domain;
+
+struct rd_app {
+	uv_loop_t *loop;
+	struct rd_store *store;       /* owned by the daemon's main */
+	struct rd_domain *domain;     /* table handles */
+	struct rd_metrics *metrics;
+	const struct rd_config *config;
+};
+
+/* The route table: the one place routes are added (core/api/routes.c). */
+extern const struct rd_route rd_routes[];
+extern const size_t rd_n_routes;
+
+int rd_api_healthz(struct rd_req *req);
+int rd_api_metrics(struct rd_req *req);
+int rd_api_index(struct rd_req *req);
+
+#endif

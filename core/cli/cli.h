@@ -1,0 +1,12 @@
+/* cli.h: renewctl's subcommands. */
+#ifndef RD_CLI_CLI_H
+#define RD_CLI_CLI_H
+
+struct rd_store;
+struct rd_domain;
+
+/* Loads a demo vendor data set (examples/demo/demo.json) into the store;
+ * contract dates are relative to today.  Prints what it did. */
+int rd_cli_demo_load(struct rd_store *s, struct rd_domain *d, const char *file);
+
+#endif

@@ -1,0 +1,236 @@
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "util/err.h"
+#include "util/log.h"
+
+#define OPT(field) offsetof(struct rd_config, field)
+
+const struct rd_option rd_options[] = {
+	{ "data", RD_OPT_STRING, OPT(data), NULL, 0, 0, "data directory holding the LMDB store (required)" },
+	{ "listen", RD_OPT_STRING, OPT(listen), "127.0.0.1:8080", 0, 0, "address and port to serve HTTP on (port 0: any free port)" },
+	{ "log_level", RD_OPT_STRING, OPT(log_level), "info", 0, 0, "debug, info, warn or error" },
+	{ "max_body_bytes", RD_OPT_UINT, OPT(max_body_bytes), "1048576", 1, (uint64_t)1 << 30,
+	  "largest request body accepted; larger ones get 413" },
+	{ "request_timeout_ms", RD_OPT_UINT, OPT(request_timeout_ms), "10000", 100, 3600000,
+	  "a request (headers and body) must arrive within this time" },
+	{ "shutdown_timeout_ms", RD_OPT_UINT, OPT(shutdown_timeout_ms), "10000", 0, 3600000,
+	  "on SIGINT/SIGTERM, how long requests in flight may take to finish" },
+	{ "map_size_bytes", RD_OPT_UINT, OPT(map_size_bytes), "67108864", 1 << 20, (uint64_t)1 << 44,
+	  "initial size of the store's memory map (it grows by itself)" },
+	{ "map_max_bytes", RD_OPT_UINT, OPT(map_max_bytes), "1099511627776", 1 << 20, (uint64_t)1 << 46,
+	  "the store's map never grows past this" },
+};
+const size_t rd_n_options = sizeof rd_options / sizeof *rd_options;
+
+static int set_text(struct rd_config *c, const struct rd_option *o, const char *v, const char *origin, char *err,
+		    size_t errlen)
+{
+	void *slot = (char *)c + o->offset;
+	if (o->type == RD_OPT_STRING) {
+		if (!*v) {
+			snprintf(err, errlen, "%s: option %s must not be empty", origin, o->name);
+			return RD_EINVAL;
+		}
+		free(*(char **)slot);
+		*(char **)slot = rd_strdup(v);
+		return 0;
+	}
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(v, &end, 10);
+	if (errno || end == v || *end || *v == '-') {
+		snprintf(err, errlen, "%s: option %s wants a whole number, not \"%s\"", origin, o->name, v);
+		return RD_EINVAL;
+	}
+	if (n < o->min || n > o->max) {
+		snprintf(err, errlen, "%s: option %s is %llu, outside %llu..%llu", origin, o->name, n,
+			 (unsigned long long)o->min, (unsigned long long)o->max);
+		return RD_ERANGE;
+	}
+	*(uint64_t *)slot = n;
+	return 0;
+}
+
+static const struct rd_option *find(const char *name, size_t len)
+{
+	for (size_t i = 0; i < rd_n_options; i++)
+		if (strlen(rd_options[i].name) == len && memcmp(rd_options[i].name, name, len) == 0)
+			return &rd_options[i];
+	return NULL;
+}
+
+static int load_file(struct rd_config *c, const char *path, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+	if (!root) {
+		snprintf(err, errlen, "config %s: %s (line %d, column %d)", path, je.text, je.line, je.column);
+		return RD_EINVAL;
+	}
+	if (!json_is_object(root)) {
+		snprintf(err, errlen, "config %s: the file must hold a JSON object", path);
+		json_decref(root);
+		return RD_EINVAL;
+	}
+	const char *key;
+	json_t *v;
+	int rc = 0;
+	char origin[512];
+	snprintf(origin, sizeof origin, "config %s", path);
+	json_object_foreach(root, key, v) {
+		const struct rd_option *o = find(key, strlen(key));
+		if (!o) {
+			snprintf(err, errlen, "config %s: unknown option \"%s\"", path, key);
+			rc = RD_EINVAL;
+			break;
+		}
+		char buf[64];
+		const char *text;
+		if (o->type == RD_OPT_STRING && json_is_string(v)) {
+			text = json_string_value(v);
+		} else if (o->type == RD_OPT_UINT && json_is_integer(v)) {
+			snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+			text = buf;
+		} else {
+			snprintf(err, errlen, "config %s: option %s must be %s", path, key,
+				 o->type == RD_OPT_STRING ? "a string" : "a whole number");
+			rc = RD_EINVAL;
+			break;
+		}
+		if ((rc = set_text(c, o, text, origin, err, errlen)) < 0)
+			break;
+	}
+	json_decref(root);
+	return rc;
+}
+
+static int parse_listen(struct rd_config *c, char *err, size_t errlen)
+{
+	const char *colon = strrchr(c->listen, ':');
+	char *end;
+	long port = colon ? strtol(colon + 1, &end, 10) : -1;
+	if (!colon || colon == c->listen || !colon[1] || *end || port < 0 || port > 65535 ||
+	    (size_t)(colon - c->listen) >= sizeof c->host) {
+		snprintf(err, errlen, "option listen must be HOST:PORT (for example 127.0.0.1:8080), not \"%s\"", c->listen);
+		return RD_EINVAL;
+	}
+	const char *h = c->listen;
+	size_t hl = (size_t)(colon - c->listen);
+	if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') { /* [::1]:8080 */
+		h++;
+		hl -= 2;
+	}
+	memcpy(c->host, h, hl);
+	c->host[hl] = 0;
+	c->port = (int)port;
+	return 0;
+}
+
+int rd_config_load(struct rd_config *c, int argc, char **argv, bool *help, char *err, size_t errlen)
+{
+	memset(c, 0, sizeof *c);
+	*help = false;
+	int rc;
+	for (size_t i = 0; i < rd_n_options; i++)
+		if (rd_options[i].def && (rc = set_text(c, &rd_options[i], rd_options[i].def, "default", err, errlen)) < 0)
+			return rc;
+	/* The file first, wherever --config appears, so flags always win. */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 || strncmp(argv[i], "--config=", 9) == 0) {
+			const char *path = argv[i][8] == '=' ? argv[i] + 9 : (i + 1 < argc ? argv[i + 1] : NULL);
+			if (!path) {
+				snprintf(err, errlen, "--config needs a file name");
+				return RD_EINVAL;
+			}
+			if ((rc = load_file(c, path, err, errlen)) < 0)
+				return rc;
+		}
+	}
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			*help = true;
+			return 0;
+		}
+		if (strncmp(a, "--", 2) != 0) {
+			snprintf(err, errlen, "unexpected argument \"%s\" (options start with --; see --help)", a);
+			return RD_EINVAL;
+		}
+		const char *name = a + 2, *eq = strchr(name, '=');
+		size_t nl = eq ? (size_t)(eq - name) : strlen(name);
+		char key[64];
+		if (nl >= sizeof key) {
+			snprintf(err, errlen, "unknown option --%.*s (see --help)", (int)(nl > 60 ? 60 : nl), name);
+			return RD_EINVAL;
+		}
+		for (size_t k = 0; k < nl; k++)
+			key[k] = name[k] == '-' ? '_' : name[k];
+		key[nl] = 0;
+		const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
+		if (!eq)
+			i++;
+		if (strcmp(key, "config") == 0)
+			continue;
+		const struct rd_option *o = find(key, nl);
+		if (!o) {
+			snprintf(err, errlen, "unknown option --%.*s (see --help)", (int)nl, name);
+			return RD_EINVAL;
+		}
+		if (!value || (!eq && strncmp(value, "--", 2) == 0)) {
+			snprintf(err, errlen, "option --%.*s needs a value", (int)nl, name);
+			return RD_EINVAL;
+		}
+		char origin[80];
+		snprintf(origin, sizeof origin, "flag --%.*s", (int)nl, name);
+		if ((rc = set_text(c, o, value, origin, err, errlen)) < 0)
+			return rc;
+	}
+	if (!c->data) {
+		snprintf(err, errlen, "no data directory: pass --data DIR (or \"data\" in the config file)");
+		return RD_EINVAL;
+	}
+	enum rd_log_level lvl;
+	if (rd_log_parse_level(c->log_level, &lvl) < 0) {
+		snprintf(err, errlen, "option log_level must be debug, info, warn or error, not \"%s\"", c->log_level);
+		return RD_EINVAL;
+	}
+	if (c->map_max_bytes < c->map_size_bytes) {
+		snprintf(err, errlen, "option map_max_bytes (%llu) is smaller than map_size_bytes (%llu)",
+			 (unsigned long long)c->map_max_bytes, (unsigned long long)c->map_size_bytes);
+		return RD_EINVAL;
+	}
+	return parse_listen(c, err, errlen);
+}
+
+void rd_config_usage(FILE *f, const char *prog)
+{
+	fprintf(f, "usage: %s --data DIR [--listen HOST:PORT] [--config FILE] [options]\n\n", prog);
+	fprintf(f, "Every option may also be set in the JSON config file under its name;\nflags override the file.\n\n");
+	for (size_t i = 0; i < rd_n_options; i++) {
+		char flag[64];
+		snprintf(flag, sizeof flag, "--%s", rd_options[i].name);
+		for (char *p = flag + 2; *p; p++)
+			if (*p == '_')
+				*p = '-';
+		fprintf(f, "  %-24s %s", flag, rd_options[i].help);
+		if (rd_options[i].def)
+			fprintf(f, " (default %s)", rd_options[i].def);
+		fputc('\n', f);
+	}
+	fprintf(f, "  %-24s %s\n", "--config FILE", "read options from a JSON file");
+}
+
+void rd_config_free(struct rd_config *c)
+{
+	for (size_t i = 0; i < rd_n_options; i++)
+		if (rd_options[i].type == RD_OPT_STRING) {
+			char **slot = (char **)((char *)c + rd_options[i].offset);
+			free(*slot);
+			*slot = NULL;
+		}
+}

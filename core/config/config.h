@@ -1,0 +1,49 @@
+/*
+ * config.h: renewd's settings.  One table of options drives the JSON config
+ * file, the command-line flags (--name-with-dashes), --help and the
+ * documentation check (docs/configuration.md lists every option).
+ */
+#ifndef RD_CONFIG_CONFIG_H
+#define RD_CONFIG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct rd_config {
+	char *data;               /* data directory (required) */
+	char *listen;             /* HOST:PORT */
+	char *log_level;
+	uint64_t max_body_bytes;
+	uint64_t request_timeout_ms;
+	uint64_t shutdown_timeout_ms;
+	uint64_t map_size_bytes;
+	uint64_t map_max_bytes;
+	/* Derived from listen. */
+	char host[64];
+	int port;
+};
+
+enum rd_opt_type { RD_OPT_STRING, RD_OPT_UINT };
+
+struct rd_option {
+	const char *name;     /* JSON key; the flag is --name with '-' for '_' */
+	enum rd_opt_type type;
+	size_t offset;
+	const char *def;      /* default, as text; NULL: none */
+	uint64_t min, max;    /* for RD_OPT_UINT */
+	const char *help;
+};
+
+extern const struct rd_option rd_options[];
+extern const size_t rd_n_options;
+
+/* Fills defaults, then the config file named by --config (if any), then the
+ * flags, which win.  Returns 0, or < 0 with one sentence in err naming the
+ * option and what is wrong.  *help is set when --help was given. */
+int rd_config_load(struct rd_config *c, int argc, char **argv, bool *help, char *err, size_t errlen);
+void rd_config_usage(FILE *f, const char *prog);
+void rd_config_free(struct rd_config *c);
+
+#endif

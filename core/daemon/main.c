@@ -1,0 +1,130 @@
+/*
+ * main.c: renewd, the daemon.  One libuv loop owns HTTP, timers and every
+ * store write; see docs/architecture.md.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "api/app.h"
+#include "config/config.h"
+#include "domain/model.h"
+#include "http/server.h"
+#include "metrics/metrics.h"
+#include "rd_config.h"
+#include "store/store.h"
+#include "util/err.h"
+#include "util/log.h"
+
+struct daemon {
+	uv_loop_t *loop;
+	uv_signal_t sigint, sigterm;
+	struct rd_server *server;
+	struct rd_config config;
+	bool stopping;
+};
+
+static void on_drained(void *arg, int in_flight)
+{
+	struct daemon *d = arg;
+	rd_log(RD_LOG_INFO, "daemon", "HTTP drained%s", in_flight ? " (with requests cut off)" : "");
+	uv_close((uv_handle_t *)&d->sigint, NULL);
+	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	uv_stop(d->loop);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	struct daemon *d = h->data;
+	if (d->stopping) {
+		rd_log(RD_LOG_WARN, "daemon", "second %s: still draining, please wait", strsignal(signum));
+		return;
+	}
+	d->stopping = true;
+	rd_log(RD_LOG_INFO, "daemon", "%s: stop accepting, finish requests in flight (up to %llu ms)", strsignal(signum),
+	       (unsigned long long)d->config.shutdown_timeout_ms);
+	rd_server_shutdown(d->server, (unsigned)d->config.shutdown_timeout_ms, on_drained, d);
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = { 0 };
+	char err[1024];
+	bool help;
+	signal(SIGPIPE, SIG_IGN);
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("renewd %s\n", RD_VERSION);
+		return 0;
+	}
+	if (rd_config_load(&d.config, argc, argv, &help, err, sizeof err) < 0) {
+		fprintf(stderr, "renewd: %s\n", err);
+		rd_config_free(&d.config);
+		return 2;
+	}
+	if (help) {
+		rd_config_usage(stdout, "renewd");
+		rd_config_free(&d.config);
+		return 0;
+	}
+	enum rd_log_level lvl;
+	rd_log_parse_level(d.config.log_level, &lvl);
+	rd_log_set_level(lvl);
+
+	struct rd_store *store;
+	struct rd_store_opts so = { .map_size = d.config.map_size_bytes, .map_max = d.config.map_max_bytes };
+	if (rd_store_open(&store, d.config.data, &so, err, sizeof err) < 0) {
+		fprintf(stderr, "renewd: %s\n", err);
+		rd_config_free(&d.config);
+		return 1;
+	}
+	struct rd_domain dom;
+	int rc = rd_domain_register(store, &dom);
+	if (rc < 0) {
+		fprintf(stderr, "renewd: data directory %s: cannot open the tables: %s\n", d.config.data, rd_strerror(rc));
+		rd_store_close(&store);
+		rd_config_free(&d.config);
+		return 1;
+	}
+
+	d.loop = uv_default_loop();
+	struct rd_metrics *metrics = rd_metrics_new();
+	struct rd_app app = { .loop = d.loop, .store = store, .domain = &dom, .metrics = metrics, .config = &d.config };
+	struct rd_server_opts ho = {
+		.host = d.config.host,
+		.port = d.config.port,
+		.max_body = d.config.max_body_bytes,
+		.req_timeout_ms = (unsigned)d.config.request_timeout_ms,
+		.routes = rd_routes,
+		.n_routes = rd_n_routes,
+		.app = &app,
+		.metrics = metrics,
+	};
+	if (rd_server_start(&d.server, d.loop, &ho, err, sizeof err) < 0) {
+		fprintf(stderr, "renewd: %s\n", err);
+		rd_metrics_free(&metrics);
+		rd_store_close(&store);
+		rd_config_free(&d.config);
+		return 1;
+	}
+	uv_signal_init(d.loop, &d.sigint);
+	uv_signal_init(d.loop, &d.sigterm);
+	d.sigint.data = d.sigterm.data = &d;
+	uv_signal_start(&d.sigint, on_signal, SIGINT);
+	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+
+	rd_log(RD_LOG_INFO, "daemon", "renewd %s serving data directory %s", RD_VERSION, d.config.data);
+	rd_log(RD_LOG_INFO, "http", "listening on http://%s%s%s:%d/", strchr(d.config.host, ':') ? "[" : "",
+	       d.config.host, strchr(d.config.host, ':') ? "]" : "", rd_server_port(d.server));
+
+	uv_run(d.loop, UV_RUN_DEFAULT);
+
+	rd_server_free(&d.server);
+	uv_run(d.loop, UV_RUN_NOWAIT); /* let closed handles finish */
+	rd_store_close(&store);
+	rd_metrics_free(&metrics);
+	rd_log(RD_LOG_INFO, "daemon", "stopped cleanly");
+	rd_config_free(&d.config);
+	return 0;
+}

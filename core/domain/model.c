@@ -1,0 +1,593 @@
+/* model.c: field tables, the generic codec and the domain's tables. */
+#include <stdio.h>
+#include <string.h>
+
+#include "domain/model.h"
+#include "store/record.h"
+#include "store/store.h"
+#include "util/err.h"
+
+#define F(no, type, st, m, json) { no, type, offsetof(st, m), sizeof(((st *)0)->m), json, NULL, 0 }
+#define FE(no, type, st, m, json, names) { no, type, offsetof(st, m), sizeof(((st *)0)->m), json, names, 0 }
+#define FA(no, type, st, m, json, cnt) { no, type, offsetof(st, m), sizeof(((st *)0)->m), json, NULL, offsetof(st, cnt) }
+
+static const char *const publish_names[] = { "", "vendor", "partner", NULL };
+static const char *const partner_kinds[] = { "", "distributor", "reseller", NULL };
+static const char *const tiers[] = { "", "platinum", "gold", "silver", "vendor", NULL };
+static const char *const terms[] = { "", "annual", "quarterly", "monthly", "flex", NULL };
+static const char *const statuses[] = { "", "live", "renewed", "cancelled", "expired", NULL };
+static const char *const flag_names[] = { "warranty_only", "consolidated", NULL };
+
+static const struct rd_field vendor_fields[] = {
+	F(1, RD_F_U64, struct rd_vendor, id, "id"),
+	F(2, RD_F_STR, struct rd_vendor, name, "name"),
+	F(3, RD_F_STR, struct rd_vendor, slug, "slug"),
+	F(4, RD_F_STR, struct rd_vendor, currency, "currency"),
+	F(5, RD_F_U32, struct rd_vendor, renewal_window_days, "renewal_window_days"),
+	F(6, RD_F_U32, struct rd_vendor, decision_window_days, "decision_window_days"),
+	FE(7, RD_F_U8ENUM, struct rd_vendor, publish_default, "publish_default", publish_names),
+	F(8, RD_F_U32, struct rd_vendor, max_seats, "max_seats"),
+	F(9, RD_F_U32, struct rd_vendor, statement_day, "statement_day"),
+};
+
+static const struct rd_field partner_fields[] = {
+	F(1, RD_F_U64, struct rd_partner, id, "id"),
+	F(2, RD_F_STR, struct rd_partner, external_id, "external_id"),
+	F(3, RD_F_STR, struct rd_partner, name, "name"),
+	FE(4, RD_F_U8ENUM, struct rd_partner, kind, "kind", partner_kinds),
+	FE(5, RD_F_U8ENUM, struct rd_partner, tier, "tier", tiers),
+	F(6, RD_F_U64, struct rd_partner, parent_id, "parent_id"),
+	F(7, RD_F_STR, struct rd_partner, email, "email"),
+	F(8, RD_F_STR, struct rd_partner, phone, "phone"),
+	F(9, RD_F_STR, struct rd_partner, logo_url, "logo_url"),
+	F(10, RD_F_STR, struct rd_partner, colour_primary, "colour_primary"),
+	F(11, RD_F_STR, struct rd_partner, colour_accent, "colour_accent"),
+	F(12, RD_F_STR, struct rd_partner, contact_block, "contact_block"),
+};
+
+static const struct rd_field customer_fields[] = {
+	F(1, RD_F_U64, struct rd_customer, id, "id"),
+	F(2, RD_F_STR, struct rd_customer, external_id, "external_id"),
+	F(3, RD_F_STR, struct rd_customer, name, "name"),
+	F(4, RD_F_STR, struct rd_customer, email, "email"),
+	F(5, RD_F_STR, struct rd_customer, phone, "phone"),
+	F(6, RD_F_STR, struct rd_customer, address_line1, "address_line1"),
+	F(7, RD_F_STR, struct rd_customer, address_line2, "address_line2"),
+	F(8, RD_F_STR, struct rd_customer, city, "city"),
+	F(9, RD_F_STR, struct rd_customer, region, "region"),
+	F(10, RD_F_STR, struct rd_customer, postcode, "postcode"),
+	F(11, RD_F_STR, struct rd_customer, country, "country"),
+	F(12, RD_F_STR, struct rd_customer, segment, "segment"),
+};
+
+static const struct rd_field product_fields[] = {
+	F(1, RD_F_U64, struct rd_product, id, "id"),
+	F(2, RD_F_STR, struct rd_product, external_id, "sku"),
+	F(3, RD_F_STR, struct rd_product, name, "name"),
+	F(4, RD_F_STR, struct rd_product, line, "line"),
+	FA(5, RD_F_PRICES, struct rd_product, prices, "prices", n_prices),
+	FA(6, RD_F_IDS, struct rd_product, upsell, "upsell", n_upsell),
+	FA(7, RD_F_IDS, struct rd_product, crosssell, "crosssell", n_crosssell),
+};
+
+static const struct rd_field contract_fields[] = {
+	F(1, RD_F_U64, struct rd_contract, id, "id"),
+	F(2, RD_F_STR, struct rd_contract, external_id, "external_id"),
+	F(3, RD_F_U64, struct rd_contract, customer_id, "customer_id"),
+	F(4, RD_F_U64, struct rd_contract, product_id, "product_id"),
+	F(5, RD_F_U64, struct rd_contract, reseller_id, "reseller_id"),
+	F(6, RD_F_U64, struct rd_contract, distributor_id, "distributor_id"),
+	F(7, RD_F_U32, struct rd_contract, quantity, "quantity"),
+	F(8, RD_F_I32DATE, struct rd_contract, start, "start"),
+	F(9, RD_F_I32DATE, struct rd_contract, end, "end"),
+	FE(10, RD_F_U8ENUM, struct rd_contract, term, "term", terms),
+	F(11, RD_F_STR, struct rd_contract, currency, "currency"),
+	FE(12, RD_F_U8ENUM, struct rd_contract, status, "status", statuses),
+	FE(13, RD_F_U8FLAGS, struct rd_contract, flags, "flags", flag_names),
+};
+
+#define ENTITY(var, nm, tbl, k, st, flds) \
+	const struct rd_entity var = { nm, tbl, k, 1, sizeof(st), flds, sizeof flds / sizeof *flds }
+ENTITY(rd_entity_vendor, "vendor", "vendors", RD_KIND_VENDOR, struct rd_vendor, vendor_fields);
+ENTITY(rd_entity_partner, "partner", "partners", RD_KIND_PARTNER, struct rd_partner, partner_fields);
+ENTITY(rd_entity_customer, "customer", "customers", RD_KIND_CUSTOMER, struct rd_customer, customer_fields);
+ENTITY(rd_entity_product, "product", "products", RD_KIND_PRODUCT, struct rd_product, product_fields);
+ENTITY(rd_entity_contract, "contract", "contracts", RD_KIND_CONTRACT, struct rd_contract, contract_fields);
+
+enum rd_colour rd_contract_colour(const struct rd_contract *c, rd_date today, uint32_t window_days)
+{
+	if (c->status == RD_CONTRACT_CANCELLED)
+		return RD_BLACK;
+	if (c->status == RD_CONTRACT_RENEWED)
+		return RD_GREEN;
+	if (c->status == RD_CONTRACT_EXPIRED || c->end < today)
+		return RD_RED;
+	if ((int64_t)c->end - today <= (int64_t)window_days)
+		return RD_AMBER;
+	return RD_GREEN;
+}
+
+const char *rd_colour_name(enum rd_colour c)
+{
+	static const char *const n[] = { "", "red", "amber", "green", "black" };
+	return c >= RD_RED && c <= RD_BLACK ? n[c] : "";
+}
+
+/* ---- record codec ------------------------------------------------------------ */
+
+static uint64_t get_uint(const void *p, size_t size)
+{
+	switch (size) {
+	case 1: return *(const uint8_t *)p;
+	case 4: return *(const uint32_t *)p;
+	default: return *(const uint64_t *)p;
+	}
+}
+
+static void set_uint(void *p, size_t size, uint64_t v)
+{
+	switch (size) {
+	case 1: *(uint8_t *)p = (uint8_t)v; break;
+	case 4: *(uint32_t *)p = (uint32_t)v; break;
+	default: *(uint64_t *)p = v; break;
+	}
+}
+
+void rd_entity_encode(const struct rd_entity *e, const void *obj, struct rd_rec_writer *w)
+{
+	const char *base = obj;
+	rd_rec_begin(w, e->kind, e->version);
+	for (size_t i = 0; i < e->n_fields; i++) {
+		const struct rd_field *f = &e->fields[i];
+		const void *p = base + f->off;
+		switch (f->type) {
+		case RD_F_U64:
+		case RD_F_U32:
+		case RD_F_U8ENUM:
+		case RD_F_U8FLAGS: {
+			uint64_t v = get_uint(p, f->size);
+			if (v)
+				rd_rec_uint(w, f->no, v);
+			break;
+		}
+		case RD_F_I32DATE:
+			if (*(const int32_t *)p)
+				rd_rec_sint(w, f->no, *(const int32_t *)p);
+			break;
+		case RD_F_STR:
+			if (*(const char *)p) /* an empty string is an absent field */
+				rd_rec_bytes(w, f->no, p, strnlen(p, f->size));
+			break;
+		case RD_F_PRICES: {
+			uint8_t n = *(const uint8_t *)(base + f->count_off);
+			const struct rd_price *pr = p;
+			for (uint8_t k = 0; k < n; k++) {
+				/* currency(3) term(1) amount(zigzag varint) in one bytes field */
+				uint8_t buf[16];
+				memcpy(buf, pr[k].currency, 3);
+				buf[3] = pr[k].term;
+				int64_t a = pr[k].amount;
+				size_t len = 4 + rd_uvarint_put(buf + 4, ((uint64_t)a << 1) ^ (uint64_t)(a >> 63));
+				rd_rec_bytes(w, f->no, buf, len);
+			}
+			break;
+		}
+		case RD_F_IDS: {
+			uint8_t n = *(const uint8_t *)(base + f->count_off);
+			const uint64_t *ids = p;
+			for (uint8_t k = 0; k < n; k++)
+				rd_rec_uint(w, f->no, ids[k]);
+			break;
+		}
+		}
+	}
+}
+
+static const struct rd_field *field_by_no(const struct rd_entity *e, uint32_t no)
+{
+	for (size_t i = 0; i < e->n_fields; i++)
+		if (e->fields[i].no == no)
+			return &e->fields[i];
+	return NULL;
+}
+
+int rd_entity_decode(const struct rd_entity *e, const void *rec, size_t len, void *obj)
+{
+	struct rd_rec_reader r;
+	int rc = rd_rec_open(&r, rec, len, e->kind, e->version);
+	if (rc < 0)
+		return rc;
+	char *base = obj;
+	memset(obj, 0, e->size);
+	struct rd_rec_field fld;
+	while ((rc = rd_rec_next(&r, &fld)) > 0) {
+		const struct rd_field *f = field_by_no(e, fld.no);
+		if (!f)
+			continue; /* written by a newer layout: skip */
+		void *p = base + f->off;
+		switch (f->type) {
+		case RD_F_U64:
+		case RD_F_U32:
+		case RD_F_U8ENUM:
+		case RD_F_U8FLAGS:
+			if (fld.wire != RD_WIRE_UINT)
+				return RD_ECORRUPT;
+			set_uint(p, f->size, fld.u);
+			break;
+		case RD_F_I32DATE:
+			if (fld.wire != RD_WIRE_SINT)
+				return RD_ECORRUPT;
+			*(int32_t *)p = (int32_t)fld.i;
+			break;
+		case RD_F_STR:
+			if (fld.wire != RD_WIRE_BYTES || fld.len >= f->size)
+				return RD_ECORRUPT;
+			memcpy(p, fld.data, fld.len);
+			((char *)p)[fld.len] = 0;
+			break;
+		case RD_F_PRICES: {
+			uint8_t *n = (uint8_t *)(base + f->count_off);
+			if (fld.wire != RD_WIRE_BYTES || fld.len < 5 || *n >= RD_MAX_PRICES)
+				return RD_ECORRUPT;
+			struct rd_price *pr = (struct rd_price *)p + *n;
+			memcpy(pr->currency, fld.data, 3);
+			pr->currency[3] = 0;
+			pr->term = fld.data[3];
+			uint64_t zz;
+			if (!rd_uvarint_get(fld.data + 4, fld.data + fld.len, &zz))
+				return RD_ECORRUPT;
+			pr->amount = (int64_t)(zz >> 1) ^ -(int64_t)(zz & 1);
+			(*n)++;
+			break;
+		}
+		case RD_F_IDS: {
+			uint8_t *n = (uint8_t *)(base + f->count_off);
+			if (fld.wire != RD_WIRE_UINT || *n >= RD_MAX_RELATED)
+				return RD_ECORRUPT;
+			((uint64_t *)p)[(*n)++] = fld.u;
+			break;
+		}
+		}
+	}
+	return rc < 0 ? rc : 0;
+}
+
+/* ---- JSON ----------------------------------------------------------------------- */
+
+json_t *rd_entity_to_json(const struct rd_entity *e, const void *obj)
+{
+	const char *base = obj;
+	json_t *j = json_object();
+	for (size_t i = 0; i < e->n_fields; i++) {
+		const struct rd_field *f = &e->fields[i];
+		const void *p = base + f->off;
+		json_t *v = NULL;
+		switch (f->type) {
+		case RD_F_U64:
+		case RD_F_U32: {
+			uint64_t x = get_uint(p, f->size);
+			v = x || f->no == 1 || f->type == RD_F_U32 ? json_integer((json_int_t)x) : json_null();
+			break;
+		}
+		case RD_F_I32DATE: {
+			char d[11];
+			rd_date_format(*(const int32_t *)p, d);
+			v = *(const int32_t *)p ? json_string(d) : json_null();
+			break;
+		}
+		case RD_F_U8ENUM: {
+			uint8_t x = *(const uint8_t *)p;
+			size_t n = 0;
+			while (f->names[n])
+				n++;
+			v = x && x < n ? json_string(f->names[x]) : json_null();
+			break;
+		}
+		case RD_F_U8FLAGS: {
+			uint8_t x = *(const uint8_t *)p;
+			v = json_array();
+			for (size_t k = 0; f->names[k]; k++)
+				if (x & (1u << k))
+					json_array_append_new(v, json_string(f->names[k]));
+			break;
+		}
+		case RD_F_STR:
+			v = json_stringn(p, strnlen(p, f->size));
+			break;
+		case RD_F_PRICES: {
+			uint8_t n = *(const uint8_t *)(base + f->count_off);
+			const struct rd_price *pr = p;
+			v = json_array();
+			for (uint8_t k = 0; k < n; k++)
+				json_array_append_new(v, json_pack("{s:s, s:s, s:I}", "currency", pr[k].currency, "term",
+								   pr[k].term < 5 ? terms[pr[k].term] : "", "amount",
+								   (json_int_t)pr[k].amount));
+			break;
+		}
+		case RD_F_IDS: {
+			uint8_t n = *(const uint8_t *)(base + f->count_off);
+			v = json_array();
+			for (uint8_t k = 0; k < n; k++)
+				json_array_append_new(v, json_integer((json_int_t)((const uint64_t *)p)[k]));
+			break;
+		}
+		}
+		json_object_set_new(j, f->json, v);
+	}
+	return j;
+}
+
+static int enum_value(const struct rd_field *f, const char *s)
+{
+	for (int k = 1; f->names[k]; k++)
+		if (strcmp(f->names[k], s) == 0)
+			return k;
+	return -1;
+}
+
+static int names_list(const struct rd_field *f, int from, char *out, size_t cap)
+{
+	size_t n = 0;
+	out[0] = 0;
+	for (int k = from; f->names[k]; k++)
+		n += (size_t)snprintf(out + n, n < cap ? cap - n : 0, "%s%s", k > from ? ", " : "", f->names[k]);
+	return 0;
+}
+
+static bool valid_currency(const char *s)
+{
+	return strlen(s) == 3 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' && s[2] >= 'A' && s[2] <= 'Z';
+}
+
+int rd_entity_from_json(const struct rd_entity *e, json_t *j, void *obj, const char **bad, char *why, size_t whylen)
+{
+	char *base = obj;
+	const char *key;
+	json_t *v;
+	json_object_foreach(j, key, v) {
+		const struct rd_field *f = NULL;
+		for (size_t i = 0; i < e->n_fields; i++)
+			if (strcmp(e->fields[i].json, key) == 0)
+				f = &e->fields[i];
+		*bad = f ? f->json : key;
+		if (!f) {
+			snprintf(why, whylen, "unknown field \"%s\" for a %s", key, e->name);
+			return RD_EINVAL;
+		}
+		void *p = base + f->off;
+		if (f->no == 1) {
+			snprintf(why, whylen, "field id is assigned by renewd and cannot be set");
+			return RD_EINVAL;
+		}
+		switch (f->type) {
+		case RD_F_U64:
+		case RD_F_U32: {
+			if (json_is_null(v) && f->type == RD_F_U64) {
+				set_uint(p, f->size, 0);
+				break;
+			}
+			json_int_t x = json_is_integer(v) ? json_integer_value(v) : -1;
+			uint64_t max = f->type == RD_F_U32 ? UINT32_MAX : (uint64_t)INT64_MAX;
+			if (!json_is_integer(v) || x < 0 || (uint64_t)x > max) {
+				snprintf(why, whylen, "field %s must be a whole number from 0 to %llu", key,
+					 (unsigned long long)max);
+				return RD_EINVAL;
+			}
+			set_uint(p, f->size, (uint64_t)x);
+			break;
+		}
+		case RD_F_I32DATE: {
+			rd_date d;
+			if (!json_is_string(v) || rd_date_parse(json_string_value(v), &d) < 0) {
+				snprintf(why, whylen, "field %s must be a calendar date YYYY-MM-DD", key);
+				return RD_EINVAL;
+			}
+			*(int32_t *)p = d;
+			break;
+		}
+		case RD_F_U8ENUM: {
+			int x = json_is_string(v) ? enum_value(f, json_string_value(v)) : -1;
+			if (x < 0) {
+				char list[160];
+				names_list(f, 1, list, sizeof list);
+				snprintf(why, whylen, "field %s must be one of: %s", key, list);
+				return RD_EINVAL;
+			}
+			*(uint8_t *)p = (uint8_t)x;
+			break;
+		}
+		case RD_F_U8FLAGS: {
+			uint8_t bits = 0;
+			size_t k;
+			json_t *it;
+			if (!json_is_array(v))
+				goto bad_flags;
+			json_array_foreach(v, k, it) {
+				int bit = -1;
+				for (int b = 0; json_is_string(it) && f->names[b]; b++)
+					if (strcmp(f->names[b], json_string_value(it)) == 0)
+						bit = b;
+				if (bit < 0)
+					goto bad_flags;
+				bits |= (uint8_t)(1u << bit);
+			}
+			*(uint8_t *)p = bits;
+			break;
+		bad_flags: {
+			char list[160];
+			names_list(f, 0, list, sizeof list);
+			snprintf(why, whylen, "field %s must be a list drawn from: %s", key, list);
+			return RD_EINVAL;
+		}
+		}
+		case RD_F_STR: {
+			if (!json_is_string(v)) {
+				snprintf(why, whylen, "field %s must be a string", key);
+				return RD_EINVAL;
+			}
+			size_t n = json_string_length(v);
+			const char *s = json_string_value(v);
+			if (n >= f->size || memchr(s, 0, n)) {
+				snprintf(why, whylen, "field %s must be text of at most %zu bytes", key, f->size - 1);
+				return RD_EINVAL;
+			}
+			if (strcmp(key, "currency") == 0 && !valid_currency(s)) {
+				snprintf(why, whylen, "field currency must be an ISO 4217 code such as EUR");
+				return RD_EINVAL;
+			}
+			memcpy(p, s, n + 1);
+			break;
+		}
+		case RD_F_PRICES: {
+			uint8_t *n = (uint8_t *)(base + f->count_off);
+			struct rd_price *pr = p;
+			size_t k;
+			json_t *it;
+			if (!json_is_array(v) || json_array_size(v) > RD_MAX_PRICES) {
+				snprintf(why, whylen, "field %s must be a list of at most %d prices", key, RD_MAX_PRICES);
+				return RD_EINVAL;
+			}
+			*n = 0;
+			json_array_foreach(v, k, it) {
+				const char *cur = NULL, *term = NULL;
+				json_int_t amount = -1;
+				if (json_unpack(it, "{s:s, s:s, s:I !}", "currency", &cur, "term", &term, "amount", &amount) != 0 ||
+				    !valid_currency(cur) || amount < 0) {
+					snprintf(why, whylen,
+						 "field %s[%zu] must be {\"currency\": ISO 4217, \"term\": annual|quarterly|monthly|flex, \"amount\": minor units >= 0}",
+						 key, k);
+					return RD_EINVAL;
+				}
+				int t = -1;
+				for (int x = 1; terms[x]; x++)
+					if (strcmp(terms[x], term) == 0)
+						t = x;
+				if (t < 0) {
+					snprintf(why, whylen, "field %s[%zu].term must be annual, quarterly, monthly or flex", key, k);
+					return RD_EINVAL;
+				}
+				memcpy(pr[*n].currency, cur, 4);
+				pr[*n].term = (uint8_t)t;
+				pr[*n].amount = amount;
+				(*n)++;
+			}
+			break;
+		}
+		case RD_F_IDS: {
+			uint8_t *n = (uint8_t *)(base + f->count_off);
+			size_t k;
+			json_t *it;
+			if (!json_is_array(v) || json_array_size(v) > RD_MAX_RELATED) {
+				snprintf(why, whylen, "field %s must be a list of at most %d ids", key, RD_MAX_RELATED);
+				return RD_EINVAL;
+			}
+			*n = 0;
+			json_array_foreach(v, k, it) {
+				if (!json_is_integer(it) || json_integer_value(it) <= 0) {
+					snprintf(why, whylen, "field %s[%zu] must be an id", key, k);
+					return RD_EINVAL;
+				}
+				((uint64_t *)p)[(*n)++] = (uint64_t)json_integer_value(it);
+			}
+			break;
+		}
+		}
+	}
+	*bad = NULL;
+	return 0;
+}
+
+/* ---- tables and indexes ------------------------------------------------------------- */
+
+void rd_date_key(rd_date d, uint8_t out[4])
+{
+	uint32_t u = (uint32_t)d + 0x80000000u; /* order negative dates first */
+	out[0] = (uint8_t)(u >> 24);
+	out[1] = (uint8_t)(u >> 16);
+	out[2] = (uint8_t)(u >> 8);
+	out[3] = (uint8_t)u;
+}
+
+/* Finds one field in a record without decoding the rest. */
+static int find_field(const void *rec, size_t len, uint32_t no, struct rd_rec_field *out)
+{
+	struct rd_rec_reader r;
+	int rc = rd_rec_open(&r, rec, len, 0, UINT16_MAX);
+	if (rc < 0)
+		return rc;
+	while ((rc = rd_rec_next(&r, out)) > 0)
+		if (out->no == no)
+			return 1;
+	return rc;
+}
+
+static int key_string(const void *rec, size_t len, uint32_t no, uint8_t *key, size_t cap)
+{
+	struct rd_rec_field f;
+	int rc = find_field(rec, len, no, &f);
+	if (rc <= 0)
+		return rc;
+	if (f.wire != RD_WIRE_BYTES || f.len + 1 > cap || memchr(f.data, 0, f.len))
+		return RD_ECORRUPT;
+	memcpy(key, f.data, f.len);
+	key[f.len] = 0; /* self-delimiting */
+	return (int)f.len + 1;
+}
+
+static int key_u64(const void *rec, size_t len, uint32_t no, uint8_t *key, size_t cap)
+{
+	struct rd_rec_field f;
+	int rc = find_field(rec, len, no, &f);
+	if (rc <= 0)
+		return rc;
+	if (f.wire != RD_WIRE_UINT || cap < 8)
+		return RD_ECORRUPT;
+	for (int i = 7; i >= 0; i--, f.u >>= 8)
+		key[i] = (uint8_t)f.u;
+	return 8;
+}
+
+static int key_ext(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_string(rec, len, 2, key, cap); }
+static int key_customer(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_u64(rec, len, 3, key, cap); }
+static int key_reseller(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_u64(rec, len, 5, key, cap); }
+static int key_partner_parent(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_u64(rec, len, 6, key, cap); }
+
+static int key_end(const void *rec, size_t len, uint8_t *key, size_t cap)
+{
+	struct rd_rec_field f;
+	int rc = find_field(rec, len, 9, &f);
+	if (rc <= 0)
+		return rc;
+	if (f.wire != RD_WIRE_SINT || cap < 4)
+		return RD_ECORRUPT;
+	rd_date_key((rd_date)f.i, key);
+	return 4;
+}
+
+static const struct rd_index_def ext_only[] = { { "ext", key_ext } };
+static const struct rd_index_def partner_idx[] = { { "ext", key_ext }, { "parent", key_partner_parent } };
+static const struct rd_index_def contract_idx[] = {
+	{ "ext", key_ext },
+	{ RD_IDX_CONTRACT_END, key_end },
+	{ "customer", key_customer },
+	{ "reseller", key_reseller },
+};
+
+static const struct rd_table_def tables[] = {
+	{ "vendors", NULL, 0 },
+	{ "partners", partner_idx, 2 },
+	{ "customers", ext_only, 1 },
+	{ "products", ext_only, 1 },
+	{ "contracts", contract_idx, 4 },
+};
+
+int rd_domain_register(struct rd_store *s, struct rd_domain *d)
+{
+	struct rd_table **slots[] = { &d->vendors, &d->partners, &d->customers, &d->products, &d->contracts };
+	for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
+		int rc = rd_store_register(s, &tables[i], slots[i]);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}

@@ -1,0 +1,87 @@
+/*
+ * http.h: what route handlers see of HTTP.  core/http is the only place that
+ * includes h2o.h; handlers get a struct rd_req and answer through the
+ * rd_reply_* functions below.
+ *
+ * Memory: everything a request hands out (path, parameters, body, header
+ * values) and everything given to rd_reply_* lives in the request's pool and
+ * is freed when the response is done.  Handlers run on the loop thread.
+ */
+#ifndef RD_HTTP_HTTP_H
+#define RD_HTTP_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct rd_req;
+
+enum rd_method {
+	RD_GET = 1 << 0,
+	RD_HEAD = 1 << 1,
+	RD_POST = 1 << 2,
+	RD_PUT = 1 << 3,
+	RD_PATCH = 1 << 4,
+	RD_DELETE = 1 << 5,
+	RD_OPTIONS = 1 << 6,
+};
+
+/* A handler answers with one rd_reply_* call and returns 0.  Returning a
+ * negative code without replying produces a 500 naming the code. */
+typedef int (*rd_handler_fn)(struct rd_req *req);
+
+/* One row of the route table (core/api/routes.c).  A pattern is a path whose
+ * segments are literals or {name} parameters: "/api/v1/contracts/{id}". */
+struct rd_route {
+	unsigned method; /* one enum rd_method value */
+	const char *pattern;
+	rd_handler_fn handler;
+};
+
+/* Router (pure, unit-tested): finds the route for (method, path).
+ * Returns the route, or NULL with *allowed set to the methods that do match
+ * the path (0: no such path -> 404; otherwise 405 with Allow). */
+#define RD_MAX_PARAMS 8
+struct rd_param {
+	const char *name; /* borrowed from the pattern, not NUL-terminated */
+	size_t name_len;
+	const char *value; /* borrowed from the path */
+	size_t value_len;
+};
+const struct rd_route *rd_route_match(const struct rd_route *routes, size_t n, unsigned method, const char *path,
+				      size_t path_len, struct rd_param *params, size_t *n_params, unsigned *allowed);
+/* "GET, HEAD, POST" for a method set; returns the length written. */
+size_t rd_methods_format(unsigned methods, char *buf, size_t cap);
+unsigned rd_method_parse(const char *s, size_t len);
+
+/* Request accessors. */
+unsigned rd_req_method(const struct rd_req *req);
+const char *rd_req_path(const struct rd_req *req);      /* without the query */
+const char *rd_req_route(const struct rd_req *req);     /* the matched pattern */
+const char *rd_req_id(const struct rd_req *req);        /* the X-Request-Id */
+/* A path parameter by name, NUL-terminated in the pool; NULL when absent. */
+const char *rd_req_param(struct rd_req *req, const char *name);
+/* A query parameter, percent-decoded into the pool; NULL when absent. */
+const char *rd_req_query(struct rd_req *req, const char *name);
+/* A request header (case-insensitive), NUL-terminated in the pool. */
+const char *rd_req_header(struct rd_req *req, const char *name);
+const void *rd_req_body(const struct rd_req *req, size_t *len);
+/* Parses the body as a JSON object.  On failure it has already replied
+ * 400 bad_json (with line and column) and returns RD_EINVAL: the handler
+ * returns 0.  On success *out is a new reference the caller releases. */
+int rd_req_json(struct rd_req *req, json_t **out);
+/* The application context the server was started with. */
+void *rd_req_app(const struct rd_req *req);
+void *rd_req_alloc(struct rd_req *req, size_t n);
+
+/* Responses. */
+void rd_reply_header(struct rd_req *req, const char *name, const char *value);
+void rd_reply_raw(struct rd_req *req, int status, const char *content_type, const void *body, size_t len);
+/* Serialises and releases body (steals the reference). */
+void rd_reply_json(struct rd_req *req, int status, json_t *body);
+/* {"error":{"code":code,"message":message,"field":field}}; field may be NULL. */
+void rd_reply_error(struct rd_req *req, int status, const char *code, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+#endif

@@ -1,0 +1,581 @@
+/*
+ * server.c: h2o on renewd's libuv loop.  The only file that includes h2o.h.
+ *
+ * Every request goes to one h2o handler mounted at "/", which routes through
+ * the route table (router.c) so that 404 and 405 are ours and JSON.  Errors
+ * h2o produces by itself (413 for an oversized body, 400 for a broken
+ * request, ...) pass through the json_errors filter, which rewrites their
+ * plain-text bodies into the one JSON error shape.
+ */
+#include <errno.h>
+#include <h2o.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "http/server.h"
+#include "metrics/metrics.h"
+#include "util/err.h"
+#include "util/log.h"
+
+struct rd_server {
+	uv_loop_t *loop;
+	uv_tcp_t listener;
+	bool listening;
+	h2o_globalconf_t conf;
+	h2o_context_t ctx;
+	h2o_accept_ctx_t accept;
+	struct rd_server_opts opts;
+	int port;
+	uint64_t salt, next_req;
+	bool draining;
+	int open_conns;
+	uv_timer_t drain_timer;
+	uint64_t drain_deadline;
+	void (*drained)(void *arg, int in_flight);
+	void *drained_arg;
+};
+
+struct rd_handler {
+	h2o_handler_t super; /* first: h2o hands us this pointer */
+	struct rd_server *srv;
+};
+
+struct rd_filter {
+	h2o_filter_t super;
+	struct rd_server *srv;
+};
+
+struct rd_req {
+	h2o_req_t *h2o;
+	struct rd_server *srv;
+	const struct rd_route *route;
+	struct rd_param params[RD_MAX_PARAMS];
+	size_t n_params;
+	unsigned method;
+	char method_name[8];
+	char *path;
+	char id[40];
+	uint64_t start_ns;
+	bool replied;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- accessors ---------------------------------------------------------- */
+
+unsigned rd_req_method(const struct rd_req *req) { return req->method; }
+const char *rd_req_path(const struct rd_req *req) { return req->path; }
+const char *rd_req_route(const struct rd_req *req) { return req->route ? req->route->pattern : NULL; }
+const char *rd_req_id(const struct rd_req *req) { return req->id; }
+void *rd_req_app(const struct rd_req *req) { return req->srv->opts.app; }
+void *rd_req_alloc(struct rd_req *req, size_t n) { return h2o_mem_alloc_pool(&req->h2o->pool, n); }
+
+static char *pool_strndup(struct rd_req *req, const char *s, size_t n)
+{
+	char *p = rd_req_alloc(req, n + 1);
+	memcpy(p, s, n);
+	p[n] = 0;
+	return p;
+}
+
+const char *rd_req_param(struct rd_req *req, const char *name)
+{
+	size_t nl = strlen(name);
+	for (size_t i = 0; i < req->n_params; i++)
+		if (req->params[i].name_len == nl && memcmp(req->params[i].name, name, nl) == 0)
+			return pool_strndup(req, req->params[i].value, req->params[i].value_len);
+	return NULL;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9') return c - '0';
+	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decodes s[0..n) into the pool; '+' is a space. */
+static char *url_decode(struct rd_req *req, const char *s, size_t n)
+{
+	char *out = rd_req_alloc(req, n + 1), *o = out;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+			*o++ = (char)(hexval(s[i + 1]) << 4 | hexval(s[i + 2]));
+			i += 2;
+		} else {
+			*o++ = s[i] == '+' ? ' ' : s[i];
+		}
+	}
+	*o = 0;
+	return out;
+}
+
+const char *rd_req_query(struct rd_req *req, const char *name)
+{
+	h2o_req_t *r = req->h2o;
+	if (r->query_at == SIZE_MAX)
+		return NULL;
+	const char *q = r->path.base + r->query_at + 1, *end = r->path.base + r->path.len;
+	size_t nl = strlen(name);
+	while (q < end) {
+		const char *amp = memchr(q, '&', (size_t)(end - q));
+		if (!amp)
+			amp = end;
+		const char *eq = memchr(q, '=', (size_t)(amp - q));
+		const char *kend = eq ? eq : amp;
+		char *key = url_decode(req, q, (size_t)(kend - q));
+		if (strlen(key) == nl && memcmp(key, name, nl) == 0)
+			return eq ? url_decode(req, eq + 1, (size_t)(amp - eq - 1)) : "";
+		q = amp + 1;
+	}
+	return NULL;
+}
+
+const char *rd_req_header(struct rd_req *req, const char *name)
+{
+	ssize_t i = h2o_find_header_by_str(&req->h2o->headers, name, strlen(name), -1);
+	if (i < 0)
+		return NULL;
+	h2o_iovec_t v = req->h2o->headers.entries[i].value;
+	return pool_strndup(req, v.base, v.len);
+}
+
+const void *rd_req_body(const struct rd_req *req, size_t *len)
+{
+	*len = req->h2o->entity.base ? req->h2o->entity.len : 0;
+	return req->h2o->entity.base ? req->h2o->entity.base : "";
+}
+
+int rd_req_json(struct rd_req *req, json_t **out)
+{
+	size_t len;
+	const char *body = rd_req_body(req, &len);
+	*out = NULL;
+	if (len == 0) {
+		rd_reply_error(req, 400, "bad_json", NULL, "the request needs a JSON object body");
+		return RD_EINVAL;
+	}
+	json_error_t e;
+	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &e);
+	if (!j) {
+		rd_reply_error(req, 400, "bad_json", NULL, "malformed JSON at line %d column %d: %s", e.line, e.column,
+			       e.text);
+		return RD_EINVAL;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		rd_reply_error(req, 400, "bad_json", NULL, "the body must be a JSON object");
+		return RD_EINVAL;
+	}
+	*out = j;
+	return 0;
+}
+
+/* ---- replies ------------------------------------------------------------ */
+
+void rd_reply_header(struct rd_req *req, const char *name, const char *value)
+{
+	h2o_req_t *r = req->h2o;
+	size_t nl = strlen(name), vl = strlen(value);
+	char *n = pool_strndup(req, name, nl);
+	h2o_strtolower(n, nl);
+	h2o_add_header_by_str(&r->pool, &r->res.headers, n, nl, 1, NULL, pool_strndup(req, value, vl), vl);
+}
+
+static const char *reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 422: return "Unprocessable Content";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "";
+	}
+}
+
+void rd_reply_raw(struct rd_req *req, int status, const char *content_type, const void *body, size_t len)
+{
+	if (rd_fails_assert(!req->replied))
+		return;
+	req->replied = true;
+	h2o_req_t *r = req->h2o;
+	r->res.status = status;
+	r->res.reason = reason(status);
+	r->res.content_length = len;
+	if (req->srv->draining)
+		r->http1_is_persistent = 0;
+	h2o_add_header(&r->pool, &r->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type, strlen(content_type));
+	h2o_add_header_by_str(&r->pool, &r->res.headers, H2O_STRLIT("x-request-id"), 0, NULL, req->id, strlen(req->id));
+	h2o_add_header(&r->pool, &r->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+	h2o_send_inline(r, body, len);
+}
+
+void rd_reply_json(struct rd_req *req, int status, json_t *body)
+{
+	char *s = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	if (!s) {
+		rd_reply_error(req, 500, "internal", NULL, "the response could not be encoded");
+		return;
+	}
+	rd_reply_raw(req, status, "application/json", s, strlen(s));
+	free(s); /* h2o_send_inline copied it into the pool */
+}
+
+static json_t *error_body(const char *code, const char *field, const char *message)
+{
+	json_t *e = json_pack("{s:s, s:s}", "code", code, "message", message);
+	json_object_set_new(e, "field", field ? json_string(field) : json_null());
+	return json_pack("{s:o}", "error", e);
+}
+
+void rd_reply_error(struct rd_req *req, int status, const char *code, const char *field, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	rd_reply_json(req, status, error_body(code, field, msg));
+}
+
+/* ---- h2o's own errors, as JSON ----------------------------------------- */
+
+struct json_ostream {
+	h2o_ostream_t super;
+	h2o_iovec_t body;
+	bool sent;
+};
+
+static void json_ostream_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t n, h2o_send_state_t state)
+{
+	struct json_ostream *o = (struct json_ostream *)self;
+	bool head = h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD"));
+	if (!o->sent && !head) {
+		o->sent = true;
+		h2o_ostream_send_next(self, req, &o->body, 1, state);
+	} else {
+		h2o_ostream_send_next(self, req, NULL, 0, state);
+	}
+}
+
+static void json_errors_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+	struct rd_filter *f = (struct rd_filter *)self;
+	ssize_t ct = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
+	bool json = ct >= 0 && h2o_memis(req->res.headers.entries[ct].value.base,
+					 req->res.headers.entries[ct].value.len, H2O_STRLIT("application/json"));
+	if (req->res.status < 400 || json) {
+		h2o_setup_next_ostream(req, slot);
+		return;
+	}
+	const char *code = "http_error";
+	char msg[256];
+	snprintf(msg, sizeof msg, "%s", req->res.reason ? req->res.reason : "error");
+	switch (req->res.status) {
+	case 400: code = "bad_request"; snprintf(msg, sizeof msg, "the request is not valid HTTP"); break;
+	case 408: code = "timeout"; break;
+	case 413:
+		code = "body_too_large";
+		snprintf(msg, sizeof msg, "the request body exceeds the limit of %zu bytes", f->srv->opts.max_body);
+		break;
+	case 414: code = "uri_too_long"; break;
+	case 431: code = "headers_too_large"; break;
+	case 500: code = "internal"; break;
+	case 503: code = "unavailable"; break;
+	}
+	json_t *j = error_body(code, NULL, msg);
+	char *s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	struct json_ostream *o = (struct json_ostream *)h2o_add_ostream(req, sizeof *o, slot);
+	o->super.do_send = json_ostream_send;
+	o->body = h2o_strdup(&req->pool, s, strlen(s));
+	o->sent = false;
+	free(s);
+	req->res.content_length = o->body.len;
+	h2o_set_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, H2O_STRLIT("application/json"), 1);
+	h2o_setup_next_ostream(req, &o->super.next);
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+static void request_done(void *p)
+{
+	struct rd_req *req = p;
+	double secs = (double)(now_ns() - req->start_ns) / 1e9;
+	int status = req->h2o->res.status;
+	rd_metrics_request(req->srv->opts.metrics, req->route ? req->route->pattern : NULL, req->method_name, status,
+			   secs);
+	rd_log_req(RD_LOG_INFO, "http", req->id, "%s %s %d %.3fms", req->method_name, req->path, status, secs * 1e3);
+}
+
+static bool valid_request_id(h2o_iovec_t v)
+{
+	if (v.len == 0 || v.len > 36)
+		return false;
+	for (size_t i = 0; i < v.len; i++) {
+		char c = v.base[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+		      c == '_' || c == '.'))
+			return false;
+	}
+	return true;
+}
+
+static int on_req(h2o_handler_t *self, h2o_req_t *r)
+{
+	struct rd_server *srv = ((struct rd_handler *)self)->srv;
+	struct rd_req *req = h2o_mem_alloc_shared(&r->pool, sizeof *req, request_done);
+	memset(req, 0, sizeof *req);
+	req->h2o = r;
+	req->srv = srv;
+	req->start_ns = now_ns();
+	req->path = pool_strndup(req, r->path_normalized.base, r->path_normalized.len);
+	snprintf(req->method_name, sizeof req->method_name, "%.*s", (int)r->method.len, r->method.base);
+	if (r->method.len >= sizeof req->method_name)
+		snprintf(req->method_name, sizeof req->method_name, "OTHER");
+
+	ssize_t hi = h2o_find_header_by_str(&r->headers, H2O_STRLIT("x-request-id"), -1);
+	if (hi >= 0 && valid_request_id(r->headers.entries[hi].value))
+		snprintf(req->id, sizeof req->id, "%.*s", (int)r->headers.entries[hi].value.len,
+			 r->headers.entries[hi].value.base);
+	else
+		snprintf(req->id, sizeof req->id, "%08" PRIx64 "%08" PRIx64, srv->salt & 0xffffffffu, ++srv->next_req);
+
+	req->method = rd_method_parse(r->method.base, r->method.len);
+	unsigned allowed = 0;
+	if (req->method)
+		req->route = rd_route_match(srv->opts.routes, srv->opts.n_routes, req->method, r->path_normalized.base,
+					    r->path_normalized.len, req->params, &req->n_params, &allowed);
+	if (!req->route) {
+		if (!req->method || allowed) {
+			char allow[96];
+			if (!allowed) /* an unknown method: say what the path takes, if anything */
+				rd_route_match(srv->opts.routes, srv->opts.n_routes, 0, r->path_normalized.base,
+					       r->path_normalized.len, req->params, &req->n_params, &allowed);
+			if (allowed) {
+				rd_methods_format(allowed, allow, sizeof allow);
+				rd_reply_header(req, "allow", allow);
+				rd_reply_error(req, 405, "method_not_allowed", NULL, "%s is not allowed on %s (allowed: %s)",
+					       req->method_name, req->path, allow);
+				return 0;
+			}
+		}
+		rd_reply_error(req, 404, "not_found", NULL, "no route for %s", req->path);
+		return 0;
+	}
+	int rc = req->route->handler(req);
+	if (!req->replied) {
+		int status = 500;
+		const char *code = "internal";
+		switch (rc) {
+		case RD_ENOTFOUND: status = 404; code = "not_found"; break;
+		case RD_EINVAL: status = 400; code = "invalid"; break;
+		case RD_EEXISTS: status = 409; code = "conflict"; break;
+		case RD_ETOOBIG: status = 413; code = "too_large"; break;
+		case RD_EBUSY: status = 503; code = "unavailable"; break;
+		}
+		if (status == 500)
+			rd_log_req(RD_LOG_ERROR, "http", req->id, "handler for %s failed: %s", req->route->pattern,
+				   rd_strerror(rc));
+		rd_reply_error(req, status, code, NULL, "%s", rd_strerror(rc));
+	}
+	return 0;
+}
+
+/* ---- connections -------------------------------------------------------- */
+
+/* h2o takes over the handle's data pointer, so the server travels beside
+ * the handle instead. */
+struct conn {
+	uv_tcp_t tcp; /* first: the close callback gets this address */
+	struct rd_server *srv;
+};
+
+static void on_conn_close(uv_handle_t *h)
+{
+	struct conn *c = (struct conn *)h;
+	c->srv->open_conns--;
+	rd_metrics_connections(c->srv->opts.metrics, -1);
+	free(c);
+}
+
+static void on_connection(uv_stream_t *listener, int status)
+{
+	struct rd_server *srv = listener->data;
+	if (status != 0) {
+		rd_log(RD_LOG_WARN, "http", "accept failed: %s", uv_strerror(status));
+		return;
+	}
+	struct conn *c = rd_malloc(sizeof *c);
+	uv_tcp_init(srv->loop, &c->tcp);
+	c->srv = srv;
+	if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
+		uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)free);
+		return;
+	}
+	uv_tcp_nodelay(&c->tcp, 1);
+	srv->open_conns++;
+	rd_metrics_connections(srv->opts.metrics, +1);
+	h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)&c->tcp, on_conn_close);
+	h2o_accept(&srv->accept, sock);
+}
+
+int rd_server_start(struct rd_server **out, uv_loop_t *loop, const struct rd_server_opts *o, char *err, size_t errlen)
+{
+	struct rd_server *srv = rd_calloc(1, sizeof *srv);
+	srv->loop = loop;
+	srv->opts = *o;
+	if (getrandom(&srv->salt, sizeof srv->salt, 0) != sizeof srv->salt)
+		srv->salt = (uint64_t)now_ns();
+
+	h2o_config_init(&srv->conf);
+	srv->conf.server_name = h2o_iovec_init(H2O_STRLIT("renewd"));
+	srv->conf.max_request_entity_size = o->max_body;
+	srv->conf.http1.req_timeout = o->req_timeout_ms;
+	srv->conf.http2.idle_timeout = o->req_timeout_ms;
+	h2o_hostconf_t *host = h2o_config_register_host(&srv->conf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+	h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
+	struct rd_handler *h = (struct rd_handler *)h2o_create_handler(path, sizeof *h);
+	h->super.on_req = on_req;
+	h->srv = srv;
+	/* Errors h2o raises itself bind the request to the fallback path. */
+	h2o_pathconf_t *paths[] = { path, &host->fallback_path };
+	for (size_t i = 0; i < 2; i++) {
+		struct rd_filter *f = (struct rd_filter *)h2o_create_filter(paths[i], sizeof *f);
+		f->super.on_setup_ostream = json_errors_setup;
+		f->srv = srv;
+	}
+	h2o_context_init(&srv->ctx, loop, &srv->conf);
+	srv->accept.ctx = &srv->ctx;
+	srv->accept.hosts = srv->conf.hosts;
+
+	struct sockaddr_storage addr;
+	int rc = uv_ip4_addr(o->host, o->port, (struct sockaddr_in *)&addr);
+	if (rc != 0)
+		rc = uv_ip6_addr(o->host, o->port, (struct sockaddr_in6 *)&addr);
+	if (rc != 0) {
+		snprintf(err, errlen, "listen address %s is not an IP address", o->host);
+		goto fail;
+	}
+	uv_tcp_init(loop, &srv->listener);
+	srv->listener.data = srv;
+	srv->listening = true;
+	if ((rc = uv_tcp_bind(&srv->listener, (struct sockaddr *)&addr, 0)) != 0 ||
+	    (rc = uv_listen((uv_stream_t *)&srv->listener, 512, on_connection)) != 0) {
+		snprintf(err, errlen, "cannot listen on %s:%d: %s", o->host, o->port, uv_strerror(rc));
+		goto fail;
+	}
+	struct sockaddr_storage bound;
+	int blen = sizeof bound;
+	uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&bound, &blen);
+	srv->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+						       : ((struct sockaddr_in *)&bound)->sin_port);
+	*out = srv;
+	return 0;
+fail:
+	if (srv->listening) {
+		uv_close((uv_handle_t *)&srv->listener, NULL);
+		uv_run(loop, UV_RUN_NOWAIT);
+	}
+	h2o_context_dispose(&srv->ctx);
+	h2o_config_dispose(&srv->conf);
+	free(srv);
+	return rc < 0 ? rc : RD_EINVAL;
+}
+
+int rd_server_port(const struct rd_server *s)
+{
+	return s->port;
+}
+
+static int count_request(h2o_req_t *req, void *arg)
+{
+	/* A connection's request is live from its request line until the
+	 * response is written; idle keep-alive connections have none. */
+	if (req->input.method.base != NULL)
+		++*(int *)arg;
+	return 0;
+}
+
+static int in_flight(struct rd_server *s)
+{
+	int n = 0;
+	if (s->conf.http1.callbacks.foreach_request)
+		s->conf.http1.callbacks.foreach_request(&s->ctx, count_request, &n);
+	if (s->conf.http2.callbacks.foreach_request)
+		s->conf.http2.callbacks.foreach_request(&s->ctx, count_request, &n);
+	return n;
+}
+
+static void on_drain_tick(uv_timer_t *t)
+{
+	struct rd_server *s = t->data;
+	int n = in_flight(s);
+	if (n > 0 && uv_now(s->loop) < s->drain_deadline)
+		return;
+	if (n > 0)
+		rd_log(RD_LOG_WARN, "http", "shutdown timeout: %d request(s) still in flight are dropped", n);
+	uv_timer_stop(t);
+	uv_close((uv_handle_t *)t, NULL);
+	s->drained(s->drained_arg, n);
+}
+
+void rd_server_shutdown(struct rd_server *s, unsigned timeout_ms, void (*done)(void *, int), void *arg)
+{
+	if (s->draining)
+		return;
+	s->draining = true;
+	if (s->listening) {
+		uv_close((uv_handle_t *)&s->listener, NULL);
+		s->listening = false;
+	}
+	h2o_context_request_shutdown(&s->ctx);
+	s->drained = done;
+	s->drained_arg = arg;
+	s->drain_deadline = uv_now(s->loop) + timeout_ms;
+	uv_timer_init(s->loop, &s->drain_timer);
+	s->drain_timer.data = s;
+	uv_timer_start(&s->drain_timer, on_drain_tick, 0, 20);
+}
+
+static struct rd_server *kept_open;
+
+void rd_server_free(struct rd_server **sp)
+{
+	/* Idle keep-alive sockets may outlive the drain and still reference
+	 * the context; then the server stays allocated (and reachable from
+	 * here) until the process exits a moment later. */
+	struct rd_server *s = *sp;
+	*sp = NULL;
+	if (!s)
+		return;
+	if (s->open_conns > 0) {
+		kept_open = s;
+		return;
+	}
+	h2o_context_dispose(&s->ctx);
+	h2o_config_dispose(&s->conf);
+	free(s);
+}

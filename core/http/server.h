@@ -1,0 +1,34 @@
+/* server.h: the HTTP server on the daemon's libuv loop (h2o underneath). */
+#ifndef RD_HTTP_SERVER_H
+#define RD_HTTP_SERVER_H
+
+#include <stddef.h>
+#include <uv.h>
+
+#include "http/http.h"
+
+struct rd_server;
+struct rd_metrics;
+
+struct rd_server_opts {
+	const char *host;         /* an IP address literal */
+	int port;                 /* 0: any free port (see rd_server_port) */
+	size_t max_body;          /* request bodies above this get 413 */
+	unsigned req_timeout_ms;  /* a request that does not arrive in time is dropped */
+	const struct rd_route *routes; /* borrowed for the server's life */
+	size_t n_routes;
+	void *app;                /* handed to handlers by rd_req_app() */
+	struct rd_metrics *metrics; /* borrowed */
+};
+
+int rd_server_start(struct rd_server **out, uv_loop_t *loop, const struct rd_server_opts *opts, char *err,
+		    size_t errlen);
+int rd_server_port(const struct rd_server *s);
+/* Graceful stop: closes the listener, lets requests in flight finish (new
+ * requests on open connections are still answered, with Connection: close),
+ * then calls done(arg) once nothing is in flight or timeout_ms has passed. */
+void rd_server_shutdown(struct rd_server *s, unsigned timeout_ms, void (*done)(void *arg, int in_flight), void *arg);
+/* Frees what the server owns.  Only after shutdown's done callback. */
+void rd_server_free(struct rd_server **s);
+
+#endif

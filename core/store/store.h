@@ -1,0 +1,178 @@
+/*
+ * store.h: renewd's storage interface.  core/store is the only place that
+ * includes lmdb.h; everything else sees tables, transactions and iterators.
+ *
+ * Model
+ *   One environment in the data directory.  A table holds records keyed by
+ *   (tenant, id), both u64, stored big-endian so that every tenant is one
+ *   contiguous, id-ordered range.  A table may have secondary indexes: each
+ *   index is a table of its own whose keys are (tenant, index key, id); the
+ *   store maintains them in the same write transaction as the record, using
+ *   the extractor the table definition provides.  Tenant 0 holds data that
+ *   belongs to no vendor (the vendor list itself, the clock, ...).
+ *
+ * Threads and transactions (invariants)
+ *   - Writes happen on the loop thread only, one write transaction at a time,
+ *     always through rd_store_write(), which owns begin/commit/abort and the
+ *     map-growth replay.  Callers never see MDB_MAP_FULL.
+ *   - rd_store_read() hands out the store's one cached read transaction when
+ *     it is free (reset/renew, not begin per request) and a fresh one
+ *     otherwise; every read transaction is ended with rd_txn_end().  Values
+ *     returned by a read stay valid until then.
+ *   - A write function must not hold a read transaction across the call to
+ *     rd_store_write(): the map can only grow with no transaction active.
+ *
+ * Ownership: a struct rd_store owns the environment and the tables; table
+ * handles stay valid until rd_store_close().  Definitions passed to
+ * rd_store_register() are borrowed and must outlive the store (they are
+ * static tables in practice).
+ */
+#ifndef RD_STORE_STORE_H
+#define RD_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct rd_store;
+struct rd_txn;
+struct rd_table;
+
+/* Largest index key an extractor may produce. */
+#define RD_INDEX_KEY_MAX 200
+
+/* Extracts the index key of one record into key[0..cap).  Returns the key
+ * length (> 0), 0 when the record has no entry in this index, or a negative
+ * error (the write fails).  Keys must be self-delimiting (fixed width, or
+ * NUL-terminated) so that range scans never mix two keys' ids. */
+typedef int (*rd_index_key_fn)(const void *rec, size_t len, uint8_t *key, size_t cap);
+
+struct rd_index_def {
+	const char *name;
+	rd_index_key_fn key;
+};
+
+struct rd_table_def {
+	const char *name;                   /* [a-z0-9_], unique */
+	const struct rd_index_def *indexes; /* may be NULL */
+	unsigned n_indexes;
+};
+
+/* Migration hook: brings a store at schema `from` to `from + 1`, inside the
+ * write transaction that also records the new version. */
+typedef int (*rd_migrate_fn)(struct rd_txn *txn, uint32_t from);
+
+struct rd_store_opts {
+	bool readonly;          /* open without the directory lock (backup, check) */
+	size_t map_size;        /* initial map size in bytes; 0: 64 MiB */
+	size_t map_max;         /* growth stops here; 0: 1 TiB */
+	uint32_t schema;        /* the schema version this program understands; 0: RD_SCHEMA */
+	rd_migrate_fn migrate;  /* NULL: no migrations known */
+};
+
+/* The current schema version of renewd's own tables. */
+#define RD_SCHEMA 1
+
+/* Opens (and in an empty directory, creates) the store.  On failure returns
+ * a negative code and writes one sentence naming the directory and what is
+ * wrong into err (RD_ENOTSTORE, RD_ELOCKED, -ENOENT, -EACCES, ...). */
+int rd_store_open(struct rd_store **out, const char *dir, const struct rd_store_opts *opts, char *err,
+		  size_t errlen);
+/* Closes the environment; *s becomes NULL, so a second close is harmless. */
+void rd_store_close(struct rd_store **s);
+
+/* Declares a table (and its indexes), creating it on first use.  Call before
+ * the store is shared; the definition is borrowed for the store's life. */
+int rd_store_register(struct rd_store *s, const struct rd_table_def *def, struct rd_table **out);
+struct rd_table *rd_store_table(struct rd_store *s, const char *name);
+
+int rd_store_read(struct rd_store *s, struct rd_txn **out);
+void rd_txn_end(struct rd_txn *txn);
+
+/* Runs fn inside one write transaction: commits when fn returns >= 0 and
+ * aborts otherwise (fn's result is returned).  When the map fills up, the
+ * transaction is aborted, the map grows geometrically and fn is replayed, so
+ * fn must be a pure function of arg and the store's contents. */
+typedef int (*rd_write_fn)(struct rd_txn *txn, void *arg);
+int rd_store_write(struct rd_store *s, rd_write_fn fn, void *arg);
+
+/* Record access.  rd_txn_get borrows the value until the transaction ends. */
+int rd_txn_get(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t id, const void **val,
+	       size_t *len);
+enum { RD_PUT_NEW = 1 }; /* fail with RD_EEXISTS if the record exists */
+int rd_txn_put(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t id, const void *val,
+	       size_t len, unsigned flags);
+int rd_txn_del(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t id);
+/* Allocates the next id for (table, tenant): 1, 2, 3, ...  Never reused. */
+int rd_txn_next_id(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t *id);
+/* Store-wide settings (key: short text). */
+int rd_txn_meta_get(struct rd_txn *t, const char *key, const void **val, size_t *len);
+int rd_txn_meta_put(struct rd_txn *t, const char *key, const void *val, size_t len);
+
+/* Batch writes for imports: many records of one tenant in one call.  Items
+ * are sorted by id in place; when they all lie beyond the table's last key,
+ * records go in with MDB_APPEND (no page splits, no lookups). */
+struct rd_batch_item {
+	uint64_t id;
+	const void *val;
+	size_t len;
+};
+int rd_txn_put_batch(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, struct rd_batch_item *items,
+		     size_t n);
+/* The same in a transaction of its own. */
+int rd_store_put_batch(struct rd_store *s, struct rd_table *tb, uint64_t tenant, struct rd_batch_item *items,
+		       size_t n);
+
+/* Iterators over one tenant's records, in id order, or over an index range
+ * [from, to) in key order (to == NULL: to the end of the tenant). */
+struct rd_iter {
+	struct rd_txn *txn;
+	struct rd_table *tb;
+	void *cursor;    /* the LMDB cursor; owned */
+	int index;       /* -1: records */
+	uint64_t tenant;
+	bool started, done;
+	uint8_t from[8 + RD_INDEX_KEY_MAX + 8];
+	size_t from_len;
+	uint8_t to[8 + RD_INDEX_KEY_MAX];
+	size_t to_len;
+};
+struct rd_item {
+	uint64_t id;
+	const void *val;       /* the record (borrowed) */
+	size_t len;
+	const uint8_t *key;    /* index iterators: the index key (borrowed) */
+	size_t key_len;
+};
+int rd_iter_records(struct rd_iter *it, struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t from_id);
+int rd_iter_index(struct rd_iter *it, struct rd_txn *t, struct rd_table *tb, const char *index, uint64_t tenant,
+		  const void *from, size_t from_len, const void *to, size_t to_len);
+/* 1: *out holds the next item; 0: no more; < 0: error. */
+int rd_iter_next(struct rd_iter *it, struct rd_item *out);
+void rd_iter_close(struct rd_iter *it);
+
+/* Counts the records of one tenant (walks the range). */
+int rd_store_count(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t *n);
+
+struct rd_store_stats {
+	uint64_t map_size;    /* bytes mapped */
+	uint64_t used_bytes;  /* pages in use x page size */
+	uint64_t file_bytes;  /* data.mdb on disk */
+	uint32_t readers_used, readers_max;
+	uint32_t schema;
+};
+int rd_store_stats(struct rd_store *s, struct rd_store_stats *st);
+
+/* Integrity check: every index entry points to a record that yields that
+ * key, and every record has all its index entries.  Each problem is passed
+ * to report (one sentence); returns the number of problems or < 0. */
+typedef void (*rd_check_report_fn)(const char *problem, void *arg);
+int rd_store_check(struct rd_store *s, rd_check_report_fn report, void *arg);
+
+/* Hot, compacted copy into dir (which must not exist or be empty), taken from
+ * one read snapshot while writers carry on. */
+int rd_store_backup(struct rd_store *s, const char *dir, char *err, size_t errlen);
+
+const char *rd_store_dir(const struct rd_store *s);
+
+#endif

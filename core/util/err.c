@@ -1,0 +1,81 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/err.h"
+#include "util/log.h"
+
+const char *rd_strerror(int err)
+{
+	switch (err) {
+	case RD_OK: return "success";
+	case RD_ENOTFOUND: return "not found";
+	case RD_EEXISTS: return "already exists";
+	case RD_EINVAL: return "invalid input";
+	case RD_ECORRUPT: return "stored data is corrupt";
+	case RD_EVERSION: return "written by a newer version of renewd";
+	case RD_EMAPFULL: return "store map is full";
+	case RD_ENOTSTORE: return "not a renewd store";
+	case RD_ELOCKED: return "in use by another renewd";
+	case RD_ETOOBIG: return "too large";
+	case RD_EDECLINED: return "declined";
+	case RD_EASYNC: return "answer pending";
+	case RD_EINTERNAL: return "internal error";
+	case RD_ERANGE: return "out of range";
+	case RD_EBUSY: return "busy, try again";
+	default: break;
+	}
+	if (err < 0 && err > RD_EBASE)
+		return strerror(-err);
+	return "unknown error";
+}
+
+_Noreturn void rd_fail_require(const char *expr, const char *file, int line)
+{
+	rd_log(RD_LOG_ERROR, "assert", "invariant broken: %s at %s:%d", expr, file, line);
+	abort();
+}
+
+bool rd_log_assert(const char *expr, const char *file, int line)
+{
+	rd_log(RD_LOG_ERROR, "assert", "check failed: %s at %s:%d", expr, file, line);
+	return true;
+}
+
+static void oom(size_t n)
+{
+	rd_log(RD_LOG_ERROR, "memory", "out of memory allocating %zu bytes", n);
+	abort();
+}
+
+void *rd_malloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		oom(n);
+	return p;
+}
+
+void *rd_calloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p)
+		oom(n * size);
+	return p;
+}
+
+void *rd_realloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (!q)
+		oom(n);
+	return q;
+}
+
+char *rd_strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = rd_malloc(n);
+	memcpy(p, s, n);
+	return p;
+}

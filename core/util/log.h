@@ -1,0 +1,22 @@
+/* log.h: structured log lines.
+ *
+ * One line per event on stderr, logfmt-shaped so both people and log
+ * shippers read it:
+ *   ts=2026-11-23T16:48:42.123Z level=info comp=http req=5f2c.. msg="..."
+ * Safe to call from any thread (the line is written under stdio's lock). */
+#ifndef RD_UTIL_LOG_H
+#define RD_UTIL_LOG_H
+
+enum rd_log_level { RD_LOG_DEBUG, RD_LOG_INFO, RD_LOG_WARN, RD_LOG_ERROR };
+
+void rd_log_set_level(enum rd_log_level level);
+/* Parses "debug", "info", "warn" or "error"; returns <0 for anything else. */
+int rd_log_parse_level(const char *name, enum rd_log_level *out);
+
+void rd_log(enum rd_log_level level, const char *comp, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* As rd_log, with the request id of the HTTP request being served. */
+void rd_log_req(enum rd_log_level level, const char *comp, const char *req_id, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+#endif
