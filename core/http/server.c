@@ -32,7 +32,7 @@ struct rd_server {
 	int port;
 	uint64_t salt, next_req;
 	bool draining;
-	int open_conns;
+	int open_conns; /* accepted and not yet closed */
 	uv_timer_t drain_timer;
 	uint64_t drain_deadline;
 	void (*drained)(void *arg, int in_flight);
@@ -208,6 +208,7 @@ static const char *reason(int status)
 	case 413: return "Payload Too Large";
 	case 422: return "Unprocessable Content";
 	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
 	case 503: return "Service Unavailable";
 	default: return "";
@@ -343,6 +344,18 @@ static bool valid_request_id(h2o_iovec_t v)
 	return true;
 }
 
+/* h2o 2.2 buffers request heads of up to ~400 KB (H2O_MAX_REQLEN) and
+ * hands them on; renewd refuses heads past this size. */
+#define MAX_HEAD_BYTES (64 * 1024)
+
+static size_t head_bytes(const h2o_req_t *r)
+{
+	size_t n = r->method.len + r->path.len + 12; /* " ", " HTTP/1.1\r\n" */
+	for (size_t i = 0; i < r->headers.size; i++)
+		n += r->headers.entries[i].name->len + r->headers.entries[i].value.len + 4; /* ": ", "\r\n" */
+	return n;
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *r)
 {
 	struct rd_server *srv = ((struct rd_handler *)self)->srv;
@@ -363,6 +376,11 @@ static int on_req(h2o_handler_t *self, h2o_req_t *r)
 	else
 		snprintf(req->id, sizeof req->id, "%08" PRIx64 "%08" PRIx64, srv->salt & 0xffffffffu, ++srv->next_req);
 
+	if (head_bytes(r) > MAX_HEAD_BYTES) {
+		r->http1_is_persistent = 0;
+		rd_reply_error(req, 431, "headers_too_large", NULL, "the request headers exceed %d bytes", MAX_HEAD_BYTES);
+		return 0;
+	}
 	req->method = rd_method_parse(r->method.base, r->method.len);
 	unsigned allowed = 0;
 	if (req->method)
@@ -560,22 +578,16 @@ void rd_server_shutdown(struct rd_server *s, unsigned timeout_ms, void (*done)(v
 	uv_timer_start(&s->drain_timer, on_drain_tick, 0, 20);
 }
 
-static struct rd_server *kept_open;
+/* Where a stopped server stays until the process exits. */
+static struct rd_server *stopped;
 
 void rd_server_free(struct rd_server **sp)
 {
-	/* Idle keep-alive sockets may outlive the drain and still reference
-	 * the context; then the server stays allocated (and reachable from
-	 * here) until the process exits a moment later. */
-	struct rd_server *s = *sp;
+	/* h2o 2.2.5's context keeps internal timeout entries (and idle
+	 * keep-alive sockets may still point into it) after the drain, and
+	 * h2o_context_dispose asserts on them.  The daemon exits right after
+	 * this, so the stopped server is kept (reachable, not leaked) rather
+	 * than torn down under h2o's feet. */
+	stopped = *sp;
 	*sp = NULL;
-	if (!s)
-		return;
-	if (s->open_conns > 0) {
-		kept_open = s;
-		return;
-	}
-	h2o_context_dispose(&s->ctx);
-	h2o_config_dispose(&s->conf);
-	free(s);
 }

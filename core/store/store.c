@@ -213,6 +213,15 @@ static int begin(struct rd_store *s, unsigned flags, MDB_txn **out)
 	}
 }
 
+/* True when data.mdb holds no named DB at all: LMDB wrote its meta pages
+ * but no transaction ever committed, i.e. a first start was cut off. */
+static bool never_committed(MDB_txn *txn)
+{
+	MDB_dbi main;
+	MDB_stat st;
+	return mdb_dbi_open(txn, NULL, 0, &main) == 0 && mdb_stat(txn, main, &st) == 0 && st.ms_entries == 0;
+}
+
 static int open_meta(struct rd_store *s, bool fresh, const struct rd_store_opts *o, char *err, size_t errlen)
 {
 	MDB_txn *txn;
@@ -224,6 +233,15 @@ static int open_meta(struct rd_store *s, bool fresh, const struct rd_store_opts 
 	unsigned create = s->readonly ? 0 : MDB_CREATE;
 	uint32_t want = o && o->schema ? o->schema : RD_SCHEMA;
 	int mrc = mdb_dbi_open(txn, "_meta", fresh ? create : 0, &s->meta);
+	if (mrc == MDB_NOTFOUND && never_committed(txn)) {
+		if (s->readonly) {
+			snprintf(err, errlen, "data directory %s holds no renewd store yet", s->dir);
+			rc = RD_ENOTSTORE;
+			goto fail;
+		}
+		fresh = true; /* finish the interrupted first start */
+		mrc = mdb_dbi_open(txn, "_meta", create, &s->meta);
+	}
 	if (mrc == MDB_NOTFOUND) {
 		snprintf(err, errlen, "data directory %s is not a renewd store (an LMDB environment of something else)",
 			 s->dir);

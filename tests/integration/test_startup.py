@@ -1,0 +1,207 @@
+"""Refusing bad data directories and bad configuration; --help and version."""
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import tempfile
+
+import lmdb
+import pytest
+
+from conftest import RENEWCTL, RENEWD, http_request, run_renewd_expect_failure
+
+LISTEN = ["--listen", "127.0.0.1:0"]
+
+
+def refused(args, *needles):
+    rc, err = run_renewd_expect_failure(list(args) + LISTEN)
+    assert rc != 0, f"renewd {args} started (exit {rc}); stderr: {err}"
+    assert "listening on" not in err, err
+    for n in needles:
+        assert n in err, f"{n!r} not in stderr: {err!r}"
+    return err
+
+
+# ---- data directories ------------------------------------------------------------
+
+
+def test_missing_data_dir(tmp_path):
+    refused(["--data", tmp_path / "nope"], "does not exist", str(tmp_path / "nope"))
+    assert not (tmp_path / "nope").exists(), "renewd must not create the data directory itself"
+
+
+def test_data_dir_is_a_file(tmp_path):
+    f = tmp_path / "file"
+    f.write_text("hello")
+    refused(["--data", f], "not a directory")
+    assert f.read_text() == "hello"
+
+
+def test_unrelated_non_empty_dir(tmp_path):
+    d = tmp_path / "photos"
+    d.mkdir()
+    (d / "holiday.jpg").write_bytes(b"\xff\xd8\xff")
+    refused(["--data", d], "not a renewd store")
+    assert sorted(os.listdir(d)) == ["holiday.jpg"], "renewd must leave a foreign directory alone"
+
+
+def test_garbage_data_mdb(tmp_path):
+    d = tmp_path / "garbage"
+    d.mkdir()
+    junk = bytes(range(256)) * 64
+    (d / "data.mdb").write_bytes(junk)
+    refused(["--data", d], "not a renewd store")
+    assert (d / "data.mdb").read_bytes() == junk
+
+
+def test_lmdb_environment_of_something_else(tmp_path):
+    d = tmp_path / "other"
+    d.mkdir()
+    env = lmdb.open(str(d), max_dbs=8, subdir=True)
+    db = env.open_db(b"other")
+    with env.begin(write=True) as txn:
+        txn.put(b"k", b"v", db=db)
+    env.close()
+    refused(["--data", d], "not a renewd store")
+    env = lmdb.open(str(d), max_dbs=8, subdir=True, readonly=True, lock=False)
+    with env.begin() as txn:  # untouched: no renewd tables were added
+        names = sorted(k for k, _ in txn.cursor())
+    env.close()
+    assert names == [b"other"]
+
+
+def test_dir_in_use_by_running_daemon(daemon):
+    d = daemon(demo=True)
+    err = refused(["--data", d.data], "in use by another renewd")
+    assert f"pid {d.pid}" in err
+    assert d.get("/healthz").status == 200, "the first daemon must be unaffected"
+    d.stop()
+
+
+def test_unwritable_dir(tmp_path):
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if not setpriv:
+            pytest.skip("setpriv is missing: cannot drop root to test an unwritable directory")
+        # tmp_path may sit under a directory nobody cannot traverse.
+        top = tempfile.mkdtemp(dir="/tmp", prefix="renewd-ro-")
+        try:
+            os.chmod(top, 0o755)
+            exe = os.path.join(top, "renewd")
+            shutil.copy2(RENEWD, exe)
+            os.chmod(exe, 0o755)
+            data = os.path.join(top, "data")
+            os.mkdir(data)
+            os.chmod(data, 0o555)
+            cmd = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", exe, "--data", data] + LISTEN
+            try:
+                p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=10,
+                                   cwd=top)
+            except subprocess.TimeoutExpired:
+                pytest.fail("renewd as nobody on a read-only directory did not exit within 10 s")
+            assert p.returncode != 0, p.stderr
+            assert "not writable" in p.stderr, p.stderr
+            assert os.listdir(data) == []
+        finally:
+            shutil.rmtree(top, ignore_errors=True)
+    else:
+        data = tmp_path / "ro"
+        data.mkdir()
+        data.chmod(stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
+        try:
+            refused(["--data", data], "not writable")
+        finally:
+            data.chmod(0o755)
+
+
+def test_no_data_option():
+    rc, err = run_renewd_expect_failure(LISTEN)
+    assert rc != 0 and "--data" in err, err
+
+
+# ---- configuration -----------------------------------------------------------------
+
+
+def test_unknown_flag(tmp_path):
+    (tmp_path / "d").mkdir()
+    err = refused(["--data", tmp_path / "d", "--frobnicate", "1"], "--frobnicate")
+    assert "unknown option" in err
+
+
+def test_bad_flag_values(tmp_path):
+    (tmp_path / "d").mkdir()
+    refused(["--data", tmp_path / "d", "--max-body-bytes", "lots"], "max-body-bytes", "lots")
+    refused(["--data", tmp_path / "d", "--request-timeout-ms", "5"], "request-timeout-ms")
+    refused(["--data", tmp_path / "d", "--log-level", "chatty"], "log_level", "chatty")
+    rc, err = run_renewd_expect_failure(["--data", tmp_path / "d", "--listen", "nowhere"])
+    assert rc != 0 and "listen" in err and "nowhere" in err, err
+
+
+def test_unknown_key_in_config_file(tmp_path):
+    (tmp_path / "d").mkdir()
+    cfg = tmp_path / "renewd.json"
+    cfg.write_text(json.dumps({"data": str(tmp_path / "d"), "max_body_byts": 10}))
+    refused(["--config", cfg], str(cfg), "max_body_byts")
+
+
+def test_malformed_config_file(tmp_path):
+    (tmp_path / "d").mkdir()
+    cfg = tmp_path / "broken.json"
+    cfg.write_text('{"data": "x",\n "listen": }\n')
+    err = refused(["--data", tmp_path / "d", "--config", cfg], str(cfg))
+    assert re.search(r"line 2", err), err
+    refused(["--data", tmp_path / "d", "--config", tmp_path / "absent.json"], str(tmp_path / "absent.json"))
+    cfg.write_text('["a list"]')
+    refused(["--data", tmp_path / "d", "--config", cfg], str(cfg), "object")
+    cfg.write_text('{"max_body_bytes": "big"}')
+    refused(["--data", tmp_path / "d", "--config", cfg], str(cfg), "max_body_bytes")
+
+
+def test_config_file_applies_and_flags_win(daemon, tmp_path):
+    cfg = tmp_path / "renewd.json"
+    cfg.write_text(json.dumps({"max_body_bytes": 1024}))
+    body = b"x" * 2000
+    d = daemon(args=["--config", str(cfg)])
+    r = http_request(d.port, "POST", "/healthz", body=body)
+    assert r.status == 413, r
+    d.stop()
+    d = daemon(args=["--config", str(cfg), "--max-body-bytes", "4096"])
+    r = http_request(d.port, "POST", "/healthz", body=body)
+    assert r.status == 405, r
+    d.stop()
+
+
+# ---- help and version --------------------------------------------------------------
+
+
+def test_help_lists_every_option():
+    p = subprocess.run([str(RENEWD), "--help"], capture_output=True, text=True, timeout=10)
+    assert p.returncode == 0, p.stderr
+    for opt in ("--data", "--listen", "--config", "--max-body-bytes", "--request-timeout-ms",
+                "--shutdown-timeout-ms", "--map-size-bytes", "--map-max-bytes", "--log-level"):
+        assert re.search(rf"^\s+{re.escape(opt)}\b", p.stdout, re.M), f"{opt} missing from --help:\n{p.stdout}"
+
+
+def test_versions_agree(daemon):
+    ctl = subprocess.run([str(RENEWCTL), "version"], capture_output=True, text=True, timeout=10)
+    assert ctl.returncode == 0, ctl.stderr
+    m = re.match(r"renewctl (\d+\.\d+\.\d+\S*)", ctl.stdout)
+    assert m, ctl.stdout
+    d = subprocess.run([str(RENEWD), "--version"], capture_output=True, text=True, timeout=10)
+    assert d.returncode == 0 and d.stdout.strip() == f"renewd {m.group(1)}"
+    srv = daemon()
+    assert srv.get("/healthz").json()["version"] == m.group(1)
+    srv.stop()
+
+
+def test_renewctl_usage_errors(tmp_path):
+    p = subprocess.run([str(RENEWCTL)], capture_output=True, text=True, timeout=10)
+    assert p.returncode == 2 and "usage" in p.stderr
+    p = subprocess.run([str(RENEWCTL), "--data", str(tmp_path), "explode"], capture_output=True, text=True,
+                       timeout=10)
+    assert p.returncode == 2 and "explode" in p.stderr
+    p = subprocess.run([str(RENEWCTL), "check"], capture_output=True, text=True, timeout=10,
+                       env={k: v for k, v in os.environ.items() if k != "RENEWD_DATA"})
+    assert p.returncode != 0 and "--data" in p.stderr

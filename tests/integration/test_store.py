@@ -1,0 +1,241 @@
+"""The data directory across restarts, crashes and backups; renewctl check."""
+import random
+import signal
+import struct
+import subprocess
+import threading
+import time
+
+import lmdb
+
+from conftest import (DEMO, RENEWCTL, copy_store, demo_load, http_request, renewctl, table_entries)
+
+
+def contracts(data):
+    """t:contracts entries, or 0 when the table was never written."""
+    try:
+        return table_entries(data, "t:contracts")
+    except lmdb.NotFoundError:
+        return 0
+
+
+def assert_check_ok(data):
+    p = renewctl("check", data=data)
+    assert p.returncode == 0, f"check of {data} exited {p.returncode}:\n{p.stdout}{p.stderr}"
+    assert "0 problems" in p.stdout, p.stdout
+    return p
+
+
+def test_demo_load_contents(demo_store):
+    assert contracts(demo_store) == 30
+    assert table_entries(demo_store, "t:vendors") == 1
+    assert table_entries(demo_store, "t:customers") > 0
+    # Every contract has its entry in each index that covers it.
+    assert table_entries(demo_store, "i:contracts:end") == 30
+    assert table_entries(demo_store, "i:contracts:ext") == 30
+    assert_check_ok(demo_store)
+    # Loading again is refused or a no-op, never a duplicate.
+    demo_load(demo_store)
+    assert contracts(demo_store) == 30
+
+
+def test_restart_keeps_data(daemon, tmp_path):
+    data = tmp_path / "store"
+    data.mkdir()
+    d = daemon(data=data, demo=True)
+    assert d.get("/healthz").json()["store"]["ok"] is True
+    d.stop(signal.SIGTERM)
+    assert_check_ok(data)
+    before = contracts(data)
+    assert before > 0
+
+    d2 = daemon(data=data)
+    assert d2.get("/healthz").status == 200
+    d2.stop(signal.SIGTERM)
+    assert contracts(data) == before
+    assert_check_ok(data)
+
+
+def test_fresh_directory_becomes_a_store(daemon, tmp_path):
+    data = tmp_path / "empty"
+    data.mkdir()
+    d = daemon(data=data)
+    assert d.get("/healthz").json()["store"]["ok"] is True
+    d.stop()
+    assert (data / "data.mdb").is_file()
+    assert_check_ok(data)
+    d = daemon(data=data)  # and it opens again as a renewd store
+    d.stop()
+
+
+def test_sigkill_then_restart(daemon, tmp_path):
+    data = tmp_path / "store"
+    data.mkdir()
+    d = daemon(data=data, demo=True)
+    assert d.get("/healthz").status == 200
+    d.proc.kill()
+    assert d.proc.wait(timeout=5) == -signal.SIGKILL
+
+    d2 = daemon(data=data)  # the flock died with the process: no "in use"
+    assert "in use" not in d2.log()
+    assert d2.get("/healthz").json()["status"] == "ok"
+    d2.stop()
+    assert_check_ok(data)
+    assert contracts(data) == 30
+
+
+def test_interrupted_first_start_is_recovered(daemon, tmp_path):
+    """A first start killed right after LMDB created data.mdb (before the
+    first commit) leaves an LMDB environment with nothing in it; renewd
+    must finish the job, not call it somebody else's store."""
+    data = tmp_path / "cut"
+    data.mkdir()
+    env = lmdb.open(str(data), max_dbs=128, subdir=True)
+    env.close()
+    assert (data / "data.mdb").exists()
+    p = renewctl("check", data=data)
+    assert p.returncode != 0 and "no renewd store yet" in p.stderr, p.stderr
+    d = daemon(data=data)
+    assert d.get("/healthz").status == 200
+    d.stop()
+    assert_check_ok(data)
+
+
+def test_killed_demo_load_is_all_or_nothing(daemon, tmp_path):
+    # A base store: created by the daemon, empty, cleanly closed.
+    base = tmp_path / "base"
+    base.mkdir()
+    daemon(data=base).stop()
+    assert contracts(base) == 0
+    rng = random.Random(1234)
+    for i in range(8):
+        data = copy_store(base, tmp_path / f"copy{i}")
+        p = subprocess.Popen([str(RENEWCTL), "--data", str(data), "demo-load", str(DEMO)],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0, 0.05))
+        p.kill()
+        p.wait(timeout=5)
+        assert_check_ok(data)
+        n = contracts(data)
+        assert n in (0, 30), f"iteration {i}: {n} contracts after a killed load (all or nothing)"
+        # The store stays usable: a full load completes (or was complete).
+        demo_load(data)
+        assert contracts(data) == 30
+        assert_check_ok(data)
+
+
+def test_backup_while_serving(daemon, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    d = daemon(data=src, demo=True)
+    stop = threading.Event()
+    results = {"ok": 0, "errors": []}
+
+    def hammer():
+        while not stop.is_set():
+            try:
+                r = http_request(d.port, "GET", "/healthz", timeout=5)
+                assert r.status == 200, r
+                results["ok"] += 1
+            except Exception as e:  # noqa: BLE001: reported below
+                results["errors"].append(repr(e))
+                return
+
+    t = threading.Thread(target=hammer)
+    t.start()
+    try:
+        deadline = time.monotonic() + 5
+        while results["ok"] < 5:  # the load is running before the backup starts
+            assert time.monotonic() < deadline and not results["errors"], results
+            time.sleep(0.01)
+        out = tmp_path / "backup"
+        p = renewctl("backup", out, data=src)
+        assert p.returncode == 0, p.stderr
+        assert "written to" in p.stdout
+    finally:
+        stop.set()
+        t.join(10)
+    assert not t.is_alive()
+    assert not results["errors"], results["errors"][:3]
+    assert d.running()
+
+    assert_check_ok(out)
+    d2 = daemon(data=out)
+    assert d2.port != d.port
+    assert d2.get("/healthz").json()["status"] == "ok"
+    d2.stop()
+    d.stop()
+    assert contracts(out) == contracts(src) == 30
+
+
+def test_backup_into_non_empty_dir_fails(demo_store, tmp_path):
+    out = tmp_path / "occupied"
+    out.mkdir()
+    (out / "keep.txt").write_text("precious")
+    p = renewctl("backup", out, data=demo_store)
+    assert p.returncode != 0
+    assert "not empty" in p.stderr, p.stderr
+    assert (out / "keep.txt").read_text() == "precious"
+    assert not (out / "data.mdb").exists()
+
+
+def open_rw(data):
+    return lmdb.open(str(data), max_dbs=128, subdir=True)
+
+
+def test_check_healthy_store(demo_store):
+    p = assert_check_ok(demo_store)
+    assert "problem:" not in p.stdout
+
+
+def test_check_reports_missing_index_entry(daemon, tmp_path):
+    data = tmp_path / "store"
+    data.mkdir()
+    daemon(data=data, demo=True).stop()
+    env = open_rw(data)
+    try:
+        db = env.open_db(b"i:contracts:end", create=False)
+        with env.begin(write=True) as txn:
+            cur = txn.cursor(db)
+            assert cur.first()
+            key = cur.key()
+            assert txn.delete(key, db=db)
+    finally:
+        env.close()
+    p = renewctl("check", data=data)
+    assert p.returncode == 1, p.stdout + p.stderr
+    problems = [line for line in p.stdout.splitlines() if line.startswith("problem:")]
+    assert len(problems) == 1, p.stdout
+    assert "contracts.end" in problems[0] and "missing" in problems[0]
+    (tenant, rid) = struct.unpack(">Q", key[:8])[0], struct.unpack(">Q", key[-8:])[0]
+    assert f"{tenant}/{rid}" in problems[0]
+    assert "1 problem " in p.stdout or "1 problem (" in p.stdout
+
+
+def test_check_reports_dangling_index_entry(demo_store):
+    env = open_rw(demo_store)
+    try:
+        db = env.open_db(b"i:contracts:end", create=False)
+        with env.begin(write=True) as txn:
+            cur = txn.cursor(db)
+            assert cur.first()
+            key = cur.key()
+            bogus = key[:-8] + struct.pack(">Q", 987654321)
+            assert txn.put(bogus, b"", db=db, overwrite=False)
+    finally:
+        env.close()
+    p = renewctl("check", data=demo_store)
+    assert p.returncode == 1, p.stdout + p.stderr
+    problems = [line for line in p.stdout.splitlines() if line.startswith("problem:")]
+    assert len(problems) == 1, p.stdout
+    assert "contracts.end" in problems[0] and "987654321" in problems[0] and "does not exist" in problems[0]
+
+
+def test_check_runs_while_serving(daemon):
+    d = daemon(demo=True)
+    assert_check_ok(d.data)
+    assert d.get("/healthz").status == 200
+    # Writers take the directory lock and refuse while renewd runs.
+    p = renewctl("demo-load", DEMO, data=d.data)
+    assert p.returncode != 0 and "in use by another renewd" in p.stderr, p.stderr
+    d.stop()
