@@ -1,11 +1,43 @@
-/* routes.c: every HTTP route renewd serves.  Later subsystems add rows
- * here, and docs/openapi.yaml describes each one. */
+/* routes.c: every HTTP route renewd serves, in one table.  Literal paths
+ * come before {parameter} paths that would also match them.  docs/openapi.yaml
+ * describes each row; a test keeps the two in step. */
 #include "api/app.h"
+#include "api/call.h"
 
 const struct rd_route rd_routes[] = {
 	{ RD_GET, "/", rd_api_index },
 	{ RD_GET, "/healthz", rd_api_healthz },
 	{ RD_GET, "/metrics", rd_api_metrics },
+
+	{ RD_POST, "/api/v1/session", rd_api_session_create },
+	{ RD_DELETE, "/api/v1/session", rd_api_session_delete },
+	{ RD_GET, "/api/v1/me", rd_api_me },
+	{ RD_GET, "/api/v1/tokens", rd_api_tokens_list },
+	{ RD_POST, "/api/v1/tokens", rd_api_tokens_create },
+	{ RD_DELETE, "/api/v1/tokens/{id}", rd_api_tokens_revoke },
+	{ RD_GET, "/api/v1/vendor", rd_api_vendor_get },
+	{ RD_PATCH, "/api/v1/vendor", rd_api_vendor_patch },
+	{ RD_GET, "/api/v1/audit", rd_api_audit_list },
+
+	{ RD_GET, "/api/v1/customers/duplicates", rd_api_duplicates },
+	{ RD_POST, "/api/v1/customers/{id}/merge", rd_api_merge },
+	{ RD_GET, "/api/v1/imports", rd_api_imports_list },
+	{ RD_POST, "/api/v1/imports", rd_api_imports_create, .bulk = true },
+	{ RD_GET, "/api/v1/imports/{id}", rd_api_imports_get },
+
+#define CRUD(name)                                              \
+	{ RD_GET, "/api/v1/" name, rd_api_list },               \
+	{ RD_POST, "/api/v1/" name, rd_api_create },            \
+	{ RD_GET, "/api/v1/" name "/{id}", rd_api_get },        \
+	{ RD_PATCH, "/api/v1/" name "/{id}", rd_api_patch },    \
+	{ RD_DELETE, "/api/v1/" name "/{id}", rd_api_delete }
+	CRUD("partners"),
+	CRUD("customers"),
+	CRUD("contacts"),
+	CRUD("products"),
+	CRUD("contracts"),
+	CRUD("users"),
+#undef CRUD
 };
 
 const size_t rd_n_routes = sizeof rd_routes / sizeof *rd_routes;

@@ -9,4 +9,10 @@ struct rd_domain;
  * contract dates are relative to today.  Prints what it did. */
 int rd_cli_demo_load(struct rd_store *s, struct rd_domain *d, const char *file);
 
+/* Subcommands taking the arguments after their name; they return the exit
+ * status (0, 1 failure, 2 usage). */
+int rd_cli_vendor_create(struct rd_store *s, struct rd_domain *d, int argc, char **argv);
+int rd_cli_user_create(struct rd_store *s, struct rd_domain *d, int argc, char **argv);
+int rd_cli_import(struct rd_store *s, struct rd_domain *d, int argc, char **argv);
+
 #endif

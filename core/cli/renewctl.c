@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth/auth.h"
 #include "cli/cli.h"
 #include "domain/model.h"
 #include "rd_config.h"
@@ -30,7 +31,16 @@ static void usage(FILE *f)
 		"  version              print the renewd version\n"
 		"  check                verify every index entry and record (safe while renewd runs)\n"
 		"  backup OUT           hot, compacted copy of the store into directory OUT\n"
-		"  demo-load FILE       load a demo vendor data set (renewd must be stopped)\n\n"
+		"  demo-load FILE       load a demo vendor data set\n"
+		"  vendor create --name N --slug S --currency CUR\n"
+		"                       create a vendor (a tenant)\n"
+		"  user create --vendor S --email E --role ROLE [--name N] [--partner ID] [--password-stdin]\n"
+		"                       create a user and print an API token for it (once)\n"
+		"                       roles: vendor-admin channel-manager vendor-sales partner-admin partner-sales\n"
+		"  import --vendor S --kind customers|contacts|products|contracts [--format csv|jsonl]\n"
+		"         [--dry-run] [--no-atomic] FILE\n"
+		"                       import a file with a progress bar; atomic unless --no-atomic\n\n"
+		"Commands that write (demo-load, vendor, user, import) need renewd stopped.\n"
 		"DIR may also come from the RENEWD_DATA environment variable.\n");
 }
 
@@ -106,6 +116,24 @@ static int cmd_backup(const char *dir, const char *out)
 	return 0;
 }
 
+typedef int (*write_cmd)(struct rd_store *s, struct rd_domain *d, int argc, char **argv);
+
+static int cmd_write(const char *dir, write_cmd fn, int argc, char **argv)
+{
+	struct rd_store *s;
+	struct rd_domain d;
+	if (rd_auth_init() < 0) {
+		fprintf(stderr, "renewctl: the crypto library could not start\n");
+		return 1;
+	}
+	int rc = open_store(dir, false, &s, &d);
+	if (rc)
+		return rc;
+	rc = fn(s, &d, argc, argv);
+	rd_store_close(&s);
+	return rc;
+}
+
 static int cmd_demo_load(const char *dir, const char *file)
 {
 	struct rd_store *s;
@@ -153,6 +181,12 @@ int main(int argc, char **argv)
 		return cmd_backup(dir, argv[i]);
 	if (strcmp(cmd, "demo-load") == 0 && nargs == 1)
 		return cmd_demo_load(dir, argv[i]);
+	if (strcmp(cmd, "vendor") == 0 && nargs >= 1 && strcmp(argv[i], "create") == 0)
+		return cmd_write(dir, rd_cli_vendor_create, nargs - 1, argv + i + 1);
+	if (strcmp(cmd, "user") == 0 && nargs >= 1 && strcmp(argv[i], "create") == 0)
+		return cmd_write(dir, rd_cli_user_create, nargs - 1, argv + i + 1);
+	if (strcmp(cmd, "import") == 0)
+		return cmd_write(dir, rd_cli_import, nargs, argv + i);
 	fprintf(stderr, "renewctl: unknown command or wrong arguments: %s\n", cmd);
 	usage(stderr);
 	return 2;

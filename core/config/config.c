@@ -16,6 +16,8 @@ const struct rd_option rd_options[] = {
 	{ "log_level", RD_OPT_STRING, OPT(log_level), "info", 0, 0, "debug, info, warn or error" },
 	{ "max_body_bytes", RD_OPT_UINT, OPT(max_body_bytes), "1048576", 1, (uint64_t)1 << 30,
 	  "largest request body accepted; larger ones get 413" },
+	{ "max_import_bytes", RD_OPT_UINT, OPT(max_import_bytes), "67108864", 1, (uint64_t)1 << 32,
+	  "largest file POST /api/v1/imports accepts (the upload is held in memory while it is checked)" },
 	{ "request_timeout_ms", RD_OPT_UINT, OPT(request_timeout_ms), "10000", 100, 3600000,
 	  "a request (headers and body) must arrive within this time" },
 	{ "shutdown_timeout_ms", RD_OPT_UINT, OPT(shutdown_timeout_ms), "10000", 0, 3600000,
@@ -124,6 +126,9 @@ static int parse_listen(struct rd_config *c, char *err, size_t errlen)
 	if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') { /* [::1]:8080 */
 		h++;
 		hl -= 2;
+	} else if (memchr(h, ':', hl)) {
+		snprintf(err, errlen, "option listen: write an IPv6 address in brackets, as [::1]:8080, not \"%s\"", c->listen);
+		return RD_EINVAL;
 	}
 	memcpy(c->host, h, hl);
 	c->host[hl] = 0;

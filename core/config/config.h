@@ -16,6 +16,7 @@ struct rd_config {
 	char *listen;             /* HOST:PORT */
 	char *log_level;
 	uint64_t max_body_bytes;
+	uint64_t max_import_bytes;
 	uint64_t request_timeout_ms;
 	uint64_t shutdown_timeout_ms;
 	uint64_t map_size_bytes;

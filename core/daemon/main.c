@@ -9,6 +9,8 @@
 #include <uv.h>
 
 #include "api/app.h"
+#include "api/call.h"
+#include "auth/auth.h"
 #include "config/config.h"
 #include "domain/model.h"
 #include "http/server.h"
@@ -21,18 +23,35 @@
 struct daemon {
 	uv_loop_t *loop;
 	uv_signal_t sigint, sigterm;
+	uv_timer_t imports_timer;
 	struct rd_server *server;
 	struct rd_config config;
 	bool stopping;
 };
 
+/* After HTTP: imports still parsing are asked to stop; their workers hold
+ * read transactions, so the store may only close once they are back. */
+static void on_imports_tick(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+	if (rd_imports_busy())
+		return;
+	uv_close((uv_handle_t *)t, NULL);
+	uv_close((uv_handle_t *)&d->sigint, NULL);
+	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	uv_stop(d->loop);
+}
+
 static void on_drained(void *arg, int in_flight)
 {
 	struct daemon *d = arg;
 	rd_log(RD_LOG_INFO, "daemon", "HTTP drained%s", in_flight ? " (with requests cut off)" : "");
-	uv_close((uv_handle_t *)&d->sigint, NULL);
-	uv_close((uv_handle_t *)&d->sigterm, NULL);
-	uv_stop(d->loop);
+	if (rd_imports_busy())
+		rd_log(RD_LOG_INFO, "daemon", "cancelling imports in progress (nothing of them is applied)");
+	rd_imports_cancel();
+	uv_timer_init(d->loop, &d->imports_timer);
+	d->imports_timer.data = d;
+	uv_timer_start(&d->imports_timer, on_imports_tick, 0, 20);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -80,7 +99,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct rd_domain dom;
-	int rc = rd_domain_register(store, &dom);
+	int rc = rd_auth_init();
+	if (rc < 0) {
+		fprintf(stderr, "renewd: the crypto library could not start\n");
+		rd_store_close(&store);
+		rd_config_free(&d.config);
+		return 1;
+	}
+	rc = rd_domain_register(store, &dom);
 	if (rc < 0) {
 		fprintf(stderr, "renewd: data directory %s: cannot open the tables: %s\n", d.config.data, rd_strerror(rc));
 		rd_store_close(&store);
@@ -91,10 +117,18 @@ int main(int argc, char **argv)
 	d.loop = uv_default_loop();
 	struct rd_metrics *metrics = rd_metrics_new();
 	struct rd_app app = { .loop = d.loop, .store = store, .domain = &dom, .metrics = metrics, .config = &d.config };
+	if ((rc = rd_imports_recover(&app)) < 0) {
+		fprintf(stderr, "renewd: data directory %s: %s\n", d.config.data, rd_strerror(rc));
+		rd_metrics_free(&metrics);
+		rd_store_close(&store);
+		rd_config_free(&d.config);
+		return 1;
+	}
 	struct rd_server_opts ho = {
 		.host = d.config.host,
 		.port = d.config.port,
 		.max_body = d.config.max_body_bytes,
+		.max_bulk_body = d.config.max_import_bytes,
 		.req_timeout_ms = (unsigned)d.config.request_timeout_ms,
 		.routes = rd_routes,
 		.n_routes = rd_n_routes,

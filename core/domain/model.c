@@ -7,9 +7,13 @@
 #include "store/store.h"
 #include "util/err.h"
 
-#define F(no, type, st, m, json) { no, type, offsetof(st, m), sizeof(((st *)0)->m), json, NULL, 0 }
-#define FE(no, type, st, m, json, names) { no, type, offsetof(st, m), sizeof(((st *)0)->m), json, names, 0 }
-#define FA(no, type, st, m, json, cnt) { no, type, offsetof(st, m), sizeof(((st *)0)->m), json, NULL, offsetof(st, cnt) }
+#define F(no, type, st, m, json) { no, type, offsetof(st, m), sizeof(((st *)0)->m), json, NULL, 0, 0 }
+#define FF(no, type, st, m, json, fl) { no, type, offsetof(st, m), sizeof(((st *)0)->m), json, NULL, 0, fl }
+#define FE(no, type, st, m, json, names) { no, type, offsetof(st, m), sizeof(((st *)0)->m), json, names, 0, 0 }
+#define FEF(no, type, st, m, json, names, fl) { no, type, offsetof(st, m), sizeof(((st *)0)->m), json, names, 0, fl }
+#define FA(no, type, st, m, json, cnt) { no, type, offsetof(st, m), sizeof(((st *)0)->m), json, NULL, offsetof(st, cnt), 0 }
+#define RO RD_FF_READONLY
+#define PRIV (RD_FF_PRIVATE | RD_FF_READONLY)
 
 static const char *const publish_names[] = { "", "vendor", "partner", NULL };
 static const char *const partner_kinds[] = { "", "distributor", "reseller", NULL };
@@ -17,6 +21,10 @@ static const char *const tiers[] = { "", "platinum", "gold", "silver", "vendor",
 static const char *const terms[] = { "", "annual", "quarterly", "monthly", "flex", NULL };
 static const char *const statuses[] = { "", "live", "renewed", "cancelled", "expired", NULL };
 static const char *const flag_names[] = { "warranty_only", "consolidated", NULL };
+static const char *const role_names[] = { "", "vendor-admin", "channel-manager", "vendor-sales", "partner-admin",
+					  "partner-sales", NULL };
+static const char *const token_kinds[] = { "", "api", "session", NULL };
+static const char *const audit_actions[] = { "", "create", "update", "delete", "merge", "import", "login", "revoke", NULL };
 
 static const struct rd_field vendor_fields[] = {
 	F(1, RD_F_U64, struct rd_vendor, id, "id"),
@@ -86,6 +94,73 @@ static const struct rd_field contract_fields[] = {
 	FE(13, RD_F_U8FLAGS, struct rd_contract, flags, "flags", flag_names),
 };
 
+static const struct rd_field user_fields[] = {
+	F(1, RD_F_U64, struct rd_user, id, "id"),
+	F(2, RD_F_STR, struct rd_user, email, "email"),
+	F(3, RD_F_STR, struct rd_user, name, "name"),
+	FE(4, RD_F_U8ENUM, struct rd_user, role, "role", role_names),
+	F(5, RD_F_U64, struct rd_user, partner_id, "partner_id"),
+	FF(6, RD_F_STR, struct rd_user, password_hash, "password_hash", PRIV),
+	F(7, RD_F_U32, struct rd_user, disabled, "disabled"),
+	FF(8, RD_F_TIME, struct rd_user, created_at, "created_at", RO),
+};
+
+static const struct rd_field token_fields[] = {
+	F(1, RD_F_U64, struct rd_token, id, "id"),
+	FF(2, RD_F_STR, struct rd_token, hash, "hash", PRIV),
+	FF(3, RD_F_U64, struct rd_token, vendor_id, "vendor_id", PRIV),
+	FF(4, RD_F_U64, struct rd_token, user_id, "user_id", RO),
+	F(5, RD_F_STR, struct rd_token, name, "name"),
+	FEF(6, RD_F_U8ENUM, struct rd_token, kind, "kind", token_kinds, RO),
+	FF(7, RD_F_TIME, struct rd_token, created_at, "created_at", RO),
+	FF(8, RD_F_TIME, struct rd_token, expires_at, "expires_at", RO),
+	FF(9, RD_F_TIME, struct rd_token, revoked_at, "revoked_at", RO),
+};
+
+static const struct rd_field contact_fields[] = {
+	F(1, RD_F_U64, struct rd_contact, id, "id"),
+	F(2, RD_F_STR, struct rd_contact, external_id, "external_id"),
+	F(3, RD_F_U64, struct rd_contact, customer_id, "customer_id"),
+	F(4, RD_F_STR, struct rd_contact, name, "name"),
+	F(5, RD_F_STR, struct rd_contact, email, "email"),
+	F(6, RD_F_STR, struct rd_contact, phone, "phone"),
+	F(7, RD_F_STR, struct rd_contact, title, "title"),
+};
+
+static const struct rd_field audit_fields[] = {
+	F(1, RD_F_U64, struct rd_audit, id, "id"),
+	F(2, RD_F_U64, struct rd_audit, at_ms, "at_ms"),
+	F(3, RD_F_U64, struct rd_audit, user_id, "user_id"),
+	FE(4, RD_F_U8ENUM, struct rd_audit, action, "action", audit_actions),
+	F(5, RD_F_STR, struct rd_audit, object, "object"),
+	F(6, RD_F_U64, struct rd_audit, object_id, "object_id"),
+	F(7, RD_F_STR, struct rd_audit, before, "before"),
+	F(8, RD_F_STR, struct rd_audit, after, "after"),
+	F(9, RD_F_STR, struct rd_audit, note, "note"),
+};
+
+static const char *const import_statuses[] = { "", "running", "succeeded", "failed", NULL };
+
+static const struct rd_field import_fields[] = {
+	F(1, RD_F_U64, struct rd_import_rec, id, "id"),
+	F(2, RD_F_STR, struct rd_import_rec, kind, "kind"),
+	F(3, RD_F_STR, struct rd_import_rec, format, "format"),
+	FE(4, RD_F_U8ENUM, struct rd_import_rec, status, "status", import_statuses),
+	F(5, RD_F_U32, struct rd_import_rec, dry_run, "dry_run"),
+	F(6, RD_F_U32, struct rd_import_rec, atomic, "atomic"),
+	F(7, RD_F_U64, struct rd_import_rec, user_id, "user_id"),
+	F(8, RD_F_U64, struct rd_import_rec, bytes, "bytes"),
+	F(9, RD_F_U64, struct rd_import_rec, rows, "rows"),
+	F(10, RD_F_U64, struct rd_import_rec, rows_ok, "rows_ok"),
+	F(11, RD_F_U64, struct rd_import_rec, rows_failed, "rows_failed"),
+	F(12, RD_F_U64, struct rd_import_rec, created, "created"),
+	F(13, RD_F_U64, struct rd_import_rec, updated, "updated"),
+	FF(14, RD_F_TIME, struct rd_import_rec, started_at, "started_at", RO),
+	FF(15, RD_F_TIME, struct rd_import_rec, finished_at, "finished_at", RO),
+	F(16, RD_F_STR, struct rd_import_rec, message, "message"),
+	F(17, RD_F_STR, struct rd_import_rec, errors, "errors"),
+};
+
 #define ENTITY(var, nm, tbl, k, st, flds) \
 	const struct rd_entity var = { nm, tbl, k, 1, sizeof(st), flds, sizeof flds / sizeof *flds }
 ENTITY(rd_entity_vendor, "vendor", "vendors", RD_KIND_VENDOR, struct rd_vendor, vendor_fields);
@@ -93,6 +168,11 @@ ENTITY(rd_entity_partner, "partner", "partners", RD_KIND_PARTNER, struct rd_part
 ENTITY(rd_entity_customer, "customer", "customers", RD_KIND_CUSTOMER, struct rd_customer, customer_fields);
 ENTITY(rd_entity_product, "product", "products", RD_KIND_PRODUCT, struct rd_product, product_fields);
 ENTITY(rd_entity_contract, "contract", "contracts", RD_KIND_CONTRACT, struct rd_contract, contract_fields);
+ENTITY(rd_entity_user, "user", "users", RD_KIND_USER, struct rd_user, user_fields);
+ENTITY(rd_entity_token, "token", "tokens", RD_KIND_TOKEN, struct rd_token, token_fields);
+ENTITY(rd_entity_contact, "contact", "contacts", RD_KIND_CONTACT, struct rd_contact, contact_fields);
+ENTITY(rd_entity_audit, "audit entry", "audit", RD_KIND_AUDIT, struct rd_audit, audit_fields);
+ENTITY(rd_entity_import, "import", "imports", RD_KIND_IMPORT, struct rd_import_rec, import_fields);
 
 enum rd_colour rd_contract_colour(const struct rd_contract *c, rd_date today, uint32_t window_days)
 {
@@ -143,6 +223,7 @@ void rd_entity_encode(const struct rd_entity *e, const void *obj, struct rd_rec_
 		switch (f->type) {
 		case RD_F_U64:
 		case RD_F_U32:
+		case RD_F_TIME:
 		case RD_F_U8ENUM:
 		case RD_F_U8FLAGS: {
 			uint64_t v = get_uint(p, f->size);
@@ -208,6 +289,7 @@ int rd_entity_decode(const struct rd_entity *e, const void *rec, size_t len, voi
 		switch (f->type) {
 		case RD_F_U64:
 		case RD_F_U32:
+		case RD_F_TIME:
 		case RD_F_U8ENUM:
 		case RD_F_U8FLAGS:
 			if (fld.wire != RD_WIRE_UINT)
@@ -262,7 +344,16 @@ json_t *rd_entity_to_json(const struct rd_entity *e, const void *obj)
 		const struct rd_field *f = &e->fields[i];
 		const void *p = base + f->off;
 		json_t *v = NULL;
+		if (f->flags & RD_FF_PRIVATE)
+			continue;
 		switch (f->type) {
+		case RD_F_TIME: {
+			char t[21];
+			uint64_t x = get_uint(p, f->size);
+			rd_time_format(x, t);
+			v = x ? json_string(t) : json_null();
+			break;
+		}
 		case RD_F_U64:
 		case RD_F_U32: {
 			uint64_t x = get_uint(p, f->size);
@@ -355,11 +446,13 @@ int rd_entity_from_json(const struct rd_entity *e, json_t *j, void *obj, const c
 			return RD_EINVAL;
 		}
 		void *p = base + f->off;
-		if (f->no == 1) {
-			snprintf(why, whylen, "field id is assigned by renewd and cannot be set");
+		if (f->no == 1 || (f->flags & RD_FF_READONLY)) {
+			snprintf(why, whylen, "field %s is set by renewd and cannot be written", key);
 			return RD_EINVAL;
 		}
 		switch (f->type) {
+		case RD_F_TIME:
+			return RD_EINVAL; /* always read-only */
 		case RD_F_U64:
 		case RD_F_U32: {
 			if (json_is_null(v) && f->type == RD_F_U64) {
@@ -497,6 +590,94 @@ int rd_entity_from_json(const struct rd_entity *e, json_t *j, void *obj, const c
 	return 0;
 }
 
+int rd_entity_set_text(const struct rd_entity *e, void *obj, const char *name, const char *text, char *why,
+		       size_t whylen)
+{
+	const struct rd_field *f = NULL;
+	for (size_t i = 0; i < e->n_fields; i++)
+		if (strcmp(e->fields[i].json, name) == 0)
+			f = &e->fields[i];
+	if (!f || f->no == 1 || (f->flags & RD_FF_READONLY) || f->type == RD_F_PRICES || f->type == RD_F_IDS ||
+	    f->type == RD_F_TIME)
+		return RD_ENOTFOUND;
+	void *p = (char *)obj + f->off;
+	switch (f->type) {
+	case RD_F_U64:
+	case RD_F_U32: {
+		uint64_t max = f->type == RD_F_U32 ? UINT32_MAX : (uint64_t)INT64_MAX, v = 0;
+		const char *s = text;
+		if (!*s)
+			goto bad_number;
+		for (; *s; s++) {
+			if (*s < '0' || *s > '9' || v > (max - (uint64_t)(*s - '0')) / 10)
+				goto bad_number;
+			v = v * 10 + (uint64_t)(*s - '0');
+		}
+		set_uint(p, f->size, v);
+		return 0;
+	bad_number:
+		snprintf(why, whylen, "%s must be a whole number from 0 to %llu", name, (unsigned long long)max);
+		return RD_EINVAL;
+	}
+	case RD_F_I32DATE:
+		if (rd_date_parse(text, (rd_date *)p) < 0) {
+			snprintf(why, whylen, "%s must be a calendar date YYYY-MM-DD, not \"%.40s\"", name, text);
+			return RD_EINVAL;
+		}
+		return 0;
+	case RD_F_U8ENUM: {
+		int v = enum_value(f, text);
+		if (v < 0) {
+			char list[160];
+			names_list(f, 1, list, sizeof list);
+			snprintf(why, whylen, "%s must be one of: %s", name, list);
+			return RD_EINVAL;
+		}
+		*(uint8_t *)p = (uint8_t)v;
+		return 0;
+	}
+	case RD_F_U8FLAGS: {
+		uint8_t bits = 0;
+		const char *s = text;
+		while (*s) {
+			size_t n = strcspn(s, ";,");
+			int bit = -1;
+			for (int b = 0; f->names[b]; b++)
+				if (strlen(f->names[b]) == n && strncmp(f->names[b], s, n) == 0)
+					bit = b;
+			if (bit < 0 && n) {
+				char list[160];
+				names_list(f, 0, list, sizeof list);
+				snprintf(why, whylen, "%s must list names from: %s (separated by ;)", name, list);
+				return RD_EINVAL;
+			}
+			if (bit >= 0)
+				bits |= (uint8_t)(1u << bit);
+			s += n;
+			if (*s)
+				s++;
+		}
+		*(uint8_t *)p = bits;
+		return 0;
+	}
+	case RD_F_STR: {
+		size_t n = strlen(text);
+		if (n >= f->size) {
+			snprintf(why, whylen, "%s must be text of at most %zu bytes", name, f->size - 1);
+			return RD_EINVAL;
+		}
+		if (strcmp(name, "currency") == 0 && !valid_currency(text)) {
+			snprintf(why, whylen, "currency must be an ISO 4217 code such as EUR");
+			return RD_EINVAL;
+		}
+		memcpy(p, text, n + 1);
+		return 0;
+	}
+	default:
+		return RD_ENOTFOUND;
+	}
+}
+
 /* ---- tables and indexes ------------------------------------------------------------- */
 
 void rd_date_key(rd_date d, uint8_t out[4])
@@ -573,21 +754,111 @@ static const struct rd_index_def contract_idx[] = {
 	{ "reseller", key_reseller },
 };
 
+static int key_user_email(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_string(rec, len, 2, key, cap); }
+static int key_token_hash(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_string(rec, len, 2, key, cap); }
+static int key_contact_customer(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_u64(rec, len, 3, key, cap); }
+static int key_audit_user(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_u64(rec, len, 3, key, cap); }
+
+/* Audit entries by object: the resource name, NUL, the object id. */
+static int key_audit_object(const void *rec, size_t len, uint8_t *key, size_t cap)
+{
+	int n = key_string(rec, len, 5, key, cap);
+	if (n <= 0)
+		return n;
+	int m = key_u64(rec, len, 6, key + n, cap - (size_t)n);
+	if (m < 0)
+		return m;
+	if (m == 0) { /* object id 0 */
+		if (cap - (size_t)n < 8)
+			return RD_ECORRUPT;
+		memset(key + n, 0, 8);
+		m = 8;
+	}
+	return n + m;
+}
+
+static const struct rd_index_def user_idx[] = { { "email", key_user_email } };
+static const struct rd_index_def token_idx[] = { { "hash", key_token_hash } };
+static const struct rd_index_def contact_idx[] = { { "ext", key_ext }, { "customer", key_contact_customer } };
+static const struct rd_index_def audit_idx[] = { { "object", key_audit_object }, { "user", key_audit_user } };
+
 static const struct rd_table_def tables[] = {
 	{ "vendors", NULL, 0 },
 	{ "partners", partner_idx, 2 },
 	{ "customers", ext_only, 1 },
 	{ "products", ext_only, 1 },
 	{ "contracts", contract_idx, 4 },
+	{ "users", user_idx, 1 },
+	{ "tokens", token_idx, 1 },
+	{ "contacts", contact_idx, 2 },
+	{ "audit", audit_idx, 2 },
+	{ "imports", NULL, 0 },
 };
 
 int rd_domain_register(struct rd_store *s, struct rd_domain *d)
 {
-	struct rd_table **slots[] = { &d->vendors, &d->partners, &d->customers, &d->products, &d->contracts };
+	struct rd_table **slots[] = { &d->vendors, &d->partners, &d->customers, &d->products, &d->contracts,
+				      &d->users, &d->tokens, &d->contacts, &d->audit, &d->imports };
 	for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
 		int rc = rd_store_register(s, &tables[i], slots[i]);
 		if (rc < 0)
 			return rc;
 	}
 	return 0;
+}
+
+/* ---- helpers ---------------------------------------------------------------------- */
+
+int rd_entity_put(struct rd_txn *t, struct rd_table *tb, const struct rd_entity *e, uint64_t tenant, void *obj,
+		  unsigned flags)
+{
+	uint64_t *id = obj;
+	int rc;
+	if (*id == 0) {
+		if ((rc = rd_txn_next_id(t, tb, tenant, id)) < 0)
+			return rc;
+		flags |= RD_PUT_NEW;
+	}
+	struct rd_rec_writer w = { 0 };
+	rd_entity_encode(e, obj, &w);
+	rc = rd_txn_put(t, tb, tenant, *id, w.buf, w.len, flags);
+	rd_rec_writer_free(&w);
+	return rc;
+}
+
+int rd_entity_get(struct rd_txn *t, struct rd_table *tb, const struct rd_entity *e, uint64_t tenant, uint64_t id,
+		  void *obj)
+{
+	const void *val;
+	size_t len;
+	int rc = rd_txn_get(t, tb, tenant, id, &val, &len);
+	if (rc < 0)
+		return rc;
+	return rd_entity_decode(e, val, len, obj);
+}
+
+int rd_index_find(struct rd_txn *t, struct rd_table *tb, const char *index, uint64_t tenant, const void *key,
+		  size_t len, uint64_t *id)
+{
+	struct rd_iter it;
+	struct rd_item item;
+	int rc = rd_iter_index(&it, t, tb, index, tenant, key, len, NULL, 0);
+	if (rc >= 0)
+		rc = rd_iter_next(&it, &item);
+	rd_iter_close(&it);
+	if (rc < 0)
+		return rc;
+	if (rc == 0 || item.key_len != len || memcmp(item.key, key, len) != 0)
+		return RD_ENOTFOUND;
+	*id = item.id;
+	return 0;
+}
+
+void rd_time_format(uint64_t unix_s, char out[21])
+{
+	int y, m, d;
+	rd_date_to_ymd((rd_date)(unix_s / 86400), &y, &m, &d);
+	unsigned sec = (unsigned)(unix_s % 86400);
+	snprintf(out, 21, "%04u-%02u-%02uT%02u:%02u:%02uZ", (unsigned)y % 10000u, (unsigned)m % 100u, (unsigned)d % 100u,
+		 sec / 3600 % 100u, sec / 60 % 60, sec % 60);
 }

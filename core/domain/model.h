@@ -27,6 +27,11 @@ enum rd_kind {
 	RD_KIND_CUSTOMER = 3,
 	RD_KIND_PRODUCT = 4,
 	RD_KIND_CONTRACT = 5,
+	RD_KIND_USER = 6,
+	RD_KIND_TOKEN = 7,
+	RD_KIND_CONTACT = 8,
+	RD_KIND_AUDIT = 9,
+	RD_KIND_IMPORT = 10,
 };
 
 #define RD_NAME_MAX 128
@@ -116,6 +121,82 @@ struct rd_contract {
 	uint8_t flags;      /* enum rd_contract_flag bits */
 };
 
+/* A login, scoped to the vendor or to one partner. */
+struct rd_user {
+	uint64_t id;
+	char email[RD_NAME_MAX]; /* unique within the vendor, stored lower-case */
+	char name[RD_NAME_MAX];
+	uint8_t role;            /* enum rd_role (auth/auth.h) */
+	uint64_t partner_id;     /* partner roles: the partner; else 0 */
+	char password_hash[128]; /* argon2id; never leaves the store */
+	uint32_t disabled;       /* 1: may not log in or use tokens */
+	uint64_t created_at;     /* unix seconds */
+};
+
+enum rd_token_kind { RD_TOKEN_API = 1, RD_TOKEN_SESSION = 2 };
+
+/* An API token or a login session; tenant 0, found by the hash of the
+ * secret, which itself is never stored. */
+struct rd_token {
+	uint64_t id;
+	char hash[65];
+	uint64_t vendor_id, user_id;
+	char name[RD_NAME_MAX];
+	uint8_t kind;       /* enum rd_token_kind */
+	uint64_t created_at, expires_at; /* unix seconds; expires 0: never */
+	uint64_t revoked_at;
+};
+
+/* A person at a customer. */
+struct rd_contact {
+	uint64_t id;
+	char external_id[RD_EXT_MAX];
+	uint64_t customer_id;
+	char name[RD_NAME_MAX];
+	char email[RD_NAME_MAX];
+	char phone[40];
+	char title[64];
+};
+
+enum rd_audit_action {
+	RD_AUDIT_CREATE = 1,
+	RD_AUDIT_UPDATE = 2,
+	RD_AUDIT_DELETE = 3,
+	RD_AUDIT_MERGE = 4,
+	RD_AUDIT_IMPORT = 5,
+	RD_AUDIT_LOGIN = 6,
+	RD_AUDIT_REVOKE = 7,
+};
+
+/* Who changed what, when, from what to what. */
+struct rd_audit {
+	uint64_t id;
+	uint64_t at_ms;      /* unix milliseconds */
+	uint64_t user_id;    /* 0: renewd itself or the operator's CLI */
+	uint8_t action;      /* enum rd_audit_action */
+	char object[32];     /* the resource: "contracts", "users", ... */
+	uint64_t object_id;
+	char before[4096];   /* JSON of the record before (empty: none) */
+	char after[4096];    /* JSON after (empty: none) */
+	char note[256];
+};
+
+enum rd_import_status { RD_IMPORT_RUNNING = 1, RD_IMPORT_SUCCEEDED = 2, RD_IMPORT_FAILED = 3 };
+
+/* One import of a file: what it was asked to do and what came of it. */
+struct rd_import_rec {
+	uint64_t id;
+	char kind[16];        /* customers, contacts, products, contracts */
+	char format[8];       /* csv, jsonl */
+	uint8_t status;       /* enum rd_import_status */
+	uint32_t dry_run, atomic;
+	uint64_t user_id;
+	uint64_t bytes, rows, rows_ok, rows_failed, created, updated;
+	uint64_t started_at, finished_at;
+	char message[256];
+	char errors[8192];    /* JSON array of {row, column, message}, the first 100 */
+};
+
 /* Derived colour: red = expired and not renewed; amber = live and ending
  * within the renewal window; green = live; black = cancelled. */
 enum rd_colour rd_contract_colour(const struct rd_contract *c, rd_date today, uint32_t window_days);
@@ -123,7 +204,12 @@ const char *rd_colour_name(enum rd_colour c);
 
 /* ---- encoding (field tables) ---------------------------------------------- */
 
-enum rd_ftype { RD_F_U64, RD_F_U32, RD_F_I32DATE, RD_F_U8ENUM, RD_F_U8FLAGS, RD_F_STR, RD_F_PRICES, RD_F_IDS };
+enum rd_ftype { RD_F_U64, RD_F_U32, RD_F_I32DATE, RD_F_U8ENUM, RD_F_U8FLAGS, RD_F_STR, RD_F_PRICES, RD_F_IDS, RD_F_TIME };
+
+enum rd_field_flag {
+	RD_FF_PRIVATE = 1,  /* never shown in JSON */
+	RD_FF_READONLY = 2, /* set by renewd, refused in input */
+};
 
 struct rd_field {
 	uint32_t no;         /* record field number: never reused */
@@ -132,6 +218,7 @@ struct rd_field {
 	const char *json;    /* JSON name */
 	const char *const *names; /* RD_F_U8ENUM / RD_F_U8FLAGS: value names, [0] unused */
 	size_t count_off;    /* RD_F_PRICES / RD_F_IDS: offset of the uint8_t count */
+	unsigned flags;      /* enum rd_field_flag */
 };
 
 struct rd_entity {
@@ -145,7 +232,7 @@ struct rd_entity {
 };
 
 extern const struct rd_entity rd_entity_vendor, rd_entity_partner, rd_entity_customer, rd_entity_product,
-	rd_entity_contract;
+	rd_entity_contract, rd_entity_user, rd_entity_token, rd_entity_contact, rd_entity_audit, rd_entity_import;
 
 /* Struct -> record bytes in a writer (owned by the caller). */
 struct rd_rec_writer;
@@ -160,11 +247,32 @@ json_t *rd_entity_to_json(const struct rd_entity *e, const void *obj);
 int rd_entity_from_json(const struct rd_entity *e, json_t *j, void *obj, const char **bad_field, char *why,
 			size_t whylen);
 
+/* Sets one field from text, as a CSV cell gives it: numbers in decimal,
+ * dates YYYY-MM-DD, enums by name, flags as names separated by ';'.
+ * Returns 0, RD_ENOTFOUND when the entity has no such (writable, text-
+ * settable) field, or RD_EINVAL with the reason in why. */
+int rd_entity_set_text(const struct rd_entity *e, void *obj, const char *name, const char *text, char *why,
+		       size_t whylen);
+
 /* ---- tables ------------------------------------------------------------------ */
 
 struct rd_domain {
 	struct rd_table *vendors, *partners, *customers, *products, *contracts;
+	struct rd_table *users, *tokens, *contacts, *audit, *imports;
 };
+
+/* Writes any entity: allocates the id when *id is 0 (RD_PUT_NEW), encodes
+ * and puts.  The struct's first member must be its uint64_t id. */
+int rd_entity_put(struct rd_txn *t, struct rd_table *tb, const struct rd_entity *e, uint64_t tenant, void *obj,
+		  unsigned flags);
+/* Reads and decodes one record; RD_ENOTFOUND when absent. */
+int rd_entity_get(struct rd_txn *t, struct rd_table *tb, const struct rd_entity *e, uint64_t tenant, uint64_t id,
+		  void *obj);
+/* The id of the record whose index entry is exactly key; RD_ENOTFOUND. */
+int rd_index_find(struct rd_txn *t, struct rd_table *tb, const char *index, uint64_t tenant, const void *key,
+		  size_t len, uint64_t *id);
+/* Formats unix seconds as RFC 3339 UTC into out[21]. */
+void rd_time_format(uint64_t unix_s, char out[21]);
 
 /* Registers renewd's tables and indexes on an open store. */
 int rd_domain_register(struct rd_store *s, struct rd_domain *d);

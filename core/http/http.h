@@ -37,6 +37,7 @@ struct rd_route {
 	unsigned method; /* one enum rd_method value */
 	const char *pattern;
 	rd_handler_fn handler;
+	bool bulk;       /* takes bodies up to max_import_bytes (else max_body_bytes) */
 };
 
 /* Router (pure, unit-tested): finds the route for (method, path).
@@ -64,6 +65,9 @@ const char *rd_req_id(const struct rd_req *req);        /* the X-Request-Id */
 const char *rd_req_param(struct rd_req *req, const char *name);
 /* A query parameter, percent-decoded into the pool; NULL when absent. */
 const char *rd_req_query(struct rd_req *req, const char *name);
+/* The first query parameter whose name is not in known (NULL-terminated
+ * list), decoded into the pool; NULL when all are known. */
+const char *rd_req_query_unknown(struct rd_req *req, const char *const *known);
 /* A request header (case-insensitive), NUL-terminated in the pool. */
 const char *rd_req_header(struct rd_req *req, const char *name);
 const void *rd_req_body(const struct rd_req *req, size_t *len);
@@ -74,6 +78,17 @@ int rd_req_json(struct rd_req *req, json_t **out);
 /* The application context the server was started with. */
 void *rd_req_app(const struct rd_req *req);
 void *rd_req_alloc(struct rd_req *req, size_t n);
+
+/* Runs work(arg) on the libuv thread pool, then done(req, arg) back on the
+ * loop thread, where done replies.  The handler returns 0 right after
+ * calling this.  If the client goes away first, done is called with req
+ * NULL (it must still free arg) and must not reply. */
+typedef void (*rd_work_fn)(void *arg);
+typedef void (*rd_work_done_fn)(struct rd_req *req, void *arg);
+int rd_req_work(struct rd_req *req, rd_work_fn work, rd_work_done_fn done, void *arg);
+
+/* The client's address as text ("127.0.0.1"), in the pool. */
+const char *rd_req_peer(struct rd_req *req);
 
 /* Responses. */
 void rd_reply_header(struct rd_req *req, const char *name, const char *value);

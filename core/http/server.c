@@ -61,6 +61,15 @@ struct rd_req {
 	char id[40];
 	uint64_t start_ns;
 	bool replied;
+	struct work *pending; /* thread-pool work whose reply is awaited */
+};
+
+struct work {
+	uv_work_t uv;
+	struct rd_req *req; /* NULL once the request is gone */
+	rd_work_fn work;
+	rd_work_done_fn done;
+	void *arg;
 };
 
 static uint64_t now_ns(void)
@@ -141,6 +150,28 @@ const char *rd_req_query(struct rd_req *req, const char *name)
 	return NULL;
 }
 
+const char *rd_req_query_unknown(struct rd_req *req, const char *const *known)
+{
+	h2o_req_t *r = req->h2o;
+	if (r->query_at == SIZE_MAX)
+		return NULL;
+	const char *q = r->path.base + r->query_at + 1, *end = r->path.base + r->path.len;
+	while (q < end) {
+		const char *amp = memchr(q, '&', (size_t)(end - q));
+		if (!amp)
+			amp = end;
+		const char *eq = memchr(q, '=', (size_t)(amp - q));
+		char *key = url_decode(req, q, (size_t)((eq ? eq : amp) - q));
+		bool ok = !*key;
+		for (size_t i = 0; !ok && known[i]; i++)
+			ok = strcmp(known[i], key) == 0;
+		if (!ok)
+			return key;
+		q = amp + 1;
+	}
+	return NULL;
+}
+
 const char *rd_req_header(struct rd_req *req, const char *name)
 {
 	ssize_t i = h2o_find_header_by_str(&req->h2o->headers, name, strlen(name), -1);
@@ -179,6 +210,61 @@ int rd_req_json(struct rd_req *req, json_t **out)
 	}
 	*out = j;
 	return 0;
+}
+
+static void work_run(uv_work_t *w)
+{
+	struct work *wk = w->data;
+	wk->work(wk->arg);
+}
+
+static void work_after(uv_work_t *w, int status)
+{
+	struct work *wk = w->data;
+	struct rd_req *req = wk->req;
+	if (req) {
+		req->pending = NULL;
+		if (status != 0) { /* cancelled by libuv */
+			wk->done(NULL, wk->arg);
+			rd_reply_error(req, 503, "unavailable", NULL, "the work was cancelled");
+			free(wk);
+			return;
+		}
+	}
+	wk->done(req, wk->arg);
+	free(wk);
+}
+
+int rd_req_work(struct rd_req *req, rd_work_fn fn, rd_work_done_fn done, void *arg)
+{
+	if (rd_fails_assert(!req->pending && !req->replied))
+		return RD_EINTERNAL;
+	struct work *wk = rd_calloc(1, sizeof *wk);
+	wk->uv.data = wk;
+	wk->req = req;
+	wk->work = fn;
+	wk->done = done;
+	wk->arg = arg;
+	int rc = uv_queue_work(req->srv->loop, &wk->uv, work_run, work_after);
+	if (rc != 0) {
+		free(wk);
+		return RD_EINTERNAL;
+	}
+	req->pending = wk;
+	return 0;
+}
+
+const char *rd_req_peer(struct rd_req *req)
+{
+	struct sockaddr_storage sa;
+	socklen_t len = req->h2o->conn->callbacks->get_peername(req->h2o->conn, (struct sockaddr *)&sa);
+	char *out = rd_req_alloc(req, INET6_ADDRSTRLEN);
+	out[0] = 0;
+	if (len && sa.ss_family == AF_INET)
+		uv_ip4_name((struct sockaddr_in *)&sa, out, INET6_ADDRSTRLEN);
+	else if (len && sa.ss_family == AF_INET6)
+		uv_ip6_name((struct sockaddr_in6 *)&sa, out, INET6_ADDRSTRLEN);
+	return out;
 }
 
 /* ---- replies ------------------------------------------------------------ */
@@ -324,6 +410,8 @@ static void json_errors_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t 
 static void request_done(void *p)
 {
 	struct rd_req *req = p;
+	if (req->pending) /* the client went away before the work finished */
+		req->pending->req = NULL;
 	double secs = (double)(now_ns() - req->start_ns) / 1e9;
 	int status = req->h2o->res.status;
 	rd_metrics_request(req->srv->opts.metrics, req->route ? req->route->pattern : NULL, req->method_name, status,
@@ -386,6 +474,13 @@ static int on_req(h2o_handler_t *self, h2o_req_t *r)
 	if (req->method)
 		req->route = rd_route_match(srv->opts.routes, srv->opts.n_routes, req->method, r->path_normalized.base,
 					    r->path_normalized.len, req->params, &req->n_params, &allowed);
+	/* h2o enforces the larger (bulk) limit; every other route the smaller. */
+	size_t limit = req->route && req->route->bulk ? srv->opts.max_bulk_body : srv->opts.max_body;
+	if (r->entity.base && r->entity.len > limit) {
+		r->http1_is_persistent = 0;
+		rd_reply_error(req, 413, "body_too_large", NULL, "the request body exceeds the limit of %zu bytes", limit);
+		return 0;
+	}
 	if (!req->route) {
 		if (!req->method || allowed) {
 			char allow[96];
@@ -404,7 +499,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *r)
 		return 0;
 	}
 	int rc = req->route->handler(req);
-	if (!req->replied) {
+	if (!req->replied && !req->pending) {
 		int status = 500;
 		const char *code = "internal";
 		switch (rc) {
@@ -470,7 +565,7 @@ int rd_server_start(struct rd_server **out, uv_loop_t *loop, const struct rd_ser
 
 	h2o_config_init(&srv->conf);
 	srv->conf.server_name = h2o_iovec_init(H2O_STRLIT("renewd"));
-	srv->conf.max_request_entity_size = o->max_body;
+	srv->conf.max_request_entity_size = o->max_bulk_body > o->max_body ? o->max_bulk_body : o->max_body;
 	srv->conf.http1.req_timeout = o->req_timeout_ms;
 	srv->conf.http2.idle_timeout = o->req_timeout_ms;
 	h2o_hostconf_t *host = h2o_config_register_host(&srv->conf, h2o_iovec_init(H2O_STRLIT("default")), 65535);

@@ -14,6 +14,7 @@ struct rd_server_opts {
 	const char *host;         /* an IP address literal */
 	int port;                 /* 0: any free port (see rd_server_port) */
 	size_t max_body;          /* request bodies above this get 413 */
+	size_t max_bulk_body;     /* the same for routes marked bulk (imports) */
 	unsigned req_timeout_ms;  /* a request that does not arrive in time is dropped */
 	const struct rd_route *routes; /* borrowed for the server's life */
 	size_t n_routes;

@@ -437,10 +437,32 @@ static int open_dbi(MDB_txn *txn, const char *prefix, const char *name, const ch
 	return mdb_dbi_open(txn, dbname, flags, out);
 }
 
+/* Table and index names: [a-z0-9_], 1..NAME_MAX_LEN bytes.  The length keeps
+ * "i:<table>:<index>" within open_dbi's buffer and "<table> NUL tenant"
+ * within rd_txn_next_id's; the alphabet keeps ':' from making two
+ * definitions share one LMDB database. */
+#define NAME_MAX_LEN 64
+
+static bool valid_name(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+	if (n == 0 || n > NAME_MAX_LEN)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') || name[i] == '_'))
+			return false;
+	return true;
+}
+
 int rd_store_register(struct rd_store *s, const struct rd_table_def *def, struct rd_table **out)
 {
 	if (rd_fails_assert(def->n_indexes <= 16 && s->n_tables + 1 + def->n_indexes < MAX_TABLES - 2))
 		return RD_ERANGE;
+	if (rd_fails_assert(valid_name(def->name)))
+		return RD_EINVAL;
+	for (unsigned i = 0; i < def->n_indexes; i++)
+		if (rd_fails_assert(valid_name(def->indexes[i].name)))
+			return RD_EINVAL;
 	if (rd_store_table(s, def->name)) {
 		*out = rd_store_table(s, def->name);
 		return 0;
@@ -671,7 +693,7 @@ int rd_txn_put(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t 
 	if (rd_fails_assert(t->write))
 		return RD_EINTERNAL;
 	uint8_t kb[16];
-	MDB_val k = record_key(kb, tenant, id), old;
+	MDB_val k = record_key(kb, tenant, id), old = { 0, NULL };
 	bool had = false;
 	if (tb->def->n_indexes || (flags & RD_PUT_NEW)) {
 		int rc = mdb_get(t->txn, tb->dbi, &k, &old);

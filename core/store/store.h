@@ -48,12 +48,12 @@ struct rd_table;
 typedef int (*rd_index_key_fn)(const void *rec, size_t len, uint8_t *key, size_t cap);
 
 struct rd_index_def {
-	const char *name;
+	const char *name; /* [a-z0-9_], 1..64 bytes */
 	rd_index_key_fn key;
 };
 
 struct rd_table_def {
-	const char *name;                   /* [a-z0-9_], unique */
+	const char *name;                   /* [a-z0-9_], 1..64 bytes, unique (else RD_EINVAL) */
 	const struct rd_index_def *indexes; /* may be NULL */
 	unsigned n_indexes;
 };

@@ -1,0 +1,80 @@
+/*
+ * call.h: the context of one authenticated API call, shared by the route
+ * handlers in core/api.
+ */
+#ifndef RD_API_CALL_H
+#define RD_API_CALL_H
+
+#include "api/app.h"
+#include "auth/auth.h"
+#include "domain/model.h"
+
+struct rd_txn;
+
+struct call {
+	struct rd_req *req;
+	struct rd_app *app;
+	struct rd_principal who;
+	struct rd_vendor vendor; /* the caller's vendor */
+};
+
+/* Authenticates the request (bearer token or session cookie) and loads the
+ * caller's vendor and partner scope.  On failure it has replied 401 and
+ * returns < 0: the handler returns 0. */
+int rd_call_begin(struct rd_req *req, struct call *c);
+
+/* Authorises an action on a resource; replies 403 and returns
+ * RD_SCOPE_NONE when it is not allowed. */
+enum rd_scope rd_call_allow(struct call *c, enum rd_resource res, enum rd_action action);
+
+/* Whether a partner-scoped caller may see a record of this resource. */
+bool rd_call_sees(struct call *c, struct rd_txn *t, enum rd_resource res, const void *obj);
+bool rd_call_in_scope(const struct call *c, uint64_t partner);
+
+/* Appends an audit entry in the caller's write transaction. before/after
+ * may be NULL; they are serialised as JSON (private fields omitted). */
+int rd_audit_write(struct rd_txn *t, struct rd_domain *d, uint64_t tenant, uint64_t user, uint8_t action,
+		   const char *object, uint64_t object_id, json_t *before, json_t *after, const char *note);
+
+/* Parses an unsigned id from a path parameter; 0 when malformed. */
+uint64_t rd_parse_id(const char *s);
+
+/* The create/update rules of a resource, for the importer: fills defaults,
+ * checks references and cross-field rules.  0, or RD_EINVAL with the field
+ * and reason; *status is 409 for conflicts. */
+int rd_crud_prepare(struct call *c, struct rd_txn *t, enum rd_resource res, void *obj, const void *old,
+		    const char **field, char *why, size_t whylen);
+/* The first field a create needs that obj lacks, or NULL. */
+const char *rd_crud_missing(enum rd_resource res, const void *obj);
+
+/* Imports (imports.c). */
+struct rd_import;
+/* Marks imports a stopped daemon left running as failed (nothing of them
+ * was applied: daemon imports write in one transaction at the end). */
+int rd_imports_recover(struct rd_app *app);
+/* Imports still parsing on the thread pool; cancel asks them to stop. */
+bool rd_imports_busy(void);
+void rd_imports_cancel(void);
+
+/* Handlers (routes.c lists them). */
+int rd_api_session_create(struct rd_req *req);
+int rd_api_session_delete(struct rd_req *req);
+int rd_api_me(struct rd_req *req);
+int rd_api_tokens_list(struct rd_req *req);
+int rd_api_tokens_create(struct rd_req *req);
+int rd_api_tokens_revoke(struct rd_req *req);
+int rd_api_vendor_get(struct rd_req *req);
+int rd_api_vendor_patch(struct rd_req *req);
+int rd_api_list(struct rd_req *req);
+int rd_api_create(struct rd_req *req);
+int rd_api_get(struct rd_req *req);
+int rd_api_patch(struct rd_req *req);
+int rd_api_delete(struct rd_req *req);
+int rd_api_audit_list(struct rd_req *req);
+int rd_api_duplicates(struct rd_req *req);
+int rd_api_merge(struct rd_req *req);
+int rd_api_imports_create(struct rd_req *req);
+int rd_api_imports_get(struct rd_req *req);
+int rd_api_imports_list(struct rd_req *req);
+
+#endif

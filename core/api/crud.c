@@ -1,0 +1,859 @@
+/*
+ * crud.c: create, read, update, delete and list for the channel's records,
+ * driven by one table of resources.  Each resource names its entity (the
+ * field table in core/domain/model.c), its store table, the fields a create
+ * needs, and hooks for the rules that span fields or records.
+ *
+ * Every write runs in one store transaction together with its audit entry;
+ * a record outside the caller's scope answers 404, exactly as a missing one.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/call.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "util/err.h"
+
+#define MAX_OBJ 12288 /* larger than any entity struct */
+
+struct problem {
+	const char *field;
+	char why[256];
+	int status; /* 400 by default; 409 for conflicts */
+};
+
+struct res_def;
+typedef int (*prepare_fn)(struct call *c, struct rd_txn *t, void *obj, const void *old, struct problem *p);
+typedef bool (*filter_fn)(struct call *c, struct rd_txn *t, const void *obj, struct rd_req *req);
+typedef int (*remove_fn)(struct call *c, struct rd_txn *t, const struct res_def *r, void *obj, struct problem *p);
+
+struct res_def {
+	const char *name;
+	enum rd_resource res;
+	const struct rd_entity *e;
+	size_t table;                  /* offsetof(struct rd_domain, ...) */
+	const char *const *required;   /* JSON names a create must give */
+	ssize_t ext_off;               /* offset of external_id, or -1 */
+	prepare_fn prepare;            /* defaults and cross-record rules */
+	const char *const *filters;    /* query parameters the list takes */
+	filter_fn filter;
+	remove_fn remove;              /* NULL: delete the record */
+};
+
+static struct rd_table *table_of(const struct call *c, const struct res_def *r)
+{
+	return *(struct rd_table **)((char *)c->app->domain + r->table);
+}
+
+static int problem(struct problem *p, const char *field, const char *fmt, const char *arg)
+{
+	p->field = field;
+	snprintf(p->why, sizeof p->why, fmt, arg);
+	return RD_EINVAL;
+}
+
+static bool exists(struct call *c, struct rd_txn *t, struct rd_table *tb, uint64_t id)
+{
+	const void *v;
+	size_t n;
+	return id && rd_txn_get(t, tb, c->who.vendor, id, &v, &n) == 0;
+}
+
+static void u64_key(uint64_t v, uint8_t key[8])
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		key[i] = (uint8_t)v;
+}
+
+/* Is any record of tb indexed under this id (e.g. contracts of a customer)? */
+static bool referenced(struct call *c, struct rd_txn *t, struct rd_table *tb, const char *index, uint64_t id)
+{
+	uint8_t key[8];
+	uint64_t found;
+	u64_key(id, key);
+	struct rd_iter it;
+	struct rd_item item;
+	bool yes = false;
+	int rc = rd_iter_index(&it, t, tb, index, c->who.vendor, key, 8, NULL, 0);
+	if (rc >= 0 && rd_iter_next(&it, &item) > 0)
+		yes = item.key_len == 8 && memcmp(item.key, key, 8) == 0;
+	rd_iter_close(&it);
+	(void)found;
+	return yes;
+}
+
+static bool valid_colour(const char *s)
+{
+	if (!*s)
+		return true;
+	if (strlen(s) != 7 || s[0] != '#')
+		return false;
+	for (int i = 1; i < 7; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+static bool valid_email(const char *s)
+{
+	const char *at = strchr(s, '@');
+	return !*s || (at && at > s && strchr(at + 1, '.') && !strchr(s, ' ') && !strchr(at + 1, '@'));
+}
+
+/* ---- per-resource rules ----------------------------------------------------- */
+
+static int prepare_partner(struct call *c, struct rd_txn *t, void *obj, const void *old, struct problem *p)
+{
+	struct rd_partner *x = obj;
+	if (x->kind == RD_PARTNER_DISTRIBUTOR && x->parent_id)
+		return problem(p, "parent_id", "%sa distributor has no parent", "");
+	if (x->parent_id) {
+		struct rd_partner parent;
+		if (x->parent_id == x->id ||
+		    rd_entity_get(t, c->app->domain->partners, &rd_entity_partner, c->who.vendor, x->parent_id, &parent) < 0 ||
+		    parent.kind != RD_PARTNER_DISTRIBUTOR)
+			return problem(p, "parent_id", "%sparent_id must be the id of a distributor", "");
+	}
+	if (!valid_colour(x->colour_primary))
+		return problem(p, "colour_primary", "%scolour_primary must look like #0b4f8a", "");
+	if (!valid_colour(x->colour_accent))
+		return problem(p, "colour_accent", "%scolour_accent must look like #f2a900", "");
+	if (!valid_email(x->email))
+		return problem(p, "email", "%semail is not an e-mail address", "");
+	if (old && ((const struct rd_partner *)old)->kind != x->kind && x->kind == RD_PARTNER_RESELLER &&
+	    referenced(c, t, c->app->domain->partners, "parent", x->id))
+		return problem(p, "kind", "%sa distributor with resellers cannot become a reseller", "");
+	return 0;
+}
+
+static int prepare_customer(struct call *c, struct rd_txn *t, void *obj, const void *old, struct problem *p)
+{
+	struct rd_customer *x = obj;
+	if (x->country[0] && (strlen(x->country) != 2 || !isupper((unsigned char)x->country[0]) ||
+			      !isupper((unsigned char)x->country[1])))
+		return problem(p, "country", "%scountry must be an ISO 3166 code such as GB", "");
+	if (!valid_email(x->email))
+		return problem(p, "email", "%semail is not an e-mail address", "");
+	return 0;
+}
+
+static int prepare_contact(struct call *c, struct rd_txn *t, void *obj, const void *old, struct problem *p)
+{
+	struct rd_contact *x = obj;
+	struct rd_customer cu;
+	if (rd_entity_get(t, c->app->domain->customers, &rd_entity_customer, c->who.vendor, x->customer_id, &cu) < 0 ||
+	    (rd_role_is_partner(c->who.role) && !rd_call_sees(c, t, RD_RES_CUSTOMER, &cu)))
+		return problem(p, "customer_id", "%scustomer_id names no customer you can see", "");
+	if (!valid_email(x->email))
+		return problem(p, "email", "%semail is not an e-mail address", "");
+	return 0;
+}
+
+static int prepare_product(struct call *c, struct rd_txn *t, void *obj, const void *old, struct problem *p)
+{
+	struct rd_product *x = obj;
+	for (int k = 0; k < x->n_prices; k++)
+		for (int j = 0; j < k; j++)
+			if (!strcmp(x->prices[k].currency, x->prices[j].currency) && x->prices[k].term == x->prices[j].term)
+				return problem(p, "prices", "%sprices lists one currency and term twice", "");
+	for (int k = 0; k < x->n_upsell + x->n_crosssell; k++) {
+		uint64_t id = k < x->n_upsell ? x->upsell[k] : x->crosssell[k - x->n_upsell];
+		if (id == x->id || !exists(c, t, c->app->domain->products, id))
+			return problem(p, k < x->n_upsell ? "upsell" : "crosssell", "%sa related product id is unknown", "");
+	}
+	return 0;
+}
+
+static int prepare_contract(struct call *c, struct rd_txn *t, void *obj, const void *old, struct problem *p)
+{
+	struct rd_contract *x = obj;
+	struct rd_domain *d = c->app->domain;
+	struct rd_partner res, dist;
+	if (!exists(c, t, d->customers, x->customer_id))
+		return problem(p, "customer_id", "%scustomer_id names no customer", "");
+	if (!exists(c, t, d->products, x->product_id))
+		return problem(p, "product_id", "%sproduct_id names no product", "");
+	if (rd_entity_get(t, d->partners, &rd_entity_partner, c->who.vendor, x->reseller_id, &res) < 0)
+		return problem(p, "reseller_id", "%sreseller_id names no partner", "");
+	if (!x->distributor_id && res.kind == RD_PARTNER_RESELLER)
+		x->distributor_id = res.parent_id; /* the reseller's distributor is of record */
+	if (x->distributor_id &&
+	    (rd_entity_get(t, d->partners, &rd_entity_partner, c->who.vendor, x->distributor_id, &dist) < 0 ||
+	     dist.kind != RD_PARTNER_DISTRIBUTOR))
+		return problem(p, "distributor_id", "%sdistributor_id names no distributor", "");
+	if (x->quantity == 0)
+		return problem(p, "quantity", "%squantity must be at least 1", "");
+	if (x->end < x->start)
+		return problem(p, "end", "%send is before start", "");
+	if (!x->term)
+		x->term = RD_TERM_ANNUAL;
+	if (!x->status)
+		x->status = RD_CONTRACT_LIVE;
+	if (!x->currency[0])
+		memcpy(x->currency, c->vendor.currency, 4);
+	return 0;
+}
+
+static int prepare_user(struct call *c, struct rd_txn *t, void *obj, const void *old, struct problem *p)
+{
+	struct rd_user *x = obj;
+	for (char *s = x->email; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+	if (!valid_email(x->email) || !x->email[0])
+		return problem(p, "email", "%semail is not an e-mail address", "");
+	uint64_t other;
+	if (rd_index_find(t, c->app->domain->users, "email", c->who.vendor, x->email, strlen(x->email) + 1, &other) == 0 &&
+	    other != x->id) {
+		p->status = 409;
+		return problem(p, "email", "%sa user with this e-mail exists", "");
+	}
+	if (rd_role_is_partner(x->role)) {
+		struct rd_partner pa;
+		if (rd_entity_get(t, c->app->domain->partners, &rd_entity_partner, c->who.vendor, x->partner_id, &pa) < 0)
+			return problem(p, "partner_id", "%sa partner role needs the partner_id of a partner", "");
+	} else if (x->partner_id) {
+		return problem(p, "partner_id", "%sa vendor role has no partner_id", "");
+	}
+	const struct rd_user *o = old;
+	/* Callers who manage only their own user (or their partner's) cannot
+	 * raise roles or move users between partners. */
+	if (rd_authz(c->who.role, RD_RES_USER, old ? RD_ACT_UPDATE : RD_ACT_CREATE) == RD_SCOPE_OWN) {
+		if (c->who.role == RD_ROLE_PARTNER_ADMIN) {
+			if (!rd_role_is_partner(x->role) || x->partner_id != c->who.partner)
+				return problem(p, "role", "%sa partner admin manages users of its own partner only", "");
+		} else if (!o || x->role != o->role || x->partner_id != o->partner_id || x->disabled != o->disabled) {
+			return problem(p, "role", "%syou may change your own name and e-mail only", "");
+		}
+	}
+	if (o && x->id == c->who.user && (x->disabled || x->role != o->role))
+		return problem(p, "role", "%syou cannot disable yourself or change your own role", "");
+	return 0;
+}
+
+/* ---- list filters ----------------------------------------------------------- */
+
+static const char *const list_params[] = { "limit", "cursor", NULL };
+static const char *const contract_params[] = { "limit", "cursor", "status", "colour", "end_from", "end_to", "partner",
+					       "customer", "product", "product_line", "external_id", NULL };
+static const char *const customer_params[] = { "limit", "cursor", "name", "external_id", NULL };
+static const char *const partner_params[] = { "limit", "cursor", "kind", "tier", "parent", "external_id", NULL };
+static const char *const contact_params[] = { "limit", "cursor", "customer", NULL };
+static const char *const user_params[] = { "limit", "cursor", "role", "partner", NULL };
+static const char *const product_params[] = { "limit", "cursor", "line", "sku", NULL };
+
+static bool eq_param(struct rd_req *req, const char *name, const char *value)
+{
+	const char *q = rd_req_query(req, name);
+	return !q || strcmp(q, value) == 0;
+}
+
+static bool id_param(struct rd_req *req, const char *name, uint64_t a, uint64_t b)
+{
+	const char *q = rd_req_query(req, name);
+	if (!q)
+		return true;
+	uint64_t v = rd_parse_id(q);
+	return v && (v == a || v == b);
+}
+
+static bool contains_nocase(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+	for (; *hay; hay++)
+		if (strncasecmp(hay, needle, n) == 0)
+			return true;
+	return n == 0;
+}
+
+static const char *enum_name(const struct rd_entity *e, const char *json, uint8_t v)
+{
+	for (size_t i = 0; i < e->n_fields; i++)
+		if (strcmp(e->fields[i].json, json) == 0) {
+			size_t n = 0;
+			while (e->fields[i].names[n])
+				n++;
+			return v < n ? e->fields[i].names[v] : "";
+		}
+	return "";
+}
+
+static bool filter_contract(struct call *c, struct rd_txn *t, const void *obj, struct rd_req *req)
+{
+	const struct rd_contract *x = obj;
+	rd_date d;
+	const char *q;
+	if (!eq_param(req, "status", enum_name(&rd_entity_contract, "status", x->status)) ||
+	    !eq_param(req, "external_id", x->external_id) || !id_param(req, "partner", x->reseller_id, x->distributor_id) ||
+	    !id_param(req, "customer", x->customer_id, x->customer_id) ||
+	    !id_param(req, "product", x->product_id, x->product_id))
+		return false;
+	if ((q = rd_req_query(req, "end_from")) && (rd_date_parse(q, &d) < 0 || x->end < d))
+		return false;
+	if ((q = rd_req_query(req, "end_to")) && (rd_date_parse(q, &d) < 0 || x->end > d))
+		return false;
+	if ((q = rd_req_query(req, "colour")) &&
+	    strcmp(q, rd_colour_name(rd_contract_colour(x, rd_clock_today(), c->vendor.renewal_window_days))) != 0)
+		return false;
+	if ((q = rd_req_query(req, "product_line"))) {
+		struct rd_product pr;
+		if (rd_entity_get(t, c->app->domain->products, &rd_entity_product, c->who.vendor, x->product_id, &pr) < 0 ||
+		    strcmp(pr.line, q) != 0)
+			return false;
+	}
+	return true;
+}
+
+static bool filter_customer(struct call *c, struct rd_txn *t, const void *obj, struct rd_req *req)
+{
+	const struct rd_customer *x = obj;
+	const char *q = rd_req_query(req, "name");
+	return (!q || contains_nocase(x->name, q)) && eq_param(req, "external_id", x->external_id);
+}
+
+static bool filter_partner(struct call *c, struct rd_txn *t, const void *obj, struct rd_req *req)
+{
+	const struct rd_partner *x = obj;
+	return eq_param(req, "kind", enum_name(&rd_entity_partner, "kind", x->kind)) &&
+	       eq_param(req, "tier", enum_name(&rd_entity_partner, "tier", x->tier)) &&
+	       id_param(req, "parent", x->parent_id, x->parent_id) && eq_param(req, "external_id", x->external_id);
+}
+
+static bool filter_contact(struct call *c, struct rd_txn *t, const void *obj, struct rd_req *req)
+{
+	return id_param(req, "customer", ((const struct rd_contact *)obj)->customer_id, 0);
+}
+
+static bool filter_user(struct call *c, struct rd_txn *t, const void *obj, struct rd_req *req)
+{
+	const struct rd_user *x = obj;
+	return eq_param(req, "role", rd_role_name(x->role)) && id_param(req, "partner", x->partner_id, x->partner_id);
+}
+
+static bool filter_product(struct call *c, struct rd_txn *t, const void *obj, struct rd_req *req)
+{
+	const struct rd_product *x = obj;
+	return eq_param(req, "line", x->line) && eq_param(req, "sku", x->external_id);
+}
+
+/* Validates filter values up front so a typo is a 400, not an empty list. */
+static int check_filters(struct rd_req *req, const struct res_def *r)
+{
+	const char *bad = rd_req_query_unknown(req, r->filters ? r->filters : list_params);
+	if (bad) {
+		rd_reply_error(req, 400, "invalid", bad, "unknown query parameter \"%s\"", bad);
+		return RD_EINVAL;
+	}
+	static const char *const dates[] = { "end_from", "end_to" };
+	for (int i = 0; i < 2; i++) {
+		const char *q = rd_req_query(req, dates[i]);
+		rd_date d;
+		if (q && rd_date_parse(q, &d) < 0) {
+			rd_reply_error(req, 400, "invalid", dates[i], "%s must be a date YYYY-MM-DD", dates[i]);
+			return RD_EINVAL;
+		}
+	}
+	static const char *const ids[] = { "partner", "customer", "product", "parent" };
+	for (int i = 0; i < 4; i++) {
+		const char *q = rd_req_query(req, ids[i]);
+		if (q && !rd_parse_id(q)) {
+			rd_reply_error(req, 400, "invalid", ids[i], "%s must be an id", ids[i]);
+			return RD_EINVAL;
+		}
+	}
+	const char *colour = rd_req_query(req, "colour");
+	if (colour && strcmp(colour, "red") && strcmp(colour, "amber") && strcmp(colour, "green") && strcmp(colour, "black")) {
+		rd_reply_error(req, 400, "invalid", "colour", "colour must be red, amber, green or black");
+		return RD_EINVAL;
+	}
+	return 0;
+}
+
+/* ---- removal ------------------------------------------------------------------ */
+
+static int remove_contract(struct call *c, struct rd_txn *t, const struct res_def *r, void *obj, struct problem *p)
+{
+	struct rd_contract *x = obj;
+	x->status = RD_CONTRACT_CANCELLED; /* contracts are cancelled, never deleted */
+	return rd_entity_put(t, table_of(c, r), r->e, c->who.vendor, x, 0);
+}
+
+static int remove_partner(struct call *c, struct rd_txn *t, const struct res_def *r, void *obj, struct problem *p)
+{
+	uint64_t id = *(uint64_t *)obj;
+	if (referenced(c, t, c->app->domain->contracts, "reseller", id) ||
+	    referenced(c, t, c->app->domain->partners, "parent", id)) {
+		p->status = 409;
+		return problem(p, NULL, "%sthe partner has contracts or resellers: it cannot be deleted", "");
+	}
+	struct rd_iter it;
+	struct rd_item item;
+	int rc = rd_iter_records(&it, t, c->app->domain->contracts, c->who.vendor, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		struct rd_contract k;
+		if (rd_entity_decode(&rd_entity_contract, item.val, item.len, &k) == 0 && k.distributor_id == id) {
+			rd_iter_close(&it);
+			p->status = 409;
+			return problem(p, NULL, "%sthe partner is distributor of record on contracts: it cannot be deleted", "");
+		}
+	}
+	rd_iter_close(&it);
+	if (rc < 0)
+		return rc;
+	return rd_txn_del(t, table_of(c, r), c->who.vendor, id);
+}
+
+static int remove_customer(struct call *c, struct rd_txn *t, const struct res_def *r, void *obj, struct problem *p)
+{
+	uint64_t id = *(uint64_t *)obj;
+	if (referenced(c, t, c->app->domain->contracts, "customer", id) ||
+	    referenced(c, t, c->app->domain->contacts, "customer", id)) {
+		p->status = 409;
+		return problem(p, NULL, "%sthe customer has contracts or contacts: merge it into another instead", "");
+	}
+	return rd_txn_del(t, table_of(c, r), c->who.vendor, id);
+}
+
+static int remove_product(struct call *c, struct rd_txn *t, const struct res_def *r, void *obj, struct problem *p)
+{
+	uint64_t id = *(uint64_t *)obj;
+	struct rd_iter it;
+	struct rd_item item;
+	int rc = rd_iter_records(&it, t, c->app->domain->contracts, c->who.vendor, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		struct rd_contract k;
+		if (rd_entity_decode(&rd_entity_contract, item.val, item.len, &k) == 0 && k.product_id == id) {
+			rd_iter_close(&it);
+			p->status = 409;
+			return problem(p, NULL, "%scontracts refer to the product: it cannot be deleted", "");
+		}
+	}
+	rd_iter_close(&it);
+	if (rc < 0)
+		return rc;
+	return rd_txn_del(t, table_of(c, r), c->who.vendor, id);
+}
+
+static int remove_user(struct call *c, struct rd_txn *t, const struct res_def *r, void *obj, struct problem *p)
+{
+	uint64_t id = *(uint64_t *)obj;
+	if (id == c->who.user)
+		return problem(p, NULL, "%syou cannot delete yourself", "");
+	return rd_txn_del(t, table_of(c, r), c->who.vendor, id);
+}
+
+/* ---- the resource table ----------------------------------------------------------- */
+
+#define DOM(f) offsetof(struct rd_domain, f)
+static const char *const req_partner[] = { "name", "kind", "tier", NULL };
+static const char *const req_customer[] = { "name", NULL };
+static const char *const req_contact[] = { "customer_id", "name", NULL };
+static const char *const req_product[] = { "sku", "name", NULL };
+static const char *const req_contract[] = { "customer_id", "product_id", "reseller_id", "quantity", "start", "end", NULL };
+static const char *const req_user[] = { "email", "name", "role", NULL };
+
+static const struct res_def resources[] = {
+	{ "partners", RD_RES_PARTNER, &rd_entity_partner, DOM(partners), req_partner,
+	  offsetof(struct rd_partner, external_id), prepare_partner, partner_params, filter_partner, remove_partner },
+	{ "customers", RD_RES_CUSTOMER, &rd_entity_customer, DOM(customers), req_customer,
+	  offsetof(struct rd_customer, external_id), prepare_customer, customer_params, filter_customer, remove_customer },
+	{ "contacts", RD_RES_CONTACT, &rd_entity_contact, DOM(contacts), req_contact,
+	  offsetof(struct rd_contact, external_id), prepare_contact, contact_params, filter_contact, NULL },
+	{ "products", RD_RES_PRODUCT, &rd_entity_product, DOM(products), req_product,
+	  offsetof(struct rd_product, external_id), prepare_product, product_params, filter_product, remove_product },
+	{ "contracts", RD_RES_CONTRACT, &rd_entity_contract, DOM(contracts), req_contract,
+	  offsetof(struct rd_contract, external_id), prepare_contract, contract_params, filter_contract, remove_contract },
+	{ "users", RD_RES_USER, &rd_entity_user, DOM(users), req_user, -1, prepare_user, user_params, filter_user,
+	  remove_user },
+};
+
+static const struct res_def *resource_of(struct rd_req *req)
+{
+	const char *path = rd_req_route(req); /* "/api/v1/<name>..." */
+	const char *name = path + strlen("/api/v1/");
+	for (size_t i = 0; i < sizeof resources / sizeof *resources; i++) {
+		size_t n = strlen(resources[i].name);
+		if (strncmp(name, resources[i].name, n) == 0 && (name[n] == 0 || name[n] == '/'))
+			return &resources[i];
+	}
+	return NULL;
+}
+
+/* ---- handlers --------------------------------------------------------------------- */
+
+static void reply_problem(struct rd_req *req, int rc, const struct problem *p)
+{
+	if (rc == RD_EINVAL)
+		rd_reply_error(req, p->status ? p->status : 400, p->status == 409 ? "conflict" : "invalid", p->field, "%s",
+			       p->why);
+	else if (rc == RD_ENOTFOUND)
+		rd_reply_error(req, 404, "not_found", NULL, "no such record");
+	else
+		rd_reply_error(req, 500, "internal", NULL, "the change could not be stored: %s", rd_strerror(rc));
+}
+
+/* Loads a record the caller may see (RD_ENOTFOUND otherwise). */
+static int load_visible(struct call *c, struct rd_txn *t, const struct res_def *r, enum rd_scope scope, uint64_t id,
+			void *obj)
+{
+	int rc = rd_entity_get(t, table_of(c, r), r->e, c->who.vendor, id, obj);
+	if (rc < 0)
+		return rc;
+	if (scope == RD_SCOPE_OWN && !rd_call_sees(c, t, r->res, obj))
+		return RD_ENOTFOUND;
+	return 0;
+}
+
+int rd_api_list(struct rd_req *req)
+{
+	struct call c;
+	enum rd_scope scope;
+	const struct res_def *r = resource_of(req);
+	if (rd_call_begin(req, &c) < 0 || (scope = rd_call_allow(&c, r->res, RD_ACT_READ)) == RD_SCOPE_NONE)
+		return 0;
+	if (check_filters(req, r) < 0)
+		return 0;
+	const char *ls = rd_req_query(req, "limit"), *cs = rd_req_query(req, "cursor");
+	uint64_t limit = ls ? rd_parse_id(ls) : 50, cursor = cs ? rd_parse_id(cs) : 0;
+	if (limit < 1 || limit > 500) {
+		rd_reply_error(req, 400, "invalid", "limit", "limit must be 1-500");
+		return 0;
+	}
+	if (cs && !cursor) {
+		rd_reply_error(req, 400, "invalid", "cursor", "cursor is not one this API gave out");
+		return 0;
+	}
+	struct rd_txn *t;
+	int rc = rd_store_read(c.app->store, &t);
+	if (rc < 0)
+		return rc;
+	json_t *items = json_array();
+	void *obj = rd_malloc(MAX_OBJ);
+	struct rd_iter it;
+	struct rd_item item;
+	uint64_t last = 0, n = 0;
+	bool more = false;
+	rc = rd_iter_records(&it, t, table_of(&c, r), c.who.vendor, cursor + 1);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if ((rc = rd_entity_decode(r->e, item.val, item.len, obj)) < 0)
+			break;
+		if (scope == RD_SCOPE_OWN && !rd_call_sees(&c, t, r->res, obj))
+			continue;
+		if (r->filter && !r->filter(&c, t, obj, req))
+			continue;
+		if (n == limit) {
+			more = true;
+			break;
+		}
+		json_t *j = rd_entity_to_json(r->e, obj);
+		if (r->res == RD_RES_CONTRACT)
+			json_object_set_new(j, "colour", json_string(rd_colour_name(rd_contract_colour(
+							     obj, rd_clock_today(), c.vendor.renewal_window_days))));
+		json_array_append_new(items, j);
+		last = item.id;
+		n++;
+	}
+	rd_iter_close(&it);
+	rd_txn_end(t);
+	free(obj);
+	if (rc < 0) {
+		json_decref(items);
+		return rc;
+	}
+	char next[24];
+	snprintf(next, sizeof next, "%llu", (unsigned long long)last);
+	rd_reply_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", more ? json_string(next) : json_null()));
+	return 0;
+}
+
+static json_t *with_colour(struct call *c, const struct res_def *r, const void *obj)
+{
+	json_t *j = rd_entity_to_json(r->e, obj);
+	if (r->res == RD_RES_CONTRACT)
+		json_object_set_new(j, "colour", json_string(rd_colour_name(rd_contract_colour(
+						     obj, rd_clock_today(), c->vendor.renewal_window_days))));
+	return j;
+}
+
+int rd_api_get(struct rd_req *req)
+{
+	struct call c;
+	enum rd_scope scope;
+	const struct res_def *r = resource_of(req);
+	if (rd_call_begin(req, &c) < 0 || (scope = rd_call_allow(&c, r->res, RD_ACT_READ)) == RD_SCOPE_NONE)
+		return 0;
+	uint64_t id = rd_parse_id(rd_req_param(req, "id"));
+	struct rd_txn *t;
+	int rc = rd_store_read(c.app->store, &t);
+	if (rc < 0)
+		return rc;
+	void *obj = rd_malloc(MAX_OBJ);
+	rc = id ? load_visible(&c, t, r, scope, id, obj) : RD_ENOTFOUND;
+	rd_txn_end(t);
+	if (rc == 0)
+		rd_reply_json(req, 200, with_colour(&c, r, obj));
+	else if (rc == RD_ENOTFOUND)
+		rd_reply_error(req, 404, "not_found", "id", "no %s with id %s", r->e->name, rd_req_param(req, "id"));
+	free(obj);
+	return rc == RD_ENOTFOUND ? 0 : rc;
+}
+
+/* A pending create or update: everything the write transaction needs. */
+struct change {
+	struct call c;
+	const struct res_def *r;
+	enum rd_scope scope;
+	uint64_t id;          /* update/delete: the record */
+	json_t *body;         /* the request's fields (update: applied to the old record) */
+	char *password;       /* users: the new password, hashed off the loop */
+	char pwhash[RD_PWHASH_MAX];
+	uint8_t obj[MAX_OBJ];
+	uint8_t old[MAX_OBJ];
+	struct problem p;
+	bool is_create, is_delete;
+};
+
+static void change_free(struct change *ch)
+{
+	json_decref(ch->body);
+	if (ch->password) {
+		memset(ch->password, 0, strlen(ch->password));
+		free(ch->password);
+	}
+	free(ch);
+}
+
+static int ext_unique(struct change *ch, struct rd_txn *t)
+{
+	const struct res_def *r = ch->r;
+	if (r->ext_off < 0)
+		return 0;
+	const char *ext = (const char *)ch->obj + r->ext_off;
+	if (!*ext)
+		return 0;
+	uint64_t other;
+	int rc = rd_index_find(t, table_of(&ch->c, r), "ext", ch->c.who.vendor, ext, strlen(ext) + 1, &other);
+	if (rc == 0 && other != *(uint64_t *)ch->obj) {
+		ch->p.status = 409;
+		ch->p.field = r->res == RD_RES_PRODUCT ? "sku" : "external_id";
+		snprintf(ch->p.why, sizeof ch->p.why, "%s \"%s\" already belongs to %s %llu", ch->p.field, ext, r->e->name,
+			 (unsigned long long)other);
+		return RD_EINVAL;
+	}
+	return rc == RD_ENOTFOUND ? 0 : rc;
+}
+
+static int change_write(struct rd_txn *t, void *arg)
+{
+	struct change *ch = arg;
+	const struct res_def *r = ch->r;
+	struct call *c = &ch->c;
+	int rc;
+	memset(&ch->p, 0, sizeof ch->p);
+	if (!ch->is_create) {
+		if ((rc = load_visible(c, t, r, ch->scope, ch->id, ch->old)) < 0)
+			return rc;
+		memcpy(ch->obj, ch->old, r->e->size);
+	} else {
+		memset(ch->obj, 0, r->e->size);
+	}
+	if (ch->is_delete) {
+		json_t *before = with_colour(c, r, ch->old);
+		rc = r->remove ? r->remove(c, t, r, ch->obj, &ch->p) : rd_txn_del(t, table_of(c, r), c->who.vendor, ch->id);
+		if (rc >= 0) {
+			json_t *after = r->res == RD_RES_CONTRACT ? with_colour(c, r, ch->obj) : NULL;
+			rc = rd_audit_write(t, c->app->domain, c->who.vendor, c->who.user,
+					    after ? RD_AUDIT_UPDATE : RD_AUDIT_DELETE, r->name, ch->id, before, after,
+					    after ? "cancelled" : NULL);
+			json_decref(after);
+		}
+		json_decref(before);
+		return rc;
+	}
+	if ((rc = rd_entity_from_json(r->e, ch->body, ch->obj, &ch->p.field, ch->p.why, sizeof ch->p.why)) < 0)
+		return rc;
+	if (r->res == RD_RES_USER && ch->pwhash[0])
+		memcpy(((struct rd_user *)ch->obj)->password_hash, ch->pwhash, sizeof ch->pwhash);
+	if (r->res == RD_RES_USER && ch->is_create)
+		((struct rd_user *)ch->obj)->created_at = rd_clock_now();
+	if (r->prepare && (rc = r->prepare(c, t, ch->obj, ch->is_create ? NULL : ch->old, &ch->p)) < 0)
+		return rc;
+	/* A partner-scoped caller may only write what stays within its scope. */
+	if (ch->scope == RD_SCOPE_OWN && r->res != RD_RES_USER && r->res != RD_RES_CONTACT &&
+	    !rd_call_sees(c, t, r->res, ch->obj)) {
+		ch->p.field = NULL;
+		snprintf(ch->p.why, sizeof ch->p.why, "the change would take the %s out of your scope", r->e->name);
+		return RD_EINVAL;
+	}
+	if ((rc = ext_unique(ch, t)) < 0)
+		return rc;
+	if ((rc = rd_entity_put(t, table_of(c, r), r->e, c->who.vendor, ch->obj, 0)) < 0)
+		return rc;
+	json_t *before = ch->is_create ? NULL : rd_entity_to_json(r->e, ch->old);
+	json_t *after = rd_entity_to_json(r->e, ch->obj);
+	rc = rd_audit_write(t, c->app->domain, c->who.vendor, c->who.user, ch->is_create ? RD_AUDIT_CREATE : RD_AUDIT_UPDATE,
+			    r->name, *(uint64_t *)ch->obj, before, after, ch->pwhash[0] ? "password set" : NULL);
+	json_decref(before);
+	json_decref(after);
+	return rc;
+}
+
+static void change_finish(struct rd_req *req, struct change *ch)
+{
+	int rc = rd_store_write(ch->c.app->store, change_write, ch);
+	if (rc < 0) {
+		reply_problem(req, rc, &ch->p);
+		return;
+	}
+	if (ch->is_delete) {
+		if (ch->r->res == RD_RES_CONTRACT)
+			rd_reply_json(req, 200, with_colour(&ch->c, ch->r, ch->obj));
+		else
+			rd_reply_raw(req, 204, "application/json", "", 0);
+		return;
+	}
+	if (ch->is_create) {
+		char loc[96];
+		snprintf(loc, sizeof loc, "/api/v1/%s/%llu", ch->r->name, (unsigned long long)*(uint64_t *)ch->obj);
+		rd_reply_header(req, "location", loc);
+	}
+	rd_reply_json(req, ch->is_create ? 201 : 200, with_colour(&ch->c, ch->r, ch->obj));
+}
+
+static void hash_password(void *arg)
+{
+	struct change *ch = arg;
+	if (rd_password_hash(ch->password, ch->pwhash) < 0)
+		ch->pwhash[0] = 0;
+}
+
+static void hashed(struct rd_req *req, void *arg)
+{
+	struct change *ch = arg;
+	if (req) {
+		if (!ch->pwhash[0])
+			rd_reply_error(req, 500, "internal", "password", "the password could not be hashed");
+		else
+			change_finish(req, ch);
+	}
+	change_free(ch);
+}
+
+static int change_begin(struct rd_req *req, bool create)
+{
+	const struct res_def *r = resource_of(req);
+	struct change *ch = rd_calloc(1, sizeof *ch);
+	ch->r = r;
+	ch->is_create = create;
+	if (rd_call_begin(req, &ch->c) < 0 ||
+	    (ch->scope = rd_call_allow(&ch->c, r->res, create ? RD_ACT_CREATE : RD_ACT_UPDATE)) == RD_SCOPE_NONE ||
+	    rd_req_json(req, &ch->body) < 0) {
+		change_free(ch);
+		return 0;
+	}
+	if (!create && !(ch->id = rd_parse_id(rd_req_param(req, "id")))) {
+		rd_reply_error(req, 404, "not_found", "id", "no %s with id %s", r->e->name, rd_req_param(req, "id"));
+		change_free(ch);
+		return 0;
+	}
+	if (create)
+		for (size_t i = 0; r->required[i]; i++)
+			if (!json_object_get(ch->body, r->required[i])) {
+				rd_reply_error(req, 400, "invalid", r->required[i], "field %s is required", r->required[i]);
+				change_free(ch);
+				return 0;
+			}
+	json_t *pw = json_object_get(ch->body, "password");
+	if (r->res == RD_RES_USER && pw) {
+		const char *weak = json_is_string(pw) ? rd_password_weak(json_string_value(pw)) : "password must be a string";
+		if (weak) {
+			rd_reply_error(req, 400, "invalid", "password", "%s", weak);
+			change_free(ch);
+			return 0;
+		}
+		ch->password = rd_strdup(json_string_value(pw));
+		json_object_del(ch->body, "password");
+		return rd_req_work(req, hash_password, hashed, ch);
+	}
+	if (r->res == RD_RES_USER && create) {
+		rd_reply_error(req, 400, "invalid", "password", "field password is required (10-256 characters)");
+		change_free(ch);
+		return 0;
+	}
+	change_finish(req, ch);
+	change_free(ch);
+	return 0;
+}
+
+int rd_api_create(struct rd_req *req)
+{
+	return change_begin(req, true);
+}
+
+int rd_api_patch(struct rd_req *req)
+{
+	return change_begin(req, false);
+}
+
+int rd_api_delete(struct rd_req *req)
+{
+	const struct res_def *r = resource_of(req);
+	struct change *ch = rd_calloc(1, sizeof *ch);
+	ch->r = r;
+	ch->is_delete = true;
+	if (rd_call_begin(req, &ch->c) < 0 ||
+	    (ch->scope = rd_call_allow(&ch->c, r->res, RD_ACT_DELETE)) == RD_SCOPE_NONE) {
+		change_free(ch);
+		return 0;
+	}
+	if (!(ch->id = rd_parse_id(rd_req_param(req, "id")))) {
+		rd_reply_error(req, 404, "not_found", "id", "no %s with id %s", r->e->name, rd_req_param(req, "id"));
+		change_free(ch);
+		return 0;
+	}
+	change_finish(req, ch);
+	change_free(ch);
+	return 0;
+}
+
+/* ---- for the importer ----------------------------------------------------------- */
+
+static const struct res_def *resource_by(enum rd_resource res)
+{
+	for (size_t i = 0; i < sizeof resources / sizeof *resources; i++)
+		if (resources[i].res == res)
+			return &resources[i];
+	return NULL;
+}
+
+int rd_crud_prepare(struct call *c, struct rd_txn *t, enum rd_resource res, void *obj, const void *old,
+		    const char **field, char *why, size_t whylen)
+{
+	const struct res_def *r = resource_by(res);
+	struct problem p = { 0 };
+	int rc = r && r->prepare ? r->prepare(c, t, obj, old, &p) : 0;
+	*field = p.field;
+	snprintf(why, whylen, "%s", p.why);
+	return rc;
+}
+
+const char *rd_crud_missing(enum rd_resource res, const void *obj)
+{
+	const struct res_def *r = resource_by(res);
+	for (size_t i = 0; r && r->required[i]; i++) {
+		for (size_t k = 0; k < r->e->n_fields; k++) {
+			const struct rd_field *f = &r->e->fields[k];
+			if (strcmp(f->json, r->required[i]) != 0)
+				continue;
+			const uint8_t *p = (const uint8_t *)obj + f->off;
+			bool zero = true;
+			size_t n = f->type == RD_F_STR ? 1 : f->size; /* a string: its first byte */
+			for (size_t b = 0; b < n; b++)
+				zero &= p[b] == 0;
+			if (zero)
+				return f->json;
+		}
+	}
+	return NULL;
+}

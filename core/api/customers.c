@@ -1,0 +1,366 @@
+/*
+ * customers.c: probable duplicate customers, and merging them.
+ *
+ * Two customers are probable duplicates when their normalised names match
+ * (case, punctuation and legal suffixes such as Ltd or Inc ignored), when
+ * they share an e-mail domain that is not a public mail service, or when
+ * they share a postcode and the first word of their name.  Groups are the
+ * connected sets of such pairs, each with its reasons.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/call.h"
+#include "store/store.h"
+#include "util/err.h"
+
+struct cust {
+	uint64_t id;
+	char name[RD_NAME_MAX];   /* normalised */
+	char first[RD_NAME_MAX];  /* its first word */
+	char domain[RD_NAME_MAX]; /* e-mail domain, "" when public or none */
+	char postcode[16];        /* upper case, no spaces */
+	size_t parent;            /* union-find */
+	unsigned reasons;
+};
+
+enum { SAME_NAME = 1, SAME_DOMAIN = 2, SAME_POSTCODE = 4 };
+
+static void normalise_name(const char *in, char *out, size_t cap)
+{
+	static const char *const suffixes[] = { "ltd", "limited", "inc", "incorporated", "llc", "plc", "gmbh", "co",
+						"corp", "corporation", "company", "sa", "ag", "bv", "the", "and", NULL };
+	char word[RD_NAME_MAX];
+	size_t n = 0, w = 0;
+	out[0] = 0;
+	for (const char *p = in;; p++) {
+		if (isalnum((unsigned char)*p)) {
+			if (w + 1 < sizeof word)
+				word[w++] = (char)tolower((unsigned char)*p);
+			continue;
+		}
+		if (*p == '\'' || *p == '.')
+			continue; /* O'Brien, L.L.C. */
+		if (w) {
+			word[w] = 0;
+			bool drop = false;
+			for (size_t i = 0; suffixes[i]; i++)
+				drop |= strcmp(word, suffixes[i]) == 0;
+			if (!drop && n + w + 2 < cap) {
+				if (n)
+					out[n++] = ' ';
+				memcpy(out + n, word, w);
+				n += w;
+				out[n] = 0;
+			}
+			w = 0;
+		}
+		if (!*p)
+			break;
+	}
+}
+
+static void email_domain(const char *email, char *out, size_t cap)
+{
+	static const char *const public_mail[] = { "gmail.com", "googlemail.com", "outlook.com", "hotmail.com",
+						   "hotmail.co.uk", "yahoo.com", "yahoo.co.uk", "icloud.com",
+						   "aol.com", "proton.me", "protonmail.com", "live.com", "gmx.com",
+						   "btinternet.com", NULL };
+	const char *at = strrchr(email, '@');
+	out[0] = 0;
+	if (!at || !at[1])
+		return;
+	snprintf(out, cap, "%s", at + 1);
+	for (char *p = out; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	for (size_t i = 0; public_mail[i]; i++)
+		if (strcmp(out, public_mail[i]) == 0)
+			out[0] = 0;
+}
+
+static size_t find(struct cust *c, size_t i)
+{
+	while (c[i].parent != i) {
+		c[i].parent = c[c[i].parent].parent;
+		i = c[i].parent;
+	}
+	return i;
+}
+
+static void join(struct cust *c, size_t a, size_t b, unsigned reason)
+{
+	c[a].reasons |= reason;
+	c[b].reasons |= reason;
+	size_t ra = find(c, a), rb = find(c, b);
+	if (ra != rb)
+		c[rb].parent = ra;
+}
+
+/* Sorting by one key puts equal keys next to each other. */
+static size_t key_off;
+static int by_key(const void *a, const void *b)
+{
+	const struct cust *const *x = a, *const *y = b;
+	int r = strcmp((const char *)*x + key_off, (const char *)*y + key_off);
+	return r ? r : ((*x)->id > (*y)->id) - ((*x)->id < (*y)->id);
+}
+
+static void pair_up(struct cust *all, struct cust **order, size_t n, size_t off, unsigned reason, bool with_first)
+{
+	key_off = off;
+	qsort(order, n, sizeof *order, by_key);
+	for (size_t i = 1; i < n; i++) {
+		const char *k = (const char *)order[i] + off;
+		if (!*k || strcmp(k, (const char *)order[i - 1] + off) != 0)
+			continue;
+		if (with_first && strcmp(order[i]->first, order[i - 1]->first) != 0)
+			continue;
+		join(all, (size_t)(order[i - 1] - all), (size_t)(order[i] - all), reason);
+	}
+}
+
+int rd_api_duplicates(struct rd_req *req)
+{
+	struct call c;
+	enum rd_scope scope;
+	if (rd_call_begin(req, &c) < 0 || (scope = rd_call_allow(&c, RD_RES_CUSTOMER, RD_ACT_READ)) == RD_SCOPE_NONE)
+		return 0;
+	static const char *const none[] = { NULL };
+	const char *bad = rd_req_query_unknown(req, none);
+	if (bad) {
+		rd_reply_error(req, 400, "invalid", bad, "unknown query parameter \"%s\"", bad);
+		return 0;
+	}
+	struct rd_txn *t;
+	int rc = rd_store_read(c.app->store, &t);
+	if (rc < 0)
+		return rc;
+	size_t n = 0, cap = 256;
+	struct cust *all = rd_malloc(cap * sizeof *all);
+	struct rd_iter it;
+	struct rd_item item;
+	struct rd_customer cu;
+	rc = rd_iter_records(&it, t, c.app->domain->customers, c.who.vendor, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if ((rc = rd_entity_decode(&rd_entity_customer, item.val, item.len, &cu)) < 0)
+			break;
+		if (scope == RD_SCOPE_OWN && !rd_call_sees(&c, t, RD_RES_CUSTOMER, &cu))
+			continue;
+		if (n == cap)
+			all = rd_realloc(all, (cap *= 2) * sizeof *all);
+		struct cust *x = &all[n];
+		memset(x, 0, sizeof *x);
+		x->id = cu.id;
+		x->parent = n;
+		normalise_name(cu.name, x->name, sizeof x->name);
+		size_t fw = strcspn(x->name, " ");
+		memcpy(x->first, x->name, fw);
+		x->first[fw] = 0;
+		email_domain(cu.email, x->domain, sizeof x->domain);
+		size_t k = 0;
+		for (const char *p = cu.postcode; *p && k + 1 < sizeof x->postcode; p++)
+			if (!isspace((unsigned char)*p))
+				x->postcode[k++] = (char)toupper((unsigned char)*p);
+		n++;
+	}
+	rd_iter_close(&it);
+	rd_txn_end(t);
+	if (rc < 0) {
+		free(all);
+		return rc;
+	}
+	struct cust **order = rd_malloc((n ? n : 1) * sizeof *order);
+	for (size_t i = 0; i < n; i++)
+		order[i] = &all[i];
+	pair_up(all, order, n, offsetof(struct cust, name), SAME_NAME, false);
+	pair_up(all, order, n, offsetof(struct cust, domain), SAME_DOMAIN, false);
+	pair_up(all, order, n, offsetof(struct cust, postcode), SAME_POSTCODE, true);
+
+	/* Collect groups of two or more, in the order of their smallest id. */
+	json_t *groups = json_array();
+	json_t **by_root = rd_calloc(n ? n : 1, sizeof *by_root);
+	unsigned *why = rd_calloc(n ? n : 1, sizeof *why);
+	for (size_t i = 0; i < n; i++) {
+		size_t r = find(all, i);
+		if (!by_root[r])
+			by_root[r] = json_array();
+		json_array_append_new(by_root[r], json_integer((json_int_t)all[i].id));
+		why[r] |= all[i].reasons;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!by_root[i])
+			continue;
+		if (json_array_size(by_root[i]) < 2) {
+			json_decref(by_root[i]);
+			continue;
+		}
+		json_t *reasons = json_array();
+		if (why[i] & SAME_NAME)
+			json_array_append_new(reasons, json_string("same name"));
+		if (why[i] & SAME_DOMAIN)
+			json_array_append_new(reasons, json_string("same e-mail domain"));
+		if (why[i] & SAME_POSTCODE)
+			json_array_append_new(reasons, json_string("same postcode and first word of the name"));
+		json_array_append_new(groups, json_pack("{s:o, s:o}", "customers", by_root[i], "reasons", reasons));
+	}
+	free(by_root);
+	free(why);
+	free(order);
+	free(all);
+	rd_reply_json(req, 200, json_pack("{s:o}", "groups", groups));
+	return 0;
+}
+
+/* ---- merge ------------------------------------------------------------------ */
+
+struct merge {
+	struct call *c;
+	uint64_t survivor;
+	uint64_t from[64];
+	size_t n_from;
+	size_t moved_contracts, moved_contacts;
+	const char *bad_field;
+	char why[200];
+};
+
+/* Moves every record of tb indexed under customer `from` to `to`. */
+static int move_refs(struct rd_txn *t, struct merge *m, struct rd_table *tb, const struct rd_entity *e,
+		     size_t customer_off, uint64_t from, uint64_t to, size_t *moved)
+{
+	uint8_t key[8];
+	for (int i = 7; i >= 0; i--)
+		key[7 - i] = (uint8_t)(from >> (8 * i));
+	/* Collect first: the writes below change the index being walked. */
+	size_t n = 0, cap = 64;
+	uint64_t *ids = rd_malloc(cap * sizeof *ids);
+	struct rd_iter it;
+	struct rd_item item;
+	int rc = rd_iter_index(&it, t, tb, "customer", m->c->who.vendor, key, 8, NULL, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (item.key_len != 8 || memcmp(item.key, key, 8) != 0)
+			break;
+		if (n == cap)
+			ids = rd_realloc(ids, (cap *= 2) * sizeof *ids);
+		ids[n++] = item.id;
+	}
+	rd_iter_close(&it);
+	uint8_t *obj = rd_malloc(e->size);
+	for (size_t i = 0; rc >= 0 && i < n; i++) {
+		if ((rc = rd_entity_get(t, tb, e, m->c->who.vendor, ids[i], obj)) < 0)
+			break;
+		*(uint64_t *)(obj + customer_off) = to;
+		rc = rd_entity_put(t, tb, e, m->c->who.vendor, obj, 0);
+	}
+	free(obj);
+	free(ids);
+	*moved += n;
+	return rc < 0 ? rc : 0;
+}
+
+static int merge_write(struct rd_txn *t, void *arg)
+{
+	struct merge *m = arg;
+	struct rd_domain *d = m->c->app->domain;
+	uint64_t v = m->c->who.vendor;
+	struct rd_customer survivor, gone;
+	m->moved_contracts = m->moved_contacts = 0;
+	int rc = rd_entity_get(t, d->customers, &rd_entity_customer, v, m->survivor, &survivor);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < m->n_from; i++) {
+		if (m->from[i] == m->survivor || rd_entity_get(t, d->customers, &rd_entity_customer, v, m->from[i], &gone) < 0) {
+			m->bad_field = "from";
+			snprintf(m->why, sizeof m->why, "from[%zu] is not another existing customer", i);
+			return RD_EINVAL;
+		}
+		if ((rc = move_refs(t, m, d->contracts, &rd_entity_contract, offsetof(struct rd_contract, customer_id),
+				    gone.id, survivor.id, &m->moved_contracts)) < 0 ||
+		    (rc = move_refs(t, m, d->contacts, &rd_entity_contact, offsetof(struct rd_contact, customer_id), gone.id,
+				    survivor.id, &m->moved_contacts)) < 0)
+			return rc;
+		/* The survivor keeps its fields; it inherits what it lacks. */
+		if (!survivor.email[0])
+			memcpy(survivor.email, gone.email, sizeof gone.email);
+		if (!survivor.phone[0])
+			memcpy(survivor.phone, gone.phone, sizeof gone.phone);
+		if (!survivor.address_line1[0]) {
+			memcpy(survivor.address_line1, gone.address_line1, sizeof gone.address_line1);
+			memcpy(survivor.address_line2, gone.address_line2, sizeof gone.address_line2);
+			memcpy(survivor.city, gone.city, sizeof gone.city);
+			memcpy(survivor.region, gone.region, sizeof gone.region);
+			memcpy(survivor.postcode, gone.postcode, sizeof gone.postcode);
+			memcpy(survivor.country, gone.country, sizeof gone.country);
+		}
+		json_t *before = rd_entity_to_json(&rd_entity_customer, &gone);
+		if ((rc = rd_txn_del(t, d->customers, v, gone.id)) == 0) {
+			char note[96];
+			snprintf(note, sizeof note, "merged into customer %llu", (unsigned long long)survivor.id);
+			rc = rd_audit_write(t, d, v, m->c->who.user, RD_AUDIT_MERGE, "customers", gone.id, before, NULL, note);
+		}
+		json_decref(before);
+		if (rc < 0)
+			return rc;
+	}
+	if ((rc = rd_entity_put(t, d->customers, &rd_entity_customer, v, &survivor, 0)) < 0)
+		return rc;
+	char note[160];
+	snprintf(note, sizeof note, "absorbed %zu customer(s): %zu contract(s), %zu contact(s) moved", m->n_from,
+		 m->moved_contracts, m->moved_contacts);
+	json_t *after = rd_entity_to_json(&rd_entity_customer, &survivor);
+	rc = rd_audit_write(t, d, v, m->c->who.user, RD_AUDIT_MERGE, "customers", survivor.id, NULL, after, note);
+	json_decref(after);
+	return rc;
+}
+
+int rd_api_merge(struct rd_req *req)
+{
+	struct call c;
+	if (rd_call_begin(req, &c) < 0 || rd_call_allow(&c, RD_RES_CUSTOMER, RD_ACT_UPDATE) == RD_SCOPE_NONE ||
+	    rd_call_allow(&c, RD_RES_CUSTOMER, RD_ACT_DELETE) == RD_SCOPE_NONE)
+		return 0;
+	struct merge m = { .c = &c, .survivor = rd_parse_id(rd_req_param(req, "id")) };
+	json_t *body, *from;
+	if (rd_req_json(req, &body) < 0)
+		return 0;
+	const char *key;
+	json_t *v;
+	json_object_foreach(body, key, v) {
+		if (strcmp(key, "from") != 0) {
+			rd_reply_error(req, 400, "invalid", key, "unknown field \"%s\": a merge is {\"from\": [customer ids]}", key);
+			json_decref(body);
+			return 0;
+		}
+	}
+	from = json_object_get(body, "from");
+	size_t i;
+	if (!json_is_array(from) || json_array_size(from) == 0 || json_array_size(from) > 64) {
+		rd_reply_error(req, 400, "invalid", "from", "from must list 1-64 customer ids to merge into this one");
+		json_decref(body);
+		return 0;
+	}
+	json_array_foreach(from, i, v) {
+		if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+			rd_reply_error(req, 400, "invalid", "from", "from[%zu] must be a customer id", i);
+			json_decref(body);
+			return 0;
+		}
+		m.from[m.n_from++] = (uint64_t)json_integer_value(v);
+	}
+	json_decref(body);
+	int rc = m.survivor ? rd_store_write(c.app->store, merge_write, &m) : RD_ENOTFOUND;
+	if (rc == RD_ENOTFOUND) {
+		rd_reply_error(req, 404, "not_found", "id", "no such customer");
+		return 0;
+	}
+	if (rc == RD_EINVAL) {
+		rd_reply_error(req, 400, "invalid", m.bad_field, "%s", m.why);
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	rd_reply_json(req, 200, json_pack("{s:I, s:I, s:I, s:I}", "customer_id", (json_int_t)m.survivor, "merged",
+					  (json_int_t)m.n_from, "contracts_moved", (json_int_t)m.moved_contracts,
+					  "contacts_moved", (json_int_t)m.moved_contacts));
+	return 0;
+}
