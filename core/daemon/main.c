@@ -77,6 +77,14 @@ int main(int argc, char **argv)
 		printf("renewd %s\n", RD_VERSION);
 		return 0;
 	}
+	if (argc == 2 && strcmp(argv[1], "--routes") == 0) { /* the route table, for docs and tests */
+		for (size_t i = 0; i < rd_n_routes; i++) {
+			char m[16];
+			rd_methods_format(rd_routes[i].method, m, sizeof m);
+			printf("%s %s\n", m, rd_routes[i].pattern);
+		}
+		return 0;
+	}
 	if (rd_config_load(&d.config, argc, argv, &help, err, sizeof err) < 0) {
 		fprintf(stderr, "renewd: %s\n", err);
 		rd_config_free(&d.config);

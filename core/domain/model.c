@@ -357,7 +357,10 @@ json_t *rd_entity_to_json(const struct rd_entity *e, const void *obj)
 		case RD_F_U64:
 		case RD_F_U32: {
 			uint64_t x = get_uint(p, f->size);
-			v = x || f->no == 1 || f->type == RD_F_U32 ? json_integer((json_int_t)x) : json_null();
+			/* A zero reference ("..._id") is absent; a zero count is 0. */
+			size_t jl = strlen(f->json);
+			bool ref = f->no != 1 && jl > 3 && strcmp(f->json + jl - 3, "_id") == 0;
+			v = x || !ref ? json_integer((json_int_t)x) : json_null();
 			break;
 		}
 		case RD_F_I32DATE: {
