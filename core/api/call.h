@@ -76,5 +76,10 @@ int rd_api_merge(struct rd_req *req);
 int rd_api_imports_create(struct rd_req *req);
 int rd_api_imports_get(struct rd_req *req);
 int rd_api_imports_list(struct rd_req *req);
+int rd_api_policies_list(struct rd_req *req);
+int rd_api_policy_upload(struct rd_req *req);
+int rd_api_policy_get(struct rd_req *req);
+int rd_api_policy_dry_run(struct rd_req *req);
+int rd_api_policy_activate(struct rd_req *req);
 
 #endif

@@ -99,6 +99,7 @@ struct engine {
 	char *cells[MAX_COLS];
 	size_t n_cells;
 	bool row_too_wide;
+	size_t nul_cell;        /* 1 + the index of the first cell holding a NUL byte; 0: none */
 	size_t row_bytes;
 	int rc;                 /* a sink or store failure stops everything */
 	uint8_t obj[MAX_OBJ], old[MAX_OBJ];
@@ -339,6 +340,8 @@ static void csv_cell(void *data, size_t len, void *arg)
 		en->row_too_wide = true;
 		return;
 	}
+	if (len && !en->nul_cell && memchr(data, 0, len))
+		en->nul_cell = en->n_cells + 1; /* C strings would silently cut the value short */
 	char *s = rd_malloc(len + 1);
 	if (len)
 		memcpy(s, data, len);
@@ -352,6 +355,7 @@ static void free_cells(struct engine *en)
 		free(en->cells[i]);
 	en->n_cells = 0;
 	en->row_too_wide = false;
+	en->nul_cell = 0;
 }
 
 static void csv_row(int c, void *arg)
@@ -365,8 +369,11 @@ static void csv_row(int c, void *arg)
 	}
 	if (!en->have_header) {
 		en->have_header = true;
-		if (en->row_too_wide) {
-			snprintf(en->im->fatal, sizeof en->im->fatal, "row 1: more than %d columns", MAX_COLS);
+		if (en->row_too_wide || en->nul_cell) {
+			if (en->row_too_wide)
+				snprintf(en->im->fatal, sizeof en->im->fatal, "row 1: more than %d columns", MAX_COLS);
+			else
+				snprintf(en->im->fatal, sizeof en->im->fatal, "row 1: a column name holds a NUL byte");
 			free_cells(en);
 			return;
 		}
@@ -399,6 +406,12 @@ static void csv_row(int c, void *arg)
 		atomic_fetch_add(&en->im->rows, 1);
 		row_error(en, NULL, "the row has %zu%s fields, the header %zu", en->n_cells, en->row_too_wide ? "+" : "",
 			  en->n_cols);
+		free_cells(en);
+		return;
+	}
+	if (en->nul_cell) {
+		atomic_fetch_add(&en->im->rows, 1);
+		row_error(en, en->cols[en->nul_cell - 1], "the value holds a NUL byte");
 		free_cells(en);
 		return;
 	}
@@ -856,6 +869,13 @@ int rd_api_imports_create(struct rd_req *req)
 		rd_reply_error(req, 400, "invalid", bad ? bad : res < 0 ? "kind" : !ok ? "dry_run" : "format",
 			       "an import is POST /api/v1/imports?kind=customers|contacts|products|contracts"
 			       "&format=csv|jsonl&dry_run=false&atomic=true with the file as the body");
+		free(j);
+		return 0;
+	}
+	/* An import creates and updates records of its kind: the caller must be
+	 * allowed both (a channel manager may import customers, not products). */
+	if (rd_call_allow(&j->im.call, (enum rd_resource)res, RD_ACT_CREATE) == RD_SCOPE_NONE ||
+	    rd_call_allow(&j->im.call, (enum rd_resource)res, RD_ACT_UPDATE) == RD_SCOPE_NONE) {
 		free(j);
 		return 0;
 	}

@@ -24,6 +24,11 @@ const struct rd_route rd_routes[] = {
 	{ RD_GET, "/api/v1/imports", rd_api_imports_list },
 	{ RD_POST, "/api/v1/imports", rd_api_imports_create, .bulk = true },
 	{ RD_GET, "/api/v1/imports/{id}", rd_api_imports_get },
+	{ RD_GET, "/api/v1/policies", rd_api_policies_list },
+	{ RD_POST, "/api/v1/policies/{kind}", rd_api_policy_upload },
+	{ RD_GET, "/api/v1/policies/{kind}/{version}", rd_api_policy_get },
+	{ RD_POST, "/api/v1/policies/{kind}/{version}/dry-run", rd_api_policy_dry_run },
+	{ RD_POST, "/api/v1/policies/{kind}/{version}/activate", rd_api_policy_activate },
 
 #define CRUD(name)                                              \
 	{ RD_GET, "/api/v1/" name, rd_api_list },               \

@@ -650,6 +650,18 @@ int rd_api_vendor_patch(struct rd_req *req)
 			       "renewal_window_days must be 1-365, decision_window_days 0-90, statement_day 1-28");
 		return 0;
 	}
+	if (p.v.deal_bonus_bp > 10000 || p.v.distributor_bp > 10000) {
+		rd_reply_error(req, 400, "invalid", p.v.deal_bonus_bp > 10000 ? "deal_bonus_bp" : "distributor_bp",
+			       "basis points are 0-10000");
+		return 0;
+	}
+	if ((p.v.policy_memory_kb && (p.v.policy_memory_kb < 1024 || p.v.policy_memory_kb > 262144)) ||
+	    (p.v.policy_instructions && (p.v.policy_instructions < 10000 || p.v.policy_instructions > 100000000))) {
+		rd_reply_error(req, 400, "invalid", p.v.policy_memory_kb > 262144 || (p.v.policy_memory_kb && p.v.policy_memory_kb < 1024)
+							? "policy_memory_kb" : "policy_instructions",
+			       "policy_memory_kb is 1024-262144 (0: 16384) and policy_instructions 10000-100000000 (0: 1000000)");
+		return 0;
+	}
 	p.before = rd_entity_to_json(&rd_entity_vendor, &c.vendor);
 	rc = rd_store_write(c.app->store, vendor_write, &p);
 	json_decref(p.before);

@@ -73,6 +73,7 @@ enum rd_resource {
 	RD_RES_CONTRACT,
 	RD_RES_IMPORT,
 	RD_RES_AUDIT,
+	RD_RES_POLICY,    /* margin and routing scripts; update = activate */
 	RD_RES_COUNT,
 };
 

@@ -17,6 +17,7 @@
 #include "auth/auth.h"
 #include "cli/cli.h"
 #include "domain/model.h"
+#include "policy/runtime.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -104,7 +105,7 @@ static int vendor_write(struct rd_txn *t, void *arg)
 	}
 	n->v.id = 0;
 	int rc = rd_entity_put(t, n->d->vendors, &rd_entity_vendor, 0, &n->v, 0);
-	if (rc < 0)
+	if (rc < 0 || (rc = rd_policy_seed_defaults(t, n->d, &n->v)) < 0)
 		return rc;
 	json_t *after = rd_entity_to_json(&rd_entity_vendor, &n->v);
 	char *s = json_dumps(after, JSON_COMPACT);
@@ -157,6 +158,8 @@ int rd_cli_vendor_create(struct rd_store *s, struct rd_domain *d, int argc, char
 	n.v.decision_window_days = 14;
 	n.v.publish_default = RD_PUBLISH_VENDOR;
 	n.v.statement_day = 20;
+	n.v.deal_bonus_bp = 500;
+	n.v.distributor_bp = 300;
 	rc = rd_store_write(s, vendor_write, &n);
 	if (rc < 0) {
 		fprintf(stderr, "renewctl: %s\n", n.err[0] ? n.err : rd_strerror(rc));

@@ -14,5 +14,6 @@ int rd_cli_demo_load(struct rd_store *s, struct rd_domain *d, const char *file);
 int rd_cli_vendor_create(struct rd_store *s, struct rd_domain *d, int argc, char **argv);
 int rd_cli_user_create(struct rd_store *s, struct rd_domain *d, int argc, char **argv);
 int rd_cli_import(struct rd_store *s, struct rd_domain *d, int argc, char **argv);
+int rd_cli_policy(struct rd_store *s, struct rd_domain *d, int argc, char **argv);
 
 #endif

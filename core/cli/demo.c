@@ -15,7 +15,7 @@
 
 #include "cli/cli.h"
 #include "domain/model.h"
-#include "store/record.h"
+#include "policy/runtime.h"
 #include "store/store.h"
 #include "util/err.h"
 
@@ -62,14 +62,9 @@ static int from_json(struct load *l, const struct rd_entity *e, json_t *obj, siz
 static int put(struct rd_txn *t, struct rd_table *tb, const struct rd_entity *e, uint64_t tenant, void *rec,
 	       uint64_t *id)
 {
-	int rc = rd_txn_next_id(t, tb, tenant, id);
-	if (rc < 0)
-		return rc;
-	*(uint64_t *)rec = *id; /* every entity starts with its id */
-	struct rd_rec_writer w = { 0 };
-	rd_entity_encode(e, rec, &w);
-	rc = rd_txn_put(t, tb, tenant, *id, w.buf, w.len, RD_PUT_NEW);
-	rd_rec_writer_free(&w);
+	*(uint64_t *)rec = 0; /* every entity starts with its id; 0: allocate one */
+	int rc = rd_entity_put(t, tb, e, tenant, rec, 0);
+	*id = *(uint64_t *)rec;
 	return rc;
 }
 
@@ -122,8 +117,16 @@ static int load_fn(struct rd_txn *t, void *arg)
 		}
 	}
 	rd_iter_close(&it);
+	if (!v.deal_bonus_bp)
+		v.deal_bonus_bp = 500;
+	if (!v.distributor_bp)
+		v.distributor_bp = 300;
 	if (rc < 0 || (rc = put(t, d->vendors, &rd_entity_vendor, 0, &v, &l->vendor)) < 0)
 		return rc;
+	if ((rc = rd_policy_seed_defaults(t, d, &v)) < 0) {
+		snprintf(l->err, sizeof l->err, "the default policies could not be stored: %s", rd_strerror(rc));
+		return rc;
+	}
 
 	static const char *const partner_refs[] = { "parent", NULL };
 	if ((rc = list(l, "partners", &arr)) < 0)

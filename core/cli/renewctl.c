@@ -39,8 +39,12 @@ static void usage(FILE *f)
 		"                       roles: vendor-admin channel-manager vendor-sales partner-admin partner-sales\n"
 		"  import --vendor S --kind customers|contacts|products|contracts [--format csv|jsonl]\n"
 		"         [--dry-run] [--no-atomic] FILE\n"
-		"                       import a file with a progress bar; atomic unless --no-atomic\n\n"
-		"Commands that write (demo-load, vendor, user, import) need renewd stopped.\n"
+		"                       import a file with a progress bar; atomic unless --no-atomic\n"
+		"  policy list --vendor S\n"
+		"  policy push --vendor S --kind margin|routing [--vectors FILE] [--note N] [--activate] SCRIPT\n"
+		"  policy show|dry-run|activate --vendor S --kind K --version N\n"
+		"                       manage the vendor's Lua policies (activate an older version to roll back)\n\n"
+		"Commands that write (demo-load, vendor, user, import, policy) need renewd stopped.\n"
 		"DIR may also come from the RENEWD_DATA environment variable.\n");
 }
 
@@ -187,6 +191,8 @@ int main(int argc, char **argv)
 		return cmd_write(dir, rd_cli_user_create, nargs - 1, argv + i + 1);
 	if (strcmp(cmd, "import") == 0)
 		return cmd_write(dir, rd_cli_import, nargs, argv + i);
+	if (strcmp(cmd, "policy") == 0)
+		return cmd_write(dir, rd_cli_policy, nargs, argv + i);
 	fprintf(stderr, "renewctl: unknown command or wrong arguments: %s\n", cmd);
 	usage(stderr);
 	return 2;

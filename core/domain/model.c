@@ -36,6 +36,12 @@ static const struct rd_field vendor_fields[] = {
 	FE(7, RD_F_U8ENUM, struct rd_vendor, publish_default, "publish_default", publish_names),
 	F(8, RD_F_U32, struct rd_vendor, max_seats, "max_seats"),
 	F(9, RD_F_U32, struct rd_vendor, statement_day, "statement_day"),
+	F(10, RD_F_U32, struct rd_vendor, deal_bonus_bp, "deal_bonus_bp"),
+	F(11, RD_F_U32, struct rd_vendor, distributor_bp, "distributor_bp"),
+	F(12, RD_F_U32, struct rd_vendor, policy_memory_kb, "policy_memory_kb"),
+	F(13, RD_F_U32, struct rd_vendor, policy_instructions, "policy_instructions"),
+	FF(14, RD_F_U32, struct rd_vendor, margin_version, "margin_version", RO),
+	FF(15, RD_F_U32, struct rd_vendor, routing_version, "routing_version", RO),
 };
 
 static const struct rd_field partner_fields[] = {
@@ -161,6 +167,22 @@ static const struct rd_field import_fields[] = {
 	F(17, RD_F_STR, struct rd_import_rec, errors, "errors"),
 };
 
+static const char *const policy_statuses[] = { "", "ready", "active", "retired", NULL };
+
+static const struct rd_field policy_fields[] = {
+	F(1, RD_F_U64, struct rd_policy_rec, id, "id"),
+	F(2, RD_F_STR, struct rd_policy_rec, kind, "kind"),
+	F(3, RD_F_U32, struct rd_policy_rec, version, "version"),
+	FE(4, RD_F_U8ENUM, struct rd_policy_rec, status, "status", policy_statuses),
+	F(5, RD_F_U64, struct rd_policy_rec, user_id, "user_id"),
+	FF(6, RD_F_TIME, struct rd_policy_rec, created_at, "created_at", RO),
+	FF(7, RD_F_TIME, struct rd_policy_rec, activated_at, "activated_at", RO),
+	F(8, RD_F_STR, struct rd_policy_rec, note, "note"),
+	F(9, RD_F_STR, struct rd_policy_rec, source, "source"),
+	F(10, RD_F_STR, struct rd_policy_rec, vectors, "vectors"),
+	F(11, RD_F_U32, struct rd_policy_rec, vectors_passed, "vectors_passed"),
+};
+
 #define ENTITY(var, nm, tbl, k, st, flds) \
 	const struct rd_entity var = { nm, tbl, k, 1, sizeof(st), flds, sizeof flds / sizeof *flds }
 ENTITY(rd_entity_vendor, "vendor", "vendors", RD_KIND_VENDOR, struct rd_vendor, vendor_fields);
@@ -173,6 +195,7 @@ ENTITY(rd_entity_token, "token", "tokens", RD_KIND_TOKEN, struct rd_token, token
 ENTITY(rd_entity_contact, "contact", "contacts", RD_KIND_CONTACT, struct rd_contact, contact_fields);
 ENTITY(rd_entity_audit, "audit entry", "audit", RD_KIND_AUDIT, struct rd_audit, audit_fields);
 ENTITY(rd_entity_import, "import", "imports", RD_KIND_IMPORT, struct rd_import_rec, import_fields);
+ENTITY(rd_entity_policy, "policy version", "policies", RD_KIND_POLICY, struct rd_policy_rec, policy_fields);
 
 enum rd_colour rd_contract_colour(const struct rd_contract *c, rd_date today, uint32_t window_days)
 {
@@ -780,6 +803,25 @@ static int key_audit_object(const void *rec, size_t len, uint8_t *key, size_t ca
 	return n + m;
 }
 
+/* Policy versions by kind and number: kind NUL version(4, big-endian). */
+static int key_policy_version(const void *rec, size_t len, uint8_t *key, size_t cap)
+{
+	int n = key_string(rec, len, 2, key, cap);
+	if (n <= 0)
+		return n;
+	struct rd_rec_field f;
+	int rc = find_field(rec, len, 3, &f);
+	if (rc < 0 || cap < (size_t)n + 4)
+		return rc < 0 ? rc : RD_ECORRUPT;
+	uint32_t v = rc > 0 ? (uint32_t)f.u : 0;
+	key[n] = (uint8_t)(v >> 24);
+	key[n + 1] = (uint8_t)(v >> 16);
+	key[n + 2] = (uint8_t)(v >> 8);
+	key[n + 3] = (uint8_t)v;
+	return n + 4;
+}
+
+static const struct rd_index_def policy_idx[] = { { "version", key_policy_version } };
 static const struct rd_index_def user_idx[] = { { "email", key_user_email } };
 static const struct rd_index_def token_idx[] = { { "hash", key_token_hash } };
 static const struct rd_index_def contact_idx[] = { { "ext", key_ext }, { "customer", key_contact_customer } };
@@ -796,12 +838,13 @@ static const struct rd_table_def tables[] = {
 	{ "contacts", contact_idx, 2 },
 	{ "audit", audit_idx, 2 },
 	{ "imports", NULL, 0 },
+	{ "policies", policy_idx, 1 },
 };
 
 int rd_domain_register(struct rd_store *s, struct rd_domain *d)
 {
 	struct rd_table **slots[] = { &d->vendors, &d->partners, &d->customers, &d->products, &d->contracts,
-				      &d->users, &d->tokens, &d->contacts, &d->audit, &d->imports };
+				      &d->users, &d->tokens, &d->contacts, &d->audit, &d->imports, &d->policies };
 	for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
 		int rc = rd_store_register(s, &tables[i], slots[i]);
 		if (rc < 0)

@@ -32,6 +32,7 @@ enum rd_kind {
 	RD_KIND_CONTACT = 8,
 	RD_KIND_AUDIT = 9,
 	RD_KIND_IMPORT = 10,
+	RD_KIND_POLICY = 11,
 };
 
 #define RD_NAME_MAX 128
@@ -47,6 +48,12 @@ struct rd_vendor {
 	uint8_t publish_default;       /* enum rd_publish, applied on no decision */
 	uint32_t max_seats;            /* eligibility: contracts up to this many seats; 0: any */
 	uint32_t statement_day;        /* commission statements by this day of the month; 20 */
+	/* Policy settings and the versions in force (policies are Lua, per vendor). */
+	uint32_t deal_bonus_bp;        /* extra reseller margin for a won deal registration */
+	uint32_t distributor_bp;       /* the distributor of record's share */
+	uint32_t policy_memory_kb;     /* the vendor's Lua memory cap; 0: 16384 */
+	uint32_t policy_instructions;  /* per call; 0: 1,000,000 */
+	uint32_t margin_version, routing_version; /* active; set by activation only */
 };
 
 enum rd_publish { RD_PUBLISH_VENDOR = 1, RD_PUBLISH_PARTNER = 2 };
@@ -197,6 +204,22 @@ struct rd_import_rec {
 	char errors[8192];    /* JSON array of {row, column, message}, the first 100 */
 };
 
+enum rd_policy_status { RD_POLICY_READY = 1, RD_POLICY_ACTIVE = 2, RD_POLICY_RETIRED = 3 };
+
+/* One uploaded version of a vendor's policy script. */
+struct rd_policy_rec {
+	uint64_t id;
+	char kind[16];          /* margin, routing */
+	uint32_t version;       /* 1, 2, ... per kind */
+	uint8_t status;         /* enum rd_policy_status */
+	uint64_t user_id;
+	uint64_t created_at, activated_at;
+	char note[256];
+	char source[65536];
+	char vectors[65536];    /* JSON */
+	uint32_t vectors_passed;
+};
+
 /* Derived colour: red = expired and not renewed; amber = live and ending
  * within the renewal window; green = live; black = cancelled. */
 enum rd_colour rd_contract_colour(const struct rd_contract *c, rd_date today, uint32_t window_days);
@@ -232,7 +255,7 @@ struct rd_entity {
 };
 
 extern const struct rd_entity rd_entity_vendor, rd_entity_partner, rd_entity_customer, rd_entity_product,
-	rd_entity_contract, rd_entity_user, rd_entity_token, rd_entity_contact, rd_entity_audit, rd_entity_import;
+	rd_entity_contract, rd_entity_user, rd_entity_token, rd_entity_contact, rd_entity_audit, rd_entity_import, rd_entity_policy;
 
 /* Struct -> record bytes in a writer (owned by the caller). */
 struct rd_rec_writer;
@@ -258,7 +281,7 @@ int rd_entity_set_text(const struct rd_entity *e, void *obj, const char *name, c
 
 struct rd_domain {
 	struct rd_table *vendors, *partners, *customers, *products, *contracts;
-	struct rd_table *users, *tokens, *contacts, *audit, *imports;
+	struct rd_table *users, *tokens, *contacts, *audit, *imports, *policies;
 };
 
 /* Writes any entity: allocates the id when *id is 0 (RD_PUT_NEW), encodes

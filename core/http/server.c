@@ -383,10 +383,23 @@ static void json_errors_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t 
 	switch (req->res.status) {
 	case 400: code = "bad_request"; snprintf(msg, sizeof msg, "the request is not valid HTTP"); break;
 	case 408: code = "timeout"; break;
-	case 413:
+	case 413: {
+		/* h2o refused the body before a handler ran: name the limit of the
+		 * route asked for (imports take max_bulk_body, not max_body). */
+		struct rd_param params[RD_MAX_PARAMS];
+		size_t np = 0, plen = 0;
+		unsigned allowed = 0;
+		while (plen < req->input.path.len && req->input.path.base[plen] != '?')
+			plen++;
+		const struct rd_route *rt =
+			rd_route_match(f->srv->opts.routes, f->srv->opts.n_routes,
+				       rd_method_parse(req->input.method.base, req->input.method.len), req->input.path.base,
+				       plen, params, &np, &allowed);
 		code = "body_too_large";
-		snprintf(msg, sizeof msg, "the request body exceeds the limit of %zu bytes", f->srv->opts.max_body);
+		snprintf(msg, sizeof msg, "the request body exceeds the limit of %zu bytes",
+			 rt && rt->bulk ? f->srv->opts.max_bulk_body : f->srv->opts.max_body);
 		break;
+	}
 	case 414: code = "uri_too_long"; break;
 	case 431: code = "headers_too_large"; break;
 	case 500: code = "internal"; break;

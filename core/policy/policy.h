@@ -1,0 +1,115 @@
+/*
+ * policy.h: the two kinds of vendor policy and their contracts
+ * (docs/policies.md).  A policy is a Lua script run in the vendor's sandbox.
+ *
+ * Margin: called once per quote line as margin(line); returns the channel
+ * parties' shares as a flat list of triples
+ *     return "reseller", 3300, "platinum, partner-published",
+ *            "distributor", 300, "distributor of record"
+ * Parties: reseller, distributor, referral; each at most once; shares are
+ * integer basis points 0..10000 summing to at most 10000.
+ *
+ * Routing: called once per lead as route(lead, candidates, excluded);
+ * returns one of
+ *     "rep", rep_id, hours, reason
+ *     "partner", partner_id, hours, reason
+ *     "pool", {partner_id, ...}, hours, reason
+ * where partners come from the candidates, none excluded, and hours (the
+ * acceptance deadline) is 1..720.
+ */
+#ifndef RD_POLICY_POLICY_H
+#define RD_POLICY_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy/sandbox.h"
+
+enum rd_deal { RD_DEAL_NONE = 0, RD_DEAL_APPROVED = 1, RD_DEAL_WON = 2 };
+
+struct rd_margin_line {
+	uint64_t partner_id;
+	uint8_t partner_kind;     /* enum rd_partner_kind */
+	uint8_t partner_tier;     /* enum rd_tier */
+	uint64_t distributor_id;  /* 0: none of record */
+	uint8_t publish;          /* enum rd_publish */
+	const char *sku, *product_line;
+	uint8_t term;             /* enum rd_term */
+	uint32_t quantity;
+	int64_t list_amount;      /* minor units, the line's list price */
+	const char *currency;
+	const char *segment, *country;
+	uint8_t deal;             /* enum rd_deal */
+	uint32_t deal_bonus_bp;   /* vendor settings */
+	uint32_t distributor_bp;
+};
+
+#define RD_MARGIN_MAX_SHARES 3
+struct rd_margin_share {
+	char party[16];
+	int32_t bp;
+	char reason[120];
+};
+struct rd_margin_result {
+	struct rd_margin_share shares[RD_MARGIN_MAX_SHARES];
+	int n;
+	int32_t total_bp;
+};
+
+/* A loaded margin policy: its environment, its cached function and the
+ * argument tables it reuses call after call. */
+struct rd_margin_policy {
+	struct rd_sandbox *sb; /* borrowed */
+	int env, fn;
+	int line_ref, partner_ref, product_ref, list_ref, customer_ref, vendor_ref;
+};
+
+int rd_margin_load(struct rd_margin_policy *p, struct rd_sandbox *sb, const char *name, const char *src, size_t len,
+		   char *err, size_t errlen);
+void rd_margin_unload(struct rd_margin_policy *p);
+/* Evaluates one line.  < 0 with the reason in err when the script fails,
+ * overruns, or returns something outside the contract. */
+int rd_margin_eval(struct rd_margin_policy *p, const struct rd_margin_line *in, struct rd_margin_result *out,
+		   char *err, size_t errlen);
+
+/* ---- routing ---------------------------------------------------------------- */
+
+struct rd_lead_in {
+	const char *source, *country, *region, *company_size, *product;
+	int32_t score;
+};
+
+struct rd_route_candidate {
+	uint64_t id;
+	uint8_t tier;
+	const char *regions;          /* space-separated */
+	const char *specialisations;  /* space-separated */
+	uint32_t open_load;           /* leads assigned and not yet closed */
+	uint32_t acceptance_pct;      /* share of offered leads it accepted, 0..100 */
+};
+
+enum rd_route_kind { RD_ROUTE_REP = 1, RD_ROUTE_PARTNER = 2, RD_ROUTE_POOL = 3 };
+
+#define RD_ROUTE_MAX_POOL 50
+struct rd_route_result {
+	uint8_t kind;
+	uint64_t ids[RD_ROUTE_MAX_POOL]; /* rep: ids[0] is the user; partner: ids[0]; pool: n ids */
+	int n;
+	uint32_t hours;
+	char reason[120];
+};
+
+struct rd_routing_policy {
+	struct rd_sandbox *sb;
+	int env, fn;
+};
+
+int rd_routing_load(struct rd_routing_policy *p, struct rd_sandbox *sb, const char *name, const char *src, size_t len,
+		    char *err, size_t errlen);
+void rd_routing_unload(struct rd_routing_policy *p);
+int rd_routing_eval(struct rd_routing_policy *p, const struct rd_lead_in *lead, const struct rd_route_candidate *cands,
+		    size_t n, const uint64_t *excluded, size_t n_excluded, struct rd_route_result *out, char *err,
+		    size_t errlen);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * sandbox.h: one Lua 5.4 state per vendor, as a security boundary.
+ *
+ * What a script gets: the safe parts of base (assert, error, ipairs, next,
+ * pairs, pcall, rawequal, rawget, rawlen, rawset, select, setmetatable,
+ * getmetatable, tonumber, tostring, type, xpcall), and private copies of
+ * string (without dump), table, math and utf8.  Nothing else: no io, os,
+ * package, require, debug, load, loadfile, dofile, collectgarbage, print,
+ * and no binary chunks.  Each script runs in its own _ENV, so two scripts of
+ * one vendor cannot see or change each other's globals, and no vendor can
+ * reach another's state (each has its own lua_State).
+ *
+ * Every call runs through one protected-call wrapper with an instruction
+ * budget (a count hook) and under the state's memory cap (a custom
+ * allocator); a Lua error never unwinds through a C frame of the daemon.
+ * A state is used by one thread at a time.
+ */
+#ifndef RD_POLICY_SANDBOX_H
+#define RD_POLICY_SANDBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct lua_State;
+struct rd_sandbox;
+
+struct rd_sandbox_limits {
+	size_t memory_bytes;      /* 0: 16 MiB */
+	uint32_t instructions;    /* per call; 0: 1,000,000 */
+};
+
+int rd_sandbox_new(struct rd_sandbox **out, const struct rd_sandbox_limits *limits);
+void rd_sandbox_free(struct rd_sandbox **sb);
+
+/* Compiles a text chunk into a fresh environment and runs its top level
+ * (under the budget).  Returns an environment handle (> 0) or < 0 with the
+ * message ("name:line: ...") in err. */
+int rd_sandbox_load(struct rd_sandbox *sb, const char *name, const char *src, size_t len, char *err, size_t errlen);
+/* Drops a loaded environment (and its functions). */
+void rd_sandbox_unload(struct rd_sandbox *sb, int env);
+
+/* Looks up a global function of an environment and caches it; returns a
+ * function handle (> 0), RD_ENOTFOUND when absent or not a function. */
+int rd_sandbox_function(struct rd_sandbox *sb, int env, const char *name);
+
+/* The state, for the call sites that push arguments (margin.c, routing.c):
+ * begin() pushes the cached function; finish() runs it with nargs arguments
+ * under the budget and leaves its results on the stack (nresults ==
+ * LUA_MULTRET allowed).  On error: < 0, message in err, stack restored. */
+struct lua_State *rd_sandbox_state(struct rd_sandbox *sb);
+int rd_sandbox_begin(struct rd_sandbox *sb, int fn);
+int rd_sandbox_finish(struct rd_sandbox *sb, int nargs, int nresults, char *err, size_t errlen);
+
+/* Bytes the state uses now. */
+size_t rd_sandbox_memory(const struct rd_sandbox *sb);
+
+#endif
