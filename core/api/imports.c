@@ -100,9 +100,10 @@ struct engine {
 	size_t n_cells;
 	bool row_too_wide;
 	size_t nul_cell;        /* 1 + the index of the first cell holding a NUL byte; 0: none */
-	size_t row_bytes;
+	size_t row_bytes;       /* bytes read since the chunk in which the last row ended (an over-estimate) */
+	size_t row_len;         /* the row's values and separators so far: its length */
 	int rc;                 /* a sink or store failure stops everything */
-	uint8_t obj[MAX_OBJ], old[MAX_OBJ];
+	_Alignas(16) uint8_t obj[MAX_OBJ], old[MAX_OBJ]; /* hold entity structs */
 	struct rd_rec_writer w;
 };
 
@@ -336,6 +337,7 @@ static void process_row(struct engine *en, char **names, char **cells, size_t n)
 static void csv_cell(void *data, size_t len, void *arg)
 {
 	struct engine *en = arg;
+	en->row_len += len + 1;
 	if (en->n_cells == MAX_COLS) {
 		en->row_too_wide = true;
 		return;
@@ -363,6 +365,11 @@ static void csv_row(int c, void *arg)
 	struct engine *en = arg;
 	en->row++;
 	en->row_bytes = 0;
+	size_t row_len = en->row_len ? en->row_len - 1 : 0; /* the last value has no separator after it */
+	en->row_len = 0;
+	if (!en->im->fatal[0] && row_len > RD_IMPORT_MAX_ROW)
+		snprintf(en->im->fatal, sizeof en->im->fatal, "row %llu is longer than %d bytes",
+			 (unsigned long long)en->row, RD_IMPORT_MAX_ROW);
 	if (en->rc < 0 || en->im->fatal[0]) {
 		free_cells(en);
 		return;
@@ -435,7 +442,9 @@ static int run_csv(struct engine *en, rd_import_read_fn read, void *ctx)
 				 (unsigned long long)en->row + 1, csv_strerror(csv_error(&p)));
 			break;
 		}
-		if (en->row_bytes > RD_IMPORT_MAX_ROW) {
+		/* A row that has not ended within the limit (plus the chunk the
+		 * count started in) never will: an unclosed quote, or no newlines. */
+		if (en->row_bytes > RD_IMPORT_MAX_ROW + sizeof buf) {
 			snprintf(en->im->fatal, sizeof en->im->fatal, "row %llu is longer than %d bytes (an unclosed quote?)",
 				 (unsigned long long)en->row + 1, RD_IMPORT_MAX_ROW);
 			break;
@@ -548,7 +557,7 @@ static int run_jsonl(struct engine *en, rd_import_read_fn read, void *ctx)
 		atomic_fetch_add(&en->im->bytes_done, (uint64_t)n);
 		for (long i = 0; i < n && en->rc >= 0; i++) {
 			if (buf[i] != '\n') {
-				if (len + 1 >= RD_IMPORT_MAX_ROW) {
+				if (len >= RD_IMPORT_MAX_ROW) {
 					snprintf(en->im->fatal, sizeof en->im->fatal, "line %llu is longer than %d bytes",
 						 (unsigned long long)en->row + 1, RD_IMPORT_MAX_ROW);
 					break;
@@ -861,12 +870,13 @@ int rd_api_imports_create(struct rd_req *req)
 	}
 	const char *bad = rd_req_query_unknown(req, params);
 	const char *kind = rd_req_query(req, "kind"), *format = rd_req_query(req, "format");
-	bool ok = true;
-	j->dry_run = flag_param(req, "dry_run", false, &ok);
-	j->im.atomic_mode = flag_param(req, "atomic", true, &ok);
+	bool ok_dry = true, ok_atomic = true;
+	j->dry_run = flag_param(req, "dry_run", false, &ok_dry);
+	j->im.atomic_mode = flag_param(req, "atomic", true, &ok_atomic);
 	int res = rd_import_kind(kind);
-	if (bad || res < 0 || (format && strcmp(format, "csv") && strcmp(format, "jsonl")) || !ok) {
-		rd_reply_error(req, 400, "invalid", bad ? bad : res < 0 ? "kind" : !ok ? "dry_run" : "format",
+	if (bad || res < 0 || (format && strcmp(format, "csv") && strcmp(format, "jsonl")) || !ok_dry || !ok_atomic) {
+		rd_reply_error(req, 400, "invalid",
+			       bad ? bad : res < 0 ? "kind" : !ok_dry ? "dry_run" : !ok_atomic ? "atomic" : "format",
 			       "an import is POST /api/v1/imports?kind=customers|contacts|products|contracts"
 			       "&format=csv|jsonl&dry_run=false&atomic=true with the file as the body");
 		free(j);

@@ -635,18 +635,22 @@ int rd_api_vendor_patch(struct rd_req *req)
 	const char *bad;
 	char why[256];
 	int rc = rd_entity_from_json(&rd_entity_vendor, body, &p.v, &bad, why, sizeof why);
-	json_decref(body);
 	if (rc < 0) {
+		/* bad may point at a key of body: reply before freeing it */
 		rd_reply_error(req, 400, "invalid", bad, "%s", why);
+		json_decref(body);
 		return 0;
 	}
+	json_decref(body);
 	if (strcmp(p.v.slug, c.vendor.slug) != 0) {
 		rd_reply_error(req, 400, "invalid", "slug", "a vendor's slug is fixed when it is created");
 		return 0;
 	}
 	if (p.v.renewal_window_days == 0 || p.v.renewal_window_days > 365 || p.v.decision_window_days > 90 ||
 	    p.v.statement_day < 1 || p.v.statement_day > 28) {
-		rd_reply_error(req, 400, "invalid", NULL,
+		rd_reply_error(req, 400, "invalid",
+			       p.v.renewal_window_days == 0 || p.v.renewal_window_days > 365 ? "renewal_window_days"
+			       : p.v.decision_window_days > 90 ? "decision_window_days" : "statement_day",
 			       "renewal_window_days must be 1-365, decision_window_days 0-90, statement_day 1-28");
 		return 0;
 	}

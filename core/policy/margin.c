@@ -12,14 +12,36 @@
 #include "policy/policy.h"
 #include "util/err.h"
 
-static const char *const tiers[] = { "", "platinum", "gold", "silver", "vendor" };
-static const char *const kinds[] = { "", "distributor", "reseller" };
-static const char *const publish[] = { "", "vendor", "partner" };
-static const char *const terms[] = { "", "annual", "quarterly", "monthly", "flex" };
-static const char *const deals[] = { "none", "approved", "won" };
-static const char *const parties[] = { "reseller", "distributor", "referral", NULL };
+/* Every string the call pushes is created once, at load, and pushed from
+ * this table by index: no hashing, no strlen, no strcmp per call. */
+enum {
+	S_PARTNER = 1, S_PRODUCT, S_LIST, S_CUSTOMER, S_VENDOR, S_ID, S_KIND, S_TIER, S_SKU, S_LINE, S_TERM, S_AMOUNT,
+	S_CURRENCY, S_SEGMENT, S_COUNTRY, S_DEAL_BONUS, S_DIST_BP, S_DISTRIBUTOR, S_PUBLISH, S_QUANTITY, S_DEAL,
+	S_TIERS,                  /* + enum rd_tier (1..4) */
+	S_KINDS = S_TIERS + 5,    /* + enum rd_partner_kind (1..2) */
+	S_PUBLISHES = S_KINDS + 3, /* + enum rd_publish (1..2) */
+	S_TERMS = S_PUBLISHES + 3, /* + enum rd_term (1..4) */
+	S_DEALS = S_TERMS + 5,    /* + enum rd_deal (0..2) */
+	S_END = S_DEALS + 3,
+};
 
-#define NAME(tab, v) ((v) < sizeof tab / sizeof *tab ? tab[v] : "")
+static const char *const string_table[S_END] = {
+	[S_PARTNER] = "partner", [S_PRODUCT] = "product", [S_LIST] = "list", [S_CUSTOMER] = "customer",
+	[S_VENDOR] = "vendor", [S_ID] = "id", [S_KIND] = "kind", [S_TIER] = "tier", [S_SKU] = "sku", [S_LINE] = "line",
+	[S_TERM] = "term", [S_AMOUNT] = "amount", [S_CURRENCY] = "currency", [S_SEGMENT] = "segment",
+	[S_COUNTRY] = "country", [S_DEAL_BONUS] = "deal_bonus_bp", [S_DIST_BP] = "distributor_bp",
+	[S_DISTRIBUTOR] = "distributor", [S_PUBLISH] = "publish", [S_QUANTITY] = "quantity", [S_DEAL] = "deal",
+	[S_TIERS + 1] = "platinum", [S_TIERS + 2] = "gold", [S_TIERS + 3] = "silver", [S_TIERS + 4] = "vendor",
+	[S_KINDS + 1] = "distributor", [S_KINDS + 2] = "reseller",
+	[S_PUBLISHES + 1] = "vendor", [S_PUBLISHES + 2] = "partner",
+	[S_TERMS + 1] = "annual", [S_TERMS + 2] = "quarterly", [S_TERMS + 3] = "monthly", [S_TERMS + 4] = "flex",
+	[S_DEALS + 0] = "none", [S_DEALS + 1] = "approved", [S_DEALS + 2] = "won",
+};
+
+static const struct {
+	const char *name;
+	size_t len;
+} parties[] = { { "reseller", 8 }, { "distributor", 11 }, { "referral", 8 } };
 
 static int new_ref(lua_State *L)
 {
@@ -50,6 +72,12 @@ int rd_margin_load(struct rd_margin_policy *p, struct rd_sandbox *sb, const char
 	p->list_ref = new_ref(L);
 	p->customer_ref = new_ref(L);
 	p->vendor_ref = new_ref(L);
+	lua_createtable(L, S_END, 0);
+	for (int i = 1; i < S_END; i++) {
+		lua_pushstring(L, string_table[i] ? string_table[i] : "");
+		lua_rawseti(L, -2, i);
+	}
+	p->strings_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	return 0;
 }
 
@@ -58,78 +86,110 @@ void rd_margin_unload(struct rd_margin_policy *p)
 	if (!p->sb)
 		return;
 	lua_State *L = rd_sandbox_state(p->sb);
-	int refs[] = { p->line_ref, p->partner_ref, p->product_ref, p->list_ref, p->customer_ref, p->vendor_ref };
+	int refs[] = { p->line_ref, p->partner_ref, p->product_ref, p->list_ref, p->customer_ref, p->vendor_ref,
+		       p->strings_ref };
 	for (size_t i = 0; i < sizeof refs / sizeof *refs; i++)
 		luaL_unref(L, LUA_REGISTRYINDEX, refs[i]);
 	rd_sandbox_unload(p->sb, p->env);
 	memset(p, 0, sizeof *p);
 }
 
-static void set_str(lua_State *L, const char *key, const char *v)
+/* `strings` is the stack index of the strings table; the table being
+ * filled is on top. */
+static void key(lua_State *L, int strings, int k)
 {
+	lua_rawgeti(L, strings, k);
+}
+
+static void set_str(lua_State *L, int strings, int k, const char *v)
+{
+	key(L, strings, k);
 	if (v && *v)
 		lua_pushstring(L, v);
 	else
 		lua_pushnil(L);
-	lua_setfield(L, -2, key);
+	lua_rawset(L, -3);
 }
 
-static void set_int(lua_State *L, const char *key, lua_Integer v)
+static void set_enum(lua_State *L, int strings, int k, int base, unsigned v, unsigned n)
 {
-	lua_pushinteger(L, v);
-	lua_setfield(L, -2, key);
+	key(L, strings, k);
+	if (v < n && string_table[base + (int)v])
+		lua_rawgeti(L, strings, base + (int)v);
+	else
+		lua_pushnil(L);
+	lua_rawset(L, -3);
 }
 
-/* Pushes the subtable ref, refills it with fill, and stores it in line[key]
- * (again: a script may have replaced it). */
-#define SUBTABLE(L, ref, key, body)                    \
-	do {                                           \
-		lua_rawgeti(L, LUA_REGISTRYINDEX, ref); \
-		body;                                  \
-		lua_setfield(L, -2, key);              \
-	} while (0)
+static void set_int(lua_State *L, int strings, int k, lua_Integer v)
+{
+	key(L, strings, k);
+	lua_pushinteger(L, v);
+	lua_rawset(L, -3);
+}
+
+/* Refills a reused subtable and (re)links it into line: a script may have
+ * replaced line.partner. */
+static void subtable_begin(lua_State *L, int strings, int ref, int k)
+{
+	key(L, strings, k);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+}
+
+static void subtable_end(lua_State *L)
+{
+	lua_rawset(L, -3);
+}
 
 int rd_margin_eval(struct rd_margin_policy *p, const struct rd_margin_line *in, struct rd_margin_result *out,
 		   char *err, size_t errlen)
 {
 	lua_State *L = rd_sandbox_state(p->sb);
 	int base = lua_gettop(L);
-	memset(out, 0, sizeof *out);
+	out->n = 0;
+	out->total_bp = 0;
 	if (rd_sandbox_begin(p->sb, p->fn) < 0) {
 		snprintf(err, errlen, "the margin function is gone");
 		return RD_EINTERNAL;
 	}
+	/* The strings table lives under the function while the line is built. */
+	lua_rawgeti(L, LUA_REGISTRYINDEX, p->strings_ref);
+	lua_insert(L, -2);
+	int st = lua_gettop(L) - 1;
 	lua_rawgeti(L, LUA_REGISTRYINDEX, p->line_ref);
-	SUBTABLE(L, p->partner_ref, "partner", {
-		set_int(L, "id", (lua_Integer)in->partner_id);
-		set_str(L, "kind", NAME(kinds, in->partner_kind));
-		set_str(L, "tier", NAME(tiers, in->partner_tier));
-	});
-	SUBTABLE(L, p->product_ref, "product", {
-		set_str(L, "sku", in->sku);
-		set_str(L, "line", in->product_line);
-		set_str(L, "term", NAME(terms, in->term));
-	});
-	SUBTABLE(L, p->list_ref, "list", {
-		set_int(L, "amount", in->list_amount);
-		set_str(L, "currency", in->currency);
-	});
-	SUBTABLE(L, p->customer_ref, "customer", {
-		set_str(L, "segment", in->segment);
-		set_str(L, "country", in->country);
-	});
-	SUBTABLE(L, p->vendor_ref, "vendor", {
-		set_int(L, "deal_bonus_bp", in->deal_bonus_bp);
-		set_int(L, "distributor_bp", in->distributor_bp);
-	});
+	subtable_begin(L, st, p->partner_ref, S_PARTNER);
+	set_int(L, st, S_ID, (lua_Integer)in->partner_id);
+	set_enum(L, st, S_KIND, S_KINDS, in->partner_kind, 3);
+	set_enum(L, st, S_TIER, S_TIERS, in->partner_tier, 5);
+	subtable_end(L);
+	subtable_begin(L, st, p->product_ref, S_PRODUCT);
+	set_str(L, st, S_SKU, in->sku);
+	set_str(L, st, S_LINE, in->product_line);
+	set_enum(L, st, S_TERM, S_TERMS, in->term, 5);
+	subtable_end(L);
+	subtable_begin(L, st, p->list_ref, S_LIST);
+	set_int(L, st, S_AMOUNT, in->list_amount);
+	set_str(L, st, S_CURRENCY, in->currency);
+	subtable_end(L);
+	subtable_begin(L, st, p->customer_ref, S_CUSTOMER);
+	set_str(L, st, S_SEGMENT, in->segment);
+	set_str(L, st, S_COUNTRY, in->country);
+	subtable_end(L);
+	subtable_begin(L, st, p->vendor_ref, S_VENDOR);
+	set_int(L, st, S_DEAL_BONUS, in->deal_bonus_bp);
+	set_int(L, st, S_DIST_BP, in->distributor_bp);
+	subtable_end(L);
+	key(L, st, S_DISTRIBUTOR);
 	if (in->distributor_id)
 		lua_pushinteger(L, (lua_Integer)in->distributor_id);
 	else
 		lua_pushnil(L);
-	lua_setfield(L, -2, "distributor");
-	set_str(L, "publish", NAME(publish, in->publish));
-	set_int(L, "quantity", in->quantity);
-	set_str(L, "deal", NAME(deals, in->deal));
+	lua_rawset(L, -3);
+	set_enum(L, st, S_PUBLISH, S_PUBLISHES, in->publish, 3);
+	set_int(L, st, S_QUANTITY, in->quantity);
+	set_enum(L, st, S_DEAL, S_DEALS, in->deal, 3);
+	/* function line -> strings dropped: the call sees only (line). */
+	lua_remove(L, st);
 
 	int rc = rd_sandbox_finish(p->sb, 1, LUA_MULTRET, err, errlen);
 	if (rc < 0)
@@ -143,34 +203,40 @@ int rd_margin_eval(struct rd_margin_policy *p, const struct rd_margin_line *in, 
 	}
 	for (int i = 0; i < n / 3; i++) {
 		int at = base + 1 + 3 * i;
-		const char *party = lua_type(L, at) == LUA_TSTRING ? lua_tostring(L, at) : NULL;
+		size_t plen = 0, rlen = 0;
+		const char *party = lua_type(L, at) == LUA_TSTRING ? lua_tolstring(L, at, &plen) : NULL;
 		int known = -1;
-		for (int k = 0; party && parties[k]; k++)
-			if (strcmp(party, parties[k]) == 0)
+		for (int k = 0; party && k < 3; k++)
+			if (plen == parties[k].len && memcmp(party, parties[k].name, plen) == 0)
 				known = k;
 		if (known < 0) {
 			snprintf(err, errlen, "margin() share %d: the party must be one of reseller, distributor, referral", i + 1);
 			goto out;
 		}
 		for (int k = 0; k < out->n; k++)
-			if (strcmp(out->shares[k].party, party) == 0) {
-				snprintf(err, errlen, "margin() names %s twice", party);
+			if (strcmp(out->shares[k].party, parties[known].name) == 0) {
+				snprintf(err, errlen, "margin() names %s twice", parties[known].name);
 				goto out;
 			}
 		int isnum = 0;
 		lua_Integer bp = lua_tointegerx(L, at + 1, &isnum);
 		if (!isnum || lua_type(L, at + 1) != LUA_TNUMBER || bp < 0 || bp > 10000) {
-			snprintf(err, errlen, "margin() share for %s: basis points must be a whole number 0..10000", party);
+			snprintf(err, errlen, "margin() share for %s: basis points must be a whole number 0..10000",
+				 parties[known].name);
 			goto out;
 		}
-		if (lua_type(L, at + 2) != LUA_TSTRING) {
-			snprintf(err, errlen, "margin() share for %s: the reason must be a string", party);
+		const char *reason = lua_type(L, at + 2) == LUA_TSTRING ? lua_tolstring(L, at + 2, &rlen) : NULL;
+		if (!reason) {
+			snprintf(err, errlen, "margin() share for %s: the reason must be a string", parties[known].name);
 			goto out;
 		}
 		struct rd_margin_share *s = &out->shares[out->n++];
-		snprintf(s->party, sizeof s->party, "%s", party);
+		memcpy(s->party, parties[known].name, parties[known].len + 1);
 		s->bp = (int32_t)bp;
-		snprintf(s->reason, sizeof s->reason, "%s", lua_tostring(L, at + 2));
+		if (rlen >= sizeof s->reason)
+			rlen = sizeof s->reason - 1;
+		memcpy(s->reason, reason, rlen);
+		s->reason[rlen] = 0;
 		out->total_bp += s->bp;
 	}
 	if (out->total_bp > 10000) {

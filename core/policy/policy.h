@@ -63,6 +63,7 @@ struct rd_margin_policy {
 	struct rd_sandbox *sb; /* borrowed */
 	int env, fn;
 	int line_ref, partner_ref, product_ref, list_ref, customer_ref, vendor_ref;
+	int strings_ref; /* field names and enum values as Lua strings, by index */
 };
 
 int rd_margin_load(struct rd_margin_policy *p, struct rd_sandbox *sb, const char *name, const char *src, size_t len,
