@@ -43,10 +43,26 @@ static const struct {
 	size_t len;
 } parties[] = { { "reseller", 8 }, { "distributor", 11 }, { "referral", 8 } };
 
-static int new_ref(lua_State *L)
+enum { T_LINE = 1, T_PARTNER, T_PRODUCT, T_LIST, T_CUSTOMER, T_VENDOR, T_COUNT };
+
+static int read_only(lua_State *L)
 {
-	lua_createtable(L, 0, 8);
-	return luaL_ref(L, LUA_REGISTRYINDEX);
+	return luaL_error(L, "the margin line is read-only");
+}
+
+/* A proxy: an empty table whose reads go to the real table and whose
+ * writes fail; its metatable is hidden.  (rawset is not in the sandbox.) */
+static void push_proxy(lua_State *L, int real)
+{
+	lua_newtable(L);
+	lua_createtable(L, 0, 3);
+	lua_pushvalue(L, real);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, read_only);
+	lua_setfield(L, -2, "__newindex");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_setmetatable(L, -2);
 }
 
 int rd_margin_load(struct rd_margin_policy *p, struct rd_sandbox *sb, const char *name, const char *src, size_t len,
@@ -66,18 +82,36 @@ int rd_margin_load(struct rd_margin_policy *p, struct rd_sandbox *sb, const char
 	p->env = env;
 	p->fn = fn;
 	lua_State *L = rd_sandbox_state(sb);
-	p->line_ref = new_ref(L);
-	p->partner_ref = new_ref(L);
-	p->product_ref = new_ref(L);
-	p->list_ref = new_ref(L);
-	p->customer_ref = new_ref(L);
-	p->vendor_ref = new_ref(L);
+	rd_sandbox_host_begin(sb);
+	int top = lua_gettop(L);
 	lua_createtable(L, S_END, 0);
 	for (int i = 1; i < S_END; i++) {
 		lua_pushstring(L, string_table[i] ? string_table[i] : "");
 		lua_rawseti(L, -2, i);
 	}
 	p->strings_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	/* The real tables, and the line's links to the sub-proxies. */
+	lua_createtable(L, T_COUNT, 0);
+	int tables = lua_gettop(L);
+	for (int i = T_LINE; i < T_COUNT; i++) {
+		lua_createtable(L, 0, i == T_LINE ? 12 : 4);
+		lua_rawseti(L, tables, i);
+	}
+	static const char *const links[T_COUNT] = { [T_PARTNER] = "partner", [T_PRODUCT] = "product",
+						    [T_LIST] = "list", [T_CUSTOMER] = "customer", [T_VENDOR] = "vendor" };
+	lua_rawgeti(L, tables, T_LINE);
+	for (int i = T_PARTNER; i < T_COUNT; i++) {
+		lua_rawgeti(L, tables, i);
+		push_proxy(L, lua_gettop(L));
+		lua_setfield(L, -3, links[i]);
+		lua_pop(L, 1);
+	}
+	push_proxy(L, lua_gettop(L));
+	p->line_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_pop(L, 1);
+	p->tables_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_settop(L, top);
+	rd_sandbox_host_end(sb);
 	return 0;
 }
 
@@ -86,24 +120,18 @@ void rd_margin_unload(struct rd_margin_policy *p)
 	if (!p->sb)
 		return;
 	lua_State *L = rd_sandbox_state(p->sb);
-	int refs[] = { p->line_ref, p->partner_ref, p->product_ref, p->list_ref, p->customer_ref, p->vendor_ref,
-		       p->strings_ref };
-	for (size_t i = 0; i < sizeof refs / sizeof *refs; i++)
-		luaL_unref(L, LUA_REGISTRYINDEX, refs[i]);
+	luaL_unref(L, LUA_REGISTRYINDEX, p->line_ref);
+	luaL_unref(L, LUA_REGISTRYINDEX, p->tables_ref);
+	luaL_unref(L, LUA_REGISTRYINDEX, p->strings_ref);
 	rd_sandbox_unload(p->sb, p->env);
 	memset(p, 0, sizeof *p);
 }
 
 /* `strings` is the stack index of the strings table; the table being
  * filled is on top. */
-static void key(lua_State *L, int strings, int k)
-{
-	lua_rawgeti(L, strings, k);
-}
-
 static void set_str(lua_State *L, int strings, int k, const char *v)
 {
-	key(L, strings, k);
+	lua_rawgeti(L, strings, k);
 	if (v && *v)
 		lua_pushstring(L, v);
 	else
@@ -113,7 +141,7 @@ static void set_str(lua_State *L, int strings, int k, const char *v)
 
 static void set_enum(lua_State *L, int strings, int k, int base, unsigned v, unsigned n)
 {
-	key(L, strings, k);
+	lua_rawgeti(L, strings, k);
 	if (v < n && string_table[base + (int)v])
 		lua_rawgeti(L, strings, base + (int)v);
 	else
@@ -123,22 +151,77 @@ static void set_enum(lua_State *L, int strings, int k, int base, unsigned v, uns
 
 static void set_int(lua_State *L, int strings, int k, lua_Integer v)
 {
-	key(L, strings, k);
+	lua_rawgeti(L, strings, k);
 	lua_pushinteger(L, v);
 	lua_rawset(L, -3);
 }
 
-/* Refills a reused subtable and (re)links it into line: a script may have
- * replaced line.partner. */
-static void subtable_begin(lua_State *L, int strings, int ref, int k)
+static bool str_changed(const char *v, char *last)
 {
-	key(L, strings, k);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+	const char *s = v ? v : "";
+	if (strcmp(s, last) == 0)
+		return false;
+	snprintf(last, 128, "%s", s);
+	return true;
 }
 
-static void subtable_end(lua_State *L)
+/* Copies the line into the real tables, field by field where it changed. */
+static void fill(struct rd_margin_policy *p, lua_State *L, int st, int tables, const struct rd_margin_line *in)
 {
-	lua_rawset(L, -3);
+	struct rd_margin_line *o = &p->last;
+	bool all = !p->primed;
+	lua_rawgeti(L, tables, T_PARTNER);
+	if (all || in->partner_id != o->partner_id)
+		set_int(L, st, S_ID, (lua_Integer)in->partner_id);
+	if (all || in->partner_kind != o->partner_kind)
+		set_enum(L, st, S_KIND, S_KINDS, in->partner_kind, 3);
+	if (all || in->partner_tier != o->partner_tier)
+		set_enum(L, st, S_TIER, S_TIERS, in->partner_tier, 5);
+	lua_pop(L, 1);
+	lua_rawgeti(L, tables, T_PRODUCT);
+	if (str_changed(in->sku, p->last_str[0]) || all)
+		set_str(L, st, S_SKU, in->sku);
+	if (str_changed(in->product_line, p->last_str[1]) || all)
+		set_str(L, st, S_LINE, in->product_line);
+	if (all || in->term != o->term)
+		set_enum(L, st, S_TERM, S_TERMS, in->term, 5);
+	lua_pop(L, 1);
+	lua_rawgeti(L, tables, T_LIST);
+	if (all || in->list_amount != o->list_amount)
+		set_int(L, st, S_AMOUNT, in->list_amount);
+	if (str_changed(in->currency, p->last_str[2]) || all)
+		set_str(L, st, S_CURRENCY, in->currency);
+	lua_pop(L, 1);
+	lua_rawgeti(L, tables, T_CUSTOMER);
+	if (str_changed(in->segment, p->last_str[3]) || all)
+		set_str(L, st, S_SEGMENT, in->segment);
+	if (str_changed(in->country, p->last_str[4]) || all)
+		set_str(L, st, S_COUNTRY, in->country);
+	lua_pop(L, 1);
+	if (all || in->deal_bonus_bp != o->deal_bonus_bp || in->distributor_bp != o->distributor_bp) {
+		lua_rawgeti(L, tables, T_VENDOR);
+		set_int(L, st, S_DEAL_BONUS, in->deal_bonus_bp);
+		set_int(L, st, S_DIST_BP, in->distributor_bp);
+		lua_pop(L, 1);
+	}
+	lua_rawgeti(L, tables, T_LINE);
+	if (all || in->distributor_id != o->distributor_id) {
+		lua_rawgeti(L, st, S_DISTRIBUTOR);
+		if (in->distributor_id)
+			lua_pushinteger(L, (lua_Integer)in->distributor_id);
+		else
+			lua_pushnil(L);
+		lua_rawset(L, -3);
+	}
+	if (all || in->publish != o->publish)
+		set_enum(L, st, S_PUBLISH, S_PUBLISHES, in->publish, 3);
+	if (all || in->quantity != o->quantity)
+		set_int(L, st, S_QUANTITY, in->quantity);
+	if (all || in->deal != o->deal)
+		set_enum(L, st, S_DEAL, S_DEALS, in->deal, 3);
+	lua_pop(L, 1);
+	*o = *in;
+	p->primed = true;
 }
 
 int rd_margin_eval(struct rd_margin_policy *p, const struct rd_margin_line *in, struct rd_margin_result *out,
@@ -148,48 +231,17 @@ int rd_margin_eval(struct rd_margin_policy *p, const struct rd_margin_line *in, 
 	int base = lua_gettop(L);
 	out->n = 0;
 	out->total_bp = 0;
+	rd_sandbox_host_begin(p->sb);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, p->strings_ref);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, p->tables_ref);
+	fill(p, L, base + 1, base + 2, in);
+	lua_settop(L, base);
+	rd_sandbox_host_end(p->sb);
 	if (rd_sandbox_begin(p->sb, p->fn) < 0) {
 		snprintf(err, errlen, "the margin function is gone");
 		return RD_EINTERNAL;
 	}
-	/* The strings table lives under the function while the line is built. */
-	lua_rawgeti(L, LUA_REGISTRYINDEX, p->strings_ref);
-	lua_insert(L, -2);
-	int st = lua_gettop(L) - 1;
 	lua_rawgeti(L, LUA_REGISTRYINDEX, p->line_ref);
-	subtable_begin(L, st, p->partner_ref, S_PARTNER);
-	set_int(L, st, S_ID, (lua_Integer)in->partner_id);
-	set_enum(L, st, S_KIND, S_KINDS, in->partner_kind, 3);
-	set_enum(L, st, S_TIER, S_TIERS, in->partner_tier, 5);
-	subtable_end(L);
-	subtable_begin(L, st, p->product_ref, S_PRODUCT);
-	set_str(L, st, S_SKU, in->sku);
-	set_str(L, st, S_LINE, in->product_line);
-	set_enum(L, st, S_TERM, S_TERMS, in->term, 5);
-	subtable_end(L);
-	subtable_begin(L, st, p->list_ref, S_LIST);
-	set_int(L, st, S_AMOUNT, in->list_amount);
-	set_str(L, st, S_CURRENCY, in->currency);
-	subtable_end(L);
-	subtable_begin(L, st, p->customer_ref, S_CUSTOMER);
-	set_str(L, st, S_SEGMENT, in->segment);
-	set_str(L, st, S_COUNTRY, in->country);
-	subtable_end(L);
-	subtable_begin(L, st, p->vendor_ref, S_VENDOR);
-	set_int(L, st, S_DEAL_BONUS, in->deal_bonus_bp);
-	set_int(L, st, S_DIST_BP, in->distributor_bp);
-	subtable_end(L);
-	key(L, st, S_DISTRIBUTOR);
-	if (in->distributor_id)
-		lua_pushinteger(L, (lua_Integer)in->distributor_id);
-	else
-		lua_pushnil(L);
-	lua_rawset(L, -3);
-	set_enum(L, st, S_PUBLISH, S_PUBLISHES, in->publish, 3);
-	set_int(L, st, S_QUANTITY, in->quantity);
-	set_enum(L, st, S_DEAL, S_DEALS, in->deal, 3);
-	/* function line -> strings dropped: the call sees only (line). */
-	lua_remove(L, st);
 
 	int rc = rd_sandbox_finish(p->sb, 1, LUA_MULTRET, err, errlen);
 	if (rc < 0)

@@ -58,12 +58,18 @@ struct rd_margin_result {
 };
 
 /* A loaded margin policy: its environment, its cached function and the
- * argument tables it reuses call after call. */
+ * argument tables it refills call after call.  The script sees read-only
+ * proxies of those tables, so the host can skip the fields that did not
+ * change since the previous call. */
 struct rd_margin_policy {
 	struct rd_sandbox *sb; /* borrowed */
 	int env, fn;
-	int line_ref, partner_ref, product_ref, list_ref, customer_ref, vendor_ref;
-	int strings_ref; /* field names and enum values as Lua strings, by index */
+	int line_ref;          /* the proxy handed to margin() */
+	int tables_ref;        /* the real tables: [1] line, [2] partner, [3] product, [4] list, [5] customer, [6] vendor */
+	int strings_ref;       /* field names and enum values as Lua strings, by index */
+	bool primed;           /* last holds what the tables hold */
+	struct rd_margin_line last;
+	char last_str[5][128]; /* sku, product line, currency, segment, country */
 };
 
 int rd_margin_load(struct rd_margin_policy *p, struct rd_sandbox *sb, const char *name, const char *src, size_t len,

@@ -19,6 +19,7 @@ struct rd_sandbox {
 	int fns;       /* registry: table of cached functions, by handle */
 	int envs;      /* registry: table of environments, by handle */
 	int next_handle;
+	int host;      /* > 0: host-side work, the cap does not apply */
 };
 
 /* The allocator: one byte counter against the cap.  Returning NULL makes
@@ -32,7 +33,7 @@ static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 		sb->used -= old;
 		return NULL;
 	}
-	if (nsize > old && sb->used + (nsize - old) > sb->cap)
+	if (nsize > old && !sb->host && sb->used + (nsize - old) > sb->cap)
 		return NULL;
 	void *p = realloc(ptr, nsize);
 	if (p)
@@ -47,7 +48,7 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
 }
 
 static const char *const base_keep[] = { "assert", "error", "ipairs", "next", "pairs", "pcall", "rawequal",
-					  "rawget", "rawlen", "rawset", "select", "setmetatable", "getmetatable",
+					  "rawget", "rawlen", "select", "setmetatable", "getmetatable",
 					  "tonumber", "tostring", "type", "xpcall", "_VERSION", NULL };
 static const char *const libs[] = { "string", "table", "math", "utf8", NULL };
 
@@ -142,7 +143,7 @@ int rd_sandbox_new(struct rd_sandbox **out, const struct rd_sandbox_limits *lim)
 	sb->cap = lim && lim->memory_bytes ? lim->memory_bytes : 16u << 20;
 	sb->budget = lim && lim->instructions ? lim->instructions : 1000000;
 	size_t cap = sb->cap;
-	sb->cap = (size_t)-1; /* the libraries themselves are not the script's to pay for */
+	sb->host = 1; /* the libraries themselves are not the script's to pay for */
 	sb->L = lua_newstate(sb_alloc, sb);
 	if (!sb->L) {
 		free(sb);
@@ -154,6 +155,7 @@ int rd_sandbox_new(struct rd_sandbox **out, const struct rd_sandbox_limits *lim)
 	lua_newtable(sb->L);
 	sb->envs = luaL_ref(sb->L, LUA_REGISTRYINDEX);
 	sb->cap = sb->used + cap;
+	sb->host = 0;
 	*out = sb;
 	return 0;
 }
@@ -169,6 +171,16 @@ void rd_sandbox_free(struct rd_sandbox **sbp)
 	lua_close(sb->L);
 	free(sb);
 	*sbp = NULL;
+}
+
+void rd_sandbox_host_begin(struct rd_sandbox *sb)
+{
+	sb->host++;
+}
+
+void rd_sandbox_host_end(struct rd_sandbox *sb)
+{
+	sb->host--;
 }
 
 lua_State *rd_sandbox_state(struct rd_sandbox *sb)
@@ -215,9 +227,12 @@ static int protected_call(struct rd_sandbox *sb, int nargs, int nresults, char *
 {
 	lua_State *L = sb->L;
 	int base = lua_gettop(L) - nargs - 1;
+	int host = sb->host;
+	sb->host = 0; /* the script pays for what it allocates */
 	lua_sethook(L, budget_hook, LUA_MASKCOUNT, (int)sb->budget);
 	int rc = lua_pcall(L, nargs, nresults, 0);
 	lua_sethook(L, NULL, 0, 0);
+	sb->host = host;
 	if (rc == LUA_OK)
 		return 0;
 	const char *msg = lua_tostring(L, -1);
@@ -256,9 +271,11 @@ int rd_sandbox_load(struct rd_sandbox *sb, const char *name, const char *src, si
 		return rc;
 	}
 	int handle = ++sb->next_handle;
+	sb->host++;
 	lua_rawgeti(L, LUA_REGISTRYINDEX, sb->envs);
 	lua_pushvalue(L, -2);
 	lua_rawseti(L, -2, handle);
+	sb->host--;
 	lua_settop(L, top);
 	return handle;
 }
@@ -277,23 +294,25 @@ int rd_sandbox_function(struct rd_sandbox *sb, int env, const char *name)
 {
 	lua_State *L = sb->L;
 	int top = lua_gettop(L);
+	sb->host++;
 	lua_rawgeti(L, LUA_REGISTRYINDEX, sb->envs);
 	lua_rawgeti(L, -1, env);
 	if (!lua_istable(L, -1)) {
 		lua_settop(L, top);
+		sb->host--;
 		return RD_ENOTFOUND;
 	}
 	lua_pushstring(L, name);
 	lua_rawget(L, -2);
-	if (!lua_isfunction(L, -1)) {
-		lua_settop(L, top);
-		return RD_ENOTFOUND;
+	int handle = RD_ENOTFOUND;
+	if (lua_isfunction(L, -1)) {
+		handle = ++sb->next_handle;
+		lua_rawgeti(L, LUA_REGISTRYINDEX, sb->fns);
+		lua_pushvalue(L, -2);
+		lua_rawseti(L, -2, handle);
 	}
-	int handle = ++sb->next_handle;
-	lua_rawgeti(L, LUA_REGISTRYINDEX, sb->fns);
-	lua_pushvalue(L, -2);
-	lua_rawseti(L, -2, handle);
 	lua_settop(L, top);
+	sb->host--;
 	return handle;
 }
 

@@ -52,6 +52,13 @@ struct lua_State *rd_sandbox_state(struct rd_sandbox *sb);
 int rd_sandbox_begin(struct rd_sandbox *sb, int fn);
 int rd_sandbox_finish(struct rd_sandbox *sb, int nargs, int nresults, char *err, size_t errlen);
 
+/* Host-side bookkeeping (argument tables, small strings, registry slots) is
+ * not the script's to pay for and must never raise a memory error outside a
+ * protected call: between host_begin and host_end the cap is lifted.  Keep
+ * what happens in between small and bounded. */
+void rd_sandbox_host_begin(struct rd_sandbox *sb);
+void rd_sandbox_host_end(struct rd_sandbox *sb);
+
 /* Bytes the state uses now. */
 size_t rd_sandbox_memory(const struct rd_sandbox *sb);
 
