@@ -37,16 +37,18 @@ int rd_api_audit_list(struct rd_req *req)
 	struct rd_item item;
 	uint8_t key[48];
 	size_t klen = 0;
-	if (object) {
+	/* The object index orders an object's entries by object id before entry
+	 * id, so paging by entry id through it would skip entries: an object
+	 * without object_id walks the entries in id order and filters by name. */
+	bool by_name = object && !obj_id;
+	if (object && obj_id) {
 		klen = strlen(object) + 1;
 		memcpy(key, object, klen);
-		if (obj_id) {
-			for (int i = 7; i >= 0; i--)
-				key[klen + (size_t)(7 - i)] = (uint8_t)(obj_id >> (8 * i));
-			klen += 8;
-		}
+		for (int i = 7; i >= 0; i--)
+			key[klen + (size_t)(7 - i)] = (uint8_t)(obj_id >> (8 * i));
+		klen += 8;
 		rc = rd_iter_index(&it, t, c.app->domain->audit, "object", c.who.vendor, key, klen, NULL, 0);
-	} else if (uid) {
+	} else if (uid && !object) {
 		for (int i = 7; i >= 0; i--)
 			key[7 - i] = (uint8_t)(uid >> (8 * i));
 		klen = 8;
@@ -63,12 +65,14 @@ int rd_api_audit_list(struct rd_req *req)
 			break; /* past the object or user */
 		if (item.id <= cursor)
 			continue;
+		if ((rc = rd_entity_decode(&rd_entity_audit, item.val, item.len, a)) < 0)
+			break;
+		if (by_name && strcmp(a->object, object) != 0)
+			continue;
 		if (n == limit) {
 			more = true;
 			break;
 		}
-		if ((rc = rd_entity_decode(&rd_entity_audit, item.val, item.len, a)) < 0)
-			break;
 		json_t *j = rd_entity_to_json(&rd_entity_audit, a);
 		/* before/after are stored as JSON text: hand them back as JSON. */
 		const char *names[] = { "before", "after" };

@@ -300,6 +300,10 @@ static void login_done(struct rd_req *req, void *arg)
 		goto out;
 	if (!x->l.ok) {
 		rd_login_failed(x->l.limit_key, now_s());
+		/* A wrong password counts against the client address too (an
+		 * unknown user was counted before the check). */
+		if (x->l.user)
+			rd_login_failed(rd_req_peer(req), now_s());
 		rd_reply_error(req, 401, "unauthenticated", NULL, "the vendor, e-mail or password is wrong");
 		goto out;
 	}
@@ -470,8 +474,11 @@ static int token_create(struct rd_txn *t, void *arg)
 	int rc = rd_entity_put(t, n->c->app->domain->tokens, &rd_entity_token, 0, &n->tok, 0);
 	if (rc < 0)
 		return rc;
-	return rd_audit_write(t, n->c->app->domain, n->c->who.vendor, n->c->who.user, RD_AUDIT_CREATE, "tokens",
-			      n->tok.id, NULL, rd_entity_to_json(&rd_entity_token, &n->tok), NULL);
+	json_t *after = rd_entity_to_json(&rd_entity_token, &n->tok); /* rd_audit_write does not take it */
+	rc = rd_audit_write(t, n->c->app->domain, n->c->who.vendor, n->c->who.user, RD_AUDIT_CREATE, "tokens",
+			    n->tok.id, NULL, after, NULL);
+	json_decref(after);
+	return rc;
 }
 
 int rd_api_tokens_create(struct rd_req *req)
