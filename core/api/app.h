@@ -11,6 +11,7 @@ struct rd_store;
 struct rd_metrics;
 struct rd_config;
 struct rd_domain;
+struct rd_plugins;
 
 struct rd_app {
 	uv_loop_t *loop;
@@ -18,6 +19,8 @@ struct rd_app {
 	struct rd_domain *domain;     /* table handles */
 	struct rd_metrics *metrics;
 	const struct rd_config *config;
+	struct rd_plugins *plugins;
+	struct rd_policy_runtime *policies;
 };
 
 /* The route table: the one place routes are added (core/api/routes.c). */

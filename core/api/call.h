@@ -81,5 +81,10 @@ int rd_api_policy_upload(struct rd_req *req);
 int rd_api_policy_get(struct rd_req *req);
 int rd_api_policy_dry_run(struct rd_req *req);
 int rd_api_policy_activate(struct rd_req *req);
+int rd_api_plugins_list(struct rd_req *req);
+int rd_api_enablements_list(struct rd_req *req);
+int rd_api_enablements_create(struct rd_req *req);
+int rd_api_enablements_delete(struct rd_req *req);
+int rd_api_plugin_probe(struct rd_req *req);
 
 #endif

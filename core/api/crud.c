@@ -107,6 +107,14 @@ static bool valid_email(const char *s)
 static int prepare_partner(struct call *c, struct rd_txn *t, void *obj, const void *old, struct problem *p)
 {
 	struct rd_partner *x = obj;
+	const struct rd_partner *o = old;
+	/* A partner's place in the channel is the vendor's to set: a partner
+	 * admin changing it could promote itself or move records between
+	 * distributors' scopes. */
+	if (o && rd_role_is_partner(c->who.role) &&
+	    (x->kind != o->kind || x->tier != o->tier || x->parent_id != o->parent_id))
+		return problem(p, x->kind != o->kind ? "kind" : x->tier != o->tier ? "tier" : "parent_id",
+			       "%sa partner's kind, tier and parent are set by the vendor", "");
 	if (x->kind == RD_PARTNER_DISTRIBUTOR && x->parent_id)
 		return problem(p, "parent_id", "%sa distributor has no parent", "");
 	if (x->parent_id) {

@@ -97,18 +97,25 @@ static void join(struct cust *c, size_t a, size_t b, unsigned reason)
 		c[rb].parent = ra;
 }
 
-/* Sorting by one key puts equal keys next to each other. */
+/* Sorting by one key puts equal keys next to each other (and, when the
+ * first word must match too, equal first words within equal keys: else a
+ * customer with the same postcode but another name could sit between two
+ * that match and part them). */
 static size_t key_off;
+static bool key_first;
 static int by_key(const void *a, const void *b)
 {
 	const struct cust *const *x = a, *const *y = b;
 	int r = strcmp((const char *)*x + key_off, (const char *)*y + key_off);
+	if (!r && key_first)
+		r = strcmp((*x)->first, (*y)->first);
 	return r ? r : ((*x)->id > (*y)->id) - ((*x)->id < (*y)->id);
 }
 
 static void pair_up(struct cust *all, struct cust **order, size_t n, size_t off, unsigned reason, bool with_first)
 {
 	key_off = off;
+	key_first = with_first;
 	qsort(order, n, sizeof *order, by_key);
 	for (size_t i = 1; i < n; i++) {
 		const char *k = (const char *)order[i] + off;

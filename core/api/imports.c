@@ -188,9 +188,12 @@ static bool known_column(const struct kind *k, const char *name)
 	if (k->res == RD_RES_PRODUCT &&
 	    (price_column(name, &term, cur) || !strcmp(name, "upsell_skus") || !strcmp(name, "crosssell_skus")))
 		return true;
+	/* Not the list fields (prices, upsell, crosssell): a file gives those as
+	 * price_<term>_<CUR> and *_skus columns, and would otherwise lose them. */
 	for (size_t i = 0; i < k->e->n_fields; i++)
 		if (!strcmp(k->e->fields[i].json, name) && k->e->fields[i].no != 1 &&
-		    !(k->e->fields[i].flags & RD_FF_READONLY))
+		    !(k->e->fields[i].flags & RD_FF_READONLY) && k->e->fields[i].type != RD_F_PRICES &&
+		    k->e->fields[i].type != RD_F_IDS)
 			return true;
 	return false;
 }
@@ -431,6 +434,7 @@ static int run_csv(struct engine *en, rd_import_read_fn read, void *ctx)
 	struct csv_parser p;
 	if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0)
 		return -ENOMEM;
+	csv_set_blk_size(&p, 65536); /* libcsv grows a value's buffer by this much: not 128 bytes at a time */
 	char buf[65536];
 	long n;
 	while (en->rc >= 0 && !en->im->fatal[0] && (n = read(ctx, buf, sizeof buf)) > 0) {
@@ -514,6 +518,14 @@ static void jsonl_line(struct engine *en, char *line, size_t len)
 		} else if (json_is_array(v)) { /* flags, SKU lists */
 			size_t i, total = 1;
 			json_t *it;
+			bool strings = true;
+			json_array_foreach(v, i, it) strings &= json_is_string(it);
+			if (!strings) { /* not dropped in silence */
+				atomic_fetch_add(&en->im->rows, 1);
+				row_error(en, key, "%s must be a list of strings", key);
+				bad = true;
+				break;
+			}
 			json_array_foreach(v, i, it) total += (json_is_string(it) ? json_string_length(it) : 0) + 1;
 			char *joined = rd_malloc(total);
 			joined[0] = 0;

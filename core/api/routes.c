@@ -29,6 +29,11 @@ const struct rd_route rd_routes[] = {
 	{ RD_GET, "/api/v1/policies/{kind}/{version}", rd_api_policy_get },
 	{ RD_POST, "/api/v1/policies/{kind}/{version}/dry-run", rd_api_policy_dry_run },
 	{ RD_POST, "/api/v1/policies/{kind}/{version}/activate", rd_api_policy_activate },
+	{ RD_GET, "/api/v1/plugins", rd_api_plugins_list },
+	{ RD_GET, "/api/v1/plugins/{name}/enablements", rd_api_enablements_list },
+	{ RD_POST, "/api/v1/plugins/{name}/enablements", rd_api_enablements_create },
+	{ RD_DELETE, "/api/v1/plugins/{name}/enablements/{id}", rd_api_enablements_delete },
+	{ RD_POST, "/api/v1/plugins/{name}/probe", rd_api_plugin_probe },
 
 #define CRUD(name)                                              \
 	{ RD_GET, "/api/v1/" name, rd_api_list },               \

@@ -254,6 +254,7 @@ struct login {
 	char *password;
 	bool ok;
 	char limit_key[300];
+	char peer[64];
 	/* results written on the loop */
 	char token[RD_TOKEN_LEN + 1];
 	char token_hash[RD_TOKEN_HASH_HEX];
@@ -296,18 +297,16 @@ static int session_write(struct rd_txn *t, void *arg)
 static void login_done(struct rd_req *req, void *arg)
 {
 	struct login_ctx *x = arg;
+	if (x->l.ok) { /* counted as a failure when it began: forgive it */
+		rd_login_succeeded(x->l.limit_key);
+		rd_login_forgive(x->l.peer);
+	}
 	if (!req)
 		goto out;
 	if (!x->l.ok) {
-		rd_login_failed(x->l.limit_key, now_s());
-		/* A wrong password counts against the client address too (an
-		 * unknown user was counted before the check). */
-		if (x->l.user)
-			rd_login_failed(rd_req_peer(req), now_s());
 		rd_reply_error(req, 401, "unauthenticated", NULL, "the vendor, e-mail or password is wrong");
 		goto out;
 	}
-	rd_login_succeeded(x->l.limit_key);
 	rd_token_new(x->l.token, x->l.token_hash);
 	int rc = rd_store_write(x->app->store, session_write, x);
 	if (rc < 0) {
@@ -402,9 +401,12 @@ int rd_api_session_create(struct rd_req *req)
 	rd_txn_end(t);
 	x->l.password = rd_strdup(password);
 	json_decref(body);
-	/* Failed logins count against the address too. */
-	if (!x->l.user)
-		rd_login_failed(peer, now_s());
+	/* Every attempt counts as a failed one, against the e-mail and the
+	 * address, until its password is verified: attempts in flight together
+	 * cannot get past the limit.  login_done forgives a correct one. */
+	snprintf(x->l.peer, sizeof x->l.peer, "%s", peer);
+	rd_login_failed(x->l.limit_key, now_s());
+	rd_login_failed(peer, now_s());
 	return rd_req_work(req, login_verify, login_done, x);
 }
 

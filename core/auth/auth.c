@@ -155,3 +155,10 @@ void rd_login_succeeded(const char *key)
 	struct slot *s = slot_for(key);
 	s->failures = 0;
 }
+
+void rd_login_forgive(const char *key)
+{
+	struct slot *s = slot_for(key);
+	if (s->failures)
+		s->failures--;
+}

@@ -74,6 +74,7 @@ enum rd_resource {
 	RD_RES_IMPORT,
 	RD_RES_AUDIT,
 	RD_RES_POLICY,    /* margin and routing scripts; update = activate */
+	RD_RES_PLUGIN,    /* plugins and their enablements; update = probe */
 	RD_RES_COUNT,
 };
 
@@ -96,5 +97,7 @@ const char *rd_resource_name(enum rd_resource res);
 bool rd_login_allowed(const char *key, uint64_t now_s, unsigned *retry_after);
 void rd_login_failed(const char *key, uint64_t now_s);
 void rd_login_succeeded(const char *key);
+/* Takes back one failure (an attempt counted before it was verified). */
+void rd_login_forgive(const char *key);
 
 #endif

@@ -37,6 +37,7 @@ static const struct cell matrix[6][RD_RES_COUNT] = {
 		[RD_RES_IMPORT] = { R | C, 0 },
 		[RD_RES_AUDIT] = { R, 0 },
 		[RD_RES_POLICY] = { R | C | U, 0 },
+		[RD_RES_PLUGIN] = { R | C | U | D, 0 },
 	},
 	[RD_ROLE_CHANNEL_MANAGER] = {
 		[RD_RES_VENDOR] = { R, 0 },
@@ -50,6 +51,7 @@ static const struct cell matrix[6][RD_RES_COUNT] = {
 		[RD_RES_IMPORT] = { R | C, 0 },
 		[RD_RES_AUDIT] = { R, 0 },
 		[RD_RES_POLICY] = { R, 0 },
+		[RD_RES_PLUGIN] = { R, 0 },
 	},
 	[RD_ROLE_VENDOR_SALES] = {
 		[RD_RES_VENDOR] = { R, 0 },
@@ -125,6 +127,6 @@ int rd_role_parse(const char *name)
 const char *rd_resource_name(enum rd_resource res)
 {
 	static const char *const names[] = { "vendor", "partners", "users", "tokens", "customers", "contacts",
-					     "products", "contracts", "imports", "audit", "policies" };
+					     "products", "contracts", "imports", "audit", "policies", "plugins" };
 	return res < RD_RES_COUNT ? names[res] : "unknown";
 }

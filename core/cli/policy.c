@@ -35,7 +35,7 @@ static int vendor_by_slug(struct rd_store *s, struct rd_domain *d, const char *s
 	struct rd_item item;
 	rc = rd_iter_records(&it, t, d->vendors, 0, 0);
 	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0)
-		if (rd_entity_decode(&rd_entity_vendor, item.val, item.len, v) == 0 && !strcmp(v->slug, slug))
+		if (slug && rd_entity_decode(&rd_entity_vendor, item.val, item.len, v) == 0 && !strcmp(v->slug, slug))
 			break;
 	rd_iter_close(&it);
 	rd_txn_end(t);

@@ -43,8 +43,13 @@ static void usage(FILE *f)
 		"  policy list --vendor S\n"
 		"  policy push --vendor S --kind margin|routing [--vectors FILE] [--note N] [--activate] SCRIPT\n"
 		"  policy show|dry-run|activate --vendor S --kind K --version N\n"
-		"                       manage the vendor's Lua policies (activate an older version to roll back)\n\n"
-		"Commands that write (demo-load, vendor, user, import, policy) need renewd stopped.\n"
+		"                       manage the vendor's Lua policies (activate an older version to roll back)\n"
+		"  plugins [--plugin-dir DIR]\n"
+		"                       loaded and refused plugins, with the reasons (exit 1 if any is refused)\n"
+		"  plugin enable --vendor S --plugin P [--partner ID] --config JSON [--plugin-dir DIR]\n"
+		"  plugin disable --vendor S --plugin P [--partner ID]\n"
+		"  plugin enablements --vendor S\n\n"
+		"Commands that write (demo-load, vendor, user, import, policy, plugin) need renewd stopped.\n"
 		"DIR may also come from the RENEWD_DATA environment variable.\n");
 }
 
@@ -193,6 +198,10 @@ int main(int argc, char **argv)
 		return cmd_write(dir, rd_cli_import, nargs, argv + i);
 	if (strcmp(cmd, "policy") == 0)
 		return cmd_write(dir, rd_cli_policy, nargs, argv + i);
+	if (strcmp(cmd, "plugins") == 0)
+		return cmd_write(dir, rd_cli_plugins_list, nargs, argv + i);
+	if (strcmp(cmd, "plugin") == 0)
+		return cmd_write(dir, rd_cli_plugin, nargs, argv + i);
 	fprintf(stderr, "renewctl: unknown command or wrong arguments: %s\n", cmd);
 	usage(stderr);
 	return 2;

@@ -24,6 +24,8 @@ const struct rd_option rd_options[] = {
 	  "on SIGINT/SIGTERM, how long requests in flight may take to finish" },
 	{ "map_size_bytes", RD_OPT_UINT, OPT(map_size_bytes), "67108864", 1 << 20, (uint64_t)1 << 44,
 	  "initial size of the store's memory map (it grows by itself)" },
+	{ "plugin_dir", RD_OPT_STRING, OPT(plugin_dir), NULL, 0, 0,
+	  "directory of plugin shared objects (*.so) to load at start; the built-in plugins load anyway" },
 	{ "map_max_bytes", RD_OPT_UINT, OPT(map_max_bytes), "1099511627776", 1 << 20, (uint64_t)1 << 46,
 	  "the store's map never grows past this" },
 };

@@ -21,6 +21,7 @@ struct rd_config {
 	uint64_t shutdown_timeout_ms;
 	uint64_t map_size_bytes;
 	uint64_t map_max_bytes;
+	char *plugin_dir;
 	/* Derived from listen. */
 	char host[64];
 	int port;

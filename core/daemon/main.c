@@ -11,6 +11,7 @@
 #include "api/app.h"
 #include "api/call.h"
 #include "auth/auth.h"
+#include "plugin/host.h"
 #include "config/config.h"
 #include "domain/model.h"
 #include "http/server.h"
@@ -24,6 +25,8 @@ struct daemon {
 	uv_loop_t *loop;
 	uv_signal_t sigint, sigterm;
 	uv_timer_t imports_timer;
+	struct rd_plugins *plugins;
+	uint64_t plugins_deadline;
 	struct rd_server *server;
 	struct rd_config config;
 	bool stopping;
@@ -34,7 +37,10 @@ struct daemon {
 static void on_imports_tick(uv_timer_t *t)
 {
 	struct daemon *d = t->data;
-	if (rd_imports_busy())
+	/* Plugin calls in flight are waited for too, up to the shutdown timeout:
+	 * a hung plugin must not hold the daemon forever. */
+	bool plugins = d->plugins && rd_plugins_busy(d->plugins) && uv_now(d->loop) < d->plugins_deadline;
+	if (rd_imports_busy() || plugins)
 		return;
 	uv_close((uv_handle_t *)t, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
@@ -49,6 +55,7 @@ static void on_drained(void *arg, int in_flight)
 	if (rd_imports_busy())
 		rd_log(RD_LOG_INFO, "daemon", "cancelling imports in progress (nothing of them is applied)");
 	rd_imports_cancel();
+	d->plugins_deadline = uv_now(d->loop) + d->config.shutdown_timeout_ms;
 	uv_timer_init(d->loop, &d->imports_timer);
 	d->imports_timer.data = d;
 	uv_timer_start(&d->imports_timer, on_imports_tick, 0, 20);
@@ -125,6 +132,10 @@ int main(int argc, char **argv)
 	d.loop = uv_default_loop();
 	struct rd_metrics *metrics = rd_metrics_new();
 	struct rd_app app = { .loop = d.loop, .store = store, .domain = &dom, .metrics = metrics, .config = &d.config };
+	d.plugins = app.plugins = rd_plugins_new(store, &dom, d.loop);
+	rd_plugins_add_builtins(app.plugins);
+	if (d.config.plugin_dir)
+		rd_plugins_load_dir(app.plugins, d.config.plugin_dir);
 	if ((rc = rd_imports_recover(&app)) < 0) {
 		fprintf(stderr, "renewd: data directory %s: %s\n", d.config.data, rd_strerror(rc));
 		rd_metrics_free(&metrics);
@@ -163,6 +174,10 @@ int main(int argc, char **argv)
 	uv_run(d.loop, UV_RUN_DEFAULT);
 
 	rd_server_free(&d.server);
+	if (d.plugins && rd_plugins_busy(d.plugins))
+		rd_log(RD_LOG_WARN, "daemon", "%u plugin call(s) still running are abandoned", rd_plugins_busy(d.plugins));
+	else
+		rd_plugins_free(&d.plugins);
 	uv_run(d.loop, UV_RUN_NOWAIT); /* let closed handles finish */
 	rd_store_close(&store);
 	rd_metrics_free(&metrics);

@@ -183,6 +183,23 @@ static const struct rd_field policy_fields[] = {
 	F(11, RD_F_U32, struct rd_policy_rec, vectors_passed, "vectors_passed"),
 };
 
+static const struct rd_field plugin_kv_fields[] = {
+	F(1, RD_F_U64, struct rd_plugin_kv, id, "id"),
+	F(2, RD_F_STR, struct rd_plugin_kv, plugin, "plugin"),
+	F(3, RD_F_STR, struct rd_plugin_kv, key, "key"),
+	{ 4, RD_F_BYTES, offsetof(struct rd_plugin_kv, value), sizeof(((struct rd_plugin_kv *)0)->value), "value", NULL,
+	  offsetof(struct rd_plugin_kv, len), PRIV },
+};
+
+static const struct rd_field enablement_fields[] = {
+	F(1, RD_F_U64, struct rd_enablement, id, "id"),
+	F(2, RD_F_STR, struct rd_enablement, plugin, "plugin"),
+	F(3, RD_F_U64, struct rd_enablement, partner_id, "partner_id"),
+	F(4, RD_F_STR, struct rd_enablement, config, "config"),
+	F(5, RD_F_U64, struct rd_enablement, user_id, "user_id"),
+	FF(6, RD_F_TIME, struct rd_enablement, enabled_at, "enabled_at", RO),
+};
+
 #define ENTITY(var, nm, tbl, k, st, flds) \
 	const struct rd_entity var = { nm, tbl, k, 1, sizeof(st), flds, sizeof flds / sizeof *flds }
 ENTITY(rd_entity_vendor, "vendor", "vendors", RD_KIND_VENDOR, struct rd_vendor, vendor_fields);
@@ -196,6 +213,8 @@ ENTITY(rd_entity_contact, "contact", "contacts", RD_KIND_CONTACT, struct rd_cont
 ENTITY(rd_entity_audit, "audit entry", "audit", RD_KIND_AUDIT, struct rd_audit, audit_fields);
 ENTITY(rd_entity_import, "import", "imports", RD_KIND_IMPORT, struct rd_import_rec, import_fields);
 ENTITY(rd_entity_policy, "policy version", "policies", RD_KIND_POLICY, struct rd_policy_rec, policy_fields);
+ENTITY(rd_entity_plugin_kv, "plugin value", "plugin_kv", RD_KIND_PLUGIN_KV, struct rd_plugin_kv, plugin_kv_fields);
+ENTITY(rd_entity_enablement, "enablement", "enablements", RD_KIND_ENABLEMENT, struct rd_enablement, enablement_fields);
 
 enum rd_colour rd_contract_colour(const struct rd_contract *c, rd_date today, uint32_t window_days)
 {
@@ -283,6 +302,12 @@ void rd_entity_encode(const struct rd_entity *e, const void *obj, struct rd_rec_
 				rd_rec_uint(w, f->no, ids[k]);
 			break;
 		}
+		case RD_F_BYTES: {
+			uint32_t n = *(const uint32_t *)(base + f->count_off);
+			if (n)
+				rd_rec_bytes(w, f->no, p, n <= f->size ? n : f->size);
+			break;
+		}
 		}
 	}
 }
@@ -352,6 +377,12 @@ int rd_entity_decode(const struct rd_entity *e, const void *rec, size_t len, voi
 			((uint64_t *)p)[(*n)++] = fld.u;
 			break;
 		}
+		case RD_F_BYTES:
+			if (fld.wire != RD_WIRE_BYTES || fld.len > f->size)
+				return RD_ECORRUPT;
+			memcpy(p, fld.data, fld.len);
+			*(uint32_t *)(base + f->count_off) = (uint32_t)fld.len;
+			break;
 		}
 	}
 	return rc < 0 ? rc : 0;
@@ -367,7 +398,7 @@ json_t *rd_entity_to_json(const struct rd_entity *e, const void *obj)
 		const struct rd_field *f = &e->fields[i];
 		const void *p = base + f->off;
 		json_t *v = NULL;
-		if (f->flags & RD_FF_PRIVATE)
+		if ((f->flags & RD_FF_PRIVATE) || f->type == RD_F_BYTES)
 			continue;
 		switch (f->type) {
 		case RD_F_TIME: {
@@ -428,6 +459,8 @@ json_t *rd_entity_to_json(const struct rd_entity *e, const void *obj)
 				json_array_append_new(v, json_integer((json_int_t)((const uint64_t *)p)[k]));
 			break;
 		}
+		case RD_F_BYTES: /* skipped above: never shown */
+			break;
 		}
 		json_object_set_new(j, f->json, v);
 	}
@@ -478,6 +511,7 @@ int rd_entity_from_json(const struct rd_entity *e, json_t *j, void *obj, const c
 		}
 		switch (f->type) {
 		case RD_F_TIME:
+		case RD_F_BYTES:
 			return RD_EINVAL; /* always read-only */
 		case RD_F_U64:
 		case RD_F_U32: {
@@ -822,6 +856,36 @@ static int key_policy_version(const void *rec, size_t len, uint8_t *key, size_t 
 }
 
 static const struct rd_index_def policy_idx[] = { { "version", key_policy_version } };
+
+/* plugin NUL key NUL: both text fields, self-delimiting. */
+static int key_plugin_kv(const void *rec, size_t len, uint8_t *key, size_t cap)
+{
+	int n = key_string(rec, len, 2, key, cap);
+	if (n <= 0)
+		return n;
+	int m = key_string(rec, len, 3, key + n, cap - (size_t)n);
+	return m <= 0 ? (m < 0 ? m : RD_ECORRUPT) : n + m;
+}
+
+/* plugin NUL partner(8): partner 0 is the vendor-wide enablement. */
+static int key_enablement(const void *rec, size_t len, uint8_t *key, size_t cap)
+{
+	int n = key_string(rec, len, 2, key, cap);
+	if (n <= 0)
+		return n;
+	int m = key_u64(rec, len, 3, key + n, cap - (size_t)n);
+	if (m < 0)
+		return m;
+	if (m == 0) {
+		if (cap < (size_t)n + 8)
+			return RD_ECORRUPT;
+		memset(key + n, 0, 8);
+	}
+	return n + 8;
+}
+
+static const struct rd_index_def plugin_kv_idx[] = { { "key", key_plugin_kv } };
+static const struct rd_index_def enablement_idx[] = { { "plugin", key_enablement } };
 static const struct rd_index_def user_idx[] = { { "email", key_user_email } };
 static const struct rd_index_def token_idx[] = { { "hash", key_token_hash } };
 static const struct rd_index_def contact_idx[] = { { "ext", key_ext }, { "customer", key_contact_customer } };
@@ -839,12 +903,15 @@ static const struct rd_table_def tables[] = {
 	{ "audit", audit_idx, 2 },
 	{ "imports", NULL, 0 },
 	{ "policies", policy_idx, 1 },
+	{ "plugin_kv", plugin_kv_idx, 1 },
+	{ "enablements", enablement_idx, 1 },
 };
 
 int rd_domain_register(struct rd_store *s, struct rd_domain *d)
 {
 	struct rd_table **slots[] = { &d->vendors, &d->partners, &d->customers, &d->products, &d->contracts,
-				      &d->users, &d->tokens, &d->contacts, &d->audit, &d->imports, &d->policies };
+				      &d->users, &d->tokens, &d->contacts, &d->audit, &d->imports, &d->policies,
+				      &d->plugin_kv, &d->enablements };
 	for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
 		int rc = rd_store_register(s, &tables[i], slots[i]);
 		if (rc < 0)

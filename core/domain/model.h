@@ -33,6 +33,8 @@ enum rd_kind {
 	RD_KIND_AUDIT = 9,
 	RD_KIND_IMPORT = 10,
 	RD_KIND_POLICY = 11,
+	RD_KIND_PLUGIN_KV = 12,
+	RD_KIND_ENABLEMENT = 13,
 };
 
 #define RD_NAME_MAX 128
@@ -220,6 +222,25 @@ struct rd_policy_rec {
 	uint32_t vectors_passed;
 };
 
+/* A plugin's private value (host->kv_put); tenant: the vendor, 0 global. */
+struct rd_plugin_kv {
+	uint64_t id;
+	char plugin[64];
+	char key[129];
+	uint32_t len;
+	uint8_t value[65536];
+};
+
+/* A plugin enabled for a vendor (partner_id 0) or for one partner. */
+struct rd_enablement {
+	uint64_t id;
+	char plugin[64];
+	uint64_t partner_id;
+	char config[16384];  /* JSON, as the plugin validated it */
+	uint64_t user_id;
+	uint64_t enabled_at;
+};
+
 /* Derived colour: red = expired and not renewed; amber = live and ending
  * within the renewal window; green = live; black = cancelled. */
 enum rd_colour rd_contract_colour(const struct rd_contract *c, rd_date today, uint32_t window_days);
@@ -227,7 +248,8 @@ const char *rd_colour_name(enum rd_colour c);
 
 /* ---- encoding (field tables) ---------------------------------------------- */
 
-enum rd_ftype { RD_F_U64, RD_F_U32, RD_F_I32DATE, RD_F_U8ENUM, RD_F_U8FLAGS, RD_F_STR, RD_F_PRICES, RD_F_IDS, RD_F_TIME };
+enum rd_ftype { RD_F_U64, RD_F_U32, RD_F_I32DATE, RD_F_U8ENUM, RD_F_U8FLAGS, RD_F_STR, RD_F_PRICES, RD_F_IDS, RD_F_TIME,
+	       RD_F_BYTES /* a byte array; count_off: its uint32_t length; always private */ };
 
 enum rd_field_flag {
 	RD_FF_PRIVATE = 1,  /* never shown in JSON */
@@ -255,7 +277,7 @@ struct rd_entity {
 };
 
 extern const struct rd_entity rd_entity_vendor, rd_entity_partner, rd_entity_customer, rd_entity_product,
-	rd_entity_contract, rd_entity_user, rd_entity_token, rd_entity_contact, rd_entity_audit, rd_entity_import, rd_entity_policy;
+	rd_entity_contract, rd_entity_user, rd_entity_token, rd_entity_contact, rd_entity_audit, rd_entity_import, rd_entity_policy, rd_entity_plugin_kv, rd_entity_enablement;
 
 /* Struct -> record bytes in a writer (owned by the caller). */
 struct rd_rec_writer;
@@ -281,7 +303,7 @@ int rd_entity_set_text(const struct rd_entity *e, void *obj, const char *name, c
 
 struct rd_domain {
 	struct rd_table *vendors, *partners, *customers, *products, *contracts;
-	struct rd_table *users, *tokens, *contacts, *audit, *imports, *policies;
+	struct rd_table *users, *tokens, *contacts, *audit, *imports, *policies, *plugin_kv, *enablements;
 };
 
 /* Writes any entity: allocates the id when *id is 0 (RD_PUT_NEW), encodes

@@ -87,6 +87,15 @@ typedef void (*rd_work_fn)(void *arg);
 typedef void (*rd_work_done_fn)(struct rd_req *req, void *arg);
 int rd_req_work(struct rd_req *req, rd_work_fn work, rd_work_done_fn done, void *arg);
 
+/* Holds the reply for an answer that comes later from the loop (a plugin
+ * call with its own timeout, say): the handler returns 0 after this.  Later
+ * rd_hold_req gives the request back, or NULL when the client went away in
+ * the meantime; rd_hold_free once done (after replying). */
+struct rd_hold;
+struct rd_hold *rd_req_hold(struct rd_req *req);
+struct rd_req *rd_hold_req(struct rd_hold *h);
+void rd_hold_free(struct rd_hold *h);
+
 /* The client's address as text ("127.0.0.1"), in the pool. */
 const char *rd_req_peer(struct rd_req *req);
 

@@ -62,6 +62,11 @@ struct rd_req {
 	uint64_t start_ns;
 	bool replied;
 	struct work *pending; /* thread-pool work whose reply is awaited */
+	struct rd_hold *hold; /* a reply held for later */
+};
+
+struct rd_hold {
+	struct rd_req *req; /* NULL once the request is gone */
 };
 
 struct work {
@@ -254,6 +259,28 @@ int rd_req_work(struct rd_req *req, rd_work_fn fn, rd_work_done_fn done, void *a
 	return 0;
 }
 
+struct rd_hold *rd_req_hold(struct rd_req *req)
+{
+	struct rd_hold *h = rd_calloc(1, sizeof *h);
+	h->req = req;
+	req->hold = h;
+	return h;
+}
+
+struct rd_req *rd_hold_req(struct rd_hold *h)
+{
+	return h->req;
+}
+
+void rd_hold_free(struct rd_hold *h)
+{
+	if (!h)
+		return;
+	if (h->req)
+		h->req->hold = NULL;
+	free(h);
+}
+
 const char *rd_req_peer(struct rd_req *req)
 {
 	struct sockaddr_storage sa;
@@ -425,6 +452,8 @@ static void request_done(void *p)
 	struct rd_req *req = p;
 	if (req->pending) /* the client went away before the work finished */
 		req->pending->req = NULL;
+	if (req->hold)
+		req->hold->req = NULL;
 	double secs = (double)(now_ns() - req->start_ns) / 1e9;
 	int status = req->h2o->res.status;
 	rd_metrics_request(req->srv->opts.metrics, req->route ? req->route->pattern : NULL, req->method_name, status,
@@ -512,7 +541,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *r)
 		return 0;
 	}
 	int rc = req->route->handler(req);
-	if (!req->replied && !req->pending) {
+	if (!req->replied && !req->pending && !req->hold) {
 		int status = 500;
 		const char *code = "internal";
 		switch (rc) {

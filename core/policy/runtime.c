@@ -459,8 +459,11 @@ int rd_policy_dry_run(struct rd_store *s, struct rd_domain *d, const struct rd_v
 		struct change c = { .contract = k.id };
 		memcpy(c.currency, k.currency, 4);
 		char e[300];
-		if (have_old && rd_margin_eval(&old_p, &line, &c.before, e, sizeof e) < 0)
+		if (have_old && rd_margin_eval(&old_p, &line, &c.before, e, sizeof e) < 0) {
 			failed_old++;
+			/* a failed call may have filled some shares: it paid nothing */
+			memset(&c.before, 0, sizeof c.before);
+		}
 		if (rd_margin_eval(&new_p, &line, &c.after, e, sizeof e) < 0) {
 			if (failed_new++ < 10)
 				json_array_append_new(errors, json_pack("{s:I, s:s}", "contract_id", (json_int_t)k.id, "message", e));
@@ -494,7 +497,8 @@ int rd_policy_dry_run(struct rd_store *s, struct rd_domain *d, const struct rd_v
 	if (rc < 0)
 		goto out;
 	/* Per partner and currency. */
-	qsort(deltas, n_deltas, sizeof *deltas, by_partner);
+	if (n_deltas) /* qsort must not be given NULL, even for no elements */
+		qsort(deltas, n_deltas, sizeof *deltas, by_partner);
 	json_t *per_partner = json_array();
 	for (size_t i = 0; i < n_deltas;) {
 		size_t j = i;
@@ -505,7 +509,8 @@ int rd_policy_dry_run(struct rd_store *s, struct rd_domain *d, const struct rd_v
 							     "currency", deltas[i].currency, "delta", (json_int_t)sum));
 		i = j;
 	}
-	qsort(changes, n_changes, sizeof *changes, by_size);
+	if (n_changes)
+		qsort(changes, n_changes, sizeof *changes, by_size);
 	json_t *largest = json_array();
 	for (size_t i = 0; i < n_changes && i < 10; i++)
 		json_array_append_new(largest, json_pack("{s:I, s:s, s:I, s:o, s:o}", "contract_id", (json_int_t)changes[i].contract,

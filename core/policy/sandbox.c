@@ -18,6 +18,7 @@ struct rd_sandbox {
 	int safe_ref;  /* registry: the pristine library tables to copy into each _ENV */
 	int fns;       /* registry: table of cached functions, by handle */
 	int envs;      /* registry: table of environments, by handle */
+	int owners;    /* registry: function handle -> its environment's handle */
 	int next_handle;
 	int host;      /* > 0: host-side work, the cap does not apply */
 };
@@ -44,6 +45,10 @@ static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 static void budget_hook(lua_State *L, lua_Debug *ar)
 {
 	(void)ar;
+	/* From here on every instruction fails: a script that catches the error
+	 * (pcall, xpcall) must not get a fresh budget by doing so.  The next
+	 * call's protected_call sets the full budget again. */
+	lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
 	luaL_error(L, "instruction budget exceeded (an endless loop?)");
 }
 
@@ -56,8 +61,13 @@ static const char *const libs[] = { "string", "table", "math", "utf8", NULL };
  * collection, outside any call and its budget. */
 static int safe_setmetatable(lua_State *L)
 {
-	if (lua_istable(L, 2) && lua_getfield(L, 2, "__gc") != LUA_TNIL)
-		return luaL_error(L, "setmetatable: __gc metamethods are not allowed in policies");
+	/* Raw, as the collector looks: a metamethod of the metatable (__index)
+	 * must not get to run between this check and the real setmetatable. */
+	if (lua_istable(L, 2)) {
+		lua_pushliteral(L, "__gc");
+		if (lua_rawget(L, 2) != LUA_TNIL)
+			return luaL_error(L, "setmetatable: __gc metamethods are not allowed in policies");
+	}
 	lua_settop(L, 2);
 	lua_pushvalue(L, lua_upvalueindex(1));
 	lua_insert(L, 1);
@@ -154,6 +164,8 @@ int rd_sandbox_new(struct rd_sandbox **out, const struct rd_sandbox_limits *lim)
 	sb->fns = luaL_ref(sb->L, LUA_REGISTRYINDEX);
 	lua_newtable(sb->L);
 	sb->envs = luaL_ref(sb->L, LUA_REGISTRYINDEX);
+	lua_newtable(sb->L);
+	sb->owners = luaL_ref(sb->L, LUA_REGISTRYINDEX);
 	sb->cap = sb->used + cap;
 	sb->host = 0;
 	*out = sb;
@@ -168,6 +180,7 @@ void rd_sandbox_free(struct rd_sandbox **sbp)
 	luaL_unref(sb->L, LUA_REGISTRYINDEX, sb->safe_ref);
 	luaL_unref(sb->L, LUA_REGISTRYINDEX, sb->fns);
 	luaL_unref(sb->L, LUA_REGISTRYINDEX, sb->envs);
+	luaL_unref(sb->L, LUA_REGISTRYINDEX, sb->owners);
 	lua_close(sb->L);
 	free(sb);
 	*sbp = NULL;
@@ -235,11 +248,13 @@ static int protected_call(struct rd_sandbox *sb, int nargs, int nresults, char *
 	sb->host = host;
 	if (rc == LUA_OK)
 		return 0;
+	sb->host++; /* lua_tostring of a number allocates: never a memory error here */
 	const char *msg = lua_tostring(L, -1);
 	if (rc == LUA_ERRMEM)
 		msg = "memory limit of the policy sandbox exceeded";
 	snprintf(err, errlen, "%s", msg ? msg : "error object is not a string");
 	lua_settop(L, base);
+	sb->host--;
 	return rc == LUA_ERRMEM ? -ENOMEM : RD_EINVAL;
 }
 
@@ -287,6 +302,22 @@ void rd_sandbox_unload(struct rd_sandbox *sb, int env)
 	lua_pushnil(L);
 	lua_rawseti(L, -2, env);
 	lua_pop(L, 1);
+	/* Its cached functions too: each holds the environment as its _ENV. */
+	lua_rawgeti(L, LUA_REGISTRYINDEX, sb->owners);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, sb->fns);
+	lua_pushnil(L);
+	while (lua_next(L, -3)) {
+		if (lua_tointeger(L, -1) == env) {
+			lua_pushvalue(L, -2);
+			lua_pushnil(L);
+			lua_rawset(L, -5); /* fns[handle] = nil */
+			lua_pushvalue(L, -2);
+			lua_pushnil(L);
+			lua_rawset(L, -6); /* owners[handle] = nil: clearing during lua_next is allowed */
+		}
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 2);
 	lua_gc(L, LUA_GCCOLLECT);
 }
 
@@ -309,6 +340,9 @@ int rd_sandbox_function(struct rd_sandbox *sb, int env, const char *name)
 		handle = ++sb->next_handle;
 		lua_rawgeti(L, LUA_REGISTRYINDEX, sb->fns);
 		lua_pushvalue(L, -2);
+		lua_rawseti(L, -2, handle);
+		lua_rawgeti(L, LUA_REGISTRYINDEX, sb->owners);
+		lua_pushinteger(L, env);
 		lua_rawseti(L, -2, handle);
 	}
 	lua_settop(L, top);

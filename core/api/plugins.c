@@ -1,0 +1,280 @@
+/*
+ * plugins.c: plugins over HTTP.
+ *   GET    /api/v1/plugins                              loaded and refused plugins, with reasons
+ *   GET    /api/v1/plugins/{name}/enablements           where the vendor has enabled it
+ *   POST   /api/v1/plugins/{name}/enablements           enable {partner_id?, config}: the plugin
+ *                                                       validates the configuration field by field
+ *   DELETE /api/v1/plugins/{name}/enablements/{id}      disable
+ *   POST   /api/v1/plugins/{name}/probe                 {partner_id?}: ask the configured service,
+ *                                                       on the thread pool, under a timeout
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/call.h"
+#include "plugin/host.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "util/err.h"
+
+#define PROBE_TIMEOUT_MS 5000
+
+int rd_api_plugins_list(struct rd_req *req)
+{
+	struct call c;
+	if (rd_call_begin(req, &c) < 0 || rd_call_allow(&c, RD_RES_PLUGIN, RD_ACT_READ) == RD_SCOPE_NONE)
+		return 0;
+	rd_reply_json(req, 200, json_pack("{s:o}", "items", rd_plugins_json(c.app->plugins)));
+	return 0;
+}
+
+static struct rd_loaded *plugin_param(struct call *c)
+{
+	const char *name = rd_req_param(c->req, "name");
+	struct rd_loaded *l = name ? rd_plugins_find(c->app->plugins, name) : NULL;
+	if (!l)
+		rd_reply_error(c->req, 404, "not_found", "name", "no loaded plugin named %s", name ? name : "");
+	return l;
+}
+
+int rd_api_enablements_list(struct rd_req *req)
+{
+	struct call c;
+	struct rd_loaded *l;
+	if (rd_call_begin(req, &c) < 0 || rd_call_allow(&c, RD_RES_PLUGIN, RD_ACT_READ) == RD_SCOPE_NONE ||
+	    !(l = plugin_param(&c)))
+		return 0;
+	struct rd_txn *t;
+	int rc = rd_store_read(c.app->store, &t);
+	if (rc < 0)
+		return rc;
+	json_t *items = json_array();
+	struct rd_enablement *e = rd_malloc(sizeof *e);
+	struct rd_iter it;
+	struct rd_item item;
+	const char *name = rd_loaded_desc(l)->name;
+	rc = rd_iter_index(&it, t, c.app->domain->enablements, "plugin", c.who.vendor, name, strlen(name) + 1, NULL, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (item.key_len != strlen(name) + 9 || memcmp(item.key, name, strlen(name) + 1) != 0)
+			break;
+		if ((rc = rd_entity_decode(&rd_entity_enablement, item.val, item.len, e)) < 0)
+			break;
+		json_array_append_new(items, rd_enablement_json(e));
+	}
+	rd_iter_close(&it);
+	rd_txn_end(t);
+	free(e);
+	if (rc < 0) {
+		json_decref(items);
+		return rc;
+	}
+	rd_reply_json(req, 200, json_pack("{s:o, s:n}", "items", items, "next_cursor"));
+	return 0;
+}
+
+struct enable {
+	struct call *c;
+	struct rd_enablement e;
+	bool replaced;
+};
+
+static int enable_write(struct rd_txn *t, void *arg)
+{
+	struct enable *en = arg;
+	return rd_enablement_put(t, en->c->app->domain, en->c->who.vendor, en->c->who.user, &en->e, &en->replaced);
+}
+
+static int partner_exists(struct call *c, uint64_t partner)
+{
+	if (!partner)
+		return 0;
+	struct rd_txn *t;
+	int rc = rd_store_read(c->app->store, &t);
+	if (rc < 0)
+		return rc;
+	const void *v;
+	size_t n;
+	rc = rd_txn_get(t, c->app->domain->partners, c->who.vendor, partner, &v, &n);
+	rd_txn_end(t);
+	return rc;
+}
+
+int rd_api_enablements_create(struct rd_req *req)
+{
+	struct call c;
+	struct rd_loaded *l;
+	json_t *body;
+	if (rd_call_begin(req, &c) < 0 || rd_call_allow(&c, RD_RES_PLUGIN, RD_ACT_CREATE) == RD_SCOPE_NONE ||
+	    !(l = plugin_param(&c)) || rd_req_json(req, &body) < 0)
+		return 0;
+	json_t *config = NULL, *partner = NULL;
+	json_error_t je;
+	if (json_unpack_ex(body, &je, JSON_STRICT, "{s:o, s?:o}", "config", &config, "partner_id", &partner) != 0 ||
+	    !json_is_object(config) || (partner && !json_is_null(partner) && (!json_is_integer(partner) || json_integer_value(partner) <= 0))) {
+		rd_reply_error(req, 400, "invalid", !json_is_object(config) ? "config" : "partner_id",
+			       "an enablement is {\"config\": {...}, \"partner_id\": id or null for the whole vendor}");
+		json_decref(body);
+		return 0;
+	}
+	struct enable *en = rd_calloc(1, sizeof *en);
+	en->c = &c;
+	en->e.partner_id = json_is_integer(partner) ? (uint64_t)json_integer_value(partner) : 0;
+	char *text = json_dumps(config, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(body);
+	if (!text || strlen(text) >= sizeof en->e.config) {
+		rd_reply_error(req, 400, "invalid", "config", "the configuration is larger than 16 KiB");
+		free(text);
+		free(en);
+		return 0;
+	}
+	if (partner_exists(&c, en->e.partner_id) < 0) {
+		rd_reply_error(req, 400, "invalid", "partner_id", "no partner with id %llu", (unsigned long long)en->e.partner_id);
+		free(text);
+		free(en);
+		return 0;
+	}
+	memcpy(en->e.config, text, strlen(text) + 1);
+	free(text);
+	snprintf(en->e.plugin, sizeof en->e.plugin, "%s", rd_loaded_desc(l)->name);
+	en->e.user_id = c.who.user;
+	en->e.enabled_at = rd_clock_now();
+	json_t *fields = json_array();
+	char err[600];
+	int rc = rd_plugins_configure(c.app->plugins, l, c.who.vendor, en->e.partner_id, en->e.config, fields, err, sizeof err);
+	if (rc < 0) {
+		json_t *e = json_pack("{s:s, s:s, s:o, s:O}", "code", "invalid_config", "message", err, "field",
+				      json_array_size(fields) ? json_string(json_string_value(json_object_get(json_array_get(fields, 0), "field")))
+							      : json_string("config"),
+				      "fields", fields);
+		rd_reply_json(req, 422, json_pack("{s:o}", "error", e));
+		json_decref(fields);
+		free(en);
+		return 0;
+	}
+	json_decref(fields);
+	rc = rd_store_write(c.app->store, enable_write, en);
+	if (rc == 0)
+		rd_reply_json(req, en->replaced ? 200 : 201, rd_enablement_json(&en->e));
+	free(en);
+	return rc;
+}
+
+struct disable {
+	struct call *c;
+	const char *plugin;
+	uint64_t id;
+};
+
+static int disable_write(struct rd_txn *t, void *arg)
+{
+	struct disable *d = arg;
+	return rd_enablement_remove(t, d->c->app->domain, d->c->who.vendor, d->c->who.user, d->plugin, 0, d->id);
+}
+
+int rd_api_enablements_delete(struct rd_req *req)
+{
+	struct call c;
+	struct rd_loaded *l;
+	if (rd_call_begin(req, &c) < 0 || rd_call_allow(&c, RD_RES_PLUGIN, RD_ACT_DELETE) == RD_SCOPE_NONE ||
+	    !(l = plugin_param(&c)))
+		return 0;
+	struct disable d = { &c, rd_loaded_desc(l)->name, rd_parse_id(rd_req_param(req, "id")) };
+	int rc = d.id ? rd_store_write(c.app->store, disable_write, &d) : RD_ENOTFOUND;
+	if (rc == RD_ENOTFOUND) {
+		rd_reply_error(req, 404, "not_found", "id", "no such enablement of %s", d.plugin);
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	rd_reply_raw(req, 204, "application/json", "", 0);
+	return 0;
+}
+
+/* ---- probe ----------------------------------------------------------------------- */
+
+static int probe_call(rd_plugin_ctx *ctx, const struct rd_plugin *desc, void *arg)
+{
+	return desc->probe ? desc->probe(ctx) : 0;
+}
+
+static void reply_call(struct rd_req *req, const char *name, int rc, const char *message)
+{
+	if (rc == 0)
+		rd_reply_json(req, 200, json_pack("{s:b, s:s, s:s}", "ok", 1, "plugin", name, "message",
+						  message && *message ? message : "the plugin answered"));
+	else if (rc == -ETIMEDOUT)
+		rd_reply_error(req, 504, "plugin_timeout", NULL, "plugin %s did not answer within %d ms", name, PROBE_TIMEOUT_MS);
+	else if (rc == RD_EBUSY)
+		rd_reply_error(req, 503, "plugin_busy", NULL, "plugin %s has too many calls in flight; try again", name);
+	else
+		rd_reply_error(req, 502, "plugin_failed", NULL, "plugin %s: %s", name, message && *message ? message : rd_strerror(rc));
+}
+
+struct probe {
+	struct rd_hold *hold;
+	char name[64];
+};
+
+static void probe_done(int rc, const char *message, void *arg)
+{
+	struct probe *p = arg;
+	struct rd_req *req = rd_hold_req(p->hold);
+	if (req)
+		reply_call(req, p->name, rc, message);
+	rd_hold_free(p->hold);
+	free(p);
+}
+
+int rd_api_plugin_probe(struct rd_req *req)
+{
+	struct call c;
+	struct rd_loaded *l;
+	json_t *body = NULL;
+	if (rd_call_begin(req, &c) < 0 || rd_call_allow(&c, RD_RES_PLUGIN, RD_ACT_UPDATE) == RD_SCOPE_NONE ||
+	    !(l = plugin_param(&c)))
+		return 0;
+	size_t blen;
+	rd_req_body(req, &blen);
+	uint64_t partner = 0;
+	if (blen) {
+		if (rd_req_json(req, &body) < 0)
+			return 0;
+		json_t *p = json_object_get(body, "partner_id");
+		if (json_object_size(body) > (p ? 1u : 0u) || (p && !json_is_null(p) && !json_is_integer(p))) {
+			rd_reply_error(req, 400, "invalid", "partner_id", "a probe is {\"partner_id\": id or null}");
+			json_decref(body);
+			return 0;
+		}
+		partner = json_is_integer(p) ? (uint64_t)json_integer_value(p) : 0;
+		json_decref(body);
+	}
+	/* The configuration in force: the partner's, else the vendor's. */
+	struct rd_txn *t;
+	int rc = rd_store_read(c.app->store, &t);
+	if (rc < 0)
+		return rc;
+	struct rd_enablement *e = rd_malloc(sizeof *e);
+	const char *name = rd_loaded_desc(l)->name;
+	rc = rd_enablement_find(t, c.app->domain, c.who.vendor, name, partner, e);
+	rd_txn_end(t);
+	if (rc < 0) {
+		free(e);
+		if (rc == RD_ENOTFOUND) {
+			rd_reply_error(req, 409, "not_enabled", "name", "%s is not enabled for this vendor or partner", name);
+			return 0;
+		}
+		return rc;
+	}
+	struct probe *pr = rd_calloc(1, sizeof *pr);
+	snprintf(pr->name, sizeof pr->name, "%s", name);
+	pr->hold = rd_req_hold(req);
+	rc = rd_plugins_call(c.app->plugins, l, c.who.vendor, partner, e->config, PROBE_TIMEOUT_MS, probe_call, probe_done, pr);
+	free(e);
+	if (rc < 0) { /* not started: answer now */
+		rd_hold_free(pr->hold);
+		free(pr);
+		reply_call(req, name, rc, NULL);
+	}
+	return 0;
+}

@@ -1,0 +1,12 @@
+/* builtins.c: the shipped plugins compiled into renewd, registered through
+ * the same registry (and the same checks) as loaded ones. */
+#include "plugin/host.h"
+
+const struct rd_plugin *rd_builtin_payment_po(void);
+const struct rd_plugin *rd_builtin_payment_bml(void);
+
+void rd_plugins_add_builtins(struct rd_plugins *p)
+{
+	rd_plugins_add(p, rd_builtin_payment_po(), "built-in", NULL);
+	rd_plugins_add(p, rd_builtin_payment_bml(), "built-in", NULL);
+}

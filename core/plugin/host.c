@@ -1,0 +1,762 @@
+/*
+ * host.c: loading plugins and serving them.
+ *
+ * Threads: the registry, configure, and the start and end of every call
+ * belong to the loop thread.  Calls run on libuv's thread pool; what they
+ * ask of the host (log, kv, http, ...) is safe from there: kv reads use
+ * their own read transaction, and kv writes are handed to the loop (which
+ * owns every store write) and waited for.
+ */
+#include <ctype.h>
+#include <curl/curl.h>
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/call.h"
+#include "domain/model.h"
+#include "plugin/host.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "util/err.h"
+#include "util/log.h"
+
+#define MAX_IN_FLIGHT 4 /* per plugin: a hung gateway cannot take the whole pool */
+
+struct rd_loaded {
+	const struct rd_plugin *desc; /* NULL when refused before a descriptor was had */
+	char name[64], version[32], origin[4096], reason[512], last_error[512];
+	uint32_t kind;
+	bool loaded, inited;
+	void *dl;
+	rd_plugin_ctx *ctx; /* the plugin-level context (init, deinit) */
+	unsigned in_flight;
+	struct rd_loaded *next;
+};
+
+struct rd_plugin_ctx {
+	struct rd_plugins *host;
+	struct rd_loaded *l;
+	uint64_t vendor, partner;
+	const char *config;
+	char err[512];
+	json_t *fields; /* configure: field errors */
+};
+
+struct kv_job {
+	rd_plugin_ctx *ctx;
+	const char *key;
+	const void *val;
+	size_t len;
+	bool del;
+	int rc;
+	bool done;
+	struct kv_job *next;
+};
+
+struct rd_plugins {
+	struct rd_store *store;
+	struct rd_domain *domain;
+	uv_loop_t *loop;
+	pthread_t loop_thread;
+	struct rd_loaded *list, *tail;
+	/* kv writes from the thread pool, applied on the loop */
+	uv_async_t async;
+	bool have_async;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct kv_job *queue;
+	unsigned busy;
+};
+
+/* ---- host services ------------------------------------------------------- */
+
+static void h_log(rd_plugin_ctx *ctx, int level, const char *fmt, ...)
+{
+	char msg[1024], comp[80];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	snprintf(comp, sizeof comp, "plugin:%s", ctx->l->name);
+	enum rd_log_level lv = level <= RD_PLOG_DEBUG ? RD_LOG_DEBUG : level == RD_PLOG_INFO ? RD_LOG_INFO
+						     : level == RD_PLOG_WARN ? RD_LOG_WARN : RD_LOG_ERROR;
+	rd_log(lv, comp, "%s", msg);
+}
+
+static void h_error(rd_plugin_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(ctx->err, sizeof ctx->err, fmt, ap);
+	va_end(ap);
+}
+
+static void h_field_error(rd_plugin_ctx *ctx, const char *field, const char *fmt, ...)
+{
+	char msg[300];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (ctx->fields && json_array_size(ctx->fields) < 100)
+		json_array_append_new(ctx->fields, json_pack("{s:s, s:s}", "field", field ? field : "", "message", msg));
+}
+
+static int64_t h_now(rd_plugin_ctx *ctx)
+{
+	return (int64_t)rd_clock_now();
+}
+
+static int kv_key(rd_plugin_ctx *ctx, const char *key, uint8_t *out, size_t *len)
+{
+	size_t pl = strlen(ctx->l->name), kl = key ? strlen(key) : 0;
+	if (!key || kl == 0 || kl > 128 || memchr(key, 0, kl))
+		return RD_EINVAL;
+	memcpy(out, ctx->l->name, pl + 1);
+	memcpy(out + pl + 1, key, kl + 1);
+	*len = pl + kl + 2;
+	return 0;
+}
+
+static int h_kv_get(rd_plugin_ctx *ctx, const char *key, void *buf, size_t cap, size_t *len)
+{
+	uint8_t k[200];
+	size_t kl;
+	if (kv_key(ctx, key, k, &kl) < 0)
+		return RD_EINVAL;
+	struct rd_txn *t;
+	int rc = rd_store_read(ctx->host->store, &t);
+	if (rc < 0)
+		return rc;
+	uint64_t id;
+	struct rd_plugin_kv *kv = rd_malloc(sizeof *kv);
+	rc = rd_index_find(t, ctx->host->domain->plugin_kv, "key", ctx->vendor, k, kl, &id);
+	if (rc == 0)
+		rc = rd_entity_get(t, ctx->host->domain->plugin_kv, &rd_entity_plugin_kv, ctx->vendor, id, kv);
+	rd_txn_end(t);
+	if (rc == 0) {
+		*len = kv->len;
+		if (kv->len > cap)
+			rc = RD_ETOOBIG;
+		else
+			memcpy(buf, kv->value, kv->len);
+	}
+	free(kv);
+	return rc;
+}
+
+static int kv_write(struct rd_txn *t, void *arg)
+{
+	struct kv_job *j = arg;
+	rd_plugin_ctx *ctx = j->ctx;
+	uint8_t k[200];
+	size_t kl;
+	kv_key(ctx, j->key, k, &kl);
+	uint64_t id = 0;
+	int rc = rd_index_find(t, ctx->host->domain->plugin_kv, "key", ctx->vendor, k, kl, &id);
+	if (rc < 0 && rc != RD_ENOTFOUND)
+		return rc;
+	if (j->del)
+		return rc == RD_ENOTFOUND ? 0 : rd_txn_del(t, ctx->host->domain->plugin_kv, ctx->vendor, id);
+	struct rd_plugin_kv *kv = rd_calloc(1, sizeof *kv);
+	kv->id = rc == 0 ? id : 0;
+	snprintf(kv->plugin, sizeof kv->plugin, "%s", ctx->l->name);
+	snprintf(kv->key, sizeof kv->key, "%s", j->key);
+	kv->len = (uint32_t)j->len;
+	memcpy(kv->value, j->val, j->len);
+	rc = rd_entity_put(t, ctx->host->domain->plugin_kv, &rd_entity_plugin_kv, ctx->vendor, kv, 0);
+	free(kv);
+	return rc;
+}
+
+/* On the loop: apply queued writes and wake their threads. */
+static void on_kv_async(uv_async_t *a)
+{
+	struct rd_plugins *p = a->data;
+	pthread_mutex_lock(&p->mu);
+	struct kv_job *q = p->queue;
+	p->queue = NULL;
+	pthread_mutex_unlock(&p->mu);
+	while (q) {
+		struct kv_job *next = q->next;
+		int rc = rd_store_write(p->store, kv_write, q);
+		pthread_mutex_lock(&p->mu);
+		q->rc = rc;
+		q->done = true;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		q = next;
+	}
+}
+
+static int kv_submit(rd_plugin_ctx *ctx, struct kv_job *j)
+{
+	struct rd_plugins *p = ctx->host;
+	uint8_t k[200];
+	size_t kl;
+	if (kv_key(ctx, j->key, k, &kl) < 0 || j->len > 65536)
+		return j->len > 65536 ? RD_ETOOBIG : RD_EINVAL;
+	if (!p->have_async || pthread_equal(pthread_self(), p->loop_thread))
+		return rd_store_write(p->store, kv_write, j);
+	pthread_mutex_lock(&p->mu);
+	j->next = p->queue;
+	p->queue = j;
+	uv_async_send(&p->async);
+	while (!j->done)
+		pthread_cond_wait(&p->cv, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+	return j->rc;
+}
+
+static int h_kv_put(rd_plugin_ctx *ctx, const char *key, const void *val, size_t len)
+{
+	struct kv_job j = { .ctx = ctx, .key = key, .val = val, .len = len };
+	return kv_submit(ctx, &j);
+}
+
+static int h_kv_del(rd_plugin_ctx *ctx, const char *key)
+{
+	struct kv_job j = { .ctx = ctx, .key = key, .del = true };
+	return kv_submit(ctx, &j);
+}
+
+struct grow {
+	char *buf;
+	size_t len, cap;
+};
+
+static size_t on_body(char *data, size_t size, size_t n, void *arg)
+{
+	struct grow *g = arg;
+	size_t add = size * n;
+	if (g->len + add > (16u << 20))
+		return 0; /* a 16 MiB response is not a gateway's answer */
+	if (g->len + add + 1 > g->cap) {
+		g->cap = (g->len + add + 1) * 2;
+		g->buf = rd_realloc(g->buf, g->cap);
+	}
+	memcpy(g->buf + g->len, data, add);
+	g->len += add;
+	g->buf[g->len] = 0;
+	return add;
+}
+
+static int h_http(rd_plugin_ctx *ctx, const struct rd_http_request *req, struct rd_http_response *resp)
+{
+	memset(resp, 0, sizeof *resp);
+	if (!req || !req->url || (strncmp(req->url, "http://", 7) && strncmp(req->url, "https://", 8))) {
+		h_log(ctx, RD_PLOG_ERROR, "http: the URL must be http:// or https://");
+		return RD_EINVAL;
+	}
+	CURL *c = curl_easy_init();
+	if (!c)
+		return -ENOMEM;
+	struct grow g = { 0 };
+	struct curl_slist *hdrs = NULL;
+	for (size_t i = 0; req->headers && req->headers[i]; i++)
+		hdrs = curl_slist_append(hdrs, req->headers[i]);
+	curl_easy_setopt(c, CURLOPT_URL, req->url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method ? req->method : "GET");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(req->timeout_ms ? req->timeout_ms : 10000));
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &g);
+	if (req->body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+	}
+	CURLcode cc = curl_easy_perform(c);
+	long status = 0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(c);
+	if (cc != CURLE_OK) {
+		h_log(ctx, RD_PLOG_WARN, "http %s %s: %s", req->method ? req->method : "GET", req->url, curl_easy_strerror(cc));
+		free(g.buf);
+		return cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO;
+	}
+	resp->status = (int)status;
+	resp->body = g.buf ? g.buf : rd_calloc(1, 1);
+	resp->body_len = g.len;
+	return 0;
+}
+
+static void h_release(void *p)
+{
+	free(p);
+}
+
+static const char *h_secret(rd_plugin_ctx *ctx, const char *name)
+{
+	char var[160] = "RENEWD_SECRET_";
+	size_t n = strlen(var);
+	for (const char *s = name; s && *s && n + 1 < sizeof var; s++)
+		var[n++] = (char)(isalnum((unsigned char)*s) ? toupper((unsigned char)*s) : '_');
+	var[n] = 0;
+	return name ? getenv(var) : NULL;
+}
+
+static const char *h_config(rd_plugin_ctx *ctx)
+{
+	return ctx->config ? ctx->config : "{}";
+}
+
+static const struct rd_host_api host_api = {
+	.abi = RENEWD_PLUGIN_ABI,
+	.size = sizeof(struct rd_host_api),
+	.log = h_log,
+	.error = h_error,
+	.field_error = h_field_error,
+	.now = h_now,
+	.kv_get = h_kv_get,
+	.kv_put = h_kv_put,
+	.kv_del = h_kv_del,
+	.http = h_http,
+	.release = h_release,
+	.secret = h_secret,
+	.config = h_config,
+};
+
+/* ---- the registry -------------------------------------------------------- */
+
+struct rd_plugins *rd_plugins_new(struct rd_store *s, struct rd_domain *d, uv_loop_t *loop)
+{
+	struct rd_plugins *p = rd_calloc(1, sizeof *p);
+	p->store = s;
+	p->domain = d;
+	p->loop = loop;
+	p->loop_thread = pthread_self();
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	if (loop && uv_async_init(loop, &p->async, on_kv_async) == 0) {
+		p->async.data = p;
+		p->have_async = true;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	return p;
+}
+
+void rd_plugins_free(struct rd_plugins **pp)
+{
+	struct rd_plugins *p = *pp;
+	if (!p)
+		return;
+	while (p->list) {
+		struct rd_loaded *l = p->list;
+		p->list = l->next;
+		if (l->inited && l->desc->deinit)
+			l->desc->deinit(l->ctx);
+		if (l->dl)
+			dlclose(l->dl);
+		free(l->ctx);
+		free(l);
+	}
+	if (p->have_async)
+		uv_close((uv_handle_t *)&p->async, NULL);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	curl_global_cleanup();
+	free(p);
+	*pp = NULL;
+}
+
+static struct rd_loaded *record(struct rd_plugins *p, const char *name, const char *origin)
+{
+	struct rd_loaded *l = rd_calloc(1, sizeof *l);
+	snprintf(l->name, sizeof l->name, "%s", name);
+	snprintf(l->origin, sizeof l->origin, "%s", origin);
+	if (p->tail)
+		p->tail->next = l;
+	else
+		p->list = l;
+	p->tail = l;
+	return l;
+}
+
+static int refuse(struct rd_plugins *p, struct rd_loaded *l, void *dl, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int refuse(struct rd_plugins *p, struct rd_loaded *l, void *dl, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(l->reason, sizeof l->reason, fmt, ap);
+	va_end(ap);
+	l->loaded = false;
+	l->desc = NULL;
+	if (dl)
+		dlclose(dl);
+	rd_log(RD_LOG_WARN, "plugins", "refused %s (%s): %s", l->name, l->origin, l->reason);
+	return RD_EINVAL;
+}
+
+static bool valid_name(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n == 0 || n > 63)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return false;
+	return true;
+}
+
+/* The size of version 1 of the descriptor: later versions only grow. */
+#define DESC_V1_SIZE (offsetof(struct rd_plugin, ops) + sizeof(void *))
+
+int rd_plugins_add(struct rd_plugins *p, const struct rd_plugin *d, const char *origin, void *dl)
+{
+	const char *base = strrchr(origin, '/') ? strrchr(origin, '/') + 1 : origin;
+	if (!d)
+		return refuse(p, record(p, base, origin), dl, "renewd_plugin_entry() returned no descriptor");
+	if (d->abi != RENEWD_PLUGIN_ABI)
+		return refuse(p, record(p, base, origin), dl, "built for plugin ABI %u, this renewd is %u: rebuild it against this renewd's renewd/plugin.h",
+			      d->abi, RENEWD_PLUGIN_ABI);
+	if (d->size < DESC_V1_SIZE)
+		return refuse(p, record(p, base, origin), dl, "its descriptor is %u bytes, smaller than ABI %u's %zu: rebuild it",
+			      d->size, RENEWD_PLUGIN_ABI, (size_t)DESC_V1_SIZE);
+	if (!valid_name(d->name))
+		return refuse(p, record(p, base, origin), dl, "its name must be 1-63 characters of a-z, 0-9 and '-'");
+	struct rd_loaded *dup = rd_plugins_find(p, d->name);
+	if (dup)
+		return refuse(p, record(p, d->name, origin), dl, "a plugin named %s is already loaded from %s", d->name,
+			      dup->origin);
+	struct rd_loaded *l = record(p, d->name, origin);
+	snprintf(l->version, sizeof l->version, "%s", d->version ? d->version : "");
+	l->kind = d->kind;
+	if (d->kind < RD_PLUGIN_PAYMENT || d->kind > RD_PLUGIN_CONNECTOR)
+		return refuse(p, l, dl, "unknown kind %u (payment 1, branding 2, connector 3)", d->kind);
+	if (d->ops) {
+		uint32_t v = *(const uint32_t *)d->ops; /* every ops table starts with its version */
+		if (v < 1 || v > 1)
+			return refuse(p, l, dl, "its %s ops table is version %u; this renewd knows version 1",
+				      d->kind == RD_PLUGIN_PAYMENT ? "payment" : d->kind == RD_PLUGIN_BRANDING ? "branding" : "connector", v);
+	}
+	l->ctx = rd_calloc(1, sizeof *l->ctx);
+	l->ctx->host = p;
+	l->ctx->l = l;
+	l->desc = d;
+	if (d->init) {
+		int rc = d->init(l->ctx, &host_api);
+		if (rc < 0) {
+			char why[512];
+			snprintf(why, sizeof why, "%s", l->ctx->err[0] ? l->ctx->err : rd_strerror(rc));
+			free(l->ctx);
+			l->ctx = NULL;
+			return refuse(p, l, dl, "init failed: %s", why);
+		}
+	}
+	l->inited = true;
+	l->loaded = true;
+	l->dl = dl;
+	rd_log(RD_LOG_INFO, "plugins", "loaded %s %s (%s)", l->name, l->version, origin);
+	return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void rd_plugins_load_dir(struct rd_plugins *p, const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d) {
+		rd_log(RD_LOG_WARN, "plugins", "plugin directory %s: %s", dir, strerror(errno));
+		return;
+	}
+	char *names[512];
+	size_t n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) && n < 512) {
+		size_t len = strlen(de->d_name);
+		if (len > 3 && !strcmp(de->d_name + len - 3, ".so"))
+			names[n++] = rd_strdup(de->d_name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof *names, by_name);
+	for (size_t i = 0; i < n; i++) {
+		char path[4096];
+		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+		free(names[i]);
+		dlerror();
+		void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+		if (!dl) {
+			const char *e = dlerror();
+			refuse(p, record(p, strrchr(path, '/') + 1, path), NULL, "cannot be loaded: %s", e ? e : "dlopen failed");
+			continue;
+		}
+		dlerror();
+		void *sym = dlsym(dl, RENEWD_PLUGIN_ENTRY);
+		if (!sym) {
+			refuse(p, record(p, strrchr(path, '/') + 1, path), dl,
+			       "no %s symbol: not a renewd plugin (export it with RENEWD_PLUGIN_EXPORT)", RENEWD_PLUGIN_ENTRY);
+			continue;
+		}
+		rd_plugin_entry_fn entry;
+		memcpy(&entry, &sym, sizeof entry); /* object pointer to function pointer, as dlsym requires */
+		rd_plugins_add(p, entry(), path, dl);
+	}
+}
+
+struct rd_loaded *rd_plugins_find(struct rd_plugins *p, const char *name)
+{
+	for (struct rd_loaded *l = p->list; l; l = l->next)
+		if (l->loaded && !strcmp(l->name, name))
+			return l;
+	return NULL;
+}
+
+const struct rd_plugin *rd_loaded_desc(const struct rd_loaded *l)
+{
+	return l->desc;
+}
+
+json_t *rd_plugins_json(const struct rd_plugins *p)
+{
+	static const char *const kinds[] = { "", "payment", "branding", "connector" };
+	json_t *a = json_array();
+	for (const struct rd_loaded *l = p->list; l; l = l->next) {
+		json_t *j = json_pack("{s:s, s:s, s:s, s:s}", "name", l->name, "version", l->version, "origin", l->origin,
+				      "state", l->loaded ? "loaded" : "refused");
+		json_object_set_new(j, "kind", l->kind >= 1 && l->kind <= 3 ? json_string(kinds[l->kind]) : json_null());
+		json_object_set_new(j, "description",
+				    l->loaded && l->desc->description ? json_string(l->desc->description) : json_null());
+		json_object_set_new(j, "reason", l->loaded ? json_null() : json_string(l->reason));
+		json_object_set_new(j, "last_error", l->last_error[0] ? json_string(l->last_error) : json_null());
+		if (l->loaded && l->kind == RD_PLUGIN_PAYMENT && l->desc->ops) {
+			const struct rd_payment_ops *ops = l->desc->ops;
+			json_t *opts = json_array();
+			for (size_t i = 0; ops->options && ops->options[i] && i < 16; i++)
+				json_array_append_new(opts, json_string(ops->options[i]));
+			json_object_set_new(j, "options", opts);
+		}
+		json_array_append_new(a, j);
+	}
+	return a;
+}
+
+/* ---- configure and calls --------------------------------------------------- */
+
+int rd_plugins_configure(struct rd_plugins *p, struct rd_loaded *l, uint64_t vendor, uint64_t partner,
+			 const char *config_json, json_t *fields, char *err, size_t errlen)
+{
+	rd_plugin_ctx ctx = { .host = p, .l = l, .vendor = vendor, .partner = partner, .config = config_json,
+			      .fields = fields };
+	err[0] = 0;
+	if (!l->desc->configure)
+		return 0; /* nothing to configure: any object is accepted */
+	int rc = l->desc->configure(&ctx, config_json);
+	if (rc < 0 || json_array_size(fields)) {
+		snprintf(err, errlen, "plugin %s: configure: %s", l->name,
+			 ctx.err[0] ? ctx.err : json_array_size(fields) ? "the configuration has errors" : rd_strerror(rc));
+		return rc < 0 ? rc : RD_EINVAL;
+	}
+	return 0;
+}
+
+struct pcall {
+	uv_work_t work;
+	uv_timer_t timer;
+	struct rd_plugins *host;
+	struct rd_loaded *l;
+	rd_plugin_ctx ctx;
+	char *config;
+	rd_plugin_call_fn fn;
+	rd_plugin_done_fn done;
+	void *arg;
+	int rc;
+	int pending;      /* the work and the timer: freed when both are over */
+	bool answered;    /* done() called (by the result or by the timeout) */
+};
+
+static void call_release(struct pcall *c)
+{
+	if (--c->pending > 0)
+		return;
+	c->l->in_flight--;
+	c->host->busy--;
+	free(c->config);
+	free(c);
+}
+
+static void call_run(uv_work_t *w)
+{
+	struct pcall *c = w->data;
+	c->rc = c->fn(&c->ctx, c->l->desc, c->arg);
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+	call_release(h->data);
+}
+
+static void call_after(uv_work_t *w, int status)
+{
+	struct pcall *c = w->data;
+	if (status == UV_ECANCELED)
+		c->rc = -ECANCELED;
+	if (!c->answered) {
+		c->answered = true;
+		uv_timer_stop(&c->timer);
+		if (c->rc < 0)
+			snprintf(c->l->last_error, sizeof c->l->last_error, "%s", c->ctx.err[0] ? c->ctx.err : rd_strerror(c->rc));
+		c->done(c->rc, c->ctx.err[0] ? c->ctx.err : c->rc < 0 ? rd_strerror(c->rc) : "", c->arg);
+		uv_close((uv_handle_t *)&c->timer, timer_closed);
+	} else {
+		rd_log(RD_LOG_WARN, "plugins", "plugin %s: a call finished after its timeout (result %s), dropped", c->l->name,
+		       c->rc < 0 ? rd_strerror(c->rc) : "ok");
+	}
+	call_release(c);
+}
+
+static void call_timeout(uv_timer_t *t)
+{
+	struct pcall *c = t->data;
+	if (c->answered)
+		return;
+	c->answered = true;
+	snprintf(c->l->last_error, sizeof c->l->last_error, "a call timed out");
+	rd_log(RD_LOG_WARN, "plugins", "plugin %s: a call timed out; the daemon carries on", c->l->name);
+	c->done(-ETIMEDOUT, "the plugin did not answer in time", c->arg);
+	uv_close((uv_handle_t *)&c->timer, timer_closed);
+}
+
+int rd_plugins_call(struct rd_plugins *p, struct rd_loaded *l, uint64_t vendor, uint64_t partner,
+		    const char *config_json, unsigned timeout_ms, rd_plugin_call_fn fn, rd_plugin_done_fn done, void *arg)
+{
+	if (l->in_flight >= MAX_IN_FLIGHT)
+		return RD_EBUSY;
+	struct pcall *c = rd_calloc(1, sizeof *c);
+	c->host = p;
+	c->l = l;
+	c->config = rd_strdup(config_json ? config_json : "{}");
+	c->ctx = (rd_plugin_ctx){ .host = p, .l = l, .vendor = vendor, .partner = partner, .config = c->config };
+	c->fn = fn;
+	c->done = done;
+	c->arg = arg;
+	l->in_flight++;
+	p->busy++;
+	if (!p->loop) { /* renewctl: run inline */
+		c->rc = fn(&c->ctx, l->desc, arg);
+		done(c->rc, c->ctx.err[0] ? c->ctx.err : c->rc < 0 ? rd_strerror(c->rc) : "", arg);
+		c->pending = 1;
+		call_release(c);
+		return 0;
+	}
+	c->work.data = c;
+	c->timer.data = c;
+	c->pending = 2;
+	uv_timer_init(p->loop, &c->timer);
+	uv_timer_start(&c->timer, call_timeout, timeout_ms ? timeout_ms : 10000, 0);
+	if (uv_queue_work(p->loop, &c->work, call_run, call_after) != 0) {
+		c->answered = true;
+		c->pending = 1;
+		uv_close((uv_handle_t *)&c->timer, timer_closed);
+		return RD_EINTERNAL;
+	}
+	return 0;
+}
+
+unsigned rd_plugins_busy(const struct rd_plugins *p)
+{
+	return p->busy;
+}
+
+/* ---- enablements ------------------------------------------------------------------ */
+
+static void enablement_key(const char *plugin, uint64_t partner, uint8_t *key, size_t *len)
+{
+	size_t n = strlen(plugin) + 1;
+	memcpy(key, plugin, n);
+	for (int i = 0; i < 8; i++)
+		key[n + (size_t)i] = (uint8_t)(partner >> (56 - 8 * i));
+	*len = n + 8;
+}
+
+json_t *rd_enablement_json(const struct rd_enablement *e)
+{
+	json_t *j = rd_entity_to_json(&rd_entity_enablement, e);
+	json_t *cfg = json_loads(e->config[0] ? e->config : "{}", 0, NULL);
+	json_object_set_new(j, "config", cfg ? cfg : json_object());
+	return j;
+}
+
+int rd_enablement_put(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t user, struct rd_enablement *e,
+		      bool *replaced)
+{
+	uint8_t key[80];
+	size_t len;
+	enablement_key(e->plugin, e->partner_id, key, &len);
+	uint64_t id = 0;
+	json_t *before = NULL;
+	struct rd_enablement *old = rd_malloc(sizeof *old);
+	int rc = rd_index_find(t, d->enablements, "plugin", vendor, key, len, &id);
+	if (rc == 0 && rd_entity_get(t, d->enablements, &rd_entity_enablement, vendor, id, old) == 0)
+		before = rd_enablement_json(old);
+	free(old);
+	if (rc < 0 && rc != RD_ENOTFOUND) {
+		json_decref(before);
+		return rc;
+	}
+	*replaced = rc == 0;
+	e->id = rc == 0 ? id : 0;
+	if ((rc = rd_entity_put(t, d->enablements, &rd_entity_enablement, vendor, e, 0)) == 0) {
+		json_t *after = rd_enablement_json(e);
+		char note[120];
+		snprintf(note, sizeof note, "plugin %s enabled for %s", e->plugin, e->partner_id ? "a partner" : "the vendor");
+		rc = rd_audit_write(t, d, vendor, user, *replaced ? RD_AUDIT_UPDATE : RD_AUDIT_CREATE, "enablements", e->id,
+				    before, after, note);
+		json_decref(after);
+	}
+	json_decref(before);
+	return rc;
+}
+
+int rd_enablement_remove(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t user, const char *plugin,
+			 uint64_t partner, uint64_t id)
+{
+	int rc = 0;
+	if (!id) {
+		uint8_t key[80];
+		size_t len;
+		enablement_key(plugin, partner, key, &len);
+		if ((rc = rd_index_find(t, d->enablements, "plugin", vendor, key, len, &id)) < 0)
+			return rc;
+	}
+	struct rd_enablement *e = rd_malloc(sizeof *e);
+	rc = rd_entity_get(t, d->enablements, &rd_entity_enablement, vendor, id, e);
+	if (rc == 0 && strcmp(e->plugin, plugin) != 0)
+		rc = RD_ENOTFOUND;
+	if (rc == 0 && (rc = rd_txn_del(t, d->enablements, vendor, id)) == 0) {
+		json_t *before = rd_enablement_json(e);
+		rc = rd_audit_write(t, d, vendor, user, RD_AUDIT_DELETE, "enablements", id, before, NULL, "disabled");
+		json_decref(before);
+	}
+	free(e);
+	return rc;
+}
+
+int rd_enablement_find(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, const char *plugin, uint64_t partner,
+		       struct rd_enablement *out)
+{
+	uint8_t key[80];
+	size_t len;
+	uint64_t id;
+	enablement_key(plugin, partner, key, &len);
+	int rc = rd_index_find(t, d->enablements, "plugin", vendor, key, len, &id);
+	if (rc == RD_ENOTFOUND && partner) {
+		enablement_key(plugin, 0, key, &len);
+		rc = rd_index_find(t, d->enablements, "plugin", vendor, key, len, &id);
+	}
+	if (rc < 0)
+		return rc;
+	return rd_entity_get(t, d->enablements, &rd_entity_enablement, vendor, id, out);
+}

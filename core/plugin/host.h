@@ -1,0 +1,76 @@
+/*
+ * host.h: renewd's side of the plugin ABI (include/renewd/plugin.h): the
+ * registry of loaded and refused plugins, the loader, the host services,
+ * enablement checks and calls on the thread pool under a timeout.
+ */
+#ifndef RD_PLUGIN_HOST_H
+#define RD_PLUGIN_HOST_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <uv.h>
+
+#include <renewd/plugin.h>
+
+struct rd_store;
+struct rd_domain;
+struct rd_plugins;
+struct rd_loaded;
+
+/* The host.  loop may be NULL (renewctl): calls then run inline. */
+struct rd_plugins *rd_plugins_new(struct rd_store *s, struct rd_domain *d, uv_loop_t *loop);
+/* deinit every plugin that initialised, then dlclose; *p becomes NULL. */
+void rd_plugins_free(struct rd_plugins **p);
+
+/* Registers a plugin from its descriptor (built-ins call this directly;
+ * the loader calls it for each shared object).  origin names where it came
+ * from.  A refusal is recorded with its reason and returned (< 0). */
+int rd_plugins_add(struct rd_plugins *p, const struct rd_plugin *desc, const char *origin, void *dl);
+/* Loads every *.so in dir, in name order; each refusal is logged and kept. */
+void rd_plugins_load_dir(struct rd_plugins *p, const char *dir);
+/* The built-in plugins (plugins/ compiled into renewd). */
+void rd_plugins_add_builtins(struct rd_plugins *p);
+
+/* [{name, version, kind, description, origin, state: loaded|refused, reason,
+ *   options, last_error}] */
+json_t *rd_plugins_json(const struct rd_plugins *p);
+struct rd_loaded *rd_plugins_find(struct rd_plugins *p, const char *name);
+const struct rd_plugin *rd_loaded_desc(const struct rd_loaded *l);
+
+/* Validates a configuration with the plugin (on the calling thread, the
+ * loop's).  0, or < 0 with field errors appended to fields
+ * ([{field, message}]) and/or a message in err. */
+int rd_plugins_configure(struct rd_plugins *p, struct rd_loaded *l, uint64_t vendor, uint64_t partner,
+			 const char *config_json, json_t *fields, char *err, size_t errlen);
+
+/* Runs fn(ctx, arg) on the thread pool for (vendor, partner) under the
+ * configuration given, and calls done(rc, message, arg) on the loop: rc from
+ * fn, or RD_EBUSY (too many calls in flight for this plugin), or -ETIMEDOUT
+ * when timeout_ms passes first (the late result is then logged and
+ * dropped).  The failure is recorded as the plugin's last error. */
+typedef int (*rd_plugin_call_fn)(rd_plugin_ctx *ctx, const struct rd_plugin *desc, void *arg);
+typedef void (*rd_plugin_done_fn)(int rc, const char *message, void *arg);
+int rd_plugins_call(struct rd_plugins *p, struct rd_loaded *l, uint64_t vendor, uint64_t partner,
+		    const char *config_json, unsigned timeout_ms, rd_plugin_call_fn fn, rd_plugin_done_fn done,
+		    void *arg);
+/* Enablements (the store side; the caller has validated the configuration
+ * with rd_plugins_configure).  put replaces the existing enablement of the
+ * same plugin and partner; both write an audit entry. */
+struct rd_txn;
+struct rd_enablement;
+int rd_enablement_put(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t user, struct rd_enablement *e,
+		      bool *replaced);
+/* Removes the enablement with this id (by id) or, when id is 0, the one of
+ * (plugin, partner).  RD_ENOTFOUND when there is none. */
+int rd_enablement_remove(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t user, const char *plugin,
+			 uint64_t partner, uint64_t id);
+/* The enablement in force for (plugin, partner): the partner's, else the
+ * vendor-wide one. */
+int rd_enablement_find(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, const char *plugin, uint64_t partner,
+		       struct rd_enablement *out);
+json_t *rd_enablement_json(const struct rd_enablement *e);
+
+/* Calls in flight (the daemon waits for them, bounded, before closing the store). */
+unsigned rd_plugins_busy(const struct rd_plugins *p);
+
+#endif
