@@ -78,13 +78,47 @@ static int safe_setmetatable(lua_State *L)
 /* Pattern functions on long subjects can backtrack for a very long time
  * inside one instruction, out of the budget's reach: cap the subject. */
 #define PATTERN_SUBJECT_MAX 65536
+/* Quantifiers (* + - ?) outside sets and escapes: each one can multiply the
+ * matcher's backtracking by the subject's length. */
+static int quantifiers(const char *p, size_t n)
+{
+	int q = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '%') {
+			i++; /* an escape: the next character is literal (or a class) */
+		} else if (p[i] == '[') {
+			for (i++; i < n && p[i] != ']'; i++)
+				if (p[i] == '%')
+					i++;
+		} else if ((p[i] == '*' || p[i] == '+' || p[i] == '-' || p[i] == '?') && i > 0) {
+			q++;
+		}
+	}
+	return q;
+}
+
+/* The matcher's worst case grows as length^quantifiers; refuse patterns
+ * whose bound passes ~10^7 steps (a few tens of milliseconds). */
+#define PATTERN_STEPS_MAX 1e7
+
 static int guarded_pattern(lua_State *L)
 {
-	size_t n;
+	size_t n, pn = 0;
 	luaL_checklstring(L, 1, &n);
 	if (n > PATTERN_SUBJECT_MAX)
 		return luaL_error(L, "string pattern functions take subjects of at most %d bytes in policies",
 				  PATTERN_SUBJECT_MAX);
+	const char *pat = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &pn) : NULL;
+	bool plain = lua_gettop(L) >= 4 && lua_toboolean(L, 4) && lua_tocfunction(L, lua_upvalueindex(2)) != NULL;
+	if (pat && !plain) {
+		double steps = 1, len = (double)(n + 1);
+		for (int q = quantifiers(pat, pn); q > 0 && steps <= PATTERN_STEPS_MAX; q--)
+			steps *= len;
+		if (steps > PATTERN_STEPS_MAX)
+			return luaL_error(L, "this pattern is too costly for a subject of %d bytes (each of *, +, - and ? "
+					     "multiplies the work by the length): simplify it or shorten the subject",
+					  (int)n);
+	}
 	lua_pushvalue(L, lua_upvalueindex(1));
 	lua_insert(L, 1);
 	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
@@ -118,7 +152,12 @@ static int build_safe(lua_State *L)
 	static const char *const patterns[] = { "find", "match", "gmatch", "gsub", NULL };
 	for (size_t i = 0; patterns[i]; i++) {
 		lua_getfield(L, -1, patterns[i]);
-		lua_pushcclosure(L, guarded_pattern, 1);
+		/* upvalue 2 marks find, whose 4th argument means "plain text" */
+		if (i == 0)
+			lua_pushcfunction(L, guarded_pattern);
+		else
+			lua_pushnil(L);
+		lua_pushcclosure(L, guarded_pattern, 2);
 		lua_setfield(L, -2, patterns[i]);
 	}
 	lua_pop(L, 1);
