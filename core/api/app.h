@@ -12,6 +12,7 @@ struct rd_metrics;
 struct rd_config;
 struct rd_domain;
 struct rd_plugins;
+struct rd_renew;
 
 struct rd_app {
 	uv_loop_t *loop;
@@ -21,6 +22,7 @@ struct rd_app {
 	const struct rd_config *config;
 	struct rd_plugins *plugins;
 	struct rd_policy_runtime *policies;
+	struct rd_renew *renew;
 };
 
 /* The route table: the one place routes are added (core/api/routes.c). */

@@ -86,5 +86,16 @@ int rd_api_enablements_list(struct rd_req *req);
 int rd_api_enablements_create(struct rd_req *req);
 int rd_api_enablements_delete(struct rd_req *req);
 int rd_api_plugin_probe(struct rd_req *req);
+int rd_api_clock_get(struct rd_req *req);
+int rd_api_clock_set(struct rd_req *req);
+int rd_api_schedule(struct rd_req *req);
+int rd_api_opportunities_list(struct rd_req *req);
+int rd_api_opportunity_get(struct rd_req *req);
+int rd_api_opportunity_decide(struct rd_req *req);
+int rd_api_outbox(struct rd_req *req);
+int rd_api_tasks_list(struct rd_req *req);
+int rd_api_task_patch(struct rd_req *req);
+int rd_api_portal(struct rd_req *req);
+int rd_api_portal_action(struct rd_req *req);
 
 #endif

@@ -409,6 +409,19 @@ static int remove_partner(struct call *c, struct rd_txn *t, const struct res_def
 	rd_iter_close(&it);
 	if (rc < 0)
 		return rc;
+	/* Its users would be left pointing at a partner that is gone. */
+	rc = rd_iter_records(&it, t, c->app->domain->users, c->who.vendor, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		struct rd_user u;
+		if (rd_entity_decode(&rd_entity_user, item.val, item.len, &u) == 0 && u.partner_id == id) {
+			rd_iter_close(&it);
+			p->status = 409;
+			return problem(p, NULL, "%sthe partner has users: it cannot be deleted", "");
+		}
+	}
+	rd_iter_close(&it);
+	if (rc < 0)
+		return rc;
 	return rd_txn_del(t, table_of(c, r), c->who.vendor, id);
 }
 
@@ -436,6 +449,22 @@ static int remove_product(struct call *c, struct rd_txn *t, const struct res_def
 			p->status = 409;
 			return problem(p, NULL, "%scontracts refer to the product: it cannot be deleted", "");
 		}
+	}
+	rd_iter_close(&it);
+	if (rc < 0)
+		return rc;
+	/* Other products' up-sell and cross-sell lists would name a product that is gone. */
+	rc = rd_iter_records(&it, t, c->app->domain->products, c->who.vendor, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		struct rd_product pr;
+		if (rd_entity_decode(&rd_entity_product, item.val, item.len, &pr) < 0)
+			continue;
+		for (int k = 0; k < pr.n_upsell + pr.n_crosssell; k++)
+			if ((k < pr.n_upsell ? pr.upsell[k] : pr.crosssell[k - pr.n_upsell]) == id) {
+				rd_iter_close(&it);
+				p->status = 409;
+				return problem(p, NULL, "%sother products list the product as an up-sell or cross-sell: it cannot be deleted", "");
+			}
 	}
 	rd_iter_close(&it);
 	if (rc < 0)

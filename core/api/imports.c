@@ -782,7 +782,14 @@ static void job_after(uv_work_t *w, int status)
 	r->rows = atomic_load(&j->im.rows);
 	r->rows_ok = j->im.rows_ok;
 	r->rows_failed = j->im.rows_failed;
+	/* Keep as many of the first errors as the record holds (not none when
+	 * a hundred long messages overflow it). */
 	char *errs = json_dumps(j->im.errors, JSON_COMPACT);
+	while (errs && strlen(errs) >= sizeof r->errors && json_array_size(j->im.errors)) {
+		free(errs);
+		json_array_remove(j->im.errors, json_array_size(j->im.errors) - 1);
+		errs = json_dumps(j->im.errors, JSON_COMPACT);
+	}
 	if (errs && strlen(errs) < sizeof r->errors)
 		memcpy(r->errors, errs, strlen(errs) + 1);
 	else

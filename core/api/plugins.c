@@ -25,7 +25,7 @@ int rd_api_plugins_list(struct rd_req *req)
 	struct call c;
 	if (rd_call_begin(req, &c) < 0 || rd_call_allow(&c, RD_RES_PLUGIN, RD_ACT_READ) == RD_SCOPE_NONE)
 		return 0;
-	rd_reply_json(req, 200, json_pack("{s:o}", "items", rd_plugins_json(c.app->plugins)));
+	rd_reply_json(req, 200, json_pack("{s:o, s:n}", "items", rd_plugins_json(c.app->plugins), "next_cursor"));
 	return 0;
 }
 

@@ -34,6 +34,17 @@ const struct rd_route rd_routes[] = {
 	{ RD_POST, "/api/v1/plugins/{name}/enablements", rd_api_enablements_create },
 	{ RD_DELETE, "/api/v1/plugins/{name}/enablements/{id}", rd_api_enablements_delete },
 	{ RD_POST, "/api/v1/plugins/{name}/probe", rd_api_plugin_probe },
+	{ RD_GET, "/api/v1/clock", rd_api_clock_get },
+	{ RD_POST, "/api/v1/clock", rd_api_clock_set },
+	{ RD_GET, "/api/v1/schedule", rd_api_schedule },
+	{ RD_GET, "/api/v1/opportunities", rd_api_opportunities_list },
+	{ RD_GET, "/api/v1/opportunities/{id}", rd_api_opportunity_get },
+	{ RD_POST, "/api/v1/opportunities/{id}/decision", rd_api_opportunity_decide },
+	{ RD_GET, "/api/v1/outbox", rd_api_outbox },
+	{ RD_GET, "/api/v1/tasks", rd_api_tasks_list },
+	{ RD_PATCH, "/api/v1/tasks/{id}", rd_api_task_patch },
+	{ RD_GET, "/api/v1/portal", rd_api_portal },
+	{ RD_POST, "/api/v1/portal/actions", rd_api_portal_action },
 
 #define CRUD(name)                                              \
 	{ RD_GET, "/api/v1/" name, rd_api_list },               \

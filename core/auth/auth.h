@@ -75,6 +75,10 @@ enum rd_resource {
 	RD_RES_AUDIT,
 	RD_RES_POLICY,    /* margin and routing scripts; update = activate */
 	RD_RES_PLUGIN,    /* plugins and their enablements; update = probe */
+	RD_RES_OPPORTUNITY, /* renewal opportunities and quotes; update = the publish decision */
+	RD_RES_OUTBOX,    /* messages and their delivery */
+	RD_RES_TASK,      /* customer requests for people to act on */
+	RD_RES_CLOCK,     /* the test clock and the schedule preview */
 	RD_RES_COUNT,
 };
 

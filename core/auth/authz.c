@@ -38,6 +38,10 @@ static const struct cell matrix[6][RD_RES_COUNT] = {
 		[RD_RES_AUDIT] = { R, 0 },
 		[RD_RES_POLICY] = { R | C | U, 0 },
 		[RD_RES_PLUGIN] = { R | C | U | D, 0 },
+		[RD_RES_OPPORTUNITY] = { R | U, 0 },
+		[RD_RES_OUTBOX] = { R, 0 },
+		[RD_RES_TASK] = { R | U, 0 },
+		[RD_RES_CLOCK] = { R | U, 0 },
 	},
 	[RD_ROLE_CHANNEL_MANAGER] = {
 		[RD_RES_VENDOR] = { R, 0 },
@@ -52,6 +56,10 @@ static const struct cell matrix[6][RD_RES_COUNT] = {
 		[RD_RES_AUDIT] = { R, 0 },
 		[RD_RES_POLICY] = { R, 0 },
 		[RD_RES_PLUGIN] = { R, 0 },
+		[RD_RES_OPPORTUNITY] = { R | U, 0 },
+		[RD_RES_OUTBOX] = { R, 0 },
+		[RD_RES_TASK] = { R | U, 0 },
+		[RD_RES_CLOCK] = { R, 0 },
 	},
 	[RD_ROLE_VENDOR_SALES] = {
 		[RD_RES_VENDOR] = { R, 0 },
@@ -64,6 +72,8 @@ static const struct cell matrix[6][RD_RES_COUNT] = {
 		[RD_RES_CONTRACT] = { R | U, 0 },
 		[RD_RES_IMPORT] = { 0, 0 },
 		[RD_RES_AUDIT] = { 0, 0 },
+		[RD_RES_OPPORTUNITY] = { R, 0 },
+		[RD_RES_TASK] = { R | U, 0 },
 	},
 	[RD_ROLE_PARTNER_ADMIN] = {
 		[RD_RES_VENDOR] = { R, 0 },
@@ -76,6 +86,8 @@ static const struct cell matrix[6][RD_RES_COUNT] = {
 		[RD_RES_CONTRACT] = { 0, R },
 		[RD_RES_IMPORT] = { 0, 0 },
 		[RD_RES_AUDIT] = { 0, 0 },
+		[RD_RES_OPPORTUNITY] = { 0, R | U },
+		[RD_RES_TASK] = { 0, R | U },
 	},
 	[RD_ROLE_PARTNER_SALES] = {
 		[RD_RES_VENDOR] = { R, 0 },
@@ -88,6 +100,8 @@ static const struct cell matrix[6][RD_RES_COUNT] = {
 		[RD_RES_CONTRACT] = { 0, R },
 		[RD_RES_IMPORT] = { 0, 0 },
 		[RD_RES_AUDIT] = { 0, 0 },
+		[RD_RES_OPPORTUNITY] = { 0, R },
+		[RD_RES_TASK] = { 0, R | U },
 	},
 };
 
@@ -127,6 +141,7 @@ int rd_role_parse(const char *name)
 const char *rd_resource_name(enum rd_resource res)
 {
 	static const char *const names[] = { "vendor", "partners", "users", "tokens", "customers", "contacts",
-					     "products", "contracts", "imports", "audit", "policies", "plugins" };
+					     "products", "contracts", "imports", "audit", "policies", "plugins",
+					     "opportunities", "outbox", "tasks", "clock" };
 	return res < RD_RES_COUNT ? names[res] : "unknown";
 }

@@ -26,6 +26,21 @@ const struct rd_option rd_options[] = {
 	  "initial size of the store's memory map (it grows by itself)" },
 	{ "plugin_dir", RD_OPT_STRING, OPT(plugin_dir), NULL, 0, 0,
 	  "directory of plugin shared objects (*.so) to load at start; the built-in plugins load anyway" },
+	{ "test_clock", RD_OPT_UINT, OPT(test_clock), "0", 0, 1,
+	  "1: a settable clock (POST /api/v1/clock, renewctl clock set) for tests and demos; refused with production" },
+	{ "production", RD_OPT_UINT, OPT(production), "0", 0, 1, "1: a production deployment: refuses test_clock" },
+	{ "mail_transport", RD_OPT_STRING, OPT(mail_transport), "maildir", 0, 0,
+	  "maildir (writes .eml files into DATA/mail) or an SMTP URL smtp://host:port / smtps://host:port" },
+	{ "mail_from", RD_OPT_STRING, OPT(mail_from), "renewals@localhost", 0, 0, "the From address of every message" },
+	{ "mail_starttls", RD_OPT_UINT, OPT(mail_starttls), "0", 0, 1, "1: require STARTTLS on smtp:// transports" },
+	{ "mail_user", RD_OPT_STRING, OPT(mail_user), NULL, 0, 0,
+	  "SMTP user name; the password is read from the environment variable RENEWD_SMTP_PASSWORD" },
+	{ "sched_interval_ms", RD_OPT_UINT, OPT(sched_interval_ms), "60000", 100, 86400000,
+	  "how often the scheduler sweeps for due actions (it also sweeps at start and when the test clock moves)" },
+	{ "mail_retry_ms", RD_OPT_UINT, OPT(mail_retry_ms), "30000", 10, 3600000,
+	  "first retry delay after a failed delivery; it doubles per attempt, up to an hour" },
+	{ "public_url", RD_OPT_STRING, OPT(public_url), NULL, 0, 0,
+	  "base URL of links in e-mails (default: http://LISTEN)" },
 	{ "map_max_bytes", RD_OPT_UINT, OPT(map_max_bytes), "1099511627776", 1 << 20, (uint64_t)1 << 46,
 	  "the store's map never grows past this" },
 };
@@ -204,6 +219,16 @@ int rd_config_load(struct rd_config *c, int argc, char **argv, bool *help, char 
 	enum rd_log_level lvl;
 	if (rd_log_parse_level(c->log_level, &lvl) < 0) {
 		snprintf(err, errlen, "option log_level must be debug, info, warn or error, not \"%s\"", c->log_level);
+		return RD_EINVAL;
+	}
+	if (c->production && c->test_clock) {
+		snprintf(err, errlen, "option test_clock is refused by a production configuration (production is 1)");
+		return RD_EINVAL;
+	}
+	if (strcmp(c->mail_transport, "maildir") && strncmp(c->mail_transport, "smtp://", 7) &&
+	    strncmp(c->mail_transport, "smtps://", 8)) {
+		snprintf(err, errlen, "option mail_transport must be maildir, smtp://host:port or smtps://host:port, not \"%s\"",
+			 c->mail_transport);
 		return RD_EINVAL;
 	}
 	if (c->map_max_bytes < c->map_size_bytes) {

@@ -22,6 +22,15 @@ struct rd_config {
 	uint64_t map_size_bytes;
 	uint64_t map_max_bytes;
 	char *plugin_dir;
+	uint64_t test_clock;      /* 1: settable clock (tests, demo) */
+	uint64_t production;      /* 1: refuse anything meant for tests */
+	char *mail_transport;     /* "maildir" (DATA/mail) or smtp://host:port, smtps://... */
+	char *mail_from;
+	uint64_t mail_starttls;   /* smtp: 1 require STARTTLS */
+	char *mail_user;          /* smtp auth; the password comes from RENEWD_SMTP_PASSWORD */
+	uint64_t sched_interval_ms;
+	uint64_t mail_retry_ms;   /* first retry delay; doubles per attempt up to an hour */
+	char *public_url;         /* base of links in e-mails, e.g. https://renewals.example.com */
 	/* Derived from listen. */
 	char host[64];
 	int port;

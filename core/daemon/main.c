@@ -6,12 +6,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "api/app.h"
 #include "api/call.h"
 #include "auth/auth.h"
 #include "plugin/host.h"
+#include "policy/runtime.h"
+#include "renew/renew.h"
+#include "util/clock.h"
 #include "config/config.h"
 #include "domain/model.h"
 #include "http/server.h"
@@ -26,6 +30,7 @@ struct daemon {
 	uv_signal_t sigint, sigterm;
 	uv_timer_t imports_timer;
 	struct rd_plugins *plugins;
+	struct rd_renew *renew;
 	uint64_t plugins_deadline;
 	struct rd_server *server;
 	struct rd_config config;
@@ -39,8 +44,10 @@ static void on_imports_tick(uv_timer_t *t)
 	struct daemon *d = t->data;
 	/* Plugin calls in flight are waited for too, up to the shutdown timeout:
 	 * a hung plugin must not hold the daemon forever. */
-	bool plugins = d->plugins && rd_plugins_busy(d->plugins) && uv_now(d->loop) < d->plugins_deadline;
-	if (rd_imports_busy() || plugins)
+	bool waiting = uv_now(d->loop) < d->plugins_deadline;
+	bool plugins = d->plugins && rd_plugins_busy(d->plugins) && waiting;
+	bool mail = d->renew && rd_renew_busy(d->renew) && waiting;
+	if (rd_imports_busy() || plugins || mail)
 		return;
 	uv_close((uv_handle_t *)t, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
@@ -80,6 +87,11 @@ int main(int argc, char **argv)
 	char err[1024];
 	bool help;
 	signal(SIGPIPE, SIG_IGN);
+	/* libuv's thread pool has 4 threads unless told, and one hung plugin may
+	 * hold 4 of them (MAX_IN_FLIGHT in plugin/host.c): leave room for the
+	 * other plugins, logins and imports.  The operator's UV_THREADPOOL_SIZE
+	 * wins; libuv reads it when the pool first starts. */
+	setenv("UV_THREADPOOL_SIZE", "16", 0);
 	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
 		printf("renewd %s\n", RD_VERSION);
 		return 0;
@@ -132,6 +144,20 @@ int main(int argc, char **argv)
 	d.loop = uv_default_loop();
 	struct rd_metrics *metrics = rd_metrics_new();
 	struct rd_app app = { .loop = d.loop, .store = store, .domain = &dom, .metrics = metrics, .config = &d.config };
+	if (d.config.test_clock) { /* the settable clock resumes where it was left */
+		struct rd_txn *t;
+		const void *v;
+		size_t len;
+		uint64_t at = 0;
+		if (rd_store_read(store, &t) == 0) {
+			if (rd_txn_meta_get(t, "clock", &v, &len) == 0 && len == sizeof at)
+				memcpy(&at, v, sizeof at);
+			rd_txn_end(t);
+		}
+		rd_clock_make_settable(at);
+		rd_log(RD_LOG_WARN, "daemon", "test clock: business time is settable (POST /api/v1/clock); never use this in production");
+	}
+	app.policies = rd_policy_runtime_new();
 	d.plugins = app.plugins = rd_plugins_new(store, &dom, d.loop);
 	rd_plugins_add_builtins(app.plugins);
 	if (d.config.plugin_dir)
@@ -161,6 +187,8 @@ int main(int argc, char **argv)
 		rd_config_free(&d.config);
 		return 1;
 	}
+	d.renew = app.renew = rd_renew_new(&app);
+	rd_renew_start(app.renew);
 	uv_signal_init(d.loop, &d.sigint);
 	uv_signal_init(d.loop, &d.sigterm);
 	d.sigint.data = d.sigterm.data = &d;
@@ -174,11 +202,26 @@ int main(int argc, char **argv)
 	uv_run(d.loop, UV_RUN_DEFAULT);
 
 	rd_server_free(&d.server);
-	if (d.plugins && rd_plugins_busy(d.plugins))
-		rd_log(RD_LOG_WARN, "daemon", "%u plugin call(s) still running are abandoned", rd_plugins_busy(d.plugins));
+	unsigned abandoned = d.plugins ? rd_plugins_busy(d.plugins) : 0;
+	if (abandoned)
+		rd_log(RD_LOG_WARN, "daemon", "%u plugin call(s) still running are abandoned", abandoned);
 	else
 		rd_plugins_free(&d.plugins);
 	uv_run(d.loop, UV_RUN_NOWAIT); /* let closed handles finish */
+	if (abandoned) {
+		/* Their threads cannot be joined, and libuv's exit-time destructor
+		 * joins the pool: exit() would wait for a hung plugin forever.  Leave
+		 * without exit handlers.  Every write is committed; the store stays
+		 * open under calls that may still read it, and its lock goes with
+		 * the process. */
+		rd_log(RD_LOG_INFO, "daemon", "stopped cleanly");
+		fflush(NULL);
+		_exit(0);
+	}
+	if (!d.renew || !rd_renew_busy(d.renew)) {
+		rd_renew_free(&d.renew);
+		rd_policy_runtime_free(&app.policies);
+	}
 	rd_store_close(&store);
 	rd_metrics_free(&metrics);
 	rd_log(RD_LOG_INFO, "daemon", "stopped cleanly");

@@ -42,6 +42,9 @@ static const struct rd_field vendor_fields[] = {
 	F(13, RD_F_U32, struct rd_vendor, policy_instructions, "policy_instructions"),
 	FF(14, RD_F_U32, struct rd_vendor, margin_version, "margin_version", RO),
 	FF(15, RD_F_U32, struct rd_vendor, routing_version, "routing_version", RO),
+	F(16, RD_F_STR, struct rd_vendor, notify_email, "notify_email"),
+	F(17, RD_F_STR, struct rd_vendor, reminder_days, "reminder_days"),
+	F(18, RD_F_STR, struct rd_vendor, portal_url, "portal_url"),
 };
 
 static const struct rd_field partner_fields[] = {
@@ -57,6 +60,7 @@ static const struct rd_field partner_fields[] = {
 	F(10, RD_F_STR, struct rd_partner, colour_primary, "colour_primary"),
 	F(11, RD_F_STR, struct rd_partner, colour_accent, "colour_accent"),
 	F(12, RD_F_STR, struct rd_partner, contact_block, "contact_block"),
+	F(13, RD_F_U32, struct rd_partner, opt_out_notices, "opt_out_notices"),
 };
 
 static const struct rd_field customer_fields[] = {
@@ -200,6 +204,84 @@ static const struct rd_field enablement_fields[] = {
 	FF(6, RD_F_TIME, struct rd_enablement, enabled_at, "enabled_at", RO),
 };
 
+static const char *const opp_states[] = { "", "pending_decision", "published_partner", "published_vendor",
+					  "accepted", "won", "lost", "expired", NULL };
+static const char *const msg_states[] = { "", "queued", "sent", "dead", NULL };
+static const char *const task_kinds[] = { "", "callback", "contact_reseller", "reply", NULL };
+
+static const struct rd_field opportunity_fields[] = {
+	F(1, RD_F_U64, struct rd_opportunity, id, "id"),
+	FF(2, RD_F_STR, struct rd_opportunity, number, "number", RO),
+	FF(3, RD_F_U64, struct rd_opportunity, contract_id, "contract_id", RO),
+	FF(4, RD_F_U64, struct rd_opportunity, customer_id, "customer_id", RO),
+	FF(5, RD_F_U64, struct rd_opportunity, product_id, "product_id", RO),
+	FF(6, RD_F_U64, struct rd_opportunity, reseller_id, "reseller_id", RO),
+	FF(7, RD_F_U64, struct rd_opportunity, distributor_id, "distributor_id", RO),
+	FEF(8, RD_F_U8ENUM, struct rd_opportunity, state, "state", opp_states, RO),
+	FEF(9, RD_F_U8ENUM, struct rd_opportunity, publish, "publish", publish_names, RO),
+	FF(10, RD_F_U32, struct rd_opportunity, decided_by_default, "decided_by_default", RO),
+	FF(11, RD_F_I32DATE, struct rd_opportunity, contract_end, "contract_end", RO),
+	FF(12, RD_F_I32DATE, struct rd_opportunity, decision_by, "decision_by", RO),
+	FF(13, RD_F_I32DATE, struct rd_opportunity, valid_until, "valid_until", RO),
+	FF(14, RD_F_STR, struct rd_opportunity, currency, "currency", RO),
+	FF(15, RD_F_U64, struct rd_opportunity, list_total, "list_total", RO),
+	FF(16, RD_F_U64, struct rd_opportunity, net_total, "net_total", RO),
+	FF(17, RD_F_U32, struct rd_opportunity, policy_version, "policy_version", RO),
+	FF(18, RD_F_U32, struct rd_opportunity, attention, "attention", RO),
+	FF(19, RD_F_STR, struct rd_opportunity, attention_reason, "attention_reason", RO),
+	FF(20, RD_F_STR, struct rd_opportunity, lines, "lines", RO),
+	FF(21, RD_F_TIME, struct rd_opportunity, created_at, "created_at", RO),
+	FF(22, RD_F_U64, struct rd_opportunity, lost_reason_set, "lost_reason_set", PRIV),
+	F(23, RD_F_STR, struct rd_opportunity, lost_reason, "lost_reason"),
+};
+
+static const struct rd_field action_fields[] = {
+	F(1, RD_F_U64, struct rd_sched_action, id, "id"),
+	F(2, RD_F_STR, struct rd_sched_action, key, "key"),
+	FF(3, RD_F_TIME, struct rd_sched_action, at, "at", RO),
+	F(4, RD_F_I32DATE, struct rd_sched_action, day, "day"),
+};
+
+static const struct rd_field message_fields[] = {
+	F(1, RD_F_U64, struct rd_message, id, "id"),
+	F(2, RD_F_STR, struct rd_message, kind, "kind"),
+	F(3, RD_F_STR, struct rd_message, to, "to"),
+	F(4, RD_F_STR, struct rd_message, subject, "subject"),
+	F(5, RD_F_STR, struct rd_message, text, "text"),
+	F(6, RD_F_STR, struct rd_message, html, "html"),
+	FE(7, RD_F_U8ENUM, struct rd_message, state, "state", msg_states),
+	F(8, RD_F_U32, struct rd_message, attempts, "attempts"),
+	FF(9, RD_F_TIME, struct rd_message, next_at, "next_at", RO),
+	F(10, RD_F_STR, struct rd_message, last_error, "last_error"),
+	FF(11, RD_F_TIME, struct rd_message, created_at, "created_at", RO),
+	FF(12, RD_F_TIME, struct rd_message, sent_at, "sent_at", RO),
+	F(13, RD_F_STR, struct rd_message, ref, "ref"),
+	F(14, RD_F_U64, struct rd_message, opportunity_id, "opportunity_id"),
+	F(15, RD_F_U64, struct rd_message, partner_id, "partner_id"),
+	F(16, RD_F_U64, struct rd_message, customer_id, "customer_id"),
+};
+
+static const struct rd_field task_fields[] = {
+	F(1, RD_F_U64, struct rd_task, id, "id"),
+	FE(2, RD_F_U8ENUM, struct rd_task, kind, "kind", task_kinds),
+	F(3, RD_F_U64, struct rd_task, opportunity_id, "opportunity_id"),
+	F(4, RD_F_U64, struct rd_task, customer_id, "customer_id"),
+	F(5, RD_F_U64, struct rd_task, partner_id, "partner_id"),
+	F(6, RD_F_STR, struct rd_task, message, "message"),
+	F(7, RD_F_U32, struct rd_task, done, "done"),
+	FF(8, RD_F_TIME, struct rd_task, created_at, "created_at", RO),
+};
+
+static const struct rd_field link_fields[] = {
+	F(1, RD_F_U64, struct rd_link, id, "id"),
+	FF(2, RD_F_STR, struct rd_link, hash, "hash", PRIV),
+	F(3, RD_F_U64, struct rd_link, vendor_id, "vendor_id"),
+	F(4, RD_F_U64, struct rd_link, customer_id, "customer_id"),
+	F(5, RD_F_U64, struct rd_link, opportunity_id, "opportunity_id"),
+	FF(6, RD_F_TIME, struct rd_link, expires_at, "expires_at", RO),
+	FF(7, RD_F_TIME, struct rd_link, revoked_at, "revoked_at", RO),
+};
+
 #define ENTITY(var, nm, tbl, k, st, flds) \
 	const struct rd_entity var = { nm, tbl, k, 1, sizeof(st), flds, sizeof flds / sizeof *flds }
 ENTITY(rd_entity_vendor, "vendor", "vendors", RD_KIND_VENDOR, struct rd_vendor, vendor_fields);
@@ -215,6 +297,11 @@ ENTITY(rd_entity_import, "import", "imports", RD_KIND_IMPORT, struct rd_import_r
 ENTITY(rd_entity_policy, "policy version", "policies", RD_KIND_POLICY, struct rd_policy_rec, policy_fields);
 ENTITY(rd_entity_plugin_kv, "plugin value", "plugin_kv", RD_KIND_PLUGIN_KV, struct rd_plugin_kv, plugin_kv_fields);
 ENTITY(rd_entity_enablement, "enablement", "enablements", RD_KIND_ENABLEMENT, struct rd_enablement, enablement_fields);
+ENTITY(rd_entity_opportunity, "opportunity", "opportunities", RD_KIND_OPPORTUNITY, struct rd_opportunity, opportunity_fields);
+ENTITY(rd_entity_action, "action", "actions", RD_KIND_ACTION, struct rd_sched_action, action_fields);
+ENTITY(rd_entity_message, "message", "outbox", RD_KIND_MESSAGE, struct rd_message, message_fields);
+ENTITY(rd_entity_task, "task", "tasks", RD_KIND_TASK, struct rd_task, task_fields);
+ENTITY(rd_entity_link, "link", "links", RD_KIND_LINK, struct rd_link, link_fields);
 
 enum rd_colour rd_contract_colour(const struct rd_contract *c, rd_date today, uint32_t window_days)
 {
@@ -885,6 +972,49 @@ static int key_enablement(const void *rec, size_t len, uint8_t *key, size_t cap)
 }
 
 static const struct rd_index_def plugin_kv_idx[] = { { "key", key_plugin_kv } };
+
+static int key_opp_contract(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_u64(rec, len, 3, key, cap); }
+static int key_opp_reseller(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_u64(rec, len, 6, key, cap); }
+static int key_action(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_string(rec, len, 2, key, cap); }
+static int key_link(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_string(rec, len, 2, key, cap); }
+
+/* Opportunities awaiting a decision, by the day it is due (state 1 only). */
+static int key_opp_deadline(const void *rec, size_t len, uint8_t *key, size_t cap)
+{
+	struct rd_rec_field f;
+	int rc = find_field(rec, len, 8, &f);
+	if (rc <= 0 || f.wire != RD_WIRE_UINT || f.u != RD_OPP_PENDING_DECISION)
+		return rc < 0 ? rc : 0;
+	if ((rc = find_field(rec, len, 12, &f)) <= 0 || f.wire != RD_WIRE_SINT || cap < 4)
+		return rc < 0 ? rc : 0;
+	rd_date_key((rd_date)f.i, key);
+	return 4;
+}
+
+/* Queued messages by the time they are due. */
+static int key_message_due(const void *rec, size_t len, uint8_t *key, size_t cap)
+{
+	struct rd_rec_field f;
+	int rc = find_field(rec, len, 7, &f);
+	if (rc <= 0 || f.wire != RD_WIRE_UINT || f.u != RD_MSG_QUEUED)
+		return rc < 0 ? rc : 0;
+	uint64_t at = 0;
+	if ((rc = find_field(rec, len, 9, &f)) < 0)
+		return rc;
+	if (rc > 0)
+		at = f.u;
+	if (cap < 8)
+		return RD_ECORRUPT;
+	for (int i = 7; i >= 0; i--, at >>= 8)
+		key[i] = (uint8_t)at;
+	return 8;
+}
+
+static const struct rd_index_def opportunity_idx[] = {
+	{ "contract", key_opp_contract }, { "reseller", key_opp_reseller }, { "deadline", key_opp_deadline } };
+static const struct rd_index_def action_idx[] = { { "key", key_action } };
+static const struct rd_index_def message_idx[] = { { "due", key_message_due } };
+static const struct rd_index_def link_idx[] = { { "hash", key_link } };
 static const struct rd_index_def enablement_idx[] = { { "plugin", key_enablement } };
 static const struct rd_index_def user_idx[] = { { "email", key_user_email } };
 static const struct rd_index_def token_idx[] = { { "hash", key_token_hash } };
@@ -905,13 +1035,19 @@ static const struct rd_table_def tables[] = {
 	{ "policies", policy_idx, 1 },
 	{ "plugin_kv", plugin_kv_idx, 1 },
 	{ "enablements", enablement_idx, 1 },
+	{ "opportunities", opportunity_idx, 3 },
+	{ "actions", action_idx, 1 },
+	{ "outbox", message_idx, 1 },
+	{ "tasks", NULL, 0 },
+	{ "links", link_idx, 1 },
 };
 
 int rd_domain_register(struct rd_store *s, struct rd_domain *d)
 {
 	struct rd_table **slots[] = { &d->vendors, &d->partners, &d->customers, &d->products, &d->contracts,
 				      &d->users, &d->tokens, &d->contacts, &d->audit, &d->imports, &d->policies,
-				      &d->plugin_kv, &d->enablements };
+				      &d->plugin_kv, &d->enablements, &d->opportunities, &d->actions,
+				      &d->outbox, &d->tasks, &d->links };
 	for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
 		int rc = rd_store_register(s, &tables[i], slots[i]);
 		if (rc < 0)

@@ -35,6 +35,11 @@ enum rd_kind {
 	RD_KIND_POLICY = 11,
 	RD_KIND_PLUGIN_KV = 12,
 	RD_KIND_ENABLEMENT = 13,
+	RD_KIND_OPPORTUNITY = 14,
+	RD_KIND_ACTION = 15,
+	RD_KIND_MESSAGE = 16,
+	RD_KIND_TASK = 17,
+	RD_KIND_LINK = 18,
 };
 
 #define RD_NAME_MAX 128
@@ -56,6 +61,9 @@ struct rd_vendor {
 	uint32_t policy_memory_kb;     /* the vendor's Lua memory cap; 0: 16384 */
 	uint32_t policy_instructions;  /* per call; 0: 1,000,000 */
 	uint32_t margin_version, routing_version; /* active; set by activation only */
+	char notify_email[RD_NAME_MAX]; /* the vendor's renewals team: pullbacks, customer requests */
+	char reminder_days[64];         /* cadence, days before the end: "60 30 14 7 0 -7" */
+	char portal_url[RD_NAME_MAX];   /* base of links in e-mails; "": the daemon's own address */
 };
 
 enum rd_publish { RD_PUBLISH_VENDOR = 1, RD_PUBLISH_PARTNER = 2 };
@@ -75,6 +83,7 @@ struct rd_partner {
 	char colour_primary[8];      /* #rrggbb */
 	char colour_accent[8];
 	char contact_block[512];     /* shown on every customer page and e-mail */
+	uint32_t opt_out_notices;    /* 1: renewd sends no customer notices for its opportunities */
 };
 
 struct rd_customer {
@@ -241,6 +250,86 @@ struct rd_enablement {
 	uint64_t enabled_at;
 };
 
+enum rd_opp_state {
+	RD_OPP_PENDING_DECISION = 1,
+	RD_OPP_PUBLISHED_PARTNER = 2,
+	RD_OPP_PUBLISHED_VENDOR = 3,
+	RD_OPP_ACCEPTED = 4,
+	RD_OPP_WON = 5,
+	RD_OPP_LOST = 6,
+	RD_OPP_EXPIRED = 7,
+};
+
+/* A renewal opportunity and its quote: created when a contract enters the
+ * renewal window. */
+struct rd_opportunity {
+	uint64_t id;
+	char number[24];          /* the human quote number, Q-2026-000123 */
+	uint64_t contract_id, customer_id, product_id, reseller_id, distributor_id;
+	uint8_t state;            /* enum rd_opp_state */
+	uint8_t publish;          /* enum rd_publish once decided; 0 before */
+	uint32_t decided_by_default; /* 1: the decision window passed (pullback) */
+	rd_date contract_end, decision_by, valid_until;
+	char currency[4];
+	int64_t list_total;       /* the renewal line at list price, minor units */
+	int64_t net_total;        /* list less the channel's shares */
+	uint32_t policy_version;  /* the margin policy version that priced it */
+	uint32_t attention;       /* 1: could not be priced: a person must look */
+	char attention_reason[256];
+	char lines[8192];         /* JSON: lines with prices, shares and reasons; optional up/cross-sell lines */
+	uint64_t created_at;
+	uint64_t lost_reason_set;
+	char lost_reason[128];
+};
+
+/* An action the scheduler took, by its idempotency key ("quote:12",
+ * "reminder:30:12", "digest:3:2027-W05"), written with its effect. */
+struct rd_sched_action {
+	uint64_t id;
+	char key[96];
+	uint64_t at;              /* the platform clock when it was taken */
+	rd_date day;              /* the day swept */
+};
+
+enum rd_msg_state { RD_MSG_QUEUED = 1, RD_MSG_SENT = 2, RD_MSG_DEAD = 3 };
+
+/* A message in the outbox, written in the transaction of its cause. */
+struct rd_message {
+	uint64_t id;
+	char kind[24];            /* quote_notice, pullback, customer_notice, reminder, digest, task */
+	char to[RD_NAME_MAX];
+	char subject[256];
+	char text[8192];
+	char html[16384];
+	uint8_t state;            /* enum rd_msg_state */
+	uint32_t attempts;
+	uint64_t next_at;         /* queued: when to try (real time) */
+	char last_error[256];
+	uint64_t created_at, sent_at;
+	char ref[96];             /* the action key that caused it */
+	uint64_t opportunity_id, partner_id, customer_id;
+};
+
+enum rd_task_kind { RD_TASK_CALLBACK = 1, RD_TASK_CONTACT_RESELLER = 2, RD_TASK_REPLY = 3 };
+
+/* Something a person must do: a customer asked to be called back, ... */
+struct rd_task {
+	uint64_t id;
+	uint8_t kind;             /* enum rd_task_kind */
+	uint64_t opportunity_id, customer_id, partner_id; /* partner_id: the partner whose people act; 0: the vendor's */
+	char message[2048];
+	uint8_t done;
+	uint64_t created_at;
+};
+
+/* A customer's secure link: tenant 0, found by the hash of its token. */
+struct rd_link {
+	uint64_t id;
+	char hash[65];
+	uint64_t vendor_id, customer_id, opportunity_id;
+	uint64_t expires_at, revoked_at;
+};
+
 /* Derived colour: red = expired and not renewed; amber = live and ending
  * within the renewal window; green = live; black = cancelled. */
 enum rd_colour rd_contract_colour(const struct rd_contract *c, rd_date today, uint32_t window_days);
@@ -277,7 +366,8 @@ struct rd_entity {
 };
 
 extern const struct rd_entity rd_entity_vendor, rd_entity_partner, rd_entity_customer, rd_entity_product,
-	rd_entity_contract, rd_entity_user, rd_entity_token, rd_entity_contact, rd_entity_audit, rd_entity_import, rd_entity_policy, rd_entity_plugin_kv, rd_entity_enablement;
+	rd_entity_contract, rd_entity_user, rd_entity_token, rd_entity_contact, rd_entity_audit, rd_entity_import, rd_entity_policy, rd_entity_plugin_kv, rd_entity_enablement, rd_entity_opportunity,
+	rd_entity_action, rd_entity_message, rd_entity_task, rd_entity_link;
 
 /* Struct -> record bytes in a writer (owned by the caller). */
 struct rd_rec_writer;
@@ -304,6 +394,7 @@ int rd_entity_set_text(const struct rd_entity *e, void *obj, const char *name, c
 struct rd_domain {
 	struct rd_table *vendors, *partners, *customers, *products, *contracts;
 	struct rd_table *users, *tokens, *contacts, *audit, *imports, *policies, *plugin_kv, *enablements;
+	struct rd_table *opportunities, *actions, *outbox, *tasks, *links;
 };
 
 /* Writes any entity: allocates the id when *id is 0 (RD_PUT_NEW), encodes

@@ -760,3 +760,46 @@ int rd_enablement_find(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, c
 		return rc;
 	return rd_entity_get(t, d->enablements, &rd_entity_enablement, vendor, id, out);
 }
+
+/* ---- branding ------------------------------------------------------------------------- */
+
+static int asset_of(struct rd_loaded *l, const char *name, const char **data, size_t *len)
+{
+	const struct rd_branding_ops *ops = l->desc->ops;
+	if (!ops || !ops->asset)
+		return RD_ENOTFOUND;
+	const void *p;
+	const char *type = NULL;
+	int rc = ops->asset(l->ctx, name, &p, len, &type);
+	if (rc == 0)
+		*data = p;
+	return rc < 0 ? rc : 0;
+}
+
+int rd_plugins_asset(struct rd_plugins *p, struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t partner,
+		     const char *name, const char **data, size_t *len)
+{
+	struct rd_enablement *e = rd_malloc(sizeof *e);
+	int rc = RD_ENOTFOUND;
+	for (int pass = 0; pass < 2 && rc < 0; pass++) { /* the partner's pack, then the vendor's */
+		uint64_t who = pass == 0 ? partner : 0;
+		if (pass == 0 && !partner)
+			continue;
+		for (struct rd_loaded *l = p->list; l && rc < 0; l = l->next) {
+			if (!l->loaded || l->kind != RD_PLUGIN_BRANDING || !strcmp(l->name, "branding-default"))
+				continue;
+			uint8_t key[80];
+			size_t kl;
+			uint64_t id;
+			enablement_key(l->name, who, key, &kl);
+			if (rd_index_find(t, d->enablements, "plugin", vendor, key, kl, &id) == 0)
+				rc = asset_of(l, name, data, len);
+		}
+	}
+	free(e);
+	if (rc < 0) {
+		struct rd_loaded *def = rd_plugins_find(p, "branding-default");
+		rc = def ? asset_of(def, name, data, len) : RD_ENOTFOUND;
+	}
+	return rc;
+}

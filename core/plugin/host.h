@@ -70,6 +70,12 @@ int rd_enablement_find(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, c
 		       struct rd_enablement *out);
 json_t *rd_enablement_json(const struct rd_enablement *e);
 
+/* A branding asset: from the first loaded branding plugin enabled for the
+ * partner, then for the vendor, then from branding-default.  Loop thread;
+ * the data stays valid while the plugin is loaded. */
+int rd_plugins_asset(struct rd_plugins *p, struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t partner,
+		     const char *name, const char **data, size_t *len);
+
 /* Calls in flight (the daemon waits for them, bounded, before closing the store). */
 unsigned rd_plugins_busy(const struct rd_plugins *p);
 

@@ -1,0 +1,540 @@
+/*
+ * renewals.c: the renewal engine over HTTP.
+ *   GET  /api/v1/clock, POST /api/v1/clock {"date"}   the (test) clock
+ *   GET  /api/v1/schedule?days=N                      every action due, none taken
+ *   GET  /api/v1/opportunities[?state=&partner=&attention=]
+ *   GET  /api/v1/opportunities/{id}
+ *   POST /api/v1/opportunities/{id}/decision {"publish": "partner"|"vendor"}
+ *   GET  /api/v1/outbox[?state=&kind=]
+ *   GET  /api/v1/tasks, PATCH /api/v1/tasks/{id} {"done": 1}
+ *   GET  /api/v1/portal, POST /api/v1/portal/actions  (the customer's link token as the bearer)
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/call.h"
+#include "renew/renew.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "util/err.h"
+
+static int list_params(struct rd_req *req, const char *const *known, uint64_t *limit, uint64_t *cursor)
+{
+	const char *bad = rd_req_query_unknown(req, known);
+	if (bad) {
+		rd_reply_error(req, 400, "invalid", bad, "unknown query parameter \"%s\"", bad);
+		return RD_EINVAL;
+	}
+	const char *ls = rd_req_query(req, "limit"), *cs = rd_req_query(req, "cursor");
+	*limit = ls ? rd_parse_id(ls) : 50;
+	*cursor = cs ? rd_parse_id(cs) : 0;
+	if (*limit < 1 || *limit > 500 || (cs && !*cursor)) {
+		rd_reply_error(req, 400, "invalid", *limit < 1 || *limit > 500 ? "limit" : "cursor",
+			       "limit is 1-500 and cursor comes from next_cursor");
+		return RD_EINVAL;
+	}
+	return 0;
+}
+
+static json_t *page(json_t *items, bool more, uint64_t last)
+{
+	char next[24];
+	snprintf(next, sizeof next, "%llu", (unsigned long long)last);
+	return json_pack("{s:o, s:o}", "items", items, "next_cursor", more ? json_string(next) : json_null());
+}
+
+/* ---- clock and schedule ------------------------------------------------------------ */
+
+static json_t *clock_json(void)
+{
+	char at[21], day[11];
+	rd_time_format(rd_clock_now(), at);
+	rd_date_format(rd_clock_today(), day);
+	return json_pack("{s:s, s:s, s:b}", "now", at, "today", day, "settable", rd_clock_settable());
+}
+
+int rd_api_clock_get(struct rd_req *req)
+{
+	struct call c;
+	if (rd_call_begin(req, &c) < 0 || rd_call_allow(&c, RD_RES_CLOCK, RD_ACT_READ) == RD_SCOPE_NONE)
+		return 0;
+	rd_reply_json(req, 200, clock_json());
+	return 0;
+}
+
+static int clock_store(struct rd_txn *t, void *arg)
+{
+	uint64_t at = *(uint64_t *)arg;
+	return rd_txn_meta_put(t, "clock", &at, sizeof at);
+}
+
+int rd_api_clock_set(struct rd_req *req)
+{
+	struct call c;
+	json_t *body;
+	if (rd_call_begin(req, &c) < 0 || rd_call_allow(&c, RD_RES_CLOCK, RD_ACT_UPDATE) == RD_SCOPE_NONE ||
+	    rd_req_json(req, &body) < 0)
+		return 0;
+	const char *date = NULL;
+	json_error_t je;
+	rd_date d;
+	int ok = json_unpack_ex(body, &je, JSON_STRICT, "{s:s}", "date", &date) == 0 && rd_date_parse(date, &d) == 0;
+	json_decref(body);
+	if (!ok) {
+		rd_reply_error(req, 400, "invalid", "date", "the clock is set with {\"date\": \"YYYY-MM-DD\"}");
+		return 0;
+	}
+	if (!rd_clock_settable()) {
+		rd_reply_error(req, 409, "real_clock", NULL, "this renewd runs on the real clock (start it with --test-clock to set it)");
+		return 0;
+	}
+	uint64_t at = (uint64_t)d * 86400 + 12 * 3600; /* midday: the day is unambiguous */
+	if (at < rd_clock_now()) {
+		rd_reply_error(req, 409, "clock_backwards", "date", "the clock only moves forward");
+		return 0;
+	}
+	int rc = rd_store_write(c.app->store, clock_store, &at);
+	if (rc < 0)
+		return rc;
+	rd_clock_set(at);
+	int taken = rd_renew_sweep(c.app->renew);
+	json_t *j = clock_json();
+	json_object_set_new(j, "actions", json_integer(taken < 0 ? 0 : taken));
+	rd_reply_json(req, 200, j);
+	return 0;
+}
+
+int rd_api_schedule(struct rd_req *req)
+{
+	struct call c;
+	if (rd_call_begin(req, &c) < 0 || rd_call_allow(&c, RD_RES_CLOCK, RD_ACT_READ) == RD_SCOPE_NONE)
+		return 0;
+	static const char *const known[] = { "days", NULL };
+	const char *bad = rd_req_query_unknown(req, known), *ds = rd_req_query(req, "days");
+	uint64_t days = ds ? rd_parse_id(ds) : 30;
+	if (bad || (ds && !strcmp(ds, "0") ? false : days < 1) || days > 400) {
+		rd_reply_error(req, 400, "invalid", bad ? bad : "days", "the preview takes days=1..400");
+		return 0;
+	}
+	json_t *actions;
+	int rc = rd_renew_preview(c.app->renew, c.who.vendor, (int)days, &actions);
+	if (rc < 0)
+		return rc;
+	char from[11];
+	rd_date_format(rd_clock_today(), from);
+	rd_reply_json(req, 200, json_pack("{s:s, s:I, s:o}", "from", from, "days", (json_int_t)days, "actions", actions));
+	return 0;
+}
+
+/* ---- opportunities ------------------------------------------------------------------- */
+
+static bool sees_opp(struct call *c, enum rd_scope scope, const struct rd_opportunity *o)
+{
+	return scope == RD_SCOPE_ALL || rd_call_in_scope(c, o->reseller_id) || rd_call_in_scope(c, o->distributor_id);
+}
+
+static json_t *opp_json(const struct rd_opportunity *o)
+{
+	json_t *j = rd_entity_to_json(&rd_entity_opportunity, o);
+	json_t *lines = json_loads(o->lines[0] ? o->lines : "[]", 0, NULL);
+	json_object_set_new(j, "lines", lines ? lines : json_array());
+	return j;
+}
+
+int rd_api_opportunities_list(struct rd_req *req)
+{
+	struct call c;
+	enum rd_scope scope;
+	if (rd_call_begin(req, &c) < 0 || (scope = rd_call_allow(&c, RD_RES_OPPORTUNITY, RD_ACT_READ)) == RD_SCOPE_NONE)
+		return 0;
+	static const char *const known[] = { "limit", "cursor", "state", "partner", "attention", NULL };
+	uint64_t limit, cursor;
+	if (list_params(req, known, &limit, &cursor) < 0)
+		return 0;
+	const char *state = rd_req_query(req, "state"), *partner = rd_req_query(req, "partner"),
+		   *attention = rd_req_query(req, "attention");
+	uint64_t pid = partner ? rd_parse_id(partner) : 0;
+	if ((partner && !pid) || (attention && strcmp(attention, "true") && strcmp(attention, "false"))) {
+		rd_reply_error(req, 400, "invalid", partner && !pid ? "partner" : "attention", "partner is an id, attention true or false");
+		return 0;
+	}
+	struct rd_txn *t;
+	int rc = rd_store_read(c.app->store, &t);
+	if (rc < 0)
+		return rc;
+	json_t *items = json_array();
+	struct rd_opportunity *o = rd_malloc(sizeof *o);
+	struct rd_iter it;
+	struct rd_item item;
+	uint64_t n = 0, last = 0;
+	bool more = false;
+	rc = rd_iter_records(&it, t, c.app->domain->opportunities, c.who.vendor, cursor + 1);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if ((rc = rd_entity_decode(&rd_entity_opportunity, item.val, item.len, o)) < 0)
+			break;
+		if (!sees_opp(&c, scope, o))
+			continue;
+		json_t *j = opp_json(o);
+		if ((state && strcmp(json_string_value(json_object_get(j, "state")), state)) ||
+		    (pid && o->reseller_id != pid && o->distributor_id != pid) ||
+		    (attention && (o->attention != 0) != !strcmp(attention, "true"))) {
+			json_decref(j);
+			continue;
+		}
+		if (n == limit) {
+			json_decref(j);
+			more = true;
+			break;
+		}
+		json_array_append_new(items, j);
+		last = item.id;
+		n++;
+	}
+	rd_iter_close(&it);
+	rd_txn_end(t);
+	free(o);
+	if (rc < 0) {
+		json_decref(items);
+		return rc;
+	}
+	rd_reply_json(req, 200, page(items, more, last));
+	return 0;
+}
+
+int rd_api_opportunity_get(struct rd_req *req)
+{
+	struct call c;
+	enum rd_scope scope;
+	if (rd_call_begin(req, &c) < 0 || (scope = rd_call_allow(&c, RD_RES_OPPORTUNITY, RD_ACT_READ)) == RD_SCOPE_NONE)
+		return 0;
+	uint64_t id = rd_parse_id(rd_req_param(req, "id"));
+	struct rd_txn *t;
+	int rc = rd_store_read(c.app->store, &t);
+	if (rc < 0)
+		return rc;
+	struct rd_opportunity *o = rd_malloc(sizeof *o);
+	rc = id ? rd_entity_get(t, c.app->domain->opportunities, &rd_entity_opportunity, c.who.vendor, id, o) : RD_ENOTFOUND;
+	rd_txn_end(t);
+	if (rc == 0 && !sees_opp(&c, scope, o))
+		rc = RD_ENOTFOUND;
+	if (rc == 0)
+		rd_reply_json(req, 200, opp_json(o));
+	else if (rc == RD_ENOTFOUND)
+		rd_reply_error(req, 404, "not_found", "id", "no such opportunity");
+	free(o);
+	return rc == RD_ENOTFOUND ? 0 : rc;
+}
+
+int rd_api_opportunity_decide(struct rd_req *req)
+{
+	struct call c;
+	enum rd_scope scope;
+	json_t *body;
+	if (rd_call_begin(req, &c) < 0 || (scope = rd_call_allow(&c, RD_RES_OPPORTUNITY, RD_ACT_UPDATE)) == RD_SCOPE_NONE ||
+	    rd_req_json(req, &body) < 0)
+		return 0;
+	const char *publish = NULL;
+	json_error_t je;
+	int ok = json_unpack_ex(body, &je, JSON_STRICT, "{s:s}", "publish", &publish) == 0 &&
+		 (!strcmp(publish, "partner") || !strcmp(publish, "vendor"));
+	uint8_t mode = ok && !strcmp(publish, "partner") ? RD_PUBLISH_PARTNER : RD_PUBLISH_VENDOR;
+	json_decref(body);
+	if (!ok) {
+		rd_reply_error(req, 400, "invalid", "publish", "a decision is {\"publish\": \"partner\"} or {\"publish\": \"vendor\"}");
+		return 0;
+	}
+	uint64_t id = rd_parse_id(rd_req_param(req, "id"));
+	/* Scope first: the partner of record (or its distributor) decides. */
+	struct rd_txn *t;
+	int rc = rd_store_read(c.app->store, &t);
+	if (rc < 0)
+		return rc;
+	struct rd_opportunity *o = rd_malloc(sizeof *o);
+	rc = id ? rd_entity_get(t, c.app->domain->opportunities, &rd_entity_opportunity, c.who.vendor, id, o) : RD_ENOTFOUND;
+	rd_txn_end(t);
+	if (rc == 0 && !sees_opp(&c, scope, o))
+		rc = RD_ENOTFOUND;
+	free(o);
+	if (rc == RD_ENOTFOUND) {
+		rd_reply_error(req, 404, "not_found", "id", "no such opportunity");
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	char why[200] = "";
+	rc = rd_renew_decide(c.app->renew, c.who.vendor, c.who.user, id, mode, why, sizeof why);
+	if (rc == RD_EINVAL) {
+		rd_reply_error(req, 409, "conflict", NULL, "%s", why);
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	return rd_api_opportunity_get(req);
+}
+
+/* ---- outbox and tasks ----------------------------------------------------------------- */
+
+int rd_api_outbox(struct rd_req *req)
+{
+	struct call c;
+	if (rd_call_begin(req, &c) < 0 || rd_call_allow(&c, RD_RES_OUTBOX, RD_ACT_READ) == RD_SCOPE_NONE)
+		return 0;
+	static const char *const known[] = { "limit", "cursor", "state", "kind", "to", NULL };
+	uint64_t limit, cursor;
+	if (list_params(req, known, &limit, &cursor) < 0)
+		return 0;
+	const char *state = rd_req_query(req, "state"), *kind = rd_req_query(req, "kind"), *to = rd_req_query(req, "to");
+	struct rd_txn *t;
+	int rc = rd_store_read(c.app->store, &t);
+	if (rc < 0)
+		return rc;
+	json_t *items = json_array();
+	struct rd_message *m = rd_malloc(sizeof *m);
+	struct rd_iter it;
+	struct rd_item item;
+	uint64_t n = 0, last = 0;
+	bool more = false;
+	rc = rd_iter_records(&it, t, c.app->domain->outbox, c.who.vendor, cursor + 1);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if ((rc = rd_entity_decode(&rd_entity_message, item.val, item.len, m)) < 0)
+			break;
+		json_t *j = rd_entity_to_json(&rd_entity_message, m);
+		if ((state && strcmp(json_string_value(json_object_get(j, "state")), state)) || (kind && strcmp(m->kind, kind)) ||
+		    (to && strcmp(m->to, to))) {
+			json_decref(j);
+			continue;
+		}
+		if (n == limit) {
+			json_decref(j);
+			more = true;
+			break;
+		}
+		json_array_append_new(items, j);
+		last = item.id;
+		n++;
+	}
+	rd_iter_close(&it);
+	rd_txn_end(t);
+	free(m);
+	if (rc < 0) {
+		json_decref(items);
+		return rc;
+	}
+	rd_reply_json(req, 200, page(items, more, last));
+	return 0;
+}
+
+int rd_api_tasks_list(struct rd_req *req)
+{
+	struct call c;
+	enum rd_scope scope;
+	if (rd_call_begin(req, &c) < 0 || (scope = rd_call_allow(&c, RD_RES_TASK, RD_ACT_READ)) == RD_SCOPE_NONE)
+		return 0;
+	static const char *const known[] = { "limit", "cursor", NULL };
+	uint64_t limit, cursor;
+	if (list_params(req, known, &limit, &cursor) < 0)
+		return 0;
+	struct rd_txn *t;
+	int rc = rd_store_read(c.app->store, &t);
+	if (rc < 0)
+		return rc;
+	json_t *items = json_array();
+	struct rd_task task;
+	struct rd_iter it;
+	struct rd_item item;
+	uint64_t n = 0, last = 0;
+	bool more = false;
+	rc = rd_iter_records(&it, t, c.app->domain->tasks, c.who.vendor, cursor + 1);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if ((rc = rd_entity_decode(&rd_entity_task, item.val, item.len, &task)) < 0)
+			break;
+		if (scope == RD_SCOPE_OWN && !rd_call_in_scope(&c, task.partner_id))
+			continue;
+		if (n == limit) {
+			more = true;
+			break;
+		}
+		json_array_append_new(items, rd_entity_to_json(&rd_entity_task, &task));
+		last = item.id;
+		n++;
+	}
+	rd_iter_close(&it);
+	rd_txn_end(t);
+	if (rc < 0) {
+		json_decref(items);
+		return rc;
+	}
+	rd_reply_json(req, 200, page(items, more, last));
+	return 0;
+}
+
+struct task_done {
+	struct call *c;
+	enum rd_scope scope;
+	uint64_t id;
+	uint32_t done;
+	struct rd_task task;
+};
+
+static int task_write(struct rd_txn *t, void *arg)
+{
+	struct task_done *d = arg;
+	int rc = rd_entity_get(t, d->c->app->domain->tasks, &rd_entity_task, d->c->who.vendor, d->id, &d->task);
+	if (rc < 0)
+		return rc;
+	if (d->scope == RD_SCOPE_OWN && !rd_call_in_scope(d->c, d->task.partner_id))
+		return RD_ENOTFOUND;
+	json_t *before = rd_entity_to_json(&rd_entity_task, &d->task);
+	d->task.done = d->done;
+	if ((rc = rd_entity_put(t, d->c->app->domain->tasks, &rd_entity_task, d->c->who.vendor, &d->task, 0)) == 0) {
+		json_t *after = rd_entity_to_json(&rd_entity_task, &d->task);
+		rc = rd_audit_write(t, d->c->app->domain, d->c->who.vendor, d->c->who.user, RD_AUDIT_UPDATE, "tasks", d->id,
+				    before, after, NULL);
+		json_decref(after);
+	}
+	json_decref(before);
+	return rc;
+}
+
+int rd_api_task_patch(struct rd_req *req)
+{
+	struct call c;
+	struct task_done d = { .c = &c };
+	json_t *body;
+	if (rd_call_begin(req, &c) < 0 || (d.scope = rd_call_allow(&c, RD_RES_TASK, RD_ACT_UPDATE)) == RD_SCOPE_NONE ||
+	    rd_req_json(req, &body) < 0)
+		return 0;
+	json_int_t done = -1;
+	json_error_t je;
+	int ok = json_unpack_ex(body, &je, JSON_STRICT, "{s:I}", "done", &done) == 0 && (done == 0 || done == 1);
+	json_decref(body);
+	if (!ok) {
+		rd_reply_error(req, 400, "invalid", "done", "a task update is {\"done\": 1} or {\"done\": 0}");
+		return 0;
+	}
+	d.id = rd_parse_id(rd_req_param(req, "id"));
+	d.done = (uint32_t)done;
+	int rc = d.id ? rd_store_write(c.app->store, task_write, &d) : RD_ENOTFOUND;
+	if (rc == RD_ENOTFOUND) {
+		rd_reply_error(req, 404, "not_found", "id", "no such task");
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	rd_reply_json(req, 200, rd_entity_to_json(&rd_entity_task, &d.task));
+	return 0;
+}
+
+/* ---- the customer's link ------------------------------------------------------------------- */
+
+/* Authenticates a customer's link token (Authorization: Bearer rd_...). */
+static int link_begin(struct rd_req *req, struct rd_app *app, struct rd_link *l)
+{
+	const char *auth = rd_req_header(req, "authorization");
+	char hash[RD_TOKEN_HASH_HEX];
+	uint64_t id;
+	struct rd_txn *t;
+	if (!auth || strncasecmp(auth, "Bearer ", 7) || !rd_token_hash(auth + 7, hash)) {
+		rd_reply_error(req, 401, "unauthenticated", NULL, "this route needs the customer's link token as a bearer token");
+		return RD_EINVAL;
+	}
+	int rc = rd_store_read(app->store, &t);
+	if (rc < 0)
+		return rc;
+	rc = rd_index_find(t, app->domain->links, "hash", 0, hash, strlen(hash) + 1, &id);
+	if (rc == 0)
+		rc = rd_entity_get(t, app->domain->links, &rd_entity_link, 0, id, l);
+	rd_txn_end(t);
+	if (rc < 0 || !rd_hash_equal(l->hash, hash) || l->revoked_at || l->expires_at <= rd_clock_now()) {
+		rd_reply_error(req, 401, "unauthenticated", NULL, "the link is not known, has expired or was revoked");
+		return RD_EINVAL;
+	}
+	return 0;
+}
+
+int rd_api_portal(struct rd_req *req)
+{
+	struct rd_app *app = rd_req_app(req);
+	struct rd_link l;
+	if (link_begin(req, app, &l) < 0)
+		return 0;
+	struct rd_txn *t;
+	int rc = rd_store_read(app->store, &t);
+	if (rc < 0)
+		return rc;
+	struct rd_customer cu;
+	struct rd_vendor v;
+	struct rd_opportunity *o = rd_malloc(sizeof *o);
+	json_t *j = NULL;
+	if ((rc = rd_entity_get(t, app->domain->customers, &rd_entity_customer, l.vendor_id, l.customer_id, &cu)) == 0 &&
+	    (rc = rd_entity_get(t, app->domain->vendors, &rd_entity_vendor, 0, l.vendor_id, &v)) == 0 &&
+	    (rc = rd_entity_get(t, app->domain->opportunities, &rd_entity_opportunity, l.vendor_id, l.opportunity_id, o)) == 0) {
+		json_t *contracts = json_array();
+		uint8_t key[8];
+		for (int i = 7, k = 0; i >= 0; i--, k++)
+			key[i] = (uint8_t)(cu.id >> (8 * k));
+		struct rd_iter it;
+		struct rd_item item;
+		rc = rd_iter_index(&it, t, app->domain->contracts, "customer", l.vendor_id, key, 8, NULL, 0);
+		while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+			if (item.key_len != 8 || memcmp(item.key, key, 8))
+				break;
+			struct rd_contract k;
+			if (rd_entity_decode(&rd_entity_contract, item.val, item.len, &k) < 0)
+				continue;
+			json_t *kj = rd_entity_to_json(&rd_entity_contract, &k);
+			json_object_set_new(kj, "colour", json_string(rd_colour_name(rd_contract_colour(
+								  &k, rd_clock_today(), v.renewal_window_days))));
+			json_array_append_new(contracts, kj);
+		}
+		rd_iter_close(&it);
+		/* The customer sees its quote, never the channel's margins. */
+		json_t *oj = opp_json(o);
+		json_t *lines = json_object_get(oj, "lines");
+		size_t i;
+		json_t *line;
+		json_array_foreach(lines, i, line) json_object_del(line, "margins");
+		json_object_del(oj, "net_total");
+		json_object_del(oj, "policy_version");
+		json_object_del(oj, "attention_reason");
+		j = json_pack("{s:o, s:o, s:o}", "customer", rd_entity_to_json(&rd_entity_customer, &cu), "contracts", contracts,
+			      "opportunity", oj);
+	}
+	rd_txn_end(t);
+	free(o);
+	if (rc < 0)
+		return rc == RD_ENOTFOUND ? (rd_reply_error(req, 404, "not_found", NULL, "the quote is gone"), 0) : rc;
+	rd_reply_json(req, 200, j);
+	return 0;
+}
+
+int rd_api_portal_action(struct rd_req *req)
+{
+	struct rd_app *app = rd_req_app(req);
+	struct rd_link l;
+	json_t *body;
+	if (link_begin(req, app, &l) < 0 || rd_req_json(req, &body) < 0)
+		return 0;
+	const char *action = NULL, *message = "";
+	json_error_t je;
+	int ok = json_unpack_ex(body, &je, JSON_STRICT, "{s:s, s?:s}", "action", &action, "message", &message) == 0;
+	uint8_t kind = !ok ? 0 : !strcmp(action, "callback") ? RD_TASK_CALLBACK : !strcmp(action, "contact_reseller")
+		       ? RD_TASK_CONTACT_RESELLER : !strcmp(action, "reply") ? RD_TASK_REPLY : 0;
+	bool long_msg = ok && strlen(message) >= 2000;
+	char *msg = ok ? rd_strdup(message) : NULL;
+	json_decref(body);
+	if (!kind || long_msg) {
+		free(msg);
+		rd_reply_error(req, 400, "invalid", long_msg ? "message" : "action",
+			       "an action is {\"action\": \"callback\"|\"contact_reseller\"|\"reply\", \"message\": text up to 2000 bytes}");
+		return 0;
+	}
+	uint64_t task;
+	int rc = rd_renew_customer_action(app->renew, l.vendor_id, l.customer_id, l.opportunity_id, kind, msg, &task);
+	free(msg);
+	if (rc < 0)
+		return rc;
+	rd_reply_json(req, 201, json_pack("{s:I, s:s}", "task_id", (json_int_t)task, "message",
+					  "thank you: the right person will get back to you"));
+	return 0;
+}

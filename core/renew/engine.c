@@ -1,0 +1,401 @@
+/*
+ * engine.c: the sweep.  For each vendor and each day from the day after the
+ * last one swept up to today, in one write transaction per vendor-day:
+ *
+ *   quotes      contracts whose end enters the window (end = day + window),
+ *               or, on a vendor's first sweep, every live contract ending
+ *               within the window
+ *   pullback    opportunities whose decision window ended, unanswered
+ *   expiry      live contracts whose end was yesterday
+ *   reminders   published opportunities at each cadence point before/after end
+ *   digests     on Mondays, one per partner with something awaiting it
+ *
+ * Each action is recorded under its key ("quote:C", "pullback:O",
+ * "expire:C", "reminder:30:O", "digest:P:2027-02-01") with its effect, so a
+ * rerun never repeats one.  The schedule preview runs the same code inside
+ * a transaction that is then thrown away.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/call.h"
+#include "auth/auth.h"
+#include "policy/runtime.h"
+#include "renew/internal.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "util/err.h"
+#include "util/log.h"
+
+#define CATCH_UP_MAX 400 /* days swept per vendor in one go after downtime */
+
+/* ---- actions ----------------------------------------------------------------- */
+
+/* 1: newly recorded (take the action); 0: taken before; < 0 error. */
+int rd_action_once(struct sweep *s, const char *key)
+{
+	uint64_t id;
+	int rc = rd_index_find(s->t, s->d->actions, "key", s->v.id, key, strlen(key) + 1, &id);
+	if (rc == 0)
+		return 0;
+	if (rc != RD_ENOTFOUND)
+		return rc;
+	struct rd_sched_action a = { 0 };
+	snprintf(a.key, sizeof a.key, "%s", key);
+	a.at = s->now;
+	a.day = s->day;
+	if ((rc = rd_entity_put(s->t, s->d->actions, &rd_entity_action, s->v.id, &a, 0)) < 0)
+		return rc;
+	s->taken++;
+	if (s->preview) {
+		char d[11];
+		rd_date_format(s->day, d);
+		json_array_append_new(s->preview, json_pack("{s:s, s:s}", "day", d, "key", key));
+	}
+	return 1;
+}
+
+static void u64_key(uint64_t v, uint8_t k[8])
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		k[i] = (uint8_t)v;
+}
+
+int rd_opportunity_of(struct sweep *s, uint64_t contract, struct rd_opportunity *o)
+{
+	uint8_t k[8];
+	u64_key(contract, k);
+	uint64_t id;
+	int rc = rd_index_find(s->t, s->d->opportunities, "contract", s->v.id, k, 8, &id);
+	if (rc < 0)
+		return rc;
+	return rd_entity_get(s->t, s->d->opportunities, &rd_entity_opportunity, s->v.id, id, o);
+}
+
+/* ---- quotes ------------------------------------------------------------------- */
+
+static const struct rd_price *price_of(const struct rd_product *p, const char *currency, uint8_t term)
+{
+	for (int i = 0; i < p->n_prices; i++)
+		if (p->prices[i].term == term && !strcmp(p->prices[i].currency, currency))
+			return &p->prices[i];
+	return NULL;
+}
+
+static json_t *shares_json(const struct rd_margin_result *r, int64_t list)
+{
+	json_t *a = json_array();
+	for (int i = 0; i < r->n; i++)
+		json_array_append_new(a, json_pack("{s:s, s:i, s:I, s:s}", "party", r->shares[i].party, "bp", r->shares[i].bp,
+						   "amount", (json_int_t)(list * r->shares[i].bp / 10000), "reason",
+						   r->shares[i].reason));
+	return a;
+}
+
+/* Prices one line in both publish modes; on a policy failure sets the
+ * opportunity's attention with the reason. */
+static json_t *price_line(struct sweep *s, struct rd_opportunity *o, const char *kind, const struct rd_product *p,
+			  const struct rd_contract *k, const struct rd_partner *res, const struct rd_customer *c)
+{
+	const struct rd_price *pr = price_of(p, k->currency, k->term);
+	if (!pr)
+		return NULL;
+	int64_t list = pr->amount * (int64_t)k->quantity;
+	json_t *line = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "kind", kind, "sku", p->external_id, "description", p->name,
+				 "quantity", (json_int_t)k->quantity, "unit_list", (json_int_t)pr->amount, "list", (json_int_t)list);
+	if (!s->margin) {
+		json_object_set_new(line, "shares", json_null());
+		return line;
+	}
+	struct rd_margin_line ml = {
+		.partner_id = res->id, .partner_kind = res->kind, .partner_tier = res->tier,
+		.distributor_id = k->distributor_id, .sku = p->external_id, .product_line = p->line, .term = k->term,
+		.quantity = k->quantity, .list_amount = list, .currency = k->currency, .segment = c->segment,
+		.country = c->country, .deal = RD_DEAL_NONE, .deal_bonus_bp = s->v.deal_bonus_bp,
+		.distributor_bp = s->v.distributor_bp,
+	};
+	json_t *modes = json_object();
+	const char *names[] = { "partner", "vendor" };
+	uint8_t pub[] = { RD_PUBLISH_PARTNER, RD_PUBLISH_VENDOR };
+	for (int i = 0; i < 2; i++) {
+		struct rd_margin_result r;
+		char err[300];
+		ml.publish = pub[i];
+		if (rd_margin_eval(s->margin, &ml, &r, err, sizeof err) < 0) {
+			if (!o->attention) {
+				o->attention = 1;
+				snprintf(o->attention_reason, sizeof o->attention_reason, "the margin policy failed: %.200s", err);
+			}
+			json_object_set_new(modes, names[i], json_null());
+			continue;
+		}
+		json_object_set_new(modes, names[i],
+				    json_pack("{s:o, s:I, s:I}", "shares", shares_json(&r, list), "channel_bp",
+					      (json_int_t)r.total_bp, "net", (json_int_t)(list - list * r.total_bp / 10000)));
+	}
+	json_object_set_new(line, "margins", modes);
+	return line;
+}
+
+static int make_quote(struct sweep *s, const struct rd_contract *k)
+{
+	char key[64];
+	snprintf(key, sizeof key, "quote:%llu", (unsigned long long)k->id);
+	int rc = rd_action_once(s, key);
+	if (rc <= 0)
+		return rc;
+	struct rd_product p;
+	struct rd_partner res;
+	struct rd_customer c;
+	if ((rc = rd_entity_get(s->t, s->d->products, &rd_entity_product, s->v.id, k->product_id, &p)) < 0 ||
+	    (rc = rd_entity_get(s->t, s->d->partners, &rd_entity_partner, s->v.id, k->reseller_id, &res)) < 0 ||
+	    (rc = rd_entity_get(s->t, s->d->customers, &rd_entity_customer, s->v.id, k->customer_id, &c)) < 0)
+		return rc == RD_ENOTFOUND ? 0 : rc; /* a dangling contract: nothing to quote */
+	struct rd_opportunity *o = rd_calloc(1, sizeof *o);
+	o->contract_id = k->id;
+	o->customer_id = k->customer_id;
+	o->product_id = k->product_id;
+	o->reseller_id = k->reseller_id;
+	o->distributor_id = k->distributor_id;
+	o->state = RD_OPP_PENDING_DECISION;
+	o->contract_end = k->end;
+	o->decision_by = s->day + (rd_date)s->v.decision_window_days;
+	if (o->decision_by > k->end)
+		o->decision_by = k->end;
+	o->valid_until = k->end; /* the seed programme: through the renewal end date */
+	memcpy(o->currency, k->currency, 4);
+	o->policy_version = s->v.margin_version;
+	o->created_at = s->now;
+	if (s->margin_error[0]) {
+		o->attention = 1;
+		snprintf(o->attention_reason, sizeof o->attention_reason, "%.250s", s->margin_error);
+	}
+	json_t *lines = json_array();
+	json_t *main = price_line(s, o, "renewal", &p, k, &res, &c);
+	if (!main) {
+		o->attention = 1;
+		snprintf(o->attention_reason, sizeof o->attention_reason, "product %s has no %s list price for this term",
+			 p.external_id, k->currency);
+	} else {
+		o->list_total = json_integer_value(json_object_get(main, "list"));
+		json_t *pm = json_object_get(json_object_get(main, "margins"), "partner");
+		o->net_total = pm ? json_integer_value(json_object_get(pm, "net")) : o->list_total;
+		json_array_append_new(lines, main);
+	}
+	/* Up-sell and cross-sell suggestions: optional lines. */
+	for (int i = 0; i < p.n_upsell + p.n_crosssell; i++) {
+		struct rd_product q;
+		uint64_t id = i < p.n_upsell ? p.upsell[i] : p.crosssell[i - p.n_upsell];
+		if (rd_entity_get(s->t, s->d->products, &rd_entity_product, s->v.id, id, &q) < 0)
+			continue;
+		json_t *l = price_line(s, o, i < p.n_upsell ? "upsell" : "crosssell", &q, k, &res, &c);
+		if (l) {
+			json_object_set_new(l, "optional", json_true());
+			json_array_append_new(lines, l);
+		}
+	}
+	char *text = json_dumps(lines, JSON_COMPACT);
+	json_decref(lines);
+	if (text && strlen(text) < sizeof o->lines)
+		memcpy(o->lines, text, strlen(text) + 1);
+	else
+		snprintf(o->lines, sizeof o->lines, "[]");
+	free(text);
+	if ((rc = rd_entity_put(s->t, s->d->opportunities, &rd_entity_opportunity, s->v.id, o, 0)) < 0)
+		goto out;
+	int y, m, dd;
+	rd_date_to_ymd(s->day, &y, &m, &dd);
+	snprintf(o->number, sizeof o->number, "Q-%04d-%06llu", y, (unsigned long long)o->id);
+	if ((rc = rd_entity_put(s->t, s->d->opportunities, &rd_entity_opportunity, s->v.id, o, 0)) < 0)
+		goto out;
+	if (s->preview)
+		json_object_set_new(json_array_get(s->preview, json_array_size(s->preview) - 1), "contract_id",
+				    json_integer((json_int_t)k->id));
+	rc = rd_notify_quote(s, o, &res, &c, &p, k);
+out:
+	free(o);
+	return rc;
+}
+
+/* ---- decisions and notices ------------------------------------------------------------ */
+
+int rd_publish(struct sweep *s, struct rd_opportunity *o, uint8_t publish, bool by_default)
+{
+	o->publish = publish;
+	o->state = publish == RD_PUBLISH_PARTNER ? RD_OPP_PUBLISHED_PARTNER : RD_OPP_PUBLISHED_VENDOR;
+	o->decided_by_default = by_default;
+	/* The net price follows the mode: the partner buys at list less its
+	 * margin; the customer buys at list when the vendor sells. */
+	json_t *lines = json_loads(o->lines, 0, NULL);
+	json_t *m = json_object_get(json_object_get(json_array_get(lines, 0), "margins"),
+				    publish == RD_PUBLISH_PARTNER ? "partner" : "vendor");
+	if (m)
+		o->net_total = json_integer_value(json_object_get(m, "net"));
+	json_decref(lines);
+	int rc = rd_entity_put(s->t, s->d->opportunities, &rd_entity_opportunity, s->v.id, o, 0);
+	if (rc < 0)
+		return rc;
+	char key[64];
+	snprintf(key, sizeof key, "notice:%llu", (unsigned long long)o->id);
+	if ((rc = rd_action_once(s, key)) <= 0)
+		return rc;
+	return rd_notify_customer(s, o, "customer_notice", 0);
+}
+
+static int pullbacks(struct sweep *s)
+{
+	uint8_t to[4];
+	rd_date_key(s->day + 1, to); /* every deadline up to and including today */
+	uint64_t ids[256];
+	size_t n = 0;
+	struct rd_iter it;
+	struct rd_item item;
+	int rc = rd_iter_index(&it, s->t, s->d->opportunities, "deadline", s->v.id, NULL, 0, to, 4);
+	while (rc >= 0 && n < 256 && (rc = rd_iter_next(&it, &item)) > 0)
+		ids[n++] = item.id;
+	rd_iter_close(&it);
+	struct rd_opportunity *o = rd_malloc(sizeof *o);
+	for (size_t i = 0; rc >= 0 && i < n; i++) {
+		if ((rc = rd_entity_get(s->t, s->d->opportunities, &rd_entity_opportunity, s->v.id, ids[i], o)) < 0)
+			break;
+		if (o->state != RD_OPP_PENDING_DECISION || o->decision_by > s->day)
+			continue;
+		char key[64];
+		snprintf(key, sizeof key, "pullback:%llu", (unsigned long long)o->id);
+		if ((rc = rd_action_once(s, key)) <= 0)
+			continue;
+		uint8_t mode = s->v.publish_default ? s->v.publish_default : RD_PUBLISH_VENDOR;
+		if ((rc = rd_notify_pullback(s, o, mode)) < 0 || (rc = rd_publish(s, o, mode, true)) < 0)
+			break;
+	}
+	free(o);
+	return rc < 0 ? rc : 0;
+}
+
+/* ---- contracts by end date -------------------------------------------------------------- */
+
+typedef int (*contract_fn)(struct sweep *s, struct rd_contract *k);
+
+/* Calls fn for each contract ending in [from, to] (collected first: fn
+ * writes). */
+static int each_ending(struct sweep *s, rd_date from, rd_date to, contract_fn fn)
+{
+	uint8_t lo[4], hi[4];
+	rd_date_key(from, lo);
+	rd_date_key(to + 1, hi);
+	size_t n = 0, cap = 256;
+	uint64_t *ids = rd_malloc(cap * sizeof *ids);
+	struct rd_iter it;
+	struct rd_item item;
+	int rc = rd_iter_index(&it, s->t, s->d->contracts, RD_IDX_CONTRACT_END, s->v.id, lo, 4, hi, 4);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (n == cap)
+			ids = rd_realloc(ids, (cap *= 2) * sizeof *ids);
+		ids[n++] = item.id;
+	}
+	rd_iter_close(&it);
+	struct rd_contract k;
+	for (size_t i = 0; rc >= 0 && i < n; i++)
+		if ((rc = rd_entity_get(s->t, s->d->contracts, &rd_entity_contract, s->v.id, ids[i], &k)) == 0)
+			rc = fn(s, &k);
+	free(ids);
+	s->scanned += n;
+	return rc < 0 ? rc : 0;
+}
+
+static int quote_contract(struct sweep *s, struct rd_contract *k)
+{
+	if (k->status != RD_CONTRACT_LIVE)
+		return 0;
+	if (s->v.max_seats && k->quantity > s->v.max_seats) {
+		/* Outside the programme: stays with the partner, only tracked. */
+		char key[64];
+		snprintf(key, sizeof key, "ineligible:%llu", (unsigned long long)k->id);
+		return rd_action_once(s, key) < 0 ? RD_EINTERNAL : 0;
+	}
+	return make_quote(s, k);
+}
+
+static int expire_contract(struct sweep *s, struct rd_contract *k)
+{
+	if (k->status != RD_CONTRACT_LIVE || k->end >= s->day)
+		return 0;
+	char key[64];
+	snprintf(key, sizeof key, "expire:%llu", (unsigned long long)k->id);
+	int rc = rd_action_once(s, key);
+	if (rc <= 0)
+		return rc;
+	k->status = RD_CONTRACT_EXPIRED; /* red: expired and not renewed */
+	if ((rc = rd_entity_put(s->t, s->d->contracts, &rd_entity_contract, s->v.id, k, 0)) < 0)
+		return rc;
+	struct rd_opportunity o;
+	if (rd_opportunity_of(s, k->id, &o) == 0 && o.state != RD_OPP_WON && o.state != RD_OPP_LOST) {
+		o.state = RD_OPP_EXPIRED;
+		rc = rd_entity_put(s->t, s->d->opportunities, &rd_entity_opportunity, s->v.id, &o, 0);
+	}
+	return rc;
+}
+
+static int remind_contract(struct sweep *s, struct rd_contract *k)
+{
+	int offset = k->end - s->day; /* days before the end (negative: overdue) */
+	if (k->status != RD_CONTRACT_LIVE && !(k->status == RD_CONTRACT_EXPIRED && offset < 0))
+		return 0;
+	struct rd_opportunity o;
+	if (rd_opportunity_of(s, k->id, &o) < 0)
+		return 0;
+	if (o.state != RD_OPP_PUBLISHED_PARTNER && o.state != RD_OPP_PUBLISHED_VENDOR && o.state != RD_OPP_EXPIRED)
+		return 0;
+	if (o.state == RD_OPP_EXPIRED && offset >= 0)
+		return 0;
+	char key[64];
+	snprintf(key, sizeof key, "reminder:%d:%llu", offset, (unsigned long long)o.id);
+	int rc = rd_action_once(s, key);
+	if (rc <= 0)
+		return rc;
+	return rd_notify_customer(s, &o, "reminder", offset);
+}
+
+/* The cadence: days before the end ("60 30 14 7 0 -7"). */
+static int cadence(const struct rd_vendor *v, int out[16])
+{
+	const char *c = v->reminder_days[0] ? v->reminder_days : "60 30 14 7 0 -7";
+	int n = 0;
+	while (*c && n < 16) {
+		char *end;
+		long d = strtol(c, &end, 10);
+		if (end == c)
+			break;
+		if (d >= -365 && d <= 365)
+			out[n++] = (int)d;
+		c = end;
+		while (*c == ' ' || *c == ',')
+			c++;
+	}
+	return n;
+}
+
+/* ---- one day -------------------------------------------------------------------------- */
+
+int rd_sweep_day(struct sweep *s, bool full_window)
+{
+	uint32_t w = s->v.renewal_window_days ? s->v.renewal_window_days : 90;
+	int rc;
+	/* Quotes: the contracts entering the window today (all of it the first time). */
+	if ((rc = each_ending(s, full_window ? s->day : s->day + (rd_date)w, s->day + (rd_date)w, quote_contract)) < 0)
+		return rc;
+	if ((rc = pullbacks(s)) < 0)
+		return rc;
+	if ((rc = each_ending(s, full_window ? s->day - 366 : s->day - 1, s->day - 1, expire_contract)) < 0)
+		return rc;
+	int days[16], n = cadence(&s->v, days);
+	for (int i = 0; i < n; i++) {
+		s->reminder_offset = days[i];
+		if ((rc = each_ending(s, s->day + days[i], s->day + days[i], remind_contract)) < 0)
+			return rc;
+	}
+	if ((s->day + 3) % 7 == 0) /* Monday (1970-01-01 was a Thursday) */
+		rc = rd_digests(s);
+	return rc;
+}

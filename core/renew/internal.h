@@ -1,0 +1,56 @@
+/* internal.h: what the renewal engine's files share. */
+#ifndef RD_RENEW_INTERNAL_H
+#define RD_RENEW_INTERNAL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <uv.h>
+
+#include "api/app.h"
+#include "domain/model.h"
+#include "policy/policy.h"
+#include "renew/renew.h"
+
+struct rd_renew {
+	struct rd_app *app;
+	uv_timer_t sweep_timer, mail_timer;
+	bool started;
+	/* delivery */
+	bool delivering;         /* a batch is on the thread pool */
+	unsigned busy;
+	char maildir[4096];
+	char base_url[512];
+};
+
+/* One vendor-day's sweep, inside its write transaction. */
+struct sweep {
+	struct rd_renew *r;
+	struct rd_txn *t;
+	struct rd_domain *d;
+	struct rd_vendor v;
+	rd_date day;
+	uint64_t now;            /* business time for records */
+	struct rd_margin_policy *margin; /* NULL when the active policy cannot load */
+	char margin_error[300];
+	json_t *preview;         /* non-NULL: a dry run, collect what happens */
+	int reminder_offset;
+	unsigned taken, scanned;
+};
+
+int rd_action_once(struct sweep *s, const char *key);
+int rd_opportunity_of(struct sweep *s, uint64_t contract, struct rd_opportunity *o);
+int rd_sweep_day(struct sweep *s, bool full_window);
+int rd_publish(struct sweep *s, struct rd_opportunity *o, uint8_t publish, bool by_default);
+
+/* Messages (notify.c): each renders the branding pack's templates and
+ * queues the message in the sweep's transaction. */
+int rd_notify_quote(struct sweep *s, const struct rd_opportunity *o, const struct rd_partner *res,
+		    const struct rd_customer *c, const struct rd_product *p, const struct rd_contract *k);
+int rd_notify_pullback(struct sweep *s, const struct rd_opportunity *o, uint8_t mode);
+int rd_notify_customer(struct sweep *s, const struct rd_opportunity *o, const char *kind, int days_left);
+int rd_digests(struct sweep *s);
+int rd_notify_task(struct sweep *s, const struct rd_task *task, const char *to);
+int rd_queue_message(struct sweep *s, const char *kind, const char *to, json_t *ctx, uint64_t opportunity,
+		     uint64_t partner, uint64_t customer);
+
+#endif

@@ -1,0 +1,397 @@
+/*
+ * mail.c: delivering the outbox.  A timer (and a kick after each sweep or
+ * action) collects due messages; a batch is sent on the thread pool by the
+ * configured transport — .eml files in DATA/mail, or SMTP through libcurl —
+ * and the outcome is written back on the loop: sent, or retried later with
+ * exponential backoff, or dead after too many attempts (kept, with the last
+ * error).  Delivery time is real time, whatever the business clock says.
+ * Delivery is at least once: a crash between the server's acceptance and
+ * the write-back sends that message again.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "renew/internal.h"
+#include "store/store.h"
+#include "util/err.h"
+#include "util/log.h"
+
+#define BATCH 32
+#define MAX_ATTEMPTS 30
+#define BACKOFF_MAX_MS (3600 * 1000)
+
+struct item {
+	uint64_t vendor;
+	struct rd_message m;
+	int rc;
+	char error[256];
+};
+
+struct batch {
+	uv_work_t work;
+	struct rd_renew *r;
+	struct item *items;
+	size_t n;
+	/* copies of the settings, for the worker thread */
+	char transport[512], from[256], user[256];
+	bool starttls;
+};
+
+static uint64_t real_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- the message as RFC 5322 text -------------------------------------------------- */
+
+struct buf {
+	char *p;
+	size_t len, cap;
+};
+
+static void put(struct buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2;
+		b->p = rd_realloc(b->p, b->cap);
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = 0;
+}
+
+static void puts_(struct buf *b, const char *s)
+{
+	put(b, s, strlen(s));
+}
+
+static bool ascii(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80 || *s == '\r' || *s == '\n')
+			return false;
+	return true;
+}
+
+/* A header value: as is when plain ASCII, else RFC 2047 base64. */
+static void header(struct buf *b, const char *name, const char *value)
+{
+	puts_(b, name);
+	puts_(b, ": ");
+	if (ascii(value)) {
+		puts_(b, value);
+	} else {
+		size_t n = strlen(value);
+		size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+		char *enc = rd_malloc(cap);
+		sodium_bin2base64(enc, cap, (const unsigned char *)value, n, sodium_base64_VARIANT_ORIGINAL);
+		puts_(b, "=?UTF-8?B?");
+		puts_(b, enc);
+		puts_(b, "?=");
+		free(enc);
+	}
+	puts_(b, "\r\n");
+}
+
+/* Normalises line ends to CRLF. */
+static void body_crlf(struct buf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\n' && (b->len == 0 || b->p[b->len - 1] != '\r'))
+			put(b, "\r", 1);
+		put(b, s, 1);
+	}
+	if (b->len < 2 || memcmp(b->p + b->len - 2, "\r\n", 2) != 0)
+		puts_(b, "\r\n");
+}
+
+static void base64_lines(struct buf *b, const char *s)
+{
+	size_t n = strlen(s);
+	size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+	char *enc = rd_malloc(cap);
+	sodium_bin2base64(enc, cap, (const unsigned char *)s, n, sodium_base64_VARIANT_ORIGINAL);
+	size_t len = strlen(enc);
+	for (size_t i = 0; i < len; i += 76) {
+		put(b, enc + i, len - i < 76 ? len - i : 76);
+		puts_(b, "\r\n");
+	}
+	free(enc);
+}
+
+static char *render_message(const struct batch *bt, const struct item *it, size_t *len)
+{
+	const struct rd_message *m = &it->m;
+	struct buf b = { 0 };
+	char date[64], id[128], boundary[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	snprintf(id, sizeof id, "<renewd-%llu-%llu@renewd>", (unsigned long long)it->vendor, (unsigned long long)m->id);
+	snprintf(boundary, sizeof boundary, "renewd-%llu-%llu", (unsigned long long)it->vendor, (unsigned long long)m->id);
+	header(&b, "From", bt->from);
+	header(&b, "To", m->to);
+	header(&b, "Subject", m->subject);
+	header(&b, "Date", date);
+	header(&b, "Message-ID", id);
+	header(&b, "X-Renewd-Kind", m->kind);
+	header(&b, "X-Renewd-Ref", m->ref);
+	header(&b, "MIME-Version", "1.0");
+	puts_(&b, "Content-Type: multipart/alternative; boundary=\"");
+	puts_(&b, boundary);
+	puts_(&b, "\"\r\n\r\n");
+	puts_(&b, "--");
+	puts_(&b, boundary);
+	puts_(&b, "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n");
+	body_crlf(&b, m->text);
+	puts_(&b, "--");
+	puts_(&b, boundary);
+	puts_(&b, "\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n");
+	base64_lines(&b, m->html);
+	puts_(&b, "--");
+	puts_(&b, boundary);
+	puts_(&b, "--\r\n");
+	*len = b.len;
+	return b.p;
+}
+
+/* ---- transports (worker thread) ---------------------------------------------------------- */
+
+static int to_maildir(const char *dir, const struct item *it, const char *msg, size_t len, char *err, size_t errlen)
+{
+	char tmp[4300], path[4200];
+	mkdir(dir, 0755);
+	snprintf(path, sizeof path, "%s/%llu-%llu.eml", dir, (unsigned long long)it->vendor, (unsigned long long)it->m.id);
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		snprintf(err, errlen, "%.160s: %s", tmp, strerror(errno));
+		return -errno;
+	}
+	ssize_t w = write(fd, msg, len);
+	int rc = (w == (ssize_t)len && fsync(fd) == 0) ? 0 : -EIO;
+	close(fd);
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = -errno;
+	if (rc < 0)
+		snprintf(err, errlen, "%.160s: %s", path, strerror(-rc));
+	return rc;
+}
+
+struct upload {
+	const char *p;
+	size_t left;
+};
+
+static size_t read_cb(char *out, size_t size, size_t n, void *arg)
+{
+	struct upload *u = arg;
+	size_t want = size * n < u->left ? size * n : u->left;
+	memcpy(out, u->p, want);
+	u->p += want;
+	u->left -= want;
+	return want;
+}
+
+static int to_smtp(const struct batch *bt, const struct item *it, const char *msg, size_t len, char *err, size_t errlen)
+{
+	CURL *c = curl_easy_init();
+	if (!c)
+		return -ENOMEM;
+	char from[300], rcpt[300];
+	snprintf(from, sizeof from, "<%s>", bt->from);
+	snprintf(rcpt, sizeof rcpt, "<%s>", it->m.to);
+	struct curl_slist *to = curl_slist_append(NULL, rcpt);
+	struct upload u = { msg, len };
+	curl_easy_setopt(c, CURLOPT_URL, bt->transport);
+	curl_easy_setopt(c, CURLOPT_MAIL_FROM, from);
+	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, to);
+	curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
+	curl_easy_setopt(c, CURLOPT_READDATA, &u);
+	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	if (bt->starttls)
+		curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+	if (bt->user[0]) {
+		curl_easy_setopt(c, CURLOPT_USERNAME, bt->user);
+		const char *pw = getenv("RENEWD_SMTP_PASSWORD");
+		curl_easy_setopt(c, CURLOPT_PASSWORD, pw ? pw : "");
+	}
+	CURLcode cc = curl_easy_perform(c);
+	curl_slist_free_all(to);
+	curl_easy_cleanup(c);
+	if (cc != CURLE_OK) {
+		snprintf(err, errlen, "SMTP %.120s: %s", bt->transport, curl_easy_strerror(cc));
+		return -EIO;
+	}
+	return 0;
+}
+
+static void send_batch(uv_work_t *w)
+{
+	struct batch *bt = w->data;
+	for (size_t i = 0; i < bt->n; i++) {
+		struct item *it = &bt->items[i];
+		size_t len;
+		char *msg = render_message(bt, it, &len);
+		if (!strcmp(bt->transport, "maildir"))
+			it->rc = to_maildir(bt->r->maildir, it, msg, len, it->error, sizeof it->error);
+		else
+			it->rc = to_smtp(bt, it, msg, len, it->error, sizeof it->error);
+		free(msg);
+	}
+}
+
+/* ---- write-back (loop) -------------------------------------------------------------------- */
+
+static int record(struct rd_txn *t, void *arg)
+{
+	struct batch *bt = arg;
+	uint64_t now = real_ms();
+	for (size_t i = 0; i < bt->n; i++) {
+		struct item *it = &bt->items[i];
+		struct rd_message *m = rd_malloc(sizeof *m);
+		int rc = rd_entity_get(t, bt->r->app->domain->outbox, &rd_entity_message, it->vendor, it->m.id, m);
+		if (rc < 0) {
+			free(m);
+			continue;
+		}
+		m->attempts++;
+		if (it->rc == 0) {
+			m->state = RD_MSG_SENT;
+			m->sent_at = now / 1000;
+			m->last_error[0] = 0;
+		} else {
+			uint64_t backoff = bt->r->app->config->mail_retry_ms;
+			for (uint32_t k = 1; k < m->attempts && backoff < BACKOFF_MAX_MS; k++)
+				backoff *= 2;
+			if (backoff > BACKOFF_MAX_MS)
+				backoff = BACKOFF_MAX_MS;
+			m->next_at = (now + backoff) / 1000;
+			snprintf(m->last_error, sizeof m->last_error, "%s", it->error);
+			if (m->attempts >= MAX_ATTEMPTS)
+				m->state = RD_MSG_DEAD;
+		}
+		rc = rd_entity_put(t, bt->r->app->domain->outbox, &rd_entity_message, it->vendor, m, 0);
+		free(m);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static void after_batch(uv_work_t *w, int status)
+{
+	struct batch *bt = w->data;
+	struct rd_renew *r = bt->r;
+	unsigned failed = 0;
+	for (size_t i = 0; i < bt->n; i++)
+		if (bt->items[i].rc < 0 || status != 0) {
+			bt->items[i].rc = bt->items[i].rc < 0 ? bt->items[i].rc : -ECANCELED;
+			failed++;
+		}
+	int rc = rd_store_write(r->app->store, record, bt);
+	if (rc < 0)
+		rd_log(RD_LOG_ERROR, "mail", "delivery results could not be stored: %s", rd_strerror(rc));
+	if (failed)
+		rd_log(RD_LOG_WARN, "mail", "%u of %zu message(s) not delivered, will retry: %s", failed, bt->n,
+		       bt->items[0].error[0] ? bt->items[0].error : "cancelled");
+	bool full = bt->n == BATCH && !failed;
+	free(bt->items);
+	free(bt);
+	r->delivering = false;
+	r->busy--;
+	if (full && r->started)
+		rd_renew_kick(r);
+}
+
+/* Collects due messages, every vendor. */
+static void deliver(struct rd_renew *r)
+{
+	if (r->delivering)
+		return;
+	struct rd_txn *t;
+	if (rd_store_read(r->app->store, &t) < 0)
+		return;
+	struct batch *bt = rd_calloc(1, sizeof *bt);
+	bt->r = r;
+	bt->items = rd_calloc(BATCH, sizeof *bt->items);
+	uint8_t to[8];
+	uint64_t now = real_ms() / 1000 + 1;
+	for (int i = 7, v = 0; i >= 0; i--, v++)
+		to[i] = (uint8_t)(now >> (8 * v));
+	struct rd_iter vit, it;
+	struct rd_item v, item;
+	int rc = rd_iter_records(&vit, t, r->app->domain->vendors, 0, 0);
+	while (rc >= 0 && bt->n < BATCH && (rc = rd_iter_next(&vit, &v)) > 0) {
+		rc = rd_iter_index(&it, t, r->app->domain->outbox, "due", v.id, NULL, 0, to, 8);
+		while (rc >= 0 && bt->n < BATCH && (rc = rd_iter_next(&it, &item)) > 0)
+			if (rd_entity_decode(&rd_entity_message, item.val, item.len, &bt->items[bt->n].m) == 0)
+				bt->items[bt->n++].vendor = v.id;
+		rd_iter_close(&it);
+	}
+	rd_iter_close(&vit);
+	rd_txn_end(t);
+	if (bt->n == 0) {
+		free(bt->items);
+		free(bt);
+		return;
+	}
+	const struct rd_config *c = r->app->config;
+	snprintf(bt->transport, sizeof bt->transport, "%s", c->mail_transport);
+	snprintf(bt->from, sizeof bt->from, "%s", c->mail_from);
+	snprintf(bt->user, sizeof bt->user, "%s", c->mail_user ? c->mail_user : "");
+	bt->starttls = c->mail_starttls;
+	bt->work.data = bt;
+	r->delivering = true;
+	r->busy++;
+	if (uv_queue_work(r->app->loop, &bt->work, send_batch, after_batch) != 0) {
+		r->delivering = false;
+		r->busy--;
+		free(bt->items);
+		free(bt);
+	}
+}
+
+static void on_mail(uv_timer_t *t)
+{
+	deliver(t->data);
+}
+
+void rd_renew_mail_start(struct rd_renew *r)
+{
+	uv_timer_init(r->app->loop, &r->mail_timer);
+	r->mail_timer.data = r;
+	uv_timer_start(&r->mail_timer, on_mail, 0, 1000);
+}
+
+void rd_renew_mail_stop(struct rd_renew *r)
+{
+	uv_timer_stop(&r->mail_timer);
+	uv_close((uv_handle_t *)&r->mail_timer, NULL);
+}
+
+void rd_renew_kick(struct rd_renew *r)
+{
+	if (r->started)
+		uv_timer_start(&r->mail_timer, on_mail, 0, 1000);
+}
+
+bool rd_renew_busy(const struct rd_renew *r)
+{
+	return r->busy > 0;
+}

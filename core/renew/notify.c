@@ -1,0 +1,331 @@
+/*
+ * notify.c: the messages of the renewal programme.  Each builds a context
+ * (vendor, partner, brand, customer, product, contract, quote, links),
+ * renders the branding pack's subject, text and HTML templates (Mustache)
+ * and queues the message in the outbox, in the caller's transaction.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/auth.h"
+#include "plugin/host.h"
+#include "renew/internal.h"
+#include "store/store.h"
+#include "template/mustache.h"
+#include "util/clock.h"
+#include "util/err.h"
+#include "util/log.h"
+
+#define LINK_DAYS_AFTER_END 60 /* a customer's link stays valid this long past the contract's end */
+
+void rd_money_format(int64_t amount, const char *currency, char *out, size_t cap)
+{
+	char digits[32];
+	bool neg = amount < 0;
+	uint64_t a = neg ? (uint64_t)(-(amount + 1)) + 1 : (uint64_t)amount;
+	snprintf(digits, sizeof digits, "%llu", (unsigned long long)(a / 100));
+	char grouped[48];
+	size_t n = strlen(digits), o = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i && (n - i) % 3 == 0)
+			grouped[o++] = ',';
+		grouped[o++] = digits[i];
+	}
+	grouped[o] = 0;
+	snprintf(out, cap, "%s %s%s.%02u", currency && *currency ? currency : "", neg ? "-" : "", grouped,
+		 (unsigned)(a % 100));
+}
+
+static json_t *date_json(rd_date d)
+{
+	char s[11];
+	rd_date_format(d, s);
+	return json_string(s);
+}
+
+static json_t *brand_json(const struct rd_partner *p, const struct rd_vendor *v)
+{
+	char block[600];
+	if (p && p->contact_block[0])
+		snprintf(block, sizeof block, "%s", p->contact_block);
+	else if (p)
+		snprintf(block, sizeof block, "%s%s%s%s%s", p->name, p->phone[0] ? ", " : "", p->phone,
+			 p->email[0] ? ", " : "", p->email);
+	else
+		snprintf(block, sizeof block, "%s", v->name);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "name", p ? p->name : v->name, "logo_url",
+			 p ? p->logo_url : "", "colour_primary", p && p->colour_primary[0] ? p->colour_primary : "#1f3a5f",
+			 "colour_accent", p && p->colour_accent[0] ? p->colour_accent : "#f2a900", "contact_block", block,
+			 "email", p ? p->email : v->notify_email, "phone", p ? p->phone : "");
+}
+
+/* Renders one template of the pack into *out (malloc'd). */
+static int render(struct sweep *s, uint64_t partner, const char *kind, const char *ext, json_t *ctx, char **out)
+{
+	char name[96], err[300];
+	snprintf(name, sizeof name, "email/%s.%s", kind, ext);
+	const char *tmpl;
+	size_t len, out_len;
+	int rc = rd_plugins_asset(s->r->app->plugins, s->t, s->d, s->v.id, partner, name, &tmpl, &len);
+	if (rc < 0) {
+		rd_log(RD_LOG_ERROR, "renew", "the branding pack has no template %s", name);
+		return rc;
+	}
+	rc = rd_mustache_render(tmpl, len, ctx, NULL, NULL, out, &out_len, err, sizeof err);
+	if (rc < 0)
+		rd_log(RD_LOG_ERROR, "renew", "template %s: %s", name, err);
+	return rc;
+}
+
+int rd_queue_message(struct sweep *s, const char *kind, const char *to, json_t *ctx, uint64_t opportunity,
+		     uint64_t partner, uint64_t customer)
+{
+	if (!to || !*to)
+		return 0; /* nobody to tell: nothing queued (the action still counts) */
+	struct rd_message *m = rd_calloc(1, sizeof *m);
+	char *subject = NULL, *text = NULL, *html = NULL;
+	int rc;
+	if ((rc = render(s, partner, kind, "subject", ctx, &subject)) < 0)
+		goto out;
+	json_object_set_new(ctx, "subject", json_string(subject));
+	if ((rc = render(s, partner, kind, "txt", ctx, &text)) < 0 || (rc = render(s, partner, kind, "html", ctx, &html)) < 0)
+		goto out;
+	snprintf(m->kind, sizeof m->kind, "%s", kind);
+	snprintf(m->to, sizeof m->to, "%s", to);
+	snprintf(m->subject, sizeof m->subject, "%s", subject);
+	snprintf(m->text, sizeof m->text, "%s", text);
+	snprintf(m->html, sizeof m->html, "%s", html);
+	m->state = RD_MSG_QUEUED;
+	m->created_at = s->now;
+	m->next_at = 0; /* due at once */
+	m->opportunity_id = opportunity;
+	m->partner_id = partner;
+	m->customer_id = customer;
+	if (s->preview && json_array_size(s->preview)) {
+		json_t *last = json_array_get(s->preview, json_array_size(s->preview) - 1);
+		snprintf(m->ref, sizeof m->ref, "%s", json_string_value(json_object_get(last, "key")));
+		json_t *msgs = json_object_get(last, "messages");
+		if (!msgs)
+			json_object_set_new(last, "messages", msgs = json_array());
+		json_array_append_new(msgs, json_pack("{s:s, s:s, s:s}", "kind", kind, "to", to, "subject", subject));
+	}
+	rc = rd_entity_put(s->t, s->d->outbox, &rd_entity_message, s->v.id, m, 0);
+out:
+	free(subject);
+	free(text);
+	free(html);
+	free(m);
+	return rc;
+}
+
+/* The context shared by the messages about one opportunity. */
+static int opp_context(struct sweep *s, const struct rd_opportunity *o, json_t **out, struct rd_partner *res,
+		       struct rd_customer *c)
+{
+	struct rd_product p;
+	struct rd_contract k;
+	int rc;
+	if ((rc = rd_entity_get(s->t, s->d->partners, &rd_entity_partner, s->v.id, o->reseller_id, res)) < 0 ||
+	    (rc = rd_entity_get(s->t, s->d->customers, &rd_entity_customer, s->v.id, o->customer_id, c)) < 0 ||
+	    (rc = rd_entity_get(s->t, s->d->products, &rd_entity_product, s->v.id, o->product_id, &p)) < 0 ||
+	    (rc = rd_entity_get(s->t, s->d->contracts, &rd_entity_contract, s->v.id, o->contract_id, &k)) < 0)
+		return rc;
+	char list[48], price[48], pm[80] = "", vm[80] = "";
+	rd_money_format(o->list_total, o->currency, list, sizeof list);
+	/* The customer's price: list when the vendor sells; in partner mode the
+	 * reseller sets it, and the quote shows list. */
+	rd_money_format(o->list_total, o->currency, price, sizeof price);
+	json_t *lines = json_loads(o->lines, 0, NULL);
+	json_t *margins = json_object_get(json_array_get(lines, 0), "margins");
+	const char *modes[] = { "partner", "vendor" };
+	char *outs[] = { pm, vm };
+	for (int i = 0; i < 2; i++) {
+		json_t *m = json_object_get(margins, modes[i]);
+		json_t *sh = json_array_get(json_object_get(m, "shares"), 0);
+		if (sh) {
+			char amount[48];
+			rd_money_format(json_integer_value(json_object_get(sh, "amount")), o->currency, amount, sizeof amount);
+			snprintf(outs[i], 80, "%lld%% (%s)", (long long)json_integer_value(json_object_get(sh, "bp")) / 100, amount);
+		} else {
+			snprintf(outs[i], 80, "to be confirmed");
+		}
+	}
+	json_decref(lines);
+	char decision_url[700];
+	snprintf(decision_url, sizeof decision_url, "%s/partner/opportunities/%llu", s->r->base_url,
+		 (unsigned long long)o->id);
+	*out = json_pack("{s:{s:s}, s:{s:s, s:s, s:s}, s:o, s:{s:s}, s:{s:s, s:s}, s:{s:o, s:I}, "
+			 "s:{s:s, s:s, s:s, s:s, s:s, s:o, s:o}, s:s, s:b, s:b}",
+			 "vendor", "name", s->v.name, "partner", "name", res->name, "email", res->email, "phone", res->phone,
+			 "brand", brand_json(res, &s->v), "customer", "name", c->name, "product", "name", p.name, "sku",
+			 p.external_id, "contract", "end", date_json(k.end), "quantity", (json_int_t)k.quantity, "quote",
+			 "number", o->number, "list", list, "price", price, "partner_margin", pm, "vendor_margin", vm,
+			 "decision_by", date_json(o->decision_by), "valid_until", date_json(o->valid_until), "decision_url",
+			 decision_url, "publish_vendor", o->publish == RD_PUBLISH_VENDOR, "publish_partner",
+			 o->publish == RD_PUBLISH_PARTNER);
+	return *out ? 0 : RD_EINTERNAL;
+}
+
+int rd_notify_quote(struct sweep *s, const struct rd_opportunity *o, const struct rd_partner *res,
+		    const struct rd_customer *c, const struct rd_product *p, const struct rd_contract *k)
+{
+	json_t *ctx;
+	struct rd_partner r2;
+	struct rd_customer c2;
+	int rc = opp_context(s, o, &ctx, &r2, &c2);
+	if (rc < 0)
+		return rc;
+	json_object_set_new(ctx, "default_action",
+			    json_string(s->v.publish_default == RD_PUBLISH_PARTNER ? "leaves the sale to you"
+										    : "sells it through its renewals team (you are paid commission)"));
+	rc = rd_queue_message(s, "quote_notice", res->email, ctx, o->id, res->id, c->id);
+	json_decref(ctx);
+	return rc;
+}
+
+int rd_notify_pullback(struct sweep *s, const struct rd_opportunity *o, uint8_t mode)
+{
+	json_t *ctx;
+	struct rd_partner res;
+	struct rd_customer c;
+	int rc = opp_context(s, o, &ctx, &res, &c);
+	if (rc < 0)
+		return rc;
+	json_object_set_new(ctx, "mode_text", json_string(mode == RD_PUBLISH_PARTNER ? "the partner sells (publish-partner)"
+										       : "the vendor's renewals team sells (publish-vendor)"));
+	/* Everyone concerned: the reseller, the distributor, the vendor's team. */
+	rc = rd_queue_message(s, "pullback", res.email, ctx, o->id, res.id, c.id);
+	struct rd_partner dist;
+	if (rc == 0 && o->distributor_id &&
+	    rd_entity_get(s->t, s->d->partners, &rd_entity_partner, s->v.id, o->distributor_id, &dist) == 0)
+		rc = rd_queue_message(s, "pullback", dist.email, ctx, o->id, dist.id, c.id);
+	if (rc == 0)
+		rc = rd_queue_message(s, "pullback", s->v.notify_email, ctx, o->id, 0, c.id);
+	json_decref(ctx);
+	return rc;
+}
+
+/* A secure link for the customer: random, stored hashed, expiring. */
+static int make_link(struct sweep *s, const struct rd_opportunity *o, char *url, size_t cap)
+{
+	char token[RD_TOKEN_LEN + 1];
+	struct rd_link l = { 0 };
+	rd_token_new(token, l.hash); /* kept in the links table: never an API token */
+	l.vendor_id = s->v.id;
+	l.customer_id = o->customer_id;
+	l.opportunity_id = o->id;
+	l.expires_at = (uint64_t)(o->contract_end + LINK_DAYS_AFTER_END) * 86400;
+	int rc = rd_entity_put(s->t, s->d->links, &rd_entity_link, 0, &l, 0);
+	snprintf(url, cap, "%s/c/%s", s->r->base_url, token);
+	return rc;
+}
+
+int rd_notify_customer(struct sweep *s, const struct rd_opportunity *o, const char *kind, int days_left)
+{
+	json_t *ctx;
+	struct rd_partner res;
+	struct rd_customer c;
+	int rc = opp_context(s, o, &ctx, &res, &c);
+	if (rc < 0)
+		return rc;
+	if (res.opt_out_notices || !c.email[0]) { /* the partner tells its customers itself */
+		json_decref(ctx);
+		return 0;
+	}
+	char url[700];
+	if ((rc = make_link(s, o, url, sizeof url)) < 0) {
+		json_decref(ctx);
+		return rc;
+	}
+	json_object_set_new(ctx, "link", json_string(url));
+	json_object_set_new(ctx, "days_left", json_integer(days_left));
+	json_object_set_new(ctx, "overdue", json_boolean(days_left < 0));
+	json_object_set_new(ctx, "days_overdue", json_integer(-days_left));
+	rc = rd_queue_message(s, kind, c.email, ctx, o->id, res.id, c.id);
+	json_decref(ctx);
+	return rc;
+}
+
+int rd_notify_task(struct sweep *s, const struct rd_task *task, const char *to)
+{
+	struct rd_opportunity o;
+	int rc = rd_entity_get(s->t, s->d->opportunities, &rd_entity_opportunity, s->v.id, task->opportunity_id, &o);
+	if (rc < 0)
+		return rc;
+	json_t *ctx;
+	struct rd_partner res;
+	struct rd_customer c;
+	if ((rc = opp_context(s, &o, &ctx, &res, &c)) < 0)
+		return rc;
+	static const char *const texts[] = { "", "asks to be called back", "asks to be contacted by the reseller",
+					     "replied to the sales centre" };
+	json_object_set_new(ctx, "task_text", json_string(task->kind <= 3 ? texts[task->kind] : "asks for help"));
+	json_object_set_new(ctx, "message", json_string(task->message));
+	rc = rd_queue_message(s, "task", to, ctx, o.id, task->partner_id, c.id);
+	json_decref(ctx);
+	return rc;
+}
+
+/* ---- weekly digests -------------------------------------------------------------------- */
+
+int rd_digests(struct sweep *s)
+{
+	/* One pass over the vendor's opportunities, grouped by reseller. */
+	static const char *const states[] = { "", "awaiting decision", "partner sells", "vendor sells", "accepted", "won",
+					       "lost", "expired" };
+	json_t *by_partner = json_object();
+	struct rd_opportunity *o = rd_malloc(sizeof *o);
+	struct rd_iter it;
+	struct rd_item item;
+	int rc = rd_iter_records(&it, s->t, s->d->opportunities, s->v.id, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (rd_entity_decode(&rd_entity_opportunity, item.val, item.len, o) < 0)
+			continue;
+		bool pending = o->state == RD_OPP_PENDING_DECISION;
+		bool ending = (o->state == RD_OPP_PUBLISHED_PARTNER || o->state == RD_OPP_PUBLISHED_VENDOR) &&
+			      o->contract_end >= s->day && o->contract_end <= s->day + 30;
+		if (!pending && !ending)
+			continue;
+		char pid[24];
+		snprintf(pid, sizeof pid, "%llu", (unsigned long long)o->reseller_id);
+		json_t *g = json_object_get(by_partner, pid);
+		if (!g)
+			json_object_set_new(by_partner, pid, g = json_pack("{s:[], s:[]}", "pending", "ending"));
+		struct rd_customer c;
+		struct rd_product p;
+		if (rd_entity_get(s->t, s->d->customers, &rd_entity_customer, s->v.id, o->customer_id, &c) < 0 ||
+		    rd_entity_get(s->t, s->d->products, &rd_entity_product, s->v.id, o->product_id, &p) < 0)
+			continue;
+		json_array_append_new(json_object_get(g, pending ? "pending" : "ending"),
+				      json_pack("{s:s, s:s, s:s, s:o, s:o, s:s}", "number", o->number, "customer", c.name,
+						"product", p.name, "end", date_json(o->contract_end), "decide_by",
+						date_json(o->decision_by), "state", states[o->state < 8 ? o->state : 0]));
+	}
+	rd_iter_close(&it);
+	free(o);
+	const char *pid;
+	json_t *g;
+	char week[11];
+	rd_date_format(s->day, week);
+	json_object_foreach(by_partner, pid, g) {
+		if (rc < 0)
+			break;
+		char key[96];
+		snprintf(key, sizeof key, "digest:%s:%s", pid, week);
+		if ((rc = rd_action_once(s, key)) <= 0)
+			continue;
+		struct rd_partner res;
+		if (rd_entity_get(s->t, s->d->partners, &rd_entity_partner, s->v.id, strtoull(pid, NULL, 10), &res) < 0)
+			continue;
+		json_t *ctx = json_pack("{s:{s:s}, s:{s:s}, s:o, s:O, s:O, s:I}", "vendor", "name", s->v.name, "partner", "name",
+					res.name, "brand", brand_json(&res, &s->v), "pending", json_object_get(g, "pending"),
+					"ending", json_object_get(g, "ending"), "count",
+					(json_int_t)(json_array_size(json_object_get(g, "pending")) +
+						     json_array_size(json_object_get(g, "ending"))));
+		rc = rd_queue_message(s, "digest", res.email, ctx, 0, res.id, 0);
+		json_decref(ctx);
+	}
+	json_decref(by_partner);
+	return rc < 0 ? rc : 0;
+}

@@ -1,0 +1,54 @@
+/*
+ * renew.h: the renewal engine.  A scheduler on the loop sweeps each vendor
+ * day by day (catching up after downtime): it prices a quote when a
+ * contract enters the renewal window, applies the vendor's default when a
+ * partner does not decide in time, sends the customer notice and the
+ * reminders, marks expiry, and sends the weekly partner digests.  Every
+ * action has an idempotency key written in the transaction of its effect,
+ * and every message goes to the outbox in that same transaction; a
+ * delivery worker sends the outbox by SMTP or into a mail folder.
+ */
+#ifndef RD_RENEW_RENEW_H
+#define RD_RENEW_RENEW_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "domain/date.h"
+
+struct rd_app;
+struct rd_renew;
+struct rd_txn;
+
+struct rd_renew *rd_renew_new(struct rd_app *app);
+void rd_renew_free(struct rd_renew **r);
+/* Starts the sweep timer and the outbox delivery (loop thread). */
+void rd_renew_start(struct rd_renew *r);
+/* Stops both; deliveries in flight finish on their own. */
+void rd_renew_stop(struct rd_renew *r);
+bool rd_renew_busy(const struct rd_renew *r);
+
+/* Sweeps every vendor up to today; returns the number of actions taken. */
+int rd_renew_sweep(struct rd_renew *r);
+/* Asks the delivery worker to look at the outbox now. */
+void rd_renew_kick(struct rd_renew *r);
+
+/* Every action due in the next `days` days for a vendor, without taking
+ * any: [{day, key, kind, opportunity_id?, contract_id?, partner_id?, to?}] */
+int rd_renew_preview(struct rd_renew *r, uint64_t vendor, int days, json_t **out);
+
+/* The partner's (or the vendor's) publish decision on an opportunity:
+ * sends the customer notice.  RD_EINVAL with why when the state forbids. */
+int rd_renew_decide(struct rd_renew *r, uint64_t vendor, uint64_t user, uint64_t opportunity, uint8_t publish,
+		    char *why, size_t whylen);
+
+/* A customer's action from the portal link: creates a task and tells the
+ * responsible people. */
+int rd_renew_customer_action(struct rd_renew *r, uint64_t vendor, uint64_t customer, uint64_t opportunity,
+			     uint8_t kind, const char *message, uint64_t *task_id);
+
+/* Formats minor units: "GBP 1,234.56". */
+void rd_money_format(int64_t amount, const char *currency, char *out, size_t cap);
+
+#endif

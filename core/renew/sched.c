@@ -1,0 +1,379 @@
+/*
+ * sched.c: the scheduler's timer, the per-vendor catch-up loop, the
+ * schedule preview, and the actions people take (decisions, customer
+ * requests).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/call.h"
+#include "config/config.h"
+#include "policy/runtime.h"
+#include "renew/internal.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "util/err.h"
+#include "util/log.h"
+
+#define CATCH_UP_MAX 400
+
+void rd_renew_mail_start(struct rd_renew *r);
+void rd_renew_mail_stop(struct rd_renew *r);
+
+struct rd_renew *rd_renew_new(struct rd_app *app)
+{
+	struct rd_renew *r = rd_calloc(1, sizeof *r);
+	r->app = app;
+	snprintf(r->maildir, sizeof r->maildir, "%s/mail", app->config->data);
+	if (app->config->public_url)
+		snprintf(r->base_url, sizeof r->base_url, "%s", app->config->public_url);
+	else
+		snprintf(r->base_url, sizeof r->base_url, "http://%s", app->config->listen);
+	size_t n = strlen(r->base_url);
+	if (n && r->base_url[n - 1] == '/')
+		r->base_url[n - 1] = 0;
+	return r;
+}
+
+void rd_renew_free(struct rd_renew **rp)
+{
+	free(*rp);
+	*rp = NULL;
+}
+
+static void sweep_meta_key(uint64_t vendor, char *key, size_t cap)
+{
+	snprintf(key, cap, "sweep:%llu", (unsigned long long)vendor);
+}
+
+/* The last day swept for a vendor (0 with *none when never). */
+static rd_date last_swept(struct rd_txn *t, uint64_t vendor, bool *none)
+{
+	char key[48];
+	sweep_meta_key(vendor, key, sizeof key);
+	const void *v;
+	size_t len;
+	*none = true;
+	if (rd_txn_meta_get(t, key, &v, &len) < 0 || len != 4)
+		return 0;
+	*none = false;
+	int32_t d;
+	memcpy(&d, v, 4);
+	return d;
+}
+
+struct day_job {
+	struct sweep s;
+	bool full;
+};
+
+static int day_write(struct rd_txn *t, void *arg)
+{
+	struct day_job *j = arg;
+	struct sweep *s = &j->s;
+	s->t = t;
+	s->taken = s->scanned = 0;
+	/* Re-read the vendor in this transaction: a decision may have changed it. */
+	int rc = rd_entity_get(t, s->d->vendors, &rd_entity_vendor, 0, s->v.id, &s->v);
+	if (rc < 0 || (rc = rd_sweep_day(s, j->full)) < 0)
+		return rc;
+	if (s->preview)
+		return 0;
+	char key[48];
+	sweep_meta_key(s->v.id, key, sizeof key);
+	int32_t d = s->day;
+	return rd_txn_meta_put(t, key, &d, 4);
+}
+
+/* Loads the vendor's margin policy for the sweep (a failure is noted on
+ * every quote priced while it lasts). */
+static void load_margin(struct rd_renew *r, struct sweep *s)
+{
+	struct rd_txn *t;
+	s->margin = NULL;
+	s->margin_error[0] = 0;
+	if (rd_store_read(r->app->store, &t) < 0)
+		return;
+	if (rd_policy_margin(r->app->policies, t, r->app->domain, &s->v, &s->margin, s->margin_error,
+			     sizeof s->margin_error) < 0)
+		s->margin = NULL;
+	rd_txn_end(t);
+}
+
+static int sweep_vendor(struct rd_renew *r, const struct rd_vendor *v, rd_date today)
+{
+	struct day_job j = { .s = { .r = r, .d = r->app->domain, .v = *v } };
+	struct rd_txn *t;
+	int rc = rd_store_read(r->app->store, &t);
+	if (rc < 0)
+		return rc;
+	bool none;
+	rd_date last = last_swept(t, v->id, &none);
+	rd_txn_end(t);
+	rd_date from = none ? today : last + 1;
+	if (today - from > CATCH_UP_MAX)
+		from = today - CATCH_UP_MAX;
+	int taken = 0;
+	load_margin(r, &j.s);
+	for (rd_date day = from; day <= today; day++) {
+		j.s.day = day;
+		j.s.now = rd_clock_now();
+		j.full = none && day == from;
+		if ((rc = rd_store_write(r->app->store, day_write, &j)) < 0) {
+			rd_log(RD_LOG_ERROR, "renew", "vendor %llu: the sweep of a day failed: %s", (unsigned long long)v->id,
+			       rd_strerror(rc));
+			return rc;
+		}
+		taken += (int)j.s.taken;
+	}
+	return taken;
+}
+
+int rd_renew_sweep(struct rd_renew *r)
+{
+	rd_date today = rd_clock_today();
+	struct rd_txn *t;
+	int rc = rd_store_read(r->app->store, &t);
+	if (rc < 0)
+		return rc;
+	size_t n = 0, cap = 16;
+	struct rd_vendor *vs = rd_malloc(cap * sizeof *vs);
+	struct rd_iter it;
+	struct rd_item item;
+	rc = rd_iter_records(&it, t, r->app->domain->vendors, 0, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (n == cap)
+			vs = rd_realloc(vs, (cap *= 2) * sizeof *vs);
+		if (rd_entity_decode(&rd_entity_vendor, item.val, item.len, &vs[n]) == 0)
+			n++;
+	}
+	rd_iter_close(&it);
+	rd_txn_end(t);
+	int total = 0;
+	for (size_t i = 0; rc >= 0 && i < n; i++) {
+		int k = sweep_vendor(r, &vs[i], today);
+		if (k > 0)
+			total += k;
+	}
+	free(vs);
+	if (total) {
+		rd_log(RD_LOG_INFO, "renew", "sweep to %d: %d action(s)", today, total);
+		rd_renew_kick(r);
+	}
+	return rc < 0 ? rc : total;
+}
+
+static void on_sweep(uv_timer_t *t)
+{
+	rd_renew_sweep(t->data);
+}
+
+void rd_renew_start(struct rd_renew *r)
+{
+	uv_timer_init(r->app->loop, &r->sweep_timer);
+	r->sweep_timer.data = r;
+	uv_timer_start(&r->sweep_timer, on_sweep, 0, r->app->config->sched_interval_ms);
+	rd_renew_mail_start(r);
+	r->started = true;
+}
+
+void rd_renew_stop(struct rd_renew *r)
+{
+	if (!r->started)
+		return;
+	uv_timer_stop(&r->sweep_timer);
+	uv_close((uv_handle_t *)&r->sweep_timer, NULL);
+	rd_renew_mail_stop(r);
+	r->started = false;
+}
+
+/* ---- preview ------------------------------------------------------------------------ */
+
+struct preview {
+	struct day_job j;
+	rd_date from, to;
+	bool none;
+};
+
+static int preview_write(struct rd_txn *t, void *arg)
+{
+	struct preview *p = arg;
+	for (rd_date day = p->from; day <= p->to; day++) {
+		p->j.s.day = day;
+		p->j.s.now = (uint64_t)day * 86400;
+		p->j.full = p->none && day == p->from;
+		int rc = day_write(t, &p->j);
+		if (rc < 0)
+			return rc;
+		/* The next simulated day starts from this one's effects. */
+		char key[48];
+		sweep_meta_key(p->j.s.v.id, key, sizeof key);
+		int32_t d = day;
+		if ((rc = rd_txn_meta_put(t, key, &d, 4)) < 0)
+			return rc;
+	}
+	return RD_EDECLINED; /* a dry run: throw it all away */
+}
+
+int rd_renew_preview(struct rd_renew *r, uint64_t vendor, int days, json_t **out)
+{
+	struct preview *p = rd_calloc(1, sizeof *p);
+	p->j.s.r = r;
+	p->j.s.d = r->app->domain;
+	struct rd_txn *t;
+	int rc = rd_store_read(r->app->store, &t);
+	if (rc < 0) {
+		free(p);
+		return rc;
+	}
+	rc = rd_entity_get(t, r->app->domain->vendors, &rd_entity_vendor, 0, vendor, &p->j.s.v);
+	rd_date last = last_swept(t, vendor, &p->none);
+	rd_txn_end(t);
+	if (rc < 0) {
+		free(p);
+		return rc;
+	}
+	rd_date today = rd_clock_today();
+	p->from = p->none ? today : last + 1;
+	p->to = today + days;
+	load_margin(r, &p->j.s);
+	p->j.s.preview = json_array();
+	rc = rd_store_write(r->app->store, preview_write, p);
+	if (rc == RD_EDECLINED)
+		rc = 0;
+	*out = rc == 0 ? p->j.s.preview : NULL;
+	if (rc < 0)
+		json_decref(p->j.s.preview);
+	free(p);
+	return rc;
+}
+
+/* ---- what people do ------------------------------------------------------------------------ */
+
+struct decision {
+	struct sweep s;
+	uint64_t opportunity, user;
+	uint8_t publish;
+	char *why;
+	size_t whylen;
+};
+
+static int decide_write(struct rd_txn *t, void *arg)
+{
+	struct decision *d = arg;
+	struct sweep *s = &d->s;
+	s->t = t;
+	struct rd_opportunity *o = rd_malloc(sizeof *o);
+	int rc = rd_entity_get(t, s->d->opportunities, &rd_entity_opportunity, s->v.id, d->opportunity, o);
+	if (rc < 0)
+		goto out;
+	if (o->state != RD_OPP_PENDING_DECISION) {
+		snprintf(d->why, d->whylen, "the opportunity is no longer awaiting a decision");
+		rc = RD_EINVAL;
+		goto out;
+	}
+	json_t *before = rd_entity_to_json(&rd_entity_opportunity, o);
+	char key[64];
+	snprintf(key, sizeof key, "decision:%llu", (unsigned long long)o->id);
+	if ((rc = rd_action_once(s, key)) < 0 || (rc = rd_publish(s, o, d->publish, false)) < 0) {
+		json_decref(before);
+		goto out;
+	}
+	json_t *after = rd_entity_to_json(&rd_entity_opportunity, o);
+	rc = rd_audit_write(t, s->d, s->v.id, d->user, RD_AUDIT_UPDATE, "opportunities", o->id, before, after,
+			    d->publish == RD_PUBLISH_PARTNER ? "decision: publish-partner" : "decision: publish-vendor");
+	json_decref(before);
+	json_decref(after);
+out:
+	free(o);
+	return rc;
+}
+
+int rd_renew_decide(struct rd_renew *r, uint64_t vendor, uint64_t user, uint64_t opportunity, uint8_t publish,
+		    char *why, size_t whylen)
+{
+	struct decision *d = rd_calloc(1, sizeof *d);
+	d->s.r = r;
+	d->s.d = r->app->domain;
+	d->s.day = rd_clock_today();
+	d->s.now = rd_clock_now();
+	d->opportunity = opportunity;
+	d->user = user;
+	d->publish = publish;
+	d->why = why;
+	d->whylen = whylen;
+	struct rd_txn *t;
+	int rc = rd_store_read(r->app->store, &t);
+	if (rc == 0) {
+		rc = rd_entity_get(t, r->app->domain->vendors, &rd_entity_vendor, 0, vendor, &d->s.v);
+		rd_txn_end(t);
+	}
+	if (rc == 0)
+		rc = rd_store_write(r->app->store, decide_write, d);
+	free(d);
+	if (rc == 0)
+		rd_renew_kick(r);
+	return rc;
+}
+
+struct request {
+	struct sweep s;
+	struct rd_task task;
+};
+
+static int request_write(struct rd_txn *t, void *arg)
+{
+	struct request *q = arg;
+	struct sweep *s = &q->s;
+	s->t = t;
+	struct rd_opportunity *o = rd_malloc(sizeof *o);
+	int rc = rd_entity_get(t, s->d->opportunities, &rd_entity_opportunity, s->v.id, q->task.opportunity_id, o);
+	if (rc < 0 || o->customer_id != q->task.customer_id) {
+		free(o);
+		return rc < 0 ? rc : RD_ENOTFOUND;
+	}
+	/* Who acts: the reseller when it sells or when the customer asks for it;
+	 * otherwise the vendor's renewals team. */
+	bool partner = q->task.kind == RD_TASK_CONTACT_RESELLER || o->publish == RD_PUBLISH_PARTNER;
+	q->task.partner_id = partner ? o->reseller_id : 0;
+	q->task.created_at = s->now;
+	q->task.id = 0;
+	if ((rc = rd_entity_put(t, s->d->tasks, &rd_entity_task, s->v.id, &q->task, 0)) < 0) {
+		free(o);
+		return rc;
+	}
+	const char *to = s->v.notify_email;
+	struct rd_partner p;
+	if (partner && rd_entity_get(t, s->d->partners, &rd_entity_partner, s->v.id, o->reseller_id, &p) == 0)
+		to = p.email;
+	free(o);
+	return rd_notify_task(s, &q->task, to);
+}
+
+int rd_renew_customer_action(struct rd_renew *r, uint64_t vendor, uint64_t customer, uint64_t opportunity,
+			     uint8_t kind, const char *message, uint64_t *task_id)
+{
+	struct request *q = rd_calloc(1, sizeof *q);
+	q->s.r = r;
+	q->s.d = r->app->domain;
+	q->s.day = rd_clock_today();
+	q->s.now = rd_clock_now();
+	q->task.kind = kind;
+	q->task.customer_id = customer;
+	q->task.opportunity_id = opportunity;
+	snprintf(q->task.message, sizeof q->task.message, "%s", message ? message : "");
+	struct rd_txn *t;
+	int rc = rd_store_read(r->app->store, &t);
+	if (rc == 0) {
+		rc = rd_entity_get(t, r->app->domain->vendors, &rd_entity_vendor, 0, vendor, &q->s.v);
+		rd_txn_end(t);
+	}
+	if (rc == 0)
+		rc = rd_store_write(r->app->store, request_write, q);
+	*task_id = q->task.id;
+	free(q);
+	if (rc == 0)
+		rd_renew_kick(r);
+	return rc;
+}
