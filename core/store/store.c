@@ -612,6 +612,28 @@ int rd_store_write(struct rd_store *s, rd_write_fn fn, void *arg)
 	}
 }
 
+int rd_store_reserve(struct rd_store *s, uint64_t extra)
+{
+	if (rd_fails_assert(!s->readonly && !s->writing && !s->cached_busy))
+		return RD_EINTERNAL;
+	MDB_envinfo info;
+	MDB_stat ms;
+	if (mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &ms) != 0)
+		return RD_EINTERNAL;
+	uint64_t used = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
+	size_t want = s->map_size;
+	while (want < used + extra && want < s->map_max)
+		want = want * 2 > s->map_max ? s->map_max : want * 2;
+	if (want == s->map_size)
+		return 0;
+	int rc = mdb_env_set_mapsize(s->env, want);
+	if (rc != 0)
+		return lmdb_error(rc);
+	rd_log(RD_LOG_INFO, "store", "map grown from %zu to %zu bytes ahead of a large write", s->map_size, want);
+	s->map_size = want;
+	return 0;
+}
+
 static MDB_val record_key(uint8_t buf[16], uint64_t tenant, uint64_t id)
 {
 	put_be64(buf, tenant);

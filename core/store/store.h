@@ -154,6 +154,11 @@ void rd_iter_close(struct rd_iter *it);
 /* Counts the records of one tenant (walks the range). */
 int rd_store_count(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t *n);
 
+/* Grows the map ahead of a large write (an import), so that its write
+ * function is not replayed once per doubling.  No transaction may be active.
+ * The map never grows past map_max. */
+int rd_store_reserve(struct rd_store *s, uint64_t extra_bytes);
+
 struct rd_store_stats {
 	uint64_t map_size;    /* bytes mapped */
 	uint64_t used_bytes;  /* pages in use x page size */

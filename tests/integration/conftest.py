@@ -337,3 +337,366 @@ def assert_json_error(resp, status, code=None):
     if code is not None:
         assert err["code"] == code, err
     return err
+
+
+# ==== API world (test_api_crud.py, test_api_auth.py, test_roles.py) =============
+#
+# One store is prepared per test session: the demo vendor "sentinel", a second
+# vendor "othervendor", one user per role, and a few records made through the
+# API.  Each test module that asks for `api` gets its own copy of that store
+# and its own daemon (so modules that write cannot disturb each other), which
+# is stopped at the end of the module with a clean-exit check (under ASan: no
+# leak reports).
+#
+# Ids are per vendor, so othervendor's records are given ids that sentinel
+# does not have (FOREIGN_MARGIN above sentinel's largest): GET .../{id} on
+# such an id by a sentinel caller must answer 404, not another record.
+
+API_PASSWORD = "correct-horse-battery"  # every user made with a password has this one
+API_FOREIGN_MARGIN = 40
+
+
+def api_request(port, method, path, body=None, token=None, cookie=None, headers=None, source=None, timeout=10.0):
+    """One HTTP request to the API.  body: dict/list (sent as JSON), bytes or
+    str (sent as is).  token: Authorization: Bearer; cookie: rd_session.
+    source: a loopback address to connect from (the login limiter counts per
+    client address)."""
+    h = dict(headers or {})
+    if token is not None:
+        h["Authorization"] = f"Bearer {token}"
+    if cookie is not None:
+        h["Cookie"] = f"rd_session={cookie}"
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body)
+        h.setdefault("Content-Type", "application/json")
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout,
+                                      source_address=(source, 0) if source else None)
+    try:
+        conn.request(method, path, body=body, headers=h)
+        r = conn.getresponse()
+        return Response(r.status, r.headers, r.read())
+    finally:
+        conn.close()
+
+
+def api_ok(resp, status=200):
+    """Asserts the status and returns the JSON body (None for 204)."""
+    assert resp.status == status, f"expected {status}, got {resp.status}: {resp.body[:400]!r}"
+    if status == 204:
+        assert resp.body == b"", resp.body
+        return None
+    assert resp.headers.get("content-type", "").startswith("application/json"), resp.headers
+    return resp.json()
+
+
+def api_list_all(port, path, token, limit=500):
+    """Every item of a list endpoint, following next_cursor."""
+    sep = "&" if "?" in path else "?"
+    items, cursor = [], None
+    for _ in range(1000):
+        url = f"{path}{sep}limit={limit}" + (f"&cursor={cursor}" if cursor else "")
+        doc = api_ok(api_request(port, "GET", url, token=token))
+        items += doc["items"]
+        cursor = doc["next_cursor"]
+        if cursor is None:
+            return items
+    raise AssertionError(f"{path}: next_cursor never ended")
+
+
+class ApiWorld:
+    """What the prepared store holds: tokens by principal name, user ids,
+    record ids by name, and ids that exist only in othervendor."""
+
+    def __init__(self):
+        self.tokens = {}     # principal -> API token (secret)
+        self.user_ids = {}   # principal -> user id
+        self.emails = {}     # principal -> e-mail
+        self.partners = {}   # external id -> id (sentinel)
+        self.customers = {}  # name -> id (sentinel)
+        self.contracts = {}  # name -> id (sentinel)
+        self.contacts = {}   # name -> id (sentinel)
+        self.imports = {}    # name -> id (sentinel)
+        self.foreign = {}    # resource -> an id that exists in othervendor only
+        self.foreign_token_id = None  # othervendor admin's API token id
+
+
+# Sentinel's principals: (name, e-mail, role, partner external id, with password)
+API_PRINCIPALS = [
+    ("admin", "admin@sentinel.example", "vendor-admin", None, True),
+    ("gone", "gone@sentinel.example", "vendor-sales", None, False),  # deleted: leaves a hole at user id 2
+    ("cm", "cm@sentinel.example", "channel-manager", None, True),
+    ("vsales", "vsales@sentinel.example", "vendor-sales", None, True),
+    ("gold-admin", "gold-admin@sentinel.example", "partner-admin", "RES-GOLD", True),
+    ("gold-sales", "gold-sales@sentinel.example", "partner-sales", "RES-GOLD", True),
+    ("dist-admin", "dist-admin@sentinel.example", "partner-admin", "DIST-NW", True),
+    ("dist-sales", "dist-sales@sentinel.example", "partner-sales", "DIST-NW", True),
+]
+API_DEMO_PARTNERS = {"DIST-NW": 1, "RES-PLAT": 2, "RES-GOLD": 3, "RES-SILV": 4}
+
+
+def _api_user_create(data, slug, email, role, partner=None, password=False):
+    cmd = [str(RENEWCTL), "--data", str(data), "user", "create", "--vendor", slug, "--email", email, "--role", role]
+    if partner:
+        cmd += ["--partner", str(partner)]
+    if password:
+        cmd += ["--password-stdin"]
+    p = subprocess.run(cmd, input=API_PASSWORD + "\n" if password else "", capture_output=True, text=True,
+                       timeout=CTL_TIMEOUT)
+    assert p.returncode == 0, f"{cmd}: {p.returncode}\n{p.stdout}\n{p.stderr}"
+    token = p.stdout.strip()
+    assert re.fullmatch(r"rd_[A-Za-z0-9_-]{43}", token), p.stdout
+    m = re.search(r"user (\d+) ", p.stderr)
+    assert m, p.stderr
+    return token, int(m.group(1))
+
+
+def build_api_world(root):
+    """Builds the shared store in root/data (left stopped); returns an ApiWorld."""
+    data = root / "data"
+    data.mkdir()
+    w = ApiWorld()
+    w.data = data
+    demo_load(data)
+    renewctl("vendor", "create", "--name", "Other Vendor Ltd", "--slug", "othervendor", "--currency", "EUR",
+             data=data, check=True)
+    for name, email, role, partner, pw in API_PRINCIPALS:
+        tok, uid = _api_user_create(data, "sentinel", email, role, API_DEMO_PARTNERS.get(partner), pw)
+        w.tokens[name], w.user_ids[name], w.emails[name] = tok, uid, email
+    w.partners.update(API_DEMO_PARTNERS)
+    tok, uid = _api_user_create(data, "othervendor", "admin@othervendor.example", "vendor-admin", password=True)
+    w.tokens["other-admin"], w.user_ids["other-admin"], w.emails["other-admin"] = tok, uid, "admin@othervendor.example"
+    tok, uid = _api_user_create(data, "othervendor", "user@othervendor.example", "vendor-sales")
+    w.tokens["other-user"], w.user_ids["other-user"] = tok, uid
+
+    d = Daemon(data, [], root / "build.log")
+    try:
+        port = d.wait_ready()
+
+        def call(method, path, body=None, token=w.tokens["admin"], status=None):
+            r = api_request(port, method, path, body, token=token)
+            if status is not None:
+                return api_ok(r, status)
+            return r
+
+        # The hole: sentinel's user 2 is deleted; othervendor's user 2 stays.
+        assert w.user_ids["gone"] == 2 and w.user_ids["other-user"] == 2
+        call("DELETE", f"/api/v1/users/{w.user_ids.pop('gone')}", status=204)
+        w.foreign["users"] = w.user_ids.pop("other-user")
+        del w.tokens["gone"], w.emails["gone"]
+
+        # A second channel: DIST-SE with its reseller RES-SE, outside DIST-NW's scope.
+        w.partners["DIST-SE"] = call("POST", "/api/v1/partners", {"external_id": "DIST-SE", "name": "Southern Distribution",
+                                     "kind": "distributor", "tier": "platinum"}, status=201)["id"]
+        w.partners["RES-SE"] = call("POST", "/api/v1/partners", {"external_id": "RES-SE", "name": "Seaside Resellers",
+                                    "kind": "reseller", "tier": "silver", "parent_id": w.partners["DIST-SE"]},
+                                    status=201)["id"]
+        w.customers["se"] = call("POST", "/api/v1/customers", {"external_id": "CUST-SE-1", "name": "Seaside Dental",
+                                 "country": "GB"}, status=201)["id"]
+        w.contracts["se"] = call("POST", "/api/v1/contracts", {"external_id": "K-SE-1", "customer_id": w.customers["se"],
+                                 "product_id": 1, "reseller_id": w.partners["RES-SE"], "quantity": 5,
+                                 "start": "2026-01-01", "end": "2026-12-31"}, status=201)["id"]
+        # Demo records the partner users can see: K-20003 (RES-GOLD, CUST-1002),
+        # K-20005 (RES-PLAT, CUST-1004), K-20004 (RES-SILV, CUST-1003).
+        by_ext = {k["external_id"]: k for k in api_list_all(port, "/api/v1/contracts", w.tokens["admin"])}
+        w.contracts.update(gold=by_ext["K-20003"]["id"], plat=by_ext["K-20005"]["id"], silv=by_ext["K-20004"]["id"])
+        w.customers.update(gold=by_ext["K-20003"]["customer_id"], plat=by_ext["K-20005"]["customer_id"],
+                           silv=by_ext["K-20004"]["customer_id"])
+        for key in ("gold", "plat", "silv", "se"):
+            w.contacts[key] = call("POST", "/api/v1/contacts", {"customer_id": w.customers[key],
+                                   "name": f"Contact of {key}", "email": f"{key}@contact.example"}, status=201)["id"]
+        se = call("POST", "/api/v1/users", {"email": "se-sales@sentinel.example", "name": "SE sales",
+                  "role": "partner-sales", "partner_id": w.partners["RES-SE"], "password": API_PASSWORD}, status=201)
+        w.user_ids["se-sales"], w.emails["se-sales"] = se["id"], se["email"]
+        w.imports["first"] = _api_dry_import(port, w.tokens["admin"])
+
+        # othervendor: its own channel, with ids beyond sentinel's.
+        ot = w.tokens["other-admin"]
+        maxima = {res: max(x["id"] for x in api_list_all(port, f"/api/v1/{res}", w.tokens["admin"]))
+                  for res in ("partners", "customers", "products", "contracts", "contacts")}
+        for i in range(maxima["partners"] + API_FOREIGN_MARGIN):
+            pid = call("POST", "/api/v1/partners", {"name": f"Other partner {i}", "kind": "distributor",
+                       "tier": "gold", "external_id": f"OP-{i}"}, token=ot, status=201)["id"]
+        w.foreign["partners"] = pid
+        for i in range(maxima["customers"] + API_FOREIGN_MARGIN):
+            cid = call("POST", "/api/v1/customers", {"name": f"Other customer {i}", "external_id": f"OC-{i}"},
+                       token=ot, status=201)["id"]
+        w.foreign["customers"] = cid
+        for i in range(maxima["products"] + API_FOREIGN_MARGIN):
+            prid = call("POST", "/api/v1/products", {"name": f"Other product {i}", "sku": f"OSKU-{i}",
+                        "line": "Other line"}, token=ot, status=201)["id"]
+        w.foreign["products"] = prid
+        for i in range(maxima["contracts"] + API_FOREIGN_MARGIN):
+            kid = call("POST", "/api/v1/contracts", {"customer_id": cid, "product_id": prid, "reseller_id": pid,
+                       "quantity": 1, "start": "2026-01-01", "end": "2026-12-31", "external_id": f"OK-{i}"},
+                       token=ot, status=201)["id"]
+        w.foreign["contracts"] = kid
+        for i in range(maxima["contacts"] + API_FOREIGN_MARGIN):
+            ctid = call("POST", "/api/v1/contacts", {"customer_id": cid, "name": f"Other contact {i}"},
+                        token=ot, status=201)["id"]
+        w.foreign["contacts"] = ctid
+        for i in range(10):
+            w.foreign["imports"] = _api_dry_import(port, ot)
+        toks = call("GET", "/api/v1/tokens", token=ot, status=200)["items"]
+        mine = [t for t in toks if t["user_id"] == w.user_ids["other-admin"]]
+        assert len(mine) == 1, toks
+        w.foreign_token_id = mine[0]["id"]
+        d.stop()
+    finally:
+        d.close()
+    return w
+
+
+def _api_dry_import(port, token):
+    """A one-row dry-run import; waits for it to finish.  Returns its id."""
+    r = api_request(port, "POST", "/api/v1/imports?kind=customers&format=jsonl&dry_run=true",
+                    b'{"external_id": "IMP-1", "name": "Imported Ltd"}\n', token=token)
+    doc = api_ok(r, 202)
+    deadline = time.monotonic() + 10
+    while doc["status"] == "running":
+        assert time.monotonic() < deadline, doc
+        time.sleep(0.01)
+        doc = api_ok(api_request(port, "GET", f"/api/v1/imports/{doc['id']}", token=token))
+    assert doc["status"] == "succeeded", doc
+    return doc["id"]
+
+
+@pytest.fixture(scope="session")
+def api_template(tmp_path_factory):
+    """The prepared (stopped) store and what it holds; built once."""
+    return build_api_world(tmp_path_factory.mktemp("api-template"))
+
+
+class ApiDaemon:
+    """A daemon on a private copy of the prepared store."""
+
+    def __init__(self, daemon, world):
+        self.daemon = daemon
+        self.world = world
+        self.port = daemon.port
+
+    def call(self, method, path, body=None, token=None, as_=None, **kw):
+        """as_: a principal name whose token to use."""
+        if as_ is not None:
+            token = self.world.tokens[as_]
+        return api_request(self.port, method, path, body, token=token, **kw)
+
+    def ok(self, method, path, body=None, status=200, as_="admin", **kw):
+        return api_ok(self.call(method, path, body, as_=as_, **kw), status)
+
+    def all(self, path, as_="admin", limit=500):
+        return api_list_all(self.port, path, self.world.tokens[as_], limit)
+
+
+@pytest.fixture(scope="module")
+def api(api_template, tmp_path_factory):
+    """Module-scoped: a daemon on a fresh copy of the prepared store."""
+    root = tmp_path_factory.mktemp("api")
+    data = copy_store(api_template.data, root / "data")
+    d = Daemon(data, [], root / "renewd.log")
+    try:
+        d.wait_ready()
+        yield ApiDaemon(d, api_template)
+        assert d.running(), f"renewd died during the module:\n{d.log()}"
+        d.stop()
+    finally:
+        d.close()
+
+# ==== end of API world ==========================================================
+
+
+# ==== channel-data API helpers (added for test_imports.py, test_duplicates.py,
+# ==== test_audit.py): API tokens made by renewctl, a JSON client, imports ====
+
+
+def api_user(data, email="admin@sentinel.example", role="vendor-admin", partner=None, vendor="sentinel"):
+    """Creates a user with renewctl (renewd must be stopped) and returns
+    (token, user_id)."""
+    args = ["user", "create", "--vendor", vendor, "--email", email, "--role", role]
+    if partner is not None:
+        args += ["--partner", partner]
+    p = renewctl(*args, data=data, check=True)
+    token = p.stdout.strip()
+    m = re.search(r"user (\d+) ", p.stderr)
+    assert token and m, (p.stdout, p.stderr)
+    return token, int(m.group(1))
+
+
+class ApiClient:
+    """JSON calls with a bearer token against one Daemon."""
+
+    def __init__(self, daemon, token, user_id=None):
+        self.daemon, self.token, self.user_id = daemon, token, user_id
+
+    def call(self, method, path, body=None, headers=None, timeout=30.0):
+        h = {"Authorization": f"Bearer {self.token}"}
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+            h["Content-Type"] = "application/json"
+        h.update(headers or {})
+        return http_request(self.daemon.port, method, path, body=body, headers=h, timeout=timeout)
+
+    def ok(self, method, path, body=None, status=None):
+        """The call's JSON, asserting a 2xx (or exactly `status`)."""
+        r = self.call(method, path, body)
+        if status is None:
+            assert 200 <= r.status < 300, f"{method} {path}: {r}"
+        else:
+            assert r.status == status, f"{method} {path}: expected {status}: {r}"
+        return r.json() if r.body else None
+
+    def get(self, path):
+        return self.ok("GET", path)
+
+    def items(self, path, limit=500):
+        """Every item of a list, following next_cursor."""
+        out, cursor = [], None
+        sep = "&" if "?" in path else "?"
+        for _ in range(10000):
+            page = self.get(f"{path}{sep}limit={limit}" + (f"&cursor={cursor}" if cursor else ""))
+            out += page["items"]
+            cursor = page["next_cursor"]
+            if not cursor:
+                return out
+        raise AssertionError(f"{path}: the cursor never ended")
+
+    def import_start(self, kind, body, fmt="csv", **params):
+        q = f"kind={kind}&format={fmt}" + "".join(f"&{k}={v}" for k, v in params.items())
+        return self.call("POST", f"/api/v1/imports?{q}", body=body)
+
+    def import_wait(self, import_id, timeout=30.0, on_poll=None):
+        """Polls GET /api/v1/imports/{id} until it is no longer running."""
+        deadline = time.monotonic() + timeout
+        while True:
+            doc = self.get(f"/api/v1/imports/{import_id}")
+            if on_poll:
+                on_poll(doc)
+            if doc["status"] != "running":
+                return doc
+            assert time.monotonic() < deadline, f"import {import_id} still running after {timeout} s: {doc}"
+            time.sleep(0.01)
+
+    def run_import(self, kind, body, fmt="csv", timeout=30.0, **params):
+        """Starts an import (asserting 202) and returns its finished record."""
+        r = self.import_start(kind, body, fmt, **params)
+        assert r.status == 202, r
+        doc = r.json()
+        assert doc["status"] == "running" and r.headers["location"] == f"/api/v1/imports/{doc['id']}", doc
+        return self.import_wait(doc["id"], timeout)
+
+
+def start_api(daemon, data, demo=True, args=(), users=()):
+    """Loads the demo (optional) into the directory `data`, makes a
+    vendor-admin plus `users` ((email, role, partner) tuples) with renewctl,
+    then starts renewd.  Returns (daemon, admin ApiClient, {email: ApiClient})."""
+    data = Path(data)
+    data.mkdir(parents=True, exist_ok=True)
+    if demo:
+        demo_load(data)
+    token, uid = api_user(data)
+    others = {}
+    for email, role, partner in users:
+        others[email] = api_user(data, email=email, role=role, partner=partner)
+    d = daemon(data=data, args=args)
+    return d, ApiClient(d, token, uid), {e: ApiClient(d, t, u) for e, (t, u) in others.items()}
+
+# ==== end of channel-data API helpers ====
