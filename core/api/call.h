@@ -36,6 +36,20 @@ bool rd_call_in_scope(const struct call *c, uint64_t partner);
 int rd_audit_write(struct rd_txn *t, struct rd_domain *d, uint64_t tenant, uint64_t user, uint8_t action,
 		   const char *object, uint64_t object_id, json_t *before, json_t *after, const char *note);
 
+/* One page of a list (page.c): begin parses limit and cursor (and, when
+ * known is given, refuses other query parameters), replying 400 itself;
+ * add takes items in id order until the page is full (then returns false);
+ * finish replies, or frees on rc < 0 and returns rc. */
+struct rd_page {
+	struct rd_req *req;
+	uint64_t limit, cursor, n, last;
+	bool more;
+	json_t *items;
+};
+int rd_page_begin(struct rd_page *p, struct rd_req *req, const char *const *known);
+bool rd_page_add(struct rd_page *p, uint64_t id, json_t *j);
+int rd_page_finish(struct rd_page *p, int rc);
+
 /* Parses an unsigned id from a path parameter; 0 when malformed. */
 uint64_t rd_parse_id(const char *s);
 

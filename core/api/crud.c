@@ -549,29 +549,17 @@ int rd_api_list(struct rd_req *req)
 	const struct res_def *r = resource_of(req);
 	if (rd_call_begin(req, &c) < 0 || (scope = rd_call_allow(&c, r->res, RD_ACT_READ)) == RD_SCOPE_NONE)
 		return 0;
-	if (check_filters(req, r) < 0)
+	struct rd_page pg;
+	if (check_filters(req, r) < 0 || rd_page_begin(&pg, req, NULL) < 0)
 		return 0;
-	const char *ls = rd_req_query(req, "limit"), *cs = rd_req_query(req, "cursor");
-	uint64_t limit = ls ? rd_parse_id(ls) : 50, cursor = cs ? rd_parse_id(cs) : 0;
-	if (limit < 1 || limit > 500) {
-		rd_reply_error(req, 400, "invalid", "limit", "limit must be 1-500");
-		return 0;
-	}
-	if (cs && !cursor) {
-		rd_reply_error(req, 400, "invalid", "cursor", "cursor is not one this API gave out");
-		return 0;
-	}
 	struct rd_txn *t;
 	int rc = rd_store_read(c.app->store, &t);
 	if (rc < 0)
-		return rc;
-	json_t *items = json_array();
+		return rd_page_finish(&pg, rc);
 	void *obj = rd_malloc(MAX_OBJ);
 	struct rd_iter it;
 	struct rd_item item;
-	uint64_t last = 0, n = 0;
-	bool more = false;
-	rc = rd_iter_records(&it, t, table_of(&c, r), c.who.vendor, cursor + 1);
+	rc = rd_iter_records(&it, t, table_of(&c, r), c.who.vendor, pg.cursor + 1);
 	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
 		if ((rc = rd_entity_decode(r->e, item.val, item.len, obj)) < 0)
 			break;
@@ -579,29 +567,17 @@ int rd_api_list(struct rd_req *req)
 			continue;
 		if (r->filter && !r->filter(&c, t, obj, req))
 			continue;
-		if (n == limit) {
-			more = true;
-			break;
-		}
 		json_t *j = rd_entity_to_json(r->e, obj);
 		if (r->res == RD_RES_CONTRACT)
 			json_object_set_new(j, "colour", json_string(rd_colour_name(rd_contract_colour(
 							     obj, rd_clock_today(), c.vendor.renewal_window_days))));
-		json_array_append_new(items, j);
-		last = item.id;
-		n++;
+		if (!rd_page_add(&pg, item.id, j))
+			break;
 	}
 	rd_iter_close(&it);
 	rd_txn_end(t);
 	free(obj);
-	if (rc < 0) {
-		json_decref(items);
-		return rc;
-	}
-	char next[24];
-	snprintf(next, sizeof next, "%llu", (unsigned long long)last);
-	rd_reply_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", more ? json_string(next) : json_null()));
-	return 0;
+	return rd_page_finish(&pg, rc);
 }
 
 static json_t *with_colour(struct call *c, const struct res_def *r, const void *obj)

@@ -108,8 +108,16 @@ int rd_api_enablements_create(struct rd_req *req)
 	if (rd_call_begin(req, &c) < 0 || rd_call_allow(&c, RD_RES_PLUGIN, RD_ACT_CREATE) == RD_SCOPE_NONE ||
 	    !(l = plugin_param(&c)) || rd_req_json(req, &body) < 0)
 		return 0;
-	json_t *config = NULL, *partner = NULL;
+	json_t *config = NULL, *partner = NULL, *v;
 	json_error_t je;
+	const char *key;
+	json_object_foreach(body, key, v) {
+		if (strcmp(key, "config") && strcmp(key, "partner_id")) {
+			rd_reply_error(req, 400, "invalid", key, "unknown field \"%s\": an enablement is {\"config\": {...}, \"partner_id\": id or null}", key);
+			json_decref(body);
+			return 0;
+		}
+	}
 	if (json_unpack_ex(body, &je, JSON_STRICT, "{s:o, s?:o}", "config", &config, "partner_id", &partner) != 0 ||
 	    !json_is_object(config) || (partner && !json_is_null(partner) && (!json_is_integer(partner) || json_integer_value(partner) <= 0))) {
 		rd_reply_error(req, 400, "invalid", !json_is_object(config) ? "config" : "partner_id",
@@ -240,9 +248,13 @@ int rd_api_plugin_probe(struct rd_req *req)
 	if (blen) {
 		if (rd_req_json(req, &body) < 0)
 			return 0;
-		json_t *p = json_object_get(body, "partner_id");
+		json_t *p = json_object_get(body, "partner_id"), *v;
+		const char *key, *bad = "partner_id";
+		json_object_foreach(body, key, v)
+			if (strcmp(key, "partner_id"))
+				bad = key;
 		if (json_object_size(body) > (p ? 1u : 0u) || (p && !json_is_null(p) && !json_is_integer(p))) {
-			rd_reply_error(req, 400, "invalid", "partner_id", "a probe is {\"partner_id\": id or null}");
+			rd_reply_error(req, 400, "invalid", bad, "a probe is {\"partner_id\": id or null}");
 			json_decref(body);
 			return 0;
 		}

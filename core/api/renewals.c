@@ -18,31 +18,6 @@
 #include "util/clock.h"
 #include "util/err.h"
 
-static int list_params(struct rd_req *req, const char *const *known, uint64_t *limit, uint64_t *cursor)
-{
-	const char *bad = rd_req_query_unknown(req, known);
-	if (bad) {
-		rd_reply_error(req, 400, "invalid", bad, "unknown query parameter \"%s\"", bad);
-		return RD_EINVAL;
-	}
-	const char *ls = rd_req_query(req, "limit"), *cs = rd_req_query(req, "cursor");
-	*limit = ls ? rd_parse_id(ls) : 50;
-	*cursor = cs ? rd_parse_id(cs) : 0;
-	if (*limit < 1 || *limit > 500 || (cs && !*cursor)) {
-		rd_reply_error(req, 400, "invalid", *limit < 1 || *limit > 500 ? "limit" : "cursor",
-			       "limit is 1-500 and cursor comes from next_cursor");
-		return RD_EINVAL;
-	}
-	return 0;
-}
-
-static json_t *page(json_t *items, bool more, uint64_t last)
-{
-	char next[24];
-	snprintf(next, sizeof next, "%llu", (unsigned long long)last);
-	return json_pack("{s:o, s:o}", "items", items, "next_cursor", more ? json_string(next) : json_null());
-}
-
 /* ---- clock and schedule ------------------------------------------------------------ */
 
 static json_t *clock_json(void)
@@ -148,57 +123,43 @@ int rd_api_opportunities_list(struct rd_req *req)
 	if (rd_call_begin(req, &c) < 0 || (scope = rd_call_allow(&c, RD_RES_OPPORTUNITY, RD_ACT_READ)) == RD_SCOPE_NONE)
 		return 0;
 	static const char *const known[] = { "limit", "cursor", "state", "partner", "attention", NULL };
-	uint64_t limit, cursor;
-	if (list_params(req, known, &limit, &cursor) < 0)
+	struct rd_page pg;
+	if (rd_page_begin(&pg, req, known) < 0)
 		return 0;
 	const char *state = rd_req_query(req, "state"), *partner = rd_req_query(req, "partner"),
 		   *attention = rd_req_query(req, "attention");
 	uint64_t pid = partner ? rd_parse_id(partner) : 0;
 	if ((partner && !pid) || (attention && strcmp(attention, "true") && strcmp(attention, "false"))) {
 		rd_reply_error(req, 400, "invalid", partner && !pid ? "partner" : "attention", "partner is an id, attention true or false");
+		rd_page_finish(&pg, RD_EINVAL);
 		return 0;
 	}
 	struct rd_txn *t;
 	int rc = rd_store_read(c.app->store, &t);
 	if (rc < 0)
-		return rc;
-	json_t *items = json_array();
+		return rd_page_finish(&pg, rc);
 	struct rd_opportunity *o = rd_malloc(sizeof *o);
 	struct rd_iter it;
 	struct rd_item item;
-	uint64_t n = 0, last = 0;
-	bool more = false;
-	rc = rd_iter_records(&it, t, c.app->domain->opportunities, c.who.vendor, cursor + 1);
+	rc = rd_iter_records(&it, t, c.app->domain->opportunities, c.who.vendor, pg.cursor + 1);
 	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
 		if ((rc = rd_entity_decode(&rd_entity_opportunity, item.val, item.len, o)) < 0)
 			break;
-		if (!sees_opp(&c, scope, o))
+		if (!sees_opp(&c, scope, o) || (pid && o->reseller_id != pid && o->distributor_id != pid) ||
+		    (attention && (o->attention != 0) != !strcmp(attention, "true")))
 			continue;
 		json_t *j = opp_json(o);
-		if ((state && strcmp(json_string_value(json_object_get(j, "state")), state)) ||
-		    (pid && o->reseller_id != pid && o->distributor_id != pid) ||
-		    (attention && (o->attention != 0) != !strcmp(attention, "true"))) {
+		if (state && strcmp(json_string_value(json_object_get(j, "state")), state)) {
 			json_decref(j);
 			continue;
 		}
-		if (n == limit) {
-			json_decref(j);
-			more = true;
+		if (!rd_page_add(&pg, item.id, j))
 			break;
-		}
-		json_array_append_new(items, j);
-		last = item.id;
-		n++;
 	}
 	rd_iter_close(&it);
 	rd_txn_end(t);
 	free(o);
-	if (rc < 0) {
-		json_decref(items);
-		return rc;
-	}
-	rd_reply_json(req, 200, page(items, more, last));
-	return 0;
+	return rd_page_finish(&pg, rc);
 }
 
 int rd_api_opportunity_get(struct rd_req *req)
@@ -280,48 +241,35 @@ int rd_api_outbox(struct rd_req *req)
 	if (rd_call_begin(req, &c) < 0 || rd_call_allow(&c, RD_RES_OUTBOX, RD_ACT_READ) == RD_SCOPE_NONE)
 		return 0;
 	static const char *const known[] = { "limit", "cursor", "state", "kind", "to", NULL };
-	uint64_t limit, cursor;
-	if (list_params(req, known, &limit, &cursor) < 0)
+	struct rd_page pg;
+	if (rd_page_begin(&pg, req, known) < 0)
 		return 0;
 	const char *state = rd_req_query(req, "state"), *kind = rd_req_query(req, "kind"), *to = rd_req_query(req, "to");
 	struct rd_txn *t;
 	int rc = rd_store_read(c.app->store, &t);
 	if (rc < 0)
-		return rc;
-	json_t *items = json_array();
+		return rd_page_finish(&pg, rc);
 	struct rd_message *m = rd_malloc(sizeof *m);
 	struct rd_iter it;
 	struct rd_item item;
-	uint64_t n = 0, last = 0;
-	bool more = false;
-	rc = rd_iter_records(&it, t, c.app->domain->outbox, c.who.vendor, cursor + 1);
+	rc = rd_iter_records(&it, t, c.app->domain->outbox, c.who.vendor, pg.cursor + 1);
 	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
 		if ((rc = rd_entity_decode(&rd_entity_message, item.val, item.len, m)) < 0)
 			break;
+		if ((kind && strcmp(m->kind, kind)) || (to && strcmp(m->to, to)))
+			continue;
 		json_t *j = rd_entity_to_json(&rd_entity_message, m);
-		if ((state && strcmp(json_string_value(json_object_get(j, "state")), state)) || (kind && strcmp(m->kind, kind)) ||
-		    (to && strcmp(m->to, to))) {
+		if (state && strcmp(json_string_value(json_object_get(j, "state")), state)) {
 			json_decref(j);
 			continue;
 		}
-		if (n == limit) {
-			json_decref(j);
-			more = true;
+		if (!rd_page_add(&pg, item.id, j))
 			break;
-		}
-		json_array_append_new(items, j);
-		last = item.id;
-		n++;
 	}
 	rd_iter_close(&it);
 	rd_txn_end(t);
 	free(m);
-	if (rc < 0) {
-		json_decref(items);
-		return rc;
-	}
-	rd_reply_json(req, 200, page(items, more, last));
-	return 0;
+	return rd_page_finish(&pg, rc);
 }
 
 int rd_api_tasks_list(struct rd_req *req)
@@ -331,41 +279,28 @@ int rd_api_tasks_list(struct rd_req *req)
 	if (rd_call_begin(req, &c) < 0 || (scope = rd_call_allow(&c, RD_RES_TASK, RD_ACT_READ)) == RD_SCOPE_NONE)
 		return 0;
 	static const char *const known[] = { "limit", "cursor", NULL };
-	uint64_t limit, cursor;
-	if (list_params(req, known, &limit, &cursor) < 0)
+	struct rd_page pg;
+	if (rd_page_begin(&pg, req, known) < 0)
 		return 0;
 	struct rd_txn *t;
 	int rc = rd_store_read(c.app->store, &t);
 	if (rc < 0)
-		return rc;
-	json_t *items = json_array();
+		return rd_page_finish(&pg, rc);
 	struct rd_task task;
 	struct rd_iter it;
 	struct rd_item item;
-	uint64_t n = 0, last = 0;
-	bool more = false;
-	rc = rd_iter_records(&it, t, c.app->domain->tasks, c.who.vendor, cursor + 1);
+	rc = rd_iter_records(&it, t, c.app->domain->tasks, c.who.vendor, pg.cursor + 1);
 	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
 		if ((rc = rd_entity_decode(&rd_entity_task, item.val, item.len, &task)) < 0)
 			break;
 		if (scope == RD_SCOPE_OWN && !rd_call_in_scope(&c, task.partner_id))
 			continue;
-		if (n == limit) {
-			more = true;
+		if (!rd_page_add(&pg, item.id, rd_entity_to_json(&rd_entity_task, &task)))
 			break;
-		}
-		json_array_append_new(items, rd_entity_to_json(&rd_entity_task, &task));
-		last = item.id;
-		n++;
 	}
 	rd_iter_close(&it);
 	rd_txn_end(t);
-	if (rc < 0) {
-		json_decref(items);
-		return rc;
-	}
-	rd_reply_json(req, 200, page(items, more, last));
-	return 0;
+	return rd_page_finish(&pg, rc);
 }
 
 struct task_done {

@@ -55,6 +55,7 @@
 #include <stddef.h>
 
 #include <jansson.h>
+#include <renewd/errors.h>  /* RD_EINVAL, RD_ETOOBIG */
 
 /* How deep sections and partials being rendered may nest (see above). */
 #define RD_MUSTACHE_MAX_DEPTH 256

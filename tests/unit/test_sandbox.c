@@ -1,0 +1,642 @@
+/*
+ * test_sandbox.c: the per-vendor Lua sandbox (core/policy/sandbox.c).
+ *
+ * Covers: every forbidden facility absent (io, os, package, require, debug,
+ * load, loadfile, dofile, collectgarbage, print, string.dump), also through
+ * rawget(_G, ...), and nothing but the documented globals present; binary
+ * chunks refused; the string metatable hidden; __gc refused (also when the
+ * metatable grows __gc while being inspected); the instruction budget
+ * (endless loops, loops that catch the budget error with pcall/xpcall, a
+ * following call still works); the memory cap (string.rep, table growth,
+ * concatenation; the state stays usable); the 64 KiB pattern subject cap;
+ * isolation of environments in one sandbox (globals and library tables) and
+ * of sandboxes from each other; chunk name and line in error messages;
+ * memory returned when an environment (and its cached functions) is
+ * unloaded.
+ */
+#include <lauxlib.h>
+#include <lua.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "policy/policy.h"
+#include "policy/sandbox.h"
+#include "unit.h"
+
+#define ERRLEN 512
+
+/* ---- helpers ------------------------------------------------------------------------ */
+
+static int sb_setup(void **state)
+{
+	struct rd_sandbox *sb = NULL;
+	if (rd_sandbox_new(&sb, NULL) < 0)
+		return -1;
+	*state = sb;
+	return 0;
+}
+
+/* A small cap and a large budget: the memory bombs must hit the cap. */
+static int sb_small_setup(void **state)
+{
+	struct rd_sandbox *sb = NULL;
+	struct rd_sandbox_limits lim = { .memory_bytes = 4u << 20, .instructions = 200000000 };
+	if (rd_sandbox_new(&sb, &lim) < 0)
+		return -1;
+	*state = sb;
+	return 0;
+}
+
+/* A small budget, so that loops which keep catching the budget error are
+ * quick to run into it again and again. */
+static int sb_fast_setup(void **state)
+{
+	struct rd_sandbox *sb = NULL;
+	struct rd_sandbox_limits lim = { .instructions = 100000 };
+	if (rd_sandbox_new(&sb, &lim) < 0)
+		return -1;
+	*state = sb;
+	return 0;
+}
+
+static int sb_teardown(void **state)
+{
+	struct rd_sandbox *sb = *state;
+	rd_sandbox_free(&sb);
+	assert_null(sb);
+	return 0;
+}
+
+/* Loads src as chunk "t"; returns the environment, failing the test (with
+ * the sandbox's message) when it does not load. */
+static int must_load_named(struct rd_sandbox *sb, const char *name, const char *src)
+{
+	char err[ERRLEN] = "";
+	int env = rd_sandbox_load(sb, name, src, strlen(src), err, sizeof err);
+	if (env <= 0)
+		fail_msg("the script should load, got %d (%s): %s\n--- script:\n%s", env, rd_strerror(env), err, src);
+	return env;
+}
+
+static int must_load(struct rd_sandbox *sb, const char *src)
+{
+	return must_load_named(sb, "t", src);
+}
+
+/* Loads src, which must fail with a message containing needle; the stack is
+ * left as it was. */
+static void must_fail(struct rd_sandbox *sb, const char *src, const char *needle)
+{
+	char err[ERRLEN] = "";
+	lua_State *L = rd_sandbox_state(sb);
+	int top = lua_gettop(L);
+	int env = rd_sandbox_load(sb, "t", src, strlen(src), err, sizeof err);
+	if (env >= 0) {
+		rd_sandbox_unload(sb, env);
+		fail_msg("the script should fail (with \"%s\") but loaded:\n%s", needle, src);
+	}
+	assert_contains(err, needle);
+	assert_int_equal(lua_gettop(L), top);
+}
+
+/* Calls the global function name of env with no arguments and one result;
+ * returns the rc of rd_sandbox_finish.  On success the result is on top of
+ * the stack: the caller pops it. */
+static int call1(struct rd_sandbox *sb, int env, const char *name, char *err, size_t errlen)
+{
+	int fn = rd_sandbox_function(sb, env, name);
+	if (fn <= 0)
+		fail_msg("no function %s in environment %d", name, env);
+	assert_rc(rd_sandbox_begin(sb, fn), 0);
+	return rd_sandbox_finish(sb, 0, 1, err, errlen);
+}
+
+/* Calls name, which must succeed and return an integer; returns it. */
+static lua_Integer call_int(struct rd_sandbox *sb, int env, const char *name)
+{
+	char err[ERRLEN] = "";
+	lua_State *L = rd_sandbox_state(sb);
+	int top = lua_gettop(L);
+	int rc = call1(sb, env, name, err, sizeof err);
+	if (rc < 0)
+		fail_msg("%s() failed: %s", name, err);
+	int isnum = 0;
+	lua_Integer v = lua_tointegerx(L, -1, &isnum);
+	if (!isnum)
+		fail_msg("%s() returned %s, not an integer", name, luaL_typename(L, -1));
+	lua_settop(L, top);
+	return v;
+}
+
+/* ---- forbidden facilities ------------------------------------------------------------- */
+
+static const char *const forbidden[] = { "io",	 "os",	     "package",	       "require", "debug",
+					 "load", "loadfile", "dofile", "collectgarbage", "print" };
+#define N_FORBIDDEN (sizeof forbidden / sizeof *forbidden)
+
+static void test_forbidden_absent(void **state)
+{
+	struct rd_sandbox *sb = *state;
+	char src[512];
+	for (size_t i = 0; i < N_FORBIDDEN; i++) {
+		const char *n = forbidden[i];
+		/* Absent as a global, from _G and from _ENV, even by raw access. */
+		snprintf(src, sizeof src,
+			 "assert(%s == nil, '%s is reachable')\n"
+			 "assert(rawget(_G, '%s') == nil, 'rawget(_G) finds %s')\n"
+			 "assert(rawget(_ENV, '%s') == nil, 'rawget(_ENV) finds %s')\n"
+			 "assert(_G['%s'] == nil and _ENV['%s'] == nil)\n",
+			 n, n, n, n, n, n, n, n);
+		rd_sandbox_unload(sb, must_load(sb, src));
+	}
+}
+
+static void test_forbidden_unusable(void **state)
+{
+	struct rd_sandbox *sb = *state;
+	char src[256], needle[128];
+	/* Each used the way an attacker would: it fails, naming the global. */
+	static const char *const uses[N_FORBIDDEN] = {
+		"io.open('/etc/passwd')", "os.execute('true')", "package.loadlib('libc.so.6', '*')",
+		"require('os')",	  "debug.getregistry()", "load('return 1')()",
+		"loadfile('/etc/passwd')", "dofile('/etc/passwd')", "collectgarbage('stop')", "print('x')",
+	};
+	for (size_t i = 0; i < N_FORBIDDEN; i++) {
+		snprintf(src, sizeof src, "%s\n", uses[i]);
+		snprintf(needle, sizeof needle, "global '%s'", forbidden[i]);
+		must_fail(sb, src, needle);
+	}
+}
+
+/* Nothing but the documented globals, and nothing forbidden in the copies of
+ * the libraries. */
+static void test_only_safe_globals(void **state)
+{
+	struct rd_sandbox *sb = *state;
+	rd_sandbox_unload(sb, must_load(sb,
+		"local allowed = { assert = 1, error = 1, ipairs = 1, next = 1, pairs = 1, pcall = 1,\n"
+		"  rawequal = 1, rawget = 1, rawlen = 1, rawset = 1, select = 1, setmetatable = 1,\n"
+		"  getmetatable = 1, tonumber = 1, tostring = 1, type = 1, xpcall = 1, _VERSION = 1,\n"
+		"  string = 1, table = 1, math = 1, utf8 = 1, _G = 1 }\n"
+		"for k in pairs(_G) do assert(allowed[k], 'unexpected global ' .. tostring(k)) end\n"
+		"assert(_G == _ENV and _G._G == _G)\n"
+		"assert(getmetatable(_G) == nil)\n"
+		"for _, lib in ipairs({ string, table, math, utf8 }) do\n"
+		"  for k, v in pairs(lib) do\n"
+		"    assert(k ~= 'dump' and k ~= 'load' and k ~= 'loadstring', 'unexpected ' .. k)\n"
+		"  end\n"
+		"end\n"
+		"assert(coroutine == nil and loadstring == nil and setfenv == nil and module == nil)\n"));
+}
+
+static void test_string_dump_absent(void **state)
+{
+	struct rd_sandbox *sb = *state;
+	rd_sandbox_unload(sb, must_load(sb, "assert(string.dump == nil)\n"
+					    "assert(rawget(string, 'dump') == nil)\n"
+					    "assert(('').dump == nil)\n"));
+	must_fail(sb, "local s = string.dump(function() return 1 end)\n", "dump");
+	must_fail(sb, "local s = ('x').dump(function() return 1 end)\n", "dump");
+}
+
+/* Collects what lua_dump writes. */
+struct dumped {
+	char data[4096];
+	size_t len;
+};
+
+static int dump_writer(lua_State *L, const void *p, size_t sz, void *ud)
+{
+	struct dumped *d = ud;
+	if (d->len + sz > sizeof d->data)
+		return 1;
+	memcpy(d->data + d->len, p, sz);
+	d->len += sz;
+	return 0;
+}
+
+static void test_binary_chunks_refused(void **state)
+{
+	struct rd_sandbox *sb = *state;
+	char err[ERRLEN] = "";
+	/* A source that merely starts like a binary chunk. */
+	static const char fake[] = "\x1bLua\x54\x00 junk";
+	assert_true(rd_sandbox_load(sb, "bin", fake, sizeof fake - 1, err, sizeof err) < 0);
+	assert_contains(err, "binary");
+
+	/* Real bytecode, made by a normal state. */
+	struct dumped d = { .len = 0 };
+	lua_State *P = luaL_newstate();
+	assert_non_null(P);
+	assert_int_equal(luaL_loadstring(P, "x = 1"), LUA_OK);
+	assert_int_equal(lua_dump(P, dump_writer, &d, 0), 0);
+	lua_close(P);
+	assert_true(d.len > 4);
+	assert_memory_equal(d.data, "\x1bLua", 4);
+	err[0] = 0;
+	assert_true(rd_sandbox_load(sb, "bin", d.data, d.len, err, sizeof err) < 0);
+	assert_contains(err, "binary");
+
+	/* Text still loads. */
+	rd_sandbox_unload(sb, must_load(sb, "x = 1"));
+}
+
+static void test_string_metatable_hidden(void **state)
+{
+	struct rd_sandbox *sb = *state;
+	rd_sandbox_unload(sb, must_load(sb,
+		"local m = getmetatable('')\n"
+		"assert(m ~= string, 'getmetatable gives the string library')\n"
+		"assert(type(m) ~= 'table', 'getmetatable gives a table: ' .. tostring(m))\n"
+		"assert(m == false)\n"
+		"assert(getmetatable('abc') == false)\n"
+		/* Methods still work, and cannot reach what is gone. */
+		"assert(('abc'):upper() == 'ABC')\n"
+		"assert(('abc').dump == nil)\n"));
+	must_fail(sb, "getmetatable('').__index.upper = nil\n", "attempt to index");
+	must_fail(sb, "setmetatable('', {})\n", "table expected");
+}
+
+/* ---- finalisers ----------------------------------------------------------------------- */
+
+static void test_gc_refused(void **state)
+{
+	struct rd_sandbox *sb = *state;
+	must_fail(sb, "setmetatable({}, { __gc = function() end })\n", "__gc");
+	must_fail(sb, "setmetatable({}, { __gc = true })\n", "__gc");
+	must_fail(sb, "local mt = { __index = {} }\nmt.__gc = function() end\nsetmetatable({}, mt)\n", "__gc");
+	/* Metatables without __gc are fine, also setting __gc afterwards is
+	 * harmless (Lua marks objects for finalisation only at setmetatable). */
+	rd_sandbox_unload(sb, must_load(sb, "local t = setmetatable({}, { __index = { a = 1 } })\n"
+					    "assert(t.a == 1)\n"
+					    "local mt = {}\n"
+					    "setmetatable({}, mt)\n"
+					    "mt.__gc = function() end\n"));
+}
+
+/* A metatable whose own __index adds __gc while setmetatable inspects it
+ * must not end up with a finaliser (it would run outside any call's budget,
+ * at the next collection). */
+static void test_gc_smuggled_in_refused(void **state)
+{
+	struct rd_sandbox *sb = *state;
+	lua_State *L = rd_sandbox_state(sb);
+	int env = must_load(sb,
+		"log = { ran = 0 }\n"
+		"local mt = setmetatable({}, { __index = function(t, k)\n"
+		"  if k == '__gc' then t.__gc = function() log.ran = log.ran + 1 end end\n"
+		"end })\n"
+		"for i = 1, 10 do pcall(setmetatable, {}, mt) end\n"
+		"function ran() return log.ran end\n");
+	lua_gc(L, LUA_GCCOLLECT);
+	lua_gc(L, LUA_GCCOLLECT);
+	assert_int_equal(call_int(sb, env, "ran"), 0);
+	rd_sandbox_unload(sb, env);
+}
+
+/* ---- instruction budget --------------------------------------------------------------- */
+
+static void test_budget_endless_loop(void **state)
+{
+	struct rd_sandbox *sb = *state;
+	char err[ERRLEN] = "";
+	must_fail(sb, "while true do end\n", "budget");
+	/* The sandbox is usable afterwards: a load and a call. */
+	int env = must_load(sb, "function spin() while true do end end\n"
+				"function ok() local s = 0 for i = 1, 1000 do s = s + i end return s end\n");
+	assert_int_equal(call_int(sb, env, "ok"), 500500);
+	lua_State *L = rd_sandbox_state(sb);
+	int top = lua_gettop(L);
+	assert_true(call1(sb, env, "spin", err, sizeof err) < 0);
+	assert_contains(err, "budget");
+	assert_int_equal(lua_gettop(L), top);
+	assert_int_equal(call_int(sb, env, "ok"), 500500);
+	/* Endless tail recursion is a loop too. */
+	must_fail(sb, "local function f(n) return f(n + 1) end\nf(1)\n", "budget");
+	/* Endless non-tail recursion ends in a stack overflow or at the memory
+	 * cap (the Lua stack grows in the capped heap): an ordinary error. */
+	static const char recurse[] = "local function f(n) return 1 + f(n + 1) end\nf(1)\n";
+	assert_true(rd_sandbox_load(sb, "t", recurse, strlen(recurse), err, sizeof err) < 0);
+	if (!strstr(err, "stack overflow") && !strstr(err, "memory"))
+		fail_msg("endless recursion failed with: %s", err);
+	assert_int_equal(call_int(sb, env, "ok"), 500500);
+	rd_sandbox_unload(sb, env);
+}
+
+/* The budget error can be caught by the script; catching it must not buy
+ * the script another budget. */
+static void test_budget_not_renewed_by_pcall(void **state)
+{
+	struct rd_sandbox *sb = *state;
+	must_fail(sb, "while true do pcall(function() while true do end end) end\n", "budget");
+	must_fail(sb, "while true do pcall(error) end\n", "budget");
+	must_fail(sb,
+		  "while true do\n"
+		  "  xpcall(function() while true do end end, function(m) return m end)\n"
+		  "end\n",
+		  "budget");
+	must_fail(sb,
+		  "local n = 0\n"
+		  "while true do\n"
+		  "  local ok = pcall(function() while true do end end)\n"
+		  "  n = n + 1\n"
+		  "end\n",
+		  "budget");
+	/* And through a function call (rd_sandbox_finish). */
+	int env = must_load(sb, "function spin() while true do pcall(function() while true do end end) end end\n"
+				"function ok() return 7 end\n");
+	char err[ERRLEN] = "";
+	assert_true(call1(sb, env, "spin", err, sizeof err) < 0);
+	assert_contains(err, "budget");
+	assert_int_equal(call_int(sb, env, "ok"), 7);
+	rd_sandbox_unload(sb, env);
+	/* A normal script, budget-wise, is unaffected by the ones before. */
+	rd_sandbox_unload(sb, must_load(sb, "local s = 0 for i = 1, 10000 do s = s + i end\n"));
+}
+
+/* ---- memory cap ---------------------------------------------------------------------------- */
+
+static void test_memory_bombs(void **state)
+{
+	struct rd_sandbox *sb = *state;
+	static const char *const bombs[] = {
+		"local s = string.rep('x', 1e9)\n",
+		"local s = ('x'):rep(1e9)\n",
+		"local s = string.rep('x', 1e8, ',')\n",
+		"local t = {} for i = 1, 1e9 do t[i] = i end\n",
+		"local t = {} for i = 1, 1e9 do t[#t + 1] = { i } end\n",
+		"local t = {} for i = 1, 1e9 do t['k' .. i] = true end\n",
+		"local s = '0123456789' for i = 1, 64 do s = s .. s end\n",
+		"local s, t = 'x', {} for i = 1, 1e9 do s = s .. 'abcdefgh' .. i t[i] = s end\n",
+		"local t = {} for i = 1, 1e7 do t[i] = 'x' end local s = table.concat(t) .. table.concat(t)\n",
+	};
+	int warm = must_load(sb, "x = 1");
+	rd_sandbox_unload(sb, warm);
+	size_t baseline = rd_sandbox_memory(sb);
+	for (size_t i = 0; i < sizeof bombs / sizeof *bombs; i++) {
+		char err[ERRLEN] = "";
+		int env = rd_sandbox_load(sb, "bomb", bombs[i], strlen(bombs[i]), err, sizeof err);
+		if (env >= 0)
+			fail_msg("the memory bomb loaded:\n%s", bombs[i]);
+		assert_contains(err, "memory");
+		/* Still usable, and the garbage goes back (Lua halves an oversized
+		 * string hash table once per collection: give it a few). */
+		for (int k = 0; k < 16 && rd_sandbox_memory(sb) > baseline + 64 * 1024; k++)
+			rd_sandbox_unload(sb, must_load(sb, "y = {} for i = 1, 100 do y[i] = i end\n"));
+		if (rd_sandbox_memory(sb) > baseline + 64 * 1024)
+			fail_msg("after bomb %zu memory is %zu bytes, was %zu", i, rd_sandbox_memory(sb), baseline);
+	}
+}
+
+/* A memory error caught by the script's pcall leaves a usable state, and the
+ * cap holds through a function call too. */
+static void test_memory_bomb_in_call(void **state)
+{
+	struct rd_sandbox *sb = *state;
+	int env = must_load(sb, "function bomb() local t = {} while true do t[#t + 1] = ('x'):rep(1000) .. #t end end\n"
+				"function caught() local ok, e = pcall(bomb) return ok and 1 or 0 end\n"
+				"function ok() return 3 end\n");
+	char err[ERRLEN] = "";
+	assert_true(call1(sb, env, "bomb", err, sizeof err) < 0);
+	assert_contains(err, "memory");
+	assert_int_equal(call_int(sb, env, "ok"), 3);
+	assert_int_equal(call_int(sb, env, "caught"), 0);
+	assert_int_equal(call_int(sb, env, "ok"), 3);
+	rd_sandbox_unload(sb, env);
+}
+
+/* ---- patterns ------------------------------------------------------------------------------ */
+
+static void test_pattern_subject_cap(void **state)
+{
+	struct rd_sandbox *sb = *state;
+	static const char *const calls[] = {
+		"string.find(big, 'a')",   "string.match(big, 'a')", "string.gmatch(big, 'a')",
+		"string.gsub(big, 'a', 'b')", "big:find('a')",	     "big:match('a')",
+		"big:gmatch('a')",	   "big:gsub('a', 'b')",     "string.find(big, 'a', 1, true)",
+	};
+	char src[256];
+	for (size_t i = 0; i < sizeof calls / sizeof *calls; i++) {
+		snprintf(src, sizeof src, "local big = string.rep('a', 65537)\nlocal r = %s\n", calls[i]);
+		must_fail(sb, src, "at most 65536 bytes");
+		/* 64 KiB exactly is fine. */
+		snprintf(src, sizeof src, "local big = string.rep('a', 65536)\nlocal r = %s\n", calls[i]);
+		rd_sandbox_unload(sb, must_load(sb, src));
+	}
+	rd_sandbox_unload(sb, must_load(sb, "local big = string.rep('a', 65536)\n"
+					    "assert(select(2, big:gsub('a', 'b')) == 65536)\n"
+					    "local n = 0 for _ in big:gmatch('a') do n = n + 1 end assert(n == 65536)\n"));
+}
+
+/* ---- isolation ------------------------------------------------------------------------------- */
+
+static void test_environments_isolated(void **state)
+{
+	struct rd_sandbox *sb = *state;
+	/* b is loaded first and checks again after a has done its damage. */
+	int b = must_load(sb,
+		"mine = 'b'\n"
+		"function check()\n"
+		"  assert(secret == nil, 'sees the other script\\'s global')\n"
+		"  assert(rawget(_G, 'secret') == nil)\n"
+		"  assert(mine == 'b', 'its own global changed')\n"
+		"  assert(type(string.upper) == 'function', 'string.upper is gone')\n"
+		"  assert(string.x == nil, 'string.x appeared')\n"
+		"  assert(type(table.insert) == 'function', 'table.insert is gone')\n"
+		"  assert(math.pi > 3.14 and math.pi < 3.15, 'math.pi changed')\n"
+		"  assert(type(utf8.char) == 'function', 'utf8.char is gone')\n"
+		"  assert(type(pairs) == 'function' and type(tostring) == 'function')\n"
+		"  assert(string.format('%d', 3) == '3')\n"
+		"  assert(('ab'):upper() == 'AB')\n"
+		"  return 1\n"
+		"end\n");
+	int a = must_load(sb, "secret = 42\n"
+			      "mine = 'a'\n"
+			      "string.upper = nil\n"
+			      "string.x = 1\n"
+			      "string.format = function() return 'pwned' end\n"
+			      "table.insert = nil\n"
+			      "math.pi = 3\n"
+			      "utf8.char = nil\n"
+			      "pairs, tostring = nil, nil\n"
+			      "_G.mine = 'a2'\n"
+			      "function check() return secret end\n");
+	assert_int_equal(call_int(sb, b, "check"), 1);
+	assert_int_equal(call_int(sb, a, "check"), 42);
+	/* A third script, loaded after the damage, starts clean too. */
+	int c = must_load(sb, "assert(secret == nil and mine == nil and string.x == nil)\n"
+			      "assert(type(string.upper) == 'function' and math.pi > 3.14)\n"
+			      "function check() return 1 end\n");
+	assert_int_equal(call_int(sb, c, "check"), 1);
+	rd_sandbox_unload(sb, a);
+	rd_sandbox_unload(sb, b);
+	rd_sandbox_unload(sb, c);
+}
+
+static void test_sandboxes_separate(void **state)
+{
+	struct rd_sandbox *one = *state, *two = NULL;
+	assert_rc(rd_sandbox_new(&two, NULL), 0);
+	assert_ptr_not_equal(rd_sandbox_state(one), rd_sandbox_state(two));
+	int a = must_load(one, "leak = 'vendor one'\nstring.x = 1\nstring.upper = nil\n"
+			       "function get() return leak == 'vendor one' and 1 or 0 end\n");
+	int b = must_load(two, "assert(leak == nil, 'the other vendor\\'s global is visible')\n"
+			       "assert(string.x == nil and type(string.upper) == 'function')\n"
+			       "leak = 'vendor two'\n"
+			       "function get() return leak == 'vendor two' and 1 or 0 end\n");
+	assert_int_equal(call_int(one, a, "get"), 1);
+	assert_int_equal(call_int(two, b, "get"), 1);
+	/* A budget or memory failure in one does not touch the other. */
+	must_fail(one, "while true do end", "budget");
+	assert_int_equal(call_int(two, b, "get"), 1);
+	rd_sandbox_unload(two, b);
+	rd_sandbox_free(&two);
+	assert_int_equal(call_int(one, a, "get"), 1);
+	rd_sandbox_unload(one, a);
+}
+
+/* ---- error messages ----------------------------------------------------------------------- */
+
+static void test_error_messages(void **state)
+{
+	struct rd_sandbox *sb = *state;
+	char err[ERRLEN] = "";
+	static const char syntax[] = "local a = 1\n\nx = = 2\n";
+	assert_true(rd_sandbox_load(sb, "margin v3", syntax, strlen(syntax), err, sizeof err) < 0);
+	assert_contains(err, "margin v3:3:");
+	static const char runtime[] = "local a = 1\nlocal t = nil\nlocal b = t.x\n";
+	assert_true(rd_sandbox_load(sb, "routing v12", runtime, strlen(runtime), err, sizeof err) < 0);
+	assert_contains(err, "routing v12:3:");
+	assert_contains(err, "attempt to index a nil value");
+	static const char raised[] = "\n\n\n\nerror('boom')\n";
+	assert_true(rd_sandbox_load(sb, "margin v4", raised, strlen(raised), err, sizeof err) < 0);
+	assert_contains(err, "margin v4:5: boom");
+	/* In a call, too. */
+	int env = must_load_named(sb, "margin v5", "function f(x)\n  local y = 1\n  return x.field\nend\n");
+	int fn = rd_sandbox_function(sb, env, "f");
+	assert_true(fn > 0);
+	assert_rc(rd_sandbox_begin(sb, fn), 0);
+	lua_pushnil(rd_sandbox_state(sb));
+	assert_true(rd_sandbox_finish(sb, 1, 1, err, sizeof err) < 0);
+	assert_contains(err, "margin v5:3:");
+	/* A non-string error object is reported as such, not as garbage. */
+	must_fail(sb, "error({})", "error object is not a string");
+	must_fail(sb, "error(12345)", "12345");
+	rd_sandbox_unload(sb, env);
+}
+
+static void test_function_lookup(void **state)
+{
+	struct rd_sandbox *sb = *state;
+	int env = must_load(sb, "function f() return 1 end\nnot_a_function = 5\n");
+	assert_true(rd_sandbox_function(sb, env, "f") > 0);
+	assert_rc(rd_sandbox_function(sb, env, "missing"), RD_ENOTFOUND);
+	assert_rc(rd_sandbox_function(sb, env, "not_a_function"), RD_ENOTFOUND);
+	assert_rc(rd_sandbox_function(sb, env + 1000, "f"), RD_ENOTFOUND);
+	rd_sandbox_unload(sb, env);
+	assert_rc(rd_sandbox_function(sb, env, "f"), RD_ENOTFOUND);
+}
+
+/* ---- memory after unload -------------------------------------------------------------------- */
+
+#define BIG_TABLE "big = {} for i = 1, 100000 do big[i] = { i } end\n"
+
+static void test_memory_returned_after_unload(void **state)
+{
+	struct rd_sandbox *sb = *state;
+	rd_sandbox_unload(sb, must_load(sb, "x = 1"));
+	size_t baseline = rd_sandbox_memory(sb);
+	int env = must_load(sb, BIG_TABLE);
+	size_t loaded = rd_sandbox_memory(sb);
+	if (loaded < baseline + (1u << 20))
+		fail_msg("the big table should take more than 1 MiB: %zu -> %zu", baseline, loaded);
+	rd_sandbox_unload(sb, env);
+	if (rd_sandbox_memory(sb) > baseline + 16 * 1024)
+		fail_msg("after unload %zu bytes, before load %zu", rd_sandbox_memory(sb), baseline);
+	/* Repeatedly: no creeping growth. */
+	for (int i = 0; i < 20; i++)
+		rd_sandbox_unload(sb, must_load(sb, BIG_TABLE));
+	if (rd_sandbox_memory(sb) > baseline + 16 * 1024)
+		fail_msg("after 20 loads %zu bytes, before %zu", rd_sandbox_memory(sb), baseline);
+}
+
+/* A cached function keeps its environment alive (its _ENV upvalue): unloading
+ * the environment must drop the environment's cached functions too. */
+static void test_memory_returned_with_cached_functions(void **state)
+{
+	struct rd_sandbox *sb = *state;
+	int warm = must_load(sb, "function f() return 1 end");
+	assert_true(rd_sandbox_function(sb, warm, "f") > 0);
+	rd_sandbox_unload(sb, warm);
+	size_t baseline = rd_sandbox_memory(sb);
+	int env = must_load(sb, BIG_TABLE "function f() return #big end\n");
+	int fn = rd_sandbox_function(sb, env, "f");
+	assert_true(fn > 0);
+	assert_int_equal(call_int(sb, env, "f"), 100000);
+	rd_sandbox_unload(sb, env);
+	if (rd_sandbox_memory(sb) > baseline + 16 * 1024)
+		fail_msg("after unload %zu bytes, before load %zu: the cached function keeps the environment",
+			 rd_sandbox_memory(sb), baseline);
+	/* The function handle is gone with it. */
+	assert_rc(rd_sandbox_begin(sb, fn), RD_ENOTFOUND);
+}
+
+/* The same through the margin and routing loaders, as the runtime uses them
+ * when a vendor activates version after version in one sandbox. */
+static void test_memory_returned_policy_reload(void **state)
+{
+	struct rd_sandbox *sb = *state;
+	static const char margin_src[] = BIG_TABLE "function margin(line) return 'reseller', #big % 10000, 'x' end\n";
+	static const char routing_src[] = BIG_TABLE "function route(lead, c, x) error('nobody') end\n";
+	char err[ERRLEN] = "";
+	struct rd_margin_policy m;
+	struct rd_routing_policy r;
+	assert_rc(rd_margin_load(&m, sb, "margin v1", "function margin() end", strlen("function margin() end"), err, sizeof err), 0);
+	rd_margin_unload(&m);
+	assert_rc(rd_routing_load(&r, sb, "routing v1", "function route() end", strlen("function route() end"), err, sizeof err), 0);
+	rd_routing_unload(&r);
+	size_t baseline = rd_sandbox_memory(sb);
+	for (int v = 0; v < 10; v++) {
+		assert_rc(rd_margin_load(&m, sb, "margin v2", margin_src, strlen(margin_src), err, sizeof err), 0);
+		struct rd_margin_line line = { .partner_kind = 2, .partner_tier = 1, .publish = 2, .term = 1 };
+		struct rd_margin_result res;
+		assert_rc(rd_margin_eval(&m, &line, &res, err, sizeof err), 0);
+		assert_int_equal(res.n, 1);
+		assert_int_equal(res.shares[0].bp, 0);
+		rd_margin_unload(&m);
+		assert_rc(rd_routing_load(&r, sb, "routing v2", routing_src, strlen(routing_src), err, sizeof err), 0);
+		rd_routing_unload(&r);
+	}
+	if (rd_sandbox_memory(sb) > baseline + 16 * 1024)
+		fail_msg("after 10 policy reloads %zu bytes, before %zu", rd_sandbox_memory(sb), baseline);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, sb_setup, sb_teardown)
+#define T_SMALL(name) cmocka_unit_test_setup_teardown(name, sb_small_setup, sb_teardown)
+#define T_FAST(name) cmocka_unit_test_setup_teardown(name, sb_fast_setup, sb_teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_forbidden_absent),
+		T(test_forbidden_unusable),
+		T(test_only_safe_globals),
+		T(test_string_dump_absent),
+		T(test_binary_chunks_refused),
+		T(test_string_metatable_hidden),
+		T(test_gc_refused),
+		T(test_gc_smuggled_in_refused),
+		T(test_budget_endless_loop),
+		T_FAST(test_budget_not_renewed_by_pcall),
+		T_SMALL(test_memory_bombs),
+		T_SMALL(test_memory_bomb_in_call),
+		T(test_pattern_subject_cap),
+		T(test_environments_isolated),
+		T(test_sandboxes_separate),
+		T(test_error_messages),
+		T(test_function_lookup),
+		T(test_memory_returned_after_unload),
+		T(test_memory_returned_with_cached_functions),
+		T(test_memory_returned_policy_reload),
+	};
+	return cmocka_run_group_tests_name("sandbox", tests, NULL, NULL);
+}
