@@ -370,6 +370,28 @@ static int check_filters(struct rd_req *req, const struct res_def *r)
 			return RD_EINVAL;
 		}
 	}
+	/* Enum filters: a value that cannot match is a mistake, not an empty list. */
+	static const struct {
+		const char *param;
+		const struct rd_entity *e;
+		const char *field;
+	} enums[] = { { "status", &rd_entity_contract, "status" }, { "kind", &rd_entity_partner, "kind" },
+		      { "tier", &rd_entity_partner, "tier" }, { "role", &rd_entity_user, "role" } };
+	for (size_t i = 0; i < sizeof enums / sizeof *enums; i++) {
+		const char *q = rd_req_query(req, enums[i].param);
+		if (!q || enums[i].e != r->e)
+			continue;
+		bool known = false;
+		for (size_t k = 0; k < r->e->n_fields && !known; k++) {
+			const struct rd_field *f = &r->e->fields[k];
+			for (int n = 1; !strcmp(f->json, enums[i].field) && f->names && f->names[n]; n++)
+				known |= !strcmp(f->names[n], q);
+		}
+		if (!known) {
+			rd_reply_error(req, 400, "invalid", enums[i].param, "%s \"%s\" is not one of its values", enums[i].param, q);
+			return RD_EINVAL;
+		}
+	}
 	const char *colour = rd_req_query(req, "colour");
 	if (colour && strcmp(colour, "red") && strcmp(colour, "amber") && strcmp(colour, "green") && strcmp(colour, "black")) {
 		rd_reply_error(req, 400, "invalid", "colour", "colour must be red, amber, green or black");

@@ -407,7 +407,13 @@ int rd_api_session_create(struct rd_req *req)
 	snprintf(x->l.peer, sizeof x->l.peer, "%s", peer);
 	rd_login_failed(x->l.limit_key, now_s());
 	rd_login_failed(peer, now_s());
-	return rd_req_work(req, login_verify, login_done, x);
+	int rc2 = rd_req_work(req, login_verify, login_done, x);
+	if (rc2 < 0) { /* not queued: nothing will free it later */
+		memset(x->l.password, 0, strlen(x->l.password));
+		free(x->l.password);
+		free(x);
+	}
+	return rc2;
 }
 
 static int session_revoke(struct rd_txn *t, void *arg)
