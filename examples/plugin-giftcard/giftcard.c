@@ -89,6 +89,18 @@ static long long spent(rd_plugin_ctx *ctx, const char *code)
 
 static int authorise(rd_plugin_ctx *ctx, const struct rd_payment_request *req, struct rd_payment_result *res)
 {
+	/* Repeat-safe: an order already paid under this idempotency key answers
+	 * as it did, without spending the card again. */
+	char idem[128], done[128];
+	size_t dlen = 0;
+	snprintf(idem, sizeof idem, "paid:%.100s", req->idempotency_key ? req->idempotency_key : "");
+	if (req->idempotency_key && host->kv_get(ctx, idem, done, sizeof done - 1, &dlen) == 0) {
+		done[dlen] = 0;
+		res->state = RD_PAY_CAPTURED;
+		snprintf(res->reference, sizeof res->reference, "%s", done);
+		snprintf(res->message, sizeof res->message, "paid by gift card");
+		return 0;
+	}
 	json_t *cfg = json_loads(host->config(ctx), 0, NULL);
 	json_t *m = json_loads(req->method_json ? req->method_json : "{}", 0, NULL);
 	const char *code = json_string_value(json_object_get(m, "code"));
@@ -114,6 +126,9 @@ static int authorise(rd_plugin_ctx *ctx, const struct rd_payment_request *req, s
 			res->state = RD_PAY_CAPTURED;
 			snprintf(res->reference, sizeof res->reference, "GIFT-%.64s-%.40s", code, req->order_ref);
 			snprintf(res->message, sizeof res->message, "paid by gift card");
+			if (req->idempotency_key &&
+			    (rc = host->kv_put(ctx, idem, res->reference, strlen(res->reference))) < 0)
+				host->error(ctx, "the payment could not be recorded");
 		}
 	}
 	json_decref(m);

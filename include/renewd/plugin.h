@@ -178,7 +178,7 @@ struct rd_payment_ops {
 #define RD_BRANDING_OPS_V1 1
 struct rd_branding_ops {
 	uint32_t version;       /* RD_BRANDING_OPS_V1 */
-	/* A template or asset by name ("email/quote-notice.html", "portal.css",
+	/* A template or asset by name ("email/quote_notice.html", "portal.css",
 	 * "logo.svg"): *data is static (or lives until deinit), *len its size.
 	 * RD_ENOTFOUND when the pack does not have it (renewd falls back to its
 	 * default pack). */

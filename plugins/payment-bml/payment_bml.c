@@ -2,7 +2,9 @@
  * payment-bml: Bill Me Later.  The customer buys on net terms; the order is
  * accepted pending payment of the invoice within the terms.  A credit limit
  * per customer is kept in the plugin's private storage: the open amount per
- * customer e-mail, raised on authorise, lowered on capture.
+ * customer e-mail, raised on authorise, lowered on capture (the invoice
+ * paid).  Concurrent authorisations for one customer may race on the open
+ * amount: renewd serialises a customer's orders.
  *
  * Configuration: {"terms_days": 30, "credit_limit": 1000000}  (credit_limit
  * optional, minor units).
@@ -101,6 +103,18 @@ static int authorise(rd_plugin_ctx *ctx, const struct rd_payment_request *req, s
 		host->error(ctx, "the configuration is not valid");
 		return RD_EINVAL;
 	}
+	/* Repeat-safe: a request already authorised under this idempotency key
+	 * answers as it did, without raising the open amount again. */
+	char idem[128], ref[128];
+	size_t rlen = 0;
+	snprintf(idem, sizeof idem, "auth:%.100s", req->idempotency_key ? req->idempotency_key : "");
+	if (req->idempotency_key && host->kv_get(ctx, idem, ref, sizeof ref - 1, &rlen) == 0) {
+		ref[rlen] = 0;
+		res->state = RD_PAY_PENDING;
+		snprintf(res->reference, sizeof res->reference, "%s", ref);
+		snprintf(res->message, sizeof res->message, "Bill Me Later: the invoice is due in %lld days", (long long)s.terms);
+		return 0;
+	}
 	char key[128];
 	exposure_key(req->customer_json, key, sizeof key);
 	long long open = open_amount(ctx, key);
@@ -118,12 +132,38 @@ static int authorise(rd_plugin_ctx *ctx, const struct rd_payment_request *req, s
 	res->state = RD_PAY_PENDING;
 	snprintf(res->reference, sizeof res->reference, "BML-%.60s-%lld", req->order_ref, (long long)due);
 	snprintf(res->message, sizeof res->message, "Bill Me Later: the invoice is due in %lld days", (long long)s.terms);
+	if (req->idempotency_key && (rc = host->kv_put(ctx, idem, res->reference, strlen(res->reference))) < 0) {
+		host->error(ctx, "the authorisation could not be stored");
+		return rc;
+	}
+	/* Which customer's open amount the invoice lowers when it is paid. */
+	char rkey[160];
+	snprintf(rkey, sizeof rkey, "ref:%.120s", res->reference);
+	if ((rc = host->kv_put(ctx, rkey, key, strlen(key))) < 0) {
+		host->error(ctx, "the authorisation could not be stored");
+		return rc;
+	}
 	return 0;
 }
 
 static int capture(rd_plugin_ctx *ctx, const char *reference, int64_t amount, const char *currency,
 		   struct rd_payment_result *res)
 {
+	/* The paid invoice no longer counts against the customer's limit; a
+	 * repeated capture finds the reference gone and changes nothing. */
+	char rkey[160], key[128];
+	size_t len = 0;
+	snprintf(rkey, sizeof rkey, "ref:%.120s", reference ? reference : "");
+	if (reference && host->kv_get(ctx, rkey, key, sizeof key - 1, &len) == 0) {
+		key[len] = 0;
+		int rc = set_open(ctx, key, open_amount(ctx, key) - amount);
+		if (rc == 0)
+			rc = host->kv_del(ctx, rkey);
+		if (rc < 0) {
+			host->error(ctx, "the open amount could not be updated");
+			return rc;
+		}
+	}
 	res->state = RD_PAY_CAPTURED;
 	snprintf(res->reference, sizeof res->reference, "%.120s", reference);
 	snprintf(res->message, sizeof res->message, "invoice paid");
