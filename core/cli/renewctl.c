@@ -147,6 +147,21 @@ static int cmd_write(const char *dir, write_cmd fn, int argc, char **argv)
 	return rc;
 }
 
+/* Commands that only read run beside a running renewd. */
+static int cmd_read(const char *dir, write_cmd fn, int argc, char **argv)
+{
+	struct rd_store *s;
+	struct rd_domain d;
+	if (rd_auth_init() < 0)
+		return 1;
+	int rc = open_store(dir, true, &s, &d);
+	if (rc)
+		return rc;
+	rc = fn(s, &d, argc, argv);
+	rd_store_close(&s);
+	return rc;
+}
+
 static int cmd_demo_load(const char *dir, const char *file)
 {
 	struct rd_store *s;
@@ -203,7 +218,7 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "policy") == 0)
 		return cmd_write(dir, rd_cli_policy, nargs, argv + i);
 	if (strcmp(cmd, "plugins") == 0)
-		return cmd_write(dir, rd_cli_plugins_list, nargs, argv + i);
+		return cmd_read(dir, rd_cli_plugins_list, nargs, argv + i);
 	if (strcmp(cmd, "plugin") == 0)
 		return cmd_write(dir, rd_cli_plugin, nargs, argv + i);
 	if (strcmp(cmd, "clock") == 0)
