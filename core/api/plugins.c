@@ -20,10 +20,19 @@
 
 #define PROBE_TIMEOUT_MS 5000
 
+static bool no_query(struct rd_req *req)
+{
+	static const char *const none[] = { NULL };
+	const char *bad = rd_req_query_unknown(req, none);
+	if (bad)
+		rd_reply_error(req, 400, "invalid", bad, "unknown query parameter \"%s\"", bad);
+	return !bad;
+}
+
 int rd_api_plugins_list(struct rd_req *req)
 {
 	struct call c;
-	if (rd_call_begin(req, &c) < 0 || rd_call_allow(&c, RD_RES_PLUGIN, RD_ACT_READ) == RD_SCOPE_NONE)
+	if (rd_call_begin(req, &c) < 0 || rd_call_allow(&c, RD_RES_PLUGIN, RD_ACT_READ) == RD_SCOPE_NONE || !no_query(req))
 		return 0;
 	rd_reply_json(req, 200, json_pack("{s:o, s:n}", "items", rd_plugins_json(c.app->plugins), "next_cursor"));
 	return 0;
@@ -43,7 +52,7 @@ int rd_api_enablements_list(struct rd_req *req)
 	struct call c;
 	struct rd_loaded *l;
 	if (rd_call_begin(req, &c) < 0 || rd_call_allow(&c, RD_RES_PLUGIN, RD_ACT_READ) == RD_SCOPE_NONE ||
-	    !(l = plugin_param(&c)))
+	    !(l = plugin_param(&c)) || !no_query(req))
 		return 0;
 	struct rd_txn *t;
 	int rc = rd_store_read(c.app->store, &t);

@@ -62,6 +62,10 @@ static void on_drained(void *arg, int in_flight)
 	if (rd_imports_busy())
 		rd_log(RD_LOG_INFO, "daemon", "cancelling imports in progress (nothing of them is applied)");
 	rd_imports_cancel();
+	/* No new sweep or delivery from now on; a batch in flight is waited
+	 * for below and its outcome stored (else it would be sent again). */
+	if (d->renew)
+		rd_renew_stop(d->renew);
 	d->plugins_deadline = uv_now(d->loop) + d->config.shutdown_timeout_ms;
 	uv_timer_init(d->loop, &d->imports_timer);
 	d->imports_timer.data = d;
@@ -202,9 +206,9 @@ int main(int argc, char **argv)
 	uv_run(d.loop, UV_RUN_DEFAULT);
 
 	rd_server_free(&d.server);
-	unsigned abandoned = d.plugins ? rd_plugins_busy(d.plugins) : 0;
+	unsigned abandoned = (d.plugins ? rd_plugins_busy(d.plugins) : 0) + (d.renew && rd_renew_busy(d.renew) ? 1 : 0);
 	if (abandoned)
-		rd_log(RD_LOG_WARN, "daemon", "%u plugin call(s) still running are abandoned", abandoned);
+		rd_log(RD_LOG_WARN, "daemon", "%u plugin call(s) or mail deliveries still running are abandoned", abandoned);
 	else
 		rd_plugins_free(&d.plugins);
 	uv_run(d.loop, UV_RUN_NOWAIT); /* let closed handles finish */

@@ -323,6 +323,8 @@ static const char *reason(int status)
 	case 429: return "Too Many Requests";
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
+	case 502: return "Bad Gateway";
+	case 504: return "Gateway Timeout";
 	case 503: return "Service Unavailable";
 	default: return "";
 	}

@@ -91,7 +91,12 @@ int rd_routing_eval(struct rd_routing_policy *p, const struct rd_lead_in *lead, 
 		snprintf(err, errlen, "the route function is gone");
 		return RD_EINTERNAL;
 	}
+	/* The arguments are host-side work: a script holding memory up to the
+	 * cap must not make them raise a memory error here, outside the
+	 * protected call (that would abort the daemon). */
+	rd_sandbox_host_begin(p->sb);
 	if (!lua_checkstack(L, 8)) {
+		rd_sandbox_host_end(p->sb);
 		lua_settop(L, base);
 		snprintf(err, errlen, "the policy sandbox is out of stack");
 		return -ENOMEM;
@@ -126,6 +131,7 @@ int rd_routing_eval(struct rd_routing_policy *p, const struct rd_lead_in *lead, 
 		lua_pushboolean(L, 1);
 		lua_rawseti(L, -2, (lua_Integer)excluded[i]);
 	}
+	rd_sandbox_host_end(p->sb);
 	int rc = rd_sandbox_finish(p->sb, 3, 4, err, errlen);
 	if (rc < 0)
 		return rc;

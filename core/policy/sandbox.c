@@ -78,14 +78,19 @@ static int safe_setmetatable(lua_State *L)
 /* Pattern functions on long subjects can backtrack for a very long time
  * inside one instruction, out of the budget's reach: cap the subject. */
 #define PATTERN_SUBJECT_MAX 65536
-/* Quantifiers (* + - ?) outside sets and escapes: each one can multiply the
- * matcher's backtracking by the subject's length. */
+/* Quantifiers (* + - ?) outside sets and escapes, back-references (%1-%9)
+ * and balances (%bxy): each one can multiply the matcher's work by the
+ * subject's length. */
 static int quantifiers(const char *p, size_t n)
 {
 	int q = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (p[i] == '%') {
 			i++; /* an escape: the next character is literal (or a class) */
+			if (i < n && p[i] >= '1' && p[i] <= '9')
+				q++; /* compares up to the subject's length */
+			else if (i < n && p[i] == 'b')
+				q++, i += 2; /* scans up to the subject's length */
 		} else if (p[i] == '[') {
 			for (i++; i < n && p[i] != ']'; i++)
 				if (p[i] == '%')
@@ -97,8 +102,10 @@ static int quantifiers(const char *p, size_t n)
 	return q;
 }
 
-/* The matcher's worst case grows as length^quantifiers; refuse patterns
- * whose bound passes ~10^7 steps (a few tens of milliseconds). */
+/* The matcher's worst case grows as length^quantifiers, times the length
+ * again when it tries every start position (no ^ anchor; gmatch always);
+ * refuse patterns whose bound passes ~10^7 steps (a few tens of
+ * milliseconds). */
 #define PATTERN_STEPS_MAX 1e7
 
 static int guarded_pattern(lua_State *L)
@@ -108,11 +115,14 @@ static int guarded_pattern(lua_State *L)
 	if (n > PATTERN_SUBJECT_MAX)
 		return luaL_error(L, "string pattern functions take subjects of at most %d bytes in policies",
 				  PATTERN_SUBJECT_MAX);
-	const char *pat = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &pn) : NULL;
-	bool plain = lua_gettop(L) >= 4 && lua_toboolean(L, 4) && lua_tocfunction(L, lua_upvalueindex(2)) != NULL;
+	/* A number is a pattern too ("1e-300" has a quantifier). */
+	const char *pat = lua_isstring(L, 2) ? lua_tolstring(L, 2, &pn) : NULL;
+	lua_Integer which = lua_tointeger(L, lua_upvalueindex(2)); /* 0 find, 1 match, 2 gmatch, 3 gsub */
+	bool plain = which == 0 && lua_gettop(L) >= 4 && lua_toboolean(L, 4);
 	if (pat && !plain) {
 		double steps = 1, len = (double)(n + 1);
-		for (int q = quantifiers(pat, pn); q > 0 && steps <= PATTERN_STEPS_MAX; q--)
+		int q = quantifiers(pat, pn) + (which == 2 || pn == 0 || pat[0] != '^');
+		for (; q > 0 && steps <= PATTERN_STEPS_MAX; q--)
 			steps *= len;
 		if (steps > PATTERN_STEPS_MAX)
 			return luaL_error(L, "this pattern is too costly for a subject of %d bytes (each of *, +, - and ? "
@@ -152,11 +162,9 @@ static int build_safe(lua_State *L)
 	static const char *const patterns[] = { "find", "match", "gmatch", "gsub", NULL };
 	for (size_t i = 0; patterns[i]; i++) {
 		lua_getfield(L, -1, patterns[i]);
-		/* upvalue 2 marks find, whose 4th argument means "plain text" */
-		if (i == 0)
-			lua_pushcfunction(L, guarded_pattern);
-		else
-			lua_pushnil(L);
+		/* upvalue 2: which one (find's 4th argument means "plain text";
+		 * gmatch ignores the ^ anchor) */
+		lua_pushinteger(L, (lua_Integer)i);
 		lua_pushcclosure(L, guarded_pattern, 2);
 		lua_setfield(L, -2, patterns[i]);
 	}

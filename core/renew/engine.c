@@ -48,6 +48,7 @@ int rd_action_once(struct sweep *s, const char *key)
 	if ((rc = rd_entity_put(s->t, s->d->actions, &rd_entity_action, s->v.id, &a, 0)) < 0)
 		return rc;
 	s->taken++;
+	snprintf(s->ref, sizeof s->ref, "%s", key);
 	if (s->preview) {
 		char d[11];
 		rd_date_format(s->day, d);
@@ -245,21 +246,26 @@ int rd_publish(struct sweep *s, struct rd_opportunity *o, uint8_t publish, bool 
 
 static int pullbacks(struct sweep *s)
 {
+	/* The partner may decide on its decision_by day itself ("decide by"):
+	 * the default applies the day after, to every deadline before today. */
 	uint8_t to[4];
-	rd_date_key(s->day + 1, to); /* every deadline up to and including today */
-	uint64_t ids[256];
-	size_t n = 0;
+	rd_date_key(s->day, to);
+	size_t n = 0, cap = 256;
+	uint64_t *ids = rd_malloc(cap * sizeof *ids);
 	struct rd_iter it;
 	struct rd_item item;
 	int rc = rd_iter_index(&it, s->t, s->d->opportunities, "deadline", s->v.id, NULL, 0, to, 4);
-	while (rc >= 0 && n < 256 && (rc = rd_iter_next(&it, &item)) > 0)
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (n == cap)
+			ids = rd_realloc(ids, (cap *= 2) * sizeof *ids);
 		ids[n++] = item.id;
+	}
 	rd_iter_close(&it);
 	struct rd_opportunity *o = rd_malloc(sizeof *o);
 	for (size_t i = 0; rc >= 0 && i < n; i++) {
 		if ((rc = rd_entity_get(s->t, s->d->opportunities, &rd_entity_opportunity, s->v.id, ids[i], o)) < 0)
 			break;
-		if (o->state != RD_OPP_PENDING_DECISION || o->decision_by > s->day)
+		if (o->state != RD_OPP_PENDING_DECISION || o->decision_by >= s->day)
 			continue;
 		char key[64];
 		snprintf(key, sizeof key, "pullback:%llu", (unsigned long long)o->id);
@@ -270,6 +276,7 @@ static int pullbacks(struct sweep *s)
 			break;
 	}
 	free(o);
+	free(ids);
 	return rc < 0 ? rc : 0;
 }
 

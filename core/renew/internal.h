@@ -34,6 +34,7 @@ struct sweep {
 	char margin_error[300];
 	json_t *preview;         /* non-NULL: a dry run, collect what happens */
 	int reminder_offset;
+	char ref[96];            /* the action taken last: the ref of the messages it sends */
 	unsigned taken, scanned;
 };
 

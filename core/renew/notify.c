@@ -102,9 +102,9 @@ int rd_queue_message(struct sweep *s, const char *kind, const char *to, json_t *
 	m->opportunity_id = opportunity;
 	m->partner_id = partner;
 	m->customer_id = customer;
+	snprintf(m->ref, sizeof m->ref, "%s", s->ref);
 	if (s->preview && json_array_size(s->preview)) {
 		json_t *last = json_array_get(s->preview, json_array_size(s->preview) - 1);
-		snprintf(m->ref, sizeof m->ref, "%s", json_string_value(json_object_get(last, "key")));
 		json_t *msgs = json_object_get(last, "messages");
 		if (!msgs)
 			json_object_set_new(last, "messages", msgs = json_array());

@@ -343,6 +343,7 @@ static int request_write(struct rd_txn *t, void *arg)
 		free(o);
 		return rc;
 	}
+	snprintf(s->ref, sizeof s->ref, "task:%llu", (unsigned long long)q->task.id);
 	const char *to = s->v.notify_email;
 	struct rd_partner p;
 	if (partner && rd_entity_get(t, s->d->partners, &rd_entity_partner, s->v.id, o->reseller_id, &p) == 0)

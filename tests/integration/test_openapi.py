@@ -372,6 +372,8 @@ def test_live_answers_match_the_document(spec, live):
             continue
         if route == "/api/v1/policies/{kind}/{version}":
             url = f"/api/v1/policies/margin/{bodies['/api/v1/policies']['margin']['versions'][0]['version']}"
+        elif route == "/api/v1/plugins/{name}/enablements":  # by the first plugin's name (a built-in)
+            url = f"/api/v1/plugins/{bodies['/api/v1/plugins']['items'][0]['name']}/enablements"
         else:
             assert route.endswith("/{id}") and "{" not in route[: -len("/{id}")], \
                 f"this test does not know how to fill in the parameters of GET {route}: teach it"
