@@ -23,6 +23,14 @@ struct call {
  * returns < 0: the handler returns 0. */
 int rd_call_begin(struct rd_req *req, struct call *c);
 
+/* The same for a page: the session token from the cookie, no reply on
+ * failure (the page redirects to its login instead). */
+int rd_call_session(struct rd_req *req, struct call *c, const char *token);
+
+/* A password login, from the API (JSON replies) or the login form (page:
+ * redirects).  Verifies on the thread pool; sets the session cookie. */
+int rd_login_begin(struct rd_req *req, const char *vendor, const char *email, const char *password, bool page);
+
 /* Authorises an action on a resource; replies 403 and returns
  * RD_SCOPE_NONE when it is not allowed. */
 enum rd_scope rd_call_allow(struct call *c, enum rd_resource res, enum rd_action action);

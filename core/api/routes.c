@@ -3,11 +3,26 @@
  * describes each row; a test keeps the two in step. */
 #include "api/app.h"
 #include "api/call.h"
+#include "web/web.h"
 
 const struct rd_route rd_routes[] = {
 	{ RD_GET, "/", rd_api_index },
 	{ RD_GET, "/healthz", rd_api_healthz },
 	{ RD_GET, "/metrics", rd_api_metrics },
+
+	/* Pages (core/web). */
+	{ RD_GET, "/login", rd_page_login },
+	{ RD_POST, "/login", rd_page_login_post },
+	{ RD_POST, "/logout", rd_page_logout },
+	{ RD_GET, "/c/{token}", rd_page_link },
+	{ RD_GET, "/portal", rd_page_portal },
+	{ RD_POST, "/portal/accept", rd_page_portal_accept },
+	{ RD_GET, "/portal/purchase", rd_page_portal_purchase },
+	{ RD_POST, "/portal/order", rd_page_portal_order },
+	{ RD_POST, "/portal/request", rd_page_portal_request },
+	{ RD_GET, "/partner", rd_page_partner },
+	{ RD_POST, "/partner/opportunities/{id}/decision", rd_page_partner_decide },
+	{ RD_GET, "/static/{name}", rd_page_static },
 
 	{ RD_POST, "/api/v1/session", rd_api_session_create },
 	{ RD_DELETE, "/api/v1/session", rd_api_session_delete },

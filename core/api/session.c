@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "api/call.h"
+#include "web/web.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -88,20 +89,14 @@ static int load_scope(struct call *c, struct rd_txn *t)
 	return rc < 0 ? rc : 0;
 }
 
-int rd_call_begin(struct rd_req *req, struct call *c)
+/* Authenticates a token (presented as a bearer or a session cookie);
+ * quiet: no reply, the reason in *why. */
+static int authenticate(struct rd_req *req, struct call *c, const char *token, bool session, const char **why)
 {
 	memset(c, 0, sizeof *c);
 	c->req = req;
 	c->app = rd_req_app(req);
-	bool session;
-	const char *token = presented_token(req, &session);
 	char hash[RD_TOKEN_HASH_HEX];
-	if (!token) {
-		rd_reply_header(req, "www-authenticate", "Bearer");
-		rd_reply_error(req, 401, "unauthenticated", NULL,
-			       "this route needs an API token (Authorization: Bearer ...) or a session cookie");
-		return RD_EINVAL;
-	}
 	struct rd_domain *d = c->app->domain;
 	struct rd_txn *t;
 	int rc = rd_store_read(c->app->store, &t);
@@ -110,26 +105,26 @@ int rd_call_begin(struct rd_req *req, struct call *c)
 	struct rd_token tok;
 	struct rd_user user;
 	uint64_t id;
-	const char *why = NULL;
-	if (!rd_token_hash(token, hash))
-		why = "the token is malformed";
+	*why = NULL;
+	if (!token)
+		*why = "no token";
+	else if (!rd_token_hash(token, hash))
+		*why = "the token is malformed";
 	else if (rd_index_find(t, d->tokens, "hash", 0, hash, strlen(hash) + 1, &id) < 0 ||
 		 rd_entity_get(t, d->tokens, &rd_entity_token, 0, id, &tok) < 0 || !rd_hash_equal(tok.hash, hash))
-		why = "the token is not known";
+		*why = "the token is not known";
 	else if (tok.revoked_at)
-		why = "the token was revoked";
+		*why = "the token was revoked";
 	else if (tok.expires_at && tok.expires_at <= now_s())
-		why = "the token has expired";
+		*why = "the token has expired";
 	else if (session != (tok.kind == RD_TOKEN_SESSION))
-		why = "the token is used in the wrong place";
+		*why = "the token is used in the wrong place";
 	else if (rd_entity_get(t, d->users, &rd_entity_user, tok.vendor_id, tok.user_id, &user) < 0 || user.disabled)
-		why = "the user is disabled or gone";
+		*why = "the user is disabled or gone";
 	else if (rd_entity_get(t, d->vendors, &rd_entity_vendor, 0, tok.vendor_id, &c->vendor) < 0)
-		why = "the vendor is gone";
-	if (why) {
+		*why = "the vendor is gone";
+	if (*why) {
 		rd_txn_end(t);
-		rd_reply_header(req, "www-authenticate", "Bearer error=\"invalid_token\"");
-		rd_reply_error(req, 401, "unauthenticated", NULL, "%s", why);
 		return RD_EINVAL;
 	}
 	c->who = (struct rd_principal){ .vendor = tok.vendor_id, .user = user.id, .partner = user.partner_id,
@@ -137,6 +132,31 @@ int rd_call_begin(struct rd_req *req, struct call *c)
 	rc = load_scope(c, t);
 	rd_txn_end(t);
 	return rc;
+}
+
+int rd_call_begin(struct rd_req *req, struct call *c)
+{
+	bool session;
+	const char *token = presented_token(req, &session), *why;
+	if (!token) {
+		memset(c, 0, sizeof *c);
+		rd_reply_header(req, "www-authenticate", "Bearer");
+		rd_reply_error(req, 401, "unauthenticated", NULL,
+			       "this route needs an API token (Authorization: Bearer ...) or a session cookie");
+		return RD_EINVAL;
+	}
+	int rc = authenticate(req, c, token, session, &why);
+	if (rc == RD_EINVAL) {
+		rd_reply_header(req, "www-authenticate", "Bearer error=\"invalid_token\"");
+		rd_reply_error(req, 401, "unauthenticated", NULL, "%s", why);
+	}
+	return rc;
+}
+
+int rd_call_session(struct rd_req *req, struct call *c, const char *token)
+{
+	const char *why;
+	return authenticate(req, c, token, true, &why);
 }
 
 enum rd_scope rd_call_allow(struct call *c, enum rd_resource res, enum rd_action action)
@@ -272,6 +292,8 @@ static void login_verify(void *arg)
 struct login_ctx {
 	struct login l;
 	struct rd_app *app;
+	bool page;          /* a login form: answer with redirects, not JSON */
+	uint8_t role;
 };
 
 static int session_write(struct rd_txn *t, void *arg)
@@ -304,7 +326,10 @@ static void login_done(struct rd_req *req, void *arg)
 	if (!req)
 		goto out;
 	if (!x->l.ok) {
-		rd_reply_error(req, 401, "unauthenticated", NULL, "the vendor, e-mail or password is wrong");
+		if (x->page)
+			rd_web_redirect(req, "/login?failed=1");
+		else
+			rd_reply_error(req, 401, "unauthenticated", NULL, "the vendor, e-mail or password is wrong");
 		goto out;
 	}
 	rd_token_new(x->l.token, x->l.token_hash);
@@ -317,6 +342,10 @@ static void login_done(struct rd_req *req, void *arg)
 	snprintf(cookie, sizeof cookie, COOKIE "=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%d", x->l.token,
 		 SESSION_TTL_S);
 	rd_reply_header(req, "set-cookie", cookie);
+	if (x->page) {
+		rd_web_redirect(req, rd_role_is_partner(x->role) ? "/partner" : "/vendor");
+		goto out;
+	}
 	char exp[21];
 	rd_time_format(x->l.expires, exp);
 	rd_reply_json(req, 200, json_pack("{s:I, s:I, s:s}", "user_id", (json_int_t)x->l.user, "vendor_id",
@@ -335,28 +364,19 @@ static void lower(char *s)
 		*s = (char)tolower((unsigned char)*s);
 }
 
-int rd_api_session_create(struct rd_req *req)
+int rd_login_begin(struct rd_req *req, const char *vendor, const char *email, const char *password, bool page)
 {
 	struct rd_app *app = rd_req_app(req);
-	json_t *body;
-	if (rd_req_json(req, &body) < 0)
-		return 0;
-	const char *vendor = NULL, *email = NULL, *password = NULL;
-	json_error_t je;
-	if (json_unpack_ex(body, &je, JSON_STRICT, "{s:s, s:s, s:s}", "vendor", &vendor, "email", &email, "password",
-			   &password) != 0) {
-		rd_reply_error(req, 400, "invalid", NULL, "a login is {\"vendor\": slug, \"email\": ..., \"password\": ...}: %s",
-			       je.text);
-		json_decref(body);
-		return 0;
-	}
 	if (strlen(email) >= RD_NAME_MAX || strlen(password) > 256 || strlen(vendor) >= RD_EXT_MAX) {
-		rd_reply_error(req, 400, "invalid", NULL, "the vendor, e-mail or password is too long");
-		json_decref(body);
+		if (page)
+			rd_web_redirect(req, "/login?failed=1");
+		else
+			rd_reply_error(req, 400, "invalid", NULL, "the vendor, e-mail or password is too long");
 		return 0;
 	}
 	struct login_ctx *x = rd_calloc(1, sizeof *x);
 	x->app = app;
+	x->page = page;
 	char em[RD_NAME_MAX];
 	snprintf(em, sizeof em, "%s", email);
 	lower(em);
@@ -367,8 +387,11 @@ int rd_api_session_create(struct rd_req *req)
 		char ra[16];
 		snprintf(ra, sizeof ra, "%u", retry);
 		rd_reply_header(req, "retry-after", ra);
-		rd_reply_error(req, 429, "too_many_attempts", NULL, "too many failed logins: try again in %u seconds", retry);
-		json_decref(body);
+		if (page)
+			rd_web_redirect(req, "/login?failed=2");
+		else
+			rd_reply_error(req, 429, "too_many_attempts", NULL, "too many failed logins: try again in %u seconds",
+				       retry);
 		free(x);
 		return 0;
 	}
@@ -376,7 +399,6 @@ int rd_api_session_create(struct rd_req *req)
 	struct rd_txn *t;
 	int rc = rd_store_read(app->store, &t);
 	if (rc < 0) {
-		json_decref(body);
 		free(x);
 		return rc;
 	}
@@ -396,11 +418,11 @@ int rd_api_session_create(struct rd_req *req)
 	if (x->l.vendor && rd_index_find(t, app->domain->users, "email", x->l.vendor, em, strlen(em) + 1, &uid) == 0 &&
 	    rd_entity_get(t, app->domain->users, &rd_entity_user, x->l.vendor, uid, &u) == 0 && !u.disabled) {
 		x->l.user = u.id;
+		x->role = u.role;
 		memcpy(x->l.hash, u.password_hash, sizeof x->l.hash);
 	}
 	rd_txn_end(t);
 	x->l.password = rd_strdup(password);
-	json_decref(body);
 	/* Every attempt counts as a failed one, against the e-mail and the
 	 * address, until its password is verified: attempts in flight together
 	 * cannot get past the limit.  login_done forgives a correct one. */
@@ -414,6 +436,25 @@ int rd_api_session_create(struct rd_req *req)
 		free(x);
 	}
 	return rc2;
+}
+
+int rd_api_session_create(struct rd_req *req)
+{
+	json_t *body;
+	if (rd_req_json(req, &body) < 0)
+		return 0;
+	const char *vendor = NULL, *email = NULL, *password = NULL;
+	json_error_t je;
+	if (json_unpack_ex(body, &je, JSON_STRICT, "{s:s, s:s, s:s}", "vendor", &vendor, "email", &email, "password",
+			   &password) != 0) {
+		rd_reply_error(req, 400, "invalid", NULL, "a login is {\"vendor\": slug, \"email\": ..., \"password\": ...}: %s",
+			       je.text);
+		json_decref(body);
+		return 0;
+	}
+	int rc = rd_login_begin(req, vendor, email, password, false);
+	json_decref(body);
+	return rc;
 }
 
 static int session_revoke(struct rd_txn *t, void *arg)

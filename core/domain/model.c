@@ -23,7 +23,7 @@ static const char *const statuses[] = { "", "live", "renewed", "cancelled", "exp
 static const char *const flag_names[] = { "warranty_only", "consolidated", NULL };
 static const char *const role_names[] = { "", "vendor-admin", "channel-manager", "vendor-sales", "partner-admin",
 					  "partner-sales", NULL };
-static const char *const token_kinds[] = { "", "api", "session", NULL };
+static const char *const token_kinds[] = { "", "api", "session", "customer", NULL };
 static const char *const audit_actions[] = { "", "create", "update", "delete", "merge", "import", "login", "revoke", NULL };
 
 static const struct rd_field vendor_fields[] = {
@@ -125,6 +125,9 @@ static const struct rd_field token_fields[] = {
 	FF(7, RD_F_TIME, struct rd_token, created_at, "created_at", RO),
 	FF(8, RD_F_TIME, struct rd_token, expires_at, "expires_at", RO),
 	FF(9, RD_F_TIME, struct rd_token, revoked_at, "revoked_at", RO),
+	FF(10, RD_F_U64, struct rd_token, customer_id, "customer_id", RO),
+	FF(11, RD_F_U64, struct rd_token, opportunity_id, "opportunity_id", RO),
+	FF(12, RD_F_U64, struct rd_token, link_id, "link_id", RO),
 };
 
 static const struct rd_field contact_fields[] = {

@@ -151,7 +151,7 @@ struct rd_user {
 	uint64_t created_at;     /* unix seconds */
 };
 
-enum rd_token_kind { RD_TOKEN_API = 1, RD_TOKEN_SESSION = 2 };
+enum rd_token_kind { RD_TOKEN_API = 1, RD_TOKEN_SESSION = 2, RD_TOKEN_CUSTOMER = 3 };
 
 /* An API token or a login session; tenant 0, found by the hash of the
  * secret, which itself is never stored. */
@@ -163,6 +163,8 @@ struct rd_token {
 	uint8_t kind;       /* enum rd_token_kind */
 	uint64_t created_at, expires_at; /* unix seconds; expires 0: never */
 	uint64_t revoked_at;
+	uint64_t customer_id, opportunity_id; /* customer sessions (from a link): the one customer */
+	uint64_t link_id;
 };
 
 /* A person at a customer. */

@@ -312,6 +312,7 @@ static const char *reason(int status)
 	case 201: return "Created";
 	case 202: return "Accepted";
 	case 204: return "No Content";
+	case 303: return "See Other";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
@@ -402,7 +403,10 @@ static void json_errors_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t 
 	ssize_t ct = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
 	bool json = ct >= 0 && h2o_memis(req->res.headers.entries[ct].value.base,
 					 req->res.headers.entries[ct].value.len, H2O_STRLIT("application/json"));
-	if (req->res.status < 400 || json) {
+	/* Our own replies carry a request id and are already in their shape
+	 * (JSON, or an HTML page); only h2o's own errors are rewritten. */
+	bool ours = h2o_find_header_by_str(&req->res.headers, H2O_STRLIT("x-request-id"), -1) >= 0;
+	if (req->res.status < 400 || json || ours) {
 		h2o_setup_next_ostream(req, slot);
 		return;
 	}

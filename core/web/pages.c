@@ -1,0 +1,600 @@
+/*
+ * pages.c: the customer portal, the login, and the partner portal.
+ *   GET  /login, POST /login, POST /logout
+ *   GET  /c/{token}                 a customer's e-mailed link: starts a session scoped to that customer
+ *   GET  /portal                    contracts with colours, the quote with optional lines, the three requests
+ *   POST /portal/accept             accept the quote (with the chosen optional lines)
+ *   GET  /portal/purchase           the purchase form: address filled in, the enabled payment options
+ *   POST /portal/order              the order request (processed by the payment plugins)
+ *   POST /portal/request            call-back, contact the reseller, reply to the sales centre
+ *   GET  /partner                   decisions awaited, quotes, tasks
+ *   POST /partner/opportunities/{id}/decision
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "plugin/host.h"
+#include "renew/renew.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "web/web.h"
+
+#define CUSTOMER_SESSION_S (2 * 3600)
+
+static json_t *date_json(rd_date d)
+{
+	char s[11];
+	rd_date_format(d, s);
+	return json_string(s);
+}
+
+static json_t *money_json(int64_t amount, const char *currency)
+{
+	char s[48];
+	rd_money_format(amount, currency, s, sizeof s);
+	return json_string(s);
+}
+
+/* ---- login ------------------------------------------------------------------------- */
+
+int rd_page_login(struct rd_req *req)
+{
+	struct web w = { .req = req, .app = rd_req_app(req) };
+	const char *failed = rd_req_query(req, "failed");
+	rd_web_page(&w, 200, "login", 0, json_pack("{s:s, s:b, s:s}", "title", "Sign in", "failed", failed != NULL,
+						   "vendor", ""));
+	return 0;
+}
+
+int rd_page_login_post(struct rd_req *req)
+{
+	const char *vendor = rd_form(req, "vendor"), *email = rd_form(req, "email"), *password = rd_form(req, "password");
+	if (!vendor || !email || !password) {
+		rd_web_redirect(req, "/login?failed=1");
+		return 0;
+	}
+	return rd_login_begin(req, vendor, email, password, true);
+}
+
+static int revoke_session(struct rd_txn *t, void *arg)
+{
+	struct web *w = arg;
+	struct rd_token tok;
+	int rc = rd_entity_get(t, w->app->domain->tokens, &rd_entity_token, 0, w->c.who.token, &tok);
+	if (rc < 0)
+		return rc;
+	tok.revoked_at = rd_clock_now();
+	return rd_entity_put(t, w->app->domain->tokens, &rd_entity_token, 0, &tok, 0);
+}
+
+int rd_page_logout(struct rd_req *req)
+{
+	struct web w;
+	if (rd_web_user(req, &w) < 0 || !rd_web_csrf_ok(&w))
+		return 0;
+	int rc = rd_store_write(w.app->store, revoke_session, &w);
+	if (rc < 0)
+		return rc;
+	rd_reply_header(req, "set-cookie", "rd_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+	rd_web_redirect(req, "/login");
+	return 0;
+}
+
+/* ---- the customer's link -------------------------------------------------------------- */
+
+struct link_use {
+	struct rd_app *app;
+	char hash[RD_TOKEN_HASH_HEX];
+	struct rd_link l;
+	char session[RD_TOKEN_LEN + 1];
+	int why; /* 0 ok, 1 unknown, 2 expired, 3 revoked */
+};
+
+static int link_write(struct rd_txn *t, void *arg)
+{
+	struct link_use *u = arg;
+	struct rd_domain *d = u->app->domain;
+	uint64_t id;
+	int rc = rd_index_find(t, d->links, "hash", 0, u->hash, strlen(u->hash) + 1, &id);
+	if (rc == 0)
+		rc = rd_entity_get(t, d->links, &rd_entity_link, 0, id, &u->l);
+	if (rc == RD_ENOTFOUND || (rc == 0 && !rd_hash_equal(u->l.hash, u->hash))) {
+		u->why = 1;
+		return RD_EDECLINED;
+	}
+	if (rc < 0)
+		return rc;
+	if (u->l.revoked_at) {
+		u->why = 3;
+		return RD_EDECLINED;
+	}
+	if (u->l.expires_at <= rd_clock_now()) {
+		u->why = 2;
+		return RD_EDECLINED;
+	}
+	/* A session for this customer only, from this link. */
+	struct rd_token tok = { 0 };
+	rd_token_new(u->session, tok.hash);
+	tok.vendor_id = u->l.vendor_id;
+	tok.kind = RD_TOKEN_CUSTOMER;
+	tok.customer_id = u->l.customer_id;
+	tok.opportunity_id = u->l.opportunity_id;
+	tok.link_id = u->l.id;
+	snprintf(tok.name, sizeof tok.name, "customer link");
+	tok.created_at = rd_clock_now();
+	tok.expires_at = tok.created_at + CUSTOMER_SESSION_S;
+	if ((rc = rd_entity_put(t, d->tokens, &rd_entity_token, 0, &tok, 0)) < 0)
+		return rc;
+	/* Every use of a link is audited. */
+	return rd_audit_write(t, d, u->l.vendor_id, 0, RD_AUDIT_LOGIN, "links", u->l.id, NULL, NULL, "customer link opened");
+}
+
+int rd_page_link(struct rd_req *req)
+{
+	struct web w = { .req = req, .app = rd_req_app(req) };
+	struct link_use *u = rd_calloc(1, sizeof *u);
+	u->app = w.app;
+	const char *token = rd_req_param(req, "token");
+	int rc = token && rd_token_hash(token, u->hash) ? rd_store_write(w.app->store, link_write, u) : RD_EDECLINED;
+	if (rc == RD_EDECLINED || rc == RD_EINVAL) {
+		static const char *const why[] = { "", "This link is not valid.", "This link has expired.",
+						   "This link was withdrawn." };
+		rd_web_message(&w, 404, "Link not valid",
+			       u->why ? why[u->why] : "This link is not valid. Use the latest renewal e-mail, or ask your reseller for a new one.");
+		free(u);
+		return 0;
+	}
+	if (rc < 0) {
+		free(u);
+		return rc;
+	}
+	char cookie[200];
+	snprintf(cookie, sizeof cookie, "rd_customer=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%d", u->session,
+		 CUSTOMER_SESSION_S);
+	rd_reply_header(req, "set-cookie", cookie);
+	rd_web_redirect(req, "/portal");
+	free(u);
+	return 0;
+}
+
+/* ---- the portal ---------------------------------------------------------------------------- */
+
+static const char *colour_text(enum rd_colour c)
+{
+	switch (c) {
+	case RD_RED: return "expired";
+	case RD_AMBER: return "due for renewal";
+	case RD_GREEN: return "active";
+	case RD_BLACK: return "cancelled";
+	}
+	return "";
+}
+
+/* The quote's lines for the customer: no margins, optional lines marked. */
+static json_t *quote_lines(const struct rd_opportunity *o, json_t *selected, int64_t *base, int64_t *total)
+{
+	json_t *lines = json_loads(o->lines[0] ? o->lines : "[]", 0, NULL), *out = json_array();
+	size_t i;
+	json_t *l;
+	*base = *total = 0;
+	json_array_foreach(lines, i, l) {
+		bool optional = json_is_true(json_object_get(l, "optional"));
+		const char *sku = json_string_value(json_object_get(l, "sku"));
+		int64_t amount = json_integer_value(json_object_get(l, "list"));
+		bool chosen = false;
+		size_t k;
+		json_t *s;
+		json_array_foreach(selected, k, s) chosen |= sku && json_is_string(s) && !strcmp(json_string_value(s), sku);
+		if (!optional)
+			*base += amount;
+		if (!optional || chosen)
+			*total += amount;
+		const char *kind = json_string_value(json_object_get(l, "kind"));
+		json_array_append_new(out, json_pack("{s:s, s:s, s:I, s:o, s:I, s:b, s:b, s:s}", "sku", sku ? sku : "",
+						     "description", json_string_value(json_object_get(l, "description")) ?: "",
+						     "quantity", json_integer_value(json_object_get(l, "quantity")), "price",
+						     money_json(amount, o->currency), "amount", (json_int_t)amount, "optional",
+						     optional, "selected", chosen, "kind_text",
+						     kind && !strcmp(kind, "upsell") ? "Upgrade" : "Add"));
+	}
+	json_decref(lines);
+	return out;
+}
+
+struct portal_data {
+	struct rd_customer cu;
+	struct rd_opportunity o;
+	struct rd_partner res;
+	bool have_res;
+	json_t *contracts;
+};
+
+static int load_portal(struct web *w, struct portal_data *p)
+{
+	struct rd_txn *t;
+	int rc = rd_store_read(w->app->store, &t);
+	if (rc < 0)
+		return rc;
+	struct rd_domain *d = w->app->domain;
+	uint64_t v = w->tok.vendor_id;
+	if ((rc = rd_entity_get(t, d->customers, &rd_entity_customer, v, w->tok.customer_id, &p->cu)) < 0 ||
+	    (rc = rd_entity_get(t, d->opportunities, &rd_entity_opportunity, v, w->tok.opportunity_id, &p->o)) < 0) {
+		rd_txn_end(t);
+		return rc;
+	}
+	p->have_res = rd_entity_get(t, d->partners, &rd_entity_partner, v, p->o.reseller_id, &p->res) == 0;
+	p->contracts = json_array();
+	uint8_t key[8];
+	for (int i = 7, k = 0; i >= 0; i--, k++)
+		key[i] = (uint8_t)(p->cu.id >> (8 * k));
+	struct rd_iter it;
+	struct rd_item item;
+	rc = rd_iter_index(&it, t, d->contracts, "customer", v, key, 8, NULL, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (item.key_len != 8 || memcmp(item.key, key, 8))
+			break;
+		struct rd_contract k;
+		struct rd_product pr;
+		if (rd_entity_decode(&rd_entity_contract, item.val, item.len, &k) < 0)
+			continue;
+		bool named = rd_entity_get(t, d->products, &rd_entity_product, v, k.product_id, &pr) == 0;
+		enum rd_colour c = rd_contract_colour(&k, rd_clock_today(), w->vendor.renewal_window_days);
+		json_array_append_new(p->contracts,
+				      json_pack("{s:s, s:I, s:o, s:s, s:s, s:b, s:b}", "product", named ? pr.name : "",
+						"quantity", (json_int_t)k.quantity, "end", date_json(k.end), "colour",
+						rd_colour_name(c), "colour_text", colour_text(c), "warranty_only",
+						(k.flags & RD_FLAG_WARRANTY_ONLY) != 0, "consolidated",
+						(k.flags & RD_FLAG_CONSOLIDATED) != 0));
+	}
+	rd_iter_close(&it);
+	rd_txn_end(t);
+	return rc < 0 ? rc : 0;
+}
+
+int rd_page_portal(struct rd_req *req)
+{
+	struct web w;
+	if (rd_web_customer(req, &w) < 0)
+		return 0;
+	struct portal_data *p = rd_calloc(1, sizeof *p);
+	int rc = load_portal(&w, p);
+	if (rc < 0) {
+		free(p);
+		rd_web_message(&w, 404, "Not found", "This renewal is no longer available.");
+		return 0;
+	}
+	json_t *ctx = json_pack("{s:s, s:o, s:o}", "title", "Your renewal", "customer",
+				rd_entity_to_json(&rd_entity_customer, &p->cu), "contracts", p->contracts);
+	bool open = p->o.state == RD_OPP_PUBLISHED_VENDOR || p->o.state == RD_OPP_PUBLISHED_PARTNER ||
+		    p->o.state == RD_OPP_ACCEPTED;
+	if (open) {
+		int64_t base, total;
+		json_t *lines = quote_lines(&p->o, NULL, &base, &total);
+		json_object_set_new(ctx, "quote",
+				    json_pack("{s:s, s:o, s:o, s:I, s:s, s:o, s:b}", "number", p->o.number, "lines", lines,
+					      "total", money_json(total, p->o.currency), "base_amount", (json_int_t)base,
+					      "currency", p->o.currency, "valid_until", date_json(p->o.valid_until), "can_buy",
+					      p->o.state != RD_OPP_PUBLISHED_PARTNER));
+	}
+	uint64_t partner = p->have_res ? p->res.id : 0;
+	free(p);
+	rd_web_page(&w, 200, "portal", partner, ctx);
+	return 0;
+}
+
+struct accept {
+	struct web *w;
+	json_t *selected;
+	char why[120];
+};
+
+static int accept_write(struct rd_txn *t, void *arg)
+{
+	struct accept *a = arg;
+	struct rd_domain *d = a->w->app->domain;
+	uint64_t v = a->w->tok.vendor_id;
+	struct rd_opportunity *o = rd_malloc(sizeof *o);
+	int rc = rd_entity_get(t, d->opportunities, &rd_entity_opportunity, v, a->w->tok.opportunity_id, o);
+	if (rc == 0 && o->state != RD_OPP_PUBLISHED_VENDOR && o->state != RD_OPP_ACCEPTED) {
+		snprintf(a->why, sizeof a->why, "This quote cannot be bought online: contact your reseller.");
+		rc = RD_EDECLINED;
+	}
+	if (rc == 0) {
+		json_t *before = rd_entity_to_json(&rd_entity_opportunity, o);
+		o->state = RD_OPP_ACCEPTED;
+		/* The chosen optional lines are kept on the quote's lines. */
+		json_t *lines = json_loads(o->lines, 0, NULL);
+		size_t i;
+		json_t *l;
+		json_array_foreach(lines, i, l) {
+			if (!json_is_true(json_object_get(l, "optional")))
+				continue;
+			bool chosen = false;
+			size_t k;
+			json_t *s;
+			json_array_foreach(a->selected, k, s) chosen |= !strcmp(json_string_value(s),
+										json_string_value(json_object_get(l, "sku")) ?: "");
+			json_object_set_new(l, "selected", json_boolean(chosen));
+		}
+		char *text = json_dumps(lines, JSON_COMPACT);
+		json_decref(lines);
+		if (text && strlen(text) < sizeof o->lines)
+			memcpy(o->lines, text, strlen(text) + 1);
+		free(text);
+		if ((rc = rd_entity_put(t, d->opportunities, &rd_entity_opportunity, v, o, 0)) == 0) {
+			json_t *after = rd_entity_to_json(&rd_entity_opportunity, o);
+			rc = rd_audit_write(t, d, v, 0, RD_AUDIT_UPDATE, "opportunities", o->id, before, after,
+					    "accepted by the customer");
+			json_decref(after);
+		}
+		json_decref(before);
+	}
+	free(o);
+	return rc;
+}
+
+int rd_page_portal_accept(struct rd_req *req)
+{
+	struct web w;
+	if (rd_web_customer(req, &w) < 0 || !rd_web_csrf_ok(&w))
+		return 0;
+	if (!rd_form(req, "accept")) {
+		rd_web_message(&w, 400, "Please accept the quote", "Tick the box to accept the quote, then press Buy.");
+		return 0;
+	}
+	struct accept a = { .w = &w, .selected = json_array() };
+	/* Every "add" field (repeated) names an optional line. */
+	size_t len;
+	const char *b = rd_req_body(req, &len), *end = b + len;
+	while (b < end) {
+		const char *amp = memchr(b, '&', (size_t)(end - b));
+		if (!amp)
+			amp = end;
+		if ((size_t)(amp - b) > 4 && !memcmp(b, "add=", 4) && amp - b < 80)
+			json_array_append_new(a.selected, json_stringn(b + 4, (size_t)(amp - b - 4)));
+		b = amp + 1;
+	}
+	int rc = rd_store_write(w.app->store, accept_write, &a);
+	json_decref(a.selected);
+	if (rc == RD_EDECLINED) {
+		rd_web_message(&w, 409, "Not available online", a.why);
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	rd_web_redirect(req, "/portal/purchase");
+	return 0;
+}
+
+int rd_page_portal_purchase(struct rd_req *req)
+{
+	struct web w;
+	if (rd_web_customer(req, &w) < 0)
+		return 0;
+	struct portal_data *p = rd_calloc(1, sizeof *p);
+	int rc = load_portal(&w, p);
+	if (rc < 0 || p->o.state != RD_OPP_ACCEPTED) {
+		json_decref(p->contracts);
+		free(p);
+		rd_web_message(&w, 409, "Accept the quote first", "Open your renewal, accept the quote, then press Buy.");
+		return 0;
+	}
+	json_decref(p->contracts);
+	json_t *selected = json_array();
+	json_t *lines = json_loads(p->o.lines, 0, NULL);
+	size_t i;
+	json_t *l;
+	json_array_foreach(lines, i, l) if (json_is_true(json_object_get(l, "selected")))
+		json_array_append(selected, json_object_get(l, "sku"));
+	json_decref(lines);
+	int64_t base, total;
+	json_decref(quote_lines(&p->o, selected, &base, &total));
+	json_decref(selected);
+	/* The payment options enabled for this vendor and partner. */
+	json_t *options = json_array();
+	struct rd_txn *t;
+	if (rd_store_read(w.app->store, &t) == 0) {
+		json_t *plugins = rd_plugins_json(w.app->plugins);
+		json_array_foreach(plugins, i, l) {
+			const char *name = json_string_value(json_object_get(l, "name"));
+			if (strcmp(json_string_value(json_object_get(l, "kind")) ?: "", "payment") ||
+			    strcmp(json_string_value(json_object_get(l, "state")) ?: "", "loaded"))
+				continue;
+			struct rd_enablement *e = rd_malloc(sizeof *e);
+			if (rd_enablement_find(t, w.app->domain, w.tok.vendor_id, name, p->o.reseller_id, e) == 0) {
+				size_t k;
+				json_t *opt;
+				json_array_foreach(json_object_get(l, "options"), k, opt) {
+					const char *o = json_string_value(opt);
+					json_array_append_new(options, json_pack("{s:s, s:s}", "option", o, "label",
+										 !strcmp(o, "purchase_order") ? "Purchase order"
+										 : !strcmp(o, "bill_me_later") ? "Bill Me Later"
+										 : !strcmp(o, "card") ? "Card" : o));
+				}
+			}
+			free(e);
+		}
+		json_decref(plugins);
+		rd_txn_end(t);
+	}
+	json_t *ctx = json_pack("{s:s, s:s, s:o, s:o, s:o}", "title", "Purchase", "number", p->o.number, "total",
+				money_json(total, p->o.currency), "customer", rd_entity_to_json(&rd_entity_customer, &p->cu),
+				"options", options);
+	uint64_t partner = p->have_res ? p->res.id : 0;
+	free(p);
+	rd_web_page(&w, 200, "purchase", partner, ctx);
+	return 0;
+}
+
+int rd_page_portal_request(struct rd_req *req)
+{
+	struct web w;
+	if (rd_web_customer(req, &w) < 0 || !rd_web_csrf_ok(&w))
+		return 0;
+	const char *action = rd_form(req, "action"), *message = rd_form(req, "message");
+	uint8_t kind = !action ? 0 : !strcmp(action, "callback") ? RD_TASK_CALLBACK : !strcmp(action, "contact_reseller")
+		       ? RD_TASK_CONTACT_RESELLER : !strcmp(action, "reply") ? RD_TASK_REPLY : 0;
+	if (!kind || (message && strlen(message) >= 2000)) {
+		rd_web_message(&w, 400, "Please choose what you would like", "Choose one of the three options (and keep the message under 2000 characters).");
+		return 0;
+	}
+	uint64_t task;
+	int rc = rd_renew_customer_action(w.app->renew, w.tok.vendor_id, w.tok.customer_id, w.tok.opportunity_id, kind,
+					  message, &task);
+	if (rc < 0)
+		return rc;
+	rd_web_message(&w, 200, "Thank you", "Your request has been passed on: the right person will get back to you.");
+	return 0;
+}
+
+/* The order request: the chosen payment option reaches the people who
+ * process orders, as a task, until the payment plugins take it over. */
+int rd_page_portal_order(struct rd_req *req)
+{
+	struct web w;
+	if (rd_web_customer(req, &w) < 0 || !rd_web_csrf_ok(&w))
+		return 0;
+	const char *option = rd_form(req, "option"), *po = rd_form(req, "po_number");
+	if (!option || !*option || strlen(option) > 40 || (po && strlen(po) > 100)) {
+		rd_web_message(&w, 400, "Choose how to pay", "Go back and choose one of the payment options.");
+		return 0;
+	}
+	char message[300];
+	snprintf(message, sizeof message, "Order placed online: pay by %s%s%s.", option, po && *po ? ", PO " : "",
+		 po && *po ? po : "");
+	uint64_t task;
+	int rc = rd_renew_customer_action(w.app->renew, w.tok.vendor_id, w.tok.customer_id, w.tok.opportunity_id,
+					  RD_TASK_REPLY, message, &task);
+	if (rc < 0)
+		return rc;
+	rd_web_message(&w, 200, "Thank you for your order", "We have your order and will confirm it by e-mail.");
+	return 0;
+}
+
+/* ---- the partner portal -------------------------------------------------------------------- */
+
+int rd_page_partner(struct rd_req *req)
+{
+	struct web w;
+	if (rd_web_user(req, &w) < 0)
+		return 0;
+	if (!rd_role_is_partner(w.c.who.role)) {
+		rd_web_redirect(req, "/vendor");
+		return 0;
+	}
+	struct rd_txn *t;
+	int rc = rd_store_read(w.app->store, &t);
+	if (rc < 0)
+		return rc;
+	struct rd_domain *d = w.app->domain;
+	uint64_t v = w.c.who.vendor;
+	json_t *pending = json_array(), *quotes = json_array(), *tasks = json_array();
+	struct rd_opportunity *o = rd_malloc(sizeof *o);
+	struct rd_iter it;
+	struct rd_item item;
+	static const char *const states[] = { "", "awaiting decision", "you sell", "vendor sells", "accepted", "won",
+					       "lost", "expired" };
+	rc = rd_iter_records(&it, t, d->opportunities, v, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (rd_entity_decode(&rd_entity_opportunity, item.val, item.len, o) < 0 ||
+		    !(rd_call_in_scope(&w.c, o->reseller_id) || rd_call_in_scope(&w.c, o->distributor_id)))
+			continue;
+		struct rd_customer cu;
+		struct rd_product pr;
+		const char *cname = rd_entity_get(t, d->customers, &rd_entity_customer, v, o->customer_id, &cu) == 0 ? cu.name : "";
+		const char *pname = rd_entity_get(t, d->products, &rd_entity_product, v, o->product_id, &pr) == 0 ? pr.name : "";
+		if (o->state == RD_OPP_PENDING_DECISION) {
+			json_t *lines = json_loads(o->lines, 0, NULL);
+			json_t *m = json_object_get(json_array_get(lines, 0), "margins");
+			char pm[80] = "-", vm[80] = "-";
+			for (int k = 0; k < 2; k++) {
+				json_t *sh = json_array_get(json_object_get(json_object_get(m, k ? "vendor" : "partner"), "shares"), 0);
+				if (sh) {
+					char a[48];
+					rd_money_format(json_integer_value(json_object_get(sh, "amount")), o->currency, a, sizeof a);
+					snprintf(k ? vm : pm, 80, "%lld%% (%s)", (long long)json_integer_value(json_object_get(sh, "bp")) / 100, a);
+				}
+			}
+			json_decref(lines);
+			json_array_append_new(pending, json_pack("{s:I, s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:s, s:s, s:s, s:s}", "id",
+								 (json_int_t)o->id, "number", o->number, "customer", cname, "product",
+								 pname, "quantity", (json_int_t)0, "end", date_json(o->contract_end),
+								 "decide_by", date_json(o->decision_by), "list",
+								 money_json(o->list_total, o->currency), "partner_margin", pm,
+								 "vendor_margin", vm, "csrf", w.csrf, "vendor_name", w.vendor.name));
+		} else {
+			json_array_append_new(quotes, json_pack("{s:s, s:s, s:o, s:s}", "number", o->number, "customer", cname, "end",
+								date_json(o->contract_end), "state", states[o->state < 8 ? o->state : 0]));
+		}
+	}
+	rd_iter_close(&it);
+	free(o);
+	struct rd_task task;
+	static const char *const kinds[] = { "", "call back", "contact", "reply" };
+	rc = rd_iter_records(&it, t, d->tasks, v, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0)
+		if (rd_entity_decode(&rd_entity_task, item.val, item.len, &task) == 0 && !task.done &&
+		    rd_call_in_scope(&w.c, task.partner_id))
+			json_array_append_new(tasks, json_pack("{s:s, s:s}", "kind", kinds[task.kind < 4 ? task.kind : 0],
+							       "message", task.message));
+	rd_iter_close(&it);
+	struct rd_user u;
+	struct rd_partner pa;
+	bool have_u = rd_entity_get(t, d->users, &rd_entity_user, v, w.c.who.user, &u) == 0;
+	bool have_p = rd_entity_get(t, d->partners, &rd_entity_partner, v, w.c.who.partner, &pa) == 0;
+	rd_txn_end(t);
+	if (rc < 0) {
+		json_decref(pending);
+		json_decref(quotes);
+		json_decref(tasks);
+		return rc;
+	}
+	rd_web_page(&w, 200, "partner", w.c.who.partner,
+		    json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "title", "Renewal opportunities", "user", have_u ? u.email : "",
+			      "partner_name", have_p ? pa.name : "", "pending", pending, "quotes", quotes, "tasks", tasks));
+	return 0;
+}
+
+int rd_page_partner_decide(struct rd_req *req)
+{
+	struct web w;
+	if (rd_web_user(req, &w) < 0 || !rd_web_csrf_ok(&w))
+		return 0;
+	const char *publish = rd_form(req, "publish");
+	uint64_t id = rd_parse_id(rd_req_param(req, "id"));
+	if (!publish || (strcmp(publish, "partner") && strcmp(publish, "vendor"))) {
+		rd_web_message(&w, 400, "Choose who sells", "Press one of the two buttons.");
+		return 0;
+	}
+	if (rd_authz(w.c.who.role, RD_RES_OPPORTUNITY, RD_ACT_UPDATE) == RD_SCOPE_NONE) {
+		rd_web_message(&w, 403, "Not allowed", "Your role cannot decide on opportunities.");
+		return 0;
+	}
+	struct rd_txn *t;
+	int rc = rd_store_read(w.app->store, &t);
+	if (rc < 0)
+		return rc;
+	struct rd_opportunity *o = rd_malloc(sizeof *o);
+	rc = rd_entity_get(t, w.app->domain->opportunities, &rd_entity_opportunity, w.c.who.vendor, id, o);
+	rd_txn_end(t);
+	bool sees = rc == 0 && (rd_authz(w.c.who.role, RD_RES_OPPORTUNITY, RD_ACT_UPDATE) == RD_SCOPE_ALL ||
+				rd_call_in_scope(&w.c, o->reseller_id) || rd_call_in_scope(&w.c, o->distributor_id));
+	free(o);
+	if (!sees) {
+		rd_web_message(&w, 404, "Not found", "There is no such opportunity.");
+		return 0;
+	}
+	char why[200] = "";
+	rc = rd_renew_decide(w.app->renew, w.c.who.vendor, w.c.who.user, id,
+			     !strcmp(publish, "partner") ? RD_PUBLISH_PARTNER : RD_PUBLISH_VENDOR, why, sizeof why);
+	if (rc == RD_EINVAL) {
+		rd_web_message(&w, 409, "Already decided", why);
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	rd_web_redirect(req, "/partner");
+	return 0;
+}

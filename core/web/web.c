@@ -1,0 +1,271 @@
+/* web.c: sessions, CSRF, forms, rendering and headers for the pages. */
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "plugin/host.h"
+#include "store/store.h"
+#include "template/mustache.h"
+#include "util/clock.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "web/web.h"
+
+void rd_web_headers(struct rd_req *req)
+{
+	/* Scripts and styles only from renewd itself; never framed. */
+	rd_reply_header(req, "content-security-policy",
+			"default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; "
+			"form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+	rd_reply_header(req, "x-frame-options", "DENY");
+	rd_reply_header(req, "x-content-type-options", "nosniff");
+	rd_reply_header(req, "referrer-policy", "no-referrer");
+}
+
+void rd_web_redirect(struct rd_req *req, const char *to)
+{
+	rd_reply_header(req, "location", to);
+	rd_web_headers(req);
+	rd_reply_raw(req, 303, "text/html; charset=utf-8", "", 0);
+}
+
+static const char *cookie(struct rd_req *req, const char *name)
+{
+	const char *c = rd_req_header(req, "cookie");
+	size_t n = strlen(name);
+	while (c && *c) {
+		while (*c == ' ' || *c == ';')
+			c++;
+		if (!strncmp(c, name, n) && c[n] == '=') {
+			const char *v = c + n + 1;
+			size_t len = strcspn(v, ";");
+			char *out = rd_req_alloc(req, len + 1);
+			memcpy(out, v, len);
+			out[len] = 0;
+			return out;
+		}
+		c = strchr(c, ';');
+	}
+	return NULL;
+}
+
+/* The CSRF token of a session: a keyed hash of its stored hash, so it needs
+ * no storage and changes with each session. */
+static void csrf_of(const char *session_hash, char out[65])
+{
+	uint8_t h[32];
+	static const uint8_t key[] = "renewd csrf v1 ................."; /* 32 bytes: a domain separator */
+	crypto_generichash(h, sizeof h, (const uint8_t *)session_hash, strlen(session_hash), key, 32);
+	sodium_bin2hex(out, 65, h, sizeof h);
+}
+
+int rd_web_user(struct rd_req *req, struct web *w)
+{
+	memset(w, 0, sizeof *w);
+	w->req = req;
+	w->app = rd_req_app(req);
+	const char *token = cookie(req, "rd_session");
+	char hash[RD_TOKEN_HASH_HEX];
+	if (!token || !rd_token_hash(token, hash) || rd_call_session(req, &w->c, token) < 0) {
+		rd_web_redirect(req, "/login");
+		return RD_EINVAL;
+	}
+	w->user = true;
+	w->vendor = w->c.vendor;
+	csrf_of(hash, w->csrf);
+	return 0;
+}
+
+int rd_web_customer(struct rd_req *req, struct web *w)
+{
+	memset(w, 0, sizeof *w);
+	w->req = req;
+	w->app = rd_req_app(req);
+	const char *token = cookie(req, "rd_customer");
+	char hash[RD_TOKEN_HASH_HEX];
+	uint64_t id;
+	struct rd_txn *t;
+	int rc = RD_EINVAL;
+	if (token && rd_token_hash(token, hash) && rd_store_read(w->app->store, &t) == 0) {
+		rc = rd_index_find(t, w->app->domain->tokens, "hash", 0, hash, strlen(hash) + 1, &id);
+		if (rc == 0)
+			rc = rd_entity_get(t, w->app->domain->tokens, &rd_entity_token, 0, id, &w->tok);
+		if (rc == 0 && (w->tok.kind != RD_TOKEN_CUSTOMER || !rd_hash_equal(w->tok.hash, hash) || w->tok.revoked_at ||
+				w->tok.expires_at <= rd_clock_now()))
+			rc = RD_EINVAL;
+		/* A revoked link ends its sessions too. */
+		struct rd_link l;
+		if (rc == 0 && (rd_entity_get(t, w->app->domain->links, &rd_entity_link, 0, w->tok.link_id, &l) < 0 ||
+				l.revoked_at))
+			rc = RD_EINVAL;
+		if (rc == 0)
+			rc = rd_entity_get(t, w->app->domain->vendors, &rd_entity_vendor, 0, w->tok.vendor_id, &w->vendor);
+		rd_txn_end(t);
+	}
+	if (rc < 0) {
+		rd_web_message(w, 401, "This page needs your renewal link",
+			       "Open the link in your renewal e-mail again. Links expire after the renewal date and can be revoked.");
+		return RD_EINVAL;
+	}
+	w->customer = true;
+	csrf_of(hash, w->csrf);
+	return 0;
+}
+
+static int hexv(char c)
+{
+	if (c >= '0' && c <= '9') return c - '0';
+	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+	return -1;
+}
+
+const char *rd_form(struct rd_req *req, const char *name)
+{
+	size_t len;
+	const char *b = rd_req_body(req, &len), *end = b + len;
+	size_t nl = strlen(name);
+	while (b < end) {
+		const char *amp = memchr(b, '&', (size_t)(end - b));
+		if (!amp)
+			amp = end;
+		const char *eq = memchr(b, '=', (size_t)(amp - b));
+		if (eq && (size_t)(eq - b) == nl && !memcmp(b, name, nl)) {
+			size_t vl = (size_t)(amp - eq - 1);
+			char *out = rd_req_alloc(req, vl + 1), *o = out;
+			for (const char *p = eq + 1; p < amp; p++) {
+				if (*p == '+') {
+					*o++ = ' ';
+				} else if (*p == '%' && p + 2 < amp && hexv(p[1]) >= 0 && hexv(p[2]) >= 0) {
+					*o++ = (char)(hexv(p[1]) << 4 | hexv(p[2]));
+					p += 2;
+				} else {
+					*o++ = *p;
+				}
+			}
+			*o = 0;
+			return out;
+		}
+		b = amp + 1;
+	}
+	return NULL;
+}
+
+bool rd_web_csrf_ok(struct web *w)
+{
+	const char *got = rd_form(w->req, "csrf");
+	if (got && strlen(got) == 64 && rd_hash_equal(got, w->csrf))
+		return true;
+	rd_web_message(w, 403, "This form has expired", "Reload the page and try again.");
+	return false;
+}
+
+json_t *rd_web_brand(const struct rd_partner *p, const struct rd_vendor *v)
+{
+	char block[600];
+	if (p && p->contact_block[0])
+		snprintf(block, sizeof block, "%s", p->contact_block);
+	else if (p)
+		snprintf(block, sizeof block, "%s%s%s%s%s", p->name, p->phone[0] ? ", " : "", p->phone,
+			 p->email[0] ? ", " : "", p->email);
+	else
+		snprintf(block, sizeof block, "%s", v->name);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "name", p ? p->name : v->name, "logo_url",
+			 p ? p->logo_url : "", "colour_primary", p && p->colour_primary[0] ? p->colour_primary : "#1f3a5f",
+			 "colour_accent", p && p->colour_accent[0] ? p->colour_accent : "#f2a900", "contact_block", block,
+			 "email", p ? p->email : v->notify_email, "phone", p ? p->phone : "");
+}
+
+struct partials {
+	const char *body;
+	size_t len;
+};
+
+static const char *partial(void *ctx, const char *name, size_t *len)
+{
+	struct partials *p = ctx;
+	if (strcmp(name, "body") != 0)
+		return NULL;
+	*len = p->len;
+	return p->body;
+}
+
+void rd_web_page(struct web *w, int status, const char *name, uint64_t partner, json_t *ctx)
+{
+	char asset[96], err[300];
+	const char *layout, *body;
+	size_t llen, blen;
+	struct rd_txn *t;
+	int rc = rd_store_read(w->app->store, &t);
+	if (rc == 0) {
+		snprintf(asset, sizeof asset, "page/%s.html", name);
+		uint64_t vendor = w->vendor.id;
+		rc = rd_plugins_asset(w->app->plugins, t, w->app->domain, vendor, partner, "page/layout.html", &layout, &llen);
+		if (rc == 0)
+			rc = rd_plugins_asset(w->app->plugins, t, w->app->domain, vendor, partner, asset, &body, &blen);
+		/* The brand: the partner's, else the vendor's. */
+		if (!json_object_get(ctx, "brand")) {
+			struct rd_partner p;
+			bool have = partner && rd_entity_get(t, w->app->domain->partners, &rd_entity_partner, vendor, partner, &p) == 0;
+			json_object_set_new(ctx, "brand", rd_web_brand(have ? &p : NULL, &w->vendor));
+		}
+		rd_txn_end(t);
+	}
+	if (rc < 0) {
+		rd_log(RD_LOG_ERROR, "web", "the branding pack has no template for %s", name);
+		rd_reply_error(w->req, 500, "internal", NULL, "the page %s has no template", name);
+		json_decref(ctx);
+		return;
+	}
+	json_object_set_new(ctx, "csrf", json_string(w->csrf));
+	json_object_set_new(ctx, "vendor_name", json_string(w->vendor.name));
+	json_object_set_new(ctx, "signed_in", json_boolean(w->user));
+	struct partials parts = { body, blen };
+	char *html;
+	size_t len;
+	rc = rd_mustache_render(layout, llen, ctx, partial, &parts, &html, &len, err, sizeof err);
+	json_decref(ctx);
+	if (rc < 0) {
+		rd_log(RD_LOG_ERROR, "web", "page %s: %s", name, err);
+		rd_reply_error(w->req, 500, "internal", NULL, "the page %s could not be rendered", name);
+		return;
+	}
+	rd_web_headers(w->req);
+	rd_reply_raw(w->req, status, "text/html; charset=utf-8", html, len);
+	free(html);
+}
+
+void rd_web_message(struct web *w, int status, const char *title, const char *text)
+{
+	rd_web_page(w, status, "message", 0, json_pack("{s:s, s:s}", "title", title, "text", text));
+}
+
+int rd_page_static(struct rd_req *req)
+{
+	struct rd_app *app = rd_req_app(req);
+	const char *name = rd_req_param(req, "name");
+	static const struct {
+		const char *name, *type;
+	} files[] = { { "site.css", "text/css; charset=utf-8" }, { "portal.js", "text/javascript; charset=utf-8" } };
+	for (size_t i = 0; name && i < sizeof files / sizeof *files; i++) {
+		if (strcmp(files[i].name, name) != 0)
+			continue;
+		char asset[64];
+		snprintf(asset, sizeof asset, "static/%s", name);
+		const char *data;
+		size_t len;
+		struct rd_txn *t;
+		if (rd_store_read(app->store, &t) < 0)
+			break;
+		int rc = rd_plugins_asset(app->plugins, t, app->domain, 0, 0, asset, &data, &len);
+		rd_txn_end(t);
+		if (rc < 0)
+			break;
+		rd_reply_header(req, "x-content-type-options", "nosniff");
+		rd_reply_raw(req, 200, files[i].type, data, len);
+		return 0;
+	}
+	rd_reply_error(req, 404, "not_found", "name", "no such file");
+	return 0;
+}

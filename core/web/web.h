@@ -1,0 +1,68 @@
+/*
+ * web.h: the server-rendered pages (customer portal, partner portal, sales
+ * view, vendor console).  Pages are Mustache templates from the branding
+ * pack ("page/NAME.html" inside "page/layout.html"); every value is escaped
+ * by the renderer; every form carries a CSRF token; every response carries
+ * the security headers.
+ */
+#ifndef RD_WEB_WEB_H
+#define RD_WEB_WEB_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "api/call.h"
+
+/* Who is looking at a page. */
+struct web {
+	struct rd_req *req;
+	struct rd_app *app;
+	bool user;              /* a logged-in user (who is filled) */
+	bool customer;          /* a customer session from a link */
+	struct call c;          /* user sessions: the caller, vendor and scope */
+	struct rd_token tok;    /* the session record */
+	struct rd_vendor vendor;
+	char csrf[65];
+};
+
+/* Authenticates a user page (the rd_session cookie); without one, redirects
+ * to /login and returns < 0. */
+int rd_web_user(struct rd_req *req, struct web *w);
+/* Authenticates a customer page (the rd_customer cookie); without one,
+ * answers 401 with a page explaining that links expire, and returns < 0. */
+int rd_web_customer(struct rd_req *req, struct web *w);
+
+/* The form field of a url-encoded POST body, decoded into the request
+ * pool; NULL when absent. */
+const char *rd_form(struct rd_req *req, const char *name);
+/* Checks the form's csrf field against the session's; on a mismatch
+ * answers 403 and returns false. */
+bool rd_web_csrf_ok(struct web *w);
+
+/* Renders page/NAME.html inside the layout with ctx (stolen) and replies.
+ * The branding comes from partner (0: the vendor's). */
+void rd_web_page(struct web *w, int status, const char *name, uint64_t partner, json_t *ctx);
+/* A short page with a title and a sentence (errors, confirmations). */
+void rd_web_message(struct web *w, int status, const char *title, const char *text);
+void rd_web_redirect(struct rd_req *req, const char *to);
+/* Adds the security headers every page carries. */
+void rd_web_headers(struct rd_req *req);
+
+/* Brand context of a partner (or the vendor when NULL). */
+json_t *rd_web_brand(const struct rd_partner *p, const struct rd_vendor *v);
+
+/* Page handlers (routes.c). */
+int rd_page_login(struct rd_req *req);
+int rd_page_login_post(struct rd_req *req);
+int rd_page_logout(struct rd_req *req);
+int rd_page_link(struct rd_req *req);
+int rd_page_portal(struct rd_req *req);
+int rd_page_portal_accept(struct rd_req *req);
+int rd_page_portal_purchase(struct rd_req *req);
+int rd_page_portal_request(struct rd_req *req);
+int rd_page_portal_order(struct rd_req *req);
+int rd_page_partner(struct rd_req *req);
+int rd_page_partner_decide(struct rd_req *req);
+int rd_page_static(struct rd_req *req);
+
+#endif
