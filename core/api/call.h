@@ -119,5 +119,7 @@ int rd_api_tasks_list(struct rd_req *req);
 int rd_api_task_patch(struct rd_req *req);
 int rd_api_portal(struct rd_req *req);
 int rd_api_portal_action(struct rd_req *req);
+int rd_api_links_list(struct rd_req *req);
+int rd_api_link_revoke(struct rd_req *req);
 
 #endif

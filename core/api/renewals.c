@@ -473,3 +473,96 @@ int rd_api_portal_action(struct rd_req *req)
 					  "thank you: the right person will get back to you"));
 	return 0;
 }
+
+/* ---- customer links -------------------------------------------------------------- */
+
+/* GET /api/v1/opportunities/{id}/links: the customer links sent for it. */
+int rd_api_links_list(struct rd_req *req)
+{
+	struct call c;
+	enum rd_scope scope;
+	if (rd_call_begin(req, &c) < 0 || (scope = rd_call_allow(&c, RD_RES_OPPORTUNITY, RD_ACT_UPDATE)) == RD_SCOPE_NONE)
+		return 0;
+	uint64_t id = rd_parse_id(rd_req_param(req, "id"));
+	struct rd_txn *t;
+	int rc = rd_store_read(c.app->store, &t);
+	if (rc < 0)
+		return rc;
+	struct rd_opportunity *o = rd_malloc(sizeof *o);
+	rc = id ? rd_entity_get(t, c.app->domain->opportunities, &rd_entity_opportunity, c.who.vendor, id, o) : RD_ENOTFOUND;
+	if (rc == 0 && !sees_opp(&c, scope, o))
+		rc = RD_ENOTFOUND;
+	free(o);
+	json_t *items = json_array();
+	if (rc == 0) {
+		struct rd_iter it;
+		struct rd_item item;
+		struct rd_link l;
+		rc = rd_iter_records(&it, t, c.app->domain->links, 0, 0);
+		while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0)
+			if (rd_entity_decode(&rd_entity_link, item.val, item.len, &l) == 0 && l.vendor_id == c.who.vendor &&
+			    l.opportunity_id == id)
+				json_array_append_new(items, rd_entity_to_json(&rd_entity_link, &l));
+		rd_iter_close(&it);
+	}
+	rd_txn_end(t);
+	if (rc == RD_ENOTFOUND) {
+		json_decref(items);
+		rd_reply_error(req, 404, "not_found", "id", "no such opportunity");
+		return 0;
+	}
+	if (rc < 0) {
+		json_decref(items);
+		return rc;
+	}
+	rd_reply_json(req, 200, json_pack("{s:o, s:n}", "items", items, "next_cursor"));
+	return 0;
+}
+
+struct revoke_link {
+	struct call *c;
+	enum rd_scope scope;
+	uint64_t id;
+	struct rd_link l;
+};
+
+static int revoke_link_write(struct rd_txn *t, void *arg)
+{
+	struct revoke_link *r = arg;
+	struct rd_domain *d = r->c->app->domain;
+	int rc = rd_entity_get(t, d->links, &rd_entity_link, 0, r->id, &r->l);
+	if (rc < 0 || r->l.vendor_id != r->c->who.vendor)
+		return RD_ENOTFOUND;
+	struct rd_opportunity *o = rd_malloc(sizeof *o);
+	rc = rd_entity_get(t, d->opportunities, &rd_entity_opportunity, r->c->who.vendor, r->l.opportunity_id, o);
+	bool sees = rc == 0 && sees_opp(r->c, r->scope, o);
+	free(o);
+	if (!sees)
+		return RD_ENOTFOUND;
+	if (r->l.revoked_at)
+		return 0;
+	r->l.revoked_at = rd_clock_now();
+	if ((rc = rd_entity_put(t, d->links, &rd_entity_link, 0, &r->l, 0)) < 0)
+		return rc;
+	return rd_audit_write(t, d, r->c->who.vendor, r->c->who.user, RD_AUDIT_REVOKE, "links", r->id, NULL, NULL,
+			      "customer link revoked");
+}
+
+/* DELETE /api/v1/links/{id}: revokes a customer link (and the sessions it started). */
+int rd_api_link_revoke(struct rd_req *req)
+{
+	struct call c;
+	struct revoke_link r = { .c = &c };
+	if (rd_call_begin(req, &c) < 0 || (r.scope = rd_call_allow(&c, RD_RES_OPPORTUNITY, RD_ACT_UPDATE)) == RD_SCOPE_NONE)
+		return 0;
+	r.id = rd_parse_id(rd_req_param(req, "id"));
+	int rc = r.id ? rd_store_write(c.app->store, revoke_link_write, &r) : RD_ENOTFOUND;
+	if (rc == RD_ENOTFOUND) {
+		rd_reply_error(req, 404, "not_found", "id", "no such link");
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	rd_reply_raw(req, 204, "application/json", "", 0);
+	return 0;
+}

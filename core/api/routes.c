@@ -55,6 +55,8 @@ const struct rd_route rd_routes[] = {
 	{ RD_GET, "/api/v1/opportunities", rd_api_opportunities_list },
 	{ RD_GET, "/api/v1/opportunities/{id}", rd_api_opportunity_get },
 	{ RD_POST, "/api/v1/opportunities/{id}/decision", rd_api_opportunity_decide },
+	{ RD_GET, "/api/v1/opportunities/{id}/links", rd_api_links_list },
+	{ RD_DELETE, "/api/v1/links/{id}", rd_api_link_revoke },
 	{ RD_GET, "/api/v1/outbox", rd_api_outbox },
 	{ RD_GET, "/api/v1/tasks", rd_api_tasks_list },
 	{ RD_PATCH, "/api/v1/tasks/{id}", rd_api_task_patch },

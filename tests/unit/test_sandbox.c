@@ -8,7 +8,8 @@
  * metatable grows __gc while being inspected); the instruction budget
  * (endless loops, loops that catch the budget error with pcall/xpcall, a
  * following call still works); the memory cap (string.rep, table growth,
- * concatenation; the state stays usable); the 64 KiB pattern subject cap;
+ * concatenation; the state stays usable); the 64 KiB pattern subject cap
+ * and the refusal of patterns whose backtracking would outrun the budget;
  * isolation of environments in one sandbox (globals and library tables) and
  * of sandboxes from each other; chunk name and line in error messages;
  * memory returned when an environment (and its cached functions) is
@@ -428,6 +429,43 @@ static void test_pattern_subject_cap(void **state)
 					    "local n = 0 for _ in big:gmatch('a') do n = n + 1 end assert(n == 65536)\n"));
 }
 
+/* Pattern matching backtracks inside one instruction, beyond the budget's
+ * reach: patterns whose worst case on the subject is too long are refused
+ * before they run (each of these took seconds to minutes unguarded). */
+static void test_pattern_backtracking_refused(void **state)
+{
+	struct rd_sandbox *sb = *state;
+	static const char *const costly[] = {
+		/* one quantifier, but tried from every start position */
+		"local s = ('a'):rep(65536) local r = s:find('a-b')",
+		"local s = ('a'):rep(65536) local r = s:match('a*b')",
+		"local s = ('a'):rep(65536) local r = s:gsub('.-b', '')",
+		"local s = ('a'):rep(65536) for w in s:gmatch('a*b') do end",
+		"local s = ('a'):rep(65536) for w in s:gmatch('^a*b') do end", /* gmatch does not anchor */
+		/* two quantifiers on a short subject */
+		"local s = ('a'):rep(3000) local r = s:find('a-a-b')",
+		"local s = ('a'):rep(3000) local r = string.find(s, '^a-a-a-b')",
+		/* back-references and balances scan the subject too */
+		"local s = ('a'):rep(65536) local r = s:find('(.-)%1b')",
+		"local s = ('a'):rep(65536) local r = s:find('^(.-)%1b')",
+		"local s = ('('):rep(65536) local r = s:find('%b()')",
+		/* a number is a pattern too: 1e-300 is \"1e-300\" */
+		"local s = ('1'):rep(65536) local r = s:find(1e-300)",
+	};
+	for (size_t i = 0; i < sizeof costly / sizeof *costly; i++)
+		must_fail(sb, costly[i], "too costly");
+	/* Cheap ones still run: anchored, no quantifier, plain, short. */
+	rd_sandbox_unload(sb, must_load(sb, "local s = ('a'):rep(65536)\n"
+					    "assert(s:find('^a*b') == nil)\n"
+					    "assert(s:find('^a-$') == 1)\n"
+					    "assert(select(2, s:gsub('a', 'b')) == 65536)\n"
+					    "assert(s:find('a-b', 1, true) == nil)\n"
+					    "assert(string.find(s, '.-b', 1, true) == nil)\n"
+					    "local t = ('a'):rep(1000)\n"
+					    "assert(t:find('a-b') == nil and t:match('(%a+)') == t)\n"
+					    "assert(('WSG-STD'):match('^(%u+)%-(%u+)$') == 'WSG')\n"));
+}
+
 /* ---- isolation ------------------------------------------------------------------------------- */
 
 static void test_environments_isolated(void **state)
@@ -630,6 +668,7 @@ int main(void)
 		T_SMALL(test_memory_bombs),
 		T_SMALL(test_memory_bomb_in_call),
 		T(test_pattern_subject_cap),
+		T(test_pattern_backtracking_refused),
 		T(test_environments_isolated),
 		T(test_sandboxes_separate),
 		T(test_error_messages),
