@@ -23,6 +23,7 @@ const struct rd_route rd_routes[] = {
 	{ RD_GET, "/partner", rd_page_partner },
 	{ RD_POST, "/partner/opportunities/{id}/decision", rd_page_partner_decide },
 	{ RD_GET, "/static/{name}", rd_page_static },
+	{ RD_GET, "/static/{pack}/{name}", rd_page_static_pack },
 
 	{ RD_POST, "/api/v1/session", rd_api_session_create },
 	{ RD_DELETE, "/api/v1/session", rd_api_session_delete },

@@ -803,3 +803,11 @@ int rd_plugins_asset(struct rd_plugins *p, struct rd_txn *t, struct rd_domain *d
 	}
 	return rc;
 }
+
+int rd_plugins_asset_of(struct rd_plugins *p, const char *pack, const char *name, const char **data, size_t *len)
+{
+	struct rd_loaded *l = rd_plugins_find(p, pack);
+	if (!l || l->kind != RD_PLUGIN_BRANDING)
+		return RD_ENOTFOUND;
+	return asset_of(l, name, data, len);
+}

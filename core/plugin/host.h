@@ -76,6 +76,9 @@ json_t *rd_enablement_json(const struct rd_enablement *e);
 int rd_plugins_asset(struct rd_plugins *p, struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t partner,
 		     const char *name, const char **data, size_t *len);
 
+/* An asset of one named branding pack. */
+int rd_plugins_asset_of(struct rd_plugins *p, const char *pack, const char *name, const char **data, size_t *len);
+
 /* Calls in flight (the daemon waits for them, bounded, before closing the store). */
 unsigned rd_plugins_busy(const struct rd_plugins *p);
 

@@ -241,6 +241,29 @@ void rd_web_message(struct web *w, int status, const char *title, const char *te
 	rd_web_page(w, status, "message", 0, json_pack("{s:s, s:s}", "title", title, "text", text));
 }
 
+/* GET /static/{pack}/{name}: a file of another branding pack, which its own
+ * layout links to (the default pack's files are at /static/{name}). */
+int rd_page_static_pack(struct rd_req *req)
+{
+	struct rd_app *app = rd_req_app(req);
+	const char *pack = rd_req_param(req, "pack"), *name = rd_req_param(req, "name");
+	size_t n = name ? strlen(name) : 0;
+	bool css = n > 4 && !strcmp(name + n - 4, ".css"), js = n > 3 && !strcmp(name + n - 3, ".js");
+	if (pack && (css || js) && !strchr(name, '/')) {
+		char asset[96];
+		snprintf(asset, sizeof asset, "static/%s", name);
+		const char *data;
+		size_t len;
+		if (rd_plugins_asset_of(app->plugins, pack, asset, &data, &len) == 0) {
+			rd_reply_header(req, "x-content-type-options", "nosniff");
+			rd_reply_raw(req, 200, css ? "text/css; charset=utf-8" : "text/javascript; charset=utf-8", data, len);
+			return 0;
+		}
+	}
+	rd_reply_error(req, 404, "not_found", "name", "no such file");
+	return 0;
+}
+
 int rd_page_static(struct rd_req *req)
 {
 	struct rd_app *app = rd_req_app(req);
