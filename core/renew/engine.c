@@ -161,9 +161,11 @@ static int make_quote(struct sweep *s, const struct rd_contract *k)
 	o->distributor_id = k->distributor_id;
 	o->state = RD_OPP_PENDING_DECISION;
 	o->contract_end = k->end;
+	/* The decision is due within the window, and before the end: the
+	 * customer must hear of the renewal while the contract still runs. */
 	o->decision_by = s->day + (rd_date)s->v.decision_window_days;
-	if (o->decision_by > k->end)
-		o->decision_by = k->end;
+	if (o->decision_by > k->end - 1)
+		o->decision_by = k->end - 1 > s->day ? k->end - 1 : s->day;
 	o->valid_until = k->end; /* the seed programme: through the renewal end date */
 	memcpy(o->currency, k->currency, 4);
 	o->policy_version = s->v.margin_version;

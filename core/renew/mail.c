@@ -3,8 +3,8 @@
  * action) collects due messages; a batch is sent on the thread pool by the
  * configured transport — .eml files in DATA/mail, or SMTP through libcurl —
  * and the outcome is written back on the loop: sent, or retried later with
- * exponential backoff, or dead after too many attempts (kept, with the last
- * error).  Delivery time is real time, whatever the business clock says.
+ * exponential backoff (up to an hour between attempts, for as long as it
+ * takes: nothing is dropped; long failures are logged as errors).  Delivery time is real time, whatever the business clock says.
  * Delivery is at least once: a crash between the server's acceptance and
  * the write-back sends that message again.
  */
@@ -26,7 +26,7 @@
 #include "util/log.h"
 
 #define BATCH 32
-#define MAX_ATTEMPTS 30
+#define WARN_ATTEMPTS 30 /* past this, each failure is logged as an error: someone must look */
 #define BACKOFF_MAX_MS (3600 * 1000)
 
 struct item {
@@ -283,8 +283,10 @@ static int record(struct rd_txn *t, void *arg)
 				backoff = BACKOFF_MAX_MS;
 			m->next_at = (now + backoff) / 1000;
 			snprintf(m->last_error, sizeof m->last_error, "%s", it->error);
-			if (m->attempts >= MAX_ATTEMPTS)
-				m->state = RD_MSG_DEAD;
+			/* Never given up on: a mail server down for days loses nothing. */
+			if (m->attempts >= WARN_ATTEMPTS)
+				rd_log(RD_LOG_ERROR, "mail", "message %llu to %s still not delivered after %u attempts: %s",
+				       (unsigned long long)m->id, m->to, m->attempts, m->last_error);
 		}
 		rc = rd_entity_put(t, bt->r->app->domain->outbox, &rd_entity_message, it->vendor, m, 0);
 		free(m);

@@ -287,20 +287,27 @@ int rd_digests(struct sweep *s)
 			      o->contract_end >= s->day && o->contract_end <= s->day + 30;
 		if (!pending && !ending)
 			continue;
-		char pid[24];
-		snprintf(pid, sizeof pid, "%llu", (unsigned long long)o->reseller_id);
-		json_t *g = json_object_get(by_partner, pid);
-		if (!g)
-			json_object_set_new(by_partner, pid, g = json_pack("{s:[], s:[]}", "pending", "ending"));
 		struct rd_customer c;
 		struct rd_product p;
 		if (rd_entity_get(s->t, s->d->customers, &rd_entity_customer, s->v.id, o->customer_id, &c) < 0 ||
 		    rd_entity_get(s->t, s->d->products, &rd_entity_product, s->v.id, o->product_id, &p) < 0)
 			continue;
-		json_array_append_new(json_object_get(g, pending ? "pending" : "ending"),
-				      json_pack("{s:s, s:s, s:s, s:o, s:o, s:s}", "number", o->number, "customer", c.name,
-						"product", p.name, "end", date_json(o->contract_end), "decide_by",
-						date_json(o->decision_by), "state", states[o->state < 8 ? o->state : 0]));
+		json_t *entry = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s}", "number", o->number, "customer", c.name, "product",
+					  p.name, "end", date_json(o->contract_end), "decide_by", date_json(o->decision_by),
+					  "state", states[o->state < 8 ? o->state : 0]);
+		/* Each partner of record: the reseller, and its distributor. */
+		uint64_t who[2] = { o->reseller_id, o->distributor_id };
+		for (int k = 0; k < 2; k++) {
+			if (!who[k])
+				continue;
+			char pid[24];
+			snprintf(pid, sizeof pid, "%llu", (unsigned long long)who[k]);
+			json_t *g = json_object_get(by_partner, pid);
+			if (!g)
+				json_object_set_new(by_partner, pid, g = json_pack("{s:[], s:[]}", "pending", "ending"));
+			json_array_append(json_object_get(g, pending ? "pending" : "ending"), entry);
+		}
+		json_decref(entry);
 	}
 	rd_iter_close(&it);
 	free(o);

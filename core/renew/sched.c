@@ -118,7 +118,8 @@ static int sweep_vendor(struct rd_renew *r, const struct rd_vendor *v, rd_date t
 	load_margin(r, &j.s);
 	for (rd_date day = from; day <= today; day++) {
 		j.s.day = day;
-		j.s.now = rd_clock_now();
+		/* Records of a day caught up carry that day, not today. */
+		j.s.now = day < today ? (uint64_t)day * 86400 + 12 * 3600 : rd_clock_now();
 		j.full = none && day == from;
 		if ((rc = rd_store_write(r->app->store, day_write, &j)) < 0) {
 			rd_log(RD_LOG_ERROR, "renew", "vendor %llu: the sweep of a day failed: %s", (unsigned long long)v->id,

@@ -27,7 +27,7 @@ The rules, as the tests model them (W = renewal window, DW = decision window):
   notice     to the customer, when published (decision or pullback)
   reminder   at each cadence offset c (days before the end, negative:
              overdue) on day end - c, for a published opportunity
-  digest     Mondays, per reseller with an opportunity pending, or published
+  digest     Mondays, per partner (reseller or distributor) with an opportunity pending, or published
              and ending within 30 days
 """
 import datetime
@@ -228,11 +228,12 @@ class Expect:
                 continue  # outside the programme: tracked only
             reseller = w.partners[k["reseller_id"]]
             cust = w.customers[k["customer_id"]]
-            decision_by = min(q + datetime.timedelta(days=self.dwin), end)
+            # due within the window and before the end (never before the quote)
+            decision_by = max(q, min(q + datetime.timedelta(days=self.dwin), end - datetime.timedelta(days=1)))
             decided = reseller["id"] in deciders
             pub = q if decided else decision_by + datetime.timedelta(days=1)
             self.opps[k["id"]] = dict(quote=q, decision_by=decision_by, publish=pub, decided=decided, end=end,
-                                      reseller=reseller["id"])
+                                      reseller=reseller["id"], distributor=k["distributor_id"])
             self._add(f"quote:{k['id']}", reseller["email"], "quote_notice", q)
             o = opp_of.get(k["id"])
             if o is None:
@@ -253,12 +254,15 @@ class Expect:
                 published = r > pub if decided else r >= pub
                 if t0 <= r <= last and published and tell_customer:
                     self._add(f"reminder:{c}:{o}", cust["email"], "reminder", r)
-        # Mondays: one digest per reseller with something pending or ending in 30 days
+        # Mondays: one digest per partner (reseller, or distributor for its
+        # resellers') with something pending or ending in 30 days
         d = t0
         while d <= last:
             if d.weekday() == 0:
-                for r in sorted({o["reseller"] for o in self.opps.values()}):
-                    mine = [o for o in self.opps.values() if o["reseller"] == r]
+                partners = {o["reseller"] for o in self.opps.values()} | \
+                           {o["distributor"] for o in self.opps.values() if o["distributor"]}
+                for r in sorted(partners):
+                    mine = [o for o in self.opps.values() if r in (o["reseller"], o["distributor"])]
                     if any(self._pending(o, d) or self._ending(o, d) for o in mine):
                         self._add(f"digest:{r}:{d.isoformat()}", w.partners[r]["email"], "digest", d)
             d += datetime.timedelta(days=1)
