@@ -61,4 +61,14 @@ const char *rd_import_kind_name(enum rd_resource res);
 int rd_import_apply(struct rd_import *im, struct rd_txn *t, uint64_t existing_id, const char *ext,
 		    const uint8_t *rec, size_t len, bool *created);
 
+/* Starts an import job of the daemon (the API's and the vendor console's):
+ * stores the running import record, parses a copy of data on the thread
+ * pool and writes the valid rows (with the audit entry) back on the loop.
+ * The caller has checked the caller's rights; *out is the record stored. */
+struct rd_import_rec;
+int rd_import_start(const struct call *c, enum rd_resource res, bool csv, bool dry_run, bool atomic, const void *data,
+		    size_t len, struct rd_import_rec *out);
+/* An import record as JSON, with its progress while it runs. */
+json_t *rd_import_json(uint64_t vendor, const struct rd_import_rec *r);
+
 #endif

@@ -879,63 +879,34 @@ static bool flag_param(struct rd_req *req, const char *name, bool def, bool *ok)
 	return def;
 }
 
-int rd_api_imports_create(struct rd_req *req)
+int rd_import_start(const struct call *c, enum rd_resource res, bool csv, bool dry_run, bool atomic, const void *data,
+		    size_t len, struct rd_import_rec *out)
 {
-	static const char *const params[] = { "kind", "format", "dry_run", "atomic", NULL };
 	struct job *j = rd_calloc(1, sizeof *j);
-	if (rd_call_begin(req, &j->im.call) < 0 || rd_call_allow(&j->im.call, RD_RES_IMPORT, RD_ACT_CREATE) == RD_SCOPE_NONE) {
-		free(j);
-		return 0;
-	}
-	const char *bad = rd_req_query_unknown(req, params);
-	const char *kind = rd_req_query(req, "kind"), *format = rd_req_query(req, "format");
-	bool ok_dry = true, ok_atomic = true;
-	j->dry_run = flag_param(req, "dry_run", false, &ok_dry);
-	j->im.atomic_mode = flag_param(req, "atomic", true, &ok_atomic);
-	int res = rd_import_kind(kind);
-	if (bad || res < 0 || (format && strcmp(format, "csv") && strcmp(format, "jsonl")) || !ok_dry || !ok_atomic) {
-		rd_reply_error(req, 400, "invalid",
-			       bad ? bad : res < 0 ? "kind" : !ok_dry ? "dry_run" : !ok_atomic ? "atomic" : "format",
-			       "an import is POST /api/v1/imports?kind=customers|contacts|products|contracts"
-			       "&format=csv|jsonl&dry_run=false&atomic=true with the file as the body");
-		free(j);
-		return 0;
-	}
-	/* An import creates and updates records of its kind: the caller must be
-	 * allowed both (a channel manager may import customers, not products). */
-	if (rd_call_allow(&j->im.call, (enum rd_resource)res, RD_ACT_CREATE) == RD_SCOPE_NONE ||
-	    rd_call_allow(&j->im.call, (enum rd_resource)res, RD_ACT_UPDATE) == RD_SCOPE_NONE) {
-		free(j);
-		return 0;
-	}
-	size_t len;
-	const void *body = rd_req_body(req, &len);
-	if (len == 0) {
-		rd_reply_error(req, 400, "invalid", NULL, "the request body (the file to import) is empty");
-		free(j);
-		return 0;
-	}
-	j->im.res = (enum rd_resource)res;
-	j->im.csv = !format || !strcmp(format, "csv");
+	j->im.call = *c;
+	j->dry_run = dry_run;
+	j->im.atomic_mode = atomic;
+	j->im.res = res;
+	j->im.csv = csv;
 	j->im.sink = keep_op;
 	j->im.sink_ctx = j;
 	j->im.bytes_total = len;
 	j->im.errors = json_array();
-	j->data = rd_malloc(len);
-	memcpy(j->data, body, len);
+	j->data = rd_malloc(len ? len : 1);
+	memcpy(j->data, data, len);
 	j->len = len;
 	j->started = mono();
 	struct rd_import_rec *r = &j->rec;
-	snprintf(r->kind, sizeof r->kind, "%s", kind);
-	snprintf(r->format, sizeof r->format, "%s", j->im.csv ? "csv" : "jsonl");
+	snprintf(r->kind, sizeof r->kind, "%s", rd_import_kind_name(res));
+	snprintf(r->format, sizeof r->format, "%s", csv ? "csv" : "jsonl");
 	r->status = RD_IMPORT_RUNNING;
-	r->dry_run = j->dry_run;
-	r->atomic = j->im.atomic_mode;
-	r->user_id = j->im.call.who.user;
+	r->dry_run = dry_run;
+	r->atomic = atomic;
+	r->user_id = c->who.user;
 	r->bytes = len;
 	r->started_at = rd_clock_now();
 	snprintf(r->errors, sizeof r->errors, "[]");
-	int rc = rd_store_write(j->im.call.app->store, job_create, j);
+	int rc = rd_store_write(c->app->store, job_create, j);
 	if (rc < 0) {
 		json_decref(j->im.errors);
 		free(j->data);
@@ -943,7 +914,7 @@ int rd_api_imports_create(struct rd_req *req)
 		return rc;
 	}
 	j->uv.data = j;
-	if (uv_queue_work(j->im.call.app->loop, &j->uv, job_work, job_after) != 0) {
+	if (uv_queue_work(c->app->loop, &j->uv, job_work, job_after) != 0) {
 		json_decref(j->im.errors);
 		free(j->data);
 		free(j);
@@ -951,11 +922,59 @@ int rd_api_imports_create(struct rd_req *req)
 	}
 	j->next = running;
 	running = j;
-	char loc[64];
-	snprintf(loc, sizeof loc, "/api/v1/imports/%llu", (unsigned long long)r->id);
-	rd_reply_header(req, "location", loc);
-	rd_reply_json(req, 202, import_json(r, j));
+	*out = *r;
 	return 0;
+}
+
+json_t *rd_import_json(uint64_t vendor, const struct rd_import_rec *r)
+{
+	const struct job *live = NULL;
+	for (const struct job *j = running; j; j = j->next)
+		if (j->rec.id == r->id && j->im.call.who.vendor == vendor)
+			live = j;
+	return import_json(r, live);
+}
+
+int rd_api_imports_create(struct rd_req *req)
+{
+	static const char *const params[] = { "kind", "format", "dry_run", "atomic", NULL };
+	struct call c;
+	if (rd_call_begin(req, &c) < 0 || rd_call_allow(&c, RD_RES_IMPORT, RD_ACT_CREATE) == RD_SCOPE_NONE)
+		return 0;
+	const char *bad = rd_req_query_unknown(req, params);
+	const char *kind = rd_req_query(req, "kind"), *format = rd_req_query(req, "format");
+	bool ok_dry = true, ok_atomic = true;
+	bool dry_run = flag_param(req, "dry_run", false, &ok_dry);
+	bool atomic = flag_param(req, "atomic", true, &ok_atomic);
+	int res = rd_import_kind(kind);
+	if (bad || res < 0 || (format && strcmp(format, "csv") && strcmp(format, "jsonl")) || !ok_dry || !ok_atomic) {
+		rd_reply_error(req, 400, "invalid",
+			       bad ? bad : res < 0 ? "kind" : !ok_dry ? "dry_run" : !ok_atomic ? "atomic" : "format",
+			       "an import is POST /api/v1/imports?kind=customers|contacts|products|contracts"
+			       "&format=csv|jsonl&dry_run=false&atomic=true with the file as the body");
+		return 0;
+	}
+	/* An import creates and updates records of its kind: the caller must be
+	 * allowed both (a channel manager may import customers, not products). */
+	if (rd_call_allow(&c, (enum rd_resource)res, RD_ACT_CREATE) == RD_SCOPE_NONE ||
+	    rd_call_allow(&c, (enum rd_resource)res, RD_ACT_UPDATE) == RD_SCOPE_NONE)
+		return 0;
+	size_t len;
+	const void *body = rd_req_body(req, &len);
+	if (len == 0) {
+		rd_reply_error(req, 400, "invalid", NULL, "the request body (the file to import) is empty");
+		return 0;
+	}
+	struct rd_import_rec *r = rd_malloc(sizeof *r);
+	int rc = rd_import_start(&c, (enum rd_resource)res, !format || !strcmp(format, "csv"), dry_run, atomic, body, len, r);
+	if (rc == 0) {
+		char loc[64];
+		snprintf(loc, sizeof loc, "/api/v1/imports/%llu", (unsigned long long)r->id);
+		rd_reply_header(req, "location", loc);
+		rd_reply_json(req, 202, rd_import_json(c.who.vendor, r));
+	}
+	free(r);
+	return rc;
 }
 
 int rd_api_imports_get(struct rd_req *req)

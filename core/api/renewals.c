@@ -5,6 +5,7 @@
  *   GET  /api/v1/opportunities[?state=&partner=&attention=]
  *   GET  /api/v1/opportunities/{id}
  *   POST /api/v1/opportunities/{id}/decision {"publish": "partner"|"vendor"}
+ *   GET  /api/v1/opportunities/{id}/quote.pdf       the quote as a PDF (core/pdf/quote.c)
  *   GET  /api/v1/outbox[?state=&kind=]
  *   GET  /api/v1/tasks, PATCH /api/v1/tasks/{id} {"done": 1}
  *   GET  /api/v1/portal, POST /api/v1/portal/actions  (the customer's link token as the bearer)
@@ -13,10 +14,13 @@
 #include <string.h>
 
 #include "api/call.h"
+#include "pdf/quote.h"
 #include "renew/renew.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
+#include "util/log.h"
+#include "web/sales.h"
 
 /* ---- clock and schedule ------------------------------------------------------------ */
 
@@ -113,6 +117,8 @@ static json_t *opp_json(const struct rd_opportunity *o)
 	json_t *j = rd_entity_to_json(&rd_entity_opportunity, o);
 	json_t *lines = json_loads(o->lines[0] ? o->lines : "[]", 0, NULL);
 	json_object_set_new(j, "lines", lines ? lines : json_array());
+	json_t *notes = json_loads(o->notes[0] ? o->notes : "[]", 0, NULL);
+	json_object_set_new(j, "notes", notes ? notes : json_array());
 	return j;
 }
 
@@ -186,6 +192,84 @@ int rd_api_opportunity_get(struct rd_req *req)
 	return rc == RD_ENOTFOUND ? 0 : rc;
 }
 
+/* ---- the quote PDF ------------------------------------------------------------------- */
+
+struct quote_job {
+	struct rd_quote_doc *q;
+	void *pdf;
+	size_t len;
+	int rc;
+	char err[200];
+};
+
+static void quote_work(void *arg)
+{
+	struct quote_job *j = arg;
+	j->rc = rd_quote_render(j->q, &j->pdf, &j->len, j->err, sizeof j->err);
+}
+
+static void quote_done(struct rd_req *req, void *arg)
+{
+	struct quote_job *j = arg;
+	if (req && j->rc == 0) {
+		char name[80], disp[128];
+		rd_quote_filename(j->q->o.number, name, sizeof name);
+		snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", name);
+		rd_reply_header(req, "content-disposition", disp);
+		rd_reply_header(req, "x-content-type-options", "nosniff");
+		rd_reply_raw(req, 200, "application/pdf", j->pdf, j->len);
+	} else if (req) {
+		rd_log(RD_LOG_ERROR, "pdf", "quote %s: %s", j->q->o.number, j->err);
+		rd_reply_error(req, 500, "internal", NULL, "the quote PDF could not be made");
+	}
+	free(j->pdf);
+	free(j->q);
+	free(j);
+}
+
+int rd_quote_reply(struct rd_req *req, struct rd_quote_doc *q)
+{
+	struct quote_job *j = rd_calloc(1, sizeof *j);
+	j->q = q;
+	int rc = rd_req_work(req, quote_work, quote_done, j);
+	if (rc < 0) {
+		free(q);
+		free(j);
+	}
+	return rc;
+}
+
+/* GET /api/v1/opportunities/{id}/quote.pdf: whoever may read the opportunity. */
+int rd_api_opportunity_quote_pdf(struct rd_req *req)
+{
+	struct call c;
+	enum rd_scope scope;
+	if (rd_call_begin(req, &c) < 0 || (scope = rd_call_allow(&c, RD_RES_OPPORTUNITY, RD_ACT_READ)) == RD_SCOPE_NONE)
+		return 0;
+	uint64_t id = rd_parse_id(rd_req_param(req, "id"));
+	struct rd_txn *t;
+	int rc = rd_store_read(c.app->store, &t);
+	if (rc < 0)
+		return rc;
+	struct rd_opportunity *o = rd_malloc(sizeof *o);
+	struct rd_quote_doc *q = rd_malloc(sizeof *q);
+	rc = id ? rd_entity_get(t, c.app->domain->opportunities, &rd_entity_opportunity, c.who.vendor, id, o) : RD_ENOTFOUND;
+	if (rc == 0 && !sees_opp(&c, scope, o))
+		rc = RD_ENOTFOUND;
+	if (rc == 0)
+		rc = rd_quote_load(t, c.app->domain, &c.vendor, o, q);
+	rd_txn_end(t);
+	free(o);
+	if (rc < 0) {
+		free(q);
+		if (rc != RD_ENOTFOUND)
+			return rc;
+		rd_reply_error(req, 404, "not_found", "id", "no such opportunity");
+		return 0;
+	}
+	return rd_quote_reply(req, q);
+}
+
 int rd_api_opportunity_decide(struct rd_req *req)
 {
 	struct call c;
@@ -231,6 +315,56 @@ int rd_api_opportunity_decide(struct rd_req *req)
 	if (rc < 0)
 		return rc;
 	return rd_api_opportunity_get(req);
+}
+
+/* PATCH /api/v1/opportunities/{id} {"discount_bp", "state": "won"|"lost", "lost_reason", "note"}:
+ * the sales person's amendments, by the rule of the sales view (core/web/sales.c). */
+int rd_api_opportunity_patch(struct rd_req *req)
+{
+	struct call c;
+	json_t *body;
+	if (rd_call_begin(req, &c) < 0 || rd_call_allow(&c, RD_RES_OPPORTUNITY, RD_ACT_READ) == RD_SCOPE_NONE ||
+	    rd_req_json(req, &body) < 0)
+		return 0;
+	json_t *discount = NULL;
+	const char *state = NULL;
+	struct rd_sales_change ch = { 0 };
+	json_error_t je;
+	const char *bad = NULL, *key;
+	json_t *v;
+	json_object_foreach(body, key, v)
+		if (strcmp(key, "discount_bp") && strcmp(key, "state") && strcmp(key, "lost_reason") && strcmp(key, "note"))
+			bad = key;
+	if (!bad && json_unpack_ex(body, &je, JSON_STRICT, "{s?:o, s?:s, s?:s, s?:s}", "discount_bp", &discount, "state",
+				   &state, "lost_reason", &ch.lost_reason, "note", &ch.note) != 0)
+		bad = je.text[0] ? "state" : NULL;
+	if (!bad && discount && (!json_is_integer(discount) || json_integer_value(discount) < 0 ||
+				 json_integer_value(discount) > 10000))
+		bad = "discount_bp";
+	if (!bad && state && strcmp(state, "won") && strcmp(state, "lost"))
+		bad = "state";
+	if (bad) {
+		rd_reply_error(req, 400, "invalid", bad,
+			       "an amendment is {\"discount_bp\": 0-10000, \"state\": \"won\"|\"lost\", \"lost_reason\": text, "
+			       "\"note\": text}");
+		json_decref(body);
+		return 0;
+	}
+	if (discount) {
+		ch.set_discount = true;
+		ch.discount_bp = (uint32_t)json_integer_value(discount);
+	}
+	ch.state = !state ? 0 : !strcmp(state, "won") ? RD_OPP_WON : RD_OPP_LOST;
+	struct rd_opportunity *o = rd_malloc(sizeof *o);
+	struct rd_sales_refusal no;
+	int rc = rd_sales_amend(&c, rd_parse_id(rd_req_param(req, "id")), &ch, o, &no);
+	json_decref(body);
+	if (rc == 0)
+		rd_reply_json(req, 200, opp_json(o));
+	else if (rc == RD_EINVAL)
+		rd_reply_error(req, no.status, no.code, no.field, "%s", no.why);
+	free(o);
+	return rc == RD_EINVAL ? 0 : rc;
 }
 
 /* ---- outbox and tasks ----------------------------------------------------------------- */
@@ -432,6 +566,7 @@ int rd_api_portal(struct rd_req *req)
 		json_object_del(oj, "net_total");
 		json_object_del(oj, "policy_version");
 		json_object_del(oj, "attention_reason");
+		json_object_del(oj, "notes"); /* the sales people's, not the customer's */
 		j = json_pack("{s:o, s:o, s:o}", "customer", rd_entity_to_json(&rd_entity_customer, &cu), "contracts", contracts,
 			      "opportunity", oj);
 	}

@@ -227,6 +227,8 @@ bool rd_call_sees(struct call *c, struct rd_txn *t, enum rd_resource res, const 
 	}
 }
 
+static json_t *vendor_json(const struct rd_vendor *v);
+
 /* ---- audit ------------------------------------------------------------------ */
 
 static void dump_into(json_t *j, char *out, size_t cap)
@@ -504,7 +506,7 @@ int rd_api_me(struct rd_req *req)
 	for (unsigned i = 0; i < c.who.n_scope; i++)
 		json_array_append_new(scope, json_integer((json_int_t)c.who.scope[i]));
 	json_object_set_new(j, "partner_scope", scope);
-	json_object_set_new(j, "vendor", rd_entity_to_json(&rd_entity_vendor, &c.vendor));
+	json_object_set_new(j, "vendor", vendor_json(&c.vendor));
 	rd_reply_json(req, 200, j);
 	return 0;
 }
@@ -651,12 +653,20 @@ int rd_api_tokens_revoke(struct rd_req *req)
 
 /* ---- the caller's vendor ----------------------------------------------------- */
 
+/* The vendor as JSON, with the discount bound in force (an unset bound is the default). */
+static json_t *vendor_json(const struct rd_vendor *v)
+{
+	json_t *j = rd_entity_to_json(&rd_entity_vendor, v);
+	json_object_set_new(j, "max_discount_bp", json_integer(rd_vendor_max_discount(v)));
+	return j;
+}
+
 int rd_api_vendor_get(struct rd_req *req)
 {
 	struct call c;
 	if (rd_call_begin(req, &c) < 0 || rd_call_allow(&c, RD_RES_VENDOR, RD_ACT_READ) == RD_SCOPE_NONE)
 		return 0;
-	rd_reply_json(req, 200, rd_entity_to_json(&rd_entity_vendor, &c.vendor));
+	rd_reply_json(req, 200, vendor_json(&c.vendor));
 	return 0;
 }
 
@@ -672,7 +682,7 @@ static int vendor_write(struct rd_txn *t, void *arg)
 	int rc = rd_entity_put(t, p->c->app->domain->vendors, &rd_entity_vendor, 0, &p->v, 0);
 	if (rc < 0)
 		return rc;
-	json_t *after = rd_entity_to_json(&rd_entity_vendor, &p->v);
+	json_t *after = vendor_json(&p->v);
 	rc = rd_audit_write(t, p->c->app->domain, p->v.id, p->c->who.user, RD_AUDIT_UPDATE, "vendor", p->v.id, p->before,
 			    after, NULL);
 	json_decref(after);
@@ -697,6 +707,8 @@ int rd_api_vendor_patch(struct rd_req *req)
 		json_decref(body);
 		return 0;
 	}
+	if (json_object_get(body, "max_discount_bp"))
+		p.v.max_discount_set = 1;
 	json_decref(body);
 	if (strcmp(p.v.slug, c.vendor.slug) != 0) {
 		rd_reply_error(req, 400, "invalid", "slug", "a vendor's slug is fixed when it is created");
@@ -710,8 +722,9 @@ int rd_api_vendor_patch(struct rd_req *req)
 			       "renewal_window_days must be 1-365, decision_window_days 0-90, statement_day 1-28");
 		return 0;
 	}
-	if (p.v.deal_bonus_bp > 10000 || p.v.distributor_bp > 10000) {
-		rd_reply_error(req, 400, "invalid", p.v.deal_bonus_bp > 10000 ? "deal_bonus_bp" : "distributor_bp",
+	if (p.v.deal_bonus_bp > 10000 || p.v.distributor_bp > 10000 || p.v.max_discount_bp > 10000) {
+		rd_reply_error(req, 400, "invalid", p.v.deal_bonus_bp > 10000 ? "deal_bonus_bp"
+			       : p.v.distributor_bp > 10000 ? "distributor_bp" : "max_discount_bp",
 			       "basis points are 0-10000");
 		return 0;
 	}
@@ -722,11 +735,11 @@ int rd_api_vendor_patch(struct rd_req *req)
 			       "policy_memory_kb is 1024-262144 (0: 16384) and policy_instructions 10000-100000000 (0: 1000000)");
 		return 0;
 	}
-	p.before = rd_entity_to_json(&rd_entity_vendor, &c.vendor);
+	p.before = vendor_json(&c.vendor);
 	rc = rd_store_write(c.app->store, vendor_write, &p);
 	json_decref(p.before);
 	if (rc < 0)
 		return rc;
-	rd_reply_json(req, 200, rd_entity_to_json(&rd_entity_vendor, &p.v));
+	rd_reply_json(req, 200, vendor_json(&p.v));
 	return 0;
 }

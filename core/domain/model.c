@@ -45,6 +45,8 @@ static const struct rd_field vendor_fields[] = {
 	F(16, RD_F_STR, struct rd_vendor, notify_email, "notify_email"),
 	F(17, RD_F_STR, struct rd_vendor, reminder_days, "reminder_days"),
 	F(18, RD_F_STR, struct rd_vendor, portal_url, "portal_url"),
+	F(19, RD_F_U32, struct rd_vendor, max_discount_bp, "max_discount_bp"),
+	FF(20, RD_F_U32, struct rd_vendor, max_discount_set, "max_discount_set", PRIV),
 };
 
 static const struct rd_field partner_fields[] = {
@@ -102,6 +104,7 @@ static const struct rd_field contract_fields[] = {
 	F(11, RD_F_STR, struct rd_contract, currency, "currency"),
 	FE(12, RD_F_U8ENUM, struct rd_contract, status, "status", statuses),
 	FE(13, RD_F_U8FLAGS, struct rd_contract, flags, "flags", flag_names),
+	FF(14, RD_F_U32, struct rd_contract, quoted, "quoted", PRIV),
 };
 
 static const struct rd_field user_fields[] = {
@@ -125,9 +128,9 @@ static const struct rd_field token_fields[] = {
 	FF(7, RD_F_TIME, struct rd_token, created_at, "created_at", RO),
 	FF(8, RD_F_TIME, struct rd_token, expires_at, "expires_at", RO),
 	FF(9, RD_F_TIME, struct rd_token, revoked_at, "revoked_at", RO),
-	FF(10, RD_F_U64, struct rd_token, customer_id, "customer_id", RO),
-	FF(11, RD_F_U64, struct rd_token, opportunity_id, "opportunity_id", RO),
-	FF(12, RD_F_U64, struct rd_token, link_id, "link_id", RO),
+	FF(10, RD_F_U64, struct rd_token, customer_id, "customer_id", PRIV),
+	FF(11, RD_F_U64, struct rd_token, opportunity_id, "opportunity_id", PRIV),
+	FF(12, RD_F_U64, struct rd_token, link_id, "link_id", PRIV),
 };
 
 static const struct rd_field contact_fields[] = {
@@ -236,6 +239,8 @@ static const struct rd_field opportunity_fields[] = {
 	FF(21, RD_F_TIME, struct rd_opportunity, created_at, "created_at", RO),
 	FF(22, RD_F_U64, struct rd_opportunity, lost_reason_set, "lost_reason_set", PRIV),
 	F(23, RD_F_STR, struct rd_opportunity, lost_reason, "lost_reason"),
+	FF(24, RD_F_U32, struct rd_opportunity, discount_bp, "discount_bp", RO),
+	FF(25, RD_F_STR, struct rd_opportunity, notes, "notes", RO),
 };
 
 static const struct rd_field action_fields[] = {
@@ -317,6 +322,11 @@ enum rd_colour rd_contract_colour(const struct rd_contract *c, rd_date today, ui
 	if ((int64_t)c->end - today <= (int64_t)window_days)
 		return RD_AMBER;
 	return RD_GREEN;
+}
+
+uint32_t rd_vendor_max_discount(const struct rd_vendor *v)
+{
+	return v->max_discount_set ? v->max_discount_bp : RD_DEFAULT_MAX_DISCOUNT_BP;
 }
 
 const char *rd_colour_name(enum rd_colour c)
@@ -895,6 +905,20 @@ static int key_end(const void *rec, size_t len, uint8_t *key, size_t cap)
 	return 4;
 }
 
+/* Live (status 1) and not yet quoted (field 14 absent or 0): by end date. */
+static int key_unquoted(const void *rec, size_t len, uint8_t *key, size_t cap)
+{
+	struct rd_rec_field f;
+	int rc = find_field(rec, len, 12, &f);
+	if (rc <= 0 || f.wire != RD_WIRE_UINT || f.u != RD_CONTRACT_LIVE)
+		return rc < 0 ? rc : 0;
+	if ((rc = find_field(rec, len, 14, &f)) < 0)
+		return rc;
+	if (rc > 0 && (f.wire != RD_WIRE_UINT || f.u != 0))
+		return 0;
+	return key_end(rec, len, key, cap);
+}
+
 static const struct rd_index_def ext_only[] = { { "ext", key_ext } };
 static const struct rd_index_def partner_idx[] = { { "ext", key_ext }, { "parent", key_partner_parent } };
 static const struct rd_index_def contract_idx[] = {
@@ -902,6 +926,7 @@ static const struct rd_index_def contract_idx[] = {
 	{ RD_IDX_CONTRACT_END, key_end },
 	{ "customer", key_customer },
 	{ "reseller", key_reseller },
+	{ RD_IDX_CONTRACT_UNQUOTED, key_unquoted },
 };
 
 static int key_user_email(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_string(rec, len, 2, key, cap); }
@@ -1029,7 +1054,7 @@ static const struct rd_table_def tables[] = {
 	{ "partners", partner_idx, 2 },
 	{ "customers", ext_only, 1 },
 	{ "products", ext_only, 1 },
-	{ "contracts", contract_idx, 4 },
+	{ "contracts", contract_idx, 5 },
 	{ "users", user_idx, 1 },
 	{ "tokens", token_idx, 1 },
 	{ "contacts", contact_idx, 2 },

@@ -64,7 +64,13 @@ struct rd_vendor {
 	char notify_email[RD_NAME_MAX]; /* the vendor's renewals team: pullbacks, customer requests */
 	char reminder_days[64];         /* cadence, days before the end: "60 30 14 7 0 -7" */
 	char portal_url[RD_NAME_MAX];   /* base of links in e-mails; "": the daemon's own address */
+	uint32_t max_discount_bp;       /* the largest discount a sales person may give; see max_discount_set */
+	uint32_t max_discount_set;      /* 1: max_discount_bp was chosen; 0: the default applies */
 };
+
+/* The discount bound in force: the vendor's choice, else 1000 (10 %). */
+#define RD_DEFAULT_MAX_DISCOUNT_BP 1000
+uint32_t rd_vendor_max_discount(const struct rd_vendor *v);
 
 enum rd_publish { RD_PUBLISH_VENDOR = 1, RD_PUBLISH_PARTNER = 2 };
 enum rd_partner_kind { RD_PARTNER_DISTRIBUTOR = 1, RD_PARTNER_RESELLER = 2 };
@@ -137,7 +143,10 @@ struct rd_contract {
 	char currency[4];
 	uint8_t status;     /* enum rd_contract_status */
 	uint8_t flags;      /* enum rd_contract_flag bits */
+	uint32_t quoted;    /* the renewal engine's: 0 not yet, RD_QUOTED_* (never from input) */
 };
+
+enum { RD_QUOTED_YES = 1, RD_QUOTED_INELIGIBLE = 2 };
 
 /* A login, scoped to the vendor or to one partner. */
 struct rd_user {
@@ -282,6 +291,8 @@ struct rd_opportunity {
 	uint64_t created_at;
 	uint64_t lost_reason_set;
 	char lost_reason[128];
+	uint32_t discount_bp;     /* the sales person's discount on the quote's total, basis points */
+	char notes[4096];         /* JSON: [{at, user_id, text}], the sales notes, oldest dropped first */
 };
 
 /* An action the scheduler took, by its idempotency key ("quote:12",
@@ -418,6 +429,9 @@ int rd_domain_register(struct rd_store *s, struct rd_domain *d);
 /* The contract index the scheduler scans: by end date. Key: end as a
  * big-endian u32 of (days + 2^31). */
 #define RD_IDX_CONTRACT_END "end"
+/* Live contracts the engine has not quoted yet, by end date: each sweep
+ * quotes the ones inside the window, however late they arrived. */
+#define RD_IDX_CONTRACT_UNQUOTED "unquoted"
 void rd_date_key(rd_date d, uint8_t out[4]);
 
 #endif

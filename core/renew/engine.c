@@ -2,9 +2,9 @@
  * engine.c: the sweep.  For each vendor and each day from the day after the
  * last one swept up to today, in one write transaction per vendor-day:
  *
- *   quotes      contracts whose end enters the window (end = day + window),
- *               or, on a vendor's first sweep, every live contract ending
- *               within the window
+ *   quotes      live contracts ending within the window that have no quote
+ *               yet (the "unquoted" index): the ones entering it today, all
+ *               of them on a vendor's first sweep, and any that arrived late
  *   pullback    opportunities whose decision window ended, unanswered
  *   expiry      live contracts whose end was yesterday
  *   reminders   published opportunities at each cadence point before/after end
@@ -286,9 +286,9 @@ static int pullbacks(struct sweep *s)
 
 typedef int (*contract_fn)(struct sweep *s, struct rd_contract *k);
 
-/* Calls fn for each contract ending in [from, to] (collected first: fn
- * writes). */
-static int each_ending(struct sweep *s, rd_date from, rd_date to, contract_fn fn)
+/* Calls fn for each contract of index idx (end dates) ending in [from,
+ * to] (collected first: fn writes). */
+static int each_in(struct sweep *s, const char *idx, rd_date from, rd_date to, contract_fn fn)
 {
 	uint8_t lo[4], hi[4];
 	rd_date_key(from, lo);
@@ -297,7 +297,7 @@ static int each_ending(struct sweep *s, rd_date from, rd_date to, contract_fn fn
 	uint64_t *ids = rd_malloc(cap * sizeof *ids);
 	struct rd_iter it;
 	struct rd_item item;
-	int rc = rd_iter_index(&it, s->t, s->d->contracts, RD_IDX_CONTRACT_END, s->v.id, lo, 4, hi, 4);
+	int rc = rd_iter_index(&it, s->t, s->d->contracts, idx, s->v.id, lo, 4, hi, 4);
 	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
 		if (n == cap)
 			ids = rd_realloc(ids, (cap *= 2) * sizeof *ids);
@@ -313,17 +313,32 @@ static int each_ending(struct sweep *s, rd_date from, rd_date to, contract_fn fn
 	return rc < 0 ? rc : 0;
 }
 
+static int each_ending(struct sweep *s, rd_date from, rd_date to, contract_fn fn)
+{
+	return each_in(s, RD_IDX_CONTRACT_END, from, to, fn);
+}
+
+/* A live contract not quoted yet, inside the window: quoted (or, above
+ * max_seats, tracked as outside the programme), then marked so that it
+ * leaves the unquoted index. */
 static int quote_contract(struct sweep *s, struct rd_contract *k)
 {
-	if (k->status != RD_CONTRACT_LIVE)
+	if (k->status != RD_CONTRACT_LIVE || k->quoted)
 		return 0;
+	int rc;
 	if (s->v.max_seats && k->quantity > s->v.max_seats) {
 		/* Outside the programme: stays with the partner, only tracked. */
 		char key[64];
 		snprintf(key, sizeof key, "ineligible:%llu", (unsigned long long)k->id);
-		return rd_action_once(s, key) < 0 ? RD_EINTERNAL : 0;
+		if (rd_action_once(s, key) < 0)
+			return RD_EINTERNAL;
+		k->quoted = RD_QUOTED_INELIGIBLE;
+	} else {
+		if ((rc = make_quote(s, k)) < 0)
+			return rc;
+		k->quoted = RD_QUOTED_YES;
 	}
-	return make_quote(s, k);
+	return rd_entity_put(s->t, s->d->contracts, &rd_entity_contract, s->v.id, k, 0);
 }
 
 static int expire_contract(struct sweep *s, struct rd_contract *k)
@@ -391,8 +406,10 @@ int rd_sweep_day(struct sweep *s, bool full_window)
 {
 	uint32_t w = s->v.renewal_window_days ? s->v.renewal_window_days : 90;
 	int rc;
-	/* Quotes: the contracts entering the window today (all of it the first time). */
-	if ((rc = each_ending(s, full_window ? s->day : s->day + (rd_date)w, s->day + (rd_date)w, quote_contract)) < 0)
+	/* Quotes: every live contract ending inside the window that has none
+	 * yet: the ones entering it today, and any that arrived late (an
+	 * import, a new end date). */
+	if ((rc = each_in(s, RD_IDX_CONTRACT_UNQUOTED, s->day, s->day + (rd_date)w, quote_contract)) < 0)
 		return rc;
 	if ((rc = pullbacks(s)) < 0)
 		return rc;

@@ -7,6 +7,14 @@
  * takes: nothing is dropped; long failures are logged as errors).  Delivery time is real time, whatever the business clock says.
  * Delivery is at least once: a crash between the server's acceptance and
  * the write-back sends that message again.
+ *
+ * A customer notice carries its quote as a PDF attachment (core/pdf), drawn
+ * at send time: the quote's records are read on the loop while the batch is
+ * collected, and the PDF is drawn on the worker, which holds no read
+ * transaction (the store grows its map only with none open).  The message
+ * then is multipart/mixed: the multipart/alternative text and HTML as
+ * before, and the PDF.  A PDF that cannot be drawn is logged and the
+ * notice goes without it.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -20,6 +28,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "pdf/quote.h"
 #include "renew/internal.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -34,6 +43,10 @@ struct item {
 	struct rd_message m;
 	int rc;
 	char error[256];
+	/* A customer notice carries its quote as a PDF: the quote is read on the
+	 * loop (deliver) and drawn on the worker (send_batch).  NULL: none. */
+	struct rd_quote_doc *quote;
+	char pdf_error[200];   /* the PDF could not be drawn: sent without it */
 };
 
 struct batch {
@@ -116,12 +129,11 @@ static void body_crlf(struct buf *b, const char *s)
 		puts_(b, "\r\n");
 }
 
-static void base64_lines(struct buf *b, const char *s)
+static void base64_bin(struct buf *b, const void *s, size_t n)
 {
-	size_t n = strlen(s);
 	size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
 	char *enc = rd_malloc(cap);
-	sodium_bin2base64(enc, cap, (const unsigned char *)s, n, sodium_base64_VARIANT_ORIGINAL);
+	sodium_bin2base64(enc, cap, s, n, sodium_base64_VARIANT_ORIGINAL);
 	size_t len = strlen(enc);
 	for (size_t i = 0; i < len; i += 76) {
 		put(b, enc + i, len - i < 76 ? len - i : 76);
@@ -130,11 +142,19 @@ static void base64_lines(struct buf *b, const char *s)
 	free(enc);
 }
 
-static char *render_message(const struct batch *bt, const struct item *it, size_t *len)
+static void base64_lines(struct buf *b, const char *s)
+{
+	base64_bin(b, s, strlen(s));
+}
+
+/* The message; with a PDF, a multipart/mixed whose first part is the
+ * message's multipart/alternative and whose second is the attachment. */
+static char *render_message(const struct batch *bt, const struct item *it, const void *pdf, size_t pdf_len,
+			    size_t *len)
 {
 	const struct rd_message *m = &it->m;
 	struct buf b = { 0 };
-	char date[64], id[128], boundary[64];
+	char date[64], id[128], boundary[64], mixed[80];
 	time_t now = time(NULL);
 	struct tm tm;
 	gmtime_r(&now, &tm);
@@ -149,6 +169,15 @@ static char *render_message(const struct batch *bt, const struct item *it, size_
 	header(&b, "X-Renewd-Kind", m->kind);
 	header(&b, "X-Renewd-Ref", m->ref);
 	header(&b, "MIME-Version", "1.0");
+	if (pdf) {
+		snprintf(mixed, sizeof mixed, "renewd-mixed-%llu-%llu", (unsigned long long)it->vendor,
+			 (unsigned long long)m->id);
+		puts_(&b, "Content-Type: multipart/mixed; boundary=\"");
+		puts_(&b, mixed);
+		puts_(&b, "\"\r\n\r\n--");
+		puts_(&b, mixed);
+		puts_(&b, "\r\n");
+	}
 	puts_(&b, "Content-Type: multipart/alternative; boundary=\"");
 	puts_(&b, boundary);
 	puts_(&b, "\"\r\n\r\n");
@@ -163,6 +192,21 @@ static char *render_message(const struct batch *bt, const struct item *it, size_
 	puts_(&b, "--");
 	puts_(&b, boundary);
 	puts_(&b, "--\r\n");
+	if (pdf) {
+		char name[80];
+		rd_quote_filename(it->quote->o.number, name, sizeof name);
+		puts_(&b, "--");
+		puts_(&b, mixed);
+		puts_(&b, "\r\nContent-Type: application/pdf; name=\"");
+		puts_(&b, name);
+		puts_(&b, "\"\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"");
+		puts_(&b, name);
+		puts_(&b, "\"\r\n\r\n");
+		base64_bin(&b, pdf, pdf_len);
+		puts_(&b, "--");
+		puts_(&b, mixed);
+		puts_(&b, "--\r\n");
+	}
 	*len = b.len;
 	return b.p;
 }
@@ -246,8 +290,12 @@ static void send_batch(uv_work_t *w)
 	struct batch *bt = w->data;
 	for (size_t i = 0; i < bt->n; i++) {
 		struct item *it = &bt->items[i];
-		size_t len;
-		char *msg = render_message(bt, it, &len);
+		size_t len, pdf_len = 0;
+		void *pdf = NULL;
+		if (it->quote && rd_quote_render(it->quote, &pdf, &pdf_len, it->pdf_error, sizeof it->pdf_error) < 0)
+			pdf = NULL; /* the notice still goes, without the PDF (logged on the loop) */
+		char *msg = render_message(bt, it, pdf, pdf_len, &len);
+		free(pdf);
 		if (!strcmp(bt->transport, "maildir"))
 			it->rc = to_maildir(bt->r->maildir, it, msg, len, it->error, sizeof it->error);
 		else
@@ -296,6 +344,13 @@ static int record(struct rd_txn *t, void *arg)
 	return 0;
 }
 
+static void free_items(struct batch *bt)
+{
+	for (size_t i = 0; bt->items && i < bt->n; i++)
+		free(bt->items[i].quote);
+	free(bt->items);
+}
+
 static void after_batch(uv_work_t *w, int status)
 {
 	struct batch *bt = w->data;
@@ -306,6 +361,10 @@ static void after_batch(uv_work_t *w, int status)
 			bt->items[i].rc = bt->items[i].rc < 0 ? bt->items[i].rc : -ECANCELED;
 			failed++;
 		}
+	for (size_t i = 0; i < bt->n; i++)
+		if (bt->items[i].pdf_error[0])
+			rd_log(RD_LOG_ERROR, "mail", "message %llu went without its quote PDF: %s",
+			       (unsigned long long)bt->items[i].m.id, bt->items[i].pdf_error);
 	int rc = rd_store_write(r->app->store, record, bt);
 	if (rc < 0)
 		rd_log(RD_LOG_ERROR, "mail", "delivery results could not be stored: %s", rd_strerror(rc));
@@ -313,12 +372,32 @@ static void after_batch(uv_work_t *w, int status)
 		rd_log(RD_LOG_WARN, "mail", "%u of %zu message(s) not delivered, will retry: %s", failed, bt->n,
 		       bt->items[0].error[0] ? bt->items[0].error : "cancelled");
 	bool full = bt->n == BATCH && !failed;
-	free(bt->items);
+	free_items(bt);
 	free(bt);
 	r->delivering = false;
 	r->busy--;
 	if (full && r->started)
 		rd_renew_kick(r);
+}
+
+/* The customer notice's quote, to attach: read here, drawn on the worker. */
+static void attach_quote(struct rd_renew *r, struct rd_txn *t, const struct rd_vendor *v, struct item *it)
+{
+	if (strcmp(it->m.kind, "customer_notice") != 0 || !it->m.opportunity_id)
+		return;
+	struct rd_opportunity *o = rd_malloc(sizeof *o);
+	struct rd_quote_doc *q = rd_malloc(sizeof *q);
+	int rc = rd_entity_get(t, r->app->domain->opportunities, &rd_entity_opportunity, v->id, it->m.opportunity_id, o);
+	if (rc == 0)
+		rc = rd_quote_load(t, r->app->domain, v, o, q);
+	free(o);
+	if (rc < 0) {
+		rd_log(RD_LOG_WARN, "mail", "message %llu goes without its quote PDF: %s", (unsigned long long)it->m.id,
+		       rd_strerror(rc));
+		free(q);
+		return;
+	}
+	it->quote = q;
 }
 
 /* Collects due messages, every vendor. */
@@ -339,13 +418,20 @@ static void deliver(struct rd_renew *r)
 	struct rd_iter vit, it;
 	struct rd_item v, item;
 	int rc = rd_iter_records(&vit, t, r->app->domain->vendors, 0, 0);
+	struct rd_vendor *vendor = rd_malloc(sizeof *vendor);
 	while (rc >= 0 && bt->n < BATCH && (rc = rd_iter_next(&vit, &v)) > 0) {
+		bool known = rd_entity_decode(&rd_entity_vendor, v.val, v.len, vendor) == 0;
 		rc = rd_iter_index(&it, t, r->app->domain->outbox, "due", v.id, NULL, 0, to, 8);
 		while (rc >= 0 && bt->n < BATCH && (rc = rd_iter_next(&it, &item)) > 0)
-			if (rd_entity_decode(&rd_entity_message, item.val, item.len, &bt->items[bt->n].m) == 0)
-				bt->items[bt->n++].vendor = v.id;
+			if (rd_entity_decode(&rd_entity_message, item.val, item.len, &bt->items[bt->n].m) == 0) {
+				bt->items[bt->n].vendor = v.id;
+				if (known)
+					attach_quote(r, t, vendor, &bt->items[bt->n]);
+				bt->n++;
+			}
 		rd_iter_close(&it);
 	}
+	free(vendor);
 	rd_iter_close(&vit);
 	rd_txn_end(t);
 	if (bt->n == 0) {
@@ -364,7 +450,7 @@ static void deliver(struct rd_renew *r)
 	if (uv_queue_work(r->app->loop, &bt->work, send_batch, after_batch) != 0) {
 		r->delivering = false;
 		r->busy--;
-		free(bt->items);
+		free_items(bt);
 		free(bt);
 	}
 }

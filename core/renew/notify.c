@@ -96,6 +96,9 @@ int rd_queue_message(struct sweep *s, const char *kind, const char *to, json_t *
 	snprintf(m->subject, sizeof m->subject, "%s", subject);
 	snprintf(m->text, sizeof m->text, "%s", text);
 	snprintf(m->html, sizeof m->html, "%s", html);
+	if (strlen(text) >= sizeof m->text || strlen(html) >= sizeof m->html)
+		rd_log(RD_LOG_WARN, "renew", "%s message to %s cut to fit (%zu bytes of text, %zu of HTML): the branding "
+		       "pack's template renders more than a message holds", kind, to, strlen(text), strlen(html));
 	m->state = RD_MSG_QUEUED;
 	m->created_at = s->now;
 	m->next_at = 0; /* due at once */
@@ -269,6 +272,43 @@ int rd_notify_task(struct sweep *s, const struct rd_task *task, const char *to)
 
 /* ---- weekly digests -------------------------------------------------------------------- */
 
+/* A digest lists a partner's most urgent DIGEST_MAX entries of each kind,
+ * soonest first, and counts the rest ("and 212 more: see the partner
+ * portal"): a partner with a thousand open quotes still gets a message
+ * that fits and ends where it should. */
+enum { DIGEST_MAX = 25 };
+
+static int by_field(const void *a, const void *b, const char *field)
+{
+	const char *x = json_string_value(json_object_get(*(json_t *const *)a, field));
+	const char *y = json_string_value(json_object_get(*(json_t *const *)b, field));
+	return strcmp(x ? x : "", y ? y : ""); /* ISO dates: text order is date order */
+}
+
+static int by_decide_by(const void *a, const void *b) { return by_field(a, b, "decide_by"); }
+static int by_end(const void *a, const void *b) { return by_field(a, b, "end"); }
+
+static void digest_trim(json_t *g, const char *list, int (*order)(const void *, const void *), const char *more_key)
+{
+	json_t *a = json_object_get(g, list);
+	size_t n = json_array_size(a);
+	if (n < 2)
+		return;
+	json_t **v = rd_malloc(n * sizeof *v);
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_incref(json_array_get(a, i));
+	qsort(v, n, sizeof *v, order);
+	json_array_clear(a);
+	for (size_t i = 0; i < n; i++) {
+		if (i < DIGEST_MAX)
+			json_array_append(a, v[i]);
+		json_decref(v[i]);
+	}
+	free(v);
+	if (n > DIGEST_MAX)
+		json_object_set_new(g, more_key, json_integer((json_int_t)(n - DIGEST_MAX)));
+}
+
 int rd_digests(struct sweep *s)
 {
 	/* One pass over the vendor's opportunities, grouped by reseller. */
@@ -318,6 +358,8 @@ int rd_digests(struct sweep *s)
 	json_object_foreach(by_partner, pid, g) {
 		if (rc < 0)
 			break;
+		digest_trim(g, "pending", by_decide_by, "more_pending");
+		digest_trim(g, "ending", by_end, "more_ending");
 		char key[96];
 		snprintf(key, sizeof key, "digest:%s:%s", pid, week);
 		if ((rc = rd_action_once(s, key)) <= 0)
@@ -325,11 +367,18 @@ int rd_digests(struct sweep *s)
 		struct rd_partner res;
 		if (rd_entity_get(s->t, s->d->partners, &rd_entity_partner, s->v.id, strtoull(pid, NULL, 10), &res) < 0)
 			continue;
+		json_int_t more_pending = json_integer_value(json_object_get(g, "more_pending"));
+		json_int_t more_ending = json_integer_value(json_object_get(g, "more_ending"));
 		json_t *ctx = json_pack("{s:{s:s}, s:{s:s}, s:o, s:O, s:O, s:I}", "vendor", "name", s->v.name, "partner", "name",
 					res.name, "brand", brand_json(&res, &s->v), "pending", json_object_get(g, "pending"),
 					"ending", json_object_get(g, "ending"), "count",
 					(json_int_t)(json_array_size(json_object_get(g, "pending")) +
-						     json_array_size(json_object_get(g, "ending"))));
+						     json_array_size(json_object_get(g, "ending"))) +
+						more_pending + more_ending);
+		if (more_pending) /* only when there are more: 0 would still open a Mustache section */
+			json_object_set_new(ctx, "more_pending", json_integer(more_pending));
+		if (more_ending)
+			json_object_set_new(ctx, "more_ending", json_integer(more_ending));
 		rc = rd_queue_message(s, "digest", res.email, ctx, 0, res.id, 0);
 		json_decref(ctx);
 	}

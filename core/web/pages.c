@@ -3,6 +3,7 @@
  *   GET  /login, POST /login, POST /logout
  *   GET  /c/{token}                 a customer's e-mailed link: starts a session scoped to that customer
  *   GET  /portal                    contracts with colours, the quote with optional lines, the three requests
+ *   GET  /portal/quote.pdf          the open quote as a PDF
  *   POST /portal/accept             accept the quote (with the chosen optional lines)
  *   GET  /portal/purchase           the purchase form: address filled in, the enabled payment options
  *   POST /portal/order              the order request (processed by the payment plugins)
@@ -13,12 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pdf/quote.h"
 #include "plugin/host.h"
 #include "renew/renew.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "web/sales.h"
 #include "web/web.h"
 
 #define CUSTOMER_SESSION_S (2 * 3600)
@@ -200,7 +203,13 @@ static json_t *quote_lines(const struct rd_opportunity *o, json_t *selected, int
 						     kind && !strcmp(kind, "upsell") ? "Upgrade" : "Add"));
 	}
 	json_decref(lines);
+	*total = rd_discounted(*total, o->discount_bp); /* the sales person's discount (core/web/sales.c) */
 	return out;
+}
+
+json_t *rd_web_quote_lines(const struct rd_opportunity *o, json_t *selected, int64_t *base, int64_t *total)
+{
+	return quote_lines(o, selected, base, total);
 }
 
 struct portal_data {
@@ -277,11 +286,48 @@ int rd_page_portal(struct rd_req *req)
 					      "total", money_json(total, p->o.currency), "base_amount", (json_int_t)base,
 					      "currency", p->o.currency, "valid_until", date_json(p->o.valid_until), "can_buy",
 					      p->o.state != RD_OPP_PUBLISHED_PARTNER));
+		if (p->o.discount_bp) {
+			char pct[16];
+			snprintf(pct, sizeof pct, "%u.%02u %%", p->o.discount_bp / 100, p->o.discount_bp % 100);
+			json_object_set_new(json_object_get(ctx, "quote"), "discount",
+					    json_pack("{s:I, s:s, s:o}", "bp", (json_int_t)p->o.discount_bp, "percent", pct,
+						      "amount", money_json(-(base - rd_discounted(base, p->o.discount_bp)), p->o.currency)));
+		}
 	}
 	uint64_t partner = p->have_res ? p->res.id : 0;
 	free(p);
 	rd_web_page(&w, 200, "portal", partner, ctx);
 	return 0;
+}
+
+/* The open quote as a PDF (core/pdf/quote.c): the session's own quote only. */
+int rd_page_portal_quote(struct rd_req *req)
+{
+	struct web w;
+	if (rd_web_customer(req, &w) < 0)
+		return 0;
+	struct rd_txn *t;
+	int rc = rd_store_read(w.app->store, &t);
+	if (rc < 0)
+		return rc;
+	struct rd_opportunity *o = rd_malloc(sizeof *o);
+	struct rd_quote_doc *q = rd_malloc(sizeof *q);
+	rc = rd_entity_get(t, w.app->domain->opportunities, &rd_entity_opportunity, w.tok.vendor_id, w.tok.opportunity_id, o);
+	bool open = rc == 0 && o->customer_id == w.tok.customer_id &&
+		    (o->state == RD_OPP_PUBLISHED_VENDOR || o->state == RD_OPP_PUBLISHED_PARTNER || o->state == RD_OPP_ACCEPTED);
+	if (rc == 0)
+		rc = open ? rd_quote_load(t, w.app->domain, &w.vendor, o, q) : RD_ENOTFOUND;
+	rd_txn_end(t);
+	free(o);
+	if (rc < 0) {
+		free(q);
+		if (rc != RD_ENOTFOUND)
+			return rc;
+		rd_web_message(&w, 404, "Not found", "This quote is no longer available.");
+		return 0;
+	}
+	rd_web_headers(req);
+	return rd_quote_reply(req, q);
 }
 
 struct accept {
@@ -517,16 +563,18 @@ int rd_page_partner(struct rd_req *req)
 					snprintf(k ? vm : pm, 80, "%lld%% (%s)", (long long)json_integer_value(json_object_get(sh, "bp")) / 100, a);
 				}
 			}
+			json_int_t seats = json_integer_value(json_object_get(json_array_get(lines, 0), "quantity"));
 			json_decref(lines);
 			json_array_append_new(pending, json_pack("{s:I, s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:s, s:s, s:s, s:s}", "id",
 								 (json_int_t)o->id, "number", o->number, "customer", cname, "product",
-								 pname, "quantity", (json_int_t)0, "end", date_json(o->contract_end),
+								 pname, "quantity", seats, "end", date_json(o->contract_end),
 								 "decide_by", date_json(o->decision_by), "list",
 								 money_json(o->list_total, o->currency), "partner_margin", pm,
 								 "vendor_margin", vm, "csrf", w.csrf, "vendor_name", w.vendor.name));
 		} else {
-			json_array_append_new(quotes, json_pack("{s:s, s:s, s:o, s:s}", "number", o->number, "customer", cname, "end",
-								date_json(o->contract_end), "state", states[o->state < 8 ? o->state : 0]));
+			json_array_append_new(quotes, json_pack("{s:s, s:s, s:o, s:s, s:I}", "number", o->number, "customer", cname, "end",
+								date_json(o->contract_end), "state", states[o->state < 8 ? o->state : 0],
+								"id", (json_int_t)o->id)); /* id: its sales view */
 		}
 	}
 	rd_iter_close(&it);

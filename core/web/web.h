@@ -57,6 +57,7 @@ int rd_page_login_post(struct rd_req *req);
 int rd_page_logout(struct rd_req *req);
 int rd_page_link(struct rd_req *req);
 int rd_page_portal(struct rd_req *req);
+int rd_page_portal_quote(struct rd_req *req);
 int rd_page_portal_accept(struct rd_req *req);
 int rd_page_portal_purchase(struct rd_req *req);
 int rd_page_portal_request(struct rd_req *req);
@@ -65,5 +66,37 @@ int rd_page_partner(struct rd_req *req);
 int rd_page_partner_decide(struct rd_req *req);
 int rd_page_static(struct rd_req *req);
 int rd_page_static_pack(struct rd_req *req);
+
+/* The quote's lines as the customer sees them (no margins; optional lines
+ * marked, chosen when in selected), the base and the total after the
+ * discount (pages.c). */
+json_t *rd_web_quote_lines(const struct rd_opportunity *o, json_t *selected, int64_t *base, int64_t *total);
+
+/* Adds "has_NAME": true/false next to every list NAME in ctx (recursively),
+ * for templates that wrap a non-empty list in a table (console.c). */
+void rd_web_mark_lists(json_t *ctx);
+
+/* The vendor console (console.c). */
+int rd_page_vendor(struct rd_req *req);
+int rd_page_vendor_partners(struct rd_req *req);
+int rd_page_vendor_products(struct rd_req *req);
+int rd_page_vendor_contracts(struct rd_req *req);
+int rd_page_vendor_opportunities(struct rd_req *req);
+int rd_page_vendor_imports(struct rd_req *req);
+int rd_page_vendor_import_post(struct rd_req *req);
+int rd_page_vendor_import(struct rd_req *req);
+int rd_page_vendor_policies(struct rd_req *req);
+int rd_page_vendor_policy_upload(struct rd_req *req);
+int rd_page_vendor_policy_dry_run(struct rd_req *req);
+int rd_page_vendor_policy_activate(struct rd_req *req);
+int rd_page_vendor_plugins(struct rd_req *req);
+int rd_page_vendor_plugin_enable(struct rd_req *req);
+int rd_page_vendor_plugin_disable(struct rd_req *req);
+int rd_page_vendor_outbox(struct rd_req *req);
+
+/* The sales view (sales.c). */
+int rd_page_sales(struct rd_req *req);
+int rd_page_sales_amend(struct rd_req *req);
+int rd_page_sales_task(struct rd_req *req);
 
 #endif

@@ -25,6 +25,23 @@
 	"{{brand.contact_block}}</td></tr></table></td></tr></table></body></html>"
 #define TEXT_FOOT "\n--\n{{{brand.contact_block}}}\n"
 
+/* Pages of the vendor console: its navigation, and the error or notice of
+ * the last action. */
+#define CONSOLE_NAV                                                                                               \
+	"<nav class=\"console\" aria-label=\"Vendor console\"><ul>{{#nav}}<li><a href=\"{{href}}\"{{#current}} "       \
+	"aria-current=\"page\"{{/current}}>{{label}}</a></li>{{/nav}}</ul></nav>"                                     \
+	"{{#error}}<p class=\"error\" role=\"alert\">{{error}}</p>{{/error}}"                                        \
+	"{{#notice}}<p class=\"notice\" role=\"status\">{{notice}}</p>{{/notice}}"
+/* A table that scrolls sideways on a phone, reachable by keyboard. */
+#define TABLE(label) "<div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"" label "\"><table>"
+#define TABLE_END "</table></div>"
+#define CSRF "<input type=\"hidden\" name=\"csrf\" value=\"{{csrf}}\">"
+#define NEXT_PAGE "{{#next}}<p><a href=\"{{next}}\" rel=\"next\">Next page</a></p>{{/next}}"
+#define FILTER(path, name, label)                                                                                 \
+	"<form method=\"get\" action=\"" path "\" class=\"filter\"><label for=\"" name "\">" label "</label> "         \
+	"<select id=\"" name "\" name=\"" name "\">{{#choices}}<option value=\"{{value}}\"{{#selected}} selected"      \
+	"{{/selected}}>{{label}}</option>{{/choices}}</select> <button type=\"submit\">Show</button></form>"
+
 struct asset {
 	const char *name, *type, *data;
 };
@@ -96,14 +113,17 @@ static const struct asset assets[] = {
 	{ "email/digest.txt", "text/plain",
 	  "Hello {{{partner.name}}},\n\n"
 	  "Awaiting your decision:\n{{#pending}}  {{{number}}}  {{{customer}}}  {{{product}}}  ends {{{end}}}  decide by {{{decide_by}}}\n"
-	  "{{/pending}}{{^pending}}  nothing\n{{/pending}}\nEnding in the next 30 days:\n"
+	  "{{/pending}}{{^pending}}  nothing\n{{/pending}}{{#more_pending}}  and {{{more_pending}}} more: see the partner "
+	  "portal\n{{/more_pending}}\nEnding in the next 30 days:\n"
 	  "{{#ending}}  {{{number}}}  {{{customer}}}  {{{product}}}  ends {{{end}}}  ({{{state}}})\n{{/ending}}{{^ending}}  nothing\n"
-	  "{{/ending}}" TEXT_FOOT },
+	  "{{/ending}}{{#more_ending}}  and {{{more_ending}}} more: see the partner portal\n{{/more_ending}}" TEXT_FOOT },
 	{ "email/digest.html", "text/html",
 	  HTML_HEAD "<p>Hello {{partner.name}},</p><h3>Awaiting your decision</h3><ul>{{#pending}}<li>{{number}} "
 		    "{{customer}}, {{product}}: ends {{end}}, decide by {{decide_by}}</li>{{/pending}}{{^pending}}<li>nothing"
-		    "</li>{{/pending}}</ul><h3>Ending in the next 30 days</h3><ul>{{#ending}}<li>{{number}} {{customer}}, "
-		    "{{product}}: ends {{end}} ({{state}})</li>{{/ending}}{{^ending}}<li>nothing</li>{{/ending}}</ul>" HTML_FOOT },
+		    "</li>{{/pending}}{{#more_pending}}<li>and {{more_pending}} more: see the partner portal</li>{{/more_pending}}</ul>"
+		    "<h3>Ending in the next 30 days</h3><ul>{{#ending}}<li>{{number}} {{customer}}, "
+		    "{{product}}: ends {{end}} ({{state}})</li>{{/ending}}{{^ending}}<li>nothing</li>{{/ending}}{{#more_ending}}<li>and {{more_ending}} more: see the "
+		    "partner portal</li>{{/more_ending}}</ul>" HTML_FOOT },
 
 	{ "email/task.subject", "text/plain", "{{{customer.name}}} asks: {{{task_text}}} ({{{quote.number}}})" },
 	{ "email/task.txt", "text/plain",
@@ -151,9 +171,13 @@ static const struct asset assets[] = {
 	  "</tr></thead><tbody>{{#lines}}<tr><td>{{#optional}}<label><input type=\"checkbox\" name=\"add\" value=\"{{sku}}\" "
 	  "data-amount=\"{{amount}}\" class=\"optional\"{{#selected}} checked{{/selected}}> {{kind_text}}: {{description}}</label>"
 	  "{{/optional}}{{^optional}}{{description}}{{/optional}}</td><td>{{quantity}}</td><td>{{price}}</td></tr>{{/lines}}"
-	  "</tbody><tfoot><tr><th scope=\"row\" colspan=\"2\">Total</th><td><output id=\"total\" data-base=\"{{base_amount}}\" "
-	  "data-currency=\"{{currency}}\">{{total}}</output></td></tr></tfoot></table>"
+	  "</tbody><tfoot>{{#discount}}<tr><th scope=\"row\" colspan=\"2\">Discount ({{percent}})</th><td><output id=\"discount\">"
+	  "{{amount}}</output></td></tr>{{/discount}}<tr><th scope=\"row\" colspan=\"2\">Total</th><td><output id=\"total\" "
+	  "data-base=\"{{base_amount}}\" data-discount=\"{{discount.bp}}\" data-currency=\"{{currency}}\">{{total}}</output></td>"
+	  "</tr></tfoot></table>"
 	  "<p>Valid until {{valid_until}}.</p>"
+	  "<p><a href=\"/portal/quote.pdf\" class=\"quote-pdf\" type=\"application/pdf\" download>Download quote "
+	  "{{number}} (PDF)</a></p>"
 	  "{{#can_buy}}<p><label><input type=\"checkbox\" name=\"accept\" id=\"accept\" value=\"yes\" required> I accept this quote "
 	  "and its terms</label></p><p><button type=\"submit\" id=\"buy\">Buy</button></p>{{/can_buy}}"
 	  "{{^can_buy}}<p>To renew, contact {{brand.name}}{{#brand.phone}} on {{brand.phone}}{{/brand.phone}}.</p>{{/can_buy}}"
@@ -194,9 +218,210 @@ static const struct asset assets[] = {
 	  "value=\"{{csrf}}\"><button type=\"submit\" name=\"publish\" value=\"partner\">We sell it</button> "
 	  "<button type=\"submit\" name=\"publish\" value=\"vendor\">{{vendor_name}} sells it</button></form></li>{{/pending}}</ul>"
 	  "<h2>Quotes</h2><table><thead><tr><th scope=\"col\">Quote</th><th scope=\"col\">Customer</th><th scope=\"col\">Ends</th>"
-	  "<th scope=\"col\">State</th></tr></thead><tbody>{{#quotes}}<tr><td>{{number}}</td><td>{{customer}}</td><td>{{end}}</td>"
+	  "<th scope=\"col\">State</th></tr></thead><tbody>{{#quotes}}<tr><td><a href=\"/sales/opportunities/{{id}}\">{{number}}</a></td><td>{{customer}}</td><td>{{end}}</td>"
 	  "<td>{{state}}</td></tr>{{/quotes}}</tbody></table>"
 	  "<h2>Tasks</h2>{{^tasks}}<p>No open tasks.</p>{{/tasks}}<ul>{{#tasks}}<li>{{kind}}: {{message}}</li>{{/tasks}}</ul>" },
+	/* ---- the vendor console (core/web/console.c) ---- */
+	{ "page/vendor.html", "text/html",
+	  CONSOLE_NAV "<p>Signed in as {{role}}.</p>"
+	  "{{#contracts}}<h2>Contracts</h2><ul class=\"counts\">{{#colours}}<li><a href=\"/vendor/contracts?colour={{colour}}\">"
+	  "<span class=\"dot dot-{{colour}}\" aria-hidden=\"true\"></span><strong>{{count}}</strong> {{text}}</a></li>{{/colours}}"
+	  "</ul>{{/contracts}}"
+	  "{{#opportunities}}<h2>Renewal quotes</h2><ul class=\"counts\"><li><a href=\"/vendor/opportunities?state=pending_decision\">"
+	  "<strong id=\"pending-count\">{{pending}}</strong> awaiting the partner's decision</a></li><li><strong id=\"attention-count\">"
+	  "{{attention}}</strong> need attention</li></ul>{{#has_attention_list}}<h3>Quotes needing attention</h3>"
+	  "<ul>{{#attention_list}}<li><a href=\"/sales/opportunities/{{id}}\">{{number}}</a> {{customer}}: {{reason}}</li>"
+	  "{{/attention_list}}</ul>{{/has_attention_list}}{{/opportunities}}"
+	  "{{#outbox}}<h2>Outbox</h2><ul class=\"counts\"><li><a href=\"/vendor/outbox?state=queued\"><strong id=\"queued-count\">"
+	  "{{queued}}</strong> queued</a></li><li><a href=\"/vendor/outbox?state=dead\"><strong id=\"dead-count\">{{dead}}</strong> "
+	  "undeliverable</a></li><li><a href=\"/vendor/outbox?state=sent\"><strong>{{sent}}</strong> sent</a></li></ul>{{/outbox}}" },
+	{ "page/vendor_partners.html", "text/html",
+	  CONSOLE_NAV TABLE("Partners") "<thead><tr><th scope=\"col\">Id</th><th scope=\"col\">Name</th><th scope=\"col\">Kind</th>"
+	  "<th scope=\"col\">Tier</th><th scope=\"col\">Distributor</th><th scope=\"col\">E-mail</th><th scope=\"col\">Phone</th>"
+	  "</tr></thead><tbody>{{#rows}}<tr><td>{{external_id}}</td><th scope=\"row\">{{name}}</th><td>{{kind}}</td><td>{{tier}}</td>"
+	  "<td>{{parent}}</td><td>{{email}}</td><td>{{phone}}</td></tr>{{/rows}}</tbody>" TABLE_END
+	  "{{^rows}}<p>No partners yet.</p>{{/rows}}" NEXT_PAGE },
+	{ "page/vendor_products.html", "text/html",
+	  CONSOLE_NAV TABLE("Products") "<thead><tr><th scope=\"col\">SKU</th><th scope=\"col\">Name</th><th scope=\"col\">Line</th>"
+	  "<th scope=\"col\">List prices</th><th scope=\"col\">Up-sell and cross-sell</th></tr></thead><tbody>{{#rows}}<tr>"
+	  "<td>{{sku}}</td><th scope=\"row\">{{name}}</th><td>{{line}}</td><td><ul class=\"plain\">{{#prices}}<li>{{.}}</li>"
+	  "{{/prices}}</ul></td><td><ul class=\"plain\">{{#related}}<li>{{kind}}: {{sku}}</li>{{/related}}</ul></td></tr>{{/rows}}"
+	  "</tbody>" TABLE_END "{{^rows}}<p>No products yet.</p>{{/rows}}" NEXT_PAGE },
+	{ "page/vendor_contracts.html", "text/html",
+	  CONSOLE_NAV FILTER("/vendor/contracts", "colour", "Colour")
+	  TABLE("Contracts") "<thead><tr><th scope=\"col\">Contract</th><th scope=\"col\">Customer</th><th scope=\"col\">Product</th>"
+	  "<th scope=\"col\">Reseller</th><th scope=\"col\">Seats</th><th scope=\"col\">Ends</th><th scope=\"col\">Status</th></tr>"
+	  "</thead><tbody>{{#rows}}<tr class=\"colour-{{colour}}\" data-colour=\"{{colour}}\"><th scope=\"row\">{{external_id}}</th>"
+	  "<td>{{customer}}</td><td>{{product}}</td><td>{{reseller}}</td><td>{{quantity}}</td><td>{{end}}</td><td>"
+	  "<span class=\"dot dot-{{colour}}\" aria-hidden=\"true\"></span>{{colour_text}} ({{status}}){{#warranty_only}} &middot; "
+	  "warranty only{{/warranty_only}}{{#consolidated}} &middot; consolidated{{/consolidated}}</td></tr>{{/rows}}</tbody>"
+	  TABLE_END "{{^rows}}<p>No contracts match.</p>{{/rows}}" NEXT_PAGE },
+	{ "page/vendor_opportunities.html", "text/html",
+	  CONSOLE_NAV FILTER("/vendor/opportunities", "state", "State")
+	  TABLE("Renewal quotes") "<thead><tr><th scope=\"col\">Quote</th><th scope=\"col\">Customer</th><th scope=\"col\">Product</th>"
+	  "<th scope=\"col\">Reseller</th><th scope=\"col\">State</th><th scope=\"col\">List</th><th scope=\"col\">Discount</th>"
+	  "<th scope=\"col\">Contract ends</th></tr></thead><tbody>{{#rows}}<tr><th scope=\"row\"><a href=\"/sales/opportunities/{{id}}\">"
+	  "{{number}}</a></th><td>{{customer}}</td><td>{{product}}</td><td>{{reseller}}</td><td>{{state}}{{#attention}}"
+	  "<br><span class=\"error\">needs attention: {{attention_reason}}</span>{{/attention}}</td><td>{{list}}</td><td>{{discount}}</td>"
+	  "<td>{{end}}</td></tr>{{/rows}}</tbody>" TABLE_END "{{^rows}}<p>No quotes match.</p>{{/rows}}" NEXT_PAGE },
+	{ "page/vendor_outbox.html", "text/html",
+	  CONSOLE_NAV FILTER("/vendor/outbox", "state", "State")
+	  TABLE("Outbox") "<thead><tr><th scope=\"col\">Id</th><th scope=\"col\">Kind</th><th scope=\"col\">To</th>"
+	  "<th scope=\"col\">Subject</th><th scope=\"col\">State</th><th scope=\"col\">Attempts</th><th scope=\"col\">Queued</th>"
+	  "<th scope=\"col\">Sent</th><th scope=\"col\">Last error</th></tr></thead><tbody>{{#rows}}<tr class=\"msg-{{state}}\">"
+	  "<td>{{id}}</td><td>{{kind}}</td><td>{{to}}</td><th scope=\"row\">{{subject}}</th><td>{{state}}</td><td>{{attempts}}</td>"
+	  "<td>{{created}}</td><td>{{sent}}</td><td>{{last_error}}</td></tr>{{/rows}}</tbody>" TABLE_END
+	  "{{^rows}}<p>No messages match.</p>{{/rows}}" NEXT_PAGE },
+	{ "page/vendor_imports.html", "text/html",
+	  CONSOLE_NAV "{{#can_import}}<h2>New import</h2>{{#form}}<form method=\"post\" action=\"/vendor/imports\" class=\"stack wide\">"
+	  CSRF "<label for=\"kind\">Records</label><select id=\"kind\" name=\"kind\">{{#kinds}}<option value=\"{{value}}\""
+	  "{{#selected}} selected{{/selected}}>{{value}}</option>{{/kinds}}</select>"
+	  "<label for=\"format\">Format</label><select id=\"format\" name=\"format\"><option value=\"csv\">CSV (a header row names "
+	  "the columns)</option><option value=\"jsonl\"{{#jsonl}} selected{{/jsonl}}>JSON Lines (one object per line)</option></select>"
+	  "<label><input type=\"checkbox\" name=\"dry_run\" value=\"1\"{{#dry_run}} checked{{/dry_run}}> Dry run: check every row, "
+	  "write nothing</label><label><input type=\"checkbox\" name=\"atomic\" value=\"1\"{{#atomic}} checked{{/atomic}}> All or "
+	  "nothing: any bad row means nothing is applied</label>"
+	  "<label for=\"import-file\">Choose a file (its text fills the box below)</label><input type=\"file\" id=\"import-file\" "
+	  "accept=\".csv,.jsonl,.json,.txt,text/csv\">"
+	  "<label for=\"data\">File contents</label><textarea id=\"data\" name=\"data\" rows=\"10\" spellcheck=\"false\" required>"
+	  "{{data}}</textarea><button type=\"submit\">Import</button></form>{{/form}}{{/can_import}}"
+	  "<h2>Imports</h2>" TABLE("Imports") "<thead><tr><th scope=\"col\">Import</th><th scope=\"col\">Started</th>"
+	  "<th scope=\"col\">Records</th><th scope=\"col\">Status</th><th scope=\"col\">Rows</th><th scope=\"col\">Valid</th>"
+	  "<th scope=\"col\">With errors</th><th scope=\"col\">New</th><th scope=\"col\">Updated</th><th scope=\"col\">Result</th>"
+	  "</tr></thead><tbody>{{#rows}}<tr class=\"import-{{status}}\"><th scope=\"row\"><a href=\"/vendor/imports/{{id}}\">{{id}}</a>"
+	  "</th><td>{{started}}</td><td>{{kind}} ({{format}}){{#dry_run}}, dry run{{/dry_run}}</td><td>{{status}}{{#running}} "
+	  "({{percent}} %){{/running}}</td><td>{{rows}}</td><td>{{rows_ok}}</td><td>{{rows_failed}}</td><td>{{created}}</td>"
+	  "<td>{{updated}}</td><td>{{message}}</td></tr>{{/rows}}</tbody>" TABLE_END "{{^rows}}<p>No imports yet.</p>{{/rows}}" },
+	{ "page/vendor_import.html", "text/html",
+	  CONSOLE_NAV "{{#import}}<dl class=\"facts\"><dt>Import of</dt><dd>{{kind}} ({{format}}){{#dry_run}}, dry run{{/dry_run}}"
+	  "{{#atomic}}, all or nothing{{/atomic}}</dd><dt>Status</dt><dd id=\"import-status\">{{status}}</dd><dt>Started</dt>"
+	  "<dd>{{started}}</dd><dt>Finished</dt><dd>{{finished}}</dd><dt>Rows</dt><dd><span id=\"import-rows\">{{rows}}</span> read, "
+	  "{{rows_ok}} valid, {{rows_failed}} with errors</dd><dt>Records</dt><dd>{{created}} new, {{updated}} updated</dd></dl>"
+	  "{{#running}}<p><label for=\"import-progress\">Progress</label> <progress id=\"import-progress\" max=\"100\" "
+	  "value=\"{{percent}}\" data-import=\"{{id}}\">{{percent}} %</progress></p><p>The import is running: this page follows it "
+	  "(or reload it).</p>{{/running}}<p id=\"import-message\">{{message}}</p>{{/import}}"
+	  "<h2>Row errors</h2>{{^errors}}<p>None.</p>{{/errors}}{{#has_errors}}" TABLE("Row errors") "<thead><tr><th scope=\"col\">Row"
+	  "</th><th scope=\"col\">Column</th><th scope=\"col\">Problem</th></tr></thead><tbody>{{/has_errors}}{{#errors}}<tr>"
+	  "<th scope=\"row\">{{row}}</th><td>{{column}}</td><td>{{message}}</td></tr>{{/errors}}{{#has_errors}}</tbody>" TABLE_END
+	  "{{/has_errors}}<p><a href=\"/vendor/imports\">All imports</a></p>" },
+	{ "page/vendor_policies.html", "text/html",
+	  CONSOLE_NAV "{{#kinds}}<section aria-labelledby=\"h-{{kind}}\"><h2 id=\"h-{{kind}}\">The {{kind}} policy</h2>"
+	  "<p>Active version: <strong id=\"active-{{kind}}\">{{active}}</strong>. Activating an older version rolls back to it.</p>"
+	  TABLE("Versions") "<thead><tr><th scope=\"col\">Version</th><th scope=\"col\">Status</th><th scope=\"col\">Uploaded</th>"
+	  "<th scope=\"col\">Vectors passed</th><th scope=\"col\">Note</th><th scope=\"col\">Actions</th></tr></thead><tbody>"
+	  "{{#versions}}<tr{{#active}} class=\"active\"{{/active}}><th scope=\"row\">{{version}}{{#active}} (active){{/active}}</th>"
+	  "<td>{{status}}</td><td>{{created}}</td><td>{{vectors_passed}}</td><td>{{note}}</td><td>{{#can_dry_run}}<form "
+	  "method=\"post\" action=\"/vendor/policies/{{kind}}/{{version}}/dry-run\" class=\"inline\">" CSRF "<button type=\"submit\">"
+	  "Dry run version {{version}}</button></form> {{/can_dry_run}}{{#can_activate}}<form method=\"post\" "
+	  "action=\"/vendor/policies/{{kind}}/{{version}}/activate\" class=\"inline\">" CSRF "<button type=\"submit\">{{#rollback}}"
+	  "Roll back to{{/rollback}}{{^rollback}}Activate{{/rollback}} version {{version}}</button></form>{{/can_activate}}</td></tr>"
+	  "{{/versions}}</tbody>" TABLE_END
+	  "{{#can_upload}}{{#form}}<h3>Upload a new {{kind}} version</h3>{{#error}}<div class=\"error\" role=\"alert\" "
+	  "id=\"error-{{kind}}\"><p>{{#line}}Line {{line}}: {{/line}}{{error}}</p>{{#has_failures}}<ul>{{/has_failures}}{{#failures}}"
+	  "<li>{{vector}}: {{message}}</li>{{/failures}}{{#has_failures}}</ul>{{/has_failures}}</div>{{/error}}"
+	  "<form method=\"post\" action=\"/vendor/policies/{{kind}}\" class=\"stack wide\">" CSRF
+	  "<label for=\"source-{{kind}}\">Lua source</label><textarea id=\"source-{{kind}}\" name=\"source\" rows=\"16\" "
+	  "spellcheck=\"false\" required{{#error}} aria-describedby=\"error-{{kind}}\"{{/error}}>{{source}}</textarea>"
+	  "<label for=\"vectors-{{kind}}\">Test vectors (a JSON list)</label><textarea id=\"vectors-{{kind}}\" name=\"vectors\" "
+	  "rows=\"8\" spellcheck=\"false\" required>{{vectors}}</textarea><label for=\"note-{{kind}}\">Note</label>"
+	  "<input id=\"note-{{kind}}\" name=\"note\" maxlength=\"255\" value=\"{{note}}\"><button type=\"submit\">Check and store"
+	  "</button></form>{{/form}}{{/can_upload}}</section>{{/kinds}}" },
+	{ "page/vendor_dry_run.html", "text/html",
+	  CONSOLE_NAV "{{#report}}<p>Version {{version}} against the active version {{compared_with}}, on the live contracts.</p>"
+	  "<dl class=\"facts\"><dt>Lines priced</dt><dd id=\"lines\">{{lines}}</dd><dt>Lines that change</dt><dd id=\"lines-changed\">"
+	  "{{lines_changed}}</dd><dt>Lines the new version fails</dt><dd>{{lines_failed}}</dd><dt>Lines the active version fails</dt>"
+	  "<dd>{{lines_failed_before}}</dd><dt>Contracts without a list price</dt><dd>{{contracts_without_price}}</dd></dl>"
+	  "<h2>Change per partner</h2>{{^per_partner}}<p>No partner's margin changes.</p>{{/per_partner}}{{#has_per_partner}}"
+	  TABLE("Change per partner") "<thead><tr><th scope=\"col\">Partner</th><th scope=\"col\">Change in margin</th></tr></thead>"
+	  "<tbody>{{/has_per_partner}}{{#per_partner}}<tr><th scope=\"row\">{{partner}}</th><td>{{delta}}</td></tr>{{/per_partner}}"
+	  "{{#has_per_partner}}</tbody>" TABLE_END "{{/has_per_partner}}"
+	  "<h2>Largest changes</h2>{{^largest_changes}}<p>None.</p>{{/largest_changes}}{{#has_largest_changes}}"
+	  TABLE("Largest changes") "<thead><tr><th scope=\"col\">Contract</th><th scope=\"col\">Customer</th><th scope=\"col\">Change"
+	  "</th><th scope=\"col\">Shares before</th><th scope=\"col\">Shares after</th></tr></thead><tbody>{{/has_largest_changes}}"
+	  "{{#largest_changes}}<tr><th scope=\"row\">{{contract}}</th><td>{{customer}}</td><td>{{delta}}</td><td>{{#before}}{{.}}<br>"
+	  "{{/before}}</td><td>{{#after}}{{.}}<br>{{/after}}</td></tr>{{/largest_changes}}{{#has_largest_changes}}</tbody>" TABLE_END
+	  "{{/has_largest_changes}}{{#has_errors}}<h2>Errors</h2><ul>{{/has_errors}}{{#errors}}<li>Contract {{contract_id}}: {{message}}</li>"
+	  "{{/errors}}{{#has_errors}}</ul>{{/has_errors}}{{/report}}"
+	  "{{#can_activate}}{{#report}}<form method=\"post\" action=\"/vendor/policies/{{kind}}/{{version}}/activate\">" CSRF
+	  "<button type=\"submit\">{{#rollback}}Roll back to{{/rollback}}{{^rollback}}Activate{{/rollback}} version {{version}}"
+	  "</button></form>{{/report}}{{/can_activate}}<p><a href=\"/vendor/policies\">All policy versions</a></p>" },
+	{ "page/vendor_plugins.html", "text/html",
+	  CONSOLE_NAV "{{#plugins}}<section class=\"plugin\" aria-labelledby=\"p-{{name}}\"><h2 id=\"p-{{name}}\">{{name}} "
+	  "<small>{{version}}</small></h2><p>{{#kind}}{{kind}} plugin{{/kind}} from {{origin}}: {{#loaded}}<strong>loaded</strong>."
+	  " {{description}}{{/loaded}}{{^loaded}}<strong class=\"error\">refused</strong>: {{reason}}{{/loaded}}</p>"
+	  "{{#last_error}}<p class=\"error\">Last error: {{last_error}}</p>{{/last_error}}"
+	  "{{#has_enablements}}" TABLE("Enablements") "<thead><tr><th scope=\"col\">Enabled for</th><th scope=\"col\">Configuration"
+	  "</th><th scope=\"col\">Since</th><th scope=\"col\">Action</th></tr></thead><tbody>{{/has_enablements}}{{#enablements}}<tr>"
+	  "<th scope=\"row\">{{#partner}}{{partner}}{{/partner}}{{^partner}}All partners (the vendor){{/partner}}</th><td><code>"
+	  "{{config}}</code></td><td>{{enabled}}</td><td>{{#can_disable}}<form method=\"post\" "
+	  "action=\"/vendor/plugins/{{plugin}}/enablements/{{id}}/disable\" class=\"inline\">" CSRF "<button type=\"submit\">Disable"
+	  "</button></form>{{/can_disable}}</td></tr>{{/enablements}}{{#has_enablements}}</tbody>" TABLE_END "{{/has_enablements}}"
+	  "{{^enablements}}{{#loaded}}<p>Not enabled.</p>{{/loaded}}{{/enablements}}"
+	  "{{#form}}<h3>Enable {{plugin}}</h3>{{#error}}<div class=\"error\" role=\"alert\" id=\"error-{{plugin}}\"><p>{{error}}</p>"
+	  "{{#has_fields}}<ul>{{/has_fields}}{{#fields}}<li>{{#field}}<code>{{field}}</code>: {{/field}}{{message}}</li>{{/fields}}"
+	  "{{#has_fields}}</ul>{{/has_fields}}</div>{{/error}}<form method=\"post\" action=\"/vendor/plugins/{{plugin}}/enablements\" "
+	  "class=\"stack wide\">" CSRF "<label for=\"partner-{{plugin}}\">For</label><select id=\"partner-{{plugin}}\" "
+	  "name=\"partner\">{{#partners}}<option value=\"{{id}}\"{{#selected}} selected{{/selected}}>{{name}}</option>{{/partners}}"
+	  "</select><label for=\"config-{{plugin}}\">Configuration (a JSON object)</label><textarea id=\"config-{{plugin}}\" "
+	  "name=\"config\" rows=\"4\" spellcheck=\"false\"{{#error}} aria-describedby=\"error-{{plugin}}\"{{/error}}>{{config}}"
+	  "</textarea><button type=\"submit\">Enable</button></form>{{/form}}</section>{{/plugins}}" },
+
+	/* ---- the sales view (core/web/sales.c) ---- */
+	{ "page/sales.html", "text/html",
+	  "<p>{{#vendor_user}}<a href=\"/vendor/opportunities\">All quotes</a>{{/vendor_user}}{{^vendor_user}}"
+	  "<a href=\"/partner\">Your renewal opportunities</a>{{/vendor_user}}</p>"
+	  "{{#error}}<p class=\"error\" role=\"alert\" id=\"sales-error\">{{error}}</p>{{/error}}"
+	  "{{#opportunity}}<dl class=\"facts\"><dt>Customer</dt><dd>{{customer}}</dd><dt>Product</dt><dd>{{product}}</dd>"
+	  "<dt>State</dt><dd id=\"state\">{{state}}</dd>{{#lost_reason}}<dt>Lost because</dt><dd id=\"lost-reason\">{{lost_reason}}"
+	  "</dd>{{/lost_reason}}<dt>Reseller</dt><dd>{{reseller}}</dd>{{#distributor}}<dt>Distributor</dt><dd>{{distributor}}</dd>"
+	  "{{/distributor}}<dt>Contract ends</dt><dd>{{contract_end}}</dd><dt>Decision by</dt><dd>{{decision_by}}</dd>"
+	  "<dt>Quote valid until</dt><dd>{{valid_until}}</dd></dl>{{#attention}}<p class=\"error\">Needs attention: "
+	  "{{attention_reason}}</p>{{/attention}}{{/opportunity}}"
+	  "<h2>The customer's contracts</h2>" TABLE("The customer's contracts") "<thead><tr><th scope=\"col\">Product</th>"
+	  "<th scope=\"col\">Seats</th><th scope=\"col\">Ends</th><th scope=\"col\">Status</th></tr></thead><tbody>{{#contracts}}"
+	  "<tr class=\"colour-{{colour}}\" data-colour=\"{{colour}}\"><th scope=\"row\">{{product}}{{#this}} (this renewal){{/this}}"
+	  "</th><td>{{quantity}}</td><td>{{end}}</td><td><span class=\"dot dot-{{colour}}\" aria-hidden=\"true\"></span>{{colour_text}}"
+	  "{{#warranty_only}} &middot; warranty only{{/warranty_only}}{{#consolidated}} &middot; consolidated{{/consolidated}}</td>"
+	  "</tr>{{/contracts}}</tbody>" TABLE_END
+	  "<h2>The quote as the customer sees it</h2>{{#quote}}" TABLE("The quote") "<thead><tr><th scope=\"col\">Item</th>"
+	  "<th scope=\"col\">Seats</th><th scope=\"col\">Price</th></tr></thead><tbody>{{#lines}}<tr><th scope=\"row\">{{#optional}}"
+	  "{{kind_text}}: {{/optional}}{{description}}{{#optional}} ({{#selected}}chosen{{/selected}}{{^selected}}offered{{/selected}})"
+	  "{{/optional}}</th><td>{{quantity}}</td><td>{{price}}</td></tr>{{/lines}}</tbody><tfoot>{{#discounted}}<tr>"
+	  "<th scope=\"row\" colspan=\"2\">Before the discount</th><td>{{before}}</td></tr><tr><th scope=\"row\" colspan=\"2\">Discount "
+	  "({{discount}})</th><td id=\"quote-discount\">{{discount_amount}}</td></tr>{{/discounted}}<tr><th scope=\"row\" "
+	  "colspan=\"2\">Total</th><td id=\"quote-total\">{{total}}</td></tr></tfoot>" TABLE_END "{{/quote}}"
+	  "<h2>Channel margins</h2>" TABLE("Channel margins") "<thead><tr><th scope=\"col\">Line</th><th scope=\"col\">Who sells</th>"
+	  "<th scope=\"col\">Shares</th><th scope=\"col\">Channel</th><th scope=\"col\">Net</th></tr></thead><tbody>{{#margins}}"
+	  "<tr{{#in_force}} class=\"in-force\"{{/in_force}}><th scope=\"row\">{{line}}</th><td>{{mode}}{{#in_force}} (in force)"
+	  "{{/in_force}}</td><td>{{#priced}}<ul class=\"plain\">{{#shares}}<li>{{party}}: {{percent}}, {{amount}} <small>{{reason}}"
+	  "</small></li>{{/shares}}</ul>{{/priced}}{{^priced}}not priced{{/priced}}</td><td>{{channel}}</td><td>{{net}}</td></tr>"
+	  "{{/margins}}</tbody>" TABLE_END
+	  "{{#can_amend}}<h2>Amend</h2><form method=\"post\" action=\"/sales/opportunities/{{id}}\" class=\"stack\" id=\"discount-form\">"
+	  CSRF "{{#discount}}<label for=\"discount_bp\">Discount in basis points (100 = 1 %; {{vendor_name}} allows at most {{bound}}, "
+	  "{{bound_text}})</label><input id=\"discount_bp\" name=\"discount_bp\" type=\"number\" min=\"0\" max=\"10000\" step=\"1\" "
+	  "inputmode=\"numeric\" value=\"{{value}}\" required>{{/discount}}<button type=\"submit\">Set the discount</button></form>"
+	  "<form method=\"post\" action=\"/sales/opportunities/{{id}}\" class=\"stack\" id=\"outcome-form\">" CSRF
+	  "<fieldset><legend>Outcome</legend><label><input type=\"radio\" name=\"state\" value=\"won\" required> Won</label>"
+	  "<label><input type=\"radio\" name=\"state\" value=\"lost\"> Lost</label></fieldset><label for=\"lost_reason\">Why it was "
+	  "lost (when lost)</label><input id=\"lost_reason\" name=\"lost_reason\" maxlength=\"127\"><button type=\"submit\">Record "
+	  "the outcome</button></form>"
+	  "<form method=\"post\" action=\"/sales/opportunities/{{id}}\" class=\"stack\" id=\"note-form\">" CSRF
+	  "<label for=\"note\">Note</label><textarea id=\"note\" name=\"note\" rows=\"3\" maxlength=\"1000\" required></textarea>"
+	  "<button type=\"submit\">Add the note</button></form>{{/can_amend}}"
+	  "{{#can_task}}<h2>Add a task</h2><form method=\"post\" action=\"/sales/opportunities/{{id}}/tasks\" class=\"stack\" "
+	  "id=\"task-form\">" CSRF "<label for=\"task-kind\">Task</label><select id=\"task-kind\" name=\"kind\"><option "
+	  "value=\"callback\">Call the customer back</option><option value=\"contact_reseller\">Contact the customer through the "
+	  "reseller</option><option value=\"reply\">Reply to the customer</option></select>{{#vendor_user}}<label for=\"task-for\">"
+	  "Who acts</label><select id=\"task-for\" name=\"for\"><option value=\"vendor\">{{vendor_name}}</option><option "
+	  "value=\"reseller\">The reseller</option></select>{{/vendor_user}}<label for=\"task-message\">What to do</label><textarea "
+	  "id=\"task-message\" name=\"message\" rows=\"3\" maxlength=\"2000\" required></textarea><button type=\"submit\">Add the task"
+	  "</button></form>{{/can_task}}"
+	  "<h2>Notes</h2>{{^notes}}<p>No notes yet.</p>{{/notes}}<ul class=\"notes\">{{#notes}}<li><p>{{text}}</p><small>{{by}}, {{at}}"
+	  "</small></li>{{/notes}}</ul>"
+	  "<h2>Tasks</h2>{{^tasks}}<p>No tasks.</p>{{/tasks}}<ul class=\"tasks\">{{#tasks}}<li>{{kind}} ({{who}}{{#done}}, done"
+	  "{{/done}}): {{message}}</li>{{/tasks}}</ul>"
+	  "{{#has_history}}<h2>History</h2><ul class=\"history\">{{/has_history}}{{#history}}<li>{{at}} {{by}} {{action}}: {{note}}</li>"
+	  "{{/history}}{{#has_history}}</ul>{{/has_history}}" },
 	{ "static/site.css", "text/css",
 	  "body{font-family:system-ui,Arial,sans-serif;margin:0;color:#1d1d1d;line-height:1.45}"
 	  "header.brand{display:flex;align-items:center;justify-content:space-between;padding:12px 16px;background:#1f3a5f;color:#fff}"
@@ -206,24 +431,53 @@ static const struct asset assets[] = {
 	  ".dot-red{background:#c62828}.dot-amber{background:#f9a825}.dot-green{background:#2e7d32}.dot-black{background:#111}"
 	  ".colour-red td{background:#fdecea}.colour-amber td{background:#fff8e1}.colour-green td{background:#edf7ed}"
 	  ".colour-black td{background:#eee;color:#555}.stack{display:flex;flex-direction:column;gap:6px;max-width:420px}"
+	  ".stack fieldset{display:flex;flex-direction:column;gap:6px}"
 	  "button{padding:8px 14px;font-size:1em;cursor:pointer}button:disabled{opacity:.5;cursor:not-allowed}"
 	  ".error{color:#b00020}.cards{list-style:none;padding:0}.cards li{border:1px solid #ddd;padding:8px 12px;margin:8px 0}"
 	  "footer.contact{max-width:960px;margin:24px auto;padding:8px 16px;border-top:3px solid #f2a900;font-size:.9em;color:#555}"
-	  "@media (max-width:600px){th,td{padding:4px}main{padding:8px}}" },
+	  "@media (max-width:600px){th,td{padding:4px}main{padding:8px}}"
+	  ":focus-visible{outline:3px solid #f2a900;outline-offset:2px}"
+	  "nav.console ul{display:flex;flex-wrap:wrap;gap:4px 12px;list-style:none;padding:0;margin:0 0 12px}"
+	  "nav.console a{display:inline-block;padding:6px 2px}nav.console a[aria-current=page]{font-weight:bold;text-decoration:none;"
+	  "border-bottom:3px solid #1f3a5f}.table-wrap{overflow-x:auto;max-width:100%}.notice{color:#1b5e20}"
+	  "form.inline{display:inline}.stack.wide{max-width:none}textarea{width:100%;box-sizing:border-box;font-family:ui-monospace,"
+	  "monospace;font-size:.9em}input,select,textarea{font-size:1em;padding:4px}.counts{list-style:none;padding:0;display:flex;"
+	  "flex-wrap:wrap;gap:8px 24px}.plain{list-style:none;padding:0;margin:0}dl.facts{display:grid;grid-template-columns:"
+	  "max-content 1fr;gap:4px 16px}dl.facts dd{margin:0}tr.active th,tr.in-force td{font-weight:bold}fieldset{border:1px solid "
+	  "#ccc}progress{width:min(100%,320px)}.notes li,.tasks li,.history li{margin:6px 0}"
+	  "dl.facts dt{font-weight:bold}.colour-red th{background:#fdecea}.colour-amber th{background:#fff8e1}"
+	  ".colour-green th{background:#edf7ed}.colour-black th{background:#eee;color:#555}"
+	  "@media (max-width:600px){dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:6px}}" },
 	{ "static/portal.js", "text/javascript",
 	  "(function(){\n"
 	  "  var h = document.querySelector('header.brand');\n"
 	  "  if (h) { h.style.background = h.dataset.primary; }\n"
+	  "  var f = document.querySelector('footer.contact');\n"
+	  "  if (f && h && h.dataset.accent) { f.style.borderTopColor = h.dataset.accent; }\n"
 	  "  var accept = document.getElementById('accept'), buy = document.getElementById('buy');\n"
 	  "  if (accept && buy) { buy.disabled = !accept.checked;\n"
 	  "    accept.addEventListener('change', function(){ buy.disabled = !accept.checked; }); }\n"
-	  "  var total = document.getElementById('total');\n"
+	  "  var total = document.getElementById('total'), discount = document.getElementById('discount');\n"
 	  "  function money(n, c){ var s = (n/100).toFixed(2).replace(/\\B(?=(\\d{3})+(?!\\d))/g, ','); return c + ' ' + s; }\n"
 	  "  function update(){ if (!total) return; var sum = parseInt(total.dataset.base, 10);\n"
 	  "    document.querySelectorAll('input.optional:checked').forEach(function(i){ sum += parseInt(i.dataset.amount, 10); });\n"
-	  "    total.textContent = money(sum, total.dataset.currency); }\n"
+	  "    var off = Math.floor(sum * (parseInt(total.dataset.discount, 10) || 0) / 10000);\n"
+	  "    if (discount) discount.textContent = money(-off, total.dataset.currency);\n"
+	  "    total.textContent = money(sum - off, total.dataset.currency); }\n"
 	  "  document.querySelectorAll('input.optional').forEach(function(i){ i.addEventListener('change', update); });\n"
 	  "  update();\n"
+	  "  var file = document.getElementById('import-file'), data = document.getElementById('data');\n"
+	  "  if (file && data && window.FileReader) file.addEventListener('change', function(){\n"
+	  "    var f = file.files[0]; if (!f) return; var r = new FileReader();\n"
+	  "    r.onload = function(){ data.value = r.result; }; r.readAsText(f); });\n"
+	  "  var prog = document.getElementById('import-progress');\n"
+	  "  function poll(){ fetch('/api/v1/imports/' + encodeURIComponent(prog.dataset.import), { credentials: 'same-origin' })\n"
+	  "    .then(function(r){ return r.json(); }).then(function(j){\n"
+	  "      if (j.status !== 'running') { location.reload(); return; }\n"
+	  "      if (j.progress) { prog.value = Math.round(j.progress.percent); prog.textContent = prog.value + ' %'; }\n"
+	  "      var rows = document.getElementById('import-rows'); if (rows) rows.textContent = j.rows;\n"
+	  "      setTimeout(poll, 500); }, function(){ setTimeout(poll, 2000); }); }\n"
+	  "  if (prog && window.fetch) setTimeout(poll, 300);\n"
 	  "})();\n" },
 };
 

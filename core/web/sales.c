@@ -1,0 +1,635 @@
+/*
+ * sales.c: the sales view of one opportunity, and the one rule for amending
+ * it (web/sales.h), which PATCH /api/v1/opportunities/{id} uses too.
+ *   GET  /sales/opportunities/{id}         the customer's contracts and quote as the customer sees
+ *                                          them, the channel margins, notes, tasks, history
+ *   POST /sales/opportunities/{id}         amend: discount_bp, state (won | lost + lost_reason), note
+ *   POST /sales/opportunities/{id}/tasks   a task for the vendor's team or the reseller
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "renew/renew.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "util/err.h"
+#include "web/sales.h"
+#include "web/web.h"
+
+#define NOTE_MAX 1000
+
+/* ---- the rule ------------------------------------------------------------------------------ */
+
+bool rd_sales_may_see(const struct call *c, const struct rd_opportunity *o)
+{
+	enum rd_scope s = rd_authz(c->who.role, RD_RES_OPPORTUNITY, RD_ACT_READ);
+	return s == RD_SCOPE_ALL ||
+	       (s == RD_SCOPE_OWN && (rd_call_in_scope(c, o->reseller_id) || rd_call_in_scope(c, o->distributor_id)));
+}
+
+/* Those who may update opportunities, and the sales roles where they read. */
+static enum rd_scope amend_scope(uint8_t role)
+{
+	enum rd_scope s = rd_authz(role, RD_RES_OPPORTUNITY, RD_ACT_UPDATE);
+	if (s == RD_SCOPE_NONE && (role == RD_ROLE_VENDOR_SALES || role == RD_ROLE_PARTNER_SALES))
+		s = rd_authz(role, RD_RES_OPPORTUNITY, RD_ACT_READ);
+	return s;
+}
+
+bool rd_sales_may_amend(const struct call *c, const struct rd_opportunity *o)
+{
+	enum rd_scope s = amend_scope(c->who.role);
+	return s == RD_SCOPE_ALL ||
+	       (s == RD_SCOPE_OWN && (rd_call_in_scope(c, o->reseller_id) || rd_call_in_scope(c, o->distributor_id)));
+}
+
+static bool closed(uint8_t state)
+{
+	return state == RD_OPP_WON || state == RD_OPP_LOST || state == RD_OPP_EXPIRED;
+}
+
+static const char *state_name(uint8_t s)
+{
+	static const char *const n[] = { "", "pending_decision", "published_partner", "published_vendor", "accepted", "won",
+					 "lost", "expired" };
+	return s < 8 ? n[s] : "";
+}
+
+static int refuse(struct rd_sales_refusal *no, int status, const char *code, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static int refuse(struct rd_sales_refusal *no, int status, const char *code, const char *field, const char *fmt, ...)
+{
+	no->status = status;
+	no->code = code;
+	no->field = field;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(no->why, sizeof no->why, fmt, ap);
+	va_end(ap);
+	return RD_EINVAL;
+}
+
+static bool blank(const char *s)
+{
+	for (; s && *s; s++)
+		if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
+			return false;
+	return true;
+}
+
+struct amend {
+	struct call *c;
+	uint64_t id;
+	const struct rd_sales_change *ch;
+	struct rd_opportunity *o;
+	struct rd_sales_refusal *no;
+};
+
+static json_t *amend_json(const struct rd_opportunity *o)
+{
+	return json_pack("{s:I, s:s, s:s}", "discount_bp", (json_int_t)o->discount_bp, "state", state_name(o->state),
+			 "lost_reason", o->lost_reason);
+}
+
+/* Appends a note, dropping the oldest while the notes do not fit. */
+static int add_note(struct rd_opportunity *o, uint64_t user, const char *text, struct rd_sales_refusal *no)
+{
+	json_t *notes = json_loads(o->notes[0] ? o->notes : "[]", 0, NULL);
+	if (!json_is_array(notes)) {
+		json_decref(notes);
+		notes = json_array();
+	}
+	char at[21];
+	rd_time_format(rd_clock_now(), at);
+	json_array_append_new(notes, json_pack("{s:s, s:I, s:s}", "at", at, "user_id", (json_int_t)user, "text", text));
+	char *s = json_dumps(notes, JSON_COMPACT);
+	while (s && strlen(s) >= sizeof o->notes && json_array_size(notes) > 1) {
+		free(s);
+		json_array_remove(notes, 0);
+		s = json_dumps(notes, JSON_COMPACT);
+	}
+	json_decref(notes);
+	if (!s || strlen(s) >= sizeof o->notes) {
+		free(s);
+		return refuse(no, 400, "invalid", "note", "the note is too long");
+	}
+	memcpy(o->notes, s, strlen(s) + 1);
+	free(s);
+	return 0;
+}
+
+static int amend_write(struct rd_txn *t, void *arg)
+{
+	struct amend *a = arg;
+	struct call *c = a->c;
+	const struct rd_sales_change *ch = a->ch;
+	struct rd_opportunity *o = a->o;
+	struct rd_domain *d = c->app->domain;
+	int rc = rd_entity_get(t, d->opportunities, &rd_entity_opportunity, c->who.vendor, a->id, o);
+	if (rc == RD_ENOTFOUND || (rc == 0 && !rd_sales_may_see(c, o)))
+		return refuse(a->no, 404, "not_found", "id", "no such opportunity");
+	if (rc < 0)
+		return rc;
+	if (!rd_sales_may_amend(c, o))
+		return refuse(a->no, 403, "forbidden", NULL, "a %s may not amend this opportunity",
+			      rd_role_name(c->who.role));
+	if (closed(o->state))
+		return refuse(a->no, 409, "conflict", "state", "the opportunity is %s: it changes no more", state_name(o->state));
+	struct rd_vendor v;
+	if ((rc = rd_entity_get(t, d->vendors, &rd_entity_vendor, 0, c->who.vendor, &v)) < 0)
+		return rc;
+	uint32_t bound = rd_vendor_max_discount(&v);
+	if (ch->set_discount && ch->discount_bp > 10000)
+		return refuse(a->no, 400, "invalid", "discount_bp", "a discount is 0-10000 basis points");
+	if (ch->set_discount && ch->discount_bp > bound)
+		return refuse(a->no, 422, "discount_beyond_bound", "discount_bp",
+			      "a discount of %u.%02u %% is beyond what %s allows: at most %u.%02u %% (%u basis points)",
+			      ch->discount_bp / 100, ch->discount_bp % 100, v.name, bound / 100, bound % 100, bound);
+	if (ch->state == RD_OPP_WON && o->state != RD_OPP_PUBLISHED_PARTNER && o->state != RD_OPP_PUBLISHED_VENDOR &&
+	    o->state != RD_OPP_ACCEPTED)
+		return refuse(a->no, 409, "conflict", "state", "only a published or accepted quote can be won (this one is %s)",
+			      state_name(o->state));
+	json_t *before = amend_json(o);
+	char note[256] = "", part[200];
+	if (ch->set_discount && ch->discount_bp != o->discount_bp) {
+		snprintf(part, sizeof part, "discount %u.%02u %% (was %u.%02u %%, bound %u.%02u %%); ", ch->discount_bp / 100,
+			 ch->discount_bp % 100, o->discount_bp / 100, o->discount_bp % 100, bound / 100, bound % 100);
+		strncat(note, part, sizeof note - strlen(note) - 1);
+		o->discount_bp = ch->discount_bp;
+	}
+	if (ch->state == RD_OPP_LOST) {
+		o->state = RD_OPP_LOST;
+		snprintf(o->lost_reason, sizeof o->lost_reason, "%s", ch->lost_reason);
+		o->lost_reason_set = rd_clock_now();
+		snprintf(part, sizeof part, "marked lost: %.150s; ", ch->lost_reason);
+		strncat(note, part, sizeof note - strlen(note) - 1);
+	} else if (ch->state == RD_OPP_WON) {
+		o->state = RD_OPP_WON;
+		strncat(note, "marked won; ", sizeof note - strlen(note) - 1);
+	}
+	if (ch->note && *ch->note) {
+		if ((rc = add_note(o, c->who.user, ch->note, a->no)) < 0) {
+			json_decref(before);
+			return rc;
+		}
+		snprintf(part, sizeof part, "note: %.150s; ", ch->note);
+		strncat(note, part, sizeof note - strlen(note) - 1);
+	}
+	size_t n = strlen(note);
+	if (n >= 2)
+		note[n - 2] = 0; /* the last "; " */
+	else
+		snprintf(note, sizeof note, "no change");
+	json_t *after = amend_json(o);
+	if (ch->note && *ch->note)
+		json_object_set_new(after, "note", json_string(ch->note));
+	if ((rc = rd_entity_put(t, d->opportunities, &rd_entity_opportunity, c->who.vendor, o, 0)) == 0)
+		rc = rd_audit_write(t, d, c->who.vendor, c->who.user, RD_AUDIT_UPDATE, "opportunities", o->id, before, after,
+				    note);
+	json_decref(before);
+	json_decref(after);
+	return rc;
+}
+
+int rd_sales_amend(struct call *c, uint64_t id, const struct rd_sales_change *ch, struct rd_opportunity *out,
+		   struct rd_sales_refusal *no)
+{
+	memset(no, 0, sizeof *no);
+	if (amend_scope(c->who.role) == RD_SCOPE_NONE)
+		return refuse(no, 403, "forbidden", NULL, "a %s may not amend opportunities", rd_role_name(c->who.role));
+	if (!ch->set_discount && !ch->state && (!ch->note || !*ch->note))
+		return refuse(no, 400, "invalid", NULL, "nothing to change: give discount_bp, state or note");
+	if (ch->state && ch->state != RD_OPP_WON && ch->state != RD_OPP_LOST)
+		return refuse(no, 400, "invalid", "state", "a sales person marks an opportunity won or lost");
+	if (ch->state == RD_OPP_LOST && (blank(ch->lost_reason) || strlen(ch->lost_reason) >= sizeof out->lost_reason))
+		return refuse(no, 400, "invalid", "lost_reason", "a lost opportunity needs its reason (1-127 bytes)");
+	if (ch->state != RD_OPP_LOST && ch->lost_reason && *ch->lost_reason)
+		return refuse(no, 400, "invalid", "lost_reason", "lost_reason goes with state lost");
+	if (ch->note && (blank(ch->note) ? *ch->note != 0 : strlen(ch->note) > NOTE_MAX))
+		return refuse(no, 400, "invalid", "note", "a note is 1-%d bytes of text", NOTE_MAX);
+	if (!id)
+		return refuse(no, 404, "not_found", "id", "no such opportunity");
+	struct amend a = { c, id, ch, out, no };
+	return rd_store_write(c->app->store, amend_write, &a);
+}
+
+/* ---- the page -------------------------------------------------------------------------------- */
+
+static json_t *date_json(rd_date d)
+{
+	char s[11];
+	if (!d)
+		return json_string("");
+	rd_date_format(d, s);
+	return json_string(s);
+}
+
+static json_t *money_json(int64_t amount, const char *currency)
+{
+	char s[48];
+	rd_money_format(amount, currency, s, sizeof s);
+	return json_string(s);
+}
+
+static json_t *pct_json(int64_t bp)
+{
+	char s[24];
+	int64_t a = bp < 0 ? -bp : bp;
+	snprintf(s, sizeof s, "%s%lld.%02lld %%", bp < 0 ? "-" : "", (long long)a / 100, (long long)a % 100);
+	return json_string(s);
+}
+
+static const char *state_text(uint8_t s)
+{
+	static const char *const t[] = { "", "awaiting the partner's decision", "published by the partner",
+					 "published by the vendor", "accepted by the customer", "won", "lost", "expired" };
+	return s < 8 ? t[s] : "";
+}
+
+static const char *user_email(struct rd_txn *t, struct web *w, uint64_t id, struct rd_user *u)
+{
+	if (!id)
+		return "renewd";
+	if (rd_entity_get(t, w->app->domain->users, &rd_entity_user, w->c.who.vendor, id, u) == 0)
+		return u->email;
+	return "a former user";
+}
+
+static json_t *contracts_json(struct rd_txn *t, struct web *w, const struct rd_opportunity *o)
+{
+	json_t *out = json_array();
+	enum rd_scope scope = rd_authz(w->c.who.role, RD_RES_CONTRACT, RD_ACT_READ);
+	uint8_t key[8];
+	for (int i = 7, k = 0; i >= 0; i--, k++)
+		key[i] = (uint8_t)(o->customer_id >> (8 * k));
+	struct rd_iter it;
+	struct rd_item item;
+	static const char *const text[] = { "", "expired", "due for renewal", "active", "cancelled" };
+	int rc = rd_iter_index(&it, t, w->app->domain->contracts, "customer", w->c.who.vendor, key, 8, NULL, 0);
+	while (scope != RD_SCOPE_NONE && rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (item.key_len != 8 || memcmp(item.key, key, 8))
+			break;
+		struct rd_contract k;
+		struct rd_product pr;
+		if (rd_entity_decode(&rd_entity_contract, item.val, item.len, &k) < 0)
+			continue;
+		if (scope == RD_SCOPE_OWN && !rd_call_in_scope(&w->c, k.reseller_id) && !rd_call_in_scope(&w->c, k.distributor_id))
+			continue;
+		bool named = rd_entity_get(t, w->app->domain->products, &rd_entity_product, w->c.who.vendor, k.product_id, &pr) == 0;
+		enum rd_colour c = rd_contract_colour(&k, rd_clock_today(), w->vendor.renewal_window_days);
+		json_array_append_new(out, json_pack("{s:s, s:s, s:I, s:o, s:s, s:s, s:b, s:b, s:b}", "external_id",
+						     k.external_id, "product", named ? pr.name : "", "quantity",
+						     (json_int_t)k.quantity, "end", date_json(k.end), "colour", rd_colour_name(c),
+						     "colour_text", text[c], "warranty_only", (k.flags & RD_FLAG_WARRANTY_ONLY) != 0,
+						     "consolidated", (k.flags & RD_FLAG_CONSOLIDATED) != 0, "this",
+						     k.id == o->contract_id));
+	}
+	rd_iter_close(&it);
+	return out;
+}
+
+/* The channel's shares per line and publish mode. */
+static json_t *margins_json(const struct rd_opportunity *o)
+{
+	json_t *lines = json_loads(o->lines[0] ? o->lines : "[]", 0, NULL), *out = json_array();
+	size_t i;
+	json_t *l;
+	json_array_foreach(lines, i, l) {
+		static const char *const modes[] = { "partner", "vendor" };
+		static const char *const mode_text[] = { "the partner sells", "the vendor sells" };
+		for (int m = 0; m < 2; m++) {
+			json_t *mj = json_object_get(json_object_get(l, "margins"), modes[m]);
+			json_t *shares = json_array();
+			size_t k;
+			json_t *s;
+			json_array_foreach(json_object_get(mj, "shares"), k, s)
+				json_array_append_new(shares, json_pack("{s:s, s:o, s:o, s:s}", "party",
+									json_string_value(json_object_get(s, "party")) ?: "",
+									"percent", pct_json(json_integer_value(json_object_get(s, "bp"))),
+									"amount", money_json(json_integer_value(json_object_get(s, "amount")), o->currency),
+									"reason", json_string_value(json_object_get(s, "reason")) ?: ""));
+			json_array_append_new(out, json_pack("{s:s, s:s, s:b, s:o, s:o, s:o, s:b}", "line",
+							     json_string_value(json_object_get(l, "description")) ?: "", "mode",
+							     mode_text[m], "priced", json_is_object(mj), "channel",
+							     pct_json(json_integer_value(json_object_get(mj, "channel_bp"))), "net",
+							     money_json(json_integer_value(json_object_get(mj, "net")), o->currency),
+							     "shares", shares, "in_force",
+							     o->publish == (m ? RD_PUBLISH_VENDOR : RD_PUBLISH_PARTNER)));
+		}
+	}
+	json_decref(lines);
+	return out;
+}
+
+static json_t *notes_json(struct rd_txn *t, struct web *w, const struct rd_opportunity *o)
+{
+	json_t *notes = json_loads(o->notes[0] ? o->notes : "[]", 0, NULL), *out = json_array();
+	size_t i;
+	json_t *n;
+	json_array_foreach(notes, i, n) {
+		struct rd_user u;
+		json_array_append_new(out, json_pack("{s:s, s:s, s:s}", "at", json_string_value(json_object_get(n, "at")) ?: "",
+						     "by", user_email(t, w, (uint64_t)json_integer_value(json_object_get(n, "user_id")), &u),
+						     "text", json_string_value(json_object_get(n, "text")) ?: ""));
+	}
+	json_decref(notes);
+	return out;
+}
+
+static json_t *tasks_json(struct rd_txn *t, struct web *w, const struct rd_opportunity *o)
+{
+	json_t *out = json_array();
+	enum rd_scope scope = rd_authz(w->c.who.role, RD_RES_TASK, RD_ACT_READ);
+	struct rd_task *task = rd_malloc(sizeof *task);
+	struct rd_iter it;
+	struct rd_item item;
+	static const char *const kinds[] = { "", "call back", "contact the customer", "reply" };
+	int rc = rd_iter_records(&it, t, w->app->domain->tasks, w->c.who.vendor, 0);
+	while (scope != RD_SCOPE_NONE && rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (rd_entity_decode(&rd_entity_task, item.val, item.len, task) < 0 || task->opportunity_id != o->id ||
+		    (scope == RD_SCOPE_OWN && !rd_call_in_scope(&w->c, task->partner_id)))
+			continue;
+		struct rd_partner p;
+		const char *who = task->partner_id && rd_entity_get(t, w->app->domain->partners, &rd_entity_partner,
+								    w->c.who.vendor, task->partner_id, &p) == 0
+					  ? p.name
+					  : w->vendor.name;
+		char at[21];
+		rd_time_format(task->created_at, at);
+		json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:b, s:s}", "kind", kinds[task->kind < 4 ? task->kind : 0],
+						     "message", task->message, "who", who, "done", task->done != 0, "at", at));
+	}
+	rd_iter_close(&it);
+	free(task);
+	return out;
+}
+
+static json_t *history_json(struct rd_txn *t, struct web *w, const struct rd_opportunity *o)
+{
+	json_t *out = json_array();
+	if (rd_authz(w->c.who.role, RD_RES_AUDIT, RD_ACT_READ) == RD_SCOPE_NONE)
+		return out;
+	uint8_t key[32];
+	size_t klen = sizeof "opportunities";
+	memcpy(key, "opportunities", klen);
+	for (int i = 7; i >= 0; i--)
+		key[klen + (size_t)(7 - i)] = (uint8_t)(o->id >> (8 * i));
+	klen += 8;
+	struct rd_audit *a = rd_malloc(sizeof *a);
+	struct rd_iter it;
+	struct rd_item item;
+	static const char *const actions[] = { "", "created", "changed", "deleted", "merged", "imported", "opened", "revoked" };
+	int rc = rd_iter_index(&it, t, w->app->domain->audit, "object", w->c.who.vendor, key, klen, NULL, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (item.key_len < klen || memcmp(item.key, key, klen))
+			break;
+		if (rd_entity_decode(&rd_entity_audit, item.val, item.len, a) < 0)
+			continue;
+		struct rd_user u;
+		char at[21];
+		rd_time_format(a->at_ms / 1000, at);
+		json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s}", "at", at, "by", user_email(t, w, a->user_id, &u),
+						     "action", actions[a->action < 8 ? a->action : 0], "note", a->note));
+		if (json_array_size(out) > 100)
+			json_array_remove(out, 0);
+	}
+	rd_iter_close(&it);
+	free(a);
+	return out;
+}
+
+/* The sales view, with an error from the last action (or none). */
+static int sales_page(struct web *w, uint64_t id, int status, const char *error, const char *kept_discount)
+{
+	if (rd_authz(w->c.who.role, RD_RES_OPPORTUNITY, RD_ACT_READ) == RD_SCOPE_NONE) {
+		rd_web_message(w, 403, "Not allowed", "Your role may not see opportunities.");
+		return 0;
+	}
+	struct rd_txn *t;
+	int rc = rd_store_read(w->app->store, &t);
+	if (rc < 0)
+		return rc;
+	struct rd_domain *d = w->app->domain;
+	uint64_t v = w->c.who.vendor;
+	struct rd_opportunity *o = rd_malloc(sizeof *o);
+	rc = id ? rd_entity_get(t, d->opportunities, &rd_entity_opportunity, v, id, o) : RD_ENOTFOUND;
+	if (rc == RD_ENOTFOUND || (rc == 0 && !rd_sales_may_see(&w->c, o))) {
+		rd_txn_end(t);
+		free(o);
+		rd_web_message(w, 404, "Not found", "There is no such opportunity.");
+		return 0;
+	}
+	if (rc < 0) {
+		rd_txn_end(t);
+		free(o);
+		return rc;
+	}
+	struct rd_customer cu = { 0 };
+	struct rd_product pr = { 0 };
+	struct rd_partner res = { 0 }, dist = { 0 };
+	rd_entity_get(t, d->customers, &rd_entity_customer, v, o->customer_id, &cu);
+	rd_entity_get(t, d->products, &rd_entity_product, v, o->product_id, &pr);
+	if (o->reseller_id)
+		rd_entity_get(t, d->partners, &rd_entity_partner, v, o->reseller_id, &res);
+	if (o->distributor_id)
+		rd_entity_get(t, d->partners, &rd_entity_partner, v, o->distributor_id, &dist);
+	/* The quote as the customer sees it: the optional lines it chose. */
+	json_t *selected = json_array(), *raw = json_loads(o->lines[0] ? o->lines : "[]", 0, NULL);
+	size_t i;
+	json_t *l;
+	json_array_foreach(raw, i, l) if (json_is_true(json_object_get(l, "selected")))
+		json_array_append(selected, json_object_get(l, "sku"));
+	json_decref(raw);
+	int64_t base, total, before = 0;
+	json_t *lines = rd_web_quote_lines(o, selected, &base, &total);
+	json_decref(selected);
+	json_array_foreach(lines, i, l) if (!json_is_true(json_object_get(l, "optional")) ||
+					    json_is_true(json_object_get(l, "selected")))
+		before += json_integer_value(json_object_get(l, "amount"));
+	uint32_t bound = rd_vendor_max_discount(&w->vendor);
+	bool amend = rd_sales_may_amend(&w->c, o) && !closed(o->state);
+	char title[80];
+	snprintf(title, sizeof title, "Quote %s", o->number);
+	json_t *ctx = json_pack("{s:s, s:s, s:I}", "title", title, "role", rd_role_name(w->c.who.role), "id", (json_int_t)o->id);
+	json_object_set_new(ctx, "opportunity",
+			    json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:b, s:s, s:s, s:s}", "number", o->number,
+				      "state", state_text(o->state), "customer", cu.name, "product", pr.name, "reseller",
+				      res.name, "contract_end", date_json(o->contract_end), "decision_by",
+				      date_json(o->decision_by), "valid_until", date_json(o->valid_until), "attention",
+				      o->attention != 0, "attention_reason", o->attention_reason, "lost_reason",
+				      o->lost_reason, "distributor", dist.name));
+	json_object_set_new(ctx, "customer", rd_entity_to_json(&rd_entity_customer, &cu));
+	json_object_set_new(ctx, "contracts", contracts_json(t, w, o));
+	json_object_set_new(ctx, "quote",
+			    json_pack("{s:o, s:o, s:o, s:o, s:b, s:o, s:o}", "lines", lines, "before", money_json(before, o->currency),
+				      "discount", pct_json(o->discount_bp), "discount_amount",
+				      money_json(-(before - total), o->currency), "discounted", o->discount_bp != 0, "total",
+				      money_json(total, o->currency), "list_total", money_json(o->list_total, o->currency)));
+	json_object_set_new(ctx, "margins", margins_json(o));
+	json_object_set_new(ctx, "notes", notes_json(t, w, o));
+	json_object_set_new(ctx, "tasks", tasks_json(t, w, o));
+	json_object_set_new(ctx, "history", history_json(t, w, o));
+	json_object_set_new(ctx, "can_amend", json_boolean(amend));
+	json_object_set_new(ctx, "can_task", json_boolean(rd_sales_may_amend(&w->c, o) &&
+							  rd_authz(w->c.who.role, RD_RES_TASK, RD_ACT_UPDATE) != RD_SCOPE_NONE));
+	json_object_set_new(ctx, "vendor_user", json_boolean(!rd_role_is_partner(w->c.who.role)));
+	json_object_set_new(ctx, "discount", json_pack("{s:s, s:I, s:o}", "value", kept_discount ? kept_discount : "",
+						       "bound", (json_int_t)bound, "bound_text", pct_json(bound)));
+	if (kept_discount == NULL) {
+		char cur[12];
+		snprintf(cur, sizeof cur, "%u", o->discount_bp);
+		json_object_set_new(json_object_get(ctx, "discount"), "value", json_string(cur));
+	}
+	if (error)
+		json_object_set_new(ctx, "error", json_string(error));
+	rd_txn_end(t);
+	free(o);
+	rd_web_mark_lists(ctx);
+	rd_web_page(w, status, "sales", rd_role_is_partner(w->c.who.role) ? w->c.who.partner : 0, ctx);
+	return 0;
+}
+
+int rd_page_sales(struct rd_req *req)
+{
+	struct web w;
+	if (rd_web_user(req, &w) < 0)
+		return 0;
+	return sales_page(&w, rd_parse_id(rd_req_param(req, "id")), 200, NULL, NULL);
+}
+
+/* A whole number of basis points from a form field: 0..99999, else -1. */
+static long bp_field(const char *s)
+{
+	long v = 0;
+	if (!*s || strlen(s) > 5)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	return v;
+}
+
+int rd_page_sales_amend(struct rd_req *req)
+{
+	struct web w;
+	if (rd_web_user(req, &w) < 0 || !rd_web_csrf_ok(&w))
+		return 0;
+	uint64_t id = rd_parse_id(rd_req_param(req, "id"));
+	const char *discount = rd_form(req, "discount_bp"), *state = rd_form(req, "state");
+	struct rd_sales_change ch = { .lost_reason = rd_form(req, "lost_reason"), .note = rd_form(req, "note") };
+	if (discount && *discount) {
+		long bp = bp_field(discount);
+		if (bp < 0)
+			return sales_page(&w, id, 400, "The discount is a whole number of basis points (100 = 1 %).", discount);
+		ch.set_discount = true;
+		ch.discount_bp = (uint32_t)bp;
+	}
+	if (state && *state) {
+		if (!strcmp(state, "won"))
+			ch.state = RD_OPP_WON;
+		else if (!strcmp(state, "lost"))
+			ch.state = RD_OPP_LOST;
+		else
+			return sales_page(&w, id, 400, "Choose won or lost.", NULL);
+	}
+	if (ch.state != RD_OPP_LOST)
+		ch.lost_reason = NULL; /* the form always sends the field */
+	struct rd_opportunity *o = rd_malloc(sizeof *o);
+	struct rd_sales_refusal no;
+	int rc = rd_sales_amend(&w.c, id, &ch, o, &no);
+	free(o);
+	if (rc == RD_EINVAL) {
+		if (no.status == 403 || no.status == 404) {
+			rd_web_message(&w, no.status, no.status == 403 ? "Not allowed" : "Not found",
+				       no.status == 403 ? "Your role may not amend this opportunity." : "There is no such opportunity.");
+			return 0;
+		}
+		char text[300];
+		snprintf(text, sizeof text, "%s", no.why);
+		text[0] = (char)(text[0] >= 'a' && text[0] <= 'z' ? text[0] - 'a' + 'A' : text[0]);
+		return sales_page(&w, id, no.status, text, ch.set_discount ? discount : NULL);
+	}
+	if (rc < 0)
+		return rc;
+	char loc[64];
+	snprintf(loc, sizeof loc, "/sales/opportunities/%llu", (unsigned long long)id);
+	rd_web_redirect(req, loc);
+	return 0;
+}
+
+/* ---- tasks ------------------------------------------------------------------------------------ */
+
+struct task_new {
+	struct web *w;
+	uint64_t id;
+	uint8_t kind;
+	bool for_reseller;
+	const char *message;
+	int status;
+	struct rd_task task;
+};
+
+static int task_write(struct rd_txn *t, void *arg)
+{
+	struct task_new *n = arg;
+	struct web *w = n->w;
+	struct rd_domain *d = w->app->domain;
+	struct rd_opportunity *o = rd_malloc(sizeof *o);
+	int rc = rd_entity_get(t, d->opportunities, &rd_entity_opportunity, w->c.who.vendor, n->id, o);
+	if (rc == RD_ENOTFOUND || (rc == 0 && !rd_sales_may_see(&w->c, o)))
+		n->status = 404;
+	else if (rc == 0 && (!rd_sales_may_amend(&w->c, o) ||
+			     rd_authz(w->c.who.role, RD_RES_TASK, RD_ACT_UPDATE) == RD_SCOPE_NONE))
+		n->status = 403;
+	if (rc < 0 || n->status) {
+		free(o);
+		return rc < 0 && rc != RD_ENOTFOUND ? rc : RD_EINVAL;
+	}
+	struct rd_task *k = &n->task;
+	k->kind = n->kind;
+	k->opportunity_id = o->id;
+	k->customer_id = o->customer_id;
+	/* Partner users act for their own partner; the vendor's people choose. */
+	k->partner_id = rd_role_is_partner(w->c.who.role) ? w->c.who.partner : n->for_reseller ? o->reseller_id : 0;
+	snprintf(k->message, sizeof k->message, "%s", n->message);
+	k->created_at = rd_clock_now();
+	free(o);
+	if ((rc = rd_entity_put(t, d->tasks, &rd_entity_task, w->c.who.vendor, k, 0)) < 0)
+		return rc;
+	json_t *after = rd_entity_to_json(&rd_entity_task, k);
+	rc = rd_audit_write(t, d, w->c.who.vendor, w->c.who.user, RD_AUDIT_CREATE, "tasks", k->id, NULL, after,
+			    "task added in the sales view");
+	json_decref(after);
+	return rc;
+}
+
+int rd_page_sales_task(struct rd_req *req)
+{
+	struct web w;
+	if (rd_web_user(req, &w) < 0 || !rd_web_csrf_ok(&w))
+		return 0;
+	struct task_new n = { .w = &w, .id = rd_parse_id(rd_req_param(req, "id")) };
+	const char *kind = rd_form(req, "kind"), *who = rd_form(req, "for");
+	n.message = rd_form(req, "message");
+	n.kind = !kind ? 0 : !strcmp(kind, "callback") ? RD_TASK_CALLBACK : !strcmp(kind, "contact_reseller")
+		 ? RD_TASK_CONTACT_RESELLER : !strcmp(kind, "reply") ? RD_TASK_REPLY : 0;
+	n.for_reseller = who && !strcmp(who, "reseller");
+	if (!n.kind || blank(n.message) || strlen(n.message) >= sizeof n.task.message)
+		return sales_page(&w, n.id, 400, "A task needs its kind and a message of at most 2000 characters.", NULL);
+	int rc = n.id ? rd_store_write(w.app->store, task_write, &n) : (n.status = 404, RD_EINVAL);
+	if (rc == RD_EINVAL && (n.status == 403 || n.status == 404)) {
+		rd_web_message(&w, n.status, n.status == 403 ? "Not allowed" : "Not found",
+			       n.status == 403 ? "Your role may not add tasks to this opportunity." : "There is no such opportunity.");
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	char loc[64];
+	snprintf(loc, sizeof loc, "/sales/opportunities/%llu", (unsigned long long)n.id);
+	rd_web_redirect(req, loc);
+	return 0;
+}

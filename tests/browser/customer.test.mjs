@@ -1,0 +1,196 @@
+// The customer flow: a vendor admin publishes an opportunity (the vendor
+// sells) through the API; the customer_notice e-mail lands in DATA/mail; its
+// /c/ link opens the portal in the browser; the contracts carry the colours
+// the test clock's day calls for; ticking an up-sell changes the live total;
+// Buy stays disabled until the quote is accepted; accepting reaches the
+// purchase page with the customer's address filled in and the payment option
+// the vendor enabled; the order is placed; the quote PDF downloaded from the
+// portal holds the quote number, the lines and the total (pdftotext) and
+// renders (pdftoppm, kept beside the screenshots).
+//
+// The demo has no contract of WSG-STD-2 (the product with up-sell and
+// cross-sell relations), so one is made for Abbott Dental Group (CUST-1001)
+// ending inside the renewal window, and the clock moves a day so the
+// scheduler quotes it; a cancelled and a later contract are added so that
+// the list shows all four colours.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { addDays, expectedColour, launchBrowser, newPage, OUTPUT, World } from './lib/world.mjs';
+
+const FLOW = 'customer';
+
+describe('customer flow', { timeout: 120000 }, () => {
+  let w;
+  let browser;
+  let page;
+  let ctx;
+  const s = {}; // what the steps learn
+
+  before(async () => {
+    w = await World.start(FLOW);
+    browser = await launchBrowser();
+    ({ page, context: ctx } = await newPage(browser, w));
+  });
+
+  after(async () => {
+    await ctx?.close().catch(() => {});
+    await browser?.close().catch(() => {});
+    w?.cleanup();
+  });
+
+  test('a quote with optional lines is published and the customer is e-mailed a link', async () => {
+    const today = await w.today();
+    const cust = await w.byExternal('customers', 'CUST-1001');
+    const gold = await w.byExternal('partners', 'RES-GOLD');
+    const products = Object.fromEntries((await w.items('/api/v1/products')).map((p) => [p.sku, p]));
+    const mk = (ext, sku, qty, end, extra = {}) => w.ok('POST', '/api/v1/contracts', {
+      external_id: ext, customer_id: cust.id, product_id: products[sku].id, reseller_id: gold.id, quantity: qty,
+      start: addDays(end, -730), end, term: 'annual', ...extra,
+    }, 201);
+    // The scheduler quotes a contract on the day its end enters the window:
+    // one day past the window now, quoted when the clock moves a day.
+    const up = await mk('K-BRW-UPSELL', 'WSG-STD-2', 20, addDays(today, w.window + 1));
+    await mk('K-BRW-LATER', 'DLP-EP', 5, addDays(today, 200));
+    await mk('K-BRW-CANCELLED', 'EML-SEC', 5, addDays(today, 30), { status: 'cancelled' });
+    // The scheduler sweeps when the clock moves: the new contract is quoted.
+    s.today = addDays(today, 1);
+    await w.setClock(s.today);
+    const opp = await w.until('the quote of K-BRW-UPSELL', async () =>
+      (await w.items(`/api/v1/opportunities?state=pending_decision`)).find((o) => o.contract_id === up.id));
+    const optional = opp.lines.filter((l) => l.optional);
+    assert.ok(optional.some((l) => l.kind === 'upsell' && l.sku === 'WSG-PLUS'), JSON.stringify(opp.lines));
+    const { token, mail } = await w.publishVendor(opp.id);
+    assert.equal(mail.to.includes(cust.email), true, mail.to);
+    assert.match(mail.text, /Review and renew online/);
+    Object.assign(s, { cust, opp, token });
+  });
+
+  test('the link opens the portal, and the contracts carry the right colours', async () => {
+    assert.ok(s.token, 'the link from the previous step');
+    const r = await page.goto(`${w.base}/c/${s.token}`);
+    assert.equal(new URL(page.url()).pathname, '/portal');
+    assert.equal(r.status(), 200);
+    await w.shot(page, FLOW, 'portal');
+    const contracts = (await w.items('/api/v1/contracts')).filter((k) => k.customer_id === s.cust.id);
+    const names = Object.fromEntries((await w.items('/api/v1/products')).map((p) => [p.id, p.name]));
+    const want = contracts.map((k) => `${names[k.product_id]}|${k.end}|${expectedColour(k, s.today, w.window)}`).sort();
+    const rows = await page.$$eval('table.contracts tbody tr', (trs) => trs.map((tr) => ({
+      cls: tr.className, colour: tr.dataset.colour, cells: [...tr.querySelectorAll('th, td')].map((td) => td.textContent.trim()),
+    })));
+    const got = rows.map((x) => `${x.cells[0]}|${x.cells[2]}|${x.colour}`).sort();
+    assert.deepEqual(got, want);
+    for (const x of rows) assert.equal(x.cls, `colour-${x.colour}`);
+    // Every colour is there: K-20001 ended, K-20002 and ours are due, one later, one cancelled.
+    assert.deepEqual([...new Set(rows.map((x) => x.colour))].sort(), ['amber', 'black', 'green', 'red']);
+    // The stylesheet paints each colour differently (the dot beside the status).
+    const dots = await page.$$eval('table.contracts tbody tr', (trs) => Object.fromEntries(trs.map((tr) =>
+      [tr.dataset.colour, getComputedStyle(tr.querySelector('.dot')).backgroundColor])));
+    assert.equal(new Set(Object.values(dots)).size, 4, JSON.stringify(dots));
+    assert.ok(Object.values(dots).every((c) => c && c !== 'rgba(0, 0, 0, 0)'), JSON.stringify(dots));
+    assert.deepEqual(page.problems, []);
+  });
+
+  test('ticking an up-sell updates the total; Buy waits for the acceptance box', async () => {
+    assert.ok(s.opp && s.token, 'the quote from the first step');
+    const total = page.locator('output#total');
+    const before = (await total.textContent()).trim();
+    const base = Number(await total.getAttribute('data-base'));
+    const renewal = s.opp.lines.filter((l) => !l.optional).reduce((a, l) => a + l.list, 0);
+    assert.equal(base, renewal);
+    const money = (n) => `GBP ${(n / 100).toFixed(2).replace(/\B(?=(\d{3})+(?!\d))/g, ',')}`;
+    assert.equal(before, money(base));
+    const upsell = s.opp.lines.find((l) => l.optional && l.kind === 'upsell');
+    const box = page.locator(`input.optional[value="${upsell.sku}"]`);
+    assert.equal(await box.isChecked(), false);
+    assert.match(await page.locator('label', { has: box }).textContent(), /Upgrade/);
+    await box.check();
+    assert.equal((await total.textContent()).trim(), money(base + upsell.list));
+    await w.shot(page, FLOW, 'upsell-ticked');
+    // Buy is disabled until the acceptance box is ticked (and again when it is cleared).
+    const buy = page.locator('#buy');
+    assert.equal(await buy.isDisabled(), true);
+    await page.locator('#accept').check();
+    assert.equal(await buy.isEnabled(), true);
+    await page.locator('#accept').uncheck();
+    assert.equal(await buy.isDisabled(), true);
+    await page.locator('#accept').check();
+    await w.shot(page, FLOW, 'accepted');
+    s.upsell = upsell;
+    s.expectTotal = money(base + upsell.list);
+  });
+
+  test('Buy reaches the purchase page with the address filled in and the payment options', async () => {
+    assert.ok(s.upsell, 'the up-sell from the previous step');
+    // The vendor enables purchase orders for everyone: the purchase page offers them.
+    await w.ok('POST', '/api/v1/plugins/payment-po/enablements', { config: {} }, 201);
+    await Promise.all([page.waitForURL(`${w.base}/portal/purchase`), page.click('#buy')]);
+    await w.shot(page, FLOW, 'purchase');
+    s.purchase = true;
+    const c = s.cust;
+    for (const [id, want] of [['name', c.name], ['address_line1', c.address_line1], ['city', c.city],
+      ['postcode', c.postcode], ['country', c.country], ['email', c.email]]) {
+      assert.ok(want, `the demo customer has ${id}`);
+      assert.equal(await page.inputValue(`#${id}`), want, id);
+    }
+    assert.match(await page.textContent('main'), new RegExp(`${s.opp.number}: ${s.expectTotal.replace(/[.]/g, '\\.')}`));
+    const options = await page.$$eval('input[name=option]', (xs) => xs.map((x) => x.value));
+    assert.deepEqual(options, ['purchase_order']);
+    // The opportunity is accepted with the up-sell chosen.
+    const o = await w.get(`/api/v1/opportunities/${s.opp.id}`);
+    assert.equal(o.state, 'accepted');
+    assert.equal(o.lines.find((l) => l.sku === s.upsell.sku && l.optional).selected, true);
+    assert.ok(o.lines.filter((l) => l.optional && l.sku !== s.upsell.sku).every((l) => !l.selected));
+  });
+
+  test('the order is placed', async () => {
+    assert.ok(s.purchase, 'the purchase page from the previous step');
+    await page.check('input[name=option][value=purchase_order]');
+    await page.fill('#po_number', 'PO-BRW-1');
+    await Promise.all([page.waitForURL(`${w.base}/portal/order`), page.click('form[action="/portal/order"] button[type=submit]')]);
+    assert.equal(await page.textContent('h1'), 'Thank you for your order');
+    await w.shot(page, FLOW, 'ordered');
+    const tasks = await w.items('/api/v1/tasks');
+    assert.ok(tasks.some((t) => t.customer_id === s.cust.id && /PO PO-BRW-1/.test(t.message)), JSON.stringify(tasks));
+    assert.deepEqual(page.problems, []);
+  });
+
+  test('the quote PDF from the portal holds the number, the lines and the total, and renders', async (t) => {
+    if (!(await w.hasRoute('GET', '/portal/quote.pdf'))) return t.skip('renewd has no GET /portal/quote.pdf yet');
+    for (const tool of ['pdftotext', 'pdftoppm']) {
+      if (spawnSync(tool, ['-v']).error) return t.skip(`${tool} is missing: install poppler-utils (scripts/deps)`);
+    }
+    assert.ok(s.purchase, 'the accepted quote from the earlier steps');
+    await page.goto(`${w.base}/portal`);
+    const link = page.locator('a[href="/portal/quote.pdf"]');
+    assert.equal(await link.count(), 1, 'the portal links to its quote PDF');
+    const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+    fs.mkdirSync(OUTPUT, { recursive: true });
+    w.shots += 1;
+    const stem = path.join(OUTPUT, `${FLOW}-${String(w.shots).padStart(2, '0')}-quote-pdf`);
+    await download.saveAs(`${stem}.pdf`);
+    assert.equal(fs.readFileSync(`${stem}.pdf`).subarray(0, 5).toString(), '%PDF-');
+    const text = spawnSync('pdftotext', ['-layout', `${stem}.pdf`, '-'], { encoding: 'utf8', timeout: 20000 });
+    assert.equal(text.status, 0, text.stderr);
+    assert.match(text.stdout, new RegExp(s.opp.number));
+    const renewal = s.opp.lines.find((l) => !l.optional);
+    assert.match(text.stdout, new RegExp(renewal.description.replace(/[()]/g, '\\$&')));
+    assert.match(text.stdout, new RegExp(`Upgrade: ${s.upsell.description}`));
+    for (const l of s.opp.lines.filter((x) => x.optional && x.sku !== s.upsell.sku)) {
+      assert.doesNotMatch(text.stdout, new RegExp(`Add: ${l.description}`), 'a line not chosen is not on the quote');
+    }
+    assert.match(text.stdout, new RegExp(`Total\\s+${s.expectTotal.replace(/[.]/g, '\\.')}`));
+    const png = spawnSync('pdftoppm', ['-png', '-r', '60', '-singlefile', `${stem}.pdf`, stem], { timeout: 20000 });
+    assert.equal(png.status, 0, String(png.stderr));
+    assert.ok(fs.statSync(`${stem}.png`).size > 1000, 'the PDF renders to an image');
+  });
+
+  test('renewd stops cleanly', async () => {
+    const exit = await w.stop();
+    assert.deepEqual(exit, { code: 0, signal: null }, w.log());
+    assert.match(w.log(), /stopped cleanly/);
+  });
+});
