@@ -130,8 +130,11 @@ static void renders(const struct rd_quote_doc *q, int min_pages)
 	const char *s = pdf, *end = s + len;
 	int pages = 0;
 	for (const char *p = s; p + 7 < end; p++)
-		if (!memcmp(p, "/Count ", 7))
-			pages = atoi(p + 7);
+		if (!memcmp(p, "/Count ", 7)) { /* the PDF is not NUL-terminated: no atoi */
+			pages = 0;
+			for (const char *d = p + 7; d < end && *d >= '0' && *d <= '9' && pages < 100000; d++)
+				pages = pages * 10 + (*d - '0');
+		}
 	if (pages < min_pages)
 		fail_msg("%d page(s), want at least %d", pages, min_pages);
 	const char *dump = getenv("RD_QUOTE_DUMP"); /* a directory: keep each PDF there, to look at */
