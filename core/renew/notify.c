@@ -319,47 +319,83 @@ static void digest_trim(json_t *g, const char *list, int (*order)(const void *, 
 		json_object_set_new(g, more_key, json_integer((json_int_t)(n - DIGEST_MAX)));
 }
 
-int rd_digests(struct sweep *s)
+/* Files one opportunity under each of its partners of record (the
+ * reseller, and its distributor). */
+static void digest_add(struct sweep *s, json_t *by_partner, const struct rd_opportunity *o, bool pending)
 {
-	/* One pass over the vendor's opportunities, grouped by reseller. */
 	static const char *const states[] = { "", "awaiting decision", "partner sells", "vendor sells", "accepted", "won",
 					       "lost", "expired" };
-	json_t *by_partner = json_object();
-	struct rd_opportunity *o = rd_malloc(sizeof *o);
+	struct rd_customer c;
+	struct rd_product p;
+	if (rd_entity_get(s->t, s->d->customers, &rd_entity_customer, s->v.id, o->customer_id, &c) < 0 ||
+	    rd_entity_get(s->t, s->d->products, &rd_entity_product, s->v.id, o->product_id, &p) < 0)
+		return;
+	json_t *entry = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s}", "number", o->number, "customer", c.name, "product",
+				  p.name, "end", date_json(o->contract_end), "decide_by", date_json(o->decision_by), "state",
+				  states[o->state < 8 ? o->state : 0]);
+	uint64_t who[2] = { o->reseller_id, o->distributor_id };
+	for (int k = 0; k < 2; k++) {
+		if (!who[k])
+			continue;
+		char pid[24];
+		snprintf(pid, sizeof pid, "%llu", (unsigned long long)who[k]);
+		json_t *g = json_object_get(by_partner, pid);
+		if (!g)
+			json_object_set_new(by_partner, pid, g = json_pack("{s:[], s:[]}", "pending", "ending"));
+		json_array_append(json_object_get(g, pending ? "pending" : "ending"), entry);
+	}
+	json_decref(entry);
+}
+
+/* The ids an index range holds (collected before anything is read). */
+static int index_ids(struct sweep *s, struct rd_table *tb, const char *idx, const uint8_t *lo, size_t lo_len,
+		     const uint8_t *hi, size_t hi_len, uint64_t **ids, size_t *n)
+{
+	size_t cap = 256;
+	*n = 0;
+	*ids = rd_malloc(cap * sizeof **ids);
 	struct rd_iter it;
 	struct rd_item item;
-	int rc = rd_iter_records(&it, s->t, s->d->opportunities, s->v.id, 0);
+	int rc = rd_iter_index(&it, s->t, tb, idx, s->v.id, lo, lo_len, hi, hi_len);
 	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
-		if (rd_entity_decode(&rd_entity_opportunity, item.val, item.len, o) < 0)
-			continue;
-		bool pending = o->state == RD_OPP_PENDING_DECISION;
-		bool ending = (o->state == RD_OPP_PUBLISHED_PARTNER || o->state == RD_OPP_PUBLISHED_VENDOR) &&
-			      o->contract_end >= s->day && o->contract_end <= s->day + 30;
-		if (!pending && !ending)
-			continue;
-		struct rd_customer c;
-		struct rd_product p;
-		if (rd_entity_get(s->t, s->d->customers, &rd_entity_customer, s->v.id, o->customer_id, &c) < 0 ||
-		    rd_entity_get(s->t, s->d->products, &rd_entity_product, s->v.id, o->product_id, &p) < 0)
-			continue;
-		json_t *entry = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s}", "number", o->number, "customer", c.name, "product",
-					  p.name, "end", date_json(o->contract_end), "decide_by", date_json(o->decision_by),
-					  "state", states[o->state < 8 ? o->state : 0]);
-		/* Each partner of record: the reseller, and its distributor. */
-		uint64_t who[2] = { o->reseller_id, o->distributor_id };
-		for (int k = 0; k < 2; k++) {
-			if (!who[k])
-				continue;
-			char pid[24];
-			snprintf(pid, sizeof pid, "%llu", (unsigned long long)who[k]);
-			json_t *g = json_object_get(by_partner, pid);
-			if (!g)
-				json_object_set_new(by_partner, pid, g = json_pack("{s:[], s:[]}", "pending", "ending"));
-			json_array_append(json_object_get(g, pending ? "pending" : "ending"), entry);
-		}
-		json_decref(entry);
+		if (*n == cap)
+			*ids = rd_realloc(*ids, (cap *= 2) * sizeof **ids);
+		(*ids)[(*n)++] = item.id;
 	}
 	rd_iter_close(&it);
+	return rc < 0 ? rc : 0;
+}
+
+int rd_digests(struct sweep *s)
+{
+	/* What a partner hears of: the opportunities awaiting its decision (the
+	 * deadline index holds exactly those) and the published ones whose
+	 * contract ends within 30 days (the contracts' end index): both read
+	 * through indexes, so a Monday costs what the window holds, not the
+	 * vendor's whole history. */
+	json_t *by_partner = json_object();
+	struct rd_opportunity *o = rd_malloc(sizeof *o);
+	uint64_t *ids;
+	size_t n;
+	int rc = index_ids(s, s->d->opportunities, "deadline", NULL, 0, NULL, 0, &ids, &n);
+	for (size_t i = 0; rc >= 0 && i < n; i++)
+		if (rd_entity_get(s->t, s->d->opportunities, &rd_entity_opportunity, s->v.id, ids[i], o) == 0 &&
+		    o->state == RD_OPP_PENDING_DECISION)
+			digest_add(s, by_partner, o, true);
+	free(ids);
+	uint8_t lo[4], hi[4];
+	rd_date_key(s->day, lo);
+	rd_date_key(s->day + 31, hi);
+	if (rc >= 0)
+		rc = index_ids(s, s->d->contracts, RD_IDX_CONTRACT_END, lo, 4, hi, 4, &ids, &n);
+	else
+		ids = NULL, n = 0;
+	for (size_t i = 0; rc >= 0 && i < n; i++)
+		if (rd_opportunity_of(s, ids[i], o) == 0 &&
+		    (o->state == RD_OPP_PUBLISHED_PARTNER || o->state == RD_OPP_PUBLISHED_VENDOR) &&
+		    o->contract_end >= s->day && o->contract_end <= s->day + 30)
+			digest_add(s, by_partner, o, false);
+	free(ids);
 	free(o);
 	const char *pid;
 	json_t *g;
