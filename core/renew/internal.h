@@ -20,6 +20,17 @@ struct rd_renew {
 	unsigned busy;
 	char maildir[4096];
 	char base_url[512];
+	/* e-mail templates, parsed once: the branding packs' texts live as
+	 * long as the process (plugins are not unloaded while it runs) */
+	struct parsed_template *templates;
+	size_t n_templates, cap_templates;
+	uv_mutex_t templates_lock;
+};
+
+struct parsed_template {
+	const char *src; /* the pack's text: the key, with len */
+	size_t len;
+	struct rd_mustache *m;
 };
 
 /* One vendor-day's sweep, inside its write transaction. */

@@ -61,6 +61,29 @@ static json_t *brand_json(const struct rd_partner *p, const struct rd_vendor *v)
 			 "email", p ? p->email : v->notify_email, "phone", p ? p->phone : "");
 }
 
+/* Renders a pack's template, parsed the first time it is used (a sweep
+ * renders the same few templates thousands of times). */
+static int render_parsed(struct rd_renew *r, const char *tmpl, size_t len, json_t *ctx, char **out, size_t *out_len,
+			 char *err, size_t errlen)
+{
+	uv_mutex_lock(&r->templates_lock);
+	struct rd_mustache *m = NULL;
+	for (size_t i = 0; i < r->n_templates && !m; i++)
+		if (r->templates[i].src == tmpl && r->templates[i].len == len)
+			m = r->templates[i].m;
+	int rc = 0;
+	if (!m && (rc = rd_mustache_parse(tmpl, len, &m, err, errlen)) == 0) {
+		if (r->n_templates == r->cap_templates)
+			r->templates = rd_realloc(r->templates, (r->cap_templates = r->cap_templates ? 2 * r->cap_templates : 16) *
+								sizeof *r->templates);
+		r->templates[r->n_templates++] = (struct parsed_template){ tmpl, len, m };
+	}
+	if (rc == 0)
+		rc = rd_mustache_run(m, ctx, NULL, NULL, out, out_len, err, errlen);
+	uv_mutex_unlock(&r->templates_lock);
+	return rc;
+}
+
 /* Renders one template of the pack into *out (malloc'd). */
 static int render(struct sweep *s, uint64_t partner, const char *kind, const char *ext, json_t *ctx, char **out)
 {
@@ -73,7 +96,7 @@ static int render(struct sweep *s, uint64_t partner, const char *kind, const cha
 		rd_log(RD_LOG_ERROR, "renew", "the branding pack has no template %s", name);
 		return rc;
 	}
-	rc = rd_mustache_render(tmpl, len, ctx, NULL, NULL, out, &out_len, err, sizeof err);
+	rc = render_parsed(s->r, tmpl, len, ctx, out, &out_len, err, sizeof err);
 	if (rc < 0)
 		rd_log(RD_LOG_ERROR, "renew", "template %s: %s", name, err);
 	return rc;

@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "policy/runtime.h"
 #include "renew/internal.h"
+#include "template/mustache.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -33,12 +34,20 @@ struct rd_renew *rd_renew_new(struct rd_app *app)
 	size_t n = strlen(r->base_url);
 	if (n && r->base_url[n - 1] == '/')
 		r->base_url[n - 1] = 0;
+	rd_require(uv_mutex_init(&r->templates_lock) == 0);
 	return r;
 }
 
 void rd_renew_free(struct rd_renew **rp)
 {
-	free(*rp);
+	struct rd_renew *r = *rp;
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n_templates; i++)
+		rd_mustache_free(r->templates[i].m);
+	free(r->templates);
+	uv_mutex_destroy(&r->templates_lock);
+	free(r);
 	*rp = NULL;
 }
 

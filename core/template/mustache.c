@@ -661,35 +661,77 @@ static int render_range(struct render *r, struct unit *u, size_t from, size_t to
 	return rc;
 }
 
-int rd_mustache_render(const char *tmpl, size_t len, json_t *data, rd_partial_fn partials, void *ctx,
-                       char **out, size_t *out_len, char *err, size_t errlen)
+struct rd_mustache {
+	struct unit top;
+};
+
+int rd_mustache_parse(const char *tmpl, size_t len, struct rd_mustache **out, char *err, size_t errlen)
+{
+	if (err && errlen)
+		err[0] = 0;
+	struct rd_mustache *m = rd_calloc(1, sizeof *m);
+	m->top.src = tmpl ? tmpl : "";
+	m->top.len = tmpl ? len : 0;
+	int rc = parse(&m->top, err, errlen);
+	if (rc) {
+		rd_mustache_free(m);
+		m = NULL;
+	}
+	*out = m;
+	return rc;
+}
+
+void rd_mustache_free(struct rd_mustache *m)
+{
+	if (!m)
+		return;
+	free(m->top.toks);
+	free(m->top.names);
+	free(m);
+}
+
+int rd_mustache_run(struct rd_mustache *m, json_t *data, rd_partial_fn partials, void *ctx, char **out,
+                    size_t *out_len, char *err, size_t errlen)
 {
 	*out = NULL;
 	*out_len = 0;
 	if (err && errlen)
 		err[0] = 0;
-	struct unit top = { .src = tmpl ? tmpl : "", .len = tmpl ? len : 0 };
 	struct render r = { .fn = partials, .ctx = ctx, .err = err, .errlen = errlen };
-	int rc = parse(&top, err, errlen);
-	if (rc)
-		goto out;
 	if (data)
 		push_ctx(&r, data);
-	if ((rc = render_range(&r, &top, 0, top.n, "", 0, 0)))
-		goto out;
-	grow((void **)&r.out.p, &r.out.cap, r.out.n + 1, 1);
-	r.out.p[r.out.n] = 0;
-	*out = r.out.p;
-	*out_len = r.out.n;
-	r.out.p = NULL;
-out:
+	int rc = render_range(&r, &m->top, 0, m->top.n, "", 0, 0);
+	if (!rc) {
+		grow((void **)&r.out.p, &r.out.cap, r.out.n + 1, 1);
+		r.out.p[r.out.n] = 0;
+		*out = r.out.p;
+		*out_len = r.out.n;
+		r.out.p = NULL;
+	}
 	free(r.out.p);
 	free(r.stack);
 	for (size_t i = 0; i < r.cn; i++)
 		unit_free(r.cache[i]);
 	free(r.cache);
 	free(r.slots);
-	free(top.toks);
-	free(top.names);
+	/* Partial tags remember where this render's cache put their partial:
+	 * forget it, so that the next render looks them up again. */
+	for (size_t i = 0; i < m->top.n; i++)
+		if (m->top.toks[i].type == T_PARTIAL)
+			m->top.toks[i].end = 0;
+	return rc;
+}
+
+int rd_mustache_render(const char *tmpl, size_t len, json_t *data, rd_partial_fn partials, void *ctx,
+                       char **out, size_t *out_len, char *err, size_t errlen)
+{
+	*out = NULL;
+	*out_len = 0;
+	struct rd_mustache *m;
+	int rc = rd_mustache_parse(tmpl, len, &m, err, errlen);
+	if (rc)
+		return rc;
+	rc = rd_mustache_run(m, data, partials, ctx, out, out_len, err, errlen);
+	rd_mustache_free(m);
 	return rc;
 }

@@ -47,7 +47,8 @@
  *    a large array repeats its body): bounding it is the caller's matter.
  *
  * Thread safety: none needed; rd_mustache_render keeps no state between
- * calls and may run concurrently on different data.
+ * calls and may run concurrently on different data (a parsed template,
+ * below, one run at a time).
  */
 #ifndef RD_TEMPLATE_MUSTACHE_H
 #define RD_TEMPLATE_MUSTACHE_H
@@ -77,5 +78,15 @@ typedef const char *(*rd_partial_fn)(void *ctx, const char *name, size_t *len);
  * aborts (rd_malloc). */
 int rd_mustache_render(const char *tmpl, size_t len, json_t *data, rd_partial_fn partials, void *ctx,
                        char **out, size_t *out_len, char *err, size_t errlen);
+
+/* The same in two steps, for a template rendered many times: parse once,
+ * run as often as needed, free.  tmpl is borrowed and must outlive the
+ * parsed template.  One parsed template runs one render at a time (a run
+ * keeps its partials' lookups in it until it ends); errors as above. */
+struct rd_mustache;
+int rd_mustache_parse(const char *tmpl, size_t len, struct rd_mustache **out, char *err, size_t errlen);
+int rd_mustache_run(struct rd_mustache *m, json_t *data, rd_partial_fn partials, void *ctx, char **out,
+                    size_t *out_len, char *err, size_t errlen);
+void rd_mustache_free(struct rd_mustache *m);
 
 #endif
