@@ -293,6 +293,41 @@ static void test_partials(void **state)
 	expect("{{#l}}{{>p}}{{/l}}", "{\"l\": [1, 2, 3]}", "{\"p\": \"<{{.}}>\"}", "<1><2><3>");
 }
 
+/* A template parsed once renders many times, each run against its own data
+ * and partials (a run must not keep the previous run's partials). */
+static void test_parse_once_run_many(void **state)
+{
+	static const char tmpl[] = "{{#l}}{{>p}}{{/l}}|{{>q}}|{{name}}";
+	struct rd_mustache *m = NULL;
+	char err[128];
+	assert_rc(rd_mustache_parse(tmpl, sizeof tmpl - 1, &m, err, sizeof err), 0);
+	assert_non_null(m);
+	static const char *const data[] = { "{\"l\": [1, 2], \"name\": \"<a>\"}", "{\"l\": [], \"name\": \"b\"}",
+					    "{\"l\": [3], \"name\": \"c\"}" };
+	static const char *const parts[] = { "{\"p\": \"<{{.}}>\", \"q\": \"Q1\"}", "{\"p\": \"x\", \"q\": \"Q2\"}",
+					     "{\"p\": \"[{{.}}]\"}" };
+	static const char *const want[] = { "<1><2>|Q1|&lt;a&gt;", "|Q2|b", "[3]||c" };
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < 3; i++) {
+			json_t *d = json_loads(data[i], 0, NULL), *p = json_loads(parts[i], 0, NULL);
+			char *out = NULL;
+			size_t n;
+			assert_rc(rd_mustache_run(m, d, json_partial, p, &out, &n, err, sizeof err), 0);
+			assert_string_equal(out, want[i]);
+			assert_int_equal(n, strlen(want[i]));
+			free(out);
+			json_decref(d);
+			json_decref(p);
+		}
+	rd_mustache_free(m);
+	/* A template that does not parse gives no parsed template, and says why. */
+	m = (struct rd_mustache *)1;
+	assert_int_equal(rd_mustache_parse("{{#a}}", 6, &m, err, sizeof err), RD_EINVAL);
+	assert_null(m);
+	assert_non_null(strstr(err, "never closed"));
+	rd_mustache_free(NULL);
+}
+
 static double now(void)
 {
 	struct timespec ts;
@@ -404,6 +439,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_escaping),
 		cmocka_unit_test(test_values_and_truthiness),
 		cmocka_unit_test(test_partials),
+		cmocka_unit_test(test_parse_once_run_many),
 		cmocka_unit_test(test_large_template_linear),
 		cmocka_unit_test(test_many_partials),
 	};
