@@ -29,6 +29,10 @@ struct rd_app {
 extern const struct rd_route rd_routes[];
 extern const size_t rd_n_routes;
 
+/* The cookie attributes that depend on how people reach renewd: "; Secure"
+ * when its public_url is https (TLS ends at a proxy in front), else "". */
+const char *rd_cookie_secure(const struct rd_app *app);
+
 int rd_api_healthz(struct rd_req *req);
 int rd_api_metrics(struct rd_req *req);
 int rd_api_index(struct rd_req *req);

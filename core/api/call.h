@@ -127,6 +127,10 @@ int rd_api_task_patch(struct rd_req *req);
 int rd_api_portal(struct rd_req *req);
 int rd_api_portal_action(struct rd_req *req);
 int rd_api_links_list(struct rd_req *req);
+int rd_api_orders_list(struct rd_req *req);
+int rd_api_orders_create(struct rd_req *req);
+int rd_api_order_get(struct rd_req *req);
+int rd_api_order_payment(struct rd_req *req);
 int rd_api_link_revoke(struct rd_req *req);
 
 #endif

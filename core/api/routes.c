@@ -23,6 +23,8 @@ const struct rd_route rd_routes[] = {
 	{ RD_POST, "/portal/request", rd_page_portal_request },
 	{ RD_GET, "/partner", rd_page_partner },
 	{ RD_POST, "/partner/opportunities/{id}/decision", rd_page_partner_decide },
+	{ RD_GET, "/partner/contracts", rd_page_partner_contracts },
+	{ RD_GET, "/partner/customers", rd_page_partner_customers },
 	{ RD_GET, "/vendor", rd_page_vendor },
 	{ RD_GET, "/vendor/partners", rd_page_vendor_partners },
 	{ RD_GET, "/vendor/products", rd_page_vendor_products },
@@ -85,6 +87,10 @@ const struct rd_route rd_routes[] = {
 	{ RD_PATCH, "/api/v1/tasks/{id}", rd_api_task_patch },
 	{ RD_GET, "/api/v1/portal", rd_api_portal },
 	{ RD_POST, "/api/v1/portal/actions", rd_api_portal_action },
+	{ RD_GET, "/api/v1/orders", rd_api_orders_list },
+	{ RD_POST, "/api/v1/orders", rd_api_orders_create },
+	{ RD_GET, "/api/v1/orders/{id}", rd_api_order_get },
+	{ RD_POST, "/api/v1/orders/{id}/payments", rd_api_order_payment },
 
 #define CRUD(name)                                              \
 	{ RD_GET, "/api/v1/" name, rd_api_list },               \

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "api/call.h"
+#include "config/config.h"
 #include "web/web.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -168,6 +169,12 @@ enum rd_scope rd_call_allow(struct call *c, enum rd_resource res, enum rd_action
 			       verbs[action], rd_resource_name(res));
 	}
 	return s;
+}
+
+const char *rd_cookie_secure(const struct rd_app *app)
+{
+	const char *u = app && app->config ? app->config->public_url : NULL;
+	return u && strncasecmp(u, "https://", 8) == 0 ? "; Secure" : "";
 }
 
 bool rd_call_in_scope(const struct call *c, uint64_t partner)
@@ -341,8 +348,8 @@ static void login_done(struct rd_req *req, void *arg)
 		goto out;
 	}
 	char cookie[160];
-	snprintf(cookie, sizeof cookie, COOKIE "=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%d", x->l.token,
-		 SESSION_TTL_S);
+	snprintf(cookie, sizeof cookie, COOKIE "=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%d%s", x->l.token,
+		 SESSION_TTL_S, rd_cookie_secure(x->app));
 	rd_reply_header(req, "set-cookie", cookie);
 	if (x->page) {
 		rd_web_redirect(req, rd_role_is_partner(x->role) ? "/partner" : "/vendor");
@@ -482,7 +489,9 @@ int rd_api_session_delete(struct rd_req *req)
 	int rc = rd_store_write(c.app->store, session_revoke, &c);
 	if (rc < 0)
 		return rc;
-	rd_reply_header(req, "set-cookie", COOKIE "=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+	char cookie[120];
+	snprintf(cookie, sizeof cookie, COOKIE "=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0%s", rd_cookie_secure(c.app));
+	rd_reply_header(req, "set-cookie", cookie);
 	rd_reply_raw(req, 204, "application/json", "", 0);
 	return 0;
 }

@@ -42,6 +42,7 @@ static const struct cell matrix[6][RD_RES_COUNT] = {
 		[RD_RES_OUTBOX] = { R, 0 },
 		[RD_RES_TASK] = { R | U, 0 },
 		[RD_RES_CLOCK] = { R | U, 0 },
+		[RD_RES_ORDER] = { R | C | U, 0 },
 	},
 	[RD_ROLE_CHANNEL_MANAGER] = {
 		[RD_RES_VENDOR] = { R, 0 },
@@ -60,6 +61,7 @@ static const struct cell matrix[6][RD_RES_COUNT] = {
 		[RD_RES_OUTBOX] = { R, 0 },
 		[RD_RES_TASK] = { R | U, 0 },
 		[RD_RES_CLOCK] = { R, 0 },
+		[RD_RES_ORDER] = { R | C | U, 0 },
 	},
 	[RD_ROLE_VENDOR_SALES] = {
 		[RD_RES_VENDOR] = { R, 0 },
@@ -74,6 +76,7 @@ static const struct cell matrix[6][RD_RES_COUNT] = {
 		[RD_RES_AUDIT] = { 0, 0 },
 		[RD_RES_OPPORTUNITY] = { R, 0 },
 		[RD_RES_TASK] = { R | U, 0 },
+		[RD_RES_ORDER] = { R, 0 },
 	},
 	[RD_ROLE_PARTNER_ADMIN] = {
 		[RD_RES_VENDOR] = { R, 0 },
@@ -88,6 +91,7 @@ static const struct cell matrix[6][RD_RES_COUNT] = {
 		[RD_RES_AUDIT] = { 0, 0 },
 		[RD_RES_OPPORTUNITY] = { 0, R | U },
 		[RD_RES_TASK] = { 0, R | U },
+		[RD_RES_ORDER] = { 0, R | C },
 	},
 	[RD_ROLE_PARTNER_SALES] = {
 		[RD_RES_VENDOR] = { R, 0 },
@@ -102,6 +106,7 @@ static const struct cell matrix[6][RD_RES_COUNT] = {
 		[RD_RES_AUDIT] = { 0, 0 },
 		[RD_RES_OPPORTUNITY] = { 0, R },
 		[RD_RES_TASK] = { 0, R | U },
+		[RD_RES_ORDER] = { 0, R },
 	},
 };
 
@@ -142,6 +147,6 @@ const char *rd_resource_name(enum rd_resource res)
 {
 	static const char *const names[] = { "vendor", "partners", "users", "tokens", "customers", "contacts",
 					     "products", "contracts", "imports", "audit", "policies", "plugins",
-					     "opportunities", "outbox", "tasks", "clock" };
+					     "opportunities", "outbox", "tasks", "clock", "orders" };
 	return res < RD_RES_COUNT ? names[res] : "unknown";
 }

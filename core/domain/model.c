@@ -290,6 +290,38 @@ static const struct rd_field link_fields[] = {
 	FF(7, RD_F_TIME, struct rd_link, revoked_at, "revoked_at", RO),
 };
 
+static const char *const order_states[] = { "", "created", "awaiting_payment", "paid", "failed", "cancelled",
+					   "fulfilled", "refunded", NULL };
+
+static const struct rd_field order_fields[] = {
+	F(1, RD_F_U64, struct rd_order, id, "id"),
+	FF(2, RD_F_STR, struct rd_order, number, "number", RO),
+	FF(3, RD_F_U64, struct rd_order, opportunity_id, "opportunity_id", RO),
+	FF(4, RD_F_U64, struct rd_order, contract_id, "contract_id", RO),
+	FF(5, RD_F_U64, struct rd_order, customer_id, "customer_id", RO),
+	FF(6, RD_F_U64, struct rd_order, reseller_id, "reseller_id", RO),
+	FF(7, RD_F_U64, struct rd_order, distributor_id, "distributor_id", RO),
+	FEF(8, RD_F_U8ENUM, struct rd_order, publish, "publish", publish_names, RO),
+	FF(9, RD_F_STR, struct rd_order, payment_plugin, "payment_plugin", RO),
+	FF(10, RD_F_STR, struct rd_order, payment_option, "payment_option", RO),
+	FF(11, RD_F_STR, struct rd_order, po_number, "po_number", RO),
+	FF(12, RD_F_STR, struct rd_order, currency, "currency", RO),
+	FF(13, RD_F_U64, struct rd_order, total, "total", RO),
+	FEF(14, RD_F_U8ENUM, struct rd_order, state, "state", order_states, RO),
+	FF(15, RD_F_I32DATE, struct rd_order, due_date, "due_date", RO),
+	FF(16, RD_F_STR, struct rd_order, idempotency_key, "idempotency_key", RO),
+	FF(17, RD_F_STR, struct rd_order, fingerprint, "fingerprint", PRIV),
+	FF(18, RD_F_TIME, struct rd_order, created_at, "created_at", RO),
+	FF(19, RD_F_TIME, struct rd_order, paid_at, "paid_at", RO),
+	FF(20, RD_F_TIME, struct rd_order, fulfilled_at, "fulfilled_at", RO),
+	FF(21, RD_F_U64, struct rd_order, new_contract_id, "new_contract_id", RO),
+	FF(22, RD_F_STR, struct rd_order, payment_ref, "payment_ref", RO),
+	FF(23, RD_F_STR, struct rd_order, payment_message, "payment_message", RO),
+	FF(24, RD_F_STR, struct rd_order, paid_reference, "paid_reference", RO),
+	FF(25, RD_F_U64, struct rd_order, paid_amount, "paid_amount", RO),
+	FF(26, RD_F_U64, struct rd_order, user_id, "user_id", RO),
+};
+
 #define ENTITY(var, nm, tbl, k, st, flds) \
 	const struct rd_entity var = { nm, tbl, k, 1, sizeof(st), flds, sizeof flds / sizeof *flds }
 ENTITY(rd_entity_vendor, "vendor", "vendors", RD_KIND_VENDOR, struct rd_vendor, vendor_fields);
@@ -310,6 +342,7 @@ ENTITY(rd_entity_action, "action", "actions", RD_KIND_ACTION, struct rd_sched_ac
 ENTITY(rd_entity_message, "message", "outbox", RD_KIND_MESSAGE, struct rd_message, message_fields);
 ENTITY(rd_entity_task, "task", "tasks", RD_KIND_TASK, struct rd_task, task_fields);
 ENTITY(rd_entity_link, "link", "links", RD_KIND_LINK, struct rd_link, link_fields);
+ENTITY(rd_entity_order, "order", "orders", RD_KIND_ORDER, struct rd_order, order_fields);
 
 enum rd_colour rd_contract_colour(const struct rd_contract *c, rd_date today, uint32_t window_days)
 {
@@ -420,6 +453,36 @@ static const struct rd_field *field_by_no(const struct rd_entity *e, uint32_t no
 	return NULL;
 }
 
+/* Zeroes obj before a decode, all but the bodies of its large text fields
+ * (an opportunity's quote lines and notes, a message's text and HTML), which
+ * get an empty string: a field is read up to its NUL, and zeroing kilobytes
+ * nobody reads was an eighth of a renewal sweep. */
+static void clear(const struct rd_entity *e, void *obj)
+{
+	enum { BIG = 256, MAX_BIG = 8 };
+	size_t at[MAX_BIG], size[MAX_BIG], n = 0;
+	for (size_t i = 0; i < e->n_fields && n < MAX_BIG; i++) {
+		const struct rd_field *f = &e->fields[i];
+		if (f->type != RD_F_STR || f->size < BIG)
+			continue;
+		size_t k = n++;
+		for (; k > 0 && at[k - 1] > f->off; k--) { /* by offset */
+			at[k] = at[k - 1];
+			size[k] = size[k - 1];
+		}
+		at[k] = f->off;
+		size[k] = f->size;
+	}
+	char *base = obj;
+	size_t from = 0;
+	for (size_t k = 0; k < n; k++) {
+		memset(base + from, 0, at[k] - from);
+		base[at[k]] = 0;
+		from = at[k] + size[k];
+	}
+	memset(base + from, 0, e->size - from);
+}
+
 int rd_entity_decode(const struct rd_entity *e, const void *rec, size_t len, void *obj)
 {
 	struct rd_rec_reader r;
@@ -427,7 +490,7 @@ int rd_entity_decode(const struct rd_entity *e, const void *rec, size_t len, voi
 	if (rc < 0)
 		return rc;
 	char *base = obj;
-	memset(obj, 0, e->size);
+	clear(e, obj);
 	struct rd_rec_field fld;
 	while ((rc = rd_rec_next(&r, &fld)) > 0) {
 		const struct rd_field *f = field_by_no(e, fld.no);
@@ -1038,6 +1101,22 @@ static int key_message_due(const void *rec, size_t len, uint8_t *key, size_t cap
 	return 8;
 }
 
+static int key_order_idem(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_string(rec, len, 16, key, cap); }
+
+/* Live orders (not failed, cancelled or refunded) by opportunity: at most
+ * one per opportunity, which orders.c keeps so in its write transaction. */
+static int key_order_live(const void *rec, size_t len, uint8_t *key, size_t cap)
+{
+	struct rd_rec_field f;
+	int rc = find_field(rec, len, 14, &f);
+	if (rc <= 0 || f.wire != RD_WIRE_UINT || f.u == RD_ORDER_FAILED || f.u == RD_ORDER_CANCELLED ||
+	    f.u == RD_ORDER_REFUNDED)
+		return rc < 0 ? rc : 0;
+	return key_u64(rec, len, 3, key, cap);
+}
+
+static const struct rd_index_def order_idx[] = { { "idem", key_order_idem }, { "live", key_order_live } };
+
 static const struct rd_index_def opportunity_idx[] = {
 	{ "contract", key_opp_contract }, { "reseller", key_opp_reseller }, { "deadline", key_opp_deadline } };
 static const struct rd_index_def action_idx[] = { { "key", key_action } };
@@ -1068,6 +1147,7 @@ static const struct rd_table_def tables[] = {
 	{ "outbox", message_idx, 1 },
 	{ "tasks", NULL, 0 },
 	{ "links", link_idx, 1 },
+	{ "orders", order_idx, 2 },
 };
 
 int rd_domain_register(struct rd_store *s, struct rd_domain *d)
@@ -1075,7 +1155,7 @@ int rd_domain_register(struct rd_store *s, struct rd_domain *d)
 	struct rd_table **slots[] = { &d->vendors, &d->partners, &d->customers, &d->products, &d->contracts,
 				      &d->users, &d->tokens, &d->contacts, &d->audit, &d->imports, &d->policies,
 				      &d->plugin_kv, &d->enablements, &d->opportunities, &d->actions,
-				      &d->outbox, &d->tasks, &d->links };
+				      &d->outbox, &d->tasks, &d->links, &d->orders };
 	for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
 		int rc = rd_store_register(s, &tables[i], slots[i]);
 		if (rc < 0)

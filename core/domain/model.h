@@ -40,6 +40,7 @@ enum rd_kind {
 	RD_KIND_MESSAGE = 16,
 	RD_KIND_TASK = 17,
 	RD_KIND_LINK = 18,
+	RD_KIND_ORDER = 19,
 };
 
 #define RD_NAME_MAX 128
@@ -312,8 +313,8 @@ struct rd_message {
 	char kind[24];            /* quote_notice, pullback, customer_notice, reminder, digest, task */
 	char to[RD_NAME_MAX];
 	char subject[256];
-	char text[8192];
-	char html[16384];
+	char text[8192];          /* text and html: contiguous and followed by state (notify.c */
+	char html[16384];         /* zeroes all but these two) */
 	uint8_t state;            /* enum rd_msg_state */
 	uint32_t attempts;
 	uint64_t next_at;         /* queued: when to try (real time) */
@@ -341,6 +342,41 @@ struct rd_link {
 	char hash[65];
 	uint64_t vendor_id, customer_id, opportunity_id;
 	uint64_t expires_at, revoked_at;
+};
+
+enum rd_order_state {
+	RD_ORDER_CREATED = 1,          /* recorded; the payment plugin has not answered yet */
+	RD_ORDER_AWAITING_PAYMENT = 2, /* authorised on terms (PO, Bill Me Later): paid when recorded */
+	RD_ORDER_PAID = 3,
+	RD_ORDER_FAILED = 4,           /* the payment option declined it */
+	RD_ORDER_CANCELLED = 5,
+	RD_ORDER_FULFILLED = 6,        /* the renewed term is a new contract */
+	RD_ORDER_REFUNDED = 7,
+};
+
+/* An order for an accepted quote (core/api/orders.c).  One live order per
+ * opportunity; one order per idempotency key and vendor. */
+struct rd_order {
+	uint64_t id;
+	char number[24];             /* O-2027-000123 */
+	uint64_t opportunity_id, contract_id, customer_id, reseller_id, distributor_id;
+	uint8_t publish;             /* enum rd_publish of the opportunity */
+	char payment_plugin[64];     /* the plugin that offers the option */
+	char payment_option[32];     /* purchase_order, bill_me_later, ... */
+	char po_number[64];
+	char currency[4];
+	int64_t total;               /* minor units: the accepted lines less the discount */
+	uint8_t state;               /* enum rd_order_state */
+	rd_date due_date;            /* Bill Me Later: order day + terms_days; else 0 */
+	char idempotency_key[128];   /* unique per vendor */
+	char fingerprint[256];       /* what was asked under the key: a replay must ask the same */
+	uint64_t created_at, paid_at, fulfilled_at;
+	uint64_t new_contract_id;
+	char payment_ref[128];       /* the plugin's reference */
+	char payment_message[256];   /* the plugin's words for people */
+	char paid_reference[128];    /* the reference the payment was recorded with */
+	int64_t paid_amount;
+	uint64_t user_id;            /* who placed it; 0: the customer in the portal */
 };
 
 /* Derived colour: red = expired and not renewed; amber = live and ending
@@ -380,7 +416,7 @@ struct rd_entity {
 
 extern const struct rd_entity rd_entity_vendor, rd_entity_partner, rd_entity_customer, rd_entity_product,
 	rd_entity_contract, rd_entity_user, rd_entity_token, rd_entity_contact, rd_entity_audit, rd_entity_import, rd_entity_policy, rd_entity_plugin_kv, rd_entity_enablement, rd_entity_opportunity,
-	rd_entity_action, rd_entity_message, rd_entity_task, rd_entity_link;
+	rd_entity_action, rd_entity_message, rd_entity_task, rd_entity_link, rd_entity_order;
 
 /* Struct -> record bytes in a writer (owned by the caller). */
 struct rd_rec_writer;
@@ -407,7 +443,7 @@ int rd_entity_set_text(const struct rd_entity *e, void *obj, const char *name, c
 struct rd_domain {
 	struct rd_table *vendors, *partners, *customers, *products, *contracts;
 	struct rd_table *users, *tokens, *contacts, *audit, *imports, *policies, *plugin_kv, *enablements;
-	struct rd_table *opportunities, *actions, *outbox, *tasks, *links;
+	struct rd_table *opportunities, *actions, *outbox, *tasks, *links, *orders;
 };
 
 /* Writes any entity: allocates the id when *id is 0 (RD_PUT_NEW), encodes

@@ -4,11 +4,13 @@
 
 const struct rd_plugin *rd_builtin_payment_po(void);
 const struct rd_plugin *rd_builtin_payment_bml(void);
+const struct rd_plugin *rd_builtin_payment_card(void);
 const struct rd_plugin *rd_builtin_branding_default(void);
 
 void rd_plugins_add_builtins(struct rd_plugins *p)
 {
 	rd_plugins_add(p, rd_builtin_payment_po(), "built-in", NULL);
 	rd_plugins_add(p, rd_builtin_payment_bml(), "built-in", NULL);
+	rd_plugins_add(p, rd_builtin_payment_card(), "built-in", NULL);
 	rd_plugins_add(p, rd_builtin_branding_default(), "built-in", NULL);
 }

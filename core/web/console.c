@@ -91,6 +91,18 @@ static bool console_begin(struct rd_req *req, struct web *w)
 	return true;
 }
 
+/* The partner portal's pages are for the partners' roles. */
+static bool partner_begin(struct rd_req *req, struct web *w)
+{
+	if (rd_web_user(req, w) < 0)
+		return false;
+	if (!rd_role_is_partner(w->c.who.role)) {
+		rd_web_redirect(req, "/vendor");
+		return false;
+	}
+	return true;
+}
+
 static bool may(struct web *w, enum rd_resource res, enum rd_action act)
 {
 	return rd_authz(w->c.who.role, res, act) != RD_SCOPE_NONE;
@@ -109,9 +121,28 @@ static bool allowed(struct web *w, enum rd_resource res, enum rd_action act)
 	return false;
 }
 
+/* The partner portal's navigation. */
+json_t *rd_web_partner_nav(const char *current)
+{
+	static const struct {
+		const char *href, *label;
+	} sections[] = {
+		{ "/partner", "Decisions and quotes" },
+		{ "/partner/contracts", "Contracts" },
+		{ "/partner/customers", "Customers" },
+	};
+	json_t *a = json_array();
+	for (size_t i = 0; i < sizeof sections / sizeof *sections; i++)
+		json_array_append_new(a, json_pack("{s:s, s:s, s:b}", "href", sections[i].href, "label", sections[i].label,
+						   "current", !strcmp(sections[i].href, current)));
+	return a;
+}
+
 /* The console's navigation: the sections this role may see. */
 static json_t *nav_json(struct web *w, const char *current)
 {
+	if (rd_role_is_partner(w->c.who.role))
+		return rd_web_partner_nav(current);
 	static const struct {
 		const char *href, *label;
 		enum rd_resource res;
@@ -167,8 +198,9 @@ static void page(struct web *w, int status, const char *name, json_t *ctx)
 
 static json_t *page_ctx(struct web *w, const char *title, const char *section)
 {
-	return json_pack("{s:s, s:o, s:s}", "title", title, "nav", nav_json(w, section), "role",
-			 rd_role_name(w->c.who.role));
+	return json_pack("{s:s, s:o, s:s, s:s}", "title", title, "nav", nav_json(w, section), "role",
+			 rd_role_name(w->c.who.role), "nav_label",
+			 rd_role_is_partner(w->c.who.role) ? "Partner portal" : "Vendor console");
 }
 
 static const char *partner_name(struct rd_txn *t, struct web *w, uint64_t id, struct rd_partner *buf)
@@ -304,13 +336,16 @@ int rd_page_vendor(struct rd_req *req)
  * returns NULL to skip the record. */
 typedef json_t *(*row_fn)(struct web *w, struct rd_txn *t, void *obj, const char *filter);
 
-static int list_page(struct web *w, struct rd_table *tb, const struct rd_entity *e, size_t size, uint64_t cursor,
-		     const char *filter, row_fn row, json_t **rows, uint64_t *next)
+static int list_page(struct web *w, struct rd_table *tb, const struct rd_entity *e, enum rd_resource res, size_t size,
+		     uint64_t cursor, const char *filter, row_fn row, json_t **rows, uint64_t *next)
 {
 	struct rd_txn *t;
 	int rc = rd_store_read(w->app->store, &t);
 	if (rc < 0)
 		return rc;
+	/* A partner's role sees its own records only (its contracts, the
+	 * customers it is of record for), as through the API. */
+	bool own = rd_authz(w->c.who.role, res, RD_ACT_READ) == RD_SCOPE_OWN;
 	void *obj = rd_malloc(size);
 	struct rd_iter it;
 	struct rd_item item;
@@ -320,7 +355,7 @@ static int list_page(struct web *w, struct rd_table *tb, const struct rd_entity 
 	*next = 0;
 	rc = rd_iter_records(&it, t, tb, w->c.who.vendor, cursor + 1);
 	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
-		if (rd_entity_decode(e, item.val, item.len, obj) < 0)
+		if (rd_entity_decode(e, item.val, item.len, obj) < 0 || (own && !rd_call_sees(&w->c, t, res, obj)))
 			continue;
 		json_t *r = row(w, t, obj, filter);
 		if (!r)
@@ -453,6 +488,7 @@ static json_t *choices(const char *const *values, const char *chosen)
 struct list_def {
 	const char *path, *title, *page, *filter; /* filter: the query parameter, or NULL */
 	const char *const *words;                 /* its values */
+	bool partner;                             /* a page of the partner portal (else of the console) */
 	enum rd_resource res;
 	const struct rd_entity *e;
 	size_t table, size;
@@ -462,13 +498,13 @@ struct list_def {
 static int list_handler(struct rd_req *req, const struct list_def *def)
 {
 	struct web w;
-	if (!console_begin(req, &w) || !allowed(&w, def->res, RD_ACT_READ))
+	if (!(def->partner ? partner_begin(req, &w) : console_begin(req, &w)) || !allowed(&w, def->res, RD_ACT_READ))
 		return 0;
 	const char *filter = def->filter ? known_word(rd_req_query(req, def->filter), def->words) : NULL;
 	json_t *rows;
 	uint64_t next;
 	struct rd_table *tb = *(struct rd_table **)((char *)w.app->domain + def->table);
-	int rc = list_page(&w, tb, def->e, def->size, query_id(req, "cursor"), filter, def->row, &rows, &next);
+	int rc = list_page(&w, tb, def->e, def->res, def->size, query_id(req, "cursor"), filter, def->row, &rows, &next);
 	if (rc < 0)
 		return rc;
 	json_t *ctx = page_ctx(&w, def->title, def->path);
@@ -482,7 +518,7 @@ static int list_handler(struct rd_req *req, const struct list_def *def)
 
 int rd_page_vendor_partners(struct rd_req *req)
 {
-	static const struct list_def def = { "/vendor/partners", "Partners", "vendor_partners", NULL, NULL, RD_RES_PARTNER,
+	static const struct list_def def = { "/vendor/partners", "Partners", "vendor_partners", NULL, NULL, false, RD_RES_PARTNER,
 					     &rd_entity_partner, offsetof(struct rd_domain, partners),
 					     sizeof(struct rd_partner), partner_row };
 	return list_handler(req, &def);
@@ -490,7 +526,7 @@ int rd_page_vendor_partners(struct rd_req *req)
 
 int rd_page_vendor_products(struct rd_req *req)
 {
-	static const struct list_def def = { "/vendor/products", "Products", "vendor_products", NULL, NULL, RD_RES_PRODUCT,
+	static const struct list_def def = { "/vendor/products", "Products", "vendor_products", NULL, NULL, false, RD_RES_PRODUCT,
 					     &rd_entity_product, offsetof(struct rd_domain, products),
 					     sizeof(struct rd_product), product_row };
 	return list_handler(req, &def);
@@ -498,7 +534,7 @@ int rd_page_vendor_products(struct rd_req *req)
 
 int rd_page_vendor_contracts(struct rd_req *req)
 {
-	static const struct list_def def = { "/vendor/contracts", "Contracts", "vendor_contracts", "colour", colour_names,
+	static const struct list_def def = { "/vendor/contracts", "Contracts", "vendor_contracts", "colour", colour_names, false,
 					     RD_RES_CONTRACT, &rd_entity_contract, offsetof(struct rd_domain, contracts),
 					     sizeof(struct rd_contract), contract_row };
 	return list_handler(req, &def);
@@ -507,9 +543,33 @@ int rd_page_vendor_contracts(struct rd_req *req)
 int rd_page_vendor_opportunities(struct rd_req *req)
 {
 	static const struct list_def def = { "/vendor/opportunities", "Renewal quotes", "vendor_opportunities", "state",
-					     opp_state_names, RD_RES_OPPORTUNITY, &rd_entity_opportunity,
+					     opp_state_names, false, RD_RES_OPPORTUNITY, &rd_entity_opportunity,
 					     offsetof(struct rd_domain, opportunities), sizeof(struct rd_opportunity),
 					     opportunity_row };
+	return list_handler(req, &def);
+}
+
+static json_t *customer_row(struct web *w, struct rd_txn *t, void *obj, const char *filter)
+{
+	struct rd_customer *c = obj;
+	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id", (json_int_t)c->id, "external_id", c->external_id,
+			 "name", c->name, "email", c->email, "phone", c->phone, "city", c->city, "country", c->country,
+			 "segment", c->segment);
+}
+
+int rd_page_partner_contracts(struct rd_req *req)
+{
+	static const struct list_def def = { "/partner/contracts", "Contracts", "partner_contracts", "colour", colour_names,
+					     true, RD_RES_CONTRACT, &rd_entity_contract,
+					     offsetof(struct rd_domain, contracts), sizeof(struct rd_contract), contract_row };
+	return list_handler(req, &def);
+}
+
+int rd_page_partner_customers(struct rd_req *req)
+{
+	static const struct list_def def = { "/partner/customers", "Customers", "partner_customers", NULL, NULL, true,
+					     RD_RES_CUSTOMER, &rd_entity_customer, offsetof(struct rd_domain, customers),
+					     sizeof(struct rd_customer), customer_row };
 	return list_handler(req, &def);
 }
 
@@ -517,7 +577,7 @@ static const char *const msg_state_names[] = { "queued", "sent", "dead", NULL };
 
 int rd_page_vendor_outbox(struct rd_req *req)
 {
-	static const struct list_def def = { "/vendor/outbox", "Outbox", "vendor_outbox", "state", msg_state_names,
+	static const struct list_def def = { "/vendor/outbox", "Outbox", "vendor_outbox", "state", msg_state_names, false,
 					     RD_RES_OUTBOX, &rd_entity_message, offsetof(struct rd_domain, outbox),
 					     sizeof(struct rd_message), message_row };
 	return list_handler(req, &def);

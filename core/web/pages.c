@@ -6,7 +6,7 @@
  *   GET  /portal/quote.pdf          the open quote as a PDF
  *   POST /portal/accept             accept the quote (with the chosen optional lines)
  *   GET  /portal/purchase           the purchase form: address filled in, the enabled payment options
- *   POST /portal/order              the order request (processed by the payment plugins)
+ *   POST /portal/order              the order, exactly once (core/api/orders.c), and its confirmation
  *   POST /portal/request            call-back, contact the reseller, reply to the sales centre
  *   GET  /partner                   decisions awaited, quotes, tasks
  *   POST /partner/opportunities/{id}/decision
@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/orders.h"
 #include "pdf/quote.h"
 #include "plugin/host.h"
 #include "renew/renew.h"
@@ -80,7 +81,9 @@ int rd_page_logout(struct rd_req *req)
 	int rc = rd_store_write(w.app->store, revoke_session, &w);
 	if (rc < 0)
 		return rc;
-	rd_reply_header(req, "set-cookie", "rd_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+	char cookie[120];
+	snprintf(cookie, sizeof cookie, "rd_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0%s", rd_cookie_secure(w.app));
+	rd_reply_header(req, "set-cookie", cookie);
 	rd_web_redirect(req, "/login");
 	return 0;
 }
@@ -154,8 +157,8 @@ int rd_page_link(struct rd_req *req)
 		return rc;
 	}
 	char cookie[200];
-	snprintf(cookie, sizeof cookie, "rd_customer=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%d", u->session,
-		 CUSTOMER_SESSION_S);
+	snprintf(cookie, sizeof cookie, "rd_customer=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%d%s", u->session,
+		 CUSTOMER_SESSION_S, rd_cookie_secure(u->app));
 	rd_reply_header(req, "set-cookie", cookie);
 	rd_web_redirect(req, "/portal");
 	free(u);
@@ -465,9 +468,13 @@ int rd_page_portal_purchase(struct rd_req *req)
 		json_decref(plugins);
 		rd_txn_end(t);
 	}
-	json_t *ctx = json_pack("{s:s, s:s, s:o, s:o, s:o}", "title", "Purchase", "number", p->o.number, "total",
+	/* A fresh idempotency key per render: a double submit or a retried
+	 * request carries the same one and finds the same order. */
+	char key[RD_TOKEN_LEN + 1], hash[RD_TOKEN_HASH_HEX];
+	rd_token_new(key, hash);
+	json_t *ctx = json_pack("{s:s, s:s, s:o, s:o, s:o, s:s}", "title", "Purchase", "number", p->o.number, "total",
 				money_json(total, p->o.currency), "customer", rd_entity_to_json(&rd_entity_customer, &p->cu),
-				"options", options);
+				"options", options, "order_key", key + 3);
 	uint64_t partner = p->have_res ? p->res.id : 0;
 	free(p);
 	rd_web_page(&w, 200, "purchase", partner, ctx);
@@ -495,28 +502,99 @@ int rd_page_portal_request(struct rd_req *req)
 	return 0;
 }
 
-/* The order request: the chosen payment option reaches the people who
- * process orders, as a task, until the payment plugins take it over. */
+/* The confirmation: the order number and what happens next. */
+static void order_page(struct web *w, const struct rd_order *o)
+{
+	char due[11] = "";
+	if (o->due_date)
+		rd_date_format(o->due_date, due);
+	bool po = !strcmp(o->payment_option, "purchase_order"), bml = !strcmp(o->payment_option, "bill_me_later");
+	bool waiting = o->state == RD_ORDER_AWAITING_PAYMENT;
+	bool failed = o->state == RD_ORDER_FAILED || o->state == RD_ORDER_CANCELLED;
+	json_t *ctx = json_pack("{s:s, s:s, s:o, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b}", "title",
+				failed ? "Your order was not placed" : "Thank you for your order",
+				"number", o->number, "total", money_json(o->total, o->currency), "po_number", o->po_number,
+				"due_date", due, "message", o->payment_message, "option_label",
+				po ? "a purchase order" : bml ? "Bill Me Later" : o->payment_option, "failed", failed, "pending",
+				o->state == RD_ORDER_CREATED, "purchase_order", waiting && po, "bill_me_later", waiting && bml,
+				"done", o->state == RD_ORDER_PAID || o->state == RD_ORDER_FULFILLED);
+	rd_web_page(w, failed ? 422 : 200, "order", o->reseller_id, ctx);
+}
+
+struct portal_order {
+	struct web w;           /* a copy: the handler's frame is gone when the answer comes */
+	struct rd_hold *hold;
+};
+
+static void portal_placed(const struct rd_order_answer *a, void *arg)
+{
+	struct portal_order *po = arg;
+	struct rd_req *req = rd_hold_req(po->hold);
+	if (req) {
+		po->w.req = req;
+		if (a->status < 300)
+			order_page(&po->w, &a->order);
+		else if (a->field && !strcmp(a->field, "po_number"))
+			rd_web_message(&po->w, a->status, "Purchase order number needed",
+				       "Go back and enter your purchase order number.");
+		else if (a->code && !strcmp(a->code, "idempotency_conflict"))
+			rd_web_message(&po->w, 409, "Please start again",
+				       "This form was already used for another order: open the purchase page again.");
+		else if (a->status == 409 && a->field && !strcmp(a->field, "payment_option"))
+			rd_web_message(&po->w, 409, "Not available", "This payment option is not available for your order: go back and choose another.");
+		else
+			rd_web_message(&po->w, a->status, "Your order was not placed", a->why);
+	}
+	rd_hold_free(po->hold);
+	free(po);
+}
+
+static bool key_ok(const char *k)
+{
+	size_t n = k ? strlen(k) : 0;
+	if (n < 16 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", k[i]))
+			return false;
+	return true;
+}
+
+/* The order: placed once per purchase form (its order_key), through the
+ * chosen payment plugin. */
 int rd_page_portal_order(struct rd_req *req)
 {
 	struct web w;
 	if (rd_web_customer(req, &w) < 0 || !rd_web_csrf_ok(&w))
 		return 0;
-	const char *option = rd_form(req, "option"), *po = rd_form(req, "po_number");
-	if (!option || !*option || strlen(option) > 40 || (po && strlen(po) > 100)) {
+	const char *option = rd_form(req, "option"), *po = rd_form(req, "po_number"), *key = rd_form(req, "order_key");
+	struct rd_order_ask ask = { .vendor = w.tok.vendor_id, .opportunity_id = w.tok.opportunity_id,
+				    .customer_id = w.tok.customer_id, .portal = true };
+	if (!option || !rd_order_text_ok(option, sizeof ask.option)) {
 		rd_web_message(&w, 400, "Choose how to pay", "Go back and choose one of the payment options.");
 		return 0;
 	}
-	char message[300];
-	snprintf(message, sizeof message, "Order placed online: pay by %s%s%s.", option, po && *po ? ", PO " : "",
-		 po && *po ? po : "");
-	uint64_t task;
-	int rc = rd_renew_customer_action(w.app->renew, w.tok.vendor_id, w.tok.customer_id, w.tok.opportunity_id,
-					  RD_TASK_REPLY, message, &task);
-	if (rc < 0)
-		return rc;
-	rd_web_message(&w, 200, "Thank you for your order", "We have your order and will confirm it by e-mail.");
-	return 0;
+	if (po && *po && !rd_order_text_ok(po, sizeof ask.po_number)) {
+		rd_web_message(&w, 400, "Check the purchase order number",
+			       "A purchase order number is up to 63 characters, on one line.");
+		return 0;
+	}
+	if (!key_ok(key)) {
+		rd_web_message(&w, 400, "Please start again", "Open the purchase page again and place your order from there.");
+		return 0;
+	}
+	snprintf(ask.option, sizeof ask.option, "%s", option);
+	snprintf(ask.po_number, sizeof ask.po_number, "%s", po ? po : "");
+	snprintf(ask.key, sizeof ask.key, "portal:%s", key);
+	struct portal_order *p = rd_malloc(sizeof *p);
+	p->w = w;
+	p->hold = rd_req_hold(req);
+	int rc = rd_order_place(w.app, &ask, portal_placed, p);
+	if (rc < 0) {
+		rd_hold_free(p->hold);
+		free(p);
+	}
+	return rc;
 }
 
 /* ---- the partner portal -------------------------------------------------------------------- */
@@ -600,8 +678,9 @@ int rd_page_partner(struct rd_req *req)
 		return rc;
 	}
 	rd_web_page(&w, 200, "partner", w.c.who.partner,
-		    json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "title", "Renewal opportunities", "user", have_u ? u.email : "",
-			      "partner_name", have_p ? pa.name : "", "pending", pending, "quotes", quotes, "tasks", tasks));
+		    json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s}", "title", "Renewal opportunities", "user",
+			      have_u ? u.email : "", "partner_name", have_p ? pa.name : "", "pending", pending, "quotes", quotes,
+			      "tasks", tasks, "nav", rd_web_partner_nav("/partner"), "nav_label", "Partner portal"));
 	return 0;
 }
 

@@ -28,7 +28,7 @@
 /* Pages of the vendor console: its navigation, and the error or notice of
  * the last action. */
 #define CONSOLE_NAV                                                                                               \
-	"<nav class=\"console\" aria-label=\"Vendor console\"><ul>{{#nav}}<li><a href=\"{{href}}\"{{#current}} "       \
+	"<nav class=\"console\" aria-label=\"{{nav_label}}\"><ul>{{#nav}}<li><a href=\"{{href}}\"{{#current}} "       \
 	"aria-current=\"page\"{{/current}}>{{label}}</a></li>{{/nav}}</ul></nav>"                                     \
 	"{{#error}}<p class=\"error\" role=\"alert\">{{error}}</p>{{/error}}"                                        \
 	"{{#notice}}<p class=\"notice\" role=\"status\">{{notice}}</p>{{/notice}}"
@@ -37,6 +37,16 @@
 #define TABLE_END "</table></div>"
 #define CSRF "<input type=\"hidden\" name=\"csrf\" value=\"{{csrf}}\">"
 #define NEXT_PAGE "{{#next}}<p><a href=\"{{next}}\" rel=\"next\">Next page</a></p>{{/next}}"
+/* The contracts table of the console and of the partner portal. */
+#define CONTRACT_TABLE                                                                                            \
+	TABLE("Contracts") "<thead><tr><th scope=\"col\">Contract</th><th scope=\"col\">Customer</th>"                \
+	"<th scope=\"col\">Product</th><th scope=\"col\">Reseller</th><th scope=\"col\">Seats</th><th scope=\"col\">Ends</th>" \
+	"<th scope=\"col\">Status</th></tr></thead><tbody>{{#rows}}<tr class=\"colour-{{colour}}\" data-colour=\"{{colour}}\">" \
+	"<th scope=\"row\">{{external_id}}</th><td>{{customer}}</td><td>{{product}}</td><td>{{reseller}}</td>"            \
+	"<td>{{quantity}}</td><td>{{end}}</td><td><span class=\"dot dot-{{colour}}\" aria-hidden=\"true\"></span>"          \
+	"{{colour_text}} ({{status}}){{#warranty_only}} &middot; warranty only{{/warranty_only}}{{#consolidated}} &middot; " \
+	"consolidated{{/consolidated}}</td></tr>{{/rows}}</tbody>" TABLE_END "{{^rows}}<p>No contracts match.</p>{{/rows}}" \
+	NEXT_PAGE
 #define FILTER(path, name, label)                                                                                 \
 	"<form method=\"get\" action=\"" path "\" class=\"filter\"><label for=\"" name "\">" label "</label> "         \
 	"<select id=\"" name "\" name=\"" name "\">{{#choices}}<option value=\"{{value}}\"{{#selected}} selected"      \
@@ -193,6 +203,7 @@ static const struct asset assets[] = {
 	{ "page/purchase.html", "text/html",
 	  "<p>Quote {{number}}: <strong>{{total}}</strong></p>"
 	  "<form method=\"post\" action=\"/portal/order\" class=\"stack\"><input type=\"hidden\" name=\"csrf\" value=\"{{csrf}}\">"
+	  "<input type=\"hidden\" name=\"order_key\" value=\"{{order_key}}\">"
 	  "<fieldset><legend>Billing address</legend>"
 	  "<label for=\"name\">Company</label><input id=\"name\" name=\"name\" value=\"{{customer.name}}\" required>"
 	  "<label for=\"address_line1\">Address</label><input id=\"address_line1\" name=\"address_line1\" "
@@ -208,8 +219,19 @@ static const struct asset assets[] = {
 	  "{{^options}}<p>No payment option is enabled yet: {{brand.name}} will contact you.</p>{{/options}}</fieldset>"
 	  "<label for=\"po_number\">Purchase order number (for purchase orders)</label><input id=\"po_number\" name=\"po_number\">"
 	  "<button type=\"submit\">Place order</button></form>" },
+	{ "page/order.html", "text/html",
+	  "{{#failed}}<p class=\"error\" role=\"alert\">Your order {{number}} could not be placed with {{option_label}}"
+	  "{{#message}}: {{message}}{{/message}}. Go back and choose another way to pay, or contact {{brand.name}}.</p>{{/failed}}"
+	  "{{^failed}}<p>Thank you. Your order number is <strong id=\"order-number\">{{number}}</strong> for "
+	  "<strong>{{total}}</strong>.</p>"
+	  "{{#pending}}<p>We are confirming your payment option: refresh this page in a moment.</p>{{/pending}}"
+	  "{{#purchase_order}}<p>We will invoice purchase order {{po_number}} on its terms; your renewal starts when the "
+	  "invoice is paid.</p>{{/purchase_order}}"
+	  "{{#bill_me_later}}<p>Bill Me Later: the invoice is due by <strong id=\"due-date\">{{due_date}}</strong>; your "
+	  "renewal starts when it is paid.</p>{{/bill_me_later}}"
+	  "{{#done}}<p>Your payment is received and your renewal is in place.</p>{{/done}}{{/failed}}" },
 	{ "page/partner.html", "text/html",
-	  "<p>Signed in as {{user}} for {{partner_name}}.</p>"
+	  CONSOLE_NAV "<p>Signed in as {{user}} for {{partner_name}}.</p>"
 	  "<h2>Awaiting your decision</h2>{{^pending}}<p>Nothing awaits a decision.</p>{{/pending}}"
 	  "<ul class=\"cards\">{{#pending}}<li><h3>{{number}}: {{customer}}</h3><p>{{product}}, {{quantity}} seats, ends {{end}}. "
 	  "List {{list}}. Decide by {{decide_by}}.</p><p>You sell: you keep {{partner_margin}}. {{vendor_name}} sells: you earn "
@@ -249,13 +271,16 @@ static const struct asset assets[] = {
 	  "</tbody>" TABLE_END "{{^rows}}<p>No products yet.</p>{{/rows}}" NEXT_PAGE },
 	{ "page/vendor_contracts.html", "text/html",
 	  CONSOLE_NAV FILTER("/vendor/contracts", "colour", "Colour")
-	  TABLE("Contracts") "<thead><tr><th scope=\"col\">Contract</th><th scope=\"col\">Customer</th><th scope=\"col\">Product</th>"
-	  "<th scope=\"col\">Reseller</th><th scope=\"col\">Seats</th><th scope=\"col\">Ends</th><th scope=\"col\">Status</th></tr>"
-	  "</thead><tbody>{{#rows}}<tr class=\"colour-{{colour}}\" data-colour=\"{{colour}}\"><th scope=\"row\">{{external_id}}</th>"
-	  "<td>{{customer}}</td><td>{{product}}</td><td>{{reseller}}</td><td>{{quantity}}</td><td>{{end}}</td><td>"
-	  "<span class=\"dot dot-{{colour}}\" aria-hidden=\"true\"></span>{{colour_text}} ({{status}}){{#warranty_only}} &middot; "
-	  "warranty only{{/warranty_only}}{{#consolidated}} &middot; consolidated{{/consolidated}}</td></tr>{{/rows}}</tbody>"
-	  TABLE_END "{{^rows}}<p>No contracts match.</p>{{/rows}}" NEXT_PAGE },
+	  CONTRACT_TABLE },
+	{ "page/partner_contracts.html", "text/html",
+	  CONSOLE_NAV FILTER("/partner/contracts", "colour", "Colour")
+	  CONTRACT_TABLE },
+	{ "page/partner_customers.html", "text/html",
+	  CONSOLE_NAV TABLE("Customers") "<thead><tr><th scope=\"col\">Customer</th><th scope=\"col\">Name</th>"
+	  "<th scope=\"col\">Segment</th><th scope=\"col\">City</th><th scope=\"col\">Country</th><th scope=\"col\">E-mail</th>"
+	  "<th scope=\"col\">Phone</th></tr></thead><tbody>{{#rows}}<tr><td>{{external_id}}</td><th scope=\"row\">{{name}}</th>"
+	  "<td>{{segment}}</td><td>{{city}}</td><td>{{country}}</td><td>{{email}}</td><td>{{phone}}</td></tr>{{/rows}}</tbody>"
+	  TABLE_END "{{^rows}}<p>No customers yet.</p>{{/rows}}" NEXT_PAGE },
 	{ "page/vendor_opportunities.html", "text/html",
 	  CONSOLE_NAV FILTER("/vendor/opportunities", "state", "State")
 	  TABLE("Renewal quotes") "<thead><tr><th scope=\"col\">Quote</th><th scope=\"col\">Customer</th><th scope=\"col\">Product</th>"

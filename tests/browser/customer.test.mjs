@@ -153,8 +153,12 @@ describe('customer flow', { timeout: 120000 }, () => {
     await Promise.all([page.waitForURL(`${w.base}/portal/order`), page.click('form[action="/portal/order"] button[type=submit]')]);
     assert.equal(await page.textContent('h1'), 'Thank you for your order');
     await w.shot(page, FLOW, 'ordered');
-    const tasks = await w.items('/api/v1/tasks');
-    assert.ok(tasks.some((t) => t.customer_id === s.cust.id && /PO PO-BRW-1/.test(t.message)), JSON.stringify(tasks));
+    // One order, awaiting payment on the purchase order (docs/orders.md).
+    const orders = (await w.items('/api/v1/orders')).filter((x) => x.opportunity_id === s.opp.id);
+    assert.equal(orders.length, 1, JSON.stringify(orders));
+    assert.equal(orders[0].po_number, 'PO-BRW-1');
+    assert.equal(orders[0].state, 'awaiting_payment');
+    assert.equal(await page.textContent('#order-number'), orders[0].number);
     assert.deepEqual(page.problems, []);
   });
 

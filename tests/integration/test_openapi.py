@@ -347,6 +347,22 @@ def make_activity(spec, api, errors):
                  headers={"Content-Type": "text/csv"})
     imp = check_response(spec, "POST", "/api/v1/imports", r, errors)
     assert r.status == 202, r
+    # an order (docs/orders.md), paid and fulfilled
+    r = api.call("POST", "/api/v1/plugins/payment-po/enablements", {"config": {}})
+    assert r.status == 201, r
+    opp = api.call("GET", "/api/v1/opportunities?state=pending_decision&limit=1").json()["items"][0]
+    r = api.call("POST", f"/api/v1/opportunities/{opp['id']}/decision", {"publish": "vendor"})
+    assert r.status == 200, r
+    body = {"opportunity_id": opp["id"], "payment_option": "purchase_order", "po_number": "PO-1"}
+    r = api.call("POST", "/api/v1/orders", body, headers={"Idempotency-Key": "openapi-1"})
+    order = check_response(spec, "POST", "/api/v1/orders", r, errors)
+    assert r.status == 201, r
+    r = api.call("POST", "/api/v1/orders", body, headers={"Idempotency-Key": "openapi-1"})
+    check_response(spec, "POST", "/api/v1/orders", r, errors)
+    assert r.status == 200, r
+    r = api.call("POST", f"/api/v1/orders/{order['id']}/payments", {"amount": order["total"], "reference": "T-1"})
+    check_response(spec, "POST", "/api/v1/orders/{id}/payments", r, errors)
+    assert r.status == 200 and r.json()["state"] == "fulfilled", r
     deadline = time.monotonic() + 20
     while True:
         r = api.call("GET", f"/api/v1/imports/{imp['id']}")

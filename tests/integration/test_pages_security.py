@@ -266,3 +266,41 @@ def test_cookies_and_security_headers(world):
         assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp, (path, csp)
         assert r.headers.get("x-frame-options") == "DENY", path
         assert r.headers.get("x-content-type-options") == "nosniff", path
+
+
+def test_cookies_are_secure_behind_tls(daemon, tmp_path):
+    """Behind a TLS proxy (public_url https://...) every cookie renewd sets
+    or clears carries Secure; over plain HTTP none does (a browser would drop
+    it)."""
+    data = tmp_path / "store"
+    data.mkdir()
+    demo_load(data)
+    p = subprocess.run([str(RENEWCTL), "--data", str(data), "user", "create", "--vendor", "sentinel", "--email",
+                        PARTNER_EMAIL, "--role", "partner-admin", "--partner", "3", "--password-stdin"],
+                       input=PASSWORD + "\n", capture_output=True, text=True, timeout=CTL_TIMEOUT)
+    assert p.returncode == 0, p.stderr
+    for public, secure in (("https://renewals.example.com", True), (None, False)):
+        args = ["--test-clock", "1", "--sched-interval-ms", "3600000"]
+        if public:
+            args += ["--public-url", public]
+        d = daemon(data=data, args=args)
+        b = Browser(d)
+        r = b.post("/login", {"vendor": "sentinel", "email": PARTNER_EMAIL, "password": PASSWORD})
+        assert r.status == 303, r
+        cookies = list(r.headers.get_all("set-cookie") or [])
+        csrf = CSRF_RE.search(b.get("/partner").text).group(1)
+        r = b.post("/logout", {"csrf": csrf})
+        cookies += list(r.headers.get_all("set-cookie") or [])
+        api = http_request(d.port, "POST", "/api/v1/session", body=json_body(PARTNER_EMAIL),
+                           headers={"Content-Type": "application/json"})
+        assert api.status in (200, 201), api
+        cookies += list(api.headers.get_all("set-cookie") or [])
+        assert len(cookies) == 3, cookies
+        for c in cookies:
+            assert ("; Secure" in c) == secure, (public, c)
+        d.stop()
+
+
+def json_body(email):
+    import json
+    return json.dumps({"vendor": "sentinel", "email": email, "password": PASSWORD}).encode()

@@ -1,0 +1,942 @@
+/*
+ * orders.c: orders from accepted quotes, exactly once; recorded payments and
+ * fulfilment (see orders.h for the shape of placing an order).
+ *   GET  /api/v1/orders                  ?state= &limit= &cursor=
+ *   POST /api/v1/orders                  Idempotency-Key required
+ *   GET  /api/v1/orders/{id}
+ *   POST /api/v1/orders/{id}/payments    {amount, reference}: paid, then fulfilled
+ */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/call.h"
+#include "api/orders.h"
+#include "plugin/host.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "web/sales.h"
+
+#define AUTHORISE_TIMEOUT_MS 10000
+
+bool rd_order_text_ok(const char *s, size_t cap)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n == 0 || n >= cap)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	json_t *j = json_string(s); /* NULL when s is not valid UTF-8 */
+	json_decref(j);
+	return j != NULL;
+}
+
+static void key_of(const char *s, size_t *len)
+{
+	*len = strlen(s) + 1; /* string index keys carry their NUL */
+}
+
+/* ---- placing an order ---------------------------------------------------------------- */
+
+struct placing {
+	struct rd_app *app;
+	struct rd_order_ask ask;
+	struct rd_order_answer ans;
+	char fingerprint[256];
+	bool call;                /* the order is in created: authorise it */
+	char config[16384];       /* the enablement's configuration, for the call */
+	rd_order_done_fn done;
+	void *arg;
+	struct placing *next;     /* waiters of one flight */
+};
+
+/* Orders whose authorise call is in flight (loop thread only): a second
+ * request for the same order waits for the first call instead of making
+ * another. */
+struct flight {
+	uint64_t vendor, order;
+	struct placing *waiters;
+	struct flight *next;
+};
+static struct flight *flights;
+
+static void refuse(struct placing *p, int status, const char *code, const char *field, const char *why)
+{
+	p->ans.status = status;
+	p->ans.code = code;
+	p->ans.field = field;
+	snprintf(p->ans.why, sizeof p->ans.why, "%s", why);
+}
+
+static void fingerprint(const struct rd_order_ask *a, char out[256])
+{
+	json_t *j = json_pack("{s:I, s:s, s:s}", "opportunity_id", (json_int_t)a->opportunity_id, "option", a->option,
+			      "po_number", a->po_number);
+	char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	snprintf(out, 256, "%s", text ? text : "");
+	free(text);
+	json_decref(j);
+}
+
+/* The quote's total as the customer accepted it: the renewal line and the
+ * chosen optional lines, less the sales person's discount (the portal's
+ * rule, pages.c quote_lines). */
+static int64_t accepted_total(const struct rd_opportunity *o)
+{
+	json_t *lines = json_loads(o->lines[0] ? o->lines : "[]", 0, NULL);
+	int64_t total = 0;
+	size_t i;
+	json_t *l;
+	json_array_foreach(lines, i, l) {
+		if (!json_is_true(json_object_get(l, "optional")) || json_is_true(json_object_get(l, "selected")))
+			total += json_integer_value(json_object_get(l, "list"));
+	}
+	json_decref(lines);
+	return rd_discounted(total, o->discount_bp);
+}
+
+/* The loaded payment plugin that offers option, or NULL. */
+static const char *plugin_of(struct rd_plugins *plugins, const char *option, char name[64])
+{
+	json_t *all = rd_plugins_json(plugins), *pl;
+	size_t i;
+	const char *found = NULL;
+	json_array_foreach(all, i, pl) {
+		if (strcmp(json_string_value(json_object_get(pl, "kind")) ?: "", "payment") ||
+		    strcmp(json_string_value(json_object_get(pl, "state")) ?: "", "loaded"))
+			continue;
+		size_t k;
+		json_t *opt;
+		json_array_foreach(json_object_get(pl, "options"), k, opt) {
+			if (!found && !strcmp(json_string_value(opt) ?: "", option)) {
+				snprintf(name, 64, "%s", json_string_value(json_object_get(pl, "name")) ?: "");
+				found = name;
+			}
+		}
+	}
+	json_decref(all);
+	return found;
+}
+
+static int terms_days(const char *config)
+{
+	json_t *j = json_loads(config, 0, NULL);
+	json_int_t days = json_integer_value(json_object_get(j, "terms_days"));
+	json_decref(j);
+	return days >= 1 && days <= 120 ? (int)days : 30; /* payment-bml's default */
+}
+
+static int audit_order(struct rd_txn *t, struct rd_domain *d, uint64_t v, uint64_t user, uint8_t action,
+		       const struct rd_order *before, const struct rd_order *after, const char *note)
+{
+	json_t *b = before ? rd_entity_to_json(&rd_entity_order, before) : NULL;
+	json_t *a = rd_entity_to_json(&rd_entity_order, after);
+	int rc = rd_audit_write(t, d, v, user, action, "orders", after->id, b, a, note);
+	json_decref(b);
+	json_decref(a);
+	return rc;
+}
+
+/* An existing order answers a replay: the same request, the same order. */
+static int found(struct placing *p, struct rd_txn *t, uint64_t id, bool by_key)
+{
+	struct rd_domain *d = p->app->domain;
+	int rc = rd_entity_get(t, d->orders, &rd_entity_order, p->ask.vendor, id, &p->ans.order);
+	if (rc < 0)
+		return rc;
+	if (by_key && strcmp(p->ans.order.fingerprint, p->fingerprint)) {
+		refuse(p, 409, "idempotency_conflict", "Idempotency-Key",
+		       "this idempotency key was used for a different order request");
+		return 0;
+	}
+	p->ans.status = 200;
+	if (p->ans.order.state == RD_ORDER_CREATED) { /* never authorised: reconcile now */
+		struct rd_enablement *e = rd_malloc(sizeof *e);
+		rc = rd_enablement_find(t, d, p->ask.vendor, p->ans.order.payment_plugin, p->ans.order.reseller_id, e);
+		if (rc == 0) {
+			snprintf(p->config, sizeof p->config, "%s", e->config);
+			p->call = true;
+		} else if (rc == RD_ENOTFOUND) {
+			rc = 0; /* disabled since: it stays created for a person to cancel */
+		}
+		free(e);
+	}
+	return rc;
+}
+
+static bool open_for_order(const struct placing *p, const struct rd_opportunity *o)
+{
+	if (o->state == RD_OPP_ACCEPTED)
+		return true;
+	/* The API may order a published quote as it stands (its partner sells it). */
+	return !p->ask.portal && (o->state == RD_OPP_PUBLISHED_VENDOR || o->state == RD_OPP_PUBLISHED_PARTNER);
+}
+
+static int create_order(struct placing *p, struct rd_txn *t, struct rd_opportunity *o, const char *plugin)
+{
+	struct rd_domain *d = p->app->domain;
+	uint64_t v = p->ask.vendor;
+	struct rd_order *n = &p->ans.order;
+	memset(n, 0, sizeof *n);
+	int rc = rd_txn_next_id(t, d->orders, v, &n->id);
+	if (rc < 0)
+		return rc;
+	int y, m, dd;
+	rd_date today = rd_clock_today();
+	rd_date_to_ymd(today, &y, &m, &dd);
+	snprintf(n->number, sizeof n->number, "O-%04d-%06llu", y, (unsigned long long)n->id);
+	n->opportunity_id = o->id;
+	n->contract_id = o->contract_id;
+	n->customer_id = o->customer_id;
+	n->reseller_id = o->reseller_id;
+	n->distributor_id = o->distributor_id;
+	n->publish = o->publish;
+	snprintf(n->payment_plugin, sizeof n->payment_plugin, "%s", plugin);
+	snprintf(n->payment_option, sizeof n->payment_option, "%s", p->ask.option);
+	snprintf(n->po_number, sizeof n->po_number, "%s", p->ask.po_number);
+	memcpy(n->currency, o->currency, sizeof n->currency);
+	n->total = accepted_total(o);
+	n->state = RD_ORDER_CREATED;
+	if (!strcmp(p->ask.option, "bill_me_later"))
+		n->due_date = today + terms_days(p->config);
+	snprintf(n->idempotency_key, sizeof n->idempotency_key, "%s", p->ask.key);
+	snprintf(n->fingerprint, sizeof n->fingerprint, "%s", p->fingerprint);
+	n->created_at = rd_clock_now();
+	n->user_id = p->ask.user;
+	if ((rc = rd_entity_put(t, d->orders, &rd_entity_order, v, n, RD_PUT_NEW)) < 0 ||
+	    (rc = audit_order(t, d, v, p->ask.user, RD_AUDIT_CREATE, NULL, n, p->ask.portal ? "ordered in the portal" : "ordered")) < 0)
+		return rc;
+	if (o->state != RD_OPP_ACCEPTED) { /* the API's order accepts the quote as it stands */
+		json_t *before = rd_entity_to_json(&rd_entity_opportunity, o);
+		o->state = RD_OPP_ACCEPTED;
+		json_t *after = rd_entity_to_json(&rd_entity_opportunity, o);
+		if ((rc = rd_entity_put(t, d->opportunities, &rd_entity_opportunity, v, o, 0)) == 0)
+			rc = rd_audit_write(t, d, v, p->ask.user, RD_AUDIT_UPDATE, "opportunities", o->id, before, after,
+					    "accepted by an order");
+		json_decref(before);
+		json_decref(after);
+		if (rc < 0)
+			return rc;
+	}
+	p->ans.status = 201;
+	p->call = true;
+	return 0;
+}
+
+/* Step 1: the order of the key, else the live order of the opportunity,
+ * else a new one.  Refusals write nothing. */
+static int place_write(struct rd_txn *t, void *arg)
+{
+	struct placing *p = arg;
+	struct rd_domain *d = p->app->domain;
+	uint64_t v = p->ask.vendor, id;
+	size_t klen;
+	p->call = false;
+	p->ans.status = 0;
+	key_of(p->ask.key, &klen);
+	int rc = rd_index_find(t, d->orders, "idem", v, p->ask.key, klen, &id);
+	if (rc != RD_ENOTFOUND)
+		return rc < 0 ? rc : found(p, t, id, true);
+	struct rd_opportunity *o = rd_malloc(sizeof *o);
+	rc = rd_entity_get(t, d->opportunities, &rd_entity_opportunity, v, p->ask.opportunity_id, o);
+	if (rc == RD_ENOTFOUND || (rc == 0 && p->ask.customer_id && o->customer_id != p->ask.customer_id)) {
+		refuse(p, 400, "invalid", "opportunity_id", "there is no such opportunity");
+		rc = 0;
+		goto out;
+	}
+	if (rc < 0)
+		goto out;
+	uint8_t okey[8];
+	for (int i = 7; i >= 0; i--)
+		okey[7 - i] = (uint8_t)(o->id >> (8 * i));
+	rc = rd_index_find(t, d->orders, "live", v, okey, 8, &id);
+	if (rc != RD_ENOTFOUND) { /* one live order per opportunity: a second attempt gets it */
+		rc = rc < 0 ? rc : found(p, t, id, false);
+		goto out;
+	}
+	if (!open_for_order(p, o)) {
+		refuse(p, 409, "conflict", "opportunity_id",
+		       p->ask.portal ? "accept the quote first" : "the quote is not published or accepted");
+		rc = 0;
+		goto out;
+	}
+	char plugin[64];
+	if (!plugin_of(p->app->plugins, p->ask.option, plugin)) {
+		refuse(p, 400, "invalid", "payment_option", "no payment plugin offers this option");
+		rc = 0;
+		goto out;
+	}
+	struct rd_enablement *e = rd_malloc(sizeof *e);
+	rc = rd_enablement_find(t, d, v, plugin, o->reseller_id, e);
+	if (rc == 0)
+		snprintf(p->config, sizeof p->config, "%s", e->config);
+	free(e);
+	if (rc == RD_ENOTFOUND) {
+		refuse(p, 409, "not_enabled", "payment_option", "this payment option is not enabled for this partner");
+		rc = 0;
+		goto out;
+	}
+	if (rc == 0 && !strcmp(p->ask.option, "purchase_order") && !p->ask.po_number[0]) {
+		refuse(p, 400, "invalid", "po_number", "a purchase order needs its number");
+		goto out;
+	}
+	if (rc == 0)
+		rc = create_order(p, t, o, plugin);
+out:
+	free(o);
+	return rc;
+}
+
+/* Step 2, on the thread pool: the plugin's authorise.  Shared by the pool
+ * and the loop (the host may time the call out while it runs): freed by
+ * whichever lets go last. */
+struct auth_call {
+	atomic_int refs;
+	struct rd_app *app;
+	uint64_t vendor, order;
+	char number[24], key[64], option[32], currency[4];
+	int64_t amount;
+	char customer[1024], method[256];
+	struct rd_payment_result res;
+};
+
+static void auth_unref(struct auth_call *a)
+{
+	if (atomic_fetch_sub(&a->refs, 1) == 1)
+		free(a);
+}
+
+static int auth_run(rd_plugin_ctx *ctx, const struct rd_plugin *desc, void *arg)
+{
+	struct auth_call *a = arg;
+	const struct rd_payment_ops *ops = desc->ops;
+	int rc = RD_EINTERNAL;
+	if (desc->kind == RD_PLUGIN_PAYMENT && ops && ops->authorise) {
+		struct rd_payment_request req = { .order_ref = a->number, .idempotency_key = a->key, .amount = a->amount,
+						  .option = a->option, .customer_json = a->customer, .method_json = a->method };
+		memcpy(req.currency, a->currency, sizeof req.currency);
+		rc = ops->authorise(ctx, &req, &a->res);
+		a->res.reference[sizeof a->res.reference - 1] = 0;
+		a->res.message[sizeof a->res.message - 1] = 0;
+	}
+	auth_unref(a);
+	return rc;
+}
+
+struct authorised {
+	struct rd_app *app;
+	struct auth_call *call;
+	int rc;
+	struct rd_order order;
+};
+
+static int fulfil(struct rd_txn *t, struct rd_domain *d, uint64_t v, uint64_t user, struct rd_order *n);
+
+/* Step 3: the plugin's answer, once: an order no longer in created was
+ * settled by an earlier answer and stays as it is. */
+static int authorised_write(struct rd_txn *t, void *arg)
+{
+	struct authorised *w = arg;
+	struct rd_domain *d = w->app->domain;
+	uint64_t v = w->call->vendor;
+	int rc = rd_entity_get(t, d->orders, &rd_entity_order, v, w->call->order, &w->order);
+	if (rc < 0 || w->rc < 0 || w->order.state != RD_ORDER_CREATED)
+		return rc;
+	struct rd_order before = w->order;
+	const struct rd_payment_result *r = &w->call->res;
+	switch (r->state) {
+	case RD_PAY_PENDING:
+	case RD_PAY_AUTHORISED: w->order.state = RD_ORDER_AWAITING_PAYMENT; break;
+	case RD_PAY_CAPTURED:
+		w->order.state = RD_ORDER_PAID;
+		w->order.paid_at = rd_clock_now();
+		w->order.paid_amount = w->order.total;
+		break;
+	default: w->order.state = RD_ORDER_FAILED; break;
+	}
+	snprintf(w->order.payment_ref, sizeof w->order.payment_ref, "%s", r->reference);
+	snprintf(w->order.payment_message, sizeof w->order.payment_message, "%s", r->message);
+	if (!rd_order_text_ok(w->order.payment_ref, sizeof w->order.payment_ref))
+		w->order.payment_ref[0] = 0; /* a plugin's bytes are not trusted to be text */
+	if (!rd_order_text_ok(w->order.payment_message, sizeof w->order.payment_message))
+		w->order.payment_message[0] = 0;
+	if ((rc = rd_entity_put(t, d->orders, &rd_entity_order, v, &w->order, 0)) < 0 ||
+	    (rc = audit_order(t, d, v, 0, RD_AUDIT_UPDATE, &before, &w->order, "payment plugin answered")) < 0)
+		return rc;
+	return w->order.state == RD_ORDER_PAID ? fulfil(t, d, v, 0, &w->order) : 0;
+}
+
+static struct flight **flight_find(uint64_t vendor, uint64_t order)
+{
+	struct flight **f = &flights;
+	while (*f && ((*f)->vendor != vendor || (*f)->order != order))
+		f = &(*f)->next;
+	return f;
+}
+
+static void answer(struct placing *p)
+{
+	p->done(&p->ans, p->arg);
+	free(p);
+}
+
+static void auth_done(int rc, const char *message, void *arg)
+{
+	struct auth_call *a = arg;
+	struct authorised *w = rd_calloc(1, sizeof *w);
+	w->app = a->app;
+	w->call = a;
+	w->rc = rc;
+	int wrc = rd_store_write(a->app->store, authorised_write, w);
+	struct flight **fp = flight_find(a->vendor, a->order), *f = *fp;
+	*fp = f->next;
+	struct placing *p = f->waiters;
+	free(f);
+	while (p) {
+		struct placing *next = p->next;
+		if (wrc < 0)
+			refuse(p, 500, "internal", NULL, rd_strerror(wrc));
+		else if (rc == -ETIMEDOUT)
+			refuse(p, 504, "plugin_timeout", "payment_option", "the payment option did not answer in time; try again");
+		else if (rc < 0)
+			refuse(p, 502, "plugin_failed", "payment_option", message && *message ? message : rd_strerror(rc));
+		else
+			p->ans.order = w->order;
+		answer(p);
+		p = next;
+	}
+	if (wrc < 0)
+		rd_log(RD_LOG_ERROR, "orders", "order %llu: the payment answer could not be stored: %s",
+		       (unsigned long long)a->order, rd_strerror(wrc));
+	free(w);
+	auth_unref(a);
+}
+
+static void customer_json(struct rd_app *app, uint64_t v, uint64_t id, char *out, size_t cap)
+{
+	struct rd_txn *t;
+	struct rd_customer cu = { 0 };
+	if (rd_store_read(app->store, &t) == 0) {
+		rd_entity_get(t, app->domain->customers, &rd_entity_customer, v, id, &cu);
+		rd_txn_end(t);
+	}
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", cu.name, "email", cu.email, "city", cu.city,
+			      "postcode", cu.postcode, "country", cu.country);
+	char *text = json_dumps(j, JSON_COMPACT);
+	snprintf(out, cap, "%s", text && strlen(text) < cap ? text : "{}");
+	free(text);
+	json_decref(j);
+}
+
+/* Joins the flight of this order, or starts it. */
+static void authorise(struct placing *p)
+{
+	const struct rd_order *o = &p->ans.order;
+	struct flight **fp = flight_find(p->ask.vendor, o->id);
+	if (*fp) {
+		p->next = (*fp)->waiters;
+		(*fp)->waiters = p;
+		return;
+	}
+	struct rd_loaded *l = rd_plugins_find(p->app->plugins, o->payment_plugin);
+	if (!l) {
+		refuse(p, 409, "not_enabled", "payment_option", "the payment plugin is not loaded");
+		answer(p);
+		return;
+	}
+	struct auth_call *a = rd_calloc(1, sizeof *a);
+	atomic_init(&a->refs, 2);
+	a->app = p->app;
+	a->vendor = p->ask.vendor;
+	a->order = o->id;
+	snprintf(a->number, sizeof a->number, "%s", o->number);
+	snprintf(a->key, sizeof a->key, "order:%s", o->number);
+	snprintf(a->option, sizeof a->option, "%s", o->payment_option);
+	memcpy(a->currency, o->currency, sizeof a->currency);
+	a->amount = o->total;
+	customer_json(p->app, p->ask.vendor, o->customer_id, a->customer, sizeof a->customer);
+	json_t *m = json_pack("{s:s}", "po_number", o->po_number);
+	char *text = json_dumps(m, JSON_COMPACT);
+	snprintf(a->method, sizeof a->method, "%s", text ? text : "{}");
+	free(text);
+	json_decref(m);
+	struct flight *f = rd_calloc(1, sizeof *f);
+	f->vendor = p->ask.vendor;
+	f->order = o->id;
+	f->waiters = p;
+	f->next = flights;
+	flights = f;
+	int rc = rd_plugins_call(p->app->plugins, l, p->ask.vendor, o->reseller_id, p->config, AUTHORISE_TIMEOUT_MS,
+				 auth_run, auth_done, a);
+	if (rc < 0) { /* not started: the order stays created; a retry authorises it */
+		flights = f->next;
+		free(f);
+		free(a);
+		refuse(p, 503, "plugin_busy", "payment_option", "the payment option is busy; try again");
+		answer(p);
+	}
+}
+
+int rd_order_place(struct rd_app *app, const struct rd_order_ask *ask, rd_order_done_fn done, void *arg)
+{
+	struct placing *p = rd_calloc(1, sizeof *p);
+	p->app = app;
+	p->ask = *ask;
+	p->done = done;
+	p->arg = arg;
+	fingerprint(ask, p->fingerprint);
+	int rc = rd_store_write(app->store, place_write, p);
+	if (rc < 0) {
+		free(p);
+		return rc;
+	}
+	if (p->call && p->ans.status < 300)
+		authorise(p);
+	else
+		answer(p);
+	return 0;
+}
+
+/* ---- fulfilment ------------------------------------------------------------------------ */
+
+static rd_date add_months(rd_date start, int months)
+{
+	int y, m, d;
+	rd_date_to_ymd(start, &y, &m, &d);
+	m += months;
+	y += (m - 1) / 12;
+	m = (m - 1) % 12 + 1;
+	int next_y = m == 12 ? y + 1 : y, next_m = m == 12 ? 1 : m + 1;
+	int last = rd_date_from_ymd(next_y, next_m, 1) - rd_date_from_ymd(y, m, 1);
+	return rd_date_from_ymd(y, m, d < last ? d : last); /* 31 January + 1 month: 28 or 29 February */
+}
+
+/* The last day covered by a term that starts on start. */
+static rd_date term_end(rd_date start, uint8_t term)
+{
+	switch (term) {
+	case RD_TERM_QUARTERLY: return add_months(start, 3) - 1;
+	case RD_TERM_MONTHLY:
+	case RD_TERM_FLEX: return add_months(start, 1) - 1;
+	default: return add_months(start, 12) - 1;
+	}
+}
+
+/* The renewed product and seats: the renewal line's, or a chosen up-sell's
+ * product (which replaces it).  Cross-sell lines are billed on the order
+ * but make no contract of their own. */
+static int renewed_product(struct rd_txn *t, struct rd_domain *d, uint64_t v, const struct rd_opportunity *o,
+			   uint64_t *product, uint32_t *quantity)
+{
+	json_t *lines = json_loads(o->lines[0] ? o->lines : "[]", 0, NULL), *l;
+	size_t i;
+	int rc = 0;
+	json_array_foreach(lines, i, l) {
+		const char *kind = json_string_value(json_object_get(l, "kind")) ?: "";
+		const char *sku = json_string_value(json_object_get(l, "sku"));
+		bool optional = json_is_true(json_object_get(l, "optional"));
+		if (!strcmp(kind, "renewal") && !optional) {
+			json_int_t q = json_integer_value(json_object_get(l, "quantity"));
+			if (q > 0 && q <= UINT32_MAX)
+				*quantity = (uint32_t)q;
+		} else if (!strcmp(kind, "upsell") && json_is_true(json_object_get(l, "selected")) && sku) {
+			uint64_t id;
+			size_t klen;
+			key_of(sku, &klen);
+			if ((rc = rd_index_find(t, d->products, "ext", v, sku, klen, &id)) == 0)
+				*product = id;
+			else if (rc != RD_ENOTFOUND)
+				break;
+			rc = 0;
+		}
+	}
+	json_decref(lines);
+	return rc;
+}
+
+static int put_audited(struct rd_txn *t, struct rd_domain *d, struct rd_table *tb, const struct rd_entity *e,
+		       uint64_t v, uint64_t user, const void *before, void *after, unsigned flags, const char *note)
+{
+	int rc = rd_entity_put(t, tb, e, v, after, flags);
+	if (rc < 0)
+		return rc;
+	json_t *b = before ? rd_entity_to_json(e, before) : NULL, *a = rd_entity_to_json(e, after);
+	rc = rd_audit_write(t, d, v, user, before ? RD_AUDIT_UPDATE : RD_AUDIT_CREATE, e->table, *(const uint64_t *)after,
+			    b, a, note);
+	json_decref(b);
+	json_decref(a);
+	return rc;
+}
+
+/* A paid order becomes the renewed term, in the transaction that paid it:
+ * a new contract, the old one renewed, the opportunity won. */
+static int fulfil(struct rd_txn *t, struct rd_domain *d, uint64_t v, uint64_t user, struct rd_order *n)
+{
+	struct rd_contract old, k;
+	struct rd_opportunity *o = rd_malloc(sizeof *o), *ob = rd_malloc(sizeof *ob);
+	int rc = rd_entity_get(t, d->contracts, &rd_entity_contract, v, n->contract_id, &old);
+	if (rc == 0)
+		rc = rd_entity_get(t, d->opportunities, &rd_entity_opportunity, v, n->opportunity_id, o);
+	if (rc < 0)
+		goto out;
+	k = old;
+	k.id = 0;
+	snprintf(k.external_id, sizeof k.external_id, "%s", n->number);
+	k.start = old.end + 1;
+	k.end = term_end(k.start, old.term);
+	k.status = RD_CONTRACT_LIVE;
+	k.quoted = 0; /* the engine quotes its own renewal in time */
+	memcpy(k.currency, n->currency, sizeof k.currency);
+	if ((rc = renewed_product(t, d, v, o, &k.product_id, &k.quantity)) < 0 ||
+	    (rc = put_audited(t, d, d->contracts, &rd_entity_contract, v, user, NULL, &k, 0, n->number)) < 0)
+		goto out;
+	struct rd_contract before = old;
+	old.status = RD_CONTRACT_RENEWED;
+	if ((rc = put_audited(t, d, d->contracts, &rd_entity_contract, v, user, &before, &old, 0, n->number)) < 0)
+		goto out;
+	*ob = *o;
+	o->state = RD_OPP_WON;
+	if ((rc = put_audited(t, d, d->opportunities, &rd_entity_opportunity, v, user, ob, o, 0, n->number)) < 0)
+		goto out;
+	struct rd_order paid = *n;
+	n->state = RD_ORDER_FULFILLED;
+	n->fulfilled_at = rd_clock_now();
+	n->new_contract_id = k.id;
+	rc = put_audited(t, d, d->orders, &rd_entity_order, v, user, &paid, n, 0, "fulfilled");
+out:
+	free(o);
+	free(ob);
+	return rc;
+}
+
+/* ---- the API ------------------------------------------------------------------------------ */
+
+static json_t *order_json(const struct rd_order *o)
+{
+	return rd_entity_to_json(&rd_entity_order, o);
+}
+
+static bool sees_order(struct call *c, enum rd_scope scope, const struct rd_order *o)
+{
+	return scope == RD_SCOPE_ALL || rd_call_in_scope(c, o->reseller_id) || rd_call_in_scope(c, o->distributor_id);
+}
+
+int rd_api_orders_list(struct rd_req *req)
+{
+	struct call c;
+	enum rd_scope scope;
+	if (rd_call_begin(req, &c) < 0 || (scope = rd_call_allow(&c, RD_RES_ORDER, RD_ACT_READ)) == RD_SCOPE_NONE)
+		return 0;
+	static const char *const known[] = { "limit", "cursor", "state", NULL };
+	struct rd_page pg;
+	if (rd_page_begin(&pg, req, known) < 0)
+		return 0;
+	const char *state = rd_req_query(req, "state");
+	struct rd_txn *t;
+	int rc = rd_store_read(c.app->store, &t);
+	if (rc < 0)
+		return rd_page_finish(&pg, rc);
+	struct rd_order *o = rd_malloc(sizeof *o);
+	struct rd_iter it;
+	struct rd_item item;
+	rc = rd_iter_records(&it, t, c.app->domain->orders, c.who.vendor, pg.cursor + 1);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if ((rc = rd_entity_decode(&rd_entity_order, item.val, item.len, o)) < 0)
+			break;
+		if (!sees_order(&c, scope, o))
+			continue;
+		json_t *j = order_json(o);
+		if (state && strcmp(json_string_value(json_object_get(j, "state")), state)) {
+			json_decref(j);
+			continue;
+		}
+		if (!rd_page_add(&pg, item.id, j))
+			break;
+	}
+	rd_iter_close(&it);
+	rd_txn_end(t);
+	free(o);
+	return rd_page_finish(&pg, rc);
+}
+
+/* Reads an order the caller may see; replies 404 otherwise. */
+static int load_order(struct call *c, enum rd_scope scope, struct rd_order *o)
+{
+	uint64_t id = rd_parse_id(rd_req_param(c->req, "id"));
+	struct rd_txn *t;
+	int rc = rd_store_read(c->app->store, &t);
+	if (rc < 0)
+		return rc;
+	rc = id ? rd_entity_get(t, c->app->domain->orders, &rd_entity_order, c->who.vendor, id, o) : RD_ENOTFOUND;
+	rd_txn_end(t);
+	if (rc == 0 && !sees_order(c, scope, o))
+		rc = RD_ENOTFOUND;
+	if (rc == RD_ENOTFOUND)
+		rd_reply_error(c->req, 404, "not_found", "id", "no such order");
+	return rc;
+}
+
+int rd_api_order_get(struct rd_req *req)
+{
+	struct call c;
+	enum rd_scope scope;
+	if (rd_call_begin(req, &c) < 0 || (scope = rd_call_allow(&c, RD_RES_ORDER, RD_ACT_READ)) == RD_SCOPE_NONE)
+		return 0;
+	struct rd_order *o = rd_malloc(sizeof *o);
+	int rc = load_order(&c, scope, o);
+	if (rc == 0)
+		rd_reply_json(req, 200, order_json(o));
+	free(o);
+	return rc == RD_ENOTFOUND ? 0 : rc;
+}
+
+static void api_placed(const struct rd_order_answer *a, void *arg)
+{
+	struct rd_hold *h = arg;
+	struct rd_req *req = rd_hold_req(h);
+	if (req && a->status < 300)
+		rd_reply_json(req, a->status, order_json(&a->order));
+	else if (req)
+		rd_reply_error(req, a->status, a->code, a->field, "%s", a->why);
+	rd_hold_free(h);
+}
+
+/* The body of POST /api/v1/orders into ask; replies 400 and returns false. */
+static bool order_body(struct rd_req *req, json_t *body, struct rd_order_ask *ask)
+{
+	const char *key, *bad = NULL;
+	json_t *v;
+	json_object_foreach(body, key, v)
+		if (strcmp(key, "opportunity_id") && strcmp(key, "payment_option") && strcmp(key, "po_number") && !bad)
+			bad = key;
+	json_t *opp = json_object_get(body, "opportunity_id"), *opt = json_object_get(body, "payment_option"),
+	       *po = json_object_get(body, "po_number");
+	if (bad) {
+		rd_reply_error(req, 400, "invalid", bad, "unknown field (opportunity_id, payment_option, po_number)");
+		return false;
+	}
+	if (!json_is_integer(opp) || json_integer_value(opp) <= 0) {
+		rd_reply_error(req, 400, "invalid", "opportunity_id", "opportunity_id is the id of an accepted quote");
+		return false;
+	}
+	if (!json_is_string(opt) || !rd_order_text_ok(json_string_value(opt), sizeof ask->option)) {
+		rd_reply_error(req, 400, "invalid", "payment_option", "payment_option names a payment option, e.g. purchase_order");
+		return false;
+	}
+	if (po && !json_is_null(po) && (!json_is_string(po) || (json_string_length(po) &&
+					!rd_order_text_ok(json_string_value(po), sizeof ask->po_number)))) {
+		rd_reply_error(req, 400, "invalid", "po_number", "po_number is text of up to 63 bytes, without control characters");
+		return false;
+	}
+	ask->opportunity_id = (uint64_t)json_integer_value(opp);
+	snprintf(ask->option, sizeof ask->option, "%s", json_string_value(opt));
+	snprintf(ask->po_number, sizeof ask->po_number, "%s", json_string_value(po) ?: "");
+	return true;
+}
+
+int rd_api_orders_create(struct rd_req *req)
+{
+	struct call c;
+	enum rd_scope scope;
+	if (rd_call_begin(req, &c) < 0 || (scope = rd_call_allow(&c, RD_RES_ORDER, RD_ACT_CREATE)) == RD_SCOPE_NONE)
+		return 0;
+	const char *key = rd_req_header(req, "idempotency-key");
+	if (!key || !rd_order_text_ok(key, 128) || strchr(key, ' ')) {
+		rd_reply_error(req, 400, "invalid", "Idempotency-Key",
+			       "an Idempotency-Key header (1-127 characters, no spaces) is required: a retry sends the same one");
+		return 0;
+	}
+	json_t *body;
+	if (rd_req_json(req, &body) < 0)
+		return 0;
+	struct rd_order_ask ask = { .vendor = c.who.vendor, .user = c.who.user };
+	bool ok = order_body(req, body, &ask);
+	json_decref(body);
+	if (!ok)
+		return 0;
+	snprintf(ask.key, sizeof ask.key, "%s", key);
+	if (scope == RD_SCOPE_OWN) { /* a partner orders its own customers' quotes only */
+		struct rd_txn *t;
+		struct rd_opportunity *o = rd_malloc(sizeof *o);
+		int rc = rd_store_read(c.app->store, &t);
+		if (rc < 0) {
+			free(o);
+			return rc;
+		}
+		rc = rd_entity_get(t, c.app->domain->opportunities, &rd_entity_opportunity, c.who.vendor, ask.opportunity_id, o);
+		rd_txn_end(t);
+		bool in = rc == 0 && (rd_call_in_scope(&c, o->reseller_id) || rd_call_in_scope(&c, o->distributor_id));
+		free(o);
+		if (!in) {
+			rd_reply_error(req, 400, "invalid", "opportunity_id", "there is no such opportunity");
+			return 0;
+		}
+	}
+	struct rd_hold *h = rd_req_hold(req);
+	int rc = rd_order_place(c.app, &ask, api_placed, h);
+	if (rc < 0)
+		rd_hold_free(h);
+	return rc;
+}
+
+/* ---- recording a payment ------------------------------------------------------------------- */
+
+struct paying {
+	struct call *c;
+	uint64_t id;
+	int64_t amount;
+	const char *reference;
+	int status;
+	const char *code, *field;
+	char why[200];
+	struct rd_order order;
+};
+
+static int pay_refuse(struct paying *p, int status, const char *code, const char *field, const char *why)
+{
+	p->status = status;
+	p->code = code;
+	p->field = field;
+	snprintf(p->why, sizeof p->why, "%s", why);
+	return RD_EDECLINED; /* nothing of it is written */
+}
+
+static int pay_write(struct rd_txn *t, void *arg)
+{
+	struct paying *p = arg;
+	struct rd_domain *d = p->c->app->domain;
+	uint64_t v = p->c->who.vendor;
+	int rc = rd_entity_get(t, d->orders, &rd_entity_order, v, p->id, &p->order);
+	if (rc == RD_ENOTFOUND)
+		return pay_refuse(p, 404, "not_found", "id", "no such order");
+	if (rc < 0)
+		return rc;
+	if (p->order.paid_reference[0]) { /* recorded already: the same payment again changes nothing */
+		if (!strcmp(p->order.paid_reference, p->reference)) {
+			p->status = 200;
+			return RD_EDECLINED;
+		}
+		return pay_refuse(p, 409, "conflict", "reference", "this order is paid already, under another reference");
+	}
+	if (p->order.state != RD_ORDER_AWAITING_PAYMENT)
+		return pay_refuse(p, 409, "conflict", "id", "only an order awaiting payment can be paid");
+	if (p->amount != p->order.total)
+		return pay_refuse(p, 422, "amount_mismatch", "amount", "the amount must be the order's total exactly");
+	struct rd_order before = p->order;
+	p->order.state = RD_ORDER_PAID;
+	p->order.paid_at = rd_clock_now();
+	p->order.paid_amount = p->amount;
+	snprintf(p->order.paid_reference, sizeof p->order.paid_reference, "%s", p->reference);
+	if ((rc = rd_entity_put(t, d->orders, &rd_entity_order, v, &p->order, 0)) < 0 ||
+	    (rc = audit_order(t, d, v, p->c->who.user, RD_AUDIT_UPDATE, &before, &p->order, "payment recorded")) < 0)
+		return rc;
+	p->status = 200;
+	return fulfil(t, d, v, p->c->who.user, &p->order);
+}
+
+/* After the payment is committed, the plugin hears of it (capture): Bill
+ * Me Later lowers the customer's open amount.  Best effort: the payment
+ * stands whatever the plugin answers, and a failure is logged. */
+struct capture_call {
+	atomic_int refs;
+	char reference[128], currency[4], number[24];
+	int64_t amount;
+};
+
+static void capture_unref(struct capture_call *k)
+{
+	if (atomic_fetch_sub(&k->refs, 1) == 1)
+		free(k);
+}
+
+static int capture_run(rd_plugin_ctx *ctx, const struct rd_plugin *desc, void *arg)
+{
+	struct capture_call *k = arg;
+	const struct rd_payment_ops *ops = desc->ops;
+	int rc = 0;
+	if (desc->kind == RD_PLUGIN_PAYMENT && ops && ops->capture) {
+		struct rd_payment_result res = { 0 };
+		rc = ops->capture(ctx, k->reference, k->amount, k->currency, &res);
+	}
+	capture_unref(k);
+	return rc;
+}
+
+static void capture_done(int rc, const char *message, void *arg)
+{
+	struct capture_call *k = arg;
+	if (rc < 0)
+		rd_log(RD_LOG_WARN, "orders", "order %s: the payment plugin's capture failed: %s", k->number, message);
+	capture_unref(k);
+}
+
+static void capture(struct call *c, const struct rd_order *o)
+{
+	struct rd_loaded *l = rd_plugins_find(c->app->plugins, o->payment_plugin);
+	struct rd_txn *t;
+	if (!l || !o->payment_ref[0] || rd_store_read(c->app->store, &t) < 0)
+		return;
+	struct rd_enablement *e = rd_malloc(sizeof *e);
+	int rc = rd_enablement_find(t, c->app->domain, c->who.vendor, o->payment_plugin, o->reseller_id, e);
+	rd_txn_end(t);
+	struct capture_call *k = rd_calloc(1, sizeof *k);
+	atomic_init(&k->refs, 2);
+	snprintf(k->reference, sizeof k->reference, "%s", o->payment_ref);
+	snprintf(k->number, sizeof k->number, "%s", o->number);
+	memcpy(k->currency, o->currency, sizeof k->currency);
+	k->amount = o->paid_amount;
+	if (rc < 0 || rd_plugins_call(c->app->plugins, l, c->who.vendor, o->reseller_id, e->config, AUTHORISE_TIMEOUT_MS,
+				      capture_run, capture_done, k) < 0) {
+		rd_log(RD_LOG_WARN, "orders", "order %s: the payment plugin was not told of the payment", o->number);
+		free(k);
+	}
+	free(e);
+}
+
+int rd_api_order_payment(struct rd_req *req)
+{
+	struct call c;
+	if (rd_call_begin(req, &c) < 0 || rd_call_allow(&c, RD_RES_ORDER, RD_ACT_UPDATE) == RD_SCOPE_NONE)
+		return 0;
+	struct paying p = { .c = &c, .id = rd_parse_id(rd_req_param(req, "id")) };
+	json_t *body, *v;
+	if (rd_req_json(req, &body) < 0)
+		return 0;
+	const char *key, *bad = NULL;
+	json_object_foreach(body, key, v)
+		if (strcmp(key, "amount") && strcmp(key, "reference") && !bad)
+			bad = key;
+	json_t *amount = json_object_get(body, "amount"), *ref = json_object_get(body, "reference");
+	if (bad)
+		rd_reply_error(req, 400, "invalid", bad, "unknown field (amount, reference)");
+	else if (!json_is_integer(amount) || json_integer_value(amount) <= 0)
+		rd_reply_error(req, 400, "invalid", "amount", "amount is a positive whole number of minor units");
+	else if (!json_is_string(ref) || !rd_order_text_ok(json_string_value(ref), sizeof p.order.paid_reference))
+		rd_reply_error(req, 400, "invalid", "reference", "reference is text of 1-127 bytes, without control characters");
+	if (bad || !json_is_integer(amount) || json_integer_value(amount) <= 0 || !json_is_string(ref) ||
+	    !rd_order_text_ok(json_string_value(ref), sizeof p.order.paid_reference)) {
+		json_decref(body);
+		return 0;
+	}
+	p.amount = json_integer_value(amount);
+	p.reference = rd_req_alloc(req, json_string_length(ref) + 1);
+	memcpy((char *)p.reference, json_string_value(ref), json_string_length(ref) + 1);
+	json_decref(body);
+	if (!p.id) {
+		rd_reply_error(req, 404, "not_found", "id", "no such order");
+		return 0;
+	}
+	int rc = rd_store_write(c.app->store, pay_write, &p);
+	if (rc < 0 && rc != RD_EDECLINED)
+		return rc;
+	if (rc == 0)
+		capture(&c, &p.order);
+	if (p.status == 200)
+		rd_reply_json(req, 200, order_json(&p.order));
+	else
+		rd_reply_error(req, p.status, p.code, p.field, "%s", p.why);
+	return 0;
+}
