@@ -131,6 +131,13 @@ int rd_api_orders_list(struct rd_req *req);
 int rd_api_orders_create(struct rd_req *req);
 int rd_api_order_get(struct rd_req *req);
 int rd_api_order_payment(struct rd_req *req);
+int rd_api_commissions_list(struct rd_req *req);
+int rd_api_statements_list(struct rd_req *req);
+int rd_api_statement_get(struct rd_req *req);
+int rd_api_statement_csv(struct rd_req *req);
+int rd_api_statement_pdf(struct rd_req *req);
+json_t *rd_statement_json(const struct rd_statement *st);
+int rd_api_payment_webhook(struct rd_req *req);
 int rd_api_link_revoke(struct rd_req *req);
 
 #endif

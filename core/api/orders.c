@@ -5,13 +5,18 @@
  *   POST /api/v1/orders                  Idempotency-Key required
  *   GET  /api/v1/orders/{id}
  *   POST /api/v1/orders/{id}/payments    {amount, reference}: paid, then fulfilled
+ *   POST /webhooks/payments/{plugin}     ?vendor=: a gateway's signed event (no session)
+ * and the reconciliation at start of the orders left in created.
  */
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/call.h"
+#include "api/commissions.h"
 #include "api/orders.h"
+#include "config/config.h"
 #include "plugin/host.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -299,7 +304,7 @@ struct auth_call {
 	uint64_t vendor, order;
 	char number[24], key[64], option[32], currency[4];
 	int64_t amount;
-	char customer[1024], method[256];
+	char customer[1024], method[512];
 	struct rd_payment_result res;
 };
 
@@ -354,6 +359,7 @@ static int authorised_write(struct rd_txn *t, void *arg)
 		w->order.state = RD_ORDER_PAID;
 		w->order.paid_at = rd_clock_now();
 		w->order.paid_amount = w->order.total;
+		snprintf(w->order.paid_reference, sizeof w->order.paid_reference, "%s", r->reference);
 		break;
 	default: w->order.state = RD_ORDER_FAILED; break;
 	}
@@ -390,6 +396,11 @@ static void auth_done(int rc, const char *message, void *arg)
 	w->app = a->app;
 	w->call = a;
 	w->rc = rc;
+	if (a->app->config && a->app->config->test_clock && a->app->config->test_crash_after_authorise && rc == 0 &&
+	    a->res.state == RD_PAY_CAPTURED) { /* tests only: the crash between the charge and the commit */
+		rd_log(RD_LOG_WARN, "orders", "order %s: test_crash_after_authorise: killed before the commit", a->number);
+		raise(SIGKILL);
+	}
 	int wrc = rd_store_write(a->app->store, authorised_write, w);
 	struct flight **fp = flight_find(a->vendor, a->order), *f = *fp;
 	*fp = f->next;
@@ -458,7 +469,12 @@ static void authorise(struct placing *p)
 	memcpy(a->currency, o->currency, sizeof a->currency);
 	a->amount = o->total;
 	customer_json(p->app, p->ask.vendor, o->customer_id, a->customer, sizeof a->customer);
+	/* The card token comes with the request and is never stored: a
+	 * reconciliation (no token) makes the card plugin ask its gateway
+	 * under the key instead. */
 	json_t *m = json_pack("{s:s}", "po_number", o->po_number);
+	if (p->ask.card_token[0])
+		json_object_set_new(m, "token", json_string(p->ask.card_token));
 	char *text = json_dumps(m, JSON_COMPACT);
 	snprintf(a->method, sizeof a->method, "%s", text ? text : "{}");
 	free(text);
@@ -606,6 +622,8 @@ static int fulfil(struct rd_txn *t, struct rd_domain *d, uint64_t v, uint64_t us
 	n->fulfilled_at = rd_clock_now();
 	n->new_contract_id = k.id;
 	rc = put_audited(t, d, d->orders, &rd_entity_order, v, user, &paid, n, 0, "fulfilled");
+	if (rc == 0) /* the channel's commissions, in the same transaction (commissions.c) */
+		rc = rd_commissions_record(t, d, v, n, o);
 out:
 	free(o);
 	free(ob);
@@ -710,14 +728,24 @@ static bool order_body(struct rd_req *req, json_t *body, struct rd_order_ask *as
 	const char *key, *bad = NULL;
 	json_t *v;
 	json_object_foreach(body, key, v)
-		if (strcmp(key, "opportunity_id") && strcmp(key, "payment_option") && strcmp(key, "po_number") && !bad)
+		if (strcmp(key, "opportunity_id") && strcmp(key, "payment_option") && strcmp(key, "po_number") &&
+		    strcmp(key, "card_token") && !bad)
 			bad = key;
 	json_t *opp = json_object_get(body, "opportunity_id"), *opt = json_object_get(body, "payment_option"),
 	       *po = json_object_get(body, "po_number");
 	if (bad) {
-		rd_reply_error(req, 400, "invalid", bad, "unknown field (opportunity_id, payment_option, po_number)");
+		rd_reply_error(req, 400, "invalid", bad, "unknown field (opportunity_id, payment_option, po_number, card_token)");
 		return false;
 	}
+	json_t *card = json_object_get(body, "card_token");
+	const char *ct = json_string_value(card);
+	if (card && !json_is_null(card) && (!ct || !rd_order_text_ok(ct, sizeof ask->card_token) || strchr(ct, ' ') ||
+					    strspn(ct, "0123456789") == strlen(ct))) {
+		rd_reply_error(req, 400, "invalid", "card_token",
+			       "card_token is the card gateway's token for the card, never a card number");
+		return false;
+	}
+	snprintf(ask->card_token, sizeof ask->card_token, "%s", ct ?: "");
 	if (!json_is_integer(opp) || json_integer_value(opp) <= 0) {
 		rd_reply_error(req, 400, "invalid", "opportunity_id", "opportunity_id is the id of an accepted quote");
 		return false;
@@ -938,5 +966,267 @@ int rd_api_order_payment(struct rd_req *req)
 		rd_reply_json(req, 200, order_json(&p.order));
 	else
 		rd_reply_error(req, p.status, p.code, p.field, "%s", p.why);
+	return 0;
+}
+
+/* ---- reconciliation ------------------------------------------------------------------------ */
+
+static void reconciled(const struct rd_order_answer *a, void *arg)
+{
+	(void)arg;
+	if (a->status >= 300)
+		rd_log(RD_LOG_WARN, "orders", "reconciling an order: %d %s", a->status, a->why);
+	else if (a->order.state != RD_ORDER_CREATED)
+		rd_log(RD_LOG_INFO, "orders", "order %s reconciled (%s)", a->order.number, a->order.payment_message);
+}
+
+/* The orders left in created, read in one transaction and authorised
+ * again after it (rd_order_place writes). */
+void rd_orders_reconcile(struct rd_app *app)
+{
+	struct rd_txn *t;
+	if (rd_store_read(app->store, &t) < 0)
+		return;
+	size_t n = 0, cap = 0;
+	struct rd_order_ask *asks = NULL;
+	struct rd_order *o = rd_malloc(sizeof *o);
+	struct rd_iter vit, it;
+	struct rd_item vitem, item;
+	int rc = rd_iter_records(&vit, t, app->domain->vendors, 0, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&vit, &vitem)) > 0) {
+		int orc = rd_iter_records(&it, t, app->domain->orders, vitem.id, 0);
+		while (orc >= 0 && (orc = rd_iter_next(&it, &item)) > 0) {
+			if (rd_entity_decode(&rd_entity_order, item.val, item.len, o) < 0 || o->state != RD_ORDER_CREATED)
+				continue;
+			if (n == cap) {
+				cap = cap ? 2 * cap : 8;
+				asks = rd_realloc(asks, cap * sizeof *asks);
+			}
+			struct rd_order_ask *a = &asks[n++];
+			memset(a, 0, sizeof *a); /* user 0, not the portal: the fingerprint is the order's own */
+			a->vendor = vitem.id;
+			a->opportunity_id = o->opportunity_id;
+			snprintf(a->option, sizeof a->option, "%s", o->payment_option);
+			snprintf(a->po_number, sizeof a->po_number, "%s", o->po_number);
+			snprintf(a->key, sizeof a->key, "%s", o->idempotency_key);
+		}
+		rd_iter_close(&it);
+	}
+	rd_iter_close(&vit);
+	rd_txn_end(t);
+	free(o);
+	for (size_t i = 0; i < n; i++) {
+		rd_log(RD_LOG_INFO, "orders", "reconciling an order left unconfirmed (key %s)", asks[i].key);
+		rd_order_place(app, &asks[i], reconciled, NULL);
+	}
+	free(asks);
+}
+
+/* ---- gateway webhooks ---------------------------------------------------------------------- */
+
+#define WEBHOOK_MAX_BYTES 65536
+
+/* Shared by the pool and the loop, like auth_call. */
+struct hook_call {
+	atomic_int refs;
+	struct rd_app *app;
+	struct rd_hold *hold;
+	uint64_t vendor;
+	char plugin[64];
+	char *body;
+	size_t len;
+	char signature[512];
+	char order_ref[64];
+	struct rd_payment_result res;
+	/* the answer, from the write */
+	int status;
+	char why[200];
+	struct rd_order order;
+};
+
+static void hook_unref(struct hook_call *h)
+{
+	if (atomic_fetch_sub(&h->refs, 1) == 1) {
+		free(h->body);
+		free(h);
+	}
+}
+
+static int hook_run(rd_plugin_ctx *ctx, const struct rd_plugin *desc, void *arg)
+{
+	struct hook_call *h = arg;
+	const struct rd_payment_ops *ops = desc->ops;
+	int rc = RD_ENOTFOUND;
+	if (desc->kind == RD_PLUGIN_PAYMENT && ops && ops->callback) {
+		rc = ops->callback(ctx, h->body, h->len, h->signature, &h->res, h->order_ref);
+		h->order_ref[sizeof h->order_ref - 1] = 0;
+		h->res.reference[sizeof h->res.reference - 1] = 0;
+		h->res.message[sizeof h->res.message - 1] = 0;
+	}
+	hook_unref(h);
+	return rc;
+}
+
+/* The event's outcome, applied once: a payment for an order still in
+ * created or awaiting_payment pays and fulfils it; anything else (a repeat,
+ * an order paid already, another plugin's order) changes nothing. */
+static int hook_write(struct rd_txn *t, void *arg)
+{
+	struct hook_call *h = arg;
+	struct rd_domain *d = h->app->domain;
+	uint64_t v = h->vendor;
+	const char *dash = strrchr(h->order_ref, '-');
+	uint64_t id = dash ? rd_parse_id(dash + 1) : 0;
+	int rc = id ? rd_entity_get(t, d->orders, &rd_entity_order, v, id, &h->order) : RD_ENOTFOUND;
+	if (rc == 0 && (strcmp(h->order.number, h->order_ref) || strcmp(h->order.payment_plugin, h->plugin)))
+		rc = RD_ENOTFOUND;
+	if (rc == RD_ENOTFOUND) {
+		h->status = 200; /* acknowledged: the gateway has nothing to retry */
+		snprintf(h->why, sizeof h->why, "no order %s of this plugin: ignored", h->order_ref);
+		return RD_EDECLINED;
+	}
+	if (rc < 0)
+		return rc;
+	h->status = 200;
+	snprintf(h->why, sizeof h->why, "nothing changed: order %s is %s", h->order.number,
+		 h->order.state == RD_ORDER_CREATED ? "created" : h->order.state == RD_ORDER_AWAITING_PAYMENT ? "awaiting payment"
+		 : "settled already");
+	if (h->res.state == RD_PAY_CAPTURED && h->order.state == RD_ORDER_FAILED)
+		rd_log(RD_LOG_ERROR, "orders", "order %s failed, but the gateway reports payment %s taken: refund it or "
+		       "place the order by hand", h->order.number, h->res.reference);
+	bool open = h->order.state == RD_ORDER_CREATED || h->order.state == RD_ORDER_AWAITING_PAYMENT;
+	bool same = !h->order.payment_ref[0] || !strcmp(h->order.payment_ref, h->res.reference);
+	if (!open || !same || (h->res.state != RD_PAY_CAPTURED && !(h->res.state == RD_PAY_DECLINED &&
+								     h->order.state == RD_ORDER_CREATED)))
+		return RD_EDECLINED; /* nothing changes */
+	if (!rd_order_text_ok(h->res.reference, sizeof h->order.payment_ref))
+		return RD_EDECLINED;
+	struct rd_order before = h->order;
+	snprintf(h->order.payment_ref, sizeof h->order.payment_ref, "%s", h->res.reference);
+	if (rd_order_text_ok(h->res.message, sizeof h->order.payment_message))
+		snprintf(h->order.payment_message, sizeof h->order.payment_message, "%s", h->res.message);
+	snprintf(h->why, sizeof h->why, "applied");
+	if (h->res.state == RD_PAY_DECLINED) {
+		h->order.state = RD_ORDER_FAILED;
+	} else {
+		h->order.state = RD_ORDER_PAID;
+		h->order.paid_at = rd_clock_now();
+		h->order.paid_amount = h->order.total;
+		snprintf(h->order.paid_reference, sizeof h->order.paid_reference, "%s", h->res.reference);
+	}
+	if ((rc = rd_entity_put(t, d->orders, &rd_entity_order, v, &h->order, 0)) < 0 ||
+	    (rc = audit_order(t, d, v, 0, RD_AUDIT_UPDATE, &before, &h->order, "payment gateway webhook")) < 0)
+		return rc;
+	return h->order.state == RD_ORDER_PAID ? fulfil(t, d, v, 0, &h->order) : 0;
+}
+
+static void hook_done(int rc, const char *message, void *arg)
+{
+	struct hook_call *h = arg;
+	struct rd_req *req = rd_hold_req(h->hold);
+	int wrc = 0;
+	bool repeat = rc == RD_EEXISTS;
+	if (rc == 0 || repeat) { /* a repeat carries the same outcome: applying it again changes nothing */
+		wrc = rd_store_write(h->app->store, hook_write, h);
+		if (wrc == RD_EDECLINED)
+			wrc = 0;
+		else if (wrc == 0)
+			repeat = false;
+	}
+	if (!req) {
+	} else if (wrc < 0) {
+		rd_reply_error(req, 500, "internal", NULL, "the event could not be stored: %s", rd_strerror(wrc));
+	} else if (rc == RD_EDECLINED) {
+		rd_reply_json(req, 200, json_pack("{s:b, s:s}", "received", 1, "result", "ignored: not about a payment's outcome"));
+	} else if (rc == -ETIMEDOUT) {
+		rd_reply_error(req, 504, "plugin_timeout", NULL,
+			       "the payment plugin did not answer in time; deliver the event again");
+	} else if (rc == RD_EINVAL) {
+		rd_reply_error(req, 400, "invalid", "Gateway-Signature", "%s",
+			       message && *message ? message : "the event is refused");
+	} else if (rc < 0 && rc != RD_EEXISTS) {
+		rd_reply_error(req, 502, "plugin_failed", NULL, "%s", message && *message ? message : rd_strerror(rc));
+	} else {
+		json_t *j = json_pack("{s:b, s:s, s:s}", "received", 1, "result", repeat ? "duplicate: nothing changed"
+				      : h->why, "order", h->order_ref);
+		if (h->order.id) {
+			json_t *o = order_json(&h->order);
+			json_object_set(j, "state", json_object_get(o, "state"));
+			json_decref(o);
+		}
+		rd_reply_json(req, 200, j);
+	}
+	if (wrc < 0)
+		rd_log(RD_LOG_ERROR, "orders", "webhook for order %s could not be stored: %s", h->order_ref, rd_strerror(wrc));
+	rd_hold_free(h->hold);
+	hook_unref(h);
+}
+
+/* POST /webhooks/payments/{plugin}?vendor=ID: no session; the plugin
+ * verifies the gateway's signature with the vendor's webhook secret. */
+int rd_api_payment_webhook(struct rd_req *req)
+{
+	struct rd_app *app = rd_req_app(req);
+	const char *name = rd_req_param(req, "plugin");
+	uint64_t vendor = rd_parse_id(rd_req_query(req, "vendor"));
+	size_t len = 0;
+	const void *body = rd_req_body(req, &len);
+	if (len > WEBHOOK_MAX_BYTES) {
+		rd_reply_error(req, 413, "too_large", NULL, "an event is at most %d bytes", WEBHOOK_MAX_BYTES);
+		return 0;
+	}
+	if (!vendor) {
+		rd_reply_error(req, 400, "invalid", "vendor", "the webhook URL names the vendor: ?vendor=ID");
+		return 0;
+	}
+	struct rd_loaded *l = name ? rd_plugins_find(app->plugins, name) : NULL;
+	const struct rd_plugin *desc = l ? rd_loaded_desc(l) : NULL;
+	const struct rd_payment_ops *ops = desc && desc->kind == RD_PLUGIN_PAYMENT ? desc->ops : NULL;
+	if (!ops || !ops->callback) {
+		rd_reply_error(req, 404, "not_found", "plugin", "no loaded payment plugin of this name takes webhooks");
+		return 0;
+	}
+	const char *sig = rd_req_header(req, "gateway-signature");
+	if (!sig)
+		sig = rd_req_header(req, "stripe-signature");
+	if (!sig || strlen(sig) >= 512) {
+		rd_reply_error(req, 400, "invalid", "Gateway-Signature", "the event carries no signature header (Gateway-Signature)");
+		return 0;
+	}
+	struct rd_txn *t;
+	int rc = rd_store_read(app->store, &t);
+	if (rc < 0)
+		return rc;
+	struct rd_enablement *e = rd_malloc(sizeof *e);
+	rc = rd_enablement_find(t, app->domain, vendor, name, 0, e);
+	rd_txn_end(t);
+	if (rc == RD_ENOTFOUND) {
+		free(e);
+		rd_reply_error(req, 404, "not_found", "vendor", "this plugin is not enabled for this vendor");
+		return 0;
+	}
+	if (rc < 0) {
+		free(e);
+		return rc;
+	}
+	struct hook_call *h = rd_calloc(1, sizeof *h);
+	atomic_init(&h->refs, 2);
+	h->app = app;
+	h->vendor = vendor;
+	snprintf(h->plugin, sizeof h->plugin, "%s", name);
+	h->body = rd_malloc(len + 1);
+	memcpy(h->body, body ? body : "", len);
+	h->body[len] = 0;
+	h->len = len;
+	snprintf(h->signature, sizeof h->signature, "%s", sig);
+	h->hold = rd_req_hold(req);
+	rc = rd_plugins_call(app->plugins, l, vendor, 0, e->config, AUTHORISE_TIMEOUT_MS, hook_run, hook_done, h);
+	free(e);
+	if (rc < 0) {
+		rd_hold_free(h->hold);
+		free(h->body);
+		free(h);
+		return rc;
+	}
 	return 0;
 }

@@ -33,6 +33,7 @@ struct rd_order_ask {
 	char option[32];
 	char po_number[64];
 	char key[140];               /* the idempotency key, unique per vendor */
+	char card_token[128];        /* card: the gateway's token for the card (never a card number); not stored */
 };
 
 /* The answer: status 201 (a new order), 200 (the existing one), or a
@@ -55,5 +56,11 @@ int rd_order_place(struct rd_app *app, const struct rd_order_ask *ask, rd_order_
 /* Checks a text field from outside: valid UTF-8, no control characters,
  * 1..cap-1 bytes. */
 bool rd_order_text_ok(const char *s, size_t cap);
+
+/* Reconciliation at start (and from the scheduler's sweep): every order
+ * still in created is authorised again under its own key, so the plugin
+ * asks its gateway what became of the first attempt instead of charging
+ * again.  Loop thread; the answers are logged. */
+void rd_orders_reconcile(struct rd_app *app);
 
 #endif

@@ -3,6 +3,7 @@
  * describes each row; a test keeps the two in step. */
 #include "api/app.h"
 #include "api/call.h"
+#include "api/documents.h"
 #include "web/web.h"
 
 const struct rd_route rd_routes[] = {
@@ -25,6 +26,7 @@ const struct rd_route rd_routes[] = {
 	{ RD_POST, "/partner/opportunities/{id}/decision", rd_page_partner_decide },
 	{ RD_GET, "/partner/contracts", rd_page_partner_contracts },
 	{ RD_GET, "/partner/customers", rd_page_partner_customers },
+	{ RD_GET, "/partner/statements", rd_page_partner_statements },
 	{ RD_GET, "/vendor", rd_page_vendor },
 	{ RD_GET, "/vendor/partners", rd_page_vendor_partners },
 	{ RD_GET, "/vendor/products", rd_page_vendor_products },
@@ -44,6 +46,7 @@ const struct rd_route rd_routes[] = {
 	{ RD_GET, "/sales/opportunities/{id}", rd_page_sales },
 	{ RD_POST, "/sales/opportunities/{id}", rd_page_sales_amend },
 	{ RD_POST, "/sales/opportunities/{id}/tasks", rd_page_sales_task },
+	{ RD_GET, "/portal/documents/{id}", rd_page_portal_document },
 	{ RD_GET, "/static/{name}", rd_page_static },
 	{ RD_GET, "/static/{pack}/{name}", rd_page_static_pack },
 
@@ -82,6 +85,11 @@ const struct rd_route rd_routes[] = {
 	{ RD_GET, "/api/v1/opportunities/{id}/links", rd_api_links_list },
 	{ RD_GET, "/api/v1/opportunities/{id}/quote.pdf", rd_api_opportunity_quote_pdf },
 	{ RD_DELETE, "/api/v1/links/{id}", rd_api_link_revoke },
+	{ RD_GET, "/api/v1/contracts/{id}/documents", rd_api_documents_list },
+	{ RD_POST, "/api/v1/contracts/{id}/documents", rd_api_documents_create, .bulk = true },
+	{ RD_GET, "/api/v1/documents/{id}", rd_api_document_get },
+	{ RD_GET, "/api/v1/documents/{id}/content", rd_api_document_content },
+	{ RD_DELETE, "/api/v1/documents/{id}", rd_api_document_delete },
 	{ RD_GET, "/api/v1/outbox", rd_api_outbox },
 	{ RD_GET, "/api/v1/tasks", rd_api_tasks_list },
 	{ RD_PATCH, "/api/v1/tasks/{id}", rd_api_task_patch },
@@ -91,6 +99,12 @@ const struct rd_route rd_routes[] = {
 	{ RD_POST, "/api/v1/orders", rd_api_orders_create },
 	{ RD_GET, "/api/v1/orders/{id}", rd_api_order_get },
 	{ RD_POST, "/api/v1/orders/{id}/payments", rd_api_order_payment },
+	{ RD_GET, "/api/v1/commissions", rd_api_commissions_list },
+	{ RD_GET, "/api/v1/statements", rd_api_statements_list },
+	{ RD_GET, "/api/v1/statements/{id}", rd_api_statement_get },
+	{ RD_GET, "/api/v1/statements/{id}/csv", rd_api_statement_csv },
+	{ RD_GET, "/api/v1/statements/{id}/pdf", rd_api_statement_pdf },
+	{ RD_POST, "/webhooks/payments/{plugin}", rd_api_payment_webhook },
 
 #define CRUD(name)                                              \
 	{ RD_GET, "/api/v1/" name, rd_api_list },               \

@@ -229,6 +229,8 @@ bool rd_call_sees(struct call *c, struct rd_txn *t, enum rd_resource res, const 
 	}
 	case RD_RES_TOKEN:
 		return ((const struct rd_token *)obj)->user_id == w->user;
+	case RD_RES_COMMISSION: /* entries and statements: their own partner's only */
+		return ((const struct rd_statement *)obj)->partner_id == w->partner;
 	default:
 		return false;
 	}

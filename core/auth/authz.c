@@ -43,6 +43,7 @@ static const struct cell matrix[6][RD_RES_COUNT] = {
 		[RD_RES_TASK] = { R | U, 0 },
 		[RD_RES_CLOCK] = { R | U, 0 },
 		[RD_RES_ORDER] = { R | C | U, 0 },
+		[RD_RES_COMMISSION] = { R, 0 },
 	},
 	[RD_ROLE_CHANNEL_MANAGER] = {
 		[RD_RES_VENDOR] = { R, 0 },
@@ -62,6 +63,7 @@ static const struct cell matrix[6][RD_RES_COUNT] = {
 		[RD_RES_TASK] = { R | U, 0 },
 		[RD_RES_CLOCK] = { R, 0 },
 		[RD_RES_ORDER] = { R | C | U, 0 },
+		[RD_RES_COMMISSION] = { R, 0 },
 	},
 	[RD_ROLE_VENDOR_SALES] = {
 		[RD_RES_VENDOR] = { R, 0 },
@@ -77,6 +79,7 @@ static const struct cell matrix[6][RD_RES_COUNT] = {
 		[RD_RES_OPPORTUNITY] = { R, 0 },
 		[RD_RES_TASK] = { R | U, 0 },
 		[RD_RES_ORDER] = { R, 0 },
+		[RD_RES_COMMISSION] = { 0, 0 },
 	},
 	[RD_ROLE_PARTNER_ADMIN] = {
 		[RD_RES_VENDOR] = { R, 0 },
@@ -92,6 +95,7 @@ static const struct cell matrix[6][RD_RES_COUNT] = {
 		[RD_RES_OPPORTUNITY] = { 0, R | U },
 		[RD_RES_TASK] = { 0, R | U },
 		[RD_RES_ORDER] = { 0, R | C },
+		[RD_RES_COMMISSION] = { 0, R },
 	},
 	[RD_ROLE_PARTNER_SALES] = {
 		[RD_RES_VENDOR] = { R, 0 },
@@ -107,6 +111,7 @@ static const struct cell matrix[6][RD_RES_COUNT] = {
 		[RD_RES_OPPORTUNITY] = { 0, R },
 		[RD_RES_TASK] = { 0, R | U },
 		[RD_RES_ORDER] = { 0, R },
+		[RD_RES_COMMISSION] = { 0, 0 },
 	},
 };
 
@@ -147,6 +152,6 @@ const char *rd_resource_name(enum rd_resource res)
 {
 	static const char *const names[] = { "vendor", "partners", "users", "tokens", "customers", "contacts",
 					     "products", "contracts", "imports", "audit", "policies", "plugins",
-					     "opportunities", "outbox", "tasks", "clock", "orders" };
+					     "opportunities", "outbox", "tasks", "clock", "orders", "commissions" };
 	return res < RD_RES_COUNT ? names[res] : "unknown";
 }

@@ -29,6 +29,8 @@ const struct rd_option rd_options[] = {
 	{ "test_clock", RD_OPT_UINT, OPT(test_clock), "0", 0, 1,
 	  "1: a settable clock (POST /api/v1/clock, renewctl clock set) for tests and demos; refused with production" },
 	{ "production", RD_OPT_UINT, OPT(production), "0", 0, 1, "1: a production deployment: refuses test_clock" },
+	{ "test_crash_after_authorise", RD_OPT_UINT, OPT(test_crash_after_authorise), "0", 0, 1,
+	  "tests only, with test_clock: 1 kills renewd (SIGKILL) right after a payment plugin answers \"paid\", before the order is stored" },
 	{ "mail_transport", RD_OPT_STRING, OPT(mail_transport), "maildir", 0, 0,
 	  "maildir (writes .eml files into DATA/mail) or an SMTP URL smtp://host:port / smtps://host:port" },
 	{ "mail_from", RD_OPT_STRING, OPT(mail_from), "renewals@localhost", 0, 0, "the From address of every message" },
@@ -223,6 +225,10 @@ int rd_config_load(struct rd_config *c, int argc, char **argv, bool *help, char 
 	}
 	if (c->production && c->test_clock) {
 		snprintf(err, errlen, "option test_clock is refused by a production configuration (production is 1)");
+		return RD_EINVAL;
+	}
+	if (c->test_crash_after_authorise && !c->test_clock) {
+		snprintf(err, errlen, "option test_crash_after_authorise is for tests: it needs test_clock");
 		return RD_EINVAL;
 	}
 	if (strcmp(c->mail_transport, "maildir") && strncmp(c->mail_transport, "smtp://", 7) &&

@@ -24,6 +24,8 @@ struct rd_config {
 	char *plugin_dir;
 	uint64_t test_clock;      /* 1: settable clock (tests, demo) */
 	uint64_t production;      /* 1: refuse anything meant for tests */
+	uint64_t test_crash_after_authorise; /* 1 (tests only, needs test_clock): SIGKILL after a payment plugin's
+					      * "paid" answer, before the order's commit (docs/orders.md) */
 	char *mail_transport;     /* "maildir" (DATA/mail) or smtp://host:port, smtps://... */
 	char *mail_from;
 	uint64_t mail_starttls;   /* smtp: 1 require STARTTLS */

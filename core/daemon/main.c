@@ -11,6 +11,7 @@
 
 #include "api/app.h"
 #include "api/call.h"
+#include "api/orders.h"
 #include "auth/auth.h"
 #include "plugin/host.h"
 #include "policy/runtime.h"
@@ -193,6 +194,7 @@ int main(int argc, char **argv)
 	}
 	d.renew = app.renew = rd_renew_new(&app);
 	rd_renew_start(app.renew);
+	rd_orders_reconcile(&app); /* orders a crash or a timeout left unconfirmed (docs/orders.md) */
 	uv_signal_init(d.loop, &d.sigint);
 	uv_signal_init(d.loop, &d.sigterm);
 	d.sigint.data = d.sigterm.data = &d;

@@ -322,6 +322,21 @@ static const struct rd_field order_fields[] = {
 	FF(26, RD_F_U64, struct rd_order, user_id, "user_id", RO),
 };
 
+static const char *const document_kinds[] = { "", "contract", "certificate", "invoice", "other", NULL };
+
+static const struct rd_field document_fields[] = {
+	F(1, RD_F_U64, struct rd_document, id, "id"),
+	FF(2, RD_F_U64, struct rd_document, contract_id, "contract_id", RO),
+	FF(3, RD_F_U64, struct rd_document, customer_id, "customer_id", RO),
+	FE(4, RD_F_U8ENUM, struct rd_document, kind, "kind", document_kinds),
+	F(5, RD_F_STR, struct rd_document, name, "name"),
+	FF(6, RD_F_STR, struct rd_document, content_type, "content_type", RO),
+	FF(7, RD_F_U32, struct rd_document, size, "size", RO),
+	FF(8, RD_F_STR, struct rd_document, sha256, "sha256", RO),
+	FF(9, RD_F_TIME, struct rd_document, created_at, "created_at", RO),
+	FF(10, RD_F_U64, struct rd_document, user_id, "user_id", RO),
+};
+
 #define ENTITY(var, nm, tbl, k, st, flds) \
 	const struct rd_entity var = { nm, tbl, k, 1, sizeof(st), flds, sizeof flds / sizeof *flds }
 ENTITY(rd_entity_vendor, "vendor", "vendors", RD_KIND_VENDOR, struct rd_vendor, vendor_fields);
@@ -343,6 +358,38 @@ ENTITY(rd_entity_message, "message", "outbox", RD_KIND_MESSAGE, struct rd_messag
 ENTITY(rd_entity_task, "task", "tasks", RD_KIND_TASK, struct rd_task, task_fields);
 ENTITY(rd_entity_link, "link", "links", RD_KIND_LINK, struct rd_link, link_fields);
 ENTITY(rd_entity_order, "order", "orders", RD_KIND_ORDER, struct rd_order, order_fields);
+ENTITY(rd_entity_document, "document", "documents", RD_KIND_DOCUMENT, struct rd_document, document_fields);
+
+static const char *const commission_kinds[] = { "", "earned", "retained", "reversal", NULL };
+
+static const struct rd_field commission_fields[] = {
+	F(1, RD_F_U64, struct rd_commission, id, "id"),
+	FF(2, RD_F_U64, struct rd_commission, partner_id, "partner_id", RO),
+	FF(3, RD_F_U64, struct rd_commission, order_id, "order_id", RO),
+	FF(4, RD_F_U64, struct rd_commission, opportunity_id, "opportunity_id", RO),
+	FF(5, RD_F_STR, struct rd_commission, party, "party", RO),
+	FEF(6, RD_F_U8ENUM, struct rd_commission, kind, "kind", commission_kinds, RO),
+	FF(7, RD_F_U32, struct rd_commission, bp, "bp", RO),
+	FF(8, RD_F_U64, struct rd_commission, amount, "amount", RO),
+	FF(9, RD_F_STR, struct rd_commission, currency, "currency", RO),
+	FF(10, RD_F_STR, struct rd_commission, month, "month", RO),
+	FF(11, RD_F_STR, struct rd_commission, order_number, "order_number", RO),
+	FF(12, RD_F_TIME, struct rd_commission, created_at, "created_at", RO),
+};
+
+static const struct rd_field statement_fields[] = {
+	F(1, RD_F_U64, struct rd_statement, id, "id"),
+	FF(2, RD_F_U64, struct rd_statement, partner_id, "partner_id", RO),
+	FF(3, RD_F_STR, struct rd_statement, month, "month", RO),
+	FF(4, RD_F_STR, struct rd_statement, number, "number", RO),
+	FF(5, RD_F_U32, struct rd_statement, lines, "lines", RO),
+	FF(6, RD_F_STR, struct rd_statement, totals, "totals", RO),
+	FF(7, RD_F_I32DATE, struct rd_statement, issued_on, "issued_on", RO),
+	FF(8, RD_F_TIME, struct rd_statement, issued_at, "issued_at", RO),
+};
+
+ENTITY(rd_entity_commission, "commission", "commissions", RD_KIND_COMMISSION, struct rd_commission, commission_fields);
+ENTITY(rd_entity_statement, "statement", "statements", RD_KIND_STATEMENT, struct rd_statement, statement_fields);
 
 enum rd_colour rd_contract_colour(const struct rd_contract *c, rd_date today, uint32_t window_days)
 {
@@ -1122,11 +1169,42 @@ static const struct rd_index_def opportunity_idx[] = {
 static const struct rd_index_def action_idx[] = { { "key", key_action } };
 static const struct rd_index_def message_idx[] = { { "due", key_message_due } };
 static const struct rd_index_def link_idx[] = { { "hash", key_link } };
+static int key_document_contract(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_u64(rec, len, 2, key, cap); }
+static const struct rd_index_def document_idx[] = { { "contract", key_document_contract } };
 static const struct rd_index_def enablement_idx[] = { { "plugin", key_enablement } };
 static const struct rd_index_def user_idx[] = { { "email", key_user_email } };
 static const struct rd_index_def token_idx[] = { { "hash", key_token_hash } };
 static const struct rd_index_def contact_idx[] = { { "ext", key_ext }, { "customer", key_contact_customer } };
 static const struct rd_index_def audit_idx[] = { { "object", key_audit_object }, { "user", key_audit_user } };
+
+/* Commissions by order, kind and party: order(8) kind(1) party NUL; at most
+ * one entry each, which commissions.c keeps so in the paying transaction. */
+static int key_commission_order(const void *rec, size_t len, uint8_t *key, size_t cap)
+{
+	int n = key_u64(rec, len, 3, key, cap);
+	if (n <= 0)
+		return n;
+	struct rd_rec_field f;
+	int rc = find_field(rec, len, 6, &f);
+	if (rc < 0 || cap < (size_t)n + 1)
+		return rc < 0 ? rc : RD_ECORRUPT;
+	key[n] = rc > 0 ? (uint8_t)f.u : 0;
+	int m = key_string(rec, len, 5, key + n + 1, cap - (size_t)n - 1);
+	return m <= 0 ? (m < 0 ? m : RD_ECORRUPT) : n + 1 + m;
+}
+
+/* Commissions by partner and month: partner(8) month NUL (a statement's lines). */
+static int key_commission_partner(const void *rec, size_t len, uint8_t *key, size_t cap)
+{
+	int n = key_u64(rec, len, 2, key, cap);
+	if (n <= 0)
+		return n;
+	int m = key_string(rec, len, 10, key + n, cap - (size_t)n);
+	return m <= 0 ? (m < 0 ? m : RD_ECORRUPT) : n + m;
+}
+
+static const struct rd_index_def commission_idx[] = { { "order", key_commission_order },
+						      { "partner", key_commission_partner } };
 
 static const struct rd_table_def tables[] = {
 	{ "vendors", NULL, 0 },
@@ -1147,7 +1225,11 @@ static const struct rd_table_def tables[] = {
 	{ "outbox", message_idx, 1 },
 	{ "tasks", NULL, 0 },
 	{ "links", link_idx, 1 },
+	{ "documents", document_idx, 1 },
+	{ "document_data", NULL, 0 },
 	{ "orders", order_idx, 2 },
+	{ "commissions", commission_idx, 2 },
+	{ "statements", NULL, 0 },
 };
 
 int rd_domain_register(struct rd_store *s, struct rd_domain *d)
@@ -1155,7 +1237,8 @@ int rd_domain_register(struct rd_store *s, struct rd_domain *d)
 	struct rd_table **slots[] = { &d->vendors, &d->partners, &d->customers, &d->products, &d->contracts,
 				      &d->users, &d->tokens, &d->contacts, &d->audit, &d->imports, &d->policies,
 				      &d->plugin_kv, &d->enablements, &d->opportunities, &d->actions,
-				      &d->outbox, &d->tasks, &d->links, &d->orders };
+				      &d->outbox, &d->tasks, &d->links, &d->documents, &d->document_data, &d->orders,
+				      &d->commissions, &d->statements };
 	for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
 		int rc = rd_store_register(s, &tables[i], slots[i]);
 		if (rc < 0)

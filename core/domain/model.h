@@ -41,6 +41,9 @@ enum rd_kind {
 	RD_KIND_TASK = 17,
 	RD_KIND_LINK = 18,
 	RD_KIND_ORDER = 19,
+	RD_KIND_DOCUMENT = 30,
+	RD_KIND_COMMISSION = 20,
+	RD_KIND_STATEMENT = 21,
 };
 
 #define RD_NAME_MAX 128
@@ -379,6 +382,37 @@ struct rd_order {
 	uint64_t user_id;            /* who placed it; 0: the customer in the portal */
 };
 
+enum rd_commission_kind {
+	RD_COMMISSION_EARNED = 1,   /* publish-vendor: the party's share, paid on its statement */
+	RD_COMMISSION_RETAINED = 2, /* publish-partner: the margin the partner kept (reporting only) */
+	RD_COMMISSION_REVERSAL = 3, /* a refund's reversal of an earned entry: negative amount */
+};
+/* One channel party's share of one paid order (core/api/commissions.c):
+ * at most one per order, kind and party (index "order"). */
+struct rd_commission {
+	uint64_t id;
+	uint64_t partner_id, order_id, opportunity_id;
+	char party[16];              /* reseller, distributor, referral: the margin policy's party */
+	uint8_t kind;                /* enum rd_commission_kind */
+	uint32_t bp;                 /* the renewal line's share in basis points */
+	int64_t amount;              /* minor units: the shares of the ordered lines; negative for a reversal */
+	char currency[4];
+	char month[8];               /* YYYY-MM of the payment: the statement it belongs to */
+	char order_number[24];
+	uint64_t created_at;
+};
+/* A partner's monthly commission statement (issued by the daily sweep). */
+struct rd_statement {
+	uint64_t id;
+	uint64_t partner_id;
+	char month[8];               /* YYYY-MM the statement covers */
+	char number[32];             /* ST-2027-01-000003 */
+	uint32_t lines;              /* commission entries on it */
+	char totals[1024];           /* JSON [{currency, amount, lines}] */
+	rd_date issued_on;
+	uint64_t issued_at;
+};
+
 /* Derived colour: red = expired and not renewed; amber = live and ending
  * within the renewal window; green = live; black = cancelled. */
 enum rd_colour rd_contract_colour(const struct rd_contract *c, rd_date today, uint32_t window_days);
@@ -416,7 +450,8 @@ struct rd_entity {
 
 extern const struct rd_entity rd_entity_vendor, rd_entity_partner, rd_entity_customer, rd_entity_product,
 	rd_entity_contract, rd_entity_user, rd_entity_token, rd_entity_contact, rd_entity_audit, rd_entity_import, rd_entity_policy, rd_entity_plugin_kv, rd_entity_enablement, rd_entity_opportunity,
-	rd_entity_action, rd_entity_message, rd_entity_task, rd_entity_link, rd_entity_order;
+	rd_entity_action, rd_entity_message, rd_entity_task, rd_entity_link, rd_entity_order, rd_entity_document,
+	rd_entity_commission, rd_entity_statement;
 
 /* Struct -> record bytes in a writer (owned by the caller). */
 struct rd_rec_writer;
@@ -440,10 +475,28 @@ int rd_entity_set_text(const struct rd_entity *e, void *obj, const char *name, c
 
 /* ---- tables ------------------------------------------------------------------ */
 
+/* A file about a contract (the contract itself, a certificate, an invoice):
+ * the record holds what it is; its bytes are in document_data under the
+ * same id, read only when someone downloads it. */
+enum rd_document_kind { RD_DOC_CONTRACT = 1, RD_DOC_CERTIFICATE = 2, RD_DOC_INVOICE = 3, RD_DOC_OTHER = 4 };
+
+struct rd_document {
+	uint64_t id;
+	uint64_t contract_id, customer_id; /* customer_id: the contract's, when uploaded */
+	uint8_t kind;                      /* enum rd_document_kind */
+	char name[128];                    /* the file name shown and offered on download */
+	char content_type[64];
+	uint32_t size;                     /* bytes */
+	char sha256[65];                   /* hex */
+	uint64_t created_at, user_id;
+};
+
 struct rd_domain {
 	struct rd_table *vendors, *partners, *customers, *products, *contracts;
 	struct rd_table *users, *tokens, *contacts, *audit, *imports, *policies, *plugin_kv, *enablements;
 	struct rd_table *opportunities, *actions, *outbox, *tasks, *links, *orders;
+	struct rd_table *documents, *document_data;
+	struct rd_table *commissions, *statements;
 };
 
 /* Writes any entity: allocates the id when *id is 0 (RD_PUT_NEW), encodes

@@ -205,12 +205,13 @@ static int make_quote(struct sweep *s, const struct rd_contract *k)
 	else
 		snprintf(o->lines, sizeof o->lines, "[]");
 	free(text);
-	if ((rc = rd_entity_put(s->t, s->d->opportunities, &rd_entity_opportunity, s->v.id, o, 0)) < 0)
+	/* The quote number carries the id: take the id first, write once. */
+	if ((rc = rd_txn_next_id(s->t, s->d->opportunities, s->v.id, &o->id)) < 0)
 		goto out;
 	int y, m, dd;
 	rd_date_to_ymd(s->day, &y, &m, &dd);
 	snprintf(o->number, sizeof o->number, "Q-%04d-%06llu", y, (unsigned long long)o->id);
-	if ((rc = rd_entity_put(s->t, s->d->opportunities, &rd_entity_opportunity, s->v.id, o, 0)) < 0)
+	if ((rc = rd_entity_put(s->t, s->d->opportunities, &rd_entity_opportunity, s->v.id, o, RD_PUT_NEW)) < 0)
 		goto out;
 	if (s->preview)
 		json_object_set_new(json_array_get(s->preview, json_array_size(s->preview) - 1), "contract_id",
@@ -421,7 +422,7 @@ int rd_sweep_day(struct sweep *s, bool full_window)
 		if ((rc = each_ending(s, s->day + days[i], s->day + days[i], remind_contract)) < 0)
 			return rc;
 	}
-	if ((s->day + 3) % 7 == 0) /* Monday (1970-01-01 was a Thursday) */
-		rc = rd_digests(s);
-	return rc;
+	if ((s->day + 3) % 7 == 0 && (rc = rd_digests(s)) < 0) /* Monday (1970-01-01 was a Thursday) */
+		return rc;
+	return rd_statements(s);
 }

@@ -65,4 +65,11 @@ int rd_notify_task(struct sweep *s, const struct rd_task *task, const char *to);
 int rd_queue_message(struct sweep *s, const char *kind, const char *to, json_t *ctx, uint64_t opportunity,
 		     uint64_t partner, uint64_t customer);
 
+/* Commission statements (statements.c): the month before, on the vendor's
+ * statement day; the e-mail (notify.c). */
+struct rd_statement_total;
+int rd_statements(struct sweep *s);
+int rd_notify_statement(struct sweep *s, const struct rd_partner *p, const struct rd_statement *st,
+			const struct rd_statement_total *totals, size_t n_totals);
+
 #endif

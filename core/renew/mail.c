@@ -29,6 +29,7 @@
 
 #include "config/config.h"
 #include "pdf/quote.h"
+#include "pdf/statement.h"
 #include "renew/internal.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -46,6 +47,8 @@ struct item {
 	/* A customer notice carries its quote as a PDF: the quote is read on the
 	 * loop (deliver) and drawn on the worker (send_batch).  NULL: none. */
 	struct rd_quote_doc *quote;
+	/* A commission statement carries its PDF the same way. */
+	struct rd_statement_doc *statement;
 	char pdf_error[200];   /* the PDF could not be drawn: sent without it */
 };
 
@@ -194,7 +197,10 @@ static char *render_message(const struct batch *bt, const struct item *it, const
 	puts_(&b, "--\r\n");
 	if (pdf) {
 		char name[80];
-		rd_quote_filename(it->quote->o.number, name, sizeof name);
+		if (it->statement)
+			rd_statement_filename(&it->statement->st, "pdf", name, sizeof name);
+		else
+			rd_quote_filename(it->quote->o.number, name, sizeof name);
 		puts_(&b, "--");
 		puts_(&b, mixed);
 		puts_(&b, "\r\nContent-Type: application/pdf; name=\"");
@@ -294,6 +300,9 @@ static void send_batch(uv_work_t *w)
 		void *pdf = NULL;
 		if (it->quote && rd_quote_render(it->quote, &pdf, &pdf_len, it->pdf_error, sizeof it->pdf_error) < 0)
 			pdf = NULL; /* the notice still goes, without the PDF (logged on the loop) */
+		if (it->statement &&
+		    rd_statement_render(it->statement, &pdf, &pdf_len, it->pdf_error, sizeof it->pdf_error) < 0)
+			pdf = NULL;
 		char *msg = render_message(bt, it, pdf, pdf_len, &len);
 		free(pdf);
 		if (!strcmp(bt->transport, "maildir"))
@@ -346,8 +355,10 @@ static int record(struct rd_txn *t, void *arg)
 
 static void free_items(struct batch *bt)
 {
-	for (size_t i = 0; bt->items && i < bt->n; i++)
+	for (size_t i = 0; bt->items && i < bt->n; i++) {
 		free(bt->items[i].quote);
+		rd_statement_doc_free(bt->items[i].statement);
+	}
 	free(bt->items);
 }
 
@@ -363,7 +374,7 @@ static void after_batch(uv_work_t *w, int status)
 		}
 	for (size_t i = 0; i < bt->n; i++)
 		if (bt->items[i].pdf_error[0])
-			rd_log(RD_LOG_ERROR, "mail", "message %llu went without its quote PDF: %s",
+			rd_log(RD_LOG_ERROR, "mail", "message %llu went without its PDF: %s",
 			       (unsigned long long)bt->items[i].m.id, bt->items[i].pdf_error);
 	int rc = rd_store_write(r->app->store, record, bt);
 	if (rc < 0)
@@ -400,6 +411,30 @@ static void attach_quote(struct rd_renew *r, struct rd_txn *t, const struct rd_v
 	it->quote = q;
 }
 
+/* A statement's e-mail (ref statement:PARTNER:YYYY-MM): its statement, to
+ * attach; read here, drawn on the worker. */
+static void attach_statement(struct rd_renew *r, struct rd_txn *t, uint64_t vendor, struct item *it)
+{
+	unsigned long long partner;
+	char month[8];
+	if (strcmp(it->m.kind, "statement") != 0 || sscanf(it->m.ref, "statement:%llu:%7s", &partner, month) != 2)
+		return;
+	struct rd_statement st;
+	struct rd_iter si;
+	struct rd_item item;
+	bool found = false;
+	int rc = rd_iter_records(&si, t, r->app->domain->statements, vendor, 0);
+	while (!found && rc >= 0 && (rc = rd_iter_next(&si, &item)) > 0)
+		found = rd_entity_decode(&rd_entity_statement, item.val, item.len, &st) == 0 && st.partner_id == partner &&
+			!strcmp(st.month, month);
+	rd_iter_close(&si);
+	if (found)
+		rc = rd_statement_load(t, r->app->domain, vendor, &st, &it->statement);
+	if (!found || rc < 0)
+		rd_log(RD_LOG_WARN, "mail", "message %llu goes without its statement PDF: %s", (unsigned long long)it->m.id,
+		       found ? rd_strerror(rc) : "no such statement");
+}
+
 /* Collects due messages, every vendor. */
 static void deliver(struct rd_renew *r)
 {
@@ -427,6 +462,7 @@ static void deliver(struct rd_renew *r)
 				bt->items[bt->n].vendor = v.id;
 				if (known)
 					attach_quote(r, t, vendor, &bt->items[bt->n]);
+				attach_statement(r, t, v.id, &bt->items[bt->n]);
 				bt->n++;
 			}
 		rd_iter_close(&it);

@@ -11,6 +11,7 @@
 
 #include "auth/auth.h"
 #include "plugin/host.h"
+#include "pdf/statement.h"
 #include "renew/internal.h"
 #include "store/store.h"
 #include "template/mustache.h"
@@ -453,4 +454,26 @@ int rd_digests(struct sweep *s)
 	}
 	json_decref(by_partner);
 	return rc < 0 ? rc : 0;
+}
+
+/* A partner's monthly commission statement (statements.c): from the vendor,
+ * in the vendor's brand; the PDF is attached at delivery (mail.c). */
+int rd_notify_statement(struct sweep *s, const struct rd_partner *p, const struct rd_statement *st,
+			const struct rd_statement_total *totals, size_t n_totals)
+{
+	json_t *list = json_array();
+	for (size_t i = 0; i < n_totals; i++) {
+		char money[64];
+		rd_money_format(totals[i].amount, totals[i].currency, money, sizeof money);
+		json_array_append_new(list, json_pack("{s:s, s:s, s:i}", "currency", totals[i].currency, "amount", money,
+						      "lines", (int)totals[i].lines));
+	}
+	char link[700];
+	snprintf(link, sizeof link, "%s/partner/statements", s->v.portal_url[0] ? s->v.portal_url : s->r->base_url);
+	json_t *ctx = json_pack("{s:{s:s}, s:{s:s}, s:{s:s, s:s, s:i}, s:o, s:s, s:o}", "vendor", "name", s->v.name,
+				"partner", "name", p->name, "statement", "number", st->number, "month", st->month, "lines",
+				(int)st->lines, "totals", list, "link", link, "brand", brand_json(NULL, &s->v));
+	int rc = rd_queue_message(s, "statement", p->email, ctx, 0, p->id, 0);
+	json_decref(ctx);
+	return rc;
 }

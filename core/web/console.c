@@ -130,6 +130,7 @@ json_t *rd_web_partner_nav(const char *current)
 		{ "/partner", "Decisions and quotes" },
 		{ "/partner/contracts", "Contracts" },
 		{ "/partner/customers", "Customers" },
+		{ "/partner/statements", "Statements" },
 	};
 	json_t *a = json_array();
 	for (size_t i = 0; i < sizeof sections / sizeof *sections; i++)
@@ -570,6 +571,37 @@ int rd_page_partner_customers(struct rd_req *req)
 	static const struct list_def def = { "/partner/customers", "Customers", "partner_customers", NULL, NULL, true,
 					     RD_RES_CUSTOMER, &rd_entity_customer, offsetof(struct rd_domain, customers),
 					     sizeof(struct rd_customer), customer_row };
+	return list_handler(req, &def);
+}
+
+/* A partner's monthly commission statements, with their CSV and PDF. */
+static json_t *statement_row(struct web *w, struct rd_txn *t, void *obj, const char *filter)
+{
+	struct rd_statement *st = obj;
+	json_t *totals = json_loads(st->totals[0] ? st->totals : "[]", 0, NULL), *x, *out = json_array();
+	size_t i;
+	json_array_foreach(totals, i, x) {
+		char money[64];
+		rd_money_format(json_integer_value(json_object_get(x, "amount")),
+				json_string_value(json_object_get(x, "currency")), money, sizeof money);
+		json_array_append_new(out, json_pack("{s:s}", "amount", money));
+	}
+	json_decref(totals);
+	char issued[11], csv[64], pdf[64];
+	rd_date_format(st->issued_on, issued);
+	snprintf(csv, sizeof csv, "/api/v1/statements/%llu/csv", (unsigned long long)st->id);
+	snprintf(pdf, sizeof pdf, "/api/v1/statements/%llu/pdf", (unsigned long long)st->id);
+	return json_pack("{s:I, s:s, s:s, s:I, s:s, s:o, s:s, s:s}", "id", (json_int_t)st->id, "number", st->number,
+			 "month", st->month, "lines", (json_int_t)st->lines, "issued_on", issued, "totals", out, "csv", csv,
+			 "pdf", pdf);
+}
+
+int rd_page_partner_statements(struct rd_req *req)
+{
+	static const struct list_def def = { "/partner/statements", "Commission statements", "partner_statements", NULL,
+					     NULL, true, RD_RES_COMMISSION, &rd_entity_statement,
+					     offsetof(struct rd_domain, statements), sizeof(struct rd_statement),
+					     statement_row };
 	return list_handler(req, &def);
 }
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/documents.h"
 #include "api/orders.h"
 #include "pdf/quote.h"
 #include "plugin/host.h"
@@ -253,12 +254,15 @@ static int load_portal(struct web *w, struct portal_data *p)
 			continue;
 		bool named = rd_entity_get(t, d->products, &rd_entity_product, v, k.product_id, &pr) == 0;
 		enum rd_colour c = rd_contract_colour(&k, rd_clock_today(), w->vendor.renewal_window_days);
+		json_t *docs = json_array();
+		if (rd_documents_json(t, d, v, k.id, docs) < 0)
+			json_array_clear(docs);
 		json_array_append_new(p->contracts,
-				      json_pack("{s:s, s:I, s:o, s:s, s:s, s:b, s:b}", "product", named ? pr.name : "",
+				      json_pack("{s:s, s:I, s:o, s:s, s:s, s:b, s:b, s:o}", "product", named ? pr.name : "",
 						"quantity", (json_int_t)k.quantity, "end", date_json(k.end), "colour",
 						rd_colour_name(c), "colour_text", colour_text(c), "warranty_only",
 						(k.flags & RD_FLAG_WARRANTY_ONLY) != 0, "consolidated",
-						(k.flags & RD_FLAG_CONSOLIDATED) != 0));
+						(k.flags & RD_FLAG_CONSOLIDATED) != 0, "documents", docs));
 	}
 	rd_iter_close(&it);
 	rd_txn_end(t);
@@ -331,6 +335,38 @@ int rd_page_portal_quote(struct rd_req *req)
 	}
 	rd_web_headers(req);
 	return rd_quote_reply(req, q);
+}
+
+/* A document of one of the customer's contracts, downloaded from the
+ * portal: the link's customer only. */
+int rd_page_portal_document(struct rd_req *req)
+{
+	struct web w;
+	if (rd_web_customer(req, &w) < 0)
+		return 0;
+	struct rd_txn *t;
+	int rc = rd_store_read(w.app->store, &t);
+	if (rc < 0)
+		return rc;
+	struct rd_document doc;
+	const void *bytes = NULL;
+	size_t len = 0;
+	uint64_t id = rd_parse_id(rd_req_param(req, "id"));
+	rc = id ? rd_entity_get(t, w.app->domain->documents, &rd_entity_document, w.tok.vendor_id, id, &doc) : RD_ENOTFOUND;
+	if (rc == 0 && doc.customer_id != w.tok.customer_id)
+		rc = RD_ENOTFOUND;
+	if (rc == 0)
+		rc = rd_txn_get(t, w.app->domain->document_data, w.tok.vendor_id, doc.id, &bytes, &len);
+	if (rc == 0) {
+		rd_web_headers(req);
+		rd_document_reply(req, &doc, bytes, len);
+	}
+	rd_txn_end(t);
+	if (rc == RD_ENOTFOUND) {
+		rd_web_message(&w, 404, "Not found", "This document is not available.");
+		return 0;
+	}
+	return rc < 0 ? rc : 0;
 }
 
 struct accept {
@@ -509,13 +545,14 @@ static void order_page(struct web *w, const struct rd_order *o)
 	if (o->due_date)
 		rd_date_format(o->due_date, due);
 	bool po = !strcmp(o->payment_option, "purchase_order"), bml = !strcmp(o->payment_option, "bill_me_later");
+	bool card = !strcmp(o->payment_option, "card");
 	bool waiting = o->state == RD_ORDER_AWAITING_PAYMENT;
 	bool failed = o->state == RD_ORDER_FAILED || o->state == RD_ORDER_CANCELLED;
 	json_t *ctx = json_pack("{s:s, s:s, s:o, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b}", "title",
 				failed ? "Your order was not placed" : "Thank you for your order",
 				"number", o->number, "total", money_json(o->total, o->currency), "po_number", o->po_number,
 				"due_date", due, "message", o->payment_message, "option_label",
-				po ? "a purchase order" : bml ? "Bill Me Later" : o->payment_option, "failed", failed, "pending",
+				po ? "a purchase order" : bml ? "Bill Me Later" : card ? "your card" : o->payment_option, "failed", failed, "pending",
 				o->state == RD_ORDER_CREATED, "purchase_order", waiting && po, "bill_me_later", waiting && bml,
 				"done", o->state == RD_ORDER_PAID || o->state == RD_ORDER_FULFILLED);
 	rd_web_page(w, failed ? 422 : 200, "order", o->reseller_id, ctx);
@@ -568,6 +605,7 @@ int rd_page_portal_order(struct rd_req *req)
 	if (rd_web_customer(req, &w) < 0 || !rd_web_csrf_ok(&w))
 		return 0;
 	const char *option = rd_form(req, "option"), *po = rd_form(req, "po_number"), *key = rd_form(req, "order_key");
+	const char *card = rd_form(req, "card_token");
 	struct rd_order_ask ask = { .vendor = w.tok.vendor_id, .opportunity_id = w.tok.opportunity_id,
 				    .customer_id = w.tok.customer_id, .portal = true };
 	if (!option || !rd_order_text_ok(option, sizeof ask.option)) {
@@ -583,8 +621,15 @@ int rd_page_portal_order(struct rd_req *req)
 		rd_web_message(&w, 400, "Please start again", "Open the purchase page again and place your order from there.");
 		return 0;
 	}
+	/* card: the token the gateway's card form gave the page, never a card number */
+	if (!strcmp(option, "card") && (!key_ok(card) || strspn(card, "0123456789") == strlen(card))) {
+		rd_web_message(&w, 400, "Enter your card", "Go back and enter your card details in the card form.");
+		return 0;
+	}
 	snprintf(ask.option, sizeof ask.option, "%s", option);
 	snprintf(ask.po_number, sizeof ask.po_number, "%s", po ? po : "");
+	if (!strcmp(option, "card"))
+		snprintf(ask.card_token, sizeof ask.card_token, "%s", card);
 	snprintf(ask.key, sizeof ask.key, "portal:%s", key);
 	struct portal_order *p = rd_malloc(sizeof *p);
 	p->w = w;

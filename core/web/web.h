@@ -77,8 +77,10 @@ json_t *rd_web_quote_lines(const struct rd_opportunity *o, json_t *selected, int
 void rd_web_mark_lists(json_t *ctx);
 
 /* The vendor console (console.c). */
+int rd_page_portal_document(struct rd_req *req);
 int rd_page_partner_contracts(struct rd_req *req);
 int rd_page_partner_customers(struct rd_req *req);
+int rd_page_partner_statements(struct rd_req *req);
 /* The partner portal's navigation, current being the page's path. */
 json_t *rd_web_partner_nav(const char *current);
 int rd_page_vendor(struct rd_req *req);

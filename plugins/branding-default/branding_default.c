@@ -143,6 +143,19 @@ static const struct asset assets[] = {
 	  HTML_HEAD "<p>{{customer.name}} {{task_text}} about quote <strong>{{quote.number}}</strong> ({{product.name}}, "
 		    "ends {{contract.end}}).</p>{{#message}}<blockquote>{{message}}</blockquote>{{/message}}" HTML_FOOT },
 
+	{ "email/statement.subject", "text/plain", "Commission statement {{{statement.number}}} for {{{statement.month}}}" },
+	{ "email/statement.txt", "text/plain",
+	  "Hello {{{partner.name}}},\n\n"
+	  "Your commission statement from {{{vendor.name}}} for {{{statement.month}}} ({{{statement.lines}}} line(s)):\n"
+	  "{{#totals}}  {{{amount}}} ({{{lines}}} line(s))\n{{/totals}}{{^totals}}  nothing this month\n{{/totals}}\n"
+	  "The statement is attached as a PDF; the CSV is in the partner portal: {{{link}}}\n" TEXT_FOOT },
+	{ "email/statement.html", "text/html",
+	  HTML_HEAD "<p>Hello {{partner.name}},</p><p>Your commission statement from {{vendor.name}} for "
+		    "<strong>{{statement.month}}</strong> ({{statement.lines}} line(s)):</p><ul>{{#totals}}<li>{{amount}} "
+		    "({{lines}} line(s))</li>{{/totals}}{{^totals}}<li>nothing this month</li>{{/totals}}</ul>"
+		    "<p>The statement is attached as a PDF. <a href=\"{{link}}\">Your statements in the partner portal</a>"
+		    "</p>" HTML_FOOT },
+
 	/* ---- pages: page/layout.html wraps page/NAME.html ({{> body}}) ---- */
 	{ "page/layout.html", "text/html",
 	  "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -170,11 +183,12 @@ static const struct asset assets[] = {
 	{ "page/portal.html", "text/html",
 	  "<p>Dear {{customer.name}}, here are your contracts with {{vendor_name}}.</p>"
 	  "<h2>Your contracts</h2><table class=\"contracts\"><thead><tr><th scope=\"col\">Product</th><th scope=\"col\">Seats</th>"
-	  "<th scope=\"col\">Ends</th><th scope=\"col\">Status</th></tr></thead><tbody>"
+	  "<th scope=\"col\">Ends</th><th scope=\"col\">Status</th><th scope=\"col\">Documents</th></tr></thead><tbody>"
 	  "{{#contracts}}<tr class=\"colour-{{colour}}\" data-colour=\"{{colour}}\"><td>{{product}}</td><td>{{quantity}}</td>"
 	  "<td>{{end}}</td><td><span class=\"dot dot-{{colour}}\" aria-hidden=\"true\"></span>{{colour_text}}"
 	  "{{#warranty_only}} &middot; warranty only{{/warranty_only}}{{#consolidated}} &middot; consolidated{{/consolidated}}"
-	  "</td></tr>{{/contracts}}</tbody></table>"
+	  "</td><td><ul class=\"plain\">{{#documents}}<li><a href=\"/portal/documents/{{id}}\" download>{{name}}</a> "
+	  "({{kind}})</li>{{/documents}}</ul></td></tr>{{/contracts}}</tbody></table>"
 	  "{{#quote}}<h2>Your renewal quote {{number}}</h2>"
 	  "<form method=\"post\" action=\"/portal/accept\" id=\"quote\"><input type=\"hidden\" name=\"csrf\" value=\"{{csrf}}\">"
 	  "<table class=\"lines\"><thead><tr><th scope=\"col\">Item</th><th scope=\"col\">Seats</th><th scope=\"col\">Price</th>"
@@ -218,6 +232,8 @@ static const struct asset assets[] = {
 	  "{{#options}}<label><input type=\"radio\" name=\"option\" value=\"{{option}}\" required> {{label}}</label>{{/options}}"
 	  "{{^options}}<p>No payment option is enabled yet: {{brand.name}} will contact you.</p>{{/options}}</fieldset>"
 	  "<label for=\"po_number\">Purchase order number (for purchase orders)</label><input id=\"po_number\" name=\"po_number\">"
+	  "<label for=\"card_token\">Card (filled in by the card form of the payment gateway; renewd never sees the card "
+	  "number)</label><input id=\"card_token\" name=\"card_token\" autocomplete=\"off\">"
 	  "<button type=\"submit\">Place order</button></form>" },
 	{ "page/order.html", "text/html",
 	  "{{#failed}}<p class=\"error\" role=\"alert\">Your order {{number}} could not be placed with {{option_label}}"
@@ -275,6 +291,13 @@ static const struct asset assets[] = {
 	{ "page/partner_contracts.html", "text/html",
 	  CONSOLE_NAV FILTER("/partner/contracts", "colour", "Colour")
 	  CONTRACT_TABLE },
+	{ "page/partner_statements.html", "text/html",
+	  CONSOLE_NAV TABLE("Commission statements") "<thead><tr><th scope=\"col\">Statement</th><th scope=\"col\">Month"
+	  "</th><th scope=\"col\">Lines</th><th scope=\"col\">Total</th><th scope=\"col\">Issued</th><th scope=\"col\">"
+	  "Download</th></tr></thead><tbody>{{#rows}}<tr><th scope=\"row\">{{number}}</th><td>{{month}}</td><td>{{lines}}"
+	  "</td><td>{{#totals}}<span class=\"total\">{{amount}}</span> {{/totals}}</td><td>{{issued_on}}</td><td><a href=\""
+	  "{{pdf}}\" download>PDF</a> <a href=\"{{csv}}\" download>CSV</a></td></tr>{{/rows}}</tbody>" TABLE_END
+	  "{{^rows}}<p>No statements yet: each month's is issued in the following month.</p>{{/rows}}" NEXT_PAGE },
 	{ "page/partner_customers.html", "text/html",
 	  CONSOLE_NAV TABLE("Customers") "<thead><tr><th scope=\"col\">Customer</th><th scope=\"col\">Name</th>"
 	  "<th scope=\"col\">Segment</th><th scope=\"col\">City</th><th scope=\"col\">Country</th><th scope=\"col\">E-mail</th>"

@@ -397,6 +397,57 @@ static json_t *confirm(rd_plugin_ctx *ctx, const struct settings *s, json_t *pi,
 	return after;
 }
 
+/* An intent that still awaits its confirmation is confirmed (once: the
+ * confirm has its own key); answers the intent as it stands after, or NULL
+ * with res set when that is not known.  Takes pi. */
+static json_t *settle(rd_plugin_ctx *ctx, const struct settings *s, json_t *pi, const char *order_ref, const char *idem,
+		      struct rd_payment_result *res)
+{
+	if (!pi)
+		return NULL;
+	const char *st = json_string_value(json_object_get(pi, "status"));
+	if (strcmp(st, "requires_confirmation") &&
+	    (strcmp(st, "requires_payment_method") || json_object_get(pi, "last_payment_error")))
+		return pi;
+	int unknown = 0;
+	json_t *after = confirm(ctx, s, pi, idem, &unknown, res);
+	if (unknown) { /* the confirm may have gone through: ask again */
+		json_decref(after);
+		after = NULL;
+		json_t *again = NULL;
+		if (lookup(ctx, s, order_ref, idem, &again) > 0)
+			after = again;
+		else
+			set_result(res, RD_PAY_PENDING, json_string_value(json_object_get(pi, "id")),
+				   "the card gateway did not answer; the payment is being checked, and it is never taken twice%s", "");
+	}
+	json_decref(pi);
+	return after;
+}
+
+/* No card in the request: renewd reconciles an order it did not hear the
+ * end of (it never keeps tokens).  What the gateway holds under the key
+ * answers; nothing there means nothing was charged. */
+static int reconcile(rd_plugin_ctx *ctx, const struct settings *s, const struct rd_payment_request *req,
+		     struct rd_payment_result *res)
+{
+	json_t *pi = NULL;
+	int found = lookup(ctx, s, req->order_ref, req->idempotency_key, &pi);
+	if (found < 0) {
+		host->error(ctx, "order %s: the card gateway did not answer; the payment is checked again later", req->order_ref);
+		return RD_EBUSY;
+	}
+	if (found == 0) {
+		set_result(res, RD_PAY_DECLINED, "", "%s", "no card was given: enter the card again");
+		return 0;
+	}
+	pi = settle(ctx, s, pi, req->order_ref, req->idempotency_key, res);
+	if (pi)
+		from_intent(pi, res);
+	json_decref(pi);
+	return 0;
+}
+
 static int authorise(rd_plugin_ctx *ctx, const struct rd_payment_request *req, struct rd_payment_result *res)
 {
 	struct settings s;
@@ -417,6 +468,12 @@ static int authorise(rd_plugin_ctx *ctx, const struct rd_payment_request *req, s
 	char cur[4] = { 0 };
 	for (int i = 0; i < 3; i++)
 		cur[i] = (char)((req->currency[i] >= 'A' && req->currency[i] <= 'Z') ? req->currency[i] - 'A' + 'a' : 0);
+	if (!token && req->amount > 0 && strlen(cur) == 3) {
+		json_decref(m);
+		int rc = reconcile(ctx, &s, req, res);
+		json_decref(s.root);
+		return rc;
+	}
 	if (!token || !safe_ref(token) || req->amount <= 0 || strlen(cur) != 3) {
 		set_result(res, RD_PAY_DECLINED, "", "%s", !token || !safe_ref(token) ? "no card was given: enter the card again" : "the amount or currency is not valid");
 		json_decref(m);
@@ -492,25 +549,7 @@ static int authorise(rd_plugin_ctx *ctx, const struct rd_payment_request *req, s
 			set_result(res, RD_PAY_DECLINED, "", "the card gateway failed (%s); nothing was charged: try again", why);
 		unknown = 0;
 	}
-	if (pi) {
-		const char *st = json_string_value(json_object_get(pi, "status"));
-		if (!strcmp(st, "requires_confirmation") ||
-		    (!strcmp(st, "requires_payment_method") && !json_object_get(pi, "last_payment_error"))) {
-			json_t *after = confirm(ctx, &s, pi, idem, &unknown, res);
-			if (unknown) { /* the confirm may have gone through: ask again */
-				json_decref(after);
-				after = NULL;
-				json_t *again = NULL;
-				if (lookup(ctx, &s, req->order_ref, idem, &again) > 0)
-					after = again;
-				else
-					set_result(res, RD_PAY_PENDING, json_string_value(json_object_get(pi, "id")),
-						   "the card gateway did not answer; the payment is being checked, and it is never taken twice%s", "");
-			}
-			json_decref(pi);
-			pi = after;
-		}
-	}
+	pi = settle(ctx, &s, pi, req->order_ref, idem, res);
 	if (pi && from_intent(pi, res))
 		keep(ctx, kvkey, fp, res);
 	json_decref(pi);

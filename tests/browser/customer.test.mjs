@@ -6,7 +6,9 @@
 // purchase page with the customer's address filled in and the payment option
 // the vendor enabled; the order is placed; the quote PDF downloaded from the
 // portal holds the quote number, the lines and the total (pdftotext) and
-// renders (pdftoppm, kept beside the screenshots).
+// renders (pdftoppm, kept beside the screenshots).  Then another customer
+// pays by card: the fake gateway (tests/fakegw) gives the token the page
+// posts, renewd charges once and the renewal is in place.
 //
 // The demo has no contract of WSG-STD-2 (the product with up-sell and
 // cross-sell relations), so one is made for Abbott Dental Group (CUST-1001)
@@ -14,12 +16,12 @@
 // scheduler quotes it; a cancelled and a later contract are added so that
 // the list shows all four colours.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { addDays, expectedColour, launchBrowser, newPage, OUTPUT, World } from './lib/world.mjs';
+import { addDays, expectedColour, launchBrowser, newPage, OUTPUT, REPO, World } from './lib/world.mjs';
 
 const FLOW = 'customer';
 
@@ -190,6 +192,51 @@ describe('customer flow', { timeout: 120000 }, () => {
     const png = spawnSync('pdftoppm', ['-png', '-r', '60', '-singlefile', `${stem}.pdf`, stem], { timeout: 20000 });
     assert.equal(png.status, 0, String(png.stderr));
     assert.ok(fs.statSync(`${stem}.png`).size > 1000, 'the PDF renders to an image');
+  });
+
+  test('another customer pays by card: a token from the gateway, one charge, the renewal in place', async () => {
+    // The fake card gateway (tests/fakegw), for this step only.
+    const gw = spawn('python3', [path.join(REPO, 'tests', 'fakegw', 'fakegw.py'), '--lifetime', '120'],
+      { stdio: ['ignore', 'pipe', 'inherit'] });
+    let c2;
+    try {
+      const port = await new Promise((resolve, reject) => {
+        gw.stdout.once('data', (d) => resolve(parseInt(String(d), 10)));
+        gw.once('exit', (code) => reject(new Error(`fakegw exited with ${code}`)));
+      });
+      const gwBase = `http://127.0.0.1:${port}`;
+      await w.ok('POST', '/api/v1/plugins/payment-card/enablements', { config: {
+        base_url: gwBase, secret_key: 'sk_test_fakegw', webhook_secret: 'whsec_fakegw' } }, 201);
+      const k = await w.byExternal('contracts', 'K-20006');
+      const opp = (await w.items('/api/v1/opportunities')).find((o) => o.contract_id === k.id);
+      const { token } = await w.publishVendor(opp.id);
+      let p2;
+      ({ page: p2, context: c2 } = await newPage(browser, w));
+      await p2.goto(`${w.base}/c/${token}`);
+      await p2.locator('#accept').check();
+      await Promise.all([p2.waitForURL(`${w.base}/portal/purchase`), p2.click('#buy')]);
+      await p2.check('input[name=option][value=card]');
+      // What the gateway's card form does in the page: a token, never a card number, for renewd.
+      const tok = (await (await fetch(`${gwBase}/v1/tokens`, { method: 'POST',
+        headers: { Authorization: 'Bearer sk_test_fakegw' } })).json()).id;
+      await p2.fill('#card_token', tok);
+      await w.shot(p2, FLOW, 'card');
+      await Promise.all([p2.waitForURL(`${w.base}/portal/order`), p2.click('form[action="/portal/order"] button[type=submit]')]);
+      await w.shot(p2, FLOW, 'paid-by-card');
+      assert.equal(await p2.textContent('h1'), 'Thank you for your order');
+      assert.match(await p2.textContent('main'), /Your payment is received/);
+      const orders = (await w.items('/api/v1/orders')).filter((x) => x.opportunity_id === opp.id);
+      assert.equal(orders.length, 1, JSON.stringify(orders));
+      assert.equal(orders[0].state, 'fulfilled');
+      assert.equal(await p2.textContent('#order-number'), orders[0].number);
+      const state = await (await fetch(`${gwBase}/control/state`)).json();
+      assert.equal(state.charges.length, 1, JSON.stringify(state.charges));
+      assert.equal(state.charges[0].intent, orders[0].paid_reference);
+      assert.deepEqual(p2.problems, []);
+    } finally {
+      await c2?.close().catch(() => {});
+      gw.kill();
+    }
   });
 
   test('renewd stops cleanly', async () => {

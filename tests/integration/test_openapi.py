@@ -347,6 +347,11 @@ def make_activity(spec, api, errors):
                  headers={"Content-Type": "text/csv"})
     imp = check_response(spec, "POST", "/api/v1/imports", r, errors)
     assert r.status == 202, r
+    # a document on contract 1
+    r = api.call("POST", "/api/v1/contracts/1/documents?name=contract.bin&kind=contract", raw=b"\x00\x01bytes",
+                 headers={"Content-Type": "application/octet-stream"})
+    check_response(spec, "POST", "/api/v1/contracts/{id}/documents", r, errors)
+    assert r.status == 201, r
     # an order (docs/orders.md), paid and fulfilled
     r = api.call("POST", "/api/v1/plugins/payment-po/enablements", {"config": {}})
     assert r.status == 201, r
@@ -403,6 +408,12 @@ def test_live_answers_match_the_document(spec, live):
             url = f"/api/v1/plugins/{bodies['/api/v1/plugins']['items'][0]['name']}/enablements"
         elif route.startswith("/api/v1/opportunities/{id}/"):  # the first opportunity's quote, links...
             url = route.replace("{id}", str(lists["/api/v1/opportunities"]["items"][0]["id"]))
+        elif route.startswith("/api/v1/contracts/{id}/"):  # contract 1 holds the document make_activity added
+            url = route.replace("{id}", "1")
+        elif route.startswith("/api/v1/documents/{id}"):
+            url = route.replace("{id}", str(live.call("GET", "/api/v1/contracts/1/documents").json()["items"][0]["id"]))
+        elif route.startswith("/api/v1/statements/{id}"):
+            continue  # statements need the test clock: test_live_statements_match_the_document
         else:
             assert route.endswith("/{id}") and "{" not in route[: -len("/{id}")], \
                 f"this test does not know how to fill in the parameters of GET {route}: teach it"
@@ -605,3 +616,37 @@ def test_live_renewals_match_the_document(spec, live):
     assert call("GET", "/api/v1/outbox", "/api/v1/outbox?kind=task")["items"], "no task e-mail"
     assert not errors, summary(errors)
     live.d.stop()
+
+
+def test_live_statements_match_the_document(spec, daemon, tmp_path):
+    """A paid order's commission entries, and the statement the next month's
+    statement day issues (the test clock): list, record, CSV and PDF as
+    documented (docs/commissions.md)."""
+    import datetime
+    errors = []
+    data = tmp_path / "store-st"
+    data.mkdir()
+    demo_load(data)
+    p = renewctl("user", "create", "--vendor", "sentinel", "--email", "a@b.example", "--role", "vendor-admin",
+                 data=data, check=True)
+    api = Api(daemon(data=data, args=["--test-clock", "1"]), p.stdout.strip().splitlines()[-1])
+    make_activity(spec, api, errors)
+    today = datetime.date.fromisoformat(api.call("GET", "/api/v1/clock").json()["today"])
+    day = api.call("GET", "/api/v1/vendor").json()["statement_day"]
+    r = api.call("POST", "/api/v1/clock",
+                 {"date": (today.replace(day=1) + datetime.timedelta(days=32)).replace(day=day).isoformat()})
+    assert r.status == 200, r
+    for route in ("/api/v1/commissions", "/api/v1/statements"):
+        r = api.call("GET", route)
+        body = check_response(spec, "GET", route, r, errors)
+        assert r.status == 200 and body["items"], (route, r)
+    first = body["items"][0]["id"]
+    for route in ("/api/v1/statements/{id}", "/api/v1/statements/{id}/csv", "/api/v1/statements/{id}/pdf"):
+        r = api.call("GET", route.replace("{id}", str(first)))
+        assert r.status == 200, (route, r)
+        check_response(spec, "GET", route, r, errors)
+    r = api.call("GET", "/api/v1/statements/999999")
+    check_response(spec, "GET", "/api/v1/statements/{id}", r, errors)
+    assert r.status == 404, r
+    assert not errors, summary(errors)
+    api.d.stop()

@@ -294,7 +294,10 @@ static struct call pay(const char *config, const char *order, const char *key, i
 {
 	struct rd_plugin_ctx ctx = { .config = config };
 	char method[128];
-	snprintf(method, sizeof method, "{\"token\": \"%s\"}", token);
+	if (token)
+		snprintf(method, sizeof method, "{\"token\": \"%s\"}", token);
+	else
+		snprintf(method, sizeof method, "{}"); /* renewd reconciling: it keeps no token */
 	struct rd_payment_request req = { .order_ref = order, .idempotency_key = key, .amount = amount, .currency = "GBP",
 					  .option = "card", .customer_json = "{\"email\": \"a@b.example\"}",
 					  .method_json = method };
@@ -318,6 +321,28 @@ static void forget(const char *key) /* as if renewd crashed before the plugin ke
 	} while (0)
 
 /* ---- the tests ----------------------------------------------------------- */
+
+/* An order renewd authorises again without the token (at start, after a
+ * crash): the plugin looks the payment up under the key and never charges. */
+static void reconcile_without_token(void **state)
+{
+	char *tok = gw_token(NULL);
+	struct call a = pay(config_auto, "RO-2027-000090", "idem-reconcile", 4200, tok);
+	assert_int_equal(a.res.state, RD_PAY_CAPTURED);
+	forget("idem-reconcile");
+	struct call b = pay(config_auto, "RO-2027-000090", "idem-reconcile", 4200, NULL);
+	assert_int_equal(b.rc, 0);
+	assert_int_equal(b.res.state, RD_PAY_CAPTURED);
+	assert_string_equal(b.res.reference, a.res.reference);
+	assert_int_equal(gw_charges("RO-2027-000090"), 1);
+	/* nothing at the gateway under the key: nothing was charged, declined */
+	struct call c = pay(config_auto, "RO-2027-000091", "idem-reconcile-none", 4200, NULL);
+	assert_int_equal(c.rc, 0);
+	assert_int_equal(c.res.state, RD_PAY_DECLINED);
+	assert_has(c.res.message, "no card was given");
+	assert_int_equal(gw_charges("RO-2027-000091"), 0);
+	free(tok);
+}
 
 static void configure_validates(void **state)
 {
@@ -565,6 +590,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(configure_validates),
 		cmocka_unit_test(happy_path),
+		cmocka_unit_test(reconcile_without_token),
 		cmocka_unit_test(replay_charges_once),
 		cmocka_unit_test(same_key_other_body_is_refused),
 		cmocka_unit_test(gateway_failure_declines_with_message),

@@ -1,0 +1,362 @@
+/*
+ * commissions.c: commission entries and monthly statements (docs/commissions.md).
+ *   GET /api/v1/commissions            ?partner= &month= &kind= &limit= &cursor=
+ *   GET /api/v1/statements             ?partner= &month= &limit= &cursor=
+ *   GET /api/v1/statements/{id}
+ *   GET /api/v1/statements/{id}/csv
+ *   GET /api/v1/statements/{id}/pdf
+ * Partner roles see their own partner's entries and statements only.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/call.h"
+#include "api/commissions.h"
+#include "pdf/statement.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "util/err.h"
+#include "util/log.h"
+
+/* ---- recording (in the paying transaction) --------------------------------------------- */
+
+static uint64_t partner_of(const struct rd_order *n, const char *party)
+{
+	if (!strcmp(party, "reseller"))
+		return n->reseller_id;
+	if (!strcmp(party, "distributor"))
+		return n->distributor_id;
+	return 0; /* referral: the order names no referring partner */
+}
+
+/* Whether a line is on the order: the renewal line, and optional lines the
+ * customer selected (orders.c accepted_total). */
+static bool ordered(json_t *l)
+{
+	return !json_is_true(json_object_get(l, "optional")) || json_is_true(json_object_get(l, "selected"));
+}
+
+static int record_one(struct rd_txn *t, struct rd_domain *d, uint64_t v, const struct rd_order *n, uint8_t kind,
+		      const char *party, uint32_t bp, int64_t amount, const char *month)
+{
+	struct rd_commission c = { 0 };
+	c.partner_id = partner_of(n, party);
+	if (!c.partner_id) {
+		rd_log(RD_LOG_WARN, "commissions", "order %s: the %s share names no partner: not recorded", n->number, party);
+		return 0;
+	}
+	uint8_t key[8 + 1 + 16];
+	for (int i = 7; i >= 0; i--)
+		key[7 - i] = (uint8_t)(n->id >> (8 * i));
+	key[8] = kind;
+	size_t plen = strlen(party) + 1;
+	memcpy(key + 9, party, plen);
+	uint64_t id;
+	int rc = rd_index_find(t, d->commissions, "order", v, key, 9 + plen, &id);
+	if (rc != RD_ENOTFOUND)
+		return rc; /* 0: recorded already (exactly once) */
+	c.order_id = n->id;
+	c.opportunity_id = n->opportunity_id;
+	snprintf(c.party, sizeof c.party, "%s", party);
+	c.kind = kind;
+	c.bp = bp;
+	c.amount = amount;
+	memcpy(c.currency, n->currency, sizeof c.currency);
+	snprintf(c.month, sizeof c.month, "%s", month);
+	snprintf(c.order_number, sizeof c.order_number, "%s", n->number);
+	c.created_at = rd_clock_now();
+	if ((rc = rd_entity_put(t, d->commissions, &rd_entity_commission, v, &c, RD_PUT_NEW)) < 0)
+		return rc;
+	json_t *a = rd_entity_to_json(&rd_entity_commission, &c);
+	rc = rd_audit_write(t, d, v, 0, RD_AUDIT_CREATE, "commissions", c.id, NULL, a, n->number);
+	json_decref(a);
+	return rc;
+}
+
+int rd_commissions_record(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, const struct rd_order *n,
+			  const struct rd_opportunity *o)
+{
+	uint8_t kind = n->publish == RD_PUBLISH_PARTNER ? RD_COMMISSION_RETAINED : RD_COMMISSION_EARNED;
+	const char *mode = kind == RD_COMMISSION_RETAINED ? "partner" : "vendor";
+	char month[8];
+	int y, m, dd;
+	rd_date_to_ymd(rd_clock_today(), &y, &m, &dd);
+	snprintf(month, sizeof month, "%04u-%02u", (unsigned)y % 10000u, (unsigned)m % 100u);
+	/* Sum each party's shares over the ordered lines; its bp is the renewal line's. */
+	struct { char party[16]; uint32_t bp; int64_t amount; bool bp_set; } acc[3] = { 0 };
+	size_t n_acc = 0;
+	json_t *lines = json_loads(o->lines[0] ? o->lines : "[]", 0, NULL), *l;
+	size_t i;
+	json_array_foreach(lines, i, l) {
+		if (!ordered(l))
+			continue;
+		bool main_line = !json_is_true(json_object_get(l, "optional"));
+		json_t *shares = json_object_get(json_object_get(json_object_get(l, "margins"), mode), "shares"), *s;
+		size_t k;
+		json_array_foreach(shares, k, s) {
+			const char *party = json_string_value(json_object_get(s, "party"));
+			if (!party || strlen(party) >= sizeof acc[0].party)
+				continue;
+			size_t j = 0;
+			while (j < n_acc && strcmp(acc[j].party, party))
+				j++;
+			if (j == n_acc) {
+				if (n_acc == 3)
+					continue;
+				snprintf(acc[n_acc++].party, sizeof acc[0].party, "%s", party);
+			}
+			acc[j].amount += json_integer_value(json_object_get(s, "amount"));
+			if (main_line || !acc[j].bp_set) {
+				acc[j].bp = (uint32_t)json_integer_value(json_object_get(s, "bp"));
+				acc[j].bp_set = main_line;
+			}
+		}
+	}
+	json_decref(lines);
+	int rc = 0;
+	for (size_t j = 0; rc == 0 && j < n_acc; j++)
+		if (acc[j].amount > 0)
+			rc = record_one(t, d, vendor, n, kind, acc[j].party, acc[j].bp, acc[j].amount, month);
+	return rc;
+}
+
+/* ---- the API ------------------------------------------------------------------------------ */
+
+static bool month_ok(const char *s)
+{
+	return s && strlen(s) == 7 && s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9' && s[2] >= '0' &&
+	       s[2] <= '9' && s[3] >= '0' && s[3] <= '9' && s[4] == '-' &&
+	       ((s[5] == '0' && s[6] >= '1' && s[6] <= '9') || (s[5] == '1' && s[6] >= '0' && s[6] <= '2'));
+}
+
+/* The partner filter: partner roles are held to their own partner.  Replies
+ * 400 and returns false on a bad filter. */
+static bool filters(struct call *c, enum rd_scope scope, uint64_t *partner, const char **month)
+{
+	const char *ps = rd_req_query(c->req, "partner");
+	*month = rd_req_query(c->req, "month");
+	*partner = ps ? rd_parse_id(ps) : 0;
+	if (ps && !*partner) {
+		rd_reply_error(c->req, 400, "invalid", "partner", "partner is a partner id");
+		return false;
+	}
+	if (*month && !month_ok(*month)) {
+		rd_reply_error(c->req, 400, "invalid", "month", "month is YYYY-MM");
+		return false;
+	}
+	if (scope != RD_SCOPE_ALL) {
+		if (*partner && *partner != c->who.partner) {
+			*partner = UINT64_MAX; /* another partner's: nothing to see */
+			return true;
+		}
+		*partner = c->who.partner;
+	}
+	return true;
+}
+
+int rd_api_commissions_list(struct rd_req *req)
+{
+	struct call c;
+	enum rd_scope scope;
+	if (rd_call_begin(req, &c) < 0 || (scope = rd_call_allow(&c, RD_RES_COMMISSION, RD_ACT_READ)) == RD_SCOPE_NONE)
+		return 0;
+	static const char *const known[] = { "limit", "cursor", "partner", "month", "kind", NULL };
+	struct rd_page pg;
+	if (rd_page_begin(&pg, req, known) < 0)
+		return 0;
+	uint64_t partner;
+	const char *month, *kind = rd_req_query(req, "kind");
+	if (!filters(&c, scope, &partner, &month)) {
+		json_decref(pg.items);
+		return 0;
+	}
+	if (kind && strcmp(kind, "earned") && strcmp(kind, "retained") && strcmp(kind, "reversal")) {
+		json_decref(pg.items);
+		rd_reply_error(req, 400, "invalid", "kind", "kind is earned, retained or reversal");
+		return 0;
+	}
+	struct rd_txn *t;
+	int rc = rd_store_read(c.app->store, &t);
+	if (rc < 0)
+		return rd_page_finish(&pg, rc);
+	struct rd_commission cm;
+	struct rd_iter it;
+	struct rd_item item;
+	rc = rd_iter_records(&it, t, c.app->domain->commissions, c.who.vendor, pg.cursor + 1);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if ((rc = rd_entity_decode(&rd_entity_commission, item.val, item.len, &cm)) < 0)
+			break;
+		if ((partner && cm.partner_id != partner) || (month && strcmp(cm.month, month)))
+			continue;
+		json_t *j = rd_entity_to_json(&rd_entity_commission, &cm);
+		if (kind && strcmp(json_string_value(json_object_get(j, "kind")) ?: "", kind)) {
+			json_decref(j);
+			continue;
+		}
+		if (!rd_page_add(&pg, item.id, j))
+			break;
+	}
+	rd_iter_close(&it);
+	rd_txn_end(t);
+	return rd_page_finish(&pg, rc);
+}
+
+json_t *rd_statement_json(const struct rd_statement *st)
+{
+	json_t *j = rd_entity_to_json(&rd_entity_statement, st);
+	json_t *totals = json_loads(st->totals[0] ? st->totals : "[]", 0, NULL);
+	json_object_set_new(j, "totals", totals ? totals : json_array());
+	char path[96];
+	snprintf(path, sizeof path, "/api/v1/statements/%llu/csv", (unsigned long long)st->id);
+	json_object_set_new(j, "csv_url", json_string(path));
+	snprintf(path, sizeof path, "/api/v1/statements/%llu/pdf", (unsigned long long)st->id);
+	json_object_set_new(j, "pdf_url", json_string(path));
+	return j;
+}
+
+int rd_api_statements_list(struct rd_req *req)
+{
+	struct call c;
+	enum rd_scope scope;
+	if (rd_call_begin(req, &c) < 0 || (scope = rd_call_allow(&c, RD_RES_COMMISSION, RD_ACT_READ)) == RD_SCOPE_NONE)
+		return 0;
+	static const char *const known[] = { "limit", "cursor", "partner", "month", NULL };
+	struct rd_page pg;
+	if (rd_page_begin(&pg, req, known) < 0)
+		return 0;
+	uint64_t partner;
+	const char *month;
+	if (!filters(&c, scope, &partner, &month)) {
+		json_decref(pg.items);
+		return 0;
+	}
+	struct rd_txn *t;
+	int rc = rd_store_read(c.app->store, &t);
+	if (rc < 0)
+		return rd_page_finish(&pg, rc);
+	struct rd_statement st;
+	struct rd_iter it;
+	struct rd_item item;
+	rc = rd_iter_records(&it, t, c.app->domain->statements, c.who.vendor, pg.cursor + 1);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if ((rc = rd_entity_decode(&rd_entity_statement, item.val, item.len, &st)) < 0)
+			break;
+		if ((partner && st.partner_id != partner) || (month && strcmp(st.month, month)))
+			continue;
+		if (!rd_page_add(&pg, item.id, rd_statement_json(&st)))
+			break;
+	}
+	rd_iter_close(&it);
+	rd_txn_end(t);
+	return rd_page_finish(&pg, rc);
+}
+
+/* The statement of {id} the caller may see, with its doc when want_doc;
+ * replies 404 otherwise (returns RD_ENOTFOUND). */
+static int load_statement(struct call *c, enum rd_scope scope, struct rd_statement *st, struct rd_statement_doc **doc)
+{
+	const char *ids = rd_req_param(c->req, "id");
+	uint64_t id = rd_parse_id(ids);
+	struct rd_txn *t;
+	int rc = rd_store_read(c->app->store, &t);
+	if (rc < 0)
+		return rc;
+	rc = id ? rd_entity_get(t, c->app->domain->statements, &rd_entity_statement, c->who.vendor, id, st) : RD_ENOTFOUND;
+	if (rc == 0 && scope != RD_SCOPE_ALL && st->partner_id != c->who.partner)
+		rc = RD_ENOTFOUND;
+	if (rc == 0 && doc)
+		rc = rd_statement_load(t, c->app->domain, c->who.vendor, st, doc);
+	rd_txn_end(t);
+	if (rc == RD_ENOTFOUND)
+		rd_reply_error(c->req, 404, "not_found", "id", "no such statement");
+	return rc;
+}
+
+int rd_api_statement_get(struct rd_req *req)
+{
+	struct call c;
+	enum rd_scope scope;
+	if (rd_call_begin(req, &c) < 0 || (scope = rd_call_allow(&c, RD_RES_COMMISSION, RD_ACT_READ)) == RD_SCOPE_NONE)
+		return 0;
+	struct rd_statement st;
+	int rc = load_statement(&c, scope, &st, NULL);
+	if (rc == 0)
+		rd_reply_json(req, 200, rd_statement_json(&st));
+	return rc == RD_ENOTFOUND ? 0 : rc;
+}
+
+int rd_api_statement_csv(struct rd_req *req)
+{
+	struct call c;
+	enum rd_scope scope;
+	if (rd_call_begin(req, &c) < 0 || (scope = rd_call_allow(&c, RD_RES_COMMISSION, RD_ACT_READ)) == RD_SCOPE_NONE)
+		return 0;
+	struct rd_statement st;
+	struct rd_statement_doc *doc = NULL;
+	int rc = load_statement(&c, scope, &st, &doc);
+	if (rc < 0)
+		return rc == RD_ENOTFOUND ? 0 : rc;
+	size_t len;
+	char *csv = rd_statement_csv(doc, &len);
+	char name[64], disp[128];
+	rd_statement_filename(&st, "csv", name, sizeof name);
+	snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", name);
+	rd_reply_header(req, "content-disposition", disp);
+	rd_reply_raw(req, 200, "text/csv; charset=utf-8", csv, len);
+	free(csv);
+	rd_statement_doc_free(doc);
+	return 0;
+}
+
+struct pdf_job {
+	struct rd_statement_doc *doc;
+	void *pdf;
+	size_t len;
+	int rc;
+	char err[200];
+};
+
+static void pdf_work(void *arg)
+{
+	struct pdf_job *j = arg;
+	j->rc = rd_statement_render(j->doc, &j->pdf, &j->len, j->err, sizeof j->err);
+}
+
+static void pdf_done(struct rd_req *req, void *arg)
+{
+	struct pdf_job *j = arg;
+	if (req && j->rc == 0) {
+		char name[64], disp[128];
+		rd_statement_filename(&j->doc->st, "pdf", name, sizeof name);
+		snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", name);
+		rd_reply_header(req, "content-disposition", disp);
+		rd_reply_header(req, "x-content-type-options", "nosniff");
+		rd_reply_raw(req, 200, "application/pdf", j->pdf, j->len);
+	} else if (req) {
+		rd_log(RD_LOG_ERROR, "pdf", "statement %s: %s", j->doc->st.number, j->err);
+		rd_reply_error(req, 500, "internal", NULL, "the statement PDF could not be made");
+	}
+	free(j->pdf);
+	rd_statement_doc_free(j->doc);
+	free(j);
+}
+
+int rd_api_statement_pdf(struct rd_req *req)
+{
+	struct call c;
+	enum rd_scope scope;
+	if (rd_call_begin(req, &c) < 0 || (scope = rd_call_allow(&c, RD_RES_COMMISSION, RD_ACT_READ)) == RD_SCOPE_NONE)
+		return 0;
+	struct rd_statement st;
+	struct rd_statement_doc *doc = NULL;
+	int rc = load_statement(&c, scope, &st, &doc);
+	if (rc < 0)
+		return rc == RD_ENOTFOUND ? 0 : rc;
+	struct pdf_job *j = rd_calloc(1, sizeof *j);
+	j->doc = doc;
+	if ((rc = rd_req_work(req, pdf_work, pdf_done, j)) < 0) {
+		rd_statement_doc_free(doc);
+		free(j);
+	}
+	return rc;
+}

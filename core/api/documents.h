@@ -1,0 +1,29 @@
+/*
+ * documents.h: a contract's documents (documents.c), for the API and the
+ * customer portal.
+ */
+#ifndef RD_API_DOCUMENTS_H
+#define RD_API_DOCUMENTS_H
+
+#include <jansson.h>
+
+#include "domain/model.h"
+
+struct rd_req;
+struct rd_txn;
+
+enum { RD_DOCUMENT_MAX = 16 << 20 }; /* bytes in one document */
+
+int rd_api_documents_create(struct rd_req *req);
+int rd_api_documents_list(struct rd_req *req);
+int rd_api_document_get(struct rd_req *req);
+int rd_api_document_content(struct rd_req *req);
+int rd_api_document_delete(struct rd_req *req);
+
+/* Appends the contract's documents (records, as JSON) to out. */
+int rd_documents_json(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t contract, json_t *out);
+
+/* Answers with the file: its type, and a download under its name. */
+void rd_document_reply(struct rd_req *req, const struct rd_document *doc, const void *bytes, size_t len);
+
+#endif
