@@ -1162,7 +1162,22 @@ static int key_order_live(const void *rec, size_t len, uint8_t *key, size_t cap)
 	return key_u64(rec, len, 3, key, cap);
 }
 
-static const struct rd_index_def order_idx[] = { { "idem", key_order_idem }, { "live", key_order_live } };
+/* Orders awaiting payment on terms, by their due date (Bill Me Later): the
+ * sweep's payment reminders. */
+static int key_order_due(const void *rec, size_t len, uint8_t *key, size_t cap)
+{
+	struct rd_rec_field f;
+	int rc = find_field(rec, len, 14, &f);
+	if (rc <= 0 || f.wire != RD_WIRE_UINT || f.u != RD_ORDER_AWAITING_PAYMENT)
+		return rc < 0 ? rc : 0;
+	if ((rc = find_field(rec, len, 15, &f)) <= 0 || f.wire != RD_WIRE_SINT || cap < 4)
+		return rc < 0 ? rc : 0;
+	rd_date_key((rd_date)f.i, key);
+	return 4;
+}
+
+static const struct rd_index_def order_idx[] = { { "idem", key_order_idem }, { "live", key_order_live },
+						 { RD_IDX_ORDER_DUE, key_order_due } };
 
 static const struct rd_index_def opportunity_idx[] = {
 	{ "contract", key_opp_contract }, { "reseller", key_opp_reseller }, { "deadline", key_opp_deadline } };
@@ -1227,7 +1242,7 @@ static const struct rd_table_def tables[] = {
 	{ "links", link_idx, 1 },
 	{ "documents", document_idx, 1 },
 	{ "document_data", NULL, 0 },
-	{ "orders", order_idx, 2 },
+	{ "orders", order_idx, 3 },
 	{ "commissions", commission_idx, 2 },
 	{ "statements", NULL, 0 },
 };

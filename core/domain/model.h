@@ -521,6 +521,8 @@ int rd_domain_register(struct rd_store *s, struct rd_domain *d);
 /* Live contracts the engine has not quoted yet, by end date: each sweep
  * quotes the ones inside the window, however late they arrived. */
 #define RD_IDX_CONTRACT_UNQUOTED "unquoted"
+/* Orders awaiting payment on terms, by due date. */
+#define RD_IDX_ORDER_DUE "due"
 void rd_date_key(rd_date d, uint8_t out[4]);
 
 #endif

@@ -401,6 +401,46 @@ static int cadence(const struct rd_vendor *v, int out[16])
 	return n;
 }
 
+/* ---- orders on terms --------------------------------------------------------------------- */
+
+/* Bill Me Later: the customer hears a week before the due date, on it, and
+ * a week after it while the order is still unpaid. */
+static int payment_reminders(struct sweep *s)
+{
+	static const int before[] = { 7, 0, -7 };
+	struct rd_order *o = rd_malloc(sizeof *o);
+	int rc = 0;
+	for (size_t b = 0; rc >= 0 && b < sizeof before / sizeof *before; b++) {
+		rd_date due = s->day + before[b];
+		uint8_t lo[4], hi[4];
+		rd_date_key(due, lo);
+		rd_date_key(due + 1, hi);
+		size_t n = 0, cap = 16;
+		uint64_t *ids = rd_malloc(cap * sizeof *ids);
+		struct rd_iter it;
+		struct rd_item item;
+		rc = rd_iter_index(&it, s->t, s->d->orders, RD_IDX_ORDER_DUE, s->v.id, lo, 4, hi, 4);
+		while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+			if (n == cap)
+				ids = rd_realloc(ids, (cap *= 2) * sizeof *ids);
+			ids[n++] = item.id;
+		}
+		rd_iter_close(&it);
+		for (size_t i = 0; rc >= 0 && i < n; i++) {
+			if (rd_entity_get(s->t, s->d->orders, &rd_entity_order, s->v.id, ids[i], o) < 0 ||
+			    o->state != RD_ORDER_AWAITING_PAYMENT || o->due_date != due)
+				continue;
+			char key[64];
+			snprintf(key, sizeof key, "payment_reminder:%d:%llu", before[b], (unsigned long long)o->id);
+			if ((rc = rd_action_once(s, key)) > 0)
+				rc = rd_notify_payment(s, o, before[b]);
+		}
+		free(ids);
+	}
+	free(o);
+	return rc < 0 ? rc : 0;
+}
+
 /* ---- one day -------------------------------------------------------------------------- */
 
 int rd_sweep_day(struct sweep *s, bool full_window)
@@ -422,6 +462,8 @@ int rd_sweep_day(struct sweep *s, bool full_window)
 		if ((rc = each_ending(s, s->day + days[i], s->day + days[i], remind_contract)) < 0)
 			return rc;
 	}
+	if ((rc = payment_reminders(s)) < 0)
+		return rc;
 	if ((s->day + 3) % 7 == 0 && (rc = rd_digests(s)) < 0) /* Monday (1970-01-01 was a Thursday) */
 		return rc;
 	return rd_statements(s);

@@ -61,6 +61,9 @@ int rd_notify_quote(struct sweep *s, const struct rd_opportunity *o, const struc
 int rd_notify_pullback(struct sweep *s, const struct rd_opportunity *o, uint8_t mode);
 int rd_notify_customer(struct sweep *s, const struct rd_opportunity *o, const char *kind, int days_left);
 int rd_digests(struct sweep *s);
+/* A payment reminder for an order on terms, days_left before its due date
+ * (negative: overdue), to the customer. */
+int rd_notify_payment(struct sweep *s, const struct rd_order *o, int days_left);
 int rd_notify_task(struct sweep *s, const struct rd_task *task, const char *to);
 int rd_queue_message(struct sweep *s, const char *kind, const char *to, json_t *ctx, uint64_t opportunity,
 		     uint64_t partner, uint64_t customer);

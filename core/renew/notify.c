@@ -284,6 +284,29 @@ int rd_notify_customer(struct sweep *s, const struct rd_opportunity *o, const ch
 	return rc;
 }
 
+int rd_notify_payment(struct sweep *s, const struct rd_order *o, int days_left)
+{
+	struct rd_customer c;
+	struct rd_partner res;
+	int rc = rd_entity_get(s->t, s->d->customers, &rd_entity_customer, s->v.id, o->customer_id, &c);
+	if (rc < 0 || !c.email[0])
+		return rc == RD_ENOTFOUND ? 0 : rc < 0 ? rc : 0;
+	bool have_res = o->reseller_id &&
+			rd_entity_get(s->t, s->d->partners, &rd_entity_partner, s->v.id, o->reseller_id, &res) == 0;
+	char total[48];
+	rd_money_format(o->total, o->currency, total, sizeof total);
+	json_t *ctx = json_pack("{s:{s:s}, s:o, s:{s:s}, s:{s:s, s:s, s:o, s:s}, s:i, s:b, s:i}", "vendor", "name",
+				s->v.name, "brand", brand_json(have_res ? &res : NULL, &s->v), "customer", "name", c.name,
+				"order", "number", o->number, "total", total, "due_date", date_json(o->due_date),
+				"po_number", o->po_number, "days_left", days_left, "overdue", days_left < 0, "days_overdue",
+				-days_left);
+	if (!ctx)
+		return RD_EINTERNAL;
+	rc = rd_queue_message(s, "payment_reminder", c.email, ctx, o->opportunity_id, have_res ? res.id : 0, c.id);
+	json_decref(ctx);
+	return rc;
+}
+
 int rd_notify_task(struct sweep *s, const struct rd_task *task, const char *to)
 {
 	struct rd_opportunity o;

@@ -135,6 +135,21 @@ static const struct asset assets[] = {
 		    "{{product}}: ends {{end}} ({{state}})</li>{{/ending}}{{^ending}}<li>nothing</li>{{/ending}}{{#more_ending}}<li>and {{more_ending}} more: see the "
 		    "partner portal</li>{{/more_ending}}</ul>" HTML_FOOT },
 
+	{ "email/payment_reminder.subject", "text/plain",
+	  "{{#overdue}}Overdue: {{/overdue}}order {{{order.number}}}, {{{order.total}}} {{#overdue}}was{{/overdue}}{{^overdue}}is{{/overdue}} "
+	  "due on {{{order.due_date}}}" },
+	{ "email/payment_reminder.txt", "text/plain",
+	  "Dear {{{customer.name}}},\n\n{{#overdue}}the payment for your order {{{order.number}}} ({{{order.total}}}) was due on "
+	  "{{{order.due_date}}}, {{{days_overdue}}} days ago.{{/overdue}}{{^overdue}}the payment for your order {{{order.number}}} "
+	  "({{{order.total}}}) is due on {{{order.due_date}}}{{#days_left}}, in {{{days_left}}} days{{/days_left}}.{{/overdue}}\n"
+	  "If you have paid already, thank you: please ignore this message.\n" TEXT_FOOT },
+	{ "email/payment_reminder.html", "text/html",
+	  HTML_HEAD "<p>Dear {{customer.name}},</p><p>{{#overdue}}the payment for your order <strong>{{order.number}}</strong> "
+		    "({{order.total}}) was due on {{order.due_date}}, {{days_overdue}} days ago.{{/overdue}}{{^overdue}}the "
+		    "payment for your order <strong>{{order.number}}</strong> ({{order.total}}) is due on {{order.due_date}}"
+		    "{{#days_left}}, in {{days_left}} days{{/days_left}}.{{/overdue}}</p><p>If you have paid already, thank you: "
+		    "please ignore this message.</p>" HTML_FOOT },
+
 	{ "email/task.subject", "text/plain", "{{{customer.name}}} asks: {{{task_text}}} ({{{quote.number}}})" },
 	{ "email/task.txt", "text/plain",
 	  "{{{customer.name}}} {{{task_text}}} about quote {{{quote.number}}} ({{{product.name}}}, ends {{{contract.end}}}).\n"

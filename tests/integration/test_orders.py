@@ -293,3 +293,54 @@ def test_upsell_replaces_the_product(daemon, tmp_path):
     new = admin.get(f"/api/v1/contracts/{paid['new_contract_id']}")
     assert new["product_id"] == products[up["sku"]]["id"] and new["quantity"] == 20, new
     d.stop()
+
+
+def test_bill_me_later_payment_reminders(daemon, tmp_path):
+    """An unpaid Bill Me Later order: the customer hears a week before the
+    due date, on it and a week after it, each once (a rerun of the days
+    sends nothing again); once the payment is recorded, nothing more."""
+    d, data, admin, u, _ = boot(daemon, tmp_path)
+    plat = u["plat@x.example"]
+    o, c, page = open_portal(d, data, plat, admin, "K-20005")
+    status, _, _ = c.open("/portal/accept", {"csrf": csrf_of(page), "accept": "yes"})
+    assert status == 200
+    page, csrf, key = purchase_form(c)
+    status, _, body = c.open("/portal/order", {"csrf": csrf, "order_key": key, "option": "bill_me_later"})
+    assert status == 200, body[:300]
+    (order,) = orders_of(admin, o["id"])
+    due = datetime.date.fromisoformat(order["due_date"])
+    customer = admin.get(f"/api/v1/customers/{order['customer_id']}")
+
+    def set_clock(day):
+        admin.ok("POST", "/api/v1/clock", {"date": day.isoformat()}, status=200)
+
+    set_clock(due - datetime.timedelta(days=8))
+    set_clock(due - datetime.timedelta(days=7))
+    week = wait_mail(data, f"payment_reminder:7:{order['id']}")
+    assert week["To"] == customer["email"] and week["X-Renewd-Kind"] == "payment_reminder", week
+    assert order["number"] in str(week["Subject"]) and due.isoformat() in str(week["Subject"])
+    assert "in 7 days" in week.get_body(("plain",)).get_content()
+    set_clock(due)
+    on = wait_mail(data, f"payment_reminder:0:{order['id']}")
+    assert "Overdue" not in str(on["Subject"])
+    set_clock(due + datetime.timedelta(days=7))
+    late = wait_mail(data, f"payment_reminder:-7:{order['id']}")
+    assert str(late["Subject"]).startswith("Overdue: ") and "7 days ago" in late.get_body(("plain",)).get_content()
+    box = [m for m in admin.items("/api/v1/outbox") if m["kind"] == "payment_reminder"]
+    assert len(box) == 3, box  # each once
+    d.stop()
+
+
+def test_a_paid_bill_me_later_order_gets_no_reminder(daemon, tmp_path):
+    d, data, admin, u, _ = boot(daemon, tmp_path)
+    o, c, page = open_portal(d, data, u["plat@x.example"], admin, "K-20005")
+    assert c.open("/portal/accept", {"csrf": csrf_of(page), "accept": "yes"})[0] == 200
+    page, csrf, key = purchase_form(c)
+    assert c.open("/portal/order", {"csrf": csrf, "order_key": key, "option": "bill_me_later"})[0] == 200
+    (order,) = orders_of(admin, o["id"])
+    admin.ok("POST", f"/api/v1/orders/{order['id']}/payments", {"amount": order["total"], "reference": "bml-2"})
+    due = datetime.date.fromisoformat(order["due_date"])
+    admin.ok("POST", "/api/v1/clock", {"date": (due + datetime.timedelta(days=8)).isoformat()}, status=200)
+    assert admin.get("/api/v1/clock")["today"] == (due + datetime.timedelta(days=8)).isoformat()
+    assert not [m for m in admin.items("/api/v1/outbox") if m["kind"] == "payment_reminder"]
+    d.stop()
