@@ -8,10 +8,12 @@
  *   POST /webhooks/payments/{plugin}     ?vendor=: a gateway's signed event (no session)
  * and the reconciliation at start of the orders left in created.
  */
+#include <csv.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/call.h"
 #include "api/commissions.h"
@@ -818,6 +820,7 @@ struct paying {
 	int64_t amount;
 	const char *reference;
 	int status;
+	bool unchanged;
 	const char *code, *field;
 	char why[200];
 	struct rd_order order;
@@ -832,9 +835,11 @@ static int pay_refuse(struct paying *p, int status, const char *code, const char
 	return RD_EDECLINED; /* nothing of it is written */
 }
 
-static int pay_write(struct rd_txn *t, void *arg)
+/* Records one payment in t: 0 (p->unchanged when it was recorded already,
+ * under the same reference), RD_EDECLINED with p's status and reason, or the
+ * store's error. */
+static int pay_one(struct rd_txn *t, struct paying *p)
 {
-	struct paying *p = arg;
 	struct rd_domain *d = p->c->app->domain;
 	uint64_t v = p->c->who.vendor;
 	int rc = rd_entity_get(t, d->orders, &rd_entity_order, v, p->id, &p->order);
@@ -845,7 +850,8 @@ static int pay_write(struct rd_txn *t, void *arg)
 	if (p->order.paid_reference[0]) { /* recorded already: the same payment again changes nothing */
 		if (!strcmp(p->order.paid_reference, p->reference)) {
 			p->status = 200;
-			return RD_EDECLINED;
+			p->unchanged = true;
+			return 0;
 		}
 		return pay_refuse(p, 409, "conflict", "reference", "this order is paid already, under another reference");
 	}
@@ -863,6 +869,13 @@ static int pay_write(struct rd_txn *t, void *arg)
 		return rc;
 	p->status = 200;
 	return fulfil(t, d, v, p->c->who.user, &p->order);
+}
+
+static int pay_write(struct rd_txn *t, void *arg)
+{
+	struct paying *p = arg;
+	int rc = pay_one(t, p);
+	return rc == 0 && p->unchanged ? RD_EDECLINED : rc; /* nothing to commit */
 }
 
 /* After the payment is committed, the plugin hears of it (capture): Bill
@@ -967,6 +980,186 @@ int rd_api_order_payment(struct rd_req *req)
 	else
 		rd_reply_error(req, p.status, p.code, p.field, "%s", p.why);
 	return 0;
+}
+
+/* ---- payments from a file ------------------------------------------------------------------ */
+
+/* POST /api/v1/orders/payments, text/csv with the columns order (its number
+ * or id), amount (minor units) and reference: a bank statement's receipts,
+ * recorded all or nothing.  Each row is the payment API's rule; a row
+ * recorded already under the same reference changes nothing. */
+enum { PAYMENT_ROWS_MAX = 10000 };
+
+struct pay_row {
+	size_t row;           /* its line in the file, the header being 1 */
+	uint64_t id;
+	int64_t amount;
+	char reference[128];
+};
+
+struct pay_file {
+	/* parsing */
+	int col[3];           /* order, amount, reference: the column of each, -1 unknown */
+	int cell;             /* the current row's column */
+	size_t line;          /* rows seen, the header included */
+	char cells[3][128];
+	bool over[3];
+	struct pay_row *rows; /* the rows that read well */
+	size_t n_rows, cap;
+	size_t n;             /* payment rows in the file */
+	json_t *errors;       /* [{row, field, message}] */
+	/* applying */
+	struct call *c;
+	json_t *items;
+	struct rd_order *paid;
+	size_t n_paid;
+};
+
+static void row_error(struct pay_file *f, size_t row, const char *field, const char *message)
+{
+	if (json_array_size(f->errors) < 100)
+		json_array_append_new(f->errors, json_pack("{s:I, s:s, s:s}", "row", (json_int_t)row, "field", field,
+							   "message", message));
+}
+
+static void pay_cell(void *data, size_t len, void *arg)
+{
+	struct pay_file *f = arg;
+	int i = f->cell++;
+	if (f->line == 0) { /* the header: which column is which */
+		static const char *const names[] = { "order", "amount", "reference" };
+		for (int k = 0; k < 3; k++)
+			if (len == strlen(names[k]) && !memcmp(data, names[k], len))
+				f->col[k] = i;
+		return;
+	}
+	for (int k = 0; k < 3; k++)
+		if (f->col[k] == i) {
+			f->over[k] = len >= sizeof f->cells[k];
+			snprintf(f->cells[k], sizeof f->cells[k], "%.*s", (int)(len < sizeof f->cells[k] ? len : 0),
+				 (const char *)data);
+		}
+}
+
+/* "O-2027-000123" (its id is the last part) or a plain id. */
+static uint64_t order_ref_id(const char *s)
+{
+	const char *dash = strrchr(s, '-');
+	if (!strncmp(s, "O-", 2) && dash && strlen(s) == 13 && dash == s + 6)
+		return rd_parse_id(dash + 1);
+	return rd_parse_id(s);
+}
+
+static void pay_row_end(int term, void *arg)
+{
+	struct pay_file *f = arg;
+	size_t row = f->line++;
+	f->cell = 0;
+	if (row == 0) {
+		for (int k = 0; k < 3; k++)
+			if (f->col[k] < 0)
+				row_error(f, 1, k == 0 ? "order" : k == 1 ? "amount" : "reference",
+					  "the header must name the columns order, amount and reference");
+		return;
+	}
+	if (f->n >= PAYMENT_ROWS_MAX) {
+		if (f->n == PAYMENT_ROWS_MAX)
+			row_error(f, row + 1, "body", "at most 10000 payments in one file");
+		f->n++;
+		return;
+	}
+	struct pay_row r = { .row = row + 1, .id = order_ref_id(f->cells[0]) };
+	char *end = NULL;
+	long long amount = strtoll(f->cells[1], &end, 10);
+	if (!r.id)
+		row_error(f, row + 1, "order", "order is an order number (O-YYYY-NNNNNN) or id");
+	else if (f->over[1] || !f->cells[1][0] || *end || amount <= 0)
+		row_error(f, row + 1, "amount", "amount is a positive whole number of minor units");
+	else if (f->over[2] || !rd_order_text_ok(f->cells[2], sizeof r.reference))
+		row_error(f, row + 1, "reference", "reference is text of 1-127 bytes, without control characters");
+	else {
+		r.amount = amount;
+		snprintf(r.reference, sizeof r.reference, "%s", f->cells[2]);
+		if (f->n_rows == f->cap)
+			f->rows = rd_realloc(f->rows, (f->cap = f->cap ? 2 * f->cap : 64) * sizeof *f->rows);
+		f->rows[f->n_rows++] = r;
+	}
+	f->n++;
+	memset(f->cells, 0, sizeof f->cells);
+	memset(f->over, 0, sizeof f->over);
+}
+
+static int pay_file_write(struct rd_txn *t, void *arg)
+{
+	struct pay_file *f = arg;
+	for (size_t i = 0; i < f->n_rows; i++) {
+		struct paying p = { .c = f->c, .id = f->rows[i].id, .amount = f->rows[i].amount,
+				    .reference = f->rows[i].reference };
+		int rc = pay_one(t, &p);
+		if (rc < 0 && rc != RD_EDECLINED)
+			return rc;
+		if (rc == RD_EDECLINED) {
+			row_error(f, f->rows[i].row, !p.field || !strcmp(p.field, "id") ? "order" : p.field, p.why);
+			continue;
+		}
+		json_array_append_new(f->items, json_pack("{s:I, s:s, s:s}", "row", (json_int_t)f->rows[i].row, "order",
+							  p.order.number, "result", p.unchanged ? "unchanged" : "paid"));
+		if (!p.unchanged)
+			f->paid[f->n_paid++] = p.order;
+	}
+	return json_array_size(f->errors) ? RD_EDECLINED : 0; /* all or nothing */
+}
+
+int rd_api_order_payments_file(struct rd_req *req)
+{
+	struct call c;
+	if (rd_call_begin(req, &c) < 0 || rd_call_allow(&c, RD_RES_ORDER, RD_ACT_UPDATE) == RD_SCOPE_NONE)
+		return 0;
+	const char *ct = rd_req_header(req, "content-type");
+	if (!ct || strncasecmp(ct, "text/csv", 8) != 0) {
+		rd_reply_error(req, 415, "unsupported_media_type", "content-type", "send the payments as text/csv");
+		return 0;
+	}
+	size_t len = 0;
+	const char *body = rd_req_body(req, &len);
+	struct pay_file f = { .col = { -1, -1, -1 }, .errors = json_array(), .items = json_array(), .c = &c };
+	struct csv_parser parser;
+	int rc = 0;
+	if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0)
+		rc = RD_EINTERNAL;
+	else {
+		if (len >= 3 && !memcmp(body, "\xEF\xBB\xBF", 3)) { /* a UTF-8 byte order mark */
+			body += 3;
+			len -= 3;
+		}
+		if (csv_parse(&parser, body, len, pay_cell, pay_row_end, &f) != len ||
+		    csv_fini(&parser, pay_cell, pay_row_end, &f) != 0)
+			row_error(&f, f.line + 1, "body", csv_strerror(csv_error(&parser)));
+		csv_free(&parser);
+	}
+	if (rc == 0 && !json_array_size(f.errors) && f.n == 0)
+		row_error(&f, 2, "body", "the file holds no payments");
+	if (rc == 0 && f.n_rows) { /* also with wrong rows: to name every wrong row, then write nothing */
+		f.paid = rd_malloc(f.n_rows * sizeof *f.paid);
+		rc = rd_store_write(c.app->store, pay_file_write, &f);
+	}
+	if (rc == 0 && !json_array_size(f.errors)) {
+		for (size_t i = 0; i < f.n_paid; i++)
+			capture(&c, &f.paid[i]);
+		rd_reply_json(req, 200, json_pack("{s:I, s:I, s:o}", "rows", (json_int_t)f.n, "paid", (json_int_t)f.n_paid,
+						  "items", f.items));
+		f.items = NULL;
+	} else if (rc == RD_EDECLINED || json_array_size(f.errors)) {
+		json_t *e = json_pack("{s:{s:s, s:s, s:s, s:O}}", "error", "code", "rows_invalid", "message",
+				      "nothing was recorded: the rows listed are wrong", "field", "rows", "rows", f.errors);
+		rd_reply_json(req, 422, e);
+		rc = 0;
+	}
+	json_decref(f.errors);
+	json_decref(f.items);
+	free(f.rows);
+	free(f.paid);
+	return rc;
 }
 
 /* ---- reconciliation ------------------------------------------------------------------------ */

@@ -4,6 +4,7 @@
 #include "api/app.h"
 #include "api/call.h"
 #include "api/documents.h"
+#include "api/orders.h"
 #include "web/web.h"
 
 const struct rd_route rd_routes[] = {
@@ -98,6 +99,7 @@ const struct rd_route rd_routes[] = {
 	{ RD_GET, "/api/v1/orders", rd_api_orders_list },
 	{ RD_POST, "/api/v1/orders", rd_api_orders_create },
 	{ RD_GET, "/api/v1/orders/{id}", rd_api_order_get },
+	{ RD_POST, "/api/v1/orders/payments", rd_api_order_payments_file, .bulk = true },
 	{ RD_POST, "/api/v1/orders/{id}/payments", rd_api_order_payment },
 	{ RD_GET, "/api/v1/commissions", rd_api_commissions_list },
 	{ RD_GET, "/api/v1/statements", rd_api_statements_list },

@@ -344,3 +344,54 @@ def test_a_paid_bill_me_later_order_gets_no_reminder(daemon, tmp_path):
     assert admin.get("/api/v1/clock")["today"] == (due + datetime.timedelta(days=8)).isoformat()
     assert not [m for m in admin.items("/api/v1/outbox") if m["kind"] == "payment_reminder"]
     d.stop()
+
+
+def test_payments_from_a_csv_file(daemon, tmp_path):
+    """POST /api/v1/orders/payments (text/csv: order, amount, reference):
+    all or nothing; a row recorded already under its reference changes
+    nothing; each wrong row named; only roles that record payments."""
+    d, data, admin, u, _ = boot(daemon, tmp_path)
+    gold, plat = u["gold@x.example"], u["plat@x.example"]
+    orders = []
+    for client, contract, option in ((gold, "K-20003", "purchase_order"), (plat, "K-20005", "bill_me_later")):
+        o = opportunity_of(admin, contract)
+        client.ok("POST", f"/api/v1/opportunities/{o['id']}/decision", {"publish": "vendor"}, status=200)
+        r = client.call("POST", "/api/v1/orders", {"opportunity_id": o["id"], "payment_option": option,
+                                                    **({"po_number": "PO-77"} if option == "purchase_order" else {})},
+                        headers={"Idempotency-Key": f"csv-{contract}"})
+        assert r.status == 201, r
+        orders.append(r.json())
+    a, b = orders
+
+    def send(text, client=admin, ctype="text/csv"):
+        return client.call("POST", "/api/v1/orders/payments", text.encode(), headers={"Content-Type": ctype})
+
+    # One wrong row: nothing is recorded, every wrong row is named.
+    r = send(f"order,amount,reference\n{a['number']},{a['total']},BANK-1\n{b['number']},{b['total'] + 1},BANK-2\n"
+             f"O-2099-999999,5,BANK-3\nnonsense,x,\n")
+    assert r.status == 422, r
+    err = r.json()
+    assert err["error"]["code"] == "rows_invalid", err
+    rows = {(e["row"], e["field"]) for e in err["error"]["rows"]}
+    assert rows == {(3, "amount"), (4, "order"), (5, "order")}, err
+    assert all(admin.get(f"/api/v1/orders/{x['id']}")["state"] == "awaiting_payment" for x in orders)
+    for text, ctype, status in (("order,amount\nO-1,1\n", "text/csv", 422), ("order,amount,reference\n", "text/csv", 422),
+                                ('order,amount,reference\n"unbalanced,1,x\n', "text/csv", 422),
+                                ("{}", "application/json", 415)):
+        assert send(text, ctype=ctype).status == status, (text, ctype)
+    assert_json_error(send(f"order,amount,reference\n{a['id']},{a['total']},B\n", client=gold), 403)
+
+    # Both right (by number and by id, with a BOM and quotes): both paid and fulfilled.
+    text = f"\ufeffreference,order,amount\n\"BANK-1\",{a['number']},{a['total']}\nBANK-2,{b['id']},{b['total']}\n"
+    r = send(text)
+    assert r.status == 200, r
+    assert r.json()["paid"] == 2 and [x["result"] for x in r.json()["items"]] == ["paid", "paid"], r.json()
+    for x in orders:
+        assert admin.get(f"/api/v1/orders/{x['id']}")["state"] == "fulfilled"
+    # The same file again changes nothing; another reference for a paid order is refused.
+    r = send(text)
+    assert r.status == 200 and r.json()["paid"] == 0, r
+    assert [x["result"] for x in r.json()["items"]] == ["unchanged", "unchanged"]
+    r = send(f"order,amount,reference\n{a['number']},{a['total']},BANK-9\n")
+    assert r.status == 422 and r.json()["error"]["rows"][0]["field"] == "reference", r
+    d.stop()
