@@ -120,6 +120,34 @@ int rd_commissions_record(struct rd_txn *t, struct rd_domain *d, uint64_t vendor
 	return rc;
 }
 
+int rd_commissions_reverse(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, const struct rd_order *n)
+{
+	char month[8];
+	int y, m, dd;
+	rd_date_to_ymd(rd_clock_today(), &y, &m, &dd);
+	snprintf(month, sizeof month, "%04u-%02u", (unsigned)y % 10000u, (unsigned)m % 100u);
+	uint8_t lo[9], hi[9];
+	for (int i = 7; i >= 0; i--)
+		lo[7 - i] = hi[7 - i] = (uint8_t)(n->id >> (8 * i));
+	lo[8] = RD_COMMISSION_EARNED;
+	hi[8] = RD_COMMISSION_EARNED + 1;
+	/* The order's earned entries, collected before any is written. */
+	struct rd_commission earned[8];
+	size_t k = 0;
+	struct rd_iter it;
+	struct rd_item item;
+	int rc = rd_iter_index(&it, t, d->commissions, "order", vendor, lo, 9, hi, 9);
+	while (rc >= 0 && k < 8 && (rc = rd_iter_next(&it, &item)) > 0)
+		if (rd_entity_decode(&rd_entity_commission, item.val, item.len, &earned[k]) == 0 &&
+		    earned[k].kind == RD_COMMISSION_EARNED && earned[k].order_id == n->id)
+			k++;
+	rd_iter_close(&it);
+	for (size_t i = 0; rc >= 0 && i < k; i++)
+		rc = record_one(t, d, vendor, n, RD_COMMISSION_REVERSAL, earned[i].party, earned[i].bp, -earned[i].amount,
+				month);
+	return rc < 0 ? rc : 0;
+}
+
 /* ---- the API ------------------------------------------------------------------------------ */
 
 static bool month_ok(const char *s)

@@ -20,4 +20,9 @@ struct rd_domain;
 int rd_commissions_record(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, const struct rd_order *n,
 			  const struct rd_opportunity *o);
 
+/* Called by orders.c where a paid order is refunded, inside that write
+ * transaction: each "earned" entry of the order gets its "reversal" (the
+ * negative amount, in this month), once. */
+int rd_commissions_reverse(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, const struct rd_order *n);
+
 #endif

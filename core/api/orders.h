@@ -57,6 +57,9 @@ int rd_order_place(struct rd_app *app, const struct rd_order_ask *ask, rd_order_
  * 1..cap-1 bytes. */
 bool rd_order_text_ok(const char *s, size_t cap);
 
+/* POST /api/v1/orders/{id}/refund: a paid order, in full (orders.c). */
+int rd_api_order_refund(struct rd_req *req);
+
 /* POST /api/v1/orders/payments: payments from a CSV file, all or nothing. */
 int rd_api_order_payments_file(struct rd_req *req);
 

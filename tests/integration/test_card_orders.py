@@ -261,3 +261,60 @@ def test_card_crash_between_charge_and_commit(daemon, tmp_path, gateway):
     assert status == 200 and orders[0]["number"] in body.decode(), body[:400]
     assert len(gateway.charges()) == 1 and len(orders_of(admin, o["id"])) == 1
     d2.stop()
+
+
+def test_refunds(daemon, tmp_path, gateway):
+    """A paid card order refunded: the gateway refunds once (a retry refunds
+    nothing more), the order is `refunded`, the earned commissions get their
+    reversals, the renewed contract is cancelled and the opportunity lost; a
+    gateway that refuses changes nothing (502); only the vendor's people
+    refund; an order not paid cannot be."""
+    d, data, admin, u, _ = boot(daemon, tmp_path, gateway)
+    o, c, form = accepted_card_form(d, data, admin, u["gold@x.example"], "K-20006")
+    status, _, body = c.open("/portal/order", {**form, "card_token": gateway.token()})
+    assert status == 200, body[:300]
+    (order,) = orders_of(admin, o["id"])
+    assert order["state"] == "fulfilled", order
+    earned = [x for x in admin.items("/api/v1/commissions") if x["order_id"] == order["id"]]
+    assert earned and all(x["kind"] == "earned" for x in earned), earned
+    url = f"/api/v1/orders/{order['id']}/refund"
+
+    for body_, field in (({}, "reason"), ({"reason": ""}, "reason"), ({"reason": "x", "amount": 1}, "amount"),
+                         ({"reason": "a\u001bb"}, "reason")):
+        r = admin.call("POST", url, body_)
+        assert r.status == 400 and r.json()["error"]["field"] == field, (body_, r)
+    assert u["gold@x.example"].call("POST", url, {"reason": "mine"}).status == 403
+    gateway.control("fail_next", {})
+    r = admin.call("POST", url, {"reason": "customer cancelled"})
+    assert r.status == 502 and r.json()["error"]["code"] == "gateway_error", r
+    assert admin.get(f"/api/v1/orders/{order['id']}")["state"] == "fulfilled"
+    assert not gateway.state()["refunds"]
+
+    r = admin.call("POST", url, {"reason": "customer cancelled"})
+    assert r.status == 200 and r.json()["state"] == "refunded", r
+    assert len(gateway.state()["refunds"]) == 1
+    assert admin.call("POST", url, {"reason": "again"}).json()["state"] == "refunded"
+    assert len(gateway.state()["refunds"]) == 1  # once
+    entries = [x for x in admin.items("/api/v1/commissions") if x["order_id"] == order["id"]]
+    reversals = [x for x in entries if x["kind"] == "reversal"]
+    assert sorted((x["party"], -x["amount"]) for x in reversals) == sorted((x["party"], x["amount"]) for x in earned)
+    assert admin.get(f"/api/v1/contracts/{order['new_contract_id']}")["status"] == "cancelled"
+    opp = admin.get(f"/api/v1/opportunities/{o['id']}")
+    assert opp["state"] == "lost" and "customer cancelled" in opp["lost_reason"], opp
+    # an order awaiting payment is not refundable
+    admin.ok("POST", "/api/v1/plugins/payment-po/enablements", {"config": {}}, status=201)
+    o2 = opportunity_of(admin, "K-20003")
+    u["gold@x.example"].ok("POST", f"/api/v1/opportunities/{o2['id']}/decision", {"publish": "vendor"}, status=200)
+    r = u["gold@x.example"].call("POST", "/api/v1/orders", {"opportunity_id": o2["id"], "payment_option": "purchase_order",
+                                                            "po_number": "PO-5"}, headers={"Idempotency-Key": "r-po"})
+    assert r.status == 201, r
+    po = r.json()
+    r = admin.call("POST", f"/api/v1/orders/{po['id']}/refund", {"reason": "x"})
+    assert r.status == 409, r
+    # paid by a recorded transfer, refunded by the vendor: no gateway involved
+    admin.ok("POST", f"/api/v1/orders/{po['id']}/payments", {"amount": po["total"], "reference": "T-5"})
+    r = admin.call("POST", f"/api/v1/orders/{po['id']}/refund", {"reason": "duplicate purchase"})
+    assert r.status == 200 and r.json()["state"] == "refunded", r
+    assert len(gateway.state()["refunds"]) == 1
+    assert admin.call("POST", "/api/v1/orders/999999/refund", {"reason": "x"}).status == 404
+    d.stop()
