@@ -57,6 +57,15 @@ struct rd_page {
 int rd_page_begin(struct rd_page *p, struct rd_req *req, const char *const *known);
 bool rd_page_add(struct rd_page *p, uint64_t id, json_t *j);
 int rd_page_finish(struct rd_page *p, int rc);
+/* A whole list handler's walk: the table's records after the page's
+ * cursor, in id order, each decoded and given to row(ctx, obj), which
+ * returns its JSON or NULL to leave it out; then finish. */
+typedef json_t *(*rd_page_row_fn)(void *ctx, const void *obj);
+int rd_page_records(struct rd_page *p, struct call *c, struct rd_table *tb, const struct rd_entity *e, rd_page_row_fn row,
+		    void *ctx);
+/* j when its string member key is want (or want is NULL); else frees j
+ * and returns NULL: a filter on a value as the API shows it. */
+json_t *rd_page_if(json_t *j, const char *key, const char *want);
 
 /* Parses an unsigned id from a path parameter; 0 when malformed. */
 uint64_t rd_parse_id(const char *s);

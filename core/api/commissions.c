@@ -182,6 +182,30 @@ static bool filters(struct call *c, enum rd_scope scope, uint64_t *partner, cons
 	return true;
 }
 
+/* The lists' filters: a partner, a month, a kind (commissions). */
+struct month_filter {
+	uint64_t partner;
+	const char *month, *kind;
+};
+
+static json_t *commission_row(void *ctx, const void *obj)
+{
+	const struct month_filter *f = ctx;
+	const struct rd_commission *cm = obj;
+	if ((f->partner && cm->partner_id != f->partner) || (f->month && strcmp(cm->month, f->month)))
+		return NULL;
+	return rd_page_if(rd_entity_to_json(&rd_entity_commission, cm), "kind", f->kind);
+}
+
+static json_t *statement_row(void *ctx, const void *obj)
+{
+	const struct month_filter *f = ctx;
+	const struct rd_statement *st = obj;
+	if ((f->partner && st->partner_id != f->partner) || (f->month && strcmp(st->month, f->month)))
+		return NULL;
+	return rd_statement_json(st);
+}
+
 int rd_api_commissions_list(struct rd_req *req)
 {
 	struct call c;
@@ -203,30 +227,8 @@ int rd_api_commissions_list(struct rd_req *req)
 		rd_reply_error(req, 400, "invalid", "kind", "kind is earned, retained or reversal");
 		return 0;
 	}
-	struct rd_txn *t;
-	int rc = rd_store_read(c.app->store, &t);
-	if (rc < 0)
-		return rd_page_finish(&pg, rc);
-	struct rd_commission cm;
-	struct rd_iter it;
-	struct rd_item item;
-	rc = rd_iter_records(&it, t, c.app->domain->commissions, c.who.vendor, pg.cursor + 1);
-	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
-		if ((rc = rd_entity_decode(&rd_entity_commission, item.val, item.len, &cm)) < 0)
-			break;
-		if ((partner && cm.partner_id != partner) || (month && strcmp(cm.month, month)))
-			continue;
-		json_t *j = rd_entity_to_json(&rd_entity_commission, &cm);
-		if (kind && strcmp(json_string_value(json_object_get(j, "kind")) ?: "", kind)) {
-			json_decref(j);
-			continue;
-		}
-		if (!rd_page_add(&pg, item.id, j))
-			break;
-	}
-	rd_iter_close(&it);
-	rd_txn_end(t);
-	return rd_page_finish(&pg, rc);
+	struct month_filter f = { partner, month, kind };
+	return rd_page_records(&pg, &c, c.app->domain->commissions, &rd_entity_commission, commission_row, &f);
 }
 
 json_t *rd_statement_json(const struct rd_statement *st)
@@ -258,25 +260,8 @@ int rd_api_statements_list(struct rd_req *req)
 		json_decref(pg.items);
 		return 0;
 	}
-	struct rd_txn *t;
-	int rc = rd_store_read(c.app->store, &t);
-	if (rc < 0)
-		return rd_page_finish(&pg, rc);
-	struct rd_statement st;
-	struct rd_iter it;
-	struct rd_item item;
-	rc = rd_iter_records(&it, t, c.app->domain->statements, c.who.vendor, pg.cursor + 1);
-	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
-		if ((rc = rd_entity_decode(&rd_entity_statement, item.val, item.len, &st)) < 0)
-			break;
-		if ((partner && st.partner_id != partner) || (month && strcmp(st.month, month)))
-			continue;
-		if (!rd_page_add(&pg, item.id, rd_statement_json(&st)))
-			break;
-	}
-	rd_iter_close(&it);
-	rd_txn_end(t);
-	return rd_page_finish(&pg, rc);
+	struct month_filter f = { partner, month, NULL };
+	return rd_page_records(&pg, &c, c.app->domain->statements, &rd_entity_statement, statement_row, &f);
 }
 
 /* The statement of {id} the caller may see, with its doc when want_doc;

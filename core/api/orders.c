@@ -644,6 +644,18 @@ static bool sees_order(struct call *c, enum rd_scope scope, const struct rd_orde
 	return scope == RD_SCOPE_ALL || rd_call_in_scope(c, o->reseller_id) || rd_call_in_scope(c, o->distributor_id);
 }
 
+struct order_filter {
+	struct call *c;
+	enum rd_scope scope;
+	const char *state;
+};
+
+static json_t *order_row(void *ctx, const void *obj)
+{
+	const struct order_filter *f = ctx;
+	return sees_order(f->c, f->scope, obj) ? rd_page_if(order_json(obj), "state", f->state) : NULL;
+}
+
 int rd_api_orders_list(struct rd_req *req)
 {
 	struct call c;
@@ -654,32 +666,8 @@ int rd_api_orders_list(struct rd_req *req)
 	struct rd_page pg;
 	if (rd_page_begin(&pg, req, known) < 0)
 		return 0;
-	const char *state = rd_req_query(req, "state");
-	struct rd_txn *t;
-	int rc = rd_store_read(c.app->store, &t);
-	if (rc < 0)
-		return rd_page_finish(&pg, rc);
-	struct rd_order *o = rd_malloc(sizeof *o);
-	struct rd_iter it;
-	struct rd_item item;
-	rc = rd_iter_records(&it, t, c.app->domain->orders, c.who.vendor, pg.cursor + 1);
-	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
-		if ((rc = rd_entity_decode(&rd_entity_order, item.val, item.len, o)) < 0)
-			break;
-		if (!sees_order(&c, scope, o))
-			continue;
-		json_t *j = order_json(o);
-		if (state && strcmp(json_string_value(json_object_get(j, "state")), state)) {
-			json_decref(j);
-			continue;
-		}
-		if (!rd_page_add(&pg, item.id, j))
-			break;
-	}
-	rd_iter_close(&it);
-	rd_txn_end(t);
-	free(o);
-	return rd_page_finish(&pg, rc);
+	struct order_filter f = { &c, scope, rd_req_query(req, "state") };
+	return rd_page_records(&pg, &c, c.app->domain->orders, &rd_entity_order, order_row, &f);
 }
 
 /* Reads an order the caller may see; replies 404 otherwise. */

@@ -1,8 +1,11 @@
 /* page.c: one page of a list: {"items": [...], "next_cursor": "ID" | null}.
  * Lists walk records in id order; the cursor is the last id given out. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "api/call.h"
+#include "store/store.h"
 #include "util/err.h"
 
 int rd_page_begin(struct rd_page *p, struct rd_req *req, const char *const *known)
@@ -52,4 +55,38 @@ int rd_page_finish(struct rd_page *p, int rc)
 	rd_reply_json(p->req, 200, json_pack("{s:o, s:o}", "items", p->items, "next_cursor",
 					     p->more ? json_string(next) : json_null()));
 	return 0;
+}
+
+int rd_page_records(struct rd_page *p, struct call *c, struct rd_table *tb, const struct rd_entity *e, rd_page_row_fn row,
+		    void *ctx)
+{
+	struct rd_txn *t;
+	int rc = rd_store_read(c->app->store, &t);
+	if (rc < 0)
+		return rd_page_finish(p, rc);
+	void *obj = rd_malloc(e->size);
+	struct rd_iter it;
+	struct rd_item item;
+	rc = rd_iter_records(&it, t, tb, c->who.vendor, p->cursor + 1);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if ((rc = rd_entity_decode(e, item.val, item.len, obj)) < 0)
+			break;
+		json_t *j = row(ctx, obj);
+		if (j && !rd_page_add(p, item.id, j))
+			break;
+	}
+	rd_iter_close(&it);
+	rd_txn_end(t);
+	free(obj);
+	return rd_page_finish(p, rc);
+}
+
+json_t *rd_page_if(json_t *j, const char *key, const char *want)
+{
+	const char *v = json_string_value(json_object_get(j, key));
+	if (want && (!v || strcmp(v, want))) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
 }

@@ -122,6 +122,24 @@ static json_t *opp_json(const struct rd_opportunity *o)
 	return j;
 }
 
+struct opp_filter {
+	struct call *c;
+	enum rd_scope scope;
+	const char *state;
+	uint64_t partner;
+	const char *attention;
+};
+
+static json_t *opp_row(void *ctx, const void *obj)
+{
+	const struct opp_filter *f = ctx;
+	const struct rd_opportunity *o = obj;
+	if (!sees_opp(f->c, f->scope, o) || (f->partner && o->reseller_id != f->partner && o->distributor_id != f->partner) ||
+	    (f->attention && (o->attention != 0) != !strcmp(f->attention, "true")))
+		return NULL;
+	return rd_page_if(opp_json(o), "state", f->state);
+}
+
 int rd_api_opportunities_list(struct rd_req *req)
 {
 	struct call c;
@@ -140,32 +158,8 @@ int rd_api_opportunities_list(struct rd_req *req)
 		rd_page_finish(&pg, RD_EINVAL);
 		return 0;
 	}
-	struct rd_txn *t;
-	int rc = rd_store_read(c.app->store, &t);
-	if (rc < 0)
-		return rd_page_finish(&pg, rc);
-	struct rd_opportunity *o = rd_malloc(sizeof *o);
-	struct rd_iter it;
-	struct rd_item item;
-	rc = rd_iter_records(&it, t, c.app->domain->opportunities, c.who.vendor, pg.cursor + 1);
-	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
-		if ((rc = rd_entity_decode(&rd_entity_opportunity, item.val, item.len, o)) < 0)
-			break;
-		if (!sees_opp(&c, scope, o) || (pid && o->reseller_id != pid && o->distributor_id != pid) ||
-		    (attention && (o->attention != 0) != !strcmp(attention, "true")))
-			continue;
-		json_t *j = opp_json(o);
-		if (state && strcmp(json_string_value(json_object_get(j, "state")), state)) {
-			json_decref(j);
-			continue;
-		}
-		if (!rd_page_add(&pg, item.id, j))
-			break;
-	}
-	rd_iter_close(&it);
-	rd_txn_end(t);
-	free(o);
-	return rd_page_finish(&pg, rc);
+	struct opp_filter f = { &c, scope, state, pid, attention };
+	return rd_page_records(&pg, &c, c.app->domain->opportunities, &rd_entity_opportunity, opp_row, &f);
 }
 
 int rd_api_opportunity_get(struct rd_req *req)
@@ -369,6 +363,19 @@ int rd_api_opportunity_patch(struct rd_req *req)
 
 /* ---- outbox and tasks ----------------------------------------------------------------- */
 
+struct outbox_filter {
+	const char *state, *kind, *to;
+};
+
+static json_t *message_row(void *ctx, const void *obj)
+{
+	const struct outbox_filter *f = ctx;
+	const struct rd_message *m = obj;
+	if ((f->kind && strcmp(m->kind, f->kind)) || (f->to && strcmp(m->to, f->to)))
+		return NULL;
+	return rd_page_if(rd_entity_to_json(&rd_entity_message, m), "state", f->state);
+}
+
 int rd_api_outbox(struct rd_req *req)
 {
 	struct call c;
@@ -378,32 +385,22 @@ int rd_api_outbox(struct rd_req *req)
 	struct rd_page pg;
 	if (rd_page_begin(&pg, req, known) < 0)
 		return 0;
-	const char *state = rd_req_query(req, "state"), *kind = rd_req_query(req, "kind"), *to = rd_req_query(req, "to");
-	struct rd_txn *t;
-	int rc = rd_store_read(c.app->store, &t);
-	if (rc < 0)
-		return rd_page_finish(&pg, rc);
-	struct rd_message *m = rd_malloc(sizeof *m);
-	struct rd_iter it;
-	struct rd_item item;
-	rc = rd_iter_records(&it, t, c.app->domain->outbox, c.who.vendor, pg.cursor + 1);
-	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
-		if ((rc = rd_entity_decode(&rd_entity_message, item.val, item.len, m)) < 0)
-			break;
-		if ((kind && strcmp(m->kind, kind)) || (to && strcmp(m->to, to)))
-			continue;
-		json_t *j = rd_entity_to_json(&rd_entity_message, m);
-		if (state && strcmp(json_string_value(json_object_get(j, "state")), state)) {
-			json_decref(j);
-			continue;
-		}
-		if (!rd_page_add(&pg, item.id, j))
-			break;
-	}
-	rd_iter_close(&it);
-	rd_txn_end(t);
-	free(m);
-	return rd_page_finish(&pg, rc);
+	struct outbox_filter f = { rd_req_query(req, "state"), rd_req_query(req, "kind"), rd_req_query(req, "to") };
+	return rd_page_records(&pg, &c, c.app->domain->outbox, &rd_entity_message, message_row, &f);
+}
+
+struct task_filter {
+	struct call *c;
+	enum rd_scope scope;
+};
+
+static json_t *task_row(void *ctx, const void *obj)
+{
+	const struct task_filter *f = ctx;
+	const struct rd_task *task = obj;
+	if (f->scope == RD_SCOPE_OWN && !rd_call_in_scope(f->c, task->partner_id))
+		return NULL;
+	return rd_entity_to_json(&rd_entity_task, task);
 }
 
 int rd_api_tasks_list(struct rd_req *req)
@@ -416,25 +413,8 @@ int rd_api_tasks_list(struct rd_req *req)
 	struct rd_page pg;
 	if (rd_page_begin(&pg, req, known) < 0)
 		return 0;
-	struct rd_txn *t;
-	int rc = rd_store_read(c.app->store, &t);
-	if (rc < 0)
-		return rd_page_finish(&pg, rc);
-	struct rd_task task;
-	struct rd_iter it;
-	struct rd_item item;
-	rc = rd_iter_records(&it, t, c.app->domain->tasks, c.who.vendor, pg.cursor + 1);
-	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
-		if ((rc = rd_entity_decode(&rd_entity_task, item.val, item.len, &task)) < 0)
-			break;
-		if (scope == RD_SCOPE_OWN && !rd_call_in_scope(&c, task.partner_id))
-			continue;
-		if (!rd_page_add(&pg, item.id, rd_entity_to_json(&rd_entity_task, &task)))
-			break;
-	}
-	rd_iter_close(&it);
-	rd_txn_end(t);
-	return rd_page_finish(&pg, rc);
+	struct task_filter f = { &c, scope };
+	return rd_page_records(&pg, &c, c.app->domain->tasks, &rd_entity_task, task_row, &f);
 }
 
 struct task_done {
