@@ -9,6 +9,7 @@
  *                                                       on the thread pool, under a timeout
  */
 #include <errno.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,7 +70,9 @@ int rd_api_enablements_list(struct rd_req *req)
 			break;
 		if ((rc = rd_entity_decode(&rd_entity_enablement, item.val, item.len, e)) < 0)
 			break;
-		json_array_append_new(items, rd_enablement_json(e));
+		json_t *j = rd_enablement_json(e);
+		rd_plugins_show_secrets(l, j);
+		json_array_append_new(items, j);
 	}
 	rd_iter_close(&it);
 	rd_txn_end(t);
@@ -151,14 +154,21 @@ int rd_api_enablements_create(struct rd_req *req)
 		free(en);
 		return 0;
 	}
-	memcpy(en->e.config, text, strlen(text) + 1);
-	free(text);
 	snprintf(en->e.plugin, sizeof en->e.plugin, "%s", rd_loaded_desc(l)->name);
 	en->e.user_id = c.who.user;
 	en->e.enabled_at = rd_clock_now();
 	json_t *fields = json_array();
 	char err[600];
-	int rc = rd_plugins_configure(c.app->plugins, l, c.who.vendor, en->e.partner_id, en->e.config, fields, err, sizeof err);
+	/* Secrets are sealed here; the request's copy of them is wiped. */
+	int rc = rd_enablement_prepare(c.app->plugins, l, c.who.vendor, &en->e, text, fields, err, sizeof err);
+	sodium_memzero(text, strlen(text));
+	free(text);
+	if (rc == RD_ETOOBIG) {
+		rd_reply_error(req, 400, "invalid", "config", "%s", err);
+		json_decref(fields);
+		free(en);
+		return 0;
+	}
 	if (rc < 0) {
 		json_t *e = json_pack("{s:s, s:s, s:o, s:O}", "code", "invalid_config", "message", err, "field",
 				      json_array_size(fields) ? json_string(json_string_value(json_object_get(json_array_get(fields, 0), "field")))
@@ -171,8 +181,11 @@ int rd_api_enablements_create(struct rd_req *req)
 	}
 	json_decref(fields);
 	rc = rd_store_write(c.app->store, enable_write, en);
-	if (rc == 0)
-		rd_reply_json(req, en->replaced ? 200 : 201, rd_enablement_json(&en->e));
+	if (rc == 0) {
+		json_t *j = rd_enablement_json(&en->e);
+		rd_plugins_show_secrets(l, j);
+		rd_reply_json(req, en->replaced ? 200 : 201, j);
+	}
 	free(en);
 	return rc;
 }

@@ -17,6 +17,8 @@ int rd_cli_import(struct rd_store *s, struct rd_domain *d, int argc, char **argv
 int rd_cli_policy(struct rd_store *s, struct rd_domain *d, int argc, char **argv);
 int rd_cli_plugins_list(struct rd_store *s, struct rd_domain *d, int argc, char **argv);
 int rd_cli_plugin(struct rd_store *s, struct rd_domain *d, int argc, char **argv);
+/* secrets rotate: a new DATA/secrets.key, every stored secret sealed again. */
+int rd_cli_secrets(struct rd_store *s, struct rd_domain *d, int argc, char **argv);
 int rd_cli_clock(struct rd_store *s, struct rd_domain *d, int argc, char **argv);
 int rd_cli_schedule(struct rd_store *s, struct rd_domain *d, int argc, char **argv);
 

@@ -2,9 +2,12 @@
  * plugins.c: renewctl's plugin commands.
  *   plugins [--plugin-dir DIR]                       loaded and refused plugins, with reasons
  *   plugin enable --vendor S --plugin P [--partner ID] --config JSON [--plugin-dir DIR]
+ *                 [--outbound-hosts LIST] [--secret-env LIST]
  *   plugin disable --vendor S --plugin P [--partner ID]
  *   plugin enablements --vendor S
+ *   secrets rotate [--plugin-dir DIR]
  */
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,9 +120,14 @@ int rd_cli_plugin(struct rd_store *s, struct rd_domain *d, int argc, char **argv
 		struct rd_enablement *e = rd_malloc(sizeof *e);
 		int rc = rd_iter_records(&it, t, d->enablements, x->vendor, 0);
 		while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0)
-			if (rd_entity_decode(&rd_entity_enablement, item.val, item.len, e) == 0)
+			if (rd_entity_decode(&rd_entity_enablement, item.val, item.len, e) == 0) {
+				json_t *cfg = rd_enablement_config(e); /* secrets as "set" */
+				char *shown = json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS);
+				json_decref(cfg);
 				printf("%llu  %-20s %-12s %s\n", (unsigned long long)e->id, e->plugin,
-				       e->partner_id ? "partner" : "vendor-wide", e->config);
+				       e->partner_id ? "partner" : "vendor-wide", shown ? shown : "{}");
+				free(shown);
+			}
 		rd_iter_close(&it);
 		rd_txn_end(t);
 		free(e);
@@ -165,18 +173,27 @@ int rd_cli_plugin(struct rd_store *s, struct rd_domain *d, int argc, char **argv
 		free(text);
 		goto out;
 	}
-	memcpy(x->e.config, text, strlen(text) + 1);
-	free(text);
 	struct rd_plugins *p = load(s, d, argc, argv);
 	struct rd_loaded *l = rd_plugins_find(p, plugin);
-	if (!l) {
-		fprintf(stderr, "renewctl: no loaded plugin named %s (renewctl plugins lists them)\n", plugin);
+	char err[600];
+	const char *hosts = opt(argc, argv, "--outbound-hosts");
+	if (!l || rd_plugins_open_secrets(p, true, err, sizeof err) < 0 ||
+	    rd_plugins_set_outbound(p, hosts ? hosts : "api.stripe.com", err, sizeof err) < 0 ||
+	    rd_plugins_set_secret_env(p, opt(argc, argv, "--secret-env"), err, sizeof err) < 0) {
+		if (l)
+			fprintf(stderr, "renewctl: %s\n", err);
+		else
+			fprintf(stderr, "renewctl: no loaded plugin named %s (renewctl plugins lists them)\n", plugin);
+		sodium_memzero(text, strlen(text));
+		free(text);
 		rd_plugins_free(&p);
 		goto out;
 	}
 	json_t *fields = json_array();
-	char err[600];
-	if (rd_plugins_configure(p, l, x->vendor, x->e.partner_id, x->e.config, fields, err, sizeof err) < 0) {
+	int prc = rd_enablement_prepare(p, l, x->vendor, &x->e, text, fields, err, sizeof err);
+	sodium_memzero(text, strlen(text));
+	free(text);
+	if (prc < 0) {
 		fprintf(stderr, "renewctl: %s\n", err);
 		size_t i;
 		json_t *f;
@@ -200,4 +217,25 @@ int rd_cli_plugin(struct rd_store *s, struct rd_domain *d, int argc, char **argv
 out:
 	free(x);
 	return code;
+}
+
+int rd_cli_secrets(struct rd_store *s, struct rd_domain *d, int argc, char **argv)
+{
+	if (argc < 1 || strcmp(argv[0], "rotate")) {
+		fprintf(stderr, "renewctl: secrets rotate (see renewctl --help)\n");
+		return 2;
+	}
+	struct rd_plugins *p = load(s, d, argc, argv);
+	char err[600];
+	unsigned n = 0;
+	int rc = rd_plugins_open_secrets(p, false, err, sizeof err);
+	if (rc == 0)
+		rc = rd_plugins_rotate_secrets(p, &n, err, sizeof err);
+	rd_plugins_free(&p);
+	if (rc < 0) {
+		fprintf(stderr, "renewctl: secrets rotate: %s\n", err);
+		return 1;
+	}
+	printf("secrets.key replaced; the secrets of %u enablement(s) sealed again under it\n", n);
+	return 0;
 }

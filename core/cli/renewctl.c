@@ -47,13 +47,16 @@ static void usage(FILE *f)
 		"  plugins [--plugin-dir DIR]\n"
 		"                       loaded and refused plugins, with the reasons (exit 1 if any is refused)\n"
 		"  plugin enable --vendor S --plugin P [--partner ID] --config JSON [--plugin-dir DIR]\n"
+		"                [--outbound-hosts LIST] [--secret-env LIST]   (as renewd's options)\n"
 		"  plugin disable --vendor S --plugin P [--partner ID]\n"
 		"  plugin enablements --vendor S\n"
+		"  secrets rotate [--plugin-dir DIR]\n"
+		"                       a new DATA/secrets.key; every stored plugin secret sealed again under it\n"
 		"  clock show | clock set YYYY-MM-DD\n"
 		"                       the test clock a renewd started with --test-clock resumes from\n"
 		"  schedule preview --vendor S [--days N]\n"
 		"                       every action due in the next N days (default 30), none taken\n\n"
-		"Commands that write (demo-load, vendor, user, import, policy, plugin) need renewd stopped.\n"
+		"Commands that write (demo-load, vendor, user, import, policy, plugin, secrets) need renewd stopped.\n"
 		"DIR may also come from the RENEWD_DATA environment variable.\n");
 }
 
@@ -221,6 +224,8 @@ int main(int argc, char **argv)
 		return cmd_read(dir, rd_cli_plugins_list, nargs, argv + i);
 	if (strcmp(cmd, "plugin") == 0)
 		return cmd_write(dir, rd_cli_plugin, nargs, argv + i);
+	if (strcmp(cmd, "secrets") == 0)
+		return cmd_write(dir, rd_cli_secrets, nargs, argv + i);
 	if (strcmp(cmd, "clock") == 0)
 		return cmd_write(dir, rd_cli_clock, nargs, argv + i);
 	if (strcmp(cmd, "schedule") == 0)

@@ -43,6 +43,11 @@ const struct rd_option rd_options[] = {
 	  "first retry delay after a failed delivery; it doubles per attempt, up to an hour" },
 	{ "public_url", RD_OPT_STRING, OPT(public_url), NULL, 0, 0,
 	  "base URL of links in e-mails (default: http://LISTEN)" },
+	{ "outbound_hosts", RD_OPT_STRING, OPT(outbound_hosts), "api.stripe.com", 0, 0,
+	  "the only hosts plugins may send HTTP to: host, host:port or [IPv6]:port, separated by commas; loopback, "
+	  "private and link-local addresses only when that address is listed itself" },
+	{ "secret_env", RD_OPT_STRING, OPT(secret_env), NULL, 0, 0,
+	  "environment secrets plugins may name (secret:NAME), per vendor: VENDOR/NAME=VARIABLE, separated by commas" },
 	{ "map_max_bytes", RD_OPT_UINT, OPT(map_max_bytes), "1099511627776", 1 << 20, (uint64_t)1 << 46,
 	  "the store's map never grows past this" },
 };

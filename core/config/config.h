@@ -33,6 +33,8 @@ struct rd_config {
 	uint64_t sched_interval_ms;
 	uint64_t mail_retry_ms;   /* first retry delay; doubles per attempt up to an hour */
 	char *public_url;         /* base of links in e-mails, e.g. https://renewals.example.com */
+	char *outbound_hosts;     /* where plugin HTTP may go: host, host:port, [v6]:port, comma-separated */
+	char *secret_env;         /* VENDOR/NAME=VARIABLE mappings for plugins' secret:NAME, comma-separated */
 	/* Derived from listen. */
 	char host[64];
 	int port;

@@ -167,6 +167,24 @@ int main(int argc, char **argv)
 	rd_plugins_add_builtins(app.plugins);
 	if (d.config.plugin_dir)
 		rd_plugins_load_dir(app.plugins, d.config.plugin_dir);
+	unsigned sealed = 0;
+	if (rd_plugins_open_secrets(app.plugins, true, err, sizeof err) < 0 ||
+	    rd_plugins_set_outbound(app.plugins, d.config.outbound_hosts, err, sizeof err) < 0 ||
+	    rd_plugins_set_secret_env(app.plugins, d.config.secret_env, err, sizeof err) < 0 ||
+	    (rc = rd_plugins_seal_stored(app.plugins, &sealed)) < 0) {
+		if (rc < 0)
+			snprintf(err, sizeof err, "data directory %s: stored secrets could not be sealed: %s", d.config.data,
+				 rd_strerror(rc));
+		fprintf(stderr, "renewd: %s\n", err);
+		rd_plugins_free(&d.plugins);
+		rd_policy_runtime_free(&app.policies);
+		rd_metrics_free(&metrics);
+		rd_store_close(&store);
+		rd_config_free(&d.config);
+		return 1;
+	}
+	if (sealed)
+		rd_log(RD_LOG_INFO, "plugins", "sealed the secrets of %u enablement(s) stored in clear", sealed);
 	if ((rc = rd_imports_recover(&app)) < 0) {
 		fprintf(stderr, "renewd: data directory %s: %s\n", d.config.data, rd_strerror(rc));
 		rd_metrics_free(&metrics);

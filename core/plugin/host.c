@@ -7,20 +7,25 @@
  * their own read transaction, and kv writes are handed to the loop (which
  * owns every store write) and waited for.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <curl/curl.h>
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/call.h"
 #include "domain/model.h"
 #include "plugin/host.h"
+#include "plugin/secrets.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -72,6 +77,25 @@ struct rd_plugins {
 	pthread_cond_t cv;
 	struct kv_job *queue;
 	unsigned busy;
+	/* Set once at start (loop thread), read-only after: safe from the pool. */
+	struct rd_secrets secrets;      /* the key that seals enablement secrets */
+	struct outbound *outbound;      /* outbound_hosts, owned */
+	size_t n_outbound;
+	struct secret_env *env;         /* secret_env, owned */
+	size_t n_env;
+};
+
+/* One entry of the outbound allow-list: a host name or an address (as
+ * inet_ntop writes it), and a port (0: any). */
+struct outbound {
+	char host[256];
+	int port;
+};
+
+/* One operator mapping of a vendor's secret name to an environment variable. */
+struct secret_env {
+	uint64_t vendor;
+	char name[64], var[128];
 };
 
 /* ---- host services ------------------------------------------------------- */
@@ -247,6 +271,175 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
 	return add;
 }
 
+/* ---- the outbound allow-list ------------------------------------------------- */
+
+static void lower(char *s)
+{
+	for (; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+/* An address literal in the form inet_ntop writes (so "0:0::1" matches
+ * "::1"); other text is left as it is. */
+static void canonical_host(char *h, size_t cap)
+{
+	unsigned char a[16];
+	if (inet_pton(AF_INET, h, a) == 1)
+		inet_ntop(AF_INET, a, h, (socklen_t)cap);
+	else if (inet_pton(AF_INET6, h, a) == 1)
+		inet_ntop(AF_INET6, a, h, (socklen_t)cap);
+	lower(h);
+}
+
+static bool listed(const struct rd_plugins *p, const char *host, int port)
+{
+	for (size_t i = 0; i < p->n_outbound; i++)
+		if (!strcmp(p->outbound[i].host, host) && (!p->outbound[i].port || p->outbound[i].port == port))
+			return true;
+	return false;
+}
+
+/* The host and port a URL goes to (host canonical, IPv6 without brackets).
+ * 0, or RD_EINVAL when it is not an http(s) URL. */
+static int url_target(const char *url, char *host, size_t cap, int *port)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *h = NULL, *pt = NULL;
+	int rc = RD_EINVAL;
+	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    (!strcmp(scheme, "http") || !strcmp(scheme, "https")) && curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &pt, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+		size_t n = strlen(h);
+		const char *b = h;
+		if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
+			b++;
+			n -= 2;
+		}
+		if (n > 0 && n < cap) {
+			memcpy(host, b, n);
+			host[n] = 0;
+			canonical_host(host, cap);
+			*port = atoi(pt);
+			rc = 0;
+		}
+	}
+	curl_free(scheme);
+	curl_free(h);
+	curl_free(pt);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+/* Is the URL's host on the allow-list?  where gets "host:port" either way. */
+static bool url_allowed(const struct rd_plugins *p, const char *url, char *where, size_t cap)
+{
+	char host[256];
+	int port = 0;
+	if (url_target(url, host, sizeof host, &port) < 0) {
+		snprintf(where, cap, "%.80s", url);
+		return false;
+	}
+	snprintf(where, cap, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+	return listed(p, host, port);
+}
+
+int rd_plugins_set_outbound(struct rd_plugins *p, const char *list, char *err, size_t errlen)
+{
+	free(p->outbound);
+	p->outbound = NULL;
+	p->n_outbound = 0;
+	char *copy = rd_strdup(list ? list : ""), *save = NULL;
+	int rc = 0;
+	for (char *e = strtok_r(copy, ", \t\n", &save); e; e = strtok_r(NULL, ", \t\n", &save)) {
+		struct outbound o = { .port = 0 };
+		char orig[300];
+		snprintf(orig, sizeof orig, "%s", e);
+		char *host = e, *port = NULL;
+		unsigned char v6[16];
+		bool bare6 = inet_pton(AF_INET6, e, v6) == 1; /* ::1, any port */
+		if (!bare6 && e[0] == '[') { /* [v6] or [v6]:port */
+			char *close = strchr(e, ']');
+			if (close && (close[1] == 0 || close[1] == ':')) {
+				*close = 0;
+				host = e + 1;
+				port = close[1] ? close + 2 : NULL;
+			} else {
+				host = NULL;
+			}
+		} else if (!bare6 && strchr(e, ':') && strchr(e, ':') == strrchr(e, ':')) {
+			port = strchr(e, ':');
+			*port++ = 0;
+		}
+		char *end = NULL;
+		long pn = port ? strtol(port, &end, 10) : 0;
+		bool ok = host && *host && strlen(host) < sizeof o.host && (!port || (*port && !*end && pn >= 1 && pn <= 65535));
+		for (const char *c = host; ok && *c; c++)
+			ok = isalnum((unsigned char)*c) || *c == '.' || *c == '-' || (*c == ':' && (e[0] == '[' || bare6));
+		if (!ok) {
+			snprintf(err, errlen, "option outbound_hosts: \"%s\" is not a host, host:port or [IPv6]:port", orig);
+			rc = RD_EINVAL;
+			break;
+		}
+		snprintf(o.host, sizeof o.host, "%s", host);
+		canonical_host(o.host, sizeof o.host);
+		o.port = (int)pn;
+		p->outbound = rd_realloc(p->outbound, (p->n_outbound + 1) * sizeof *p->outbound);
+		p->outbound[p->n_outbound++] = o;
+	}
+	free(copy);
+	return rc;
+}
+
+/* Addresses a plugin may reach only when the operator lists them: loopback,
+ * private, link-local, shared (CGNAT), multicast and reserved ranges. */
+static bool inner_v4(const unsigned char a[4])
+{
+	return a[0] == 0 || a[0] == 10 || a[0] == 127 || (a[0] == 100 && (a[1] & 0xc0) == 64) ||
+	       (a[0] == 169 && a[1] == 254) || (a[0] == 172 && (a[1] & 0xf0) == 16) || (a[0] == 192 && a[1] == 168) ||
+	       (a[0] == 192 && a[1] == 0 && a[2] == 0) || (a[0] == 198 && (a[1] & 0xfe) == 18) || a[0] >= 224;
+}
+
+static bool inner_v6(const unsigned char a[16])
+{
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	static const unsigned char zero[12] = { 0 };
+	if (!memcmp(a, mapped, 12) || !memcmp(a, zero, 12)) /* ::ffff:a.b.c.d, ::a.b.c.d, ::1, :: */
+		return memcmp(a, zero, 12) ? inner_v4(a + 12) : true;
+	return (a[0] & 0xfe) == 0xfc || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || a[0] == 0xff;
+}
+
+struct guard {
+	const struct rd_plugins *p;
+	char refused[INET6_ADDRSTRLEN + 8];
+};
+
+/* libcurl asks here for each socket it connects: the address actually
+ * connected is checked, whatever the name resolved to (DNS rebinding). */
+static curl_socket_t open_guarded(void *arg, curlsocktype purpose, struct curl_sockaddr *sa)
+{
+	struct guard *g = arg;
+	char ip[INET6_ADDRSTRLEN] = "";
+	int port = 0;
+	bool inner = true;
+	if (purpose == CURLSOCKTYPE_IPCXN && sa->family == AF_INET && sa->addrlen >= sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)&sa->addr;
+		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
+		port = ntohs(in->sin_port);
+		inner = inner_v4((const unsigned char *)&in->sin_addr);
+	} else if (purpose == CURLSOCKTYPE_IPCXN && sa->family == AF_INET6 && sa->addrlen >= sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)&sa->addr;
+		inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
+		port = ntohs(in6->sin6_port);
+		inner = inner_v6((const unsigned char *)&in6->sin6_addr);
+	}
+	if (!ip[0] || (inner && !listed(g->p, ip, port))) {
+		snprintf(g->refused, sizeof g->refused, "%s", ip[0] ? ip : "a non-IP address");
+		return CURL_SOCKET_BAD;
+	}
+	return socket(sa->family, sa->socktype, sa->protocol);
+}
+
 static int h_http(rd_plugin_ctx *ctx, const struct rd_http_request *req, struct rd_http_response *resp)
 {
 	memset(resp, 0, sizeof *resp);
@@ -254,9 +447,18 @@ static int h_http(rd_plugin_ctx *ctx, const struct rd_http_request *req, struct 
 		h_log(ctx, RD_PLOG_ERROR, "http: the URL must be http:// or https://");
 		return RD_EINVAL;
 	}
+	char where[300];
+	if (!url_allowed(ctx->host, req->url, where, sizeof where)) {
+		h_log(ctx, RD_PLOG_ERROR, "http: %s is not on renewd's outbound allow-list (outbound_hosts): not sent", where);
+		return RD_EINVAL;
+	}
 	CURL *c = curl_easy_init();
 	if (!c)
 		return -ENOMEM;
+	struct guard guard = { .p = ctx->host };
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_guarded);
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &guard);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L); /* a redirect is an answer, never followed elsewhere */
 	struct grow g = { 0 };
 	struct curl_slist *hdrs = NULL;
 	for (size_t i = 0; req->headers && req->headers[i]; i++)
@@ -278,6 +480,12 @@ static int h_http(rd_plugin_ctx *ctx, const struct rd_http_request *req, struct 
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(c);
+	if (cc != CURLE_OK && guard.refused[0]) {
+		h_log(ctx, RD_PLOG_ERROR, "http %s %s: refused to connect to %s, a loopback, private or reserved address "
+		      "not listed itself in outbound_hosts", req->method ? req->method : "GET", where, guard.refused);
+		free(g.buf);
+		return RD_EINVAL;
+	}
 	if (cc != CURLE_OK) {
 		h_log(ctx, RD_PLOG_WARN, "http %s %s: %s", req->method ? req->method : "GET", req->url, curl_easy_strerror(cc));
 		free(g.buf);
@@ -294,14 +502,66 @@ static void h_release(void *p)
 	free(p);
 }
 
+/* Only names the operator mapped to the calling vendor: one vendor can never
+ * name another's, and an unmapped name answers as an unset one does. */
 static const char *h_secret(rd_plugin_ctx *ctx, const char *name)
 {
-	char var[160] = "RENEWD_SECRET_";
-	size_t n = strlen(var);
-	for (const char *s = name; s && *s && n + 1 < sizeof var; s++)
-		var[n++] = (char)(isalnum((unsigned char)*s) ? toupper((unsigned char)*s) : '_');
-	var[n] = 0;
-	return name ? getenv(var) : NULL;
+	const struct rd_plugins *p = ctx->host;
+	for (size_t i = 0; name && ctx->vendor && i < p->n_env; i++)
+		if (p->env[i].vendor == ctx->vendor && !strcmp(p->env[i].name, name))
+			return getenv(p->env[i].var);
+	return NULL;
+}
+
+static int vendor_by_slug(struct rd_plugins *p, const char *slug, uint64_t *id)
+{
+	struct rd_txn *t;
+	int rc = rd_store_read(p->store, &t);
+	if (rc < 0)
+		return rc;
+	struct rd_iter it;
+	struct rd_item item;
+	struct rd_vendor *v = rd_malloc(sizeof *v);
+	*id = 0;
+	rc = rd_iter_records(&it, t, p->domain->vendors, 0, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0)
+		if (rd_entity_decode(&rd_entity_vendor, item.val, item.len, v) == 0 && !strcmp(v->slug, slug))
+			*id = v->id;
+	rd_iter_close(&it);
+	rd_txn_end(t);
+	free(v);
+	return rc < 0 ? rc : *id ? 0 : RD_ENOTFOUND;
+}
+
+int rd_plugins_set_secret_env(struct rd_plugins *p, const char *list, char *err, size_t errlen)
+{
+	free(p->env);
+	p->env = NULL;
+	p->n_env = 0;
+	char *copy = rd_strdup(list ? list : ""), *save = NULL;
+	int rc = 0;
+	for (char *e = strtok_r(copy, ", \t\n", &save); e; e = strtok_r(NULL, ", \t\n", &save)) {
+		char *slash = strchr(e, '/'), *eq = strchr(e, '=');
+		struct secret_env m = { 0 };
+		if (!slash || !eq || eq < slash || slash == e || eq == slash + 1 || !eq[1] ||
+		    (size_t)(eq - slash - 1) >= sizeof m.name || strlen(eq + 1) >= sizeof m.var) {
+			snprintf(err, errlen, "option secret_env: \"%s\" is not VENDOR/NAME=VARIABLE", e);
+			rc = RD_EINVAL;
+			break;
+		}
+		*slash = *eq = 0;
+		if (vendor_by_slug(p, e, &m.vendor) < 0) {
+			snprintf(err, errlen, "option secret_env: no vendor has the slug \"%s\"", e);
+			rc = RD_EINVAL;
+			break;
+		}
+		snprintf(m.name, sizeof m.name, "%s", slash + 1);
+		snprintf(m.var, sizeof m.var, "%s", eq + 1);
+		p->env = rd_realloc(p->env, (p->n_env + 1) * sizeof *p->env);
+		p->env[p->n_env++] = m;
+	}
+	free(copy);
+	return rc;
 }
 
 static const char *h_config(rd_plugin_ctx *ctx)
@@ -364,6 +624,9 @@ void rd_plugins_free(struct rd_plugins **pp)
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);
 	curl_global_cleanup();
+	rd_secrets_close(&p->secrets);
+	free(p->outbound);
+	free(p->env);
 	free(p);
 	*pp = NULL;
 }
@@ -545,18 +808,62 @@ json_t *rd_plugins_json(const struct rd_plugins *p)
 
 /* ---- configure and calls --------------------------------------------------- */
 
+static bool field_reported(json_t *fields, const char *field)
+{
+	size_t i;
+	json_t *f;
+	json_array_foreach(fields, i, f)
+		if (!strcmp(json_string_value(json_object_get(f, "field")) ? json_string_value(json_object_get(f, "field")) : "", field))
+			return true;
+	return false;
+}
+
+/* Every http(s) URL a configuration holds must go to a listed host: the
+ * operator, not the vendor, says where plugins may send (and so where a
+ * vendor's keys may go). */
+static void check_urls(struct rd_plugins *p, json_t *v, const char *path, json_t *fields)
+{
+	if (json_is_string(v)) {
+		const char *u = json_string_value(v);
+		char where[300];
+		if ((!strncasecmp(u, "http://", 7) || !strncasecmp(u, "https://", 8)) && !field_reported(fields, path) &&
+		    !url_allowed(p, u, where, sizeof where) && json_array_size(fields) < 100)
+			json_array_append_new(fields, json_pack("{s:s, s:s+}", "field", path, "message", where,
+								" is not on renewd's outbound allow-list (outbound_hosts); the "
+								"operator decides which hosts plugins may reach"));
+		return;
+	}
+	const char *key;
+	json_t *x;
+	size_t i;
+	char sub[256];
+	if (json_is_object(v)) {
+		json_object_foreach(v, key, x) {
+			snprintf(sub, sizeof sub, path[0] ? "%s.%s" : "%s%s", path, key);
+			check_urls(p, x, sub, fields);
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, x) {
+			snprintf(sub, sizeof sub, "%s[%zu]", path, i);
+			check_urls(p, x, sub, fields);
+		}
+	}
+}
+
 int rd_plugins_configure(struct rd_plugins *p, struct rd_loaded *l, uint64_t vendor, uint64_t partner,
 			 const char *config_json, json_t *fields, char *err, size_t errlen)
 {
 	rd_plugin_ctx ctx = { .host = p, .l = l, .vendor = vendor, .partner = partner, .config = config_json,
 			      .fields = fields };
 	err[0] = 0;
-	if (!l->desc->configure)
-		return 0; /* nothing to configure: any object is accepted */
-	int rc = l->desc->configure(&ctx, config_json);
+	int rc = l->desc->configure ? l->desc->configure(&ctx, config_json) : 0;
+	json_t *root = json_loads(config_json, 0, NULL);
+	check_urls(p, root, "", fields);
+	json_decref(root);
 	if (rc < 0 || json_array_size(fields)) {
 		snprintf(err, errlen, "plugin %s: configure: %s", l->name,
 			 ctx.err[0] ? ctx.err : json_array_size(fields) ? "the configuration has errors" : rd_strerror(rc));
+		sodium_memzero(ctx.err, sizeof ctx.err);
 		return rc < 0 ? rc : RD_EINVAL;
 	}
 	return 0;
@@ -583,6 +890,7 @@ static void call_release(struct pcall *c)
 		return;
 	c->l->in_flight--;
 	c->host->busy--;
+	sodium_memzero(c->config, strlen(c->config)); /* it holds the secrets in clear */
 	free(c->config);
 	free(c);
 }
@@ -637,7 +945,7 @@ int rd_plugins_call(struct rd_plugins *p, struct rd_loaded *l, uint64_t vendor, 
 	struct pcall *c = rd_calloc(1, sizeof *c);
 	c->host = p;
 	c->l = l;
-	c->config = rd_strdup(config_json ? config_json : "{}");
+	c->config = rd_plugins_unseal(p, l, vendor, config_json ? config_json : "{}");
 	c->ctx = (rd_plugin_ctx){ .host = p, .l = l, .vendor = vendor, .partner = partner, .config = c->config };
 	c->fn = fn;
 	c->done = done;
@@ -681,12 +989,321 @@ static void enablement_key(const char *plugin, uint64_t partner, uint8_t *key, s
 	*len = n + 8;
 }
 
+json_t *rd_enablement_config(const struct rd_enablement *e)
+{
+	json_t *cfg = json_loads(e->config[0] ? e->config : "{}", 0, NULL);
+	if (!json_is_object(cfg)) {
+		json_decref(cfg);
+		return json_object();
+	}
+	const char *key;
+	json_t *v;
+	json_object_foreach(cfg, key, v)
+		if (rd_secrets_is_sealed(json_string_value(v)))
+			json_object_set_new(cfg, key, json_string("set"));
+	return cfg;
+}
+
 json_t *rd_enablement_json(const struct rd_enablement *e)
 {
 	json_t *j = rd_entity_to_json(&rd_entity_enablement, e);
-	json_t *cfg = json_loads(e->config[0] ? e->config : "{}", 0, NULL);
-	json_object_set_new(j, "config", cfg ? cfg : json_object());
+	json_object_set_new(j, "config", rd_enablement_config(e));
 	return j;
+}
+
+/* ---- secrets ------------------------------------------------------------------------ */
+
+/* The secret settings the plugin declares (NULL: none), read only when its
+ * descriptor is new enough to have the field. */
+static const char *const *secret_settings(const struct rd_loaded *l)
+{
+	const struct rd_plugin *d = l->desc;
+	if (!d || d->size < offsetof(struct rd_plugin, secret_settings) + sizeof d->secret_settings)
+		return NULL;
+	return d->secret_settings;
+}
+
+static bool is_secret(const struct rd_loaded *l, const char *name)
+{
+	const char *const *n = secret_settings(l);
+	for (size_t i = 0; n && n[i] && i < 64; i++)
+		if (!strcmp(n[i], name))
+			return true;
+	return false;
+}
+
+bool rd_plugins_has_secrets(const struct rd_loaded *l)
+{
+	const char *const *n = secret_settings(l);
+	return n && n[0];
+}
+
+void rd_plugins_show_secrets(const struct rd_loaded *l, json_t *enablement)
+{
+	json_t *cfg = json_object_get(enablement, "config");
+	const char *const *n = secret_settings(l);
+	for (size_t i = 0; json_is_object(cfg) && n && n[i] && i < 64; i++)
+		json_object_set_new(cfg, n[i], json_string(json_object_get(cfg, n[i]) ? "set" : "unset"));
+}
+
+int rd_plugins_open_secrets(struct rd_plugins *p, bool create, char *err, size_t errlen)
+{
+	return rd_secrets_load(&p->secrets, rd_store_dir(p->store), create, err, errlen);
+}
+
+char *rd_plugins_unseal(struct rd_plugins *p, struct rd_loaded *l, uint64_t vendor, const char *config_json)
+{
+	if (!strstr(config_json, RD_SEALED_PREFIX))
+		return rd_strdup(config_json);
+	json_t *cfg = json_loads(config_json, 0, NULL);
+	const char *key;
+	json_t *v, *tmp;
+	json_object_foreach_safe(cfg, tmp, key, v) {
+		const char *sealed = json_string_value(v);
+		if (!rd_secrets_is_sealed(sealed))
+			continue;
+		char *plain = rd_secrets_open(&p->secrets, vendor, l->name, key, sealed);
+		if (plain)
+			json_object_set_new(cfg, key, json_string(plain));
+		else
+			json_object_del(cfg, key);
+		if (!plain)
+			rd_log(RD_LOG_ERROR, "plugins", "plugin %s: vendor %llu's secret %s does not open under this "
+			       "data directory's secrets.key: enable the plugin again with the secret", l->name,
+			       (unsigned long long)vendor, key);
+		rd_secrets_free(plain);
+	}
+	char *text = cfg ? json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(cfg);
+	return text ? text : rd_strdup("{}");
+}
+
+/* Seals the declared secrets of cfg in place.  0, or RD_EINVAL (no key). */
+static int seal_config(struct rd_plugins *p, const struct rd_loaded *l, uint64_t vendor, json_t *cfg)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(cfg, key, v) {
+		if (!is_secret(l, key) || !json_is_string(v) || rd_secrets_is_sealed(json_string_value(v)))
+			continue;
+		char *sealed = rd_secrets_seal(&p->secrets, vendor, l->name, key, json_string_value(v));
+		if (!sealed)
+			return RD_EINVAL;
+		json_object_set_new(cfg, key, json_string(sealed));
+		free(sealed);
+	}
+	return 0;
+}
+
+int rd_enablement_prepare(struct rd_plugins *p, struct rd_loaded *l, uint64_t vendor, struct rd_enablement *e,
+			  const char *config_json, json_t *fields, char *err, size_t errlen)
+{
+	err[0] = 0;
+	json_t *cfg = json_loads(config_json, 0, NULL);
+	if (!json_is_object(cfg)) {
+		json_decref(cfg);
+		snprintf(err, errlen, "plugin %s: configure: the configuration must be a JSON object", l->name);
+		return RD_EINVAL;
+	}
+	/* The enablement this one replaces: its secrets stay unless new ones come. */
+	struct rd_enablement *old = rd_calloc(1, sizeof *old);
+	struct rd_txn *t;
+	uint8_t ek[80];
+	size_t el;
+	uint64_t id;
+	enablement_key(l->name, e->partner_id, ek, &el);
+	int rc = rd_store_read(p->store, &t);
+	if (rc == 0) {
+		if (rd_index_find(t, p->domain->enablements, "plugin", vendor, ek, el, &id) < 0 ||
+		    rd_entity_get(t, p->domain->enablements, &rd_entity_enablement, vendor, id, old) < 0)
+			old->config[0] = 0;
+		rd_txn_end(t);
+	}
+	json_t *was = json_loads(old->config[0] ? old->config : "{}", 0, NULL), *dropped = json_object();
+	free(old);
+	const char *key;
+	json_t *v, *tmp;
+	json_object_foreach_safe(cfg, tmp, key, v) {
+		const char *sv = json_string_value(v);
+		if (!is_secret(l, key)) {
+			if (rd_secrets_is_sealed(sv))
+				json_array_append_new(fields, json_pack("{s:s, s:s}", "field", key, "message",
+									"values starting with " RD_SEALED_PREFIX " are reserved"));
+			continue;
+		}
+		if (!sv)
+			json_array_append_new(fields, json_pack("{s:s, s:s}", "field", key, "message",
+								"is a secret: a string (\"set\" keeps the stored one)"));
+		else if (!strcmp(sv, "unset") && json_object_set_new(dropped, key, json_true()) == 0)
+			json_object_del(cfg, key);
+		else if (!strcmp(sv, "set") && !rd_secrets_is_sealed(json_string_value(json_object_get(was, key))))
+			json_array_append_new(fields, json_pack("{s:s, s:s}", "field", key, "message",
+								"no secret is stored yet: send its value"));
+	}
+	/* Kept secrets: omitted or "set" ones are opened for the plugin's check. */
+	const char *const *names = secret_settings(l);
+	for (size_t i = 0; names && names[i] && i < 64; i++) {
+		json_t *now = json_object_get(cfg, names[i]);
+		const char *stored = json_string_value(json_object_get(was, names[i]));
+		if ((now && (!json_is_string(now) || strcmp(json_string_value(now), "set"))) || !rd_secrets_is_sealed(stored) ||
+		    json_object_get(dropped, names[i]))
+			continue;
+		char *plain = rd_secrets_open(&p->secrets, vendor, l->name, names[i], stored);
+		if (plain)
+			json_object_set_new(cfg, names[i], json_string(plain));
+		else if (now)
+			json_array_append_new(fields, json_pack("{s:s, s:s}", "field", names[i], "message",
+								"the stored secret does not open under this secrets.key: send its value"));
+		rd_secrets_free(plain);
+	}
+	json_decref(was);
+	json_decref(dropped);
+	rc = json_array_size(fields) ? RD_EINVAL : 0;
+	char *plain = rc == 0 ? json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	if (rc == 0)
+		rc = rd_plugins_configure(p, l, vendor, e->partner_id, plain, fields, err, errlen);
+	else
+		snprintf(err, errlen, "plugin %s: configure: the configuration has errors", l->name);
+	if (plain) {
+		sodium_memzero(plain, strlen(plain));
+		free(plain);
+	}
+	if (rc == 0 && secret_settings(l) && !p->secrets.have) {
+		snprintf(err, errlen, "plugin %s: its secrets cannot be stored: no secrets.key is loaded", l->name);
+		rc = RD_EINTERNAL;
+	}
+	if (rc == 0 && (rc = seal_config(p, l, vendor, cfg)) < 0)
+		snprintf(err, errlen, "plugin %s: a secret could not be sealed (longer than 4096 bytes?)", l->name);
+	char *text = rc == 0 ? json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(cfg);
+	if (rc == 0 && (!text || strlen(text) >= sizeof e->config)) {
+		snprintf(err, errlen, "the configuration is larger than 16 KiB once its secrets are sealed");
+		rc = RD_ETOOBIG;
+	}
+	if (rc == 0)
+		memcpy(e->config, text, strlen(text) + 1);
+	free(text);
+	return rc;
+}
+
+/* Every stored enablement of every vendor, sealed again: plain secrets a
+ * plugin declares (stored before renewd sealed them) and, while a rotation
+ * runs, everything sealed under the old key. */
+struct reseal {
+	struct rd_plugins *p;
+	bool all;
+	unsigned changed, failed;
+};
+
+static int reseal_one(struct reseal *r, struct rd_txn *t, uint64_t vendor, struct rd_enablement *e)
+{
+	struct rd_loaded *l = rd_plugins_find(r->p, e->plugin);
+	json_t *cfg = json_loads(e->config, 0, NULL);
+	const char *key;
+	json_t *v;
+	bool change = false;
+	json_object_foreach(cfg, key, v) {
+		const char *sv = json_string_value(v);
+		char *plain = NULL;
+		if (rd_secrets_is_sealed(sv) && r->all) {
+			if (!(plain = rd_secrets_open(&r->p->secrets, vendor, e->plugin, key, sv))) {
+				r->failed++;
+				continue;
+			}
+		} else if (sv && !rd_secrets_is_sealed(sv) && l && is_secret(l, key)) {
+			plain = rd_strdup(sv);
+		}
+		if (!plain)
+			continue;
+		char *sealed = rd_secrets_seal(&r->p->secrets, vendor, e->plugin, key, plain);
+		rd_secrets_free(plain);
+		if (!sealed) {
+			r->failed++;
+			continue;
+		}
+		json_object_set_new(cfg, key, json_string(sealed));
+		free(sealed);
+		change = true;
+	}
+	int rc = 0;
+	char *text = change ? json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(cfg);
+	if (text && strlen(text) < sizeof e->config) {
+		memcpy(e->config, text, strlen(text) + 1);
+		rc = rd_entity_put(t, r->p->domain->enablements, &rd_entity_enablement, vendor, e, 0);
+		r->changed += rc == 0;
+	} else if (text) {
+		r->failed++;
+	}
+	free(text);
+	return rc;
+}
+
+static int reseal_write(struct rd_txn *t, void *arg)
+{
+	struct reseal *r = arg;
+	struct rd_domain *d = r->p->domain;
+	uint64_t *ids = NULL, *vendors = NULL;
+	size_t n = 0, nv = 0;
+	struct rd_iter it;
+	struct rd_item item;
+	struct rd_enablement *e = rd_malloc(sizeof *e);
+	int rc = rd_iter_records(&it, t, d->vendors, 0, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		struct rd_vendor *vd = rd_malloc(sizeof *vd);
+		if (rd_entity_decode(&rd_entity_vendor, item.val, item.len, vd) == 0) {
+			vendors = rd_realloc(vendors, (nv + 1) * sizeof *vendors);
+			vendors[nv++] = vd->id;
+		}
+		free(vd);
+	}
+	rd_iter_close(&it);
+	r->changed = r->failed = 0;
+	for (size_t i = 0; rc >= 0 && i < nv; i++) {
+		n = 0;
+		rc = rd_iter_records(&it, t, d->enablements, vendors[i], 0);
+		while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0)
+			if (rd_entity_decode(&rd_entity_enablement, item.val, item.len, e) == 0) {
+				ids = rd_realloc(ids, (n + 1) * sizeof *ids);
+				ids[n++] = e->id;
+			}
+		rd_iter_close(&it);
+		for (size_t k = 0; rc >= 0 && k < n; k++)
+			if ((rc = rd_entity_get(t, d->enablements, &rd_entity_enablement, vendors[i], ids[k], e)) == 0)
+				rc = reseal_one(r, t, vendors[i], e);
+	}
+	free(ids);
+	free(vendors);
+	free(e);
+	if (rc >= 0 && r->all && r->failed)
+		return RD_EINVAL; /* a rotation re-seals everything or nothing */
+	return rc < 0 ? rc : 0;
+}
+
+int rd_plugins_seal_stored(struct rd_plugins *p, unsigned *sealed)
+{
+	struct reseal r = { .p = p };
+	int rc = p->secrets.have ? rd_store_write(p->store, reseal_write, &r) : 0;
+	*sealed = r.changed;
+	return rc;
+}
+
+int rd_plugins_rotate_secrets(struct rd_plugins *p, unsigned *resealed, char *err, size_t errlen)
+{
+	int rc = rd_secrets_rotate_begin(&p->secrets, err, errlen);
+	if (rc < 0)
+		return rc;
+	struct reseal r = { .p = p, .all = true };
+	rc = rd_store_write(p->store, reseal_write, &r);
+	if (rc < 0) {
+		if (r.failed)
+			snprintf(err, errlen, "%u stored secret(s) do not open under secrets.key: nothing was changed", r.failed);
+		else
+			snprintf(err, errlen, "the store could not be written: %s", rd_strerror(rc));
+		return rc;
+	}
+	*resealed = r.changed;
+	return rd_secrets_rotate_commit(&p->secrets, err, errlen);
 }
 
 int rd_enablement_put(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t user, struct rd_enablement *e,

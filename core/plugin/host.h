@@ -68,7 +68,44 @@ int rd_enablement_remove(struct rd_txn *t, struct rd_domain *d, uint64_t vendor,
  * vendor-wide one. */
 int rd_enablement_find(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, const char *plugin, uint64_t partner,
 		       struct rd_enablement *out);
+/* The enablement as JSON (new reference): sealed secrets show as "set". */
 json_t *rd_enablement_json(const struct rd_enablement *e);
+/* Its configuration alone, sealed secrets as "set" (new reference). */
+json_t *rd_enablement_config(const struct rd_enablement *e);
+/* Shows every secret setting the plugin declares as "set" or "unset" in an
+ * enablement's JSON (from rd_enablement_json; changed in place). */
+void rd_plugins_show_secrets(const struct rd_loaded *l, json_t *enablement);
+/* Does the plugin declare secret settings? */
+bool rd_plugins_has_secrets(const struct rd_loaded *l);
+
+/* ---- secrets and where plugins may reach (docs/plugins.md, "Secrets") ---- */
+
+/* Reads DATA/secrets.key (with create, makes it 0600 when absent).  0, or
+ * < 0 with one sentence in err. */
+int rd_plugins_open_secrets(struct rd_plugins *p, bool create, char *err, size_t errlen);
+/* outbound_hosts: "host", "host:port", "[v6]:port" separated by commas or
+ * spaces.  Plugin HTTP goes only there. */
+int rd_plugins_set_outbound(struct rd_plugins *p, const char *list, char *err, size_t errlen);
+/* secret_env: "VENDOR/NAME=VARIABLE" entries; vendors by slug, resolved
+ * now (vendors are made while renewd is stopped). */
+int rd_plugins_set_secret_env(struct rd_plugins *p, const char *list, char *err, size_t errlen);
+/* Prepares an enablement the caller is about to store (e->plugin and
+ * e->partner_id set): a declared secret that is omitted or "set" keeps the
+ * stored one, "unset" removes it; the plugin validates the configuration
+ * with the secrets in clear (and the host every URL against the allow-list);
+ * then the secrets are sealed into e->config.  0, or < 0 with field errors
+ * in fields and/or a message in err. */
+int rd_enablement_prepare(struct rd_plugins *p, struct rd_loaded *l, uint64_t vendor, struct rd_enablement *e,
+			  const char *config_json, json_t *fields, char *err, size_t errlen);
+/* A stored configuration with its secrets opened, for a call (new string;
+ * it holds secrets: zero it before free). */
+char *rd_plugins_unseal(struct rd_plugins *p, struct rd_loaded *l, uint64_t vendor, const char *config_json);
+/* Seals declared secrets stored in clear (by an older renewd); *sealed says
+ * how many enablements changed. */
+int rd_plugins_seal_stored(struct rd_plugins *p, unsigned *sealed);
+/* Seals every stored secret again under a new key, then makes that key
+ * secrets.key (renewd stopped).  All or nothing. */
+int rd_plugins_rotate_secrets(struct rd_plugins *p, unsigned *resealed, char *err, size_t errlen);
 
 /* A branding asset: from the first loaded branding plugin enabled for the
  * partner, then for the vendor, then from branding-default.  Loop thread;

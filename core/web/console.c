@@ -1223,11 +1223,15 @@ static int plugins_page(struct web *w, int status, const struct plugin_form *f, 
 				break;
 			if (rd_entity_decode(&rd_entity_enablement, item.val, item.len, e) < 0)
 				continue;
+			json_t *cfg = rd_enablement_config(e); /* secrets as "set", never their values */
+			char *shown = json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS);
+			json_decref(cfg);
 			json_array_append_new(ens, json_pack("{s:I, s:s, s:s, s:o, s:s, s:b, s:s}", "id", (json_int_t)e->id,
 							     "plugin", name, "partner",
 							     e->partner_id ? partner_name(t, w, e->partner_id, p) : "",
-							     "enabled", time_json(e->enabled_at), "config", e->config,
+							     "enabled", time_json(e->enabled_at), "config", shown ? shown : "{}",
 							     "can_disable", can_disable, "csrf", w->csrf));
+			free(shown);
 		}
 		rd_iter_close(&it);
 		if (rc < 0) {
@@ -1361,21 +1365,31 @@ int rd_page_vendor_plugin_enable(struct rd_req *req)
 		f.error = "The configuration is larger than 16 KiB.";
 		return plugins_page(&w, 400, &f, NULL);
 	}
-	memcpy(en->e.config, text, strlen(text) + 1);
-	free(text);
 	snprintf(en->e.plugin, sizeof en->e.plugin, "%s", name);
 	en->e.user_id = w.c.who.user;
 	en->e.enabled_at = rd_clock_now();
 	json_t *fields = json_array();
-	int rc = rd_plugins_configure(w.app->plugins, l, w.c.who.vendor, en->e.partner_id, en->e.config, fields, msg, sizeof msg);
+	int rc = rd_enablement_prepare(w.app->plugins, l, w.c.who.vendor, &en->e, text, fields, msg, sizeof msg);
 	if (rc < 0) {
+		/* The form comes back as typed, but with any secrets as "set"/"unset". */
+		char *again = NULL;
+		if (rd_plugins_has_secrets(l)) {
+			json_t *shown = json_pack("{s:o}", "config", json_loads(text, 0, NULL));
+			rd_plugins_show_secrets(l, shown);
+			again = json_dumps(json_object_get(shown, "config"), JSON_COMPACT | JSON_SORT_KEYS);
+			json_decref(shown);
+			f.config = again;
+		}
 		free(en);
 		f.error = msg;
 		f.fields = fields;
 		rc = plugins_page(&w, 422, &f, NULL);
 		json_decref(fields);
+		free(again);
+		free(text);
 		return rc;
 	}
+	free(text);
 	json_decref(fields);
 	rc = rd_store_write(w.app->store, enable_write, en);
 	free(en);

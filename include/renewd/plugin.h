@@ -112,13 +112,19 @@ struct rd_host_api {
 	int (*kv_del)(rd_plugin_ctx *ctx, const char *key);
 	/* A blocking HTTP exchange: call it from ops callbacks (they run on the
 	 * thread pool), never from init or configure.  0 when a response arrived
-	 * (any status), < 0 otherwise (with a message in the log). */
+	 * (any status), < 0 otherwise (with a message in the log).  Only to
+	 * hosts on the operator's allow-list (outbound_hosts; RD_EINVAL
+	 * otherwise); loopback, private and link-local addresses only when that
+	 * address is listed itself; redirects are not followed. */
 	int (*http)(rd_plugin_ctx *ctx, const struct rd_http_request *req, struct rd_http_response *resp);
 	/* Releases memory a host service handed out. */
 	void (*release)(void *p);
-	/* A secret by name, from renewd's environment (RENEWD_SECRET_<NAME>, for
-	 * example RENEWD_SECRET_STRIPE_KEY for "stripe_key"); NULL when unset.
-	 * Static until renewd exits; never log it. */
+	/* A secret by name, from renewd's environment, for the vendor of the
+	 * current call only: the operator maps (vendor, name) to an environment
+	 * variable in renewd's configuration (secret_env, "acme/stripe_key=
+	 * ACME_STRIPE_KEY").  NULL when the name is not mapped to this vendor or
+	 * the variable is unset (the same answer whether or not another vendor
+	 * has that name).  Static until renewd exits; never log it. */
 	const char *(*secret)(rd_plugin_ctx *ctx, const char *name);
 	/* The configuration (JSON text) the current call runs under, as the
 	 * administrator enabled it for this vendor or partner; borrowed. */
@@ -224,6 +230,18 @@ struct rd_plugin {
 	/* The kind's ops: struct rd_payment_ops, rd_branding_ops or
 	 * rd_connector_ops; static.  May be NULL. */
 	const void *ops;
+
+	/* ---- appended (read only when size covers it) ---- */
+
+	/* Optional, static, NULL-terminated: the names of the top-level
+	 * configuration settings that are secrets (API keys, webhook secrets),
+	 * e.g. {"secret_key", "webhook_secret", NULL}.  renewd stores them sealed
+	 * under its key (never in clear), never shows them again ("set" or
+	 * "unset" in every answer, audit entry and listing), keeps the stored
+	 * one when a new configuration omits it or sends "set", and hands the
+	 * plugin the plain value only inside configure and ops calls (through
+	 * the configuration text and host->config).  A secret must be a string. */
+	const char *const *secret_settings;
 };
 
 /* The entry point every plugin exports:

@@ -14,9 +14,13 @@
  *   {"base_url": "https://gw.example", "secret_key": "secret:card_key",
  *    "webhook_secret": "secret:card_webhook", "capture": "auto" | "manual",
  *    "timeout_ms": 10000}
- * A secret given as "secret:NAME" is read from renewd's environment
- * (RENEWD_SECRET_NAME) instead of the stored configuration.  Secrets are
- * never logged, stored by the plugin or echoed in errors.
+ * secret_key and webhook_secret are declared secret settings: renewd seals
+ * them at rest, never shows them again and hands them here only inside
+ * configure and calls.  A secret given as "secret:NAME" is read instead from
+ * the environment variable the operator mapped to this vendor's NAME
+ * (renewd's secret_env); the answer for a name not mapped to this vendor is
+ * the same whether or not another vendor has it.  Secrets are never
+ * logged, stored by the plugin or echoed in errors.
  */
 #include <jansson.h>
 #include <sodium.h>
@@ -82,7 +86,8 @@ static const char *secret_value(rd_plugin_ctx *ctx, json_t *v, const char *field
 	if (!r || !printable(r, 512)) {
 		*bad = 1;
 		if (report)
-			host->field_error(ctx, field, "names a secret that is not set in renewd's environment (RENEWD_SECRET_<NAME>)");
+			host->field_error(ctx, field, "names no secret of this vendor: the operator maps secret names to "
+					  "environment variables per vendor (renewd's secret_env)");
 		return NULL;
 	}
 	return r;
@@ -206,7 +211,8 @@ static void form(struct buf *b, const char *name, const char *value)
 
 /* One exchange with the gateway.  0 with *status and *json (the parsed body,
  * the caller's; NULL when it is not JSON) when an answer arrived; < 0 when
- * none did (a timeout, a refused connection): the outcome is then unknown. */
+ * none did (a timeout, a refused connection): the outcome is then unknown;
+ * -2 when renewd refused to send it at all (a host not on its allow-list). */
 static int gw(rd_plugin_ctx *ctx, const struct settings *s, const char *method, const char *path, const char *idem,
 	      const struct buf *body, int *status, json_t **json)
 {
@@ -233,6 +239,8 @@ static int gw(rd_plugin_ctx *ctx, const struct settings *s, const char *method, 
 		*json = json_loadb(resp.body, resp.body_len, 0, NULL);
 	if (resp.body)
 		host->release(resp.body);
+	if (rc == RD_EINVAL)
+		return -2;
 	return rc < 0 || resp.status <= 0 ? -1 : 0;
 }
 
@@ -744,7 +752,11 @@ static int probe(rd_plugin_ctx *ctx)
 	}
 	int status, rc = 0;
 	json_t *j;
-	if (gw(ctx, &s, "GET", "/v1/payment_intents?limit=1", NULL, NULL, &status, &j) < 0) {
+	int sent = gw(ctx, &s, "GET", "/v1/payment_intents?limit=1", NULL, NULL, &status, &j);
+	if (sent == -2) {
+		host->error(ctx, "renewd refused to send to the card gateway's host (outbound_hosts; see renewd's log)");
+		rc = RD_EINVAL;
+	} else if (sent < 0) {
 		host->error(ctx, "the card gateway does not answer");
 		rc = RD_EBUSY;
 	} else if (status == 401 || status == 403) {
@@ -760,6 +772,7 @@ static int probe(rd_plugin_ctx *ctx)
 }
 
 static const char *const options[] = { "card", NULL };
+static const char *const secrets[] = { "secret_key", "webhook_secret", NULL };
 
 static const struct rd_payment_ops ops = {
 	.version = RD_PAYMENT_OPS_V1,
@@ -781,6 +794,7 @@ static const struct rd_plugin desc = {
 	.configure = configure,
 	.probe = probe,
 	.ops = &ops,
+	.secret_settings = secrets,
 };
 
 RD_PLUGIN_ENTRY_DEFINE(rd_builtin_payment_card)

@@ -38,7 +38,7 @@ from test_quote_pdf import Customer, opportunity_of
 
 FAKEGW = REPO / "tests" / "fakegw" / "fakegw.py"
 SECRET, WEBHOOK_SECRET = "sk_test_fakegw", "whsec_fakegw"
-TEST_ARGS = ["--test-clock", "1", "--sched-interval-ms", "100000"]
+TEST_ARGS = ["--test-clock", "1", "--sched-interval-ms", "100000", "--outbound-hosts", "127.0.0.1"]  # the fake gateway
 
 
 class Gateway:

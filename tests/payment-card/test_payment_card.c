@@ -353,7 +353,7 @@ static void configure_validates(void **state)
 	assert_true(plugin->configure(&ctx, "{\"base_url\": \"ftp://x\", \"secret_key\": \"secret:nope\", "
 					    "\"capture\": \"sometimes\", \"timeout_ms\": 5}") < 0);
 	assert_has(ctx.fields, "base_url: must be");
-	assert_has(ctx.fields, "secret_key: names a secret that is not set");
+	assert_has(ctx.fields, "secret_key: names no secret of this vendor");
 	assert_has(ctx.fields, "capture: must be");
 	assert_has(ctx.fields, "timeout_ms: must be");
 	assert_has(ctx.fields, "webhook_secret: is required");

@@ -2224,7 +2224,7 @@ static void usage(FILE *f)
 		"  --junit FILE    also write the results as JUnit XML (one testcase per plugin and check)\n"
 		"  -v              show what the plugins log\n"
 		"\n"
-		"Secrets come from the environment as in renewd (RENEWD_SECRET_<NAME>); host->http always fails\n"
+		"Secrets come from the environment (RENEWD_SECRET_<NAME>; renewd maps names per vendor, secret_env); host->http always fails\n"
 		"(no network); host->now() is 2027-01-01T00:00:00Z.\n",
 		opt_method);
 }

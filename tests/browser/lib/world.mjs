@@ -165,7 +165,7 @@ export class World {
     w.base = `http://127.0.0.1:${w.port}`;
     const log = fs.openSync(w.logPath, 'w');
     w.proc = spawn(RENEWD, ['--data', w.data, '--listen', `127.0.0.1:${w.port}`, '--test-clock', '1',
-      '--sched-interval-ms', '3600000', ...extraArgs], { stdio: ['ignore', log, log] });
+      '--sched-interval-ms', '3600000', '--outbound-hosts', '127.0.0.1' /* the fake card gateway */, ...extraArgs], { stdio: ['ignore', log, log] });
     fs.closeSync(log);
     w.exited = new Promise((resolve) => w.proc.on('exit', (code, signal) => { w.exit = { code, signal }; resolve(w.exit); }));
     const deadline = Date.now() + START_TIMEOUT;
