@@ -167,11 +167,11 @@ int main(int argc, char **argv)
 	rd_plugins_add_builtins(app.plugins);
 	if (d.config.plugin_dir)
 		rd_plugins_load_dir(app.plugins, d.config.plugin_dir);
-	unsigned sealed = 0;
+	unsigned sealed = 0, unopened = 0;
 	if (rd_plugins_open_secrets(app.plugins, true, err, sizeof err) < 0 ||
 	    rd_plugins_set_outbound(app.plugins, d.config.outbound_hosts, err, sizeof err) < 0 ||
 	    rd_plugins_set_secret_env(app.plugins, d.config.secret_env, err, sizeof err) < 0 ||
-	    (rc = rd_plugins_seal_stored(app.plugins, &sealed)) < 0) {
+	    (rc = rd_plugins_seal_stored(app.plugins, &sealed, &unopened)) < 0) {
 		if (rc < 0)
 			snprintf(err, sizeof err, "data directory %s: stored secrets could not be sealed: %s", d.config.data,
 				 rd_strerror(rc));
@@ -185,6 +185,10 @@ int main(int argc, char **argv)
 	}
 	if (sealed)
 		rd_log(RD_LOG_INFO, "plugins", "sealed the secrets of %u enablement(s) stored in clear", sealed);
+	if (unopened)
+		rd_log(RD_LOG_ERROR, "plugins", "%u stored plugin secret(s) do not open under %s/secrets.key (restored "
+		       "without its key?): put the data directory's own secrets.key back, or enable those plugins again",
+		       unopened, d.config.data);
 	if ((rc = rd_imports_recover(&app)) < 0) {
 		fprintf(stderr, "renewd: data directory %s: %s\n", d.config.data, rd_strerror(rc));
 		rd_metrics_free(&metrics);

@@ -1205,11 +1205,16 @@ static int reseal_one(struct reseal *r, struct rd_txn *t, uint64_t vendor, struc
 	json_object_foreach(cfg, key, v) {
 		const char *sv = json_string_value(v);
 		char *plain = NULL;
-		if (rd_secrets_is_sealed(sv) && r->all) {
-			if (!(plain = rd_secrets_open(&r->p->secrets, vendor, e->plugin, key, sv))) {
-				r->failed++;
+		if (rd_secrets_is_sealed(sv)) {
+			plain = rd_secrets_open(&r->p->secrets, vendor, e->plugin, key, sv);
+			if (!plain)
+				r->failed++; /* another key's (a restore without secrets.key?) */
+			if (!r->all) {
+				rd_secrets_free(plain);
 				continue;
 			}
+			if (!plain)
+				continue;
 		} else if (sv && !rd_secrets_is_sealed(sv) && l && is_secret(l, key)) {
 			plain = rd_strdup(sv);
 		}
@@ -1280,11 +1285,12 @@ static int reseal_write(struct rd_txn *t, void *arg)
 	return rc < 0 ? rc : 0;
 }
 
-int rd_plugins_seal_stored(struct rd_plugins *p, unsigned *sealed)
+int rd_plugins_seal_stored(struct rd_plugins *p, unsigned *sealed, unsigned *unopened)
 {
 	struct reseal r = { .p = p };
 	int rc = p->secrets.have ? rd_store_write(p->store, reseal_write, &r) : 0;
 	*sealed = r.changed;
+	*unopened = r.failed;
 	return rc;
 }
 

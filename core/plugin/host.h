@@ -101,8 +101,9 @@ int rd_enablement_prepare(struct rd_plugins *p, struct rd_loaded *l, uint64_t ve
  * it holds secrets: zero it before free). */
 char *rd_plugins_unseal(struct rd_plugins *p, struct rd_loaded *l, uint64_t vendor, const char *config_json);
 /* Seals declared secrets stored in clear (by an older renewd); *sealed says
- * how many enablements changed. */
-int rd_plugins_seal_stored(struct rd_plugins *p, unsigned *sealed);
+ * how many enablements changed, *unopened how many stored secrets do not
+ * open under the loaded key (a store restored without its secrets.key). */
+int rd_plugins_seal_stored(struct rd_plugins *p, unsigned *sealed, unsigned *unopened);
 /* Seals every stored secret again under a new key, then makes that key
  * secrets.key (renewd stopped).  All or nothing. */
 int rd_plugins_rotate_secrets(struct rd_plugins *p, unsigned *resealed, char *err, size_t errlen);

@@ -324,3 +324,10 @@ def test_renewctl_rotates_the_secrets_key(daemon, tmp_path, gateway):
     d = daemon(data=data, wait=False)
     assert d.wait(timeout=10) != 0
     assert "secrets.key may be read by others than its owner (mode 0644): chmod 600 it" in d.log(), d.log()
+    # a store restored without its key: a new key, the old secrets named as unopenable, nothing sent
+    (data / "secrets.key").unlink()
+    d = daemon(data=data, args=["--outbound-hosts", "127.0.0.1"])
+    assert "2 stored plugin secret(s) do not open under" in d.log(), d.log()
+    r = clients(d, users)["a"].call("POST", PROBE, {})
+    assert r.status == 502 and "not set up" in r.json()["error"]["message"], r
+    d.stop()
