@@ -1063,15 +1063,15 @@ char *rd_plugins_unseal(struct rd_plugins *p, struct rd_loaded *l, uint64_t vend
 		if (!rd_secrets_is_sealed(sealed))
 			continue;
 		char *plain = rd_secrets_open(&p->secrets, vendor, l->name, key, sealed);
-		if (plain)
+		if (plain) {
 			json_object_set_new(cfg, key, json_string(plain));
-		else
-			json_object_del(cfg, key);
-		if (!plain)
-			rd_log(RD_LOG_ERROR, "plugins", "plugin %s: vendor %llu's secret %s does not open under this "
-			       "data directory's secrets.key: enable the plugin again with the secret", l->name,
-			       (unsigned long long)vendor, key);
-		rd_secrets_free(plain);
+			rd_secrets_free(plain);
+			continue;
+		}
+		rd_log(RD_LOG_ERROR, "plugins", "plugin %s: vendor %llu's secret %s does not open under this "
+		       "data directory's secrets.key: enable the plugin again with the secret", l->name,
+		       (unsigned long long)vendor, key);
+		json_object_del(cfg, key); /* frees key: last */
 	}
 	char *text = cfg ? json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(cfg);
