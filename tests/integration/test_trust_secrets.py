@@ -331,3 +331,31 @@ def test_renewctl_rotates_the_secrets_key(daemon, tmp_path, gateway):
     r = clients(d, users)["a"].call("POST", PROBE, {})
     assert r.status == 502 and "not set up" in r.json()["error"]["message"], r
     d.stop()
+
+
+def test_the_console_never_shows_enablement_secrets(daemon, tmp_path, gateway):
+    from test_pages_console import Browser, make_user
+    data, users = two_vendors(tmp_path)
+    make_user(data, "web-admin@sentinel.example", "vendor-admin", None)
+    make_user(data, "web-cm@sentinel.example", "channel-manager", None)
+    d = daemon(data=data, args=["--outbound-hosts", "127.0.0.1"])
+    b = Browser(d)
+    b.login("web-admin@sentinel.example")
+    b.get("/vendor/plugins")
+    # enabled through the console form: stored sealed, shown as "set"
+    b.post("/vendor/plugins/payment-card/enablements",
+           {"partner": "0", "config": json.dumps(card(gateway.url, KEY_A)["config"])})
+    assert clients(d, users)["a"].ok("POST", PROBE, {})["ok"] is True
+    # a refused form comes back with the secret as "set", not as typed
+    r = b.post("/vendor/plugins/payment-card/enablements",
+               {"partner": "0", "config": json.dumps(card("http://attacker.example", "sk_typed_9")["config"])},
+               status=422)
+    assert "attacker.example:80 is not on renewd" in r.text and "sk_typed_9" not in r.text, r.text
+    for who in ("web-admin@sentinel.example", "web-cm@sentinel.example"):
+        w = Browser(d)
+        w.login(who)
+        page = w.get("/vendor/plugins").text
+        assert "&quot;secret_key&quot;:&quot;set&quot;" in page, page
+        assert KEY_A not in page and WEBHOOK_A not in page
+    assert KEY_A not in d.log() and "sk_typed_9" not in d.log()
+    d.stop()
