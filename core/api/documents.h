@@ -23,6 +23,11 @@ int rd_api_document_delete(struct rd_req *req);
 /* Appends the contract's documents (records, as JSON) to out. */
 int rd_documents_json(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t contract, json_t *out);
 
+/* Files the contract's documents under its customer now (after an edit of
+ * the contract's customer or a customer merge), in the caller's write
+ * transaction. */
+int rd_documents_follow(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t contract, uint64_t customer);
+
 /* Answers with the file: its type, and a download under its name. */
 void rd_document_reply(struct rd_req *req, const struct rd_document *doc, const void *bytes, size_t len);
 
