@@ -27,6 +27,15 @@ bool rd_portal_shows(const struct rd_opportunity *o, uint64_t customer, const st
 	       (k->reseller_id == o->reseller_id || k->distributor_id == o->reseller_id);
 }
 
+bool rd_portal_quote_owned(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, const struct rd_opportunity *o,
+			   uint64_t customer)
+{
+	struct rd_contract k;
+	return o->customer_id == customer &&
+	       rd_entity_get(t, d->contracts, &rd_entity_contract, vendor, o->contract_id, &k) == 0 &&
+	       k.customer_id == customer;
+}
+
 /* Copies the named members of src into a new object. */
 static json_t *pick(json_t *src, const char *const *names)
 {

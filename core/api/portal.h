@@ -34,6 +34,12 @@ struct rd_txn;
  * customer owns k now and k is in the quote's partner's channel. */
 bool rd_portal_shows(const struct rd_opportunity *o, uint64_t customer, const struct rd_contract *k);
 
+/* Whether quote o is still the customer's: it was made for the customer
+ * and its contract belongs to the customer now (a contract moved to
+ * another customer takes its quote along). */
+bool rd_portal_quote_owned(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, const struct rd_opportunity *o,
+			   uint64_t customer);
+
 /* The customer as the customer sees it (new reference): name, e-mail,
  * phone and address; no external id, no segment. */
 json_t *rd_portal_customer_json(const struct rd_customer *cu);

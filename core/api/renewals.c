@@ -528,7 +528,8 @@ int rd_api_portal(struct rd_req *req)
 	json_t *j = NULL;
 	if ((rc = rd_entity_get(t, app->domain->customers, &rd_entity_customer, l.vendor_id, l.customer_id, &cu)) == 0 &&
 	    (rc = rd_entity_get(t, app->domain->vendors, &rd_entity_vendor, 0, l.vendor_id, &v)) == 0 &&
-	    (rc = rd_entity_get(t, app->domain->opportunities, &rd_entity_opportunity, l.vendor_id, l.opportunity_id, o)) == 0) {
+	    (rc = rd_entity_get(t, app->domain->opportunities, &rd_entity_opportunity, l.vendor_id, l.opportunity_id, o)) == 0 &&
+	    (rc = rd_portal_quote_owned(t, app->domain, l.vendor_id, o, cu.id) ? 0 : RD_ENOTFOUND) == 0) {
 		/* The customer's view (api/portal.h): the link's channel only, no
 		 * margins, notes, lost reason or other internal fields. */
 		json_t *contracts = json_array();

@@ -233,7 +233,8 @@ static int load_portal(struct web *w, struct portal_data *p)
 	struct rd_domain *d = w->app->domain;
 	uint64_t v = w->tok.vendor_id;
 	if ((rc = rd_entity_get(t, d->customers, &rd_entity_customer, v, w->tok.customer_id, &p->cu)) < 0 ||
-	    (rc = rd_entity_get(t, d->opportunities, &rd_entity_opportunity, v, w->tok.opportunity_id, &p->o)) < 0) {
+	    (rc = rd_entity_get(t, d->opportunities, &rd_entity_opportunity, v, w->tok.opportunity_id, &p->o)) < 0 ||
+	    (rc = rd_portal_quote_owned(t, d, v, &p->o, p->cu.id) ? 0 : RD_ENOTFOUND) < 0) {
 		rd_txn_end(t);
 		return rc;
 	}
@@ -322,7 +323,7 @@ int rd_page_portal_quote(struct rd_req *req)
 	struct rd_opportunity *o = rd_malloc(sizeof *o);
 	struct rd_quote_doc *q = rd_malloc(sizeof *q);
 	rc = rd_entity_get(t, w.app->domain->opportunities, &rd_entity_opportunity, w.tok.vendor_id, w.tok.opportunity_id, o);
-	bool open = rc == 0 && o->customer_id == w.tok.customer_id &&
+	bool open = rc == 0 && rd_portal_quote_owned(t, w.app->domain, w.tok.vendor_id, o, w.tok.customer_id) &&
 		    (o->state == RD_OPP_PUBLISHED_VENDOR || o->state == RD_OPP_PUBLISHED_PARTNER || o->state == RD_OPP_ACCEPTED);
 	if (rc == 0)
 		rc = open ? rd_quote_load(t, w.app->domain, &w.vendor, o, q) : RD_ENOTFOUND;
@@ -387,6 +388,10 @@ static int accept_write(struct rd_txn *t, void *arg)
 	uint64_t v = a->w->tok.vendor_id;
 	struct rd_opportunity *o = rd_malloc(sizeof *o);
 	int rc = rd_entity_get(t, d->opportunities, &rd_entity_opportunity, v, a->w->tok.opportunity_id, o);
+	if (rc == 0 && !rd_portal_quote_owned(t, d, v, o, a->w->tok.customer_id)) {
+		snprintf(a->why, sizeof a->why, "This quote is no longer available.");
+		rc = RD_EDECLINED;
+	}
 	if (rc == 0 && o->state != RD_OPP_PUBLISHED_VENDOR && o->state != RD_OPP_ACCEPTED) {
 		snprintf(a->why, sizeof a->why, "This quote cannot be bought online: contact your reseller.");
 		rc = RD_EDECLINED;
@@ -631,6 +636,21 @@ int rd_page_portal_order(struct rd_req *req)
 		rd_web_message(&w, 400, "Enter your card", "Go back and enter your card details in the card form.");
 		return 0;
 	}
+	/* The quote must still be the customer's (its contract may have moved). */
+	struct rd_txn *t;
+	int rc = rd_store_read(w.app->store, &t);
+	if (rc < 0)
+		return rc;
+	struct rd_opportunity *o = rd_malloc(sizeof *o);
+	bool owned = rd_entity_get(t, w.app->domain->opportunities, &rd_entity_opportunity, w.tok.vendor_id,
+				   w.tok.opportunity_id, o) == 0 &&
+		     rd_portal_quote_owned(t, w.app->domain, w.tok.vendor_id, o, w.tok.customer_id);
+	free(o);
+	rd_txn_end(t);
+	if (!owned) {
+		rd_web_message(&w, 404, "Not found", "This renewal is no longer available.");
+		return 0;
+	}
 	snprintf(ask.option, sizeof ask.option, "%s", option);
 	snprintf(ask.po_number, sizeof ask.po_number, "%s", po ? po : "");
 	if (!strcmp(option, "card"))
@@ -639,7 +659,7 @@ int rd_page_portal_order(struct rd_req *req)
 	struct portal_order *p = rd_malloc(sizeof *p);
 	p->w = w;
 	p->hold = rd_req_hold(req);
-	int rc = rd_order_place(w.app, &ask, portal_placed, p);
+	rc = rd_order_place(w.app, &ask, portal_placed, p);
 	if (rc < 0) {
 		rd_hold_free(p->hold);
 		free(p);

@@ -172,6 +172,8 @@ def test_a_reseller_never_reaches_a_competitors_contracts(world):
     assert pb.post("/login", {"vendor": "sentinel", "email": "web@harbour.example", "password": PASSWORD}).status == 303
     page = pb.get("/partner/contracts").text
     assert "K-20002" in page and "K-20001" not in page, page
+    sales = pb.get(f"/sales/opportunities/{o_gold['id']}")
+    assert sales.status == 200 and k_gold["end"] in sales.text and k_plat["end"] not in sales.text, sales.text
     partner_page = pb.get("/partner").text
     assert o_gold["number"] in partner_page and all(o["number"] not in partner_page for o in o_others)
 
@@ -301,19 +303,33 @@ def test_documents_follow_the_contract_to_its_owner(world):
     b, e = open_link(w, tb), open_link(w, te)  # sessions each customer legitimately has
     assert b.get(f"/portal/documents/{doc['id']}").body == GOLD_PDF
     assert e.get(f"/portal/documents/{doc['id']}").status == 404
+    csrf = b.csrf("/portal")
 
     def sees(browser, token):
-        page = browser.get("/portal").text
-        listed = f'/portal/documents/{doc["id"]}"' in page
+        page = browser.get("/portal")
+        listed = f'/portal/documents/{doc["id"]}"' in page.text
         r = browser.get(f"/portal/documents/{doc['id']}")
         got = r.status == 200 and r.body == GOLD_PDF
-        api = any(d["id"] == doc["id"] for k2 in portal_api(w, token)["contracts"] for d in k2["documents"])
+        view = http_request(w.d.port, "GET", "/api/v1/portal", headers={"Authorization": f"Bearer {token}"})
+        assert view.status == page.status, (view, page.status)
+        api = view.status == 200 and any(d["id"] == doc["id"] for k2 in view.json()["contracts"]
+                                         for d in k2["documents"])
         assert listed == got == api, (listed, got, api)
         return got
 
-    # The contract is edited over to Elm: the document goes with it.
+    # The contract is edited over to Elm: the document goes with it, and so
+    # does its quote (Brightwater's link for it shows, and sells, nothing more).
     w.ok("PATCH", f"/api/v1/contracts/{k['id']}", {"customer_id": elm["id"]})
     assert not sees(b, tb) and sees(e, te)
+    assert b.get("/portal").status == 404 and b.get("/portal/quote.pdf").status == 404
+    assert portal_api(w, tb, status=404)["error"]["code"] == "not_found"
+    r = b.post("/portal/accept", {"csrf": csrf, "accept": "yes"})
+    assert r.status == 409 and "no longer available" in r.text, r
+    r = b.post("/portal/order", {"csrf": csrf, "option": "purchase_order", "po_number": "PO-1",
+                                 "order_key": "k" * 32})
+    assert r.status == 404, r
+    assert w.get(f"/api/v1/opportunities/{ob['id']}")["state"] == "published_vendor"
+    assert not w.items("/api/v1/orders")
     assert w.get(f"/api/v1/documents/{doc['id']}")["customer_id"] == elm["id"]
     assert w.get(f"/api/v1/contracts/{k['id']}/documents")["items"][0]["customer_id"] == elm["id"]
     # Elm is merged into Brightwater: back to Brightwater's link.
