@@ -215,6 +215,11 @@ def test_a_reseller_never_reaches_a_competitors_contracts(world):
     b = open_link(w, plat_token)
     assert b.get(f"/portal/documents/{plat_doc['id']}").body == PLAT_PDF
     assert b.get(f"/portal/documents/{gold_doc['id']}").status == 404
+    # Harbour can neither list nor withdraw Bluefin's link.
+    plat_link = link_id(w, o_plat["id"])
+    assert_json_error(w.gold.call("GET", f"/api/v1/opportunities/{o_plat['id']}/links"), 404)
+    assert_json_error(w.gold.call("DELETE", f"/api/v1/links/{plat_link}"), 404)
+    assert portal_api(w, plat_token)["opportunity"]["id"] == o_plat["id"]
 
     # Every use of Harbour's link was audited under its id, never with the token.
     notes = [a["note"] for a in audit_of_link(w, links[0]["id"])]
