@@ -57,7 +57,7 @@ static long utf8_next(const unsigned char **p)
  * C1 controls, no characters that reorder the text around them and so
  * could make "invoice<U+202E>fdp.exe" read as a PDF), no path, no quotes,
  * 1-127 bytes. */
-static const char *name_problem(const char *s)
+const char *rd_document_name_problem(const char *s)
 {
 	size_t n = s ? strlen(s) : 0;
 	if (n == 0)
@@ -160,7 +160,7 @@ int rd_api_documents_create(struct rd_req *req)
 		return 0;
 	}
 	u.contract_id = rd_parse_id(rd_req_param(req, "id"));
-	const char *name = rd_req_query(req, "name"), *kind = rd_req_query(req, "kind"), *why = name_problem(name);
+	const char *name = rd_req_query(req, "name"), *kind = rd_req_query(req, "kind"), *why = rd_document_name_problem(name);
 	if (why) {
 		rd_reply_error(req, 400, "invalid", "name", "%s", why);
 		return 0;
