@@ -38,6 +38,10 @@ enum rd_scope rd_call_allow(struct call *c, enum rd_resource res, enum rd_action
 /* Whether a partner-scoped caller may see a record of this resource. */
 bool rd_call_sees(struct call *c, struct rd_txn *t, enum rd_resource res, const void *obj);
 bool rd_call_in_scope(const struct call *c, uint64_t partner);
+/* Whether a partner-scoped caller may change the customer's identity (its
+ * record and its contacts): every contract of the customer that is not
+ * cancelled is in the caller's channel, and there is one. */
+bool rd_call_owns_customer(struct call *c, struct rd_txn *t, uint64_t customer);
 
 /* Appends an audit entry in the caller's write transaction. before/after
  * may be NULL; they are serialised as JSON (private fields omitted). */

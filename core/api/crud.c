@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "api/call.h"
+#include "api/documents.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -544,7 +545,8 @@ static const struct res_def *resource_of(struct rd_req *req)
 static void reply_problem(struct rd_req *req, int rc, const struct problem *p)
 {
 	if (rc == RD_EINVAL)
-		rd_reply_error(req, p->status ? p->status : 400, p->status == 409 ? "conflict" : "invalid", p->field, "%s",
+		rd_reply_error(req, p->status ? p->status : 400,
+			       p->status == 409 ? "conflict" : p->status == 403 ? "forbidden" : "invalid", p->field, "%s",
 			       p->why);
 	else if (rc == RD_ENOTFOUND)
 		rd_reply_error(req, 404, "not_found", NULL, "no such record");
@@ -679,6 +681,29 @@ static int ext_unique(struct change *ch, struct rd_txn *t)
 	return rc == RD_ENOTFOUND ? 0 : rc;
 }
 
+/* The customer a customer or contact record belongs to. */
+static uint64_t customer_of(const struct res_def *r, const void *obj)
+{
+	return r->res == RD_RES_CUSTOMER ? ((const struct rd_customer *)obj)->id : ((const struct rd_contact *)obj)->customer_id;
+}
+
+/* A customer's identity (its record: the e-mail its portal links go to;
+ * its contacts) is not a partner's to redirect when the customer also buys
+ * through another channel: a partner changes it only when every contract of
+ * the customer that is not cancelled is in its own channel.  Otherwise the
+ * vendor's people make the change.  The refusal names no other partner. */
+static int identity_guard(struct change *ch, struct rd_txn *t, const void *obj)
+{
+	if (ch->scope != RD_SCOPE_OWN || (ch->r->res != RD_RES_CUSTOMER && ch->r->res != RD_RES_CONTACT) ||
+	    rd_call_owns_customer(&ch->c, t, customer_of(ch->r, obj)))
+		return 0;
+	ch->p.status = 403;
+	ch->p.field = ch->r->res == RD_RES_CONTACT ? "customer_id" : NULL;
+	snprintf(ch->p.why, sizeof ch->p.why,
+		 "this customer's details and contacts are changed by the vendor: not all of its contracts are in your channel");
+	return RD_EINVAL;
+}
+
 static int change_write(struct rd_txn *t, void *arg)
 {
 	struct change *ch = arg;
@@ -690,6 +715,8 @@ static int change_write(struct rd_txn *t, void *arg)
 		if ((rc = load_visible(c, t, r, ch->scope, ch->id, ch->old)) < 0)
 			return rc;
 		memcpy(ch->obj, ch->old, r->e->size);
+		if ((rc = identity_guard(ch, t, ch->old)) < 0)
+			return rc;
 	} else {
 		memset(ch->obj, 0, r->e->size);
 	}
@@ -714,6 +741,9 @@ static int change_write(struct rd_txn *t, void *arg)
 		((struct rd_user *)ch->obj)->created_at = rd_clock_now();
 	if (r->prepare && (rc = r->prepare(c, t, ch->obj, ch->is_create ? NULL : ch->old, &ch->p)) < 0)
 		return rc;
+	/* A contact created for, or moved to, a customer: that customer's too. */
+	if (r->res == RD_RES_CONTACT && (rc = identity_guard(ch, t, ch->obj)) < 0)
+		return rc;
 	/* A partner-scoped caller may only write what stays within its scope. */
 	if (ch->scope == RD_SCOPE_OWN && r->res != RD_RES_USER && r->res != RD_RES_CONTACT &&
 	    !rd_call_sees(c, t, r->res, ch->obj)) {
@@ -724,6 +754,12 @@ static int change_write(struct rd_txn *t, void *arg)
 	if ((rc = ext_unique(ch, t)) < 0)
 		return rc;
 	if ((rc = rd_entity_put(t, table_of(c, r), r->e, c->who.vendor, ch->obj, 0)) < 0)
+		return rc;
+	/* A contract moved to another customer takes its documents along. */
+	if (r->res == RD_RES_CONTRACT && !ch->is_create &&
+	    ((struct rd_contract *)ch->obj)->customer_id != ((struct rd_contract *)ch->old)->customer_id &&
+	    (rc = rd_documents_follow(t, c->app->domain, c->who.vendor, ch->id,
+				      ((struct rd_contract *)ch->obj)->customer_id)) < 0)
 		return rc;
 	json_t *before = ch->is_create ? NULL : rd_entity_to_json(r->e, ch->old);
 	json_t *after = rd_entity_to_json(r->e, ch->obj);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "api/call.h"
+#include "api/documents.h"
 #include "store/store.h"
 #include "util/err.h"
 
@@ -258,6 +259,9 @@ static int move_refs(struct rd_txn *t, struct merge *m, struct rd_table *tb, con
 			break;
 		*(uint64_t *)(obj + customer_off) = to;
 		rc = rd_entity_put(t, tb, e, m->c->who.vendor, obj, 0);
+		/* A contract's documents follow it to its new customer. */
+		if (rc >= 0 && e == &rd_entity_contract)
+			rc = rd_documents_follow(t, m->c->app->domain, m->c->who.vendor, ids[i], to);
 	}
 	free(obj);
 	free(ids);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "api/call.h"
+#include "api/portal.h"
 #include "pdf/quote.h"
 #include "renew/renew.h"
 #include "store/store.h"
@@ -494,8 +495,18 @@ static int link_begin(struct rd_req *req, struct rd_app *app, struct rd_link *l)
 	if (rc == 0)
 		rc = rd_entity_get(t, app->domain->links, &rd_entity_link, 0, id, l);
 	rd_txn_end(t);
-	if (rc < 0 || !rd_hash_equal(l->hash, hash) || l->revoked_at || l->expires_at <= rd_clock_now()) {
+	bool known = rc == 0 && rd_hash_equal(l->hash, hash);
+	if (!known || l->revoked_at || l->expires_at <= rd_clock_now()) {
+		/* A known link's refused use is audited too; never the token. */
+		if (known)
+			(void)rd_portal_audit(app, req, l->vendor_id, l->id, RD_AUDIT_ACCESS,
+					      l->revoked_at ? "refused: revoked" : "refused: expired");
 		rd_reply_error(req, 401, "unauthenticated", NULL, "the link is not known, has expired or was revoked");
+		return RD_EINVAL;
+	}
+	/* Every use is audited (api/portal.h); one that cannot be is refused. */
+	if (rd_portal_audit(app, req, l->vendor_id, l->id, RD_AUDIT_ACCESS, NULL) < 0) {
+		rd_reply_error(req, 503, "unavailable", NULL, "the use of the link could not be recorded: try again");
 		return RD_EINVAL;
 	}
 	return 0;
@@ -517,43 +528,21 @@ int rd_api_portal(struct rd_req *req)
 	json_t *j = NULL;
 	if ((rc = rd_entity_get(t, app->domain->customers, &rd_entity_customer, l.vendor_id, l.customer_id, &cu)) == 0 &&
 	    (rc = rd_entity_get(t, app->domain->vendors, &rd_entity_vendor, 0, l.vendor_id, &v)) == 0 &&
-	    (rc = rd_entity_get(t, app->domain->opportunities, &rd_entity_opportunity, l.vendor_id, l.opportunity_id, o)) == 0) {
+	    (rc = rd_entity_get(t, app->domain->opportunities, &rd_entity_opportunity, l.vendor_id, l.opportunity_id, o)) == 0 &&
+	    (rc = rd_portal_quote_owned(t, app->domain, l.vendor_id, o, cu.id) ? 0 : RD_ENOTFOUND) == 0) {
+		/* The customer's view (api/portal.h): the link's channel only, no
+		 * margins, notes, lost reason or other internal fields. */
 		json_t *contracts = json_array();
-		uint8_t key[8];
-		for (int i = 7, k = 0; i >= 0; i--, k++)
-			key[i] = (uint8_t)(cu.id >> (8 * k));
-		struct rd_iter it;
-		struct rd_item item;
-		rc = rd_iter_index(&it, t, app->domain->contracts, "customer", l.vendor_id, key, 8, NULL, 0);
-		while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
-			if (item.key_len != 8 || memcmp(item.key, key, 8))
-				break;
-			struct rd_contract k;
-			if (rd_entity_decode(&rd_entity_contract, item.val, item.len, &k) < 0)
-				continue;
-			json_t *kj = rd_entity_to_json(&rd_entity_contract, &k);
-			json_object_set_new(kj, "colour", json_string(rd_colour_name(rd_contract_colour(
-								  &k, rd_clock_today(), v.renewal_window_days))));
-			json_array_append_new(contracts, kj);
-		}
-		rd_iter_close(&it);
-		/* The customer sees its quote, never the channel's margins. */
-		json_t *oj = opp_json(o);
-		json_t *lines = json_object_get(oj, "lines");
-		size_t i;
-		json_t *line;
-		json_array_foreach(lines, i, line) json_object_del(line, "margins");
-		json_object_del(oj, "net_total");
-		json_object_del(oj, "policy_version");
-		json_object_del(oj, "attention_reason");
-		json_object_del(oj, "notes"); /* the sales people's, not the customer's */
-		j = json_pack("{s:o, s:o, s:o}", "customer", rd_entity_to_json(&rd_entity_customer, &cu), "contracts", contracts,
-			      "opportunity", oj);
+		rc = rd_portal_contracts(t, app->domain, l.vendor_id, o, cu.id, v.renewal_window_days, contracts);
+		j = json_pack("{s:o, s:o, s:o}", "customer", rd_portal_customer_json(&cu), "contracts", contracts,
+			      "opportunity", rd_portal_opportunity_json(o));
 	}
 	rd_txn_end(t);
 	free(o);
-	if (rc < 0)
+	if (rc < 0) {
+		json_decref(j);
 		return rc == RD_ENOTFOUND ? (rd_reply_error(req, 404, "not_found", NULL, "the quote is gone"), 0) : rc;
+	}
 	rd_reply_json(req, 200, j);
 	return 0;
 }

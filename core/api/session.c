@@ -207,6 +207,36 @@ static bool customer_in_scope(struct call *c, struct rd_txn *t, uint64_t custome
 	return yes;
 }
 
+/* Whether every contract of the customer that is not cancelled is in the
+ * caller's channel: only then is the customer's identity (its e-mail, the
+ * address its portal links go to, its contacts) the partner's to change.
+ * A customer with no such contract is nobody's in particular: the vendor's. */
+bool rd_call_owns_customer(struct call *c, struct rd_txn *t, uint64_t customer)
+{
+	uint8_t key[8];
+	for (int i = 7, v = 0; i >= 0; i--, v++)
+		key[i] = (uint8_t)(customer >> (8 * v));
+	struct rd_iter it;
+	struct rd_item item;
+	bool any = false, all = true;
+	int rc = rd_iter_index(&it, t, c->app->domain->contracts, "customer", c->who.vendor, key, 8, NULL, 0);
+	while (all && rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (item.key_len != 8 || memcmp(item.key, key, 8) != 0)
+			break;
+		struct rd_contract k;
+		if (rd_entity_decode(&rd_entity_contract, item.val, item.len, &k) < 0) {
+			all = false; /* unreadable: not provably the caller's */
+			break;
+		}
+		if (k.status == RD_CONTRACT_CANCELLED)
+			continue;
+		any = true;
+		all = rd_call_in_scope(c, k.reseller_id) || rd_call_in_scope(c, k.distributor_id);
+	}
+	rd_iter_close(&it);
+	return rc >= 0 && any && all;
+}
+
 bool rd_call_sees(struct call *c, struct rd_txn *t, enum rd_resource res, const void *obj)
 {
 	const struct rd_principal *w = &c->who;

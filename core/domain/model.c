@@ -24,7 +24,7 @@ static const char *const flag_names[] = { "warranty_only", "consolidated", NULL 
 static const char *const role_names[] = { "", "vendor-admin", "channel-manager", "vendor-sales", "partner-admin",
 					  "partner-sales", NULL };
 static const char *const token_kinds[] = { "", "api", "session", "customer", NULL };
-static const char *const audit_actions[] = { "", "create", "update", "delete", "merge", "import", "login", "revoke", NULL };
+static const char *const audit_actions[] = { "", "create", "update", "delete", "merge", "import", "login", "revoke", "access", NULL };
 
 static const struct rd_field vendor_fields[] = {
 	F(1, RD_F_U64, struct rd_vendor, id, "id"),

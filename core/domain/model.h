@@ -199,6 +199,7 @@ enum rd_audit_action {
 	RD_AUDIT_IMPORT = 5,
 	RD_AUDIT_LOGIN = 6,
 	RD_AUDIT_REVOKE = 7,
+	RD_AUDIT_ACCESS = 8, /* a customer link, or the session it opened, was used (object "links") */
 };
 
 /* Who changed what, when, from what to what. */

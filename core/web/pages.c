@@ -16,6 +16,7 @@
 
 #include "api/documents.h"
 #include "api/orders.h"
+#include "api/portal.h"
 #include "pdf/quote.h"
 #include "plugin/host.h"
 #include "renew/renew.h"
@@ -113,13 +114,12 @@ static int link_write(struct rd_txn *t, void *arg)
 	}
 	if (rc < 0)
 		return rc;
-	if (u->l.revoked_at) {
-		u->why = 3;
-		return RD_EDECLINED;
-	}
-	if (u->l.expires_at <= rd_clock_now()) {
-		u->why = 2;
-		return RD_EDECLINED;
+	/* A refused use of a known link is audited too (and nothing else is
+	 * written): who keeps trying a withdrawn link is worth knowing. */
+	if (u->l.revoked_at || u->l.expires_at <= rd_clock_now()) {
+		u->why = u->l.revoked_at ? 3 : 2;
+		return rd_audit_write(t, d, u->l.vendor_id, 0, RD_AUDIT_LOGIN, "links", u->l.id, NULL, NULL,
+				      u->why == 3 ? "customer link refused: revoked" : "customer link refused: expired");
 	}
 	/* A session for this customer only, from this link. */
 	struct rd_token tok = { 0 };
@@ -145,7 +145,7 @@ int rd_page_link(struct rd_req *req)
 	u->app = w.app;
 	const char *token = rd_req_param(req, "token");
 	int rc = token && rd_token_hash(token, u->hash) ? rd_store_write(w.app->store, link_write, u) : RD_EDECLINED;
-	if (rc == RD_EDECLINED || rc == RD_EINVAL) {
+	if (rc == RD_EDECLINED || rc == RD_EINVAL || (rc == 0 && u->why)) {
 		static const char *const why[] = { "", "This link is not valid.", "This link has expired.",
 						   "This link was withdrawn." };
 		rd_web_message(&w, 404, "Link not valid",
@@ -233,7 +233,8 @@ static int load_portal(struct web *w, struct portal_data *p)
 	struct rd_domain *d = w->app->domain;
 	uint64_t v = w->tok.vendor_id;
 	if ((rc = rd_entity_get(t, d->customers, &rd_entity_customer, v, w->tok.customer_id, &p->cu)) < 0 ||
-	    (rc = rd_entity_get(t, d->opportunities, &rd_entity_opportunity, v, w->tok.opportunity_id, &p->o)) < 0) {
+	    (rc = rd_entity_get(t, d->opportunities, &rd_entity_opportunity, v, w->tok.opportunity_id, &p->o)) < 0 ||
+	    (rc = rd_portal_quote_owned(t, d, v, &p->o, p->cu.id) ? 0 : RD_ENOTFOUND) < 0) {
 		rd_txn_end(t);
 		return rc;
 	}
@@ -250,12 +251,14 @@ static int load_portal(struct web *w, struct portal_data *p)
 			break;
 		struct rd_contract k;
 		struct rd_product pr;
-		if (rd_entity_decode(&rd_entity_contract, item.val, item.len, &k) < 0)
+		/* The link's channel only (api/portal.h): a reseller's link never
+		 * lists another reseller's contract of the same customer. */
+		if (rd_entity_decode(&rd_entity_contract, item.val, item.len, &k) < 0 || !rd_portal_shows(&p->o, p->cu.id, &k))
 			continue;
 		bool named = rd_entity_get(t, d->products, &rd_entity_product, v, k.product_id, &pr) == 0;
 		enum rd_colour c = rd_contract_colour(&k, rd_clock_today(), w->vendor.renewal_window_days);
 		json_t *docs = json_array();
-		if (rd_documents_json(t, d, v, k.id, docs) < 0)
+		if (rd_portal_documents(t, d, v, k.id, docs) < 0)
 			json_array_clear(docs);
 		json_array_append_new(p->contracts,
 				      json_pack("{s:s, s:I, s:o, s:s, s:s, s:b, s:b, s:o}", "product", named ? pr.name : "",
@@ -281,8 +284,8 @@ int rd_page_portal(struct rd_req *req)
 		rd_web_message(&w, 404, "Not found", "This renewal is no longer available.");
 		return 0;
 	}
-	json_t *ctx = json_pack("{s:s, s:o, s:o}", "title", "Your renewal", "customer",
-				rd_entity_to_json(&rd_entity_customer, &p->cu), "contracts", p->contracts);
+	json_t *ctx = json_pack("{s:s, s:o, s:o}", "title", "Your renewal", "customer", rd_portal_customer_json(&p->cu),
+				"contracts", p->contracts);
 	bool open = p->o.state == RD_OPP_PUBLISHED_VENDOR || p->o.state == RD_OPP_PUBLISHED_PARTNER ||
 		    p->o.state == RD_OPP_ACCEPTED;
 	if (open) {
@@ -320,7 +323,7 @@ int rd_page_portal_quote(struct rd_req *req)
 	struct rd_opportunity *o = rd_malloc(sizeof *o);
 	struct rd_quote_doc *q = rd_malloc(sizeof *q);
 	rc = rd_entity_get(t, w.app->domain->opportunities, &rd_entity_opportunity, w.tok.vendor_id, w.tok.opportunity_id, o);
-	bool open = rc == 0 && o->customer_id == w.tok.customer_id &&
+	bool open = rc == 0 && rd_portal_quote_owned(t, w.app->domain, w.tok.vendor_id, o, w.tok.customer_id) &&
 		    (o->state == RD_OPP_PUBLISHED_VENDOR || o->state == RD_OPP_PUBLISHED_PARTNER || o->state == RD_OPP_ACCEPTED);
 	if (rc == 0)
 		rc = open ? rd_quote_load(t, w.app->domain, &w.vendor, o, q) : RD_ENOTFOUND;
@@ -338,7 +341,8 @@ int rd_page_portal_quote(struct rd_req *req)
 }
 
 /* A document of one of the customer's contracts, downloaded from the
- * portal: the link's customer only. */
+ * portal: only of a contract the link shows now (the customer's own, in
+ * the link's channel; api/portal.h), whoever the document was filed under. */
 int rd_page_portal_document(struct rd_req *req)
 {
 	struct web w;
@@ -352,9 +356,11 @@ int rd_page_portal_document(struct rd_req *req)
 	const void *bytes = NULL;
 	size_t len = 0;
 	uint64_t id = rd_parse_id(rd_req_param(req, "id"));
-	rc = id ? rd_entity_get(t, w.app->domain->documents, &rd_entity_document, w.tok.vendor_id, id, &doc) : RD_ENOTFOUND;
-	if (rc == 0 && doc.customer_id != w.tok.customer_id)
-		rc = RD_ENOTFOUND;
+	struct rd_opportunity *o = rd_malloc(sizeof *o);
+	rc = rd_entity_get(t, w.app->domain->opportunities, &rd_entity_opportunity, w.tok.vendor_id, w.tok.opportunity_id, o);
+	if (rc == 0)
+		rc = rd_portal_document(t, w.app->domain, w.tok.vendor_id, o, w.tok.customer_id, id, &doc);
+	free(o);
 	if (rc == 0)
 		rc = rd_txn_get(t, w.app->domain->document_data, w.tok.vendor_id, doc.id, &bytes, &len);
 	if (rc == 0) {
@@ -382,6 +388,10 @@ static int accept_write(struct rd_txn *t, void *arg)
 	uint64_t v = a->w->tok.vendor_id;
 	struct rd_opportunity *o = rd_malloc(sizeof *o);
 	int rc = rd_entity_get(t, d->opportunities, &rd_entity_opportunity, v, a->w->tok.opportunity_id, o);
+	if (rc == 0 && !rd_portal_quote_owned(t, d, v, o, a->w->tok.customer_id)) {
+		snprintf(a->why, sizeof a->why, "This quote is no longer available.");
+		rc = RD_EDECLINED;
+	}
 	if (rc == 0 && o->state != RD_OPP_PUBLISHED_VENDOR && o->state != RD_OPP_ACCEPTED) {
 		snprintf(a->why, sizeof a->why, "This quote cannot be bought online: contact your reseller.");
 		rc = RD_EDECLINED;
@@ -509,7 +519,7 @@ int rd_page_portal_purchase(struct rd_req *req)
 	char key[RD_TOKEN_LEN + 1], hash[RD_TOKEN_HASH_HEX];
 	rd_token_new(key, hash);
 	json_t *ctx = json_pack("{s:s, s:s, s:o, s:o, s:o, s:s}", "title", "Purchase", "number", p->o.number, "total",
-				money_json(total, p->o.currency), "customer", rd_entity_to_json(&rd_entity_customer, &p->cu),
+				money_json(total, p->o.currency), "customer", rd_portal_customer_json(&p->cu),
 				"options", options, "order_key", key + 3);
 	uint64_t partner = p->have_res ? p->res.id : 0;
 	free(p);
@@ -626,6 +636,21 @@ int rd_page_portal_order(struct rd_req *req)
 		rd_web_message(&w, 400, "Enter your card", "Go back and enter your card details in the card form.");
 		return 0;
 	}
+	/* The quote must still be the customer's (its contract may have moved). */
+	struct rd_txn *t;
+	int rc = rd_store_read(w.app->store, &t);
+	if (rc < 0)
+		return rc;
+	struct rd_opportunity *o = rd_malloc(sizeof *o);
+	bool owned = rd_entity_get(t, w.app->domain->opportunities, &rd_entity_opportunity, w.tok.vendor_id,
+				   w.tok.opportunity_id, o) == 0 &&
+		     rd_portal_quote_owned(t, w.app->domain, w.tok.vendor_id, o, w.tok.customer_id);
+	free(o);
+	rd_txn_end(t);
+	if (!owned) {
+		rd_web_message(&w, 404, "Not found", "This renewal is no longer available.");
+		return 0;
+	}
 	snprintf(ask.option, sizeof ask.option, "%s", option);
 	snprintf(ask.po_number, sizeof ask.po_number, "%s", po ? po : "");
 	if (!strcmp(option, "card"))
@@ -634,7 +659,7 @@ int rd_page_portal_order(struct rd_req *req)
 	struct portal_order *p = rd_malloc(sizeof *p);
 	p->w = w;
 	p->hold = rd_req_hold(req);
-	int rc = rd_order_place(w.app, &ask, portal_placed, p);
+	rc = rd_order_place(w.app, &ask, portal_placed, p);
 	if (rc < 0) {
 		rd_hold_free(p->hold);
 		free(p);

@@ -58,6 +58,8 @@ describe('customer flow', { timeout: 120000 }, () => {
     const up = await mk('K-BRW-UPSELL', 'WSG-STD-2', 20, addDays(today, w.window + 1));
     await mk('K-BRW-LATER', 'DLP-EP', 5, addDays(today, 200));
     await mk('K-BRW-CANCELLED', 'EML-SEC', 5, addDays(today, 30), { status: 'cancelled' });
+    // Red: ended and not renewed (K-20001 is red too, but another reseller's: not on this link).
+    await mk('K-BRW-ENDED', 'EML-SEC', 5, addDays(today, -5));
     // The scheduler sweeps when the clock moves: the new contract is quoted.
     s.today = addDays(today, 1);
     await w.setClock(s.today);
@@ -68,7 +70,7 @@ describe('customer flow', { timeout: 120000 }, () => {
     const { token, mail } = await w.publishVendor(opp.id);
     assert.equal(mail.to.includes(cust.email), true, mail.to);
     assert.match(mail.text, /Review and renew online/);
-    Object.assign(s, { cust, opp, token });
+    Object.assign(s, { cust, opp, token, gold });
   });
 
   test('the link opens the portal, and the contracts carry the right colours', async () => {
@@ -77,7 +79,9 @@ describe('customer flow', { timeout: 120000 }, () => {
     assert.equal(new URL(page.url()).pathname, '/portal');
     assert.equal(r.status(), 200);
     await w.shot(page, FLOW, 'portal');
-    const contracts = (await w.items('/api/v1/contracts')).filter((k) => k.customer_id === s.cust.id);
+    // The customer's contracts in the channel of the link's quote (RES-GOLD's): docs/portals.md.
+    const contracts = (await w.items('/api/v1/contracts')).filter((k) => k.customer_id === s.cust.id &&
+      [k.reseller_id, k.distributor_id].includes(s.gold.id));
     const names = Object.fromEntries((await w.items('/api/v1/products')).map((p) => [p.id, p.name]));
     const want = contracts.map((k) => `${names[k.product_id]}|${k.end}|${expectedColour(k, s.today, w.window)}`).sort();
     const rows = await page.$$eval('table.contracts tbody tr', (trs) => trs.map((tr) => ({
@@ -86,7 +90,7 @@ describe('customer flow', { timeout: 120000 }, () => {
     const got = rows.map((x) => `${x.cells[0]}|${x.cells[2]}|${x.colour}`).sort();
     assert.deepEqual(got, want);
     for (const x of rows) assert.equal(x.cls, `colour-${x.colour}`);
-    // Every colour is there: K-20001 ended, K-20002 and ours are due, one later, one cancelled.
+    // Every colour is there: K-BRW-ENDED ended, K-20002 and ours are due, one later, one cancelled.
     assert.deepEqual([...new Set(rows.map((x) => x.colour))].sort(), ['amber', 'black', 'green', 'red']);
     // The stylesheet paints each colour differently (the dot beside the status).
     const dots = await page.$$eval('table.contracts tbody tr', (trs) => Object.fromEntries(trs.map((tr) =>

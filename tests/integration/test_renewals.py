@@ -786,9 +786,11 @@ def test_customer_portal_and_actions(daemon, tmp_path, smtp):
     doc = r.json()
     cust = w.customers[vend["customer_id"]]
     assert doc["customer"]["id"] == cust["id"] and doc["customer"]["email"] == cust["email"], doc["customer"]
-    colours = {k["external_id"]: k["colour"] for k in doc["contracts"]}
-    want = {k["external_id"]: k["colour"] for k in w.contracts.values() if k["customer_id"] == cust["id"]}
-    assert colours == want == {"K-20001": "red", "K-20002": "amber"}, (colours, want)
+    # the link's channel only: K-20001 (RES-PLAT's) is not shown by RES-GOLD's link
+    colours = {k["id"]: k["colour"] for k in doc["contracts"]}
+    want = {k["id"]: "amber" if k["external_id"] == "K-20002" else "?" for k in w.contracts.values()
+            if k["customer_id"] == cust["id"] and vend["reseller_id"] in (k["reseller_id"], k["distributor_id"])}
+    assert colours == want == {w.contract_by_ext["K-20002"]["id"]: "amber"}, (colours, want)
     q = doc["opportunity"]
     assert q["id"] == vend["id"] and q["number"] == vend["number"] and q["list_total"] == vend["list_total"], q
     assert q["state"] == "published_vendor", q
