@@ -33,6 +33,8 @@ struct rd_config {
 	uint64_t sched_interval_ms;
 	uint64_t mail_retry_ms;   /* first retry delay; doubles per attempt up to an hour */
 	char *public_url;         /* base of links in e-mails, e.g. https://renewals.example.com */
+	uint64_t max_anon_body_bytes, max_connections; /* the edge: docs/security.md */
+	char *log_file;           /* NULL: stderr; reopened on SIGHUP */
 	/* Derived from listen. */
 	char host[64];
 	int port;
