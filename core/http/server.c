@@ -605,6 +605,7 @@ struct conn {
 	struct rd_server *srv;
 	h2o_socket_t *sock;      /* owned by h2o; valid while the conn is listed */
 	h2o_socket_cb h2o_read;  /* h2o's read callback, called by on_read */
+	size_t limit;            /* the body limit of the request being read; 0: not decided yet */
 	struct conn *next, **prev;
 };
 
@@ -667,14 +668,16 @@ static struct conn *conn_of(struct rd_server *srv, h2o_socket_t *sock)
 
 static void on_read(h2o_socket_t *sock, const char *err);
 
-/* h2o sets its own read callback again when a request ends or a 100
- * Continue is sent; put ours back.  Runs before the loop polls for I/O,
- * so every read goes through on_read. */
+/* h2o sets its own read callback again when a request ends (and when a
+ * 100 Continue is sent); put ours back.  Runs before the loop polls for
+ * I/O, so every read goes through on_read.  The next request's limit is
+ * decided afresh. */
 static void wrap(struct conn *c)
 {
 	if (!uv_is_closing((uv_handle_t *)&c->tcp) && c->sock->_cb.read && c->sock->_cb.read != on_read) {
 		c->h2o_read = c->sock->_cb.read;
 		c->sock->_cb.read = on_read;
+		c->limit = 0;
 	}
 }
 
@@ -691,8 +694,8 @@ static void on_read(h2o_socket_t *sock, const char *err)
 	struct conn *c = conn_of(srv, sock);
 	if (rd_fails_assert(c != NULL))
 		return;
-	size_t limit = srv->opts.max_anon_body;
-	if (!err && sock->input->size) {
+	size_t limit = c->limit ? c->limit : srv->opts.max_anon_body;
+	if (!c->limit && !err && sock->input->size) {
 		const char *m, *p;
 		size_t ml, pl, nh = H2O_MAX_HEADERS;
 		int minor;
@@ -700,8 +703,9 @@ static void on_read(h2o_socket_t *sock, const char *err)
 		size_t len = sock->input->size < H2O_MAX_REQLEN ? sock->input->size : H2O_MAX_REQLEN;
 		if (phr_parse_request(sock->input->bytes, len, &m, &ml, &p, &pl, &minor, hs, &nh, 0) > 0) {
 			char auth[512], cookie[4096];
-			limit = body_limit(srv, m, ml, p, pl, head_value(hs, nh, "authorization", auth, sizeof auth),
-					   head_value(hs, nh, "cookie", cookie, sizeof cookie));
+			c->limit = limit = body_limit(srv, m, ml, p, pl,
+						      head_value(hs, nh, "authorization", auth, sizeof auth),
+						      head_value(hs, nh, "cookie", cookie, sizeof cookie));
 		}
 	}
 	srv->conf.max_request_entity_size = limit;
