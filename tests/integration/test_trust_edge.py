@@ -35,10 +35,10 @@ PARTNER_EMAIL = "renewals@harbour.example"
 MAIL_WAIT = 20.0
 LINK_RE = re.compile(r"/c/(rd_[A-Za-z0-9_-]{43})")
 
-# The memory bound the docs promise for anonymous bodies, with the default
-# settings (max_connections 256, max_anon_body_bytes 64 KiB): 24 connections
-# may add at most this much to the daemon's resident memory.
-ANON_RSS_BOUND = 32 << 20
+# The bound docs/security.md gives for 24 anonymous connections (each
+# connection's input buffer stays within 512 KiB, heads included): they may
+# add at most this much to the daemon's resident memory.
+ANON_RSS_BOUND = 24 * (512 << 10)
 
 
 def proc_status(pid):
