@@ -157,6 +157,42 @@ def test_limits_follow_verified_credentials(daemon, tmp_path):
     assert len(body) > big
     r = ApiClient(d, token).import_start("customers", body, dry_run="1")
     assert r.status == 202, r
+    # the same with Expect: 100-continue (curl's way with large files), and chunked: the limit
+    # holds for every read of the body
+    s = raw_connect(d.port, 10)
+    try:
+        s.sendall(post_head(imports + "&dry_run=1", len(body), bearer + "Expect: 100-continue\r\n"))
+        got = b""
+        while b"\r\n\r\n" not in got:
+            got += s.recv(4096)
+        assert got.startswith(b"HTTP/1.1 100"), got
+        s.sendall(body)
+        assert recv_http_response(s, time.monotonic() + 20)[0] == 202
+    finally:
+        s.close()
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 65536]), body[i:i + 65536])
+                      for i in range(0, len(body), 65536)) + b"0\r\n\r\n"
+    s = raw_connect(d.port, 10)
+    try:
+        s.sendall(f"POST {imports}&dry_run=1 HTTP/1.1\r\nHost: t\r\n{bearer}Transfer-Encoding: chunked\r\n\r\n".encode())
+        for i in range(0, len(chunks), 100000):
+            s.sendall(chunks[i:i + 100000])
+            time.sleep(0.001)
+        assert recv_http_response(s, time.monotonic() + 20)[0] == 202
+    finally:
+        s.close()
+    # chunked and anonymous: refused once the body passes the anonymous limit
+    s = raw_connect(d.port, 10)
+    try:
+        s.sendall(f"POST {imports} HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n".encode())
+        try:
+            s.sendall(chunks[:200000])
+        except OSError:
+            pass
+        err = assert_json_error(recv_http_response(s, time.monotonic() + 10), 413, "body_too_large")
+        assert "65536" in err["message"], err
+    finally:
+        s.close()
     # an import past max_import_bytes is still refused, naming that limit
     err = assert_json_error(head_only(d.port, post_head(imports, (64 << 20) + 1, bearer)), 413, "body_too_large")
     assert str(64 << 20) in err["message"], err
