@@ -454,7 +454,7 @@ static void json_errors_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t 
 		/* h2o refused the body before a handler ran: name the limit that
 		 * applied (imports with credentials take max_bulk_body, requests
 		 * without valid credentials max_anon_body). */
-		char auth[512], cookie[4096];
+		char auth[512], cookie[16384]; /* a longer Cookie header counts as none */
 		size_t limit = body_limit(f->srv, req->input.method.base, req->input.method.len, req->input.path.base,
 					  req->input.path.len, req_value(req, "authorization", auth, sizeof auth),
 					  req_value(req, "cookie", cookie, sizeof cookie));
@@ -702,7 +702,7 @@ static void on_read(h2o_socket_t *sock, const char *err)
 		struct phr_header hs[H2O_MAX_HEADERS];
 		size_t len = sock->input->size < H2O_MAX_REQLEN ? sock->input->size : H2O_MAX_REQLEN;
 		if (phr_parse_request(sock->input->bytes, len, &m, &ml, &p, &pl, &minor, hs, &nh, 0) > 0) {
-			char auth[512], cookie[4096];
+			char auth[512], cookie[16384]; /* a longer Cookie header counts as none */
 			c->limit = limit = body_limit(srv, m, ml, p, pl,
 						      head_value(hs, nh, "authorization", auth, sizeof auth),
 						      head_value(hs, nh, "cookie", cookie, sizeof cookie));
