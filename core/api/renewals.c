@@ -368,13 +368,30 @@ struct outbox_filter {
 	const char *state, *kind, *to;
 };
 
+/* Staff never see what opens a customer's portal: every text field of a
+ * message shows its links as /c/… (the e-mail itself carries the link). */
+static json_t *redacted(json_t *j)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(j, key, v) {
+		if (!json_is_string(v) || !strstr(json_string_value(v), "/c/"))
+			continue;
+		char *s = rd_strdup(json_string_value(v));
+		if (rd_redact_links(s))
+			json_object_set_new(j, key, json_string(s));
+		free(s);
+	}
+	return j;
+}
+
 static json_t *message_row(void *ctx, const void *obj)
 {
 	const struct outbox_filter *f = ctx;
 	const struct rd_message *m = obj;
 	if ((f->kind && strcmp(m->kind, f->kind)) || (f->to && strcmp(m->to, f->to)))
 		return NULL;
-	return rd_page_if(rd_entity_to_json(&rd_entity_message, m), "state", f->state);
+	return rd_page_if(redacted(rd_entity_to_json(&rd_entity_message, m)), "state", f->state);
 }
 
 int rd_api_outbox(struct rd_req *req)

@@ -35,23 +35,21 @@ static uint64_t now_s(void)
 
 /* ---- who is calling ------------------------------------------------------- */
 
-static const char *presented_token(struct rd_req *req, bool *session)
+/* The token of an Authorization header or a Cookie header (NULL: none).
+ * out holds a cookie's value. */
+static const char *token_of(const char *auth, const char *cookie, char *out, size_t cap, bool *session)
 {
-	const char *auth = rd_req_header(req, "authorization");
 	*session = false;
-	if (auth) {
-		if (strncasecmp(auth, "Bearer ", 7) == 0)
-			return auth + 7;
-		return "";
-	}
-	const char *cookie = rd_req_header(req, "cookie");
+	if (auth)
+		return strncasecmp(auth, "Bearer ", 7) == 0 ? auth + 7 : "";
 	while (cookie && *cookie) {
 		while (*cookie == ' ' || *cookie == ';')
 			cookie++;
 		if (strncmp(cookie, COOKIE "=", sizeof COOKIE) == 0) {
 			const char *v = cookie + sizeof COOKIE;
 			size_t n = strcspn(v, ";");
-			char *out = rd_req_alloc(req, n + 1);
+			if (n >= cap)
+				return "";
 			memcpy(out, v, n);
 			out[n] = 0;
 			*session = true;
@@ -60,6 +58,13 @@ static const char *presented_token(struct rd_req *req, bool *session)
 		cookie = strchr(cookie, ';');
 	}
 	return NULL;
+}
+
+static const char *presented_token(struct rd_req *req, bool *session)
+{
+	const char *auth = rd_req_header(req, "authorization"), *cookie = rd_req_header(req, "cookie");
+	size_t cap = cookie ? strlen(cookie) + 1 : 1;
+	return token_of(auth, cookie, rd_req_alloc(req, cap), cap, session);
 }
 
 /* Loads a partner caller's scope: its partner and, for a distributor, its
@@ -92,11 +97,12 @@ static int load_scope(struct call *c, struct rd_txn *t)
 
 /* Authenticates a token (presented as a bearer or a session cookie);
  * quiet: no reply, the reason in *why. */
-static int authenticate(struct rd_req *req, struct call *c, const char *token, bool session, const char **why)
+static int authenticate(struct rd_app *app, struct rd_req *req, struct call *c, const char *token, bool session,
+			const char **why)
 {
 	memset(c, 0, sizeof *c);
-	c->req = req;
-	c->app = rd_req_app(req);
+	c->req = req; /* NULL: a check before the request is read */
+	c->app = app;
 	char hash[RD_TOKEN_HASH_HEX];
 	struct rd_domain *d = c->app->domain;
 	struct rd_txn *t;
@@ -146,7 +152,7 @@ int rd_call_begin(struct rd_req *req, struct call *c)
 			       "this route needs an API token (Authorization: Bearer ...) or a session cookie");
 		return RD_EINVAL;
 	}
-	int rc = authenticate(req, c, token, session, &why);
+	int rc = authenticate(rd_req_app(req), req, c, token, session, &why);
 	if (rc == RD_EINVAL) {
 		rd_reply_header(req, "www-authenticate", "Bearer error=\"invalid_token\"");
 		rd_reply_error(req, 401, "unauthenticated", NULL, "%s", why);
@@ -154,10 +160,23 @@ int rd_call_begin(struct rd_req *req, struct call *c)
 	return rc;
 }
 
+bool rd_call_credentials_ok(void *app, const char *authorization, const char *cookie)
+{
+	char buf[RD_TOKEN_LEN + 2];
+	bool session;
+	const char *token = token_of(authorization, cookie, buf, sizeof buf, &session), *why;
+	if (!token || !*token)
+		return false;
+	struct call *c = rd_malloc(sizeof *c);
+	int rc = authenticate(app, NULL, c, token, session, &why);
+	free(c);
+	return rc == 0;
+}
+
 int rd_call_session(struct rd_req *req, struct call *c, const char *token)
 {
 	const char *why;
-	return authenticate(req, c, token, true, &why);
+	return authenticate(rd_req_app(req), req, c, token, true, &why);
 }
 
 enum rd_scope rd_call_allow(struct call *c, enum rd_resource res, enum rd_action action)
@@ -482,6 +501,8 @@ int rd_login_begin(struct rd_req *req, const char *vendor, const char *email, co
 int rd_api_session_create(struct rd_req *req)
 {
 	json_t *body;
+	if (!rd_web_same_origin(req))
+		return 0;
 	if (rd_req_json(req, &body) < 0)
 		return 0;
 	const char *vendor = NULL, *email = NULL, *password = NULL;

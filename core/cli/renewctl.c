@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "auth/auth.h"
@@ -182,6 +183,7 @@ int main(int argc, char **argv)
 	const char *dir = getenv("RENEWD_DATA");
 	int i = 1;
 	rd_log_set_level(RD_LOG_WARN);
+	umask(077); /* stores, backups and exports are the service user's alone */
 	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
 		if (strcmp(argv[i], "--data") == 0 && i + 1 < argc) {
 			dir = argv[++i];

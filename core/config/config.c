@@ -50,6 +50,11 @@ const struct rd_option rd_options[] = {
 	  "environment secrets plugins may name (secret:NAME), per vendor: VENDOR/NAME=VARIABLE, separated by commas" },
 	{ "map_max_bytes", RD_OPT_UINT, OPT(map_max_bytes), "1099511627776", 1 << 20, (uint64_t)1 << 46,
 	  "the store's map never grows past this" },
+	{ "max_anon_body_bytes", RD_OPT_UINT, OPT(max_anon_body_bytes), "65536", 1, (uint64_t)1 << 30,
+	  "largest body of a request without valid credentials (logins, portal forms); refused before it is read" },
+	{ "max_connections", RD_OPT_UINT, OPT(max_connections), "256", 1, 65536,
+	  "open HTTP connections at most; more are closed at once" },
+	{ "log_file", RD_OPT_STRING, OPT(log_file), NULL, 0, 0, "append the log to this file (0600), reopened on SIGHUP; default stderr" },
 };
 const size_t rd_n_options = sizeof rd_options / sizeof *rd_options;
 

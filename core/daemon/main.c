@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -28,7 +29,9 @@
 
 struct daemon {
 	uv_loop_t *loop;
-	uv_signal_t sigint, sigterm;
+	uv_signal_t sigint, sigterm, sighup;
+	int argc;
+	char **argv; /* read again on SIGHUP */
 	uv_timer_t imports_timer;
 	struct rd_plugins *plugins;
 	struct rd_renew *renew;
@@ -53,6 +56,7 @@ static void on_imports_tick(uv_timer_t *t)
 	uv_close((uv_handle_t *)t, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	uv_close((uv_handle_t *)&d->sighup, NULL);
 	uv_stop(d->loop);
 }
 
@@ -86,12 +90,63 @@ static void on_signal(uv_signal_t *h, int signum)
 	rd_server_shutdown(d->server, (unsigned)d->config.shutdown_timeout_ms, on_drained, d);
 }
 
+/* SIGHUP: the log file is opened again (after rotation) and the settings
+ * are read again (file and flags); log_level takes effect now, any other
+ * change is named and waits for a restart (docs/operations.md). */
+static void on_hup(uv_signal_t *h, int signum)
+{
+	struct daemon *d = h->data;
+	(void)signum;
+	int rc = rd_log_reopen();
+	if (rc < 0)
+		rd_log(RD_LOG_ERROR, "daemon", "SIGHUP: cannot reopen the log file %s: %s", d->config.log_file,
+		       strerror(-rc));
+	struct rd_config nc;
+	char err[1024];
+	bool help;
+	if (rd_config_load(&nc, d->argc, d->argv, &help, err, sizeof err) < 0) {
+		rd_log(RD_LOG_ERROR, "daemon", "SIGHUP: the configuration is not reloaded: %s", err);
+		rd_config_free(&nc);
+		return;
+	}
+	for (size_t i = 0; i < rd_n_options; i++) {
+		const struct rd_option *o = &rd_options[i];
+		const void *a = (const char *)&d->config + o->offset, *b = (const char *)&nc + o->offset;
+		bool same = o->type == RD_OPT_UINT ? *(const uint64_t *)a == *(const uint64_t *)b
+			    : !*(char *const *)a || !*(char *const *)b ? *(char *const *)a == *(char *const *)b
+			    : !strcmp(*(char *const *)a, *(char *const *)b);
+		if (same)
+			continue;
+		if (!strcmp(o->name, "log_level")) {
+			enum rd_log_level lvl;
+			rd_log_parse_level(nc.log_level, &lvl);
+			rd_log_set_level(lvl);
+			char *t = d->config.log_level;
+			d->config.log_level = nc.log_level;
+			nc.log_level = t;
+			rd_log(RD_LOG_INFO, "daemon", "SIGHUP: log_level is now %s", d->config.log_level);
+		} else {
+			rd_log(RD_LOG_WARN, "daemon", "SIGHUP: option %s changed: it takes effect at the next start", o->name);
+		}
+	}
+	rd_log(RD_LOG_INFO, "daemon", "SIGHUP: log reopened, configuration read again");
+	rd_config_free(&nc);
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon d = { 0 };
 	char err[1024];
 	bool help;
 	signal(SIGPIPE, SIG_IGN);
+	/* SIGUSR1 and SIGUSR2 mean nothing to renewd; their default would kill it. */
+	signal(SIGUSR1, SIG_IGN);
+	signal(SIGUSR2, SIG_IGN);
+	/* Everything renewd creates (the store, its lock, mail, temporary
+	 * bodies, the log) is the service user's alone. */
+	umask(077);
+	d.argc = argc;
+	d.argv = argv;
 	/* libuv's thread pool has 4 threads unless told, and one hung plugin may
 	 * hold 4 of them (MAX_IN_FLIGHT in plugin/host.c): leave room for the
 	 * other plugins, logins and imports.  The operator's UV_THREADPOOL_SIZE
@@ -120,8 +175,14 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	enum rd_log_level lvl;
+	int rc0;
 	rd_log_parse_level(d.config.log_level, &lvl);
 	rd_log_set_level(lvl);
+	if (d.config.log_file && (rc0 = rd_log_open(d.config.log_file)) < 0) {
+		fprintf(stderr, "renewd: option log_file: cannot open %s: %s\n", d.config.log_file, strerror(-rc0));
+		rd_config_free(&d.config);
+		return 1;
+	}
 
 	struct rd_store *store;
 	struct rd_store_opts so = { .map_size = d.config.map_size_bytes, .map_max = d.config.map_max_bytes };
@@ -196,11 +257,17 @@ int main(int argc, char **argv)
 		rd_config_free(&d.config);
 		return 1;
 	}
+	char body_dir[4096];
+	snprintf(body_dir, sizeof body_dir, "%s/bodies", d.config.data);
 	struct rd_server_opts ho = {
 		.host = d.config.host,
 		.port = d.config.port,
 		.max_body = d.config.max_body_bytes,
 		.max_bulk_body = d.config.max_import_bytes,
+		.max_anon_body = d.config.max_anon_body_bytes,
+		.max_conns = (unsigned)d.config.max_connections,
+		.body_dir = body_dir,
+		.credentials_ok = rd_call_credentials_ok,
 		.req_timeout_ms = (unsigned)d.config.request_timeout_ms,
 		.routes = rd_routes,
 		.n_routes = rd_n_routes,
@@ -222,6 +289,9 @@ int main(int argc, char **argv)
 	d.sigint.data = d.sigterm.data = &d;
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+	uv_signal_init(d.loop, &d.sighup);
+	d.sighup.data = &d;
+	uv_signal_start(&d.sighup, on_hup, SIGHUP);
 
 	rd_log(RD_LOG_INFO, "daemon", "renewd %s serving data directory %s", RD_VERSION, d.config.data);
 	rd_log(RD_LOG_INFO, "http", "listening on http://%s%s%s:%d/", strchr(d.config.host, ':') ? "[" : "",

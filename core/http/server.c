@@ -6,6 +6,18 @@
  * h2o produces by itself (413 for an oversized body, 400 for a broken
  * request, ...) pass through the json_errors filter, which rewrites their
  * plain-text bodies into the one JSON error shape.
+ *
+ * Bodies are refused before they are held.  h2o 2.2.5 reads a request's
+ * whole body into the socket's input buffer and checks Content-Length
+ * against globalconf->max_request_entity_size once, when it parses the head
+ * (a chunked body at every read).  So renewd wraps each socket's read
+ * callback: before h2o sees a read, the head at the start of the input (if
+ * complete) decides that request's limit — the bulk limit for a bulk route
+ * with credentials that verify, the normal limit for other verified
+ * callers, the small anonymous limit otherwise — and the global limit holds
+ * it for the length of h2o's call only.  Everything h2o parses outside a
+ * read (a pipelined request) gets the anonymous limit.  Connections are
+ * capped, so anonymous body memory is at most max_conns x max_anon_body.
  */
 #include <errno.h>
 #include <h2o.h>
@@ -13,7 +25,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "http/server.h"
@@ -33,6 +47,9 @@ struct rd_server {
 	uint64_t salt, next_req;
 	bool draining;
 	int open_conns; /* accepted and not yet closed */
+	struct conn *conns; /* the open connections (a list through conn.next) */
+	uv_prepare_t rewrap; /* puts the read wrapper back where h2o replaced it */
+	uint64_t refused_log_ms; /* when a refused connection was last logged */
 	uv_timer_t drain_timer;
 	uint64_t drain_deadline;
 	void (*drained)(void *arg, int in_flight);
@@ -179,6 +196,10 @@ const char *rd_req_query_unknown(struct rd_req *req, const char *const *known)
 
 const char *rd_req_header(struct rd_req *req, const char *name)
 {
+	if (!strcasecmp(name, "host")) /* h2o keeps Host apart, as the authority */
+		return req->h2o->input.authority.base ? pool_strndup(req, req->h2o->input.authority.base,
+								     req->h2o->input.authority.len)
+						      : NULL;
 	ssize_t i = h2o_find_header_by_str(&req->h2o->headers, name, strlen(name), -1);
 	if (i < 0)
 		return NULL;
@@ -379,6 +400,19 @@ void rd_reply_error(struct rd_req *req, int status, const char *code, const char
 
 /* ---- h2o's own errors, as JSON ----------------------------------------- */
 
+static size_t body_limit(struct rd_server *srv, const char *method, size_t mlen, const char *path, size_t plen,
+			 const char *auth, const char *cookie);
+
+static const char *req_value(h2o_req_t *req, const char *name, char *out, size_t cap)
+{
+	ssize_t i = h2o_find_header_by_str(&req->headers, name, strlen(name), -1);
+	if (i < 0 || req->headers.entries[i].value.len >= cap)
+		return NULL;
+	memcpy(out, req->headers.entries[i].value.base, req->headers.entries[i].value.len);
+	out[req->headers.entries[i].value.len] = 0;
+	return out;
+}
+
 struct json_ostream {
 	h2o_ostream_t super;
 	h2o_iovec_t body;
@@ -417,20 +451,17 @@ static void json_errors_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t 
 	case 400: code = "bad_request"; snprintf(msg, sizeof msg, "the request is not valid HTTP"); break;
 	case 408: code = "timeout"; break;
 	case 413: {
-		/* h2o refused the body before a handler ran: name the limit of the
-		 * route asked for (imports take max_bulk_body, not max_body). */
-		struct rd_param params[RD_MAX_PARAMS];
-		size_t np = 0, plen = 0;
-		unsigned allowed = 0;
-		while (plen < req->input.path.len && req->input.path.base[plen] != '?')
-			plen++;
-		const struct rd_route *rt =
-			rd_route_match(f->srv->opts.routes, f->srv->opts.n_routes,
-				       rd_method_parse(req->input.method.base, req->input.method.len), req->input.path.base,
-				       plen, params, &np, &allowed);
+		/* h2o refused the body before a handler ran: name the limit that
+		 * applied (imports with credentials take max_bulk_body, requests
+		 * without valid credentials max_anon_body). */
+		char auth[512], cookie[16384]; /* a longer Cookie header counts as none */
+		size_t limit = body_limit(f->srv, req->input.method.base, req->input.method.len, req->input.path.base,
+					  req->input.path.len, req_value(req, "authorization", auth, sizeof auth),
+					  req_value(req, "cookie", cookie, sizeof cookie));
+		bool anon = limit == f->srv->opts.max_anon_body && limit < f->srv->opts.max_body;
 		code = "body_too_large";
-		snprintf(msg, sizeof msg, "the request body exceeds the limit of %zu bytes",
-			 rt && rt->bulk ? f->srv->opts.max_bulk_body : f->srv->opts.max_body);
+		snprintf(msg, sizeof msg, "the request body exceeds the limit of %zu bytes%s", limit,
+			 anon ? " for a request without valid credentials (max_anon_body_bytes)" : "");
 		break;
 	}
 	case 414: code = "uri_too_long"; break;
@@ -572,13 +603,127 @@ static int on_req(h2o_handler_t *self, h2o_req_t *r)
 struct conn {
 	uv_tcp_t tcp; /* first: the close callback gets this address */
 	struct rd_server *srv;
+	h2o_socket_t *sock;      /* owned by h2o; valid while the conn is listed */
+	h2o_socket_cb h2o_read;  /* h2o's read callback, called by on_read */
+	size_t limit;            /* the body limit of the request being read; 0: not decided yet */
+	struct conn *next, **prev;
 };
+
+/* The one server of the process: h2o's read callback has only the socket. */
+static struct rd_server *the_server;
+
+/* picohttpparser's request parser: libh2o exports it, but Debian does not
+ * install its header.  Heads are parsed again here, without changing them,
+ * only to decide the body limit. */
+struct phr_header {
+	const char *name;
+	size_t name_len;
+	const char *value;
+	size_t value_len;
+};
+int phr_parse_request(const char *buf, size_t len, const char **method, size_t *method_len, const char **path,
+		      size_t *path_len, int *minor_version, struct phr_header *headers, size_t *num_headers,
+		      size_t last_len);
+
+/* A header's value, NUL-terminated in out (NULL when absent or too long:
+ * no credential that long exists). */
+static const char *head_value(const struct phr_header *h, size_t n, const char *name, char *out, size_t cap)
+{
+	size_t nl = strlen(name);
+	for (size_t i = 0; i < n; i++)
+		if (h[i].name_len == nl && h2o_lcstris(h[i].name, nl, name, nl)) {
+			if (h[i].value_len >= cap)
+				return NULL;
+			memcpy(out, h[i].value, h[i].value_len);
+			out[h[i].value_len] = 0;
+			return out;
+		}
+	return NULL;
+}
+
+/* The body limit of a request with this method, path and credentials. */
+static size_t body_limit(struct rd_server *srv, const char *method, size_t mlen, const char *path, size_t plen,
+			 const char *auth, const char *cookie)
+{
+	struct rd_param params[RD_MAX_PARAMS];
+	size_t np = 0, q = 0;
+	unsigned allowed = 0, m = rd_method_parse(method, mlen);
+	while (q < plen && path[q] != '?')
+		q++;
+	const struct rd_route *rt =
+		m ? rd_route_match(srv->opts.routes, srv->opts.n_routes, m, path, q, params, &np, &allowed) : NULL;
+	if (!rt || (!auth && !cookie) || !srv->opts.credentials_ok ||
+	    !srv->opts.credentials_ok(srv->opts.app, auth, cookie))
+		return srv->opts.max_anon_body;
+	return rt->bulk ? srv->opts.max_bulk_body : srv->opts.max_body;
+}
+
+static struct conn *conn_of(struct rd_server *srv, h2o_socket_t *sock)
+{
+	for (struct conn *c = srv->conns; c; c = c->next)
+		if (c->sock == sock)
+			return c;
+	return NULL;
+}
+
+static void on_read(h2o_socket_t *sock, const char *err);
+
+/* h2o sets its own read callback again when a request ends (and when a
+ * 100 Continue is sent); put ours back.  Runs before the loop polls for
+ * I/O, so every read goes through on_read.  The next request's limit is
+ * decided afresh. */
+static void wrap(struct conn *c)
+{
+	if (!uv_is_closing((uv_handle_t *)&c->tcp) && c->sock->_cb.read && c->sock->_cb.read != on_read) {
+		c->h2o_read = c->sock->_cb.read;
+		c->sock->_cb.read = on_read;
+		c->limit = 0;
+	}
+}
+
+static void on_rewrap(uv_prepare_t *p)
+{
+	struct rd_server *srv = p->data;
+	for (struct conn *c = srv->conns; c; c = c->next)
+		wrap(c);
+}
+
+static void on_read(h2o_socket_t *sock, const char *err)
+{
+	struct rd_server *srv = the_server;
+	struct conn *c = conn_of(srv, sock);
+	if (rd_fails_assert(c != NULL))
+		return;
+	size_t limit = c->limit ? c->limit : srv->opts.max_anon_body;
+	if (!c->limit && !err && sock->input->size) {
+		const char *m, *p;
+		size_t ml, pl, nh = H2O_MAX_HEADERS;
+		int minor;
+		struct phr_header hs[H2O_MAX_HEADERS];
+		size_t len = sock->input->size < H2O_MAX_REQLEN ? sock->input->size : H2O_MAX_REQLEN;
+		if (phr_parse_request(sock->input->bytes, len, &m, &ml, &p, &pl, &minor, hs, &nh, 0) > 0) {
+			char auth[512], cookie[16384]; /* a longer Cookie header counts as none */
+			c->limit = limit = body_limit(srv, m, ml, p, pl,
+						      head_value(hs, nh, "authorization", auth, sizeof auth),
+						      head_value(hs, nh, "cookie", cookie, sizeof cookie));
+		}
+	}
+	srv->conf.max_request_entity_size = limit;
+	c->h2o_read(sock, err);
+	srv->conf.max_request_entity_size = srv->opts.max_anon_body;
+	wrap(c); /* the conn outlives this call: it is freed by the close callback */
+}
 
 static void on_conn_close(uv_handle_t *h)
 {
 	struct conn *c = (struct conn *)h;
-	c->srv->open_conns--;
-	rd_metrics_connections(c->srv->opts.metrics, -1);
+	if (c->prev) { /* listed: h2o had the socket */
+		*c->prev = c->next;
+		if (c->next)
+			c->next->prev = c->prev;
+		c->srv->open_conns--;
+		rd_metrics_connections(c->srv->opts.metrics, -1);
+	}
 	free(c);
 }
 
@@ -589,18 +734,35 @@ static void on_connection(uv_stream_t *listener, int status)
 		rd_log(RD_LOG_WARN, "http", "accept failed: %s", uv_strerror(status));
 		return;
 	}
-	struct conn *c = rd_malloc(sizeof *c);
+	struct conn *c = rd_calloc(1, sizeof *c);
 	uv_tcp_init(srv->loop, &c->tcp);
 	c->srv = srv;
 	if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
 		uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)free);
 		return;
 	}
+	if (srv->open_conns >= (int)srv->opts.max_conns) {
+		/* Past the cap the connection is closed unread: the cap is what
+		 * bounds the memory anonymous bodies can take. */
+		if (uv_now(srv->loop) >= srv->refused_log_ms + 10000) {
+			srv->refused_log_ms = uv_now(srv->loop);
+			rd_log(RD_LOG_WARN, "http", "%d connections open (max_connections): new ones are closed",
+			       srv->open_conns);
+		}
+		uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)free);
+		return;
+	}
 	uv_tcp_nodelay(&c->tcp, 1);
 	srv->open_conns++;
 	rd_metrics_connections(srv->opts.metrics, +1);
-	h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)&c->tcp, on_conn_close);
-	h2o_accept(&srv->accept, sock);
+	c->sock = h2o_uv_socket_create((uv_stream_t *)&c->tcp, on_conn_close);
+	c->next = srv->conns;
+	if (c->next)
+		c->next->prev = &c->next;
+	c->prev = &srv->conns;
+	srv->conns = c;
+	h2o_accept(&srv->accept, c->sock);
+	wrap(c);
 }
 
 int rd_server_start(struct rd_server **out, uv_loop_t *loop, const struct rd_server_opts *o, char *err, size_t errlen)
@@ -613,7 +775,26 @@ int rd_server_start(struct rd_server **out, uv_loop_t *loop, const struct rd_ser
 
 	h2o_config_init(&srv->conf);
 	srv->conf.server_name = h2o_iovec_init(H2O_STRLIT("renewd"));
-	srv->conf.max_request_entity_size = o->max_bulk_body > o->max_body ? o->max_bulk_body : o->max_body;
+	/* The anonymous limit is the default; on_read raises it per request. */
+	if (srv->opts.max_anon_body > srv->opts.max_body)
+		srv->opts.max_anon_body = srv->opts.max_body;
+	if (!srv->opts.max_conns)
+		srv->opts.max_conns = 256;
+	srv->conf.max_request_entity_size = srv->opts.max_anon_body;
+	/* h2c (an HTTP/2 upgrade) would take reads past on_read's parser:
+	 * renewd speaks HTTP/1.1 only. */
+	srv->conf.http1.upgrade_to_http2 = 0;
+	/* Input buffers past 4 MiB (large authenticated bodies) move to a file
+	 * (created and unlinked at once) in a private directory, not anonymous
+	 * memory. */
+	if (o->body_dir && snprintf(h2o_socket_buffer_mmap_settings.fn_template,
+				    sizeof h2o_socket_buffer_mmap_settings.fn_template, "%s/body.XXXXXX",
+				    o->body_dir) < (int)sizeof h2o_socket_buffer_mmap_settings.fn_template) {
+		mkdir(o->body_dir, 0700);
+		chmod(o->body_dir, 0700);
+		h2o_socket_buffer_mmap_settings.threshold = 4u << 20;
+	}
+	the_server = srv;
 	srv->conf.http1.req_timeout = o->req_timeout_ms;
 	srv->conf.http2.idle_timeout = o->req_timeout_ms;
 	h2o_hostconf_t *host = h2o_config_register_host(&srv->conf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
@@ -629,6 +810,10 @@ int rd_server_start(struct rd_server **out, uv_loop_t *loop, const struct rd_ser
 		f->srv = srv;
 	}
 	h2o_context_init(&srv->ctx, loop, &srv->conf);
+	uv_prepare_init(loop, &srv->rewrap);
+	srv->rewrap.data = srv;
+	uv_prepare_start(&srv->rewrap, on_rewrap);
+	uv_unref((uv_handle_t *)&srv->rewrap);
 	srv->accept.ctx = &srv->ctx;
 	srv->accept.hosts = srv->conf.hosts;
 
@@ -656,10 +841,11 @@ int rd_server_start(struct rd_server **out, uv_loop_t *loop, const struct rd_ser
 	*out = srv;
 	return 0;
 fail:
-	if (srv->listening) {
+	uv_close((uv_handle_t *)&srv->rewrap, NULL);
+	the_server = NULL;
+	if (srv->listening)
 		uv_close((uv_handle_t *)&srv->listener, NULL);
-		uv_run(loop, UV_RUN_NOWAIT);
-	}
+	uv_run(loop, UV_RUN_NOWAIT);
 	h2o_context_dispose(&srv->ctx);
 	h2o_config_dispose(&srv->conf);
 	free(srv);

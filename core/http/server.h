@@ -15,6 +15,13 @@ struct rd_server_opts {
 	int port;                 /* 0: any free port (see rd_server_port) */
 	size_t max_body;          /* request bodies above this get 413 */
 	size_t max_bulk_body;     /* the same for routes marked bulk (imports) */
+	size_t max_anon_body;     /* the same for requests without valid credentials */
+	unsigned max_conns;       /* connections past this are closed at once */
+	const char *body_dir;     /* private directory for large bodies (h2o's temp files); NULL: /tmp */
+	/* Whether a request's credentials verify (an Authorization header or a
+	 * Cookie header, either may be NULL): decides the body limit before h2o
+	 * buffers the body (docs/security.md). */
+	bool (*credentials_ok)(void *app, const char *authorization, const char *cookie);
 	unsigned req_timeout_ms;  /* a request that does not arrive in time is dropped */
 	const struct rd_route *routes; /* borrowed for the server's life */
 	size_t n_routes;

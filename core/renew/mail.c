@@ -5,8 +5,9 @@
  * and the outcome is written back on the loop: sent, or retried later with
  * exponential backoff (up to an hour between attempts, for as long as it
  * takes: nothing is dropped; long failures are logged as errors).  Delivery time is real time, whatever the business clock says.
- * Delivery is at least once: a crash between the server's acceptance and
- * the write-back sends that message again.
+ * Delivery is at least once, one message at a time: each message's outcome
+ * is committed before the next one is handed to the transport, so a crash
+ * sends again at most the one message that was in flight.
  *
  * A customer notice carries its quote as a PDF attachment (core/pdf), drawn
  * at send time: the quote's records are read on the loop while the batch is
@@ -57,6 +58,8 @@ struct batch {
 	struct rd_renew *r;
 	struct item *items;
 	size_t n;
+	size_t next;     /* the item on the worker (or the next one to send) */
+	unsigned failed; /* items not delivered so far */
 	/* copies of the settings, for the worker thread */
 	char transport[512], from[256], user[256];
 	bool starttls;
@@ -222,10 +225,10 @@ static char *render_message(const struct batch *bt, const struct item *it, const
 static int to_maildir(const char *dir, const struct item *it, const char *msg, size_t len, char *err, size_t errlen)
 {
 	char tmp[4300], path[4200];
-	mkdir(dir, 0755);
+	mkdir(dir, 0700);
 	snprintf(path, sizeof path, "%s/%llu-%llu.eml", dir, (unsigned long long)it->vendor, (unsigned long long)it->m.id);
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		snprintf(err, errlen, "%.160s: %s", tmp, strerror(errno));
 		return -errno;
@@ -291,11 +294,13 @@ static int to_smtp(const struct batch *bt, const struct item *it, const char *ms
 	return 0;
 }
 
-static void send_batch(uv_work_t *w)
+/* Sends the batch's next item only: its outcome is stored (record, on the
+ * loop) before the one after it is sent. */
+static void send_one(uv_work_t *w)
 {
 	struct batch *bt = w->data;
-	for (size_t i = 0; i < bt->n; i++) {
-		struct item *it = &bt->items[i];
+	{
+		struct item *it = &bt->items[bt->next];
 		size_t len, pdf_len = 0;
 		void *pdf = NULL;
 		if (it->quote && rd_quote_render(it->quote, &pdf, &pdf_len, it->pdf_error, sizeof it->pdf_error) < 0)
@@ -319,13 +324,13 @@ static int record(struct rd_txn *t, void *arg)
 {
 	struct batch *bt = arg;
 	uint64_t now = real_ms();
-	for (size_t i = 0; i < bt->n; i++) {
-		struct item *it = &bt->items[i];
+	{
+		struct item *it = &bt->items[bt->next];
 		struct rd_message *m = rd_malloc(sizeof *m);
 		int rc = rd_entity_get(t, bt->r->app->domain->outbox, &rd_entity_message, it->vendor, it->m.id, m);
 		if (rc < 0) {
 			free(m);
-			continue;
+			return 0;
 		}
 		m->attempts++;
 		if (it->rc == 0) {
@@ -362,27 +367,30 @@ static void free_items(struct batch *bt)
 	free(bt->items);
 }
 
-static void after_batch(uv_work_t *w, int status)
+static void after_one(uv_work_t *w, int status)
 {
 	struct batch *bt = w->data;
 	struct rd_renew *r = bt->r;
-	unsigned failed = 0;
-	for (size_t i = 0; i < bt->n; i++)
-		if (bt->items[i].rc < 0 || status != 0) {
-			bt->items[i].rc = bt->items[i].rc < 0 ? bt->items[i].rc : -ECANCELED;
-			failed++;
-		}
-	for (size_t i = 0; i < bt->n; i++)
-		if (bt->items[i].pdf_error[0])
-			rd_log(RD_LOG_ERROR, "mail", "message %llu went without its PDF: %s",
-			       (unsigned long long)bt->items[i].m.id, bt->items[i].pdf_error);
+	struct item *it = &bt->items[bt->next];
+	if (status != 0 && it->rc == 0)
+		it->rc = -ECANCELED;
+	if (it->pdf_error[0])
+		rd_log(RD_LOG_ERROR, "mail", "message %llu went without its PDF: %s", (unsigned long long)it->m.id,
+		       it->pdf_error);
 	int rc = rd_store_write(r->app->store, record, bt);
 	if (rc < 0)
-		rd_log(RD_LOG_ERROR, "mail", "delivery results could not be stored: %s", rd_strerror(rc));
-	if (failed)
-		rd_log(RD_LOG_WARN, "mail", "%u of %zu message(s) not delivered, will retry: %s", failed, bt->n,
-		       bt->items[0].error[0] ? bt->items[0].error : "cancelled");
-	bool full = bt->n == BATCH && !failed;
+		rd_log(RD_LOG_ERROR, "mail", "delivery result of message %llu could not be stored: %s",
+		       (unsigned long long)it->m.id, rd_strerror(rc));
+	if (it->rc < 0 && bt->failed++ == 0)
+		rd_log(RD_LOG_WARN, "mail", "message %llu not delivered, will retry: %s", (unsigned long long)it->m.id,
+		       it->error[0] ? it->error : "cancelled");
+	/* The next one, unless stopping (the rest stay queued, untried). */
+	if (++bt->next < bt->n && r->started && status == 0 &&
+	    uv_queue_work(r->app->loop, &bt->work, send_one, after_one) == 0)
+		return;
+	if (bt->failed > 1)
+		rd_log(RD_LOG_WARN, "mail", "%u of %zu message(s) not delivered, will retry", bt->failed, bt->next);
+	bool full = bt->n == BATCH && bt->next == bt->n && !bt->failed;
 	free_items(bt);
 	free(bt);
 	r->delivering = false;
@@ -483,7 +491,7 @@ static void deliver(struct rd_renew *r)
 	bt->work.data = bt;
 	r->delivering = true;
 	r->busy++;
-	if (uv_queue_work(r->app->loop, &bt->work, send_batch, after_batch) != 0) {
+	if (uv_queue_work(r->app->loop, &bt->work, send_one, after_one) != 0) {
 		r->delivering = false;
 		r->busy--;
 		free_items(bt);

@@ -107,11 +107,25 @@ const char *rd_store_dir(const struct rd_store *s)
 
 /* ---- opening ------------------------------------------------------------ */
 
+/* The data directory 0700 and the files renewd keeps in it 0600, also for
+ * a store made before renewd set them so (best effort: a file renewd does
+ * not own keeps its mode). */
+static void private_modes(const char *dir)
+{
+	static const char *const files[] = { "data.mdb", "lock.mdb", "renewd.lock" };
+	char path[4200];
+	chmod(dir, 0700);
+	for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+		chmod(path, 0600);
+	}
+}
+
 static int take_lock(struct rd_store *s, char *err, size_t errlen)
 {
 	char path[4096];
 	snprintf(path, sizeof path, "%s/renewd.lock", s->dir);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		int e = errno;
 		snprintf(err, errlen, "data directory %s is not writable: %s", s->dir, strerror(e));
@@ -361,13 +375,15 @@ int rd_store_open(struct rd_store **out, const char *dir, const struct rd_store_
 	bool fresh = rc == 0;
 	if (!s->readonly && (rc = take_lock(s, err, errlen)) < 0)
 		goto fail;
+	if (!s->readonly) /* the store is the service user's alone, whatever made it */
+		private_modes(s->dir);
 
 	if ((rc = lmdb_error(mdb_env_create(&s->env))) < 0)
 		goto fail_msg;
 	mdb_env_set_maxdbs(s->env, MAX_TABLES);
 	mdb_env_set_maxreaders(s->env, 256);
 	mdb_env_set_mapsize(s->env, s->map_size);
-	int mrc = mdb_env_open(s->env, s->dir, MDB_NOTLS | (s->readonly ? MDB_RDONLY : 0), 0644);
+	int mrc = mdb_env_open(s->env, s->dir, MDB_NOTLS | (s->readonly ? MDB_RDONLY : 0), 0600);
 	if (mrc == MDB_INVALID || mrc == MDB_VERSION_MISMATCH) {
 		snprintf(err, errlen, "data directory %s is not a renewd store (data.mdb is not a readable LMDB file)", s->dir);
 		rc = RD_ENOTSTORE;
@@ -1130,7 +1146,7 @@ int rd_store_check(struct rd_store *s, rd_check_report_fn report, void *arg)
 
 int rd_store_backup(struct rd_store *s, const char *dir, char *err, size_t errlen)
 {
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		int e = errno;
 		snprintf(err, errlen, "backup directory %s cannot be created: %s", dir, strerror(e));
 		return -e;

@@ -3,7 +3,9 @@
  * One line per event on stderr, logfmt-shaped so both people and log
  * shippers read it:
  *   ts=2026-11-23T16:48:42.123Z level=info comp=http req=5f2c.. msg="..."
- * Safe to call from any thread (the line is written under stdio's lock). */
+ * Safe to call from any thread (the line is written under stdio's lock).
+ * A customer's link token never reaches the log: every message goes
+ * through rd_redact_links first. */
 #ifndef RD_UTIL_LOG_H
 #define RD_UTIL_LOG_H
 
@@ -12,6 +14,16 @@ enum rd_log_level { RD_LOG_DEBUG, RD_LOG_INFO, RD_LOG_WARN, RD_LOG_ERROR };
 void rd_log_set_level(enum rd_log_level level);
 /* Parses "debug", "info", "warn" or "error"; returns <0 for anything else. */
 int rd_log_parse_level(const char *name, enum rd_log_level *out);
+
+/* Sends the log to the file at path (appended, created 0600) instead of
+ * stderr; rd_log_reopen opens the same path again (after log rotation,
+ * on SIGHUP).  Return 0 or -errno; on failure the old stream stays. */
+int rd_log_open(const char *path);
+int rd_log_reopen(void);
+
+/* Replaces, in place, every customer link token in s ("/c/" followed by
+ * token characters) with "/c/…"; returns how many it replaced. */
+unsigned rd_redact_links(char *s);
 
 void rd_log(enum rd_log_level level, const char *comp, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -56,6 +56,8 @@ int rd_page_login(struct rd_req *req)
 
 int rd_page_login_post(struct rd_req *req)
 {
+	if (!rd_web_same_origin(req))
+		return 0;
 	const char *vendor = rd_form(req, "vendor"), *email = rd_form(req, "email"), *password = rd_form(req, "password");
 	if (!vendor || !email || !password) {
 		rd_web_redirect(req, "/login?failed=1");

@@ -26,7 +26,7 @@ import re
 import threading
 import time
 
-from conftest import assert_json_error, http_request, renewctl
+from conftest import assert_json_error, http_request, raw_connect, recv_http_response, renewctl
 from test_quote_pdf import Customer, opportunity_of, start, wait_mail
 
 
@@ -223,9 +223,15 @@ def test_api_idempotency(daemon, tmp_path):
     r = post(gold, {**body, "payment_option": "bill_me_later"})
     assert_json_error(r, 409, "not_enabled")
     assert_json_error(post(plat, body), 400)  # another partner's quote: as if it did not exist
-    r = gold.call("POST", "/api/v1/orders", b"{" + b'"x":"' + b"a" * (2 << 20) + b'"}',
-                  headers={"Idempotency-Key": "big", "Content-Type": "application/json"})
-    assert r.status == 413, r
+    # an oversized body is refused from its head, before it is read: send the head only
+    s = raw_connect(gold.daemon.port)
+    try:
+        s.sendall(f"POST /api/v1/orders HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {gold.token}\r\n"
+                  f"Idempotency-Key: big\r\nContent-Type: application/json\r\n"
+                  f"Content-Length: {(2 << 20) + 8}\r\n\r\n".encode())
+        assert_json_error(recv_http_response(s, time.monotonic() + 10), 413, "body_too_large")
+    finally:
+        s.close()
     assert orders_of(admin, o["id"]) == [] and admin.get(f"/api/v1/opportunities/{o['id']}")["state"] == "published_partner"
 
     # concurrent replays of one request: one order
