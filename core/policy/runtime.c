@@ -26,6 +26,14 @@ static struct rd_sandbox_limits limits_of(const struct rd_vendor *v)
 					   .instructions = v->policy_instructions };
 }
 
+/* On the loop thread: a short deadline per call. */
+static struct rd_sandbox_limits loop_limits_of(const struct rd_vendor *v)
+{
+	struct rd_sandbox_limits lim = limits_of(v);
+	lim.deadline_us = RD_POLICY_LOOP_DEADLINE_US;
+	return lim;
+}
+
 int rd_policy_check(const struct rd_vendor *v, const char *kind, const char *name, const char *src, size_t len,
 		    json_t *vectors, json_t *report, char *err, size_t errlen)
 {
@@ -36,6 +44,7 @@ int rd_policy_check(const struct rd_vendor *v, const char *kind, const char *nam
 		snprintf(err, errlen, "the policy sandbox could not start");
 		return rc;
 	}
+	rd_sandbox_limit_total(sb, RD_POLICY_JOB_MS);
 	if (!strcmp(kind, "margin")) {
 		struct rd_margin_policy p;
 		rc = rd_margin_load(&p, sb, name, src, len, err, errlen);
@@ -196,9 +205,49 @@ struct loaded {
 	struct loaded *next;
 };
 
+struct jobs {
+	uint64_t vendor;
+	unsigned n;
+	struct jobs *next;
+};
+
 struct rd_policy_runtime {
 	struct loaded *list;
+	struct jobs *jobs; /* vendors with policy jobs on the thread pool */
 };
+
+bool rd_policy_job_begin(struct rd_policy_runtime *rt, uint64_t vendor, unsigned max)
+{
+	struct jobs *j;
+	for (j = rt->jobs; j && j->vendor != vendor; j = j->next)
+		;
+	if (!j) {
+		j = rd_calloc(1, sizeof *j);
+		j->vendor = vendor;
+		j->next = rt->jobs;
+		rt->jobs = j;
+	}
+	if (j->n >= max)
+		return false;
+	j->n++;
+	return true;
+}
+
+void rd_policy_job_end(struct rd_policy_runtime *rt, uint64_t vendor)
+{
+	for (struct jobs **p = &rt->jobs; *p; p = &(*p)->next) {
+		if ((*p)->vendor != vendor)
+			continue;
+		struct jobs *j = *p;
+		if (j->n)
+			j->n--;
+		if (!j->n) { /* the list holds only vendors with jobs */
+			*p = j->next;
+			free(j);
+		}
+		return;
+	}
+}
 
 struct rd_policy_runtime *rd_policy_runtime_new(void)
 {
@@ -226,6 +275,11 @@ void rd_policy_runtime_free(struct rd_policy_runtime **rtp)
 		unload(l);
 		free(l);
 	}
+	while (rt->jobs) {
+		struct jobs *j = rt->jobs;
+		rt->jobs = j->next;
+		free(j);
+	}
 	free(rt);
 	*rtp = NULL;
 }
@@ -236,7 +290,7 @@ static int entry(struct rd_policy_runtime *rt, const struct rd_vendor *v, struct
 	struct loaded *l;
 	for (l = rt->list; l && l->vendor != v->id; l = l->next)
 		;
-	struct rd_sandbox_limits lim = limits_of(v);
+	struct rd_sandbox_limits lim = loop_limits_of(v);
 	if (l && (l->limits.memory_bytes != lim.memory_bytes || l->limits.instructions != lim.instructions))
 		unload(l); /* the vendor changed its limits: start afresh */
 	if (!l) {
@@ -432,6 +486,8 @@ int rd_policy_dry_run(struct rd_store *s, struct rd_domain *d, const struct rd_v
 		goto out;
 	if ((rc = rd_sandbox_new(&sb_old, &lim)) < 0 || (rc = rd_sandbox_new(&sb_new, &lim)) < 0)
 		goto out;
+	rd_sandbox_limit_total(sb_old, RD_POLICY_JOB_MS);
+	rd_sandbox_limit_total(sb_new, RD_POLICY_JOB_MS);
 	char name[32];
 	snprintf(name, sizeof name, "margin v%u", candidate->version);
 	if ((rc = rd_margin_load(&new_p, sb_new, name, candidate->source, strlen(candidate->source), err, errlen)) < 0)

@@ -22,6 +22,8 @@ struct rd_sandbox {
 	int64_t left;      /* budget units left in this call (instructions and charges) */
 	int step;          /* the count hook fires every `step` instructions */
 	uint64_t deadline; /* CLOCK_MONOTONIC ns: the call's wall-clock end */
+	uint64_t until;    /* CLOCK_MONOTONIC ns: no call runs past this (0: none) */
+	uint32_t total_ms; /* what `until` was set for, for the message */
 	uint64_t stretch;  /* CLOCK_MONOTONIC ns when the hook last fired */
 	const char *why;   /* set once the call is stopped: every instruction fails with it */
 	char why_buf[200];
@@ -119,8 +121,12 @@ static const char msg_budget[] = "instruction budget exceeded (an endless loop, 
 
 static void stop_deadline(lua_State *L, struct rd_sandbox *sb)
 {
-	snprintf(sb->why_buf, sizeof sb->why_buf, "time limit of the policy call exceeded (%u ms)",
-		 (unsigned)((sb->deadline_us + 999) / 1000));
+	if (sb->until && sb->deadline == sb->until)
+		snprintf(sb->why_buf, sizeof sb->why_buf,
+			 "time limit of the policy calls exceeded (%u ms for all of them in this run)", (unsigned)sb->total_ms);
+	else
+		snprintf(sb->why_buf, sizeof sb->why_buf, "time limit of the policy call exceeded (%u ms)",
+			 (unsigned)((sb->deadline_us + 999) / 1000));
 	stop(L, sb, sb->why_buf);
 }
 
@@ -612,6 +618,12 @@ lua_State *rd_sandbox_state(struct rd_sandbox *sb)
 	return sb->L;
 }
 
+void rd_sandbox_limit_total(struct rd_sandbox *sb, uint32_t ms)
+{
+	sb->total_ms = ms;
+	sb->until = mono_ns() + (uint64_t)ms * 1000000u;
+}
+
 size_t rd_sandbox_memory(const struct rd_sandbox *sb)
 {
 	return sb->used;
@@ -660,6 +672,8 @@ static int protected_call(struct rd_sandbox *sb, int nargs, int nresults, char *
 	sb->step = sb->budget < STEP_FIRST ? (int)sb->budget : STEP_FIRST;
 	sb->stretch = mono_ns();
 	sb->deadline = sb->stretch + (uint64_t)sb->deadline_us * 1000u;
+	if (sb->until && sb->until < sb->deadline)
+		sb->deadline = sb->until;
 	sb->running = true;
 	lua_sethook(L, budget_hook, LUA_MASKCOUNT, sb->step);
 	int rc = lua_pcall(L, nargs, nresults, 0);

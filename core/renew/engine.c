@@ -123,7 +123,27 @@ static json_t *price_line(struct sweep *s, struct rd_opportunity *o, const char 
 		struct rd_margin_result r;
 		char err[300];
 		ml.publish = pub[i];
-		if (rd_margin_eval(s->margin, &ml, &r, err, sizeof err) < 0) {
+		int rc = -1;
+		if (s->policy_stopped[0]) {
+			snprintf(err, sizeof err, "%s", s->policy_stopped);
+		} else if (s->policy_failed_on == k->id) {
+			snprintf(err, sizeof err, "it failed on another line of this quote"); /* the quote has its reason */
+		} else {
+			uint64_t t0 = uv_hrtime();
+			rc = rd_margin_eval(s->margin, &ml, &r, err, sizeof err);
+			s->policy_ns += uv_hrtime() - t0;
+			if (rc < 0)
+				s->policy_failed_on = k->id;
+			if (rc < 0 && ++s->policy_failures >= RD_SWEEP_POLICY_FAILURES) {
+				snprintf(s->policy_stopped, sizeof s->policy_stopped,
+					 "not called again in this sweep after it failed on %u quotes (the last: %.200s)",
+					 s->policy_failures, err);
+				rd_log(RD_LOG_WARN, "renew", "vendor %llu: the margin policy failed %u times in this sweep: "
+				       "its remaining quotes wait for attention; the last failure: %s",
+				       (unsigned long long)s->v.id, s->policy_failures, err);
+			}
+		}
+		if (rc < 0) {
 			if (!o->attention) {
 				o->attention = 1;
 				snprintf(o->attention_reason, sizeof o->attention_reason, "the margin policy failed: %.200s", err);
@@ -141,6 +161,12 @@ static json_t *price_line(struct sweep *s, struct rd_opportunity *o, const char 
 
 static int make_quote(struct sweep *s, const struct rd_contract *k)
 {
+	/* The vendor's policy has had its share of this turn of the loop: the
+	 * contract stays unquoted, and the next turn takes it up. */
+	if (s->margin && !s->policy_stopped[0] && s->policy_ns > (uint64_t)RD_SWEEP_POLICY_MS * 1000000u) {
+		s->deferred = true;
+		return 0;
+	}
 	char key[64];
 	snprintf(key, sizeof key, "quote:%llu", (unsigned long long)k->id);
 	int rc = rd_action_once(s, key);
