@@ -361,15 +361,20 @@ static int charged(lua_State *L)
 	case C_REP: {
 		/* n copies of s with n - 1 separators: the loop runs n times
 		 * even when both are empty (nothing to allocate, nothing to stop
-		 * it).  A result beyond the memory cap fails at its allocation,
-		 * before the loop. */
+		 * it).  A result beyond the memory cap is refused as such, before
+		 * an allocation that would fail (and force a full collection). */
 		lua_Integer count = luaL_checkinteger(L, 2);
 		double l = slen(L, 1), lsep = slen(L, 3);
 		if (count > 0) {
 			double total = (double)count * l + (double)(count - 1) * lsep;
 			struct rd_sandbox *sb = sandbox_of(L);
-			if (total <= (double)(sb->cap - sb->used))
-				units = ((double)count + total) / CHARGE_BYTES;
+			if (total > (double)(sb->cap - sb->used) && sb->running) {
+				char msg[120];
+				snprintf(msg, sizeof msg, "memory limit of the policy sandbox exceeded: string.rep would make %.0f bytes",
+					 total);
+				return luaL_error(L, "%s", msg);
+			}
+			units = ((double)count + total) / CHARGE_BYTES;
 		}
 		break;
 	}
@@ -388,8 +393,8 @@ static int charged(lua_State *L)
 	case C_LEN1: /* scans its first argument (upper, lower, reverse, utf8.offset, packsize) */
 		units += slen(L, 1) / CHARGE_BYTES;
 		break;
-	case C_FORMAT: /* walks the format, once per argument at least */
-		units += slen(L, 1) + n;
+	case C_FORMAT: /* walks the format; each conversion formats a value (snprintf) */
+		units += slen(L, 1) + 32.0 * n;
 		break;
 	case C_PACK: /* walks the format; sizes in it ('c1000000') are bytes to write or read */
 		units += slen(L, 1) + n + format_sizes(L, 1) / CHARGE_BYTES;
@@ -621,7 +626,7 @@ lua_State *rd_sandbox_state(struct rd_sandbox *sb)
 void rd_sandbox_limit_total(struct rd_sandbox *sb, uint32_t ms)
 {
 	sb->total_ms = ms;
-	sb->until = mono_ns() + (uint64_t)ms * 1000000u;
+	sb->until = ms ? mono_ns() + (uint64_t)ms * 1000000u : 0;
 }
 
 size_t rd_sandbox_memory(const struct rd_sandbox *sb)

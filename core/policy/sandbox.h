@@ -75,7 +75,8 @@ void rd_sandbox_host_begin(struct rd_sandbox *sb);
 void rd_sandbox_host_end(struct rd_sandbox *sb);
 
 /* From now on, no call of this sandbox runs past `ms` milliseconds from
- * now (a job of many calls: an upload's vectors, a dry run). */
+ * now (a job of many calls: an upload's vectors, a dry run, a sweep); 0
+ * lifts the limit. */
 void rd_sandbox_limit_total(struct rd_sandbox *sb, uint32_t ms);
 
 /* Bytes the state uses now. */

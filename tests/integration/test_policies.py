@@ -603,7 +603,8 @@ def test_concurrent_uploads_get_distinct_versions(env):
      "instruction budget exceeded"),
     ("function margin(line)\n  while true do xpcall(function() while true do end end, function(e) return e end) end\nend\n",
      "instruction budget exceeded"),
-    ("function margin(line)\n  while true do pcall(string.rep, \"x\", 1 << 30) end\nend\n", "instruction budget exceeded"),
+    # stopped by the budget, or (on a slow build) by the call's deadline
+    ("function margin(line)\n  while true do pcall(string.rep, \"x\", 1 << 30) end\nend\n", "exceeded"),
     ("local function f() return f() end\nfunction margin(line) return f() end\n", "instruction budget exceeded"),
     ("local function f() return 1 + f() end\nfunction margin(line) return f() end\n", ""),
     ("function margin(line)\n  local t = setmetatable({}, {__index = function(t, k) return t[k] end})\n  return t.x\nend\n",
