@@ -13,7 +13,8 @@ core/renew/engine.c, core/api/policies.c) against a real daemon:
     vectors;
   * one vendor has at most policy_jobs_per_vendor (2) policy checks or dry
     runs on the thread pool: more get 429 with Retry-After, and another
-    vendor's login completes promptly while the uploads run.
+    vendor's login completes promptly while the uploads run; the jobs that
+    run are stopped by their time limit (5 s for all their calls).
 """
 import datetime
 import http.client
@@ -339,4 +340,46 @@ def test_one_vendor_holds_a_fixed_share_of_the_pool(daemon, tmp_path):
     # once they are done the vendor may upload again
     v = admin.ok("POST", "/api/v1/policies/margin", {"source": HOSTILE, "vectors": VECTORS}, status=201)
     assert v["version"] == 2, v
+    d.stop()
+
+
+def test_dry_runs_count_against_the_same_share(daemon, tmp_path):
+    """A version whose vectors pass but which spins on every live contract:
+    four dry runs at once, two run (each stopped by the job's time limit,
+    the failing lines reported), two are refused with 429; /healthz answers
+    within 100 ms meanwhile."""
+    data, token, uid = make_store(tmp_path)
+    d = daemon(data=data, args=ARGS)
+    admin = ApiClient(d, token, uid)
+    admin.ok("PATCH", "/api/v1/vendor", {"policy_instructions": 100000000})
+    src = HOSTILE.replace("if line.quantity == 15 then", "if line.quantity ~= 10 then")
+    v = admin.ok("POST", "/api/v1/policies/margin", {"source": src, "vectors": VECTORS}, status=201)["version"]
+    probe = Probe(d.port)
+    probe.start()
+    results = [None] * 4
+
+    def dry(i):
+        t0 = time.monotonic()
+        r = admin.call("POST", f"/api/v1/policies/margin/{v}/dry-run", timeout=120)
+        results[i] = (r, time.monotonic() - t0)
+
+    threads = [threading.Thread(target=dry, args=(i,), daemon=True) for i in range(len(results))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    probe.check("four hostile dry runs")
+    assert all(r is not None for r in results), results
+    busy = [r for r, s in results if r.status == 429]
+    ran = [(r, s) for r, s in results if r.status != 429]
+    assert len(busy) >= 2 and len(ran) >= 1, [(r.status, round(s, 2)) for r, s in results]
+    for r in busy:
+        err = assert_json_error(r, 429, "busy")
+        assert r.headers.get("retry-after") == "1", r.headers
+    for r, s in ran:
+        assert r.status == 200, r
+        rep = r.json()
+        assert rep["lines_failed"] > 0 and rep["errors"], rep
+        assert "time limit of the policy" in rep["errors"][0]["message"], rep["errors"]
+        assert s < 15, f"a dry run took {s:.1f} s"
     d.stop()

@@ -624,6 +624,31 @@ static void test_deadline(void **state)
 	rd_sandbox_unload(sb, env);
 }
 
+/* A limit for all the calls of a job (an upload's vectors, a dry run, a
+ * sweep): calls past it are stopped at once, cheap ones still finish, and
+ * 0 lifts it. */
+static void test_job_time_limit(void **state)
+{
+	struct rd_sandbox *sb = *state; /* 100,000,000 instructions, 50 ms per call */
+	int env = must_load(sb, "function spin() while true do end end\nfunction ok() return 3 end\n");
+	rd_sandbox_limit_total(sb, 120);
+	char err[ERRLEN] = "";
+	double t0 = now_s();
+	for (int i = 0; i < 20; i++) {
+		assert_true(call1(sb, env, "spin", err, sizeof err) < 0);
+		assert_contains(err, "time limit of the policy");
+	}
+	double took = now_s() - t0;
+	if (took > 0.6)
+		fail_msg("20 spinning calls under a 120 ms job limit took %.3f s", took);
+	assert_contains(err, "time limit of the policy calls exceeded (120 ms for all of them in this run)");
+	assert_int_equal(call_int(sb, env, "ok"), 3);
+	rd_sandbox_limit_total(sb, 0);
+	assert_true(call1(sb, env, "spin", err, sizeof err) < 0);
+	assert_contains(err, "time limit of the policy call exceeded (50 ms)");
+	rd_sandbox_unload(sb, env);
+}
+
 /* The charged functions still do their work when it fits the budget. */
 static void test_charged_functions_work(void **state)
 {
@@ -855,6 +880,7 @@ int main(void)
 		T(test_pattern_backtracking_refused),
 		T(test_one_instruction_bombs),
 		cmocka_unit_test_setup_teardown(test_deadline, sb_deadline_setup, sb_teardown),
+		cmocka_unit_test_setup_teardown(test_job_time_limit, sb_deadline_setup, sb_teardown),
 		T(test_charged_functions_work),
 		T(test_environments_isolated),
 		T(test_sandboxes_separate),
