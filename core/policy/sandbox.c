@@ -22,8 +22,9 @@ struct rd_sandbox {
 	int64_t left;      /* budget units left in this call (instructions and charges) */
 	int step;          /* the count hook fires every `step` instructions */
 	uint64_t deadline; /* CLOCK_MONOTONIC ns: the call's wall-clock end */
-	uint64_t until;    /* CLOCK_MONOTONIC ns: no call runs past this (0: none) */
-	uint32_t total_ms; /* what `until` was set for, for the message */
+	uint32_t total_ms; /* > 0: the calls together may run this long (rd_sandbox_limit_total) */
+	uint64_t total_left; /* ns of it left */
+	bool total_bound;  /* this call's deadline is the end of total_left */
 	uint64_t stretch;  /* CLOCK_MONOTONIC ns when the hook last fired */
 	const char *why;   /* set once the call is stopped: every instruction fails with it */
 	char why_buf[200];
@@ -121,7 +122,7 @@ static const char msg_budget[] = "instruction budget exceeded (an endless loop, 
 
 static void stop_deadline(lua_State *L, struct rd_sandbox *sb)
 {
-	if (sb->until && sb->deadline == sb->until)
+	if (sb->total_bound)
 		snprintf(sb->why_buf, sizeof sb->why_buf,
 			 "time limit of the policy calls exceeded (%u ms for all of them in this run)", (unsigned)sb->total_ms);
 	else
@@ -368,7 +369,8 @@ static int charged(lua_State *L)
 		if (count > 0) {
 			double total = (double)count * l + (double)(count - 1) * lsep;
 			struct rd_sandbox *sb = sandbox_of(L);
-			if (total > (double)(sb->cap - sb->used) && sb->running) {
+			double room = sb->used < sb->cap ? (double)(sb->cap - sb->used) : 0;
+			if (total > room && sb->running) {
 				char msg[120];
 				snprintf(msg, sizeof msg, "memory limit of the policy sandbox exceeded: string.rep would make %.0f bytes",
 					 total);
@@ -467,7 +469,7 @@ static int iter_charged(lua_State *L)
 {
 	size_t len;
 	const char *s = luaL_checklstring(L, 1, &len);
-	lua_Integer i = luaL_checkinteger(L, 2);
+	lua_Integer i = lua_tointeger(L, 2); /* as the iterator reads it */
 	size_t k = i > 0 ? (size_t)i : 0, from = k;
 	while (k < len && ((unsigned char)s[k] & 0xC0) == 0x80)
 		k++;
@@ -500,6 +502,8 @@ static void wrap_costly(lua_State *L)
 		else
 			lua_pushvalue(L, -1);
 		lua_getfield(L, -1, costly[i].name);
+		/* charged() runs it in its own frame: a C function without upvalues */
+		rd_require(lua_tocfunction(L, -1) && !lua_getupvalue(L, -1, 1));
 		lua_pushinteger(L, costly[i].kind);
 		lua_pushfstring(L, "%s%s%s", costly[i].lib ? costly[i].lib : "", costly[i].lib ? "." : "", costly[i].name);
 		lua_pushcclosure(L, charged, 3);
@@ -535,6 +539,7 @@ static int build_safe(lua_State *L)
 	static const char *const patterns[] = { "find", "match", "gmatch", "gsub", NULL };
 	for (size_t i = 0; patterns[i]; i++) {
 		lua_getfield(L, -1, patterns[i]);
+		rd_require(lua_tocfunction(L, -1) && !lua_getupvalue(L, -1, 1)); /* run in guarded_pattern's frame */
 		/* upvalue 2: which one (find's 4th argument means "plain text";
 		 * gmatch ignores the ^ anchor) */
 		lua_pushinteger(L, (lua_Integer)i);
@@ -626,7 +631,7 @@ lua_State *rd_sandbox_state(struct rd_sandbox *sb)
 void rd_sandbox_limit_total(struct rd_sandbox *sb, uint32_t ms)
 {
 	sb->total_ms = ms;
-	sb->until = ms ? mono_ns() + (uint64_t)ms * 1000000u : 0;
+	sb->total_left = (uint64_t)ms * 1000000u;
 }
 
 size_t rd_sandbox_memory(const struct rd_sandbox *sb)
@@ -677,13 +682,19 @@ static int protected_call(struct rd_sandbox *sb, int nargs, int nresults, char *
 	sb->step = sb->budget < STEP_FIRST ? (int)sb->budget : STEP_FIRST;
 	sb->stretch = mono_ns();
 	sb->deadline = sb->stretch + (uint64_t)sb->deadline_us * 1000u;
-	if (sb->until && sb->until < sb->deadline)
-		sb->deadline = sb->until;
+	sb->total_bound = sb->total_ms && sb->total_left < (uint64_t)sb->deadline_us * 1000u;
+	if (sb->total_bound)
+		sb->deadline = sb->stretch + sb->total_left;
+	uint64_t started = sb->stretch;
 	sb->running = true;
 	lua_sethook(L, budget_hook, LUA_MASKCOUNT, sb->step);
 	int rc = lua_pcall(L, nargs, nresults, 0);
 	lua_sethook(L, NULL, 0, 0);
 	sb->running = false;
+	if (sb->total_ms) {
+		uint64_t took = mono_ns() - started;
+		sb->total_left = took < sb->total_left ? sb->total_left - took : 0;
+	}
 	sb->host = host;
 	if (rc == LUA_OK)
 		return 0;

@@ -74,9 +74,9 @@ int rd_sandbox_finish(struct rd_sandbox *sb, int nargs, int nresults, char *err,
 void rd_sandbox_host_begin(struct rd_sandbox *sb);
 void rd_sandbox_host_end(struct rd_sandbox *sb);
 
-/* From now on, no call of this sandbox runs past `ms` milliseconds from
- * now (a job of many calls: an upload's vectors, a dry run, a sweep); 0
- * lifts the limit. */
+/* From now on, the calls of this sandbox together run at most `ms`
+ * milliseconds (a job of many calls: an upload's vectors, a dry run, a
+ * sweep); a call that would run past it is stopped.  0 lifts the limit. */
 void rd_sandbox_limit_total(struct rd_sandbox *sb, uint32_t ms);
 
 /* Bytes the state uses now. */

@@ -161,12 +161,6 @@ static json_t *price_line(struct sweep *s, struct rd_opportunity *o, const char 
 
 static int make_quote(struct sweep *s, const struct rd_contract *k)
 {
-	/* The vendor's policy has had its share of this turn of the loop: the
-	 * contract stays unquoted, and the next turn takes it up. */
-	if (s->margin && !s->policy_stopped[0] && s->policy_ns > (uint64_t)RD_SWEEP_POLICY_MS * 1000000u) {
-		s->deferred = true;
-		return 0;
-	}
 	char key[64];
 	snprintf(key, sizeof key, "quote:%llu", (unsigned long long)k->id);
 	int rc = rd_action_once(s, key);
@@ -361,6 +355,12 @@ static int quote_contract(struct sweep *s, struct rd_contract *k)
 			return RD_EINTERNAL;
 		k->quoted = RD_QUOTED_INELIGIBLE;
 	} else {
+		/* The vendor's policy has had its share of this turn of the
+		 * loop: the contract stays unquoted, the next turn takes it up. */
+		if (s->margin && !s->policy_stopped[0] && s->policy_ns > (uint64_t)RD_SWEEP_POLICY_MS * 1000000u) {
+			s->deferred = true;
+			return 0;
+		}
 		if ((rc = make_quote(s, k)) < 0)
 			return rc;
 		k->quoted = RD_QUOTED_YES;
@@ -478,6 +478,8 @@ int rd_sweep_day(struct sweep *s, bool full_window)
 	 * import, a new end date). */
 	if ((rc = each_in(s, RD_IDX_CONTRACT_UNQUOTED, s->day, s->day + (rd_date)w, quote_contract)) < 0)
 		return rc;
+	if (s->deferred)
+		return 0; /* the day is swept again, the rest with it */
 	if ((rc = pullbacks(s)) < 0)
 		return rc;
 	if ((rc = each_ending(s, full_window ? s->day - 366 : s->day - 1, s->day - 1, expire_contract)) < 0)

@@ -58,12 +58,13 @@ struct sweep {
 
 /* A vendor's margin policy in one sweep, on the loop thread: after it
  * failed on this many quotes it is not called again in that sweep (the
- * remaining quotes wait for attention); its calls together get this much
- * wall clock (a call still running then is stopped), and once they have
- * taken it the vendor's remaining work waits for the next turn of the
- * loop. */
+ * remaining quotes wait for attention); once its calls have taken
+ * RD_SWEEP_POLICY_MS, the vendor's remaining contracts wait for the next
+ * turn of the loop (the quote in progress is finished); and its calls
+ * together never run past twice that (a call still running then is
+ * stopped). */
 #define RD_SWEEP_POLICY_FAILURES 3
-#define RD_SWEEP_POLICY_MS 50
+#define RD_SWEEP_POLICY_MS 25
 int rd_action_once(struct sweep *s, const char *key);
 int rd_opportunity_of(struct sweep *s, uint64_t contract, struct rd_opportunity *o);
 int rd_sweep_day(struct sweep *s, bool full_window);

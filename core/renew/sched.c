@@ -110,7 +110,7 @@ static void load_margin(struct rd_renew *r, struct sweep *s)
 	rd_txn_end(t);
 	/* The loop thread's share for this vendor's policy in this sweep. */
 	if (s->margin)
-		rd_sandbox_limit_total(s->margin->sb, RD_SWEEP_POLICY_MS);
+		rd_sandbox_limit_total(s->margin->sb, 2 * RD_SWEEP_POLICY_MS);
 }
 
 static int sweep_vendor(struct rd_renew *r, const struct rd_vendor *v, rd_date today)

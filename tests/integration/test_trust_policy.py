@@ -11,6 +11,8 @@ core/renew/engine.c, core/api/policies.c) against a real daemon:
     that sweep; a restart does the same without hanging;
   * such a script is refused at upload when it bombs at load or in its
     vectors;
+  * a policy that succeeds, slowly, on many contracts is priced in slices of
+    the loop (25 ms of policy time each), every quote made;
   * one vendor has at most policy_jobs_per_vendor (2) policy checks or dry
     runs on the thread pool: more get 429 with Retry-After, and another
     vendor's login completes promptly while the uploads run; the jobs that
@@ -382,4 +384,59 @@ def test_dry_runs_count_against_the_same_share(daemon, tmp_path):
         assert rep["lines_failed"] > 0 and rep["errors"], rep
         assert "time limit of the policy" in rep["errors"][0]["message"], rep["errors"]
         assert s < 15, f"a dry run took {s:.1f} s"
+    d.stop()
+
+
+SLOW = """\
+-- succeeds, slowly: about a million instructions' worth per call
+local shares = { platinum = 3300, gold = 2500, silver = 2000 }
+
+function margin(line)
+  if line.quantity == 16 then
+    local n = 0
+    for i = 1, 100000 do n = n + i end
+  end
+  return "reseller", shares[line.partner.tier] or 0, line.partner.tier
+end
+"""
+
+
+def test_a_slow_policy_gets_slices_of_the_loop(daemon, tmp_path):
+    """A policy that succeeds but spends a while on each of 100 contracts
+    entering the window: the sweep prices them in slices (25 ms of policy
+    time each, the next one 20 ms later), /healthz answers within 100 ms
+    throughout, and every quote is made and priced, none left for
+    attention."""
+    data, token, uid = make_store(tmp_path)
+    d = daemon(data=data, args=ARGS)
+    admin = ApiClient(d, token, uid)
+    v = admin.ok("POST", "/api/v1/policies/margin", {"source": SLOW, "vectors": VECTORS}, status=201)["version"]
+    admin.ok("POST", f"/api/v1/policies/margin/{v}/activate", status=200)
+    today = datetime.date.fromisoformat(admin.get("/api/v1/clock")["today"])
+    gold = [p for p in admin.items("/api/v1/partners") if p["external_id"] == "RES-GOLD"][0]
+    base = dict([k for k in admin.items("/api/v1/contracts") if k["external_id"] == "K-20002"][0])
+    base["reseller_id"] = gold["id"]
+    window = admin.get("/api/v1/vendor")["renewal_window_days"]
+    day1 = today + datetime.timedelta(days=1)
+    made = add_contracts(admin, "SLOW", [16] * 100, day1 + datetime.timedelta(days=window), base)
+    probe = Probe(d.port)
+    probe.start()
+    time.sleep(0.05)
+    doc, took = timed_clock(admin, day1)
+    deadline = time.monotonic() + 30
+    while True:
+        opps = opportunities(admin)
+        if all(k in opps for k in made):
+            break
+        assert time.monotonic() < deadline, f"{sum(k in opps for k in made)} of 100 quoted after 30 s:\n" + \
+            "\n".join(line for line in d.log().splitlines() if "comp=http" not in line)[-3000:]
+        time.sleep(0.2)  # (parsing the list holds the test's GIL: not too often)
+    time.sleep(0.05)
+    probe.check("a slow policy on 100 contracts")
+    print(f"the clock call took {took * 1000:.0f} ms; {doc['actions']} actions in its sweep")
+    assert "the rest of the vendor's work waits for the next turn of the loop" in d.log(), d.log()[-2000:]
+    for k in made:
+        o = opps[k]
+        assert o["attention"] == 0, o
+        assert o["lines"][0]["margins"]["partner"]["shares"][0]["bp"] == 2500, o["lines"]
     d.stop()
