@@ -16,24 +16,26 @@ struct rd_sandbox {
 	size_t used, cap;
 	uint32_t budget;
 	uint32_t deadline_us;
-	bool running;      /* inside protected_call: the script pays */
-	bool string_refused; /* the last memory error was a string over STRING_MAX */
-	bool forced;       /* the hook was brought forward (hook_soon) */
-	int64_t left;      /* budget units left in this call (instructions and charges) */
-	int step;          /* the count hook fires every `step` instructions */
-	uint64_t deadline; /* CLOCK_MONOTONIC ns: the call's wall-clock end */
-	uint32_t total_ms; /* > 0: the calls together may run this long (rd_sandbox_limit_total) */
-	uint64_t total_left; /* ns of it left */
-	bool total_bound;  /* this call's deadline is the end of total_left */
-	uint64_t stretch;  /* CLOCK_MONOTONIC ns when the hook last fired */
-	const char *why;   /* set once the call is stopped: every instruction fails with it */
-	char why_buf[200];
 	int safe_ref;  /* registry: the pristine library tables to copy into each _ENV */
 	int fns;       /* registry: table of cached functions, by handle */
 	int envs;      /* registry: table of environments, by handle */
 	int owners;    /* registry: function handle -> its environment's handle */
 	int next_handle;
 	int host;      /* > 0: host-side work, the cap does not apply */
+	/* The call running now (protected_call): */
+	bool running;        /* the script pays for what it does */
+	int64_t left;        /* budget units left (instructions, and work charged by library functions) */
+	int step;            /* the count hook fires every `step` instructions */
+	bool forced;         /* the hook was brought forward (hook_soon) */
+	uint64_t stretch;    /* CLOCK_MONOTONIC ns when the hook last fired */
+	uint64_t deadline;   /* CLOCK_MONOTONIC ns: the call's end */
+	bool total_bound;    /* the deadline is the end of total_left */
+	const char *why;     /* set once the call is stopped: every instruction fails with it */
+	char why_buf[200];
+	bool string_refused; /* the last memory error was a string over STRING_MAX */
+	/* A limit for a run of calls (rd_sandbox_limit_total): */
+	uint32_t total_ms;   /* > 0: the calls together may take this long */
+	uint64_t total_left; /* ns of it left */
 };
 
 /* What one budget unit stands for besides an instruction: this many bytes
@@ -47,7 +49,7 @@ struct rd_sandbox {
  * looked at often exactly when instructions are slow. */
 #define STEP_FIRST 64
 #define STEP_MAX 1024
-#define STRETCH_NS 250000u
+#define STRETCH_NS 250000u /* the time between two looks the hook aims at */
 /* The longest string a script may make: it bounds what one comparison of
  * two strings (==, <), which is one VM instruction, can cost. */
 #define STRING_MAX (1u << 20)
@@ -68,20 +70,23 @@ static struct rd_sandbox *sandbox_of(lua_State *L)
 	return ud;
 }
 
-/* Makes the hook fire at the next instruction. */
+/* Makes the hook fire at the next instruction.  The instructions run since
+ * it last fired are not known (Lua keeps the count to itself): the whole
+ * period is charged, so that hints cannot be used to dodge the budget. */
 static void hook_soon(struct rd_sandbox *sb)
 {
 	sb->forced = true;
 	if (sb->step != 1) {
+		sb->left -= sb->step - 1;
 		sb->step = 1;
 		lua_sethook(sb->L, budget_hook, LUA_MASKCOUNT, 1);
 	}
 }
 
 /* The allocator: one byte counter against the cap.  Returning NULL makes
- * Lua raise "not enough memory" inside the protected call.  Big
- * allocations and failed ones (Lua answers those with a full collection)
- * mean slow instructions: the hook looks at the clock at the next one. */
+ * Lua raise "not enough memory" inside the protected call.  A big
+ * allocation means a slow instruction: the hook looks at the clock at the
+ * next one. */
 static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
 	struct rd_sandbox *sb = ud;
@@ -280,10 +285,10 @@ static int guarded_pattern(lua_State *L)
  * may do work far beyond their arguments' size inside one (string.rep of
  * an empty string 2^50 times, table.move of 2^40 slots): each is wrapped so
  * that it charges its work to the budget before doing any of it.  Work
- * that makes memory is charged by the allocator as well; what a function
- * does in Lua (a comparator, an __index) is counted as instructions. */
+ * that makes memory is bounded by the cap besides; what a function does in
+ * Lua (a comparator, an __index) is counted as instructions. */
 enum cost {
-	C_REP, C_BYTE, C_ARGS, C_LEN1, C_FORMAT, C_PACK, C_UNPACK, C_CODEPOINT, C_UTF8LEN, C_CODES, C_ITER,
+	C_REP, C_BYTE, C_ARGS, C_LEN1, C_FORMAT, C_PACK, C_UNPACK, C_CODEPOINT, C_UTF8LEN, C_CODES,
 	C_TINSERT, C_TREMOVE, C_TMOVE, C_TCONCAT, C_TUNPACK, C_TSORT, C_TONUMBER, C_RAWEQUAL, C_SELECT,
 };
 
@@ -413,19 +418,20 @@ static int charged(lua_State *L)
 	case C_SELECT: /* select(i, ...) returns up to n - 1 values */
 		units += n;
 		break;
-	case C_CODES:
-	case C_ITER:
+	case C_CODES: /* its iterator is charged, below */
 		break;
 	case C_TINSERT: /* table.insert(t, pos, v) moves #t - pos + 1 elements up */
 		if (n == 3 && lua_istable(L, 1)) {
-			lua_Integer pos = luaL_checkinteger(L, 2);
-			units += span(pos, luaL_len(L, 1));
+			lua_Integer pos = luaL_checkinteger(L, 2), size = luaL_len(L, 1);
+			if (pos >= 1) /* (the library refuses positions outside 1..#t + 1) */
+				units += span(pos, size);
 		}
 		break;
 	case C_TREMOVE: /* table.remove(t, pos) moves #t - pos elements down */
 		if (lua_istable(L, 1)) {
-			lua_Integer size = luaL_len(L, 1);
-			units += span(luaL_optinteger(L, 2, size), size);
+			lua_Integer size = luaL_len(L, 1), pos = luaL_optinteger(L, 2, size);
+			if (pos >= 1)
+				units += span(pos, size);
 		}
 		break;
 	case C_TMOVE: /* table.move(a1, f, e, t [, a2]) */

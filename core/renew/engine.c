@@ -356,8 +356,11 @@ static int quote_contract(struct sweep *s, struct rd_contract *k)
 		k->quoted = RD_QUOTED_INELIGIBLE;
 	} else {
 		/* The vendor's policy has had its share of this turn of the
-		 * loop: the contract stays unquoted, the next turn takes it up. */
-		if (s->margin && !s->policy_stopped[0] && s->policy_ns > (uint64_t)RD_SWEEP_POLICY_MS * 1000000u) {
+		 * loop: the contract stays unquoted, the next turn takes it up.
+		 * (A preview has no next turn: it runs on, its calls bounded by
+		 * the sandbox's limit for the run.) */
+		if (s->margin && !s->preview && !s->policy_stopped[0] &&
+		    s->policy_ns > (uint64_t)RD_SWEEP_POLICY_MS * 1000000u) {
 			s->deferred = true;
 			return 0;
 		}
