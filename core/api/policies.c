@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api/call.h"
+#include "config/config.h"
 #include "policy/runtime.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -124,9 +125,34 @@ static int upload_store(struct rd_txn *t, void *arg)
 	return rd_policy_store(t, u->c.app->domain, u->c.who.vendor, &u->rec);
 }
 
+/* One vendor's share of the thread pool: a job more than
+ * policy_jobs_per_vendor is refused with 429 and Retry-After (true). */
+static bool pool_full(struct rd_req *req, struct call *c)
+{
+	unsigned max = (unsigned)c->app->config->policy_jobs_per_vendor;
+	if (rd_policy_job_begin(c->app->policies, c->who.vendor, max))
+		return false;
+	rd_reply_header(req, "retry-after", "1");
+	rd_reply_error(req, 429, "busy", NULL,
+		       "this vendor already has %u policy checks or dry runs running (at most %u at a time): try again when "
+		       "one has finished",
+		       max, max);
+	return true;
+}
+
+/* Queues a counted job; on failure the count is given back. */
+static int queue_job(struct rd_req *req, struct call *c, rd_work_fn fn, rd_work_done_fn done, void *arg)
+{
+	int rc = rd_req_work(req, fn, done, arg);
+	if (rc < 0)
+		rd_policy_job_end(c->app->policies, c->who.vendor);
+	return rc;
+}
+
 static void upload_done(struct rd_req *req, void *arg)
 {
 	struct upload *u = arg;
+	rd_policy_job_end(u->c.app->policies, u->c.who.vendor);
 	if (!req)
 		goto out;
 	if (u->result == RD_EINVAL) {
@@ -206,11 +232,17 @@ int rd_api_policy_upload(struct rd_req *req)
 	memcpy(u->rec.vectors, vtext, strlen(vtext) + 1);
 	snprintf(u->rec.note, sizeof u->rec.note, "%s", note);
 	u->rec.user_id = u->c.who.user;
+	free(vtext);
 	u->vectors = json_incref(vectors);
 	u->report = json_array();
-	free(vtext);
 	json_decref(body);
-	return rd_req_work(req, upload_check, upload_done, u);
+	int rc = pool_full(req, &u->c) ? 1 : queue_job(req, &u->c, upload_check, upload_done, u);
+	if (rc != 0) { /* refused (answered) or not queued */
+		json_decref(u->vectors);
+		json_decref(u->report);
+		free(u);
+	}
+	return rc < 0 ? rc : 0;
 }
 
 /* ---- dry run and activation ---------------------------------------------------------- */
@@ -232,6 +264,7 @@ static void dry_work(void *arg)
 static void dry_done(struct rd_req *req, void *arg)
 {
 	struct dry *d = arg;
+	rd_policy_job_end(d->c.app->policies, d->c.who.vendor);
 	if (req) {
 		if (d->rc == 0)
 			rd_reply_json(req, 200, json_incref(d->report));
@@ -272,7 +305,13 @@ int rd_api_policy_dry_run(struct rd_req *req)
 		free(d);
 		return rc == RD_ENOTFOUND ? 0 : rc;
 	}
-	return rd_req_work(req, dry_work, dry_done, d);
+	if (pool_full(req, &d->c)) {
+		free(d);
+		return 0;
+	}
+	if ((rc = queue_job(req, &d->c, dry_work, dry_done, d)) < 0)
+		free(d);
+	return rc;
 }
 
 struct activation {

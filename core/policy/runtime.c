@@ -2,6 +2,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <uv.h>
 
 #include "api/call.h"
 #include "policy/runtime.h"
@@ -26,8 +30,80 @@ static struct rd_sandbox_limits limits_of(const struct rd_vendor *v)
 					   .instructions = v->policy_instructions };
 }
 
+/* On the loop thread: a short deadline per call. */
+static struct rd_sandbox_limits loop_limits_of(const struct rd_vendor *v)
+{
+	struct rd_sandbox_limits lim = limits_of(v);
+	lim.deadline_us = RD_POLICY_LOOP_DEADLINE_US;
+	return lim;
+}
+
+/* ---- checks and dry runs, at a lower CPU priority ---------------------------------- */
+
+/* A policy job (an upload's check, a dry run) spends the CPU a vendor's
+ * script asks for: it runs on a thread of its own at nice RD_POLICY_NICE,
+ * so that the loop thread and the rest of the pool (logins, imports, mail,
+ * PDFs) come first when the CPUs are busy.  The calling pool thread waits
+ * for it, which keeps the per-vendor count of jobs meaningful. */
+#define RD_POLICY_NICE 10
+
+struct low {
+	void (*fn)(void *);
+	void *arg;
+};
+
+static void low_main(void *p)
+{
+	struct low *l = p;
+#ifdef __linux__
+	/* A thread may always lower its own priority (raising it back would
+	 * need a privilege, hence a thread of its own). */
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), RD_POLICY_NICE) != 0)
+		rd_log(RD_LOG_DEBUG, "policy", "could not lower the policy thread's priority");
+#endif
+	l->fn(l->arg);
+}
+
+static void run_low(void (*fn)(void *), void *arg)
+{
+	struct low l = { fn, arg };
+	uv_thread_t t;
+	if (uv_thread_create(&t, low_main, &l) != 0) {
+		fn(arg); /* no thread: run here, at the pool's priority */
+		return;
+	}
+	uv_thread_join(&t);
+}
+
+struct check_job {
+	const struct rd_vendor *v;
+	const char *kind, *name, *src;
+	size_t len;
+	json_t *vectors, *report;
+	char *err;
+	size_t errlen;
+	int rc;
+};
+
+static int check_now(const struct rd_vendor *v, const char *kind, const char *name, const char *src, size_t len,
+		     json_t *vectors, json_t *report, char *err, size_t errlen);
+
+static void check_main(void *arg)
+{
+	struct check_job *j = arg;
+	j->rc = check_now(j->v, j->kind, j->name, j->src, j->len, j->vectors, j->report, j->err, j->errlen);
+}
+
 int rd_policy_check(const struct rd_vendor *v, const char *kind, const char *name, const char *src, size_t len,
 		    json_t *vectors, json_t *report, char *err, size_t errlen)
+{
+	struct check_job j = { v, kind, name, src, len, vectors, report, err, errlen, 0 };
+	run_low(check_main, &j);
+	return j.rc;
+}
+
+static int check_now(const struct rd_vendor *v, const char *kind, const char *name, const char *src, size_t len,
+		     json_t *vectors, json_t *report, char *err, size_t errlen)
 {
 	struct rd_sandbox *sb;
 	struct rd_sandbox_limits lim = limits_of(v);
@@ -36,6 +112,7 @@ int rd_policy_check(const struct rd_vendor *v, const char *kind, const char *nam
 		snprintf(err, errlen, "the policy sandbox could not start");
 		return rc;
 	}
+	rd_sandbox_limit_total(sb, RD_POLICY_JOB_MS);
 	if (!strcmp(kind, "margin")) {
 		struct rd_margin_policy p;
 		rc = rd_margin_load(&p, sb, name, src, len, err, errlen);
@@ -196,9 +273,49 @@ struct loaded {
 	struct loaded *next;
 };
 
+struct jobs {
+	uint64_t vendor;
+	unsigned n;
+	struct jobs *next;
+};
+
 struct rd_policy_runtime {
 	struct loaded *list;
+	struct jobs *jobs; /* vendors with policy jobs on the thread pool */
 };
+
+bool rd_policy_job_begin(struct rd_policy_runtime *rt, uint64_t vendor, unsigned max)
+{
+	struct jobs *j;
+	for (j = rt->jobs; j && j->vendor != vendor; j = j->next)
+		;
+	if (!j) {
+		j = rd_calloc(1, sizeof *j);
+		j->vendor = vendor;
+		j->next = rt->jobs;
+		rt->jobs = j;
+	}
+	if (j->n >= max)
+		return false;
+	j->n++;
+	return true;
+}
+
+void rd_policy_job_end(struct rd_policy_runtime *rt, uint64_t vendor)
+{
+	for (struct jobs **p = &rt->jobs; *p; p = &(*p)->next) {
+		if ((*p)->vendor != vendor)
+			continue;
+		struct jobs *j = *p;
+		if (j->n)
+			j->n--;
+		if (!j->n) { /* the list holds only vendors with jobs */
+			*p = j->next;
+			free(j);
+		}
+		return;
+	}
+}
 
 struct rd_policy_runtime *rd_policy_runtime_new(void)
 {
@@ -226,6 +343,11 @@ void rd_policy_runtime_free(struct rd_policy_runtime **rtp)
 		unload(l);
 		free(l);
 	}
+	while (rt->jobs) {
+		struct jobs *j = rt->jobs;
+		rt->jobs = j->next;
+		free(j);
+	}
 	free(rt);
 	*rtp = NULL;
 }
@@ -236,7 +358,7 @@ static int entry(struct rd_policy_runtime *rt, const struct rd_vendor *v, struct
 	struct loaded *l;
 	for (l = rt->list; l && l->vendor != v->id; l = l->next)
 		;
-	struct rd_sandbox_limits lim = limits_of(v);
+	struct rd_sandbox_limits lim = loop_limits_of(v);
 	if (l && (l->limits.memory_bytes != lim.memory_bytes || l->limits.instructions != lim.instructions))
 		unload(l); /* the vendor changed its limits: start afresh */
 	if (!l) {
@@ -251,6 +373,9 @@ static int entry(struct rd_policy_runtime *rt, const struct rd_vendor *v, struct
 			return rc;
 		l->limits = lim;
 	}
+	/* A limit for all calls belongs to the run that set it (a sweep):
+	 * loading a version now is bounded by the per-call deadline only. */
+	rd_sandbox_limit_total(l->sb, 0);
 	*out = l;
 	return 0;
 }
@@ -413,8 +538,36 @@ static int64_t share_of(const struct rd_margin_result *r, const char *party)
 	return 0;
 }
 
+static int dry_run_now(struct rd_store *s, struct rd_domain *d, const struct rd_vendor *v,
+		       const struct rd_policy_rec *candidate, json_t **report, char *err, size_t errlen);
+
+struct dry_job {
+	struct rd_store *s;
+	struct rd_domain *d;
+	const struct rd_vendor *v;
+	const struct rd_policy_rec *candidate;
+	json_t **report;
+	char *err;
+	size_t errlen;
+	int rc;
+};
+
+static void dry_main(void *arg)
+{
+	struct dry_job *j = arg;
+	j->rc = dry_run_now(j->s, j->d, j->v, j->candidate, j->report, j->err, j->errlen);
+}
+
 int rd_policy_dry_run(struct rd_store *s, struct rd_domain *d, const struct rd_vendor *v,
 		      const struct rd_policy_rec *candidate, json_t **report, char *err, size_t errlen)
+{
+	struct dry_job j = { s, d, v, candidate, report, err, errlen, 0 };
+	run_low(dry_main, &j);
+	return j.rc;
+}
+
+static int dry_run_now(struct rd_store *s, struct rd_domain *d, const struct rd_vendor *v,
+		       const struct rd_policy_rec *candidate, json_t **report, char *err, size_t errlen)
 {
 	struct rd_sandbox *sb_old = NULL, *sb_new = NULL;
 	struct rd_sandbox_limits lim = limits_of(v);
@@ -432,6 +585,8 @@ int rd_policy_dry_run(struct rd_store *s, struct rd_domain *d, const struct rd_v
 		goto out;
 	if ((rc = rd_sandbox_new(&sb_old, &lim)) < 0 || (rc = rd_sandbox_new(&sb_new, &lim)) < 0)
 		goto out;
+	rd_sandbox_limit_total(sb_old, RD_POLICY_JOB_MS);
+	rd_sandbox_limit_total(sb_new, RD_POLICY_JOB_MS);
 	char name[32];
 	snprintf(name, sizeof name, "margin v%u", candidate->version);
 	if ((rc = rd_margin_load(&new_p, sb_new, name, candidate->source, strlen(candidate->source), err, errlen)) < 0)

@@ -20,6 +20,14 @@ extern const char rd_default_margin_lua[], rd_default_margin_vectors[];
 extern const char rd_default_margin_reseller_lua[], rd_default_margin_reseller_vectors[];
 extern const char rd_default_routing_lua[], rd_default_routing_vectors[];
 
+/* Policies run in two places.  On the loop thread (the sweep pricing
+ * quotes) each call has RD_POLICY_LOOP_DEADLINE_US of wall clock.  On the
+ * thread pool (checks of an upload, dry runs) each call has the sandbox's
+ * default deadline and the whole job RD_POLICY_JOB_MS; and one vendor has
+ * at most `policy_jobs_per_vendor` (configuration) jobs there at a time. */
+#define RD_POLICY_LOOP_DEADLINE_US 10000
+#define RD_POLICY_JOB_MS 5000
+
 /* "margin" or "routing"; NULL otherwise. */
 const char *rd_policy_kind(const char *s);
 
@@ -41,6 +49,12 @@ int rd_policy_activate(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, c
 /* Version 1 of each kind from the shipped defaults, active: every new
  * vendor starts with the seed programme. */
 int rd_policy_seed_defaults(struct rd_txn *t, struct rd_domain *d, struct rd_vendor *v);
+
+/* Counts a vendor's policy job on the thread pool: false (nothing counted)
+ * when it already has `max` in flight.  Loop thread only; every true is
+ * paired with one rd_policy_job_end. */
+bool rd_policy_job_begin(struct rd_policy_runtime *rt, uint64_t vendor, unsigned max);
+void rd_policy_job_end(struct rd_policy_runtime *rt, uint64_t vendor);
 
 /* The loaded active policies, per vendor (one thread: the loop's). */
 struct rd_policy_runtime *rd_policy_runtime_new(void);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "policy/sandbox.h"
 #include "util/err.h"
@@ -14,17 +15,78 @@ struct rd_sandbox {
 	lua_State *L;
 	size_t used, cap;
 	uint32_t budget;
-	bool over_budget;
+	uint32_t deadline_us;
 	int safe_ref;  /* registry: the pristine library tables to copy into each _ENV */
 	int fns;       /* registry: table of cached functions, by handle */
 	int envs;      /* registry: table of environments, by handle */
 	int owners;    /* registry: function handle -> its environment's handle */
 	int next_handle;
 	int host;      /* > 0: host-side work, the cap does not apply */
+	/* The call running now (protected_call): */
+	bool running;        /* the script pays for what it does */
+	int64_t left;        /* budget units left (instructions, and work charged by library functions) */
+	int step;            /* the count hook fires every `step` instructions */
+	bool forced;         /* the hook was brought forward (hook_soon) */
+	uint64_t stretch;    /* CLOCK_MONOTONIC ns when the hook last fired */
+	uint64_t deadline;   /* CLOCK_MONOTONIC ns: the call's end */
+	bool total_bound;    /* the deadline is the end of total_left */
+	const char *why;     /* set once the call is stopped: every instruction fails with it */
+	char why_buf[200];
+	bool string_refused; /* the last memory error was a string over STRING_MAX */
+	/* A limit for a run of calls (rd_sandbox_limit_total): */
+	uint32_t total_ms;   /* > 0: the calls together may take this long */
+	uint64_t total_left; /* ns of it left */
 };
 
+/* What one budget unit stands for besides an instruction: this many bytes
+ * allocated, compared or scanned by a library function. */
+#define CHARGE_BYTES 8
+/* An allocation this big is a slow instruction. */
+#define BIG_ALLOC (64u << 10)
+/* The count hook's period, in instructions: it starts at STEP_FIRST, grows
+ * while instructions are cheap and drops to 1 after costly ones (long
+ * strings compared, many values copied, a big allocation), so the clock is
+ * looked at often exactly when instructions are slow. */
+#define STEP_FIRST 64
+#define STEP_MAX 1024
+#define STRETCH_NS 250000u /* the time between two looks the hook aims at */
+/* The longest string a script may make: it bounds what one comparison of
+ * two strings (==, <), which is one VM instruction, can cost. */
+#define STRING_MAX (1u << 20)
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void budget_hook(lua_State *L, lua_Debug *ar);
+
+static struct rd_sandbox *sandbox_of(lua_State *L)
+{
+	void *ud;
+	lua_getallocf(L, &ud);
+	return ud;
+}
+
+/* Makes the hook fire at the next instruction.  The instructions run since
+ * it last fired are not known (Lua keeps the count to itself): the whole
+ * period is charged, so that hints cannot be used to dodge the budget. */
+static void hook_soon(struct rd_sandbox *sb)
+{
+	sb->forced = true;
+	if (sb->step != 1) {
+		sb->left -= sb->step - 1;
+		sb->step = 1;
+		lua_sethook(sb->L, budget_hook, LUA_MASKCOUNT, 1);
+	}
+}
+
 /* The allocator: one byte counter against the cap.  Returning NULL makes
- * Lua raise "not enough memory" inside the protected call. */
+ * Lua raise "not enough memory" inside the protected call.  A big
+ * allocation means a slow instruction: the hook looks at the clock at the
+ * next one. */
 static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
 	struct rd_sandbox *sb = ud;
@@ -34,22 +96,100 @@ static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 		sb->used -= old;
 		return NULL;
 	}
-	if (nsize > old && !sb->host && sb->used + (nsize - old) > sb->cap)
-		return NULL;
+	if (nsize > old && !sb->host) {
+		if (!ptr && osize == LUA_TSTRING && nsize > STRING_MAX + 64) {
+			sb->string_refused = true;
+			return NULL;
+		}
+		if (sb->used + (nsize - old) > sb->cap)
+			return NULL;
+		if (sb->running && nsize - old >= BIG_ALLOC)
+			hook_soon(sb);
+	}
 	void *p = realloc(ptr, nsize);
 	if (p)
 		sb->used = sb->used - old + nsize;
 	return p;
 }
 
+/* Stops the call: from here on every instruction fails with the same
+ * message, so a script that catches the error (pcall, xpcall) does not get
+ * a fresh budget by doing so.  The next call's protected_call starts over. */
+static int stop(lua_State *L, struct rd_sandbox *sb, const char *why)
+{
+	sb->why = why;
+	sb->left = 0;
+	hook_soon(sb);
+	return luaL_error(L, "%s", why);
+}
+
+static const char msg_budget[] = "instruction budget exceeded (an endless loop, or too much work in library calls)";
+
+static void stop_deadline(lua_State *L, struct rd_sandbox *sb)
+{
+	if (sb->total_bound)
+		snprintf(sb->why_buf, sizeof sb->why_buf,
+			 "time limit of the policy calls exceeded (%u ms for all of them in this run)", (unsigned)sb->total_ms);
+	else
+		snprintf(sb->why_buf, sizeof sb->why_buf, "time limit of the policy call exceeded (%u ms)",
+			 (unsigned)((sb->deadline_us + 999) / 1000));
+	stop(L, sb, sb->why_buf);
+}
+
 static void budget_hook(lua_State *L, lua_Debug *ar)
 {
 	(void)ar;
-	/* From here on every instruction fails: a script that catches the error
-	 * (pcall, xpcall) must not get a fresh budget by doing so.  The next
-	 * call's protected_call sets the full budget again. */
-	lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
-	luaL_error(L, "instruction budget exceeded (an endless loop?)");
+	struct rd_sandbox *sb = sandbox_of(L);
+	if (sb->why)
+		stop(L, sb, sb->why);
+	sb->left -= sb->step;
+	if (sb->left <= 0)
+		stop(L, sb, msg_budget);
+	uint64_t now = mono_ns();
+	if (now >= sb->deadline)
+		stop_deadline(L, sb);
+	/* Keep the time between two looks at the clock near STRETCH_NS: a
+	 * stretch that took far longer (slow instructions) drops the period to
+	 * one instruction, a short one doubles it.  A stretch brought forward
+	 * by hook_soon began before the hint: it is not judged. */
+	uint64_t dt = now - sb->stretch;
+	int next = sb->step;
+	if (dt > 4 * STRETCH_NS && !sb->forced)
+		next = 1;
+	else if (dt < STRETCH_NS)
+		next = sb->step * 2 > STEP_MAX ? STEP_MAX : sb->step * 2;
+	sb->forced = false;
+	if (next > sb->left)
+		next = (int)sb->left;
+	sb->stretch = now;
+	if (next != sb->step) {
+		sb->step = next;
+		lua_sethook(L, budget_hook, LUA_MASKCOUNT, next);
+	}
+}
+
+/* Charges `units` of work a library function is about to do in one
+ * instruction; refuses (stopping the call) when the budget has not that
+ * much left, before any of the work is done. */
+static void charge(lua_State *L, double units, const char *what)
+{
+	struct rd_sandbox *sb = sandbox_of(L);
+	if (!sb->running)
+		return;
+	if (sb->why)
+		stop(L, sb, sb->why);
+	if (units >= (double)sb->left) {
+		snprintf(sb->why_buf, sizeof sb->why_buf,
+			 "instruction budget exceeded: %s would do about %.0f steps of work, more than the %lld left", what,
+			 units, (long long)sb->left);
+		stop(L, sb, sb->why_buf);
+	}
+	sb->left -= (int64_t)units;
+	if (units >= 4096) {
+		if (mono_ns() >= sb->deadline)
+			stop_deadline(L, sb);
+		hook_soon(sb); /* heavy data about: watch the next instructions closely */
+	}
 }
 
 static const char *const base_keep[] = { "assert", "error", "ipairs", "next", "pairs", "pcall", "rawequal",
@@ -120,19 +260,262 @@ static int guarded_pattern(lua_State *L)
 	lua_Integer which = lua_tointeger(L, lua_upvalueindex(2)); /* 0 find, 1 match, 2 gmatch, 3 gsub */
 	bool plain = which == 0 && lua_gettop(L) >= 4 && lua_toboolean(L, 4);
 	if (pat && !plain) {
-		double steps = 1, len = (double)(n + 1);
+		/* ... and each step may walk the whole pattern */
+		double steps = (double)(pn + 1), len = (double)(n + 1);
 		int q = quantifiers(pat, pn) + (which == 2 || pn == 0 || pat[0] != '^');
 		for (; q > 0 && steps <= PATTERN_STEPS_MAX; q--)
 			steps *= len;
 		if (steps > PATTERN_STEPS_MAX)
 			return luaL_error(L, "this pattern is too costly for a subject of %d bytes (each of *, +, - and ? "
-					     "multiplies the work by the length): simplify it or shorten the subject",
+					     "multiplies the work by the length, and so does a long pattern): simplify it "
+					     "or shorten the subject",
 					  (int)n);
+	} else if (pat && pn <= n && (double)(n - pn + 1) * (double)pn > PATTERN_STEPS_MAX) {
+		/* a plain search compares the text at every position */
+		return luaL_error(L, "this plain search is too costly: a %d-byte text in a %d-byte subject", (int)pn,
+				  (int)n);
 	}
-	lua_pushvalue(L, lua_upvalueindex(1));
-	lua_insert(L, 1);
-	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-	return lua_gettop(L);
+	charge(L, (double)(n + pn) / CHARGE_BYTES, "a pattern function");
+	return lua_tocfunction(L, lua_upvalueindex(1))(L);
+}
+
+/* ---- library functions that work inside one instruction ------------------------- */
+
+/* The count hook only runs between instructions, and the functions below
+ * may do work far beyond their arguments' size inside one (string.rep of
+ * an empty string 2^50 times, table.move of 2^40 slots): each is wrapped so
+ * that it charges its work to the budget before doing any of it.  Work
+ * that makes memory is bounded by the cap besides; what a function does in
+ * Lua (a comparator, an __index) is counted as instructions. */
+enum cost {
+	C_REP, C_BYTE, C_ARGS, C_LEN1, C_FORMAT, C_PACK, C_UNPACK, C_CODEPOINT, C_UTF8LEN, C_CODES,
+	C_TINSERT, C_TREMOVE, C_TMOVE, C_TCONCAT, C_TUNPACK, C_TSORT, C_TONUMBER, C_RAWEQUAL, C_SELECT,
+};
+
+static double slen(lua_State *L, int i)
+{
+	return lua_type(L, i) == LUA_TSTRING ? (double)lua_rawlen(L, i) : 0;
+}
+
+/* Elements i..j of a range, 0 when empty (in doubles: no overflow). */
+static double span(lua_Integer i, lua_Integer j)
+{
+	return j >= i ? (double)j - (double)i + 1 : 0;
+}
+
+/* A string position as the library reads it (negative: from the end). */
+static double pos_of(lua_Integer p, double len)
+{
+	if (p > 0)
+		return (double)p;
+	if (p == 0)
+		return 1;
+	return (double)p < -len ? 1 : len + (double)p + 1;
+}
+
+/* The slice i..j of a string argument, clamped to its length. */
+static double slice(lua_State *L, int s, int i, lua_Integer di, int j, lua_Integer dj)
+{
+	double len = slen(L, s);
+	double a = pos_of(luaL_optinteger(L, i, di), len), b = pos_of(luaL_optinteger(L, j, dj), len);
+	if (b > len)
+		b = len;
+	return b >= a ? b - a + 1 : 0;
+}
+
+/* Sets argument `at` to the table's length (through __len, as the library
+ * does) when the caller left it out, so the function does not ask again. */
+static lua_Integer fill_len(lua_State *L, int at)
+{
+	if (lua_gettop(L) < at)
+		lua_settop(L, at);
+	if (lua_isnil(L, at)) {
+		lua_Integer n = luaL_len(L, 1);
+		lua_pushinteger(L, n);
+		lua_replace(L, at);
+		return n;
+	}
+	return luaL_checkinteger(L, at);
+}
+
+/* The sum of the numbers written in a pack format. */
+static double format_sizes(lua_State *L, int i)
+{
+	size_t n;
+	const char *f = lua_type(L, i) == LUA_TSTRING ? lua_tolstring(L, i, &n) : NULL;
+	double sum = 0, v = 0;
+	for (size_t k = 0; f && k <= n; k++) {
+		if (k < n && f[k] >= '0' && f[k] <= '9') {
+			v = v * 10 + (f[k] - '0');
+		} else {
+			sum += v;
+			v = 0;
+		}
+	}
+	return sum;
+}
+
+static int iter_charged(lua_State *L);
+
+static int charged(lua_State *L)
+{
+	int n = lua_gettop(L);
+	enum cost kind = (enum cost)lua_tointeger(L, lua_upvalueindex(2));
+	const char *what = lua_tostring(L, lua_upvalueindex(3));
+	double units = 1;
+	switch (kind) {
+	case C_REP: {
+		/* n copies of s with n - 1 separators: the loop runs n times
+		 * even when both are empty (nothing to allocate, nothing to stop
+		 * it).  A result beyond the memory cap is refused as such, before
+		 * an allocation that would fail (and force a full collection). */
+		lua_Integer count = luaL_checkinteger(L, 2);
+		double l = slen(L, 1), lsep = slen(L, 3);
+		if (count > 0) {
+			double total = (double)count * l + (double)(count - 1) * lsep;
+			struct rd_sandbox *sb = sandbox_of(L);
+			double room = sb->used < sb->cap ? (double)(sb->cap - sb->used) : 0;
+			if (total > room && sb->running) {
+				char msg[120];
+				snprintf(msg, sizeof msg, "memory limit of the policy sandbox exceeded: string.rep would make %.0f bytes",
+					 total);
+				return luaL_error(L, "%s", msg);
+			}
+			units = ((double)count + total) / CHARGE_BYTES;
+		}
+		break;
+	}
+	case C_BYTE: /* string.byte(s, i, j): one value per byte of the slice */
+		units += slice(L, 1, 2, 1, 3, luaL_optinteger(L, 2, 1));
+		break;
+	case C_CODEPOINT: /* utf8.codepoint(s, i, j): decodes the slice */
+		units += slice(L, 1, 2, 1, 3, luaL_optinteger(L, 2, 1));
+		break;
+	case C_UTF8LEN: /* utf8.len(s, i, j): scans the slice */
+		units += slice(L, 1, 2, 1, 3, -1) / CHARGE_BYTES;
+		break;
+	case C_ARGS: /* one unit per argument (string.char, utf8.char, table.pack) */
+		units += n;
+		break;
+	case C_LEN1: /* scans its first argument (upper, lower, reverse, utf8.offset, packsize) */
+		units += slen(L, 1) / CHARGE_BYTES;
+		break;
+	case C_FORMAT: /* walks the format; each conversion formats a value (snprintf) */
+		units += slen(L, 1) + 32.0 * n;
+		break;
+	case C_PACK: /* walks the format; sizes in it ('c1000000') are bytes to write or read */
+		units += slen(L, 1) + n + format_sizes(L, 1) / CHARGE_BYTES;
+		break;
+	case C_UNPACK: /* ... and 'z' scans the data */
+		units += slen(L, 1) + format_sizes(L, 1) / CHARGE_BYTES + slen(L, 2) / CHARGE_BYTES;
+		break;
+	case C_TONUMBER:
+		units += slen(L, 1) / CHARGE_BYTES;
+		break;
+	case C_RAWEQUAL:
+		units += (slen(L, 1) < slen(L, 2) ? slen(L, 1) : slen(L, 2)) / CHARGE_BYTES;
+		break;
+	case C_SELECT: /* select(i, ...) returns up to n - 1 values */
+		units += n;
+		break;
+	case C_CODES: /* its iterator is charged, below */
+		break;
+	case C_TINSERT: /* table.insert(t, pos, v) moves #t - pos + 1 elements up */
+		if (n == 3 && lua_istable(L, 1)) {
+			lua_Integer pos = luaL_checkinteger(L, 2), size = luaL_len(L, 1);
+			if (pos >= 1) /* (the library refuses positions outside 1..#t + 1) */
+				units += span(pos, size);
+		}
+		break;
+	case C_TREMOVE: /* table.remove(t, pos) moves #t - pos elements down */
+		if (lua_istable(L, 1)) {
+			lua_Integer size = luaL_len(L, 1), pos = luaL_optinteger(L, 2, size);
+			if (pos >= 1)
+				units += span(pos, size);
+		}
+		break;
+	case C_TMOVE: /* table.move(a1, f, e, t [, a2]) */
+		units += span(luaL_checkinteger(L, 2), luaL_checkinteger(L, 3));
+		break;
+	case C_TCONCAT: /* table.concat(t, sep, i, j) */
+		if (lua_istable(L, 1)) {
+			lua_Integer j = fill_len(L, 4);
+			units += span(luaL_optinteger(L, 3, 1), j);
+		}
+		break;
+	case C_TUNPACK: { /* table.unpack(t, i, j) */
+		lua_Integer j = fill_len(L, 3);
+		units += span(luaL_optinteger(L, 2, 1), j);
+		break;
+	}
+	case C_TSORT: /* n log n comparisons and moves */
+		if (lua_istable(L, 1)) {
+			double size = (double)luaL_len(L, 1);
+			double lg = 1;
+			for (double k = size; k > 1; k /= 2)
+				lg++;
+			units += size * lg;
+		}
+		break;
+	}
+	charge(L, units, what);
+	/* The library function runs in this frame: its errors name it. */
+	int r = lua_tocfunction(L, lua_upvalueindex(1))(L);
+	if (kind == C_CODES && r == 3 && lua_iscfunction(L, -3)) {
+		/* the iterator skips continuation bytes on every step: charge it too */
+		lua_pushvalue(L, -3);
+		lua_pushcclosure(L, iter_charged, 1);
+		lua_replace(L, -4);
+	}
+	return r;
+}
+
+/* utf8.codes' iterator: charges the continuation bytes it is about to skip. */
+static int iter_charged(lua_State *L)
+{
+	size_t len;
+	const char *s = luaL_checklstring(L, 1, &len);
+	lua_Integer i = lua_tointeger(L, 2); /* as the iterator reads it */
+	size_t k = i > 0 ? (size_t)i : 0, from = k;
+	while (k < len && ((unsigned char)s[k] & 0xC0) == 0x80)
+		k++;
+	charge(L, 1 + (double)(k - from) / CHARGE_BYTES, "utf8.codes");
+	return lua_tocfunction(L, lua_upvalueindex(1))(L);
+}
+
+static const struct {
+	const char *lib, *name;
+	enum cost kind;
+} costly[] = {
+	{ "string", "rep", C_REP },	       { "string", "byte", C_BYTE },	  { "string", "char", C_ARGS },
+	{ "string", "format", C_FORMAT },      { "string", "upper", C_LEN1 },	  { "string", "lower", C_LEN1 },
+	{ "string", "reverse", C_LEN1 },       { "string", "pack", C_PACK },	  { "string", "unpack", C_UNPACK },
+	{ "string", "packsize", C_PACK },      { "utf8", "char", C_ARGS },	  { "utf8", "codepoint", C_CODEPOINT },
+	{ "utf8", "len", C_UTF8LEN },	       { "utf8", "offset", C_LEN1 },	  { "utf8", "codes", C_CODES },
+	{ "table", "insert", C_TINSERT },      { "table", "remove", C_TREMOVE },  { "table", "move", C_TMOVE },
+	{ "table", "concat", C_TCONCAT },      { "table", "unpack", C_TUNPACK },  { "table", "sort", C_TSORT },
+	{ "table", "pack", C_ARGS },	       { NULL, "tonumber", C_TONUMBER },  { NULL, "rawequal", C_RAWEQUAL },
+	{ NULL, "select", C_SELECT },
+};
+
+/* Wraps the functions above in the table on top of the stack (the safe
+ * globals). */
+static void wrap_costly(lua_State *L)
+{
+	for (size_t i = 0; i < sizeof costly / sizeof *costly; i++) {
+		if (costly[i].lib)
+			lua_getfield(L, -1, costly[i].lib);
+		else
+			lua_pushvalue(L, -1);
+		lua_getfield(L, -1, costly[i].name);
+		/* charged() runs it in its own frame: a C function without upvalues */
+		rd_require(lua_tocfunction(L, -1) && !lua_getupvalue(L, -1, 1));
+		lua_pushinteger(L, costly[i].kind);
+		lua_pushfstring(L, "%s%s%s", costly[i].lib ? costly[i].lib : "", costly[i].lib ? "." : "", costly[i].name);
+		lua_pushcclosure(L, charged, 3);
+		lua_setfield(L, -2, costly[i].name);
+		lua_pop(L, 1);
+	}
 }
 
 /* Builds the registry table of safe globals, from which every _ENV is
@@ -162,6 +545,7 @@ static int build_safe(lua_State *L)
 	static const char *const patterns[] = { "find", "match", "gmatch", "gsub", NULL };
 	for (size_t i = 0; patterns[i]; i++) {
 		lua_getfield(L, -1, patterns[i]);
+		rd_require(lua_tocfunction(L, -1) && !lua_getupvalue(L, -1, 1)); /* run in guarded_pattern's frame */
 		/* upvalue 2: which one (find's 4th argument means "plain text";
 		 * gmatch ignores the ^ anchor) */
 		lua_pushinteger(L, (lua_Integer)i);
@@ -169,6 +553,7 @@ static int build_safe(lua_State *L)
 		lua_setfield(L, -2, patterns[i]);
 	}
 	lua_pop(L, 1);
+	wrap_costly(L);
 	lua_getfield(L, -1, "setmetatable");
 	lua_pushcclosure(L, safe_setmetatable, 1);
 	lua_setfield(L, -2, "setmetatable");
@@ -199,6 +584,7 @@ int rd_sandbox_new(struct rd_sandbox **out, const struct rd_sandbox_limits *lim)
 	struct rd_sandbox *sb = rd_calloc(1, sizeof *sb);
 	sb->cap = lim && lim->memory_bytes ? lim->memory_bytes : 16u << 20;
 	sb->budget = lim && lim->instructions ? lim->instructions : 1000000;
+	sb->deadline_us = lim && lim->deadline_us ? lim->deadline_us : RD_SANDBOX_DEADLINE_US;
 	size_t cap = sb->cap;
 	sb->host = 1; /* the libraries themselves are not the script's to pay for */
 	sb->L = lua_newstate(sb_alloc, sb);
@@ -248,6 +634,12 @@ lua_State *rd_sandbox_state(struct rd_sandbox *sb)
 	return sb->L;
 }
 
+void rd_sandbox_limit_total(struct rd_sandbox *sb, uint32_t ms)
+{
+	sb->total_ms = ms;
+	sb->total_left = (uint64_t)ms * 1000000u;
+}
+
 size_t rd_sandbox_memory(const struct rd_sandbox *sb)
 {
 	return sb->used;
@@ -289,16 +681,34 @@ static int protected_call(struct rd_sandbox *sb, int nargs, int nresults, char *
 	int base = lua_gettop(L) - nargs - 1;
 	int host = sb->host;
 	sb->host = 0; /* the script pays for what it allocates */
-	lua_sethook(L, budget_hook, LUA_MASKCOUNT, (int)sb->budget);
+	sb->left = sb->budget;
+	sb->why = NULL;
+	sb->string_refused = false;
+	sb->forced = false;
+	sb->step = sb->budget < STEP_FIRST ? (int)sb->budget : STEP_FIRST;
+	sb->stretch = mono_ns();
+	sb->deadline = sb->stretch + (uint64_t)sb->deadline_us * 1000u;
+	sb->total_bound = sb->total_ms && sb->total_left < (uint64_t)sb->deadline_us * 1000u;
+	if (sb->total_bound)
+		sb->deadline = sb->stretch + sb->total_left;
+	uint64_t started = sb->stretch;
+	sb->running = true;
+	lua_sethook(L, budget_hook, LUA_MASKCOUNT, sb->step);
 	int rc = lua_pcall(L, nargs, nresults, 0);
 	lua_sethook(L, NULL, 0, 0);
+	sb->running = false;
+	if (sb->total_ms) {
+		uint64_t took = mono_ns() - started;
+		sb->total_left = took < sb->total_left ? sb->total_left - took : 0;
+	}
 	sb->host = host;
 	if (rc == LUA_OK)
 		return 0;
 	sb->host++; /* lua_tostring of a number allocates: never a memory error here */
 	const char *msg = lua_tostring(L, -1);
 	if (rc == LUA_ERRMEM)
-		msg = "memory limit of the policy sandbox exceeded";
+		msg = sb->string_refused ? "memory limit of the policy sandbox exceeded (strings are at most 1 MiB)"
+					 : "memory limit of the policy sandbox exceeded";
 	snprintf(err, errlen, "%s", msg ? msg : "error object is not a string");
 	lua_settop(L, base);
 	sb->host--;

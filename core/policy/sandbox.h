@@ -13,6 +13,17 @@
  * Every call runs through one protected-call wrapper with an instruction
  * budget (a count hook) and under the state's memory cap (a custom
  * allocator); a Lua error never unwinds through a C frame of the daemon.
+ * The budget is bounded whatever the script calls: the library functions
+ * that can work far beyond their arguments inside one instruction
+ * (string.rep, string.byte, string.char, string.format, string.pack and
+ * unpack, upper, lower, reverse; table.insert, remove, move, concat,
+ * unpack, sort, pack; utf8.char, codepoint, len, offset, codes; tonumber,
+ * rawequal, select; the pattern functions) charge their work to it before
+ * doing any (one unit per element, or per 8 bytes scanned); strings are
+ * at most 1 MiB, which bounds what one comparison or concatenation costs.  A wall-clock
+ * deadline backs the budget: the hook looks at CLOCK_MONOTONIC every few
+ * instructions, at every one while instructions are slow.  Once a call is
+ * stopped, every further instruction fails, so pcall cannot buy it time.
  * A state is used by one thread at a time.
  */
 #ifndef RD_POLICY_SANDBOX_H
@@ -25,9 +36,13 @@
 struct lua_State;
 struct rd_sandbox;
 
+/* The wall-clock deadline of one call unless the limits say otherwise. */
+#define RD_SANDBOX_DEADLINE_US 250000
+
 struct rd_sandbox_limits {
 	size_t memory_bytes;      /* 0: 16 MiB */
 	uint32_t instructions;    /* per call; 0: 1,000,000 */
+	uint32_t deadline_us;     /* per call, wall clock; 0: RD_SANDBOX_DEADLINE_US */
 };
 
 int rd_sandbox_new(struct rd_sandbox **out, const struct rd_sandbox_limits *limits);
@@ -58,6 +73,11 @@ int rd_sandbox_finish(struct rd_sandbox *sb, int nargs, int nresults, char *err,
  * what happens in between small and bounded. */
 void rd_sandbox_host_begin(struct rd_sandbox *sb);
 void rd_sandbox_host_end(struct rd_sandbox *sb);
+
+/* From now on, the calls of this sandbox together run at most `ms`
+ * milliseconds (a job of many calls: an upload's vectors, a dry run, a
+ * sweep); a call that would run past it is stopped.  0 lifts the limit. */
+void rd_sandbox_limit_total(struct rd_sandbox *sb, uint32_t ms);
 
 /* Bytes the state uses now. */
 size_t rd_sandbox_memory(const struct rd_sandbox *sb);

@@ -123,7 +123,27 @@ static json_t *price_line(struct sweep *s, struct rd_opportunity *o, const char 
 		struct rd_margin_result r;
 		char err[300];
 		ml.publish = pub[i];
-		if (rd_margin_eval(s->margin, &ml, &r, err, sizeof err) < 0) {
+		int rc = -1;
+		if (s->policy_stopped[0]) {
+			snprintf(err, sizeof err, "%s", s->policy_stopped);
+		} else if (s->policy_failed_on == k->id) {
+			snprintf(err, sizeof err, "it failed on another line of this quote"); /* the quote has its reason */
+		} else {
+			uint64_t t0 = uv_hrtime();
+			rc = rd_margin_eval(s->margin, &ml, &r, err, sizeof err);
+			s->policy_ns += uv_hrtime() - t0;
+			if (rc < 0)
+				s->policy_failed_on = k->id;
+			if (rc < 0 && ++s->policy_failures >= RD_SWEEP_POLICY_FAILURES) {
+				snprintf(s->policy_stopped, sizeof s->policy_stopped,
+					 "not called again in this sweep after it failed on %u quotes (the last: %.200s)",
+					 s->policy_failures, err);
+				rd_log(RD_LOG_WARN, "renew", "vendor %llu: the margin policy failed %u times in this sweep: "
+				       "its remaining quotes wait for attention; the last failure: %s",
+				       (unsigned long long)s->v.id, s->policy_failures, err);
+			}
+		}
+		if (rc < 0) {
 			if (!o->attention) {
 				o->attention = 1;
 				snprintf(o->attention_reason, sizeof o->attention_reason, "the margin policy failed: %.200s", err);
@@ -335,6 +355,15 @@ static int quote_contract(struct sweep *s, struct rd_contract *k)
 			return RD_EINTERNAL;
 		k->quoted = RD_QUOTED_INELIGIBLE;
 	} else {
+		/* The vendor's policy has had its share of this turn of the
+		 * loop: the contract stays unquoted, the next turn takes it up.
+		 * (A preview has no next turn: it runs on, its calls bounded by
+		 * the sandbox's limit for the run.) */
+		if (s->margin && !s->preview && !s->policy_stopped[0] &&
+		    s->policy_ns > (uint64_t)RD_SWEEP_POLICY_MS * 1000000u) {
+			s->deferred = true;
+			return 0;
+		}
 		if ((rc = make_quote(s, k)) < 0)
 			return rc;
 		k->quoted = RD_QUOTED_YES;
@@ -452,6 +481,8 @@ int rd_sweep_day(struct sweep *s, bool full_window)
 	 * import, a new end date). */
 	if ((rc = each_in(s, RD_IDX_CONTRACT_UNQUOTED, s->day, s->day + (rd_date)w, quote_contract)) < 0)
 		return rc;
+	if (s->deferred)
+		return 0; /* the day is swept again, the rest with it */
 	if ((rc = pullbacks(s)) < 0)
 		return rc;
 	if ((rc = each_ending(s, full_window ? s->day - 366 : s->day - 1, s->day - 1, expire_contract)) < 0)

@@ -15,6 +15,7 @@ struct rd_renew {
 	struct rd_app *app;
 	uv_timer_t sweep_timer, mail_timer;
 	bool started;
+	bool resume;             /* a sweep left work for the next turn: sweep again soon */
 	/* delivery */
 	bool delivering;         /* a batch is on the thread pool */
 	unsigned busy;
@@ -43,12 +44,27 @@ struct sweep {
 	uint64_t now;            /* business time for records */
 	struct rd_margin_policy *margin; /* NULL when the active policy cannot load */
 	char margin_error[300];
+	/* The vendor's policy in this sweep (it runs on the loop thread): */
+	uint64_t policy_ns;      /* time spent in its calls */
+	unsigned policy_failures; /* quotes it failed on */
+	uint64_t policy_failed_on; /* the contract whose quote it failed on last */
+	char policy_stopped[300]; /* non-empty: not called again in this sweep, the reason */
+	bool deferred;           /* its share of the sweep is used: the rest waits for the next turn */
 	json_t *preview;         /* non-NULL: a dry run, collect what happens */
 	int reminder_offset;
 	char ref[96];            /* the action taken last: the ref of the messages it sends */
 	unsigned taken, scanned;
 };
 
+/* A vendor's margin policy in one sweep, on the loop thread: after it
+ * failed on this many quotes it is not called again in that sweep (the
+ * remaining quotes wait for attention); once its calls have taken
+ * RD_SWEEP_POLICY_MS, the vendor's remaining contracts wait for the next
+ * turn of the loop (the quote in progress is finished); and its calls
+ * together never run past twice that (a call still running then is
+ * stopped). */
+#define RD_SWEEP_POLICY_FAILURES 3
+#define RD_SWEEP_POLICY_MS 25
 int rd_action_once(struct sweep *s, const char *key);
 int rd_opportunity_of(struct sweep *s, uint64_t contract, struct rd_opportunity *o);
 int rd_sweep_day(struct sweep *s, bool full_window);

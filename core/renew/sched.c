@@ -87,8 +87,8 @@ static int day_write(struct rd_txn *t, void *arg)
 	int rc = rd_entity_get(t, s->d->vendors, &rd_entity_vendor, 0, s->v.id, &s->v);
 	if (rc < 0 || (rc = rd_sweep_day(s, j->full)) < 0)
 		return rc;
-	if (s->preview)
-		return 0;
+	if (s->preview || s->deferred)
+		return 0; /* deferred: the day is swept again (each action once) */
 	char key[48];
 	sweep_meta_key(s->v.id, key, sizeof key);
 	int32_t d = s->day;
@@ -108,6 +108,9 @@ static void load_margin(struct rd_renew *r, struct sweep *s)
 			     sizeof s->margin_error) < 0)
 		s->margin = NULL;
 	rd_txn_end(t);
+	/* The loop thread's share for this vendor's policy in this sweep. */
+	if (s->margin)
+		rd_sandbox_limit_total(s->margin->sb, 2 * RD_SWEEP_POLICY_MS);
 }
 
 static int sweep_vendor(struct rd_renew *r, const struct rd_vendor *v, rd_date today)
@@ -136,9 +139,21 @@ static int sweep_vendor(struct rd_renew *r, const struct rd_vendor *v, rd_date t
 			return rc;
 		}
 		taken += (int)j.s.taken;
+		if (j.s.deferred) {
+			rd_log(RD_LOG_WARN, "renew", "vendor %llu: the margin policy took %llu ms of this sweep: the rest of "
+			       "the vendor's work waits for the next turn of the loop", (unsigned long long)v->id,
+			       (unsigned long long)(j.s.policy_ns / 1000000));
+			r->resume = true;
+			break;
+		}
 	}
 	return taken;
 }
+
+static void on_sweep(uv_timer_t *t);
+
+/* A sweep that left work for later sweeps again this soon. */
+#define RESUME_MS 20
 
 int rd_renew_sweep(struct rd_renew *r)
 {
@@ -167,6 +182,13 @@ int rd_renew_sweep(struct rd_renew *r)
 			total += k;
 	}
 	free(vs);
+	if (r->resume) {
+		/* some vendor's work waits: sweep again soon, after what else
+		 * the loop has to do */
+		r->resume = false;
+		if (r->started)
+			uv_timer_start(&r->sweep_timer, on_sweep, RESUME_MS, r->app->config->sched_interval_ms);
+	}
 	if (total) {
 		rd_log(RD_LOG_INFO, "renew", "sweep to %d: %d action(s)", today, total);
 		rd_renew_kick(r);

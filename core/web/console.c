@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "api/import.h"
+#include "config/config.h"
 #include "plugin/host.h"
 #include "policy/runtime.h"
 #include "renew/renew.h"
@@ -911,9 +912,27 @@ static int upload_store(struct rd_txn *t, void *arg)
 	return rd_policy_store(t, u->w.app->domain, u->w.c.who.vendor, &u->rec);
 }
 
+/* One vendor's share of the thread pool (as POST /api/v1/policies/{kind}):
+ * a job more than policy_jobs_per_vendor gets a 429 page (true). */
+static bool pool_full(struct web *w)
+{
+	unsigned max = (unsigned)w->app->config->policy_jobs_per_vendor;
+	if (rd_policy_job_begin(w->app->policies, w->c.who.vendor, max))
+		return false;
+	rd_reply_header(w->req, "retry-after", "1");
+	char text[200];
+	snprintf(text, sizeof text,
+		 "Policy checks and dry runs run at most %u at a time for a vendor, and %u are running now. Try again when "
+		 "one has finished.",
+		 max, max);
+	rd_web_message(w, 429, "Busy", text);
+	return true;
+}
+
 static void upload_done(struct rd_req *req, void *arg)
 {
 	struct upload *u = arg;
+	rd_policy_job_end(u->w.app->policies, u->w.c.who.vendor);
 	if (!req)
 		goto out;
 	u->w.req = req;
@@ -1001,7 +1020,15 @@ int rd_page_vendor_policy_upload(struct rd_req *req)
 	u->vectors = vectors;
 	u->report = json_array();
 	free(compact);
-	return rd_req_work(req, upload_check, upload_done, u);
+	int q = pool_full(&u->w) ? 1 : rd_req_work(req, upload_check, upload_done, u);
+	if (q < 0)
+		rd_policy_job_end(u->w.app->policies, u->w.c.who.vendor);
+	if (q != 0) {
+		json_decref(u->vectors);
+		json_decref(u->report);
+		free(u);
+	}
+	return q < 0 ? q : 0;
 }
 
 struct dry {
@@ -1037,6 +1064,7 @@ static json_t *shares_text(json_t *shares)
 static void dry_done(struct rd_req *req, void *arg)
 {
 	struct dry *d = arg;
+	rd_policy_job_end(d->w.app->policies, d->w.c.who.vendor);
 	if (!req)
 		goto out;
 	d->w.req = req;
@@ -1133,7 +1161,15 @@ int rd_page_vendor_policy_dry_run(struct rd_req *req)
 		free(d);
 		return rc == RD_ENOTFOUND ? 0 : rc;
 	}
-	return rd_req_work(req, dry_work, dry_done, d);
+	if (pool_full(&d->w)) {
+		free(d);
+		return 0;
+	}
+	if ((rc = rd_req_work(req, dry_work, dry_done, d)) < 0) {
+		rd_policy_job_end(d->w.app->policies, d->w.c.who.vendor);
+		free(d);
+	}
+	return rc;
 }
 
 struct activation {

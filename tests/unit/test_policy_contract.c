@@ -248,7 +248,7 @@ static void test_margin_script_errors(void **state)
 	assert_contains(err, "margin v9:2: no margin for you");
 	assert_rc(margin_with(sb, "  while true do end", &line, &res, err), RD_EINVAL);
 	assert_contains(err, "budget");
-	assert_rc(margin_with(sb, "  local t = {} while true do t[#t + 1] = ('x'):rep(4096) .. #t end", &line, &res, err),
+	assert_rc(margin_with(sb, "  local s, t = ('x'):rep(4096), {} while true do t[#t + 1] = s .. #t end", &line, &res, err),
 		  -ENOMEM);
 	assert_contains(err, "memory");
 }

@@ -19,6 +19,7 @@
 #include <lua.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "policy/policy.h"
 #include "policy/sandbox.h"
@@ -54,6 +55,18 @@ static int sb_fast_setup(void **state)
 {
 	struct rd_sandbox *sb = NULL;
 	struct rd_sandbox_limits lim = { .instructions = 100000 };
+	if (rd_sandbox_new(&sb, &lim) < 0)
+		return -1;
+	*state = sb;
+	return 0;
+}
+
+/* A large budget and a short deadline: the clock must stop what the budget
+ * would not. */
+static int sb_deadline_setup(void **state)
+{
+	struct rd_sandbox *sb = NULL;
+	struct rd_sandbox_limits lim = { .instructions = 100000000, .deadline_us = 50000 };
 	if (rd_sandbox_new(&sb, &lim) < 0)
 		return -1;
 	*state = sb;
@@ -466,6 +479,202 @@ static void test_pattern_backtracking_refused(void **state)
 					    "assert(('WSG-STD'):match('^(%u+)%-(%u+)$') == 'WSG')\n"));
 }
 
+/* ---- work inside one instruction ---------------------------------------------------------- */
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Runs src both as a chunk's top level and inside a called function; each
+ * must fail with needle in the message, within max_s seconds. */
+static void must_stop(struct rd_sandbox *sb, const char *src, const char *needle, double max_s)
+{
+	char err[ERRLEN] = "";
+	double t0 = now_s();
+	int env = rd_sandbox_load(sb, "bomb", src, strlen(src), err, sizeof err);
+	double took = now_s() - t0;
+	if (env >= 0)
+		fail_msg("the bomb loaded:\n%s", src);
+	if (!strstr(err, needle))
+		fail_msg("the bomb failed with \"%s\", not \"%s\":\n%s", err, needle, src);
+	if (took > max_s)
+		fail_msg("the bomb took %.3f s to stop (at most %.1f s):\n%s", took, max_s, src);
+	char fn[4096];
+	snprintf(fn, sizeof fn, "function bomb()\n%s\nend\n", src);
+	env = must_load(sb, fn);
+	lua_State *L = rd_sandbox_state(sb);
+	int top = lua_gettop(L);
+	t0 = now_s();
+	assert_true(call1(sb, env, "bomb", err, sizeof err) < 0);
+	took = now_s() - t0;
+	assert_int_equal(lua_gettop(L), top);
+	if (!strstr(err, needle))
+		fail_msg("called, the bomb failed with \"%s\", not \"%s\":\n%s", err, needle, src);
+	if (took > max_s)
+		fail_msg("called, the bomb took %.3f s to stop (at most %.1f s):\n%s", took, max_s, src);
+	rd_sandbox_unload(sb, env);
+}
+
+/* Library functions whose work is not bounded by their arguments' size:
+ * each of these ran for minutes to years inside one VM instruction, where
+ * the count hook never fires; now each is refused before doing the work. */
+static void test_one_instruction_bombs(void **state)
+{
+	struct rd_sandbox *sb = *state;
+	static const struct {
+		const char *src, *needle;
+	} bombs[] = {
+		{ "local s = string.rep('', 1 << 50)", "string.rep would do" },
+		{ "local s = ('').rep('', 1 << 50, '')", "string.rep would do" },
+		{ "local s = (''):rep(1 << 40)", "string.rep would do" },
+		{ "local t, u = {}, {} table.move(t, 1, 1 << 40, 1, u)", "table.move would do" },
+		{ "local t = {} table.move(t, 1, 1 << 40, 2)", "table.move would do" },
+		{ "local t = {} table.move(t, math.mininteger + 1, -1, 1)", "table.move would do" },
+		/* values from a C function __index: no Lua instruction runs */
+		{ "local t = setmetatable({}, { __index = type }) local s = table.concat(t, '', 1, 1 << 40)",
+		  "table.concat would do" },
+		{ "local t = setmetatable({}, { __index = type, __len = function() return 1 << 40 end })\n"
+		  "local s = table.concat(t)",
+		  "table.concat would do" },
+		{ "local t = {} for i = 1, 1e9 do table.unpack(t, 1, 999000) end", "table.unpack would do" },
+		{ "local t = setmetatable({}, { __len = function() return 500000 end })\n"
+		  "for i = 1, 1e9 do local a = table.unpack(t) end",
+		  "table.unpack would do" },
+		{ "local t = {} for i = 1, 200000 do t[i] = i end\n"
+		  "for i = 1, 1e9 do table.insert(t, 1, i) end",
+		  "table.insert would do" },
+		{ "local t = {} for i = 1, 200000 do t[i] = i end\n"
+		  "for i = 1, 1e9 do table.remove(t, 1) end",
+		  "table.remove would do" },
+		{ "local t = {} for i = 1, 100000 do t[i] = -i end\n"
+		  "for i = 1, 1e9 do table.sort(t) end",
+		  "table.sort would do" },
+		{ "local s = ('x'):rep(900000) for i = 1, 1e9 do local a = s:byte(1, -1) end", "string.byte would do" },
+		{ "local s = ('\\x80'):rep(1 << 20) for i = 1, 1e9 do local a = utf8.codepoint(s, 1, -1) end",
+		  "utf8.codepoint would do" },
+		{ "local s = ('x'):rep(1 << 20) for i = 1, 1e9 do utf8.len(s) end", "utf8.len would do" },
+		{ "local s = 'a' .. ('\\x80'):rep(1 << 20) local f = utf8.codes('a')\n"
+		  "for i = 1, 1e9 do f(s, 1) end",
+		  "utf8.codes would do" },
+		{ "local s = ('x'):rep(1 << 20) for i = 1, 1e9 do utf8.offset(s, -1) end", "utf8.offset would do" },
+		{ "local s = ('0'):rep(1 << 20) .. '1' for i = 1, 1e9 do tonumber(s) end", "tonumber would do" },
+		{ "local s = ('9'):rep(1 << 20) for i = 1, 1e9 do tonumber(s, 16) end", "tonumber would do" },
+		{ "local a, b = ('x'):rep(1 << 20), ('x'):rep((1 << 20) - 1) .. 'x'\n"
+		  "for i = 1, 1e9 do rawequal(a, b) end",
+		  "rawequal would do" },
+		{ "local t = {} t[100000] = 1 local function f(...) for i = 1, 1e9 do select('#', ...) end end\n"
+		  "f(table.unpack(t, 1, 100000))",
+		  "select would do" },
+		{ "local f = ('%d'):rep(100000) local t = {} for i = 1, 100000 do t[i] = i end\n"
+		  "for i = 1, 1e9 do string.format(f, table.unpack(t)) end",
+		  "would do" },
+		{ "local s = string.pack('c1000000000', '')", "string.pack would do" },
+		{ "local s = string.pack(('x'):rep((1 << 20) - 16))", "would do" },
+		{ "local s = ('x'):rep(1 << 18) for i = 1, 1e9 do string.unpack(('c1'):rep(1 << 18), s) end",
+		  "string.unpack would do" },
+		{ "local s = ('x'):rep(1 << 20) for i = 1, 1e9 do s:upper() end", "string.upper would do" },
+		{ "local s = ('x'):rep(1 << 20) for i = 1, 1e9 do s:reverse() end", "string.reverse would do" },
+		{ "local t = {} for i = 1, 100000 do t[i] = '' end for i = 1, 1e9 do table.concat(t) end",
+		  "table.concat would do" },
+		{ "local t = {} for i = 1, 100000 do t[i] = 65 end for i = 1, 1e9 do string.char(table.unpack(t)) end",
+		  "would do" },
+		{ "local t = {} for i = 1, 100000 do t[i] = 65 end for i = 1, 1e9 do utf8.char(table.unpack(t)) end",
+		  "would do" },
+		{ "local t = {} t[200000] = 1 for i = 1, 1e9 do table.pack(table.unpack(t, 1, 200000)) end", "would do" },
+		/* pcall does not buy the script a new budget */
+		{ "while true do pcall(string.rep, '', 1 << 50) end", "string.rep would do" },
+		{ "for i = 1, 1e9 do pcall(table.move, {}, 1, 1 << 40, 1, {}) end", "table.move would do" },
+		/* plain searches and long patterns compare the text at every position */
+		{ "local s = ('a'):rep(65536) local r = s:find(('a'):rep(32768) .. 'b', 1, true)", "too costly" },
+		{ "local s = ('a'):rep(65536) local r = s:find(('a'):rep(32768) .. 'b')", "too costly" },
+		{ "local s = ('a'):rep(65536) local r = s:match(('a'):rep(32767) .. '.b')", "too costly" },
+		/* one string of more than 1 MiB: comparing two costs too much in one instruction */
+		{ "local s = ('x'):rep(1 << 20) local t = s .. ('y'):rep(64)", "strings are at most 1 MiB" },
+	};
+	for (size_t i = 0; i < sizeof bombs / sizeof *bombs; i++)
+		must_stop(sb, bombs[i].src, bombs[i].needle, 1.0);
+	/* Still usable, with a full budget per call. */
+	int env = must_load(sb, "function ok() local s = 0 for i = 1, 1000 do s = s + i end return s end\n");
+	assert_int_equal(call_int(sb, env, "ok"), 500500);
+	rd_sandbox_unload(sb, env);
+}
+
+/* Instructions that are slow without any library call (comparing two
+ * long strings, copying many values) are stopped by the wall-clock
+ * deadline, and so is anything the budget allows but the clock does not. */
+static void test_deadline(void **state)
+{
+	struct rd_sandbox *sb = *state; /* 100,000,000 instructions, 50 ms */
+	static const char *const slow[] = {
+		"while true do end",
+		"local a, b = ('x'):rep(1 << 20), ('x'):rep((1 << 20) - 1) .. 'x' while true do local c = a == b end",
+		"local a, b = ('x'):rep(1 << 20), ('x'):rep((1 << 20) - 1) .. 'y' while true do local c = a < b end",
+		"local t = {} t[150000] = 1 local function f(...) end local function g(...) while true do f(...) end end\n"
+		"g(table.unpack(t, 1, 150000))",
+		"local t = {} t[50000] = 1 local function g(...) while true do local a = { ... } end end\n"
+		"g(table.unpack(t, 1, 50000))",
+	};
+	for (size_t i = 0; i < sizeof slow / sizeof *slow; i++)
+		must_stop(sb, slow[i], "time limit of the policy call exceeded (50 ms)", 0.5);
+	int env = must_load(sb, "function ok() return 3 end\n");
+	assert_int_equal(call_int(sb, env, "ok"), 3);
+	rd_sandbox_unload(sb, env);
+}
+
+/* A limit for all the calls of a job (an upload's vectors, a dry run, a
+ * sweep): calls past it are stopped at once, cheap ones still finish, and
+ * 0 lifts it. */
+static void test_job_time_limit(void **state)
+{
+	struct rd_sandbox *sb = *state; /* 100,000,000 instructions, 50 ms per call */
+	int env = must_load(sb, "function spin() while true do end end\nfunction ok() return 3 end\n");
+	rd_sandbox_limit_total(sb, 120);
+	char err[ERRLEN] = "";
+	double t0 = now_s();
+	for (int i = 0; i < 20; i++) {
+		assert_true(call1(sb, env, "spin", err, sizeof err) < 0);
+		assert_contains(err, "time limit of the policy");
+	}
+	double took = now_s() - t0;
+	if (took > 0.6)
+		fail_msg("20 spinning calls under a 120 ms job limit took %.3f s", took);
+	assert_contains(err, "time limit of the policy calls exceeded (120 ms for all of them in this run)");
+	assert_int_equal(call_int(sb, env, "ok"), 3);
+	rd_sandbox_limit_total(sb, 0);
+	assert_true(call1(sb, env, "spin", err, sizeof err) < 0);
+	assert_contains(err, "time limit of the policy call exceeded (50 ms)");
+	rd_sandbox_unload(sb, env);
+}
+
+/* The charged functions still do their work when it fits the budget. */
+static void test_charged_functions_work(void **state)
+{
+	struct rd_sandbox *sb = *state;
+	rd_sandbox_unload(sb, must_load(sb, "assert(('ab'):rep(3, ',') == 'ab,ab,ab')\n"
+					    "assert(string.rep('', 5) == '' and string.rep('x', 0) == '')\n"
+					    "assert(select('#', ('abc'):byte(1, -1)) == 3 and ('abc'):byte(-1) == 99)\n"
+					    "assert(string.char(104, 105) == 'hi' and ('Hi'):upper() == 'HI')\n"
+					    "assert(('abc'):reverse() == 'cba' and ('ABC'):lower() == 'abc')\n"
+					    "assert(string.format('%5.1f|%s|%q', 1.25, 'x', 'y') == '  1.2|x|\"y\"')\n"
+					    "assert(string.unpack('i4', string.pack('i4', 7)) == 7 and string.packsize('i4') == 4)\n"
+					    "local t = { 3, 1, 2 } table.sort(t) assert(table.concat(t, ',') == '1,2,3')\n"
+					    "table.insert(t, 1, 0) table.insert(t, 4) assert(table.concat(t) == '01234')\n"
+					    "assert(table.remove(t, 1) == 0 and table.remove(t) == 4)\n"
+					    "local u = table.move(t, 1, 3, 2, {}) assert(u[2] == 1 and u[4] == 3)\n"
+					    "assert(select('#', table.unpack({ 1, 2, 3 })) == 3 and table.pack(1, 2).n == 2)\n"
+					    "assert(table.concat({ 'a', 'b' }, '-', 1, 2) == 'a-b' and table.unpack({ 1, 2 }, 2) == 2)\n"
+					    "assert(utf8.char(228, 8364) == '\\u{e4}\\u{20ac}' and utf8.len('\\u{e4}x') == 2)\n"
+					    "assert(utf8.codepoint('\\u{e4}x', 1, -1) == 228 and utf8.offset('\\u{e4}x', 2) == 3)\n"
+					    "local n = 0 for p, c in utf8.codes('\\u{e4}\\u{20ac}x') do n = n + 1 end assert(n == 3)\n"
+					    "assert(tonumber('ff', 16) == 255 and tonumber(' 12 ') == 12 and rawequal('a', 'a'))\n"
+					    "assert(select(2, 'a', 'b', 'c') == 'b' and select('#') == 0)\n"
+					    "local big = {} for i = 1, 10000 do big[i] = i end table.sort(big, function(a, b) return a > b end)\n"
+					    "assert(big[1] == 10000 and #table.concat(big) > 10000)\n"));
+}
+
 /* ---- isolation ------------------------------------------------------------------------------- */
 
 static void test_environments_isolated(void **state)
@@ -669,6 +878,10 @@ int main(void)
 		T_SMALL(test_memory_bomb_in_call),
 		T(test_pattern_subject_cap),
 		T(test_pattern_backtracking_refused),
+		T(test_one_instruction_bombs),
+		cmocka_unit_test_setup_teardown(test_deadline, sb_deadline_setup, sb_teardown),
+		cmocka_unit_test_setup_teardown(test_job_time_limit, sb_deadline_setup, sb_teardown),
+		T(test_charged_functions_work),
 		T(test_environments_isolated),
 		T(test_sandboxes_separate),
 		T(test_error_messages),
