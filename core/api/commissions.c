@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/money.h"
 #include "api/call.h"
 #include "api/commissions.h"
 #include "pdf/statement.h"
@@ -31,11 +32,6 @@ static uint64_t partner_of(const struct rd_order *n, const char *party)
 
 /* Whether a line is on the order: the renewal line, and optional lines the
  * customer selected (orders.c accepted_total). */
-static bool ordered(json_t *l)
-{
-	return !json_is_true(json_object_get(l, "optional")) || json_is_true(json_object_get(l, "selected"));
-}
-
 static int record_one(struct rd_txn *t, struct rd_domain *d, uint64_t v, const struct rd_order *n, uint8_t kind,
 		      const char *party, uint32_t bp, int64_t amount, const char *month)
 {
@@ -77,7 +73,6 @@ int rd_commissions_record(struct rd_txn *t, struct rd_domain *d, uint64_t vendor
 			  const struct rd_opportunity *o)
 {
 	uint8_t kind = n->publish == RD_PUBLISH_PARTNER ? RD_COMMISSION_RETAINED : RD_COMMISSION_EARNED;
-	const char *mode = kind == RD_COMMISSION_RETAINED ? "partner" : "vendor";
 	char month[8];
 	int y, m, dd;
 	rd_date_to_ymd(rd_clock_today(), &y, &m, &dd);
@@ -85,34 +80,31 @@ int rd_commissions_record(struct rd_txn *t, struct rd_domain *d, uint64_t vendor
 	/* Sum each party's shares over the ordered lines; its bp is the renewal line's. */
 	struct { char party[16]; uint32_t bp; int64_t amount; bool bp_set; } acc[3] = { 0 };
 	size_t n_acc = 0;
-	json_t *lines = json_loads(o->lines[0] ? o->lines : "[]", 0, NULL), *l;
-	size_t i;
-	json_array_foreach(lines, i, l) {
-		if (!ordered(l))
+	const uint8_t mode = kind == RD_COMMISSION_RETAINED ? RD_PUBLISH_PARTNER : RD_PUBLISH_VENDOR;
+	for (uint8_t i = 0; i < o->n_lines; i++) {
+		const struct rd_quote_line *l = &o->lines[i];
+		const struct rd_quote_margin *mg = rd_quote_margin(l, mode);
+		if (!rd_quote_line_ordered(l) || !mg)
 			continue;
-		bool main_line = !json_is_true(json_object_get(l, "optional"));
-		json_t *shares = json_object_get(json_object_get(json_object_get(l, "margins"), mode), "shares"), *s;
-		size_t k;
-		json_array_foreach(shares, k, s) {
-			const char *party = json_string_value(json_object_get(s, "party"));
-			if (!party || strlen(party) >= sizeof acc[0].party)
-				continue;
+		bool main_line = !l->optional;
+		for (uint8_t k = 0; k < mg->n; k++) {
+			const struct rd_quote_share *s = &mg->shares[k];
 			size_t j = 0;
-			while (j < n_acc && strcmp(acc[j].party, party))
+			while (j < n_acc && strcmp(acc[j].party, s->party))
 				j++;
 			if (j == n_acc) {
 				if (n_acc == 3)
 					continue;
-				snprintf(acc[n_acc++].party, sizeof acc[0].party, "%s", party);
+				snprintf(acc[n_acc++].party, sizeof acc[0].party, "%s", s->party);
 			}
-			acc[j].amount += json_integer_value(json_object_get(s, "amount"));
+			if (rd_money_add(acc[j].amount, s->amount, &acc[j].amount) < 0)
+				return RD_ERANGE; /* the quote's total fits (the order checked it), so its shares do */
 			if (main_line || !acc[j].bp_set) {
-				acc[j].bp = (uint32_t)json_integer_value(json_object_get(s, "bp"));
+				acc[j].bp = (uint32_t)s->bp;
 				acc[j].bp_set = main_line;
 			}
 		}
 	}
-	json_decref(lines);
 	int rc = 0;
 	for (size_t j = 0; rc == 0 && j < n_acc; j++)
 		if (acc[j].amount > 0)

@@ -54,6 +54,7 @@ struct placing {
 	struct rd_order_answer ans;
 	char fingerprint[256];
 	bool call;                /* the order is in created: authorise it */
+	struct rd_quote_sum sum;  /* the quote's total, once checked */
 	char config[16384];       /* the enablement's configuration, for the call */
 	rd_order_done_fn done;
 	void *arg;
@@ -86,23 +87,6 @@ static void fingerprint(const struct rd_order_ask *a, char out[256])
 	snprintf(out, 256, "%s", text ? text : "");
 	free(text);
 	json_decref(j);
-}
-
-/* The quote's total as the customer accepted it: the renewal line and the
- * chosen optional lines, less the sales person's discount (the portal's
- * rule, pages.c quote_lines). */
-static int64_t accepted_total(const struct rd_opportunity *o)
-{
-	json_t *lines = json_loads(o->lines[0] ? o->lines : "[]", 0, NULL);
-	int64_t total = 0;
-	size_t i;
-	json_t *l;
-	json_array_foreach(lines, i, l) {
-		if (!json_is_true(json_object_get(l, "optional")) || json_is_true(json_object_get(l, "selected")))
-			total += json_integer_value(json_object_get(l, "list"));
-	}
-	json_decref(lines);
-	return rd_discounted(total, o->discount_bp);
 }
 
 /* The loaded payment plugin that offers option, or NULL. */
@@ -205,7 +189,7 @@ static int create_order(struct placing *p, struct rd_txn *t, struct rd_opportuni
 	snprintf(n->payment_option, sizeof n->payment_option, "%s", p->ask.option);
 	snprintf(n->po_number, sizeof n->po_number, "%s", p->ask.po_number);
 	memcpy(n->currency, o->currency, sizeof n->currency);
-	n->total = accepted_total(o);
+	n->total = p->sum.total;
 	n->state = RD_ORDER_CREATED;
 	if (!strcmp(p->ask.option, "bill_me_later"))
 		n->due_date = today + terms_days(p->config);
@@ -267,6 +251,15 @@ static int place_write(struct rd_txn *t, void *arg)
 	if (!open_for_order(p, o)) {
 		refuse(p, 409, "conflict", "opportunity_id",
 		       p->ask.portal ? "accept the quote first" : "the quote is not published or accepted");
+		rc = 0;
+		goto out;
+	}
+	/* The order charges the quote's total (domain/quote.h): a quote with no
+	 * priced line, or whose lines do not add up within an amount, waits for
+	 * a person and is never ordered at 0 or at a wrapped total. */
+	if (!o->n_lines || rd_quote_total(o->lines, o->n_lines, o->discount_bp, &p->sum) < 0) {
+		refuse(p, 409, "conflict", "opportunity_id",
+		       "the quote needs attention before it can be ordered: it has no price renewd can charge");
 		rc = 0;
 		goto out;
 	}
@@ -549,29 +542,23 @@ static rd_date term_end(rd_date start, uint8_t term)
 static int renewed_product(struct rd_txn *t, struct rd_domain *d, uint64_t v, const struct rd_opportunity *o,
 			   uint64_t *product, uint32_t *quantity)
 {
-	json_t *lines = json_loads(o->lines[0] ? o->lines : "[]", 0, NULL), *l;
-	size_t i;
 	int rc = 0;
-	json_array_foreach(lines, i, l) {
-		const char *kind = json_string_value(json_object_get(l, "kind")) ?: "";
-		const char *sku = json_string_value(json_object_get(l, "sku"));
-		bool optional = json_is_true(json_object_get(l, "optional"));
-		if (!strcmp(kind, "renewal") && !optional) {
-			json_int_t q = json_integer_value(json_object_get(l, "quantity"));
-			if (q > 0 && q <= UINT32_MAX)
-				*quantity = (uint32_t)q;
-		} else if (!strcmp(kind, "upsell") && json_is_true(json_object_get(l, "selected")) && sku) {
+	for (uint8_t i = 0; i < o->n_lines; i++) {
+		const struct rd_quote_line *l = &o->lines[i];
+		if (l->kind == RD_LINE_RENEWAL && !l->optional) {
+			if (l->quantity > 0)
+				*quantity = l->quantity;
+		} else if (l->kind == RD_LINE_UPSELL && l->selected && l->sku[0]) {
 			uint64_t id;
 			size_t klen;
-			key_of(sku, &klen);
-			if ((rc = rd_index_find(t, d->products, "ext", v, sku, klen, &id)) == 0)
+			key_of(l->sku, &klen);
+			if ((rc = rd_index_find(t, d->products, "ext", v, l->sku, klen, &id)) == 0)
 				*product = id;
 			else if (rc != RD_ENOTFOUND)
 				break;
 			rc = 0;
 		}
 	}
-	json_decref(lines);
 	return rc;
 }
 

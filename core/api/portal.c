@@ -65,12 +65,10 @@ json_t *rd_portal_opportunity_json(const struct rd_opportunity *o)
 	static const char *const line_keep[] = { "kind", "sku", "description", "quantity", "unit_list", "list",
 						 "optional", "selected", NULL };
 	json_t *all = rd_entity_to_json(&rd_entity_opportunity, o);
-	json_t *j = pick(all, keep);
-	json_decref(all);
-	json_t *lines = json_loads(o->lines[0] ? o->lines : "[]", 0, NULL), *out = json_array(), *line;
+	json_t *j = pick(all, keep), *out = json_array(), *line;
 	size_t i;
-	json_array_foreach(lines, i, line) json_array_append_new(out, pick(line, line_keep));
-	json_decref(lines);
+	json_array_foreach(json_object_get(all, "lines"), i, line) json_array_append_new(out, pick(line, line_keep));
+	json_decref(all);
 	json_object_set_new(j, "lines", out);
 	return j;
 }

@@ -116,8 +116,6 @@ static bool sees_opp(struct call *c, enum rd_scope scope, const struct rd_opport
 static json_t *opp_json(const struct rd_opportunity *o)
 {
 	json_t *j = rd_entity_to_json(&rd_entity_opportunity, o);
-	json_t *lines = json_loads(o->lines[0] ? o->lines : "[]", 0, NULL);
-	json_object_set_new(j, "lines", lines ? lines : json_array());
 	json_t *notes = json_loads(o->notes[0] ? o->notes : "[]", 0, NULL);
 	json_object_set_new(j, "notes", notes ? notes : json_array());
 	return j;

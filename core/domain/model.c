@@ -235,12 +235,16 @@ static const struct rd_field opportunity_fields[] = {
 	FF(17, RD_F_U32, struct rd_opportunity, policy_version, "policy_version", RO),
 	FF(18, RD_F_U32, struct rd_opportunity, attention, "attention", RO),
 	FF(19, RD_F_STR, struct rd_opportunity, attention_reason, "attention_reason", RO),
-	FF(20, RD_F_STR, struct rd_opportunity, lines, "lines", RO),
+	/* 20: the lines as JSON text, as stores held them before field 26 */
+	{ 20, RD_F_QUOTE_JSON, offsetof(struct rd_opportunity, lines), sizeof(((struct rd_opportunity *)0)->lines),
+	  "lines", NULL, offsetof(struct rd_opportunity, n_lines), PRIV },
 	FF(21, RD_F_TIME, struct rd_opportunity, created_at, "created_at", RO),
 	FF(22, RD_F_U64, struct rd_opportunity, lost_reason_set, "lost_reason_set", PRIV),
 	F(23, RD_F_STR, struct rd_opportunity, lost_reason, "lost_reason"),
 	FF(24, RD_F_U32, struct rd_opportunity, discount_bp, "discount_bp", RO),
 	FF(25, RD_F_STR, struct rd_opportunity, notes, "notes", RO),
+	{ 26, RD_F_QUOTE, offsetof(struct rd_opportunity, lines), sizeof(((struct rd_opportunity *)0)->lines), "lines",
+	  NULL, offsetof(struct rd_opportunity, n_lines), RO },
 };
 
 static const struct rd_field action_fields[] = {
@@ -488,6 +492,20 @@ void rd_entity_encode(const struct rd_entity *e, const void *obj, struct rd_rec_
 				rd_rec_bytes(w, f->no, p, n <= f->size ? n : f->size);
 			break;
 		}
+		case RD_F_QUOTE: {
+			uint8_t n = *(const uint8_t *)(base + f->count_off);
+			const struct rd_quote_line *l = p;
+			struct rd_rec_writer lw = { 0 };
+			rd_require(n <= f->size / sizeof *l);
+			for (uint8_t k = 0; k < n; k++) {
+				rd_quote_line_encode(&l[k], &lw);
+				rd_rec_bytes(w, f->no, lw.buf, lw.len);
+			}
+			rd_rec_writer_free(&lw);
+			break;
+		}
+		case RD_F_QUOTE_JSON: /* never written: read from old stores only */
+			break;
 		}
 	}
 }
@@ -510,7 +528,7 @@ static void clear(const struct rd_entity *e, void *obj)
 	size_t at[MAX_BIG], size[MAX_BIG], n = 0;
 	for (size_t i = 0; i < e->n_fields && n < MAX_BIG; i++) {
 		const struct rd_field *f = &e->fields[i];
-		if (f->type != RD_F_STR || f->size < BIG)
+		if ((f->type != RD_F_STR && f->type != RD_F_QUOTE) || f->size < BIG)
 			continue;
 		size_t k = n++;
 		for (; k > 0 && at[k - 1] > f->off; k--) { /* by offset */
@@ -593,6 +611,26 @@ int rd_entity_decode(const struct rd_entity *e, const void *rec, size_t len, voi
 			memcpy(p, fld.data, fld.len);
 			*(uint32_t *)(base + f->count_off) = (uint32_t)fld.len;
 			break;
+		case RD_F_QUOTE: {
+			uint8_t *n = (uint8_t *)(base + f->count_off);
+			if (fld.wire != RD_WIRE_BYTES || *n >= f->size / sizeof(struct rd_quote_line) ||
+			    rd_quote_line_decode(fld.data, fld.len, (struct rd_quote_line *)p + *n) < 0)
+				return RD_ECORRUPT;
+			(*n)++;
+			break;
+		}
+		case RD_F_QUOTE_JSON: {
+			uint8_t *n = (uint8_t *)(base + f->count_off);
+			if (fld.wire != RD_WIRE_BYTES)
+				return RD_ECORRUPT;
+			if (*n) /* the typed form came first: it wins */
+				break;
+			/* An old store's lines that do not parse were shown as none. */
+			if (rd_quote_lines_from_json((const char *)fld.data, fld.len, p,
+						     f->size / sizeof(struct rd_quote_line), n) < 0)
+				*n = 0;
+			break;
+		}
 		}
 	}
 	return rc < 0 ? rc : 0;
@@ -669,7 +707,11 @@ json_t *rd_entity_to_json(const struct rd_entity *e, const void *obj)
 				json_array_append_new(v, json_integer((json_int_t)((const uint64_t *)p)[k]));
 			break;
 		}
+		case RD_F_QUOTE:
+			v = rd_quote_lines_json(p, *(const uint8_t *)(base + f->count_off));
+			break;
 		case RD_F_BYTES: /* skipped above: never shown */
+		case RD_F_QUOTE_JSON:
 			break;
 		}
 		json_object_set_new(j, f->json, v);
@@ -722,6 +764,8 @@ int rd_entity_from_json(const struct rd_entity *e, json_t *j, void *obj, const c
 		switch (f->type) {
 		case RD_F_TIME:
 		case RD_F_BYTES:
+		case RD_F_QUOTE:
+		case RD_F_QUOTE_JSON:
 			return RD_EINVAL; /* always read-only */
 		case RD_F_U64:
 		case RD_F_U32: {

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "domain/date.h"
+#include "domain/quote.h"
 
 struct rd_store;
 struct rd_table;
@@ -292,7 +293,8 @@ struct rd_opportunity {
 	uint32_t policy_version;  /* the margin policy version that priced it */
 	uint32_t attention;       /* 1: could not be priced: a person must look */
 	char attention_reason[256];
-	char lines[8192];         /* JSON: lines with prices, shares and reasons; optional up/cross-sell lines */
+	uint8_t n_lines;          /* the quote: the renewal line, then optional up/cross-sell lines */
+	struct rd_quote_line lines[RD_QUOTE_MAX_LINES]; /* domain/quote.h; the first n_lines are valid */
 	uint64_t created_at;
 	uint64_t lost_reason_set;
 	char lost_reason[128];
@@ -422,7 +424,9 @@ const char *rd_colour_name(enum rd_colour c);
 /* ---- encoding (field tables) ---------------------------------------------- */
 
 enum rd_ftype { RD_F_U64, RD_F_U32, RD_F_I32DATE, RD_F_U8ENUM, RD_F_U8FLAGS, RD_F_STR, RD_F_PRICES, RD_F_IDS, RD_F_TIME,
-	       RD_F_BYTES /* a byte array; count_off: its uint32_t length; always private */ };
+	       RD_F_BYTES, /* a byte array; count_off: its uint32_t length; always private */
+	       RD_F_QUOTE, /* struct rd_quote_line[]; count_off: its uint8_t count; one record per line (domain/quote.h) */
+	       RD_F_QUOTE_JSON /* read only: the same lines as the JSON text stores held before; never written */ };
 
 enum rd_field_flag {
 	RD_FF_PRIVATE = 1,  /* never shown in JSON */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/money.h"
 #include "pdf/quote.h"
 #include "plugin/host.h"
 #include "renew/renew.h"
@@ -659,17 +660,6 @@ static void terms_text(const struct rd_quote_doc *q, char *out, size_t cap)
 		 q->o.currency[0] ? ", in " : "", q->o.currency, partner_note, q->payment, valid);
 }
 
-/* rd_discounted (the portal's rule), safe from overflow on absurd amounts. */
-static int64_t discounted(int64_t amount, uint32_t bp)
-{
-	if (bp > 10000)
-		bp = 10000;
-	const int64_t safe = INT64_C(1) << 48;
-	if (amount > -safe && amount < safe)
-		return rd_discounted(amount, bp);
-	return amount - (int64_t)((__int128)amount * bp / 10000);
-}
-
 static int build(struct pdf *p)
 {
 	const struct rd_quote_doc *q = p->q;
@@ -678,45 +668,34 @@ static int build(struct pdf *p)
 	facts(p);
 	table_head(p);
 	/* the lines: the renewal, then the optional lines the customer chose */
-	json_t *lines = json_loads(q->o.lines[0] ? q->o.lines : "[]", 0, NULL);
-	int64_t subtotal = 0;
-	size_t i;
-	json_t *l;
-	bool fits = true;
-	json_array_foreach(lines, i, l) {
-		if (!json_is_object(l))
+	struct rd_quote_sum sum;
+	if (rd_quote_total(q->o.lines, q->o.n_lines, q->o.discount_bp, &sum) < 0)
+		return RD_ERANGE; /* the engine flags such a quote for attention: never printed wrapped */
+	for (uint8_t i = 0; i < q->o.n_lines; i++) {
+		const struct rd_quote_line *l = &q->o.lines[i];
+		if (l->optional && !l->selected)
 			continue;
-		bool optional = json_is_true(json_object_get(l, "optional"));
-		if (optional && !json_is_true(json_object_get(l, "selected")))
-			continue;
-		const char *d = json_string_value(json_object_get(l, "description"));
-		if (!d || !*d)
-			d = json_string_value(json_object_get(l, "sku"));
-		const char *kind = json_string_value(json_object_get(l, "kind"));
+		const char *d = l->description[0] ? l->description : l->sku;
 		char desc[600], seats[32], unit[64], amount[64];
-		snprintf(desc, sizeof desc, "%s%s", !optional ? "" : kind && !strcmp(kind, "upsell") ? "Upgrade: " : "Add: ",
-			 d && *d ? d : "Item");
-		snprintf(seats, sizeof seats, "%lld", (long long)json_integer_value(json_object_get(l, "quantity")));
-		int64_t list = json_integer_value(json_object_get(l, "list"));
-		money(json_integer_value(json_object_get(l, "unit_list")), q->o.currency, unit, sizeof unit);
-		money(list, q->o.currency, amount, sizeof amount);
-		if (__builtin_add_overflow(subtotal, list, &subtotal)) /* only absurd lines: never crash on them */
-			subtotal = list > 0 ? INT64_MAX : INT64_MIN;
-		if (fits && !(fits = row(p, desc, seats, unit, amount)))
-			break;
+		snprintf(desc, sizeof desc, "%s%s", !l->optional ? "" : l->kind == RD_LINE_UPSELL ? "Upgrade: " : "Add: ",
+			 *d ? d : "Item");
+		snprintf(seats, sizeof seats, "%u", l->quantity);
+		money(l->unit_list, q->o.currency, unit, sizeof unit);
+		money(l->list, q->o.currency, amount, sizeof amount);
+		if (!row(p, desc, seats, unit, amount))
+			return RD_EINTERNAL; /* cannot happen: at most RD_QUOTE_MAX_LINES lines */
 	}
-	json_decref(lines);
-	if (!fits)
-		return RD_EINTERNAL; /* cannot happen within the record's 8 KiB of lines */
 	/* totals, net of the sales person's discount */
 	char s[64], label[48];
 	p->y -= 4;
-	int64_t total = discounted(subtotal, q->o.discount_bp);
+	int64_t subtotal = sum.subtotal, total = sum.total;
 	if (q->o.discount_bp) {
 		money(subtotal, q->o.currency, s, sizeof s);
 		total_line(p, "Subtotal", s, 0, 10);
 		uint32_t bp = q->o.discount_bp > 10000 ? 10000 : q->o.discount_bp;
-		snprintf(label, sizeof label, "Discount (%u.%02u %%)", bp / 100, bp % 100);
+		char pct[32];
+		rd_bp_format(bp, pct, sizeof pct);
+		snprintf(label, sizeof label, "Discount (%s)", pct);
 		int64_t off;
 		if (__builtin_sub_overflow(total, subtotal, &off))
 			off = INT64_MAX;
@@ -788,7 +767,13 @@ int rd_quote_render(const struct rd_quote_doc *q, void **out, size_t *out_len, c
 	snprintf(title, sizeof title, "Quote %s", q->o.number);
 	HPDF_SetInfoAttr(p->doc, HPDF_INFO_TITLE, title);
 	HPDF_SetInfoAttr(p->doc, HPDF_INFO_CREATOR, "renewd");
-	if (build(p) < 0 && !p->failed) {
+	int built = build(p);
+	if (built == RD_ERANGE) {
+		snprintf(err, errlen, "the quote's lines add up to more than the largest amount renewd holds");
+		rc = RD_ERANGE;
+		goto out_quiet;
+	}
+	if (built < 0 && !p->failed) {
 		snprintf(err, errlen, "the quote does not fit in %d pages", MAX_PAGES);
 		goto out_quiet;
 	}

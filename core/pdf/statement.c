@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/money.h"
 #include "pdf/quote.h"
 #include "pdf/statement.h"
 #include "renew/renew.h"
@@ -111,14 +112,6 @@ void rd_statement_totals_json(const struct rd_statement_doc *doc, char *out, siz
 	json_decref(a);
 }
 
-/* Minor units as a plain decimal: -1234.50 */
-static void decimal(int64_t amount, char *out, size_t cap)
-{
-	bool neg = amount < 0;
-	uint64_t a = neg ? (uint64_t)(-(amount + 1)) + 1 : (uint64_t)amount;
-	snprintf(out, cap, "%s%llu.%02u", neg ? "-" : "", (unsigned long long)(a / 100), (unsigned)(a % 100));
-}
-
 /* A CSV cell: quoted when it holds a comma, quote or line end; a leading
  * =, +, - or @ is neutralised (spreadsheet formulas). */
 static void cell(char **buf, size_t *len, size_t *cap, const char *s, bool last)
@@ -160,14 +153,14 @@ char *rd_statement_csv(const struct rd_statement_doc *doc, size_t *len)
 		const struct rd_statement_line *l = &doc->lines[i];
 		char bp[16], amount[32];
 		snprintf(bp, sizeof bp, "%u", l->bp);
-		decimal(l->amount, amount, sizeof amount);
+		rd_money_decimal(l->amount, l->currency, amount, sizeof amount);
 		const char *row[] = { "line", l->order_number, l->paid_on, l->party, l->kind, bp, l->currency, amount };
 		for (size_t k = 0; k < 8; k++)
 			cell(&buf, &n, &cap, row[k], k == 7);
 	}
 	for (size_t i = 0; i < doc->n_totals; i++) {
 		char amount[32];
-		decimal(doc->totals[i].amount, amount, sizeof amount);
+		rd_money_decimal(doc->totals[i].amount, doc->totals[i].currency, amount, sizeof amount);
 		const char *row[] = { "total", "", "", "", "", "", doc->totals[i].currency, amount };
 		for (size_t k = 0; k < 8; k++)
 			cell(&buf, &n, &cap, row[k], k == 7);
@@ -288,11 +281,6 @@ static bool room(struct spdf *p, float h)
 	return p->y - h >= BOTTOM || new_page(p);
 }
 
-static void money(int64_t amount, const char *currency, char *out, size_t cap)
-{
-	rd_money_format(amount, currency, out, cap);
-}
-
 static int build(struct spdf *p)
 {
 	const struct rd_statement_doc *d = p->d;
@@ -307,9 +295,9 @@ static int build(struct spdf *p)
 		text(p, false, 9, COL_DATE, p->y, l->paid_on, false, 75);
 		text(p, false, 9, COL_PARTY, p->y, l->party, false, 75);
 		text(p, false, 9, COL_KIND, p->y, l->kind, false, 75);
-		snprintf(bp, sizeof bp, "%u.%02u %%", l->bp / 100, l->bp % 100);
+		rd_bp_format(l->bp, bp, sizeof bp);
 		text(p, false, 9, COL_BP_R, p->y, bp, true, 0);
-		money(l->amount, l->currency, s, sizeof s);
+		rd_money_format(l->amount, l->currency, s, sizeof s);
 		text(p, false, 9, COL_AMOUNT_R, p->y, s, true, 0);
 		p->y -= 14;
 	}
@@ -328,7 +316,7 @@ static int build(struct spdf *p)
 		snprintf(label, sizeof label, "Total %s (%u line%s)", d->totals[i].currency, d->totals[i].lines,
 			 d->totals[i].lines == 1 ? "" : "s");
 		text(p, true, 10, COL_KIND, p->y, label, false, 0);
-		money(d->totals[i].amount, d->totals[i].currency, s, sizeof s);
+		rd_money_format(d->totals[i].amount, d->totals[i].currency, s, sizeof s);
 		text(p, true, 10, COL_AMOUNT_R, p->y, s, true, 0);
 		p->y -= 16;
 	}

@@ -224,6 +224,50 @@ static void fill(struct rd_margin_policy *p, lua_State *L, int st, int tables, c
 	p->primed = true;
 }
 
+/* Length of the UTF-8 character at p (at most n bytes), or 0 when it is not
+ * one: an overlong form, a surrogate, beyond U+10FFFF or cut short. */
+static size_t utf8_char(const unsigned char *p, size_t n)
+{
+	unsigned c = p[0];
+	size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+	if (!len || len > n)
+		return 0;
+	uint32_t cp = len == 1 ? c : len == 2 ? c & 0x1f : len == 3 ? c & 0x0f : c & 0x07;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* Copies a policy's reason into out[cap]: whole UTF-8 characters only (a
+ * long reason is cut before the character that does not fit, never inside
+ * it), each malformed byte as '?'.  Reasons end up in JSON, e-mails and
+ * PDFs, which all need valid UTF-8. */
+static void utf8_copy(char *out, size_t cap, const char *in, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)in;
+	size_t o = 0, i = 0;
+	while (i < n) {
+		size_t len = utf8_char(p + i, n - i);
+		if (o + (len ? len : 1) >= cap)
+			break;
+		if (len) {
+			memcpy(out + o, p + i, len);
+			o += len;
+			i += len;
+		} else {
+			out[o++] = '?';
+			i++;
+		}
+	}
+	out[o] = 0;
+}
+
 int rd_margin_eval(struct rd_margin_policy *p, const struct rd_margin_line *in, struct rd_margin_result *out,
 		   char *err, size_t errlen)
 {
@@ -285,10 +329,7 @@ int rd_margin_eval(struct rd_margin_policy *p, const struct rd_margin_line *in, 
 		struct rd_margin_share *s = &out->shares[out->n++];
 		memcpy(s->party, parties[known].name, parties[known].len + 1);
 		s->bp = (int32_t)bp;
-		if (rlen >= sizeof s->reason)
-			rlen = sizeof s->reason - 1;
-		memcpy(s->reason, reason, rlen);
-		s->reason[rlen] = 0;
+		utf8_copy(s->reason, sizeof s->reason, reason, rlen);
 		out->total_bp += s->bp;
 	}
 	if (out->total_bp > 10000) {

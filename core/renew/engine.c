@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "api/call.h"
+#include "domain/money.h"
 #include "auth/auth.h"
 #include "policy/runtime.h"
 #include "renew/internal.h"
@@ -84,31 +85,53 @@ static const struct rd_price *price_of(const struct rd_product *p, const char *c
 	return NULL;
 }
 
-static json_t *shares_json(const struct rd_margin_result *r, int64_t list)
+/* One publish mode of a line from the policy's answer: each share is
+ * rd_money_share of the line, the net the line less their sum (no minor
+ * unit lost; domain/money.h). */
+static void margin_of(const struct rd_margin_result *r, int64_t list, struct rd_quote_margin *m)
 {
-	json_t *a = json_array();
-	for (int i = 0; i < r->n; i++)
-		json_array_append_new(a, json_pack("{s:s, s:i, s:I, s:s}", "party", r->shares[i].party, "bp", r->shares[i].bp,
-						   "amount", (json_int_t)(list * r->shares[i].bp / 10000), "reason",
-						   r->shares[i].reason));
-	return a;
+	m->n = 0;
+	m->net = list;
+	m->channel_bp = r->total_bp;
+	for (int i = 0; i < r->n && i < RD_QUOTE_MAX_SHARES; i++) {
+		struct rd_quote_share *sh = &m->shares[m->n++];
+		snprintf(sh->party, sizeof sh->party, "%s", r->shares[i].party);
+		snprintf(sh->reason, sizeof sh->reason, "%s", r->shares[i].reason);
+		sh->bp = r->shares[i].bp;
+		sh->amount = rd_money_share(list, r->shares[i].bp);
+		m->net -= sh->amount; /* shares total at most 10000 bp: never below zero */
+	}
 }
 
-/* Prices one line in both publish modes; on a policy failure sets the
- * opportunity's attention with the reason. */
-static json_t *price_line(struct sweep *s, struct rd_opportunity *o, const char *kind, const struct rd_product *p,
-			  const struct rd_contract *k, const struct rd_partner *res, const struct rd_customer *c)
+/* Prices one line in both publish modes into *line; on a policy failure
+ * sets the opportunity's attention with the reason.  1: priced; 0: no list
+ * price for the term; -1: seats times the price do not fit in an amount
+ * (the quote needs attention, with that reason: never a wrapped total). */
+static int price_line(struct sweep *s, struct rd_opportunity *o, uint8_t kind, const struct rd_product *p,
+		       const struct rd_contract *k, const struct rd_partner *res, const struct rd_customer *c,
+		       struct rd_quote_line *line)
 {
 	const struct rd_price *pr = price_of(p, k->currency, k->term);
 	if (!pr)
-		return NULL;
-	int64_t list = pr->amount * (int64_t)k->quantity;
-	json_t *line = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "kind", kind, "sku", p->external_id, "description", p->name,
-				 "quantity", (json_int_t)k->quantity, "unit_list", (json_int_t)pr->amount, "list", (json_int_t)list);
-	if (!s->margin) {
-		json_object_set_new(line, "shares", json_null());
-		return line;
+		return 0;
+	int64_t list;
+	if (rd_money_mul(pr->amount, (int64_t)k->quantity, &list) < 0) {
+		o->attention = 1;
+		snprintf(o->attention_reason, sizeof o->attention_reason,
+			 "product %.64s: %u seats at %lld minor units each is beyond the largest amount renewd holds",
+			 p->external_id, k->quantity, (long long)pr->amount);
+		return -1;
 	}
+	memset(line, 0, sizeof *line);
+	line->kind = kind;
+	snprintf(line->sku, sizeof line->sku, "%s", p->external_id);
+	snprintf(line->description, sizeof line->description, "%s", p->name);
+	line->quantity = k->quantity;
+	line->unit_list = pr->amount;
+	line->list = list;
+	if (!s->margin)
+		return 1;
+	line->priced = RD_QUOTE_MARGINS;
 	struct rd_margin_line ml = {
 		.partner_id = res->id, .partner_kind = res->kind, .partner_tier = res->tier,
 		.distributor_id = k->distributor_id, .sku = p->external_id, .product_line = p->line, .term = k->term,
@@ -116,8 +139,6 @@ static json_t *price_line(struct sweep *s, struct rd_opportunity *o, const char 
 		.country = c->country, .deal = RD_DEAL_NONE, .deal_bonus_bp = s->v.deal_bonus_bp,
 		.distributor_bp = s->v.distributor_bp,
 	};
-	json_t *modes = json_object();
-	const char *names[] = { "partner", "vendor" };
 	uint8_t pub[] = { RD_PUBLISH_PARTNER, RD_PUBLISH_VENDOR };
 	for (int i = 0; i < 2; i++) {
 		struct rd_margin_result r;
@@ -148,15 +169,12 @@ static json_t *price_line(struct sweep *s, struct rd_opportunity *o, const char 
 				o->attention = 1;
 				snprintf(o->attention_reason, sizeof o->attention_reason, "the margin policy failed: %.200s", err);
 			}
-			json_object_set_new(modes, names[i], json_null());
 			continue;
 		}
-		json_object_set_new(modes, names[i],
-				    json_pack("{s:o, s:I, s:I}", "shares", shares_json(&r, list), "channel_bp",
-					      (json_int_t)r.total_bp, "net", (json_int_t)(list - list * r.total_bp / 10000)));
+		line->priced |= pub[i] == RD_PUBLISH_PARTNER ? RD_QUOTE_PARTNER : RD_QUOTE_VENDOR;
+		margin_of(&r, list, pub[i] == RD_PUBLISH_PARTNER ? &line->partner : &line->vendor);
 	}
-	json_object_set_new(line, "margins", modes);
-	return line;
+	return 1;
 }
 
 static int make_quote(struct sweep *s, const struct rd_contract *k)
@@ -194,17 +212,17 @@ static int make_quote(struct sweep *s, const struct rd_contract *k)
 		o->attention = 1;
 		snprintf(o->attention_reason, sizeof o->attention_reason, "%.250s", s->margin_error);
 	}
-	json_t *lines = json_array();
-	json_t *main = price_line(s, o, "renewal", &p, k, &res, &c);
-	if (!main) {
+	struct rd_quote_line *main = &o->lines[0];
+	int priced = price_line(s, o, RD_LINE_RENEWAL, &p, k, &res, &c, main);
+	if (priced == 0) {
 		o->attention = 1;
 		snprintf(o->attention_reason, sizeof o->attention_reason, "product %s has no %s list price for this term",
 			 p.external_id, k->currency);
-	} else {
-		o->list_total = json_integer_value(json_object_get(main, "list"));
-		json_t *pm = json_object_get(json_object_get(main, "margins"), "partner");
-		o->net_total = pm ? json_integer_value(json_object_get(pm, "net")) : o->list_total;
-		json_array_append_new(lines, main);
+	} else if (priced > 0) {
+		o->list_total = main->list;
+		const struct rd_quote_margin *pm = rd_quote_margin(main, RD_PUBLISH_PARTNER);
+		o->net_total = pm ? pm->net : o->list_total;
+		o->n_lines = 1;
 	}
 	/* Up-sell and cross-sell suggestions: optional lines. */
 	for (int i = 0; i < p.n_upsell + p.n_crosssell; i++) {
@@ -212,19 +230,23 @@ static int make_quote(struct sweep *s, const struct rd_contract *k)
 		uint64_t id = i < p.n_upsell ? p.upsell[i] : p.crosssell[i - p.n_upsell];
 		if (rd_entity_get(s->t, s->d->products, &rd_entity_product, s->v.id, id, &q) < 0)
 			continue;
-		json_t *l = price_line(s, o, i < p.n_upsell ? "upsell" : "crosssell", &q, k, &res, &c);
-		if (l) {
-			json_object_set_new(l, "optional", json_true());
-			json_array_append_new(lines, l);
+		rd_require(o->n_lines < RD_QUOTE_MAX_LINES);
+		struct rd_quote_line *l = &o->lines[o->n_lines];
+		if (price_line(s, o, i < p.n_upsell ? RD_LINE_UPSELL : RD_LINE_CROSSSELL, &q, k, &res, &c, l) > 0) {
+			l->optional = true;
+			o->n_lines++;
 		}
 	}
-	char *text = json_dumps(lines, JSON_COMPACT);
-	json_decref(lines);
-	if (text && strlen(text) < sizeof o->lines)
-		memcpy(o->lines, text, strlen(text) + 1);
-	else
-		snprintf(o->lines, sizeof o->lines, "[]");
-	free(text);
+	/* Every line the customer may choose must add up: a total that does not
+	 * fit is a quote for a person to look at, never a wrapped amount. */
+	int64_t all = 0;
+	for (uint8_t i = 0; i < o->n_lines; i++)
+		if (rd_money_add(all, o->lines[i].list, &all) < 0) {
+			o->attention = 1;
+			snprintf(o->attention_reason, sizeof o->attention_reason,
+				 "the quote's lines add up to more than the largest amount renewd holds");
+			break;
+		}
 	/* The quote number carries the id: take the id first, write once. */
 	if ((rc = rd_txn_next_id(s->t, s->d->opportunities, s->v.id, &o->id)) < 0)
 		goto out;
@@ -251,12 +273,9 @@ int rd_publish(struct sweep *s, struct rd_opportunity *o, uint8_t publish, bool 
 	o->decided_by_default = by_default;
 	/* The net price follows the mode: the partner buys at list less its
 	 * margin; the customer buys at list when the vendor sells. */
-	json_t *lines = json_loads(o->lines, 0, NULL);
-	json_t *m = json_object_get(json_object_get(json_array_get(lines, 0), "margins"),
-				    publish == RD_PUBLISH_PARTNER ? "partner" : "vendor");
+	const struct rd_quote_margin *m = o->n_lines ? rd_quote_margin(&o->lines[0], publish) : NULL;
 	if (m)
-		o->net_total = json_integer_value(json_object_get(m, "net"));
-	json_decref(lines);
+		o->net_total = m->net;
 	int rc = rd_entity_put(s->t, s->d->opportunities, &rd_entity_opportunity, s->v.id, o, 0);
 	if (rc < 0)
 		return rc;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/money.h"
 #include "auth/auth.h"
 #include "plugin/host.h"
 #include "pdf/statement.h"
@@ -20,24 +21,6 @@
 #include "util/log.h"
 
 #define LINK_DAYS_AFTER_END 60 /* a customer's link stays valid this long past the contract's end */
-
-void rd_money_format(int64_t amount, const char *currency, char *out, size_t cap)
-{
-	char digits[32];
-	bool neg = amount < 0;
-	uint64_t a = neg ? (uint64_t)(-(amount + 1)) + 1 : (uint64_t)amount;
-	snprintf(digits, sizeof digits, "%llu", (unsigned long long)(a / 100));
-	char grouped[48];
-	size_t n = strlen(digits), o = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (i && (n - i) % 3 == 0)
-			grouped[o++] = ',';
-		grouped[o++] = digits[i];
-	}
-	grouped[o] = 0;
-	snprintf(out, cap, "%s %s%s.%02u", currency && *currency ? currency : "", neg ? "-" : "", grouped,
-		 (unsigned)(a % 100));
-}
 
 static json_t *date_json(rd_date d)
 {
@@ -173,22 +156,11 @@ static int opp_context(struct sweep *s, const struct rd_opportunity *o, bool cha
 	/* The customer's price: list when the vendor sells; in partner mode the
 	 * reseller sets it, and the quote shows list. */
 	rd_money_format(o->list_total, o->currency, price, sizeof price);
-	json_t *lines = channel ? json_loads(o->lines, 0, NULL) : NULL;
-	json_t *margins = json_object_get(json_array_get(lines, 0), "margins");
-	const char *modes[] = { "partner", "vendor" };
+	const uint8_t modes[] = { RD_PUBLISH_PARTNER, RD_PUBLISH_VENDOR };
 	char *outs[] = { pm, vm };
-	for (int i = 0; i < 2; i++) {
-		json_t *m = json_object_get(margins, modes[i]);
-		json_t *sh = json_array_get(json_object_get(m, "shares"), 0);
-		if (sh) {
-			char amount[48];
-			rd_money_format(json_integer_value(json_object_get(sh, "amount")), o->currency, amount, sizeof amount);
-			snprintf(outs[i], 80, "%lld%% (%s)", (long long)json_integer_value(json_object_get(sh, "bp")) / 100, amount);
-		} else if (channel) {
+	for (int i = 0; channel && i < 2; i++)
+		if (!rd_quote_share_text(o->lines, o->n_lines, modes[i], o->currency, outs[i], 80))
 			snprintf(outs[i], 80, "to be confirmed");
-		}
-	}
-	json_decref(lines);
 	char decision_url[700];
 	snprintf(decision_url, sizeof decision_url, "%s/partner/opportunities/%llu", s->r->base_url,
 		 (unsigned long long)o->id);

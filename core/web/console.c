@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/money.h"
 #include "api/import.h"
 #include "config/config.h"
 #include "plugin/host.h"
@@ -57,21 +58,6 @@ static json_t *time_json(uint64_t unix_s)
 	char out[32];
 	snprintf(out, sizeof out, "%s UTC", s);
 	return json_string(out);
-}
-
-static json_t *money_json(int64_t amount, const char *currency)
-{
-	char s[48];
-	rd_money_format(amount, currency, s, sizeof s);
-	return json_string(s);
-}
-
-static json_t *bp_json(int64_t bp)
-{
-	char s[24];
-	snprintf(s, sizeof s, "%s%lld.%02lld %%", bp < 0 ? "-" : "", (long long)(bp < 0 ? -bp : bp) / 100,
-		 (long long)(bp < 0 ? -bp : bp) % 100);
-	return json_string(s);
 }
 
 static uint64_t query_id(struct rd_req *req, const char *name)
@@ -454,8 +440,8 @@ static json_t *opportunity_row(struct web *w, struct rd_txn *t, void *obj, const
 	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:b, s:s}", "id", (json_int_t)o->id, "number",
 			 o->number, "customer", customer_name(t, w, o->customer_id, &cu), "product",
 			 product_name(t, w, o->product_id, &pr), "reseller", partner_name(t, w, o->reseller_id, &pa), "state",
-			 opp_state_text(o->state), "list", money_json(o->list_total, o->currency), "discount",
-			 o->discount_bp ? bp_json(o->discount_bp) : json_string(""), "end", date_json(o->contract_end),
+			 opp_state_text(o->state), "list", rd_money_json(o->list_total, o->currency), "discount",
+			 o->discount_bp ? rd_bp_json(o->discount_bp) : json_string(""), "end", date_json(o->contract_end),
 			 "attention", o->attention != 0, "attention_reason", o->attention_reason);
 }
 
@@ -1054,7 +1040,7 @@ static json_t *shares_text(json_t *shares)
 	json_array_foreach(shares, i, s) {
 		char text[200], pct[24];
 		int64_t bp = json_integer_value(json_object_get(s, "bp"));
-		snprintf(pct, sizeof pct, "%lld.%02lld %%", (long long)bp / 100, (long long)(bp < 0 ? -bp : bp) % 100);
+		rd_bp_format(bp, pct, sizeof pct);
 		snprintf(text, sizeof text, "%s %s", json_string_value(json_object_get(s, "party")) ?: "", pct);
 		json_array_append_new(a, json_string(text));
 	}
@@ -1089,7 +1075,7 @@ static void dry_done(struct rd_req *req, void *arg)
 		const char *cur = json_string_value(json_object_get(x, "currency")) ?: "";
 		json_array_append_new(partners, json_pack("{s:I, s:s, s:o}", "partner_id", (json_int_t)id, "partner",
 							  partner_name(t, &d->w, id, &p), "delta",
-							  money_json(json_integer_value(json_object_get(x, "delta")), cur)));
+							  rd_money_json(json_integer_value(json_object_get(x, "delta")), cur)));
 	}
 	json_array_foreach(json_object_get(r, "largest_changes"), i, x) {
 		struct rd_contract k;
@@ -1100,7 +1086,7 @@ static void dry_done(struct rd_req *req, void *arg)
 		json_array_append_new(largest, json_pack("{s:I, s:s, s:s, s:o, s:o, s:o}", "contract_id", (json_int_t)id,
 							 "contract", have ? k.external_id : "", "customer",
 							 have ? customer_name(t, &d->w, k.customer_id, &cu) : "", "delta",
-							 money_json(json_integer_value(json_object_get(x, "delta")), cur),
+							 rd_money_json(json_integer_value(json_object_get(x, "delta")), cur),
 							 "before", shares_text(json_object_get(x, "before")), "after",
 							 shares_text(json_object_get(x, "after"))));
 	}

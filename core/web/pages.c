@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/money.h"
 #include "api/documents.h"
 #include "api/orders.h"
 #include "api/portal.h"
@@ -33,13 +34,6 @@ static json_t *date_json(rd_date d)
 {
 	char s[11];
 	rd_date_format(d, s);
-	return json_string(s);
-}
-
-static json_t *money_json(int64_t amount, const char *currency)
-{
-	char s[48];
-	rd_money_format(amount, currency, s, sizeof s);
 	return json_string(s);
 }
 
@@ -181,41 +175,42 @@ static const char *colour_text(enum rd_colour c)
 	return "";
 }
 
-/* The quote's lines for the customer: no margins, optional lines marked. */
-static json_t *quote_lines(const struct rd_opportunity *o, json_t *selected, int64_t *base, int64_t *total)
+/* The quote's lines for the customer: no margins, optional lines marked.
+ * selected: the SKUs of the optional lines chosen, or NULL for the choice
+ * stored when the quote was accepted.  The sums are rd_quote_total's, the
+ * order's own rule; NULL when they do not fit in an amount (the engine
+ * flags such a quote for attention). */
+static json_t *quote_lines(const struct rd_opportunity *o, json_t *selected, struct rd_quote_sum *sum)
 {
-	json_t *lines = json_loads(o->lines[0] ? o->lines : "[]", 0, NULL), *out = json_array();
-	size_t i;
-	json_t *l;
-	*base = *total = 0;
-	json_array_foreach(lines, i, l) {
-		bool optional = json_is_true(json_object_get(l, "optional"));
-		const char *sku = json_string_value(json_object_get(l, "sku"));
-		int64_t amount = json_integer_value(json_object_get(l, "list"));
-		bool chosen = false;
+	struct rd_quote_line *lines = rd_malloc(sizeof o->lines);
+	memcpy(lines, o->lines, o->n_lines * sizeof *lines);
+	for (uint8_t i = 0; selected && i < o->n_lines; i++) {
 		size_t k;
 		json_t *s;
-		json_array_foreach(selected, k, s) chosen |= sku && json_is_string(s) && !strcmp(json_string_value(s), sku);
-		if (!optional)
-			*base += amount;
-		if (!optional || chosen)
-			*total += amount;
-		const char *kind = json_string_value(json_object_get(l, "kind"));
-		json_array_append_new(out, json_pack("{s:s, s:s, s:I, s:o, s:I, s:b, s:b, s:s}", "sku", sku ? sku : "",
-						     "description", json_string_value(json_object_get(l, "description")) ?: "",
-						     "quantity", json_integer_value(json_object_get(l, "quantity")), "price",
-						     money_json(amount, o->currency), "amount", (json_int_t)amount, "optional",
-						     optional, "selected", chosen, "kind_text",
-						     kind && !strcmp(kind, "upsell") ? "Upgrade" : "Add"));
+		lines[i].selected = false;
+		json_array_foreach(selected, k, s) lines[i].selected |= json_is_string(s) &&
+									!strcmp(json_string_value(s), lines[i].sku);
 	}
-	json_decref(lines);
-	*total = rd_discounted(*total, o->discount_bp); /* the sales person's discount (core/web/sales.c) */
+	json_t *out = NULL;
+	if (rd_quote_total(lines, o->n_lines, o->discount_bp, sum) == 0) {
+		out = json_array();
+		for (uint8_t i = 0; i < o->n_lines; i++) {
+			const struct rd_quote_line *l = &lines[i];
+			json_array_append_new(out, json_pack("{s:s, s:s, s:I, s:o, s:I, s:b, s:b, s:s}", "sku", l->sku,
+							     "description", l->description, "quantity",
+							     (json_int_t)l->quantity, "price", rd_money_json(l->list, o->currency),
+							     "amount", (json_int_t)l->list, "optional", l->optional, "selected",
+							     l->optional && l->selected, "kind_text",
+							     l->kind == RD_LINE_UPSELL ? "Upgrade" : "Add"));
+		}
+	}
+	free(lines);
 	return out;
 }
 
-json_t *rd_web_quote_lines(const struct rd_opportunity *o, json_t *selected, int64_t *base, int64_t *total)
+json_t *rd_web_quote_lines(const struct rd_opportunity *o, json_t *selected, struct rd_quote_sum *sum)
 {
-	return quote_lines(o, selected, base, total);
+	return quote_lines(o, selected, sum);
 }
 
 struct portal_data {
@@ -291,19 +286,21 @@ int rd_page_portal(struct rd_req *req)
 	bool open = p->o.state == RD_OPP_PUBLISHED_VENDOR || p->o.state == RD_OPP_PUBLISHED_PARTNER ||
 		    p->o.state == RD_OPP_ACCEPTED;
 	if (open) {
-		int64_t base, total;
-		json_t *lines = quote_lines(&p->o, NULL, &base, &total);
+		struct rd_quote_sum sum = { 0 };
+		json_t *none = json_array(), *lines = quote_lines(&p->o, none, &sum);
+		json_decref(none);
+		int64_t base = sum.base, total = sum.total;
 		json_object_set_new(ctx, "quote",
 				    json_pack("{s:s, s:o, s:o, s:I, s:s, s:o, s:b}", "number", p->o.number, "lines", lines,
-					      "total", money_json(total, p->o.currency), "base_amount", (json_int_t)base,
+					      "total", rd_money_json(total, p->o.currency), "base_amount", (json_int_t)base,
 					      "currency", p->o.currency, "valid_until", date_json(p->o.valid_until), "can_buy",
 					      p->o.state != RD_OPP_PUBLISHED_PARTNER));
 		if (p->o.discount_bp) {
-			char pct[16];
-			snprintf(pct, sizeof pct, "%u.%02u %%", p->o.discount_bp / 100, p->o.discount_bp % 100);
+			char pct[32];
+			rd_bp_format(p->o.discount_bp, pct, sizeof pct);
 			json_object_set_new(json_object_get(ctx, "quote"), "discount",
 					    json_pack("{s:I, s:s, s:o}", "bp", (json_int_t)p->o.discount_bp, "percent", pct,
-						      "amount", money_json(-(base - rd_discounted(base, p->o.discount_bp)), p->o.currency)));
+						      "amount", rd_money_json(-(base - rd_discounted(base, p->o.discount_bp)), p->o.currency)));
 		}
 	}
 	uint64_t partner = p->have_res ? p->res.id : 0;
@@ -402,24 +399,14 @@ static int accept_write(struct rd_txn *t, void *arg)
 		json_t *before = rd_entity_to_json(&rd_entity_opportunity, o);
 		o->state = RD_OPP_ACCEPTED;
 		/* The chosen optional lines are kept on the quote's lines. */
-		json_t *lines = json_loads(o->lines, 0, NULL);
-		size_t i;
-		json_t *l;
-		json_array_foreach(lines, i, l) {
-			if (!json_is_true(json_object_get(l, "optional")))
-				continue;
-			bool chosen = false;
+		for (uint8_t i = 0; i < o->n_lines; i++) {
+			struct rd_quote_line *l = &o->lines[i];
 			size_t k;
 			json_t *s;
-			json_array_foreach(a->selected, k, s) chosen |= !strcmp(json_string_value(s),
-										json_string_value(json_object_get(l, "sku")) ?: "");
-			json_object_set_new(l, "selected", json_boolean(chosen));
+			l->selected = false;
+			json_array_foreach(a->selected, k, s) l->selected |= l->optional && json_is_string(s) &&
+									     !strcmp(json_string_value(s), l->sku);
 		}
-		char *text = json_dumps(lines, JSON_COMPACT);
-		json_decref(lines);
-		if (text && strlen(text) < sizeof o->lines)
-			memcpy(o->lines, text, strlen(text) + 1);
-		free(text);
 		if ((rc = rd_entity_put(t, d->opportunities, &rd_entity_opportunity, v, o, 0)) == 0) {
 			json_t *after = rd_entity_to_json(&rd_entity_opportunity, o);
 			rc = rd_audit_write(t, d, v, 0, RD_AUDIT_UPDATE, "opportunities", o->id, before, after,
@@ -479,16 +466,18 @@ int rd_page_portal_purchase(struct rd_req *req)
 		return 0;
 	}
 	json_decref(p->contracts);
-	json_t *selected = json_array();
-	json_t *lines = json_loads(p->o.lines, 0, NULL);
+	struct rd_quote_sum sum = { 0 };
+	json_t *shown = quote_lines(&p->o, NULL, &sum);
+	if (!shown) {
+		free(p);
+		rd_web_message(&w, 409, "This quote needs attention",
+			       "Its amounts cannot be charged online: contact your reseller.");
+		return 0;
+	}
+	json_decref(shown);
+	int64_t total = sum.total;
 	size_t i;
 	json_t *l;
-	json_array_foreach(lines, i, l) if (json_is_true(json_object_get(l, "selected")))
-		json_array_append(selected, json_object_get(l, "sku"));
-	json_decref(lines);
-	int64_t base, total;
-	json_decref(quote_lines(&p->o, selected, &base, &total));
-	json_decref(selected);
 	/* The payment options enabled for this vendor and partner. */
 	json_t *options = json_array();
 	struct rd_txn *t;
@@ -521,7 +510,7 @@ int rd_page_portal_purchase(struct rd_req *req)
 	char key[RD_TOKEN_LEN + 1], hash[RD_TOKEN_HASH_HEX];
 	rd_token_new(key, hash);
 	json_t *ctx = json_pack("{s:s, s:s, s:o, s:o, s:o, s:s}", "title", "Purchase", "number", p->o.number, "total",
-				money_json(total, p->o.currency), "customer", rd_portal_customer_json(&p->cu),
+				rd_money_json(total, p->o.currency), "customer", rd_portal_customer_json(&p->cu),
 				"options", options, "order_key", key + 3);
 	uint64_t partner = p->have_res ? p->res.id : 0;
 	free(p);
@@ -562,7 +551,7 @@ static void order_page(struct web *w, const struct rd_order *o)
 	bool failed = o->state == RD_ORDER_FAILED || o->state == RD_ORDER_CANCELLED;
 	json_t *ctx = json_pack("{s:s, s:s, s:o, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b}", "title",
 				failed ? "Your order was not placed" : "Thank you for your order",
-				"number", o->number, "total", money_json(o->total, o->currency), "po_number", o->po_number,
+				"number", o->number, "total", rd_money_json(o->total, o->currency), "po_number", o->po_number,
 				"due_date", due, "message", o->payment_message, "option_label",
 				po ? "a purchase order" : bml ? "Bill Me Later" : card ? "your card" : o->payment_option, "failed", failed, "pending",
 				o->state == RD_ORDER_CREATED, "purchase_order", waiting && po, "bill_me_later", waiting && bml,
@@ -702,24 +691,15 @@ int rd_page_partner(struct rd_req *req)
 		const char *cname = rd_entity_get(t, d->customers, &rd_entity_customer, v, o->customer_id, &cu) == 0 ? cu.name : "";
 		const char *pname = rd_entity_get(t, d->products, &rd_entity_product, v, o->product_id, &pr) == 0 ? pr.name : "";
 		if (o->state == RD_OPP_PENDING_DECISION) {
-			json_t *lines = json_loads(o->lines, 0, NULL);
-			json_t *m = json_object_get(json_array_get(lines, 0), "margins");
 			char pm[80] = "-", vm[80] = "-";
-			for (int k = 0; k < 2; k++) {
-				json_t *sh = json_array_get(json_object_get(json_object_get(m, k ? "vendor" : "partner"), "shares"), 0);
-				if (sh) {
-					char a[48];
-					rd_money_format(json_integer_value(json_object_get(sh, "amount")), o->currency, a, sizeof a);
-					snprintf(k ? vm : pm, 80, "%lld%% (%s)", (long long)json_integer_value(json_object_get(sh, "bp")) / 100, a);
-				}
-			}
-			json_int_t seats = json_integer_value(json_object_get(json_array_get(lines, 0), "quantity"));
-			json_decref(lines);
+			rd_quote_share_text(o->lines, o->n_lines, RD_PUBLISH_PARTNER, o->currency, pm, sizeof pm);
+			rd_quote_share_text(o->lines, o->n_lines, RD_PUBLISH_VENDOR, o->currency, vm, sizeof vm);
+			json_int_t seats = o->n_lines ? (json_int_t)o->lines[0].quantity : 0;
 			json_array_append_new(pending, json_pack("{s:I, s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:s, s:s, s:s, s:s}", "id",
 								 (json_int_t)o->id, "number", o->number, "customer", cname, "product",
 								 pname, "quantity", seats, "end", date_json(o->contract_end),
 								 "decide_by", date_json(o->decision_by), "list",
-								 money_json(o->list_total, o->currency), "partner_margin", pm,
+								 rd_money_json(o->list_total, o->currency), "partner_margin", pm,
 								 "vendor_margin", vm, "csrf", w.csrf, "vendor_name", w.vendor.name));
 		} else {
 			json_array_append_new(quotes, json_pack("{s:s, s:s, s:o, s:s, s:I}", "number", o->number, "customer", cname, "end",

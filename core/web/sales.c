@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/money.h"
 #include "renew/renew.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -226,21 +227,6 @@ static json_t *date_json(rd_date d)
 	return json_string(s);
 }
 
-static json_t *money_json(int64_t amount, const char *currency)
-{
-	char s[48];
-	rd_money_format(amount, currency, s, sizeof s);
-	return json_string(s);
-}
-
-static json_t *pct_json(int64_t bp)
-{
-	char s[24];
-	int64_t a = bp < 0 ? -bp : bp;
-	snprintf(s, sizeof s, "%s%lld.%02lld %%", bp < 0 ? "-" : "", (long long)a / 100, (long long)a % 100);
-	return json_string(s);
-}
-
 static const char *state_text(uint8_t s)
 {
 	static const char *const t[] = { "", "awaiting the partner's decision", "published by the partner",
@@ -293,33 +279,26 @@ static json_t *contracts_json(struct rd_txn *t, struct web *w, const struct rd_o
 /* The channel's shares per line and publish mode. */
 static json_t *margins_json(const struct rd_opportunity *o)
 {
-	json_t *lines = json_loads(o->lines[0] ? o->lines : "[]", 0, NULL), *out = json_array();
-	size_t i;
-	json_t *l;
-	json_array_foreach(lines, i, l) {
-		static const char *const modes[] = { "partner", "vendor" };
-		static const char *const mode_text[] = { "the partner sells", "the vendor sells" };
+	json_t *out = json_array();
+	static const char *const mode_text[] = { "the partner sells", "the vendor sells" };
+	static const uint8_t modes[] = { RD_PUBLISH_PARTNER, RD_PUBLISH_VENDOR };
+	for (uint8_t i = 0; i < o->n_lines; i++) {
+		const struct rd_quote_line *l = &o->lines[i];
 		for (int m = 0; m < 2; m++) {
-			json_t *mj = json_object_get(json_object_get(l, "margins"), modes[m]);
+			const struct rd_quote_margin *mg = rd_quote_margin(l, modes[m]);
 			json_t *shares = json_array();
-			size_t k;
-			json_t *s;
-			json_array_foreach(json_object_get(mj, "shares"), k, s)
-				json_array_append_new(shares, json_pack("{s:s, s:o, s:o, s:s}", "party",
-									json_string_value(json_object_get(s, "party")) ?: "",
-									"percent", pct_json(json_integer_value(json_object_get(s, "bp"))),
-									"amount", money_json(json_integer_value(json_object_get(s, "amount")), o->currency),
-									"reason", json_string_value(json_object_get(s, "reason")) ?: ""));
-			json_array_append_new(out, json_pack("{s:s, s:s, s:b, s:o, s:o, s:o, s:b}", "line",
-							     json_string_value(json_object_get(l, "description")) ?: "", "mode",
-							     mode_text[m], "priced", json_is_object(mj), "channel",
-							     pct_json(json_integer_value(json_object_get(mj, "channel_bp"))), "net",
-							     money_json(json_integer_value(json_object_get(mj, "net")), o->currency),
-							     "shares", shares, "in_force",
-							     o->publish == (m ? RD_PUBLISH_VENDOR : RD_PUBLISH_PARTNER)));
+			for (uint8_t k = 0; mg && k < mg->n; k++)
+				json_array_append_new(shares, json_pack("{s:s, s:o, s:o, s:s}", "party", mg->shares[k].party,
+									"percent", rd_bp_json(mg->shares[k].bp), "amount",
+									rd_money_json(mg->shares[k].amount, o->currency),
+									"reason", mg->shares[k].reason));
+			json_array_append_new(out, json_pack("{s:s, s:s, s:b, s:o, s:o, s:o, s:b}", "line", l->description,
+							     "mode", mode_text[m], "priced", mg != NULL, "channel",
+							     rd_bp_json(mg ? mg->channel_bp : 0), "net",
+							     rd_money_json(mg ? mg->net : 0, o->currency), "shares", shares,
+							     "in_force", o->publish == modes[m]));
 		}
 	}
-	json_decref(lines);
 	return out;
 }
 
@@ -436,18 +415,11 @@ static int sales_page(struct web *w, uint64_t id, int status, const char *error,
 	if (o->distributor_id)
 		rd_entity_get(t, d->partners, &rd_entity_partner, v, o->distributor_id, &dist);
 	/* The quote as the customer sees it: the optional lines it chose. */
-	json_t *selected = json_array(), *raw = json_loads(o->lines[0] ? o->lines : "[]", 0, NULL);
-	size_t i;
-	json_t *l;
-	json_array_foreach(raw, i, l) if (json_is_true(json_object_get(l, "selected")))
-		json_array_append(selected, json_object_get(l, "sku"));
-	json_decref(raw);
-	int64_t base, total, before = 0;
-	json_t *lines = rd_web_quote_lines(o, selected, &base, &total);
-	json_decref(selected);
-	json_array_foreach(lines, i, l) if (!json_is_true(json_object_get(l, "optional")) ||
-					    json_is_true(json_object_get(l, "selected")))
-		before += json_integer_value(json_object_get(l, "amount"));
+	struct rd_quote_sum sum = { 0 };
+	json_t *lines = rd_web_quote_lines(o, NULL, &sum);
+	if (!lines)
+		lines = json_array(); /* the sums do not fit: the quote shows its attention reason */
+	int64_t total = sum.total, before = sum.subtotal;
 	uint32_t bound = rd_vendor_max_discount(&w->vendor);
 	bool amend = rd_sales_may_amend(&w->c, o) && !closed(o->state);
 	char title[80];
@@ -463,10 +435,10 @@ static int sales_page(struct web *w, uint64_t id, int status, const char *error,
 	json_object_set_new(ctx, "customer", rd_entity_to_json(&rd_entity_customer, &cu));
 	json_object_set_new(ctx, "contracts", contracts_json(t, w, o));
 	json_object_set_new(ctx, "quote",
-			    json_pack("{s:o, s:o, s:o, s:o, s:b, s:o, s:o}", "lines", lines, "before", money_json(before, o->currency),
-				      "discount", pct_json(o->discount_bp), "discount_amount",
-				      money_json(-(before - total), o->currency), "discounted", o->discount_bp != 0, "total",
-				      money_json(total, o->currency), "list_total", money_json(o->list_total, o->currency)));
+			    json_pack("{s:o, s:o, s:o, s:o, s:b, s:o, s:o}", "lines", lines, "before", rd_money_json(before, o->currency),
+				      "discount", rd_bp_json(o->discount_bp), "discount_amount",
+				      rd_money_json(-(before - total), o->currency), "discounted", o->discount_bp != 0, "total",
+				      rd_money_json(total, o->currency), "list_total", rd_money_json(o->list_total, o->currency)));
 	json_object_set_new(ctx, "margins", margins_json(o));
 	json_object_set_new(ctx, "notes", notes_json(t, w, o));
 	json_object_set_new(ctx, "tasks", tasks_json(t, w, o));
@@ -476,7 +448,7 @@ static int sales_page(struct web *w, uint64_t id, int status, const char *error,
 							  rd_authz(w->c.who.role, RD_RES_TASK, RD_ACT_UPDATE) != RD_SCOPE_NONE));
 	json_object_set_new(ctx, "vendor_user", json_boolean(!rd_role_is_partner(w->c.who.role)));
 	json_object_set_new(ctx, "discount", json_pack("{s:s, s:I, s:o}", "value", kept_discount ? kept_discount : "",
-						       "bound", (json_int_t)bound, "bound_text", pct_json(bound)));
+						       "bound", (json_int_t)bound, "bound_text", rd_bp_json(bound)));
 	if (kept_discount == NULL) {
 		char cur[12];
 		snprintf(cur, sizeof cur, "%u", o->discount_bp);

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "api/call.h"
+#include "domain/money.h"
 
 struct rd_sales_change {
 	bool set_discount;
@@ -48,14 +49,11 @@ bool rd_sales_may_see(const struct call *c, const struct rd_opportunity *o);
 int rd_sales_amend(struct call *c, uint64_t id, const struct rd_sales_change *ch, struct rd_opportunity *out,
 		   struct rd_sales_refusal *no);
 
-/* The customer's total after a discount: the discount is rounded down to a
- * whole minor unit, the same here and in portal.js. */
+/* The customer's total after a discount: rd_money_discounted (domain/money.h),
+ * the same here and in portal.js. */
 static inline int64_t rd_discounted(int64_t amount, uint32_t bp)
 {
-	if (bp > 10000)
-		bp = 10000;
-	/* amount * bp / 10000 without overflowing on absurd amounts */
-	return amount - ((amount / 10000) * (int64_t)bp + (amount % 10000) * (int64_t)bp / 10000);
+	return rd_money_discounted(amount, bp);
 }
 
 #endif

@@ -75,9 +75,10 @@ int rd_page_static(struct rd_req *req);
 int rd_page_static_pack(struct rd_req *req);
 
 /* The quote's lines as the customer sees them (no margins; optional lines
- * marked, chosen when in selected), the base and the total after the
- * discount (pages.c). */
-json_t *rd_web_quote_lines(const struct rd_opportunity *o, json_t *selected, int64_t *base, int64_t *total);
+ * marked, chosen when their SKU is in selected, or as stored when selected
+ * is NULL) and their sums (rd_quote_total); NULL when the sums do not fit
+ * in an amount (pages.c). */
+json_t *rd_web_quote_lines(const struct rd_opportunity *o, json_t *selected, struct rd_quote_sum *sum);
 
 /* Adds "has_NAME": true/false next to every list NAME in ctx (recursively),
  * for templates that wrap a non-empty list in a table (console.c). */

@@ -15,6 +15,7 @@
  * Every call leaves the Lua stack as it found it.
  */
 #include <errno.h>
+#include <jansson.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <stdio.h>
@@ -641,6 +642,31 @@ static void test_number_error_at_cap(void **state)
 	rd_margin_unload(&p);
 }
 
+/* A long non-ASCII reason is cut before the character that does not fit,
+ * never inside it, and malformed bytes become '?': the share's reason stays
+ * valid UTF-8, so the share is shown, mailed and paid (it was dropped from
+ * the quote's JSON when a cut split a character). */
+static void test_margin_reason_utf8(void **state)
+{
+	struct rd_sandbox *sb = *state;
+	struct rd_margin_line line = std_line();
+	struct rd_margin_result res;
+	char err[ERRLEN];
+	/* 60 times U+00E9 (2 bytes each): 120 bytes, one more than fits */
+	assert_rc(margin_with(sb, "  return 'reseller', 2000, string.rep('\\u{e9}', 60)", &line, &res, err), 0);
+	assert_int_equal(res.n, 1);
+	assert_int_equal(strlen(res.shares[0].reason), 118);
+	json_t *j = json_string(res.shares[0].reason);
+	assert_non_null(j); /* valid UTF-8 */
+	json_decref(j);
+	/* a 3-byte character across the limit: cut before it */
+	assert_rc(margin_with(sb, "  return 'reseller', 2000, string.rep('a', 118) .. '\\u{20ac}'", &line, &res, err), 0);
+	assert_int_equal(strlen(res.shares[0].reason), 118);
+	/* malformed bytes */
+	assert_rc(margin_with(sb, "  return 'reseller', 2000, 'a\\xffb\\xc3'", &line, &res, err), 0);
+	assert_string_equal(res.shares[0].reason, "a?b?");
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, sb_setup, sb_teardown)
@@ -656,6 +682,7 @@ int main(void)
 		T(test_margin_line_fields),
 		T(test_margin_line_refilled),
 		T(test_margin_load_refused),
+		T(test_margin_reason_utf8),
 		T(test_route_kind),
 		T(test_route_hours),
 		T(test_route_reason),

@@ -68,11 +68,12 @@ static void test_customer_views_are_allow_lists(void **state)
 	snprintf(o->notes, sizeof o->notes, "[{\"text\":\"SECRET note\"}]");
 	snprintf(o->attention_reason, sizeof o->attention_reason, "SECRET attention");
 	o->net_total = 1234567;
-	snprintf(o->lines, sizeof o->lines,
+	const char *lines_json =
 		 "[{\"kind\":\"renewal\",\"sku\":\"A\",\"description\":\"d\",\"quantity\":1,\"unit_list\":5,\"list\":5,"
 		 "\"margins\":{\"partner\":{\"shares\":[{\"party\":\"SECRET\"}]}},\"reasons\":\"SECRET\"},"
 		 "{\"kind\":\"upsell\",\"sku\":\"B\",\"description\":\"e\",\"quantity\":1,\"unit_list\":1,\"list\":1,"
-		 "\"optional\":true,\"selected\":true,\"shares\":null}]");
+		 "\"optional\":true,\"selected\":true,\"shares\":null}]";
+	assert_rc(rd_quote_lines_from_json(lines_json, strlen(lines_json), o->lines, RD_QUOTE_MAX_LINES, &o->n_lines), 0);
 	j = rd_portal_opportunity_json(o);
 	static const char *const ok[] = { "id", "number", "contract_id", "state", "contract_end", "valid_until", "currency",
 					  "list_total", "discount_bp", "lines", NULL };
@@ -90,8 +91,9 @@ static void test_customer_views_are_allow_lists(void **state)
 	assert_keys(json_array_get(lines, 0), l0);
 	assert_keys(json_array_get(lines, 1), l1);
 	json_decref(j);
-	/* lines that are not JSON: no lines, no crash */
-	snprintf(o->lines, sizeof o->lines, "{not json");
+	/* old lines that are not JSON: no lines, no crash */
+	assert_rc(rd_quote_lines_from_json("{not json", 9, o->lines, RD_QUOTE_MAX_LINES, &o->n_lines), RD_ECORRUPT);
+	assert_int_equal(o->n_lines, 0);
 	j = rd_portal_opportunity_json(o);
 	assert_int_equal(json_array_size(json_object_get(j, "lines")), 0);
 	json_decref(j);

@@ -85,6 +85,13 @@ static void png_url(char *out, size_t cap, bool truncate)
 	assert_true(strlen(out) < sizeof ((struct rd_partner *)0)->logo_url);
 }
 
+/* The lines as the engine's JSON of old (domain/quote.h reads that form). */
+static void set_lines(struct rd_opportunity *o, const char *json)
+{
+	if (rd_quote_lines_from_json(json, strlen(json), o->lines, RD_QUOTE_MAX_LINES, &o->n_lines) < 0)
+		o->n_lines = 0;
+}
+
 static struct rd_quote_doc *doc(void)
 {
 	struct rd_quote_doc *q = calloc(1, sizeof *q);
@@ -96,7 +103,7 @@ static struct rd_quote_doc *doc(void)
 	q->o.contract_end = rd_date_from_ymd(2027, 2, 28);
 	q->o.valid_until = q->o.contract_end;
 	q->o.created_at = 1790000000;
-	snprintf(q->o.lines, sizeof q->o.lines,
+	set_lines(&q->o,
 		 "[{\"kind\":\"renewal\",\"sku\":\"EML-SEC\",\"description\":\"E-mail Security\",\"quantity\":100,"
 		 "\"unit_list\":2900,\"list\":290000},"
 		 "{\"kind\":\"crosssell\",\"sku\":\"DLP-EP\",\"description\":\"Endpoint Data Loss Prevention\","
@@ -200,8 +207,8 @@ static void test_renders_a_2000_character_description(void **state)
 				  "description", solid, "quantity", 5, "unit_list", 200, "list", 1000, "optional", 1,
 				  "selected", 1);
 	char *text = json_dumps(lines, JSON_COMPACT);
-	assert_true(strlen(text) < sizeof q->o.lines);
-	strcpy(q->o.lines, text);
+	set_lines(&q->o, text);
+	assert_int_equal(q->o.n_lines, 2);
 	renders(q, 1);
 	free(text);
 	json_decref(lines);
@@ -220,23 +227,44 @@ static void test_renders_whatever_the_lines_hold(void **state)
 		"\"unit_list\": 9223372036854775807}]",
 		"[{\"description\": \"optional, not chosen\", \"optional\": true, \"list\": 100}]",
 		"[{\"description\": \"a\\u0000b\", \"list\": 1}]",
-		"[{\"list\": 9223372036854775807}, {\"list\": 9223372036854775807}, {\"list\": -9223372036854775807}]",
-		"[{\"list\": -9223372036854775807}, {\"list\": -9223372036854775807}]",
+		"[{\"list\": 9223372036854775807}, {\"list\": -9223372036854775807}]",
 	};
 	static const uint32_t discounts[] = { 0, 1, 1000, 10000, 4000000000u };
 	for (size_t i = 0; i < sizeof odd / sizeof *odd; i++)
 		for (size_t k = 0; k < sizeof discounts / sizeof *discounts; k++) {
-			snprintf(q->o.lines, sizeof q->o.lines, "%s", odd[i]);
+			set_lines(&q->o, odd[i]);
 			q->o.discount_bp = discounts[k];
 			renders(q, 1);
 		}
 	q->o.discount_bp = 0;
-	/* enough lines for more than one page */
-	size_t n = (size_t)snprintf(q->o.lines, sizeof q->o.lines, "[");
-	for (int i = 0; i < 90 && n < sizeof q->o.lines - 200; i++)
-		n += (size_t)snprintf(q->o.lines + n, sizeof q->o.lines - n, "%s{\"description\":\"Line %d\",\"list\":%d}",
-				      i ? "," : "", i, i * 100);
-	snprintf(q->o.lines + n, sizeof q->o.lines - n, "]");
+	/* lines that add up beyond an amount: refused, never printed wrapped */
+	static const char *const huge[] = {
+		"[{\"list\": 9223372036854775807}, {\"list\": 9223372036854775807}, {\"list\": -9223372036854775807}]",
+		"[{\"list\": -9223372036854775807}, {\"list\": -9223372036854775807}]",
+	};
+	for (size_t i = 0; i < sizeof huge / sizeof *huge; i++) {
+		void *pdf = NULL;
+		size_t len = 0;
+		char err[200] = "";
+		set_lines(&q->o, huge[i]);
+		assert_rc(rd_quote_render(q, &pdf, &len, err, sizeof err), RD_ERANGE);
+		assert_null(pdf);
+		assert_contains(err, "largest amount");
+	}
+	/* every line the engine can make, each description as long as a product
+	 * name: more than one page */
+	q->o.n_lines = RD_QUOTE_MAX_LINES;
+	for (int i = 0; i < RD_QUOTE_MAX_LINES; i++) {
+		struct rd_quote_line *l = &q->o.lines[i];
+		memset(l, 0, sizeof *l);
+		l->kind = i ? RD_LINE_CROSSSELL : RD_LINE_RENEWAL;
+		l->optional = l->selected = i > 0;
+		for (size_t k = 0; k < sizeof l->description - 1; k++)
+			l->description[k] = k % 9 == 8 ? ' ' : (char)('a' + (i + (int)k) % 26);
+		l->quantity = 3;
+		l->unit_list = 100;
+		l->list = 300;
+	}
 	renders(q, 2);
 	free(q);
 }
