@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain/money.h"
 #include "api/call.h"
 #include "api/commissions.h"
+#include "domain/money.h"
 #include "pdf/statement.h"
 #include "store/store.h"
 #include "util/clock.h"

@@ -257,7 +257,8 @@ static int place_write(struct rd_txn *t, void *arg)
 	/* The order charges the quote's total (domain/quote.h): a quote with no
 	 * priced line, or whose lines do not add up within an amount, waits for
 	 * a person and is never ordered at 0 or at a wrapped total. */
-	if (!o->n_lines || rd_quote_total(o->lines, o->n_lines, o->discount_bp, &p->sum) < 0) {
+	if (!o->n_lines || o->lines[0].optional || /* the renewal line, when priced, comes first */
+	    rd_quote_total(o->lines, o->n_lines, o->discount_bp, &p->sum) < 0) {
 		refuse(p, 409, "conflict", "opportunity_id",
 		       "the quote needs attention before it can be ordered: it has no price renewd can charge");
 		rc = 0;

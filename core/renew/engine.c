@@ -20,8 +20,8 @@
 #include <string.h>
 
 #include "api/call.h"
-#include "domain/money.h"
 #include "auth/auth.h"
+#include "domain/money.h"
 #include "policy/runtime.h"
 #include "renew/internal.h"
 #include "store/store.h"

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain/money.h"
 #include "auth/auth.h"
+#include "domain/money.h"
 #include "plugin/host.h"
 #include "pdf/statement.h"
 #include "renew/internal.h"

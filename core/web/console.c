@@ -22,9 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain/money.h"
 #include "api/import.h"
 #include "config/config.h"
+#include "domain/money.h"
 #include "plugin/host.h"
 #include "policy/runtime.h"
 #include "renew/renew.h"

@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain/money.h"
 #include "api/documents.h"
 #include "api/orders.h"
 #include "api/portal.h"
+#include "domain/money.h"
 #include "pdf/quote.h"
 #include "plugin/host.h"
 #include "renew/renew.h"
