@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "api/call.h"
+#include "domain/money.h"
 #include "policy/runtime.h"
 #include "policy/vectors.h"
 #include "store/store.h"
@@ -483,9 +484,10 @@ int rd_policy_contract_line(struct rd_txn *t, struct rd_domain *d, const struct 
 	line->quantity = k->quantity;
 	line->currency = k->currency;
 	line->list_amount = -1;
-	for (int i = 0; i < pr.n_prices; i++)
-		if (pr.prices[i].term == k->term && !strcmp(pr.prices[i].currency, k->currency))
-			line->list_amount = pr.prices[i].amount * (int64_t)k->quantity;
+	for (int i = 0; i < pr.n_prices; i++) /* seats x price that do not fit: not priced, as in the sweep */
+		if (pr.prices[i].term == k->term && !strcmp(pr.prices[i].currency, k->currency) &&
+		    rd_money_mul(pr.prices[i].amount, (int64_t)k->quantity, &line->list_amount) < 0)
+			line->list_amount = -1;
 	line->deal = RD_DEAL_NONE;
 	line->deal_bonus_bp = v->deal_bonus_bp;
 	line->distributor_bp = v->distributor_bp;
@@ -624,8 +626,8 @@ static int dry_run_now(struct rd_store *s, struct rd_domain *d, const struct rd_
 				json_array_append_new(errors, json_pack("{s:I, s:s}", "contract_id", (json_int_t)k.id, "message", e));
 			continue;
 		}
-		int64_t pay_before = line.list_amount * c.before.total_bp / 10000;
-		int64_t pay_after = line.list_amount * c.after.total_bp / 10000;
+		int64_t pay_before = rd_money_share(line.list_amount, c.before.total_bp);
+		int64_t pay_after = rd_money_share(line.list_amount, c.after.total_bp);
 		bool differs = c.before.n != c.after.n || pay_before != pay_after;
 		for (int i = 0; !differs && i < c.after.n; i++)
 			differs = share_of(&c.before, c.after.shares[i].party) != c.after.shares[i].bp;
@@ -641,7 +643,7 @@ static int dry_run_now(struct rd_store *s, struct rd_domain *d, const struct rd_
 				continue;
 			if (n_deltas == cap_deltas)
 				deltas = rd_realloc(deltas, (cap_deltas = cap_deltas ? 2 * cap_deltas : 1024) * sizeof *deltas);
-			deltas[n_deltas] = (struct delta){ partners[i], "", line.list_amount * dbp / 10000 };
+			deltas[n_deltas] = (struct delta){ partners[i], "", rd_money_share(line.list_amount, dbp) };
 			memcpy(deltas[n_deltas++].currency, k.currency, 4);
 		}
 		if (n_changes == cap_changes)

@@ -14,7 +14,8 @@ moves the clock one day, so the sweep quotes it.
 * test_huge_price_needs_attention: 100 seats at 2^62 minor units do not fit
   in an amount (the product wrapped to 0): the quote waits for attention
   with the reason, has no line to charge and an order is refused, nothing
-  written.
+  written; the margin policy's dry run counts it as a contract without a
+  price (it multiplied into undefined behaviour).
 * test_jpy_has_no_decimals: a JPY contract of 100 seats at JPY 50: the
   partner's e-mail, the customer's e-mail and page, and the PDF say
   "JPY 5,000" (they said "JPY 50.00").
@@ -116,6 +117,11 @@ def test_huge_price_needs_attention(daemon, tmp_path):
     assert_json_error(r, 409, "conflict")
     assert "needs attention" in r.json()["error"]["message"], r.json()
     assert admin.items("/api/v1/orders") == before
+    # a dry run of the margin policy counts the contract as one without a price
+    active = admin.get("/api/v1/vendor")["margin_version"]
+    r = admin.call("POST", f"/api/v1/policies/margin/{active}/dry-run", timeout=60)
+    assert r.status == 200, r
+    assert r.json()["contracts_without_price"] >= 1, r.json()
     d.stop()
 
 
