@@ -291,9 +291,10 @@ int rd_page_portal(struct rd_req *req)
 		json_decref(none);
 		int64_t base = sum.base, total = sum.total;
 		json_object_set_new(ctx, "quote",
-				    json_pack("{s:s, s:o, s:o, s:I, s:s, s:o, s:b}", "number", p->o.number, "lines", lines,
-					      "total", rd_money_json(total, p->o.currency), "base_amount", (json_int_t)base,
-					      "currency", p->o.currency, "valid_until", date_json(p->o.valid_until), "can_buy",
+				    json_pack("{s:s, s:o, s:o, s:I, s:s, s:i, s:o, s:b}", "number", p->o.number, "lines",
+					      lines ? lines : json_array(), "total", rd_money_json(total, p->o.currency),
+					      "base_amount", (json_int_t)base, "currency", p->o.currency, "exponent",
+					      rd_money_exponent(p->o.currency), "valid_until", date_json(p->o.valid_until), "can_buy",
 					      p->o.state != RD_OPP_PUBLISHED_PARTNER));
 		if (p->o.discount_bp) {
 			char pct[32];

@@ -23,6 +23,11 @@ moves the clock one day, so the sweep quotes it.
 import datetime
 import json
 import re
+import shutil
+import subprocess
+import urllib.request
+
+import pytest
 
 from conftest import assert_json_error
 from test_orders import csrf_of, purchase_form
@@ -58,6 +63,26 @@ def quote_for(admin, product_id, quantity, currency="GBP", ext="K-QM-1"):
     opps = [o for o in admin.items("/api/v1/opportunities") if o["contract_id"] == k["id"]]
     assert len(opps) == 1, opps
     return k, opps[0]
+
+
+def portal_js_total(port, page):
+    """What /static/portal.js writes into the page's total on load: the
+    script runs in node against the total's data attributes from the page."""
+    if not shutil.which("node"):
+        pytest.skip("node is not installed")
+    m = re.search(r'<output id="total" ([^>]*)>', page)
+    assert m, page[:3000]
+    attrs = dict(re.findall(r'data-([a-z]+)="([^"]*)"', m.group(1)))
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/static/portal.js", timeout=10) as r:
+        js = r.read().decode()
+    stub = ("var total = {dataset: %s, textContent: ''};"
+            "var document = {getElementById: function(id){ return id === 'total' ? total : null; },"
+            " querySelector: function(){ return null; }, querySelectorAll: function(){ return []; }};"
+            "var window = {};" % json.dumps(attrs))
+    p = subprocess.run(["node", "-e", stub + js + ";process.stdout.write(total.textContent)"],
+                       capture_output=True, timeout=30)
+    assert p.returncode == 0, p.stderr.decode()
+    return p.stdout.decode()
 
 
 def test_many_lines_kept_and_ordered_at_their_total(daemon, tmp_path):
@@ -138,5 +163,6 @@ def test_jpy_has_no_decimals(daemon, tmp_path):
     assert "JPY 50.00" not in msg.get_body(("plain",)).get_content()
     page = Customer(d.port).follow_link(msg)
     assert "JPY 5,000" in page and "JPY 50.00" not in page, page[:3000]
+    assert portal_js_total(d.port, page) == "JPY 5,000"
     assert "JPY 5,000" in flat(pdf_text(tmp_path, get_pdf(admin, o["id"]).body))
     d.stop()
