@@ -1,7 +1,7 @@
 /* audit.c: GET /api/v1/audit, the change history by object or by user. */
 #include <string.h>
 
-#include "api/call.h"
+#include "api/api.h"
 #include "store/store.h"
 #include "util/err.h"
 

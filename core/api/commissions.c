@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/call.h"
+#include "api/api.h"
 #include "api/commissions.h"
 #include "pdf/statement.h"
 #include "store/store.h"

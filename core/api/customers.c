@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/call.h"
+#include "api/api.h"
 #include "api/documents.h"
 #include "store/store.h"
 #include "util/err.h"

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/call.h"
+#include "api/api.h"
 #include "api/documents.h"
 #include "http/http.h"
 #include "store/store.h"

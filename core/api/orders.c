@@ -15,16 +15,16 @@
 #include <string.h>
 #include <strings.h>
 
-#include "api/call.h"
+#include "api/api.h"
 #include "api/commissions.h"
 #include "api/orders.h"
 #include "config/config.h"
+#include "edge/sales.h"
 #include "plugin/host.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"
-#include "web/sales.h"
 
 #define AUTHORISE_TIMEOUT_MS 10000
 
@@ -105,35 +105,12 @@ static int64_t accepted_total(const struct rd_opportunity *o)
 	return rd_discounted(total, o->discount_bp);
 }
 
-/* The loaded payment plugin that offers option, or NULL. */
-static const char *plugin_of(struct rd_plugins *plugins, const char *option, char name[64])
-{
-	json_t *all = rd_plugins_json(plugins), *pl;
-	size_t i;
-	const char *found = NULL;
-	json_array_foreach(all, i, pl) {
-		if (strcmp(json_string_value(json_object_get(pl, "kind")) ?: "", "payment") ||
-		    strcmp(json_string_value(json_object_get(pl, "state")) ?: "", "loaded"))
-			continue;
-		size_t k;
-		json_t *opt;
-		json_array_foreach(json_object_get(pl, "options"), k, opt) {
-			if (!found && !strcmp(json_string_value(opt) ?: "", option)) {
-				snprintf(name, 64, "%s", json_string_value(json_object_get(pl, "name")) ?: "");
-				found = name;
-			}
-		}
-	}
-	json_decref(all);
-	return found;
-}
-
 static int terms_days(const char *config)
 {
 	json_t *j = json_loads(config, 0, NULL);
 	json_int_t days = json_integer_value(json_object_get(j, "terms_days"));
 	json_decref(j);
-	return days >= 1 && days <= 120 ? (int)days : 30; /* payment-bml's default */
+	return days >= 1 && days <= 120 ? (int)days : 30; /* the plugin's default terms */
 }
 
 static int audit_order(struct rd_txn *t, struct rd_domain *d, uint64_t v, uint64_t user, uint8_t action,
@@ -271,7 +248,7 @@ static int place_write(struct rd_txn *t, void *arg)
 		goto out;
 	}
 	char plugin[64];
-	if (!plugin_of(p->app->plugins, p->ask.option, plugin)) {
+	if (!rd_plugins_offering(p->app->plugins, p->ask.option, plugin)) {
 		refuse(p, 400, "invalid", "payment_option", "no payment plugin offers this option");
 		rc = 0;
 		goto out;

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "api/call.h"
+#include "api/api.h"
 #include "api/portal.h"
 #include "store/store.h"
 #include "util/clock.h"

@@ -13,15 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/call.h"
+#include "api/api.h"
 #include "api/portal.h"
+#include "edge/sales.h"
 #include "pdf/quote.h"
 #include "renew/renew.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"
-#include "web/sales.h"
 
 /* ---- clock and schedule ------------------------------------------------------------ */
 
@@ -252,7 +252,7 @@ int rd_api_opportunity_quote_pdf(struct rd_req *req)
 	if (rc == 0 && !sees_opp(&c, scope, o))
 		rc = RD_ENOTFOUND;
 	if (rc == 0)
-		rc = rd_quote_load(t, c.app->domain, &c.vendor, o, q);
+		rc = rd_quote_load(c.app->plugins, t, c.app->domain, &c.vendor, o, q);
 	rd_txn_end(t);
 	free(o);
 	if (rc < 0) {

@@ -10,20 +10,22 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "api/app.h"
-#include "api/call.h"
+#include "api/api.h"
 #include "api/orders.h"
 #include "auth/auth.h"
-#include "plugin/host.h"
-#include "policy/runtime.h"
-#include "renew/renew.h"
-#include "util/clock.h"
 #include "config/config.h"
+#include "daemon/routes.h"
 #include "domain/model.h"
+#include "edge/app.h"
+#include "edge/call.h"
 #include "http/server.h"
 #include "metrics/metrics.h"
+#include "plugin/host.h"
+#include "policy/runtime.h"
 #include "rd_config.h"
+#include "renew/renew.h"
 #include "store/store.h"
+#include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"
 

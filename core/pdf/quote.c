@@ -14,11 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/discount.h"
+#include "domain/money.h"
 #include "pdf/quote.h"
 #include "plugin/host.h"
-#include "renew/renew.h"
 #include "util/err.h"
-#include "web/sales.h"
 
 /* ---- text: UTF-8 to Windows-1252 ------------------------------------------------------ */
 
@@ -120,13 +120,18 @@ void rd_quote_filename(const char *number, char *out, size_t cap)
 
 /* ---- loading --------------------------------------------------------------------------- */
 
-static void payment_text(struct rd_txn *t, struct rd_domain *d, const struct rd_vendor *v,
+static void payment_text(struct rd_plugins *plugins, struct rd_txn *t, struct rd_domain *d, const struct rd_vendor *v,
 			 const struct rd_opportunity *o, const char *seller, char *out, size_t cap)
 {
+	/* The plugins are found by the options they offer (the plugin ABI's
+	 * words), never by their names. */
 	struct rd_enablement *e = rd_malloc(sizeof *e);
-	bool po = rd_enablement_find(t, d, v->id, "payment-po", o->reseller_id, e) == 0;
-	bool bml = rd_enablement_find(t, d, v->id, "payment-bml", o->reseller_id, e) == 0;
-	long long days = 30; /* payment-bml's default terms */
+	char po_name[64], bml_name[64];
+	bool po = rd_plugins_offering(plugins, "purchase_order", po_name) &&
+		  rd_enablement_find(t, d, v->id, po_name, o->reseller_id, e) == 0;
+	bool bml = rd_plugins_offering(plugins, "bill_me_later", bml_name) &&
+		   rd_enablement_find(t, d, v->id, bml_name, o->reseller_id, e) == 0;
+	long long days = 30; /* the plugin's default terms */
 	if (bml) {
 		json_t *j = json_loads(e->config, 0, NULL);
 		json_t *td = json_object_get(j, "terms_days");
@@ -146,8 +151,8 @@ static void payment_text(struct rd_txn *t, struct rd_domain *d, const struct rd_
 		snprintf(out, cap, "Payment: as agreed with %s when you order.", seller);
 }
 
-int rd_quote_load(struct rd_txn *t, struct rd_domain *d, const struct rd_vendor *v, const struct rd_opportunity *o,
-		  struct rd_quote_doc *q)
+int rd_quote_load(struct rd_plugins *plugins, struct rd_txn *t, struct rd_domain *d, const struct rd_vendor *v,
+		  const struct rd_opportunity *o, struct rd_quote_doc *q)
 {
 	memset(q, 0, sizeof *q);
 	q->v = *v;
@@ -159,7 +164,7 @@ int rd_quote_load(struct rd_txn *t, struct rd_domain *d, const struct rd_vendor 
 	struct rd_contract k;
 	if (rd_entity_get(t, d->contracts, &rd_entity_contract, v->id, o->contract_id, &k) == 0)
 		q->term = k.term;
-	payment_text(t, d, v, o, q->have_res ? q->res.name : v->name, q->payment, sizeof q->payment);
+	payment_text(plugins, t, d, v, o, q->have_res ? q->res.name : v->name, q->payment, sizeof q->payment);
 	return 0;
 }
 
@@ -815,11 +820,11 @@ out_quiet:
 	return rc;
 }
 
-int rd_quote_pdf(struct rd_txn *t, struct rd_domain *d, const struct rd_vendor *v, const struct rd_opportunity *o,
-		 void **pdf, size_t *len, char *err, size_t errlen)
+int rd_quote_pdf(struct rd_plugins *plugins, struct rd_txn *t, struct rd_domain *d, const struct rd_vendor *v,
+		 const struct rd_opportunity *o, void **pdf, size_t *len, char *err, size_t errlen)
 {
 	struct rd_quote_doc *q = rd_malloc(sizeof *q);
-	int rc = rd_quote_load(t, d, v, o, q);
+	int rc = rd_quote_load(plugins, t, d, v, o, q);
 	if (rc < 0)
 		snprintf(err, errlen, "the quote's customer could not be read");
 	else

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/money.h"
 #include "pdf/quote.h"
 #include "pdf/statement.h"
-#include "renew/renew.h"
 #include "store/store.h"
 #include "util/err.h"
 

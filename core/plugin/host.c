@@ -22,7 +22,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "api/call.h"
+#include "domain/audit.h"
 #include "domain/model.h"
 #include "plugin/host.h"
 #include "plugin/secrets.h"
@@ -70,6 +70,7 @@ struct rd_plugins {
 	uv_loop_t *loop;
 	pthread_t loop_thread;
 	struct rd_loaded *list, *tail;
+	const struct rd_plugin *fallback_branding; /* the built-in pack every page falls back on */
 	/* kv writes from the thread pool, applied on the loop */
 	uv_async_t async;
 	bool have_async;
@@ -1409,7 +1410,8 @@ int rd_plugins_asset(struct rd_plugins *p, struct rd_txn *t, struct rd_domain *d
 		if (pass == 0 && !partner)
 			continue;
 		for (struct rd_loaded *l = p->list; l && rc < 0; l = l->next) {
-			if (!l->loaded || l->kind != RD_PLUGIN_BRANDING || !strcmp(l->name, "branding-default"))
+			if (!l->loaded || l->kind != RD_PLUGIN_BRANDING ||
+			    (p->fallback_branding && !strcmp(l->name, p->fallback_branding->name)))
 				continue;
 			uint8_t key[80];
 			size_t kl;
@@ -1421,10 +1423,38 @@ int rd_plugins_asset(struct rd_plugins *p, struct rd_txn *t, struct rd_domain *d
 	}
 	free(e);
 	if (rc < 0) {
-		struct rd_loaded *def = rd_plugins_find(p, "branding-default");
+		struct rd_loaded *def = p->fallback_branding ? rd_plugins_find(p, p->fallback_branding->name) : NULL;
 		rc = def ? asset_of(def, name, data, len) : RD_ENOTFOUND;
 	}
 	return rc;
+}
+
+/* The loaded payment plugin that offers option, or NULL. */
+const char *rd_plugins_offering(struct rd_plugins *plugins, const char *option, char name[64])
+{
+	json_t *all = rd_plugins_json(plugins), *pl;
+	size_t i;
+	const char *found = NULL;
+	json_array_foreach(all, i, pl) {
+		if (strcmp(json_string_value(json_object_get(pl, "kind")) ?: "", "payment") ||
+		    strcmp(json_string_value(json_object_get(pl, "state")) ?: "", "loaded"))
+			continue;
+		size_t k;
+		json_t *opt;
+		json_array_foreach(json_object_get(pl, "options"), k, opt) {
+			if (!found && !strcmp(json_string_value(opt) ?: "", option)) {
+				snprintf(name, 64, "%s", json_string_value(json_object_get(pl, "name")) ?: "");
+				found = name;
+			}
+		}
+	}
+	json_decref(all);
+	return found;
+}
+
+void rd_plugins_set_fallback_branding(struct rd_plugins *p, const struct rd_plugin *pack)
+{
+	p->fallback_branding = pack;
 }
 
 int rd_plugins_asset_of(struct rd_plugins *p, const char *pack, const char *name, const char **data, size_t *len)

@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/call.h"
 #include "auth/auth.h"
+#include "domain/audit.h"
 #include "policy/runtime.h"
 #include "renew/internal.h"
 #include "store/store.h"

@@ -408,7 +408,7 @@ static void attach_quote(struct rd_renew *r, struct rd_txn *t, const struct rd_v
 	struct rd_quote_doc *q = rd_malloc(sizeof *q);
 	int rc = rd_entity_get(t, r->app->domain->opportunities, &rd_entity_opportunity, v->id, it->m.opportunity_id, o);
 	if (rc == 0)
-		rc = rd_quote_load(t, r->app->domain, v, o, q);
+		rc = rd_quote_load(r->app->plugins, t, r->app->domain, v, o, q);
 	free(o);
 	if (rc < 0) {
 		rd_log(RD_LOG_WARN, "mail", "message %llu goes without its quote PDF: %s", (unsigned long long)it->m.id,

@@ -14,9 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api.h"
 #include "api/documents.h"
 #include "api/orders.h"
 #include "api/portal.h"
+#include "edge/sales.h"
 #include "pdf/quote.h"
 #include "plugin/host.h"
 #include "renew/renew.h"
@@ -24,7 +26,6 @@
 #include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"
-#include "web/sales.h"
 #include "web/web.h"
 
 #define CUSTOMER_SESSION_S (2 * 3600)
@@ -54,16 +55,25 @@ int rd_page_login(struct rd_req *req)
 	return 0;
 }
 
+/* The login form's answer: the user's start page, or the form again. */
+static void login_done(struct rd_req *req, const struct rd_login_result *r)
+{
+	if (r->outcome == RD_LOGIN_OK)
+		rd_web_redirect(req, rd_role_is_partner(r->role) ? "/partner" : "/vendor");
+	else
+		rd_web_redirect(req, r->outcome == RD_LOGIN_TOO_MANY ? "/login?failed=2" : "/login?failed=1");
+}
+
 int rd_page_login_post(struct rd_req *req)
 {
-	if (!rd_web_same_origin(req))
+	if (!rd_same_origin(req))
 		return 0;
 	const char *vendor = rd_form(req, "vendor"), *email = rd_form(req, "email"), *password = rd_form(req, "password");
 	if (!vendor || !email || !password) {
 		rd_web_redirect(req, "/login?failed=1");
 		return 0;
 	}
-	return rd_login_begin(req, vendor, email, password, true);
+	return rd_login_begin(req, vendor, email, password, login_done);
 }
 
 static int revoke_session(struct rd_txn *t, void *arg)
@@ -328,7 +338,7 @@ int rd_page_portal_quote(struct rd_req *req)
 	bool open = rc == 0 && rd_portal_quote_owned(t, w.app->domain, w.tok.vendor_id, o, w.tok.customer_id) &&
 		    (o->state == RD_OPP_PUBLISHED_VENDOR || o->state == RD_OPP_PUBLISHED_PARTNER || o->state == RD_OPP_ACCEPTED);
 	if (rc == 0)
-		rc = open ? rd_quote_load(t, w.app->domain, &w.vendor, o, q) : RD_ENOTFOUND;
+		rc = open ? rd_quote_load(w.app->plugins, t, w.app->domain, &w.vendor, o, q) : RD_ENOTFOUND;
 	rd_txn_end(t);
 	free(o);
 	if (rc < 0) {
