@@ -13,12 +13,6 @@
 #include "util/clock.h"
 #include "util/err.h"
 
-static void u64_key(uint64_t v, uint8_t key[8])
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		key[i] = (uint8_t)v;
-}
-
 bool rd_portal_shows(const struct rd_opportunity *o, uint64_t customer, const struct rd_contract *k)
 {
 	/* The quote's partner: its own contracts, and (a distributor) those it
@@ -79,7 +73,7 @@ int rd_portal_documents(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, 
 {
 	static const char *const keep[] = { "id", "name", "kind", "content_type", "size", "created_at", NULL };
 	uint8_t key[8];
-	u64_key(contract, key);
+	rd_key_put_u64(key, contract);
 	struct rd_iter it;
 	struct rd_item item;
 	struct rd_document doc;
@@ -103,7 +97,7 @@ int rd_portal_contracts(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, 
 	static const char *const keep[] = { "id", "product_id", "quantity", "start", "end", "term", "currency", "status",
 					    "flags", NULL };
 	uint8_t key[8];
-	u64_key(customer, key);
+	rd_key_put_u64(key, customer);
 	struct rd_iter it;
 	struct rd_item item;
 	struct rd_contract k;

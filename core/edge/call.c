@@ -86,8 +86,7 @@ static int load_scope(struct call *c, struct rd_txn *t)
 		return 0;
 	w->scope[w->n_scope++] = w->partner;
 	uint8_t key[8];
-	for (int i = 7, v = 0; i >= 0; i--, v++)
-		key[i] = (uint8_t)(w->partner >> (8 * v));
+	rd_key_put_u64(key, w->partner);
 	struct rd_iter it;
 	struct rd_item item;
 	int rc = rd_iter_index(&it, t, c->app->domain->partners, "parent", w->vendor, key, 8, NULL, 0);
@@ -218,8 +217,7 @@ bool rd_call_in_scope(const struct call *c, uint64_t partner)
 static bool customer_in_scope(struct call *c, struct rd_txn *t, uint64_t customer)
 {
 	uint8_t key[8];
-	for (int i = 7, v = 0; i >= 0; i--, v++)
-		key[i] = (uint8_t)(customer >> (8 * v));
+	rd_key_put_u64(key, customer);
 	struct rd_iter it;
 	struct rd_item item;
 	bool yes = false;
@@ -242,8 +240,7 @@ static bool customer_in_scope(struct call *c, struct rd_txn *t, uint64_t custome
 bool rd_call_owns_customer(struct call *c, struct rd_txn *t, uint64_t customer)
 {
 	uint8_t key[8];
-	for (int i = 7, v = 0; i >= 0; i--, v++)
-		key[i] = (uint8_t)(customer >> (8 * v));
+	rd_key_put_u64(key, customer);
 	struct rd_iter it;
 	struct rd_item item;
 	bool any = false, all = true;

@@ -629,18 +629,6 @@ static bool total_line(struct pdf *p, const char *label, const char *value, int 
 	return true;
 }
 
-static rd_date add_months(rd_date d, int months)
-{
-	static const int dim[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int y, m, dd;
-	rd_date_to_ymd(d, &y, &m, &dd);
-	m += months;
-	y += (m - 1) / 12;
-	m = (m - 1) % 12 + 1;
-	int last = dim[m - 1] + (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
-	return rd_date_from_ymd(y, m, dd < last ? dd : last);
-}
-
 static void terms_text(const struct rd_quote_doc *q, char *out, size_t cap)
 {
 	char from[11], to[11], valid[11], term[160];
@@ -649,7 +637,7 @@ static void terms_text(const struct rd_quote_doc *q, char *out, size_t cap)
 	date_text(q->o.valid_until, valid);
 	int months = q->term == RD_TERM_ANNUAL ? 12 : q->term == RD_TERM_QUARTERLY ? 3 : q->term == RD_TERM_MONTHLY ? 1 : 0;
 	if (months) {
-		rd_date_format(add_months(start, months) - 1, to);
+		rd_date_format(rd_date_add_months(start, months) - 1, to);
 		snprintf(term, sizeof term, "Renewal term: %d month%s, from %s to %s.", months, months > 1 ? "s" : "", from, to);
 	} else if (q->term == RD_TERM_FLEX) {
 		snprintf(term, sizeof term, "Renewal term: flexible, from %s.", from);

@@ -456,8 +456,7 @@ static void deliver(struct rd_renew *r)
 	bt->items = rd_calloc(BATCH, sizeof *bt->items);
 	uint8_t to[8];
 	uint64_t now = real_ms() / 1000 + 1;
-	for (int i = 7, v = 0; i >= 0; i--, v++)
-		to[i] = (uint8_t)(now >> (8 * v));
+	rd_key_put_u64(to, now);
 	struct rd_iter vit, it;
 	struct rd_item v, item;
 	int rc = rd_iter_records(&vit, t, r->app->domain->vendors, 0, 0);

@@ -253,8 +253,7 @@ static int load_portal(struct web *w, struct portal_data *p)
 	p->have_res = rd_entity_get(t, d->partners, &rd_entity_partner, v, p->o.reseller_id, &p->res) == 0;
 	p->contracts = json_array();
 	uint8_t key[8];
-	for (int i = 7, k = 0; i >= 0; i--, k++)
-		key[i] = (uint8_t)(p->cu.id >> (8 * k));
+	rd_key_put_u64(key, p->cu.id);
 	struct rd_iter it;
 	struct rd_item item;
 	rc = rd_iter_index(&it, t, d->contracts, "customer", v, key, 8, NULL, 0);

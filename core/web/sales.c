@@ -67,8 +67,7 @@ static json_t *contracts_json(struct rd_txn *t, struct web *w, const struct rd_o
 	json_t *out = json_array();
 	enum rd_scope scope = rd_authz(w->c.who.role, RD_RES_CONTRACT, RD_ACT_READ);
 	uint8_t key[8];
-	for (int i = 7, k = 0; i >= 0; i--, k++)
-		key[i] = (uint8_t)(o->customer_id >> (8 * k));
+	rd_key_put_u64(key, o->customer_id);
 	struct rd_iter it;
 	struct rd_item item;
 	static const char *const text[] = { "", "expired", "due for renewal", "active", "cancelled" };
@@ -179,8 +178,7 @@ static json_t *history_json(struct rd_txn *t, struct web *w, const struct rd_opp
 	uint8_t key[32];
 	size_t klen = sizeof "opportunities";
 	memcpy(key, "opportunities", klen);
-	for (int i = 7; i >= 0; i--)
-		key[klen + (size_t)(7 - i)] = (uint8_t)(o->id >> (8 * i));
+	rd_key_put_u64(key + klen, o->id);
 	klen += 8;
 	struct rd_audit *a = rd_malloc(sizeof *a);
 	struct rd_iter it;
