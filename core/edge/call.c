@@ -450,6 +450,8 @@ int rd_login_begin(struct rd_req *req, const char *vendor, const char *email, co
 
 /* ---- login CSRF ------------------------------------------------------------ */
 
+/* The host[:port] of a URL (scheme://authority/...) into out, lower case,
+ * without the scheme's default port; false when it has no authority. */
 static bool authority(const char *url, char *out, size_t cap)
 {
 	const char *a = strstr(url, "://");
@@ -473,9 +475,13 @@ bool rd_same_origin(struct rd_req *req)
 {
 	const char *site = rd_req_header(req, "sec-fetch-site"), *origin = rd_req_header(req, "origin");
 	const char *from = origin ? origin : rd_req_header(req, "referer"), *why = NULL;
-	if (site && strcasecmp(site, "same-origin") && strcasecmp(site, "none"))
-		why = "the browser marks it as sent from another site";
-	else if (from) {
+	/* A browser that sends Sec-Fetch-Site is believed (no page can forge
+	 * it); Origin is then often "null" (the pages' Referrer-Policy is
+	 * no-referrer).  Only without it do Origin and Referer decide. */
+	if (site) {
+		if (strcasecmp(site, "same-origin") && strcasecmp(site, "none"))
+			why = "the browser marks it as sent from another site";
+	} else if (from) {
 		const struct rd_app *app = rd_req_app(req);
 		const char *host = rd_req_header(req, "host"), *pub = app->config ? app->config->public_url : NULL;
 		char got[256], want[256], hp[300];

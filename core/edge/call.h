@@ -60,7 +60,8 @@ int rd_login_begin(struct rd_req *req, const char *vendor, const char *email, co
 
 /* Login CSRF: a login (the form or POST /api/v1/session) is refused when
  * the browser says it comes from another site: Sec-Fetch-Site other than
- * same-origin or none, or an Origin (else a Referer) whose host is neither
+ * same-origin or none, or, when the browser sends no Sec-Fetch-Site, an
+ * Origin (else a Referer) whose host is neither
  * the request's Host nor public_url's.  A request with none of them (a
  * script, curl) passes.  Needs no cookie, so a first visit works.  On a
  * refusal answers 403 (JSON) and returns false. */

@@ -162,8 +162,6 @@ bool rd_web_csrf_ok(struct web *w)
 	return false;
 }
 
-/* The host[:port] of a URL (scheme://authority/...) into out, lower case,
- * without the scheme's default port; false when it has no authority. */
 json_t *rd_web_brand(const struct rd_partner *p, const struct rd_vendor *v)
 {
 	char block[600];
