@@ -61,11 +61,6 @@ int rd_api_opportunities_list(struct rd_req *req);
 int rd_api_opportunity_get(struct rd_req *req);
 int rd_api_opportunity_decide(struct rd_req *req);
 int rd_api_opportunity_quote_pdf(struct rd_req *req);
-/* Renders the quote PDF on the thread pool and replies with it (attachment,
- * named after the quote number); takes q (malloc'd).  < 0 when the work
- * could not be queued (q freed, nothing replied). */
-struct rd_quote_doc;
-int rd_quote_reply(struct rd_req *req, struct rd_quote_doc *q);
 int rd_api_opportunity_patch(struct rd_req *req);
 int rd_api_outbox(struct rd_req *req);
 int rd_api_tasks_list(struct rd_req *req);

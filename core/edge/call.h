@@ -106,6 +106,12 @@ int rd_page_records(struct rd_page *p, struct call *c, struct rd_table *tb, cons
  * and returns NULL: a filter on a value as the API shows it. */
 json_t *rd_page_if(json_t *j, const char *key, const char *want);
 
+/* Renders the quote PDF on the thread pool and replies with it (attachment,
+ * named after the quote number); takes q (malloc'd).  < 0 when the work
+ * could not be queued (q freed, nothing replied). */
+struct rd_quote_doc;
+int rd_quote_reply(struct rd_req *req, struct rd_quote_doc *q);
+
 /* Parses an unsigned id from a path parameter; 0 when malformed. */
 uint64_t rd_parse_id(const char *s);
 

@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api.h"
 #include "api/documents.h"
 #include "api/orders.h"
 #include "api/portal.h"
