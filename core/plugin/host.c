@@ -985,8 +985,7 @@ static void enablement_key(const char *plugin, uint64_t partner, uint8_t *key, s
 {
 	size_t n = strlen(plugin) + 1;
 	memcpy(key, plugin, n);
-	for (int i = 0; i < 8; i++)
-		key[n + (size_t)i] = (uint8_t)(partner >> (56 - 8 * i));
+	rd_key_put_u64(key + n, partner);
 	*len = n + 8;
 }
 
