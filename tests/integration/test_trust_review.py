@@ -1,0 +1,102 @@
+"""An adversarial review of the trust work (docs/security.md, "Review:
+what a second round of attacks found").
+
+Each test drives the real daemon through an attack the first round did not
+name:
+
+- the connection cap (max_connections) turned slow heads into a lockout:
+  one client address holding every place kept every other caller out,
+  /healthz included;
+- any valid credential, a reseller's sales person's included, took the
+  bulk body limit on bulk routes it may not use, so one low-privilege
+  token could make renewd hold max_connections x max_import_bytes.
+"""
+import socket
+import time
+
+from conftest import api_user, assert_json_error, recv_http_response, wait_closed
+
+
+def connect_from(source, port, timeout=5.0):
+    """A connection to renewd (on 127.0.0.1) from another loopback address:
+    a second client machine, as renewd sees it."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.bind((source, 0))
+    s.connect(("127.0.0.1", port))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+def healthz_from(source, port, timeout=5.0):
+    s = connect_from(source, port)
+    try:
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        return recv_http_response(s, time.monotonic() + timeout)[0]
+    finally:
+        s.close()
+
+
+def test_slow_heads_from_one_client_do_not_lock_everyone_out(daemon):
+    """An attacker fills every connection place with heads it never
+    finishes (a byte now and then, inside request_timeout_ms), from one
+    address.  Other clients must still be served; the attacker's extra
+    connections are the ones closed."""
+    d = daemon(args=["--max-connections", "16", "--max-client-connections", "4"])
+    attacker = "127.0.0.2"
+    held = []
+    try:
+        for _ in range(16):
+            try:
+                s = connect_from(attacker, d.port)
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Slow: ")
+                held.append(s)
+            except OSError:
+                pass
+        time.sleep(0.3)
+        # The attacker's connections past its share are closed at once.
+        closed = sum(1 for s in held if wait_closed(s, 0.2))
+        assert closed == 12, f"only {closed} of the attacker's 16 slow connections were closed"
+        # Everyone else is served meanwhile, more than once.
+        for _ in range(3):
+            assert healthz_from("127.0.0.1", d.port) == 200
+    finally:
+        for s in held:
+            s.close()
+
+
+def test_a_partner_token_does_not_take_the_bulk_body_limit(daemon, tmp_path):
+    """Imports, document uploads and payment files take max_import_bytes,
+    but only for callers whose role may use one of them: a reseller's
+    sales person (or admin) gets the normal limit there, refused from the
+    head before renewd reads a byte of the body."""
+    data = tmp_path / "store"
+    data.mkdir()
+    from conftest import demo_load
+    demo_load(data)
+    admin, _ = api_user(data, email="admin@x.example")
+    sales, _ = api_user(data, email="s@harbour.example", role="partner-sales", partner="3")
+    padmin, _ = api_user(data, email="a@harbour.example", role="partner-admin", partner="3")
+    d = daemon(data=data)
+    big = 32 << 20
+    for path in ("/api/v1/imports?kind=customers", "/api/v1/contracts/1/documents?name=x.pdf",
+                 "/api/v1/orders/payments", "/vendor/imports"):
+        for token in (sales, padmin):
+            s = connect_from("127.0.0.1", d.port)
+            try:
+                s.sendall((f"POST {path} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\n"
+                           f"Content-Type: text/csv\r\nContent-Length: {big}\r\n\r\n").encode())
+                status, _, body = recv_http_response(s, time.monotonic() + 5)
+            finally:
+                s.close()
+            assert status == 413, (path, status, body)
+            assert b"1048576" in body, (path, body)
+    # The vendor's admin still sends a large import (its limit is named).
+    s = connect_from("127.0.0.1", d.port)
+    try:
+        s.sendall((f"POST /api/v1/imports?kind=customers HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {admin}\r\n"
+                   f"Content-Type: text/csv\r\nContent-Length: {128 << 20}\r\n\r\n").encode())
+        status, _, body = recv_http_response(s, time.monotonic() + 5)
+    finally:
+        s.close()
+    assert status == 413 and b"67108864" in body, (status, body)
