@@ -606,6 +606,8 @@ struct conn {
 	h2o_socket_t *sock;      /* owned by h2o; valid while the conn is listed */
 	h2o_socket_cb h2o_read;  /* h2o's read callback, called by on_read */
 	size_t limit;            /* the body limit of the request being read; 0: not decided yet */
+	size_t seen;             /* input already found to hold no complete head (a slow head is
+				  * looked at again from here, not from its start) */
 	unsigned char client[9]; /* 4 or 6, then the peer's IPv4 address or IPv6 /64: a per-client cap */
 	struct conn *next, **prev;
 };
@@ -682,6 +684,7 @@ static void wrap(struct conn *c)
 		c->h2o_read = c->sock->_cb.read;
 		c->sock->_cb.read = on_read;
 		c->limit = 0;
+		c->seen = 0;
 	}
 }
 
@@ -705,7 +708,13 @@ static void on_read(h2o_socket_t *sock, const char *err)
 		int minor;
 		struct phr_header hs[H2O_MAX_HEADERS];
 		size_t len = sock->input->size < H2O_MAX_REQLEN ? sock->input->size : H2O_MAX_REQLEN;
-		if (phr_parse_request(sock->input->bytes, len, &m, &ml, &p, &pl, &minor, hs, &nh, 0) > 0) {
+		/* picohttpparser looks for the head's end only past last_len
+		 * before parsing: a head sent a few bytes at a time costs its
+		 * length once, not its length squared. */
+		size_t last = c->seen <= len ? c->seen : 0;
+		int r = phr_parse_request(sock->input->bytes, len, &m, &ml, &p, &pl, &minor, hs, &nh, last);
+		c->seen = r == -2 ? len : 0;
+		if (r > 0) {
 			char auth[512], cookie[16384]; /* a longer Cookie header counts as none */
 			c->limit = limit = body_limit(srv, m, ml, p, pl,
 						      head_value(hs, nh, "authorization", auth, sizeof auth),

@@ -11,6 +11,7 @@ name:
   bulk body limit on bulk routes it may not use, so one low-privilege
   token could make renewd hold max_connections x max_import_bytes.
 """
+import os
 import socket
 import time
 
@@ -100,3 +101,35 @@ def test_a_partner_token_does_not_take_the_bulk_body_limit(daemon, tmp_path):
     finally:
         s.close()
     assert status == 413 and b"67108864" in body, (status, body)
+
+
+def daemon_cpu_s(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_a_head_sent_a_few_bytes_at_a_time_costs_its_length_once(daemon):
+    """The body-limit wrapper parses the head at the start of the input on
+    every read until it is complete.  Parsed from its start each time, a
+    400 KiB head sent 64 bytes at a time cost the loop thread its length
+    squared: over a second of CPU for one connection (and /healthz waits
+    behind it).  It must cost about what h2o's own parsing costs."""
+    d = daemon()
+    before = daemon_cpu_s(d.pid)
+    s = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    head = b"GET /healthz HTTP/1.1\r\nHost: t\r\n" + (b"X-" + b"a" * 4000 + b": v\r\n") * 95
+    t0 = time.monotonic()
+    sent = 0
+    try:
+        while sent < len(head) and time.monotonic() - t0 < 8:  # inside request_timeout_ms (10 s)
+            s.sendall(head[sent:sent + 64])
+            sent += 64
+            time.sleep(0.0002)  # separate reads
+        s.sendall(head[sent:] + b"\r\n")
+        status, _, _ = recv_http_response(s, time.monotonic() + 5)
+    finally:
+        s.close()
+    used = daemon_cpu_s(d.pid) - before
+    assert status == 431  # request heads are capped at 64 KiB, once they are complete
+    assert used < 0.4, f"a {len(head)}-byte head sent 64 bytes at a time took {used:.2f} s of renewd's CPU"
