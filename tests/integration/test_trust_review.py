@@ -133,3 +133,34 @@ def test_a_head_sent_a_few_bytes_at_a_time_costs_its_length_once(daemon):
     used = daemon_cpu_s(d.pid) - before
     assert status == 431  # request heads are capped at 64 KiB, once they are complete
     assert used < 0.4, f"a {len(head)}-byte head sent 64 bytes at a time took {used:.2f} s of renewd's CPU"
+
+
+def test_an_old_link_cannot_make_renewd_write_without_end(daemon, tmp_path):
+    """A refused use of a known link (revoked, expired: every old renewal
+    e-mail holds one) is audited, and each audit entry is a synchronous
+    store commit.  Anyone holding an old link could make renewd commit
+    (and its store grow) once per request, without limit.  Refused uses of
+    one link are audited once a minute at most."""
+    from test_trust_portal import decide, link_id, mail_of, opportunity
+    from conftest import ApiClient, demo_load, http_request
+    data = tmp_path / "store"
+    data.mkdir()
+    demo_load(data)
+    admin = api_user(data, email="admin@x.example")
+    d = daemon(data=data, args=["--test-clock", "1", "--sched-interval-ms", "3600000"])
+    w = ApiClient(d, *admin)
+    w.d, w.data = d, data
+    w.contracts = {k["external_id"]: k for k in w.items("/api/v1/contracts")}
+    o = opportunity(w, "K-20005")
+    decide(w, o["id"])
+    _, token = mail_of(w, o["id"])
+    lid = link_id(w, o["id"])
+    w.ok("DELETE", f"/api/v1/links/{lid}", status=204)
+    for _ in range(20):
+        r = http_request(d.port, "GET", f"/c/{token}")
+        assert r.status == 404 and b"withdrawn" in r.body, r
+        r = http_request(d.port, "GET", "/api/v1/portal", headers={"Authorization": f"Bearer {token}"})
+        assert r.status == 401, r
+    notes = [a["note"] for a in w.get(f"/api/v1/audit?object=links&object_id={lid}&limit=500")["items"]]
+    assert notes.count("customer link refused: revoked") == 1, notes
+    assert notes.count("customer link: GET /api/v1/portal: refused: revoked") == 1, notes
