@@ -1,15 +1,21 @@
-"""An adversarial review of the trust work (docs/security.md, "Review:
-what a second round of attacks found").
+"""An adversarial review of the trust work (docs/security.md names each
+test beside the promise it shows).
 
 Each test drives the real daemon through an attack the first round did not
-name:
+name (each failed on the code before its fix):
 
 - the connection cap (max_connections) turned slow heads into a lockout:
   one client address holding every place kept every other caller out,
   /healthz included;
 - any valid credential, a reseller's sales person's included, took the
   bulk body limit on bulk routes it may not use, so one low-privilege
-  token could make renewd hold max_connections x max_import_bytes.
+  token could make renewd hold max_connections x max_import_bytes;
+- the body-limit wrapper parsed a slow head from its start at every read:
+  a head sent a few bytes at a time cost the loop thread its length squared;
+- a revoked or expired link (any old e-mail) made renewd commit an audit
+  entry per request, without limit;
+- one tenant's slow plugin calls took every call place of the plugin, and
+  the other tenants' card payments were refused as busy.
 """
 import os
 import socket
@@ -164,3 +170,62 @@ def test_an_old_link_cannot_make_renewd_write_without_end(daemon, tmp_path):
     notes = [a["note"] for a in w.get(f"/api/v1/audit?object=links&object_id={lid}&limit=500")["items"]]
     assert notes.count("customer link refused: revoked") == 1, notes
     assert notes.count("customer link: GET /api/v1/portal: refused: revoked") == 1, notes
+
+
+def test_one_vendors_plugin_calls_do_not_take_every_place(daemon, tmp_path):
+    """A plugin had 4 call places for all vendors together.  A second
+    tenant filled them with probes of a slow gateway (one the operator
+    allows), and the first tenant's calls of the same plugin (its
+    customers' card payments) were refused as busy meanwhile.  A vendor
+    now holds at most 2 of a plugin's 8 places."""
+    import http.server
+    import threading
+    from test_trust_secrets import ENABLE, PROBE, Capture, card, clients, two_vendors
+
+    release = threading.Event()
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            release.wait(8)
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        do_POST = do_GET
+
+        def log_message(self, *a):
+            pass
+
+    slow = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=slow.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    fast = Capture()
+    try:
+        data, users = two_vendors(tmp_path)
+        d = daemon(data=data, args=["--outbound-hosts",
+                                    f"127.0.0.1:{slow.server_address[1]},127.0.0.1:{fast.port}"])
+        c = clients(d, users)
+        c["a"].ok("POST", ENABLE, card(f"http://127.0.0.1:{fast.port}", "sk_a"), status=201)
+        c["b"].ok("POST", ENABLE, card(f"http://127.0.0.1:{slow.server_address[1]}", "sk_b", timeout_ms=10000),
+                  status=201)
+        answers = []
+
+        def probe_b():
+            answers.append(c["b"].call("POST", PROBE, {}, timeout=20).status)
+
+        hostile = [threading.Thread(target=probe_b) for _ in range(6)]
+        for t in hostile:
+            t.start()
+        time.sleep(0.5)  # B's probes are all in flight (or refused)
+        r = c["a"].call("POST", PROBE, {})
+        assert r.status != 503, r  # not plugin_busy
+        assert len(fast.seen) == 1, fast.seen
+        release.set()
+        for t in hostile:
+            t.join(20)
+        assert answers.count(503) >= 4, answers  # B got its own share only
+    finally:
+        release.set()
+        slow.shutdown()
+        slow.server_close()
+        fast.close()
