@@ -897,6 +897,7 @@ struct pcall {
 	struct rd_plugins *host;
 	struct rd_loaded *l;
 	rd_plugin_ctx ctx;
+	uint64_t share;   /* whose places the call takes: its vendor, or ANONYMOUS */
 	char *config;
 	rd_plugin_call_fn fn;
 	rd_plugin_done_fn done;
@@ -911,7 +912,7 @@ static void call_release(struct pcall *c)
 	if (--c->pending > 0)
 		return;
 	c->l->in_flight--;
-	(*vendor_calls(c->l, c->ctx.vendor))--;
+	(*vendor_calls(c->l, c->share))--;
 	c->host->busy--;
 	sodium_memzero(c->config, strlen(c->config)); /* it holds the secrets in clear */
 	free(c->config);
@@ -960,13 +961,33 @@ static void call_timeout(uv_timer_t *t)
 	uv_close((uv_handle_t *)&c->timer, timer_closed);
 }
 
+/* The share of the places that calls nobody authenticated take (webhooks),
+ * whatever vendor they name: a flood of them leaves the vendors' own. */
+#define ANONYMOUS UINT64_MAX
+
+static int call_in(struct rd_plugins *p, struct rd_loaded *l, uint64_t vendor, uint64_t partner, uint64_t share,
+		   const char *config_json, unsigned timeout_ms, rd_plugin_call_fn fn, rd_plugin_done_fn done, void *arg);
+
 int rd_plugins_call(struct rd_plugins *p, struct rd_loaded *l, uint64_t vendor, uint64_t partner,
 		    const char *config_json, unsigned timeout_ms, rd_plugin_call_fn fn, rd_plugin_done_fn done, void *arg)
 {
-	unsigned *mine = l->in_flight < MAX_IN_FLIGHT ? vendor_calls(l, vendor) : NULL;
+	return call_in(p, l, vendor, partner, vendor, config_json, timeout_ms, fn, done, arg);
+}
+
+int rd_plugins_call_anonymous(struct rd_plugins *p, struct rd_loaded *l, uint64_t vendor, const char *config_json,
+			      unsigned timeout_ms, rd_plugin_call_fn fn, rd_plugin_done_fn done, void *arg)
+{
+	return call_in(p, l, vendor, 0, ANONYMOUS, config_json, timeout_ms, fn, done, arg);
+}
+
+static int call_in(struct rd_plugins *p, struct rd_loaded *l, uint64_t vendor, uint64_t partner, uint64_t share,
+		   const char *config_json, unsigned timeout_ms, rd_plugin_call_fn fn, rd_plugin_done_fn done, void *arg)
+{
+	unsigned *mine = l->in_flight < MAX_IN_FLIGHT ? vendor_calls(l, share) : NULL;
 	if (!mine || *mine >= MAX_VENDOR_IN_FLIGHT)
 		return RD_EBUSY;
 	struct pcall *c = rd_calloc(1, sizeof *c);
+	c->share = share;
 	c->host = p;
 	c->l = l;
 	c->config = rd_plugins_unseal(p, l, vendor, config_json ? config_json : "{}");

@@ -229,3 +229,56 @@ def test_one_vendors_plugin_calls_do_not_take_every_place(daemon, tmp_path):
         slow.shutdown()
         slow.server_close()
         fast.close()
+
+
+def test_a_webhook_flood_leaves_the_vendors_payments_room(daemon, tmp_path):
+    """Anyone may post to /webhooks/payments/{plugin}?vendor=ID, and each
+    event is a call of the plugin.  A flood of them (no valid signature
+    needed) held the plugin's call places, and every vendor's card
+    payments answered 503 plugin_busy.  Webhook calls now share 2 of the
+    places, whatever vendor they name; a refused one is 503 plugin_busy
+    with Retry-After (the gateway delivers again)."""
+    import threading
+    from test_trust_secrets import ENABLE, PROBE, Capture, card, clients, two_vendors
+    fast = Capture()
+    stop = threading.Event()
+    codes = []
+    try:
+        data, users = two_vendors(tmp_path)
+        d = daemon(data=data, args=["--outbound-hosts", f"127.0.0.1:{fast.port}"])
+        c = clients(d, users)
+        c["a"].ok("POST", ENABLE, card(f"http://127.0.0.1:{fast.port}", "sk_a"), status=201)
+        vendor_a = c["a"].get("/api/v1/me")["vendor"]["id"]
+        body = b'{"id": "evt_1"}'
+        req = (f"POST /webhooks/payments/payment-card?vendor={vendor_a} HTTP/1.1\r\nHost: t\r\n"
+               f"Gateway-Signature: t=1,v1=00\r\nContent-Type: application/json\r\n"
+               f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+        def flood():
+            s = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+            try:
+                while not stop.is_set():
+                    s.sendall(req * 20)
+                    got = b""
+                    while got.count(b"HTTP/1.1 ") < 20 or not got.endswith(b"}"):
+                        chunk = s.recv(65536)
+                        assert chunk
+                        got += chunk
+                    codes.extend(int(x) for x in __import__("re").findall(rb"HTTP/1\.1 (\d{3})", got))
+            finally:
+                s.close()
+
+        threads = [threading.Thread(target=flood, daemon=True) for _ in range(6)]
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        busy = sum(c["a"].call("POST", PROBE, {}).status == 503 for _ in range(20))
+        stop.set()
+        for t in threads:
+            t.join(10)
+        assert len(codes) > 200, len(codes)  # the flood ran
+        assert busy == 0, f"{busy} of 20 payment-plugin calls of vendor A refused as busy during a webhook flood"
+        assert set(codes) <= {400, 503}, set(codes)
+    finally:
+        stop.set()
+        fast.close()
