@@ -1574,13 +1574,18 @@ int rd_api_payment_webhook(struct rd_req *req)
 	h->len = len;
 	snprintf(h->signature, sizeof h->signature, "%s", sig);
 	h->hold = rd_req_hold(req);
-	rc = rd_plugins_call(app->plugins, l, vendor, 0, e->config, AUTHORISE_TIMEOUT_MS, hook_run, hook_done, h);
+	rc = rd_plugins_call_anonymous(app->plugins, l, vendor, e->config, AUTHORISE_TIMEOUT_MS, hook_run, hook_done, h);
 	free(e);
 	if (rc < 0) {
 		rd_hold_free(h->hold);
 		free(h->body);
 		free(h);
-		return rc;
+		if (rc != RD_EBUSY)
+			return rc;
+		/* Webhooks share a few places whatever vendor they name: a gateway
+		 * delivers the event again. */
+		rd_reply_header(req, "retry-after", "1");
+		rd_reply_error(req, 503, "plugin_busy", NULL, "too many webhook events in flight; deliver the event again");
 	}
 	return 0;
 }

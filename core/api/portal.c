@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "api/api.h"
 #include "api/portal.h"
@@ -165,4 +166,33 @@ int rd_portal_audit(struct rd_app *app, struct rd_req *req, uint64_t vendor, uin
 	if (note_extra && n > 0 && (size_t)n < sizeof u.note)
 		snprintf(u.note + n, sizeof u.note - (size_t)n, ": %s", note_extra);
 	return rd_store_write(app->store, use_write, &u);
+}
+
+#define REFUSALS 64        /* links whose last refused use is remembered */
+#define REFUSAL_EVERY_S 60 /* one audited refusal per link and action in this time */
+
+bool rd_portal_refusal_to_audit(uint64_t link, uint8_t action)
+{
+	static struct {
+		uint64_t link, at; /* at: CLOCK_MONOTONIC seconds + 1 (0: a free slot) */
+		uint8_t action;
+	} seen[REFUSALS];
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec + 1;
+	size_t oldest = 0;
+	for (size_t i = 0; i < REFUSALS; i++) {
+		if (seen[i].at && seen[i].link == link && seen[i].action == action) {
+			if (now < seen[i].at + REFUSAL_EVERY_S)
+				return false;
+			seen[i].at = now;
+			return true;
+		}
+		if (seen[i].at < seen[oldest].at)
+			oldest = i;
+	}
+	seen[oldest].link = link;
+	seen[oldest].action = action;
+	seen[oldest].at = now;
+	return true;
 }

@@ -470,7 +470,7 @@ static int link_begin(struct rd_req *req, struct rd_app *app, struct rd_link *l)
 	bool known = rc == 0 && rd_hash_equal(l->hash, hash);
 	if (!known || l->revoked_at || l->expires_at <= rd_clock_now()) {
 		/* A known link's refused use is audited too; never the token. */
-		if (known)
+		if (known && rd_portal_refusal_to_audit(l->id, RD_AUDIT_ACCESS))
 			(void)rd_portal_audit(app, req, l->vendor_id, l->id, RD_AUDIT_ACCESS,
 					      l->revoked_at ? "refused: revoked" : "refused: expired");
 		rd_reply_error(req, 401, "unauthenticated", NULL, "the link is not known, has expired or was revoked");

@@ -168,15 +168,21 @@ int rd_call_begin(struct rd_req *req, struct call *c)
 	return rc;
 }
 
-bool rd_call_credentials_ok(void *app, const char *authorization, const char *cookie)
+bool rd_call_credentials_ok(void *app, const char *authorization, const char *cookie, bool *bulk)
 {
 	char buf[RD_TOKEN_LEN + 2];
 	bool session;
 	const char *token = token_of(authorization, cookie, buf, sizeof buf, &session), *why;
+	*bulk = false;
 	if (!token || !*token)
 		return false;
-	struct call *c = rd_malloc(sizeof *c);
+	struct call *c = rd_calloc(1, sizeof *c);
 	int rc = authenticate(app, NULL, c, token, session, &why);
+	/* The bulk routes: imports, document uploads, payment files. */
+	uint8_t role = c->who.role;
+	*bulk = rc == 0 && (rd_authz(role, RD_RES_IMPORT, RD_ACT_CREATE) != RD_SCOPE_NONE ||
+			    rd_authz(role, RD_RES_CONTRACT, RD_ACT_UPDATE) != RD_SCOPE_NONE ||
+			    rd_authz(role, RD_RES_ORDER, RD_ACT_UPDATE) != RD_SCOPE_NONE);
 	free(c);
 	return rc == 0;
 }

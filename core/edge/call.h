@@ -27,8 +27,10 @@ int rd_call_begin(struct rd_req *req, struct call *c);
 
 /* Whether the credentials of a request not yet read (an Authorization or a
  * Cookie header value; either may be NULL) verify as rd_call_begin would
- * take them.  The HTTP edge asks it to choose a body limit. */
-bool rd_call_credentials_ok(void *app, const char *authorization, const char *cookie);
+ * take them, and in *bulk whether the caller's role may use a bulk route
+ * (create imports, update contracts or orders).  The HTTP edge asks it to
+ * choose a body limit. */
+bool rd_call_credentials_ok(void *app, const char *authorization, const char *cookie, bool *bulk);
 
 /* The same for a page: the session token from the cookie, no reply on
  * failure (the page redirects to its login instead). */

@@ -31,7 +31,8 @@
 #include "util/err.h"
 #include "util/log.h"
 
-#define MAX_IN_FLIGHT 4 /* per plugin: a hung gateway cannot take the whole pool */
+#define MAX_IN_FLIGHT 8 /* per plugin: a hung gateway cannot take the whole pool */
+#define MAX_VENDOR_IN_FLIGHT 2 /* per plugin and vendor: one tenant's slow calls leave the others places */
 
 struct rd_loaded {
 	const struct rd_plugin *desc; /* NULL when refused before a descriptor was had */
@@ -41,8 +42,29 @@ struct rd_loaded {
 	void *dl;
 	rd_plugin_ctx *ctx; /* the plugin-level context (init, deinit) */
 	unsigned in_flight;
+	struct {
+		uint64_t vendor;
+		unsigned n; /* 0: a free entry */
+	} by_vendor[MAX_IN_FLIGHT]; /* the calls in flight, by vendor */
 	struct rd_loaded *next;
 };
+
+/* The entry counting vendor's calls of l in flight (a free one when it has
+ * none; NULL only when every entry is another vendor's, which the
+ * MAX_IN_FLIGHT check rules out). */
+static unsigned *vendor_calls(struct rd_loaded *l, uint64_t vendor)
+{
+	unsigned *free_n = NULL;
+	for (size_t i = 0; i < MAX_IN_FLIGHT; i++) {
+		if (l->by_vendor[i].n && l->by_vendor[i].vendor == vendor)
+			return &l->by_vendor[i].n;
+		if (!l->by_vendor[i].n && !free_n) {
+			free_n = &l->by_vendor[i].n;
+			l->by_vendor[i].vendor = vendor;
+		}
+	}
+	return free_n;
+}
 
 struct rd_plugin_ctx {
 	struct rd_plugins *host;
@@ -876,6 +898,7 @@ struct pcall {
 	struct rd_plugins *host;
 	struct rd_loaded *l;
 	rd_plugin_ctx ctx;
+	uint64_t share;   /* whose places the call takes: its vendor, or ANONYMOUS */
 	char *config;
 	rd_plugin_call_fn fn;
 	rd_plugin_done_fn done;
@@ -890,6 +913,7 @@ static void call_release(struct pcall *c)
 	if (--c->pending > 0)
 		return;
 	c->l->in_flight--;
+	(*vendor_calls(c->l, c->share))--;
 	c->host->busy--;
 	sodium_memzero(c->config, strlen(c->config)); /* it holds the secrets in clear */
 	free(c->config);
@@ -938,12 +962,33 @@ static void call_timeout(uv_timer_t *t)
 	uv_close((uv_handle_t *)&c->timer, timer_closed);
 }
 
+/* The share of the places that calls nobody authenticated take (webhooks),
+ * whatever vendor they name: a flood of them leaves the vendors' own. */
+#define ANONYMOUS UINT64_MAX
+
+static int call_in(struct rd_plugins *p, struct rd_loaded *l, uint64_t vendor, uint64_t partner, uint64_t share,
+		   const char *config_json, unsigned timeout_ms, rd_plugin_call_fn fn, rd_plugin_done_fn done, void *arg);
+
 int rd_plugins_call(struct rd_plugins *p, struct rd_loaded *l, uint64_t vendor, uint64_t partner,
 		    const char *config_json, unsigned timeout_ms, rd_plugin_call_fn fn, rd_plugin_done_fn done, void *arg)
 {
-	if (l->in_flight >= MAX_IN_FLIGHT)
+	return call_in(p, l, vendor, partner, vendor, config_json, timeout_ms, fn, done, arg);
+}
+
+int rd_plugins_call_anonymous(struct rd_plugins *p, struct rd_loaded *l, uint64_t vendor, const char *config_json,
+			      unsigned timeout_ms, rd_plugin_call_fn fn, rd_plugin_done_fn done, void *arg)
+{
+	return call_in(p, l, vendor, 0, ANONYMOUS, config_json, timeout_ms, fn, done, arg);
+}
+
+static int call_in(struct rd_plugins *p, struct rd_loaded *l, uint64_t vendor, uint64_t partner, uint64_t share,
+		   const char *config_json, unsigned timeout_ms, rd_plugin_call_fn fn, rd_plugin_done_fn done, void *arg)
+{
+	unsigned *mine = l->in_flight < MAX_IN_FLIGHT ? vendor_calls(l, share) : NULL;
+	if (!mine || *mine >= MAX_VENDOR_IN_FLIGHT)
 		return RD_EBUSY;
 	struct pcall *c = rd_calloc(1, sizeof *c);
+	c->share = share;
 	c->host = p;
 	c->l = l;
 	c->config = rd_plugins_unseal(p, l, vendor, config_json ? config_json : "{}");
@@ -952,6 +997,7 @@ int rd_plugins_call(struct rd_plugins *p, struct rd_loaded *l, uint64_t vendor, 
 	c->done = done;
 	c->arg = arg;
 	l->in_flight++;
+	(*mine)++;
 	p->busy++;
 	if (!p->loop) { /* renewctl: run inline */
 		c->rc = fn(&c->ctx, l->desc, arg);

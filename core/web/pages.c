@@ -109,6 +109,7 @@ struct link_use {
 	struct rd_link l;
 	char session[RD_TOKEN_LEN + 1];
 	int why; /* 0 ok, 1 unknown, 2 expired, 3 revoked */
+	bool refusal_decided, refusal_audited; /* a refused use: audited (rd_portal_refusal_to_audit)? */
 };
 
 static int link_write(struct rd_txn *t, void *arg)
@@ -129,6 +130,13 @@ static int link_write(struct rd_txn *t, void *arg)
 	 * written): who keeps trying a withdrawn link is worth knowing. */
 	if (u->l.revoked_at || u->l.expires_at <= rd_clock_now()) {
 		u->why = u->l.revoked_at ? 3 : 2;
+		/* ... once a minute at most: nothing is written for the rest. */
+		if (!u->refusal_decided) {
+			u->refusal_decided = true;
+			u->refusal_audited = rd_portal_refusal_to_audit(u->l.id, RD_AUDIT_LOGIN);
+		}
+		if (!u->refusal_audited)
+			return RD_EDECLINED;
 		return rd_audit_write(t, d, u->l.vendor_id, 0, RD_AUDIT_LOGIN, "links", u->l.id, NULL, NULL,
 				      u->why == 3 ? "customer link refused: revoked" : "customer link refused: expired");
 	}
