@@ -53,8 +53,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api/app.h"
 #include "config/config.h"
+#include "domain/app.h"
 #include "domain/model.h"
 #include "plugin/host.h"
 #include "policy/runtime.h"

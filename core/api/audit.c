@@ -1,7 +1,7 @@
 /* audit.c: GET /api/v1/audit, the change history by object or by user. */
 #include <string.h>
 
-#include "api/call.h"
+#include "api/api.h"
 #include "store/store.h"
 #include "util/err.h"
 
@@ -44,13 +44,11 @@ int rd_api_audit_list(struct rd_req *req)
 	if (object && obj_id) {
 		klen = strlen(object) + 1;
 		memcpy(key, object, klen);
-		for (int i = 7; i >= 0; i--)
-			key[klen + (size_t)(7 - i)] = (uint8_t)(obj_id >> (8 * i));
+		rd_key_put_u64(key + klen, obj_id);
 		klen += 8;
 		rc = rd_iter_index(&it, t, c.app->domain->audit, "object", c.who.vendor, key, klen, NULL, 0);
 	} else if (uid && !object) {
-		for (int i = 7; i >= 0; i--)
-			key[7 - i] = (uint8_t)(uid >> (8 * i));
+		rd_key_put_u64(key, uid);
 		klen = 8;
 		rc = rd_iter_index(&it, t, c.app->domain->audit, "user", c.who.vendor, key, klen, NULL, 0);
 	} else {

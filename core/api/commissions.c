@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/call.h"
+#include "api/api.h"
 #include "api/commissions.h"
 #include "domain/money.h"
 #include "pdf/statement.h"
@@ -42,8 +42,7 @@ static int record_one(struct rd_txn *t, struct rd_domain *d, uint64_t v, const s
 		return 0;
 	}
 	uint8_t key[8 + 1 + 16];
-	for (int i = 7; i >= 0; i--)
-		key[7 - i] = (uint8_t)(n->id >> (8 * i));
+	rd_key_put_u64(key, n->id);
 	key[8] = kind;
 	size_t plen = strlen(party) + 1;
 	memcpy(key + 9, party, plen);
@@ -119,8 +118,8 @@ int rd_commissions_reverse(struct rd_txn *t, struct rd_domain *d, uint64_t vendo
 	rd_date_to_ymd(rd_clock_today(), &y, &m, &dd);
 	snprintf(month, sizeof month, "%04u-%02u", (unsigned)y % 10000u, (unsigned)m % 100u);
 	uint8_t lo[9], hi[9];
-	for (int i = 7; i >= 0; i--)
-		lo[7 - i] = hi[7 - i] = (uint8_t)(n->id >> (8 * i));
+	rd_key_put_u64(lo, n->id);
+	memcpy(hi, lo, 8);
 	lo[8] = RD_COMMISSION_EARNED;
 	hi[8] = RD_COMMISSION_EARNED + 1;
 	/* The order's earned entries, collected before any is written. */

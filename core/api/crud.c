@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/call.h"
+#include "api/api.h"
 #include "api/documents.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -62,18 +62,12 @@ static bool exists(struct call *c, struct rd_txn *t, struct rd_table *tb, uint64
 	return id && rd_txn_get(t, tb, c->who.vendor, id, &v, &n) == 0;
 }
 
-static void u64_key(uint64_t v, uint8_t key[8])
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		key[i] = (uint8_t)v;
-}
-
 /* Is any record of tb indexed under this id (e.g. contracts of a customer)? */
 static bool referenced(struct call *c, struct rd_txn *t, struct rd_table *tb, const char *index, uint64_t id)
 {
 	uint8_t key[8];
 	uint64_t found;
-	u64_key(id, key);
+	rd_key_put_u64(key, id);
 	struct rd_iter it;
 	struct rd_item item;
 	bool yes = false;

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/call.h"
+#include "api/api.h"
 #include "api/documents.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -237,8 +237,7 @@ static int move_refs(struct rd_txn *t, struct merge *m, struct rd_table *tb, con
 		     size_t customer_off, uint64_t from, uint64_t to, size_t *moved)
 {
 	uint8_t key[8];
-	for (int i = 7; i >= 0; i--)
-		key[7 - i] = (uint8_t)(from >> (8 * i));
+	rd_key_put_u64(key, from);
 	/* Collect first: the writes below change the index being walked. */
 	size_t n = 0, cap = 64;
 	uint64_t *ids = rd_malloc(cap * sizeof *ids);

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/call.h"
+#include "api/api.h"
 #include "api/documents.h"
 #include "http/http.h"
 #include "store/store.h"
@@ -239,8 +239,7 @@ int rd_api_documents_list(struct rd_req *req)
 int rd_documents_json(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t contract, json_t *out)
 {
 	uint8_t key[8];
-	for (int i = 7, v = 0; i >= 0; i--, v++)
-		key[i] = (uint8_t)(contract >> (8 * v));
+	rd_key_put_u64(key, contract);
 	struct rd_iter it;
 	struct rd_item item;
 	struct rd_document doc;
@@ -263,8 +262,7 @@ int rd_documents_json(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, ui
 int rd_documents_follow(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t contract, uint64_t customer)
 {
 	uint8_t key[8];
-	for (int i = 7, v = 0; i >= 0; i--, v++)
-		key[i] = (uint8_t)(contract >> (8 * v));
+	rd_key_put_u64(key, contract);
 	/* Collect first: the writes below touch the table being walked. */
 	size_t n = 0, cap = 16;
 	uint64_t *ids = rd_malloc(cap * sizeof *ids);

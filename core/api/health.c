@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/app.h"
+#include "api/api.h"
 #include "metrics/metrics.h"
 #include "rd_config.h"
 #include "store/store.h"

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "api/call.h"
+#include "api/api.h"
 
 #define RD_IMPORT_MAX_ERRORS 100
 #define RD_IMPORT_MAX_ROW (1 << 20) /* a row longer than this ends the import */

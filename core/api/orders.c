@@ -15,16 +15,16 @@
 #include <string.h>
 #include <strings.h>
 
-#include "api/call.h"
+#include "api/api.h"
 #include "api/commissions.h"
 #include "api/orders.h"
 #include "config/config.h"
+#include "edge/sales.h"
 #include "plugin/host.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"
-#include "web/sales.h"
 
 #define AUTHORISE_TIMEOUT_MS 10000
 
@@ -117,7 +117,7 @@ static int terms_days(const char *config)
 	json_t *j = json_loads(config, 0, NULL);
 	json_int_t days = json_integer_value(json_object_get(j, "terms_days"));
 	json_decref(j);
-	return days >= 1 && days <= 120 ? (int)days : 30; /* payment-bml's default */
+	return days >= 1 && days <= 120 ? (int)days : 30; /* the plugin's default terms */
 }
 
 static int audit_order(struct rd_txn *t, struct rd_domain *d, uint64_t v, uint64_t user, uint8_t action,
@@ -241,8 +241,7 @@ static int place_write(struct rd_txn *t, void *arg)
 	if (rc < 0)
 		goto out;
 	uint8_t okey[8];
-	for (int i = 7; i >= 0; i--)
-		okey[7 - i] = (uint8_t)(o->id >> (8 * i));
+	rd_key_put_u64(okey, o->id);
 	rc = rd_index_find(t, d->orders, "live", v, okey, 8, &id);
 	if (rc != RD_ENOTFOUND) { /* one live order per opportunity: a second attempt gets it */
 		rc = rc < 0 ? rc : found(p, t, id, false);
@@ -265,7 +264,7 @@ static int place_write(struct rd_txn *t, void *arg)
 		goto out;
 	}
 	char plugin[64];
-	if (!plugin_of(p->app->plugins, p->ask.option, plugin)) {
+	if (!rd_plugins_offering(p->app->plugins, p->ask.option, plugin)) {
 		refuse(p, 400, "invalid", "payment_option", "no payment plugin offers this option");
 		rc = 0;
 		goto out;
@@ -514,29 +513,6 @@ int rd_order_place(struct rd_app *app, const struct rd_order_ask *ask, rd_order_
 
 /* ---- fulfilment ------------------------------------------------------------------------ */
 
-static rd_date add_months(rd_date start, int months)
-{
-	int y, m, d;
-	rd_date_to_ymd(start, &y, &m, &d);
-	m += months;
-	y += (m - 1) / 12;
-	m = (m - 1) % 12 + 1;
-	int next_y = m == 12 ? y + 1 : y, next_m = m == 12 ? 1 : m + 1;
-	int last = rd_date_from_ymd(next_y, next_m, 1) - rd_date_from_ymd(y, m, 1);
-	return rd_date_from_ymd(y, m, d < last ? d : last); /* 31 January + 1 month: 28 or 29 February */
-}
-
-/* The last day covered by a term that starts on start. */
-static rd_date term_end(rd_date start, uint8_t term)
-{
-	switch (term) {
-	case RD_TERM_QUARTERLY: return add_months(start, 3) - 1;
-	case RD_TERM_MONTHLY:
-	case RD_TERM_FLEX: return add_months(start, 1) - 1;
-	default: return add_months(start, 12) - 1;
-	}
-}
-
 /* The renewed product and seats: the renewal line's, or a chosen up-sell's
  * product (which replaces it).  Cross-sell lines are billed on the order
  * but make no contract of their own. */
@@ -592,7 +568,7 @@ static int fulfil(struct rd_txn *t, struct rd_domain *d, uint64_t v, uint64_t us
 	k.id = 0;
 	snprintf(k.external_id, sizeof k.external_id, "%s", n->number);
 	k.start = old.end + 1;
-	k.end = term_end(k.start, old.term);
+	k.end = rd_term_end(k.start, old.term);
 	k.status = RD_CONTRACT_LIVE;
 	k.quoted = 0; /* the engine quotes its own renewal in time */
 	memcpy(k.currency, n->currency, sizeof k.currency);
@@ -1609,13 +1585,18 @@ int rd_api_payment_webhook(struct rd_req *req)
 	h->len = len;
 	snprintf(h->signature, sizeof h->signature, "%s", sig);
 	h->hold = rd_req_hold(req);
-	rc = rd_plugins_call(app->plugins, l, vendor, 0, e->config, AUTHORISE_TIMEOUT_MS, hook_run, hook_done, h);
+	rc = rd_plugins_call_anonymous(app->plugins, l, vendor, e->config, AUTHORISE_TIMEOUT_MS, hook_run, hook_done, h);
 	free(e);
 	if (rc < 0) {
 		rd_hold_free(h->hold);
 		free(h->body);
 		free(h);
-		return rc;
+		if (rc != RD_EBUSY)
+			return rc;
+		/* Webhooks share a few places whatever vendor they name: a gateway
+		 * delivers the event again. */
+		rd_reply_header(req, "retry-after", "1");
+		rd_reply_error(req, 503, "plugin_busy", NULL, "too many webhook events in flight; deliver the event again");
 	}
 	return 0;
 }

@@ -21,8 +21,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "api/app.h"
 #include "domain/model.h"
+#include "edge/app.h"
 
 /* What is asked: validated for types and lengths by the caller. */
 struct rd_order_ask {

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/call.h"
+#include "api/api.h"
 #include "plugin/host.h"
 #include "store/store.h"
 #include "util/clock.h"

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/call.h"
+#include "api/api.h"
 #include "config/config.h"
 #include "policy/runtime.h"
 #include "store/store.h"

@@ -6,18 +6,13 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
-#include "api/call.h"
+#include "api/api.h"
 #include "api/portal.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
-
-static void u64_key(uint64_t v, uint8_t key[8])
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		key[i] = (uint8_t)v;
-}
 
 bool rd_portal_shows(const struct rd_opportunity *o, uint64_t customer, const struct rd_contract *k)
 {
@@ -77,7 +72,7 @@ int rd_portal_documents(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, 
 {
 	static const char *const keep[] = { "id", "name", "kind", "content_type", "size", "created_at", NULL };
 	uint8_t key[8];
-	u64_key(contract, key);
+	rd_key_put_u64(key, contract);
 	struct rd_iter it;
 	struct rd_item item;
 	struct rd_document doc;
@@ -101,7 +96,7 @@ int rd_portal_contracts(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, 
 	static const char *const keep[] = { "id", "product_id", "quantity", "start", "end", "term", "currency", "status",
 					    "flags", NULL };
 	uint8_t key[8];
-	u64_key(customer, key);
+	rd_key_put_u64(key, customer);
 	struct rd_iter it;
 	struct rd_item item;
 	struct rd_contract k;
@@ -169,4 +164,33 @@ int rd_portal_audit(struct rd_app *app, struct rd_req *req, uint64_t vendor, uin
 	if (note_extra && n > 0 && (size_t)n < sizeof u.note)
 		snprintf(u.note + n, sizeof u.note - (size_t)n, ": %s", note_extra);
 	return rd_store_write(app->store, use_write, &u);
+}
+
+#define REFUSALS 64        /* links whose last refused use is remembered */
+#define REFUSAL_EVERY_S 60 /* one audited refusal per link and action in this time */
+
+bool rd_portal_refusal_to_audit(uint64_t link, uint8_t action)
+{
+	static struct {
+		uint64_t link, at; /* at: CLOCK_MONOTONIC seconds + 1 (0: a free slot) */
+		uint8_t action;
+	} seen[REFUSALS];
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec + 1;
+	size_t oldest = 0;
+	for (size_t i = 0; i < REFUSALS; i++) {
+		if (seen[i].at && seen[i].link == link && seen[i].action == action) {
+			if (now < seen[i].at + REFUSAL_EVERY_S)
+				return false;
+			seen[i].at = now;
+			return true;
+		}
+		if (seen[i].at < seen[oldest].at)
+			oldest = i;
+	}
+	seen[oldest].link = link;
+	seen[oldest].action = action;
+	seen[oldest].at = now;
+	return true;
 }

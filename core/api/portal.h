@@ -69,4 +69,11 @@ int rd_portal_document(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, c
 int rd_portal_audit(struct rd_app *app, struct rd_req *req, uint64_t vendor, uint64_t link, uint8_t action,
 		    const char *note_extra);
 
+/* Whether a refused use of known link `link` (a revoked or expired one:
+ * every old renewal e-mail holds one, and anyone may send it) is to be
+ * audited now: once a minute at most per link and action, so that such
+ * requests cannot make renewd commit to the store without end.  The loop
+ * thread only. */
+bool rd_portal_refusal_to_audit(uint64_t link, uint8_t action);
+
 #endif

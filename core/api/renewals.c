@@ -13,15 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/call.h"
+#include "api/api.h"
 #include "api/portal.h"
+#include "edge/sales.h"
 #include "pdf/quote.h"
 #include "renew/renew.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"
-#include "web/sales.h"
 
 /* ---- clock and schedule ------------------------------------------------------------ */
 
@@ -187,51 +187,6 @@ int rd_api_opportunity_get(struct rd_req *req)
 
 /* ---- the quote PDF ------------------------------------------------------------------- */
 
-struct quote_job {
-	struct rd_quote_doc *q;
-	void *pdf;
-	size_t len;
-	int rc;
-	char err[200];
-};
-
-static void quote_work(void *arg)
-{
-	struct quote_job *j = arg;
-	j->rc = rd_quote_render(j->q, &j->pdf, &j->len, j->err, sizeof j->err);
-}
-
-static void quote_done(struct rd_req *req, void *arg)
-{
-	struct quote_job *j = arg;
-	if (req && j->rc == 0) {
-		char name[80], disp[128];
-		rd_quote_filename(j->q->o.number, name, sizeof name);
-		snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", name);
-		rd_reply_header(req, "content-disposition", disp);
-		rd_reply_header(req, "x-content-type-options", "nosniff");
-		rd_reply_raw(req, 200, "application/pdf", j->pdf, j->len);
-	} else if (req) {
-		rd_log(RD_LOG_ERROR, "pdf", "quote %s: %s", j->q->o.number, j->err);
-		rd_reply_error(req, 500, "internal", NULL, "the quote PDF could not be made");
-	}
-	free(j->pdf);
-	free(j->q);
-	free(j);
-}
-
-int rd_quote_reply(struct rd_req *req, struct rd_quote_doc *q)
-{
-	struct quote_job *j = rd_calloc(1, sizeof *j);
-	j->q = q;
-	int rc = rd_req_work(req, quote_work, quote_done, j);
-	if (rc < 0) {
-		free(q);
-		free(j);
-	}
-	return rc;
-}
-
 /* GET /api/v1/opportunities/{id}/quote.pdf: whoever may read the opportunity. */
 int rd_api_opportunity_quote_pdf(struct rd_req *req)
 {
@@ -250,7 +205,7 @@ int rd_api_opportunity_quote_pdf(struct rd_req *req)
 	if (rc == 0 && !sees_opp(&c, scope, o))
 		rc = RD_ENOTFOUND;
 	if (rc == 0)
-		rc = rd_quote_load(t, c.app->domain, &c.vendor, o, q);
+		rc = rd_quote_load(c.app->plugins, t, c.app->domain, &c.vendor, o, q);
 	rd_txn_end(t);
 	free(o);
 	if (rc < 0) {
@@ -513,7 +468,7 @@ static int link_begin(struct rd_req *req, struct rd_app *app, struct rd_link *l)
 	bool known = rc == 0 && rd_hash_equal(l->hash, hash);
 	if (!known || l->revoked_at || l->expires_at <= rd_clock_now()) {
 		/* A known link's refused use is audited too; never the token. */
-		if (known)
+		if (known && rd_portal_refusal_to_audit(l->id, RD_AUDIT_ACCESS))
 			(void)rd_portal_audit(app, req, l->vendor_id, l->id, RD_AUDIT_ACCESS,
 					      l->revoked_at ? "refused: revoked" : "refused: expired");
 		rd_reply_error(req, 401, "unauthenticated", NULL, "the link is not known, has expired or was revoked");

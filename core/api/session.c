@@ -1,6 +1,6 @@
 /*
- * session.c: authentication of API calls, login sessions, API tokens, the
- * caller's own vendor, and the audit writer every change goes through.
+ * session.c: the API's login and logout, API tokens, the caller's own
+ * vendor (who is calling and the login itself: core/edge/call.c).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -8,9 +8,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "api/call.h"
+#include "api/api.h"
 #include "config/config.h"
-#include "web/web.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -18,490 +17,40 @@
 #define SESSION_TTL_S (12 * 3600)
 #define COOKIE "rd_session"
 
-uint64_t rd_parse_id(const char *s)
-{
-	if (!s || !*s || strlen(s) > 19)
-		return 0;
-	for (const char *p = s; *p; p++)
-		if (*p < '0' || *p > '9')
-			return 0;
-	return strtoull(s, NULL, 10);
-}
+static json_t *vendor_json(const struct rd_vendor *v);
 
 static uint64_t now_s(void)
 {
 	return (uint64_t)time(NULL);
 }
 
-/* ---- who is calling ------------------------------------------------------- */
-
-/* The token of an Authorization header or a Cookie header (NULL: none).
- * out holds a cookie's value. */
-static const char *token_of(const char *auth, const char *cookie, char *out, size_t cap, bool *session)
+/* The API's answer to a password login. */
+static void login_done(struct rd_req *req, const struct rd_login_result *r)
 {
-	*session = false;
-	if (auth)
-		return strncasecmp(auth, "Bearer ", 7) == 0 ? auth + 7 : "";
-	while (cookie && *cookie) {
-		while (*cookie == ' ' || *cookie == ';')
-			cookie++;
-		if (strncmp(cookie, COOKIE "=", sizeof COOKIE) == 0) {
-			const char *v = cookie + sizeof COOKIE;
-			size_t n = strcspn(v, ";");
-			if (n >= cap)
-				return "";
-			memcpy(out, v, n);
-			out[n] = 0;
-			*session = true;
-			return out;
-		}
-		cookie = strchr(cookie, ';');
-	}
-	return NULL;
-}
-
-static const char *presented_token(struct rd_req *req, bool *session)
-{
-	const char *auth = rd_req_header(req, "authorization"), *cookie = rd_req_header(req, "cookie");
-	size_t cap = cookie ? strlen(cookie) + 1 : 1;
-	return token_of(auth, cookie, rd_req_alloc(req, cap), cap, session);
-}
-
-/* Loads a partner caller's scope: its partner and, for a distributor, its
- * resellers (partners whose parent it is). */
-static int load_scope(struct call *c, struct rd_txn *t)
-{
-	struct rd_principal *w = &c->who;
-	w->n_scope = 0;
-	if (!rd_role_is_partner(w->role))
-		return 0;
-	w->scope[w->n_scope++] = w->partner;
-	uint8_t key[8];
-	for (int i = 7, v = 0; i >= 0; i--, v++)
-		key[i] = (uint8_t)(w->partner >> (8 * v));
-	struct rd_iter it;
-	struct rd_item item;
-	int rc = rd_iter_index(&it, t, c->app->domain->partners, "parent", w->vendor, key, 8, NULL, 0);
-	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
-		if (item.key_len != 8 || memcmp(item.key, key, 8) != 0)
-			break;
-		if (w->n_scope == sizeof w->scope / sizeof *w->scope) {
-			w->scope_truncated = true;
-			break;
-		}
-		w->scope[w->n_scope++] = item.id;
-	}
-	rd_iter_close(&it);
-	return rc < 0 ? rc : 0;
-}
-
-/* Authenticates a token (presented as a bearer or a session cookie);
- * quiet: no reply, the reason in *why. */
-static int authenticate(struct rd_app *app, struct rd_req *req, struct call *c, const char *token, bool session,
-			const char **why)
-{
-	memset(c, 0, sizeof *c);
-	c->req = req; /* NULL: a check before the request is read */
-	c->app = app;
-	char hash[RD_TOKEN_HASH_HEX];
-	struct rd_domain *d = c->app->domain;
-	struct rd_txn *t;
-	int rc = rd_store_read(c->app->store, &t);
-	if (rc < 0)
-		return rc;
-	struct rd_token tok;
-	struct rd_user user;
-	uint64_t id;
-	*why = NULL;
-	if (!token)
-		*why = "no token";
-	else if (!rd_token_hash(token, hash))
-		*why = "the token is malformed";
-	else if (rd_index_find(t, d->tokens, "hash", 0, hash, strlen(hash) + 1, &id) < 0 ||
-		 rd_entity_get(t, d->tokens, &rd_entity_token, 0, id, &tok) < 0 || !rd_hash_equal(tok.hash, hash))
-		*why = "the token is not known";
-	else if (tok.revoked_at)
-		*why = "the token was revoked";
-	else if (tok.expires_at && tok.expires_at <= now_s())
-		*why = "the token has expired";
-	else if (session != (tok.kind == RD_TOKEN_SESSION))
-		*why = "the token is used in the wrong place";
-	else if (rd_entity_get(t, d->users, &rd_entity_user, tok.vendor_id, tok.user_id, &user) < 0 || user.disabled)
-		*why = "the user is disabled or gone";
-	else if (rd_entity_get(t, d->vendors, &rd_entity_vendor, 0, tok.vendor_id, &c->vendor) < 0)
-		*why = "the vendor is gone";
-	if (*why) {
-		rd_txn_end(t);
-		return RD_EINVAL;
-	}
-	c->who = (struct rd_principal){ .vendor = tok.vendor_id, .user = user.id, .partner = user.partner_id,
-					.role = user.role, .token = tok.id, .session = session };
-	rc = load_scope(c, t);
-	rd_txn_end(t);
-	return rc;
-}
-
-int rd_call_begin(struct rd_req *req, struct call *c)
-{
-	bool session;
-	const char *token = presented_token(req, &session), *why;
-	if (!token) {
-		memset(c, 0, sizeof *c);
-		rd_reply_header(req, "www-authenticate", "Bearer");
-		rd_reply_error(req, 401, "unauthenticated", NULL,
-			       "this route needs an API token (Authorization: Bearer ...) or a session cookie");
-		return RD_EINVAL;
-	}
-	int rc = authenticate(rd_req_app(req), req, c, token, session, &why);
-	if (rc == RD_EINVAL) {
-		rd_reply_header(req, "www-authenticate", "Bearer error=\"invalid_token\"");
-		rd_reply_error(req, 401, "unauthenticated", NULL, "%s", why);
-	}
-	return rc;
-}
-
-bool rd_call_credentials_ok(void *app, const char *authorization, const char *cookie)
-{
-	char buf[RD_TOKEN_LEN + 2];
-	bool session;
-	const char *token = token_of(authorization, cookie, buf, sizeof buf, &session), *why;
-	if (!token || !*token)
-		return false;
-	struct call *c = rd_malloc(sizeof *c);
-	int rc = authenticate(app, NULL, c, token, session, &why);
-	free(c);
-	return rc == 0;
-}
-
-int rd_call_session(struct rd_req *req, struct call *c, const char *token)
-{
-	const char *why;
-	return authenticate(rd_req_app(req), req, c, token, true, &why);
-}
-
-enum rd_scope rd_call_allow(struct call *c, enum rd_resource res, enum rd_action action)
-{
-	enum rd_scope s = rd_authz(c->who.role, res, action);
-	if (s == RD_SCOPE_NONE) {
-		static const char *const verbs[] = { "", "read", "create", "", "update", "", "", "", "delete" };
-		rd_reply_error(c->req, 403, "forbidden", NULL, "a %s may not %s %s", rd_role_name(c->who.role),
-			       verbs[action], rd_resource_name(res));
-	}
-	return s;
-}
-
-const char *rd_cookie_secure(const struct rd_app *app)
-{
-	const char *u = app && app->config ? app->config->public_url : NULL;
-	return u && strncasecmp(u, "https://", 8) == 0 ? "; Secure" : "";
-}
-
-bool rd_call_in_scope(const struct call *c, uint64_t partner)
-{
-	for (unsigned i = 0; partner && i < c->who.n_scope; i++)
-		if (c->who.scope[i] == partner)
-			return true;
-	return false;
-}
-
-/* A customer is a partner's when the partner is of record on one of its
- * contracts. */
-static bool customer_in_scope(struct call *c, struct rd_txn *t, uint64_t customer)
-{
-	uint8_t key[8];
-	for (int i = 7, v = 0; i >= 0; i--, v++)
-		key[i] = (uint8_t)(customer >> (8 * v));
-	struct rd_iter it;
-	struct rd_item item;
-	bool yes = false;
-	int rc = rd_iter_index(&it, t, c->app->domain->contracts, "customer", c->who.vendor, key, 8, NULL, 0);
-	while (!yes && rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
-		if (item.key_len != 8 || memcmp(item.key, key, 8) != 0)
-			break;
-		struct rd_contract k;
-		if (rd_entity_decode(&rd_entity_contract, item.val, item.len, &k) == 0)
-			yes = rd_call_in_scope(c, k.reseller_id) || rd_call_in_scope(c, k.distributor_id);
-	}
-	rd_iter_close(&it);
-	return yes;
-}
-
-/* Whether every contract of the customer that is not cancelled is in the
- * caller's channel: only then is the customer's identity (its e-mail, the
- * address its portal links go to, its contacts) the partner's to change.
- * A customer with no such contract is nobody's in particular: the vendor's. */
-bool rd_call_owns_customer(struct call *c, struct rd_txn *t, uint64_t customer)
-{
-	uint8_t key[8];
-	for (int i = 7, v = 0; i >= 0; i--, v++)
-		key[i] = (uint8_t)(customer >> (8 * v));
-	struct rd_iter it;
-	struct rd_item item;
-	bool any = false, all = true;
-	int rc = rd_iter_index(&it, t, c->app->domain->contracts, "customer", c->who.vendor, key, 8, NULL, 0);
-	while (all && rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
-		if (item.key_len != 8 || memcmp(item.key, key, 8) != 0)
-			break;
-		struct rd_contract k;
-		if (rd_entity_decode(&rd_entity_contract, item.val, item.len, &k) < 0) {
-			all = false; /* unreadable: not provably the caller's */
-			break;
-		}
-		if (k.status == RD_CONTRACT_CANCELLED)
-			continue;
-		any = true;
-		all = rd_call_in_scope(c, k.reseller_id) || rd_call_in_scope(c, k.distributor_id);
-	}
-	rd_iter_close(&it);
-	return rc >= 0 && any && all;
-}
-
-bool rd_call_sees(struct call *c, struct rd_txn *t, enum rd_resource res, const void *obj)
-{
-	const struct rd_principal *w = &c->who;
-	switch (res) {
-	case RD_RES_PARTNER:
-		return rd_call_in_scope(c, ((const struct rd_partner *)obj)->id);
-	case RD_RES_CONTRACT: {
-		const struct rd_contract *k = obj;
-		return rd_call_in_scope(c, k->reseller_id) || rd_call_in_scope(c, k->distributor_id);
-	}
-	case RD_RES_CUSTOMER:
-		return customer_in_scope(c, t, ((const struct rd_customer *)obj)->id);
-	case RD_RES_CONTACT:
-		return customer_in_scope(c, t, ((const struct rd_contact *)obj)->customer_id);
-	case RD_RES_USER: {
-		const struct rd_user *u = obj;
-		if (w->role == RD_ROLE_PARTNER_ADMIN)
-			return u->partner_id == w->partner;
-		return u->id == w->user;
-	}
-	case RD_RES_TOKEN:
-		return ((const struct rd_token *)obj)->user_id == w->user;
-	case RD_RES_COMMISSION: /* entries and statements: their own partner's only */
-		return ((const struct rd_statement *)obj)->partner_id == w->partner;
-	default:
-		return false;
-	}
-}
-
-static json_t *vendor_json(const struct rd_vendor *v);
-
-/* ---- audit ------------------------------------------------------------------ */
-
-static void dump_into(json_t *j, char *out, size_t cap)
-{
-	out[0] = 0;
-	if (!j)
+	switch (r->outcome) {
+	case RD_LOGIN_TOO_LONG:
+		rd_reply_error(req, 400, "invalid", NULL, "the vendor, e-mail or password is too long");
 		return;
-	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-	if (!s)
+	case RD_LOGIN_TOO_MANY:
+		rd_reply_error(req, 429, "too_many_attempts", NULL, "too many failed logins: try again in %u seconds",
+			       r->retry_after);
 		return;
-	size_t n = strlen(s);
-	if (n >= cap) { /* keep it valid JSON: note the truncation instead */
-		free(s);
-		snprintf(out, cap, "{\"truncated\":true,\"bytes\":%zu}", n);
+	case RD_LOGIN_WRONG:
+		rd_reply_error(req, 401, "unauthenticated", NULL, "the vendor, e-mail or password is wrong");
 		return;
-	}
-	memcpy(out, s, n + 1);
-	free(s);
-}
-
-int rd_audit_write(struct rd_txn *t, struct rd_domain *d, uint64_t tenant, uint64_t user, uint8_t action,
-		   const char *object, uint64_t object_id, json_t *before, json_t *after, const char *note)
-{
-	struct rd_audit *a = rd_calloc(1, sizeof *a);
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	a->at_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-	a->user_id = user;
-	a->action = action;
-	snprintf(a->object, sizeof a->object, "%s", object);
-	a->object_id = object_id;
-	dump_into(before, a->before, sizeof a->before);
-	dump_into(after, a->after, sizeof a->after);
-	snprintf(a->note, sizeof a->note, "%s", note ? note : "");
-	int rc = rd_entity_put(t, d->audit, &rd_entity_audit, tenant, a, 0);
-	free(a);
-	return rc;
-}
-
-/* ---- sessions --------------------------------------------------------------- */
-
-struct login {
-	uint64_t vendor, user;
-	char hash[RD_PWHASH_MAX];
-	char *password;
-	bool ok;
-	char limit_key[300];
-	char peer[64];
-	/* results written on the loop */
-	char token[RD_TOKEN_LEN + 1];
-	char token_hash[RD_TOKEN_HASH_HEX];
-	uint64_t token_id;
-	uint64_t expires;
-};
-
-static void login_verify(void *arg)
-{
-	struct login *l = arg;
-	/* An unknown user is verified against a dummy hash: same cost. */
-	l->ok = rd_password_verify(l->hash, l->password);
-}
-
-struct login_ctx {
-	struct login l;
-	struct rd_app *app;
-	bool page;          /* a login form: answer with redirects, not JSON */
-	uint8_t role;
-};
-
-static int session_write(struct rd_txn *t, void *arg)
-{
-	struct login_ctx *x = arg;
-	struct rd_token tok = { 0 };
-	memcpy(tok.hash, x->l.token_hash, sizeof tok.hash);
-	tok.vendor_id = x->l.vendor;
-	tok.user_id = x->l.user;
-	snprintf(tok.name, sizeof tok.name, "session");
-	tok.kind = RD_TOKEN_SESSION;
-	tok.created_at = now_s();
-	tok.expires_at = tok.created_at + SESSION_TTL_S;
-	int rc = rd_entity_put(t, x->app->domain->tokens, &rd_entity_token, 0, &tok, 0);
-	if (rc < 0)
-		return rc;
-	x->l.token_id = tok.id;
-	x->l.expires = tok.expires_at;
-	return rd_audit_write(t, x->app->domain, x->l.vendor, x->l.user, RD_AUDIT_LOGIN, "users", x->l.user, NULL, NULL,
-			      "password login");
-}
-
-static void login_done(struct rd_req *req, void *arg)
-{
-	struct login_ctx *x = arg;
-	if (x->l.ok) { /* counted as a failure when it began: forgive it */
-		rd_login_succeeded(x->l.limit_key);
-		rd_login_forgive(x->l.peer);
-	}
-	if (!req)
-		goto out;
-	if (!x->l.ok) {
-		if (x->page)
-			rd_web_redirect(req, "/login?failed=1");
-		else
-			rd_reply_error(req, 401, "unauthenticated", NULL, "the vendor, e-mail or password is wrong");
-		goto out;
-	}
-	rd_token_new(x->l.token, x->l.token_hash);
-	int rc = rd_store_write(x->app->store, session_write, x);
-	if (rc < 0) {
-		rd_reply_error(req, 500, "internal", NULL, "the session could not be stored: %s", rd_strerror(rc));
-		goto out;
-	}
-	char cookie[160];
-	snprintf(cookie, sizeof cookie, COOKIE "=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%d%s", x->l.token,
-		 SESSION_TTL_S, rd_cookie_secure(x->app));
-	rd_reply_header(req, "set-cookie", cookie);
-	if (x->page) {
-		rd_web_redirect(req, rd_role_is_partner(x->role) ? "/partner" : "/vendor");
-		goto out;
+	case RD_LOGIN_OK:
+		break;
 	}
 	char exp[21];
-	rd_time_format(x->l.expires, exp);
-	rd_reply_json(req, 200, json_pack("{s:I, s:I, s:s}", "user_id", (json_int_t)x->l.user, "vendor_id",
-					  (json_int_t)x->l.vendor, "expires_at", exp));
-out:
-	if (x->l.password) {
-		memset(x->l.password, 0, strlen(x->l.password));
-		free(x->l.password);
-	}
-	free(x);
-}
-
-static void lower(char *s)
-{
-	for (; *s; s++)
-		*s = (char)tolower((unsigned char)*s);
-}
-
-int rd_login_begin(struct rd_req *req, const char *vendor, const char *email, const char *password, bool page)
-{
-	struct rd_app *app = rd_req_app(req);
-	if (strlen(email) >= RD_NAME_MAX || strlen(password) > 256 || strlen(vendor) >= RD_EXT_MAX) {
-		if (page)
-			rd_web_redirect(req, "/login?failed=1");
-		else
-			rd_reply_error(req, 400, "invalid", NULL, "the vendor, e-mail or password is too long");
-		return 0;
-	}
-	struct login_ctx *x = rd_calloc(1, sizeof *x);
-	x->app = app;
-	x->page = page;
-	char em[RD_NAME_MAX];
-	snprintf(em, sizeof em, "%s", email);
-	lower(em);
-	snprintf(x->l.limit_key, sizeof x->l.limit_key, "%s/%s", vendor, em);
-	unsigned retry;
-	const char *peer = rd_req_peer(req);
-	if (!rd_login_allowed(x->l.limit_key, now_s(), &retry) || !rd_login_allowed(peer, now_s(), &retry)) {
-		char ra[16];
-		snprintf(ra, sizeof ra, "%u", retry);
-		rd_reply_header(req, "retry-after", ra);
-		if (page)
-			rd_web_redirect(req, "/login?failed=2");
-		else
-			rd_reply_error(req, 429, "too_many_attempts", NULL, "too many failed logins: try again in %u seconds",
-				       retry);
-		free(x);
-		return 0;
-	}
-	/* Find the vendor by slug and the user by e-mail. */
-	struct rd_txn *t;
-	int rc = rd_store_read(app->store, &t);
-	if (rc < 0) {
-		free(x);
-		return rc;
-	}
-	struct rd_iter it;
-	struct rd_item item;
-	rc = rd_iter_records(&it, t, app->domain->vendors, 0, 0);
-	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
-		struct rd_vendor v;
-		if (rd_entity_decode(&rd_entity_vendor, item.val, item.len, &v) == 0 && strcmp(v.slug, vendor) == 0) {
-			x->l.vendor = v.id;
-			break;
-		}
-	}
-	rd_iter_close(&it);
-	uint64_t uid;
-	struct rd_user u;
-	if (x->l.vendor && rd_index_find(t, app->domain->users, "email", x->l.vendor, em, strlen(em) + 1, &uid) == 0 &&
-	    rd_entity_get(t, app->domain->users, &rd_entity_user, x->l.vendor, uid, &u) == 0 && !u.disabled) {
-		x->l.user = u.id;
-		x->role = u.role;
-		memcpy(x->l.hash, u.password_hash, sizeof x->l.hash);
-	}
-	rd_txn_end(t);
-	x->l.password = rd_strdup(password);
-	/* Every attempt counts as a failed one, against the e-mail and the
-	 * address, until its password is verified: attempts in flight together
-	 * cannot get past the limit.  login_done forgives a correct one. */
-	snprintf(x->l.peer, sizeof x->l.peer, "%s", peer);
-	rd_login_failed(x->l.limit_key, now_s());
-	rd_login_failed(peer, now_s());
-	int rc2 = rd_req_work(req, login_verify, login_done, x);
-	if (rc2 < 0) { /* not queued: nothing will free it later */
-		memset(x->l.password, 0, strlen(x->l.password));
-		free(x->l.password);
-		free(x);
-	}
-	return rc2;
+	rd_time_format(r->expires_at, exp);
+	rd_reply_json(req, 200, json_pack("{s:I, s:I, s:s}", "user_id", (json_int_t)r->user, "vendor_id",
+					  (json_int_t)r->vendor, "expires_at", exp));
 }
 
 int rd_api_session_create(struct rd_req *req)
 {
 	json_t *body;
-	if (!rd_web_same_origin(req))
+	if (!rd_same_origin(req))
 		return 0;
 	if (rd_req_json(req, &body) < 0)
 		return 0;
@@ -514,7 +63,7 @@ int rd_api_session_create(struct rd_req *req)
 		json_decref(body);
 		return 0;
 	}
-	int rc = rd_login_begin(req, vendor, email, password, false);
+	int rc = rd_login_begin(req, vendor, email, password, login_done);
 	json_decref(body);
 	return rc;
 }

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/app.h"
 #include "cli/cli.h"
 #include "config/config.h"
+#include "domain/app.h"
 #include "domain/model.h"
 #include "plugin/host.h"
 #include "policy/runtime.h"

@@ -56,6 +56,8 @@ const struct rd_option rd_options[] = {
 	  "largest body of a request without valid credentials (logins, portal forms); refused before it is read" },
 	{ "max_connections", RD_OPT_UINT, OPT(max_connections), "256", 1, 65536,
 	  "open HTTP connections at most; more are closed at once" },
+	{ "max_client_connections", RD_OPT_UINT, OPT(max_client_connections), "64", 1, 65536,
+	  "open HTTP connections from one client address (an IPv6 /64) at most; more are closed at once" },
 	{ "log_file", RD_OPT_STRING, OPT(log_file), NULL, 0, 0, "append the log to this file (0600), reopened on SIGHUP; default stderr" },
 };
 const size_t rd_n_options = sizeof rd_options / sizeof *rd_options;

@@ -36,7 +36,7 @@ struct rd_config {
 	char *public_url;         /* base of links in e-mails, e.g. https://renewals.example.com */
 	char *outbound_hosts;     /* where plugin HTTP may go: host, host:port, [v6]:port, comma-separated */
 	char *secret_env;         /* VENDOR/NAME=VARIABLE mappings for plugins' secret:NAME, comma-separated */
-	uint64_t max_anon_body_bytes, max_connections; /* the edge: docs/security.md */
+	uint64_t max_anon_body_bytes, max_connections, max_client_connections; /* the edge: docs/security.md */
 	char *log_file;           /* NULL: stderr; reopened on SIGHUP */
 	/* Derived from listen. */
 	char host[64];

@@ -10,20 +10,22 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "api/app.h"
-#include "api/call.h"
+#include "api/api.h"
 #include "api/orders.h"
 #include "auth/auth.h"
-#include "plugin/host.h"
-#include "policy/runtime.h"
-#include "renew/renew.h"
-#include "util/clock.h"
 #include "config/config.h"
+#include "daemon/routes.h"
 #include "domain/model.h"
+#include "edge/app.h"
+#include "edge/call.h"
 #include "http/server.h"
 #include "metrics/metrics.h"
+#include "plugin/host.h"
+#include "policy/runtime.h"
 #include "rd_config.h"
+#include "renew/renew.h"
 #include "store/store.h"
+#include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -266,6 +268,7 @@ int main(int argc, char **argv)
 		.max_bulk_body = d.config.max_import_bytes,
 		.max_anon_body = d.config.max_anon_body_bytes,
 		.max_conns = (unsigned)d.config.max_connections,
+		.max_client_conns = (unsigned)d.config.max_client_connections,
 		.body_dir = body_dir,
 		.credentials_ok = rd_call_credentials_ok,
 		.req_timeout_ms = (unsigned)d.config.request_timeout_ms,

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "domain/date.h"
+#include "domain/model.h"
 #include "util/err.h"
 
 /* Howard Hinnant's days-from-civil algorithm (public domain description). */
@@ -64,4 +65,27 @@ void rd_date_format(rd_date days, char out[11])
 rd_date rd_date_today(void)
 {
 	return (rd_date)(time(NULL) / 86400);
+}
+
+rd_date rd_date_add_months(rd_date start, int months)
+{
+	int y, m, d;
+	rd_date_to_ymd(start, &y, &m, &d);
+	m += months;
+	y += (m - 1) / 12;
+	m = (m - 1) % 12 + 1;
+	int next_y = m == 12 ? y + 1 : y, next_m = m == 12 ? 1 : m + 1;
+	int last = rd_date_from_ymd(next_y, next_m, 1) - rd_date_from_ymd(y, m, 1);
+	return rd_date_from_ymd(y, m, d < last ? d : last); /* 31 January + 1 month: 28 or 29 February */
+}
+
+/* The last day covered by a term that starts on start. */
+rd_date rd_term_end(rd_date start, uint8_t term)
+{
+	switch (term) {
+	case RD_TERM_QUARTERLY: return rd_date_add_months(start, 3) - 1;
+	case RD_TERM_MONTHLY:
+	case RD_TERM_FLEX: return rd_date_add_months(start, 1) - 1;
+	default: return rd_date_add_months(start, 12) - 1;
+	}
 }

@@ -1037,8 +1037,7 @@ static int key_u64(const void *rec, size_t len, uint32_t no, uint8_t *key, size_
 		return rc;
 	if (f.wire != RD_WIRE_UINT || cap < 8)
 		return RD_ECORRUPT;
-	for (int i = 7; i >= 0; i--, f.u >>= 8)
-		key[i] = (uint8_t)f.u;
+	rd_key_put_u64(key, f.u);
 	return 8;
 }
 
@@ -1187,8 +1186,7 @@ static int key_message_due(const void *rec, size_t len, uint8_t *key, size_t cap
 		at = f.u;
 	if (cap < 8)
 		return RD_ECORRUPT;
-	for (int i = 7; i >= 0; i--, at >>= 8)
-		key[i] = (uint8_t)at;
+	rd_key_put_u64(key, at);
 	return 8;
 }
 

@@ -31,7 +31,7 @@ enum rd_method {
  * negative code without replying produces a 500 naming the code. */
 typedef int (*rd_handler_fn)(struct rd_req *req);
 
-/* One row of the route table (core/api/routes.c).  A pattern is a path whose
+/* One row of the route table (core/daemon/routes.c).  A pattern is a path whose
  * segments are literals or {name} parameters: "/api/v1/contracts/{id}". */
 struct rd_route {
 	unsigned method; /* one enum rd_method value */

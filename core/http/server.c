@@ -606,6 +606,9 @@ struct conn {
 	h2o_socket_t *sock;      /* owned by h2o; valid while the conn is listed */
 	h2o_socket_cb h2o_read;  /* h2o's read callback, called by on_read */
 	size_t limit;            /* the body limit of the request being read; 0: not decided yet */
+	size_t seen;             /* input already found to hold no complete head (a slow head is
+				  * looked at again from here, not from its start) */
+	unsigned char client[9]; /* 4 or 6, then the peer's IPv4 address or IPv6 /64: a per-client cap */
 	struct conn *next, **prev;
 };
 
@@ -652,10 +655,13 @@ static size_t body_limit(struct rd_server *srv, const char *method, size_t mlen,
 		q++;
 	const struct rd_route *rt =
 		m ? rd_route_match(srv->opts.routes, srv->opts.n_routes, m, path, q, params, &np, &allowed) : NULL;
+	bool bulk = false;
 	if (!rt || (!auth && !cookie) || !srv->opts.credentials_ok ||
-	    !srv->opts.credentials_ok(srv->opts.app, auth, cookie))
+	    !srv->opts.credentials_ok(srv->opts.app, auth, cookie, &bulk))
 		return srv->opts.max_anon_body;
-	return rt->bulk ? srv->opts.max_bulk_body : srv->opts.max_body;
+	/* The large limit only for those who may use a bulk route: any valid
+	 * token would otherwise hold max_conns x max_bulk_body. */
+	return rt->bulk && bulk ? srv->opts.max_bulk_body : srv->opts.max_body;
 }
 
 static struct conn *conn_of(struct rd_server *srv, h2o_socket_t *sock)
@@ -678,6 +684,7 @@ static void wrap(struct conn *c)
 		c->h2o_read = c->sock->_cb.read;
 		c->sock->_cb.read = on_read;
 		c->limit = 0;
+		c->seen = 0;
 	}
 }
 
@@ -701,7 +708,13 @@ static void on_read(h2o_socket_t *sock, const char *err)
 		int minor;
 		struct phr_header hs[H2O_MAX_HEADERS];
 		size_t len = sock->input->size < H2O_MAX_REQLEN ? sock->input->size : H2O_MAX_REQLEN;
-		if (phr_parse_request(sock->input->bytes, len, &m, &ml, &p, &pl, &minor, hs, &nh, 0) > 0) {
+		/* picohttpparser looks for the head's end only past last_len
+		 * before parsing: a head sent a few bytes at a time costs its
+		 * length once, not its length squared. */
+		size_t last = c->seen <= len ? c->seen : 0;
+		int r = phr_parse_request(sock->input->bytes, len, &m, &ml, &p, &pl, &minor, hs, &nh, last);
+		c->seen = r == -2 ? len : 0;
+		if (r > 0) {
 			char auth[512], cookie[16384]; /* a longer Cookie header counts as none */
 			c->limit = limit = body_limit(srv, m, ml, p, pl,
 						      head_value(hs, nh, "authorization", auth, sizeof auth),
@@ -712,6 +725,26 @@ static void on_read(h2o_socket_t *sock, const char *err)
 	c->h2o_read(sock, err);
 	srv->conf.max_request_entity_size = srv->opts.max_anon_body;
 	wrap(c); /* the conn outlives this call: it is freed by the close callback */
+}
+
+/* The client a connection comes from: an IPv4 address (also when mapped
+ * into IPv6), or an IPv6 /64, which one machine usually holds whole. */
+static void client_of(struct conn *c)
+{
+	struct sockaddr_storage ss;
+	int len = sizeof ss;
+	memset(c->client, 0, sizeof c->client);
+	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0)
+		return;
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	if (ss.ss_family == AF_INET) {
+		c->client[0] = 4;
+		memcpy(c->client + 1, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+	} else if (ss.ss_family == AF_INET6) {
+		const unsigned char *a = ((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr;
+		c->client[0] = memcmp(a, mapped, 12) ? 6 : 4;
+		memcpy(c->client + 1, memcmp(a, mapped, 12) ? a : a + 12, memcmp(a, mapped, 12) ? 8 : 4);
+	}
 }
 
 static void on_conn_close(uv_handle_t *h)
@@ -741,13 +774,20 @@ static void on_connection(uv_stream_t *listener, int status)
 		uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)free);
 		return;
 	}
-	if (srv->open_conns >= (int)srv->opts.max_conns) {
+	client_of(c);
+	int mine = 0;
+	for (struct conn *o = srv->conns; o; o = o->next)
+		mine += !memcmp(o->client, c->client, sizeof c->client);
+	if (srv->open_conns >= (int)srv->opts.max_conns || mine >= (int)srv->opts.max_client_conns) {
 		/* Past the cap the connection is closed unread: the cap is what
-		 * bounds the memory anonymous bodies can take. */
+		 * bounds the memory anonymous bodies can take.  One client's
+		 * share is capped too, so that slow heads from one address
+		 * cannot hold every place and keep everyone else out. */
 		if (uv_now(srv->loop) >= srv->refused_log_ms + 10000) {
 			srv->refused_log_ms = uv_now(srv->loop);
-			rd_log(RD_LOG_WARN, "http", "%d connections open (max_connections): new ones are closed",
-			       srv->open_conns);
+			rd_log(RD_LOG_WARN, "http", "%s: new connections are closed",
+			       mine >= (int)srv->opts.max_client_conns ? "a client holds max_client_connections"
+								     : "max_connections are open");
 		}
 		uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)free);
 		return;
@@ -780,6 +820,8 @@ int rd_server_start(struct rd_server **out, uv_loop_t *loop, const struct rd_ser
 		srv->opts.max_anon_body = srv->opts.max_body;
 	if (!srv->opts.max_conns)
 		srv->opts.max_conns = 256;
+	if (!srv->opts.max_client_conns || srv->opts.max_client_conns > srv->opts.max_conns)
+		srv->opts.max_client_conns = srv->opts.max_conns;
 	srv->conf.max_request_entity_size = srv->opts.max_anon_body;
 	/* h2c (an HTTP/2 upgrade) would take reads past on_read's parser:
 	 * renewd speaks HTTP/1.1 only. */

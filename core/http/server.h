@@ -17,11 +17,13 @@ struct rd_server_opts {
 	size_t max_bulk_body;     /* the same for routes marked bulk (imports) */
 	size_t max_anon_body;     /* the same for requests without valid credentials */
 	unsigned max_conns;       /* connections past this are closed at once */
+	unsigned max_client_conns; /* the same per client address (an IPv6 /64); 0: max_conns */
 	const char *body_dir;     /* private directory for large bodies (h2o's temp files); NULL: /tmp */
 	/* Whether a request's credentials verify (an Authorization header or a
-	 * Cookie header, either may be NULL): decides the body limit before h2o
+	 * Cookie header, either may be NULL), and in *bulk whether the caller's
+	 * role may use a bulk route at all: decides the body limit before h2o
 	 * buffers the body (docs/security.md). */
-	bool (*credentials_ok)(void *app, const char *authorization, const char *cookie);
+	bool (*credentials_ok)(void *app, const char *authorization, const char *cookie, bool *bulk);
 	unsigned req_timeout_ms;  /* a request that does not arrive in time is dropped */
 	const struct rd_route *routes; /* borrowed for the server's life */
 	size_t n_routes;

@@ -17,9 +17,7 @@
 #include "domain/money.h"
 #include "pdf/quote.h"
 #include "plugin/host.h"
-#include "renew/renew.h"
 #include "util/err.h"
-#include "web/sales.h"
 
 /* ---- text: UTF-8 to Windows-1252 ------------------------------------------------------ */
 
@@ -121,13 +119,18 @@ void rd_quote_filename(const char *number, char *out, size_t cap)
 
 /* ---- loading --------------------------------------------------------------------------- */
 
-static void payment_text(struct rd_txn *t, struct rd_domain *d, const struct rd_vendor *v,
+static void payment_text(struct rd_plugins *plugins, struct rd_txn *t, struct rd_domain *d, const struct rd_vendor *v,
 			 const struct rd_opportunity *o, const char *seller, char *out, size_t cap)
 {
+	/* The plugins are found by the options they offer (the plugin ABI's
+	 * words), never by their names. */
 	struct rd_enablement *e = rd_malloc(sizeof *e);
-	bool po = rd_enablement_find(t, d, v->id, "payment-po", o->reseller_id, e) == 0;
-	bool bml = rd_enablement_find(t, d, v->id, "payment-bml", o->reseller_id, e) == 0;
-	long long days = 30; /* payment-bml's default terms */
+	char po_name[64], bml_name[64];
+	bool po = rd_plugins_offering(plugins, "purchase_order", po_name) &&
+		  rd_enablement_find(t, d, v->id, po_name, o->reseller_id, e) == 0;
+	bool bml = rd_plugins_offering(plugins, "bill_me_later", bml_name) &&
+		   rd_enablement_find(t, d, v->id, bml_name, o->reseller_id, e) == 0;
+	long long days = 30; /* the plugin's default terms */
 	if (bml) {
 		json_t *j = json_loads(e->config, 0, NULL);
 		json_t *td = json_object_get(j, "terms_days");
@@ -147,8 +150,8 @@ static void payment_text(struct rd_txn *t, struct rd_domain *d, const struct rd_
 		snprintf(out, cap, "Payment: as agreed with %s when you order.", seller);
 }
 
-int rd_quote_load(struct rd_txn *t, struct rd_domain *d, const struct rd_vendor *v, const struct rd_opportunity *o,
-		  struct rd_quote_doc *q)
+int rd_quote_load(struct rd_plugins *plugins, struct rd_txn *t, struct rd_domain *d, const struct rd_vendor *v,
+		  const struct rd_opportunity *o, struct rd_quote_doc *q)
 {
 	memset(q, 0, sizeof *q);
 	q->v = *v;
@@ -160,7 +163,7 @@ int rd_quote_load(struct rd_txn *t, struct rd_domain *d, const struct rd_vendor 
 	struct rd_contract k;
 	if (rd_entity_get(t, d->contracts, &rd_entity_contract, v->id, o->contract_id, &k) == 0)
 		q->term = k.term;
-	payment_text(t, d, v, o, q->have_res ? q->res.name : v->name, q->payment, sizeof q->payment);
+	payment_text(plugins, t, d, v, o, q->have_res ? q->res.name : v->name, q->payment, sizeof q->payment);
 	return 0;
 }
 
@@ -625,18 +628,6 @@ static bool total_line(struct pdf *p, const char *label, const char *value, int 
 	return true;
 }
 
-static rd_date add_months(rd_date d, int months)
-{
-	static const int dim[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int y, m, dd;
-	rd_date_to_ymd(d, &y, &m, &dd);
-	m += months;
-	y += (m - 1) / 12;
-	m = (m - 1) % 12 + 1;
-	int last = dim[m - 1] + (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
-	return rd_date_from_ymd(y, m, dd < last ? dd : last);
-}
-
 static void terms_text(const struct rd_quote_doc *q, char *out, size_t cap)
 {
 	char from[11], to[11], valid[11], term[160];
@@ -645,7 +636,7 @@ static void terms_text(const struct rd_quote_doc *q, char *out, size_t cap)
 	date_text(q->o.valid_until, valid);
 	int months = q->term == RD_TERM_ANNUAL ? 12 : q->term == RD_TERM_QUARTERLY ? 3 : q->term == RD_TERM_MONTHLY ? 1 : 0;
 	if (months) {
-		rd_date_format(add_months(start, months) - 1, to);
+		rd_date_format(rd_date_add_months(start, months) - 1, to);
 		snprintf(term, sizeof term, "Renewal term: %d month%s, from %s to %s.", months, months > 1 ? "s" : "", from, to);
 	} else if (q->term == RD_TERM_FLEX) {
 		snprintf(term, sizeof term, "Renewal term: flexible, from %s.", from);
@@ -800,11 +791,11 @@ out_quiet:
 	return rc;
 }
 
-int rd_quote_pdf(struct rd_txn *t, struct rd_domain *d, const struct rd_vendor *v, const struct rd_opportunity *o,
-		 void **pdf, size_t *len, char *err, size_t errlen)
+int rd_quote_pdf(struct rd_plugins *plugins, struct rd_txn *t, struct rd_domain *d, const struct rd_vendor *v,
+		 const struct rd_opportunity *o, void **pdf, size_t *len, char *err, size_t errlen)
 {
 	struct rd_quote_doc *q = rd_malloc(sizeof *q);
-	int rc = rd_quote_load(t, d, v, o, q);
+	int rc = rd_quote_load(plugins, t, d, v, o, q);
 	if (rc < 0)
 		snprintf(err, errlen, "the quote's customer could not be read");
 	else

@@ -55,16 +55,17 @@ struct rd_quote_doc {
 /* Loads the quote's customer, reseller, contract term and payment options
  * for opportunity o of vendor v.  0, or the store's error (RD_ENOTFOUND when
  * the customer is gone). */
-int rd_quote_load(struct rd_txn *t, struct rd_domain *d, const struct rd_vendor *v, const struct rd_opportunity *o,
-		  struct rd_quote_doc *q);
+struct rd_plugins;
+int rd_quote_load(struct rd_plugins *plugins, struct rd_txn *t, struct rd_domain *d, const struct rd_vendor *v,
+		  const struct rd_opportunity *o, struct rd_quote_doc *q);
 
 /* Draws the PDF into *pdf (malloc'd, *len bytes).  0, or RD_EINTERNAL with a
  * sentence in err (libharu failed). */
 int rd_quote_render(const struct rd_quote_doc *q, void **pdf, size_t *len, char *err, size_t errlen);
 
 /* Both: load, then render. */
-int rd_quote_pdf(struct rd_txn *t, struct rd_domain *d, const struct rd_vendor *v, const struct rd_opportunity *o,
-		 void **pdf, size_t *len, char *err, size_t errlen);
+int rd_quote_pdf(struct rd_plugins *plugins, struct rd_txn *t, struct rd_domain *d, const struct rd_vendor *v,
+		 const struct rd_opportunity *o, void **pdf, size_t *len, char *err, size_t errlen);
 
 /* The attachment's file name: the quote number with anything but
  * [A-Za-z0-9._-] dropped, then ".pdf" ("quote.pdf" without a number). */

@@ -7,7 +7,6 @@
 #include "domain/money.h"
 #include "pdf/quote.h"
 #include "pdf/statement.h"
-#include "renew/renew.h"
 #include "store/store.h"
 #include "util/err.h"
 
@@ -31,8 +30,7 @@ int rd_statement_collect(struct rd_txn *t, struct rd_domain *d, uint64_t vendor,
 {
 	struct rd_statement_doc *doc = rd_calloc(1, sizeof *doc);
 	uint8_t key[8 + 8];
-	for (int i = 7; i >= 0; i--)
-		key[7 - i] = (uint8_t)(partner >> (8 * i));
+	rd_key_put_u64(key, partner);
 	size_t mlen = strlen(month);
 	if (mlen > 7)
 		mlen = 7;

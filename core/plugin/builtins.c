@@ -13,4 +13,5 @@ void rd_plugins_add_builtins(struct rd_plugins *p)
 	rd_plugins_add(p, rd_builtin_payment_bml(), "built-in", NULL);
 	rd_plugins_add(p, rd_builtin_payment_card(), "built-in", NULL);
 	rd_plugins_add(p, rd_builtin_branding_default(), "built-in", NULL);
+	rd_plugins_set_fallback_branding(p, rd_builtin_branding_default());
 }

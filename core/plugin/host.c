@@ -22,7 +22,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "api/call.h"
+#include "domain/audit.h"
 #include "domain/model.h"
 #include "plugin/host.h"
 #include "plugin/secrets.h"
@@ -31,7 +31,8 @@
 #include "util/err.h"
 #include "util/log.h"
 
-#define MAX_IN_FLIGHT 4 /* per plugin: a hung gateway cannot take the whole pool */
+#define MAX_IN_FLIGHT 8 /* per plugin: a hung gateway cannot take the whole pool */
+#define MAX_VENDOR_IN_FLIGHT 2 /* per plugin and vendor: one tenant's slow calls leave the others places */
 
 struct rd_loaded {
 	const struct rd_plugin *desc; /* NULL when refused before a descriptor was had */
@@ -41,8 +42,29 @@ struct rd_loaded {
 	void *dl;
 	rd_plugin_ctx *ctx; /* the plugin-level context (init, deinit) */
 	unsigned in_flight;
+	struct {
+		uint64_t vendor;
+		unsigned n; /* 0: a free entry */
+	} by_vendor[MAX_IN_FLIGHT]; /* the calls in flight, by vendor */
 	struct rd_loaded *next;
 };
+
+/* The entry counting vendor's calls of l in flight (a free one when it has
+ * none; NULL only when every entry is another vendor's, which the
+ * MAX_IN_FLIGHT check rules out). */
+static unsigned *vendor_calls(struct rd_loaded *l, uint64_t vendor)
+{
+	unsigned *free_n = NULL;
+	for (size_t i = 0; i < MAX_IN_FLIGHT; i++) {
+		if (l->by_vendor[i].n && l->by_vendor[i].vendor == vendor)
+			return &l->by_vendor[i].n;
+		if (!l->by_vendor[i].n && !free_n) {
+			free_n = &l->by_vendor[i].n;
+			l->by_vendor[i].vendor = vendor;
+		}
+	}
+	return free_n;
+}
 
 struct rd_plugin_ctx {
 	struct rd_plugins *host;
@@ -70,6 +92,7 @@ struct rd_plugins {
 	uv_loop_t *loop;
 	pthread_t loop_thread;
 	struct rd_loaded *list, *tail;
+	const struct rd_plugin *fallback_branding; /* the built-in pack every page falls back on */
 	/* kv writes from the thread pool, applied on the loop */
 	uv_async_t async;
 	bool have_async;
@@ -875,6 +898,7 @@ struct pcall {
 	struct rd_plugins *host;
 	struct rd_loaded *l;
 	rd_plugin_ctx ctx;
+	uint64_t share;   /* whose places the call takes: its vendor, or ANONYMOUS */
 	char *config;
 	rd_plugin_call_fn fn;
 	rd_plugin_done_fn done;
@@ -889,6 +913,7 @@ static void call_release(struct pcall *c)
 	if (--c->pending > 0)
 		return;
 	c->l->in_flight--;
+	(*vendor_calls(c->l, c->share))--;
 	c->host->busy--;
 	sodium_memzero(c->config, strlen(c->config)); /* it holds the secrets in clear */
 	free(c->config);
@@ -937,12 +962,33 @@ static void call_timeout(uv_timer_t *t)
 	uv_close((uv_handle_t *)&c->timer, timer_closed);
 }
 
+/* The share of the places that calls nobody authenticated take (webhooks),
+ * whatever vendor they name: a flood of them leaves the vendors' own. */
+#define ANONYMOUS UINT64_MAX
+
+static int call_in(struct rd_plugins *p, struct rd_loaded *l, uint64_t vendor, uint64_t partner, uint64_t share,
+		   const char *config_json, unsigned timeout_ms, rd_plugin_call_fn fn, rd_plugin_done_fn done, void *arg);
+
 int rd_plugins_call(struct rd_plugins *p, struct rd_loaded *l, uint64_t vendor, uint64_t partner,
 		    const char *config_json, unsigned timeout_ms, rd_plugin_call_fn fn, rd_plugin_done_fn done, void *arg)
 {
-	if (l->in_flight >= MAX_IN_FLIGHT)
+	return call_in(p, l, vendor, partner, vendor, config_json, timeout_ms, fn, done, arg);
+}
+
+int rd_plugins_call_anonymous(struct rd_plugins *p, struct rd_loaded *l, uint64_t vendor, const char *config_json,
+			      unsigned timeout_ms, rd_plugin_call_fn fn, rd_plugin_done_fn done, void *arg)
+{
+	return call_in(p, l, vendor, 0, ANONYMOUS, config_json, timeout_ms, fn, done, arg);
+}
+
+static int call_in(struct rd_plugins *p, struct rd_loaded *l, uint64_t vendor, uint64_t partner, uint64_t share,
+		   const char *config_json, unsigned timeout_ms, rd_plugin_call_fn fn, rd_plugin_done_fn done, void *arg)
+{
+	unsigned *mine = l->in_flight < MAX_IN_FLIGHT ? vendor_calls(l, share) : NULL;
+	if (!mine || *mine >= MAX_VENDOR_IN_FLIGHT)
 		return RD_EBUSY;
 	struct pcall *c = rd_calloc(1, sizeof *c);
+	c->share = share;
 	c->host = p;
 	c->l = l;
 	c->config = rd_plugins_unseal(p, l, vendor, config_json ? config_json : "{}");
@@ -951,6 +997,7 @@ int rd_plugins_call(struct rd_plugins *p, struct rd_loaded *l, uint64_t vendor, 
 	c->done = done;
 	c->arg = arg;
 	l->in_flight++;
+	(*mine)++;
 	p->busy++;
 	if (!p->loop) { /* renewctl: run inline */
 		c->rc = fn(&c->ctx, l->desc, arg);
@@ -984,8 +1031,7 @@ static void enablement_key(const char *plugin, uint64_t partner, uint8_t *key, s
 {
 	size_t n = strlen(plugin) + 1;
 	memcpy(key, plugin, n);
-	for (int i = 0; i < 8; i++)
-		key[n + (size_t)i] = (uint8_t)(partner >> (56 - 8 * i));
+	rd_key_put_u64(key + n, partner);
 	*len = n + 8;
 }
 
@@ -1409,7 +1455,8 @@ int rd_plugins_asset(struct rd_plugins *p, struct rd_txn *t, struct rd_domain *d
 		if (pass == 0 && !partner)
 			continue;
 		for (struct rd_loaded *l = p->list; l && rc < 0; l = l->next) {
-			if (!l->loaded || l->kind != RD_PLUGIN_BRANDING || !strcmp(l->name, "branding-default"))
+			if (!l->loaded || l->kind != RD_PLUGIN_BRANDING ||
+			    (p->fallback_branding && !strcmp(l->name, p->fallback_branding->name)))
 				continue;
 			uint8_t key[80];
 			size_t kl;
@@ -1421,10 +1468,38 @@ int rd_plugins_asset(struct rd_plugins *p, struct rd_txn *t, struct rd_domain *d
 	}
 	free(e);
 	if (rc < 0) {
-		struct rd_loaded *def = rd_plugins_find(p, "branding-default");
+		struct rd_loaded *def = p->fallback_branding ? rd_plugins_find(p, p->fallback_branding->name) : NULL;
 		rc = def ? asset_of(def, name, data, len) : RD_ENOTFOUND;
 	}
 	return rc;
+}
+
+/* The loaded payment plugin that offers option, or NULL. */
+const char *rd_plugins_offering(struct rd_plugins *plugins, const char *option, char name[64])
+{
+	json_t *all = rd_plugins_json(plugins), *pl;
+	size_t i;
+	const char *found = NULL;
+	json_array_foreach(all, i, pl) {
+		if (strcmp(json_string_value(json_object_get(pl, "kind")) ?: "", "payment") ||
+		    strcmp(json_string_value(json_object_get(pl, "state")) ?: "", "loaded"))
+			continue;
+		size_t k;
+		json_t *opt;
+		json_array_foreach(json_object_get(pl, "options"), k, opt) {
+			if (!found && !strcmp(json_string_value(opt) ?: "", option)) {
+				snprintf(name, 64, "%s", json_string_value(json_object_get(pl, "name")) ?: "");
+				found = name;
+			}
+		}
+	}
+	json_decref(all);
+	return found;
+}
+
+void rd_plugins_set_fallback_branding(struct rd_plugins *p, const struct rd_plugin *pack)
+{
+	p->fallback_branding = pack;
 }
 
 int rd_plugins_asset_of(struct rd_plugins *p, const char *pack, const char *name, const char **data, size_t *len)

@@ -34,6 +34,9 @@ void rd_plugins_add_builtins(struct rd_plugins *p);
 /* [{name, version, kind, description, origin, state: loaded|refused, reason,
  *   options, last_error}] */
 json_t *rd_plugins_json(const struct rd_plugins *p);
+/* The loaded payment plugin that offers option (one of the options its
+ * payment ops list), its name copied into name; NULL when none does. */
+const char *rd_plugins_offering(struct rd_plugins *plugins, const char *option, char name[64]);
 struct rd_loaded *rd_plugins_find(struct rd_plugins *p, const char *name);
 const struct rd_plugin *rd_loaded_desc(const struct rd_loaded *l);
 
@@ -53,6 +56,12 @@ typedef void (*rd_plugin_done_fn)(int rc, const char *message, void *arg);
 int rd_plugins_call(struct rd_plugins *p, struct rd_loaded *l, uint64_t vendor, uint64_t partner,
 		    const char *config_json, unsigned timeout_ms, rd_plugin_call_fn fn, rd_plugin_done_fn done,
 		    void *arg);
+/* The same for a call nobody authenticated (a gateway's webhook naming
+ * vendor): such calls share 2 of the plugin's places, whatever vendor they
+ * name, so a flood of them leaves the vendors' own calls room.  (A vendor's
+ * calls take at most 2 of its 8 places too: docs/plugins.md.) */
+int rd_plugins_call_anonymous(struct rd_plugins *p, struct rd_loaded *l, uint64_t vendor, const char *config_json,
+			      unsigned timeout_ms, rd_plugin_call_fn fn, rd_plugin_done_fn done, void *arg);
 /* Enablements (the store side; the caller has validated the configuration
  * with rd_plugins_configure).  put replaces the existing enablement of the
  * same plugin and partner; both write an audit entry. */
@@ -108,8 +117,11 @@ int rd_plugins_seal_stored(struct rd_plugins *p, unsigned *sealed, unsigned *uno
  * secrets.key (renewd stopped).  All or nothing. */
 int rd_plugins_rotate_secrets(struct rd_plugins *p, unsigned *resealed, char *err, size_t errlen);
 
+/* The branding pack assets fall back on when no pack enabled for the
+ * partner or the vendor has them (builtins.c names the shipped one). */
+void rd_plugins_set_fallback_branding(struct rd_plugins *p, const struct rd_plugin *pack);
 /* A branding asset: from the first loaded branding plugin enabled for the
- * partner, then for the vendor, then from branding-default.  Loop thread;
+ * partner, then for the vendor, then from the fallback pack.  Loop thread;
  * the data stays valid while the plugin is loaded. */
 int rd_plugins_asset(struct rd_plugins *p, struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t partner,
 		     const char *name, const char **data, size_t *len);

@@ -7,7 +7,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "api/call.h"
+#include "domain/audit.h"
 #include "domain/money.h"
 #include "policy/runtime.h"
 #include "policy/vectors.h"

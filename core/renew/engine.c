@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/call.h"
 #include "auth/auth.h"
+#include "domain/audit.h"
 #include "domain/money.h"
 #include "policy/runtime.h"
 #include "renew/internal.h"
@@ -58,16 +58,10 @@ int rd_action_once(struct sweep *s, const char *key)
 	return 1;
 }
 
-static void u64_key(uint64_t v, uint8_t k[8])
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		k[i] = (uint8_t)v;
-}
-
 int rd_opportunity_of(struct sweep *s, uint64_t contract, struct rd_opportunity *o)
 {
 	uint8_t k[8];
-	u64_key(contract, k);
+	rd_key_put_u64(k, contract);
 	uint64_t id;
 	int rc = rd_index_find(s->t, s->d->opportunities, "contract", s->v.id, k, 8, &id);
 	if (rc < 0)

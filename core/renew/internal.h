@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <uv.h>
 
-#include "api/app.h"
+#include "domain/app.h"
 #include "domain/model.h"
 #include "policy/policy.h"
 #include "renew/renew.h"

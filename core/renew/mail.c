@@ -408,7 +408,7 @@ static void attach_quote(struct rd_renew *r, struct rd_txn *t, const struct rd_v
 	struct rd_quote_doc *q = rd_malloc(sizeof *q);
 	int rc = rd_entity_get(t, r->app->domain->opportunities, &rd_entity_opportunity, v->id, it->m.opportunity_id, o);
 	if (rc == 0)
-		rc = rd_quote_load(t, r->app->domain, v, o, q);
+		rc = rd_quote_load(r->app->plugins, t, r->app->domain, v, o, q);
 	free(o);
 	if (rc < 0) {
 		rd_log(RD_LOG_WARN, "mail", "message %llu goes without its quote PDF: %s", (unsigned long long)it->m.id,
@@ -456,8 +456,7 @@ static void deliver(struct rd_renew *r)
 	bt->items = rd_calloc(BATCH, sizeof *bt->items);
 	uint8_t to[8];
 	uint64_t now = real_ms() / 1000 + 1;
-	for (int i = 7, v = 0; i >= 0; i--, v++)
-		to[i] = (uint8_t)(now >> (8 * v));
+	rd_key_put_u64(to, now);
 	struct rd_iter vit, it;
 	struct rd_item v, item;
 	int rc = rd_iter_records(&vit, t, r->app->domain->vendors, 0, 0);

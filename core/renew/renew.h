@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "domain/date.h"
+#include "domain/money.h"
 
 struct rd_app;
 struct rd_renew;
@@ -47,6 +48,5 @@ int rd_renew_decide(struct rd_renew *r, uint64_t vendor, uint64_t user, uint64_t
  * responsible people. */
 int rd_renew_customer_action(struct rd_renew *r, uint64_t vendor, uint64_t customer, uint64_t opportunity,
 			     uint8_t kind, const char *message, uint64_t *task_id);
-
 
 #endif

@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/call.h"
 #include "config/config.h"
+#include "domain/audit.h"
 #include "policy/runtime.h"
 #include "renew/internal.h"
-#include "template/mustache.h"
 #include "store/store.h"
+#include "template/mustache.h"
 #include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"

@@ -86,13 +86,14 @@ static int lmdb_error(int rc)
 	return RD_EINTERNAL;
 }
 
-static void put_be64(uint8_t *p, uint64_t v)
+void rd_key_put_u64(uint8_t out[8], uint64_t v)
 {
+	uint8_t *p = out;
 	for (int i = 7; i >= 0; i--, v >>= 8)
 		p[i] = (uint8_t)v;
 }
 
-static uint64_t get_be64(const uint8_t *p)
+uint64_t rd_key_get_u64(const uint8_t p[8])
 {
 	uint64_t v = 0;
 	for (int i = 0; i < 8; i++)
@@ -652,8 +653,8 @@ int rd_store_reserve(struct rd_store *s, uint64_t extra)
 
 static MDB_val record_key(uint8_t buf[16], uint64_t tenant, uint64_t id)
 {
-	put_be64(buf, tenant);
-	put_be64(buf + 8, id);
+	rd_key_put_u64(buf, tenant);
+	rd_key_put_u64(buf + 8, id);
 	return (MDB_val){ 16, buf };
 }
 
@@ -690,8 +691,8 @@ static int index_key(const struct rd_index_def *ix, uint64_t tenant, uint64_t id
 		return n;
 	if (rd_fails_assert(n <= RD_INDEX_KEY_MAX))
 		return RD_EINTERNAL;
-	put_be64(out, tenant);
-	put_be64(out + 8 + n, id);
+	rd_key_put_u64(out, tenant);
+	rd_key_put_u64(out + 8 + n, id);
 	return n + 16;
 }
 
@@ -789,16 +790,16 @@ int rd_txn_next_id(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint6
 	size_t n = strlen(tb->def->name);
 	memcpy(kb, tb->def->name, n);
 	kb[n] = 0;
-	put_be64(kb + n + 1, tenant);
+	rd_key_put_u64(kb + n + 1, tenant);
 	MDB_val k = { n + 9, kb }, v;
 	uint64_t last = 0;
 	int rc = mdb_get(t->txn, t->s->seq, &k, &v);
 	if (rc == 0 && v.mv_size == 8)
-		last = get_be64(v.mv_data);
+		last = rd_key_get_u64(v.mv_data);
 	else if (rc != MDB_NOTFOUND && rc != 0)
 		return lmdb_error(rc);
 	uint8_t vb[8];
-	put_be64(vb, last + 1);
+	rd_key_put_u64(vb, last + 1);
 	v = (MDB_val){ 8, vb };
 	if ((rc = lmdb_error(mdb_put(t->txn, t->s->seq, &k, &v, 0))) < 0)
 		return rc;
@@ -932,12 +933,12 @@ int rd_iter_index(struct rd_iter *it, struct rd_txn *t, struct rd_table *tb, con
 		it->done = true;
 		return 0;
 	}
-	put_be64(it->from, tenant);
+	rd_key_put_u64(it->from, tenant);
 	if (from_len)
 		memcpy(it->from + 8, from, from_len);
 	it->from_len = 8 + from_len;
 	if (to) {
-		put_be64(it->to, tenant);
+		rd_key_put_u64(it->to, tenant);
 		if (to_len)
 			memcpy(it->to + 8, to, to_len);
 		it->to_len = 8 + to_len;
@@ -965,12 +966,12 @@ int rd_iter_next(struct rd_iter *it, struct rd_item *out)
 	if (rc != 0)
 		return lmdb_error(rc);
 	const uint8_t *kp = k.mv_data;
-	if (k.mv_size < 16 || get_be64(kp) != it->tenant ||
+	if (k.mv_size < 16 || rd_key_get_u64(kp) != it->tenant ||
 	    (it->to_len && key_cmp(kp, k.mv_size, it->to, it->to_len) >= 0)) {
 		it->done = true;
 		return 0;
 	}
-	out->id = get_be64(kp + k.mv_size - 8);
+	out->id = rd_key_get_u64(kp + k.mv_size - 8);
 	if (it->index < 0) {
 		out->val = v.mv_data;
 		out->len = v.mv_size;
@@ -1055,7 +1056,7 @@ static int check_table(struct rd_store *s, MDB_txn *txn, struct rd_table *tb, rd
 			problems++;
 			continue;
 		}
-		uint64_t tenant = get_be64(k.mv_data), id = get_be64((uint8_t *)k.mv_data + 8);
+		uint64_t tenant = rd_key_get_u64(k.mv_data), id = rd_key_get_u64((uint8_t *)k.mv_data + 8);
 		for (unsigned i = 0; i < tb->def->n_indexes; i++) {
 			uint8_t ik[16 + RD_INDEX_KEY_MAX];
 			int n = index_key(&tb->def->indexes[i], tenant, id, v.mv_data, v.mv_size, ik);
@@ -1096,7 +1097,7 @@ static int check_table(struct rd_store *s, MDB_txn *txn, struct rd_table *tb, rd
 				problems++;
 				continue;
 			}
-			uint64_t tenant = get_be64(kp), id = get_be64(kp + k.mv_size - 8);
+			uint64_t tenant = rd_key_get_u64(kp), id = rd_key_get_u64(kp + k.mv_size - 8);
 			uint8_t rk[16];
 			MDB_val rkv = record_key(rk, tenant, id), rv;
 			if (mdb_get(txn, tb->dbi, &rkv, &rv) != 0) {

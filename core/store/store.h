@@ -38,6 +38,11 @@ struct rd_store;
 struct rd_txn;
 struct rd_table;
 
+/* The one encoding of a u64 inside a key: 8 bytes big-endian, so that byte
+ * order is numeric order (ids, dates, timestamps in index keys). */
+void rd_key_put_u64(uint8_t out[8], uint64_t v);
+uint64_t rd_key_get_u64(const uint8_t in[8]);
+
 /* Largest index key an extractor may produce. */
 #define RD_INDEX_KEY_MAX 200
 

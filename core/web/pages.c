@@ -18,6 +18,7 @@
 #include "api/orders.h"
 #include "api/portal.h"
 #include "domain/money.h"
+#include "edge/sales.h"
 #include "pdf/quote.h"
 #include "plugin/host.h"
 #include "renew/renew.h"
@@ -25,7 +26,6 @@
 #include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"
-#include "web/sales.h"
 #include "web/web.h"
 
 #define CUSTOMER_SESSION_S (2 * 3600)
@@ -48,16 +48,25 @@ int rd_page_login(struct rd_req *req)
 	return 0;
 }
 
+/* The login form's answer: the user's start page, or the form again. */
+static void login_done(struct rd_req *req, const struct rd_login_result *r)
+{
+	if (r->outcome == RD_LOGIN_OK)
+		rd_web_redirect(req, rd_role_is_partner(r->role) ? "/partner" : "/vendor");
+	else
+		rd_web_redirect(req, r->outcome == RD_LOGIN_TOO_MANY ? "/login?failed=2" : "/login?failed=1");
+}
+
 int rd_page_login_post(struct rd_req *req)
 {
-	if (!rd_web_same_origin(req))
+	if (!rd_same_origin(req))
 		return 0;
 	const char *vendor = rd_form(req, "vendor"), *email = rd_form(req, "email"), *password = rd_form(req, "password");
 	if (!vendor || !email || !password) {
 		rd_web_redirect(req, "/login?failed=1");
 		return 0;
 	}
-	return rd_login_begin(req, vendor, email, password, true);
+	return rd_login_begin(req, vendor, email, password, login_done);
 }
 
 static int revoke_session(struct rd_txn *t, void *arg)
@@ -94,6 +103,7 @@ struct link_use {
 	struct rd_link l;
 	char session[RD_TOKEN_LEN + 1];
 	int why; /* 0 ok, 1 unknown, 2 expired, 3 revoked */
+	bool refusal_decided, refusal_audited; /* a refused use: audited (rd_portal_refusal_to_audit)? */
 };
 
 static int link_write(struct rd_txn *t, void *arg)
@@ -114,6 +124,13 @@ static int link_write(struct rd_txn *t, void *arg)
 	 * written): who keeps trying a withdrawn link is worth knowing. */
 	if (u->l.revoked_at || u->l.expires_at <= rd_clock_now()) {
 		u->why = u->l.revoked_at ? 3 : 2;
+		/* ... once a minute at most: nothing is written for the rest. */
+		if (!u->refusal_decided) {
+			u->refusal_decided = true;
+			u->refusal_audited = rd_portal_refusal_to_audit(u->l.id, RD_AUDIT_LOGIN);
+		}
+		if (!u->refusal_audited)
+			return RD_EDECLINED;
 		return rd_audit_write(t, d, u->l.vendor_id, 0, RD_AUDIT_LOGIN, "links", u->l.id, NULL, NULL,
 				      u->why == 3 ? "customer link refused: revoked" : "customer link refused: expired");
 	}
@@ -238,8 +255,7 @@ static int load_portal(struct web *w, struct portal_data *p)
 	p->have_res = rd_entity_get(t, d->partners, &rd_entity_partner, v, p->o.reseller_id, &p->res) == 0;
 	p->contracts = json_array();
 	uint8_t key[8];
-	for (int i = 7, k = 0; i >= 0; i--, k++)
-		key[i] = (uint8_t)(p->cu.id >> (8 * k));
+	rd_key_put_u64(key, p->cu.id);
 	struct rd_iter it;
 	struct rd_item item;
 	rc = rd_iter_index(&it, t, d->contracts, "customer", v, key, 8, NULL, 0);
@@ -301,7 +317,7 @@ int rd_page_portal(struct rd_req *req)
 			rd_bp_format(p->o.discount_bp, pct, sizeof pct);
 			json_object_set_new(json_object_get(ctx, "quote"), "discount",
 					    json_pack("{s:I, s:s, s:o}", "bp", (json_int_t)p->o.discount_bp, "percent", pct,
-						      "amount", rd_money_json(-(base - rd_discounted(base, p->o.discount_bp)), p->o.currency)));
+						      "amount", rd_money_json(-(base - rd_money_discounted(base, p->o.discount_bp)), p->o.currency)));
 		}
 	}
 	uint64_t partner = p->have_res ? p->res.id : 0;
@@ -326,7 +342,7 @@ int rd_page_portal_quote(struct rd_req *req)
 	bool open = rc == 0 && rd_portal_quote_owned(t, w.app->domain, w.tok.vendor_id, o, w.tok.customer_id) &&
 		    (o->state == RD_OPP_PUBLISHED_VENDOR || o->state == RD_OPP_PUBLISHED_PARTNER || o->state == RD_OPP_ACCEPTED);
 	if (rc == 0)
-		rc = open ? rd_quote_load(t, w.app->domain, &w.vendor, o, q) : RD_ENOTFOUND;
+		rc = open ? rd_quote_load(w.app->plugins, t, w.app->domain, &w.vendor, o, q) : RD_ENOTFOUND;
 	rd_txn_end(t);
 	free(o);
 	if (rc < 0) {

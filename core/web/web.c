@@ -35,22 +35,14 @@ void rd_web_redirect(struct rd_req *req, const char *to)
 
 static const char *cookie(struct rd_req *req, const char *name)
 {
-	const char *c = rd_req_header(req, "cookie");
-	size_t n = strlen(name);
-	while (c && *c) {
-		while (*c == ' ' || *c == ';')
-			c++;
-		if (!strncmp(c, name, n) && c[n] == '=') {
-			const char *v = c + n + 1;
-			size_t len = strcspn(v, ";");
-			char *out = rd_req_alloc(req, len + 1);
-			memcpy(out, v, len);
-			out[len] = 0;
-			return out;
-		}
-		c = strchr(c, ';');
-	}
-	return NULL;
+	size_t len;
+	const char *v = rd_cookie_find(rd_req_header(req, "cookie"), name, &len);
+	if (!v)
+		return NULL;
+	char *out = rd_req_alloc(req, len + 1);
+	memcpy(out, v, len);
+	out[len] = 0;
+	return out;
 }
 
 /* The CSRF token of a session: a keyed hash of its stored hash, so it needs
@@ -167,50 +159,6 @@ bool rd_web_csrf_ok(struct web *w)
 	if (got && strlen(got) == 64 && rd_hash_equal(got, w->csrf))
 		return true;
 	rd_web_message(w, 403, "This form has expired", "Reload the page and try again.");
-	return false;
-}
-
-/* The host[:port] of a URL (scheme://authority/...) into out, lower case,
- * without the scheme's default port; false when it has no authority. */
-static bool authority(const char *url, char *out, size_t cap)
-{
-	const char *a = strstr(url, "://");
-	if (!a)
-		return false;
-	bool https = strncasecmp(url, "https", 5) == 0;
-	a += 3;
-	size_t n = strcspn(a, "/?#");
-	if (n == 0 || n >= cap)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		out[i] = (char)tolower((unsigned char)a[i]);
-	out[n] = 0;
-	const char *dflt = https ? ":443" : ":80";
-	if (n > strlen(dflt) && !strcmp(out + n - strlen(dflt), dflt))
-		out[n - strlen(dflt)] = 0;
-	return true;
-}
-
-bool rd_web_same_origin(struct rd_req *req)
-{
-	const char *site = rd_req_header(req, "sec-fetch-site"), *origin = rd_req_header(req, "origin");
-	const char *from = origin ? origin : rd_req_header(req, "referer"), *why = NULL;
-	if (site && strcasecmp(site, "same-origin") && strcasecmp(site, "none"))
-		why = "the browser marks it as sent from another site";
-	else if (from) {
-		const struct rd_app *app = rd_req_app(req);
-		const char *host = rd_req_header(req, "host"), *pub = app->config ? app->config->public_url : NULL;
-		char got[256], want[256], hp[300];
-		snprintf(hp, sizeof hp, "http://%s", host ? host : "");
-		bool ok = authority(from, got, sizeof got) &&
-			  ((host && authority(hp, want, sizeof want) && !strcmp(got, want)) ||
-			   (pub && authority(pub, want, sizeof want) && !strcmp(got, want)));
-		if (!ok)
-			why = origin ? "its Origin is another site" : "its Referer is another site";
-	}
-	if (!why)
-		return true;
-	rd_reply_error(req, 403, "cross_site", NULL, "a login must come from this site's own page: %s", why);
 	return false;
 }
 

@@ -11,7 +11,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "api/call.h"
+#include "edge/call.h"
 
 /* Who is looking at a page. */
 struct web {
@@ -38,13 +38,6 @@ const char *rd_form(struct rd_req *req, const char *name);
 /* Checks the form's csrf field against the session's; on a mismatch
  * answers 403 and returns false. */
 bool rd_web_csrf_ok(struct web *w);
-/* Login CSRF: a login (the form or POST /api/v1/session) is refused when
- * the browser says it comes from another site: Sec-Fetch-Site other than
- * same-origin or none, or an Origin (else a Referer) whose host is neither
- * the request's Host nor public_url's.  A request with none of them (a
- * script, curl) passes.  Needs no cookie, so a first visit works.  On a
- * refusal answers 403 (JSON) and returns false. */
-bool rd_web_same_origin(struct rd_req *req);
 
 /* Renders page/NAME.html inside the layout with ctx (stolen) and replies.
  * The branding comes from partner (0: the vendor's). */

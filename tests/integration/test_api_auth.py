@@ -1,4 +1,4 @@
-"""Authentication (core/api/session.c, core/auth/auth.c) against a real
+"""Authentication (core/edge/call.c, core/api/session.c, core/auth/auth.c) against a real
 daemon: bearer tokens, the rd_session cookie, logout, the login limiter, API
 tokens, disabled users and passwords.
 

@@ -122,7 +122,8 @@ def test_huge_header_refused(daemon):
 
 
 def test_many_concurrent_connections(daemon):
-    d = daemon(demo=True)
+    # all from one address: past max_client_connections (64) unless raised
+    d = daemon(demo=True, args=["--max-client-connections", "256"])
     n = 200
     socks = []
     try:

@@ -652,7 +652,13 @@ def test_routes_without_the_action(ctx):
 
 def parse_security_table(text):
     """docs/security.md's role table as {resource: {role: (ALL, OWN)}}."""
-    lines = [ln for ln in text.splitlines() if ln.startswith("| ")]
+    # the role table is the one whose header starts with "resource"
+    start = text.index("| resource |")
+    lines = []
+    for ln in text[start:].splitlines():
+        if not ln.startswith("| "):
+            break
+        lines.append(ln)
     head = [x.strip() for x in lines[0].strip("|").split("|")]
     assert head[0] == "resource", head
     words = {"read": "R", "create": "C", "update": "U", "delete": "D", "crud": "RCUD"}

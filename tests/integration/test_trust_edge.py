@@ -314,7 +314,10 @@ def test_login_from_another_site_is_refused(daemon, tmp_path):
                      headers={"Content-Type": "text/plain", "Origin": "http://evil.example"})
     assert_json_error(r, 403, "cross_site")
     # a first visit (no cookie at all) from the site's own page, and a script, log in
-    for h in ({"Origin": here, "Sec-Fetch-Site": "same-origin"}, {"Referer": here + "/login"}, {}):
+    # (a browser posting the login page's form sends Origin "null": the pages
+    # carry Referrer-Policy no-referrer; its Sec-Fetch-Site says same-origin)
+    for h in ({"Origin": here, "Sec-Fetch-Site": "same-origin"}, {"Origin": "null", "Sec-Fetch-Site": "same-origin"},
+              {"Referer": here + "/login"}, {}):
         r = login_form(port, h)
         assert r.status == 303 and r.headers["location"] == "/partner", (h, r)
         assert any(c.startswith("rd_session=") for c in r.headers.get_all("set-cookie")), r.headers

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/call.h"
+#include "edge/call.h"
 #include "store/store.h"
 #include "util/err.h"
 

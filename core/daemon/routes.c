@@ -1,10 +1,10 @@
 /* routes.c: every HTTP route renewd serves, in one table.  Literal paths
  * come before {parameter} paths that would also match them.  docs/openapi.yaml
  * describes each row; a test keeps the two in step. */
-#include "api/app.h"
-#include "api/call.h"
+#include "api/api.h"
 #include "api/documents.h"
 #include "api/orders.h"
+#include "daemon/routes.h"
 #include "web/web.h"
 
 const struct rd_route rd_routes[] = {

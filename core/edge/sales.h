@@ -1,5 +1,5 @@
 /*
- * sales.h: the sales person's amendments to an opportunity (core/web/sales.c),
+ * sales.h: the sales person's amendments to an opportunity (core/edge/sales.c),
  * one rule for the sales view (POST /sales/opportunities/{id}) and the API
  * (PATCH /api/v1/opportunities/{id}).
  *
@@ -12,14 +12,14 @@
  * opportunities (won, lost, expired) change no more.  Every change is
  * audited in the transaction that makes it.
  */
-#ifndef RD_WEB_SALES_H
-#define RD_WEB_SALES_H
+#ifndef RD_EDGE_SALES_H
+#define RD_EDGE_SALES_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "api/call.h"
 #include "domain/money.h"
+#include "edge/call.h"
 
 struct rd_sales_change {
 	bool set_discount;
@@ -40,6 +40,11 @@ struct rd_sales_refusal {
 
 /* May this caller amend this opportunity (see above)? */
 bool rd_sales_may_amend(const struct call *c, const struct rd_opportunity *o);
+/* Whether an opportunity is closed (won, lost, expired): it changes no more. */
+bool rd_sales_closed(uint8_t state);
+/* Whether s is NULL, empty or only white space. */
+bool rd_blank(const char *s);
+
 /* May this caller see it at all (opportunity read, within scope)? */
 bool rd_sales_may_see(const struct call *c, const struct rd_opportunity *o);
 
@@ -48,12 +53,5 @@ bool rd_sales_may_see(const struct call *c, const struct rd_opportunity *o);
  * another code < 0 when the store failed. */
 int rd_sales_amend(struct call *c, uint64_t id, const struct rd_sales_change *ch, struct rd_opportunity *out,
 		   struct rd_sales_refusal *no);
-
-/* The customer's total after a discount: rd_money_discounted (domain/money.h),
- * the same here and in portal.js. */
-static inline int64_t rd_discounted(int64_t amount, uint32_t bp)
-{
-	return rd_money_discounted(amount, bp);
-}
 
 #endif

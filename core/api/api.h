@@ -1,0 +1,88 @@
+/*
+ * api.h: the API's handlers (the route table in core/daemon/routes.c lists
+ * them) and what the API's files share beyond the edge (core/edge/call.h).
+ */
+#ifndef RD_API_API_H
+#define RD_API_API_H
+
+#include "edge/call.h"
+
+/* The create/update rules of a resource, for the importer: fills defaults,
+ * checks references and cross-field rules.  0, or RD_EINVAL with the field
+ * and reason; *status is 409 for conflicts. */
+int rd_crud_prepare(struct call *c, struct rd_txn *t, enum rd_resource res, void *obj, const void *old,
+		    const char **field, char *why, size_t whylen);
+/* The first field a create needs that obj lacks, or NULL. */
+const char *rd_crud_missing(enum rd_resource res, const void *obj);
+
+/* Imports (imports.c). */
+struct rd_import;
+/* Marks imports a stopped daemon left running as failed (nothing of them
+ * was applied: daemon imports write in one transaction at the end). */
+int rd_imports_recover(struct rd_app *app);
+/* Imports still parsing on the thread pool; cancel asks them to stop. */
+bool rd_imports_busy(void);
+void rd_imports_cancel(void);
+
+/* Handlers (routes.c lists them). */
+int rd_api_session_create(struct rd_req *req);
+int rd_api_session_delete(struct rd_req *req);
+int rd_api_me(struct rd_req *req);
+int rd_api_tokens_list(struct rd_req *req);
+int rd_api_tokens_create(struct rd_req *req);
+int rd_api_tokens_revoke(struct rd_req *req);
+int rd_api_vendor_get(struct rd_req *req);
+int rd_api_vendor_patch(struct rd_req *req);
+int rd_api_list(struct rd_req *req);
+int rd_api_create(struct rd_req *req);
+int rd_api_get(struct rd_req *req);
+int rd_api_patch(struct rd_req *req);
+int rd_api_delete(struct rd_req *req);
+int rd_api_audit_list(struct rd_req *req);
+int rd_api_duplicates(struct rd_req *req);
+int rd_api_merge(struct rd_req *req);
+int rd_api_imports_create(struct rd_req *req);
+int rd_api_imports_get(struct rd_req *req);
+int rd_api_imports_list(struct rd_req *req);
+int rd_api_policies_list(struct rd_req *req);
+int rd_api_policy_upload(struct rd_req *req);
+int rd_api_policy_get(struct rd_req *req);
+int rd_api_policy_dry_run(struct rd_req *req);
+int rd_api_policy_activate(struct rd_req *req);
+int rd_api_plugins_list(struct rd_req *req);
+int rd_api_enablements_list(struct rd_req *req);
+int rd_api_enablements_create(struct rd_req *req);
+int rd_api_enablements_delete(struct rd_req *req);
+int rd_api_plugin_probe(struct rd_req *req);
+int rd_api_clock_get(struct rd_req *req);
+int rd_api_clock_set(struct rd_req *req);
+int rd_api_schedule(struct rd_req *req);
+int rd_api_opportunities_list(struct rd_req *req);
+int rd_api_opportunity_get(struct rd_req *req);
+int rd_api_opportunity_decide(struct rd_req *req);
+int rd_api_opportunity_quote_pdf(struct rd_req *req);
+int rd_api_opportunity_patch(struct rd_req *req);
+int rd_api_outbox(struct rd_req *req);
+int rd_api_tasks_list(struct rd_req *req);
+int rd_api_task_patch(struct rd_req *req);
+int rd_api_portal(struct rd_req *req);
+int rd_api_portal_action(struct rd_req *req);
+int rd_api_links_list(struct rd_req *req);
+int rd_api_orders_list(struct rd_req *req);
+int rd_api_orders_create(struct rd_req *req);
+int rd_api_order_get(struct rd_req *req);
+int rd_api_order_payment(struct rd_req *req);
+int rd_api_commissions_list(struct rd_req *req);
+int rd_api_statements_list(struct rd_req *req);
+int rd_api_statement_get(struct rd_req *req);
+int rd_api_statement_csv(struct rd_req *req);
+int rd_api_statement_pdf(struct rd_req *req);
+json_t *rd_statement_json(const struct rd_statement *st);
+int rd_api_payment_webhook(struct rd_req *req);
+int rd_api_link_revoke(struct rd_req *req);
+
+int rd_api_healthz(struct rd_req *req);
+int rd_api_metrics(struct rd_req *req);
+int rd_api_index(struct rd_req *req);
+
+#endif

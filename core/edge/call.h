@@ -1,0 +1,120 @@
+/*
+ * call.h: the context of one authenticated call, shared by the API's
+ * handlers (core/api) and the pages (core/web): who is calling, logins,
+ * list paging, the one Cookie parser.
+ */
+#ifndef RD_EDGE_CALL_H
+#define RD_EDGE_CALL_H
+
+#include "edge/app.h"
+#include "auth/auth.h"
+#include "domain/audit.h"
+#include "domain/model.h"
+
+struct rd_txn;
+
+struct call {
+	struct rd_req *req;
+	struct rd_app *app;
+	struct rd_principal who;
+	struct rd_vendor vendor; /* the caller's vendor */
+};
+
+/* Authenticates the request (bearer token or session cookie) and loads the
+ * caller's vendor and partner scope.  On failure it has replied 401 and
+ * returns < 0: the handler returns 0. */
+int rd_call_begin(struct rd_req *req, struct call *c);
+
+/* Whether the credentials of a request not yet read (an Authorization or a
+ * Cookie header value; either may be NULL) verify as rd_call_begin would
+ * take them, and in *bulk whether the caller's role may use a bulk route
+ * (create imports, update contracts or orders).  The HTTP edge asks it to
+ * choose a body limit. */
+bool rd_call_credentials_ok(void *app, const char *authorization, const char *cookie, bool *bulk);
+
+/* The same for a page: the session token from the cookie, no reply on
+ * failure (the page redirects to its login instead). */
+int rd_call_session(struct rd_req *req, struct call *c, const char *token);
+
+/* How a password login ended, for the caller's answer. */
+enum rd_login_outcome {
+	RD_LOGIN_OK,        /* the session cookie is set on the reply */
+	RD_LOGIN_WRONG,     /* unknown vendor or e-mail, wrong password, disabled user */
+	RD_LOGIN_TOO_LONG,  /* a field is longer than any account's */
+	RD_LOGIN_TOO_MANY,  /* the failed-login limiter refused (Retry-After is set) */
+};
+struct rd_login_result {
+	enum rd_login_outcome outcome;
+	unsigned retry_after;   /* RD_LOGIN_TOO_MANY: seconds */
+	uint64_t vendor, user;  /* RD_LOGIN_OK */
+	uint8_t role;
+	uint64_t expires_at;
+};
+/* Answers the request (JSON for the API, redirects for the login form);
+ * called on the loop, r valid during the call only. */
+typedef void (*rd_login_done_fn)(struct rd_req *req, const struct rd_login_result *r);
+
+/* A password login, from the API or the login form.  Verifies on the
+ * thread pool; sets the session cookie; done answers (a store failure
+ * answers 500 itself). */
+int rd_login_begin(struct rd_req *req, const char *vendor, const char *email, const char *password,
+		   rd_login_done_fn done);
+
+/* Login CSRF: a login (the form or POST /api/v1/session) is refused when
+ * the browser says it comes from another site: Sec-Fetch-Site other than
+ * same-origin or none, or, when the browser sends no Sec-Fetch-Site, an
+ * Origin (else a Referer) whose host is neither
+ * the request's Host nor public_url's.  A request with none of them (a
+ * script, curl) passes.  Needs no cookie, so a first visit works.  On a
+ * refusal answers 403 (JSON) and returns false. */
+bool rd_same_origin(struct rd_req *req);
+
+/* The one Cookie header parser: the value of cookie name in the header
+ * (NULL when absent), *len its length (the value is not terminated). */
+const char *rd_cookie_find(const char *header, const char *name, size_t *len);
+
+/* Authorises an action on a resource; replies 403 and returns
+ * RD_SCOPE_NONE when it is not allowed. */
+enum rd_scope rd_call_allow(struct call *c, enum rd_resource res, enum rd_action action);
+
+/* Whether a partner-scoped caller may see a record of this resource. */
+bool rd_call_sees(struct call *c, struct rd_txn *t, enum rd_resource res, const void *obj);
+bool rd_call_in_scope(const struct call *c, uint64_t partner);
+/* Whether a partner-scoped caller may change the customer's identity (its
+ * record and its contacts): every contract of the customer that is not
+ * cancelled is in the caller's channel, and there is one. */
+bool rd_call_owns_customer(struct call *c, struct rd_txn *t, uint64_t customer);
+
+/* One page of a list (page.c): begin parses limit and cursor (and, when
+ * known is given, refuses other query parameters), replying 400 itself;
+ * add takes items in id order until the page is full (then returns false);
+ * finish replies, or frees on rc < 0 and returns rc. */
+struct rd_page {
+	struct rd_req *req;
+	uint64_t limit, cursor, n, last;
+	bool more;
+	json_t *items;
+};
+int rd_page_begin(struct rd_page *p, struct rd_req *req, const char *const *known);
+bool rd_page_add(struct rd_page *p, uint64_t id, json_t *j);
+int rd_page_finish(struct rd_page *p, int rc);
+/* A whole list handler's walk: the table's records after the page's
+ * cursor, in id order, each decoded and given to row(ctx, obj), which
+ * returns its JSON or NULL to leave it out; then finish. */
+typedef json_t *(*rd_page_row_fn)(void *ctx, const void *obj);
+int rd_page_records(struct rd_page *p, struct call *c, struct rd_table *tb, const struct rd_entity *e, rd_page_row_fn row,
+		    void *ctx);
+/* j when its string member key is want (or want is NULL); else frees j
+ * and returns NULL: a filter on a value as the API shows it. */
+json_t *rd_page_if(json_t *j, const char *key, const char *want);
+
+/* Renders the quote PDF on the thread pool and replies with it (attachment,
+ * named after the quote number); takes q (malloc'd).  < 0 when the work
+ * could not be queued (q freed, nothing replied). */
+struct rd_quote_doc;
+int rd_quote_reply(struct rd_req *req, struct rd_quote_doc *q);
+
+/* Parses an unsigned id from a path parameter; 0 when malformed. */
+uint64_t rd_parse_id(const char *s);
+
+#endif

@@ -1,0 +1,111 @@
+/*
+ * test_shared.c: the helpers that each replaced several hand-written copies:
+ * month arithmetic and term ends (core/domain/date.c), the big-endian u64 of
+ * index keys (core/store/store.h) and the Cookie header parser
+ * (core/edge/call.c).
+ *
+ * Covers: adding months at the end of a month, across a year and into a
+ * leap February; each term's last day; a key's bytes and that byte order is
+ * numeric order, round trip; a cookie first, last, among others, absent,
+ * a name that is only a prefix of another, an empty value, no header.
+ */
+#include <stdio.h>
+
+#include "domain/date.h"
+#include "domain/model.h"
+#include "edge/call.h"
+#include "store/store.h"
+#include "unit.h"
+
+static rd_date day(const char *s)
+{
+	rd_date d;
+	assert_int_equal(rd_date_parse(s, &d), 0);
+	return d;
+}
+
+static void check_date(rd_date got, const char *want)
+{
+	char s[11];
+	rd_date_format(got, s);
+	if (strcmp(s, want) != 0)
+		fail_msg("got %s, want %s", s, want);
+}
+
+static void months(void **state)
+{
+	(void)state;
+	check_date(rd_date_add_months(day("2027-01-31"), 1), "2027-02-28");
+	check_date(rd_date_add_months(day("2028-01-31"), 1), "2028-02-29");
+	check_date(rd_date_add_months(day("2027-11-30"), 3), "2028-02-29");
+	check_date(rd_date_add_months(day("2027-12-15"), 1), "2028-01-15");
+	check_date(rd_date_add_months(day("2027-03-31"), 12), "2028-03-31");
+	check_date(rd_date_add_months(day("2100-01-31"), 1), "2100-02-28");
+}
+
+static void terms(void **state)
+{
+	(void)state;
+	check_date(rd_term_end(day("2027-03-01"), RD_TERM_ANNUAL), "2028-02-29");
+	check_date(rd_term_end(day("2027-01-31"), RD_TERM_QUARTERLY), "2027-04-29");
+	check_date(rd_term_end(day("2027-01-31"), RD_TERM_MONTHLY), "2027-02-27");
+	check_date(rd_term_end(day("2027-02-01"), RD_TERM_FLEX), "2027-02-28");
+	check_date(rd_term_end(day("2027-02-01"), 0), "2028-01-31");
+}
+
+static void keys(void **state)
+{
+	(void)state;
+	uint8_t k[8];
+	rd_key_put_u64(k, 0x0102030405060708ull);
+	static const uint8_t want[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	assert_memory_equal(k, want, 8);
+	assert_int_equal(rd_key_get_u64(k), 0x0102030405060708ull);
+	static const uint64_t ordered[] = { 0, 1, 255, 256, 65535, 1ull << 32, (1ull << 63) + 7, UINT64_MAX };
+	for (size_t i = 0; i + 1 < sizeof ordered / sizeof *ordered; i++) {
+		uint8_t a[8], b[8];
+		rd_key_put_u64(a, ordered[i]);
+		rd_key_put_u64(b, ordered[i + 1]);
+		if (memcmp(a, b, 8) >= 0)
+			fail_msg("the key of %llu does not sort before the key of %llu", (unsigned long long)ordered[i],
+				 (unsigned long long)ordered[i + 1]);
+		assert_int_equal(rd_key_get_u64(b), ordered[i + 1]);
+	}
+}
+
+static void check_cookie(const char *header, const char *name, const char *want)
+{
+	size_t len = 0;
+	const char *v = rd_cookie_find(header, name, &len);
+	if (!want && v)
+		fail_msg("cookie %s in \"%s\": got \"%.*s\", want none", name, header ? header : "(none)", (int)len, v);
+	if (want && (!v || len != strlen(want) || strncmp(v, want, len) != 0))
+		fail_msg("cookie %s in \"%s\": got \"%.*s\", want \"%s\"", name, header ? header : "(none)", v ? (int)len : 4,
+			 v ? v : "none", want);
+}
+
+static void cookies(void **state)
+{
+	(void)state;
+	check_cookie("rd_session=abc", "rd_session", "abc");
+	check_cookie("a=1; rd_session=abc; b=2", "rd_session", "abc");
+	check_cookie("a=1;rd_customer=xyz", "rd_customer", "xyz");
+	check_cookie("rd_session_old=1; rd_session=new", "rd_session", "new");
+	check_cookie("rd_sessionx=1", "rd_session", NULL);
+	check_cookie("x_rd_session=1", "rd_session", NULL);
+	check_cookie("rd_session=", "rd_session", "");
+	check_cookie("a=1; b=2", "rd_session", NULL);
+	check_cookie("", "rd_session", NULL);
+	check_cookie(NULL, "rd_session", NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(months),
+		cmocka_unit_test(terms),
+		cmocka_unit_test(keys),
+		cmocka_unit_test(cookies),
+	};
+	return cmocka_run_group_tests_name("shared", tests, NULL, NULL);
+}
