@@ -89,29 +89,6 @@ static void fingerprint(const struct rd_order_ask *a, char out[256])
 	json_decref(j);
 }
 
-/* The loaded payment plugin that offers option, or NULL. */
-static const char *plugin_of(struct rd_plugins *plugins, const char *option, char name[64])
-{
-	json_t *all = rd_plugins_json(plugins), *pl;
-	size_t i;
-	const char *found = NULL;
-	json_array_foreach(all, i, pl) {
-		if (strcmp(json_string_value(json_object_get(pl, "kind")) ?: "", "payment") ||
-		    strcmp(json_string_value(json_object_get(pl, "state")) ?: "", "loaded"))
-			continue;
-		size_t k;
-		json_t *opt;
-		json_array_foreach(json_object_get(pl, "options"), k, opt) {
-			if (!found && !strcmp(json_string_value(opt) ?: "", option)) {
-				snprintf(name, 64, "%s", json_string_value(json_object_get(pl, "name")) ?: "");
-				found = name;
-			}
-		}
-	}
-	json_decref(all);
-	return found;
-}
-
 static int terms_days(const char *config)
 {
 	json_t *j = json_loads(config, 0, NULL);
