@@ -1,12 +1,12 @@
 /*
- * orders.c: orders from accepted quotes, exactly once; recorded payments and
- * fulfilment (see orders.h for the shape of placing an order).
+ * orders.c: the API's order handlers; recorded payments, capture, refunds,
+ * payment files and gateway webhooks.  Placing an order and fulfilment are
+ * the orders service (core/services/orders.h).
  *   GET  /api/v1/orders                  ?state= &limit= &cursor=
  *   POST /api/v1/orders                  Idempotency-Key required
  *   GET  /api/v1/orders/{id}
  *   POST /api/v1/orders/{id}/payments    {amount, reference}: paid, then fulfilled
  *   POST /webhooks/payments/{plugin}     ?vendor=: a gateway's signed event (no session)
- * and the reconciliation at start of the orders left in created.
  */
 #include <csv.h>
 #include <signal.h>
@@ -16,562 +16,16 @@
 #include <strings.h>
 
 #include "api/api.h"
-#include "api/commissions.h"
 #include "api/orders.h"
 #include "config/config.h"
 #include "edge/sales.h"
 #include "plugin/host.h"
+#include "services/commissions.h"
+#include "services/orders.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"
-
-#define AUTHORISE_TIMEOUT_MS 10000
-
-bool rd_order_text_ok(const char *s, size_t cap)
-{
-	size_t n = s ? strlen(s) : 0;
-	if (n == 0 || n >= cap)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return false;
-	json_t *j = json_string(s); /* NULL when s is not valid UTF-8 */
-	json_decref(j);
-	return j != NULL;
-}
-
-static void key_of(const char *s, size_t *len)
-{
-	*len = strlen(s) + 1; /* string index keys carry their NUL */
-}
-
-/* ---- placing an order ---------------------------------------------------------------- */
-
-struct placing {
-	struct rd_app *app;
-	struct rd_order_ask ask;
-	struct rd_order_answer ans;
-	char fingerprint[256];
-	bool call;                /* the order is in created: authorise it */
-	struct rd_quote_sum sum;  /* the quote's total, once checked */
-	char config[16384];       /* the enablement's configuration, for the call */
-	rd_order_done_fn done;
-	void *arg;
-	struct placing *next;     /* waiters of one flight */
-};
-
-/* Orders whose authorise call is in flight (loop thread only): a second
- * request for the same order waits for the first call instead of making
- * another. */
-struct flight {
-	uint64_t vendor, order;
-	struct placing *waiters;
-	struct flight *next;
-};
-static struct flight *flights;
-
-static void refuse(struct placing *p, int status, const char *code, const char *field, const char *why)
-{
-	p->ans.status = status;
-	p->ans.code = code;
-	p->ans.field = field;
-	snprintf(p->ans.why, sizeof p->ans.why, "%s", why);
-}
-
-static void fingerprint(const struct rd_order_ask *a, char out[256])
-{
-	json_t *j = json_pack("{s:I, s:s, s:s}", "opportunity_id", (json_int_t)a->opportunity_id, "option", a->option,
-			      "po_number", a->po_number);
-	char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-	snprintf(out, 256, "%s", text ? text : "");
-	free(text);
-	json_decref(j);
-}
-
-static int terms_days(const char *config)
-{
-	json_t *j = json_loads(config, 0, NULL);
-	json_int_t days = json_integer_value(json_object_get(j, "terms_days"));
-	json_decref(j);
-	return days >= 1 && days <= 120 ? (int)days : 30; /* the plugin's default terms */
-}
-
-static int audit_order(struct rd_txn *t, struct rd_domain *d, uint64_t v, uint64_t user, uint8_t action,
-		       const struct rd_order *before, const struct rd_order *after, const char *note)
-{
-	json_t *b = before ? rd_entity_to_json(&rd_entity_order, before) : NULL;
-	json_t *a = rd_entity_to_json(&rd_entity_order, after);
-	int rc = rd_audit_write(t, d, v, user, action, "orders", after->id, b, a, note);
-	json_decref(b);
-	json_decref(a);
-	return rc;
-}
-
-/* An existing order answers a replay: the same request, the same order. */
-static int found(struct placing *p, struct rd_txn *t, uint64_t id, bool by_key)
-{
-	struct rd_domain *d = p->app->domain;
-	int rc = rd_entity_get(t, d->orders, &rd_entity_order, p->ask.vendor, id, &p->ans.order);
-	if (rc < 0)
-		return rc;
-	if (by_key && strcmp(p->ans.order.fingerprint, p->fingerprint)) {
-		refuse(p, 409, "idempotency_conflict", "Idempotency-Key",
-		       "this idempotency key was used for a different order request");
-		return 0;
-	}
-	p->ans.status = 200;
-	if (p->ans.order.state == RD_ORDER_CREATED) { /* never authorised: reconcile now */
-		struct rd_enablement *e = rd_malloc(sizeof *e);
-		rc = rd_enablement_find(t, d, p->ask.vendor, p->ans.order.payment_plugin, p->ans.order.reseller_id, e);
-		if (rc == 0) {
-			snprintf(p->config, sizeof p->config, "%s", e->config);
-			p->call = true;
-		} else if (rc == RD_ENOTFOUND) {
-			rc = 0; /* disabled since: it stays created for a person to cancel */
-		}
-		free(e);
-	}
-	return rc;
-}
-
-static bool open_for_order(const struct placing *p, const struct rd_opportunity *o)
-{
-	if (o->state == RD_OPP_ACCEPTED)
-		return true;
-	/* The API may order a published quote as it stands (its partner sells it). */
-	return !p->ask.portal && (o->state == RD_OPP_PUBLISHED_VENDOR || o->state == RD_OPP_PUBLISHED_PARTNER);
-}
-
-static int create_order(struct placing *p, struct rd_txn *t, struct rd_opportunity *o, const char *plugin)
-{
-	struct rd_domain *d = p->app->domain;
-	uint64_t v = p->ask.vendor;
-	struct rd_order *n = &p->ans.order;
-	memset(n, 0, sizeof *n);
-	int rc = rd_txn_next_id(t, d->orders, v, &n->id);
-	if (rc < 0)
-		return rc;
-	int y, m, dd;
-	rd_date today = rd_clock_today();
-	rd_date_to_ymd(today, &y, &m, &dd);
-	snprintf(n->number, sizeof n->number, "O-%04d-%06llu", y, (unsigned long long)n->id);
-	n->opportunity_id = o->id;
-	n->contract_id = o->contract_id;
-	n->customer_id = o->customer_id;
-	n->reseller_id = o->reseller_id;
-	n->distributor_id = o->distributor_id;
-	n->publish = o->publish;
-	snprintf(n->payment_plugin, sizeof n->payment_plugin, "%s", plugin);
-	snprintf(n->payment_option, sizeof n->payment_option, "%s", p->ask.option);
-	snprintf(n->po_number, sizeof n->po_number, "%s", p->ask.po_number);
-	memcpy(n->currency, o->currency, sizeof n->currency);
-	n->total = p->sum.total;
-	n->state = RD_ORDER_CREATED;
-	if (!strcmp(p->ask.option, "bill_me_later"))
-		n->due_date = today + terms_days(p->config);
-	snprintf(n->idempotency_key, sizeof n->idempotency_key, "%s", p->ask.key);
-	snprintf(n->fingerprint, sizeof n->fingerprint, "%s", p->fingerprint);
-	n->created_at = rd_clock_now();
-	n->user_id = p->ask.user;
-	if ((rc = rd_entity_put(t, d->orders, &rd_entity_order, v, n, RD_PUT_NEW)) < 0 ||
-	    (rc = audit_order(t, d, v, p->ask.user, RD_AUDIT_CREATE, NULL, n, p->ask.portal ? "ordered in the portal" : "ordered")) < 0)
-		return rc;
-	if (o->state != RD_OPP_ACCEPTED) { /* the API's order accepts the quote as it stands */
-		json_t *before = rd_entity_to_json(&rd_entity_opportunity, o);
-		o->state = RD_OPP_ACCEPTED;
-		json_t *after = rd_entity_to_json(&rd_entity_opportunity, o);
-		if ((rc = rd_entity_put(t, d->opportunities, &rd_entity_opportunity, v, o, 0)) == 0)
-			rc = rd_audit_write(t, d, v, p->ask.user, RD_AUDIT_UPDATE, "opportunities", o->id, before, after,
-					    "accepted by an order");
-		json_decref(before);
-		json_decref(after);
-		if (rc < 0)
-			return rc;
-	}
-	p->ans.status = 201;
-	p->call = true;
-	return 0;
-}
-
-/* Step 1: the order of the key, else the live order of the opportunity,
- * else a new one.  Refusals write nothing. */
-static int place_write(struct rd_txn *t, void *arg)
-{
-	struct placing *p = arg;
-	struct rd_domain *d = p->app->domain;
-	uint64_t v = p->ask.vendor, id;
-	size_t klen;
-	p->call = false;
-	p->ans.status = 0;
-	key_of(p->ask.key, &klen);
-	int rc = rd_index_find(t, d->orders, "idem", v, p->ask.key, klen, &id);
-	if (rc != RD_ENOTFOUND)
-		return rc < 0 ? rc : found(p, t, id, true);
-	struct rd_opportunity *o = rd_malloc(sizeof *o);
-	rc = rd_entity_get(t, d->opportunities, &rd_entity_opportunity, v, p->ask.opportunity_id, o);
-	if (rc == RD_ENOTFOUND || (rc == 0 && p->ask.customer_id && o->customer_id != p->ask.customer_id)) {
-		refuse(p, 400, "invalid", "opportunity_id", "there is no such opportunity");
-		rc = 0;
-		goto out;
-	}
-	if (rc < 0)
-		goto out;
-	uint8_t okey[8];
-	rd_key_put_u64(okey, o->id);
-	rc = rd_index_find(t, d->orders, "live", v, okey, 8, &id);
-	if (rc != RD_ENOTFOUND) { /* one live order per opportunity: a second attempt gets it */
-		rc = rc < 0 ? rc : found(p, t, id, false);
-		goto out;
-	}
-	if (!open_for_order(p, o)) {
-		refuse(p, 409, "conflict", "opportunity_id",
-		       p->ask.portal ? "accept the quote first" : "the quote is not published or accepted");
-		rc = 0;
-		goto out;
-	}
-	/* The order charges the quote's total (domain/quote.h): a quote with no
-	 * priced line, or whose lines do not add up within an amount, waits for
-	 * a person and is never ordered at 0 or at a wrapped total. */
-	if (!o->n_lines || o->lines[0].optional || /* the renewal line, when priced, comes first */
-	    rd_quote_total(o->lines, o->n_lines, o->discount_bp, &p->sum) < 0) {
-		refuse(p, 409, "conflict", "opportunity_id",
-		       "the quote needs attention before it can be ordered: it has no price renewd can charge");
-		rc = 0;
-		goto out;
-	}
-	char plugin[64];
-	if (!rd_plugins_offering(p->app->plugins, p->ask.option, plugin)) {
-		refuse(p, 400, "invalid", "payment_option", "no payment plugin offers this option");
-		rc = 0;
-		goto out;
-	}
-	struct rd_enablement *e = rd_malloc(sizeof *e);
-	rc = rd_enablement_find(t, d, v, plugin, o->reseller_id, e);
-	if (rc == 0)
-		snprintf(p->config, sizeof p->config, "%s", e->config);
-	free(e);
-	if (rc == RD_ENOTFOUND) {
-		refuse(p, 409, "not_enabled", "payment_option", "this payment option is not enabled for this partner");
-		rc = 0;
-		goto out;
-	}
-	if (rc == 0 && !strcmp(p->ask.option, "purchase_order") && !p->ask.po_number[0]) {
-		refuse(p, 400, "invalid", "po_number", "a purchase order needs its number");
-		goto out;
-	}
-	if (rc == 0)
-		rc = create_order(p, t, o, plugin);
-out:
-	free(o);
-	return rc;
-}
-
-/* Step 2, on the thread pool: the plugin's authorise.  Shared by the pool
- * and the loop (the host may time the call out while it runs): freed by
- * whichever lets go last. */
-struct auth_call {
-	atomic_int refs;
-	struct rd_app *app;
-	uint64_t vendor, order;
-	char number[24], key[64], option[32], currency[4];
-	int64_t amount;
-	char customer[1024], method[512];
-	struct rd_payment_result res;
-};
-
-static void auth_unref(struct auth_call *a)
-{
-	if (atomic_fetch_sub(&a->refs, 1) == 1)
-		free(a);
-}
-
-static int auth_run(rd_plugin_ctx *ctx, const struct rd_plugin *desc, void *arg)
-{
-	struct auth_call *a = arg;
-	const struct rd_payment_ops *ops = desc->ops;
-	int rc = RD_EINTERNAL;
-	if (desc->kind == RD_PLUGIN_PAYMENT && ops && ops->authorise) {
-		struct rd_payment_request req = { .order_ref = a->number, .idempotency_key = a->key, .amount = a->amount,
-						  .option = a->option, .customer_json = a->customer, .method_json = a->method };
-		memcpy(req.currency, a->currency, sizeof req.currency);
-		rc = ops->authorise(ctx, &req, &a->res);
-		a->res.reference[sizeof a->res.reference - 1] = 0;
-		a->res.message[sizeof a->res.message - 1] = 0;
-	}
-	auth_unref(a);
-	return rc;
-}
-
-struct authorised {
-	struct rd_app *app;
-	struct auth_call *call;
-	int rc;
-	struct rd_order order;
-};
-
-static int fulfil(struct rd_txn *t, struct rd_domain *d, uint64_t v, uint64_t user, struct rd_order *n);
-
-/* Step 3: the plugin's answer, once: an order no longer in created was
- * settled by an earlier answer and stays as it is. */
-static int authorised_write(struct rd_txn *t, void *arg)
-{
-	struct authorised *w = arg;
-	struct rd_domain *d = w->app->domain;
-	uint64_t v = w->call->vendor;
-	int rc = rd_entity_get(t, d->orders, &rd_entity_order, v, w->call->order, &w->order);
-	if (rc < 0 || w->rc < 0 || w->order.state != RD_ORDER_CREATED)
-		return rc;
-	struct rd_order before = w->order;
-	const struct rd_payment_result *r = &w->call->res;
-	switch (r->state) {
-	case RD_PAY_PENDING:
-	case RD_PAY_AUTHORISED: w->order.state = RD_ORDER_AWAITING_PAYMENT; break;
-	case RD_PAY_CAPTURED:
-		w->order.state = RD_ORDER_PAID;
-		w->order.paid_at = rd_clock_now();
-		w->order.paid_amount = w->order.total;
-		snprintf(w->order.paid_reference, sizeof w->order.paid_reference, "%s", r->reference);
-		break;
-	default: w->order.state = RD_ORDER_FAILED; break;
-	}
-	snprintf(w->order.payment_ref, sizeof w->order.payment_ref, "%s", r->reference);
-	snprintf(w->order.payment_message, sizeof w->order.payment_message, "%s", r->message);
-	if (!rd_order_text_ok(w->order.payment_ref, sizeof w->order.payment_ref))
-		w->order.payment_ref[0] = 0; /* a plugin's bytes are not trusted to be text */
-	if (!rd_order_text_ok(w->order.payment_message, sizeof w->order.payment_message))
-		w->order.payment_message[0] = 0;
-	if ((rc = rd_entity_put(t, d->orders, &rd_entity_order, v, &w->order, 0)) < 0 ||
-	    (rc = audit_order(t, d, v, 0, RD_AUDIT_UPDATE, &before, &w->order, "payment plugin answered")) < 0)
-		return rc;
-	return w->order.state == RD_ORDER_PAID ? fulfil(t, d, v, 0, &w->order) : 0;
-}
-
-static struct flight **flight_find(uint64_t vendor, uint64_t order)
-{
-	struct flight **f = &flights;
-	while (*f && ((*f)->vendor != vendor || (*f)->order != order))
-		f = &(*f)->next;
-	return f;
-}
-
-static void answer(struct placing *p)
-{
-	p->done(&p->ans, p->arg);
-	free(p);
-}
-
-static void auth_done(int rc, const char *message, void *arg)
-{
-	struct auth_call *a = arg;
-	struct authorised *w = rd_calloc(1, sizeof *w);
-	w->app = a->app;
-	w->call = a;
-	w->rc = rc;
-	if (a->app->config && a->app->config->test_clock && a->app->config->test_crash_after_authorise && rc == 0 &&
-	    a->res.state == RD_PAY_CAPTURED) { /* tests only: the crash between the charge and the commit */
-		rd_log(RD_LOG_WARN, "orders", "order %s: test_crash_after_authorise: killed before the commit", a->number);
-		raise(SIGKILL);
-	}
-	int wrc = rd_store_write(a->app->store, authorised_write, w);
-	struct flight **fp = flight_find(a->vendor, a->order), *f = *fp;
-	*fp = f->next;
-	struct placing *p = f->waiters;
-	free(f);
-	while (p) {
-		struct placing *next = p->next;
-		if (wrc < 0)
-			refuse(p, 500, "internal", NULL, rd_strerror(wrc));
-		else if (rc == -ETIMEDOUT)
-			refuse(p, 504, "plugin_timeout", "payment_option", "the payment option did not answer in time; try again");
-		else if (rc < 0)
-			refuse(p, 502, "plugin_failed", "payment_option", message && *message ? message : rd_strerror(rc));
-		else
-			p->ans.order = w->order;
-		answer(p);
-		p = next;
-	}
-	if (wrc < 0)
-		rd_log(RD_LOG_ERROR, "orders", "order %llu: the payment answer could not be stored: %s",
-		       (unsigned long long)a->order, rd_strerror(wrc));
-	free(w);
-	auth_unref(a);
-}
-
-static void customer_json(struct rd_app *app, uint64_t v, uint64_t id, char *out, size_t cap)
-{
-	struct rd_txn *t;
-	struct rd_customer cu = { 0 };
-	if (rd_store_read(app->store, &t) == 0) {
-		rd_entity_get(t, app->domain->customers, &rd_entity_customer, v, id, &cu);
-		rd_txn_end(t);
-	}
-	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", cu.name, "email", cu.email, "city", cu.city,
-			      "postcode", cu.postcode, "country", cu.country);
-	char *text = json_dumps(j, JSON_COMPACT);
-	snprintf(out, cap, "%s", text && strlen(text) < cap ? text : "{}");
-	free(text);
-	json_decref(j);
-}
-
-/* Joins the flight of this order, or starts it. */
-static void authorise(struct placing *p)
-{
-	const struct rd_order *o = &p->ans.order;
-	struct flight **fp = flight_find(p->ask.vendor, o->id);
-	if (*fp) {
-		p->next = (*fp)->waiters;
-		(*fp)->waiters = p;
-		return;
-	}
-	struct rd_loaded *l = rd_plugins_find(p->app->plugins, o->payment_plugin);
-	if (!l) {
-		refuse(p, 409, "not_enabled", "payment_option", "the payment plugin is not loaded");
-		answer(p);
-		return;
-	}
-	struct auth_call *a = rd_calloc(1, sizeof *a);
-	atomic_init(&a->refs, 2);
-	a->app = p->app;
-	a->vendor = p->ask.vendor;
-	a->order = o->id;
-	snprintf(a->number, sizeof a->number, "%s", o->number);
-	snprintf(a->key, sizeof a->key, "order:%s", o->number);
-	snprintf(a->option, sizeof a->option, "%s", o->payment_option);
-	memcpy(a->currency, o->currency, sizeof a->currency);
-	a->amount = o->total;
-	customer_json(p->app, p->ask.vendor, o->customer_id, a->customer, sizeof a->customer);
-	/* The card token comes with the request and is never stored: a
-	 * reconciliation (no token) makes the card plugin ask its gateway
-	 * under the key instead. */
-	json_t *m = json_pack("{s:s}", "po_number", o->po_number);
-	if (p->ask.card_token[0])
-		json_object_set_new(m, "token", json_string(p->ask.card_token));
-	char *text = json_dumps(m, JSON_COMPACT);
-	snprintf(a->method, sizeof a->method, "%s", text ? text : "{}");
-	free(text);
-	json_decref(m);
-	struct flight *f = rd_calloc(1, sizeof *f);
-	f->vendor = p->ask.vendor;
-	f->order = o->id;
-	f->waiters = p;
-	f->next = flights;
-	flights = f;
-	int rc = rd_plugins_call(p->app->plugins, l, p->ask.vendor, o->reseller_id, p->config, AUTHORISE_TIMEOUT_MS,
-				 auth_run, auth_done, a);
-	if (rc < 0) { /* not started: the order stays created; a retry authorises it */
-		flights = f->next;
-		free(f);
-		free(a);
-		refuse(p, 503, "plugin_busy", "payment_option", "the payment option is busy; try again");
-		answer(p);
-	}
-}
-
-int rd_order_place(struct rd_app *app, const struct rd_order_ask *ask, rd_order_done_fn done, void *arg)
-{
-	struct placing *p = rd_calloc(1, sizeof *p);
-	p->app = app;
-	p->ask = *ask;
-	p->done = done;
-	p->arg = arg;
-	fingerprint(ask, p->fingerprint);
-	int rc = rd_store_write(app->store, place_write, p);
-	if (rc < 0) {
-		free(p);
-		return rc;
-	}
-	if (p->call && p->ans.status < 300)
-		authorise(p);
-	else
-		answer(p);
-	return 0;
-}
-
-/* ---- fulfilment ------------------------------------------------------------------------ */
-
-/* The renewed product and seats: the renewal line's, or a chosen up-sell's
- * product (which replaces it).  Cross-sell lines are billed on the order
- * but make no contract of their own. */
-static int renewed_product(struct rd_txn *t, struct rd_domain *d, uint64_t v, const struct rd_opportunity *o,
-			   uint64_t *product, uint32_t *quantity)
-{
-	int rc = 0;
-	for (uint8_t i = 0; i < o->n_lines; i++) {
-		const struct rd_quote_line *l = &o->lines[i];
-		if (l->kind == RD_LINE_RENEWAL && !l->optional) {
-			if (l->quantity > 0)
-				*quantity = l->quantity;
-		} else if (l->kind == RD_LINE_UPSELL && l->selected && l->sku[0]) {
-			uint64_t id;
-			size_t klen;
-			key_of(l->sku, &klen);
-			if ((rc = rd_index_find(t, d->products, "ext", v, l->sku, klen, &id)) == 0)
-				*product = id;
-			else if (rc != RD_ENOTFOUND)
-				break;
-			rc = 0;
-		}
-	}
-	return rc;
-}
-
-static int put_audited(struct rd_txn *t, struct rd_domain *d, struct rd_table *tb, const struct rd_entity *e,
-		       uint64_t v, uint64_t user, const void *before, void *after, unsigned flags, const char *note)
-{
-	int rc = rd_entity_put(t, tb, e, v, after, flags);
-	if (rc < 0)
-		return rc;
-	json_t *b = before ? rd_entity_to_json(e, before) : NULL, *a = rd_entity_to_json(e, after);
-	rc = rd_audit_write(t, d, v, user, before ? RD_AUDIT_UPDATE : RD_AUDIT_CREATE, e->table, *(const uint64_t *)after,
-			    b, a, note);
-	json_decref(b);
-	json_decref(a);
-	return rc;
-}
-
-/* A paid order becomes the renewed term, in the transaction that paid it:
- * a new contract, the old one renewed, the opportunity won. */
-static int fulfil(struct rd_txn *t, struct rd_domain *d, uint64_t v, uint64_t user, struct rd_order *n)
-{
-	struct rd_contract old, k;
-	struct rd_opportunity *o = rd_malloc(sizeof *o), *ob = rd_malloc(sizeof *ob);
-	int rc = rd_entity_get(t, d->contracts, &rd_entity_contract, v, n->contract_id, &old);
-	if (rc == 0)
-		rc = rd_entity_get(t, d->opportunities, &rd_entity_opportunity, v, n->opportunity_id, o);
-	if (rc < 0)
-		goto out;
-	k = old;
-	k.id = 0;
-	snprintf(k.external_id, sizeof k.external_id, "%s", n->number);
-	k.start = old.end + 1;
-	k.end = rd_term_end(k.start, old.term);
-	k.status = RD_CONTRACT_LIVE;
-	k.quoted = 0; /* the engine quotes its own renewal in time */
-	memcpy(k.currency, n->currency, sizeof k.currency);
-	if ((rc = renewed_product(t, d, v, o, &k.product_id, &k.quantity)) < 0 ||
-	    (rc = put_audited(t, d, d->contracts, &rd_entity_contract, v, user, NULL, &k, 0, n->number)) < 0)
-		goto out;
-	struct rd_contract before = old;
-	old.status = RD_CONTRACT_RENEWED;
-	if ((rc = put_audited(t, d, d->contracts, &rd_entity_contract, v, user, &before, &old, 0, n->number)) < 0)
-		goto out;
-	*ob = *o;
-	o->state = RD_OPP_WON;
-	if ((rc = put_audited(t, d, d->opportunities, &rd_entity_opportunity, v, user, ob, o, 0, n->number)) < 0)
-		goto out;
-	struct rd_order paid = *n;
-	n->state = RD_ORDER_FULFILLED;
-	n->fulfilled_at = rd_clock_now();
-	n->new_contract_id = k.id;
-	rc = put_audited(t, d, d->orders, &rd_entity_order, v, user, &paid, n, 0, "fulfilled");
-	if (rc == 0) /* the channel's commissions, in the same transaction (commissions.c) */
-		rc = rd_commissions_record(t, d, v, n, o);
-out:
-	free(o);
-	free(ob);
-	return rc;
-}
 
 /* ---- the API ------------------------------------------------------------------------------ */
 
@@ -646,10 +100,10 @@ static void api_placed(const struct rd_order_answer *a, void *arg)
 {
 	struct rd_hold *h = arg;
 	struct rd_req *req = rd_hold_req(h);
-	if (req && a->status < 300)
-		rd_reply_json(req, a->status, order_json(&a->order));
+	if (req && a->err.rc == 0)
+		rd_reply_json(req, a->created ? 201 : 200, order_json(&a->order));
 	else if (req)
-		rd_reply_error(req, a->status, a->code, a->field, "%s", a->why);
+		rd_reply_serr(req, &a->err);
 	rd_hold_free(h);
 }
 
@@ -711,7 +165,8 @@ int rd_api_orders_create(struct rd_req *req)
 	json_t *body;
 	if (rd_req_json(req, &body) < 0)
 		return 0;
-	struct rd_order_ask ask = { .vendor = c.who.vendor, .user = c.who.user };
+	struct rd_order_ask ask = { 0 };
+	struct rd_actor who = { .vendor = c.who.vendor, .user = c.who.user };
 	bool ok = order_body(req, body, &ask);
 	json_decref(body);
 	if (!ok)
@@ -735,7 +190,7 @@ int rd_api_orders_create(struct rd_req *req)
 		}
 	}
 	struct rd_hold *h = rd_req_hold(req);
-	int rc = rd_order_place(c.app, &ask, api_placed, h);
+	int rc = rd_order_place(c.app, &who, &ask, api_placed, h);
 	if (rc < 0)
 		rd_hold_free(h);
 	return rc;
@@ -794,10 +249,10 @@ static int pay_one(struct rd_txn *t, struct paying *p)
 	p->order.paid_amount = p->amount;
 	snprintf(p->order.paid_reference, sizeof p->order.paid_reference, "%s", p->reference);
 	if ((rc = rd_entity_put(t, d->orders, &rd_entity_order, v, &p->order, 0)) < 0 ||
-	    (rc = audit_order(t, d, v, p->c->who.user, RD_AUDIT_UPDATE, &before, &p->order, "payment recorded")) < 0)
+	    (rc = rd_order_audit(t, d, v, p->c->who.user, RD_AUDIT_UPDATE, &before, &p->order, "payment recorded")) < 0)
 		return rc;
 	p->status = 200;
-	return fulfil(t, d, v, p->c->who.user, &p->order);
+	return rd_order_fulfil(t, d, v, p->c->who.user, &p->order);
 }
 
 static int pay_write(struct rd_txn *t, void *arg)
@@ -858,7 +313,7 @@ static void capture(struct call *c, const struct rd_order *o)
 	snprintf(k->number, sizeof k->number, "%s", o->number);
 	memcpy(k->currency, o->currency, sizeof k->currency);
 	k->amount = o->paid_amount;
-	if (rc < 0 || rd_plugins_call(c->app->plugins, l, c->who.vendor, o->reseller_id, e->config, AUTHORISE_TIMEOUT_MS,
+	if (rc < 0 || rd_plugins_call(c->app->plugins, l, c->who.vendor, o->reseller_id, e->config, RD_ORDER_PLUGIN_TIMEOUT_MS,
 				      capture_run, capture_done, k) < 0) {
 		rd_log(RD_LOG_WARN, "orders", "order %s: the payment plugin was not told of the payment", o->number);
 		free(k);
@@ -975,7 +430,7 @@ static int refund_write(struct rd_txn *t, void *arg)
 	struct rd_order before = r->order;
 	r->order.state = RD_ORDER_REFUNDED;
 	snprintf(r->order.payment_message, sizeof r->order.payment_message, "refunded: %s", r->reason);
-	if ((rc = put_audited(t, d, d->orders, &rd_entity_order, r->vendor, r->user, &before, &r->order, 0, "refunded")) < 0 ||
+	if ((rc = rd_order_put_audited(t, d, d->orders, &rd_entity_order, r->vendor, r->user, &before, &r->order, 0, "refunded")) < 0 ||
 	    (rc = rd_commissions_reverse(t, d, r->vendor, &r->order)) < 0)
 		return rc;
 	struct rd_contract k, kb;
@@ -984,7 +439,7 @@ static int refund_write(struct rd_txn *t, void *arg)
 	    k.status == RD_CONTRACT_LIVE) {
 		kb = k;
 		k.status = RD_CONTRACT_CANCELLED;
-		if ((rc = put_audited(t, d, d->contracts, &rd_entity_contract, r->vendor, r->user, &kb, &k, 0, "refunded")) < 0)
+		if ((rc = rd_order_put_audited(t, d, d->contracts, &rd_entity_contract, r->vendor, r->user, &kb, &k, 0, "refunded")) < 0)
 			return rc;
 	}
 	struct rd_opportunity *o = rd_malloc(sizeof *o), *ob = rd_malloc(sizeof *ob);
@@ -994,7 +449,7 @@ static int refund_write(struct rd_txn *t, void *arg)
 		o->state = RD_OPP_LOST;
 		o->lost_reason_set = 1;
 		snprintf(o->lost_reason, sizeof o->lost_reason, "refunded: %.100s", r->reason);
-		rc = put_audited(t, d, d->opportunities, &rd_entity_opportunity, r->vendor, r->user, ob, o, 0, "refunded");
+		rc = rd_order_put_audited(t, d, d->opportunities, &rd_entity_opportunity, r->vendor, r->user, ob, o, 0, "refunded");
 	}
 	free(o);
 	free(ob);
@@ -1119,7 +574,7 @@ int rd_api_order_refund(struct rd_req *req)
 		memcpy(r->currency, r->order.currency, sizeof r->currency);
 		r->amount = r->order.paid_amount ? r->order.paid_amount : r->order.total;
 		atomic_store(&r->refs, 3); /* this handler, the plugin call and its answer */
-		if (rd_plugins_call(c.app->plugins, l, r->vendor, r->order.reseller_id, e->config, AUTHORISE_TIMEOUT_MS,
+		if (rd_plugins_call(c.app->plugins, l, r->vendor, r->order.reseller_id, e->config, RD_ORDER_PLUGIN_TIMEOUT_MS,
 				    refund_run, refund_done, r) < 0) {
 			atomic_store(&r->refs, 1);
 			refund_refuse(r, 503, "unavailable", NULL, "the payment plugin cannot be called now: try again");
@@ -1311,59 +766,6 @@ int rd_api_order_payments_file(struct rd_req *req)
 	return rc;
 }
 
-/* ---- reconciliation ------------------------------------------------------------------------ */
-
-static void reconciled(const struct rd_order_answer *a, void *arg)
-{
-	(void)arg;
-	if (a->status >= 300)
-		rd_log(RD_LOG_WARN, "orders", "reconciling an order: %d %s", a->status, a->why);
-	else if (a->order.state != RD_ORDER_CREATED)
-		rd_log(RD_LOG_INFO, "orders", "order %s reconciled (%s)", a->order.number, a->order.payment_message);
-}
-
-/* The orders left in created, read in one transaction and authorised
- * again after it (rd_order_place writes). */
-void rd_orders_reconcile(struct rd_app *app)
-{
-	struct rd_txn *t;
-	if (rd_store_read(app->store, &t) < 0)
-		return;
-	size_t n = 0, cap = 0;
-	struct rd_order_ask *asks = NULL;
-	struct rd_order *o = rd_malloc(sizeof *o);
-	struct rd_iter vit, it;
-	struct rd_item vitem, item;
-	int rc = rd_iter_records(&vit, t, app->domain->vendors, 0, 0);
-	while (rc >= 0 && (rc = rd_iter_next(&vit, &vitem)) > 0) {
-		int orc = rd_iter_records(&it, t, app->domain->orders, vitem.id, 0);
-		while (orc >= 0 && (orc = rd_iter_next(&it, &item)) > 0) {
-			if (rd_entity_decode(&rd_entity_order, item.val, item.len, o) < 0 || o->state != RD_ORDER_CREATED)
-				continue;
-			if (n == cap) {
-				cap = cap ? 2 * cap : 8;
-				asks = rd_realloc(asks, cap * sizeof *asks);
-			}
-			struct rd_order_ask *a = &asks[n++];
-			memset(a, 0, sizeof *a); /* user 0, not the portal: the fingerprint is the order's own */
-			a->vendor = vitem.id;
-			a->opportunity_id = o->opportunity_id;
-			snprintf(a->option, sizeof a->option, "%s", o->payment_option);
-			snprintf(a->po_number, sizeof a->po_number, "%s", o->po_number);
-			snprintf(a->key, sizeof a->key, "%s", o->idempotency_key);
-		}
-		rd_iter_close(&it);
-	}
-	rd_iter_close(&vit);
-	rd_txn_end(t);
-	free(o);
-	for (size_t i = 0; i < n; i++) {
-		rd_log(RD_LOG_INFO, "orders", "reconciling an order left unconfirmed (key %s)", asks[i].key);
-		rd_order_place(app, &asks[i], reconciled, NULL);
-	}
-	free(asks);
-}
-
 /* ---- gateway webhooks ---------------------------------------------------------------------- */
 
 #define WEBHOOK_MAX_BYTES 65536
@@ -1457,9 +859,9 @@ static int hook_write(struct rd_txn *t, void *arg)
 		snprintf(h->order.paid_reference, sizeof h->order.paid_reference, "%s", h->res.reference);
 	}
 	if ((rc = rd_entity_put(t, d->orders, &rd_entity_order, v, &h->order, 0)) < 0 ||
-	    (rc = audit_order(t, d, v, 0, RD_AUDIT_UPDATE, &before, &h->order, "payment gateway webhook")) < 0)
+	    (rc = rd_order_audit(t, d, v, 0, RD_AUDIT_UPDATE, &before, &h->order, "payment gateway webhook")) < 0)
 		return rc;
-	return h->order.state == RD_ORDER_PAID ? fulfil(t, d, v, 0, &h->order) : 0;
+	return h->order.state == RD_ORDER_PAID ? rd_order_fulfil(t, d, v, 0, &h->order) : 0;
 }
 
 static void hook_done(int rc, const char *message, void *arg)
@@ -1562,7 +964,7 @@ int rd_api_payment_webhook(struct rd_req *req)
 	h->len = len;
 	snprintf(h->signature, sizeof h->signature, "%s", sig);
 	h->hold = rd_req_hold(req);
-	rc = rd_plugins_call_anonymous(app->plugins, l, vendor, e->config, AUTHORISE_TIMEOUT_MS, hook_run, hook_done, h);
+	rc = rd_plugins_call_anonymous(app->plugins, l, vendor, e->config, RD_ORDER_PLUGIN_TIMEOUT_MS, hook_run, hook_done, h);
 	free(e);
 	if (rc < 0) {
 		rd_hold_free(h->hold);

@@ -11,7 +11,6 @@
 #include <uv.h>
 
 #include "api/api.h"
-#include "api/orders.h"
 #include "auth/auth.h"
 #include "config/config.h"
 #include "daemon/routes.h"
@@ -24,6 +23,7 @@
 #include "policy/runtime.h"
 #include "rd_config.h"
 #include "renew/renew.h"
+#include "services/orders.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"

@@ -114,6 +114,15 @@ json_t *rd_page_if(json_t *j, const char *key, const char *want);
 struct rd_quote_doc;
 int rd_quote_reply(struct rd_req *req, struct rd_quote_doc *q);
 
+/* The one map from a service's answer (services/service.h) to an HTTP
+ * status, shared by the API and the pages (reply.c):
+ *   RD_EINVAL 400, RD_ENOTFOUND 404, RD_EEXISTS 409, RD_ETOOBIG 413,
+ *   -EIO 502 (a plugin failed), RD_EBUSY 503, -ETIMEDOUT 504, other 500. */
+struct rd_serr;
+int rd_serr_status(int rc);
+/* Replies the JSON error of e with its status. */
+void rd_reply_serr(struct rd_req *req, const struct rd_serr *e);
+
 /* Parses an unsigned id from a path parameter; 0 when malformed. */
 uint64_t rd_parse_id(const char *s);
 

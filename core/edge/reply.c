@@ -1,13 +1,16 @@
 /*
  * reply.c: replies the API and the pages answer alike (edge/call.h): the
- * quote PDF, drawn on the thread pool.
+ * quote PDF, drawn on the thread pool; a service's refusal, with the one
+ * map from its code to a status.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "edge/call.h"
 #include "pdf/quote.h"
+#include "services/service.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -54,4 +57,24 @@ int rd_quote_reply(struct rd_req *req, struct rd_quote_doc *q)
 		free(j);
 	}
 	return rc;
+}
+
+int rd_serr_status(int rc)
+{
+	switch (rc) {
+	case 0: return 200;
+	case RD_EINVAL: return 400;
+	case RD_ENOTFOUND: return 404;
+	case RD_EEXISTS: return 409;
+	case RD_ETOOBIG: return 413;
+	case -EIO: return 502;
+	case RD_EBUSY: return 503;
+	case -ETIMEDOUT: return 504;
+	default: return 500;
+	}
+}
+
+void rd_reply_serr(struct rd_req *req, const struct rd_serr *e)
+{
+	rd_reply_error(req, rd_serr_status(e->rc), e->code ? e->code : "internal", e->field, "%s", e->message);
 }

@@ -627,6 +627,13 @@ struct rd_plugins *rd_plugins_new(struct rd_store *s, struct rd_domain *d, uv_lo
 	return p;
 }
 
+/* The registry holds its async handle: it is freed once the loop has
+ * closed the handle (the loop's next turn), never before. */
+static void plugins_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
 void rd_plugins_free(struct rd_plugins **pp)
 {
 	struct rd_plugins *p = *pp;
@@ -642,15 +649,16 @@ void rd_plugins_free(struct rd_plugins **pp)
 		free(l->ctx);
 		free(l);
 	}
-	if (p->have_async)
-		uv_close((uv_handle_t *)&p->async, NULL);
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);
 	curl_global_cleanup();
 	rd_secrets_close(&p->secrets);
 	free(p->outbound);
 	free(p->env);
-	free(p);
+	if (p->have_async)
+		uv_close((uv_handle_t *)&p->async, plugins_closed); /* frees p */
+	else
+		free(p);
 	*pp = NULL;
 }
 

@@ -15,13 +15,13 @@
 #include <string.h>
 
 #include "api/documents.h"
-#include "api/orders.h"
 #include "api/portal.h"
 #include "domain/money.h"
 #include "edge/sales.h"
 #include "pdf/quote.h"
 #include "plugin/host.h"
 #include "renew/renew.h"
+#include "services/orders.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -587,18 +587,19 @@ static void portal_placed(const struct rd_order_answer *a, void *arg)
 	struct rd_req *req = rd_hold_req(po->hold);
 	if (req) {
 		po->w.req = req;
-		if (a->status < 300)
+		int status = rd_serr_status(a->err.rc);
+		if (a->err.rc == 0)
 			order_page(&po->w, &a->order);
-		else if (a->field && !strcmp(a->field, "po_number"))
-			rd_web_message(&po->w, a->status, "Purchase order number needed",
+		else if (a->err.field && !strcmp(a->err.field, "po_number"))
+			rd_web_message(&po->w, status, "Purchase order number needed",
 				       "Go back and enter your purchase order number.");
-		else if (a->code && !strcmp(a->code, "idempotency_conflict"))
+		else if (a->err.code && !strcmp(a->err.code, "idempotency_conflict"))
 			rd_web_message(&po->w, 409, "Please start again",
 				       "This form was already used for another order: open the purchase page again.");
-		else if (a->status == 409 && a->field && !strcmp(a->field, "payment_option"))
+		else if (status == 409 && a->err.field && !strcmp(a->err.field, "payment_option"))
 			rd_web_message(&po->w, 409, "Not available", "This payment option is not available for your order: go back and choose another.");
 		else
-			rd_web_message(&po->w, a->status, "Your order was not placed", a->why);
+			rd_web_message(&po->w, status, "Your order was not placed", a->err.message);
 	}
 	rd_hold_free(po->hold);
 	free(po);
@@ -624,8 +625,8 @@ int rd_page_portal_order(struct rd_req *req)
 		return 0;
 	const char *option = rd_form(req, "option"), *po = rd_form(req, "po_number"), *key = rd_form(req, "order_key");
 	const char *card = rd_form(req, "card_token");
-	struct rd_order_ask ask = { .vendor = w.tok.vendor_id, .opportunity_id = w.tok.opportunity_id,
-				    .customer_id = w.tok.customer_id, .portal = true };
+	struct rd_order_ask ask = { .opportunity_id = w.tok.opportunity_id };
+	struct rd_actor who = { .vendor = w.tok.vendor_id, .customer = w.tok.customer_id, .portal = true };
 	if (!option || !rd_order_text_ok(option, sizeof ask.option)) {
 		rd_web_message(&w, 400, "Choose how to pay", "Go back and choose one of the payment options.");
 		return 0;
@@ -667,7 +668,7 @@ int rd_page_portal_order(struct rd_req *req)
 	struct portal_order *p = rd_malloc(sizeof *p);
 	p->w = w;
 	p->hold = rd_req_hold(req);
-	rc = rd_order_place(w.app, &ask, portal_placed, p);
+	rc = rd_order_place(w.app, &who, &ask, portal_placed, p);
 	if (rc < 0) {
 		rd_hold_free(p->hold);
 		free(p);

@@ -1,0 +1,91 @@
+/*
+ * orders.h: orders from accepted quotes, exactly once; fulfilment
+ * (core/services/orders.c, fulfil.c).
+ *
+ * One rule for the customer portal (POST /portal/order) and the API (POST
+ * /api/v1/orders).  An order is placed in two write transactions around one
+ * call of the payment plugin's authorise on the thread pool:
+ *
+ *   1. find the order of the idempotency key, else the live order of the
+ *      opportunity, else create one (state created) with its audit entry;
+ *   2. authorise(idempotency key = the order's number) on the pool;
+ *   3. apply the answer (awaiting_payment, paid or failed) with its audit entry.
+ *
+ * An order left in created (a plugin timeout, a crash between 1 and 3) is
+ * authorised again by the next request that finds it: the plugin sees the
+ * same key, so it does not charge or raise a balance twice.  Concurrent
+ * requests for one order in this process wait for the one call in flight.
+ */
+#ifndef RD_SERVICES_ORDERS_H
+#define RD_SERVICES_ORDERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "domain/app.h"
+#include "domain/model.h"
+#include "services/service.h"
+
+struct rd_txn;
+struct rd_table;
+struct rd_entity;
+
+/* How long a payment plugin's call may take (authorise, capture, refund, a webhook). */
+#define RD_ORDER_PLUGIN_TIMEOUT_MS 10000
+
+/* What is asked, besides who asks (the actor: vendor, user, the portal's
+ * customer): validated for types and lengths by the caller. */
+struct rd_order_ask {
+	uint64_t opportunity_id;
+	char option[32];
+	char po_number[64];
+	char key[140];               /* the idempotency key, unique per vendor */
+	char card_token[128];        /* card: the gateway's token for the card (never a card number); not stored */
+};
+
+/* The answer: err.rc 0 with the order (created: a new one, else the
+ * existing one), or a refusal (RD_EINVAL, RD_EEXISTS, -EIO, RD_EBUSY,
+ * -ETIMEDOUT, RD_EINTERNAL) with code, field and a sentence. */
+struct rd_order_answer {
+	bool created;
+	struct rd_serr err;
+	struct rd_order order;
+};
+
+/* Called on the loop once (possibly before rd_order_place returns); a is
+ * valid during the call only. */
+typedef void (*rd_order_done_fn)(const struct rd_order_answer *a, void *arg);
+
+/* Places (or finds) the order for who (who->portal: the quote must have
+ * been accepted in the portal, and be who->customer's); done is always
+ * called, unless < 0 is returned (the store failed before anything was
+ * written). */
+int rd_order_place(struct rd_app *app, const struct rd_actor *who, const struct rd_order_ask *ask, rd_order_done_fn done,
+		   void *arg);
+
+/* Checks a text field from outside: valid UTF-8, no control characters,
+ * 1..cap-1 bytes. */
+bool rd_order_text_ok(const char *s, size_t cap);
+
+/* Reconciliation at start: every order still in created is authorised
+ * again under its own key, so the plugin asks its gateway what became of
+ * the first attempt instead of charging again.  Loop thread; the answers
+ * are logged. */
+void rd_orders_reconcile(struct rd_app *app);
+
+/* Inside a write transaction: a paid order n becomes the renewed term (a
+ * new contract, the old one renewed, the opportunity won, n fulfilled) and
+ * its channel commissions are accrued (commissions.h).  0, or the store's
+ * error. */
+int rd_order_fulfil(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t user, struct rd_order *n);
+
+/* The audit entry of an order's change (before NULL: created). */
+int rd_order_audit(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t user, uint8_t action,
+		   const struct rd_order *before, const struct rd_order *after, const char *note);
+
+/* Puts a record and writes its audit entry (before NULL: created). */
+int rd_order_put_audited(struct rd_txn *t, struct rd_domain *d, struct rd_table *tb, const struct rd_entity *e,
+			 uint64_t vendor, uint64_t user, const void *before, void *after, unsigned flags, const char *note);
+
+#endif

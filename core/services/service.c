@@ -1,0 +1,17 @@
+/* service.c: the refusal every service answers with (service.h). */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "services/service.h"
+
+int rd_serr_set(struct rd_serr *e, int rc, const char *code, const char *field, const char *fmt, ...)
+{
+	e->rc = rc;
+	e->code = code;
+	e->field = field;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(e->message, sizeof e->message, fmt, ap);
+	va_end(ap);
+	return rc;
+}

@@ -1,0 +1,384 @@
+/*
+ * test_services.c: the orders and commissions services (core/services)
+ * without HTTP: a temporary store, the purpose-built payment plugin tp-good
+ * (tests/plugins, its path is argv[1]) enabled for the vendor, and the loop
+ * run until each answer comes.
+ *
+ * Covers: placing an order is idempotent (the same key answers the same
+ * order, the same key for another request is refused, another key finds
+ * the opportunity's live order); refusals name their field and code (the
+ * portal's customer, an unknown payment option, a quote not accepted);
+ * fulfilment makes the renewed term (new contract, old one renewed,
+ * opportunity won, order fulfilled) and accrues each channel share once;
+ * a reversal answers each earned entry once.  The routes are
+ * tests/integration/test_orders.py and test_commissions.py.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "domain/app.h"
+#include "domain/date.h"
+#include "domain/model.h"
+#include "plugin/host.h"
+#include "services/commissions.h"
+#include "services/orders.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "unit.h"
+
+#define V 1
+#define OPP 1
+#define OLD 1
+
+static const char *plugin_path;
+
+struct fx {
+	char root[64], data[96], plugins[96];
+	uv_loop_t loop;
+	struct rd_store *store;
+	struct rd_domain dom;
+	struct rd_app app;
+};
+
+static int rm_entry(const char *p, const struct stat *s, int flag, struct FTW *f)
+{
+	(void)s, (void)flag, (void)f;
+	return remove(p);
+}
+
+static void copy_file(const char *from, const char *to)
+{
+	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+	assert_non_null(in);
+	assert_non_null(out);
+	char buf[8192];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	fclose(out);
+	chmod(to, 0755);
+}
+
+struct seed {
+	struct rd_domain *d;
+	struct rd_plugins *p;
+	uint8_t opp_state;
+};
+
+static int seed_write(struct rd_txn *t, void *arg)
+{
+	struct seed *s = arg;
+	struct rd_contract k = { .customer_id = 7, .product_id = 5, .reseller_id = 3, .distributor_id = 2, .quantity = 10,
+				 .term = RD_TERM_ANNUAL, .status = RD_CONTRACT_LIVE };
+	k.start = rd_date_from_ymd(2026, 1, 1);
+	k.end = rd_term_end(k.start, RD_TERM_ANNUAL);
+	memcpy(k.currency, "EUR", 4);
+	int rc = rd_entity_put(t, s->d->contracts, &rd_entity_contract, V, &k, RD_PUT_NEW);
+	if (rc < 0)
+		return rc;
+	struct rd_opportunity *o = calloc(1, sizeof *o);
+	o->contract_id = k.id;
+	o->customer_id = 7;
+	o->reseller_id = 3;
+	o->distributor_id = 2;
+	o->state = s->opp_state;
+	o->publish = RD_PUBLISH_VENDOR;
+	memcpy(o->currency, "EUR", 4);
+	o->n_lines = 1;
+	struct rd_quote_line *l = &o->lines[0];
+	l->kind = RD_LINE_RENEWAL;
+	l->quantity = 10;
+	l->unit_list = 1000;
+	l->list = 10000;
+	l->priced = RD_QUOTE_MARGINS | RD_QUOTE_VENDOR;
+	l->vendor.n = 2;
+	snprintf(l->vendor.shares[0].party, 16, "reseller");
+	l->vendor.shares[0].bp = 1000;
+	l->vendor.shares[0].amount = 1000;
+	snprintf(l->vendor.shares[1].party, 16, "distributor");
+	l->vendor.shares[1].bp = 500;
+	l->vendor.shares[1].amount = 500;
+	l->vendor.channel_bp = 1500;
+	l->vendor.net = 8500;
+	rc = rd_entity_put(t, s->d->opportunities, &rd_entity_opportunity, V, o, RD_PUT_NEW);
+	free(o);
+	if (rc < 0)
+		return rc;
+	struct rd_enablement *e = calloc(1, sizeof *e);
+	snprintf(e->plugin, sizeof e->plugin, "tp-good");
+	char err[256] = "";
+	json_t *fields = json_array();
+	rc = rd_enablement_prepare(s->p, rd_plugins_find(s->p, "tp-good"), V, e, "{\"account\":\"ACME-1\"}", fields, err,
+				   sizeof err);
+	json_decref(fields);
+	bool replaced;
+	if (rc == 0)
+		rc = rd_enablement_put(t, s->d, V, 0, e, &replaced);
+	free(e);
+	return rc;
+}
+
+static int setup_state(void **state, uint8_t opp_state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	snprintf(f->root, sizeof f->root, "/tmp/rd-services-XXXXXX");
+	if (!mkdtemp(f->root))
+		return -1;
+	snprintf(f->data, sizeof f->data, "%s/data", f->root);
+	snprintf(f->plugins, sizeof f->plugins, "%s/plugins", f->root);
+	mkdir(f->data, 0700);
+	mkdir(f->plugins, 0700);
+	char to[160];
+	snprintf(to, sizeof to, "%s/tp-good.so", f->plugins);
+	copy_file(plugin_path, to);
+	char err[512] = "";
+	if (rd_store_open(&f->store, f->data, NULL, err, sizeof err) < 0 || rd_domain_register(f->store, &f->dom) < 0)
+		fail_msg("store: %s", err);
+	uv_loop_init(&f->loop);
+	f->app = (struct rd_app){ .loop = &f->loop, .store = f->store, .domain = &f->dom };
+	f->app.plugins = rd_plugins_new(f->store, &f->dom, &f->loop);
+	rd_plugins_load_dir(f->app.plugins, f->plugins);
+	if (rd_plugins_open_secrets(f->app.plugins, true, err, sizeof err) < 0)
+		fail_msg("secrets: %s", err);
+	assert_non_null(rd_plugins_find(f->app.plugins, "tp-good"));
+	struct seed s = { &f->dom, f->app.plugins, opp_state };
+	assert_rc(rd_store_write(f->store, seed_write, &s), 0);
+	*state = f;
+	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_state(state, RD_OPP_ACCEPTED);
+}
+
+static int setup_pending(void **state)
+{
+	return setup_state(state, RD_OPP_PENDING_DECISION);
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	rd_plugins_free(&f->app.plugins);
+	uv_run(&f->loop, UV_RUN_DEFAULT);
+	uv_loop_close(&f->loop);
+	rd_store_close(&f->store);
+	nftw(f->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+/* ---- placing ------------------------------------------------------------------------------ */
+
+struct got {
+	bool done;
+	struct rd_order_answer a;
+};
+
+static void got_it(const struct rd_order_answer *a, void *arg)
+{
+	struct got *g = arg;
+	g->a = *a;
+	g->done = true;
+}
+
+/* Places an order and runs the loop until its answer (bounded). */
+static struct rd_order_answer place(struct fx *f, const struct rd_actor *who, const char *key, const char *option,
+				    const char *po)
+{
+	struct rd_order_ask ask = { .opportunity_id = OPP };
+	snprintf(ask.option, sizeof ask.option, "%s", option);
+	snprintf(ask.po_number, sizeof ask.po_number, "%s", po);
+	snprintf(ask.key, sizeof ask.key, "%s", key);
+	struct got g = { 0 };
+	assert_rc(rd_order_place(&f->app, who, &ask, got_it, &g), 0);
+	for (int i = 0; !g.done && i < 2000; i++) { /* the plugin answers on the pool; 20 s at most */
+		uv_run(&f->loop, UV_RUN_NOWAIT);
+		if (!g.done)
+			usleep(10000);
+	}
+	assert_true(g.done);
+	return g.a;
+}
+
+static const struct rd_actor vendor_user = { .vendor = V, .user = 1 };
+
+static void test_placing_is_idempotent(void **state)
+{
+	struct fx *f = *state;
+	struct rd_order_answer a = place(f, &vendor_user, "key-1", "tp_card", "");
+	assert_rc(a.err.rc, 0);
+	assert_true(a.created);
+	assert_int_equal(a.order.state, RD_ORDER_AWAITING_PAYMENT); /* tp-good authorises */
+	assert_int_equal(a.order.total, 10000);
+	assert_string_equal(a.order.payment_plugin, "tp-good");
+	uint64_t id = a.order.id;
+
+	struct rd_order_answer again = place(f, &vendor_user, "key-1", "tp_card", "");
+	assert_rc(again.err.rc, 0);
+	assert_false(again.created); /* a replay: the same order, not a second one */
+	assert_int_equal(again.order.id, id);
+	assert_int_equal(again.order.state, RD_ORDER_AWAITING_PAYMENT);
+
+	struct rd_order_answer other = place(f, &vendor_user, "key-1", "tp_card", "PO-9");
+	assert_rc(other.err.rc, RD_EEXISTS); /* the key of another request */
+	assert_string_equal(other.err.code, "idempotency_conflict");
+	assert_string_equal(other.err.field, "Idempotency-Key");
+
+	struct rd_order_answer second = place(f, &vendor_user, "key-2", "tp_card", "");
+	assert_rc(second.err.rc, 0);
+	assert_false(second.created); /* one live order per opportunity */
+	assert_int_equal(second.order.id, id);
+}
+
+static void test_refusals_name_the_field(void **state)
+{
+	struct fx *f = *state;
+	struct rd_actor stranger = { .vendor = V, .customer = 8, .portal = true };
+	struct rd_order_answer a = place(f, &stranger, "key-p", "tp_card", "");
+	assert_rc(a.err.rc, RD_EINVAL); /* another customer's quote does not exist for this one */
+	assert_string_equal(a.err.field, "opportunity_id");
+	a = place(f, &vendor_user, "key-u", "no_such_option", "");
+	assert_rc(a.err.rc, RD_EINVAL);
+	assert_string_equal(a.err.field, "payment_option");
+	/* nothing was written by a refusal: the first real order is number 1 */
+	a = place(f, &vendor_user, "key-ok", "tp_card", "");
+	assert_rc(a.err.rc, 0);
+	assert_int_equal(a.order.id, 1);
+}
+
+static void test_not_accepted_is_a_conflict(void **state)
+{
+	struct fx *f = *state;
+	struct rd_actor customer = { .vendor = V, .customer = 7, .portal = true };
+	struct rd_order_answer a = place(f, &customer, "key-c", "tp_card", "");
+	assert_rc(a.err.rc, RD_EEXISTS);
+	assert_string_equal(a.err.code, "conflict");
+	assert_contains(a.err.message, "accept the quote first");
+}
+
+/* ---- fulfilment and commissions ------------------------------------------------------------- */
+
+struct paying {
+	struct rd_domain *d;
+	uint64_t order;
+	struct rd_order o;
+};
+
+static int pay_write(struct rd_txn *t, void *arg)
+{
+	struct paying *p = arg;
+	int rc = rd_entity_get(t, p->d->orders, &rd_entity_order, V, p->order, &p->o);
+	if (rc < 0)
+		return rc;
+	p->o.state = RD_ORDER_PAID;
+	p->o.paid_amount = p->o.total;
+	return rd_order_fulfil(t, p->d, V, 1, &p->o);
+}
+
+static int accrue_again(struct rd_txn *t, void *arg)
+{
+	struct paying *p = arg;
+	struct rd_opportunity *o = malloc(sizeof *o);
+	int rc = rd_entity_get(t, p->d->opportunities, &rd_entity_opportunity, V, OPP, o);
+	if (rc == 0)
+		rc = rd_commissions_accrue(t, p->d, V, &p->o, o);
+	free(o);
+	return rc;
+}
+
+static int reverse(struct rd_txn *t, void *arg)
+{
+	struct paying *p = arg;
+	return rd_commissions_reverse(t, p->d, V, &p->o);
+}
+
+/* Sums the entries of one kind; *n their count. */
+static int64_t entries(struct fx *f, uint8_t kind, const char *party, size_t *n)
+{
+	struct rd_txn *t;
+	assert_rc(rd_store_read(f->store, &t), 0);
+	struct rd_iter it;
+	struct rd_item item;
+	struct rd_commission c;
+	int64_t sum = 0;
+	*n = 0;
+	int rc = rd_iter_records(&it, t, f->dom.commissions, V, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0)
+		if (rd_entity_decode(&rd_entity_commission, item.val, item.len, &c) == 0 && c.kind == kind &&
+		    !strcmp(c.party, party)) {
+			sum += c.amount;
+			++*n;
+		}
+	rd_iter_close(&it);
+	rd_txn_end(t);
+	return sum;
+}
+
+static void test_fulfilment_and_commissions(void **state)
+{
+	struct fx *f = *state;
+	struct rd_order_answer a = place(f, &vendor_user, "key-f", "tp_card", "");
+	assert_rc(a.err.rc, 0);
+	struct paying p = { .d = &f->dom, .order = a.order.id };
+	assert_rc(rd_store_write(f->store, pay_write, &p), 0);
+	assert_int_equal(p.o.state, RD_ORDER_FULFILLED);
+	assert_true(p.o.new_contract_id != 0);
+
+	struct rd_txn *t;
+	assert_rc(rd_store_read(f->store, &t), 0);
+	struct rd_contract old, k;
+	struct rd_opportunity *o = malloc(sizeof *o);
+	assert_rc(rd_entity_get(t, f->dom.contracts, &rd_entity_contract, V, OLD, &old), 0);
+	assert_rc(rd_entity_get(t, f->dom.contracts, &rd_entity_contract, V, p.o.new_contract_id, &k), 0);
+	assert_rc(rd_entity_get(t, f->dom.opportunities, &rd_entity_opportunity, V, OPP, o), 0);
+	rd_txn_end(t);
+	assert_int_equal(old.status, RD_CONTRACT_RENEWED);
+	assert_int_equal(k.status, RD_CONTRACT_LIVE);
+	assert_int_equal(k.start, old.end + 1);
+	assert_int_equal(k.end, rd_term_end(k.start, RD_TERM_ANNUAL));
+	assert_int_equal(k.quantity, 10);
+	assert_string_equal(k.external_id, p.o.number);
+	assert_int_equal(o->state, RD_OPP_WON);
+	free(o);
+
+	size_t n;
+	assert_int_equal(entries(f, RD_COMMISSION_EARNED, "reseller", &n), 1000);
+	assert_int_equal(n, 1);
+	assert_int_equal(entries(f, RD_COMMISSION_EARNED, "distributor", &n), 500);
+	assert_int_equal(n, 1);
+	assert_rc(rd_store_write(f->store, accrue_again, &p), 0); /* exactly once per order, kind and party */
+	assert_int_equal(entries(f, RD_COMMISSION_EARNED, "reseller", &n), 1000);
+	assert_int_equal(n, 1);
+
+	assert_rc(rd_store_write(f->store, reverse, &p), 0);
+	assert_rc(rd_store_write(f->store, reverse, &p), 0);
+	assert_int_equal(entries(f, RD_COMMISSION_REVERSAL, "reseller", &n), -1000);
+	assert_int_equal(n, 1);
+	assert_int_equal(entries(f, RD_COMMISSION_REVERSAL, "distributor", &n), -500);
+	assert_int_equal(n, 1);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: test_services PATH/tp-good.so\n");
+		return 2;
+	}
+	plugin_path = argv[1];
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_placing_is_idempotent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refusals_name_the_field, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_accepted_is_a_conflict, setup_pending, teardown),
+		cmocka_unit_test_setup_teardown(test_fulfilment_and_commissions, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("services", tests, NULL, NULL);
+}
