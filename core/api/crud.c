@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "api/documents.h"
+#include "services/documents.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"

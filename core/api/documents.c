@@ -24,62 +24,12 @@
 #include "api/api.h"
 #include "api/documents.h"
 #include "http/http.h"
+#include "services/documents.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
 
 static const char *const kinds[] = { "", "contract", "certificate", "invoice", "other", NULL };
-
-/* The next code point of valid UTF-8 at *p (advanced past it), or -1:
- * a stray continuation byte, a truncated sequence, an over-long form, a
- * surrogate or a value past U+10FFFF. */
-static long utf8_next(const unsigned char **p)
-{
-	const unsigned char *s = *p;
-	unsigned char c = s[0];
-	size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-	if (!len)
-		return -1;
-	long cp = len == 1 ? c : len == 2 ? c & 0x1f : len == 3 ? c & 0x0f : c & 0x07;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80) /* also stops at the terminating NUL */
-			return -1;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	static const long least[] = { 0, 0, 0x80, 0x800, 0x10000 };
-	if (cp < least[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return -1;
-	*p = s + len;
-	return cp;
-}
-
-/* A name people see and a browser saves: valid UTF-8, printable (no C0 or
- * C1 controls, no characters that reorder the text around them and so
- * could make "invoice<U+202E>fdp.exe" read as a PDF), no path, no quotes,
- * 1-127 bytes. */
-const char *rd_document_name_problem(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	if (n == 0)
-		return "the file name is missing (?name=)";
-	if (n >= sizeof ((struct rd_document *)0)->name)
-		return "the file name is longer than 127 bytes";
-	if (!strcmp(s, ".") || !strcmp(s, ".."))
-		return "the file name cannot be . or ..";
-	for (const unsigned char *p = (const unsigned char *)s; *p;) {
-		long cp = utf8_next(&p);
-		if (cp < 0)
-			return "the file name is not valid UTF-8";
-		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029)
-			return "the file name may not hold control characters";
-		if (cp == 0x061c || cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
-		    (cp >= 0x2066 && cp <= 0x2069))
-			return "the file name may not hold characters that change the direction of text";
-		if (cp == '/' || cp == '\\' || cp == '"')
-			return "the file name may not hold slashes or double quotes";
-	}
-	return NULL;
-}
 
 /* type/subtype, token characters only (RFC 9110), parameters dropped. */
 static bool content_type_of(const char *h, char out[64])
@@ -236,60 +186,6 @@ int rd_api_documents_list(struct rd_req *req)
 	return 0;
 }
 
-int rd_documents_json(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t contract, json_t *out)
-{
-	uint8_t key[8];
-	rd_key_put_u64(key, contract);
-	struct rd_iter it;
-	struct rd_item item;
-	struct rd_document doc;
-	struct rd_contract k;
-	bool have_k = rd_entity_get(t, d->contracts, &rd_entity_contract, vendor, contract, &k) == 0;
-	int rc = rd_iter_index(&it, t, d->documents, "contract", vendor, key, 8, NULL, 0);
-	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
-		if (item.key_len != 8 || memcmp(item.key, key, 8))
-			break;
-		if (rd_entity_decode(&rd_entity_document, item.val, item.len, &doc) < 0)
-			continue;
-		if (have_k)
-			doc.customer_id = k.customer_id; /* the owner now */
-		json_array_append_new(out, rd_entity_to_json(&rd_entity_document, &doc));
-	}
-	rd_iter_close(&it);
-	return rc < 0 ? rc : 0;
-}
-
-int rd_documents_follow(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t contract, uint64_t customer)
-{
-	uint8_t key[8];
-	rd_key_put_u64(key, contract);
-	/* Collect first: the writes below touch the table being walked. */
-	size_t n = 0, cap = 16;
-	uint64_t *ids = rd_malloc(cap * sizeof *ids);
-	struct rd_iter it;
-	struct rd_item item;
-	int rc = rd_iter_index(&it, t, d->documents, "contract", vendor, key, 8, NULL, 0);
-	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
-		if (item.key_len != 8 || memcmp(item.key, key, 8))
-			break;
-		if (n == cap)
-			ids = rd_realloc(ids, (cap *= 2) * sizeof *ids);
-		ids[n++] = item.id;
-	}
-	rd_iter_close(&it);
-	struct rd_document doc;
-	for (size_t i = 0; rc >= 0 && i < n; i++) {
-		if ((rc = rd_entity_get(t, d->documents, &rd_entity_document, vendor, ids[i], &doc)) < 0)
-			break;
-		if (doc.customer_id == customer)
-			continue;
-		doc.customer_id = customer;
-		rc = rd_entity_put(t, d->documents, &rd_entity_document, vendor, &doc, 0);
-	}
-	free(ids);
-	return rc < 0 ? rc : 0;
-}
-
 /* The document, if the caller may see its contract. */
 static int document_for(struct call *c, struct rd_txn *t, enum rd_scope scope, struct rd_document *doc)
 {
@@ -301,33 +197,6 @@ static int document_for(struct call *c, struct rd_txn *t, enum rd_scope scope, s
 	if (rc == 0)
 		doc->customer_id = k.customer_id; /* the owner now, whatever moved the contract */
 	return rc;
-}
-
-void rd_document_reply(struct rd_req *req, const struct rd_document *doc, const void *bytes, size_t len)
-{
-	/* The name holds no quote.  A name beyond ASCII also goes as
-	 * filename* (RFC 6266, RFC 8187), percent-encoded UTF-8, which browsers
-	 * prefer; filename then gives the ASCII characters only. */
-	char disp[700], ascii[128], enc[400];
-	size_t a = 0, e = 0;
-	bool plain = true;
-	for (const unsigned char *p = (const unsigned char *)doc->name; *p && a + 1 < sizeof ascii && e + 4 < sizeof enc; p++) {
-		plain &= *p < 0x80;
-		if (*p < 0x80)
-			ascii[a++] = (char)*p;
-		if (isalnum(*p) || strchr("!#$&+-.^_`|~", *p))
-			enc[e++] = (char)*p;
-		else
-			e += (size_t)snprintf(enc + e, sizeof enc - e, "%%%02X", *p);
-	}
-	ascii[a] = enc[e] = 0;
-	if (plain)
-		snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", doc->name);
-	else
-		snprintf(disp, sizeof disp, "attachment; filename=\"%s\"; filename*=UTF-8''%s", a ? ascii : "document", enc);
-	rd_reply_header(req, "content-disposition", disp);
-	rd_reply_header(req, "x-content-type-options", "nosniff");
-	rd_reply_raw(req, 200, doc->content_type, bytes, len);
 }
 
 int rd_api_document_get(struct rd_req *req)

@@ -1,40 +1,16 @@
 /*
- * documents.h: a contract's documents (documents.c), for the API and the
- * customer portal.
+ * documents.h: the API's document handlers (documents.c); the rules are
+ * services/documents.h.
  */
 #ifndef RD_API_DOCUMENTS_H
 #define RD_API_DOCUMENTS_H
 
-#include <jansson.h>
-
-#include "domain/model.h"
-
 struct rd_req;
-struct rd_txn;
-
-enum { RD_DOCUMENT_MAX = 16 << 20 }; /* bytes in one document */
 
 int rd_api_documents_create(struct rd_req *req);
 int rd_api_documents_list(struct rd_req *req);
 int rd_api_document_get(struct rd_req *req);
 int rd_api_document_content(struct rd_req *req);
 int rd_api_document_delete(struct rd_req *req);
-
-/* Appends the contract's documents (records, as JSON) to out. */
-int rd_documents_json(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t contract, json_t *out);
-
-/* Why a document name is refused (a sentence for the 400), or NULL when
- * it is fine: 1-127 bytes of valid UTF-8 without control characters (C0,
- * DEL, C1, U+2028, U+2029), characters that change the direction of text,
- * slashes, backslashes or double quotes, and not "." or "..". */
-const char *rd_document_name_problem(const char *name);
-
-/* Files the contract's documents under its customer now (after an edit of
- * the contract's customer or a customer merge), in the caller's write
- * transaction. */
-int rd_documents_follow(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t contract, uint64_t customer);
-
-/* Answers with the file: its type, and a download under its name. */
-void rd_document_reply(struct rd_req *req, const struct rd_document *doc, const void *bytes, size_t len);
 
 #endif

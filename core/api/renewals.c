@@ -14,10 +14,11 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "api/portal.h"
+#include "edge/portal.h"
 #include "edge/sales.h"
 #include "pdf/quote.h"
 #include "renew/renew.h"
+#include "services/portal.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -474,7 +475,7 @@ static int link_begin(struct rd_req *req, struct rd_app *app, struct rd_link *l)
 		rd_reply_error(req, 401, "unauthenticated", NULL, "the link is not known, has expired or was revoked");
 		return RD_EINVAL;
 	}
-	/* Every use is audited (api/portal.h); one that cannot be is refused. */
+	/* Every use is audited (edge/portal.h); one that cannot be is refused. */
 	if (rd_portal_audit(app, req, l->vendor_id, l->id, RD_AUDIT_ACCESS, NULL) < 0) {
 		rd_reply_error(req, 503, "unavailable", NULL, "the use of the link could not be recorded: try again");
 		return RD_EINVAL;
@@ -500,7 +501,7 @@ int rd_api_portal(struct rd_req *req)
 	    (rc = rd_entity_get(t, app->domain->vendors, &rd_entity_vendor, 0, l.vendor_id, &v)) == 0 &&
 	    (rc = rd_entity_get(t, app->domain->opportunities, &rd_entity_opportunity, l.vendor_id, l.opportunity_id, o)) == 0 &&
 	    (rc = rd_portal_quote_owned(t, app->domain, l.vendor_id, o, cu.id) ? 0 : RD_ENOTFOUND) == 0) {
-		/* The customer's view (api/portal.h): the link's channel only, no
+		/* The customer's view (services/portal.h): the link's channel only, no
 		 * margins, notes, lost reason or other internal fields. */
 		json_t *contracts = json_array();
 		rc = rd_portal_contracts(t, app->domain, l.vendor_id, o, cu.id, v.renewal_window_days, contracts);

@@ -123,6 +123,9 @@ int rd_serr_status(int rc);
 /* Replies the JSON error of e with its status. */
 void rd_reply_serr(struct rd_req *req, const struct rd_serr *e);
 
+/* Answers with a document's file: its type, and a download under its name. */
+void rd_document_reply(struct rd_req *req, const struct rd_document *doc, const void *bytes, size_t len);
+
 /* Parses an unsigned id from a path parameter; 0 when malformed. */
 uint64_t rd_parse_id(const char *s);
 

@@ -1,8 +1,9 @@
 /*
  * reply.c: replies the API and the pages answer alike (edge/call.h): the
- * quote PDF, drawn on the thread pool; a service's refusal, with the one
- * map from its code to a status.
+ * quote PDF, drawn on the thread pool; a document's download; a service's
+ * refusal, with the one map from its code to a status.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,4 +78,31 @@ int rd_serr_status(int rc)
 void rd_reply_serr(struct rd_req *req, const struct rd_serr *e)
 {
 	rd_reply_error(req, rd_serr_status(e->rc), e->code ? e->code : "internal", e->field, "%s", e->message);
+}
+
+void rd_document_reply(struct rd_req *req, const struct rd_document *doc, const void *bytes, size_t len)
+{
+	/* The name holds no quote.  A name beyond ASCII also goes as
+	 * filename* (RFC 6266, RFC 8187), percent-encoded UTF-8, which browsers
+	 * prefer; filename then gives the ASCII characters only. */
+	char disp[700], ascii[128], enc[400];
+	size_t a = 0, e = 0;
+	bool plain = true;
+	for (const unsigned char *p = (const unsigned char *)doc->name; *p && a + 1 < sizeof ascii && e + 4 < sizeof enc; p++) {
+		plain &= *p < 0x80;
+		if (*p < 0x80)
+			ascii[a++] = (char)*p;
+		if (isalnum(*p) || strchr("!#$&+-.^_`|~", *p))
+			enc[e++] = (char)*p;
+		else
+			e += (size_t)snprintf(enc + e, sizeof enc - e, "%%%02X", *p);
+	}
+	ascii[a] = enc[e] = 0;
+	if (plain)
+		snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", doc->name);
+	else
+		snprintf(disp, sizeof disp, "attachment; filename=\"%s\"; filename*=UTF-8''%s", a ? ascii : "document", enc);
+	rd_reply_header(req, "content-disposition", disp);
+	rd_reply_header(req, "x-content-type-options", "nosniff");
+	rd_reply_raw(req, 200, doc->content_type, bytes, len);
 }

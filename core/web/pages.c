@@ -14,14 +14,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/documents.h"
-#include "api/portal.h"
 #include "domain/money.h"
+#include "edge/portal.h"
 #include "edge/sales.h"
 #include "pdf/quote.h"
 #include "plugin/host.h"
 #include "renew/renew.h"
+#include "services/documents.h"
 #include "services/orders.h"
+#include "services/portal.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -264,7 +265,7 @@ static int load_portal(struct web *w, struct portal_data *p)
 			break;
 		struct rd_contract k;
 		struct rd_product pr;
-		/* The link's channel only (api/portal.h): a reseller's link never
+		/* The link's channel only (services/portal.h): a reseller's link never
 		 * lists another reseller's contract of the same customer. */
 		if (rd_entity_decode(&rd_entity_contract, item.val, item.len, &k) < 0 || !rd_portal_shows(&p->o, p->cu.id, &k))
 			continue;
@@ -358,7 +359,7 @@ int rd_page_portal_quote(struct rd_req *req)
 
 /* A document of one of the customer's contracts, downloaded from the
  * portal: only of a contract the link shows now (the customer's own, in
- * the link's channel; api/portal.h), whoever the document was filed under. */
+ * the link's channel; services/portal.h), whoever the document was filed under. */
 int rd_page_portal_document(struct rd_req *req)
 {
 	struct web w;

@@ -5,8 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "api/portal.h"
 #include "config/config.h"
+#include "edge/portal.h"
 #include "plugin/host.h"
 #include "store/store.h"
 #include "template/mustache.h"
@@ -104,7 +104,7 @@ int rd_web_customer(struct rd_req *req, struct web *w)
 		return RD_EINVAL;
 	}
 	/* Every use of the session a link opened is audited under the link
-	 * (api/portal.h); a page that could not be audited is not served. */
+	 * (edge/portal.h); a page that could not be audited is not served. */
 	if (rd_portal_audit(w->app, req, w->tok.vendor_id, w->tok.link_id, RD_AUDIT_ACCESS, NULL) < 0) {
 		rd_web_message(w, 503, "Please try again", "This page could not be opened just now.");
 		return RD_EINVAL;

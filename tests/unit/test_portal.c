@@ -1,6 +1,7 @@
 /*
- * test_portal.c: what a customer's link may show (core/api/portal.c) and
- * which document names are accepted (core/api/documents.c), without HTTP.
+ * test_portal.c: what a customer's link may show (core/services/portal.c)
+ * and which document names are accepted (core/services/documents.c),
+ * without HTTP.
  *
  * Covers: the channel rule (the quote's partner as reseller or distributor,
  * the customer owning the contract now); the customer views are allow-lists
@@ -13,8 +14,8 @@
 #include <jansson.h>
 #include <stdlib.h>
 
-#include "api/documents.h"
-#include "api/portal.h"
+#include "services/documents.h"
+#include "services/portal.h"
 #include "unit.h"
 
 static void test_shows_the_quotes_channel_only(void **state)

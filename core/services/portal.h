@@ -1,7 +1,7 @@
 /*
  * portal.h: what a customer's link shows, for the portal pages
  * (core/web/pages.c) and the portal API (GET /api/v1/portal), so both
- * follow one rule:
+ * follow one rule (core/services/portal.c):
  *
  *   - A link is sent for one quote, on behalf of that quote's partner.  It
  *     shows the customer's contracts in that partner's channel (those whose
@@ -15,10 +15,11 @@
  *     versions, no sales notes, no lost reason, no attention reason, no
  *     engine state, no ids of the channel's people.
  *   - Every use of a link, or of the session it opened, is audited under
- *     the link's id (object "links"); never with the link's token.
+ *     the link's id (object "links"); never with the link's token
+ *     (edge/portal.h: the audit names the request's route).
  */
-#ifndef RD_API_PORTAL_H
-#define RD_API_PORTAL_H
+#ifndef RD_SERVICES_PORTAL_H
+#define RD_SERVICES_PORTAL_H
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -26,8 +27,8 @@
 
 #include "domain/model.h"
 
-struct rd_app;
-struct rd_req;
+struct rd_domain;
+
 struct rd_txn;
 
 /* Whether the link of quote o, for customer, shows contract k: the
@@ -61,19 +62,5 @@ int rd_portal_contracts(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, 
  * unless its contract is one the link shows now. */
 int rd_portal_document(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, const struct rd_opportunity *o,
 		       uint64_t customer, uint64_t id, struct rd_document *doc);
-
-/* Audits one use of link `link` by the request (its method and route, and
- * the route's id, never the path of /c/{token} nor any token), in its own
- * write transaction.  action: RD_AUDIT_ACCESS for a use, RD_AUDIT_LOGIN for
- * an opening; note_extra (may be NULL) is appended. */
-int rd_portal_audit(struct rd_app *app, struct rd_req *req, uint64_t vendor, uint64_t link, uint8_t action,
-		    const char *note_extra);
-
-/* Whether a refused use of known link `link` (a revoked or expired one:
- * every old renewal e-mail holds one, and anyone may send it) is to be
- * audited now: once a minute at most per link and action, so that such
- * requests cannot make renewd commit to the store without end.  The loop
- * thread only. */
-bool rd_portal_refusal_to_audit(uint64_t link, uint8_t action);
 
 #endif
