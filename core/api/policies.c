@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "config/config.h"
 #include "policy/runtime.h"
+#include "services/policies.h"
 #include "store/store.h"
 #include "util/err.h"
 
@@ -99,38 +99,18 @@ int rd_api_policy_get(struct rd_req *req)
 	return rc;
 }
 
-/* ---- upload ------------------------------------------------------------------------- */
+/* ---- upload, dry run, activation (the rules: services/policies.h) ------------------------ */
 
 struct upload {
+	struct rd_policy_job j; /* first: the pool's work takes the job */
 	struct call c;
-	struct rd_policy_rec rec;
-	json_t *vectors;
-	json_t *report;
-	int result;
-	char err[512];
 };
 
-static void upload_check(void *arg)
+/* A place for the vendor's job, or 429 with Retry-After (true). */
+static bool pool_full(struct rd_req *req, struct rd_policy_job *j)
 {
-	struct upload *u = arg;
-	char name[32];
-	snprintf(name, sizeof name, "%s (upload)", u->rec.kind);
-	u->result = rd_policy_check(&u->c.vendor, u->rec.kind, name, u->rec.source, strlen(u->rec.source), u->vectors,
-				    u->report, u->err, sizeof u->err);
-}
-
-static int upload_store(struct rd_txn *t, void *arg)
-{
-	struct upload *u = arg;
-	return rd_policy_store(t, u->c.app->domain, u->c.who.vendor, &u->rec);
-}
-
-/* One vendor's share of the thread pool: a job more than
- * policy_jobs_per_vendor is refused with 429 and Retry-After (true). */
-static bool pool_full(struct rd_req *req, struct call *c)
-{
-	unsigned max = (unsigned)c->app->config->policy_jobs_per_vendor;
-	if (rd_policy_job_begin(c->app->policies, c->who.vendor, max))
+	unsigned max;
+	if (rd_policy_job_take(j, &max) == 0)
 		return false;
 	rd_reply_header(req, "retry-after", "1");
 	rd_reply_error(req, 429, "busy", NULL,
@@ -140,52 +120,59 @@ static bool pool_full(struct rd_req *req, struct call *c)
 	return true;
 }
 
-/* Queues a counted job; on failure the count is given back. */
-static int queue_job(struct rd_req *req, struct call *c, rd_work_fn fn, rd_work_done_fn done, void *arg)
+/* Queues a job holding a place; on failure the place is given back. */
+static int queue_job(struct rd_req *req, struct rd_policy_job *j, rd_work_fn fn, rd_work_done_fn done)
 {
-	int rc = rd_req_work(req, fn, done, arg);
+	int rc = rd_req_work(req, fn, done, j);
 	if (rc < 0)
-		rd_policy_job_end(c->app->policies, c->who.vendor);
+		rd_policy_job_give(j);
 	return rc;
+}
+
+/* The job of a caller: who, and the vendor as loaded by rd_call_begin. */
+static void job_of(struct rd_policy_job *j, struct call *c)
+{
+	j->app = c->app;
+	j->who = (struct rd_actor){ .vendor = c->who.vendor, .user = c->who.user };
+	j->vendor = c->vendor;
 }
 
 static void upload_done(struct rd_req *req, void *arg)
 {
 	struct upload *u = arg;
-	rd_policy_job_end(u->c.app->policies, u->c.who.vendor);
+	struct rd_policy_job *j = &u->j;
+	rd_policy_job_give(j);
 	if (!req)
 		goto out;
-	if (u->result == RD_EINVAL) {
-		json_t *e = json_pack("{s:s, s:s, s:s}", "code", "policy_error", "message", u->err, "field", "source");
+	if (j->result == RD_EINVAL) {
+		json_t *e = json_pack("{s:s, s:s, s:s}", "code", "policy_error", "message", j->err, "field", "source");
 		rd_reply_json(req, 422, json_pack("{s:o}", "error", e));
 		goto out;
 	}
-	if (u->result > 0) {
+	if (j->result > 0) {
 		char msg[160];
-		snprintf(msg, sizeof msg, "%d of %zu test vectors failed: the version is not stored", u->result,
-			 json_array_size(u->vectors));
+		snprintf(msg, sizeof msg, "%d of %zu test vectors failed: the version is not stored", j->result,
+			 json_array_size(j->vectors));
 		json_t *e = json_pack("{s:s, s:s, s:s, s:O}", "code", "vectors_failed", "message", msg, "field", "vectors",
-				      "failures", u->report);
+				      "failures", j->report);
 		rd_reply_json(req, 422, json_pack("{s:o}", "error", e));
 		goto out;
 	}
-	if (u->result < 0) {
-		rd_reply_error(req, 500, "internal", NULL, "the policy could not be checked: %s", u->err);
+	if (j->result < 0) {
+		rd_reply_error(req, 500, "internal", NULL, "the policy could not be checked: %s", j->err);
 		goto out;
 	}
-	u->rec.vectors_passed = (uint32_t)json_array_size(u->vectors);
-	int rc = rd_store_write(u->c.app->store, upload_store, u);
+	int rc = rd_policy_upload_store(j);
 	if (rc < 0) {
 		rd_reply_error(req, 500, "internal", NULL, "the version could not be stored: %s", rd_strerror(rc));
 		goto out;
 	}
 	char loc[80];
-	snprintf(loc, sizeof loc, "/api/v1/policies/%s/%u", u->rec.kind, u->rec.version);
+	snprintf(loc, sizeof loc, "/api/v1/policies/%s/%u", j->rec.kind, j->rec.version);
 	rd_reply_header(req, "location", loc);
-	rd_reply_json(req, 201, summary(&u->rec));
+	rd_reply_json(req, 201, summary(&j->rec));
 out:
-	json_decref(u->vectors);
-	json_decref(u->report);
+	rd_policy_job_clear(j);
 	free(u);
 }
 
@@ -199,9 +186,11 @@ int rd_api_policy_upload(struct rd_req *req)
 		free(u);
 		return 0;
 	}
+	job_of(&u->j, &u->c);
 	const char *src = NULL, *note = "";
 	json_t *vectors = NULL;
 	json_error_t je;
+	struct rd_serr e;
 	if (json_unpack_ex(body, &je, JSON_STRICT, "{s:s, s:o, s?:s}", "source", &src, "vectors", &vectors, "note", &note) != 0) {
 		rd_reply_error(req, 400, "invalid", NULL,
 			       "an upload is {\"source\": Lua text, \"vectors\": [test vectors], \"note\": text}: %s", je.text);
@@ -209,69 +198,39 @@ int rd_api_policy_upload(struct rd_req *req)
 		free(u);
 		return 0;
 	}
-	const char *bad = NULL;
-	if (strlen(src) >= sizeof u->rec.source)
-		bad = "source";
-	else if (!json_is_array(vectors) || json_array_size(vectors) == 0 || json_array_size(vectors) > 1000)
-		bad = "vectors";
-	else if (strlen(note) >= sizeof u->rec.note)
-		bad = "note";
-	char *vtext = bad ? NULL : json_dumps(vectors, JSON_COMPACT);
-	if (!bad && (!vtext || strlen(vtext) >= sizeof u->rec.vectors))
-		bad = "vectors";
-	if (bad) {
-		rd_reply_error(req, 400, "invalid", bad,
+	if (rd_policy_upload_prepare(&u->j, kind, src, vectors, note, &e) < 0) {
+		rd_reply_error(req, 400, "invalid", e.field,
 			       "source is at most 64 KiB of Lua, vectors a list of 1..1000 test vectors (at most 64 KiB), note at most 255 bytes");
-		free(vtext);
 		json_decref(body);
 		free(u);
 		return 0;
 	}
-	snprintf(u->rec.kind, sizeof u->rec.kind, "%s", kind);
-	memcpy(u->rec.source, src, strlen(src) + 1);
-	memcpy(u->rec.vectors, vtext, strlen(vtext) + 1);
-	snprintf(u->rec.note, sizeof u->rec.note, "%s", note);
-	u->rec.user_id = u->c.who.user;
-	free(vtext);
-	u->vectors = json_incref(vectors);
-	u->report = json_array();
 	json_decref(body);
-	int rc = pool_full(req, &u->c) ? 1 : queue_job(req, &u->c, upload_check, upload_done, u);
+	int rc = pool_full(req, &u->j) ? 1 : queue_job(req, &u->j, rd_policy_upload_check, upload_done);
 	if (rc != 0) { /* refused (answered) or not queued */
-		json_decref(u->vectors);
-		json_decref(u->report);
+		rd_policy_job_clear(&u->j);
 		free(u);
 	}
 	return rc < 0 ? rc : 0;
 }
 
-/* ---- dry run and activation ---------------------------------------------------------- */
-
 struct dry {
+	struct rd_policy_job j; /* first: the pool's work takes the job */
 	struct call c;
-	struct rd_policy_rec rec;
-	json_t *report;
-	int rc;
-	char err[512];
 };
-
-static void dry_work(void *arg)
-{
-	struct dry *d = arg;
-	d->rc = rd_policy_dry_run(d->c.app->store, d->c.app->domain, &d->c.vendor, &d->rec, &d->report, d->err, sizeof d->err);
-}
 
 static void dry_done(struct rd_req *req, void *arg)
 {
 	struct dry *d = arg;
-	rd_policy_job_end(d->c.app->policies, d->c.who.vendor);
+	rd_policy_job_give(&d->j);
 	if (req) {
-		if (d->rc == 0)
-			rd_reply_json(req, 200, json_incref(d->report));
+		if (d->j.result == 0)
+			rd_reply_json(req, 200, json_incref(d->j.report));
 		else
-			rd_reply_error(req, 422, "policy_error", NULL, "the dry run failed: %s", d->err[0] ? d->err : rd_strerror(d->rc));
+			rd_reply_error(req, 422, "policy_error", NULL, "the dry run failed: %s",
+				       d->j.err[0] ? d->j.err : rd_strerror(d->j.result));
 	}
-	json_decref(d->report);
+	rd_policy_job_clear(&d->j);
 	free(d);
 }
 
@@ -284,63 +243,38 @@ int rd_api_policy_dry_run(struct rd_req *req)
 		free(d);
 		return 0;
 	}
-	if (strcmp(kind, "margin") != 0) {
-		rd_reply_error(req, 400, "invalid", "kind",
-			       "dry runs compare margins on the live contracts; a routing version is checked by its vectors");
+	job_of(&d->j, &d->c);
+	struct rd_serr e;
+	int rc = rd_policy_dry_run_prepare(&d->j, kind, version_param(req), &e);
+	if (rc == RD_ENOTFOUND)
+		rd_reply_error(req, 404, "not_found", "version", "no %s policy version %s", kind, rd_req_param(req, "version"));
+	else if (rc == RD_EINVAL)
+		rd_reply_serr(req, &e);
+	if (rc < 0 || pool_full(req, &d->j)) {
 		free(d);
-		return 0;
+		return rc == RD_ENOTFOUND || rc == RD_EINVAL ? 0 : rc;
 	}
-	struct rd_txn *t;
-	int rc = rd_store_read(d->c.app->store, &t);
-	if (rc < 0) {
-		free(d);
-		return rc;
-	}
-	uint32_t version = version_param(req);
-	rc = version ? rd_policy_find(t, d->c.app->domain, d->c.who.vendor, kind, version, &d->rec) : RD_ENOTFOUND;
-	rd_txn_end(t);
-	if (rc < 0) {
-		if (rc == RD_ENOTFOUND)
-			rd_reply_error(req, 404, "not_found", "version", "no %s policy version %s", kind, rd_req_param(req, "version"));
-		free(d);
-		return rc == RD_ENOTFOUND ? 0 : rc;
-	}
-	if (pool_full(req, &d->c)) {
-		free(d);
-		return 0;
-	}
-	if ((rc = queue_job(req, &d->c, dry_work, dry_done, d)) < 0)
+	if ((rc = queue_job(req, &d->j, rd_policy_dry_run_work, dry_done)) < 0)
 		free(d);
 	return rc;
-}
-
-struct activation {
-	struct call *c;
-	const char *kind;
-	uint32_t version;
-};
-
-static int activate_write(struct rd_txn *t, void *arg)
-{
-	struct activation *a = arg;
-	return rd_policy_activate(t, a->c->app->domain, a->c->who.vendor, a->kind, a->version, a->c->who.user);
 }
 
 int rd_api_policy_activate(struct rd_req *req)
 {
 	struct call c;
-	struct activation a = { .c = &c };
+	const char *kind;
 	if (rd_call_begin(req, &c) < 0 || rd_call_allow(&c, RD_RES_POLICY, RD_ACT_UPDATE) == RD_SCOPE_NONE ||
-	    !(a.kind = kind_param(req)))
+	    !(kind = kind_param(req)))
 		return 0;
-	a.version = version_param(req);
-	int rc = a.version ? rd_store_write(c.app->store, activate_write, &a) : RD_ENOTFOUND;
+	struct rd_actor who = { .vendor = c.who.vendor, .user = c.who.user };
+	uint32_t version = version_param(req);
+	int rc = rd_policy_activate_as(c.app, &who, kind, version);
 	if (rc == RD_ENOTFOUND) {
-		rd_reply_error(req, 404, "not_found", "version", "no %s policy version %s", a.kind, rd_req_param(req, "version"));
+		rd_reply_error(req, 404, "not_found", "version", "no %s policy version %s", kind, rd_req_param(req, "version"));
 		return 0;
 	}
 	if (rc < 0)
 		return rc;
-	rd_reply_json(req, 200, json_pack("{s:s, s:i}", "kind", a.kind, "active", (int)a.version));
+	rd_reply_json(req, 200, json_pack("{s:s, s:i}", "kind", kind, "active", (int)version));
 	return 0;
 }

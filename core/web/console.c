@@ -28,6 +28,7 @@
 #include "plugin/host.h"
 #include "policy/runtime.h"
 #include "renew/renew.h"
+#include "services/policies.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -876,34 +877,24 @@ int rd_page_vendor_policies(struct rd_req *req)
 }
 
 struct upload {
+	struct rd_policy_job j; /* first: the pool's work takes the job (services/policies.h) */
 	struct web w;
-	struct rd_policy_rec rec;
-	json_t *vectors, *report;
-	int result;
-	char err[512];
 };
 
-static void upload_check(void *arg)
+/* The job of a console user: who, and the vendor as loaded. */
+static void job_of(struct rd_policy_job *j, struct web *w)
 {
-	struct upload *u = arg;
-	char name[32];
-	snprintf(name, sizeof name, "%s (upload)", u->rec.kind);
-	u->result = rd_policy_check(&u->w.vendor, u->rec.kind, name, u->rec.source, strlen(u->rec.source), u->vectors,
-				    u->report, u->err, sizeof u->err);
-}
-
-static int upload_store(struct rd_txn *t, void *arg)
-{
-	struct upload *u = arg;
-	return rd_policy_store(t, u->w.app->domain, u->w.c.who.vendor, &u->rec);
+	j->app = w->app;
+	j->who = (struct rd_actor){ .vendor = w->c.who.vendor, .user = w->c.who.user };
+	j->vendor = w->vendor;
 }
 
 /* One vendor's share of the thread pool (as POST /api/v1/policies/{kind}):
  * a job more than policy_jobs_per_vendor gets a 429 page (true). */
-static bool pool_full(struct web *w)
+static bool pool_full(struct web *w, struct rd_policy_job *j)
 {
-	unsigned max = (unsigned)w->app->config->policy_jobs_per_vendor;
-	if (rd_policy_job_begin(w->app->policies, w->c.who.vendor, max))
+	unsigned max;
+	if (rd_policy_job_take(j, &max) == 0)
 		return false;
 	rd_reply_header(w->req, "retry-after", "1");
 	char text[200];
@@ -918,35 +909,35 @@ static bool pool_full(struct web *w)
 static void upload_done(struct rd_req *req, void *arg)
 {
 	struct upload *u = arg;
-	rd_policy_job_end(u->w.app->policies, u->w.c.who.vendor);
+	struct rd_policy_job *j = &u->j;
+	rd_policy_job_give(j);
 	if (!req)
 		goto out;
 	u->w.req = req;
 	u->w.c.req = req;
-	char *vtext = json_dumps(u->vectors, JSON_INDENT(1));
-	struct policy_form f = { .kind = u->rec.kind, .source = u->rec.source, .vectors = vtext, .note = u->rec.note };
+	char *vtext = json_dumps(j->vectors, JSON_INDENT(1));
+	struct policy_form f = { .kind = j->rec.kind, .source = j->rec.source, .vectors = vtext, .note = j->rec.note };
 	char msg[600];
 	int rc = 0;
-	if (u->result == RD_EINVAL) {
-		f.error = u->err;
-		f.line = error_line(u->err);
+	if (j->result == RD_EINVAL) {
+		f.error = j->err;
+		f.line = error_line(j->err);
 		rc = policies_page(&u->w, 422, &f, NULL);
-	} else if (u->result > 0) {
-		snprintf(msg, sizeof msg, "%d of %zu test vectors failed: the version is not stored.", u->result,
-			 json_array_size(u->vectors));
+	} else if (j->result > 0) {
+		snprintf(msg, sizeof msg, "%d of %zu test vectors failed: the version is not stored.", j->result,
+			 json_array_size(j->vectors));
 		f.error = msg;
-		f.failures = u->report;
+		f.failures = j->report;
 		rc = policies_page(&u->w, 422, &f, NULL);
-	} else if (u->result < 0) {
-		snprintf(msg, sizeof msg, "The policy could not be checked: %s", u->err);
+	} else if (j->result < 0) {
+		snprintf(msg, sizeof msg, "The policy could not be checked: %s", j->err);
 		f.error = msg;
 		rc = policies_page(&u->w, 500, &f, NULL);
 	} else {
-		u->rec.vectors_passed = (uint32_t)json_array_size(u->vectors);
-		rc = rd_store_write(u->w.app->store, upload_store, u);
+		rc = rd_policy_upload_store(j);
 		if (rc == 0) {
 			char loc[80];
-			snprintf(loc, sizeof loc, "/vendor/policies?stored=%s-%u", u->rec.kind, u->rec.version);
+			snprintf(loc, sizeof loc, "/vendor/policies?stored=%s-%u", j->rec.kind, j->rec.version);
 			rd_web_redirect(req, loc);
 		}
 	}
@@ -954,8 +945,7 @@ static void upload_done(struct rd_req *req, void *arg)
 	if (rc < 0)
 		rd_web_message(&u->w, 500, "Something went wrong", "The policy could not be stored. Try again.");
 out:
-	json_decref(u->vectors);
-	json_decref(u->report);
+	rd_policy_job_clear(j);
 	free(u);
 }
 
@@ -972,65 +962,42 @@ int rd_page_vendor_policy_upload(struct rd_req *req)
 		free(u);
 		return 0;
 	}
+	job_of(&u->j, &u->w);
 	const char *src = rd_form(req, "source"), *vtext = rd_form(req, "vectors"), *note = rd_form(req, "note");
 	struct policy_form f = { .kind = kind, .source = src, .vectors = vtext, .note = note };
 	json_error_t je;
 	json_t *vectors = vtext ? json_loads(vtext, 0, &je) : NULL;
 	char msg[300];
-	int rc = 0;
-	if (!src || !*src || strlen(src) >= sizeof u->rec.source) {
+	struct rd_serr e;
+	if (!src || !*src) {
 		f.error = "The source is Lua text of at most 64 KiB.";
 	} else if (!vectors) {
 		snprintf(msg, sizeof msg, "The test vectors are not JSON (line %d, column %d): %s", je.line, je.column, je.text);
 		f.error = msg;
-	} else if (!json_is_array(vectors) || json_array_size(vectors) == 0 || json_array_size(vectors) > 1000) {
-		f.error = "The test vectors are a JSON list of 1 to 1000 vectors.";
-	} else if (note && strlen(note) >= sizeof u->rec.note) {
-		f.error = "The note is at most 255 bytes.";
+	} else if (rd_policy_upload_prepare(&u->j, kind, src, vectors, note, &e) < 0) {
+		snprintf(msg, sizeof msg, "%s", e.message);
+		f.error = msg;
 	}
-	char *compact = !f.error ? json_dumps(vectors, JSON_COMPACT) : NULL;
-	if (!f.error && (!compact || strlen(compact) >= sizeof u->rec.vectors))
-		f.error = "The test vectors are at most 64 KiB.";
+	json_decref(vectors); /* the job holds its own reference */
 	if (f.error) {
-		free(compact);
-		json_decref(vectors);
-		rc = policies_page(&u->w, 400, &f, NULL);
+		int rc = policies_page(&u->w, 400, &f, NULL);
 		free(u);
 		return rc;
 	}
-	snprintf(u->rec.kind, sizeof u->rec.kind, "%s", kind);
-	memcpy(u->rec.source, src, strlen(src) + 1);
-	memcpy(u->rec.vectors, compact, strlen(compact) + 1);
-	snprintf(u->rec.note, sizeof u->rec.note, "%s", note ? note : "");
-	u->rec.user_id = u->w.c.who.user;
-	u->vectors = vectors;
-	u->report = json_array();
-	free(compact);
-	int q = pool_full(&u->w) ? 1 : rd_req_work(req, upload_check, upload_done, u);
+	int q = pool_full(&u->w, &u->j) ? 1 : rd_req_work(req, rd_policy_upload_check, upload_done, u);
 	if (q < 0)
-		rd_policy_job_end(u->w.app->policies, u->w.c.who.vendor);
+		rd_policy_job_give(&u->j);
 	if (q != 0) {
-		json_decref(u->vectors);
-		json_decref(u->report);
+		rd_policy_job_clear(&u->j);
 		free(u);
 	}
 	return q < 0 ? q : 0;
 }
 
 struct dry {
+	struct rd_policy_job j; /* first: the pool's work takes the job */
 	struct web w;
-	struct rd_policy_rec rec;
-	json_t *report;
-	int rc;
-	char err[512];
 };
-
-static void dry_work(void *arg)
-{
-	struct dry *d = arg;
-	d->rc = rd_policy_dry_run(d->w.app->store, d->w.app->domain, &d->w.vendor, &d->rec, &d->report, d->err,
-				  sizeof d->err);
-}
 
 static json_t *shares_text(json_t *shares)
 {
@@ -1050,14 +1017,14 @@ static json_t *shares_text(json_t *shares)
 static void dry_done(struct rd_req *req, void *arg)
 {
 	struct dry *d = arg;
-	rd_policy_job_end(d->w.app->policies, d->w.c.who.vendor);
+	rd_policy_job_give(&d->j);
 	if (!req)
 		goto out;
 	d->w.req = req;
 	d->w.c.req = req;
-	if (d->rc < 0) {
+	if (d->j.result < 0) {
 		char text[600];
-		snprintf(text, sizeof text, "The dry run failed: %s", d->err[0] ? d->err : rd_strerror(d->rc));
+		snprintf(text, sizeof text, "The dry run failed: %s", d->j.err[0] ? d->j.err : rd_strerror(d->j.result));
 		rd_web_message(&d->w, 422, "Dry run failed", text);
 		goto out;
 	}
@@ -1066,7 +1033,7 @@ static void dry_done(struct rd_req *req, void *arg)
 		rd_web_message(&d->w, 500, "Something went wrong", "The store could not be read. Try again.");
 		goto out;
 	}
-	json_t *r = d->report, *partners = json_array(), *largest = json_array(), *errors = json_array();
+	json_t *r = d->j.report, *partners = json_array(), *largest = json_array(), *errors = json_array();
 	size_t i;
 	json_t *x;
 	json_array_foreach(json_object_get(r, "per_partner"), i, x) {
@@ -1093,23 +1060,23 @@ static void dry_done(struct rd_req *req, void *arg)
 	json_array_foreach(json_object_get(r, "errors"), i, x) json_array_append(errors, x);
 	rd_txn_end(t);
 	char title[64];
-	snprintf(title, sizeof title, "Dry run: %s policy version %u", d->rec.kind, d->rec.version);
+	snprintf(title, sizeof title, "Dry run: %s policy version %u", d->j.rec.kind, d->j.rec.version);
 	json_t *ctx = page_ctx(&d->w, title, "/vendor/policies");
 	uint32_t active = d->w.vendor.margin_version;
 	json_object_set_new(ctx, "report",
-			    json_pack("{s:s, s:I, s:O, s:O, s:O, s:O, s:O, s:O, s:o, s:o, s:o}", "kind", d->rec.kind,
-				      "version", (json_int_t)d->rec.version, "compared_with", json_object_get(r, "compared_with"),
+			    json_pack("{s:s, s:I, s:O, s:O, s:O, s:O, s:O, s:O, s:o, s:o, s:o}", "kind", d->j.rec.kind,
+				      "version", (json_int_t)d->j.rec.version, "compared_with", json_object_get(r, "compared_with"),
 				      "lines", json_object_get(r, "lines"), "lines_changed", json_object_get(r, "lines_changed"),
 				      "lines_failed", json_object_get(r, "lines_failed"), "lines_failed_before",
 				      json_object_get(r, "lines_failed_before"), "contracts_without_price",
 				      json_object_get(r, "contracts_without_price"), "per_partner", partners, "largest_changes",
 				      largest, "errors", errors));
 	json_object_set_new(ctx, "can_activate",
-			    json_boolean(may(&d->w, RD_RES_POLICY, RD_ACT_UPDATE) && d->rec.version != active));
-	json_object_set_new(ctx, "rollback", json_boolean(d->rec.version < active));
+			    json_boolean(may(&d->w, RD_RES_POLICY, RD_ACT_UPDATE) && d->j.rec.version != active));
+	json_object_set_new(ctx, "rollback", json_boolean(d->j.rec.version < active));
 	page(&d->w, 200, "vendor_dry_run", ctx);
 out:
-	json_decref(d->report);
+	rd_policy_job_clear(&d->j);
 	free(d);
 }
 
@@ -1126,62 +1093,38 @@ int rd_page_vendor_policy_dry_run(struct rd_req *req)
 		free(d);
 		return 0;
 	}
-	if (strcmp(kind, "margin")) {
+	job_of(&d->j, &d->w);
+	struct rd_serr e;
+	int rc = rd_policy_dry_run_prepare(&d->j, kind, version_param(req), &e);
+	if (rc == RD_EINVAL)
 		rd_web_message(&d->w, 400, "No dry run for routing",
 			       "Dry runs compare margins on the live contracts; a routing version is checked by its test vectors.");
+	else if (rc == RD_ENOTFOUND)
+		rd_web_message(&d->w, 404, "Not found", "There is no such policy version.");
+	if (rc < 0 || pool_full(&d->w, &d->j)) {
 		free(d);
-		return 0;
+		return rc == RD_ENOTFOUND || rc == RD_EINVAL ? 0 : rc;
 	}
-	struct rd_txn *t;
-	int rc = rd_store_read(d->w.app->store, &t);
-	if (rc < 0) {
-		free(d);
-		return rc;
-	}
-	uint32_t version = version_param(req);
-	rc = version ? rd_policy_find(t, d->w.app->domain, d->w.c.who.vendor, kind, version, &d->rec) : RD_ENOTFOUND;
-	rd_txn_end(t);
-	if (rc < 0) {
-		if (rc == RD_ENOTFOUND)
-			rd_web_message(&d->w, 404, "Not found", "There is no such policy version.");
-		free(d);
-		return rc == RD_ENOTFOUND ? 0 : rc;
-	}
-	if (pool_full(&d->w)) {
-		free(d);
-		return 0;
-	}
-	if ((rc = rd_req_work(req, dry_work, dry_done, d)) < 0) {
-		rd_policy_job_end(d->w.app->policies, d->w.c.who.vendor);
+	if ((rc = rd_req_work(req, rd_policy_dry_run_work, dry_done, d)) < 0) {
+		rd_policy_job_give(&d->j);
 		free(d);
 	}
 	return rc;
 }
 
-struct activation {
-	struct web *w;
-	const char *kind;
-	uint32_t version;
-};
-
-static int activate_write(struct rd_txn *t, void *arg)
-{
-	struct activation *a = arg;
-	return rd_policy_activate(t, a->w->app->domain, a->w->c.who.vendor, a->kind, a->version, a->w->c.who.user);
-}
-
 int rd_page_vendor_policy_activate(struct rd_req *req)
 {
 	struct web w;
-	struct activation a = { .w = &w };
+	const char *kind;
 	if (!console_begin(req, &w) || !rd_web_csrf_ok(&w) || !allowed(&w, RD_RES_POLICY, RD_ACT_UPDATE))
 		return 0;
-	if (!(a.kind = kind_param(req))) {
+	if (!(kind = kind_param(req))) {
 		rd_web_message(&w, 404, "Not found", "Policies are of kind margin or routing.");
 		return 0;
 	}
-	a.version = version_param(req);
-	int rc = a.version ? rd_store_write(w.app->store, activate_write, &a) : RD_ENOTFOUND;
+	struct rd_actor who = { .vendor = w.c.who.vendor, .user = w.c.who.user };
+	uint32_t version = version_param(req);
+	int rc = rd_policy_activate_as(w.app, &who, kind, version);
 	if (rc == RD_ENOTFOUND) {
 		rd_web_message(&w, 404, "Not found", "There is no such policy version.");
 		return 0;
@@ -1189,7 +1132,7 @@ int rd_page_vendor_policy_activate(struct rd_req *req)
 	if (rc < 0)
 		return rc;
 	char loc[80];
-	snprintf(loc, sizeof loc, "/vendor/policies?activated=%s-%u", a.kind, a.version);
+	snprintf(loc, sizeof loc, "/vendor/policies?activated=%s-%u", kind, version);
 	rd_web_redirect(req, loc);
 	return 0;
 }
