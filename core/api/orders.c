@@ -180,9 +180,8 @@ int rd_api_orders_create(struct rd_req *req)
 			free(o);
 			return rc;
 		}
-		rc = rd_entity_get(t, c.app->domain->opportunities, &rd_entity_opportunity, c.who.vendor, ask.opportunity_id, o);
+		bool in = rd_call_opportunity(&c, scope, t, ask.opportunity_id, o) == 0;
 		rd_txn_end(t);
-		bool in = rc == 0 && (rd_call_in_scope(&c, o->reseller_id) || rd_call_in_scope(&c, o->distributor_id));
 		free(o);
 		if (!in) {
 			rd_reply_error(req, 400, "invalid", "opportunity_id", "there is no such opportunity");

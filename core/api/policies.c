@@ -137,17 +137,13 @@ static void job_of(struct rd_policy_job *j, struct call *c)
 	j->vendor = c->vendor;
 }
 
-static void upload_done(struct rd_req *req, void *arg)
+/* The answer to an upload whose check has finished. */
+static void upload_answer(struct rd_req *req, struct rd_policy_job *j)
 {
-	struct upload *u = arg;
-	struct rd_policy_job *j = &u->j;
-	rd_policy_job_give(j);
-	if (!req)
-		goto out;
 	if (j->result == RD_EINVAL) {
 		json_t *e = json_pack("{s:s, s:s, s:s}", "code", "policy_error", "message", j->err, "field", "source");
 		rd_reply_json(req, 422, json_pack("{s:o}", "error", e));
-		goto out;
+		return;
 	}
 	if (j->result > 0) {
 		char msg[160];
@@ -156,23 +152,30 @@ static void upload_done(struct rd_req *req, void *arg)
 		json_t *e = json_pack("{s:s, s:s, s:s, s:O}", "code", "vectors_failed", "message", msg, "field", "vectors",
 				      "failures", j->report);
 		rd_reply_json(req, 422, json_pack("{s:o}", "error", e));
-		goto out;
+		return;
 	}
 	if (j->result < 0) {
 		rd_reply_error(req, 500, "internal", NULL, "the policy could not be checked: %s", j->err);
-		goto out;
+		return;
 	}
 	int rc = rd_policy_upload_store(j);
 	if (rc < 0) {
 		rd_reply_error(req, 500, "internal", NULL, "the version could not be stored: %s", rd_strerror(rc));
-		goto out;
+		return;
 	}
 	char loc[80];
 	snprintf(loc, sizeof loc, "/api/v1/policies/%s/%u", j->rec.kind, j->rec.version);
 	rd_reply_header(req, "location", loc);
 	rd_reply_json(req, 201, summary(&j->rec));
-out:
-	rd_policy_job_clear(j);
+}
+
+static void upload_done(struct rd_req *req, void *arg)
+{
+	struct upload *u = arg;
+	rd_policy_job_give(&u->j);
+	if (req) /* NULL: the client went away */
+		upload_answer(req, &u->j);
+	rd_policy_job_clear(&u->j);
 	free(u);
 }
 
@@ -236,15 +239,15 @@ static void dry_done(struct rd_req *req, void *arg)
 
 int rd_api_policy_dry_run(struct rd_req *req)
 {
-	struct dry *d = rd_calloc(1, sizeof *d);
+	struct rd_serr e;
 	const char *kind;
+	struct dry *d = rd_calloc(1, sizeof *d);
 	if (rd_call_begin(req, &d->c) < 0 || rd_call_allow(&d->c, RD_RES_POLICY, RD_ACT_READ) == RD_SCOPE_NONE ||
 	    !(kind = kind_param(req))) {
 		free(d);
 		return 0;
 	}
 	job_of(&d->j, &d->c);
-	struct rd_serr e;
 	int rc = rd_policy_dry_run_prepare(&d->j, kind, version_param(req), &e);
 	if (rc == RD_ENOTFOUND)
 		rd_reply_error(req, 404, "not_found", "version", "no %s policy version %s", kind, rd_req_param(req, "version"));

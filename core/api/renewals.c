@@ -162,27 +162,43 @@ int rd_api_opportunities_list(struct rd_req *req)
 	return rd_page_records(&pg, &c, c.app->domain->opportunities, &rd_entity_opportunity, opp_row, &f);
 }
 
+/* The opportunity of the path's id as the caller may see it, read in *t
+ * (left open) into *o (malloc'd); opp_end lets both go.  RD_ENOTFOUND
+ * has answered 404: the handler returns 0. */
+static int opp_begin(struct call *c, enum rd_scope scope, struct rd_txn **t, struct rd_opportunity **o)
+{
+	*o = NULL;
+	int rc = rd_store_read(c->app->store, t);
+	if (rc < 0) {
+		*t = NULL;
+		return rc;
+	}
+	*o = rd_malloc(sizeof **o);
+	rc = rd_call_opportunity(c, scope, *t, rd_parse_id(rd_req_param(c->req, "id")), *o);
+	if (rc == RD_ENOTFOUND)
+		rd_reply_error(c->req, 404, "not_found", "id", "no such opportunity");
+	return rc;
+}
+
+static void opp_end(struct rd_txn *t, struct rd_opportunity *o)
+{
+	if (t)
+		rd_txn_end(t);
+	free(o);
+}
+
 int rd_api_opportunity_get(struct rd_req *req)
 {
 	struct call c;
 	enum rd_scope scope;
 	if (rd_call_begin(req, &c) < 0 || (scope = rd_call_allow(&c, RD_RES_OPPORTUNITY, RD_ACT_READ)) == RD_SCOPE_NONE)
 		return 0;
-	uint64_t id = rd_parse_id(rd_req_param(req, "id"));
 	struct rd_txn *t;
-	int rc = rd_store_read(c.app->store, &t);
-	if (rc < 0)
-		return rc;
-	struct rd_opportunity *o = rd_malloc(sizeof *o);
-	rc = id ? rd_entity_get(t, c.app->domain->opportunities, &rd_entity_opportunity, c.who.vendor, id, o) : RD_ENOTFOUND;
-	rd_txn_end(t);
-	if (rc == 0 && !sees_opp(&c, scope, o))
-		rc = RD_ENOTFOUND;
+	struct rd_opportunity *o;
+	int rc = opp_begin(&c, scope, &t, &o);
 	if (rc == 0)
 		rd_reply_json(req, 200, opp_json(o));
-	else if (rc == RD_ENOTFOUND)
-		rd_reply_error(req, 404, "not_found", "id", "no such opportunity");
-	free(o);
+	opp_end(t, o);
 	return rc == RD_ENOTFOUND ? 0 : rc;
 }
 
@@ -191,30 +207,20 @@ int rd_api_opportunity_get(struct rd_req *req)
 /* GET /api/v1/opportunities/{id}/quote.pdf: whoever may read the opportunity. */
 int rd_api_opportunity_quote_pdf(struct rd_req *req)
 {
+	struct rd_txn *t;
+	struct rd_opportunity *o;
 	struct call c;
 	enum rd_scope scope;
 	if (rd_call_begin(req, &c) < 0 || (scope = rd_call_allow(&c, RD_RES_OPPORTUNITY, RD_ACT_READ)) == RD_SCOPE_NONE)
 		return 0;
-	uint64_t id = rd_parse_id(rd_req_param(req, "id"));
-	struct rd_txn *t;
-	int rc = rd_store_read(c.app->store, &t);
-	if (rc < 0)
-		return rc;
-	struct rd_opportunity *o = rd_malloc(sizeof *o);
 	struct rd_quote_doc *q = rd_malloc(sizeof *q);
-	rc = id ? rd_entity_get(t, c.app->domain->opportunities, &rd_entity_opportunity, c.who.vendor, id, o) : RD_ENOTFOUND;
-	if (rc == 0 && !sees_opp(&c, scope, o))
-		rc = RD_ENOTFOUND;
-	if (rc == 0)
-		rc = rd_quote_load(c.app->plugins, t, c.app->domain, &c.vendor, o, q);
-	rd_txn_end(t);
-	free(o);
+	int rc = opp_begin(&c, scope, &t, &o);
+	if (rc == 0 && (rc = rd_quote_load(c.app->plugins, t, c.app->domain, &c.vendor, o, q)) == RD_ENOTFOUND)
+		rd_reply_error(req, 404, "not_found", "id", "no such opportunity");
+	opp_end(t, o);
 	if (rc < 0) {
 		free(q);
-		if (rc != RD_ENOTFOUND)
-			return rc;
-		rd_reply_error(req, 404, "not_found", "id", "no such opportunity");
-		return 0;
+		return rc == RD_ENOTFOUND ? 0 : rc;
 	}
 	return rd_quote_reply(req, q);
 }
@@ -240,21 +246,11 @@ int rd_api_opportunity_decide(struct rd_req *req)
 	uint64_t id = rd_parse_id(rd_req_param(req, "id"));
 	/* Scope first: the partner of record (or its distributor) decides. */
 	struct rd_txn *t;
-	int rc = rd_store_read(c.app->store, &t);
+	struct rd_opportunity *o;
+	int rc = opp_begin(&c, scope, &t, &o);
+	opp_end(t, o);
 	if (rc < 0)
-		return rc;
-	struct rd_opportunity *o = rd_malloc(sizeof *o);
-	rc = id ? rd_entity_get(t, c.app->domain->opportunities, &rd_entity_opportunity, c.who.vendor, id, o) : RD_ENOTFOUND;
-	rd_txn_end(t);
-	if (rc == 0 && !sees_opp(&c, scope, o))
-		rc = RD_ENOTFOUND;
-	free(o);
-	if (rc == RD_ENOTFOUND) {
-		rd_reply_error(req, 404, "not_found", "id", "no such opportunity");
-		return 0;
-	}
-	if (rc < 0)
-		return rc;
+		return rc == RD_ENOTFOUND ? 0 : rc;
 	char why[200] = "";
 	rc = rd_renew_decide(c.app->renew, c.who.vendor, c.who.user, id, mode, why, sizeof why);
 	if (rc == RD_EINVAL) {
@@ -554,20 +550,14 @@ int rd_api_portal_action(struct rd_req *req)
 /* GET /api/v1/opportunities/{id}/links: the customer links sent for it. */
 int rd_api_links_list(struct rd_req *req)
 {
+	struct rd_txn *t;
+	struct rd_opportunity *o;
 	struct call c;
 	enum rd_scope scope;
 	if (rd_call_begin(req, &c) < 0 || (scope = rd_call_allow(&c, RD_RES_OPPORTUNITY, RD_ACT_UPDATE)) == RD_SCOPE_NONE)
 		return 0;
-	uint64_t id = rd_parse_id(rd_req_param(req, "id"));
-	struct rd_txn *t;
-	int rc = rd_store_read(c.app->store, &t);
-	if (rc < 0)
-		return rc;
-	struct rd_opportunity *o = rd_malloc(sizeof *o);
-	rc = id ? rd_entity_get(t, c.app->domain->opportunities, &rd_entity_opportunity, c.who.vendor, id, o) : RD_ENOTFOUND;
-	if (rc == 0 && !sees_opp(&c, scope, o))
-		rc = RD_ENOTFOUND;
-	free(o);
+	int rc = opp_begin(&c, scope, &t, &o);
+	uint64_t id = o ? o->id : 0;
 	json_t *items = json_array();
 	if (rc == 0) {
 		struct rd_iter it;
@@ -580,15 +570,10 @@ int rd_api_links_list(struct rd_req *req)
 				json_array_append_new(items, rd_entity_to_json(&rd_entity_link, &l));
 		rd_iter_close(&it);
 	}
-	rd_txn_end(t);
-	if (rc == RD_ENOTFOUND) {
-		json_decref(items);
-		rd_reply_error(req, 404, "not_found", "id", "no such opportunity");
-		return 0;
-	}
+	opp_end(t, o);
 	if (rc < 0) {
 		json_decref(items);
-		return rc;
+		return rc == RD_ENOTFOUND ? 0 : rc;
 	}
 	rd_reply_json(req, 200, json_pack("{s:o, s:n}", "items", items, "next_cursor"));
 	return 0;
@@ -609,8 +594,7 @@ static int revoke_link_write(struct rd_txn *t, void *arg)
 	if (rc < 0 || r->l.vendor_id != r->c->who.vendor)
 		return RD_ENOTFOUND;
 	struct rd_opportunity *o = rd_malloc(sizeof *o);
-	rc = rd_entity_get(t, d->opportunities, &rd_entity_opportunity, r->c->who.vendor, r->l.opportunity_id, o);
-	bool sees = rc == 0 && sees_opp(r->c, r->scope, o);
+	bool sees = rd_call_opportunity(r->c, r->scope, t, r->l.opportunity_id, o) == 0;
 	free(o);
 	if (!sees)
 		return RD_ENOTFOUND;

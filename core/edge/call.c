@@ -268,6 +268,16 @@ bool rd_call_owns_customer(struct call *c, struct rd_txn *t, uint64_t customer)
 	return rc >= 0 && any && all;
 }
 
+int rd_call_opportunity(struct call *c, enum rd_scope scope, struct rd_txn *t, uint64_t id, struct rd_opportunity *o)
+{
+	int rc = id ? rd_entity_get(t, c->app->domain->opportunities, &rd_entity_opportunity, c->who.vendor, id, o)
+		    : RD_ENOTFOUND;
+	if (rc == 0 && scope != RD_SCOPE_ALL && !rd_call_in_scope(c, o->reseller_id) &&
+	    !rd_call_in_scope(c, o->distributor_id))
+		rc = RD_ENOTFOUND;
+	return rc;
+}
+
 bool rd_call_sees(struct call *c, struct rd_txn *t, enum rd_resource res, const void *obj)
 {
 	const struct rd_principal *w = &c->who;

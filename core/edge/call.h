@@ -80,6 +80,10 @@ enum rd_scope rd_call_allow(struct call *c, enum rd_resource res, enum rd_action
 /* Whether a partner-scoped caller may see a record of this resource. */
 bool rd_call_sees(struct call *c, struct rd_txn *t, enum rd_resource res, const void *obj);
 bool rd_call_in_scope(const struct call *c, uint64_t partner);
+/* Reads opportunity id as the caller may see it with scope (all: any of
+ * the vendor's; own: its partner's or its distributor's); RD_ENOTFOUND
+ * when there is none or the caller may not see it. */
+int rd_call_opportunity(struct call *c, enum rd_scope scope, struct rd_txn *t, uint64_t id, struct rd_opportunity *o);
 /* Whether a partner-scoped caller may change the customer's identity (its
  * record and its contacts): every contract of the customer that is not
  * cancelled is in the caller's channel, and there is one. */

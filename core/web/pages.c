@@ -775,10 +775,8 @@ int rd_page_partner_decide(struct rd_req *req)
 	if (rc < 0)
 		return rc;
 	struct rd_opportunity *o = rd_malloc(sizeof *o);
-	rc = rd_entity_get(t, w.app->domain->opportunities, &rd_entity_opportunity, w.c.who.vendor, id, o);
+	bool sees = rd_call_opportunity(&w.c, rd_authz(w.c.who.role, RD_RES_OPPORTUNITY, RD_ACT_UPDATE), t, id, o) == 0;
 	rd_txn_end(t);
-	bool sees = rc == 0 && (rd_authz(w.c.who.role, RD_RES_OPPORTUNITY, RD_ACT_UPDATE) == RD_SCOPE_ALL ||
-				rd_call_in_scope(&w.c, o->reseller_id) || rd_call_in_scope(&w.c, o->distributor_id));
 	free(o);
 	if (!sees) {
 		rd_web_message(&w, 404, "Not found", "There is no such opportunity.");
