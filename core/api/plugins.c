@@ -15,6 +15,7 @@
 
 #include "api/api.h"
 #include "plugin/host.h"
+#include "services/enablements.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -85,33 +86,6 @@ int rd_api_enablements_list(struct rd_req *req)
 	return 0;
 }
 
-struct enable {
-	struct call *c;
-	struct rd_enablement e;
-	bool replaced;
-};
-
-static int enable_write(struct rd_txn *t, void *arg)
-{
-	struct enable *en = arg;
-	return rd_enablement_put(t, en->c->app->domain, en->c->who.vendor, en->c->who.user, &en->e, &en->replaced);
-}
-
-static int partner_exists(struct call *c, uint64_t partner)
-{
-	if (!partner)
-		return 0;
-	struct rd_txn *t;
-	int rc = rd_store_read(c->app->store, &t);
-	if (rc < 0)
-		return rc;
-	const void *v;
-	size_t n;
-	rc = rd_txn_get(t, c->app->domain->partners, c->who.vendor, partner, &v, &n);
-	rd_txn_end(t);
-	return rc;
-}
-
 int rd_api_enablements_create(struct rd_req *req)
 {
 	struct call c;
@@ -137,69 +111,37 @@ int rd_api_enablements_create(struct rd_req *req)
 		json_decref(body);
 		return 0;
 	}
-	struct enable *en = rd_calloc(1, sizeof *en);
-	en->c = &c;
-	en->e.partner_id = json_is_integer(partner) ? (uint64_t)json_integer_value(partner) : 0;
+	uint64_t pid = json_is_integer(partner) ? (uint64_t)json_integer_value(partner) : 0;
 	char *text = json_dumps(config, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(body);
-	if (!text || strlen(text) >= sizeof en->e.config) {
+	if (!text) {
 		rd_reply_error(req, 400, "invalid", "config", "the configuration is larger than 16 KiB");
-		free(text);
-		free(en);
 		return 0;
 	}
-	if (partner_exists(&c, en->e.partner_id) < 0) {
-		rd_reply_error(req, 400, "invalid", "partner_id", "no partner with id %llu", (unsigned long long)en->e.partner_id);
-		free(text);
-		free(en);
-		return 0;
-	}
-	snprintf(en->e.plugin, sizeof en->e.plugin, "%s", rd_loaded_desc(l)->name);
-	en->e.user_id = c.who.user;
-	en->e.enabled_at = rd_clock_now();
+	struct rd_actor who = { .vendor = c.who.vendor, .user = c.who.user };
+	struct rd_enablement *en = rd_malloc(sizeof *en);
+	bool replaced = false;
+	struct rd_serr e;
 	json_t *fields = json_array();
-	char err[600];
-	/* Secrets are sealed here; the request's copy of them is wiped. */
-	int rc = rd_enablement_prepare(c.app->plugins, l, c.who.vendor, &en->e, text, fields, err, sizeof err);
-	sodium_memzero(text, strlen(text));
+	int rc = rd_enablement_enable(c.app, &who, l, pid, text, fields, en, &replaced, &e);
+	sodium_memzero(text, strlen(text)); /* the request's copy of any secret */
 	free(text);
-	if (rc == RD_ETOOBIG) {
-		rd_reply_error(req, 400, "invalid", "config", "%s", err);
-		json_decref(fields);
-		free(en);
-		return 0;
-	}
-	if (rc < 0) {
-		json_t *e = json_pack("{s:s, s:s, s:o, s:O}", "code", "invalid_config", "message", err, "field",
-				      json_array_size(fields) ? json_string(json_string_value(json_object_get(json_array_get(fields, 0), "field")))
-							      : json_string("config"),
+	if (rc == 0) {
+		json_t *j = rd_enablement_json(en);
+		rd_plugins_show_secrets(l, j);
+		rd_reply_json(req, replaced ? 200 : 201, j);
+	} else if (rc == RD_ETOOBIG || (rc == RD_EINVAL && !strcmp(e.code, "invalid"))) {
+		rd_reply_error(req, 400, "invalid", e.field, "%s", e.message);
+		rc = 0;
+	} else if (rc == RD_EINVAL) {
+		json_t *j = json_pack("{s:s, s:s, s:s, s:O}", "code", "invalid_config", "message", e.message, "field", e.field,
 				      "fields", fields);
-		rd_reply_json(req, 422, json_pack("{s:o}", "error", e));
-		json_decref(fields);
-		free(en);
-		return 0;
+		rd_reply_json(req, 422, json_pack("{s:o}", "error", j));
+		rc = 0;
 	}
 	json_decref(fields);
-	rc = rd_store_write(c.app->store, enable_write, en);
-	if (rc == 0) {
-		json_t *j = rd_enablement_json(&en->e);
-		rd_plugins_show_secrets(l, j);
-		rd_reply_json(req, en->replaced ? 200 : 201, j);
-	}
 	free(en);
 	return rc;
-}
-
-struct disable {
-	struct call *c;
-	const char *plugin;
-	uint64_t id;
-};
-
-static int disable_write(struct rd_txn *t, void *arg)
-{
-	struct disable *d = arg;
-	return rd_enablement_remove(t, d->c->app->domain, d->c->who.vendor, d->c->who.user, d->plugin, 0, d->id);
 }
 
 int rd_api_enablements_delete(struct rd_req *req)
@@ -209,10 +151,11 @@ int rd_api_enablements_delete(struct rd_req *req)
 	if (rd_call_begin(req, &c) < 0 || rd_call_allow(&c, RD_RES_PLUGIN, RD_ACT_DELETE) == RD_SCOPE_NONE ||
 	    !(l = plugin_param(&c)))
 		return 0;
-	struct disable d = { &c, rd_loaded_desc(l)->name, rd_parse_id(rd_req_param(req, "id")) };
-	int rc = d.id ? rd_store_write(c.app->store, disable_write, &d) : RD_ENOTFOUND;
+	struct rd_actor who = { .vendor = c.who.vendor, .user = c.who.user };
+	const char *name = rd_loaded_desc(l)->name;
+	int rc = rd_enablement_disable(c.app, &who, name, rd_parse_id(rd_req_param(req, "id")));
 	if (rc == RD_ENOTFOUND) {
-		rd_reply_error(req, 404, "not_found", "id", "no such enablement of %s", d.plugin);
+		rd_reply_error(req, 404, "not_found", "id", "no such enablement of %s", name);
 		return 0;
 	}
 	if (rc < 0)

@@ -28,6 +28,7 @@
 #include "plugin/host.h"
 #include "policy/runtime.h"
 #include "renew/renew.h"
+#include "services/enablements.h"
 #include "services/policies.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -1262,30 +1263,6 @@ int rd_page_vendor_plugins(struct rd_req *req)
 	return plugins_page(&w, 200, NULL, note);
 }
 
-struct enable {
-	struct web *w;
-	struct rd_enablement e;
-	bool replaced;
-};
-
-static int enable_write(struct rd_txn *t, void *arg)
-{
-	struct enable *en = arg;
-	return rd_enablement_put(t, en->w->app->domain, en->w->c.who.vendor, en->w->c.who.user, &en->e, &en->replaced);
-}
-
-static bool partner_exists(struct web *w, uint64_t id)
-{
-	struct rd_txn *t;
-	if (rd_store_read(w->app->store, &t) < 0)
-		return false;
-	const void *v;
-	size_t n;
-	bool yes = rd_txn_get(t, w->app->domain->partners, w->c.who.vendor, id, &v, &n) == 0;
-	rd_txn_end(t);
-	return yes;
-}
-
 int rd_page_vendor_plugin_enable(struct rd_req *req)
 {
 	struct web w;
@@ -1301,7 +1278,7 @@ int rd_page_vendor_plugin_enable(struct rd_req *req)
 	const char *config = rd_form(req, "config"), *partner = rd_form(req, "partner");
 	struct plugin_form f = { .plugin = name, .config = config };
 	f.partner = partner && strcmp(partner, "0") ? rd_parse_id(partner) : 0;
-	if (partner && strcmp(partner, "0") && (!f.partner || !partner_exists(&w, f.partner))) {
+	if (partner && strcmp(partner, "0") && (!f.partner || !rd_enablement_partner_ok(w.app, w.c.who.vendor, f.partner))) {
 		f.error = "Choose the vendor or one of its partners.";
 		f.partner = 0;
 		return plugins_page(&w, 400, &f, NULL);
@@ -1319,23 +1296,23 @@ int rd_page_vendor_plugin_enable(struct rd_req *req)
 		f.error = msg;
 		return plugins_page(&w, 400, &f, NULL);
 	}
-	struct enable *en = rd_calloc(1, sizeof *en);
-	en->w = &w;
-	en->e.partner_id = f.partner;
 	char *text = json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(cfg);
-	if (!text || strlen(text) >= sizeof en->e.config) {
+	struct rd_actor who = { .vendor = w.c.who.vendor, .user = w.c.who.user };
+	struct rd_enablement *en = rd_malloc(sizeof *en);
+	bool replaced;
+	struct rd_serr e;
+	json_t *fields = json_array();
+	int rc = text ? rd_enablement_enable(w.app, &who, l, f.partner, text, fields, en, &replaced, &e)
+		      : rd_serr_set(&e, RD_ETOOBIG, "too_large", "config", "too large");
+	free(en);
+	if (rc == RD_ETOOBIG && !strcmp(e.code, "too_large")) {
 		free(text);
-		free(en);
+		json_decref(fields);
 		f.error = "The configuration is larger than 16 KiB.";
 		return plugins_page(&w, 400, &f, NULL);
 	}
-	snprintf(en->e.plugin, sizeof en->e.plugin, "%s", name);
-	en->e.user_id = w.c.who.user;
-	en->e.enabled_at = rd_clock_now();
-	json_t *fields = json_array();
-	int rc = rd_enablement_prepare(w.app->plugins, l, w.c.who.vendor, &en->e, text, fields, msg, sizeof msg);
-	if (rc < 0) {
+	if (rc == RD_ETOOBIG || rc == RD_EINVAL) {
 		/* The form comes back as typed, but with any secrets as "set"/"unset". */
 		char *again = NULL;
 		if (rd_plugins_has_secrets(l)) {
@@ -1345,7 +1322,7 @@ int rd_page_vendor_plugin_enable(struct rd_req *req)
 			json_decref(shown);
 			f.config = again;
 		}
-		free(en);
+		snprintf(msg, sizeof msg, "%s", e.message);
 		f.error = msg;
 		f.fields = fields;
 		rc = plugins_page(&w, 422, &f, NULL);
@@ -1356,26 +1333,12 @@ int rd_page_vendor_plugin_enable(struct rd_req *req)
 	}
 	free(text);
 	json_decref(fields);
-	rc = rd_store_write(w.app->store, enable_write, en);
-	free(en);
 	if (rc < 0)
 		return rc;
 	char loc[120];
 	snprintf(loc, sizeof loc, "/vendor/plugins?enabled=%s", name);
 	rd_web_redirect(req, loc);
 	return 0;
-}
-
-struct disable {
-	struct web *w;
-	const char *plugin;
-	uint64_t id;
-};
-
-static int disable_write(struct rd_txn *t, void *arg)
-{
-	struct disable *d = arg;
-	return rd_enablement_remove(t, d->w->app->domain, d->w->c.who.vendor, d->w->c.who.user, d->plugin, 0, d->id);
 }
 
 int rd_page_vendor_plugin_disable(struct rd_req *req)
@@ -1385,8 +1348,9 @@ int rd_page_vendor_plugin_disable(struct rd_req *req)
 		return 0;
 	const char *name = rd_req_param(req, "name");
 	struct rd_loaded *l = name ? rd_plugins_find(w.app->plugins, name) : NULL;
-	struct disable d = { &w, l ? rd_loaded_desc(l)->name : NULL, rd_parse_id(rd_req_param(req, "id")) };
-	int rc = l && d.id ? rd_store_write(w.app->store, disable_write, &d) : RD_ENOTFOUND;
+	struct rd_actor who = { .vendor = w.c.who.vendor, .user = w.c.who.user };
+	const char *plugin = l ? rd_loaded_desc(l)->name : NULL;
+	int rc = rd_enablement_disable(w.app, &who, plugin, rd_parse_id(rd_req_param(req, "id")));
 	if (rc == RD_ENOTFOUND) {
 		rd_web_message(&w, 404, "Not found", "There is no such enablement.");
 		return 0;
@@ -1394,7 +1358,7 @@ int rd_page_vendor_plugin_disable(struct rd_req *req)
 	if (rc < 0)
 		return rc;
 	char loc[120];
-	snprintf(loc, sizeof loc, "/vendor/plugins?disabled=%s", d.plugin);
+	snprintf(loc, sizeof loc, "/vendor/plugins?disabled=%s", plugin);
 	rd_web_redirect(req, loc);
 	return 0;
 }
