@@ -160,7 +160,7 @@ static int create_order(struct placing *p, struct rd_txn *t, struct rd_opportuni
 	n->state = RD_ORDER_CREATED;
 	if (!strcmp(p->ask.option, "bill_me_later"))
 		n->due_date = today + terms_days(p->config);
-	snprintf(n->idempotency_key, sizeof n->idempotency_key, "%s", p->ask.key);
+	snprintf(n->idempotency_key, sizeof n->idempotency_key, "%.127s", p->ask.key); /* the callers check its length */
 	snprintf(n->fingerprint, sizeof n->fingerprint, "%s", p->fingerprint);
 	n->created_at = rd_clock_now();
 	n->user_id = p->who.user;

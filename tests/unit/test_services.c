@@ -10,7 +10,9 @@
  * portal's customer, an unknown payment option, a quote not accepted);
  * fulfilment makes the renewed term (new contract, old one renewed,
  * opportunity won, order fulfilled) and accrues each channel share once;
- * a reversal answers each earned entry once.  The routes are
+ * a reversal answers each earned entry once; a policy upload's bounds
+ * name the field at fault; the one map from a service's code to an HTTP
+ * status (core/edge/reply.c).  The routes are
  * tests/integration/test_orders.py and test_commissions.py.
  */
 #include <errno.h>
@@ -25,9 +27,11 @@
 #include "domain/app.h"
 #include "domain/date.h"
 #include "domain/model.h"
+#include "edge/call.h"
 #include "plugin/host.h"
 #include "services/commissions.h"
 #include "services/orders.h"
+#include "services/policies.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "unit.h"
@@ -367,6 +371,64 @@ static void test_fulfilment_and_commissions(void **state)
 	assert_int_equal(n, 1);
 }
 
+/* ---- policy uploads and the status map ----------------------------------------------------- */
+
+static void test_policy_upload_bounds(void **state)
+{
+	(void)state;
+	struct rd_policy_job *j = calloc(1, sizeof *j);
+	j->who = (struct rd_actor){ .vendor = V, .user = 4 };
+	struct rd_serr e;
+	json_t *one = json_pack("[{s:s}]", "name", "v1"), *none = json_array(), *many = json_array();
+	for (int i = 0; i < 1001; i++)
+		json_array_append_new(many, json_object());
+	char *big = malloc(sizeof j->rec.source + 1);
+	memset(big, 'x', sizeof j->rec.source);
+	big[sizeof j->rec.source] = 0;
+	char note[300];
+	memset(note, 'n', sizeof note - 1);
+	note[sizeof note - 1] = 0;
+
+	assert_rc(rd_policy_upload_prepare(j, "margin", big, one, NULL, &e), RD_EINVAL);
+	assert_string_equal(e.field, "source");
+	assert_rc(rd_policy_upload_prepare(j, "margin", "return {}", none, NULL, &e), RD_EINVAL);
+	assert_string_equal(e.field, "vectors");
+	assert_rc(rd_policy_upload_prepare(j, "margin", "return {}", many, NULL, &e), RD_EINVAL);
+	assert_string_equal(e.field, "vectors");
+	assert_rc(rd_policy_upload_prepare(j, "margin", "return {}", one, note, &e), RD_EINVAL);
+	assert_string_equal(e.field, "note");
+	assert_null(j->vectors); /* a refusal holds nothing */
+
+	assert_rc(rd_policy_upload_prepare(j, "routing", "return {}", one, "first", &e), 0);
+	assert_string_equal(j->rec.kind, "routing");
+	assert_string_equal(j->rec.source, "return {}");
+	assert_string_equal(j->rec.vectors, "[{\"name\":\"v1\"}]");
+	assert_string_equal(j->rec.note, "first");
+	assert_int_equal(j->rec.user_id, 4);
+	assert_ptr_equal(j->vectors, one);
+	rd_policy_job_clear(j);
+	json_decref(one);
+	json_decref(none);
+	json_decref(many);
+	free(big);
+	free(j);
+}
+
+static void test_refusal_statuses(void **state)
+{
+	(void)state;
+	assert_int_equal(rd_serr_status(0), 200);
+	assert_int_equal(rd_serr_status(RD_EINVAL), 400);
+	assert_int_equal(rd_serr_status(RD_ENOTFOUND), 404);
+	assert_int_equal(rd_serr_status(RD_EEXISTS), 409);
+	assert_int_equal(rd_serr_status(RD_ETOOBIG), 413);
+	assert_int_equal(rd_serr_status(-EIO), 502);
+	assert_int_equal(rd_serr_status(RD_EBUSY), 503);
+	assert_int_equal(rd_serr_status(-ETIMEDOUT), 504);
+	assert_int_equal(rd_serr_status(RD_EINTERNAL), 500);
+	assert_int_equal(rd_serr_status(RD_ECORRUPT), 500);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -379,6 +441,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_refusals_name_the_field, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_accepted_is_a_conflict, setup_pending, teardown),
 		cmocka_unit_test_setup_teardown(test_fulfilment_and_commissions, setup, teardown),
+		cmocka_unit_test(test_policy_upload_bounds),
+		cmocka_unit_test(test_refusal_statuses),
 	};
 	return cmocka_run_group_tests_name("services", tests, NULL, NULL);
 }
