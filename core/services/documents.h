@@ -18,7 +18,7 @@ enum { RD_DOCUMENT_MAX = 16 << 20 }; /* bytes in one document */
 /* Appends the contract's documents (records, as JSON) to out. */
 int rd_documents_json(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t contract, json_t *out);
 
-/* Why a document name is refused (a sentence for the 400), or NULL when
+/* Why a document name is refused (a sentence for the refusal), or NULL when
  * it is fine: 1-127 bytes of valid UTF-8 without control characters (C0,
  * DEL, C1, U+2028, U+2029), characters that change the direction of text,
  * slashes, backslashes or double quotes, and not "." or "..". */
