@@ -108,9 +108,12 @@ static void load_margin(struct rd_renew *r, struct sweep *s)
 			     sizeof s->margin_error) < 0)
 		s->margin = NULL;
 	rd_txn_end(t);
-	/* The loop thread's share for this vendor's policy in this sweep. */
+	/* The loop thread's share for this vendor's policy in this sweep: CPU
+	 * time (a busy machine does not count against the policy), with a
+	 * wall-clock backstop. */
 	if (s->margin)
-		rd_sandbox_limit_total(s->margin->sb, 2 * RD_SWEEP_POLICY_MS);
+		rd_sandbox_limit_total(s->margin->sb, 2 * RD_SWEEP_POLICY_MS,
+				       2 * RD_SWEEP_POLICY_MS * RD_SANDBOX_WALL_FACTOR);
 }
 
 static int sweep_vendor(struct rd_renew *r, const struct rd_vendor *v, rd_date today)
