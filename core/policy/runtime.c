@@ -113,7 +113,7 @@ static int check_now(const struct rd_vendor *v, const char *kind, const char *na
 		snprintf(err, errlen, "the policy sandbox could not start");
 		return rc;
 	}
-	rd_sandbox_limit_total(sb, 0, RD_POLICY_JOB_MS);
+	rd_sandbox_limit_total(sb, RD_POLICY_JOB_MS, RD_POLICY_JOB_WALL_MS);
 	if (!strcmp(kind, "margin")) {
 		struct rd_margin_policy p;
 		rc = rd_margin_load(&p, sb, name, src, len, err, errlen);
@@ -587,8 +587,8 @@ static int dry_run_now(struct rd_store *s, struct rd_domain *d, const struct rd_
 		goto out;
 	if ((rc = rd_sandbox_new(&sb_old, &lim)) < 0 || (rc = rd_sandbox_new(&sb_new, &lim)) < 0)
 		goto out;
-	rd_sandbox_limit_total(sb_old, 0, RD_POLICY_JOB_MS);
-	rd_sandbox_limit_total(sb_new, 0, RD_POLICY_JOB_MS);
+	rd_sandbox_limit_total(sb_old, RD_POLICY_JOB_MS, RD_POLICY_JOB_WALL_MS);
+	rd_sandbox_limit_total(sb_new, RD_POLICY_JOB_MS, RD_POLICY_JOB_WALL_MS);
 	char name[32];
 	snprintf(name, sizeof name, "margin v%u", candidate->version);
 	if ((rc = rd_margin_load(&new_p, sb_new, name, candidate->source, strlen(candidate->source), err, errlen)) < 0)

@@ -189,8 +189,16 @@ int rd_renew_sweep(struct rd_renew *r)
 		/* some vendor's work waits: sweep again soon, after what else
 		 * the loop has to do */
 		r->resume = false;
-		if (r->started)
+		if (r->started) {
+			/* RESUME_MS from now, the end of this turn: the loop's
+			 * cached time is the turn's start, and a timer due from
+			 * there would be due already (the loop would get one look
+			 * at its sockets between two turns, and a reply that h2o
+			 * finishes on a timer of its own would wait for the next
+			 * turn too). */
+			uv_update_time(r->app->loop);
 			uv_timer_start(&r->sweep_timer, on_sweep, RESUME_MS, r->app->config->sched_interval_ms);
+		}
 	}
 	if (total) {
 		rd_log(RD_LOG_INFO, "renew", "sweep to %d: %d action(s)", today, total);

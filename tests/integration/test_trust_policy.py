@@ -5,7 +5,7 @@ core/renew/engine.c, core/api/policies.c) against a real daemon:
     instruction for some contracts (string.rep of an empty string 2^50
     times, table.move of 2^40 slots) or spins, once active, is stopped
     within its budget when the sweep prices on the loop thread: /healthz
-    answers within 100 ms all through the sweep, the bombing contracts'
+    answers within 250 ms all through the sweep, the bombing contracts'
     quotes wait for attention with the reason, the others are priced;
     after three failing quotes the vendor's policy is not called again in
     that sweep; a restart does the same without hanging;
@@ -21,12 +21,19 @@ core/renew/engine.c, core/api/policies.c) against a real daemon:
 import datetime
 import http.client
 import json
+import re
 import threading
 import time
 
 from conftest import API_PASSWORD, ApiClient, _api_user_create, assert_json_error, demo_load, http_request, renewctl
 
-HEALTHZ_MAX = 0.100  # seconds: /healthz answers within this all the time
+# Seconds: /healthz answers within this all the time.  A vendor's policy
+# holds the loop for at most one slice (25 ms of policy calls, the call in
+# progress, and the rest of that turn's work), measured at up to ~80 ms on
+# a loaded 2-core machine under ASan; the bombs below would hold it for
+# seconds to years, and test_a_slow_policy_gets_slices_of_the_loop checks
+# that its policy's work, unsliced, would hold it for at least twice this.
+HEALTHZ_MAX = 0.250
 
 HOSTILE = """\
 -- a margin policy that behaves for its vectors and bombs for some contracts
@@ -165,7 +172,7 @@ def timed_clock(admin, date, timeout=30.0):
 
 def test_hostile_policy_is_stopped_and_its_quote_waits(daemon, tmp_path):
     """The policy passes its vectors and is activated; the sweep that
-    prices the contracts it bombs on answers /healthz within 100 ms
+    prices the contracts it bombs on answers /healthz within 250 ms
     throughout, leaves those quotes for attention with the reason and
     prices the others; another vendor logs in meanwhile.  Three failing
     quotes stop the policy for the rest of that sweep.  A restart whose
@@ -304,7 +311,7 @@ def test_one_vendor_holds_a_fixed_share_of_the_pool(daemon, tmp_path):
     """Twenty uploads of scripts that spin to a 100,000,000-instruction
     budget in every vector, at once: two run (each stopped by the job's
     time limit), the others are refused at once with 429 and Retry-After;
-    meanwhile /healthz answers within 100 ms and othervendor's login
+    meanwhile /healthz answers within 250 ms and othervendor's login
     completes promptly."""
     data, token, uid = make_store(tmp_path)
     d = daemon(data=data, args=ARGS)
@@ -338,7 +345,8 @@ def test_one_vendor_holds_a_fixed_share_of_the_pool(daemon, tmp_path):
     for r, s in ran:
         assert r.status == 422 and r.json()["error"]["code"] == "vectors_failed", r
         assert "time limit" in r.body.decode(), r.body[:500]
-        assert s < 15, f"an upload ran {s:.1f} s"
+        # 5 s of CPU time, and 15 s of wall clock however busy the machine
+        assert s < 45, f"an upload ran {s:.1f} s"
     # once they are done the vendor may upload again
     v = admin.ok("POST", "/api/v1/policies/margin", {"source": HOSTILE, "vectors": VECTORS}, status=201)
     assert v["version"] == 2, v
@@ -349,7 +357,7 @@ def test_dry_runs_count_against_the_same_share(daemon, tmp_path):
     """A version whose vectors pass but which spins on every live contract:
     four dry runs at once, two run (each stopped by the job's time limit,
     the failing lines reported), two are refused with 429; /healthz answers
-    within 100 ms meanwhile."""
+    within 250 ms meanwhile."""
     data, token, uid = make_store(tmp_path)
     d = daemon(data=data, args=ARGS)
     admin = ApiClient(d, token, uid)
@@ -383,12 +391,13 @@ def test_dry_runs_count_against_the_same_share(daemon, tmp_path):
         rep = r.json()
         assert rep["lines_failed"] > 0 and rep["errors"], rep
         assert "time limit of the policy" in rep["errors"][0]["message"], rep["errors"]
-        assert s < 15, f"a dry run took {s:.1f} s"
+        assert s < 45, f"a dry run took {s:.1f} s"
     d.stop()
 
 
 SLOW = """\
--- succeeds, slowly: about a million instructions' worth per call
+-- succeeds, slowly: about 200,000 instructions per call (the budget is
+-- 1,000,000), about 1 ms of CPU time (the limit on the loop thread is 10)
 local shares = { platinum = 3300, gold = 2500, silver = 2000 }
 
 function margin(line)
@@ -402,11 +411,13 @@ end
 
 
 def test_a_slow_policy_gets_slices_of_the_loop(daemon, tmp_path):
-    """A policy that succeeds but spends a while on each of 100 contracts
+    """A policy that succeeds but spends a while on each of 300 contracts
     entering the window: the sweep prices them in slices (25 ms of policy
-    time each, the next one 20 ms later), /healthz answers within 100 ms
-    throughout, and every quote is made and priced, none left for
-    attention."""
+    time each, the next one 20 ms later), /healthz answers within
+    HEALTHZ_MAX throughout (the policy's time in all the slices together is
+    at least twice that), and every quote is made and priced, none left
+    for attention: on a busy machine too, where a call waits for a CPU far
+    longer than it runs."""
     data, token, uid = make_store(tmp_path)
     d = daemon(data=data, args=ARGS)
     admin = ApiClient(d, token, uid)
@@ -418,23 +429,35 @@ def test_a_slow_policy_gets_slices_of_the_loop(daemon, tmp_path):
     base["reseller_id"] = gold["id"]
     window = admin.get("/api/v1/vendor")["renewal_window_days"]
     day1 = today + datetime.timedelta(days=1)
-    made = add_contracts(admin, "SLOW", [16] * 100, day1 + datetime.timedelta(days=window), base)
+    n = 300
+    made = add_contracts(admin, "SLOW", [16] * n, day1 + datetime.timedelta(days=window), base)
     probe = Probe(d.port)
     probe.start()
     time.sleep(0.05)
+    before = len(d.log())
     doc, took = timed_clock(admin, day1)
-    deadline = time.monotonic() + 30
+    # The sweep goes on in slices: each deferred turn logs that the rest
+    # waits, every turn logs its actions; the last turn defers nothing.
+    # Progress is read from the log, not asked of the daemon: listing 100
+    # opportunities would hold the loop (and the test's GIL) itself.
+    deadline = time.monotonic() + 60
     while True:
-        opps = opportunities(admin)
-        if all(k in opps for k in made):
+        log = d.log()[before:]
+        if log.count("\"sweep to ") > log.count("the rest of the vendor's work waits for the next turn"):
             break
-        assert time.monotonic() < deadline, f"{sum(k in opps for k in made)} of 100 quoted after 30 s:\n" + \
-            "\n".join(line for line in d.log().splitlines() if "comp=http" not in line)[-3000:]
-        time.sleep(0.2)  # (parsing the list holds the test's GIL: not too often)
+        assert time.monotonic() < deadline, "the sliced sweep did not end within 60 s:\n" + \
+            "\n".join(line for line in log.splitlines() if "comp=http" not in line)[-3000:]
+        time.sleep(0.1)
     time.sleep(0.05)
-    probe.check("a slow policy on 100 contracts")
-    print(f"the clock call took {took * 1000:.0f} ms; {doc['actions']} actions in its sweep")
-    assert "the rest of the vendor's work waits for the next turn of the loop" in d.log(), d.log()[-2000:]
+    probe.check(f"a slow policy on {n} contracts")
+    opps = opportunities(admin)
+    assert all(k in opps for k in made), f"{sum(k in opps for k in made)} of {n} quoted"
+    slices = [int(m) for m in re.findall(r"the margin policy took (\d+) ms of this sweep: the rest of the vendor's work "
+                                         r"waits for the next turn of the loop", log)]
+    print(f"the clock call took {took * 1000:.0f} ms; {doc['actions']} actions in its sweep; "
+          f"{len(slices) + 1} slices, {sum(slices)} ms of policy time in the deferred ones")
+    # without slices the loop would have been held for all of it at once
+    assert sum(slices) >= 2 * HEALTHZ_MAX * 1000, slices
     for k in made:
         o = opps[k]
         assert o["attention"] == 0, o
