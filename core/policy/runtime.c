@@ -587,8 +587,9 @@ static int dry_run_now(struct rd_store *s, struct rd_domain *d, const struct rd_
 		goto out;
 	if ((rc = rd_sandbox_new(&sb_old, &lim)) < 0 || (rc = rd_sandbox_new(&sb_new, &lim)) < 0)
 		goto out;
-	rd_sandbox_limit_total(sb_old, RD_POLICY_JOB_MS, RD_POLICY_JOB_WALL_MS);
-	rd_sandbox_limit_total(sb_new, RD_POLICY_JOB_MS, RD_POLICY_JOB_WALL_MS);
+	/* The job's limits, half for the calls of each version. */
+	rd_sandbox_limit_total(sb_old, RD_POLICY_JOB_MS / 2, RD_POLICY_JOB_WALL_MS / 2);
+	rd_sandbox_limit_total(sb_new, RD_POLICY_JOB_MS / 2, RD_POLICY_JOB_WALL_MS / 2);
 	char name[32];
 	snprintf(name, sizeof name, "margin v%u", candidate->version);
 	if ((rc = rd_margin_load(&new_p, sb_new, name, candidate->source, strlen(candidate->source), err, errlen)) < 0)

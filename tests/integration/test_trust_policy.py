@@ -16,7 +16,8 @@ core/renew/engine.c, core/api/policies.c) against a real daemon:
   * one vendor has at most policy_jobs_per_vendor (2) policy checks or dry
     runs on the thread pool: more get 429 with Retry-After, and another
     vendor's login completes promptly while the uploads run; the jobs that
-    run are stopped by their time limit (5 s for all their calls).
+    run are stopped by their time limit (5 s of CPU time for all their
+    calls, 8 s of wall clock however busy the machine).
 """
 import datetime
 import http.client
@@ -345,8 +346,8 @@ def test_one_vendor_holds_a_fixed_share_of_the_pool(daemon, tmp_path):
     for r, s in ran:
         assert r.status == 422 and r.json()["error"]["code"] == "vectors_failed", r
         assert "time limit" in r.body.decode(), r.body[:500]
-        # 5 s of CPU time, and 15 s of wall clock however busy the machine
-        assert s < 45, f"an upload ran {s:.1f} s"
+        # 5 s of CPU time, and 8 s of wall clock however busy the machine
+        assert s < 30, f"an upload ran {s:.1f} s"
     # once they are done the vendor may upload again
     v = admin.ok("POST", "/api/v1/policies/margin", {"source": HOSTILE, "vectors": VECTORS}, status=201)
     assert v["version"] == 2, v
@@ -391,7 +392,7 @@ def test_dry_runs_count_against_the_same_share(daemon, tmp_path):
         rep = r.json()
         assert rep["lines_failed"] > 0 and rep["errors"], rep
         assert "time limit of the policy" in rep["errors"][0]["message"], rep["errors"]
-        assert s < 45, f"a dry run took {s:.1f} s"
+        assert s < 30, f"a dry run took {s:.1f} s"
     d.stop()
 
 

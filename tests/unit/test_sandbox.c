@@ -13,7 +13,9 @@
  * isolation of environments in one sandbox (globals and library tables) and
  * of sandboxes from each other; chunk name and line in error messages;
  * memory returned when an environment (and its cached functions) is
- * unloaded.
+ * unloaded; the time limits, per call and per run, in the thread's CPU
+ * time with a wall-clock backstop (a call off the CPU, as on a busy
+ * machine, is not stopped for it until the backstop).
  */
 #include <lauxlib.h>
 #include <lua.h>
