@@ -43,6 +43,13 @@ from conftest import API_PASSWORD, ApiClient, _api_user_create, assert_json_erro
 # that its policy's work, unsliced, would hold it for at least twice this.
 HEALTHZ_MAX = 0.250
 
+
+def healthz_max():
+    """HEALTHZ_MAX, on a machine with more runnable threads than CPUs
+    stretched by the load per CPU: the loop thread then gets that much less
+    of a CPU, whoever holds it, and no wall-clock bound can hold."""
+    return HEALTHZ_MAX * max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
+
 HOSTILE = """\
 -- a margin policy that behaves for its vectors and bombs for some contracts
 local shares = { platinum = 3300, gold = 2500, silver = 2000 }
@@ -139,10 +146,10 @@ class Probe:
         samples = self.finish()
         assert len(samples) >= 5, f"{what}: only {len(samples)} /healthz answers: {self.failures}"
         assert not self.failures, f"{what}: {self.failures}"
-        worst = max(samples)
+        worst, bound = max(samples), healthz_max()
         print(f"\n{what}: {len(samples)} /healthz answers, slowest {worst * 1000:.1f} ms, "
-              f"median {sorted(samples)[len(samples) // 2] * 1000:.2f} ms")
-        assert worst < HEALTHZ_MAX, f"{what}: /healthz took {worst * 1000:.0f} ms (at most {HEALTHZ_MAX * 1000:.0f})"
+              f"median {sorted(samples)[len(samples) // 2] * 1000:.2f} ms (bound {bound * 1000:.0f} ms)")
+        assert worst < bound, f"{what}: /healthz took {worst * 1000:.0f} ms (at most {bound * 1000:.0f})"
         return worst
 
 
@@ -266,11 +273,14 @@ def test_hostile_policy_is_stopped_and_its_quote_waits(daemon, store_root):
         assert o["lines"][0]["margins"]["partner"]["shares"] == [
             {"party": "reseller", "bp": 2500, "amount": o["lines"][0]["list"] * 2500 // 10000, "reason": "gold"}], o
 
-    # Day 2: three bombs (one spins to its deadline), then an ordinary
-    # contract: after the third failing quote the policy is not called, and
-    # the ordinary one waits for attention too, saying why.
+    # Day 2: three bombs (the last spins to its time limit), then an
+    # ordinary contract: after the third failing quote the policy is not
+    # called, and the ordinary one waits for attention too, saying why.
+    # (The spin comes last: its 10 ms of CPU time can take more than the
+    # sweep's 25 ms share of wall clock on a busy machine, and the quotes
+    # after it would then go to the next turn, which counts failures anew.)
     day2 = day1 + datetime.timedelta(days=1)
-    made = add_contracts(admin, "D2", [15, 13, 14, 7], day2 + datetime.timedelta(days=window), base)
+    made = add_contracts(admin, "D2", [13, 14, 15, 7], day2 + datetime.timedelta(days=window), base)
     probe = Probe(d.port)
     probe.start()
     time.sleep(0.05)
@@ -278,7 +288,7 @@ def test_hostile_policy_is_stopped_and_its_quote_waits(daemon, store_root):
     time.sleep(0.05)
     probe.check("sweep with three failing quotes")
     opps = opportunities(admin)
-    spin, bomb2, bomb3, ordinary = (opps[k] for k in made)
+    bomb2, bomb3, spin, ordinary = (opps[k] for k in made)
     assert spin["attention"] == 1 and ("time limit of the policy call exceeded" in spin["attention_reason"] or
                                        "instruction budget exceeded" in spin["attention_reason"]), spin
     assert "string.rep would do" in bomb2["attention_reason"], bomb2
@@ -501,7 +511,7 @@ def test_a_slow_policy_gets_slices_of_the_loop(daemon, store_root):
     print(f"the clock call took {took * 1000:.0f} ms; {doc['actions']} actions in its sweep; "
           f"{len(slices) + 1} slices, {sum(slices)} ms of policy time in the deferred ones")
     # without slices the loop would have been held for all of it at once
-    assert sum(slices) >= 2 * HEALTHZ_MAX * 1000, slices
+    assert sum(slices) >= 2 * HEALTHZ_MAX * 1000 and len(slices) >= 10, slices
     for k in made:
         o = opps[k]
         assert o["attention"] == 0, o
