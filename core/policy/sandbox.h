@@ -46,7 +46,7 @@ struct rd_sandbox;
 #define RD_SANDBOX_DEADLINE_US 250000
 /* A call is stopped after this many times its CPU time limit of wall
  * clock, however little CPU it got meanwhile. */
-#define RD_SANDBOX_WALL_FACTOR 10
+#define RD_SANDBOX_WALL_FACTOR 50
 
 struct rd_sandbox_limits {
 	size_t memory_bytes;      /* 0: 16 MiB */

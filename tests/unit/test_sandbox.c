@@ -641,7 +641,7 @@ static void test_deadline(void **state)
 	};
 	for (size_t i = 0; i < sizeof slow / sizeof *slow; i++)
 		/* (50 ms of CPU time; or, when the machine is so busy that the
-		 * thread got less than a tenth of a CPU, the 500 ms backstop) */
+		 * thread got less than a fiftieth of a CPU, the 2.5 s backstop) */
 		must_stop(sb, slow[i], "time limit of the policy call exceeded (", 0.25);
 	int env = must_load(sb, "function ok() return 3 end\n");
 	assert_int_equal(call_int(sb, env, "ok"), 3);
@@ -682,7 +682,7 @@ static void test_job_time_limit(void **state)
 	char err[ERRLEN] = "";
 	assert_true(call1(sb, env, "spin", err, sizeof err) < 0);
 	if (!strstr(err, "time limit of the policy call exceeded (50 ms of CPU time)") &&
-	    !strstr(err, "time limit of the policy call exceeded (500 ms of wall-clock time)"))
+	    !strstr(err, "time limit of the policy call exceeded (2500 ms of wall-clock time)"))
 		fail_msg("a spinning call after the run's limit was lifted: %s", err);
 	rd_sandbox_unload(sb, env);
 }
@@ -712,17 +712,17 @@ static int call_waiting(struct rd_sandbox *sb, int env, const char *name, char *
  * the time the thread waits (on a loaded machine, preempted): a call that
  * is off the CPU for longer than its limit but does little finishes, and
  * so do the calls of a run whose total limit they pass in wall-clock time.
- * A call off the CPU for longer than the wall-clock backstop (ten times
+ * A call off the CPU for longer than the wall-clock backstop (fifty times
  * the limit) is stopped all the same. */
 static void test_time_limit_counts_cpu_not_waiting(void **state)
 {
-	struct rd_sandbox *sb = *state; /* 50 ms of CPU time per call, 500 ms of wall clock */
+	struct rd_sandbox *sb = *state; /* 50 ms of CPU time per call, 2.5 s of wall clock */
 	lua_State *L = rd_sandbox_state(sb);
 	/* (each wait followed by enough instructions for the hook to look at the clocks) */
 	int env = must_load(sb, "function idle(wait) for i = 1, 3 do wait(30) for j = 1, 500 do end end return 7 end\n"
 				"function starved(wait) while true do wait(20) end end\n");
 	char err[ERRLEN] = "";
-	/* 90 ms off the CPU against a 50 ms limit (the backstop, 500 ms, leaves
+	/* 90 ms off the CPU against a 50 ms limit (the backstop, 2.5 s, leaves
 	 * room for a busy machine's delays in waking the thread) */
 	int top = lua_gettop(L);
 	if (call_waiting(sb, env, "idle", err, sizeof err) < 0)
@@ -741,9 +741,9 @@ static void test_time_limit_counts_cpu_not_waiting(void **state)
 	double t0 = now_s();
 	assert_true(call_waiting(sb, env, "starved", err, sizeof err) < 0);
 	double took = now_s() - t0;
-	assert_contains(err, "time limit of the policy call exceeded (500 ms of wall-clock time)");
-	if (took > 5.0)
-		fail_msg("a starved call was stopped after %.3f s (its backstop: 0.5 s)", took);
+	assert_contains(err, "time limit of the policy call exceeded (2500 ms of wall-clock time)");
+	if (took > 10.0)
+		fail_msg("a starved call was stopped after %.3f s (its backstop: 2.5 s)", took);
 	assert_int_equal(lua_gettop(L), top);
 	/* and the next call has its own limits again */
 	assert_rc(call_waiting(sb, env, "idle", err, sizeof err), 0);
