@@ -31,7 +31,7 @@ static struct rd_sandbox_limits limits_of(const struct rd_vendor *v)
 					   .instructions = v->policy_instructions };
 }
 
-/* On the loop thread: a short deadline per call. */
+/* On the loop thread: a short time limit per call. */
 static struct rd_sandbox_limits loop_limits_of(const struct rd_vendor *v)
 {
 	struct rd_sandbox_limits lim = limits_of(v);
@@ -113,7 +113,7 @@ static int check_now(const struct rd_vendor *v, const char *kind, const char *na
 		snprintf(err, errlen, "the policy sandbox could not start");
 		return rc;
 	}
-	rd_sandbox_limit_total(sb, RD_POLICY_JOB_MS);
+	rd_sandbox_limit_total(sb, RD_POLICY_JOB_MS, RD_POLICY_JOB_WALL_MS);
 	if (!strcmp(kind, "margin")) {
 		struct rd_margin_policy p;
 		rc = rd_margin_load(&p, sb, name, src, len, err, errlen);
@@ -376,7 +376,7 @@ static int entry(struct rd_policy_runtime *rt, const struct rd_vendor *v, struct
 	}
 	/* A limit for all calls belongs to the run that set it (a sweep):
 	 * loading a version now is bounded by the per-call deadline only. */
-	rd_sandbox_limit_total(l->sb, 0);
+	rd_sandbox_limit_total(l->sb, 0, 0);
 	*out = l;
 	return 0;
 }
@@ -587,8 +587,9 @@ static int dry_run_now(struct rd_store *s, struct rd_domain *d, const struct rd_
 		goto out;
 	if ((rc = rd_sandbox_new(&sb_old, &lim)) < 0 || (rc = rd_sandbox_new(&sb_new, &lim)) < 0)
 		goto out;
-	rd_sandbox_limit_total(sb_old, RD_POLICY_JOB_MS);
-	rd_sandbox_limit_total(sb_new, RD_POLICY_JOB_MS);
+	/* The job's limits, half for the calls of each version. */
+	rd_sandbox_limit_total(sb_old, RD_POLICY_JOB_MS / 2, RD_POLICY_JOB_WALL_MS / 2);
+	rd_sandbox_limit_total(sb_new, RD_POLICY_JOB_MS / 2, RD_POLICY_JOB_WALL_MS / 2);
 	char name[32];
 	snprintf(name, sizeof name, "margin v%u", candidate->version);
 	if ((rc = rd_margin_load(&new_p, sb_new, name, candidate->source, strlen(candidate->source), err, errlen)) < 0)

@@ -21,12 +21,18 @@ extern const char rd_default_margin_reseller_lua[], rd_default_margin_reseller_v
 extern const char rd_default_routing_lua[], rd_default_routing_vectors[];
 
 /* Policies run in two places.  On the loop thread (the sweep pricing
- * quotes) each call has RD_POLICY_LOOP_DEADLINE_US of wall clock.  On the
- * thread pool (checks of an upload, dry runs) each call has the sandbox's
- * default deadline and the whole job RD_POLICY_JOB_MS; and one vendor has
- * at most `policy_jobs_per_vendor` (configuration) jobs there at a time. */
+ * quotes) each call has RD_POLICY_LOOP_DEADLINE_US of CPU time (and
+ * RD_SANDBOX_WALL_FACTOR times that of wall clock).  On the thread pool
+ * (checks of an upload, dry runs) each call has the sandbox's default limit
+ * and the whole job RD_POLICY_JOB_MS of CPU time, and RD_POLICY_JOB_WALL_MS
+ * of wall clock however busy the machine (it bounds how long the job holds
+ * its thread, and a shutdown's wait for it: under the default
+ * shutdown_timeout_ms of 10 s, so no job outlives a default drain); and
+ * one vendor has at most
+ * `policy_jobs_per_vendor` (configuration) jobs there at a time. */
 #define RD_POLICY_LOOP_DEADLINE_US 10000
 #define RD_POLICY_JOB_MS 5000
+#define RD_POLICY_JOB_WALL_MS 8000
 
 /* "margin" or "routing"; NULL otherwise. */
 const char *rd_policy_kind(const char *s);

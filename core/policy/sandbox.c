@@ -27,15 +27,17 @@ struct rd_sandbox {
 	int64_t left;        /* budget units left (instructions, and work charged by library functions) */
 	int step;            /* the count hook fires every `step` instructions */
 	bool forced;         /* the hook was brought forward (hook_soon) */
-	uint64_t stretch;    /* CLOCK_MONOTONIC ns when the hook last fired */
-	uint64_t deadline;   /* CLOCK_MONOTONIC ns: the call's end */
-	bool total_bound;    /* the deadline is the end of total_left */
+	uint64_t stretch;    /* the thread's CPU time (ns) when the hook last fired */
+	uint64_t cpu_end;    /* the thread's CPU time (ns) at which the call is stopped */
+	uint64_t wall_end;   /* CLOCK_MONOTONIC ns at which the call is stopped (the backstop) */
+	bool cpu_total;      /* cpu_end is the end of total_cpu_left */
+	bool wall_total;     /* wall_end is the end of total_wall_left */
 	const char *why;     /* set once the call is stopped: every instruction fails with it */
 	char why_buf[200];
 	bool string_refused; /* the last memory error was a string over STRING_MAX */
-	/* A limit for a run of calls (rd_sandbox_limit_total): */
-	uint32_t total_ms;   /* > 0: the calls together may take this long */
-	uint64_t total_left; /* ns of it left */
+	/* Limits for a run of calls (rd_sandbox_limit_total), each 0 when none: */
+	uint32_t total_cpu_ms, total_wall_ms;
+	uint64_t total_cpu_left, total_wall_left; /* ns of them left */
 };
 
 /* What one budget unit stands for besides an instruction: this many bytes
@@ -54,11 +56,24 @@ struct rd_sandbox {
  * two strings (==, <), which is one VM instruction, can cost. */
 #define STRING_MAX (1u << 20)
 
-static uint64_t mono_ns(void)
+static uint64_t clock_ns(clockid_t id)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t mono_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+/* The CPU time the calling thread has used: a call's limit counts the work
+ * the script makes the thread do, not the time the thread waited for a CPU
+ * on a busy machine. */
+static uint64_t cpu_ns(void)
+{
+	return clock_ns(CLOCK_THREAD_CPUTIME_ID);
 }
 
 static void budget_hook(lua_State *L, lua_Debug *ar);
@@ -125,15 +140,29 @@ static int stop(lua_State *L, struct rd_sandbox *sb, const char *why)
 
 static const char msg_budget[] = "instruction budget exceeded (an endless loop, or too much work in library calls)";
 
-static void stop_deadline(lua_State *L, struct rd_sandbox *sb)
+static void stop_deadline(lua_State *L, struct rd_sandbox *sb, bool wall)
 {
-	if (sb->total_bound)
+	const char *clock = wall ? "of wall-clock time" : "of CPU time";
+	if (wall ? sb->wall_total : sb->cpu_total)
 		snprintf(sb->why_buf, sizeof sb->why_buf,
-			 "time limit of the policy calls exceeded (%u ms for all of them in this run)", (unsigned)sb->total_ms);
+			 "time limit of the policy calls exceeded (%u ms %s for all of them in this run)",
+			 (unsigned)(wall ? sb->total_wall_ms : sb->total_cpu_ms), clock);
 	else
-		snprintf(sb->why_buf, sizeof sb->why_buf, "time limit of the policy call exceeded (%u ms)",
-			 (unsigned)((sb->deadline_us + 999) / 1000));
+		snprintf(sb->why_buf, sizeof sb->why_buf, "time limit of the policy call exceeded (%u ms %s)",
+			 (unsigned)(((uint64_t)sb->deadline_us * (wall ? RD_SANDBOX_WALL_FACTOR : 1) + 999) / 1000), clock);
 	stop(L, sb, sb->why_buf);
+}
+
+/* Stops the call when it is past its CPU time or its wall-clock backstop;
+ * returns the thread's CPU time. */
+static uint64_t check_clocks(lua_State *L, struct rd_sandbox *sb)
+{
+	uint64_t cpu = cpu_ns();
+	if (cpu >= sb->cpu_end)
+		stop_deadline(L, sb, false);
+	if (mono_ns() >= sb->wall_end)
+		stop_deadline(L, sb, true);
+	return cpu;
 }
 
 static void budget_hook(lua_State *L, lua_Debug *ar)
@@ -145,10 +174,8 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
 	sb->left -= sb->step;
 	if (sb->left <= 0)
 		stop(L, sb, msg_budget);
-	uint64_t now = mono_ns();
-	if (now >= sb->deadline)
-		stop_deadline(L, sb);
-	/* Keep the time between two looks at the clock near STRETCH_NS: a
+	uint64_t now = check_clocks(L, sb);
+	/* Keep the CPU time between two looks at the clocks near STRETCH_NS: a
 	 * stretch that took far longer (slow instructions) drops the period to
 	 * one instruction, a short one doubles it.  A stretch brought forward
 	 * by hook_soon began before the hint: it is not judged. */
@@ -186,8 +213,7 @@ static void charge(lua_State *L, double units, const char *what)
 	}
 	sb->left -= (int64_t)units;
 	if (units >= 4096) {
-		if (mono_ns() >= sb->deadline)
-			stop_deadline(L, sb);
+		check_clocks(L, sb);
 		hook_soon(sb); /* heavy data about: watch the next instructions closely */
 	}
 }
@@ -634,10 +660,12 @@ lua_State *rd_sandbox_state(struct rd_sandbox *sb)
 	return sb->L;
 }
 
-void rd_sandbox_limit_total(struct rd_sandbox *sb, uint32_t ms)
+void rd_sandbox_limit_total(struct rd_sandbox *sb, uint32_t cpu_ms, uint32_t wall_ms)
 {
-	sb->total_ms = ms;
-	sb->total_left = (uint64_t)ms * 1000000u;
+	sb->total_cpu_ms = cpu_ms;
+	sb->total_cpu_left = (uint64_t)cpu_ms * 1000000u;
+	sb->total_wall_ms = wall_ms;
+	sb->total_wall_left = (uint64_t)wall_ms * 1000000u;
 }
 
 size_t rd_sandbox_memory(const struct rd_sandbox *sb)
@@ -686,20 +714,25 @@ static int protected_call(struct rd_sandbox *sb, int nargs, int nresults, char *
 	sb->string_refused = false;
 	sb->forced = false;
 	sb->step = sb->budget < STEP_FIRST ? (int)sb->budget : STEP_FIRST;
-	sb->stretch = mono_ns();
-	sb->deadline = sb->stretch + (uint64_t)sb->deadline_us * 1000u;
-	sb->total_bound = sb->total_ms && sb->total_left < (uint64_t)sb->deadline_us * 1000u;
-	if (sb->total_bound)
-		sb->deadline = sb->stretch + sb->total_left;
-	uint64_t started = sb->stretch;
+	uint64_t call_cpu = (uint64_t)sb->deadline_us * 1000u, call_wall = call_cpu * RD_SANDBOX_WALL_FACTOR;
+	sb->cpu_total = sb->total_cpu_ms && sb->total_cpu_left < call_cpu;
+	sb->wall_total = sb->total_wall_ms && sb->total_wall_left < call_wall;
+	uint64_t wall0 = mono_ns(), cpu0 = cpu_ns();
+	sb->stretch = cpu0;
+	sb->cpu_end = cpu0 + (sb->cpu_total ? sb->total_cpu_left : call_cpu);
+	sb->wall_end = wall0 + (sb->wall_total ? sb->total_wall_left : call_wall);
 	sb->running = true;
 	lua_sethook(L, budget_hook, LUA_MASKCOUNT, sb->step);
 	int rc = lua_pcall(L, nargs, nresults, 0);
 	lua_sethook(L, NULL, 0, 0);
 	sb->running = false;
-	if (sb->total_ms) {
-		uint64_t took = mono_ns() - started;
-		sb->total_left = took < sb->total_left ? sb->total_left - took : 0;
+	if (sb->total_cpu_ms) {
+		uint64_t took = cpu_ns() - cpu0;
+		sb->total_cpu_left = took < sb->total_cpu_left ? sb->total_cpu_left - took : 0;
+	}
+	if (sb->total_wall_ms) {
+		uint64_t took = mono_ns() - wall0;
+		sb->total_wall_left = took < sb->total_wall_left ? sb->total_wall_left - took : 0;
 	}
 	sb->host = host;
 	if (rc == LUA_OK)

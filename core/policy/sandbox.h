@@ -20,11 +20,17 @@
  * unpack, sort, pack; utf8.char, codepoint, len, offset, codes; tonumber,
  * rawequal, select; the pattern functions) charge their work to it before
  * doing any (one unit per element, or per 8 bytes scanned); strings are
- * at most 1 MiB, which bounds what one comparison or concatenation costs.  A wall-clock
- * deadline backs the budget: the hook looks at CLOCK_MONOTONIC every few
- * instructions, at every one while instructions are slow.  Once a call is
- * stopped, every further instruction fails, so pcall cannot buy it time.
- * A state is used by one thread at a time.
+ * at most 1 MiB, which bounds what one comparison or concatenation costs.  A time
+ * limit backs the budget, in CPU time of the calling thread
+ * (CLOCK_THREAD_CPUTIME_ID): what the script makes the thread do, not how
+ * long the thread waited for a CPU on a busy machine, so a script that
+ * does little is never stopped because the machine is loaded.  A
+ * wall-clock backstop of RD_SANDBOX_WALL_FACTOR times the limit
+ * (CLOCK_MONOTONIC) stops a call whose thread is starved that long all the
+ * same.  The hook looks at both clocks every few instructions, at every
+ * one while instructions are slow.  Once a call is stopped, every further
+ * instruction fails, so pcall cannot buy it time.  A state is used by one
+ * thread at a time.
  */
 #ifndef RD_POLICY_SANDBOX_H
 #define RD_POLICY_SANDBOX_H
@@ -36,13 +42,16 @@
 struct lua_State;
 struct rd_sandbox;
 
-/* The wall-clock deadline of one call unless the limits say otherwise. */
+/* The CPU time of one call unless the limits say otherwise. */
 #define RD_SANDBOX_DEADLINE_US 250000
+/* A call is stopped after this many times its CPU time limit of wall
+ * clock, however little CPU it got meanwhile. */
+#define RD_SANDBOX_WALL_FACTOR 50
 
 struct rd_sandbox_limits {
 	size_t memory_bytes;      /* 0: 16 MiB */
 	uint32_t instructions;    /* per call; 0: 1,000,000 */
-	uint32_t deadline_us;     /* per call, wall clock; 0: RD_SANDBOX_DEADLINE_US */
+	uint32_t deadline_us;     /* per call, CPU time of the calling thread; 0: RD_SANDBOX_DEADLINE_US */
 };
 
 int rd_sandbox_new(struct rd_sandbox **out, const struct rd_sandbox_limits *limits);
@@ -74,10 +83,11 @@ int rd_sandbox_finish(struct rd_sandbox *sb, int nargs, int nresults, char *err,
 void rd_sandbox_host_begin(struct rd_sandbox *sb);
 void rd_sandbox_host_end(struct rd_sandbox *sb);
 
-/* From now on, the calls of this sandbox together run at most `ms`
- * milliseconds (a job of many calls: an upload's vectors, a dry run, a
- * sweep); a call that would run past it is stopped.  0 lifts the limit. */
-void rd_sandbox_limit_total(struct rd_sandbox *sb, uint32_t ms);
+/* From now on, the calls of this sandbox together use at most `cpu_ms`
+ * milliseconds of CPU time and run at most `wall_ms` milliseconds of wall
+ * clock (a job of many calls: an upload's vectors, a dry run, a sweep); a
+ * call that would go past either is stopped.  0 lifts that limit. */
+void rd_sandbox_limit_total(struct rd_sandbox *sb, uint32_t cpu_ms, uint32_t wall_ms);
 
 /* Bytes the state uses now. */
 size_t rd_sandbox_memory(const struct rd_sandbox *sb);

@@ -108,9 +108,12 @@ static void load_margin(struct rd_renew *r, struct sweep *s)
 			     sizeof s->margin_error) < 0)
 		s->margin = NULL;
 	rd_txn_end(t);
-	/* The loop thread's share for this vendor's policy in this sweep. */
+	/* The loop thread's share for this vendor's policy in this sweep: CPU
+	 * time (a busy machine does not count against the policy), with a
+	 * wall-clock backstop. */
 	if (s->margin)
-		rd_sandbox_limit_total(s->margin->sb, 2 * RD_SWEEP_POLICY_MS);
+		rd_sandbox_limit_total(s->margin->sb, 2 * RD_SWEEP_POLICY_MS,
+				       2 * RD_SWEEP_POLICY_MS * RD_SANDBOX_WALL_FACTOR);
 }
 
 static int sweep_vendor(struct rd_renew *r, const struct rd_vendor *v, rd_date today)
@@ -186,8 +189,16 @@ int rd_renew_sweep(struct rd_renew *r)
 		/* some vendor's work waits: sweep again soon, after what else
 		 * the loop has to do */
 		r->resume = false;
-		if (r->started)
+		if (r->started) {
+			/* RESUME_MS from now, the end of this turn: the loop's
+			 * cached time is the turn's start, and a timer due from
+			 * there would be due already (the loop would get one look
+			 * at its sockets between two turns, and a reply that h2o
+			 * finishes on a timer of its own would wait for the next
+			 * turn too). */
+			uv_update_time(r->app->loop);
 			uv_timer_start(&r->sweep_timer, on_sweep, RESUME_MS, r->app->config->sched_interval_ms);
+		}
 	}
 	if (total) {
 		rd_log(RD_LOG_INFO, "renew", "sweep to %d: %d action(s)", today, total);

@@ -26,7 +26,7 @@ RENEWCTL = BUILD / "core" / "renewctl"
 DEMO = REPO / "examples" / "demo" / "demo.json"
 
 START_TIMEOUT = 10.0  # seconds for the "listening on" line
-STOP_TIMEOUT = 10.0  # seconds for a clean exit after a signal
+STOP_TIMEOUT = 30.0  # seconds for a clean exit after a signal (more than the daemon's 10 s shutdown_timeout_ms)
 CTL_TIMEOUT = 30.0  # seconds for one renewctl run
 TEST_TIMEOUT = 90  # watchdog per test, seconds
 

@@ -13,7 +13,9 @@
  * isolation of environments in one sandbox (globals and library tables) and
  * of sandboxes from each other; chunk name and line in error messages;
  * memory returned when an environment (and its cached functions) is
- * unloaded.
+ * unloaded; the time limits, per call and per run, in the thread's CPU
+ * time with a wall-clock backstop (a call off the CPU, as on a busy
+ * machine, is not stopped for it until the backstop).
  */
 #include <lauxlib.h>
 #include <lua.h>
@@ -481,40 +483,59 @@ static void test_pattern_backtracking_refused(void **state)
 
 /* ---- work inside one instruction ---------------------------------------------------------- */
 
-static double now_s(void)
+static double clock_s(clockid_t id)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static double now_s(void)
+{
+	return clock_s(CLOCK_MONOTONIC);
+}
+
+/* The CPU time this thread has used: what the sandbox's time limits count. */
+static double cpu_s(void)
+{
+	return clock_s(CLOCK_THREAD_CPUTIME_ID);
+}
+
 /* Runs src both as a chunk's top level and inside a called function; each
- * must fail with needle in the message, within max_s seconds. */
-static void must_stop(struct rd_sandbox *sb, const char *src, const char *needle, double max_s)
+ * must fail with needle in the message, having used at most max_cpu_s
+ * seconds of this thread's CPU time.  The wall clock is bounded too, but
+ * generously (RD_SANDBOX_WALL_FACTOR times that): on a busy machine the
+ * thread waits for a CPU, and that is not the script's doing. */
+static void must_stop(struct rd_sandbox *sb, const char *src, const char *needle, double max_cpu_s)
 {
 	char err[ERRLEN] = "";
-	double t0 = now_s();
+	double max_wall_s = max_cpu_s * RD_SANDBOX_WALL_FACTOR;
+	double t0 = now_s(), c0 = cpu_s();
 	int env = rd_sandbox_load(sb, "bomb", src, strlen(src), err, sizeof err);
-	double took = now_s() - t0;
+	double took = now_s() - t0, used = cpu_s() - c0;
 	if (env >= 0)
 		fail_msg("the bomb loaded:\n%s", src);
 	if (!strstr(err, needle))
 		fail_msg("the bomb failed with \"%s\", not \"%s\":\n%s", err, needle, src);
-	if (took > max_s)
-		fail_msg("the bomb took %.3f s to stop (at most %.1f s):\n%s", took, max_s, src);
+	if (used > max_cpu_s || took > max_wall_s)
+		fail_msg("the bomb used %.3f s of CPU time (at most %.2f s) and took %.3f s to stop (at most %.1f s):\n%s",
+			 used, max_cpu_s, took, max_wall_s, src);
 	char fn[4096];
 	snprintf(fn, sizeof fn, "function bomb()\n%s\nend\n", src);
 	env = must_load(sb, fn);
 	lua_State *L = rd_sandbox_state(sb);
 	int top = lua_gettop(L);
 	t0 = now_s();
+	c0 = cpu_s();
 	assert_true(call1(sb, env, "bomb", err, sizeof err) < 0);
 	took = now_s() - t0;
+	used = cpu_s() - c0;
 	assert_int_equal(lua_gettop(L), top);
 	if (!strstr(err, needle))
 		fail_msg("called, the bomb failed with \"%s\", not \"%s\":\n%s", err, needle, src);
-	if (took > max_s)
-		fail_msg("called, the bomb took %.3f s to stop (at most %.1f s):\n%s", took, max_s, src);
+	if (used > max_cpu_s || took > max_wall_s)
+		fail_msg("called, the bomb used %.3f s of CPU time (at most %.2f s) and took %.3f s to stop (at most %.1f s):\n%s",
+			 used, max_cpu_s, took, max_wall_s, src);
 	rd_sandbox_unload(sb, env);
 }
 
@@ -603,11 +624,12 @@ static void test_one_instruction_bombs(void **state)
 }
 
 /* Instructions that are slow without any library call (comparing two
- * long strings, copying many values) are stopped by the wall-clock
- * deadline, and so is anything the budget allows but the clock does not. */
+ * long strings, copying many values) are stopped by the call's time limit
+ * (CPU time), and so is anything the budget allows but the clock does not:
+ * each within five times the limit. */
 static void test_deadline(void **state)
 {
-	struct rd_sandbox *sb = *state; /* 100,000,000 instructions, 50 ms */
+	struct rd_sandbox *sb = *state; /* 100,000,000 instructions, 50 ms of CPU time */
 	static const char *const slow[] = {
 		"while true do end",
 		"local a, b = ('x'):rep(1 << 20), ('x'):rep((1 << 20) - 1) .. 'x' while true do local c = a == b end",
@@ -618,34 +640,115 @@ static void test_deadline(void **state)
 		"g(table.unpack(t, 1, 50000))",
 	};
 	for (size_t i = 0; i < sizeof slow / sizeof *slow; i++)
-		must_stop(sb, slow[i], "time limit of the policy call exceeded (50 ms)", 0.5);
+		/* (50 ms of CPU time; or, when the machine is so busy that the
+		 * thread got less than a fiftieth of a CPU, the 2.5 s backstop) */
+		must_stop(sb, slow[i], "time limit of the policy call exceeded (", 0.25);
 	int env = must_load(sb, "function ok() return 3 end\n");
 	assert_int_equal(call_int(sb, env, "ok"), 3);
 	rd_sandbox_unload(sb, env);
 }
 
 /* A limit for all the calls of a job (an upload's vectors, a dry run, a
- * sweep): calls past it are stopped at once, cheap ones still finish, and
- * 0 lifts it. */
+ * sweep), in CPU time or wall clock: calls past it are stopped at once
+ * (twenty spinning calls together within five times the limit), cheap ones
+ * still finish, and 0 lifts it. */
 static void test_job_time_limit(void **state)
 {
-	struct rd_sandbox *sb = *state; /* 100,000,000 instructions, 50 ms per call */
+	struct rd_sandbox *sb = *state; /* 100,000,000 instructions, 50 ms of CPU time per call */
 	int env = must_load(sb, "function spin() while true do end end\nfunction ok() return 3 end\n");
-	rd_sandbox_limit_total(sb, 120);
-	char err[ERRLEN] = "";
-	double t0 = now_s();
-	for (int i = 0; i < 20; i++) {
-		assert_true(call1(sb, env, "spin", err, sizeof err) < 0);
-		assert_contains(err, "time limit of the policy");
+	static const struct {
+		uint32_t cpu_ms, wall_ms;
+		const char *msg;
+	} limits[] = {
+		{ 120, 0, "time limit of the policy calls exceeded (120 ms of CPU time for all of them in this run)" },
+		{ 0, 120, "time limit of the policy calls exceeded (120 ms of wall-clock time for all of them in this run)" },
+	};
+	for (size_t k = 0; k < sizeof limits / sizeof *limits; k++) {
+		rd_sandbox_limit_total(sb, limits[k].cpu_ms, limits[k].wall_ms);
+		char err[ERRLEN] = "";
+		double t0 = now_s(), c0 = cpu_s();
+		for (int i = 0; i < 20; i++) {
+			assert_true(call1(sb, env, "spin", err, sizeof err) < 0);
+			assert_contains(err, "time limit of the policy");
+		}
+		double took = now_s() - t0, used = cpu_s() - c0;
+		/* the CPU limit: what the calls used; the wall-clock one: how long they took */
+		if (limits[k].cpu_ms ? used > 0.6 || took > 6.0 : took > 0.6)
+			fail_msg("20 spinning calls under a 120 ms job limit used %.3f s of CPU time in %.3f s", used, took);
+		assert_contains(err, limits[k].msg);
+		assert_int_equal(call_int(sb, env, "ok"), 3);
 	}
-	double took = now_s() - t0;
-	if (took > 0.6)
-		fail_msg("20 spinning calls under a 120 ms job limit took %.3f s", took);
-	assert_contains(err, "time limit of the policy calls exceeded (120 ms for all of them in this run)");
-	assert_int_equal(call_int(sb, env, "ok"), 3);
-	rd_sandbox_limit_total(sb, 0);
+	rd_sandbox_limit_total(sb, 0, 0);
+	char err[ERRLEN] = "";
 	assert_true(call1(sb, env, "spin", err, sizeof err) < 0);
-	assert_contains(err, "time limit of the policy call exceeded (50 ms)");
+	if (!strstr(err, "time limit of the policy call exceeded (50 ms of CPU time)") &&
+	    !strstr(err, "time limit of the policy call exceeded (2500 ms of wall-clock time)"))
+		fail_msg("a spinning call after the run's limit was lifted: %s", err);
+	rd_sandbox_unload(sb, env);
+}
+
+/* A host function that sleeps wait(ms): the thread is not running, as when
+ * it waits for a CPU on a busy machine. */
+static int host_wait(lua_State *L)
+{
+	lua_Integer ms = luaL_checkinteger(L, 1);
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) != 0)
+		;
+	return 0;
+}
+
+/* Calls name(wait) with host_wait as its argument; returns the rc. */
+static int call_waiting(struct rd_sandbox *sb, int env, const char *name, char *err, size_t errlen)
+{
+	int fn = rd_sandbox_function(sb, env, name);
+	assert_true(fn > 0);
+	assert_rc(rd_sandbox_begin(sb, fn), 0);
+	lua_pushcfunction(rd_sandbox_state(sb), host_wait); /* a light C function: no allocation */
+	return rd_sandbox_finish(sb, 1, 1, err, errlen);
+}
+
+/* The time limits count the CPU time the script makes its thread use, not
+ * the time the thread waits (on a loaded machine, preempted): a call that
+ * is off the CPU for longer than its limit but does little finishes, and
+ * so do the calls of a run whose total limit they pass in wall-clock time.
+ * A call off the CPU for longer than the wall-clock backstop (fifty times
+ * the limit) is stopped all the same. */
+static void test_time_limit_counts_cpu_not_waiting(void **state)
+{
+	struct rd_sandbox *sb = *state; /* 50 ms of CPU time per call, 2.5 s of wall clock */
+	lua_State *L = rd_sandbox_state(sb);
+	/* (each wait followed by enough instructions for the hook to look at the clocks) */
+	int env = must_load(sb, "function idle(wait) for i = 1, 3 do wait(30) for j = 1, 500 do end end return 7 end\n"
+				"function starved(wait) while true do wait(20) end end\n");
+	char err[ERRLEN] = "";
+	/* 90 ms off the CPU against a 50 ms limit (the backstop, 2.5 s, leaves
+	 * room for a busy machine's delays in waking the thread) */
+	int top = lua_gettop(L);
+	if (call_waiting(sb, env, "idle", err, sizeof err) < 0)
+		fail_msg("a call that waited 90 ms but did little was stopped: %s", err);
+	assert_int_equal(lua_tointeger(L, -1), 7);
+	lua_settop(L, top);
+	/* five such calls in a run limited to 100 ms of CPU time */
+	rd_sandbox_limit_total(sb, 100, 0);
+	for (int i = 0; i < 5; i++) {
+		if (call_waiting(sb, env, "idle", err, sizeof err) < 0)
+			fail_msg("call %d of a run that waited but did little was stopped: %s", i + 1, err);
+		lua_settop(L, top);
+	}
+	rd_sandbox_limit_total(sb, 0, 0);
+	/* off the CPU past the call's backstop: stopped, soon after it */
+	double t0 = now_s();
+	assert_true(call_waiting(sb, env, "starved", err, sizeof err) < 0);
+	double took = now_s() - t0;
+	assert_contains(err, "time limit of the policy call exceeded (2500 ms of wall-clock time)");
+	if (took > 10.0)
+		fail_msg("a starved call was stopped after %.3f s (its backstop: 2.5 s)", took);
+	assert_int_equal(lua_gettop(L), top);
+	/* and the next call has its own limits again */
+	assert_rc(call_waiting(sb, env, "idle", err, sizeof err), 0);
+	assert_int_equal(lua_tointeger(L, -1), 7);
+	lua_settop(L, top);
 	rd_sandbox_unload(sb, env);
 }
 
@@ -881,6 +984,7 @@ int main(void)
 		T(test_one_instruction_bombs),
 		cmocka_unit_test_setup_teardown(test_deadline, sb_deadline_setup, sb_teardown),
 		cmocka_unit_test_setup_teardown(test_job_time_limit, sb_deadline_setup, sb_teardown),
+		cmocka_unit_test_setup_teardown(test_time_limit_counts_cpu_not_waiting, sb_deadline_setup, sb_teardown),
 		T(test_charged_functions_work),
 		T(test_environments_isolated),
 		T(test_sandboxes_separate),
