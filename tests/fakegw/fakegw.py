@@ -305,7 +305,10 @@ def main():
     t = threading.Timer(ARGS.lifetime, lambda: os._exit(0))
     t.daemon = True
     t.start()
-    print(srv.server_address[1], flush=True)
+    # One write for the whole line: with PYTHONUNBUFFERED set, print() writes
+    # the number and the newline apart, and a reader that stops at the
+    # first read would close the pipe before the newline comes.
+    os.write(1, b"%d\n" % srv.server_address[1])
     try:
         srv.serve_forever()
     except KeyboardInterrupt:

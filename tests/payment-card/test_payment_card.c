@@ -14,6 +14,7 @@
 
 #include <curl/curl.h>
 #include <dlfcn.h>
+#include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
@@ -264,10 +265,19 @@ static int start_gateway(const char *script)
 		_exit(127);
 	}
 	close(fd[1]);
+	/* The port, up to its newline (it may come in more than one write). */
 	char line[32] = { 0 };
-	ssize_t n = read(fd[0], line, sizeof line - 1);
+	size_t got = 0;
+	while (got < sizeof line - 1 && !strchr(line, '\n')) {
+		ssize_t n = read(fd[0], line + got, sizeof line - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
 	close(fd[0]);
-	int port = n > 0 ? atoi(line) : 0;
+	int port = strchr(line, '\n') ? atoi(line) : 0;
 	if (port <= 0)
 		return -1;
 	snprintf(gw_url, sizeof gw_url, "http://127.0.0.1:%d", port);
