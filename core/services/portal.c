@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "domain/money.h"
+#include "services/documents.h"
 #include "services/portal.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -72,23 +73,13 @@ json_t *rd_portal_opportunity_json(const struct rd_opportunity *o)
 int rd_portal_documents(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t contract, json_t *out)
 {
 	static const char *const keep[] = { "id", "name", "kind", "content_type", "size", "created_at", NULL };
-	uint8_t key[8];
-	rd_key_put_u64(key, contract);
-	struct rd_iter it;
-	struct rd_item item;
-	struct rd_document doc;
-	int rc = rd_iter_index(&it, t, d->documents, "contract", vendor, key, 8, NULL, 0);
-	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
-		if (item.key_len != 8 || memcmp(item.key, key, 8))
-			break;
-		if (rd_entity_decode(&rd_entity_document, item.val, item.len, &doc) < 0)
-			continue;
-		json_t *all = rd_entity_to_json(&rd_entity_document, &doc);
-		json_array_append_new(out, pick(all, keep));
-		json_decref(all);
-	}
-	rd_iter_close(&it);
-	return rc < 0 ? rc : 0;
+	json_t *all = json_array(), *doc;
+	size_t i;
+	int rc = rd_documents_json(t, d, vendor, contract, all);
+	json_array_foreach(all, i, doc)
+		json_array_append_new(out, pick(doc, keep));
+	json_decref(all);
+	return rc;
 }
 
 int rd_portal_contracts(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, const struct rd_opportunity *o,
