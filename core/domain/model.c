@@ -324,6 +324,10 @@ static const struct rd_field order_fields[] = {
 	FF(24, RD_F_STR, struct rd_order, paid_reference, "paid_reference", RO),
 	FF(25, RD_F_U64, struct rd_order, paid_amount, "paid_amount", RO),
 	FF(26, RD_F_U64, struct rd_order, user_id, "user_id", RO),
+	/* 40, 41: the lines frozen at placement (domain/quote.h) and the discount */
+	{ 40, RD_F_QUOTE, offsetof(struct rd_order, lines), sizeof(((struct rd_order *)0)->lines), "lines", NULL,
+	  offsetof(struct rd_order, n_lines), RO },
+	FF(41, RD_F_U32, struct rd_order, discount_bp, "discount_bp", RO),
 };
 
 static const char *const document_kinds[] = { "", "contract", "certificate", "invoice", "other", NULL };

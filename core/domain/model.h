@@ -383,6 +383,11 @@ struct rd_order {
 	char paid_reference[128];    /* the reference the payment was recorded with */
 	int64_t paid_amount;
 	uint64_t user_id;            /* who placed it; 0: the customer in the portal */
+	/* The quote as ordered, frozen at placement (rd_quote_select): what the
+	 * order charges, fulfils and commissions, and what its PDF prints. */
+	uint32_t discount_bp;        /* the quote's discount when ordered */
+	uint8_t n_lines;
+	struct rd_quote_line lines[RD_QUOTE_MAX_LINES]; /* the first n_lines are valid */
 };
 
 enum rd_commission_kind {

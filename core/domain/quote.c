@@ -26,14 +26,45 @@ const struct rd_quote_margin *rd_quote_margin(const struct rd_quote_line *l, uin
 	return NULL;
 }
 
+static size_t upsells_chosen(const struct rd_quote_line *lines, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += lines[i].kind == RD_LINE_UPSELL && lines[i].optional && lines[i].selected;
+	return k;
+}
+
+bool rd_quote_upsell_chosen(const struct rd_quote_line *lines, size_t n)
+{
+	return upsells_chosen(lines, n) > 0;
+}
+
+int rd_quote_select(const struct rd_quote_line *lines, size_t n, struct rd_quote_line *out, uint8_t *n_out)
+{
+	size_t ups = upsells_chosen(lines, n);
+	*n_out = 0;
+	if (ups > 1)
+		return RD_EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (!rd_quote_line_charged(&lines[i], ups == 1))
+			continue;
+		out[*n_out] = lines[i];
+		out[(*n_out)++].selected = true;
+	}
+	return 0;
+}
+
 int rd_quote_total(const struct rd_quote_line *lines, size_t n, uint32_t discount_bp, struct rd_quote_sum *out)
 {
 	int64_t b = 0, t = 0;
+	size_t ups = upsells_chosen(lines, n);
+	if (ups > 1)
+		return RD_EINVAL;
 	for (size_t i = 0; i < n; i++) {
 		const struct rd_quote_line *l = &lines[i];
 		if (!l->optional && rd_money_add(b, l->list, &b) < 0)
 			return RD_ERANGE;
-		if (rd_quote_line_ordered(l) && rd_money_add(t, l->list, &t) < 0)
+		if (rd_quote_line_charged(l, ups == 1) && rd_money_add(t, l->list, &t) < 0)
 			return RD_ERANGE;
 	}
 	out->base = b;
@@ -58,7 +89,7 @@ bool rd_quote_share_text(const struct rd_quote_line *lines, size_t n, uint8_t pu
 
 enum {
 	L_KIND = 1, L_OPTIONAL, L_SELECTED, L_SKU, L_DESCRIPTION, L_QUANTITY, L_UNIT_LIST, L_LIST, L_PRICED,
-	L_PARTNER_BP, L_PARTNER_NET, L_VENDOR_BP, L_VENDOR_NET, L_SHARE,
+	L_PARTNER_BP, L_PARTNER_NET, L_VENDOR_BP, L_VENDOR_NET, L_SHARE, L_PRODUCT, L_CONTRACT,
 };
 enum { S_MODE = 1, S_PARTY, S_BP, S_AMOUNT, S_REASON };
 
@@ -101,6 +132,10 @@ void rd_quote_line_encode(const struct rd_quote_line *l, struct rd_rec_writer *w
 		rd_rec_sint(w, L_VENDOR_NET, l->vendor.net);
 		put_shares(w, &l->vendor, PUB_VENDOR);
 	}
+	if (l->product_id)
+		rd_rec_uint(w, L_PRODUCT, l->product_id);
+	if (l->contract_id)
+		rd_rec_uint(w, L_CONTRACT, l->contract_id);
 }
 
 static int copy_str(char *out, size_t cap, const struct rd_rec_field *f)
@@ -167,6 +202,8 @@ int rd_quote_line_decode(const void *data, size_t len, struct rd_quote_line *l)
 		case L_VENDOR_BP: l->vendor.channel_bp = (int32_t)f.i; break;
 		case L_VENDOR_NET: l->vendor.net = f.i; break;
 		case L_SHARE: rc = get_share(&f, l); break;
+		case L_PRODUCT: l->product_id = f.u; break;
+		case L_CONTRACT: l->contract_id = f.u; break;
 		default: break; /* a newer layout's field */
 		}
 		if (rc < 0)
@@ -208,6 +245,10 @@ json_t *rd_quote_lines_json(const struct rd_quote_line *lines, size_t n)
 			json_object_set_new(j, "optional", json_true());
 		if (l->selected)
 			json_object_set_new(j, "selected", json_true());
+		if (l->product_id)
+			json_object_set_new(j, "product_id", json_integer((json_int_t)l->product_id));
+		if (l->contract_id)
+			json_object_set_new(j, "contract_id", json_integer((json_int_t)l->contract_id));
 		json_array_append_new(a, j);
 	}
 	return a;

@@ -13,6 +13,7 @@
  *   10, 11 partner channel_bp, net (sint)        12, 13 vendor channel_bp, net
  *   14 share (bytes, repeated): 1 mode (uint, enum rd_publish) 2 party
  *      3 bp (sint) 4 amount (sint) 5 reason
+ *   15 product (uint), 16 contract (uint): an order's frozen line only
  *
  * Stores written before this encoding held the lines as JSON text in field
  * 20 of the opportunity; rd_quote_lines_from_json reads that form, so old
@@ -68,6 +69,10 @@ struct rd_quote_line {
 	int64_t unit_list;   /* minor units per seat per term */
 	int64_t list;        /* unit_list * quantity, checked */
 	struct rd_quote_margin partner, vendor; /* by publish mode */
+	/* An order's frozen line (rd_quote_select at placement): the product
+	 * it delivers, resolved when ordered, and the contract it became, once
+	 * fulfilled.  0 on a quote's own lines. */
+	uint64_t product_id, contract_id;
 };
 
 const char *rd_quote_kind_name(uint8_t kind); /* "renewal", "upsell", "crosssell" */
@@ -76,20 +81,40 @@ const char *rd_quote_kind_name(uint8_t kind); /* "renewal", "upsell", "crosssell
  * 2 partner), or NULL when that mode was not priced. */
 const struct rd_quote_margin *rd_quote_margin(const struct rd_quote_line *l, uint8_t publish);
 
-/* Whether the order charges the line: it is not optional, or it was chosen. */
+/* Whether a frozen line (an order's, rd_quote_select) is on the order: it
+ * is not optional, or it was chosen.  On a quote's own lines use
+ * rd_quote_line_charged, which knows that a chosen up-sell replaces the
+ * renewal line. */
 static inline bool rd_quote_line_ordered(const struct rd_quote_line *l)
 {
 	return !l->optional || l->selected;
 }
 
+/* The selection rule, stated once: what an order of the quote charges,
+ * fulfils and commissions.  The renewal line, unless an up-sell is chosen:
+ * a chosen up-sell replaces it (the renewal line is not charged); every
+ * chosen cross-sell line adds.  At most one up-sell may be chosen (two would
+ * be two replacements of one contract): more is RD_EINVAL. */
+bool rd_quote_upsell_chosen(const struct rd_quote_line *lines, size_t n);
+/* Whether line i is charged by that rule (upsell: rd_quote_upsell_chosen). */
+static inline bool rd_quote_line_charged(const struct rd_quote_line *l, bool upsell)
+{
+	return l->optional ? l->selected : !(upsell && l->kind == RD_LINE_RENEWAL);
+}
+/* The lines an order freezes at placement, in the quote's order, copied
+ * into out (room for n): each is marked selected.  0, or RD_EINVAL when more
+ * than one up-sell is chosen. */
+int rd_quote_select(const struct rd_quote_line *lines, size_t n, struct rd_quote_line *out, uint8_t *n_out);
+
 struct rd_quote_sum {
 	int64_t base;     /* the lines that are not optional */
-	int64_t subtotal; /* base and the optional lines that are selected */
+	int64_t subtotal; /* the charged lines (rd_quote_line_charged) */
 	int64_t total;    /* subtotal less the discount (rd_money_discounted) */
 };
 /* The one rule for a quote's total, used by the pages, the order, the
- * commission and the PDF.  0, or RD_ERANGE when a sum overflows (*out is
- * then untouched). */
+ * commission and the PDF: the charged lines less the discount.  0,
+ * RD_ERANGE when a sum overflows, RD_EINVAL when more than one up-sell is
+ * chosen (*out is then untouched). */
 int rd_quote_total(const struct rd_quote_line *lines, size_t n, uint32_t discount_bp, struct rd_quote_sum *out);
 
 /* The first channel share of the quote's renewal line in a publish mode, as

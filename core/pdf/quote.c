@@ -17,6 +17,7 @@
 #include "domain/money.h"
 #include "pdf/quote.h"
 #include "plugin/host.h"
+#include "store/store.h"
 #include "util/err.h"
 
 /* ---- text: UTF-8 to Windows-1252 ------------------------------------------------------ */
@@ -164,6 +165,21 @@ int rd_quote_load(struct rd_plugins *plugins, struct rd_txn *t, struct rd_domain
 	if (rd_entity_get(t, d->contracts, &rd_entity_contract, v->id, o->contract_id, &k) == 0)
 		q->term = k.term;
 	payment_text(plugins, t, d, v, o, q->have_res ? q->res.name : v->name, q->payment, sizeof q->payment);
+	/* An ordered quote prints what was ordered: the live order's frozen lines
+	 * and discount (services/orders.h), never the quote's lines as they
+	 * stand now. */
+	uint8_t okey[8];
+	uint64_t id;
+	rd_key_put_u64(okey, o->id);
+	if (rd_index_find(t, d->orders, "live", v->id, okey, 8, &id) == 0) {
+		struct rd_order *n = rd_malloc(sizeof *n);
+		if (rd_entity_get(t, d->orders, &rd_entity_order, v->id, id, n) == 0 && n->n_lines) {
+			memcpy(q->o.lines, n->lines, n->n_lines * sizeof *n->lines);
+			q->o.n_lines = n->n_lines;
+			q->o.discount_bp = n->discount_bp;
+		}
+		free(n);
+	}
 	return 0;
 }
 
@@ -658,13 +674,15 @@ static int build(struct pdf *p)
 		return RD_EINTERNAL;
 	facts(p);
 	table_head(p);
-	/* the lines: the renewal, then the optional lines the customer chose */
+	/* the lines charged (domain/quote.h): the renewal, or the up-sell chosen
+	 * in its place, then the cross-sells chosen */
 	struct rd_quote_sum sum;
 	if (rd_quote_total(q->o.lines, q->o.n_lines, q->o.discount_bp, &sum) < 0)
 		return RD_ERANGE; /* the engine flags such a quote for attention: never printed wrapped */
+	bool upsell = rd_quote_upsell_chosen(q->o.lines, q->o.n_lines);
 	for (uint8_t i = 0; i < q->o.n_lines; i++) {
 		const struct rd_quote_line *l = &q->o.lines[i];
-		if (l->optional && !l->selected)
+		if (!rd_quote_line_charged(l, upsell))
 			continue;
 		const char *d = l->description[0] ? l->description : l->sku;
 		char desc[600], seats[32], unit[64], amount[64];

@@ -29,8 +29,6 @@ static uint64_t partner_of(const struct rd_order *n, const char *party)
 	return 0; /* referral: the order names no referring partner */
 }
 
-/* Whether a line is on the order: the renewal line, and optional lines the
- * customer selected (orders.c accepted_total). */
 static int record_one(struct rd_txn *t, struct rd_domain *d, uint64_t v, const struct rd_order *n, uint8_t kind,
 		      const char *party, uint32_t bp, int64_t amount, const char *month)
 {
@@ -67,24 +65,52 @@ static int record_one(struct rd_txn *t, struct rd_domain *d, uint64_t v, const s
 	return rc;
 }
 
-int rd_commissions_accrue(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, const struct rd_order *n,
-			  const struct rd_opportunity *o)
+static uint8_t mode_of(const struct rd_order *n)
+{
+	return n->publish == RD_PUBLISH_PARTNER ? RD_PUBLISH_PARTNER : RD_PUBLISH_VENDOR;
+}
+
+int rd_commissions_base(const struct rd_order *n, struct rd_commission_base *out)
+{
+	int64_t shares = 0, nets = 0, list = 0;
+	for (uint8_t i = 0; i < n->n_lines; i++) {
+		const struct rd_quote_line *l = &n->lines[i];
+		const struct rd_quote_margin *mg = rd_quote_margin(l, mode_of(n));
+		if (!rd_quote_line_ordered(l))
+			continue;
+		if (rd_money_add(list, l->list, &list) < 0)
+			return RD_ERANGE;
+		int64_t net = mg ? mg->net : l->list; /* no margin policy: the vendor's all of it */
+		for (uint8_t k = 0; mg && k < mg->n; k++)
+			if (rd_money_add(shares, mg->shares[k].amount, &shares) < 0)
+				return RD_ERANGE;
+		if (rd_money_add(nets, net, &nets) < 0)
+			return RD_ERANGE;
+	}
+	/* the discount is the vendor's: the shares are on list (docs/commissions.md) */
+	out->shares = shares;
+	out->vendor_net = nets - (list - rd_money_discounted(list, n->discount_bp));
+	return 0;
+}
+
+int rd_commissions_accrue(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, const struct rd_order *n)
 {
 	uint8_t kind = n->publish == RD_PUBLISH_PARTNER ? RD_COMMISSION_RETAINED : RD_COMMISSION_EARNED;
 	char month[8];
 	int y, m, dd;
 	rd_date_to_ymd(rd_clock_today(), &y, &m, &dd);
 	snprintf(month, sizeof month, "%04u-%02u", (unsigned)y % 10000u, (unsigned)m % 100u);
-	/* Sum each party's shares over the ordered lines; its bp is the renewal line's. */
+	/* Sum each party's shares over the order's frozen lines; its bp is the
+	 * renewal (or up-sell) line's. */
 	struct { char party[16]; uint32_t bp; int64_t amount; bool bp_set; } acc[3] = { 0 };
 	size_t n_acc = 0;
 	const uint8_t mode = kind == RD_COMMISSION_RETAINED ? RD_PUBLISH_PARTNER : RD_PUBLISH_VENDOR;
-	for (uint8_t i = 0; i < o->n_lines; i++) {
-		const struct rd_quote_line *l = &o->lines[i];
+	for (uint8_t i = 0; i < n->n_lines; i++) {
+		const struct rd_quote_line *l = &n->lines[i];
 		const struct rd_quote_margin *mg = rd_quote_margin(l, mode);
 		if (!rd_quote_line_ordered(l) || !mg)
 			continue;
-		bool main_line = !l->optional;
+		bool main_line = l->kind != RD_LINE_CROSSSELL;
 		for (uint8_t k = 0; k < mg->n; k++) {
 			const struct rd_quote_share *s = &mg->shares[k];
 			size_t j = 0;

@@ -13,31 +13,7 @@
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
-
-/* The renewed product and seats: the renewal line's, or a chosen up-sell's
- * product (which replaces it).  Cross-sell lines are billed on the order
- * but make no contract of their own. */
-static int renewed_product(struct rd_txn *t, struct rd_domain *d, uint64_t v, const struct rd_opportunity *o,
-			   uint64_t *product, uint32_t *quantity)
-{
-	int rc = 0;
-	for (uint8_t i = 0; i < o->n_lines; i++) {
-		const struct rd_quote_line *l = &o->lines[i];
-		if (l->kind == RD_LINE_RENEWAL && !l->optional) {
-			if (l->quantity > 0)
-				*quantity = l->quantity;
-		} else if (l->kind == RD_LINE_UPSELL && l->selected && l->sku[0]) {
-			uint64_t id;
-			size_t klen = strlen(l->sku) + 1; /* string index keys carry their NUL */
-			if ((rc = rd_index_find(t, d->products, "ext", v, l->sku, klen, &id)) == 0)
-				*product = id;
-			else if (rc != RD_ENOTFOUND)
-				break;
-			rc = 0;
-		}
-	}
-	return rc;
-}
+#include "util/log.h"
 
 int rd_order_put_audited(struct rd_txn *t, struct rd_domain *d, struct rd_table *tb, const struct rd_entity *e,
 			  uint64_t v, uint64_t user, const void *before, void *after, unsigned flags, const char *note)
@@ -53,28 +29,76 @@ int rd_order_put_audited(struct rd_txn *t, struct rd_domain *d, struct rd_table 
 	return rc;
 }
 
-/* A paid order becomes the renewed term, in the transaction that paid it:
- * a new contract, the old one renewed, the opportunity won. */
+/* A paid order becomes what its frozen lines say, in the transaction that
+ * paid it (orders.h): the renewal or up-sell line renews the old contract
+ * into a new one of its product and seats; each cross-sell line is a new
+ * contract of its own, of the old contract's term and dates, so the engine
+ * quotes its renewal next time round.  Every line records its contract. */
 int rd_order_fulfil(struct rd_txn *t, struct rd_domain *d, uint64_t v, uint64_t user, struct rd_order *n)
 {
 	struct rd_contract old, k;
 	struct rd_opportunity *o = rd_malloc(sizeof *o), *ob = rd_malloc(sizeof *ob);
+	struct rd_order *paid = rd_malloc(sizeof *paid);
 	int rc = rd_entity_get(t, d->contracts, &rd_entity_contract, v, n->contract_id, &old);
 	if (rc == 0)
 		rc = rd_entity_get(t, d->opportunities, &rd_entity_opportunity, v, n->opportunity_id, o);
 	if (rc < 0)
 		goto out;
-	k = old;
-	k.id = 0;
-	snprintf(k.external_id, sizeof k.external_id, "%s", n->number);
-	k.start = old.end + 1;
-	k.end = rd_term_end(k.start, old.term);
-	k.status = RD_CONTRACT_LIVE;
-	k.quoted = 0; /* the engine quotes its own renewal in time */
-	memcpy(k.currency, n->currency, sizeof k.currency);
-	if ((rc = renewed_product(t, d, v, o, &k.product_id, &k.quantity)) < 0 ||
-	    (rc = rd_order_put_audited(t, d, d->contracts, &rd_entity_contract, v, user, NULL, &k, 0, n->number)) < 0)
-		goto out;
+	*paid = *n;
+	if (!n->n_lines) { /* an order placed before orders froze their lines: the quote's, as they stand */
+		char sku[64];
+		if ((rc = rd_order_freeze(t, d, v, o, n, sku, sizeof sku)) < 0 && rc != RD_ENOTFOUND && rc != RD_EINVAL)
+			goto out;
+		if (rc < 0)
+			rd_log(RD_LOG_WARN, "orders", "order %s: its quote's lines could not be frozen (%s): the contract is renewed as it was",
+			       n->number, rd_strerror(rc));
+		rc = 0;
+	}
+	uint64_t renewed = 0;
+	for (uint8_t i = 0; i < n->n_lines; i++) {
+		struct rd_quote_line *l = &n->lines[i];
+		bool main_line = l->kind != RD_LINE_CROSSSELL;
+		if (!main_line && !l->product_id) {
+			rd_log(RD_LOG_WARN, "orders", "order %s: the line %s names no product: no contract", n->number, l->sku);
+			continue;
+		}
+		if (main_line && renewed) /* rd_quote_select keeps one: the renewal line or the up-sell */
+			continue;
+		k = old;
+		k.id = 0;
+		if (main_line)
+			snprintf(k.external_id, sizeof k.external_id, "%s", n->number);
+		else
+			snprintf(k.external_id, sizeof k.external_id, "%s-%u", n->number, (unsigned)i + 1);
+		k.start = old.end + 1;
+		k.end = rd_term_end(k.start, old.term);
+		k.status = RD_CONTRACT_LIVE;
+		k.quoted = 0; /* the engine quotes its own renewal in time */
+		k.flags = main_line ? old.flags : 0;
+		memcpy(k.currency, n->currency, sizeof k.currency);
+		if (l->product_id)
+			k.product_id = l->product_id;
+		if (l->quantity > 0)
+			k.quantity = l->quantity;
+		if ((rc = rd_order_put_audited(t, d, d->contracts, &rd_entity_contract, v, user, NULL, &k, 0, n->number)) < 0)
+			goto out;
+		l->contract_id = k.id;
+		if (main_line)
+			renewed = k.id;
+	}
+	if (!renewed) { /* no renewal line frozen (an order older than the frozen lines): the contract as it was */
+		k = old;
+		k.id = 0;
+		snprintf(k.external_id, sizeof k.external_id, "%s", n->number);
+		k.start = old.end + 1;
+		k.end = rd_term_end(k.start, old.term);
+		k.status = RD_CONTRACT_LIVE;
+		k.quoted = 0;
+		memcpy(k.currency, n->currency, sizeof k.currency);
+		if ((rc = rd_order_put_audited(t, d, d->contracts, &rd_entity_contract, v, user, NULL, &k, 0, n->number)) < 0)
+			goto out;
+		renewed = k.id;
+	}
 	struct rd_contract before = old;
 	old.status = RD_CONTRACT_RENEWED;
 	if ((rc = rd_order_put_audited(t, d, d->contracts, &rd_entity_contract, v, user, &before, &old, 0, n->number)) < 0)
@@ -83,15 +107,15 @@ int rd_order_fulfil(struct rd_txn *t, struct rd_domain *d, uint64_t v, uint64_t 
 	o->state = RD_OPP_WON;
 	if ((rc = rd_order_put_audited(t, d, d->opportunities, &rd_entity_opportunity, v, user, ob, o, 0, n->number)) < 0)
 		goto out;
-	struct rd_order paid = *n;
 	n->state = RD_ORDER_FULFILLED;
 	n->fulfilled_at = rd_clock_now();
-	n->new_contract_id = k.id;
-	rc = rd_order_put_audited(t, d, d->orders, &rd_entity_order, v, user, &paid, n, 0, "fulfilled");
-	if (rc == 0) /* the channel's commissions, in the same transaction (commissions.c) */
-		rc = rd_commissions_accrue(t, d, v, n, o);
+	n->new_contract_id = renewed;
+	rc = rd_order_put_audited(t, d, d->orders, &rd_entity_order, v, user, paid, n, 0, "fulfilled");
+	if (rc == 0) /* the channel's commissions, over the same lines (commissions.c) */
+		rc = rd_commissions_accrue(t, d, v, n);
 out:
 	free(o);
 	free(ob);
+	free(paid);
 	return rc;
 }

@@ -38,6 +38,42 @@ static void key_of(const char *s, size_t *len)
 	*len = strlen(s) + 1; /* string index keys carry their NUL */
 }
 
+/* ---- the frozen lines ---------------------------------------------------------------- */
+
+int rd_order_freeze(struct rd_txn *t, struct rd_domain *d, uint64_t v, const struct rd_opportunity *o,
+		    struct rd_order *n, char *sku, size_t cap)
+{
+	int rc = rd_quote_select(o->lines, o->n_lines, n->lines, &n->n_lines);
+	if (rc < 0)
+		return rc;
+	n->discount_bp = o->discount_bp;
+	for (uint8_t i = 0; i < n->n_lines; i++) {
+		struct rd_quote_line *l = &n->lines[i];
+		l->contract_id = 0;
+		if (l->kind == RD_LINE_RENEWAL) { /* the contract's own product */
+			l->product_id = o->product_id;
+			continue;
+		}
+		size_t klen;
+		key_of(l->sku, &klen);
+		if ((rc = rd_index_find(t, d->products, "ext", v, l->sku, klen, &l->product_id)) < 0) {
+			if (rc == RD_ENOTFOUND)
+				snprintf(sku, cap, "%s", l->sku);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int rd_order_live(struct rd_txn *t, struct rd_domain *d, uint64_t v, uint64_t opportunity, struct rd_order *out)
+{
+	uint8_t okey[8];
+	uint64_t id;
+	rd_key_put_u64(okey, opportunity);
+	int rc = rd_index_find(t, d->orders, "live", v, okey, 8, &id);
+	return rc < 0 ? rc : rd_entity_get(t, d->orders, &rd_entity_order, v, id, out);
+}
+
 /* ---- placing an order ---------------------------------------------------------------- */
 
 struct placing {
@@ -47,7 +83,10 @@ struct placing {
 	struct rd_order_answer ans;
 	char fingerprint[256];
 	bool call;                /* the order is in created: authorise it */
-	struct rd_quote_sum sum;  /* the quote's total, once checked */
+	struct rd_quote_sum sum;  /* the frozen lines' total, once checked */
+	uint32_t discount_bp;     /* the lines the order freezes (rd_order_freeze) */
+	uint8_t n_lines;
+	struct rd_quote_line lines[RD_QUOTE_MAX_LINES];
 	char config[16384];       /* the enablement's configuration, for the call */
 	rd_order_done_fn done;
 	void *arg;
@@ -156,6 +195,9 @@ static int create_order(struct placing *p, struct rd_txn *t, struct rd_opportuni
 	snprintf(n->payment_option, sizeof n->payment_option, "%s", p->ask.option);
 	snprintf(n->po_number, sizeof n->po_number, "%s", p->ask.po_number);
 	memcpy(n->currency, o->currency, sizeof n->currency);
+	n->discount_bp = p->discount_bp;
+	n->n_lines = p->n_lines;
+	memcpy(n->lines, p->lines, p->n_lines * sizeof *p->lines);
 	n->total = p->sum.total;
 	n->state = RD_ORDER_CREATED;
 	if (!strcmp(p->ask.option, "bill_me_later"))
@@ -221,11 +263,36 @@ static int place_write(struct rd_txn *t, void *arg)
 		rc = 0;
 		goto out;
 	}
-	/* The order charges the quote's total (domain/quote.h): a quote with no
-	 * priced line, or whose lines do not add up within an amount, waits for
-	 * a person and is never ordered at 0 or at a wrapped total. */
-	if (!o->n_lines || o->lines[0].optional || /* the renewal line, when priced, comes first */
-	    rd_quote_total(o->lines, o->n_lines, o->discount_bp, &p->sum) < 0) {
+	/* The order freezes the quote's chosen lines and charges their total
+	 * (domain/quote.h): a quote with no priced line, or whose lines do not
+	 * add up within an amount, waits for a person and is never ordered at 0
+	 * or at a wrapped total. */
+	char sku[64] = "";
+	struct rd_order *fz = rd_malloc(sizeof *fz);
+	int frc = o->n_lines && !o->lines[0].optional ? rd_order_freeze(t, d, v, o, fz, sku, sizeof sku) : RD_ERANGE;
+	if (frc == 0) {
+		p->discount_bp = fz->discount_bp;
+		p->n_lines = fz->n_lines;
+		memcpy(p->lines, fz->lines, fz->n_lines * sizeof *fz->lines);
+	}
+	free(fz);
+	if (frc == RD_EINVAL) {
+		refuse(p, RD_EEXISTS, "conflict", "opportunity_id",
+		       "the quote has more than one upgrade chosen: an upgrade replaces the renewal, so choose one");
+		rc = 0;
+		goto out;
+	}
+	if (frc == RD_ENOTFOUND) {
+		rd_serr_set(&p->ans.err, RD_EEXISTS, "conflict", "opportunity_id",
+			    "the quote needs attention before it can be ordered: its product %s is no longer in the catalogue", sku);
+		rc = 0;
+		goto out;
+	}
+	if (frc < 0 && frc != RD_ERANGE) {
+		rc = frc;
+		goto out;
+	}
+	if (frc < 0 || rd_quote_total(p->lines, p->n_lines, p->discount_bp, &p->sum) < 0) { /* the renewal line, when priced, comes first */
 		refuse(p, RD_EEXISTS, "conflict", "opportunity_id",
 		       "the quote needs attention before it can be ordered: it has no price renewd can charge");
 		rc = 0;

@@ -64,6 +64,21 @@ typedef void (*rd_order_done_fn)(const struct rd_order_answer *a, void *arg);
 int rd_order_place(struct rd_app *app, const struct rd_actor *who, const struct rd_order_ask *ask, rd_order_done_fn done,
 		   void *arg);
 
+/* Inside a transaction: the lines order n freezes from opportunity o
+ * (rd_quote_select, domain/quote.h: a chosen up-sell replaces the renewal
+ * line, chosen cross-sells add), each with the product it delivers (the
+ * contract's for the renewal line, the catalogue's SKU for the others), and
+ * the quote's discount.  0; RD_EINVAL when more than one up-sell is chosen;
+ * RD_ENOTFOUND when a chosen line's SKU is no longer in the catalogue (the
+ * SKU in sku); or the store's error. */
+int rd_order_freeze(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, const struct rd_opportunity *o,
+		    struct rd_order *n, char *sku, size_t cap);
+
+/* Inside a transaction: the live order of an opportunity (any state but
+ * failed, cancelled and refunded): 0 with *out, RD_ENOTFOUND, or the
+ * store's error. */
+int rd_order_live(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t opportunity, struct rd_order *out);
+
 /* Checks a text field from outside: valid UTF-8, no control characters,
  * 1..cap-1 bytes. */
 bool rd_order_text_ok(const char *s, size_t cap);
@@ -74,10 +89,12 @@ bool rd_order_text_ok(const char *s, size_t cap);
  * are logged. */
 void rd_orders_reconcile(struct rd_app *app);
 
-/* Inside a write transaction: a paid order n becomes the renewed term (a
- * new contract, the old one renewed, the opportunity won, n fulfilled) and
- * its channel commissions are accrued (commissions.h).  0, or the store's
- * error. */
+/* Inside a write transaction: a paid order n becomes what its frozen
+ * lines say (the renewal or up-sell line: a new contract renewing the old
+ * one, which is marked renewed; each cross-sell line: a new contract of its
+ * own, of the same term), the opportunity won, n fulfilled with each line's
+ * contract, and its channel commissions accrued over the same lines
+ * (commissions.h).  0, or the store's error. */
 int rd_order_fulfil(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t user, struct rd_order *n);
 
 /* The audit entry of an order's change (before NULL: created). */

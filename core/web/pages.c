@@ -214,7 +214,8 @@ static json_t *quote_lines(const struct rd_opportunity *o, json_t *selected, str
 		out = json_array();
 		for (uint8_t i = 0; i < o->n_lines; i++) {
 			const struct rd_quote_line *l = &lines[i];
-			json_array_append_new(out, json_pack("{s:s, s:s, s:I, s:o, s:I, s:b, s:b, s:s}", "sku", l->sku,
+			json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:I, s:o, s:I, s:b, s:b, s:s}", "sku", l->sku,
+							     "kind", rd_quote_kind_name(l->kind),
 							     "description", l->description, "quantity",
 							     (json_int_t)l->quantity, "price", rd_money_json(l->list, o->currency),
 							     "amount", (json_int_t)l->list, "optional", l->optional, "selected",
@@ -395,7 +396,8 @@ int rd_page_portal_document(struct rd_req *req)
 struct accept {
 	struct web *w;
 	json_t *selected;
-	char why[120];
+	int status;  /* the refusal's, with why */
+	char why[200];
 };
 
 static int accept_write(struct rd_txn *t, void *arg)
@@ -413,8 +415,22 @@ static int accept_write(struct rd_txn *t, void *arg)
 		snprintf(a->why, sizeof a->why, "This quote cannot be bought online: contact your reseller.");
 		rc = RD_EDECLINED;
 	}
+	if (rc == 0) { /* an ordered quote is frozen (services/orders.h): the order is what was chosen */
+		struct rd_order *n = rd_malloc(sizeof *n);
+		rc = rd_order_live(t, d, v, o->id, n);
+		if (rc == 0) {
+			snprintf(a->why, sizeof a->why,
+				 "This quote was ordered (order %s): what was ordered can no longer be changed. "
+				 "Contact your reseller to change your order.", n->number);
+			rc = RD_EDECLINED;
+		} else if (rc == RD_ENOTFOUND) {
+			rc = 0;
+		}
+		free(n);
+	}
+	json_t *before = NULL;
 	if (rc == 0) {
-		json_t *before = rd_entity_to_json(&rd_entity_opportunity, o);
+		before = rd_entity_to_json(&rd_entity_opportunity, o);
 		o->state = RD_OPP_ACCEPTED;
 		/* The chosen optional lines are kept on the quote's lines. */
 		for (uint8_t i = 0; i < o->n_lines; i++) {
@@ -425,14 +441,24 @@ static int accept_write(struct rd_txn *t, void *arg)
 			json_array_foreach(a->selected, k, s) l->selected |= l->optional && json_is_string(s) &&
 									     !strcmp(json_string_value(s), l->sku);
 		}
+		/* an upgrade replaces the renewal (domain/quote.h): one at most */
+		struct rd_quote_sum sum;
+		if (rd_quote_total(o->lines, o->n_lines, o->discount_bp, &sum) == RD_EINVAL) {
+			snprintf(a->why, sizeof a->why,
+				 "Choose one upgrade at most: an upgrade replaces your current product, so only one can be bought.");
+			a->status = 400;
+			rc = RD_EDECLINED;
+		}
+	}
+	if (rc == 0) {
 		if ((rc = rd_entity_put(t, d->opportunities, &rd_entity_opportunity, v, o, 0)) == 0) {
 			json_t *after = rd_entity_to_json(&rd_entity_opportunity, o);
 			rc = rd_audit_write(t, d, v, 0, RD_AUDIT_UPDATE, "opportunities", o->id, before, after,
 					    "accepted by the customer");
 			json_decref(after);
 		}
-		json_decref(before);
 	}
+	json_decref(before);
 	free(o);
 	return rc;
 }
@@ -461,7 +487,8 @@ int rd_page_portal_accept(struct rd_req *req)
 	int rc = rd_store_write(w.app->store, accept_write, &a);
 	json_decref(a.selected);
 	if (rc == RD_EDECLINED) {
-		rd_web_message(&w, 409, "Not available online", a.why);
+		rd_web_message(&w, a.status ? a.status : 409, a.status ? "Please check your choice" : "Not available online",
+			       a.why);
 		return 0;
 	}
 	if (rc < 0)

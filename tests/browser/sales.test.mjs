@@ -105,11 +105,11 @@ describe('sales flow', { timeout: 120000 }, () => {
       await c.page.goto(`${w.base}/c/${s.token}`);
       await w.shot(c.page, FLOW, 'customer-sees-discount');
       assert.equal((await c.page.textContent('output#total')).trim(), money(s.total));
-      // Ticking a cross-sell keeps the discount on the new sum.
+      // Ticking an optional line keeps the discount on the new sum (an up-sell replaces the renewal line).
       const extra = s.opp.lines.find((l) => l.optional);
       if (extra) {
         await c.page.check(`input.optional[value="${extra.sku}"]`);
-        const sum = s.before + extra.list;
+        const sum = extra.kind === 'upsell' ? extra.list : s.before + extra.list;
         assert.equal((await c.page.textContent('output#total')).trim(), money(sum - Math.floor((sum * s.bp) / 10000)));
       }
       assert.deepEqual(c.page.problems, []);

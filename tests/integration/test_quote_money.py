@@ -7,10 +7,11 @@ moves the clock one day, so the sweep quotes it.
 * test_many_lines_kept_and_ordered_at_their_total: a product with eight
   up-sells and eight cross-sells, long names and SKUs: the quote's lines as
   JSON are over 8 KiB (the old text field stored such a quote with no lines
-  and it was ordered at 0).  Every line is kept; the customer chooses every
-  optional line and buys by purchase order: the order's total is the sum of
-  all lines, the page shows it, the PDF prints it, and the reseller's
-  commission is its share of every ordered line.
+  and it was ordered at 0).  Every line is kept; the customer chooses the
+  last up-sell and every cross-sell and buys by purchase order: the order's
+  total is the sum of those lines (the up-sell replaces the renewal line),
+  the page shows it, the PDF prints it, and the reseller's commission is its
+  share of every ordered line.
 * test_huge_price_needs_attention: 100 seats at 2^62 minor units do not fit
   in an amount (the product wrapped to 0): the quote waits for attention
   with the reason, has no line to charge and an order is refused, nothing
@@ -101,14 +102,15 @@ def test_many_lines_kept_and_ordered_at_their_total(daemon, tmp_path):
         for mode in ("partner", "vendor"):
             m = x["margins"][mode]
             assert sum(s["amount"] for s in m["shares"]) + m["net"] == x["list"], (mode, x)
-    total = sum(x["list"] for x in o["lines"])
+    chosen = [x for x in o["lines"] if x["kind"] == "crosssell"] + [o["lines"][8]]
+    total = sum(x["list"] for x in chosen)
 
     plat.ok("POST", f"/api/v1/opportunities/{o['id']}/decision", {"publish": "vendor"}, status=200)
     c = Customer(d.port)
     page = c.follow_link(wait_mail(data, f"notice:{o['id']}"))
     for x in o["lines"][1:]:
         assert x["sku"] in page, x["sku"]
-    skus = [x["sku"] for x in o["lines"] if x.get("optional")]
+    skus = [x["sku"] for x in chosen]
     status, _, body = c.open("/portal/accept", {"csrf": csrf_of(page), "accept": "yes", "add": skus})
     assert status == 200, body[:300]
     page, csrf, key = purchase_form(c)
@@ -122,7 +124,7 @@ def test_many_lines_kept_and_ordered_at_their_total(daemon, tmp_path):
     assert shown in flat(pdf_text(tmp_path, get_pdf(admin, o["id"]).body))
     # the commission is the reseller's share of every ordered line
     admin.ok("POST", f"/api/v1/orders/{order['id']}/payments", {"amount": total, "reference": "BACS-9"}, status=200)
-    share = sum(s["amount"] for x in o["lines"] for s in x["margins"]["vendor"]["shares"] if s["party"] == "reseller")
+    share = sum(s["amount"] for x in chosen for s in x["margins"]["vendor"]["shares"] if s["party"] == "reseller")
     got = [c_ for c_ in admin.items("/api/v1/commissions") if c_["order_id"] == order["id"]]
     assert share > 0 and [c_["amount"] for c_ in got if c_["party"] == "reseller"] == [share], (share, got)
     d.stop()

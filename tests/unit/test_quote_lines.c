@@ -8,7 +8,9 @@
  * opportunity written by an older renewd, its lines as JSON text in field
  * 20, opens with the same lines and is written back in the typed form; a
  * damaged line is RD_ECORRUPT, never a shorter quote; the one total rule
- * (base, chosen optional lines, the discount) and its overflow; the
+ * (base, a chosen up-sell replacing the renewal line, chosen cross-sells,
+ * the discount, at most one up-sell) and its overflow; the lines an order
+ * freezes (rd_quote_select) and their place in the order record; the
  * channel shares plus the net are the line.
  */
 #include <stdio.h>
@@ -138,8 +140,8 @@ static void test_old_store_opens(void **state)
 	struct rd_quote_sum sum;
 	assert_rc(rd_quote_total(o->lines, o->n_lines, o->discount_bp, &sum), 0);
 	assert_int_equal(sum.base, 290000);
-	assert_int_equal(sum.subtotal, 640000);
-	assert_int_equal(sum.total, 576000);
+	assert_int_equal(sum.subtotal, 350000); /* the chosen up-sell replaces the renewal line */
+	assert_int_equal(sum.total, 315000);
 	/* written back: typed, and the same lines */
 	struct rd_rec_writer w2 = { 0 };
 	rd_entity_encode(&rd_entity_opportunity, o, &w2);
@@ -196,25 +198,84 @@ static void test_total_rule(void **state)
 		{ .kind = RD_LINE_CROSSSELL, .optional = true, .list = 700 },
 	};
 	struct rd_quote_sum s;
+	/* a chosen up-sell replaces the renewal line: it is not charged too */
 	assert_rc(rd_quote_total(l, 3, 0, &s), 0);
 	assert_int_equal(s.base, 10005);
-	assert_int_equal(s.subtotal, 12005);
-	assert_int_equal(s.total, 12005);
+	assert_int_equal(s.subtotal, 2000);
+	assert_int_equal(s.total, 2000);
+	assert_true(rd_quote_upsell_chosen(l, 3));
+	assert_false(rd_quote_line_charged(&l[0], true));
+	assert_true(rd_quote_line_charged(&l[1], true));
+	/* no up-sell: the renewal line; a chosen cross-sell adds */
+	l[1].selected = false;
+	l[2].selected = true;
+	assert_rc(rd_quote_total(l, 3, 0, &s), 0);
+	assert_int_equal(s.subtotal, 10705);
 	assert_rc(rd_quote_total(l, 3, 1000, &s), 0);
-	assert_int_equal(s.total, 12005 - 1200); /* the discount rounds down to a whole unit */
-	assert_true(rd_quote_line_ordered(&l[1]));
-	assert_false(rd_quote_line_ordered(&l[2]));
+	assert_int_equal(s.total, 10705 - 1070); /* the discount rounds down to a whole unit */
+	assert_true(rd_quote_line_ordered(&l[2]));
+	assert_false(rd_quote_line_ordered(&l[1]));
+	/* the frozen lines: what the order charges, each marked chosen */
+	struct rd_quote_line out[3];
+	uint8_t n;
+	assert_rc(rd_quote_select(l, 3, out, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(out[0].kind, RD_LINE_RENEWAL);
+	assert_int_equal(out[1].kind, RD_LINE_CROSSSELL);
+	l[1].selected = true;
+	assert_rc(rd_quote_select(l, 3, out, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(out[0].kind, RD_LINE_UPSELL);
+	assert_true(out[0].selected && out[1].selected);
+	/* two up-sells are two replacements of one contract: refused */
+	struct rd_quote_line two[3] = { l[0], l[1], l[1] };
+	assert_rc(rd_quote_select(two, 3, out, &n), RD_EINVAL);
+	assert_rc(rd_quote_total(two, 3, 0, &s), RD_EINVAL);
 	/* overflow is an error, never a wrapped total */
+	l[1].selected = false;
 	l[0].list = INT64_MAX;
 	s.total = 42;
 	assert_rc(rd_quote_total(l, 3, 0, &s), RD_ERANGE);
 	assert_int_equal(s.total, 42);
-	l[1].selected = false;
+	l[2].selected = false;
 	l[2].list = INT64_MAX; /* not chosen: still counted in no sum */
 	assert_rc(rd_quote_total(l, 3, 0, &s), 0);
 	assert_true(s.total == INT64_MAX);
 	assert_rc(rd_quote_total(l, 0, 0, &s), 0);
 	assert_int_equal(s.total, 0);
+}
+
+/* An order's frozen lines (field 40): every line a quote can hold, with the
+ * product and contract each became, and the discount (41). */
+static void test_order_lines_survive(void **state)
+{
+	(void)state;
+	struct rd_opportunity *o = calloc(1, sizeof *o);
+	struct rd_order *n = calloc(1, sizeof *n), *again = calloc(1, sizeof *again);
+	fill(o);
+	n->id = 4;
+	n->discount_bp = 1250;
+	n->n_lines = o->n_lines;
+	memcpy(n->lines, o->lines, o->n_lines * sizeof *o->lines);
+	for (uint8_t i = 0; i < n->n_lines; i++) {
+		n->lines[i].product_id = 100 + i;
+		n->lines[i].contract_id = 200 + i;
+	}
+	struct rd_rec_writer w = { 0 };
+	rd_entity_encode(&rd_entity_order, n, &w);
+	assert_rc(rd_entity_decode(&rd_entity_order, w.buf, w.len, again), 0);
+	assert_int_equal(again->n_lines, RD_QUOTE_MAX_LINES);
+	assert_int_equal(again->discount_bp, 1250);
+	assert_memory_equal(n->lines, again->lines, RD_QUOTE_MAX_LINES * sizeof n->lines[0]);
+	json_t *j = rd_entity_to_json(&rd_entity_order, again);
+	json_t *last = json_array_get(json_object_get(j, "lines"), RD_QUOTE_MAX_LINES - 1);
+	assert_int_equal(json_integer_value(json_object_get(last, "contract_id")), 200 + RD_QUOTE_MAX_LINES - 1);
+	assert_int_equal(json_integer_value(json_object_get(last, "product_id")), 100 + RD_QUOTE_MAX_LINES - 1);
+	json_decref(j);
+	rd_rec_writer_free(&w);
+	free(o);
+	free(n);
+	free(again);
 }
 
 static void test_share_text(void **state)
@@ -238,6 +299,7 @@ int main(void)
 		cmocka_unit_test(test_old_store_opens),
 		cmocka_unit_test(test_damaged_line_refused),
 		cmocka_unit_test(test_total_rule),
+		cmocka_unit_test(test_order_lines_survive),
 		cmocka_unit_test(test_share_text),
 	};
 	return cmocka_run_group_tests_name("quote_lines", tests, NULL, NULL);

@@ -291,12 +291,7 @@ static int pay_write(struct rd_txn *t, void *arg)
 static int accrue_again(struct rd_txn *t, void *arg)
 {
 	struct paying *p = arg;
-	struct rd_opportunity *o = malloc(sizeof *o);
-	int rc = rd_entity_get(t, p->d->opportunities, &rd_entity_opportunity, V, OPP, o);
-	if (rc == 0)
-		rc = rd_commissions_accrue(t, p->d, V, &p->o, o);
-	free(o);
-	return rc;
+	return rd_commissions_accrue(t, p->d, V, &p->o);
 }
 
 static int reverse(struct rd_txn *t, void *arg)
