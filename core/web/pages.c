@@ -23,6 +23,7 @@
 #include "services/documents.h"
 #include "services/orders.h"
 #include "services/portal.h"
+#include "services/quotes.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -392,51 +393,6 @@ int rd_page_portal_document(struct rd_req *req)
 	return rc < 0 ? rc : 0;
 }
 
-struct accept {
-	struct web *w;
-	json_t *selected;
-	char why[120];
-};
-
-static int accept_write(struct rd_txn *t, void *arg)
-{
-	struct accept *a = arg;
-	struct rd_domain *d = a->w->app->domain;
-	uint64_t v = a->w->tok.vendor_id;
-	struct rd_opportunity *o = rd_malloc(sizeof *o);
-	int rc = rd_entity_get(t, d->opportunities, &rd_entity_opportunity, v, a->w->tok.opportunity_id, o);
-	if (rc == 0 && !rd_portal_quote_owned(t, d, v, o, a->w->tok.customer_id)) {
-		snprintf(a->why, sizeof a->why, "This quote is no longer available.");
-		rc = RD_EDECLINED;
-	}
-	if (rc == 0 && o->state != RD_OPP_PUBLISHED_VENDOR && o->state != RD_OPP_ACCEPTED) {
-		snprintf(a->why, sizeof a->why, "This quote cannot be bought online: contact your reseller.");
-		rc = RD_EDECLINED;
-	}
-	if (rc == 0) {
-		json_t *before = rd_entity_to_json(&rd_entity_opportunity, o);
-		o->state = RD_OPP_ACCEPTED;
-		/* The chosen optional lines are kept on the quote's lines. */
-		for (uint8_t i = 0; i < o->n_lines; i++) {
-			struct rd_quote_line *l = &o->lines[i];
-			size_t k;
-			json_t *s;
-			l->selected = false;
-			json_array_foreach(a->selected, k, s) l->selected |= l->optional && json_is_string(s) &&
-									     !strcmp(json_string_value(s), l->sku);
-		}
-		if ((rc = rd_entity_put(t, d->opportunities, &rd_entity_opportunity, v, o, 0)) == 0) {
-			json_t *after = rd_entity_to_json(&rd_entity_opportunity, o);
-			rc = rd_audit_write(t, d, v, 0, RD_AUDIT_UPDATE, "opportunities", o->id, before, after,
-					    "accepted by the customer");
-			json_decref(after);
-		}
-		json_decref(before);
-	}
-	free(o);
-	return rc;
-}
-
 int rd_page_portal_accept(struct rd_req *req)
 {
 	struct web w;
@@ -446,7 +402,7 @@ int rd_page_portal_accept(struct rd_req *req)
 		rd_web_message(&w, 400, "Please accept the quote", "Tick the box to accept the quote, then press Buy.");
 		return 0;
 	}
-	struct accept a = { .w = &w, .selected = json_array() };
+	json_t *selected = json_array();
 	/* Every "add" field (repeated) names an optional line. */
 	size_t len;
 	const char *b = rd_req_body(req, &len), *end = b + len;
@@ -455,13 +411,16 @@ int rd_page_portal_accept(struct rd_req *req)
 		if (!amp)
 			amp = end;
 		if ((size_t)(amp - b) > 4 && !memcmp(b, "add=", 4) && amp - b < 80)
-			json_array_append_new(a.selected, json_stringn(b + 4, (size_t)(amp - b - 4)));
+			json_array_append_new(selected, json_stringn(b + 4, (size_t)(amp - b - 4)));
 		b = amp + 1;
 	}
-	int rc = rd_store_write(w.app->store, accept_write, &a);
-	json_decref(a.selected);
-	if (rc == RD_EDECLINED) {
-		rd_web_message(&w, 409, "Not available online", a.why);
+	/* The rule is the quotes service's (services/quotes.c). */
+	struct rd_actor who = { .vendor = w.tok.vendor_id, .customer = w.tok.customer_id, .portal = true };
+	struct rd_serr e;
+	int rc = rd_quote_accept(w.app, &who, w.tok.opportunity_id, selected, &e);
+	json_decref(selected);
+	if (rc == RD_EEXISTS) {
+		rd_web_message(&w, 409, "Not available online", e.message);
 		return 0;
 	}
 	if (rc < 0)
