@@ -22,6 +22,7 @@
 #include "plugin/host.h"
 #include "services/commissions.h"
 #include "services/orders.h"
+#include "services/payments.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -195,137 +196,13 @@ int rd_api_orders_create(struct rd_req *req)
 	return rc;
 }
 
-/* ---- recording a payment ------------------------------------------------------------------- */
-
-struct paying {
-	struct call *c;
-	uint64_t id;
-	int64_t amount;
-	const char *reference;
-	int status;
-	bool unchanged;
-	const char *code, *field;
-	char why[200];
-	struct rd_order order;
-};
-
-static int pay_refuse(struct paying *p, int status, const char *code, const char *field, const char *why)
-{
-	p->status = status;
-	p->code = code;
-	p->field = field;
-	snprintf(p->why, sizeof p->why, "%s", why);
-	return RD_EDECLINED; /* nothing of it is written */
-}
-
-/* Records one payment in t: 0 (p->unchanged when it was recorded already,
- * under the same reference), RD_EDECLINED with p's status and reason, or the
- * store's error. */
-static int pay_one(struct rd_txn *t, struct paying *p)
-{
-	struct rd_domain *d = p->c->app->domain;
-	uint64_t v = p->c->who.vendor;
-	int rc = rd_entity_get(t, d->orders, &rd_entity_order, v, p->id, &p->order);
-	if (rc == RD_ENOTFOUND)
-		return pay_refuse(p, 404, "not_found", "id", "no such order");
-	if (rc < 0)
-		return rc;
-	if (p->order.paid_reference[0]) { /* recorded already: the same payment again changes nothing */
-		if (!strcmp(p->order.paid_reference, p->reference)) {
-			p->status = 200;
-			p->unchanged = true;
-			return 0;
-		}
-		return pay_refuse(p, 409, "conflict", "reference", "this order is paid already, under another reference");
-	}
-	if (p->order.state != RD_ORDER_AWAITING_PAYMENT)
-		return pay_refuse(p, 409, "conflict", "id", "only an order awaiting payment can be paid");
-	if (p->amount != p->order.total)
-		return pay_refuse(p, 422, "amount_mismatch", "amount", "the amount must be the order's total exactly");
-	struct rd_order before = p->order;
-	p->order.state = RD_ORDER_PAID;
-	p->order.paid_at = rd_clock_now();
-	p->order.paid_amount = p->amount;
-	snprintf(p->order.paid_reference, sizeof p->order.paid_reference, "%s", p->reference);
-	if ((rc = rd_entity_put(t, d->orders, &rd_entity_order, v, &p->order, 0)) < 0 ||
-	    (rc = rd_order_audit(t, d, v, p->c->who.user, RD_AUDIT_UPDATE, &before, &p->order, "payment recorded")) < 0)
-		return rc;
-	p->status = 200;
-	return rd_order_fulfil(t, d, v, p->c->who.user, &p->order);
-}
-
-static int pay_write(struct rd_txn *t, void *arg)
-{
-	struct paying *p = arg;
-	int rc = pay_one(t, p);
-	return rc == 0 && p->unchanged ? RD_EDECLINED : rc; /* nothing to commit */
-}
-
-/* After the payment is committed, the plugin hears of it (capture): Bill
- * Me Later lowers the customer's open amount.  Best effort: the payment
- * stands whatever the plugin answers, and a failure is logged. */
-struct capture_call {
-	atomic_int refs;
-	char reference[128], currency[4], number[24];
-	int64_t amount;
-};
-
-static void capture_unref(struct capture_call *k)
-{
-	if (atomic_fetch_sub(&k->refs, 1) == 1)
-		free(k);
-}
-
-static int capture_run(rd_plugin_ctx *ctx, const struct rd_plugin *desc, void *arg)
-{
-	struct capture_call *k = arg;
-	const struct rd_payment_ops *ops = desc->ops;
-	int rc = 0;
-	if (desc->kind == RD_PLUGIN_PAYMENT && ops && ops->capture) {
-		struct rd_payment_result res = { 0 };
-		rc = ops->capture(ctx, k->reference, k->amount, k->currency, &res);
-	}
-	capture_unref(k);
-	return rc;
-}
-
-static void capture_done(int rc, const char *message, void *arg)
-{
-	struct capture_call *k = arg;
-	if (rc < 0)
-		rd_log(RD_LOG_WARN, "orders", "order %s: the payment plugin's capture failed: %s", k->number, message);
-	capture_unref(k);
-}
-
-static void capture(struct call *c, const struct rd_order *o)
-{
-	struct rd_loaded *l = rd_plugins_find(c->app->plugins, o->payment_plugin);
-	struct rd_txn *t;
-	if (!l || !o->payment_ref[0] || rd_store_read(c->app->store, &t) < 0)
-		return;
-	struct rd_enablement *e = rd_malloc(sizeof *e);
-	int rc = rd_enablement_find(t, c->app->domain, c->who.vendor, o->payment_plugin, o->reseller_id, e);
-	rd_txn_end(t);
-	struct capture_call *k = rd_calloc(1, sizeof *k);
-	atomic_init(&k->refs, 2);
-	snprintf(k->reference, sizeof k->reference, "%s", o->payment_ref);
-	snprintf(k->number, sizeof k->number, "%s", o->number);
-	memcpy(k->currency, o->currency, sizeof k->currency);
-	k->amount = o->paid_amount;
-	if (rc < 0 || rd_plugins_call(c->app->plugins, l, c->who.vendor, o->reseller_id, e->config, RD_ORDER_PLUGIN_TIMEOUT_MS,
-				      capture_run, capture_done, k) < 0) {
-		rd_log(RD_LOG_WARN, "orders", "order %s: the payment plugin was not told of the payment", o->number);
-		free(k);
-	}
-	free(e);
-}
+/* ---- recording a payment (services/payments.h) ------------------------------------------- */
 
 int rd_api_order_payment(struct rd_req *req)
 {
 	struct call c;
 	if (rd_call_begin(req, &c) < 0 || rd_call_allow(&c, RD_RES_ORDER, RD_ACT_UPDATE) == RD_SCOPE_NONE)
 		return 0;
-	struct paying p = { .c = &c, .id = rd_parse_id(rd_req_param(req, "id")) };
 	json_t *body, *v;
 	if (rd_req_json(req, &body) < 0)
 		return 0;
@@ -334,35 +211,30 @@ int rd_api_order_payment(struct rd_req *req)
 		if (strcmp(key, "amount") && strcmp(key, "reference") && !bad)
 			bad = key;
 	json_t *amount = json_object_get(body, "amount"), *ref = json_object_get(body, "reference");
+	char reference[sizeof ((struct rd_order *)0)->paid_reference] = "";
 	if (bad)
 		rd_reply_error(req, 400, "invalid", bad, "unknown field (amount, reference)");
 	else if (!json_is_integer(amount) || json_integer_value(amount) <= 0)
 		rd_reply_error(req, 400, "invalid", "amount", "amount is a positive whole number of minor units");
-	else if (!json_is_string(ref) || !rd_order_text_ok(json_string_value(ref), sizeof p.order.paid_reference))
+	else if (!json_is_string(ref) || !rd_order_text_ok(json_string_value(ref), sizeof reference))
 		rd_reply_error(req, 400, "invalid", "reference", "reference is text of 1-127 bytes, without control characters");
-	if (bad || !json_is_integer(amount) || json_integer_value(amount) <= 0 || !json_is_string(ref) ||
-	    !rd_order_text_ok(json_string_value(ref), sizeof p.order.paid_reference)) {
-		json_decref(body);
-		return 0;
-	}
-	p.amount = json_integer_value(amount);
-	p.reference = rd_req_alloc(req, json_string_length(ref) + 1);
-	memcpy((char *)p.reference, json_string_value(ref), json_string_length(ref) + 1);
-	json_decref(body);
-	if (!p.id) {
-		rd_reply_error(req, 404, "not_found", "id", "no such order");
-		return 0;
-	}
-	int rc = rd_store_write(c.app->store, pay_write, &p);
-	if (rc < 0 && rc != RD_EDECLINED)
-		return rc;
-	if (rc == 0)
-		capture(&c, &p.order);
-	if (p.status == 200)
-		rd_reply_json(req, 200, order_json(&p.order));
 	else
-		rd_reply_error(req, p.status, p.code, p.field, "%s", p.why);
-	return 0;
+		snprintf(reference, sizeof reference, "%s", json_string_value(ref));
+	int64_t n = json_integer_value(amount);
+	json_decref(body);
+	if (!reference[0])
+		return 0;
+	struct rd_actor who = { .vendor = c.who.vendor, .user = c.who.user };
+	struct rd_payment_answer *a = rd_malloc(sizeof *a);
+	int rc = rd_payment_record(c.app, &who, rd_parse_id(rd_req_param(req, "id")), n, reference, a);
+	if (rc == 0)
+		rd_reply_json(req, 200, order_json(&a->order));
+	else if (a->err.code)
+		rd_reply_serr(req, &a->err);
+	if (a->err.code)
+		rc = 0; /* replied */
+	free(a);
+	return rc;
 }
 
 /* ---- refunds ----------------------------------------------------------------------------------- */
@@ -613,6 +485,7 @@ struct pay_file {
 	json_t *errors;       /* [{row, field, message}] */
 	/* applying */
 	struct call *c;
+	struct rd_actor who;
 	json_t *items;
 	struct rd_order *paid;
 	size_t n_paid;
@@ -696,13 +569,14 @@ static int pay_file_write(struct rd_txn *t, void *arg)
 {
 	struct pay_file *f = arg;
 	for (size_t i = 0; i < f->n_rows; i++) {
-		struct paying p = { .c = f->c, .id = f->rows[i].id, .amount = f->rows[i].amount,
-				    .reference = f->rows[i].reference };
-		int rc = pay_one(t, &p);
-		if (rc < 0 && rc != RD_EDECLINED)
+		struct rd_payment_answer p;
+		int rc = rd_payment_record_in(t, f->c->app->domain, &f->who, f->rows[i].id, f->rows[i].amount,
+					      f->rows[i].reference, &p);
+		if (rc < 0 && !p.err.code)
 			return rc;
-		if (rc == RD_EDECLINED) {
-			row_error(f, f->rows[i].row, !p.field || !strcmp(p.field, "id") ? "order" : p.field, p.why);
+		if (rc < 0) {
+			row_error(f, f->rows[i].row, !p.err.field || !strcmp(p.err.field, "id") ? "order" : p.err.field,
+				  p.err.message);
 			continue;
 		}
 		json_array_append_new(f->items, json_pack("{s:I, s:s, s:s}", "row", (json_int_t)f->rows[i].row, "order",
@@ -725,7 +599,8 @@ int rd_api_order_payments_file(struct rd_req *req)
 	}
 	size_t len = 0;
 	const char *body = rd_req_body(req, &len);
-	struct pay_file f = { .col = { -1, -1, -1 }, .errors = json_array(), .items = json_array(), .c = &c };
+	struct pay_file f = { .col = { -1, -1, -1 }, .errors = json_array(), .items = json_array(), .c = &c,
+			     .who = { .vendor = c.who.vendor, .user = c.who.user } };
 	struct csv_parser parser;
 	int rc = 0;
 	if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0)
@@ -748,7 +623,7 @@ int rd_api_order_payments_file(struct rd_req *req)
 	}
 	if (rc == 0 && !json_array_size(f.errors)) {
 		for (size_t i = 0; i < f.n_paid; i++)
-			capture(&c, &f.paid[i]);
+			rd_payment_capture(c.app, &f.who, &f.paid[i]);
 		rd_reply_json(req, 200, json_pack("{s:I, s:I, s:o}", "rows", (json_int_t)f.n, "paid", (json_int_t)f.n_paid,
 						  "items", f.items));
 		f.items = NULL;

@@ -68,6 +68,7 @@ int rd_serr_status(int rc)
 	case RD_ENOTFOUND: return 404;
 	case RD_EEXISTS: return 409;
 	case RD_ETOOBIG: return 413;
+	case RD_ERANGE: return 422;
 	case -EIO: return 502;
 	case RD_EBUSY: return 503;
 	case -ETIMEDOUT: return 504;
