@@ -9,7 +9,6 @@
  *   POST /webhooks/payments/{plugin}     ?vendor=: a gateway's signed event (no session)
  */
 #include <csv.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +19,9 @@
 #include "config/config.h"
 #include "edge/sales.h"
 #include "plugin/host.h"
-#include "services/commissions.h"
 #include "services/orders.h"
 #include "services/payments.h"
+#include "services/refunds.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -237,151 +236,20 @@ int rd_api_order_payment(struct rd_req *req)
 	return rc;
 }
 
-/* ---- refunds ----------------------------------------------------------------------------------- */
+/* ---- refunds (services/refunds.h) ------------------------------------------------------------ */
 
-/* POST /api/v1/orders/{id}/refund {"reason"}: a paid order, in full.  The
- * payment plugin refunds first (a card: at the gateway, under a key, so a
- * retry never refunds twice); only then, in one transaction, the order is
- * `refunded`, its earned commissions reversed, the renewed contract
- * cancelled and the opportunity lost.  A gateway that refuses leaves
- * everything as it was (502).  Refunding a refunded order changes nothing. */
-struct refunding {
-	atomic_int refs;
-	struct rd_app *app;
-	struct rd_hold *h;
-	uint64_t vendor, user, id;
-	char reason[128];
-	char reference[128], currency[4], number[24];
-	int64_t amount;
-	int status;
-	const char *code, *field;
-	char why[300];
-	struct rd_order order;
-};
-
-static void refund_unref(struct refunding *r)
+static void api_refunded(const struct rd_refund_answer *a, void *arg)
 {
-	if (atomic_fetch_sub(&r->refs, 1) == 1)
-		free(r);
-}
-
-static int refund_refuse(struct refunding *r, int status, const char *code, const char *field, const char *why)
-{
-	r->status = status;
-	r->code = code;
-	r->field = field;
-	snprintf(r->why, sizeof r->why, "%s", why);
-	return RD_EDECLINED;
-}
-
-/* The order as it must be to be refunded (in t); 0 or RD_EDECLINED. */
-static int refundable(struct rd_txn *t, struct refunding *r)
-{
-	int rc = rd_entity_get(t, r->app->domain->orders, &rd_entity_order, r->vendor, r->id, &r->order);
-	if (rc == RD_ENOTFOUND)
-		return refund_refuse(r, 404, "not_found", "id", "no such order");
-	if (rc < 0)
-		return rc;
-	if (r->order.state == RD_ORDER_REFUNDED) {
-		r->status = 200; /* refunded already: nothing changes */
-		return RD_EDECLINED;
-	}
-	if (r->order.state != RD_ORDER_PAID && r->order.state != RD_ORDER_FULFILLED)
-		return refund_refuse(r, 409, "conflict", "id", "only a paid order can be refunded");
-	return 0;
-}
-
-static int refund_write(struct rd_txn *t, void *arg)
-{
-	struct refunding *r = arg;
-	int rc = refundable(t, r);
-	if (rc < 0)
-		return rc;
-	struct rd_domain *d = r->app->domain;
-	struct rd_order before = r->order;
-	r->order.state = RD_ORDER_REFUNDED;
-	snprintf(r->order.payment_message, sizeof r->order.payment_message, "refunded: %s", r->reason);
-	if ((rc = rd_order_put_audited(t, d, d->orders, &rd_entity_order, r->vendor, r->user, &before, &r->order, 0, "refunded")) < 0 ||
-	    (rc = rd_commissions_reverse(t, d, r->vendor, &r->order)) < 0)
-		return rc;
-	struct rd_contract k, kb;
-	if (r->order.new_contract_id &&
-	    rd_entity_get(t, d->contracts, &rd_entity_contract, r->vendor, r->order.new_contract_id, &k) == 0 &&
-	    k.status == RD_CONTRACT_LIVE) {
-		kb = k;
-		k.status = RD_CONTRACT_CANCELLED;
-		if ((rc = rd_order_put_audited(t, d, d->contracts, &rd_entity_contract, r->vendor, r->user, &kb, &k, 0, "refunded")) < 0)
-			return rc;
-	}
-	struct rd_opportunity *o = rd_malloc(sizeof *o), *ob = rd_malloc(sizeof *ob);
-	if (rd_entity_get(t, d->opportunities, &rd_entity_opportunity, r->vendor, r->order.opportunity_id, o) == 0 &&
-	    o->state == RD_OPP_WON) {
-		*ob = *o;
-		o->state = RD_OPP_LOST;
-		o->lost_reason_set = 1;
-		snprintf(o->lost_reason, sizeof o->lost_reason, "refunded: %.100s", r->reason);
-		rc = rd_order_put_audited(t, d, d->opportunities, &rd_entity_opportunity, r->vendor, r->user, ob, o, 0, "refunded");
-	}
-	free(o);
-	free(ob);
-	r->status = 200;
-	return rc;
-}
-
-static void refund_answer(struct refunding *r)
-{
-	struct rd_req *req = r->h ? rd_hold_req(r->h) : NULL;
-	if (req && r->status == 200)
-		rd_reply_json(req, 200, order_json(&r->order));
+	struct rd_hold *h = arg;
+	struct rd_req *req = rd_hold_req(h);
+	if (req && a->err.rc == 0)
+		rd_reply_json(req, 200, order_json(&a->order));
 	else if (req)
-		rd_reply_error(req, r->status ? r->status : 500, r->code ? r->code : "internal", r->field, "%s",
-			       r->why[0] ? r->why : "the refund could not be stored");
-	if (r->h)
-		rd_hold_free(r->h);
-	r->h = NULL;
+		rd_reply_serr(req, &a->err);
+	rd_hold_free(h);
 }
 
-/* After the plugin's answer (or with no plugin to ask): the refund is
- * written whether or not the client still waits, since the money moved. */
-static void refund_commit(struct refunding *r)
-{
-	int rc = rd_store_write(r->app->store, refund_write, r);
-	if (rc < 0 && rc != RD_EDECLINED) {
-		rd_log(RD_LOG_ERROR, "orders", "order %s: refunded by the payment plugin but not stored: %s", r->number,
-		       rd_strerror(rc));
-		r->status = 500;
-		r->code = "internal";
-		snprintf(r->why, sizeof r->why, "the refund was made but could not be stored: %s", rd_strerror(rc));
-	}
-	refund_answer(r);
-}
-
-static int refund_run(rd_plugin_ctx *ctx, const struct rd_plugin *desc, void *arg)
-{
-	struct refunding *r = arg;
-	const struct rd_payment_ops *ops = desc->ops;
-	int rc = 0;
-	if (desc->kind == RD_PLUGIN_PAYMENT && ops && ops->refund) {
-		struct rd_payment_result res = { 0 };
-		rc = ops->refund(ctx, r->reference, r->amount, r->currency, &res);
-	}
-	refund_unref(r);
-	return rc;
-}
-
-static void refund_done(int rc, const char *message, void *arg)
-{
-	struct refunding *r = arg;
-	if (rc < 0) {
-		refund_refuse(r, 502, "gateway_error", NULL, "");
-		snprintf(r->why, sizeof r->why, "the payment plugin did not refund: %s", message ? message : rd_strerror(rc));
-		refund_answer(r);
-	} else {
-		refund_commit(r);
-	}
-	refund_unref(r);
-}
-
+/* POST /api/v1/orders/{id}/refund {"reason"}: a paid order, in full. */
 int rd_api_order_refund(struct rd_req *req)
 {
 	struct call c;
@@ -399,62 +267,21 @@ int rd_api_order_refund(struct rd_req *req)
 	json_object_foreach(body, key, v)
 		if (strcmp(key, "reason") && !bad)
 			bad = key;
-	json_t *reason = json_object_get(body, "reason");
-	struct refunding *r = rd_calloc(1, sizeof *r);
+	char reason[128] = "";
+	snprintf(reason, sizeof reason, "%s", json_string_value(json_object_get(body, "reason")) ?: "");
+	bool text = json_is_string(json_object_get(body, "reason")) &&
+		    json_string_length(json_object_get(body, "reason")) < sizeof reason;
 	if (bad)
 		rd_reply_error(req, 400, "invalid", bad, "unknown field (reason)");
-	else if (!json_is_string(reason) || !rd_order_text_ok(json_string_value(reason), sizeof r->reason))
-		rd_reply_error(req, 400, "invalid", "reason", "reason is text of 1-127 bytes, without control characters");
-	else
-		snprintf(r->reason, sizeof r->reason, "%s", json_string_value(reason));
 	json_decref(body);
-	if (!r->reason[0]) {
-		free(r);
+	if (bad)
 		return 0;
-	}
-	r->app = c.app;
-	r->vendor = c.who.vendor;
-	r->user = c.who.user;
-	r->id = rd_parse_id(rd_req_param(req, "id"));
-	atomic_init(&r->refs, 1);
-	struct rd_txn *t;
-	int rc = rd_store_read(c.app->store, &t);
-	if (rc < 0) {
-		free(r);
-		return rc;
-	}
-	rc = r->id ? refundable(t, r) : refund_refuse(r, 404, "not_found", "id", "no such order");
-	struct rd_enablement *e = rd_malloc(sizeof *e);
-	struct rd_loaded *l = rc == 0 ? rd_plugins_find(c.app->plugins, r->order.payment_plugin) : NULL;
-	bool ask = l && r->order.payment_ref[0] &&
-		   rd_enablement_find(t, c.app->domain, r->vendor, r->order.payment_plugin, r->order.reseller_id, e) == 0;
-	rd_txn_end(t);
-	if (rc < 0 && rc != RD_EDECLINED) {
-		free(e);
-		free(r);
-		return rc;
-	}
-	r->h = rd_req_hold(req);
-	if (rc == RD_EDECLINED) {
-		refund_answer(r);
-	} else if (!ask) { /* nothing to undo at a gateway: the vendor pays back itself */
-		refund_commit(r);
-	} else {
-		snprintf(r->reference, sizeof r->reference, "%s", r->order.payment_ref);
-		snprintf(r->number, sizeof r->number, "%s", r->order.number);
-		memcpy(r->currency, r->order.currency, sizeof r->currency);
-		r->amount = r->order.paid_amount ? r->order.paid_amount : r->order.total;
-		atomic_store(&r->refs, 3); /* this handler, the plugin call and its answer */
-		if (rd_plugins_call(c.app->plugins, l, r->vendor, r->order.reseller_id, e->config, RD_ORDER_PLUGIN_TIMEOUT_MS,
-				    refund_run, refund_done, r) < 0) {
-			atomic_store(&r->refs, 1);
-			refund_refuse(r, 503, "unavailable", NULL, "the payment plugin cannot be called now: try again");
-			refund_answer(r);
-		}
-	}
-	free(e);
-	refund_unref(r);
-	return 0;
+	struct rd_actor who = { .vendor = c.who.vendor, .user = c.who.user };
+	struct rd_hold *h = rd_req_hold(req);
+	int rc = rd_refund(c.app, &who, rd_parse_id(rd_req_param(req, "id")), 0, text ? reason : NULL, api_refunded, h);
+	if (rc < 0)
+		rd_hold_free(h);
+	return rc;
 }
 
 /* ---- payments from a file ------------------------------------------------------------------ */

@@ -7,7 +7,10 @@
  *
  * Covers: a payment is recorded once (the same reference again changes
  * nothing; an amount that is not the total is refused naming "amount",
- * with nothing written).  The routes are tests/integration/test_orders.py,
+ * with nothing written); a refund of more than was paid (or of an order
+ * not paid) is refused and changes nothing; a refund (through tp-hook's
+ * refund) reverses each earned commission once, cancels the renewed
+ * contract and loses the opportunity, and a second refund changes nothing.  The routes are tests/integration/test_orders.py,
  * test_card_orders.py and test_commissions.py.
  */
 #include <errno.h>
@@ -26,6 +29,7 @@
 #include "plugin/host.h"
 #include "services/orders.h"
 #include "services/payments.h"
+#include "services/refunds.h"
 #include "store/store.h"
 #include "unit.h"
 
@@ -289,6 +293,100 @@ static void test_payment_is_recorded_once(void **state)
 	assert_string_equal(a.err.field, "id");
 }
 
+/* ---- refunds -------------------------------------------------------------------------------- */
+
+struct refunded {
+	bool done;
+	struct rd_refund_answer a;
+};
+
+static void refunded(const struct rd_refund_answer *a, void *arg)
+{
+	struct refunded *r = arg;
+	r->a = *a;
+	r->done = true;
+}
+
+static struct rd_refund_answer refund(struct fx *f, uint64_t id, int64_t amount, const char *reason)
+{
+	struct refunded r = { 0 };
+	assert_rc(rd_refund(&f->app, &vendor_user, id, amount, reason, refunded, &r), 0);
+	run_until(f, &r.done);
+	return r.a;
+}
+
+/* A paid order of opportunity opp through option. */
+static struct rd_order paid(struct fx *f, uint64_t opp, const char *option)
+{
+	struct rd_order o = place(f, opp, option);
+	struct rd_payment_answer a;
+	char ref[32];
+	snprintf(ref, sizeof ref, "BANK-%llu", (unsigned long long)opp);
+	assert_rc(rd_payment_record(&f->app, &vendor_user, o.id, o.total, ref, &a), 0);
+	assert_int_equal(a.order.state, RD_ORDER_FULFILLED);
+	return a.order;
+}
+
+static void test_refund_more_than_paid_is_refused(void **state)
+{
+	struct fx *f = *state;
+	struct rd_order waiting = place(f, 2, "tp_card");
+	struct rd_refund_answer a = refund(f, waiting.id, 0, "changed their mind");
+	assert_rc(a.err.rc, RD_EEXISTS); /* nothing was paid */
+	assert_string_equal(a.err.field, "id");
+
+	struct rd_order o = paid(f, OPP, "tp_hook");
+	a = refund(f, o.id, 10001, "changed their mind");
+	assert_rc(a.err.rc, RD_ERANGE);
+	assert_string_equal(a.err.field, "amount");
+	assert_contains(a.err.message, "at most what was paid (10000");
+	assert_int_equal(rd_serr_status(a.err.rc), 422);
+	a = refund(f, o.id, 5000, "changed their mind");
+	assert_rc(a.err.rc, RD_EINVAL); /* refunds are in full */
+	assert_string_equal(a.err.field, "amount");
+	a = refund(f, o.id, 0, "bad\nreason");
+	assert_rc(a.err.rc, RD_EINVAL);
+	assert_string_equal(a.err.field, "reason");
+	a = refund(f, 999, 0, "changed their mind");
+	assert_rc(a.err.rc, RD_ENOTFOUND);
+
+	assert_int_equal(get_order(f, o.id).state, RD_ORDER_FULFILLED); /* none of it changed anything */
+	int64_t sum;
+	assert_int_equal(entries(f, RD_COMMISSION_REVERSAL, o.id, &sum), 0);
+}
+
+static void test_refund_reverses_commissions_once(void **state)
+{
+	struct fx *f = *state;
+	struct rd_order o = paid(f, OPP, "tp_hook");
+	int64_t sum;
+	assert_int_equal(entries(f, RD_COMMISSION_EARNED, o.id, &sum), 2);
+
+	struct rd_refund_answer a = refund(f, o.id, 10000, "customer left");
+	assert_rc(a.err.rc, 0);
+	assert_int_equal(a.order.state, RD_ORDER_REFUNDED);
+	assert_string_equal(a.order.payment_message, "refunded: customer left");
+	assert_int_equal(entries(f, RD_COMMISSION_REVERSAL, o.id, &sum), 2);
+	assert_int_equal(sum, -1500);
+
+	a = refund(f, o.id, 0, "customer left");
+	assert_rc(a.err.rc, 0); /* refunded already: nothing changes */
+	assert_int_equal(a.order.state, RD_ORDER_REFUNDED);
+	assert_int_equal(entries(f, RD_COMMISSION_REVERSAL, o.id, &sum), 2);
+	assert_int_equal(sum, -1500);
+
+	struct rd_txn *t;
+	struct rd_contract k;
+	struct rd_opportunity *opp = malloc(sizeof *opp);
+	assert_rc(rd_store_read(f->store, &t), 0);
+	assert_rc(rd_entity_get(t, f->dom.contracts, &rd_entity_contract, V, o.new_contract_id, &k), 0);
+	assert_rc(rd_entity_get(t, f->dom.opportunities, &rd_entity_opportunity, V, OPP, opp), 0);
+	rd_txn_end(t);
+	assert_int_equal(k.status, RD_CONTRACT_CANCELLED);
+	assert_int_equal(opp->state, RD_OPP_LOST);
+	free(opp);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
@@ -299,6 +397,8 @@ int main(int argc, char **argv)
 	plugin_paths[1] = argv[2];
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_payment_is_recorded_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refund_more_than_paid_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refund_reverses_commissions_once, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("payments", tests, NULL, NULL);
 }
