@@ -8,7 +8,6 @@
  *   POST /api/v1/orders/{id}/payments    {amount, reference}: paid, then fulfilled
  *   POST /webhooks/payments/{plugin}     ?vendor=: a gateway's signed event (no session)
  */
-#include <csv.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 #include "edge/sales.h"
 #include "plugin/host.h"
 #include "services/orders.h"
+#include "services/payfiles.h"
 #include "services/payments.h"
 #include "services/refunds.h"
 #include "store/store.h"
@@ -284,136 +284,10 @@ int rd_api_order_refund(struct rd_req *req)
 	return rc;
 }
 
-/* ---- payments from a file ------------------------------------------------------------------ */
+/* ---- payments from a file (services/payfiles.h) ------------------------------------------- */
 
-/* POST /api/v1/orders/payments, text/csv with the columns order (its number
- * or id), amount (minor units) and reference: a bank statement's receipts,
- * recorded all or nothing.  Each row is the payment API's rule; a row
- * recorded already under the same reference changes nothing. */
-enum { PAYMENT_ROWS_MAX = 10000 };
-
-struct pay_row {
-	size_t row;           /* its line in the file, the header being 1 */
-	uint64_t id;
-	int64_t amount;
-	char reference[128];
-};
-
-struct pay_file {
-	/* parsing */
-	int col[3];           /* order, amount, reference: the column of each, -1 unknown */
-	int cell;             /* the current row's column */
-	size_t line;          /* rows seen, the header included */
-	char cells[3][128];
-	bool over[3];
-	struct pay_row *rows; /* the rows that read well */
-	size_t n_rows, cap;
-	size_t n;             /* payment rows in the file */
-	json_t *errors;       /* [{row, field, message}] */
-	/* applying */
-	struct call *c;
-	struct rd_actor who;
-	json_t *items;
-	struct rd_order *paid;
-	size_t n_paid;
-};
-
-static void row_error(struct pay_file *f, size_t row, const char *field, const char *message)
-{
-	if (json_array_size(f->errors) < 100)
-		json_array_append_new(f->errors, json_pack("{s:I, s:s, s:s}", "row", (json_int_t)row, "field", field,
-							   "message", message));
-}
-
-static void pay_cell(void *data, size_t len, void *arg)
-{
-	struct pay_file *f = arg;
-	int i = f->cell++;
-	if (f->line == 0) { /* the header: which column is which */
-		static const char *const names[] = { "order", "amount", "reference" };
-		for (int k = 0; k < 3; k++)
-			if (len == strlen(names[k]) && !memcmp(data, names[k], len))
-				f->col[k] = i;
-		return;
-	}
-	for (int k = 0; k < 3; k++)
-		if (f->col[k] == i) {
-			f->over[k] = len >= sizeof f->cells[k];
-			snprintf(f->cells[k], sizeof f->cells[k], "%.*s", (int)(len < sizeof f->cells[k] ? len : 0),
-				 (const char *)data);
-		}
-}
-
-/* "O-2027-000123" (its id is the last part) or a plain id. */
-static uint64_t order_ref_id(const char *s)
-{
-	const char *dash = strrchr(s, '-');
-	if (!strncmp(s, "O-", 2) && dash && strlen(s) == 13 && dash == s + 6)
-		return rd_parse_id(dash + 1);
-	return rd_parse_id(s);
-}
-
-static void pay_row_end(int term, void *arg)
-{
-	struct pay_file *f = arg;
-	size_t row = f->line++;
-	f->cell = 0;
-	if (row == 0) {
-		for (int k = 0; k < 3; k++)
-			if (f->col[k] < 0)
-				row_error(f, 1, k == 0 ? "order" : k == 1 ? "amount" : "reference",
-					  "the header must name the columns order, amount and reference");
-		return;
-	}
-	if (f->n >= PAYMENT_ROWS_MAX) {
-		if (f->n == PAYMENT_ROWS_MAX)
-			row_error(f, row + 1, "body", "at most 10000 payments in one file");
-		f->n++;
-		return;
-	}
-	struct pay_row r = { .row = row + 1, .id = order_ref_id(f->cells[0]) };
-	char *end = NULL;
-	long long amount = strtoll(f->cells[1], &end, 10);
-	if (!r.id)
-		row_error(f, row + 1, "order", "order is an order number (O-YYYY-NNNNNN) or id");
-	else if (f->over[1] || !f->cells[1][0] || *end || amount <= 0)
-		row_error(f, row + 1, "amount", "amount is a positive whole number of minor units");
-	else if (f->over[2] || !rd_order_text_ok(f->cells[2], sizeof r.reference))
-		row_error(f, row + 1, "reference", "reference is text of 1-127 bytes, without control characters");
-	else {
-		r.amount = amount;
-		snprintf(r.reference, sizeof r.reference, "%s", f->cells[2]);
-		if (f->n_rows == f->cap)
-			f->rows = rd_realloc(f->rows, (f->cap = f->cap ? 2 * f->cap : 64) * sizeof *f->rows);
-		f->rows[f->n_rows++] = r;
-	}
-	f->n++;
-	memset(f->cells, 0, sizeof f->cells);
-	memset(f->over, 0, sizeof f->over);
-}
-
-static int pay_file_write(struct rd_txn *t, void *arg)
-{
-	struct pay_file *f = arg;
-	for (size_t i = 0; i < f->n_rows; i++) {
-		struct rd_payment_answer p;
-		int rc = rd_payment_record_in(t, f->c->app->domain, &f->who, f->rows[i].id, f->rows[i].amount,
-					      f->rows[i].reference, &p);
-		if (rc < 0 && !p.err.code)
-			return rc;
-		if (rc < 0) {
-			row_error(f, f->rows[i].row, !p.err.field || !strcmp(p.err.field, "id") ? "order" : p.err.field,
-				  p.err.message);
-			continue;
-		}
-		json_array_append_new(f->items, json_pack("{s:I, s:s, s:s}", "row", (json_int_t)f->rows[i].row, "order",
-							  p.order.number, "result", p.unchanged ? "unchanged" : "paid"));
-		if (!p.unchanged)
-			f->paid[f->n_paid++] = p.order;
-	}
-	return json_array_size(f->errors) ? RD_EDECLINED : 0; /* all or nothing */
-}
-
+/* POST /api/v1/orders/payments, text/csv with the columns order, amount and
+ * reference: recorded all or nothing; 422 names every wrong row. */
 int rd_api_order_payments_file(struct rd_req *req)
 {
 	struct call c;
@@ -426,44 +300,27 @@ int rd_api_order_payments_file(struct rd_req *req)
 	}
 	size_t len = 0;
 	const char *body = rd_req_body(req, &len);
-	struct pay_file f = { .col = { -1, -1, -1 }, .errors = json_array(), .items = json_array(), .c = &c,
-			     .who = { .vendor = c.who.vendor, .user = c.who.user } };
-	struct csv_parser parser;
-	int rc = 0;
-	if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0)
-		rc = RD_EINTERNAL;
-	else {
-		if (len >= 3 && !memcmp(body, "\xEF\xBB\xBF", 3)) { /* a UTF-8 byte order mark */
-			body += 3;
-			len -= 3;
-		}
-		if (csv_parse(&parser, body, len, pay_cell, pay_row_end, &f) != len ||
-		    csv_fini(&parser, pay_cell, pay_row_end, &f) != 0)
-			row_error(&f, f.line + 1, "body", csv_strerror(csv_error(&parser)));
-		csv_free(&parser);
-	}
-	if (rc == 0 && !json_array_size(f.errors) && f.n == 0)
-		row_error(&f, 2, "body", "the file holds no payments");
-	if (rc == 0 && f.n_rows) { /* also with wrong rows: to name every wrong row, then write nothing */
-		f.paid = rd_malloc(f.n_rows * sizeof *f.paid);
-		rc = rd_store_write(c.app->store, pay_file_write, &f);
-	}
-	if (rc == 0 && !json_array_size(f.errors)) {
-		for (size_t i = 0; i < f.n_paid; i++)
-			rd_payment_capture(c.app, &f.who, &f.paid[i]);
-		rd_reply_json(req, 200, json_pack("{s:I, s:I, s:o}", "rows", (json_int_t)f.n, "paid", (json_int_t)f.n_paid,
-						  "items", f.items));
-		f.items = NULL;
-	} else if (rc == RD_EDECLINED || json_array_size(f.errors)) {
-		json_t *e = json_pack("{s:{s:s, s:s, s:s, s:O}}", "error", "code", "rows_invalid", "message",
-				      "nothing was recorded: the rows listed are wrong", "field", "rows", "rows", f.errors);
-		rd_reply_json(req, 422, e);
+	struct rd_actor who = { .vendor = c.who.vendor, .user = c.who.user };
+	struct rd_payfile_answer a;
+	int rc = rd_payfile_apply(c.app, &who, body, len, &a);
+	if (rc == 0) {
+		json_t *items = json_array();
+		for (size_t i = 0; i < a.n_items; i++)
+			json_array_append_new(items, json_pack("{s:I, s:s, s:s}", "row", (json_int_t)a.items[i].row, "order",
+							       a.items[i].order, "result", a.items[i].unchanged ? "unchanged" : "paid"));
+		rd_reply_json(req, 200, json_pack("{s:I, s:I, s:o}", "rows", (json_int_t)a.rows, "paid", (json_int_t)a.paid,
+						  "items", items));
+	} else if (a.err.code) {
+		json_t *rows = json_array();
+		for (size_t i = 0; i < a.n_errors; i++)
+			json_array_append_new(rows, json_pack("{s:I, s:s, s:s}", "row", (json_int_t)a.errors[i].row, "field",
+							      a.errors[i].field, "message", a.errors[i].message));
+		rd_reply_json(req, rd_serr_status(a.err.rc),
+			      json_pack("{s:{s:s, s:s, s:s, s:o}}", "error", "code", a.err.code, "message", a.err.message,
+					"field", a.err.field, "rows", rows));
 		rc = 0;
 	}
-	json_decref(f.errors);
-	json_decref(f.items);
-	free(f.rows);
-	free(f.paid);
+	rd_payfile_answer_clear(&a);
 	return rc;
 }
 

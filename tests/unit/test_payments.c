@@ -10,7 +10,10 @@
  * with nothing written); a refund of more than was paid (or of an order
  * not paid) is refused and changes nothing; a refund (through tp-hook's
  * refund) reverses each earned commission once, cancels the renewed
- * contract and loses the opportunity, and a second refund changes nothing.  The routes are tests/integration/test_orders.py,
+ * contract and loses the opportunity, and a second refund changes nothing;
+ * a payment file with one wrong row (a wrong amount, an order that does not
+ * read) writes nothing and names the row and its column, put right it pays
+ * each order once, and the same file again changes nothing.  The routes are tests/integration/test_orders.py,
  * test_card_orders.py and test_commissions.py.
  */
 #include <errno.h>
@@ -28,6 +31,7 @@
 #include "edge/call.h"
 #include "plugin/host.h"
 #include "services/orders.h"
+#include "services/payfiles.h"
 #include "services/payments.h"
 #include "services/refunds.h"
 #include "store/store.h"
@@ -387,6 +391,62 @@ static void test_refund_reverses_commissions_once(void **state)
 	free(opp);
 }
 
+/* ---- payment files ---------------------------------------------------------------------------- */
+
+static void test_payment_file_is_all_or_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct rd_order a1 = place(f, 1, "tp_card"), a2 = place(f, 2, "tp_card");
+	char csv[512];
+	struct rd_payfile_answer a;
+
+	/* row 3 pays the wrong amount: nothing of the file is written */
+	snprintf(csv, sizeof csv, "reference,order,amount\r\nR-1,%s,10000\r\nR-2,%llu,9999\r\n", a1.number,
+		 (unsigned long long)a2.id);
+	assert_rc(rd_payfile_apply(&f->app, &vendor_user, csv, strlen(csv), &a), RD_ERANGE);
+	assert_string_equal(a.err.code, "rows_invalid");
+	assert_int_equal(rd_serr_status(a.err.rc), 422);
+	assert_int_equal(a.rows, 2);
+	assert_int_equal(a.n_errors, 1);
+	assert_int_equal(a.errors[0].row, 3);
+	assert_string_equal(a.errors[0].field, "amount");
+	assert_int_equal(a.n_items, 0);
+	rd_payfile_answer_clear(&a);
+	assert_int_equal(get_order(f, a1.id).state, RD_ORDER_AWAITING_PAYMENT);
+	assert_int_equal(get_order(f, a2.id).state, RD_ORDER_AWAITING_PAYMENT);
+
+	/* a row that does not read: named, with the others still checked */
+	snprintf(csv, sizeof csv, "order,amount,reference\nO-bad,10000,R-1\n%llu,10000,R-2\n", (unsigned long long)a2.id);
+	assert_rc(rd_payfile_apply(&f->app, &vendor_user, csv, strlen(csv), &a), RD_ERANGE);
+	assert_int_equal(a.n_errors, 1);
+	assert_int_equal(a.errors[0].row, 2);
+	assert_string_equal(a.errors[0].field, "order");
+	rd_payfile_answer_clear(&a);
+	assert_int_equal(get_order(f, a2.id).state, RD_ORDER_AWAITING_PAYMENT);
+
+	/* the file put right: both paid, once */
+	snprintf(csv, sizeof csv, "order,amount,reference\n%s,10000,R-1\n%llu,10000,R-2\n", a1.number,
+		 (unsigned long long)a2.id);
+	assert_rc(rd_payfile_apply(&f->app, &vendor_user, csv, strlen(csv), &a), 0);
+	assert_int_equal(a.paid, 2);
+	assert_int_equal(a.n_items, 2);
+	assert_string_equal(a.items[0].order, a1.number);
+	assert_false(a.items[1].unchanged);
+	rd_payfile_answer_clear(&a);
+	assert_int_equal(get_order(f, a1.id).state, RD_ORDER_FULFILLED);
+	assert_string_equal(get_order(f, a2.id).paid_reference, "R-2");
+	assert_rc(rd_payfile_apply(&f->app, &vendor_user, csv, strlen(csv), &a), 0); /* the file again */
+	assert_int_equal(a.paid, 0);
+	assert_true(a.items[0].unchanged && a.items[1].unchanged);
+	rd_payfile_answer_clear(&a);
+	int64_t sum;
+	assert_int_equal(entries(f, RD_COMMISSION_EARNED, a1.id, &sum), 2);
+
+	assert_rc(rd_payfile_apply(&f->app, &vendor_user, "order,amount\n", 13, &a), RD_ERANGE);
+	assert_string_equal(a.errors[0].field, "reference"); /* the header names the column missing */
+	rd_payfile_answer_clear(&a);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
@@ -399,6 +459,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_payment_is_recorded_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refund_more_than_paid_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refund_reverses_commissions_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_payment_file_is_all_or_nothing, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("payments", tests, NULL, NULL);
 }
