@@ -1,31 +1,30 @@
 /*
- * orders.c: the API's order handlers; recorded payments, capture, refunds,
- * payment files and gateway webhooks.  Placing an order and fulfilment are
- * the orders service (core/services/orders.h).
+ * orders.c: the API's order handlers.  Each parses the request, calls the
+ * service that holds the rule and replies: placing an order
+ * (services/orders.h), recording a payment and its capture (payments.h),
+ * refunds (refunds.h), payment files (payfiles.h), gateway webhooks
+ * (webhooks.h).  A service's refusal is replied by rd_reply_serr (edge).
  *   GET  /api/v1/orders                  ?state= &limit= &cursor=
  *   POST /api/v1/orders                  Idempotency-Key required
  *   GET  /api/v1/orders/{id}
  *   POST /api/v1/orders/{id}/payments    {amount, reference}: paid, then fulfilled
+ *   POST /api/v1/orders/{id}/refund      {reason}: a paid order, in full
+ *   POST /api/v1/orders/payments         text/csv: payments from a file, all or nothing
  *   POST /webhooks/payments/{plugin}     ?vendor=: a gateway's signed event (no session)
  */
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "api/api.h"
 #include "api/orders.h"
-#include "config/config.h"
-#include "edge/sales.h"
-#include "plugin/host.h"
 #include "services/orders.h"
 #include "services/payfiles.h"
 #include "services/payments.h"
 #include "services/refunds.h"
+#include "services/webhooks.h"
 #include "store/store.h"
-#include "util/clock.h"
 #include "util/err.h"
-#include "util/log.h"
 
 /* ---- the API ------------------------------------------------------------------------------ */
 
@@ -324,216 +323,44 @@ int rd_api_order_payments_file(struct rd_req *req)
 	return rc;
 }
 
-/* ---- gateway webhooks ---------------------------------------------------------------------- */
+/* ---- gateway webhooks (services/webhooks.h) ------------------------------------------------ */
 
-#define WEBHOOK_MAX_BYTES 65536
-
-/* Shared by the pool and the loop, like auth_call. */
-struct hook_call {
-	atomic_int refs;
-	struct rd_app *app;
-	struct rd_hold *hold;
-	uint64_t vendor;
-	char plugin[64];
-	char *body;
-	size_t len;
-	char signature[512];
-	char order_ref[64];
-	struct rd_payment_result res;
-	/* the answer, from the write */
-	int status;
-	char why[200];
-	struct rd_order order;
-};
-
-static void hook_unref(struct hook_call *h)
+static void api_hooked(const struct rd_webhook_answer *a, void *arg)
 {
-	if (atomic_fetch_sub(&h->refs, 1) == 1) {
-		free(h->body);
-		free(h);
-	}
-}
-
-static int hook_run(rd_plugin_ctx *ctx, const struct rd_plugin *desc, void *arg)
-{
-	struct hook_call *h = arg;
-	const struct rd_payment_ops *ops = desc->ops;
-	int rc = RD_ENOTFOUND;
-	if (desc->kind == RD_PLUGIN_PAYMENT && ops && ops->callback) {
-		rc = ops->callback(ctx, h->body, h->len, h->signature, &h->res, h->order_ref);
-		h->order_ref[sizeof h->order_ref - 1] = 0;
-		h->res.reference[sizeof h->res.reference - 1] = 0;
-		h->res.message[sizeof h->res.message - 1] = 0;
-	}
-	hook_unref(h);
-	return rc;
-}
-
-/* The event's outcome, applied once: a payment for an order still in
- * created or awaiting_payment pays and fulfils it; anything else (a repeat,
- * an order paid already, another plugin's order) changes nothing. */
-static int hook_write(struct rd_txn *t, void *arg)
-{
-	struct hook_call *h = arg;
-	struct rd_domain *d = h->app->domain;
-	uint64_t v = h->vendor;
-	const char *dash = strrchr(h->order_ref, '-');
-	uint64_t id = dash ? rd_parse_id(dash + 1) : 0;
-	int rc = id ? rd_entity_get(t, d->orders, &rd_entity_order, v, id, &h->order) : RD_ENOTFOUND;
-	if (rc == 0 && (strcmp(h->order.number, h->order_ref) || strcmp(h->order.payment_plugin, h->plugin)))
-		rc = RD_ENOTFOUND;
-	if (rc == RD_ENOTFOUND) {
-		h->status = 200; /* acknowledged: the gateway has nothing to retry */
-		snprintf(h->why, sizeof h->why, "no order %s of this plugin: ignored", h->order_ref);
-		return RD_EDECLINED;
-	}
-	if (rc < 0)
-		return rc;
-	h->status = 200;
-	snprintf(h->why, sizeof h->why, "nothing changed: order %s is %s", h->order.number,
-		 h->order.state == RD_ORDER_CREATED ? "created" : h->order.state == RD_ORDER_AWAITING_PAYMENT ? "awaiting payment"
-		 : "settled already");
-	if (h->res.state == RD_PAY_CAPTURED && h->order.state == RD_ORDER_FAILED)
-		rd_log(RD_LOG_ERROR, "orders", "order %s failed, but the gateway reports payment %s taken: refund it or "
-		       "place the order by hand", h->order.number, h->res.reference);
-	bool open = h->order.state == RD_ORDER_CREATED || h->order.state == RD_ORDER_AWAITING_PAYMENT;
-	bool same = !h->order.payment_ref[0] || !strcmp(h->order.payment_ref, h->res.reference);
-	if (!open || !same || (h->res.state != RD_PAY_CAPTURED && !(h->res.state == RD_PAY_DECLINED &&
-								     h->order.state == RD_ORDER_CREATED)))
-		return RD_EDECLINED; /* nothing changes */
-	if (!rd_order_text_ok(h->res.reference, sizeof h->order.payment_ref))
-		return RD_EDECLINED;
-	struct rd_order before = h->order;
-	snprintf(h->order.payment_ref, sizeof h->order.payment_ref, "%s", h->res.reference);
-	if (rd_order_text_ok(h->res.message, sizeof h->order.payment_message))
-		snprintf(h->order.payment_message, sizeof h->order.payment_message, "%s", h->res.message);
-	snprintf(h->why, sizeof h->why, "applied");
-	if (h->res.state == RD_PAY_DECLINED) {
-		h->order.state = RD_ORDER_FAILED;
-	} else {
-		h->order.state = RD_ORDER_PAID;
-		h->order.paid_at = rd_clock_now();
-		h->order.paid_amount = h->order.total;
-		snprintf(h->order.paid_reference, sizeof h->order.paid_reference, "%s", h->res.reference);
-	}
-	if ((rc = rd_entity_put(t, d->orders, &rd_entity_order, v, &h->order, 0)) < 0 ||
-	    (rc = rd_order_audit(t, d, v, 0, RD_AUDIT_UPDATE, &before, &h->order, "payment gateway webhook")) < 0)
-		return rc;
-	return h->order.state == RD_ORDER_PAID ? rd_order_fulfil(t, d, v, 0, &h->order) : 0;
-}
-
-static void hook_done(int rc, const char *message, void *arg)
-{
-	struct hook_call *h = arg;
-	struct rd_req *req = rd_hold_req(h->hold);
-	int wrc = 0;
-	bool repeat = rc == RD_EEXISTS;
-	if (rc == 0 || repeat) { /* a repeat carries the same outcome: applying it again changes nothing */
-		wrc = rd_store_write(h->app->store, hook_write, h);
-		if (wrc == RD_EDECLINED)
-			wrc = 0;
-		else if (wrc == 0)
-			repeat = false;
-	}
+	struct rd_hold *h = arg;
+	struct rd_req *req = rd_hold_req(h);
 	if (!req) {
-	} else if (wrc < 0) {
-		rd_reply_error(req, 500, "internal", NULL, "the event could not be stored: %s", rd_strerror(wrc));
-	} else if (rc == RD_EDECLINED) {
-		rd_reply_json(req, 200, json_pack("{s:b, s:s}", "received", 1, "result", "ignored: not about a payment's outcome"));
-	} else if (rc == -ETIMEDOUT) {
-		rd_reply_error(req, 504, "plugin_timeout", NULL,
-			       "the payment plugin did not answer in time; deliver the event again");
-	} else if (rc == RD_EINVAL) {
-		rd_reply_error(req, 400, "invalid", "Gateway-Signature", "%s",
-			       message && *message ? message : "the event is refused");
-	} else if (rc < 0 && rc != RD_EEXISTS) {
-		rd_reply_error(req, 502, "plugin_failed", NULL, "%s", message && *message ? message : rd_strerror(rc));
+	} else if (a->err.rc) {
+		if (a->err.rc == RD_EBUSY)
+			rd_reply_header(req, "retry-after", "1");
+		rd_reply_serr(req, &a->err);
+	} else if (a->ignored) {
+		rd_reply_json(req, 200, json_pack("{s:b, s:s}", "received", 1, "result", a->result));
 	} else {
-		json_t *j = json_pack("{s:b, s:s, s:s}", "received", 1, "result", repeat ? "duplicate: nothing changed"
-				      : h->why, "order", h->order_ref);
-		if (h->order.id) {
-			json_t *o = order_json(&h->order);
+		json_t *j = json_pack("{s:b, s:s, s:s}", "received", 1, "result", a->result, "order", a->order_ref);
+		if (a->order.id) {
+			json_t *o = order_json(&a->order);
 			json_object_set(j, "state", json_object_get(o, "state"));
 			json_decref(o);
 		}
 		rd_reply_json(req, 200, j);
 	}
-	if (wrc < 0)
-		rd_log(RD_LOG_ERROR, "orders", "webhook for order %s could not be stored: %s", h->order_ref, rd_strerror(wrc));
-	rd_hold_free(h->hold);
-	hook_unref(h);
+	rd_hold_free(h);
 }
 
 /* POST /webhooks/payments/{plugin}?vendor=ID: no session; the plugin
  * verifies the gateway's signature with the vendor's webhook secret. */
 int rd_api_payment_webhook(struct rd_req *req)
 {
-	struct rd_app *app = rd_req_app(req);
-	const char *name = rd_req_param(req, "plugin");
-	uint64_t vendor = rd_parse_id(rd_req_query(req, "vendor"));
+	struct rd_actor who = { .vendor = rd_parse_id(rd_req_query(req, "vendor")) };
 	size_t len = 0;
 	const void *body = rd_req_body(req, &len);
-	if (len > WEBHOOK_MAX_BYTES) {
-		rd_reply_error(req, 413, "too_large", NULL, "an event is at most %d bytes", WEBHOOK_MAX_BYTES);
-		return 0;
-	}
-	if (!vendor) {
-		rd_reply_error(req, 400, "invalid", "vendor", "the webhook URL names the vendor: ?vendor=ID");
-		return 0;
-	}
-	struct rd_loaded *l = name ? rd_plugins_find(app->plugins, name) : NULL;
-	const struct rd_plugin *desc = l ? rd_loaded_desc(l) : NULL;
-	const struct rd_payment_ops *ops = desc && desc->kind == RD_PLUGIN_PAYMENT ? desc->ops : NULL;
-	if (!ops || !ops->callback) {
-		rd_reply_error(req, 404, "not_found", "plugin", "no loaded payment plugin of this name takes webhooks");
-		return 0;
-	}
 	const char *sig = rd_req_header(req, "gateway-signature");
 	if (!sig)
 		sig = rd_req_header(req, "stripe-signature");
-	if (!sig || strlen(sig) >= 512) {
-		rd_reply_error(req, 400, "invalid", "Gateway-Signature", "the event carries no signature header (Gateway-Signature)");
-		return 0;
-	}
-	struct rd_txn *t;
-	int rc = rd_store_read(app->store, &t);
+	struct rd_hold *h = rd_req_hold(req);
+	int rc = rd_webhook_receive(rd_req_app(req), &who, rd_req_param(req, "plugin"), body, len, sig, api_hooked, h);
 	if (rc < 0)
-		return rc;
-	struct rd_enablement *e = rd_malloc(sizeof *e);
-	rc = rd_enablement_find(t, app->domain, vendor, name, 0, e);
-	rd_txn_end(t);
-	if (rc == RD_ENOTFOUND) {
-		free(e);
-		rd_reply_error(req, 404, "not_found", "vendor", "this plugin is not enabled for this vendor");
-		return 0;
-	}
-	if (rc < 0) {
-		free(e);
-		return rc;
-	}
-	struct hook_call *h = rd_calloc(1, sizeof *h);
-	atomic_init(&h->refs, 2);
-	h->app = app;
-	h->vendor = vendor;
-	snprintf(h->plugin, sizeof h->plugin, "%s", name);
-	h->body = rd_malloc(len + 1);
-	memcpy(h->body, body ? body : "", len);
-	h->body[len] = 0;
-	h->len = len;
-	snprintf(h->signature, sizeof h->signature, "%s", sig);
-	h->hold = rd_req_hold(req);
-	rc = rd_plugins_call_anonymous(app->plugins, l, vendor, e->config, RD_ORDER_PLUGIN_TIMEOUT_MS, hook_run, hook_done, h);
-	free(e);
-	if (rc < 0) {
-		rd_hold_free(h->hold);
-		free(h->body);
-		free(h);
-		if (rc != RD_EBUSY)
-			return rc;
-		/* Webhooks share a few places whatever vendor they name: a gateway
-		 * delivers the event again. */
-		rd_reply_header(req, "retry-after", "1");
-		rd_reply_error(req, 503, "plugin_busy", NULL, "too many webhook events in flight; deliver the event again");
-	}
-	return 0;
+		rd_hold_free(h);
+	return rc;
 }

@@ -21,6 +21,11 @@ int rd_payment_record_in(struct rd_txn *t, struct rd_domain *d, const struct rd_
 	uint64_t v = who->vendor;
 	a->unchanged = false;
 	a->err = (struct rd_serr){ 0 };
+	if (amount <= 0)
+		return rd_serr_set(&a->err, RD_EINVAL, "invalid", "amount", "amount is a positive whole number of minor units");
+	if (!rd_order_text_ok(reference, sizeof a->order.paid_reference))
+		return rd_serr_set(&a->err, RD_EINVAL, "invalid", "reference",
+				   "reference is text of 1-127 bytes, without control characters");
 	int rc = id ? rd_entity_get(t, d->orders, &rd_entity_order, v, id, &a->order) : RD_ENOTFOUND;
 	if (rc == RD_ENOTFOUND)
 		return rd_serr_set(&a->err, RD_ENOTFOUND, "not_found", "id", "no such order");

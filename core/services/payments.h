@@ -21,7 +21,8 @@
 struct rd_txn;
 
 /* The answer: err.rc 0 with the order (unchanged: recorded already under
- * this reference), or a refusal: RD_ENOTFOUND (field "id": no such order),
+ * this reference), or a refusal: RD_EINVAL (field "amount": not positive;
+ * field "reference": not text of 1-127 bytes), RD_ENOTFOUND (field "id": no such order),
  * RD_EEXISTS (field "reference": paid under another reference; field "id":
  * not awaiting payment), RD_ERANGE (field "amount": not the order's total). */
 struct rd_payment_answer {
@@ -31,10 +32,9 @@ struct rd_payment_answer {
 };
 
 /* Inside the write transaction t: records the payment of amount under
- * reference (checked by the caller: rd_order_text_ok) for order id of
- * who->vendor, with its audit entry, and fulfils the order.  0 (a->unchanged
- * when nothing was written), a refusal (a->err, nothing written), or the
- * store's error (a->err.code NULL). */
+ * reference for order id of who->vendor, with its audit entry, and fulfils
+ * the order.  0 (a->unchanged when nothing was written), a refusal (a->err,
+ * nothing written), or the store's error (a->err.code NULL). */
 int rd_payment_record_in(struct rd_txn *t, struct rd_domain *d, const struct rd_actor *who, uint64_t id, int64_t amount,
 			 const char *reference, struct rd_payment_answer *a);
 

@@ -13,7 +13,9 @@
  * contract and loses the opportunity, and a second refund changes nothing;
  * a payment file with one wrong row (a wrong amount, an order that does not
  * read) writes nothing and names the row and its column, put right it pays
- * each order once, and the same file again changes nothing.  The routes are tests/integration/test_orders.py,
+ * each order once, and the same file again changes nothing; a webhook
+ * (tp-hook's callback) is refused when its signature does not verify, and
+ * delivered twice pays and fulfils the order once.  The routes are tests/integration/test_orders.py,
  * test_card_orders.py and test_commissions.py.
  */
 #include <errno.h>
@@ -34,6 +36,7 @@
 #include "services/payfiles.h"
 #include "services/payments.h"
 #include "services/refunds.h"
+#include "services/webhooks.h"
 #include "store/store.h"
 #include "unit.h"
 
@@ -295,6 +298,10 @@ static void test_payment_is_recorded_once(void **state)
 
 	assert_rc(rd_payment_record(&f->app, &vendor_user, 999, 10000, "BANK-3", &a), RD_ENOTFOUND);
 	assert_string_equal(a.err.field, "id");
+	assert_rc(rd_payment_record(&f->app, &vendor_user, o.id, 0, "BANK-1", &a), RD_EINVAL);
+	assert_string_equal(a.err.field, "amount");
+	assert_rc(rd_payment_record(&f->app, &vendor_user, o.id, 10000, "BANK\x01", &a), RD_EINVAL);
+	assert_string_equal(a.err.field, "reference");
 }
 
 /* ---- refunds -------------------------------------------------------------------------------- */
@@ -447,6 +454,84 @@ static void test_payment_file_is_all_or_nothing(void **state)
 	rd_payfile_answer_clear(&a);
 }
 
+/* ---- webhooks ------------------------------------------------------------------------------ */
+
+struct hooked {
+	bool done;
+	struct rd_webhook_answer a;
+};
+
+static void hooked(const struct rd_webhook_answer *a, void *arg)
+{
+	struct hooked *h = arg;
+	h->a = *a;
+	h->done = true;
+}
+
+static struct rd_webhook_answer hook(struct fx *f, uint64_t vendor, const char *plugin, const char *body, const char *sig)
+{
+	struct rd_actor who = { .vendor = vendor };
+	struct hooked h = { 0 };
+	assert_rc(rd_webhook_receive(&f->app, &who, plugin, body, strlen(body), sig, hooked, &h), 0);
+	run_until(f, &h.done);
+	return h.a;
+}
+
+static void test_webhook_replayed_applies_once(void **state)
+{
+	struct fx *f = *state;
+	struct rd_order o = place(f, OPP, "tp_hook");
+	assert_string_equal(o.payment_plugin, "tp-hook");
+	char event[200];
+	snprintf(event, sizeof event, "%s captured %s", o.number, o.payment_ref);
+
+	struct rd_webhook_answer a = hook(f, V, "tp-hook", event, "sig-forged");
+	assert_rc(a.err.rc, RD_EINVAL); /* the plugin's verification refuses it */
+	assert_string_equal(a.err.field, "Gateway-Signature");
+	assert_contains(a.err.message, "does not verify");
+	a = hook(f, V, "tp-hook", event, NULL);
+	assert_rc(a.err.rc, RD_EINVAL);
+	assert_string_equal(a.err.field, "Gateway-Signature");
+	a = hook(f, V, "tp-good", event, "sig-ok");
+	assert_rc(a.err.rc, RD_ENOTFOUND); /* tp-good takes no webhooks */
+	assert_string_equal(a.err.field, "plugin");
+	a = hook(f, 0, "tp-hook", event, "sig-ok");
+	assert_rc(a.err.rc, RD_EINVAL);
+	assert_string_equal(a.err.field, "vendor");
+	a = hook(f, 2, "tp-hook", event, "sig-ok");
+	assert_rc(a.err.rc, RD_ENOTFOUND); /* not enabled for vendor 2 */
+	assert_string_equal(a.err.field, "vendor");
+	assert_int_equal(get_order(f, o.id).state, RD_ORDER_AWAITING_PAYMENT);
+
+	a = hook(f, V, "tp-hook", event, "sig-ok");
+	assert_rc(a.err.rc, 0);
+	assert_string_equal(a.result, "applied");
+	assert_string_equal(a.order_ref, o.number);
+	assert_int_equal(a.order.state, RD_ORDER_FULFILLED);
+	struct rd_order first = get_order(f, o.id);
+	assert_int_equal(first.paid_amount, 10000);
+	int64_t sum;
+	assert_int_equal(entries(f, RD_COMMISSION_EARNED, o.id, &sum), 2);
+
+	a = hook(f, V, "tp-hook", event, "sig-ok"); /* the gateway delivers it again */
+	assert_rc(a.err.rc, 0);
+	assert_contains(a.result, "nothing changed");
+	assert_int_equal(a.order.state, RD_ORDER_FULFILLED);
+	struct rd_order again = get_order(f, o.id);
+	assert_int_equal(again.paid_at, first.paid_at);
+	assert_int_equal(again.new_contract_id, first.new_contract_id);
+	assert_int_equal(entries(f, RD_COMMISSION_EARNED, o.id, &sum), 2);
+	assert_int_equal(sum, 1500);
+
+	snprintf(event, sizeof event, "%s disputed %s", o.number, o.payment_ref);
+	a = hook(f, V, "tp-hook", event, "sig-ok");
+	assert_rc(a.err.rc, 0);
+	assert_true(a.ignored); /* not about a payment's outcome */
+	a = hook(f, V, "tp-hook", "O-2099-000009 captured X", "sig-ok");
+	assert_rc(a.err.rc, 0);
+	assert_contains(a.result, "ignored"); /* no such order: acknowledged, nothing to retry */
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
@@ -460,6 +545,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_refund_more_than_paid_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refund_reverses_commissions_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_payment_file_is_all_or_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_webhook_replayed_applies_once, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("payments", tests, NULL, NULL);
 }
