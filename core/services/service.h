@@ -31,7 +31,8 @@ struct rd_actor {
  *   RD_EEXISTS   the record's state refuses the change RD_EBUSY      try again later
  *   -ETIMEDOUT   a plugin did not answer in time       -EIO          a plugin failed
  *   RD_ETOOBIG   over a configured limit               -EACCES       the actor may not do this at all
- *   RD_ERANGE    a value beyond a rule's bound         other         a fault of renewd */
+ *   RD_ERANGE    well-formed, but beyond a rule's bound or not what the record takes
+ *   other        a fault of renewd */
 struct rd_serr {
 	int rc;
 	const char *code, *field;
