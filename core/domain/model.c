@@ -1375,3 +1375,12 @@ json_t *rd_brand_json(const struct rd_partner *p, const struct rd_vendor *v)
 			 "colour_accent", p && p->colour_accent[0] ? p->colour_accent : "#f2a900", "contact_block", block,
 			 "email", p ? p->email : v->notify_email, "phone", p ? p->phone : "");
 }
+
+json_t *rd_date_json(rd_date d)
+{
+	char s[11];
+	if (!d)
+		return json_string("");
+	rd_date_format(d, s);
+	return json_string(s);
+}

@@ -22,13 +22,6 @@
 
 #define LINK_DAYS_AFTER_END 60 /* a customer's link stays valid this long past the contract's end */
 
-static json_t *date_json(rd_date d)
-{
-	char s[11];
-	rd_date_format(d, s);
-	return json_string(s);
-}
-
 /* Renders a pack's template, parsed the first time it is used (a sweep
  * renders the same few templates thousands of times). */
 static int render_parsed(struct rd_renew *r, const char *tmpl, size_t len, json_t *ctx, char **out, size_t *out_len,
@@ -152,9 +145,9 @@ static int opp_context(struct sweep *s, const struct rd_opportunity *o, bool cha
 			 "s:{s:s, s:s, s:s, s:s, s:s, s:o, s:o}, s:s, s:b, s:b}",
 			 "vendor", "name", s->v.name, "partner", "name", res->name, "email", res->email, "phone", res->phone,
 			 "brand", rd_brand_json(res, &s->v), "customer", "name", c->name, "product", "name", p.name, "sku",
-			 p.external_id, "contract", "end", date_json(k.end), "quantity", (json_int_t)k.quantity, "quote",
+			 p.external_id, "contract", "end", rd_date_json(k.end), "quantity", (json_int_t)k.quantity, "quote",
 			 "number", o->number, "list", list, "price", price, "partner_margin", pm, "vendor_margin", vm,
-			 "decision_by", date_json(o->decision_by), "valid_until", date_json(o->valid_until), "decision_url",
+			 "decision_by", rd_date_json(o->decision_by), "valid_until", rd_date_json(o->valid_until), "decision_url",
 			 decision_url, "publish_vendor", o->publish == RD_PUBLISH_VENDOR, "publish_partner",
 			 o->publish == RD_PUBLISH_PARTNER);
 	return *out ? 0 : RD_EINTERNAL;
@@ -253,7 +246,7 @@ int rd_notify_payment(struct sweep *s, const struct rd_order *o, int days_left)
 	rd_money_format(o->total, o->currency, total, sizeof total);
 	json_t *ctx = json_pack("{s:{s:s}, s:o, s:{s:s}, s:{s:s, s:s, s:o, s:s}, s:i, s:b, s:i}", "vendor", "name",
 				s->v.name, "brand", rd_brand_json(have_res ? &res : NULL, &s->v), "customer", "name", c.name,
-				"order", "number", o->number, "total", total, "due_date", date_json(o->due_date),
+				"order", "number", o->number, "total", total, "due_date", rd_date_json(o->due_date),
 				"po_number", o->po_number, "days_left", days_left, "overdue", days_left < 0, "days_overdue",
 				-days_left);
 	if (!ctx)
@@ -334,7 +327,7 @@ static void digest_add(struct sweep *s, json_t *by_partner, const struct rd_oppo
 	    rd_entity_get(s->t, s->d->products, &rd_entity_product, s->v.id, o->product_id, &p) < 0)
 		return;
 	json_t *entry = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s}", "number", o->number, "customer", c.name, "product",
-				  p.name, "end", date_json(o->contract_end), "decide_by", date_json(o->decision_by), "state",
+				  p.name, "end", rd_date_json(o->contract_end), "decide_by", rd_date_json(o->decision_by), "state",
 				  states[o->state < 8 ? o->state : 0]);
 	uint64_t who[2] = { o->reseller_id, o->distributor_id };
 	for (int k = 0; k < 2; k++) {

@@ -32,13 +32,6 @@
 
 #define CUSTOMER_SESSION_S (2 * 3600)
 
-static json_t *date_json(rd_date d)
-{
-	char s[11];
-	rd_date_format(d, s);
-	return json_string(s);
-}
-
 /* ---- login ------------------------------------------------------------------------- */
 
 int rd_page_login(struct rd_req *req)
@@ -277,7 +270,7 @@ static int load_portal(struct web *w, struct portal_data *p)
 			json_array_clear(docs);
 		json_array_append_new(p->contracts,
 				      json_pack("{s:s, s:I, s:o, s:s, s:s, s:b, s:b, s:o}", "product", named ? pr.name : "",
-						"quantity", (json_int_t)k.quantity, "end", date_json(k.end), "colour",
+						"quantity", (json_int_t)k.quantity, "end", rd_date_json(k.end), "colour",
 						rd_colour_name(c), "colour_text", colour_text(c), "warranty_only",
 						(k.flags & RD_FLAG_WARRANTY_ONLY) != 0, "consolidated",
 						(k.flags & RD_FLAG_CONSOLIDATED) != 0, "documents", docs));
@@ -312,7 +305,7 @@ int rd_page_portal(struct rd_req *req)
 				    json_pack("{s:s, s:o, s:o, s:I, s:s, s:i, s:o, s:b}", "number", p->o.number, "lines",
 					      lines ? lines : json_array(), "total", rd_money_json(total, p->o.currency),
 					      "base_amount", (json_int_t)base, "currency", p->o.currency, "exponent",
-					      rd_money_exponent(p->o.currency), "valid_until", date_json(p->o.valid_until), "can_buy",
+					      rd_money_exponent(p->o.currency), "valid_until", rd_date_json(p->o.valid_until), "can_buy",
 					      p->o.state != RD_OPP_PUBLISHED_PARTNER));
 		if (p->o.discount_bp) {
 			char pct[32];
@@ -675,13 +668,13 @@ int rd_page_partner(struct rd_req *req)
 			json_int_t seats = o->n_lines ? (json_int_t)o->lines[0].quantity : 0;
 			json_array_append_new(pending, json_pack("{s:I, s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:s, s:s, s:s, s:s}", "id",
 								 (json_int_t)o->id, "number", o->number, "customer", cname, "product",
-								 pname, "quantity", seats, "end", date_json(o->contract_end),
-								 "decide_by", date_json(o->decision_by), "list",
+								 pname, "quantity", seats, "end", rd_date_json(o->contract_end),
+								 "decide_by", rd_date_json(o->decision_by), "list",
 								 rd_money_json(o->list_total, o->currency), "partner_margin", pm,
 								 "vendor_margin", vm, "csrf", w.csrf, "vendor_name", w.vendor.name));
 		} else {
 			json_array_append_new(quotes, json_pack("{s:s, s:s, s:o, s:s, s:I}", "number", o->number, "customer", cname, "end",
-								date_json(o->contract_end), "state", states[o->state < 8 ? o->state : 0],
+								rd_date_json(o->contract_end), "state", states[o->state < 8 ? o->state : 0],
 								"id", (json_int_t)o->id)); /* id: its sales view */
 		}
 	}

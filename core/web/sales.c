@@ -23,15 +23,6 @@
 
 /* ---- the page -------------------------------------------------------------------------------- */
 
-static json_t *date_json(rd_date d)
-{
-	char s[11];
-	if (!d)
-		return json_string("");
-	rd_date_format(d, s);
-	return json_string(s);
-}
-
 static const char *state_text(uint8_t s)
 {
 	static const char *const t[] = { "", "awaiting the partner's decision", "published by the partner",
@@ -71,7 +62,7 @@ static json_t *contracts_json(struct rd_txn *t, struct web *w, const struct rd_o
 		enum rd_colour c = rd_contract_colour(&k, rd_clock_today(), w->vendor.renewal_window_days);
 		json_array_append_new(out, json_pack("{s:s, s:s, s:I, s:o, s:s, s:s, s:b, s:b, s:b}", "external_id",
 						     k.external_id, "product", named ? pr.name : "", "quantity",
-						     (json_int_t)k.quantity, "end", date_json(k.end), "colour", rd_colour_name(c),
+						     (json_int_t)k.quantity, "end", rd_date_json(k.end), "colour", rd_colour_name(c),
 						     "colour_text", text[c], "warranty_only", (k.flags & RD_FLAG_WARRANTY_ONLY) != 0,
 						     "consolidated", (k.flags & RD_FLAG_CONSOLIDATED) != 0, "this",
 						     k.id == o->contract_id));
@@ -231,8 +222,8 @@ static int sales_page(struct web *w, uint64_t id, int status, const char *error,
 	json_object_set_new(ctx, "opportunity",
 			    json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:b, s:s, s:s, s:s}", "number", o->number,
 				      "state", state_text(o->state), "customer", cu.name, "product", pr.name, "reseller",
-				      res.name, "contract_end", date_json(o->contract_end), "decision_by",
-				      date_json(o->decision_by), "valid_until", date_json(o->valid_until), "attention",
+				      res.name, "contract_end", rd_date_json(o->contract_end), "decision_by",
+				      rd_date_json(o->decision_by), "valid_until", rd_date_json(o->valid_until), "attention",
 				      o->attention != 0, "attention_reason", o->attention_reason, "lost_reason",
 				      o->lost_reason, "distributor", dist.name));
 	json_object_set_new(ctx, "customer", rd_entity_to_json(&rd_entity_customer, &cu));
