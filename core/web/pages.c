@@ -531,6 +531,18 @@ static void order_page(struct web *w, const struct rd_order *o)
 				po ? "a purchase order" : bml ? "Bill Me Later" : card ? "your card" : o->payment_option, "failed", failed, "pending",
 				o->state == RD_ORDER_CREATED, "purchase_order", waiting && po, "bill_me_later", waiting && bml,
 				"done", o->state == RD_ORDER_PAID || o->state == RD_ORDER_FULFILLED);
+	/* what was ordered: the order's frozen lines (services/orders.h), as charged */
+	json_t *lines = json_array();
+	for (uint8_t i = 0; i < o->n_lines; i++) {
+		const struct rd_quote_line *l = &o->lines[i];
+		char desc[200];
+		snprintf(desc, sizeof desc, "%s%s", l->kind == RD_LINE_UPSELL ? "Upgrade: " : l->kind == RD_LINE_CROSSSELL ? "Add: " : "",
+			 l->description[0] ? l->description : l->sku);
+		json_array_append_new(lines, json_pack("{s:s, s:I, s:o}", "description", desc, "quantity", (json_int_t)l->quantity,
+						       "amount", rd_money_json(l->list, o->currency)));
+	}
+	json_object_set_new(ctx, "has_lines", json_boolean(o->n_lines > 0));
+	json_object_set_new(ctx, "lines", lines);
 	rd_web_page(w, failed ? 422 : 200, "order", o->reseller_id, ctx);
 }
 

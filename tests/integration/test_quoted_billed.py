@@ -93,7 +93,7 @@ def order_by_po(admin, c, o, po):
                                                "po_number": po})
     assert status == 200, body[:400]
     (order,) = [x for x in admin.items("/api/v1/orders") if x["opportunity_id"] == o["id"]]
-    return page, order
+    return page, order, body.decode()
 
 
 def shares(lines, skus):
@@ -117,8 +117,10 @@ def test_upsell_replaces_the_renewal_line(daemon, tmp_path):
     assert portal_js_total_with(d.port, page, ["QB-UP", "QB-UP2"]) == "GBP 1,500.00"  # the last upgrade ticked
     status, _, body = c.open("/portal/accept", {"csrf": csrf_of(page), "accept": "yes", "add": "QB-UP"})
     assert status == 200, body[:400]
-    shown, order = order_by_po(admin, c, o, "PO-QB-1")
+    shown, order, confirmed = order_by_po(admin, c, o, "PO-QB-1")
     assert "GBP 1,080.00" in shown and "GBP 1,760.00" not in shown, shown[:3000]
+    # the confirmation lists what was ordered: the upgrade, not the renewal line too
+    assert "Upgrade: Upgrade edition" in confirmed and "Standard edition" not in confirmed, confirmed[-2000:]
     assert order["total"] == 108000, order
     assert [(x["kind"], x["sku"]) for x in order["lines"]] == [("upsell", "QB-UP")], order["lines"]
     text = flat(pdf_text(tmp_path, get_pdf(admin, o["id"]).body))
@@ -135,7 +137,8 @@ def test_crosssell_becomes_its_own_contract(daemon, tmp_path):
     d, admin, c, page, k, o, p = quoted(daemon, tmp_path, "K-QB-X")
     status, _, body = c.open("/portal/accept", {"csrf": csrf_of(page), "accept": "yes", "add": "QB-X"})
     assert status == 200, body[:400]
-    shown, order = order_by_po(admin, c, o, "PO-QB-2")
+    shown, order, confirmed = order_by_po(admin, c, o, "PO-QB-2")
+    assert "Standard edition" in confirmed and "Add: Backup add-on" in confirmed, confirmed[-2000:]
     assert "GBP 930.00" in shown and order["total"] == 93000, (order, shown[:3000])
     admin.ok("POST", f"/api/v1/orders/{order['id']}/payments", {"amount": 93000, "reference": "QB-2"}, status=200)
     mine = [x for x in admin.items("/api/v1/contracts") if x["customer_id"] == k["customer_id"]
@@ -160,7 +163,7 @@ def test_reaccept_after_order_is_refused(daemon, tmp_path):
     d, admin, c, page, k, o, p = quoted(daemon, tmp_path, "K-QB-RE")
     status, _, body = c.open("/portal/accept", {"csrf": csrf_of(page), "accept": "yes"})
     assert status == 200, body[:400]
-    _, order = order_by_po(admin, c, o, "PO-QB-3")
+    _, order, _ = order_by_po(admin, c, o, "PO-QB-3")
     assert order["total"] == 68000, order
     status, _, body = c.open("/portal/accept", {"csrf": csrf_of(page), "accept": "yes", "add": "QB-UP"})
     assert status == 409 and order["number"].encode() in body, (status, body[:400])
