@@ -49,8 +49,11 @@ int rd_order_fulfil(struct rd_txn *t, struct rd_domain *d, uint64_t v, uint64_t 
 		char sku[64];
 		if ((rc = rd_order_freeze(t, d, v, o, n, sku, sizeof sku)) < 0 && rc != RD_ENOTFOUND && rc != RD_EINVAL)
 			goto out;
+		if (rc == RD_EINVAL) /* two up-sells: no rule says which one; the contract is renewed as it was */
+			n->n_lines = 0;
 		if (rc < 0)
-			rd_log(RD_LOG_WARN, "orders", "order %s: its quote's lines could not be frozen (%s): the contract is renewed as it was",
+			rd_log(RD_LOG_WARN, "orders",
+			       "order %s: its quote's lines could not all be frozen (%s): a line without its product makes no contract",
 			       n->number, rd_strerror(rc));
 		rc = 0;
 	}

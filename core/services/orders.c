@@ -47,22 +47,24 @@ int rd_order_freeze(struct rd_txn *t, struct rd_domain *d, uint64_t v, const str
 	if (rc < 0)
 		return rc;
 	n->discount_bp = o->discount_bp;
+	int missing = 0;
 	for (uint8_t i = 0; i < n->n_lines; i++) {
 		struct rd_quote_line *l = &n->lines[i];
 		l->contract_id = 0;
+		l->product_id = 0;
 		if (l->kind == RD_LINE_RENEWAL) { /* the contract's own product */
 			l->product_id = o->product_id;
 			continue;
 		}
 		size_t klen;
 		key_of(l->sku, &klen);
-		if ((rc = rd_index_find(t, d->products, "ext", v, l->sku, klen, &l->product_id)) < 0) {
-			if (rc == RD_ENOTFOUND)
-				snprintf(sku, cap, "%s", l->sku);
+		rc = rd_index_find(t, d->products, "ext", v, l->sku, klen, &l->product_id);
+		if (rc == RD_ENOTFOUND && !missing++) /* every line resolved that can be: the first missing named */
+			snprintf(sku, cap, "%s", l->sku);
+		else if (rc < 0 && rc != RD_ENOTFOUND)
 			return rc;
-		}
 	}
-	return 0;
+	return missing ? RD_ENOTFOUND : 0;
 }
 
 int rd_order_live(struct rd_txn *t, struct rd_domain *d, uint64_t v, uint64_t opportunity, struct rd_order *out)
@@ -292,7 +294,8 @@ static int place_write(struct rd_txn *t, void *arg)
 		rc = frc;
 		goto out;
 	}
-	if (frc < 0 || rd_quote_total(p->lines, p->n_lines, p->discount_bp, &p->sum) < 0) { /* the renewal line, when priced, comes first */
+	/* frc RD_ERANGE: no line, or the first (the renewal line, when priced) is optional */
+	if (frc < 0 || rd_quote_total(p->lines, p->n_lines, p->discount_bp, &p->sum) < 0) {
 		refuse(p, RD_EEXISTS, "conflict", "opportunity_id",
 		       "the quote needs attention before it can be ordered: it has no price renewd can charge");
 		rc = 0;
