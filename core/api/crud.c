@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "services/documents.h"
+#include "services/merge.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -749,11 +749,12 @@ static int change_write(struct rd_txn *t, void *arg)
 		return rc;
 	if ((rc = rd_entity_put(t, table_of(c, r), r->e, c->who.vendor, ch->obj, 0)) < 0)
 		return rc;
-	/* A contract moved to another customer takes its documents along. */
+	/* A contract moved to another customer takes its opportunities, their
+	 * orders and its documents along (services/merge.c). */
 	if (r->res == RD_RES_CONTRACT && !ch->is_create &&
 	    ((struct rd_contract *)ch->obj)->customer_id != ((struct rd_contract *)ch->old)->customer_id &&
-	    (rc = rd_documents_follow(t, c->app->domain, c->who.vendor, ch->id,
-				      ((struct rd_contract *)ch->obj)->customer_id)) < 0)
+	    (rc = rd_contract_moved(t, c->app->domain, &(struct rd_actor){ .vendor = c->who.vendor, .user = c->who.user },
+				    ch->id, ((struct rd_contract *)ch->obj)->customer_id)) < 0)
 		return rc;
 	json_t *before = ch->is_create ? NULL : rd_entity_to_json(r->e, ch->old);
 	json_t *after = rd_entity_to_json(r->e, ch->obj);

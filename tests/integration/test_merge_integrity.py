@@ -1,0 +1,149 @@
+"""Referential integrity across customer merges and contract moves, and
+renewctl check's reference check.
+
+A merge (POST /api/v1/customers/{id}/merge) used to move only contracts and
+contacts: opportunities, orders, links, tasks, messages and tokens kept the
+merged-away customer's id, and from the next action on such an opportunity
+every daily sweep of the vendor failed ("not found") while the schedule
+preview answered 404.  Moving a contract to another customer (PATCH
+customer_id) left its opportunity and what hangs off it at the old
+customer.  renewctl check looked at indexes only and found nothing.
+
+* a merge re-points every record naming the merged-away customer, audited;
+  the schedule preview answers and the sweep takes the next actions; the
+  store checks clean;
+* a moved contract takes its opportunity (and its messages, links, tasks)
+  to the new customer, and the old customer can then be deleted without
+  stopping the sweep;
+* renewctl check names a dangling reference (table, record, field, missing
+  id) and exits non-zero.
+"""
+import datetime
+import re
+
+from conftest import renewctl
+from test_renewals import day, renewd_args, set_clock, smtp, start_world, wait_outbox_drained  # noqa: F401 (smtp: a fixture)
+
+
+def check_clean(data):
+    p = renewctl("check", data=data)
+    assert p.returncode == 0 and "problem:" not in p.stdout and " 0 problems" in p.stdout, (p.stdout, p.stderr)
+
+
+def first_pending(w):
+    pending = [o for o in w.opportunities() if o["state"] == "pending_decision"]
+    assert pending, [o["state"] for o in w.opportunities()]
+    return min(pending, key=lambda o: (o["decision_by"], o["id"]))
+
+
+def test_a_merge_re_points_every_record_and_the_sweep_goes_on(daemon, tmp_path, smtp):
+    d, w, _ = start_world(daemon, tmp_path, smtp)
+    admin, t0 = w.admin, w.today
+    opp = first_pending(w)
+    gone = opp["customer_id"]
+    survivor = admin.ok("POST", "/api/v1/customers", {"name": "Survivor Holdings", "email": "it@survivor.example"},
+                        status=201)["id"]
+    doc = admin.ok("POST", f"/api/v1/customers/{survivor}/merge", {"from": [gone]}, status=200)
+    assert doc["customer_id"] == survivor and doc["merged"] == 1 and doc["contracts_moved"] >= 1, doc
+    assert doc["opportunities_moved"] >= 1, doc
+    assert admin.call("GET", f"/api/v1/customers/{gone}").status == 404
+    assert admin.get(f"/api/v1/opportunities/{opp['id']}")["customer_id"] == survivor
+    assert admin.get(f"/api/v1/contracts/{opp['contract_id']}")["customer_id"] == survivor
+    # The re-pointed opportunity is audited, with the merge named.
+    entries = admin.get(f"/api/v1/audit?object=opportunities&object_id={opp['id']}")["items"]
+    assert any(e["action"] == "merge" and e["before"]["customer_id"] == gone and e["after"]["customer_id"] == survivor
+               and f"customer {gone} merged into customer {survivor}" in e["note"] for e in entries), entries
+
+    # The schedule preview answers, and the sweep takes the next actions
+    # (the pullback and the customer's notice, to the survivor).
+    r = admin.call("GET", "/api/v1/schedule?days=30")
+    assert r.status == 200, r
+    decide_by = day(opp["decision_by"])
+    taken = set_clock(admin, decide_by + datetime.timedelta(days=1))["actions"]
+    assert taken >= 1
+    after = admin.get(f"/api/v1/opportunities/{opp['id']}")
+    assert after["state"] == "published_vendor" and after["customer_id"] == survivor, after
+    box = wait_outbox_drained(admin, smtp)
+    notices = [m for m in box if m["kind"] == "customer_notice" and m["opportunity_id"] == opp["id"]]
+    assert notices and all(m["customer_id"] == survivor for m in notices), notices
+    assert any(m["to"] == "it@survivor.example" for m in notices), notices
+
+    # Now the opportunity has a link and messages: merge the survivor into
+    # a third customer; the next sweeps still run, and nothing dangles.
+    third = admin.ok("POST", "/api/v1/customers", {"name": "Third Group"}, status=201)["id"]
+    admin.ok("POST", f"/api/v1/customers/{third}/merge", {"from": [survivor]}, status=200)
+    assert admin.get(f"/api/v1/opportunities/{opp['id']}")["customer_id"] == third
+    assert all(m["customer_id"] == third for m in admin.items("/api/v1/outbox")
+               if m["opportunity_id"] == opp["id"]), admin.items("/api/v1/outbox")
+    assert admin.call("GET", "/api/v1/schedule?days=30").status == 200
+    set_clock(admin, decide_by + datetime.timedelta(days=20))
+    assert admin.call("GET", "/api/v1/schedule?days=30").status == 200
+    d.stop()
+    check_clean(w.data)
+    assert "the sweep of a day failed" not in d.log(), d.log()[-2000:]
+
+
+def test_a_moved_contract_takes_its_opportunity_along(daemon, tmp_path, smtp):
+    d, w, _ = start_world(daemon, tmp_path, smtp)
+    admin, t0 = w.admin, w.today
+    gold = w.partner_by_ext["RES-GOLD"]
+    old = admin.ok("POST", "/api/v1/customers", {"name": "Old Owner Ltd"}, status=201)["id"]
+    new = admin.ok("POST", "/api/v1/customers", {"name": "New Owner Ltd"}, status=201)["id"]
+    end = t0 + datetime.timedelta(days=40)
+    k = admin.ok("POST", "/api/v1/contracts", {"customer_id": old, "product_id": 1, "reseller_id": gold["id"],
+                 "quantity": 5, "start": (end - datetime.timedelta(days=365)).isoformat(), "end": end.isoformat(),
+                 "external_id": "K-MOVED"}, status=201)
+    set_clock(admin, t0 + datetime.timedelta(days=1))  # the sweep quotes it
+    opps = [o for o in w.opportunities() if o["contract_id"] == k["id"]]
+    assert len(opps) == 1 and opps[0]["customer_id"] == old, opps
+    opp = opps[0]
+
+    admin.ok("PATCH", f"/api/v1/contracts/{k['id']}", {"customer_id": new})
+    assert admin.get(f"/api/v1/opportunities/{opp['id']}")["customer_id"] == new
+    entries = admin.get(f"/api/v1/audit?object=opportunities&object_id={opp['id']}")["items"]
+    assert any(e["before"]["customer_id"] == old and e["after"]["customer_id"] == new for e in entries
+               if e["before"] and e["after"]), entries
+    # The old customer has nothing left: it may go, and the sweep goes on.
+    assert admin.call("DELETE", f"/api/v1/customers/{old}").status == 204
+    assert admin.call("GET", "/api/v1/schedule?days=30").status == 200
+    taken = set_clock(admin, day(opp["decision_by"]) + datetime.timedelta(days=1))["actions"]
+    assert taken >= 1
+    after = admin.get(f"/api/v1/opportunities/{opp['id']}")
+    assert after["state"] == "published_vendor" and after["customer_id"] == new, after
+    wait_outbox_drained(admin, smtp)
+    d.stop()
+    check_clean(w.data)
+    assert "the sweep of a day failed" not in d.log(), d.log()[-2000:]
+
+
+def test_check_names_a_dangling_reference(daemon, tmp_path, smtp):
+    """A reseller deleted after its contract moved to another reseller
+    leaves the opportunity quoted to it naming a partner that is gone (the
+    partner API refuses only while contracts, resellers or users name it):
+    renewctl check names the table, the record, the field and the id."""
+    d, w, _ = start_world(daemon, tmp_path, smtp)
+    admin, t0 = w.admin, w.today
+    gold = w.partner_by_ext["RES-GOLD"]
+    gone = admin.ok("POST", "/api/v1/partners", {"name": "Short Lived Resellers", "kind": "reseller",
+                                                 "tier": "silver"}, status=201)["id"]
+    cust = admin.ok("POST", "/api/v1/customers", {"name": "Dangling Ref Ltd"}, status=201)["id"]
+    end = t0 + datetime.timedelta(days=40)
+    k = admin.ok("POST", "/api/v1/contracts", {"customer_id": cust, "product_id": 1, "reseller_id": gone,
+                 "quantity": 5, "start": (end - datetime.timedelta(days=365)).isoformat(), "end": end.isoformat(),
+                 "external_id": "K-DANGLING"}, status=201)
+    set_clock(admin, t0 + datetime.timedelta(days=1))
+    opp = [o for o in w.opportunities() if o["contract_id"] == k["id"]]
+    assert len(opp) == 1 and opp[0]["reseller_id"] == gone, opp
+    d.stop()
+    check_clean(w.data)  # all is well so far
+    d = daemon(data=w.data, args=renewd_args(smtp.port))
+    admin.daemon = d
+    admin.ok("PATCH", f"/api/v1/contracts/{k['id']}", {"reseller_id": gold["id"]})
+    assert admin.call("DELETE", f"/api/v1/partners/{gone}").status == 204
+    d.stop()
+    p = renewctl("check", data=w.data)
+    assert p.returncode == 1, (p.returncode, p.stdout, p.stderr)
+    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("problem:")]
+    want = re.compile(rf"opportunities {opp[0]['id']}: reseller_id {gone} names no record in partners")
+    assert any(want.search(ln) for ln in lines), p.stdout
+    assert re.search(r"check .*: [1-9]\d* problems?", p.stdout), p.stdout
