@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "domain/refs.h"
 #include "services/merge.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -449,6 +450,15 @@ static int remove_customer(struct call *c, struct rd_txn *t, const struct res_de
 	    referenced(c, t, c->app->domain->contacts, "customer", id)) {
 		p->status = 409;
 		return problem(p, NULL, "%sthe customer has contracts or contacts: merge it into another instead", "");
+	}
+	/* Nor may it go while anything else names it (domain/refs.c). */
+	int rc;
+	const char *named = rd_refs_named(t, c->app->domain, c->who.vendor, offsetof(struct rd_domain, customers), id, &rc);
+	if (rc < 0)
+		return rc;
+	if (named) {
+		p->status = 409;
+		return problem(p, NULL, "the customer is named by %s records: merge it into another instead", named);
 	}
 	return rd_txn_del(t, table_of(c, r), c->who.vendor, id);
 }

@@ -103,6 +103,41 @@ uint64_t rd_refs_vendor_of(const struct rd_entity *e, const void *obj)
 	return 0;
 }
 
+const char *rd_refs_named(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, size_t table, uint64_t id,
+			  int *rc)
+{
+	*rc = 0;
+	for (size_t i = 0; i < rd_n_refs; i++) {
+		const struct rd_ref *r = &rd_refs[i];
+		if (r->to != table)
+			continue;
+		bool shared = rd_refs_shared(r->table);
+		void *obj = rd_malloc(r->e->size);
+		struct rd_iter it;
+		struct rd_item item;
+		bool found = false;
+		*rc = rd_iter_records(&it, t, rd_refs_table(d, r->table), shared ? 0 : vendor, 0);
+		while (!found && *rc >= 0 && (*rc = rd_iter_next(&it, &item)) > 0) {
+			if ((*rc = rd_entity_decode(r->e, item.val, item.len, obj)) < 0)
+				break;
+			if (shared && rd_refs_vendor_of(r->e, obj) != vendor)
+				continue;
+			const uint64_t *ids = (const uint64_t *)((const char *)obj + r->off);
+			size_t n = r->count_off == RD_REF_ONE ? 1 : *((const uint8_t *)obj + r->count_off);
+			for (size_t k = 0; k < n; k++)
+				found |= ids[k] == id;
+		}
+		rd_iter_close(&it);
+		free(obj);
+		if (*rc < 0)
+			return NULL;
+		*rc = 0;
+		if (found)
+			return rd_refs_table_name(r->table);
+	}
+	return NULL;
+}
+
 struct check {
 	struct rd_txn *t;
 	struct rd_domain *d;

@@ -42,6 +42,12 @@ int rd_refs_shared(size_t table);
 /* The vendor of a record of a shared table (its vendor_id), else 0. */
 uint64_t rd_refs_vendor_of(const struct rd_entity *e, const void *obj);
 
+/* The name of a table with a record of the vendor that names record id of
+ * the table at offset table (a customer, a partner...), or NULL when none
+ * does; *rc < 0 on a store error. */
+const char *rd_refs_named(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, size_t table, uint64_t id,
+			  int *rc);
+
 /* Every reference of every record, in one read transaction: each id that
  * names no record of its table in the same vendor is reported as
  * "vendor V: TABLE ID: FIELD X names no record in TARGET"; a record that

@@ -34,9 +34,18 @@ static size_t *counter(struct rd_merge_result *m, size_t table)
 	return &none;
 }
 
-/* The ids of the records of r's table (this vendor's) whose r-field is id. */
-static int collect(struct rd_txn *t, struct rd_domain *d, const struct rd_ref *r, uint64_t vendor, uint64_t id,
-		   uint64_t **out, size_t *n)
+static bool in(const uint64_t *set, size_t n, uint64_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (set[i] == id)
+			return true;
+	return false;
+}
+
+/* The ids of the records of r's table (this vendor's) whose r-field is one
+ * of set[0..n_set). */
+static int collect(struct rd_txn *t, struct rd_domain *d, const struct rd_ref *r, uint64_t vendor,
+		   const uint64_t *set, size_t n_set, uint64_t **out, size_t *n)
 {
 	size_t cap = 16;
 	*n = 0;
@@ -50,7 +59,8 @@ static int collect(struct rd_txn *t, struct rd_domain *d, const struct rd_ref *r
 	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
 		if ((rc = rd_entity_decode(r->e, item.val, item.len, obj)) < 0)
 			break;
-		if (*(uint64_t *)((char *)obj + r->off) != id || (shared && rd_refs_vendor_of(r->e, obj) != vendor))
+		if (!in(set, n_set, *(uint64_t *)((char *)obj + r->off)) ||
+		    (shared && rd_refs_vendor_of(r->e, obj) != vendor))
 			continue;
 		if (*n == cap)
 			*out = rd_realloc(*out, (cap *= 2) * sizeof **out);
@@ -61,8 +71,9 @@ static int collect(struct rd_txn *t, struct rd_domain *d, const struct rd_ref *r
 	return rc < 0 ? rc : 0;
 }
 
-/* Sets r's field of record id to `to`, audited as user with note; a link
- * or a session is revoked as well when `revoke`. */
+/* Sets r's field of record id to `to`, audited as user with note (NULL: a
+ * merge's, naming the customer it named); a link or a session is revoked
+ * as well when `revoke`. */
 static int repoint(struct rd_txn *t, struct rd_domain *d, const struct rd_ref *r, uint64_t vendor, uint64_t user,
 		   uint64_t id, uint64_t to, bool revoke, const char *note)
 {
@@ -75,6 +86,12 @@ static int repoint(struct rd_txn *t, struct rd_domain *d, const struct rd_ref *r
 		return rc;
 	}
 	uint64_t *field = (uint64_t *)((char *)obj + r->off);
+	char merged[96];
+	if (!note) {
+		snprintf(merged, sizeof merged, "customer %llu merged into customer %llu", (unsigned long long)*field,
+			 (unsigned long long)to);
+		note = merged;
+	}
 	json_t *before = json_pack("{s:I}", r->field, (json_int_t)*field);
 	json_t *after = json_pack("{s:I}", r->field, (json_int_t)to);
 	*field = to;
@@ -94,22 +111,20 @@ static int repoint(struct rd_txn *t, struct rd_domain *d, const struct rd_ref *r
 	return rc < 0 ? rc : 0;
 }
 
-/* Every record of the vendor naming customer `gone` names `to` instead. */
-static int repoint_customer(struct rd_txn *t, struct rd_domain *d, const struct rd_actor *who, uint64_t gone,
-			    uint64_t to, struct rd_merge_result *m)
+/* Every record of the vendor naming one of the customers gone[0..n) names
+ * `to` instead: one walk of each table that names customers. */
+static int repoint_customers(struct rd_txn *t, struct rd_domain *d, const struct rd_actor *who,
+			     const uint64_t *gone, size_t n_gone, uint64_t to, struct rd_merge_result *m)
 {
-	char note[96];
-	snprintf(note, sizeof note, "customer %llu merged into customer %llu", (unsigned long long)gone,
-		 (unsigned long long)to);
 	for (size_t i = 0; i < rd_n_refs; i++) {
 		const struct rd_ref *r = &rd_refs[i];
 		if (r->to != DOM(customers) || r->count_off != RD_REF_ONE)
 			continue;
 		uint64_t *ids;
 		size_t n;
-		int rc = collect(t, d, r, who->vendor, gone, &ids, &n);
+		int rc = collect(t, d, r, who->vendor, gone, n_gone, &ids, &n);
 		for (size_t k = 0; rc >= 0 && k < n; k++)
-			rc = repoint(t, d, r, who->vendor, who->user, ids[k], to, true, note);
+			rc = repoint(t, d, r, who->vendor, who->user, ids[k], to, true, NULL);
 		free(ids);
 		if (rc < 0)
 			return rc;
@@ -140,11 +155,14 @@ static int merge_write(struct rd_txn *t, void *arg)
 		return rd_serr_set(m->e, rc, "not_found", "id", "no such customer");
 	if (rc < 0)
 		return rc;
-	for (size_t i = 0; i < m->n; i++) {
-		if (m->from[i] == m->survivor ||
+	for (size_t i = 0; i < m->n; i++)
+		if (m->from[i] == m->survivor || in(m->from, i, m->from[i]) ||
 		    rd_entity_get(t, d->customers, &rd_entity_customer, v, m->from[i], &gone) < 0)
 			return rd_serr_set(m->e, RD_EINVAL, "invalid", "from", "from[%zu] is not another existing customer", i);
-		if ((rc = repoint_customer(t, d, m->who, gone.id, survivor.id, m->out)) < 0)
+	if ((rc = repoint_customers(t, d, m->who, m->from, m->n, survivor.id, m->out)) < 0)
+		return rc;
+	for (size_t i = 0; i < m->n; i++) {
+		if ((rc = rd_entity_get(t, d->customers, &rd_entity_customer, v, m->from[i], &gone)) < 0)
 			return rc;
 		/* The survivor keeps its fields; it inherits what it lacks. */
 		if (!survivor.email[0])
@@ -198,20 +216,10 @@ int rd_customers_merge(struct rd_app *app, const struct rd_actor *who, uint64_t 
 	return rd_store_write(app->store, merge_write, &m);
 }
 
-static bool in(const uint64_t *set, size_t n, uint64_t id)
-{
-	for (size_t i = 0; i < n; i++)
-		if (set[i] == id)
-			return true;
-	return false;
-}
-
-/* Re-points the records of r's table whose field `by` is one of set[0..n)
- * and whose r-field is not `to`; their ids are appended to *moved when
- * moved is not NULL. */
+/* Re-points the records of r's table whose field `by` is one of set[0..n_set)
+ * and whose r-field is not `to`. */
 static int follow(struct rd_txn *t, struct rd_domain *d, const struct rd_actor *who, const struct rd_ref *r,
-		  size_t by, const uint64_t *set, size_t n_set, uint64_t to, const char *note, uint64_t **moved,
-		  size_t *n_moved)
+		  size_t by, const uint64_t *set, size_t n_set, uint64_t to, const char *note)
 {
 	struct rd_table *tb = rd_refs_table(d, r->table);
 	size_t n = 0, cap = 16;
@@ -223,13 +231,7 @@ static int follow(struct rd_txn *t, struct rd_domain *d, const struct rd_actor *
 	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
 		if ((rc = rd_entity_decode(r->e, item.val, item.len, obj)) < 0)
 			break;
-		if (!in(set, n_set, *(uint64_t *)((char *)obj + by)))
-			continue;
-		if (moved) {
-			*moved = rd_realloc(*moved, (*n_moved + 1) * sizeof **moved);
-			(*moved)[(*n_moved)++] = item.id;
-		}
-		if (*(uint64_t *)((char *)obj + r->off) == to)
+		if (!in(set, n_set, *(uint64_t *)((char *)obj + by)) || *(uint64_t *)((char *)obj + r->off) == to)
 			continue;
 		if (n == cap)
 			ids = rd_realloc(ids, (cap *= 2) * sizeof *ids);
@@ -262,17 +264,35 @@ int rd_contract_moved(struct rd_txn *t, struct rd_domain *d, const struct rd_act
 	const struct rd_ref *msg = ref_of(&rd_entity_message, "customer_id");
 	const struct rd_ref *task = ref_of(&rd_entity_task, "customer_id");
 	rd_require(opp && ord && msg && task);
-	uint64_t *opps = NULL;
-	size_t n_opps = 0;
-	/* The contract's opportunities, then what belongs to them. */
-	int rc = follow(t, d, who, opp, offsetof(struct rd_opportunity, contract_id), &contract, 1, to, note, &opps,
-			&n_opps);
-	if (rc >= 0)
-		rc = follow(t, d, who, ord, offsetof(struct rd_order, contract_id), &contract, 1, to, note, NULL, NULL);
+	/* The contract's opportunities (by their index), then what belongs to
+	 * them: a contract never quoted has no order, message or task, and a
+	 * move of it (an import moving many) walks no other table. */
+	size_t n_opps = 0, cap = 4;
+	uint64_t *opps = rd_malloc(cap * sizeof *opps);
+	uint8_t key[8];
+	rd_key_put_u64(key, contract);
+	struct rd_iter it;
+	struct rd_item item;
+	int rc = rd_iter_index(&it, t, d->opportunities, "contract", who->vendor, key, 8, NULL, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (item.key_len != 8 || memcmp(item.key, key, 8) != 0)
+			break;
+		if (n_opps == cap)
+			opps = rd_realloc(opps, (cap *= 2) * sizeof *opps);
+		opps[n_opps++] = item.id;
+	}
+	rd_iter_close(&it);
+	struct rd_opportunity o;
+	for (size_t i = 0; rc >= 0 && i < n_opps; i++)
+		if ((rc = rd_entity_get(t, d->opportunities, &rd_entity_opportunity, who->vendor, opps[i], &o)) >= 0 &&
+		    o.customer_id != to)
+			rc = repoint(t, d, opp, who->vendor, who->user, opps[i], to, false, note);
 	if (rc >= 0 && n_opps)
-		rc = follow(t, d, who, msg, offsetof(struct rd_message, opportunity_id), opps, n_opps, to, note, NULL, NULL);
+		rc = follow(t, d, who, ord, offsetof(struct rd_order, contract_id), &contract, 1, to, note);
 	if (rc >= 0 && n_opps)
-		rc = follow(t, d, who, task, offsetof(struct rd_task, opportunity_id), opps, n_opps, to, note, NULL, NULL);
+		rc = follow(t, d, who, msg, offsetof(struct rd_message, opportunity_id), opps, n_opps, to, note);
+	if (rc >= 0 && n_opps)
+		rc = follow(t, d, who, task, offsetof(struct rd_task, opportunity_id), opps, n_opps, to, note);
 	free(opps);
 	if (rc >= 0)
 		rc = rd_documents_follow(t, d, who->vendor, contract, to);

@@ -116,6 +116,59 @@ def test_a_moved_contract_takes_its_opportunity_along(daemon, tmp_path, smtp):
     assert "the sweep of a day failed" not in d.log(), d.log()[-2000:]
 
 
+def test_an_import_that_moves_a_contract_takes_its_opportunity_along(daemon, tmp_path, smtp):
+    d, w, _ = start_world(daemon, tmp_path, smtp)
+    admin, t0 = w.admin, w.today
+    old = admin.ok("POST", "/api/v1/customers", {"name": "Imported Old Ltd", "external_id": "MI-OLD"}, status=201)["id"]
+    new = admin.ok("POST", "/api/v1/customers", {"name": "Imported New Ltd", "external_id": "MI-NEW"}, status=201)["id"]
+    sku = admin.get("/api/v1/products/1")["sku"]
+    end = t0 + datetime.timedelta(days=40)
+    start = (end - datetime.timedelta(days=365)).isoformat()
+    header = "external_id,customer_external_id,product_sku,reseller_external_id,quantity,start,end\n"
+    doc = admin.run_import("contracts", f"{header}K-IMPORTED,MI-OLD,{sku},RES-GOLD,5,{start},{end}\n".encode())
+    assert doc["status"] == "succeeded" and doc["created"] == 1, doc
+    set_clock(admin, t0 + datetime.timedelta(days=1))
+    opp = [o for o in w.opportunities() if o["customer_id"] == old]
+    assert len(opp) == 1, opp
+    doc = admin.run_import("contracts", f"{header}K-IMPORTED,MI-NEW,{sku},RES-GOLD,5,{start},{end}\n".encode())
+    assert doc["status"] == "succeeded" and doc["updated"] == 1, doc
+    assert admin.get(f"/api/v1/opportunities/{opp[0]['id']}")["customer_id"] == new
+    assert admin.call("DELETE", f"/api/v1/customers/{old}").status == 204
+    assert admin.call("GET", "/api/v1/schedule?days=30").status == 200
+    d.stop()
+    check_clean(w.data)
+
+
+def test_a_customer_whose_link_stays_with_it_is_not_deleted(daemon, tmp_path, smtp):
+    """A contract moved after its customer was sent a link: the link (and
+    the session it opens) stays with the customer it was sent to, which
+    therefore cannot be deleted (it would leave the link naming no one);
+    the API says what still names it."""
+    d, w, _ = start_world(daemon, tmp_path, smtp)
+    admin, t0 = w.admin, w.today
+    gold = w.partner_by_ext["RES-GOLD"]
+    old = admin.ok("POST", "/api/v1/customers", {"name": "Linked Owner Ltd", "email": "it@linked.example"},
+                   status=201)["id"]
+    new = admin.ok("POST", "/api/v1/customers", {"name": "Next Owner Ltd"}, status=201)["id"]
+    end = t0 + datetime.timedelta(days=40)
+    k = admin.ok("POST", "/api/v1/contracts", {"customer_id": old, "product_id": 1, "reseller_id": gold["id"],
+                 "quantity": 5, "start": (end - datetime.timedelta(days=365)).isoformat(), "end": end.isoformat(),
+                 "external_id": "K-LINKED"}, status=201)
+    set_clock(admin, t0 + datetime.timedelta(days=1))
+    opp = [o for o in w.opportunities() if o["contract_id"] == k["id"]][0]
+    set_clock(admin, day(opp["decision_by"]) + datetime.timedelta(days=1))  # pullback: the customer's notice
+    box = wait_outbox_drained(admin, smtp)
+    assert any(m["kind"] == "customer_notice" and m["to"] == "it@linked.example" for m in box), box
+    admin.ok("PATCH", f"/api/v1/contracts/{k['id']}", {"customer_id": new})
+    assert admin.get(f"/api/v1/opportunities/{opp['id']}")["customer_id"] == new
+    assert all(m["customer_id"] == new for m in admin.items("/api/v1/outbox") if m["opportunity_id"] == opp["id"])
+    r = admin.call("DELETE", f"/api/v1/customers/{old}")
+    assert r.status == 409 and "links" in r.json()["error"]["message"], r
+    assert admin.get(f"/api/v1/customers/{old}")["id"] == old
+    d.stop()
+    check_clean(w.data)
+
+
 def test_check_names_a_dangling_reference(daemon, tmp_path, smtp):
     """A reseller deleted after its contract moved to another reseller
     leaves the opportunity quoted to it naming a partner that is gone (the
