@@ -405,6 +405,23 @@ static int remove_contract(struct call *c, struct rd_txn *t, const struct res_de
 	return rd_entity_put(t, table_of(c, r), r->e, c->who.vendor, x, 0);
 }
 
+/* 409 while any record of the vendor names the record (domain/refs.c): a
+ * delete never leaves a reference naming nothing. */
+static int named_elsewhere(struct call *c, struct rd_txn *t, size_t table, uint64_t id, const char *what,
+			   struct problem *p)
+{
+	int rc;
+	const char *named = rd_refs_named(t, c->app->domain, c->who.vendor, table, id, &rc);
+	if (rc < 0)
+		return rc;
+	if (!named)
+		return 0;
+	p->status = 409;
+	p->field = NULL;
+	snprintf(p->why, sizeof p->why, "the %s is named by %s records: it cannot be deleted", what, named);
+	return RD_EINVAL;
+}
+
 static int remove_partner(struct call *c, struct rd_txn *t, const struct res_def *r, void *obj, struct problem *p)
 {
 	uint64_t id = *(uint64_t *)obj;
@@ -438,7 +455,7 @@ static int remove_partner(struct call *c, struct rd_txn *t, const struct res_def
 		}
 	}
 	rd_iter_close(&it);
-	if (rc < 0)
+	if (rc < 0 || (rc = named_elsewhere(c, t, offsetof(struct rd_domain, partners), id, "partner", p)) < 0)
 		return rc;
 	return rd_txn_del(t, table_of(c, r), c->who.vendor, id);
 }
@@ -451,14 +468,12 @@ static int remove_customer(struct call *c, struct rd_txn *t, const struct res_de
 		p->status = 409;
 		return problem(p, NULL, "%sthe customer has contracts or contacts: merge it into another instead", "");
 	}
-	/* Nor may it go while anything else names it (domain/refs.c). */
-	int rc;
-	const char *named = rd_refs_named(t, c->app->domain, c->who.vendor, offsetof(struct rd_domain, customers), id, &rc);
-	if (rc < 0)
+	/* Nor may it go while anything else names it. */
+	int rc = named_elsewhere(c, t, offsetof(struct rd_domain, customers), id, "customer", p);
+	if (rc < 0) {
+		if (p->status == 409)
+			strncat(p->why, "; merge it into another instead", sizeof p->why - strlen(p->why) - 1);
 		return rc;
-	if (named) {
-		p->status = 409;
-		return problem(p, NULL, "the customer is named by %s records: merge it into another instead", named);
 	}
 	return rd_txn_del(t, table_of(c, r), c->who.vendor, id);
 }
@@ -494,7 +509,7 @@ static int remove_product(struct call *c, struct rd_txn *t, const struct res_def
 			}
 	}
 	rd_iter_close(&it);
-	if (rc < 0)
+	if (rc < 0 || (rc = named_elsewhere(c, t, offsetof(struct rd_domain, products), id, "product", p)) < 0)
 		return rc;
 	return rd_txn_del(t, table_of(c, r), c->who.vendor, id);
 }

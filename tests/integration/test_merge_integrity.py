@@ -169,34 +169,65 @@ def test_a_customer_whose_link_stays_with_it_is_not_deleted(daemon, tmp_path, sm
     check_clean(w.data)
 
 
-def test_check_names_a_dangling_reference(daemon, tmp_path, smtp):
-    """A reseller deleted after its contract moved to another reseller
-    leaves the opportunity quoted to it naming a partner that is gone (the
-    partner API refuses only while contracts, resellers or users name it):
-    renewctl check names the table, the record, the field and the id."""
+def test_a_partner_an_opportunity_names_is_not_deleted(daemon, tmp_path, smtp):
+    """A reseller whose contract moved to another reseller is still named
+    by the opportunity quoted to it: deleting it is refused (it used to
+    succeed and leave the opportunity naming a partner that is gone)."""
     d, w, _ = start_world(daemon, tmp_path, smtp)
     admin, t0 = w.admin, w.today
     gold = w.partner_by_ext["RES-GOLD"]
-    gone = admin.ok("POST", "/api/v1/partners", {"name": "Short Lived Resellers", "kind": "reseller",
-                                                 "tier": "silver"}, status=201)["id"]
-    cust = admin.ok("POST", "/api/v1/customers", {"name": "Dangling Ref Ltd"}, status=201)["id"]
+    brief = admin.ok("POST", "/api/v1/partners", {"name": "Short Lived Resellers", "kind": "reseller",
+                                                  "tier": "silver"}, status=201)["id"]
+    cust = admin.ok("POST", "/api/v1/customers", {"name": "Reseller Moved Ltd"}, status=201)["id"]
     end = t0 + datetime.timedelta(days=40)
-    k = admin.ok("POST", "/api/v1/contracts", {"customer_id": cust, "product_id": 1, "reseller_id": gone,
+    k = admin.ok("POST", "/api/v1/contracts", {"customer_id": cust, "product_id": 1, "reseller_id": brief,
                  "quantity": 5, "start": (end - datetime.timedelta(days=365)).isoformat(), "end": end.isoformat(),
-                 "external_id": "K-DANGLING"}, status=201)
+                 "external_id": "K-RESELLER-MOVED"}, status=201)
     set_clock(admin, t0 + datetime.timedelta(days=1))
     opp = [o for o in w.opportunities() if o["contract_id"] == k["id"]]
-    assert len(opp) == 1 and opp[0]["reseller_id"] == gone, opp
+    assert len(opp) == 1 and opp[0]["reseller_id"] == brief, opp
+    admin.ok("PATCH", f"/api/v1/contracts/{k['id']}", {"reseller_id": gold["id"]})
+    r = admin.call("DELETE", f"/api/v1/partners/{brief}")
+    assert r.status == 409 and "opportunities" in r.json()["error"]["message"], r
+    assert admin.get(f"/api/v1/partners/{brief}")["id"] == brief
+    d.stop()
+    check_clean(w.data)
+
+
+def test_check_names_a_dangling_reference(daemon, tmp_path, smtp):
+    """No API path leaves a dangling reference any more, so the test makes
+    one in the store itself (python3-lmdb, renewd stopped): the customer
+    record of a contract with an opportunity is removed.  renewctl check
+    names each record that names it (table, id, field, missing id) and
+    exits 1."""
+    import lmdb
+    d, w, _ = start_world(daemon, tmp_path, smtp)
+    admin, t0 = w.admin, w.today
+    vendor = admin.get("/api/v1/vendor")["id"]
+    cust = admin.ok("POST", "/api/v1/customers", {"name": "Raw Gone Ltd"}, status=201)["id"]  # no external id: no index entry
+    end = t0 + datetime.timedelta(days=40)
+    k = admin.ok("POST", "/api/v1/contracts", {"customer_id": cust, "product_id": 1,
+                 "reseller_id": w.partner_by_ext["RES-GOLD"]["id"], "quantity": 5,
+                 "start": (end - datetime.timedelta(days=365)).isoformat(), "end": end.isoformat()}, status=201)
+    set_clock(admin, t0 + datetime.timedelta(days=1))
+    opp = [o for o in w.opportunities() if o["contract_id"] == k["id"]]
+    assert len(opp) == 1, opp
     d.stop()
     check_clean(w.data)  # all is well so far
-    d = daemon(data=w.data, args=renewd_args(smtp.port))
-    admin.daemon = d
-    admin.ok("PATCH", f"/api/v1/contracts/{k['id']}", {"reseller_id": gold["id"]})
-    assert admin.call("DELETE", f"/api/v1/partners/{gone}").status == 204
-    d.stop()
+
+    env = lmdb.open(str(w.data), max_dbs=128, subdir=True)
+    try:
+        db = env.open_db(b"t:customers", create=False)
+        with env.begin(write=True) as txn:
+            assert txn.delete(vendor.to_bytes(8, "big") + cust.to_bytes(8, "big"), db=db)
+    finally:
+        env.close()
+
     p = renewctl("check", data=w.data)
     assert p.returncode == 1, (p.returncode, p.stdout, p.stderr)
     lines = [ln for ln in p.stdout.splitlines() if ln.startswith("problem:")]
-    want = re.compile(rf"opportunities {opp[0]['id']}: reseller_id {gone} names no record in partners")
-    assert any(want.search(ln) for ln in lines), p.stdout
-    assert re.search(r"check .*: [1-9]\d* problems?", p.stdout), p.stdout
+    for table, rid in (("contracts", k["id"]), ("opportunities", opp[0]["id"])):
+        want = f"problem: vendor {vendor}: {table} {rid}: customer_id {cust} names no record in customers"
+        assert want in lines, p.stdout
+    assert all(f"customer_id {cust} names no record in customers" in ln for ln in lines), p.stdout
+    assert re.search(rf"check .*: {len(lines)} problems? ", p.stdout), p.stdout
