@@ -12,9 +12,11 @@ customer.  renewctl check looked at indexes only and found nothing.
 * a merge re-points every record naming the merged-away customer, audited;
   the schedule preview answers and the sweep takes the next actions; the
   store checks clean;
-* a moved contract takes its opportunity (and its messages, links, tasks)
-  to the new customer, and the old customer can then be deleted without
-  stopping the sweep;
+* a moved contract (an edit, or an import row) takes its opportunity, its
+  orders, messages and tasks to the new customer, and the old customer can
+  then be deleted without stopping the sweep; a link sent to the old
+  customer stays with it, which then cannot be deleted;
+* no delete leaves a dangling reference (a partner an opportunity names);
 * renewctl check names a dangling reference (table, record, field, missing
   id) and exits non-zero.
 """
