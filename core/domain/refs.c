@@ -29,7 +29,6 @@ const struct rd_ref rd_refs[] = {
 	ONE(contract, contracts, struct rd_contract, distributor_id, partners),
 	ONE(user, users, struct rd_user, partner_id, partners),
 	ONE(token, tokens, struct rd_token, vendor_id, vendors),
-	ONE(token, tokens, struct rd_token, user_id, users),
 	ONE(token, tokens, struct rd_token, customer_id, customers),
 	ONE(token, tokens, struct rd_token, opportunity_id, opportunities),
 	ONE(token, tokens, struct rd_token, link_id, links),

@@ -7,7 +7,9 @@
  * exists, in the same vendor).  A field that records who did something in
  * the past (an order's, a document's, an import's, a policy's or an
  * enablement's user_id, and the audit log) is history, not a reference:
- * users may be deleted and their past acts keep their id.
+ * users may be deleted and their past acts keep their id.  So is a token's
+ * user_id: a deleted user's tokens stop working ("the user is disabled or
+ * gone", edge/call.c).
  */
 #ifndef RD_DOMAIN_REFS_H
 #define RD_DOMAIN_REFS_H
