@@ -24,7 +24,8 @@ import datetime
 import re
 
 from conftest import renewctl
-from test_renewals import day, renewd_args, set_clock, smtp, start_world, wait_outbox_drained  # noqa: F401 (smtp: a fixture)
+from test_renewals import (day, link_token, portal, set_clock, smtp,  # noqa: F401 (smtp: a fixture)
+                           start_world, wait_outbox_drained)
 
 
 def check_clean(data):
@@ -40,7 +41,7 @@ def first_pending(w):
 
 def test_a_merge_re_points_every_record_and_the_sweep_goes_on(daemon, tmp_path, smtp):
     d, w, _ = start_world(daemon, tmp_path, smtp)
-    admin, t0 = w.admin, w.today
+    admin = w.admin
     opp = first_pending(w)
     gone = opp["customer_id"]
     survivor = admin.ok("POST", "/api/v1/customers", {"name": "Survivor Holdings", "email": "it@survivor.example"},
@@ -70,11 +71,24 @@ def test_a_merge_re_points_every_record_and_the_sweep_goes_on(daemon, tmp_path, 
     assert notices and all(m["customer_id"] == survivor for m in notices), notices
     assert any(m["to"] == "it@survivor.example" for m in notices), notices
 
-    # Now the opportunity has a link and messages: merge the survivor into
-    # a third customer; the next sweeps still run, and nothing dangles.
+    # The customer uses its link: a callback request becomes a task.
+    mail = smtp.wait_for(lambda m: m["ref"] == f"notice:{opp['id']}", what="customer notice")[0]
+    tok = link_token(mail)
+    r = portal(d, tok, "POST", "/api/v1/portal/actions", {"action": "callback", "message": "call me"})
+    assert r.status == 201, r
+    task = r.json()["task_id"]
+    assert {t["id"]: t for t in admin.items("/api/v1/tasks")}[task]["customer_id"] == survivor
+
+    # Now the opportunity has a link, a task and messages: merge the
+    # survivor into a third customer; the next sweeps still run, and
+    # nothing dangles.
     third = admin.ok("POST", "/api/v1/customers", {"name": "Third Group"}, status=201)["id"]
-    admin.ok("POST", f"/api/v1/customers/{third}/merge", {"from": [survivor]}, status=200)
+    doc = admin.ok("POST", f"/api/v1/customers/{third}/merge", {"from": [survivor]}, status=200)
+    assert doc["links_moved"] >= 1 and doc["tasks_moved"] == 1 and doc["messages_moved"] >= 1, doc
     assert admin.get(f"/api/v1/opportunities/{opp['id']}")["customer_id"] == third
+    assert {t["id"]: t for t in admin.items("/api/v1/tasks")}[task]["customer_id"] == third
+    # The merged-away customer's link is revoked (the next notice sends a fresh one).
+    assert portal(d, tok).status == 401
     assert all(m["customer_id"] == third for m in admin.items("/api/v1/outbox")
                if m["opportunity_id"] == opp["id"]), admin.items("/api/v1/outbox")
     assert admin.call("GET", "/api/v1/schedule?days=30").status == 200
@@ -206,7 +220,8 @@ def test_check_names_a_dangling_reference(daemon, tmp_path, smtp):
     d, w, _ = start_world(daemon, tmp_path, smtp)
     admin, t0 = w.admin, w.today
     vendor = admin.get("/api/v1/vendor")["id"]
-    cust = admin.ok("POST", "/api/v1/customers", {"name": "Raw Gone Ltd"}, status=201)["id"]  # no external id: no index entry
+    # No external id: the customer has no index entry, only its record.
+    cust = admin.ok("POST", "/api/v1/customers", {"name": "Raw Gone Ltd"}, status=201)["id"]
     end = t0 + datetime.timedelta(days=40)
     k = admin.ok("POST", "/api/v1/contracts", {"customer_id": cust, "product_id": 1,
                  "reseller_id": w.partner_by_ext["RES-GOLD"]["id"], "quantity": 5,
