@@ -79,12 +79,20 @@ def test_a_merge_re_points_every_record_and_the_sweep_goes_on(daemon, tmp_path, 
     task = r.json()["task_id"]
     assert {t["id"]: t for t in admin.items("/api/v1/tasks")}[task]["customer_id"] == survivor
 
-    # Now the opportunity has a link, a task and messages: merge the
+    # And an order is placed for the quote (a purchase order).
+    admin.ok("POST", "/api/v1/plugins/payment-po/enablements", {"config": {}}, status=201)
+    r = admin.call("POST", "/api/v1/orders", {"opportunity_id": opp["id"], "payment_option": "purchase_order",
+                                              "po_number": "PO-MERGE"}, headers={"Idempotency-Key": "merge-0001"})
+    assert r.status == 201 and r.json()["customer_id"] == survivor, r
+    order = r.json()["id"]
+
+    # Now the opportunity has a link, a task, an order and messages: merge the
     # survivor into a third customer; the next sweeps still run, and
     # nothing dangles.
     third = admin.ok("POST", "/api/v1/customers", {"name": "Third Group"}, status=201)["id"]
     doc = admin.ok("POST", f"/api/v1/customers/{third}/merge", {"from": [survivor]}, status=200)
     assert doc["links_moved"] >= 1 and doc["tasks_moved"] == 1 and doc["messages_moved"] >= 1, doc
+    assert doc["orders_moved"] == 1 and admin.get(f"/api/v1/orders/{order}")["customer_id"] == third, doc
     assert admin.get(f"/api/v1/opportunities/{opp['id']}")["customer_id"] == third
     assert {t["id"]: t for t in admin.items("/api/v1/tasks")}[task]["customer_id"] == third
     # The merged-away customer's link is revoked (the next notice sends a fresh one).
