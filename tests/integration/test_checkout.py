@@ -287,6 +287,23 @@ def test_confirmation_receipt_and_invoice(daemon, tmp_path, sink):
     assert status == 404
     d.stop()
 
+    # after a restart the numbers go on; an API order takes the customer record's billing details
+    d2 = daemon(data=data, args=["--test-clock", "1", "--sched-interval-ms", "100000",
+                                 "--mail-transport", f"smtp://127.0.0.1:{sink.port}", "--mail-retry-ms", "100"])
+    gold = ApiClient(d2, u["gold@x.example"].token, u["gold@x.example"].user_id)
+    o3 = opportunity_of(ApiClient(d2, admin.token, admin.user_id), "K-20003")
+    gold.ok("POST", f"/api/v1/opportunities/{o3['id']}/decision", {"publish": "vendor"}, status=200)
+    r = gold.call("POST", "/api/v1/orders", {"opportunity_id": o3["id"], "payment_option": "purchase_order",
+                                             "po_number": "PO-3"}, headers={"Idempotency-Key": "checkout-api-3"})
+    assert r.status == 201, r
+    third = r.json()
+    cust3 = ApiClient(d2, admin.token, admin.user_id).get(f"/api/v1/customers/{o3['customer_id']}")
+    assert third["invoice_number"] == "INV-000003", third
+    assert (third["billing_company"], third["billing_email"]) == (cust3["name"], cust3["email"]), third
+    rcpt, _ = sink.wait(lambda m: str(m["X-Renewd-Ref"]) == f"order:{third['id']}:confirmation", "third confirmation")
+    assert rcpt == [cust3["email"]]
+    d2.stop()
+
 
 def test_hosted_card_payment(daemon, tmp_path, sink, gateway):
     d, data, admin, u = boot(daemon, tmp_path, sink, gateway)
