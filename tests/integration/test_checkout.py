@@ -17,7 +17,9 @@ fake card gateway tests/fakegw/fakegw.py for card payments.
   text: the invoice and order numbers, the company, the lines, the total);
   the next vendor order is INV-000002; the payment recorded: the receipt, the
   same invoice number; the invoice is in the portal's documents list and
-  downloads as the same PDF.
+  downloads as the same PDF (not for another customer's link); after a
+  restart the next order (through the API, with the customer record's
+  billing details) is INV-000003.
 * test_hosted_card_payment: the card is paid on the gateway's page: the
   order page links to it (the gateway's origin only), the order waits until
   the gateway's webhook confirms, a declined card there leaves it waiting,
