@@ -1,4 +1,5 @@
-// The checkout flow: the customer opens the customer_notice e-mail's /c/
+// The checkout flow: a WSG-STD-2 contract (up-sell and cross-sell lines) is
+// quoted and published; the customer opens the customer_notice e-mail's /c/
 // link, chooses the quote's lines, sees them with the total on the purchase
 // page, edits the billing e-mail, chooses the card and pays on the card
 // gateway's own payment page (the fake gateway tests/fakegw serves it on
@@ -15,7 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { launchBrowser, newPage, OUTPUT, REPO, World } from './lib/world.mjs';
+import { addDays, launchBrowser, newPage, OUTPUT, REPO, World } from './lib/world.mjs';
 
 const FLOW = 'checkout';
 const CARD = '4242424242424242';
@@ -73,9 +74,20 @@ describe('checkout flow', { timeout: 120000 }, () => {
     const r = await fetch(`${gwBase}/control/config`, { method: 'POST', body: JSON.stringify({
       webhook_url: `${w.base}/webhooks/payments/payment-card?vendor=${w.vendor.id}` }) });
     assert.equal(r.status, 200);
-    const k = await w.byExternal('contracts', 'K-20006');
-    const opp = (await w.items('/api/v1/opportunities')).find((o) => o.contract_id === k.id);
-    assert.ok(opp, 'the demo quotes K-20006');
+    // A contract of WSG-STD-2 (the demo product with up-sell and cross-sell
+    // lines) for Abbott Dental Group through RES-GOLD, ending a day past the
+    // renewal window: quoted when the clock moves a day (as customer.test.mjs).
+    const today = await w.today();
+    const cust = await w.byExternal('customers', 'CUST-1001');
+    const gold = await w.byExternal('partners', 'RES-GOLD');
+    const product = (await w.items('/api/v1/products')).find((x) => x.sku === 'WSG-STD-2');
+    const end = addDays(today, w.window + 1);
+    const k = await w.ok('POST', '/api/v1/contracts', { external_id: 'K-CHK-1', customer_id: cust.id,
+      product_id: product.id, reseller_id: gold.id, quantity: 12, start: addDays(end, -365), end, term: 'annual' }, 201);
+    await w.setClock(addDays(today, 1));
+    const opp = await w.until('the quote of K-CHK-1', async () =>
+      (await w.items('/api/v1/opportunities?state=pending_decision')).find((o) => o.contract_id === k.id));
+    assert.ok(opp.lines.some((l) => l.optional), JSON.stringify(opp.lines));
     const { token } = await w.publishVendor(opp.id);
     Object.assign(s, { opp, token });
   });
@@ -85,8 +97,9 @@ describe('checkout flow', { timeout: 120000 }, () => {
     await page.goto(`${w.base}/c/${s.token}`);
     assert.equal(new URL(page.url()).pathname, '/portal');
     const optional = s.opp.lines.filter((l) => l.optional);
-    if (optional.length) await page.locator(`input.optional[value="${optional[0].sku}"]`).check();
+    await page.locator(`input.optional[value="${optional[0].sku}"]`).check();
     s.chosen = s.opp.lines.filter((l) => !l.optional || l === optional[0]);
+    s.notChosen = optional.slice(1);
     await page.locator('#accept').check();
     await w.shot(page, FLOW, 'quote');
     await Promise.all([page.waitForURL(`${w.base}/portal/purchase`), page.click('#buy')]);
@@ -94,6 +107,7 @@ describe('checkout flow', { timeout: 120000 }, () => {
     const rows = await page.$$eval('#purchase-lines tbody tr', (trs) => trs.map((tr) => tr.textContent));
     assert.equal(rows.length, s.chosen.length, JSON.stringify(rows));
     for (const l of s.chosen) assert.ok(rows.some((r) => r.includes(l.description)), `${l.description} in ${rows}`);
+    for (const l of s.notChosen) assert.ok(!rows.some((r) => r.includes(l.description)), `${l.description} not chosen`);
     const total = s.chosen.reduce((a, l) => a + l.list, 0);
     const money = (n) => `GBP ${(n / 100).toFixed(2).replace(/\B(?=(\d{3})+(?!\d))/g, ',')}`;
     if (!s.opp.discount_bp) assert.equal((await page.textContent('#purchase-total')).trim(), money(total));
@@ -150,6 +164,7 @@ describe('checkout flow', { timeout: 120000 }, () => {
     assert.match(text, new RegExp(s.order.invoice_number));
     assert.match(text, new RegExp(s.order.number));
     assert.match(text, new RegExp(BILLING_EMAIL.replace(/[.]/g, '\\.')));
+    for (const l of s.chosen) assert.ok(text.includes(l.description.slice(0, 30)), `${l.description} on the invoice`);
     // the same invoice from the order page's link
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#invoice')]);
     const file = path.join(OUTPUT, `${FLOW}-portal-invoice.pdf`);
