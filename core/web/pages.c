@@ -244,27 +244,33 @@ struct portal_data {
 	json_t *contracts;
 };
 
-/* The invoices of the customer's orders of contract k, for its documents
- * list (GET /portal/invoices/{order}). */
-static void add_invoices(struct rd_txn *t, struct rd_domain *d, uint64_t v, uint64_t customer, uint64_t contract,
-			 json_t *docs)
+/* The invoices of the customer's orders, by contract ({"CONTRACT_ID":
+ * [documents]}), for the contracts' documents lists (GET
+ * /portal/invoices/{order}): one walk of the vendor's orders per page. */
+static json_t *customer_invoices(struct rd_txn *t, struct rd_domain *d, uint64_t v, uint64_t customer)
 {
+	json_t *out = json_object();
 	struct rd_order *o = rd_malloc(sizeof *o);
 	struct rd_iter it;
 	struct rd_item item;
 	int rc = rd_iter_records(&it, t, d->orders, v, 0);
 	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
 		if (rd_entity_decode(&rd_entity_order, item.val, item.len, o) < 0 || o->customer_id != customer ||
-		    o->contract_id != contract || !o->invoice_number[0])
+		    !o->invoice_number[0])
 			continue;
-		char name[64], href[64];
+		char name[64], href[64], key[24];
 		rd_invoice_filename(o, name, sizeof name);
 		snprintf(href, sizeof href, "/portal/invoices/%llu", (unsigned long long)o->id);
-		json_array_append_new(docs, json_pack("{s:s, s:s, s:s, s:s}", "name", name, "kind", "invoice", "href", href,
+		snprintf(key, sizeof key, "%llu", (unsigned long long)o->contract_id);
+		json_t *list = json_object_get(out, key);
+		if (!list)
+			json_object_set_new(out, key, list = json_array());
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s}", "name", name, "kind", "invoice", "href", href,
 						      "content_type", "application/pdf"));
 	}
 	rd_iter_close(&it);
 	free(o);
+	return out;
 }
 
 static int load_portal(struct web *w, struct portal_data *p)
@@ -283,6 +289,7 @@ static int load_portal(struct web *w, struct portal_data *p)
 	}
 	p->have_res = rd_entity_get(t, d->partners, &rd_entity_partner, v, p->o.reseller_id, &p->res) == 0;
 	p->contracts = json_array();
+	json_t *invoices = customer_invoices(t, d, v, p->cu.id);
 	uint8_t key[8];
 	rd_key_put_u64(key, p->cu.id);
 	struct rd_iter it;
@@ -309,7 +316,9 @@ static int load_portal(struct web *w, struct portal_data *p)
 			snprintf(href, sizeof href, "/portal/documents/%lld", (long long)json_integer_value(json_object_get(doc, "id")));
 			json_object_set_new(doc, "href", json_string(href));
 		}
-		add_invoices(t, d, v, p->cu.id, k.id, docs);
+		char kid[24];
+		snprintf(kid, sizeof kid, "%llu", (unsigned long long)k.id);
+		json_array_extend(docs, json_object_get(invoices, kid));
 		json_array_append_new(p->contracts,
 				      json_pack("{s:s, s:I, s:o, s:s, s:s, s:b, s:b, s:o}", "product", named ? pr.name : "",
 						"quantity", (json_int_t)k.quantity, "end", date_json(k.end), "colour",
@@ -319,6 +328,7 @@ static int load_portal(struct web *w, struct portal_data *p)
 	}
 	rd_iter_close(&it);
 	rd_txn_end(t);
+	json_decref(invoices);
 	return rc < 0 ? rc : 0;
 }
 
