@@ -383,6 +383,17 @@ struct rd_order {
 	char paid_reference[128];    /* the reference the payment was recorded with */
 	int64_t paid_amount;
 	uint64_t user_id;            /* who placed it; 0: the customer in the portal */
+	/* The billing details the order was placed with (services/checkout.c):
+	 * the purchase page's, else the customer record's at placement. */
+	char billing_company[RD_NAME_MAX];
+	char billing_address1[RD_NAME_MAX];
+	char billing_address2[RD_NAME_MAX];
+	char billing_city[64];
+	char billing_postcode[16];
+	char billing_country[3];
+	char billing_email[RD_NAME_MAX];
+	char invoice_number[32];     /* INV-000042: per vendor, sequential, never reused; "" until invoiced */
+	char checkout_url[512];      /* a hosted card payment: the gateway's page the customer pays on */
 };
 
 enum rd_commission_kind {
