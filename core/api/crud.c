@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "domain/refs.h"
 #include "services/documents.h"
+#include "services/merge.h"
 #include "services/records.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -370,6 +372,23 @@ static int remove_contract(struct call *c, struct rd_txn *t, const struct res_de
 	return rd_entity_put(t, table_of(c, r), r->e, c->who.vendor, x, 0);
 }
 
+/* 409 while any record of the vendor names the record (domain/refs.c): a
+ * delete never leaves a reference naming nothing. */
+static int named_elsewhere(struct call *c, struct rd_txn *t, size_t table, uint64_t id, const char *what,
+			   struct problem *p)
+{
+	int rc;
+	const char *named = rd_refs_named(t, c->app->domain, c->who.vendor, table, id, &rc);
+	if (rc < 0)
+		return rc;
+	if (!named)
+		return 0;
+	p->status = 409;
+	p->field = NULL;
+	snprintf(p->why, sizeof p->why, "the %s is named by %s records: it cannot be deleted", what, named);
+	return RD_EINVAL;
+}
+
 static int remove_partner(struct call *c, struct rd_txn *t, const struct res_def *r, void *obj, struct problem *p)
 {
 	uint64_t id = *(uint64_t *)obj;
@@ -403,7 +422,7 @@ static int remove_partner(struct call *c, struct rd_txn *t, const struct res_def
 		}
 	}
 	rd_iter_close(&it);
-	if (rc < 0)
+	if (rc < 0 || (rc = named_elsewhere(c, t, offsetof(struct rd_domain, partners), id, "partner", p)) < 0)
 		return rc;
 	return rd_txn_del(t, table_of(c, r), c->who.vendor, id);
 }
@@ -415,6 +434,13 @@ static int remove_customer(struct call *c, struct rd_txn *t, const struct res_de
 	    referenced(c, t, c->app->domain->contacts, "customer", id)) {
 		p->status = 409;
 		return problem(p, NULL, "%sthe customer has contracts or contacts: merge it into another instead", "");
+	}
+	/* Nor may it go while anything else names it. */
+	int rc = named_elsewhere(c, t, offsetof(struct rd_domain, customers), id, "customer", p);
+	if (rc < 0) {
+		if (p->status == 409)
+			strncat(p->why, "; merge it into another instead", sizeof p->why - strlen(p->why) - 1);
+		return rc;
 	}
 	return rd_txn_del(t, table_of(c, r), c->who.vendor, id);
 }
@@ -450,7 +476,7 @@ static int remove_product(struct call *c, struct rd_txn *t, const struct res_def
 			}
 	}
 	rd_iter_close(&it);
-	if (rc < 0)
+	if (rc < 0 || (rc = named_elsewhere(c, t, offsetof(struct rd_domain, products), id, "product", p)) < 0)
 		return rc;
 	return rd_txn_del(t, table_of(c, r), c->who.vendor, id);
 }
@@ -715,11 +741,12 @@ static int change_write(struct rd_txn *t, void *arg)
 		return rc;
 	if ((rc = rd_entity_put(t, table_of(c, r), r->e, c->who.vendor, ch->obj, 0)) < 0)
 		return rc;
-	/* A contract moved to another customer takes its documents along. */
+	/* A contract moved to another customer takes its opportunities, their
+	 * orders and its documents along (services/merge.c). */
 	if (r->res == RD_RES_CONTRACT && !ch->is_create &&
 	    ((struct rd_contract *)ch->obj)->customer_id != ((struct rd_contract *)ch->old)->customer_id &&
-	    (rc = rd_documents_follow(t, c->app->domain, c->who.vendor, ch->id,
-				      ((struct rd_contract *)ch->obj)->customer_id)) < 0)
+	    (rc = rd_contract_moved(t, c->app->domain, &(struct rd_actor){ .vendor = c->who.vendor, .user = c->who.user },
+				    ch->id, ((struct rd_contract *)ch->obj)->customer_id)) < 0)
 		return rc;
 	json_t *before = ch->is_create ? NULL : rd_entity_to_json(r->e, ch->old);
 	json_t *after = rd_entity_to_json(r->e, ch->obj);

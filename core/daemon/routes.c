@@ -22,6 +22,8 @@ const struct rd_route rd_routes[] = {
 	{ RD_POST, "/portal/accept", rd_page_portal_accept },
 	{ RD_GET, "/portal/purchase", rd_page_portal_purchase },
 	{ RD_POST, "/portal/order", rd_page_portal_order },
+	{ RD_GET, "/portal/order", rd_page_portal_order_view },
+	{ RD_GET, "/portal/invoices/{id}", rd_page_portal_invoice },
 	{ RD_POST, "/portal/request", rd_page_portal_request },
 	{ RD_GET, "/partner", rd_page_partner },
 	{ RD_POST, "/partner/opportunities/{id}/decision", rd_page_partner_decide },

@@ -328,6 +328,15 @@ static const struct rd_field order_fields[] = {
 	{ 40, RD_F_QUOTE, offsetof(struct rd_order, lines), sizeof(((struct rd_order *)0)->lines), "lines", NULL,
 	  offsetof(struct rd_order, n_lines), RO },
 	FF(41, RD_F_U32, struct rd_order, discount_bp, "discount_bp", RO),
+	FF(50, RD_F_STR, struct rd_order, billing_company, "billing_company", RO),
+	FF(51, RD_F_STR, struct rd_order, billing_address1, "billing_address1", RO),
+	FF(52, RD_F_STR, struct rd_order, billing_address2, "billing_address2", RO),
+	FF(53, RD_F_STR, struct rd_order, billing_city, "billing_city", RO),
+	FF(54, RD_F_STR, struct rd_order, billing_postcode, "billing_postcode", RO),
+	FF(55, RD_F_STR, struct rd_order, billing_country, "billing_country", RO),
+	FF(56, RD_F_STR, struct rd_order, billing_email, "billing_email", RO),
+	FF(57, RD_F_STR, struct rd_order, invoice_number, "invoice_number", RO),
+	FF(58, RD_F_STR, struct rd_order, checkout_url, "checkout_url", RO),
 };
 
 static const char *const document_kinds[] = { "", "contract", "certificate", "invoice", "other", NULL };

@@ -388,6 +388,17 @@ struct rd_order {
 	uint32_t discount_bp;        /* the quote's discount when ordered */
 	uint8_t n_lines;
 	struct rd_quote_line lines[RD_QUOTE_MAX_LINES]; /* the first n_lines are valid */
+	/* The billing details the order was placed with (services/checkout.c):
+	 * the purchase page's, else the customer record's at placement. */
+	char billing_company[RD_NAME_MAX];
+	char billing_address1[RD_NAME_MAX];
+	char billing_address2[RD_NAME_MAX];
+	char billing_city[64];
+	char billing_postcode[16];
+	char billing_country[3];
+	char billing_email[RD_NAME_MAX];
+	char invoice_number[32];     /* INV-000042: per vendor, sequential, never reused; "" until invoiced */
+	char checkout_url[512];      /* a hosted card payment: the gateway's page the customer pays on */
 };
 
 enum rd_commission_kind {

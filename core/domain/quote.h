@@ -102,8 +102,8 @@ static inline bool rd_quote_line_charged(const struct rd_quote_line *l, bool ups
 	return l->optional ? l->selected : !(upsell && l->kind == RD_LINE_RENEWAL);
 }
 /* The lines an order freezes at placement, in the quote's order, copied
- * into out (room for n): each is marked selected.  0, or RD_EINVAL when more
- * than one up-sell is chosen. */
+ * into out (room for n; out may be lines itself): each is marked selected.
+ * 0, or RD_EINVAL when more than one up-sell is chosen. */
 int rd_quote_select(const struct rd_quote_line *lines, size_t n, struct rd_quote_line *out, uint8_t *n_out);
 
 struct rd_quote_sum {

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "pdf/invoice.h"
 #include "pdf/quote.h"
 #include "pdf/statement.h"
 #include "renew/internal.h"
@@ -50,6 +51,8 @@ struct item {
 	struct rd_quote_doc *quote;
 	/* A commission statement carries its PDF the same way. */
 	struct rd_statement_doc *statement;
+	/* An order's confirmation or receipt carries its invoice the same way. */
+	struct rd_invoice_doc *invoice;
 	char pdf_error[200];   /* the PDF could not be drawn: sent without it */
 };
 
@@ -202,6 +205,8 @@ static char *render_message(const struct batch *bt, const struct item *it, const
 		char name[80];
 		if (it->statement)
 			rd_statement_filename(&it->statement->st, "pdf", name, sizeof name);
+		else if (it->invoice)
+			rd_invoice_filename(&it->invoice->order, name, sizeof name);
 		else
 			rd_quote_filename(it->quote->o.number, name, sizeof name);
 		puts_(&b, "--");
@@ -308,6 +313,8 @@ static void send_one(uv_work_t *w)
 		if (it->statement &&
 		    rd_statement_render(it->statement, &pdf, &pdf_len, it->pdf_error, sizeof it->pdf_error) < 0)
 			pdf = NULL;
+		if (it->invoice && rd_invoice_render(it->invoice, &pdf, &pdf_len, it->pdf_error, sizeof it->pdf_error) < 0)
+			pdf = NULL;
 		char *msg = render_message(bt, it, pdf, pdf_len, &len);
 		free(pdf);
 		if (!strcmp(bt->transport, "maildir"))
@@ -363,6 +370,7 @@ static void free_items(struct batch *bt)
 	for (size_t i = 0; bt->items && i < bt->n; i++) {
 		free(bt->items[i].quote);
 		rd_statement_doc_free(bt->items[i].statement);
+		free(bt->items[i].invoice);
 	}
 	free(bt->items);
 }
@@ -443,6 +451,20 @@ static void attach_statement(struct rd_renew *r, struct rd_txn *t, uint64_t vend
 		       found ? rd_strerror(rc) : "no such statement");
 }
 
+/* An order's confirmation or receipt (ref order:ID:...): its invoice, once
+ * the order has its number; read here, drawn on the worker. */
+static void attach_invoice(struct rd_renew *r, struct rd_txn *t, uint64_t vendor, struct item *it)
+{
+	unsigned long long order;
+	if ((strcmp(it->m.kind, "order_confirmation") && strcmp(it->m.kind, "order_receipt")) ||
+	    sscanf(it->m.ref, "order:%llu:", &order) != 1)
+		return;
+	int rc = rd_invoice_load(t, r->app->domain, vendor, order, &it->invoice);
+	if (rc < 0 && rc != RD_ENOTFOUND) /* not found: not invoiced yet, nothing to attach */
+		rd_log(RD_LOG_WARN, "mail", "message %llu goes without its invoice: %s", (unsigned long long)it->m.id,
+		       rd_strerror(rc));
+}
+
 /* Collects due messages, every vendor. */
 static void deliver(struct rd_renew *r)
 {
@@ -470,6 +492,7 @@ static void deliver(struct rd_renew *r)
 				if (known)
 					attach_quote(r, t, vendor, &bt->items[bt->n]);
 				attach_statement(r, t, v.id, &bt->items[bt->n]);
+				attach_invoice(r, t, v.id, &bt->items[bt->n]);
 				bt->n++;
 			}
 		rd_iter_close(&it);

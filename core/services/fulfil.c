@@ -39,7 +39,9 @@ int rd_order_fulfil(struct rd_txn *t, struct rd_domain *d, uint64_t v, uint64_t 
 	struct rd_contract old, k;
 	struct rd_opportunity *o = rd_malloc(sizeof *o), *ob = rd_malloc(sizeof *ob);
 	struct rd_order *paid = rd_malloc(sizeof *paid);
-	int rc = rd_entity_get(t, d->contracts, &rd_entity_contract, v, n->contract_id, &old);
+	int rc = rd_checkout_paid(t, d, v, n); /* its invoice number and the receipt (checkout.h) */
+	if (rc == 0)
+		rc = rd_entity_get(t, d->contracts, &rd_entity_contract, v, n->contract_id, &old);
 	if (rc == 0)
 		rc = rd_entity_get(t, d->opportunities, &rd_entity_opportunity, v, n->opportunity_id, o);
 	if (rc < 0)

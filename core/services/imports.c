@@ -17,6 +17,7 @@
 
 #include "domain/audit.h"
 #include "services/imports.h"
+#include "services/merge.h"
 #include "services/records.h"
 #include "store/record.h"
 #include "store/store.h"
@@ -647,6 +648,12 @@ int rd_import_apply(struct rd_import *im, struct rd_txn *t, uint64_t existing_id
 	*created = id == 0;
 	if (!id && (rc = rd_txn_next_id(t, tb, vendor, &id)) < 0)
 		return rc;
+	/* A contract the file moves to another customer takes its
+	 * opportunities (and what hangs off them) along (services/merge.c). */
+	struct rd_contract was = { 0 };
+	if (im->res == RD_RES_CONTRACT && !*created &&
+	    (rc = rd_entity_get(t, tb, &rd_entity_contract, vendor, id, &was)) < 0 && rc != RD_ENOTFOUND)
+		return rc;
 	/* The record with its id: header, field 1, then the rest. */
 	uint8_t stack[1024];
 	size_t need = len + 12;
@@ -657,6 +664,10 @@ int rd_import_apply(struct rd_import *im, struct rd_txn *t, uint64_t existing_id
 	memcpy(buf + n, rec + RD_REC_HEADER, len - RD_REC_HEADER);
 	n += len - RD_REC_HEADER;
 	rc = rd_txn_put(t, tb, vendor, id, buf, n, 0);
+	struct rd_contract now;
+	if (rc >= 0 && was.id && rd_entity_decode(&rd_entity_contract, buf, n, &now) == 0 &&
+	    now.customer_id != was.customer_id)
+		rc = rd_contract_moved(t, im->app->domain, &im->who, id, now.customer_id);
 	if (buf != stack)
 		free(buf);
 	return rc;

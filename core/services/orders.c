@@ -208,6 +208,9 @@ static int create_order(struct placing *p, struct rd_txn *t, struct rd_opportuni
 	snprintf(n->fingerprint, sizeof n->fingerprint, "%s", p->fingerprint);
 	n->created_at = rd_clock_now();
 	n->user_id = p->who.user;
+	if ((rc = rd_checkout_created(t, d, v, p->who.user, n, p->ask.billing_given ? &p->ask.billing : NULL,
+				      p->ask.update_customer)) < 0)
+		return rc;
 	if ((rc = rd_entity_put(t, d->orders, &rd_entity_order, v, n, RD_PUT_NEW)) < 0 ||
 	    (rc = rd_order_audit(t, d, v, p->who.user, RD_AUDIT_CREATE, NULL, n, p->who.portal ? "ordered in the portal" : "ordered")) < 0)
 		return rc;
@@ -321,6 +324,8 @@ static int place_write(struct rd_txn *t, void *arg)
 		refuse(p, RD_EINVAL, "invalid", "po_number", "a purchase order needs its number");
 		goto out;
 	}
+	if (rc == 0 && p->ask.billing_given && rd_checkout_billing_check(&p->ask.billing, &p->ans.err) < 0)
+		goto out; /* refused, naming the field (checkout.c) */
 	if (rc == 0)
 		rc = create_order(p, t, o, plugin);
 out:
@@ -337,7 +342,7 @@ struct auth_call {
 	uint64_t vendor, order;
 	char number[24], key[64], option[32], currency[4];
 	int64_t amount;
-	char customer[1024], method[512];
+	char customer[1024], method[1024];
 	struct rd_payment_result res;
 };
 
@@ -359,6 +364,7 @@ static int auth_run(rd_plugin_ctx *ctx, const struct rd_plugin *desc, void *arg)
 		rc = ops->authorise(ctx, &req, &a->res);
 		a->res.reference[sizeof a->res.reference - 1] = 0;
 		a->res.message[sizeof a->res.message - 1] = 0;
+		a->res.redirect_url[sizeof a->res.redirect_url - 1] = 0;
 	}
 	auth_unref(a);
 	return rc;
@@ -400,6 +406,13 @@ static int authorised_write(struct rd_txn *t, void *arg)
 		w->order.payment_ref[0] = 0; /* a plugin's bytes are not trusted to be text */
 	if (!rd_order_text_ok(w->order.payment_message, sizeof w->order.payment_message))
 		w->order.payment_message[0] = 0;
+	/* a hosted card payment: the gateway's page, an http(s) URL on one line */
+	const char *url = w->call->res.redirect_url;
+	if (w->order.state == RD_ORDER_AWAITING_PAYMENT && (!strncmp(url, "https://", 8) || !strncmp(url, "http://", 7)) &&
+	    rd_order_text_ok(url, sizeof w->order.checkout_url) && !strpbrk(url, " \"<>'"))
+		snprintf(w->order.checkout_url, sizeof w->order.checkout_url, "%s", url);
+	if ((rc = rd_checkout_placed(t, d, v, &w->order)) < 0)
+		return rc;
 	if ((rc = rd_entity_put(t, d->orders, &rd_entity_order, v, &w->order, 0)) < 0 ||
 	    (rc = rd_order_audit(t, d, v, 0, RD_AUDIT_UPDATE, &before, &w->order, "payment plugin answered")) < 0)
 		return rc;
@@ -506,6 +519,8 @@ static void authorise(struct placing *p)
 	json_t *m = json_pack("{s:s}", "po_number", o->po_number);
 	if (p->ask.card_token[0])
 		json_object_set_new(m, "token", json_string(p->ask.card_token));
+	else if (p->ask.return_url[0]) /* the host takes a redirect_url back (a hosted payment page) */
+		json_object_set_new(m, "return_url", json_string(p->ask.return_url));
 	char *text = json_dumps(m, JSON_COMPACT);
 	snprintf(a->method, sizeof a->method, "%s", text ? text : "{}");
 	free(text);

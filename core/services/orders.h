@@ -25,6 +25,7 @@
 
 #include "domain/app.h"
 #include "domain/model.h"
+#include "services/checkout.h"
 #include "services/service.h"
 
 struct rd_txn;
@@ -42,6 +43,14 @@ struct rd_order_ask {
 	char po_number[64];
 	char key[140];               /* the idempotency key, unique per vendor */
 	char card_token[128];        /* card: the gateway's token for the card (never a card number); not stored */
+	/* The billing details (services/checkout.h): checked and stored on the
+	 * order when billing_given, else the customer record's are; with
+	 * update_customer the customer record takes them (audited). */
+	bool billing_given, update_customer;
+	struct rd_billing billing;
+	/* card, hosted: where the gateway's payment page sends the customer
+	 * back ("": no hosted payment page; a card_token is then needed). */
+	char return_url[512];
 };
 
 /* The answer: err.rc 0 with the order (created: a new one, else the

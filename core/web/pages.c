@@ -6,7 +6,9 @@
  *   GET  /portal/quote.pdf          the open quote as a PDF
  *   POST /portal/accept             accept the quote (with the chosen optional lines)
  *   GET  /portal/purchase           the purchase form: address filled in, the enabled payment options
- *   POST /portal/order              the order, exactly once (core/api/orders.c), and its confirmation
+ *   POST /portal/order              the order, exactly once (services/orders.c), and its confirmation
+ *   GET  /portal/order              the link's order as it stands (where a hosted card payment page returns)
+ *   GET  /portal/invoices/{id}      an order's invoice PDF (core/pdf/invoice.c)
  *   POST /portal/request            call-back, contact the reseller, reply to the sales centre
  *   GET  /partner                   decisions awaited, quotes, tasks
  *   POST /partner/opportunities/{id}/decision
@@ -20,6 +22,9 @@
 #include "pdf/quote.h"
 #include "plugin/host.h"
 #include "renew/renew.h"
+#include "config/config.h"
+#include "pdf/invoice.h"
+#include "services/checkout.h"
 #include "services/documents.h"
 #include "services/orders.h"
 #include "services/portal.h"
@@ -204,17 +209,18 @@ static json_t *quote_lines(const struct rd_opportunity *o, json_t *selected, str
 									!strcmp(json_string_value(s), lines[i].sku);
 	}
 	json_t *out = NULL;
+	bool upsell = rd_quote_upsell_chosen(lines, o->n_lines);
 	if (rd_quote_total(lines, o->n_lines, o->discount_bp, sum) == 0) {
 		out = json_array();
 		for (uint8_t i = 0; i < o->n_lines; i++) {
 			const struct rd_quote_line *l = &lines[i];
-			json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:I, s:o, s:I, s:b, s:b, s:s}", "sku", l->sku,
+			json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:I, s:o, s:I, s:b, s:b, s:b, s:s}", "sku", l->sku,
 							     "kind", rd_quote_kind_name(l->kind),
 							     "description", l->description, "quantity",
 							     (json_int_t)l->quantity, "price", rd_money_json(l->list, o->currency),
 							     "amount", (json_int_t)l->list, "optional", l->optional, "selected",
-							     l->optional && l->selected, "kind_text",
-							     l->kind == RD_LINE_UPSELL ? "Upgrade" : "Add"));
+							     l->optional && l->selected, "charged", rd_quote_line_charged(l, upsell),
+							     "kind_text", l->kind == RD_LINE_UPSELL ? "Upgrade" : "Add"));
 		}
 	}
 	free(lines);
@@ -234,6 +240,35 @@ struct portal_data {
 	json_t *contracts;
 };
 
+/* The invoices of the customer's orders, by contract ({"CONTRACT_ID":
+ * [documents]}), for the contracts' documents lists (GET
+ * /portal/invoices/{order}): one walk of the vendor's orders per page. */
+static json_t *customer_invoices(struct rd_txn *t, struct rd_domain *d, uint64_t v, uint64_t customer)
+{
+	json_t *out = json_object();
+	struct rd_order *o = rd_malloc(sizeof *o);
+	struct rd_iter it;
+	struct rd_item item;
+	int rc = rd_iter_records(&it, t, d->orders, v, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (rd_entity_decode(&rd_entity_order, item.val, item.len, o) < 0 || o->customer_id != customer ||
+		    !o->invoice_number[0])
+			continue;
+		char name[64], href[64], key[24];
+		rd_invoice_filename(o, name, sizeof name);
+		snprintf(href, sizeof href, "/portal/invoices/%llu", (unsigned long long)o->id);
+		snprintf(key, sizeof key, "%llu", (unsigned long long)o->contract_id);
+		json_t *list = json_object_get(out, key);
+		if (!list)
+			json_object_set_new(out, key, list = json_array());
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s}", "name", name, "kind", "invoice", "href", href,
+						      "content_type", "application/pdf"));
+	}
+	rd_iter_close(&it);
+	free(o);
+	return out;
+}
+
 static int load_portal(struct web *w, struct portal_data *p)
 {
 	struct rd_txn *t;
@@ -250,6 +285,7 @@ static int load_portal(struct web *w, struct portal_data *p)
 	}
 	p->have_res = rd_entity_get(t, d->partners, &rd_entity_partner, v, p->o.reseller_id, &p->res) == 0;
 	p->contracts = json_array();
+	json_t *invoices = customer_invoices(t, d, v, p->cu.id);
 	uint8_t key[8];
 	rd_key_put_u64(key, p->cu.id);
 	struct rd_iter it;
@@ -269,6 +305,16 @@ static int load_portal(struct web *w, struct portal_data *p)
 		json_t *docs = json_array();
 		if (rd_portal_documents(t, d, v, k.id, docs) < 0)
 			json_array_clear(docs);
+		size_t di;
+		json_t *doc;
+		json_array_foreach(docs, di, doc) {
+			char href[64];
+			snprintf(href, sizeof href, "/portal/documents/%lld", (long long)json_integer_value(json_object_get(doc, "id")));
+			json_object_set_new(doc, "href", json_string(href));
+		}
+		char kid[24];
+		snprintf(kid, sizeof kid, "%llu", (unsigned long long)k.id);
+		json_array_extend(docs, json_object_get(invoices, kid));
 		json_array_append_new(p->contracts,
 				      json_pack("{s:s, s:I, s:o, s:s, s:s, s:b, s:b, s:o}", "product", named ? pr.name : "",
 						"quantity", (json_int_t)k.quantity, "end", rd_date_json(k.end), "colour",
@@ -278,6 +324,7 @@ static int load_portal(struct web *w, struct portal_data *p)
 	}
 	rd_iter_close(&it);
 	rd_txn_end(t);
+	json_decref(invoices);
 	return rc < 0 ? rc : 0;
 }
 
@@ -449,10 +496,14 @@ int rd_page_portal_purchase(struct rd_req *req)
 			       "Its amounts cannot be charged online: contact your reseller.");
 		return 0;
 	}
-	json_decref(shown);
-	int64_t total = sum.total;
+	/* The quote's lines as accepted (the lines charged: domain/quote.h), and its totals. */
+	json_t *lines = json_array();
 	size_t i;
 	json_t *l;
+	json_array_foreach(shown, i, l) if (json_is_true(json_object_get(l, "charged")))
+		json_array_append(lines, l);
+	json_decref(shown);
+	int64_t total = sum.total;
 	/* The payment options enabled for this vendor and partner. */
 	json_t *options = json_array();
 	struct rd_txn *t;
@@ -484,9 +535,16 @@ int rd_page_portal_purchase(struct rd_req *req)
 	 * request carries the same one and finds the same order. */
 	char key[RD_TOKEN_LEN + 1], hash[RD_TOKEN_HASH_HEX];
 	rd_token_new(key, hash);
-	json_t *ctx = json_pack("{s:s, s:s, s:o, s:o, s:o, s:s}", "title", "Purchase", "number", p->o.number, "total",
+	json_t *ctx = json_pack("{s:s, s:s, s:o, s:o, s:o, s:s, s:o, s:o}", "title", "Purchase", "number", p->o.number, "total",
 				rd_money_json(total, p->o.currency), "customer", rd_portal_customer_json(&p->cu),
-				"options", options, "order_key", key + 3);
+				"options", options, "order_key", key + 3, "lines", lines, "subtotal",
+				rd_money_json(sum.subtotal, p->o.currency));
+	if (p->o.discount_bp && sum.subtotal != sum.total) {
+		char pct[32];
+		rd_bp_format(p->o.discount_bp, pct, sizeof pct);
+		json_object_set_new(ctx, "discount", json_pack("{s:s, s:o}", "percent", pct, "amount",
+							       rd_money_json(sum.total - sum.subtotal, p->o.currency)));
+	}
 	uint64_t partner = p->have_res ? p->res.id : 0;
 	free(p);
 	rd_web_page(&w, 200, "purchase", partner, ctx);
@@ -543,6 +601,14 @@ static void order_page(struct web *w, const struct rd_order *o)
 	}
 	json_object_set_new(ctx, "has_lines", json_boolean(o->n_lines > 0));
 	json_object_set_new(ctx, "lines", lines);
+	/* A hosted card payment: the customer pays on the gateway's page (a
+	 * link: renewd's pages post forms to renewd only, and hold no card field). */
+	if (waiting && card && o->checkout_url[0])
+		json_object_set_new(ctx, "checkout_url", json_string(o->checkout_url));
+	json_object_set_new(ctx, "billing_email", json_string(o->billing_email));
+	if (o->invoice_number[0])
+		json_object_set_new(ctx, "invoice", json_pack("{s:s, s:I}", "number", o->invoice_number, "order_id",
+							      (json_int_t)o->id));
 	rd_web_page(w, failed ? 422 : 200, "order", o->reseller_id, ctx);
 }
 
@@ -550,6 +616,39 @@ struct portal_order {
 	struct web w;           /* a copy: the handler's frame is gone when the answer comes */
 	struct rd_hold *hold;
 };
+
+/* The purchase form's billing fields: the form's name, the service's
+ * (checkout.h) and the label the customer sees. */
+static const struct {
+	const char *form, *field, *label;
+} billing_form[] = {
+	{ "company", "company", "Company" },        { "address_line1", "address1", "Address" },
+	{ "address_line2", "address2", "Address (line 2)" }, { "city", "city", "City" },
+	{ "postcode", "postcode", "Postcode" },     { "country", "country", "Country" },
+	{ "email", "email", "E-mail" },
+};
+
+static bool billing_field(const char *field)
+{
+	for (size_t i = 0; i < sizeof billing_form / sizeof *billing_form; i++)
+		if (!strcmp(billing_form[i].field, field))
+			return true;
+	return false;
+}
+
+/* A billing field refused: the page names it (its label and form name). */
+static void billing_error(struct web *w, int status, const struct rd_serr *e)
+{
+	const char *label = e->field, *form = e->field;
+	for (size_t i = 0; i < sizeof billing_form / sizeof *billing_form; i++)
+		if (!strcmp(billing_form[i].field, e->field)) {
+			label = billing_form[i].label;
+			form = billing_form[i].form;
+		}
+	char text[400];
+	snprintf(text, sizeof text, "%s (%s): %s. Go back, correct it and place your order again.", label, form, e->message);
+	rd_web_message(w, status, "Check your billing details", text);
+}
 
 static void portal_placed(const struct rd_order_answer *a, void *arg)
 {
@@ -560,6 +659,8 @@ static void portal_placed(const struct rd_order_answer *a, void *arg)
 		int status = rd_serr_status(a->err.rc);
 		if (a->err.rc == 0)
 			order_page(&po->w, &a->order);
+		else if (a->err.field && a->err.code && !strcmp(a->err.code, "invalid") && billing_field(a->err.field))
+			billing_error(&po->w, status, &a->err);
 		else if (a->err.field && !strcmp(a->err.field, "po_number"))
 			rd_web_message(&po->w, status, "Purchase order number needed",
 				       "Go back and enter your purchase order number.");
@@ -586,6 +687,28 @@ static bool key_ok(const char *k)
 	return true;
 }
 
+/* Where a hosted payment page sends the customer back: the portal's order
+ * page, at the vendor's portal address, else renewd's public_url, else the
+ * address the customer's browser reached (its Host, when it is a plain
+ * host[:port]), else the listening address. */
+static void portal_return_url(struct web *w, char *out, size_t cap)
+{
+	const char *pub = w->vendor.portal_url[0] ? w->vendor.portal_url : w->app->config->public_url;
+	const char *host = rd_req_header(w->req, "host");
+	char base[400];
+	if (pub && *pub)
+		snprintf(base, sizeof base, "%s", pub);
+	else if (host && *host && strlen(host) < 200 &&
+		 strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") == strlen(host))
+		snprintf(base, sizeof base, "http://%s", host);
+	else
+		snprintf(base, sizeof base, "http://%s", w->app->config->listen);
+	size_t n = strlen(base);
+	while (n && base[n - 1] == '/')
+		base[--n] = 0;
+	snprintf(out, cap, "%s/portal/order", base);
+}
+
 /* The order: placed once per purchase form (its order_key), through the
  * chosen payment plugin. */
 int rd_page_portal_order(struct rd_req *req)
@@ -610,8 +733,23 @@ int rd_page_portal_order(struct rd_req *req)
 		rd_web_message(&w, 400, "Please start again", "Open the purchase page again and place your order from there.");
 		return 0;
 	}
-	/* card: the token the gateway's card form gave the page, never a card number */
-	if (!strcmp(option, "card") && (!key_ok(card) || strspn(card, "0123456789") == strlen(card))) {
+	/* The billing details, when the form has them (the purchase page's
+	 * always does): checked by the order (services/checkout.c). */
+	for (size_t i = 0; i < sizeof billing_form / sizeof *billing_form; i++) {
+		const char *v = rd_form(req, billing_form[i].form);
+		struct rd_serr e = { 0 };
+		if (!v)
+			continue;
+		ask.billing_given = true;
+		if (rd_checkout_billing_set(&ask.billing, billing_form[i].field, v, &e) < 0) {
+			billing_error(&w, 400, &e);
+			return 0;
+		}
+	}
+	ask.update_customer = ask.billing_given && rd_form(req, "update_customer") != NULL;
+	/* card: the gateway's own payment page (hosted), or a token a gateway's
+	 * card form gave (never a card number) */
+	if (!strcmp(option, "card") && card && (!key_ok(card) || strspn(card, "0123456789") == strlen(card))) {
 		rd_web_message(&w, 400, "Enter your card", "Go back and enter your card details in the card form.");
 		return 0;
 	}
@@ -632,8 +770,10 @@ int rd_page_portal_order(struct rd_req *req)
 	}
 	snprintf(ask.option, sizeof ask.option, "%s", option);
 	snprintf(ask.po_number, sizeof ask.po_number, "%s", po ? po : "");
-	if (!strcmp(option, "card"))
+	if (!strcmp(option, "card") && card)
 		snprintf(ask.card_token, sizeof ask.card_token, "%s", card);
+	else if (!strcmp(option, "card")) /* the gateway sends the customer back here */
+		portal_return_url(&w, ask.return_url, sizeof ask.return_url);
 	snprintf(ask.key, sizeof ask.key, "portal:%s", key);
 	struct portal_order *p = rd_malloc(sizeof *p);
 	p->w = w;
@@ -644,6 +784,92 @@ int rd_page_portal_order(struct rd_req *req)
 		free(p);
 	}
 	return rc;
+}
+
+/* The session's order, as the customer comes back from a hosted payment
+ * page (or reloads): the live order of the link's quote, else its latest. */
+int rd_page_portal_order_view(struct rd_req *req)
+{
+	struct web w;
+	if (rd_web_customer(req, &w) < 0)
+		return 0;
+	struct rd_txn *t;
+	int rc = rd_store_read(w.app->store, &t);
+	if (rc < 0)
+		return rc;
+	struct rd_domain *d = w.app->domain;
+	struct rd_order *o = rd_malloc(sizeof *o), *best = rd_calloc(1, sizeof *best);
+	uint8_t okey[8];
+	uint64_t id;
+	rd_key_put_u64(okey, w.tok.opportunity_id);
+	if ((rc = rd_index_find(t, d->orders, "live", w.tok.vendor_id, okey, 8, &id)) == 0)
+		rc = rd_entity_get(t, d->orders, &rd_entity_order, w.tok.vendor_id, id, best);
+	if (rc == RD_ENOTFOUND) { /* none live: the latest of the quote (a failed payment, say) */
+		struct rd_iter it;
+		struct rd_item item;
+		rc = rd_iter_records(&it, t, d->orders, w.tok.vendor_id, 0);
+		while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0)
+			if (rd_entity_decode(&rd_entity_order, item.val, item.len, o) == 0 &&
+			    o->opportunity_id == w.tok.opportunity_id)
+				*best = *o;
+		rd_iter_close(&it);
+		rc = rc < 0 ? rc : best->id ? 0 : RD_ENOTFOUND;
+	}
+	if (rc == 0 && best->customer_id != w.tok.customer_id)
+		rc = RD_ENOTFOUND;
+	rd_txn_end(t);
+	if (rc == 0)
+		order_page(&w, best);
+	else if (rc == RD_ENOTFOUND)
+		rd_web_message(&w, 404, "No order yet", "There is no order for this renewal yet: open your renewal and press Buy.");
+	free(o);
+	free(best);
+	return rc == RD_ENOTFOUND ? 0 : rc;
+}
+
+/* An order's invoice (core/pdf/invoice.c), for the customer of the link:
+ * only an order of the customer's, of a contract the link shows. */
+int rd_page_portal_invoice(struct rd_req *req)
+{
+	struct web w;
+	if (rd_web_customer(req, &w) < 0)
+		return 0;
+	struct rd_txn *t;
+	int rc = rd_store_read(w.app->store, &t);
+	if (rc < 0)
+		return rc;
+	struct rd_domain *d = w.app->domain;
+	struct rd_invoice_doc *doc = NULL;
+	struct rd_opportunity *o = rd_malloc(sizeof *o);
+	struct rd_contract k;
+	rc = rd_invoice_load(t, d, w.tok.vendor_id, rd_parse_id(rd_req_param(req, "id")), &doc);
+	if (rc == 0)
+		rc = rd_entity_get(t, d->opportunities, &rd_entity_opportunity, w.tok.vendor_id, w.tok.opportunity_id, o);
+	if (rc == 0)
+		rc = rd_entity_get(t, d->contracts, &rd_entity_contract, w.tok.vendor_id, doc->order.contract_id, &k);
+	if (rc == 0 && (doc->order.customer_id != w.tok.customer_id || !rd_portal_shows(o, w.tok.customer_id, &k)))
+		rc = RD_ENOTFOUND;
+	rd_txn_end(t);
+	free(o);
+	void *pdf = NULL;
+	size_t len = 0;
+	char err[200];
+	if (rc == 0 && (rc = rd_invoice_render(doc, &pdf, &len, err, sizeof err)) < 0)
+		rd_log(RD_LOG_ERROR, "web", "invoice %s: %s", doc->order.invoice_number, err);
+	if (rc == 0) {
+		struct rd_document file = { .size = (uint32_t)len };
+		rd_invoice_filename(&doc->order, file.name, sizeof file.name);
+		snprintf(file.content_type, sizeof file.content_type, "application/pdf");
+		rd_web_headers(req);
+		rd_document_reply(req, &file, pdf, len);
+	}
+	free(pdf);
+	free(doc);
+	if (rc == RD_ENOTFOUND) {
+		rd_web_message(&w, 404, "Not found", "This invoice is not available.");
+		return 0;
+	}
+	return rc < 0 ? rc : 0;
 }
 
 /* ---- the partner portal -------------------------------------------------------------------- */

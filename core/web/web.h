@@ -61,6 +61,8 @@ int rd_page_portal_accept(struct rd_req *req);
 int rd_page_portal_purchase(struct rd_req *req);
 int rd_page_portal_request(struct rd_req *req);
 int rd_page_portal_order(struct rd_req *req);
+int rd_page_portal_order_view(struct rd_req *req);
+int rd_page_portal_invoice(struct rd_req *req);
 int rd_page_partner(struct rd_req *req);
 int rd_page_partner_decide(struct rd_req *req);
 int rd_page_static(struct rd_req *req);

@@ -160,6 +160,12 @@ struct rd_payment_result {
 	int state;              /* enum rd_payment_state */
 	char reference[128];    /* the gateway's or plugin's reference */
 	char message[256];      /* for people: why declined, what happens next */
+	/* authorise, RD_PAY_PENDING: the payment page the customer is sent to
+	 * (a hosted checkout), when method_json carried a "return_url" (a host
+	 * that reads this field says so that way; write it only then).  The
+	 * gateway sends the customer back to return_url and confirms the
+	 * payment by webhook (callback): the order is paid only then. */
+	char redirect_url[512];
 };
 
 #define RD_PAYMENT_OPS_V1 1

@@ -1,7 +1,11 @@
 /*
  * payment-card: card payments through a Stripe-style gateway, spoken over
- * the host's HTTP client.  renewd never sees a card number: the page gets a
- * token from the gateway and hands it over in method_json ({"token": ...}).
+ * the host's HTTP client.  renewd never sees a card number.  Two ways in:
+ *   - the hosted payment page (method_json {"return_url": ...}): a checkout
+ *     session at the gateway; the customer pays on the gateway's page
+ *     (res->redirect_url, on the gateway's own origin) and comes back to
+ *     return_url; the gateway's webhook (callback) pays the order;
+ *   - a token the gateway gave for the card ({"token": ...}), for the API.
  *
  * Exactly once: the order's idempotency key is the gateway's Idempotency-Key
  * (the create call; "<key>:confirm" for the confirm), so a retry replays the
@@ -27,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../builtin.h"
 
@@ -283,6 +288,14 @@ static void set_result(struct rd_payment_result *res, int state, const char *ref
 	snprintf(res->message, sizeof res->message, fmt, arg ? arg : "");
 }
 
+/* Has the intent a card (a token given with the order)?  A hosted payment
+ * page's intent has none until the customer pays on the gateway's page. */
+static int has_method(json_t *pi)
+{
+	const char *m = json_string_value(json_object_get(pi, "payment_method"));
+	return m && *m;
+}
+
 /* What an intent's status means for the order.  Returns 1 when final. */
 static int from_intent(json_t *pi, struct rd_payment_result *res)
 {
@@ -301,6 +314,11 @@ static int from_intent(json_t *pi, struct rd_payment_result *res)
 	if (!strcmp(st, "canceled")) {
 		set_result(res, RD_PAY_DECLINED, id, "the card payment was cancelled%s", "");
 		return 1;
+	}
+	if (!strcmp(st, "requires_payment_method") && !json_object_get(pi, "last_payment_error") && !has_method(pi)) {
+		/* a hosted payment page's intent: the customer has not paid yet */
+		set_result(res, RD_PAY_PENDING, id, "the card payment is awaited on the payment page%s", "");
+		return 0;
 	}
 	if (!strcmp(st, "requires_payment_method")) {
 		json_t *e = json_object_get(pi, "last_payment_error");
@@ -414,9 +432,9 @@ static json_t *settle(rd_plugin_ctx *ctx, const struct settings *s, json_t *pi, 
 	if (!pi)
 		return NULL;
 	const char *st = json_string_value(json_object_get(pi, "status"));
-	if (strcmp(st, "requires_confirmation") &&
-	    (strcmp(st, "requires_payment_method") || json_object_get(pi, "last_payment_error")))
-		return pi;
+	if (!has_method(pi) || (strcmp(st, "requires_confirmation") &&
+				(strcmp(st, "requires_payment_method") || json_object_get(pi, "last_payment_error"))))
+		return pi; /* no card: a hosted payment page's intent is paid there, never confirmed here */
 	int unknown = 0;
 	json_t *after = confirm(ctx, s, pi, idem, &unknown, res);
 	if (unknown) { /* the confirm may have gone through: ask again */
@@ -456,6 +474,73 @@ static int reconcile(rd_plugin_ctx *ctx, const struct settings *s, const struct 
 	return 0;
 }
 
+/* Is url on the gateway's own origin (base_url's scheme, host and port)?
+ * The customer is only ever sent to the gateway renewd was configured with. */
+static int on_gateway(const struct settings *s, const char *url)
+{
+	const char *h = strstr(s->base_url, "://");
+	if (!h || !url)
+		return 0;
+	size_t n = (size_t)(h + 3 - s->base_url);
+	n += strcspn(h + 3, "/");
+	return strlen(url) < 512 && printable(url, 511) && !strncmp(url, s->base_url, n) && url[n] == '/' &&
+	       !strpbrk(url, "\"'<>\\");
+}
+
+/* The hosted payment page: a checkout session at the gateway for the
+ * order, under the order's key (a retry gets the same session); the
+ * customer pays on the gateway's page, never on renewd's, and the
+ * gateway's webhook confirms the payment.  Answers RD_PAY_PENDING with the
+ * intent as the reference and the page as redirect_url. */
+static int hosted(rd_plugin_ctx *ctx, const struct settings *s, const struct rd_payment_request *req, const char *cur,
+		  const char *return_url, struct rd_payment_result *res)
+{
+	if (!printable(return_url, 400) || (strncmp(return_url, "http://", 7) && strncmp(return_url, "https://", 8))) {
+		host->error(ctx, "order %s: the return URL is not an http(s) URL", req->order_ref);
+		return RD_EINVAL;
+	}
+	struct buf b = { 0 };
+	char amount[24], key[MAX_KEY + 16];
+	snprintf(amount, sizeof amount, "%lld", (long long)req->amount);
+	form(&b, "amount", amount);
+	form(&b, "currency", cur);
+	form(&b, "capture_method", s->capture == CAPTURE_MANUAL ? "manual" : "automatic");
+	form(&b, "metadata[order]", req->order_ref);
+	form(&b, "metadata[idempotency_key]", req->idempotency_key);
+	form(&b, "success_url", return_url);
+	form(&b, "cancel_url", return_url);
+	if (!b.p) {
+		host->error(ctx, "out of memory");
+		return RD_EINTERNAL;
+	}
+	snprintf(key, sizeof key, "%s:checkout", req->idempotency_key);
+	int status, rc = 0;
+	json_t *j = NULL;
+	if (gw(ctx, s, "POST", "/v1/checkout/sessions", key, &b, &status, &j) < 0) {
+		host->error(ctx, "order %s: the card gateway did not answer; try again (the payment page is made once)",
+			    req->order_ref);
+		rc = RD_EBUSY;
+	} else if (status == 200) {
+		const char *url = json_string_value(json_object_get(j, "url"));
+		const char *pi = json_string_value(json_object_get(j, "payment_intent"));
+		if (!safe_ref(pi) || !on_gateway(s, url)) {
+			host->error(ctx, "order %s: the card gateway's payment page is not on its own address, or has no payment",
+				    req->order_ref);
+			rc = RD_EINVAL;
+		} else {
+			set_result(res, RD_PAY_PENDING, pi, "the card payment is awaited on the payment page%s", "");
+			snprintf(res->redirect_url, sizeof res->redirect_url, "%s", url);
+		}
+	} else {
+		host->error(ctx, "order %s: the card gateway refused the payment page (%d): %.200s", req->order_ref, status,
+			    error_message(j));
+		rc = status >= 500 || status == 429 ? RD_EBUSY : RD_EINVAL;
+	}
+	json_decref(j);
+	free(b.p);
+	return rc;
+}
+
 static int authorise(rd_plugin_ctx *ctx, const struct rd_payment_request *req, struct rd_payment_result *res)
 {
 	struct settings s;
@@ -476,6 +561,13 @@ static int authorise(rd_plugin_ctx *ctx, const struct rd_payment_request *req, s
 	char cur[4] = { 0 };
 	for (int i = 0; i < 3; i++)
 		cur[i] = (char)((req->currency[i] >= 'A' && req->currency[i] <= 'Z') ? req->currency[i] - 'A' + 'a' : 0);
+	const char *return_url = json_string_value(json_object_get(m, "return_url"));
+	if (!token && return_url && req->amount > 0 && strlen(cur) == 3) {
+		int rc = hosted(ctx, &s, req, cur, return_url, res);
+		json_decref(m);
+		json_decref(s.root);
+		return rc;
+	}
 	if (!token && req->amount > 0 && strlen(cur) == 3) {
 		json_decref(m);
 		int rc = reconcile(ctx, &s, req, res);
@@ -678,7 +770,9 @@ static int verify(rd_plugin_ctx *ctx, const struct settings *s, const void *body
 		host->error(ctx, "webhook refused: %s", any ? "the signature does not verify" : "no signature (t=...,v1=...)");
 		return RD_EINVAL;
 	}
-	long long now = host->now(ctx);
+	/* The gateway signs with the real time: the replay window is real time
+	 * too, not the platform's business clock (which a test clock moves). */
+	long long now = (long long)time(NULL);
 	if (t < now - WEBHOOK_TOLERANCE || t > now + WEBHOOK_TOLERANCE) {
 		host->error(ctx, "webhook refused: signed at %lld, more than %d s from now (a replay?)", t, WEBHOOK_TOLERANCE);
 		return RD_EINVAL;

@@ -98,7 +98,7 @@ describe('page security', { timeout: 180000 }, () => {
     // The purchase page puts it into an input's value, as text.
     await page.check('#accept');
     await Promise.all([page.waitForURL(`${w.base}/portal/purchase`), page.click('#buy')]);
-    assert.equal(await page.inputValue('#name'), XSS);
+    assert.equal(await page.inputValue('#company'), XSS);
     await w.shot(page, FLOW, 'xss-purchase');
     // The partner of record sees the customer in its quotes list.
     const p = await open();

@@ -14,6 +14,16 @@ The API (Bearer --secret; form-encoded bodies, JSON answers):
   POST /v1/payment_intents/{id}/confirm
   POST /v1/payment_intents/{id}/capture  amount_to_capture
   POST /v1/refunds                       payment_intent, amount
+  POST /v1/checkout/sessions             a hosted payment page: amount, currency, capture_method,
+                                         metadata[...], success_url, cancel_url; Idempotency-Key
+                                         required; answers {id, url, payment_intent, status}
+The hosted payment page (no auth: the customer's browser):
+  GET  /pay/{session}                    an HTML card form (card number, expiry, CVC)
+  POST /pay/{session}                    card_number=...: 4000000000000002 is declined (the page
+                                         again, with the reason); any other 12-19 digits pay: the
+                                         intent succeeds, the signed payment_intent.succeeded event is
+                                         POSTed to the webhook URL (/control/config), then 303 to
+                                         success_url
 Every POST with an Idempotency-Key is idempotent as Stripe's are: the same
 key, path and body answer the first answer again (Idempotent-Replayed: true);
 the same key with another path or body answers 400 idempotency_error.
@@ -27,7 +37,10 @@ Control (no auth; JSON bodies), for tests:
                                "url": optional, "times": 1, "timestamp": optional,
                                "secret": optional}: a signed event, POSTed to url `times`
                                times when given, and returned as {"body", "signature", "sent"}
-  GET  /control/state          intents, charges (one per money movement), refunds
+  POST /control/config         {"webhook_url": "http://127.0.0.1:..."}: where a payment on the
+                               hosted page is reported
+  GET  /control/state          intents, charges (one per money movement), refunds, sessions,
+                               the card numbers typed on the hosted page (cards_seen)
 Webhook signature: header Gateway-Signature: t=TS,v1=HEX, HEX being
 HMAC-SHA256(--webhook-secret, "TS.BODY").
 """
@@ -55,6 +68,9 @@ STATE = {
     "fail_next": [],    # [(status, message)]
     "timeout_next": [], # [seconds]
     "seq": 0,
+    "sessions": {},     # id -> checkout session
+    "cards_seen": [],   # card numbers typed on the hosted page (the test checks renewd never saw one)
+    "webhook_url": None,
 }
 ARGS = None
 
@@ -108,6 +124,8 @@ class Handler(BaseHTTPRequestHandler):
         url = urllib.parse.urlsplit(self.path)
         if url.path.startswith("/control/"):
             return self.control(method, url.path, raw)
+        if url.path.startswith("/pay/"):
+            return self.pay(method, url.path[5:], raw)
         if self.headers.get("Authorization") != "Bearer " + ARGS.secret:
             return self.answer(401, {"error": {"type": "authentication_error", "message": "Invalid API key provided"}})
         with LOCK:
@@ -173,6 +191,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.capture(pi, params)
         if method == "POST" and parts == ["v1", "refunds"]:
             return self.refund(params)
+        if method == "POST" and parts == ["v1", "checkout", "sessions"]:
+            return self.session(params, key)
         return err(404, "invalid_request_error", "Unrecognized request URL (%s %s)" % (method, url.path))
 
     def create(self, params, key):
@@ -240,6 +260,91 @@ class Handler(BaseHTTPRequestHandler):
         STATE["charges"].append({"intent": pi["id"], "amount": -amount, "kind": "refund"})
         return 200, r
 
+    def session(self, params, key):
+        if not key:
+            return err(400, "invalid_request_error", "an Idempotency-Key header is required")
+        try:
+            amount = int(params.get("amount", ""))
+        except ValueError:
+            return err(400, "invalid_request_error", "Missing required param: amount.", "parameter_missing")
+        cur = params.get("currency", "")
+        back = params.get("success_url", "")
+        if amount <= 0 or len(cur) != 3 or not back.startswith(("http://", "https://")):
+            return err(400, "invalid_request_error", "Invalid amount, currency or success_url", "parameter_invalid")
+        meta = {k[9:-1]: v for k, v in params.items() if k.startswith("metadata[") and k.endswith("]")}
+        pi = {"id": next_id("pi"), "object": "payment_intent", "amount": amount, "currency": cur.lower(),
+              "status": "requires_payment_method", "payment_method": "",
+              "capture_method": params.get("capture_method", "automatic"), "metadata": meta,
+              "amount_received": 0, "amount_refunded": 0, "created": int(time.time())}
+        STATE["intents"][pi["id"]] = pi
+        STATE["order"].append(pi["id"])
+        cs = {"id": next_id("cs"), "object": "checkout.session", "payment_intent": pi["id"], "status": "open",
+              "url": "http://127.0.0.1:%d/pay/" % self.server.server_address[1], "success_url": back,
+              "cancel_url": params.get("cancel_url", back), "amount_total": amount, "currency": cur.lower()}
+        cs["url"] += cs["id"]
+        STATE["sessions"][cs["id"]] = cs
+        return 200, dict(cs)
+
+    def page(self, status, html):
+        data = html.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def pay(self, method, sid, raw):
+        with LOCK:
+            cs = STATE["sessions"].get(sid)
+            pi = STATE["intents"].get(cs["payment_intent"]) if cs else None
+        if cs is None:
+            return self.page(404, "<p>No such payment page.</p>")
+        why = ""
+        if method == "POST":
+            card = dict(urllib.parse.parse_qsl(raw.decode("utf-8", "replace"))).get("card_number", "").replace(" ", "")
+            with LOCK:
+                STATE["cards_seen"].append(card)
+                if cs["status"] != "open":
+                    why = "This payment is done already."
+                elif not (card.isdigit() and 12 <= len(card) <= 19):
+                    why = "Enter the card number (12 to 19 digits)."
+                elif card == "4000000000000002":
+                    pi["last_payment_error"] = {"code": "card_declined", "message": "Your card was declined."}
+                    why = "Your card was declined."
+                else:
+                    pi.pop("last_payment_error", None)
+                    pi["payment_method"] = "pm_card_" + card[-4:]
+                    if pi["capture_method"] == "manual":
+                        pi["status"] = "requires_capture"
+                        STATE["charges"].append({"intent": pi["id"], "amount": pi["amount"], "kind": "authorisation"})
+                    else:
+                        pi["status"] = "succeeded"
+                        pi["amount_received"] = pi["amount"]
+                        STATE["charges"].append({"intent": pi["id"], "amount": pi["amount"], "kind": "charge"})
+                    cs["status"] = "complete"
+                hook = STATE["webhook_url"]
+            if not why:
+                if hook:  # the gateway reports the payment before the customer is back
+                    kind = "payment_intent.succeeded" if pi["status"] == "succeeded" else "payment_intent.amount_capturable_updated"
+                    cs["webhook"] = self.send_event({"type": kind, "payment_intent": pi["id"], "url": hook})["sent"]
+                self.send_response(303)
+                self.send_header("Location", cs["success_url"])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+        amount = "%d.%02d %s" % (cs["amount_total"] // 100, cs["amount_total"] % 100, cs["currency"].upper())
+        err_html = '<p class="error" role="alert" id="pay-error">%s</p>' % why if why else ""
+        return self.page(200 if not why else 402, (
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>fakegw: pay</title></head><body>"
+            "<h1>Pay %s</h1>%s<form method=\"post\" action=\"/pay/%s\">"
+            "<label for=\"card-number\">Card number</label><input id=\"card-number\" name=\"card_number\" "
+            "autocomplete=\"cc-number\" inputmode=\"numeric\">"
+            "<label for=\"card-expiry\">Expiry</label><input id=\"card-expiry\" name=\"expiry\" placeholder=\"MM/YY\">"
+            "<label for=\"card-cvc\">CVC</label><input id=\"card-cvc\" name=\"cvc\">"
+            "<button type=\"submit\" id=\"pay\">Pay</button></form>"
+            "<p><a href=\"%s\" id=\"cancel\">Cancel and go back</a></p></body></html>")
+            % (amount, err_html, sid, cs["cancel_url"].replace('"', "%22")))
+
     def control(self, method, path, raw):
         try:
             p = json.loads(raw or b"{}")
@@ -248,7 +353,14 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/control/state":
             with LOCK:
                 return self.answer(200, {"intents": [STATE["intents"][i] for i in STATE["order"]],
-                                         "charges": STATE["charges"], "refunds": list(STATE["refunds"].values())})
+                                         "charges": STATE["charges"], "refunds": list(STATE["refunds"].values()),
+                                         "sessions": list(STATE["sessions"].values()),
+                                         "cards_seen": STATE["cards_seen"]})
+        if path == "/control/config":
+            with LOCK:
+                if "webhook_url" in p:
+                    STATE["webhook_url"] = p["webhook_url"]
+            return self.answer(200, {"ok": True})
         if path == "/control/fail_next":
             with LOCK:
                 STATE["fail_next"] += [(int(p.get("status", 500)), p.get("message", "An unexpected error occurred"))] * int(p.get("count", 1))
@@ -262,6 +374,10 @@ class Handler(BaseHTTPRequestHandler):
         return self.answer(404, {"error": "no such control"})
 
     def webhook(self, p):
+        return self.answer(200, self.send_event(p))
+
+    def send_event(self, p):
+        """A signed event, POSTed to p["url"] p["times"] times when given."""
         with LOCK:
             pi = STATE["intents"].get(p.get("payment_intent", ""))
             obj = intent_view(pi) if pi else {"id": p.get("payment_intent", ""), "object": "payment_intent", "metadata": {}}
@@ -288,7 +404,7 @@ class Handler(BaseHTTPRequestHandler):
                 sent.append(e.code)
             except OSError as e:
                 sent.append("error: %s" % e)
-        return self.answer(200, {"body": body.decode(), "signature": sig, "sent": sent})
+        return {"body": body.decode(), "signature": sig, "sent": sent}
 
 
 def main():

@@ -468,7 +468,7 @@ def test_sales_view(world):
     assert f'<output id="total" data-base="{o["list_total"]}" data-discount="500"' in portal, portal
     assert f">{money(total)}</output>" in portal and "Discount (5.00 %)" in portal
     c.post("/portal/accept", {"accept": "yes"})
-    assert f"<strong>{money(total)}</strong>" in c.get("/portal/purchase").text
+    assert f'<strong id="purchase-total">{money(total)}</strong>' in c.get("/portal/purchase").text
     # Beyond the bound: refused, with the bound in the message; nothing changes.
     r = b.post(url, {"discount_bp": "1500"}, status=422)
     msg = re.search(r'id="sales-error">(.*?)<', r.text).group(1)

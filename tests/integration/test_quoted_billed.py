@@ -10,8 +10,9 @@ lets the vendor sell and the customer follows the notice's link.
 * test_upsell_replaces_the_renewal_line: choosing the up-sell bills the
   up-sell alone (it billed GBP 680 + 1,080 and delivered only the upgrade):
   the portal page's total as its script computes it, the purchase page, the
-  order, the payment, the PDF and the channel's commissions all say
-  GBP 1,080; the renewed contract is the upgrade.
+  order, the confirmation, the payment, the quote PDF, the invoice and the
+  channel's commissions all say GBP 1,080; the renewed contract is the
+  upgrade.
 * test_crosssell_becomes_its_own_contract: a chosen cross-sell line becomes a
   contract of its own (it was billed and never delivered), a year long from
   the old contract's end, which the engine quotes when its renewal is due.
@@ -119,6 +120,7 @@ def test_upsell_replaces_the_renewal_line(daemon, tmp_path):
     assert status == 200, body[:400]
     shown, order, confirmed = order_by_po(admin, c, o, "PO-QB-1")
     assert "GBP 1,080.00" in shown and "GBP 1,760.00" not in shown, shown[:3000]
+    assert "Upgrade edition" in shown and "Standard edition" not in shown, shown[:3000]
     # the confirmation lists what was ordered: the upgrade, not the renewal line too
     assert "Upgrade: Upgrade edition" in confirmed and "Standard edition" not in confirmed, confirmed[-2000:]
     assert order["total"] == 108000, order
@@ -129,6 +131,12 @@ def test_upsell_replaces_the_renewal_line(daemon, tmp_path):
                     status=200)
     new = admin.get(f"/api/v1/contracts/{paid['new_contract_id']}")
     assert new["product_id"] == p["up"]["id"] and new["quantity"] == 1, new
+    # the invoice bills the upgrade alone
+    status, _, pdf = c.open(f"/portal/invoices/{order['id']}")
+    assert status == 200 and pdf.startswith(b"%PDF-"), (status, pdf[:200])
+    text = flat(pdf_text(tmp_path, pdf, "invoice"))
+    assert "Upgrade edition" in text and "Standard edition" not in text and "Discount" not in text, text
+    assert "GBP 1,080.00" in text and "GBP 1,760.00" not in text, text
     assert commissions_of(admin, order) == shares(o["lines"], {"QB-UP"}), (commissions_of(admin, order), o["lines"])
     d.stop()
 

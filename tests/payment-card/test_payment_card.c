@@ -563,6 +563,79 @@ static void webhooks(void **state)
 	free(tok);
 }
 
+/* The hosted payment page: a checkout session at the gateway, the intent as
+ * the reference and the gateway's page as redirect_url, pending until the
+ * customer pays there; the same key again gets the same session; renewd's
+ * reconciliation (no return_url, no token) leaves an unpaid session's
+ * intent pending and never confirms it (it has no card); once paid on the
+ * page, the reconciliation finds it paid. */
+static void hosted_payment_page(void **state)
+{
+	struct rd_plugin_ctx ctx = { .config = config_auto };
+	struct rd_payment_request req = { .order_ref = "RO-2027-000200", .idempotency_key = "idem-hosted", .amount = 5100,
+					  .currency = "GBP", .option = "card", .customer_json = "{}",
+					  .method_json = "{\"return_url\": \"http://127.0.0.1:9/portal/order\"}" };
+	struct rd_payment_result a = { 0 }, b = { 0 };
+	assert_int_equal(ops->authorise(&ctx, &req, &a), 0);
+	assert_int_equal(a.state, RD_PAY_PENDING);
+	assert_true(!strncmp(a.reference, "pi_", 3));
+	char want[128];
+	snprintf(want, sizeof want, "%s/pay/cs_", gw_url);
+	assert_true(!strncmp(a.redirect_url, want, strlen(want)));
+	assert_int_equal(ops->authorise(&ctx, &req, &b), 0); /* a retry: the same page */
+	assert_string_equal(b.redirect_url, a.redirect_url);
+	assert_string_equal(b.reference, a.reference);
+	assert_int_equal(gw_charges("RO-2027-000200"), 0);
+	/* a return URL that is not http(s): refused */
+	struct rd_payment_request bad = req;
+	bad.method_json = "{\"return_url\": \"javascript:alert(1)\"}";
+	memset(&b, 0, sizeof b);
+	assert_true(ops->authorise(&ctx, &bad, &b) < 0);
+	assert_string_equal(b.redirect_url, "");
+	/* reconciling while the customer is on the page: pending, nothing confirmed */
+	struct call c = pay(config_auto, "RO-2027-000200", "idem-hosted", 5100, NULL);
+	assert_int_equal(c.rc, 0);
+	assert_int_equal(c.res.state, RD_PAY_PENDING);
+	assert_int_equal(gw_charges("RO-2027-000200"), 0);
+	/* the customer pays on the gateway's page (its form, as the browser posts it) */
+	char path[200];
+	snprintf(path, sizeof path, "/pay/%s", strstr(a.redirect_url, "/pay/") + 5);
+	char url[300];
+	snprintf(url, sizeof url, "%s%s", gw_url, path);
+	struct rd_http_request post = { .method = "POST", .url = url, .body = "card_number=4242424242424242",
+					 .body_len = strlen("card_number=4242424242424242") };
+	struct rd_http_response resp = { 0 };
+	assert_int_equal(h_http(NULL, &post, &resp), 0);
+	assert_int_equal(resp.status, 303);
+	free(resp.body);
+	assert_int_equal(gw_charges("RO-2027-000200"), 1);
+	c = pay(config_auto, "RO-2027-000200", "idem-hosted", 5100, NULL);
+	assert_int_equal(c.res.state, RD_PAY_CAPTURED);
+	assert_string_equal(c.res.reference, a.reference);
+	assert_int_equal(gw_charges("RO-2027-000200"), 1);
+}
+
+/* The webhook's replay window is real time: a business clock a day ahead
+ * (a test clock) does not refuse a fresh event, and a stale one is still
+ * stale. */
+static void webhook_window_is_real_time(void **state)
+{
+	char *tok = gw_token(NULL);
+	struct call a = pay(config_auto, "RO-2027-000201", "idem-webhook-clock", 3000, tok);
+	assert_int_equal(a.res.state, RD_PAY_CAPTURED);
+	char control[256], order[64], err[512];
+	struct rd_payment_result r;
+	clock_skew = 86400;
+	snprintf(control, sizeof control, "{\"payment_intent\": \"%s\"}", a.res.reference);
+	assert_int_equal(webhook(control, &r, order, err, sizeof err, 0), 0);
+	snprintf(control, sizeof control, "{\"payment_intent\": \"%s\", \"timestamp\": %lld}", a.res.reference,
+		 (long long)time(NULL) - 301);
+	assert_true(webhook(control, &r, order, err, sizeof err, 0) < 0);
+	assert_has(err, "from now");
+	clock_skew = 0;
+	free(tok);
+}
+
 /* Neither the secret key nor anything card-like is kept or logged. */
 static void no_secrets_kept(void **state)
 {
@@ -608,6 +681,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(timeout_then_success_is_one_charge),
 		cmocka_unit_test(manual_capture),
 		cmocka_unit_test(webhooks),
+		cmocka_unit_test(hosted_payment_page),
+		cmocka_unit_test(webhook_window_is_real_time),
 		cmocka_unit_test(no_secrets_kept),
 	};
 	int failed = cmocka_run_group_tests_name("payment_card", tests, NULL, NULL);
