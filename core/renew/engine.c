@@ -33,9 +33,27 @@
 
 /* ---- actions ----------------------------------------------------------------- */
 
-/* 1: newly recorded (take the action); 0: taken before; < 0 error. */
+bool rd_action_excluded(const struct sweep *s, const char *key)
+{
+	for (size_t i = 0; i < s->n_skip; i++)
+		if (!strcmp(s->skip[i].key, key))
+			return true;
+	if (!s->only)
+		return false;
+	for (size_t i = 0; i < s->n_only; i++)
+		if (!strcmp(s->only[i], key))
+			return false;
+	return true;
+}
+
+/* 1: newly recorded (take the action); 0: taken before, or left out of
+ * this run (rd_action_excluded); < 0 error.  The first action recorded
+ * since the sweep's loops last cleared s->acting is the one in progress:
+ * an error before they clear it again is that action's failure. */
 int rd_action_once(struct sweep *s, const char *key)
 {
+	if (rd_action_excluded(s, key))
+		return 0;
 	uint64_t id;
 	int rc = rd_index_find(s->t, s->d->actions, "key", s->v.id, key, strlen(key) + 1, &id);
 	if (rc == 0)
@@ -50,6 +68,10 @@ int rd_action_once(struct sweep *s, const char *key)
 		return rc;
 	s->taken++;
 	snprintf(s->ref, sizeof s->ref, "%s", key);
+	if (!s->acting[0]) {
+		snprintf(s->acting, sizeof s->acting, "%s", key);
+		s->why[0] = 0;
+	}
 	if (s->preview) {
 		char d[11];
 		rd_date_format(s->day, d);
@@ -310,6 +332,7 @@ static int pullbacks(struct sweep *s)
 		uint8_t mode = s->v.publish_default ? s->v.publish_default : RD_PUBLISH_VENDOR;
 		if ((rc = rd_notify_pullback(s, o, mode)) < 0 || (rc = rd_publish(s, o, mode, true)) < 0)
 			break;
+		s->acting[0] = 0;
 	}
 	free(o);
 	free(ids);
@@ -340,8 +363,9 @@ static int each_in(struct sweep *s, const char *idx, rd_date from, rd_date to, c
 	rd_iter_close(&it);
 	struct rd_contract k;
 	for (size_t i = 0; rc >= 0 && i < n; i++)
-		if ((rc = rd_entity_get(s->t, s->d->contracts, &rd_entity_contract, s->v.id, ids[i], &k)) == 0)
-			rc = fn(s, &k);
+		if ((rc = rd_entity_get(s->t, s->d->contracts, &rd_entity_contract, s->v.id, ids[i], &k)) == 0 &&
+		    (rc = fn(s, &k)) >= 0)
+			s->acting[0] = 0;
 	free(ids);
 	s->scanned += n;
 	return rc < 0 ? rc : 0;
@@ -360,11 +384,15 @@ static int quote_contract(struct sweep *s, struct rd_contract *k)
 	if (k->status != RD_CONTRACT_LIVE || k->quoted)
 		return 0;
 	int rc;
-	if (s->v.max_seats && k->quantity > s->v.max_seats) {
+	char qkey[64], ikey[64];
+	snprintf(qkey, sizeof qkey, "quote:%llu", (unsigned long long)k->id);
+	snprintf(ikey, sizeof ikey, "ineligible:%llu", (unsigned long long)k->id);
+	bool ineligible = s->v.max_seats && k->quantity > s->v.max_seats;
+	if (rd_action_excluded(s, ineligible ? ikey : qkey))
+		return 0; /* left out of this run: the contract stays unquoted */
+	if (ineligible) {
 		/* Outside the programme: stays with the partner, only tracked. */
-		char key[64];
-		snprintf(key, sizeof key, "ineligible:%llu", (unsigned long long)k->id);
-		if (rd_action_once(s, key) < 0)
+		if (rd_action_once(s, ikey) < 0)
 			return RD_EINTERNAL;
 		k->quoted = RD_QUOTED_INELIGIBLE;
 	} else {
@@ -372,7 +400,7 @@ static int quote_contract(struct sweep *s, struct rd_contract *k)
 		 * loop: the contract stays unquoted, the next turn takes it up.
 		 * (A preview has no next turn: it runs on, its calls bounded by
 		 * the sandbox's limit for the run.) */
-		if (s->margin && !s->preview && !s->policy_stopped[0] &&
+		if (s->margin && !s->preview && !s->only && !s->policy_stopped[0] &&
 		    s->policy_ns > (uint64_t)RD_SWEEP_POLICY_MS * 1000000u) {
 			s->deferred = true;
 			return 0;
@@ -476,6 +504,8 @@ static int payment_reminders(struct sweep *s)
 			snprintf(key, sizeof key, "payment_reminder:%d:%llu", before[b], (unsigned long long)o->id);
 			if ((rc = rd_action_once(s, key)) > 0)
 				rc = rd_notify_payment(s, o, before[b]);
+			if (rc >= 0)
+				s->acting[0] = 0;
 		}
 		free(ids);
 	}
@@ -485,6 +515,19 @@ static int payment_reminders(struct sweep *s)
 
 /* ---- one day -------------------------------------------------------------------------- */
 
+/* Whether this run of the day takes actions of a kind (a retry takes only
+ * the kinds it retries: it skips the walks of the others). */
+static bool wants(const struct sweep *s, const char *kind)
+{
+	if (!s->only)
+		return true;
+	size_t len = strlen(kind);
+	for (size_t i = 0; i < s->n_only; i++)
+		if (!strncmp(s->only[i], kind, len) && s->only[i][len] == ':')
+			return true;
+	return false;
+}
+
 int rd_sweep_day(struct sweep *s, bool full_window)
 {
 	uint32_t w = s->v.renewal_window_days ? s->v.renewal_window_days : 90;
@@ -492,23 +535,26 @@ int rd_sweep_day(struct sweep *s, bool full_window)
 	/* Quotes: every live contract ending inside the window that has none
 	 * yet: the ones entering it today, and any that arrived late (an
 	 * import, a new end date). */
-	if ((rc = each_in(s, RD_IDX_CONTRACT_UNQUOTED, s->day, s->day + (rd_date)w, quote_contract)) < 0)
+	if ((wants(s, "quote") || wants(s, "ineligible")) &&
+	    (rc = each_in(s, RD_IDX_CONTRACT_UNQUOTED, s->day, s->day + (rd_date)w, quote_contract)) < 0)
 		return rc;
 	if (s->deferred)
 		return 0; /* the day is swept again, the rest with it */
-	if ((rc = pullbacks(s)) < 0)
+	if (wants(s, "pullback") && (rc = pullbacks(s)) < 0)
 		return rc;
-	if ((rc = each_ending(s, full_window ? s->day - 366 : s->day - 1, s->day - 1, expire_contract)) < 0)
+	if (wants(s, "expire") &&
+	    (rc = each_ending(s, full_window ? s->day - 366 : s->day - 1, s->day - 1, expire_contract)) < 0)
 		return rc;
 	int days[16], n = cadence(&s->v, days);
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < n && wants(s, "reminder"); i++) {
 		s->reminder_offset = days[i];
 		if ((rc = each_ending(s, s->day + days[i], s->day + days[i], remind_contract)) < 0)
 			return rc;
 	}
-	if ((rc = payment_reminders(s)) < 0)
+	if (wants(s, "payment_reminder") && (rc = payment_reminders(s)) < 0)
 		return rc;
-	if ((s->day + 3) % 7 == 0 && (rc = rd_digests(s)) < 0) /* Monday (1970-01-01 was a Thursday) */
+	/* Monday (1970-01-01 was a Thursday) */
+	if ((s->day + 3) % 7 == 0 && wants(s, "digest") && (rc = rd_digests(s)) < 0)
 		return rc;
-	return rd_statements(s);
+	return wants(s, "statement") ? rd_statements(s) : 0;
 }

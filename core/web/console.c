@@ -4,7 +4,8 @@
  * (core/auth/authz.c) first and answers a 403 page otherwise; every change
  * goes through the functions the API uses, so it is audited the same way.
  *   GET  /vendor                                   overview: contracts by colour, decisions awaited,
- *                                                  quotes needing attention, the outbox
+ *                                                  quotes needing attention, the outbox, the sweep's
+ *                                                  failed actions (admins)
  *   GET  /vendor/partners, /vendor/products
  *   GET  /vendor/contracts[?colour=&cursor=]       paged, by colour
  *   GET  /vendor/opportunities[?state=&cursor=]    quotes, each opening its sales view
@@ -256,6 +257,13 @@ int rd_page_vendor(struct rd_req *req)
 							     (json_int_t)n[RD_MSG_SENT], "dead", (json_int_t)n[RD_MSG_DEAD]));
 	}
 	rd_txn_end(t);
+	/* The sweep's failed actions, waiting for a retry (the vendor's admins). */
+	json_t *failures = NULL;
+	if (rc >= 0 && rd_console_may(&w, RD_RES_VENDOR, RD_ACT_UPDATE) &&
+	    (rc = rd_renew_failures(w.app->renew, v, &failures)) >= 0)
+		json_object_set_new(ctx, "sweep", json_pack("{s:I, s:b, s:o}", "failing", (json_int_t)json_array_size(failures),
+							     "has_failures", json_array_size(failures) > 0, "failures",
+							     failures));
 	if (rc < 0) {
 		json_decref(ctx);
 		return rc;

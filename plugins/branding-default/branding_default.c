@@ -287,7 +287,13 @@ static const struct asset assets[] = {
 	  "{{/attention_list}}</ul>{{/has_attention_list}}{{/opportunities}}"
 	  "{{#outbox}}<h2>Outbox</h2><ul class=\"counts\"><li><a href=\"/vendor/outbox?state=queued\"><strong id=\"queued-count\">"
 	  "{{queued}}</strong> queued</a></li><li><a href=\"/vendor/outbox?state=dead\"><strong id=\"dead-count\">{{dead}}</strong> "
-	  "undeliverable</a></li><li><a href=\"/vendor/outbox?state=sent\"><strong>{{sent}}</strong> sent</a></li></ul>{{/outbox}}" },
+	  "undeliverable</a></li><li><a href=\"/vendor/outbox?state=sent\"><strong>{{sent}}</strong> sent</a></li></ul>{{/outbox}}"
+	  "{{#sweep}}<h2>Renewal sweep</h2><p><strong id=\"sweep-failing\">{{failing}}</strong> failed action(s) waiting "
+	  "for a retry.</p>{{#has_failures}}<table id=\"sweep-failures\"><thead><tr><th scope=\"col\">Day</th>"
+	  "<th scope=\"col\">Action</th><th scope=\"col\">Error</th><th scope=\"col\">Attempts</th>"
+	  "<th scope=\"col\">Last tried</th></tr></thead><tbody>{{#failures}}<tr><td>{{day}}</td><td>{{key}}</td>"
+	  "<td>{{error}}</td><td>{{attempts}}</td><td>{{last_at}}</td></tr>{{/failures}}</tbody></table>{{/has_failures}}"
+	  "{{/sweep}}" },
 	{ "page/vendor_partners.html", "text/html",
 	  CONSOLE_NAV TABLE("Partners") "<thead><tr><th scope=\"col\">Id</th><th scope=\"col\">Name</th><th scope=\"col\">Kind</th>"
 	  "<th scope=\"col\">Tier</th><th scope=\"col\">Distributor</th><th scope=\"col\">E-mail</th><th scope=\"col\">Phone</th>"
