@@ -6,13 +6,16 @@
  *               yet (the "unquoted" index): the ones entering it today, all
  *               of them on a vendor's first sweep, and any that arrived late
  *   pullback    opportunities whose decision window ended, unanswered
- *   expiry      live contracts whose end was yesterday
+ *   expiry      live contracts whose end was yesterday; one whose renewal's
+ *               order awaits payment is held instead (renewal_ordered), and
+ *               expires once that order fails
  *   reminders   published opportunities at each cadence point before/after end
  *   digests     on Mondays, one per partner with something awaiting it
  *
  * Each action is recorded under its key ("quote:C", "pullback:O",
  * "expire:C", "reminder:30:O", "digest:P:2027-02-01") with its effect, so a
- * rerun never repeats one.  The schedule preview runs the same code inside
+ * rerun never repeats one.  An action that fails is left out of its day and
+ * retried by later sweeps (sched.c, failures.c).  The schedule preview runs the same code inside
  * a transaction that is then thrown away.
  */
 #include <stdio.h>
@@ -412,17 +415,65 @@ static int quote_contract(struct sweep *s, struct rd_contract *k)
 	return rd_entity_put(s->t, s->d->contracts, &rd_entity_contract, s->v.id, k, 0);
 }
 
-static int expire_contract(struct sweep *s, struct rd_contract *k)
+/* ---- coverage while an order awaits payment ----------------------------------------------- */
+
+/* Whether the opportunity's renewal is ordered and the order not settled
+ * yet: created (its payment option has not answered), awaiting payment on
+ * terms (purchase order, Bill Me Later), or paid and not yet fulfilled.
+ * A failed or cancelled order leaves the "live" index. */
+static bool order_pending(struct sweep *s, uint64_t opportunity)
 {
-	if (k->status != RD_CONTRACT_LIVE || k->end >= s->day)
-		return 0;
+	uint8_t key[8];
+	rd_key_put_u64(key, opportunity);
+	uint64_t id;
+	if (rd_index_find(s->t, s->d->orders, "live", s->v.id, key, 8, &id) < 0)
+		return false;
+	struct rd_order *o = rd_malloc(sizeof *o);
+	bool pending = rd_entity_get(s->t, s->d->orders, &rd_entity_order, s->v.id, id, o) == 0 &&
+		       (o->state == RD_ORDER_CREATED || o->state == RD_ORDER_AWAITING_PAYMENT || o->state == RD_ORDER_PAID);
+	free(o);
+	return pending;
+}
+
+/* The contracts held at their end (renewal_ordered), looked at again every
+ * day: a list of ids in the store's settings, "sweep_held:VENDOR". */
+static void held_key(const struct sweep *s, char *key, size_t cap)
+{
+	snprintf(key, cap, "sweep_held:%llu", (unsigned long long)s->v.id);
+}
+
+static int held_load(struct sweep *s, json_t **out)
+{
 	char key[64];
-	snprintf(key, sizeof key, "expire:%llu", (unsigned long long)k->id);
-	int rc = rd_action_once(s, key);
-	if (rc <= 0)
-		return rc;
+	held_key(s, key, sizeof key);
+	const void *v;
+	size_t len;
+	int rc = rd_txn_meta_get(s->t, key, &v, &len);
+	*out = rc == 0 ? json_loadb(v, len, 0, NULL) : rc == RD_ENOTFOUND ? json_array() : NULL;
+	if (*out && !json_is_array(*out)) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return *out ? 0 : rc < 0 && rc != RD_ENOTFOUND ? rc : RD_ECORRUPT;
+}
+
+static int held_save(struct sweep *s, json_t *list)
+{
+	char key[64];
+	held_key(s, key, sizeof key);
+	char *text = json_dumps(list, JSON_COMPACT);
+	if (!text)
+		return RD_EINTERNAL;
+	int rc = rd_txn_meta_put(s->t, key, text, strlen(text));
+	free(text);
+	return rc;
+}
+
+static int expire_now(struct sweep *s, struct rd_contract *k)
+{
 	k->status = RD_CONTRACT_EXPIRED; /* red: expired and not renewed */
-	if ((rc = rd_entity_put(s->t, s->d->contracts, &rd_entity_contract, s->v.id, k, 0)) < 0)
+	int rc = rd_entity_put(s->t, s->d->contracts, &rd_entity_contract, s->v.id, k, 0);
+	if (rc < 0)
 		return rc;
 	struct rd_opportunity o;
 	if (rd_opportunity_of(s, k->id, &o) == 0 && o.state != RD_OPP_WON && o.state != RD_OPP_LOST) {
@@ -430,6 +481,79 @@ static int expire_contract(struct sweep *s, struct rd_contract *k)
 		rc = rd_entity_put(s->t, s->d->opportunities, &rd_entity_opportunity, s->v.id, &o, 0);
 	}
 	return rc;
+}
+
+/* The held contracts whose order failed or was cancelled since expire now
+ * (the cadence's overdue reminders go on from there); the ones renewed (the
+ * order paid and fulfilled) leave the list. */
+static int release_held(struct sweep *s)
+{
+	json_t *list;
+	int rc = held_load(s, &list);
+	if (rc < 0)
+		return rc;
+	bool changed = false;
+	for (size_t i = 0; rc >= 0 && i < json_array_size(list);) {
+		struct rd_contract k;
+		struct rd_opportunity o;
+		uint64_t id = (uint64_t)json_integer_value(json_array_get(list, i));
+		if (rd_entity_get(s->t, s->d->contracts, &rd_entity_contract, s->v.id, id, &k) < 0 ||
+		    k.status != RD_CONTRACT_ORDERED) {
+			json_array_remove(list, i); /* renewed, cancelled or gone */
+			changed = true;
+			continue;
+		}
+		if (rd_opportunity_of(s, k.id, &o) == 0 && order_pending(s, o.id)) {
+			i++;
+			continue;
+		}
+		char key[64];
+		snprintf(key, sizeof key, "expire:%llu", (unsigned long long)k.id);
+		if ((rc = rd_action_once(s, key)) == 0) {
+			i++; /* left out of this run */
+			continue;
+		}
+		if (rc > 0 && (rc = expire_now(s, &k)) >= 0) {
+			json_array_remove(list, i);
+			changed = true;
+			s->acting[0] = 0;
+		}
+	}
+	if (rc >= 0 && changed)
+		rc = held_save(s, list);
+	json_decref(list);
+	return rc < 0 ? rc : 0;
+}
+
+static int expire_contract(struct sweep *s, struct rd_contract *k)
+{
+	if (k->status != RD_CONTRACT_LIVE || k->end >= s->day)
+		return 0;
+	char key[64];
+	int rc;
+	struct rd_opportunity o;
+	if (rd_opportunity_of(s, k->id, &o) == 0 && order_pending(s, o.id)) {
+		/* Ordered, the order not settled yet: the contract stays covered
+		 * (renewal_ordered) instead of expiring, until the order is paid
+		 * (fulfilment renews it) or fails (release_held expires it). */
+		snprintf(key, sizeof key, "hold:%llu", (unsigned long long)k->id);
+		if ((rc = rd_action_once(s, key)) <= 0)
+			return rc;
+		k->status = RD_CONTRACT_ORDERED;
+		if ((rc = rd_entity_put(s->t, s->d->contracts, &rd_entity_contract, s->v.id, k, 0)) < 0)
+			return rc;
+		json_t *list;
+		if ((rc = held_load(s, &list)) < 0)
+			return rc;
+		json_array_append_new(list, json_integer((json_int_t)k->id));
+		rc = held_save(s, list);
+		json_decref(list);
+		return rc;
+	}
+	snprintf(key, sizeof key, "expire:%llu", (unsigned long long)k->id);
+	if ((rc = rd_action_once(s, key)) <= 0)
+		return rc;
+	return expire_now(s, k);
 }
 
 static int remind_contract(struct sweep *s, struct rd_contract *k)
@@ -440,9 +564,16 @@ static int remind_contract(struct sweep *s, struct rd_contract *k)
 	struct rd_opportunity o;
 	if (rd_opportunity_of(s, k->id, &o) < 0)
 		return 0;
-	if (o.state != RD_OPP_PUBLISHED_PARTNER && o.state != RD_OPP_PUBLISHED_VENDOR && o.state != RD_OPP_EXPIRED)
+	/* Published, or accepted (by an order, or in the portal): the cadence
+	 * runs on until the renewal is bought; never while an order awaits
+	 * payment (its point is passed over; a failed or cancelled order lets
+	 * the cadence go on from its next point). */
+	if (o.state != RD_OPP_PUBLISHED_PARTNER && o.state != RD_OPP_PUBLISHED_VENDOR && o.state != RD_OPP_ACCEPTED &&
+	    o.state != RD_OPP_EXPIRED)
 		return 0;
 	if (o.state == RD_OPP_EXPIRED && offset >= 0)
+		return 0;
+	if (order_pending(s, o.id))
 		return 0;
 	char key[64];
 	snprintf(key, sizeof key, "reminder:%d:%llu", offset, (unsigned long long)o.id);
@@ -542,7 +673,9 @@ int rd_sweep_day(struct sweep *s, bool full_window)
 		return 0; /* the day is swept again, the rest with it */
 	if (wants(s, "pullback") && (rc = pullbacks(s)) < 0)
 		return rc;
-	if (wants(s, "expire") &&
+	if (wants(s, "expire") && (rc = release_held(s)) < 0)
+		return rc;
+	if ((wants(s, "expire") || wants(s, "hold")) &&
 	    (rc = each_ending(s, full_window ? s->day - 366 : s->day - 1, s->day - 1, expire_contract)) < 0)
 		return rc;
 	int days[16], n = cadence(&s->v, days);

@@ -143,6 +143,7 @@ static void describe(const char *key, json_t *e)
 		{ "quote", "contract", 1 },	    { "ineligible", "contract", 1 }, { "expire", "contract", 1 },
 		{ "pullback", "opportunity", 1 },   { "notice", "opportunity", 1 },  { "reminder", "opportunity", 2 },
 		{ "payment_reminder", "order", 2 }, { "digest", "partner", 1 },	    { "statement", "partner", 1 },
+		{ "hold", "contract", 1 },
 	};
 	size_t klen = strcspn(key, ":");
 	json_object_set_new(e, "kind", json_stringn(key, klen));

@@ -206,7 +206,7 @@ int rd_page_vendor(struct rd_req *req)
 	struct rd_iter it;
 	struct rd_item item;
 	if (rd_console_may(&w, RD_RES_CONTRACT, RD_ACT_READ)) {
-		uint64_t n[5] = { 0 };
+		uint64_t n[6] = { 0 };
 		struct rd_contract k;
 		rc = rd_iter_records(&it, t, d->contracts, v, 0);
 		while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0)
@@ -215,8 +215,9 @@ int rd_page_vendor(struct rd_req *req)
 		rd_iter_close(&it);
 		json_t *colours = json_array();
 		json_object_set_new(ctx, "contracts", json_pack("{s:o}", "colours", colours));
-		static const char *const text[] = { "", "expired, not renewed", "due for renewal", "active", "cancelled" };
-		for (int c = RD_RED; c <= RD_BLACK; c++)
+		static const char *const text[] = { "",		 "expired, not renewed", "due for renewal", "active",
+						    "cancelled", "renewal ordered, awaiting payment" };
+		for (int c = RD_RED; c <= RD_BLUE; c++)
 			json_array_append_new(colours, json_pack("{s:s, s:s, s:I}", "colour", rd_colour_name(c), "text", text[c],
 								 "count", (json_int_t)n[c]));
 	}
