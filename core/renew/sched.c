@@ -46,6 +46,7 @@ void rd_renew_free(struct rd_renew **rp)
 	for (size_t i = 0; i < r->n_templates; i++)
 		rd_mustache_free(r->templates[i].m);
 	free(r->templates);
+	free(r->failing);
 	uv_mutex_destroy(&r->templates_lock);
 	free(r);
 	*rp = NULL;
@@ -417,7 +418,18 @@ int rd_renew_preview(struct rd_renew *r, uint64_t vendor, int days, json_t **out
 	p->to = today + days;
 	load_margin(r, &p->j.s);
 	p->j.s.preview = json_array();
-	rc = rd_store_write(r->app->store, preview_write, p);
+	/* An action that fails is left out of the preview as the sweep leaves
+	 * it out of its day (write_day): the rest is still shown. */
+	struct sweep_skip *skip = rd_calloc(RD_SWEEP_SKIP_MAX, sizeof *skip);
+	p->j.s.skip = skip;
+	p->j.s.n_skip = 0;
+	while ((rc = rd_store_write(r->app->store, preview_write, p)) < 0 && rc != RD_EDECLINED && p->j.s.acting[0] &&
+	       !systemic(rc) && p->j.s.n_skip < RD_SWEEP_SKIP_MAX) {
+		snprintf(skip[p->j.s.n_skip++].key, sizeof skip->key, "%s", p->j.s.acting);
+		json_array_clear(p->j.s.preview);
+	}
+	free(skip);
+	p->j.s.skip = NULL;
 	if (rc == RD_EDECLINED)
 		rc = 0;
 	*out = rc == 0 ? p->j.s.preview : NULL;

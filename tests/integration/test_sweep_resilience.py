@@ -117,6 +117,11 @@ def test_one_failing_action_does_not_stop_the_day(daemon, tmp_path, smtp):
     assert_json_error(admin.call("GET", "/api/v1/sweep/failures?x=1"), 400, "invalid")
     assert http_request(d.port, "GET", "/api/v1/sweep/failures").status == 401
 
+    # the schedule preview leaves it out the same way, and shows the rest
+    pv = admin.get("/api/v1/schedule?days=10")["actions"]
+    keys = {a["key"] for a in pv}
+    assert f"reminder:7:{o_kept['id']}" in keys and f"reminder:7:{o_gone['id']}" not in keys, keys
+
     # retried on the next sweep (still failing: attempts count up)
     before = f30["attempts"]
     set_clock(admin, r30 + datetime.timedelta(days=18))
