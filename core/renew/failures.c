@@ -83,9 +83,14 @@ void rd_failures_note(json_t *list, const char *key, rd_date day, const char *er
 	size_t at;
 	json_t *e = find(list, key, &at);
 	if (e) {
+		/* to the end: the list runs from the least recently tried, which
+		 * the next retry takes first (sched.c) */
+		json_incref(e);
+		json_array_remove(list, at);
 		json_object_set_new(e, "attempts", json_integer(json_integer_value(json_object_get(e, "attempts")) + 1));
 		json_object_set_new(e, "error", json_string(error));
 		json_object_set_new(e, "last_at", json_integer((json_int_t)now));
+		json_array_append_new(list, e);
 		return;
 	}
 	if (json_array_size(list) >= RD_FAILURES_MAX) {

@@ -51,7 +51,7 @@ int rd_renew_customer_action(struct rd_renew *r, uint64_t vendor, uint64_t custo
 
 /* The vendor's sweep actions that failed and wait for the next sweep:
  * [{key, kind, record?: {type, id}, day, error, attempts, first_at,
- * last_at}], oldest first. */
+ * last_at}], the least recently tried first. */
 int rd_renew_failures(struct rd_renew *r, uint64_t vendor, json_t **out);
 /* How many actions are failing now, over all vendors (and in how many
  * vendors): what /healthz and /metrics report, read without the store. */

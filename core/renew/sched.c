@@ -189,7 +189,8 @@ static int write_day(struct rd_renew *r, struct day_job *j)
 }
 
 /* Retries the vendor's failed actions, a day at a time (at most
- * RETRY_DAYS days and RETRY_KEYS actions a day in one sweep). */
+ * RETRY_DAYS days and RETRY_KEYS actions a day in one sweep, the least
+ * recently tried first). */
 #define RETRY_DAYS 8
 #define RETRY_KEYS 64
 static int retry_failures(struct rd_renew *r, struct day_job *j)
@@ -207,16 +208,12 @@ static int retry_failures(struct rd_renew *r, struct day_job *j)
 	char(*keys)[96] = json_array_size(list) ? rd_malloc(RETRY_KEYS * sizeof *keys) : NULL;
 	int taken = 0;
 	for (int days = 0; days < RETRY_DAYS && json_array_size(list); days++) {
-		/* the oldest day still listed, and its actions */
-		rd_date day = 0;
-		size_t i;
+		/* the day of the action tried least recently (the list runs from
+		 * it: failures.c), and that day's actions in the same order, so
+		 * that every failed action has its turn */
+		rd_date day = (rd_date)json_integer_value(json_object_get(json_array_get(list, 0), "day"));
+		size_t i, n = 0;
 		json_t *e;
-		json_array_foreach(list, i, e) {
-			rd_date d = (rd_date)json_integer_value(json_object_get(e, "day"));
-			if (i == 0 || d < day)
-				day = d;
-		}
-		size_t n = 0;
 		for (i = 0; i < json_array_size(list);) {
 			e = json_array_get(list, i);
 			if ((rd_date)json_integer_value(json_object_get(e, "day")) != day) {
