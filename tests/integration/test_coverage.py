@@ -42,8 +42,8 @@ def order(client, opp, option, **extra):
     return r
 
 
-def refs_for(smtp, opp):
-    return sorted(m["ref"] for m in smtp.received() if m["ref"].endswith(f":{opp}"))
+def refs_for(sink, opp):
+    return sorted(m["ref"] for m in sink.received() if m["ref"].endswith(f":{opp}"))
 
 
 def test_an_order_awaiting_payment_keeps_coverage(daemon, tmp_path, smtp):

@@ -16,9 +16,9 @@ import subprocess
 import time
 
 import test_pages_console as console
-from conftest import DEMO, REPO, ApiClient, api_user, assert_json_error, demo_load, http_request
+from conftest import REPO, ApiClient, api_user, assert_json_error, demo_load, http_request
 from test_renewals import (  # noqa: F401 (smtp: a fixture)
-    NOTIFY, World, day, renewd_args, set_clock, smtp, start_world, wait_outbox_drained)
+    NOTIFY, World, renewd_args, set_clock, smtp, start_world, wait_outbox_drained)
 
 # A branding pack an integrator got wrong: its reminder's text does not
 # parse (an unclosed section); every other template falls back to the
