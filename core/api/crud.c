@@ -356,8 +356,9 @@ static int check_filters(struct rd_req *req, const struct res_def *r)
 		}
 	}
 	const char *colour = rd_req_query(req, "colour");
-	if (colour && strcmp(colour, "red") && strcmp(colour, "amber") && strcmp(colour, "green") && strcmp(colour, "black")) {
-		rd_reply_error(req, 400, "invalid", "colour", "colour must be red, amber, green or black");
+	if (colour && strcmp(colour, "red") && strcmp(colour, "amber") && strcmp(colour, "green") && strcmp(colour, "black") &&
+	    strcmp(colour, "blue")) {
+		rd_reply_error(req, 400, "invalid", "colour", "colour must be red, amber, green, black or blue");
 		return RD_EINVAL;
 	}
 	return 0;

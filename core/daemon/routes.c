@@ -81,6 +81,7 @@ const struct rd_route rd_routes[] = {
 	{ RD_GET, "/api/v1/clock", rd_api_clock_get },
 	{ RD_POST, "/api/v1/clock", rd_api_clock_set },
 	{ RD_GET, "/api/v1/schedule", rd_api_schedule },
+	{ RD_GET, "/api/v1/sweep/failures", rd_api_sweep_failures },
 	{ RD_GET, "/api/v1/opportunities", rd_api_opportunities_list },
 	{ RD_GET, "/api/v1/opportunities/{id}", rd_api_opportunity_get },
 	{ RD_PATCH, "/api/v1/opportunities/{id}", rd_api_opportunity_patch },

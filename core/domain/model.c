@@ -19,7 +19,7 @@ static const char *const publish_names[] = { "", "vendor", "partner", NULL };
 static const char *const partner_kinds[] = { "", "distributor", "reseller", NULL };
 static const char *const tiers[] = { "", "platinum", "gold", "silver", "vendor", NULL };
 static const char *const terms[] = { "", "annual", "quarterly", "monthly", "flex", NULL };
-static const char *const statuses[] = { "", "live", "renewed", "cancelled", "expired", NULL };
+static const char *const statuses[] = { "", "live", "renewed", "cancelled", "expired", "renewal_ordered", NULL };
 static const char *const flag_names[] = { "warranty_only", "consolidated", NULL };
 static const char *const role_names[] = { "", "vendor-admin", "channel-manager", "vendor-sales", "partner-admin",
 					  "partner-sales", NULL };
@@ -410,6 +410,8 @@ enum rd_colour rd_contract_colour(const struct rd_contract *c, rd_date today, ui
 		return RD_BLACK;
 	if (c->status == RD_CONTRACT_RENEWED)
 		return RD_GREEN;
+	if (c->status == RD_CONTRACT_ORDERED)
+		return RD_BLUE;
 	if (c->status == RD_CONTRACT_EXPIRED || c->end < today)
 		return RD_RED;
 	if ((int64_t)c->end - today <= (int64_t)window_days)
@@ -424,8 +426,8 @@ uint32_t rd_vendor_max_discount(const struct rd_vendor *v)
 
 const char *rd_colour_name(enum rd_colour c)
 {
-	static const char *const n[] = { "", "red", "amber", "green", "black" };
-	return c >= RD_RED && c <= RD_BLACK ? n[c] : "";
+	static const char *const n[] = { "", "red", "amber", "green", "black", "blue" };
+	return c >= RD_RED && c <= RD_BLUE ? n[c] : "";
 }
 
 /* ---- record codec ------------------------------------------------------------ */

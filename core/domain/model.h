@@ -134,9 +134,11 @@ struct rd_product {
 	uint64_t crosssell[RD_MAX_RELATED];
 };
 
-enum rd_contract_status { RD_CONTRACT_LIVE = 1, RD_CONTRACT_RENEWED = 2, RD_CONTRACT_CANCELLED = 3, RD_CONTRACT_EXPIRED = 4 };
+enum rd_contract_status { RD_CONTRACT_LIVE = 1, RD_CONTRACT_RENEWED = 2, RD_CONTRACT_CANCELLED = 3, RD_CONTRACT_EXPIRED = 4,
+			  /* past its end, covered: its renewal is ordered and the order awaits payment (the sweep) */
+			  RD_CONTRACT_ORDERED = 5 };
 enum rd_contract_flag { RD_FLAG_WARRANTY_ONLY = 1, RD_FLAG_CONSOLIDATED = 2 };
-enum rd_colour { RD_RED = 1, RD_AMBER = 2, RD_GREEN = 3, RD_BLACK = 4 };
+enum rd_colour { RD_RED = 1, RD_AMBER = 2, RD_GREEN = 3, RD_BLACK = 4, RD_BLUE = 5 /* renewal ordered */ };
 
 struct rd_contract {
 	uint64_t id;

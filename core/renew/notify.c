@@ -55,11 +55,14 @@ static int render(struct sweep *s, uint64_t partner, const char *kind, const cha
 	int rc = rd_plugins_asset(s->r->app->plugins, s->t, s->d, s->v.id, partner, name, &tmpl, &len);
 	if (rc < 0) {
 		rd_log(RD_LOG_ERROR, "renew", "the branding pack has no template %s", name);
+		snprintf(s->why, sizeof s->why, "the branding pack has no template %s", name);
 		return rc;
 	}
 	rc = render_parsed(s->r, tmpl, len, ctx, out, &out_len, err, sizeof err);
-	if (rc < 0)
+	if (rc < 0) {
 		rd_log(RD_LOG_ERROR, "renew", "template %s: %s", name, err);
+		snprintf(s->why, sizeof s->why, "template %.48s: %.140s", name, err);
+	}
 	return rc;
 }
 
@@ -123,11 +126,21 @@ static int opp_context(struct sweep *s, const struct rd_opportunity *o, bool cha
 	struct rd_product p;
 	struct rd_contract k;
 	int rc;
-	if ((rc = rd_entity_get(s->t, s->d->partners, &rd_entity_partner, s->v.id, o->reseller_id, res)) < 0 ||
-	    (rc = rd_entity_get(s->t, s->d->customers, &rd_entity_customer, s->v.id, o->customer_id, c)) < 0 ||
-	    (rc = rd_entity_get(s->t, s->d->products, &rd_entity_product, s->v.id, o->product_id, &p)) < 0 ||
-	    (rc = rd_entity_get(s->t, s->d->contracts, &rd_entity_contract, s->v.id, o->contract_id, &k)) < 0)
+	const char *what = "partner";
+	uint64_t id = o->reseller_id;
+	if ((rc = rd_entity_get(s->t, s->d->partners, &rd_entity_partner, s->v.id, id, res)) == 0 &&
+	    (rc = rd_entity_get(s->t, s->d->customers, &rd_entity_customer, s->v.id, id = o->customer_id, c)) < 0)
+		what = "customer";
+	else if (rc == 0 && (rc = rd_entity_get(s->t, s->d->products, &rd_entity_product, s->v.id, id = o->product_id, &p)) < 0)
+		what = "product";
+	else if (rc == 0 &&
+		 (rc = rd_entity_get(s->t, s->d->contracts, &rd_entity_contract, s->v.id, id = o->contract_id, &k)) < 0)
+		what = "contract";
+	if (rc < 0) { /* the reason a failed action is shown with (sched.c) */
+		snprintf(s->why, sizeof s->why, "opportunity %llu: its %s %llu: %s", (unsigned long long)o->id, what,
+			 (unsigned long long)id, rd_strerror(rc));
 		return rc;
+	}
 	char list[48], price[48], pm[80] = "", vm[80] = "";
 	rd_money_format(o->list_total, o->currency, list, sizeof list);
 	/* The customer's price: list when the vendor sells; in partner mode the
@@ -400,6 +413,7 @@ int rd_digests(struct sweep *s)
 	json_object_foreach(by_partner, pid, g) {
 		if (rc < 0)
 			break;
+		s->acting[0] = 0; /* each partner's digest is an action of its own */
 		digest_trim(g, "pending", by_decide_by, "more_pending");
 		digest_trim(g, "ending", by_end, "more_ending");
 		char key[96];

@@ -188,6 +188,7 @@ static const char *colour_text(enum rd_colour c)
 	case RD_AMBER: return "due for renewal";
 	case RD_GREEN: return "active";
 	case RD_BLACK: return "cancelled";
+	case RD_BLUE: return "renewal ordered";
 	}
 	return "";
 }

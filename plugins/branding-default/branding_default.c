@@ -306,7 +306,13 @@ static const struct asset assets[] = {
 	  "{{/attention_list}}</ul>{{/has_attention_list}}{{/opportunities}}"
 	  "{{#outbox}}<h2>Outbox</h2><ul class=\"counts\"><li><a href=\"/vendor/outbox?state=queued\"><strong id=\"queued-count\">"
 	  "{{queued}}</strong> queued</a></li><li><a href=\"/vendor/outbox?state=dead\"><strong id=\"dead-count\">{{dead}}</strong> "
-	  "undeliverable</a></li><li><a href=\"/vendor/outbox?state=sent\"><strong>{{sent}}</strong> sent</a></li></ul>{{/outbox}}" },
+	  "undeliverable</a></li><li><a href=\"/vendor/outbox?state=sent\"><strong>{{sent}}</strong> sent</a></li></ul>{{/outbox}}"
+	  "{{#sweep}}<h2>Renewal sweep</h2><p><strong id=\"sweep-failing\">{{failing}}</strong> failed action(s) waiting "
+	  "for a retry.</p>{{#has_failures}}<table id=\"sweep-failures\"><thead><tr><th scope=\"col\">Day</th>"
+	  "<th scope=\"col\">Action</th><th scope=\"col\">Error</th><th scope=\"col\">Attempts</th>"
+	  "<th scope=\"col\">Last tried</th></tr></thead><tbody>{{#failures}}<tr><td>{{day}}</td><td>{{key}}</td>"
+	  "<td>{{error}}</td><td>{{attempts}}</td><td>{{last_at}}</td></tr>{{/failures}}</tbody></table>{{/has_failures}}"
+	  "{{/sweep}}" },
 	{ "page/vendor_partners.html", "text/html",
 	  CONSOLE_NAV TABLE("Partners") "<thead><tr><th scope=\"col\">Id</th><th scope=\"col\">Name</th><th scope=\"col\">Kind</th>"
 	  "<th scope=\"col\">Tier</th><th scope=\"col\">Distributor</th><th scope=\"col\">E-mail</th><th scope=\"col\">Phone</th>"
@@ -510,8 +516,8 @@ static const struct asset assets[] = {
 	  ".brand-name{font-weight:bold;font-size:1.2em}main{max-width:960px;margin:0 auto;padding:16px}"
 	  "table{border-collapse:collapse;width:100%;margin:8px 0}th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #ddd}"
 	  ".dot{display:inline-block;width:.8em;height:.8em;border-radius:50%;margin-right:.4em;vertical-align:middle}"
-	  ".dot-red{background:#c62828}.dot-amber{background:#f9a825}.dot-green{background:#2e7d32}.dot-black{background:#111}"
-	  ".colour-red td{background:#fdecea}.colour-amber td{background:#fff8e1}.colour-green td{background:#edf7ed}"
+	  ".dot-red{background:#c62828}.dot-amber{background:#f9a825}.dot-green{background:#2e7d32}.dot-black{background:#111}.dot-blue{background:#1565c0}"
+	  ".colour-red td{background:#fdecea}.colour-amber td{background:#fff8e1}.colour-green td{background:#edf7ed}.colour-blue td{background:#e3f2fd}"
 	  ".colour-black td{background:#eee;color:#555}.stack{display:flex;flex-direction:column;gap:6px;max-width:420px}"
 	  ".stack fieldset{display:flex;flex-direction:column;gap:6px}"
 	  "button{padding:8px 14px;font-size:1em;cursor:pointer}button:disabled{opacity:.5;cursor:not-allowed}"
@@ -528,7 +534,7 @@ static const struct asset assets[] = {
 	  "max-content 1fr;gap:4px 16px}dl.facts dd{margin:0}tr.active th,tr.in-force td{font-weight:bold}fieldset{border:1px solid "
 	  "#ccc}progress{width:min(100%,320px)}.notes li,.tasks li,.history li{margin:6px 0}"
 	  "dl.facts dt{font-weight:bold}.colour-red th{background:#fdecea}.colour-amber th{background:#fff8e1}"
-	  ".colour-green th{background:#edf7ed}.colour-black th{background:#eee;color:#555}"
+	  ".colour-green th{background:#edf7ed}.colour-black th{background:#eee;color:#555}.colour-blue th{background:#e3f2fd}"
 	  "@media (max-width:600px){dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:6px}}" },
 	{ "static/portal.js", "text/javascript",
 	  "(function(){\n"
