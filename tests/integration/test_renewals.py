@@ -154,17 +154,17 @@ class World:
         return self.admin.items("/api/v1/opportunities" + query)
 
 
-def start_world(daemon, tmp_path, smtp, users=(), notify=True):
+def start_world(daemon, tmp_path, smtp, users=(), notify=True, args=()):
     """Demo store, a vendor admin (and `users`: (email, role, partner
-    external id)), renewd on the SMTP sink.  Returns (daemon, World,
-    {email: ApiClient})."""
+    external id)), renewd on the SMTP sink (and `args`, renewd's further
+    flags).  Returns (daemon, World, {email: ApiClient})."""
     data = tmp_path / "store"
     data.mkdir()
     demo_load(data)
     ids = {p["external_id"]: i + 1 for i, p in enumerate(DEMO_DATA["partners"])}  # the demo's partner ids
     token, uid = api_user(data, email="admin@x.example")
     made = {e: api_user(data, email=e, role=r, partner=str(ids[p]) if p else None) for e, r, p in users}
-    d = daemon(data=data, args=renewd_args(smtp.port))
+    d = daemon(data=data, args=renewd_args(smtp.port) + list(args))
     admin = ApiClient(d, token, uid)
     if notify:
         admin.ok("PATCH", "/api/v1/vendor", {"notify_email": NOTIFY})

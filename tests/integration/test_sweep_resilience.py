@@ -4,11 +4,12 @@ overview, /metrics, /healthz "degraded"), retried on every sweep after,
 and cleared once it is no longer failing, while the rest of the vendor's
 day proceeds.
 
-The failure is a real one: the customer of a published quote is merged
-into another customer (POST /api/v1/customers/{id}/merge moves the
-contracts, and the quote still names the customer that is gone), so the
-customer's reminder cannot be written.  Another customer's reminder the
-same day, and the rest of the days after, still happen.
+The failure is a real one: a partner's branding pack whose reminder
+template does not parse (an integrator's mistake), so the reminders of
+that partner's customer cannot be written.  Another customer's reminder
+the same day, and the rest of the days after, still happen.  (A customer
+merged away behind a quote used to be such a failure too; merges now
+re-point every record, test_merge_integrity.py.)
 """
 import datetime
 import re
@@ -53,25 +54,41 @@ def metric(d, name):
     return int(m.group(1))
 
 
-def make_contract(w, ext, customer, end, reseller="RES-GOLD"):
+def broken_pack(tmp_path):
+    """The plugin directory holding the broken branding pack, compiled."""
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    src = tmp_path / "broken.c"
+    src.write_text(BROKEN_PACK)
+    subprocess.run(["cc", "-shared", "-fPIC", "-O2", f"-I{REPO / 'include'}", "-o", str(plugins / "branding-broken.so"),
+                    str(src)], check=True, timeout=60)
+    return plugins
+
+
+def make_contract(w, ext, customer, end, reseller="RES-GOLD", reseller_id=None):
     tmpl = w.contract_by_ext["K-20002"]
     return w.admin.ok("POST", "/api/v1/contracts", {
         "external_id": ext, "customer_id": customer, "product_id": tmpl["product_id"],
-        "reseller_id": w.partner_by_ext[reseller]["id"], "quantity": 5,
+        "reseller_id": reseller_id or w.partner_by_ext[reseller]["id"], "quantity": 5,
         "start": (end - datetime.timedelta(days=365)).isoformat(), "end": end.isoformat()}, status=201)["id"]
 
 
 def test_one_failing_action_does_not_stop_the_day(daemon, tmp_path, smtp):
     users = [("cm@x.example", "channel-manager", None)]
-    d, w, u = start_world(daemon, tmp_path, smtp, users=users)
+    d, w, u = start_world(daemon, tmp_path, smtp, users=users, args=["--plugin-dir", str(broken_pack(tmp_path))])
     admin, t0 = w.admin, w.today
     assert d.get("/healthz").json()["status"] == "ok"
+    # a reseller of its own whose branding pack is broken, and one of the demo's
+    gold = w.partner_by_ext["RES-GOLD"]
+    res_sw = admin.ok("POST", "/api/v1/partners", {"external_id": "RES-SW", "name": "Sweep Resellers", "kind": "reseller",
+                                                   "tier": "gold", "parent_id": gold.get("parent_id") or None},
+                      status=201)["id"]
     # two customers, one contract each, ending the same day (a reminder each on end - 30)
     cust = {n: admin.ok("POST", "/api/v1/customers", {"external_id": f"C-SW-{n}", "name": f"Sweep {n} Ltd",
                                                        "email": f"{n}@sweep.example"}, status=201)["id"]
-            for n in ("gone", "kept", "survivor")}
+            for n in ("gone", "kept")}
     end = t0 + datetime.timedelta(days=45)
-    k_gone = make_contract(w, "K-SW-GONE", cust["gone"], end)
+    k_gone = make_contract(w, "K-SW-GONE", cust["gone"], end, reseller_id=res_sw)
     k_kept = make_contract(w, "K-SW-KEPT", cust["kept"], end)
     set_clock(admin, t0 + datetime.timedelta(days=1))
     opps = {o["contract_id"]: o for o in w.opportunities()}
@@ -79,8 +96,8 @@ def test_one_failing_action_does_not_stop_the_day(daemon, tmp_path, smtp):
     for o in (o_gone, o_kept):  # published now: the customers hear of it, and get the cadence's reminders
         admin.ok("POST", f"/api/v1/opportunities/{o['id']}/decision", {"publish": "vendor"}, status=200)
     smtp.wait_for(lambda m: m["ref"] == f"notice:{o_gone['id']}", what="the notice")
-    # the customer of one quote is merged away: its reminder can no longer be written
-    admin.ok("POST", f"/api/v1/customers/{cust['survivor']}/merge", {"from": [cust["gone"]]}, status=200)
+    # the reseller's pack is enabled: its customer's reminders can no longer be written
+    admin.ok("POST", "/api/v1/plugins/branding-broken/enablements", {"partner_id": res_sw, "config": {}}, status=201)
 
     # the reminder day and the next cadence point, in one move: each day's other actions happen
     r30 = end - datetime.timedelta(days=30)
@@ -101,7 +118,7 @@ def test_one_failing_action_does_not_stop_the_day(daemon, tmp_path, smtp):
     f30 = items[f"reminder:30:{o_gone['id']}"]
     assert f30["kind"] == "reminder" and f30["record"] == {"type": "opportunity", "id": o_gone["id"]}, f30
     assert f30["days_before"] == 30 and f30["day"] == r30.isoformat(), f30
-    assert "not found" in f30["error"] and f"customer {cust['gone']}" in f30["error"], f30
+    assert "template email/reminder.txt" in f30["error"] and "never closed" in f30["error"], f30
     assert f30["attempts"] >= 1 and f30["first_at"] and f30["last_at"], f30
     assert f"reminder:14:{o_gone['id']}" in items, items
     # shown for attention: /healthz, /metrics, the console overview
@@ -110,7 +127,7 @@ def test_one_failing_action_does_not_stop_the_day(daemon, tmp_path, smtp):
     hz = h.json()
     assert hz["status"] == "degraded" and hz["sweep"] == {"failing_actions": 2, "vendors": 1}, hz
     assert "2 renewal action(s)" in hz["reasons"][0], hz
-    assert "customer" not in hz["reasons"][0]  # counts only, for anyone who asks
+    assert "template" not in hz["reasons"][0]  # counts only, for anyone who asks
     assert metric(d, "renewd_sweep_failures") == 2 and metric(d, "renewd_sweep_failing_vendors") == 1
     # the API is the vendor admins'
     assert_json_error(u["cm@x.example"].call("GET", "/api/v1/sweep/failures"), 403, "forbidden")
@@ -146,12 +163,7 @@ def test_failures_are_durable_and_clear_when_the_action_succeeds(daemon, tmp_pat
     (/healthz degraded from the first sweep, the console overview lists
     it to the admin); once the pack is disabled the next sweep's retry
     sends the reminder, as of its day, and clears the record."""
-    plugins = tmp_path / "plugins"
-    plugins.mkdir()
-    src = tmp_path / "broken.c"
-    src.write_text(BROKEN_PACK)
-    subprocess.run(["cc", "-shared", "-fPIC", "-O2", f"-I{REPO / 'include'}", "-o", str(plugins / "branding-broken.so"),
-                    str(src)], check=True, timeout=60)
+    plugins = broken_pack(tmp_path)
     data = tmp_path / "store"
     data.mkdir()
     demo_load(data)
