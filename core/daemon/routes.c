@@ -24,6 +24,7 @@ const struct rd_route rd_routes[] = {
 	{ RD_POST, "/portal/order", rd_page_portal_order },
 	{ RD_POST, "/portal/request", rd_page_portal_request },
 	{ RD_GET, "/partner", rd_page_partner },
+	{ RD_GET, "/partner/opportunities/{id}", rd_page_partner_opportunity },
 	{ RD_POST, "/partner/opportunities/{id}/decision", rd_page_partner_decide },
 	{ RD_GET, "/partner/contracts", rd_page_partner_contracts },
 	{ RD_GET, "/partner/customers", rd_page_partner_customers },

@@ -22,6 +22,13 @@
 
 #define LINK_DAYS_AFTER_END 60 /* a customer's link stays valid this long past the contract's end */
 
+/* The base of the links in the channel's messages (partners, sales
+ * people): the vendor's portal_url, else the daemon's own address. */
+static const char *link_base(const struct sweep *s)
+{
+	return s->v.portal_url[0] ? s->v.portal_url : s->r->base_url;
+}
+
 static json_t *date_json(rd_date d)
 {
 	char s[11];
@@ -161,8 +168,10 @@ static int opp_context(struct sweep *s, const struct rd_opportunity *o, bool cha
 	for (int i = 0; channel && i < 2; i++)
 		if (!rd_quote_share_text(o->lines, o->n_lines, modes[i], o->currency, outs[i], 80))
 			snprintf(outs[i], 80, "to be confirmed");
+	/* The partner portal's page of the opportunity (the decision, the
+	 * quote): what every partner message about it links to. */
 	char decision_url[700];
-	snprintf(decision_url, sizeof decision_url, "%s/partner/opportunities/%llu", s->r->base_url,
+	snprintf(decision_url, sizeof decision_url, "%s/partner/opportunities/%llu", link_base(s),
 		 (unsigned long long)o->id);
 	*out = json_pack("{s:{s:s}, s:{s:s, s:s, s:s}, s:o, s:{s:s}, s:{s:s, s:s}, s:{s:o, s:I}, "
 			 "s:{s:s, s:s, s:s, s:s, s:s, s:o, s:o}, s:s, s:b, s:b}",
@@ -203,12 +212,20 @@ int rd_notify_pullback(struct sweep *s, const struct rd_opportunity *o, uint8_t 
 		return rc;
 	json_object_set_new(ctx, "mode_text", json_string(mode == RD_PUBLISH_PARTNER ? "the partner sells (publish-partner)"
 										       : "the vendor's renewals team sells (publish-vendor)"));
-	/* Everyone concerned: the reseller, the distributor, the vendor's team. */
+	/* The vendor's team opens it in the sales view (the partner portal's
+	 * page sends the vendor's people there too). */
+	char sales_url[700];
+	snprintf(sales_url, sizeof sales_url, "%s/sales/opportunities/%llu", link_base(s), (unsigned long long)o->id);
+	json_object_set_new(ctx, "sales_url", json_string(sales_url));
+	/* Everyone concerned: the reseller, the distributor (each with the
+	 * partner portal's page of it), the vendor's team (the sales view). */
+	json_object_set_new(ctx, "partner_copy", json_true());
 	rc = rd_queue_message(s, "pullback", res.email, ctx, o->id, res.id, c.id);
 	struct rd_partner dist;
 	if (rc == 0 && o->distributor_id &&
 	    rd_entity_get(s->t, s->d->partners, &rd_entity_partner, s->v.id, o->distributor_id, &dist) == 0)
 		rc = rd_queue_message(s, "pullback", dist.email, ctx, o->id, dist.id, c.id);
+	json_object_set_new(ctx, "partner_copy", json_false());
 	if (rc == 0)
 		rc = rd_queue_message(s, "pullback", s->v.notify_email, ctx, o->id, 0, c.id);
 	json_decref(ctx);
@@ -349,9 +366,11 @@ static void digest_add(struct sweep *s, json_t *by_partner, const struct rd_oppo
 	if (rd_entity_get(s->t, s->d->customers, &rd_entity_customer, s->v.id, o->customer_id, &c) < 0 ||
 	    rd_entity_get(s->t, s->d->products, &rd_entity_product, s->v.id, o->product_id, &p) < 0)
 		return;
-	json_t *entry = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s}", "number", o->number, "customer", c.name, "product",
+	char url[700];
+	snprintf(url, sizeof url, "%s/partner/opportunities/%llu", link_base(s), (unsigned long long)o->id);
+	json_t *entry = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:s}", "number", o->number, "customer", c.name, "product",
 				  p.name, "end", date_json(o->contract_end), "decide_by", date_json(o->decision_by), "state",
-				  states[o->state < 8 ? o->state : 0]);
+				  states[o->state < 8 ? o->state : 0], "url", url);
 	uint64_t who[2] = { o->reseller_id, o->distributor_id };
 	for (int k = 0; k < 2; k++) {
 		if (!who[k])
@@ -440,6 +459,9 @@ int rd_digests(struct sweep *s)
 					(json_int_t)(json_array_size(json_object_get(g, "pending")) +
 						     json_array_size(json_object_get(g, "ending"))) +
 						more_pending + more_ending);
+		char portal[700];
+		snprintf(portal, sizeof portal, "%s/partner", link_base(s));
+		json_object_set_new(ctx, "portal_url", json_string(portal));
 		if (more_pending) /* only when there are more: 0 would still open a Mustache section */
 			json_object_set_new(ctx, "more_pending", json_integer(more_pending));
 		if (more_ending)

@@ -64,6 +64,7 @@ int rd_page_portal_request(struct rd_req *req);
 int rd_page_portal_order(struct rd_req *req);
 int rd_page_partner(struct rd_req *req);
 int rd_page_partner_decide(struct rd_req *req);
+int rd_page_partner_opportunity(struct rd_req *req);
 int rd_page_static(struct rd_req *req);
 int rd_page_static_pack(struct rd_req *req);
 

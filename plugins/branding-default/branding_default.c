@@ -79,11 +79,14 @@ static const struct asset assets[] = {
 	{ "email/pullback.subject", "text/plain", "Decision window passed for {{{quote.number}}}: {{{mode_text}}}" },
 	{ "email/pullback.txt", "text/plain",
 	  "The decision window for {{{quote.number}}} ({{{customer.name}}}, {{{product.name}}}) closed on {{{quote.decision_by}}} "
-	  "without a decision.\n{{{vendor.name}}}'s default applies: {{{mode_text}}}.\n" TEXT_FOOT },
+	  "without a decision.\n{{{vendor.name}}}'s default applies: {{{mode_text}}}.\n"
+	  "{{#partner_copy}}The quote: {{{decision_url}}}\n{{/partner_copy}}{{^partner_copy}}The sales view: {{{sales_url}}}\n"
+	  "{{/partner_copy}}" TEXT_FOOT },
 	{ "email/pullback.html", "text/html",
 	  HTML_HEAD "<p>The decision window for <strong>{{quote.number}}</strong> ({{customer.name}}, {{product.name}}) "
 		    "closed on {{quote.decision_by}} without a decision.</p><p>{{vendor.name}}'s default applies: "
-		    "{{mode_text}}.</p>" HTML_FOOT },
+		    "{{mode_text}}.</p>{{#partner_copy}}<p><a href=\"{{decision_url}}\">See the quote</a></p>{{/partner_copy}}"
+		    "{{^partner_copy}}<p><a href=\"{{sales_url}}\">Open the sales view</a></p>{{/partner_copy}}" HTML_FOOT },
 
 	{ "email/customer_notice.subject", "text/plain", "Time to renew {{{product.name}}}: quote {{{quote.number}}}" },
 	{ "email/customer_notice.txt", "text/plain",
@@ -123,17 +126,19 @@ static const struct asset assets[] = {
 	{ "email/digest.txt", "text/plain",
 	  "Hello {{{partner.name}}},\n\n"
 	  "Awaiting your decision:\n{{#pending}}  {{{number}}}  {{{customer}}}  {{{product}}}  ends {{{end}}}  decide by {{{decide_by}}}\n"
-	  "{{/pending}}{{^pending}}  nothing\n{{/pending}}{{#more_pending}}  and {{{more_pending}}} more: see the partner "
+	  "    {{{url}}}\n{{/pending}}{{^pending}}  nothing\n{{/pending}}{{#more_pending}}  and {{{more_pending}}} more: see the partner "
 	  "portal\n{{/more_pending}}\nEnding in the next 30 days:\n"
-	  "{{#ending}}  {{{number}}}  {{{customer}}}  {{{product}}}  ends {{{end}}}  ({{{state}}})\n{{/ending}}{{^ending}}  nothing\n"
-	  "{{/ending}}{{#more_ending}}  and {{{more_ending}}} more: see the partner portal\n{{/more_ending}}" TEXT_FOOT },
+	  "{{#ending}}  {{{number}}}  {{{customer}}}  {{{product}}}  ends {{{end}}}  ({{{state}}})\n    {{{url}}}\n{{/ending}}"
+	  "{{^ending}}  nothing\n{{/ending}}{{#more_ending}}  and {{{more_ending}}} more: see the partner portal\n{{/more_ending}}"
+	  "\nAll your opportunities: {{{portal_url}}}\n" TEXT_FOOT },
 	{ "email/digest.html", "text/html",
-	  HTML_HEAD "<p>Hello {{partner.name}},</p><h3>Awaiting your decision</h3><ul>{{#pending}}<li>{{number}} "
-		    "{{customer}}, {{product}}: ends {{end}}, decide by {{decide_by}}</li>{{/pending}}{{^pending}}<li>nothing"
-		    "</li>{{/pending}}{{#more_pending}}<li>and {{more_pending}} more: see the partner portal</li>{{/more_pending}}</ul>"
-		    "<h3>Ending in the next 30 days</h3><ul>{{#ending}}<li>{{number}} {{customer}}, "
-		    "{{product}}: ends {{end}} ({{state}})</li>{{/ending}}{{^ending}}<li>nothing</li>{{/ending}}{{#more_ending}}<li>and {{more_ending}} more: see the "
-		    "partner portal</li>{{/more_ending}}</ul>" HTML_FOOT },
+	  HTML_HEAD "<p>Hello {{partner.name}},</p><h3>Awaiting your decision</h3><ul>{{#pending}}<li><a href=\"{{url}}\">"
+		    "{{number}}</a> {{customer}}, {{product}}: ends {{end}}, decide by {{decide_by}}</li>{{/pending}}{{^pending}}"
+		    "<li>nothing</li>{{/pending}}{{#more_pending}}<li>and {{more_pending}} more: see the partner portal</li>"
+		    "{{/more_pending}}</ul><h3>Ending in the next 30 days</h3><ul>{{#ending}}<li><a href=\"{{url}}\">{{number}}</a> "
+		    "{{customer}}, {{product}}: ends {{end}} ({{state}})</li>{{/ending}}{{^ending}}<li>nothing</li>{{/ending}}"
+		    "{{#more_ending}}<li>and {{more_ending}} more: see the partner portal</li>{{/more_ending}}</ul>"
+		    "<p><a href=\"{{portal_url}}\">All your opportunities in the partner portal</a></p>" HTML_FOOT },
 
 	{ "email/payment_reminder.subject", "text/plain",
 	  "{{#overdue}}Overdue: {{/overdue}}order {{{order.number}}}, {{{order.total}}} {{#overdue}}was{{/overdue}}{{^overdue}}is{{/overdue}} "
@@ -274,6 +279,20 @@ static const struct asset assets[] = {
 	  "<th scope=\"col\">State</th></tr></thead><tbody>{{#quotes}}<tr><td><a href=\"/sales/opportunities/{{id}}\">{{number}}</a></td><td>{{customer}}</td><td>{{end}}</td>"
 	  "<td>{{state}}</td></tr>{{/quotes}}</tbody></table>"
 	  "<h2>Tasks</h2>{{^tasks}}<p>No open tasks.</p>{{/tasks}}<ul>{{#tasks}}<li>{{kind}}: {{message}}</li>{{/tasks}}</ul>" },
+	{ "page/partner_opportunity.html", "text/html",
+	  CONSOLE_NAV "<p>{{customer}}: {{product}}, {{quantity}} seats, ends {{end}}. Reseller {{reseller}}.</p>"
+	  "<p>State: <strong id=\"state\">{{state}}</strong>. List {{list}}.</p>"
+	  "{{#pending}}<h2>Who sells</h2><p>Decide by {{decide_by}}. You sell: you keep {{partner_margin}}. {{vendor_name}} "
+	  "sells: you earn {{vendor_margin}}.</p>{{#may_decide}}<form method=\"post\" action=\"/partner/opportunities/{{id}}"
+	  "/decision\">" CSRF "<button type=\"submit\" name=\"publish\" value=\"partner\">We sell it</button> "
+	  "<button type=\"submit\" name=\"publish\" value=\"vendor\">{{vendor_name}} sells it</button></form>{{/may_decide}}"
+	  "{{/pending}}<h2>The quote</h2>" TABLE("Quote lines") "<thead><tr><th scope=\"col\">Line</th><th scope=\"col\">"
+	  "Seats</th><th scope=\"col\">Price</th></tr></thead><tbody>{{#lines}}<tr><th scope=\"row\">{{description}}"
+	  "{{#optional}} ({{kind_text}}, optional){{/optional}}</th><td>{{quantity}}</td><td>{{price}}</td></tr>{{/lines}}"
+	  "</tbody>" TABLE_END "{{#total}}<p>Total <strong id=\"total\">{{total}}</strong></p>{{/total}}"
+	  "<p><a href=\"/sales/opportunities/{{id}}\">Open the sales view</a> &middot; <a href=\"/partner\">All your "
+	  "opportunities</a></p><h2>Tasks</h2>{{^tasks}}<p>No tasks.</p>{{/tasks}}<ul>{{#tasks}}<li>{{kind}}: {{message}}"
+	  "{{#done}} (done){{/done}}</li>{{/tasks}}</ul>" },
 	/* ---- the vendor console (core/web/console.c) ---- */
 	{ "page/vendor.html", "text/html",
 	  CONSOLE_NAV "<p>Signed in as {{role}}.</p>"
