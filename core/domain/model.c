@@ -282,6 +282,9 @@ static const struct rd_field task_fields[] = {
 	F(6, RD_F_STR, struct rd_task, message, "message"),
 	F(7, RD_F_U32, struct rd_task, done, "done"),
 	FF(8, RD_F_TIME, struct rd_task, created_at, "created_at", RO),
+	F(9, RD_F_U64, struct rd_task, assigned_to, "assigned_to"),
+	FF(10, RD_F_TIME, struct rd_task, done_at, "done_at", RO),
+	FF(11, RD_F_U64, struct rd_task, done_by, "done_by", RO),
 };
 
 static const struct rd_field link_fields[] = {

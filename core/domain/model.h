@@ -340,6 +340,8 @@ struct rd_task {
 	char message[2048];
 	uint8_t done;
 	uint64_t created_at;
+	uint64_t assigned_to;     /* the user who handles it; 0: nobody yet (core/services/tasks.c) */
+	uint64_t done_at, done_by; /* when and by whom it was closed */
 };
 
 /* A customer's secure link: tenant 0, found by the hash of its token. */

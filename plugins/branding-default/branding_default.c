@@ -52,6 +52,28 @@
 	"<select id=\"" name "\" name=\"" name "\">{{#choices}}<option value=\"{{value}}\"{{#selected}} selected"      \
 	"{{/selected}}>{{label}}</option>{{/choices}}</select> <button type=\"submit\">Show</button></form>"
 
+/* The tasks inbox of the console and of the partner portal (core/web/console_tasks.c). */
+#define TASKS_BODY                                                                                                \
+	FILTER("{{base}}", "state", "Show")                                                                          \
+	"{{#no_address}}<p class=\"error\" role=\"alert\">No renewals address is set: customer requests for the "   \
+	"vendor's team are only listed here. Set <code>notify_email</code> (PATCH /api/v1/vendor).</p>{{/no_address}}"  \
+	"{{#error}}<div class=\"error\" role=\"alert\"><p>{{error}}</p></div>{{/error}}"                              \
+	"<p><span id=\"task-count\">{{count}}</span> task(s){{#more}}, the newest 200 shown{{/more}}.</p>"             \
+	"{{^tasks}}<p>No tasks.</p>{{/tasks}}<ul class=\"cards\">{{#tasks}}<li id=\"task-{{id}}\"><h3>{{customer}}: "   \
+	"{{kind}}</h3><p>For {{for}}, {{at}}. Quote {{#partner}}<a href=\"/partner/opportunities/{{opportunity_id}}\">" \
+	"{{/partner}}{{^partner}}<a href=\"/sales/opportunities/{{opportunity_id}}\">{{/partner}}{{number}}</a>.</p>" \
+	"{{#message}}<blockquote>{{message}}</blockquote>{{/message}}<p>{{#done}}Closed.{{/done}}{{^done}}Open.{{/done}} " \
+	"Assigned to: <span class=\"assignee\">{{#assignee}}{{assignee}}{{/assignee}}{{^assignee}}nobody{{/assignee}}"  \
+	"</span></p>{{#may_change}}{{^done}}<form method=\"post\" action=\"{{base}}/{{id}}\"><input type=\"hidden\" " \
+	"name=\"csrf\" value=\"{{csrf}}\"><input type=\"hidden\" name=\"action\" value=\"assign\"><label for=\""   \
+	"assign-{{id}}\">Assign to</label> <select id=\"assign-{{id}}\" name=\"assigned_to\"><option value=\"\">"   \
+	"nobody</option>{{#choices}}<option value=\"{{id}}\"{{#selected}} selected{{/selected}}>{{email}}</option>"    \
+	"{{/choices}}</select> <button type=\"submit\">Assign</button></form><form method=\"post\" action=\"{{base}}/" \
+	"{{id}}\"><input type=\"hidden\" name=\"csrf\" value=\"{{csrf}}\"><button type=\"submit\" name=\"action\" " \
+	"value=\"close\">Close</button></form>{{/done}}{{#done}}<form method=\"post\" action=\"{{base}}/{{id}}\">"     \
+	"<input type=\"hidden\" name=\"csrf\" value=\"{{csrf}}\"><button type=\"submit\" name=\"action\" "         \
+	"value=\"reopen\">Reopen</button></form>{{/done}}{{/may_change}}</li>{{/tasks}}</ul>"
+
 struct asset {
 	const char *name, *type, *data;
 };
@@ -293,6 +315,8 @@ static const struct asset assets[] = {
 	  "<p><a href=\"/sales/opportunities/{{id}}\">Open the sales view</a> &middot; <a href=\"/partner\">All your "
 	  "opportunities</a></p><h2>Tasks</h2>{{^tasks}}<p>No tasks.</p>{{/tasks}}<ul>{{#tasks}}<li>{{kind}}: {{message}}"
 	  "{{#done}} (done){{/done}}</li>{{/tasks}}</ul>" },
+	{ "page/partner_tasks.html", "text/html", CONSOLE_NAV TASKS_BODY },
+	{ "page/vendor_tasks.html", "text/html", CONSOLE_NAV TASKS_BODY },
 	/* ---- the vendor console (core/web/console.c) ---- */
 	{ "page/vendor.html", "text/html",
 	  CONSOLE_NAV "<p>Signed in as {{role}}.</p>"
