@@ -23,10 +23,10 @@
 #define LINK_DAYS_AFTER_END 60 /* a customer's link stays valid this long past the contract's end */
 
 /* The base of the links in the channel's messages (partners, sales
- * people): the vendor's portal_url, else the daemon's own address. */
+ * people): renewd's public address (public_url), as for the customers'. */
 static const char *link_base(const struct sweep *s)
 {
-	return s->v.portal_url[0] ? s->v.portal_url : s->r->base_url;
+	return s->r->base_url;
 }
 
 static json_t *date_json(rd_date d)
@@ -247,6 +247,39 @@ static int make_link(struct sweep *s, const struct rd_opportunity *o, char *url,
 	return rc;
 }
 
+/* The sales notice: when the customer notice goes out, the sales person
+ * in whose name the quote is published hears of it, with a link to the
+ * opportunity's sales view (the customer's contracts and quote, and the
+ * status and pricing to amend).  Publish-partner: the reseller's sales
+ * contact (its sales_user_id), else the reseller's address; publish-vendor:
+ * the vendor's sales person (its sales_user_id), else its renewals
+ * address. */
+static int notify_sales(struct sweep *s, const struct rd_opportunity *o)
+{
+	json_t *ctx;
+	struct rd_partner res;
+	struct rd_customer c;
+	int rc = opp_context(s, o, true, &ctx, &res, &c);
+	if (rc < 0)
+		return rc;
+	bool partner = o->publish == RD_PUBLISH_PARTNER;
+	uint64_t uid = partner ? res.sales_user_id : s->v.sales_user_id;
+	const char *to = partner ? res.email : s->v.notify_email;
+	struct rd_user u;
+	if (uid && rd_entity_get(s->t, s->d->users, &rd_entity_user, s->v.id, uid, &u) == 0 && !u.disabled &&
+	    u.partner_id == (partner ? res.id : 0))
+		to = u.email;
+	char url[700];
+	snprintf(url, sizeof url, "%s/sales/opportunities/%llu", link_base(s), (unsigned long long)o->id);
+	json_object_set_new(ctx, "sales_url", json_string(url));
+	json_object_set_new(ctx, "seller", json_string(partner ? res.name : s->v.name));
+	json_object_set_new(json_object_get(ctx, "customer"), "email", json_string(c.email));
+	json_object_set_new(json_object_get(ctx, "customer"), "phone", json_string(c.phone));
+	rc = rd_queue_message(s, "sales_notice", to, ctx, o->id, partner ? res.id : 0, c.id);
+	json_decref(ctx);
+	return rc;
+}
+
 int rd_notify_customer(struct sweep *s, const struct rd_opportunity *o, const char *kind, int days_left)
 {
 	json_t *ctx;
@@ -270,6 +303,8 @@ int rd_notify_customer(struct sweep *s, const struct rd_opportunity *o, const ch
 	json_object_set_new(ctx, "days_overdue", json_integer(-days_left));
 	rc = rd_queue_message(s, kind, c.email, ctx, o->id, res.id, c.id);
 	json_decref(ctx);
+	if (rc == 0 && !strcmp(kind, "customer_notice"))
+		rc = notify_sales(s, o);
 	return rc;
 }
 

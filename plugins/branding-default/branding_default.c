@@ -110,6 +110,23 @@ static const struct asset assets[] = {
 		    "{{mode_text}}.</p>{{#partner_copy}}<p><a href=\"{{decision_url}}\">See the quote</a></p>{{/partner_copy}}"
 		    "{{^partner_copy}}<p><a href=\"{{sales_url}}\">Open the sales view</a></p>{{/partner_copy}}" HTML_FOOT },
 
+	{ "email/sales_notice.subject", "text/plain",
+	  "Published: {{{quote.number}}} for {{{customer.name}}} ({{{product.name}}}), sold by {{{seller}}}" },
+	{ "email/sales_notice.txt", "text/plain",
+	  "{{{customer.name}}} has been sent renewal quote {{{quote.number}}} in {{{seller}}}'s name: {{{product.name}}}, "
+	  "{{{contract.quantity}}} seats, ending {{{contract.end}}}, {{{quote.list}}} at list, valid until "
+	  "{{{quote.valid_until}}}.\n{{#customer.email}}Customer e-mail: {{{customer.email}}}\n{{/customer.email}}"
+	  "{{#customer.phone}}Customer phone: {{{customer.phone}}}\n{{/customer.phone}}\n"
+	  "The customer's contracts and quote as they see them, with the status and pricing to amend: {{{sales_url}}}\n"
+	  TEXT_FOOT },
+	{ "email/sales_notice.html", "text/html",
+	  HTML_HEAD "<p>{{customer.name}} has been sent renewal quote <strong>{{quote.number}}</strong> in {{seller}}'s "
+		    "name: {{product.name}}, {{contract.quantity}} seats, ending {{contract.end}}, {{quote.list}} at list, "
+		    "valid until {{quote.valid_until}}.</p><p>{{#customer.email}}Customer e-mail: {{customer.email}}<br>"
+		    "{{/customer.email}}{{#customer.phone}}Customer phone: {{customer.phone}}{{/customer.phone}}</p>"
+		    "<p><a href=\"{{sales_url}}\">Open the sales view</a>: the customer's contracts and quote as they see "
+		    "them, with the status and pricing to amend.</p>" HTML_FOOT },
+
 	{ "email/customer_notice.subject", "text/plain", "Time to renew {{{product.name}}}: quote {{{quote.number}}}" },
 	{ "email/customer_notice.txt", "text/plain",
 	  "Dear {{{customer.name}}},\n\nyour {{{product.name}}} ({{{contract.quantity}}} seats) ends on {{{contract.end}}}.\n"

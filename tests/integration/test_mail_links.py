@@ -3,7 +3,8 @@ the partner portal in core/web/pages.c).
 
 renewd runs on the demo store with the test clock and delivers by SMTP to
 an in-process server (test_renewals.SmtpSink).  For the quote notice, the
-weekly digest and the pullback, every link in the message is followed:
+weekly digest, the pullback and the sales notice, every link in the message
+is followed:
 
 * signed in as a user of the partner the message went to: 200, a page about
   that quote (the decision and the quote for the opportunity pages);
@@ -23,10 +24,15 @@ GOLD_MAIL = "team@harbour.example"      # RES-GOLD's address in the demo
 DIST_MAIL = "renewals@northwind.example"  # DIST-NW's
 
 
+def make_user(w, email, role, ext=None):
+    body = {"email": email, "name": email.split("@")[0], "role": role, "password": PASSWORD}
+    if ext:
+        body["partner_id"] = w.partner_by_ext[ext]["id"]
+    return w.admin.ok("POST", "/api/v1/users", body)["id"]
+
+
 def make_partner_user(w, email, ext):
-    r = w.admin.ok("POST", "/api/v1/users", {"email": email, "name": email.split("@")[0], "role": "partner-admin",
-                                              "partner_id": w.partner_by_ext[ext]["id"], "password": PASSWORD})
-    return r["id"]
+    return make_user(w, email, "partner-admin", ext)
 
 
 def links(msg):
@@ -126,3 +132,48 @@ def other_channel(d, w):
     w.admin.ok("POST", "/api/v1/users", {"email": "se-admin@south.example", "name": "se", "role": "partner-admin",
                                           "partner_id": dse["id"], "password": PASSWORD})
     return login(d, "se-admin@south.example")
+
+
+def test_sales_notice_goes_to_the_seller_with_a_sales_view_link(daemon, tmp_path, smtp):
+    """When the customer notice goes out, the sales person it is published
+    in the name of is told, with a link to the sales view: the reseller's
+    sales contact in publish-partner mode, the vendor's sales person in
+    publish-vendor mode."""
+    d, w, _ = start_world(daemon, tmp_path, smtp)
+    gold_sales = make_user(w, "gold-sales@harbour.example", "partner-sales", "RES-GOLD")
+    vsales = make_user(w, "vsales@sentinel.example", "vendor-sales")
+    make_partner_user(w, "plat-admin@bluefin.example", "RES-PLAT")
+    gold_id = w.partner_by_ext["RES-GOLD"]["id"]
+    # Who the sales person may be: one of the partner's people, one of the vendor's.
+    r = w.admin.call("PATCH", f"/api/v1/partners/{gold_id}", {"sales_user_id": vsales})
+    assert r.status == 400 and r.json()["error"]["field"] == "sales_user_id", r
+    r = w.admin.call("PATCH", "/api/v1/vendor", {"sales_user_id": gold_sales})
+    assert r.status == 400 and r.json()["error"]["field"] == "sales_user_id", r
+    assert w.admin.ok("PATCH", f"/api/v1/partners/{gold_id}", {"sales_user_id": gold_sales})["sales_user_id"] == gold_sales
+    assert w.admin.ok("PATCH", "/api/v1/vendor", {"sales_user_id": vsales})["sales_user_id"] == vsales
+    wait_outbox_drained(w.admin, smtp)
+    assert not [m for m in smtp.received() if m["kind"] == "sales_notice"]  # nothing published yet
+
+    opps = [o for o in w.opportunities() if o["reseller_id"] == gold_id and o["state"] == "pending_decision"
+            and w.customers[o["customer_id"]]["email"]]
+    assert len(opps) >= 2, opps
+    mine, theirs = opps[0], opps[1]
+    w.admin.ok("POST", f"/api/v1/opportunities/{mine['id']}/decision", {"publish": "partner"})
+    w.admin.ok("POST", f"/api/v1/opportunities/{theirs['id']}/decision", {"publish": "vendor"})
+    wait_outbox_drained(w.admin, smtp)
+    anon, plat = Browser(d), login(d, "plat-admin@bluefin.example")
+    for o, seller, email in ((mine, "Harbour Networks", "gold-sales@harbour.example"),
+                             (theirs, "Sentinel Web Security", "vsales@sentinel.example")):
+        ref = f"notice:{o['id']}"
+        sent = [m for m in smtp.received() if m["ref"] == ref]
+        assert {m["kind"] for m in sent} == {"customer_notice", "sales_notice"}, sent
+        notice = [m for m in sent if m["kind"] == "sales_notice"]
+        assert len(notice) == 1 and notice[0]["rcpt"] == [email], notice
+        assert o["number"] in notice[0]["text"] and seller in notice[0]["text"], notice[0]["text"]
+        paths = links(notice[0])
+        assert paths == [f"/sales/opportunities/{o['id']}"], paths
+        page = login(d, email).get(paths[0]).text
+        assert o["number"] in page and 'name="discount_bp"' in page, page  # the view, with the flags to amend
+        r = anon.request("GET", paths[0])
+        assert r.status == 303 and r.headers["location"].endswith("/login"), r
+        plat.get(paths[0], status=404)
