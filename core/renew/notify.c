@@ -346,6 +346,10 @@ int rd_notify_task(struct sweep *s, const struct rd_task *task, const char *to)
 					     "replied to the sales centre" };
 	json_object_set_new(ctx, "task_text", json_string(task->kind <= 3 ? texts[task->kind] : "asks for help"));
 	json_object_set_new(ctx, "message", json_string(task->message));
+	/* Where the task is: the partner's tasks inbox, or the console's. */
+	char url[700];
+	snprintf(url, sizeof url, "%s%s", link_base(s), task->partner_id ? "/partner/tasks" : "/vendor/tasks");
+	json_object_set_new(ctx, "tasks_url", json_string(url));
 	rc = rd_queue_message(s, "task", to, ctx, o.id, task->partner_id, c.id);
 	json_decref(ctx);
 	return rc;

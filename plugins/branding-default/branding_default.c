@@ -197,10 +197,12 @@ static const struct asset assets[] = {
 	{ "email/task.subject", "text/plain", "{{{customer.name}}} asks: {{{task_text}}} ({{{quote.number}}})" },
 	{ "email/task.txt", "text/plain",
 	  "{{{customer.name}}} {{{task_text}}} about quote {{{quote.number}}} ({{{product.name}}}, ends {{{contract.end}}}).\n"
-	  "{{#message}}Their message:\n{{{message}}}\n{{/message}}" TEXT_FOOT },
+	  "{{#message}}Their message:\n{{{message}}}\n{{/message}}\nAssign and close it in your tasks inbox: {{{tasks_url}}}\n"
+	  TEXT_FOOT },
 	{ "email/task.html", "text/html",
 	  HTML_HEAD "<p>{{customer.name}} {{task_text}} about quote <strong>{{quote.number}}</strong> ({{product.name}}, "
-		    "ends {{contract.end}}).</p>{{#message}}<blockquote>{{message}}</blockquote>{{/message}}" HTML_FOOT },
+		    "ends {{contract.end}}).</p>{{#message}}<blockquote>{{message}}</blockquote>{{/message}}"
+		    "<p><a href=\"{{tasks_url}}\">Assign and close it in your tasks inbox</a></p>" HTML_FOOT },
 
 	{ "email/statement.subject", "text/plain", "Commission statement {{{statement.number}}} for {{{statement.month}}}" },
 	{ "email/statement.txt", "text/plain",

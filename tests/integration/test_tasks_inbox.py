@@ -24,6 +24,11 @@ from test_pages_console import PASSWORD, Browser, text
 from test_renewals import NOTIFY, smtp, start_world, wait_outbox_drained  # noqa: F401  (smtp: the fixture)
 
 LINK_RE = re.compile(r"https?://[^\s<>\"]+/c/([A-Za-z0-9_-]+)")
+URL_RE = re.compile(r"https?://[^\s<>\"]+")
+
+
+def path(url):
+    return urllib.parse.urlsplit(url).path
 
 
 def user(w, email, role, ext=None):
@@ -86,8 +91,12 @@ def test_customer_requests_reach_the_vendor_team_and_the_reseller(daemon, tmp_pa
         assert o["number"] in got[0]["text"]
     # The reseller's: e-mailed to it.
     ask_reseller = action(d, token, "contact_reseller", "Harbour please")
-    smtp.wait_for(lambda m: m["kind"] == "task" and "team@harbour.example" in m["rcpt"] and "Harbour please" in m["text"],
-                  what="the reseller's task mail")
+    to_reseller = smtp.wait_for(lambda m: m["kind"] == "task" and "team@harbour.example" in m["rcpt"]
+                                and "Harbour please" in m["text"], what="the reseller's task mail")
+    # Each mail links to the inbox that lists it.
+    to_team = [m for m in smtp.received() if m["kind"] == "task" and NOTIFY in m["rcpt"]]
+    assert {path(u) for m in to_team for u in URL_RE.findall(m["text"])} == {"/vendor/tasks"}, to_team
+    assert [path(u) for u in URL_RE.findall(to_reseller[0]["text"])] == ["/partner/tasks"], to_reseller
 
     # The console's inbox lists them all; assign the reply to a vendor sales user, then close it.
     boss = login(d, "boss@sentinel.example")
