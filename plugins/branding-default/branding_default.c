@@ -310,7 +310,7 @@ static const struct asset assets[] = {
 	{ "page/partner.html", "text/html",
 	  CONSOLE_NAV "<p>Signed in as {{user}} for {{partner_name}}.</p>"
 	  "<h2>Awaiting your decision</h2>{{^pending}}<p>Nothing awaits a decision.</p>{{/pending}}"
-	  "<ul class=\"cards\">{{#pending}}<li><h3>{{number}}: {{customer}}</h3><p>{{product}}, {{quantity}} seats, ends {{end}}. "
+	  "<ul class=\"cards\">{{#pending}}<li><h3><a href=\"/partner/opportunities/{{id}}\">{{number}}</a>: {{customer}}</h3><p>{{product}}, {{quantity}} seats, ends {{end}}. "
 	  "List {{list}}. Decide by {{decide_by}}.</p><p>You sell: you keep {{partner_margin}}. {{vendor_name}} sells: you earn "
 	  "{{vendor_margin}}.</p>"
 	  "<form method=\"post\" action=\"/partner/opportunities/{{id}}/decision\"><input type=\"hidden\" name=\"csrf\" "

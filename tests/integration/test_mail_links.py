@@ -123,6 +123,10 @@ def test_every_link_in_partner_mail_works_for_that_partner(daemon, tmp_path, smt
         for path in links(m):
             assert path.startswith("/sales/opportunities/"), path
             admin.get(path, status=200)
+    # The vendor's people following a partner's link land on the sales view.
+    oid = next(iter(gold_opps))
+    r = admin.request("GET", f"/partner/opportunities/{oid}")
+    assert r.status == 303 and r.headers["location"].endswith(f"/sales/opportunities/{oid}"), r
 
 
 def other_channel(d, w):
