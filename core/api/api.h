@@ -7,22 +7,6 @@
 
 #include "edge/call.h"
 
-/* The create/update rules of a resource, for the importer: fills defaults,
- * checks references and cross-field rules.  0, or RD_EINVAL with the field
- * and reason; *status is 409 for conflicts. */
-int rd_crud_prepare(struct call *c, struct rd_txn *t, enum rd_resource res, void *obj, const void *old,
-		    const char **field, char *why, size_t whylen);
-/* The first field a create needs that obj lacks, or NULL. */
-const char *rd_crud_missing(enum rd_resource res, const void *obj);
-
-/* Imports (imports.c). */
-struct rd_import;
-/* Marks imports a stopped daemon left running as failed (nothing of them
- * was applied: daemon imports write in one transaction at the end). */
-int rd_imports_recover(struct rd_app *app);
-/* Imports still parsing on the thread pool; cancel asks them to stop. */
-bool rd_imports_busy(void);
-void rd_imports_cancel(void);
 
 /* Handlers (routes.c lists them). */
 int rd_api_session_create(struct rd_req *req);

@@ -12,7 +12,10 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "domain/refs.h"
 #include "services/documents.h"
+#include "services/merge.h"
+#include "services/records.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -53,13 +56,6 @@ static int problem(struct problem *p, const char *field, const char *fmt, const 
 	p->field = field;
 	snprintf(p->why, sizeof p->why, fmt, arg);
 	return RD_EINVAL;
-}
-
-static bool exists(struct call *c, struct rd_txn *t, struct rd_table *tb, uint64_t id)
-{
-	const void *v;
-	size_t n;
-	return id && rd_txn_get(t, tb, c->who.vendor, id, &v, &n) == 0;
 }
 
 /* Is any record of tb indexed under this id (e.g. contracts of a customer)? */
@@ -139,72 +135,44 @@ static int prepare_partner(struct call *c, struct rd_txn *t, void *obj, const vo
 	return 0;
 }
 
+/* The rules of the records a vendor imports are the services' (records.h),
+ * shared with the import engine. */
+static int record_rule(struct call *c, struct rd_txn *t, enum rd_resource res, void *obj, const void *old,
+		       struct problem *p)
+{
+	struct rd_actor who = { .vendor = c->who.vendor, .user = c->who.user,
+				.partner = rd_role_is_partner(c->who.role) ? c->who.partner : 0 };
+	struct rd_serr e = { 0 };
+	int rc = rd_record_prepare(t, c->app, &who, &c->vendor, res, obj, old, &e);
+	if (rc < 0)
+		return problem(p, e.field, "%s", e.message);
+	return 0;
+}
+
 static int prepare_customer(struct call *c, struct rd_txn *t, void *obj, const void *old, struct problem *p)
 {
-	struct rd_customer *x = obj;
-	if (x->country[0] && (strlen(x->country) != 2 || !isupper((unsigned char)x->country[0]) ||
-			      !isupper((unsigned char)x->country[1])))
-		return problem(p, "country", "%scountry must be an ISO 3166 code such as GB", "");
-	if (!valid_email(x->email))
-		return problem(p, "email", "%semail is not an e-mail address", "");
-	return 0;
+	return record_rule(c, t, RD_RES_CUSTOMER, obj, old, p);
 }
 
 static int prepare_contact(struct call *c, struct rd_txn *t, void *obj, const void *old, struct problem *p)
 {
 	struct rd_contact *x = obj;
 	struct rd_customer cu;
-	if (rd_entity_get(t, c->app->domain->customers, &rd_entity_customer, c->who.vendor, x->customer_id, &cu) < 0 ||
-	    (rd_role_is_partner(c->who.role) && !rd_call_sees(c, t, RD_RES_CUSTOMER, &cu)))
+	if (rd_role_is_partner(c->who.role) &&
+	    (rd_entity_get(t, c->app->domain->customers, &rd_entity_customer, c->who.vendor, x->customer_id, &cu) < 0 ||
+	     !rd_call_sees(c, t, RD_RES_CUSTOMER, &cu)))
 		return problem(p, "customer_id", "%scustomer_id names no customer you can see", "");
-	if (!valid_email(x->email))
-		return problem(p, "email", "%semail is not an e-mail address", "");
-	return 0;
+	return record_rule(c, t, RD_RES_CONTACT, obj, old, p);
 }
 
 static int prepare_product(struct call *c, struct rd_txn *t, void *obj, const void *old, struct problem *p)
 {
-	struct rd_product *x = obj;
-	for (int k = 0; k < x->n_prices; k++)
-		for (int j = 0; j < k; j++)
-			if (!strcmp(x->prices[k].currency, x->prices[j].currency) && x->prices[k].term == x->prices[j].term)
-				return problem(p, "prices", "%sprices lists one currency and term twice", "");
-	for (int k = 0; k < x->n_upsell + x->n_crosssell; k++) {
-		uint64_t id = k < x->n_upsell ? x->upsell[k] : x->crosssell[k - x->n_upsell];
-		if (id == x->id || !exists(c, t, c->app->domain->products, id))
-			return problem(p, k < x->n_upsell ? "upsell" : "crosssell", "%sa related product id is unknown", "");
-	}
-	return 0;
+	return record_rule(c, t, RD_RES_PRODUCT, obj, old, p);
 }
 
 static int prepare_contract(struct call *c, struct rd_txn *t, void *obj, const void *old, struct problem *p)
 {
-	struct rd_contract *x = obj;
-	struct rd_domain *d = c->app->domain;
-	struct rd_partner res, dist;
-	if (!exists(c, t, d->customers, x->customer_id))
-		return problem(p, "customer_id", "%scustomer_id names no customer", "");
-	if (!exists(c, t, d->products, x->product_id))
-		return problem(p, "product_id", "%sproduct_id names no product", "");
-	if (rd_entity_get(t, d->partners, &rd_entity_partner, c->who.vendor, x->reseller_id, &res) < 0)
-		return problem(p, "reseller_id", "%sreseller_id names no partner", "");
-	if (!x->distributor_id && res.kind == RD_PARTNER_RESELLER)
-		x->distributor_id = res.parent_id; /* the reseller's distributor is of record */
-	if (x->distributor_id &&
-	    (rd_entity_get(t, d->partners, &rd_entity_partner, c->who.vendor, x->distributor_id, &dist) < 0 ||
-	     dist.kind != RD_PARTNER_DISTRIBUTOR))
-		return problem(p, "distributor_id", "%sdistributor_id names no distributor", "");
-	if (x->quantity == 0)
-		return problem(p, "quantity", "%squantity must be at least 1", "");
-	if (x->end < x->start)
-		return problem(p, "end", "%send is before start", "");
-	if (!x->term)
-		x->term = RD_TERM_ANNUAL;
-	if (!x->status)
-		x->status = RD_CONTRACT_LIVE;
-	if (!x->currency[0])
-		memcpy(x->currency, c->vendor.currency, 4);
-	return 0;
+	return record_rule(c, t, RD_RES_CONTRACT, obj, old, p);
 }
 
 static int prepare_user(struct call *c, struct rd_txn *t, void *obj, const void *old, struct problem *p)
@@ -412,6 +380,23 @@ static int remove_contract(struct call *c, struct rd_txn *t, const struct res_de
 	return rd_entity_put(t, table_of(c, r), r->e, c->who.vendor, x, 0);
 }
 
+/* 409 while any record of the vendor names the record (domain/refs.c): a
+ * delete never leaves a reference naming nothing. */
+static int named_elsewhere(struct call *c, struct rd_txn *t, size_t table, uint64_t id, const char *what,
+			   struct problem *p)
+{
+	int rc;
+	const char *named = rd_refs_named(t, c->app->domain, c->who.vendor, table, id, &rc);
+	if (rc < 0)
+		return rc;
+	if (!named)
+		return 0;
+	p->status = 409;
+	p->field = NULL;
+	snprintf(p->why, sizeof p->why, "the %s is named by %s records: it cannot be deleted", what, named);
+	return RD_EINVAL;
+}
+
 static int remove_partner(struct call *c, struct rd_txn *t, const struct res_def *r, void *obj, struct problem *p)
 {
 	uint64_t id = *(uint64_t *)obj;
@@ -445,7 +430,7 @@ static int remove_partner(struct call *c, struct rd_txn *t, const struct res_def
 		}
 	}
 	rd_iter_close(&it);
-	if (rc < 0)
+	if (rc < 0 || (rc = named_elsewhere(c, t, offsetof(struct rd_domain, partners), id, "partner", p)) < 0)
 		return rc;
 	return rd_txn_del(t, table_of(c, r), c->who.vendor, id);
 }
@@ -457,6 +442,13 @@ static int remove_customer(struct call *c, struct rd_txn *t, const struct res_de
 	    referenced(c, t, c->app->domain->contacts, "customer", id)) {
 		p->status = 409;
 		return problem(p, NULL, "%sthe customer has contracts or contacts: merge it into another instead", "");
+	}
+	/* Nor may it go while anything else names it. */
+	int rc = named_elsewhere(c, t, offsetof(struct rd_domain, customers), id, "customer", p);
+	if (rc < 0) {
+		if (p->status == 409)
+			strncat(p->why, "; merge it into another instead", sizeof p->why - strlen(p->why) - 1);
+		return rc;
 	}
 	return rd_txn_del(t, table_of(c, r), c->who.vendor, id);
 }
@@ -492,7 +484,7 @@ static int remove_product(struct call *c, struct rd_txn *t, const struct res_def
 			}
 	}
 	rd_iter_close(&it);
-	if (rc < 0)
+	if (rc < 0 || (rc = named_elsewhere(c, t, offsetof(struct rd_domain, products), id, "product", p)) < 0)
 		return rc;
 	return rd_txn_del(t, table_of(c, r), c->who.vendor, id);
 }
@@ -509,10 +501,10 @@ static int remove_user(struct call *c, struct rd_txn *t, const struct res_def *r
 
 #define DOM(f) offsetof(struct rd_domain, f)
 static const char *const req_partner[] = { "name", "kind", "tier", NULL };
-static const char *const req_customer[] = { "name", NULL };
-static const char *const req_contact[] = { "customer_id", "name", NULL };
-static const char *const req_product[] = { "sku", "name", NULL };
-static const char *const req_contract[] = { "customer_id", "product_id", "reseller_id", "quantity", "start", "end", NULL };
+#define req_customer rd_record_required_customer
+#define req_contact rd_record_required_contact
+#define req_product rd_record_required_product
+#define req_contract rd_record_required_contract
 static const char *const req_user[] = { "email", "name", "role", NULL };
 
 static const struct res_def resources[] = {
@@ -757,11 +749,12 @@ static int change_write(struct rd_txn *t, void *arg)
 		return rc;
 	if ((rc = rd_entity_put(t, table_of(c, r), r->e, c->who.vendor, ch->obj, 0)) < 0)
 		return rc;
-	/* A contract moved to another customer takes its documents along. */
+	/* A contract moved to another customer takes its opportunities, their
+	 * orders and its documents along (services/merge.c). */
 	if (r->res == RD_RES_CONTRACT && !ch->is_create &&
 	    ((struct rd_contract *)ch->obj)->customer_id != ((struct rd_contract *)ch->old)->customer_id &&
-	    (rc = rd_documents_follow(t, c->app->domain, c->who.vendor, ch->id,
-				      ((struct rd_contract *)ch->obj)->customer_id)) < 0)
+	    (rc = rd_contract_moved(t, c->app->domain, &(struct rd_actor){ .vendor = c->who.vendor, .user = c->who.user },
+				    ch->id, ((struct rd_contract *)ch->obj)->customer_id)) < 0)
 		return rc;
 	json_t *before = ch->is_create ? NULL : rd_entity_to_json(r->e, ch->old);
 	json_t *after = rd_entity_to_json(r->e, ch->obj);
@@ -888,45 +881,4 @@ int rd_api_delete(struct rd_req *req)
 	change_finish(req, ch);
 	change_free(ch);
 	return 0;
-}
-
-/* ---- for the importer ----------------------------------------------------------- */
-
-static const struct res_def *resource_by(enum rd_resource res)
-{
-	for (size_t i = 0; i < sizeof resources / sizeof *resources; i++)
-		if (resources[i].res == res)
-			return &resources[i];
-	return NULL;
-}
-
-int rd_crud_prepare(struct call *c, struct rd_txn *t, enum rd_resource res, void *obj, const void *old,
-		    const char **field, char *why, size_t whylen)
-{
-	const struct res_def *r = resource_by(res);
-	struct problem p = { 0 };
-	int rc = r && r->prepare ? r->prepare(c, t, obj, old, &p) : 0;
-	*field = p.field;
-	snprintf(why, whylen, "%s", p.why);
-	return rc;
-}
-
-const char *rd_crud_missing(enum rd_resource res, const void *obj)
-{
-	const struct res_def *r = resource_by(res);
-	for (size_t i = 0; r && r->required[i]; i++) {
-		for (size_t k = 0; k < r->e->n_fields; k++) {
-			const struct rd_field *f = &r->e->fields[k];
-			if (strcmp(f->json, r->required[i]) != 0)
-				continue;
-			const uint8_t *p = (const uint8_t *)obj + f->off;
-			bool zero = true;
-			size_t n = f->type == RD_F_STR ? 1 : f->size; /* a string: its first byte */
-			for (size_t b = 0; b < n; b++)
-				zero &= p[b] == 0;
-			if (zero)
-				return f->json;
-		}
-	}
-	return NULL;
 }

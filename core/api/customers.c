@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "services/documents.h"
+#include "services/merge.h"
 #include "store/store.h"
 #include "util/err.h"
 
@@ -222,115 +222,17 @@ int rd_api_duplicates(struct rd_req *req)
 
 /* ---- merge ------------------------------------------------------------------ */
 
-struct merge {
-	struct call *c;
-	uint64_t survivor;
-	uint64_t from[64];
-	size_t n_from;
-	size_t moved_contracts, moved_contacts;
-	const char *bad_field;
-	char why[200];
-};
-
-/* Moves every record of tb indexed under customer `from` to `to`. */
-static int move_refs(struct rd_txn *t, struct merge *m, struct rd_table *tb, const struct rd_entity *e,
-		     size_t customer_off, uint64_t from, uint64_t to, size_t *moved)
-{
-	uint8_t key[8];
-	rd_key_put_u64(key, from);
-	/* Collect first: the writes below change the index being walked. */
-	size_t n = 0, cap = 64;
-	uint64_t *ids = rd_malloc(cap * sizeof *ids);
-	struct rd_iter it;
-	struct rd_item item;
-	int rc = rd_iter_index(&it, t, tb, "customer", m->c->who.vendor, key, 8, NULL, 0);
-	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
-		if (item.key_len != 8 || memcmp(item.key, key, 8) != 0)
-			break;
-		if (n == cap)
-			ids = rd_realloc(ids, (cap *= 2) * sizeof *ids);
-		ids[n++] = item.id;
-	}
-	rd_iter_close(&it);
-	uint8_t *obj = rd_malloc(e->size);
-	for (size_t i = 0; rc >= 0 && i < n; i++) {
-		if ((rc = rd_entity_get(t, tb, e, m->c->who.vendor, ids[i], obj)) < 0)
-			break;
-		*(uint64_t *)(obj + customer_off) = to;
-		rc = rd_entity_put(t, tb, e, m->c->who.vendor, obj, 0);
-		/* A contract's documents follow it to its new customer. */
-		if (rc >= 0 && e == &rd_entity_contract)
-			rc = rd_documents_follow(t, m->c->app->domain, m->c->who.vendor, ids[i], to);
-	}
-	free(obj);
-	free(ids);
-	*moved += n;
-	return rc < 0 ? rc : 0;
-}
-
-static int merge_write(struct rd_txn *t, void *arg)
-{
-	struct merge *m = arg;
-	struct rd_domain *d = m->c->app->domain;
-	uint64_t v = m->c->who.vendor;
-	struct rd_customer survivor, gone;
-	m->moved_contracts = m->moved_contacts = 0;
-	int rc = rd_entity_get(t, d->customers, &rd_entity_customer, v, m->survivor, &survivor);
-	if (rc < 0)
-		return rc;
-	for (size_t i = 0; i < m->n_from; i++) {
-		if (m->from[i] == m->survivor || rd_entity_get(t, d->customers, &rd_entity_customer, v, m->from[i], &gone) < 0) {
-			m->bad_field = "from";
-			snprintf(m->why, sizeof m->why, "from[%zu] is not another existing customer", i);
-			return RD_EINVAL;
-		}
-		if ((rc = move_refs(t, m, d->contracts, &rd_entity_contract, offsetof(struct rd_contract, customer_id),
-				    gone.id, survivor.id, &m->moved_contracts)) < 0 ||
-		    (rc = move_refs(t, m, d->contacts, &rd_entity_contact, offsetof(struct rd_contact, customer_id), gone.id,
-				    survivor.id, &m->moved_contacts)) < 0)
-			return rc;
-		/* The survivor keeps its fields; it inherits what it lacks. */
-		if (!survivor.email[0])
-			memcpy(survivor.email, gone.email, sizeof gone.email);
-		if (!survivor.phone[0])
-			memcpy(survivor.phone, gone.phone, sizeof gone.phone);
-		if (!survivor.address_line1[0]) {
-			memcpy(survivor.address_line1, gone.address_line1, sizeof gone.address_line1);
-			memcpy(survivor.address_line2, gone.address_line2, sizeof gone.address_line2);
-			memcpy(survivor.city, gone.city, sizeof gone.city);
-			memcpy(survivor.region, gone.region, sizeof gone.region);
-			memcpy(survivor.postcode, gone.postcode, sizeof gone.postcode);
-			memcpy(survivor.country, gone.country, sizeof gone.country);
-		}
-		json_t *before = rd_entity_to_json(&rd_entity_customer, &gone);
-		if ((rc = rd_txn_del(t, d->customers, v, gone.id)) == 0) {
-			char note[96];
-			snprintf(note, sizeof note, "merged into customer %llu", (unsigned long long)survivor.id);
-			rc = rd_audit_write(t, d, v, m->c->who.user, RD_AUDIT_MERGE, "customers", gone.id, before, NULL, note);
-		}
-		json_decref(before);
-		if (rc < 0)
-			return rc;
-	}
-	if ((rc = rd_entity_put(t, d->customers, &rd_entity_customer, v, &survivor, 0)) < 0)
-		return rc;
-	char note[160];
-	snprintf(note, sizeof note, "absorbed %zu customer(s): %zu contract(s), %zu contact(s) moved", m->n_from,
-		 m->moved_contracts, m->moved_contacts);
-	json_t *after = rd_entity_to_json(&rd_entity_customer, &survivor);
-	rc = rd_audit_write(t, d, v, m->c->who.user, RD_AUDIT_MERGE, "customers", survivor.id, NULL, after, note);
-	json_decref(after);
-	return rc;
-}
-
+/* The rule is the service's (services/merge.c): every record naming a
+ * merged customer is re-pointed in the merge's transaction. */
 int rd_api_merge(struct rd_req *req)
 {
 	struct call c;
 	if (rd_call_begin(req, &c) < 0 || rd_call_allow(&c, RD_RES_CUSTOMER, RD_ACT_UPDATE) == RD_SCOPE_NONE ||
 	    rd_call_allow(&c, RD_RES_CUSTOMER, RD_ACT_DELETE) == RD_SCOPE_NONE)
 		return 0;
-	struct merge m = { .c = &c, .survivor = rd_parse_id(rd_req_param(req, "id")) };
-	json_t *body, *from;
+	uint64_t survivor = rd_parse_id(rd_req_param(req, "id")), from[RD_MERGE_MAX];
+	size_t n = 0;
+	json_t *body, *list;
 	if (rd_req_json(req, &body) < 0)
 		return 0;
 	const char *key;
@@ -342,35 +244,39 @@ int rd_api_merge(struct rd_req *req)
 			return 0;
 		}
 	}
-	from = json_object_get(body, "from");
+	list = json_object_get(body, "from");
 	size_t i;
-	if (!json_is_array(from) || json_array_size(from) == 0 || json_array_size(from) > 64) {
-		rd_reply_error(req, 400, "invalid", "from", "from must list 1-64 customer ids to merge into this one");
+	if (!json_is_array(list) || json_array_size(list) == 0 || json_array_size(list) > RD_MERGE_MAX) {
+		rd_reply_error(req, 400, "invalid", "from", "from must list 1-%d customer ids to merge into this one",
+			       RD_MERGE_MAX);
 		json_decref(body);
 		return 0;
 	}
-	json_array_foreach(from, i, v) {
+	json_array_foreach(list, i, v) {
 		if (!json_is_integer(v) || json_integer_value(v) <= 0) {
 			rd_reply_error(req, 400, "invalid", "from", "from[%zu] must be a customer id", i);
 			json_decref(body);
 			return 0;
 		}
-		m.from[m.n_from++] = (uint64_t)json_integer_value(v);
+		from[n++] = (uint64_t)json_integer_value(v);
 	}
 	json_decref(body);
-	int rc = m.survivor ? rd_store_write(c.app->store, merge_write, &m) : RD_ENOTFOUND;
-	if (rc == RD_ENOTFOUND) {
-		rd_reply_error(req, 404, "not_found", "id", "no such customer");
-		return 0;
-	}
-	if (rc == RD_EINVAL) {
-		rd_reply_error(req, 400, "invalid", m.bad_field, "%s", m.why);
+	struct rd_actor who = { .vendor = c.who.vendor, .user = c.who.user };
+	struct rd_merge_result m;
+	struct rd_serr e = { 0 };
+	int rc = rd_customers_merge(c.app, &who, survivor, from, n, &m, &e);
+	if (rc == RD_EINVAL || rc == RD_ENOTFOUND) {
+		rd_reply_serr(req, &e);
 		return 0;
 	}
 	if (rc < 0)
 		return rc;
-	rd_reply_json(req, 200, json_pack("{s:I, s:I, s:I, s:I}", "customer_id", (json_int_t)m.survivor, "merged",
-					  (json_int_t)m.n_from, "contracts_moved", (json_int_t)m.moved_contracts,
-					  "contacts_moved", (json_int_t)m.moved_contacts));
+	rd_reply_json(req, 200, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "customer_id",
+					  (json_int_t)survivor, "merged", (json_int_t)m.merged, "contracts_moved",
+					  (json_int_t)m.contracts, "contacts_moved", (json_int_t)m.contacts,
+					  "opportunities_moved", (json_int_t)m.opportunities, "orders_moved",
+					  (json_int_t)m.orders, "tasks_moved", (json_int_t)m.tasks, "documents_moved",
+					  (json_int_t)m.documents, "messages_moved", (json_int_t)m.messages, "links_moved",
+					  (json_int_t)m.links, "sessions_moved", (json_int_t)m.sessions));
 	return 0;
 }

@@ -1,31 +1,30 @@
 /*
- * orders.c: the API's order handlers; recorded payments, capture, refunds,
- * payment files and gateway webhooks.  Placing an order and fulfilment are
- * the orders service (core/services/orders.h).
+ * orders.c: the API's order handlers.  Each parses the request, calls the
+ * service that holds the rule and replies: placing an order
+ * (services/orders.h), recording a payment and its capture (payments.h),
+ * refunds (refunds.h), payment files (payfiles.h), gateway webhooks
+ * (webhooks.h).  A service's refusal is replied by rd_reply_serr (edge).
  *   GET  /api/v1/orders                  ?state= &limit= &cursor=
  *   POST /api/v1/orders                  Idempotency-Key required
  *   GET  /api/v1/orders/{id}
  *   POST /api/v1/orders/{id}/payments    {amount, reference}: paid, then fulfilled
+ *   POST /api/v1/orders/{id}/refund      {reason}: a paid order, in full
+ *   POST /api/v1/orders/payments         text/csv: payments from a file, all or nothing
  *   POST /webhooks/payments/{plugin}     ?vendor=: a gateway's signed event (no session)
  */
-#include <csv.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "api/api.h"
 #include "api/orders.h"
-#include "config/config.h"
-#include "edge/sales.h"
-#include "plugin/host.h"
-#include "services/commissions.h"
 #include "services/orders.h"
+#include "services/payfiles.h"
+#include "services/payments.h"
+#include "services/refunds.h"
+#include "services/webhooks.h"
 #include "store/store.h"
-#include "util/clock.h"
 #include "util/err.h"
-#include "util/log.h"
 
 /* ---- the API ------------------------------------------------------------------------------ */
 
@@ -195,137 +194,13 @@ int rd_api_orders_create(struct rd_req *req)
 	return rc;
 }
 
-/* ---- recording a payment ------------------------------------------------------------------- */
-
-struct paying {
-	struct call *c;
-	uint64_t id;
-	int64_t amount;
-	const char *reference;
-	int status;
-	bool unchanged;
-	const char *code, *field;
-	char why[200];
-	struct rd_order order;
-};
-
-static int pay_refuse(struct paying *p, int status, const char *code, const char *field, const char *why)
-{
-	p->status = status;
-	p->code = code;
-	p->field = field;
-	snprintf(p->why, sizeof p->why, "%s", why);
-	return RD_EDECLINED; /* nothing of it is written */
-}
-
-/* Records one payment in t: 0 (p->unchanged when it was recorded already,
- * under the same reference), RD_EDECLINED with p's status and reason, or the
- * store's error. */
-static int pay_one(struct rd_txn *t, struct paying *p)
-{
-	struct rd_domain *d = p->c->app->domain;
-	uint64_t v = p->c->who.vendor;
-	int rc = rd_entity_get(t, d->orders, &rd_entity_order, v, p->id, &p->order);
-	if (rc == RD_ENOTFOUND)
-		return pay_refuse(p, 404, "not_found", "id", "no such order");
-	if (rc < 0)
-		return rc;
-	if (p->order.paid_reference[0]) { /* recorded already: the same payment again changes nothing */
-		if (!strcmp(p->order.paid_reference, p->reference)) {
-			p->status = 200;
-			p->unchanged = true;
-			return 0;
-		}
-		return pay_refuse(p, 409, "conflict", "reference", "this order is paid already, under another reference");
-	}
-	if (p->order.state != RD_ORDER_AWAITING_PAYMENT)
-		return pay_refuse(p, 409, "conflict", "id", "only an order awaiting payment can be paid");
-	if (p->amount != p->order.total)
-		return pay_refuse(p, 422, "amount_mismatch", "amount", "the amount must be the order's total exactly");
-	struct rd_order before = p->order;
-	p->order.state = RD_ORDER_PAID;
-	p->order.paid_at = rd_clock_now();
-	p->order.paid_amount = p->amount;
-	snprintf(p->order.paid_reference, sizeof p->order.paid_reference, "%s", p->reference);
-	if ((rc = rd_entity_put(t, d->orders, &rd_entity_order, v, &p->order, 0)) < 0 ||
-	    (rc = rd_order_audit(t, d, v, p->c->who.user, RD_AUDIT_UPDATE, &before, &p->order, "payment recorded")) < 0)
-		return rc;
-	p->status = 200;
-	return rd_order_fulfil(t, d, v, p->c->who.user, &p->order);
-}
-
-static int pay_write(struct rd_txn *t, void *arg)
-{
-	struct paying *p = arg;
-	int rc = pay_one(t, p);
-	return rc == 0 && p->unchanged ? RD_EDECLINED : rc; /* nothing to commit */
-}
-
-/* After the payment is committed, the plugin hears of it (capture): Bill
- * Me Later lowers the customer's open amount.  Best effort: the payment
- * stands whatever the plugin answers, and a failure is logged. */
-struct capture_call {
-	atomic_int refs;
-	char reference[128], currency[4], number[24];
-	int64_t amount;
-};
-
-static void capture_unref(struct capture_call *k)
-{
-	if (atomic_fetch_sub(&k->refs, 1) == 1)
-		free(k);
-}
-
-static int capture_run(rd_plugin_ctx *ctx, const struct rd_plugin *desc, void *arg)
-{
-	struct capture_call *k = arg;
-	const struct rd_payment_ops *ops = desc->ops;
-	int rc = 0;
-	if (desc->kind == RD_PLUGIN_PAYMENT && ops && ops->capture) {
-		struct rd_payment_result res = { 0 };
-		rc = ops->capture(ctx, k->reference, k->amount, k->currency, &res);
-	}
-	capture_unref(k);
-	return rc;
-}
-
-static void capture_done(int rc, const char *message, void *arg)
-{
-	struct capture_call *k = arg;
-	if (rc < 0)
-		rd_log(RD_LOG_WARN, "orders", "order %s: the payment plugin's capture failed: %s", k->number, message);
-	capture_unref(k);
-}
-
-static void capture(struct call *c, const struct rd_order *o)
-{
-	struct rd_loaded *l = rd_plugins_find(c->app->plugins, o->payment_plugin);
-	struct rd_txn *t;
-	if (!l || !o->payment_ref[0] || rd_store_read(c->app->store, &t) < 0)
-		return;
-	struct rd_enablement *e = rd_malloc(sizeof *e);
-	int rc = rd_enablement_find(t, c->app->domain, c->who.vendor, o->payment_plugin, o->reseller_id, e);
-	rd_txn_end(t);
-	struct capture_call *k = rd_calloc(1, sizeof *k);
-	atomic_init(&k->refs, 2);
-	snprintf(k->reference, sizeof k->reference, "%s", o->payment_ref);
-	snprintf(k->number, sizeof k->number, "%s", o->number);
-	memcpy(k->currency, o->currency, sizeof k->currency);
-	k->amount = o->paid_amount;
-	if (rc < 0 || rd_plugins_call(c->app->plugins, l, c->who.vendor, o->reseller_id, e->config, RD_ORDER_PLUGIN_TIMEOUT_MS,
-				      capture_run, capture_done, k) < 0) {
-		rd_log(RD_LOG_WARN, "orders", "order %s: the payment plugin was not told of the payment", o->number);
-		free(k);
-	}
-	free(e);
-}
+/* ---- recording a payment (services/payments.h) ------------------------------------------- */
 
 int rd_api_order_payment(struct rd_req *req)
 {
 	struct call c;
 	if (rd_call_begin(req, &c) < 0 || rd_call_allow(&c, RD_RES_ORDER, RD_ACT_UPDATE) == RD_SCOPE_NONE)
 		return 0;
-	struct paying p = { .c = &c, .id = rd_parse_id(rd_req_param(req, "id")) };
 	json_t *body, *v;
 	if (rd_req_json(req, &body) < 0)
 		return 0;
@@ -334,182 +209,46 @@ int rd_api_order_payment(struct rd_req *req)
 		if (strcmp(key, "amount") && strcmp(key, "reference") && !bad)
 			bad = key;
 	json_t *amount = json_object_get(body, "amount"), *ref = json_object_get(body, "reference");
+	char reference[sizeof ((struct rd_order *)0)->paid_reference] = "";
 	if (bad)
 		rd_reply_error(req, 400, "invalid", bad, "unknown field (amount, reference)");
 	else if (!json_is_integer(amount) || json_integer_value(amount) <= 0)
 		rd_reply_error(req, 400, "invalid", "amount", "amount is a positive whole number of minor units");
-	else if (!json_is_string(ref) || !rd_order_text_ok(json_string_value(ref), sizeof p.order.paid_reference))
+	else if (!json_is_string(ref) || !rd_order_text_ok(json_string_value(ref), sizeof reference))
 		rd_reply_error(req, 400, "invalid", "reference", "reference is text of 1-127 bytes, without control characters");
-	if (bad || !json_is_integer(amount) || json_integer_value(amount) <= 0 || !json_is_string(ref) ||
-	    !rd_order_text_ok(json_string_value(ref), sizeof p.order.paid_reference)) {
-		json_decref(body);
-		return 0;
-	}
-	p.amount = json_integer_value(amount);
-	p.reference = rd_req_alloc(req, json_string_length(ref) + 1);
-	memcpy((char *)p.reference, json_string_value(ref), json_string_length(ref) + 1);
-	json_decref(body);
-	if (!p.id) {
-		rd_reply_error(req, 404, "not_found", "id", "no such order");
-		return 0;
-	}
-	int rc = rd_store_write(c.app->store, pay_write, &p);
-	if (rc < 0 && rc != RD_EDECLINED)
-		return rc;
-	if (rc == 0)
-		capture(&c, &p.order);
-	if (p.status == 200)
-		rd_reply_json(req, 200, order_json(&p.order));
 	else
-		rd_reply_error(req, p.status, p.code, p.field, "%s", p.why);
-	return 0;
-}
-
-/* ---- refunds ----------------------------------------------------------------------------------- */
-
-/* POST /api/v1/orders/{id}/refund {"reason"}: a paid order, in full.  The
- * payment plugin refunds first (a card: at the gateway, under a key, so a
- * retry never refunds twice); only then, in one transaction, the order is
- * `refunded`, its earned commissions reversed, the renewed contract
- * cancelled and the opportunity lost.  A gateway that refuses leaves
- * everything as it was (502).  Refunding a refunded order changes nothing. */
-struct refunding {
-	atomic_int refs;
-	struct rd_app *app;
-	struct rd_hold *h;
-	uint64_t vendor, user, id;
-	char reason[128];
-	char reference[128], currency[4], number[24];
-	int64_t amount;
-	int status;
-	const char *code, *field;
-	char why[300];
-	struct rd_order order;
-};
-
-static void refund_unref(struct refunding *r)
-{
-	if (atomic_fetch_sub(&r->refs, 1) == 1)
-		free(r);
-}
-
-static int refund_refuse(struct refunding *r, int status, const char *code, const char *field, const char *why)
-{
-	r->status = status;
-	r->code = code;
-	r->field = field;
-	snprintf(r->why, sizeof r->why, "%s", why);
-	return RD_EDECLINED;
-}
-
-/* The order as it must be to be refunded (in t); 0 or RD_EDECLINED. */
-static int refundable(struct rd_txn *t, struct refunding *r)
-{
-	int rc = rd_entity_get(t, r->app->domain->orders, &rd_entity_order, r->vendor, r->id, &r->order);
-	if (rc == RD_ENOTFOUND)
-		return refund_refuse(r, 404, "not_found", "id", "no such order");
-	if (rc < 0)
-		return rc;
-	if (r->order.state == RD_ORDER_REFUNDED) {
-		r->status = 200; /* refunded already: nothing changes */
-		return RD_EDECLINED;
-	}
-	if (r->order.state != RD_ORDER_PAID && r->order.state != RD_ORDER_FULFILLED)
-		return refund_refuse(r, 409, "conflict", "id", "only a paid order can be refunded");
-	return 0;
-}
-
-static int refund_write(struct rd_txn *t, void *arg)
-{
-	struct refunding *r = arg;
-	int rc = refundable(t, r);
-	if (rc < 0)
-		return rc;
-	struct rd_domain *d = r->app->domain;
-	struct rd_order before = r->order;
-	r->order.state = RD_ORDER_REFUNDED;
-	snprintf(r->order.payment_message, sizeof r->order.payment_message, "refunded: %s", r->reason);
-	if ((rc = rd_order_put_audited(t, d, d->orders, &rd_entity_order, r->vendor, r->user, &before, &r->order, 0, "refunded")) < 0 ||
-	    (rc = rd_commissions_reverse(t, d, r->vendor, &r->order)) < 0)
-		return rc;
-	struct rd_contract k, kb;
-	if (r->order.new_contract_id &&
-	    rd_entity_get(t, d->contracts, &rd_entity_contract, r->vendor, r->order.new_contract_id, &k) == 0 &&
-	    k.status == RD_CONTRACT_LIVE) {
-		kb = k;
-		k.status = RD_CONTRACT_CANCELLED;
-		if ((rc = rd_order_put_audited(t, d, d->contracts, &rd_entity_contract, r->vendor, r->user, &kb, &k, 0, "refunded")) < 0)
-			return rc;
-	}
-	struct rd_opportunity *o = rd_malloc(sizeof *o), *ob = rd_malloc(sizeof *ob);
-	if (rd_entity_get(t, d->opportunities, &rd_entity_opportunity, r->vendor, r->order.opportunity_id, o) == 0 &&
-	    o->state == RD_OPP_WON) {
-		*ob = *o;
-		o->state = RD_OPP_LOST;
-		o->lost_reason_set = 1;
-		snprintf(o->lost_reason, sizeof o->lost_reason, "refunded: %.100s", r->reason);
-		rc = rd_order_put_audited(t, d, d->opportunities, &rd_entity_opportunity, r->vendor, r->user, ob, o, 0, "refunded");
-	}
-	free(o);
-	free(ob);
-	r->status = 200;
+		snprintf(reference, sizeof reference, "%s", json_string_value(ref));
+	int64_t n = json_integer_value(amount);
+	json_decref(body);
+	if (!reference[0])
+		return 0;
+	struct rd_actor who = { .vendor = c.who.vendor, .user = c.who.user };
+	struct rd_payment_answer *a = rd_malloc(sizeof *a);
+	int rc = rd_payment_record(c.app, &who, rd_parse_id(rd_req_param(req, "id")), n, reference, a);
+	if (rc == 0)
+		rd_reply_json(req, 200, order_json(&a->order));
+	else if (a->err.code)
+		rd_reply_serr(req, &a->err);
+	if (a->err.code)
+		rc = 0; /* replied */
+	free(a);
 	return rc;
 }
 
-static void refund_answer(struct refunding *r)
+/* ---- refunds (services/refunds.h) ------------------------------------------------------------ */
+
+static void api_refunded(const struct rd_refund_answer *a, void *arg)
 {
-	struct rd_req *req = r->h ? rd_hold_req(r->h) : NULL;
-	if (req && r->status == 200)
-		rd_reply_json(req, 200, order_json(&r->order));
+	struct rd_hold *h = arg;
+	struct rd_req *req = rd_hold_req(h);
+	if (req && a->err.rc == 0)
+		rd_reply_json(req, 200, order_json(&a->order));
 	else if (req)
-		rd_reply_error(req, r->status ? r->status : 500, r->code ? r->code : "internal", r->field, "%s",
-			       r->why[0] ? r->why : "the refund could not be stored");
-	if (r->h)
-		rd_hold_free(r->h);
-	r->h = NULL;
+		rd_reply_serr(req, &a->err);
+	rd_hold_free(h);
 }
 
-/* After the plugin's answer (or with no plugin to ask): the refund is
- * written whether or not the client still waits, since the money moved. */
-static void refund_commit(struct refunding *r)
-{
-	int rc = rd_store_write(r->app->store, refund_write, r);
-	if (rc < 0 && rc != RD_EDECLINED) {
-		rd_log(RD_LOG_ERROR, "orders", "order %s: refunded by the payment plugin but not stored: %s", r->number,
-		       rd_strerror(rc));
-		r->status = 500;
-		r->code = "internal";
-		snprintf(r->why, sizeof r->why, "the refund was made but could not be stored: %s", rd_strerror(rc));
-	}
-	refund_answer(r);
-}
-
-static int refund_run(rd_plugin_ctx *ctx, const struct rd_plugin *desc, void *arg)
-{
-	struct refunding *r = arg;
-	const struct rd_payment_ops *ops = desc->ops;
-	int rc = 0;
-	if (desc->kind == RD_PLUGIN_PAYMENT && ops && ops->refund) {
-		struct rd_payment_result res = { 0 };
-		rc = ops->refund(ctx, r->reference, r->amount, r->currency, &res);
-	}
-	refund_unref(r);
-	return rc;
-}
-
-static void refund_done(int rc, const char *message, void *arg)
-{
-	struct refunding *r = arg;
-	if (rc < 0) {
-		refund_refuse(r, 502, "gateway_error", NULL, "");
-		snprintf(r->why, sizeof r->why, "the payment plugin did not refund: %s", message ? message : rd_strerror(rc));
-		refund_answer(r);
-	} else {
-		refund_commit(r);
-	}
-	refund_unref(r);
-}
-
+/* POST /api/v1/orders/{id}/refund {"reason"}: a paid order, in full. */
 int rd_api_order_refund(struct rd_req *req)
 {
 	struct call c;
@@ -527,192 +266,27 @@ int rd_api_order_refund(struct rd_req *req)
 	json_object_foreach(body, key, v)
 		if (strcmp(key, "reason") && !bad)
 			bad = key;
-	json_t *reason = json_object_get(body, "reason");
-	struct refunding *r = rd_calloc(1, sizeof *r);
+	char reason[128] = "";
+	snprintf(reason, sizeof reason, "%s", json_string_value(json_object_get(body, "reason")) ?: "");
+	bool text = json_is_string(json_object_get(body, "reason")) &&
+		    json_string_length(json_object_get(body, "reason")) < sizeof reason;
 	if (bad)
 		rd_reply_error(req, 400, "invalid", bad, "unknown field (reason)");
-	else if (!json_is_string(reason) || !rd_order_text_ok(json_string_value(reason), sizeof r->reason))
-		rd_reply_error(req, 400, "invalid", "reason", "reason is text of 1-127 bytes, without control characters");
-	else
-		snprintf(r->reason, sizeof r->reason, "%s", json_string_value(reason));
 	json_decref(body);
-	if (!r->reason[0]) {
-		free(r);
+	if (bad)
 		return 0;
-	}
-	r->app = c.app;
-	r->vendor = c.who.vendor;
-	r->user = c.who.user;
-	r->id = rd_parse_id(rd_req_param(req, "id"));
-	atomic_init(&r->refs, 1);
-	struct rd_txn *t;
-	int rc = rd_store_read(c.app->store, &t);
-	if (rc < 0) {
-		free(r);
-		return rc;
-	}
-	rc = r->id ? refundable(t, r) : refund_refuse(r, 404, "not_found", "id", "no such order");
-	struct rd_enablement *e = rd_malloc(sizeof *e);
-	struct rd_loaded *l = rc == 0 ? rd_plugins_find(c.app->plugins, r->order.payment_plugin) : NULL;
-	bool ask = l && r->order.payment_ref[0] &&
-		   rd_enablement_find(t, c.app->domain, r->vendor, r->order.payment_plugin, r->order.reseller_id, e) == 0;
-	rd_txn_end(t);
-	if (rc < 0 && rc != RD_EDECLINED) {
-		free(e);
-		free(r);
-		return rc;
-	}
-	r->h = rd_req_hold(req);
-	if (rc == RD_EDECLINED) {
-		refund_answer(r);
-	} else if (!ask) { /* nothing to undo at a gateway: the vendor pays back itself */
-		refund_commit(r);
-	} else {
-		snprintf(r->reference, sizeof r->reference, "%s", r->order.payment_ref);
-		snprintf(r->number, sizeof r->number, "%s", r->order.number);
-		memcpy(r->currency, r->order.currency, sizeof r->currency);
-		r->amount = r->order.paid_amount ? r->order.paid_amount : r->order.total;
-		atomic_store(&r->refs, 3); /* this handler, the plugin call and its answer */
-		if (rd_plugins_call(c.app->plugins, l, r->vendor, r->order.reseller_id, e->config, RD_ORDER_PLUGIN_TIMEOUT_MS,
-				    refund_run, refund_done, r) < 0) {
-			atomic_store(&r->refs, 1);
-			refund_refuse(r, 503, "unavailable", NULL, "the payment plugin cannot be called now: try again");
-			refund_answer(r);
-		}
-	}
-	free(e);
-	refund_unref(r);
-	return 0;
+	struct rd_actor who = { .vendor = c.who.vendor, .user = c.who.user };
+	struct rd_hold *h = rd_req_hold(req);
+	int rc = rd_refund(c.app, &who, rd_parse_id(rd_req_param(req, "id")), 0, text ? reason : NULL, api_refunded, h);
+	if (rc < 0)
+		rd_hold_free(h);
+	return rc;
 }
 
-/* ---- payments from a file ------------------------------------------------------------------ */
+/* ---- payments from a file (services/payfiles.h) ------------------------------------------- */
 
-/* POST /api/v1/orders/payments, text/csv with the columns order (its number
- * or id), amount (minor units) and reference: a bank statement's receipts,
- * recorded all or nothing.  Each row is the payment API's rule; a row
- * recorded already under the same reference changes nothing. */
-enum { PAYMENT_ROWS_MAX = 10000 };
-
-struct pay_row {
-	size_t row;           /* its line in the file, the header being 1 */
-	uint64_t id;
-	int64_t amount;
-	char reference[128];
-};
-
-struct pay_file {
-	/* parsing */
-	int col[3];           /* order, amount, reference: the column of each, -1 unknown */
-	int cell;             /* the current row's column */
-	size_t line;          /* rows seen, the header included */
-	char cells[3][128];
-	bool over[3];
-	struct pay_row *rows; /* the rows that read well */
-	size_t n_rows, cap;
-	size_t n;             /* payment rows in the file */
-	json_t *errors;       /* [{row, field, message}] */
-	/* applying */
-	struct call *c;
-	json_t *items;
-	struct rd_order *paid;
-	size_t n_paid;
-};
-
-static void row_error(struct pay_file *f, size_t row, const char *field, const char *message)
-{
-	if (json_array_size(f->errors) < 100)
-		json_array_append_new(f->errors, json_pack("{s:I, s:s, s:s}", "row", (json_int_t)row, "field", field,
-							   "message", message));
-}
-
-static void pay_cell(void *data, size_t len, void *arg)
-{
-	struct pay_file *f = arg;
-	int i = f->cell++;
-	if (f->line == 0) { /* the header: which column is which */
-		static const char *const names[] = { "order", "amount", "reference" };
-		for (int k = 0; k < 3; k++)
-			if (len == strlen(names[k]) && !memcmp(data, names[k], len))
-				f->col[k] = i;
-		return;
-	}
-	for (int k = 0; k < 3; k++)
-		if (f->col[k] == i) {
-			f->over[k] = len >= sizeof f->cells[k];
-			snprintf(f->cells[k], sizeof f->cells[k], "%.*s", (int)(len < sizeof f->cells[k] ? len : 0),
-				 (const char *)data);
-		}
-}
-
-/* "O-2027-000123" (its id is the last part) or a plain id. */
-static uint64_t order_ref_id(const char *s)
-{
-	const char *dash = strrchr(s, '-');
-	if (!strncmp(s, "O-", 2) && dash && strlen(s) == 13 && dash == s + 6)
-		return rd_parse_id(dash + 1);
-	return rd_parse_id(s);
-}
-
-static void pay_row_end(int term, void *arg)
-{
-	struct pay_file *f = arg;
-	size_t row = f->line++;
-	f->cell = 0;
-	if (row == 0) {
-		for (int k = 0; k < 3; k++)
-			if (f->col[k] < 0)
-				row_error(f, 1, k == 0 ? "order" : k == 1 ? "amount" : "reference",
-					  "the header must name the columns order, amount and reference");
-		return;
-	}
-	if (f->n >= PAYMENT_ROWS_MAX) {
-		if (f->n == PAYMENT_ROWS_MAX)
-			row_error(f, row + 1, "body", "at most 10000 payments in one file");
-		f->n++;
-		return;
-	}
-	struct pay_row r = { .row = row + 1, .id = order_ref_id(f->cells[0]) };
-	char *end = NULL;
-	long long amount = strtoll(f->cells[1], &end, 10);
-	if (!r.id)
-		row_error(f, row + 1, "order", "order is an order number (O-YYYY-NNNNNN) or id");
-	else if (f->over[1] || !f->cells[1][0] || *end || amount <= 0)
-		row_error(f, row + 1, "amount", "amount is a positive whole number of minor units");
-	else if (f->over[2] || !rd_order_text_ok(f->cells[2], sizeof r.reference))
-		row_error(f, row + 1, "reference", "reference is text of 1-127 bytes, without control characters");
-	else {
-		r.amount = amount;
-		snprintf(r.reference, sizeof r.reference, "%s", f->cells[2]);
-		if (f->n_rows == f->cap)
-			f->rows = rd_realloc(f->rows, (f->cap = f->cap ? 2 * f->cap : 64) * sizeof *f->rows);
-		f->rows[f->n_rows++] = r;
-	}
-	f->n++;
-	memset(f->cells, 0, sizeof f->cells);
-	memset(f->over, 0, sizeof f->over);
-}
-
-static int pay_file_write(struct rd_txn *t, void *arg)
-{
-	struct pay_file *f = arg;
-	for (size_t i = 0; i < f->n_rows; i++) {
-		struct paying p = { .c = f->c, .id = f->rows[i].id, .amount = f->rows[i].amount,
-				    .reference = f->rows[i].reference };
-		int rc = pay_one(t, &p);
-		if (rc < 0 && rc != RD_EDECLINED)
-			return rc;
-		if (rc == RD_EDECLINED) {
-			row_error(f, f->rows[i].row, !p.field || !strcmp(p.field, "id") ? "order" : p.field, p.why);
-			continue;
-		}
-		json_array_append_new(f->items, json_pack("{s:I, s:s, s:s}", "row", (json_int_t)f->rows[i].row, "order",
-							  p.order.number, "result", p.unchanged ? "unchanged" : "paid"));
-		if (!p.unchanged)
-			f->paid[f->n_paid++] = p.order;
-	}
-	return json_array_size(f->errors) ? RD_EDECLINED : 0; /* all or nothing */
-}
-
+/* POST /api/v1/orders/payments, text/csv with the columns order, amount and
+ * reference: recorded all or nothing; 422 names every wrong row. */
 int rd_api_order_payments_file(struct rd_req *req)
 {
 	struct call c;
@@ -725,256 +299,68 @@ int rd_api_order_payments_file(struct rd_req *req)
 	}
 	size_t len = 0;
 	const char *body = rd_req_body(req, &len);
-	struct pay_file f = { .col = { -1, -1, -1 }, .errors = json_array(), .items = json_array(), .c = &c };
-	struct csv_parser parser;
-	int rc = 0;
-	if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0)
-		rc = RD_EINTERNAL;
-	else {
-		if (len >= 3 && !memcmp(body, "\xEF\xBB\xBF", 3)) { /* a UTF-8 byte order mark */
-			body += 3;
-			len -= 3;
-		}
-		if (csv_parse(&parser, body, len, pay_cell, pay_row_end, &f) != len ||
-		    csv_fini(&parser, pay_cell, pay_row_end, &f) != 0)
-			row_error(&f, f.line + 1, "body", csv_strerror(csv_error(&parser)));
-		csv_free(&parser);
-	}
-	if (rc == 0 && !json_array_size(f.errors) && f.n == 0)
-		row_error(&f, 2, "body", "the file holds no payments");
-	if (rc == 0 && f.n_rows) { /* also with wrong rows: to name every wrong row, then write nothing */
-		f.paid = rd_malloc(f.n_rows * sizeof *f.paid);
-		rc = rd_store_write(c.app->store, pay_file_write, &f);
-	}
-	if (rc == 0 && !json_array_size(f.errors)) {
-		for (size_t i = 0; i < f.n_paid; i++)
-			capture(&c, &f.paid[i]);
-		rd_reply_json(req, 200, json_pack("{s:I, s:I, s:o}", "rows", (json_int_t)f.n, "paid", (json_int_t)f.n_paid,
-						  "items", f.items));
-		f.items = NULL;
-	} else if (rc == RD_EDECLINED || json_array_size(f.errors)) {
-		json_t *e = json_pack("{s:{s:s, s:s, s:s, s:O}}", "error", "code", "rows_invalid", "message",
-				      "nothing was recorded: the rows listed are wrong", "field", "rows", "rows", f.errors);
-		rd_reply_json(req, 422, e);
+	struct rd_actor who = { .vendor = c.who.vendor, .user = c.who.user };
+	struct rd_payfile_answer a;
+	int rc = rd_payfile_apply(c.app, &who, body, len, &a);
+	if (rc == 0) {
+		json_t *items = json_array();
+		for (size_t i = 0; i < a.n_items; i++)
+			json_array_append_new(items, json_pack("{s:I, s:s, s:s}", "row", (json_int_t)a.items[i].row, "order",
+							       a.items[i].order, "result", a.items[i].unchanged ? "unchanged" : "paid"));
+		rd_reply_json(req, 200, json_pack("{s:I, s:I, s:o}", "rows", (json_int_t)a.rows, "paid", (json_int_t)a.paid,
+						  "items", items));
+	} else if (a.err.code) {
+		json_t *rows = json_array();
+		for (size_t i = 0; i < a.n_errors; i++)
+			json_array_append_new(rows, json_pack("{s:I, s:s, s:s}", "row", (json_int_t)a.errors[i].row, "field",
+							      a.errors[i].field, "message", a.errors[i].message));
+		rd_reply_json(req, rd_serr_status(a.err.rc),
+			      json_pack("{s:{s:s, s:s, s:s, s:o}}", "error", "code", a.err.code, "message", a.err.message,
+					"field", a.err.field, "rows", rows));
 		rc = 0;
 	}
-	json_decref(f.errors);
-	json_decref(f.items);
-	free(f.rows);
-	free(f.paid);
+	rd_payfile_answer_clear(&a);
 	return rc;
 }
 
-/* ---- gateway webhooks ---------------------------------------------------------------------- */
+/* ---- gateway webhooks (services/webhooks.h) ------------------------------------------------ */
 
-#define WEBHOOK_MAX_BYTES 65536
-
-/* Shared by the pool and the loop, like auth_call. */
-struct hook_call {
-	atomic_int refs;
-	struct rd_app *app;
-	struct rd_hold *hold;
-	uint64_t vendor;
-	char plugin[64];
-	char *body;
-	size_t len;
-	char signature[512];
-	char order_ref[64];
-	struct rd_payment_result res;
-	/* the answer, from the write */
-	int status;
-	char why[200];
-	struct rd_order order;
-};
-
-static void hook_unref(struct hook_call *h)
+static void api_hooked(const struct rd_webhook_answer *a, void *arg)
 {
-	if (atomic_fetch_sub(&h->refs, 1) == 1) {
-		free(h->body);
-		free(h);
-	}
-}
-
-static int hook_run(rd_plugin_ctx *ctx, const struct rd_plugin *desc, void *arg)
-{
-	struct hook_call *h = arg;
-	const struct rd_payment_ops *ops = desc->ops;
-	int rc = RD_ENOTFOUND;
-	if (desc->kind == RD_PLUGIN_PAYMENT && ops && ops->callback) {
-		rc = ops->callback(ctx, h->body, h->len, h->signature, &h->res, h->order_ref);
-		h->order_ref[sizeof h->order_ref - 1] = 0;
-		h->res.reference[sizeof h->res.reference - 1] = 0;
-		h->res.message[sizeof h->res.message - 1] = 0;
-	}
-	hook_unref(h);
-	return rc;
-}
-
-/* The event's outcome, applied once: a payment for an order still in
- * created or awaiting_payment pays and fulfils it; anything else (a repeat,
- * an order paid already, another plugin's order) changes nothing. */
-static int hook_write(struct rd_txn *t, void *arg)
-{
-	struct hook_call *h = arg;
-	struct rd_domain *d = h->app->domain;
-	uint64_t v = h->vendor;
-	const char *dash = strrchr(h->order_ref, '-');
-	uint64_t id = dash ? rd_parse_id(dash + 1) : 0;
-	int rc = id ? rd_entity_get(t, d->orders, &rd_entity_order, v, id, &h->order) : RD_ENOTFOUND;
-	if (rc == 0 && (strcmp(h->order.number, h->order_ref) || strcmp(h->order.payment_plugin, h->plugin)))
-		rc = RD_ENOTFOUND;
-	if (rc == RD_ENOTFOUND) {
-		h->status = 200; /* acknowledged: the gateway has nothing to retry */
-		snprintf(h->why, sizeof h->why, "no order %s of this plugin: ignored", h->order_ref);
-		return RD_EDECLINED;
-	}
-	if (rc < 0)
-		return rc;
-	h->status = 200;
-	snprintf(h->why, sizeof h->why, "nothing changed: order %s is %s", h->order.number,
-		 h->order.state == RD_ORDER_CREATED ? "created" : h->order.state == RD_ORDER_AWAITING_PAYMENT ? "awaiting payment"
-		 : "settled already");
-	if (h->res.state == RD_PAY_CAPTURED && h->order.state == RD_ORDER_FAILED)
-		rd_log(RD_LOG_ERROR, "orders", "order %s failed, but the gateway reports payment %s taken: refund it or "
-		       "place the order by hand", h->order.number, h->res.reference);
-	bool open = h->order.state == RD_ORDER_CREATED || h->order.state == RD_ORDER_AWAITING_PAYMENT;
-	bool same = !h->order.payment_ref[0] || !strcmp(h->order.payment_ref, h->res.reference);
-	if (!open || !same || (h->res.state != RD_PAY_CAPTURED && !(h->res.state == RD_PAY_DECLINED &&
-								     h->order.state == RD_ORDER_CREATED)))
-		return RD_EDECLINED; /* nothing changes */
-	if (!rd_order_text_ok(h->res.reference, sizeof h->order.payment_ref))
-		return RD_EDECLINED;
-	struct rd_order before = h->order;
-	snprintf(h->order.payment_ref, sizeof h->order.payment_ref, "%s", h->res.reference);
-	if (rd_order_text_ok(h->res.message, sizeof h->order.payment_message))
-		snprintf(h->order.payment_message, sizeof h->order.payment_message, "%s", h->res.message);
-	snprintf(h->why, sizeof h->why, "applied");
-	if (h->res.state == RD_PAY_DECLINED) {
-		h->order.state = RD_ORDER_FAILED;
-	} else {
-		h->order.state = RD_ORDER_PAID;
-		h->order.paid_at = rd_clock_now();
-		h->order.paid_amount = h->order.total;
-		snprintf(h->order.paid_reference, sizeof h->order.paid_reference, "%s", h->res.reference);
-	}
-	if ((rc = rd_entity_put(t, d->orders, &rd_entity_order, v, &h->order, 0)) < 0 ||
-	    (rc = rd_order_audit(t, d, v, 0, RD_AUDIT_UPDATE, &before, &h->order, "payment gateway webhook")) < 0)
-		return rc;
-	return h->order.state == RD_ORDER_PAID ? rd_order_fulfil(t, d, v, 0, &h->order) : 0;
-}
-
-static void hook_done(int rc, const char *message, void *arg)
-{
-	struct hook_call *h = arg;
-	struct rd_req *req = rd_hold_req(h->hold);
-	int wrc = 0;
-	bool repeat = rc == RD_EEXISTS;
-	if (rc == 0 || repeat) { /* a repeat carries the same outcome: applying it again changes nothing */
-		wrc = rd_store_write(h->app->store, hook_write, h);
-		if (wrc == RD_EDECLINED)
-			wrc = 0;
-		else if (wrc == 0)
-			repeat = false;
-	}
+	struct rd_hold *h = arg;
+	struct rd_req *req = rd_hold_req(h);
 	if (!req) {
-	} else if (wrc < 0) {
-		rd_reply_error(req, 500, "internal", NULL, "the event could not be stored: %s", rd_strerror(wrc));
-	} else if (rc == RD_EDECLINED) {
-		rd_reply_json(req, 200, json_pack("{s:b, s:s}", "received", 1, "result", "ignored: not about a payment's outcome"));
-	} else if (rc == -ETIMEDOUT) {
-		rd_reply_error(req, 504, "plugin_timeout", NULL,
-			       "the payment plugin did not answer in time; deliver the event again");
-	} else if (rc == RD_EINVAL) {
-		rd_reply_error(req, 400, "invalid", "Gateway-Signature", "%s",
-			       message && *message ? message : "the event is refused");
-	} else if (rc < 0 && rc != RD_EEXISTS) {
-		rd_reply_error(req, 502, "plugin_failed", NULL, "%s", message && *message ? message : rd_strerror(rc));
+	} else if (a->err.rc) {
+		if (a->err.rc == RD_EBUSY)
+			rd_reply_header(req, "retry-after", "1");
+		rd_reply_serr(req, &a->err);
+	} else if (a->ignored) {
+		rd_reply_json(req, 200, json_pack("{s:b, s:s}", "received", 1, "result", a->result));
 	} else {
-		json_t *j = json_pack("{s:b, s:s, s:s}", "received", 1, "result", repeat ? "duplicate: nothing changed"
-				      : h->why, "order", h->order_ref);
-		if (h->order.id) {
-			json_t *o = order_json(&h->order);
+		json_t *j = json_pack("{s:b, s:s, s:s}", "received", 1, "result", a->result, "order", a->order_ref);
+		if (a->order.id) {
+			json_t *o = order_json(&a->order);
 			json_object_set(j, "state", json_object_get(o, "state"));
 			json_decref(o);
 		}
 		rd_reply_json(req, 200, j);
 	}
-	if (wrc < 0)
-		rd_log(RD_LOG_ERROR, "orders", "webhook for order %s could not be stored: %s", h->order_ref, rd_strerror(wrc));
-	rd_hold_free(h->hold);
-	hook_unref(h);
+	rd_hold_free(h);
 }
 
 /* POST /webhooks/payments/{plugin}?vendor=ID: no session; the plugin
  * verifies the gateway's signature with the vendor's webhook secret. */
 int rd_api_payment_webhook(struct rd_req *req)
 {
-	struct rd_app *app = rd_req_app(req);
-	const char *name = rd_req_param(req, "plugin");
-	uint64_t vendor = rd_parse_id(rd_req_query(req, "vendor"));
+	struct rd_actor who = { .vendor = rd_parse_id(rd_req_query(req, "vendor")) };
 	size_t len = 0;
 	const void *body = rd_req_body(req, &len);
-	if (len > WEBHOOK_MAX_BYTES) {
-		rd_reply_error(req, 413, "too_large", NULL, "an event is at most %d bytes", WEBHOOK_MAX_BYTES);
-		return 0;
-	}
-	if (!vendor) {
-		rd_reply_error(req, 400, "invalid", "vendor", "the webhook URL names the vendor: ?vendor=ID");
-		return 0;
-	}
-	struct rd_loaded *l = name ? rd_plugins_find(app->plugins, name) : NULL;
-	const struct rd_plugin *desc = l ? rd_loaded_desc(l) : NULL;
-	const struct rd_payment_ops *ops = desc && desc->kind == RD_PLUGIN_PAYMENT ? desc->ops : NULL;
-	if (!ops || !ops->callback) {
-		rd_reply_error(req, 404, "not_found", "plugin", "no loaded payment plugin of this name takes webhooks");
-		return 0;
-	}
 	const char *sig = rd_req_header(req, "gateway-signature");
 	if (!sig)
 		sig = rd_req_header(req, "stripe-signature");
-	if (!sig || strlen(sig) >= 512) {
-		rd_reply_error(req, 400, "invalid", "Gateway-Signature", "the event carries no signature header (Gateway-Signature)");
-		return 0;
-	}
-	struct rd_txn *t;
-	int rc = rd_store_read(app->store, &t);
+	struct rd_hold *h = rd_req_hold(req);
+	int rc = rd_webhook_receive(rd_req_app(req), &who, rd_req_param(req, "plugin"), body, len, sig, api_hooked, h);
 	if (rc < 0)
-		return rc;
-	struct rd_enablement *e = rd_malloc(sizeof *e);
-	rc = rd_enablement_find(t, app->domain, vendor, name, 0, e);
-	rd_txn_end(t);
-	if (rc == RD_ENOTFOUND) {
-		free(e);
-		rd_reply_error(req, 404, "not_found", "vendor", "this plugin is not enabled for this vendor");
-		return 0;
-	}
-	if (rc < 0) {
-		free(e);
-		return rc;
-	}
-	struct hook_call *h = rd_calloc(1, sizeof *h);
-	atomic_init(&h->refs, 2);
-	h->app = app;
-	h->vendor = vendor;
-	snprintf(h->plugin, sizeof h->plugin, "%s", name);
-	h->body = rd_malloc(len + 1);
-	memcpy(h->body, body ? body : "", len);
-	h->body[len] = 0;
-	h->len = len;
-	snprintf(h->signature, sizeof h->signature, "%s", sig);
-	h->hold = rd_req_hold(req);
-	rc = rd_plugins_call_anonymous(app->plugins, l, vendor, e->config, RD_ORDER_PLUGIN_TIMEOUT_MS, hook_run, hook_done, h);
-	free(e);
-	if (rc < 0) {
-		rd_hold_free(h->hold);
-		free(h->body);
-		free(h);
-		if (rc != RD_EBUSY)
-			return rc;
-		/* Webhooks share a few places whatever vendor they name: a gateway
-		 * delivers the event again. */
-		rd_reply_header(req, "retry-after", "1");
-		rd_reply_error(req, 503, "plugin_busy", NULL, "too many webhook events in flight; deliver the event again");
-	}
-	return 0;
+		rd_hold_free(h);
+	return rc;
 }

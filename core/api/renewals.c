@@ -274,7 +274,7 @@ int rd_api_opportunity_patch(struct rd_req *req)
 		return 0;
 	json_t *discount = NULL;
 	const char *state = NULL;
-	struct rd_sales_change ch = { 0 };
+	struct rd_quote_amendment ch = { 0 };
 	json_error_t je;
 	const char *bad = NULL, *key;
 	json_t *v;
@@ -298,19 +298,19 @@ int rd_api_opportunity_patch(struct rd_req *req)
 	}
 	if (discount) {
 		ch.set_discount = true;
-		ch.discount_bp = (uint32_t)json_integer_value(discount);
+		ch.discount_bp = json_integer_value(discount);
 	}
 	ch.state = !state ? 0 : !strcmp(state, "won") ? RD_OPP_WON : RD_OPP_LOST;
 	struct rd_opportunity *o = rd_malloc(sizeof *o);
-	struct rd_sales_refusal no;
+	struct rd_serr no;
 	int rc = rd_sales_amend(&c, rd_parse_id(rd_req_param(req, "id")), &ch, o, &no);
 	json_decref(body);
 	if (rc == 0)
 		rd_reply_json(req, 200, opp_json(o));
-	else if (rc == RD_EINVAL)
-		rd_reply_error(req, no.status, no.code, no.field, "%s", no.why);
+	else
+		rd_reply_serr(req, &no);
 	free(o);
-	return rc == RD_EINVAL ? 0 : rc;
+	return 0;
 }
 
 /* ---- outbox and tasks ----------------------------------------------------------------- */

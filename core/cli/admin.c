@@ -13,11 +13,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api/import.h"
 #include "auth/auth.h"
 #include "cli/cli.h"
+#include "domain/audit.h"
 #include "domain/model.h"
 #include "policy/runtime.h"
+#include "services/imports.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -343,12 +344,12 @@ static int import_txn(struct rd_txn *t, void *arg)
 {
 	struct file_import *fi = arg;
 	struct rd_vendor v;
-	if (find_vendor(t, fi->im.call.app->domain, fi->slug, &v) < 0) {
+	if (find_vendor(t, fi->im.app->domain, fi->slug, &v) < 0) {
 		snprintf(fi->vendor_err, sizeof fi->vendor_err, "no vendor with slug \"%s\"", fi->slug);
 		return RD_ENOTFOUND;
 	}
-	fi->im.call.vendor = v;
-	fi->im.call.who.vendor = v.id;
+	fi->im.vendor = v;
+	fi->im.who.vendor = v.id;
 	fi->created = fi->updated = 0;
 	rewind(fi->f); /* a replay after map growth starts over */
 	fi->started = mono();
@@ -358,7 +359,7 @@ static int import_txn(struct rd_txn *t, void *arg)
 	progress(fi, true);
 	if (fi->im.fatal[0] || (fi->im.atomic_mode && fi->im.rows_failed) || fi->dry_run)
 		return RD_EDECLINED; /* roll everything back */
-	return rd_audit_write(t, fi->im.call.app->domain, v.id, 0, RD_AUDIT_IMPORT, "imports", 0, NULL, NULL,
+	return rd_audit_write(t, fi->im.app->domain, v.id, 0, RD_AUDIT_IMPORT, "imports", 0, NULL, NULL,
 			      "renewctl import");
 }
 
@@ -403,8 +404,7 @@ int rd_cli_import(struct rd_store *s, struct rd_domain *d, int argc, char **argv
 	fi->tty = isatty(2);
 	fi->dry_run = flag(argc, argv, "--dry-run");
 	fi->im.atomic_mode = !flag(argc, argv, "--no-atomic");
-	fi->im.call.app = &app;
-	fi->im.call.who.role = RD_ROLE_VENDOR_ADMIN;
+	fi->im.app = &app;
 	fi->im.res = (enum rd_resource)res;
 	fi->im.csv = !strcmp(format, "csv");
 	fi->im.sink = write_row;

@@ -2,7 +2,7 @@
  * renewctl: the administrator's command line.
  *
  *   renewctl version
- *   renewctl --data DIR check
+ *   renewctl --data DIR check      (indexes, records, and every reference)
  *   renewctl --data DIR backup OUT
  *   renewctl --data DIR demo-load FILE
  *
@@ -19,6 +19,7 @@
 #include "auth/auth.h"
 #include "cli/cli.h"
 #include "domain/model.h"
+#include "domain/refs.h"
 #include "rd_config.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -30,7 +31,7 @@ static void usage(FILE *f)
 		"usage: renewctl [--data DIR] COMMAND [ARGS]\n\n"
 		"commands:\n"
 		"  version              print the renewd version\n"
-		"  check                verify every index entry and record (safe while renewd runs)\n"
+		"  check                verify every index entry, record and reference (safe while renewd runs)\n"
 		"  backup OUT           hot, compacted copy of the store into directory OUT\n"
 		"  demo-load FILE       load a demo vendor data set\n"
 		"  vendor create --name N --slug S --currency CUR\n"
@@ -104,7 +105,13 @@ static int cmd_check(const char *dir)
 		return rc;
 	double t0 = now_s();
 	int n = rd_store_check(s, report, NULL);
+	/* Then every reference: a record naming one that does not exist. */
+	int refs = n < 0 ? 0 : rd_refs_check(s, &d, report, NULL);
 	rd_store_close(&s);
+	if (refs < 0)
+		n = refs;
+	else if (n >= 0)
+		n += refs;
 	if (n < 0) {
 		fprintf(stderr, "renewctl: check of %s failed: %s\n", dir, rd_strerror(n));
 		return 1;

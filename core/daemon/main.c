@@ -23,6 +23,7 @@
 #include "policy/runtime.h"
 #include "rd_config.h"
 #include "renew/renew.h"
+#include "services/imports.h"
 #include "services/orders.h"
 #include "store/store.h"
 #include "util/clock.h"

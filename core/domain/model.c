@@ -1364,3 +1364,28 @@ void rd_time_format(uint64_t unix_s, char out[21])
 	snprintf(out, 21, "%04u-%02u-%02uT%02u:%02u:%02uZ", (unsigned)y % 10000u, (unsigned)m % 100u, (unsigned)d % 100u,
 		 sec / 3600 % 100u, sec / 60 % 60, sec % 60);
 }
+
+json_t *rd_brand_json(const struct rd_partner *p, const struct rd_vendor *v)
+{
+	char block[600];
+	if (p && p->contact_block[0])
+		snprintf(block, sizeof block, "%s", p->contact_block);
+	else if (p)
+		snprintf(block, sizeof block, "%s%s%s%s%s", p->name, p->phone[0] ? ", " : "", p->phone,
+			 p->email[0] ? ", " : "", p->email);
+	else
+		snprintf(block, sizeof block, "%s", v->name);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "name", p ? p->name : v->name, "logo_url",
+			 p ? p->logo_url : "", "colour_primary", p && p->colour_primary[0] ? p->colour_primary : "#1f3a5f",
+			 "colour_accent", p && p->colour_accent[0] ? p->colour_accent : "#f2a900", "contact_block", block,
+			 "email", p ? p->email : v->notify_email, "phone", p ? p->phone : "");
+}
+
+json_t *rd_date_json(rd_date d)
+{
+	char s[11];
+	if (!d)
+		return json_string("");
+	rd_date_format(d, s);
+	return json_string(s);
+}

@@ -535,4 +535,12 @@ int rd_domain_register(struct rd_store *s, struct rd_domain *d);
 #define RD_IDX_ORDER_DUE "due"
 void rd_date_key(rd_date d, uint8_t out[4]);
 
+/* A date as JSON text, YYYY-MM-DD; "" for no date (0). */
+json_t *rd_date_json(rd_date d);
+
+/* The brand a page or an e-mail shows: the partner's (name, logo, colours,
+ * contact block, e-mail, phone) or, when p is NULL, the vendor's with the
+ * default colours. Pages and notices both take it from here. */
+json_t *rd_brand_json(const struct rd_partner *p, const struct rd_vendor *v);
+
 #endif

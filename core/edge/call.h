@@ -120,7 +120,7 @@ int rd_quote_reply(struct rd_req *req, struct rd_quote_doc *q);
 
 /* The one map from a service's answer (services/service.h) to an HTTP
  * status, shared by the API and the pages (reply.c):
- *   RD_EINVAL 400, RD_ENOTFOUND 404, RD_EEXISTS 409, RD_ETOOBIG 413,
+ *   RD_EINVAL 400, RD_ENOTFOUND 404, RD_EEXISTS 409, RD_ETOOBIG 413, RD_ERANGE 422,
  *   -EIO 502 (a plugin failed), RD_EBUSY 503, -ETIMEDOUT 504, other 500. */
 struct rd_serr;
 int rd_serr_status(int rc);

@@ -65,9 +65,11 @@ int rd_serr_status(int rc)
 	switch (rc) {
 	case 0: return 200;
 	case RD_EINVAL: return 400;
+	case -EACCES: return 403;
 	case RD_ENOTFOUND: return 404;
 	case RD_EEXISTS: return 409;
 	case RD_ETOOBIG: return 413;
+	case RD_ERANGE: return 422;
 	case -EIO: return 502;
 	case RD_EBUSY: return 503;
 	case -ETIMEDOUT: return 504;

@@ -29,29 +29,6 @@ static const char *link_base(const struct sweep *s)
 	return s->r->base_url;
 }
 
-static json_t *date_json(rd_date d)
-{
-	char s[11];
-	rd_date_format(d, s);
-	return json_string(s);
-}
-
-static json_t *brand_json(const struct rd_partner *p, const struct rd_vendor *v)
-{
-	char block[600];
-	if (p && p->contact_block[0])
-		snprintf(block, sizeof block, "%s", p->contact_block);
-	else if (p)
-		snprintf(block, sizeof block, "%s%s%s%s%s", p->name, p->phone[0] ? ", " : "", p->phone,
-			 p->email[0] ? ", " : "", p->email);
-	else
-		snprintf(block, sizeof block, "%s", v->name);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "name", p ? p->name : v->name, "logo_url",
-			 p ? p->logo_url : "", "colour_primary", p && p->colour_primary[0] ? p->colour_primary : "#1f3a5f",
-			 "colour_accent", p && p->colour_accent[0] ? p->colour_accent : "#f2a900", "contact_block", block,
-			 "email", p ? p->email : v->notify_email, "phone", p ? p->phone : "");
-}
-
 /* Renders a pack's template, parsed the first time it is used (a sweep
  * renders the same few templates thousands of times). */
 static int render_parsed(struct rd_renew *r, const char *tmpl, size_t len, json_t *ctx, char **out, size_t *out_len,
@@ -176,10 +153,10 @@ static int opp_context(struct sweep *s, const struct rd_opportunity *o, bool cha
 	*out = json_pack("{s:{s:s}, s:{s:s, s:s, s:s}, s:o, s:{s:s}, s:{s:s, s:s}, s:{s:o, s:I}, "
 			 "s:{s:s, s:s, s:s, s:s, s:s, s:o, s:o}, s:s, s:b, s:b}",
 			 "vendor", "name", s->v.name, "partner", "name", res->name, "email", res->email, "phone", res->phone,
-			 "brand", brand_json(res, &s->v), "customer", "name", c->name, "product", "name", p.name, "sku",
-			 p.external_id, "contract", "end", date_json(k.end), "quantity", (json_int_t)k.quantity, "quote",
+			 "brand", rd_brand_json(res, &s->v), "customer", "name", c->name, "product", "name", p.name, "sku",
+			 p.external_id, "contract", "end", rd_date_json(k.end), "quantity", (json_int_t)k.quantity, "quote",
 			 "number", o->number, "list", list, "price", price, "partner_margin", pm, "vendor_margin", vm,
-			 "decision_by", date_json(o->decision_by), "valid_until", date_json(o->valid_until), "decision_url",
+			 "decision_by", rd_date_json(o->decision_by), "valid_until", rd_date_json(o->valid_until), "decision_url",
 			 decision_url, "publish_vendor", o->publish == RD_PUBLISH_VENDOR, "publish_partner",
 			 o->publish == RD_PUBLISH_PARTNER);
 	return *out ? 0 : RD_EINTERNAL;
@@ -320,8 +297,8 @@ int rd_notify_payment(struct sweep *s, const struct rd_order *o, int days_left)
 	char total[48];
 	rd_money_format(o->total, o->currency, total, sizeof total);
 	json_t *ctx = json_pack("{s:{s:s}, s:o, s:{s:s}, s:{s:s, s:s, s:o, s:s}, s:i, s:b, s:i}", "vendor", "name",
-				s->v.name, "brand", brand_json(have_res ? &res : NULL, &s->v), "customer", "name", c.name,
-				"order", "number", o->number, "total", total, "due_date", date_json(o->due_date),
+				s->v.name, "brand", rd_brand_json(have_res ? &res : NULL, &s->v), "customer", "name", c.name,
+				"order", "number", o->number, "total", total, "due_date", rd_date_json(o->due_date),
 				"po_number", o->po_number, "days_left", days_left, "overdue", days_left < 0, "days_overdue",
 				-days_left);
 	if (!ctx)
@@ -408,7 +385,7 @@ static void digest_add(struct sweep *s, json_t *by_partner, const struct rd_oppo
 	char url[700];
 	snprintf(url, sizeof url, "%s/partner/opportunities/%llu", link_base(s), (unsigned long long)o->id);
 	json_t *entry = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:s}", "number", o->number, "customer", c.name, "product",
-				  p.name, "end", date_json(o->contract_end), "decide_by", date_json(o->decision_by), "state",
+				  p.name, "end", rd_date_json(o->contract_end), "decide_by", rd_date_json(o->decision_by), "state",
 				  states[o->state < 8 ? o->state : 0], "url", url);
 	uint64_t who[2] = { o->reseller_id, o->distributor_id };
 	for (int k = 0; k < 2; k++) {
@@ -493,7 +470,7 @@ int rd_digests(struct sweep *s)
 		json_int_t more_pending = json_integer_value(json_object_get(g, "more_pending"));
 		json_int_t more_ending = json_integer_value(json_object_get(g, "more_ending"));
 		json_t *ctx = json_pack("{s:{s:s}, s:{s:s}, s:o, s:O, s:O, s:I}", "vendor", "name", s->v.name, "partner", "name",
-					res.name, "brand", brand_json(&res, &s->v), "pending", json_object_get(g, "pending"),
+					res.name, "brand", rd_brand_json(&res, &s->v), "pending", json_object_get(g, "pending"),
 					"ending", json_object_get(g, "ending"), "count",
 					(json_int_t)(json_array_size(json_object_get(g, "pending")) +
 						     json_array_size(json_object_get(g, "ending"))) +
@@ -528,7 +505,7 @@ int rd_notify_statement(struct sweep *s, const struct rd_partner *p, const struc
 	snprintf(link, sizeof link, "%s/partner/statements", s->v.portal_url[0] ? s->v.portal_url : s->r->base_url);
 	json_t *ctx = json_pack("{s:{s:s}, s:{s:s}, s:{s:s, s:s, s:i}, s:o, s:s, s:o}", "vendor", "name", s->v.name,
 				"partner", "name", p->name, "statement", "number", st->number, "month", st->month, "lines",
-				(int)st->lines, "totals", list, "link", link, "brand", brand_json(NULL, &s->v));
+				(int)st->lines, "totals", list, "link", link, "brand", rd_brand_json(NULL, &s->v));
 	int rc = rd_queue_message(s, "statement", p->email, ctx, 0, p->id, 0);
 	json_decref(ctx);
 	return rc;

@@ -30,7 +30,9 @@ struct rd_actor {
  *   RD_EINVAL    the input is wrong                    RD_ENOTFOUND  no such record (for this actor)
  *   RD_EEXISTS   the record's state refuses the change RD_EBUSY      try again later
  *   -ETIMEDOUT   a plugin did not answer in time       -EIO          a plugin failed
- *   RD_ETOOBIG   over a configured limit               other         a fault of renewd */
+ *   RD_ETOOBIG   over a configured limit               -EACCES       the actor may not do this at all
+ *   RD_ERANGE    well-formed, but beyond a rule's bound or not what the record takes
+ *   other        a fault of renewd */
 struct rd_serr {
 	int rc;
 	const char *code, *field;

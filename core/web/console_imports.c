@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/import.h"
+#include "services/imports.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "web/console.h"
@@ -101,7 +101,9 @@ int rd_page_vendor_import_post(struct rd_req *req)
 				    format, dry_run, atomic, data);
 	size_t len = strlen(data);
 	struct rd_import_rec *r = rd_malloc(sizeof *r);
-	int rc = rd_import_start(&w.c, (enum rd_resource)res, csv, dry_run, atomic, data, len, r);
+	struct rd_actor who = { .vendor = w.c.who.vendor, .user = w.c.who.user };
+	struct rd_serr e = { 0 };
+	int rc = rd_import_start(w.app, &who, &w.c.vendor, (enum rd_resource)res, csv, dry_run, atomic, data, len, r, &e);
 	if (rc == 0) {
 		char loc[64];
 		snprintf(loc, sizeof loc, "/vendor/imports/%llu", (unsigned long long)r->id);

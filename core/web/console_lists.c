@@ -18,15 +18,6 @@
 
 /* ---- helpers of the lists ------------------------------------------------------------------ */
 
-static json_t *date_json(rd_date d)
-{
-	char s[11];
-	if (!d)
-		return json_string("");
-	rd_date_format(d, s);
-	return json_string(s);
-}
-
 static uint64_t query_id(struct rd_req *req, const char *name)
 {
 	const char *s = rd_req_query(req, name);
@@ -172,7 +163,7 @@ static json_t *contract_row(struct web *w, struct rd_txn *t, void *obj, const ch
 	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:s, s:s, s:s, s:b, s:b}", "id", (json_int_t)k->id,
 			 "external_id", k->external_id, "customer", rd_console_customer_name(t, w, k->customer_id, &cu), "product",
 			 product_name(t, w, k->product_id, &pr), "reseller", rd_console_partner_name(t, w, k->reseller_id, &pa),
-			 "quantity", (json_int_t)k->quantity, "start", date_json(k->start), "end", date_json(k->end), "status",
+			 "quantity", (json_int_t)k->quantity, "start", rd_date_json(k->start), "end", rd_date_json(k->end), "status",
 			 rd_console_enum_text(&rd_entity_contract, "status", k->status), "colour", rd_colour_name(c), "colour_text",
 			 text[c], "warranty_only", (k->flags & RD_FLAG_WARRANTY_ONLY) != 0, "consolidated",
 			 (k->flags & RD_FLAG_CONSOLIDATED) != 0);
@@ -193,7 +184,7 @@ static json_t *opportunity_row(struct web *w, struct rd_txn *t, void *obj, const
 			 o->number, "customer", rd_console_customer_name(t, w, o->customer_id, &cu), "product",
 			 product_name(t, w, o->product_id, &pr), "reseller", rd_console_partner_name(t, w, o->reseller_id, &pa), "state",
 			 opp_state_text(o->state), "list", rd_money_json(o->list_total, o->currency), "discount",
-			 o->discount_bp ? rd_bp_json(o->discount_bp) : json_string(""), "end", date_json(o->contract_end),
+			 o->discount_bp ? rd_bp_json(o->discount_bp) : json_string(""), "end", rd_date_json(o->contract_end),
 			 "attention", o->attention != 0, "attention_reason", o->attention_reason);
 }
 

@@ -24,6 +24,7 @@
 #include "services/documents.h"
 #include "services/orders.h"
 #include "services/portal.h"
+#include "services/quotes.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -31,13 +32,6 @@
 #include "web/web.h"
 
 #define CUSTOMER_SESSION_S (2 * 3600)
-
-static json_t *date_json(rd_date d)
-{
-	char s[11];
-	rd_date_format(d, s);
-	return json_string(s);
-}
 
 /* ---- login ------------------------------------------------------------------------- */
 
@@ -277,7 +271,7 @@ static int load_portal(struct web *w, struct portal_data *p)
 			json_array_clear(docs);
 		json_array_append_new(p->contracts,
 				      json_pack("{s:s, s:I, s:o, s:s, s:s, s:b, s:b, s:o}", "product", named ? pr.name : "",
-						"quantity", (json_int_t)k.quantity, "end", date_json(k.end), "colour",
+						"quantity", (json_int_t)k.quantity, "end", rd_date_json(k.end), "colour",
 						rd_colour_name(c), "colour_text", colour_text(c), "warranty_only",
 						(k.flags & RD_FLAG_WARRANTY_ONLY) != 0, "consolidated",
 						(k.flags & RD_FLAG_CONSOLIDATED) != 0, "documents", docs));
@@ -312,7 +306,7 @@ int rd_page_portal(struct rd_req *req)
 				    json_pack("{s:s, s:o, s:o, s:I, s:s, s:i, s:o, s:b}", "number", p->o.number, "lines",
 					      lines ? lines : json_array(), "total", rd_money_json(total, p->o.currency),
 					      "base_amount", (json_int_t)base, "currency", p->o.currency, "exponent",
-					      rd_money_exponent(p->o.currency), "valid_until", date_json(p->o.valid_until), "can_buy",
+					      rd_money_exponent(p->o.currency), "valid_until", rd_date_json(p->o.valid_until), "can_buy",
 					      p->o.state != RD_OPP_PUBLISHED_PARTNER));
 		if (p->o.discount_bp) {
 			char pct[32];
@@ -393,51 +387,6 @@ int rd_page_portal_document(struct rd_req *req)
 	return rc < 0 ? rc : 0;
 }
 
-struct accept {
-	struct web *w;
-	json_t *selected;
-	char why[120];
-};
-
-static int accept_write(struct rd_txn *t, void *arg)
-{
-	struct accept *a = arg;
-	struct rd_domain *d = a->w->app->domain;
-	uint64_t v = a->w->tok.vendor_id;
-	struct rd_opportunity *o = rd_malloc(sizeof *o);
-	int rc = rd_entity_get(t, d->opportunities, &rd_entity_opportunity, v, a->w->tok.opportunity_id, o);
-	if (rc == 0 && !rd_portal_quote_owned(t, d, v, o, a->w->tok.customer_id)) {
-		snprintf(a->why, sizeof a->why, "This quote is no longer available.");
-		rc = RD_EDECLINED;
-	}
-	if (rc == 0 && o->state != RD_OPP_PUBLISHED_VENDOR && o->state != RD_OPP_ACCEPTED) {
-		snprintf(a->why, sizeof a->why, "This quote cannot be bought online: contact your reseller.");
-		rc = RD_EDECLINED;
-	}
-	if (rc == 0) {
-		json_t *before = rd_entity_to_json(&rd_entity_opportunity, o);
-		o->state = RD_OPP_ACCEPTED;
-		/* The chosen optional lines are kept on the quote's lines. */
-		for (uint8_t i = 0; i < o->n_lines; i++) {
-			struct rd_quote_line *l = &o->lines[i];
-			size_t k;
-			json_t *s;
-			l->selected = false;
-			json_array_foreach(a->selected, k, s) l->selected |= l->optional && json_is_string(s) &&
-									     !strcmp(json_string_value(s), l->sku);
-		}
-		if ((rc = rd_entity_put(t, d->opportunities, &rd_entity_opportunity, v, o, 0)) == 0) {
-			json_t *after = rd_entity_to_json(&rd_entity_opportunity, o);
-			rc = rd_audit_write(t, d, v, 0, RD_AUDIT_UPDATE, "opportunities", o->id, before, after,
-					    "accepted by the customer");
-			json_decref(after);
-		}
-		json_decref(before);
-	}
-	free(o);
-	return rc;
-}
-
 int rd_page_portal_accept(struct rd_req *req)
 {
 	struct web w;
@@ -447,7 +396,7 @@ int rd_page_portal_accept(struct rd_req *req)
 		rd_web_message(&w, 400, "Please accept the quote", "Tick the box to accept the quote, then press Buy.");
 		return 0;
 	}
-	struct accept a = { .w = &w, .selected = json_array() };
+	json_t *selected = json_array();
 	/* Every "add" field (repeated) names an optional line. */
 	size_t len;
 	const char *b = rd_req_body(req, &len), *end = b + len;
@@ -456,13 +405,16 @@ int rd_page_portal_accept(struct rd_req *req)
 		if (!amp)
 			amp = end;
 		if ((size_t)(amp - b) > 4 && !memcmp(b, "add=", 4) && amp - b < 80)
-			json_array_append_new(a.selected, json_stringn(b + 4, (size_t)(amp - b - 4)));
+			json_array_append_new(selected, json_stringn(b + 4, (size_t)(amp - b - 4)));
 		b = amp + 1;
 	}
-	int rc = rd_store_write(w.app->store, accept_write, &a);
-	json_decref(a.selected);
-	if (rc == RD_EDECLINED) {
-		rd_web_message(&w, 409, "Not available online", a.why);
+	/* The rule is the quotes service's (services/quotes.c). */
+	struct rd_actor who = { .vendor = w.tok.vendor_id, .customer = w.tok.customer_id, .portal = true };
+	struct rd_serr e;
+	int rc = rd_quote_accept(w.app, &who, w.tok.opportunity_id, selected, &e);
+	json_decref(selected);
+	if (rc == RD_EEXISTS) {
+		rd_web_message(&w, 409, "Not available online", e.message);
 		return 0;
 	}
 	if (rc < 0)
@@ -717,13 +669,13 @@ int rd_page_partner(struct rd_req *req)
 			json_int_t seats = o->n_lines ? (json_int_t)o->lines[0].quantity : 0;
 			json_array_append_new(pending, json_pack("{s:I, s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:s, s:s, s:s, s:s}", "id",
 								 (json_int_t)o->id, "number", o->number, "customer", cname, "product",
-								 pname, "quantity", seats, "end", date_json(o->contract_end),
-								 "decide_by", date_json(o->decision_by), "list",
+								 pname, "quantity", seats, "end", rd_date_json(o->contract_end),
+								 "decide_by", rd_date_json(o->decision_by), "list",
 								 rd_money_json(o->list_total, o->currency), "partner_margin", pm,
 								 "vendor_margin", vm, "csrf", w.csrf, "vendor_name", w.vendor.name));
 		} else {
 			json_array_append_new(quotes, json_pack("{s:s, s:s, s:o, s:s, s:I}", "number", o->number, "customer", cname, "end",
-								date_json(o->contract_end), "state", states[o->state < 8 ? o->state : 0],
+								rd_date_json(o->contract_end), "state", states[o->state < 8 ? o->state : 0],
 								"id", (json_int_t)o->id)); /* id: its sales view */
 		}
 	}
@@ -830,8 +782,8 @@ int rd_page_partner_opportunity(struct rd_req *req)
 	json_t *ctx = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:s, s:b, s:b, s:s, s:s, s:s, s:s}",
 				"title", title, "id", (json_int_t)o->id, "number", o->number, "customer", cu.name, "product",
 				pr.name, "reseller", res.name, "quantity",
-				(json_int_t)(o->n_lines ? o->lines[0].quantity : 0), "end", date_json(o->contract_end),
-				"decide_by", date_json(o->decision_by), "list", rd_money_json(o->list_total, o->currency),
+				(json_int_t)(o->n_lines ? o->lines[0].quantity : 0), "end", rd_date_json(o->contract_end),
+				"decide_by", rd_date_json(o->decision_by), "list", rd_money_json(o->list_total, o->currency),
 				"state", states[o->state < 8 ? o->state : 0], "pending", pending, "may_decide", may_decide,
 				"partner_margin", pm, "vendor_margin", vm, "csrf", w.csrf, "vendor_name", w.vendor.name);
 	json_object_set_new(ctx, "lines", lines ? lines : json_array());

@@ -23,15 +23,6 @@
 
 /* ---- the page -------------------------------------------------------------------------------- */
 
-static json_t *date_json(rd_date d)
-{
-	char s[11];
-	if (!d)
-		return json_string("");
-	rd_date_format(d, s);
-	return json_string(s);
-}
-
 static const char *state_text(uint8_t s)
 {
 	static const char *const t[] = { "", "awaiting the partner's decision", "published by the partner",
@@ -71,7 +62,7 @@ static json_t *contracts_json(struct rd_txn *t, struct web *w, const struct rd_o
 		enum rd_colour c = rd_contract_colour(&k, rd_clock_today(), w->vendor.renewal_window_days);
 		json_array_append_new(out, json_pack("{s:s, s:s, s:I, s:o, s:s, s:s, s:b, s:b, s:b}", "external_id",
 						     k.external_id, "product", named ? pr.name : "", "quantity",
-						     (json_int_t)k.quantity, "end", date_json(k.end), "colour", rd_colour_name(c),
+						     (json_int_t)k.quantity, "end", rd_date_json(k.end), "colour", rd_colour_name(c),
 						     "colour_text", text[c], "warranty_only", (k.flags & RD_FLAG_WARRANTY_ONLY) != 0,
 						     "consolidated", (k.flags & RD_FLAG_CONSOLIDATED) != 0, "this",
 						     k.id == o->contract_id));
@@ -224,15 +215,15 @@ static int sales_page(struct web *w, uint64_t id, int status, const char *error,
 		lines = json_array(); /* the sums do not fit: the quote shows its attention reason */
 	int64_t total = sum.total, before = sum.subtotal;
 	uint32_t bound = rd_vendor_max_discount(&w->vendor);
-	bool amend = rd_sales_may_amend(&w->c, o) && !rd_sales_closed(o->state);
+	bool amend = rd_sales_may_amend(&w->c, o) && !rd_quote_closed(o->state);
 	char title[80];
 	snprintf(title, sizeof title, "Quote %s", o->number);
 	json_t *ctx = json_pack("{s:s, s:s, s:I}", "title", title, "role", rd_role_name(w->c.who.role), "id", (json_int_t)o->id);
 	json_object_set_new(ctx, "opportunity",
 			    json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:b, s:s, s:s, s:s}", "number", o->number,
 				      "state", state_text(o->state), "customer", cu.name, "product", pr.name, "reseller",
-				      res.name, "contract_end", date_json(o->contract_end), "decision_by",
-				      date_json(o->decision_by), "valid_until", date_json(o->valid_until), "attention",
+				      res.name, "contract_end", rd_date_json(o->contract_end), "decision_by",
+				      rd_date_json(o->decision_by), "valid_until", rd_date_json(o->valid_until), "attention",
 				      o->attention != 0, "attention_reason", o->attention_reason, "lost_reason",
 				      o->lost_reason, "distributor", dist.name));
 	json_object_set_new(ctx, "customer", rd_entity_to_json(&rd_entity_customer, &cu));
@@ -295,13 +286,13 @@ int rd_page_sales_amend(struct rd_req *req)
 		return 0;
 	uint64_t id = rd_parse_id(rd_req_param(req, "id"));
 	const char *discount = rd_form(req, "discount_bp"), *state = rd_form(req, "state");
-	struct rd_sales_change ch = { .lost_reason = rd_form(req, "lost_reason"), .note = rd_form(req, "note") };
+	struct rd_quote_amendment ch = { .lost_reason = rd_form(req, "lost_reason"), .note = rd_form(req, "note") };
 	if (discount && *discount) {
 		long bp = bp_field(discount);
 		if (bp < 0)
 			return sales_page(&w, id, 400, "The discount is a whole number of basis points (100 = 1 %).", discount);
 		ch.set_discount = true;
-		ch.discount_bp = (uint32_t)bp;
+		ch.discount_bp = bp;
 	}
 	if (state && *state) {
 		if (!strcmp(state, "won"))
@@ -314,19 +305,20 @@ int rd_page_sales_amend(struct rd_req *req)
 	if (ch.state != RD_OPP_LOST)
 		ch.lost_reason = NULL; /* the form always sends the field */
 	struct rd_opportunity *o = rd_malloc(sizeof *o);
-	struct rd_sales_refusal no;
+	struct rd_serr no;
 	int rc = rd_sales_amend(&w.c, id, &ch, o, &no);
 	free(o);
-	if (rc == RD_EINVAL) {
-		if (no.status == 403 || no.status == 404) {
-			rd_web_message(&w, no.status, no.status == 403 ? "Not allowed" : "Not found",
-				       no.status == 403 ? "Your role may not amend this opportunity." : "There is no such opportunity.");
-			return 0;
-		}
+	int status = rd_serr_status(rc);
+	if (rc < 0 && (status == 403 || status == 404)) {
+		rd_web_message(&w, status, status == 403 ? "Not allowed" : "Not found",
+			       status == 403 ? "Your role may not amend this opportunity." : "There is no such opportunity.");
+		return 0;
+	}
+	if (rc < 0 && no.code && strcmp(no.code, "internal")) {
 		char text[300];
-		snprintf(text, sizeof text, "%s", no.why);
+		snprintf(text, sizeof text, "%s", no.message);
 		text[0] = (char)(text[0] >= 'a' && text[0] <= 'z' ? text[0] - 'a' + 'A' : text[0]);
-		return sales_page(&w, id, no.status, text, ch.set_discount ? discount : NULL);
+		return sales_page(&w, id, status, text, ch.set_discount ? discount : NULL);
 	}
 	if (rc < 0)
 		return rc;

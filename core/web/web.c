@@ -162,22 +162,6 @@ bool rd_web_csrf_ok(struct web *w)
 	return false;
 }
 
-json_t *rd_web_brand(const struct rd_partner *p, const struct rd_vendor *v)
-{
-	char block[600];
-	if (p && p->contact_block[0])
-		snprintf(block, sizeof block, "%s", p->contact_block);
-	else if (p)
-		snprintf(block, sizeof block, "%s%s%s%s%s", p->name, p->phone[0] ? ", " : "", p->phone,
-			 p->email[0] ? ", " : "", p->email);
-	else
-		snprintf(block, sizeof block, "%s", v->name);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "name", p ? p->name : v->name, "logo_url",
-			 p ? p->logo_url : "", "colour_primary", p && p->colour_primary[0] ? p->colour_primary : "#1f3a5f",
-			 "colour_accent", p && p->colour_accent[0] ? p->colour_accent : "#f2a900", "contact_block", block,
-			 "email", p ? p->email : v->notify_email, "phone", p ? p->phone : "");
-}
-
 struct partials {
 	const char *body;
 	size_t len;
@@ -209,7 +193,7 @@ void rd_web_page(struct web *w, int status, const char *name, uint64_t partner, 
 		if (!json_object_get(ctx, "brand")) {
 			struct rd_partner p;
 			bool have = partner && rd_entity_get(t, w->app->domain->partners, &rd_entity_partner, vendor, partner, &p) == 0;
-			json_object_set_new(ctx, "brand", rd_web_brand(have ? &p : NULL, &w->vendor));
+			json_object_set_new(ctx, "brand", rd_brand_json(have ? &p : NULL, &w->vendor));
 		}
 		rd_txn_end(t);
 	}

@@ -49,7 +49,6 @@ void rd_web_redirect(struct rd_req *req, const char *to);
 void rd_web_headers(struct rd_req *req);
 
 /* Brand context of a partner (or the vendor when NULL). */
-json_t *rd_web_brand(const struct rd_partner *p, const struct rd_vendor *v);
 
 /* Page handlers (routes.c). */
 int rd_page_login(struct rd_req *req);

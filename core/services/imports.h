@@ -1,7 +1,10 @@
 /*
- * import.h: the import engine, shared by POST /api/v1/imports (validation
+ * imports.h: the import engine (core/services/imports.c), shared by
+ * POST /api/v1/imports and the vendor console's imports (a job: validation
  * on the thread pool, one write transaction on the loop) and
  * `renewctl import` (streaming straight into one write transaction).
+ * It takes an actor and plain values, never a request: the caller has
+ * checked the actor's rights to import the kind.
  *
  * Input: CSV (a header row naming the columns; UTF-8, with or without BOM)
  * or JSON Lines (one object per line).  Columns are the JSON field names of
@@ -10,15 +13,22 @@
  * updates that record; otherwise it creates one, so re-importing a file
  * changes nothing.
  */
-#ifndef RD_API_IMPORT_H
-#define RD_API_IMPORT_H
+#ifndef RD_SERVICES_IMPORTS_H
+#define RD_SERVICES_IMPORTS_H
 
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "api/api.h"
+#include <jansson.h>
+
+#include "auth/auth.h"
+#include "domain/app.h"
+#include "domain/model.h"
+#include "services/service.h"
+
+struct rd_txn;
 
 #define RD_IMPORT_MAX_ERRORS 100
 #define RD_IMPORT_MAX_ROW (1 << 20) /* a row longer than this ends the import */
@@ -31,7 +41,9 @@ typedef int (*rd_import_sink_fn)(void *ctx, struct rd_txn *t, uint64_t existing_
 
 struct rd_import {
 	/* what to do */
-	struct call call;          /* who imports (vendor, user, role) and the app */
+	struct rd_app *app;
+	struct rd_actor who;       /* who imports (vendor, user) */
+	struct rd_vendor vendor;   /* the importing vendor (defaults such as a contract's currency) */
 	enum rd_resource res;      /* RD_RES_CUSTOMER, _CONTACT, _PRODUCT or _CONTRACT */
 	bool csv;
 	bool atomic_mode;          /* any bad row means nothing is applied */
@@ -61,14 +73,22 @@ const char *rd_import_kind_name(enum rd_resource res);
 int rd_import_apply(struct rd_import *im, struct rd_txn *t, uint64_t existing_id, const char *ext,
 		    const uint8_t *rec, size_t len, bool *created);
 
-/* Starts an import job of the daemon (the API's and the vendor console's):
- * stores the running import record, parses a copy of data on the thread
- * pool and writes the valid rows (with the audit entry) back on the loop.
- * The caller has checked the caller's rights; *out is the record stored. */
-struct rd_import_rec;
-int rd_import_start(const struct call *c, enum rd_resource res, bool csv, bool dry_run, bool atomic, const void *data,
-		    size_t len, struct rd_import_rec *out);
-/* An import record as JSON, with its progress while it runs. */
+/* Starts an import job of the daemon (the API's and the vendor console's)
+ * for vendor v as who: stores the running import record, parses a copy of
+ * data on the thread pool and writes the valid rows (with the audit entry)
+ * back on the loop; *out is the record stored.  0, RD_EINVAL (a kind that
+ * is not imported, an empty file) or the store's error, with e filled. */
+int rd_import_start(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, enum rd_resource res,
+		    bool csv, bool dry_run, bool atomic, const void *data, size_t len, struct rd_import_rec *out,
+		    struct rd_serr *e);
+/* An import record of vendor as JSON, with its progress while it runs. */
 json_t *rd_import_json(uint64_t vendor, const struct rd_import_rec *r);
+
+/* Marks imports a stopped daemon left running as failed (nothing of them
+ * was applied: daemon imports write in one transaction at the end). */
+int rd_imports_recover(struct rd_app *app);
+/* Imports still parsing on the thread pool; cancel asks them to stop. */
+bool rd_imports_busy(void);
+void rd_imports_cancel(void);
 
 #endif

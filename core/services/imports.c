@@ -1,0 +1,1006 @@
+/*
+ * imports.c: the import engine (CSV through libcsv, JSON Lines through
+ * jansson) and the daemon's import jobs (services/imports.h), for the API
+ * (/api/v1/imports), the vendor console (/vendor/imports) and renewctl.
+ *
+ * Memory stays flat in the engine: rows are parsed and checked one at a
+ * time and handed to a sink.  The daemon's sink keeps each valid row's
+ * compact record (tens of bytes) until the single write transaction at the
+ * end; renewctl's sink writes straight into its transaction.
+ */
+#include <csv.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "domain/audit.h"
+#include "services/imports.h"
+#include "services/merge.h"
+#include "services/records.h"
+#include "store/record.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "util/err.h"
+#include "util/log.h"
+
+#define MAX_OBJ 12288
+#define MAX_COLS 64
+
+/* ---- kinds and columns --------------------------------------------------------- */
+
+struct kind {
+	const char *name;
+	enum rd_resource res;
+	const struct rd_entity *e;
+	size_t table;     /* offsetof(struct rd_domain, ...) */
+	const char *ext;  /* the column holding the external id */
+	size_t ext_off;
+};
+
+static const struct kind kinds[] = {
+	{ "customers", RD_RES_CUSTOMER, &rd_entity_customer, offsetof(struct rd_domain, customers), "external_id",
+	  offsetof(struct rd_customer, external_id) },
+	{ "contacts", RD_RES_CONTACT, &rd_entity_contact, offsetof(struct rd_domain, contacts), "external_id",
+	  offsetof(struct rd_contact, external_id) },
+	{ "products", RD_RES_PRODUCT, &rd_entity_product, offsetof(struct rd_domain, products), "sku",
+	  offsetof(struct rd_product, external_id) },
+	{ "contracts", RD_RES_CONTRACT, &rd_entity_contract, offsetof(struct rd_domain, contracts), "external_id",
+	  offsetof(struct rd_contract, external_id) },
+};
+
+static const struct kind *kind_of(enum rd_resource res)
+{
+	for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+		if (kinds[i].res == res)
+			return &kinds[i];
+	return NULL;
+}
+
+int rd_import_kind(const char *name)
+{
+	for (size_t i = 0; name && i < sizeof kinds / sizeof *kinds; i++)
+		if (strcmp(kinds[i].name, name) == 0)
+			return (int)kinds[i].res;
+	return -1;
+}
+
+const char *rd_import_kind_name(enum rd_resource res)
+{
+	const struct kind *k = kind_of(res);
+	return k ? k->name : "";
+}
+
+/* Reference columns: an external id resolved to a record id. */
+struct ref_col {
+	enum rd_resource res;
+	const char *column;
+	size_t table;   /* where the external id is looked up */
+	size_t off;     /* the uint64_t id field it fills */
+};
+
+static const struct ref_col refs[] = {
+	{ RD_RES_CONTACT, "customer_external_id", offsetof(struct rd_domain, customers), offsetof(struct rd_contact, customer_id) },
+	{ RD_RES_CONTRACT, "customer_external_id", offsetof(struct rd_domain, customers), offsetof(struct rd_contract, customer_id) },
+	{ RD_RES_CONTRACT, "product_sku", offsetof(struct rd_domain, products), offsetof(struct rd_contract, product_id) },
+	{ RD_RES_CONTRACT, "reseller_external_id", offsetof(struct rd_domain, partners), offsetof(struct rd_contract, reseller_id) },
+	{ RD_RES_CONTRACT, "distributor_external_id", offsetof(struct rd_domain, partners),
+	  offsetof(struct rd_contract, distributor_id) },
+};
+
+/* ---- the engine ------------------------------------------------------------------ */
+
+struct engine {
+	struct rd_import *im;
+	const struct kind *k;
+	struct rd_txn *t;
+	uint64_t row;           /* 1-based line or CSV record number */
+	/* header */
+	char *cols[MAX_COLS];
+	size_t n_cols;
+	bool have_header;
+	/* the row being read (CSV) */
+	char *cells[MAX_COLS];
+	size_t n_cells;
+	bool row_too_wide;
+	size_t nul_cell;        /* 1 + the index of the first cell holding a NUL byte; 0: none */
+	size_t row_bytes;       /* bytes read since the chunk in which the last row ended (an over-estimate) */
+	size_t row_len;         /* the row's values and separators so far: its length */
+	int rc;                 /* a sink or store failure stops everything */
+	_Alignas(16) uint8_t obj[MAX_OBJ], old[MAX_OBJ]; /* hold entity structs */
+	struct rd_rec_writer w;
+};
+
+static void row_error(struct engine *en, const char *column, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void row_error(struct engine *en, const char *column, const char *fmt, ...)
+{
+	struct rd_import *im = en->im;
+	im->rows_failed++;
+	if (json_array_size(im->errors) >= RD_IMPORT_MAX_ERRORS)
+		return;
+	char msg[300];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	json_array_append_new(im->errors, json_pack("{s:I, s:o, s:s}", "row", (json_int_t)en->row, "column",
+						    column ? json_string(column) : json_null(), "message", msg));
+}
+
+static bool valid_utf8(const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned char c = s[i];
+		size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+		if (!len || i + len > n || (len == 2 && c < 0xc2) || (len == 4 && c > 0xf4))
+			return false;
+		for (size_t k = 1; k < len; k++)
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+		if (len == 3 && ((c == 0xe0 && s[i + 1] < 0xa0) || (c == 0xed && s[i + 1] >= 0xa0)))
+			return false; /* over-long, surrogates */
+		if (len == 4 && ((c == 0xf0 && s[i + 1] < 0x90) || (c == 0xf4 && s[i + 1] >= 0x90)))
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+static struct rd_table *table_at(struct engine *en, size_t off)
+{
+	return *(struct rd_table **)((char *)en->im->app->domain + off);
+}
+
+static int lookup_ext(struct engine *en, size_t table, const char *ext, uint64_t *id)
+{
+	return rd_index_find(en->t, table_at(en, table), "ext", en->im->who.vendor, ext, strlen(ext) + 1, id);
+}
+
+static const struct ref_col *ref_column(enum rd_resource res, const char *name)
+{
+	for (size_t i = 0; i < sizeof refs / sizeof *refs; i++)
+		if (refs[i].res == res && strcmp(refs[i].column, name) == 0)
+			return &refs[i];
+	return NULL;
+}
+
+/* "price_annual_GBP" -> term and currency. */
+static bool price_column(const char *name, uint8_t *term, char cur[4])
+{
+	static const char *const terms[] = { "", "annual", "quarterly", "monthly", "flex" };
+	if (strncmp(name, "price_", 6) != 0)
+		return false;
+	const char *t = name + 6, *us = strrchr(t, '_');
+	if (!us || strlen(us + 1) != 3)
+		return false;
+	for (uint8_t i = 1; i < 5; i++)
+		if ((size_t)(us - t) == strlen(terms[i]) && strncmp(t, terms[i], (size_t)(us - t)) == 0) {
+			*term = i;
+			memcpy(cur, us + 1, 4);
+			return cur[0] >= 'A' && cur[0] <= 'Z' && cur[1] >= 'A' && cur[1] <= 'Z' && cur[2] >= 'A' && cur[2] <= 'Z';
+		}
+	return false;
+}
+
+/* Is this a column the kind understands?  (Checked once, on the header.) */
+static bool known_column(const struct kind *k, const char *name)
+{
+	uint8_t term;
+	char cur[4];
+	if (ref_column(k->res, name))
+		return true;
+	if (k->res == RD_RES_PRODUCT &&
+	    (price_column(name, &term, cur) || !strcmp(name, "upsell_skus") || !strcmp(name, "crosssell_skus")))
+		return true;
+	/* Not the list fields (prices, upsell, crosssell): a file gives those as
+	 * price_<term>_<CUR> and *_skus columns, and would otherwise lose them. */
+	for (size_t i = 0; i < k->e->n_fields; i++)
+		if (!strcmp(k->e->fields[i].json, name) && k->e->fields[i].no != 1 &&
+		    !(k->e->fields[i].flags & RD_FF_READONLY) && k->e->fields[i].type != RD_F_PRICES &&
+		    k->e->fields[i].type != RD_F_IDS)
+			return true;
+	return false;
+}
+
+/* Applies one cell to the record being built. */
+static int apply_cell(struct engine *en, const char *col, const char *text)
+{
+	const struct kind *k = en->k;
+	char why[256];
+	const struct ref_col *rc = ref_column(k->res, col);
+	if (rc) {
+		uint64_t id;
+		if (lookup_ext(en, rc->table, text, &id) < 0) {
+			row_error(en, col, "%s \"%.64s\" names no record", col, text);
+			return RD_EINVAL;
+		}
+		*(uint64_t *)(en->obj + rc->off) = id;
+		return 0;
+	}
+	if (k->res == RD_RES_PRODUCT) {
+		struct rd_product *p = (struct rd_product *)en->obj;
+		uint8_t term;
+		char cur[4];
+		if (price_column(col, &term, cur)) {
+			char *end;
+			long long amount = strtoll(text, &end, 10);
+			if (*end || end == text || amount < 0) {
+				row_error(en, col, "%s must be an amount in minor units (a whole number >= 0)", col);
+				return RD_EINVAL;
+			}
+			int slot = -1;
+			for (int i = 0; i < p->n_prices; i++)
+				if (p->prices[i].term == term && !strcmp(p->prices[i].currency, cur))
+					slot = i;
+			if (slot < 0) {
+				if (p->n_prices == RD_MAX_PRICES) {
+					row_error(en, col, "a product has at most %d prices", RD_MAX_PRICES);
+					return RD_EINVAL;
+				}
+				slot = p->n_prices++;
+			}
+			memcpy(p->prices[slot].currency, cur, 4);
+			p->prices[slot].term = term;
+			p->prices[slot].amount = amount;
+			return 0;
+		}
+		bool up = !strcmp(col, "upsell_skus");
+		if (up || !strcmp(col, "crosssell_skus")) {
+			uint8_t *n = up ? &p->n_upsell : &p->n_crosssell;
+			uint64_t *ids = up ? p->upsell : p->crosssell;
+			*n = 0;
+			char sku[RD_EXT_MAX];
+			for (const char *s = text; *s;) {
+				size_t len = strcspn(s, "; ");
+				if (len && len < sizeof sku) {
+					memcpy(sku, s, len);
+					sku[len] = 0;
+					uint64_t id;
+					if (lookup_ext(en, k->table, sku, &id) < 0 || *n == RD_MAX_RELATED) {
+						row_error(en, col, "%s: \"%s\" is not a known SKU (or more than %d)", col, sku,
+							  RD_MAX_RELATED);
+						return RD_EINVAL;
+					}
+					ids[(*n)++] = id;
+				}
+				s += len;
+				while (*s == ';' || *s == ' ')
+					s++;
+			}
+			return 0;
+		}
+	}
+	int r = rd_entity_set_text(k->e, en->obj, col, text, why, sizeof why);
+	if (r < 0) {
+		row_error(en, col, "%s", r == RD_ENOTFOUND ? "not a column of this kind" : why);
+		return RD_EINVAL;
+	}
+	return 0;
+}
+
+/* Builds, checks and hands on one row: cells[i] belongs to column names[i]. */
+static void process_row(struct engine *en, char **names, char **cells, size_t n)
+{
+	const struct kind *k = en->k;
+	struct rd_import *im = en->im;
+	atomic_fetch_add(&im->rows, 1);
+	if (atomic_load(&im->cancel)) {
+		snprintf(im->fatal, sizeof im->fatal, "cancelled: renewd is stopping");
+		return;
+	}
+	/* Whole-row checks first. */
+	for (size_t i = 0; i < n; i++)
+		if (cells[i] && !valid_utf8((const unsigned char *)cells[i], strlen(cells[i]))) {
+			row_error(en, names[i], "the value is not valid UTF-8");
+			return;
+		}
+	const char *ext = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(names[i], k->ext) && cells[i] && *cells[i])
+			ext = cells[i];
+	uint64_t existing = 0;
+	memset(en->obj, 0, k->e->size);
+	if (ext) {
+		int r = lookup_ext(en, k->table, ext, &existing);
+		if (r == 0 && (r = rd_entity_get(en->t, table_at(en, k->table), k->e, im->who.vendor, existing, en->obj)) < 0) {
+			en->rc = r;
+			return;
+		}
+		if (r < 0 && r != RD_ENOTFOUND) {
+			en->rc = r;
+			return;
+		}
+	}
+	memcpy(en->old, en->obj, k->e->size);
+	for (size_t i = 0; i < n; i++)
+		if (cells[i] && *cells[i] && apply_cell(en, names[i], cells[i]) < 0)
+			return;
+	const char *missing = rd_record_missing(k->res, en->obj);
+	if (missing) {
+		row_error(en, missing, "%s is required", missing);
+		return;
+	}
+	struct rd_serr e = { 0 };
+	if (rd_record_prepare(en->t, im->app, &im->who, &im->vendor, k->res, en->obj, existing ? en->old : NULL, &e) < 0) {
+		row_error(en, e.field, "%s", e.message);
+		return;
+	}
+	/* Encoded without its id: the sink knows (or allocates) it. */
+	uint64_t id = *(uint64_t *)en->obj;
+	*(uint64_t *)en->obj = 0;
+	rd_entity_encode(k->e, en->obj, &en->w);
+	*(uint64_t *)en->obj = id;
+	int r = im->sink(im->sink_ctx, en->t, existing, ext ? ext : "", en->w.buf, en->w.len, en->obj);
+	if (r < 0) {
+		en->rc = r;
+		return;
+	}
+	im->rows_ok++;
+}
+
+/* ---- CSV ---------------------------------------------------------------------- */
+
+static void csv_cell(void *data, size_t len, void *arg)
+{
+	struct engine *en = arg;
+	en->row_len += len + 1;
+	if (en->n_cells == MAX_COLS) {
+		en->row_too_wide = true;
+		return;
+	}
+	if (len && !en->nul_cell && memchr(data, 0, len))
+		en->nul_cell = en->n_cells + 1; /* C strings would silently cut the value short */
+	char *s = rd_malloc(len + 1);
+	if (len)
+		memcpy(s, data, len);
+	s[len] = 0;
+	en->cells[en->n_cells++] = s;
+}
+
+static void free_cells(struct engine *en)
+{
+	for (size_t i = 0; i < en->n_cells; i++)
+		free(en->cells[i]);
+	en->n_cells = 0;
+	en->row_too_wide = false;
+	en->nul_cell = 0;
+}
+
+static void csv_row(int c, void *arg)
+{
+	struct engine *en = arg;
+	en->row++;
+	en->row_bytes = 0;
+	size_t row_len = en->row_len ? en->row_len - 1 : 0; /* the last value has no separator after it */
+	en->row_len = 0;
+	if (!en->im->fatal[0] && row_len > RD_IMPORT_MAX_ROW)
+		snprintf(en->im->fatal, sizeof en->im->fatal, "row %llu is longer than %d bytes",
+			 (unsigned long long)en->row, RD_IMPORT_MAX_ROW);
+	if (en->rc < 0 || en->im->fatal[0]) {
+		free_cells(en);
+		return;
+	}
+	if (!en->have_header) {
+		en->have_header = true;
+		if (en->row_too_wide || en->nul_cell) {
+			if (en->row_too_wide)
+				snprintf(en->im->fatal, sizeof en->im->fatal, "row 1: more than %d columns", MAX_COLS);
+			else
+				snprintf(en->im->fatal, sizeof en->im->fatal, "row 1: a column name holds a NUL byte");
+			free_cells(en);
+			return;
+		}
+		for (size_t i = 0; i < en->n_cells; i++) {
+			char *name = en->cells[i];
+			if (i == 0 && (unsigned char)name[0] == 0xef && (unsigned char)name[1] == 0xbb &&
+			    (unsigned char)name[2] == 0xbf)
+				memmove(name, name + 3, strlen(name + 3) + 1); /* UTF-8 byte order mark */
+			if (!known_column(en->k, name)) {
+				snprintf(en->im->fatal, sizeof en->im->fatal, "row 1: unknown column \"%.64s\" for %s (see docs/imports.md)",
+					 name, en->k->name);
+				break;
+			}
+			for (size_t j = 0; j < i; j++)
+				if (!strcmp(en->cols[j], name)) {
+					snprintf(en->im->fatal, sizeof en->im->fatal, "row 1: column \"%.64s\" appears twice", name);
+					break;
+				}
+			en->cols[en->n_cols++] = name;
+			en->cells[i] = NULL;
+		}
+		free_cells(en);
+		return;
+	}
+	if (en->n_cells == 1 && en->cells[0][0] == 0) { /* a blank line */
+		free_cells(en);
+		return;
+	}
+	if (en->row_too_wide || en->n_cells != en->n_cols) {
+		atomic_fetch_add(&en->im->rows, 1);
+		row_error(en, NULL, "the row has %zu%s fields, the header %zu", en->n_cells, en->row_too_wide ? "+" : "",
+			  en->n_cols);
+		free_cells(en);
+		return;
+	}
+	if (en->nul_cell) {
+		atomic_fetch_add(&en->im->rows, 1);
+		row_error(en, en->cols[en->nul_cell - 1], "the value holds a NUL byte");
+		free_cells(en);
+		return;
+	}
+	process_row(en, en->cols, en->cells, en->n_cells);
+	free_cells(en);
+}
+
+static int run_csv(struct engine *en, rd_import_read_fn read, void *ctx)
+{
+	struct csv_parser p;
+	if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0)
+		return -ENOMEM;
+	csv_set_blk_size(&p, 65536); /* libcsv grows a value's buffer by this much: not 128 bytes at a time */
+	char buf[65536];
+	long n;
+	while (en->rc >= 0 && !en->im->fatal[0] && (n = read(ctx, buf, sizeof buf)) > 0) {
+		atomic_fetch_add(&en->im->bytes_done, (uint64_t)n);
+		size_t done = csv_parse(&p, buf, (size_t)n, csv_cell, csv_row, en);
+		en->row_bytes += (size_t)n;
+		if (done != (size_t)n) {
+			snprintf(en->im->fatal, sizeof en->im->fatal, "row %llu: %s; the rest of the file cannot be read",
+				 (unsigned long long)en->row + 1, csv_strerror(csv_error(&p)));
+			break;
+		}
+		/* A row that has not ended within the limit (plus the chunk the
+		 * count started in) never will: an unclosed quote, or no newlines. */
+		if (en->row_bytes > RD_IMPORT_MAX_ROW + sizeof buf) {
+			snprintf(en->im->fatal, sizeof en->im->fatal, "row %llu is longer than %d bytes (an unclosed quote?)",
+				 (unsigned long long)en->row + 1, RD_IMPORT_MAX_ROW);
+			break;
+		}
+		if (n < 0)
+			break;
+	}
+	if (!en->im->fatal[0] && en->rc >= 0 && csv_fini(&p, csv_cell, csv_row, en) != 0)
+		snprintf(en->im->fatal, sizeof en->im->fatal, "row %llu: %s (an unclosed quote at the end of the file)",
+			 (unsigned long long)en->row + 1, csv_strerror(csv_error(&p)));
+	free_cells(en);
+	csv_free(&p);
+	if (!en->have_header && !en->im->fatal[0])
+		snprintf(en->im->fatal, sizeof en->im->fatal, "the file is empty: a CSV import starts with a header row");
+	return 0;
+}
+
+/* ---- JSON Lines -------------------------------------------------------------------- */
+
+static void jsonl_line(struct engine *en, char *line, size_t len)
+{
+	en->row++;
+	if (len && line[len - 1] == '\r')
+		line[--len] = 0;
+	if (en->row == 1 && len >= 3 && (unsigned char)line[0] == 0xef && (unsigned char)line[1] == 0xbb &&
+	    (unsigned char)line[2] == 0xbf) {
+		line += 3;
+		len -= 3;
+	}
+	size_t sp = 0;
+	while (sp < len && (line[sp] == ' ' || line[sp] == '\t'))
+		sp++;
+	if (sp == len)
+		return; /* blank */
+	atomic_fetch_add(&en->im->rows, 1);
+	json_error_t je;
+	json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
+	if (!o || !json_is_object(o)) {
+		/* process_row counts rows itself; undo the count for this error */
+		if (o)
+			row_error(en, NULL, "the line is not a JSON object");
+		else
+			row_error(en, NULL, "malformed JSON at column %d: %s", je.column, je.text);
+		json_decref(o);
+		return;
+	}
+	atomic_fetch_sub(&en->im->rows, 1);
+	char *names[MAX_COLS], *cells[MAX_COLS];
+	size_t n = 0;
+	const char *key;
+	json_t *v;
+	bool bad = false;
+	json_object_foreach(o, key, v) {
+		if (n == MAX_COLS || !known_column(en->k, key)) {
+			atomic_fetch_add(&en->im->rows, 1);
+			row_error(en, key, "unknown field \"%.64s\" for %s (or more than %d fields)", key, en->k->name, MAX_COLS);
+			bad = true;
+			break;
+		}
+		char buf[64];
+		const char *text;
+		if (json_is_string(v)) {
+			text = json_string_value(v);
+		} else if (json_is_integer(v)) {
+			snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+			text = buf;
+		} else if (json_is_array(v)) { /* flags, SKU lists */
+			size_t i, total = 1;
+			json_t *it;
+			bool strings = true;
+			json_array_foreach(v, i, it) strings &= json_is_string(it);
+			if (!strings) { /* not dropped in silence */
+				atomic_fetch_add(&en->im->rows, 1);
+				row_error(en, key, "%s must be a list of strings", key);
+				bad = true;
+				break;
+			}
+			json_array_foreach(v, i, it) total += (json_is_string(it) ? json_string_length(it) : 0) + 1;
+			char *joined = rd_malloc(total);
+			joined[0] = 0;
+			json_array_foreach(v, i, it) {
+				if (!json_is_string(it))
+					continue;
+				if (i)
+					strcat(joined, ";");
+				strcat(joined, json_string_value(it));
+			}
+			names[n] = rd_strdup(key);
+			cells[n++] = joined;
+			continue;
+		} else if (json_is_null(v)) {
+			continue;
+		} else {
+			atomic_fetch_add(&en->im->rows, 1);
+			row_error(en, key, "%s must be a string, a whole number or a list of strings", key);
+			bad = true;
+			break;
+		}
+		names[n] = rd_strdup(key);
+		cells[n++] = rd_strdup(text);
+	}
+	if (!bad)
+		process_row(en, names, cells, n);
+	for (size_t i = 0; i < n; i++) {
+		free(names[i]);
+		free(cells[i]);
+	}
+	json_decref(o);
+}
+
+static int run_jsonl(struct engine *en, rd_import_read_fn read, void *ctx)
+{
+	size_t cap = 65536, len = 0;
+	char *line = rd_malloc(cap);
+	char buf[65536];
+	long n;
+	while (en->rc >= 0 && !en->im->fatal[0] && (n = read(ctx, buf, sizeof buf)) > 0) {
+		atomic_fetch_add(&en->im->bytes_done, (uint64_t)n);
+		for (long i = 0; i < n && en->rc >= 0; i++) {
+			if (buf[i] != '\n') {
+				if (len >= RD_IMPORT_MAX_ROW) {
+					snprintf(en->im->fatal, sizeof en->im->fatal, "line %llu is longer than %d bytes",
+						 (unsigned long long)en->row + 1, RD_IMPORT_MAX_ROW);
+					break;
+				}
+				if (len + 1 >= cap)
+					line = rd_realloc(line, cap *= 2);
+				line[len++] = buf[i];
+				continue;
+			}
+			line[len] = 0;
+			jsonl_line(en, line, len);
+			len = 0;
+		}
+		if (en->im->fatal[0])
+			break;
+	}
+	if (len && en->rc >= 0 && !en->im->fatal[0]) {
+		line[len] = 0;
+		jsonl_line(en, line, len);
+	}
+	free(line);
+	return 0;
+}
+
+void rd_import_reset(struct rd_import *im)
+{
+	atomic_store(&im->rows, 0);
+	atomic_store(&im->bytes_done, 0);
+	im->rows_ok = im->rows_failed = 0;
+	im->fatal[0] = 0;
+	json_decref(im->errors);
+	im->errors = json_array();
+}
+
+int rd_import_run(struct rd_import *im, struct rd_txn *t, rd_import_read_fn read, void *read_ctx)
+{
+	struct engine *en = rd_calloc(1, sizeof *en);
+	en->im = im;
+	en->k = kind_of(im->res);
+	en->t = t;
+	rd_import_reset(im);
+	if (!en->k) {
+		free(en);
+		return RD_EINVAL;
+	}
+	if (im->csv)
+		run_csv(en, read, read_ctx);
+	else
+		run_jsonl(en, read, read_ctx);
+	for (size_t i = 0; i < en->n_cols; i++)
+		free(en->cols[i]);
+	rd_rec_writer_free(&en->w);
+	int rc = en->rc;
+	free(en);
+	return rc;
+}
+
+int rd_import_apply(struct rd_import *im, struct rd_txn *t, uint64_t existing_id, const char *ext, const uint8_t *rec,
+		    size_t len, bool *created)
+{
+	const struct kind *k = kind_of(im->res);
+	struct rd_table *tb = *(struct rd_table **)((char *)im->app->domain + k->table);
+	uint64_t vendor = im->who.vendor, id = existing_id;
+	int rc;
+	if (*ext) {
+		rc = rd_index_find(t, tb, "ext", vendor, ext, strlen(ext) + 1, &id);
+		if (rc == RD_ENOTFOUND)
+			id = 0;
+		else if (rc < 0)
+			return rc;
+	}
+	*created = id == 0;
+	if (!id && (rc = rd_txn_next_id(t, tb, vendor, &id)) < 0)
+		return rc;
+	/* A contract the file moves to another customer takes its
+	 * opportunities (and what hangs off them) along (services/merge.c). */
+	struct rd_contract was = { 0 };
+	if (im->res == RD_RES_CONTRACT && !*created &&
+	    (rc = rd_entity_get(t, tb, &rd_entity_contract, vendor, id, &was)) < 0 && rc != RD_ENOTFOUND)
+		return rc;
+	/* The record with its id: header, field 1, then the rest. */
+	uint8_t stack[1024];
+	size_t need = len + 12;
+	uint8_t *buf = need <= sizeof stack ? stack : rd_malloc(need);
+	memcpy(buf, rec, RD_REC_HEADER);
+	buf[RD_REC_HEADER] = 1 << 3 | RD_WIRE_UINT;
+	size_t n = RD_REC_HEADER + 1 + rd_uvarint_put(buf + RD_REC_HEADER + 1, id);
+	memcpy(buf + n, rec + RD_REC_HEADER, len - RD_REC_HEADER);
+	n += len - RD_REC_HEADER;
+	rc = rd_txn_put(t, tb, vendor, id, buf, n, 0);
+	struct rd_contract now;
+	if (rc >= 0 && was.id && rd_entity_decode(&rd_entity_contract, buf, n, &now) == 0 &&
+	    now.customer_id != was.customer_id)
+		rc = rd_contract_moved(t, im->app->domain, &im->who, id, now.customer_id);
+	if (buf != stack)
+		free(buf);
+	return rc;
+}
+
+/* ---- the daemon's import jobs ------------------------------------------------------- */
+
+struct op {
+	uint64_t existing;
+	uint32_t ext_len, rec_len; /* ext (NUL-terminated) then the record, in the job's buffer */
+};
+
+struct job {
+	struct rd_import im;
+	uv_work_t uv;
+	struct rd_import_rec rec; /* the stored import record */
+	char *data;               /* the uploaded file (owned) */
+	size_t len, pos;
+	bool dry_run;
+	uint64_t created, updated;
+	/* valid rows, in order */
+	struct op *ops;
+	size_t n_ops, cap_ops;
+	uint8_t *buf;
+	size_t buf_len, buf_cap;
+	double started;
+	struct job *next;
+};
+
+static struct job *running; /* loop thread only */
+
+static double mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static long read_memory(void *ctx, char *out, size_t cap)
+{
+	struct job *j = ctx;
+	size_t n = j->len - j->pos < cap ? j->len - j->pos : cap;
+	memcpy(out, j->data + j->pos, n);
+	j->pos += n;
+	return (long)n;
+}
+
+static int keep_op(void *ctx, struct rd_txn *t, uint64_t existing, const char *ext, const uint8_t *rec, size_t len,
+		   const void *obj)
+{
+	struct job *j = ctx;
+	size_t el = strlen(ext) + 1, need = el + len;
+	if (j->n_ops == j->cap_ops)
+		j->ops = rd_realloc(j->ops, (j->cap_ops = j->cap_ops ? 2 * j->cap_ops : 1024) * sizeof *j->ops);
+	while (j->buf_len + need > j->buf_cap)
+		j->buf = rd_realloc(j->buf, j->buf_cap = j->buf_cap ? 2 * j->buf_cap : 65536);
+	memcpy(j->buf + j->buf_len, ext, el);
+	memcpy(j->buf + j->buf_len + el, rec, len);
+	j->buf_len += need;
+	j->ops[j->n_ops++] = (struct op){ existing, (uint32_t)el, (uint32_t)len };
+	if (existing)
+		j->updated++;
+	else
+		j->created++;
+	return 0;
+}
+
+static void job_work(uv_work_t *w)
+{
+	struct job *j = w->data;
+	struct rd_txn *t;
+	int rc = rd_store_read(j->im.app->store, &t);
+	if (rc < 0) {
+		snprintf(j->im.fatal, sizeof j->im.fatal, "the store could not be read: %s", rd_strerror(rc));
+		return;
+	}
+	rc = rd_import_run(&j->im, t, read_memory, j);
+	rd_txn_end(t);
+	if (rc < 0 && !j->im.fatal[0])
+		snprintf(j->im.fatal, sizeof j->im.fatal, "the import failed: %s", rd_strerror(rc));
+	free(j->data); /* the parse is done: give the upload's memory back */
+	j->data = NULL;
+}
+
+static int store_record(struct rd_txn *t, struct job *j)
+{
+	return rd_entity_put(t, j->im.app->domain->imports, &rd_entity_import, j->im.who.vendor, &j->rec, 0);
+}
+
+static int job_apply(struct rd_txn *t, void *arg)
+{
+	struct job *j = arg;
+	size_t off = 0;
+	j->created = j->updated = 0;
+	for (size_t i = 0; i < j->n_ops; i++) {
+		const char *ext = (const char *)j->buf + off;
+		bool created;
+		int rc = rd_import_apply(&j->im, t, j->ops[i].existing, ext, j->buf + off + j->ops[i].ext_len,
+					 j->ops[i].rec_len, &created);
+		if (rc < 0)
+			return rc;
+		off += j->ops[i].ext_len + j->ops[i].rec_len;
+		if (created)
+			j->created++;
+		else
+			j->updated++;
+	}
+	j->rec.created = j->created;
+	j->rec.updated = j->updated;
+	int rc = store_record(t, j);
+	if (rc < 0)
+		return rc;
+	return rd_audit_write(t, j->im.app->domain, j->im.who.vendor, j->im.who.user, RD_AUDIT_IMPORT,
+			      "imports", j->rec.id, NULL, NULL, j->rec.message);
+}
+
+static int job_record(struct rd_txn *t, void *arg)
+{
+	return store_record(t, arg);
+}
+
+static void job_after(uv_work_t *w, int status)
+{
+	struct job *j = w->data;
+	struct rd_import_rec *r = &j->rec;
+	r->rows = atomic_load(&j->im.rows);
+	r->rows_ok = j->im.rows_ok;
+	r->rows_failed = j->im.rows_failed;
+	/* Keep as many of the first errors as the record holds (not none when
+	 * a hundred long messages overflow it). */
+	char *errs = json_dumps(j->im.errors, JSON_COMPACT);
+	while (errs && strlen(errs) >= sizeof r->errors && json_array_size(j->im.errors)) {
+		free(errs);
+		json_array_remove(j->im.errors, json_array_size(j->im.errors) - 1);
+		errs = json_dumps(j->im.errors, JSON_COMPACT);
+	}
+	if (errs && strlen(errs) < sizeof r->errors)
+		memcpy(r->errors, errs, strlen(errs) + 1);
+	else
+		snprintf(r->errors, sizeof r->errors, "[]");
+	free(errs);
+	r->finished_at = rd_clock_now();
+	double secs = mono() - j->started;
+	int rc = 0;
+	if (status != 0 || j->im.fatal[0]) {
+		r->status = RD_IMPORT_FAILED;
+		snprintf(r->message, sizeof r->message, "nothing applied: %.220s", status ? "the import was cancelled" : j->im.fatal);
+	} else if (j->dry_run) {
+		r->status = RD_IMPORT_SUCCEEDED;
+		r->created = j->created;
+		r->updated = j->updated;
+		snprintf(r->message, sizeof r->message,
+			 "dry run, nothing written: %llu row(s) would apply (%llu new, %llu updates), %llu with errors",
+			 (unsigned long long)r->rows_ok, (unsigned long long)j->created, (unsigned long long)j->updated,
+			 (unsigned long long)r->rows_failed);
+	} else if (j->im.atomic_mode && r->rows_failed) {
+		r->status = RD_IMPORT_FAILED;
+		snprintf(r->message, sizeof r->message, "nothing applied: %llu row(s) have errors (atomic import)",
+			 (unsigned long long)r->rows_failed);
+	} else {
+		r->status = RD_IMPORT_SUCCEEDED;
+		snprintf(r->message, sizeof r->message, "%llu row(s) applied in %.2f s, %llu with errors skipped",
+			 (unsigned long long)r->rows_ok, secs, (unsigned long long)r->rows_failed);
+		rc = rd_store_write(j->im.app->store, job_apply, j);
+		if (rc < 0) {
+			r->status = RD_IMPORT_FAILED;
+			r->created = r->updated = 0;
+			snprintf(r->message, sizeof r->message, "nothing applied: the write failed: %s", rd_strerror(rc));
+		}
+	}
+	if (r->status != RD_IMPORT_SUCCEEDED || j->dry_run || rc < 0)
+		rc = rd_store_write(j->im.app->store, job_record, j);
+	if (rc < 0)
+		rd_log(RD_LOG_ERROR, "import", "import %llu: the result could not be stored: %s", (unsigned long long)r->id,
+		       rd_strerror(rc));
+	rd_log(RD_LOG_INFO, "import", "import %llu (%s, %s): %s", (unsigned long long)r->id, r->kind, r->format, r->message);
+	for (struct job **p = &running; *p; p = &(*p)->next)
+		if (*p == j) {
+			*p = j->next;
+			break;
+		}
+	json_decref(j->im.errors);
+	free(j->data);
+	free(j->ops);
+	free(j->buf);
+	free(j);
+}
+
+static json_t *import_json(const struct rd_import_rec *r, const struct job *live)
+{
+	json_t *j = rd_entity_to_json(&rd_entity_import, r);
+	json_t *errs = json_loads(r->errors[0] ? r->errors : "[]", 0, NULL);
+	json_object_set_new(j, "errors", errs ? errs : json_array());
+	json_object_set_new(j, "dry_run", json_boolean(r->dry_run));
+	json_object_set_new(j, "atomic", json_boolean(r->atomic));
+	if (live) {
+		uint64_t rows = atomic_load(&live->im.rows), bytes = atomic_load(&live->im.bytes_done);
+		double secs = mono() - live->started;
+		json_object_set_new(j, "rows", json_integer((json_int_t)rows));
+		json_object_set_new(j, "progress", json_pack("{s:I, s:I, s:f, s:f}", "bytes_done", (json_int_t)bytes,
+							      "bytes_total", (json_int_t)live->im.bytes_total, "percent",
+							      live->im.bytes_total ? 100.0 * (double)bytes / (double)live->im.bytes_total : 0.0,
+							      "rows_per_second", secs > 0 ? (double)rows / secs : 0.0));
+	}
+	return j;
+}
+
+static int job_create(struct rd_txn *t, void *arg)
+{
+	return store_record(t, arg);
+}
+
+int rd_import_start(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, enum rd_resource res,
+		    bool csv, bool dry_run, bool atomic, const void *data, size_t len, struct rd_import_rec *out,
+		    struct rd_serr *e)
+{
+	if (!kind_of(res))
+		return rd_serr_set(e, RD_EINVAL, "invalid", "kind", "only customers, contacts, products and contracts are imported");
+	if (len == 0)
+		return rd_serr_set(e, RD_EINVAL, "invalid", NULL, "the file to import is empty");
+	struct job *j = rd_calloc(1, sizeof *j);
+	j->im.app = app;
+	j->im.who = *who;
+	j->im.vendor = *v;
+	j->dry_run = dry_run;
+	j->im.atomic_mode = atomic;
+	j->im.res = res;
+	j->im.csv = csv;
+	j->im.sink = keep_op;
+	j->im.sink_ctx = j;
+	j->im.bytes_total = len;
+	j->im.errors = json_array();
+	j->data = rd_malloc(len ? len : 1);
+	memcpy(j->data, data, len);
+	j->len = len;
+	j->started = mono();
+	struct rd_import_rec *r = &j->rec;
+	snprintf(r->kind, sizeof r->kind, "%s", rd_import_kind_name(res));
+	snprintf(r->format, sizeof r->format, "%s", csv ? "csv" : "jsonl");
+	r->status = RD_IMPORT_RUNNING;
+	r->dry_run = dry_run;
+	r->atomic = atomic;
+	r->user_id = who->user;
+	r->bytes = len;
+	r->started_at = rd_clock_now();
+	snprintf(r->errors, sizeof r->errors, "[]");
+	int rc = rd_store_write(app->store, job_create, j);
+	if (rc < 0) {
+		json_decref(j->im.errors);
+		free(j->data);
+		free(j);
+		return rd_serr_set(e, rc, "internal", NULL, "the import could not be stored: %s", rd_strerror(rc));
+	}
+	j->uv.data = j;
+	if (uv_queue_work(app->loop, &j->uv, job_work, job_after) != 0) {
+		json_decref(j->im.errors);
+		free(j->data);
+		free(j);
+		return rd_serr_set(e, RD_EINTERNAL, "internal", NULL, "the import could not be queued");
+	}
+	j->next = running;
+	running = j;
+	*out = *r;
+	return 0;
+}
+
+json_t *rd_import_json(uint64_t vendor, const struct rd_import_rec *r)
+{
+	const struct job *live = NULL;
+	for (const struct job *j = running; j; j = j->next)
+		if (j->rec.id == r->id && j->im.who.vendor == vendor)
+			live = j;
+	return import_json(r, live);
+}
+
+/* ---- start-up ----------------------------------------------------------------------------- */
+
+struct recover {
+	struct rd_app *app;
+	unsigned n;
+};
+
+static int recover_fn(struct rd_txn *t, void *arg)
+{
+	struct recover *rv = arg;
+	struct rd_domain *d = rv->app->domain;
+	struct rd_import_rec *r = rd_malloc(sizeof *r);
+	struct rd_iter vit, it;
+	struct rd_item v, item;
+	int rc = rd_iter_records(&vit, t, d->vendors, 0, 0);
+	rv->n = 0;
+	while (rc >= 0 && (rc = rd_iter_next(&vit, &v)) > 0) {
+		/* Collect first, then rewrite: never write under a live cursor. */
+		uint64_t ids[256];
+		size_t n = 0;
+		rc = rd_iter_records(&it, t, d->imports, v.id, 0);
+		while (rc >= 0 && n < 256 && (rc = rd_iter_next(&it, &item)) > 0)
+			if (rd_entity_decode(&rd_entity_import, item.val, item.len, r) == 0 && r->status == RD_IMPORT_RUNNING)
+				ids[n++] = item.id;
+		rd_iter_close(&it);
+		for (size_t i = 0; rc >= 0 && i < n; i++) {
+			if ((rc = rd_entity_get(t, d->imports, &rd_entity_import, v.id, ids[i], r)) < 0)
+				break;
+			r->status = RD_IMPORT_FAILED;
+			r->finished_at = rd_clock_now();
+			snprintf(r->message, sizeof r->message, "nothing applied: renewd stopped before the import finished");
+			rc = rd_entity_put(t, d->imports, &rd_entity_import, v.id, r, 0);
+			rv->n++;
+		}
+	}
+	rd_iter_close(&vit);
+	free(r);
+	return rc < 0 ? rc : 0;
+}
+
+int rd_imports_recover(struct rd_app *app)
+{
+	struct recover rv = { app, 0 };
+	int rc = rd_store_write(app->store, recover_fn, &rv);
+	if (rc == 0 && rv.n)
+		rd_log(RD_LOG_WARN, "import", "%u import(s) interrupted by a stop were marked failed", rv.n);
+	return rc;
+}
+
+bool rd_imports_busy(void)
+{
+	return running != NULL;
+}
+
+void rd_imports_cancel(void)
+{
+	for (struct job *j = running; j; j = j->next) {
+		atomic_store(&j->im.cancel, true);
+		uv_cancel((uv_req_t *)&j->uv);
+	}
+}
