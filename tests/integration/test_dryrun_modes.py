@@ -80,6 +80,7 @@ def test_a_gold_partner_mode_raise_shows_in_the_dry_run(world):
     assert "No partner's margin changes" not in t, t
     row = t[t.index("Harbour Networks"):]
     assert row.startswith("Harbour Networks the partner "), row[:200]
+    w.d.stop()  # a clean exit (under ASan: no leak report)
 
 
 def test_the_active_version_changes_nothing_in_either_mode(world):

@@ -127,6 +127,7 @@ def test_every_link_in_partner_mail_works_for_that_partner(daemon, tmp_path, smt
     oid = next(iter(gold_opps))
     r = admin.request("GET", f"/partner/opportunities/{oid}")
     assert r.status == 303 and r.headers["location"].endswith(f"/sales/opportunities/{oid}"), r
+    d.stop()  # a clean exit (under ASan: no leak report)
 
 
 def other_channel(d, w):
@@ -181,3 +182,4 @@ def test_sales_notice_goes_to_the_seller_with_a_sales_view_link(daemon, tmp_path
         r = anon.request("GET", paths[0])
         assert r.status == 303 and r.headers["location"].endswith("/login"), r
         plat.get(paths[0], status=404)
+    d.stop()

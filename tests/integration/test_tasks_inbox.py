@@ -154,6 +154,7 @@ def test_customer_requests_reach_the_vendor_team_and_the_reseller(daemon, tmp_pa
     assert w.admin.ok("PATCH", f"/api/v1/tasks/{callback}", {"done": 1})["done"] == 1
     r = w.admin.call("PATCH", f"/api/v1/tasks/{callback}", {"done": 2})
     assert r.status == 400 and r.json()["error"]["field"] == "done", r
+    d.stop()  # a clean exit (under ASan: no leak report)
 
 
 def test_partner_pages_redirect_and_vendor_pages_refuse_partners(daemon, tmp_path, smtp):
