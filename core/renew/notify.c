@@ -502,7 +502,7 @@ int rd_notify_statement(struct sweep *s, const struct rd_partner *p, const struc
 						      "lines", (int)totals[i].lines));
 	}
 	char link[700];
-	snprintf(link, sizeof link, "%s/partner/statements", s->v.portal_url[0] ? s->v.portal_url : s->r->base_url);
+	snprintf(link, sizeof link, "%s/partner/statements", link_base(s));
 	json_t *ctx = json_pack("{s:{s:s}, s:{s:s}, s:{s:s, s:s, s:i}, s:o, s:s, s:o}", "vendor", "name", s->v.name,
 				"partner", "name", p->name, "statement", "number", st->number, "month", st->month, "lines",
 				(int)st->lines, "totals", list, "link", link, "brand", rd_brand_json(NULL, &s->v));
