@@ -47,6 +47,7 @@ static const struct rd_field vendor_fields[] = {
 	F(18, RD_F_STR, struct rd_vendor, portal_url, "portal_url"),
 	F(19, RD_F_U32, struct rd_vendor, max_discount_bp, "max_discount_bp"),
 	FF(20, RD_F_U32, struct rd_vendor, max_discount_set, "max_discount_set", PRIV),
+	F(21, RD_F_U64, struct rd_vendor, sales_user_id, "sales_user_id"),
 };
 
 static const struct rd_field partner_fields[] = {
@@ -63,6 +64,7 @@ static const struct rd_field partner_fields[] = {
 	F(11, RD_F_STR, struct rd_partner, colour_accent, "colour_accent"),
 	F(12, RD_F_STR, struct rd_partner, contact_block, "contact_block"),
 	F(13, RD_F_U32, struct rd_partner, opt_out_notices, "opt_out_notices"),
+	F(14, RD_F_U64, struct rd_partner, sales_user_id, "sales_user_id"),
 };
 
 static const struct rd_field customer_fields[] = {
@@ -282,6 +284,9 @@ static const struct rd_field task_fields[] = {
 	F(6, RD_F_STR, struct rd_task, message, "message"),
 	F(7, RD_F_U32, struct rd_task, done, "done"),
 	FF(8, RD_F_TIME, struct rd_task, created_at, "created_at", RO),
+	F(9, RD_F_U64, struct rd_task, assigned_to, "assigned_to"),
+	FF(10, RD_F_TIME, struct rd_task, done_at, "done_at", RO),
+	FF(11, RD_F_U64, struct rd_task, done_by, "done_by", RO),
 };
 
 static const struct rd_field link_fields[] = {

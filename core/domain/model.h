@@ -71,6 +71,8 @@ struct rd_vendor {
 	char portal_url[RD_NAME_MAX];   /* base of links in e-mails; "": the daemon's own address */
 	uint32_t max_discount_bp;       /* the largest discount a sales person may give; see max_discount_set */
 	uint32_t max_discount_set;      /* 1: max_discount_bp was chosen; 0: the default applies */
+	uint64_t sales_user_id;         /* the vendor's sales person for publish-vendor quotes (a vendor user);
+					 * 0: the sales notice goes to notify_email */
 };
 
 /* The discount bound in force: the vendor's choice, else 1000 (10 %). */
@@ -95,6 +97,7 @@ struct rd_partner {
 	char colour_accent[8];
 	char contact_block[512];     /* shown on every customer page and e-mail */
 	uint32_t opt_out_notices;    /* 1: renewd sends no customer notices for its opportunities */
+	uint64_t sales_user_id;      /* its sales contact for the quotes it sells (one of its users); 0: its email */
 };
 
 struct rd_customer {
@@ -342,6 +345,8 @@ struct rd_task {
 	char message[2048];
 	uint8_t done;
 	uint64_t created_at;
+	uint64_t assigned_to;     /* the user who handles it; 0: nobody yet (core/services/tasks.c) */
+	uint64_t done_at, done_by; /* when and by whom it was closed */
 };
 
 /* A customer's secure link: tenant 0, found by the hash of its token. */

@@ -19,6 +19,7 @@
  *   POST /vendor/plugins/{name}/enablements        enable for the vendor or a partner
  *   POST /vendor/plugins/{name}/enablements/{id}/disable
  *   GET  /vendor/outbox[?state=&cursor=]           messages and their delivery
+ *   GET  /vendor/tasks, POST /vendor/tasks/{id}    the tasks inbox (console_tasks.c)
  * This file holds the helpers the sections share (console.h) and the
  * overview; the sections are console_lists.c, console_imports.c,
  * console_policies.c and console_plugins.c.
@@ -90,6 +91,7 @@ json_t *rd_web_partner_nav(const char *current)
 		{ "/partner/contracts", "Contracts" },
 		{ "/partner/customers", "Customers" },
 		{ "/partner/statements", "Statements" },
+		{ "/partner/tasks", "Tasks" },
 	};
 	json_t *a = json_array();
 	for (size_t i = 0; i < sizeof sections / sizeof *sections; i++)
@@ -116,6 +118,7 @@ static json_t *nav_json(struct web *w, const char *current)
 		{ "/vendor/policies", "Policies", RD_RES_POLICY },
 		{ "/vendor/plugins", "Plugins", RD_RES_PLUGIN },
 		{ "/vendor/outbox", "Outbox", RD_RES_OUTBOX },
+		{ "/vendor/tasks", "Tasks", RD_RES_TASK },
 	};
 	json_t *a = json_array();
 	for (size_t i = 0; i < sizeof sections / sizeof *sections; i++)
