@@ -66,6 +66,7 @@ int rd_api_payment_webhook(struct rd_req *req);
 int rd_api_link_revoke(struct rd_req *req);
 
 int rd_api_healthz(struct rd_req *req);
+int rd_api_sweep_failures(struct rd_req *req);
 int rd_api_metrics(struct rd_req *req);
 int rd_api_index(struct rd_req *req);
 

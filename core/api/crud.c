@@ -121,6 +121,14 @@ static int prepare_partner(struct call *c, struct rd_txn *t, void *obj, const vo
 		return problem(p, "colour_accent", "%scolour_accent must look like #f2a900", "");
 	if (!valid_email(x->email))
 		return problem(p, "email", "%semail is not an e-mail address", "");
+	/* Its sales contact (who the sales notice of the quotes it sells goes
+	 * to) is one of its own people. */
+	if (x->sales_user_id && (!o || x->sales_user_id != o->sales_user_id)) {
+		struct rd_user u;
+		if (rd_entity_get(t, c->app->domain->users, &rd_entity_user, c->who.vendor, x->sales_user_id, &u) < 0 ||
+		    u.partner_id != x->id || !x->id || u.disabled)
+			return problem(p, "sales_user_id", "%ssales_user_id must be the id of one of this partner's users", "");
+	}
 	if (old && ((const struct rd_partner *)old)->kind != x->kind && x->kind == RD_PARTNER_RESELLER &&
 	    referenced(c, t, c->app->domain->partners, "parent", x->id))
 		return problem(p, "kind", "%sa distributor with resellers cannot become a reseller", "");
@@ -356,8 +364,9 @@ static int check_filters(struct rd_req *req, const struct res_def *r)
 		}
 	}
 	const char *colour = rd_req_query(req, "colour");
-	if (colour && strcmp(colour, "red") && strcmp(colour, "amber") && strcmp(colour, "green") && strcmp(colour, "black")) {
-		rd_reply_error(req, 400, "invalid", "colour", "colour must be red, amber, green or black");
+	if (colour && strcmp(colour, "red") && strcmp(colour, "amber") && strcmp(colour, "green") && strcmp(colour, "black") &&
+	    strcmp(colour, "blue")) {
+		rd_reply_error(req, 400, "invalid", "colour", "colour must be red, amber, green, black or blue");
 		return RD_EINVAL;
 	}
 	return 0;

@@ -1,10 +1,12 @@
 /* health.c: /healthz, /metrics and the index page. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
 #include "metrics/metrics.h"
 #include "rd_config.h"
+#include "renew/renew.h"
 #include "store/store.h"
 #include "util/err.h"
 
@@ -23,8 +25,19 @@ int rd_api_healthz(struct rd_req *req)
 				  "map_bytes", (json_int_t)st.map_size, "used_bytes", (json_int_t)st.used_bytes);
 	if (rc < 0)
 		json_object_set_new(store, "error", json_string(rd_strerror(rc)));
-	json_t *body = json_pack("{s:s, s:s, s:o}", "status", rc == 0 ? "ok" : "unavailable", "version", RD_VERSION,
-				 "store", store);
+	/* Degraded: serving, but some renewal actions fail and wait for a
+	 * retry.  Counts only: which ones, and why, is for the vendor's
+	 * admins (GET /api/v1/sweep/failures), not for anyone who asks. */
+	unsigned vendors = 0, failing = app->renew ? rd_renew_failing(app->renew, &vendors) : 0;
+	const char *status = rc < 0 ? "unavailable" : failing ? "degraded" : "ok";
+	json_t *body = json_pack("{s:s, s:s, s:o, s:{s:I, s:I}}", "status", status, "version", RD_VERSION, "store", store,
+				 "sweep", "failing_actions", (json_int_t)failing, "vendors", (json_int_t)vendors);
+	if (failing && rc == 0) {
+		char reason[160];
+		snprintf(reason, sizeof reason, "%u renewal action(s) of %u vendor(s) failed in the sweep and wait for a retry",
+			 failing, vendors);
+		json_object_set_new(body, "reasons", json_pack("[s]", reason));
+	}
 	rd_reply_json(req, rc == 0 ? 200 : 503, body);
 	return 0;
 }
@@ -34,11 +47,34 @@ int rd_api_metrics(struct rd_req *req)
 	struct rd_app *app = rd_req_app(req);
 	struct rd_store_stats st;
 	bool have = rd_store_stats(app->store, &st) == 0;
+	unsigned vendors = 0, failing = app->renew ? rd_renew_failing(app->renew, &vendors) : 0;
+	rd_metrics_sweep_failures(app->metrics, failing, vendors);
 	char *text;
 	size_t len;
 	rd_metrics_render(app->metrics, have ? &st : NULL, &text, &len);
 	rd_reply_raw(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
 	free(text);
+	return 0;
+}
+
+/* GET /api/v1/sweep/failures: the caller's vendor's failed sweep actions
+ * (vendor admins). */
+int rd_api_sweep_failures(struct rd_req *req)
+{
+	struct call c;
+	if (rd_call_begin(req, &c) < 0 || rd_call_allow(&c, RD_RES_VENDOR, RD_ACT_UPDATE) == RD_SCOPE_NONE)
+		return 0;
+	static const char *const known[] = { NULL };
+	const char *bad = rd_req_query_unknown(req, known);
+	if (bad) {
+		rd_reply_error(req, 400, "invalid", bad, "unknown query parameter \"%s\": this list takes none", bad);
+		return 0;
+	}
+	json_t *items;
+	int rc = rd_renew_failures(c.app->renew, c.who.vendor, &items);
+	if (rc < 0)
+		return rc;
+	rd_reply_json(req, 200, json_pack("{s:I, s:o}", "count", (json_int_t)json_array_size(items), "items", items));
 	return 0;
 }
 

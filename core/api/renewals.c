@@ -7,7 +7,7 @@
  *   POST /api/v1/opportunities/{id}/decision {"publish": "partner"|"vendor"}
  *   GET  /api/v1/opportunities/{id}/quote.pdf       the quote as a PDF (core/pdf/quote.c)
  *   GET  /api/v1/outbox[?state=&kind=]
- *   GET  /api/v1/tasks, PATCH /api/v1/tasks/{id} {"done": 1}
+ *   GET  /api/v1/tasks, PATCH /api/v1/tasks/{id} {"done": 1, "assigned_to": USER} (core/services/tasks.c)
  *   GET  /api/v1/portal, POST /api/v1/portal/actions  (the customer's link token as the bearer)
  */
 #include <stdlib.h>
@@ -19,6 +19,7 @@
 #include "pdf/quote.h"
 #include "renew/renew.h"
 #include "services/portal.h"
+#include "services/tasks.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -385,60 +386,54 @@ int rd_api_tasks_list(struct rd_req *req)
 	return rd_page_records(&pg, &c, c.app->domain->tasks, &rd_entity_task, task_row, &f);
 }
 
-struct task_done {
-	struct call *c;
-	enum rd_scope scope;
-	uint64_t id;
-	uint32_t done;
-	struct rd_task task;
-};
-
-static int task_write(struct rd_txn *t, void *arg)
-{
-	struct task_done *d = arg;
-	int rc = rd_entity_get(t, d->c->app->domain->tasks, &rd_entity_task, d->c->who.vendor, d->id, &d->task);
-	if (rc < 0)
-		return rc;
-	if (d->scope == RD_SCOPE_OWN && !rd_call_in_scope(d->c, d->task.partner_id))
-		return RD_ENOTFOUND;
-	json_t *before = rd_entity_to_json(&rd_entity_task, &d->task);
-	d->task.done = d->done;
-	if ((rc = rd_entity_put(t, d->c->app->domain->tasks, &rd_entity_task, d->c->who.vendor, &d->task, 0)) == 0) {
-		json_t *after = rd_entity_to_json(&rd_entity_task, &d->task);
-		rc = rd_audit_write(t, d->c->app->domain, d->c->who.vendor, d->c->who.user, RD_AUDIT_UPDATE, "tasks", d->id,
-				    before, after, NULL);
-		json_decref(after);
-	}
-	json_decref(before);
-	return rc;
-}
-
+/* A task's change (core/services/tasks.c holds the rules): {"done": 0|1}
+ * and/or {"assigned_to": USER_ID|null}. */
 int rd_api_task_patch(struct rd_req *req)
 {
 	struct call c;
-	struct task_done d = { .c = &c };
 	json_t *body;
-	if (rd_call_begin(req, &c) < 0 || (d.scope = rd_call_allow(&c, RD_RES_TASK, RD_ACT_UPDATE)) == RD_SCOPE_NONE ||
+	if (rd_call_begin(req, &c) < 0 || rd_call_allow(&c, RD_RES_TASK, RD_ACT_UPDATE) == RD_SCOPE_NONE ||
 	    rd_req_json(req, &body) < 0)
 		return 0;
-	json_int_t done = -1;
-	json_error_t je;
-	int ok = json_unpack_ex(body, &je, JSON_STRICT, "{s:I}", "done", &done) == 0 && (done == 0 || done == 1);
-	json_decref(body);
-	if (!ok) {
-		rd_reply_error(req, 400, "invalid", "done", "a task update is {\"done\": 1} or {\"done\": 0}");
+	struct rd_task_change ch = { 0 };
+	json_t *done = json_object_get(body, "done"), *to = json_object_get(body, "assigned_to");
+	const char *key;
+	json_t *val;
+	const char *bad = NULL;
+	json_object_foreach(body, key, val) if (strcmp(key, "done") && strcmp(key, "assigned_to")) bad = key;
+	if (!json_is_object(body) || bad || (!done && !to)) {
+		json_decref(body);
+		rd_reply_error(req, 400, "invalid", bad ? "done" : NULL,
+			       "a task update is {\"done\": 0 or 1} and/or {\"assigned_to\": a user id or null}");
 		return 0;
 	}
-	d.id = rd_parse_id(rd_req_param(req, "id"));
-	d.done = (uint32_t)done;
-	int rc = d.id ? rd_store_write(c.app->store, task_write, &d) : RD_ENOTFOUND;
-	if (rc == RD_ENOTFOUND) {
-		rd_reply_error(req, 404, "not_found", "id", "no such task");
+	if (done && (!json_is_integer(done) || (json_integer_value(done) != 0 && json_integer_value(done) != 1))) {
+		json_decref(body);
+		rd_reply_error(req, 400, "invalid", "done", "done is 1 (closed) or 0 (open)");
+		return 0;
+	}
+	if (to && !json_is_null(to) && (!json_is_integer(to) || json_integer_value(to) < 1)) {
+		json_decref(body);
+		rd_reply_error(req, 400, "invalid", "assigned_to", "assigned_to is a user id, or null for nobody");
+		return 0;
+	}
+	ch.set_done = done != NULL;
+	ch.done = done ? (uint8_t)json_integer_value(done) : 0;
+	ch.set_assignee = to != NULL;
+	ch.assignee = to && json_is_integer(to) ? (uint64_t)json_integer_value(to) : 0;
+	json_decref(body);
+	struct rd_actor who = { .vendor = c.who.vendor, .user = c.who.user,
+				.partner = rd_role_is_partner(c.who.role) ? c.who.partner : 0 };
+	struct rd_task task;
+	struct rd_serr e;
+	int rc = rd_task_update(c.app, &who, rd_parse_id(rd_req_param(req, "id")), &ch, &task, &e);
+	if (rc == RD_ENOTFOUND || rc == RD_EINVAL || rc == RD_EEXISTS) {
+		rd_reply_error(req, rd_serr_status(rc), e.code, e.field, "%s", e.message);
 		return 0;
 	}
 	if (rc < 0)
 		return rc;
-	rd_reply_json(req, 200, rd_entity_to_json(&rd_entity_task, &d.task));
+	rd_reply_json(req, 200, rd_entity_to_json(&rd_entity_task, &task));
 	return 0;
 }
 

@@ -346,6 +346,19 @@ int rd_api_vendor_patch(struct rd_req *req)
 			       "policy_memory_kb is 1024-262144 (0: 16384) and policy_instructions 10000-100000000 (0: 1000000)");
 		return 0;
 	}
+	if (p.v.sales_user_id && p.v.sales_user_id != c.vendor.sales_user_id) {
+		/* the vendor's sales person: one of the vendor's own people */
+		struct rd_txn *t;
+		struct rd_user u;
+		if ((rc = rd_store_read(c.app->store, &t)) < 0)
+			return rc;
+		rc = rd_entity_get(t, c.app->domain->users, &rd_entity_user, c.vendor.id, p.v.sales_user_id, &u);
+		rd_txn_end(t);
+		if (rc < 0 || u.partner_id || u.disabled) {
+			rd_reply_error(req, 400, "invalid", "sales_user_id", "sales_user_id must be the id of one of the vendor's users");
+			return 0;
+		}
+	}
 	p.before = vendor_json(&c.vendor);
 	rc = rd_store_write(c.app->store, vendor_write, &p);
 	json_decref(p.before);

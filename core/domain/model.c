@@ -19,7 +19,7 @@ static const char *const publish_names[] = { "", "vendor", "partner", NULL };
 static const char *const partner_kinds[] = { "", "distributor", "reseller", NULL };
 static const char *const tiers[] = { "", "platinum", "gold", "silver", "vendor", NULL };
 static const char *const terms[] = { "", "annual", "quarterly", "monthly", "flex", NULL };
-static const char *const statuses[] = { "", "live", "renewed", "cancelled", "expired", NULL };
+static const char *const statuses[] = { "", "live", "renewed", "cancelled", "expired", "renewal_ordered", NULL };
 static const char *const flag_names[] = { "warranty_only", "consolidated", NULL };
 static const char *const role_names[] = { "", "vendor-admin", "channel-manager", "vendor-sales", "partner-admin",
 					  "partner-sales", NULL };
@@ -47,6 +47,7 @@ static const struct rd_field vendor_fields[] = {
 	F(18, RD_F_STR, struct rd_vendor, portal_url, "portal_url"),
 	F(19, RD_F_U32, struct rd_vendor, max_discount_bp, "max_discount_bp"),
 	FF(20, RD_F_U32, struct rd_vendor, max_discount_set, "max_discount_set", PRIV),
+	F(21, RD_F_U64, struct rd_vendor, sales_user_id, "sales_user_id"),
 };
 
 static const struct rd_field partner_fields[] = {
@@ -63,6 +64,7 @@ static const struct rd_field partner_fields[] = {
 	F(11, RD_F_STR, struct rd_partner, colour_accent, "colour_accent"),
 	F(12, RD_F_STR, struct rd_partner, contact_block, "contact_block"),
 	F(13, RD_F_U32, struct rd_partner, opt_out_notices, "opt_out_notices"),
+	F(14, RD_F_U64, struct rd_partner, sales_user_id, "sales_user_id"),
 };
 
 static const struct rd_field customer_fields[] = {
@@ -282,6 +284,9 @@ static const struct rd_field task_fields[] = {
 	F(6, RD_F_STR, struct rd_task, message, "message"),
 	F(7, RD_F_U32, struct rd_task, done, "done"),
 	FF(8, RD_F_TIME, struct rd_task, created_at, "created_at", RO),
+	F(9, RD_F_U64, struct rd_task, assigned_to, "assigned_to"),
+	FF(10, RD_F_TIME, struct rd_task, done_at, "done_at", RO),
+	FF(11, RD_F_U64, struct rd_task, done_by, "done_by", RO),
 };
 
 static const struct rd_field link_fields[] = {
@@ -414,6 +419,8 @@ enum rd_colour rd_contract_colour(const struct rd_contract *c, rd_date today, ui
 		return RD_BLACK;
 	if (c->status == RD_CONTRACT_RENEWED)
 		return RD_GREEN;
+	if (c->status == RD_CONTRACT_ORDERED)
+		return RD_BLUE;
 	if (c->status == RD_CONTRACT_EXPIRED || c->end < today)
 		return RD_RED;
 	if ((int64_t)c->end - today <= (int64_t)window_days)
@@ -428,8 +435,8 @@ uint32_t rd_vendor_max_discount(const struct rd_vendor *v)
 
 const char *rd_colour_name(enum rd_colour c)
 {
-	static const char *const n[] = { "", "red", "amber", "green", "black" };
-	return c >= RD_RED && c <= RD_BLACK ? n[c] : "";
+	static const char *const n[] = { "", "red", "amber", "green", "black", "blue" };
+	return c >= RD_RED && c <= RD_BLUE ? n[c] : "";
 }
 
 /* ---- record codec ------------------------------------------------------------ */

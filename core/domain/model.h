@@ -71,6 +71,8 @@ struct rd_vendor {
 	char portal_url[RD_NAME_MAX];   /* base of links in e-mails; "": the daemon's own address */
 	uint32_t max_discount_bp;       /* the largest discount a sales person may give; see max_discount_set */
 	uint32_t max_discount_set;      /* 1: max_discount_bp was chosen; 0: the default applies */
+	uint64_t sales_user_id;         /* the vendor's sales person for publish-vendor quotes (a vendor user);
+					 * 0: the sales notice goes to notify_email */
 };
 
 /* The discount bound in force: the vendor's choice, else 1000 (10 %). */
@@ -95,6 +97,7 @@ struct rd_partner {
 	char colour_accent[8];
 	char contact_block[512];     /* shown on every customer page and e-mail */
 	uint32_t opt_out_notices;    /* 1: renewd sends no customer notices for its opportunities */
+	uint64_t sales_user_id;      /* its sales contact for the quotes it sells (one of its users); 0: its email */
 };
 
 struct rd_customer {
@@ -134,9 +137,11 @@ struct rd_product {
 	uint64_t crosssell[RD_MAX_RELATED];
 };
 
-enum rd_contract_status { RD_CONTRACT_LIVE = 1, RD_CONTRACT_RENEWED = 2, RD_CONTRACT_CANCELLED = 3, RD_CONTRACT_EXPIRED = 4 };
+enum rd_contract_status { RD_CONTRACT_LIVE = 1, RD_CONTRACT_RENEWED = 2, RD_CONTRACT_CANCELLED = 3, RD_CONTRACT_EXPIRED = 4,
+			  /* past its end, covered: its renewal is ordered and the order awaits payment (the sweep) */
+			  RD_CONTRACT_ORDERED = 5 };
 enum rd_contract_flag { RD_FLAG_WARRANTY_ONLY = 1, RD_FLAG_CONSOLIDATED = 2 };
-enum rd_colour { RD_RED = 1, RD_AMBER = 2, RD_GREEN = 3, RD_BLACK = 4 };
+enum rd_colour { RD_RED = 1, RD_AMBER = 2, RD_GREEN = 3, RD_BLACK = 4, RD_BLUE = 5 /* renewal ordered */ };
 
 struct rd_contract {
 	uint64_t id;
@@ -340,6 +345,8 @@ struct rd_task {
 	char message[2048];
 	uint8_t done;
 	uint64_t created_at;
+	uint64_t assigned_to;     /* the user who handles it; 0: nobody yet (core/services/tasks.c) */
+	uint64_t done_at, done_by; /* when and by whom it was closed */
 };
 
 /* A customer's secure link: tenant 0, found by the hash of its token. */

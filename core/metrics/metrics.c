@@ -29,6 +29,7 @@ struct rd_metrics {
 	int64_t connections;
 	uint64_t connections_total;
 	struct timespec started;
+	unsigned sweep_failing, sweep_failing_vendors;
 };
 
 struct rd_metrics *rd_metrics_new(void)
@@ -111,6 +112,12 @@ static void emit(struct out *o, const char *fmt, ...)
 	}
 }
 
+void rd_metrics_sweep_failures(struct rd_metrics *m, unsigned failing, unsigned vendors)
+{
+	m->sweep_failing = failing;
+	m->sweep_failing_vendors = vendors;
+}
+
 void rd_metrics_render(const struct rd_metrics *m, const struct rd_store_stats *st, char **outp, size_t *lenp)
 {
 	struct out o = { rd_malloc(4096), 0, 4096 };
@@ -122,6 +129,11 @@ void rd_metrics_render(const struct rd_metrics *m, const struct rd_store_stats *
 	emit(&o, "renewd_build_info{version=\"%s\"} 1\n", RD_VERSION);
 	emit(&o, "# HELP renewd_uptime_seconds Seconds since the daemon started.\n# TYPE renewd_uptime_seconds gauge\n");
 	emit(&o, "renewd_uptime_seconds %.3f\n", up);
+
+	emit(&o, "# HELP renewd_sweep_failures Sweep actions that failed and wait for a retry (GET /api/v1/sweep/failures).\n"
+	     "# TYPE renewd_sweep_failures gauge\nrenewd_sweep_failures %u\n", m->sweep_failing);
+	emit(&o, "# HELP renewd_sweep_failing_vendors Vendors with at least one failed sweep action.\n"
+	     "# TYPE renewd_sweep_failing_vendors gauge\nrenewd_sweep_failing_vendors %u\n", m->sweep_failing_vendors);
 
 	emit(&o, "# HELP renewd_http_requests_total HTTP requests by route, method and status.\n");
 	emit(&o, "# TYPE renewd_http_requests_total counter\n");

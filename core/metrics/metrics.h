@@ -17,6 +17,9 @@ void rd_metrics_free(struct rd_metrics **m);
 void rd_metrics_request(struct rd_metrics *m, const char *route, const char *method, int status, double seconds);
 void rd_metrics_connections(struct rd_metrics *m, int delta);
 
+/* The renewal sweep's failed actions now (all vendors), for the next render. */
+void rd_metrics_sweep_failures(struct rd_metrics *m, unsigned failing, unsigned vendors);
+
 /* Appends the exposition text to a malloc'd buffer (*out, *len); the
  * caller frees *out. store may be NULL. */
 void rd_metrics_render(const struct rd_metrics *m, const struct rd_store_stats *store, char **out, size_t *len);

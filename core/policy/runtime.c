@@ -496,25 +496,41 @@ int rd_policy_contract_line(struct rd_txn *t, struct rd_domain *d, const struct 
 
 /* ---- dry run ------------------------------------------------------------------------ */
 
+/* A dry run prices every live contract in both publish modes (the mode an
+ * opportunity ends up in is the partner's choice, or the vendor's default
+ * on pullback): a change to either mode's margins shows, whichever mode
+ * the vendor's default is. */
+
+/* One partner's payout from one line in one mode, before and after. */
 struct delta {
 	uint64_t partner;
 	char currency[4];
-	int64_t amount;
+	uint8_t publish;
+	int64_t before, after;
 };
 
 struct change {
 	uint64_t contract;
+	uint8_t publish;
 	int64_t delta; /* total channel payout change, minor units */
 	char currency[4];
 	struct rd_margin_result before, after;
 };
+
+static const char *publish_name(uint8_t p)
+{
+	return p == RD_PUBLISH_PARTNER ? "partner" : "vendor";
+}
 
 static int by_partner(const void *a, const void *b)
 {
 	const struct delta *x = a, *y = b;
 	if (x->partner != y->partner)
 		return x->partner < y->partner ? -1 : 1;
-	return strcmp(x->currency, y->currency);
+	int c = strcmp(x->currency, y->currency);
+	if (c)
+		return c;
+	return strcmp(publish_name(x->publish), publish_name(y->publish));
 }
 
 static int by_size(const void *a, const void *b)
@@ -603,6 +619,7 @@ static int dry_run_now(struct rd_store *s, struct rd_domain *d, const struct rd_
 	struct rd_iter it;
 	struct rd_item item;
 	struct rd_contract k;
+	static const uint8_t modes[] = { RD_PUBLISH_VENDOR, RD_PUBLISH_PARTNER };
 	rc = rd_iter_records(&it, t, d->contracts, v->id, 0);
 	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
 		if (rd_entity_decode(&rd_entity_contract, item.val, item.len, &k) < 0 || k.status != RD_CONTRACT_LIVE)
@@ -614,67 +631,87 @@ static int dry_run_now(struct rd_store *s, struct rd_domain *d, const struct rd_
 			continue;
 		}
 		lines++;
-		struct change c = { .contract = k.id };
-		memcpy(c.currency, k.currency, 4);
-		char e[300];
-		if (have_old && rd_margin_eval(&old_p, &line, &c.before, e, sizeof e) < 0) {
-			failed_old++;
-			/* a failed call may have filled some shares: it paid nothing */
-			memset(&c.before, 0, sizeof c.before);
-		}
-		if (rd_margin_eval(&new_p, &line, &c.after, e, sizeof e) < 0) {
-			if (failed_new++ < 10)
-				json_array_append_new(errors, json_pack("{s:I, s:s}", "contract_id", (json_int_t)k.id, "message", e));
-			continue;
-		}
-		int64_t pay_before = rd_money_share(line.list_amount, c.before.total_bp);
-		int64_t pay_after = rd_money_share(line.list_amount, c.after.total_bp);
-		bool differs = c.before.n != c.after.n || pay_before != pay_after;
-		for (int i = 0; !differs && i < c.after.n; i++)
-			differs = share_of(&c.before, c.after.shares[i].party) != c.after.shares[i].bp;
-		if (!differs)
-			continue;
-		changed++;
-		c.delta = pay_after - pay_before;
-		const char *parties[] = { "reseller", "distributor" };
-		uint64_t partners[] = { k.reseller_id, k.distributor_id };
-		for (int i = 0; i < 2; i++) {
-			int64_t dbp = share_of(&c.after, parties[i]) - share_of(&c.before, parties[i]);
-			if (!dbp || !partners[i])
+		bool line_changed = false, line_failed = false, line_failed_old = false;
+		for (int m = 0; m < 2; m++) {
+			line.publish = modes[m];
+			struct change c = { .contract = k.id, .publish = modes[m] };
+			memcpy(c.currency, k.currency, 4);
+			char e[300];
+			if (have_old && rd_margin_eval(&old_p, &line, &c.before, e, sizeof e) < 0) {
+				line_failed_old = true;
+				/* a failed call may have filled some shares: it paid nothing */
+				memset(&c.before, 0, sizeof c.before);
+			}
+			if (rd_margin_eval(&new_p, &line, &c.after, e, sizeof e) < 0) {
+				if (!line_failed && failed_new < 10)
+					json_array_append_new(errors, json_pack("{s:I, s:s, s:s}", "contract_id", (json_int_t)k.id,
+										"publish", publish_name(modes[m]), "message", e));
+				line_failed = true;
 				continue;
-			if (n_deltas == cap_deltas)
-				deltas = rd_realloc(deltas, (cap_deltas = cap_deltas ? 2 * cap_deltas : 1024) * sizeof *deltas);
-			deltas[n_deltas] = (struct delta){ partners[i], "", rd_money_share(line.list_amount, dbp) };
-			memcpy(deltas[n_deltas++].currency, k.currency, 4);
+			}
+			/* Each partner's payout in this mode, before and after (also
+			 * unchanged ones: the totals are the partner's whole book). */
+			const char *parties[] = { "reseller", "distributor" };
+			uint64_t partners[] = { k.reseller_id, k.distributor_id };
+			for (int i = 0; i < 2; i++) {
+				if (!partners[i])
+					continue;
+				if (n_deltas == cap_deltas)
+					deltas = rd_realloc(deltas, (cap_deltas = cap_deltas ? 2 * cap_deltas : 1024) * sizeof *deltas);
+				deltas[n_deltas] = (struct delta){ partners[i], "", modes[m],
+								   rd_money_share(line.list_amount, share_of(&c.before, parties[i])),
+								   rd_money_share(line.list_amount, share_of(&c.after, parties[i])) };
+				memcpy(deltas[n_deltas++].currency, k.currency, 4);
+			}
+			int64_t pay_before = rd_money_share(line.list_amount, c.before.total_bp);
+			int64_t pay_after = rd_money_share(line.list_amount, c.after.total_bp);
+			bool differs = c.before.n != c.after.n || pay_before != pay_after;
+			for (int i = 0; !differs && i < c.after.n; i++)
+				differs = share_of(&c.before, c.after.shares[i].party) != c.after.shares[i].bp;
+			if (!differs)
+				continue;
+			line_changed = true;
+			c.delta = pay_after - pay_before;
+			if (n_changes == cap_changes)
+				changes = rd_realloc(changes, (cap_changes = cap_changes ? 2 * cap_changes : 256) * sizeof *changes);
+			changes[n_changes++] = c;
 		}
-		if (n_changes == cap_changes)
-			changes = rd_realloc(changes, (cap_changes = cap_changes ? 2 * cap_changes : 256) * sizeof *changes);
-		changes[n_changes++] = c;
+		changed += line_changed;
+		failed_new += line_failed;
+		failed_old += line_failed_old;
 	}
 	rd_iter_close(&it);
 	if (rc < 0)
 		goto out;
-	/* Per partner and currency. */
+	/* Per partner, currency and mode: what it is paid before and after.
+	 * Amounts in different currencies are never added together. */
 	if (n_deltas) /* qsort must not be given NULL, even for no elements */
 		qsort(deltas, n_deltas, sizeof *deltas, by_partner);
 	json_t *per_partner = json_array();
 	for (size_t i = 0; i < n_deltas;) {
 		size_t j = i;
-		int64_t sum = 0;
-		while (j < n_deltas && !by_partner(&deltas[i], &deltas[j]))
-			sum += deltas[j++].amount;
-		json_array_append_new(per_partner, json_pack("{s:I, s:s, s:I}", "partner_id", (json_int_t)deltas[i].partner,
-							     "currency", deltas[i].currency, "delta", (json_int_t)sum));
+		int64_t before = 0, after = 0;
+		while (j < n_deltas && !by_partner(&deltas[i], &deltas[j])) {
+			before += deltas[j].before;
+			after += deltas[j++].after;
+		}
+		if (before != after)
+			json_array_append_new(per_partner,
+					      json_pack("{s:I, s:s, s:s, s:I, s:I, s:I}", "partner_id", (json_int_t)deltas[i].partner,
+							"currency", deltas[i].currency, "publish", publish_name(deltas[i].publish),
+							"before", (json_int_t)before, "after", (json_int_t)after, "delta",
+							(json_int_t)(after - before)));
 		i = j;
 	}
 	if (n_changes)
 		qsort(changes, n_changes, sizeof *changes, by_size);
 	json_t *largest = json_array();
 	for (size_t i = 0; i < n_changes && i < 10; i++)
-		json_array_append_new(largest, json_pack("{s:I, s:s, s:I, s:o, s:o}", "contract_id", (json_int_t)changes[i].contract,
-							 "currency", changes[i].currency, "delta", (json_int_t)changes[i].delta,
-							 "before", shares_json(&changes[i].before), "after",
-							 shares_json(&changes[i].after)));
+		json_array_append_new(largest, json_pack("{s:I, s:s, s:s, s:I, s:o, s:o}", "contract_id",
+							 (json_int_t)changes[i].contract, "publish",
+							 publish_name(changes[i].publish), "currency", changes[i].currency,
+							 "delta", (json_int_t)changes[i].delta, "before",
+							 shares_json(&changes[i].before), "after", shares_json(&changes[i].after)));
 	*report = json_pack("{s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o}", "kind", "margin", "version",
 			    (int)candidate->version, "compared_with", (int)(have_old ? active->version : 0), "lines",
 			    (json_int_t)lines, "lines_changed", (json_int_t)changed, "lines_failed", (json_int_t)failed_new,

@@ -6,13 +6,16 @@
  *               yet (the "unquoted" index): the ones entering it today, all
  *               of them on a vendor's first sweep, and any that arrived late
  *   pullback    opportunities whose decision window ended, unanswered
- *   expiry      live contracts whose end was yesterday
+ *   expiry      live contracts whose end was yesterday; one whose renewal's
+ *               order awaits payment is held instead (renewal_ordered), and
+ *               expires once that order fails
  *   reminders   published opportunities at each cadence point before/after end
  *   digests     on Mondays, one per partner with something awaiting it
  *
  * Each action is recorded under its key ("quote:C", "pullback:O",
  * "expire:C", "reminder:30:O", "digest:P:2027-02-01") with its effect, so a
- * rerun never repeats one.  The schedule preview runs the same code inside
+ * rerun never repeats one.  An action that fails is left out of its day and
+ * retried by later sweeps (sched.c, failures.c).  The schedule preview runs the same code inside
  * a transaction that is then thrown away.
  */
 #include <stdio.h>
@@ -33,9 +36,27 @@
 
 /* ---- actions ----------------------------------------------------------------- */
 
-/* 1: newly recorded (take the action); 0: taken before; < 0 error. */
+bool rd_action_excluded(const struct sweep *s, const char *key)
+{
+	for (size_t i = 0; i < s->n_skip; i++)
+		if (!strcmp(s->skip[i].key, key))
+			return true;
+	if (!s->only)
+		return false;
+	for (size_t i = 0; i < s->n_only; i++)
+		if (!strcmp(s->only[i], key))
+			return false;
+	return true;
+}
+
+/* 1: newly recorded (take the action); 0: taken before, or left out of
+ * this run (rd_action_excluded); < 0 error.  The first action recorded
+ * since the sweep's loops last cleared s->acting is the one in progress:
+ * an error before they clear it again is that action's failure. */
 int rd_action_once(struct sweep *s, const char *key)
 {
+	if (rd_action_excluded(s, key))
+		return 0;
 	uint64_t id;
 	int rc = rd_index_find(s->t, s->d->actions, "key", s->v.id, key, strlen(key) + 1, &id);
 	if (rc == 0)
@@ -50,6 +71,10 @@ int rd_action_once(struct sweep *s, const char *key)
 		return rc;
 	s->taken++;
 	snprintf(s->ref, sizeof s->ref, "%s", key);
+	if (!s->acting[0]) {
+		snprintf(s->acting, sizeof s->acting, "%s", key);
+		s->why[0] = 0;
+	}
 	if (s->preview) {
 		char d[11];
 		rd_date_format(s->day, d);
@@ -310,6 +335,7 @@ static int pullbacks(struct sweep *s)
 		uint8_t mode = s->v.publish_default ? s->v.publish_default : RD_PUBLISH_VENDOR;
 		if ((rc = rd_notify_pullback(s, o, mode)) < 0 || (rc = rd_publish(s, o, mode, true)) < 0)
 			break;
+		s->acting[0] = 0;
 	}
 	free(o);
 	free(ids);
@@ -340,8 +366,9 @@ static int each_in(struct sweep *s, const char *idx, rd_date from, rd_date to, c
 	rd_iter_close(&it);
 	struct rd_contract k;
 	for (size_t i = 0; rc >= 0 && i < n; i++)
-		if ((rc = rd_entity_get(s->t, s->d->contracts, &rd_entity_contract, s->v.id, ids[i], &k)) == 0)
-			rc = fn(s, &k);
+		if ((rc = rd_entity_get(s->t, s->d->contracts, &rd_entity_contract, s->v.id, ids[i], &k)) == 0 &&
+		    (rc = fn(s, &k)) >= 0)
+			s->acting[0] = 0;
 	free(ids);
 	s->scanned += n;
 	return rc < 0 ? rc : 0;
@@ -360,11 +387,15 @@ static int quote_contract(struct sweep *s, struct rd_contract *k)
 	if (k->status != RD_CONTRACT_LIVE || k->quoted)
 		return 0;
 	int rc;
-	if (s->v.max_seats && k->quantity > s->v.max_seats) {
+	char qkey[64], ikey[64];
+	snprintf(qkey, sizeof qkey, "quote:%llu", (unsigned long long)k->id);
+	snprintf(ikey, sizeof ikey, "ineligible:%llu", (unsigned long long)k->id);
+	bool ineligible = s->v.max_seats && k->quantity > s->v.max_seats;
+	if (rd_action_excluded(s, ineligible ? ikey : qkey))
+		return 0; /* left out of this run: the contract stays unquoted */
+	if (ineligible) {
 		/* Outside the programme: stays with the partner, only tracked. */
-		char key[64];
-		snprintf(key, sizeof key, "ineligible:%llu", (unsigned long long)k->id);
-		if (rd_action_once(s, key) < 0)
+		if (rd_action_once(s, ikey) < 0)
 			return RD_EINTERNAL;
 		k->quoted = RD_QUOTED_INELIGIBLE;
 	} else {
@@ -372,7 +403,7 @@ static int quote_contract(struct sweep *s, struct rd_contract *k)
 		 * loop: the contract stays unquoted, the next turn takes it up.
 		 * (A preview has no next turn: it runs on, its calls bounded by
 		 * the sandbox's limit for the run.) */
-		if (s->margin && !s->preview && !s->policy_stopped[0] &&
+		if (s->margin && !s->preview && !s->only && !s->policy_stopped[0] &&
 		    s->policy_ns > (uint64_t)RD_SWEEP_POLICY_MS * 1000000u) {
 			s->deferred = true;
 			return 0;
@@ -384,17 +415,65 @@ static int quote_contract(struct sweep *s, struct rd_contract *k)
 	return rd_entity_put(s->t, s->d->contracts, &rd_entity_contract, s->v.id, k, 0);
 }
 
-static int expire_contract(struct sweep *s, struct rd_contract *k)
+/* ---- coverage while an order awaits payment ----------------------------------------------- */
+
+/* Whether the opportunity's renewal is ordered and the order not settled
+ * yet: created (its payment option has not answered), awaiting payment on
+ * terms (purchase order, Bill Me Later), or paid and not yet fulfilled.
+ * A failed or cancelled order leaves the "live" index. */
+static bool order_pending(struct sweep *s, uint64_t opportunity)
 {
-	if (k->status != RD_CONTRACT_LIVE || k->end >= s->day)
-		return 0;
+	uint8_t key[8];
+	rd_key_put_u64(key, opportunity);
+	uint64_t id;
+	if (rd_index_find(s->t, s->d->orders, "live", s->v.id, key, 8, &id) < 0)
+		return false;
+	struct rd_order *o = rd_malloc(sizeof *o);
+	bool pending = rd_entity_get(s->t, s->d->orders, &rd_entity_order, s->v.id, id, o) == 0 &&
+		       (o->state == RD_ORDER_CREATED || o->state == RD_ORDER_AWAITING_PAYMENT || o->state == RD_ORDER_PAID);
+	free(o);
+	return pending;
+}
+
+/* The contracts held at their end (renewal_ordered), looked at again every
+ * day: a list of ids in the store's settings, "sweep_held:VENDOR". */
+static void held_key(const struct sweep *s, char *key, size_t cap)
+{
+	snprintf(key, cap, "sweep_held:%llu", (unsigned long long)s->v.id);
+}
+
+static int held_load(struct sweep *s, json_t **out)
+{
 	char key[64];
-	snprintf(key, sizeof key, "expire:%llu", (unsigned long long)k->id);
-	int rc = rd_action_once(s, key);
-	if (rc <= 0)
-		return rc;
+	held_key(s, key, sizeof key);
+	const void *v;
+	size_t len;
+	int rc = rd_txn_meta_get(s->t, key, &v, &len);
+	*out = rc == 0 ? json_loadb(v, len, 0, NULL) : rc == RD_ENOTFOUND ? json_array() : NULL;
+	if (*out && !json_is_array(*out)) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return *out ? 0 : rc < 0 && rc != RD_ENOTFOUND ? rc : RD_ECORRUPT;
+}
+
+static int held_save(struct sweep *s, json_t *list)
+{
+	char key[64];
+	held_key(s, key, sizeof key);
+	char *text = json_dumps(list, JSON_COMPACT);
+	if (!text)
+		return RD_EINTERNAL;
+	int rc = rd_txn_meta_put(s->t, key, text, strlen(text));
+	free(text);
+	return rc;
+}
+
+static int expire_now(struct sweep *s, struct rd_contract *k)
+{
 	k->status = RD_CONTRACT_EXPIRED; /* red: expired and not renewed */
-	if ((rc = rd_entity_put(s->t, s->d->contracts, &rd_entity_contract, s->v.id, k, 0)) < 0)
+	int rc = rd_entity_put(s->t, s->d->contracts, &rd_entity_contract, s->v.id, k, 0);
+	if (rc < 0)
 		return rc;
 	struct rd_opportunity o;
 	if (rd_opportunity_of(s, k->id, &o) == 0 && o.state != RD_OPP_WON && o.state != RD_OPP_LOST) {
@@ -402,6 +481,79 @@ static int expire_contract(struct sweep *s, struct rd_contract *k)
 		rc = rd_entity_put(s->t, s->d->opportunities, &rd_entity_opportunity, s->v.id, &o, 0);
 	}
 	return rc;
+}
+
+/* The held contracts whose order failed or was cancelled since expire now
+ * (the cadence's overdue reminders go on from there); the ones renewed (the
+ * order paid and fulfilled) leave the list. */
+static int release_held(struct sweep *s)
+{
+	json_t *list;
+	int rc = held_load(s, &list);
+	if (rc < 0)
+		return rc;
+	bool changed = false;
+	for (size_t i = 0; rc >= 0 && i < json_array_size(list);) {
+		struct rd_contract k;
+		struct rd_opportunity o;
+		uint64_t id = (uint64_t)json_integer_value(json_array_get(list, i));
+		if (rd_entity_get(s->t, s->d->contracts, &rd_entity_contract, s->v.id, id, &k) < 0 ||
+		    k.status != RD_CONTRACT_ORDERED) {
+			json_array_remove(list, i); /* renewed, cancelled or gone */
+			changed = true;
+			continue;
+		}
+		if (rd_opportunity_of(s, k.id, &o) == 0 && order_pending(s, o.id)) {
+			i++;
+			continue;
+		}
+		char key[64];
+		snprintf(key, sizeof key, "expire:%llu", (unsigned long long)k.id);
+		if ((rc = rd_action_once(s, key)) == 0) {
+			i++; /* left out of this run */
+			continue;
+		}
+		if (rc > 0 && (rc = expire_now(s, &k)) >= 0) {
+			json_array_remove(list, i);
+			changed = true;
+			s->acting[0] = 0;
+		}
+	}
+	if (rc >= 0 && changed)
+		rc = held_save(s, list);
+	json_decref(list);
+	return rc < 0 ? rc : 0;
+}
+
+static int expire_contract(struct sweep *s, struct rd_contract *k)
+{
+	if (k->status != RD_CONTRACT_LIVE || k->end >= s->day)
+		return 0;
+	char key[64];
+	int rc;
+	struct rd_opportunity o;
+	if (rd_opportunity_of(s, k->id, &o) == 0 && order_pending(s, o.id)) {
+		/* Ordered, the order not settled yet: the contract stays covered
+		 * (renewal_ordered) instead of expiring, until the order is paid
+		 * (fulfilment renews it) or fails (release_held expires it). */
+		snprintf(key, sizeof key, "hold:%llu", (unsigned long long)k->id);
+		if ((rc = rd_action_once(s, key)) <= 0)
+			return rc;
+		k->status = RD_CONTRACT_ORDERED;
+		if ((rc = rd_entity_put(s->t, s->d->contracts, &rd_entity_contract, s->v.id, k, 0)) < 0)
+			return rc;
+		json_t *list;
+		if ((rc = held_load(s, &list)) < 0)
+			return rc;
+		json_array_append_new(list, json_integer((json_int_t)k->id));
+		rc = held_save(s, list);
+		json_decref(list);
+		return rc;
+	}
+	snprintf(key, sizeof key, "expire:%llu", (unsigned long long)k->id);
+	if ((rc = rd_action_once(s, key)) <= 0)
+		return rc;
+	return expire_now(s, k);
 }
 
 static int remind_contract(struct sweep *s, struct rd_contract *k)
@@ -412,9 +564,16 @@ static int remind_contract(struct sweep *s, struct rd_contract *k)
 	struct rd_opportunity o;
 	if (rd_opportunity_of(s, k->id, &o) < 0)
 		return 0;
-	if (o.state != RD_OPP_PUBLISHED_PARTNER && o.state != RD_OPP_PUBLISHED_VENDOR && o.state != RD_OPP_EXPIRED)
+	/* Published, or accepted (by an order, or in the portal): the cadence
+	 * runs on until the renewal is bought; never while an order awaits
+	 * payment (its point is passed over; a failed or cancelled order lets
+	 * the cadence go on from its next point). */
+	if (o.state != RD_OPP_PUBLISHED_PARTNER && o.state != RD_OPP_PUBLISHED_VENDOR && o.state != RD_OPP_ACCEPTED &&
+	    o.state != RD_OPP_EXPIRED)
 		return 0;
 	if (o.state == RD_OPP_EXPIRED && offset >= 0)
+		return 0;
+	if (order_pending(s, o.id))
 		return 0;
 	char key[64];
 	snprintf(key, sizeof key, "reminder:%d:%llu", offset, (unsigned long long)o.id);
@@ -476,6 +635,8 @@ static int payment_reminders(struct sweep *s)
 			snprintf(key, sizeof key, "payment_reminder:%d:%llu", before[b], (unsigned long long)o->id);
 			if ((rc = rd_action_once(s, key)) > 0)
 				rc = rd_notify_payment(s, o, before[b]);
+			if (rc >= 0)
+				s->acting[0] = 0;
 		}
 		free(ids);
 	}
@@ -485,6 +646,19 @@ static int payment_reminders(struct sweep *s)
 
 /* ---- one day -------------------------------------------------------------------------- */
 
+/* Whether this run of the day takes actions of a kind (a retry takes only
+ * the kinds it retries: it skips the walks of the others). */
+static bool wants(const struct sweep *s, const char *kind)
+{
+	if (!s->only)
+		return true;
+	size_t len = strlen(kind);
+	for (size_t i = 0; i < s->n_only; i++)
+		if (!strncmp(s->only[i], kind, len) && s->only[i][len] == ':')
+			return true;
+	return false;
+}
+
 int rd_sweep_day(struct sweep *s, bool full_window)
 {
 	uint32_t w = s->v.renewal_window_days ? s->v.renewal_window_days : 90;
@@ -492,23 +666,28 @@ int rd_sweep_day(struct sweep *s, bool full_window)
 	/* Quotes: every live contract ending inside the window that has none
 	 * yet: the ones entering it today, and any that arrived late (an
 	 * import, a new end date). */
-	if ((rc = each_in(s, RD_IDX_CONTRACT_UNQUOTED, s->day, s->day + (rd_date)w, quote_contract)) < 0)
+	if ((wants(s, "quote") || wants(s, "ineligible")) &&
+	    (rc = each_in(s, RD_IDX_CONTRACT_UNQUOTED, s->day, s->day + (rd_date)w, quote_contract)) < 0)
 		return rc;
 	if (s->deferred)
 		return 0; /* the day is swept again, the rest with it */
-	if ((rc = pullbacks(s)) < 0)
+	if (wants(s, "pullback") && (rc = pullbacks(s)) < 0)
 		return rc;
-	if ((rc = each_ending(s, full_window ? s->day - 366 : s->day - 1, s->day - 1, expire_contract)) < 0)
+	if (wants(s, "expire") && (rc = release_held(s)) < 0)
+		return rc;
+	if ((wants(s, "expire") || wants(s, "hold")) &&
+	    (rc = each_ending(s, full_window ? s->day - 366 : s->day - 1, s->day - 1, expire_contract)) < 0)
 		return rc;
 	int days[16], n = cadence(&s->v, days);
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < n && wants(s, "reminder"); i++) {
 		s->reminder_offset = days[i];
 		if ((rc = each_ending(s, s->day + days[i], s->day + days[i], remind_contract)) < 0)
 			return rc;
 	}
-	if ((rc = payment_reminders(s)) < 0)
+	if (wants(s, "payment_reminder") && (rc = payment_reminders(s)) < 0)
 		return rc;
-	if ((s->day + 3) % 7 == 0 && (rc = rd_digests(s)) < 0) /* Monday (1970-01-01 was a Thursday) */
+	/* Monday (1970-01-01 was a Thursday) */
+	if ((s->day + 3) % 7 == 0 && wants(s, "digest") && (rc = rd_digests(s)) < 0)
 		return rc;
-	return rd_statements(s);
+	return wants(s, "statement") ? rd_statements(s) : 0;
 }

@@ -26,6 +26,17 @@ struct rd_renew {
 	struct parsed_template *templates;
 	size_t n_templates, cap_templates;
 	uv_mutex_t templates_lock;
+	/* Sweep actions failing, per vendor (failures.c), as last written: what
+	 * /healthz, /metrics and the console read without a transaction. */
+	struct rd_failing { uint64_t vendor; unsigned n; } *failing;
+	size_t n_failing, cap_failing;
+};
+
+/* An action of a vendor-day that failed: the day is replayed without it. */
+#define RD_SWEEP_SKIP_MAX 32
+struct sweep_skip {
+	char key[96];
+	char error[240];
 };
 
 struct parsed_template {
@@ -54,7 +65,26 @@ struct sweep {
 	int reminder_offset;
 	char ref[96];            /* the action taken last: the ref of the messages it sends */
 	unsigned taken, scanned;
+	/* One failing action never stops the day (sched.c): */
+	char acting[96];          /* the action in progress (the outermost one), "" between actions */
+	char why[200];            /* what failed in it, when the code that failed says */
+	struct sweep_skip *skip;  /* actions that failed in this day: left out when it is replayed */
+	size_t n_skip;
+	char (*only)[96];         /* a retry of failed actions: only these are taken */
+	size_t n_only;
 };
+
+/* True when the action with this key is left out of this run of the day
+ * (it failed in it, or the run retries other actions only). */
+bool rd_action_excluded(const struct sweep *s, const char *key);
+
+/* Failed actions (failures.c), kept per vendor in the store: */
+int rd_failures_load(struct rd_txn *t, uint64_t vendor, json_t **out);
+int rd_failures_save(struct rd_renew *r, struct rd_txn *t, uint64_t vendor, json_t *list);
+/* Records a failure of key (attempts counted); removes one. */
+void rd_failures_note(json_t *list, const char *key, rd_date day, const char *error, uint64_t now);
+void rd_failures_drop(json_t *list, const char *key);
+void rd_failures_count(struct rd_renew *r, uint64_t vendor, unsigned n);
 
 /* A vendor's margin policy in one sweep, on the loop thread: after it
  * failed on this many quotes it is not called again in that sweep (the

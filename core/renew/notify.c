@@ -22,6 +22,13 @@
 
 #define LINK_DAYS_AFTER_END 60 /* a customer's link stays valid this long past the contract's end */
 
+/* The base of the links in the channel's messages (partners, sales
+ * people): renewd's public address (public_url), as for the customers'. */
+static const char *link_base(const struct sweep *s)
+{
+	return s->r->base_url;
+}
+
 /* Renders a pack's template, parsed the first time it is used (a sweep
  * renders the same few templates thousands of times). */
 static int render_parsed(struct rd_renew *r, const char *tmpl, size_t len, json_t *ctx, char **out, size_t *out_len,
@@ -55,11 +62,14 @@ static int render(struct sweep *s, uint64_t partner, const char *kind, const cha
 	int rc = rd_plugins_asset(s->r->app->plugins, s->t, s->d, s->v.id, partner, name, &tmpl, &len);
 	if (rc < 0) {
 		rd_log(RD_LOG_ERROR, "renew", "the branding pack has no template %s", name);
+		snprintf(s->why, sizeof s->why, "the branding pack has no template %s", name);
 		return rc;
 	}
 	rc = render_parsed(s->r, tmpl, len, ctx, out, &out_len, err, sizeof err);
-	if (rc < 0)
+	if (rc < 0) {
 		rd_log(RD_LOG_ERROR, "renew", "template %s: %s", name, err);
+		snprintf(s->why, sizeof s->why, "template %.48s: %.140s", name, err);
+	}
 	return rc;
 }
 
@@ -123,11 +133,21 @@ static int opp_context(struct sweep *s, const struct rd_opportunity *o, bool cha
 	struct rd_product p;
 	struct rd_contract k;
 	int rc;
-	if ((rc = rd_entity_get(s->t, s->d->partners, &rd_entity_partner, s->v.id, o->reseller_id, res)) < 0 ||
-	    (rc = rd_entity_get(s->t, s->d->customers, &rd_entity_customer, s->v.id, o->customer_id, c)) < 0 ||
-	    (rc = rd_entity_get(s->t, s->d->products, &rd_entity_product, s->v.id, o->product_id, &p)) < 0 ||
-	    (rc = rd_entity_get(s->t, s->d->contracts, &rd_entity_contract, s->v.id, o->contract_id, &k)) < 0)
+	const char *what = "partner";
+	uint64_t id = o->reseller_id;
+	if ((rc = rd_entity_get(s->t, s->d->partners, &rd_entity_partner, s->v.id, id, res)) == 0 &&
+	    (rc = rd_entity_get(s->t, s->d->customers, &rd_entity_customer, s->v.id, id = o->customer_id, c)) < 0)
+		what = "customer";
+	else if (rc == 0 && (rc = rd_entity_get(s->t, s->d->products, &rd_entity_product, s->v.id, id = o->product_id, &p)) < 0)
+		what = "product";
+	else if (rc == 0 &&
+		 (rc = rd_entity_get(s->t, s->d->contracts, &rd_entity_contract, s->v.id, id = o->contract_id, &k)) < 0)
+		what = "contract";
+	if (rc < 0) { /* the reason a failed action is shown with (sched.c) */
+		snprintf(s->why, sizeof s->why, "opportunity %llu: its %s %llu: %s", (unsigned long long)o->id, what,
+			 (unsigned long long)id, rd_strerror(rc));
 		return rc;
+	}
 	char list[48], price[48], pm[80] = "", vm[80] = "";
 	rd_money_format(o->list_total, o->currency, list, sizeof list);
 	/* The customer's price: list when the vendor sells; in partner mode the
@@ -138,8 +158,10 @@ static int opp_context(struct sweep *s, const struct rd_opportunity *o, bool cha
 	for (int i = 0; channel && i < 2; i++)
 		if (!rd_quote_share_text(o->lines, o->n_lines, modes[i], o->currency, outs[i], 80))
 			snprintf(outs[i], 80, "to be confirmed");
+	/* The partner portal's page of the opportunity (the decision, the
+	 * quote): what every partner message about it links to. */
 	char decision_url[700];
-	snprintf(decision_url, sizeof decision_url, "%s/partner/opportunities/%llu", s->r->base_url,
+	snprintf(decision_url, sizeof decision_url, "%s/partner/opportunities/%llu", link_base(s),
 		 (unsigned long long)o->id);
 	*out = json_pack("{s:{s:s}, s:{s:s, s:s, s:s}, s:o, s:{s:s}, s:{s:s, s:s}, s:{s:o, s:I}, "
 			 "s:{s:s, s:s, s:s, s:s, s:s, s:o, s:o}, s:s, s:b, s:b}",
@@ -180,12 +202,20 @@ int rd_notify_pullback(struct sweep *s, const struct rd_opportunity *o, uint8_t 
 		return rc;
 	json_object_set_new(ctx, "mode_text", json_string(mode == RD_PUBLISH_PARTNER ? "the partner sells (publish-partner)"
 										       : "the vendor's renewals team sells (publish-vendor)"));
-	/* Everyone concerned: the reseller, the distributor, the vendor's team. */
+	/* The vendor's team opens it in the sales view (the partner portal's
+	 * page sends the vendor's people there too). */
+	char sales_url[700];
+	snprintf(sales_url, sizeof sales_url, "%s/sales/opportunities/%llu", link_base(s), (unsigned long long)o->id);
+	json_object_set_new(ctx, "sales_url", json_string(sales_url));
+	/* Everyone concerned: the reseller, the distributor (each with the
+	 * partner portal's page of it), the vendor's team (the sales view). */
+	json_object_set_new(ctx, "partner_copy", json_true());
 	rc = rd_queue_message(s, "pullback", res.email, ctx, o->id, res.id, c.id);
 	struct rd_partner dist;
 	if (rc == 0 && o->distributor_id &&
 	    rd_entity_get(s->t, s->d->partners, &rd_entity_partner, s->v.id, o->distributor_id, &dist) == 0)
 		rc = rd_queue_message(s, "pullback", dist.email, ctx, o->id, dist.id, c.id);
+	json_object_set_new(ctx, "partner_copy", json_false());
 	if (rc == 0)
 		rc = rd_queue_message(s, "pullback", s->v.notify_email, ctx, o->id, 0, c.id);
 	json_decref(ctx);
@@ -204,6 +234,39 @@ static int make_link(struct sweep *s, const struct rd_opportunity *o, char *url,
 	l.expires_at = (uint64_t)(o->contract_end + LINK_DAYS_AFTER_END) * 86400;
 	int rc = rd_entity_put(s->t, s->d->links, &rd_entity_link, 0, &l, 0);
 	snprintf(url, cap, "%s/c/%s", s->r->base_url, token);
+	return rc;
+}
+
+/* The sales notice: when the customer notice goes out, the sales person
+ * in whose name the quote is published hears of it, with a link to the
+ * opportunity's sales view (the customer's contracts and quote, and the
+ * status and pricing to amend).  Publish-partner: the reseller's sales
+ * contact (its sales_user_id), else the reseller's address; publish-vendor:
+ * the vendor's sales person (its sales_user_id), else its renewals
+ * address. */
+static int notify_sales(struct sweep *s, const struct rd_opportunity *o)
+{
+	json_t *ctx;
+	struct rd_partner res;
+	struct rd_customer c;
+	int rc = opp_context(s, o, true, &ctx, &res, &c);
+	if (rc < 0)
+		return rc;
+	bool partner = o->publish == RD_PUBLISH_PARTNER;
+	uint64_t uid = partner ? res.sales_user_id : s->v.sales_user_id;
+	const char *to = partner ? res.email : s->v.notify_email;
+	struct rd_user u;
+	if (uid && rd_entity_get(s->t, s->d->users, &rd_entity_user, s->v.id, uid, &u) == 0 && !u.disabled &&
+	    u.partner_id == (partner ? res.id : 0))
+		to = u.email;
+	char url[700];
+	snprintf(url, sizeof url, "%s/sales/opportunities/%llu", link_base(s), (unsigned long long)o->id);
+	json_object_set_new(ctx, "sales_url", json_string(url));
+	json_object_set_new(ctx, "seller", json_string(partner ? res.name : s->v.name));
+	json_object_set_new(json_object_get(ctx, "customer"), "email", json_string(c.email));
+	json_object_set_new(json_object_get(ctx, "customer"), "phone", json_string(c.phone));
+	rc = rd_queue_message(s, "sales_notice", to, ctx, o->id, partner ? res.id : 0, c.id);
+	json_decref(ctx);
 	return rc;
 }
 
@@ -230,6 +293,8 @@ int rd_notify_customer(struct sweep *s, const struct rd_opportunity *o, const ch
 	json_object_set_new(ctx, "days_overdue", json_integer(-days_left));
 	rc = rd_queue_message(s, kind, c.email, ctx, o->id, res.id, c.id);
 	json_decref(ctx);
+	if (rc == 0 && !strcmp(kind, "customer_notice"))
+		rc = notify_sales(s, o);
 	return rc;
 }
 
@@ -271,6 +336,10 @@ int rd_notify_task(struct sweep *s, const struct rd_task *task, const char *to)
 					     "replied to the sales centre" };
 	json_object_set_new(ctx, "task_text", json_string(task->kind <= 3 ? texts[task->kind] : "asks for help"));
 	json_object_set_new(ctx, "message", json_string(task->message));
+	/* Where the task is: the partner's tasks inbox, or the console's. */
+	char url[700];
+	snprintf(url, sizeof url, "%s%s", link_base(s), task->partner_id ? "/partner/tasks" : "/vendor/tasks");
+	json_object_set_new(ctx, "tasks_url", json_string(url));
 	rc = rd_queue_message(s, "task", to, ctx, o.id, task->partner_id, c.id);
 	json_decref(ctx);
 	return rc;
@@ -326,9 +395,11 @@ static void digest_add(struct sweep *s, json_t *by_partner, const struct rd_oppo
 	if (rd_entity_get(s->t, s->d->customers, &rd_entity_customer, s->v.id, o->customer_id, &c) < 0 ||
 	    rd_entity_get(s->t, s->d->products, &rd_entity_product, s->v.id, o->product_id, &p) < 0)
 		return;
-	json_t *entry = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s}", "number", o->number, "customer", c.name, "product",
+	char url[700];
+	snprintf(url, sizeof url, "%s/partner/opportunities/%llu", link_base(s), (unsigned long long)o->id);
+	json_t *entry = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:s}", "number", o->number, "customer", c.name, "product",
 				  p.name, "end", rd_date_json(o->contract_end), "decide_by", rd_date_json(o->decision_by), "state",
-				  states[o->state < 8 ? o->state : 0]);
+				  states[o->state < 8 ? o->state : 0], "url", url);
 	uint64_t who[2] = { o->reseller_id, o->distributor_id };
 	for (int k = 0; k < 2; k++) {
 		if (!who[k])
@@ -400,6 +471,7 @@ int rd_digests(struct sweep *s)
 	json_object_foreach(by_partner, pid, g) {
 		if (rc < 0)
 			break;
+		s->acting[0] = 0; /* each partner's digest is an action of its own */
 		digest_trim(g, "pending", by_decide_by, "more_pending");
 		digest_trim(g, "ending", by_end, "more_ending");
 		char key[96];
@@ -417,6 +489,9 @@ int rd_digests(struct sweep *s)
 					(json_int_t)(json_array_size(json_object_get(g, "pending")) +
 						     json_array_size(json_object_get(g, "ending"))) +
 						more_pending + more_ending);
+		char portal[700];
+		snprintf(portal, sizeof portal, "%s/partner", link_base(s));
+		json_object_set_new(ctx, "portal_url", json_string(portal));
 		if (more_pending) /* only when there are more: 0 would still open a Mustache section */
 			json_object_set_new(ctx, "more_pending", json_integer(more_pending));
 		if (more_ending)
@@ -441,7 +516,7 @@ int rd_notify_statement(struct sweep *s, const struct rd_partner *p, const struc
 						      "lines", (int)totals[i].lines));
 	}
 	char link[700];
-	snprintf(link, sizeof link, "%s/partner/statements", s->v.portal_url[0] ? s->v.portal_url : s->r->base_url);
+	snprintf(link, sizeof link, "%s/partner/statements", link_base(s));
 	json_t *ctx = json_pack("{s:{s:s}, s:{s:s}, s:{s:s, s:s, s:i}, s:o, s:s, s:o}", "vendor", "name", s->v.name,
 				"partner", "name", p->name, "statement", "number", st->number, "month", st->month, "lines",
 				(int)st->lines, "totals", list, "link", link, "brand", rd_brand_json(NULL, &s->v));

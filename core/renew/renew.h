@@ -49,4 +49,12 @@ int rd_renew_decide(struct rd_renew *r, uint64_t vendor, uint64_t user, uint64_t
 int rd_renew_customer_action(struct rd_renew *r, uint64_t vendor, uint64_t customer, uint64_t opportunity,
 			     uint8_t kind, const char *message, uint64_t *task_id);
 
+/* The vendor's sweep actions that failed and wait for the next sweep:
+ * [{key, kind, record?: {type, id}, day, error, attempts, first_at,
+ * last_at}], the least recently tried first. */
+int rd_renew_failures(struct rd_renew *r, uint64_t vendor, json_t **out);
+/* How many actions are failing now, over all vendors (and in how many
+ * vendors): what /healthz and /metrics report, read without the store. */
+unsigned rd_renew_failing(const struct rd_renew *r, unsigned *vendors);
+
 #endif

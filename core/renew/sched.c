@@ -46,6 +46,7 @@ void rd_renew_free(struct rd_renew **rp)
 	for (size_t i = 0; i < r->n_templates; i++)
 		rd_mustache_free(r->templates[i].m);
 	free(r->templates);
+	free(r->failing);
 	uv_mutex_destroy(&r->templates_lock);
 	free(r);
 	*rp = NULL;
@@ -75,7 +76,32 @@ static rd_date last_swept(struct rd_txn *t, uint64_t vendor, bool *none)
 struct day_job {
 	struct sweep s;
 	bool full;
+	bool retry;          /* a retry of failed actions (s.only): the day is not marked swept again */
+	bool wrote_failures; /* the vendor's list of failures was written, n_failing long */
+	unsigned n_failing;
 };
+
+/* The day's failed actions (s->skip) into the vendor's list; a retry also
+ * removes the ones it retried that did not fail again: taken now, or no
+ * longer due. */
+static int note_failures(struct day_job *j, struct rd_txn *t)
+{
+	struct sweep *s = &j->s;
+	json_t *list;
+	int rc = rd_failures_load(t, s->v.id, &list);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; j->retry && i < s->n_only; i++)
+		if (!rd_action_excluded(s, s->only[i]))
+			rd_failures_drop(list, s->only[i]);
+	for (size_t i = 0; i < s->n_skip; i++)
+		rd_failures_note(list, s->skip[i].key, s->day, s->skip[i].error, rd_clock_now());
+	rc = rd_failures_save(s->r, t, s->v.id, list);
+	j->n_failing = (unsigned)json_array_size(list);
+	j->wrote_failures = rc == 0;
+	json_decref(list);
+	return rc;
+}
 
 static int day_write(struct rd_txn *t, void *arg)
 {
@@ -83,11 +109,18 @@ static int day_write(struct rd_txn *t, void *arg)
 	struct sweep *s = &j->s;
 	s->t = t;
 	s->taken = s->scanned = 0;
+	s->acting[0] = s->why[0] = 0;
+	j->wrote_failures = false;
 	/* Re-read the vendor in this transaction: a decision may have changed it. */
 	int rc = rd_entity_get(t, s->d->vendors, &rd_entity_vendor, 0, s->v.id, &s->v);
 	if (rc < 0 || (rc = rd_sweep_day(s, j->full)) < 0)
 		return rc;
-	if (s->preview || s->deferred)
+	s->acting[0] = 0;
+	if (s->preview)
+		return 0;
+	if ((s->n_skip || j->retry) && (rc = note_failures(j, t)) < 0)
+		return rc;
+	if (s->deferred || j->retry)
 		return 0; /* deferred: the day is swept again (each action once) */
 	char key[48];
 	sweep_meta_key(s->v.id, key, sizeof key);
@@ -116,6 +149,103 @@ static void load_margin(struct rd_renew *r, struct sweep *s)
 				       2 * RD_SWEEP_POLICY_MS * RD_SANDBOX_WALL_FACTOR);
 }
 
+/* Errors of the store or the machine, not of one action: they stop the
+ * vendor's day (it is swept again next time). */
+static bool systemic(int rc)
+{
+	return rc > RD_EBASE || rc == RD_ECORRUPT || rc == RD_EVERSION || rc == RD_EMAPFULL || rc == RD_EBUSY;
+}
+
+/* Runs one day (or one retry) of j in its write transaction.  When an
+ * action fails, the transaction is thrown away and the day run again
+ * without that action (RD_SWEEP_SKIP_MAX at most), which is recorded as
+ * failed in that same transaction: one failing action never stops the
+ * rest of the vendor's day. */
+static int write_day(struct rd_renew *r, struct day_job *j)
+{
+	struct sweep *s = &j->s;
+	struct sweep_skip *skip = rd_calloc(RD_SWEEP_SKIP_MAX, sizeof *skip);
+	s->skip = skip;
+	s->n_skip = 0;
+	int rc;
+	while ((rc = rd_store_write(r->app->store, day_write, j)) < 0) {
+		if (!s->acting[0] || systemic(rc) || s->n_skip == RD_SWEEP_SKIP_MAX)
+			break;
+		struct sweep_skip *k = &skip[s->n_skip++];
+		snprintf(k->key, sizeof k->key, "%s", s->acting);
+		snprintf(k->error, sizeof k->error, "%s%s%s", rd_strerror(rc), s->why[0] ? ": " : "", s->why);
+		char d[11];
+		rd_date_format(s->day, d);
+		rd_log(RD_LOG_WARN, "renew", "vendor %llu: the action %s of %s failed (%s): recorded for attention and "
+		       "retried on the next sweep; the rest of the day goes on", (unsigned long long)s->v.id, k->key, d,
+		       k->error);
+	}
+	if (rc >= 0 && j->wrote_failures)
+		rd_failures_count(r, s->v.id, j->n_failing);
+	s->skip = NULL;
+	s->n_skip = 0;
+	free(skip);
+	return rc;
+}
+
+/* Retries the vendor's failed actions, a day at a time (at most
+ * RETRY_DAYS days and RETRY_KEYS actions a day in one sweep, the least
+ * recently tried first). */
+#define RETRY_DAYS 8
+#define RETRY_KEYS 64
+static int retry_failures(struct rd_renew *r, struct day_job *j)
+{
+	struct rd_txn *t;
+	int rc = rd_store_read(r->app->store, &t);
+	if (rc < 0)
+		return rc;
+	json_t *list;
+	rc = rd_failures_load(t, j->s.v.id, &list);
+	rd_txn_end(t);
+	if (rc < 0)
+		return rc;
+	rd_failures_count(r, j->s.v.id, (unsigned)json_array_size(list));
+	char(*keys)[96] = json_array_size(list) ? rd_malloc(RETRY_KEYS * sizeof *keys) : NULL;
+	int taken = 0;
+	for (int days = 0; days < RETRY_DAYS && json_array_size(list); days++) {
+		/* the day of the action tried least recently (the list runs from
+		 * it: failures.c), and that day's actions in the same order, so
+		 * that every failed action has its turn */
+		rd_date day = (rd_date)json_integer_value(json_object_get(json_array_get(list, 0), "day"));
+		size_t i, n = 0;
+		json_t *e;
+		for (i = 0; i < json_array_size(list);) {
+			e = json_array_get(list, i);
+			if ((rd_date)json_integer_value(json_object_get(e, "day")) != day) {
+				i++;
+				continue;
+			}
+			if (n < RETRY_KEYS)
+				snprintf(keys[n++], sizeof *keys, "%s", json_string_value(json_object_get(e, "key")) ?: "");
+			json_array_remove(list, i);
+		}
+		j->s.only = keys;
+		j->s.n_only = n;
+		j->s.day = day;
+		j->s.now = rd_clock_now();
+		j->full = false;
+		j->retry = true;
+		rc = write_day(r, j);
+		j->retry = false;
+		j->s.only = NULL;
+		j->s.n_only = 0;
+		if (rc < 0) {
+			rd_log(RD_LOG_ERROR, "renew", "vendor %llu: the retry of failed actions failed: %s",
+			       (unsigned long long)j->s.v.id, rd_strerror(rc));
+			break;
+		}
+		taken += (int)j->s.taken;
+	}
+	free(keys);
+	json_decref(list);
+	return rc < 0 ? rc : taken;
+}
+
 static int sweep_vendor(struct rd_renew *r, const struct rd_vendor *v, rd_date today)
 {
 	struct day_job j = { .s = { .r = r, .d = r->app->domain, .v = *v } };
@@ -131,12 +261,15 @@ static int sweep_vendor(struct rd_renew *r, const struct rd_vendor *v, rd_date t
 		from = today - CATCH_UP_MAX;
 	int taken = 0;
 	load_margin(r, &j.s);
+	/* What failed in earlier sweeps first: retried as of its own day. */
+	if ((rc = retry_failures(r, &j)) > 0)
+		taken += rc;
 	for (rd_date day = from; day <= today; day++) {
 		j.s.day = day;
 		/* Records of a day caught up carry that day, not today. */
 		j.s.now = day < today ? (uint64_t)day * 86400 + 12 * 3600 : rd_clock_now();
 		j.full = none && day == from;
-		if ((rc = rd_store_write(r->app->store, day_write, &j)) < 0) {
+		if ((rc = write_day(r, &j)) < 0) {
 			rd_log(RD_LOG_ERROR, "renew", "vendor %llu: the sweep of a day failed: %s", (unsigned long long)v->id,
 			       rd_strerror(rc));
 			return rc;
@@ -282,7 +415,18 @@ int rd_renew_preview(struct rd_renew *r, uint64_t vendor, int days, json_t **out
 	p->to = today + days;
 	load_margin(r, &p->j.s);
 	p->j.s.preview = json_array();
-	rc = rd_store_write(r->app->store, preview_write, p);
+	/* An action that fails is left out of the preview as the sweep leaves
+	 * it out of its day (write_day): the rest is still shown. */
+	struct sweep_skip *skip = rd_calloc(RD_SWEEP_SKIP_MAX, sizeof *skip);
+	p->j.s.skip = skip;
+	p->j.s.n_skip = 0;
+	while ((rc = rd_store_write(r->app->store, preview_write, p)) < 0 && rc != RD_EDECLINED && p->j.s.acting[0] &&
+	       !systemic(rc) && p->j.s.n_skip < RD_SWEEP_SKIP_MAX) {
+		snprintf(skip[p->j.s.n_skip++].key, sizeof skip->key, "%s", p->j.s.acting);
+		json_array_clear(p->j.s.preview);
+	}
+	free(skip);
+	p->j.s.skip = NULL;
 	if (rc == RD_EDECLINED)
 		rc = 0;
 	*out = rc == 0 ? p->j.s.preview : NULL;

@@ -71,13 +71,13 @@ int rd_statements(struct sweep *s)
 	snprintf(key, sizeof key, "statements:%llu:%s", (unsigned long long)s->v.id, month);
 	const void *val;
 	size_t len;
-	int rc = rd_txn_meta_get(s->t, key, &val, &len);
+	int rc = s->only ? RD_ENOTFOUND : rd_txn_meta_get(s->t, key, &val, &len); /* a retry looks again */
 	if (rc == 0)
 		return 0;
 	if (rc != RD_ENOTFOUND)
 		return rc;
 	int32_t today = s->day;
-	if ((rc = rd_txn_meta_put(s->t, key, &today, sizeof today)) < 0)
+	if (!s->only && (rc = rd_txn_meta_put(s->t, key, &today, sizeof today)) < 0)
 		return rc;
 	size_t n = 0, cap = 16;
 	uint64_t *partners = rd_malloc(cap * sizeof *partners);
@@ -101,7 +101,8 @@ int rd_statements(struct sweep *s)
 	}
 	rd_iter_close(&it);
 	for (size_t i = 0; rc >= 0 && i < n; i++)
-		rc = issue(s, partners[i], month);
+		if ((rc = issue(s, partners[i], month)) >= 0)
+			s->acting[0] = 0;
 	free(partners);
 	return rc < 0 ? rc : 0;
 }

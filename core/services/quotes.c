@@ -10,6 +10,7 @@
 #include "services/orders.h"
 #include "services/portal.h"
 #include "services/quotes.h"
+#include "services/renewal.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -177,6 +178,11 @@ static int amend_write(struct rd_txn *t, void *arg)
 		json_object_set_new(after, "note", json_string(ch->note));
 	if ((rc = rd_entity_put(t, d->opportunities, &rd_entity_opportunity, who->vendor, o, 0)) == 0)
 		rc = rd_audit_write(t, d, who->vendor, who->user, RD_AUDIT_UPDATE, "opportunities", o->id, before, after, note);
+	/* Won in publish-partner mode: the partner of record sold it itself,
+	 * and the contract renews in this transaction (services/renewal.c). */
+	uint64_t renewed;
+	if (rc == 0 && ch->state == RD_OPP_WON && o->publish == RD_PUBLISH_PARTNER)
+		rc = rd_renewal_won(t, d, who->vendor, who->user, o, &renewed);
 	json_decref(before);
 	json_decref(after);
 	return rc;

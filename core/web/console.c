@@ -4,7 +4,8 @@
  * (core/auth/authz.c) first and answers a 403 page otherwise; every change
  * goes through the functions the API uses, so it is audited the same way.
  *   GET  /vendor                                   overview: contracts by colour, decisions awaited,
- *                                                  quotes needing attention, the outbox
+ *                                                  quotes needing attention, the outbox, the sweep's
+ *                                                  failed actions (admins)
  *   GET  /vendor/partners, /vendor/products
  *   GET  /vendor/contracts[?colour=&cursor=]       paged, by colour
  *   GET  /vendor/opportunities[?state=&cursor=]    quotes, each opening its sales view
@@ -18,6 +19,7 @@
  *   POST /vendor/plugins/{name}/enablements        enable for the vendor or a partner
  *   POST /vendor/plugins/{name}/enablements/{id}/disable
  *   GET  /vendor/outbox[?state=&cursor=]           messages and their delivery
+ *   GET  /vendor/tasks, POST /vendor/tasks/{id}    the tasks inbox (console_tasks.c)
  * This file holds the helpers the sections share (console.h) and the
  * overview; the sections are console_lists.c, console_imports.c,
  * console_policies.c and console_plugins.c.
@@ -89,6 +91,7 @@ json_t *rd_web_partner_nav(const char *current)
 		{ "/partner/contracts", "Contracts" },
 		{ "/partner/customers", "Customers" },
 		{ "/partner/statements", "Statements" },
+		{ "/partner/tasks", "Tasks" },
 	};
 	json_t *a = json_array();
 	for (size_t i = 0; i < sizeof sections / sizeof *sections; i++)
@@ -115,6 +118,7 @@ static json_t *nav_json(struct web *w, const char *current)
 		{ "/vendor/policies", "Policies", RD_RES_POLICY },
 		{ "/vendor/plugins", "Plugins", RD_RES_PLUGIN },
 		{ "/vendor/outbox", "Outbox", RD_RES_OUTBOX },
+		{ "/vendor/tasks", "Tasks", RD_RES_TASK },
 	};
 	json_t *a = json_array();
 	for (size_t i = 0; i < sizeof sections / sizeof *sections; i++)
@@ -205,7 +209,7 @@ int rd_page_vendor(struct rd_req *req)
 	struct rd_iter it;
 	struct rd_item item;
 	if (rd_console_may(&w, RD_RES_CONTRACT, RD_ACT_READ)) {
-		uint64_t n[5] = { 0 };
+		uint64_t n[6] = { 0 };
 		struct rd_contract k;
 		rc = rd_iter_records(&it, t, d->contracts, v, 0);
 		while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0)
@@ -214,8 +218,9 @@ int rd_page_vendor(struct rd_req *req)
 		rd_iter_close(&it);
 		json_t *colours = json_array();
 		json_object_set_new(ctx, "contracts", json_pack("{s:o}", "colours", colours));
-		static const char *const text[] = { "", "expired, not renewed", "due for renewal", "active", "cancelled" };
-		for (int c = RD_RED; c <= RD_BLACK; c++)
+		static const char *const text[] = { "",		 "expired, not renewed", "due for renewal", "active",
+						    "cancelled", "renewal ordered, awaiting payment" };
+		for (int c = RD_RED; c <= RD_BLUE; c++)
 			json_array_append_new(colours, json_pack("{s:s, s:s, s:I}", "colour", rd_colour_name(c), "text", text[c],
 								 "count", (json_int_t)n[c]));
 	}
@@ -256,6 +261,13 @@ int rd_page_vendor(struct rd_req *req)
 							     (json_int_t)n[RD_MSG_SENT], "dead", (json_int_t)n[RD_MSG_DEAD]));
 	}
 	rd_txn_end(t);
+	/* The sweep's failed actions, waiting for a retry (the vendor's admins). */
+	json_t *failures = NULL;
+	if (rc >= 0 && rd_console_may(&w, RD_RES_VENDOR, RD_ACT_UPDATE) &&
+	    (rc = rd_renew_failures(w.app->renew, v, &failures)) >= 0)
+		json_object_set_new(ctx, "sweep", json_pack("{s:I, s:b, s:o}", "failing", (json_int_t)json_array_size(failures),
+							     "has_failures", json_array_size(failures) > 0, "failures",
+							     failures));
 	if (rc < 0) {
 		json_decref(ctx);
 		return rc;

@@ -140,7 +140,7 @@ static json_t *product_row(struct web *w, struct rd_txn *t, void *obj, const cha
 			 "line", p->line, "prices", prices, "related", related);
 }
 
-static const char *const colour_names[] = { "red", "amber", "green", "black", NULL };
+static const char *const colour_names[] = { "red", "amber", "green", "black", "blue", NULL };
 
 static const char *known_word(const char *s, const char *const *words)
 {
@@ -159,7 +159,7 @@ static json_t *contract_row(struct web *w, struct rd_txn *t, void *obj, const ch
 	struct rd_customer cu;
 	struct rd_product pr;
 	struct rd_partner pa;
-	static const char *const text[] = { "", "expired", "due for renewal", "active", "cancelled" };
+	static const char *const text[] = { "", "expired", "due for renewal", "active", "cancelled", "renewal ordered" };
 	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:s, s:s, s:s, s:b, s:b}", "id", (json_int_t)k->id,
 			 "external_id", k->external_id, "customer", rd_console_customer_name(t, w, k->customer_id, &cu), "product",
 			 product_name(t, w, k->product_id, &pr), "reseller", rd_console_partner_name(t, w, k->reseller_id, &pa),

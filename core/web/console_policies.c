@@ -293,6 +293,13 @@ static json_t *shares_text(json_t *shares)
 	return a;
 }
 
+/* A dry run's publish mode, as the page says it. */
+static const char *mode_text(json_t *publish)
+{
+	const char *p = json_string_value(publish);
+	return p && !strcmp(p, "partner") ? "the partner" : "the vendor";
+}
+
 static void dry_done(struct rd_req *req, void *arg)
 {
 	struct dry *d = arg;
@@ -319,9 +326,12 @@ static void dry_done(struct rd_req *req, void *arg)
 		struct rd_partner p;
 		uint64_t id = (uint64_t)json_integer_value(json_object_get(x, "partner_id"));
 		const char *cur = json_string_value(json_object_get(x, "currency")) ?: "";
-		json_array_append_new(partners, json_pack("{s:I, s:s, s:o}", "partner_id", (json_int_t)id, "partner",
-							  rd_console_partner_name(t, &d->w, id, &p), "delta",
-							  rd_money_json(json_integer_value(json_object_get(x, "delta")), cur)));
+		json_array_append_new(partners, json_pack("{s:I, s:s, s:s, s:o, s:o, s:o}", "partner_id", (json_int_t)id,
+							  "partner", rd_console_partner_name(t, &d->w, id, &p), "mode",
+							  mode_text(json_object_get(x, "publish")), "before",
+							  rd_money_json(json_integer_value(json_object_get(x, "before")), cur),
+							  "after", rd_money_json(json_integer_value(json_object_get(x, "after")), cur),
+							  "delta", rd_money_json(json_integer_value(json_object_get(x, "delta")), cur)));
 	}
 	json_array_foreach(json_object_get(r, "largest_changes"), i, x) {
 		struct rd_contract k;
@@ -329,8 +339,9 @@ static void dry_done(struct rd_req *req, void *arg)
 		uint64_t id = (uint64_t)json_integer_value(json_object_get(x, "contract_id"));
 		bool have = rd_entity_get(t, d->w.app->domain->contracts, &rd_entity_contract, d->w.c.who.vendor, id, &k) == 0;
 		const char *cur = json_string_value(json_object_get(x, "currency")) ?: "";
-		json_array_append_new(largest, json_pack("{s:I, s:s, s:s, s:o, s:o, s:o}", "contract_id", (json_int_t)id,
-							 "contract", have ? k.external_id : "", "customer",
+		json_array_append_new(largest, json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:o}", "contract_id", (json_int_t)id,
+							 "contract", have ? k.external_id : "", "mode",
+							 mode_text(json_object_get(x, "publish")), "customer",
 							 have ? rd_console_customer_name(t, &d->w, k.customer_id, &cu) : "", "delta",
 							 rd_money_json(json_integer_value(json_object_get(x, "delta")), cur),
 							 "before", shares_text(json_object_get(x, "before")), "after",

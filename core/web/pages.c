@@ -11,6 +11,7 @@
  *   GET  /portal/invoices/{id}      an order's invoice PDF (core/pdf/invoice.c)
  *   POST /portal/request            call-back, contact the reseller, reply to the sales centre
  *   GET  /partner                   decisions awaited, quotes, tasks
+ *   GET  /partner/opportunities/{id}  one opportunity: the decision, the quote, its tasks (what mails link to)
  *   POST /partner/opportunities/{id}/decision
  */
 #include <stdlib.h>
@@ -188,6 +189,7 @@ static const char *colour_text(enum rd_colour c)
 	case RD_AMBER: return "due for renewal";
 	case RD_GREEN: return "active";
 	case RD_BLACK: return "cancelled";
+	case RD_BLUE: return "renewal ordered";
 	}
 	return "";
 }
@@ -947,6 +949,95 @@ int rd_page_partner(struct rd_req *req)
 		    json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s}", "title", "Renewal opportunities", "user",
 			      have_u ? u.email : "", "partner_name", have_p ? pa.name : "", "pending", pending, "quotes", quotes,
 			      "tasks", tasks, "nav", rd_web_partner_nav("/partner"), "nav_label", "Partner portal"));
+	return 0;
+}
+
+/* One opportunity in the partner portal: the page every partner e-mail
+ * about it links to (the quote notice, the pullback, the digest).  The
+ * decision while it awaits one (both publish modes' margins, a button for
+ * each), the quote's lines and total, its tasks; a partner outside its
+ * channel is answered 404, as the API answers. */
+int rd_page_partner_opportunity(struct rd_req *req)
+{
+	struct web w;
+	if (rd_web_user(req, &w) < 0)
+		return 0;
+	uint64_t id = rd_parse_id(rd_req_param(req, "id"));
+	if (!rd_role_is_partner(w.c.who.role)) { /* the vendor's people: the sales view of it */
+		char loc[64];
+		snprintf(loc, sizeof loc, "/sales/opportunities/%llu", (unsigned long long)id);
+		rd_web_redirect(req, loc);
+		return 0;
+	}
+	enum rd_scope scope = rd_authz(w.c.who.role, RD_RES_OPPORTUNITY, RD_ACT_READ);
+	struct rd_txn *t;
+	int rc = rd_store_read(w.app->store, &t);
+	if (rc < 0)
+		return rc;
+	struct rd_domain *d = w.app->domain;
+	uint64_t v = w.c.who.vendor;
+	struct rd_opportunity *o = rd_malloc(sizeof *o);
+	rc = id && scope != RD_SCOPE_NONE ? rd_call_opportunity(&w.c, scope, t, id, o) : RD_ENOTFOUND;
+	if (rc < 0) {
+		rd_txn_end(t);
+		free(o);
+		if (rc != RD_ENOTFOUND)
+			return rc;
+		rd_web_message(&w, 404, "Not found", "There is no such opportunity.");
+		return 0;
+	}
+	static const char *const states[] = { "", "awaiting your decision", "you sell", "the vendor sells", "accepted",
+					       "won", "lost", "expired" };
+	struct rd_customer cu = { 0 };
+	struct rd_product pr = { 0 };
+	struct rd_partner res = { 0 };
+	rd_entity_get(t, d->customers, &rd_entity_customer, v, o->customer_id, &cu);
+	rd_entity_get(t, d->products, &rd_entity_product, v, o->product_id, &pr);
+	rd_entity_get(t, d->partners, &rd_entity_partner, v, o->reseller_id, &res);
+	char pm[80] = "-", vm[80] = "-";
+	rd_quote_share_text(o->lines, o->n_lines, RD_PUBLISH_PARTNER, o->currency, pm, sizeof pm);
+	rd_quote_share_text(o->lines, o->n_lines, RD_PUBLISH_VENDOR, o->currency, vm, sizeof vm);
+	struct rd_quote_sum sum = { 0 };
+	json_t *lines = quote_lines(o, NULL, &sum);
+	json_t *tasks = json_array();
+	struct rd_task *task = rd_malloc(sizeof *task);
+	struct rd_iter it;
+	struct rd_item item;
+	static const char *const kinds[] = { "", "call back", "contact", "reply" };
+	rc = rd_iter_records(&it, t, d->tasks, v, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0)
+		if (rd_entity_decode(&rd_entity_task, item.val, item.len, task) == 0 && task->opportunity_id == o->id &&
+		    rd_call_in_scope(&w.c, task->partner_id))
+			json_array_append_new(tasks, json_pack("{s:s, s:s, s:b}", "kind", kinds[task->kind < 4 ? task->kind : 0],
+							       "message", task->message, "done", task->done != 0));
+	rd_iter_close(&it);
+	free(task);
+	rd_txn_end(t);
+	if (rc < 0) {
+		json_decref(lines);
+		json_decref(tasks);
+		free(o);
+		return rc;
+	}
+	bool pending = o->state == RD_OPP_PENDING_DECISION;
+	bool may_decide = pending && rd_authz(w.c.who.role, RD_RES_OPPORTUNITY, RD_ACT_UPDATE) != RD_SCOPE_NONE;
+	char title[64];
+	snprintf(title, sizeof title, "Quote %s", o->number);
+	json_t *ctx = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:s, s:b, s:b, s:s, s:s, s:s, s:s}",
+				"title", title, "id", (json_int_t)o->id, "number", o->number, "customer", cu.name, "product",
+				pr.name, "reseller", res.name, "quantity",
+				(json_int_t)(o->n_lines ? o->lines[0].quantity : 0), "end", rd_date_json(o->contract_end),
+				"decide_by", rd_date_json(o->decision_by), "list", rd_money_json(o->list_total, o->currency),
+				"state", states[o->state < 8 ? o->state : 0], "pending", pending, "may_decide", may_decide,
+				"partner_margin", pm, "vendor_margin", vm, "csrf", w.csrf, "vendor_name", w.vendor.name);
+	json_object_set_new(ctx, "lines", lines ? lines : json_array());
+	if (lines)
+		json_object_set_new(ctx, "total", rd_money_json(sum.total, o->currency));
+	json_object_set_new(ctx, "tasks", tasks);
+	json_object_set_new(ctx, "nav", rd_web_partner_nav("/partner"));
+	json_object_set_new(ctx, "nav_label", json_string("Partner portal"));
+	free(o);
+	rd_web_page(&w, 200, "partner_opportunity", w.c.who.partner, ctx);
 	return 0;
 }
 

@@ -47,7 +47,7 @@ static json_t *contracts_json(struct rd_txn *t, struct web *w, const struct rd_o
 	rd_key_put_u64(key, o->customer_id);
 	struct rd_iter it;
 	struct rd_item item;
-	static const char *const text[] = { "", "expired", "due for renewal", "active", "cancelled" };
+	static const char *const text[] = { "", "expired", "due for renewal", "active", "cancelled", "renewal ordered" };
 	int rc = rd_iter_index(&it, t, w->app->domain->contracts, "customer", w->c.who.vendor, key, 8, NULL, 0);
 	while (scope != RD_SCOPE_NONE && rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
 		if (item.key_len != 8 || memcmp(item.key, key, 8))

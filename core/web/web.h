@@ -65,6 +65,7 @@ int rd_page_portal_order_view(struct rd_req *req);
 int rd_page_portal_invoice(struct rd_req *req);
 int rd_page_partner(struct rd_req *req);
 int rd_page_partner_decide(struct rd_req *req);
+int rd_page_partner_opportunity(struct rd_req *req);
 int rd_page_static(struct rd_req *req);
 int rd_page_static_pack(struct rd_req *req);
 
@@ -101,6 +102,11 @@ int rd_page_vendor_plugins(struct rd_req *req);
 int rd_page_vendor_plugin_enable(struct rd_req *req);
 int rd_page_vendor_plugin_disable(struct rd_req *req);
 int rd_page_vendor_outbox(struct rd_req *req);
+/* The tasks inboxes (console_tasks.c). */
+int rd_page_vendor_tasks(struct rd_req *req);
+int rd_page_vendor_task_post(struct rd_req *req);
+int rd_page_partner_tasks(struct rd_req *req);
+int rd_page_partner_task_post(struct rd_req *req);
 
 /* The sales view (sales.c). */
 int rd_page_sales(struct rd_req *req);

@@ -52,6 +52,28 @@
 	"<select id=\"" name "\" name=\"" name "\">{{#choices}}<option value=\"{{value}}\"{{#selected}} selected"      \
 	"{{/selected}}>{{label}}</option>{{/choices}}</select> <button type=\"submit\">Show</button></form>"
 
+/* The tasks inbox of the console and of the partner portal (core/web/console_tasks.c). */
+#define TASKS_BODY                                                                                                \
+	FILTER("{{base}}", "state", "Show")                                                                          \
+	"{{#no_address}}<p class=\"error\" role=\"alert\">No renewals address is set: customer requests for the "   \
+	"vendor's team are only listed here. Set <code>notify_email</code> (PATCH /api/v1/vendor).</p>{{/no_address}}"  \
+	"{{#error}}<div class=\"error\" role=\"alert\"><p>{{error}}</p></div>{{/error}}"                              \
+	"<p><span id=\"task-count\">{{count}}</span> task(s){{#more}}, the newest 200 shown{{/more}}.</p>"             \
+	"{{^tasks}}<p>No tasks.</p>{{/tasks}}<ul class=\"cards\">{{#tasks}}<li id=\"task-{{id}}\"><h3>{{customer}}: "   \
+	"{{kind}}</h3><p>For {{for}}, {{at}}. Quote {{#partner}}<a href=\"/partner/opportunities/{{opportunity_id}}\">" \
+	"{{/partner}}{{^partner}}<a href=\"/sales/opportunities/{{opportunity_id}}\">{{/partner}}{{number}}</a>.</p>" \
+	"{{#message}}<blockquote>{{message}}</blockquote>{{/message}}<p>{{#done}}Closed.{{/done}}{{^done}}Open.{{/done}} " \
+	"Assigned to: <span class=\"assignee\">{{#assignee}}{{assignee}}{{/assignee}}{{^assignee}}nobody{{/assignee}}"  \
+	"</span></p>{{#may_change}}{{^done}}<form method=\"post\" action=\"{{base}}/{{id}}\"><input type=\"hidden\" " \
+	"name=\"csrf\" value=\"{{csrf}}\"><input type=\"hidden\" name=\"action\" value=\"assign\"><label for=\""   \
+	"assign-{{id}}\">Assign to</label> <select id=\"assign-{{id}}\" name=\"assigned_to\"><option value=\"\">"   \
+	"nobody</option>{{#choices}}<option value=\"{{id}}\"{{#selected}} selected{{/selected}}>{{email}}</option>"    \
+	"{{/choices}}</select> <button type=\"submit\">Assign</button></form><form method=\"post\" action=\"{{base}}/" \
+	"{{id}}\"><input type=\"hidden\" name=\"csrf\" value=\"{{csrf}}\"><button type=\"submit\" name=\"action\" " \
+	"value=\"close\">Close</button></form>{{/done}}{{#done}}<form method=\"post\" action=\"{{base}}/{{id}}\">"     \
+	"<input type=\"hidden\" name=\"csrf\" value=\"{{csrf}}\"><button type=\"submit\" name=\"action\" "         \
+	"value=\"reopen\">Reopen</button></form>{{/done}}{{/may_change}}</li>{{/tasks}}</ul>"
+
 struct asset {
 	const char *name, *type, *data;
 };
@@ -79,11 +101,31 @@ static const struct asset assets[] = {
 	{ "email/pullback.subject", "text/plain", "Decision window passed for {{{quote.number}}}: {{{mode_text}}}" },
 	{ "email/pullback.txt", "text/plain",
 	  "The decision window for {{{quote.number}}} ({{{customer.name}}}, {{{product.name}}}) closed on {{{quote.decision_by}}} "
-	  "without a decision.\n{{{vendor.name}}}'s default applies: {{{mode_text}}}.\n" TEXT_FOOT },
+	  "without a decision.\n{{{vendor.name}}}'s default applies: {{{mode_text}}}.\n"
+	  "{{#partner_copy}}The quote: {{{decision_url}}}\n{{/partner_copy}}{{^partner_copy}}The sales view: {{{sales_url}}}\n"
+	  "{{/partner_copy}}" TEXT_FOOT },
 	{ "email/pullback.html", "text/html",
 	  HTML_HEAD "<p>The decision window for <strong>{{quote.number}}</strong> ({{customer.name}}, {{product.name}}) "
 		    "closed on {{quote.decision_by}} without a decision.</p><p>{{vendor.name}}'s default applies: "
-		    "{{mode_text}}.</p>" HTML_FOOT },
+		    "{{mode_text}}.</p>{{#partner_copy}}<p><a href=\"{{decision_url}}\">See the quote</a></p>{{/partner_copy}}"
+		    "{{^partner_copy}}<p><a href=\"{{sales_url}}\">Open the sales view</a></p>{{/partner_copy}}" HTML_FOOT },
+
+	{ "email/sales_notice.subject", "text/plain",
+	  "Published: {{{quote.number}}} for {{{customer.name}}} ({{{product.name}}}), sold by {{{seller}}}" },
+	{ "email/sales_notice.txt", "text/plain",
+	  "{{{customer.name}}} has been sent renewal quote {{{quote.number}}} in {{{seller}}}'s name: {{{product.name}}}, "
+	  "{{{contract.quantity}}} seats, ending {{{contract.end}}}, {{{quote.list}}} at list, valid until "
+	  "{{{quote.valid_until}}}.\n{{#customer.email}}Customer e-mail: {{{customer.email}}}\n{{/customer.email}}"
+	  "{{#customer.phone}}Customer phone: {{{customer.phone}}}\n{{/customer.phone}}\n"
+	  "The customer's contracts and quote as they see them, with the status and pricing to amend: {{{sales_url}}}\n"
+	  TEXT_FOOT },
+	{ "email/sales_notice.html", "text/html",
+	  HTML_HEAD "<p>{{customer.name}} has been sent renewal quote <strong>{{quote.number}}</strong> in {{seller}}'s "
+		    "name: {{product.name}}, {{contract.quantity}} seats, ending {{contract.end}}, {{quote.list}} at list, "
+		    "valid until {{quote.valid_until}}.</p><p>{{#customer.email}}Customer e-mail: {{customer.email}}<br>"
+		    "{{/customer.email}}{{#customer.phone}}Customer phone: {{customer.phone}}{{/customer.phone}}</p>"
+		    "<p><a href=\"{{sales_url}}\">Open the sales view</a>: the customer's contracts and quote as they see "
+		    "them, with the status and pricing to amend.</p>" HTML_FOOT },
 
 	{ "email/customer_notice.subject", "text/plain", "Time to renew {{{product.name}}}: quote {{{quote.number}}}" },
 	{ "email/customer_notice.txt", "text/plain",
@@ -123,17 +165,19 @@ static const struct asset assets[] = {
 	{ "email/digest.txt", "text/plain",
 	  "Hello {{{partner.name}}},\n\n"
 	  "Awaiting your decision:\n{{#pending}}  {{{number}}}  {{{customer}}}  {{{product}}}  ends {{{end}}}  decide by {{{decide_by}}}\n"
-	  "{{/pending}}{{^pending}}  nothing\n{{/pending}}{{#more_pending}}  and {{{more_pending}}} more: see the partner "
+	  "    {{{url}}}\n{{/pending}}{{^pending}}  nothing\n{{/pending}}{{#more_pending}}  and {{{more_pending}}} more: see the partner "
 	  "portal\n{{/more_pending}}\nEnding in the next 30 days:\n"
-	  "{{#ending}}  {{{number}}}  {{{customer}}}  {{{product}}}  ends {{{end}}}  ({{{state}}})\n{{/ending}}{{^ending}}  nothing\n"
-	  "{{/ending}}{{#more_ending}}  and {{{more_ending}}} more: see the partner portal\n{{/more_ending}}" TEXT_FOOT },
+	  "{{#ending}}  {{{number}}}  {{{customer}}}  {{{product}}}  ends {{{end}}}  ({{{state}}})\n    {{{url}}}\n{{/ending}}"
+	  "{{^ending}}  nothing\n{{/ending}}{{#more_ending}}  and {{{more_ending}}} more: see the partner portal\n{{/more_ending}}"
+	  "\nAll your opportunities: {{{portal_url}}}\n" TEXT_FOOT },
 	{ "email/digest.html", "text/html",
-	  HTML_HEAD "<p>Hello {{partner.name}},</p><h3>Awaiting your decision</h3><ul>{{#pending}}<li>{{number}} "
-		    "{{customer}}, {{product}}: ends {{end}}, decide by {{decide_by}}</li>{{/pending}}{{^pending}}<li>nothing"
-		    "</li>{{/pending}}{{#more_pending}}<li>and {{more_pending}} more: see the partner portal</li>{{/more_pending}}</ul>"
-		    "<h3>Ending in the next 30 days</h3><ul>{{#ending}}<li>{{number}} {{customer}}, "
-		    "{{product}}: ends {{end}} ({{state}})</li>{{/ending}}{{^ending}}<li>nothing</li>{{/ending}}{{#more_ending}}<li>and {{more_ending}} more: see the "
-		    "partner portal</li>{{/more_ending}}</ul>" HTML_FOOT },
+	  HTML_HEAD "<p>Hello {{partner.name}},</p><h3>Awaiting your decision</h3><ul>{{#pending}}<li><a href=\"{{url}}\">"
+		    "{{number}}</a> {{customer}}, {{product}}: ends {{end}}, decide by {{decide_by}}</li>{{/pending}}{{^pending}}"
+		    "<li>nothing</li>{{/pending}}{{#more_pending}}<li>and {{more_pending}} more: see the partner portal</li>"
+		    "{{/more_pending}}</ul><h3>Ending in the next 30 days</h3><ul>{{#ending}}<li><a href=\"{{url}}\">{{number}}</a> "
+		    "{{customer}}, {{product}}: ends {{end}} ({{state}})</li>{{/ending}}{{^ending}}<li>nothing</li>{{/ending}}"
+		    "{{#more_ending}}<li>and {{more_ending}} more: see the partner portal</li>{{/more_ending}}</ul>"
+		    "<p><a href=\"{{portal_url}}\">All your opportunities in the partner portal</a></p>" HTML_FOOT },
 
 	{ "email/payment_reminder.subject", "text/plain",
 	  "{{#overdue}}Overdue: {{/overdue}}order {{{order.number}}}, {{{order.total}}} {{#overdue}}was{{/overdue}}{{^overdue}}is{{/overdue}} "
@@ -153,10 +197,12 @@ static const struct asset assets[] = {
 	{ "email/task.subject", "text/plain", "{{{customer.name}}} asks: {{{task_text}}} ({{{quote.number}}})" },
 	{ "email/task.txt", "text/plain",
 	  "{{{customer.name}}} {{{task_text}}} about quote {{{quote.number}}} ({{{product.name}}}, ends {{{contract.end}}}).\n"
-	  "{{#message}}Their message:\n{{{message}}}\n{{/message}}" TEXT_FOOT },
+	  "{{#message}}Their message:\n{{{message}}}\n{{/message}}\nAssign and close it in your tasks inbox: {{{tasks_url}}}\n"
+	  TEXT_FOOT },
 	{ "email/task.html", "text/html",
 	  HTML_HEAD "<p>{{customer.name}} {{task_text}} about quote <strong>{{quote.number}}</strong> ({{product.name}}, "
-		    "ends {{contract.end}}).</p>{{#message}}<blockquote>{{message}}</blockquote>{{/message}}" HTML_FOOT },
+		    "ends {{contract.end}}).</p>{{#message}}<blockquote>{{message}}</blockquote>{{/message}}"
+		    "<p><a href=\"{{tasks_url}}\">Assign and close it in your tasks inbox</a></p>" HTML_FOOT },
 
 	{ "email/statement.subject", "text/plain", "Commission statement {{{statement.number}}} for {{{statement.month}}}" },
 	{ "email/statement.txt", "text/plain",
@@ -286,7 +332,7 @@ static const struct asset assets[] = {
 	{ "page/partner.html", "text/html",
 	  CONSOLE_NAV "<p>Signed in as {{user}} for {{partner_name}}.</p>"
 	  "<h2>Awaiting your decision</h2>{{^pending}}<p>Nothing awaits a decision.</p>{{/pending}}"
-	  "<ul class=\"cards\">{{#pending}}<li><h3>{{number}}: {{customer}}</h3><p>{{product}}, {{quantity}} seats, ends {{end}}. "
+	  "<ul class=\"cards\">{{#pending}}<li><h3><a href=\"/partner/opportunities/{{id}}\">{{number}}</a>: {{customer}}</h3><p>{{product}}, {{quantity}} seats, ends {{end}}. "
 	  "List {{list}}. Decide by {{decide_by}}.</p><p>You sell: you keep {{partner_margin}}. {{vendor_name}} sells: you earn "
 	  "{{vendor_margin}}.</p>"
 	  "<form method=\"post\" action=\"/partner/opportunities/{{id}}/decision\"><input type=\"hidden\" name=\"csrf\" "
@@ -296,6 +342,22 @@ static const struct asset assets[] = {
 	  "<th scope=\"col\">State</th></tr></thead><tbody>{{#quotes}}<tr><td><a href=\"/sales/opportunities/{{id}}\">{{number}}</a></td><td>{{customer}}</td><td>{{end}}</td>"
 	  "<td>{{state}}</td></tr>{{/quotes}}</tbody></table>"
 	  "<h2>Tasks</h2>{{^tasks}}<p>No open tasks.</p>{{/tasks}}<ul>{{#tasks}}<li>{{kind}}: {{message}}</li>{{/tasks}}</ul>" },
+	{ "page/partner_opportunity.html", "text/html",
+	  CONSOLE_NAV "<p>{{customer}}: {{product}}, {{quantity}} seats, ends {{end}}. Reseller {{reseller}}.</p>"
+	  "<p>State: <strong id=\"state\">{{state}}</strong>. List {{list}}.</p>"
+	  "{{#pending}}<h2>Who sells</h2><p>Decide by {{decide_by}}. You sell: you keep {{partner_margin}}. {{vendor_name}} "
+	  "sells: you earn {{vendor_margin}}.</p>{{#may_decide}}<form method=\"post\" action=\"/partner/opportunities/{{id}}"
+	  "/decision\">" CSRF "<button type=\"submit\" name=\"publish\" value=\"partner\">We sell it</button> "
+	  "<button type=\"submit\" name=\"publish\" value=\"vendor\">{{vendor_name}} sells it</button></form>{{/may_decide}}"
+	  "{{/pending}}<h2>The quote</h2>" TABLE("Quote lines") "<thead><tr><th scope=\"col\">Line</th><th scope=\"col\">"
+	  "Seats</th><th scope=\"col\">Price</th></tr></thead><tbody>{{#lines}}<tr><th scope=\"row\">{{description}}"
+	  "{{#optional}} ({{kind_text}}, optional){{/optional}}</th><td>{{quantity}}</td><td>{{price}}</td></tr>{{/lines}}"
+	  "</tbody>" TABLE_END "{{#total}}<p>Total <strong id=\"total\">{{total}}</strong></p>{{/total}}"
+	  "<p><a href=\"/sales/opportunities/{{id}}\">Open the sales view</a> &middot; <a href=\"/partner\">All your "
+	  "opportunities</a></p><h2>Tasks</h2>{{^tasks}}<p>No tasks.</p>{{/tasks}}<ul>{{#tasks}}<li>{{kind}}: {{message}}"
+	  "{{#done}} (done){{/done}}</li>{{/tasks}}</ul>" },
+	{ "page/partner_tasks.html", "text/html", CONSOLE_NAV TASKS_BODY },
+	{ "page/vendor_tasks.html", "text/html", CONSOLE_NAV TASKS_BODY },
 	/* ---- the vendor console (core/web/console.c) ---- */
 	{ "page/vendor.html", "text/html",
 	  CONSOLE_NAV "<p>Signed in as {{role}}.</p>"
@@ -309,7 +371,13 @@ static const struct asset assets[] = {
 	  "{{/attention_list}}</ul>{{/has_attention_list}}{{/opportunities}}"
 	  "{{#outbox}}<h2>Outbox</h2><ul class=\"counts\"><li><a href=\"/vendor/outbox?state=queued\"><strong id=\"queued-count\">"
 	  "{{queued}}</strong> queued</a></li><li><a href=\"/vendor/outbox?state=dead\"><strong id=\"dead-count\">{{dead}}</strong> "
-	  "undeliverable</a></li><li><a href=\"/vendor/outbox?state=sent\"><strong>{{sent}}</strong> sent</a></li></ul>{{/outbox}}" },
+	  "undeliverable</a></li><li><a href=\"/vendor/outbox?state=sent\"><strong>{{sent}}</strong> sent</a></li></ul>{{/outbox}}"
+	  "{{#sweep}}<h2>Renewal sweep</h2><p><strong id=\"sweep-failing\">{{failing}}</strong> failed action(s) waiting "
+	  "for a retry.</p>{{#has_failures}}<table id=\"sweep-failures\"><thead><tr><th scope=\"col\">Day</th>"
+	  "<th scope=\"col\">Action</th><th scope=\"col\">Error</th><th scope=\"col\">Attempts</th>"
+	  "<th scope=\"col\">Last tried</th></tr></thead><tbody>{{#failures}}<tr><td>{{day}}</td><td>{{key}}</td>"
+	  "<td>{{error}}</td><td>{{attempts}}</td><td>{{last_at}}</td></tr>{{/failures}}</tbody></table>{{/has_failures}}"
+	  "{{/sweep}}" },
 	{ "page/vendor_partners.html", "text/html",
 	  CONSOLE_NAV TABLE("Partners") "<thead><tr><th scope=\"col\">Id</th><th scope=\"col\">Name</th><th scope=\"col\">Kind</th>"
 	  "<th scope=\"col\">Tier</th><th scope=\"col\">Distributor</th><th scope=\"col\">E-mail</th><th scope=\"col\">Phone</th>"
@@ -417,13 +485,17 @@ static const struct asset assets[] = {
 	  "{{lines_changed}}</dd><dt>Lines the new version fails</dt><dd>{{lines_failed}}</dd><dt>Lines the active version fails</dt>"
 	  "<dd>{{lines_failed_before}}</dd><dt>Contracts without a list price</dt><dd>{{contracts_without_price}}</dd></dl>"
 	  "<h2>Change per partner</h2>{{^per_partner}}<p>No partner's margin changes.</p>{{/per_partner}}{{#has_per_partner}}"
-	  TABLE("Change per partner") "<thead><tr><th scope=\"col\">Partner</th><th scope=\"col\">Change in margin</th></tr></thead>"
-	  "<tbody>{{/has_per_partner}}{{#per_partner}}<tr><th scope=\"row\">{{partner}}</th><td>{{delta}}</td></tr>{{/per_partner}}"
+	  "<p>Each line is priced in both publish modes: the partner sells, or the vendor sells (a partner may choose either).</p>"
+	  TABLE("Change per partner") "<thead><tr><th scope=\"col\">Partner</th><th scope=\"col\">Who sells</th><th scope=\"col\">"
+	  "Paid now</th><th scope=\"col\">Paid with this version</th><th scope=\"col\">Change in margin</th></tr></thead>"
+	  "<tbody>{{/has_per_partner}}{{#per_partner}}<tr><th scope=\"row\">{{partner}}</th><td>{{mode}}</td><td>{{before}}</td>"
+	  "<td>{{after}}</td><td>{{delta}}</td></tr>{{/per_partner}}"
 	  "{{#has_per_partner}}</tbody>" TABLE_END "{{/has_per_partner}}"
 	  "<h2>Largest changes</h2>{{^largest_changes}}<p>None.</p>{{/largest_changes}}{{#has_largest_changes}}"
-	  TABLE("Largest changes") "<thead><tr><th scope=\"col\">Contract</th><th scope=\"col\">Customer</th><th scope=\"col\">Change"
-	  "</th><th scope=\"col\">Shares before</th><th scope=\"col\">Shares after</th></tr></thead><tbody>{{/has_largest_changes}}"
-	  "{{#largest_changes}}<tr><th scope=\"row\">{{contract}}</th><td>{{customer}}</td><td>{{delta}}</td><td>{{#before}}{{.}}<br>"
+	  TABLE("Largest changes") "<thead><tr><th scope=\"col\">Contract</th><th scope=\"col\">Customer</th><th scope=\"col\">"
+	  "Who sells</th><th scope=\"col\">Change</th><th scope=\"col\">Shares before</th><th scope=\"col\">Shares after</th></tr>"
+	  "</thead><tbody>{{/has_largest_changes}}{{#largest_changes}}<tr><th scope=\"row\">{{contract}}</th><td>{{customer}}</td>"
+	  "<td>{{mode}}</td><td>{{delta}}</td><td>{{#before}}{{.}}<br>"
 	  "{{/before}}</td><td>{{#after}}{{.}}<br>{{/after}}</td></tr>{{/largest_changes}}{{#has_largest_changes}}</tbody>" TABLE_END
 	  "{{/has_largest_changes}}{{#has_errors}}<h2>Errors</h2><ul>{{/has_errors}}{{#errors}}<li>Contract {{contract_id}}: {{message}}</li>"
 	  "{{/errors}}{{#has_errors}}</ul>{{/has_errors}}{{/report}}"
@@ -513,8 +585,8 @@ static const struct asset assets[] = {
 	  ".brand-name{font-weight:bold;font-size:1.2em}main{max-width:960px;margin:0 auto;padding:16px}"
 	  "table{border-collapse:collapse;width:100%;margin:8px 0}th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #ddd}"
 	  ".dot{display:inline-block;width:.8em;height:.8em;border-radius:50%;margin-right:.4em;vertical-align:middle}"
-	  ".dot-red{background:#c62828}.dot-amber{background:#f9a825}.dot-green{background:#2e7d32}.dot-black{background:#111}"
-	  ".colour-red td{background:#fdecea}.colour-amber td{background:#fff8e1}.colour-green td{background:#edf7ed}"
+	  ".dot-red{background:#c62828}.dot-amber{background:#f9a825}.dot-green{background:#2e7d32}.dot-black{background:#111}.dot-blue{background:#1565c0}"
+	  ".colour-red td{background:#fdecea}.colour-amber td{background:#fff8e1}.colour-green td{background:#edf7ed}.colour-blue td{background:#e3f2fd}"
 	  ".colour-black td{background:#eee;color:#555}.stack{display:flex;flex-direction:column;gap:6px;max-width:420px}"
 	  ".stack fieldset{display:flex;flex-direction:column;gap:6px}"
 	  "button{padding:8px 14px;font-size:1em;cursor:pointer}button:disabled{opacity:.5;cursor:not-allowed}"
@@ -531,7 +603,7 @@ static const struct asset assets[] = {
 	  "max-content 1fr;gap:4px 16px}dl.facts dd{margin:0}tr.active th,tr.in-force td{font-weight:bold}fieldset{border:1px solid "
 	  "#ccc}progress{width:min(100%,320px)}.notes li,.tasks li,.history li{margin:6px 0}"
 	  "dl.facts dt{font-weight:bold}.colour-red th{background:#fdecea}.colour-amber th{background:#fff8e1}"
-	  ".colour-green th{background:#edf7ed}.colour-black th{background:#eee;color:#555}"
+	  ".colour-green th{background:#edf7ed}.colour-black th{background:#eee;color:#555}.colour-blue th{background:#e3f2fd}"
 	  "@media (max-width:600px){dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:6px}}" },
 	{ "static/portal.js", "text/javascript",
 	  "(function(){\n"

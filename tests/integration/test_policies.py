@@ -158,48 +158,62 @@ def live_lines(c):
     return lines
 
 
+MODES = ("vendor", "partner")
+
+
 def expected_dry_run(lines, before, after, before_bonus=False, after_bonus=False):
-    """(lines_changed, per_partner {(partner, currency): delta}, {contract: (delta, before, after)})."""
-    changed, per_partner, changes = 0, {}, {}
+    """Every line priced in both publish modes: (lines_changed (a contract
+    counts once, whichever modes change), per_partner {(partner, currency,
+    mode): (before, after)} for the partners whose payout changes,
+    {(contract, mode): (delta, before, after)})."""
+    changed, totals, changes = 0, {}, {}
     for ln in lines:
-        b, a = model_shares(before, ln, before_bonus), model_shares(after, ln, after_bonus)
-        pay_b, pay_a = cdiv(ln["list"] * sum(b.values()), 10000), cdiv(ln["list"] * sum(a.values()), 10000)
-        if b == a and pay_b == pay_a:
-            continue
-        changed += 1
-        changes[ln["contract"]] = (pay_a - pay_b, b, a)
-        for party, partner in (("reseller", ln["reseller"]), ("distributor", ln["distributor"])):
-            dbp = a.get(party, 0) - b.get(party, 0)
-            if dbp and partner:
-                key = (partner, ln["currency"])
-                per_partner[key] = per_partner.get(key, 0) + cdiv(ln["list"] * dbp, 10000)
+        any_mode = False
+        for mode in MODES:
+            m = dict(ln, publish=mode)
+            b, a = model_shares(before, m, before_bonus), model_shares(after, m, after_bonus)
+            for party, partner in (("reseller", ln["reseller"]), ("distributor", ln["distributor"])):
+                if partner:
+                    t = totals.setdefault((partner, ln["currency"], mode), [0, 0])
+                    t[0] += cdiv(ln["list"] * b.get(party, 0), 10000)
+                    t[1] += cdiv(ln["list"] * a.get(party, 0), 10000)
+            pay_b, pay_a = cdiv(ln["list"] * sum(b.values()), 10000), cdiv(ln["list"] * sum(a.values()), 10000)
+            if b == a and pay_b == pay_a:
+                continue
+            any_mode = True
+            changes[(ln["contract"], mode)] = (pay_a - pay_b, b, a)
+        changed += any_mode
+    per_partner = {k: (b, a) for k, (b, a) in totals.items() if a != b}
     return changed, per_partner, changes
 
 
 def check_report(report, lines, before, after, version, compared_with=1, **bonus):
+    """Checks the report against the model; returns {(partner, currency,
+    mode): delta}."""
     changed, per_partner, changes = expected_dry_run(lines, before, after, **bonus)
     assert report["kind"] == "margin" and report["version"] == version, report
     assert report["compared_with"] == compared_with, report
     assert report["lines"] == len(lines), (report["lines"], len(lines))
     assert report["lines_changed"] == changed, report
     assert report["lines_failed"] == 0 and report["errors"] == [], report
-    got = {(p["partner_id"], p["currency"]): p["delta"] for p in report["per_partner"]}
+    got = {(p["partner_id"], p["currency"], p["publish"]): (p["before"], p["after"]) for p in report["per_partner"]}
     assert got == per_partner, (got, per_partner)
+    assert all(p["delta"] == p["after"] - p["before"] for p in report["per_partner"]), report["per_partner"]
     ids = [p["partner_id"] for p in report["per_partner"]]
     assert ids == sorted(ids), ids
     largest = report["largest_changes"]
-    assert len(largest) == min(10, changed), largest
+    assert len(largest) == min(10, len(changes)), largest
     deltas = [abs(x["delta"]) for x in largest]
     assert deltas == sorted(deltas, reverse=True), deltas
     # The ten largest |deltas| of the model (ties may come in any order).
     assert deltas == sorted((abs(d) for d, _, _ in changes.values()), reverse=True)[:len(largest)]
     for x in largest:
-        delta, b, a = changes[x["contract_id"]]
+        delta, b, a = changes[(x["contract_id"], x["publish"])]
         assert x["delta"] == delta, x
         assert {s["party"]: s["bp"] for s in x["before"]} == b, x
         assert {s["party"]: s["bp"] for s in x["after"]} == a, x
         assert all(isinstance(s["reason"], str) and s["reason"] for s in x["before"] + x["after"]), x
-    return per_partner
+    return {k: a - b for k, (b, a) in per_partner.items()}
 
 
 # ---- the store and the daemons ----------------------------------------------------------------
@@ -708,7 +722,7 @@ def test_dry_run_of_a_raise_reports_every_change_and_writes_nothing(env):
     assert report["lines_changed"] > 0
     # Every reseller gains; the distributor's share is unchanged, so it has no line.
     resellers = {ln["reseller"] for ln in lines}
-    assert {p for p, _ in per_partner} == resellers and 1 not in resellers
+    assert {p for p, _, _ in per_partner} == resellers and 1 not in resellers
     assert all(p["delta"] > 0 for p in report["per_partner"]), report["per_partner"]
     for x in report["largest_changes"]:
         b = {s["party"]: s["bp"] for s in x["before"]}
@@ -729,7 +743,8 @@ def test_dry_run_signs_follow_the_change(env):
     lines = live_lines(env.admin)
     report = env.dry_run(v).json()
     per_partner = check_report(report, lines, DEFAULT_SHARES, MIXED_SHARES, v)
-    by_id = {p: d for (p, _), d in per_partner.items()}
+    by_id = {p: d for (p, _, mode), d in per_partner.items() if mode == "vendor"}
+    assert all(mode == "vendor" for _, _, mode in per_partner), per_partner  # partner-mode shares unchanged
     assert by_id[2] > 0 and by_id[4] < 0 and 3 not in by_id, by_id
     assert report["lines_changed"] == sum(1 for ln in lines if ln["tier"] in ("platinum", "silver"))
     assert any(x["delta"] < 0 for x in report["largest_changes"]), report["largest_changes"]
@@ -802,16 +817,21 @@ def test_dry_run_against_an_active_version_that_fails_on_some_lines(env):
     assert silver
     report = env.dry_run(1).json()
     assert report["compared_with"] == v and report["lines_failed_before"] == len(silver), report
-    assert report["lines_failed"] == 0 and report["lines_changed"] == len(silver), report
+    # Vendor-published, only the silver lines change (the active version
+    # pays the default's vendor-mode shares elsewhere); partner-published,
+    # every line does (the active version pays 2000 there).
+    assert report["lines_failed"] == 0 and report["lines_changed"] == len(lines), report
     expect = {}
     for ln in silver:
         for party, partner in (("reseller", ln["reseller"]), ("distributor", ln["distributor"])):
             bp = model_shares(DEFAULT_SHARES, ln).get(party, 0)
             if bp and partner:
                 expect[(partner, ln["currency"])] = expect.get((partner, ln["currency"]), 0) + cdiv(ln["list"] * bp, 10000)
-    assert {(p["partner_id"], p["currency"]): p["delta"] for p in report["per_partner"]} == expect, report
+    assert {(p["partner_id"], p["currency"]): p["delta"] for p in report["per_partner"]
+            if p["publish"] == "vendor"} == expect, report
+    silver_ids = {ln["contract"] for ln in silver}
     for x in report["largest_changes"]:
-        assert x["before"] == [], x
+        assert x["before"] == [] or x["contract_id"] not in silver_ids, x
 
 
 def test_dry_run_of_routing_is_400(env):
@@ -996,20 +1016,22 @@ def test_deal_bonus_setting_reaches_the_dry_run(env):
                for x in env.dry_run(v).json()["largest_changes"] for s in x["after"])
 
 
-def test_publish_default_setting_reaches_the_dry_run(env):
+def test_publish_default_setting_does_not_hide_a_change(env):
     """MIXED_SHARES differs from the default only for vendor-published lines:
-    the dry run shows changes while the vendor publishes, none once it lets
-    partners publish."""
+    the dry run prices both modes, so it shows the same changes whichever
+    mode the vendor's default is (a partner may still choose either)."""
     v = env.upload_ok("margin", margin_lua(MIXED_SHARES), model_vectors(MIXED_SHARES))["version"]
     assert env.admin.get("/api/v1/vendor")["publish_default"] == "vendor"
-    assert env.dry_run(v).json()["lines_changed"] > 0
+    first = env.dry_run(v).json()
+    assert first["lines_changed"] > 0
     r = env.admin.call("PATCH", "/api/v1/vendor", {"publish_default": "partner"})
     assert r.status == 200, r
     lines = live_lines(env.admin)
     assert {ln["publish"] for ln in lines} == {"partner"}
     report = env.dry_run(v).json()
     check_report(report, lines, DEFAULT_SHARES, MIXED_SHARES, v)
-    assert report["lines_changed"] == 0 and report["per_partner"] == [], report
+    assert report["lines_changed"] == first["lines_changed"] and report["per_partner"] == first["per_partner"], report
+    assert {p["publish"] for p in report["per_partner"]} == {"vendor"}, report
     check_report(env.dry_run(1).json(), lines, DEFAULT_SHARES, DEFAULT_SHARES, 1)
 
 

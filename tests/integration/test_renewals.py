@@ -24,7 +24,8 @@ The rules, as the tests model them (W = renewal window, DW = decision window):
              that day included
   pullback   the day after decision_by, if still undecided: the vendor's
              default, told to the reseller, the distributor and the vendor
-  notice     to the customer, when published (decision or pullback)
+  notice     to the customer, when published (decision or pullback); with it the sales
+             notice to the seller (the reseller's address, or the vendor's)
   reminder   at each cadence offset c (days before the end, negative:
              overdue) on day end - c, for a published opportunity
   digest     Mondays, per partner (reseller or distributor) with an opportunity pending, or published
@@ -154,17 +155,17 @@ class World:
         return self.admin.items("/api/v1/opportunities" + query)
 
 
-def start_world(daemon, tmp_path, smtp, users=(), notify=True):
+def start_world(daemon, tmp_path, smtp, users=(), notify=True, args=()):
     """Demo store, a vendor admin (and `users`: (email, role, partner
-    external id)), renewd on the SMTP sink.  Returns (daemon, World,
-    {email: ApiClient})."""
+    external id)), renewd on the SMTP sink (and `args`, renewd's further
+    flags).  Returns (daemon, World, {email: ApiClient})."""
     data = tmp_path / "store"
     data.mkdir()
     demo_load(data)
     ids = {p["external_id"]: i + 1 for i, p in enumerate(DEMO_DATA["partners"])}  # the demo's partner ids
     token, uid = api_user(data, email="admin@x.example")
     made = {e: api_user(data, email=e, role=r, partner=str(ids[p]) if p else None) for e, r, p in users}
-    d = daemon(data=data, args=renewd_args(smtp.port))
+    d = daemon(data=data, args=renewd_args(smtp.port) + list(args))
     admin = ApiClient(d, token, uid)
     if notify:
         admin.ok("PATCH", "/api/v1/vendor", {"notify_email": NOTIFY})
@@ -248,6 +249,11 @@ class Expect:
                 self._add(f"pullback:{o}", v["notify_email"], "pullback", pub)
             if tell_customer:
                 self._add(f"notice:{o}", cust["email"], "customer_notice", pub)
+                # and the sales person it is published in the name of (no sales_user_id set
+                # here): the reseller's address, or the vendor's renewals address
+                mode = "partner" if decided else v["publish_default"]
+                self._add(f"notice:{o}", reseller["email"] if mode == "partner" else v["notify_email"],
+                          "sales_notice", pub)
             for c in self.cadence:
                 r = end - datetime.timedelta(days=c)
                 # a decision comes after that day's sweep; the default within it
@@ -727,8 +733,9 @@ def test_decision_api(daemon, tmp_path, smtp):
     assert_json_error(w.admin.call("POST", url, {"publish": "vendor"}), 409, "conflict")
     assert gold.get(f"/api/v1/opportunities/{o['id']}")["state"] == "published_vendor"
     cust = w.customers[o["customer_id"]]
-    m = smtp.wait_for(lambda m: m["ref"] == f"notice:{o['id']}", what="customer notice")
-    assert len(m) == 1 and m[0]["rcpt"] == [cust["email"]] and m[0]["kind"] == "customer_notice", m
+    m = smtp.wait_for(lambda m: m["ref"] == f"notice:{o['id']}" and m["kind"] == "customer_notice",
+                      what="customer notice")
+    assert len(m) == 1 and m[0]["rcpt"] == [cust["email"]], m
     assert "Review and renew online" in m[0]["text"], m[0]["text"]
     # the decision_by day itself: still open; the day after: the default took it
     groups = {}
