@@ -276,23 +276,40 @@ static int offset_of(uint64_t i, uint64_t n, uint64_t hits)
 	return other_off[(slot - (uint64_t)N_HIT * hits) % (uint64_t)n_other];
 }
 
-/* The quote lines as the engine writes them (renewal line, both publish modes). */
-static void lines_json(char *out, size_t cap, int p, int64_t unit, uint32_t qty, int tier)
+/* One publish mode's margin: the reseller's share at bp and the
+ * distributor's 3 %, each rounded down (rd_money_share), the net the rest. */
+static void margin_of(struct rd_quote_margin *m, int64_t list, int bp, const char *why)
+{
+	m->n = 2;
+	snprintf(m->shares[0].party, sizeof m->shares[0].party, "reseller");
+	m->shares[0].bp = bp;
+	m->shares[0].amount = list * bp / 10000;
+	snprintf(m->shares[0].reason, sizeof m->shares[0].reason, "%s", why);
+	snprintf(m->shares[1].party, sizeof m->shares[1].party, "distributor");
+	m->shares[1].bp = 300;
+	m->shares[1].amount = list * 300 / 10000;
+	snprintf(m->shares[1].reason, sizeof m->shares[1].reason, "distributor of record");
+	m->channel_bp = bp + 300;
+	m->net = list - m->shares[0].amount - m->shares[1].amount;
+}
+
+/* The quote as the engine writes it: the renewal line, priced in both
+ * publish modes. */
+static void quote_lines(struct rd_opportunity *o, int p, int64_t unit, uint32_t qty, int tier)
 {
 	static const int partner_bp[] = { 0, 3300, 2500, 2000 }, vendor_bp[] = { 0, 2000, 2000, 1500 };
-	int64_t list = unit * qty;
-	int pb = partner_bp[tier], vb = vendor_bp[tier];
-	snprintf(out, cap,
-		 "[{\"kind\":\"renewal\",\"sku\":\"SKU-%03d\",\"description\":\"Endpoint Suite %d\",\"quantity\":%u,"
-		 "\"unit_list\":%lld,\"list\":%lld,\"margins\":{\"partner\":{\"shares\":[{\"party\":\"reseller\",\"bp\":%d,"
-		 "\"amount\":%lld,\"reason\":\"tier margin\"},{\"party\":\"distributor\",\"bp\":300,\"amount\":%lld,"
-		 "\"reason\":\"distributor of record\"}],\"channel_bp\":%d,\"net\":%lld},\"vendor\":{\"shares\":[{\"party\":"
-		 "\"reseller\",\"bp\":%d,\"amount\":%lld,\"reason\":\"tier commission\"},{\"party\":\"distributor\",\"bp\":300,"
-		 "\"amount\":%lld,\"reason\":\"distributor of record\"}],\"channel_bp\":%d,\"net\":%lld}}}]",
-		 p + 1, p + 1, qty, (long long)unit, (long long)list, pb, (long long)(list * pb / 10000),
-		 (long long)(list * 300 / 10000), pb + 300, (long long)(list - list * (pb + 300) / 10000), vb,
-		 (long long)(list * vb / 10000), (long long)(list * 300 / 10000), vb + 300,
-		 (long long)(list - list * (vb + 300) / 10000));
+	struct rd_quote_line *l = &o->lines[0];
+	memset(l, 0, sizeof *l);
+	o->n_lines = 1;
+	l->kind = RD_LINE_RENEWAL;
+	l->priced = RD_QUOTE_MARGINS | RD_QUOTE_PARTNER | RD_QUOTE_VENDOR;
+	snprintf(l->sku, sizeof l->sku, "SKU-%03d", p + 1);
+	snprintf(l->description, sizeof l->description, "Endpoint Suite %d", p + 1);
+	l->quantity = qty;
+	l->unit_list = unit;
+	l->list = unit * qty;
+	margin_of(&l->partner, l->list, partner_bp[tier], "tier margin");
+	margin_of(&l->vendor, l->list, vendor_bp[tier], "tier commission");
 }
 
 /* A link's stored hash: 64 hex digits, spread like SHA-256 output. */
@@ -398,7 +415,7 @@ static void generate(struct rd_store *s, struct rd_domain *d, struct setup *u, r
 		memcpy(o->currency, "GBP", 4);
 		o->policy_version = u->v.margin_version;
 		o->created_at = (uint64_t)quoted * 86400 + 43200;
-		lines_json(o->lines, sizeof o->lines, p, u->price[p], c.quantity, 1 + r % 3);
+		quote_lines(o, p, u->price[p], c.quantity, 1 + r % 3);
 		o->list_total = u->price[p] * c.quantity;
 		o->net_total = o->list_total - o->list_total * 2300 / 10000;
 		if (o->decision_by >= day - 1) {
