@@ -29,19 +29,64 @@ int rd_order_put_audited(struct rd_txn *t, struct rd_domain *d, struct rd_table 
 	return rc;
 }
 
-/* A paid order becomes what its frozen lines say, in the transaction that
- * paid it (orders.h): the renewal or up-sell line renews the old contract
- * into a new one of its product and seats; each cross-sell line is a new
- * contract of its own, of the old contract's term and dates, so the engine
- * quotes its renewal next time round.  Every line records its contract. */
-int rd_order_fulfil(struct rd_txn *t, struct rd_domain *d, uint64_t v, uint64_t user, struct rd_order *n)
+int rd_contract_renew(struct rd_txn *t, struct rd_domain *d, uint64_t v, uint64_t user, uint64_t contract,
+		      struct rd_quote_line *lines, uint8_t n_lines, const char *number, const char *currency,
+		      const char *note, uint64_t *renewed)
 {
 	struct rd_contract old, k;
+	int rc = rd_entity_get(t, d->contracts, &rd_entity_contract, v, contract, &old);
+	if (rc < 0)
+		return rc;
+	*renewed = 0;
+	for (uint8_t i = 0; i <= n_lines; i++) {
+		struct rd_quote_line *l = i < n_lines ? &lines[i] : NULL;
+		if (!l && *renewed)
+			break;
+		/* past the lines with no renewal line frozen (an order older than
+		 * the frozen lines): the contract renews as it was */
+		bool main_line = !l || l->kind != RD_LINE_CROSSSELL;
+		if (l && !main_line && !l->product_id) {
+			rd_log(RD_LOG_WARN, "orders", "%s: the line %s names no product: no contract", number, l->sku);
+			continue;
+		}
+		if (main_line && *renewed) /* rd_quote_select keeps one: the renewal line or the up-sell */
+			continue;
+		k = old;
+		k.id = 0;
+		if (main_line)
+			snprintf(k.external_id, sizeof k.external_id, "%s", number);
+		else
+			snprintf(k.external_id, sizeof k.external_id, "%s-%u", number, (unsigned)i + 1);
+		k.start = old.end + 1;
+		k.end = rd_term_end(k.start, old.term);
+		k.status = RD_CONTRACT_LIVE;
+		k.quoted = 0; /* the engine quotes its own renewal in time */
+		k.flags = main_line ? old.flags : 0;
+		memcpy(k.currency, currency, sizeof k.currency);
+		if (l && l->product_id)
+			k.product_id = l->product_id;
+		if (l && l->quantity > 0)
+			k.quantity = l->quantity;
+		if ((rc = rd_order_put_audited(t, d, d->contracts, &rd_entity_contract, v, user, NULL, &k, 0, note)) < 0)
+			return rc;
+		if (l)
+			l->contract_id = k.id;
+		if (main_line)
+			*renewed = k.id;
+	}
+	struct rd_contract before = old;
+	old.status = RD_CONTRACT_RENEWED;
+	return rd_order_put_audited(t, d, d->contracts, &rd_entity_contract, v, user, &before, &old, 0, note);
+}
+
+/* A paid order becomes what its frozen lines say, in the transaction that
+ * paid it (orders.h), through rd_contract_renew; then the opportunity is
+ * won and the order fulfilled, and the channel's commissions accrue. */
+int rd_order_fulfil(struct rd_txn *t, struct rd_domain *d, uint64_t v, uint64_t user, struct rd_order *n)
+{
 	struct rd_opportunity *o = rd_malloc(sizeof *o), *ob = rd_malloc(sizeof *ob);
 	struct rd_order *paid = rd_malloc(sizeof *paid);
 	int rc = rd_checkout_paid(t, d, v, n); /* its invoice number and the receipt (checkout.h) */
-	if (rc == 0)
-		rc = rd_entity_get(t, d->contracts, &rd_entity_contract, v, n->contract_id, &old);
 	if (rc == 0)
 		rc = rd_entity_get(t, d->opportunities, &rd_entity_opportunity, v, n->opportunity_id, o);
 	if (rc < 0)
@@ -59,54 +104,9 @@ int rd_order_fulfil(struct rd_txn *t, struct rd_domain *d, uint64_t v, uint64_t 
 			       n->number, rd_strerror(rc));
 		rc = 0;
 	}
-	uint64_t renewed = 0;
-	for (uint8_t i = 0; i < n->n_lines; i++) {
-		struct rd_quote_line *l = &n->lines[i];
-		bool main_line = l->kind != RD_LINE_CROSSSELL;
-		if (!main_line && !l->product_id) {
-			rd_log(RD_LOG_WARN, "orders", "order %s: the line %s names no product: no contract", n->number, l->sku);
-			continue;
-		}
-		if (main_line && renewed) /* rd_quote_select keeps one: the renewal line or the up-sell */
-			continue;
-		k = old;
-		k.id = 0;
-		if (main_line)
-			snprintf(k.external_id, sizeof k.external_id, "%s", n->number);
-		else
-			snprintf(k.external_id, sizeof k.external_id, "%s-%u", n->number, (unsigned)i + 1);
-		k.start = old.end + 1;
-		k.end = rd_term_end(k.start, old.term);
-		k.status = RD_CONTRACT_LIVE;
-		k.quoted = 0; /* the engine quotes its own renewal in time */
-		k.flags = main_line ? old.flags : 0;
-		memcpy(k.currency, n->currency, sizeof k.currency);
-		if (l->product_id)
-			k.product_id = l->product_id;
-		if (l->quantity > 0)
-			k.quantity = l->quantity;
-		if ((rc = rd_order_put_audited(t, d, d->contracts, &rd_entity_contract, v, user, NULL, &k, 0, n->number)) < 0)
-			goto out;
-		l->contract_id = k.id;
-		if (main_line)
-			renewed = k.id;
-	}
-	if (!renewed) { /* no renewal line frozen (an order older than the frozen lines): the contract as it was */
-		k = old;
-		k.id = 0;
-		snprintf(k.external_id, sizeof k.external_id, "%s", n->number);
-		k.start = old.end + 1;
-		k.end = rd_term_end(k.start, old.term);
-		k.status = RD_CONTRACT_LIVE;
-		k.quoted = 0;
-		memcpy(k.currency, n->currency, sizeof k.currency);
-		if ((rc = rd_order_put_audited(t, d, d->contracts, &rd_entity_contract, v, user, NULL, &k, 0, n->number)) < 0)
-			goto out;
-		renewed = k.id;
-	}
-	struct rd_contract before = old;
-	old.status = RD_CONTRACT_RENEWED;
-	if ((rc = rd_order_put_audited(t, d, d->contracts, &rd_entity_contract, v, user, &before, &old, 0, n->number)) < 0)
+	uint64_t renewed;
+	if ((rc = rd_contract_renew(t, d, v, user, n->contract_id, n->lines, n->n_lines, n->number, n->currency,
+				    n->number, &renewed)) < 0)
 		goto out;
 	*ob = *o;
 	o->state = RD_OPP_WON;

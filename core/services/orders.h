@@ -106,6 +106,19 @@ void rd_orders_reconcile(struct rd_app *app);
  * (commissions.h).  0, or the store's error. */
 int rd_order_fulfil(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t user, struct rd_order *n);
 
+/* Inside a write transaction: contract renews as the frozen lines say,
+ * the one rule a paid order (rd_order_fulfil) and a quote the partner of
+ * record won itself (renewal.h) share.  The renewal or up-sell line makes
+ * the new contract of its product and seats (external_id = number); each
+ * cross-sell line with its product makes a contract of its own
+ * (number-N) of the same term and dates; with no renewal line (n_lines 0)
+ * the contract renews as it was.  Each line records its contract; the old
+ * one is marked renewed; every write is audited with note.  *renewed: the
+ * renewing contract.  0, or the store's error. */
+int rd_contract_renew(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t user, uint64_t contract,
+		      struct rd_quote_line *lines, uint8_t n_lines, const char *number, const char *currency,
+		      const char *note, uint64_t *renewed);
+
 /* The audit entry of an order's change (before NULL: created). */
 int rd_order_audit(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t user, uint8_t action,
 		   const struct rd_order *before, const struct rd_order *after, const char *note);

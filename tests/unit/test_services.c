@@ -32,6 +32,7 @@
 #include "services/commissions.h"
 #include "services/orders.h"
 #include "services/policies.h"
+#include "services/renewal.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "unit.h"
@@ -368,6 +369,83 @@ static void test_fulfilment_and_commissions(void **state)
 
 /* ---- policy uploads and the status map ----------------------------------------------------- */
 
+/* A quote the partner of record won itself renews by the paid order's
+ * rule (rd_contract_renew): the renewal line renews the contract, a chosen
+ * cross-sell becomes a contract of its own, an unchosen one does not, the
+ * old contract is renewed; marking it again changes nothing. */
+struct won {
+	struct rd_domain *d;
+	uint64_t renewed, cross, again;
+};
+
+static int won_write(struct rd_txn *t, void *arg)
+{
+	struct won *w = arg;
+	struct rd_product pr = { 0 };
+	snprintf(pr.external_id, sizeof pr.external_id, "XS-1");
+	snprintf(pr.name, sizeof pr.name, "Backup add-on");
+	int rc = rd_entity_put(t, w->d->products, &rd_entity_product, V, &pr, RD_PUT_NEW);
+	if (rc < 0)
+		return rc;
+	struct rd_opportunity *o = calloc(1, sizeof *o);
+	if ((rc = rd_entity_get(t, w->d->opportunities, &rd_entity_opportunity, V, OPP, o)) == 0) {
+		o->publish = RD_PUBLISH_PARTNER;
+		snprintf(o->number, sizeof o->number, "Q-WON-1");
+		o->n_lines = 3;
+		for (int i = 1; i < 3; i++) {
+			struct rd_quote_line *l = &o->lines[i];
+			memset(l, 0, sizeof *l);
+			l->kind = RD_LINE_CROSSSELL;
+			l->optional = true;
+			l->selected = i == 1;
+			snprintf(l->sku, sizeof l->sku, i == 1 ? "XS-1" : "XS-NOT-CHOSEN");
+			l->quantity = 4;
+			l->unit_list = 700;
+			l->list = 2800;
+		}
+		rc = rd_renewal_won(t, w->d, V, 1, o, &w->renewed);
+		if (rc == 0)
+			rc = rd_renewal_won(t, w->d, V, 1, o, &w->again);
+	}
+	free(o);
+	if (rc < 0)
+		return rc;
+	uint64_t id;
+	rc = rd_index_find(t, w->d->contracts, "ext", V, "Q-WON-1-2", sizeof "Q-WON-1-2", &id);
+	w->cross = rc == 0 ? id : 0;
+	return rc == RD_ENOTFOUND ? 0 : rc;
+}
+
+static void test_partner_won_renews_like_an_order(void **state)
+{
+	struct fx *f = *state;
+	struct won w = { .d = &f->dom };
+	assert_rc(rd_store_write(f->store, won_write, &w), 0);
+	assert_true(w.renewed != 0);
+	assert_true(w.cross != 0);
+	assert_int_equal(w.again, 0); /* renewed already: nothing more */
+	struct rd_txn *t;
+	assert_rc(rd_store_read(f->store, &t), 0);
+	struct rd_contract old, k, x;
+	assert_rc(rd_entity_get(t, f->dom.contracts, &rd_entity_contract, V, OLD, &old), 0);
+	assert_rc(rd_entity_get(t, f->dom.contracts, &rd_entity_contract, V, w.renewed, &k), 0);
+	assert_rc(rd_entity_get(t, f->dom.contracts, &rd_entity_contract, V, w.cross, &x), 0);
+	assert_int_equal(old.status, RD_CONTRACT_RENEWED);
+	assert_int_equal(k.status, RD_CONTRACT_LIVE);
+	assert_int_equal(k.product_id, old.product_id);
+	assert_int_equal(k.quantity, 10);
+	assert_int_equal(k.reseller_id, old.reseller_id); /* the partner stays incumbent */
+	assert_int_equal(k.start, old.end + 1);
+	assert_string_equal(k.external_id, "Q-WON-1");
+	assert_int_equal(x.status, RD_CONTRACT_LIVE);
+	assert_int_equal(x.quantity, 4);
+	assert_int_equal(x.start, k.start);
+	assert_int_equal(x.end, k.end);
+	uint64_t id;
+	assert_rc(rd_index_find(t, f->dom.contracts, "ext", V, "Q-WON-1-3", sizeof "Q-WON-1-3", &id), RD_ENOTFOUND);
+	rd_txn_end(t);
+}
+
 static void test_policy_upload_bounds(void **state)
 {
 	(void)state;
@@ -436,6 +514,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_refusals_name_the_field, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_accepted_is_a_conflict, setup_pending, teardown),
 		cmocka_unit_test_setup_teardown(test_fulfilment_and_commissions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_partner_won_renews_like_an_order, setup, teardown),
 		cmocka_unit_test(test_policy_upload_bounds),
 		cmocka_unit_test(test_refusal_statuses),
 	};
