@@ -38,6 +38,7 @@
 #include "services/refunds.h"
 #include "services/webhooks.h"
 #include "store/store.h"
+#include "fixture.h"
 #include "unit.h"
 
 #define V 1
@@ -45,45 +46,6 @@
 
 static const char *plugin_paths[2];
 static const char *const plugin_names[2] = { "tp-good", "tp-hook" };
-
-struct fx {
-	char root[64], data[96], plugins[96];
-	uv_loop_t loop;
-	struct rd_store *store;
-	struct rd_domain dom;
-	struct rd_app app;
-};
-
-static int rm_entry(const char *p, const struct stat *s, int flag, struct FTW *f)
-{
-	(void)s, (void)flag, (void)f;
-	return remove(p);
-}
-
-static void copy_file(const char *from, const char *to)
-{
-	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
-	assert_non_null(in);
-	assert_non_null(out);
-	char buf[8192];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-		assert_int_equal(fwrite(buf, 1, n, out), n);
-	fclose(in);
-	fclose(out);
-	chmod(to, 0755);
-}
-
-/* Runs the loop until *flag (bounded: 20 s). */
-static void run_until(struct fx *f, const bool *flag)
-{
-	for (int i = 0; !*flag && i < 2000; i++) {
-		uv_run(&f->loop, UV_RUN_NOWAIT);
-		if (!*flag)
-			usleep(10000);
-	}
-	assert_true(*flag);
-}
 
 /* A live contract and its accepted quote of 10000 (EUR) with a reseller's
  * share of 1000 and a distributor's of 500; opportunity n for contract n. */
@@ -127,8 +89,7 @@ static int seed_quote(struct rd_txn *t, struct rd_domain *d)
 }
 
 struct seed {
-	struct rd_domain *d;
-	struct rd_plugins *p;
+	struct rd_fx *f;
 };
 
 static int seed_write(struct rd_txn *t, void *arg)
@@ -136,50 +97,16 @@ static int seed_write(struct rd_txn *t, void *arg)
 	struct seed *s = arg;
 	int rc = 0;
 	for (int i = 0; i < 3 && rc == 0; i++) /* opportunities 1, 2 and 3 */
-		rc = seed_quote(t, s->d);
-	for (int i = 0; i < 2 && rc == 0; i++) {
-		struct rd_enablement *e = calloc(1, sizeof *e);
-		snprintf(e->plugin, sizeof e->plugin, "%s", plugin_names[i]);
-		char err[256] = "";
-		json_t *fields = json_array();
-		rc = rd_enablement_prepare(s->p, rd_plugins_find(s->p, plugin_names[i]), V, e,
-					   i == 0 ? "{\"account\":\"ACME-1\"}" : "{}", fields, err, sizeof err);
-		json_decref(fields);
-		bool replaced;
-		if (rc == 0)
-			rc = rd_enablement_put(t, s->d, V, 0, e, &replaced);
-		free(e);
-	}
+		rc = seed_quote(t, &s->f->dom);
+	for (int i = 0; i < 2 && rc == 0; i++)
+		rc = rd_fx_enable(s->f, t, V, plugin_names[i], i == 0 ? "{\"account\":\"ACME-1\"}" : "{}");
 	return rc;
 }
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof *f);
-	snprintf(f->root, sizeof f->root, "/tmp/rd-payments-XXXXXX");
-	if (!mkdtemp(f->root))
-		return -1;
-	snprintf(f->data, sizeof f->data, "%s/data", f->root);
-	snprintf(f->plugins, sizeof f->plugins, "%s/plugins", f->root);
-	mkdir(f->data, 0700);
-	mkdir(f->plugins, 0700);
-	for (int i = 0; i < 2; i++) {
-		char to[160];
-		snprintf(to, sizeof to, "%s/%s.so", f->plugins, plugin_names[i]);
-		copy_file(plugin_paths[i], to);
-	}
-	char err[512] = "";
-	if (rd_store_open(&f->store, f->data, NULL, err, sizeof err) < 0 || rd_domain_register(f->store, &f->dom) < 0)
-		fail_msg("store: %s", err);
-	uv_loop_init(&f->loop);
-	f->app = (struct rd_app){ .loop = &f->loop, .store = f->store, .domain = &f->dom };
-	f->app.plugins = rd_plugins_new(f->store, &f->dom, &f->loop);
-	rd_plugins_load_dir(f->app.plugins, f->plugins);
-	if (rd_plugins_open_secrets(f->app.plugins, true, err, sizeof err) < 0)
-		fail_msg("secrets: %s", err);
-	for (int i = 0; i < 2; i++)
-		assert_non_null(rd_plugins_find(f->app.plugins, plugin_names[i]));
-	struct seed s = { &f->dom, f->app.plugins };
+	struct rd_fx *f = rd_fx_new("payments", plugin_paths, plugin_names, 2);
+	struct seed s = { f };
 	assert_rc(rd_store_write(f->store, seed_write, &s), 0);
 	*state = f;
 	return 0;
@@ -187,18 +114,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	struct fx *f = *state;
-	/* calls still on the pool (a capture after a payment) end first; the
-	 * plugin host's own handle stays active until it is freed */
-	for (int i = 0; i < 2000 && (f->loop.active_reqs.count || f->loop.active_handles > 1); i++)
-		if (uv_run(&f->loop, UV_RUN_NOWAIT))
-			usleep(10000);
-	rd_plugins_free(&f->app.plugins);
-	uv_run(&f->loop, UV_RUN_DEFAULT);
-	uv_loop_close(&f->loop);
-	rd_store_close(&f->store);
-	nftw(f->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	free(f);
+	rd_fx_free(*state);
 	return 0;
 }
 
@@ -217,21 +133,21 @@ static void placed(const struct rd_order_answer *a, void *arg)
 }
 
 /* Places the order of opportunity opp through option; it awaits payment. */
-static struct rd_order place(struct fx *f, uint64_t opp, const char *option)
+static struct rd_order place(struct rd_fx *f, uint64_t opp, const char *option)
 {
 	struct rd_order_ask ask = { .opportunity_id = opp };
 	snprintf(ask.option, sizeof ask.option, "%s", option);
 	snprintf(ask.key, sizeof ask.key, "key-%llu", (unsigned long long)opp);
 	struct placed p = { 0 };
 	assert_rc(rd_order_place(&f->app, &vendor_user, &ask, placed, &p), 0);
-	run_until(f, &p.done);
+	rd_fx_run_until(f, &p.done);
 	assert_rc(p.a.err.rc, 0);
 	assert_int_equal(p.a.order.state, RD_ORDER_AWAITING_PAYMENT);
 	assert_int_equal(p.a.order.total, 10000);
 	return p.a.order;
 }
 
-static struct rd_order get_order(struct fx *f, uint64_t id)
+static struct rd_order get_order(struct rd_fx *f, uint64_t id)
 {
 	struct rd_txn *t;
 	struct rd_order o;
@@ -242,7 +158,7 @@ static struct rd_order get_order(struct fx *f, uint64_t id)
 }
 
 /* Counts the commission entries of one kind for order; *sum their amounts. */
-static size_t entries(struct fx *f, uint8_t kind, uint64_t order, int64_t *sum)
+static size_t entries(struct rd_fx *f, uint8_t kind, uint64_t order, int64_t *sum)
 {
 	struct rd_txn *t;
 	assert_rc(rd_store_read(f->store, &t), 0);
@@ -267,7 +183,7 @@ static size_t entries(struct fx *f, uint8_t kind, uint64_t order, int64_t *sum)
 
 static void test_payment_is_recorded_once(void **state)
 {
-	struct fx *f = *state;
+	struct rd_fx *f = *state;
 	struct rd_order o = place(f, OPP, "tp_card");
 	struct rd_payment_answer a;
 
@@ -318,16 +234,16 @@ static void refunded(const struct rd_refund_answer *a, void *arg)
 	r->done = true;
 }
 
-static struct rd_refund_answer refund(struct fx *f, uint64_t id, int64_t amount, const char *reason)
+static struct rd_refund_answer refund(struct rd_fx *f, uint64_t id, int64_t amount, const char *reason)
 {
 	struct refunded r = { 0 };
 	assert_rc(rd_refund(&f->app, &vendor_user, id, amount, reason, refunded, &r), 0);
-	run_until(f, &r.done);
+	rd_fx_run_until(f, &r.done);
 	return r.a;
 }
 
 /* A paid order of opportunity opp through option. */
-static struct rd_order paid(struct fx *f, uint64_t opp, const char *option)
+static struct rd_order paid(struct rd_fx *f, uint64_t opp, const char *option)
 {
 	struct rd_order o = place(f, opp, option);
 	struct rd_payment_answer a;
@@ -340,7 +256,7 @@ static struct rd_order paid(struct fx *f, uint64_t opp, const char *option)
 
 static void test_refund_more_than_paid_is_refused(void **state)
 {
-	struct fx *f = *state;
+	struct rd_fx *f = *state;
 	struct rd_order waiting = place(f, 2, "tp_card");
 	struct rd_refund_answer a = refund(f, waiting.id, 0, "changed their mind");
 	assert_rc(a.err.rc, RD_EEXISTS); /* nothing was paid */
@@ -368,7 +284,7 @@ static void test_refund_more_than_paid_is_refused(void **state)
 
 static void test_refund_reverses_commissions_once(void **state)
 {
-	struct fx *f = *state;
+	struct rd_fx *f = *state;
 	struct rd_order o = paid(f, OPP, "tp_hook");
 	int64_t sum;
 	assert_int_equal(entries(f, RD_COMMISSION_EARNED, o.id, &sum), 2);
@@ -402,7 +318,7 @@ static void test_refund_reverses_commissions_once(void **state)
 
 static void test_payment_file_is_all_or_nothing(void **state)
 {
-	struct fx *f = *state;
+	struct rd_fx *f = *state;
 	struct rd_order a1 = place(f, 1, "tp_card"), a2 = place(f, 2, "tp_card");
 	char csv[512];
 	struct rd_payfile_answer a;
@@ -468,18 +384,18 @@ static void hooked(const struct rd_webhook_answer *a, void *arg)
 	h->done = true;
 }
 
-static struct rd_webhook_answer hook(struct fx *f, uint64_t vendor, const char *plugin, const char *body, const char *sig)
+static struct rd_webhook_answer hook(struct rd_fx *f, uint64_t vendor, const char *plugin, const char *body, const char *sig)
 {
 	struct rd_actor who = { .vendor = vendor };
 	struct hooked h = { 0 };
 	assert_rc(rd_webhook_receive(&f->app, &who, plugin, body, strlen(body), sig, hooked, &h), 0);
-	run_until(f, &h.done);
+	rd_fx_run_until(f, &h.done);
 	return h.a;
 }
 
 static void test_webhook_replayed_applies_once(void **state)
 {
-	struct fx *f = *state;
+	struct rd_fx *f = *state;
 	struct rd_order o = place(f, OPP, "tp_hook");
 	assert_string_equal(o.payment_plugin, "tp-hook");
 	char event[200];

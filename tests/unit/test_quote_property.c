@@ -47,6 +47,7 @@
 #include "services/orders.h"
 #include "store/store.h"
 #include "web/web.h"
+#include "fixture.h"
 #include "unit.h"
 
 #define V 1
@@ -72,34 +73,11 @@ static uint64_t below(uint64_t n)
 	return n ? rnd() % n : 0;
 }
 
+/* The fixture and the vendor the pages and the PDF are rendered for. */
 struct fx {
-	char root[64], data[96], plugins[96];
-	uv_loop_t loop;
-	struct rd_store *store;
-	struct rd_domain dom;
-	struct rd_app app;
+	struct rd_fx *x;
 	struct rd_vendor vendor;
 };
-
-static int rm_entry(const char *p, const struct stat *s, int flag, struct FTW *f)
-{
-	(void)s, (void)flag, (void)f;
-	return remove(p);
-}
-
-static void copy_file(const char *from, const char *to)
-{
-	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
-	assert_non_null(in);
-	assert_non_null(out);
-	char buf[8192];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-		assert_int_equal(fwrite(buf, 1, n, out), n);
-	fclose(in);
-	fclose(out);
-	chmod(to, 0755);
-}
 
 struct seed {
 	struct fx *f;
@@ -112,57 +90,20 @@ static int seed_write(struct rd_txn *t, void *arg)
 	c->id = CUSTOMER;
 	snprintf(c->name, sizeof c->name, "Property Customer Ltd");
 	snprintf(c->external_id, sizeof c->external_id, "C-PROP");
-	int rc = rd_entity_put(t, f->dom.customers, &rd_entity_customer, V, c, 0);
+	int rc = rd_entity_put(t, f->x->dom.customers, &rd_entity_customer, V, c, 0);
 	free(c);
-	if (rc < 0)
-		return rc;
-	struct rd_enablement *e = calloc(1, sizeof *e);
-	snprintf(e->plugin, sizeof e->plugin, "tp-good");
-	char err[256] = "";
-	json_t *fields = json_array();
-	rc = rd_enablement_prepare(f->app.plugins, rd_plugins_find(f->app.plugins, "tp-good"), V, e,
-				   "{\"account\":\"ACME-1\"}", fields, err, sizeof err);
-	json_decref(fields);
-	bool replaced;
-	if (rc == 0)
-		rc = rd_enablement_put(t, &f->dom, V, 0, e, &replaced);
-	free(e);
-	return rc;
+	return rc < 0 ? rc : rd_fx_enable(f->x, t, V, "tp-good", "{\"account\":\"ACME-1\"}");
 }
 
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof *f);
-	/* in memory where there is a tmpfs: three commits per quote, each an
-	 * fsync on a disk, were most of the run's time */
-	snprintf(f->root, sizeof f->root, "/dev/shm/rd-qprop-XXXXXX");
-	if (!mkdtemp(f->root)) {
-		snprintf(f->root, sizeof f->root, "/tmp/rd-qprop-XXXXXX");
-		if (!mkdtemp(f->root))
-			return -1;
-	}
-	snprintf(f->data, sizeof f->data, "%s/data", f->root);
-	snprintf(f->plugins, sizeof f->plugins, "%s/plugins", f->root);
-	mkdir(f->data, 0700);
-	mkdir(f->plugins, 0700);
-	char to[160];
-	snprintf(to, sizeof to, "%s/tp-good.so", f->plugins);
-	copy_file(plugin_path, to);
-	char err[512] = "";
-	if (rd_store_open(&f->store, f->data, NULL, err, sizeof err) < 0 || rd_domain_register(f->store, &f->dom) < 0)
-		fail_msg("store: %s", err);
-	uv_loop_init(&f->loop);
-	f->app = (struct rd_app){ .loop = &f->loop, .store = f->store, .domain = &f->dom };
-	f->app.plugins = rd_plugins_new(f->store, &f->dom, &f->loop);
-	rd_plugins_load_dir(f->app.plugins, f->plugins);
-	if (rd_plugins_open_secrets(f->app.plugins, true, err, sizeof err) < 0)
-		fail_msg("secrets: %s", err);
-	assert_non_null(rd_plugins_find(f->app.plugins, "tp-good"));
+	f->x = rd_fx_new("qprop", &plugin_path, (const char *const[]){ "tp-good" }, 1);
 	f->vendor.id = V;
 	snprintf(f->vendor.name, sizeof f->vendor.name, "Property Vendor");
 	memcpy(f->vendor.currency, "GBP", 4);
 	struct seed s = { f };
-	assert_rc(rd_store_write(f->store, seed_write, &s), 0);
+	assert_rc(rd_store_write(f->x->store, seed_write, &s), 0);
 	*state = f;
 	return 0;
 }
@@ -170,11 +111,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	rd_plugins_free(&f->app.plugins);
-	uv_run(&f->loop, UV_RUN_DEFAULT);
-	uv_loop_close(&f->loop);
-	rd_store_close(&f->store);
-	nftw(f->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	rd_fx_free(f->x);
 	free(f);
 	return 0;
 }
@@ -285,7 +222,7 @@ static int quote_write(struct rd_txn *t, void *arg)
 		memcpy(p->prices[0].currency, q->currency, 4);
 		p->prices[0].term = q->term;
 		p->prices[0].amount = q->lines[i].unit_list;
-		rc = rd_entity_put(t, f->dom.products, &rd_entity_product, V, p, RD_PUT_NEW);
+		rc = rd_entity_put(t, f->x->dom.products, &rd_entity_product, V, p, RD_PUT_NEW);
 		if (i == 0)
 			renewal_product = p->id;
 	}
@@ -299,7 +236,7 @@ static int quote_write(struct rd_txn *t, void *arg)
 	k.start = rd_date_from_ymd(2026, 1, 1);
 	k.end = rd_term_end(k.start, q->term);
 	memcpy(k.currency, q->currency, 4);
-	if ((rc = rd_entity_put(t, f->dom.contracts, &rd_entity_contract, V, &k, RD_PUT_NEW)) < 0)
+	if ((rc = rd_entity_put(t, f->x->dom.contracts, &rd_entity_contract, V, &k, RD_PUT_NEW)) < 0)
 		return rc;
 	struct rd_opportunity *o = calloc(1, sizeof *o);
 	o->contract_id = k.id;
@@ -315,7 +252,7 @@ static int quote_write(struct rd_txn *t, void *arg)
 	memcpy(o->currency, q->currency, 4);
 	o->n_lines = q->n;
 	memcpy(o->lines, q->lines, q->n * sizeof *q->lines);
-	rc = rd_entity_put(t, f->dom.opportunities, &rd_entity_opportunity, V, o, RD_PUT_NEW);
+	rc = rd_entity_put(t, f->x->dom.opportunities, &rd_entity_opportunity, V, o, RD_PUT_NEW);
 	q->contract = k.id;
 	q->opportunity = o->id;
 	free(o);
@@ -343,10 +280,10 @@ static void place(struct fx *f, struct quote *q, struct rd_order_answer *a)
 	snprintf(ask.key, sizeof ask.key, "prop-%d", q->no);
 	struct rd_actor who = { .vendor = V, .user = 1 };
 	struct got g = { .a = a };
-	assert_rc(rd_order_place(&f->app, &who, &ask, got_it, &g), 0);
+	assert_rc(rd_order_place(&f->x->app, &who, &ask, got_it, &g), 0);
 	time_t until = time(NULL) + 20; /* the plugin answers on the pool */
 	while (!g.done && time(NULL) < until)
-		uv_run(&f->loop, UV_RUN_ONCE);
+		uv_run(&f->x->loop, UV_RUN_ONCE);
 	assert_true(g.done);
 }
 
@@ -371,7 +308,7 @@ static int pay_write(struct rd_txn *t, void *arg)
 
 static int64_t page_total(struct fx *f, struct rd_txn *t, const struct quote *q, struct rd_opportunity *o)
 {
-	assert_rc(rd_entity_get(t, f->dom.opportunities, &rd_entity_opportunity, V, q->opportunity, o), 0);
+	assert_rc(rd_entity_get(t, f->x->dom.opportunities, &rd_entity_opportunity, V, q->opportunity, o), 0);
 	struct rd_quote_sum sum = { 0 };
 	json_t *shown = rd_web_quote_lines(o, NULL, &sum);
 	assert_non_null(shown);
@@ -393,13 +330,13 @@ static int64_t fulfilled_value(struct fx *f, struct rd_txn *t, const struct rd_o
 		else
 			snprintf(ext, sizeof ext, "%s-%u", n->number, i);
 		uint64_t id;
-		int rc = rd_index_find(t, f->dom.contracts, "ext", V, ext, strlen(ext) + 1, &id);
+		int rc = rd_index_find(t, f->x->dom.contracts, "ext", V, ext, strlen(ext) + 1, &id);
 		if (rc == RD_ENOTFOUND)
 			continue;
 		assert_rc(rc, 0);
 		struct rd_contract k;
-		assert_rc(rd_entity_get(t, f->dom.contracts, &rd_entity_contract, V, id, &k), 0);
-		assert_rc(rd_entity_get(t, f->dom.products, &rd_entity_product, V, k.product_id, p), 0);
+		assert_rc(rd_entity_get(t, f->x->dom.contracts, &rd_entity_contract, V, id, &k), 0);
+		assert_rc(rd_entity_get(t, f->x->dom.products, &rd_entity_product, V, k.product_id, p), 0);
 		assert_int_equal(k.status, RD_CONTRACT_LIVE);
 		assert_string_equal(k.currency, n->currency);
 		int64_t price = -1;
@@ -423,7 +360,7 @@ static int64_t commissions_recorded(struct fx *f, struct rd_txn *t, uint64_t ord
 	struct rd_item item;
 	struct rd_commission c;
 	int64_t sum = 0;
-	int rc = rd_iter_index(&it, t, f->dom.commissions, "order", V, lo, 8, hi, 8);
+	int rc = rd_iter_index(&it, t, f->x->dom.commissions, "order", V, lo, 8, hi, 8);
 	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
 		assert_rc(rd_entity_decode(&rd_entity_commission, item.val, item.len, &c), 0);
 		if (c.order_id == order)
@@ -440,8 +377,8 @@ static void pdf_total(struct fx *f, struct rd_txn *t, const struct rd_opportunit
 	void *pdf = NULL;
 	size_t len = 0;
 	char err[256] = "", path[128], cmd[300];
-	assert_rc(rd_quote_pdf(f->app.plugins, t, &f->dom, &f->vendor, o, &pdf, &len, err, sizeof err), 0);
-	snprintf(path, sizeof path, "%s/q.pdf", getenv("RD_PROPERTY_KEEP") ? "/tmp" : f->root);
+	assert_rc(rd_quote_pdf(f->x->app.plugins, t, &f->x->dom, &f->vendor, o, &pdf, &len, err, sizeof err), 0);
+	snprintf(path, sizeof path, "%s/q.pdf", getenv("RD_PROPERTY_KEEP") ? "/tmp" : f->x->root);
 	FILE *fp = fopen(path, "wb");
 	assert_non_null(fp);
 	assert_int_equal(fwrite(pdf, 1, len, fp), len);
@@ -492,7 +429,7 @@ static void test_quoted_is_billed_fulfilled_and_commissioned(void **state)
 	for (int i = 0; i < N_QUOTES; i++) {
 		random_quote(q, i);
 		struct writing w = { f, q };
-		assert_rc(rd_store_write(f->store, quote_write, &w), 0);
+		assert_rc(rd_store_write(f->x->store, quote_write, &w), 0);
 		place(f, q, a);
 		if (q->two_upsells) { /* refused, nothing written */
 			if (a->err.rc != RD_EEXISTS || !strstr(a->err.message, "more than one upgrade"))
@@ -502,13 +439,13 @@ static void test_quoted_is_billed_fulfilled_and_commissioned(void **state)
 		}
 		if (a->err.rc != 0)
 			fail_msg("seed %" PRIu64 " quote %d: the order was refused: %s", seed, i, a->err.message);
-		struct paying p = { &f->dom, a->order.id, paid };
-		assert_rc(rd_store_write(f->store, pay_write, &p), 0);
+		struct paying p = { &f->x->dom, a->order.id, paid };
+		assert_rc(rd_store_write(f->x->store, pay_write, &p), 0);
 		assert_int_equal(paid->state, RD_ORDER_FULFILLED);
 		ordered++;
 
 		struct rd_txn *t;
-		assert_rc(rd_store_read(f->store, &t), 0);
+		assert_rc(rd_store_read(f->x->store, &t), 0);
 		int64_t page = page_total(f, t, q, o);
 		int64_t total = a->order.total, charged = paid->paid_amount;
 		size_t n_contracts;

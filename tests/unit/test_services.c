@@ -35,6 +35,7 @@
 #include "services/renewal.h"
 #include "store/store.h"
 #include "util/clock.h"
+#include "fixture.h"
 #include "unit.h"
 
 #define V 1
@@ -43,37 +44,9 @@
 
 static const char *plugin_path;
 
-struct fx {
-	char root[64], data[96], plugins[96];
-	uv_loop_t loop;
-	struct rd_store *store;
-	struct rd_domain dom;
-	struct rd_app app;
-};
-
-static int rm_entry(const char *p, const struct stat *s, int flag, struct FTW *f)
-{
-	(void)s, (void)flag, (void)f;
-	return remove(p);
-}
-
-static void copy_file(const char *from, const char *to)
-{
-	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
-	assert_non_null(in);
-	assert_non_null(out);
-	char buf[8192];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-		assert_int_equal(fwrite(buf, 1, n, out), n);
-	fclose(in);
-	fclose(out);
-	chmod(to, 0755);
-}
-
 struct seed {
+	struct rd_fx *f;
 	struct rd_domain *d;
-	struct rd_plugins *p;
 	uint8_t opp_state;
 };
 
@@ -116,44 +89,13 @@ static int seed_write(struct rd_txn *t, void *arg)
 	free(o);
 	if (rc < 0)
 		return rc;
-	struct rd_enablement *e = calloc(1, sizeof *e);
-	snprintf(e->plugin, sizeof e->plugin, "tp-good");
-	char err[256] = "";
-	json_t *fields = json_array();
-	rc = rd_enablement_prepare(s->p, rd_plugins_find(s->p, "tp-good"), V, e, "{\"account\":\"ACME-1\"}", fields, err,
-				   sizeof err);
-	json_decref(fields);
-	bool replaced;
-	if (rc == 0)
-		rc = rd_enablement_put(t, s->d, V, 0, e, &replaced);
-	free(e);
-	return rc;
+	return rd_fx_enable(s->f, t, V, "tp-good", "{\"account\":\"ACME-1\"}");
 }
 
 static int setup_state(void **state, uint8_t opp_state)
 {
-	struct fx *f = calloc(1, sizeof *f);
-	snprintf(f->root, sizeof f->root, "/tmp/rd-services-XXXXXX");
-	if (!mkdtemp(f->root))
-		return -1;
-	snprintf(f->data, sizeof f->data, "%s/data", f->root);
-	snprintf(f->plugins, sizeof f->plugins, "%s/plugins", f->root);
-	mkdir(f->data, 0700);
-	mkdir(f->plugins, 0700);
-	char to[160];
-	snprintf(to, sizeof to, "%s/tp-good.so", f->plugins);
-	copy_file(plugin_path, to);
-	char err[512] = "";
-	if (rd_store_open(&f->store, f->data, NULL, err, sizeof err) < 0 || rd_domain_register(f->store, &f->dom) < 0)
-		fail_msg("store: %s", err);
-	uv_loop_init(&f->loop);
-	f->app = (struct rd_app){ .loop = &f->loop, .store = f->store, .domain = &f->dom };
-	f->app.plugins = rd_plugins_new(f->store, &f->dom, &f->loop);
-	rd_plugins_load_dir(f->app.plugins, f->plugins);
-	if (rd_plugins_open_secrets(f->app.plugins, true, err, sizeof err) < 0)
-		fail_msg("secrets: %s", err);
-	assert_non_null(rd_plugins_find(f->app.plugins, "tp-good"));
-	struct seed s = { &f->dom, f->app.plugins, opp_state };
+	struct rd_fx *f = rd_fx_new("services", &plugin_path, (const char *const[]){ "tp-good" }, 1);
+	struct seed s = { f, &f->dom, opp_state };
 	assert_rc(rd_store_write(f->store, seed_write, &s), 0);
 	*state = f;
 	return 0;
@@ -171,13 +113,7 @@ static int setup_pending(void **state)
 
 static int teardown(void **state)
 {
-	struct fx *f = *state;
-	rd_plugins_free(&f->app.plugins);
-	uv_run(&f->loop, UV_RUN_DEFAULT);
-	uv_loop_close(&f->loop);
-	rd_store_close(&f->store);
-	nftw(f->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	free(f);
+	rd_fx_free(*state);
 	return 0;
 }
 
@@ -196,7 +132,7 @@ static void got_it(const struct rd_order_answer *a, void *arg)
 }
 
 /* Places an order and runs the loop until its answer (bounded). */
-static struct rd_order_answer place(struct fx *f, const struct rd_actor *who, const char *key, const char *option,
+static struct rd_order_answer place(struct rd_fx *f, const struct rd_actor *who, const char *key, const char *option,
 				    const char *po)
 {
 	struct rd_order_ask ask = { .opportunity_id = OPP };
@@ -205,12 +141,7 @@ static struct rd_order_answer place(struct fx *f, const struct rd_actor *who, co
 	snprintf(ask.key, sizeof ask.key, "%s", key);
 	struct got g = { 0 };
 	assert_rc(rd_order_place(&f->app, who, &ask, got_it, &g), 0);
-	for (int i = 0; !g.done && i < 2000; i++) { /* the plugin answers on the pool; 20 s at most */
-		uv_run(&f->loop, UV_RUN_NOWAIT);
-		if (!g.done)
-			usleep(10000);
-	}
-	assert_true(g.done);
+	rd_fx_run_until(f, &g.done); /* the plugin answers on the pool */
 	return g.a;
 }
 
@@ -218,7 +149,7 @@ static const struct rd_actor vendor_user = { .vendor = V, .user = 1 };
 
 static void test_placing_is_idempotent(void **state)
 {
-	struct fx *f = *state;
+	struct rd_fx *f = *state;
 	struct rd_order_answer a = place(f, &vendor_user, "key-1", "tp_card", "");
 	assert_rc(a.err.rc, 0);
 	assert_true(a.created);
@@ -246,7 +177,7 @@ static void test_placing_is_idempotent(void **state)
 
 static void test_refusals_name_the_field(void **state)
 {
-	struct fx *f = *state;
+	struct rd_fx *f = *state;
 	struct rd_actor stranger = { .vendor = V, .customer = 8, .portal = true };
 	struct rd_order_answer a = place(f, &stranger, "key-p", "tp_card", "");
 	assert_rc(a.err.rc, RD_EINVAL); /* another customer's quote does not exist for this one */
@@ -262,7 +193,7 @@ static void test_refusals_name_the_field(void **state)
 
 static void test_not_accepted_is_a_conflict(void **state)
 {
-	struct fx *f = *state;
+	struct rd_fx *f = *state;
 	struct rd_actor customer = { .vendor = V, .customer = 7, .portal = true };
 	struct rd_order_answer a = place(f, &customer, "key-c", "tp_card", "");
 	assert_rc(a.err.rc, RD_EEXISTS);
@@ -302,7 +233,7 @@ static int reverse(struct rd_txn *t, void *arg)
 }
 
 /* Sums the entries of one kind; *n their count. */
-static int64_t entries(struct fx *f, uint8_t kind, const char *party, size_t *n)
+static int64_t entries(struct rd_fx *f, uint8_t kind, const char *party, size_t *n)
 {
 	struct rd_txn *t;
 	assert_rc(rd_store_read(f->store, &t), 0);
@@ -325,7 +256,7 @@ static int64_t entries(struct fx *f, uint8_t kind, const char *party, size_t *n)
 
 static void test_fulfilment_and_commissions(void **state)
 {
-	struct fx *f = *state;
+	struct rd_fx *f = *state;
 	struct rd_order_answer a = place(f, &vendor_user, "key-f", "tp_card", "");
 	assert_rc(a.err.rc, 0);
 	struct paying p = { .d = &f->dom, .order = a.order.id };
@@ -418,7 +349,7 @@ static int won_write(struct rd_txn *t, void *arg)
 
 static void test_partner_won_renews_like_an_order(void **state)
 {
-	struct fx *f = *state;
+	struct rd_fx *f = *state;
 	struct won w = { .d = &f->dom };
 	assert_rc(rd_store_write(f->store, won_write, &w), 0);
 	assert_true(w.renewed != 0);
