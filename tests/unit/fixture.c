@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "domain/date.h"
 #include "fixture.h"
 #include "plugin/host.h"
 #include "store/store.h"
@@ -104,5 +105,44 @@ int rd_fx_enable(struct rd_fx *f, struct rd_txn *t, uint64_t v, const char *plug
 	if (rc == 0)
 		rc = rd_enablement_put(t, &f->dom, v, 0, e, &replaced);
 	free(e);
+	return rc;
+}
+
+int rd_fx_seed_quote(struct rd_txn *t, struct rd_domain *d, uint64_t v, uint8_t opp_state)
+{
+	struct rd_contract k = { .customer_id = 7, .product_id = 5, .reseller_id = 3, .distributor_id = 2, .quantity = 10,
+				 .term = RD_TERM_ANNUAL, .status = RD_CONTRACT_LIVE };
+	k.start = rd_date_from_ymd(2026, 1, 1);
+	k.end = rd_term_end(k.start, RD_TERM_ANNUAL);
+	memcpy(k.currency, "EUR", 4);
+	int rc = rd_entity_put(t, d->contracts, &rd_entity_contract, v, &k, RD_PUT_NEW);
+	if (rc < 0)
+		return rc;
+	struct rd_opportunity *o = calloc(1, sizeof *o);
+	o->contract_id = k.id;
+	o->customer_id = 7;
+	o->reseller_id = 3;
+	o->distributor_id = 2;
+	o->state = opp_state;
+	o->publish = RD_PUBLISH_VENDOR;
+	memcpy(o->currency, "EUR", 4);
+	o->n_lines = 1;
+	struct rd_quote_line *l = &o->lines[0];
+	l->kind = RD_LINE_RENEWAL;
+	l->quantity = 10;
+	l->unit_list = 1000;
+	l->list = 10000;
+	l->priced = RD_QUOTE_MARGINS | RD_QUOTE_VENDOR;
+	l->vendor.n = 2;
+	snprintf(l->vendor.shares[0].party, 16, "reseller");
+	l->vendor.shares[0].bp = 1000;
+	l->vendor.shares[0].amount = 1000;
+	snprintf(l->vendor.shares[1].party, 16, "distributor");
+	l->vendor.shares[1].bp = 500;
+	l->vendor.shares[1].amount = 500;
+	l->vendor.channel_bp = 1500;
+	l->vendor.net = 8500;
+	rc = rd_entity_put(t, d->opportunities, &rd_entity_opportunity, v, o, RD_PUT_NEW);
+	free(o);
 	return rc;
 }

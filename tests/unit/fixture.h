@@ -42,4 +42,11 @@ void rd_fx_run_until(struct rd_fx *f, const bool *flag);
 /* Inside a write: enables plugin for vendor v with its configuration. */
 int rd_fx_enable(struct rd_fx *f, struct rd_txn *t, uint64_t v, const char *plugin, const char *config);
 
+/* Inside a write: a live annual EUR contract (customer 7, product 5,
+ * reseller 3, distributor 2, 10 seats from 2026-01-01) and its quote in
+ * opp_state, publish-vendor: one renewal line of 10000 with the reseller's
+ * share of 1000 and the distributor's of 500.  The n-th call makes
+ * contract n and opportunity n. */
+int rd_fx_seed_quote(struct rd_txn *t, struct rd_domain *d, uint64_t v, uint8_t opp_state);
+
 #endif

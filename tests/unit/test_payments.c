@@ -47,47 +47,6 @@
 static const char *plugin_paths[2];
 static const char *const plugin_names[2] = { "tp-good", "tp-hook" };
 
-/* A live contract and its accepted quote of 10000 (EUR) with a reseller's
- * share of 1000 and a distributor's of 500; opportunity n for contract n. */
-static int seed_quote(struct rd_txn *t, struct rd_domain *d)
-{
-	struct rd_contract k = { .customer_id = 7, .product_id = 5, .reseller_id = 3, .distributor_id = 2, .quantity = 10,
-				 .term = RD_TERM_ANNUAL, .status = RD_CONTRACT_LIVE };
-	k.start = rd_date_from_ymd(2026, 1, 1);
-	k.end = rd_term_end(k.start, RD_TERM_ANNUAL);
-	memcpy(k.currency, "EUR", 4);
-	int rc = rd_entity_put(t, d->contracts, &rd_entity_contract, V, &k, RD_PUT_NEW);
-	if (rc < 0)
-		return rc;
-	struct rd_opportunity *o = calloc(1, sizeof *o);
-	o->contract_id = k.id;
-	o->customer_id = 7;
-	o->reseller_id = 3;
-	o->distributor_id = 2;
-	o->state = RD_OPP_ACCEPTED;
-	o->publish = RD_PUBLISH_VENDOR;
-	memcpy(o->currency, "EUR", 4);
-	o->n_lines = 1;
-	struct rd_quote_line *l = &o->lines[0];
-	l->kind = RD_LINE_RENEWAL;
-	l->quantity = 10;
-	l->unit_list = 1000;
-	l->list = 10000;
-	l->priced = RD_QUOTE_MARGINS | RD_QUOTE_VENDOR;
-	l->vendor.n = 2;
-	snprintf(l->vendor.shares[0].party, 16, "reseller");
-	l->vendor.shares[0].bp = 1000;
-	l->vendor.shares[0].amount = 1000;
-	snprintf(l->vendor.shares[1].party, 16, "distributor");
-	l->vendor.shares[1].bp = 500;
-	l->vendor.shares[1].amount = 500;
-	l->vendor.channel_bp = 1500;
-	l->vendor.net = 8500;
-	rc = rd_entity_put(t, d->opportunities, &rd_entity_opportunity, V, o, RD_PUT_NEW);
-	free(o);
-	return rc;
-}
-
 struct seed {
 	struct rd_fx *f;
 };
@@ -97,7 +56,7 @@ static int seed_write(struct rd_txn *t, void *arg)
 	struct seed *s = arg;
 	int rc = 0;
 	for (int i = 0; i < 3 && rc == 0; i++) /* opportunities 1, 2 and 3 */
-		rc = seed_quote(t, &s->f->dom);
+		rc = rd_fx_seed_quote(t, &s->f->dom, V, RD_OPP_ACCEPTED);
 	for (int i = 0; i < 2 && rc == 0; i++)
 		rc = rd_fx_enable(s->f, t, V, plugin_names[i], i == 0 ? "{\"account\":\"ACME-1\"}" : "{}");
 	return rc;
