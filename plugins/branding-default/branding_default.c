@@ -615,6 +615,7 @@ static const struct asset assets[] = {
 	  "  if (accept && buy) { buy.disabled = !accept.checked;\n"
 	  "    accept.addEventListener('change', function(){ buy.disabled = !accept.checked; }); }\n"
 	  "  var total = document.getElementById('total'), discount = document.getElementById('discount');\n"
+	  "  if (total && !total.dataset.base) total = null; /* only the quote form's live total (data-base) */\n"
 	  "  function money(n, c){ var e = parseInt(total.dataset.exponent, 10); if (isNaN(e)) e = 2;\n"
 	  "    var p = Math.pow(10, e), a = Math.abs(n), s = Math.floor(a / p).toString().replace(/\\B(?=(\\d{3})+(?!\\d))/g, ',');\n"
 	  "    if (e) s += '.' + String(a % p).padStart(e, '0');\n"
