@@ -98,7 +98,9 @@ describe('checkout flow', { timeout: 120000 }, () => {
     assert.equal(new URL(page.url()).pathname, '/portal');
     const optional = s.opp.lines.filter((l) => l.optional);
     await page.locator(`input.optional[value="${optional[0].sku}"]`).check();
-    s.chosen = s.opp.lines.filter((l) => !l.optional || l === optional[0]);
+    // the rule of the order: a chosen up-sell takes the renewal line's place, a cross-sell adds
+    const pick = optional[0];
+    s.chosen = s.opp.lines.filter((l) => l === pick || (!l.optional && !(pick.kind === 'upsell' && l.kind === 'renewal')));
     s.notChosen = optional.slice(1);
     await page.locator('#accept').check();
     await w.shot(page, FLOW, 'quote');
