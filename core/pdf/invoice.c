@@ -7,6 +7,7 @@
 #include "domain/money.h"
 #include "domain/quote.h"
 #include "pdf/invoice.h"
+#include "pdf/page.h"
 #include "pdf/quote.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -55,51 +56,9 @@ void rd_invoice_filename(const struct rd_order *o, char *out, size_t cap)
 #define PAGE_H 841.89f
 #define MARGIN 50.0f
 
-struct ipdf {
-	HPDF_Doc doc;
-	HPDF_Page page;
-	HPDF_Font font, bold;
-	float y;
-	bool failed;
-	HPDF_STATUS error_no, detail_no;
-};
-
-static void HPDF_STDCALL on_error(HPDF_STATUS error_no, HPDF_STATUS detail_no, void *arg)
-{
-	struct ipdf *p = arg;
-	if (!p->failed) {
-		p->failed = true;
-		p->error_no = error_no;
-		p->detail_no = detail_no;
-	}
-}
-
-/* Text at x, y (UTF-8, converted to WinAnsi, cut to maxw points). */
-static void text(struct ipdf *p, bool bold, float size, float x, float y, const char *utf8, bool right, float maxw)
-{
-	char s[512];
-	size_t n = rd_quote_winansi(utf8, s, sizeof s, false);
-	HPDF_Font f = bold ? p->bold : p->font;
-	HPDF_Page_SetFontAndSize(p->page, f, size);
-	while (n > 0 && maxw > 0 && HPDF_Page_TextWidth(p->page, s) > maxw)
-		s[--n] = 0;
-	float w = HPDF_Page_TextWidth(p->page, s);
-	HPDF_Page_BeginText(p->page);
-	HPDF_Page_TextOut(p->page, right ? x - w : x, y, s);
-	HPDF_Page_EndText(p->page);
-}
-
-static void rule(struct ipdf *p, float x0)
-{
-	HPDF_Page_SetLineWidth(p->page, 0.8f);
-	HPDF_Page_MoveTo(p->page, x0, p->y);
-	HPDF_Page_LineTo(p->page, PAGE_W - MARGIN, p->y);
-	HPDF_Page_Stroke(p->page);
-}
-
 static const float COL_ITEM = MARGIN, COL_QTY_R = MARGIN + 330, COL_UNIT_R = MARGIN + 410, COL_AMOUNT_R = PAGE_W - MARGIN;
 
-static int build(struct ipdf *p, const struct rd_invoice_doc *d)
+static int build(struct rd_pdf *p, const struct rd_invoice_doc *d)
 {
 	const struct rd_order *n = &d->order;
 	p->page = HPDF_AddPage(p->doc);
@@ -109,17 +68,17 @@ static int build(struct ipdf *p, const struct rd_invoice_doc *d)
 	char line[400], s[64];
 	float w = PAGE_W - 2 * MARGIN;
 	p->y = PAGE_H - MARGIN - 10;
-	text(p, true, 18, MARGIN, p->y, "Invoice", false, 0);
-	text(p, true, 12, PAGE_W - MARGIN, p->y, n->invoice_number, true, 0);
+	rd_pdf_text(p, true, 18, MARGIN, p->y, "Invoice", false, 0);
+	rd_pdf_text(p, true, 12, PAGE_W - MARGIN, p->y, n->invoice_number, true, 0);
 	p->y -= 22;
-	text(p, true, 11, MARGIN, p->y, d->vendor_name, false, w);
+	rd_pdf_text(p, true, 11, MARGIN, p->y, d->vendor_name, false, w);
 	p->y -= 15;
 	char date[11];
 	rd_date_format((rd_date)(n->created_at / 86400), date);
 	snprintf(line, sizeof line, "Order %s of %s", n->number, date);
-	text(p, false, 10, MARGIN, p->y, line, false, w);
+	rd_pdf_text(p, false, 10, MARGIN, p->y, line, false, w);
 	p->y -= 26;
-	text(p, true, 10, MARGIN, p->y, "Billed to", false, 0);
+	rd_pdf_text(p, true, 10, MARGIN, p->y, "Billed to", false, 0);
 	p->y -= 14;
 	const char *addr[] = { n->billing_company, n->billing_address1, n->billing_address2, NULL, n->billing_email };
 	char town[160];
@@ -128,21 +87,21 @@ static int build(struct ipdf *p, const struct rd_invoice_doc *d)
 	for (size_t i = 0; i < 5; i++) {
 		if (!addr[i][0])
 			continue;
-		text(p, false, 10, MARGIN, p->y, addr[i], false, w);
+		rd_pdf_text(p, false, 10, MARGIN, p->y, addr[i], false, w);
 		p->y -= 13;
 	}
 	if (n->po_number[0]) {
 		snprintf(line, sizeof line, "Purchase order: %s", n->po_number);
-		text(p, false, 10, MARGIN, p->y, line, false, w);
+		rd_pdf_text(p, false, 10, MARGIN, p->y, line, false, w);
 		p->y -= 13;
 	}
 	p->y -= 16;
-	text(p, true, 9, COL_ITEM, p->y, "Item", false, 0);
-	text(p, true, 9, COL_QTY_R, p->y, "Seats", true, 0);
-	text(p, true, 9, COL_UNIT_R, p->y, "Unit", true, 0);
-	text(p, true, 9, COL_AMOUNT_R, p->y, "Amount", true, 0);
+	rd_pdf_text(p, true, 9, COL_ITEM, p->y, "Item", false, 0);
+	rd_pdf_text(p, true, 9, COL_QTY_R, p->y, "Seats", true, 0);
+	rd_pdf_text(p, true, 9, COL_UNIT_R, p->y, "Unit", true, 0);
+	rd_pdf_text(p, true, 9, COL_AMOUNT_R, p->y, "Amount", true, 0);
 	p->y -= 6;
-	rule(p, MARGIN);
+	rd_pdf_rule(p, MARGIN, PAGE_W - MARGIN);
 	p->y -= 14;
 	int64_t subtotal = 0;
 	for (uint8_t i = 0; i < d->o.n_lines && i < RD_QUOTE_MAX_LINES; i++) {
@@ -151,28 +110,28 @@ static int build(struct ipdf *p, const struct rd_invoice_doc *d)
 			continue;
 		if (p->y < 120)
 			break; /* a quote has a handful of lines: one page holds them */
-		text(p, false, 9, COL_ITEM, p->y, l->description[0] ? l->description : l->sku, false, 260);
+		rd_pdf_text(p, false, 9, COL_ITEM, p->y, l->description[0] ? l->description : l->sku, false, 260);
 		snprintf(s, sizeof s, "%u", (unsigned)l->quantity);
-		text(p, false, 9, COL_QTY_R, p->y, s, true, 0);
+		rd_pdf_text(p, false, 9, COL_QTY_R, p->y, s, true, 0);
 		rd_money_format(l->unit_list, n->currency, s, sizeof s);
-		text(p, false, 9, COL_UNIT_R, p->y, s, true, 0);
+		rd_pdf_text(p, false, 9, COL_UNIT_R, p->y, s, true, 0);
 		rd_money_format(l->list, n->currency, s, sizeof s);
-		text(p, false, 9, COL_AMOUNT_R, p->y, s, true, 0);
+		rd_pdf_text(p, false, 9, COL_AMOUNT_R, p->y, s, true, 0);
 		subtotal += l->list;
 		p->y -= 14;
 	}
 	p->y -= 4;
-	rule(p, COL_UNIT_R - 60);
+	rd_pdf_rule(p, COL_UNIT_R - 60, PAGE_W - MARGIN);
 	p->y -= 14;
 	if (subtotal != n->total && subtotal > n->total) {
-		text(p, false, 10, COL_UNIT_R - 60, p->y, "Discount", false, 0);
+		rd_pdf_text(p, false, 10, COL_UNIT_R - 60, p->y, "Discount", false, 0);
 		rd_money_format(n->total - subtotal, n->currency, s, sizeof s);
-		text(p, false, 10, COL_AMOUNT_R, p->y, s, true, 0);
+		rd_pdf_text(p, false, 10, COL_AMOUNT_R, p->y, s, true, 0);
 		p->y -= 16;
 	}
-	text(p, true, 11, COL_UNIT_R - 60, p->y, "Total", false, 0);
+	rd_pdf_text(p, true, 11, COL_UNIT_R - 60, p->y, "Total", false, 0);
 	rd_money_format(n->total, n->currency, s, sizeof s);
-	text(p, true, 11, COL_AMOUNT_R, p->y, s, true, 0);
+	rd_pdf_text(p, true, 11, COL_AMOUNT_R, p->y, s, true, 0);
 	p->y -= 30;
 	if (n->paid_at) {
 		rd_money_format(n->paid_amount, n->currency, s, sizeof s);
@@ -186,36 +145,15 @@ static int build(struct ipdf *p, const struct rd_invoice_doc *d)
 		snprintf(line, sizeof line, "Payment: %s.", !strcmp(n->payment_option, "purchase_order")
 			 ? "on the terms of your purchase order" : n->payment_option);
 	}
-	text(p, false, 10, MARGIN, p->y, line, false, w);
+	rd_pdf_text(p, false, 10, MARGIN, p->y, line, false, w);
 	return 0;
 }
 
 int rd_invoice_render(const struct rd_invoice_doc *doc, void **out, size_t *out_len, char *err, size_t errlen)
 {
-	struct ipdf p = { 0 };
-	p.doc = HPDF_New(on_error, &p);
-	if (!p.doc) {
-		snprintf(err, errlen, "libharu could not start a document");
-		return RD_EINTERNAL;
-	}
-	HPDF_SetCompressionMode(p.doc, HPDF_COMP_ALL);
-	p.font = HPDF_GetFont(p.doc, "Helvetica", "WinAnsiEncoding");
-	p.bold = HPDF_GetFont(p.doc, "Helvetica-Bold", "WinAnsiEncoding");
-	int rc = p.font && p.bold ? build(&p, doc) : -1;
-	HPDF_SetInfoAttr(p.doc, HPDF_INFO_CREATOR, "renewd");
-	if (rc == 0 && !p.failed && HPDF_SaveToStream(p.doc) == HPDF_OK && !p.failed) {
-		HPDF_UINT32 size = HPDF_GetStreamSize(p.doc);
-		unsigned char *buf = size ? rd_malloc(size) : NULL;
-		HPDF_UINT32 got = size;
-		if (buf && HPDF_ReadFromStream(p.doc, buf, &got) != HPDF_FAILD_TO_ALLOC_MEM && !p.failed && got == size) {
-			*out = buf;
-			*out_len = size;
-			HPDF_Free(p.doc);
-			return 0;
-		}
-		free(buf);
-	}
-	snprintf(err, errlen, "libharu failed (error 0x%04X, detail %u)", (unsigned)p.error_no, (unsigned)p.detail_no);
-	HPDF_Free(p.doc);
-	return RD_EINTERNAL;
+	struct rd_pdf p = { 0 };
+	int rc = rd_pdf_begin(&p, err, errlen);
+	if (rc < 0)
+		return rc;
+	return rd_pdf_finish(&p, p.font && p.bold ? build(&p, doc) : -1, NULL, out, out_len, err, errlen);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "domain/money.h"
+#include "pdf/page.h"
 #include "pdf/quote.h"
 #include "pdf/statement.h"
 #include "store/store.h"
@@ -187,96 +188,62 @@ void rd_statement_filename(const struct rd_statement *st, const char *ext, char 
 #define MAX_PAGES 200
 
 struct spdf {
-	HPDF_Doc doc;
-	HPDF_Page page;
-	HPDF_Font font, bold;
-	float y;
-	int pages;
-	bool failed;
-	HPDF_STATUS error_no, detail_no;
+	struct rd_pdf h;
 	const struct rd_statement_doc *d;
 };
-
-static void HPDF_STDCALL on_error(HPDF_STATUS error_no, HPDF_STATUS detail_no, void *arg)
-{
-	struct spdf *p = arg;
-	if (!p->failed) {
-		p->failed = true;
-		p->error_no = error_no;
-		p->detail_no = detail_no;
-	}
-}
-
-/* Text at x, y (UTF-8, converted to WinAnsi, cut to maxw points). */
-static void text(struct spdf *p, bool bold, float size, float x, float y, const char *utf8, bool right, float maxw)
-{
-	char s[512];
-	size_t n = rd_quote_winansi(utf8, s, sizeof s, false);
-	HPDF_Font f = bold ? p->bold : p->font;
-	HPDF_Page_SetFontAndSize(p->page, f, size);
-	while (n > 0 && maxw > 0 && HPDF_Page_TextWidth(p->page, s) > maxw)
-		s[--n] = 0;
-	float w = HPDF_Page_TextWidth(p->page, s);
-	HPDF_Page_BeginText(p->page);
-	HPDF_Page_TextOut(p->page, right ? x - w : x, y, s);
-	HPDF_Page_EndText(p->page);
-}
 
 static const float COL_ORDER = MARGIN, COL_DATE = MARGIN + 120, COL_PARTY = MARGIN + 200, COL_KIND = MARGIN + 280,
 		   COL_BP_R = MARGIN + 400, COL_AMOUNT_R = PAGE_W - MARGIN;
 
 static void head_row(struct spdf *p)
 {
-	HPDF_Page_SetRGBFill(p->page, 0.11f, 0.11f, 0.11f);
-	text(p, true, 9, COL_ORDER, p->y, "Order", false, 0);
-	text(p, true, 9, COL_DATE, p->y, "Paid on", false, 0);
-	text(p, true, 9, COL_PARTY, p->y, "Share", false, 0);
-	text(p, true, 9, COL_KIND, p->y, "Kind", false, 0);
-	text(p, true, 9, COL_BP_R, p->y, "Rate", true, 0);
-	text(p, true, 9, COL_AMOUNT_R, p->y, "Amount", true, 0);
-	p->y -= 6;
-	HPDF_Page_SetLineWidth(p->page, 0.8f);
-	HPDF_Page_MoveTo(p->page, MARGIN, p->y);
-	HPDF_Page_LineTo(p->page, PAGE_W - MARGIN, p->y);
-	HPDF_Page_Stroke(p->page);
-	p->y -= 14;
+	HPDF_Page_SetRGBFill(p->h.page, 0.11f, 0.11f, 0.11f);
+	rd_pdf_text(&p->h, true, 9, COL_ORDER, p->h.y, "Order", false, 0);
+	rd_pdf_text(&p->h, true, 9, COL_DATE, p->h.y, "Paid on", false, 0);
+	rd_pdf_text(&p->h, true, 9, COL_PARTY, p->h.y, "Share", false, 0);
+	rd_pdf_text(&p->h, true, 9, COL_KIND, p->h.y, "Kind", false, 0);
+	rd_pdf_text(&p->h, true, 9, COL_BP_R, p->h.y, "Rate", true, 0);
+	rd_pdf_text(&p->h, true, 9, COL_AMOUNT_R, p->h.y, "Amount", true, 0);
+	p->h.y -= 6;
+	rd_pdf_rule(&p->h, MARGIN, PAGE_W - MARGIN);
+	p->h.y -= 14;
 }
 
 static bool new_page(struct spdf *p)
 {
-	if (p->pages == MAX_PAGES)
+	if (p->h.pages == MAX_PAGES)
 		return false;
-	p->page = HPDF_AddPage(p->doc);
-	if (!p->page)
+	p->h.page = HPDF_AddPage(p->h.doc);
+	if (!p->h.page)
 		return false;
-	p->pages++;
-	HPDF_Page_SetSize(p->page, HPDF_PAGE_SIZE_A4, HPDF_PAGE_PORTRAIT);
+	p->h.pages++;
+	HPDF_Page_SetSize(p->h.page, HPDF_PAGE_SIZE_A4, HPDF_PAGE_PORTRAIT);
 	const struct rd_statement_doc *d = p->d;
 	char line[300];
-	p->y = PAGE_H - MARGIN - 10;
-	if (p->pages == 1) {
-		text(p, true, 18, MARGIN, p->y, "Commission statement", false, 0);
-		text(p, false, 10, PAGE_W - MARGIN, p->y, d->st.number, true, 0);
-		p->y -= 24;
-		text(p, true, 11, MARGIN, p->y, d->partner.name[0] ? d->partner.name : "Partner", false, PAGE_W - 2 * MARGIN);
-		p->y -= 15;
+	p->h.y = PAGE_H - MARGIN - 10;
+	if (p->h.pages == 1) {
+		rd_pdf_text(&p->h, true, 18, MARGIN, p->h.y, "Commission statement", false, 0);
+		rd_pdf_text(&p->h, false, 10, PAGE_W - MARGIN, p->h.y, d->st.number, true, 0);
+		p->h.y -= 24;
+		rd_pdf_text(&p->h, true, 11, MARGIN, p->h.y, d->partner.name[0] ? d->partner.name : "Partner", false, PAGE_W - 2 * MARGIN);
+		p->h.y -= 15;
 		snprintf(line, sizeof line, "Month: %s    Issued by: %s", d->st.month, d->vendor_name);
-		text(p, false, 10, MARGIN, p->y, line, false, PAGE_W - 2 * MARGIN);
-		p->y -= 26;
+		rd_pdf_text(&p->h, false, 10, MARGIN, p->h.y, line, false, PAGE_W - 2 * MARGIN);
+		p->h.y -= 26;
 	} else {
 		snprintf(line, sizeof line, "Commission statement %s (continued)", d->st.number);
-		text(p, false, 10, MARGIN, p->y, line, false, 0);
-		p->y -= 24;
+		rd_pdf_text(&p->h, false, 10, MARGIN, p->h.y, line, false, 0);
+		p->h.y -= 24;
 	}
-	snprintf(line, sizeof line, "page %d", p->pages);
-	text(p, false, 8, PAGE_W - MARGIN, 40, line, true, 0);
+	snprintf(line, sizeof line, "page %d", p->h.pages);
+	rd_pdf_text(&p->h, false, 8, PAGE_W - MARGIN, 40, line, true, 0);
 	head_row(p);
 	return true;
 }
 
 static bool room(struct spdf *p, float h)
 {
-	return p->y - h >= BOTTOM || new_page(p);
+	return p->h.y - h >= BOTTOM || new_page(p);
 }
 
 static int build(struct spdf *p)
@@ -289,34 +256,34 @@ static int build(struct spdf *p)
 		const struct rd_statement_line *l = &d->lines[i];
 		if (!room(p, 14))
 			return -1;
-		text(p, false, 9, COL_ORDER, p->y, l->order_number, false, 115);
-		text(p, false, 9, COL_DATE, p->y, l->paid_on, false, 75);
-		text(p, false, 9, COL_PARTY, p->y, l->party, false, 75);
-		text(p, false, 9, COL_KIND, p->y, l->kind, false, 75);
+		rd_pdf_text(&p->h, false, 9, COL_ORDER, p->h.y, l->order_number, false, 115);
+		rd_pdf_text(&p->h, false, 9, COL_DATE, p->h.y, l->paid_on, false, 75);
+		rd_pdf_text(&p->h, false, 9, COL_PARTY, p->h.y, l->party, false, 75);
+		rd_pdf_text(&p->h, false, 9, COL_KIND, p->h.y, l->kind, false, 75);
 		rd_bp_format(l->bp, bp, sizeof bp);
-		text(p, false, 9, COL_BP_R, p->y, bp, true, 0);
+		rd_pdf_text(&p->h, false, 9, COL_BP_R, p->h.y, bp, true, 0);
 		rd_money_format(l->amount, l->currency, s, sizeof s);
-		text(p, false, 9, COL_AMOUNT_R, p->y, s, true, 0);
-		p->y -= 14;
+		rd_pdf_text(&p->h, false, 9, COL_AMOUNT_R, p->h.y, s, true, 0);
+		p->h.y -= 14;
 	}
 	if (!d->n) {
-		text(p, false, 9, COL_ORDER, p->y, "No commission this month.", false, 0);
-		p->y -= 14;
+		rd_pdf_text(&p->h, false, 9, COL_ORDER, p->h.y, "No commission this month.", false, 0);
+		p->h.y -= 14;
 	}
 	if (!room(p, 20 + 16 * (float)d->n_totals))
 		return -1;
-	p->y -= 6;
-	HPDF_Page_MoveTo(p->page, COL_KIND, p->y + 10);
-	HPDF_Page_LineTo(p->page, PAGE_W - MARGIN, p->y + 10);
-	HPDF_Page_Stroke(p->page);
+	p->h.y -= 6;
+	HPDF_Page_MoveTo(p->h.page, COL_KIND, p->h.y + 10);
+	HPDF_Page_LineTo(p->h.page, PAGE_W - MARGIN, p->h.y + 10);
+	HPDF_Page_Stroke(p->h.page);
 	for (size_t i = 0; i < d->n_totals; i++) {
 		char label[64];
 		snprintf(label, sizeof label, "Total %s (%u line%s)", d->totals[i].currency, d->totals[i].lines,
 			 d->totals[i].lines == 1 ? "" : "s");
-		text(p, true, 10, COL_KIND, p->y, label, false, 0);
+		rd_pdf_text(&p->h, true, 10, COL_KIND, p->h.y, label, false, 0);
 		rd_money_format(d->totals[i].amount, d->totals[i].currency, s, sizeof s);
-		text(p, true, 10, COL_AMOUNT_R, p->y, s, true, 0);
-		p->y -= 16;
+		rd_pdf_text(&p->h, true, 10, COL_AMOUNT_R, p->h.y, s, true, 0);
+		p->h.y -= 16;
 	}
 	return 0;
 }
@@ -324,30 +291,8 @@ static int build(struct spdf *p)
 int rd_statement_render(const struct rd_statement_doc *doc, void **out, size_t *out_len, char *err, size_t errlen)
 {
 	struct spdf p = { .d = doc };
-	p.doc = HPDF_New(on_error, &p);
-	if (!p.doc) {
-		snprintf(err, errlen, "libharu could not start a document");
-		return RD_EINTERNAL;
-	}
-	HPDF_SetCompressionMode(p.doc, HPDF_COMP_ALL);
-	p.font = HPDF_GetFont(p.doc, "Helvetica", "WinAnsiEncoding");
-	p.bold = HPDF_GetFont(p.doc, "Helvetica-Bold", "WinAnsiEncoding");
-	int rc = p.font && p.bold ? build(&p) : -1;
-	HPDF_SetInfoAttr(p.doc, HPDF_INFO_CREATOR, "renewd");
-	if (rc == 0 && !p.failed && HPDF_SaveToStream(p.doc) == HPDF_OK && !p.failed) {
-		HPDF_UINT32 size = HPDF_GetStreamSize(p.doc);
-		unsigned char *buf = size ? rd_malloc(size) : NULL;
-		HPDF_UINT32 got = size;
-		if (buf && HPDF_ReadFromStream(p.doc, buf, &got) != HPDF_FAILD_TO_ALLOC_MEM && !p.failed && got == size) {
-			*out = buf;
-			*out_len = size;
-			HPDF_Free(p.doc);
-			return 0;
-		}
-		free(buf);
-	}
-	snprintf(err, errlen, "libharu failed (error 0x%04X, detail %u)%s", (unsigned)p.error_no, (unsigned)p.detail_no,
-		 rc < 0 && !p.failed ? ": too many pages" : "");
-	HPDF_Free(p.doc);
-	return RD_EINTERNAL;
+	int rc = rd_pdf_begin(&p.h, err, errlen);
+	if (rc < 0)
+		return rc;
+	return rd_pdf_finish(&p.h, p.h.font && p.h.bold ? build(&p) : -1, "too many pages", out, out_len, err, errlen);
 }
