@@ -14,6 +14,9 @@ clock, mail by SMTP to an in-process sink (the style of test_coverage.py).
   red, opportunity `expired`, audited with the reason); the next sweep sends
   the overdue reminder (-7) due after it; the points passed while held are
   not sent later.
+* test_cancel_with_the_end_moved_makes_the_contract_live: a held contract
+  whose end was moved past today is live again when its order is
+  cancelled, and the sweep expires it after its new end.
 * test_cancel_refusals: no reason, an empty, over-long or multi-line reason,
   an unknown field (400 naming it); an unknown order (404); a partner admin
   and a vendor sales person (403); a paid (fulfilled) order and a cancelled
@@ -195,4 +198,30 @@ def test_cancel_refusals(daemon, tmp_path, smtp):
     assert "cancelled" in e["message"], e
     after = admin.get(f"/api/v1/audit?object=orders&object_id={oid}&limit=50")["items"]
     assert len(after) == len(before) + 1, (before, after)
+    d.stop()
+
+
+def test_cancel_with_the_end_moved_makes_the_contract_live(daemon, tmp_path, smtp):
+    d, w, _ = start_world(daemon, tmp_path, smtp)
+    admin, t0 = w.admin, w.today
+    admin.ok("POST", "/api/v1/plugins/payment-po/enablements", {"config": {}}, status=201)
+    end = t0 + datetime.timedelta(days=45)
+    k = make_contract(w, "K-CN-MOVED", end)
+    o, _ = published(w, smtp, k, t0)
+    set_clock(admin, end - datetime.timedelta(days=30))
+    r = order(admin, o["id"], "purchase_order", po_number="PO-CANCEL-4")
+    assert r.status in (200, 201), r
+    placed = r.json()
+    placed = placed.get("order", placed)
+    set_clock(admin, end + datetime.timedelta(days=2))
+    assert admin.get(f"/api/v1/contracts/{k}")["status"] == "renewal_ordered"
+    later = end + datetime.timedelta(days=30)
+    admin.ok("PATCH", f"/api/v1/contracts/{k}", {"end": later.isoformat()}, status=200)
+    admin.ok("POST", f"/api/v1/orders/{placed['id']}/cancel", {"reason": "end moved"}, status=200)
+    kk = admin.get(f"/api/v1/contracts/{k}")
+    assert kk["status"] == "live", kk
+    # the sweep lets it go from its held list and expires it after its new end
+    set_clock(admin, later + datetime.timedelta(days=2))
+    assert admin.get(f"/api/v1/contracts/{k}")["status"] == "expired"
+    assert admin.get("/api/v1/sweep/failures")["count"] == 0
     d.stop()
