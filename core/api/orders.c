@@ -9,6 +9,7 @@
  *   GET  /api/v1/orders/{id}
  *   POST /api/v1/orders/{id}/payments    {amount, reference}: paid, then fulfilled
  *   POST /api/v1/orders/{id}/refund      {reason}: a paid order, in full
+ *   POST /api/v1/orders/{id}/cancel      {reason}: an order not yet paid (cancel.h)
  *   POST /api/v1/orders/payments         text/csv: payments from a file, all or nothing
  *   POST /webhooks/payments/{plugin}     ?vendor=: a gateway's signed event (no session)
  */
@@ -18,6 +19,7 @@
 
 #include "api/api.h"
 #include "api/orders.h"
+#include "services/cancel.h"
 #include "services/orders.h"
 #include "services/payfiles.h"
 #include "services/payments.h"
@@ -280,6 +282,49 @@ int rd_api_order_refund(struct rd_req *req)
 	int rc = rd_refund(c.app, &who, rd_parse_id(rd_req_param(req, "id")), 0, text ? reason : NULL, api_refunded, h);
 	if (rc < 0)
 		rd_hold_free(h);
+	return rc;
+}
+
+/* ---- cancelling (services/cancel.h) ------------------------------------------------------- */
+
+/* POST /api/v1/orders/{id}/cancel {"reason"}: an order not yet paid. */
+int rd_api_order_cancel(struct rd_req *req)
+{
+	struct call c;
+	enum rd_scope scope;
+	if (rd_call_begin(req, &c) < 0 || (scope = rd_call_allow(&c, RD_RES_ORDER, RD_ACT_UPDATE)) == RD_SCOPE_NONE)
+		return 0;
+	if (scope != RD_SCOPE_ALL) {
+		rd_reply_error(req, 403, "forbidden", NULL, "only the vendor's people cancel orders");
+		return 0;
+	}
+	json_t *body, *v;
+	if (rd_req_json(req, &body) < 0)
+		return 0;
+	const char *key, *bad = NULL;
+	json_object_foreach(body, key, v)
+		if (strcmp(key, "reason") && !bad)
+			bad = key;
+	json_t *r = json_object_get(body, "reason");
+	char reason[128] = "";
+	bool text = json_is_string(r) && json_string_length(r) < sizeof reason;
+	if (text)
+		snprintf(reason, sizeof reason, "%s", json_string_value(r));
+	if (bad)
+		rd_reply_error(req, 400, "invalid", bad, "unknown field (reason)");
+	json_decref(body);
+	if (bad)
+		return 0;
+	struct rd_actor who = { .vendor = c.who.vendor, .user = c.who.user };
+	struct rd_cancel_answer *a = rd_malloc(sizeof *a);
+	int rc = rd_order_cancel(c.app, &who, rd_parse_id(rd_req_param(req, "id")), text ? reason : NULL, a);
+	if (rc == 0)
+		rd_reply_json(req, 200, order_json(&a->order));
+	else if (a->err.code)
+		rd_reply_serr(req, &a->err);
+	if (a->err.code)
+		rc = 0; /* replied */
+	free(a);
 	return rc;
 }
 

@@ -11,6 +11,9 @@
 /* POST /api/v1/orders/{id}/refund: a paid order, in full (orders.c). */
 int rd_api_order_refund(struct rd_req *req);
 
+/* POST /api/v1/orders/{id}/cancel: an order not yet paid (orders.c). */
+int rd_api_order_cancel(struct rd_req *req);
+
 /* POST /api/v1/orders/payments: payments from a CSV file, all or nothing. */
 int rd_api_order_payments_file(struct rd_req *req);
 

@@ -110,6 +110,7 @@ const struct rd_route rd_routes[] = {
 	{ RD_POST, "/api/v1/orders/payments", rd_api_order_payments_file, .bulk = true },
 	{ RD_POST, "/api/v1/orders/{id}/payments", rd_api_order_payment },
 	{ RD_POST, "/api/v1/orders/{id}/refund", rd_api_order_refund },
+	{ RD_POST, "/api/v1/orders/{id}/cancel", rd_api_order_cancel },
 	{ RD_GET, "/api/v1/commissions", rd_api_commissions_list },
 	{ RD_GET, "/api/v1/statements", rd_api_statements_list },
 	{ RD_GET, "/api/v1/statements/{id}", rd_api_statement_get },

@@ -24,6 +24,7 @@
 
 #include "auth/auth.h"
 #include "domain/audit.h"
+#include "domain/expiry.h"
 #include "domain/money.h"
 #include "policy/runtime.h"
 #include "renew/internal.h"
@@ -469,18 +470,11 @@ static int held_save(struct sweep *s, json_t *list)
 	return rc;
 }
 
+/* The one expiry rule (domain/expiry.h), also the one cancelling an order
+ * applies to the contract it held (services/cancel.c). */
 static int expire_now(struct sweep *s, struct rd_contract *k)
 {
-	k->status = RD_CONTRACT_EXPIRED; /* red: expired and not renewed */
-	int rc = rd_entity_put(s->t, s->d->contracts, &rd_entity_contract, s->v.id, k, 0);
-	if (rc < 0)
-		return rc;
-	struct rd_opportunity o;
-	if (rd_opportunity_of(s, k->id, &o) == 0 && o.state != RD_OPP_WON && o.state != RD_OPP_LOST) {
-		o.state = RD_OPP_EXPIRED;
-		rc = rd_entity_put(s->t, s->d->opportunities, &rd_entity_opportunity, s->v.id, &o, 0);
-	}
-	return rc;
+	return rd_contract_expire(s->t, s->d, s->v.id, 0, k, NULL);
 }
 
 /* The held contracts whose order failed or was cancelled since expire now

@@ -385,6 +385,9 @@ static int authorised_write(struct rd_txn *t, void *arg)
 	struct rd_domain *d = w->app->domain;
 	uint64_t v = w->call->vendor;
 	int rc = rd_entity_get(t, d->orders, &rd_entity_order, v, w->call->order, &w->order);
+	if (rc == 0 && w->rc >= 0 && w->order.state == RD_ORDER_CANCELLED && w->call->res.state == RD_PAY_CAPTURED)
+		rd_log(RD_LOG_ERROR, "orders", "order %s was cancelled, but the payment plugin reports payment %s taken: "
+		       "refund it or place the order by hand", w->order.number, w->call->res.reference);
 	if (rc < 0 || w->rc < 0 || w->order.state != RD_ORDER_CREATED)
 		return rc;
 	struct rd_order before = w->order;

@@ -78,9 +78,10 @@ static int hook_write(struct rd_txn *t, void *arg)
 	snprintf(why, cap, "nothing changed: order %s is %s", o->number,
 		 o->state == RD_ORDER_CREATED ? "created" : o->state == RD_ORDER_AWAITING_PAYMENT ? "awaiting payment"
 		 : "settled already");
-	if (h->res.state == RD_PAY_CAPTURED && o->state == RD_ORDER_FAILED)
-		rd_log(RD_LOG_ERROR, "orders", "order %s failed, but the gateway reports payment %s taken: refund it or "
-		       "place the order by hand", o->number, h->res.reference);
+	if (h->res.state == RD_PAY_CAPTURED && (o->state == RD_ORDER_FAILED || o->state == RD_ORDER_CANCELLED))
+		rd_log(RD_LOG_ERROR, "orders", "order %s %s, but the gateway reports payment %s taken: refund it or "
+		       "place the order by hand", o->number, o->state == RD_ORDER_FAILED ? "failed" : "was cancelled",
+		       h->res.reference);
 	bool open = o->state == RD_ORDER_CREATED || o->state == RD_ORDER_AWAITING_PAYMENT;
 	bool same = !o->payment_ref[0] || !strcmp(o->payment_ref, h->res.reference);
 	if (!open || !same || (h->res.state != RD_PAY_CAPTURED && !(h->res.state == RD_PAY_DECLINED &&
