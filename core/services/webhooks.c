@@ -67,7 +67,7 @@ static int wrong_amount(struct rd_txn *t, struct hook_call *h, struct rd_order *
 	if (h->res.amount > 0)
 		snprintf(said, sizeof said, "%lld", (long long)h->res.amount);
 	else
-		snprintf(said, sizeof said, "%s", h->res.amount ? "an invalid amount" : "the order's amount");
+		snprintf(said, sizeof said, "%s", h->res.amount ? "an invalid amount" : "an unreported amount in");
 	snprintf(cur, sizeof cur, "%s", h->res.currency[0] && rd_order_text_ok(h->res.currency, sizeof h->res.currency)
 		 ? h->res.currency : o->currency);
 	snprintf(h->ans.result, sizeof h->ans.result, "not applied: payment %s is for %s %s, the order's total is %lld %s",

@@ -61,6 +61,8 @@ def test_webhook_for_another_amount_or_currency_does_not_pay(daemon, tmp_path, g
     assert after["state"] == "awaiting_payment" and not after.get("paid_amount"), after
     assert "not paid" in after["payment_message"] and "100 GBP" in after["payment_message"], after
     assert "not the order's" in d.log(), d.log()[-2000:]
+    audit = admin.call("GET", f"/api/v1/audit?object=orders&object_id={order['id']}")
+    assert audit.status == 200 and b"amount or currency not the order" in audit.body, audit.body[-2000:]
     # the same report delivered again: acknowledged, nothing more changes
     r = signed(gateway, d, url, {"type": "payment_intent.succeeded", "payment_intent": pi,
                                  "object": {"status": "succeeded", "amount": 100, "amount_received": 100}})
