@@ -324,6 +324,14 @@ static int place_write(struct rd_txn *t, void *arg)
 		refuse(p, RD_EINVAL, "invalid", "po_number", "a purchase order needs its number");
 		goto out;
 	}
+	/* A card order pays with a token, or on the gateway's page when the
+	 * caller has one to send the customer to (the portal): with neither
+	 * (the API without card_token) nothing could pay it. */
+	if (rc == 0 && !strcmp(p->ask.option, "card") && !p->ask.card_token[0] && !p->ask.return_url[0]) {
+		refuse(p, RD_EINVAL, "invalid", "card_token",
+		       "a card order needs card_token, the card gateway's token for the card (the API has no payment page)");
+		goto out;
+	}
 	if (rc == 0 && p->ask.billing_given && rd_checkout_billing_check(&p->ask.billing, &p->ans.err) < 0)
 		goto out; /* refused, naming the field (checkout.c) */
 	if (rc == 0)

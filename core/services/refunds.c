@@ -72,6 +72,17 @@ static int refundable(struct rd_txn *t, struct refunding *r)
 	return 0;
 }
 
+/* A contract the refunded order made, cancelled (audited) if still live. */
+static int cancel_contract(struct rd_txn *t, struct rd_domain *d, uint64_t v, uint64_t u, uint64_t id)
+{
+	struct rd_contract k, kb;
+	if (!id || rd_entity_get(t, d->contracts, &rd_entity_contract, v, id, &k) != 0 || k.status != RD_CONTRACT_LIVE)
+		return 0;
+	kb = k;
+	k.status = RD_CONTRACT_CANCELLED;
+	return rd_order_put_audited(t, d, d->contracts, &rd_entity_contract, v, u, &kb, &k, 0, "refunded");
+}
+
 static int refund_write(struct rd_txn *t, void *arg)
 {
 	struct refunding *r = arg;
@@ -86,12 +97,11 @@ static int refund_write(struct rd_txn *t, void *arg)
 	if ((rc = rd_order_put_audited(t, d, d->orders, &rd_entity_order, v, u, &before, n, 0, "refunded")) < 0 ||
 	    (rc = rd_commissions_reverse(t, d, v, n)) < 0)
 		return rc;
-	struct rd_contract k, kb;
-	if (n->new_contract_id && rd_entity_get(t, d->contracts, &rd_entity_contract, v, n->new_contract_id, &k) == 0 &&
-	    k.status == RD_CONTRACT_LIVE) {
-		kb = k;
-		k.status = RD_CONTRACT_CANCELLED;
-		if ((rc = rd_order_put_audited(t, d, d->contracts, &rd_entity_contract, v, u, &kb, &k, 0, "refunded")) < 0)
+	/* Every contract the order made: the renewal line's (or the up-sell's in
+	 * its place), new_contract_id, and each cross-sell line's own. */
+	for (int i = -1; i < (int)n->n_lines; i++) {
+		uint64_t kid = i < 0 ? n->new_contract_id : n->lines[i].contract_id;
+		if ((rc = cancel_contract(t, d, v, u, kid)) < 0)
 			return rc;
 	}
 	struct rd_opportunity *o = rd_malloc(sizeof *o), *ob = rd_malloc(sizeof *ob);

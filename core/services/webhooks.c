@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "plugin/host.h"
 #include "services/orders.h"
@@ -49,9 +50,40 @@ static int hook_run(rd_plugin_ctx *ctx, const struct rd_plugin *desc, void *arg)
 		h->ans.order_ref[sizeof h->ans.order_ref - 1] = 0;
 		h->res.reference[sizeof h->res.reference - 1] = 0;
 		h->res.message[sizeof h->res.message - 1] = 0;
+		h->res.currency[sizeof h->res.currency - 1] = 0;
 	}
 	hook_unref(h);
 	return rc;
+}
+
+/* A captured payment the gateway reports for another amount or currency
+ * than the order's: the order is not paid (it stays as it is, its
+ * payment_ref too); the report is kept as its payment_message, audited, and
+ * logged for a person.  The event is acknowledged: a retry would say the
+ * same.  RD_EDECLINED when this report is on the order already. */
+static int wrong_amount(struct rd_txn *t, struct hook_call *h, struct rd_order *o, const struct rd_order *before)
+{
+	char said[32], cur[8];
+	if (h->res.amount > 0)
+		snprintf(said, sizeof said, "%lld", (long long)h->res.amount);
+	else
+		snprintf(said, sizeof said, "%s", h->res.amount ? "an invalid amount" : "an unreported amount in");
+	snprintf(cur, sizeof cur, "%s", h->res.currency[0] && rd_order_text_ok(h->res.currency, sizeof h->res.currency)
+		 ? h->res.currency : o->currency);
+	snprintf(h->ans.result, sizeof h->ans.result, "not applied: payment %s is for %s %s, the order's total is %lld %s",
+		 h->res.reference, said, cur, (long long)o->total, o->currency);
+	rd_log(RD_LOG_ERROR, "orders", "order %s: the gateway reports payment %s of %s %s, not the order's %lld %s: the "
+	       "order is not paid; refund the payment or record the right one by hand", o->number, h->res.reference, said,
+	       cur, (long long)o->total, o->currency);
+	char msg[sizeof o->payment_message];
+	snprintf(msg, sizeof msg, "not paid: the gateway reported payment %s of %s %s (the total is %lld %s)",
+		 h->res.reference, said, cur, (long long)o->total, o->currency);
+	if (!strcmp(o->payment_message, msg))
+		return RD_EDECLINED; /* a repeat: recorded already */
+	snprintf(o->payment_message, sizeof o->payment_message, "%s", msg);
+	int rc = rd_entity_put(t, h->app->domain->orders, &rd_entity_order, h->vendor, o, 0);
+	return rc < 0 ? rc : rd_order_audit(t, h->app->domain, h->vendor, 0, RD_AUDIT_UPDATE, before, o,
+					    "payment gateway webhook: amount or currency not the order's");
 }
 
 /* The event's outcome, applied once (webhooks.h); RD_EDECLINED when
@@ -90,6 +122,9 @@ static int hook_write(struct rd_txn *t, void *arg)
 	if (!rd_order_text_ok(h->res.reference, sizeof o->payment_ref))
 		return RD_EDECLINED;
 	struct rd_order before = *o;
+	if (h->res.state == RD_PAY_CAPTURED && ((h->res.amount && h->res.amount != o->total) ||
+						(h->res.currency[0] && strcasecmp(h->res.currency, o->currency))))
+		return wrong_amount(t, h, o, &before);
 	snprintf(o->payment_ref, sizeof o->payment_ref, "%s", h->res.reference);
 	if (rd_order_text_ok(h->res.message, sizeof o->payment_message))
 		snprintf(o->payment_message, sizeof o->payment_message, "%s", h->res.message);

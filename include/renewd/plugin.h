@@ -166,6 +166,15 @@ struct rd_payment_result {
 	 * gateway sends the customer back to return_url and confirms the
 	 * payment by webhook (callback): the order is paid only then. */
 	char redirect_url[512];
+	/* Appended (older plugins leave them zero): the amount, in minor
+	 * units, and the ISO 4217 currency the gateway reports for the
+	 * payment; 0 and "" when not reported.  callback, RD_PAY_CAPTURED: a
+	 * payment whose reported amount or currency is not the order's total
+	 * and currency does not pay the order (renewd records it and logs it
+	 * for a person); a callback that reports neither is trusted as before,
+	 * so a plugin that can read them from its gateway's event should. */
+	int64_t amount;
+	char currency[4];
 };
 
 #define RD_PAYMENT_OPS_V1 1

@@ -563,7 +563,26 @@ static int authorise(rd_plugin_ctx *ctx, const struct rd_payment_request *req, s
 		cur[i] = (char)((req->currency[i] >= 'A' && req->currency[i] <= 'Z') ? req->currency[i] - 'A' + 'a' : 0);
 	const char *return_url = json_string_value(json_object_get(m, "return_url"));
 	if (!token && return_url && req->amount > 0 && strlen(cur) == 3) {
-		int rc = hosted(ctx, &s, req, cur, return_url, res);
+		/* First what the gateway holds under the key, as the token path
+		 * asks when it has no answer: a payment made with a token (the
+		 * order left created, retried from a form that sends none) is
+		 * reported as it stands, and no page is opened to pay it again.
+		 * A page's own intent, or a card refused, gets the page. */
+		json_t *pi = NULL;
+		int rc = 0, found = lookup(ctx, &s, req->order_ref, idem, &pi);
+		const char *st = found > 0 ? json_string_value(json_object_get(pi, "status")) : NULL;
+		if (found < 0) {
+			host->error(ctx, "order %s: the card gateway did not answer; try again (the payment page is made once)",
+				    req->order_ref);
+			rc = RD_EBUSY;
+		} else if (found > 0 && has_method(pi) && st && strcmp(st, "requires_payment_method")) {
+			pi = settle(ctx, &s, pi, req->order_ref, idem, res);
+			if (pi)
+				from_intent(pi, res);
+		} else {
+			rc = hosted(ctx, &s, req, cur, return_url, res);
+		}
+		json_decref(pi);
 		json_decref(m);
 		json_decref(s.root);
 		return rc;
@@ -780,6 +799,27 @@ static int verify(rd_plugin_ctx *ctx, const struct settings *s, const void *body
 	return 0;
 }
 
+/* What the event's payment is for, as the gateway says: a payment intent's
+ * amount_received once taken (else its amount), its currency upper-cased;
+ * left 0 and "" (not reported) when the event does not say. */
+static void event_amount(json_t *obj, int state, struct rd_payment_result *res)
+{
+	json_t *got = json_object_get(obj, "amount_received"), *amt = json_object_get(obj, "amount");
+	if (state == RD_PAY_CAPTURED && json_is_integer(got) && json_integer_value(got) > 0)
+		amt = got;
+	if (json_is_integer(amt)) /* said, but not a positive amount: -1, which no order's total is */
+		res->amount = json_integer_value(amt) > 0 ? (int64_t)json_integer_value(amt) : -1;
+	json_t *c = json_object_get(obj, "currency");
+	const char *cur = json_string_value(c);
+	if (cur && strlen(cur) == 3) {
+		for (int i = 0; i < 3; i++)
+			res->currency[i] = (char)(cur[i] >= 'a' && cur[i] <= 'z' ? cur[i] - 'a' + 'A' : cur[i]);
+		res->currency[3] = 0;
+	} else if (c) { /* said, but not a currency: "?", which no order's currency is */
+		snprintf(res->currency, sizeof res->currency, "?");
+	}
+}
+
 static int callback(rd_plugin_ctx *ctx, const void *body, size_t len, const char *signature, struct rd_payment_result *res,
 		    char order_ref[64])
 {
@@ -820,6 +860,7 @@ static int callback(rd_plugin_ctx *ctx, const void *body, size_t len, const char
 		res->state = state;
 		snprintf(res->reference, sizeof res->reference, "%s", pi);
 		snprintf(res->message, sizeof res->message, "card gateway event %s (%s)", id, type);
+		event_amount(obj, state, res);
 		/* Deliveries repeat: the first one reports, a repeat answers
 		 * RD_EEXISTS with the same result (acknowledge it, change nothing). */
 		char kvkey[MAX_KEY + 8], v[8];

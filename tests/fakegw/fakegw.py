@@ -35,8 +35,11 @@ Control (no auth; JSON bodies), for tests:
                                `after` more) acts, then answers late
   POST /control/webhook        {"type": "payment_intent.succeeded", "payment_intent": "pi_1",
                                "url": optional, "times": 1, "timestamp": optional,
-                               "secret": optional}: a signed event, POSTed to url `times`
-                               times when given, and returned as {"body", "signature", "sent"}
+                               "secret": optional, "object": optional}: a signed event (its
+                               data.object the intent as it stands, with amount, amount_received
+                               and currency, as a real gateway's; "object" overrides its fields),
+                               POSTed to url `times` times when given, and returned as
+                               {"body", "signature", "sent"}
   POST /control/config         {"webhook_url": "http://127.0.0.1:..."}: where a payment on the
                                hosted page is reported
   GET  /control/state          intents, charges (one per money movement), refunds, sessions,
@@ -381,6 +384,7 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             pi = STATE["intents"].get(p.get("payment_intent", ""))
             obj = intent_view(pi) if pi else {"id": p.get("payment_intent", ""), "object": "payment_intent", "metadata": {}}
+            obj.update(p.get("object") or {})  # a test's event that says something else about the payment
             event = {"id": p.get("event_id") or next_id("evt"), "object": "event",
                      "type": p.get("type", "payment_intent.succeeded"), "created": int(time.time()),
                      "data": {"object": obj}}

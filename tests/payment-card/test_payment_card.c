@@ -539,10 +539,21 @@ static void webhooks(void **state)
 	assert_int_equal(r.state, RD_PAY_CAPTURED);
 	assert_string_equal(r.reference, a.res.reference);
 	assert_string_equal(order, "RO-2027-000009");
+	/* what the gateway says the payment is for: its amount received, its currency */
+	assert_int_equal(r.amount, 3000);
+	assert_string_equal(r.currency, "GBP");
 	/* the same event again: acknowledged as a repeat, same result */
 	assert_int_equal(webhook(control, &r, order, err, sizeof err, 0), RD_EEXISTS);
 	assert_has(err, "already reported");
 	assert_string_equal(order, "RO-2027-000009");
+	/* an event that says another amount and currency: reported as said */
+	snprintf(control, sizeof control, "{\"payment_intent\": \"%s\", \"object\": {\"amount_received\": 100, "
+		 "\"currency\": \"usd\"}}", a.res.reference);
+	memset(&r, 0, sizeof r);
+	assert_int_equal(webhook(control, &r, order, err, sizeof err, 0), 0);
+	assert_int_equal(r.amount, 100);
+	assert_string_equal(r.currency, "USD");
+	memset(&r, 0, sizeof r);
 
 	snprintf(control, sizeof control, "{\"payment_intent\": \"%s\"}", a.res.reference);
 	assert_true(webhook(control, &r, order, err, sizeof err, 1) < 0); /* body changed */
@@ -615,6 +626,36 @@ static void hosted_payment_page(void **state)
 	assert_int_equal(gw_charges("RO-2027-000200"), 1);
 }
 
+/* A token payment made under the key, its outcome never kept (renewd
+ * stopped before it stored the order), then the portal's form for the same
+ * order (a return_url, no token): the plugin finds the payment under the
+ * key and reports it; no payment page is opened to take the money again. */
+static void hosted_after_token_payment(void **state)
+{
+	char *tok = gw_token(NULL);
+	struct call a = pay(config_auto, "RO-2027-000210", "idem-hosted-after", 6100, tok);
+	assert_int_equal(a.res.state, RD_PAY_CAPTURED);
+	forget("idem-hosted-after");
+	struct rd_plugin_ctx ctx = { .config = config_auto };
+	struct rd_payment_request req = { .order_ref = "RO-2027-000210", .idempotency_key = "idem-hosted-after",
+					  .amount = 6100, .currency = "GBP", .option = "card", .customer_json = "{}",
+					  .method_json = "{\"return_url\": \"http://127.0.0.1:9/portal/order\"}" };
+	struct rd_payment_result b = { 0 };
+	assert_int_equal(ops->authorise(&ctx, &req, &b), 0);
+	assert_int_equal(b.state, RD_PAY_CAPTURED);
+	assert_string_equal(b.reference, a.res.reference);
+	assert_string_equal(b.redirect_url, "");
+	assert_int_equal(gw_charges("RO-2027-000210"), 1);
+	/* one intent for the order at the gateway: the token's; a page would be a second */
+	json_t *st = gw_call("GET", "/control/state", NULL, 0), *pi;
+	size_t i, n = 0;
+	json_array_foreach(json_object_get(st, "intents"), i, pi)
+		n += !strcmp(json_string_value(json_object_get(json_object_get(pi, "metadata"), "order")), "RO-2027-000210");
+	json_decref(st);
+	assert_int_equal(n, 1);
+	free(tok);
+}
+
 /* The webhook's replay window is real time: a business clock a day ahead
  * (a test clock) does not refuse a fresh event, and a stale one is still
  * stale. */
@@ -682,6 +723,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(manual_capture),
 		cmocka_unit_test(webhooks),
 		cmocka_unit_test(hosted_payment_page),
+		cmocka_unit_test(hosted_after_token_payment),
 		cmocka_unit_test(webhook_window_is_real_time),
 		cmocka_unit_test(no_secrets_kept),
 	};
