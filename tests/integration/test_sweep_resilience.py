@@ -279,6 +279,12 @@ def test_a_day_with_many_failing_actions_goes_on(daemon, tmp_path, smtp):
             assert f["day"] == day.isoformat() and "template email/reminder.txt" in f["error"], f
     assert doc["count"] == len(items) == 2 * n, sorted(items)
     assert d.get("/healthz").json()["sweep"] == {"failing_actions": 2 * n, "vendors": 1}
+    # the schedule preview leaves the 40 reminders of end - 7 out (each its own dry-run child) and shows the rest
+    pv = admin.get("/api/v1/schedule?days=10")["actions"]
+    keys = [a["key"] for a in pv]
+    assert f"reminder:7:{o_kept}" in keys, keys
+    assert not [k for k in keys if k.startswith("reminder:") and int(k.rsplit(":", 1)[1]) in gone], keys
+    assert len(keys) == len(set(keys)), keys
     # the days were swept: the next day's sweep takes up from here (retries count up, nothing else fails)
     set_clock(admin, r30 + datetime.timedelta(days=18))
     again = admin.get("/api/v1/sweep/failures")["items"]
