@@ -14,8 +14,10 @@
  *
  * Each action is recorded under its key ("quote:C", "pullback:O",
  * "expire:C", "reminder:30:O", "digest:P:2027-02-01") with its effect, so a
- * rerun never repeats one.  An action that fails is left out of its day and
- * retried by later sweeps (sched.c, failures.c).  The schedule preview runs the same code inside
+ * rerun never repeats one.  Each action runs in a child transaction of the
+ * day's (rd_action_once .. rd_action_end): one that fails is aborted alone,
+ * left out of its day, which goes on, and retried by later sweeps (sched.c,
+ * failures.c).  The schedule preview runs the same code inside
  * a transaction that is then thrown away.
  */
 #include <stdio.h>
@@ -50,10 +52,17 @@ bool rd_action_excluded(const struct sweep *s, const char *key)
 	return true;
 }
 
+bool rd_sweep_systemic(int rc)
+{
+	return rc > RD_EBASE || rc == RD_ECORRUPT || rc == RD_EVERSION || rc == RD_EMAPFULL || rc == RD_EBUSY;
+}
+
 /* 1: newly recorded (take the action); 0: taken before, or left out of
  * this run (rd_action_excluded); < 0 error.  The first action recorded
- * since the sweep's loops last cleared s->acting is the one in progress:
- * an error before they clear it again is that action's failure. */
+ * since the sweep's loops last ended one (rd_action_end) is the one in
+ * progress: in a sweep it begins a child transaction of the day's (s->t is
+ * the child until rd_action_end), and an error before it ends is that
+ * action's failure. */
 int rd_action_once(struct sweep *s, const char *key)
 {
 	if (rd_action_excluded(s, key))
@@ -64,6 +73,19 @@ int rd_action_once(struct sweep *s, const char *key)
 		return 0;
 	if (rc != RD_ENOTFOUND)
 		return rc;
+	if (!s->acting[0]) {
+		if (s->nest) {
+			struct rd_txn *c;
+			if ((rc = rd_txn_begin_child(s->t, &c)) < 0)
+				return rc; /* no action in progress: the day stops */
+			s->day_t = s->t;
+			s->t = c;
+			s->taken_before = s->taken;
+			s->preview_before = s->preview ? json_array_size(s->preview) : 0;
+		}
+		snprintf(s->acting, sizeof s->acting, "%s", key);
+		s->why[0] = 0;
+	}
 	struct rd_sched_action a = { 0 };
 	snprintf(a.key, sizeof a.key, "%s", key);
 	a.at = s->now;
@@ -72,16 +94,61 @@ int rd_action_once(struct sweep *s, const char *key)
 		return rc;
 	s->taken++;
 	snprintf(s->ref, sizeof s->ref, "%s", key);
-	if (!s->acting[0]) {
-		snprintf(s->acting, sizeof s->acting, "%s", key);
-		s->why[0] = 0;
-	}
 	if (s->preview) {
 		char d[11];
 		rd_date_format(s->day, d);
 		json_array_append_new(s->preview, json_pack("{s:s, s:s}", "day", d, "key", key));
 	}
 	return 1;
+}
+
+int rd_action_end(struct sweep *s, int rc)
+{
+	if (!s->acting[0])
+		return rc;
+	if (!s->day_t) { /* not nested: a decision, whose transaction is the action's */
+		if (rc >= 0)
+			s->acting[0] = 0;
+		return rc;
+	}
+	struct rd_txn *c = s->t;
+	s->t = s->day_t;
+	s->day_t = NULL;
+	if (rc >= 0) {
+		int crc = rd_txn_commit_child(c);
+		if (crc == 0) {
+			s->acting[0] = 0;
+			return rc;
+		}
+		rc = crc;
+	} else {
+		rd_txn_abort_child(c);
+	}
+	/* Nothing of the action stays: its writes went with its transaction,
+	 * and what it counted or showed goes too.  (Its messages were queued in
+	 * the store: gone with it.  The margin policy's time and failures in
+	 * this sweep stay: they were spent.) */
+	s->taken = s->taken_before;
+	while (s->preview && json_array_size(s->preview) > s->preview_before)
+		json_array_remove(s->preview, json_array_size(s->preview) - 1);
+	if (rd_sweep_systemic(rc)) {
+		s->acting[0] = 0;
+		return rc;
+	}
+	if (s->n_skip == s->cap_skip)
+		s->skip = rd_realloc(s->skip, (s->cap_skip = s->cap_skip ? 2 * s->cap_skip : 16) * sizeof *s->skip);
+	struct sweep_skip *k = &s->skip[s->n_skip++];
+	snprintf(k->key, sizeof k->key, "%s", s->acting);
+	snprintf(k->error, sizeof k->error, "%s%s%s", rd_strerror(rc), s->why[0] ? ": " : "", s->why);
+	if (!s->preview) {
+		char d[11];
+		rd_date_format(s->day, d);
+		rd_log(RD_LOG_WARN, "renew", "vendor %llu: the action %s of %s failed (%s): recorded for attention and "
+		       "retried on the next sweep; the rest of the day goes on", (unsigned long long)s->v.id, k->key, d,
+		       k->error);
+	}
+	s->acting[0] = s->why[0] = 0;
+	return 0;
 }
 
 int rd_opportunity_of(struct sweep *s, uint64_t contract, struct rd_opportunity *o)
@@ -331,12 +398,10 @@ static int pullbacks(struct sweep *s)
 			continue;
 		char key[64];
 		snprintf(key, sizeof key, "pullback:%llu", (unsigned long long)o->id);
-		if ((rc = rd_action_once(s, key)) <= 0)
-			continue;
 		uint8_t mode = s->v.publish_default ? s->v.publish_default : RD_PUBLISH_VENDOR;
-		if ((rc = rd_notify_pullback(s, o, mode)) < 0 || (rc = rd_publish(s, o, mode, true)) < 0)
-			break;
-		s->acting[0] = 0;
+		if ((rc = rd_action_once(s, key)) > 0 && (rc = rd_notify_pullback(s, o, mode)) >= 0)
+			rc = rd_publish(s, o, mode, true);
+		rc = rd_action_end(s, rc);
 	}
 	free(o);
 	free(ids);
@@ -367,9 +432,8 @@ static int each_in(struct sweep *s, const char *idx, rd_date from, rd_date to, c
 	rd_iter_close(&it);
 	struct rd_contract k;
 	for (size_t i = 0; rc >= 0 && i < n; i++)
-		if ((rc = rd_entity_get(s->t, s->d->contracts, &rd_entity_contract, s->v.id, ids[i], &k)) == 0 &&
-		    (rc = fn(s, &k)) >= 0)
-			s->acting[0] = 0;
+		if ((rc = rd_entity_get(s->t, s->d->contracts, &rd_entity_contract, s->v.id, ids[i], &k)) == 0)
+			rc = rd_action_end(s, fn(s, &k));
 	free(ids);
 	s->scanned += n;
 	return rc < 0 ? rc : 0;
@@ -503,14 +567,14 @@ static int release_held(struct sweep *s)
 		}
 		char key[64];
 		snprintf(key, sizeof key, "expire:%llu", (unsigned long long)k.id);
-		if ((rc = rd_action_once(s, key)) == 0) {
-			i++; /* left out of this run */
-			continue;
-		}
-		if (rc > 0 && (rc = expire_now(s, &k)) >= 0) {
+		int took = rd_action_once(s, key);
+		rc = took > 0 ? expire_now(s, &k) : took;
+		size_t failed = s->n_skip;
+		if ((rc = rd_action_end(s, rc)) >= 0 && took > 0 && s->n_skip == failed) {
 			json_array_remove(list, i);
 			changed = true;
-			s->acting[0] = 0;
+		} else {
+			i++; /* left out of this run, or failed */
 		}
 	}
 	if (rc >= 0 && changed)
@@ -629,8 +693,7 @@ static int payment_reminders(struct sweep *s)
 			snprintf(key, sizeof key, "payment_reminder:%d:%llu", before[b], (unsigned long long)o->id);
 			if ((rc = rd_action_once(s, key)) > 0)
 				rc = rd_notify_payment(s, o, before[b]);
-			if (rc >= 0)
-				s->acting[0] = 0;
+			rc = rd_action_end(s, rc);
 		}
 		free(ids);
 	}

@@ -32,8 +32,8 @@ struct rd_renew {
 	size_t n_failing, cap_failing;
 };
 
-/* An action of a vendor-day that failed: the day is replayed without it. */
-#define RD_SWEEP_SKIP_MAX 32
+/* An action of a vendor-day that failed: aborted alone, recorded, left out
+ * of the rest of the day. */
 struct sweep_skip {
 	char key[96];
 	char error[240];
@@ -68,8 +68,12 @@ struct sweep {
 	/* One failing action never stops the day (sched.c): */
 	char acting[96];          /* the action in progress (the outermost one), "" between actions */
 	char why[200];            /* what failed in it, when the code that failed says */
-	struct sweep_skip *skip;  /* actions that failed in this day: left out when it is replayed */
-	size_t n_skip;
+	bool nest;                /* each action in a child transaction of its own (the sweep, the preview) */
+	struct rd_txn *day_t;     /* while an action's child is open: the day's transaction (s->t is the child) */
+	unsigned taken_before;    /* s->taken, and the preview's length, when the action began */
+	size_t preview_before;
+	struct sweep_skip *skip;  /* actions that failed in this day: left out of the rest of it */
+	size_t n_skip, cap_skip;
 	char (*only)[96];         /* a retry of failed actions: only these are taken */
 	size_t n_only;
 };
@@ -96,6 +100,16 @@ void rd_failures_count(struct rd_renew *r, uint64_t vendor, unsigned n);
 #define RD_SWEEP_POLICY_FAILURES 3
 #define RD_SWEEP_POLICY_MS 25
 int rd_action_once(struct sweep *s, const char *key);
+/* Ends the action in progress (if any) with its result rc, where the
+ * sweep's loops go on to the next one.  Nested (s->nest): rc >= 0 commits
+ * the action's child transaction; an error aborts it, undoes what the
+ * action changed in *s (s->taken, the preview's entries), records the
+ * action as failed (s->skip) and returns 0: the day goes on.  A systemic
+ * error (rd_sweep_systemic) is returned: it stops the day.  Without an
+ * action in progress, rc is returned as it is. */
+int rd_action_end(struct sweep *s, int rc);
+/* Errors of the store or the machine, not of one action. */
+bool rd_sweep_systemic(int rc);
 int rd_opportunity_of(struct sweep *s, uint64_t contract, struct rd_opportunity *o);
 int rd_sweep_day(struct sweep *s, bool full_window);
 int rd_publish(struct sweep *s, struct rd_opportunity *o, uint8_t publish, bool by_default);

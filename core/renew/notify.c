@@ -433,6 +433,32 @@ static int index_ids(struct sweep *s, struct rd_table *tb, const char *idx, cons
 	return rc < 0 ? rc : 0;
 }
 
+/* One partner's digest (its entries in g), queued. */
+static int send_digest(struct sweep *s, const char *pid, json_t *g)
+{
+	struct rd_partner res;
+	if (rd_entity_get(s->t, s->d->partners, &rd_entity_partner, s->v.id, strtoull(pid, NULL, 10), &res) < 0)
+		return 0;
+	json_int_t more_pending = json_integer_value(json_object_get(g, "more_pending"));
+	json_int_t more_ending = json_integer_value(json_object_get(g, "more_ending"));
+	json_t *ctx = json_pack("{s:{s:s}, s:{s:s}, s:o, s:O, s:O, s:I}", "vendor", "name", s->v.name, "partner", "name",
+				res.name, "brand", rd_brand_json(&res, &s->v), "pending", json_object_get(g, "pending"),
+				"ending", json_object_get(g, "ending"), "count",
+				(json_int_t)(json_array_size(json_object_get(g, "pending")) +
+					     json_array_size(json_object_get(g, "ending"))) +
+					more_pending + more_ending);
+	char portal[700];
+	snprintf(portal, sizeof portal, "%s/partner", link_base(s));
+	json_object_set_new(ctx, "portal_url", json_string(portal));
+	if (more_pending) /* only when there are more: 0 would still open a Mustache section */
+		json_object_set_new(ctx, "more_pending", json_integer(more_pending));
+	if (more_ending)
+		json_object_set_new(ctx, "more_ending", json_integer(more_ending));
+	int rc = rd_queue_message(s, "digest", res.email, ctx, 0, res.id, 0);
+	json_decref(ctx);
+	return rc;
+}
+
 int rd_digests(struct sweep *s)
 {
 	/* What a partner hears of: the opportunities awaiting its decision (the
@@ -471,33 +497,14 @@ int rd_digests(struct sweep *s)
 	json_object_foreach(by_partner, pid, g) {
 		if (rc < 0)
 			break;
-		s->acting[0] = 0; /* each partner's digest is an action of its own */
 		digest_trim(g, "pending", by_decide_by, "more_pending");
 		digest_trim(g, "ending", by_end, "more_ending");
 		char key[96];
 		snprintf(key, sizeof key, "digest:%s:%s", pid, week);
-		if ((rc = rd_action_once(s, key)) <= 0)
-			continue;
-		struct rd_partner res;
-		if (rd_entity_get(s->t, s->d->partners, &rd_entity_partner, s->v.id, strtoull(pid, NULL, 10), &res) < 0)
-			continue;
-		json_int_t more_pending = json_integer_value(json_object_get(g, "more_pending"));
-		json_int_t more_ending = json_integer_value(json_object_get(g, "more_ending"));
-		json_t *ctx = json_pack("{s:{s:s}, s:{s:s}, s:o, s:O, s:O, s:I}", "vendor", "name", s->v.name, "partner", "name",
-					res.name, "brand", rd_brand_json(&res, &s->v), "pending", json_object_get(g, "pending"),
-					"ending", json_object_get(g, "ending"), "count",
-					(json_int_t)(json_array_size(json_object_get(g, "pending")) +
-						     json_array_size(json_object_get(g, "ending"))) +
-						more_pending + more_ending);
-		char portal[700];
-		snprintf(portal, sizeof portal, "%s/partner", link_base(s));
-		json_object_set_new(ctx, "portal_url", json_string(portal));
-		if (more_pending) /* only when there are more: 0 would still open a Mustache section */
-			json_object_set_new(ctx, "more_pending", json_integer(more_pending));
-		if (more_ending)
-			json_object_set_new(ctx, "more_ending", json_integer(more_ending));
-		rc = rd_queue_message(s, "digest", res.email, ctx, 0, res.id, 0);
-		json_decref(ctx);
+		/* each partner's digest is an action of its own */
+		if ((rc = rd_action_once(s, key)) > 0)
+			rc = send_digest(s, pid, g);
+		rc = rd_action_end(s, rc);
 	}
 	json_decref(by_partner);
 	return rc < 0 ? rc : 0;

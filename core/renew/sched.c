@@ -79,6 +79,8 @@ struct day_job {
 	bool retry;          /* a retry of failed actions (s.only): the day is not marked swept again */
 	bool wrote_failures; /* the vendor's list of failures was written, n_failing long */
 	unsigned n_failing;
+	bool nest;           /* this run: each action in a child transaction of its own */
+	bool troubled;       /* the vendor has failing actions: its days nest from the start */
 };
 
 /* The day's failed actions (s->skip) into the vendor's list; a retry also
@@ -110,10 +112,29 @@ static int day_write(struct rd_txn *t, void *arg)
 	s->t = t;
 	s->taken = s->scanned = 0;
 	s->acting[0] = s->why[0] = 0;
+	s->nest = j->nest || s->preview;
+	s->day_t = NULL;
+	s->n_skip = 0; /* (a replay after the map grew starts the day over) */
 	j->wrote_failures = false;
 	/* Re-read the vendor in this transaction: a decision may have changed it. */
 	int rc = rd_entity_get(t, s->d->vendors, &rd_entity_vendor, 0, s->v.id, &s->v);
-	if (rc < 0 || (rc = rd_sweep_day(s, j->full)) < 0)
+	if (rc >= 0)
+		rc = rd_sweep_day(s, j->full);
+	if (s->day_t) {
+		/* every loop ends its actions: one left open is ended here, and an
+		 * error that left it open stops the day (the day's transaction is
+		 * thrown away with its child) */
+		if (rc >= 0) {
+			rc = rd_action_end(s, rc);
+		} else {
+			rd_txn_abort_child(s->t);
+			s->t = s->day_t;
+			s->day_t = NULL;
+			s->acting[0] = 0;
+		}
+	}
+	s->t = t;
+	if (rc < 0)
 		return rc;
 	s->acting[0] = 0;
 	if (s->preview)
@@ -149,42 +170,33 @@ static void load_margin(struct rd_renew *r, struct sweep *s)
 				       2 * RD_SWEEP_POLICY_MS * RD_SANDBOX_WALL_FACTOR);
 }
 
-/* Errors of the store or the machine, not of one action: they stop the
- * vendor's day (it is swept again next time). */
-static bool systemic(int rc)
-{
-	return rc > RD_EBASE || rc == RD_ECORRUPT || rc == RD_EVERSION || rc == RD_EMAPFULL || rc == RD_EBUSY;
-}
-
-/* Runs one day (or one retry) of j in its write transaction.  When an
- * action fails, the transaction is thrown away and the day run again
- * without that action (RD_SWEEP_SKIP_MAX at most), which is recorded as
- * failed in that same transaction: one failing action never stops the
- * rest of the vendor's day. */
+/* Runs one day (or one retry) of j in its write transaction.  Nested, each
+ * action runs in a child transaction of the day's (engine.c, rd_action_once
+ * .. rd_action_end): one that fails is aborted alone and recorded as failed
+ * in the day's transaction, and the day goes on, however many fail.  A
+ * child costs a few microseconds (LMDB copies the pages it touches), so a
+ * vendor with no failing actions runs its days flat, in the day's
+ * transaction alone; when an action fails there, that run is thrown away
+ * and the day run once more, nested (and the vendor's later days nest from
+ * the start).  Only an error of the store or the machine
+ * (rd_sweep_systemic), or one outside any action, stops the vendor's day
+ * (it is swept again next time). */
 static int write_day(struct rd_renew *r, struct day_job *j)
 {
 	struct sweep *s = &j->s;
-	struct sweep_skip *skip = rd_calloc(RD_SWEEP_SKIP_MAX, sizeof *skip);
-	s->skip = skip;
-	s->n_skip = 0;
-	int rc;
-	while ((rc = rd_store_write(r->app->store, day_write, j)) < 0) {
-		if (!s->acting[0] || systemic(rc) || s->n_skip == RD_SWEEP_SKIP_MAX)
-			break;
-		struct sweep_skip *k = &skip[s->n_skip++];
-		snprintf(k->key, sizeof k->key, "%s", s->acting);
-		snprintf(k->error, sizeof k->error, "%s%s%s", rd_strerror(rc), s->why[0] ? ": " : "", s->why);
-		char d[11];
-		rd_date_format(s->day, d);
-		rd_log(RD_LOG_WARN, "renew", "vendor %llu: the action %s of %s failed (%s): recorded for attention and "
-		       "retried on the next sweep; the rest of the day goes on", (unsigned long long)s->v.id, k->key, d,
-		       k->error);
+	s->skip = NULL;
+	s->n_skip = s->cap_skip = 0;
+	j->nest = j->troubled || j->retry;
+	int rc = rd_store_write(r->app->store, day_write, j);
+	if (rc < 0 && !j->nest && s->acting[0] && !rd_sweep_systemic(rc)) {
+		j->nest = j->troubled = true;
+		rc = rd_store_write(r->app->store, day_write, j);
 	}
 	if (rc >= 0 && j->wrote_failures)
 		rd_failures_count(r, s->v.id, j->n_failing);
+	free(s->skip);
 	s->skip = NULL;
-	s->n_skip = 0;
-	free(skip);
+	s->n_skip = s->cap_skip = 0;
 	return rc;
 }
 
@@ -205,6 +217,7 @@ static int retry_failures(struct rd_renew *r, struct day_job *j)
 	if (rc < 0)
 		return rc;
 	rd_failures_count(r, j->s.v.id, (unsigned)json_array_size(list));
+	j->troubled = json_array_size(list) > 0;
 	char(*keys)[96] = json_array_size(list) ? rd_malloc(RETRY_KEYS * sizeof *keys) : NULL;
 	int taken = 0;
 	for (int days = 0; days < RETRY_DAYS && json_array_size(list); days++) {
@@ -375,6 +388,7 @@ struct preview {
 static int preview_write(struct rd_txn *t, void *arg)
 {
 	struct preview *p = arg;
+	json_array_clear(p->j.s.preview); /* (a replay after the map grew starts over) */
 	for (rd_date day = p->from; day <= p->to; day++) {
 		p->j.s.day = day;
 		p->j.s.now = (uint64_t)day * 86400;
@@ -416,16 +430,10 @@ int rd_renew_preview(struct rd_renew *r, uint64_t vendor, int days, json_t **out
 	load_margin(r, &p->j.s);
 	p->j.s.preview = json_array();
 	/* An action that fails is left out of the preview as the sweep leaves
-	 * it out of its day (write_day): the rest is still shown. */
-	struct sweep_skip *skip = rd_calloc(RD_SWEEP_SKIP_MAX, sizeof *skip);
-	p->j.s.skip = skip;
-	p->j.s.n_skip = 0;
-	while ((rc = rd_store_write(r->app->store, preview_write, p)) < 0 && rc != RD_EDECLINED && p->j.s.acting[0] &&
-	       !systemic(rc) && p->j.s.n_skip < RD_SWEEP_SKIP_MAX) {
-		snprintf(skip[p->j.s.n_skip++].key, sizeof skip->key, "%s", p->j.s.acting);
-		json_array_clear(p->j.s.preview);
-	}
-	free(skip);
+	 * it out of its day (write_day): its child transaction aborted and its
+	 * entries dropped (rd_action_end); the rest is still shown. */
+	rc = rd_store_write(r->app->store, preview_write, p);
+	free(p->j.s.skip);
 	p->j.s.skip = NULL;
 	if (rc == RD_EDECLINED)
 		rc = 0;

@@ -101,8 +101,7 @@ int rd_statements(struct sweep *s)
 	}
 	rd_iter_close(&it);
 	for (size_t i = 0; rc >= 0 && i < n; i++)
-		if ((rc = issue(s, partners[i], month)) >= 0)
-			s->acting[0] = 0;
+		rc = rd_action_end(s, issue(s, partners[i], month));
 	free(partners);
 	return rc < 0 ? rc : 0;
 }

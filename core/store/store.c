@@ -41,6 +41,7 @@ struct rd_txn {
 	MDB_txn *txn;
 	bool write;
 	bool cached;
+	bool child; /* a nested write transaction (rd_txn_begin_child) */
 };
 
 struct rd_store {
@@ -627,6 +628,43 @@ int rd_store_write(struct rd_store *s, rd_write_fn fn, void *arg)
 		if ((rc = grow(s)) < 0)
 			return rc;
 	}
+}
+
+/* Nested write transactions: LMDB's own (the environment is opened without
+ * MDB_WRITEMAP, which they need).  While the child is open the parent is
+ * not used; committing merges the child's pages into the parent, aborting
+ * drops them: records, indexes, ids and settings alike. */
+int rd_txn_begin_child(struct rd_txn *parent, struct rd_txn **out)
+{
+	*out = NULL;
+	if (rd_fails_assert(parent && parent->write))
+		return RD_EINTERNAL;
+	struct rd_txn *c = rd_malloc(sizeof *c);
+	*c = (struct rd_txn){ .s = parent->s, .write = true, .child = true };
+	int rc = mdb_txn_begin(parent->s->env, parent->txn, 0, &c->txn);
+	if (rc != 0) {
+		free(c);
+		return lmdb_error(rc);
+	}
+	*out = c;
+	return 0;
+}
+
+int rd_txn_commit_child(struct rd_txn *c)
+{
+	if (rd_fails_assert(c && c->child))
+		return RD_EINTERNAL;
+	int rc = mdb_txn_commit(c->txn); /* frees the child, also when it fails */
+	free(c);
+	return lmdb_error(rc);
+}
+
+void rd_txn_abort_child(struct rd_txn *c)
+{
+	if (!c || rd_fails_assert(c->child))
+		return;
+	mdb_txn_abort(c->txn);
+	free(c);
 }
 
 int rd_store_reserve(struct rd_store *s, uint64_t extra)

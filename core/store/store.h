@@ -101,6 +101,17 @@ void rd_txn_end(struct rd_txn *txn);
 typedef int (*rd_write_fn)(struct rd_txn *txn, void *arg);
 int rd_store_write(struct rd_store *s, rd_write_fn fn, void *arg);
 
+/* A nested write transaction inside t (a write transaction, or a child
+ * itself): its writes are seen by the parent once committed, and vanish
+ * with it when aborted, the parent going on as before the child began.
+ * While the child is open only the child is used.  Commit and abort free
+ * the child (also when the commit fails: the parent is as before).  A
+ * full map shows as RD_EMAPFULL here; rd_store_write still grows the map
+ * and replays the whole write function. */
+int rd_txn_begin_child(struct rd_txn *t, struct rd_txn **child);
+int rd_txn_commit_child(struct rd_txn *child);
+void rd_txn_abort_child(struct rd_txn *child);
+
 /* Record access.  rd_txn_get borrows the value until the transaction ends. */
 int rd_txn_get(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t id, const void **val,
 	       size_t *len);

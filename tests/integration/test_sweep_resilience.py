@@ -228,3 +228,66 @@ def test_failures_are_durable_and_clear_when_the_action_succeeds(daemon, tmp_pat
     assert "Renewal sweep" in console.text(b.get("/vendor").text)
     assert not re.search(r'id="sweep-failures"', b.get("/vendor").text)
     d.stop()
+
+
+def test_a_day_with_many_failing_actions_goes_on(daemon, tmp_path, smtp):
+    """A reseller's broken branding pack with 40 of its customers'
+    reminders due the same day: each failing reminder is left out alone
+    (its own nested transaction, aborted), recorded, and the day goes on,
+    with no cap on how many fail: another customer's reminder that day is
+    sent, and the later days are swept too."""
+    n = 40
+    d, w, u = start_world(daemon, tmp_path, smtp, args=["--plugin-dir", str(broken_pack(tmp_path))])
+    admin, t0 = w.admin, w.today
+    gold = w.partner_by_ext["RES-GOLD"]
+    res_sw = admin.ok("POST", "/api/v1/partners", {"external_id": "RES-MANY", "name": "Many Resellers",
+                                                   "kind": "reseller", "tier": "gold",
+                                                   "parent_id": gold.get("parent_id") or None}, status=201)["id"]
+    end = t0 + datetime.timedelta(days=45)
+    broken = []
+    for i in range(n):
+        c = admin.ok("POST", "/api/v1/customers", {"external_id": f"C-MANY-{i}", "name": f"Many {i} Ltd",
+                                                    "email": f"m{i}@many.example"}, status=201)["id"]
+        broken.append(make_contract(w, f"K-MANY-{i}", c, end, reseller_id=res_sw))
+    c = admin.ok("POST", "/api/v1/customers", {"external_id": "C-MANY-KEPT", "name": "Kept Ltd",
+                                                "email": "kept@many.example"}, status=201)["id"]
+    k_kept = make_contract(w, "K-MANY-KEPT", c, end)
+    set_clock(admin, t0 + datetime.timedelta(days=1))
+    opps = {o["contract_id"]: o for o in w.opportunities()}
+    for k in broken + [k_kept]:
+        admin.ok("POST", f"/api/v1/opportunities/{opps[k]['id']}/decision", {"publish": "vendor"}, status=200)
+    wait_outbox_drained(admin, smtp)
+    admin.ok("POST", "/api/v1/plugins/branding-broken/enablements", {"partner_id": res_sw, "config": {}}, status=201)
+
+    # the reminder day (40 failing reminders and one sent) and the next cadence point
+    r30 = end - datetime.timedelta(days=30)
+    set_clock(admin, r30 + datetime.timedelta(days=17))
+    wait_outbox_drained(admin, smtp)
+    o_kept = opps[k_kept]["id"]
+    refs = {m["ref"] for m in smtp.received()}
+    assert f"reminder:30:{o_kept}" in refs, sorted(refs)  # the same day's other reminder
+    assert f"reminder:14:{o_kept}" in refs, sorted(refs)  # and a later day's
+    gone = [opps[k]["id"] for k in broken]
+    assert not [r for r in refs if r.startswith("reminder:") and int(r.rsplit(":", 1)[1]) in gone], sorted(refs)
+    # every one of them recorded, as of its own day, with its reason
+    doc = admin.get("/api/v1/sweep/failures")
+    items = {f["key"]: f for f in doc["items"]}
+    for o in gone:
+        for days, day in ((30, r30), (14, end - datetime.timedelta(days=14))):
+            f = items.get(f"reminder:{days}:{o}")
+            assert f, (days, o, sorted(items))
+            assert f["day"] == day.isoformat() and "template email/reminder.txt" in f["error"], f
+    assert doc["count"] == len(items) == 2 * n, sorted(items)
+    assert d.get("/healthz").json()["sweep"] == {"failing_actions": 2 * n, "vendors": 1}
+    # the schedule preview leaves the 40 reminders of end - 7 out (each its own dry-run child) and shows the rest
+    pv = admin.get("/api/v1/schedule?days=10")["actions"]
+    keys = [a["key"] for a in pv]
+    assert f"reminder:7:{o_kept}" in keys, keys
+    assert not [k for k in keys if k.startswith("reminder:") and int(k.rsplit(":", 1)[1]) in gone], keys
+    assert len(keys) == len(set(keys)), keys
+    # the days were swept: the next day's sweep takes up from here (retries count up, nothing else fails)
+    set_clock(admin, r30 + datetime.timedelta(days=18))
+    again = admin.get("/api/v1/sweep/failures")["items"]
+    assert {f["key"] for f in again} == set(items), sorted(f["key"] for f in again)
+    assert all(f["attempts"] == items[f["key"]]["attempts"] + 1 for f in again), again
+    d.stop()

@@ -8,7 +8,8 @@
  * Covers: put/get/delete and RD_PUT_NEW; tenant-range scans; secondary
  * index maintenance and range scans; id sequences; map growth from 1 MiB
  * and the map_max cap (RD_EMAPFULL with nothing half-written); batch
- * writes on the append and the non-append path; aborted writes; reopening;
+ * writes on the append and the non-append path; aborted writes; nested
+ * (child) write transactions; reopening;
  * schema versions and migrations; refusing directories that are not a
  * store (missing, a file, foreign files, a garbage data.mdb, locked,
  * read-only and empty); rd_store_check finding index damage; backups.
@@ -1021,6 +1022,125 @@ static void test_write_error_aborts(void **state)
 	assert_clean(fx->s);
 }
 
+/* Nested write transactions: a child's writes (records, index entries,
+ * ids, settings) are the parent's once committed and gone once aborted, the
+ * parent going on; a grandchild likewise; the parent's abort takes a
+ * committed child's writes with it. */
+static int put_in(struct rd_txn *t, struct rd_table *tb, uint64_t id, const char *cat, uint64_t num)
+{
+	struct rd_rec_writer w = { 0 };
+	make_rec(&w, cat, num, 0);
+	int rc = rd_txn_put(t, tb, 1, id, w.buf, w.len, 0);
+	rd_rec_writer_free(&w);
+	return rc;
+}
+
+static uint64_t num_in(struct rd_txn *t, struct rd_table *tb, uint64_t id)
+{
+	const void *v;
+	size_t len;
+	struct rec r;
+	if (rd_txn_get(t, tb, 1, id, &v, &len) < 0)
+		return 0;
+	assert_rc(parse_rec(v, len, &r), 0);
+	return r.num;
+}
+
+static int children_write(struct rd_txn *t, void *arg)
+{
+	struct fixture *fx = arg;
+	struct rd_txn *c, *g;
+	uint64_t id;
+	const void *v;
+	size_t len;
+	assert_rc(put_in(t, fx->things, 1, "a", 1), 0);
+	/* committed: an update that moves an index entry, a new record, an id, a setting */
+	assert_rc(rd_txn_begin_child(t, &c), 0);
+	assert_int_equal(num_in(c, fx->things, 1), 1); /* the parent's writes are seen */
+	assert_rc(put_in(c, fx->things, 1, "z", 11), 0);
+	assert_rc(put_in(c, fx->things, 2, "b", 2), 0);
+	assert_rc(rd_txn_next_id(c, fx->plain, 1, &id), 0);
+	assert_int_equal(id, 1);
+	assert_rc(rd_txn_meta_put(c, "kept", "1", 1), 0);
+	/* a grandchild, aborted: the child goes on without its writes */
+	assert_rc(rd_txn_begin_child(c, &g), 0);
+	assert_rc(put_in(g, fx->things, 9, "g", 9), 0);
+	rd_txn_abort_child(g);
+	assert_int_equal(num_in(c, fx->things, 9), 0);
+	assert_rc(rd_txn_commit_child(c), 0);
+	assert_int_equal(num_in(t, fx->things, 1), 11);
+	assert_int_equal(num_in(t, fx->things, 2), 2);
+	assert_rc(rd_txn_meta_get(t, "kept", &v, &len), 0);
+	/* aborted: a new record, a delete, an update, an id, a setting */
+	assert_rc(rd_txn_begin_child(t, &c), 0);
+	assert_rc(put_in(c, fx->things, 3, "b", 3), 0);
+	assert_rc(rd_txn_del(c, fx->things, 1, 2), 0);
+	assert_rc(put_in(c, fx->things, 1, "y", 21), 0);
+	assert_rc(rd_txn_next_id(c, fx->plain, 1, &id), 0);
+	assert_int_equal(id, 2);
+	assert_rc(rd_txn_meta_put(c, "dropped", "1", 1), 0);
+	assert_int_equal(num_in(c, fx->things, 3), 3);
+	assert_int_equal(num_in(c, fx->things, 2), 0);
+	rd_txn_abort_child(c);
+	assert_int_equal(num_in(t, fx->things, 1), 11);
+	assert_int_equal(num_in(t, fx->things, 2), 2);
+	assert_int_equal(num_in(t, fx->things, 3), 0);
+	assert_rc(rd_txn_meta_get(t, "dropped", &v, &len), RD_ENOTFOUND);
+	/* the parent's index, in the parent: the committed child's entries only */
+	struct rd_iter it;
+	struct rd_item item;
+	uint64_t seen[8];
+	int n = 0, rc = rd_iter_index(&it, t, fx->things, "cat", 1, NULL, 0, NULL, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0 && n < 8)
+		seen[n++] = item.id;
+	rd_iter_close(&it);
+	assert_rc(rc, 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(seen[0], 2); /* "b" */
+	assert_int_equal(seen[1], 1); /* "z" */
+	/* the parent goes on writing after a child */
+	assert_rc(put_in(t, fx->things, 4, "c", 4), 0);
+	return 0;
+}
+
+static int child_then_fail(struct rd_txn *t, void *arg)
+{
+	struct fixture *fx = arg;
+	struct rd_txn *c;
+	assert_rc(rd_txn_begin_child(t, &c), 0);
+	assert_rc(put_in(c, fx->things, 5, "doomed", 5), 0);
+	assert_rc(rd_txn_commit_child(c), 0);
+	return RD_EINVAL;
+}
+
+static void test_child_transactions(void **state)
+{
+	struct fixture *fx = *state;
+	open_fx(fx, NULL);
+	assert_rc(rd_store_write(fx->s, children_write, fx), 0);
+	assert_rec(fx->s, fx->things, 1, 1, "z", 11);
+	assert_rec(fx->s, fx->things, 1, 2, "b", 2);
+	assert_rec(fx->s, fx->things, 1, 4, "c", 4);
+	assert_no_rec(fx->s, fx->things, 1, 3);
+	assert_no_rec(fx->s, fx->things, 1, 9);
+	ASSERT_IDS(scan_index(fx->s, fx->things, 1, NULL, NULL), 2, 4, 1);
+	ASSERT_NO_IDS(scan_index(fx->s, fx->things, 1, "y", "z"));
+	ASSERT_NO_IDS(scan_index(fx->s, fx->things, 1, "a", "b"));
+	assert_int_equal(next_id(fx->s, fx->plain, 1), 2); /* the aborted child's id is not spent */
+	struct rd_txn *t;
+	const void *v;
+	size_t len;
+	assert_rc(rd_store_read(fx->s, &t), 0);
+	assert_rc(rd_txn_meta_get(t, "kept", &v, &len), 0);
+	assert_rc(rd_txn_meta_get(t, "dropped", &v, &len), RD_ENOTFOUND);
+	rd_txn_end(t);
+	/* a committed child is still part of its parent: the parent's abort drops it */
+	assert_rc(rd_store_write(fx->s, child_then_fail, fx), RD_EINVAL);
+	assert_no_rec(fx->s, fx->things, 1, 5);
+	ASSERT_NO_IDS(scan_index(fx->s, fx->things, 1, "doomed", "e"));
+	assert_clean(fx->s);
+}
+
 /* The cached read transaction is reset and renewed; a second read while it
  * is busy gets a transaction of its own. */
 static void test_read_snapshot(void **state)
@@ -1409,6 +1529,7 @@ int main(void)
 		T(test_batch_non_append),
 		T(test_batch_duplicates),
 		T(test_write_error_aborts),
+		T(test_child_transactions),
 		T(test_read_snapshot),
 		T(test_reopen),
 		T(test_schema_versions),
