@@ -250,6 +250,27 @@ static void api_refunded(const struct rd_refund_answer *a, void *arg)
 	rd_hold_free(h);
 }
 
+/* The body of a refund or a cancel, {"reason"}: the reason in out (text:
+ * a string that fits; else the service names the field), or -1 when the
+ * body is refused (answered: not JSON, an unknown field). */
+static int reason_body(struct rd_req *req, char out[128], bool *text)
+{
+	json_t *body, *v;
+	if (rd_req_json(req, &body) < 0)
+		return -1;
+	const char *key, *bad = NULL;
+	json_object_foreach(body, key, v)
+		if (strcmp(key, "reason") && !bad)
+			bad = key;
+	json_t *r = json_object_get(body, "reason");
+	*text = json_is_string(r) && json_string_length(r) < 128;
+	snprintf(out, 128, "%s", *text ? json_string_value(r) : "");
+	if (bad)
+		rd_reply_error(req, 400, "invalid", bad, "unknown field (reason)");
+	json_decref(body);
+	return bad ? -1 : 0;
+}
+
 /* POST /api/v1/orders/{id}/refund {"reason"}: a paid order, in full. */
 int rd_api_order_refund(struct rd_req *req)
 {
@@ -261,21 +282,9 @@ int rd_api_order_refund(struct rd_req *req)
 		rd_reply_error(req, 403, "forbidden", NULL, "only the vendor's people refund orders");
 		return 0;
 	}
-	json_t *body, *v;
-	if (rd_req_json(req, &body) < 0)
-		return 0;
-	const char *key, *bad = NULL;
-	json_object_foreach(body, key, v)
-		if (strcmp(key, "reason") && !bad)
-			bad = key;
-	char reason[128] = "";
-	snprintf(reason, sizeof reason, "%s", json_string_value(json_object_get(body, "reason")) ?: "");
-	bool text = json_is_string(json_object_get(body, "reason")) &&
-		    json_string_length(json_object_get(body, "reason")) < sizeof reason;
-	if (bad)
-		rd_reply_error(req, 400, "invalid", bad, "unknown field (reason)");
-	json_decref(body);
-	if (bad)
+	char reason[128];
+	bool text;
+	if (reason_body(req, reason, &text) < 0)
 		return 0;
 	struct rd_actor who = { .vendor = c.who.vendor, .user = c.who.user };
 	struct rd_hold *h = rd_req_hold(req);
@@ -298,22 +307,9 @@ int rd_api_order_cancel(struct rd_req *req)
 		rd_reply_error(req, 403, "forbidden", NULL, "only the vendor's people cancel orders");
 		return 0;
 	}
-	json_t *body, *v;
-	if (rd_req_json(req, &body) < 0)
-		return 0;
-	const char *key, *bad = NULL;
-	json_object_foreach(body, key, v)
-		if (strcmp(key, "reason") && !bad)
-			bad = key;
-	json_t *r = json_object_get(body, "reason");
-	char reason[128] = "";
-	bool text = json_is_string(r) && json_string_length(r) < sizeof reason;
-	if (text)
-		snprintf(reason, sizeof reason, "%s", json_string_value(r));
-	if (bad)
-		rd_reply_error(req, 400, "invalid", bad, "unknown field (reason)");
-	json_decref(body);
-	if (bad)
+	char reason[128];
+	bool text;
+	if (reason_body(req, reason, &text) < 0)
 		return 0;
 	struct rd_actor who = { .vendor = c.who.vendor, .user = c.who.user };
 	struct rd_cancel_answer *a = rd_malloc(sizeof *a);
