@@ -2,6 +2,7 @@
  * come before {parameter} paths that would also match them.  docs/openapi.yaml
  * describes each row; a test keeps the two in step. */
 #include "api/api.h"
+#include "api/deals.h"
 #include "api/documents.h"
 #include "api/orders.h"
 #include "daemon/routes.h"
@@ -115,6 +116,15 @@ const struct rd_route rd_routes[] = {
 	{ RD_GET, "/api/v1/statements/{id}", rd_api_statement_get },
 	{ RD_GET, "/api/v1/statements/{id}/csv", rd_api_statement_csv },
 	{ RD_GET, "/api/v1/statements/{id}/pdf", rd_api_statement_pdf },
+	{ RD_GET, "/api/v1/deals", rd_api_deals_list },
+	{ RD_POST, "/api/v1/deals", rd_api_deals_create },
+	{ RD_GET, "/api/v1/deals/{id}", rd_api_deal_get },
+	{ RD_POST, "/api/v1/deals/{id}/approve", rd_api_deal_approve },
+	{ RD_POST, "/api/v1/deals/{id}/reject", rd_api_deal_reject },
+	{ RD_POST, "/api/v1/deals/{id}/extend", rd_api_deal_extend },
+	{ RD_POST, "/api/v1/deals/{id}/lose", rd_api_deal_lose },
+	{ RD_POST, "/api/v1/deals/{id}/win", rd_api_deal_win, .bulk = true },
+	{ RD_GET, "/api/v1/deals/{id}/proof", rd_api_deal_proof },
 	{ RD_POST, "/webhooks/payments/{plugin}", rd_api_payment_webhook },
 
 #define CRUD(name)                                              \

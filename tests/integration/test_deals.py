@@ -1,0 +1,312 @@
+"""Deal registration (core/services/deals.c, core/api/deals.c;
+docs/programmes.md "Deal registration").
+
+renewd runs on the demo store with the test clock (test_quote_pdf's start()):
+RES-PLAT (partner 2, platinum) and RES-GOLD (partner 3, gold) register deals,
+a channel manager reviews them.  The demo's K-20003 is RES-GOLD's live
+contract of Brightwater Logistics (CUST-1002, it@brightwater.example,
+LS1 4AP): the installed base a registration of RES-PLAT conflicts with.
+
+* test_lifecycle: every branch -- register (acknowledged by e-mail with the
+  vendor's promised response time, the channel managers told), approve
+  (default and chosen expiry), reject (a reason required), resubmit as a
+  new linked registration (once, and only a rejected or expired one), expire
+  on the sweep (idempotent), extend up to the vendor's limit, win with proof
+  of performance (a document), lose with a reason; partners see their own
+  registrations only and never decide; every step audited and e-mailed.
+* test_conflict_report: the report found against another partner's open
+  registration and against another partner's live contract of that customer,
+  each with how it matched: name, domain, postcode, external id.
+* test_won_deal_margin: a won registration's customer and product line
+  carry deal = "won" into the margin policy: the deal bonus is on the
+  quote's shares and in the commission of the resulting order, and not on
+  another customer's quote.
+"""
+import datetime
+import re
+
+from conftest import assert_json_error
+from test_commissions import order_and_pay
+from test_quote_pdf import start, wait_mail
+
+USERS = [("plat@x.example", "partner-admin", "2"), ("gold@x.example", "partner-admin", "3"),
+         ("cm@x.example", "channel-manager", None)]
+
+
+def begin(daemon, tmp_path):
+    d, data, admin, u, other = start(daemon, tmp_path, users=USERS)
+    plat, gold, cm = u["plat@x.example"], u["gold@x.example"], u["cm@x.example"]
+    today = datetime.date.fromisoformat(admin.get("/api/v1/clock")["today"])
+    products = {p["sku"]: p for p in admin.items("/api/v1/products")}
+    contracts = {k["external_id"]: k for k in admin.items("/api/v1/contracts")}
+    return d, data, admin, plat, gold, cm, other, today, products, contracts
+
+
+def register(client, body, status=201):
+    r = client.call("POST", "/api/v1/deals", body)
+    assert r.status == status, r
+    return r.json()
+
+
+def mail_text(msg):
+    return msg.get_body(preferencelist=("plain",)).get_content()
+
+
+def outbox_refs(admin):
+    return [m["ref"] for m in admin.items("/api/v1/outbox")]
+
+
+def set_clock(admin, day):
+    admin.ok("POST", "/api/v1/clock", {"date": day.isoformat()})
+
+
+def test_lifecycle(daemon, tmp_path):
+    d, data, admin, plat, gold, cm, other, today, products, contracts = begin(daemon, tmp_path)
+    admin.ok("PATCH", "/api/v1/vendor", {"deal_response_hours": 24, "deal_expiry_days": 60,
+                                         "deal_extension_limit": 2, "deal_extension_days": 30})
+    assert_json_error(admin.call("PATCH", "/api/v1/vendor", {"deal_extension_limit": 101}), 400,
+                      "invalid")["field"] == "deal_extension_limit"
+    wsg = products["WSG-STD"]["id"]
+    close = (today + datetime.timedelta(days=45)).isoformat()
+    body = {"customer": {"name": "Quayside Opticians", "email": "it@quayside.example", "postcode": "NE1 3AF",
+                         "country": "GB"},
+            "products": [wsg], "seats": 40, "expected_value": 144000, "close_date": close,
+            "situation": "evaluating two vendors", "notes": "met the CIO"}
+
+    # ---- bad input: each refusal names its field
+    for bad, field in (({**body, "products": []}, "products"), ({**body, "products": [999999]}, "products"),
+                       ({**body, "products": [wsg, products["DLP-EP"]["id"]]}, "products"),
+                       ({**body, "close_date": "2001-01-01"}, "close_date"),
+                       ({**body, "close_date": "tomorrow"}, "close_date"),
+                       ({**body, "customer": {"email": "x@y.example"}}, "customer.name"),
+                       ({k: v for k, v in body.items() if k != "customer"}, "customer"),
+                       ({**body, "customer_id": 1}, "customer"),
+                       ({**body, "colour": "red"}, "colour")):
+        e = assert_json_error(plat.call("POST", "/api/v1/deals", bad), 400, "invalid")
+        assert e["field"] == field, (bad, e)
+    # a customer the partner does not sell to cannot be named by id
+    demo_customers = {c["external_id"]: c for c in admin.items("/api/v1/customers")}
+    e = assert_json_error(plat.call("POST", "/api/v1/deals", {**{k: v for k, v in body.items() if k != "customer"},
+                                                              "customer_id": demo_customers["CUST-1002"]["id"]}), 400)
+    assert e["field"] == "customer_id", e
+
+    # ---- register: submitted, acknowledged with the promise, the channel manager told
+    a = register(plat, body)
+    assert a["state"] == "submitted" and a["partner_id"] == 2 and a["product_line"] == "Web Security", a
+    assert a["customer_name"] == "Quayside Opticians" and a["seats"] == 40 and a["close_date"] == close, a
+    ack = wait_mail(data, f"deal:{a['id']}:submitted")
+    assert str(ack["To"]) == "plat@x.example", ack["To"]
+    assert "within 24 hours" in mail_text(ack), mail_text(ack)
+    review = wait_mail(data, f"deal:{a['id']}:review:{cm.user_id}")
+    assert str(review["To"]) == "cm@x.example" and "Bluefin IT Solutions" in str(review["Subject"]), review["Subject"]
+    # the vendor registers for a partner: partner_id required
+    e = assert_json_error(cm.call("POST", "/api/v1/deals", body), 400)
+    assert e["field"] == "partner_id", e
+
+    # ---- partners: their own only; never decide
+    assert [x["id"] for x in gold.items("/api/v1/deals")] == []
+    assert_json_error(gold.call("GET", f"/api/v1/deals/{a['id']}"), 404)
+    mine = plat.get(f"/api/v1/deals/{a['id']}")
+    assert "conflicts" not in mine, mine
+    for step, b in (("approve", {}), ("reject", {"reason": "no"}), ("extend", {})):
+        assert_json_error(plat.call("POST", f"/api/v1/deals/{a['id']}/{step}", b), 403)
+    assert_json_error(gold.call("POST", f"/api/v1/deals/{a['id']}/approve", {}), 404)  # not its own: not there
+    assert "conflicts" in cm.get(f"/api/v1/deals/{a['id']}")
+    # win or lose before approval: refused
+    assert_json_error(plat.call("POST", f"/api/v1/deals/{a['id']}/lose", {"reason": "x"}), 409)
+
+    # ---- approve with the vendor's default expiry (60 days); audited and e-mailed
+    a = cm.ok("POST", f"/api/v1/deals/{a['id']}/approve", {})
+    assert a["state"] == "approved" and a["expires_on"] == (today + datetime.timedelta(days=60)).isoformat(), a
+    assert a["decided_by"] == cm.user_id, a
+    msg = wait_mail(data, f"deal:{a['id']}:approved")
+    assert a["expires_on"] in mail_text(msg)
+    assert_json_error(cm.call("POST", f"/api/v1/deals/{a['id']}/approve", {}), 409)
+    assert_json_error(cm.call("POST", f"/api/v1/deals/{a['id']}/reject", {"reason": "late"}), 409)
+
+    # ---- reject: the reason is required, and sent
+    b = register(plat, {**body, "customer": {"name": "Riverside Vets"}})
+    e = assert_json_error(cm.call("POST", f"/api/v1/deals/{b['id']}/reject", {}), 400)
+    assert e["field"] == "reason", e
+    assert_json_error(cm.call("POST", f"/api/v1/deals/{b['id']}/reject", {"reason": "   "}), 400)
+    b = cm.ok("POST", f"/api/v1/deals/{b['id']}/reject", {"reason": "the vendor's own team works this account"})
+    assert b["state"] == "rejected" and b["reason"] == "the vendor's own team works this account", b
+    assert "the vendor's own team works this account" in mail_text(wait_mail(data, f"deal:{b['id']}:rejected"))
+    assert_json_error(cm.call("POST", f"/api/v1/deals/{b['id']}/extend", {}), 409)
+
+    # ---- resubmit as a new linked registration, once; not an open one, not another partner's
+    e = assert_json_error(plat.call("POST", "/api/v1/deals", {**body, "previous_id": a["id"]}), 409)
+    assert e["field"] == "previous_id", e
+    assert_json_error(gold.call("POST", "/api/v1/deals", {**body, "previous_id": b["id"]}), 404)
+    b2 = register(plat, {k: v for k, v in body.items() if k != "customer"} |
+                  {"previous_id": b["id"], "notes": "the customer asked for us by name"})
+    assert b2["previous_id"] == b["id"] and b2["customer_id"] == b["customer_id"] and b2["state"] == "submitted", b2
+    assert plat.get(f"/api/v1/deals/{b['id']}")["next_id"] == b2["id"]
+    assert_json_error(plat.call("POST", "/api/v1/deals", {**body, "previous_id": b["id"]}), 409)
+
+    # ---- expire on the sweep, once
+    c = register(plat, {**body, "customer": {"name": "Tidewater Schools"}})
+    until = today + datetime.timedelta(days=3)
+    assert_json_error(cm.call("POST", f"/api/v1/deals/{c['id']}/approve", {"expires_on": "2001-01-01"}), 400)
+    c = cm.ok("POST", f"/api/v1/deals/{c['id']}/approve", {"expires_on": until.isoformat()})
+    assert c["expires_on"] == until.isoformat(), c
+    set_clock(admin, until)
+    assert cm.get(f"/api/v1/deals/{c['id']}")["state"] == "approved"  # its last day: still holds
+    day2 = until + datetime.timedelta(days=1)
+    set_clock(admin, day2)
+    c = cm.get(f"/api/v1/deals/{c['id']}")
+    assert c["state"] == "expired", c
+    wait_mail(data, f"deal:{c['id']}:expired")
+    set_clock(admin, day2 + datetime.timedelta(days=1))
+    assert outbox_refs(admin).count(f"deal:{c['id']}:expired") == 1
+    audit = admin.get(f"/api/v1/audit?object=deals&object_id={c['id']}")["items"]
+    assert [x["note"] for x in audit].count("deal expired") == 1, audit
+    assert any(x["note"] == "deal approved" for x in audit), audit
+    # an expired one cannot be closed
+    assert_json_error(plat.call("POST", f"/api/v1/deals/{c['id']}/lose", {"reason": "x"}), 409)
+
+    # ---- extend: the expired one comes back, up to the vendor's limit (2)
+    now = day2 + datetime.timedelta(days=1)
+    c = cm.ok("POST", f"/api/v1/deals/{c['id']}/extend", {})
+    assert c["state"] == "approved" and c["extensions"] == 1, c
+    assert c["expires_on"] == (now + datetime.timedelta(days=30)).isoformat(), c
+    wait_mail(data, f"deal:{c['id']}:extended:1")
+    assert_json_error(cm.call("POST", f"/api/v1/deals/{c['id']}/extend", {"days": 0}), 400)
+    c = cm.ok("POST", f"/api/v1/deals/{c['id']}/extend", {"days": 10})
+    assert c["extensions"] == 2 and c["expires_on"] == (now + datetime.timedelta(days=40)).isoformat(), c
+    e = assert_json_error(cm.call("POST", f"/api/v1/deals/{c['id']}/extend", {"days": 10}), 422)
+    assert e["field"] == "extensions", e
+    assert cm.get(f"/api/v1/deals/{c['id']}")["extensions"] == 2
+
+    # ---- win with proof of performance: the document is required, then kept
+    r = plat.call("POST", f"/api/v1/deals/{a['id']}/win?name=po.pdf", b"", headers={"Content-Type": "application/pdf"})
+    assert_json_error(r, 400)
+    r = plat.call("POST", f"/api/v1/deals/{a['id']}/win?name=../po.pdf", b"%PDF-1.4 x",
+                  headers={"Content-Type": "application/pdf"})
+    assert assert_json_error(r, 400)["field"] == "name"
+    proof = b"%PDF-1.4 the customer's purchase order 4471"
+    r = plat.call("POST", f"/api/v1/deals/{a['id']}/win?name=po-4471.pdf", proof,
+                  headers={"Content-Type": "application/pdf"})
+    assert r.status == 200, r
+    won = r.json()
+    assert won["state"] == "won" and won["proof_document_id"] and won["closed_at"], won
+    got = plat.call("GET", f"/api/v1/deals/{a['id']}/proof")
+    assert got.status == 200 and got.body == proof and got.headers["content-type"].startswith("application/pdf"), got
+    assert cm.call("GET", f"/api/v1/deals/{a['id']}/proof").body == proof
+    assert_json_error(gold.call("GET", f"/api/v1/deals/{a['id']}/proof"), 404)
+    assert_json_error(plat.call("GET", f"/api/v1/deals/{c['id']}/proof"), 404)
+    assert_json_error(plat.call("POST", f"/api/v1/deals/{a['id']}/lose", {"reason": "x"}), 409)
+
+    # ---- lose with a reason
+    assert assert_json_error(plat.call("POST", f"/api/v1/deals/{c['id']}/lose", {}), 400)["field"] == "reason"
+    c = plat.ok("POST", f"/api/v1/deals/{c['id']}/lose", {"reason": "the customer chose a competitor"})
+    assert c["state"] == "lost" and c["reason"] == "the customer chose a competitor", c
+
+    # ---- lists: states as the design names them; filter by state
+    states = {x["id"]: x["state"] for x in cm.items("/api/v1/deals")}
+    assert states == {a["id"]: "won", b["id"]: "rejected", b2["id"]: "submitted", c["id"]: "lost"}, states
+    assert [x["id"] for x in cm.items("/api/v1/deals?state=won")] == [a["id"]]
+    assert_json_error(cm.call("GET", "/api/v1/deals?state=open"), 400)
+    assert {x["id"] for x in plat.items("/api/v1/deals")} == set(states)
+    # another vendor sees none of it
+    assert other.items("/api/v1/deals") == []
+    assert_json_error(other.call("GET", f"/api/v1/deals/{a['id']}"), 404)
+    notes = {x["note"] for x in admin.items("/api/v1/audit?object=deals")}
+    assert {"deal registered", "deal resubmitted", "deal approved", "deal rejected", "deal expired", "deal extended",
+            "deal won", "deal lost"} <= notes, notes
+
+
+def test_conflict_report(daemon, tmp_path):
+    d, data, admin, plat, gold, cm, other, today, products, contracts = begin(daemon, tmp_path)
+    k = contracts["K-20003"]  # RES-GOLD's live contract of Brightwater Logistics
+    assert k["reseller_id"] == 3 and k["status"] == "live", k
+    close = (today + datetime.timedelta(days=30)).isoformat()
+    wsg = products["WSG-STD"]["id"]
+    # RES-GOLD's own open registration for its customer, same product line
+    g = register(gold, {"customer_id": k["customer_id"], "products": [products["WSG-PLUS"]["id"]],
+                        "close_date": close})
+    assert g["customer_id"] == k["customer_id"], g
+    # RES-PLAT registers the same customer four ways: each matches on one key only
+    cases = {
+        "name": {"name": "BRIGHTWATER LOGISTICS Inc."},
+        "domain": {"name": "BW Freight", "email": "buyer@Brightwater.example"},
+        "postcode": {"name": "Brightwater Haulage", "postcode": "ls14ap"},
+        "external_id": {"name": "Zeta Holdings", "external_id": "CUST-1002"},
+    }
+    for reason, cust in cases.items():
+        x = register(plat, {"customer": cust, "products": [wsg], "close_date": close})
+        report = cm.get(f"/api/v1/deals/{x['id']}")["conflicts"]
+        base = [e for e in report["installed_base"] if e["contract_id"] == k["id"]]
+        assert len(base) == 1, report
+        assert base[0]["partner_id"] == 3 and base[0]["reasons"] == [reason], (reason, base)
+        assert base[0]["customer_id"] == k["customer_id"] and base[0]["same_line"] is True, base
+        regs = [e for e in report["registrations"] if e["deal_id"] == g["id"]]
+        assert len(regs) == 1 and regs[0]["partner_id"] == 3 and regs[0]["reasons"] == [reason], (reason, report)
+        assert regs[0]["state"] == "submitted", regs
+    # and RES-GOLD's registration conflicts with RES-PLAT's (open, same line) -- but not its own contract
+    report = cm.get(f"/api/v1/deals/{g['id']}")["conflicts"]
+    assert all(e["partner_id"] != 3 for e in report["installed_base"]), report
+    assert {e["partner_id"] for e in report["registrations"]} == {2}, report
+    # a customer that matches nothing: an empty report
+    x = register(plat, {"customer": {"name": "Unrelated Widgets"}, "products": [wsg], "close_date": close})
+    report = cm.get(f"/api/v1/deals/{x['id']}")["conflicts"]
+    assert report == {"registrations": [], "installed_base": [], "opportunities": []}, report
+    # a closed registration is no conflict
+    cm.ok("POST", f"/api/v1/deals/{g['id']}/reject", {"reason": "duplicate"})
+    x = register(plat, {"customer": cases["name"], "products": [wsg], "close_date": close})
+    assert cm.get(f"/api/v1/deals/{x['id']}")["conflicts"]["registrations"] == []
+
+
+def test_won_deal_margin(daemon, tmp_path):
+    d, data, admin, plat, gold, cm, other, today, products, contracts = begin(daemon, tmp_path)
+    admin.ok("POST", "/api/v1/plugins/payment-po/enablements", {"config": {}}, status=201)
+    vendor = admin.get("/api/v1/vendor")
+    bonus = vendor["deal_bonus_bp"]
+    assert bonus > 0, vendor
+    wsg = products["WSG-STD"]
+    end = today + datetime.timedelta(days=200)  # beyond the renewal window (90 days)
+    cust = {}
+    for name, slug in (("Won Deal Ltd", "won"), ("No Deal Ltd", "nodeal")):
+        cid = admin.ok("POST", "/api/v1/customers", {"name": name, "external_id": f"C-{slug}",
+                                                     "email": f"it@{slug}.example", "country": "GB"},
+                       status=201)["id"]
+        kid = admin.ok("POST", "/api/v1/contracts", {"external_id": f"K-{slug}", "customer_id": cid,
+                                                     "product_id": wsg["id"], "reseller_id": 2, "quantity": 10,
+                                                     "start": (end - datetime.timedelta(days=364)).isoformat(),
+                                                     "end": end.isoformat()}, status=201)["id"]
+        cust[name] = (cid, kid)
+    # RES-PLAT registers the deal for its customer; approved, then won with proof
+    x = register(plat, {"customer_id": cust["Won Deal Ltd"][0], "products": [wsg["id"]], "seats": 10,
+                        "close_date": (today + datetime.timedelta(days=20)).isoformat()})
+    cm.ok("POST", f"/api/v1/deals/{x['id']}/approve", {})
+    r = plat.call("POST", f"/api/v1/deals/{x['id']}/win?name=proof.pdf", b"%PDF-1.4 signed order",
+                  headers={"Content-Type": "application/pdf"})
+    assert r.status == 200 and r.json()["state"] == "won", r
+    # the contracts enter the renewal window: quoted by the sweep
+    set_clock(admin, end - datetime.timedelta(days=80))
+    opps = {o["contract_id"]: o for o in admin.items("/api/v1/opportunities")}
+    won, plain = opps[cust["Won Deal Ltd"][1]], opps[cust["No Deal Ltd"][1]]
+    line, line0 = won["lines"][0], plain["lines"][0]
+    assert line["list"] == line0["list"] == 10 * wsg["prices"][0]["amount"], (line, line0)
+    for mode, base in (("partner", 3300), ("vendor", 2000)):
+        sh = line["margins"][mode]["shares"][0]
+        assert sh["party"] == "reseller" and sh["bp"] == base + bonus, (mode, sh)
+        assert sh["amount"] == line["list"] * (base + bonus) // 10000, sh
+        assert "won deal registration" in sh["reason"], sh
+        sh0 = line0["margins"][mode]["shares"][0]
+        assert sh0["bp"] == base and "deal" not in sh0["reason"], sh0
+    # the order of the won deal's quote: the bonus in the commission
+    commissions = {}
+    for name, o in (("won", won), ("plain", plain)):
+        admin.ok("POST", f"/api/v1/opportunities/{o['id']}/decision", {"publish": "vendor"})
+        o = admin.get(f"/api/v1/opportunities/{o['id']}")
+        order = order_and_pay(admin, o, f"deal-{name}", f"BACS-{name}")
+        entries = {e["party"]: e for e in admin.items("/api/v1/commissions") if e["order_id"] == order["id"]}
+        assert entries["reseller"]["partner_id"] == 2, entries
+        # the distributor of record (RES-PLAT's parent) keeps its own share: the bonus is the reseller's
+        assert entries.get("distributor", {"bp": vendor["distributor_bp"]})["bp"] == vendor["distributor_bp"], entries
+        commissions[name] = (entries["reseller"], o["lines"][0]["list"])
+    e, lst = commissions["won"]
+    assert e["bp"] == 2000 + bonus and e["amount"] == lst * (2000 + bonus) // 10000 and e["kind"] == "earned", e
+    e, lst = commissions["plain"]
+    assert e["bp"] == 2000 and e["amount"] == lst * 2000 // 10000, e
