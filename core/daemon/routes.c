@@ -6,6 +6,7 @@
 #include "api/documents.h"
 #include "api/orders.h"
 #include "daemon/routes.h"
+#include "web/deals.h"
 #include "web/web.h"
 
 const struct rd_route rd_routes[] = {
@@ -52,6 +53,12 @@ const struct rd_route rd_routes[] = {
 	{ RD_GET, "/vendor/outbox", rd_page_vendor_outbox },
 	{ RD_GET, "/vendor/tasks", rd_page_vendor_tasks },
 	{ RD_POST, "/vendor/tasks/{id}", rd_page_vendor_task_post },
+	{ RD_GET, "/partner/deals", rd_page_partner_deals },
+	{ RD_POST, "/partner/deals", rd_page_partner_deals_post },
+	{ RD_POST, "/partner/deals/{id}", rd_page_partner_deal_post },
+	{ RD_POST, "/partner/deals/{id}/win", rd_page_partner_deal_win, .bulk = true },
+	{ RD_GET, "/vendor/deals", rd_page_vendor_deals },
+	{ RD_POST, "/vendor/deals/{id}", rd_page_vendor_deal_post },
 	{ RD_GET, "/sales/opportunities/{id}", rd_page_sales },
 	{ RD_POST, "/sales/opportunities/{id}", rd_page_sales_amend },
 	{ RD_POST, "/sales/opportunities/{id}/tasks", rd_page_sales_task },

@@ -310,3 +310,80 @@ def test_won_deal_margin(daemon, tmp_path):
     assert e["bp"] == 2000 + bonus and e["amount"] == lst * (2000 + bonus) // 10000 and e["kind"] == "earned", e
     e, lst = commissions["plain"]
     assert e["bp"] == 2000 and e["amount"] == lst * 2000 // 10000, e
+
+
+def test_pages(daemon, tmp_path):
+    """The partner portal registers a deal, lists it with its state and
+    expiry and closes it won with the proof uploaded; the console shows the
+    conflict report with the match reasons and approves; forms without the
+    session's CSRF token are refused."""
+    from conftest import api_user, demo_load, http_request
+    from test_pages_console import Browser, make_user, text
+
+    data = tmp_path / "store"
+    data.mkdir()
+    demo_load(data)
+    make_user(data, "plat@x.example", "partner-admin", 2)
+    make_user(data, "cm@x.example", "channel-manager", None)
+    token, uid = api_user(data, email="admin@x.example")
+    d = daemon(data=data, args=["--test-clock", "1", "--sched-interval-ms", "100000"])
+    from conftest import ApiClient
+    admin = ApiClient(d, token, uid)
+    today = datetime.date.fromisoformat(admin.get("/api/v1/clock")["today"])
+    products = {p["sku"]: p for p in admin.items("/api/v1/products")}
+
+    partner = Browser(d)
+    assert partner.login("plat@x.example")
+    page = text(partner.get("/partner/deals").text)
+    assert "Register a deal" in page and "No registrations yet" in page, page
+    assert "within 48 hours" in page, page
+    form = {"customer_id": "new", "customer_name": "Brightwater Logistics plc", "customer_email": "",
+            "customer_postcode": "", "customer_external_id": "", "product": str(products["WSG-STD"]["id"]),
+            "seats": "30", "value": "12000.50", "close_date": (today + datetime.timedelta(days=40)).isoformat(),
+            "situation": "renewing with a competitor", "notes": ""}
+    partner.post("/partner/deals", form, status=403, csrf=False)
+    r = partner.post("/partner/deals", {**form, "close_date": ""}, status=400)
+    assert "close date" in text(r.text), text(r.text)
+    r = partner.post("/partner/deals", {**form, "customer_name": ""}, status=400)
+    assert "customer.name" in text(r.text), text(r.text)
+    partner.post("/partner/deals", form)
+    (deal,) = admin.items("/api/v1/deals")
+    assert deal["expected_value"] == 1200050 and deal["seats"] == 30 and deal["state"] == "submitted", deal
+    page = text(partner.get("/partner/deals").text)
+    assert "Brightwater Logistics plc: registration" in page and "submitted" in page, page
+
+    cm = Browser(d)
+    assert cm.login("cm@x.example")
+    page = text(cm.get("/vendor/deals").text)
+    assert "Conflicts found" in page and "Harbour Networks: live contract K-20003" in page, page
+    assert "matched by name" in page, page
+    cm.post(f"/vendor/deals/{deal['id']}", {"action": "approve", "expires_on": ""}, status=403, csrf=False)
+    r = cm.post(f"/vendor/deals/{deal['id']}", {"action": "reject", "reason": ""}, status=400)
+    assert "reason" in text(r.text), text(r.text)
+    cm.post(f"/vendor/deals/{deal['id']}", {"action": "approve", "expires_on": ""})
+    until = (today + datetime.timedelta(days=90)).isoformat()
+    assert admin.get(f"/api/v1/deals/{deal['id']}")["expires_on"] == until
+    page = text(partner.get("/partner/deals").text)
+    assert "approved" in page and f"until {until}" in page, page
+    # the partner cannot use the console's decision form
+    partner.post(f"/vendor/deals/{deal['id']}", {"action": "extend", "days": "5"}, status=303)
+    assert admin.get(f"/api/v1/deals/{deal['id']}")["extensions"] == 0
+
+    # close won: the proof uploaded as multipart/form-data
+    def upload(csrf):
+        boundary = "----renewdtest42"
+        parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n{csrf}\r\n'.encode(),
+                 f'--{boundary}\r\nContent-Disposition: form-data; name="proof"; filename="signed-po.pdf"\r\n'
+                 f'Content-Type: application/pdf\r\n\r\n'.encode() + b"%PDF-1.4 signed\r\n",
+                 f"--{boundary}--\r\n".encode()]
+        h = {"Cookie": "; ".join(f"{k}={v}" for k, v in partner.cookies.items()),
+             "Content-Type": f"multipart/form-data; boundary={boundary}"}
+        return http_request(d.port, "POST", f"/partner/deals/{deal['id']}/win", body=b"".join(parts), headers=h)
+    assert upload("0" * 64).status == 403
+    assert admin.get(f"/api/v1/deals/{deal['id']}")["state"] == "approved"
+    r = upload(partner.csrf)
+    assert r.status == 303, r
+    won = admin.get(f"/api/v1/deals/{deal['id']}")
+    assert won["state"] == "won", won
+    proof = admin.call("GET", f"/api/v1/deals/{deal['id']}/proof")
+    assert proof.body == b"%PDF-1.4 signed" and "signed-po.pdf" in proof.headers["content-disposition"], proof
