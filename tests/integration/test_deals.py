@@ -243,6 +243,13 @@ def test_conflict_report(daemon, tmp_path):
         regs = [e for e in report["registrations"] if e["deal_id"] == g["id"]]
         assert len(regs) == 1 and regs[0]["partner_id"] == 3 and regs[0]["reasons"] == [reason], (reason, report)
         assert regs[0]["state"] == "submitted", regs
+    # the vendor's own open quote of that customer: once published to the vendor's sales, it is reported too
+    opp = next(o for o in admin.items("/api/v1/opportunities") if o["contract_id"] == k["id"])
+    x = register(plat, {"customer": cases["postcode"], "products": [wsg], "close_date": close})
+    assert cm.get(f"/api/v1/deals/{x['id']}")["conflicts"]["opportunities"] == []  # still the partner's decision
+    admin.ok("POST", f"/api/v1/opportunities/{opp['id']}/decision", {"publish": "vendor"})
+    (o,) = cm.get(f"/api/v1/deals/{x['id']}")["conflicts"]["opportunities"]
+    assert o["opportunity_id"] == opp["id"] and o["number"] == opp["number"] and o["reasons"] == ["postcode"], o
     # and RES-GOLD's registration conflicts with RES-PLAT's (open, same line) -- but not its own contract
     report = cm.get(f"/api/v1/deals/{g['id']}")["conflicts"]
     assert all(e["partner_id"] != 3 for e in report["installed_base"]), report
@@ -387,3 +394,56 @@ def test_pages(daemon, tmp_path):
     assert won["state"] == "won", won
     proof = admin.call("GET", f"/api/v1/deals/{deal['id']}/proof")
     assert proof.body == b"%PDF-1.4 signed" and "signed-po.pdf" in proof.headers["content-disposition"], proof
+
+
+def test_approved_deal_reaches_the_policy(daemon, tmp_path):
+    """An approved registration, not past its expiry on the day the quote
+    is priced, carries deal = "approved" into the margin policy (a policy
+    that pays 100 bp for it shows it); one that expired first carries "none";
+    another partner's quote of the same customer carries "none"."""
+    import json as _json
+    from pathlib import Path
+    d, data, admin, plat, gold, cm, other, today, products, contracts = begin(daemon, tmp_path)
+    scripts = Path(__file__).resolve().parents[2] / "scripts" / "policies"
+    src = (scripts / "margin.lua").read_text().replace(
+        '  if line.deal == "won" then',
+        '  if line.deal == "approved" then\n    bp = bp + 100\n    reason = reason .. ", plus 1 % for an approved deal registration"\n  end\n'
+        '  if line.deal == "won" then')
+    assert src.count('"approved"') == 1
+    # the shipped vectors, less the one that says an approved registration earns nothing
+    vectors = [v for v in _json.loads((scripts / "margin.vectors.json").read_text())
+               if v["line"]["deal"] != "approved"]
+    r = admin.call("POST", "/api/v1/policies/margin", {"source": src, "vectors": vectors, "note": "approved deals"})
+    assert r.status == 201, r
+    admin.ok("POST", f"/api/v1/policies/margin/{r.json()['version']}/activate")
+    wsg = products["WSG-STD"]
+    end = today + datetime.timedelta(days=200)
+    made = {}
+    for slug, reseller in (("approved", 2), ("lapsed", 2), ("other", 3)):
+        cid = admin.ok("POST", "/api/v1/customers", {"name": f"{slug.title()} Deal Ltd", "external_id": f"C-{slug}",
+                                                     "country": "GB"}, status=201)["id"]
+        kid = admin.ok("POST", "/api/v1/contracts", {"external_id": f"K-{slug}", "customer_id": cid,
+                                                     "product_id": wsg["id"], "reseller_id": reseller, "quantity": 10,
+                                                     "start": (end - datetime.timedelta(days=364)).isoformat(),
+                                                     "end": end.isoformat()}, status=201)["id"]
+        made[slug] = (cid, kid)
+    quote_day = end - datetime.timedelta(days=80)
+    close = (today + datetime.timedelta(days=20)).isoformat()
+    for slug, until in (("approved", quote_day + datetime.timedelta(days=10)),
+                        ("lapsed", quote_day - datetime.timedelta(days=100))):
+        x = register(plat, {"customer_id": made[slug][0], "products": [wsg["id"]], "close_date": close})
+        cm.ok("POST", f"/api/v1/deals/{x['id']}/approve", {"expires_on": until.isoformat()})
+    # an approved registration of RES-PLAT (made by the channel manager) for RES-GOLD's customer: not RES-GOLD's deal
+    x = register(cm, {"partner_id": 2, "customer_id": made["other"][0], "products": [wsg["id"]], "close_date": close})
+    cm.ok("POST", f"/api/v1/deals/{x['id']}/approve", {})
+    set_clock(admin, quote_day)
+    opps = {o["contract_id"]: o for o in admin.items("/api/v1/opportunities")}
+    for slug, extra in (("approved", 100), ("lapsed", 0), ("other", 0)):
+        o = opps[made[slug][1]]
+        base = {"approved": (3300, 2000), "lapsed": (3300, 2000), "other": (2500, 2000)}[slug]
+        for mode, b in zip(("partner", "vendor"), base):
+            sh = o["lines"][0]["margins"][mode]["shares"][0]
+            assert sh["bp"] == b + extra, (slug, mode, sh)
+            assert ("approved deal registration" in sh["reason"]) == bool(extra), (slug, sh)
+    lapsed = [x for x in cm.items("/api/v1/deals") if x["customer_id"] == made["lapsed"][0]]
+    assert [x["state"] for x in lapsed] == ["expired"], lapsed
