@@ -194,6 +194,9 @@ def test_lifecycle(daemon, tmp_path):
     assert got.status == 200 and got.body == proof and got.headers["content-type"].startswith("application/pdf"), got
     assert cm.call("GET", f"/api/v1/deals/{a['id']}/proof").body == proof
     assert_json_error(gold.call("GET", f"/api/v1/deals/{a['id']}/proof"), 404)
+    # not through the contract documents' routes either (it belongs to no contract)
+    for who in (plat, gold):
+        assert_json_error(who.call("GET", f"/api/v1/documents/{won['proof_document_id']}/content"), 404)
     assert_json_error(plat.call("GET", f"/api/v1/deals/{c['id']}/proof"), 404)
     assert_json_error(plat.call("POST", f"/api/v1/deals/{a['id']}/lose", {"reason": "x"}), 409)
 
