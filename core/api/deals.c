@@ -8,6 +8,7 @@
  *   POST /api/v1/deals/{id}/approve        {expires_on?}
  *   POST /api/v1/deals/{id}/reject         {reason}
  *   POST /api/v1/deals/{id}/extend         {days?}
+ *   POST /api/v1/deals/{id}/extension-request   the partner asks for an extension
  *   POST /api/v1/deals/{id}/lose           {reason}
  *   POST /api/v1/deals/{id}/win?name=N     the body is the proof of performance
  *   GET  /api/v1/deals/{id}/proof          that document
@@ -255,14 +256,18 @@ static int step(struct rd_req *req, enum rd_deal_step s)
 		return 0;
 	}
 	struct rd_deal_change ch = { .step = s };
-	const char *allowed = s == RD_DEAL_STEP_APPROVE ? "expires_on" : s == RD_DEAL_STEP_EXTEND ? "days" : "reason";
+	const char *allowed = s == RD_DEAL_STEP_APPROVE ? "expires_on" : s == RD_DEAL_STEP_EXTEND ? "days"
+			      : s == RD_DEAL_STEP_ASK_EXTENSION ? "-" : "reason";
 	const char *key;
 	json_t *val;
 	const char *bad = NULL;
 	if (body)
 		json_object_foreach(body, key, val) if (strcmp(key, allowed)) bad = key;
 	if (bad) {
-		rd_reply_error(req, 400, "invalid", bad, "unknown field %s (this step takes %s)", bad, allowed);
+		if (s == RD_DEAL_STEP_ASK_EXTENSION)
+			rd_reply_error(req, 400, "invalid", bad, "unknown field %s (this step takes none)", bad);
+		else
+			rd_reply_error(req, 400, "invalid", bad, "unknown field %s (this step takes %s)", bad, allowed);
 		json_decref(body);
 		return 0;
 	}
@@ -307,6 +312,7 @@ int rd_api_deal_approve(struct rd_req *req) { return step(req, RD_DEAL_STEP_APPR
 int rd_api_deal_reject(struct rd_req *req) { return step(req, RD_DEAL_STEP_REJECT); }
 int rd_api_deal_extend(struct rd_req *req) { return step(req, RD_DEAL_STEP_EXTEND); }
 int rd_api_deal_lose(struct rd_req *req) { return step(req, RD_DEAL_STEP_LOSE); }
+int rd_api_deal_ask_extension(struct rd_req *req) { return step(req, RD_DEAL_STEP_ASK_EXTENSION); }
 
 int rd_api_deal_win(struct rd_req *req)
 {

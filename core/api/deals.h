@@ -14,6 +14,7 @@ int rd_api_deal_approve(struct rd_req *req);
 int rd_api_deal_reject(struct rd_req *req);
 int rd_api_deal_extend(struct rd_req *req);
 int rd_api_deal_lose(struct rd_req *req);
+int rd_api_deal_ask_extension(struct rd_req *req);
 int rd_api_deal_win(struct rd_req *req);
 int rd_api_deal_proof(struct rd_req *req);
 

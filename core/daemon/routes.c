@@ -130,6 +130,7 @@ const struct rd_route rd_routes[] = {
 	{ RD_POST, "/api/v1/deals/{id}/reject", rd_api_deal_reject },
 	{ RD_POST, "/api/v1/deals/{id}/extend", rd_api_deal_extend },
 	{ RD_POST, "/api/v1/deals/{id}/lose", rd_api_deal_lose },
+	{ RD_POST, "/api/v1/deals/{id}/extension-request", rd_api_deal_ask_extension },
 	{ RD_POST, "/api/v1/deals/{id}/win", rd_api_deal_win, .bulk = true },
 	{ RD_GET, "/api/v1/deals/{id}/proof", rd_api_deal_proof },
 	{ RD_POST, "/webhooks/payments/{plugin}", rd_api_payment_webhook },

@@ -1315,6 +1315,7 @@ static const struct rd_field deal_fields[] = {
 	FF(22, RD_F_U64, struct rd_dealreg, decided_by, "decided_by", RO),
 	FF(23, RD_F_TIME, struct rd_dealreg, closed_at, "closed_at", RO),
 	FF(24, RD_F_STR, struct rd_dealreg, customer_ref, "customer_ref", RO),
+	FF(25, RD_F_TIME, struct rd_dealreg, extension_requested_at, "extension_requested_at", RO),
 };
 ENTITY(rd_entity_deal, "deal registration", "deals", RD_KIND_DEAL, struct rd_dealreg, deal_fields);
 

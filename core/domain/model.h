@@ -565,6 +565,7 @@ struct rd_dealreg {
 	uint64_t user_id;          /* who registered it */
 	uint64_t submitted_at, decided_at, decided_by, closed_at;
 	char customer_ref[RD_EXT_MAX]; /* the customer's external id as the partner gave it (matched on) */
+	uint64_t extension_requested_at; /* the partner asked for an extension; 0 again once extended */
 };
 
 struct rd_domain {

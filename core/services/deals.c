@@ -139,8 +139,8 @@ static int mail_partner(struct rd_txn *t, struct rd_domain *d, uint64_t v, const
 }
 
 /* The channel managers (each enabled one; none: the vendor's address)
- * hear of a new registration. */
-static int mail_channel(struct rd_txn *t, struct rd_domain *d, uint64_t v, const struct rd_dealreg *x)
+ * hear of a new registration, or of a partner's request for an extension. */
+static int mail_channel(struct rd_txn *t, struct rd_domain *d, uint64_t v, const struct rd_dealreg *x, bool extension)
 {
 	struct rd_vendor vendor;
 	struct rd_partner p;
@@ -149,12 +149,21 @@ static int mail_channel(struct rd_txn *t, struct rd_domain *d, uint64_t v, const
 		return rc;
 	if (rd_entity_get(t, d->partners, &rd_entity_partner, v, x->partner_id, &p) < 0)
 		snprintf(p.name, sizeof p.name, "partner %llu", (unsigned long long)x->partner_id);
-	char about[300], subject[256], text[1200], ref[96];
+	char about[300], subject[256], text[1200], ref[96], day[11];
+	const char *kind = extension ? "deal_extension_request" : "deal_review";
 	describe(t, d, v, x, about, sizeof about);
-	snprintf(subject, sizeof subject, "New %s from %s", about, p.name);
-	snprintf(text, sizeof text, "%s registered %s.\nReview it and its conflict report in the vendor console; "
-		 "the partner was promised an answer within %u hours.", p.name, about,
-		 or_default(vendor.deal_response_hours, RD_DEAL_RESPONSE_HOURS));
+	rd_date_format(x->expires_on, day);
+	if (extension) {
+		snprintf(subject, sizeof subject, "%s asks to extend its %s", p.name, about);
+		snprintf(text, sizeof text, "%s asks for an extension of its %s (%s on %s; %u extension(s) so far).\n"
+			 "Extend it in the vendor console, or tell the partner to resubmit it.", p.name, about,
+			 x->state == RD_DEALREG_EXPIRED ? "expired" : "expiring", day, x->extensions);
+	} else {
+		snprintf(subject, sizeof subject, "New %s from %s", about, p.name);
+		snprintf(text, sizeof text, "%s registered %s.\nReview it and its conflict report in the vendor console; "
+			 "the partner was promised an answer within %u hours.", p.name, about,
+			 or_default(vendor.deal_response_hours, RD_DEAL_RESPONSE_HOURS));
+	}
 	struct rd_iter it;
 	struct rd_item item;
 	struct rd_user u;
@@ -164,9 +173,12 @@ static int mail_channel(struct rd_txn *t, struct rd_domain *d, uint64_t v, const
 		if (rd_entity_decode(&rd_entity_user, item.val, item.len, &u) < 0 || u.disabled ||
 		    u.role != RD_ROLE_CHANNEL_MANAGER)
 			continue;
-		char ref[96];
-		snprintf(ref, sizeof ref, "deal:%llu:review:%llu", (unsigned long long)x->id, (unsigned long long)u.id);
-		int r2 = mail(t, d, v, &vendor, u.email, "deal_review", ref, x->partner_id, x->customer_id, subject, text);
+		if (extension)
+			snprintf(ref, sizeof ref, "deal:%llu:extension-request:%u:%llu", (unsigned long long)x->id,
+				 x->extensions, (unsigned long long)u.id);
+		else
+			snprintf(ref, sizeof ref, "deal:%llu:review:%llu", (unsigned long long)x->id, (unsigned long long)u.id);
+		int r2 = mail(t, d, v, &vendor, u.email, kind, ref, x->partner_id, x->customer_id, subject, text);
 		if (r2 < 0) {
 			rc = r2;
 			break;
@@ -177,9 +189,11 @@ static int mail_channel(struct rd_txn *t, struct rd_domain *d, uint64_t v, const
 	if (rc < 0)
 		return rc;
 	if (!sent) {
-		snprintf(ref, sizeof ref, "deal:%llu:review", (unsigned long long)x->id);
-		return mail(t, d, v, &vendor, vendor.notify_email, "deal_review", ref, x->partner_id, x->customer_id,
-			    subject, text);
+		if (extension)
+			snprintf(ref, sizeof ref, "deal:%llu:extension-request:%u", (unsigned long long)x->id, x->extensions);
+		else
+			snprintf(ref, sizeof ref, "deal:%llu:review", (unsigned long long)x->id);
+		return mail(t, d, v, &vendor, vendor.notify_email, kind, ref, x->partner_id, x->customer_id, subject, text);
 	}
 	return 0;
 }
@@ -520,7 +534,7 @@ static int submit_write(struct rd_txn *t, void *arg)
 	}
 	if ((rc = mail_partner(t, d, v, x, "submitted")) < 0)
 		return rc;
-	return mail_channel(t, d, v, x);
+	return mail_channel(t, d, v, x, false);
 }
 
 int rd_deal_submit(struct rd_app *app, const struct rd_actor *who, const struct rd_deal_input *in,
@@ -638,9 +652,36 @@ static int change_write(struct rd_txn *t, void *arg)
 		rd_date from = x->expires_on > today ? x->expires_on : today;
 		x->expires_on = from + (rd_date)days;
 		x->extensions++;
+		x->extension_requested_at = 0;
 		x->state = RD_DEALREG_APPROVED;
 		note = "deal extended";
 		what = "extended";
+		break;
+	}
+	case RD_DEAL_STEP_ASK_EXTENSION: {
+		if (!c->who->partner) {
+			rc = rd_serr_set(c->e, -EACCES, "forbidden", NULL, "the partner asks for an extension; the vendor's "
+					 "people extend (POST /api/v1/deals/{id}/extend)");
+			break;
+		}
+		if ((x->state != RD_DEALREG_APPROVED && x->state != RD_DEALREG_EXPIRED) || x->next_id) {
+			rc = rd_serr_set(c->e, RD_EEXISTS, "conflict", "state", "the registration is %s: an extension is asked "
+					 "for an approved or expired one", x->next_id ? "resubmitted" : state_names[x->state]);
+			break;
+		}
+		uint32_t limit = or_default(vendor.deal_extension_limit, RD_DEAL_EXTENSION_LIMIT);
+		if (x->extensions >= limit) {
+			rc = rd_serr_set(c->e, RD_ERANGE, "limit", "extensions", "the registration had its %u extension%s: the "
+					 "vendor's limit; resubmit it instead", x->extensions, x->extensions == 1 ? "" : "s");
+			break;
+		}
+		if (x->extension_requested_at) {
+			rc = rd_serr_set(c->e, RD_EEXISTS, "conflict", "state", "an extension was asked for already; the "
+					 "channel managers have it");
+			break;
+		}
+		x->extension_requested_at = now;
+		note = "deal extension requested";
 		break;
 	}
 	case RD_DEAL_STEP_LOSE:
@@ -712,6 +753,8 @@ static int change_write(struct rd_txn *t, void *arg)
 	json_decref(before);
 	if (rc == 0 && what)
 		rc = mail_partner(t, d, v, x, what);
+	if (rc == 0 && ch->step == RD_DEAL_STEP_ASK_EXTENSION)
+		rc = mail_channel(t, d, v, x, true);
 	return rc;
 }
 

@@ -55,6 +55,7 @@ enum rd_deal_step {
 	RD_DEAL_STEP_EXTEND,      /* days: 0 the vendor's default; up to the vendor's limit */
 	RD_DEAL_STEP_LOSE,        /* reason required */
 	RD_DEAL_STEP_WIN,         /* proof required */
+	RD_DEAL_STEP_ASK_EXTENSION, /* the partner asks the channel managers for an extension */
 };
 
 struct rd_deal_change {
@@ -70,7 +71,9 @@ struct rd_deal_change {
 
 /* One step of a registration's life.  Approve, reject and extend are the
  * vendor's people's (-EACCES for a partner); win and lose the registering
- * partner's or the vendor's.  RD_ENOTFOUND (not the actor's), RD_EEXISTS
+ * partner's or the vendor's; asking for an extension (of an approved or
+ * expired one, within the vendor's limit, once until it is granted) the
+ * partner's, and the channel managers are told.  RD_ENOTFOUND (not the actor's), RD_EEXISTS
  * (the state refuses the step), RD_EINVAL (a field), RD_ERANGE (the
  * extension limit). */
 int rd_deal_change(struct rd_app *app, const struct rd_actor *who, uint64_t id, const struct rd_deal_change *ch,

@@ -2,7 +2,7 @@
  * deals.c: the pages of deal registration (deals.h).
  *   GET  /partner/deals               my registrations (state, expiry) and the form to register one
  *   POST /partner/deals               register, or resubmit (previous_id)
- *   POST /partner/deals/{id}          action=lose (reason)
+ *   POST /partner/deals/{id}          action=lose (reason) or extension (ask for one)
  *   POST /partner/deals/{id}/win      multipart/form-data: csrf and the proof (a file)
  *   GET  /vendor/deals[?state=S]      registrations to review, each with its conflict report
  *   POST /vendor/deals/{id}           action=approve (expires_on), reject (reason), extend (days)
@@ -49,7 +49,7 @@ static json_t *row_of(struct rd_txn *t, struct web *w, const struct rd_dealreg *
 	struct rd_partner p;
 	char money[64];
 	rd_money_format(x->expected_value, x->currency, money, sizeof money);
-	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:o, s:o, s:i, s:s, s:s, s:I, s:I, s:b, s:b, s:b, s:b, s:b, s:s}",
+	json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:s, s:o, s:o, s:i, s:s, s:s, s:I, s:I, s:b, s:b, s:b, s:b, s:b, s:s}",
 			 "id", (json_int_t)x->id, "customer", rd_console_customer_name(t, w, x->customer_id, &cu),
 			 "partner", rd_console_partner_name(t, w, x->partner_id, &p), "line", x->product_line, "state",
 			 state_text[x->state < 7 ? x->state : 0], "close_date", date_json(x->close_date), "expires_on",
@@ -59,6 +59,8 @@ static json_t *row_of(struct rd_txn *t, struct web *w, const struct rd_dealreg *
 			 (x->state == RD_DEALREG_REJECTED || x->state == RD_DEALREG_EXPIRED) && !x->next_id, "extendable",
 			 (x->state == RD_DEALREG_APPROVED || x->state == RD_DEALREG_EXPIRED) && !x->next_id, "won",
 			 x->state == RD_DEALREG_WON, "csrf", w->csrf);
+	json_object_set_new(j, "asked", rd_console_time_json(x->extension_requested_at));
+	return j;
 }
 
 static void add_conflicts(json_t *row, const char *key, json_t *list, struct rd_txn *t, struct web *w)
@@ -200,7 +202,9 @@ int rd_page_partner_deals(struct rd_req *req)
 	if (!partner_begin(req, &w) || !rd_console_allowed(&w, RD_RES_DEAL, RD_ACT_READ))
 		return 0;
 	const char *done = rd_req_query(req, "done");
-	return partner_page(&w, 200, NULL, done && !strcmp(done, "registered") ? "Registered: you will hear back soon." : NULL);
+	return partner_page(&w, 200, NULL, done && !strcmp(done, "registered") ? "Registered: you will hear back soon."
+					   : done && !strcmp(done, "asked") ? "The channel managers have your request."
+									    : NULL);
 }
 
 /* Whole units of the currency ("12000" or "12000.50") as minor units; -1: not a number. */
@@ -283,9 +287,12 @@ int rd_page_partner_deal_post(struct rd_req *req)
 	if (!partner_begin(req, &w) || !rd_web_csrf_ok(&w) || !rd_console_allowed(&w, RD_RES_DEAL, RD_ACT_UPDATE))
 		return 0;
 	const char *action = rd_form(req, "action");
-	if (!action || strcmp(action, "lose"))
-		return partner_page(&w, 400, "Choose lose (with a reason), or upload the proof to close it won.", NULL);
-	struct rd_deal_change ch = { .step = RD_DEAL_STEP_LOSE, .reason = rd_form(req, "reason") };
+	bool ask = action && !strcmp(action, "extension");
+	if (!action || (strcmp(action, "lose") && !ask))
+		return partner_page(&w, 400, "Choose lose (with a reason) or ask for an extension, or upload the proof to "
+				    "close it won.", NULL);
+	struct rd_deal_change ch = { .step = ask ? RD_DEAL_STEP_ASK_EXTENSION : RD_DEAL_STEP_LOSE,
+				     .reason = rd_form(req, "reason") };
 	struct rd_actor who = actor_of(&w);
 	struct rd_dealreg x;
 	struct rd_serr e;
@@ -294,7 +301,7 @@ int rd_page_partner_deal_post(struct rd_req *req)
 		return refused(&w, &e, partner_page);
 	if (rc < 0)
 		return rc;
-	rd_web_redirect(req, "/partner/deals");
+	rd_web_redirect(req, ask ? "/partner/deals?done=asked" : "/partner/deals");
 	return 0;
 }
 
@@ -457,7 +464,10 @@ static int vendor_page(struct web *w, int status, const char *error, const char 
 	struct rd_item item;
 	rc = rd_iter_records(&it, t, d->deals, w->c.who.vendor, 0);
 	while (rc >= 0 && json_array_size(rows) < DEALS_SHOWN && (rc = rd_iter_next(&it, &item)) > 0) {
-		if (rd_entity_decode(&rd_entity_deal, item.val, item.len, x) < 0 || (want != 7 && x->state != want))
+		/* to review: the submitted ones, and those whose partner asks for an extension */
+		if (rd_entity_decode(&rd_entity_deal, item.val, item.len, x) < 0 ||
+		    (want != 7 && x->state != want &&
+		     !(want == RD_DEALREG_SUBMITTED && x->extension_requested_at && !x->next_id)))
 			continue;
 		json_t *row = row_of(t, w, x);
 		json_t *report = NULL;

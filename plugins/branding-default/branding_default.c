@@ -80,7 +80,8 @@
 	"{{#expires_on}} &middot; until <span class=\"deal-expiry\">{{expires_on}}</span>{{/expires_on}}"            \
 	"{{#extensions}} &middot; {{extensions}} extension(s){{/extensions}}</p>{{#reason}}<p>Reason: {{reason}}</p>" \
 	"{{/reason}}{{#previous_id}}<p>Resubmits registration {{previous_id}}.</p>{{/previous_id}}{{#next_id}}<p>"    \
-	"Resubmitted as registration {{next_id}}.</p>{{/next_id}}"
+	"Resubmitted as registration {{next_id}}.</p>{{/next_id}}{{#asked}}<p class=\"deal-asked\">An extension was " \
+	"asked for on {{asked}}.</p>{{/asked}}"
 #define PARTNER_DEALS_BODY                                                                                        \
 	"<h2>Register a deal</h2><p>We answer within {{response_hours}} hours.</p>"                                  \
 	"<form method=\"post\" action=\"/partner/deals\" id=\"register-deal\">" CSRF                                  \
@@ -107,7 +108,10 @@
 	"id=\"proof-{{id}}\" name=\"proof\" type=\"file\" required> <button type=\"submit\">Close won</button></form>" \
 	"<form method=\"post\" action=\"/partner/deals/{{id}}\">" CSRF "<input type=\"hidden\" name=\"action\" "      \
 	"value=\"lose\"><label for=\"lost-{{id}}\">Why lost</label> <input id=\"lost-{{id}}\" name=\"reason\" "       \
-	"maxlength=\"255\" required> <button type=\"submit\">Close lost</button></form>{{/approved}}{{#reopenable}}"  \
+	"maxlength=\"255\" required> <button type=\"submit\">Close lost</button></form>{{/approved}}{{#extendable}}"  \
+	"{{^asked}}<form method=\"post\" action=\"/partner/deals/{{id}}\">" CSRF "<input type=\"hidden\" "      \
+	"name=\"action\" value=\"extension\"><button type=\"submit\">Ask for an extension</button></form>{{/asked}}" \
+	"{{/extendable}}{{#reopenable}}"  \
 	"<form method=\"post\" action=\"/partner/deals\">" CSRF "<input type=\"hidden\" name=\"previous_id\" "        \
 	"value=\"{{id}}\"><p><label for=\"again-{{id}}\">What is "  \
 	"new</label> <textarea id=\"again-{{id}}\" name=\"notes\" maxlength=\"2047\"></textarea></p><p><label "        \

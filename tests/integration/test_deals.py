@@ -165,16 +165,31 @@ def test_lifecycle(daemon, tmp_path):
     # an expired one cannot be closed
     assert_json_error(plat.call("POST", f"/api/v1/deals/{c['id']}/lose", {"reason": "x"}), 409)
 
+    # ---- the partner asks for an extension: the channel managers are told; once until it is granted
+    assert_json_error(plat.call("POST", f"/api/v1/deals/{c['id']}/extend", {}), 403)
+    assert_json_error(cm.call("POST", f"/api/v1/deals/{c['id']}/extension-request"), 403)
+    assert_json_error(gold.call("POST", f"/api/v1/deals/{c['id']}/extension-request"), 404)
+    assert_json_error(plat.call("POST", f"/api/v1/deals/{b2['id']}/extension-request"), 409)  # submitted
+    assert_json_error(plat.call("POST", f"/api/v1/deals/{c['id']}/extension-request", {"days": 5}), 400)
+    asked = plat.ok("POST", f"/api/v1/deals/{c['id']}/extension-request")
+    assert asked["extension_requested_at"] and asked["state"] == "expired", asked
+    msg = wait_mail(data, f"deal:{c['id']}:extension-request:0:{cm.user_id}")
+    assert str(msg["To"]) == "cm@x.example" and "asks for an extension" in mail_text(msg), mail_text(msg)
+    assert_json_error(plat.call("POST", f"/api/v1/deals/{c['id']}/extension-request"), 409)
+    assert {x["id"] for x in cm.items("/api/v1/deals?state=expired")} == {c["id"]}
+
     # ---- extend: the expired one comes back, up to the vendor's limit (2)
     now = day2 + datetime.timedelta(days=1)
     c = cm.ok("POST", f"/api/v1/deals/{c['id']}/extend", {})
-    assert c["state"] == "approved" and c["extensions"] == 1, c
+    assert c["state"] == "approved" and c["extensions"] == 1 and not c["extension_requested_at"], c
     assert c["expires_on"] == (now + datetime.timedelta(days=30)).isoformat(), c
     wait_mail(data, f"deal:{c['id']}:extended:1")
     assert_json_error(cm.call("POST", f"/api/v1/deals/{c['id']}/extend", {"days": 0}), 400)
     c = cm.ok("POST", f"/api/v1/deals/{c['id']}/extend", {"days": 10})
     assert c["extensions"] == 2 and c["expires_on"] == (now + datetime.timedelta(days=40)).isoformat(), c
     e = assert_json_error(cm.call("POST", f"/api/v1/deals/{c['id']}/extend", {"days": 10}), 422)
+    assert e["field"] == "extensions", e
+    e = assert_json_error(plat.call("POST", f"/api/v1/deals/{c['id']}/extension-request"), 422)
     assert e["field"] == "extensions", e
     assert cm.get(f"/api/v1/deals/{c['id']}")["extensions"] == 2
 
@@ -216,7 +231,7 @@ def test_lifecycle(daemon, tmp_path):
     assert_json_error(other.call("GET", f"/api/v1/deals/{a['id']}"), 404)
     notes = {x["note"] for x in admin.items("/api/v1/audit?object=deals")}
     assert {"deal registered", "deal resubmitted", "deal approved", "deal rejected", "deal expired", "deal extended",
-            "deal won", "deal lost"} <= notes, notes
+            "deal extension requested", "deal won", "deal lost"} <= notes, notes
 
 
 def test_conflict_report(daemon, tmp_path):
@@ -375,6 +390,12 @@ def test_pages(daemon, tmp_path):
     assert admin.get(f"/api/v1/deals/{deal['id']}")["expires_on"] == until
     page = text(partner.get("/partner/deals").text)
     assert "approved" in page and f"until {until}" in page, page
+    # the partner asks for an extension from its page; the console lists it to review
+    partner.post(f"/partner/deals/{deal['id']}", {"action": "extension"})
+    assert admin.get(f"/api/v1/deals/{deal['id']}")["extension_requested_at"]
+    assert "An extension was asked for on" in text(partner.get("/partner/deals").text)
+    page = text(cm.get("/vendor/deals").text)
+    assert "Brightwater Logistics plc" in page and "An extension was asked for on" in page, page
     # the partner cannot use the console's decision form
     partner.post(f"/vendor/deals/{deal['id']}", {"action": "extend", "days": "5"}, status=303)
     assert admin.get(f"/api/v1/deals/{deal['id']}")["extensions"] == 0
