@@ -10,10 +10,12 @@
 #include "auth/auth.h"
 #include "domain/audit.h"
 #include "domain/match.h"
+#include "plugin/host.h"
 #include "services/checkout.h"
 #include "services/deals.h"
 #include "services/documents.h"
 #include "store/store.h"
+#include "template/mustache.h"
 #include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -41,20 +43,10 @@ static void html_escape(const char *s, char *out, size_t cap)
 	out[n] = 0;
 }
 
-/* Queues one message in the caller's transaction: the text, and the same
- * text as HTML paragraphs (one per line). */
-static int mail(struct rd_txn *t, struct rd_domain *d, uint64_t v, const struct rd_vendor *vendor, const char *to,
-		const char *kind, const char *ref, uint64_t partner, uint64_t customer, const char *subject,
-		const char *text)
+/* The plain form of a message, when the branding pack cannot render it:
+ * the text, and the same text as HTML paragraphs (one per line). */
+static void plain(struct rd_message *m, const struct rd_vendor *vendor, const char *text)
 {
-	if (!rd_checkout_email_ok(to)) {
-		rd_log(RD_LOG_WARN, "deals", "%s: no e-mail address to send it to", ref);
-		return 0;
-	}
-	struct rd_message *m = rd_calloc(1, sizeof *m);
-	snprintf(m->kind, sizeof m->kind, "%s", kind);
-	snprintf(m->to, sizeof m->to, "%s", to);
-	snprintf(m->subject, sizeof m->subject, "%s", subject);
 	snprintf(m->text, sizeof m->text, "%s\n\n%s\n", text, vendor->name);
 	size_t n = (size_t)snprintf(m->html, sizeof m->html, "<!doctype html><html><body>\n");
 	const char *p = text;
@@ -69,6 +61,60 @@ static int mail(struct rd_txn *t, struct rd_domain *d, uint64_t v, const struct 
 	html_escape(vendor->name, esc, sizeof esc);
 	if (n < sizeof m->html)
 		snprintf(m->html + n, sizeof m->html - n, "<p>%s</p>\n</body></html>\n", esc);
+}
+
+/* Renders the branding pack's email/deal.EXT (the partner's pack and brand
+ * for a message to the partner, the vendor's for the channel managers) into
+ * out; false when the pack has no such template or it fails. */
+static bool branded(struct rd_app *app, struct rd_txn *t, uint64_t v, uint64_t partner, const char *ext, json_t *ctx,
+		    char *out, size_t cap)
+{
+	char name[32], err[200];
+	snprintf(name, sizeof name, "email/deal.%s", ext);
+	const char *tmpl;
+	size_t len, n;
+	char *text = NULL;
+	if (!app->plugins || rd_plugins_asset(app->plugins, t, app->domain, v, partner, name, &tmpl, &len) < 0)
+		return false;
+	if (rd_mustache_render(tmpl, len, ctx, NULL, NULL, &text, &n, err, sizeof err) < 0) {
+		rd_log(RD_LOG_ERROR, "deals", "template %s: %s", name, err);
+		return false;
+	}
+	snprintf(out, cap, "%s", text);
+	free(text);
+	return true;
+}
+
+/* Queues one message in the caller's transaction, branded like the renewal
+ * mails: the pack's email/deal.txt and .html with {subject, lines, vendor,
+ * brand}; partner: the partner whose brand it carries (0: the vendor's). */
+static int mail(struct rd_app *app, struct rd_txn *t, uint64_t v, const struct rd_vendor *vendor, const char *to,
+		const char *kind, const char *ref, uint64_t partner, uint64_t customer, const char *subject,
+		const char *text)
+{
+	struct rd_domain *d = app->domain;
+	if (!rd_checkout_email_ok(to)) {
+		rd_log(RD_LOG_WARN, "deals", "%s: no e-mail address to send it to", ref);
+		return 0;
+	}
+	struct rd_message *m = rd_calloc(1, sizeof *m);
+	snprintf(m->kind, sizeof m->kind, "%s", kind);
+	snprintf(m->to, sizeof m->to, "%s", to);
+	snprintf(m->subject, sizeof m->subject, "%s", subject);
+	struct rd_partner p;
+	bool have = partner && rd_entity_get(t, d->partners, &rd_entity_partner, v, partner, &p) == 0;
+	json_t *lines = json_array();
+	for (const char *q = text; *q;) {
+		size_t k = strcspn(q, "\n");
+		json_array_append_new(lines, json_stringn(q, k));
+		q += k + (q[k] == '\n');
+	}
+	json_t *ctx = json_pack("{s:s, s:o, s:{s:s}, s:o}", "subject", subject, "lines", lines, "vendor", "name",
+				vendor->name, "brand", rd_brand_json(have ? &p : NULL, vendor));
+	if (!branded(app, t, v, have ? partner : 0, "txt", ctx, m->text, sizeof m->text) ||
+	    !branded(app, t, v, have ? partner : 0, "html", ctx, m->html, sizeof m->html))
+		plain(m, vendor, text);
+	json_decref(ctx);
 	m->state = RD_MSG_QUEUED;
 	m->created_at = rd_clock_now();
 	m->partner_id = partner;
@@ -101,8 +147,9 @@ static void describe(struct rd_txn *t, struct rd_domain *d, uint64_t v, const st
 }
 
 /* The e-mail to the partner of a transition. */
-static int mail_partner(struct rd_txn *t, struct rd_domain *d, uint64_t v, const struct rd_dealreg *x, const char *what)
+static int mail_partner(struct rd_app *app, struct rd_txn *t, uint64_t v, const struct rd_dealreg *x, const char *what)
 {
+	struct rd_domain *d = app->domain;
 	struct rd_vendor vendor;
 	int rc = rd_entity_get(t, d->vendors, &rd_entity_vendor, 0, v, &vendor);
 	if (rc < 0)
@@ -135,13 +182,14 @@ static int mail_partner(struct rd_txn *t, struct rd_domain *d, uint64_t v, const
 		snprintf(ref, sizeof ref, "deal:%llu:extended:%u", (unsigned long long)x->id, x->extensions);
 	else
 		snprintf(ref, sizeof ref, "deal:%llu:%s", (unsigned long long)x->id, what);
-	return mail(t, d, v, &vendor, to, kind, ref, x->partner_id, x->customer_id, subject, text);
+	return mail(app, t, v, &vendor, to, kind, ref, x->partner_id, x->customer_id, subject, text);
 }
 
 /* The channel managers (each enabled one; none: the vendor's address)
  * hear of a new registration, or of a partner's request for an extension. */
-static int mail_channel(struct rd_txn *t, struct rd_domain *d, uint64_t v, const struct rd_dealreg *x, bool extension)
+static int mail_channel(struct rd_app *app, struct rd_txn *t, uint64_t v, const struct rd_dealreg *x, bool extension)
 {
+	struct rd_domain *d = app->domain;
 	struct rd_vendor vendor;
 	struct rd_partner p;
 	int rc = rd_entity_get(t, d->vendors, &rd_entity_vendor, 0, v, &vendor);
@@ -178,7 +226,7 @@ static int mail_channel(struct rd_txn *t, struct rd_domain *d, uint64_t v, const
 				 x->extensions, (unsigned long long)u.id);
 		else
 			snprintf(ref, sizeof ref, "deal:%llu:review:%llu", (unsigned long long)x->id, (unsigned long long)u.id);
-		int r2 = mail(t, d, v, &vendor, u.email, kind, ref, x->partner_id, x->customer_id, subject, text);
+		int r2 = mail(app, t, v, &vendor, u.email, kind, ref, 0, x->customer_id, subject, text);
 		if (r2 < 0) {
 			rc = r2;
 			break;
@@ -193,7 +241,7 @@ static int mail_channel(struct rd_txn *t, struct rd_domain *d, uint64_t v, const
 			snprintf(ref, sizeof ref, "deal:%llu:extension-request:%u", (unsigned long long)x->id, x->extensions);
 		else
 			snprintf(ref, sizeof ref, "deal:%llu:review", (unsigned long long)x->id);
-		return mail(t, d, v, &vendor, vendor.notify_email, kind, ref, x->partner_id, x->customer_id, subject, text);
+		return mail(app, t, v, &vendor, vendor.notify_email, kind, ref, 0, x->customer_id, subject, text);
 	}
 	return 0;
 }
@@ -532,9 +580,9 @@ static int submit_write(struct rd_txn *t, void *arg)
 		if (rc < 0)
 			return rc;
 	}
-	if ((rc = mail_partner(t, d, v, x, "submitted")) < 0)
+	if ((rc = mail_partner(s->app, t, v, x, "submitted")) < 0)
 		return rc;
-	return mail_channel(t, d, v, x, false);
+	return mail_channel(s->app, t, v, x, false);
 }
 
 int rd_deal_submit(struct rd_app *app, const struct rd_actor *who, const struct rd_deal_input *in,
@@ -752,9 +800,9 @@ static int change_write(struct rd_txn *t, void *arg)
 	}
 	json_decref(before);
 	if (rc == 0 && what)
-		rc = mail_partner(t, d, v, x, what);
+		rc = mail_partner(c->app, t, v, x, what);
 	if (rc == 0 && ch->step == RD_DEAL_STEP_ASK_EXTENSION)
-		rc = mail_channel(t, d, v, x, true);
+		rc = mail_channel(c->app, t, v, x, true);
 	return rc;
 }
 
@@ -814,7 +862,7 @@ static int expire_write(struct rd_txn *t, void *arg)
 		}
 		json_decref(before);
 		if (rc == 0)
-			rc = mail_partner(t, d, ex->vendor, x, "expired");
+			rc = mail_partner(ex->app, t, ex->vendor, x, "expired");
 		ex->n++;
 	}
 	free(ids);

@@ -273,6 +273,10 @@ static const struct asset assets[] = {
 		    "ends {{contract.end}}).</p>{{#message}}<blockquote>{{message}}</blockquote>{{/message}}"
 		    "<p><a href=\"{{tasks_url}}\">Assign and close it in your tasks inbox</a></p>" HTML_FOOT },
 
+	/* Deal registration (core/services/deals.c): one template for every transition, its lines written by
+	 * renewd: {subject, lines, vendor.name, brand}. */
+	{ "email/deal.txt", "text/plain", "{{#lines}}{{{.}}}\n{{/lines}}\n{{{vendor.name}}}\n" TEXT_FOOT },
+	{ "email/deal.html", "text/html", HTML_HEAD "{{#lines}}<p>{{.}}</p>{{/lines}}<p>{{vendor.name}}</p>" HTML_FOOT },
 	{ "email/statement.subject", "text/plain", "Commission statement {{{statement.number}}} for {{{statement.month}}}" },
 	{ "email/statement.txt", "text/plain",
 	  "Hello {{{partner.name}}},\n\n"

@@ -97,6 +97,10 @@ def test_lifecycle(daemon, tmp_path):
     ack = wait_mail(data, f"deal:{a['id']}:submitted")
     assert str(ack["To"]) == "plat@x.example", ack["To"]
     assert "within 24 hours" in mail_text(ack), mail_text(ack)
+    # branded like the renewal mails: the partner's colours in the HTML, its contact block in the text
+    html = ack.get_body(preferencelist=("html",)).get_content()
+    assert "#0b4f8a" in html and "within 24 hours" in html, html
+    assert "Bluefin IT Solutions, 14 Portland Street" in mail_text(ack), mail_text(ack)
     review = wait_mail(data, f"deal:{a['id']}:review:{cm.user_id}")
     assert str(review["To"]) == "cm@x.example" and "Bluefin IT Solutions" in str(review["Subject"]), review["Subject"]
     # the vendor registers for a partner: partner_id required
