@@ -39,7 +39,7 @@ static int reply_deal(struct call *c, int status, const struct rd_dealreg *x, bo
 		return rc;
 	json_t *j = rd_deal_json(t, c->app->domain, c->who.vendor, x);
 	json_t *report = NULL;
-	if (conflicts && (rc = rd_deal_conflicts(t, c->app->domain, c->who.vendor, x, &report)) == 0)
+	if (conflicts && (rc = rd_deal_conflicts(t, c->app->domain, c->who.vendor, x, NULL, &report)) == 0)
 		json_object_set_new(j, "conflicts", report);
 	rd_txn_end(t);
 	if (rc < 0 && rc != RD_ENOTFOUND) {

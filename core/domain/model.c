@@ -1319,6 +1319,10 @@ static const struct rd_field deal_fields[] = {
 };
 ENTITY(rd_entity_deal, "deal registration", "deals", RD_KIND_DEAL, struct rd_dealreg, deal_fields);
 
+/* Deal registrations by customer: the margin's lookup and the conflict report. */
+static int key_deal_customer(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_u64(rec, len, 3, key, cap); }
+static const struct rd_index_def deal_idx[] = { { "customer", key_deal_customer } };
+
 static const struct rd_table_def tables[] = {
 	{ "vendors", NULL, 0 },
 	{ "partners", partner_idx, 2 },
@@ -1343,7 +1347,7 @@ static const struct rd_table_def tables[] = {
 	{ "orders", order_idx, 3 },
 	{ "commissions", commission_idx, 2 },
 	{ "statements", NULL, 0 },
-	{ "deals", NULL, 0 },
+	{ "deals", deal_idx, 1 },
 };
 
 int rd_domain_register(struct rd_store *s, struct rd_domain *d)
@@ -1366,14 +1370,18 @@ int rd_deal_margin_state(struct rd_txn *t, struct rd_domain *d, uint64_t vendor,
 {
 	if (!d->deals || !partner || !customer || !product_line || !product_line[0])
 		return 0;
+	uint8_t key[8];
+	rd_key_put_u64(key, customer);
 	struct rd_iter it;
 	struct rd_item item;
 	struct rd_dealreg *x = rd_malloc(sizeof *x);
 	int best = 0;
-	int rc = rd_iter_records(&it, t, d->deals, vendor, 0);
+	int rc = rd_iter_index(&it, t, d->deals, "customer", vendor, key, 8, NULL, 0);
 	while (rc >= 0 && best < 2 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (item.key_len != 8 || memcmp(item.key, key, 8) != 0)
+			break;
 		if (rd_entity_decode(&rd_entity_deal, item.val, item.len, x) < 0 || x->partner_id != partner ||
-		    x->customer_id != customer || strcmp(x->product_line, product_line) != 0)
+		    strcmp(x->product_line, product_line) != 0)
 			continue;
 		if (x->state == RD_DEALREG_WON)
 			best = 2;
@@ -1382,7 +1390,7 @@ int rd_deal_margin_state(struct rd_txn *t, struct rd_domain *d, uint64_t vendor,
 	}
 	rd_iter_close(&it);
 	free(x);
-	return best;
+	return rc < 0 ? rc : best;
 }
 
 /* ---- helpers ---------------------------------------------------------------------- */

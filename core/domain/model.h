@@ -593,7 +593,8 @@ void rd_time_format(uint64_t unix_s, char out[21]);
 /* Whether the partner holds a deal registration for the customer and the
  * product line that adds the deal bonus to its margin on day `today`: 2 a
  * won one, 1 an approved one not past its expiry, 0 none (the values of
- * policy/policy.h's enum rd_deal). */
+ * policy/policy.h's enum rd_deal), or the store's error.  By the deals'
+ * "customer" index: the customer's registrations only. */
 int rd_deal_margin_state(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t partner,
 			 uint64_t customer, const char *product_line, rd_date today);
 

@@ -300,7 +300,64 @@ static json_t *entry(const struct matched *m, const char *kind, const char *idna
 			 reasons_json(m->why));
 }
 
-int rd_deal_conflicts(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, const struct rd_dealreg *deal, json_t **out)
+struct rd_deal_matcher {
+	size_t n;
+	uint64_t *ids;
+	struct rd_match_keys *keys;
+};
+
+int rd_deal_matcher_new(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, struct rd_deal_matcher **out)
+{
+	struct rd_deal_matcher *mt = rd_calloc(1, sizeof *mt);
+	size_t cap = 64;
+	mt->ids = rd_malloc(cap * sizeof *mt->ids);
+	mt->keys = rd_malloc(cap * sizeof *mt->keys);
+	struct rd_customer c;
+	struct rd_iter it;
+	struct rd_item item;
+	int rc = rd_iter_records(&it, t, d->customers, vendor, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (rd_entity_decode(&rd_entity_customer, item.val, item.len, &c) < 0)
+			continue;
+		if (mt->n == cap) {
+			cap *= 2;
+			mt->ids = rd_realloc(mt->ids, cap * sizeof *mt->ids);
+			mt->keys = rd_realloc(mt->keys, cap * sizeof *mt->keys);
+		}
+		mt->ids[mt->n] = c.id;
+		rd_match_keys(&c, &mt->keys[mt->n]);
+		mt->n++;
+	}
+	rd_iter_close(&it);
+	if (rc < 0) {
+		rd_deal_matcher_free(mt);
+		return rc;
+	}
+	*out = mt;
+	return 0;
+}
+
+void rd_deal_matcher_free(struct rd_deal_matcher *mt)
+{
+	if (!mt)
+		return;
+	free(mt->ids);
+	free(mt->keys);
+	free(mt);
+}
+
+static void add_match(struct matched **m, size_t *n, size_t *cap, uint64_t id, unsigned why)
+{
+	if (*n == *cap)
+		*m = rd_realloc(*m, (*cap *= 2) * sizeof **m);
+	(*m)[*n].id = id;
+	(*m)[*n].why = why;
+	(*m)[*n].name[0] = 0;
+	(*n)++;
+}
+
+int rd_deal_conflicts(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, const struct rd_dealreg *deal,
+		      const struct rd_deal_matcher *mt, json_t **out)
 {
 	struct rd_customer c;
 	int rc = rd_entity_get(t, d->customers, &rd_entity_customer, vendor, deal->customer_id, &c);
@@ -310,86 +367,111 @@ int rd_deal_conflicts(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, co
 	rd_match_keys(&c, &mine);
 	if (deal->customer_ref[0])
 		snprintf(mine.external_id, sizeof mine.external_id, "%s", deal->customer_ref);
-	/* The customers that are probably this one (itself included). */
+	/* The customers that are probably this one (itself included): from the
+	 * matcher's keys, else one walk of the customers. */
 	size_t n = 0, cap = 16;
 	struct matched *m = rd_malloc(cap * sizeof *m);
 	struct rd_iter it;
 	struct rd_item item;
-	rc = rd_iter_records(&it, t, d->customers, vendor, 0);
-	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
-		if (rd_entity_decode(&rd_entity_customer, item.val, item.len, &c) < 0)
-			continue;
-		rd_match_keys(&c, &theirs);
-		unsigned why = rd_match(&mine, &theirs);
-		if (!why)
-			continue;
-		if (n == cap)
-			m = rd_realloc(m, (cap *= 2) * sizeof *m);
-		m[n].id = c.id;
-		m[n].why = why;
-		snprintf(m[n].name, sizeof m[n].name, "%s", c.name);
-		n++;
+	if (mt) {
+		for (size_t i = 0; i < mt->n; i++) {
+			unsigned why = rd_match(&mine, &mt->keys[i]);
+			if (why)
+				add_match(&m, &n, &cap, mt->ids[i], why);
+		}
+	} else {
+		rc = rd_iter_records(&it, t, d->customers, vendor, 0);
+		while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+			if (rd_entity_decode(&rd_entity_customer, item.val, item.len, &c) < 0)
+				continue;
+			rd_match_keys(&c, &theirs);
+			unsigned why = rd_match(&mine, &theirs);
+			if (why)
+				add_match(&m, &n, &cap, c.id, why);
+		}
+		rd_iter_close(&it);
 	}
-	rd_iter_close(&it);
+	for (size_t i = 0; rc >= 0 && i < n; i++)
+		if (rd_entity_get(t, d->customers, &rd_entity_customer, vendor, m[i].id, &c) == 0)
+			snprintf(m[i].name, sizeof m[i].name, "%s", c.name);
 	json_t *regs = json_array(), *base = json_array(), *opps = json_array();
-	/* Open registrations of other partners for the same product line. */
+	/* For each of those customers (by the "customer" indexes): other
+	 * partners' open registrations of the same product line, and the live
+	 * contracts another partner owns (the installed base). */
 	struct rd_dealreg *x = rd_malloc(sizeof *x);
-	if (rc >= 0)
-		rc = rd_iter_records(&it, t, d->deals, vendor, 0);
-	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
-		if (rd_entity_decode(&rd_entity_deal, item.val, item.len, x) < 0 || x->id == deal->id ||
-		    x->partner_id == deal->partner_id || strcmp(x->product_line, deal->product_line) ||
-		    (x->state != RD_DEALREG_SUBMITTED && x->state != RD_DEALREG_APPROVED))
-			continue;
-		const struct matched *mm = find_match(m, n, x->customer_id);
-		if (!mm)
-			continue;
-		json_t *e = entry(mm, "registration", "deal_id", x->id, x->partner_id);
-		json_object_set_new(e, "state", json_string(state_names[x->state]));
-		json_object_set_new(e, "product_line", json_string(x->product_line));
-		json_array_append_new(regs, e);
-	}
-	rd_iter_close(&it);
-	free(x);
-	/* The installed base: live contracts of the customer another partner owns. */
 	struct rd_contract k;
 	struct rd_product pr;
-	if (rc >= 0)
-		rc = rd_iter_records(&it, t, d->contracts, vendor, 0);
-	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
-		if (rd_entity_decode(&rd_entity_contract, item.val, item.len, &k) < 0 ||
-		    (k.status != RD_CONTRACT_LIVE && k.status != RD_CONTRACT_ORDERED) || k.reseller_id == deal->partner_id)
-			continue;
-		const struct matched *mm = find_match(m, n, k.customer_id);
-		if (!mm)
-			continue;
-		json_t *e = entry(mm, "contract", "contract_id", k.id, k.reseller_id);
-		json_object_set_new(e, "external_id", json_string(k.external_id));
-		bool have = rd_entity_get(t, d->products, &rd_entity_product, vendor, k.product_id, &pr) == 0;
-		json_object_set_new(e, "product_line", json_string(have ? pr.line : ""));
-		json_object_set_new(e, "same_line", json_boolean(have && !strcmp(pr.line, deal->product_line)));
-		char end[11];
-		rd_date_format(k.end, end);
-		json_object_set_new(e, "end", json_string(end));
-		json_array_append_new(base, e);
+	struct kid {
+		uint64_t contract;
+		size_t match;
+	};
+	size_t n_kids = 0, cap_kids = 16;
+	struct kid *kids = rd_malloc(cap_kids * sizeof *kids); /* every contract of those customers */
+	for (size_t i = 0; rc >= 0 && i < n; i++) {
+		uint8_t key[8];
+		rd_key_put_u64(key, m[i].id);
+		rc = rd_iter_index(&it, t, d->deals, "customer", vendor, key, 8, NULL, 0);
+		while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+			if (item.key_len != 8 || memcmp(item.key, key, 8) != 0)
+				break;
+			if (rd_entity_decode(&rd_entity_deal, item.val, item.len, x) < 0 || x->id == deal->id ||
+			    x->partner_id == deal->partner_id || strcmp(x->product_line, deal->product_line) ||
+			    (x->state != RD_DEALREG_SUBMITTED && x->state != RD_DEALREG_APPROVED))
+				continue;
+			json_t *e = entry(&m[i], "registration", "deal_id", x->id, x->partner_id);
+			json_object_set_new(e, "state", json_string(state_names[x->state]));
+			json_object_set_new(e, "product_line", json_string(x->product_line));
+			json_array_append_new(regs, e);
+		}
+		rd_iter_close(&it);
+		if (rc < 0)
+			break;
+		rc = rd_iter_index(&it, t, d->contracts, "customer", vendor, key, 8, NULL, 0);
+		while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+			if (item.key_len != 8 || memcmp(item.key, key, 8) != 0)
+				break;
+			if (rd_entity_decode(&rd_entity_contract, item.val, item.len, &k) < 0)
+				continue;
+			if (n_kids == cap_kids)
+				kids = rd_realloc(kids, (cap_kids *= 2) * sizeof *kids);
+			kids[n_kids].contract = k.id;
+			kids[n_kids++].match = i;
+			if ((k.status != RD_CONTRACT_LIVE && k.status != RD_CONTRACT_ORDERED) || k.reseller_id == deal->partner_id)
+				continue;
+			json_t *e = entry(&m[i], "contract", "contract_id", k.id, k.reseller_id);
+			json_object_set_new(e, "external_id", json_string(k.external_id));
+			bool have = rd_entity_get(t, d->products, &rd_entity_product, vendor, k.product_id, &pr) == 0;
+			json_object_set_new(e, "product_line", json_string(have ? pr.line : ""));
+			json_object_set_new(e, "same_line", json_boolean(have && !strcmp(pr.line, deal->product_line)));
+			char end[11];
+			rd_date_format(k.end, end);
+			json_object_set_new(e, "end", json_string(end));
+			json_array_append_new(base, e);
+		}
+		rd_iter_close(&it);
 	}
-	rd_iter_close(&it);
-	/* The vendor's own open opportunities (published to the vendor's sales). */
+	free(x);
+	/* The vendor's own open opportunities (published to the vendor's
+	 * sales) of those customers' contracts, by the "contract" index. */
 	struct rd_opportunity *o = rd_malloc(sizeof *o);
-	if (rc >= 0)
-		rc = rd_iter_records(&it, t, d->opportunities, vendor, 0);
-	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
-		if (rd_entity_decode(&rd_entity_opportunity, item.val, item.len, o) < 0 ||
-		    !(o->state == RD_OPP_PUBLISHED_VENDOR || (o->state == RD_OPP_ACCEPTED && o->publish == RD_PUBLISH_VENDOR)))
-			continue;
-		const struct matched *mm = find_match(m, n, o->customer_id);
-		if (!mm)
-			continue;
-		json_t *e = entry(mm, "opportunity", "opportunity_id", o->id, o->reseller_id);
-		json_object_set_new(e, "number", json_string(o->number));
-		json_array_append_new(opps, e);
+	for (size_t i = 0; rc >= 0 && i < n_kids; i++) {
+		uint8_t key[8];
+		rd_key_put_u64(key, kids[i].contract);
+		rc = rd_iter_index(&it, t, d->opportunities, "contract", vendor, key, 8, NULL, 0);
+		while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+			if (item.key_len != 8 || memcmp(item.key, key, 8) != 0)
+				break;
+			if (rd_entity_decode(&rd_entity_opportunity, item.val, item.len, o) < 0 ||
+			    !(o->state == RD_OPP_PUBLISHED_VENDOR || (o->state == RD_OPP_ACCEPTED && o->publish == RD_PUBLISH_VENDOR)))
+				continue;
+			const struct matched *mm = find_match(m, n, o->customer_id);
+			json_t *e = entry(mm ? mm : &m[kids[i].match], "opportunity", "opportunity_id", o->id, o->reseller_id);
+			json_object_set_new(e, "number", json_string(o->number));
+			json_array_append_new(opps, e);
+		}
+		rd_iter_close(&it);
 	}
-	rd_iter_close(&it);
+	free(kids);
 	free(o);
 	free(m);
 	if (rc < 0) {
@@ -416,22 +498,23 @@ struct submit {
  * reseller's, names the customer) or registered it. */
 static bool partner_knows(struct rd_txn *t, struct rd_domain *d, uint64_t v, uint64_t partner, uint64_t customer)
 {
+	uint8_t key[8];
+	rd_key_put_u64(key, customer);
 	struct rd_iter it;
 	struct rd_item item;
 	struct rd_contract k;
 	bool yes = false;
-	int rc = rd_iter_records(&it, t, d->contracts, v, 0);
-	while (!yes && rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0)
-		yes = rd_entity_decode(&rd_entity_contract, item.val, item.len, &k) == 0 && k.customer_id == customer &&
+	int rc = rd_iter_index(&it, t, d->contracts, "customer", v, key, 8, NULL, 0);
+	while (!yes && rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0 && item.key_len == 8 && !memcmp(item.key, key, 8))
+		yes = rd_entity_decode(&rd_entity_contract, item.val, item.len, &k) == 0 &&
 		      (k.reseller_id == partner || k.distributor_id == partner);
 	rd_iter_close(&it);
 	if (yes)
 		return true;
 	struct rd_dealreg *x = rd_malloc(sizeof *x);
-	rc = rd_iter_records(&it, t, d->deals, v, 0);
-	while (!yes && rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0)
-		yes = rd_entity_decode(&rd_entity_deal, item.val, item.len, x) == 0 && x->customer_id == customer &&
-		      x->partner_id == partner;
+	rc = rd_iter_index(&it, t, d->deals, "customer", v, key, 8, NULL, 0);
+	while (!yes && rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0 && item.key_len == 8 && !memcmp(item.key, key, 8))
+		yes = rd_entity_decode(&rd_entity_deal, item.val, item.len, x) == 0 && x->partner_id == partner;
 	rd_iter_close(&it);
 	free(x);
 	return yes;

@@ -82,11 +82,20 @@ int rd_deal_change(struct rd_app *app, const struct rd_actor *who, uint64_t id, 
 /* A registration the actor may see (a partner: its own); RD_ENOTFOUND. */
 int rd_deal_get(struct rd_txn *t, struct rd_domain *d, const struct rd_actor *who, uint64_t id, struct rd_dealreg *out);
 
+/* The match keys of every customer of the vendor, read once for many
+ * conflict reports (a page of them). */
+struct rd_deal_matcher;
+int rd_deal_matcher_new(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, struct rd_deal_matcher **out);
+void rd_deal_matcher_free(struct rd_deal_matcher *mt);
+
 /* The conflict report of a registration, for the vendor's people:
  * {registrations: [...], installed_base: [...], opportunities: [...]},
  * each entry with the matched customer and its reasons (name, domain,
- * postcode, external_id).  New reference in *out. */
-int rd_deal_conflicts(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, const struct rd_dealreg *deal, json_t **out);
+ * postcode, external_id).  mt: the keys read before (NULL: one walk of the
+ * customers now).  The records found for those customers come by the
+ * "customer" and "contract" indexes.  New reference in *out. */
+int rd_deal_conflicts(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, const struct rd_dealreg *deal,
+		      const struct rd_deal_matcher *mt, json_t **out);
 
 /* The sweep's step (renew.h rd_sweep_hook_fn): approved registrations past
  * their expiry become expired, audited and e-mailed; idempotent. */

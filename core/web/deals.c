@@ -458,6 +458,7 @@ static int vendor_page(struct web *w, int status, const char *error, const char 
 		return rc;
 	struct rd_domain *d = w->app->domain;
 	bool may_change = rd_console_may(w, RD_RES_DEAL, RD_ACT_UPDATE);
+	struct rd_deal_matcher *mt = NULL; /* read once, when the first report is asked for */
 	json_t *rows = json_array();
 	struct rd_dealreg *x = rd_malloc(sizeof *x);
 	struct rd_iter it;
@@ -472,7 +473,8 @@ static int vendor_page(struct web *w, int status, const char *error, const char 
 		json_t *row = row_of(t, w, x);
 		json_t *report = NULL;
 		if ((x->state == RD_DEALREG_SUBMITTED || x->state == RD_DEALREG_APPROVED) &&
-		    rd_deal_conflicts(t, d, w->c.who.vendor, x, &report) == 0) {
+		    (mt || rd_deal_matcher_new(t, d, w->c.who.vendor, &mt) == 0) &&
+		    rd_deal_conflicts(t, d, w->c.who.vendor, x, mt, &report) == 0) {
 			add_conflicts(row, "registrations", json_object_get(report, "registrations"), t, w);
 			add_conflicts(row, "installed_base", json_object_get(report, "installed_base"), t, w);
 			add_conflicts(row, "opportunities", json_object_get(report, "opportunities"), t, w);
@@ -490,6 +492,7 @@ static int vendor_page(struct web *w, int status, const char *error, const char 
 	}
 	rd_iter_close(&it);
 	rd_txn_end(t);
+	rd_deal_matcher_free(mt);
 	free(x);
 	if (rc < 0) {
 		json_decref(rows);
