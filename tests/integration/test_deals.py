@@ -475,3 +475,30 @@ def test_approved_deal_reaches_the_policy(daemon, tmp_path):
             assert ("approved deal registration" in sh["reason"]) == bool(extra), (slug, sh)
     lapsed = [x for x in cm.items("/api/v1/deals") if x["customer_id"] == made["lapsed"][0]]
     assert [x["state"] for x in lapsed] == ["expired"], lapsed
+
+
+def test_merge_follows_the_registration(daemon, tmp_path):
+    """The customer a partner registered is the vendor's customer under
+    another name: merging it into the existing customer re-points the
+    registration (audited), the margin lookup and the report follow, and
+    renewctl check finds every reference sound."""
+    from test_merge_integrity import check_clean
+    d, data, admin, plat, gold, cm, other, today, products, contracts = begin(daemon, tmp_path)
+    k = contracts["K-20003"]
+    close = (today + datetime.timedelta(days=30)).isoformat()
+    x = register(plat, {"customer": {"name": "Brightwater Logistics Limited"}, "products": [products["WSG-STD"]["id"]],
+                        "close_date": close})
+    gone = x["customer_id"]
+    admin.ok("POST", f"/api/v1/customers/{k['customer_id']}/merge", {"from": [gone]})
+    x = cm.get(f"/api/v1/deals/{x['id']}")
+    assert x["customer_id"] == k["customer_id"], x
+    audit = admin.items(f"/api/v1/audit?object=deals&object_id={x['id']}")
+    assert any(e["action"] == "merge" and e["after"]["customer_id"] == k["customer_id"] for e in audit), audit
+    # the same customer now: RES-GOLD's live contract is in the report, every reason matching
+    (base,) = [e for e in x["conflicts"]["installed_base"] if e["contract_id"] == k["id"]]
+    assert base["customer_id"] == k["customer_id"] and "name" in base["reasons"], base
+    # a won registration's proof belongs to no contract: still no dangling reference
+    cm.ok("POST", f"/api/v1/deals/{x['id']}/approve", {})
+    r = plat.call("POST", f"/api/v1/deals/{x['id']}/win?name=po.pdf", b"%PDF-1.4", headers={"Content-Type": "application/pdf"})
+    assert r.status == 200, r
+    check_clean(data)
