@@ -311,6 +311,20 @@ def test_won_deal_margin(daemon, tmp_path):
     r = plat.call("POST", f"/api/v1/deals/{x['id']}/win?name=proof.pdf", b"%PDF-1.4 signed order",
                   headers={"Content-Type": "application/pdf"})
     assert r.status == 200 and r.json()["state"] == "won", r
+    # a dry run of a policy that doubles the won-deal bonus changes that contract's line only
+    import json as _json
+    from pathlib import Path
+    scripts = Path(__file__).resolve().parents[2] / "scripts" / "policies"
+    src = (scripts / "margin.lua").read_text().replace("bp = bp + line.vendor.deal_bonus_bp",
+                                                       "bp = bp + 2 * line.vendor.deal_bonus_bp")
+    vectors = [v for v in _json.loads((scripts / "margin.vectors.json").read_text()) if v["line"]["deal"] != "won"]
+    r = admin.call("POST", "/api/v1/policies/margin", {"source": src, "vectors": vectors})
+    assert r.status == 201, r
+    r = admin.call("POST", f"/api/v1/policies/margin/{r.json()['version']}/dry-run", timeout=60)
+    assert r.status == 200, r
+    report = r.json()
+    assert report["lines_changed"] == 1, report
+    assert {x["contract_id"] for x in report["largest_changes"]} == {cust["Won Deal Ltd"][1]}, report
     # the contracts enter the renewal window: quoted by the sweep
     set_clock(admin, end - datetime.timedelta(days=80))
     opps = {o["contract_id"]: o for o in admin.items("/api/v1/opportunities")}
