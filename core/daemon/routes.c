@@ -56,7 +56,7 @@ const struct rd_route rd_routes[] = {
 	{ RD_GET, "/partner/deals", rd_page_partner_deals },
 	{ RD_POST, "/partner/deals", rd_page_partner_deals_post },
 	{ RD_POST, "/partner/deals/{id}", rd_page_partner_deal_post },
-	{ RD_POST, "/partner/deals/{id}/win", rd_page_partner_deal_win, .bulk = true },
+	{ RD_POST, "/partner/deals/{id}/win", rd_page_partner_deal_win },
 	{ RD_GET, "/vendor/deals", rd_page_vendor_deals },
 	{ RD_POST, "/vendor/deals/{id}", rd_page_vendor_deal_post },
 	{ RD_GET, "/sales/opportunities/{id}", rd_page_sales },

@@ -178,11 +178,10 @@ bool rd_call_credentials_ok(void *app, const char *authorization, const char *co
 		return false;
 	struct call *c = rd_calloc(1, sizeof *c);
 	int rc = authenticate(app, NULL, c, token, session, &why);
-	/* The bulk routes: imports, document uploads (a deal's proof too), payment files. */
+	/* The bulk routes: imports, document uploads, payment files. */
 	uint8_t role = c->who.role;
 	*bulk = rc == 0 && (rd_authz(role, RD_RES_IMPORT, RD_ACT_CREATE) != RD_SCOPE_NONE ||
 			    rd_authz(role, RD_RES_CONTRACT, RD_ACT_UPDATE) != RD_SCOPE_NONE ||
-			    rd_authz(role, RD_RES_DEAL, RD_ACT_UPDATE) != RD_SCOPE_NONE ||
 			    rd_authz(role, RD_RES_ORDER, RD_ACT_UPDATE) != RD_SCOPE_NONE);
 	free(c);
 	return rc == 0;

@@ -203,6 +203,10 @@ def test_lifecycle(daemon, tmp_path):
     r = plat.call("POST", f"/api/v1/deals/{a['id']}/win?name=../po.pdf", b"%PDF-1.4 x",
                   headers={"Content-Type": "application/pdf"})
     assert assert_json_error(r, 400)["field"] == "name"
+    # a partner's people never take the bulk body limit: a proof over max_body_bytes (1 MiB) is refused
+    r = plat.call("POST", f"/api/v1/deals/{a['id']}/win?name=big.pdf", b"x" * (1 << 20 | 1),
+                  headers={"Content-Type": "application/pdf"})
+    assert_json_error(r, 413)
     proof = b"%PDF-1.4 the customer's purchase order 4471"
     r = plat.call("POST", f"/api/v1/deals/{a['id']}/win?name=po-4471.pdf", proof,
                   headers={"Content-Type": "application/pdf"})
