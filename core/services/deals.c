@@ -621,6 +621,26 @@ static int submit_write(struct rd_txn *t, void *arg)
 					   "existing one, or customer {name, email, postcode, external_id, country} for a new one");
 		}
 	}
+	/* One open registration per partner, customer and product line. */
+	uint8_t key[8];
+	rd_key_put_u64(key, x->customer_id);
+	struct rd_iter it;
+	struct rd_item item;
+	struct rd_dealreg *y = rd_malloc(sizeof *y);
+	uint64_t open = 0;
+	rc = rd_iter_index(&it, t, d->deals, "customer", v, key, 8, NULL, 0);
+	while (!open && rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0 && item.key_len == 8 && !memcmp(item.key, key, 8))
+		if (rd_entity_decode(&rd_entity_deal, item.val, item.len, y) == 0 && y->partner_id == x->partner_id &&
+		    !strcmp(y->product_line, x->product_line) &&
+		    (y->state == RD_DEALREG_SUBMITTED || y->state == RD_DEALREG_APPROVED))
+			open = y->id;
+	rd_iter_close(&it);
+	free(y);
+	if (rc < 0)
+		return rc;
+	if (open)
+		return rd_serr_set(s->e, RD_EEXISTS, "conflict", "customer_id", "the partner's registration %llu for this "
+				   "customer and product line (%s) is open", (unsigned long long)open, x->product_line);
 	x->seats = in->seats;
 	x->expected_value = in->expected_value;
 	if (in->expected_value < 0)

@@ -147,6 +147,10 @@ def test_lifecycle(daemon, tmp_path):
     assert b2["previous_id"] == b["id"] and b2["customer_id"] == b["customer_id"] and b2["state"] == "submitted", b2
     assert plat.get(f"/api/v1/deals/{b['id']}")["next_id"] == b2["id"]
     assert_json_error(plat.call("POST", "/api/v1/deals", {**body, "previous_id": b["id"]}), 409)
+    # one open registration per partner, customer and product line
+    e = assert_json_error(plat.call("POST", "/api/v1/deals", {k: v for k, v in body.items() if k != "customer"} |
+                                    {"customer_id": b2["customer_id"]}), 409)
+    assert e["field"] == "customer_id" and str(b2["id"]) in e["message"], e
 
     # ---- expire on the sweep, once
     c = register(plat, {**body, "customer": {"name": "Tidewater Schools"}})
