@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "domain/match.h"
 #include "services/merge.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -27,58 +28,6 @@ struct cust {
 };
 
 enum { SAME_NAME = 1, SAME_DOMAIN = 2, SAME_POSTCODE = 4 };
-
-static void normalise_name(const char *in, char *out, size_t cap)
-{
-	static const char *const suffixes[] = { "ltd", "limited", "inc", "incorporated", "llc", "plc", "gmbh", "co",
-						"corp", "corporation", "company", "sa", "ag", "bv", "the", "and", NULL };
-	char word[RD_NAME_MAX];
-	size_t n = 0, w = 0;
-	out[0] = 0;
-	for (const char *p = in;; p++) {
-		if (isalnum((unsigned char)*p)) {
-			if (w + 1 < sizeof word)
-				word[w++] = (char)tolower((unsigned char)*p);
-			continue;
-		}
-		if (*p == '\'' || *p == '.')
-			continue; /* O'Brien, L.L.C. */
-		if (w) {
-			word[w] = 0;
-			bool drop = false;
-			for (size_t i = 0; suffixes[i]; i++)
-				drop |= strcmp(word, suffixes[i]) == 0;
-			if (!drop && n + w + 2 < cap) {
-				if (n)
-					out[n++] = ' ';
-				memcpy(out + n, word, w);
-				n += w;
-				out[n] = 0;
-			}
-			w = 0;
-		}
-		if (!*p)
-			break;
-	}
-}
-
-static void email_domain(const char *email, char *out, size_t cap)
-{
-	static const char *const public_mail[] = { "gmail.com", "googlemail.com", "outlook.com", "hotmail.com",
-						   "hotmail.co.uk", "yahoo.com", "yahoo.co.uk", "icloud.com",
-						   "aol.com", "proton.me", "protonmail.com", "live.com", "gmx.com",
-						   "btinternet.com", NULL };
-	const char *at = strrchr(email, '@');
-	out[0] = 0;
-	if (!at || !at[1])
-		return;
-	snprintf(out, cap, "%s", at + 1);
-	for (char *p = out; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	for (size_t i = 0; public_mail[i]; i++)
-		if (strcmp(out, public_mail[i]) == 0)
-			out[0] = 0;
-}
 
 static size_t find(struct cust *c, size_t i)
 {
@@ -161,15 +110,12 @@ int rd_api_duplicates(struct rd_req *req)
 		memset(x, 0, sizeof *x);
 		x->id = cu.id;
 		x->parent = n;
-		normalise_name(cu.name, x->name, sizeof x->name);
-		size_t fw = strcspn(x->name, " ");
-		memcpy(x->first, x->name, fw);
-		x->first[fw] = 0;
-		email_domain(cu.email, x->domain, sizeof x->domain);
-		size_t k = 0;
-		for (const char *p = cu.postcode; *p && k + 1 < sizeof x->postcode; p++)
-			if (!isspace((unsigned char)*p))
-				x->postcode[k++] = (char)toupper((unsigned char)*p);
+		struct rd_match_keys mk; /* the keys the deal registrations' conflict report matches on too */
+		rd_match_keys(&cu, &mk);
+		snprintf(x->name, sizeof x->name, "%s", mk.name);
+		snprintf(x->first, sizeof x->first, "%s", mk.first);
+		snprintf(x->domain, sizeof x->domain, "%s", mk.domain);
+		snprintf(x->postcode, sizeof x->postcode, "%s", mk.postcode);
 		n++;
 	}
 	rd_iter_close(&it);

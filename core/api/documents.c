@@ -32,7 +32,7 @@
 static const char *const kinds[] = { "", "contract", "certificate", "invoice", "other", NULL };
 
 /* type/subtype, token characters only (RFC 9110), parameters dropped. */
-static bool content_type_of(const char *h, char out[64])
+bool rd_api_content_type(const char *h, char out[64])
 {
 	if (!h || !*h) {
 		snprintf(out, 64, "application/octet-stream");
@@ -126,7 +126,7 @@ int rd_api_documents_create(struct rd_req *req)
 			return 0;
 		}
 	}
-	if (!content_type_of(rd_req_header(req, "content-type"), u.doc.content_type)) {
+	if (!rd_api_content_type(rd_req_header(req, "content-type"), u.doc.content_type)) {
 		rd_reply_error(req, 400, "invalid", "content-type", "the Content-Type must be a media type (type/subtype)");
 		return 0;
 	}

@@ -5,7 +5,13 @@
 #ifndef RD_API_DOCUMENTS_H
 #define RD_API_DOCUMENTS_H
 
+#include <stdbool.h>
+
 struct rd_req;
+
+/* A Content-Type header as type/subtype (token characters, lower case,
+ * parameters dropped; none: application/octet-stream); false when it is not one. */
+bool rd_api_content_type(const char *h, char out[64]);
 
 int rd_api_documents_create(struct rd_req *req);
 int rd_api_documents_list(struct rd_req *req);

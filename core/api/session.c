@@ -339,6 +339,15 @@ int rd_api_vendor_patch(struct rd_req *req)
 			       "basis points are 0-10000");
 		return 0;
 	}
+	if (p.v.deal_expiry_days > 3650 || p.v.deal_extension_days > 3650 || p.v.deal_extension_limit > 100 ||
+	    p.v.deal_response_hours > 8760) {
+		rd_reply_error(req, 400, "invalid", p.v.deal_expiry_days > 3650 ? "deal_expiry_days"
+			       : p.v.deal_extension_days > 3650 ? "deal_extension_days"
+			       : p.v.deal_extension_limit > 100 ? "deal_extension_limit" : "deal_response_hours",
+			       "deal_expiry_days and deal_extension_days are 0-3650, deal_extension_limit 0-100, "
+			       "deal_response_hours 0-8760 (0: the default)");
+		return 0;
+	}
 	if ((p.v.policy_memory_kb && (p.v.policy_memory_kb < 1024 || p.v.policy_memory_kb > 262144)) ||
 	    (p.v.policy_instructions && (p.v.policy_instructions < 10000 || p.v.policy_instructions > 100000000))) {
 		rd_reply_error(req, 400, "invalid", p.v.policy_memory_kb > 262144 || (p.v.policy_memory_kb && p.v.policy_memory_kb < 1024)

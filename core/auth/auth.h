@@ -81,6 +81,7 @@ enum rd_resource {
 	RD_RES_CLOCK,     /* the test clock and the schedule preview */
 	RD_RES_ORDER,     /* orders from accepted quotes; update = record a payment */
 	RD_RES_COMMISSION, /* commission entries and monthly statements (read only) */
+	RD_RES_DEAL,      /* deal registrations; create = register, update = decide or close (services/deals.c) */
 	RD_RES_COUNT,
 };
 

@@ -23,6 +23,7 @@
 #include "policy/runtime.h"
 #include "rd_config.h"
 #include "renew/renew.h"
+#include "services/deals.h"
 #include "services/imports.h"
 #include "services/orders.h"
 #include "store/store.h"
@@ -286,6 +287,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	d.renew = app.renew = rd_renew_new(&app);
+	rd_renew_add_hook(app.renew, rd_deals_expire); /* deal registrations past their expiry */
 	rd_renew_start(app.renew);
 	rd_orders_reconcile(&app); /* orders a crash or a timeout left unconfirmed (docs/orders.md) */
 	uv_signal_init(d.loop, &d.sigint);

@@ -2,9 +2,11 @@
  * come before {parameter} paths that would also match them.  docs/openapi.yaml
  * describes each row; a test keeps the two in step. */
 #include "api/api.h"
+#include "api/deals.h"
 #include "api/documents.h"
 #include "api/orders.h"
 #include "daemon/routes.h"
+#include "web/deals.h"
 #include "web/web.h"
 
 const struct rd_route rd_routes[] = {
@@ -51,6 +53,12 @@ const struct rd_route rd_routes[] = {
 	{ RD_GET, "/vendor/outbox", rd_page_vendor_outbox },
 	{ RD_GET, "/vendor/tasks", rd_page_vendor_tasks },
 	{ RD_POST, "/vendor/tasks/{id}", rd_page_vendor_task_post },
+	{ RD_GET, "/partner/deals", rd_page_partner_deals },
+	{ RD_POST, "/partner/deals", rd_page_partner_deals_post },
+	{ RD_POST, "/partner/deals/{id}", rd_page_partner_deal_post },
+	{ RD_POST, "/partner/deals/{id}/win", rd_page_partner_deal_win },
+	{ RD_GET, "/vendor/deals", rd_page_vendor_deals },
+	{ RD_POST, "/vendor/deals/{id}", rd_page_vendor_deal_post },
 	{ RD_GET, "/sales/opportunities/{id}", rd_page_sales },
 	{ RD_POST, "/sales/opportunities/{id}", rd_page_sales_amend },
 	{ RD_POST, "/sales/opportunities/{id}/tasks", rd_page_sales_task },
@@ -116,6 +124,16 @@ const struct rd_route rd_routes[] = {
 	{ RD_GET, "/api/v1/statements/{id}", rd_api_statement_get },
 	{ RD_GET, "/api/v1/statements/{id}/csv", rd_api_statement_csv },
 	{ RD_GET, "/api/v1/statements/{id}/pdf", rd_api_statement_pdf },
+	{ RD_GET, "/api/v1/deals", rd_api_deals_list },
+	{ RD_POST, "/api/v1/deals", rd_api_deals_create },
+	{ RD_GET, "/api/v1/deals/{id}", rd_api_deal_get },
+	{ RD_POST, "/api/v1/deals/{id}/approve", rd_api_deal_approve },
+	{ RD_POST, "/api/v1/deals/{id}/reject", rd_api_deal_reject },
+	{ RD_POST, "/api/v1/deals/{id}/extend", rd_api_deal_extend },
+	{ RD_POST, "/api/v1/deals/{id}/lose", rd_api_deal_lose },
+	{ RD_POST, "/api/v1/deals/{id}/extension-request", rd_api_deal_ask_extension },
+	{ RD_POST, "/api/v1/deals/{id}/win", rd_api_deal_win, .bulk = true },
+	{ RD_GET, "/api/v1/deals/{id}/proof", rd_api_deal_proof },
 	{ RD_POST, "/webhooks/payments/{plugin}", rd_api_payment_webhook },
 
 #define CRUD(name)                                              \

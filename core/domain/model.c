@@ -1,5 +1,6 @@
 /* model.c: field tables, the generic codec and the domain's tables. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "domain/model.h"
@@ -48,6 +49,10 @@ static const struct rd_field vendor_fields[] = {
 	F(19, RD_F_U32, struct rd_vendor, max_discount_bp, "max_discount_bp"),
 	FF(20, RD_F_U32, struct rd_vendor, max_discount_set, "max_discount_set", PRIV),
 	F(21, RD_F_U64, struct rd_vendor, sales_user_id, "sales_user_id"),
+	F(30, RD_F_U32, struct rd_vendor, deal_expiry_days, "deal_expiry_days"),
+	F(31, RD_F_U32, struct rd_vendor, deal_extension_limit, "deal_extension_limit"),
+	F(32, RD_F_U32, struct rd_vendor, deal_response_hours, "deal_response_hours"),
+	F(33, RD_F_U32, struct rd_vendor, deal_extension_days, "deal_extension_days"),
 };
 
 static const struct rd_field partner_fields[] = {
@@ -1283,6 +1288,41 @@ static int key_commission_partner(const void *rec, size_t len, uint8_t *key, siz
 static const struct rd_index_def commission_idx[] = { { "order", key_commission_order },
 						      { "partner", key_commission_partner } };
 
+static const char *const deal_states[] = { "", "submitted", "approved", "rejected", "won", "lost", "expired", NULL };
+
+static const struct rd_field deal_fields[] = {
+	F(1, RD_F_U64, struct rd_dealreg, id, "id"),
+	FF(2, RD_F_U64, struct rd_dealreg, partner_id, "partner_id", RO),
+	FF(3, RD_F_U64, struct rd_dealreg, customer_id, "customer_id", RO),
+	FA(4, RD_F_IDS, struct rd_dealreg, products, "products", n_products),
+	FF(5, RD_F_STR, struct rd_dealreg, product_line, "product_line", RO),
+	F(6, RD_F_U32, struct rd_dealreg, seats, "seats"),
+	F(7, RD_F_U64, struct rd_dealreg, expected_value, "expected_value"),
+	F(8, RD_F_STR, struct rd_dealreg, currency, "currency"),
+	F(9, RD_F_I32DATE, struct rd_dealreg, close_date, "close_date"),
+	F(10, RD_F_STR, struct rd_dealreg, situation, "situation"),
+	F(11, RD_F_STR, struct rd_dealreg, notes, "notes"),
+	FEF(12, RD_F_U8ENUM, struct rd_dealreg, state, "state", deal_states, RO),
+	FF(13, RD_F_I32DATE, struct rd_dealreg, expires_on, "expires_on", RO),
+	FF(14, RD_F_U32, struct rd_dealreg, extensions, "extensions", RO),
+	FF(15, RD_F_U64, struct rd_dealreg, previous_id, "previous_id", RO),
+	FF(16, RD_F_U64, struct rd_dealreg, next_id, "next_id", RO),
+	FF(17, RD_F_STR, struct rd_dealreg, reason, "reason", RO),
+	FF(18, RD_F_U64, struct rd_dealreg, proof_document_id, "proof_document_id", RO),
+	FF(19, RD_F_U64, struct rd_dealreg, user_id, "user_id", RO),
+	FF(20, RD_F_TIME, struct rd_dealreg, submitted_at, "submitted_at", RO),
+	FF(21, RD_F_TIME, struct rd_dealreg, decided_at, "decided_at", RO),
+	FF(22, RD_F_U64, struct rd_dealreg, decided_by, "decided_by", RO),
+	FF(23, RD_F_TIME, struct rd_dealreg, closed_at, "closed_at", RO),
+	FF(24, RD_F_STR, struct rd_dealreg, customer_ref, "customer_ref", RO),
+	FF(25, RD_F_TIME, struct rd_dealreg, extension_requested_at, "extension_requested_at", RO),
+};
+ENTITY(rd_entity_deal, "deal registration", "deals", RD_KIND_DEAL, struct rd_dealreg, deal_fields);
+
+/* Deal registrations by customer: the margin's lookup and the conflict report. */
+static int key_deal_customer(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_u64(rec, len, 3, key, cap); }
+static const struct rd_index_def deal_idx[] = { { "customer", key_deal_customer } };
+
 static const struct rd_table_def tables[] = {
 	{ "vendors", NULL, 0 },
 	{ "partners", partner_idx, 2 },
@@ -1307,6 +1347,7 @@ static const struct rd_table_def tables[] = {
 	{ "orders", order_idx, 3 },
 	{ "commissions", commission_idx, 2 },
 	{ "statements", NULL, 0 },
+	{ "deals", deal_idx, 1 },
 };
 
 int rd_domain_register(struct rd_store *s, struct rd_domain *d)
@@ -1315,13 +1356,41 @@ int rd_domain_register(struct rd_store *s, struct rd_domain *d)
 				      &d->users, &d->tokens, &d->contacts, &d->audit, &d->imports, &d->policies,
 				      &d->plugin_kv, &d->enablements, &d->opportunities, &d->actions,
 				      &d->outbox, &d->tasks, &d->links, &d->documents, &d->document_data, &d->orders,
-				      &d->commissions, &d->statements };
+				      &d->commissions, &d->statements, &d->deals };
 	for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
 		int rc = rd_store_register(s, &tables[i], slots[i]);
 		if (rc < 0)
 			return rc;
 	}
 	return 0;
+}
+
+int rd_deal_margin_state(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t partner,
+			 uint64_t customer, const char *product_line, rd_date today)
+{
+	if (!d->deals || !partner || !customer || !product_line || !product_line[0])
+		return 0;
+	uint8_t key[8];
+	rd_key_put_u64(key, customer);
+	struct rd_iter it;
+	struct rd_item item;
+	struct rd_dealreg *x = rd_malloc(sizeof *x);
+	int best = 0;
+	int rc = rd_iter_index(&it, t, d->deals, "customer", vendor, key, 8, NULL, 0);
+	while (rc >= 0 && best < 2 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (item.key_len != 8 || memcmp(item.key, key, 8) != 0)
+			break;
+		if (rd_entity_decode(&rd_entity_deal, item.val, item.len, x) < 0 || x->partner_id != partner ||
+		    strcmp(x->product_line, product_line) != 0)
+			continue;
+		if (x->state == RD_DEALREG_WON)
+			best = 2;
+		else if (x->state == RD_DEALREG_APPROVED && x->expires_on >= today && best < 1)
+			best = 1;
+	}
+	rd_iter_close(&it);
+	free(x);
+	return rc < 0 ? rc : best;
 }
 
 /* ---- helpers ---------------------------------------------------------------------- */

@@ -45,6 +45,7 @@ enum rd_kind {
 	RD_KIND_DOCUMENT = 30,
 	RD_KIND_COMMISSION = 20,
 	RD_KIND_STATEMENT = 21,
+	RD_KIND_DEAL = 40,
 };
 
 #define RD_NAME_MAX 128
@@ -73,7 +74,17 @@ struct rd_vendor {
 	uint32_t max_discount_set;      /* 1: max_discount_bp was chosen; 0: the default applies */
 	uint64_t sales_user_id;         /* the vendor's sales person for publish-vendor quotes (a vendor user);
 					 * 0: the sales notice goes to notify_email */
+	/* Deal registration (services/deals.c); 0: the default. */
+	uint32_t deal_expiry_days;      /* an approval's time frame; 0: 90 */
+	uint32_t deal_extension_limit;  /* extensions an approved registration may get; 0: 1 */
+	uint32_t deal_response_hours;   /* the promise in the acknowledgement; 0: 48 */
+	uint32_t deal_extension_days;   /* one extension's days; 0: 30 */
 };
+
+#define RD_DEAL_EXPIRY_DAYS 90
+#define RD_DEAL_EXTENSION_LIMIT 1
+#define RD_DEAL_RESPONSE_HOURS 48
+#define RD_DEAL_EXTENSION_DAYS 30
 
 /* The discount bound in force: the vendor's choice, else 1000 (10 %). */
 #define RD_DEFAULT_MAX_DISCOUNT_BP 1000
@@ -479,7 +490,7 @@ struct rd_entity {
 extern const struct rd_entity rd_entity_vendor, rd_entity_partner, rd_entity_customer, rd_entity_product,
 	rd_entity_contract, rd_entity_user, rd_entity_token, rd_entity_contact, rd_entity_audit, rd_entity_import, rd_entity_policy, rd_entity_plugin_kv, rd_entity_enablement, rd_entity_opportunity,
 	rd_entity_action, rd_entity_message, rd_entity_task, rd_entity_link, rd_entity_order, rd_entity_document,
-	rd_entity_commission, rd_entity_statement;
+	rd_entity_commission, rd_entity_statement, rd_entity_deal;
 
 /* Struct -> record bytes in a writer (owned by the caller). */
 struct rd_rec_writer;
@@ -519,12 +530,51 @@ struct rd_document {
 	uint64_t created_at, user_id;
 };
 
+enum rd_deal_state {
+	RD_DEALREG_SUBMITTED = 1,
+	RD_DEALREG_APPROVED = 2, /* with an expiry */
+	RD_DEALREG_REJECTED = 3, /* with a reason */
+	RD_DEALREG_WON = 4,      /* with proof of performance (a document) */
+	RD_DEALREG_LOST = 5,     /* with a reason */
+	RD_DEALREG_EXPIRED = 6,  /* the approval's time frame passed (the sweep) */
+};
+
+#define RD_DEAL_MAX_PRODUCTS 8
+
+/* A partner's deal registration (services/deals.c): a deal it sourced, for
+ * one customer and one product line. */
+struct rd_dealreg {
+	uint64_t id;
+	uint64_t partner_id, customer_id;
+	uint8_t n_products;
+	uint64_t products[RD_DEAL_MAX_PRODUCTS]; /* products of interest, of one line */
+	char product_line[64];     /* theirs */
+	uint32_t seats;
+	int64_t expected_value;    /* minor units of currency */
+	char currency[4];
+	rd_date close_date;        /* expected */
+	char situation[512];       /* the customer's current situation */
+	char notes[2048];
+	uint8_t state;             /* enum rd_deal_state */
+	rd_date expires_on;        /* approved: the last day it holds */
+	uint32_t extensions;       /* extensions granted */
+	uint64_t previous_id;      /* a resubmission: the registration it follows */
+	uint64_t next_id;          /* resubmitted as this one */
+	char reason[256];          /* rejected or lost: why */
+	uint64_t proof_document_id; /* won: the proof of performance */
+	uint64_t user_id;          /* who registered it */
+	uint64_t submitted_at, decided_at, decided_by, closed_at;
+	char customer_ref[RD_EXT_MAX]; /* the customer's external id as the partner gave it (matched on) */
+	uint64_t extension_requested_at; /* the partner asked for an extension; 0 again once extended */
+};
+
 struct rd_domain {
 	struct rd_table *vendors, *partners, *customers, *products, *contracts;
 	struct rd_table *users, *tokens, *contacts, *audit, *imports, *policies, *plugin_kv, *enablements;
 	struct rd_table *opportunities, *actions, *outbox, *tasks, *links, *orders;
 	struct rd_table *documents, *document_data;
 	struct rd_table *commissions, *statements;
+	struct rd_table *deals;
 };
 
 /* Writes any entity: allocates the id when *id is 0 (RD_PUT_NEW), encodes
@@ -539,6 +589,14 @@ int rd_index_find(struct rd_txn *t, struct rd_table *tb, const char *index, uint
 		  size_t len, uint64_t *id);
 /* Formats unix seconds as RFC 3339 UTC into out[21]. */
 void rd_time_format(uint64_t unix_s, char out[21]);
+
+/* Whether the partner holds a deal registration for the customer and the
+ * product line that adds the deal bonus to its margin on day `today`: 2 a
+ * won one, 1 an approved one not past its expiry, 0 none (the values of
+ * policy/policy.h's enum rd_deal), or the store's error.  By the deals'
+ * "customer" index: the customer's registrations only. */
+int rd_deal_margin_state(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t partner,
+			 uint64_t customer, const char *product_line, rd_date today);
 
 /* Registers renewd's tables and indexes on an open store. */
 int rd_domain_register(struct rd_store *s, struct rd_domain *d);

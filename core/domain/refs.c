@@ -60,6 +60,12 @@ const struct rd_ref rd_refs[] = {
 	ONE(commission, commissions, struct rd_commission, order_id, orders),
 	ONE(commission, commissions, struct rd_commission, opportunity_id, opportunities),
 	ONE(statement, statements, struct rd_statement, partner_id, partners),
+	ONE(deal, deals, struct rd_dealreg, partner_id, partners),
+	ONE(deal, deals, struct rd_dealreg, customer_id, customers),
+	LIST(deal, deals, struct rd_dealreg, products, n_products, "products", products),
+	ONE(deal, deals, struct rd_dealreg, previous_id, deals),
+	ONE(deal, deals, struct rd_dealreg, next_id, deals),
+	ONE(deal, deals, struct rd_dealreg, proof_document_id, documents),
 };
 const size_t rd_n_refs = sizeof rd_refs / sizeof *rd_refs;
 
@@ -72,7 +78,7 @@ static const struct {
 	{ DOM(tokens), "tokens" }, { DOM(contacts), "contacts" }, { DOM(enablements), "enablements" },
 	{ DOM(opportunities), "opportunities" }, { DOM(outbox), "outbox" }, { DOM(tasks), "tasks" },
 	{ DOM(links), "links" }, { DOM(documents), "documents" }, { DOM(orders), "orders" },
-	{ DOM(commissions), "commissions" }, { DOM(statements), "statements" },
+	{ DOM(commissions), "commissions" }, { DOM(statements), "statements" }, { DOM(deals), "deals" },
 };
 
 struct rd_table *rd_refs_table(struct rd_domain *d, size_t off)

@@ -488,7 +488,9 @@ int rd_policy_contract_line(struct rd_txn *t, struct rd_domain *d, const struct 
 		if (pr.prices[i].term == k->term && !strcmp(pr.prices[i].currency, k->currency) &&
 		    rd_money_mul(pr.prices[i].amount, (int64_t)k->quantity, &line->list_amount) < 0)
 			line->list_amount = -1;
-	line->deal = RD_DEAL_NONE;
+	/* the reseller's registration for this customer and line, as the sweep prices it */
+	int deal = rd_deal_margin_state(t, d, v->id, p.id, c.id, pr.line, rd_clock_today());
+	line->deal = deal > 0 ? (uint8_t)deal : RD_DEAL_NONE;
 	line->deal_bonus_bp = v->deal_bonus_bp;
 	line->distributor_bp = v->distributor_bp;
 	return line->list_amount < 0 ? RD_ENOTFOUND : 0;

@@ -223,9 +223,15 @@ static int price_line(struct sweep *s, struct rd_opportunity *o, uint8_t kind, c
 		.partner_id = res->id, .partner_kind = res->kind, .partner_tier = res->tier,
 		.distributor_id = k->distributor_id, .sku = p->external_id, .product_line = p->line, .term = k->term,
 		.quantity = k->quantity, .list_amount = list, .currency = k->currency, .segment = c->segment,
-		.country = c->country, .deal = RD_DEAL_NONE, .deal_bonus_bp = s->v.deal_bonus_bp,
+		.country = c->country, .deal_bonus_bp = s->v.deal_bonus_bp,
 		.distributor_bp = s->v.distributor_bp,
 	};
+	/* A deal registration of the reseller for this customer and product
+	 * line: approved, or won (docs/programmes.md). */
+	int deal = rd_deal_margin_state(s->t, s->d, s->v.id, res->id, c->id, p->line, s->day);
+	if (deal < 0)
+		deal = RD_DEAL_NONE;
+	ml.deal = (uint8_t)deal;
 	uint8_t pub[] = { RD_PUBLISH_PARTNER, RD_PUBLISH_VENDOR };
 	for (int i = 0; i < 2; i++) {
 		struct rd_margin_result r;

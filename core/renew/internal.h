@@ -30,6 +30,8 @@ struct rd_renew {
 	 * /healthz, /metrics and the console read without a transaction. */
 	struct rd_failing { uint64_t vendor; unsigned n; } *failing;
 	size_t n_failing, cap_failing;
+	rd_sweep_hook_fn hooks[RD_RENEW_HOOKS]; /* rd_renew_add_hook */
+	size_t n_hooks;
 };
 
 /* An action of a vendor-day that failed: aborted alone, recorded, left out

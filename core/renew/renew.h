@@ -30,6 +30,15 @@ void rd_renew_start(struct rd_renew *r);
 void rd_renew_stop(struct rd_renew *r);
 bool rd_renew_busy(const struct rd_renew *r);
 
+/* A time-based step of a higher layer (a deal registration's expiry) that
+ * each sweep runs for each vendor after the renewal actions: main()
+ * registers it, so the engine never calls services.  It returns the
+ * actions it took (it must be idempotent) or a negative code, which is
+ * logged.  At most RD_RENEW_HOOKS. */
+typedef int (*rd_sweep_hook_fn)(struct rd_app *app, uint64_t vendor, rd_date today);
+#define RD_RENEW_HOOKS 4
+void rd_renew_add_hook(struct rd_renew *r, rd_sweep_hook_fn fn);
+
 /* Sweeps every vendor up to today; returns the number of actions taken. */
 int rd_renew_sweep(struct rd_renew *r);
 /* Asks the delivery worker to look at the outbox now. */

@@ -299,6 +299,12 @@ static int sweep_vendor(struct rd_renew *r, const struct rd_vendor *v, rd_date t
 	return taken;
 }
 
+void rd_renew_add_hook(struct rd_renew *r, rd_sweep_hook_fn fn)
+{
+	rd_require(r->n_hooks < RD_RENEW_HOOKS);
+	r->hooks[r->n_hooks++] = fn;
+}
+
 static void on_sweep(uv_timer_t *t);
 
 /* A sweep that left work for later sweeps again this soon. */
@@ -329,6 +335,14 @@ int rd_renew_sweep(struct rd_renew *r)
 		int k = sweep_vendor(r, &vs[i], today);
 		if (k > 0)
 			total += k;
+		for (size_t h = 0; h < r->n_hooks; h++) {
+			k = r->hooks[h](r->app, vs[i].id, today);
+			if (k > 0)
+				total += k;
+			else if (k < 0)
+				rd_log(RD_LOG_ERROR, "renew", "vendor %llu: a sweep step failed: %s",
+				       (unsigned long long)vs[i].id, rd_strerror(k));
+		}
 	}
 	free(vs);
 	if (r->resume) {

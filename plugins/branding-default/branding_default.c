@@ -74,6 +74,75 @@
 	"<input type=\"hidden\" name=\"csrf\" value=\"{{csrf}}\"><button type=\"submit\" name=\"action\" "         \
 	"value=\"reopen\">Reopen</button></form>{{/done}}{{/may_change}}</li>{{/tasks}}</ul>"
 
+/* Deal registration (core/web/deals.c): the partner portal's and the console's. */
+#define DEAL_FACTS                                                                                                \
+	"<p>{{line}} &middot; expected {{value}} by {{close_date}} &middot; <span class=\"deal-state\">{{state}}</span>" \
+	"{{#expires_on}} &middot; until <span class=\"deal-expiry\">{{expires_on}}</span>{{/expires_on}}"            \
+	"{{#extensions}} &middot; {{extensions}} extension(s){{/extensions}}</p>{{#reason}}<p>Reason: {{reason}}</p>" \
+	"{{/reason}}{{#previous_id}}<p>Resubmits registration {{previous_id}}.</p>{{/previous_id}}{{#next_id}}<p>"    \
+	"Resubmitted as registration {{next_id}}.</p>{{/next_id}}{{#asked}}<p class=\"deal-asked\">An extension was " \
+	"asked for on {{asked}}.</p>{{/asked}}"
+#define PARTNER_DEALS_BODY                                                                                        \
+	"<h2>Register a deal</h2><p>We answer within {{response_hours}} hours.</p>"                                  \
+	"<form method=\"post\" action=\"/partner/deals\" id=\"register-deal\">" CSRF                                  \
+	"<p><label for=\"customer_id\">Customer</label> <select id=\"customer_id\" name=\"customer_id\"><option "     \
+	"value=\"new\">A new customer</option>{{#customers}}<option value=\"{{id}}\">{{name}}</option>{{/customers}}" \
+	"</select></p><fieldset><legend>A new customer</legend><p><label for=\"customer_name\">Name</label> <input "  \
+	"id=\"customer_name\" name=\"customer_name\" maxlength=\"127\"></p><p><label for=\"customer_email\">E-mail"  \
+	"</label> <input id=\"customer_email\" name=\"customer_email\" type=\"email\" maxlength=\"127\"></p><p><label " \
+	"for=\"customer_postcode\">Postcode</label> <input id=\"customer_postcode\" name=\"customer_postcode\" "      \
+	"maxlength=\"15\"></p><p><label for=\"customer_external_id\">Customer number</label> <input "                \
+	"id=\"customer_external_id\" name=\"customer_external_id\" maxlength=\"63\"></p></fieldset>"                  \
+	"<p><label for=\"product\">Product of interest</label> <select id=\"product\" name=\"product\">{{#products}}"  \
+	"<option value=\"{{id}}\">{{name}} ({{line}})</option>{{/products}}</select></p><p><label for=\"seats\">Seats" \
+	"</label> <input id=\"seats\" name=\"seats\" type=\"number\" min=\"0\"></p><p><label for=\"value\">Expected " \
+	"value ({{currency}})</label> <input id=\"value\" name=\"value\" inputmode=\"decimal\"></p><p><label "        \
+	"for=\"close_date\">Expected close date</label> <input id=\"close_date\" name=\"close_date\" type=\"date\" "  \
+	"required></p><p><label for=\"situation\">Current situation</label> <textarea id=\"situation\" "             \
+	"name=\"situation\" maxlength=\"511\"></textarea></p><p><label for=\"notes\">Notes</label> <textarea "        \
+	"id=\"notes\" name=\"notes\" maxlength=\"2047\"></textarea></p><p><button type=\"submit\">Register</button>" \
+	"</p></form><h2>My registrations</h2>{{^deals}}<p>No registrations yet.</p>{{/deals}}<ul class=\"cards\">"   \
+	"{{#deals}}<li id=\"deal-{{id}}\" data-state=\"{{state}}\"><h3>{{customer}}: registration {{id}}</h3>"       \
+	DEAL_FACTS "{{#approved}}<form method=\"post\" action=\"/partner/deals/{{id}}/win\" "                         \
+	"enctype=\"multipart/form-data\">" CSRF "<label for=\"proof-{{id}}\">Proof of performance</label> <input "     \
+	"id=\"proof-{{id}}\" name=\"proof\" type=\"file\" required> <button type=\"submit\">Close won</button></form>" \
+	"<form method=\"post\" action=\"/partner/deals/{{id}}\">" CSRF "<input type=\"hidden\" name=\"action\" "      \
+	"value=\"lose\"><label for=\"lost-{{id}}\">Why lost</label> <input id=\"lost-{{id}}\" name=\"reason\" "       \
+	"maxlength=\"255\" required> <button type=\"submit\">Close lost</button></form>{{/approved}}{{#extendable}}"  \
+	"{{^asked}}<form method=\"post\" action=\"/partner/deals/{{id}}\">" CSRF "<input type=\"hidden\" "      \
+	"name=\"action\" value=\"extension\"><button type=\"submit\">Ask for an extension</button></form>{{/asked}}" \
+	"{{/extendable}}{{#reopenable}}"  \
+	"<form method=\"post\" action=\"/partner/deals\">" CSRF "<input type=\"hidden\" name=\"previous_id\" "        \
+	"value=\"{{id}}\"><p><label for=\"again-{{id}}\">What is "  \
+	"new</label> <textarea id=\"again-{{id}}\" name=\"notes\" maxlength=\"2047\"></textarea></p><p><label "        \
+	"for=\"again-product-{{id}}\">Product of interest</label> <select id=\"again-product-{{id}}\" name=\"product\">" \
+	"{{#products}}<option value=\"{{id}}\">{{name}} ({{line}})</option>{{/products}}</select> <label "            \
+	"for=\"again-close-{{id}}\">Expected close date</label> <input id=\"again-close-{{id}}\" name=\"close_date\" " \
+	"type=\"date\" required> <button type=\"submit\">Resubmit</button></p></form>{{/reopenable}}</li>{{/deals}}</ul>"
+#define CONFLICTS(key, title)                                                                                     \
+	"{{#has_" key "}}<h4>" title "</h4><ul>{{#" key "}}<li>{{partner}}: {{what}} &middot; {{customer}}, "          \
+	"matched by <span class=\"match\">{{reasons}}</span></li>{{/" key "}}</ul>{{/has_" key "}}"
+#define VENDOR_DEALS_BODY                                                                                         \
+	FILTER("/vendor/deals", "state", "Show")                                                                     \
+	"{{^deals}}<p>No registrations.</p>{{/deals}}<ul class=\"cards\">{{#deals}}<li id=\"deal-{{id}}\" "           \
+	"data-state=\"{{state}}\"><h3>{{partner}}: {{customer}} (registration {{id}})</h3>" DEAL_FACTS               \
+	"{{#situation}}<p>Situation: {{situation}}</p>{{/situation}}{{#notes}}<blockquote>{{notes}}</blockquote>"   \
+	"{{/notes}}{{#checked}}<section class=\"conflicts\" aria-label=\"Conflict report\">{{#conflict}}<p "          \
+	"class=\"error\">Conflicts found:</p>{{/conflict}}{{^conflict}}<p class=\"no-conflict\">No conflicts found."   \
+	"</p>{{/conflict}}" CONFLICTS("registrations", "Other partners' open registrations")                         \
+	CONFLICTS("installed_base", "Other partners' live contracts (installed base)")                               \
+	CONFLICTS("opportunities", "The vendor's own open quotes") "</section>{{/checked}}{{#may_change}}"            \
+	"{{#submitted}}<form method=\"post\" action=\"/vendor/deals/{{id}}\">" CSRF "<input type=\"hidden\" "          \
+	"name=\"action\" value=\"approve\"><label for=\"until-{{id}}\">Expires on (empty: the default)</label> "       \
+	"<input id=\"until-{{id}}\" name=\"expires_on\" type=\"date\"> <button type=\"submit\">Approve</button></form>" \
+	"<form method=\"post\" action=\"/vendor/deals/{{id}}\">" CSRF "<input type=\"hidden\" name=\"action\" "      \
+	"value=\"reject\"><label for=\"why-{{id}}\">Reason</label> <input id=\"why-{{id}}\" name=\"reason\" "          \
+	"maxlength=\"255\" required> <button type=\"submit\">Reject</button></form>{{/submitted}}{{#extendable}}"      \
+	"<form method=\"post\" action=\"/vendor/deals/{{id}}\">" CSRF "<input type=\"hidden\" name=\"action\" "      \
+	"value=\"extend\"><label for=\"days-{{id}}\">Days (empty: the default)</label> <input id=\"days-{{id}}\" "     \
+	"name=\"days\" type=\"number\" min=\"1\" max=\"3650\"> <button type=\"submit\">Extend</button></form>"         \
+	"{{/extendable}}{{/may_change}}</li>{{/deals}}</ul>"
+
 struct asset {
 	const char *name, *type, *data;
 };
@@ -204,6 +273,10 @@ static const struct asset assets[] = {
 		    "ends {{contract.end}}).</p>{{#message}}<blockquote>{{message}}</blockquote>{{/message}}"
 		    "<p><a href=\"{{tasks_url}}\">Assign and close it in your tasks inbox</a></p>" HTML_FOOT },
 
+	/* Deal registration (core/services/deals.c): one template for every transition, its lines written by
+	 * renewd: {subject, lines, vendor.name, brand}. */
+	{ "email/deal.txt", "text/plain", "{{#lines}}{{{.}}}\n{{/lines}}\n{{{vendor.name}}}\n" TEXT_FOOT },
+	{ "email/deal.html", "text/html", HTML_HEAD "{{#lines}}<p>{{.}}</p>{{/lines}}<p>{{vendor.name}}</p>" HTML_FOOT },
 	{ "email/statement.subject", "text/plain", "Commission statement {{{statement.number}}} for {{{statement.month}}}" },
 	{ "email/statement.txt", "text/plain",
 	  "Hello {{{partner.name}}},\n\n"
@@ -358,6 +431,8 @@ static const struct asset assets[] = {
 	  "{{#done}} (done){{/done}}</li>{{/tasks}}</ul>" },
 	{ "page/partner_tasks.html", "text/html", CONSOLE_NAV TASKS_BODY },
 	{ "page/vendor_tasks.html", "text/html", CONSOLE_NAV TASKS_BODY },
+	{ "page/partner_deals.html", "text/html", CONSOLE_NAV PARTNER_DEALS_BODY },
+	{ "page/vendor_deals.html", "text/html", CONSOLE_NAV VENDOR_DEALS_BODY },
 	/* ---- the vendor console (core/web/console.c) ---- */
 	{ "page/vendor.html", "text/html",
 	  CONSOLE_NAV "<p>Signed in as {{role}}.</p>"

@@ -352,6 +352,18 @@ def make_activity(spec, api, errors):
                  headers={"Content-Type": "application/octet-stream"})
     check_response(spec, "POST", "/api/v1/contracts/{id}/documents", r, errors)
     assert r.status == 201, r
+    # a deal registration (docs/programmes.md), approved and won with its proof
+    r = api.call("POST", "/api/v1/deals", {"partner_id": 2, "customer": {"name": "Openapi Deal Ltd"},
+                                           "products": [1], "close_date": "2099-01-01"})
+    deal = check_response(spec, "POST", "/api/v1/deals", r, errors)
+    assert r.status == 201, r
+    r = api.call("POST", f"/api/v1/deals/{deal['id']}/approve", {})
+    check_response(spec, "POST", "/api/v1/deals/{id}/approve", r, errors)
+    assert r.status == 200, r
+    r = api.call("POST", f"/api/v1/deals/{deal['id']}/win?name=proof.bin", raw=b"\x00proof",
+                 headers={"Content-Type": "application/octet-stream"})
+    check_response(spec, "POST", "/api/v1/deals/{id}/win", r, errors)
+    assert r.status == 200, r
     # an order (docs/orders.md), paid and fulfilled
     r = api.call("POST", "/api/v1/plugins/payment-po/enablements", {"config": {}})
     assert r.status == 201, r
@@ -412,6 +424,8 @@ def test_live_answers_match_the_document(spec, live):
             url = route.replace("{id}", "1")
         elif route.startswith("/api/v1/documents/{id}"):
             url = route.replace("{id}", str(live.call("GET", "/api/v1/contracts/1/documents").json()["items"][0]["id"]))
+        elif route.startswith("/api/v1/deals/{id}/"):  # the won registration's proof
+            url = route.replace("{id}", str(lists["/api/v1/deals"]["items"][0]["id"]))
         elif route.startswith("/api/v1/statements/{id}"):
             continue  # statements need the test clock: test_live_statements_match_the_document
         else:
