@@ -44,6 +44,7 @@ static const struct cell matrix[6][RD_RES_COUNT] = {
 		[RD_RES_CLOCK] = { R | U, 0 },
 		[RD_RES_ORDER] = { R | C | U, 0 },
 		[RD_RES_COMMISSION] = { R, 0 },
+		[RD_RES_LEAD] = { R | C | U, 0 },
 	},
 	[RD_ROLE_CHANNEL_MANAGER] = {
 		[RD_RES_VENDOR] = { R, 0 },
@@ -64,6 +65,7 @@ static const struct cell matrix[6][RD_RES_COUNT] = {
 		[RD_RES_CLOCK] = { R, 0 },
 		[RD_RES_ORDER] = { R | C | U, 0 },
 		[RD_RES_COMMISSION] = { R, 0 },
+		[RD_RES_LEAD] = { R | C | U, 0 },
 	},
 	[RD_ROLE_VENDOR_SALES] = {
 		[RD_RES_VENDOR] = { R, 0 },
@@ -80,6 +82,7 @@ static const struct cell matrix[6][RD_RES_COUNT] = {
 		[RD_RES_TASK] = { R | U, 0 },
 		[RD_RES_ORDER] = { R, 0 },
 		[RD_RES_COMMISSION] = { 0, 0 },
+		[RD_RES_LEAD] = { R | U, 0 },
 	},
 	[RD_ROLE_PARTNER_ADMIN] = {
 		[RD_RES_VENDOR] = { R, 0 },
@@ -96,6 +99,7 @@ static const struct cell matrix[6][RD_RES_COUNT] = {
 		[RD_RES_TASK] = { 0, R | U },
 		[RD_RES_ORDER] = { 0, R | C },
 		[RD_RES_COMMISSION] = { 0, R },
+		[RD_RES_LEAD] = { 0, R | U },
 	},
 	[RD_ROLE_PARTNER_SALES] = {
 		[RD_RES_VENDOR] = { R, 0 },
@@ -112,6 +116,7 @@ static const struct cell matrix[6][RD_RES_COUNT] = {
 		[RD_RES_TASK] = { 0, R | U },
 		[RD_RES_ORDER] = { 0, R },
 		[RD_RES_COMMISSION] = { 0, 0 },
+		[RD_RES_LEAD] = { 0, R | U },
 	},
 };
 
@@ -152,6 +157,6 @@ const char *rd_resource_name(enum rd_resource res)
 {
 	static const char *const names[] = { "vendor", "partners", "users", "tokens", "customers", "contacts",
 					     "products", "contracts", "imports", "audit", "policies", "plugins",
-					     "opportunities", "outbox", "tasks", "clock", "orders", "commissions" };
+					     "opportunities", "outbox", "tasks", "clock", "orders", "commissions", "leads" };
 	return res < RD_RES_COUNT ? names[res] : "unknown";
 }

@@ -92,6 +92,7 @@ json_t *rd_web_partner_nav(const char *current)
 		{ "/partner/customers", "Customers" },
 		{ "/partner/statements", "Statements" },
 		{ "/partner/tasks", "Tasks" },
+		{ "/partner/leads", "Leads" },
 	};
 	json_t *a = json_array();
 	for (size_t i = 0; i < sizeof sections / sizeof *sections; i++)
@@ -119,6 +120,7 @@ static json_t *nav_json(struct web *w, const char *current)
 		{ "/vendor/plugins", "Plugins", RD_RES_PLUGIN },
 		{ "/vendor/outbox", "Outbox", RD_RES_OUTBOX },
 		{ "/vendor/tasks", "Tasks", RD_RES_TASK },
+		{ "/vendor/leads", "Leads", RD_RES_LEAD },
 	};
 	json_t *a = json_array();
 	for (size_t i = 0; i < sizeof sections / sizeof *sections; i++)

@@ -74,6 +74,39 @@
 	"<input type=\"hidden\" name=\"csrf\" value=\"{{csrf}}\"><button type=\"submit\" name=\"action\" "         \
 	"value=\"reopen\">Reopen</button></form>{{/done}}{{/may_change}}</li>{{/tasks}}</ul>"
 
+/* The leads of the partner portal and of the console (core/web/programmes_leads.c). */
+#define LEAD_FACTS                                                                                                \
+	"<h3>L-{{id}}: {{company}}</h3><p>{{country}} {{region}}, {{size}}, interested in {{product}}. State: "       \
+	"<strong class=\"lead-state\">{{state}}</strong>.</p>{{#reason}}<p class=\"why\">Why: {{reason}} (routing "     \
+	"policy v{{policy_version}}){{#targets}}, offered to {{targets}}{{/targets}}.</p>{{/reason}}"
+#define LEADS_BODY                                                                                                \
+	"<h2>Offered{{#vendor_view}}: pools and offers in progress{{/vendor_view}}</h2>{{^offered}}<p>None.</p>"      \
+	"{{/offered}}<ul class=\"cards\">{{#offered}}<li id=\"lead-{{id}}\">" LEAD_FACTS "<p>{{#pool}}A pool: the "   \
+	"first to accept takes it. {{/pool}}Accept by <strong>{{deadline}}</strong>.</p>{{^vendor_view}}<form "      \
+	"method=\"post\" action=\"/partner/leads/{{id}}\">" CSRF "<button type=\"submit\" name=\"action\" "          \
+	"value=\"accept\">Accept</button></form><form method=\"post\" action=\"/partner/leads/{{id}}\">" CSRF          \
+	"<label for=\"decline-{{id}}\">Reason</label> <input id=\"decline-{{id}}\" name=\"reason\" required> <button " \
+	"type=\"submit\" name=\"action\" value=\"decline\">Decline</button></form>{{/vendor_view}}</li>{{/offered}}"  \
+	"</ul><h2>Being worked</h2>{{^working}}<p>None.</p>{{/working}}<ul class=\"cards\">{{#working}}<li "          \
+	"id=\"lead-{{id}}\">" LEAD_FACTS "{{^vendor_view}}<form method=\"post\" action=\"/partner/leads/{{id}}\">"    \
+	CSRF "<label for=\"value-{{id}}\">Value (minor units)</label> <input id=\"value-{{id}}\" name=\"value\" "     \
+	"inputmode=\"numeric\" required> <button type=\"submit\" name=\"action\" value=\"won\">Won</button></form>"   \
+	"<form method=\"post\" action=\"/partner/leads/{{id}}\">" CSRF "<label for=\"lost-{{id}}\">Reason</label> "   \
+	"<input id=\"lost-{{id}}\" name=\"reason\" required> <button type=\"submit\" name=\"action\" value=\"lost\">" \
+	"Lost</button></form>{{/vendor_view}}</li>{{/working}}</ul><h2>Other leads</h2>{{^others}}<p>None.</p>"       \
+	"{{/others}}<ul class=\"cards\">{{#others}}<li id=\"lead-{{id}}\">" LEAD_FACTS "{{#value}}<p>Won: {{value}}" \
+	".</p>{{/value}}{{#lost_reason}}<p>Lost: {{lost_reason}}</p>{{/lost_reason}}{{#returned_reason}}<p>Returned:" \
+	" {{returned_reason}}</p>{{/returned_reason}}{{#vendor_view}}{{#to_qualify}}<form method=\"post\" "          \
+	"action=\"/vendor/leads/{{id}}\">" CSRF "<label for=\"product-{{id}}\">Product</label> <input "               \
+	"id=\"product-{{id}}\" name=\"product\" value=\"{{product}}\" required> <label for=\"region-{{id}}\">Region"  \
+	"</label> <input id=\"region-{{id}}\" name=\"region\" value=\"{{region}}\"> <label for=\"size-{{id}}\">Size"  \
+	"</label> <input id=\"size-{{id}}\" name=\"company_size\" value=\"{{size}}\"> <label for=\"sit-{{id}}\">"     \
+	"Situation</label> <input id=\"sit-{{id}}\" name=\"situation\"> <label for=\"tf-{{id}}\">Time frame</label> " \
+	"<input id=\"tf-{{id}}\" name=\"time_frame\"> <button type=\"submit\" name=\"action\" value=\"qualify\">"    \
+	"Qualify</button></form>{{/to_qualify}}{{#to_route}}<form method=\"post\" action=\"/vendor/leads/{{id}}\">"   \
+	CSRF "<button type=\"submit\" name=\"action\" value=\"route\">Route</button></form>{{/to_route}}"            \
+	"{{/vendor_view}}</li>{{/others}}</ul>"
+
 struct asset {
 	const char *name, *type, *data;
 };
@@ -357,6 +390,8 @@ static const struct asset assets[] = {
 	  "opportunities</a></p><h2>Tasks</h2>{{^tasks}}<p>No tasks.</p>{{/tasks}}<ul>{{#tasks}}<li>{{kind}}: {{message}}"
 	  "{{#done}} (done){{/done}}</li>{{/tasks}}</ul>" },
 	{ "page/partner_tasks.html", "text/html", CONSOLE_NAV TASKS_BODY },
+	{ "page/partner_leads.html", "text/html", CONSOLE_NAV LEADS_BODY },
+	{ "page/vendor_leads.html", "text/html", CONSOLE_NAV LEADS_BODY },
 	{ "page/vendor_tasks.html", "text/html", CONSOLE_NAV TASKS_BODY },
 	/* ---- the vendor console (core/web/console.c) ---- */
 	{ "page/vendor.html", "text/html",
