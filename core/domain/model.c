@@ -1128,6 +1128,9 @@ static int key_u64(const void *rec, size_t len, uint32_t no, uint8_t *key, size_
 }
 
 static int key_ext(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_string(rec, len, 2, key, cap); }
+/* Leads: their external id is field 3. */
+static int key_lead_ext(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_string(rec, len, 3, key, cap); }
+static const struct rd_index_def lead_idx[] = { { "ext", key_lead_ext } };
 static int key_customer(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_u64(rec, len, 3, key, cap); }
 static int key_reseller(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_u64(rec, len, 5, key, cap); }
 static int key_partner_parent(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_u64(rec, len, 6, key, cap); }
@@ -1373,7 +1376,7 @@ static const struct rd_table_def tables[] = {
 	{ "orders", order_idx, 3 },
 	{ "commissions", commission_idx, 2 },
 	{ "statements", NULL, 0 },
-	{ "leads", NULL, 0 },
+	{ "leads", lead_idx, 1 },
 	{ "lead_assignments", NULL, 0 },
 };
 

@@ -213,7 +213,16 @@ static int create_write(struct rd_txn *t, void *arg)
 	l->excluded[0] = l->lost_reason[0] = l->returned_reason[0] = l->currency[0] = 0;
 	l->created_at = rd_clock_now();
 	l->accepted_at = l->closed_at = 0;
-	int rc = rd_entity_put(t, d->leads, &rd_entity_lead, v, l, 0);
+	l->offered[0] = 0;
+	l->offered_kind = 0;
+	uint64_t other;
+	int rc;
+	if (l->external_id[0] && (rc = rd_index_find(t, d->leads, "ext", v, l->external_id, strlen(l->external_id) + 1,
+						      &other)) != RD_ENOTFOUND)
+		return rc < 0 ? rc : rd_serr_set(c->e, RD_EEXISTS, "conflict", "external_id",
+						  "lead %llu has external_id %s already", (unsigned long long)other,
+						  l->external_id);
+	rc = rd_entity_put(t, d->leads, &rd_entity_lead, v, l, 0);
 	if (rc == 0)
 		rc = audit(t, d, v, c->who->user, RD_AUDIT_CREATE, NULL, l, c->source);
 	if (rc == 0 && !strcmp(c->source, "form") && l->email[0]) {

@@ -539,3 +539,54 @@ def test_a_rep_who_is_not_the_vendors_is_refused_and_the_lead_returned(lw):
         assert lead["state"] == "returned", lead
         assert f"chose rep {rep}, who is not an enabled user of the vendor's team" in lead["returned_reason"]
         assert lw.get(lid)["assignments"] == [] and lw.outbox("lead_offer") == []
+
+
+# ---- leads by import ---------------------------------------------------------------------------------------
+
+
+def run_import(lw, body, query="kind=leads&format=csv"):
+    r = lw.cm.call("POST", f"/api/v1/imports?{query}", body, headers={"Content-Type": "text/csv"})
+    assert r.status == 202, r
+    doc = r.json()
+    deadline = time.monotonic() + 20
+    while doc["status"] == "running":
+        assert time.monotonic() < deadline, doc
+        time.sleep(0.02)
+        doc = lw.cm.get(f"/api/v1/imports/{doc['id']}")
+    return doc
+
+
+def test_leads_arrive_by_import(lw):
+    csv = (b"external_id,company,contact_name,email,country,product,notes\n"
+           b"L-100,Import One Ltd,Ian,ian@one.example,GB,WSG-STD,from the fair\n"
+           b"L-101,,Solo Buyer,solo@two.example,IE,,\n"
+           b"L-102,,,,GB,,nobody to call\n"
+           b"L-103,Bad Mail Ltd,,not-an-address,GB,,\n")
+    doc = run_import(lw, csv, "kind=leads&format=csv&atomic=false")
+    assert doc["status"] == "succeeded" and doc["rows_ok"] == 2 and doc["rows_failed"] == 2, doc
+    assert [(e["row"], e["column"]) for e in doc["errors"]] == [(4, "company"), (5, "email")], doc["errors"]
+    leads = {x["external_id"]: x for x in lw.cm.items("/api/v1/leads")}
+    assert set(leads) == {"L-100", "L-101"}
+    one = leads["L-100"]
+    assert (one["source"], one["state"], one["company"], one["product"]) == ("import", "new", "Import One Ltd", "WSG-STD")
+    assert one["created_at"]
+    # re-importing updates what the lead says, never its state; nothing new
+    lw.cm.ok("POST", f"/api/v1/leads/{one['id']}/qualify", {"product": "WSG-STD", "region": "london"})
+    doc = run_import(lw, b"external_id,company,phone\nL-100,Import One Ltd,+44 1 2345\n")
+    assert doc["rows_ok"] == 1 and doc["created"] == 0 and doc["updated"] == 1, doc
+    again = lw.get(one["id"])
+    assert again["state"] == "qualified" and again["phone"] == "+44 1 2345" and again["source"] == "import"
+    assert len(lw.cm.items("/api/v1/leads")) == 2
+    # an import cannot set what renewd decides
+    doc = run_import(lw, b"external_id,company,state\nL-104,X Ltd,won\n")
+    assert doc["status"] == "failed" or doc["rows_ok"] == 0, doc
+    assert len(lw.cm.items("/api/v1/leads")) == 2
+    # the API refuses a second lead with the same external id
+    r = lw.cm.call("POST", "/api/v1/leads", {"company": "Dup", "external_id": "L-100"})
+    assert_json_error(r, 409, "conflict")
+    assert r.json()["error"]["field"] == "external_id"
+    # partners import nothing
+    r = lw.p(PLAT).call("POST", "/api/v1/imports?kind=leads&format=csv", b"company\nX\n", headers={"Content-Type": "text/csv"})
+    assert_json_error(r, 403)
+    lw.route(one["id"])
+    assert current(lw.get(one["id"]))["targets"] == str(PLAT)
