@@ -13,12 +13,15 @@
 #include <time.h>
 #include <uv.h>
 
+#include "config/config.h"
 #include "domain/audit.h"
+#include "plugin/host.h"
 #include "policy/policy.h"
 #include "policy/runtime.h"
 #include "policy/sandbox.h"
 #include "services/leads.h"
 #include "store/store.h"
+#include "template/mustache.h"
 #include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -98,59 +101,143 @@ static void copy(char *dst, size_t cap, const char *src)
 
 /* ---- e-mails ---------------------------------------------------------------------------------- */
 
-/* Queues a plain message in the outbox, in the caller's transaction. */
-static int mail(struct rd_txn *t, struct rd_domain *d, uint64_t v, const char *kind, const char *to, uint64_t partner,
-		const struct rd_lead *l, const char *subject, const char *body)
+/* The base of links in the e-mails: public_url, else the listen address
+ * (as the renewal mails'). */
+static void link_base(const struct rd_app *app, char *out, size_t cap)
+{
+	const struct rd_config *c = app->config;
+	if (c && c->public_url && *c->public_url)
+		snprintf(out, cap, "%s", c->public_url);
+	else
+		snprintf(out, cap, "http://%s", c && c->listen ? c->listen : "127.0.0.1");
+	size_t n = strlen(out);
+	if (n && out[n - 1] == '/')
+		out[n - 1] = 0;
+}
+
+/* Renders the branding pack's email/lead.EXT for the partner (0: the
+ * vendor's brand) into *out (malloc'd); < 0 when the pack has no such
+ * template or it does not render. */
+static int render(struct rd_app *app, struct rd_txn *t, uint64_t v, uint64_t partner, const char *ext, json_t *ctx,
+		  char **out)
+{
+	char name[48], err[200];
+	snprintf(name, sizeof name, "email/lead.%s", ext);
+	const char *tmpl;
+	size_t len, out_len;
+	int rc = app->plugins ? rd_plugins_asset(app->plugins, t, app->domain, v, partner, name, &tmpl, &len) : RD_ENOTFOUND;
+	if (rc < 0)
+		return rc;
+	struct rd_mustache *m;
+	if ((rc = rd_mustache_parse(tmpl, len, &m, err, sizeof err)) < 0) {
+		rd_log(RD_LOG_ERROR, "leads", "template %s: %s", name, err);
+		return rc;
+	}
+	rc = rd_mustache_run(m, ctx, NULL, NULL, out, &out_len, err, sizeof err);
+	rd_mustache_free(m);
+	if (rc < 0)
+		rd_log(RD_LOG_ERROR, "leads", "template %s: %s", name, err);
+	return rc;
+}
+
+/* Queues a message in the outbox, in the caller's transaction: the branding
+ * pack's email/lead.subject, .txt and .html (the partner's brand for a
+ * partner, else the vendor's), with the headline, the sentences of body, and
+ * a link to where the recipient acts (path, "" for none); a pack without
+ * them gets the plain text and its HTML. */
+static int mail(struct rd_app *app, struct rd_txn *t, uint64_t v, const char *kind, const char *to, uint64_t partner,
+		const char *recipient, const struct rd_lead *l, const char *subject, const char *body, const char *path)
 {
 	if (!to || !email_ok(to))
 		return 0; /* nobody to tell */
+	struct rd_domain *d = app->domain;
 	struct rd_message *m = rd_calloc(1, sizeof *m);
 	copy(m->kind, sizeof m->kind, kind);
 	copy(m->to, sizeof m->to, to);
-	copy(m->subject, sizeof m->subject, subject);
-	snprintf(m->text, sizeof m->text, "%s\n", body);
-	size_t o = (size_t)snprintf(m->html, sizeof m->html, "<!doctype html><html><body><p>");
-	for (const char *s = body; *s && o + 8 < sizeof m->html; s++) {
-		const char *r = *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : *s == '&' ? "&amp;" : *s == '"' ? "&quot;"
-			      : *s == '\n' ? "<br>" : NULL;
-		if (r)
-			o += (size_t)snprintf(m->html + o, sizeof m->html - o, "%s", r);
-		else
-			m->html[o++] = *s;
+	/* The brand and the context the templates see. */
+	struct rd_vendor *vd = rd_calloc(1, sizeof *vd);
+	struct rd_partner *pd = rd_calloc(1, sizeof *pd);
+	int rc = rd_entity_get(t, d->vendors, &rd_entity_vendor, 0, v, vd);
+	bool have_partner = partner && rd_entity_get(t, d->partners, &rd_entity_partner, v, partner, pd) == 0;
+	char url[400] = "";
+	if (path && *path) {
+		link_base(app, url, sizeof url);
+		size_t n = strlen(url);
+		snprintf(url + n, sizeof url - n, "%s", path);
 	}
-	snprintf(m->html + o, sizeof m->html - o, "</p></body></html>\n");
+	char *subj = NULL, *text = NULL, *html = NULL;
+	if (rc == 0) {
+		json_t *ctx = json_pack("{s:o, s:{s:s}, s:s, s:s, s:s, s:s, s:{s:I, s:s, s:s, s:s}}", "brand",
+					rd_brand_json(have_partner ? pd : NULL, vd), "vendor", "name", vd->name, "recipient",
+					recipient && *recipient ? recipient : "", "headline", subject, "body", body, "link", url,
+					"lead", "id", (json_int_t)l->id, "name", l->company[0] ? l->company : l->contact_name,
+					"product", l->product, "country", l->country);
+		if (ctx && render(app, t, v, partner, "subject", ctx, &subj) == 0) {
+			json_object_set_new(ctx, "subject", json_string(subj));
+			if (render(app, t, v, partner, "txt", ctx, &text) < 0 || render(app, t, v, partner, "html", ctx, &html) < 0) {
+				free(subj);
+				free(text);
+				subj = text = NULL;
+			}
+		}
+		json_decref(ctx);
+	}
+	rc = 0;
+	if (subj && text && html) {
+		copy(m->subject, sizeof m->subject, subj);
+		copy(m->text, sizeof m->text, text);
+		copy(m->html, sizeof m->html, html);
+	} else { /* the plain message */
+		copy(m->subject, sizeof m->subject, subject);
+		snprintf(m->text, sizeof m->text, "%s\n%s%s", body, url[0] ? url : "", url[0] ? "\n" : "");
+		size_t o = (size_t)snprintf(m->html, sizeof m->html, "<!doctype html><html><body><p>");
+		for (const char *s = body; *s && o + 8 < sizeof m->html; s++) {
+			const char *r = *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : *s == '&' ? "&amp;" : *s == '"' ? "&quot;"
+				      : *s == '\n' ? "<br>" : NULL;
+			if (r)
+				o += (size_t)snprintf(m->html + o, sizeof m->html - o, "%s", r);
+			else
+				m->html[o++] = *s;
+		}
+		snprintf(m->html + o, sizeof m->html - o, "</p></body></html>\n");
+	}
+	free(subj);
+	free(text);
+	free(html);
+	free(vd);
+	free(pd);
 	m->state = RD_MSG_QUEUED;
 	m->created_at = rd_clock_now();
 	m->partner_id = partner;
 	snprintf(m->ref, sizeof m->ref, "lead:%llu:%s", (unsigned long long)l->id, kind);
-	int rc = rd_entity_put(t, d->outbox, &rd_entity_message, v, m, 0);
+	rc = rd_entity_put(t, d->outbox, &rd_entity_message, v, m, 0);
 	free(m);
 	return rc;
 }
 
-static int mail_partner(struct rd_txn *t, struct rd_domain *d, uint64_t v, uint64_t partner, const char *kind,
+static int mail_partner(struct rd_app *app, struct rd_txn *t, uint64_t v, uint64_t partner, const char *kind,
 			const struct rd_lead *l, const char *subject, const char *body)
 {
 	struct rd_partner p;
-	if (rd_entity_get(t, d->partners, &rd_entity_partner, v, partner, &p) < 0)
+	if (rd_entity_get(t, app->domain->partners, &rd_entity_partner, v, partner, &p) < 0)
 		return 0;
-	return mail(t, d, v, kind, p.email, partner, l, subject, body);
+	return mail(app, t, v, kind, p.email, partner, p.name, l, subject, body, "/partner/leads");
 }
 
-static int mail_user(struct rd_txn *t, struct rd_domain *d, uint64_t v, uint64_t user, const char *kind,
+static int mail_user(struct rd_app *app, struct rd_txn *t, uint64_t v, uint64_t user, const char *kind,
 		     const struct rd_lead *l, const char *subject, const char *body)
 {
 	struct rd_user u;
-	if (rd_entity_get(t, d->users, &rd_entity_user, v, user, &u) < 0)
+	if (rd_entity_get(t, app->domain->users, &rd_entity_user, v, user, &u) < 0)
 		return 0;
-	return mail(t, d, v, kind, u.email, 0, l, subject, body);
+	return mail(app, t, v, kind, u.email, 0, u.name, l, subject, body, "/vendor/leads");
 }
 
 /* To the vendor's channel team (notify_email). */
-static int mail_vendor(struct rd_txn *t, struct rd_domain *d, const struct rd_vendor *v, const char *kind,
+static int mail_vendor(struct rd_app *app, struct rd_txn *t, const struct rd_vendor *v, const char *kind,
 		       const struct rd_lead *l, const char *subject, const char *body)
 {
-	return mail(t, d, v->id, kind, v->notify_email, 0, l, subject, body);
+	return mail(app, t, v->id, kind, v->notify_email, 0, "", l, subject, body, "/vendor/leads");
 }
 
 static const char *lead_name(const struct rd_lead *l)
@@ -235,7 +322,7 @@ static int create_write(struct rd_txn *t, void *arg)
 			 "Dear %s,\n\nthank you for contacting %s. We have received your enquiry (reference L-%llu) and "
 			 "one of our people or partners will be in touch shortly.\n\n%s",
 			 l->contact_name[0] ? l->contact_name : lead_name(l), vd.name, (unsigned long long)l->id, vd.name);
-		rc = mail(t, d, v, "lead_received", l->email, 0, l, subject, body);
+		rc = mail(c->app, t, v, "lead_received", l->email, 0, l->contact_name, l, subject, body, "");
 	}
 	return rc;
 }
@@ -473,9 +560,10 @@ static json_t *lead_in_json(const struct rd_lead *l)
 }
 
 /* Returns the lead to the channel manager with a reason. */
-static int return_lead(struct rd_txn *t, struct rd_domain *d, const struct rd_vendor *v, uint64_t user, struct rd_lead *l,
-		       const char *why)
+static int return_lead(struct rd_app *app, struct rd_txn *t, const struct rd_vendor *v, uint64_t user,
+		       struct rd_lead *l, const char *why)
 {
+	struct rd_domain *d = app->domain;
 	struct rd_lead before = *l;
 	l->state = RD_LEAD_RETURNED;
 	l->offered[0] = 0;
@@ -489,7 +577,7 @@ static int return_lead(struct rd_txn *t, struct rd_domain *d, const struct rd_ve
 	snprintf(body, sizeof body, "Lead L-%llu (%s) is back with the channel team: %s\nRoute it again or close it in "
 		 "the console's leads page.", (unsigned long long)l->id, lead_name(l), why);
 	if (rc == 0)
-		rc = mail_vendor(t, d, v, "lead_returned", l, subject, body);
+		rc = mail_vendor(app, t, v, "lead_returned", l, subject, body);
 	return rc;
 }
 
@@ -504,7 +592,7 @@ static int route_lead(struct rd_app *app, struct rd_txn *t, const struct rd_vend
 		char why[160];
 		snprintf(why, sizeof why, "routed %u time(s), the vendor's limit (lead_reroute_limit %u), without an accept",
 			 l->routings, limit);
-		return return_lead(t, d, v, user, l, why);
+		return return_lead(app, t, v, user, l, why);
 	}
 	uint64_t now = rd_clock_now();
 	struct rd_partner *parts = rd_calloc(MAX_CANDIDATES, sizeof *parts);
@@ -529,7 +617,7 @@ static int route_lead(struct rd_app *app, struct rd_txn *t, const struct rd_vend
 	if (rc < 0) {
 		char why[256];
 		snprintf(why, sizeof why, "the routing policy (v%u) placed it nowhere: %.200s", v->routing_version, err);
-		rc = return_lead(t, d, v, user, l, why);
+		rc = return_lead(app, t, v, user, l, why);
 		goto out;
 	}
 	if (res.kind == RD_ROUTE_REP) {
@@ -538,7 +626,7 @@ static int route_lead(struct rd_app *app, struct rd_txn *t, const struct rd_vend
 			char why[200];
 			snprintf(why, sizeof why, "the routing policy (v%u) chose rep %llu, who is not an enabled user of the "
 				 "vendor's team", v->routing_version, (unsigned long long)res.ids[0]);
-			rc = return_lead(t, d, v, user, l, why);
+			rc = return_lead(app, t, v, user, l, why);
 			goto out;
 		}
 	}
@@ -596,8 +684,8 @@ static int route_lead(struct rd_app *app, struct rd_txn *t, const struct rd_vend
 	uint64_t ids[RD_ROUTE_MAX_POOL];
 	size_t m = list_ids(a->targets, ids, RD_ROUTE_MAX_POOL);
 	for (size_t i = 0; i < m && rc == 0; i++)
-		rc = a->kind == RD_ASSIGN_REP ? mail_user(t, d, v->id, ids[i], "lead_offer", l, subject, body)
-					      : mail_partner(t, d, v->id, ids[i], "lead_offer", l, subject, body);
+		rc = a->kind == RD_ASSIGN_REP ? mail_user(app, t, v->id, ids[i], "lead_offer", l, subject, body)
+					      : mail_partner(app, t, v->id, ids[i], "lead_offer", l, subject, body);
 out:
 	free(parts);
 	free(cands);
@@ -729,7 +817,7 @@ static int act_write(struct rd_txn *t, void *arg)
 		snprintf(subject, sizeof subject, "Lead L-%llu (%s) accepted", (unsigned long long)l->id, lead_name(l));
 		snprintf(body, sizeof body, "Lead L-%llu (%s) was accepted by %s %llu.", (unsigned long long)l->id,
 			 lead_name(l), a->kind == RD_ASSIGN_REP ? "rep" : "partner", (unsigned long long)whom);
-		if ((rc = mail_vendor(t, d, &v, "lead_accepted", l, subject, body)) < 0)
+		if ((rc = mail_vendor(u->app, t, &v, "lead_accepted", l, subject, body)) < 0)
 			goto out;
 		if (a->kind == RD_ASSIGN_POOL) { /* the others: it is gone */
 			uint64_t ids[RD_ROUTE_MAX_POOL];
@@ -739,7 +827,7 @@ static int act_write(struct rd_txn *t, void *arg)
 				 "partner: it is no longer available.", (unsigned long long)l->id, lead_name(l));
 			for (size_t i = 0; i < m && rc == 0; i++)
 				if (ids[i] != whom && !in_list(a->declined, ids[i]))
-					rc = mail_partner(t, d, vid, ids[i], "lead_gone", l, subject, body);
+					rc = mail_partner(u->app, t, vid, ids[i], "lead_gone", l, subject, body);
 		}
 		goto out;
 	}
@@ -769,7 +857,7 @@ static int act_write(struct rd_txn *t, void *arg)
 		snprintf(subject, sizeof subject, "Lead L-%llu (%s) declined", (unsigned long long)l->id, lead_name(l));
 		snprintf(body, sizeof body, "%s %llu declined lead L-%llu (%s): %s", a->kind == RD_ASSIGN_REP ? "Rep" : "Partner",
 			 (unsigned long long)whom, (unsigned long long)l->id, lead_name(l), u->reason);
-		if ((rc = mail_vendor(t, d, &v, "lead_declined", l, subject, body)) < 0)
+		if ((rc = mail_vendor(u->app, t, &v, "lead_declined", l, subject, body)) < 0)
 			goto out;
 		if (all)
 			rc = route_lead(u->app, t, &v, u->who->user, l);
@@ -808,7 +896,7 @@ static int act_write(struct rd_txn *t, void *arg)
 			 l->lost_reason);
 	snprintf(subject, sizeof subject, "Lead L-%llu (%s) %s", (unsigned long long)l->id, lead_name(l),
 		 u->op == 2 ? "won" : "lost");
-	rc = mail_vendor(t, d, &v, u->op == 2 ? "lead_won" : "lead_lost", l, subject, body);
+	rc = mail_vendor(u->app, t, &v, u->op == 2 ? "lead_won" : "lead_lost", l, subject, body);
 out:
 	free(a);
 	return rc;
@@ -914,8 +1002,8 @@ static int lapse_vendor(struct rd_txn *t, struct lapse *u, const struct rd_vendo
 		snprintf(body, sizeof body, "The time to accept lead L-%llu (%s) has passed: it is offered elsewhere.",
 			 (unsigned long long)l->id, lead_name(l));
 		for (size_t j = 0; j < m && rc == 0; j++)
-			rc = a->kind == RD_ASSIGN_REP ? mail_user(t, d, v->id, who[j], "lead_lapsed", l, subject, body)
-						      : mail_partner(t, d, v->id, who[j], "lead_lapsed", l, subject, body);
+			rc = a->kind == RD_ASSIGN_REP ? mail_user(u->app, t, v->id, who[j], "lead_lapsed", l, subject, body)
+						      : mail_partner(u->app, t, v->id, who[j], "lead_lapsed", l, subject, body);
 		if (rc == 0)
 			rc = route_lead(u->app, t, v, 0, l);
 		if (rc == 0)

@@ -237,6 +237,16 @@ static const struct asset assets[] = {
 		    "ends {{contract.end}}).</p>{{#message}}<blockquote>{{message}}</blockquote>{{/message}}"
 		    "<p><a href=\"{{tasks_url}}\">Assign and close it in your tasks inbox</a></p>" HTML_FOOT },
 
+	/* Lead distribution (core/services/leads.c): one template for every
+	 * transition; headline and body are renewd's sentences, link where the
+	 * recipient acts ("" for none). */
+	{ "email/lead.subject", "text/plain", "{{{headline}}}" },
+	{ "email/lead.txt", "text/plain",
+	  "{{#recipient}}Hello {{{recipient}}},\n\n{{/recipient}}{{{body}}}\n{{#link}}\n{{{link}}}\n{{/link}}" TEXT_FOOT },
+	{ "email/lead.html", "text/html",
+	  HTML_HEAD "{{#recipient}}<p>Hello {{recipient}},</p>{{/recipient}}<p style=\"white-space:pre-line\">{{body}}</p>"
+		    "{{#link}}<p><a href=\"{{link}}\">Open your leads</a></p>{{/link}}" HTML_FOOT },
+
 	{ "email/statement.subject", "text/plain", "Commission statement {{{statement.number}}} for {{{statement.month}}}" },
 	{ "email/statement.txt", "text/plain",
 	  "Hello {{{partner.name}}},\n\n"

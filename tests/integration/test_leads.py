@@ -138,6 +138,13 @@ def test_partner_routing_accept_and_win_with_explanation(lw):
     # an e-mail for each transition
     offers = lw.outbox("lead_offer")
     assert [m["to"] for m in offers] == [PARTNER_MAIL[PLAT]] and "best match" in offers[0]["text"]
+    # branded like the renewal mails: the branding pack's email/lead templates, the partner's brand,
+    # a link to where it acts
+    plat = lw.admin.get(f"/api/v1/partners/{PLAT}")
+    assert offers[0]["text"].startswith(f"Hello {plat['name']},"), offers[0]["text"]
+    assert "/partner/leads" in offers[0]["text"] and plat["contact_block"] in offers[0]["text"]
+    assert "<!doctype html>" in offers[0]["html"] and '/partner/leads">Open your leads</a>' in offers[0]["html"]
+    assert offers[0]["subject"].startswith("New lead for you: Acme Ltd (accept by ")
     assert [m["to"] for m in lw.outbox("lead_accepted")] == [NOTIFY]
     assert [m["to"] for m in lw.outbox("lead_won")] == [NOTIFY]
     # audited
