@@ -583,7 +583,7 @@ struct rd_lead_assignment {
 	uint64_t deadline;           /* unix seconds (business clock) */
 	char reason[128];            /* the policy's */
 	uint32_t policy_version;
-	char inputs[16384];          /* JSON {lead, candidates, excluded}: what the policy was given */
+	char inputs[65536];          /* JSON {lead, candidates, excluded}: what the policy was given */
 	uint8_t state;               /* enum rd_assign_state */
 	uint64_t accepted_by;        /* the partner (or rep user) that took it */
 	uint64_t user_id;            /* the user who accepted, declined */

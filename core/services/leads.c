@@ -1191,6 +1191,7 @@ int rd_lead_dry_run(struct rd_app *app, const struct rd_actor *who, uint32_t ver
 	json_t *rows = json_array();
 	bool loaded = false;
 	struct rd_routing_policy pol;
+	struct rd_route_candidate *cands = NULL;
 	if ((rc = rd_entity_get(t, d->vendors, &rd_entity_vendor, 0, who->vendor, &v)) < 0)
 		goto out;
 	rc = rd_policy_find(t, d, who->vendor, "routing", version, rec);
@@ -1232,6 +1233,7 @@ int rd_lead_dry_run(struct rd_app *app, const struct rd_actor *who, uint32_t ver
 	}
 	loaded = true;
 	int differ = 0;
+	cands = rd_calloc(MAX_CANDIDATES, sizeof *cands);
 	for (size_t i = n; i-- > 0 && nseen < last;) {
 		if ((rc = rd_entity_get(t, d->lead_assignments, &rd_entity_lead_assignment, who->vendor, ids[i], a)) < 0)
 			break;
@@ -1245,7 +1247,6 @@ int rd_lead_dry_run(struct rd_app *app, const struct rd_actor *who, uint32_t ver
 		struct rd_lead_in lead = { jstr(lj, "source"), jstr(lj, "country"), jstr(lj, "region"),
 					   jstr(lj, "company_size"), jstr(lj, "product"),
 					   (int32_t)json_integer_value(json_object_get(lj, "score")) };
-		static struct rd_route_candidate cands[MAX_CANDIDATES];
 		uint64_t excluded[64];
 		size_t nc = 0, nx = 0, k;
 		json_t *c;
@@ -1300,6 +1301,7 @@ int rd_lead_dry_run(struct rd_app *app, const struct rd_actor *who, uint32_t ver
 		rows = NULL;
 	}
 out:
+	free(cands);
 	if (loaded)
 		rd_routing_unload(&pol);
 	rd_sandbox_free(&sb);

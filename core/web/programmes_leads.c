@@ -44,10 +44,10 @@ static void form_reply(struct rd_req *req, int status, const struct rd_vendor *v
 	char *html = rd_malloc(8192);
 	int n = snprintf(html, 8192,
 		"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
-		"content=\"width=device-width, initial-scale=1\"><title>Contact %s</title><style>.hp{position:absolute;"
-		"left:-10000px;width:1px;height:1px;overflow:hidden}label{display:block;margin-top:.6em}</style></head>"
+		"content=\"width=device-width, initial-scale=1\"><title>Contact %s</title><link rel=\"stylesheet\" "
+		"href=\"/static/site.css\"></head>"
 		"<body><main><h1>Contact %s</h1>%s%s%s"
-		"%s<form method=\"post\" action=\"/f/%s/lead\">"
+		"%s<form class=\"stack\" method=\"post\" action=\"/f/%s/lead\">"
 		"<input type=\"hidden\" name=\"ts\" value=\"%s\">"
 		"<div class=\"hp\" aria-hidden=\"true\"><label for=\"website\">Leave this empty</label>"
 		"<input id=\"website\" name=\"website\" tabindex=\"-1\" autocomplete=\"off\"></div>"

@@ -649,7 +649,9 @@ static const struct asset assets[] = {
 	  "#ccc}progress{width:min(100%,320px)}.notes li,.tasks li,.history li{margin:6px 0}"
 	  "dl.facts dt{font-weight:bold}.colour-red th{background:#fdecea}.colour-amber th{background:#fff8e1}"
 	  ".colour-green th{background:#edf7ed}.colour-black th{background:#eee;color:#555}.colour-blue th{background:#e3f2fd}"
-	  "@media (max-width:600px){dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:6px}}" },
+	  "@media (max-width:600px){dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:6px}}"
+	  /* the web-to-lead form's honeypot: off screen for people, there for bots */
+	  ".hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}" },
 	{ "static/portal.js", "text/javascript",
 	  "(function(){\n"
 	  "  var h = document.querySelector('header.brand');\n"

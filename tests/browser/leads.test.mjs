@@ -5,7 +5,8 @@
 // reason.  The partner admin of Harbour Networks (RES-GOLD) sees it in the
 // partner portal with its deadline and why, accepts it first, and it moves to
 // the leads being worked; the API agrees (accepted by partner 3) and the
-// pool's other partners are told by e-mail that it is taken.
+// pool's other partners are told by e-mail that it is taken.  Then a person
+// sends the vendor's public web-to-lead form (no JavaScript) and is thanked.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -95,6 +96,36 @@ describe('leads flow', { timeout: 120000 }, () => {
     const card = page.locator(`#lead-${s.id}`);
     assert.match(await card.textContent(), /State: accepted/);
     assert.equal(await card.getByRole('button', { name: 'Accept' }).count(), 0);
+  });
+
+  test('a person sends the public web-to-lead form (no JavaScript) and is thanked', async () => {
+    await w.ok('PATCH', '/api/v1/vendor', { lead_form_enabled: 1, lead_form_min_seconds: 1 });
+    const { page, context } = await newPage(browser, w); // no session: the form is public
+    try {
+      await page.goto(`${w.base}/f/sentinel/lead`);
+      await w.shot(page, FLOW, 'form');
+      assert.equal(await page.locator('script').count(), 0);
+      // the honeypot is off screen for people (the stylesheet, not an inline style the CSP would refuse)
+      const left = await page.locator('#website').evaluate((el) => el.closest('.hp') && getComputedStyle(el.closest('.hp')).left);
+      assert.equal(left, '-10000px');
+      await page.fill('#company', 'Person & Co');
+      await page.fill('#contact_name', 'Pat Person');
+      await page.fill('#email', 'pat@person.example');
+      await page.fill('#product', 'WSG-STD');
+      await page.waitForTimeout(1300); // a person takes longer than lead_form_min_seconds
+      await Promise.all([page.waitForLoadState(), page.getByRole('button', { name: 'Send' }).click()]);
+      await w.shot(page, FLOW, 'form-sent');
+      assert.match(await page.textContent('#result'), /Thank you/);
+      const leads = await w.items('/api/v1/leads?state=new');
+      const lead = leads.find((l) => l.email === 'pat@person.example');
+      assert.ok(lead, JSON.stringify(leads));
+      assert.equal(lead.source, 'form');
+      assert.equal(lead.company, 'Person & Co');
+      await w.waitMail((m) => m.kind === 'lead_received' && m.to.includes('pat@person.example'), 'the auto-response');
+      assert.deepEqual(page.problems, []);
+    } finally {
+      await context.close().catch(() => {});
+    }
   });
 
   test('renewd stops cleanly', async () => {
