@@ -408,7 +408,12 @@ static int qualify_write(struct rd_txn *t, void *arg)
 	if (rc < 0)
 		return rc;
 	struct rd_lead *l = u->out;
-	if (l->state != RD_LEAD_NEW && l->state != RD_LEAD_QUALIFIED && l->state != RD_LEAD_RETURNED)
+	/* The partner that accepted a lead requalifies it while it works it. */
+	bool requalify = u->who->partner != 0;
+	if (requalify && (l->state != RD_LEAD_ACCEPTED || l->partner_id != u->who->partner))
+		return rd_serr_set(u->e, RD_EEXISTS, "conflict", "state", "the lead is %s: a partner requalifies only "
+				   "a lead it accepted", state_names[l->state]);
+	if (!requalify && l->state != RD_LEAD_NEW && l->state != RD_LEAD_QUALIFIED && l->state != RD_LEAD_RETURNED)
 		return rd_serr_set(u->e, RD_EEXISTS, "conflict", "state", "the lead is %s: only a new, qualified or "
 				   "returned lead is qualified", state_names[l->state]);
 	struct rd_lead before = *l;
@@ -433,18 +438,18 @@ static int qualify_write(struct rd_txn *t, void *arg)
 		return rd_serr_set(u->e, RD_EINVAL, "invalid", "product", "qualifying a lead needs the product of interest");
 	if ((rc = check_lead(l, u->e)) < 0)
 		return rc;
-	l->state = RD_LEAD_QUALIFIED;
+	if (!requalify)
+		l->state = RD_LEAD_QUALIFIED;
 	if ((rc = rd_entity_put(t, d->leads, &rd_entity_lead, u->who->vendor, l, 0)) < 0)
 		return rc;
-	return audit(t, d, u->who->vendor, u->who->user, RD_AUDIT_UPDATE, &before, l, "lead qualified");
+	return audit(t, d, u->who->vendor, u->who->user, RD_AUDIT_UPDATE, &before, l,
+		     requalify ? "lead requalified by the partner" : "lead qualified");
 }
 
 int rd_lead_qualify(struct rd_app *app, const struct rd_actor *who, uint64_t id, const struct rd_lead_qual *q,
 		    struct rd_lead *out, struct rd_serr *e)
 {
 	e->rc = 0;
-	if (who->partner)
-		return rd_serr_set(e, -EACCES, "forbidden", NULL, "the vendor's people qualify leads");
 	struct qualify u = { app, who, id, q, out, e };
 	return finish(rd_store_write(app->store, qualify_write, &u), e);
 }

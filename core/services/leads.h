@@ -37,7 +37,9 @@ int rd_lead_create(struct rd_app *app, const struct rd_actor *who, const struct 
 struct rd_lead_qual {
 	const char *situation, *product, *time_frame, *company_size, *region, *country;
 };
-/* new or returned -> qualified; the product of interest is required. */
+/* The vendor's people: new, qualified or returned -> qualified; the partner
+ * that accepted a lead: requalifies it (it stays accepted).  The product of
+ * interest is required. */
 int rd_lead_qualify(struct rd_app *app, const struct rd_actor *who, uint64_t id, const struct rd_lead_qual *q,
 		    struct rd_lead *out, struct rd_serr *e);
 

@@ -123,11 +123,17 @@ def test_partner_routing_accept_and_win_with_explanation(lw):
     assert_json_error(lw.p(GOLD).call("POST", f"/api/v1/leads/{lid}/accept"), 404, "not_found")
     assert [x["id"] for x in lw.p(PLAT).items("/api/v1/leads")] == [lid]
     assert lw.p(GOLD).items("/api/v1/leads") == []
-    # partners neither qualify nor route
+    # partners neither qualify (before they accept) nor route
     assert_json_error(lw.p(PLAT).call("POST", f"/api/v1/leads/{lid}/route"), 403)
+    assert_json_error(lw.p(PLAT).call("POST", f"/api/v1/leads/{lid}/qualify", {"product": "X"}), 409, "conflict")
     assert_json_error(lw.p(PLAT).call("POST", "/api/v1/leads", {"company": "x"}), 403)
     acc = lw.p(PLAT).ok("POST", f"/api/v1/leads/{lid}/accept")
     assert acc["state"] == "accepted" and acc["partner_id"] == PLAT, acc
+    # the partner requalifies what it learnt while it works the lead; others may not
+    assert_json_error(lw.p(GOLD).call("POST", f"/api/v1/leads/{lid}/qualify", {"product": "X"}), 404)
+    rq = lw.p(PLAT).ok("POST", f"/api/v1/leads/{lid}/qualify", {"product": "DLP-EP", "situation": "wants DLP too",
+                                                               "time_frame": "next month"})
+    assert (rq["state"], rq["product"], rq["situation"]) == ("accepted", "DLP-EP", "wants DLP too"), rq
     # close: won needs a value
     assert_json_error(lw.p(PLAT).call("POST", f"/api/v1/leads/{lid}/close", {"outcome": "won"}), 400, "invalid")
     assert_json_error(lw.p(GOLD).call("POST", f"/api/v1/leads/{lid}/close", {"outcome": "won", "value": 5}), 404)
@@ -151,6 +157,7 @@ def test_partner_routing_accept_and_win_with_explanation(lw):
     notes = [e["note"] for e in lw.admin.items("/api/v1/audit?object=leads")]
     assert any(n.startswith("lead assigned (partner 2, policy v1)") for n in notes), notes
     assert "lead accepted" in notes and "lead won" in notes and "lead qualified" in notes
+    assert "lead requalified by the partner" in notes
 
 
 def test_bad_input_is_named(lw):
