@@ -132,6 +132,13 @@ static json_t *lead_row(struct rd_txn *t, struct web *w, const struct rd_lead *l
 		"to_qualify", l->state == RD_LEAD_NEW, "to_route", l->state == RD_LEAD_QUALIFIED || l->state == RD_LEAD_RETURNED,
 		"pool", a->kind == RD_ASSIGN_POOL, "closed", l->state == RD_LEAD_WON || l->state == RD_LEAD_LOST);
 	json_object_set_new(j, "deadline", rd_console_time_json(l->state == RD_LEAD_ASSIGNED ? a->deadline : 0));
+	/* A rep's own offers and leads: the forms a partner gets, in the console. */
+	char me[24];
+	snprintf(me, sizeof me, "%llu", (unsigned long long)w->c.who.user);
+	bool rep_offer = !partner && l->state == RD_LEAD_ASSIGNED && a->kind == RD_ASSIGN_REP && !strcmp(a->targets, me);
+	bool rep_works = !partner && l->state == RD_LEAD_ACCEPTED && l->rep_id == w->c.who.user;
+	json_object_set_new(j, "act", json_boolean(partner || rep_offer || rep_works));
+	json_object_set_new(j, "base", json_string(partner ? "/partner/leads" : "/vendor/leads"));
 	json_object_set_new(j, "csrf", json_string(w->csrf));
 	free(a);
 	return j;

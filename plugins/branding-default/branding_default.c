@@ -82,18 +82,18 @@
 #define LEADS_BODY                                                                                                \
 	"<h2>Offered{{#vendor_view}}: pools and offers in progress{{/vendor_view}}</h2>{{^offered}}<p>None.</p>"      \
 	"{{/offered}}<ul class=\"cards\">{{#offered}}<li id=\"lead-{{id}}\">" LEAD_FACTS "<p>{{#pool}}A pool: the "   \
-	"first to accept takes it. {{/pool}}Accept by <strong>{{deadline}}</strong>.</p>{{^vendor_view}}<form "      \
-	"method=\"post\" action=\"/partner/leads/{{id}}\">" CSRF "<button type=\"submit\" name=\"action\" "          \
-	"value=\"accept\">Accept</button></form><form method=\"post\" action=\"/partner/leads/{{id}}\">" CSRF          \
+	"first to accept takes it. {{/pool}}Accept by <strong>{{deadline}}</strong>.</p>{{#act}}<form "                \
+	"method=\"post\" action=\"{{base}}/{{id}}\">" CSRF "<button type=\"submit\" name=\"action\" "                 \
+	"value=\"accept\">Accept</button></form><form method=\"post\" action=\"{{base}}/{{id}}\">" CSRF                 \
 	"<label for=\"decline-{{id}}\">Reason</label> <input id=\"decline-{{id}}\" name=\"reason\" required> <button " \
-	"type=\"submit\" name=\"action\" value=\"decline\">Decline</button></form>{{/vendor_view}}</li>{{/offered}}"  \
+	"type=\"submit\" name=\"action\" value=\"decline\">Decline</button></form>{{/act}}</li>{{/offered}}"            \
 	"</ul><h2>Being worked</h2>{{^working}}<p>None.</p>{{/working}}<ul class=\"cards\">{{#working}}<li "          \
-	"id=\"lead-{{id}}\">" LEAD_FACTS "{{^vendor_view}}<form method=\"post\" action=\"/partner/leads/{{id}}\">"    \
+	"id=\"lead-{{id}}\">" LEAD_FACTS "{{#act}}<form method=\"post\" action=\"{{base}}/{{id}}\">"                  \
 	CSRF "<label for=\"value-{{id}}\">Value (minor units)</label> <input id=\"value-{{id}}\" name=\"value\" "     \
 	"inputmode=\"numeric\" required> <button type=\"submit\" name=\"action\" value=\"won\">Won</button></form>"   \
-	"<form method=\"post\" action=\"/partner/leads/{{id}}\">" CSRF "<label for=\"lost-{{id}}\">Reason</label> "   \
+	"<form method=\"post\" action=\"{{base}}/{{id}}\">" CSRF "<label for=\"lost-{{id}}\">Reason</label> "           \
 	"<input id=\"lost-{{id}}\" name=\"reason\" required> <button type=\"submit\" name=\"action\" value=\"lost\">" \
-	"Lost</button></form>{{/vendor_view}}</li>{{/working}}</ul><h2>Other leads</h2>{{^others}}<p>None.</p>"       \
+	"Lost</button></form>{{/act}}</li>{{/working}}</ul><h2>Other leads</h2>{{^others}}<p>None.</p>"               \
 	"{{/others}}<ul class=\"cards\">{{#others}}<li id=\"lead-{{id}}\">" LEAD_FACTS "{{#value}}<p>Won: {{value}}" \
 	".</p>{{/value}}{{#lost_reason}}<p>Lost: {{lost_reason}}</p>{{/lost_reason}}{{#returned_reason}}<p>Returned:" \
 	" {{returned_reason}}</p>{{/returned_reason}}{{#vendor_view}}{{#to_qualify}}<form method=\"post\" "          \

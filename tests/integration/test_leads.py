@@ -604,3 +604,32 @@ def test_leads_arrive_by_import(lw):
     assert_json_error(r, 403)
     lw.route(one["id"])
     assert current(lw.get(one["id"]))["targets"] == str(PLAT)
+
+
+def test_a_rep_accepts_and_wins_in_the_console(lw):
+    from test_pages_console import PASSWORD, Browser, text
+    rep = lw.admin.ok("POST", "/api/v1/users", {"email": "rep-page@x.example", "name": "Rita Rep", "role": "vendor-sales",
+                                                "password": PASSWORD}, status=201)
+    lw.admin.ok("POST", "/api/v1/users", {"email": "cm-page@x.example", "name": "CM", "role": "channel-manager",
+                                          "password": PASSWORD}, status=201)
+    v = upload_policy(lw, REP_POLICY.replace("REP", str(rep["id"])),
+                      [{"name": "strategic", "lead": {"company_size": "strategic"}, "candidates": [], "excluded": [],
+                        "expect": {"kind": "rep"}}])
+    lw.admin.ok("POST", f"/api/v1/policies/routing/{v}/activate")
+    lid = lw.lead(size="strategic", company="Strategic plc")
+    lw.route(lid)
+    offer = [m for m in lw.outbox("lead_offer") if m["to"] == "rep-page@x.example"]
+    assert len(offer) == 1 and offer[0]["text"].startswith("Hello Rita Rep,") and "/vendor/leads" in offer[0]["text"]
+    cm = Browser(lw.d)
+    cm.login("cm-page@x.example")
+    card = re.search(rf'<li id="lead-{lid}">.*?</li>', cm.get("/vendor/leads").text, re.S).group(0)
+    assert "strategic accounts go to the named rep" in text(card) and 'value="accept"' not in card
+    cm.post(f"/vendor/leads/{lid}", {"action": "accept"}, status=404)  # not offered to the channel manager
+    b = Browser(lw.d)
+    b.login("rep-page@x.example")
+    card = re.search(rf'<li id="lead-{lid}">.*?</li>', b.get("/vendor/leads").text, re.S).group(0)
+    assert f"offered to {rep['id']}" in text(card) and 'value="accept"' in card
+    b.post(f"/vendor/leads/{lid}", {"action": "accept"})
+    assert lw.get(lid)["rep_id"] == rep["id"] and lw.get(lid)["state"] == "accepted"
+    b.post(f"/vendor/leads/{lid}", {"action": "won", "value": "777"})
+    assert lw.get(lid)["state"] == "won" and lw.get(lid)["value"] == 777
