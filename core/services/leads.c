@@ -616,9 +616,9 @@ static int route_lead(struct rd_app *app, struct rd_txn *t, const struct rd_vend
 	rc = rd_policy_routing(app->policies, t, d, v, &pol, err, sizeof err);
 	if (rc == 0)
 		rc = rd_routing_eval(pol, &in, cands, n, excluded, nx, &res, err, sizeof err);
-	if (rc < 0 && rc != RD_EINVAL && rc != -ETIMEDOUT && rc != -ENOMEM && rc != RD_ENOTFOUND && rc != RD_EINTERNAL) {
-		goto out;
-	}
+	/* Whatever stops the policy (an error it raised, a result outside the
+	 * contract, a limit, a version that does not load) returns the lead to a
+	 * person with the reason: a lead is never placed by a silent default. */
 	if (rc < 0) {
 		char why[256];
 		snprintf(why, sizeof why, "the routing policy (v%u) placed it nowhere: %.200s", v->routing_version, err);

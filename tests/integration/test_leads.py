@@ -633,3 +633,29 @@ def test_a_rep_accepts_and_wins_in_the_console(lw):
     assert lw.get(lid)["rep_id"] == rep["id"] and lw.get(lid)["state"] == "accepted"
     b.post(f"/vendor/leads/{lid}", {"action": "won", "value": "777"})
     assert lw.get(lid)["state"] == "won" and lw.get(lid)["value"] == 777
+
+
+BAD_POLICY = """
+function route(lead, candidates, excluded)
+  if lead.company_size == "loop" then
+    while true do end
+  end
+  return "partner", 999, 24, "a partner that does not exist"
+end
+"""
+
+
+def test_a_policy_outside_its_contract_or_over_its_limits_returns_the_lead(lw):
+    v = upload_policy(lw, BAD_POLICY, [{"name": "bad id", "lead": {}, "candidates": [{"id": 2}], "excluded": [],
+                                        "expect_error": "not an eligible candidate"}])
+    lw.admin.ok("POST", f"/api/v1/policies/routing/{v}/activate")
+    lid = lw.lead()
+    lead = lw.route(lid)
+    assert lead["state"] == "returned", lead
+    assert lead["returned_reason"].startswith(f"the routing policy (v{v}) placed it nowhere: ")
+    assert "partner 999, which is not an eligible candidate" in lead["returned_reason"], lead
+    lid2 = lw.lead(size="loop")
+    lead = lw.route(lid2)
+    assert lead["state"] == "returned" and "instruction budget exceeded" in lead["returned_reason"], lead
+    assert lw.outbox("lead_offer") == [] and len(lw.outbox("lead_returned")) == 2
+    assert lw.d.get("/healthz").status == 200
