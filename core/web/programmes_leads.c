@@ -144,15 +144,65 @@ static json_t *lead_row(struct rd_txn *t, struct web *w, const struct rd_lead *l
 	return j;
 }
 
+/* An outcome of the dry run as a person reads it: "partner 4", "pool 1 2 3". */
+static json_t *outcome_text(json_t *o)
+{
+	char buf[300] = "";
+	size_t n = (size_t)snprintf(buf, sizeof buf, "%s", json_string_value(json_object_get(o, "kind")) ?: "");
+	size_t i;
+	json_t *id;
+	json_array_foreach(json_object_get(o, "ids"), i, id)
+		if (n < sizeof buf)
+			n += (size_t)snprintf(buf + n, sizeof buf - n, " %lld", (long long)json_integer_value(id));
+	return json_string(buf);
+}
+
+/* The console's routing dry run (?dry_run=VERSION&last=N): the report as the
+ * page shows it, or the reason it cannot run, into ctx. */
+static void dry_run_ctx(struct web *w, json_t *ctx)
+{
+	const char *vs = rd_req_query(w->req, "dry_run"), *ls = rd_req_query(w->req, "last");
+	json_object_set_new(ctx, "can_dry_run", json_boolean(rd_console_may(w, RD_RES_LEAD, RD_ACT_UPDATE)));
+	if (!vs || !rd_console_may(w, RD_RES_LEAD, RD_ACT_UPDATE))
+		return;
+	struct rd_actor who = { .vendor = w->c.who.vendor, .user = w->c.who.user };
+	uint64_t version = rd_parse_id(vs), last = ls && *ls ? rd_parse_id(ls) : 20;
+	struct rd_serr e = { 0 };
+	json_t *report = NULL;
+	int rc = version && version <= UINT32_MAX
+			 ? rd_lead_dry_run(w->app, &who, (uint32_t)version, last > 200 ? 0 : (uint32_t)last, &report, &e)
+			 : rd_serr_set(&e, RD_EINVAL, "invalid", "version", "give a routing policy version (1, 2, ...)");
+	if (rc < 0) {
+		json_object_set_new(ctx, "dry_run_error", json_string(e.message[0] ? e.message : "the dry run failed"));
+		return;
+	}
+	json_t *rows = json_array(), *item;
+	size_t i;
+	json_array_foreach(json_object_get(report, "items"), i, item)
+		json_array_append_new(rows, json_pack("{s:O, s:o, s:o, s:O, s:b}", "lead_id", json_object_get(item, "lead_id"),
+						      "actual", outcome_text(json_object_get(item, "actual")), "would",
+						      outcome_text(json_object_get(item, "would")), "reason",
+						      json_object_get(json_object_get(item, "would"), "reason"), "changed",
+						      json_is_true(json_object_get(item, "changed"))));
+	json_object_set_new(ctx, "dry_run", json_pack("{s:O, s:O, s:O, s:o}", "version", json_object_get(report, "version"),
+						      "leads", json_object_get(report, "leads"), "changed",
+						      json_object_get(report, "changed"), "items", rows));
+	json_decref(report);
+}
+
 static int leads_page(struct web *w, int status, const char *error, const char *notice)
 {
 	bool partner = rd_role_is_partner(w->c.who.role);
 	struct rd_actor who = { .vendor = w->c.who.vendor, .user = w->c.who.user, .partner = partner ? w->c.who.partner : 0 };
+	json_t *ctx = rd_console_page_ctx(w, "Leads", partner ? "/partner/leads" : "/vendor/leads");
+	if (!partner)
+		dry_run_ctx(w, ctx); /* before the page's read transaction: it opens its own */
 	struct rd_txn *t;
 	int rc = rd_store_read(w->app->store, &t);
-	if (rc < 0)
+	if (rc < 0) {
+		json_decref(ctx);
 		return rc;
-	json_t *ctx = rd_console_page_ctx(w, "Leads", partner ? "/partner/leads" : "/vendor/leads");
+	}
 	json_t *offered = json_array(), *working = json_array(), *rest = json_array();
 	struct rd_iter it;
 	struct rd_item item;

@@ -105,7 +105,17 @@
 	"<input id=\"tf-{{id}}\" name=\"time_frame\"> <button type=\"submit\" name=\"action\" value=\"qualify\">"    \
 	"Qualify</button></form>{{/to_qualify}}{{#to_route}}<form method=\"post\" action=\"/vendor/leads/{{id}}\">"   \
 	CSRF "<button type=\"submit\" name=\"action\" value=\"route\">Route</button></form>{{/to_route}}"            \
-	"{{/vendor_view}}</li>{{/others}}</ul>"
+	"{{/vendor_view}}</li>{{/others}}</ul>"                                                                       \
+	"{{#can_dry_run}}<h2>Routing dry run</h2><form method=\"get\" action=\"/vendor/leads\"><label for=\"dry-v\">" \
+	"Routing policy version</label> <input id=\"dry-v\" name=\"dry_run\" inputmode=\"numeric\" required> <label "  \
+	"for=\"dry-last\">over the last</label> <input id=\"dry-last\" name=\"last\" value=\"20\" inputmode=\"numeric\"" \
+	"> routed leads <button type=\"submit\">Dry run</button></form>{{/can_dry_run}}{{#dry_run_error}}<p "        \
+	"class=\"error\" role=\"alert\">{{dry_run_error}}</p>{{/dry_run_error}}{{#dry_run}}<p id=\"dry-summary\">" \
+	"Version {{version}} over the last {{leads}} routed lead(s): {{changed}} would go elsewhere.</p>"           \
+	TABLE("Routing dry run") "<thead><tr><th scope=\"col\">Lead</th><th scope=\"col\">Went to</th><th "         \
+	"scope=\"col\">Would go to</th><th scope=\"col\">Why</th></tr></thead><tbody>{{#items}}<tr class=\"dry{{#changed}}" \
+	" changed{{/changed}}\"><td>L-{{lead_id}}</td><td>{{actual}}</td><td>{{would}}</td><td>{{reason}}</td></tr>"  \
+	"{{/items}}</tbody>" TABLE_END "{{/dry_run}}"
 
 struct asset {
 	const char *name, *type, *data;

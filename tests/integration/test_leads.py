@@ -417,6 +417,20 @@ def test_routing_dry_run_shows_who_would_have_got_each_lead(lw):
     assert_json_error(lw.cm.call("POST", "/api/v1/leads/dry-run", {"version": 99}), 404, "not_found")
     assert_json_error(lw.cm.call("POST", "/api/v1/leads/dry-run", {"version": v, "last": 0}), 400, "invalid")
     assert_json_error(lw.p(PLAT).call("POST", "/api/v1/leads/dry-run", {"version": v}), 403)
+    # the same in the console's leads page
+    from test_pages_console import PASSWORD, Browser, text
+    lw.admin.ok("POST", "/api/v1/users", {"email": "cm-page@x.example", "name": "CM", "role": "channel-manager",
+                                          "password": PASSWORD}, status=201)
+    b = Browser(lw.d)
+    b.login("cm-page@x.example")
+    page = text(b.get(f"/vendor/leads?dry_run={v}&last=2").text)
+    assert f"Version {v} over the last 2 routed lead(s): 1 would go elsewhere." in page, page
+    pool = " ".join(str(i) for i in paris["actual"]["ids"])
+    assert f"L-{ids[2]} pool {pool} partner 4 everything to Oakfield" in page, page
+    assert f"L-{ids[1]} partner 4 partner 4 everything to Oakfield" in page, page
+    assert "a dry run covers the last 1..200 routed leads" in text(b.get(f"/vendor/leads?dry_run={v}&last=999").text)
+    assert "no routing policy version 99" in text(b.get("/vendor/leads?dry_run=99").text)
+    assert lw.outbox() == before
 
 
 # ---- the public web-to-lead form -------------------------------------------------------------------------
