@@ -65,6 +65,17 @@ json_t *rd_statement_json(const struct rd_statement *st);
 int rd_api_payment_webhook(struct rd_req *req);
 int rd_api_link_revoke(struct rd_req *req);
 
+/* Lead distribution (leads.c). */
+int rd_api_leads_list(struct rd_req *req);
+int rd_api_leads_create(struct rd_req *req);
+int rd_api_lead_get(struct rd_req *req);
+int rd_api_lead_qualify(struct rd_req *req);
+int rd_api_lead_route(struct rd_req *req);
+int rd_api_lead_accept(struct rd_req *req);
+int rd_api_lead_decline(struct rd_req *req);
+int rd_api_lead_close(struct rd_req *req);
+int rd_api_leads_dry_run(struct rd_req *req);
+
 int rd_api_healthz(struct rd_req *req);
 int rd_api_sweep_failures(struct rd_req *req);
 int rd_api_metrics(struct rd_req *req);

@@ -39,7 +39,7 @@ int rd_api_imports_create(struct rd_req *req)
 	if (bad || res < 0 || (format && strcmp(format, "csv") && strcmp(format, "jsonl")) || !ok_dry || !ok_atomic) {
 		rd_reply_error(req, 400, "invalid",
 			       bad ? bad : res < 0 ? "kind" : !ok_dry ? "dry_run" : !ok_atomic ? "atomic" : "format",
-			       "an import is POST /api/v1/imports?kind=customers|contacts|products|contracts"
+			       "an import is POST /api/v1/imports?kind=customers|contacts|products|contracts|leads"
 			       "&format=csv|jsonl&dry_run=false&atomic=true with the file as the body");
 		return 0;
 	}

@@ -19,6 +19,7 @@
 #include "pdf/quote.h"
 #include "renew/renew.h"
 #include "services/portal.h"
+#include "services/leads.h"
 #include "services/tasks.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -80,6 +81,7 @@ int rd_api_clock_set(struct rd_req *req)
 		return rc;
 	rd_clock_set(at);
 	int taken = rd_renew_sweep(c.app->renew);
+	rd_leads_lapse(c.app); /* lead offers past their deadline (services/leads.c) */
 	json_t *j = clock_json();
 	json_object_set_new(j, "actions", json_integer(taken < 0 ? 0 : taken));
 	rd_reply_json(req, 200, j);

@@ -82,6 +82,7 @@ enum rd_resource {
 	RD_RES_ORDER,     /* orders from accepted quotes; update = record a payment */
 	RD_RES_COMMISSION, /* commission entries and monthly statements (read only) */
 	RD_RES_DEAL,      /* deal registrations; create = register, update = decide or close (services/deals.c) */
+	RD_RES_LEAD,      /* leads for the channel; update = qualify, route, accept, decline, close */
 	RD_RES_COUNT,
 };
 

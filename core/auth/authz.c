@@ -45,6 +45,7 @@ static const struct cell matrix[6][RD_RES_COUNT] = {
 		[RD_RES_ORDER] = { R | C | U, 0 },
 		[RD_RES_COMMISSION] = { R, 0 },
 		[RD_RES_DEAL] = { R | C | U, 0 },
+		[RD_RES_LEAD] = { R | C | U, 0 },
 	},
 	[RD_ROLE_CHANNEL_MANAGER] = {
 		[RD_RES_VENDOR] = { R, 0 },
@@ -66,6 +67,7 @@ static const struct cell matrix[6][RD_RES_COUNT] = {
 		[RD_RES_ORDER] = { R | C | U, 0 },
 		[RD_RES_COMMISSION] = { R, 0 },
 		[RD_RES_DEAL] = { R | C | U, 0 },
+		[RD_RES_LEAD] = { R | C | U, 0 },
 	},
 	[RD_ROLE_VENDOR_SALES] = {
 		[RD_RES_VENDOR] = { R, 0 },
@@ -83,6 +85,7 @@ static const struct cell matrix[6][RD_RES_COUNT] = {
 		[RD_RES_ORDER] = { R, 0 },
 		[RD_RES_COMMISSION] = { 0, 0 },
 		[RD_RES_DEAL] = { R, 0 },
+		[RD_RES_LEAD] = { R | U, 0 },
 	},
 	[RD_ROLE_PARTNER_ADMIN] = {
 		[RD_RES_VENDOR] = { R, 0 },
@@ -100,6 +103,7 @@ static const struct cell matrix[6][RD_RES_COUNT] = {
 		[RD_RES_ORDER] = { 0, R | C },
 		[RD_RES_COMMISSION] = { 0, R },
 		[RD_RES_DEAL] = { 0, R | C | U },
+		[RD_RES_LEAD] = { 0, R | U },
 	},
 	[RD_ROLE_PARTNER_SALES] = {
 		[RD_RES_VENDOR] = { R, 0 },
@@ -117,6 +121,7 @@ static const struct cell matrix[6][RD_RES_COUNT] = {
 		[RD_RES_ORDER] = { 0, R },
 		[RD_RES_COMMISSION] = { 0, 0 },
 		[RD_RES_DEAL] = { 0, R | C | U },
+		[RD_RES_LEAD] = { 0, R | U },
 	},
 };
 
@@ -158,6 +163,6 @@ const char *rd_resource_name(enum rd_resource res)
 	static const char *const names[] = { "vendor", "partners", "users", "tokens", "customers", "contacts",
 					     "products", "contracts", "imports", "audit", "policies", "plugins",
 					     "opportunities", "outbox", "tasks", "clock", "orders", "commissions",
-					     "deals" };
+					     "deals", "leads" };
 	return res < RD_RES_COUNT ? names[res] : "unknown";
 }

@@ -25,6 +25,7 @@
 #include "renew/renew.h"
 #include "services/deals.h"
 #include "services/imports.h"
+#include "services/leads.h"
 #include "services/orders.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -37,6 +38,8 @@ struct daemon {
 	int argc;
 	char **argv; /* read again on SIGHUP */
 	uv_timer_t imports_timer;
+	uv_timer_t leads_timer;  /* lead offers past their deadline (services/leads.c) */
+	bool leads_timer_on;
 	struct rd_plugins *plugins;
 	struct rd_renew *renew;
 	uint64_t plugins_deadline;
@@ -64,6 +67,11 @@ static void on_imports_tick(uv_timer_t *t)
 	uv_stop(d->loop);
 }
 
+static void on_leads_tick(uv_timer_t *t)
+{
+	rd_leads_lapse(t->data);
+}
+
 static void on_drained(void *arg, int in_flight)
 {
 	struct daemon *d = arg;
@@ -75,6 +83,11 @@ static void on_drained(void *arg, int in_flight)
 	 * for below and its outcome stored (else it would be sent again). */
 	if (d->renew)
 		rd_renew_stop(d->renew);
+	if (d->leads_timer_on) {
+		uv_timer_stop(&d->leads_timer);
+		uv_close((uv_handle_t *)&d->leads_timer, NULL);
+		d->leads_timer_on = false;
+	}
 	d->plugins_deadline = uv_now(d->loop) + d->config.shutdown_timeout_ms;
 	uv_timer_init(d->loop, &d->imports_timer);
 	d->imports_timer.data = d;
@@ -290,6 +303,10 @@ int main(int argc, char **argv)
 	rd_renew_add_hook(app.renew, rd_deals_expire); /* deal registrations past their expiry */
 	rd_renew_start(app.renew);
 	rd_orders_reconcile(&app); /* orders a crash or a timeout left unconfirmed (docs/orders.md) */
+	uv_timer_init(d.loop, &d.leads_timer);
+	d.leads_timer.data = &app;
+	uv_timer_start(&d.leads_timer, on_leads_tick, 1000, 60000);
+	d.leads_timer_on = true;
 	uv_signal_init(d.loop, &d.sigint);
 	uv_signal_init(d.loop, &d.sigterm);
 	d.sigint.data = d.sigterm.data = &d;

@@ -135,6 +135,21 @@ const struct rd_route rd_routes[] = {
 	{ RD_POST, "/api/v1/deals/{id}/win", rd_api_deal_win, .bulk = true },
 	{ RD_GET, "/api/v1/deals/{id}/proof", rd_api_deal_proof },
 	{ RD_POST, "/webhooks/payments/{plugin}", rd_api_payment_webhook },
+	{ RD_GET, "/api/v1/leads", rd_api_leads_list },
+	{ RD_POST, "/api/v1/leads", rd_api_leads_create },
+	{ RD_POST, "/api/v1/leads/dry-run", rd_api_leads_dry_run },
+	{ RD_GET, "/api/v1/leads/{id}", rd_api_lead_get },
+	{ RD_POST, "/api/v1/leads/{id}/qualify", rd_api_lead_qualify },
+	{ RD_POST, "/api/v1/leads/{id}/route", rd_api_lead_route },
+	{ RD_POST, "/api/v1/leads/{id}/accept", rd_api_lead_accept },
+	{ RD_POST, "/api/v1/leads/{id}/decline", rd_api_lead_decline },
+	{ RD_POST, "/api/v1/leads/{id}/close", rd_api_lead_close },
+	{ RD_GET, "/f/{vendor}/lead", rd_page_lead_form },
+	{ RD_POST, "/f/{vendor}/lead", rd_page_lead_form_post },
+	{ RD_GET, "/partner/leads", rd_page_partner_leads },
+	{ RD_POST, "/partner/leads/{id}", rd_page_partner_lead_post },
+	{ RD_GET, "/vendor/leads", rd_page_vendor_leads },
+	{ RD_POST, "/vendor/leads/{id}", rd_page_vendor_lead_post },
 
 #define CRUD(name)                                              \
 	{ RD_GET, "/api/v1/" name, rd_api_list },               \

@@ -53,6 +53,10 @@ static const struct rd_field vendor_fields[] = {
 	F(31, RD_F_U32, struct rd_vendor, deal_extension_limit, "deal_extension_limit"),
 	F(32, RD_F_U32, struct rd_vendor, deal_response_hours, "deal_response_hours"),
 	F(33, RD_F_U32, struct rd_vendor, deal_extension_days, "deal_extension_days"),
+	F(35, RD_F_U32, struct rd_vendor, lead_reroute_limit, "lead_reroute_limit"),
+	F(36, RD_F_U32, struct rd_vendor, lead_form_min_seconds, "lead_form_min_seconds"),
+	F(37, RD_F_U32, struct rd_vendor, lead_form_per_hour, "lead_form_per_hour"),
+	F(38, RD_F_U32, struct rd_vendor, lead_form_enabled, "lead_form_enabled"),
 };
 
 static const struct rd_field partner_fields[] = {
@@ -70,6 +74,9 @@ static const struct rd_field partner_fields[] = {
 	F(12, RD_F_STR, struct rd_partner, contact_block, "contact_block"),
 	F(13, RD_F_U32, struct rd_partner, opt_out_notices, "opt_out_notices"),
 	F(14, RD_F_U64, struct rd_partner, sales_user_id, "sales_user_id"),
+	F(35, RD_F_STR, struct rd_partner, lead_regions, "lead_regions"),
+	F(36, RD_F_STR, struct rd_partner, lead_products, "lead_products"),
+	F(37, RD_F_U32, struct rd_partner, lead_weight, "lead_weight"),
 };
 
 static const struct rd_field customer_fields[] = {
@@ -386,6 +393,65 @@ ENTITY(rd_entity_task, "task", "tasks", RD_KIND_TASK, struct rd_task, task_field
 ENTITY(rd_entity_link, "link", "links", RD_KIND_LINK, struct rd_link, link_fields);
 ENTITY(rd_entity_order, "order", "orders", RD_KIND_ORDER, struct rd_order, order_fields);
 ENTITY(rd_entity_document, "document", "documents", RD_KIND_DOCUMENT, struct rd_document, document_fields);
+
+static const char *const assign_kinds[] = { "", "rep", "partner", "pool", NULL };
+static const char *const lead_states[] = { "", "new", "qualified", "assigned", "accepted", "won", "lost", "returned",
+					  NULL };
+static const struct rd_field lead_fields[] = {
+	F(1, RD_F_U64, struct rd_lead, id, "id"),
+	FF(2, RD_F_STR, struct rd_lead, source, "source", RO),
+	F(3, RD_F_STR, struct rd_lead, external_id, "external_id"),
+	FEF(4, RD_F_U8ENUM, struct rd_lead, state, "state", lead_states, RO),
+	F(5, RD_F_STR, struct rd_lead, company, "company"),
+	F(6, RD_F_STR, struct rd_lead, contact_name, "contact_name"),
+	F(7, RD_F_STR, struct rd_lead, email, "email"),
+	F(8, RD_F_STR, struct rd_lead, phone, "phone"),
+	F(9, RD_F_STR, struct rd_lead, country, "country"),
+	F(10, RD_F_STR, struct rd_lead, region, "region"),
+	F(11, RD_F_STR, struct rd_lead, company_size, "company_size"),
+	F(12, RD_F_STR, struct rd_lead, product, "product"),
+	F(13, RD_F_STR, struct rd_lead, situation, "situation"),
+	F(14, RD_F_STR, struct rd_lead, time_frame, "time_frame"),
+	F(15, RD_F_U32, struct rd_lead, score, "score"),
+	F(16, RD_F_STR, struct rd_lead, notes, "notes"),
+	FF(17, RD_F_U64, struct rd_lead, assignment_id, "assignment_id", RO),
+	FF(18, RD_F_U32, struct rd_lead, routings, "routings", RO),
+	FF(19, RD_F_STR, struct rd_lead, excluded, "excluded", RO),
+	FF(20, RD_F_U64, struct rd_lead, partner_id, "partner_id", RO),
+	FF(21, RD_F_U64, struct rd_lead, rep_id, "rep_id", RO),
+	FF(22, RD_F_U64, struct rd_lead, value, "value", RO),
+	FF(23, RD_F_STR, struct rd_lead, currency, "currency", RO),
+	FF(24, RD_F_STR, struct rd_lead, lost_reason, "lost_reason", RO),
+	FF(25, RD_F_STR, struct rd_lead, returned_reason, "returned_reason", RO),
+	FF(26, RD_F_TIME, struct rd_lead, created_at, "created_at", RO),
+	FF(27, RD_F_TIME, struct rd_lead, accepted_at, "accepted_at", RO),
+	FF(28, RD_F_TIME, struct rd_lead, closed_at, "closed_at", RO),
+	FF(29, RD_F_STR, struct rd_lead, offered, "offered", PRIV),
+	FEF(30, RD_F_U8ENUM, struct rd_lead, offered_kind, "offered_kind", assign_kinds, PRIV),
+};
+
+static const char *const assign_states[] = { "", "offered", "accepted", "declined", "lapsed", NULL };
+static const struct rd_field lead_assignment_fields[] = {
+	F(1, RD_F_U64, struct rd_lead_assignment, id, "id"),
+	FF(2, RD_F_U64, struct rd_lead_assignment, lead_id, "lead_id", RO),
+	FEF(3, RD_F_U8ENUM, struct rd_lead_assignment, kind, "kind", assign_kinds, RO),
+	FF(4, RD_F_STR, struct rd_lead_assignment, targets, "targets", RO),
+	FF(5, RD_F_U32, struct rd_lead_assignment, hours, "hours", RO),
+	FF(6, RD_F_TIME, struct rd_lead_assignment, deadline, "deadline", RO),
+	FF(7, RD_F_STR, struct rd_lead_assignment, reason, "reason", RO),
+	FF(8, RD_F_U32, struct rd_lead_assignment, policy_version, "policy_version", RO),
+	FF(9, RD_F_STR, struct rd_lead_assignment, inputs, "inputs", RO),
+	FEF(10, RD_F_U8ENUM, struct rd_lead_assignment, state, "state", assign_states, RO),
+	FF(11, RD_F_U64, struct rd_lead_assignment, accepted_by, "accepted_by", RO),
+	FF(12, RD_F_U64, struct rd_lead_assignment, user_id, "user_id", RO),
+	FF(13, RD_F_STR, struct rd_lead_assignment, declined, "declined", RO),
+	FF(14, RD_F_STR, struct rd_lead_assignment, decline_reason, "decline_reason", RO),
+	FF(15, RD_F_TIME, struct rd_lead_assignment, created_at, "created_at", RO),
+	FF(16, RD_F_TIME, struct rd_lead_assignment, closed_at, "closed_at", RO),
+};
+ENTITY(rd_entity_lead, "lead", "leads", RD_KIND_LEAD, struct rd_lead, lead_fields);
+ENTITY(rd_entity_lead_assignment, "lead assignment", "lead_assignments", RD_KIND_LEAD_ASSIGNMENT,
+       struct rd_lead_assignment, lead_assignment_fields);
 
 static const char *const commission_kinds[] = { "", "earned", "retained", "reversal", NULL };
 
@@ -1067,6 +1133,9 @@ static int key_u64(const void *rec, size_t len, uint32_t no, uint8_t *key, size_
 }
 
 static int key_ext(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_string(rec, len, 2, key, cap); }
+/* Leads: their external id is field 3. */
+static int key_lead_ext(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_string(rec, len, 3, key, cap); }
+static const struct rd_index_def lead_idx[] = { { "ext", key_lead_ext } };
 static int key_customer(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_u64(rec, len, 3, key, cap); }
 static int key_reseller(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_u64(rec, len, 5, key, cap); }
 static int key_partner_parent(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_u64(rec, len, 6, key, cap); }
@@ -1348,6 +1417,8 @@ static const struct rd_table_def tables[] = {
 	{ "commissions", commission_idx, 2 },
 	{ "statements", NULL, 0 },
 	{ "deals", deal_idx, 1 },
+	{ "leads", lead_idx, 1 },
+	{ "lead_assignments", NULL, 0 },
 };
 
 int rd_domain_register(struct rd_store *s, struct rd_domain *d)
@@ -1356,7 +1427,8 @@ int rd_domain_register(struct rd_store *s, struct rd_domain *d)
 				      &d->users, &d->tokens, &d->contacts, &d->audit, &d->imports, &d->policies,
 				      &d->plugin_kv, &d->enablements, &d->opportunities, &d->actions,
 				      &d->outbox, &d->tasks, &d->links, &d->documents, &d->document_data, &d->orders,
-				      &d->commissions, &d->statements, &d->deals };
+				      &d->commissions, &d->statements, &d->deals, &d->leads,
+				      &d->lead_assignments };
 	for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
 		int rc = rd_store_register(s, &tables[i], slots[i]);
 		if (rc < 0)

@@ -46,6 +46,8 @@ enum rd_kind {
 	RD_KIND_COMMISSION = 20,
 	RD_KIND_STATEMENT = 21,
 	RD_KIND_DEAL = 40,
+	RD_KIND_LEAD = 42,
+	RD_KIND_LEAD_ASSIGNMENT = 43,
 };
 
 #define RD_NAME_MAX 128
@@ -79,6 +81,11 @@ struct rd_vendor {
 	uint32_t deal_extension_limit;  /* extensions an approved registration may get; 0: 1 */
 	uint32_t deal_response_hours;   /* the promise in the acknowledgement; 0: 48 */
 	uint32_t deal_extension_days;   /* one extension's days; 0: 30 */
+	/* Lead distribution (core/services/leads.c): */
+	uint32_t lead_reroute_limit;    /* routings of one lead before it is returned; 0: 3 */
+	uint32_t lead_form_min_seconds; /* the web-to-lead form is refused when sent sooner; 0: 3 */
+	uint32_t lead_form_per_hour;    /* web-to-lead submissions per client address per hour; 0: 10 */
+	uint32_t lead_form_enabled;     /* 1: the vendor's public web-to-lead form is open */
 };
 
 #define RD_DEAL_EXPIRY_DAYS 90
@@ -109,6 +116,10 @@ struct rd_partner {
 	char contact_block[512];     /* shown on every customer page and e-mail */
 	uint32_t opt_out_notices;    /* 1: renewd sends no customer notices for its opportunities */
 	uint64_t sales_user_id;      /* its sales contact for the quotes it sells (one of its users); 0: its email */
+	/* What lead routing sees of it (core/services/leads.c): */
+	char lead_regions[256];      /* regions and countries it covers, space-separated: "GB london" */
+	char lead_products[256];     /* products it specialises in (SKUs or lines), space-separated */
+	uint32_t lead_weight;        /* its share of leads relative to others; 0: 1 */
 };
 
 struct rd_customer {
@@ -490,7 +501,8 @@ struct rd_entity {
 extern const struct rd_entity rd_entity_vendor, rd_entity_partner, rd_entity_customer, rd_entity_product,
 	rd_entity_contract, rd_entity_user, rd_entity_token, rd_entity_contact, rd_entity_audit, rd_entity_import, rd_entity_policy, rd_entity_plugin_kv, rd_entity_enablement, rd_entity_opportunity,
 	rd_entity_action, rd_entity_message, rd_entity_task, rd_entity_link, rd_entity_order, rd_entity_document,
-	rd_entity_commission, rd_entity_statement, rd_entity_deal;
+	rd_entity_commission, rd_entity_statement, rd_entity_deal, rd_entity_lead,
+	rd_entity_lead_assignment;
 
 /* Struct -> record bytes in a writer (owned by the caller). */
 struct rd_rec_writer;
@@ -568,6 +580,68 @@ struct rd_dealreg {
 	uint64_t extension_requested_at; /* the partner asked for an extension; 0 again once extended */
 };
 
+enum rd_lead_state {
+	RD_LEAD_NEW = 1, RD_LEAD_QUALIFIED = 2, RD_LEAD_ASSIGNED = 3, RD_LEAD_ACCEPTED = 4,
+	RD_LEAD_WON = 5, RD_LEAD_LOST = 6, RD_LEAD_RETURNED = 7,
+};
+
+/* A lead for the channel (core/services/leads.c). */
+struct rd_lead {
+	uint64_t id;
+	char source[16];             /* api, import, form */
+	char external_id[RD_EXT_MAX];
+	uint8_t state;               /* enum rd_lead_state */
+	char company[RD_NAME_MAX];
+	char contact_name[RD_NAME_MAX];
+	char email[RD_NAME_MAX];
+	char phone[40];
+	char country[3];
+	char region[64];
+	char company_size[32];       /* smb, mid-market, enterprise, ... */
+	char product[64];            /* product of interest (SKU or line) */
+	char situation[512];         /* the current situation, as qualified */
+	char time_frame[64];
+	uint32_t score;
+	char notes[1024];
+	uint64_t assignment_id;      /* the current (or last) assignment */
+	uint32_t routings;           /* how many times the policy placed it */
+	char excluded[512];          /* partners that let it lapse or declined it: ids, space-separated */
+	uint64_t partner_id;         /* who accepted it (a partner) */
+	uint64_t rep_id;             /* who accepted it (a vendor rep) */
+	uint64_t value;              /* won: the deal's value, minor units */
+	char currency[4];
+	char lost_reason[256];
+	char returned_reason[256];
+	uint64_t created_at, accepted_at, closed_at;
+	char offered[1024];          /* assigned: the partners (or rep) it is offered to now; never shown */
+	uint8_t offered_kind;        /* enum rd_assign_kind of offered */
+};
+
+enum rd_assign_kind { RD_ASSIGN_REP = 1, RD_ASSIGN_PARTNER = 2, RD_ASSIGN_POOL = 3 };
+enum rd_assign_state {
+	RD_ASSIGN_OFFERED = 1, RD_ASSIGN_ACCEPTED = 2, RD_ASSIGN_DECLINED = 3, RD_ASSIGN_LAPSED = 4,
+};
+
+/* One placement of a lead by the routing policy: who, until when, why, and
+ * what the policy saw. */
+struct rd_lead_assignment {
+	uint64_t id;
+	uint64_t lead_id;
+	uint8_t kind;                /* enum rd_assign_kind */
+	char targets[1024];          /* rep: the user id; partner: its id; pool: ids, space-separated */
+	uint32_t hours;
+	uint64_t deadline;           /* unix seconds (business clock) */
+	char reason[128];            /* the policy's */
+	uint32_t policy_version;
+	char inputs[65536];          /* JSON {lead, candidates, excluded}: what the policy was given */
+	uint8_t state;               /* enum rd_assign_state */
+	uint64_t accepted_by;        /* the partner (or rep user) that took it */
+	uint64_t user_id;            /* the user who accepted, declined */
+	char declined[512];          /* partners that declined: ids, space-separated */
+	char decline_reason[256];    /* the last decline's reason */
+	uint64_t created_at, closed_at;
+};
+
 struct rd_domain {
 	struct rd_table *vendors, *partners, *customers, *products, *contracts;
 	struct rd_table *users, *tokens, *contacts, *audit, *imports, *policies, *plugin_kv, *enablements;
@@ -575,6 +649,7 @@ struct rd_domain {
 	struct rd_table *documents, *document_data;
 	struct rd_table *commissions, *statements;
 	struct rd_table *deals;
+	struct rd_table *leads, *lead_assignments;
 };
 
 /* Writes any entity: allocates the id when *id is 0 (RD_PUT_NEW), encodes

@@ -15,7 +15,8 @@
  *     "partner", partner_id, hours, reason
  *     "pool", {partner_id, ...}, hours, reason
  * where partners come from the candidates, none excluded, and hours (the
- * acceptance deadline) is 1..720.
+ * acceptance deadline) is 1..720.  A candidate is {id, tier, regions,
+ * specialisations, open_load, acceptance_pct, weight, last_active_days}.
  */
 #ifndef RD_POLICY_POLICY_H
 #define RD_POLICY_POLICY_H
@@ -94,6 +95,8 @@ struct rd_route_candidate {
 	const char *specialisations;  /* space-separated */
 	uint32_t open_load;           /* leads assigned and not yet closed */
 	uint32_t acceptance_pct;      /* share of offered leads it accepted, 0..100 */
+	uint32_t weight;              /* its share relative to others (1: normal) */
+	int32_t last_active_days;     /* days since it last accepted or closed a lead; -1: never */
 };
 
 enum rd_route_kind { RD_ROUTE_REP = 1, RD_ROUTE_PARTNER = 2, RD_ROUTE_POOL = 3 };

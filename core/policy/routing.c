@@ -111,7 +111,7 @@ int rd_routing_eval(struct rd_routing_policy *p, const struct rd_lead_in *lead, 
 	lua_setfield(L, -2, "score");
 	lua_createtable(L, (int)n, 0);
 	for (size_t i = 0; i < n; i++) {
-		lua_createtable(L, 0, 6);
+		lua_createtable(L, 0, 8);
 		lua_pushinteger(L, (lua_Integer)cands[i].id);
 		lua_setfield(L, -2, "id");
 		lua_pushstring(L, cands[i].tier < 5 ? tiers[cands[i].tier] : "");
@@ -124,6 +124,10 @@ int rd_routing_eval(struct rd_routing_policy *p, const struct rd_lead_in *lead, 
 		lua_setfield(L, -2, "open_load");
 		lua_pushinteger(L, cands[i].acceptance_pct);
 		lua_setfield(L, -2, "acceptance_pct");
+		lua_pushinteger(L, cands[i].weight ? cands[i].weight : 1);
+		lua_setfield(L, -2, "weight");
+		lua_pushinteger(L, cands[i].last_active_days);
+		lua_setfield(L, -2, "last_active_days");
 		lua_rawseti(L, -2, (lua_Integer)i + 1);
 	}
 	lua_createtable(L, 0, (int)n_excluded);

@@ -181,7 +181,11 @@ int rd_vectors_routing(struct rd_routing_policy *p, json_t *vectors, json_t *rep
 								  (uint8_t)enum_index(tiers, 5, str(c, "tier")),
 								  str(c, "regions"), str(c, "specialisations"),
 								  (uint32_t)json_integer_value(json_object_get(c, "open_load")),
-								  (uint32_t)json_integer_value(json_object_get(c, "acceptance_pct")) };
+								  (uint32_t)json_integer_value(json_object_get(c, "acceptance_pct")),
+								  json_object_get(c, "weight") ?
+								  (uint32_t)json_integer_value(json_object_get(c, "weight")) : 1,
+								  json_object_get(c, "last_active_days") ?
+								  (int32_t)json_integer_value(json_object_get(c, "last_active_days")) : -1 };
 		}
 		json_array_foreach(xj, k, c) {
 			if (nx < 64)

@@ -48,6 +48,8 @@ static const struct kind kinds[] = {
 	  offsetof(struct rd_product, external_id) },
 	{ "contracts", RD_RES_CONTRACT, &rd_entity_contract, offsetof(struct rd_domain, contracts), "external_id",
 	  offsetof(struct rd_contract, external_id) },
+	{ "leads", RD_RES_LEAD, &rd_entity_lead, offsetof(struct rd_domain, leads), "external_id",
+	  offsetof(struct rd_lead, external_id) },
 };
 
 static const struct kind *kind_of(enum rd_resource res)

@@ -74,7 +74,8 @@ int rd_policy_dry_run_prepare(struct rd_policy_job *j, const char *kind, uint32_
 {
 	if (strcmp(kind, "margin"))
 		return rd_serr_set(e, RD_EINVAL, "invalid", "kind",
-				   "dry runs compare margins on the live contracts; a routing version is checked by its vectors");
+				   "this dry run compares margins on the live contracts; a routing version's dry run over the last "
+				   "routed leads is POST /api/v1/leads/dry-run");
 	struct rd_txn *t;
 	int rc = rd_store_read(j->app->store, &t);
 	if (rc < 0)

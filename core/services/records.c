@@ -3,10 +3,12 @@
  * create and update and the import engine alike.
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "services/records.h"
 #include "store/store.h"
+#include "util/clock.h"
 #include "util/err.h"
 
 const char *const rd_record_required_customer[] = { "name", NULL };
@@ -126,11 +128,31 @@ static int contract(struct rd_txn *t, const struct rd_app *app, uint64_t vendor,
 	return 0;
 }
 
+/* An imported lead (services/leads.c has the rest of its rules): a new one
+ * starts `new`, from the source "import"; an update changes what it says,
+ * never its state. */
+static int lead(struct rd_lead *l, const struct rd_lead *old, struct rd_serr *e)
+{
+	if (!l->company[0] && !l->contact_name[0])
+		return rd_serr_set(e, RD_EINVAL, "invalid", "company", "a lead needs a company or a contact name");
+	if (!rd_record_valid_email(l->email))
+		return rd_serr_set(e, RD_EINVAL, "invalid", "email", "the e-mail address is not valid (name@example.com)");
+	if (l->country[0] && (strlen(l->country) != 2 || !isupper((unsigned char)l->country[0]) ||
+			      !isupper((unsigned char)l->country[1])))
+		return rd_serr_set(e, RD_EINVAL, "invalid", "country", "the country is two capital letters (ISO 3166-1, GB)");
+	if (!old) {
+		snprintf(l->source, sizeof l->source, "import");
+		l->state = RD_LEAD_NEW;
+		l->created_at = rd_clock_now();
+	}
+	return 0;
+}
+
 int rd_record_prepare(struct rd_txn *t, const struct rd_app *app, const struct rd_actor *who,
 		      const struct rd_vendor *v, enum rd_resource res, void *obj, const void *old, struct rd_serr *e)
 {
-	(void)old;
 	switch (res) {
+	case RD_RES_LEAD: return lead(obj, old, e);
 	case RD_RES_CUSTOMER: return customer(obj, e);
 	case RD_RES_CONTACT: return contact(t, app, who->vendor, obj, e);
 	case RD_RES_PRODUCT: return product(t, app, who->vendor, obj, e);

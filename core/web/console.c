@@ -93,6 +93,7 @@ json_t *rd_web_partner_nav(const char *current)
 		{ "/partner/statements", "Statements" },
 		{ "/partner/tasks", "Tasks" },
 		{ "/partner/deals", "Deal registrations" },
+		{ "/partner/leads", "Leads" },
 	};
 	json_t *a = json_array();
 	for (size_t i = 0; i < sizeof sections / sizeof *sections; i++)
@@ -121,6 +122,7 @@ static json_t *nav_json(struct web *w, const char *current)
 		{ "/vendor/outbox", "Outbox", RD_RES_OUTBOX },
 		{ "/vendor/tasks", "Tasks", RD_RES_TASK },
 		{ "/vendor/deals", "Deal registrations", RD_RES_DEAL },
+		{ "/vendor/leads", "Leads", RD_RES_LEAD },
 	};
 	json_t *a = json_array();
 	for (size_t i = 0; i < sizeof sections / sizeof *sections; i++)

@@ -14,7 +14,7 @@
 
 /* ---- imports ------------------------------------------------------------------------------------ */
 
-static const char *const import_kinds[] = { "customers", "contacts", "products", "contracts", NULL };
+static const char *const import_kinds[] = { "customers", "contacts", "products", "contracts", "leads", NULL };
 
 static json_t *import_row(struct web *w, const struct rd_import_rec *r)
 {
@@ -91,7 +91,7 @@ int rd_page_vendor_import_post(struct rd_req *req)
 	int res = rd_import_kind(kind);
 	bool csv = !format || !strcmp(format, "csv");
 	if (res < 0 || (!csv && strcmp(format, "jsonl")))
-		return imports_page(&w, 400, "Choose what to import (customers, contacts, products or contracts) and the format "
+		return imports_page(&w, 400, "Choose what to import (customers, contacts, products, contracts or leads) and the format "
 				    "(CSV or JSON Lines).", kind, format, dry_run, atomic, data);
 	/* As the API: an import creates and updates records of its kind. */
 	if (!rd_console_allowed(&w, (enum rd_resource)res, RD_ACT_CREATE) || !rd_console_allowed(&w, (enum rd_resource)res, RD_ACT_UPDATE))

@@ -388,7 +388,8 @@ int rd_page_vendor_policy_dry_run(struct rd_req *req)
 	int rc = rd_policy_dry_run_prepare(&d->j, kind, version_param(req), &e);
 	if (rc == RD_EINVAL)
 		rd_web_message(&d->w, 400, "No dry run for routing",
-			       "Dry runs compare margins on the live contracts; a routing version is checked by its test vectors.");
+			       "This dry run compares margins on the live contracts; a routing version's dry run over the "
+			       "last routed leads is on the leads page (/vendor/leads).");
 	else if (rc == RD_ENOTFOUND)
 		rd_web_message(&d->w, 404, "Not found", "There is no such policy version.");
 	if (rc < 0 || pool_full(&d->w, &d->j)) {

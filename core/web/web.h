@@ -86,6 +86,14 @@ int rd_page_partner_customers(struct rd_req *req);
 int rd_page_partner_statements(struct rd_req *req);
 /* The partner portal's navigation, current being the page's path. */
 json_t *rd_web_partner_nav(const char *current);
+/* Lead distribution (programmes_leads.c): the public web-to-lead form, the
+ * partner's offered and accepted leads, the console's leads. */
+int rd_page_lead_form(struct rd_req *req);
+int rd_page_lead_form_post(struct rd_req *req);
+int rd_page_partner_leads(struct rd_req *req);
+int rd_page_partner_lead_post(struct rd_req *req);
+int rd_page_vendor_leads(struct rd_req *req);
+int rd_page_vendor_lead_post(struct rd_req *req);
 int rd_page_vendor(struct rd_req *req);
 int rd_page_vendor_partners(struct rd_req *req);
 int rd_page_vendor_products(struct rd_req *req);

@@ -142,6 +142,48 @@
 	"value=\"extend\"><label for=\"days-{{id}}\">Days (empty: the default)</label> <input id=\"days-{{id}}\" "     \
 	"name=\"days\" type=\"number\" min=\"1\" max=\"3650\"> <button type=\"submit\">Extend</button></form>"         \
 	"{{/extendable}}{{/may_change}}</li>{{/deals}}</ul>"
+/* The leads of the partner portal and of the console (core/web/programmes_leads.c). */
+#define LEAD_FACTS                                                                                                \
+	"<h3>L-{{id}}: {{company}}</h3><p>{{country}} {{region}}, {{size}}, interested in {{product}}. State: "       \
+	"<strong class=\"lead-state\">{{state}}</strong>.</p>{{#reason}}<p class=\"why\">Why: {{reason}} (routing "     \
+	"policy v{{policy_version}}){{#targets}}, offered to {{targets}}{{/targets}}.</p>{{/reason}}"
+#define LEADS_BODY                                                                                                \
+	"<h2>Offered{{#vendor_view}}: pools and offers in progress{{/vendor_view}}</h2>{{^offered}}<p>None.</p>"      \
+	"{{/offered}}<ul class=\"cards\">{{#offered}}<li id=\"lead-{{id}}\">" LEAD_FACTS "<p>{{#pool}}A pool: the "   \
+	"first to accept takes it. {{/pool}}Accept by <strong>{{deadline}}</strong>.</p>{{#act}}<form "                \
+	"method=\"post\" action=\"{{base}}/{{id}}\">" CSRF "<button type=\"submit\" name=\"action\" "                 \
+	"value=\"accept\">Accept</button></form><form method=\"post\" action=\"{{base}}/{{id}}\">" CSRF                 \
+	"<label for=\"decline-{{id}}\">Reason</label> <input id=\"decline-{{id}}\" name=\"reason\" required> <button " \
+	"type=\"submit\" name=\"action\" value=\"decline\">Decline</button></form>{{/act}}</li>{{/offered}}"            \
+	"</ul><h2>Being worked</h2>{{^working}}<p>None.</p>{{/working}}<ul class=\"cards\">{{#working}}<li "          \
+	"id=\"lead-{{id}}\">" LEAD_FACTS "{{#act}}<form method=\"post\" action=\"{{base}}/{{id}}\">"                  \
+	CSRF "<label for=\"value-{{id}}\">Value (minor units)</label> <input id=\"value-{{id}}\" name=\"value\" "     \
+	"inputmode=\"numeric\" required> <button type=\"submit\" name=\"action\" value=\"won\">Won</button></form>"   \
+	"<form method=\"post\" action=\"{{base}}/{{id}}\">" CSRF "<label for=\"lost-{{id}}\">Reason</label> "           \
+	"<input id=\"lost-{{id}}\" name=\"reason\" required> <button type=\"submit\" name=\"action\" value=\"lost\">" \
+	"Lost</button></form>{{/act}}</li>{{/working}}</ul><h2>Other leads</h2>{{^others}}<p>None.</p>"               \
+	"{{/others}}<ul class=\"cards\">{{#others}}<li id=\"lead-{{id}}\">" LEAD_FACTS "{{#value}}<p>Won: {{value}}" \
+	".</p>{{/value}}{{#lost_reason}}<p>Lost: {{lost_reason}}</p>{{/lost_reason}}{{#returned_reason}}<p>Returned:" \
+	" {{returned_reason}}</p>{{/returned_reason}}{{#vendor_view}}{{#to_qualify}}<form method=\"post\" "          \
+	"action=\"/vendor/leads/{{id}}\">" CSRF "<label for=\"product-{{id}}\">Product</label> <input "               \
+	"id=\"product-{{id}}\" name=\"product\" value=\"{{product}}\" required> <label for=\"region-{{id}}\">Region"  \
+	"</label> <input id=\"region-{{id}}\" name=\"region\" value=\"{{region}}\"> <label for=\"size-{{id}}\">Size"  \
+	"</label> <input id=\"size-{{id}}\" name=\"company_size\" value=\"{{size}}\"> <label for=\"sit-{{id}}\">"     \
+	"Situation</label> <input id=\"sit-{{id}}\" name=\"situation\"> <label for=\"tf-{{id}}\">Time frame</label> " \
+	"<input id=\"tf-{{id}}\" name=\"time_frame\"> <button type=\"submit\" name=\"action\" value=\"qualify\">"    \
+	"Qualify</button></form>{{/to_qualify}}{{#to_route}}<form method=\"post\" action=\"/vendor/leads/{{id}}\">"   \
+	CSRF "<button type=\"submit\" name=\"action\" value=\"route\">Route</button></form>{{/to_route}}"            \
+	"{{/vendor_view}}</li>{{/others}}</ul>"                                                                       \
+	"{{#can_dry_run}}<h2>Routing dry run</h2><form method=\"get\" action=\"/vendor/leads\"><label for=\"dry-v\">" \
+	"Routing policy version</label> <input id=\"dry-v\" name=\"dry_run\" inputmode=\"numeric\" required> <label "  \
+	"for=\"dry-last\">over the last</label> <input id=\"dry-last\" name=\"last\" value=\"20\" inputmode=\"numeric\"" \
+	"> routed leads <button type=\"submit\">Dry run</button></form>{{/can_dry_run}}{{#dry_run_error}}<p "        \
+	"class=\"error\" role=\"alert\">{{dry_run_error}}</p>{{/dry_run_error}}{{#dry_run}}<p id=\"dry-summary\">" \
+	"Version {{version}} over the last {{leads}} routed lead(s): {{changed}} would go elsewhere.</p>"           \
+	TABLE("Routing dry run") "<thead><tr><th scope=\"col\">Lead</th><th scope=\"col\">Went to</th><th "         \
+	"scope=\"col\">Would go to</th><th scope=\"col\">Why</th></tr></thead><tbody>{{#items}}<tr class=\"dry{{#changed}}" \
+	" changed{{/changed}}\"><td>L-{{lead_id}}</td><td>{{actual}}</td><td>{{would}}</td><td>{{reason}}</td></tr>"  \
+	"{{/items}}</tbody>" TABLE_END "{{/dry_run}}"
 
 struct asset {
 	const char *name, *type, *data;
@@ -277,6 +319,16 @@ static const struct asset assets[] = {
 	 * renewd: {subject, lines, vendor.name, brand}. */
 	{ "email/deal.txt", "text/plain", "{{#lines}}{{{.}}}\n{{/lines}}\n{{{vendor.name}}}\n" TEXT_FOOT },
 	{ "email/deal.html", "text/html", HTML_HEAD "{{#lines}}<p>{{.}}</p>{{/lines}}<p>{{vendor.name}}</p>" HTML_FOOT },
+	/* Lead distribution (core/services/leads.c): one template for every
+	 * transition; headline and body are renewd's sentences, link where the
+	 * recipient acts ("" for none). */
+	{ "email/lead.subject", "text/plain", "{{{headline}}}" },
+	{ "email/lead.txt", "text/plain",
+	  "{{#recipient}}Hello {{{recipient}}},\n\n{{/recipient}}{{{body}}}\n{{#link}}\n{{{link}}}\n{{/link}}" TEXT_FOOT },
+	{ "email/lead.html", "text/html",
+	  HTML_HEAD "{{#recipient}}<p>Hello {{recipient}},</p>{{/recipient}}<p style=\"white-space:pre-line\">{{body}}</p>"
+		    "{{#link}}<p><a href=\"{{link}}\">Open your leads</a></p>{{/link}}" HTML_FOOT },
+
 	{ "email/statement.subject", "text/plain", "Commission statement {{{statement.number}}} for {{{statement.month}}}" },
 	{ "email/statement.txt", "text/plain",
 	  "Hello {{{partner.name}}},\n\n"
@@ -430,6 +482,8 @@ static const struct asset assets[] = {
 	  "opportunities</a></p><h2>Tasks</h2>{{^tasks}}<p>No tasks.</p>{{/tasks}}<ul>{{#tasks}}<li>{{kind}}: {{message}}"
 	  "{{#done}} (done){{/done}}</li>{{/tasks}}</ul>" },
 	{ "page/partner_tasks.html", "text/html", CONSOLE_NAV TASKS_BODY },
+	{ "page/partner_leads.html", "text/html", CONSOLE_NAV LEADS_BODY },
+	{ "page/vendor_leads.html", "text/html", CONSOLE_NAV LEADS_BODY },
 	{ "page/vendor_tasks.html", "text/html", CONSOLE_NAV TASKS_BODY },
 	{ "page/partner_deals.html", "text/html", CONSOLE_NAV PARTNER_DEALS_BODY },
 	{ "page/vendor_deals.html", "text/html", CONSOLE_NAV VENDOR_DEALS_BODY },
@@ -679,7 +733,9 @@ static const struct asset assets[] = {
 	  "#ccc}progress{width:min(100%,320px)}.notes li,.tasks li,.history li{margin:6px 0}"
 	  "dl.facts dt{font-weight:bold}.colour-red th{background:#fdecea}.colour-amber th{background:#fff8e1}"
 	  ".colour-green th{background:#edf7ed}.colour-black th{background:#eee;color:#555}.colour-blue th{background:#e3f2fd}"
-	  "@media (max-width:600px){dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:6px}}" },
+	  "@media (max-width:600px){dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:6px}}"
+	  /* the web-to-lead form's honeypot: off screen for people, there for bots */
+	  ".hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}" },
 	{ "static/portal.js", "text/javascript",
 	  "(function(){\n"
 	  "  var h = document.querySelector('header.brand');\n"

@@ -380,6 +380,19 @@ def make_activity(spec, api, errors):
     r = api.call("POST", f"/api/v1/orders/{order['id']}/payments", {"amount": order["total"], "reference": "T-1"})
     check_response(spec, "POST", "/api/v1/orders/{id}/payments", r, errors)
     assert r.status == 200 and r.json()["state"] == "fulfilled", r
+    # a lead, qualified, routed (docs/programmes.md), and a routing dry run
+    r = api.call("POST", "/api/v1/leads", {"company": "Lead Co", "email": "ann@lead.example", "country": "GB"})
+    lead = check_response(spec, "POST", "/api/v1/leads", r, errors)
+    assert r.status == 201, r
+    r = api.call("POST", f"/api/v1/leads/{lead['id']}/qualify", {"product": "WSG-STD", "region": "london"})
+    check_response(spec, "POST", "/api/v1/leads/{id}/qualify", r, errors)
+    assert r.status == 200, r
+    r = api.call("POST", f"/api/v1/leads/{lead['id']}/route")
+    check_response(spec, "POST", "/api/v1/leads/{id}/route", r, errors)
+    assert r.status == 200, r
+    r = api.call("POST", "/api/v1/leads/dry-run", {"version": 1, "last": 5})
+    check_response(spec, "POST", "/api/v1/leads/dry-run", r, errors)
+    assert r.status == 200, r
     deadline = time.monotonic() + 20
     while True:
         r = api.call("GET", f"/api/v1/imports/{imp['id']}")

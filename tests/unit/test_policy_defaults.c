@@ -437,32 +437,42 @@ static void test_default_routing(void **state)
 	struct fixture *fx = *state;
 	load_routing(fx, "scripts/policies/routing.lua");
 	/* A London enterprise lead for the gateway: the platinum London partner
-	 * (3 + 3 + 2 + 2 - 0.3 + 0.9), clearly ahead: 48 hours. */
+	 * (3 + 3 + 2 + 2), the only best match: 48 hours. */
 	struct rd_lead_in london = { "web", "GB", "london", "enterprise", "WSG-STD", 80 };
 	struct rd_route_result r = route(fx, &london, three, 3, NULL, 0);
 	assert_ids(&r, RD_ROUTE_PARTNER, 48, 1, (uint64_t[]){ 2 });
-	assert_string_equal(r.reason, "best match (score 10.6)");
-	/* With 2 excluded, the gold GB partner (4.6) is clearly ahead of 4 (2.5). */
+	assert_string_equal(r.reason, "best match (score 10)");
+	/* With 2 excluded, the gold GB partner (4) is ahead of 4 (2). */
 	r = route(fx, &london, three, 3, (uint64_t[]){ 2 }, 1);
 	assert_ids(&r, RD_ROUTE_PARTNER, 48, 1, (uint64_t[]){ 3 });
 	/* An Irish lead: the Irish partner. */
 	struct rd_lead_in dublin = { "web", "IE", "dublin", "smb", "WSG-STD", 40 };
 	r = route(fx, &dublin, three, 3, NULL, 0);
 	assert_ids(&r, RD_ROUTE_PARTNER, 48, 1, (uint64_t[]){ 4 });
-	/* No regional match: everyone scores under 3: a pool, best first, for 24 hours. */
+	/* No regional match: everyone scores under 3: a pool, least loaded first, for 24 hours. */
 	struct rd_lead_in paris = { "event", "FR", "paris", "smb", "OTHER", 10 };
 	r = route(fx, &paris, three, 3, NULL, 0);
-	assert_ids(&r, RD_ROUTE_POOL, 24, 3, (uint64_t[]){ 2, 3, 4 });
+	assert_ids(&r, RD_ROUTE_POOL, 24, 3, (uint64_t[]){ 4, 3, 2 });
 	/* Excluded partners stay out of pools too. */
 	r = route(fx, &paris, three, 3, (uint64_t[]){ 3 }, 1);
-	assert_ids(&r, RD_ROUTE_POOL, 24, 2, (uint64_t[]){ 2, 4 });
-	/* Two strong matches within a point of each other: a pool of both. */
+	assert_ids(&r, RD_ROUTE_POOL, 24, 2, (uint64_t[]){ 4, 2 });
+	/* Two equal best matches: round robin, the one with fewer open leads. */
 	struct rd_route_candidate close[] = {
 		three[0],
 		{ .id = 5, .tier = RD_TIER_PLATINUM, .regions = "GB london", .specialisations = "WSG-STD", .open_load = 0, .acceptance_pct = 50 },
 	};
 	r = route(fx, &london, close, 2, NULL, 0);
-	assert_ids(&r, RD_ROUTE_POOL, 24, 2, (uint64_t[]){ 2, 5 });
+	assert_ids(&r, RD_ROUTE_PARTNER, 48, 1, (uint64_t[]){ 5 });
+	assert_contains(r.reason, "round robin");
+	/* Weights: 2 has three open leads but weight 5 ((3 + 1) / 5 < 1 / 1). */
+	close[0].weight = 5;
+	r = route(fx, &london, close, 2, NULL, 0);
+	assert_ids(&r, RD_ROUTE_PARTNER, 48, 1, (uint64_t[]){ 2 });
+	/* An inactive partner (over 30 days) is skipped, and the reason says so. */
+	close[0].last_active_days = 31;
+	r = route(fx, &london, close, 2, NULL, 0);
+	assert_ids(&r, RD_ROUTE_PARTNER, 48, 1, (uint64_t[]){ 5 });
+	assert_contains(r.reason, "1 inactive partner(s) skipped");
 	/* A pool has at most five, the least loaded first. */
 	struct rd_route_candidate many[7];
 	for (int i = 0; i < 7; i++)
