@@ -361,6 +361,21 @@ def test_won_deal_margin(daemon, tmp_path):
     assert e["bp"] == 2000 + bonus and e["amount"] == lst * (2000 + bonus) // 10000 and e["kind"] == "earned", e
     e, lst = commissions["plain"]
     assert e["bp"] == 2000 and e["amount"] == lst * 2000 // 10000, e
+    # and on the reseller's commission statement of that month: a line at the bonus rate (CSV)
+    won_entry = commissions["won"][0]
+    day = datetime.date.fromisoformat(admin.get("/api/v1/clock")["today"])
+    statement_day = vendor.get("statement_day") or 1
+    nxt = (day.replace(day=1) + datetime.timedelta(days=32)).replace(day=min(statement_day, 28))
+    set_clock(admin, nxt)
+    st = [x for x in admin.items("/api/v1/statements") if x["partner_id"] == 2 and x["month"] == won_entry["month"]]
+    assert len(st) == 1, st
+    r = admin.call("GET", st[0]["csv_url"])
+    assert r.status == 200, r
+    import csv as _csv
+    import io as _io
+    rows = [x for x in _csv.DictReader(_io.StringIO(r.body.decode())) if x["row"] == "line"]
+    amount = f"{won_entry['amount'] // 100}.{won_entry['amount'] % 100:02d}"
+    assert any(int(x["bp"]) == 2000 + bonus and x["amount"] == amount for x in rows), (rows, won_entry)
 
 
 def test_pages(daemon, tmp_path):
