@@ -37,6 +37,16 @@ int rd_api_plugins_list(struct rd_req *req);
 int rd_api_enablements_list(struct rd_req *req);
 int rd_api_enablements_create(struct rd_req *req);
 int rd_api_enablements_delete(struct rd_req *req);
+/* connector-webhook (hooks.c) */
+int rd_api_hooks_list(struct rd_req *req);
+int rd_api_hooks_create(struct rd_req *req);
+int rd_api_hooks_get(struct rd_req *req);
+int rd_api_hooks_update(struct rd_req *req);
+int rd_api_hooks_delete(struct rd_req *req);
+int rd_api_hooks_rotate(struct rd_req *req);
+int rd_api_hooks_deliveries(struct rd_req *req);
+int rd_api_hooks_redeliver(struct rd_req *req);
+int rd_api_hooks_inbound(struct rd_req *req);
 int rd_api_plugin_probe(struct rd_req *req);
 int rd_api_clock_get(struct rd_req *req);
 int rd_api_clock_set(struct rd_req *req);

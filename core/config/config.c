@@ -59,6 +59,10 @@ const struct rd_option rd_options[] = {
 	{ "max_client_connections", RD_OPT_UINT, OPT(max_client_connections), "64", 1, 65536,
 	  "open HTTP connections from one client address (an IPv6 /64) at most; more are closed at once" },
 	{ "log_file", RD_OPT_STRING, OPT(log_file), NULL, 0, 0, "append the log to this file (0600), reopened on SIGHUP; default stderr" },
+	{ "webhook_retry_ms", RD_OPT_UINT, OPT(webhook_retry_ms), "30000", 10, 3600000,
+	  "first retry delay after a failed webhook delivery; it doubles per attempt, up to an hour" },
+	{ "webhook_max_attempts", RD_OPT_UINT, OPT(webhook_max_attempts), "8", 1, 100,
+	  "webhook delivery attempts before a delivery is given up (exhausted) and a webhook.exhausted event is queued" },
 };
 const size_t rd_n_options = sizeof rd_options / sizeof *rd_options;
 

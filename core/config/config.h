@@ -38,6 +38,7 @@ struct rd_config {
 	char *secret_env;         /* VENDOR/NAME=VARIABLE mappings for plugins' secret:NAME, comma-separated */
 	uint64_t max_anon_body_bytes, max_connections, max_client_connections; /* the edge: docs/security.md */
 	char *log_file;           /* NULL: stderr; reopened on SIGHUP */
+	uint64_t webhook_retry_ms, webhook_max_attempts; /* outbound webhooks: first retry delay, attempts */
 	/* Derived from listen. */
 	char host[64];
 	int port;

@@ -24,6 +24,7 @@
 #include "rd_config.h"
 #include "renew/renew.h"
 #include "services/deals.h"
+#include "services/hooks.h"
 #include "services/imports.h"
 #include "services/leads.h"
 #include "services/orders.h"
@@ -42,6 +43,7 @@ struct daemon {
 	bool leads_timer_on;
 	struct rd_plugins *plugins;
 	struct rd_renew *renew;
+	struct rd_hooks *hooks; /* outbound webhook deliveries (services/hooks.c) */
 	uint64_t plugins_deadline;
 	struct rd_server *server;
 	struct rd_config config;
@@ -57,7 +59,7 @@ static void on_imports_tick(uv_timer_t *t)
 	 * a hung plugin must not hold the daemon forever. */
 	bool waiting = uv_now(d->loop) < d->plugins_deadline;
 	bool plugins = d->plugins && rd_plugins_busy(d->plugins) && waiting;
-	bool mail = d->renew && rd_renew_busy(d->renew) && waiting;
+	bool mail = ((d->renew && rd_renew_busy(d->renew)) || rd_hooks_busy(d->hooks)) && waiting;
 	if (rd_imports_busy() || plugins || mail)
 		return;
 	uv_close((uv_handle_t *)t, NULL);
@@ -83,6 +85,7 @@ static void on_drained(void *arg, int in_flight)
 	 * for below and its outcome stored (else it would be sent again). */
 	if (d->renew)
 		rd_renew_stop(d->renew);
+	rd_hooks_stop(d->hooks);
 	if (d->leads_timer_on) {
 		uv_timer_stop(&d->leads_timer);
 		uv_close((uv_handle_t *)&d->leads_timer, NULL);
@@ -302,6 +305,7 @@ int main(int argc, char **argv)
 	d.renew = app.renew = rd_renew_new(&app);
 	rd_renew_add_hook(app.renew, rd_deals_expire); /* deal registrations past their expiry */
 	rd_renew_start(app.renew);
+	d.hooks = rd_hooks_start(&app);
 	rd_orders_reconcile(&app); /* orders a crash or a timeout left unconfirmed (docs/orders.md) */
 	uv_timer_init(d.loop, &d.leads_timer);
 	d.leads_timer.data = &app;
@@ -323,7 +327,8 @@ int main(int argc, char **argv)
 	uv_run(d.loop, UV_RUN_DEFAULT);
 
 	rd_server_free(&d.server);
-	unsigned abandoned = (d.plugins ? rd_plugins_busy(d.plugins) : 0) + (d.renew && rd_renew_busy(d.renew) ? 1 : 0);
+	unsigned abandoned = (d.plugins ? rd_plugins_busy(d.plugins) : 0) + (d.renew && rd_renew_busy(d.renew) ? 1 : 0) +
+			     (rd_hooks_busy(d.hooks) ? 1 : 0);
 	if (abandoned)
 		rd_log(RD_LOG_WARN, "daemon", "%u plugin call(s) or mail deliveries still running are abandoned", abandoned);
 	else
@@ -339,6 +344,7 @@ int main(int argc, char **argv)
 		fflush(NULL);
 		_exit(0);
 	}
+	rd_hooks_free(&d.hooks);
 	if (!d.renew || !rd_renew_busy(d.renew)) {
 		rd_renew_free(&d.renew);
 		rd_policy_runtime_free(&app.policies);

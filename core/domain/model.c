@@ -394,6 +394,52 @@ ENTITY(rd_entity_link, "link", "links", RD_KIND_LINK, struct rd_link, link_field
 ENTITY(rd_entity_order, "order", "orders", RD_KIND_ORDER, struct rd_order, order_fields);
 ENTITY(rd_entity_document, "document", "documents", RD_KIND_DOCUMENT, struct rd_document, document_fields);
 
+static const char *const hook_sub_states[] = { "", "active", "paused", NULL };
+static const struct rd_field hook_sub_fields[] = {
+	F(1, RD_F_U64, struct rd_hook_sub, id, "id"),
+	F(2, RD_F_STR, struct rd_hook_sub, url, "url"),
+	F(3, RD_F_STR, struct rd_hook_sub, events, "events"),
+	FF(4, RD_F_STR, struct rd_hook_sub, secret, "secret", RO),
+	FF(5, RD_F_STR, struct rd_hook_sub, secret_prev, "secret_prev", RO),
+	FF(6, RD_F_TIME, struct rd_hook_sub, prev_until, "previous_secret_until", RO),
+	FE(7, RD_F_U8ENUM, struct rd_hook_sub, active, "state", hook_sub_states),
+	F(8, RD_F_STR, struct rd_hook_sub, description, "description"),
+	FF(9, RD_F_TIME, struct rd_hook_sub, created_at, "created_at", RO),
+	F(10, RD_F_U64, struct rd_hook_sub, partner_id, "partner_id"),
+};
+static const char *const hook_states[] = { "", "queued", "delivered", "exhausted", NULL };
+static const struct rd_field hook_delivery_fields[] = {
+	F(1, RD_F_U64, struct rd_hook_delivery, id, "id"),
+	FF(2, RD_F_U64, struct rd_hook_delivery, sub_id, "subscription_id", RO),
+	FF(3, RD_F_STR, struct rd_hook_delivery, event_id, "event_id", RO),
+	FF(4, RD_F_STR, struct rd_hook_delivery, type, "type", RO),
+	FF(5, RD_F_STR, struct rd_hook_delivery, subject, "subject", RO),
+	FF(6, RD_F_STR, struct rd_hook_delivery, data, "data", RO),
+	FEF(7, RD_F_U8ENUM, struct rd_hook_delivery, state, "state", hook_states, RO),
+	FF(8, RD_F_U32, struct rd_hook_delivery, attempts, "attempts", RO),
+	FF(9, RD_F_TIME, struct rd_hook_delivery, next_at, "next_at", RO),
+	FF(10, RD_F_U32, struct rd_hook_delivery, last_status, "last_status", RO),
+	FF(11, RD_F_STR, struct rd_hook_delivery, last_error, "last_error", RO),
+	FF(12, RD_F_TIME, struct rd_hook_delivery, created_at, "created_at", RO),
+	FF(13, RD_F_TIME, struct rd_hook_delivery, delivered_at, "delivered_at", RO),
+	FF(14, RD_F_TIME, struct rd_hook_delivery, event_time, "event_time", RO),
+};
+ENTITY(rd_entity_hook_sub, "webhook subscription", "hook_subs", RD_KIND_HOOK_SUB, struct rd_hook_sub, hook_sub_fields);
+ENTITY(rd_entity_hook_delivery, "webhook delivery", "hook_deliveries", RD_KIND_HOOK_DELIVERY, struct rd_hook_delivery,
+       hook_delivery_fields);
+
+static const struct rd_field hook_inbox_fields[] = {
+	F(1, RD_F_U64, struct rd_hook_inbox, id, "id"),
+	FF(2, RD_F_U64, struct rd_hook_inbox, sub_id, "subscription_id", RO),
+	FF(3, RD_F_U64, struct rd_hook_inbox, partner_id, "partner_id", RO),
+	FF(4, RD_F_STR, struct rd_hook_inbox, webhook_id, "webhook_id", RO),
+	FF(5, RD_F_TIME, struct rd_hook_inbox, received_at, "received_at", RO),
+	FF(6, RD_F_U32, struct rd_hook_inbox, verified, "verified", RO),
+	FF(7, RD_F_STR, struct rd_hook_inbox, result, "result", RO),
+	FF(8, RD_F_STR, struct rd_hook_inbox, body, "body", RO),
+};
+ENTITY(rd_entity_hook_inbox, "webhook batch", "hook_inbox", RD_KIND_HOOK_INBOX, struct rd_hook_inbox, hook_inbox_fields);
+
 static const char *const assign_kinds[] = { "", "rep", "partner", "pool", NULL };
 static const char *const lead_states[] = { "", "new", "qualified", "assigned", "accepted", "won", "lost", "returned",
 					  NULL };
@@ -1319,6 +1365,41 @@ static const struct rd_index_def opportunity_idx[] = {
 	{ "contract", key_opp_contract }, { "reseller", key_opp_reseller }, { "deadline", key_opp_deadline } };
 static const struct rd_index_def action_idx[] = { { "key", key_action } };
 static const struct rd_index_def message_idx[] = { { "due", key_message_due } };
+/* Webhook deliveries still queued, by when to try: next_at(8). */
+static int key_hook_due(const void *rec, size_t len, uint8_t *key, size_t cap)
+{
+	struct rd_rec_field f;
+	int rc = find_field(rec, len, 7, &f);
+	if (rc <= 0 || f.wire != RD_WIRE_UINT || f.u != RD_HOOK_QUEUED)
+		return rc < 0 ? rc : 0;
+	uint64_t at = 0;
+	if ((rc = find_field(rec, len, 9, &f)) < 0)
+		return rc;
+	if (rc > 0)
+		at = f.u;
+	if (cap < 8)
+		return RD_ECORRUPT;
+	rd_key_put_u64(key, at);
+	return 8;
+}
+static const struct rd_index_def hook_delivery_idx[] = { { "due", key_hook_due } };
+/* Inbound batches by subscription and webhook-id: sub(8) id NUL (replays). */
+static int key_hook_wid(const void *rec, size_t len, uint8_t *key, size_t cap)
+{
+	int n = key_u64(rec, len, 2, key, cap);
+	if (n <= 0)
+		return n;
+	struct rd_rec_field f;
+	int rc = find_field(rec, len, 4, &f);
+	if (rc <= 0 || f.wire != RD_WIRE_BYTES)
+		return rc < 0 ? rc : 0;
+	if ((size_t)n + f.len + 1 > cap)
+		return RD_ECORRUPT;
+	memcpy(key + n, f.data, f.len);
+	key[n + f.len] = 0;
+	return n + (int)f.len + 1;
+}
+static const struct rd_index_def hook_inbox_idx[] = { { "wid", key_hook_wid } };
 static const struct rd_index_def link_idx[] = { { "hash", key_link } };
 static int key_document_contract(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_u64(rec, len, 2, key, cap); }
 static const struct rd_index_def document_idx[] = { { "contract", key_document_contract } };
@@ -1419,6 +1500,9 @@ static const struct rd_table_def tables[] = {
 	{ "deals", deal_idx, 1 },
 	{ "leads", lead_idx, 1 },
 	{ "lead_assignments", NULL, 0 },
+	{ "hook_subs", NULL, 0 },
+	{ "hook_deliveries", hook_delivery_idx, 1 },
+	{ "hook_inbox", hook_inbox_idx, 1 },
 };
 
 int rd_domain_register(struct rd_store *s, struct rd_domain *d)
@@ -1428,7 +1512,7 @@ int rd_domain_register(struct rd_store *s, struct rd_domain *d)
 				      &d->plugin_kv, &d->enablements, &d->opportunities, &d->actions,
 				      &d->outbox, &d->tasks, &d->links, &d->documents, &d->document_data, &d->orders,
 				      &d->commissions, &d->statements, &d->deals, &d->leads,
-				      &d->lead_assignments };
+				      &d->lead_assignments, &d->hook_subs, &d->hook_deliveries, &d->hook_inbox };
 	for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
 		int rc = rd_store_register(s, &tables[i], slots[i]);
 		if (rc < 0)

@@ -48,6 +48,9 @@ enum rd_kind {
 	RD_KIND_DEAL = 40,
 	RD_KIND_LEAD = 42,
 	RD_KIND_LEAD_ASSIGNMENT = 43,
+	RD_KIND_HOOK_SUB = 60,
+	RD_KIND_HOOK_DELIVERY = 61,
+	RD_KIND_HOOK_INBOX = 62,
 };
 
 #define RD_NAME_MAX 128
@@ -502,7 +505,7 @@ extern const struct rd_entity rd_entity_vendor, rd_entity_partner, rd_entity_cus
 	rd_entity_contract, rd_entity_user, rd_entity_token, rd_entity_contact, rd_entity_audit, rd_entity_import, rd_entity_policy, rd_entity_plugin_kv, rd_entity_enablement, rd_entity_opportunity,
 	rd_entity_action, rd_entity_message, rd_entity_task, rd_entity_link, rd_entity_order, rd_entity_document,
 	rd_entity_commission, rd_entity_statement, rd_entity_deal, rd_entity_lead,
-	rd_entity_lead_assignment;
+	rd_entity_lead_assignment, rd_entity_hook_sub, rd_entity_hook_delivery, rd_entity_hook_inbox;
 
 /* Struct -> record bytes in a writer (owned by the caller). */
 struct rd_rec_writer;
@@ -642,6 +645,53 @@ struct rd_lead_assignment {
 	uint64_t created_at, closed_at;
 };
 
+/* An outbound webhook subscription (connector-webhook, core/services/hooks.c):
+ * where a vendor's events go and the whsec_ secret(s) that sign them, sealed
+ * like plugin secrets.  secret_prev signs too until prev_until (rotation). */
+struct rd_hook_sub {
+	uint64_t id;
+	char url[512];
+	char events[512];        /* event types, comma-separated; "*" every one */
+	char secret[256];        /* sealed whsec_... */
+	char secret_prev[256];   /* sealed; "" none */
+	uint64_t prev_until;     /* unix s: the previous secret signs until then */
+	uint8_t active;          /* 1 active, 2 paused */
+	char description[256];
+	uint64_t created_at;
+	uint64_t partner_id;     /* the partner whose inbound batches this secret verifies; 0 outbound only */
+};
+
+enum rd_hook_state { RD_HOOK_QUEUED = 1, RD_HOOK_DELIVERED = 2, RD_HOOK_EXHAUSTED = 3 };
+
+/* One event for one subscription, and its delivery: queued in the
+ * transaction of the change it reports; delivered by the worker. */
+struct rd_hook_delivery {
+	uint64_t id;
+	uint64_t sub_id;
+	char event_id[48];       /* webhook-id and the CloudEvents id: msg_<vendor>_<n> */
+	char type[64];           /* com.renewd.order.paid ... */
+	char subject[96];        /* order/17 */
+	char data[8192];         /* the event's data, JSON */
+	uint8_t state;           /* enum rd_hook_state */
+	uint32_t attempts;
+	uint64_t next_at;        /* queued: when to try (unix s) */
+	uint32_t last_status;    /* the subscriber's HTTP status; 0 none */
+	char last_error[256];
+	uint64_t created_at, delivered_at;
+	uint64_t event_time;     /* when the change happened (unix s) */
+};
+
+/* A partner's inbound webhook batch, verified and kept (the inbox). */
+struct rd_hook_inbox {
+	uint64_t id;
+	uint64_t sub_id, partner_id;
+	char webhook_id[128];
+	uint64_t received_at;
+	uint8_t verified;        /* 1: the signature verified */
+	char result[256];        /* what became of it */
+	char body[65536];
+};
+
 struct rd_domain {
 	struct rd_table *vendors, *partners, *customers, *products, *contracts;
 	struct rd_table *users, *tokens, *contacts, *audit, *imports, *policies, *plugin_kv, *enablements;
@@ -650,6 +700,7 @@ struct rd_domain {
 	struct rd_table *commissions, *statements;
 	struct rd_table *deals;
 	struct rd_table *leads, *lead_assignments;
+	struct rd_table *hook_subs, *hook_deliveries, *hook_inbox;
 };
 
 /* Writes any entity: allocates the id when *id is 0 (RD_PUT_NEW), encodes

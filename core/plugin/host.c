@@ -463,6 +463,64 @@ static curl_socket_t open_guarded(void *arg, curlsocktype purpose, struct curl_s
 	return socket(sa->family, sa->socktype, sa->protocol);
 }
 
+/* renewd's own outbound POST (signed webhooks, core/services/hooks.c): the
+ * same allow-list and connect-time address check as a plugin's HTTP; no
+ * redirect followed; the answer's body is discarded.  Worker thread. */
+int rd_plugins_post(const struct rd_plugins *p, const char *url, const char *const *headers, const void *body,
+		    size_t len, long timeout_ms, long *status, char *err, size_t errlen)
+{
+	*status = 0;
+	char where[300];
+	if (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))) {
+		snprintf(err, errlen, "the URL must be http:// or https://");
+		return RD_EINVAL;
+	}
+	if (!url_allowed(p, url, where, sizeof where)) {
+		snprintf(err, errlen, "%s is not on renewd's outbound allow-list (outbound_hosts): not sent", where);
+		return RD_EINVAL;
+	}
+	CURL *c = curl_easy_init();
+	if (!c)
+		return -ENOMEM;
+	struct guard guard = { .p = p };
+	struct grow g = { 0 };
+	struct curl_slist *hdrs = NULL;
+	for (size_t i = 0; headers && headers[i]; i++)
+		hdrs = curl_slist_append(hdrs, headers[i]);
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_guarded);
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &guard);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &g);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	CURLcode cc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(c);
+	free(g.buf);
+	if (cc != CURLE_OK && guard.refused[0]) {
+		snprintf(err, errlen, "refused to connect to %s, a loopback, private or reserved address not listed itself "
+			 "in outbound_hosts", guard.refused);
+		return RD_EINVAL;
+	}
+	if (cc != CURLE_OK) {
+		snprintf(err, errlen, "%s", curl_easy_strerror(cc));
+		return cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO;
+	}
+	return 0;
+}
+
+const struct rd_secrets *rd_plugins_secrets(const struct rd_plugins *p)
+{
+	return &p->secrets;
+}
+
 static int h_http(rd_plugin_ctx *ctx, const struct rd_http_request *req, struct rd_http_response *resp)
 {
 	memset(resp, 0, sizeof *resp);

@@ -95,6 +95,14 @@ int rd_plugins_open_secrets(struct rd_plugins *p, bool create, char *err, size_t
 /* outbound_hosts: "host", "host:port", "[v6]:port" separated by commas or
  * spaces.  Plugin HTTP goes only there. */
 int rd_plugins_set_outbound(struct rd_plugins *p, const char *list, char *err, size_t errlen);
+/* renewd's own POST to a URL (signed webhooks), under the same allow-list
+ * and address check as plugin HTTP; worker thread.  0 with *status the
+ * answer's HTTP status, or < 0 with one sentence in err. */
+int rd_plugins_post(const struct rd_plugins *p, const char *url, const char *const *headers, const void *body,
+		    size_t len, long timeout_ms, long *status, char *err, size_t errlen);
+/* The key that seals secrets (NULL-safe to use: have false when none). */
+struct rd_secrets;
+const struct rd_secrets *rd_plugins_secrets(const struct rd_plugins *p);
 /* secret_env: "VENDOR/NAME=VARIABLE" entries; vendors by slug, resolved
  * now (vendors are made while renewd is stopped). */
 int rd_plugins_set_secret_env(struct rd_plugins *p, const char *list, char *err, size_t errlen);

@@ -29,6 +29,7 @@
 #include "domain/expiry.h"
 #include "domain/money.h"
 #include "policy/runtime.h"
+#include "domain/events.h"
 #include "renew/internal.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -372,11 +373,20 @@ int rd_publish(struct sweep *s, struct rd_opportunity *o, uint8_t publish, bool 
 	int rc = rd_entity_put(s->t, s->d->opportunities, &rd_entity_opportunity, s->v.id, o, 0);
 	if (rc < 0)
 		return rc;
+	json_t *ev = json_pack("{s:s, s:b, s:I, s:I, s:I}", "publish", publish == RD_PUBLISH_PARTNER ? "partner" : "vendor",
+			       "by_default", by_default, "contract_id", (json_int_t)o->contract_id, "customer_id",
+			       (json_int_t)o->customer_id, "net_total", (json_int_t)o->net_total);
+	rc = rd_event_record(s->t, s->d, s->v.id, "opportunity.decided", "opportunity", o->id,
+			     publish == RD_PUBLISH_PARTNER ? "published_partner" : "published_vendor", ev);
 	char key[64];
 	snprintf(key, sizeof key, "notice:%llu", (unsigned long long)o->id);
-	if ((rc = rd_action_once(s, key)) <= 0)
+	if (rc < 0 || (rc = rd_action_once(s, key)) <= 0) {
+		json_decref(ev);
 		return rc;
-	return rd_notify_customer(s, o, "customer_notice", 0);
+	}
+	rc = rd_event_record(s->t, s->d, s->v.id, "quote.published", "opportunity", o->id, NULL, ev);
+	json_decref(ev);
+	return rc < 0 ? rc : rd_notify_customer(s, o, "customer_notice", 0);
 }
 
 static int pullbacks(struct sweep *s)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "pdf/statement.h"
+#include "domain/events.h"
 #include "renew/internal.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -42,6 +43,12 @@ static int issue(struct sweep *s, uint64_t partner, const char *month)
 			goto out;
 		snprintf(st.number, sizeof st.number, "ST-%s-%06llu", month, (unsigned long long)st.id);
 		if ((rc = rd_entity_put(s->t, s->d->statements, &rd_entity_statement, s->v.id, &st, 0)) < 0)
+			goto out;
+		json_t *ev = json_pack("{s:s, s:s, s:I, s:i}", "number", st.number, "month", st.month, "partner_id",
+				       (json_int_t)st.partner_id, "lines", (int)st.lines);
+		rc = rd_event_record(s->t, s->d, s->v.id, "statement.issued", "statement", st.id, NULL, ev);
+		json_decref(ev);
+		if (rc < 0)
 			goto out;
 	} else {
 		snprintf(st.number, sizeof st.number, "ST-%s", month);

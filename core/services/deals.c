@@ -9,6 +9,7 @@
 
 #include "auth/auth.h"
 #include "domain/audit.h"
+#include "domain/events.h"
 #include "domain/match.h"
 #include "plugin/host.h"
 #include "services/checkout.h"
@@ -520,6 +521,23 @@ static bool partner_knows(struct rd_txn *t, struct rd_domain *d, uint64_t v, uin
 	return yes;
 }
 
+
+/* The deal's webhook event (deal.<state>) when its state changed. */
+static int deal_event(struct rd_txn *t, struct rd_domain *d, uint64_t v, const struct rd_dealreg *x, json_t *before,
+		      json_t *after)
+{
+	const char *was = before ? json_string_value(json_object_get(before, "state")) : NULL;
+	const char *now = json_string_value(json_object_get(after, "state"));
+	if (!now || (was && !strcmp(was, now)))
+		return 0;
+	char type[40];
+	snprintf(type, sizeof type, "deal.%s", now);
+	json_t *ev = json_pack("{s:I}", "partner_id", (json_int_t)x->partner_id);
+	int rc = rd_event_record(t, d, v, type, "deal", x->id, now, ev);
+	json_decref(ev);
+	return rc;
+}
+
 static int submit_write(struct rd_txn *t, void *arg)
 {
 	struct submit *s = arg;
@@ -665,6 +683,10 @@ static int submit_write(struct rd_txn *t, void *arg)
 	if ((rc = rd_entity_put(t, d->deals, &rd_entity_deal, v, x, 0)) < 0)
 		return rc;
 	json_t *after = rd_entity_to_json(&rd_entity_deal, x);
+	if ((rc = deal_event(t, d, v, x, NULL, after)) < 0) {
+		json_decref(after);
+		return rc;
+	}
 	rc = rd_audit_write(t, d, v, s->who->user, RD_AUDIT_CREATE, "deals", x->id, NULL, after,
 			    x->previous_id ? "deal resubmitted" : "deal registered");
 	json_decref(after);
@@ -899,6 +921,8 @@ static int change_write(struct rd_txn *t, void *arg)
 	if (rc == 0 && (rc = rd_entity_put(t, d->deals, &rd_entity_deal, v, x, 0)) == 0) {
 		json_t *after = rd_entity_to_json(&rd_entity_deal, x);
 		rc = rd_audit_write(t, d, v, c->who->user, RD_AUDIT_UPDATE, "deals", x->id, before, after, note);
+		if (rc == 0)
+			rc = deal_event(t, d, v, x, before, after);
 		json_decref(after);
 	}
 	json_decref(before);
@@ -961,6 +985,8 @@ static int expire_write(struct rd_txn *t, void *arg)
 			json_t *after = rd_entity_to_json(&rd_entity_deal, x);
 			rc = rd_audit_write(t, d, ex->vendor, 0, RD_AUDIT_UPDATE, "deals", x->id, before, after,
 					    "deal expired");
+			if (rc == 0)
+				rc = deal_event(t, d, ex->vendor, x, before, after);
 			json_decref(after);
 		}
 		json_decref(before);

@@ -9,6 +9,7 @@
 
 #include "domain/audit.h"
 #include "services/commissions.h"
+#include "domain/events.h"
 #include "services/orders.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -87,6 +88,8 @@ int rd_order_fulfil(struct rd_txn *t, struct rd_domain *d, uint64_t v, uint64_t 
 	struct rd_opportunity *o = rd_malloc(sizeof *o), *ob = rd_malloc(sizeof *ob);
 	struct rd_order *paid = rd_malloc(sizeof *paid);
 	int rc = rd_checkout_paid(t, d, v, n); /* its invoice number and the receipt (checkout.h) */
+	if (rc == 0) /* the event names the invoice number the receipt gave it */
+		rc = rd_event_order(t, d, v, "order.paid", n);
 	if (rc == 0)
 		rc = rd_entity_get(t, d->opportunities, &rd_entity_opportunity, v, n->opportunity_id, o);
 	if (rc < 0)

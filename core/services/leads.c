@@ -15,6 +15,7 @@
 
 #include "config/config.h"
 #include "domain/audit.h"
+#include "domain/events.h"
 #include "plugin/host.h"
 #include "policy/policy.h"
 #include "policy/runtime.h"
@@ -285,6 +286,23 @@ struct create {
 	struct rd_serr *e;
 };
 
+
+/* Writes a lead; when its state changed, queues its webhook event
+ * (lead.<state>) in the same transaction. */
+static int lead_put(struct rd_txn *t, struct rd_domain *d, uint64_t v, struct rd_lead *l)
+{
+	static const char *const names[] = { "", "new", "qualified", "assigned", "accepted", "won", "lost", "returned" };
+	struct rd_lead *old = rd_malloc(sizeof *old);
+	uint8_t was = l->id && rd_entity_get(t, d->leads, &rd_entity_lead, v, l->id, old) == 0 ? old->state : 0;
+	free(old);
+	int rc = rd_entity_put(t, d->leads, &rd_entity_lead, v, l, 0);
+	if (rc < 0 || was == l->state || l->state >= sizeof names / sizeof *names)
+		return rc;
+	char type[40];
+	snprintf(type, sizeof type, "lead.%s", names[l->state]);
+	return rd_event_record(t, d, v, type, "lead", l->id, names[l->state], NULL);
+}
+
 static int create_write(struct rd_txn *t, void *arg)
 {
 	struct create *c = arg;
@@ -309,7 +327,7 @@ static int create_write(struct rd_txn *t, void *arg)
 		return rc < 0 ? rc : rd_serr_set(c->e, RD_EEXISTS, "conflict", "external_id",
 						  "lead %llu has external_id %s already", (unsigned long long)other,
 						  l->external_id);
-	rc = rd_entity_put(t, d->leads, &rd_entity_lead, v, l, 0);
+	rc = lead_put(t, d, v, l);
 	if (rc == 0)
 		rc = audit(t, d, v, c->who->user, RD_AUDIT_CREATE, NULL, l, c->source);
 	if (rc == 0 && !strcmp(c->source, "form") && l->email[0]) {
@@ -440,7 +458,7 @@ static int qualify_write(struct rd_txn *t, void *arg)
 		return rc;
 	if (!requalify)
 		l->state = RD_LEAD_QUALIFIED;
-	if ((rc = rd_entity_put(t, d->leads, &rd_entity_lead, u->who->vendor, l, 0)) < 0)
+	if ((rc = lead_put(t, d, u->who->vendor, l)) < 0)
 		return rc;
 	return audit(t, d, u->who->vendor, u->who->user, RD_AUDIT_UPDATE, &before, l,
 		     requalify ? "lead requalified by the partner" : "lead qualified");
@@ -574,7 +592,7 @@ static int return_lead(struct rd_app *app, struct rd_txn *t, const struct rd_ven
 	l->offered[0] = 0;
 	l->offered_kind = 0;
 	copy(l->returned_reason, sizeof l->returned_reason, why);
-	int rc = rd_entity_put(t, d->leads, &rd_entity_lead, v->id, l, 0);
+	int rc = lead_put(t, d, v->id, l);
 	if (rc == 0)
 		rc = audit(t, d, v->id, user, RD_AUDIT_UPDATE, &before, l, "lead returned to the channel manager");
 	char subject[256], body[700];
@@ -668,7 +686,7 @@ static int route_lead(struct rd_app *app, struct rd_txn *t, const struct rd_vend
 	l->routings++;
 	l->state = RD_LEAD_ASSIGNED;
 	l->returned_reason[0] = 0;
-	if ((rc = rd_entity_put(t, d->leads, &rd_entity_lead, v->id, l, 0)) < 0)
+	if ((rc = lead_put(t, d, v->id, l)) < 0)
 		goto out;
 	char note[256];
 	snprintf(note, sizeof note, "lead assigned (%s %.60s, policy v%u): %.150s", a->kind == RD_ASSIGN_REP ? "rep"
@@ -816,7 +834,7 @@ static int act_write(struct rd_txn *t, void *arg)
 		else
 			l->partner_id = whom;
 		if ((rc = rd_entity_put(t, d->lead_assignments, &rd_entity_lead_assignment, vid, a, 0)) < 0 ||
-		    (rc = rd_entity_put(t, d->leads, &rd_entity_lead, vid, l, 0)) < 0 ||
+		    (rc = lead_put(t, d, vid, l)) < 0 ||
 		    (rc = audit(t, d, vid, u->who->user, RD_AUDIT_UPDATE, &before, l, "lead accepted")) < 0)
 			goto out;
 		snprintf(subject, sizeof subject, "Lead L-%llu (%s) accepted", (unsigned long long)l->id, lead_name(l));
@@ -852,7 +870,7 @@ static int act_write(struct rd_txn *t, void *arg)
 			a->closed_at = rd_clock_now();
 		}
 		if ((rc = rd_entity_put(t, d->lead_assignments, &rd_entity_lead_assignment, vid, a, 0)) < 0 ||
-		    (rc = rd_entity_put(t, d->leads, &rd_entity_lead, vid, l, 0)) < 0)
+		    (rc = lead_put(t, d, vid, l)) < 0)
 			goto out;
 		char note[256];
 		snprintf(note, sizeof note, "lead declined by %s %llu: %.180s", a->kind == RD_ASSIGN_REP ? "rep" : "partner",
@@ -890,7 +908,7 @@ static int act_write(struct rd_txn *t, void *arg)
 		l->state = RD_LEAD_LOST;
 		copy(l->lost_reason, sizeof l->lost_reason, u->reason);
 	}
-	if ((rc = rd_entity_put(t, d->leads, &rd_entity_lead, vid, l, 0)) < 0 ||
+	if ((rc = lead_put(t, d, vid, l)) < 0 ||
 	    (rc = audit(t, d, vid, u->who->user, RD_AUDIT_UPDATE, &before, l, u->op == 2 ? "lead won" : "lead lost")) < 0)
 		goto out;
 	if (u->op == 2)
@@ -995,7 +1013,7 @@ static int lapse_vendor(struct rd_txn *t, struct lapse *u, const struct rd_vendo
 			for (size_t j = 0; j < m; j++)
 				list_add(l->excluded, sizeof l->excluded, who[j]);
 		if ((rc = rd_entity_put(t, d->lead_assignments, &rd_entity_lead_assignment, v->id, a, 0)) < 0 ||
-		    (rc = rd_entity_put(t, d->leads, &rd_entity_lead, v->id, l, 0)) < 0)
+		    (rc = lead_put(t, d, v->id, l)) < 0)
 			break;
 		char note[200];
 		snprintf(note, sizeof note, "lead lapsed: not accepted by %s %.100s before its deadline",

@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "domain/audit.h"
 #include "plugin/host.h"
+#include "domain/events.h"
 #include "services/orders.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -212,7 +213,8 @@ static int create_order(struct placing *p, struct rd_txn *t, struct rd_opportuni
 				      p->ask.update_customer)) < 0)
 		return rc;
 	if ((rc = rd_entity_put(t, d->orders, &rd_entity_order, v, n, RD_PUT_NEW)) < 0 ||
-	    (rc = rd_order_audit(t, d, v, p->who.user, RD_AUDIT_CREATE, NULL, n, p->who.portal ? "ordered in the portal" : "ordered")) < 0)
+	    (rc = rd_order_audit(t, d, v, p->who.user, RD_AUDIT_CREATE, NULL, n, p->who.portal ? "ordered in the portal" : "ordered")) < 0 ||
+	    (rc = rd_event_order(t, d, v, "order.placed", n)) < 0)
 		return rc;
 	if (o->state != RD_OPP_ACCEPTED) { /* the API's order accepts the quote as it stands */
 		json_t *before = rd_entity_to_json(&rd_entity_opportunity, o);

@@ -12,6 +12,7 @@
 #include "plugin/host.h"
 #include "services/commissions.h"
 #include "services/orders.h"
+#include "domain/events.h"
 #include "services/refunds.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -95,7 +96,7 @@ static int refund_write(struct rd_txn *t, void *arg)
 	n->state = RD_ORDER_REFUNDED;
 	snprintf(n->payment_message, sizeof n->payment_message, "refunded: %s", r->reason);
 	if ((rc = rd_order_put_audited(t, d, d->orders, &rd_entity_order, v, u, &before, n, 0, "refunded")) < 0 ||
-	    (rc = rd_commissions_reverse(t, d, v, n)) < 0)
+	    (rc = rd_commissions_reverse(t, d, v, n)) < 0 || (rc = rd_event_order(t, d, v, "order.refunded", n)) < 0)
 		return rc;
 	/* Every contract the order made: the renewal line's (or the up-sell's in
 	 * its place), new_contract_id, and each cross-sell line's own. */

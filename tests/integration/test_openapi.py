@@ -342,6 +342,9 @@ def make_activity(spec, api, errors):
     r = api.call("POST", "/api/v1/tokens", {"name": "openapi test", "expires_in_days": 30})
     check_response(spec, "POST", "/api/v1/tokens", r, errors)
     assert r.status == 201, r
+    r = api.call("POST", "/api/v1/webhooks/subscriptions", {"url": "http://127.0.0.1:9/hook", "events": ["order.paid"]})
+    check_response(spec, "POST", "/api/v1/webhooks/subscriptions", r, errors)
+    assert r.status == 201, r
     csv = b"external_id,name,email,country\nCUST-9001,New Customer,it@new.example,GB\nCUST-9002,,x,GBR\n"
     r = api.call("POST", "/api/v1/imports?kind=customers&dry_run=true&atomic=false", raw=csv,
                  headers={"Content-Type": "text/csv"})
