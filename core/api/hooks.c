@@ -10,6 +10,7 @@
  *                                                           signs too until then
  *   GET    /api/v1/webhooks/deliveries[?subscription_id=&state=]  the delivery log, newest first
  *   POST   /api/v1/webhooks/deliveries/{id}/redeliver       queue it again now
+ *   GET    /api/v1/webhooks/inbox[?partner_id=]             accepted inbound batches, newest first
  *   POST   /webhooks/inbound/{id}?vendor=V                  a partner's signed batch (no session)
  */
 #include <sodium.h>
@@ -208,6 +209,28 @@ int rd_api_hooks_redeliver(struct rd_req *req)
 	else
 		rd_reply_json(req, 202, rd_entity_to_json(&rd_entity_hook_delivery, x));
 	free(x);
+	return 0;
+}
+
+int rd_api_hooks_inbox(struct rd_req *req)
+{
+	static const char *const known[] = { "partner_id", NULL };
+	struct call c;
+	struct rd_actor who;
+	struct rd_serr e;
+	json_t *items;
+	if (!begin(req, &c, RD_ACT_READ, &who) || !no_query(req, known))
+		return 0;
+	const char *p = rd_req_query(req, "partner_id");
+	uint64_t pid = p ? rd_parse_id(p) : 0;
+	if (p && !pid) {
+		rd_reply_error(req, 400, "invalid", "partner_id", "partner_id must be a partner's id");
+		return 0;
+	}
+	if (rd_hooks_inbox(c.app, &who, pid, &items, &e) < 0)
+		rd_reply_serr(req, &e);
+	else
+		rd_reply_json(req, 200, json_pack("{s:o, s:n}", "items", items, "next_cursor"));
 	return 0;
 }
 

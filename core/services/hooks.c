@@ -818,3 +818,31 @@ int rd_hooks_inbound(struct rd_app *app, uint64_t vendor, uint64_t sub, const ch
 	*inbox_id = in.inbox_id;
 	return rc;
 }
+
+int rd_hooks_inbox(struct rd_app *app, const struct rd_actor *who, uint64_t partner, json_t **items,
+		   struct rd_serr *e)
+{
+	memset(e, 0, sizeof *e);
+	struct rd_txn *t;
+	int rc = rd_store_read(app->store, &t);
+	if (rc < 0)
+		return rd_serr_set(e, rc, "internal", NULL, "the store could not be read");
+	*items = json_array();
+	struct rd_hook_inbox *b = rd_malloc(sizeof *b);
+	struct rd_iter it;
+	struct rd_item item;
+	rc = rd_iter_records(&it, t, app->domain->hook_inbox, who->vendor, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (rd_entity_decode(&rd_entity_hook_inbox, item.val, item.len, b) < 0 || (partner && b->partner_id != partner))
+			continue;
+		json_t *j = rd_entity_to_json(&rd_entity_hook_inbox, b);
+		json_t *body = json_loads(b->body, 0, NULL);
+		json_object_set_new(j, "body", body ? body : json_null());
+		json_object_set_new(j, "verified", json_boolean(b->verified == 1));
+		json_array_insert_new(*items, 0, j);
+	}
+	rd_iter_close(&it);
+	rd_txn_end(t);
+	free(b);
+	return rc < 0 ? rd_serr_set(e, rc, "internal", NULL, "the store could not be read") : 0;
+}

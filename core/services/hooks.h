@@ -76,6 +76,11 @@ void rd_hooks_free(struct rd_hooks **h);
 int rd_hooks_inbound(struct rd_app *app, uint64_t vendor, uint64_t sub, const char *id, const char *timestamp,
 		     const char *signature, const char *body, size_t len, uint64_t *inbox_id, struct rd_serr *e);
 
+/* The inbox: accepted inbound batches, newest first, optionally of one
+ * partner, each with its verification result and its body (JSON). */
+int rd_hooks_inbox(struct rd_app *app, const struct rd_actor *who, uint64_t partner, json_t **items,
+		   struct rd_serr *e);
+
 /* The signature scheme, for tests and inbound: sig_out gets "v1,<base64>"
  * for secret (whsec_... base64 key).  0 or RD_EINVAL (not a whsec_ secret). */
 int rd_hooks_sign(const char *secret, const char *id, const char *ts, const char *body, size_t len, char *sig_out,

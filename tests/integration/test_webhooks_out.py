@@ -25,7 +25,8 @@ HTTP servers this test starts on 127.0.0.1 (renewd runs with
   field; a partner's user may not manage subscriptions.
 * test_inbound_batches: a batch signed by standardwebhooks is accepted and
   stored in the inbox; tampered, stale, replayed, unsigned and unknown-endpoint
-  batches are refused with the reason.
+  batches are refused with the reason, nothing of them stored; the inbox
+  lists the accepted ones with their verification result and body.
 """
 import base64
 import http.server
@@ -332,3 +333,10 @@ def test_inbound_batches(daemon, tmp_path):
     r = post(body, "msg_9", now, node_sign(tmp_path, secret, "msg_9", now, body))
     assert r.status == 202, r
     assert r.json()["inbox_id"] == first + 1  # nothing refused was stored
+    inbox = admin.get("/api/v1/webhooks/inbox")["items"]
+    assert [(b["id"], b["webhook_id"], b["partner_id"], b["verified"]) for b in inbox] == \
+        [(first + 1, "msg_9", 3, True), (first, "msg_1", 3, True)]
+    assert inbox[1]["body"] == json.loads(body) and inbox[0]["subscription_id"] == s["id"]
+    assert admin.get("/api/v1/webhooks/inbox?partner_id=2")["items"] == []
+    assert_json_error(admin.call("GET", "/api/v1/webhooks/inbox?partner_id=x"), 400)
+    assert gold.call("GET", "/api/v1/webhooks/inbox").status == 403
