@@ -1356,6 +1356,54 @@ static int reseal_one(struct reseal *r, struct rd_txn *t, uint64_t vendor, struc
 	return rc;
 }
 
+/* A rotation: a webhook subscription's secrets (connector-webhook, sealed
+ * for that name and field) open under the current key and are sealed under
+ * the next, like an enablement's. */
+static int reseal_hooks(struct reseal *r, struct rd_txn *t, uint64_t vendor)
+{
+	struct rd_domain *d = r->p->domain;
+	if (!d->hook_subs)
+		return 0;
+	uint64_t *ids = NULL;
+	size_t n = 0;
+	struct rd_iter it;
+	struct rd_item item;
+	struct rd_hook_sub *s = rd_malloc(sizeof *s);
+	int rc = rd_iter_records(&it, t, d->hook_subs, vendor, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		ids = rd_realloc(ids, (n + 1) * sizeof *ids);
+		ids[n++] = item.id;
+	}
+	rd_iter_close(&it);
+	for (size_t k = 0; rc >= 0 && k < n; k++) {
+		if ((rc = rd_entity_get(t, d->hook_subs, &rd_entity_hook_sub, vendor, ids[k], s)) < 0)
+			break;
+		bool ok = true;
+		char *fields[2] = { s->secret, s->secret_prev };
+		for (int f = 0; f < 2 && ok; f++) {
+			if (!fields[f][0])
+				continue;
+			char *plain = rd_secrets_open(&r->p->secrets, vendor, "connector-webhook", "secret", fields[f]);
+			char *sealed = plain ? rd_secrets_seal(&r->p->secrets, vendor, "connector-webhook", "secret", plain) : NULL;
+			if (plain)
+				rd_secrets_free(plain);
+			ok = sealed && strlen(sealed) < sizeof s->secret;
+			if (ok)
+				memcpy(fields[f], sealed, strlen(sealed) + 1);
+			free(sealed);
+		}
+		if (!ok) {
+			r->failed++;
+			continue;
+		}
+		rc = rd_entity_put(t, d->hook_subs, &rd_entity_hook_sub, vendor, s, 0);
+		r->changed += rc == 0;
+	}
+	free(ids);
+	free(s);
+	return rc < 0 ? rc : 0;
+}
+
 static int reseal_write(struct rd_txn *t, void *arg)
 {
 	struct reseal *r = arg;
@@ -1388,6 +1436,8 @@ static int reseal_write(struct rd_txn *t, void *arg)
 		for (size_t k = 0; rc >= 0 && k < n; k++)
 			if ((rc = rd_entity_get(t, d->enablements, &rd_entity_enablement, vendors[i], ids[k], e)) == 0)
 				rc = reseal_one(r, t, vendors[i], e);
+		if (rc >= 0 && r->all)
+			rc = reseal_hooks(r, t, vendors[i]);
 	}
 	free(ids);
 	free(vendors);

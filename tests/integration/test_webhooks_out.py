@@ -27,6 +27,8 @@ HTTP servers this test starts on 127.0.0.1 (renewd runs with
   stored in the inbox; tampered, stale, replayed, unsigned and unknown-endpoint
   batches are refused with the reason, nothing of them stored; the inbox
   lists the accepted ones with their verification result and body.
+* test_secrets_key_rotation_keeps_subscription_secrets: `renewctl secrets
+  rotate` seals subscription secrets again; deliveries still verify.
 """
 import base64
 import http.server
@@ -36,7 +38,7 @@ import subprocess
 import threading
 import time
 
-from conftest import ApiClient, api_user, assert_json_error, demo_load, http_request
+from conftest import ApiClient, api_user, assert_json_error, demo_load, http_request, renewctl
 from test_quote_pdf import opportunity_of
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -340,3 +342,29 @@ def test_inbound_batches(daemon, tmp_path):
     assert admin.get("/api/v1/webhooks/inbox?partner_id=2")["items"] == []
     assert_json_error(admin.call("GET", "/api/v1/webhooks/inbox?partner_id=x"), 400)
     assert gold.call("GET", "/api/v1/webhooks/inbox").status == 403
+
+
+def test_secrets_key_rotation_keeps_subscription_secrets(daemon, tmp_path):
+    """`renewctl secrets rotate` seals a subscription's secret again under the
+    new key: after it, deliveries still verify under the same whsec_ secret."""
+    sub = Subscriber()
+    try:
+        d, data, admin, gold = boot(daemon, tmp_path)
+        s = admin.ok("POST", "/api/v1/webhooks/subscriptions",
+                     {"url": sub.url(), "events": ["opportunity.decided"]}, status=201)
+        d.stop()
+        old_key = (data / "secrets.key").read_bytes()
+        p = renewctl("secrets", "rotate", data=data)
+        assert p.returncode == 0, (p.stdout, p.stderr)
+        assert (data / "secrets.key").read_bytes() != old_key
+        d = daemon(data=data, args=["--test-clock", "1", "--sched-interval-ms", "100000", "--outbound-hosts",
+                                    "127.0.0.1", "--webhook-retry-ms", "50", "--webhook-max-attempts", "3"])
+        admin, gold = ApiClient(d, admin.token), ApiClient(d, gold.token)
+        o = opportunity_of(admin, "K-20003")
+        gold.ok("POST", f"/api/v1/opportunities/{o['id']}/decision", {"publish": "partner"}, status=200)
+        got = sub.wait(lambda g: len(g) >= 1)
+        assert node_verify(tmp_path, [s["secret"]], got[:1])[0]["ok"]
+        log = wait_state(admin, lambda it: it and it[0]["state"] == "delivered")
+        assert log[0]["attempts"] == 1
+    finally:
+        sub.close()
