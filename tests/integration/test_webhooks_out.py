@@ -27,6 +27,8 @@ HTTP servers this test starts on 127.0.0.1 (renewd runs with
   stored in the inbox; tampered, stale, replayed, unsigned and unknown-endpoint
   batches are refused with the reason, nothing of them stored; the inbox
   lists the accepted ones with their verification result and body.
+* test_events_stay_with_their_vendor: another vendor's subscription gets
+  none of this vendor's events; its admin sees and changes none of them.
 * test_secrets_key_rotation_keeps_subscription_secrets: `renewctl secrets
   rotate` seals subscription secrets again; deliveries still verify.
 """
@@ -93,14 +95,20 @@ class Subscriber:
         self.srv.server_close()
 
 
-def boot(daemon, tmp_path, extra=()):
+def boot(daemon, tmp_path, extra=(), other=None):
     data = tmp_path / "store"
     data.mkdir()
     demo_load(data)
     token, uid = api_user(data, email="admin@x.example")
     gold = api_user(data, email="gold@x.example", role="partner-admin", partner="3")
+    if other is not None:  # a second vendor and its admin: other["admin"] once renewd runs
+        renewctl("vendor", "create", "--name", "Other Vendor Ltd", "--slug", "othervendor", "--currency", "EUR",
+                 data=data, check=True)
+        other["token"] = api_user(data, email="admin@other.example", vendor="othervendor")
     d = daemon(data=data, args=["--test-clock", "1", "--sched-interval-ms", "100000", "--outbound-hosts", "127.0.0.1",
                                 "--webhook-retry-ms", "50", "--webhook-max-attempts", "3", *extra])
+    if other is not None:
+        other["admin"] = ApiClient(d, *other["token"])
     return d, data, ApiClient(d, token, uid), ApiClient(d, *gold)
 
 
@@ -366,5 +374,36 @@ def test_secrets_key_rotation_keeps_subscription_secrets(daemon, tmp_path):
         assert node_verify(tmp_path, [s["secret"]], got[:1])[0]["ok"]
         log = wait_state(admin, lambda it: it and it[0]["state"] == "delivered")
         assert log[0]["attempts"] == 1
+    finally:
+        sub.close()
+
+
+def test_events_stay_with_their_vendor(daemon, tmp_path):
+    """Another vendor's subscription to every event gets none of this
+    vendor's, and its admin cannot see or touch this vendor's subscriptions,
+    deliveries or inbox."""
+    sub = Subscriber()
+    try:
+        other = {}
+        d, data, admin, gold = boot(daemon, tmp_path, other=other)
+        mine = admin.ok("POST", "/api/v1/webhooks/subscriptions",
+                        {"url": sub.url("/mine"), "events": ["*"]}, status=201)
+        theirs = other["admin"].ok("POST", "/api/v1/webhooks/subscriptions",
+                                   {"url": sub.url("/theirs"), "events": ["*"]}, status=201)
+        o = opportunity_of(admin, "K-20003")
+        gold.ok("POST", f"/api/v1/opportunities/{o['id']}/decision", {"publish": "partner"}, status=200)
+        sub.wait(lambda g: len([m for m in g if m["path"] == "/mine"]) >= 2)
+        wait_state(admin, lambda it: len(it) == 2 and all(x["state"] == "delivered" for x in it))
+        time.sleep(0.5)  # two worker ticks: nothing more may arrive
+        assert sub.events("/theirs") == []
+        oa = other["admin"]
+        assert oa.get("/api/v1/webhooks/deliveries")["items"] == []
+        assert [x["id"] for x in oa.get("/api/v1/webhooks/subscriptions")["items"]] == [theirs["id"]]
+        x = deliveries(admin)[0]
+        assert_json_error(oa.call("POST", f"/api/v1/webhooks/deliveries/{x['id']}/redeliver"), 404)
+        if mine["id"] != theirs["id"]:
+            assert_json_error(oa.call("GET", f"/api/v1/webhooks/subscriptions/{mine['id']}"), 404)
+            assert_json_error(oa.call("DELETE", f"/api/v1/webhooks/subscriptions/{mine['id']}"), 404)
+        assert admin.get(f"/api/v1/webhooks/subscriptions/{mine['id']}")["url"] == sub.url("/mine")
     finally:
         sub.close()
