@@ -24,6 +24,7 @@
 #include "rd_config.h"
 #include "renew/renew.h"
 #include "services/deals.h"
+#include "services/edi.h"
 #include "services/imports.h"
 #include "services/leads.h"
 #include "services/orders.h"
@@ -39,6 +40,7 @@ struct daemon {
 	char **argv; /* read again on SIGHUP */
 	uv_timer_t imports_timer;
 	uv_timer_t leads_timer;  /* lead offers past their deadline (services/leads.c) */
+	uv_timer_t edi_timer;    /* orders to distributors' EDI connectors, their inbound folders (services/edi.c) */
 	bool leads_timer_on;
 	struct rd_plugins *plugins;
 	struct rd_renew *renew;
@@ -67,6 +69,11 @@ static void on_imports_tick(uv_timer_t *t)
 	uv_stop(d->loop);
 }
 
+static void on_edi_tick(uv_timer_t *t)
+{
+	rd_edi_tick(t->data);
+}
+
 static void on_leads_tick(uv_timer_t *t)
 {
 	rd_leads_lapse(t->data);
@@ -86,6 +93,8 @@ static void on_drained(void *arg, int in_flight)
 	if (d->leads_timer_on) {
 		uv_timer_stop(&d->leads_timer);
 		uv_close((uv_handle_t *)&d->leads_timer, NULL);
+		uv_timer_stop(&d->edi_timer);
+		uv_close((uv_handle_t *)&d->edi_timer, NULL);
 		d->leads_timer_on = false;
 	}
 	d->plugins_deadline = uv_now(d->loop) + d->config.shutdown_timeout_ms;
@@ -306,6 +315,9 @@ int main(int argc, char **argv)
 	uv_timer_init(d.loop, &d.leads_timer);
 	d.leads_timer.data = &app;
 	uv_timer_start(&d.leads_timer, on_leads_tick, 1000, 60000);
+	uv_timer_init(d.loop, &d.edi_timer);
+	d.edi_timer.data = &app;
+	uv_timer_start(&d.edi_timer, on_edi_tick, 500, 500);
 	d.leads_timer_on = true;
 	uv_signal_init(d.loop, &d.sigint);
 	uv_signal_init(d.loop, &d.sigterm);
