@@ -311,6 +311,7 @@ int main(int argc, char **argv)
 	d.renew = app.renew = rd_renew_new(&app);
 	rd_renew_add_hook(app.renew, rd_deals_expire); /* deal registrations past their expiry */
 	rd_renew_start(app.renew);
+	rd_edi_start(&app); /* orders to distributors' EDI connectors */
 	rd_orders_reconcile(&app); /* orders a crash or a timeout left unconfirmed (docs/orders.md) */
 	uv_timer_init(d.loop, &d.leads_timer);
 	d.leads_timer.data = &app;

@@ -1,6 +1,7 @@
 /*
  * edi.c: orders to distributors and their answers through the EDI
- * connector plugins (edi.h; docs/connectors.md, "connector-x12").
+ * connector plugins (edi.h; docs/connectors.md): any loaded connector whose
+ * ops (V2) name an order_format.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -25,21 +26,49 @@
 
 static int in_flight;
 static int queued_dirty = 1; /* orders may be queued: scan them (at start, and after rd_edi_queue) */
+static struct rd_plugins *edi_plugins;
+
+void rd_edi_start(struct rd_app *app)
+{
+	edi_plugins = app->plugins;
+}
 
 int rd_edi_busy(void)
 {
 	return in_flight;
 }
 
+/* The loaded connector named plugin when it exchanges orders (connector
+ * ops V2 with order_format), else NULL. */
+static struct rd_loaded *order_connector(const char *plugin)
+{
+	struct rd_loaded *l = edi_plugins ? rd_plugins_find(edi_plugins, plugin) : NULL;
+	const struct rd_plugin *desc = l ? rd_loaded_desc(l) : NULL;
+	if (!desc || desc->kind != RD_PLUGIN_CONNECTOR || !desc->ops)
+		return NULL;
+	const struct rd_connector_ops *ops = desc->ops;
+	return ops->version >= RD_CONNECTOR_OPS_V2 && ops->order_format && ops->send ? l : NULL;
+}
+
+/* The partner's own enablement of an order-exchanging connector (the
+ * first one, by id). */
 static int partner_enablement(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t partner,
 			      struct rd_enablement *e)
 {
 	if (!partner)
 		return RD_ENOTFOUND;
-	int rc = rd_enablement_find(t, d, vendor, RD_EDI_X12, partner, e);
-	if (rc == 0 && e->partner_id != partner)
-		return RD_ENOTFOUND; /* a distributor's own trading-partner setup only */
-	return rc;
+	struct rd_iter it;
+	struct rd_item item;
+	int rc = rd_iter_records(&it, t, d->enablements, vendor, 0), found = 0;
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (rd_entity_decode(&rd_entity_enablement, item.val, item.len, e) == 0 && e->partner_id == partner &&
+		    order_connector(e->plugin)) {
+			found = 1;
+			break;
+		}
+	}
+	rd_iter_close(&it);
+	return rc < 0 ? rc : found ? 0 : RD_ENOTFOUND;
 }
 
 int rd_edi_queue(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, struct rd_order *n)
@@ -120,7 +149,7 @@ static int sent_write(struct rd_txn *t, void *arg)
 			snprintf(o->edi_control, sizeof o->edi_control, "%.15s", s->j->ref);
 		}
 		rc = rd_order_put_audited(t, d, d->orders, &rd_entity_order, s->j->vendor, 0, before, o, 0,
-					  s->rc < 0 ? "EDI: sending the order failed" : "EDI: order sent (850)");
+					  s->rc < 0 ? "EDI: sending the order failed" : "EDI: order sent");
 	}
 	free(o);
 	free(before);
@@ -132,7 +161,7 @@ static void send_done(int rc, const char *message, void *arg)
 	struct send_job *j = arg;
 	struct sent s = { j, rc, message };
 	if (rc < 0)
-		rd_log(RD_LOG_WARN, "edi", "vendor %llu order %llu: the 850 was not sent: %s", (unsigned long long)j->vendor,
+		rd_log(RD_LOG_WARN, "edi", "vendor %llu order %llu: the order was not sent: %s", (unsigned long long)j->vendor,
 		       (unsigned long long)j->order, message);
 	int wrc = rd_store_write(j->app->store, sent_write, &s);
 	if (wrc < 0)
@@ -180,7 +209,7 @@ static int send_one(struct rd_app *app)
 	if (found <= 0) {
 		queued_dirty = 0;
 	} else {
-		struct rd_loaded *l = rd_plugins_find(app->plugins, RD_EDI_X12);
+		struct rd_loaded *l = order_connector(e->plugin);
 		struct send_job *j = rd_calloc(1, sizeof *j);
 		j->app = app;
 		j->vendor = vendor;
@@ -281,7 +310,7 @@ static int apply_write(struct rd_txn *t, void *arg)
 		rc = find_order(t, d, j->vendor, j->partner, number, number ? NULL : group, o);
 		if (rc == RD_ENOTFOUND) {
 			snprintf(a->why, sizeof a->why, "%s: %s %s is not an order sent to this distributor",
-				 !strcmp(kind, "x12_855") ? "855 BAK03" : !strcmp(kind, "x12_810") ? "810 BIG04" : "997 AK102",
+				 !strcmp(kind, "order_ack") ? "the acknowledgement" : !strcmp(kind, "order_invoice") ? "the invoice" : "the functional acknowledgement",
 				 number ? "order" : "group", number ? number : group);
 			rc = RD_EINVAL;
 			break;
@@ -289,14 +318,14 @@ static int apply_write(struct rd_txn *t, void *arg)
 		if (rc < 0)
 			break;
 		*before = *o;
-		if (!strcmp(kind, "x12_855")) {
+		if (!strcmp(kind, "order_ack")) {
 			const char *ack = json_string_value(json_object_get(r, "ack"));
 			snprintf(o->edi_ack, sizeof o->edi_ack, "%s", ack ? ack : "");
 			if (strcmp(o->edi_status, "invoiced"))
 				snprintf(o->edi_status, sizeof o->edi_status, "%s",
 					 ack && !strcmp(ack, "RJ") ? "rejected" : "acknowledged");
-			note = "EDI: the distributor acknowledged the order (855)";
-		} else if (!strcmp(kind, "x12_810")) {
+			note = "EDI: the distributor acknowledged the order";
+		} else if (!strcmp(kind, "order_invoice")) {
 			json_t *amt = json_object_get(r, "amount");
 			const char *inv = json_string_value(json_object_get(r, "invoice"));
 			if (!json_is_integer(amt) || json_integer_value(amt) < 0) {
@@ -307,12 +336,12 @@ static int apply_write(struct rd_txn *t, void *arg)
 			snprintf(o->edi_invoice, sizeof o->edi_invoice, "%s", inv ? inv : "");
 			o->invoiced_amount = json_integer_value(amt);
 			snprintf(o->edi_status, sizeof o->edi_status, "invoiced");
-			note = "EDI: the distributor invoiced the order (810)";
-		} else if (!strcmp(kind, "x12_997")) {
+			note = "EDI: the distributor invoiced the order";
+		} else if (!strcmp(kind, "functional_ack")) {
 			const char *st = json_string_value(json_object_get(r, "status"));
 			if (!strcmp(o->edi_status, "sent"))
 				snprintf(o->edi_status, sizeof o->edi_status, "%s", st && !strcmp(st, "R") ? "rejected" : "accepted");
-			note = "EDI: the distributor's functional acknowledgement (997)";
+			note = "EDI: the distributor's functional acknowledgement";
 		} else {
 			snprintf(a->why, sizeof a->why, "record %zu: unknown kind \"%s\"", i + 1, kind);
 			rc = RD_EINVAL;
@@ -384,9 +413,6 @@ static int read_file(const char *path, char **data, size_t *len)
 /* The first file waiting in an inbound folder of any enabled partner. */
 static int read_one(struct rd_app *app)
 {
-	struct rd_loaded *l = rd_plugins_find(app->plugins, RD_EDI_X12);
-	if (!l)
-		return 0;
 	struct rd_txn *t;
 	if (rd_store_read(app->store, &t) < 0)
 		return 0;
@@ -398,8 +424,9 @@ static int read_one(struct rd_app *app)
 	while (!started && rc >= 0 && (rc = rd_iter_next(&vit, &vitem)) > 0) {
 		int erc = rd_iter_records(&it, t, app->domain->enablements, vitem.id, 0);
 		while (!started && erc >= 0 && (erc = rd_iter_next(&it, &item)) > 0) {
-			if (rd_entity_decode(&rd_entity_enablement, item.val, item.len, e) < 0 ||
-			    strcmp(e->plugin, RD_EDI_X12) || !e->partner_id)
+			struct rd_loaded *l;
+			if (rd_entity_decode(&rd_entity_enablement, item.val, item.len, e) < 0 || !e->partner_id ||
+			    !(l = order_connector(e->plugin)))
 				continue;
 			json_t *cfg = json_loads(e->config, 0, NULL);
 			const char *dir = json_string_value(json_object_get(cfg, "inbound_dir"));

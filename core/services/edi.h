@@ -1,11 +1,12 @@
 /*
  * edi.h: orders to distributors through EDI connector plugins
- * (core/services/edi.c; docs/connectors.md, "connector-x12").
+ * (core/services/edi.c; docs/connectors.md).
  *
- * An order placed or paid whose distributor has connector-x12 enabled (for
- * that partner) is queued in the same transaction; a timer from main()
- * sends queued orders through the plugin's send (an 850 in the partner's
- * outbound folder) and reads the partner's inbound folder through
+ * An order placed or paid whose distributor has an order-exchanging
+ * connector enabled (connector ops V2 with an order_format; the partner's
+ * own enablement) is queued in the same transaction; a timer from main()
+ * sends queued orders through the plugin's send (an order document in the
+ * partner's outbound folder) and reads the partner's inbound folder through
  * read_feed: a file's records are applied to the orders all together or
  * not at all, and the file moves to processed/ or failed/ with a report
  * (NAME.report.json) beside it.
@@ -20,7 +21,8 @@
 
 struct rd_txn;
 
-#define RD_EDI_X12 "connector-x12"
+/* Once at start, before any order is placed: the plugins to ask. */
+void rd_edi_start(struct rd_app *app);
 
 /* In the transaction that places or pays order n (before it is put):
  * queues it for its distributor's connector when one is enabled for that

@@ -8,9 +8,9 @@
  * numbers, segment counts, qualifiers and ids; a bad one gets a rejecting 997
  * in the outbound folder and a clear error, and no record; a good one gets
  * an accepting 997 (for 855 and 810) and its records go to the sink:
- *   kind "x12_855" {"order", "ack"}               BAK03, BAK02
- *   kind "x12_810" {"order", "invoice", "amount"} BIG04, BIG02, TDS01
- *   kind "x12_997" {"group", "status"}            AK102, AK901
+ *   kind "order_ack" {"order", "ack"}                 855 BAK03, BAK02
+ *   kind "order_invoice" {"order", "invoice", "amount"} 810 BIG04, BIG02, TDS01
+ *   kind "functional_ack" {"group", "status"}         997 AK102, AK901
  * Mappings and settings: docs/connectors.md, "connector-x12".
  */
 #include <ctype.h>
@@ -593,9 +593,9 @@ static int check(const struct settings *s, struct inbound *in, json_t *records, 
 						snprintf(why, cap, "BAK02: unknown acknowledgment type \"%s\"", code);
 						return RD_EINVAL;
 					}
-					rec = json_pack("{s:s, s:s, s:s}", "kind", "x12_855", "order", el(b, 3), "ack", code);
+					rec = json_pack("{s:s, s:s, s:s}", "kind", "order_ack", "order", el(b, 3), "ack", code);
 				} else if (!strcmp(type, "810") && !strcmp(id, "BIG")) {
-					rec = json_pack("{s:s, s:s, s:s}", "kind", "x12_810", "order", el(b, 4), "invoice", el(b, 2));
+					rec = json_pack("{s:s, s:s, s:s}", "kind", "order_invoice", "order", el(b, 4), "invoice", el(b, 2));
 				} else if (!strcmp(type, "810") && !strcmp(id, "TDS") && rec) {
 					long long a;
 					if (!amount(el(b, 1), 1, &a)) {
@@ -605,7 +605,7 @@ static int check(const struct settings *s, struct inbound *in, json_t *records, 
 					}
 					json_object_set_new(rec, "amount", json_integer(a));
 				} else if (!strcmp(type, "997") && !strcmp(id, "AK1")) {
-					rec = json_pack("{s:s, s:s, s:s}", "kind", "x12_997", "group", el(b, 2), "status", "");
+					rec = json_pack("{s:s, s:s, s:s}", "kind", "functional_ack", "group", el(b, 2), "status", "");
 				} else if (!strcmp(type, "997") && !strcmp(id, "AK9") && rec) {
 					json_object_set_new(rec, "status", json_string(el(b, 1)));
 				}
@@ -746,9 +746,10 @@ static int read_feed(rd_plugin_ctx *ctx, const void *data, size_t len, rd_feed_s
 }
 
 static const struct rd_connector_ops ops = {
-	.version = RD_CONNECTOR_OPS_V1,
+	.version = RD_CONNECTOR_OPS_V2,
 	.read_feed = read_feed,
 	.send = send,
+	.order_format = "x12",
 };
 
 static const struct rd_plugin desc = {
