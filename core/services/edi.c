@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdbool.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -302,6 +303,8 @@ static int apply_write(struct rd_txn *t, void *arg)
 		const char *number = json_string_value(json_object_get(r, "order"));
 		const char *group = json_string_value(json_object_get(r, "group"));
 		const char *note;
+		if (kind && !strcmp(kind, "group"))
+			continue; /* answered after the file (ack_groups) */
 		if (!kind || (!number && !group)) {
 			snprintf(a->why, sizeof a->why, "record %zu: neither an order number nor a group control number", i + 1);
 			rc = RD_EINVAL;
@@ -357,6 +360,63 @@ static int apply_write(struct rd_txn *t, void *arg)
 	return rc;
 }
 
+/* Answers each group of the file (records of kind "group") through the
+ * connector's send("functional_ack"): accepted when the file was applied. */
+struct ack_job {
+	struct rd_app *app;
+	char *json;
+	char ref[64];
+};
+
+static int ack_run(rd_plugin_ctx *ctx, const struct rd_plugin *desc, void *arg)
+{
+	struct ack_job *j = arg;
+	const struct rd_connector_ops *ops = desc->ops;
+	return ops->send(ctx, "functional_ack", j->json, j->ref, sizeof j->ref);
+}
+
+static void ack_done(int rc, const char *message, void *arg)
+{
+	struct ack_job *j = arg;
+	if (rc < 0)
+		rd_log(RD_LOG_WARN, "edi", "a functional acknowledgement was not sent: %s", message);
+	free(j->json);
+	free(j);
+	in_flight--;
+}
+
+static void ack_groups(struct read_job *rj, bool accepted)
+{
+	struct rd_txn *t;
+	if (rd_store_read(rj->app->store, &t) < 0)
+		return;
+	struct rd_enablement *e = rd_malloc(sizeof *e);
+	int rc = partner_enablement(t, rj->app->domain, rj->vendor, rj->partner, e);
+	rd_txn_end(t);
+	struct rd_loaded *l = rc == 0 ? order_connector(e->plugin) : NULL;
+	size_t i;
+	json_t *r;
+	json_array_foreach(rj->records, i, r) {
+		if (!l || strcmp(json_string_value(json_object_get(r, "kind")) ? json_string_value(json_object_get(r, "kind")) : "", "group"))
+			continue;
+		json_t *m = json_pack("{s:O?, s:O?, s:b}", "fid", json_object_get(r, "fid"), "group", json_object_get(r, "group"),
+				      "accepted", accepted);
+		struct ack_job *j = rd_calloc(1, sizeof *j);
+		j->app = rj->app;
+		j->json = json_dumps(m, JSON_COMPACT);
+		json_decref(m);
+		in_flight++;
+		if (!j->json || rd_plugins_call(rj->app->plugins, l, rj->vendor, rj->partner, e->config, EDI_TIMEOUT_MS,
+						ack_run, ack_done, j) < 0) {
+			rd_log(RD_LOG_WARN, "edi", "a functional acknowledgement could not be started");
+			in_flight--;
+			free(j->json);
+			free(j);
+		}
+	}
+	free(e);
+}
+
 static void move_with_report(struct read_job *j, int ok, const char *message, int applied)
 {
 	char sub[600], from[1100], to[1400], report[1500];
@@ -391,6 +451,7 @@ static void read_done(int rc, const char *message, void *arg)
 		rd_log(RD_LOG_INFO, "edi", "inbound %s applied (%d records)", j->name, a.applied);
 		move_with_report(j, 1, "", a.applied);
 	}
+	ack_groups(j, rc >= 0); /* the groups the connector read (none when it refused the file itself) */
 	json_decref(j->records);
 	free(j->data);
 	free(j);

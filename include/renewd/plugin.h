@@ -232,7 +232,9 @@ struct rd_connector_ops {
 	 * file goes to read_feed, whose records (kinds "order_ack" {order,
 	 * ack}, "order_invoice" {order, invoice, amount}, "functional_ack"
 	 * {group, status}) update the orders, all of a file or none
-	 * (docs/connectors.md). */
+	 * (docs/connectors.md); for each record of kind "group" {fid, group}
+	 * renewd then calls send("functional_ack", {fid, group, accepted})
+	 * with whether the file was applied. */
 	const char *order_format;
 };
 

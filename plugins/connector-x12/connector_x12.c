@@ -6,8 +6,10 @@
  * from the plugin's store (never repeats, survives restarts).  read_feed
  * checks an inbound interchange (855, 810 or 997) whole: envelope, control
  * numbers, segment counts, qualifiers and ids; a bad one gets a rejecting 997
- * in the outbound folder and a clear error, and no record; a good one gets
- * an accepting 997 (for 855 and 810) and its records go to the sink:
+ * in the outbound folder and a clear error, and no record; a good one's
+ * records go to the sink, with a "group" record {fid, group} for each
+ * group renewd answers with send("functional_ack", {fid, group, accepted})
+ * (a 997 accepting or rejecting it) once it has applied the file, or not:
  *   kind "order_ack" {"order", "ack"}                 855 BAK03, BAK02
  *   kind "order_invoice" {"order", "invoice", "amount"} 810 BIG04, BIG02, TDS01
  *   kind "functional_ack" {"group", "status"}         997 AK102, AK901
@@ -352,28 +354,6 @@ static int send_order(rd_plugin_ctx *ctx, const struct settings *s, json_t *j, c
 	return rc;
 }
 
-static int send(rd_plugin_ctx *ctx, const char *what, const char *json, char *reference, size_t ref_cap)
-{
-	struct settings s;
-	if (settings(ctx, host->config(ctx), &s, 0) < 0) {
-		host->error(ctx, "the enablement's configuration is not valid");
-		return RD_EINVAL;
-	}
-	if (strcmp(what, "order") != 0) {
-		host->error(ctx, "connector-x12 sends orders only, not \"%s\"", what);
-		return RD_EINVAL;
-	}
-	json_t *j = json_loads(json, 0, NULL);
-	if (!json_is_object(j)) {
-		json_decref(j);
-		host->error(ctx, "the order is not a JSON object");
-		return RD_EINVAL;
-	}
-	int rc = send_order(ctx, &s, j, reference, ref_cap);
-	json_decref(j);
-	return rc;
-}
-
 /* ---- reading ---------------------------------------------------------------------------- */
 
 #define MAX_EL 64
@@ -659,6 +639,8 @@ static int check(const struct settings *s, struct inbound *in, json_t *records, 
 			snprintf(why, cap, "GE02: control number %s does not match GS06 %s", el(ge, 2), gctl);
 			return RD_EINVAL;
 		}
+		if (strcmp(fid, "FA")) /* renewd answers it with a 997 once the file is applied, or not */
+			json_array_append_new(records, json_pack("{s:s, s:s, s:s}", "kind", "group", "fid", fid, "group", gctl));
 	}
 	if (groups == 0) {
 		snprintf(why, cap, "no GS group follows the ISA");
@@ -722,9 +704,7 @@ static int read_feed(rd_plugin_ctx *ctx, const void *data, size_t len, rd_feed_s
 	int rc = split(&in, data, len, why, sizeof why);
 	if (rc == 0)
 		rc = check(&s, &in, records, &gi, isa13, why, sizeof why);
-	if (rc == 0 && strcmp(gi.fid, "FA") != 0)
-		rc = answer_997(ctx, &s, &gi, 1);
-	else if (rc < 0 && strcmp(gi.fid, "FA") != 0) /* a 997 is never answered with a 997 */
+	if (rc < 0 && strcmp(gi.fid, "FA") != 0) /* a 997 is never answered with a 997 */
 		answer_997(ctx, &s, &gi, 0);
 	if (rc == 0) {
 		size_t i;
@@ -742,6 +722,41 @@ static int read_feed(rd_plugin_ctx *ctx, const void *data, size_t len, rd_feed_s
 	json_decref(records);
 	free(in.segs);
 	free(in.text);
+	return rc;
+}
+
+static const char *text_of(json_t *j, const char *key)
+{
+	const char *v = json_string_value(json_object_get(j, key));
+	return v ? v : "";
+}
+
+static int send(rd_plugin_ctx *ctx, const char *what, const char *json, char *reference, size_t ref_cap)
+{
+	struct settings s;
+	if (settings(ctx, host->config(ctx), &s, 0) < 0) {
+		host->error(ctx, "the enablement's configuration is not valid");
+		return RD_EINVAL;
+	}
+	json_t *j = json_loads(json, 0, NULL);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		host->error(ctx, "the %s is not a JSON object", what);
+		return RD_EINVAL;
+	}
+	int rc;
+	if (!strcmp(what, "order")) {
+		rc = send_order(ctx, &s, j, reference, ref_cap);
+	} else if (!strcmp(what, "functional_ack")) { /* {fid, group, accepted}: a 997 */
+		struct group_info gi = { "", "" };
+		snprintf(gi.fid, sizeof gi.fid, "%s", text_of(j, "fid"));
+		snprintf(gi.ctl, sizeof gi.ctl, "%s", text_of(j, "group"));
+		rc = answer_997(ctx, &s, &gi, json_is_true(json_object_get(j, "accepted")));
+	} else {
+		host->error(ctx, "connector-x12 sends orders and functional acknowledgements, not \"%s\"", what);
+		rc = RD_EINVAL;
+	}
+	json_decref(j);
 	return rc;
 }
 

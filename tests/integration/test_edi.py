@@ -20,7 +20,7 @@ partner ids, qualifiers, separators and folders.
   order) each lands in failed/ with a report naming what is wrong, gets a
   rejecting 997 when it is not itself a 997, and changes no order.
 * test_x12_enablement_config: bad trading-partner settings are refused
-  field by field (400 invalid_config), nothing enabled.
+  field by field (422 invalid_config), nothing enabled.
 """
 import json
 import shutil
@@ -163,7 +163,7 @@ def test_x12_order_flow(daemon, tmp_path):
     assert report(inb, "in-855.x12", "processed")["applied"] == 1
     o = order(admin, placed["id"])
     assert (o["edi_status"], o["edi_ack"]) == ("acknowledged", "AC")
-    (ack,) = outbound(out, "997-")
+    (ack,) = wait_for(lambda: outbound(out, "997-"), "renewd's 997")  # written once the file is applied
     a = parse(ack)
     assert "error" not in a, a
     atx = a["groups"][0]["transactions"][0]
@@ -181,6 +181,7 @@ def test_x12_order_flow(daemon, tmp_path):
     report(inb, "in-810-again.x12", "processed")
     assert order(admin, placed["id"]) == o
 
+    wait_for(lambda: len(outbound(out, "997-")) == 3, "the 997s of the 810s")
     controls = [int(parse(f)["header"][12]) for f in outbound(out, "")]
     assert len(controls) == len(set(controls)) == 4  # the 850, the 997s of the 855, the 810 and the re-sent 810
     # control numbers survive a restart: the next interchange takes a new one
@@ -192,3 +193,126 @@ def test_x12_order_flow(daemon, tmp_path):
     again = [int(parse(f)["header"][12]) for f in outbound(out, "")]
     assert len(again) == len(set(again)) == len(controls) + 1
     assert max(again) == int(order(admin2, placed2["id"])["edi_control"]) > max(controls)
+
+
+def edi_fields(o):
+    return {k: o[k] for k in ("edi_status", "edi_control", "edi_ack", "edi_invoice", "invoiced_amount")}
+
+
+def raw(segments, ctl=601, sender="DISTNW", qual="01", receiver="RENEWD"):
+    """An interchange written by hand (to break what a generator would not)."""
+    isa = (f"ISA*00*{' ' * 10}*00*{' ' * 10}*{qual}*{sender.ljust(15)}*ZZ*{receiver.ljust(15)}*270101*1200*U*00401*"
+           f"{str(ctl).zfill(9)}*0*T*>~")
+    assert len(isa) == 106
+    return isa + "".join(s + "~" for s in segments)
+
+
+def group(fid, gctl, sets, count=None, gectl=None):
+    body = [f"GS*{fid}*DISTNW*RENEWD*20270101*1200*{gctl}*X*004010", *sets]
+    return body + [f"GE*{count if count is not None else sum(1 for s in sets if s.startswith('ST*'))}*{gectl or gctl}"]
+
+
+def st(kind, ctl, body, count=None, sectl=None):
+    return [f"ST*{kind}*{ctl}", *body, f"SE*{count if count is not None else len(body) + 2}*{sectl or ctl}"]
+
+
+def test_x12_malformed_corpus(daemon, tmp_path):
+    d, data, admin, gold, out, inb = boot(daemon, tmp_path)
+    placed = place(gold, "K-20003", "edi-0001", "PO-EDI-1")
+    o = wait_for(lambda: (lambda x: x if x["edi_status"] == "sent" else None)(order(admin, placed["id"])), "sent")
+    number = o["number"]
+    bak = [f"BAK*00*AC*{number}*20270101"]
+    inv = [f"BIG*20270102*INV-9**{number}", "TDS*5000"]
+    good855 = st("855", "0001", bak)
+    corpus = {
+        "se01.x12": (raw(group("PR", 11, st("855", "0001", bak, count=7)) + ["IEA*1*000000601"]),
+                     "SE01: the segment count says 7, the transaction set has 3"),
+        "se02.x12": (raw(group("PR", 12, st("855", "0001", bak, sectl="0002")) + ["IEA*1*000000601"]),
+                     "SE02: control number 0002 does not match ST02 0001"),
+        "ge01.x12": (raw(group("PR", 13, good855, count=2) + ["IEA*1*000000601"]),
+                     "GE01: the group says 2 transaction sets, it has 1"),
+        "ge02.x12": (raw(group("PR", 14, good855, gectl=99) + ["IEA*1*000000601"]),
+                     "GE02: control number 99 does not match GS06 14"),
+        "iea01.x12": (raw(group("PR", 15, good855) + ["IEA*2*000000601"]),
+                      "IEA01: the interchange says 2 groups, it has 1"),
+        "iea02.x12": (raw(group("PR", 16, good855) + ["IEA*1*000000602"]),
+                      "IEA02: control number 000000602 does not match ISA13 000000601"),
+        "qualifier.x12": (raw(group("PR", 17, good855) + ["IEA*1*000000601"], qual="XX"),
+                          'ISA05: unknown interchange id qualifier "XX"'),
+        "sender.x12": (raw(group("PR", 18, good855) + ["IEA*1*000000601"], sender="SOMEONEELSE"),
+                       "ISA05/ISA06: the sender 01/SOMEONEELSE is not this partner (01/DISTNW)"),
+        "receiver.x12": (raw(group("PR", 19, good855) + ["IEA*1*000000601"], receiver="OTHER"),
+                         "ISA07/ISA08: the receiver ZZ/OTHER is not us (ZZ/RENEWD)"),
+        "edifact.x12": ("UNA:+.? 'UNB+UNOA:2+DISTNW+RENEWD+270101:1200+1'UNZ+0+1'",
+                        "not an X12 interchange"),
+        "no-iea.x12": (raw(group("PR", 20, good855)), "no IEA closes the interchange"),
+        "no-se.x12": (raw(group("PR", 21, ["ST*855*0001", *bak]) + ["IEA*1*000000601"]),
+                      "ST 0001: no SE closes the transaction set"),
+        "wrong-group.x12": (raw(group("IN", 22, good855) + ["IEA*1*000000601"]),
+                            "GS01: a 855 belongs in a PR group, not IN"),
+        "unknown-set.x12": (raw(group("PR", 23, st("856", "0001", bak)) + ["IEA*1*000000601"]),
+                            "ST01: transaction set 856 is not one renewd reads"),
+        "bak02.x12": (raw(group("PR", 24, st("855", "0001", [f"BAK*00*ZZ*{number}*20270101"])) + ["IEA*1*000000601"]),
+                      'BAK02: unknown acknowledgment type "ZZ"'),
+        "tds.x12": (raw(group("IN", 25, st("810", "0001", [f"BIG*20270102*INV-9**{number}", "TDS*12a"]))
+                        + ["IEA*1*000000601"]), 'TDS01: "12a" is not an amount'),
+        "no-tds.x12": (raw(group("IN", 26, st("810", "0001", [f"BIG*20270102*INV-9**{number}"]))
+                           + ["IEA*1*000000601"]), "the 810 lacks its TDS total"),
+        "unknown-order.x12": (raw(group("IN", 27, st("810", "0001", ["BIG*20270102*INV-9**O-1999-999999", "TDS*5000"]))
+                                  + ["IEA*1*000000601"]),
+                              "the invoice: order O-1999-999999 is not an order sent to this distributor"),
+        # the first set is good, the second names an unknown order: nothing of the file is applied
+        "half.x12": (raw(group("IN", 28, st("810", "0001", inv)
+                               + st("810", "0002", ["BIG*20270102*INV-10**O-1999-999999", "TDS*5000"]))
+                         + ["IEA*1*000000601"]),
+                     "order O-1999-999999 is not an order sent to this distributor"),
+        "bad-997.x12": (raw(group("FA", 29, st("997", "0001", ["AK1*PO*1"], count=9)) + ["IEA*1*000000601"]),
+                        "SE01: the segment count says 9"),
+    }
+    before = edi_fields(order(admin, placed["id"]))
+    rejecting = 0
+    for name, (text, why) in corpus.items():
+        n997 = len(outbound(out, "997-"))
+        (tmp_path / name).write_bytes(text.encode())
+        (tmp_path / name).rename(inb / name)
+        r = report(inb, name, "failed")
+        assert r["result"] == "rejected" and why in r["error"], (name, r)
+        assert (inb / "failed" / name).read_bytes() == text.encode()
+        assert edi_fields(order(admin, placed["id"])) == before, name  # nothing applied
+        if name == "bad-997.x12":
+            continue  # a 997 is never answered with a 997
+        rejecting += 1
+        new = wait_for(lambda: (lambda f: f[n997:] if len(f) > n997 else None)(outbound(out, "997-")), f"997 for {name}")
+        (f,) = new
+        p = parse(f)
+        assert "error" not in p, p
+        tx = p["groups"][0]["transactions"][0]
+        assert tx["header"][0] == "997" and seg(tx, "AK9")[0] == "R", (name, tx)
+    assert not list(inb.glob("*.x12")) and not (inb / "processed").exists()
+    time.sleep(0.5)
+    assert len(outbound(out, "997-")) == rejecting  # one rejecting 997 each, and nothing else
+    # the same order's good 810 is still taken afterwards
+    (tmp_path / "ok.x12").write_bytes(raw(group("IN", 30, st("810", "0001", inv)) + ["IEA*1*000000601"]).encode())
+    (tmp_path / "ok.x12").rename(inb / "ok.x12")
+    assert report(inb, "ok.x12", "processed")["result"] == "applied"
+    o = order(admin, placed["id"])
+    assert (o["edi_status"], o["edi_invoice"], o["invoiced_amount"]) == ("invoiced", "INV-9", 5000)
+
+
+def test_x12_enablement_config(daemon, tmp_path):
+    d, data, admin, gold, out, inb = boot(daemon, tmp_path)
+    cfg, _, _ = config(tmp_path)
+    bad = {**cfg, "sender_qualifier": "QQ", "receiver_id": "x" * 16, "outbound_dir": "relative/dir",
+           "element_separator": "~", "usage": "X", "colour": "blue"}
+    del bad["inbound_dir"]
+    r = admin.call("POST", "/api/v1/plugins/connector-x12/enablements", {"partner_id": 2, "config": bad})
+    assert r.status == 422, r
+    err = r.json()["error"]
+    assert err["code"] == "invalid_config", err
+    text = json.dumps(r.json())
+    for field in ("sender_qualifier", "receiver_id", "outbound_dir", "inbound_dir", "segment_terminator", "usage",
+                  "colour"):
+        assert field in text, (field, text)
+    listed = admin.get("/api/v1/plugins/connector-x12/enablements")
+    listed = listed.get("items", listed) if isinstance(listed, dict) else listed
+    assert [e["partner_id"] for e in listed] == [1]  # only boot()'s
