@@ -326,7 +326,8 @@ static int apply_write(struct rd_txn *t, void *arg)
 			snprintf(o->edi_ack, sizeof o->edi_ack, "%s", ack ? ack : "");
 			if (strcmp(o->edi_status, "invoiced"))
 				snprintf(o->edi_status, sizeof o->edi_status, "%s",
-					 ack && !strcmp(ack, "RJ") ? "rejected" : "acknowledged");
+					 (ack && !strcmp(ack, "RJ")) || json_is_true(json_object_get(r, "rejected")) ? "rejected"
+														   : "acknowledged");
 			note = "EDI: the distributor acknowledged the order";
 		} else if (!strcmp(kind, "order_invoice")) {
 			json_t *amt = json_object_get(r, "amount");

@@ -316,3 +316,134 @@ def test_x12_enablement_config(daemon, tmp_path):
     listed = admin.get("/api/v1/plugins/connector-x12/enablements")
     listed = listed.get("items", listed) if isinstance(listed, dict) else listed
     assert [e["partner_id"] for e in listed] == [1]  # only boot()'s
+
+
+# ---- EDIFACT (plugins/connector-edifact), checked with the npm edifact package ----
+
+def edifact(path):
+    r = subprocess.run([NODE, str(HERE / "edifact_check.mjs"), "parse", str(path)], capture_output=True, text=True,
+                       timeout=60, cwd=HERE)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def boot_edifact(daemon, tmp_path):
+    d, data, admin, u, _ = start(daemon, tmp_path, users=[("gold@x.example", "partner-admin", "3")])
+    admin.ok("POST", "/api/v1/plugins/payment-po/enablements", {"config": {}}, status=201)
+    out, inb = tmp_path / "edi-out", tmp_path / "edi-in"
+    out.mkdir()
+    inb.mkdir()
+    cfg = {"sender_qualifier": "ZZZ", "sender_id": "RENEWD", "receiver_qualifier": "14", "receiver_id": "5412345000013",
+           "outbound_dir": str(out), "inbound_dir": str(inb), "syntax": "UNOC"}
+    admin.ok("POST", "/api/v1/plugins/connector-edifact/enablements", {"partner_id": 1, "config": cfg}, status=201)
+    return d, data, admin, u["gold@x.example"], out, inb
+
+
+def interchange(ref, messages, sender="5412345000013:14", una=True, unz_count=None, unz_ref=None):
+    """messages: [(type, [segments between UNH and UNT])]; counts computed unless overridden per message."""
+    text = "UNA:+.? '" if una else ""
+    text += f"UNB+UNOC:3+{sender}+RENEWD:ZZZ+270101:1200+{ref}'"
+    for n, (mtype, body, *count) in enumerate(messages, 1):
+        version = "D:3:UN" if mtype == "CONTRL" else "D:97A:UN"
+        segs = [f"UNH+{n}+{mtype}:{version}", *body]
+        text += "".join(s + "'" for s in segs)
+        text += f"UNT+{count[0] if count else len(segs) + 1}+{n}'"
+    text += f"UNZ+{unz_count if unz_count is not None else len(messages)}+{unz_ref or ref}'"
+    return text
+
+
+def drop_edi(tmp_path, inb, name, text, check=True):
+    p = tmp_path / name
+    p.write_text(text)
+    if check:  # what the distributor sends is valid to the independent parser first
+        parsed = edifact(p)
+        assert "error" not in parsed and all(not e for e in parsed["tracked"].values()), parsed
+    p.rename(inb / name)
+
+
+def outbound_edi(out, prefix):
+    return sorted(p for p in out.iterdir() if p.name.startswith(prefix) and p.suffix == ".edi")
+
+
+def by_name(parsed, name):
+    return [s["elements"] for s in parsed["segments"] if s["name"] == name]
+
+
+def test_edifact_order_flow_and_malformed(daemon, tmp_path):
+    d, data, admin, gold, out, inb = boot_edifact(daemon, tmp_path)
+    placed = place(gold, "K-20003", "edi-0001", "PO-EDI-1")
+    o = wait_for(lambda: (lambda x: x if x["edi_status"] == "sent" else None)(order(admin, placed["id"])), "sent")
+    (f,) = outbound_edi(out, "ORDERS-")
+    p = edifact(f)
+    assert "error" not in p, p
+    assert p["tracked"] == {"ORDERS": []}  # the ORDERS segment table accepts every segment, in order
+    names = [s["name"] for s in p["segments"]]
+    assert names[0] == "UNB" and names[-1] == "UNZ"
+    unb, unz, unt = by_name(p, "UNB")[0], by_name(p, "UNZ")[0], by_name(p, "UNT")[0]
+    assert unb[1] == ["RENEWD", "ZZZ"] and unb[2] == ["5412345000013", "14"] and unb[0] == ["UNOC", "3"]
+    assert unb[4] == [o["edi_control"]] and unz == [["1"], [o["edi_control"]]]
+    assert int(unt[0][0]) == names.index("UNT") - names.index("UNH") + 1 and unt[1] == by_name(p, "UNH")[0][0]
+    assert by_name(p, "UNH")[0][1] == ["ORDERS", "D", "97A", "UN"]
+    assert by_name(p, "BGM")[0] == [["220"], [o["number"]], ["9"]]
+    assert ["ON", "PO-EDI-1"] in [e[0] for e in by_name(p, "RFF")]
+    assert by_name(p, "CUX")[0][0][:2] == ["2", o["currency"]]
+    moa = by_name(p, "MOA")[0][0]
+    assert moa[0] == "86" and round(float(moa[1]) * 100) == o["total"]
+    lins = by_name(p, "LIN")
+    assert lins and by_name(p, "CNT")[0][0] == ["2", str(len(lins))]
+
+    # CONTRL for our ORDERS, then ORDRSP, then INVOIC
+    drop_edi(tmp_path, inb, "contrl.edi",
+             interchange("9001", [("CONTRL", [f"UCI+{o['edi_control']}+RENEWD:ZZZ+5412345000013:14+7"])]), check=False)
+    assert report(inb, "contrl.edi", "processed")["result"] == "applied"
+    assert order(admin, placed["id"])["edi_status"] == "accepted"
+    drop_edi(tmp_path, inb, "ordrsp.edi", interchange("9002", [("ORDRSP", ["BGM+231+R-1+29", "DTM+137:20270101:102",
+                                                                           f"RFF+ON:{o['number']}"])]), check=False)
+    assert report(inb, "ordrsp.edi", "processed")["result"] == "applied"
+    o2 = order(admin, placed["id"])
+    assert (o2["edi_status"], o2["edi_ack"]) == ("acknowledged", "29")
+    (ack,) = wait_for(lambda: outbound_edi(out, "CONTRL-"), "renewd's CONTRL")
+    a = edifact(ack)
+    assert "error" not in a, a
+    assert by_name(a, "UCI")[0][0] == ["9002"] and by_name(a, "UCI")[0][3] == ["7"]
+    drop_edi(tmp_path, inb, "invoic.edi", interchange("9003", [("INVOIC", [
+        "BGM+380+INV-5+9", "DTM+137:20270102:102", f"RFF+ON:{o['number']}", "CUX+2:EUR:4", "UNS+S",
+        "MOA+77:1234.56"])]))
+    assert report(inb, "invoic.edi", "processed")["result"] == "applied"
+    o2 = order(admin, placed["id"])
+    assert (o2["edi_status"], o2["edi_invoice"], o2["invoiced_amount"]) == ("invoiced", "INV-5", 123456)
+    wait_for(lambda: len(outbound_edi(out, "CONTRL-")) == 2, "the INVOIC's CONTRL")
+
+    # malformed interchanges: failed/ with a report, a rejecting CONTRL, nothing applied
+    inv = ["BGM+380+INV-6+9", f"RFF+ON:{o['number']}", "MOA+77:1.00"]
+    corpus = {
+        "unt.edi": (interchange("9101", [("INVOIC", inv, 9)]), "UNT 0074: the segment count says 9, the message has 5"),
+        "unz-ref.edi": (interchange("9102", [("INVOIC", inv)], unz_ref="9999"),
+                        "UNZ 0020: control reference 9999 does not match UNB 9102"),
+        "unz-count.edi": (interchange("9103", [("INVOIC", inv)], unz_count=3),
+                          "UNZ 0036: the interchange says 3 messages, it has 1"),
+        "qualifier.edi": (interchange("9104", [("INVOIC", inv)], sender="5412345000013:77"),
+                          'UNB 0007: unknown partner identification code qualifier "77"'),
+        "sender.edi": (interchange("9105", [("INVOIC", inv)], sender="OTHER:14"),
+                       "UNB 0004: the sender OTHER:14 is not this partner (5412345000013:14)"),
+        "version.edi": (interchange("9106", [("INVOIC", inv)]).replace("INVOIC:D:97A", "INVOIC:D:01B"),
+                        "UNH S009: INVOIC:D:01B:UN is not D97A"),
+        "x12.edi": ("ISA*00*          *00*          *ZZ*X~", "not an EDIFACT interchange"),
+        "unknown-order.edi": (interchange("9107", [("INVOIC", ["BGM+380+INV-7+9", "RFF+ON:O-1999-999999",
+                                                               "MOA+77:1.00"])]),
+                              "order O-1999-999999 is not an order sent to this distributor"),
+        "moa.edi": (interchange("9108", [("INVOIC", ["BGM+380+INV-8+9", f"RFF+ON:{o['number']}", "MOA+77:1x"])]),
+                    'MOA 5004: "1x" is not an amount'),
+    }
+    before = edi_fields(order(admin, placed["id"]))
+    for name, (text, why) in corpus.items():
+        n = len(outbound_edi(out, "CONTRL-"))
+        drop_edi(tmp_path, inb, name, text, check=False)
+        r = report(inb, name, "failed")
+        assert r["result"] == "rejected" and why in r["error"], (name, r)
+        assert edi_fields(order(admin, placed["id"])) == before, name
+        new = wait_for(lambda: (lambda f: f[n:] if len(f) > n else None)(outbound_edi(out, "CONTRL-")), f"CONTRL {name}")
+        c = edifact(new[0])
+        assert "error" not in c and by_name(c, "UCI")[0][3] == ["4"], (name, c)
+    refs = [by_name(edifact(f), "UNB")[0][4][0] for f in outbound_edi(out, "")]
+    assert len(refs) == len(set(refs))  # control references never repeat
