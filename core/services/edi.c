@@ -5,6 +5,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <stdbool.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "domain/audit.h"
 #include "plugin/host.h"
@@ -461,9 +463,16 @@ static void read_done(int rc, const char *message, void *arg)
 
 static int read_file(const char *path, char **data, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return -errno;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC); /* a link is not followed out of the folder */
+	FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+	if (!f) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		*data = NULL;
+		*len = 0;
+		return -e;
+	}
 	char *buf = rd_malloc(EDI_MAX_FILE + 1);
 	size_t n = fread(buf, 1, EDI_MAX_FILE + 1, f);
 	fclose(f);
@@ -498,7 +507,7 @@ static int read_one(struct rd_app *app)
 				char path[1100];
 				struct stat sb;
 				snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-				if (de->d_name[0] == '.' || strlen(de->d_name) >= 200 || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+				if (de->d_name[0] == '.' || strlen(de->d_name) >= 200 || lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
 					continue;
 				struct read_job *j = rd_calloc(1, sizeof *j);
 				j->app = app;

@@ -18,7 +18,12 @@ partner ids, qualifiers, separators and folders.
   GE01, GE02, IEA01, IEA02, an unknown qualifier, another sender, a wrong
   envelope, an unknown order, a bad amount, a second set naming an unknown
   order) each lands in failed/ with a report naming what is wrong, gets a
-  rejecting 997 when it is not itself a 997, and changes no order.
+  rejecting 997 when it is not itself a 997, and changes no order; a
+  symbolic link in the inbound folder is not followed.
+* test_edifact_order_flow_and_malformed: the same for connector-edifact
+  (ORDERS out, parsed by the npm edifact package and accepted by its ORDERS
+  segment table; CONTRL, ORDRSP, INVOIC in; a malformed corpus refused with
+  rejecting CONTRLs, nothing applied; control references never repeat).
 * test_x12_enablement_config: bad trading-partner settings are refused
   field by field (422 invalid_config), nothing enabled.
 """
@@ -291,12 +296,19 @@ def test_x12_malformed_corpus(daemon, tmp_path):
     assert not list(inb.glob("*.x12")) and not (inb / "processed").exists()
     time.sleep(0.5)
     assert len(outbound(out, "997-")) == rejecting  # one rejecting 997 each, and nothing else
+    # a symbolic link in the inbound folder is not followed (the file it names is a good 810 for 7777)
+    outside = tmp_path / "outside.x12"
+    outside.write_bytes(raw(group("IN", 31, st("810", "0001", [f"BIG*20270102*INV-X**{number}", "TDS*7777"]))
+                            + ["IEA*1*000000601"]).encode())
+    (inb / "link.x12").symlink_to(outside)
     # the same order's good 810 is still taken afterwards
     (tmp_path / "ok.x12").write_bytes(raw(group("IN", 30, st("810", "0001", inv)) + ["IEA*1*000000601"]).encode())
     (tmp_path / "ok.x12").rename(inb / "ok.x12")
     assert report(inb, "ok.x12", "processed")["result"] == "applied"
+    time.sleep(1.5)  # three ticks of the folder poll
     o = order(admin, placed["id"])
     assert (o["edi_status"], o["edi_invoice"], o["invoiced_amount"]) == ("invoiced", "INV-9", 5000)
+    assert (inb / "link.x12").is_symlink() and outside.exists()
 
 
 def test_x12_enablement_config(daemon, tmp_path):
