@@ -25,6 +25,7 @@
 #include "renew/renew.h"
 #include "services/deals.h"
 #include "services/hooks.h"
+#include "services/edi.h"
 #include "services/imports.h"
 #include "services/leads.h"
 #include "services/orders.h"
@@ -40,6 +41,7 @@ struct daemon {
 	char **argv; /* read again on SIGHUP */
 	uv_timer_t imports_timer;
 	uv_timer_t leads_timer;  /* lead offers past their deadline (services/leads.c) */
+	uv_timer_t edi_timer;    /* orders to distributors' EDI connectors, their inbound folders (services/edi.c) */
 	bool leads_timer_on;
 	struct rd_plugins *plugins;
 	struct rd_renew *renew;
@@ -69,6 +71,11 @@ static void on_imports_tick(uv_timer_t *t)
 	uv_stop(d->loop);
 }
 
+static void on_edi_tick(uv_timer_t *t)
+{
+	rd_edi_tick(t->data);
+}
+
 static void on_leads_tick(uv_timer_t *t)
 {
 	rd_leads_lapse(t->data);
@@ -89,6 +96,8 @@ static void on_drained(void *arg, int in_flight)
 	if (d->leads_timer_on) {
 		uv_timer_stop(&d->leads_timer);
 		uv_close((uv_handle_t *)&d->leads_timer, NULL);
+		uv_timer_stop(&d->edi_timer);
+		uv_close((uv_handle_t *)&d->edi_timer, NULL);
 		d->leads_timer_on = false;
 	}
 	d->plugins_deadline = uv_now(d->loop) + d->config.shutdown_timeout_ms;
@@ -306,10 +315,14 @@ int main(int argc, char **argv)
 	rd_renew_add_hook(app.renew, rd_deals_expire); /* deal registrations past their expiry */
 	rd_renew_start(app.renew);
 	d.hooks = rd_hooks_start(&app);
+	rd_edi_start(&app); /* orders to distributors' EDI connectors */
 	rd_orders_reconcile(&app); /* orders a crash or a timeout left unconfirmed (docs/orders.md) */
 	uv_timer_init(d.loop, &d.leads_timer);
 	d.leads_timer.data = &app;
 	uv_timer_start(&d.leads_timer, on_leads_tick, 1000, 60000);
+	uv_timer_init(d.loop, &d.edi_timer);
+	d.edi_timer.data = &app;
+	uv_timer_start(&d.edi_timer, on_edi_tick, 500, 500);
 	d.leads_timer_on = true;
 	uv_signal_init(d.loop, &d.sigint);
 	uv_signal_init(d.loop, &d.sigterm);

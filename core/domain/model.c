@@ -354,6 +354,11 @@ static const struct rd_field order_fields[] = {
 	FF(56, RD_F_STR, struct rd_order, billing_email, "billing_email", RO),
 	FF(57, RD_F_STR, struct rd_order, invoice_number, "invoice_number", RO),
 	FF(58, RD_F_STR, struct rd_order, checkout_url, "checkout_url", RO),
+	FF(70, RD_F_STR, struct rd_order, edi_status, "edi_status", RO),
+	FF(71, RD_F_STR, struct rd_order, edi_control, "edi_control", RO),
+	FF(72, RD_F_STR, struct rd_order, edi_ack, "edi_ack", RO),
+	FF(73, RD_F_STR, struct rd_order, edi_invoice, "edi_invoice", RO),
+	FF(74, RD_F_U64, struct rd_order, invoiced_amount, "invoiced_amount", RO),
 };
 
 static const char *const document_kinds[] = { "", "contract", "certificate", "invoice", "other", NULL };

@@ -6,6 +6,8 @@ const struct rd_plugin *rd_builtin_payment_po(void);
 const struct rd_plugin *rd_builtin_payment_bml(void);
 const struct rd_plugin *rd_builtin_payment_card(void);
 const struct rd_plugin *rd_builtin_branding_default(void);
+const struct rd_plugin *rd_builtin_connector_x12(void);
+const struct rd_plugin *rd_builtin_connector_edifact(void);
 
 void rd_plugins_add_builtins(struct rd_plugins *p)
 {
@@ -13,5 +15,7 @@ void rd_plugins_add_builtins(struct rd_plugins *p)
 	rd_plugins_add(p, rd_builtin_payment_bml(), "built-in", NULL);
 	rd_plugins_add(p, rd_builtin_payment_card(), "built-in", NULL);
 	rd_plugins_add(p, rd_builtin_branding_default(), "built-in", NULL);
+	rd_plugins_add(p, rd_builtin_connector_x12(), "built-in", NULL);
+	rd_plugins_add(p, rd_builtin_connector_edifact(), "built-in", NULL);
 	rd_plugins_set_fallback_branding(p, rd_builtin_branding_default());
 }

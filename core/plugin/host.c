@@ -787,9 +787,11 @@ int rd_plugins_add(struct rd_plugins *p, const struct rd_plugin *d, const char *
 		return refuse(p, l, dl, "unknown kind %u (payment 1, branding 2, connector 3)", d->kind);
 	if (d->ops) {
 		uint32_t v = *(const uint32_t *)d->ops; /* every ops table starts with its version */
-		if (v < 1 || v > 1)
-			return refuse(p, l, dl, "its %s ops table is version %u; this renewd knows version 1",
-				      d->kind == RD_PLUGIN_PAYMENT ? "payment" : d->kind == RD_PLUGIN_BRANDING ? "branding" : "connector", v);
+		uint32_t known = d->kind == RD_PLUGIN_CONNECTOR ? RD_CONNECTOR_OPS_V2 : 1;
+		if (v < 1 || v > known)
+			return refuse(p, l, dl, "its %s ops table is version %u; this renewd knows version %u",
+				      d->kind == RD_PLUGIN_PAYMENT ? "payment" : d->kind == RD_PLUGIN_BRANDING ? "branding" : "connector", v,
+				      known);
 	}
 	l->ctx = rd_calloc(1, sizeof *l->ctx);
 	l->ctx->host = p;

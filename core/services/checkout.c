@@ -13,6 +13,7 @@
 #include "domain/money.h"
 #include "domain/quote.h"
 #include "services/checkout.h"
+#include "services/edi.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -332,6 +333,9 @@ int rd_checkout_placed(struct rd_txn *t, struct rd_domain *d, uint64_t v, struct
 {
 	if (n->state != RD_ORDER_AWAITING_PAYMENT && n->state != RD_ORDER_PAID)
 		return 0;
+	int erc = rd_edi_queue(t, d, v, n); /* to its distributor's EDI connector (services/edi.h) */
+	if (erc < 0)
+		return erc;
 	if (n->state == RD_ORDER_PAID)
 		return 0; /* paid at once: the receipt (rd_checkout_paid) is the confirmation */
 	int rc = 0;
@@ -342,6 +346,8 @@ int rd_checkout_placed(struct rd_txn *t, struct rd_domain *d, uint64_t v, struct
 
 int rd_checkout_paid(struct rd_txn *t, struct rd_domain *d, uint64_t v, struct rd_order *n)
 {
-	int rc = invoice_number(t, v, n);
+	int rc = rd_edi_queue(t, d, v, n); /* paid at once: queued now (services/edi.h) */
+	if (rc == 0)
+		rc = invoice_number(t, v, n);
 	return rc < 0 ? rc : queue(t, d, v, n, "order_receipt");
 }

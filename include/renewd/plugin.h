@@ -212,14 +212,30 @@ struct rd_branding_ops {
 typedef int (*rd_feed_sink)(void *sink_ctx, const char *kind, const char *record_json);
 
 #define RD_CONNECTOR_OPS_V1 1
+#define RD_CONNECTOR_OPS_V2 2   /* appends order_format */
 struct rd_connector_ops {
-	uint32_t version;       /* RD_CONNECTOR_OPS_V1 */
+	uint32_t version;       /* RD_CONNECTOR_OPS_V1 or RD_CONNECTOR_OPS_V2 */
 	/* Reads a feed (a file's bytes, borrowed) and hands each record to the
 	 * sink: kind "customer", "product" or "contract", the record as JSON in
 	 * renewd's import columns (docs/imports.md). */
 	int (*read_feed)(rd_plugin_ctx *ctx, const void *data, size_t len, rd_feed_sink sink, void *sink_ctx);
 	/* Sends an order or status to the distributor; the JSON is borrowed. */
 	int (*send)(rd_plugin_ctx *ctx, const char *what, const char *json, char *reference, size_t ref_cap);
+
+	/* ---- V2 (read only when version >= RD_CONNECTOR_OPS_V2) ---- */
+
+	/* Static: the order documents this connector exchanges with a
+	 * distributor ("x12", "edifact"), NULL when none.  When set, renewd
+	 * calls send("order", order JSON) for each order placed or paid
+	 * through a distributor the connector is enabled for (that partner's
+	 * own enablement), and reads that enablement's "inbound_dir": each
+	 * file goes to read_feed, whose records (kinds "order_ack" {order,
+	 * ack}, "order_invoice" {order, invoice, amount}, "functional_ack"
+	 * {group, status}) update the orders, all of a file or none
+	 * (docs/connectors.md); for each record of kind "group" {fid, group}
+	 * renewd then calls send("functional_ack", {fid, group, accepted})
+	 * with whether the file was applied. */
+	const char *order_format;
 };
 
 /* ---- the descriptor -------------------------------------------------------- */

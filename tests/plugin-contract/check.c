@@ -875,8 +875,9 @@ static int c_ops(struct state *st, struct check *c)
 	if (!st->d->ops)
 		return failf(c, "no ops table: a %s plugin without ops offers nothing (renewd loads it, but never calls it)", k);
 	uint32_t v = *(const uint32_t *)st->d->ops;
-	if (v != 1)
-		return failf(c, "its %s ops table is version %u; this renewd knows version 1", k, v);
+	uint32_t known = st->d->kind == RD_PLUGIN_CONNECTOR ? RD_CONNECTOR_OPS_V2 : 1;
+	if (v < 1 || v > known)
+		return failf(c, "its %s ops table is version %u; this renewd knows version %u", k, v, known);
 	st->ops_usable = true;
 	return okf(c, "%s ops version %u", k, v);
 }
@@ -1597,8 +1598,15 @@ static int sink(void *arg, const char *kind, const char *record_json)
 	s->records++;
 	if (s->bad[0])
 		return 0;
-	if (!kind || (strcmp(kind, "customer") && strcmp(kind, "product") && strcmp(kind, "contract")))
-		snprintf(s->bad, sizeof s->bad, "the sink was handed the kind %s (customer, product or contract)", q(kind));
+	static const char *const kinds[] = { "customer", "product", "contract", /* an order-exchanging connector's (ops V2): */
+					     "order_ack", "order_invoice", "functional_ack", "group", NULL };
+	int known = 0;
+	for (int i = 0; kind && kinds[i]; i++)
+		known |= !strcmp(kind, kinds[i]);
+	if (!known)
+		snprintf(s->bad, sizeof s->bad,
+			 "the sink was handed the kind %s (customer, product, contract; order_ack, order_invoice, functional_ack, group)",
+			 q(kind));
 	else if (!record_json)
 		snprintf(s->bad, sizeof s->bad, "the sink was handed a NULL record");
 	else {

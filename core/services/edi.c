@@ -1,0 +1,553 @@
+/*
+ * edi.c: orders to distributors and their answers through the EDI
+ * connector plugins (edi.h; docs/connectors.md): any loaded connector whose
+ * ops (V2) name an order_format.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdbool.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "domain/audit.h"
+#include "plugin/host.h"
+#include "services/edi.h"
+#include "services/orders.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "util/err.h"
+#include "util/log.h"
+
+#define EDI_TIMEOUT_MS 15000
+#define EDI_MAX_FILE (1024 * 1024)
+
+static int in_flight;
+static int queued_dirty = 1; /* orders may be queued: scan them (at start, and after rd_edi_queue) */
+static struct rd_plugins *edi_plugins;
+
+void rd_edi_start(struct rd_app *app)
+{
+	edi_plugins = app->plugins;
+}
+
+int rd_edi_busy(void)
+{
+	return in_flight;
+}
+
+/* The loaded connector named plugin when it exchanges orders (connector
+ * ops V2 with order_format), else NULL. */
+static struct rd_loaded *order_connector(const char *plugin)
+{
+	struct rd_loaded *l = edi_plugins ? rd_plugins_find(edi_plugins, plugin) : NULL;
+	const struct rd_plugin *desc = l ? rd_loaded_desc(l) : NULL;
+	if (!desc || desc->kind != RD_PLUGIN_CONNECTOR || !desc->ops)
+		return NULL;
+	const struct rd_connector_ops *ops = desc->ops;
+	return ops->version >= RD_CONNECTOR_OPS_V2 && ops->order_format && ops->send ? l : NULL;
+}
+
+/* The partner's own enablement of an order-exchanging connector (the
+ * first one, by id). */
+static int partner_enablement(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t partner,
+			      struct rd_enablement *e)
+{
+	if (!partner)
+		return RD_ENOTFOUND;
+	struct rd_iter it;
+	struct rd_item item;
+	int rc = rd_iter_records(&it, t, d->enablements, vendor, 0), found = 0;
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (rd_entity_decode(&rd_entity_enablement, item.val, item.len, e) == 0 && e->partner_id == partner &&
+		    order_connector(e->plugin)) {
+			found = 1;
+			break;
+		}
+	}
+	rd_iter_close(&it);
+	return rc < 0 ? rc : found ? 0 : RD_ENOTFOUND;
+}
+
+int rd_edi_queue(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, struct rd_order *n)
+{
+	if (!n->distributor_id || n->edi_status[0])
+		return 0;
+	struct rd_enablement *e = rd_malloc(sizeof *e);
+	int rc = partner_enablement(t, d, vendor, n->distributor_id, e);
+	free(e);
+	if (rc == RD_ENOTFOUND)
+		return 0;
+	if (rc < 0)
+		return rc;
+	snprintf(n->edi_status, sizeof n->edi_status, "queued");
+	queued_dirty = 1;
+	return 0;
+}
+
+/* ---- sending ------------------------------------------------------------------------------- */
+
+struct send_job {
+	struct rd_app *app;
+	uint64_t vendor, order;
+	char *json;
+	char ref[64];
+};
+
+static char *order_json(const struct rd_order *o)
+{
+	json_t *lines = json_array();
+	for (unsigned i = 0; i < o->n_lines; i++) {
+		const struct rd_quote_line *l = &o->lines[i];
+		if (l->optional && !l->selected)
+			continue;
+		json_array_append_new(lines, json_pack("{s:s, s:s, s:I, s:I}", "sku", l->sku, "name", l->description,
+						       "quantity", (json_int_t)l->quantity, "unit_price",
+						       (json_int_t)l->unit_list));
+	}
+	char date[16];
+	time_t at = (time_t)o->created_at;
+	struct tm tm;
+	gmtime_r(&at, &tm);
+	strftime(date, sizeof date, "%Y%m%d", &tm);
+	json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:s, s:o}", "number", o->number, "po_number", o->po_number,
+			      "currency", o->currency, "total", (json_int_t)o->total, "date", date, "lines", lines);
+	char *text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	return text;
+}
+
+static int send_run(rd_plugin_ctx *ctx, const struct rd_plugin *desc, void *arg)
+{
+	struct send_job *j = arg;
+	const struct rd_connector_ops *ops = desc->ops;
+	if (!ops || !ops->send)
+		return RD_EINVAL;
+	return ops->send(ctx, "order", j->json, j->ref, sizeof j->ref);
+}
+
+struct sent {
+	struct send_job *j;
+	int rc;
+	const char *message;
+};
+
+static int sent_write(struct rd_txn *t, void *arg)
+{
+	struct sent *s = arg;
+	struct rd_domain *d = s->j->app->domain;
+	struct rd_order *o = rd_malloc(sizeof *o), *before = rd_malloc(sizeof *before);
+	int rc = rd_entity_get(t, d->orders, &rd_entity_order, s->j->vendor, s->j->order, o);
+	if (rc == 0 && strcmp(o->edi_status, "queued") == 0) {
+		*before = *o;
+		if (s->rc < 0) {
+			snprintf(o->edi_status, sizeof o->edi_status, "failed");
+		} else {
+			snprintf(o->edi_status, sizeof o->edi_status, "sent");
+			snprintf(o->edi_control, sizeof o->edi_control, "%.15s", s->j->ref);
+		}
+		rc = rd_order_put_audited(t, d, d->orders, &rd_entity_order, s->j->vendor, 0, before, o, 0,
+					  s->rc < 0 ? "EDI: sending the order failed" : "EDI: order sent");
+	}
+	free(o);
+	free(before);
+	return rc;
+}
+
+static void send_done(int rc, const char *message, void *arg)
+{
+	struct send_job *j = arg;
+	struct sent s = { j, rc, message };
+	if (rc < 0)
+		rd_log(RD_LOG_WARN, "edi", "vendor %llu order %llu: the order was not sent: %s", (unsigned long long)j->vendor,
+		       (unsigned long long)j->order, message);
+	int wrc = rd_store_write(j->app->store, sent_write, &s);
+	if (wrc < 0)
+		rd_log(RD_LOG_ERROR, "edi", "recording a sent order: %s", rd_strerror(wrc));
+	free(j->json);
+	free(j);
+	in_flight--;
+}
+
+/* The first queued order of any vendor, with its enablement. */
+static int next_queued(struct rd_app *app, uint64_t *vendor, struct rd_order *o, struct rd_enablement *e)
+{
+	struct rd_txn *t;
+	int rc = rd_store_read(app->store, &t);
+	if (rc < 0)
+		return rc;
+	struct rd_iter vit, it;
+	struct rd_item vitem, item;
+	int found = 0;
+	rc = rd_iter_records(&vit, t, app->domain->vendors, 0, 0);
+	while (!found && rc >= 0 && (rc = rd_iter_next(&vit, &vitem)) > 0) {
+		int orc = rd_iter_records(&it, t, app->domain->orders, vitem.id, 0);
+		while (orc >= 0 && (orc = rd_iter_next(&it, &item)) > 0) {
+			if (rd_entity_decode(&rd_entity_order, item.val, item.len, o) < 0 || strcmp(o->edi_status, "queued"))
+				continue;
+			if (partner_enablement(t, app->domain, vitem.id, o->distributor_id, e) == 0) {
+				*vendor = vitem.id;
+				found = 1;
+				break;
+			}
+		}
+		rd_iter_close(&it);
+	}
+	rd_iter_close(&vit);
+	rd_txn_end(t);
+	return found;
+}
+
+static int send_one(struct rd_app *app)
+{
+	struct rd_order *o = rd_malloc(sizeof *o);
+	struct rd_enablement *e = rd_malloc(sizeof *e);
+	uint64_t vendor = 0;
+	int found = next_queued(app, &vendor, o, e);
+	if (found <= 0) {
+		queued_dirty = 0;
+	} else {
+		struct rd_loaded *l = order_connector(e->plugin);
+		struct send_job *j = rd_calloc(1, sizeof *j);
+		j->app = app;
+		j->vendor = vendor;
+		j->order = o->id;
+		j->json = order_json(o);
+		in_flight++;
+		if (!l || rd_plugins_call(app->plugins, l, vendor, o->distributor_id, e->config, EDI_TIMEOUT_MS, send_run,
+					  send_done, j) < 0) {
+			in_flight--;
+			free(j->json);
+			free(j);
+			found = 0; /* busy or not loaded: the next tick */
+		}
+	}
+	free(o);
+	free(e);
+	return found > 0;
+}
+
+/* ---- reading ------------------------------------------------------------------------------- */
+
+struct read_job {
+	struct rd_app *app;
+	uint64_t vendor, partner;
+	char dir[512], name[256];
+	char *data;
+	size_t len;
+	json_t *records; /* filled by the sink on the pool thread */
+};
+
+static int sink(void *arg, const char *kind, const char *record_json)
+{
+	struct read_job *j = arg;
+	json_t *r = json_loads(record_json, 0, NULL);
+	if (!json_is_object(r)) {
+		json_decref(r);
+		return RD_EINVAL;
+	}
+	json_object_set_new(r, "kind", json_string(kind ? kind : ""));
+	json_array_append_new(j->records, r);
+	return 0;
+}
+
+static int read_run(rd_plugin_ctx *ctx, const struct rd_plugin *desc, void *arg)
+{
+	struct read_job *j = arg;
+	const struct rd_connector_ops *ops = desc->ops;
+	if (!ops || !ops->read_feed)
+		return RD_EINVAL;
+	return ops->read_feed(ctx, j->data, j->len, sink, j);
+}
+
+struct apply {
+	struct read_job *j;
+	char why[300];
+	int applied;
+};
+
+static int find_order(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t partner, const char *number,
+		      const char *control, struct rd_order *o)
+{
+	struct rd_iter it;
+	struct rd_item item;
+	int rc = rd_iter_records(&it, t, d->orders, vendor, 0), found = 0;
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (rd_entity_decode(&rd_entity_order, item.val, item.len, o) < 0 || o->distributor_id != partner)
+			continue;
+		if ((number && !strcmp(o->number, number)) || (control && o->edi_control[0] && !strcmp(o->edi_control, control))) {
+			found = 1;
+			break;
+		}
+	}
+	rd_iter_close(&it);
+	return rc < 0 ? rc : found ? 0 : RD_ENOTFOUND;
+}
+
+/* Applies every record or none (an error aborts the transaction). */
+static int apply_write(struct rd_txn *t, void *arg)
+{
+	struct apply *a = arg;
+	struct read_job *j = a->j;
+	struct rd_domain *d = j->app->domain;
+	struct rd_order *o = rd_malloc(sizeof *o), *before = rd_malloc(sizeof *before);
+	size_t i;
+	json_t *r;
+	int rc = 0;
+	a->applied = 0;
+	json_array_foreach(j->records, i, r) {
+		const char *kind = json_string_value(json_object_get(r, "kind"));
+		const char *number = json_string_value(json_object_get(r, "order"));
+		const char *group = json_string_value(json_object_get(r, "group"));
+		const char *note;
+		if (kind && !strcmp(kind, "group"))
+			continue; /* answered after the file (ack_groups) */
+		if (!kind || (!number && !group)) {
+			snprintf(a->why, sizeof a->why, "record %zu: neither an order number nor a group control number", i + 1);
+			rc = RD_EINVAL;
+			break;
+		}
+		rc = find_order(t, d, j->vendor, j->partner, number, number ? NULL : group, o);
+		if (rc == RD_ENOTFOUND) {
+			snprintf(a->why, sizeof a->why, "%s: %s %s is not an order sent to this distributor",
+				 !strcmp(kind, "order_ack") ? "the acknowledgement" : !strcmp(kind, "order_invoice") ? "the invoice" : "the functional acknowledgement",
+				 number ? "order" : "group", number ? number : group);
+			rc = RD_EINVAL;
+			break;
+		}
+		if (rc < 0)
+			break;
+		*before = *o;
+		if (!strcmp(kind, "order_ack")) {
+			const char *ack = json_string_value(json_object_get(r, "ack"));
+			snprintf(o->edi_ack, sizeof o->edi_ack, "%s", ack ? ack : "");
+			if (strcmp(o->edi_status, "invoiced"))
+				snprintf(o->edi_status, sizeof o->edi_status, "%s",
+					 (ack && !strcmp(ack, "RJ")) || json_is_true(json_object_get(r, "rejected")) ? "rejected"
+														   : "acknowledged");
+			note = "EDI: the distributor acknowledged the order";
+		} else if (!strcmp(kind, "order_invoice")) {
+			json_t *amt = json_object_get(r, "amount");
+			const char *inv = json_string_value(json_object_get(r, "invoice"));
+			if (!json_is_integer(amt) || json_integer_value(amt) < 0) {
+				snprintf(a->why, sizeof a->why, "810 TDS01: the invoice total for order %s is not an amount", number);
+				rc = RD_EINVAL;
+				break;
+			}
+			snprintf(o->edi_invoice, sizeof o->edi_invoice, "%s", inv ? inv : "");
+			o->invoiced_amount = json_integer_value(amt);
+			snprintf(o->edi_status, sizeof o->edi_status, "invoiced");
+			note = "EDI: the distributor invoiced the order";
+		} else if (!strcmp(kind, "functional_ack")) {
+			const char *st = json_string_value(json_object_get(r, "status"));
+			if (!strcmp(o->edi_status, "sent"))
+				snprintf(o->edi_status, sizeof o->edi_status, "%s", st && !strcmp(st, "R") ? "rejected" : "accepted");
+			note = "EDI: the distributor's functional acknowledgement";
+		} else {
+			snprintf(a->why, sizeof a->why, "record %zu: unknown kind \"%s\"", i + 1, kind);
+			rc = RD_EINVAL;
+			break;
+		}
+		if (memcmp(before, o, sizeof *o) != 0 &&
+		    (rc = rd_order_put_audited(t, d, d->orders, &rd_entity_order, j->vendor, 0, before, o, 0, note)) < 0)
+			break;
+		a->applied++;
+	}
+	free(o);
+	free(before);
+	return rc;
+}
+
+/* Answers each group of the file (records of kind "group") through the
+ * connector's send("functional_ack"): accepted when the file was applied. */
+struct ack_job {
+	struct rd_app *app;
+	char *json;
+	char ref[64];
+};
+
+static int ack_run(rd_plugin_ctx *ctx, const struct rd_plugin *desc, void *arg)
+{
+	struct ack_job *j = arg;
+	const struct rd_connector_ops *ops = desc->ops;
+	return ops->send(ctx, "functional_ack", j->json, j->ref, sizeof j->ref);
+}
+
+static void ack_done(int rc, const char *message, void *arg)
+{
+	struct ack_job *j = arg;
+	if (rc < 0)
+		rd_log(RD_LOG_WARN, "edi", "a functional acknowledgement was not sent: %s", message);
+	free(j->json);
+	free(j);
+	in_flight--;
+}
+
+static void ack_groups(struct read_job *rj, bool accepted)
+{
+	struct rd_txn *t;
+	if (rd_store_read(rj->app->store, &t) < 0)
+		return;
+	struct rd_enablement *e = rd_malloc(sizeof *e);
+	int rc = partner_enablement(t, rj->app->domain, rj->vendor, rj->partner, e);
+	rd_txn_end(t);
+	struct rd_loaded *l = rc == 0 ? order_connector(e->plugin) : NULL;
+	size_t i;
+	json_t *r;
+	json_array_foreach(rj->records, i, r) {
+		if (!l || strcmp(json_string_value(json_object_get(r, "kind")) ? json_string_value(json_object_get(r, "kind")) : "", "group"))
+			continue;
+		json_t *m = json_pack("{s:O?, s:O?, s:b}", "fid", json_object_get(r, "fid"), "group", json_object_get(r, "group"),
+				      "accepted", accepted);
+		struct ack_job *j = rd_calloc(1, sizeof *j);
+		j->app = rj->app;
+		j->json = json_dumps(m, JSON_COMPACT);
+		json_decref(m);
+		in_flight++;
+		if (!j->json || rd_plugins_call(rj->app->plugins, l, rj->vendor, rj->partner, e->config, EDI_TIMEOUT_MS,
+						ack_run, ack_done, j) < 0) {
+			rd_log(RD_LOG_WARN, "edi", "a functional acknowledgement could not be started");
+			in_flight--;
+			free(j->json);
+			free(j);
+		}
+	}
+	free(e);
+}
+
+static void move_with_report(struct read_job *j, int ok, const char *message, int applied)
+{
+	char sub[600], from[1100], to[1400], report[1500];
+	snprintf(sub, sizeof sub, "%s/%s", j->dir, ok ? "processed" : "failed");
+	mkdir(sub, 0750);
+	snprintf(from, sizeof from, "%s/%s", j->dir, j->name);
+	snprintf(to, sizeof to, "%s/%s", sub, j->name);
+	snprintf(report, sizeof report, "%s/%s.report.json", sub, j->name);
+	if (rename(from, to) != 0)
+		rd_log(RD_LOG_ERROR, "edi", "cannot move %s: %s", from, strerror(errno));
+	json_t *r = json_pack("{s:s, s:s, s:s, s:i, s:I}", "file", j->name, "result", ok ? "applied" : "rejected", "error",
+			      ok ? "" : message, "applied", applied, "records", (json_int_t)json_array_size(j->records));
+	if (json_dump_file(r, report, JSON_INDENT(2)) != 0)
+		rd_log(RD_LOG_ERROR, "edi", "cannot write %s", report);
+	json_decref(r);
+}
+
+static void read_done(int rc, const char *message, void *arg)
+{
+	struct read_job *j = arg;
+	struct apply a = { .j = j };
+	if (rc == 0) {
+		rc = rd_store_write(j->app->store, apply_write, &a);
+		if (rc < 0 && !a.why[0])
+			snprintf(a.why, sizeof a.why, "the store refused the changes: %s", rd_strerror(rc));
+		message = a.why;
+	}
+	if (rc < 0) {
+		rd_log(RD_LOG_WARN, "edi", "inbound %s rejected: %s", j->name, message);
+		move_with_report(j, 0, message, 0);
+	} else {
+		rd_log(RD_LOG_INFO, "edi", "inbound %s applied (%d records)", j->name, a.applied);
+		move_with_report(j, 1, "", a.applied);
+	}
+	ack_groups(j, rc >= 0); /* the groups the connector read (none when it refused the file itself) */
+	json_decref(j->records);
+	free(j->data);
+	free(j);
+	in_flight--;
+}
+
+static int read_file(const char *path, char **data, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC); /* a link is not followed out of the folder */
+	FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+	if (!f) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		*data = NULL;
+		*len = 0;
+		return -e;
+	}
+	char *buf = rd_malloc(EDI_MAX_FILE + 1);
+	size_t n = fread(buf, 1, EDI_MAX_FILE + 1, f);
+	fclose(f);
+	*data = buf;
+	*len = n;
+	return n > EDI_MAX_FILE ? RD_ETOOBIG : 0;
+}
+
+/* The first file waiting in an inbound folder of any enabled partner. */
+static int read_one(struct rd_app *app)
+{
+	struct rd_txn *t;
+	if (rd_store_read(app->store, &t) < 0)
+		return 0;
+	struct rd_enablement *e = rd_malloc(sizeof *e);
+	struct rd_iter vit, it;
+	struct rd_item vitem, item;
+	int started = 0;
+	int rc = rd_iter_records(&vit, t, app->domain->vendors, 0, 0);
+	while (!started && rc >= 0 && (rc = rd_iter_next(&vit, &vitem)) > 0) {
+		int erc = rd_iter_records(&it, t, app->domain->enablements, vitem.id, 0);
+		while (!started && erc >= 0 && (erc = rd_iter_next(&it, &item)) > 0) {
+			struct rd_loaded *l;
+			if (rd_entity_decode(&rd_entity_enablement, item.val, item.len, e) < 0 || !e->partner_id ||
+			    !(l = order_connector(e->plugin)))
+				continue;
+			json_t *cfg = json_loads(e->config, 0, NULL);
+			const char *dir = json_string_value(json_object_get(cfg, "inbound_dir"));
+			DIR *dh = dir ? opendir(dir) : NULL;
+			struct dirent *de;
+			while (dh && (de = readdir(dh))) {
+				char path[1100];
+				struct stat sb;
+				snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+				if (de->d_name[0] == '.' || strlen(de->d_name) >= 200 || lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+					continue;
+				struct read_job *j = rd_calloc(1, sizeof *j);
+				j->app = app;
+				j->vendor = vitem.id;
+				j->partner = e->partner_id;
+				snprintf(j->dir, sizeof j->dir, "%s", dir);
+				snprintf(j->name, sizeof j->name, "%s", de->d_name);
+				j->records = json_array();
+				int frc = read_file(path, &j->data, &j->len);
+				in_flight++;
+				if (frc < 0) {
+					read_done(frc, frc == RD_ETOOBIG ? "the file is over 1 MiB" : "the file cannot be read", j);
+				} else if (rd_plugins_call(app->plugins, l, vitem.id, e->partner_id, e->config, EDI_TIMEOUT_MS,
+							   read_run, read_done, j) < 0) {
+					in_flight--;
+					json_decref(j->records);
+					free(j->data);
+					free(j);
+					break; /* busy: the next tick */
+				}
+				started = 1;
+				break;
+			}
+			if (dh)
+				closedir(dh);
+			json_decref(cfg);
+		}
+		rd_iter_close(&it);
+	}
+	rd_iter_close(&vit);
+	rd_txn_end(t);
+	free(e);
+	return started;
+}
+
+void rd_edi_tick(struct rd_app *app)
+{
+	if (in_flight)
+		return;
+	if (queued_dirty && send_one(app))
+		return;
+	read_one(app);
+}
