@@ -77,6 +77,7 @@ static const struct rd_field partner_fields[] = {
 	F(35, RD_F_STR, struct rd_partner, lead_regions, "lead_regions"),
 	F(36, RD_F_STR, struct rd_partner, lead_products, "lead_products"),
 	F(37, RD_F_U32, struct rd_partner, lead_weight, "lead_weight"),
+	F(40, RD_F_STR, struct rd_partner, feed_mapping, "feed_mapping"),
 };
 
 static const struct rd_field customer_fields[] = {
@@ -104,6 +105,7 @@ static const struct rd_field product_fields[] = {
 	FA(7, RD_F_IDS, struct rd_product, crosssell, "crosssell", n_crosssell),
 };
 
+static const char *const feed_source_names[] = { "vendor", "distributor", "reseller", NULL };
 static const struct rd_field contract_fields[] = {
 	F(1, RD_F_U64, struct rd_contract, id, "id"),
 	F(2, RD_F_STR, struct rd_contract, external_id, "external_id"),
@@ -119,6 +121,10 @@ static const struct rd_field contract_fields[] = {
 	FE(12, RD_F_U8ENUM, struct rd_contract, status, "status", statuses),
 	FE(13, RD_F_U8FLAGS, struct rd_contract, flags, "flags", flag_names),
 	FF(14, RD_F_U32, struct rd_contract, quoted, "quoted", PRIV),
+	FEF(40, RD_F_U8FLAGS, struct rd_contract, feed_sources, "feed_sources", feed_source_names, RO),
+	FF(41, RD_F_TIME, struct rd_contract, received_vendor, "received_vendor", RO),
+	FF(42, RD_F_TIME, struct rd_contract, received_distributor, "received_distributor", RO),
+	FF(43, RD_F_TIME, struct rd_contract, received_reseller, "received_reseller", RO),
 };
 
 static const struct rd_field user_fields[] = {
@@ -171,6 +177,7 @@ static const struct rd_field audit_fields[] = {
 
 static const char *const import_statuses[] = { "", "running", "succeeded", "failed", NULL };
 
+static const char *const import_sources[] = { "", "vendor", "distributor", "", "reseller", NULL };
 static const struct rd_field import_fields[] = {
 	F(1, RD_F_U64, struct rd_import_rec, id, "id"),
 	F(2, RD_F_STR, struct rd_import_rec, kind, "kind"),
@@ -189,6 +196,9 @@ static const struct rd_field import_fields[] = {
 	FF(15, RD_F_TIME, struct rd_import_rec, finished_at, "finished_at", RO),
 	F(16, RD_F_STR, struct rd_import_rec, message, "message"),
 	F(17, RD_F_STR, struct rd_import_rec, errors, "errors"),
+	FE(40, RD_F_U8ENUM, struct rd_import_rec, source, "source", import_sources),
+	F(41, RD_F_U64, struct rd_import_rec, partner_id, "partner_id"),
+	F(42, RD_F_U64, struct rd_import_rec, unchanged, "unchanged"),
 };
 
 static const char *const policy_statuses[] = { "", "ready", "active", "retired", NULL };

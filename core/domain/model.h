@@ -120,6 +120,9 @@ struct rd_partner {
 	char lead_regions[256];      /* regions and countries it covers, space-separated: "GB london" */
 	char lead_products[256];     /* products it specialises in (SKUs or lines), space-separated */
 	uint32_t lead_weight;        /* its share of leads relative to others; 0: 1 */
+	/* Partner feeds: its column layout, kept by the vendor:
+	 * "Its Column=renewd_column;..." (docs/connectors.md). */
+	char feed_mapping[1024];
 };
 
 struct rd_customer {
@@ -176,7 +179,14 @@ struct rd_contract {
 	uint8_t status;     /* enum rd_contract_status */
 	uint8_t flags;      /* enum rd_contract_flag bits */
 	uint32_t quoted;    /* the renewal engine's: 0 not yet, RD_QUOTED_* (never from input) */
+	/* Partner feeds (services/imports.c): which sources described it and
+	 * when each last sent it (never from input). */
+	uint8_t feed_sources;                 /* enum rd_feed_source bits */
+	uint64_t received_vendor, received_distributor, received_reseller; /* unix seconds; 0: never */
 };
+
+/* Where a contract feed came from. */
+enum rd_feed_source { RD_FEED_VENDOR = 1, RD_FEED_DISTRIBUTOR = 2, RD_FEED_RESELLER = 4 };
 
 enum { RD_QUOTED_YES = 1, RD_QUOTED_INELIGIBLE = 2 };
 
@@ -257,6 +267,10 @@ struct rd_import_rec {
 	uint64_t started_at, finished_at;
 	char message[256];
 	char errors[8192];    /* JSON array of {row, column, message}, the first 100 */
+	/* Partner feeds: */
+	uint8_t source;       /* enum rd_feed_source; 0: a plain import */
+	uint64_t partner_id;  /* the sending partner; 0: the vendor */
+	uint64_t unchanged;   /* rows that matched the store exactly */
 };
 
 enum rd_policy_status { RD_POLICY_READY = 1, RD_POLICY_ACTIVE = 2, RD_POLICY_RETIRED = 3 };

@@ -318,15 +318,50 @@ static void process_row(struct engine *en, char **names, char **cells, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if (cells[i] && *cells[i] && apply_cell(en, names[i], cells[i]) < 0)
 			return;
+	if (im->feed_source && im->feed_partner && im->feed_partner_kind == RD_PARTNER_RESELLER &&
+	    !((struct rd_contract *)en->obj)->reseller_id)
+		((struct rd_contract *)en->obj)->reseller_id = im->feed_partner; /* a reseller's own contract */
 	const char *missing = rd_record_missing(k->res, en->obj);
 	if (missing) {
 		row_error(en, missing, "%s is required", missing);
 		return;
 	}
 	struct rd_serr e = { 0 };
+	if (im->feed_source && im->feed_partner && existing) {
+		/* A partner feeds only its own channel's contracts. */
+		const struct rd_contract *was = (const struct rd_contract *)en->old;
+		if (was->reseller_id != im->feed_partner && was->distributor_id != im->feed_partner) {
+			row_error(en, k->ext, "contract \"%.64s\" belongs to another partner's channel: a partner feeds its own contracts only",
+				  ext);
+			return;
+		}
+	}
 	if (rd_record_prepare(en->t, im->app, &im->who, &im->vendor, k->res, en->obj, existing ? en->old : NULL, &e) < 0) {
 		row_error(en, e.field, "%s", e.message);
 		return;
+	}
+	if (im->feed_source) {
+		struct rd_contract *x = (struct rd_contract *)en->obj;
+		if (im->feed_partner && (im->feed_partner_kind == RD_PARTNER_RESELLER ? x->reseller_id != im->feed_partner
+										   : x->distributor_id != im->feed_partner)) {
+			row_error(en, im->feed_partner_kind == RD_PARTNER_RESELLER ? "reseller_external_id" : "distributor_external_id",
+				  "the contract would belong to another partner's channel: a %s feeds its own contracts only",
+				  im->feed_partner_kind == RD_PARTNER_RESELLER ? "reseller" : "distributor");
+			return;
+		}
+		x->feed_sources |= im->feed_source;
+		if (existing && !memcmp(en->obj, en->old, k->e->size)) {
+			im->rows_ok++;
+			im->rows_unchanged++; /* a re-sent row: nothing to write */
+			return;
+		}
+		uint64_t now = rd_clock_now();
+		if (im->feed_source == RD_FEED_VENDOR)
+			x->received_vendor = now;
+		else if (im->feed_source == RD_FEED_DISTRIBUTOR)
+			x->received_distributor = now;
+		else
+			x->received_reseller = now;
 	}
 	/* Encoded without its id: the sink knows (or allocates) it. */
 	uint64_t id = *(uint64_t *)en->obj;
@@ -339,6 +374,76 @@ static void process_row(struct engine *en, char **names, char **cells, size_t n)
 		return;
 	}
 	im->rows_ok++;
+}
+
+/* ---- partner feeds: the mapping -------------------------------------------------- */
+
+/* The next "from=to" entry of a mapping (entries end at ';' or a newline);
+ * false at the end.  Spaces around names are not part of them. */
+static bool mapping_next(const char **s, char *from, size_t fcap, char *to, size_t tcap, bool *bad)
+{
+	const char *p = *s;
+	while (*p == ';' || *p == '\n' || *p == '\r' || *p == ' ')
+		p++;
+	if (!*p)
+		return false;
+	size_t len = strcspn(p, ";\n");
+	*s = p + len;
+	const char *eq = memchr(p, '=', len);
+	*bad = !eq;
+	from[0] = to[0] = 0;
+	if (!eq)
+		return true;
+	const char *a = p, *ae = eq, *b = eq + 1, *be = p + len;
+	while (ae > a && ae[-1] == ' ')
+		ae--;
+	while (b < be && *b == ' ')
+		b++;
+	while (be > b && (be[-1] == ' ' || be[-1] == '\r'))
+		be--;
+	if (ae == a || be == b || (size_t)(ae - a) >= fcap || (size_t)(be - b) >= tcap) {
+		*bad = true;
+		return true;
+	}
+	memcpy(from, a, (size_t)(ae - a));
+	from[ae - a] = 0;
+	memcpy(to, b, (size_t)(be - b));
+	to[be - b] = 0;
+	return true;
+}
+
+const char *rd_feed_mapping_problem(const char *mapping, char *buf, size_t cap)
+{
+	const struct kind *k = kind_of(RD_RES_CONTRACT);
+	char from[128], to[128];
+	bool bad;
+	const char *s = mapping;
+	while (mapping_next(&s, from, sizeof from, to, sizeof to, &bad)) {
+		if (bad) {
+			snprintf(buf, cap, "each entry of a feed mapping is \"its column=renewd column\" (separated by ;)");
+			return buf;
+		}
+		if (!known_column(k, to)) {
+			snprintf(buf, cap, "the feed mapping maps \"%.64s\" to \"%.64s\", which is not a contracts column", from, to);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+/* A header name through the partner's mapping: the renewd column, or the
+ * name itself when the mapping does not name it. */
+static const char *map_column(const char *mapping, const char *name, char *out, size_t cap)
+{
+	char from[128], to[128];
+	bool bad;
+	const char *s = mapping;
+	while (mapping_next(&s, from, sizeof from, to, sizeof to, &bad))
+		if (!bad && !strcmp(from, name)) {
+			snprintf(out, cap, "%s", to);
+			return out;
+		}
+	return name;
 }
 
 /* ---- CSV ---------------------------------------------------------------------- */
@@ -398,7 +503,21 @@ static void csv_row(int c, void *arg)
 			if (i == 0 && (unsigned char)name[0] == 0xef && (unsigned char)name[1] == 0xbb &&
 			    (unsigned char)name[2] == 0xbf)
 				memmove(name, name + 3, strlen(name + 3) + 1); /* UTF-8 byte order mark */
+			if (en->im->feed_source && en->im->feed_mapping[0]) {
+				char mapped[128];
+				const char *m = map_column(en->im->feed_mapping, name, mapped, sizeof mapped);
+				if (m != name) {
+					free(name);
+					name = en->cells[i] = rd_strdup(m);
+				}
+			}
 			if (!known_column(en->k, name)) {
+				if (en->im->feed_source) {
+					snprintf(en->im->fatal, sizeof en->im->fatal,
+						 "row 1: unknown column \"%.64s\": neither in the partner's feed mapping nor a contracts column",
+						 name);
+					break;
+				}
 				snprintf(en->im->fatal, sizeof en->im->fatal, "row 1: unknown column \"%.64s\" for %s (see docs/imports.md)",
 					 name, en->k->name);
 				break;
@@ -604,7 +723,7 @@ void rd_import_reset(struct rd_import *im)
 {
 	atomic_store(&im->rows, 0);
 	atomic_store(&im->bytes_done, 0);
-	im->rows_ok = im->rows_failed = 0;
+	im->rows_ok = im->rows_failed = im->rows_unchanged = 0;
 	im->fatal[0] = 0;
 	json_decref(im->errors);
 	im->errors = json_array();
@@ -798,6 +917,7 @@ static void job_after(uv_work_t *w, int status)
 	r->rows = atomic_load(&j->im.rows);
 	r->rows_ok = j->im.rows_ok;
 	r->rows_failed = j->im.rows_failed;
+	r->unchanged = j->im.rows_unchanged;
 	/* Keep as many of the first errors as the record holds (not none when
 	 * a hundred long messages overflow it). */
 	char *errs = json_dumps(j->im.errors, JSON_COMPACT);
@@ -882,9 +1002,15 @@ static int job_create(struct rd_txn *t, void *arg)
 	return store_record(t, arg);
 }
 
-int rd_import_start(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, enum rd_resource res,
-		    bool csv, bool dry_run, bool atomic, const void *data, size_t len, struct rd_import_rec *out,
-		    struct rd_serr *e)
+struct feed {
+	uint8_t source, partner_kind;
+	uint64_t partner;
+	const char *mapping;
+};
+
+static int start(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, enum rd_resource res,
+		 bool csv, bool dry_run, bool atomic, const void *data, size_t len, const struct feed *feed,
+		 struct rd_import_rec *out, struct rd_serr *e)
 {
 	if (!kind_of(res))
 		return rd_serr_set(e, RD_EINVAL, "invalid", "kind", "only customers, contacts, products and contracts are imported");
@@ -902,6 +1028,14 @@ int rd_import_start(struct rd_app *app, const struct rd_actor *who, const struct
 	j->im.sink_ctx = j;
 	j->im.bytes_total = len;
 	j->im.errors = json_array();
+	if (feed) {
+		j->im.feed_source = feed->source;
+		j->im.feed_partner = feed->partner;
+		j->im.feed_partner_kind = feed->partner_kind;
+		snprintf(j->im.feed_mapping, sizeof j->im.feed_mapping, "%s", feed->mapping);
+		j->rec.source = feed->source;
+		j->rec.partner_id = feed->partner;
+	}
 	j->data = rd_malloc(len ? len : 1);
 	memcpy(j->data, data, len);
 	j->len = len;
@@ -934,6 +1068,49 @@ int rd_import_start(struct rd_app *app, const struct rd_actor *who, const struct
 	running = j;
 	*out = *r;
 	return 0;
+}
+
+int rd_import_start(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, enum rd_resource res,
+		    bool csv, bool dry_run, bool atomic, const void *data, size_t len, struct rd_import_rec *out,
+		    struct rd_serr *e)
+{
+	return start(app, who, v, res, csv, dry_run, atomic, data, len, NULL, out, e);
+}
+
+int rd_feed_start(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, bool csv, bool dry_run,
+		  const void *data, size_t len, struct rd_import_rec *out, struct rd_serr *e)
+{
+	struct feed f = { .source = RD_FEED_VENDOR, .mapping = "" };
+	struct rd_partner *p = NULL;
+	if (!csv)
+		return rd_serr_set(e, RD_EINVAL, "invalid", "format", "a feed is a CSV file (format=csv)");
+	if (who->partner) {
+		p = rd_malloc(sizeof *p);
+		struct rd_txn *t;
+		int rc = rd_store_read(app->store, &t);
+		if (rc == 0) {
+			rc = rd_entity_get(t, app->domain->partners, &rd_entity_partner, who->vendor, who->partner, p);
+			rd_txn_end(t);
+		}
+		if (rc < 0) {
+			free(p);
+			return rd_serr_set(e, rc == RD_ENOTFOUND ? RD_EINVAL : rc, rc == RD_ENOTFOUND ? "invalid" : "internal",
+					   NULL, "the sending partner could not be read");
+		}
+		f.partner = p->id;
+		f.partner_kind = p->kind;
+		f.source = p->kind == RD_PARTNER_DISTRIBUTOR ? RD_FEED_DISTRIBUTOR : RD_FEED_RESELLER;
+		f.mapping = p->feed_mapping;
+		char why[256];
+		if (rd_feed_mapping_problem(p->feed_mapping, why, sizeof why)) {
+			int r = rd_serr_set(e, RD_EINVAL, "invalid", "feed_mapping", "nothing applied: %s (the vendor keeps the mapping)", why);
+			free(p);
+			return r;
+		}
+	}
+	int rc = start(app, who, v, RD_RES_CONTRACT, true, dry_run, true, data, len, &f, out, e);
+	free(p);
+	return rc;
 }
 
 json_t *rd_import_json(uint64_t vendor, const struct rd_import_rec *r)

@@ -57,6 +57,13 @@ struct rd_import {
 	char fatal[256];           /* set when the file could not be read to its end */
 	rd_import_sink_fn sink;
 	void *sink_ctx;
+	/* A partner feed (a contracts import from a source): columns renamed by
+	 * feed_mapping, the sender's channel enforced, the source recorded. */
+	uint8_t feed_source;       /* enum rd_feed_source; 0: a plain import */
+	uint64_t feed_partner;     /* the sending partner; 0: the vendor */
+	uint8_t feed_partner_kind; /* enum rd_partner_kind */
+	char feed_mapping[1024];   /* "Its Column=renewd_column;..."; "": renewd's names */
+	uint64_t rows_unchanged;   /* feed rows that matched the store exactly (nothing written) */
 };
 
 /* Parses and validates the whole input against the store as seen by t,
@@ -81,6 +88,14 @@ int rd_import_apply(struct rd_import *im, struct rd_txn *t, uint64_t existing_id
 int rd_import_start(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, enum rd_resource res,
 		    bool csv, bool dry_run, bool atomic, const void *data, size_t len, struct rd_import_rec *out,
 		    struct rd_serr *e);
+/* Starts a partner feed: contracts from who (a vendor user: the vendor
+ * source; a partner admin: its partner's kind as the source, its mapping,
+ * its channel only).  Like rd_import_start otherwise; always atomic. */
+int rd_feed_start(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, bool csv, bool dry_run,
+		  const void *data, size_t len, struct rd_import_rec *out, struct rd_serr *e);
+/* Checks a feed mapping: NULL when good, else why (into buf). */
+const char *rd_feed_mapping_problem(const char *mapping, char *buf, size_t cap);
+
 /* An import record of vendor as JSON, with its progress while it runs. */
 json_t *rd_import_json(uint64_t vendor, const struct rd_import_rec *r);
 

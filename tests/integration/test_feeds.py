@@ -1,0 +1,192 @@
+"""Partner feeds: POST /api/v1/feeds.  A distributor's or reseller's admin
+sends contracts in its own column layout (the partner's feed_mapping, kept
+by the vendor); each contract keeps which sources described it and when;
+a partner feeds its own channel's contracts only; a re-sent file changes
+nothing; a malformed corpus is refused with per-row reports and nothing
+applied.
+
+The demo data set: distributor DIST-NW with resellers RES-PLAT, RES-GOLD
+and RES-SILV; contracts K-20001 (RES-PLAT, CUST-1001, WSG-STD) and
+K-20002 (RES-GOLD, CUST-1001, WSG-PLUS).
+"""
+import time
+from datetime import datetime, timezone
+
+import pytest
+
+from conftest import assert_json_error, raw_connect, recv_http_response, start_api
+
+USERS = (("plat@sentinel.example", "partner-admin", "2"),  # RES-PLAT
+         ("platsales@sentinel.example", "partner-sales", "2"),
+         ("dist@sentinel.example", "partner-admin", "1"))  # DIST-NW
+
+PLAT_MAPPING = "Contract No=external_id;End Customer=customer_external_id;SKU=product_sku;Seats=quantity;Starts=start;Expires=end"
+
+
+@pytest.fixture
+def world(daemon, tmp_path):
+    d, admin, users = start_api(daemon, tmp_path / "store", users=USERS)
+    yield admin, users
+    d.stop()
+
+
+def partner(admin, ext):
+    items = admin.get(f"/api/v1/partners?external_id={ext}")["items"]
+    assert len(items) == 1, items
+    return items[0]
+
+
+def contract(api, ext):
+    items = api.get(f"/api/v1/contracts?external_id={ext}")["items"]
+    assert len(items) <= 1, items
+    return items[0] if items else None
+
+
+def set_mapping(admin, ext, mapping):
+    p = partner(admin, ext)
+    return admin.call("PATCH", f"/api/v1/partners/{p['id']}", {"feed_mapping": mapping})
+
+
+def feed_wait(api, doc, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while doc["status"] == "running":
+        assert time.monotonic() < deadline, doc
+        time.sleep(0.02)
+        doc = api.get(f"/api/v1/feeds/{doc['id']}")
+    return doc
+
+
+def send(api, body, **params):
+    q = "&".join(f"{k}={v}" for k, v in params.items())
+    r = api.call("POST", "/api/v1/feeds?format=csv" + (f"&{q}" if q else ""), body=body)
+    assert r.status == 202, r
+    doc = r.json()
+    assert r.headers["location"] == f"/api/v1/feeds/{doc['id']}"
+    return feed_wait(api, doc)
+
+
+def test_partner_feed_in_its_own_layout_keeps_source_and_time(world):
+    admin, users = world
+    plat = users["plat@sentinel.example"]
+    # Before: a partner's admin cannot import at all.
+    assert_json_error(plat.call("POST", "/api/v1/imports?kind=contracts&format=csv",
+                                body=b"external_id,quantity\r\nK-20001,5\r\n"), 403)
+    # The vendor keeps the partner's mapping; the partner cannot change it.
+    r = set_mapping(admin, "RES-PLAT", PLAT_MAPPING)
+    assert r.status == 200, r
+    mine = partner(plat, "RES-PLAT")
+    assert_json_error(plat.call("PATCH", f"/api/v1/partners/{mine['id']}", {"feed_mapping": "Contract No=external_id"}),
+                      400)
+    assert plat.call("PATCH", f"/api/v1/partners/{mine['id']}", {"phone": "+44 20 7946 0001"}).status == 200
+    assert partner(admin, "RES-PLAT")["feed_mapping"] == PLAT_MAPPING
+
+    before = time.time()
+    body = (b"Contract No,End Customer,SKU,Seats,Starts,Expires\r\n"
+            b"K-20001,CUST-1001,WSG-STD,175,,2027-06-30\r\n"
+            b"PLAT-NEW-1,CUST-1002,DLP-EP,40,2026-10-01,2027-09-30\r\n")
+    doc = send(plat, body)
+    assert doc["status"] == "succeeded", (doc["message"], doc["errors"])
+    assert doc["source"] == "reseller" and doc["partner_id"] == partner(admin, "RES-PLAT")["id"], doc
+    assert (doc["rows_ok"], doc["created"], doc["updated"], doc["unchanged"]) == (2, 1, 1, 0), doc
+    k1 = contract(admin, "K-20001")
+    assert k1["quantity"] == 175 and k1["end"] == "2027-06-30", k1
+    assert k1["feed_sources"] == ["reseller"], k1
+    received = datetime.strptime(k1["received_reseller"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    assert received.timestamp() >= int(before) - 1 and k1["received_vendor"] is None, k1
+    new = contract(admin, "PLAT-NEW-1")
+    assert new["reseller_id"] == partner(admin, "RES-PLAT")["id"], new  # a reseller's own contract
+    assert new["feed_sources"] == ["reseller"], new
+
+    # The vendor's own feed of the same contract adds its source.
+    doc = send(admin, b"external_id,quantity\r\nK-20001,175\r\n")
+    assert doc["status"] == "succeeded" and doc["source"] == "vendor", doc
+    assert sorted(contract(admin, "K-20001")["feed_sources"]) == ["reseller", "vendor"]
+
+    # A re-sent file changes nothing: no row is written, the times stay.
+    k1 = contract(admin, "K-20001")
+    time.sleep(1.1)
+    doc = send(plat, body)
+    assert doc["status"] == "succeeded", doc
+    assert (doc["rows_ok"], doc["created"], doc["updated"], doc["unchanged"]) == (2, 0, 0, 2), doc
+    assert contract(admin, "K-20001") == k1
+
+    # Each side sees the feed's report; the partner only its own.
+    assert [f["id"] for f in plat.get("/api/v1/feeds")["items"]][0] == doc["id"]
+    assert all(f["partner_id"] == partner(admin, "RES-PLAT")["id"] for f in plat.get("/api/v1/feeds")["items"])
+    assert len(admin.get("/api/v1/feeds")["items"]) == 3
+    vendor_feed = [f for f in admin.get("/api/v1/feeds")["items"] if f["source"] == "vendor"][0]
+    assert_json_error(plat.call("GET", f"/api/v1/feeds/{vendor_feed['id']}"), 404)
+    # A partner's sales user sends no feeds.
+    assert_json_error(users["platsales@sentinel.example"].call("POST", "/api/v1/feeds?format=csv", body=body), 403)
+
+
+def test_partner_feeds_only_its_own_channel(world):
+    admin, users = world
+    plat, dist = users["plat@sentinel.example"], users["dist@sentinel.example"]
+    k2 = contract(admin, "K-20002")  # RES-GOLD's
+    # Another reseller's contract: refused, with the row named; nothing applied.
+    doc = send(plat, b"external_id,quantity\r\nK-20001,99\r\nK-20002,99\r\n")
+    assert doc["status"] == "failed" and doc["rows_failed"] == 1, doc
+    assert doc["errors"][0]["row"] == 3 and "another partner's channel" in doc["errors"][0]["message"], doc
+    assert contract(admin, "K-20001")["quantity"] != 99 and contract(admin, "K-20002") == k2
+    # A new contract put in another reseller's name: refused.
+    doc = send(plat, b"external_id,customer_external_id,product_sku,reseller_external_id,quantity,start,end\r\n"
+                     b"STEAL-1,CUST-1001,WSG-STD,RES-GOLD,5,2026-02-01,2027-01-31\r\n")
+    assert doc["status"] == "failed" and doc["errors"][0]["column"] == "reseller_external_id", doc
+    assert contract(admin, "STEAL-1") is None
+    # The distributor feeds its resellers' contracts (its channel) ...
+    doc = send(dist, b"external_id,quantity\r\nK-20002,12\r\n")
+    assert doc["status"] == "succeeded" and doc["source"] == "distributor", doc
+    assert contract(admin, "K-20002")["feed_sources"] == ["distributor"]
+    # ... but not another distributor's.
+    r = admin.call("POST", "/api/v1/partners", {"external_id": "DIST-SE", "name": "South East Distribution",
+                                                 "kind": "distributor", "tier": "gold"})
+    assert r.status == 201, r
+    other = r.json()
+    r = admin.call("POST", "/api/v1/partners", {"external_id": "RES-SE", "name": "SE Reseller", "kind": "reseller", "tier": "gold",
+                                                 "parent_id": other["id"]})
+    assert r.status == 201, r
+    admin.ok("POST", "/api/v1/contracts", {"external_id": "SE-1", "customer_id": k2["customer_id"],
+                                           "product_id": k2["product_id"], "reseller_id": r.json()["id"],
+                                           "quantity": 3, "start": "2026-01-01", "end": "2026-12-31"})
+    se = contract(admin, "SE-1")
+    doc = send(dist, b"external_id,quantity\r\nSE-1,300\r\n")
+    assert doc["status"] == "failed" and "another partner's channel" in doc["errors"][0]["message"], doc
+    assert contract(admin, "SE-1") == se
+
+
+def test_malformed_feeds_are_refused_with_reports(world):
+    admin, users = world
+    plat = users["plat@sentinel.example"]
+    # A bad mapping is refused when the vendor sets it ...
+    assert_json_error(set_mapping(admin, "RES-PLAT", "Contract No"), 400)
+    assert_json_error(set_mapping(admin, "RES-PLAT", "Contract No=contract_number"), 400)
+    assert set_mapping(admin, "RES-PLAT", PLAT_MAPPING).status == 200
+    before = admin.get("/api/v1/contracts?limit=500")["items"]
+    # Unknown columns: neither mapped nor renewd's.
+    doc = send(plat, b"Contract No,Colour\r\nK-20001,blue\r\n")
+    assert doc["status"] == "failed" and '"Colour"' in doc["message"] and "mapping" in doc["message"], doc
+    # Wrong encoding (Latin-1 in a UTF-8 feed): the row and column named.
+    doc = send(plat, b"Contract No,End Customer,SKU,Seats,Expires\r\nK-20001,CUST-1001,WSG-STD,7,2027-06-30\r\n"
+                     b"PLAT-\xe9,CUST-1001,WSG-STD,7,2027-06-30\r\n")
+    assert doc["status"] == "failed" and doc["rows_failed"] == 1, doc
+    assert doc["errors"] == [{"row": 3, "column": "external_id", "message": "the value is not valid UTF-8"}], doc
+    # Bad values: each row reported; nothing half-applied (row 2 was good).
+    doc = send(plat, b"Contract No,End Customer,SKU,Seats,Expires\r\n"
+                     b"K-20001,CUST-1001,WSG-STD,8,2027-06-30\r\n"
+                     b"PLAT-X,CUST-9999,WSG-STD,8,2027-06-30\r\n"
+                     b"PLAT-Y,CUST-1001,WSG-STD,many,2027-06-30\r\n")
+    assert doc["status"] == "failed" and doc["rows_failed"] == 2, doc
+    assert [(e["row"], e["column"]) for e in doc["errors"]] == [(3, "customer_external_id"), (4, "quantity")], doc
+    # JSON Lines is not a feed format.
+    assert_json_error(plat.call("POST", "/api/v1/feeds?format=jsonl", body=b'{"external_id":"K-20001"}\n'), 400)
+    # Oversized (a partner's feed is at most max_body_bytes, 1 MiB): refused from the request head (sent
+    # alone, or the client may still be writing when renewd answers and closes).
+    sock = raw_connect(plat.daemon.port)
+    try:
+        sock.sendall(f"POST /api/v1/feeds?format=csv HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {plat.token}\r\n"
+                     f"Content-Type: text/csv\r\nContent-Length: {1 << 20 | 1}\r\n\r\n".encode())
+        assert_json_error(recv_http_response(sock, time.monotonic() + 10), 413)
+    finally:
+        sock.close()
+    assert admin.get("/api/v1/contracts?limit=500")["items"] == before
