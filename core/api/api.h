@@ -31,6 +31,8 @@ int rd_api_imports_list(struct rd_req *req);
 int rd_api_feeds_create(struct rd_req *req);
 int rd_api_feeds_get(struct rd_req *req);
 int rd_api_feeds_list(struct rd_req *req);
+int rd_api_feed_reviews_list(struct rd_req *req);
+int rd_api_feed_reviews_accept(struct rd_req *req);
 int rd_api_policies_list(struct rd_req *req);
 int rd_api_policy_upload(struct rd_req *req);
 int rd_api_policy_get(struct rd_req *req);

@@ -137,3 +137,85 @@ int rd_api_feeds_list(struct rd_req *req)
 	rd_reply_json(req, 200, json_pack("{s:o, s:n}", "items", items, "next_cursor"));
 	return 0;
 }
+
+/* ---- the review queue: the vendor's people decide --------------------------------------- */
+
+static bool may_review(struct call *c, enum rd_action a)
+{
+	if (rd_role_is_partner(c->who.role)) {
+		rd_reply_error(c->req, 403, "forbidden", NULL, "the vendor's people decide the feed review queue");
+		return false;
+	}
+	return rd_call_allow(c, RD_RES_CONTRACT, a) != RD_SCOPE_NONE;
+}
+
+int rd_api_feed_reviews_list(struct rd_req *req)
+{
+	struct call c;
+	if (rd_call_begin(req, &c) < 0 || !may_review(&c, RD_ACT_READ))
+		return 0;
+	static const char *const params[] = { "state", NULL };
+	const char *bad = rd_req_query_unknown(req, params), *state = rd_req_query(req, "state");
+	int want = !state ? 0 : !strcmp(state, "open") ? RD_REVIEW_OPEN : !strcmp(state, "kept") ? RD_REVIEW_KEPT
+		   : !strcmp(state, "taken") ? RD_REVIEW_TAKEN : -1;
+	if (bad || want < 0) {
+		rd_reply_error(req, 400, "invalid", bad ? bad : "state", "the review queue takes ?state=open|kept|taken");
+		return 0;
+	}
+	struct rd_txn *t;
+	int rc = rd_store_read(c.app->store, &t);
+	if (rc < 0)
+		return rc;
+	json_t *items = json_array();
+	struct rd_feed_review r;
+	struct rd_iter it;
+	struct rd_item item;
+	rc = rd_iter_records(&it, t, c.app->domain->feed_reviews, c.who.vendor, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if ((rc = rd_entity_decode(&rd_entity_feed_review, item.val, item.len, &r)) < 0)
+			break;
+		if (!want || r.state == want)
+			json_array_append_new(items, rd_entity_to_json(&rd_entity_feed_review, &r));
+	}
+	rd_iter_close(&it);
+	rd_txn_end(t);
+	if (rc < 0) {
+		json_decref(items);
+		return rc;
+	}
+	rd_reply_json(req, 200, json_pack("{s:o, s:n}", "items", items, "next_cursor"));
+	return 0;
+}
+
+int rd_api_feed_reviews_accept(struct rd_req *req)
+{
+	struct call c;
+	json_t *body = NULL;
+	if (rd_call_begin(req, &c) < 0 || !may_review(&c, RD_ACT_UPDATE))
+		return 0;
+	if (rd_req_json(req, &body) < 0)
+		return 0;
+	json_t *v = json_is_object(body) ? json_object_get(body, "value") : NULL;
+	const char *side = json_is_string(v) ? json_string_value(v) : NULL;
+	if (!side || (strcmp(side, "proposed") && strcmp(side, "current")) || json_object_size(body) != 1) {
+		json_decref(body);
+		rd_reply_error(req, 400, "invalid", "value",
+			       "accept one side: {\"value\": \"proposed\"} (the feed's) or {\"value\": \"current\"} (the stored)");
+		return 0;
+	}
+	bool take = !strcmp(side, "proposed");
+	json_decref(body);
+	uint64_t id = rd_parse_id(rd_req_param(req, "id"));
+	struct rd_actor who = { .vendor = c.who.vendor, .user = c.who.user };
+	struct rd_feed_review r;
+	struct rd_serr e = { 0 };
+	if (!id) {
+		rd_reply_error(req, 404, "not_found", "id", "no such review");
+		return 0;
+	}
+	if (rd_feed_review_decide(c.app, &who, &c.vendor, id, take, &r, &e) == 0)
+		rd_reply_json(req, 200, rd_entity_to_json(&rd_entity_feed_review, &r));
+	else
+		rd_reply_serr(req, &e);
+	return 0;
+}

@@ -84,6 +84,8 @@ const struct rd_route rd_routes[] = {
 	{ RD_GET, "/api/v1/feeds", rd_api_feeds_list },
 	{ RD_POST, "/api/v1/feeds", rd_api_feeds_create, .bulk = true },
 	{ RD_GET, "/api/v1/feeds/{id}", rd_api_feeds_get },
+	{ RD_GET, "/api/v1/feed-reviews", rd_api_feed_reviews_list },
+	{ RD_POST, "/api/v1/feed-reviews/{id}/accept", rd_api_feed_reviews_accept },
 	{ RD_GET, "/api/v1/policies", rd_api_policies_list },
 	{ RD_POST, "/api/v1/policies/{kind}", rd_api_policy_upload },
 	{ RD_GET, "/api/v1/policies/{kind}/{version}", rd_api_policy_get },

@@ -57,6 +57,7 @@ static const struct rd_field vendor_fields[] = {
 	F(36, RD_F_U32, struct rd_vendor, lead_form_min_seconds, "lead_form_min_seconds"),
 	F(37, RD_F_U32, struct rd_vendor, lead_form_per_hour, "lead_form_per_hour"),
 	F(38, RD_F_U32, struct rd_vendor, lead_form_enabled, "lead_form_enabled"),
+	F(40, RD_F_STR, struct rd_vendor, feed_precedence, "feed_precedence"),
 };
 
 static const struct rd_field partner_fields[] = {
@@ -199,6 +200,7 @@ static const struct rd_field import_fields[] = {
 	FE(40, RD_F_U8ENUM, struct rd_import_rec, source, "source", import_sources),
 	F(41, RD_F_U64, struct rd_import_rec, partner_id, "partner_id"),
 	F(42, RD_F_U64, struct rd_import_rec, unchanged, "unchanged"),
+	F(43, RD_F_U64, struct rd_import_rec, queued, "queued"),
 };
 
 static const char *const policy_statuses[] = { "", "ready", "active", "retired", NULL };
@@ -460,6 +462,24 @@ static const struct rd_field lead_assignment_fields[] = {
 	FF(16, RD_F_TIME, struct rd_lead_assignment, closed_at, "closed_at", RO),
 };
 ENTITY(rd_entity_lead, "lead", "leads", RD_KIND_LEAD, struct rd_lead, lead_fields);
+static const char *const review_states[] = { "", "open", "kept", "taken", NULL };
+static const struct rd_field feed_review_fields[] = {
+	F(1, RD_F_U64, struct rd_feed_review, id, "id"),
+	F(2, RD_F_U64, struct rd_feed_review, contract_id, "contract_id"),
+	F(3, RD_F_STR, struct rd_feed_review, field, "field"),
+	F(4, RD_F_STR, struct rd_feed_review, current, "current"),
+	F(5, RD_F_STR, struct rd_feed_review, proposed, "proposed"),
+	FE(6, RD_F_U8ENUM, struct rd_feed_review, owner, "owner", import_sources),
+	FE(7, RD_F_U8ENUM, struct rd_feed_review, source, "source", import_sources),
+	F(8, RD_F_U64, struct rd_feed_review, import_id, "import_id"),
+	F(9, RD_F_U64, struct rd_feed_review, partner_id, "partner_id"),
+	FE(10, RD_F_U8ENUM, struct rd_feed_review, state, "state", review_states),
+	FF(11, RD_F_TIME, struct rd_feed_review, created_at, "created_at", RO),
+	FF(12, RD_F_TIME, struct rd_feed_review, decided_at, "decided_at", RO),
+	F(13, RD_F_U64, struct rd_feed_review, decided_by, "decided_by"),
+};
+ENTITY(rd_entity_feed_review, "feed review", "feed_reviews", RD_KIND_FEED_REVIEW, struct rd_feed_review,
+       feed_review_fields);
 ENTITY(rd_entity_lead_assignment, "lead assignment", "lead_assignments", RD_KIND_LEAD_ASSIGNMENT,
        struct rd_lead_assignment, lead_assignment_fields);
 
@@ -1429,6 +1449,7 @@ static const struct rd_table_def tables[] = {
 	{ "deals", deal_idx, 1 },
 	{ "leads", lead_idx, 1 },
 	{ "lead_assignments", NULL, 0 },
+	{ "feed_reviews", NULL, 0 },
 };
 
 int rd_domain_register(struct rd_store *s, struct rd_domain *d)
@@ -1438,7 +1459,7 @@ int rd_domain_register(struct rd_store *s, struct rd_domain *d)
 				      &d->plugin_kv, &d->enablements, &d->opportunities, &d->actions,
 				      &d->outbox, &d->tasks, &d->links, &d->documents, &d->document_data, &d->orders,
 				      &d->commissions, &d->statements, &d->deals, &d->leads,
-				      &d->lead_assignments };
+				      &d->lead_assignments, &d->feed_reviews };
 	for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
 		int rc = rd_store_register(s, &tables[i], slots[i]);
 		if (rc < 0)

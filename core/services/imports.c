@@ -281,6 +281,8 @@ static int apply_cell(struct engine *en, const char *col, const char *text)
 	return 0;
 }
 
+static int hold_conflicts(struct engine *en, uint64_t contract);
+
 /* Builds, checks and hands on one row: cells[i] belongs to column names[i]. */
 static void process_row(struct engine *en, char **names, char **cells, size_t n)
 {
@@ -349,6 +351,8 @@ static void process_row(struct engine *en, char **names, char **cells, size_t n)
 				  im->feed_partner_kind == RD_PARTNER_RESELLER ? "reseller" : "distributor");
 			return;
 		}
+		if (existing && (en->rc = hold_conflicts(en, existing)) < 0)
+			return;
 		x->feed_sources |= im->feed_source;
 		if (existing && !memcmp(en->obj, en->old, k->e->size)) {
 			im->rows_ok++;
@@ -444,6 +448,133 @@ static const char *map_column(const char *mapping, const char *name, char *out, 
 			return out;
 		}
 	return name;
+}
+
+/* ---- partner feeds: precedence and the review queue --------------------------------- */
+
+static const char default_precedence[] =
+	"customer_id=reseller;product_id=vendor;reseller_id=vendor;distributor_id=distributor;quantity=vendor;"
+	"start=vendor;end=vendor;term=vendor;currency=vendor;status=vendor;flags=vendor";
+
+static uint8_t source_named(const char *name)
+{
+	return !strcmp(name, "vendor") ? RD_FEED_VENDOR : !strcmp(name, "distributor") ? RD_FEED_DISTRIBUTOR
+	       : !strcmp(name, "reseller") ? RD_FEED_RESELLER : 0;
+}
+
+static uint8_t owner_in(const char *table, const char *field)
+{
+	char from[128], to[128];
+	bool bad;
+	const char *s = table;
+	while (mapping_next(&s, from, sizeof from, to, sizeof to, &bad))
+		if (!bad && !strcmp(from, field))
+			return source_named(to);
+	return 0;
+}
+
+uint8_t rd_feed_owner(const struct rd_vendor *v, const char *field)
+{
+	uint8_t o = v ? owner_in(v->feed_precedence, field) : 0;
+	return o ? o : owner_in(default_precedence, field);
+}
+
+const char *rd_feed_precedence_problem(const char *table, char *buf, size_t cap)
+{
+	char from[128], to[128];
+	bool bad;
+	const char *s = table;
+	while (mapping_next(&s, from, sizeof from, to, sizeof to, &bad)) {
+		if (bad || !source_named(to)) {
+			snprintf(buf, cap, "each entry of feed_precedence is \"field=vendor|distributor|reseller\" (separated by ;)");
+			return buf;
+		}
+		if (!owner_in(default_precedence, from)) {
+			snprintf(buf, cap, "feed_precedence names \"%.64s\", which is not a contract field a feed sets", from);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+/* A field's value as text, from a record's JSON. */
+static void value_text(json_t *rec, const char *field, char *out, size_t cap)
+{
+	json_t *v = json_object_get(rec, field);
+	out[0] = 0;
+	if (json_is_string(v))
+		snprintf(out, cap, "%s", json_string_value(v));
+	else if (json_is_integer(v))
+		snprintf(out, cap, "%lld", (long long)json_integer_value(v));
+	else if (json_is_array(v)) {
+		size_t i, n = 0;
+		json_t *it;
+		json_array_foreach(v, i, it) if (json_is_string(it) && n < cap)
+			n += (size_t)snprintf(out + n, cap - n, "%s%s", i ? ";" : "", json_string_value(it));
+	}
+}
+
+/* Whether a review of this contract's field with this proposed value was
+ * ever queued (open or decided): a re-sent file queues nothing again. */
+static int review_known(struct engine *en, uint64_t contract, const char *field, const char *proposed)
+{
+	struct rd_feed_review *r = rd_malloc(sizeof *r);
+	struct rd_iter it;
+	struct rd_item item;
+	int found = 0, rc = rd_iter_records(&it, en->t, en->im->app->domain->feed_reviews, en->im->who.vendor, 0);
+	while (rc >= 0 && !found && (rc = rd_iter_next(&it, &item)) > 0)
+		if (rd_entity_decode(&rd_entity_feed_review, item.val, item.len, r) == 0 && r->contract_id == contract &&
+		    !strcmp(r->field, field) && !strcmp(r->proposed, proposed))
+			found = 1;
+	rd_iter_close(&it);
+	free(r);
+	return rc < 0 ? rc : found;
+}
+
+/* For a feed row that updates a stored contract: each changed field that
+ * the feed's source does not own, and that held a value, keeps the stored
+ * value; the feed's value goes to the review queue instead. */
+static int hold_conflicts(struct engine *en, uint64_t contract)
+{
+	struct rd_import *im = en->im;
+	const struct rd_entity *e = &rd_entity_contract;
+	json_t *jn = NULL, *jo = NULL;
+	int rc = 0;
+	for (size_t i = 0; i < e->n_fields && rc >= 0; i++) {
+		const struct rd_field *f = &e->fields[i];
+		uint8_t owner = owner_in(default_precedence, f->json) ? rd_feed_owner(&im->vendor, f->json) : 0;
+		if (!owner || owner == im->feed_source || !memcmp(en->obj + f->off, en->old + f->off, f->size))
+			continue;
+		bool was_empty = true;
+		for (size_t b = 0; b < f->size; b++)
+			if (en->old[f->off + b])
+				was_empty = false;
+		if (was_empty)
+			continue; /* filling a gap is no conflict */
+		if (!jn) {
+			jn = rd_entity_to_json(e, en->obj);
+			jo = rd_entity_to_json(e, en->old);
+		}
+		char cur[128], prop[128];
+		value_text(jo, f->json, cur, sizeof cur);
+		value_text(jn, f->json, prop, sizeof prop);
+		memcpy(en->obj + f->off, en->old + f->off, f->size);
+		rc = review_known(en, contract, f->json, prop);
+		for (size_t k = 0; rc == 0 && k < json_array_size(im->reviews); k++) {
+			json_t *q = json_array_get(im->reviews, k);
+			if (json_integer_value(json_object_get(q, "contract_id")) == (json_int_t)contract &&
+			    !strcmp(json_string_value(json_object_get(q, "field")), f->json) &&
+			    !strcmp(json_string_value(json_object_get(q, "proposed")), prop))
+				rc = 1;
+		}
+		if (rc == 0)
+			json_array_append_new(im->reviews, json_pack("{s:I, s:s, s:s, s:s, s:i}", "contract_id",
+								     (json_int_t)contract, "field", f->json, "current",
+								     cur, "proposed", prop, "owner", owner));
+	}
+	json_decref(jn);
+	json_decref(jo);
+	return rc < 0 ? rc : 0;
 }
 
 /* ---- CSV ---------------------------------------------------------------------- */
@@ -724,6 +855,10 @@ void rd_import_reset(struct rd_import *im)
 	atomic_store(&im->rows, 0);
 	atomic_store(&im->bytes_done, 0);
 	im->rows_ok = im->rows_failed = im->rows_unchanged = 0;
+	if (im->feed_source) {
+		json_decref(im->reviews);
+		im->reviews = json_array();
+	}
 	im->fatal[0] = 0;
 	json_decref(im->errors);
 	im->errors = json_array();
@@ -898,6 +1033,25 @@ static int job_apply(struct rd_txn *t, void *arg)
 	}
 	j->rec.created = j->created;
 	j->rec.updated = j->updated;
+	/* The values held for review, in the same transaction as the rows. */
+	for (size_t i = 0; i < json_array_size(j->im.reviews); i++) {
+		json_t *q = json_array_get(j->im.reviews, i);
+		struct rd_feed_review rv = { 0 };
+		rv.contract_id = (uint64_t)json_integer_value(json_object_get(q, "contract_id"));
+		snprintf(rv.field, sizeof rv.field, "%s", json_string_value(json_object_get(q, "field")));
+		snprintf(rv.current, sizeof rv.current, "%s", json_string_value(json_object_get(q, "current")));
+		snprintf(rv.proposed, sizeof rv.proposed, "%s", json_string_value(json_object_get(q, "proposed")));
+		rv.owner = (uint8_t)json_integer_value(json_object_get(q, "owner"));
+		rv.source = j->im.feed_source;
+		rv.import_id = j->rec.id;
+		rv.partner_id = j->im.feed_partner;
+		rv.state = RD_REVIEW_OPEN;
+		rv.created_at = rd_clock_now();
+		int r = rd_entity_put(t, j->im.app->domain->feed_reviews, &rd_entity_feed_review, j->im.who.vendor, &rv,
+				      RD_PUT_NEW);
+		if (r < 0)
+			return r;
+	}
 	int rc = store_record(t, j);
 	if (rc < 0)
 		return rc;
@@ -918,6 +1072,7 @@ static void job_after(uv_work_t *w, int status)
 	r->rows_ok = j->im.rows_ok;
 	r->rows_failed = j->im.rows_failed;
 	r->unchanged = j->im.rows_unchanged;
+	r->queued = json_array_size(j->im.reviews);
 	/* Keep as many of the first errors as the record holds (not none when
 	 * a hundred long messages overflow it). */
 	char *errs = json_dumps(j->im.errors, JSON_COMPACT);
@@ -960,6 +1115,8 @@ static void job_after(uv_work_t *w, int status)
 			snprintf(r->message, sizeof r->message, "nothing applied: the write failed: %s", rd_strerror(rc));
 		}
 	}
+	if (r->status != RD_IMPORT_SUCCEEDED)
+		r->queued = 0; /* nothing was applied, nothing queued */
 	if (r->status != RD_IMPORT_SUCCEEDED || j->dry_run || rc < 0)
 		rc = rd_store_write(j->im.app->store, job_record, j);
 	if (rc < 0)
@@ -972,6 +1129,7 @@ static void job_after(uv_work_t *w, int status)
 			break;
 		}
 	json_decref(j->im.errors);
+	json_decref(j->im.reviews);
 	free(j->data);
 	free(j->ops);
 	free(j->buf);
@@ -1182,4 +1340,80 @@ void rd_imports_cancel(void)
 		atomic_store(&j->im.cancel, true);
 		uv_cancel((uv_req_t *)&j->uv);
 	}
+}
+
+/* ---- partner feeds: deciding a review ------------------------------------------------ */
+
+struct decide {
+	struct rd_app *app;
+	const struct rd_actor *who;
+	const struct rd_vendor *v;
+	uint64_t id;
+	bool take;
+	struct rd_feed_review *out;
+	struct rd_serr *e;
+};
+
+static int decide_fn(struct rd_txn *t, void *arg)
+{
+	struct decide *dc = arg;
+	struct rd_domain *d = dc->app->domain;
+	struct rd_feed_review *r = dc->out;
+	uint64_t vendor = dc->who->vendor;
+	int rc = rd_entity_get(t, d->feed_reviews, &rd_entity_feed_review, vendor, dc->id, r);
+	if (rc == RD_ENOTFOUND)
+		return rd_serr_set(dc->e, RD_ENOTFOUND, "not_found", "id", "no such review");
+	if (rc < 0)
+		return rc;
+	if (r->state != RD_REVIEW_OPEN)
+		return rd_serr_set(dc->e, RD_EEXISTS, "conflict", "id", "the review was already decided (%s)",
+				   r->state == RD_REVIEW_TAKEN ? "the proposed value was taken" : "the stored value was kept");
+	if (dc->take) {
+		struct rd_contract *c = rd_malloc(sizeof *c), *old = rd_malloc(sizeof *old);
+		char why[256];
+		rc = rd_entity_get(t, d->contracts, &rd_entity_contract, vendor, r->contract_id, c);
+		if (rc == RD_ENOTFOUND)
+			rc = rd_serr_set(dc->e, RD_EINVAL, "invalid", "contract_id", "the contract is gone");
+		if (rc == 0) {
+			*old = *c;
+			if (rd_entity_set_text(&rd_entity_contract, c, r->field, r->proposed, why, sizeof why) < 0)
+				rc = rd_serr_set(dc->e, RD_EINVAL, "invalid", r->field, "%s", why);
+		}
+		if (rc == 0)
+			rc = rd_record_prepare(t, dc->app, dc->who, dc->v, RD_RES_CONTRACT, c, old, dc->e);
+		if (rc == 0) {
+			if (r->source == RD_FEED_VENDOR)
+				c->received_vendor = rd_clock_now();
+			else if (r->source == RD_FEED_DISTRIBUTOR)
+				c->received_distributor = rd_clock_now();
+			else
+				c->received_reseller = rd_clock_now();
+			rc = rd_entity_put(t, d->contracts, &rd_entity_contract, vendor, c, 0);
+		}
+		if (rc == 0) {
+			json_t *before = json_pack("{s:s}", r->field, r->current), *after = json_pack("{s:s}", r->field, r->proposed);
+			rc = rd_audit_write(t, d, vendor, dc->who->user, RD_AUDIT_UPDATE, "contracts", c->id, before, after,
+					    "a feed's value taken from the review queue");
+			json_decref(before);
+			json_decref(after);
+		}
+		free(c);
+		free(old);
+		if (rc < 0)
+			return rc;
+	}
+	r->state = dc->take ? RD_REVIEW_TAKEN : RD_REVIEW_KEPT;
+	r->decided_at = rd_clock_now();
+	r->decided_by = dc->who->user;
+	return rd_entity_put(t, d->feed_reviews, &rd_entity_feed_review, vendor, r, 0);
+}
+
+int rd_feed_review_decide(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, uint64_t id,
+			  bool take, struct rd_feed_review *out, struct rd_serr *e)
+{
+	struct decide dc = { app, who, v, id, take, out, e };
+	int rc = rd_store_write(app->store, decide_fn, &dc);
+	if (rc < 0 && !e->rc)
+		rd_serr_set(e, rc, "internal", NULL, "the review could not be decided: %s", rd_strerror(rc));
+	return rc;
 }

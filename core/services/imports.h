@@ -64,6 +64,7 @@ struct rd_import {
 	uint8_t feed_partner_kind; /* enum rd_partner_kind */
 	char feed_mapping[1024];   /* "Its Column=renewd_column;..."; "": renewd's names */
 	uint64_t rows_unchanged;   /* feed rows that matched the store exactly (nothing written) */
+	json_t *reviews;           /* values held for review: [{contract_id, field, current, proposed, owner}] */
 };
 
 /* Parses and validates the whole input against the store as seen by t,
@@ -93,6 +94,18 @@ int rd_import_start(struct rd_app *app, const struct rd_actor *who, const struct
  * its channel only).  Like rd_import_start otherwise; always atomic. */
 int rd_feed_start(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, bool csv, bool dry_run,
 		  const void *data, size_t len, struct rd_import_rec *out, struct rd_serr *e);
+/* Which source owns a contract field under vendor v's precedence table
+ * (feed_precedence over the default); 0 when the field is not fed. */
+uint8_t rd_feed_owner(const struct rd_vendor *v, const char *field);
+/* Checks a precedence table: NULL when good, else why (into buf). */
+const char *rd_feed_precedence_problem(const char *table, char *buf, size_t cap);
+/* Decides a review: take the proposed value (applied to the contract, with
+ * the same checks as an update) or keep the stored one.  0, RD_ENOTFOUND,
+ * RD_EEXISTS (already decided), RD_EINVAL (the value no longer fits) or the
+ * store's error, with e filled; *out is the decided review. */
+int rd_feed_review_decide(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, uint64_t id,
+			  bool take, struct rd_feed_review *out, struct rd_serr *e);
+
 /* Checks a feed mapping: NULL when good, else why (into buf). */
 const char *rd_feed_mapping_problem(const char *mapping, char *buf, size_t cap);
 

@@ -87,28 +87,31 @@ def test_partner_feed_in_its_own_layout_keeps_source_and_time(world):
     doc = send(plat, body)
     assert doc["status"] == "succeeded", (doc["message"], doc["errors"])
     assert doc["source"] == "reseller" and doc["partner_id"] == partner(admin, "RES-PLAT")["id"], doc
-    assert (doc["rows_ok"], doc["created"], doc["updated"], doc["unchanged"]) == (2, 1, 1, 0), doc
+    # K-20001's seats and end date are the vendor's (the default precedence): held for review, not applied.
+    assert (doc["rows_ok"], doc["created"], doc["updated"], doc["unchanged"], doc["queued"]) == (2, 1, 1, 0, 2), doc
     k1 = contract(admin, "K-20001")
-    assert k1["quantity"] == 175 and k1["end"] == "2027-06-30", k1
+    assert k1["quantity"] == 150 and k1["end"] != "2027-06-30", k1
     assert k1["feed_sources"] == ["reseller"], k1
     received = datetime.strptime(k1["received_reseller"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
     assert received.timestamp() >= int(before) - 1 and k1["received_vendor"] is None, k1
     new = contract(admin, "PLAT-NEW-1")
     assert new["reseller_id"] == partner(admin, "RES-PLAT")["id"], new  # a reseller's own contract
-    assert new["feed_sources"] == ["reseller"], new
+    assert new["feed_sources"] == ["reseller"] and new["quantity"] == 40, new
 
-    # The vendor's own feed of the same contract adds its source.
+    # The vendor's own feed of the same contract applies (it owns seats) and adds its source.
     doc = send(admin, b"external_id,quantity\r\nK-20001,175\r\n")
-    assert doc["status"] == "succeeded" and doc["source"] == "vendor", doc
-    assert sorted(contract(admin, "K-20001")["feed_sources"]) == ["reseller", "vendor"]
-
-    # A re-sent file changes nothing: no row is written, the times stay.
+    assert doc["status"] == "succeeded" and doc["source"] == "vendor" and doc["queued"] == 0, doc
     k1 = contract(admin, "K-20001")
+    assert k1["quantity"] == 175 and sorted(k1["feed_sources"]) == ["reseller", "vendor"], k1
+
+    # A re-sent file changes nothing: no row is written, no review queued again, the times stay.
+    reviews = admin.get("/api/v1/feed-reviews")["items"]
     time.sleep(1.1)
     doc = send(plat, body)
     assert doc["status"] == "succeeded", doc
-    assert (doc["rows_ok"], doc["created"], doc["updated"], doc["unchanged"]) == (2, 0, 0, 2), doc
+    assert (doc["rows_ok"], doc["created"], doc["updated"], doc["unchanged"], doc["queued"]) == (2, 0, 0, 2, 0), doc
     assert contract(admin, "K-20001") == k1
+    assert admin.get("/api/v1/feed-reviews")["items"] == reviews
 
     # Each side sees the feed's report; the partner only its own.
     assert [f["id"] for f in plat.get("/api/v1/feeds")["items"]][0] == doc["id"]
@@ -190,3 +193,59 @@ def test_malformed_feeds_are_refused_with_reports(world):
     finally:
         sock.close()
     assert admin.get("/api/v1/contracts?limit=500")["items"] == before
+
+
+def test_three_feeds_one_contract_and_the_review_queue(world):
+    admin, users = world
+    plat, dist = users["plat@sentinel.example"], users["dist@sentinel.example"]
+    customers = {c["external_id"]: c["id"] for c in admin.get("/api/v1/customers?limit=500")["items"]}
+    # K-20005: RES-PLAT's (under DIST-NW), CUST-1004, EML-SEC.
+    doc = send(admin, b"external_id,quantity,end\r\nK-20005,60,2027-03-31\r\n")
+    assert doc["status"] == "succeeded" and doc["queued"] == 0, doc
+    dist_body = b"external_id,quantity\r\nK-20005,65\r\n"
+    doc = send(dist, dist_body)
+    assert doc["status"] == "succeeded" and doc["queued"] == 1, doc
+    doc = send(plat, b"external_id,customer_external_id,end\r\nK-20005,CUST-1005,2027-04-30\r\n")
+    assert doc["status"] == "succeeded" and doc["queued"] == 1, doc
+    k = contract(admin, "K-20005")
+    # One contract: the vendor's seats and end date, the reseller's end customer, three sources.
+    assert (k["quantity"], k["end"], k["customer_id"]) == (60, "2027-03-31", customers["CUST-1005"]), k
+    assert sorted(k["feed_sources"]) == ["distributor", "reseller", "vendor"], k
+    assert k["received_vendor"] and k["received_distributor"] and k["received_reseller"], k
+    assert len(admin.get("/api/v1/contracts?external_id=K-20005")["items"]) == 1
+    # The queue: both values and both sources.
+    queue = {r["field"]: r for r in admin.get("/api/v1/feed-reviews?state=open")["items"]}
+    assert set(queue) == {"quantity", "end"}, queue
+    q, e = queue["quantity"], queue["end"]
+    assert (q["contract_id"], q["current"], q["proposed"], q["owner"], q["source"]) == (k["id"], "60", "65", "vendor",
+                                                                                         "distributor"), q
+    assert (e["current"], e["proposed"], e["owner"], e["source"]) == ("2027-03-31", "2027-04-30", "vendor", "reseller"), e
+    # The partners do not decide it.
+    assert_json_error(plat.call("GET", "/api/v1/feed-reviews"), 403)
+    assert_json_error(dist.call("POST", f"/api/v1/feed-reviews/{q['id']}/accept", {"value": "proposed"}), 403)
+    assert_json_error(admin.call("POST", f"/api/v1/feed-reviews/{q['id']}/accept", {"value": "theirs"}), 400)
+    # Accept either side.
+    r = admin.ok("POST", f"/api/v1/feed-reviews/{q['id']}/accept", {"value": "proposed"})
+    assert r["state"] == "taken" and r["decided_by"] == admin.user_id, r
+    r = admin.ok("POST", f"/api/v1/feed-reviews/{e['id']}/accept", {"value": "current"})
+    assert r["state"] == "kept", r
+    k = contract(admin, "K-20005")
+    assert (k["quantity"], k["end"]) == (65, "2027-03-31"), k
+    assert_json_error(admin.call("POST", f"/api/v1/feed-reviews/{q['id']}/accept", {"value": "current"}), 409)
+    assert contract(admin, "K-20005")["quantity"] == 65
+    # A re-sent file queues nothing again and changes nothing (even the decided proposals).
+    doc = send(dist, dist_body)
+    assert doc["status"] == "succeeded" and (doc["queued"], doc["unchanged"]) == (0, 1), doc
+    assert contract(admin, "K-20005") == k
+    # Nothing half-applied: a conflicting row beside a bad row queues nothing and writes nothing.
+    n = len(admin.get("/api/v1/feed-reviews")["items"])
+    doc = send(plat, b"external_id,quantity,end\r\nK-20005,99,2027-05-31\r\nK-20001,none,\r\n")
+    assert doc["status"] == "failed" and doc["queued"] == 0 and doc["errors"][0]["row"] == 3, doc
+    assert len(admin.get("/api/v1/feed-reviews")["items"]) == n and contract(admin, "K-20005") == k
+    # The vendor's precedence table: the distributor may own seats.
+    assert_json_error(admin.call("PATCH", "/api/v1/vendor", {"feed_precedence": "quantity=partner"}), 400)
+    assert_json_error(admin.call("PATCH", "/api/v1/vendor", {"feed_precedence": "colour=vendor"}), 400)
+    admin.ok("PATCH", "/api/v1/vendor", {"feed_precedence": "quantity=distributor"})
+    doc = send(dist, b"external_id,quantity\r\nK-20005,70\r\n")
+    assert doc["status"] == "succeeded" and doc["queued"] == 0, doc
+    assert contract(admin, "K-20005")["quantity"] == 70
