@@ -283,6 +283,34 @@ static int apply_cell(struct engine *en, const char *col, const char *text)
 
 static int hold_conflicts(struct engine *en, uint64_t contract);
 
+/* A stored contract of the same customer, product and end date as x; its
+ * id in *id (0: none) and the record in en->old. */
+static int match_contract(struct engine *en, const struct rd_contract *x, uint64_t *id)
+{
+	*id = 0;
+	if (!x->customer_id || !x->product_id || !x->end)
+		return 0;
+	uint8_t key[8];
+	rd_key_put_u64(key, x->customer_id);
+	struct rd_iter it;
+	struct rd_item item;
+	struct rd_contract *c = rd_malloc(sizeof *c);
+	int rc = rd_iter_index(&it, en->t, en->im->app->domain->contracts, "customer", en->im->who.vendor, key, 8, NULL, 0);
+	while (rc >= 0 && !*id && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (item.key_len != 8 || memcmp(item.key, key, 8) != 0)
+			break;
+		if (rd_entity_decode(&rd_entity_contract, item.val, item.len, c) == 0 && c->product_id == x->product_id &&
+		    c->end == x->end) {
+			*id = item.id;
+			memset(en->old, 0, sizeof(struct rd_contract));
+			memcpy(en->old, c, sizeof *c);
+		}
+	}
+	rd_iter_close(&it);
+	free(c);
+	return rc < 0 ? rc : 0;
+}
+
 /* Builds, checks and hands on one row: cells[i] belongs to column names[i]. */
 static void process_row(struct engine *en, char **names, char **cells, size_t n)
 {
@@ -320,6 +348,26 @@ static void process_row(struct engine *en, char **names, char **cells, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if (cells[i] && *cells[i] && apply_cell(en, names[i], cells[i]) < 0)
 			return;
+	char stored_ext[RD_EXT_MAX];
+	if (im->feed_source && !existing) {
+		/* No contract by that external id: the same customer, product and
+		 * end date is the same contract (a partner's own numbering). */
+		int r = match_contract(en, (const struct rd_contract *)en->obj, &existing);
+		if (r < 0) {
+			en->rc = r;
+			return;
+		}
+		if (existing) {
+			memcpy(en->obj, en->old, k->e->size);
+			for (size_t i = 0; i < n; i++)
+				if (cells[i] && *cells[i] && apply_cell(en, names[i], cells[i]) < 0)
+					return;
+			struct rd_contract *x = (struct rd_contract *)en->obj;
+			memcpy(x->external_id, ((struct rd_contract *)en->old)->external_id, sizeof x->external_id);
+			memcpy(stored_ext, x->external_id, sizeof stored_ext);
+			ext = stored_ext;
+		}
+	}
 	if (im->feed_source && im->feed_partner && im->feed_partner_kind == RD_PARTNER_RESELLER &&
 	    !((struct rd_contract *)en->obj)->reseller_id)
 		((struct rd_contract *)en->obj)->reseller_id = im->feed_partner; /* a reseller's own contract */

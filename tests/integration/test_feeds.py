@@ -249,3 +249,21 @@ def test_three_feeds_one_contract_and_the_review_queue(world):
     doc = send(dist, b"external_id,quantity\r\nK-20005,70\r\n")
     assert doc["status"] == "succeeded" and doc["queued"] == 0, doc
     assert contract(admin, "K-20005")["quantity"] == 70
+
+
+def test_feeds_match_by_customer_product_and_end_date(world):
+    admin, users = world
+    plat = users["plat@sentinel.example"]
+    k = contract(admin, "K-20005")  # RES-PLAT's
+    n = len(admin.get("/api/v1/contracts?limit=500")["items"])
+    # The reseller's own contract number is unknown to renewd: the same customer, product and end date are
+    # the same contract; the reseller's end customer is its to set, the vendor's seats are held for review.
+    doc = send(plat, b"external_id,customer_external_id,product_sku,end,quantity\r\n"
+                     b"PLAT-OWN-77,CUST-1004,EML-SEC," + k["end"].encode() + b"," + str(k["quantity"] + 1).encode() + b"\r\n")
+    assert doc["status"] == "succeeded", (doc["message"], doc["errors"])
+    assert (doc["created"], doc["updated"], doc["queued"]) == (0, 1, 1), doc
+    assert len(admin.get("/api/v1/contracts?limit=500")["items"]) == n and contract(admin, "PLAT-OWN-77") is None
+    now = contract(admin, "K-20005")
+    assert now["quantity"] == k["quantity"] and now["feed_sources"] == ["reseller"], now
+    held = [r for r in admin.get("/api/v1/feed-reviews")["items"] if r["contract_id"] == k["id"]]
+    assert [(r["field"], r["proposed"]) for r in held] == [("quantity", str(k["quantity"] + 1))], held
