@@ -43,6 +43,8 @@ const struct rd_route rd_routes[] = {
 	{ RD_GET, "/vendor/imports", rd_page_vendor_imports },
 	{ RD_POST, "/vendor/imports", rd_page_vendor_import_post, .bulk = true },
 	{ RD_GET, "/vendor/imports/{id}", rd_page_vendor_import },
+	{ RD_GET, "/vendor/feeds", rd_page_vendor_feeds },
+	{ RD_POST, "/vendor/feed-reviews/{id}", rd_page_vendor_feed_review_post },
 	{ RD_GET, "/vendor/policies", rd_page_vendor_policies },
 	{ RD_POST, "/vendor/policies/{kind}", rd_page_vendor_policy_upload },
 	{ RD_POST, "/vendor/policies/{kind}/{version}/dry-run", rd_page_vendor_policy_dry_run },

@@ -117,6 +117,7 @@ static json_t *nav_json(struct web *w, const char *current)
 		{ "/vendor/contracts", "Contracts", RD_RES_CONTRACT },
 		{ "/vendor/opportunities", "Quotes", RD_RES_OPPORTUNITY },
 		{ "/vendor/imports", "Imports", RD_RES_IMPORT },
+		{ "/vendor/feeds", "Feeds", RD_RES_IMPORT },
 		{ "/vendor/policies", "Policies", RD_RES_POLICY },
 		{ "/vendor/plugins", "Plugins", RD_RES_PLUGIN },
 		{ "/vendor/outbox", "Outbox", RD_RES_OUTBOX },

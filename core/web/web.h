@@ -102,6 +102,8 @@ int rd_page_vendor_opportunities(struct rd_req *req);
 int rd_page_vendor_imports(struct rd_req *req);
 int rd_page_vendor_import_post(struct rd_req *req);
 int rd_page_vendor_import(struct rd_req *req);
+int rd_page_vendor_feeds(struct rd_req *req);
+int rd_page_vendor_feed_review_post(struct rd_req *req);
 int rd_page_vendor_policies(struct rd_req *req);
 int rd_page_vendor_policy_upload(struct rd_req *req);
 int rd_page_vendor_policy_dry_run(struct rd_req *req);

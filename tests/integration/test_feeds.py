@@ -267,3 +267,45 @@ def test_feeds_match_by_customer_product_and_end_date(world):
     assert now["quantity"] == k["quantity"] and now["feed_sources"] == ["reseller"], now
     held = [r for r in admin.get("/api/v1/feed-reviews")["items"] if r["contract_id"] == k["id"]]
     assert [(r["field"], r["proposed"]) for r in held] == [("quantity", str(k["quantity"] + 1))], held
+
+
+def test_console_shows_feeds_reports_and_the_review_queue(daemon, tmp_path):
+    import re
+
+    from conftest import ApiClient, api_user, demo_load
+    from test_pages_console import Browser, make_user, text
+    data = tmp_path / "store"
+    data.mkdir()
+    demo_load(data)
+    make_user(data, "admin@sentinel.example", "vendor-admin", None)
+    make_user(data, "vsales@sentinel.example", "vendor-sales", None)
+    token, uid = api_user(data, email="plat@sentinel.example", role="partner-admin", partner="2")
+    d = daemon(data=data)
+    plat = ApiClient(d, token, uid)
+    doc = send(plat, b"external_id,quantity\r\nK-20001,151\r\n")
+    assert doc["status"] == "succeeded" and doc["queued"] == 1, doc
+    bad = send(plat, b"external_id,quantity\r\nK-20001,lots\r\n")
+    assert bad["status"] == "failed", bad
+    b = Browser(d)
+    b.login("admin@sentinel.example")
+    page = b.get("/vendor/feeds").text
+    words = text(page)
+    # The feeds and their outcome, each linking to its report with the row errors.
+    assert f'href="/vendor/imports/{doc["id"]}"' in page and f'href="/vendor/imports/{bad["id"]}"' in page
+    assert "nothing applied: 1 row(s) have errors" in words
+    report = text(b.get(f"/vendor/imports/{bad['id']}").text)
+    assert "quantity" in report and "failed" in report
+    # The review queue: both values, the sources, accept one.
+    m = re.search(r'action="/vendor/feed-reviews/(\d+)"', page)
+    assert m and "From the reseller's feed 151" in words and "Stored (vendor owns it) 150" in words, words
+    b.post(f"/vendor/feed-reviews/{m.group(1)}", {"value": "proposed"})
+    assert contract(plat, "K-20001")["quantity"] == 151
+    page = b.get("/vendor/feeds").text
+    assert 'action="/vendor/feed-reviews/' not in page and "taken" in text(page)
+    b.post(f"/vendor/feed-reviews/{m.group(1)}", {"value": "current"}, status=409)
+    assert contract(plat, "K-20001")["quantity"] == 151
+    # A vendor sales person sees no feeds page.
+    s = Browser(d)
+    s.login("vsales@sentinel.example")
+    assert s.request("GET", "/vendor/feeds").status == 403
+    d.stop()
