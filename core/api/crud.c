@@ -108,6 +108,10 @@ static int prepare_partner(struct call *c, struct rd_txn *t, void *obj, const vo
 		return problem(p, x->kind != o->kind ? "kind" : x->tier != o->tier ? "tier" : "parent_id",
 			       "%sa partner's kind, tier and parent are set by the vendor", "");
 	/* Its feed mapping is the vendor's too (services/imports.c checks it). */
+	if (rd_role_is_partner(c->who.role) && x->feed_drop != (o ? o->feed_drop : 0))
+		return problem(p, "feed_drop", "%sa partner's drop folder is enabled by the vendor", "");
+	if (x->feed_drop > 1)
+		return problem(p, "feed_drop", "%sfeed_drop is 1 (connector-csv watches its drop folder) or 0", "");
 	if (rd_role_is_partner(c->who.role) && strcmp(x->feed_mapping, o ? o->feed_mapping : ""))
 		return problem(p, "feed_mapping", "%sa partner's feed mapping is kept by the vendor", "");
 	char why[256];

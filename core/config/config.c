@@ -59,6 +59,10 @@ const struct rd_option rd_options[] = {
 	{ "max_client_connections", RD_OPT_UINT, OPT(max_client_connections), "64", 1, 65536,
 	  "open HTTP connections from one client address (an IPv6 /64) at most; more are closed at once" },
 	{ "log_file", RD_OPT_STRING, OPT(log_file), NULL, 0, 0, "append the log to this file (0600), reopened on SIGHUP; default stderr" },
+	{ "feeds_dir", RD_OPT_STRING, OPT(feeds_dir), NULL, 0, 0,
+	  "connector-csv: the root of partners' drop folders, FEEDS_DIR/VENDOR-SLUG/PARTNER-EXTERNAL-ID/ (docs/connectors.md); default off" },
+	{ "feeds_poll_ms", RD_OPT_UINT, OPT(feeds_poll_ms), "5000", 50, 3600000,
+	  "connector-csv: how often the drop folders are scanned besides inotify's notices" },
 };
 const size_t rd_n_options = sizeof rd_options / sizeof *rd_options;
 

@@ -38,6 +38,8 @@ struct rd_config {
 	char *secret_env;         /* VENDOR/NAME=VARIABLE mappings for plugins' secret:NAME, comma-separated */
 	uint64_t max_anon_body_bytes, max_connections, max_client_connections; /* the edge: docs/security.md */
 	char *log_file;           /* NULL: stderr; reopened on SIGHUP */
+	char *feeds_dir;          /* connector-csv: partners' drop folders under it; NULL: off */
+	uint64_t feeds_poll_ms;   /* how often the drop folders are scanned besides inotify */
 	/* Derived from listen. */
 	char host[64];
 	int port;

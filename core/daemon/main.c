@@ -23,6 +23,7 @@
 #include "policy/runtime.h"
 #include "rd_config.h"
 #include "renew/renew.h"
+#include "daemon/dropfolder.h"
 #include "services/deals.h"
 #include "services/imports.h"
 #include "services/leads.h"
@@ -40,6 +41,7 @@ struct daemon {
 	uv_timer_t imports_timer;
 	uv_timer_t leads_timer;  /* lead offers past their deadline (services/leads.c) */
 	bool leads_timer_on;
+	struct rd_dropfolder *dropfolder; /* connector-csv (feeds_dir); NULL: off */
 	struct rd_plugins *plugins;
 	struct rd_renew *renew;
 	uint64_t plugins_deadline;
@@ -83,6 +85,8 @@ static void on_drained(void *arg, int in_flight)
 	 * for below and its outcome stored (else it would be sent again). */
 	if (d->renew)
 		rd_renew_stop(d->renew);
+	rd_dropfolder_stop(d->dropfolder);
+	d->dropfolder = NULL;
 	if (d->leads_timer_on) {
 		uv_timer_stop(&d->leads_timer);
 		uv_close((uv_handle_t *)&d->leads_timer, NULL);
@@ -307,6 +311,9 @@ int main(int argc, char **argv)
 	d.leads_timer.data = &app;
 	uv_timer_start(&d.leads_timer, on_leads_tick, 1000, 60000);
 	d.leads_timer_on = true;
+	if (d.config.feeds_dir)
+		d.dropfolder = rd_dropfolder_start(&app, d.loop, d.config.feeds_dir, d.config.feeds_poll_ms,
+						   d.config.max_import_bytes);
 	uv_signal_init(d.loop, &d.sigint);
 	uv_signal_init(d.loop, &d.sigterm);
 	d.sigint.data = d.sigterm.data = &d;

@@ -79,6 +79,7 @@ static const struct rd_field partner_fields[] = {
 	F(36, RD_F_STR, struct rd_partner, lead_products, "lead_products"),
 	F(37, RD_F_U32, struct rd_partner, lead_weight, "lead_weight"),
 	F(40, RD_F_STR, struct rd_partner, feed_mapping, "feed_mapping"),
+	F(41, RD_F_U32, struct rd_partner, feed_drop, "feed_drop"),
 };
 
 static const struct rd_field customer_fields[] = {

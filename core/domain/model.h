@@ -127,6 +127,7 @@ struct rd_partner {
 	/* Partner feeds: its column layout, kept by the vendor:
 	 * "Its Column=renewd_column;..." (docs/connectors.md). */
 	char feed_mapping[1024];
+	uint32_t feed_drop;          /* 1: connector-csv watches its drop folder (set by the vendor) */
 };
 
 struct rd_customer {

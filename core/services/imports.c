@@ -998,6 +998,8 @@ struct job {
 	uint8_t *buf;
 	size_t buf_len, buf_cap;
 	double started;
+	rd_feed_done_fn done;     /* a drop folder's feed: told the outcome */
+	void *done_arg;
 	struct job *next;
 };
 
@@ -1176,6 +1178,8 @@ static void job_after(uv_work_t *w, int status)
 			*p = j->next;
 			break;
 		}
+	if (j->done)
+		j->done(j->done_arg, r, status != 0 || atomic_load(&j->im.cancel) || rc < 0);
 	json_decref(j->im.errors);
 	json_decref(j->im.reviews);
 	free(j->data);
@@ -1212,6 +1216,8 @@ struct feed {
 	uint8_t source, partner_kind;
 	uint64_t partner;
 	const char *mapping;
+	rd_feed_done_fn done;
+	void *done_arg;
 };
 
 static int start(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, enum rd_resource res,
@@ -1241,6 +1247,8 @@ static int start(struct rd_app *app, const struct rd_actor *who, const struct rd
 		snprintf(j->im.feed_mapping, sizeof j->im.feed_mapping, "%s", feed->mapping);
 		j->rec.source = feed->source;
 		j->rec.partner_id = feed->partner;
+		j->done = feed->done;
+		j->done_arg = feed->done_arg;
 	}
 	j->data = rd_malloc(len ? len : 1);
 	memcpy(j->data, data, len);
@@ -1283,10 +1291,27 @@ int rd_import_start(struct rd_app *app, const struct rd_actor *who, const struct
 	return start(app, who, v, res, csv, dry_run, atomic, data, len, NULL, out, e);
 }
 
+static int feed_begin(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, bool csv, bool dry_run,
+		      const void *data, size_t len, rd_feed_done_fn done, void *done_arg, struct rd_import_rec *out,
+		      struct rd_serr *e);
+
 int rd_feed_start(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, bool csv, bool dry_run,
 		  const void *data, size_t len, struct rd_import_rec *out, struct rd_serr *e)
 {
-	struct feed f = { .source = RD_FEED_VENDOR, .mapping = "" };
+	return feed_begin(app, who, v, csv, dry_run, data, len, NULL, NULL, out, e);
+}
+
+int rd_feed_start_file(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, const void *data,
+		       size_t len, rd_feed_done_fn done, void *done_arg, struct rd_import_rec *out, struct rd_serr *e)
+{
+	return feed_begin(app, who, v, true, false, data, len, done, done_arg, out, e);
+}
+
+static int feed_begin(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, bool csv, bool dry_run,
+		      const void *data, size_t len, rd_feed_done_fn done, void *done_arg, struct rd_import_rec *out,
+		      struct rd_serr *e)
+{
+	struct feed f = { .source = RD_FEED_VENDOR, .mapping = "", .done = done, .done_arg = done_arg };
 	struct rd_partner *p = NULL;
 	if (!csv)
 		return rd_serr_set(e, RD_EINVAL, "invalid", "format", "a feed is a CSV file (format=csv)");

@@ -106,6 +106,15 @@ const char *rd_feed_precedence_problem(const char *table, char *buf, size_t cap)
 int rd_feed_review_decide(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, uint64_t id,
 			  bool take, struct rd_feed_review *out, struct rd_serr *e);
 
+/* A drop folder's feed (connector-csv): as rd_feed_start from who (a
+ * partner), and done is called on the loop with the stored outcome once it
+ * finished; stopped: renewd is stopping and nothing was applied or decided
+ * (the file should stay for the next start).  Not called when this returns
+ * an error. */
+typedef void (*rd_feed_done_fn)(void *arg, const struct rd_import_rec *r, bool stopped);
+int rd_feed_start_file(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, const void *data,
+		       size_t len, rd_feed_done_fn done, void *done_arg, struct rd_import_rec *out, struct rd_serr *e);
+
 /* Checks a feed mapping: NULL when good, else why (into buf). */
 const char *rd_feed_mapping_problem(const char *mapping, char *buf, size_t cap);
 

@@ -9,8 +9,11 @@ The demo data set: distributor DIST-NW with resellers RES-PLAT, RES-GOLD
 and RES-SILV; contracts K-20001 (RES-PLAT, CUST-1001, WSG-STD) and
 K-20002 (RES-GOLD, CUST-1001, WSG-PLUS).
 """
+import json
+import os
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -77,6 +80,7 @@ def test_partner_feed_in_its_own_layout_keeps_source_and_time(world):
     mine = partner(plat, "RES-PLAT")
     assert_json_error(plat.call("PATCH", f"/api/v1/partners/{mine['id']}", {"feed_mapping": "Contract No=external_id"}),
                       400)
+    assert_json_error(plat.call("PATCH", f"/api/v1/partners/{mine['id']}", {"feed_drop": 1}), 400)
     assert plat.call("PATCH", f"/api/v1/partners/{mine['id']}", {"phone": "+44 20 7946 0001"}).status == 200
     assert partner(admin, "RES-PLAT")["feed_mapping"] == PLAT_MAPPING
 
@@ -308,4 +312,84 @@ def test_console_shows_feeds_reports_and_the_review_queue(daemon, tmp_path):
     s = Browser(d)
     s.login("vsales@sentinel.example")
     assert s.request("GET", "/vendor/feeds").status == 403
+    d.stop()
+
+
+def wait_for(pred, timeout=20.0, what="the drop folder"):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        assert time.monotonic() < deadline, f"{what}: nothing after {timeout} s"
+        time.sleep(0.05)
+
+
+def drop(folder, name, body):
+    """Writes the file as a partner should: under a .part name, then renamed."""
+    part = folder / (name + ".part")
+    part.write_bytes(body)
+    os.rename(part, folder / name)
+
+
+def outcome(folder, name):
+    """(processed|failed, report) once renewd moved the file, else None."""
+    for sub in ("processed", "failed"):
+        hits = [p for p in (folder / sub).glob(f"*-{name}") if not p.name.endswith(".report.json")]
+        if hits:
+            rep = Path(str(hits[0]) + ".report.json")
+            return sub, json.loads(rep.read_text())
+    return None
+
+
+def test_connector_csv_drop_folder(daemon, tmp_path):
+    feeds = tmp_path / "feeds"
+    data = tmp_path / "store"
+    d, admin, users = start_api(daemon, data, args=("--feeds-dir", str(feeds), "--feeds-poll-ms", "200"))
+    plat = partner(admin, "RES-PLAT")
+    folder = feeds / "sentinel" / "RES-PLAT"
+    # Only partners the vendor enabled get a folder; a partner cannot enable itself.
+    time.sleep(0.5)
+    assert not (feeds / "sentinel" / "RES-GOLD").exists()
+    admin.ok("PATCH", f"/api/v1/partners/{plat['id']}", {"feed_drop": 1, "feed_mapping": PLAT_MAPPING})
+    wait_for(lambda: (folder / "processed").is_dir() and (folder / "failed").is_dir())
+    assert not (feeds / "sentinel" / "RES-GOLD").exists()
+    k5 = contract(admin, "K-20005")
+    good = (b"Contract No,End Customer,SKU,Seats,Starts,Expires\r\n"
+            b"DROP-1,CUST-1002,DLP-EP,12,2026-10-01,2027-09-30\r\n"
+            b"K-20005,CUST-1005,EML-SEC," + str(k5["quantity"] + 3).encode() + b",,\r\n")
+    drop(folder, "week1.csv", good)
+    where, rep = wait_for(lambda: outcome(folder, "week1.csv"))
+    assert where == "processed" and rep["status"] == "succeeded", rep
+    assert (rep["accepted"], rep["merged"], rep["queued"], rep["rejected"]) == (1, 1, 1, []), rep
+    assert not (folder / "week1.csv").exists()
+    new = contract(admin, "DROP-1")
+    assert new and new["feed_sources"] == ["reseller"] and new["quantity"] == 12, new
+    feed = admin.get(f"/api/v1/feeds/{rep['import_id']}")
+    assert feed["source"] == "reseller" and feed["partner_id"] == plat["id"], feed
+    # A bad file: failed/ with the rejected rows and their reasons; nothing applied.
+    drop(folder, "bad.csv", b"Contract No,End Customer,SKU,Seats,Starts,Expires\r\n"
+                            b"DROP-2,CUST-1002,DLP-EP,5,2026-10-01,2027-09-30\r\n"
+                            b"K-20002,,,7,,\r\n")
+    where, rep = wait_for(lambda: outcome(folder, "bad.csv"))
+    assert where == "failed" and rep["status"] == "failed", rep
+    assert [(e["row"], "another partner's channel" in e["message"]) for e in rep["rejected"]] == [(3, True)], rep
+    assert contract(admin, "DROP-2") is None and contract(admin, "K-20002")["quantity"] != 7
+    drop(folder, "latin1.csv", b"Contract No,Seats\r\nK-20001,9\r\nK-\xe9,9\r\n")
+    where, rep = wait_for(lambda: outcome(folder, "latin1.csv"))
+    assert where == "failed" and rep["rejected"][0]["message"] == "the value is not valid UTF-8", rep
+    # The same file again changes nothing.
+    before = admin.get("/api/v1/contracts?limit=500")["items"]
+    drop(folder, "week1-again.csv", good)
+    where, rep = wait_for(lambda: outcome(folder, "week1-again.csv"))
+    assert where == "processed" and (rep["accepted"], rep["merged"], rep["unchanged"], rep["queued"]) == (0, 0, 2, 0), rep
+    assert admin.get("/api/v1/contracts?limit=500")["items"] == before
+    d.stop()
+    # inotify: with the scan an hour apart, a dropped file is still picked up at once.
+    d = daemon(data=data, args=("--feeds-dir", str(feeds), "--feeds-poll-ms", "3600000"))
+    time.sleep(0.5)  # the first scan at start sets the watches up
+    drop(folder, "week2.csv", b"Contract No,End Customer,SKU,Seats,Starts,Expires\r\n"
+                              b"DROP-3,CUST-1003,DLP-EP,4,2026-10-01,2027-09-30\r\n")
+    where, rep = wait_for(lambda: outcome(folder, "week2.csv"), timeout=15.0)
+    assert where == "processed" and rep["accepted"] == 1, rep
     d.stop()
