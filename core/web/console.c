@@ -94,6 +94,7 @@ json_t *rd_web_partner_nav(const char *current)
 		{ "/partner/tasks", "Tasks" },
 		{ "/partner/deals", "Deal registrations" },
 		{ "/partner/leads", "Leads" },
+		{ "/partner/feeds", "Feeds" },
 	};
 	json_t *a = json_array();
 	for (size_t i = 0; i < sizeof sections / sizeof *sections; i++)

@@ -393,3 +393,49 @@ def test_connector_csv_drop_folder(daemon, tmp_path):
     where, rep = wait_for(lambda: outcome(folder, "week2.csv"), timeout=15.0)
     assert where == "processed" and rep["accepted"] == 1, rep
     d.stop()
+
+
+def test_partner_portal_sends_feeds_and_shows_their_reports(daemon, tmp_path):
+    from conftest import ApiClient, api_user, demo_load
+    from test_pages_console import Browser, make_user, text
+    data = tmp_path / "store"
+    data.mkdir()
+    demo_load(data)
+    make_user(data, "plat@sentinel.example", "partner-admin", 2)
+    make_user(data, "platsales@sentinel.example", "partner-sales", 2)
+    make_user(data, "gold@sentinel.example", "partner-admin", 3)
+    token, uid = api_user(data)
+    d = daemon(data=data)
+    admin = ApiClient(d, token, uid)
+    assert set_mapping(admin, "RES-PLAT", PLAT_MAPPING).status == 200
+    b = Browser(d)
+    b.login("plat@sentinel.example")
+    page = b.get("/partner/feeds").text
+    assert 'action="/partner/feeds"' in page and 'href="/partner/feeds"' in page
+
+    def sent(csv):
+        loc = b.post("/partner/feeds", {"data": csv}).headers["location"]
+        assert loc.startswith("/partner/feeds/"), loc
+        return wait_for(lambda: (lambda p: p if "being checked" not in p else None)(text(b.get(loc).text))), loc
+
+    words, ok_loc = sent("Contract No,End Customer,SKU,Seats,Starts,Expires\r\n"
+                         "PORTAL-1,CUST-1002,DLP-EP,9,2026-10-01,2027-09-30\r\n")
+    assert "Status succeeded" in words and "1 new" in words, words
+    assert contract(admin, "PORTAL-1")["feed_sources"] == ["reseller"]
+    words, bad_loc = sent("Contract No,Seats\r\nK-20002,3\r\nK-20001,many\r\n")
+    assert "Status failed" in words and "another partner's channel" in words and "quantity" in words, words
+    assert contract(admin, "K-20002")["quantity"] != 3
+    # Its feeds are listed with their outcome; another partner sees none of them.
+    listing = b.get("/partner/feeds").text
+    assert f'href="{ok_loc}"' in listing and f'href="{bad_loc}"' in listing
+    g = Browser(d)
+    g.login("gold@sentinel.example")
+    assert g.request("GET", ok_loc).status == 404
+    assert f'href="{ok_loc}"' not in g.get("/partner/feeds").text
+    # A partner's sales user sees the page without the form and cannot send.
+    s = Browser(d)
+    s.login("platsales@sentinel.example")
+    assert 'action="/partner/feeds"' not in s.get("/partner/feeds").text
+    s.post("/partner/feeds", {"data": "Contract No,Seats\r\nK-20001,2\r\n"}, status=403)
+    assert contract(admin, "K-20001")["quantity"] == 150
+    d.stop()
