@@ -14,6 +14,7 @@
 #include "api/api.h"
 #include "domain/refs.h"
 #include "services/documents.h"
+#include "services/imports.h"
 #include "services/merge.h"
 #include "services/records.h"
 #include "store/store.h"
@@ -106,6 +107,16 @@ static int prepare_partner(struct call *c, struct rd_txn *t, void *obj, const vo
 	    (x->kind != o->kind || x->tier != o->tier || x->parent_id != o->parent_id))
 		return problem(p, x->kind != o->kind ? "kind" : x->tier != o->tier ? "tier" : "parent_id",
 			       "%sa partner's kind, tier and parent are set by the vendor", "");
+	/* Its feed mapping is the vendor's too (services/imports.c checks it). */
+	if (rd_role_is_partner(c->who.role) && x->feed_drop != (o ? o->feed_drop : 0))
+		return problem(p, "feed_drop", "%sa partner's drop folder is enabled by the vendor", "");
+	if (x->feed_drop > 1)
+		return problem(p, "feed_drop", "%sfeed_drop is 1 (connector-csv watches its drop folder) or 0", "");
+	if (rd_role_is_partner(c->who.role) && strcmp(x->feed_mapping, o ? o->feed_mapping : ""))
+		return problem(p, "feed_mapping", "%sa partner's feed mapping is kept by the vendor", "");
+	char why[256];
+	if (rd_feed_mapping_problem(x->feed_mapping, why, sizeof why))
+		return problem(p, "feed_mapping", "%s", why);
 	if (x->kind == RD_PARTNER_DISTRIBUTOR && x->parent_id)
 		return problem(p, "parent_id", "%sa distributor has no parent", "");
 	if (x->parent_id) {

@@ -10,6 +10,7 @@
 
 #include "api/api.h"
 #include "config/config.h"
+#include "services/imports.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -346,6 +347,11 @@ int rd_api_vendor_patch(struct rd_req *req)
 			       : p.v.deal_extension_limit > 100 ? "deal_extension_limit" : "deal_response_hours",
 			       "deal_expiry_days and deal_extension_days are 0-3650, deal_extension_limit 0-100, "
 			       "deal_response_hours 0-8760 (0: the default)");
+		return 0;
+	}
+	char feed_why[256];
+	if (rd_feed_precedence_problem(p.v.feed_precedence, feed_why, sizeof feed_why)) {
+		rd_reply_error(req, 400, "invalid", "feed_precedence", "%s", feed_why);
 		return 0;
 	}
 	if ((p.v.policy_memory_kb && (p.v.policy_memory_kb < 1024 || p.v.policy_memory_kb > 262144)) ||

@@ -63,6 +63,10 @@ const struct rd_option rd_options[] = {
 	  "first retry delay after a failed webhook delivery; it doubles per attempt, up to an hour" },
 	{ "webhook_max_attempts", RD_OPT_UINT, OPT(webhook_max_attempts), "8", 1, 100,
 	  "webhook delivery attempts before a delivery is given up (exhausted) and a webhook.exhausted event is queued" },
+	{ "feeds_dir", RD_OPT_STRING, OPT(feeds_dir), NULL, 0, 0,
+	  "connector-csv: the root of partners' drop folders, FEEDS_DIR/VENDOR-SLUG/PARTNER-EXTERNAL-ID/ (docs/connectors.md); default off" },
+	{ "feeds_poll_ms", RD_OPT_UINT, OPT(feeds_poll_ms), "5000", 50, 3600000,
+	  "connector-csv: how often the drop folders are scanned besides inotify's notices" },
 };
 const size_t rd_n_options = sizeof rd_options / sizeof *rd_options;
 

@@ -39,6 +39,8 @@ struct rd_config {
 	uint64_t max_anon_body_bytes, max_connections, max_client_connections; /* the edge: docs/security.md */
 	char *log_file;           /* NULL: stderr; reopened on SIGHUP */
 	uint64_t webhook_retry_ms, webhook_max_attempts; /* outbound webhooks: first retry delay, attempts */
+	char *feeds_dir;          /* connector-csv: partners' drop folders under it; NULL: off */
+	uint64_t feeds_poll_ms;   /* how often the drop folders are scanned besides inotify */
 	/* Derived from listen. */
 	char host[64];
 	int port;

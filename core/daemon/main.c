@@ -23,6 +23,7 @@
 #include "policy/runtime.h"
 #include "rd_config.h"
 #include "renew/renew.h"
+#include "daemon/dropfolder.h"
 #include "services/deals.h"
 #include "services/hooks.h"
 #include "services/edi.h"
@@ -43,6 +44,7 @@ struct daemon {
 	uv_timer_t leads_timer;  /* lead offers past their deadline (services/leads.c) */
 	uv_timer_t edi_timer;    /* orders to distributors' EDI connectors, their inbound folders (services/edi.c) */
 	bool leads_timer_on;
+	struct rd_dropfolder *dropfolder; /* connector-csv (feeds_dir); NULL: off */
 	struct rd_plugins *plugins;
 	struct rd_renew *renew;
 	struct rd_hooks *hooks; /* outbound webhook deliveries (services/hooks.c) */
@@ -93,6 +95,8 @@ static void on_drained(void *arg, int in_flight)
 	if (d->renew)
 		rd_renew_stop(d->renew);
 	rd_hooks_stop(d->hooks);
+	rd_dropfolder_stop(d->dropfolder);
+	d->dropfolder = NULL;
 	if (d->leads_timer_on) {
 		uv_timer_stop(&d->leads_timer);
 		uv_close((uv_handle_t *)&d->leads_timer, NULL);
@@ -324,6 +328,9 @@ int main(int argc, char **argv)
 	d.edi_timer.data = &app;
 	uv_timer_start(&d.edi_timer, on_edi_tick, 500, 500);
 	d.leads_timer_on = true;
+	if (d.config.feeds_dir)
+		d.dropfolder = rd_dropfolder_start(&app, d.loop, d.config.feeds_dir, d.config.feeds_poll_ms,
+						   d.config.max_import_bytes);
 	uv_signal_init(d.loop, &d.sigint);
 	uv_signal_init(d.loop, &d.sigterm);
 	d.sigint.data = d.sigterm.data = &d;

@@ -57,6 +57,7 @@ static const struct rd_field vendor_fields[] = {
 	F(36, RD_F_U32, struct rd_vendor, lead_form_min_seconds, "lead_form_min_seconds"),
 	F(37, RD_F_U32, struct rd_vendor, lead_form_per_hour, "lead_form_per_hour"),
 	F(38, RD_F_U32, struct rd_vendor, lead_form_enabled, "lead_form_enabled"),
+	F(40, RD_F_STR, struct rd_vendor, feed_precedence, "feed_precedence"),
 };
 
 static const struct rd_field partner_fields[] = {
@@ -77,6 +78,8 @@ static const struct rd_field partner_fields[] = {
 	F(35, RD_F_STR, struct rd_partner, lead_regions, "lead_regions"),
 	F(36, RD_F_STR, struct rd_partner, lead_products, "lead_products"),
 	F(37, RD_F_U32, struct rd_partner, lead_weight, "lead_weight"),
+	F(40, RD_F_STR, struct rd_partner, feed_mapping, "feed_mapping"),
+	F(41, RD_F_U32, struct rd_partner, feed_drop, "feed_drop"),
 };
 
 static const struct rd_field customer_fields[] = {
@@ -104,6 +107,7 @@ static const struct rd_field product_fields[] = {
 	FA(7, RD_F_IDS, struct rd_product, crosssell, "crosssell", n_crosssell),
 };
 
+static const char *const feed_source_names[] = { "vendor", "distributor", "reseller", NULL };
 static const struct rd_field contract_fields[] = {
 	F(1, RD_F_U64, struct rd_contract, id, "id"),
 	F(2, RD_F_STR, struct rd_contract, external_id, "external_id"),
@@ -119,6 +123,10 @@ static const struct rd_field contract_fields[] = {
 	FE(12, RD_F_U8ENUM, struct rd_contract, status, "status", statuses),
 	FE(13, RD_F_U8FLAGS, struct rd_contract, flags, "flags", flag_names),
 	FF(14, RD_F_U32, struct rd_contract, quoted, "quoted", PRIV),
+	FEF(40, RD_F_U8FLAGS, struct rd_contract, feed_sources, "feed_sources", feed_source_names, RO),
+	FF(41, RD_F_TIME, struct rd_contract, received_vendor, "received_vendor", RO),
+	FF(42, RD_F_TIME, struct rd_contract, received_distributor, "received_distributor", RO),
+	FF(43, RD_F_TIME, struct rd_contract, received_reseller, "received_reseller", RO),
 };
 
 static const struct rd_field user_fields[] = {
@@ -171,6 +179,7 @@ static const struct rd_field audit_fields[] = {
 
 static const char *const import_statuses[] = { "", "running", "succeeded", "failed", NULL };
 
+static const char *const import_sources[] = { "", "vendor", "distributor", "", "reseller", NULL };
 static const struct rd_field import_fields[] = {
 	F(1, RD_F_U64, struct rd_import_rec, id, "id"),
 	F(2, RD_F_STR, struct rd_import_rec, kind, "kind"),
@@ -189,6 +198,10 @@ static const struct rd_field import_fields[] = {
 	FF(15, RD_F_TIME, struct rd_import_rec, finished_at, "finished_at", RO),
 	F(16, RD_F_STR, struct rd_import_rec, message, "message"),
 	F(17, RD_F_STR, struct rd_import_rec, errors, "errors"),
+	FE(40, RD_F_U8ENUM, struct rd_import_rec, source, "source", import_sources),
+	F(41, RD_F_U64, struct rd_import_rec, partner_id, "partner_id"),
+	F(42, RD_F_U64, struct rd_import_rec, unchanged, "unchanged"),
+	F(43, RD_F_U64, struct rd_import_rec, queued, "queued"),
 };
 
 static const char *const policy_statuses[] = { "", "ready", "active", "retired", NULL };
@@ -501,6 +514,24 @@ static const struct rd_field lead_assignment_fields[] = {
 	FF(16, RD_F_TIME, struct rd_lead_assignment, closed_at, "closed_at", RO),
 };
 ENTITY(rd_entity_lead, "lead", "leads", RD_KIND_LEAD, struct rd_lead, lead_fields);
+static const char *const review_states[] = { "", "open", "kept", "taken", NULL };
+static const struct rd_field feed_review_fields[] = {
+	F(1, RD_F_U64, struct rd_feed_review, id, "id"),
+	F(2, RD_F_U64, struct rd_feed_review, contract_id, "contract_id"),
+	F(3, RD_F_STR, struct rd_feed_review, field, "field"),
+	F(4, RD_F_STR, struct rd_feed_review, current, "current"),
+	F(5, RD_F_STR, struct rd_feed_review, proposed, "proposed"),
+	FE(6, RD_F_U8ENUM, struct rd_feed_review, owner, "owner", import_sources),
+	FE(7, RD_F_U8ENUM, struct rd_feed_review, source, "source", import_sources),
+	F(8, RD_F_U64, struct rd_feed_review, import_id, "import_id"),
+	F(9, RD_F_U64, struct rd_feed_review, partner_id, "partner_id"),
+	FE(10, RD_F_U8ENUM, struct rd_feed_review, state, "state", review_states),
+	FF(11, RD_F_TIME, struct rd_feed_review, created_at, "created_at", RO),
+	FF(12, RD_F_TIME, struct rd_feed_review, decided_at, "decided_at", RO),
+	F(13, RD_F_U64, struct rd_feed_review, decided_by, "decided_by"),
+};
+ENTITY(rd_entity_feed_review, "feed review", "feed_reviews", RD_KIND_FEED_REVIEW, struct rd_feed_review,
+       feed_review_fields);
 ENTITY(rd_entity_lead_assignment, "lead assignment", "lead_assignments", RD_KIND_LEAD_ASSIGNMENT,
        struct rd_lead_assignment, lead_assignment_fields);
 
@@ -1508,6 +1539,7 @@ static const struct rd_table_def tables[] = {
 	{ "hook_subs", NULL, 0 },
 	{ "hook_deliveries", hook_delivery_idx, 1 },
 	{ "hook_inbox", hook_inbox_idx, 1 },
+	{ "feed_reviews", NULL, 0 },
 };
 
 int rd_domain_register(struct rd_store *s, struct rd_domain *d)
@@ -1517,7 +1549,8 @@ int rd_domain_register(struct rd_store *s, struct rd_domain *d)
 				      &d->plugin_kv, &d->enablements, &d->opportunities, &d->actions,
 				      &d->outbox, &d->tasks, &d->links, &d->documents, &d->document_data, &d->orders,
 				      &d->commissions, &d->statements, &d->deals, &d->leads,
-				      &d->lead_assignments, &d->hook_subs, &d->hook_deliveries, &d->hook_inbox };
+				      &d->lead_assignments, &d->hook_subs, &d->hook_deliveries, &d->hook_inbox,
+				      &d->feed_reviews };
 	for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
 		int rc = rd_store_register(s, &tables[i], slots[i]);
 		if (rc < 0)

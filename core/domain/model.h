@@ -51,6 +51,7 @@ enum rd_kind {
 	RD_KIND_HOOK_SUB = 60,
 	RD_KIND_HOOK_DELIVERY = 61,
 	RD_KIND_HOOK_INBOX = 62,
+	RD_KIND_FEED_REVIEW = 50,
 };
 
 #define RD_NAME_MAX 128
@@ -89,6 +90,9 @@ struct rd_vendor {
 	uint32_t lead_form_min_seconds; /* the web-to-lead form is refused when sent sooner; 0: 3 */
 	uint32_t lead_form_per_hour;    /* web-to-lead submissions per client address per hour; 0: 10 */
 	uint32_t lead_form_enabled;     /* 1: the vendor's public web-to-lead form is open */
+	/* Partner feeds: which source owns which contract field,
+	 * "field=source;..." over the default (docs/connectors.md). */
+	char feed_precedence[512];
 };
 
 #define RD_DEAL_EXPIRY_DAYS 90
@@ -123,6 +127,10 @@ struct rd_partner {
 	char lead_regions[256];      /* regions and countries it covers, space-separated: "GB london" */
 	char lead_products[256];     /* products it specialises in (SKUs or lines), space-separated */
 	uint32_t lead_weight;        /* its share of leads relative to others; 0: 1 */
+	/* Partner feeds: its column layout, kept by the vendor:
+	 * "Its Column=renewd_column;..." (docs/connectors.md). */
+	char feed_mapping[1024];
+	uint32_t feed_drop;          /* 1: connector-csv watches its drop folder (set by the vendor) */
 };
 
 struct rd_customer {
@@ -179,7 +187,14 @@ struct rd_contract {
 	uint8_t status;     /* enum rd_contract_status */
 	uint8_t flags;      /* enum rd_contract_flag bits */
 	uint32_t quoted;    /* the renewal engine's: 0 not yet, RD_QUOTED_* (never from input) */
+	/* Partner feeds (services/imports.c): which sources described it and
+	 * when each last sent it (never from input). */
+	uint8_t feed_sources;                 /* enum rd_feed_source bits */
+	uint64_t received_vendor, received_distributor, received_reseller; /* unix seconds; 0: never */
 };
+
+/* Where a contract feed came from. */
+enum rd_feed_source { RD_FEED_VENDOR = 1, RD_FEED_DISTRIBUTOR = 2, RD_FEED_RESELLER = 4 };
 
 enum { RD_QUOTED_YES = 1, RD_QUOTED_INELIGIBLE = 2 };
 
@@ -260,6 +275,11 @@ struct rd_import_rec {
 	uint64_t started_at, finished_at;
 	char message[256];
 	char errors[8192];    /* JSON array of {row, column, message}, the first 100 */
+	/* Partner feeds: */
+	uint8_t source;       /* enum rd_feed_source; 0: a plain import */
+	uint64_t partner_id;  /* the sending partner; 0: the vendor */
+	uint64_t unchanged;   /* rows that matched the store exactly */
+	uint64_t queued;      /* values held for review (feed_reviews) */
 };
 
 enum rd_policy_status { RD_POLICY_READY = 1, RD_POLICY_ACTIVE = 2, RD_POLICY_RETIRED = 3 };
@@ -511,7 +531,24 @@ extern const struct rd_entity rd_entity_vendor, rd_entity_partner, rd_entity_cus
 	rd_entity_contract, rd_entity_user, rd_entity_token, rd_entity_contact, rd_entity_audit, rd_entity_import, rd_entity_policy, rd_entity_plugin_kv, rd_entity_enablement, rd_entity_opportunity,
 	rd_entity_action, rd_entity_message, rd_entity_task, rd_entity_link, rd_entity_order, rd_entity_document,
 	rd_entity_commission, rd_entity_statement, rd_entity_deal, rd_entity_lead,
-	rd_entity_lead_assignment, rd_entity_hook_sub, rd_entity_hook_delivery, rd_entity_hook_inbox;
+	rd_entity_lead_assignment, rd_entity_hook_sub, rd_entity_hook_delivery, rd_entity_hook_inbox, rd_entity_feed_review;
+
+enum rd_review_state { RD_REVIEW_OPEN = 1, RD_REVIEW_KEPT = 2, RD_REVIEW_TAKEN = 3 };
+
+/* A feed's value for a contract field that another source owns and that
+ * differs from the stored one: held for a person to decide. */
+struct rd_feed_review {
+	uint64_t id;
+	uint64_t contract_id;
+	char field[32];       /* the contract's JSON field */
+	char current[128];    /* the stored value when it was queued, as text */
+	char proposed[128];   /* the feed's value, as text */
+	uint8_t owner;        /* enum rd_feed_source: who owns the field */
+	uint8_t source;       /* enum rd_feed_source: who proposed it */
+	uint64_t import_id, partner_id;
+	uint8_t state;        /* enum rd_review_state */
+	uint64_t created_at, decided_at, decided_by;
+};
 
 /* Struct -> record bytes in a writer (owned by the caller). */
 struct rd_rec_writer;
@@ -707,6 +744,7 @@ struct rd_domain {
 	struct rd_table *deals;
 	struct rd_table *leads, *lead_assignments;
 	struct rd_table *hook_subs, *hook_deliveries, *hook_inbox;
+	struct rd_table *feed_reviews;
 };
 
 /* Writes any entity: allocates the id when *id is 0 (RD_PUT_NEW), encodes

@@ -281,6 +281,36 @@ static int apply_cell(struct engine *en, const char *col, const char *text)
 	return 0;
 }
 
+static int hold_conflicts(struct engine *en, uint64_t contract);
+
+/* A stored contract of the same customer, product and end date as x; its
+ * id in *id (0: none) and the record in en->old. */
+static int match_contract(struct engine *en, const struct rd_contract *x, uint64_t *id)
+{
+	*id = 0;
+	if (!x->customer_id || !x->product_id || !x->end)
+		return 0;
+	uint8_t key[8];
+	rd_key_put_u64(key, x->customer_id);
+	struct rd_iter it;
+	struct rd_item item;
+	struct rd_contract *c = rd_malloc(sizeof *c);
+	int rc = rd_iter_index(&it, en->t, en->im->app->domain->contracts, "customer", en->im->who.vendor, key, 8, NULL, 0);
+	while (rc >= 0 && !*id && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (item.key_len != 8 || memcmp(item.key, key, 8) != 0)
+			break;
+		if (rd_entity_decode(&rd_entity_contract, item.val, item.len, c) == 0 && c->product_id == x->product_id &&
+		    c->end == x->end) {
+			*id = item.id;
+			memset(en->old, 0, sizeof(struct rd_contract));
+			memcpy(en->old, c, sizeof *c);
+		}
+	}
+	rd_iter_close(&it);
+	free(c);
+	return rc < 0 ? rc : 0;
+}
+
 /* Builds, checks and hands on one row: cells[i] belongs to column names[i]. */
 static void process_row(struct engine *en, char **names, char **cells, size_t n)
 {
@@ -318,15 +348,72 @@ static void process_row(struct engine *en, char **names, char **cells, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if (cells[i] && *cells[i] && apply_cell(en, names[i], cells[i]) < 0)
 			return;
+	char stored_ext[RD_EXT_MAX];
+	if (im->feed_source && !existing) {
+		/* No contract by that external id: the same customer, product and
+		 * end date is the same contract (a partner's own numbering). */
+		int r = match_contract(en, (const struct rd_contract *)en->obj, &existing);
+		if (r < 0) {
+			en->rc = r;
+			return;
+		}
+		if (existing) {
+			memcpy(en->obj, en->old, k->e->size);
+			for (size_t i = 0; i < n; i++)
+				if (cells[i] && *cells[i] && apply_cell(en, names[i], cells[i]) < 0)
+					return;
+			struct rd_contract *x = (struct rd_contract *)en->obj;
+			memcpy(x->external_id, ((struct rd_contract *)en->old)->external_id, sizeof x->external_id);
+			memcpy(stored_ext, x->external_id, sizeof stored_ext);
+			ext = stored_ext;
+		}
+	}
+	if (im->feed_source && im->feed_partner && im->feed_partner_kind == RD_PARTNER_RESELLER &&
+	    !((struct rd_contract *)en->obj)->reseller_id)
+		((struct rd_contract *)en->obj)->reseller_id = im->feed_partner; /* a reseller's own contract */
 	const char *missing = rd_record_missing(k->res, en->obj);
 	if (missing) {
 		row_error(en, missing, "%s is required", missing);
 		return;
 	}
 	struct rd_serr e = { 0 };
+	if (im->feed_source && im->feed_partner && existing) {
+		/* A partner feeds only its own channel's contracts. */
+		const struct rd_contract *was = (const struct rd_contract *)en->old;
+		if (was->reseller_id != im->feed_partner && was->distributor_id != im->feed_partner) {
+			row_error(en, k->ext, "contract \"%.64s\" belongs to another partner's channel: a partner feeds its own contracts only",
+				  ext);
+			return;
+		}
+	}
 	if (rd_record_prepare(en->t, im->app, &im->who, &im->vendor, k->res, en->obj, existing ? en->old : NULL, &e) < 0) {
 		row_error(en, e.field, "%s", e.message);
 		return;
+	}
+	if (im->feed_source) {
+		struct rd_contract *x = (struct rd_contract *)en->obj;
+		if (im->feed_partner && (im->feed_partner_kind == RD_PARTNER_RESELLER ? x->reseller_id != im->feed_partner
+										   : x->distributor_id != im->feed_partner)) {
+			row_error(en, im->feed_partner_kind == RD_PARTNER_RESELLER ? "reseller_external_id" : "distributor_external_id",
+				  "the contract would belong to another partner's channel: a %s feeds its own contracts only",
+				  im->feed_partner_kind == RD_PARTNER_RESELLER ? "reseller" : "distributor");
+			return;
+		}
+		if (existing && (en->rc = hold_conflicts(en, existing)) < 0)
+			return;
+		x->feed_sources |= im->feed_source;
+		if (existing && !memcmp(en->obj, en->old, k->e->size)) {
+			im->rows_ok++;
+			im->rows_unchanged++; /* a re-sent row: nothing to write */
+			return;
+		}
+		uint64_t now = rd_clock_now();
+		if (im->feed_source == RD_FEED_VENDOR)
+			x->received_vendor = now;
+		else if (im->feed_source == RD_FEED_DISTRIBUTOR)
+			x->received_distributor = now;
+		else
+			x->received_reseller = now;
 	}
 	/* Encoded without its id: the sink knows (or allocates) it. */
 	uint64_t id = *(uint64_t *)en->obj;
@@ -339,6 +426,203 @@ static void process_row(struct engine *en, char **names, char **cells, size_t n)
 		return;
 	}
 	im->rows_ok++;
+}
+
+/* ---- partner feeds: the mapping -------------------------------------------------- */
+
+/* The next "from=to" entry of a mapping (entries end at ';' or a newline);
+ * false at the end.  Spaces around names are not part of them. */
+static bool mapping_next(const char **s, char *from, size_t fcap, char *to, size_t tcap, bool *bad)
+{
+	const char *p = *s;
+	while (*p == ';' || *p == '\n' || *p == '\r' || *p == ' ')
+		p++;
+	if (!*p)
+		return false;
+	size_t len = strcspn(p, ";\n");
+	*s = p + len;
+	const char *eq = memchr(p, '=', len);
+	*bad = !eq;
+	from[0] = to[0] = 0;
+	if (!eq)
+		return true;
+	const char *a = p, *ae = eq, *b = eq + 1, *be = p + len;
+	while (ae > a && ae[-1] == ' ')
+		ae--;
+	while (b < be && *b == ' ')
+		b++;
+	while (be > b && (be[-1] == ' ' || be[-1] == '\r'))
+		be--;
+	if (ae == a || be == b || (size_t)(ae - a) >= fcap || (size_t)(be - b) >= tcap) {
+		*bad = true;
+		return true;
+	}
+	memcpy(from, a, (size_t)(ae - a));
+	from[ae - a] = 0;
+	memcpy(to, b, (size_t)(be - b));
+	to[be - b] = 0;
+	return true;
+}
+
+const char *rd_feed_mapping_problem(const char *mapping, char *buf, size_t cap)
+{
+	const struct kind *k = kind_of(RD_RES_CONTRACT);
+	char from[128], to[128];
+	bool bad;
+	const char *s = mapping;
+	while (mapping_next(&s, from, sizeof from, to, sizeof to, &bad)) {
+		if (bad) {
+			snprintf(buf, cap, "each entry of a feed mapping is \"its column=renewd column\" (separated by ;)");
+			return buf;
+		}
+		if (!known_column(k, to)) {
+			snprintf(buf, cap, "the feed mapping maps \"%.64s\" to \"%.64s\", which is not a contracts column", from, to);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+/* A header name through the partner's mapping: the renewd column, or the
+ * name itself when the mapping does not name it. */
+static const char *map_column(const char *mapping, const char *name, char *out, size_t cap)
+{
+	char from[128], to[128];
+	bool bad;
+	const char *s = mapping;
+	while (mapping_next(&s, from, sizeof from, to, sizeof to, &bad))
+		if (!bad && !strcmp(from, name)) {
+			snprintf(out, cap, "%s", to);
+			return out;
+		}
+	return name;
+}
+
+/* ---- partner feeds: precedence and the review queue --------------------------------- */
+
+static const char default_precedence[] =
+	"customer_id=reseller;product_id=vendor;reseller_id=vendor;distributor_id=distributor;quantity=vendor;"
+	"start=vendor;end=vendor;term=vendor;currency=vendor;status=vendor;flags=vendor";
+
+static uint8_t source_named(const char *name)
+{
+	return !strcmp(name, "vendor") ? RD_FEED_VENDOR : !strcmp(name, "distributor") ? RD_FEED_DISTRIBUTOR
+	       : !strcmp(name, "reseller") ? RD_FEED_RESELLER : 0;
+}
+
+static uint8_t owner_in(const char *table, const char *field)
+{
+	char from[128], to[128];
+	bool bad;
+	const char *s = table;
+	while (mapping_next(&s, from, sizeof from, to, sizeof to, &bad))
+		if (!bad && !strcmp(from, field))
+			return source_named(to);
+	return 0;
+}
+
+uint8_t rd_feed_owner(const struct rd_vendor *v, const char *field)
+{
+	uint8_t o = v ? owner_in(v->feed_precedence, field) : 0;
+	return o ? o : owner_in(default_precedence, field);
+}
+
+const char *rd_feed_precedence_problem(const char *table, char *buf, size_t cap)
+{
+	char from[128], to[128];
+	bool bad;
+	const char *s = table;
+	while (mapping_next(&s, from, sizeof from, to, sizeof to, &bad)) {
+		if (bad || !source_named(to)) {
+			snprintf(buf, cap, "each entry of feed_precedence is \"field=vendor|distributor|reseller\" (separated by ;)");
+			return buf;
+		}
+		if (!owner_in(default_precedence, from)) {
+			snprintf(buf, cap, "feed_precedence names \"%.64s\", which is not a contract field a feed sets", from);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+/* A field's value as text, from a record's JSON. */
+static void value_text(json_t *rec, const char *field, char *out, size_t cap)
+{
+	json_t *v = json_object_get(rec, field);
+	out[0] = 0;
+	if (json_is_string(v))
+		snprintf(out, cap, "%s", json_string_value(v));
+	else if (json_is_integer(v))
+		snprintf(out, cap, "%lld", (long long)json_integer_value(v));
+	else if (json_is_array(v)) {
+		size_t i, n = 0;
+		json_t *it;
+		json_array_foreach(v, i, it) if (json_is_string(it) && n < cap)
+			n += (size_t)snprintf(out + n, cap - n, "%s%s", i ? ";" : "", json_string_value(it));
+	}
+}
+
+/* Whether a review of this contract's field with this proposed value was
+ * ever queued (open or decided): a re-sent file queues nothing again. */
+static int review_known(struct engine *en, uint64_t contract, const char *field, const char *proposed)
+{
+	struct rd_feed_review *r = rd_malloc(sizeof *r);
+	struct rd_iter it;
+	struct rd_item item;
+	int found = 0, rc = rd_iter_records(&it, en->t, en->im->app->domain->feed_reviews, en->im->who.vendor, 0);
+	while (rc >= 0 && !found && (rc = rd_iter_next(&it, &item)) > 0)
+		if (rd_entity_decode(&rd_entity_feed_review, item.val, item.len, r) == 0 && r->contract_id == contract &&
+		    !strcmp(r->field, field) && !strcmp(r->proposed, proposed))
+			found = 1;
+	rd_iter_close(&it);
+	free(r);
+	return rc < 0 ? rc : found;
+}
+
+/* For a feed row that updates a stored contract: each changed field that
+ * the feed's source does not own, and that held a value, keeps the stored
+ * value; the feed's value goes to the review queue instead. */
+static int hold_conflicts(struct engine *en, uint64_t contract)
+{
+	struct rd_import *im = en->im;
+	const struct rd_entity *e = &rd_entity_contract;
+	json_t *jn = NULL, *jo = NULL;
+	int rc = 0;
+	for (size_t i = 0; i < e->n_fields && rc >= 0; i++) {
+		const struct rd_field *f = &e->fields[i];
+		uint8_t owner = owner_in(default_precedence, f->json) ? rd_feed_owner(&im->vendor, f->json) : 0;
+		if (!owner || owner == im->feed_source || !memcmp(en->obj + f->off, en->old + f->off, f->size))
+			continue;
+		bool was_empty = true;
+		for (size_t b = 0; b < f->size; b++)
+			if (en->old[f->off + b])
+				was_empty = false;
+		if (was_empty)
+			continue; /* filling a gap is no conflict */
+		if (!jn) {
+			jn = rd_entity_to_json(e, en->obj);
+			jo = rd_entity_to_json(e, en->old);
+		}
+		char cur[128], prop[128];
+		value_text(jo, f->json, cur, sizeof cur);
+		value_text(jn, f->json, prop, sizeof prop);
+		memcpy(en->obj + f->off, en->old + f->off, f->size);
+		rc = review_known(en, contract, f->json, prop);
+		for (size_t k = 0; rc == 0 && k < json_array_size(im->reviews); k++) {
+			json_t *q = json_array_get(im->reviews, k);
+			if (json_integer_value(json_object_get(q, "contract_id")) == (json_int_t)contract &&
+			    !strcmp(json_string_value(json_object_get(q, "field")), f->json) &&
+			    !strcmp(json_string_value(json_object_get(q, "proposed")), prop))
+				rc = 1;
+		}
+		if (rc == 0)
+			json_array_append_new(im->reviews, json_pack("{s:I, s:s, s:s, s:s, s:i}", "contract_id",
+								     (json_int_t)contract, "field", f->json, "current",
+								     cur, "proposed", prop, "owner", owner));
+	}
+	json_decref(jn);
+	json_decref(jo);
+	return rc < 0 ? rc : 0;
 }
 
 /* ---- CSV ---------------------------------------------------------------------- */
@@ -398,7 +682,21 @@ static void csv_row(int c, void *arg)
 			if (i == 0 && (unsigned char)name[0] == 0xef && (unsigned char)name[1] == 0xbb &&
 			    (unsigned char)name[2] == 0xbf)
 				memmove(name, name + 3, strlen(name + 3) + 1); /* UTF-8 byte order mark */
+			if (en->im->feed_source && en->im->feed_mapping[0]) {
+				char mapped[128];
+				const char *m = map_column(en->im->feed_mapping, name, mapped, sizeof mapped);
+				if (m != name) {
+					free(name);
+					name = en->cells[i] = rd_strdup(m);
+				}
+			}
 			if (!known_column(en->k, name)) {
+				if (en->im->feed_source) {
+					snprintf(en->im->fatal, sizeof en->im->fatal,
+						 "row 1: unknown column \"%.64s\": neither in the partner's feed mapping nor a contracts column",
+						 name);
+					break;
+				}
 				snprintf(en->im->fatal, sizeof en->im->fatal, "row 1: unknown column \"%.64s\" for %s (see docs/imports.md)",
 					 name, en->k->name);
 				break;
@@ -604,7 +902,11 @@ void rd_import_reset(struct rd_import *im)
 {
 	atomic_store(&im->rows, 0);
 	atomic_store(&im->bytes_done, 0);
-	im->rows_ok = im->rows_failed = 0;
+	im->rows_ok = im->rows_failed = im->rows_unchanged = 0;
+	if (im->feed_source) {
+		json_decref(im->reviews);
+		im->reviews = json_array();
+	}
 	im->fatal[0] = 0;
 	json_decref(im->errors);
 	im->errors = json_array();
@@ -696,6 +998,8 @@ struct job {
 	uint8_t *buf;
 	size_t buf_len, buf_cap;
 	double started;
+	rd_feed_done_fn done;     /* a drop folder's feed: told the outcome */
+	void *done_arg;
 	struct job *next;
 };
 
@@ -779,6 +1083,25 @@ static int job_apply(struct rd_txn *t, void *arg)
 	}
 	j->rec.created = j->created;
 	j->rec.updated = j->updated;
+	/* The values held for review, in the same transaction as the rows. */
+	for (size_t i = 0; i < json_array_size(j->im.reviews); i++) {
+		json_t *q = json_array_get(j->im.reviews, i);
+		struct rd_feed_review rv = { 0 };
+		rv.contract_id = (uint64_t)json_integer_value(json_object_get(q, "contract_id"));
+		snprintf(rv.field, sizeof rv.field, "%s", json_string_value(json_object_get(q, "field")));
+		snprintf(rv.current, sizeof rv.current, "%s", json_string_value(json_object_get(q, "current")));
+		snprintf(rv.proposed, sizeof rv.proposed, "%s", json_string_value(json_object_get(q, "proposed")));
+		rv.owner = (uint8_t)json_integer_value(json_object_get(q, "owner"));
+		rv.source = j->im.feed_source;
+		rv.import_id = j->rec.id;
+		rv.partner_id = j->im.feed_partner;
+		rv.state = RD_REVIEW_OPEN;
+		rv.created_at = rd_clock_now();
+		int r = rd_entity_put(t, j->im.app->domain->feed_reviews, &rd_entity_feed_review, j->im.who.vendor, &rv,
+				      RD_PUT_NEW);
+		if (r < 0)
+			return r;
+	}
 	int rc = store_record(t, j);
 	if (rc < 0)
 		return rc;
@@ -798,6 +1121,8 @@ static void job_after(uv_work_t *w, int status)
 	r->rows = atomic_load(&j->im.rows);
 	r->rows_ok = j->im.rows_ok;
 	r->rows_failed = j->im.rows_failed;
+	r->unchanged = j->im.rows_unchanged;
+	r->queued = json_array_size(j->im.reviews);
 	/* Keep as many of the first errors as the record holds (not none when
 	 * a hundred long messages overflow it). */
 	char *errs = json_dumps(j->im.errors, JSON_COMPACT);
@@ -840,6 +1165,8 @@ static void job_after(uv_work_t *w, int status)
 			snprintf(r->message, sizeof r->message, "nothing applied: the write failed: %s", rd_strerror(rc));
 		}
 	}
+	if (r->status != RD_IMPORT_SUCCEEDED)
+		r->queued = 0; /* nothing was applied, nothing queued */
 	if (r->status != RD_IMPORT_SUCCEEDED || j->dry_run || rc < 0)
 		rc = rd_store_write(j->im.app->store, job_record, j);
 	if (rc < 0)
@@ -851,7 +1178,10 @@ static void job_after(uv_work_t *w, int status)
 			*p = j->next;
 			break;
 		}
+	if (j->done)
+		j->done(j->done_arg, r, status != 0 || atomic_load(&j->im.cancel) || rc < 0);
 	json_decref(j->im.errors);
+	json_decref(j->im.reviews);
 	free(j->data);
 	free(j->ops);
 	free(j->buf);
@@ -882,9 +1212,17 @@ static int job_create(struct rd_txn *t, void *arg)
 	return store_record(t, arg);
 }
 
-int rd_import_start(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, enum rd_resource res,
-		    bool csv, bool dry_run, bool atomic, const void *data, size_t len, struct rd_import_rec *out,
-		    struct rd_serr *e)
+struct feed {
+	uint8_t source, partner_kind;
+	uint64_t partner;
+	const char *mapping;
+	rd_feed_done_fn done;
+	void *done_arg;
+};
+
+static int start(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, enum rd_resource res,
+		 bool csv, bool dry_run, bool atomic, const void *data, size_t len, const struct feed *feed,
+		 struct rd_import_rec *out, struct rd_serr *e)
 {
 	if (!kind_of(res))
 		return rd_serr_set(e, RD_EINVAL, "invalid", "kind", "only customers, contacts, products and contracts are imported");
@@ -902,6 +1240,16 @@ int rd_import_start(struct rd_app *app, const struct rd_actor *who, const struct
 	j->im.sink_ctx = j;
 	j->im.bytes_total = len;
 	j->im.errors = json_array();
+	if (feed) {
+		j->im.feed_source = feed->source;
+		j->im.feed_partner = feed->partner;
+		j->im.feed_partner_kind = feed->partner_kind;
+		snprintf(j->im.feed_mapping, sizeof j->im.feed_mapping, "%s", feed->mapping);
+		j->rec.source = feed->source;
+		j->rec.partner_id = feed->partner;
+		j->done = feed->done;
+		j->done_arg = feed->done_arg;
+	}
 	j->data = rd_malloc(len ? len : 1);
 	memcpy(j->data, data, len);
 	j->len = len;
@@ -934,6 +1282,66 @@ int rd_import_start(struct rd_app *app, const struct rd_actor *who, const struct
 	running = j;
 	*out = *r;
 	return 0;
+}
+
+int rd_import_start(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, enum rd_resource res,
+		    bool csv, bool dry_run, bool atomic, const void *data, size_t len, struct rd_import_rec *out,
+		    struct rd_serr *e)
+{
+	return start(app, who, v, res, csv, dry_run, atomic, data, len, NULL, out, e);
+}
+
+static int feed_begin(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, bool csv, bool dry_run,
+		      const void *data, size_t len, rd_feed_done_fn done, void *done_arg, struct rd_import_rec *out,
+		      struct rd_serr *e);
+
+int rd_feed_start(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, bool csv, bool dry_run,
+		  const void *data, size_t len, struct rd_import_rec *out, struct rd_serr *e)
+{
+	return feed_begin(app, who, v, csv, dry_run, data, len, NULL, NULL, out, e);
+}
+
+int rd_feed_start_file(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, const void *data,
+		       size_t len, rd_feed_done_fn done, void *done_arg, struct rd_import_rec *out, struct rd_serr *e)
+{
+	return feed_begin(app, who, v, true, false, data, len, done, done_arg, out, e);
+}
+
+static int feed_begin(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, bool csv, bool dry_run,
+		      const void *data, size_t len, rd_feed_done_fn done, void *done_arg, struct rd_import_rec *out,
+		      struct rd_serr *e)
+{
+	struct feed f = { .source = RD_FEED_VENDOR, .mapping = "", .done = done, .done_arg = done_arg };
+	struct rd_partner *p = NULL;
+	if (!csv)
+		return rd_serr_set(e, RD_EINVAL, "invalid", "format", "a feed is a CSV file (format=csv)");
+	if (who->partner) {
+		p = rd_malloc(sizeof *p);
+		struct rd_txn *t;
+		int rc = rd_store_read(app->store, &t);
+		if (rc == 0) {
+			rc = rd_entity_get(t, app->domain->partners, &rd_entity_partner, who->vendor, who->partner, p);
+			rd_txn_end(t);
+		}
+		if (rc < 0) {
+			free(p);
+			return rd_serr_set(e, rc == RD_ENOTFOUND ? RD_EINVAL : rc, rc == RD_ENOTFOUND ? "invalid" : "internal",
+					   NULL, "the sending partner could not be read");
+		}
+		f.partner = p->id;
+		f.partner_kind = p->kind;
+		f.source = p->kind == RD_PARTNER_DISTRIBUTOR ? RD_FEED_DISTRIBUTOR : RD_FEED_RESELLER;
+		f.mapping = p->feed_mapping;
+		char why[256];
+		if (rd_feed_mapping_problem(p->feed_mapping, why, sizeof why)) {
+			int r = rd_serr_set(e, RD_EINVAL, "invalid", "feed_mapping", "nothing applied: %s (the vendor keeps the mapping)", why);
+			free(p);
+			return r;
+		}
+	}
+	int rc = start(app, who, v, RD_RES_CONTRACT, true, dry_run, true, data, len, &f, out, e);
+	free(p);
+	return rc;
 }
 
 json_t *rd_import_json(uint64_t vendor, const struct rd_import_rec *r)
@@ -1005,4 +1413,80 @@ void rd_imports_cancel(void)
 		atomic_store(&j->im.cancel, true);
 		uv_cancel((uv_req_t *)&j->uv);
 	}
+}
+
+/* ---- partner feeds: deciding a review ------------------------------------------------ */
+
+struct decide {
+	struct rd_app *app;
+	const struct rd_actor *who;
+	const struct rd_vendor *v;
+	uint64_t id;
+	bool take;
+	struct rd_feed_review *out;
+	struct rd_serr *e;
+};
+
+static int decide_fn(struct rd_txn *t, void *arg)
+{
+	struct decide *dc = arg;
+	struct rd_domain *d = dc->app->domain;
+	struct rd_feed_review *r = dc->out;
+	uint64_t vendor = dc->who->vendor;
+	int rc = rd_entity_get(t, d->feed_reviews, &rd_entity_feed_review, vendor, dc->id, r);
+	if (rc == RD_ENOTFOUND)
+		return rd_serr_set(dc->e, RD_ENOTFOUND, "not_found", "id", "no such review");
+	if (rc < 0)
+		return rc;
+	if (r->state != RD_REVIEW_OPEN)
+		return rd_serr_set(dc->e, RD_EEXISTS, "conflict", "id", "the review was already decided (%s)",
+				   r->state == RD_REVIEW_TAKEN ? "the proposed value was taken" : "the stored value was kept");
+	if (dc->take) {
+		struct rd_contract *c = rd_malloc(sizeof *c), *old = rd_malloc(sizeof *old);
+		char why[256];
+		rc = rd_entity_get(t, d->contracts, &rd_entity_contract, vendor, r->contract_id, c);
+		if (rc == RD_ENOTFOUND)
+			rc = rd_serr_set(dc->e, RD_EINVAL, "invalid", "contract_id", "the contract is gone");
+		if (rc == 0) {
+			*old = *c;
+			if (rd_entity_set_text(&rd_entity_contract, c, r->field, r->proposed, why, sizeof why) < 0)
+				rc = rd_serr_set(dc->e, RD_EINVAL, "invalid", r->field, "%s", why);
+		}
+		if (rc == 0)
+			rc = rd_record_prepare(t, dc->app, dc->who, dc->v, RD_RES_CONTRACT, c, old, dc->e);
+		if (rc == 0) {
+			if (r->source == RD_FEED_VENDOR)
+				c->received_vendor = rd_clock_now();
+			else if (r->source == RD_FEED_DISTRIBUTOR)
+				c->received_distributor = rd_clock_now();
+			else
+				c->received_reseller = rd_clock_now();
+			rc = rd_entity_put(t, d->contracts, &rd_entity_contract, vendor, c, 0);
+		}
+		if (rc == 0) {
+			json_t *before = json_pack("{s:s}", r->field, r->current), *after = json_pack("{s:s}", r->field, r->proposed);
+			rc = rd_audit_write(t, d, vendor, dc->who->user, RD_AUDIT_UPDATE, "contracts", c->id, before, after,
+					    "a feed's value taken from the review queue");
+			json_decref(before);
+			json_decref(after);
+		}
+		free(c);
+		free(old);
+		if (rc < 0)
+			return rc;
+	}
+	r->state = dc->take ? RD_REVIEW_TAKEN : RD_REVIEW_KEPT;
+	r->decided_at = rd_clock_now();
+	r->decided_by = dc->who->user;
+	return rd_entity_put(t, d->feed_reviews, &rd_entity_feed_review, vendor, r, 0);
+}
+
+int rd_feed_review_decide(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, uint64_t id,
+			  bool take, struct rd_feed_review *out, struct rd_serr *e)
+{
+	struct decide dc = { app, who, v, id, take, out, e };
+	int rc = rd_store_write(app->store, decide_fn, &dc);
+	if (rc < 0 && !e->rc)
+		rd_serr_set(e, rc, "internal", NULL, "the review could not be decided: %s", rd_strerror(rc));
+	return rc;
 }

@@ -57,6 +57,14 @@ struct rd_import {
 	char fatal[256];           /* set when the file could not be read to its end */
 	rd_import_sink_fn sink;
 	void *sink_ctx;
+	/* A partner feed (a contracts import from a source): columns renamed by
+	 * feed_mapping, the sender's channel enforced, the source recorded. */
+	uint8_t feed_source;       /* enum rd_feed_source; 0: a plain import */
+	uint64_t feed_partner;     /* the sending partner; 0: the vendor */
+	uint8_t feed_partner_kind; /* enum rd_partner_kind */
+	char feed_mapping[1024];   /* "Its Column=renewd_column;..."; "": renewd's names */
+	uint64_t rows_unchanged;   /* feed rows that matched the store exactly (nothing written) */
+	json_t *reviews;           /* values held for review: [{contract_id, field, current, proposed, owner}] */
 };
 
 /* Parses and validates the whole input against the store as seen by t,
@@ -81,6 +89,35 @@ int rd_import_apply(struct rd_import *im, struct rd_txn *t, uint64_t existing_id
 int rd_import_start(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, enum rd_resource res,
 		    bool csv, bool dry_run, bool atomic, const void *data, size_t len, struct rd_import_rec *out,
 		    struct rd_serr *e);
+/* Starts a partner feed: contracts from who (a vendor user: the vendor
+ * source; a partner admin: its partner's kind as the source, its mapping,
+ * its channel only).  Like rd_import_start otherwise; always atomic. */
+int rd_feed_start(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, bool csv, bool dry_run,
+		  const void *data, size_t len, struct rd_import_rec *out, struct rd_serr *e);
+/* Which source owns a contract field under vendor v's precedence table
+ * (feed_precedence over the default); 0 when the field is not fed. */
+uint8_t rd_feed_owner(const struct rd_vendor *v, const char *field);
+/* Checks a precedence table: NULL when good, else why (into buf). */
+const char *rd_feed_precedence_problem(const char *table, char *buf, size_t cap);
+/* Decides a review: take the proposed value (applied to the contract, with
+ * the same checks as an update) or keep the stored one.  0, RD_ENOTFOUND,
+ * RD_EEXISTS (already decided), RD_EINVAL (the value no longer fits) or the
+ * store's error, with e filled; *out is the decided review. */
+int rd_feed_review_decide(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, uint64_t id,
+			  bool take, struct rd_feed_review *out, struct rd_serr *e);
+
+/* A drop folder's feed (connector-csv): as rd_feed_start from who (a
+ * partner), and done is called on the loop with the stored outcome once it
+ * finished; stopped: renewd is stopping and nothing was applied or decided
+ * (the file should stay for the next start).  Not called when this returns
+ * an error. */
+typedef void (*rd_feed_done_fn)(void *arg, const struct rd_import_rec *r, bool stopped);
+int rd_feed_start_file(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, const void *data,
+		       size_t len, rd_feed_done_fn done, void *done_arg, struct rd_import_rec *out, struct rd_serr *e);
+
+/* Checks a feed mapping: NULL when good, else why (into buf). */
+const char *rd_feed_mapping_problem(const char *mapping, char *buf, size_t cap);
+
 /* An import record of vendor as JSON, with its progress while it runs. */
 json_t *rd_import_json(uint64_t vendor, const struct rd_import_rec *r);
 

@@ -94,6 +94,7 @@ json_t *rd_web_partner_nav(const char *current)
 		{ "/partner/tasks", "Tasks" },
 		{ "/partner/deals", "Deal registrations" },
 		{ "/partner/leads", "Leads" },
+		{ "/partner/feeds", "Feeds" },
 	};
 	json_t *a = json_array();
 	for (size_t i = 0; i < sizeof sections / sizeof *sections; i++)
@@ -117,6 +118,7 @@ static json_t *nav_json(struct web *w, const char *current)
 		{ "/vendor/contracts", "Contracts", RD_RES_CONTRACT },
 		{ "/vendor/opportunities", "Quotes", RD_RES_OPPORTUNITY },
 		{ "/vendor/imports", "Imports", RD_RES_IMPORT },
+		{ "/vendor/feeds", "Feeds", RD_RES_IMPORT },
 		{ "/vendor/policies", "Policies", RD_RES_POLICY },
 		{ "/vendor/plugins", "Plugins", RD_RES_PLUGIN },
 		{ "/vendor/outbox", "Outbox", RD_RES_OUTBOX },

@@ -574,6 +574,52 @@ static const struct asset assets[] = {
 	  "</th><td>{{started}}</td><td>{{kind}} ({{format}}){{#dry_run}}, dry run{{/dry_run}}</td><td>{{status}}{{#running}} "
 	  "({{percent}} %){{/running}}</td><td>{{rows}}</td><td>{{rows_ok}}</td><td>{{rows_failed}}</td><td>{{created}}</td>"
 	  "<td>{{updated}}</td><td>{{message}}</td></tr>{{/rows}}</tbody>" TABLE_END "{{^rows}}<p>No imports yet.</p>{{/rows}}" },
+	{ "page/partner_feeds.html", "text/html",
+	  CONSOLE_NAV "{{#can_send}}<h2>Send a feed</h2><p>Your contracts as CSV, in your own columns (the vendor keeps your "
+	  "column mapping). Nothing is applied when any row has an error.</p>{{#error}}<p class=\"error\" role=\"alert\">{{error}}"
+	  "</p>{{/error}}<form method=\"post\" action=\"/partner/feeds\" class=\"stack wide\">" CSRF
+	  "<label for=\"data\">CSV</label><textarea id=\"data\" name=\"data\" rows=\"10\">{{data}}</textarea>"
+	  "<button type=\"submit\">Send the feed</button></form>{{/can_send}}"
+	  "<h2>Your feeds</h2>" TABLE("Feeds") "<thead><tr><th scope=\"col\">Feed</th><th scope=\"col\">Received</th>"
+	  "<th scope=\"col\">Status</th><th scope=\"col\">Valid</th><th scope=\"col\">With errors</th><th scope=\"col\">New</th>"
+	  "<th scope=\"col\">Updated</th><th scope=\"col\">Unchanged</th><th scope=\"col\">Held for review</th>"
+	  "<th scope=\"col\">Result</th></tr></thead><tbody>{{#feeds}}<tr class=\"feed-{{status}}\"><th scope=\"row\">"
+	  "<a href=\"/partner/feeds/{{id}}\">{{id}}</a></th><td>{{started}}</td><td>{{status}}</td><td>{{rows_ok}}</td>"
+	  "<td>{{rows_failed}}</td><td>{{created}}</td><td>{{updated}}</td><td>{{unchanged}}</td><td>{{queued}}</td>"
+	  "<td>{{message}}</td></tr>{{/feeds}}</tbody>" TABLE_END "{{^feeds}}<p>No feeds yet.</p>{{/feeds}}" },
+	{ "page/partner_feed.html", "text/html",
+	  CONSOLE_NAV "{{#feed}}<dl class=\"facts\"><dt>Status</dt><dd id=\"feed-status\">{{status}}</dd><dt>Received</dt>"
+	  "<dd>{{started}}</dd><dt>Rows</dt><dd>{{rows_ok}} valid, {{rows_failed}} with errors</dd><dt>Contracts</dt>"
+	  "<dd>{{created}} new, {{updated}} updated, {{unchanged}} unchanged, {{queued}} values held for the vendor's review</dd>"
+	  "</dl>{{#running}}<p>The feed is being checked: reload this page.</p>{{/running}}<p id=\"feed-message\">{{message}}</p>"
+	  "{{/feed}}<h2>Row errors</h2>{{^has_errors}}<p>None.</p>{{/has_errors}}{{#has_errors}}" TABLE("Row errors")
+	  "<thead><tr><th scope=\"col\">Row</th><th scope=\"col\">Column</th><th scope=\"col\">Problem</th></tr></thead><tbody>"
+	  "{{#errors}}<tr><th scope=\"row\">{{row}}</th><td>{{column}}</td><td>{{message}}</td></tr>{{/errors}}</tbody>" TABLE_END
+	  "{{/has_errors}}<p><a href=\"/partner/feeds\">All your feeds</a></p>" },
+	{ "page/vendor_feeds.html", "text/html",
+	  CONSOLE_NAV "<h2>Review queue</h2><p>A feed's value for a field another source owns waits here instead of "
+	  "overwriting: take the feed's value or keep the stored one.</p>{{#reviews}}{{#open}}<section class=\"review\" "
+	  "id=\"review-{{id}}\"><h3>Contract {{contract_id}}: {{field}}</h3><dl class=\"facts\"><dt>Stored ({{owner}} owns it)</dt>"
+	  "<dd class=\"current\">{{current}}</dd><dt>From the {{source}}'s feed</dt><dd class=\"proposed\">{{proposed}}</dd></dl>"
+	  "{{#can_decide}}<form method=\"post\" action=\"/vendor/feed-reviews/{{id}}\" class=\"inline\">" CSRF
+	  "<input type=\"hidden\" name=\"value\" value=\"proposed\"><button type=\"submit\">Take {{proposed}}</button></form> "
+	  "<form method=\"post\" action=\"/vendor/feed-reviews/{{id}}\" class=\"inline\">" CSRF
+	  "<input type=\"hidden\" name=\"value\" value=\"current\"><button type=\"submit\">Keep {{current}}</button></form>"
+	  "{{/can_decide}}</section>{{/open}}{{/reviews}}"
+	  TABLE("Decided and open reviews") "<thead><tr><th scope=\"col\">Review</th><th scope=\"col\">Contract</th>"
+	  "<th scope=\"col\">Field</th><th scope=\"col\">Stored</th><th scope=\"col\">Proposed</th><th scope=\"col\">Owner</th>"
+	  "<th scope=\"col\">From</th><th scope=\"col\">State</th></tr></thead><tbody>{{#reviews}}<tr class=\"review-{{state}}\">"
+	  "<th scope=\"row\">{{id}}</th><td>{{contract_id}}</td><td>{{field}}</td><td>{{current}}</td><td>{{proposed}}</td>"
+	  "<td>{{owner}}</td><td>{{source}}</td><td>{{state}}</td></tr>{{/reviews}}</tbody>" TABLE_END
+	  "{{^reviews}}<p>No reviews.</p>{{/reviews}}"
+	  "<h2>Feeds</h2>" TABLE("Feeds") "<thead><tr><th scope=\"col\">Feed</th><th scope=\"col\">Received</th>"
+	  "<th scope=\"col\">Source</th><th scope=\"col\">Partner</th><th scope=\"col\">Status</th><th scope=\"col\">Valid</th>"
+	  "<th scope=\"col\">With errors</th><th scope=\"col\">New</th><th scope=\"col\">Updated</th><th scope=\"col\">Unchanged</th>"
+	  "<th scope=\"col\">Queued</th><th scope=\"col\">Result</th></tr></thead><tbody>{{#feeds}}<tr class=\"feed-{{status}}\">"
+	  "<th scope=\"row\"><a href=\"/vendor/imports/{{id}}\">{{id}}</a></th><td>{{started}}</td><td>{{source}}</td>"
+	  "<td>{{partner_id}}</td><td>{{status}}</td><td>{{rows_ok}}</td><td>{{rows_failed}}</td><td>{{created}}</td>"
+	  "<td>{{updated}}</td><td>{{unchanged}}</td><td>{{queued}}</td><td>{{message}}</td></tr>{{/feeds}}</tbody>" TABLE_END
+	  "{{^feeds}}<p>No feeds yet.</p>{{/feeds}}" },
 	{ "page/vendor_import.html", "text/html",
 	  CONSOLE_NAV "{{#import}}<dl class=\"facts\"><dt>Import of</dt><dd>{{kind}} ({{format}}){{#dry_run}}, dry run{{/dry_run}}"
 	  "{{#atomic}}, all or nothing{{/atomic}}</dd><dt>Status</dt><dd id=\"import-status\">{{status}}</dd><dt>Started</dt>"

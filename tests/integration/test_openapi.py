@@ -350,6 +350,10 @@ def make_activity(spec, api, errors):
                  headers={"Content-Type": "text/csv"})
     imp = check_response(spec, "POST", "/api/v1/imports", r, errors)
     assert r.status == 202, r
+    r = api.call("POST", "/api/v1/feeds?dry_run=true", raw=b"external_id,quantity\nK-20001,7\n",
+                 headers={"Content-Type": "text/csv"})
+    check_response(spec, "POST", "/api/v1/feeds", r, errors)
+    assert r.status == 202, r
     # a document on contract 1
     r = api.call("POST", "/api/v1/contracts/1/documents?name=contract.bin&kind=contract", raw=b"\x00\x01bytes",
                  headers={"Content-Type": "application/octet-stream"})
@@ -422,7 +426,8 @@ def test_live_answers_match_the_document(spec, live):
         bodies[route] = check_response(spec, "GET", route, r, errors)
     lists = {route: b for route, b in bodies.items() if isinstance(b, dict) and "items" in b}
     for route in ("/api/v1/partners", "/api/v1/customers", "/api/v1/contacts", "/api/v1/products",
-                  "/api/v1/contracts", "/api/v1/users", "/api/v1/tokens", "/api/v1/audit", "/api/v1/imports"):
+                  "/api/v1/contracts", "/api/v1/users", "/api/v1/tokens", "/api/v1/audit", "/api/v1/imports",
+                  "/api/v1/feeds"):
         assert route in lists, f"GET {route} did not answer a list"
         assert lists[route]["items"], f"GET {route} answered an empty list: nothing was checked"
     assert "/api/v1/me" in bodies and "/api/v1/vendor" in bodies

@@ -1,0 +1,333 @@
+/*
+ * dropfolder.c: connector-csv (dropfolder.h).  Loop thread only.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "daemon/dropfolder.h"
+#include "services/imports.h"
+#include "store/store.h"
+#include "util/err.h"
+#include "util/log.h"
+
+#define MAX_PATH 1024
+
+struct watch {
+	uv_fs_event_t ev;
+	char path[MAX_PATH];
+	struct rd_dropfolder *f;
+	struct watch *next;
+};
+
+struct rd_dropfolder {
+	struct rd_app *app;
+	uv_loop_t *loop;
+	char root[512];
+	uint64_t max_bytes;
+	uv_timer_t timer;
+	struct watch *watches;
+	unsigned open_handles;
+	bool stopping;
+};
+
+/* Files being imported now (their full paths): not picked up twice. */
+struct inflight {
+	char dir[MAX_PATH];
+	char name[256];
+	struct inflight *next;
+};
+static struct inflight *inflight;
+
+static bool safe_name(const char *s)
+{
+	if (!*s || *s == '.')
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '-' ||
+		      *s == '_' || *s == '.'))
+			return false;
+	return true;
+}
+
+static void make_dir(const char *path)
+{
+	if (mkdir(path, 0750) < 0 && errno != EEXIST)
+		rd_log(RD_LOG_WARN, "connector-csv", "%s could not be made: %s", path, strerror(errno));
+}
+
+/* Moves dir/name to dir/sub/ID-name and writes dir/sub/ID-name.report.json. */
+static void file_away(const char *dir, const char *name, const char *sub, uint64_t id, json_t *report)
+{
+	char from[MAX_PATH], to[MAX_PATH + 300], rep[MAX_PATH + 320];
+	snprintf(from, sizeof from, "%s/%s", dir, name);
+	snprintf(to, sizeof to, "%s/%s/%llu-%s", dir, sub, (unsigned long long)id, name);
+	snprintf(rep, sizeof rep, "%s.report.json", to);
+	FILE *fp = fopen(rep, "w");
+	if (fp) {
+		json_dumpf(report, fp, JSON_INDENT(2) | JSON_SORT_KEYS);
+		fputc('\n', fp);
+		fclose(fp);
+	} else {
+		rd_log(RD_LOG_WARN, "connector-csv", "the report %s could not be written: %s", rep, strerror(errno));
+	}
+	if (rename(from, to) < 0)
+		rd_log(RD_LOG_WARN, "connector-csv", "%s could not be moved to %s/: %s", from, sub, strerror(errno));
+	else
+		rd_log(RD_LOG_INFO, "connector-csv", "%s -> %s/ (import %llu)", from, sub, (unsigned long long)id);
+}
+
+static void forget(struct inflight *p)
+{
+	for (struct inflight **q = &inflight; *q; q = &(*q)->next)
+		if (*q == p) {
+			*q = p->next;
+			break;
+		}
+	free(p);
+}
+
+static void feed_done(void *arg, const struct rd_import_rec *r, bool stopped)
+{
+	struct inflight *p = arg;
+	if (!stopped) {
+		json_t *rep = json_pack("{s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "file", p->name, "import_id",
+					(json_int_t)r->id, "status", r->status == RD_IMPORT_SUCCEEDED ? "succeeded" : "failed",
+					"message", r->message, "accepted", (json_int_t)r->created, "merged",
+					(json_int_t)r->updated, "unchanged", (json_int_t)r->unchanged, "queued",
+					(json_int_t)r->queued, "rows_failed", (json_int_t)r->rows_failed);
+		json_t *errs = json_loads(r->errors[0] ? r->errors : "[]", 0, NULL);
+		json_object_set_new(rep, "rejected", errs ? errs : json_array());
+		file_away(p->dir, p->name, r->status == RD_IMPORT_SUCCEEDED ? "processed" : "failed", r->id, rep);
+		json_decref(rep);
+	}
+	forget(p);
+}
+
+static bool busy(const char *dir, const char *name)
+{
+	for (struct inflight *p = inflight; p; p = p->next)
+		if (!strcmp(p->dir, dir) && !strcmp(p->name, name))
+			return true;
+	return false;
+}
+
+/* Reads a whole file up to max bytes; NULL (with *too_big) when larger. */
+static char *read_file(const char *path, uint64_t max, size_t *len, bool *too_big)
+{
+	*too_big = false;
+	FILE *fp = fopen(path, "rb");
+	if (!fp)
+		return NULL;
+	size_t cap = 65536, n = 0;
+	char *buf = rd_malloc(cap);
+	size_t got;
+	while ((got = fread(buf + n, 1, cap - n, fp)) > 0) {
+		n += got;
+		if (n > max) {
+			*too_big = true;
+			break;
+		}
+		if (n == cap)
+			buf = rd_realloc(buf, cap *= 2);
+	}
+	fclose(fp);
+	if (*too_big) {
+		free(buf);
+		return NULL;
+	}
+	*len = n;
+	return buf;
+}
+
+static void on_event(uv_fs_event_t *h, const char *filename, int events, int status);
+static void on_closed(uv_handle_t *h);
+
+static void ensure_watch(struct rd_dropfolder *f, const char *dir)
+{
+	for (struct watch *w = f->watches; w; w = w->next)
+		if (!strcmp(w->path, dir))
+			return;
+	struct watch *w = rd_calloc(1, sizeof *w);
+	snprintf(w->path, sizeof w->path, "%s", dir);
+	w->f = f;
+	uv_fs_event_init(f->loop, &w->ev);
+	w->ev.data = w;
+	f->open_handles++;
+	if (uv_fs_event_start(&w->ev, on_event, dir, 0) != 0)
+		rd_log(RD_LOG_INFO, "connector-csv", "no inotify on %s: found by polling only", dir);
+	w->next = f->watches;
+	f->watches = w;
+}
+
+struct target {
+	struct rd_vendor v;
+	uint64_t partner;
+	char dir[MAX_PATH];
+};
+
+static void scan_dir(struct rd_dropfolder *f, const struct target *tg)
+{
+	DIR *d = opendir(tg->dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		const char *name = de->d_name;
+		size_t nl = strlen(name);
+		if (name[0] == '.' || nl >= 200 || (nl > 5 && !strcmp(name + nl - 5, ".part")) ||
+		    (nl > 4 && !strcmp(name + nl - 4, ".tmp")) || busy(tg->dir, name))
+			continue;
+		char path[MAX_PATH + 256];
+		struct stat st;
+		snprintf(path, sizeof path, "%s/%s", tg->dir, name);
+		if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		struct inflight *p = rd_calloc(1, sizeof *p);
+		snprintf(p->dir, sizeof p->dir, "%s", tg->dir);
+		snprintf(p->name, sizeof p->name, "%s", name);
+		size_t len = 0;
+		bool too_big;
+		char *data = read_file(path, f->max_bytes, &len, &too_big);
+		struct rd_serr e = { 0 };
+		struct rd_import_rec *r = rd_malloc(sizeof *r);
+		struct rd_actor who = { .vendor = tg->v.id, .partner = tg->partner };
+		int rc;
+		if (!data)
+			rc = rd_serr_set(&e, RD_EINVAL, "invalid", NULL, too_big ? "the file is larger than max_import_bytes"
+									   : "the file could not be read");
+		else
+			rc = rd_feed_start_file(f->app, &who, &tg->v, data, len, feed_done, p, r, &e);
+		free(data);
+		if (rc == 0) {
+			p->next = inflight;
+			inflight = p;
+		} else {
+			json_t *rep = json_pack("{s:s, s:s, s:s, s:[]}", "file", name, "status", "failed", "message",
+						e.message, "rejected");
+			file_away(tg->dir, name, "failed", 0, rep);
+			json_decref(rep);
+			free(p);
+		}
+		free(r);
+	}
+	closedir(d);
+}
+
+static void scan(struct rd_dropfolder *f)
+{
+	if (f->stopping)
+		return;
+	struct rd_txn *t;
+	if (rd_store_read(f->app->store, &t) < 0)
+		return;
+	struct target *tgs = NULL;
+	size_t n = 0, cap = 0;
+	struct rd_vendor *v = rd_malloc(sizeof *v);
+	struct rd_partner *p = rd_malloc(sizeof *p);
+	struct rd_iter vit, pit;
+	struct rd_item vi, pi;
+	int rc = rd_iter_records(&vit, t, f->app->domain->vendors, 0, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&vit, &vi)) > 0) {
+		if (rd_entity_decode(&rd_entity_vendor, vi.val, vi.len, v) < 0 || !safe_name(v->slug))
+			continue;
+		int prc = rd_iter_records(&pit, t, f->app->domain->partners, vi.id, 0);
+		while (prc >= 0 && (prc = rd_iter_next(&pit, &pi)) > 0) {
+			if (rd_entity_decode(&rd_entity_partner, pi.val, pi.len, p) < 0 || p->feed_drop != 1)
+				continue;
+			if (!safe_name(p->external_id)) {
+				rd_log(RD_LOG_WARN, "connector-csv", "partner %llu: its external id cannot name a folder",
+				       (unsigned long long)p->id);
+				continue;
+			}
+			if (n == cap)
+				tgs = rd_realloc(tgs, (cap = cap ? 2 * cap : 8) * sizeof *tgs);
+			tgs[n].v = *v;
+			tgs[n].partner = p->id;
+			snprintf(tgs[n].dir, sizeof tgs[n].dir, "%s/%s/%s", f->root, v->slug, p->external_id);
+			n++;
+		}
+		rd_iter_close(&pit);
+	}
+	rd_iter_close(&vit);
+	rd_txn_end(t);
+	free(v);
+	free(p);
+	for (size_t i = 0; i < n; i++) {
+		char sub[MAX_PATH + 16];
+		snprintf(sub, sizeof sub, "%.*s", (int)(strrchr(tgs[i].dir, '/') - tgs[i].dir), tgs[i].dir);
+		make_dir(sub);
+		make_dir(tgs[i].dir);
+		snprintf(sub, sizeof sub, "%s/processed", tgs[i].dir);
+		make_dir(sub);
+		snprintf(sub, sizeof sub, "%s/failed", tgs[i].dir);
+		make_dir(sub);
+		ensure_watch(f, tgs[i].dir);
+		scan_dir(f, &tgs[i]);
+	}
+	free(tgs);
+}
+
+static void on_event(uv_fs_event_t *h, const char *filename, int events, int status)
+{
+	struct watch *w = h->data;
+	if (status == 0)
+		scan(w->f);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+	scan(t->data);
+}
+
+struct rd_dropfolder *rd_dropfolder_start(struct rd_app *app, uv_loop_t *loop, const char *root, uint64_t poll_ms,
+					  uint64_t max_bytes)
+{
+	struct rd_dropfolder *f = rd_calloc(1, sizeof *f);
+	f->app = app;
+	f->loop = loop;
+	f->max_bytes = max_bytes;
+	snprintf(f->root, sizeof f->root, "%s", root);
+	make_dir(f->root);
+	uv_timer_init(loop, &f->timer);
+	f->timer.data = f;
+	f->open_handles = 1;
+	uv_timer_start(&f->timer, on_tick, 0, poll_ms);
+	rd_log(RD_LOG_INFO, "connector-csv", "watching drop folders under %s (inotify, and a scan every %llu ms)", root,
+	       (unsigned long long)poll_ms);
+	return f;
+}
+
+static void on_closed(uv_handle_t *h)
+{
+	struct rd_dropfolder *f;
+	if (h->type == UV_TIMER) {
+		f = h->data;
+	} else {
+		struct watch *w = h->data;
+		f = w->f;
+		free(w);
+	}
+	if (--f->open_handles == 0)
+		free(f);
+}
+
+void rd_dropfolder_stop(struct rd_dropfolder *f)
+{
+	if (!f || f->stopping)
+		return;
+	f->stopping = true;
+	uv_timer_stop(&f->timer);
+	struct watch *w = f->watches;
+	f->watches = NULL;
+	uv_close((uv_handle_t *)&f->timer, on_closed);
+	while (w) {
+		struct watch *next = w->next;
+		uv_fs_event_stop(&w->ev);
+		uv_close((uv_handle_t *)&w->ev, on_closed);
+		w = next;
+	}
+}
