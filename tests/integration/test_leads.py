@@ -395,7 +395,9 @@ def test_routing_dry_run_shows_who_would_have_got_each_lead(lw):
         lw.route(lid)
     v = upload_policy(lw, ALL_TO_SILV, [{"name": "silv", "lead": {}, "candidates": [{"id": 4}], "excluded": [],
                                         "expect": {"kind": "partner", "ids": [4]}}])
-    before = lw.outbox()
+    # what the outbox holds (ids and kinds): its messages' delivery state moves on by itself (the mail
+    # worker), a dry run must add none
+    before = [(m["id"], m["kind"]) for m in lw.outbox()]
     rep = lw.cm.ok("POST", "/api/v1/leads/dry-run", {"version": v, "last": 2})
     assert rep["version"] == v and rep["leads"] == 2, rep
     rows = rep["items"]
@@ -413,7 +415,8 @@ def test_routing_dry_run_shows_who_would_have_got_each_lead(lw):
     same = lw.cm.ok("POST", "/api/v1/leads/dry-run", {"version": 1, "last": 50})
     assert same["changed"] == 0, same
     # it wrote nothing
-    assert lw.outbox() == before and lw.get(ids[0])["assignments"][0]["targets"] == str(PLAT)
+    assert [(m["id"], m["kind"]) for m in lw.outbox()] == before
+    assert lw.get(ids[0])["assignments"][0]["targets"] == str(PLAT)
     assert_json_error(lw.cm.call("POST", "/api/v1/leads/dry-run", {"version": 99}), 404, "not_found")
     assert_json_error(lw.cm.call("POST", "/api/v1/leads/dry-run", {"version": v, "last": 0}), 400, "invalid")
     assert_json_error(lw.p(PLAT).call("POST", "/api/v1/leads/dry-run", {"version": v}), 403)
@@ -430,7 +433,7 @@ def test_routing_dry_run_shows_who_would_have_got_each_lead(lw):
     assert f"L-{ids[1]} partner 4 partner 4 everything to Oakfield" in page, page
     assert "a dry run covers the last 1..200 routed leads" in text(b.get(f"/vendor/leads?dry_run={v}&last=999").text)
     assert "no routing policy version 99" in text(b.get("/vendor/leads?dry_run=99").text)
-    assert lw.outbox() == before
+    assert [(m["id"], m["kind"]) for m in lw.outbox()] == before  # the console's dry run adds none either
 
 
 # ---- the public web-to-lead form -------------------------------------------------------------------------
