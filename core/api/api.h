@@ -28,6 +28,12 @@ int rd_api_merge(struct rd_req *req);
 int rd_api_imports_create(struct rd_req *req);
 int rd_api_imports_get(struct rd_req *req);
 int rd_api_imports_list(struct rd_req *req);
+/* What the imports' and the feeds' GET handlers share (api/imports.c): one
+ * record or the list, filtered by sees (NULL: every one of the vendor's). */
+struct rd_import_rec;
+typedef bool (*rd_import_seen_fn)(const struct call *c, const struct rd_import_rec *r);
+int rd_api_import_reply_one(struct call *c, rd_import_seen_fn sees, const char *noun);
+int rd_api_import_reply_list(struct call *c, rd_import_seen_fn sees);
 int rd_api_feeds_create(struct rd_req *req);
 int rd_api_feeds_get(struct rd_req *req);
 int rd_api_feeds_list(struct rd_req *req);

@@ -78,24 +78,7 @@ int rd_api_feeds_get(struct rd_req *req)
 	struct call c;
 	if (rd_call_begin(req, &c) < 0 || rd_call_allow(&c, RD_RES_CONTRACT, RD_ACT_READ) == RD_SCOPE_NONE)
 		return 0;
-	uint64_t id = rd_parse_id(rd_req_param(req, "id"));
-	struct rd_import_rec *r = rd_malloc(sizeof *r);
-	struct rd_txn *t;
-	int rc = rd_store_read(c.app->store, &t);
-	if (rc == 0) {
-		rc = id ? rd_entity_get(t, c.app->domain->imports, &rd_entity_import, c.who.vendor, id, r) : RD_ENOTFOUND;
-		rd_txn_end(t);
-	}
-	if (rc == 0 && !sees(&c, r))
-		rc = RD_ENOTFOUND;
-	if (rc == 0) {
-		rd_reply_json(req, 200, rd_import_json(c.who.vendor, r));
-	} else if (rc == RD_ENOTFOUND) {
-		rd_reply_error(req, 404, "not_found", "id", "no such feed");
-		rc = 0;
-	}
-	free(r);
-	return rc;
+	return rd_api_import_reply_one(&c, sees, "feed");
 }
 
 int rd_api_feeds_list(struct rd_req *req)
@@ -103,39 +86,7 @@ int rd_api_feeds_list(struct rd_req *req)
 	struct call c;
 	if (rd_call_begin(req, &c) < 0 || rd_call_allow(&c, RD_RES_CONTRACT, RD_ACT_READ) == RD_SCOPE_NONE)
 		return 0;
-	static const char *const params[] = { NULL };
-	const char *bad = rd_req_query_unknown(req, params);
-	if (bad) {
-		rd_reply_error(req, 400, "invalid", bad, "unknown query parameter \"%s\"", bad);
-		return 0;
-	}
-	struct rd_txn *t;
-	int rc = rd_store_read(c.app->store, &t);
-	if (rc < 0)
-		return rc;
-	json_t *items = json_array();
-	struct rd_import_rec *r = rd_malloc(sizeof *r);
-	struct rd_iter it;
-	struct rd_item item;
-	rc = rd_iter_records(&it, t, c.app->domain->imports, c.who.vendor, 0);
-	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
-		if ((rc = rd_entity_decode(&rd_entity_import, item.val, item.len, r)) < 0)
-			break;
-		if (!sees(&c, r))
-			continue;
-		json_t *j = rd_import_json(c.who.vendor, r);
-		json_object_del(j, "errors");
-		json_array_insert_new(items, 0, j); /* newest first */
-	}
-	rd_iter_close(&it);
-	rd_txn_end(t);
-	free(r);
-	if (rc < 0) {
-		json_decref(items);
-		return rc;
-	}
-	rd_reply_json(req, 200, json_pack("{s:o, s:n}", "items", items, "next_cursor"));
-	return 0;
+	return rd_api_import_reply_list(&c, sees);
 }
 
 /* ---- the review queue: the vendor's people decide --------------------------------------- */

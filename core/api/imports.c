@@ -70,53 +70,55 @@ int rd_api_imports_create(struct rd_req *req)
 	return 0;
 }
 
-int rd_api_imports_get(struct rd_req *req)
+/* One import record as the caller sees it (sees NULL: every one of the
+ * vendor's), else 404 naming the noun ("import", "feed"). */
+int rd_api_import_reply_one(struct call *c, rd_import_seen_fn sees, const char *noun)
 {
-	struct call c;
-	if (rd_call_begin(req, &c) < 0 || rd_call_allow(&c, RD_RES_IMPORT, RD_ACT_READ) == RD_SCOPE_NONE)
-		return 0;
-	uint64_t id = rd_parse_id(rd_req_param(req, "id"));
+	uint64_t id = rd_parse_id(rd_req_param(c->req, "id"));
 	struct rd_import_rec *r = rd_malloc(sizeof *r);
 	struct rd_txn *t;
-	int rc = rd_store_read(c.app->store, &t);
+	int rc = rd_store_read(c->app->store, &t);
 	if (rc == 0) {
-		rc = id ? rd_entity_get(t, c.app->domain->imports, &rd_entity_import, c.who.vendor, id, r) : RD_ENOTFOUND;
+		rc = id ? rd_entity_get(t, c->app->domain->imports, &rd_entity_import, c->who.vendor, id, r) : RD_ENOTFOUND;
 		rd_txn_end(t);
 	}
+	if (rc == 0 && sees && !sees(c, r))
+		rc = RD_ENOTFOUND;
 	if (rc == 0) {
-		rd_reply_json(req, 200, rd_import_json(c.who.vendor, r));
+		rd_reply_json(c->req, 200, rd_import_json(c->who.vendor, r));
 	} else if (rc == RD_ENOTFOUND) {
-		rd_reply_error(req, 404, "not_found", "id", "no such import");
+		rd_reply_error(c->req, 404, "not_found", "id", "no such %s", noun);
 		rc = 0;
 	}
 	free(r);
 	return rc;
 }
 
-int rd_api_imports_list(struct rd_req *req)
+/* The import records the caller sees (sees NULL: every one of the
+ * vendor's), newest first, without their errors (GET one for those). */
+int rd_api_import_reply_list(struct call *c, rd_import_seen_fn sees)
 {
-	struct call c;
-	if (rd_call_begin(req, &c) < 0 || rd_call_allow(&c, RD_RES_IMPORT, RD_ACT_READ) == RD_SCOPE_NONE)
-		return 0;
 	static const char *const params[] = { NULL };
-	const char *bad = rd_req_query_unknown(req, params);
+	const char *bad = rd_req_query_unknown(c->req, params);
 	if (bad) {
-		rd_reply_error(req, 400, "invalid", bad, "unknown query parameter \"%s\"", bad);
+		rd_reply_error(c->req, 400, "invalid", bad, "unknown query parameter \"%s\"", bad);
 		return 0;
 	}
 	struct rd_txn *t;
-	int rc = rd_store_read(c.app->store, &t);
+	int rc = rd_store_read(c->app->store, &t);
 	if (rc < 0)
 		return rc;
 	json_t *items = json_array();
 	struct rd_import_rec *r = rd_malloc(sizeof *r);
 	struct rd_iter it;
 	struct rd_item item;
-	rc = rd_iter_records(&it, t, c.app->domain->imports, c.who.vendor, 0);
+	rc = rd_iter_records(&it, t, c->app->domain->imports, c->who.vendor, 0);
 	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
 		if ((rc = rd_entity_decode(&rd_entity_import, item.val, item.len, r)) < 0)
 			break;
-		json_t *j = rd_import_json(c.who.vendor, r);
+		if (sees && !sees(c, r))
+			continue;
+		json_t *j = rd_import_json(c->who.vendor, r);
 		json_object_del(j, "errors"); /* the list stays small; GET one for its errors */
 		json_array_insert_new(items, 0, j); /* newest first */
 	}
@@ -127,6 +129,22 @@ int rd_api_imports_list(struct rd_req *req)
 		json_decref(items);
 		return rc;
 	}
-	rd_reply_json(req, 200, json_pack("{s:o, s:n}", "items", items, "next_cursor"));
+	rd_reply_json(c->req, 200, json_pack("{s:o, s:n}", "items", items, "next_cursor"));
 	return 0;
+}
+
+int rd_api_imports_get(struct rd_req *req)
+{
+	struct call c;
+	if (rd_call_begin(req, &c) < 0 || rd_call_allow(&c, RD_RES_IMPORT, RD_ACT_READ) == RD_SCOPE_NONE)
+		return 0;
+	return rd_api_import_reply_one(&c, NULL, "import");
+}
+
+int rd_api_imports_list(struct rd_req *req)
+{
+	struct call c;
+	if (rd_call_begin(req, &c) < 0 || rd_call_allow(&c, RD_RES_IMPORT, RD_ACT_READ) == RD_SCOPE_NONE)
+		return 0;
+	return rd_api_import_reply_list(&c, NULL);
 }
