@@ -25,7 +25,8 @@ const struct rd_option rd_options[] = {
 	{ "map_size_bytes", RD_OPT_UINT, OPT(map_size_bytes), "67108864", 1 << 20, (uint64_t)1 << 44,
 	  "initial size of the store's memory map (it grows by itself)" },
 	{ "plugin_dir", RD_OPT_STRING, OPT(plugin_dir), NULL, 0, 0,
-	  "directory of plugin shared objects (*.so) to load at start; the built-in plugins load anyway" },
+	  "directory of plugin shared objects (*.so) to load at start (default: the installed plugin directory, when it exists); "
+	  "the built-in plugins load anyway" },
 	{ "test_clock", RD_OPT_UINT, OPT(test_clock), "0", 0, 1,
 	  "1: a settable clock (POST /api/v1/clock, renewctl clock set) for tests and demos; refused with production" },
 	{ "production", RD_OPT_UINT, OPT(production), "0", 0, 1, "1: a production deployment: refuses test_clock" },
@@ -126,6 +127,8 @@ static int load_file(struct rd_config *c, const char *path, char *err, size_t er
 	char origin[512];
 	snprintf(origin, sizeof origin, "config %s", path);
 	json_object_foreach(root, key, v) {
+		if (strncmp(key, "//", 2) == 0) /* a comment: "// name": "text" or ["lines"] (the example file's notes) */
+			continue;
 		const struct rd_option *o = find(key, strlen(key));
 		if (!o) {
 			snprintf(err, errlen, "config %s: unknown option \"%s\"", path, key);

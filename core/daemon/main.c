@@ -3,6 +3,7 @@
  * store write; see docs/architecture.md.
  */
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,29 @@
 #include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"
+
+#if RD_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+/* Tells the service manager how renewd is doing (Type=notify: READY=1 once
+ * it listens, STOPPING=1 when it drains).  Without $NOTIFY_SOCKET, or built
+ * without libsystemd, it does nothing. */
+static void notify_manager(const char *fmt, ...)
+{
+#if RD_HAVE_SYSTEMD
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	int rc = sd_notify(0, msg);
+	if (rc < 0)
+		rd_log(RD_LOG_WARN, "daemon", "cannot notify the service manager: %s", strerror(-rc));
+#else
+	(void)fmt;
+#endif
+}
 
 struct daemon {
 	uv_loop_t *loop;
@@ -118,6 +142,7 @@ static void on_signal(uv_signal_t *h, int signum)
 		return;
 	}
 	d->stopping = true;
+	notify_manager("STOPPING=1\nSTATUS=%s: draining", strsignal(signum));
 	rd_log(RD_LOG_INFO, "daemon", "%s: stop accepting, finish requests in flight (up to %llu ms)", strsignal(signum),
 	       (unsigned long long)d->config.shutdown_timeout_ms);
 	rd_server_shutdown(d->server, (unsigned)d->config.shutdown_timeout_ms, on_drained, d);
@@ -259,8 +284,19 @@ int main(int argc, char **argv)
 	app.policies = rd_policy_runtime_new();
 	d.plugins = app.plugins = rd_plugins_new(store, &dom, d.loop);
 	rd_plugins_add_builtins(app.plugins);
-	if (d.config.plugin_dir)
-		rd_plugins_load_dir(app.plugins, d.config.plugin_dir);
+	/* The installed plugin directory is the default (docs/operations.md); it
+	 * is not an error for it to be missing (a build tree, no plugins). */
+	const char *plugin_dir = d.config.plugin_dir;
+	struct stat pst;
+	if (!plugin_dir && stat(RD_PLUGINDIR, &pst) == 0 && S_ISDIR(pst.st_mode))
+		plugin_dir = RD_PLUGINDIR;
+	if (plugin_dir) {
+		rd_log(RD_LOG_INFO, "plugins", "plugin directory %s%s", plugin_dir, d.config.plugin_dir ? "" : " (the default)");
+		rd_plugins_load_dir(app.plugins, plugin_dir);
+	} else {
+		rd_log(RD_LOG_INFO, "plugins", "no plugin directory (the default %s does not exist): built-in plugins only",
+		       RD_PLUGINDIR);
+	}
 	unsigned sealed = 0, unopened = 0;
 	if (rd_plugins_open_secrets(app.plugins, true, err, sizeof err) < 0 ||
 	    rd_plugins_set_outbound(app.plugins, d.config.outbound_hosts, err, sizeof err) < 0 ||
@@ -343,6 +379,8 @@ int main(int argc, char **argv)
 	rd_log(RD_LOG_INFO, "daemon", "renewd %s serving data directory %s", RD_VERSION, d.config.data);
 	rd_log(RD_LOG_INFO, "http", "listening on http://%s%s%s:%d/", strchr(d.config.host, ':') ? "[" : "",
 	       d.config.host, strchr(d.config.host, ':') ? "]" : "", rd_server_port(d.server));
+
+	notify_manager("READY=1\nSTATUS=serving on %s:%d", d.config.host, rd_server_port(d.server));
 
 	uv_run(d.loop, UV_RUN_DEFAULT);
 
