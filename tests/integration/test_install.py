@@ -151,7 +151,7 @@ def _env(s, user_dir):
         supp = user_dir / "lsan.supp"
         shutil.copy(REPO / "tests" / "lsan.supp", supp)
         os.chmod(supp, 0o644)
-        env["LSAN_OPTIONS"] = re.sub(r"suppressions=[^:]*", f"suppressions={supp}", os.environ["LSAN_OPTIONS"])
+        env["LSAN_OPTIONS"] = re.sub(r"(?<![a-z_])suppressions=[^:]*", f"suppressions={supp}", os.environ["LSAN_OPTIONS"])
     return env
 
 
