@@ -346,3 +346,13 @@ def test_man_pages_name_every_option_and_command(staged):
     page = _roff_text(s.at(f"{s.mandir}/man8/renewctl.8"))
     missing = sorted(c for c in commands if c not in page)
     assert not missing, f"renewctl(8) does not document {missing}"
+
+
+def test_debian_package_build_depends_and_conffiles(staged):
+    """debian/ (dpkg-buildpackage -b) names build dependencies this machine
+    has, and marks as a conffile the example configuration meson installs."""
+    p = subprocess.run(["dpkg-checkbuilddeps", "debian/control"], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    conffiles = (REPO / "debian" / "conffiles").read_text().split()
+    assert conffiles == ["/etc/renewd/renewd.json"]
+    assert staged.at(f"{staged.sysconfdir}/renewd/renewd.json").is_file()
