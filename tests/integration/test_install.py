@@ -262,8 +262,10 @@ def _syscall_sets():
 def test_daemon_stays_within_the_units_sandbox(staged, tmp_path):
     """Under strace as its user: every system call the installed daemon makes
     while it starts, serves a page and stops is one the unit's
-    SystemCallFilter allows, and every file it writes is below its
-    StateDirectory (ProtectSystem=strict leaves nothing else writable)."""
+    SystemCallFilter allows, every file it writes is below its
+    StateDirectory (ProtectSystem=strict leaves nothing else writable), its
+    sockets are of the families RestrictAddressFamilies= leaves, and it maps
+    no memory both writable and executable (MemoryDenyWriteExecute=)."""
     s = staged
     user = pwd.getpwnam("nobody")
     work = Path(tempfile.mkdtemp(prefix="renewd-sandbox-"))
@@ -294,8 +296,13 @@ def test_daemon_stays_within_the_units_sandbox(staged, tmp_path):
                 proc.kill()
                 proc.wait(timeout=STOP_TIMEOUT)
         assert "stopped cleanly" in log.read_text()
-        calls, written = set(), set()
+        calls, written, families, wx = set(), set(), set(), []
         for line in (trace / "out").read_text(errors="replace").splitlines():
+            m = re.match(r"\d+\s+socket\((AF_\w+)", line)
+            if m:
+                families.add(m.group(1))
+            if re.match(r"\d+\s+(mmap|mprotect|pkey_mprotect)\(", line) and "PROT_WRITE|PROT_EXEC" in line:
+                wx.append(line)
             m = re.match(r"\d+\s+(?:<\.\.\. (\w+) resumed>|(\w+)\()", line)
             if m:
                 calls.add(m.group(1) or m.group(2))
@@ -308,6 +315,9 @@ def test_daemon_stays_within_the_units_sandbox(staged, tmp_path):
         expand = _syscall_sets()
         allowed = expand("@system-service") - expand("@privileged") - expand("@resources")
         assert not calls - allowed, f"calls outside the unit's SystemCallFilter: {sorted(calls - allowed)}"
+        # RestrictAddressFamilies= and MemoryDenyWriteExecute=.
+        assert families and families <= {"AF_UNIX", "AF_INET", "AF_INET6"}, families
+        assert not wx, f"writable and executable memory: {wx[:3]}"
         outside = sorted(p for p in written if not p.startswith(str(data) + "/") and p != str(data)
                          and p != "/dev/null")
         assert not outside, f"written outside the StateDirectory: {outside}"
