@@ -333,6 +333,9 @@ def test_man_page_renders_without_warnings(staged, page):
                        env=dict(os.environ, MANWIDTH="80", MAN_KEEP_FORMATTING="", PAGER="cat"))
     assert p.returncode == 0 and not p.stderr.strip(), p.stderr
     assert "NAME" in p.stdout and page.split(".")[0] in p.stdout
+    text = re.sub(r"([-\u2010])\n\s+", r"\1", p.stdout).replace("\u2010", "-")  # paths broken after a hyphen
+    assert "@" not in re.sub(r"\S+@localhost", "", text)  # every path substituted
+    assert f"{staged.sysconfdir}/renewd/renewd.json" in text and staged.plugindir in text
     p = subprocess.run(["groff", "-ww", "-man", "-z", str(path)], capture_output=True, text=True, timeout=60)
     assert p.returncode == 0 and not p.stderr.strip(), p.stderr
 
