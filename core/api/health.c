@@ -182,6 +182,9 @@ static void renew_series(struct rd_app *app, struct rd_txn *t, struct rd_mtext *
 	rd_mtext_sample(o, "renewd_outbox_oldest_age_seconds", NULL, ob.oldest_age_s);
 	rd_mtext_family(o, "renewd_outbox_max_attempts", "gauge", "The most delivery attempts of one queued message.");
 	rd_mtext_sample(o, "renewd_outbox_max_attempts", NULL, (double)ob.max_attempts);
+	rd_mtext_family(o, "renewd_outbox_scan_truncated", "gauge",
+			"1 when more messages are queued than a scrape reads: the outbox figures are lower bounds.");
+	rd_mtext_sample(o, "renewd_outbox_scan_truncated", NULL, ob.truncated);
 
 	struct rd_mail_stats ms;
 	rd_renew_mail_stats(app->renew, &ms);

@@ -79,10 +79,14 @@ void rd_renew_mail_stats(const struct rd_renew *r, struct rd_mail_stats *out);
 
 /* The outbox now, read in t: queued messages, those of them whose last
  * attempt failed, the most attempts of one, and the age of the oldest
- * (business clock; 0 when none is queued). */
+ * (business clock; 0 when none is queued).  A scrape reads at most
+ * RD_OUTBOX_SCAN_MAX messages (about 15 us each, measured): past that the
+ * figures are lower bounds and truncated is set. */
+#define RD_OUTBOX_SCAN_MAX 20000
 struct rd_outbox_stats {
 	uint64_t queued, failing, max_attempts;
 	double oldest_age_s;
+	bool truncated;
 };
 int rd_renew_outbox_stats(struct rd_renew *r, struct rd_txn *t, struct rd_outbox_stats *out);
 

@@ -112,10 +112,14 @@ int rd_renew_outbox_stats(struct rd_renew *r, struct rd_txn *t, struct rd_outbox
 	struct rd_iter vit, it;
 	struct rd_item v, item;
 	int rc = rd_iter_records(&vit, t, r->app->domain->vendors, 0, 0);
-	while (rc >= 0 && (rc = rd_iter_next(&vit, &v)) > 0) {
+	while (rc >= 0 && !out->truncated && (rc = rd_iter_next(&vit, &v)) > 0) {
 		/* the "due" index holds the queued messages only, whenever due */
 		rc = rd_iter_index(&it, t, r->app->domain->outbox, "due", v.id, NULL, 0, NULL, 0);
 		while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+			if (out->queued == RD_OUTBOX_SCAN_MAX) {
+				out->truncated = true;
+				break;
+			}
 			uint64_t attempts, created;
 			message_fields(&item, &attempts, &created);
 			out->queued++;
