@@ -22,6 +22,7 @@ import json
 import re
 import shutil
 import subprocess
+import threading
 import time
 
 import pytest
@@ -210,6 +211,39 @@ def test_failing_sweep_shows_per_vendor_and_recovers(daemon, tmp_path, smtp):
     d.stop()
 
 
+def test_orders_and_imports_by_state(daemon, tmp_path, smtp):
+    d, w, _ = start_world(daemon, tmp_path, smtp)
+    admin = w.admin
+    s, text = scrape(d)
+    before = {st: val(s, "renewd_orders", state=st) for st in ("awaiting_payment", "fulfilled", "paid")}
+    imports = val(s, "renewd_imports", state="succeeded")
+    # an import: counted by its state once it has one
+    doc = admin.run_import("customers", "external_id,name,email\nC-OBS-I,Obs Import Ltd,imp@obs.example\n")
+    assert doc["status"] == "succeeded", doc
+    s, _ = scrape(d)
+    assert val(s, "renewd_imports", state="succeeded") == imports + 1
+    assert val(s, "renewd_imports", state="running") == 0
+    # an order on terms: awaiting payment, then paid and fulfilled
+    admin.ok("POST", "/api/v1/plugins/payment-po/enablements", {"config": {}}, status=201)
+    o = next(o for o in w.opportunities() if o["state"] == "pending_decision" and o["lines"] and not o["attention"])
+    admin.ok("POST", f"/api/v1/opportunities/{o['id']}/decision", {"publish": "vendor"}, status=200)
+    r = admin.call("POST", "/api/v1/orders", {"opportunity_id": o["id"], "payment_option": "purchase_order",
+                                               "po_number": "PO-OBS-1"}, headers={"Idempotency-Key": "obs-1"})
+    assert r.status in (200, 201), r
+    order = r.json()
+    assert order["state"] == "awaiting_payment", order
+    s, _ = scrape(d)
+    assert val(s, "renewd_orders", state="awaiting_payment") == before["awaiting_payment"] + 1
+    paid = admin.ok("POST", f"/api/v1/orders/{order['id']}/payments", {"amount": order["total"], "reference": "R-1"})
+    assert paid["state"] == "fulfilled", paid
+    s, text = scrape(d)
+    assert val(s, "renewd_orders", state="awaiting_payment") == before["awaiting_payment"]
+    assert val(s, "renewd_orders", state="fulfilled") == before["fulfilled"] + 1
+    assert val(s, "renewd_plugin_calls_total", plugin="payment-po", result="ok") >= 1  # its authorise call
+    check_metrics(text)
+    d.stop()
+
+
 def log_lines(d, pattern):
     return [ln for ln in d.log().splitlines() if re.search(pattern, ln)]
 
@@ -230,20 +264,37 @@ def test_plugin_calls_counted_and_logged_with_the_request_id(start):
     assert val(m, "renewd_plugin_timeouts_total", plugin="tp-slow") == 0
     check_metrics(text)
 
-    # a call that does not answer in time: counted as a timeout, logged with the id
+    # calls that do not answer in time: counted as timeouts, logged with their ids;
+    # a third while both hang is refused busy, and counted so
     s.enable("tp-slow", {"sleep_ms": int(PROBE_TIMEOUT * 1000) + 1500}, status=200)  # replaces it
-    r = s.admin.call("POST", "/api/v1/plugins/tp-slow/probe", None, {"X-Request-Id": "obs-probe-2"}, timeout=30)
-    assert r.status == 504, r
-    (line,) = log_lines(d, r"comp=plugins .*tp-slow: a call timed out")
-    assert " req=obs-probe-2 " in line, line
+    results = {}
+
+    def probe(rid):
+        results[rid] = s.admin.call("POST", "/api/v1/plugins/tp-slow/probe", None, {"X-Request-Id": rid}, timeout=30)
+    threads = [threading.Thread(target=probe, args=(rid,), daemon=True) for rid in ("obs-probe-2", "obs-probe-3")]
+    for t in threads:
+        t.start()
+    wait(lambda: len(log_lines(d, r"comp=plugin:tp-slow .*probe sleeps 6500 ms")) == 2, 10, "both calls running")
+    r = s.admin.call("POST", "/api/v1/plugins/tp-slow/probe", None, {"X-Request-Id": "obs-probe-4"})
+    assert r.status == 503 and r.json()["error"]["code"] == "plugin_busy", r
+    for t in threads:
+        t.join(30)
+    assert [results[rid].status for rid in ("obs-probe-2", "obs-probe-3")] == [504, 504], results
+    for rid in ("obs-probe-2", "obs-probe-3"):
+        (line,) = log_lines(d, rf"comp=plugins req={rid} .*tp-slow: a call timed out")
+        (line,) = log_lines(d, rf"comp=plugin:tp-slow req={rid} .*probe sleeps 6500 ms")
     m, _ = scrape(d)
-    assert val(m, "renewd_plugin_timeouts_total", plugin="tp-slow") == 1
-    assert val(m, "renewd_plugin_calls_total", plugin="tp-slow", result="timeout") == 1
-    assert val(m, "renewd_plugin_call_duration_seconds_sum", plugin="tp-slow") >= PROBE_TIMEOUT - 0.1
+    assert val(m, "renewd_plugin_timeouts_total", plugin="tp-slow") == 2
+    assert val(m, "renewd_plugin_calls_total", plugin="tp-slow", result="timeout") == 2
+    assert val(m, "renewd_plugin_calls_total", plugin="tp-slow", result="busy") == 1
+    assert val(m, "renewd_plugin_calls_total", plugin="tp-slow", result="ok") == 1
+    assert val(m, "renewd_plugin_call_duration_seconds_count", plugin="tp-slow") == 3
+    assert val(m, "renewd_plugin_call_duration_seconds_sum", plugin="tp-slow") >= 2 * PROBE_TIMEOUT - 0.2
+    assert val(m, "renewd_plugin_call_duration_seconds_bucket", plugin="tp-slow", le="2.5") == 1
     assert val(m, "renewd_plugin_calls_total", plugin="tp-good", result="ok") == 0
-    wait(lambda: log_lines(d, r"tp-slow: a call finished after its timeout"), 15, "the late answer")
-    (line,) = log_lines(d, r"tp-slow: a call finished after its timeout")
-    assert " req=obs-probe-2 " in line, line
+    wait(lambda: len(log_lines(d, r"tp-slow: a call finished after its timeout")) == 2, 15, "the late answers")
+    for rid in ("obs-probe-2", "obs-probe-3"):
+        (line,) = log_lines(d, rf"req={rid} .*tp-slow: a call finished after its timeout")
     d.stop()
 
 
