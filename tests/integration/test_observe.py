@@ -115,7 +115,6 @@ def test_smtp_down_shows_in_metrics_and_healthz_and_recovers(daemon, tmp_path, s
         s, _ = scrape(d)
         return s if val(s, "renewd_outbox_attempts_total", result="failed") >= 1 else None
     s = wait(failing, 20, "a failed delivery attempt in /metrics")
-    t_fail = time.monotonic()
     assert val(s, "renewd_outbox_queued_messages") >= 1 and val(s, "renewd_outbox_failing_messages") >= 1, s
     assert val(s, "renewd_outbox_max_attempts") >= 1
     hz = health(d)
@@ -124,7 +123,6 @@ def test_smtp_down_shows_in_metrics_and_healthz_and_recovers(daemon, tmp_path, s
         assert hz["status"] == "ok" and hz["reasons"] == [], hz
 
     hz = wait(lambda: (h := health(d))["status"] == "degraded" and h, MAIL_MS / 1000 + 15, "degraded")
-    assert time.monotonic() - t_fail >= MAIL_MS / 1000 - 1.5, "degraded before the threshold"
     (reason,) = hz["reasons"]
     assert reason["code"] == "mail_failing" and reason["since_seconds"] >= MAIL_MS / 1000 - 1, hz
     assert reason["threshold_seconds"] == MAIL_MS / 1000 and "mail delivery has failed" in reason["message"], hz
@@ -179,15 +177,14 @@ def test_failing_sweep_shows_per_vendor_and_recovers(daemon, tmp_path, smtp):
 
     # the reminder day: its reminder cannot be written, the sweep records it
     set_clock(admin, end - datetime.timedelta(days=30))
-    t_fail = time.monotonic()
+    hz = health(d)  # (before the scrape: the failing time the scrape shows is at least what /healthz saw)
     s, text = scrape(d)
     assert val(s, "renewd_sweep_failing_actions", vendor=slug) >= 1, s
     assert val(s, "renewd_sweep_failures") >= 1 and val(s, "renewd_sweep_failing_vendors") == 1
     check_metrics(text)
-    hz = health(d)
     assert hz["sweep"]["failing_actions"] >= 1 and hz["sweep"]["vendors"] == 1, hz
-    if time.monotonic() - t_fail < SWEEP_MS / 1000 - 1:
-        assert hz["status"] == "ok", hz  # not yet past the threshold
+    if val(s, "renewd_sweep_failing_seconds", vendor=slug) < SWEEP_MS / 1000:
+        assert hz["status"] == "ok" and hz["reasons"] == [], hz  # not yet past the threshold
 
     hz = wait(lambda: (h := health(d))["status"] == "degraded" and h, SWEEP_MS / 1000 + 15, "degraded")
     (reason,) = hz["reasons"]
