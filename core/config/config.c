@@ -68,6 +68,10 @@ const struct rd_option rd_options[] = {
 	  "connector-csv: the root of partners' drop folders, FEEDS_DIR/VENDOR-SLUG/PARTNER-EXTERNAL-ID/ (docs/connectors.md); default off" },
 	{ "feeds_poll_ms", RD_OPT_UINT, OPT(feeds_poll_ms), "5000", 50, 3600000,
 	  "connector-csv: how often the drop folders are scanned besides inotify's notices" },
+	{ "health_mail_failing_ms", RD_OPT_UINT, OPT(health_mail_failing_ms), "900000", 0, 604800000,
+	  "/healthz answers degraded (mail_failing) once mail delivery has failed for this long with no message delivered since" },
+	{ "health_sweep_failing_ms", RD_OPT_UINT, OPT(health_sweep_failing_ms), "0", 0, 604800000,
+	  "/healthz answers degraded (sweep_failing) once a vendor's sweeps have failed, or left failed actions, for this long (0: from the first)" },
 };
 const size_t rd_n_options = sizeof rd_options / sizeof *rd_options;
 

@@ -41,6 +41,7 @@ struct rd_config {
 	uint64_t webhook_retry_ms, webhook_max_attempts; /* outbound webhooks: first retry delay, attempts */
 	char *feeds_dir;          /* connector-csv: partners' drop folders under it; NULL: off */
 	uint64_t feeds_poll_ms;   /* how often the drop folders are scanned besides inotify */
+	uint64_t health_mail_failing_ms, health_sweep_failing_ms; /* /healthz: degraded past these (docs/operations.md) */
 	/* Derived from listen. */
 	char host[64];
 	int port;

@@ -146,6 +146,8 @@ static int authenticate(struct rd_app *app, struct rd_req *req, struct call *c, 
 					.role = user.role, .token = tok.id, .session = session };
 	rc = load_scope(c, t);
 	rd_txn_end(t);
+	if (req && rc == 0)
+		rd_req_set_who(req, c->who.vendor, c->who.user); /* the access log names the caller */
 	return rc;
 }
 

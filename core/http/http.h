@@ -98,6 +98,8 @@ void rd_hold_free(struct rd_hold *h);
 
 /* The client's address as text ("127.0.0.1"), in the pool. */
 const char *rd_req_peer(struct rd_req *req);
+/* The authenticated caller, for the access log (core/edge sets it). */
+void rd_req_set_who(struct rd_req *req, uint64_t vendor, uint64_t user);
 
 /* Responses. */
 void rd_reply_header(struct rd_req *req, const char *name, const char *value);

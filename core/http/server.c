@@ -80,6 +80,8 @@ struct rd_req {
 	bool replied;
 	struct work *pending; /* thread-pool work whose reply is awaited */
 	struct rd_hold *hold; /* a reply held for later */
+	uint64_t who_vendor, who_user; /* the caller, once authenticated (the access log) */
+	char client[48];               /* the peer's address, as the request arrived */
 };
 
 struct rd_hold {
@@ -257,7 +259,10 @@ static void work_after(uv_work_t *w, int status)
 			return;
 		}
 	}
+	if (req)
+		rd_log_set_current_req(req->id);
 	wk->done(req, wk->arg);
+	rd_log_set_current_req(NULL);
 	free(wk);
 }
 
@@ -302,17 +307,28 @@ void rd_hold_free(struct rd_hold *h)
 	free(h);
 }
 
-const char *rd_req_peer(struct rd_req *req)
+static void peer_name(h2o_req_t *r, char *out, size_t cap)
 {
 	struct sockaddr_storage sa;
-	socklen_t len = req->h2o->conn->callbacks->get_peername(req->h2o->conn, (struct sockaddr *)&sa);
-	char *out = rd_req_alloc(req, INET6_ADDRSTRLEN);
+	socklen_t len = r->conn->callbacks->get_peername(r->conn, (struct sockaddr *)&sa);
 	out[0] = 0;
 	if (len && sa.ss_family == AF_INET)
-		uv_ip4_name((struct sockaddr_in *)&sa, out, INET6_ADDRSTRLEN);
+		uv_ip4_name((struct sockaddr_in *)&sa, out, cap);
 	else if (len && sa.ss_family == AF_INET6)
-		uv_ip6_name((struct sockaddr_in6 *)&sa, out, INET6_ADDRSTRLEN);
+		uv_ip6_name((struct sockaddr_in6 *)&sa, out, cap);
+}
+
+const char *rd_req_peer(struct rd_req *req)
+{
+	char *out = rd_req_alloc(req, INET6_ADDRSTRLEN);
+	peer_name(req->h2o, out, INET6_ADDRSTRLEN);
 	return out;
+}
+
+void rd_req_set_who(struct rd_req *req, uint64_t vendor, uint64_t user)
+{
+	req->who_vendor = vendor;
+	req->who_user = user;
 }
 
 /* ---- replies ------------------------------------------------------------ */
@@ -495,7 +511,17 @@ static void request_done(void *p)
 	int status = req->h2o->res.status;
 	rd_metrics_request(req->srv->opts.metrics, req->route ? req->route->pattern : NULL, req->method_name, status,
 			   secs);
-	rd_log_req(RD_LOG_INFO, "http", req->id, "%s %s %d %.3fms", req->method_name, req->path, status, secs * 1e3);
+	/* The access log: who asked (the client's address; the vendor and the
+	 * user once a credential verified, "-" before or without one). */
+	char vendor[24] = "-", user[24] = "-", fields[128];
+	const char *client = req->client;
+	if (req->who_vendor)
+		snprintf(vendor, sizeof vendor, "%llu", (unsigned long long)req->who_vendor);
+	if (req->who_user)
+		snprintf(user, sizeof user, "%llu", (unsigned long long)req->who_user);
+	snprintf(fields, sizeof fields, "client=%s vendor=%s user=%s", client[0] ? client : "-", vendor, user);
+	rd_log_req_fields(RD_LOG_INFO, "http", req->id, fields, "%s %s %d %.3fms", req->method_name, req->path, status,
+			  secs * 1e3);
 }
 
 static bool valid_request_id(h2o_iovec_t v)
@@ -533,6 +559,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *r)
 	req->start_ns = now_ns();
 	req->path = pool_strndup(req, r->path_normalized.base, r->path_normalized.len);
 	snprintf(req->method_name, sizeof req->method_name, "%.*s", (int)r->method.len, r->method.base);
+	peer_name(r, req->client, sizeof req->client);
 	if (r->method.len >= sizeof req->method_name)
 		snprintf(req->method_name, sizeof req->method_name, "OTHER");
 
@@ -577,7 +604,9 @@ static int on_req(h2o_handler_t *self, h2o_req_t *r)
 		rd_reply_error(req, 404, "not_found", NULL, "no route for %s", req->path);
 		return 0;
 	}
+	rd_log_set_current_req(req->id);
 	int rc = req->route->handler(req);
+	rd_log_set_current_req(NULL);
 	if (!req->replied && !req->pending && !req->hold) {
 		int status = 500;
 		const char *code = "internal";

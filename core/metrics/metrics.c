@@ -1,9 +1,13 @@
+#include <dirent.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "metrics/metrics.h"
 #include "rd_config.h"
@@ -20,6 +24,7 @@ struct series {
 	uint64_t count;
 	double sum;
 	uint64_t bucket[NB]; /* cumulative on render, per-bucket here */
+	uint64_t over;       /* above the last bound */
 	struct series *next;
 };
 
@@ -82,22 +87,23 @@ void rd_metrics_request(struct rd_metrics *m, const char *route, const char *met
 	}
 	s->count++;
 	s->sum += seconds;
-	for (size_t i = 0; i < NB; i++) {
-		if (seconds <= buckets[i]) {
-			s->bucket[i]++;
-			break;
-		}
-	}
+	size_t i = 0;
+	while (i < NB && seconds > buckets[i])
+		i++;
+	if (i < NB)
+		s->bucket[i]++;
+	else
+		s->over++;
 }
 
-struct out {
-	char *buf;
-	size_t len, cap;
-};
-
-static void emit(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void emit(struct out *o, const char *fmt, ...)
+static void emit(struct rd_mtext *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void emit(struct rd_mtext *o, const char *fmt, ...)
 {
+	if (!o->buf) {
+		o->cap = 4096;
+		o->buf = rd_malloc(o->cap);
+		o->len = 0;
+	}
 	for (;;) {
 		va_list ap;
 		va_start(ap, fmt);
@@ -112,15 +118,178 @@ static void emit(struct out *o, const char *fmt, ...)
 	}
 }
 
+static void put_char(struct rd_mtext *o, char c)
+{
+	emit(o, "%c", c);
+}
+
+/* HELP text escapes backslash and newline; label values also the double
+ * quote (the exposition format, "Text format details"). */
+static void escaped(struct rd_mtext *o, const char *s, bool quote)
+{
+	for (; *s; s++) {
+		if (*s == '\\')
+			emit(o, "\\\\");
+		else if (*s == '\n')
+			emit(o, "\\n");
+		else if (*s == '"' && quote)
+			emit(o, "\\\"");
+		else
+			put_char(o, *s);
+	}
+}
+
+void rd_mtext_label_value(struct rd_mtext *o, const char *s)
+{
+	escaped(o, s ? s : "", true);
+}
+
+void rd_mtext_family(struct rd_mtext *o, const char *name, const char *type, const char *help)
+{
+	emit(o, "# HELP %s ", name);
+	escaped(o, help, false);
+	emit(o, "\n# TYPE %s %s\n", name, type);
+}
+
+void rd_mtext_value(char *buf, size_t cap, double v)
+{
+	if (isnan(v))
+		snprintf(buf, cap, "NaN");
+	else if (isinf(v))
+		snprintf(buf, cap, "%s", v > 0 ? "+Inf" : "-Inf");
+	else if (v == floor(v) && fabs(v) < 9007199254740992.0) /* 2^53: exact as an integer */
+		snprintf(buf, cap, "%.0f", v);
+	else
+		snprintf(buf, cap, "%.15g", v);
+}
+
+static void labels_of(struct rd_mtext *o, const char *const *labels, const char *le)
+{
+	bool any = false;
+	for (size_t i = 0; labels && labels[i] && labels[i + 1]; i += 2) {
+		emit(o, "%s%s=\"", any ? "," : "{", labels[i]);
+		escaped(o, labels[i + 1], true);
+		put_char(o, '"');
+		any = true;
+	}
+	if (le) {
+		emit(o, "%sle=\"%s\"", any ? "," : "{", le);
+		any = true;
+	}
+	if (any)
+		put_char(o, '}');
+}
+
+void rd_mtext_sample(struct rd_mtext *o, const char *name, const char *const *labels, double value)
+{
+	char v[48];
+	rd_mtext_value(v, sizeof v, value);
+	emit(o, "%s", name);
+	labels_of(o, labels, NULL);
+	emit(o, " %s\n", v);
+}
+
+void rd_hist_observe(struct rd_hist *h, const double *bounds, size_t n, double v)
+{
+	size_t i = 0;
+	while (i < n && i < RD_HIST_MAX - 1 && v > bounds[i])
+		i++;
+	h->bucket[i]++;
+	h->count++;
+	h->sum += v;
+}
+
+void rd_mtext_hist(struct rd_mtext *o, const char *name, const char *const *labels, const double *bounds, size_t n,
+		   const struct rd_hist *h)
+{
+	char metric[160], le[48];
+	uint64_t cum = 0;
+	snprintf(metric, sizeof metric, "%s_bucket", name);
+	for (size_t i = 0; i < n && i < RD_HIST_MAX - 1; i++) {
+		cum += h->bucket[i];
+		rd_mtext_value(le, sizeof le, bounds[i]);
+		emit(o, "%s", metric);
+		labels_of(o, labels, le);
+		emit(o, " %llu\n", (unsigned long long)cum);
+	}
+	emit(o, "%s", metric);
+	labels_of(o, labels, "+Inf");
+	emit(o, " %llu\n", (unsigned long long)h->count);
+	snprintf(metric, sizeof metric, "%s_sum", name);
+	rd_mtext_sample(o, metric, labels, h->sum);
+	snprintf(metric, sizeof metric, "%s_count", name);
+	rd_mtext_sample(o, metric, labels, (double)h->count);
+}
+
+/* ---- process_*: what the Prometheus client libraries export, from /proc ---- */
+
+static double proc_btime(void)
+{
+	FILE *f = fopen("/proc/stat", "re");
+	if (!f)
+		return 0;
+	char line[256];
+	double bt = 0;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "btime %lf", &bt) == 1)
+			break;
+	fclose(f);
+	return bt;
+}
+
+void rd_metrics_process(struct rd_mtext *o)
+{
+	long tick = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+	FILE *f = fopen("/proc/self/stat", "re");
+	char buf[1024];
+	size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = 0;
+	/* after the command name's closing parenthesis: field 3 (state) on */
+	const char *p = strrchr(buf, ')');
+	unsigned long long utime = 0, stime = 0, start = 0, vsize = 0;
+	long long rss = 0;
+	bool have = p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d "
+				"%llu %llu %lld", &utime, &stime, &start, &vsize, &rss) == 5;
+	if (have && tick > 0) {
+		rd_mtext_family(o, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
+		rd_mtext_sample(o, "process_cpu_seconds_total", NULL, (double)(utime + stime) / (double)tick);
+		rd_mtext_family(o, "process_start_time_seconds", "gauge",
+				"Start time of the process since unix epoch in seconds.");
+		rd_mtext_sample(o, "process_start_time_seconds", NULL, proc_btime() + (double)start / (double)tick);
+		rd_mtext_family(o, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
+		rd_mtext_sample(o, "process_virtual_memory_bytes", NULL, (double)vsize);
+		rd_mtext_family(o, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+		rd_mtext_sample(o, "process_resident_memory_bytes", NULL, (double)rss * (double)page);
+	}
+	DIR *d = opendir("/proc/self/fd");
+	if (d) {
+		unsigned fds = 0;
+		struct dirent *e;
+		while ((e = readdir(d)))
+			if (e->d_name[0] != '.')
+				fds++;
+		closedir(d);
+		rd_mtext_family(o, "process_open_fds", "gauge", "Number of open file descriptors.");
+		rd_mtext_sample(o, "process_open_fds", NULL, (double)(fds ? fds - 1 : 0)); /* less the directory's own */
+	}
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rd_mtext_family(o, "process_max_fds", "gauge", "Maximum number of open file descriptors.");
+		rd_mtext_sample(o, "process_max_fds", NULL, rl.rlim_cur == RLIM_INFINITY ? INFINITY : (double)rl.rlim_cur);
+	}
+}
+
 void rd_metrics_sweep_failures(struct rd_metrics *m, unsigned failing, unsigned vendors)
 {
 	m->sweep_failing = failing;
 	m->sweep_failing_vendors = vendors;
 }
 
-void rd_metrics_render(const struct rd_metrics *m, const struct rd_store_stats *st, char **outp, size_t *lenp)
+void rd_metrics_render(const struct rd_metrics *m, const struct rd_store_stats *st, struct rd_mtext *out)
 {
-	struct out o = { rd_malloc(4096), 0, 4096 };
+	struct rd_mtext o = *out;
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	double up = (double)(now.tv_sec - m->started.tv_sec) + (double)(now.tv_nsec - m->started.tv_nsec) / 1e9;
@@ -135,14 +304,15 @@ void rd_metrics_render(const struct rd_metrics *m, const struct rd_store_stats *
 	emit(&o, "# HELP renewd_sweep_failing_vendors Vendors with at least one failed sweep action.\n"
 	     "# TYPE renewd_sweep_failing_vendors gauge\nrenewd_sweep_failing_vendors %u\n", m->sweep_failing_vendors);
 
-	emit(&o, "# HELP renewd_http_requests_total HTTP requests by route, method and status.\n");
-	emit(&o, "# TYPE renewd_http_requests_total counter\n");
-	for (const struct series *s = m->head; s; s = s->next)
-		emit(&o, "renewd_http_requests_total{route=\"%s\",method=\"%s\",status=\"%d\"} %llu\n", s->route,
-		     s->method, s->status, (unsigned long long)s->count);
+	rd_mtext_family(&o, "renewd_http_requests_total", "counter", "HTTP requests by route, method and status.");
+	for (const struct series *s = m->head; s; s = s->next) {
+		char status[16];
+		snprintf(status, sizeof status, "%d", s->status);
+		const char *labels[] = { "route", s->route, "method", s->method, "status", status, NULL };
+		rd_mtext_sample(&o, "renewd_http_requests_total", labels, (double)s->count);
+	}
 
-	emit(&o, "# HELP renewd_http_request_duration_seconds Time from request to response, by route.\n");
-	emit(&o, "# TYPE renewd_http_request_duration_seconds histogram\n");
+	rd_mtext_family(&o, "renewd_http_request_duration_seconds", "histogram", "Time from request to response, by route.");
 	/* One histogram per (route, method): merge statuses. */
 	for (const struct series *s = m->head; s; s = s->next) {
 		bool first = true;
@@ -151,28 +321,18 @@ void rd_metrics_render(const struct rd_metrics *m, const struct rd_store_stats *
 				first = false;
 		if (!first)
 			continue;
-		uint64_t b[NB] = { 0 }, count = 0;
-		double sum = 0;
+		struct rd_hist h = { 0 };
 		for (const struct series *p = s; p; p = p->next) {
 			if (strcmp(p->route, s->route) != 0 || strcmp(p->method, s->method) != 0)
 				continue;
 			for (size_t i = 0; i < NB; i++)
-				b[i] += p->bucket[i];
-			count += p->count;
-			sum += p->sum;
+				h.bucket[i] += p->bucket[i];
+			h.bucket[NB] += p->over;
+			h.count += p->count;
+			h.sum += p->sum;
 		}
-		uint64_t cum = 0;
-		for (size_t i = 0; i < NB; i++) {
-			cum += b[i];
-			emit(&o, "renewd_http_request_duration_seconds_bucket{route=\"%s\",method=\"%s\",le=\"%g\"} %llu\n",
-			     s->route, s->method, buckets[i], (unsigned long long)cum);
-		}
-		emit(&o, "renewd_http_request_duration_seconds_bucket{route=\"%s\",method=\"%s\",le=\"+Inf\"} %llu\n",
-		     s->route, s->method, (unsigned long long)count);
-		emit(&o, "renewd_http_request_duration_seconds_sum{route=\"%s\",method=\"%s\"} %.6f\n", s->route,
-		     s->method, sum);
-		emit(&o, "renewd_http_request_duration_seconds_count{route=\"%s\",method=\"%s\"} %llu\n", s->route,
-		     s->method, (unsigned long long)count);
+		const char *labels[] = { "route", s->route, "method", s->method, NULL };
+		rd_mtext_hist(&o, "renewd_http_request_duration_seconds", labels, buckets, NB, &h);
 	}
 
 	emit(&o, "# HELP renewd_http_connections Open client connections.\n# TYPE renewd_http_connections gauge\n");
@@ -197,6 +357,5 @@ void rd_metrics_render(const struct rd_metrics *m, const struct rd_store_stats *
 		emit(&o, "# HELP renewd_store_readers Reader slots in use.\n");
 		emit(&o, "# TYPE renewd_store_readers gauge\nrenewd_store_readers %u\n", st->readers_used);
 	}
-	*outp = o.buf;
-	*lenp = o.len;
+	*out = o;
 }

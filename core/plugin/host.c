@@ -46,6 +46,7 @@ struct rd_loaded {
 		uint64_t vendor;
 		unsigned n; /* 0: a free entry */
 	} by_vendor[MAX_IN_FLIGHT]; /* the calls in flight, by vendor */
+	struct rd_plugin_stats stats; /* calls on the thread pool since start (loop thread) */
 	struct rd_loaded *next;
 };
 
@@ -73,6 +74,7 @@ struct rd_plugin_ctx {
 	const char *config;
 	char err[512];
 	json_t *fields; /* configure: field errors */
+	char req[48];   /* the HTTP request the call is made for ("": none), for its log lines */
 };
 
 struct kv_job {
@@ -133,7 +135,7 @@ static void h_log(rd_plugin_ctx *ctx, int level, const char *fmt, ...)
 	snprintf(comp, sizeof comp, "plugin:%s", ctx->l->name);
 	enum rd_log_level lv = level <= RD_PLOG_DEBUG ? RD_LOG_DEBUG : level == RD_PLOG_INFO ? RD_LOG_INFO
 						     : level == RD_PLOG_WARN ? RD_LOG_WARN : RD_LOG_ERROR;
-	rd_log(lv, comp, "%s", msg);
+	rd_log_req(lv, comp, ctx->req[0] ? ctx->req : NULL, "%s", msg);
 }
 
 static void h_error(rd_plugin_ctx *ctx, const char *fmt, ...)
@@ -946,6 +948,7 @@ int rd_plugins_configure(struct rd_plugins *p, struct rd_loaded *l, uint64_t ven
 {
 	rd_plugin_ctx ctx = { .host = p, .l = l, .vendor = vendor, .partner = partner, .config = config_json,
 			      .fields = fields };
+	snprintf(ctx.req, sizeof ctx.req, "%s", rd_log_current_req() ? rd_log_current_req() : "");
 	err[0] = 0;
 	int rc = l->desc->configure ? l->desc->configure(&ctx, config_json) : 0;
 	json_t *root = json_loads(config_json, 0, NULL);
@@ -973,8 +976,52 @@ struct pcall {
 	void *arg;
 	int rc;
 	int pending;      /* the work and the timer: freed when both are over */
+	uint64_t t0;      /* uv_hrtime() when it was queued */
 	bool answered;    /* done() called (by the result or by the timeout) */
 };
+
+/* Upper bounds of the call duration histogram, in seconds. */
+static const double call_bounds[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30 };
+#define N_CALL_BOUNDS (sizeof call_bounds / sizeof *call_bounds)
+
+const double *rd_plugin_call_bounds(size_t *n)
+{
+	*n = N_CALL_BOUNDS;
+	return call_bounds;
+}
+
+/* A call answered (ok, error) or given up on (timeout), after seconds. */
+static void counted(struct rd_loaded *l, const char *result, double seconds)
+{
+	struct rd_plugin_stats *st = &l->stats;
+	if (!strcmp(result, "ok"))
+		st->ok++;
+	else if (!strcmp(result, "timeout"))
+		st->timeouts++;
+	else
+		st->failed++;
+	size_t i = 0;
+	while (i < N_CALL_BOUNDS && seconds > call_bounds[i])
+		i++;
+	st->bucket[i]++;
+	st->count++;
+	st->sum += seconds;
+}
+
+size_t rd_plugins_stats(const struct rd_plugins *p, struct rd_plugin_stats *out, size_t cap)
+{
+	size_t n = 0;
+	for (const struct rd_loaded *l = p ? p->list : NULL; l; l = l->next) {
+		if (!l->loaded)
+			continue;
+		if (n < cap) {
+			out[n] = l->stats;
+			snprintf(out[n].name, sizeof out[n].name, "%s", l->name);
+		}
+		n++;
+	}
+	return n;
+}
 
 static void call_release(struct pcall *c)
 {
@@ -1006,14 +1053,16 @@ static void call_after(uv_work_t *w, int status)
 		c->rc = -ECANCELED;
 	if (!c->answered) {
 		c->answered = true;
+		counted(c->l, c->rc < 0 ? "error" : "ok", (double)(uv_hrtime() - c->t0) / 1e9);
 		uv_timer_stop(&c->timer);
 		if (c->rc < 0)
 			snprintf(c->l->last_error, sizeof c->l->last_error, "%s", c->ctx.err[0] ? c->ctx.err : rd_strerror(c->rc));
 		c->done(c->rc, c->ctx.err[0] ? c->ctx.err : c->rc < 0 ? rd_strerror(c->rc) : "", c->arg);
 		uv_close((uv_handle_t *)&c->timer, timer_closed);
 	} else {
-		rd_log(RD_LOG_WARN, "plugins", "plugin %s: a call finished after its timeout (result %s), dropped", c->l->name,
-		       c->rc < 0 ? rd_strerror(c->rc) : "ok");
+		rd_log_req(RD_LOG_WARN, "plugins", c->ctx.req[0] ? c->ctx.req : NULL,
+			   "plugin %s: a call finished after its timeout (result %s), dropped", c->l->name,
+			   c->rc < 0 ? rd_strerror(c->rc) : "ok");
 	}
 	call_release(c);
 }
@@ -1025,7 +1074,9 @@ static void call_timeout(uv_timer_t *t)
 		return;
 	c->answered = true;
 	snprintf(c->l->last_error, sizeof c->l->last_error, "a call timed out");
-	rd_log(RD_LOG_WARN, "plugins", "plugin %s: a call timed out; the daemon carries on", c->l->name);
+	counted(c->l, "timeout", (double)(uv_hrtime() - c->t0) / 1e9);
+	rd_log_req(RD_LOG_WARN, "plugins", c->ctx.req[0] ? c->ctx.req : NULL,
+		   "plugin %s: a call timed out; the daemon carries on", c->l->name);
 	c->done(-ETIMEDOUT, "the plugin did not answer in time", c->arg);
 	uv_close((uv_handle_t *)&c->timer, timer_closed);
 }
@@ -1053,14 +1104,18 @@ static int call_in(struct rd_plugins *p, struct rd_loaded *l, uint64_t vendor, u
 		   const char *config_json, unsigned timeout_ms, rd_plugin_call_fn fn, rd_plugin_done_fn done, void *arg)
 {
 	unsigned *mine = l->in_flight < MAX_IN_FLIGHT ? vendor_calls(l, share) : NULL;
-	if (!mine || *mine >= MAX_VENDOR_IN_FLIGHT)
+	if (!mine || *mine >= MAX_VENDOR_IN_FLIGHT) {
+		l->stats.busy++;
 		return RD_EBUSY;
+	}
 	struct pcall *c = rd_calloc(1, sizeof *c);
 	c->share = share;
 	c->host = p;
 	c->l = l;
 	c->config = rd_plugins_unseal(p, l, vendor, config_json ? config_json : "{}");
 	c->ctx = (rd_plugin_ctx){ .host = p, .l = l, .vendor = vendor, .partner = partner, .config = c->config };
+	snprintf(c->ctx.req, sizeof c->ctx.req, "%s", rd_log_current_req() ? rd_log_current_req() : "");
+	c->t0 = uv_hrtime();
 	c->fn = fn;
 	c->done = done;
 	c->arg = arg;

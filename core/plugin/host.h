@@ -137,6 +137,22 @@ int rd_plugins_asset(struct rd_plugins *p, struct rd_txn *t, struct rd_domain *d
 /* An asset of one named branding pack. */
 int rd_plugins_asset_of(struct rd_plugins *p, const char *pack, const char *name, const char **data, size_t *len);
 
+/* Calls on the thread pool since start, per loaded plugin (loop thread):
+ * answered ok or with an error, timed out (answered by the host), refused
+ * busy (too many in flight), and how long each took (bucket: per bound of
+ * rd_plugin_call_bounds, the last one above them all; not cumulative).
+ * Fills up to cap and returns how many plugins are loaded. */
+#define RD_PLUGIN_BUCKETS 16
+struct rd_plugin_stats {
+	char name[64];
+	uint64_t ok, failed, timeouts, busy;
+	uint64_t bucket[RD_PLUGIN_BUCKETS];
+	uint64_t count;
+	double sum;
+};
+size_t rd_plugins_stats(const struct rd_plugins *p, struct rd_plugin_stats *out, size_t cap);
+const double *rd_plugin_call_bounds(size_t *n);
+
 /* Calls in flight (the daemon waits for them, bounded, before closing the store). */
 unsigned rd_plugins_busy(const struct rd_plugins *p);
 

@@ -30,6 +30,10 @@ struct rd_renew {
 	 * /healthz, /metrics and the console read without a transaction. */
 	struct rd_failing { uint64_t vendor; unsigned n; } *failing;
 	size_t n_failing, cap_failing;
+	/* What /metrics and /healthz read (sched.c, mail.c): */
+	struct rd_mail_stats mail_stats;
+	struct rd_sweep_stat *sweep_stats;
+	size_t n_sweep_stats, cap_sweep_stats;
 	rd_sweep_hook_fn hooks[RD_RENEW_HOOKS]; /* rd_renew_add_hook */
 	size_t n_hooks;
 };
@@ -83,6 +87,12 @@ struct sweep {
 /* True when the action with this key is left out of this run of the day
  * (it failed in it, or the run retries other actions only). */
 bool rd_action_excluded(const struct sweep *s, const char *key);
+
+/* The delivery worker's counters (stats.c): one attempt's outcome. */
+void rd_renew_mail_counted(struct rd_renew *r, bool delivered, uint64_t now_ms);
+/* The scheduler's (stats.c): one vendor's sweep ended, after seconds, with
+ * actions taken; failed: it could not sweep a day or a step. */
+void rd_renew_sweep_counted(struct rd_renew *r, const struct rd_vendor *v, double seconds, int actions, bool failed);
 
 /* Failed actions (failures.c), kept per vendor in the store: */
 int rd_failures_load(struct rd_txn *t, uint64_t vendor, json_t **out);

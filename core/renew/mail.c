@@ -389,6 +389,7 @@ static void after_one(uv_work_t *w, int status)
 	if (rc < 0)
 		rd_log(RD_LOG_ERROR, "mail", "delivery result of message %llu could not be stored: %s",
 		       (unsigned long long)it->m.id, rd_strerror(rc));
+	rd_renew_mail_counted(r, it->rc == 0, real_ms());
 	if (it->rc < 0 && bt->failed++ == 0)
 		rd_log(RD_LOG_WARN, "mail", "message %llu not delivered, will retry: %s", (unsigned long long)it->m.id,
 		       it->error[0] ? it->error : "cancelled");

@@ -66,4 +66,42 @@ int rd_renew_failures(struct rd_renew *r, uint64_t vendor, json_t **out);
  * vendors): what /healthz and /metrics report, read without the store. */
 unsigned rd_renew_failing(const struct rd_renew *r, unsigned *vendors);
 
+/* ---- what /metrics and /healthz read (loop thread, no store) ---- */
+
+/* The delivery worker since start.  failing_since_ms: real time of the
+ * first failed attempt since the last delivered message (0: the last
+ * attempt delivered, or none failed yet). */
+struct rd_mail_stats {
+	uint64_t attempts_ok, attempts_failed;
+	uint64_t failing_since_ms, last_success_ms, last_failure_ms;
+};
+void rd_renew_mail_stats(const struct rd_renew *r, struct rd_mail_stats *out);
+
+/* The outbox now, read in t: queued messages, those of them whose last
+ * attempt failed, the most attempts of one, and the age of the oldest
+ * (business clock; 0 when none is queued).  A scrape reads at most
+ * RD_OUTBOX_SCAN_MAX messages (about 15 us each, measured): past that the
+ * figures are lower bounds and truncated is set. */
+#define RD_OUTBOX_SCAN_MAX 20000
+struct rd_outbox_stats {
+	uint64_t queued, failing, max_attempts;
+	double oldest_age_s;
+	bool truncated;
+};
+int rd_renew_outbox_stats(struct rd_renew *r, struct rd_txn *t, struct rd_outbox_stats *out);
+
+/* The scheduler, per vendor swept since start (real times in ms). */
+struct rd_sweep_stat {
+	uint64_t vendor;
+	char slug[64];
+	uint64_t last_ms;          /* when its last sweep ended; 0: none yet */
+	double last_seconds;       /* how long that sweep took */
+	uint64_t actions;          /* actions taken since start */
+	uint64_t errors;           /* sweeps that failed (a day or a step could not be swept) since start */
+	unsigned failing;          /* its failed actions waiting for a retry, after its last sweep */
+	bool last_failed;          /* its last sweep failed, or left failed actions */
+	uint64_t failing_since_ms; /* the end of the first sweep of the current failing run; 0: not failing */
+};
+size_t rd_renew_sweep_stats(const struct rd_renew *r, const struct rd_sweep_stat **out);
+
 #endif

@@ -47,6 +47,7 @@ void rd_renew_free(struct rd_renew **rp)
 		rd_mustache_free(r->templates[i].m);
 	free(r->templates);
 	free(r->failing);
+	free(r->sweep_stats);
 	uv_mutex_destroy(&r->templates_lock);
 	free(r);
 	*rp = NULL;
@@ -332,17 +333,21 @@ int rd_renew_sweep(struct rd_renew *r)
 	rd_txn_end(t);
 	int total = 0;
 	for (size_t i = 0; rc >= 0 && i < n; i++) {
-		int k = sweep_vendor(r, &vs[i], today);
-		if (k > 0)
-			total += k;
+		uint64_t t0 = uv_hrtime();
+		int k = sweep_vendor(r, &vs[i], today), taken = k > 0 ? k : 0;
+		bool failed = k < 0;
 		for (size_t h = 0; h < r->n_hooks; h++) {
 			k = r->hooks[h](r->app, vs[i].id, today);
-			if (k > 0)
-				total += k;
-			else if (k < 0)
+			if (k > 0) {
+				taken += k;
+			} else if (k < 0) {
+				failed = true;
 				rd_log(RD_LOG_ERROR, "renew", "vendor %llu: a sweep step failed: %s",
 				       (unsigned long long)vs[i].id, rd_strerror(k));
+			}
 		}
+		total += taken;
+		rd_renew_sweep_counted(r, &vs[i], (double)(uv_hrtime() - t0) / 1e9, taken, failed);
 	}
 	free(vs);
 	if (r->resume) {

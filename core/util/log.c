@@ -104,7 +104,8 @@ static void put_quoted(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static void vlog(enum rd_log_level level, const char *comp, const char *req_id, const char *fmt, va_list ap)
+static void vlog(enum rd_log_level level, const char *comp, const char *req_id, const char *fields, const char *fmt,
+		 va_list ap)
 {
 	if (level < threshold)
 		return;
@@ -124,6 +125,8 @@ static void vlog(enum rd_log_level level, const char *comp, const char *req_id, 
 	fprintf(f, "ts=%s.%03ldZ level=%s comp=%s", when, ts.tv_nsec / 1000000, names[level], comp);
 	if (req_id)
 		fprintf(f, " req=%s", req_id);
+	if (fields && *fields)
+		fprintf(f, " %s", fields);
 	fputs(" msg=", f);
 	put_quoted(f, msg);
 	fputc('\n', f);
@@ -134,7 +137,7 @@ void rd_log(enum rd_log_level level, const char *comp, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vlog(level, comp, NULL, fmt, ap);
+	vlog(level, comp, NULL, NULL, fmt, ap);
 	va_end(ap);
 }
 
@@ -142,6 +145,27 @@ void rd_log_req(enum rd_log_level level, const char *comp, const char *req_id, c
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vlog(level, comp, req_id, fmt, ap);
+	vlog(level, comp, req_id, NULL, fmt, ap);
 	va_end(ap);
+}
+
+void rd_log_req_fields(enum rd_log_level level, const char *comp, const char *req_id, const char *fields,
+		       const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(level, comp, req_id, fields, fmt, ap);
+	va_end(ap);
+}
+
+static _Thread_local char current_req[48];
+
+void rd_log_set_current_req(const char *id)
+{
+	snprintf(current_req, sizeof current_req, "%s", id ? id : "");
+}
+
+const char *rd_log_current_req(void)
+{
+	return current_req[0] ? current_req : NULL;
 }

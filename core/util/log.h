@@ -30,5 +30,16 @@ void rd_log(enum rd_log_level level, const char *comp, const char *fmt, ...)
 /* As rd_log, with the request id of the HTTP request being served. */
 void rd_log_req(enum rd_log_level level, const char *comp, const char *req_id, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* As rd_log_req, with fields: more logfmt fields (key=value ..., values
+ * without spaces or quotes: the caller's duty) written before msg. */
+void rd_log_req_fields(enum rd_log_level level, const char *comp, const char *req_id, const char *fields,
+		       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* The HTTP request the calling thread works for now (the server sets it
+ * around a handler and its callbacks, on the loop): code that logs on its
+ * behalf elsewhere (a plugin call on the thread pool) copies the id.  NULL
+ * clears it; rd_log_current_req answers NULL when none. */
+void rd_log_set_current_req(const char *id);
+const char *rd_log_current_req(void);
 
 #endif

@@ -126,8 +126,8 @@ def test_one_failing_action_does_not_stop_the_day(daemon, tmp_path, smtp):
     assert h.status == 200, h
     hz = h.json()
     assert hz["status"] == "degraded" and hz["sweep"] == {"failing_actions": 2, "vendors": 1}, hz
-    assert "2 renewal action(s)" in hz["reasons"][0], hz
-    assert "template" not in hz["reasons"][0]  # counts only, for anyone who asks
+    assert hz["reasons"][0]["code"] == "sweep_failing" and "2 renewal action(s)" in hz["reasons"][0]["message"], hz
+    assert "template" not in hz["reasons"][0]["message"]  # counts only, for anyone who asks
     assert metric(d, "renewd_sweep_failures") == 2 and metric(d, "renewd_sweep_failing_vendors") == 1
     # the API is the vendor admins'
     assert_json_error(u["cm@x.example"].call("GET", "/api/v1/sweep/failures"), 403, "forbidden")
