@@ -19,7 +19,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,9 +26,9 @@
 #include <time.h>
 
 #include "../builtin.h"
+#include "edi_kit.h"
 
 static const struct rd_host_api *host;
-static pthread_mutex_t ctl_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static int init(rd_plugin_ctx *ctx, const struct rd_host_api *h)
 {
@@ -39,32 +38,12 @@ static int init(rd_plugin_ctx *ctx, const struct rd_host_api *h)
 }
 
 struct settings {
-	char sender_qual[3], sender_id[16], receiver_qual[3], receiver_id[16];
-	char outbound[512], inbound[512];
+	struct edikit_common c;
 	char el, seg, comp, usage;
 };
 
 static const char *const qualifiers[] = { "01", "02", "08", "09", "12", "14", "20", "27", "28",
 					  "29", "30", "33", "ZZ", NULL };
-
-static int known_qualifier(const char *q)
-{
-	for (int i = 0; qualifiers[i]; i++)
-		if (!strcmp(q, qualifiers[i]))
-			return 1;
-	return 0;
-}
-
-static int good_id(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 15)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '.' && s[i] != ' ')
-			return 0;
-	return 1;
-}
 
 static int one_char(json_t *v, char *out)
 {
@@ -75,75 +54,53 @@ static int one_char(json_t *v, char *out)
 	return 1;
 }
 
-#define BAD(field, ...)                                          \
-	do {                                                     \
-		bad = 1;                                         \
-		if (report)                                      \
-			host->field_error(ctx, field, __VA_ARGS__); \
-	} while (0)
-
-static int settings(rd_plugin_ctx *ctx, const char *text, struct settings *s, int report)
+static int extra(void *settings, const char *key, json_t *v, const char **why)
 {
-	json_t *j = json_loads(text ? text : "", 0, NULL);
+	struct settings *s = settings;
+	const char *str = json_string_value(v);
+	*why = NULL;
+	if (!strcmp(key, "element_separator") || !strcmp(key, "segment_terminator") || !strcmp(key, "component_separator")) {
+		if (!one_char(v, key[0] == 'e' ? &s->el : key[1] == 'e' ? &s->seg : &s->comp))
+			*why = "must be one punctuation character";
+	} else if (!strcmp(key, "usage")) {
+		if (!str || (strcmp(str, "P") && strcmp(str, "T")))
+			*why = "must be P (production) or T (test)";
+		else
+			s->usage = str[0];
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+static const struct edikit_format format = {
+	.name = "connector-x12",
+	.qualifiers = qualifiers,
+	.qualifier_rule = "must be an X12 interchange id qualifier (01, 02, 08, 09, 12, 14, 20, 27, 28, 29, 30, 33, ZZ)",
+	.id_max = 15,
+	.id_rule = "must be 1 to 15 letters, digits, '-', '.' or spaces",
+	.keys = "sender_qualifier, sender_id, receiver_qualifier, receiver_id, outbound_dir, inbound_dir, "
+		"element_separator, segment_terminator, component_separator, usage",
+	.extra = extra,
+	.what_sent = "orders and functional acknowledgements",
+};
+
+static int settings(rd_plugin_ctx *ctx, const char *text, void *out, int report)
+{
+	struct settings *s = out;
 	memset(s, 0, sizeof *s);
 	s->el = '*';
 	s->seg = '~';
 	s->comp = '>';
 	s->usage = 'P';
-	if (!json_is_object(j)) {
+	int rc = edikit_settings(host, ctx, &format, text, &s->c, s, report);
+	if (s->el == s->seg || s->el == s->comp || s->seg == s->comp) {
 		if (report)
-			host->field_error(ctx, "", "the configuration must be a JSON object");
-		json_decref(j);
-		return RD_EINVAL;
+			host->field_error(ctx, "segment_terminator",
+					  "the element separator, segment terminator and component separator must differ");
+		rc = RD_EINVAL;
 	}
-	int bad = 0;
-	const char *key;
-	json_t *v;
-	json_object_foreach(j, key, v) {
-		const char *str = json_string_value(v);
-		if (!strcmp(key, "sender_qualifier") || !strcmp(key, "receiver_qualifier")) {
-			if (!str || !known_qualifier(str))
-				BAD(key, "must be an X12 interchange id qualifier (01, 02, 08, 09, 12, 14, 20, 27, 28, 29, 30, 33, ZZ)");
-			else
-				snprintf(key[0] == 's' ? s->sender_qual : s->receiver_qual, 3, "%s", str);
-		} else if (!strcmp(key, "sender_id") || !strcmp(key, "receiver_id")) {
-			if (!str || !good_id(str))
-				BAD(key, "must be 1 to 15 letters, digits, '-', '.' or spaces");
-			else
-				snprintf(key[0] == 's' ? s->sender_id : s->receiver_id, 16, "%s", str);
-		} else if (!strcmp(key, "outbound_dir") || !strcmp(key, "inbound_dir")) {
-			if (!str || str[0] != '/' || strlen(str) > 400)
-				BAD(key, "must be an absolute folder path");
-			else
-				snprintf(key[0] == 'o' ? s->outbound : s->inbound, 512, "%s", str);
-		} else if (!strcmp(key, "element_separator")) {
-			if (!one_char(v, &s->el))
-				BAD(key, "must be one punctuation character");
-		} else if (!strcmp(key, "segment_terminator")) {
-			if (!one_char(v, &s->seg))
-				BAD(key, "must be one punctuation character");
-		} else if (!strcmp(key, "component_separator")) {
-			if (!one_char(v, &s->comp))
-				BAD(key, "must be one punctuation character");
-		} else if (!strcmp(key, "usage")) {
-			if (!str || (strcmp(str, "P") && strcmp(str, "T")))
-				BAD(key, "must be P (production) or T (test)");
-			else
-				s->usage = str[0];
-		} else {
-			BAD(key, "unknown setting (sender_qualifier, sender_id, receiver_qualifier, receiver_id, "
-				 "outbound_dir, inbound_dir, element_separator, segment_terminator, component_separator, usage)");
-		}
-	}
-	static const char *const required[] = { "sender_qualifier", "sender_id", "receiver_qualifier", "receiver_id",
-						"outbound_dir", "inbound_dir", NULL };
-	for (int i = 0; required[i]; i++)
-		if (!json_object_get(j, required[i]))
-			BAD(required[i], "is required");
-	if (s->el == s->seg || s->el == s->comp || s->seg == s->comp)
-		BAD("segment_terminator", "the element separator, segment terminator and component separator must differ");
-	json_decref(j);
-	return bad ? RD_EINVAL : 0;
+	return rc;
 }
 
 static int configure(rd_plugin_ctx *ctx, const char *config)
@@ -155,23 +112,13 @@ static int configure(rd_plugin_ctx *ctx, const char *config)
 /* ---- writing ---------------------------------------------------------------------------- */
 
 struct out {
-	char *buf;
-	size_t len, cap;
-	unsigned segs; /* segments since ST */
+	struct edikit_out k;
 	const struct settings *s;
 };
 
 static void put(struct out *o, const char *text, size_t n)
 {
-	if (o->len + n + 1 > o->cap) {
-		o->cap = (o->len + n + 1) * 2;
-		o->buf = realloc(o->buf, o->cap);
-		if (!o->buf)
-			abort();
-	}
-	memcpy(o->buf + o->len, text, n);
-	o->len += n;
-	o->buf[o->len] = 0;
+	edikit_put(&o->k, text, n);
 }
 
 /* An element value: separators (and control characters) become spaces. */
@@ -198,36 +145,17 @@ static void segment(struct out *o, const char *id, ...)
 		element(o, v);
 	va_end(ap);
 	put(o, &o->s->seg, 1);
-	o->segs++;
+	o->k.segs++;
 }
 
 static void padded(char *out, const char *v, size_t width)
 {
-	snprintf(out, width + 1, "%-*s", (int)width, v);
+	snprintf(out, width + 1, "%-*.*s", (int)width, (int)width, v);
 }
 
-/* The next control number of this vendor's interchanges (1..999999999). */
-static int next_control(rd_plugin_ctx *ctx, uint64_t *out)
-{
-	pthread_mutex_lock(&ctl_mu);
-	char buf[32] = { 0 };
-	size_t len = 0;
-	uint64_t n = 0;
-	int rc = host->kv_get(ctx, "isa_control", buf, sizeof buf - 1, &len);
-	if (rc == 0) {
-		buf[len < sizeof buf ? len : sizeof buf - 1] = 0;
-		n = strtoull(buf, NULL, 10);
-	} else if (rc != RD_ENOTFOUND) {
-		pthread_mutex_unlock(&ctl_mu);
-		return rc;
-	}
-	n = n % 999999999 + 1;
-	int l = snprintf(buf, sizeof buf, "%" PRIu64, n);
-	rc = host->kv_put(ctx, "isa_control", buf, (size_t)l);
-	pthread_mutex_unlock(&ctl_mu);
-	*out = n;
-	return rc;
-}
+/* Interchange control numbers: 1..999999999, one counter per vendor. */
+static const struct edikit_file file_850 = { "isa_control", "850", "x12", 999999999, 9 };
+static const struct edikit_file file_997 = { "isa_control", "997", "x12", 999999999, 9 };
 
 /* ISA and GS for a group of functional id fid. */
 static void envelope_open(struct out *o, rd_plugin_ctx *ctx, uint64_t ctl, const char *fid)
@@ -243,15 +171,16 @@ static void envelope_open(struct out *o, rd_plugin_ctx *ctx, uint64_t ctl, const
 	strftime(hhmm, sizeof hhmm, "%H%M", &tm);
 	snprintf(ctl9, sizeof ctl9, "%09" PRIu64, ctl);
 	snprintf(ctln, sizeof ctln, "%" PRIu64, ctl);
-	padded(sid, s->sender_id, 15);
-	padded(rid, s->receiver_id, 15);
+	padded(sid, s->c.sender_id, 15);
+	padded(rid, s->c.receiver_id, 15);
 	/* ISA16 is the component separator itself: written raw */
 	char isa[200];
 	snprintf(isa, sizeof isa, "ISA%c00%c          %c00%c          %c%s%c%s%c%s%c%s%c%s%c%s%cU%c00401%c%s%c0%c%s%c%s%c",
-		 s->el, s->el, s->el, s->el, s->el, s->sender_qual, s->el, sid, s->el, s->receiver_qual, s->el, rid,
+		 s->el, s->el, s->el, s->el, s->el, s->c.sender_qual, s->el, sid, s->el, s->c.receiver_qual, s->el, rid,
 		 s->el, yymmdd, s->el, hhmm, s->el, s->el, s->el, ctl9, s->el, s->el, usage, s->el, sep, s->seg);
 	put(o, isa, strlen(isa));
-	segment(o, "GS", fid, s->sender_id, s->receiver_id, ccyymmdd, hhmm, ctln, "X", "004010", NULL);
+	segment(o, "GS", fid, s->c.sender_id, s->c.receiver_id, ccyymmdd, hhmm, ctln, "X", "004010", NULL);
+	o->k.segs = 0;
 }
 
 static void envelope_close(struct out *o, uint64_t ctl, unsigned sets)
@@ -264,94 +193,92 @@ static void envelope_close(struct out *o, uint64_t ctl, unsigned sets)
 	segment(o, "IEA", "1", ctl9, NULL);
 }
 
-/* Writes the interchange into the outbound folder (a temporary name, then
- * renamed: a reader never sees half a file). */
-static int deliver(rd_plugin_ctx *ctx, const struct settings *s, const char *prefix, uint64_t ctl, const struct out *o,
-		   char *name, size_t cap)
-{
-	char path[1100], tmp[1100];
-	snprintf(name, cap, "%s-%09" PRIu64 ".x12", prefix, ctl);
-	snprintf(path, sizeof path, "%s/%s", s->outbound, name);
-	snprintf(tmp, sizeof tmp, "%s/.%s.tmp", s->outbound, name);
-	FILE *f = fopen(tmp, "wbx");
-	if (!f) {
-		host->error(ctx, "cannot write into the outbound folder %s: %s", s->outbound, strerror(errno));
-		return -EIO;
-	}
-	int ok = fwrite(o->buf, 1, o->len, f) == o->len;
-	ok = (fflush(f) == 0) && ok;
-	ok = (fclose(f) == 0) && ok;
-	if (!ok || rename(tmp, path) != 0) {
-		remove(tmp);
-		host->error(ctx, "cannot write %s into the outbound folder: %s", name, strerror(errno));
-		return -EIO;
-	}
-	return 0;
-}
-
-static void money(char *out, size_t cap, json_int_t minor)
-{
-	snprintf(out, cap, "%s%lld.%02lld", minor < 0 ? "-" : "", (long long)(minor < 0 ? -minor : minor) / 100,
-		 (long long)(minor < 0 ? -minor : minor) % 100);
-}
+struct build {
+	rd_plugin_ctx *ctx;
+	const struct settings *s;
+	json_t *j;
+	const char *fid, *group;
+	int accepted;
+};
 
 /* An 850 for the order (JSON: number, po_number, currency, total, date
  * YYYYMMDD, lines [{sku, name, quantity, unit_price}]). */
-static int send_order(rd_plugin_ctx *ctx, const struct settings *s, json_t *j, char *reference, size_t ref_cap)
+static void build_850(void *arg, uint64_t ctl, struct edikit_out *k)
 {
-	const char *number = json_string_value(json_object_get(j, "number"));
-	const char *po = json_string_value(json_object_get(j, "po_number"));
-	const char *cur = json_string_value(json_object_get(j, "currency"));
-	const char *date = json_string_value(json_object_get(j, "date"));
-	json_t *lines = json_object_get(j, "lines");
-	if (!number || !cur || !date || !json_is_array(lines) || json_array_size(lines) == 0) {
-		host->error(ctx, "an order needs number, currency, date and lines");
-		return RD_EINVAL;
-	}
-	uint64_t ctl;
-	int rc = next_control(ctx, &ctl);
-	if (rc < 0) {
-		host->error(ctx, "cannot take a control number from the store");
-		return rc;
-	}
-	struct out o = { .s = s };
-	envelope_open(&o, ctx, ctl, "PO");
+	struct build *b = arg;
+	json_t *j = b->j, *lines = json_object_get(j, "lines");
+	struct out o = { .s = b->s };
+	envelope_open(&o, b->ctx, ctl, "PO");
 	char st02[16];
 	snprintf(st02, sizeof st02, "%04" PRIu64, ctl);
-	o.segs = 0;
 	segment(&o, "ST", "850", st02, NULL);
-	segment(&o, "BEG", "00", "SA", number, "", date, NULL);
-	if (po && po[0])
-		segment(&o, "REF", "PO", po, NULL);
-	segment(&o, "CUR", "BY", cur, NULL);
+	segment(&o, "BEG", "00", "SA", edikit_text(j, "number"), "", edikit_text(j, "date"), NULL);
+	if (edikit_text(j, "po_number")[0])
+		segment(&o, "REF", "PO", edikit_text(j, "po_number"), NULL);
+	segment(&o, "CUR", "BY", edikit_text(j, "currency"), NULL);
 	size_t i;
 	json_t *line;
 	json_array_foreach(lines, i, line) {
 		char n[24], qty[24], price[32];
 		snprintf(n, sizeof n, "%zu", i + 1);
 		snprintf(qty, sizeof qty, "%lld", (long long)json_integer_value(json_object_get(line, "quantity")));
-		money(price, sizeof price, json_integer_value(json_object_get(line, "unit_price")));
-		const char *sku = json_string_value(json_object_get(line, "sku"));
-		const char *name = json_string_value(json_object_get(line, "name"));
-		segment(&o, "PO1", n, qty, "EA", price, "", "VP", sku ? sku : "", NULL);
-		if (name && name[0])
-			segment(&o, "PID", "F", "", "", "", name, NULL);
+		edikit_money(price, sizeof price, json_integer_value(json_object_get(line, "unit_price")));
+		segment(&o, "PO1", n, qty, "EA", price, "", "VP", edikit_text(line, "sku"), NULL);
+		if (edikit_text(line, "name")[0])
+			segment(&o, "PID", "F", "", "", "", edikit_text(line, "name"), NULL);
 	}
 	char nl[24], total[32];
 	snprintf(nl, sizeof nl, "%zu", json_array_size(lines));
-	money(total, sizeof total, json_integer_value(json_object_get(j, "total")));
+	edikit_money(total, sizeof total, json_integer_value(json_object_get(j, "total")));
 	segment(&o, "CTT", nl, NULL);
 	segment(&o, "AMT", "TT", total, NULL);
 	char se01[16];
-	snprintf(se01, sizeof se01, "%u", o.segs + 1);
+	snprintf(se01, sizeof se01, "%u", o.k.segs + 1);
 	segment(&o, "SE", se01, st02, NULL);
 	envelope_close(&o, ctl, 1);
-	char name[64];
-	rc = deliver(ctx, s, "850", ctl, &o, name, sizeof name);
-	free(o.buf);
+	*k = o.k;
+}
+
+static int send_order(rd_plugin_ctx *ctx, const void *settings, json_t *j, char *reference, size_t ref_cap)
+{
+	json_t *lines = json_object_get(j, "lines");
+	if (!edikit_text(j, "number")[0] || !edikit_text(j, "currency")[0] || !edikit_text(j, "date")[0] ||
+	    !json_is_array(lines) || json_array_size(lines) == 0) {
+		host->error(ctx, "an order needs number, currency, date and lines");
+		return RD_EINVAL;
+	}
+	const struct settings *s = settings;
+	struct build b = { .ctx = ctx, .s = s, .j = j };
+	uint64_t ctl;
+	int rc = edikit_write(host, ctx, s->c.outbound, &file_850, build_850, &b, &ctl);
 	if (rc == 0)
 		snprintf(reference, ref_cap, "%" PRIu64, ctl);
 	return rc;
+}
+
+/* A 997 answering group (fid, group): accepted (A) or rejected (R). */
+static void build_997(void *arg, uint64_t ctl, struct edikit_out *k)
+{
+	struct build *b = arg;
+	struct out o = { .s = b->s };
+	envelope_open(&o, b->ctx, ctl, "FA");
+	char st02[16];
+	snprintf(st02, sizeof st02, "%04" PRIu64, ctl);
+	segment(&o, "ST", "997", st02, NULL);
+	segment(&o, "AK1", b->fid[0] ? b->fid : "PR", b->group[0] ? b->group : "0", NULL);
+	segment(&o, "AK9", b->accepted ? "A" : "R", "1", "1", b->accepted ? "1" : "0", NULL);
+	char se01[16];
+	snprintf(se01, sizeof se01, "%u", o.k.segs + 1);
+	segment(&o, "SE", se01, st02, NULL);
+	envelope_close(&o, ctl, 1);
+	*k = o.k;
+}
+
+static int answer_997(rd_plugin_ctx *ctx, const struct settings *s, const char *fid, const char *group, int accepted)
+{
+	struct build b = { .ctx = ctx, .s = s, .fid = fid, .group = group, .accepted = accepted };
+	uint64_t ctl;
+	return edikit_write(host, ctx, s->c.outbound, &file_997, build_997, &b, &ctl);
 }
 
 /* ---- reading ---------------------------------------------------------------------------- */
@@ -448,15 +375,7 @@ static void rstrip(char *out, size_t cap, const char *v)
 		out[--n] = 0;
 }
 
-static int all_digits(const char *s)
-{
-	if (!*s)
-		return 0;
-	for (; *s; s++)
-		if (!isdigit((unsigned char)*s))
-			return 0;
-	return 1;
-}
+#define all_digits edikit_all_digits
 
 /* An amount with an optional decimal point ("123.45") or implied two
  * decimals (TDS01: "12345") into minor units. */
@@ -507,21 +426,21 @@ static int check(const struct settings *s, struct inbound *in, json_t *records, 
 	rstrip(id6, sizeof id6, el(g, 6));
 	rstrip(q7, sizeof q7, el(g, 7));
 	rstrip(id8, sizeof id8, el(g, 8));
-	if (!known_qualifier(q5)) {
+	if (!edikit_known(qualifiers, q5)) {
 		snprintf(why, cap, "ISA05: unknown interchange id qualifier \"%s\"", q5);
 		return RD_EINVAL;
 	}
-	if (!known_qualifier(q7)) {
+	if (!edikit_known(qualifiers, q7)) {
 		snprintf(why, cap, "ISA07: unknown interchange id qualifier \"%s\"", q7);
 		return RD_EINVAL;
 	}
-	if (strcmp(q5, s->receiver_qual) || strcmp(id6, s->receiver_id)) {
-		snprintf(why, cap, "ISA05/ISA06: the sender %s/%s is not this partner (%s/%s)", q5, id6, s->receiver_qual,
-			 s->receiver_id);
+	if (strcmp(q5, s->c.receiver_qual) || strcmp(id6, s->c.receiver_id)) {
+		snprintf(why, cap, "ISA05/ISA06: the sender %s/%s is not this partner (%s/%s)", q5, id6, s->c.receiver_qual,
+			 s->c.receiver_id);
 		return RD_EINVAL;
 	}
-	if (strcmp(q7, s->sender_qual) || strcmp(id8, s->sender_id)) {
-		snprintf(why, cap, "ISA07/ISA08: the receiver %s/%s is not us (%s/%s)", q7, id8, s->sender_qual, s->sender_id);
+	if (strcmp(q7, s->c.sender_qual) || strcmp(id8, s->c.sender_id)) {
+		snprintf(why, cap, "ISA07/ISA08: the receiver %s/%s is not us (%s/%s)", q7, id8, s->c.sender_qual, s->c.sender_id);
 		return RD_EINVAL;
 	}
 	snprintf(isa13, 16, "%s", el(g, 13));
@@ -542,7 +461,7 @@ static int check(const struct settings *s, struct inbound *in, json_t *records, 
 			snprintf(why, cap, "GS06: the group control number \"%s\" is not a number", gctl);
 			return RD_EINVAL;
 		}
-		if (strcmp(el(gs, 2), s->receiver_id) || strcmp(el(gs, 3), s->sender_id)) {
+		if (strcmp(el(gs, 2), s->c.receiver_id) || strcmp(el(gs, 3), s->c.sender_id)) {
 			snprintf(why, cap, "GS02/GS03: %s to %s is not this partner to us", el(gs, 2), el(gs, 3));
 			return RD_EINVAL;
 		}
@@ -666,106 +585,47 @@ static int check(const struct settings *s, struct inbound *in, json_t *records, 
 	return 0;
 }
 
-/* A 997 answering group gi: accepted (A) or rejected (R). */
-static int answer_997(rd_plugin_ctx *ctx, const struct settings *s, const struct group_info *gi, int accepted)
+/* The kit's check: the interchange whole; a refused one (unless a 997
+ * itself) is answered with a rejecting 997. */
+static int check_file(rd_plugin_ctx *ctx, const void *settings, const void *data, size_t len, json_t *records,
+		      char *why, size_t cap)
 {
-	uint64_t ctl;
-	if (next_control(ctx, &ctl) < 0)
-		return -EIO;
-	struct out o = { .s = s };
-	envelope_open(&o, ctx, ctl, "FA");
-	char st02[16];
-	snprintf(st02, sizeof st02, "%04" PRIu64, ctl);
-	o.segs = 0;
-	segment(&o, "ST", "997", st02, NULL);
-	segment(&o, "AK1", gi->fid[0] ? gi->fid : "PR", gi->ctl[0] ? gi->ctl : "0", NULL);
-	segment(&o, "AK9", accepted ? "A" : "R", "1", accepted ? "1" : "1", accepted ? "1" : "0", NULL);
-	char se01[16];
-	snprintf(se01, sizeof se01, "%u", o.segs + 1);
-	segment(&o, "SE", se01, st02, NULL);
-	envelope_close(&o, ctl, 1);
-	char name[64];
-	int rc = deliver(ctx, s, "997", ctl, &o, name, sizeof name);
-	free(o.buf);
-	return rc;
-}
-
-static int read_feed(rd_plugin_ctx *ctx, const void *data, size_t len, rd_feed_sink sink, void *sink_ctx)
-{
-	struct settings s;
-	if (settings(ctx, host->config(ctx), &s, 0) < 0) {
-		host->error(ctx, "the enablement's configuration is not valid");
-		return RD_EINVAL;
-	}
+	const struct settings *s = settings;
 	struct inbound in = { 0 };
-	char why[400] = "", isa13[16] = "";
+	char isa13[16] = "";
 	struct group_info gi = { "", "" };
-	json_t *records = json_array();
-	int rc = split(&in, data, len, why, sizeof why);
+	int rc = split(&in, data, len, why, cap);
 	if (rc == 0)
-		rc = check(&s, &in, records, &gi, isa13, why, sizeof why);
+		rc = check(s, &in, records, &gi, isa13, why, cap);
 	if (rc < 0 && strcmp(gi.fid, "FA") != 0) /* a 997 is never answered with a 997 */
-		answer_997(ctx, &s, &gi, 0);
-	if (rc == 0) {
-		size_t i;
-		json_t *r;
-		json_array_foreach(records, i, r) {
-			char *text = json_dumps(r, JSON_COMPACT);
-			rc = sink(sink_ctx, json_string_value(json_object_get(r, "kind")), text);
-			free(text);
-			if (rc < 0)
-				break;
-		}
-	} else if (why[0]) {
-		host->error(ctx, "%s", why);
-	}
-	json_decref(records);
+		answer_997(ctx, s, gi.fid, gi.ctl, 0);
 	free(in.segs);
 	free(in.text);
 	return rc;
 }
 
-static const char *text_of(json_t *j, const char *key)
+/* send("functional_ack", {fid, group, accepted}): a 997 */
+static int send_ack(rd_plugin_ctx *ctx, const void *settings, json_t *j, char *reference, size_t ref_cap)
 {
-	const char *v = json_string_value(json_object_get(j, key));
-	return v ? v : "";
+	(void)reference;
+	(void)ref_cap;
+	char fid[4], group[16];
+	snprintf(fid, sizeof fid, "%s", edikit_text(j, "fid"));
+	snprintf(group, sizeof group, "%s", edikit_text(j, "group"));
+	return answer_997(ctx, settings, fid, group, json_is_true(json_object_get(j, "accepted")));
 }
 
-static int send(rd_plugin_ctx *ctx, const char *what, const char *json, char *reference, size_t ref_cap)
-{
-	struct settings s;
-	if (settings(ctx, host->config(ctx), &s, 0) < 0) {
-		host->error(ctx, "the enablement's configuration is not valid");
-		return RD_EINVAL;
-	}
-	json_t *j = json_loads(json, 0, NULL);
-	if (!json_is_object(j)) {
-		json_decref(j);
-		host->error(ctx, "the %s is not a JSON object", what);
-		return RD_EINVAL;
-	}
-	int rc;
-	if (!strcmp(what, "order")) {
-		rc = send_order(ctx, &s, j, reference, ref_cap);
-	} else if (!strcmp(what, "functional_ack")) { /* {fid, group, accepted}: a 997 */
-		struct group_info gi = { "", "" };
-		snprintf(gi.fid, sizeof gi.fid, "%s", text_of(j, "fid"));
-		snprintf(gi.ctl, sizeof gi.ctl, "%s", text_of(j, "group"));
-		rc = answer_997(ctx, &s, &gi, json_is_true(json_object_get(j, "accepted")));
-	} else {
-		host->error(ctx, "connector-x12 sends orders and functional acknowledgements, not \"%s\"", what);
-		rc = RD_EINVAL;
-	}
-	json_decref(j);
-	return rc;
-}
+static const struct edikit_send sends[] = { { "order", send_order }, { "functional_ack", send_ack }, { NULL, NULL } };
 
-static const struct rd_connector_ops ops = {
-	.version = RD_CONNECTOR_OPS_V2,
-	.read_feed = read_feed,
-	.send = send,
-	.order_format = "x12",
+static const struct edikit_plugin kit = {
+	.format = &format,
+	.settings_size = sizeof(struct settings),
+	.settings = settings,
+	.check = check_file,
+	.sends = sends,
 };
+
+EDIKIT_CONNECTOR_OPS(ops, kit, "x12");
 
 static const struct rd_plugin desc = {
 	.abi = RENEWD_PLUGIN_ABI,
