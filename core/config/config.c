@@ -66,7 +66,7 @@ const struct rd_option rd_options[] = {
 	{ "feeds_dir", RD_OPT_STRING, OPT(feeds_dir), NULL, 0, 0,
 	  "connector-csv: the root of partners' drop folders, FEEDS_DIR/VENDOR-SLUG/PARTNER-EXTERNAL-ID/ (docs/connectors.md); default off" },
 	{ "feeds_poll_ms", RD_OPT_UINT, OPT(feeds_poll_ms), "5000", 50, 3600000,
-	  "connector-csv: how often the drop folders are scanned besides inotify's notices" },
+	  "connector-csv and the EDI connectors: how often the drop folders and EDI inbound folders are scanned besides inotify's notices" },
 };
 const size_t rd_n_options = sizeof rd_options / sizeof *rd_options;
 

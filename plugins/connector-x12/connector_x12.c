@@ -407,6 +407,133 @@ static int amount(const char *v, int implied, long long *out)
 	return 1;
 }
 
+/* CCYYMMDD into YYYY-MM-DD (the calendar is the feed's to check). */
+static int x12_date(const char *v, char *out)
+{
+	if (strlen(v) != 8 || !all_digits(v))
+		return 0;
+	snprintf(out, 11, "%.4s-%.2s-%.2s", v, v + 4, v + 6);
+	return 1;
+}
+
+#define REFUSE(...)                                   \
+	do {                                          \
+		snprintf(why, cap, __VA_ARGS__);      \
+		json_decref(out);                     \
+		return NULL;                          \
+	} while (0)
+
+/* An 867 product transfer and resale report (docs/connectors.md): BPT, then
+ * a PTD*SS loop per contract (REF*CT, DTM*007/036, N1*EN and N1*BY, LIN*VP,
+ * QTY*39), then CTT (the LIN count and the quantities' hash total).  Reads
+ * the set's body (up to its SE) at *i; its contract records, or NULL with
+ * why. */
+static json_t *read_867(struct inbound *in, int *i, const char *st02, char *why, size_t cap)
+{
+	json_t *out = json_array(), *cur = NULL;
+	int bpt = 0, ctt = 0, lins = 0, ptd = 0;
+	long long hash = 0;
+	char report[64] = "";
+	while (*i < in->n && strcmp(in->segs[*i].el[0], "SE") && strcmp(in->segs[*i].el[0], "ST") &&
+	       strcmp(in->segs[*i].el[0], "GE") && strcmp(in->segs[*i].el[0], "IEA")) {
+		struct seg *b = &in->segs[(*i)++];
+		const char *id = b->el[0];
+		char d[16];
+		if (ctt)
+			REFUSE("ST %s: %s after the CTT", st02, id);
+		if (!strcmp(id, "BPT")) {
+			if (bpt++)
+				REFUSE("ST %s: a second BPT", st02);
+			if (strcmp(el(b, 1), "00") && strcmp(el(b, 1), "05"))
+				REFUSE("BPT01: unknown transaction set purpose \"%s\" (00 original, 05 replace)", el(b, 1));
+			if (!el(b, 2)[0] || strlen(el(b, 2)) > 30)
+				REFUSE("BPT02: the report needs its reference (1 to 30 characters)");
+			if (!x12_date(el(b, 3), d))
+				REFUSE("BPT03: the report date \"%s\" is not CCYYMMDD", el(b, 3));
+			snprintf(report, sizeof report, "%s", el(b, 2));
+		} else if (!bpt) {
+			REFUSE("ST %s: the 867 must begin with BPT, not %s", st02, id);
+		} else if (!strcmp(id, "PTD")) {
+			if (strcmp(el(b, 1), "SS"))
+				REFUSE("PTD01: unknown product transfer type \"%s\" (SS: a sale to the end customer)", el(b, 1));
+			cur = json_pack("{s:s, s:s, s:s, s:i}", "kind", "contract", "report", report, "set", st02, "ptd", ++ptd);
+			json_array_append_new(out, cur);
+		} else if (!strcmp(id, "DTM")) {
+			const char *q = el(b, 1);
+			if (!cur) {
+				if (strcmp(q, "090") && strcmp(q, "091"))
+					REFUSE("DTM01: unknown date qualifier \"%s\" before the first PTD (090, 091)", q);
+				if (!x12_date(el(b, 2), d))
+					REFUSE("DTM02: the date \"%s\" is not CCYYMMDD", el(b, 2));
+				continue;
+			}
+			if (strcmp(q, "007") && strcmp(q, "036"))
+				REFUSE("PTD %d DTM01: unknown date qualifier \"%s\" (007 start, 036 end)", ptd, q);
+			if (!x12_date(el(b, 2), d))
+				REFUSE("PTD %d DTM02: the date \"%s\" is not CCYYMMDD", ptd, el(b, 2));
+			json_object_set_new(cur, !strcmp(q, "007") ? "start" : "end", json_string(d));
+		} else if (!cur) {
+			REFUSE("ST %s: %s before the first PTD", st02, id);
+		} else if (!strcmp(id, "REF")) {
+			if (strcmp(el(b, 1), "CT"))
+				REFUSE("PTD %d REF01: unknown reference qualifier \"%s\" (CT: the contract)", ptd, el(b, 1));
+			if (!el(b, 2)[0] || strlen(el(b, 2)) > 63)
+				REFUSE("PTD %d REF02: the contract reference must be 1 to 63 characters", ptd);
+			json_object_set_new(cur, "external_id", json_string(el(b, 2)));
+		} else if (!strcmp(id, "N1")) {
+			const char *role = el(b, 1);
+			if (strcmp(role, "EN") && strcmp(role, "BY"))
+				REFUSE("PTD %d N101: unknown party \"%s\" (EN: the end customer, BY: the reseller)", ptd, role);
+			if (strcmp(el(b, 3), "91") && strcmp(el(b, 3), "92"))
+				REFUSE("PTD %d N103: unknown id qualifier \"%s\" (91, 92)", ptd, el(b, 3));
+			if (!el(b, 4)[0] || strlen(el(b, 4)) > 63)
+				REFUSE("PTD %d N104: the %s's id must be 1 to 63 characters", ptd,
+				       !strcmp(role, "EN") ? "end customer" : "reseller");
+			json_object_set_new(cur, !strcmp(role, "EN") ? "customer_external_id" : "reseller_external_id",
+					    json_string(el(b, 4)));
+		} else if (!strcmp(id, "LIN")) {
+			if (strcmp(el(b, 2), "VP"))
+				REFUSE("PTD %d LIN02: unknown product id qualifier \"%s\" (VP: the vendor's SKU)", ptd, el(b, 2));
+			if (!el(b, 3)[0] || strlen(el(b, 3)) > 63)
+				REFUSE("PTD %d LIN03: the SKU must be 1 to 63 characters", ptd);
+			if (json_object_get(cur, "product_sku"))
+				REFUSE("PTD %d: one LIN per PTD (one contract each)", ptd);
+			lins++;
+			json_object_set_new(cur, "product_sku", json_string(el(b, 3)));
+		} else if (!strcmp(id, "QTY")) {
+			if (strcmp(el(b, 1), "39"))
+				REFUSE("PTD %d QTY01: unknown quantity qualifier \"%s\" (39: shipped)", ptd, el(b, 1));
+			if (!all_digits(el(b, 2)) || strlen(el(b, 2)) > 9 || atoll(el(b, 2)) < 1)
+				REFUSE("PTD %d QTY02: \"%s\" is not a whole number of seats", ptd, el(b, 2));
+			hash += atoll(el(b, 2));
+			json_object_set_new(cur, "quantity", json_string(el(b, 2)));
+		} else if (!strcmp(id, "CTT")) {
+			ctt = 1;
+			if (!all_digits(el(b, 1)) || atoi(el(b, 1)) != lins)
+				REFUSE("CTT01: the report says %s line items, it has %d", el(b, 1), lins);
+			if (el(b, 2)[0] && (!all_digits(el(b, 2)) || atoll(el(b, 2)) != hash))
+				REFUSE("CTT02: the hash total says %s, the quantities add up to %lld", el(b, 2), hash);
+		} else if (strcmp(id, "N2") && strcmp(id, "N3") && strcmp(id, "N4") && strcmp(id, "PER") && strcmp(id, "PID") &&
+			   strcmp(id, "UIT")) {
+			REFUSE("PTD %d: segment %s is not read in an 867", ptd, id);
+		}
+	}
+	if (!bpt)
+		REFUSE("ST %s: the 867 lacks its BPT", st02);
+	if (!ptd)
+		REFUSE("ST %s: the 867 reports no PTD*SS", st02);
+	if (!ctt)
+		REFUSE("ST %s: the 867 lacks its CTT", st02);
+	size_t k;
+	json_t *r;
+	json_array_foreach(out, k, r) {
+		if (!json_object_get(r, "product_sku") || !json_object_get(r, "quantity") ||
+		    !json_object_get(r, "customer_external_id"))
+			REFUSE("PTD %zu: it needs the end customer (N1*EN), the product (LIN*VP) and the quantity (QTY*39)", k + 1);
+	}
+	return out;
+}
+
 struct group_info {
 	char fid[4], ctl[16];
 };
@@ -471,16 +598,19 @@ static int check(const struct settings *s, struct inbound *in, json_t *records, 
 			int start = i++;
 			sets++;
 			const char *type = el(st, 1);
-			const char *want = !strcmp(type, "855") ? "PR" : !strcmp(type, "810") ? "IN" : !strcmp(type, "997") ? "FA" : NULL;
+			const char *want = !strcmp(type, "855") ? "PR" : !strcmp(type, "810") ? "IN" : !strcmp(type, "997") ? "FA"
+					   : !strcmp(type, "867") ? "PT" : NULL;
 			if (!want) {
-				snprintf(why, cap, "ST01: transaction set %s is not one renewd reads (855, 810, 997)", type);
+				snprintf(why, cap, "ST01: transaction set %s is not one renewd reads (855, 810, 867, 997)", type);
 				return RD_EINVAL;
 			}
 			if (strcmp(want, fid)) {
 				snprintf(why, cap, "GS01: a %s belongs in a %s group, not %s", type, want, fid);
 				return RD_EINVAL;
 			}
-			json_t *rec = NULL;
+			json_t *rec = NULL, *resale = NULL;
+			if (!strcmp(type, "867") && !(resale = read_867(in, &i, el(st, 2), why, cap)))
+				return RD_EINVAL;
 			while (i < in->n && strcmp(in->segs[i].el[0], "SE") && strcmp(in->segs[i].el[0], "ST") &&
 			       strcmp(in->segs[i].el[0], "GE") && strcmp(in->segs[i].el[0], "IEA")) {
 				struct seg *b = &in->segs[i++];
@@ -511,6 +641,7 @@ static int check(const struct settings *s, struct inbound *in, json_t *records, 
 			}
 			if (i >= in->n || strcmp(in->segs[i].el[0], "SE")) {
 				json_decref(rec);
+				json_decref(resale);
 				snprintf(why, cap, "ST %s: no SE closes the transaction set", el(st, 2));
 				return RD_EINVAL;
 			}
@@ -518,13 +649,20 @@ static int check(const struct settings *s, struct inbound *in, json_t *records, 
 			int count = i - start;
 			if (!all_digits(el(se, 1)) || atoi(el(se, 1)) != count) {
 				json_decref(rec);
+				json_decref(resale);
 				snprintf(why, cap, "SE01: the segment count says %s, the transaction set has %d", el(se, 1), count);
 				return RD_EINVAL;
 			}
 			if (strcmp(el(se, 2), el(st, 2))) {
 				json_decref(rec);
+				json_decref(resale);
 				snprintf(why, cap, "SE02: control number %s does not match ST02 %s", el(se, 2), el(st, 2));
 				return RD_EINVAL;
+			}
+			if (resale) { /* an 867: its contract records */
+				json_array_extend(records, resale);
+				json_decref(resale);
+				continue;
 			}
 			if (!rec || (strcmp(type, "997") && !json_string_value(json_object_get(rec, "order"))[0])) {
 				json_decref(rec);
