@@ -44,6 +44,16 @@ struct retry {
 };
 static struct retry *retries;
 
+/* Acknowledgements whose write failed, each tried again after its backoff
+ * (kept in memory: a restart drops them, and the log said so). */
+struct ack_retry {
+	uint64_t vendor, partner, due;
+	uint32_t attempts;
+	char *json;
+	struct ack_retry *next;
+};
+static struct ack_retry *ack_retries;
+
 static uint64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -98,6 +108,12 @@ void rd_edi_stop(void)
 	watch_fn = NULL;
 	while (retries)
 		retry_forget(retries->vendor, retries->order);
+	while (ack_retries) {
+		struct ack_retry *r = ack_retries;
+		ack_retries = r->next;
+		free(r->json);
+		free(r);
+	}
 }
 
 int rd_edi_busy(void)
@@ -475,6 +491,8 @@ static int apply_write(struct rd_txn *t, void *arg)
  * connector's send("functional_ack"): accepted when the file was applied. */
 struct ack_job {
 	struct rd_app *app;
+	uint64_t vendor, partner;
+	uint32_t attempts; /* failed writes before this one */
 	char *json;
 	char ref[64];
 };
@@ -489,12 +507,81 @@ static int ack_run(rd_plugin_ctx *ctx, const struct rd_plugin *desc, void *arg)
 static void ack_done(int rc, const char *message, void *arg)
 {
 	struct ack_job *j = arg;
-	if (rc < 0)
+	if (rc < 0 && rc != RD_EINVAL) {
+		struct ack_retry *r = rd_calloc(1, sizeof *r);
+		r->vendor = j->vendor;
+		r->partner = j->partner;
+		r->attempts = j->attempts + 1;
+		r->due = mono_ms() + backoff_ms(r->attempts);
+		r->json = j->json;
+		j->json = NULL;
+		r->next = ack_retries;
+		ack_retries = r;
+		rd_log(RD_LOG_WARN, "edi", "vendor %llu partner %llu: a functional acknowledgement was not written (attempt %u), retried in %llu ms: %s",
+		       (unsigned long long)j->vendor, (unsigned long long)j->partner, r->attempts,
+		       (unsigned long long)backoff_ms(r->attempts), message);
+	} else if (rc < 0) {
 		rd_log(RD_LOG_WARN, "edi", "a functional acknowledgement was not sent: %s", message);
+	}
 	free(j->json);
 	free(j);
 	in_flight--;
 	kick(0);
+}
+
+/* Starts send("functional_ack", json) through connector l (json is the
+ * job's from now on). */
+static void ack_start(struct rd_app *app, struct rd_loaded *l, uint64_t vendor, uint64_t partner, const char *config,
+		      char *json, uint32_t attempts)
+{
+	struct ack_job *j = rd_calloc(1, sizeof *j);
+	j->app = app;
+	j->vendor = vendor;
+	j->partner = partner;
+	j->attempts = attempts;
+	j->json = json;
+	in_flight++;
+	if (!j->json)
+		ack_done(RD_EINVAL, "out of memory", j);
+	else if (rd_plugins_call(app->plugins, l, vendor, partner, config, EDI_TIMEOUT_MS, ack_run, ack_done, j) < 0)
+		ack_done(RD_EBUSY, "the connector could not be called", j); /* as a failed write: tried again */
+}
+
+/* Starts the first acknowledgement whose retry is due: 1 when one started. */
+static int ack_retry_one(struct rd_app *app)
+{
+	uint64_t now = mono_ms(), next = 0;
+	struct ack_retry **p = &ack_retries;
+	while (*p && (*p)->due > now) {
+		if (!next || (*p)->due < next)
+			next = (*p)->due;
+		p = &(*p)->next;
+	}
+	if (!*p) {
+		if (next)
+			kick(next - now + 1);
+		return 0;
+	}
+	struct ack_retry *r = *p;
+	*p = r->next;
+	struct rd_enablement *e = rd_malloc(sizeof *e);
+	struct rd_txn *t;
+	int rc = rd_store_read(app->store, &t);
+	if (rc == 0) {
+		rc = partner_enablement(t, app->domain, r->vendor, r->partner, e);
+		rd_txn_end(t);
+	}
+	struct rd_loaded *l = rc == 0 ? order_connector(e->plugin) : NULL;
+	if (l) {
+		ack_start(app, l, r->vendor, r->partner, e->config, r->json, r->attempts);
+	} else {
+		rd_log(RD_LOG_WARN, "edi", "vendor %llu partner %llu: a functional acknowledgement is dropped: the connector is no longer enabled",
+		       (unsigned long long)r->vendor, (unsigned long long)r->partner);
+		free(r->json);
+	}
+	free(r);
+	free(e);
+	return l != NULL;
 }
 
 static void ack_groups(struct read_job *rj, bool accepted)
@@ -509,22 +596,13 @@ static void ack_groups(struct read_job *rj, bool accepted)
 	size_t i;
 	json_t *r;
 	json_array_foreach(rj->records, i, r) {
-		if (!l || strcmp(json_string_value(json_object_get(r, "kind")) ? json_string_value(json_object_get(r, "kind")) : "", "group"))
+		const char *kind = json_string_value(json_object_get(r, "kind"));
+		if (!l || !kind || strcmp(kind, "group"))
 			continue;
 		json_t *m = json_pack("{s:O?, s:O?, s:b}", "fid", json_object_get(r, "fid"), "group", json_object_get(r, "group"),
 				      "accepted", accepted);
-		struct ack_job *j = rd_calloc(1, sizeof *j);
-		j->app = rj->app;
-		j->json = json_dumps(m, JSON_COMPACT);
+		ack_start(rj->app, l, rj->vendor, rj->partner, e->config, json_dumps(m, JSON_COMPACT), 0);
 		json_decref(m);
-		in_flight++;
-		if (!j->json || rd_plugins_call(rj->app->plugins, l, rj->vendor, rj->partner, e->config, EDI_TIMEOUT_MS,
-						ack_run, ack_done, j) < 0) {
-			rd_log(RD_LOG_WARN, "edi", "a functional acknowledgement could not be started");
-			in_flight--;
-			free(j->json);
-			free(j);
-		}
 	}
 	free(e);
 }
@@ -827,6 +905,8 @@ static int read_one(struct rd_app *app)
 void rd_edi_tick(struct rd_app *app)
 {
 	if (in_flight)
+		return;
+	if (ack_retries && ack_retry_one(app))
 		return;
 	if (queued_dirty && send_one(app))
 		return;

@@ -545,8 +545,11 @@ static int check_file(rd_plugin_ctx *ctx, const void *settings, const void *data
 	int rc = split(&in, data, len, why, cap);
 	if (rc == 0)
 		rc = check(s, &in, records, ref, type, why, cap);
-	if (rc < 0 && strcmp(type, "CONTRL") != 0) /* a CONTRL is never answered with a CONTRL */
-		answer_contrl(ctx, s, ref, 0);
+	if (rc < 0) {
+		json_array_clear(records);
+		if (strcmp(type, "CONTRL") != 0) /* answered with a rejecting CONTRL; a CONTRL never is */
+			json_array_append_new(records, json_pack("{s:s, s:s, s:s}", "kind", "group", "fid", type, "group", ref));
+	}
 	free(in.segs);
 	free(in.text);
 	return rc;

@@ -735,8 +735,11 @@ static int check_file(rd_plugin_ctx *ctx, const void *settings, const void *data
 	int rc = split(&in, data, len, why, cap);
 	if (rc == 0)
 		rc = check(s, &in, records, &gi, isa13, why, cap);
-	if (rc < 0 && strcmp(gi.fid, "FA") != 0) /* a 997 is never answered with a 997 */
-		answer_997(ctx, s, gi.fid, gi.ctl, 0);
+	if (rc < 0) {
+		json_array_clear(records);
+		if (strcmp(gi.fid, "FA") != 0) /* answered with a rejecting 997; a 997 never is */
+			json_array_append_new(records, json_pack("{s:s, s:s, s:s}", "kind", "group", "fid", gi.fid, "group", gi.ctl));
+	}
 	free(in.segs);
 	free(in.text);
 	return rc;

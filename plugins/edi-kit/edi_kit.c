@@ -251,8 +251,21 @@ int edikit_read_feed(const struct rd_host_api *host, const struct edikit_plugin 
 			if (rc < 0)
 				break;
 		}
-	} else if (why[0]) {
-		host->error(ctx, "%s", why);
+	} else {
+		/* the group to answer with a rejecting acknowledgement (renewd
+		 * sends it through send("functional_ack"), retried if need be) */
+		size_t i;
+		json_t *r;
+		json_array_foreach(records, i, r) {
+			const char *kind = json_string_value(json_object_get(r, "kind"));
+			if (kind && !strcmp(kind, "group")) {
+				char *text = json_dumps(r, JSON_COMPACT);
+				sink(sink_ctx, kind, text);
+				free(text);
+			}
+		}
+		if (why[0])
+			host->error(ctx, "%s", why);
 	}
 	json_decref(records);
 	free(s);

@@ -86,8 +86,9 @@ struct edikit_plugin {
 	/* the enablement's settings (defaults, then edikit_settings) */
 	int (*settings)(rd_plugin_ctx *ctx, const char *text, void *settings, int report);
 	/* Checks an inbound interchange whole, appending its records ({"kind",
-	 * ...}); on a refusal it answers the partner itself (a rejecting
-	 * acknowledgement) and says why in why.  0 or < 0. */
+	 * ...}); on a refusal it leaves in records only the "group" record to
+	 * answer with a rejecting acknowledgement (none for an acknowledgement)
+	 * and says why in why.  0 or < 0. */
 	int (*check)(rd_plugin_ctx *ctx, const void *settings, const void *data, size_t len, json_t *records, char *why,
 		     size_t cap);
 	/* send(what): the handlers by name, NULL-terminated */

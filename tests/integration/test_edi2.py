@@ -23,8 +23,9 @@ parser.
   every 500 ms), and a file dropped there is still handled at once.
 * test_x12_failed_write_retried: the outbound folder is gone when an order
   is placed: the order says "retrying" with the attempts and the reason,
-  the log says so, no control number is spent; once the folder is back the
-  850 appears with the next control number after the last one written.
+  the log says so, no control number is spent; the 997s owed for an
+  applied and a refused file are retried too; once the folder is back the
+  850 and both 997s appear with the next three control numbers, each once.
 """
 import ctypes
 import json
@@ -35,7 +36,7 @@ import time
 import pytest
 
 from conftest import ApiClient
-from test_edi import boot, build, node, order, outbound, parse, place, report, seg, wait_for
+from test_edi import boot, build, drop, jsen, order, outbound, parse, place, report, seg, wait_for
 
 NODE = shutil.which("node")
 pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
@@ -242,19 +243,35 @@ def test_x12_failed_write_retried(daemon, tmp_path):
     o1 = wait_for(lambda: (lambda x: x if x["edi_status"] == "sent" else None)(order(admin, first["id"])), "sent")
     last = int(o1["edi_control"])
     shutil.rmtree(out)  # the outbound folder is gone
+    # an 855 (applied; its accepting 997 cannot be written) and a malformed one (its rejecting 997 neither)
+    drop(tmp_path, inb, "ack.x12", jsen("PR", 511, 511, "855", [("BAK", "00", "AC", o1["number"], "20270101")]))
+    assert report(inb, "ack.x12", "processed")["result"] == "applied"
+    bad = jsen("PR", 512, 512, "855", [("BAK", "00", "ZZ", o1["number"], "20270101")])
+    drop(tmp_path, inb, "bad.x12", bad)
+    assert 'BAK02: unknown acknowledgment type "ZZ"' in report(inb, "bad.x12", "failed")["error"]
     second = place(gold, "K-20006", "edi2-0002", "PO-EDI2-2")
     o2 = wait_for(lambda: (lambda x: x if x["edi_status"] == "retrying" and x["edi_attempts"] >= 2 else None)(
         order(admin, second["id"])), "two failed attempts")
     assert "outbound folder" in o2["edi_error"] and "no control number taken" in o2["edi_error"], o2
     assert o2["edi_control"] == ""
-    assert "the order was not written (attempt 1), retried in 1000 ms" in d.log()
+    log = d.log()
+    assert "the order was not written (attempt 1), retried in 1000 ms" in log
+    assert log.count("a functional acknowledgement was not written (attempt 1)") == 2, log
     out.mkdir()
     sent = wait_for(lambda: (lambda x: x if x["edi_status"] == "sent" else None)(order(admin, second["id"])),
                     "the order sent once the folder is back", timeout=40)
+    wait_for(lambda: len(outbound(out, "997-")) == 2, "both 997s once the folder is back", timeout=40)
     (f850,) = outbound(out, "850-")
     p = parse(f850)
     assert "error" not in p, p
-    assert int(p["header"][12]) == int(sent["edi_control"]) == last + 1  # nothing spent while the folder was gone
+    assert int(p["header"][12]) == int(sent["edi_control"])
     assert seg(p["groups"][0]["transactions"][0], "BEG")[2] == sent["number"]
     assert sent["edi_error"] == "" and sent["edi_attempts"] >= 2
+    answers = {tuple(ak(f)[0]): ak(f)[1] for f in outbound(out, "997-")}
+    assert answers == {("PR", "511"): "A", ("PR", "512"): "R"}, answers
+    # nothing was spent while the folder was gone: the next three numbers, each once
+    controls = sorted(int(parse(f)["header"][12]) for f in outbound(out, ""))
+    assert controls == [last + 1, last + 2, last + 3], (last, controls)
     assert not [n for n in os.listdir(out) if n.startswith(".")]  # no temporary file left
+    time.sleep(1.5)
+    assert len(outbound(out, "")) == 3  # and nothing written twice
