@@ -197,39 +197,47 @@ def test_x12_867_malformed_rejected(daemon, tmp_path):
 
 
 IN_OPEN = 0x20
-IN_NONBLOCK = os.O_NONBLOCK
 
 
-def opens_of(path, seconds):
-    """How many times anything opened the folder path (inotify IN_OPEN on it)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    fd = libc.inotify_init1(IN_NONBLOCK)
-    assert fd >= 0
-    try:
-        assert libc.inotify_add_watch(fd, str(path).encode(), IN_OPEN) >= 0
-        time.sleep(seconds)
+class Opens:
+    """Counts the times anything opens the folder path (inotify IN_OPEN on it)."""
+
+    def __init__(self, path):
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.fd = self.libc.inotify_init1(os.O_NONBLOCK)
+        assert self.fd >= 0
+        assert self.libc.inotify_add_watch(self.fd, str(path).encode(), IN_OPEN) >= 0
+
+    def count(self):
         n = 0
         while True:
             try:
-                buf = os.read(fd, 65536)
+                buf = os.read(self.fd, 65536)
             except BlockingIOError:
-                break
+                return n
             i = 0
             while i < len(buf):
                 n += 1
                 i += 16 + int.from_bytes(buf[i + 12:i + 16], "little")
-        return n
-    finally:
-        os.close(fd)
+
+    def close(self):
+        os.close(self.fd)
 
 
 def test_edi_inbound_folders_watched_not_polled(daemon, tmp_path):
     d, data, admin, gold, out, inb = boot(daemon, tmp_path)
     d.stop()
-    d = daemon(data=data, args=["--test-clock", "1", "--sched-interval-ms", "100000", "--feeds-poll-ms", "3600000"])
-    admin = ApiClient(d, admin.token, admin.user_id)
-    time.sleep(1.0)  # the first scan at start sets the watches up
-    assert opens_of(inb, 2.5) == 0  # idle: nobody reads the inbound folder
+    opens = Opens(inb)
+    try:
+        d = daemon(data=data, args=["--test-clock", "1", "--sched-interval-ms", "100000", "--feeds-poll-ms", "3600000"])
+        admin = ApiClient(d, admin.token, admin.user_id)
+        wait_for(opens.count, "the scan at start (it sets the watches up)")
+        time.sleep(0.5)
+        opens.count()
+        time.sleep(2.5)
+        assert opens.count() == 0  # idle: nobody reads the inbound folder (it was every 500 ms)
+    finally:
+        opens.close()
     start = time.monotonic()
     drop867(tmp_path, inb, "prompt.x12", jsen867(901, 901, [ptd("R867-W", "CUST-1002", "DLP-EP", 2)]))
     rep = report(inb, "prompt.x12", "processed")
