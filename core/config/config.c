@@ -67,7 +67,7 @@ const struct rd_option rd_options[] = {
 	{ "feeds_dir", RD_OPT_STRING, OPT(feeds_dir), NULL, 0, 0,
 	  "connector-csv: the root of partners' drop folders, FEEDS_DIR/VENDOR-SLUG/PARTNER-EXTERNAL-ID/ (docs/connectors.md); default off" },
 	{ "feeds_poll_ms", RD_OPT_UINT, OPT(feeds_poll_ms), "5000", 50, 3600000,
-	  "connector-csv: how often the drop folders are scanned besides inotify's notices" },
+	  "connector-csv and the EDI connectors: how often the drop folders and EDI inbound folders are scanned besides inotify's notices" },
 	{ "health_mail_failing_ms", RD_OPT_UINT, OPT(health_mail_failing_ms), "900000", 0, 604800000,
 	  "/healthz answers degraded (mail_failing) once mail delivery has failed for this long with no message delivered since" },
 	{ "health_sweep_failing_ms", RD_OPT_UINT, OPT(health_sweep_failing_ms), "0", 0, 604800000,

@@ -16,22 +16,140 @@
 
 #define MAX_PATH 1024
 
+/* ---- rd_dirwatch: folders watched by inotify, a scan as the fallback --------------------- */
+
 struct watch {
 	uv_fs_event_t ev;
 	char path[MAX_PATH];
-	struct rd_dropfolder *f;
+	struct rd_dirwatch *w;
 	struct watch *next;
 };
 
-struct rd_dropfolder {
-	struct rd_app *app;
+struct rd_dirwatch {
 	uv_loop_t *loop;
-	char root[512];
-	uint64_t max_bytes;
-	uv_timer_t timer;
+	char name[32];
+	rd_dirwatch_fn fn;
+	void *arg;
+	uv_timer_t poll, kick;
+	uint64_t kick_at; /* uv_now of the kick armed; 0: none */
 	struct watch *watches;
 	unsigned open_handles;
 	bool stopping;
+};
+
+static void dirwatch_run(struct rd_dirwatch *w)
+{
+	if (!w->stopping)
+		w->fn(w, w->arg);
+}
+
+static void on_event(uv_fs_event_t *h, const char *filename, int events, int status)
+{
+	(void)filename;
+	(void)events;
+	struct watch *x = h->data;
+	if (status == 0)
+		dirwatch_run(x->w);
+}
+
+static void on_poll(uv_timer_t *t)
+{
+	dirwatch_run(t->data);
+}
+
+static void on_kick(uv_timer_t *t)
+{
+	struct rd_dirwatch *w = t->data;
+	w->kick_at = 0;
+	dirwatch_run(w);
+}
+
+struct rd_dirwatch *rd_dirwatch_start(uv_loop_t *loop, const char *name, uint64_t poll_ms, rd_dirwatch_fn fn,
+				      void *arg)
+{
+	struct rd_dirwatch *w = rd_calloc(1, sizeof *w);
+	w->loop = loop;
+	snprintf(w->name, sizeof w->name, "%s", name);
+	w->fn = fn;
+	w->arg = arg;
+	uv_timer_init(loop, &w->poll);
+	uv_timer_init(loop, &w->kick);
+	w->poll.data = w->kick.data = w;
+	w->open_handles = 2;
+	uv_timer_start(&w->poll, on_poll, 0, poll_ms);
+	return w;
+}
+
+void rd_dirwatch_add(struct rd_dirwatch *w, const char *dir)
+{
+	if (w->stopping)
+		return;
+	for (struct watch *x = w->watches; x; x = x->next)
+		if (!strcmp(x->path, dir))
+			return;
+	struct watch *x = rd_calloc(1, sizeof *x);
+	snprintf(x->path, sizeof x->path, "%s", dir);
+	x->w = w;
+	uv_fs_event_init(w->loop, &x->ev);
+	x->ev.data = x;
+	w->open_handles++;
+	if (uv_fs_event_start(&x->ev, on_event, dir, 0) != 0)
+		rd_log(RD_LOG_INFO, w->name, "no inotify on %s: found by polling only", dir);
+	x->next = w->watches;
+	w->watches = x;
+}
+
+void rd_dirwatch_kick(struct rd_dirwatch *w, uint64_t delay_ms)
+{
+	if (!w || w->stopping)
+		return;
+	uint64_t at = uv_now(w->loop) + delay_ms;
+	if (w->kick_at && w->kick_at <= at)
+		return; /* an earlier kick is armed */
+	w->kick_at = at;
+	uv_timer_start(&w->kick, on_kick, delay_ms, 0);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+	struct rd_dirwatch *w;
+	if (h->type == UV_TIMER) {
+		w = h->data;
+	} else {
+		struct watch *x = h->data;
+		w = x->w;
+		free(x);
+	}
+	if (--w->open_handles == 0)
+		free(w);
+}
+
+void rd_dirwatch_stop(struct rd_dirwatch *w)
+{
+	if (!w || w->stopping)
+		return;
+	w->stopping = true;
+	uv_timer_stop(&w->poll);
+	uv_timer_stop(&w->kick);
+	uv_close((uv_handle_t *)&w->poll, on_closed);
+	uv_close((uv_handle_t *)&w->kick, on_closed);
+	struct watch *x = w->watches;
+	w->watches = NULL;
+	while (x) {
+		struct watch *next = x->next;
+		uv_fs_event_stop(&x->ev);
+		uv_close((uv_handle_t *)&x->ev, on_closed);
+		x = next;
+	}
+}
+
+/* ---- connector-csv ------------------------------------------------------------------------- */
+
+struct rd_dropfolder {
+	struct rd_app *app;
+	char root[512];
+	uint64_t max_bytes;
+	struct rd_dirwatch *w;
 };
 
 /* Files being imported now (their full paths): not picked up twice. */
@@ -143,26 +261,6 @@ static char *read_file(const char *path, uint64_t max, size_t *len, bool *too_bi
 	return buf;
 }
 
-static void on_event(uv_fs_event_t *h, const char *filename, int events, int status);
-static void on_closed(uv_handle_t *h);
-
-static void ensure_watch(struct rd_dropfolder *f, const char *dir)
-{
-	for (struct watch *w = f->watches; w; w = w->next)
-		if (!strcmp(w->path, dir))
-			return;
-	struct watch *w = rd_calloc(1, sizeof *w);
-	snprintf(w->path, sizeof w->path, "%s", dir);
-	w->f = f;
-	uv_fs_event_init(f->loop, &w->ev);
-	w->ev.data = w;
-	f->open_handles++;
-	if (uv_fs_event_start(&w->ev, on_event, dir, 0) != 0)
-		rd_log(RD_LOG_INFO, "connector-csv", "no inotify on %s: found by polling only", dir);
-	w->next = f->watches;
-	f->watches = w;
-}
-
 struct target {
 	struct rd_vendor v;
 	uint64_t partner;
@@ -217,10 +315,9 @@ static void scan_dir(struct rd_dropfolder *f, const struct target *tg)
 	closedir(d);
 }
 
-static void scan(struct rd_dropfolder *f)
+static void scan(struct rd_dirwatch *w, void *arg)
 {
-	if (f->stopping)
-		return;
+	struct rd_dropfolder *f = arg;
 	struct rd_txn *t;
 	if (rd_store_read(f->app->store, &t) < 0)
 		return;
@@ -265,22 +362,10 @@ static void scan(struct rd_dropfolder *f)
 		make_dir(sub);
 		snprintf(sub, sizeof sub, "%s/failed", tgs[i].dir);
 		make_dir(sub);
-		ensure_watch(f, tgs[i].dir);
+		rd_dirwatch_add(w, tgs[i].dir);
 		scan_dir(f, &tgs[i]);
 	}
 	free(tgs);
-}
-
-static void on_event(uv_fs_event_t *h, const char *filename, int events, int status)
-{
-	struct watch *w = h->data;
-	if (status == 0)
-		scan(w->f);
-}
-
-static void on_tick(uv_timer_t *t)
-{
-	scan(t->data);
 }
 
 struct rd_dropfolder *rd_dropfolder_start(struct rd_app *app, uv_loop_t *loop, const char *root, uint64_t poll_ms,
@@ -288,46 +373,19 @@ struct rd_dropfolder *rd_dropfolder_start(struct rd_app *app, uv_loop_t *loop, c
 {
 	struct rd_dropfolder *f = rd_calloc(1, sizeof *f);
 	f->app = app;
-	f->loop = loop;
 	f->max_bytes = max_bytes;
 	snprintf(f->root, sizeof f->root, "%s", root);
 	make_dir(f->root);
-	uv_timer_init(loop, &f->timer);
-	f->timer.data = f;
-	f->open_handles = 1;
-	uv_timer_start(&f->timer, on_tick, 0, poll_ms);
+	f->w = rd_dirwatch_start(loop, "connector-csv", poll_ms, scan, f);
 	rd_log(RD_LOG_INFO, "connector-csv", "watching drop folders under %s (inotify, and a scan every %llu ms)", root,
 	       (unsigned long long)poll_ms);
 	return f;
 }
 
-static void on_closed(uv_handle_t *h)
-{
-	struct rd_dropfolder *f;
-	if (h->type == UV_TIMER) {
-		f = h->data;
-	} else {
-		struct watch *w = h->data;
-		f = w->f;
-		free(w);
-	}
-	if (--f->open_handles == 0)
-		free(f);
-}
-
 void rd_dropfolder_stop(struct rd_dropfolder *f)
 {
-	if (!f || f->stopping)
+	if (!f)
 		return;
-	f->stopping = true;
-	uv_timer_stop(&f->timer);
-	struct watch *w = f->watches;
-	f->watches = NULL;
-	uv_close((uv_handle_t *)&f->timer, on_closed);
-	while (w) {
-		struct watch *next = w->next;
-		uv_fs_event_stop(&w->ev);
-		uv_close((uv_handle_t *)&w->ev, on_closed);
-		w = next;
-	}
+	rd_dirwatch_stop(f->w); /* scan is not called again: f can go */
+	free(f);
 }

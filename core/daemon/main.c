@@ -66,7 +66,7 @@ struct daemon {
 	char **argv; /* read again on SIGHUP */
 	uv_timer_t imports_timer;
 	uv_timer_t leads_timer;  /* lead offers past their deadline (services/leads.c) */
-	uv_timer_t edi_timer;    /* orders to distributors' EDI connectors, their inbound folders (services/edi.c) */
+	struct rd_dirwatch *edi_watch; /* orders to distributors' EDI connectors, their inbound folders (services/edi.c) */
 	bool leads_timer_on;
 	struct rd_dropfolder *dropfolder; /* connector-csv (feeds_dir); NULL: off */
 	struct rd_plugins *plugins;
@@ -97,9 +97,20 @@ static void on_imports_tick(uv_timer_t *t)
 	uv_stop(d->loop);
 }
 
-static void on_edi_tick(uv_timer_t *t)
+static void on_edi_scan(struct rd_dirwatch *w, void *arg)
 {
-	rd_edi_tick(t->data);
+	(void)w;
+	rd_edi_tick(arg);
+}
+
+static void edi_kick(void *arg, uint64_t delay_ms)
+{
+	rd_dirwatch_kick(((struct daemon *)arg)->edi_watch, delay_ms);
+}
+
+static void edi_watch(void *arg, const char *dir)
+{
+	rd_dirwatch_add(((struct daemon *)arg)->edi_watch, dir);
 }
 
 static void on_leads_tick(uv_timer_t *t)
@@ -124,8 +135,9 @@ static void on_drained(void *arg, int in_flight)
 	if (d->leads_timer_on) {
 		uv_timer_stop(&d->leads_timer);
 		uv_close((uv_handle_t *)&d->leads_timer, NULL);
-		uv_timer_stop(&d->edi_timer);
-		uv_close((uv_handle_t *)&d->edi_timer, NULL);
+		rd_edi_stop();
+		rd_dirwatch_stop(d->edi_watch);
+		d->edi_watch = NULL;
 		d->leads_timer_on = false;
 	}
 	d->plugins_deadline = uv_now(d->loop) + d->config.shutdown_timeout_ms;
@@ -355,14 +367,14 @@ int main(int argc, char **argv)
 	rd_renew_add_hook(app.renew, rd_deals_expire); /* deal registrations past their expiry */
 	rd_renew_start(app.renew);
 	d.hooks = rd_hooks_start(&app);
-	rd_edi_start(&app); /* orders to distributors' EDI connectors */
+	/* orders to distributors' EDI connectors; their inbound folders watched
+	 * like the drop folders (a scan every feeds_poll_ms as the fallback) */
+	d.edi_watch = rd_dirwatch_start(d.loop, "edi", d.config.feeds_poll_ms, on_edi_scan, &app);
+	rd_edi_start(&app, edi_kick, edi_watch, &d);
 	rd_orders_reconcile(&app); /* orders a crash or a timeout left unconfirmed (docs/orders.md) */
 	uv_timer_init(d.loop, &d.leads_timer);
 	d.leads_timer.data = &app;
 	uv_timer_start(&d.leads_timer, on_leads_tick, 1000, 60000);
-	uv_timer_init(d.loop, &d.edi_timer);
-	d.edi_timer.data = &app;
-	uv_timer_start(&d.edi_timer, on_edi_tick, 500, 500);
 	d.leads_timer_on = true;
 	if (d.config.feeds_dir)
 		d.dropfolder = rd_dropfolder_start(&app, d.loop, d.config.feeds_dir, d.config.feeds_poll_ms,

@@ -372,6 +372,8 @@ static const struct rd_field order_fields[] = {
 	FF(72, RD_F_STR, struct rd_order, edi_ack, "edi_ack", RO),
 	FF(73, RD_F_STR, struct rd_order, edi_invoice, "edi_invoice", RO),
 	FF(74, RD_F_U64, struct rd_order, invoiced_amount, "invoiced_amount", RO),
+	FF(80, RD_F_U32, struct rd_order, edi_attempts, "edi_attempts", RO),
+	FF(81, RD_F_STR, struct rd_order, edi_error, "edi_error", RO),
 };
 
 static const char *const document_kinds[] = { "", "contract", "certificate", "invoice", "other", NULL };

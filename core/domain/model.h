@@ -452,11 +452,13 @@ struct rd_order {
 	char invoice_number[32];     /* INV-000042: per vendor, sequential, never reused; "" until invoiced */
 	char checkout_url[512];      /* a hosted card payment: the gateway's page the customer pays on */
 	/* The distributor's EDI connector (services/edi.c, docs/connectors.md). */
-	char edi_status[16];         /* "" | queued | sent | accepted | rejected | acknowledged | invoiced */
+	char edi_status[16];         /* "" | queued | retrying | sent | failed | accepted | rejected | acknowledged | invoiced */
 	char edi_control[16];        /* the interchange control number of the 850 */
 	char edi_ack[4];             /* BAK02 of the distributor's 855: AC, AD, AE, AK, RD, RJ */
 	char edi_invoice[32];        /* the distributor's invoice number (810 BIG02) */
 	int64_t invoiced_amount;     /* minor units: the 810's TDS01 total */
+	uint32_t edi_attempts;       /* failed writes of the order document (retried with backoff) */
+	char edi_error[200];         /* why the last write failed; "" once sent */
 };
 
 enum rd_commission_kind {

@@ -20,7 +20,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,9 +27,9 @@
 #include <time.h>
 
 #include "../builtin.h"
+#include "edi_kit.h"
 
 static const struct rd_host_api *host;
-static pthread_mutex_t ctl_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static int init(rd_plugin_ctx *ctx, const struct rd_host_api *h)
 {
@@ -40,88 +39,44 @@ static int init(rd_plugin_ctx *ctx, const struct rd_host_api *h)
 }
 
 struct settings {
-	char sender_qual[5], sender_id[36], receiver_qual[5], receiver_id[36];
-	char outbound[512], inbound[512];
+	struct edikit_common c;
 	char syntax[5];
 };
 
 /* Partner identification code qualifiers (0007) renewd takes. */
 static const char *const qualifiers[] = { "1", "4", "5", "8", "9", "12", "14", "ZZ", "ZZZ", NULL };
 
-static int known_qualifier(const char *q)
+static int extra(void *settings, const char *key, json_t *v, const char **why)
 {
-	for (int i = 0; qualifiers[i]; i++)
-		if (!strcmp(q, qualifiers[i]))
-			return 1;
-	return 0;
-}
-
-static int good_id(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 35)
+	struct settings *s = settings;
+	const char *str = json_string_value(v);
+	*why = NULL;
+	if (strcmp(key, "syntax"))
 		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '.' && s[i] != ' ')
-			return 0;
+	if (!str || (strcmp(str, "UNOA") && strcmp(str, "UNOB") && strcmp(str, "UNOC")))
+		*why = "must be UNOA, UNOB or UNOC";
+	else
+		snprintf(s->syntax, sizeof s->syntax, "%s", str);
 	return 1;
 }
 
-#define BAD(field, ...)                                          \
-	do {                                                     \
-		bad = 1;                                         \
-		if (report)                                      \
-			host->field_error(ctx, field, __VA_ARGS__); \
-	} while (0)
+static const struct edikit_format format = {
+	.name = "connector-edifact",
+	.qualifiers = qualifiers,
+	.qualifier_rule = "must be a partner identification code qualifier (1, 4, 5, 8, 9, 12, 14, ZZ, ZZZ)",
+	.id_max = 35,
+	.id_rule = "must be 1 to 35 letters, digits, '-', '.' or spaces",
+	.keys = "sender_qualifier, sender_id, receiver_qualifier, receiver_id, outbound_dir, inbound_dir, syntax",
+	.extra = extra,
+	.what_sent = "orders and CONTRL acknowledgements",
+};
 
-static int settings(rd_plugin_ctx *ctx, const char *text, struct settings *s, int report)
+static int settings(rd_plugin_ctx *ctx, const char *text, void *out, int report)
 {
-	json_t *j = json_loads(text ? text : "", 0, NULL);
+	struct settings *s = out;
 	memset(s, 0, sizeof *s);
 	snprintf(s->syntax, sizeof s->syntax, "UNOC");
-	if (!json_is_object(j)) {
-		if (report)
-			host->field_error(ctx, "", "the configuration must be a JSON object");
-		json_decref(j);
-		return RD_EINVAL;
-	}
-	int bad = 0;
-	const char *key;
-	json_t *v;
-	json_object_foreach(j, key, v) {
-		const char *str = json_string_value(v);
-		if (!strcmp(key, "sender_qualifier") || !strcmp(key, "receiver_qualifier")) {
-			if (!str || !known_qualifier(str))
-				BAD(key, "must be a partner identification code qualifier (1, 4, 5, 8, 9, 12, 14, ZZ, ZZZ)");
-			else
-				snprintf(key[0] == 's' ? s->sender_qual : s->receiver_qual, 5, "%s", str);
-		} else if (!strcmp(key, "sender_id") || !strcmp(key, "receiver_id")) {
-			if (!str || !good_id(str))
-				BAD(key, "must be 1 to 35 letters, digits, '-', '.' or spaces");
-			else
-				snprintf(key[0] == 's' ? s->sender_id : s->receiver_id, 36, "%s", str);
-		} else if (!strcmp(key, "outbound_dir") || !strcmp(key, "inbound_dir")) {
-			if (!str || str[0] != '/' || strlen(str) > 400)
-				BAD(key, "must be an absolute folder path");
-			else
-				snprintf(key[0] == 'o' ? s->outbound : s->inbound, 512, "%s", str);
-		} else if (!strcmp(key, "syntax")) {
-			if (!str || (strcmp(str, "UNOA") && strcmp(str, "UNOB") && strcmp(str, "UNOC")))
-				BAD(key, "must be UNOA, UNOB or UNOC");
-			else
-				snprintf(s->syntax, sizeof s->syntax, "%s", str);
-		} else {
-			BAD(key, "unknown setting (sender_qualifier, sender_id, receiver_qualifier, receiver_id, outbound_dir, "
-				 "inbound_dir, syntax)");
-		}
-	}
-	static const char *const required[] = { "sender_qualifier", "sender_id", "receiver_qualifier", "receiver_id",
-						"outbound_dir", "inbound_dir", NULL };
-	for (int i = 0; required[i]; i++)
-		if (!json_object_get(j, required[i]))
-			BAD(required[i], "is required");
-	json_decref(j);
-	return bad ? RD_EINVAL : 0;
+	return edikit_settings(host, ctx, &format, text, &s->c, s, report);
 }
 
 static int configure(rd_plugin_ctx *ctx, const char *config)
@@ -132,23 +87,11 @@ static int configure(rd_plugin_ctx *ctx, const char *config)
 
 /* ---- writing (UNA:+.? ') ------------------------------------------------------------ */
 
-struct out {
-	char *buf;
-	size_t len, cap;
-	unsigned segs; /* segments since UNH */
-};
+#define out edikit_out
 
 static void put(struct out *o, const char *text, size_t n)
 {
-	if (o->len + n + 1 > o->cap) {
-		o->cap = (o->len + n + 1) * 2;
-		o->buf = realloc(o->buf, o->cap);
-		if (!o->buf)
-			abort();
-	}
-	memcpy(o->buf + o->len, text, n);
-	o->len += n;
-	o->buf[o->len] = 0;
+	edikit_put(o, text, n);
 }
 
 /* A component value: the service characters are escaped with '?', control
@@ -175,7 +118,7 @@ static void segment(struct out *o, const char *id, ...)
 	const char *v;
 	while ((v = va_arg(ap, const char *))) {
 		put(o, "+", 1);
-		char *copy = strdup(v), *save = NULL;
+		char *copy = strdup(v);
 		int first = 1;
 		for (char *c = copy; c;) {
 			char *us = strchr(c, '\x1f');
@@ -187,7 +130,6 @@ static void segment(struct out *o, const char *id, ...)
 			first = 0;
 			c = us ? us + 1 : NULL;
 		}
-		(void)save;
 		free(copy);
 	}
 	va_end(ap);
@@ -195,27 +137,9 @@ static void segment(struct out *o, const char *id, ...)
 	o->segs++;
 }
 
-static int next_control(rd_plugin_ctx *ctx, uint64_t *out)
-{
-	pthread_mutex_lock(&ctl_mu);
-	char buf[32] = { 0 };
-	size_t len = 0;
-	uint64_t n = 0;
-	int rc = host->kv_get(ctx, "unb_control", buf, sizeof buf - 1, &len);
-	if (rc == 0) {
-		buf[len < sizeof buf ? len : sizeof buf - 1] = 0;
-		n = strtoull(buf, NULL, 10);
-	} else if (rc != RD_ENOTFOUND) {
-		pthread_mutex_unlock(&ctl_mu);
-		return rc;
-	}
-	n = n % 99999999999999ULL + 1;
-	int l = snprintf(buf, sizeof buf, "%" PRIu64, n);
-	rc = host->kv_put(ctx, "unb_control", buf, (size_t)l);
-	pthread_mutex_unlock(&ctl_mu);
-	*out = n;
-	return rc;
-}
+/* Interchange control references: 1..99999999999999, one counter per vendor. */
+static const struct edikit_file file_orders = { "unb_control", "ORDERS", "edi", 99999999999999ULL, 14 };
+static const struct edikit_file file_contrl = { "unb_control", "CONTRL", "edi", 99999999999999ULL, 14 };
 
 static void envelope_open(struct out *o, rd_plugin_ctx *ctx, const struct settings *s, const char *ref)
 {
@@ -227,47 +151,71 @@ static void envelope_open(struct out *o, rd_plugin_ctx *ctx, const struct settin
 	strftime(hhmm, sizeof hhmm, "%H%M", &tm);
 	put(o, "UNA:+.? '", 9);
 	snprintf(syn, sizeof syn, "%s\x1f" "3", s->syntax);
-	snprintf(snd, sizeof snd, "%s\x1f%s", s->sender_id, s->sender_qual);
-	snprintf(rcv, sizeof rcv, "%s\x1f%s", s->receiver_id, s->receiver_qual);
+	snprintf(snd, sizeof snd, "%s\x1f%s", s->c.sender_id, s->c.sender_qual);
+	snprintf(rcv, sizeof rcv, "%s\x1f%s", s->c.receiver_id, s->c.receiver_qual);
 	snprintf(when, sizeof when, "%s\x1f%s", yymmdd, hhmm);
 	segment(o, "UNB", syn, snd, rcv, when, ref, NULL);
+	o->segs = 0;
 }
 
-static int deliver(rd_plugin_ctx *ctx, const struct settings *s, const char *prefix, uint64_t ctl, const struct out *o)
+#define text_of edikit_text
+
+struct build {
+	rd_plugin_ctx *ctx;
+	const struct settings *s;
+	json_t *j;
+	const char *group;
+	int accepted;
+};
+
+static void build_orders(void *arg, uint64_t ctl, struct out *o)
 {
-	char name[64], path[1100], tmp[1100];
-	snprintf(name, sizeof name, "%s-%014" PRIu64 ".edi", prefix, ctl);
-	snprintf(path, sizeof path, "%s/%s", s->outbound, name);
-	snprintf(tmp, sizeof tmp, "%s/.%s.tmp", s->outbound, name);
-	FILE *f = fopen(tmp, "wbx");
-	if (!f) {
-		host->error(ctx, "cannot write into the outbound folder %s: %s", s->outbound, strerror(errno));
-		return -EIO;
+	struct build *b = arg;
+	json_t *j = b->j, *lines = json_object_get(j, "lines");
+	char ref[24], buf[256];
+	snprintf(ref, sizeof ref, "%" PRIu64, ctl);
+	envelope_open(o, b->ctx, b->s, ref);
+	segment(o, "UNH", "1", "ORDERS\x1f" "D\x1f" "97A\x1fUN", NULL);
+	segment(o, "BGM", "220", text_of(j, "number"), "9", NULL);
+	snprintf(buf, sizeof buf, "137\x1f%s\x1f" "102", text_of(j, "date"));
+	segment(o, "DTM", buf, NULL);
+	if (text_of(j, "po_number")[0]) {
+		snprintf(buf, sizeof buf, "ON\x1f%s", text_of(j, "po_number"));
+		segment(o, "RFF", buf, NULL);
 	}
-	int ok = fwrite(o->buf, 1, o->len, f) == o->len;
-	ok = (fflush(f) == 0) && ok;
-	ok = (fclose(f) == 0) && ok;
-	if (!ok || rename(tmp, path) != 0) {
-		remove(tmp);
-		host->error(ctx, "cannot write %s into the outbound folder: %s", name, strerror(errno));
-		return -EIO;
+	snprintf(buf, sizeof buf, "2\x1f%s\x1f" "9", text_of(j, "currency"));
+	segment(o, "CUX", buf, NULL);
+	size_t i;
+	json_t *line;
+	json_array_foreach(lines, i, line) {
+		char n[24], item[160], qty[48], price[64], p[32];
+		snprintf(n, sizeof n, "%zu", i + 1);
+		snprintf(item, sizeof item, "%.120s\x1fSA", text_of(line, "sku"));
+		segment(o, "LIN", n, "", item, NULL);
+		if (text_of(line, "name")[0]) {
+			snprintf(buf, sizeof buf, "\x1f\x1f\x1f%.70s", text_of(line, "name"));
+			segment(o, "IMD", "F", "", buf, NULL);
+		}
+		snprintf(qty, sizeof qty, "21\x1f%lld", (long long)json_integer_value(json_object_get(line, "quantity")));
+		segment(o, "QTY", qty, NULL);
+		edikit_money(p, sizeof p, json_integer_value(json_object_get(line, "unit_price")));
+		snprintf(price, sizeof price, "AAB\x1f%s", p);
+		segment(o, "PRI", price, NULL);
 	}
-	return 0;
+	segment(o, "UNS", "S", NULL);
+	char total[32], moa[48], cnt[32];
+	edikit_money(total, sizeof total, json_integer_value(json_object_get(j, "total")));
+	snprintf(moa, sizeof moa, "86\x1f%s", total);
+	segment(o, "MOA", moa, NULL);
+	snprintf(cnt, sizeof cnt, "2\x1f%zu", json_array_size(lines));
+	segment(o, "CNT", cnt, NULL);
+	char unt[16];
+	snprintf(unt, sizeof unt, "%u", o->segs + 1);
+	segment(o, "UNT", unt, "1", NULL);
+	segment(o, "UNZ", "1", ref, NULL);
 }
 
-static void money(char *out, size_t cap, json_int_t minor)
-{
-	snprintf(out, cap, "%s%lld.%02lld", minor < 0 ? "-" : "", (long long)(minor < 0 ? -minor : minor) / 100,
-		 (long long)(minor < 0 ? -minor : minor) % 100);
-}
-
-static const char *text_of(json_t *j, const char *key)
-{
-	const char *v = json_string_value(json_object_get(j, key));
-	return v ? v : "";
-}
-
-static int send_order(rd_plugin_ctx *ctx, const struct settings *s, json_t *j, char *reference, size_t ref_cap)
+static int send_order(rd_plugin_ctx *ctx, const void *settings, json_t *j, char *reference, size_t ref_cap)
 {
 	json_t *lines = json_object_get(j, "lines");
 	if (!text_of(j, "number")[0] || !text_of(j, "currency")[0] || !text_of(j, "date")[0] || !json_is_array(lines) ||
@@ -275,83 +223,38 @@ static int send_order(rd_plugin_ctx *ctx, const struct settings *s, json_t *j, c
 		host->error(ctx, "an order needs number, currency, date and lines");
 		return RD_EINVAL;
 	}
+	const struct settings *s = settings;
+	struct build b = { .ctx = ctx, .s = s, .j = j };
 	uint64_t ctl;
-	if (next_control(ctx, &ctl) < 0) {
-		host->error(ctx, "cannot take a control reference from the store");
-		return -EIO;
-	}
-	char ref[24], buf[256];
-	snprintf(ref, sizeof ref, "%" PRIu64, ctl);
-	struct out o = { 0 };
-	envelope_open(&o, ctx, s, ref);
-	o.segs = 0;
-	segment(&o, "UNH", "1", "ORDERS\x1f" "D\x1f" "97A\x1fUN", NULL);
-	segment(&o, "BGM", "220", text_of(j, "number"), "9", NULL);
-	snprintf(buf, sizeof buf, "137\x1f%s\x1f" "102", text_of(j, "date"));
-	segment(&o, "DTM", buf, NULL);
-	if (text_of(j, "po_number")[0]) {
-		snprintf(buf, sizeof buf, "ON\x1f%s", text_of(j, "po_number"));
-		segment(&o, "RFF", buf, NULL);
-	}
-	snprintf(buf, sizeof buf, "2\x1f%s\x1f" "9", text_of(j, "currency"));
-	segment(&o, "CUX", buf, NULL);
-	size_t i;
-	json_t *line;
-	json_array_foreach(lines, i, line) {
-		char n[24], item[160], qty[48], price[64], p[32];
-		snprintf(n, sizeof n, "%zu", i + 1);
-		snprintf(item, sizeof item, "%.120s\x1fSA", text_of(line, "sku"));
-		segment(&o, "LIN", n, "", item, NULL);
-		if (text_of(line, "name")[0]) {
-			snprintf(buf, sizeof buf, "\x1f\x1f\x1f%.70s", text_of(line, "name"));
-			segment(&o, "IMD", "F", "", buf, NULL);
-		}
-		snprintf(qty, sizeof qty, "21\x1f%lld", (long long)json_integer_value(json_object_get(line, "quantity")));
-		segment(&o, "QTY", qty, NULL);
-		money(p, sizeof p, json_integer_value(json_object_get(line, "unit_price")));
-		snprintf(price, sizeof price, "AAB\x1f%s", p);
-		segment(&o, "PRI", price, NULL);
-	}
-	segment(&o, "UNS", "S", NULL);
-	char total[32], moa[48], cnt[32];
-	money(total, sizeof total, json_integer_value(json_object_get(j, "total")));
-	snprintf(moa, sizeof moa, "86\x1f%s", total);
-	segment(&o, "MOA", moa, NULL);
-	snprintf(cnt, sizeof cnt, "2\x1f%zu", json_array_size(lines));
-	segment(&o, "CNT", cnt, NULL);
-	char unt[16];
-	snprintf(unt, sizeof unt, "%u", o.segs + 1);
-	segment(&o, "UNT", unt, "1", NULL);
-	segment(&o, "UNZ", "1", ref, NULL);
-	int rc = deliver(ctx, s, "ORDERS", ctl, &o);
-	free(o.buf);
+	int rc = edikit_write(host, ctx, s->c.outbound, &file_orders, build_orders, &b, &ctl);
 	if (rc == 0)
-		snprintf(reference, ref_cap, "%s", ref);
+		snprintf(reference, ref_cap, "%" PRIu64, ctl);
 	return rc;
 }
 
 /* A CONTRL for interchange `group`: accepted (7) or rejected (4). */
-static int answer_contrl(rd_plugin_ctx *ctx, const struct settings *s, const char *group, int accepted)
+static void build_contrl(void *arg, uint64_t ctl, struct out *o)
 {
-	uint64_t ctl;
-	if (next_control(ctx, &ctl) < 0)
-		return -EIO;
+	struct build *b = arg;
+	const struct settings *s = b->s;
 	char ref[24], them[48], us[48];
 	snprintf(ref, sizeof ref, "%" PRIu64, ctl);
-	struct out o = { 0 };
-	envelope_open(&o, ctx, s, ref);
-	o.segs = 0;
-	segment(&o, "UNH", "1", "CONTRL\x1f" "D\x1f" "3\x1fUN", NULL);
-	snprintf(them, sizeof them, "%s\x1f%s", s->receiver_id, s->receiver_qual);
-	snprintf(us, sizeof us, "%s\x1f%s", s->sender_id, s->sender_qual);
-	segment(&o, "UCI", group[0] ? group : "0", them, us, accepted ? "7" : "4", NULL);
+	envelope_open(o, b->ctx, s, ref);
+	segment(o, "UNH", "1", "CONTRL\x1f" "D\x1f" "3\x1fUN", NULL);
+	snprintf(them, sizeof them, "%s\x1f%s", s->c.receiver_id, s->c.receiver_qual);
+	snprintf(us, sizeof us, "%s\x1f%s", s->c.sender_id, s->c.sender_qual);
+	segment(o, "UCI", b->group[0] ? b->group : "0", them, us, b->accepted ? "7" : "4", NULL);
 	char unt[16];
-	snprintf(unt, sizeof unt, "%u", o.segs + 1);
-	segment(&o, "UNT", unt, "1", NULL);
-	segment(&o, "UNZ", "1", ref, NULL);
-	int rc = deliver(ctx, s, "CONTRL", ctl, &o);
-	free(o.buf);
-	return rc;
+	snprintf(unt, sizeof unt, "%u", o->segs + 1);
+	segment(o, "UNT", unt, "1", NULL);
+	segment(o, "UNZ", "1", ref, NULL);
+}
+
+static int answer_contrl(rd_plugin_ctx *ctx, const struct settings *s, const char *group, int accepted)
+{
+	struct build b = { .ctx = ctx, .s = s, .group = group, .accepted = accepted };
+	uint64_t ctl;
+	return edikit_write(host, ctx, s->c.outbound, &file_contrl, build_contrl, &b, &ctl);
 }
 
 /* ---- reading ------------------------------------------------------------------------ */
@@ -466,15 +369,7 @@ static int split(struct inbound *in, const void *data, size_t len, char *why, si
 	return 0;
 }
 
-static int all_digits(const char *s)
-{
-	if (!*s)
-		return 0;
-	for (; *s; s++)
-		if (!isdigit((unsigned char)*s))
-			return 0;
-	return 1;
-}
+#define all_digits edikit_all_digits
 
 static int amount(const char *v, long long *out)
 {
@@ -504,19 +399,19 @@ static int check(const struct settings *s, struct inbound *in, json_t *records, 
 		snprintf(why, cap, "UNB 0001: unknown syntax identifier \"%s\"", syn);
 		return RD_EINVAL;
 	}
-	if (!known_qualifier(c(b, 2, 1)) || !known_qualifier(c(b, 3, 1))) {
+	if (!edikit_known(qualifiers, c(b, 2, 1)) || !edikit_known(qualifiers, c(b, 3, 1))) {
 		snprintf(why, cap, "UNB 0007: unknown partner identification code qualifier \"%s\"",
-			 known_qualifier(c(b, 2, 1)) ? c(b, 3, 1) : c(b, 2, 1));
+			 edikit_known(qualifiers, c(b, 2, 1)) ? c(b, 3, 1) : c(b, 2, 1));
 		return RD_EINVAL;
 	}
-	if (strcmp(c(b, 2, 0), s->receiver_id) || strcmp(c(b, 2, 1), s->receiver_qual)) {
+	if (strcmp(c(b, 2, 0), s->c.receiver_id) || strcmp(c(b, 2, 1), s->c.receiver_qual)) {
 		snprintf(why, cap, "UNB 0004: the sender %s:%s is not this partner (%s:%s)", c(b, 2, 0), c(b, 2, 1),
-			 s->receiver_id, s->receiver_qual);
+			 s->c.receiver_id, s->c.receiver_qual);
 		return RD_EINVAL;
 	}
-	if (strcmp(c(b, 3, 0), s->sender_id) || strcmp(c(b, 3, 1), s->sender_qual)) {
-		snprintf(why, cap, "UNB 0010: the recipient %s:%s is not us (%s:%s)", c(b, 3, 0), c(b, 3, 1), s->sender_id,
-			 s->sender_qual);
+	if (strcmp(c(b, 3, 0), s->c.sender_id) || strcmp(c(b, 3, 1), s->c.sender_qual)) {
+		snprintf(why, cap, "UNB 0010: the recipient %s:%s is not us (%s:%s)", c(b, 3, 0), c(b, 3, 1), s->c.sender_id,
+			 s->c.sender_qual);
 		return RD_EINVAL;
 	}
 	snprintf(unb_ref, 16, "%s", c(b, 5, 0));
@@ -639,72 +534,46 @@ static int check(const struct settings *s, struct inbound *in, json_t *records, 
 	return 0;
 }
 
-static int read_feed(rd_plugin_ctx *ctx, const void *data, size_t len, rd_feed_sink sink, void *sink_ctx)
+/* The kit's check: the interchange whole; a refused one (unless a CONTRL
+ * itself) is answered with a rejecting CONTRL. */
+static int check_file(rd_plugin_ctx *ctx, const void *settings, const void *data, size_t len, json_t *records,
+		      char *why, size_t cap)
 {
-	struct settings s;
-	if (settings(ctx, host->config(ctx), &s, 0) < 0) {
-		host->error(ctx, "the enablement's configuration is not valid");
-		return RD_EINVAL;
-	}
+	const struct settings *s = settings;
 	struct inbound in = { 0 };
-	char why[400] = "", ref[16] = "", type[8] = "";
-	json_t *records = json_array();
-	int rc = split(&in, data, len, why, sizeof why);
+	char ref[16] = "", type[8] = "";
+	int rc = split(&in, data, len, why, cap);
 	if (rc == 0)
-		rc = check(&s, &in, records, ref, type, why, sizeof why);
-	if (rc < 0 && strcmp(type, "CONTRL") != 0) /* a CONTRL is never answered with a CONTRL */
-		answer_contrl(ctx, &s, ref, 0);
-	if (rc == 0) {
-		size_t i;
-		json_t *r;
-		json_array_foreach(records, i, r) {
-			char *text = json_dumps(r, JSON_COMPACT);
-			rc = sink(sink_ctx, json_string_value(json_object_get(r, "kind")), text);
-			free(text);
-			if (rc < 0)
-				break;
-		}
-	} else if (why[0]) {
-		host->error(ctx, "%s", why);
+		rc = check(s, &in, records, ref, type, why, cap);
+	if (rc < 0) {
+		json_array_clear(records);
+		if (strcmp(type, "CONTRL") != 0) /* answered with a rejecting CONTRL; a CONTRL never is */
+			json_array_append_new(records, json_pack("{s:s, s:s, s:s}", "kind", "group", "fid", type, "group", ref));
 	}
-	json_decref(records);
 	free(in.segs);
 	free(in.text);
 	return rc;
 }
 
-static int send(rd_plugin_ctx *ctx, const char *what, const char *json, char *reference, size_t ref_cap)
+/* send("functional_ack", {group, accepted}): a CONTRL */
+static int send_ack(rd_plugin_ctx *ctx, const void *settings, json_t *j, char *reference, size_t ref_cap)
 {
-	struct settings s;
-	if (settings(ctx, host->config(ctx), &s, 0) < 0) {
-		host->error(ctx, "the enablement's configuration is not valid");
-		return RD_EINVAL;
-	}
-	json_t *j = json_loads(json, 0, NULL);
-	if (!json_is_object(j)) {
-		json_decref(j);
-		host->error(ctx, "the %s is not a JSON object", what);
-		return RD_EINVAL;
-	}
-	int rc;
-	if (!strcmp(what, "order")) {
-		rc = send_order(ctx, &s, j, reference, ref_cap);
-	} else if (!strcmp(what, "functional_ack")) {
-		rc = answer_contrl(ctx, &s, text_of(j, "group"), json_is_true(json_object_get(j, "accepted")));
-	} else {
-		host->error(ctx, "connector-edifact sends orders and CONTRL acknowledgements, not \"%s\"", what);
-		rc = RD_EINVAL;
-	}
-	json_decref(j);
-	return rc;
+	(void)reference;
+	(void)ref_cap;
+	return answer_contrl(ctx, settings, text_of(j, "group"), json_is_true(json_object_get(j, "accepted")));
 }
 
-static const struct rd_connector_ops ops = {
-	.version = RD_CONNECTOR_OPS_V2,
-	.read_feed = read_feed,
-	.send = send,
-	.order_format = "edifact",
+static const struct edikit_send sends[] = { { "order", send_order }, { "functional_ack", send_ack }, { NULL, NULL } };
+
+static const struct edikit_plugin kit = {
+	.format = &format,
+	.settings_size = sizeof(struct settings),
+	.settings = settings,
+	.check = check_file,
+	.sends = sends,
 };
+
+EDIKIT_CONNECTOR_OPS(ops, kit, "edifact");
 
 static const struct rd_plugin desc = {
 	.abi = RENEWD_PLUGIN_ABI,

@@ -19,7 +19,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,9 +26,9 @@
 #include <time.h>
 
 #include "../builtin.h"
+#include "edi_kit.h"
 
 static const struct rd_host_api *host;
-static pthread_mutex_t ctl_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static int init(rd_plugin_ctx *ctx, const struct rd_host_api *h)
 {
@@ -39,32 +38,12 @@ static int init(rd_plugin_ctx *ctx, const struct rd_host_api *h)
 }
 
 struct settings {
-	char sender_qual[3], sender_id[16], receiver_qual[3], receiver_id[16];
-	char outbound[512], inbound[512];
+	struct edikit_common c;
 	char el, seg, comp, usage;
 };
 
 static const char *const qualifiers[] = { "01", "02", "08", "09", "12", "14", "20", "27", "28",
 					  "29", "30", "33", "ZZ", NULL };
-
-static int known_qualifier(const char *q)
-{
-	for (int i = 0; qualifiers[i]; i++)
-		if (!strcmp(q, qualifiers[i]))
-			return 1;
-	return 0;
-}
-
-static int good_id(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 15)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '.' && s[i] != ' ')
-			return 0;
-	return 1;
-}
 
 static int one_char(json_t *v, char *out)
 {
@@ -75,75 +54,53 @@ static int one_char(json_t *v, char *out)
 	return 1;
 }
 
-#define BAD(field, ...)                                          \
-	do {                                                     \
-		bad = 1;                                         \
-		if (report)                                      \
-			host->field_error(ctx, field, __VA_ARGS__); \
-	} while (0)
-
-static int settings(rd_plugin_ctx *ctx, const char *text, struct settings *s, int report)
+static int extra(void *settings, const char *key, json_t *v, const char **why)
 {
-	json_t *j = json_loads(text ? text : "", 0, NULL);
+	struct settings *s = settings;
+	const char *str = json_string_value(v);
+	*why = NULL;
+	if (!strcmp(key, "element_separator") || !strcmp(key, "segment_terminator") || !strcmp(key, "component_separator")) {
+		if (!one_char(v, key[0] == 'e' ? &s->el : key[1] == 'e' ? &s->seg : &s->comp))
+			*why = "must be one punctuation character";
+	} else if (!strcmp(key, "usage")) {
+		if (!str || (strcmp(str, "P") && strcmp(str, "T")))
+			*why = "must be P (production) or T (test)";
+		else
+			s->usage = str[0];
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+static const struct edikit_format format = {
+	.name = "connector-x12",
+	.qualifiers = qualifiers,
+	.qualifier_rule = "must be an X12 interchange id qualifier (01, 02, 08, 09, 12, 14, 20, 27, 28, 29, 30, 33, ZZ)",
+	.id_max = 15,
+	.id_rule = "must be 1 to 15 letters, digits, '-', '.' or spaces",
+	.keys = "sender_qualifier, sender_id, receiver_qualifier, receiver_id, outbound_dir, inbound_dir, "
+		"element_separator, segment_terminator, component_separator, usage",
+	.extra = extra,
+	.what_sent = "orders and functional acknowledgements",
+};
+
+static int settings(rd_plugin_ctx *ctx, const char *text, void *out, int report)
+{
+	struct settings *s = out;
 	memset(s, 0, sizeof *s);
 	s->el = '*';
 	s->seg = '~';
 	s->comp = '>';
 	s->usage = 'P';
-	if (!json_is_object(j)) {
+	int rc = edikit_settings(host, ctx, &format, text, &s->c, s, report);
+	if (s->el == s->seg || s->el == s->comp || s->seg == s->comp) {
 		if (report)
-			host->field_error(ctx, "", "the configuration must be a JSON object");
-		json_decref(j);
-		return RD_EINVAL;
+			host->field_error(ctx, "segment_terminator",
+					  "the element separator, segment terminator and component separator must differ");
+		rc = RD_EINVAL;
 	}
-	int bad = 0;
-	const char *key;
-	json_t *v;
-	json_object_foreach(j, key, v) {
-		const char *str = json_string_value(v);
-		if (!strcmp(key, "sender_qualifier") || !strcmp(key, "receiver_qualifier")) {
-			if (!str || !known_qualifier(str))
-				BAD(key, "must be an X12 interchange id qualifier (01, 02, 08, 09, 12, 14, 20, 27, 28, 29, 30, 33, ZZ)");
-			else
-				snprintf(key[0] == 's' ? s->sender_qual : s->receiver_qual, 3, "%s", str);
-		} else if (!strcmp(key, "sender_id") || !strcmp(key, "receiver_id")) {
-			if (!str || !good_id(str))
-				BAD(key, "must be 1 to 15 letters, digits, '-', '.' or spaces");
-			else
-				snprintf(key[0] == 's' ? s->sender_id : s->receiver_id, 16, "%s", str);
-		} else if (!strcmp(key, "outbound_dir") || !strcmp(key, "inbound_dir")) {
-			if (!str || str[0] != '/' || strlen(str) > 400)
-				BAD(key, "must be an absolute folder path");
-			else
-				snprintf(key[0] == 'o' ? s->outbound : s->inbound, 512, "%s", str);
-		} else if (!strcmp(key, "element_separator")) {
-			if (!one_char(v, &s->el))
-				BAD(key, "must be one punctuation character");
-		} else if (!strcmp(key, "segment_terminator")) {
-			if (!one_char(v, &s->seg))
-				BAD(key, "must be one punctuation character");
-		} else if (!strcmp(key, "component_separator")) {
-			if (!one_char(v, &s->comp))
-				BAD(key, "must be one punctuation character");
-		} else if (!strcmp(key, "usage")) {
-			if (!str || (strcmp(str, "P") && strcmp(str, "T")))
-				BAD(key, "must be P (production) or T (test)");
-			else
-				s->usage = str[0];
-		} else {
-			BAD(key, "unknown setting (sender_qualifier, sender_id, receiver_qualifier, receiver_id, "
-				 "outbound_dir, inbound_dir, element_separator, segment_terminator, component_separator, usage)");
-		}
-	}
-	static const char *const required[] = { "sender_qualifier", "sender_id", "receiver_qualifier", "receiver_id",
-						"outbound_dir", "inbound_dir", NULL };
-	for (int i = 0; required[i]; i++)
-		if (!json_object_get(j, required[i]))
-			BAD(required[i], "is required");
-	if (s->el == s->seg || s->el == s->comp || s->seg == s->comp)
-		BAD("segment_terminator", "the element separator, segment terminator and component separator must differ");
-	json_decref(j);
-	return bad ? RD_EINVAL : 0;
+	return rc;
 }
 
 static int configure(rd_plugin_ctx *ctx, const char *config)
@@ -155,23 +112,13 @@ static int configure(rd_plugin_ctx *ctx, const char *config)
 /* ---- writing ---------------------------------------------------------------------------- */
 
 struct out {
-	char *buf;
-	size_t len, cap;
-	unsigned segs; /* segments since ST */
+	struct edikit_out k;
 	const struct settings *s;
 };
 
 static void put(struct out *o, const char *text, size_t n)
 {
-	if (o->len + n + 1 > o->cap) {
-		o->cap = (o->len + n + 1) * 2;
-		o->buf = realloc(o->buf, o->cap);
-		if (!o->buf)
-			abort();
-	}
-	memcpy(o->buf + o->len, text, n);
-	o->len += n;
-	o->buf[o->len] = 0;
+	edikit_put(&o->k, text, n);
 }
 
 /* An element value: separators (and control characters) become spaces. */
@@ -198,36 +145,17 @@ static void segment(struct out *o, const char *id, ...)
 		element(o, v);
 	va_end(ap);
 	put(o, &o->s->seg, 1);
-	o->segs++;
+	o->k.segs++;
 }
 
 static void padded(char *out, const char *v, size_t width)
 {
-	snprintf(out, width + 1, "%-*s", (int)width, v);
+	snprintf(out, width + 1, "%-*.*s", (int)width, (int)width, v);
 }
 
-/* The next control number of this vendor's interchanges (1..999999999). */
-static int next_control(rd_plugin_ctx *ctx, uint64_t *out)
-{
-	pthread_mutex_lock(&ctl_mu);
-	char buf[32] = { 0 };
-	size_t len = 0;
-	uint64_t n = 0;
-	int rc = host->kv_get(ctx, "isa_control", buf, sizeof buf - 1, &len);
-	if (rc == 0) {
-		buf[len < sizeof buf ? len : sizeof buf - 1] = 0;
-		n = strtoull(buf, NULL, 10);
-	} else if (rc != RD_ENOTFOUND) {
-		pthread_mutex_unlock(&ctl_mu);
-		return rc;
-	}
-	n = n % 999999999 + 1;
-	int l = snprintf(buf, sizeof buf, "%" PRIu64, n);
-	rc = host->kv_put(ctx, "isa_control", buf, (size_t)l);
-	pthread_mutex_unlock(&ctl_mu);
-	*out = n;
-	return rc;
-}
+/* Interchange control numbers: 1..999999999, one counter per vendor. */
+static const struct edikit_file file_850 = { "isa_control", "850", "x12", 999999999, 9 };
+static const struct edikit_file file_997 = { "isa_control", "997", "x12", 999999999, 9 };
 
 /* ISA and GS for a group of functional id fid. */
 static void envelope_open(struct out *o, rd_plugin_ctx *ctx, uint64_t ctl, const char *fid)
@@ -243,15 +171,16 @@ static void envelope_open(struct out *o, rd_plugin_ctx *ctx, uint64_t ctl, const
 	strftime(hhmm, sizeof hhmm, "%H%M", &tm);
 	snprintf(ctl9, sizeof ctl9, "%09" PRIu64, ctl);
 	snprintf(ctln, sizeof ctln, "%" PRIu64, ctl);
-	padded(sid, s->sender_id, 15);
-	padded(rid, s->receiver_id, 15);
+	padded(sid, s->c.sender_id, 15);
+	padded(rid, s->c.receiver_id, 15);
 	/* ISA16 is the component separator itself: written raw */
 	char isa[200];
 	snprintf(isa, sizeof isa, "ISA%c00%c          %c00%c          %c%s%c%s%c%s%c%s%c%s%c%s%cU%c00401%c%s%c0%c%s%c%s%c",
-		 s->el, s->el, s->el, s->el, s->el, s->sender_qual, s->el, sid, s->el, s->receiver_qual, s->el, rid,
+		 s->el, s->el, s->el, s->el, s->el, s->c.sender_qual, s->el, sid, s->el, s->c.receiver_qual, s->el, rid,
 		 s->el, yymmdd, s->el, hhmm, s->el, s->el, s->el, ctl9, s->el, s->el, usage, s->el, sep, s->seg);
 	put(o, isa, strlen(isa));
-	segment(o, "GS", fid, s->sender_id, s->receiver_id, ccyymmdd, hhmm, ctln, "X", "004010", NULL);
+	segment(o, "GS", fid, s->c.sender_id, s->c.receiver_id, ccyymmdd, hhmm, ctln, "X", "004010", NULL);
+	o->k.segs = 0;
 }
 
 static void envelope_close(struct out *o, uint64_t ctl, unsigned sets)
@@ -264,94 +193,92 @@ static void envelope_close(struct out *o, uint64_t ctl, unsigned sets)
 	segment(o, "IEA", "1", ctl9, NULL);
 }
 
-/* Writes the interchange into the outbound folder (a temporary name, then
- * renamed: a reader never sees half a file). */
-static int deliver(rd_plugin_ctx *ctx, const struct settings *s, const char *prefix, uint64_t ctl, const struct out *o,
-		   char *name, size_t cap)
-{
-	char path[1100], tmp[1100];
-	snprintf(name, cap, "%s-%09" PRIu64 ".x12", prefix, ctl);
-	snprintf(path, sizeof path, "%s/%s", s->outbound, name);
-	snprintf(tmp, sizeof tmp, "%s/.%s.tmp", s->outbound, name);
-	FILE *f = fopen(tmp, "wbx");
-	if (!f) {
-		host->error(ctx, "cannot write into the outbound folder %s: %s", s->outbound, strerror(errno));
-		return -EIO;
-	}
-	int ok = fwrite(o->buf, 1, o->len, f) == o->len;
-	ok = (fflush(f) == 0) && ok;
-	ok = (fclose(f) == 0) && ok;
-	if (!ok || rename(tmp, path) != 0) {
-		remove(tmp);
-		host->error(ctx, "cannot write %s into the outbound folder: %s", name, strerror(errno));
-		return -EIO;
-	}
-	return 0;
-}
-
-static void money(char *out, size_t cap, json_int_t minor)
-{
-	snprintf(out, cap, "%s%lld.%02lld", minor < 0 ? "-" : "", (long long)(minor < 0 ? -minor : minor) / 100,
-		 (long long)(minor < 0 ? -minor : minor) % 100);
-}
+struct build {
+	rd_plugin_ctx *ctx;
+	const struct settings *s;
+	json_t *j;
+	const char *fid, *group;
+	int accepted;
+};
 
 /* An 850 for the order (JSON: number, po_number, currency, total, date
  * YYYYMMDD, lines [{sku, name, quantity, unit_price}]). */
-static int send_order(rd_plugin_ctx *ctx, const struct settings *s, json_t *j, char *reference, size_t ref_cap)
+static void build_850(void *arg, uint64_t ctl, struct edikit_out *k)
 {
-	const char *number = json_string_value(json_object_get(j, "number"));
-	const char *po = json_string_value(json_object_get(j, "po_number"));
-	const char *cur = json_string_value(json_object_get(j, "currency"));
-	const char *date = json_string_value(json_object_get(j, "date"));
-	json_t *lines = json_object_get(j, "lines");
-	if (!number || !cur || !date || !json_is_array(lines) || json_array_size(lines) == 0) {
-		host->error(ctx, "an order needs number, currency, date and lines");
-		return RD_EINVAL;
-	}
-	uint64_t ctl;
-	int rc = next_control(ctx, &ctl);
-	if (rc < 0) {
-		host->error(ctx, "cannot take a control number from the store");
-		return rc;
-	}
-	struct out o = { .s = s };
-	envelope_open(&o, ctx, ctl, "PO");
+	struct build *b = arg;
+	json_t *j = b->j, *lines = json_object_get(j, "lines");
+	struct out o = { .s = b->s };
+	envelope_open(&o, b->ctx, ctl, "PO");
 	char st02[16];
 	snprintf(st02, sizeof st02, "%04" PRIu64, ctl);
-	o.segs = 0;
 	segment(&o, "ST", "850", st02, NULL);
-	segment(&o, "BEG", "00", "SA", number, "", date, NULL);
-	if (po && po[0])
-		segment(&o, "REF", "PO", po, NULL);
-	segment(&o, "CUR", "BY", cur, NULL);
+	segment(&o, "BEG", "00", "SA", edikit_text(j, "number"), "", edikit_text(j, "date"), NULL);
+	if (edikit_text(j, "po_number")[0])
+		segment(&o, "REF", "PO", edikit_text(j, "po_number"), NULL);
+	segment(&o, "CUR", "BY", edikit_text(j, "currency"), NULL);
 	size_t i;
 	json_t *line;
 	json_array_foreach(lines, i, line) {
 		char n[24], qty[24], price[32];
 		snprintf(n, sizeof n, "%zu", i + 1);
 		snprintf(qty, sizeof qty, "%lld", (long long)json_integer_value(json_object_get(line, "quantity")));
-		money(price, sizeof price, json_integer_value(json_object_get(line, "unit_price")));
-		const char *sku = json_string_value(json_object_get(line, "sku"));
-		const char *name = json_string_value(json_object_get(line, "name"));
-		segment(&o, "PO1", n, qty, "EA", price, "", "VP", sku ? sku : "", NULL);
-		if (name && name[0])
-			segment(&o, "PID", "F", "", "", "", name, NULL);
+		edikit_money(price, sizeof price, json_integer_value(json_object_get(line, "unit_price")));
+		segment(&o, "PO1", n, qty, "EA", price, "", "VP", edikit_text(line, "sku"), NULL);
+		if (edikit_text(line, "name")[0])
+			segment(&o, "PID", "F", "", "", "", edikit_text(line, "name"), NULL);
 	}
 	char nl[24], total[32];
 	snprintf(nl, sizeof nl, "%zu", json_array_size(lines));
-	money(total, sizeof total, json_integer_value(json_object_get(j, "total")));
+	edikit_money(total, sizeof total, json_integer_value(json_object_get(j, "total")));
 	segment(&o, "CTT", nl, NULL);
 	segment(&o, "AMT", "TT", total, NULL);
 	char se01[16];
-	snprintf(se01, sizeof se01, "%u", o.segs + 1);
+	snprintf(se01, sizeof se01, "%u", o.k.segs + 1);
 	segment(&o, "SE", se01, st02, NULL);
 	envelope_close(&o, ctl, 1);
-	char name[64];
-	rc = deliver(ctx, s, "850", ctl, &o, name, sizeof name);
-	free(o.buf);
+	*k = o.k;
+}
+
+static int send_order(rd_plugin_ctx *ctx, const void *settings, json_t *j, char *reference, size_t ref_cap)
+{
+	json_t *lines = json_object_get(j, "lines");
+	if (!edikit_text(j, "number")[0] || !edikit_text(j, "currency")[0] || !edikit_text(j, "date")[0] ||
+	    !json_is_array(lines) || json_array_size(lines) == 0) {
+		host->error(ctx, "an order needs number, currency, date and lines");
+		return RD_EINVAL;
+	}
+	const struct settings *s = settings;
+	struct build b = { .ctx = ctx, .s = s, .j = j };
+	uint64_t ctl;
+	int rc = edikit_write(host, ctx, s->c.outbound, &file_850, build_850, &b, &ctl);
 	if (rc == 0)
 		snprintf(reference, ref_cap, "%" PRIu64, ctl);
 	return rc;
+}
+
+/* A 997 answering group (fid, group): accepted (A) or rejected (R). */
+static void build_997(void *arg, uint64_t ctl, struct edikit_out *k)
+{
+	struct build *b = arg;
+	struct out o = { .s = b->s };
+	envelope_open(&o, b->ctx, ctl, "FA");
+	char st02[16];
+	snprintf(st02, sizeof st02, "%04" PRIu64, ctl);
+	segment(&o, "ST", "997", st02, NULL);
+	segment(&o, "AK1", b->fid[0] ? b->fid : "PR", b->group[0] ? b->group : "0", NULL);
+	segment(&o, "AK9", b->accepted ? "A" : "R", "1", "1", b->accepted ? "1" : "0", NULL);
+	char se01[16];
+	snprintf(se01, sizeof se01, "%u", o.k.segs + 1);
+	segment(&o, "SE", se01, st02, NULL);
+	envelope_close(&o, ctl, 1);
+	*k = o.k;
+}
+
+static int answer_997(rd_plugin_ctx *ctx, const struct settings *s, const char *fid, const char *group, int accepted)
+{
+	struct build b = { .ctx = ctx, .s = s, .fid = fid, .group = group, .accepted = accepted };
+	uint64_t ctl;
+	return edikit_write(host, ctx, s->c.outbound, &file_997, build_997, &b, &ctl);
 }
 
 /* ---- reading ---------------------------------------------------------------------------- */
@@ -448,15 +375,7 @@ static void rstrip(char *out, size_t cap, const char *v)
 		out[--n] = 0;
 }
 
-static int all_digits(const char *s)
-{
-	if (!*s)
-		return 0;
-	for (; *s; s++)
-		if (!isdigit((unsigned char)*s))
-			return 0;
-	return 1;
-}
+#define all_digits edikit_all_digits
 
 /* An amount with an optional decimal point ("123.45") or implied two
  * decimals (TDS01: "12345") into minor units. */
@@ -488,6 +407,133 @@ static int amount(const char *v, int implied, long long *out)
 	return 1;
 }
 
+/* CCYYMMDD into YYYY-MM-DD (the calendar is the feed's to check). */
+static int x12_date(const char *v, char *out)
+{
+	if (strlen(v) != 8 || !all_digits(v))
+		return 0;
+	snprintf(out, 11, "%.4s-%.2s-%.2s", v, v + 4, v + 6);
+	return 1;
+}
+
+#define REFUSE(...)                                   \
+	do {                                          \
+		snprintf(why, cap, __VA_ARGS__);      \
+		json_decref(out);                     \
+		return NULL;                          \
+	} while (0)
+
+/* An 867 product transfer and resale report (docs/connectors.md): BPT, then
+ * a PTD*SS loop per contract (REF*CT, DTM*007/036, N1*EN and N1*BY, LIN*VP,
+ * QTY*39), then CTT (the LIN count and the quantities' hash total).  Reads
+ * the set's body (up to its SE) at *i; its contract records, or NULL with
+ * why. */
+static json_t *read_867(struct inbound *in, int *i, const char *st02, char *why, size_t cap)
+{
+	json_t *out = json_array(), *cur = NULL;
+	int bpt = 0, ctt = 0, lins = 0, ptd = 0;
+	long long hash = 0;
+	char report[64] = "";
+	while (*i < in->n && strcmp(in->segs[*i].el[0], "SE") && strcmp(in->segs[*i].el[0], "ST") &&
+	       strcmp(in->segs[*i].el[0], "GE") && strcmp(in->segs[*i].el[0], "IEA")) {
+		struct seg *b = &in->segs[(*i)++];
+		const char *id = b->el[0];
+		char d[16];
+		if (ctt)
+			REFUSE("ST %s: %s after the CTT", st02, id);
+		if (!strcmp(id, "BPT")) {
+			if (bpt++)
+				REFUSE("ST %s: a second BPT", st02);
+			if (strcmp(el(b, 1), "00") && strcmp(el(b, 1), "05"))
+				REFUSE("BPT01: unknown transaction set purpose \"%s\" (00 original, 05 replace)", el(b, 1));
+			if (!el(b, 2)[0] || strlen(el(b, 2)) > 30)
+				REFUSE("BPT02: the report needs its reference (1 to 30 characters)");
+			if (!x12_date(el(b, 3), d))
+				REFUSE("BPT03: the report date \"%s\" is not CCYYMMDD", el(b, 3));
+			snprintf(report, sizeof report, "%s", el(b, 2));
+		} else if (!bpt) {
+			REFUSE("ST %s: the 867 must begin with BPT, not %s", st02, id);
+		} else if (!strcmp(id, "PTD")) {
+			if (strcmp(el(b, 1), "SS"))
+				REFUSE("PTD01: unknown product transfer type \"%s\" (SS: a sale to the end customer)", el(b, 1));
+			cur = json_pack("{s:s, s:s, s:s, s:i}", "kind", "contract", "report", report, "set", st02, "ptd", ++ptd);
+			json_array_append_new(out, cur);
+		} else if (!strcmp(id, "DTM")) {
+			const char *q = el(b, 1);
+			if (!cur) {
+				if (strcmp(q, "090") && strcmp(q, "091"))
+					REFUSE("DTM01: unknown date qualifier \"%s\" before the first PTD (090, 091)", q);
+				if (!x12_date(el(b, 2), d))
+					REFUSE("DTM02: the date \"%s\" is not CCYYMMDD", el(b, 2));
+				continue;
+			}
+			if (strcmp(q, "007") && strcmp(q, "036"))
+				REFUSE("PTD %d DTM01: unknown date qualifier \"%s\" (007 start, 036 end)", ptd, q);
+			if (!x12_date(el(b, 2), d))
+				REFUSE("PTD %d DTM02: the date \"%s\" is not CCYYMMDD", ptd, el(b, 2));
+			json_object_set_new(cur, !strcmp(q, "007") ? "start" : "end", json_string(d));
+		} else if (!cur) {
+			REFUSE("ST %s: %s before the first PTD", st02, id);
+		} else if (!strcmp(id, "REF")) {
+			if (strcmp(el(b, 1), "CT"))
+				REFUSE("PTD %d REF01: unknown reference qualifier \"%s\" (CT: the contract)", ptd, el(b, 1));
+			if (!el(b, 2)[0] || strlen(el(b, 2)) > 63)
+				REFUSE("PTD %d REF02: the contract reference must be 1 to 63 characters", ptd);
+			json_object_set_new(cur, "external_id", json_string(el(b, 2)));
+		} else if (!strcmp(id, "N1")) {
+			const char *role = el(b, 1);
+			if (strcmp(role, "EN") && strcmp(role, "BY"))
+				REFUSE("PTD %d N101: unknown party \"%s\" (EN: the end customer, BY: the reseller)", ptd, role);
+			if (strcmp(el(b, 3), "91") && strcmp(el(b, 3), "92"))
+				REFUSE("PTD %d N103: unknown id qualifier \"%s\" (91, 92)", ptd, el(b, 3));
+			if (!el(b, 4)[0] || strlen(el(b, 4)) > 63)
+				REFUSE("PTD %d N104: the %s's id must be 1 to 63 characters", ptd,
+				       !strcmp(role, "EN") ? "end customer" : "reseller");
+			json_object_set_new(cur, !strcmp(role, "EN") ? "customer_external_id" : "reseller_external_id",
+					    json_string(el(b, 4)));
+		} else if (!strcmp(id, "LIN")) {
+			if (strcmp(el(b, 2), "VP"))
+				REFUSE("PTD %d LIN02: unknown product id qualifier \"%s\" (VP: the vendor's SKU)", ptd, el(b, 2));
+			if (!el(b, 3)[0] || strlen(el(b, 3)) > 63)
+				REFUSE("PTD %d LIN03: the SKU must be 1 to 63 characters", ptd);
+			if (json_object_get(cur, "product_sku"))
+				REFUSE("PTD %d: one LIN per PTD (one contract each)", ptd);
+			lins++;
+			json_object_set_new(cur, "product_sku", json_string(el(b, 3)));
+		} else if (!strcmp(id, "QTY")) {
+			if (strcmp(el(b, 1), "39"))
+				REFUSE("PTD %d QTY01: unknown quantity qualifier \"%s\" (39: shipped)", ptd, el(b, 1));
+			if (!all_digits(el(b, 2)) || strlen(el(b, 2)) > 9 || atoll(el(b, 2)) < 1)
+				REFUSE("PTD %d QTY02: \"%s\" is not a whole number of seats", ptd, el(b, 2));
+			hash += atoll(el(b, 2));
+			json_object_set_new(cur, "quantity", json_string(el(b, 2)));
+		} else if (!strcmp(id, "CTT")) {
+			ctt = 1;
+			if (!all_digits(el(b, 1)) || atoi(el(b, 1)) != lins)
+				REFUSE("CTT01: the report says %s line items, it has %d", el(b, 1), lins);
+			if (el(b, 2)[0] && (!all_digits(el(b, 2)) || atoll(el(b, 2)) != hash))
+				REFUSE("CTT02: the hash total says %s, the quantities add up to %lld", el(b, 2), hash);
+		} else if (strcmp(id, "N2") && strcmp(id, "N3") && strcmp(id, "N4") && strcmp(id, "PER") && strcmp(id, "PID") &&
+			   strcmp(id, "UIT")) {
+			REFUSE("PTD %d: segment %s is not read in an 867", ptd, id);
+		}
+	}
+	if (!bpt)
+		REFUSE("ST %s: the 867 lacks its BPT", st02);
+	if (!ptd)
+		REFUSE("ST %s: the 867 reports no PTD*SS", st02);
+	if (!ctt)
+		REFUSE("ST %s: the 867 lacks its CTT", st02);
+	size_t k;
+	json_t *r;
+	json_array_foreach(out, k, r) {
+		if (!json_object_get(r, "product_sku") || !json_object_get(r, "quantity") ||
+		    !json_object_get(r, "customer_external_id"))
+			REFUSE("PTD %zu: it needs the end customer (N1*EN), the product (LIN*VP) and the quantity (QTY*39)", k + 1);
+	}
+	return out;
+}
+
 struct group_info {
 	char fid[4], ctl[16];
 };
@@ -507,21 +553,21 @@ static int check(const struct settings *s, struct inbound *in, json_t *records, 
 	rstrip(id6, sizeof id6, el(g, 6));
 	rstrip(q7, sizeof q7, el(g, 7));
 	rstrip(id8, sizeof id8, el(g, 8));
-	if (!known_qualifier(q5)) {
+	if (!edikit_known(qualifiers, q5)) {
 		snprintf(why, cap, "ISA05: unknown interchange id qualifier \"%s\"", q5);
 		return RD_EINVAL;
 	}
-	if (!known_qualifier(q7)) {
+	if (!edikit_known(qualifiers, q7)) {
 		snprintf(why, cap, "ISA07: unknown interchange id qualifier \"%s\"", q7);
 		return RD_EINVAL;
 	}
-	if (strcmp(q5, s->receiver_qual) || strcmp(id6, s->receiver_id)) {
-		snprintf(why, cap, "ISA05/ISA06: the sender %s/%s is not this partner (%s/%s)", q5, id6, s->receiver_qual,
-			 s->receiver_id);
+	if (strcmp(q5, s->c.receiver_qual) || strcmp(id6, s->c.receiver_id)) {
+		snprintf(why, cap, "ISA05/ISA06: the sender %s/%s is not this partner (%s/%s)", q5, id6, s->c.receiver_qual,
+			 s->c.receiver_id);
 		return RD_EINVAL;
 	}
-	if (strcmp(q7, s->sender_qual) || strcmp(id8, s->sender_id)) {
-		snprintf(why, cap, "ISA07/ISA08: the receiver %s/%s is not us (%s/%s)", q7, id8, s->sender_qual, s->sender_id);
+	if (strcmp(q7, s->c.sender_qual) || strcmp(id8, s->c.sender_id)) {
+		snprintf(why, cap, "ISA07/ISA08: the receiver %s/%s is not us (%s/%s)", q7, id8, s->c.sender_qual, s->c.sender_id);
 		return RD_EINVAL;
 	}
 	snprintf(isa13, 16, "%s", el(g, 13));
@@ -542,7 +588,7 @@ static int check(const struct settings *s, struct inbound *in, json_t *records, 
 			snprintf(why, cap, "GS06: the group control number \"%s\" is not a number", gctl);
 			return RD_EINVAL;
 		}
-		if (strcmp(el(gs, 2), s->receiver_id) || strcmp(el(gs, 3), s->sender_id)) {
+		if (strcmp(el(gs, 2), s->c.receiver_id) || strcmp(el(gs, 3), s->c.sender_id)) {
 			snprintf(why, cap, "GS02/GS03: %s to %s is not this partner to us", el(gs, 2), el(gs, 3));
 			return RD_EINVAL;
 		}
@@ -552,16 +598,19 @@ static int check(const struct settings *s, struct inbound *in, json_t *records, 
 			int start = i++;
 			sets++;
 			const char *type = el(st, 1);
-			const char *want = !strcmp(type, "855") ? "PR" : !strcmp(type, "810") ? "IN" : !strcmp(type, "997") ? "FA" : NULL;
+			const char *want = !strcmp(type, "855") ? "PR" : !strcmp(type, "810") ? "IN" : !strcmp(type, "997") ? "FA"
+					   : !strcmp(type, "867") ? "PT" : NULL;
 			if (!want) {
-				snprintf(why, cap, "ST01: transaction set %s is not one renewd reads (855, 810, 997)", type);
+				snprintf(why, cap, "ST01: transaction set %s is not one renewd reads (855, 810, 867, 997)", type);
 				return RD_EINVAL;
 			}
 			if (strcmp(want, fid)) {
 				snprintf(why, cap, "GS01: a %s belongs in a %s group, not %s", type, want, fid);
 				return RD_EINVAL;
 			}
-			json_t *rec = NULL;
+			json_t *rec = NULL, *resale = NULL;
+			if (!strcmp(type, "867") && !(resale = read_867(in, &i, el(st, 2), why, cap)))
+				return RD_EINVAL;
 			while (i < in->n && strcmp(in->segs[i].el[0], "SE") && strcmp(in->segs[i].el[0], "ST") &&
 			       strcmp(in->segs[i].el[0], "GE") && strcmp(in->segs[i].el[0], "IEA")) {
 				struct seg *b = &in->segs[i++];
@@ -592,6 +641,7 @@ static int check(const struct settings *s, struct inbound *in, json_t *records, 
 			}
 			if (i >= in->n || strcmp(in->segs[i].el[0], "SE")) {
 				json_decref(rec);
+				json_decref(resale);
 				snprintf(why, cap, "ST %s: no SE closes the transaction set", el(st, 2));
 				return RD_EINVAL;
 			}
@@ -599,13 +649,20 @@ static int check(const struct settings *s, struct inbound *in, json_t *records, 
 			int count = i - start;
 			if (!all_digits(el(se, 1)) || atoi(el(se, 1)) != count) {
 				json_decref(rec);
+				json_decref(resale);
 				snprintf(why, cap, "SE01: the segment count says %s, the transaction set has %d", el(se, 1), count);
 				return RD_EINVAL;
 			}
 			if (strcmp(el(se, 2), el(st, 2))) {
 				json_decref(rec);
+				json_decref(resale);
 				snprintf(why, cap, "SE02: control number %s does not match ST02 %s", el(se, 2), el(st, 2));
 				return RD_EINVAL;
+			}
+			if (resale) { /* an 867: its contract records */
+				json_array_extend(records, resale);
+				json_decref(resale);
+				continue;
 			}
 			if (!rec || (strcmp(type, "997") && !json_string_value(json_object_get(rec, "order"))[0])) {
 				json_decref(rec);
@@ -666,106 +723,50 @@ static int check(const struct settings *s, struct inbound *in, json_t *records, 
 	return 0;
 }
 
-/* A 997 answering group gi: accepted (A) or rejected (R). */
-static int answer_997(rd_plugin_ctx *ctx, const struct settings *s, const struct group_info *gi, int accepted)
+/* The kit's check: the interchange whole; a refused one (unless a 997
+ * itself) is answered with a rejecting 997. */
+static int check_file(rd_plugin_ctx *ctx, const void *settings, const void *data, size_t len, json_t *records,
+		      char *why, size_t cap)
 {
-	uint64_t ctl;
-	if (next_control(ctx, &ctl) < 0)
-		return -EIO;
-	struct out o = { .s = s };
-	envelope_open(&o, ctx, ctl, "FA");
-	char st02[16];
-	snprintf(st02, sizeof st02, "%04" PRIu64, ctl);
-	o.segs = 0;
-	segment(&o, "ST", "997", st02, NULL);
-	segment(&o, "AK1", gi->fid[0] ? gi->fid : "PR", gi->ctl[0] ? gi->ctl : "0", NULL);
-	segment(&o, "AK9", accepted ? "A" : "R", "1", accepted ? "1" : "1", accepted ? "1" : "0", NULL);
-	char se01[16];
-	snprintf(se01, sizeof se01, "%u", o.segs + 1);
-	segment(&o, "SE", se01, st02, NULL);
-	envelope_close(&o, ctl, 1);
-	char name[64];
-	int rc = deliver(ctx, s, "997", ctl, &o, name, sizeof name);
-	free(o.buf);
-	return rc;
-}
-
-static int read_feed(rd_plugin_ctx *ctx, const void *data, size_t len, rd_feed_sink sink, void *sink_ctx)
-{
-	struct settings s;
-	if (settings(ctx, host->config(ctx), &s, 0) < 0) {
-		host->error(ctx, "the enablement's configuration is not valid");
-		return RD_EINVAL;
-	}
+	const struct settings *s = settings;
 	struct inbound in = { 0 };
-	char why[400] = "", isa13[16] = "";
+	char isa13[16] = "";
 	struct group_info gi = { "", "" };
-	json_t *records = json_array();
-	int rc = split(&in, data, len, why, sizeof why);
+	int rc = split(&in, data, len, why, cap);
 	if (rc == 0)
-		rc = check(&s, &in, records, &gi, isa13, why, sizeof why);
-	if (rc < 0 && strcmp(gi.fid, "FA") != 0) /* a 997 is never answered with a 997 */
-		answer_997(ctx, &s, &gi, 0);
-	if (rc == 0) {
-		size_t i;
-		json_t *r;
-		json_array_foreach(records, i, r) {
-			char *text = json_dumps(r, JSON_COMPACT);
-			rc = sink(sink_ctx, json_string_value(json_object_get(r, "kind")), text);
-			free(text);
-			if (rc < 0)
-				break;
-		}
-	} else if (why[0]) {
-		host->error(ctx, "%s", why);
+		rc = check(s, &in, records, &gi, isa13, why, cap);
+	if (rc < 0) {
+		json_array_clear(records);
+		if (strcmp(gi.fid, "FA") != 0) /* answered with a rejecting 997; a 997 never is */
+			json_array_append_new(records, json_pack("{s:s, s:s, s:s}", "kind", "group", "fid", gi.fid, "group", gi.ctl));
 	}
-	json_decref(records);
 	free(in.segs);
 	free(in.text);
 	return rc;
 }
 
-static const char *text_of(json_t *j, const char *key)
+/* send("functional_ack", {fid, group, accepted}): a 997 */
+static int send_ack(rd_plugin_ctx *ctx, const void *settings, json_t *j, char *reference, size_t ref_cap)
 {
-	const char *v = json_string_value(json_object_get(j, key));
-	return v ? v : "";
+	(void)reference;
+	(void)ref_cap;
+	char fid[4], group[16];
+	snprintf(fid, sizeof fid, "%s", edikit_text(j, "fid"));
+	snprintf(group, sizeof group, "%s", edikit_text(j, "group"));
+	return answer_997(ctx, settings, fid, group, json_is_true(json_object_get(j, "accepted")));
 }
 
-static int send(rd_plugin_ctx *ctx, const char *what, const char *json, char *reference, size_t ref_cap)
-{
-	struct settings s;
-	if (settings(ctx, host->config(ctx), &s, 0) < 0) {
-		host->error(ctx, "the enablement's configuration is not valid");
-		return RD_EINVAL;
-	}
-	json_t *j = json_loads(json, 0, NULL);
-	if (!json_is_object(j)) {
-		json_decref(j);
-		host->error(ctx, "the %s is not a JSON object", what);
-		return RD_EINVAL;
-	}
-	int rc;
-	if (!strcmp(what, "order")) {
-		rc = send_order(ctx, &s, j, reference, ref_cap);
-	} else if (!strcmp(what, "functional_ack")) { /* {fid, group, accepted}: a 997 */
-		struct group_info gi = { "", "" };
-		snprintf(gi.fid, sizeof gi.fid, "%s", text_of(j, "fid"));
-		snprintf(gi.ctl, sizeof gi.ctl, "%s", text_of(j, "group"));
-		rc = answer_997(ctx, &s, &gi, json_is_true(json_object_get(j, "accepted")));
-	} else {
-		host->error(ctx, "connector-x12 sends orders and functional acknowledgements, not \"%s\"", what);
-		rc = RD_EINVAL;
-	}
-	json_decref(j);
-	return rc;
-}
+static const struct edikit_send sends[] = { { "order", send_order }, { "functional_ack", send_ack }, { NULL, NULL } };
 
-static const struct rd_connector_ops ops = {
-	.version = RD_CONNECTOR_OPS_V2,
-	.read_feed = read_feed,
-	.send = send,
-	.order_format = "x12",
+static const struct edikit_plugin kit = {
+	.format = &format,
+	.settings_size = sizeof(struct settings),
+	.settings = settings,
+	.check = check_file,
+	.sends = sends,
 };
+
+EDIKIT_CONNECTOR_OPS(ops, kit, "x12");
 
 static const struct rd_plugin desc = {
 	.abi = RENEWD_PLUGIN_ABI,
