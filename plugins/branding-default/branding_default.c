@@ -575,10 +575,12 @@ static const struct asset assets[] = {
 	  "({{percent}} %){{/running}}</td><td>{{rows}}</td><td>{{rows_ok}}</td><td>{{rows_failed}}</td><td>{{created}}</td>"
 	  "<td>{{updated}}</td><td>{{message}}</td></tr>{{/rows}}</tbody>" TABLE_END "{{^rows}}<p>No imports yet.</p>{{/rows}}" },
 	{ "page/partner_feeds.html", "text/html",
-	  CONSOLE_NAV "{{#can_send}}<h2>Send a feed</h2><p>Your contracts as CSV, in your own columns (the vendor keeps your "
-	  "column mapping). Nothing is applied when any row has an error.</p>{{#error}}<p class=\"error\" role=\"alert\">{{error}}"
-	  "</p>{{/error}}<form method=\"post\" action=\"/partner/feeds\" class=\"stack wide\">" CSRF
-	  "<label for=\"data\">CSV</label><textarea id=\"data\" name=\"data\" rows=\"10\">{{data}}</textarea>"
+	  CONSOLE_NAV "{{#can_send}}<h2>Send a feed</h2><p>Your contracts as CSV or JSON Lines, in your own columns (the vendor "
+	  "keeps your column mapping). Nothing is applied when any row has an error.</p>{{#error}}<p class=\"error\" role=\"alert\">"
+	  "{{error}}</p>{{/error}}<form method=\"post\" action=\"/partner/feeds\" class=\"stack wide\">" CSRF
+	  "<label for=\"format\">Format</label><select id=\"format\" name=\"format\"><option value=\"csv\">CSV (a header row "
+	  "names the columns)</option><option value=\"jsonl\"{{#jsonl}} selected{{/jsonl}}>JSON Lines (one object per line)</option>"
+	  "</select><label for=\"data\">Feed</label><textarea id=\"data\" name=\"data\" rows=\"10\">{{data}}</textarea>"
 	  "<button type=\"submit\">Send the feed</button></form>{{/can_send}}"
 	  "<h2>Your feeds</h2>" TABLE("Feeds") "<thead><tr><th scope=\"col\">Feed</th><th scope=\"col\">Received</th>"
 	  "<th scope=\"col\">Status</th><th scope=\"col\">Valid</th><th scope=\"col\">With errors</th><th scope=\"col\">New</th>"
