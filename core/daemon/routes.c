@@ -155,6 +155,7 @@ const struct rd_route rd_routes[] = {
 	{ RD_GET, "/api/v1/webhooks/deliveries", rd_api_hooks_deliveries },
 	{ RD_POST, "/api/v1/webhooks/deliveries/{id}/redeliver", rd_api_hooks_redeliver },
 	{ RD_GET, "/api/v1/webhooks/inbox", rd_api_hooks_inbox },
+	{ RD_GET, "/api/v1/webhooks/inbox/{id}", rd_api_hooks_inbox_get },
 	{ RD_GET, "/api/v1/leads", rd_api_leads_list },
 	{ RD_POST, "/api/v1/leads", rd_api_leads_create },
 	{ RD_POST, "/api/v1/leads/dry-run", rd_api_leads_dry_run },

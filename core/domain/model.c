@@ -456,6 +456,7 @@ static const struct rd_field hook_inbox_fields[] = {
 	FF(6, RD_F_U32, struct rd_hook_inbox, verified, "verified", RO),
 	FF(7, RD_F_STR, struct rd_hook_inbox, result, "result", RO),
 	FF(8, RD_F_STR, struct rd_hook_inbox, body, "body", RO),
+	FF(20, RD_F_U64, struct rd_hook_inbox, feed_id, "feed_id", RO),
 };
 ENTITY(rd_entity_hook_inbox, "webhook batch", "hook_inbox", RD_KIND_HOOK_INBOX, struct rd_hook_inbox, hook_inbox_fields);
 

@@ -736,6 +736,7 @@ struct rd_hook_inbox {
 	uint8_t verified;        /* 1: the signature verified */
 	char result[256];        /* what became of it */
 	char body[65536];
+	uint64_t feed_id;        /* the import record of its feed (its outcome); 0: none (before feeds) */
 };
 
 struct rd_domain {

@@ -205,3 +205,169 @@ def test_partner_portal_sends_jsonl_feeds(daemon, tmp_path):
     words = wait_for(lambda: (lambda p: p if "being checked" not in p else None)(text(b.get(loc).text)))
     assert "Status failed" in words, words
     b.post("/partner/feeds", {"data": line, "format": "xml"}, status=400)
+
+
+# ---- (c) inbound webhook batches through the feed path ------------------------------------------------
+
+
+def sign(secret, mid, ts, body):
+    import base64
+    import hashlib
+    import hmac
+    key = base64.b64decode(secret[len("whsec_"):])
+    mac = hmac.new(key, f"{mid}.{ts}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(mac).decode()
+
+
+class Inbound:
+    def __init__(self, d, admin, partner_id):
+        from conftest import http_request
+        self.http = http_request
+        self.d, self.admin = d, admin
+        self.vendor = admin.get("/api/v1/vendor")["id"]
+        self.sub = admin.ok("POST", "/api/v1/webhooks/subscriptions",
+                            {"url": "http://127.0.0.1:9/unused", "events": ["order.paid"], "partner_id": partner_id},
+                            status=201)
+        self.n = 0
+
+    def post(self, rows, mid=None, raw=None):
+        self.n += 1
+        mid = mid or f"msg_{self.n}_{time.monotonic_ns()}"
+        body = raw if raw is not None else json.dumps(rows).encode()
+        ts = int(time.time())
+        h = {"Content-Type": "application/json", "webhook-id": mid, "webhook-timestamp": str(ts),
+             "webhook-signature": sign(self.sub["secret"], mid, ts, body)}
+        return self.http(self.d.port, "POST", f"/webhooks/inbound/{self.sub['id']}?vendor={self.vendor}", body=body,
+                         headers=h, timeout=30.0), mid
+
+
+def inbox(admin, **q):
+    qs = "&".join(f"{k}={v}" for k, v in q.items())
+    return admin.get("/api/v1/webhooks/inbox" + (f"?{qs}" if qs else ""))
+
+
+def test_inbound_batches_are_the_partners_feeds(daemon, tmp_path):
+    d, admin, users = start_api(daemon, tmp_path / "store", users=USERS)
+    assert set_mapping(admin, "RES-PLAT", LK_MAPPING).status == 200
+    hook = Inbound(d, admin, 2)  # RES-PLAT's endpoint
+    rows = [{"Contract No": "K-20001", "Seats": 160, "Licence": "LK-W1"},
+            {"Contract No": "PLAT-W1", "End Customer": "CUST-1002", "SKU": "DLP-EP", "Seats": 5,
+             "Starts": "2026-10-01", "Expires": "2027-09-30"}]
+    r, mid = hook.post(rows)
+    assert r.status == 200, r
+    out = r.json()
+    assert out["status"] == "imported" and out["verified"] is True, out
+    assert (out["accepted"], out["created"], out["merged"], out["unchanged"], out["queued"], out["rejected"]) == \
+        (2, 1, 1, 0, 1, 0), out
+    # It is RES-PLAT's feed: its mapping, its source; merged and held for review like a file.
+    feed = admin.get(f"/api/v1/feeds/{out['feed_id']}")
+    assert (feed["source"], feed["partner_id"], feed["format"], feed["status"]) == ("reseller", 2, "jsonl", "succeeded")
+    assert contract(admin, "PLAT-W1")["feed_sources"] == ["reseller"]
+    k1 = contract(admin, "K-20001")
+    assert k1["licence_key"] == "LK-W1" and k1["quantity"] == 150, k1
+    assert any(v["import_id"] == out["feed_id"] and v["field"] == "quantity" for v in admin.get("/api/v1/feed-reviews")["items"])
+    # The outcome is on the inbox entry, in the list and alone.
+    entry = admin.get(f"/api/v1/webhooks/inbox/{out['inbox_id']}")
+    assert entry["feed_id"] == out["feed_id"] and entry["status"] == "imported" and entry["webhook_id"] == mid, entry
+    assert (entry["outcome"]["accepted"], entry["outcome"]["merged"], entry["outcome"]["queued"]) == (2, 1, 1), entry
+    assert inbox(admin)["items"][0] == entry
+    assert_json_error(admin.call("GET", "/api/v1/webhooks/inbox/99999"), 404)
+
+    # A replay (the same webhook-id) is refused and changes nothing.
+    state = (contract(admin, "K-20001"), contract(admin, "PLAT-W1"), admin.get("/api/v1/feeds")["items"],
+             inbox(admin)["items"], admin.get("/api/v1/feed-reviews")["items"])
+    r, _ = hook.post(rows, mid=mid)
+    assert_json_error(r, 409, "replayed")
+    assert (contract(admin, "K-20001"), contract(admin, "PLAT-W1"), admin.get("/api/v1/feeds")["items"],
+            inbox(admin)["items"], admin.get("/api/v1/feed-reviews")["items"]) == state
+    # The same rows under a new webhook-id: a re-sent feed, nothing changes.
+    r, _ = hook.post(rows)
+    assert r.status == 200 and (r.json()["created"], r.json()["merged"], r.json()["unchanged"], r.json()["queued"]) == \
+        (0, 0, 2, 0), r
+    assert (contract(admin, "K-20001"), contract(admin, "PLAT-W1")) == state[:2]
+
+    # A bad row refuses the batch whole, with the report; nothing of it applied.
+    reviews = admin.get("/api/v1/feed-reviews")["items"]
+    r, _ = hook.post([{"Contract No": "PLAT-W2", "End Customer": "CUST-1002", "SKU": "DLP-EP", "Seats": 2,
+                       "Starts": "2026-10-01", "Expires": "2027-09-30"},
+                      {"Contract No": "PLAT-W1", "Seats": 99},
+                      {"Contract No": "K-20002", "Seats": 3}])
+    assert r.status == 422, r
+    bad = r.json()
+    assert bad["error"]["code"] == "rejected" and bad["error"]["field"] == "body", bad
+    assert "row 3" in bad["error"]["message"] and "another partner's channel" in bad["error"]["message"], bad
+    assert set(bad) == {"error"} and bad["error"]["rows"][0]["row"] == 3 and len(bad["error"]["rows"]) == 1, bad
+    bad = bad["error"]
+    assert contract(admin, "PLAT-W2") is None and contract(admin, "PLAT-W1") == state[1]
+    assert admin.get("/api/v1/feed-reviews")["items"] == reviews
+    entry = admin.get(f"/api/v1/webhooks/inbox/{bad['inbox_id']}")
+    assert entry["status"] == "rejected" and entry["outcome"]["rejected"] == 1 and entry["outcome"]["accepted"] == 0
+    assert entry["outcome"]["created"] == 0 and "nothing applied" in entry["outcome"]["message"], entry
+    # A column neither mapped nor renewd's is refused with its name.
+    r, _ = hook.post([{"Contract No": "PLAT-W1", "Colour": "red"}])
+    assert r.status == 422 and r.json()["error"]["rows"][0]["column"] == "Colour", r
+    # Not rows at all: refused before anything is stored.
+    n_inbox, n_feeds = len(inbox(admin)["items"]), len(admin.get("/api/v1/feeds")["items"])
+    for raw in (b"[1, 2]", b"[]", b'"text"', b"[{\"a\": 1}, 7]"):
+        r, _ = hook.post(None, raw=raw)
+        assert_json_error(r, 400)
+        assert r.json()["error"]["field"] == "body", r
+    assert len(inbox(admin)["items"]) == n_inbox and len(admin.get("/api/v1/feeds")["items"]) == n_feeds
+    # A partner's endpoint with a broken signature says nothing about feeds.
+    r = hook.http(d.port, "POST", f"/webhooks/inbound/{hook.sub['id']}?vendor={hook.vendor}", body=b"[{}]",
+                  headers={"webhook-id": "x1", "webhook-timestamp": str(int(time.time())), "webhook-signature": "v1,AAAA"})
+    assert_json_error(r, 400, "invalid_signature")
+    d.stop()
+
+
+# ---- (d) the delivery log and the inbox, paged ---------------------------------------------------------
+
+
+def test_delivery_log_and_inbox_are_paged(daemon, tmp_path):
+    d, admin, users = start_api(daemon, tmp_path / "store", users=USERS,
+                                args=["--outbound-hosts", "127.0.0.1", "--webhook-retry-ms", "60000"])
+    admin.ok("POST", "/api/v1/webhooks/subscriptions", {"url": "http://127.0.0.1:9/hook", "events": ["lead.new"]},
+             status=201)
+    for i in range(5):
+        admin.ok("POST", "/api/v1/leads", {"company": f"Paged {i}", "contact_name": "Ann Buyer",
+                                           "email": f"ann{i}@acme{i}.example", "country": "GB"}, status=201)
+    hook = Inbound(d, admin, 2)
+    for i in range(5):
+        r, _ = hook.post([{"external_id": "K-20001"}])
+        assert r.status == 200, r
+    for path, n in (("/api/v1/webhooks/deliveries", 5), ("/api/v1/webhooks/inbox", 5)):
+        whole = admin.get(path)
+        ids = [x["id"] for x in whole["items"]]
+        assert len(ids) == n and ids == sorted(ids, reverse=True) and whole["next_cursor"] is None, whole
+        walked, cursor, pages = [], None, 0
+        while True:
+            page = admin.get(f"{path}?limit=2" + (f"&cursor={cursor}" if cursor else ""))
+            assert len(page["items"]) <= 2, page
+            walked += [x["id"] for x in page["items"]]
+            pages += 1
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert walked == ids and pages == 3, (path, walked, ids)
+        for bad in ("limit=0", "limit=501", "cursor=abc", "colour=red"):
+            assert_json_error(admin.call("GET", f"{path}?{bad}"), 400)
+    # Filters page too.
+    assert [x["id"] for x in admin.get("/api/v1/webhooks/inbox?partner_id=2&limit=5")["items"]] == \
+        [x["id"] for x in inbox(admin)["items"]]
+    assert admin.get("/api/v1/webhooks/inbox?partner_id=3&limit=1") == {"items": [], "next_cursor": None}
+    d.stop()
+
+
+# ---- (f) renewctl secrets rotate names what it sealed --------------------------------------------------
+
+
+def test_secrets_rotate_names_subscriptions(daemon, tmp_path):
+    data = tmp_path / "store"
+    d, admin, users = start_api(daemon, data)
+    admin.ok("POST", "/api/v1/webhooks/subscriptions", {"url": "http://127.0.0.1:9/hook", "events": ["lead.new"]},
+             status=201)
+    d.stop()
+    p = renewctl("secrets", "rotate", data=data)
+    assert p.returncode == 0, p.stderr
+    assert "the secrets of 0 plugin enablements and 1 webhook subscription sealed again under it" in p.stdout, p.stdout
+    assert "(s)" not in p.stdout
