@@ -33,6 +33,11 @@ static const char *const known_types[] = { "quote.published", "opportunity.decid
 					   "lead.qualified", "lead.assigned", "lead.accepted", "lead.won", "lead.lost",
 					   "lead.returned", "webhook.exhausted", NULL };
 
+const char *const *rd_hooks_event_types(void)
+{
+	return known_types;
+}
+
 static uint64_t now_s(void)
 {
 	return (uint64_t)time(NULL);

@@ -34,6 +34,9 @@
 
 /* ---- subscriptions (vendor admin) ---- */
 
+/* The event types a subscription may name, NULL-terminated ("*" besides). */
+const char *const *rd_hooks_event_types(void);
+
 /* Creates a subscription from {url, events: [..], description?, secret?,
  * partner_id?}; a secret not given is made.  *secret_out (free()) is the
  * secret in clear, shown once.  RD_EINVAL with the field at fault. */

@@ -371,3 +371,75 @@ def test_secrets_rotate_names_subscriptions(daemon, tmp_path):
     assert p.returncode == 0, p.stderr
     assert "the secrets of 0 plugin enablements and 1 webhook subscription sealed again under it" in p.stdout, p.stdout
     assert "(s)" not in p.stdout
+
+
+# ---- (e) the console's webhook pages ---------------------------------------------------------------------
+
+
+def test_console_webhook_pages_go_through_the_service(daemon, tmp_path):
+    import re
+
+    from test_pages_console import Browser, make_user, text
+    data = tmp_path / "store"
+    data.mkdir()
+    demo_load(data)
+    make_user(data, "admin@sentinel.example", "vendor-admin", None)
+    make_user(data, "vsales@sentinel.example", "vendor-sales", None)
+    token, uid = api_user(data, email="api@sentinel.example")
+    d = daemon(data=data, args=["--outbound-hosts", "127.0.0.1", "--webhook-retry-ms", "60000"])
+    admin = ApiClient(d, token, uid)
+    b = Browser(d)
+    b.login("admin@sentinel.example")
+    page = b.get("/vendor/webhooks").text
+    assert 'href="/vendor/webhooks"' in page and 'action="/vendor/webhooks"' in page and "No subscriptions yet" in page
+    # The service's rules: a bad URL and no events are refused with its message, the form kept.
+    r = b.post("/vendor/webhooks", {"url": "ftp://x.example/h", "event.lead.new": "1"}, status=400)
+    assert "url must be an http:// or https:// URL" in text(r.text) and 'value="ftp://x.example/h"' in r.text
+    r = b.post("/vendor/webhooks", {"url": "http://127.0.0.1:9/h"}, status=400)
+    assert "events must be a non-empty array" in text(r.text)
+    assert admin.get("/api/v1/webhooks/subscriptions")["items"] == []
+    # Without the CSRF token nothing is created.
+    b.post("/vendor/webhooks", {"url": "http://127.0.0.1:9/h", "event.lead.new": "1"}, status=403, csrf=False)
+    assert admin.get("/api/v1/webhooks/subscriptions")["items"] == []
+    # Created, with its secret shown once; it is the API's subscription.
+    r = b.post("/vendor/webhooks", {"url": "http://127.0.0.1:9/h", "event.lead.new": "1", "event.order.paid": "1",
+                                    "description": "CRM", "partner_id": "2"}, status=200)
+    secret = re.search(r'id="new-secret">(whsec_[A-Za-z0-9+/=]+)<', r.text).group(1)
+    subs = admin.get("/api/v1/webhooks/subscriptions")["items"]
+    assert len(subs) == 1 and sorted(subs[0]["events"]) == ["lead.new", "order.paid"] and subs[0]["partner_id"] == 2, subs
+    assert secret not in b.get("/vendor/webhooks").text  # shown once
+    # Rotated: a new secret; the old one still signs for a day (the API shows until when).
+    b.post(f"/vendor/webhooks/{subs[0]['id']}/rotate", {}, status=403, csrf=False)
+    assert "previous_secret_until" not in admin.get(f"/api/v1/webhooks/subscriptions/{subs[0]['id']}")
+    r = b.post(f"/vendor/webhooks/{subs[0]['id']}/rotate", {}, status=200)
+    new = re.search(r'id="new-secret">(whsec_[A-Za-z0-9+/=]+)<', r.text).group(1)
+    assert new != secret and "previous_secret_until" in admin.get(f"/api/v1/webhooks/subscriptions/{subs[0]['id']}")
+    b.post("/vendor/webhooks/99999/rotate", {}, status=404)
+    # The delivery log and redelivery.
+    admin.ok("POST", "/api/v1/leads", {"company": "Console Co", "contact_name": "Ann", "email": "ann@console.example",
+                                       "country": "GB"}, status=201)
+    x = admin.get("/api/v1/webhooks/deliveries")["items"][0]
+    page = b.get("/vendor/webhooks/deliveries").text
+    assert f'id="delivery-{x["id"]}"' in page and "lead.new" in page
+    assert f'id="delivery-{x["id"]}"' in b.get(f"/vendor/webhooks/deliveries?subscription_id={subs[0]['id']}").text
+    b.post(f"/vendor/webhooks/deliveries/{x['id']}/redeliver", {}, status=403, csrf=False)
+    b.post(f"/vendor/webhooks/deliveries/{x['id']}/redeliver", {})
+    audit = admin.get("/api/v1/audit?limit=500")["items"]
+    assert any(a.get("object") == "webhook_delivery" and a.get("object_id") == x["id"] for a in audit), audit[-3:]
+    # The inbox with a batch's feed outcome.
+    hook = Inbound.__new__(Inbound)
+    from conftest import http_request
+    hook.http, hook.d, hook.admin, hook.n = http_request, d, admin, 0
+    hook.vendor, hook.sub = admin.get("/api/v1/vendor")["id"], dict(subs[0], secret=new)
+    r, _ = hook.post([{"external_id": "K-20001", "quantity": "lots"}])
+    assert r.status == 422, r
+    page = b.get("/vendor/webhooks/inbox").text
+    words = text(page)
+    fid = r.json()["error"]["feed_id"]
+    assert f'href="/vendor/imports/{fid}"' in page and "rejected" in words and "0 accepted" in words, words
+    # A vendor sales person has no webhook pages.
+    s = Browser(d)
+    s.login("vsales@sentinel.example")
+    s.get("/vendor/webhooks", status=403)
+    s.get("/vendor/webhooks/inbox", status=403)
+    assert 'href="/vendor/webhooks"' not in s.get("/vendor").text
