@@ -60,8 +60,10 @@ static const char *partner_name(json_t *partners, uint64_t id)
 {
 	size_t i;
 	json_t *p;
-	json_array_foreach(partners, i, p) if ((uint64_t)json_integer_value(json_object_get(p, "id")) == id) return
-		json_string_value(json_object_get(p, "name"));
+	json_array_foreach(partners, i, p) {
+		if ((uint64_t)json_integer_value(json_object_get(p, "id")) == id)
+			return json_string_value(json_object_get(p, "name"));
+	}
 	return "";
 }
 
@@ -95,7 +97,6 @@ static int subs_page(struct web *w, int status, const char *error, json_t *form,
 		json_object_set_new(s, "events_text", json_string(list));
 		json_object_set_new(s, "partner_name", json_string(pid ? partner_name(partners, pid) : ""));
 		json_object_set_new(s, "inbound", json_boolean(pid != 0));
-		json_object_set_new(s, "shown", json_boolean(secret && (uint64_t)json_integer_value(json_object_get(s, "id")) == secret_for));
 	}
 	json_t *types = json_array();
 	const char *const *known = rd_hooks_event_types();
