@@ -58,6 +58,7 @@ int rd_api_hooks_rotate(struct rd_req *req);
 int rd_api_hooks_deliveries(struct rd_req *req);
 int rd_api_hooks_redeliver(struct rd_req *req);
 int rd_api_hooks_inbox(struct rd_req *req);
+int rd_api_hooks_inbox_get(struct rd_req *req);
 int rd_api_hooks_inbound(struct rd_req *req);
 int rd_api_plugin_probe(struct rd_req *req);
 int rd_api_clock_get(struct rd_req *req);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/api.h"
 #include "services/imports.h"
@@ -45,11 +46,28 @@ int rd_api_feeds_create(struct rd_req *req)
 	const char *bad = rd_req_query_unknown(req, params);
 	const char *format = rd_req_query(req, "format"), *dry = rd_req_query(req, "dry_run");
 	bool dry_run = dry && (!strcmp(dry, "true") || !strcmp(dry, "1"));
-	if (bad || (format && strcmp(format, "csv")) ||
+	bool bad_format = format && strcmp(format, "csv") && strcmp(format, "jsonl");
+	if (bad || bad_format ||
 	    (dry && strcmp(dry, "true") && strcmp(dry, "1") && strcmp(dry, "false") && strcmp(dry, "0"))) {
-		rd_reply_error(req, 400, "invalid", bad ? bad : (format && strcmp(format, "csv")) ? "format" : "dry_run",
-			       "a feed is POST /api/v1/feeds?format=csv&dry_run=false with the CSV file as the body");
+		rd_reply_error(req, 400, "invalid", bad ? bad : bad_format ? "format" : "dry_run",
+			       "a feed is POST /api/v1/feeds?format=csv|jsonl&dry_run=false with the file as the body");
 		return 0;
+	}
+	/* Without format=, the body's content type says: JSON Lines
+	 * (application/jsonl, application/x-ndjson, application/x-jsonlines)
+	 * or CSV (anything else). */
+	bool csv = true;
+	if (format)
+		csv = !strcmp(format, "csv");
+	else {
+		const char *ct = rd_req_header(req, "content-type");
+		static const char *const jsonl_types[] = { "application/jsonl", "application/x-ndjson", "application/x-jsonlines",
+							   "application/jsonlines", NULL };
+		for (size_t i = 0; ct && jsonl_types[i]; i++) {
+			size_t n = strlen(jsonl_types[i]);
+			if (!strncasecmp(ct, jsonl_types[i], n) && (ct[n] == 0 || ct[n] == ';' || ct[n] == ' '))
+				csv = false;
+		}
 	}
 	size_t len;
 	const void *body = rd_req_body(req, &len);
@@ -61,7 +79,7 @@ int rd_api_feeds_create(struct rd_req *req)
 	struct rd_actor who = { .vendor = c.who.vendor, .user = c.who.user,
 				.partner = rd_role_is_partner(c.who.role) ? c.who.partner : 0 };
 	struct rd_serr e = { 0 };
-	if (rd_feed_start(c.app, &who, &c.vendor, true, dry_run, body, len, r, &e) == 0) {
+	if (rd_feed_start(c.app, &who, &c.vendor, csv, dry_run, body, len, r, &e) == 0) {
 		char loc[64];
 		snprintf(loc, sizeof loc, "/api/v1/feeds/%llu", (unsigned long long)r->id);
 		rd_reply_header(req, "location", loc);

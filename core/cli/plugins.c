@@ -227,15 +227,16 @@ int rd_cli_secrets(struct rd_store *s, struct rd_domain *d, int argc, char **arg
 	}
 	struct rd_plugins *p = load(s, d, argc, argv);
 	char err[600];
-	unsigned n = 0;
+	unsigned n = 0, subs = 0;
 	int rc = rd_plugins_open_secrets(p, false, err, sizeof err);
 	if (rc == 0)
-		rc = rd_plugins_rotate_secrets(p, &n, err, sizeof err);
+		rc = rd_plugins_rotate_secrets(p, &n, &subs, err, sizeof err);
 	rd_plugins_free(&p);
 	if (rc < 0) {
 		fprintf(stderr, "renewctl: secrets rotate: %s\n", err);
 		return 1;
 	}
-	printf("secrets.key replaced; the secrets of %u enablement(s) sealed again under it\n", n);
+	printf("secrets.key replaced; the secrets of %u plugin enablement%s and %u webhook subscription%s sealed again under it\n",
+	       n, n == 1 ? "" : "s", subs, subs == 1 ? "" : "s");
 	return 0;
 }

@@ -127,6 +127,7 @@ static const struct rd_field contract_fields[] = {
 	FF(41, RD_F_TIME, struct rd_contract, received_vendor, "received_vendor", RO),
 	FF(42, RD_F_TIME, struct rd_contract, received_distributor, "received_distributor", RO),
 	FF(43, RD_F_TIME, struct rd_contract, received_reseller, "received_reseller", RO),
+	F(50, RD_F_STR, struct rd_contract, licence_key, "licence_key"),
 };
 
 static const struct rd_field user_fields[] = {
@@ -457,6 +458,7 @@ static const struct rd_field hook_inbox_fields[] = {
 	FF(6, RD_F_U32, struct rd_hook_inbox, verified, "verified", RO),
 	FF(7, RD_F_STR, struct rd_hook_inbox, result, "result", RO),
 	FF(8, RD_F_STR, struct rd_hook_inbox, body, "body", RO),
+	FF(20, RD_F_U64, struct rd_hook_inbox, feed_id, "feed_id", RO),
 };
 ENTITY(rd_entity_hook_inbox, "webhook batch", "hook_inbox", RD_KIND_HOOK_INBOX, struct rd_hook_inbox, hook_inbox_fields);
 
@@ -1250,6 +1252,11 @@ static int key_unquoted(const void *rec, size_t len, uint8_t *key, size_t cap)
 	return key_end(rec, len, key, cap);
 }
 
+/* Contracts by serial or licence key (field 50).  A record without one has
+ * no entry, so a store written before the field existed needs no rebuild:
+ * none of its contracts holds a key. */
+static int key_licence(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_string(rec, len, 50, key, cap); }
+
 static const struct rd_index_def ext_only[] = { { "ext", key_ext } };
 static const struct rd_index_def partner_idx[] = { { "ext", key_ext }, { "parent", key_partner_parent } };
 static const struct rd_index_def contract_idx[] = {
@@ -1258,6 +1265,7 @@ static const struct rd_index_def contract_idx[] = {
 	{ "customer", key_customer },
 	{ "reseller", key_reseller },
 	{ RD_IDX_CONTRACT_UNQUOTED, key_unquoted },
+	{ RD_IDX_CONTRACT_LICENCE, key_licence },
 };
 
 static int key_user_email(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_string(rec, len, 2, key, cap); }
@@ -1516,7 +1524,7 @@ static const struct rd_table_def tables[] = {
 	{ "partners", partner_idx, 2 },
 	{ "customers", ext_only, 1 },
 	{ "products", ext_only, 1 },
-	{ "contracts", contract_idx, 5 },
+	{ "contracts", contract_idx, 6 },
 	{ "users", user_idx, 1 },
 	{ "tokens", token_idx, 1 },
 	{ "contacts", contact_idx, 2 },

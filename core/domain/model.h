@@ -191,6 +191,9 @@ struct rd_contract {
 	 * when each last sent it (never from input). */
 	uint8_t feed_sources;                 /* enum rd_feed_source bits */
 	uint64_t received_vendor, received_distributor, received_reseller; /* unix seconds; 0: never */
+	/* A serial number or licence key naming the contract outside renewd
+	 * (feeds match by it: services/imports.c); "": none. */
+	char licence_key[RD_EXT_MAX];
 };
 
 /* Where a contract feed came from. */
@@ -735,6 +738,7 @@ struct rd_hook_inbox {
 	uint8_t verified;        /* 1: the signature verified */
 	char result[256];        /* what became of it */
 	char body[65536];
+	uint64_t feed_id;        /* the import record of its feed (its outcome); 0: none (before feeds) */
 };
 
 struct rd_domain {
@@ -779,6 +783,8 @@ int rd_domain_register(struct rd_store *s, struct rd_domain *d);
 /* Live contracts the engine has not quoted yet, by end date: each sweep
  * quotes the ones inside the window, however late they arrived. */
 #define RD_IDX_CONTRACT_UNQUOTED "unquoted"
+/* Contracts by licence_key (the text with its NUL); none without one. */
+#define RD_IDX_CONTRACT_LICENCE "licence"
 /* Orders awaiting payment on terms, by due date. */
 #define RD_IDX_ORDER_DUE "due"
 void rd_date_key(rd_date d, uint8_t out[4]);

@@ -1362,6 +1362,7 @@ struct reseal {
 	struct rd_plugins *p;
 	bool all;
 	unsigned changed, failed;
+	unsigned subs; /* webhook subscriptions among changed */
 };
 
 static int reseal_one(struct reseal *r, struct rd_txn *t, uint64_t vendor, struct rd_enablement *e)
@@ -1455,6 +1456,7 @@ static int reseal_hooks(struct reseal *r, struct rd_txn *t, uint64_t vendor)
 		}
 		rc = rd_entity_put(t, d->hook_subs, &rd_entity_hook_sub, vendor, s, 0);
 		r->changed += rc == 0;
+		r->subs += rc == 0;
 	}
 	free(ids);
 	free(s);
@@ -1480,7 +1482,7 @@ static int reseal_write(struct rd_txn *t, void *arg)
 		free(vd);
 	}
 	rd_iter_close(&it);
-	r->changed = r->failed = 0;
+	r->changed = r->failed = r->subs = 0;
 	for (size_t i = 0; rc >= 0 && i < nv; i++) {
 		n = 0;
 		rc = rd_iter_records(&it, t, d->enablements, vendors[i], 0);
@@ -1513,7 +1515,8 @@ int rd_plugins_seal_stored(struct rd_plugins *p, unsigned *sealed, unsigned *uno
 	return rc;
 }
 
-int rd_plugins_rotate_secrets(struct rd_plugins *p, unsigned *resealed, char *err, size_t errlen)
+int rd_plugins_rotate_secrets(struct rd_plugins *p, unsigned *resealed, unsigned *subscriptions, char *err,
+			      size_t errlen)
 {
 	int rc = rd_secrets_rotate_begin(&p->secrets, err, errlen);
 	if (rc < 0)
@@ -1527,7 +1530,8 @@ int rd_plugins_rotate_secrets(struct rd_plugins *p, unsigned *resealed, char *er
 			snprintf(err, errlen, "the store could not be written: %s", rd_strerror(rc));
 		return rc;
 	}
-	*resealed = r.changed;
+	*resealed = r.changed - r.subs;
+	*subscriptions = r.subs;
 	return rd_secrets_rotate_commit(&p->secrets, err, errlen);
 }
 

@@ -122,8 +122,10 @@ char *rd_plugins_unseal(struct rd_plugins *p, struct rd_loaded *l, uint64_t vend
  * open under the loaded key (a store restored without its secrets.key). */
 int rd_plugins_seal_stored(struct rd_plugins *p, unsigned *sealed, unsigned *unopened);
 /* Seals every stored secret again under a new key, then makes that key
- * secrets.key (renewd stopped).  All or nothing. */
-int rd_plugins_rotate_secrets(struct rd_plugins *p, unsigned *resealed, char *err, size_t errlen);
+ * secrets.key (renewd stopped).  All or nothing.  *resealed: the plugin
+ * enablements that changed; *subscriptions: the webhook subscriptions. */
+int rd_plugins_rotate_secrets(struct rd_plugins *p, unsigned *resealed, unsigned *subscriptions, char *err,
+			      size_t errlen);
 
 /* The branding pack assets fall back on when no pack enabled for the
  * partner or the vendor has them (builtins.c names the shipped one). */

@@ -16,6 +16,7 @@
 #include "plugin/host.h"
 #include "plugin/secrets.h"
 #include "services/hooks.h"
+#include "services/imports.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -31,6 +32,11 @@ static const char *const known_types[] = { "quote.published", "opportunity.decid
 					   "deal.rejected", "deal.won", "deal.lost", "deal.expired", "lead.new",
 					   "lead.qualified", "lead.assigned", "lead.accepted", "lead.won", "lead.lost",
 					   "lead.returned", "webhook.exhausted", NULL };
+
+const char *const *rd_hooks_event_types(void)
+{
+	return known_types;
+}
 
 static uint64_t now_s(void)
 {
@@ -375,10 +381,27 @@ static json_t *delivery_json(const struct rd_hook_delivery *x)
 	return j;
 }
 
-int rd_hooks_deliveries(struct rd_app *app, const struct rd_actor *who, uint64_t sub, const char *state,
-			json_t **items, struct rd_serr *e)
+struct delivery_keep {
+	uint64_t sub;
+	int state;
+};
+
+static bool delivery_keeps(void *ctx, const void *obj)
+{
+	const struct delivery_keep *k = ctx;
+	const struct rd_hook_delivery *x = obj;
+	return (!k->sub || x->sub_id == k->sub) && (!k->state || x->state == k->state);
+}
+
+typedef bool (*keep_fn)(void *ctx, const void *obj);
+static int newest(struct rd_txn *t, struct rd_table *tb, const struct rd_entity *e, uint64_t vendor, uint64_t limit,
+		  uint64_t before, keep_fn keep, void *ctx, uint64_t *ids, size_t *n, bool *more);
+
+int rd_hooks_deliveries(struct rd_app *app, const struct rd_actor *who, uint64_t sub, const char *state, uint64_t limit,
+			uint64_t before, json_t **items, uint64_t *next, struct rd_serr *e)
 {
 	memset(e, 0, sizeof *e);
+	*next = 0;
 	static const char *const names[] = { "", "queued", "delivered", "exhausted" };
 	int want = 0;
 	for (int k = 1; state && k <= 3; k++)
@@ -386,23 +409,34 @@ int rd_hooks_deliveries(struct rd_app *app, const struct rd_actor *who, uint64_t
 			want = k;
 	if (state && !want)
 		return rd_serr_set(e, RD_EINVAL, "invalid", "state", "state must be queued, delivered or exhausted");
+	if (limit < 1 || limit > RD_HOOKS_PAGE_MAX)
+		return rd_serr_set(e, RD_EINVAL, "invalid", "limit", "limit must be 1-%d", RD_HOOKS_PAGE_MAX);
 	struct rd_txn *t;
 	int rc = rd_store_read(app->store, &t);
 	if (rc < 0)
 		return rd_serr_set(e, rc, "internal", NULL, "the store could not be read");
 	*items = json_array();
+	uint64_t *ids = rd_malloc(limit * sizeof *ids);
+	size_t n = 0;
+	bool more = false;
+	struct delivery_keep k = { sub, want };
+	rc = newest(t, app->domain->hook_deliveries, &rd_entity_hook_delivery, who->vendor, limit, before, delivery_keeps, &k,
+		    ids, &n, &more);
 	struct rd_hook_delivery *x = rd_malloc(sizeof *x);
-	struct rd_iter it;
-	struct rd_item item;
-	rc = rd_iter_records(&it, t, app->domain->hook_deliveries, who->vendor, 0);
-	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0)
-		if (rd_entity_decode(&rd_entity_hook_delivery, item.val, item.len, x) == 0 && (!sub || x->sub_id == sub) &&
-		    (!want || x->state == want))
-			json_array_insert_new(*items, 0, delivery_json(x)); /* newest first */
-	rd_iter_close(&it);
+	for (size_t i = 0; rc >= 0 && i < n; i++)
+		if ((rc = rd_entity_get(t, app->domain->hook_deliveries, &rd_entity_hook_delivery, who->vendor, ids[i], x)) == 0)
+			json_array_append_new(*items, delivery_json(x));
 	rd_txn_end(t);
+	if (rc >= 0 && more && n)
+		*next = ids[n - 1];
+	free(ids);
 	free(x);
-	return rc < 0 ? rd_serr_set(e, rc, "internal", NULL, "the store could not be read") : 0;
+	if (rc < 0) {
+		json_decref(*items);
+		*items = NULL;
+		return rd_serr_set(e, rc, "internal", NULL, "the store could not be read");
+	}
+	return 0;
 }
 
 struct redo {
@@ -698,10 +732,12 @@ void rd_hooks_free(struct rd_hooks **h)
 
 struct inbound {
 	struct rd_app *app;
-	uint64_t vendor, sub;
+	uint64_t vendor, sub, partner;
 	const char *id, *ts, *sig, *body;
 	size_t len;
 	uint64_t inbox_id;
+	rd_hooks_inbound_done_fn done;
+	void *done_arg;
 	struct rd_serr *e;
 };
 
@@ -724,9 +760,10 @@ static bool signature_matches(const char *secret, const struct inbound *in)
 	return false;
 }
 
-static int take_inbound(struct rd_txn *t, void *arg)
+/* The endpoint (an active subscription with a partner) and the signature,
+ * as the store is seen by t: 0 and in->partner, else e filled. */
+static int check_endpoint(struct rd_txn *t, struct inbound *in)
 {
-	struct inbound *in = arg;
 	struct rd_domain *d = in->app->domain;
 	struct rd_hook_sub *s = rd_malloc(sizeof *s);
 	int rc = rd_entity_get(t, d->hook_subs, &rd_entity_hook_sub, in->vendor, in->sub, s);
@@ -749,11 +786,27 @@ static int take_inbound(struct rd_txn *t, void *arg)
 		rd_secrets_free(cur);
 	if (prev)
 		rd_secrets_free(prev);
-	uint64_t partner = s->partner_id;
+	if (in->partner && in->partner != s->partner_id)
+		ok = false; /* the endpoint changed hands since it was checked */
+	in->partner = s->partner_id;
 	free(s);
 	if (!ok)
 		return rd_serr_set(in->e, RD_EINVAL, "invalid_signature", "webhook-signature",
 				   "no signature in webhook-signature matches the body under the endpoint's secret");
+	return 0;
+}
+
+/* Inside the transaction that stores the batch's feed (rd_feed_opts
+ * with_record): the endpoint and signature again, the replay check, and
+ * the inbox entry naming the feed; all of it or nothing. */
+static int take_inbound(struct rd_txn *t, void *arg, const struct rd_import_rec *r, struct rd_serr *e)
+{
+	struct inbound *in = arg;
+	struct rd_domain *d = in->app->domain;
+	in->e = e;
+	int rc = check_endpoint(t, in);
+	if (rc < 0)
+		return rc;
 	/* A webhook-id seen before on this endpoint is a replay. */
 	size_t il = strlen(in->id);
 	uint8_t *key = rd_malloc(8 + il + 1);
@@ -763,19 +816,19 @@ static int take_inbound(struct rd_txn *t, void *arg)
 	rc = rd_index_find(t, d->hook_inbox, "wid", in->vendor, key, 8 + il + 1, &seen);
 	free(key);
 	if (rc == 0)
-		return rd_serr_set(in->e, RD_EEXISTS, "replayed", "webhook-id",
+		return rd_serr_set(e, RD_EEXISTS, "replayed", "webhook-id",
 				   "webhook-id %s was received already (batch %llu): a replay is refused", in->id,
 				   (unsigned long long)seen);
 	if (rc != RD_ENOTFOUND)
 		return rc;
 	struct rd_hook_inbox *b = rd_calloc(1, sizeof *b);
 	b->sub_id = in->sub;
-	b->partner_id = partner;
+	b->partner_id = in->partner;
 	snprintf(b->webhook_id, sizeof b->webhook_id, "%s", in->id);
 	b->received_at = now_s();
 	b->verified = 1;
-	snprintf(b->result, sizeof b->result,
-		 "verified; stored in the inbox (no partner feed import path to hand it to in this build)");
+	b->feed_id = r->id;
+	snprintf(b->result, sizeof b->result, "verified; imported as the partner's feed %llu", (unsigned long long)r->id);
 	memcpy(b->body, in->body, in->len);
 	rc = rd_entity_put(t, d->hook_inbox, &rd_entity_hook_inbox, in->vendor, b, 0);
 	in->inbox_id = b->id;
@@ -783,10 +836,69 @@ static int take_inbound(struct rd_txn *t, void *arg)
 	return rc;
 }
 
+static void inbound_done(void *arg, const struct rd_import_rec *r, bool stopped)
+{
+	struct inbound *in = arg;
+	if (in->done)
+		in->done(in->done_arg, in->inbox_id, r, stopped);
+	free(in);
+}
+
+/* The batch's rows as JSON Lines for the feed engine: an array of row
+ * objects, or one row object.  NULL, with e filled, when it is neither. */
+static char *batch_rows(const char *body, size_t len, size_t *out_len, struct rd_serr *e)
+{
+	json_error_t je;
+	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+	if (!j || (!json_is_array(j) && !json_is_object(j))) {
+		json_decref(j);
+		rd_serr_set(e, RD_EINVAL, "invalid", "body",
+			    "the batch is not a JSON array of contract rows (objects) or one row object%s%s", j ? "" : ": ",
+			    j ? "" : je.text);
+		return NULL;
+	}
+	if (json_is_object(j)) {
+		json_t *a = json_array();
+		json_array_append_new(a, j);
+		j = a;
+	}
+	if (json_array_size(j) == 0) {
+		json_decref(j);
+		rd_serr_set(e, RD_EINVAL, "invalid", "body", "the batch holds no rows");
+		return NULL;
+	}
+	size_t i, cap = len + json_array_size(j) + 1, n = 0;
+	char *out = rd_malloc(cap);
+	json_t *row;
+	json_array_foreach(j, i, row) {
+		if (!json_is_object(row)) {
+			rd_serr_set(e, RD_EINVAL, "invalid", "body", "item %zu of the batch is not an object (a contract row)", i + 1);
+			free(out);
+			json_decref(j);
+			return NULL;
+		}
+		char *line = json_dumps(row, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		size_t ll = line ? strlen(line) : 0;
+		if (!line || n + ll + 2 > cap)
+			out = rd_realloc(out, cap = (n + ll + 2) * 2);
+		if (line)
+			memcpy(out + n, line, ll);
+		n += ll;
+		out[n++] = '\n';
+		free(line);
+	}
+	out[n] = 0;
+	json_decref(j);
+	*out_len = n;
+	return out;
+}
+
 int rd_hooks_inbound(struct rd_app *app, uint64_t vendor, uint64_t sub, const char *id, const char *timestamp,
-		     const char *signature, const char *body, size_t len, uint64_t *inbox_id, struct rd_serr *e)
+		     const char *signature, const char *body, size_t len, rd_hooks_inbound_done_fn done,
+		     void *done_arg, uint64_t *inbox_id, uint64_t *feed_id, struct rd_serr *e)
 {
 	memset(e, 0, sizeof *e);
+	*inbox_id = *feed_id = 0;
 	if (!id || !id[0] || strlen(id) >= 128)
 		return rd_serr_set(e, RD_EINVAL, "invalid", "webhook-id", "webhook-id is missing or longer than 127 bytes");
 	if (!timestamp || !timestamp[0])
@@ -805,44 +917,177 @@ int rd_hooks_inbound(struct rd_app *app, uint64_t vendor, uint64_t sub, const ch
 				   RD_HOOK_TOLERANCE_S);
 	if (len > RD_HOOK_MAX_BODY)
 		return rd_serr_set(e, RD_ETOOBIG, "too_large", "body", "the batch is larger than %d bytes", RD_HOOK_MAX_BODY);
-	json_error_t je;
-	json_t *j = json_loadb(body, len, 0, &je);
-	bool batch = j && (json_is_array(j) || json_is_object(j));
-	json_decref(j);
-	if (!batch)
-		return rd_serr_set(e, RD_EINVAL, "invalid", "body", "the batch is not a JSON array or object");
-	struct inbound in = { app, vendor, sub, id, timestamp, signature, body, len, 0, e };
-	int rc = rd_store_write(app->store, take_inbound, &in);
-	if (rc < 0 && !e->rc)
-		return rd_serr_set(e, rc, "internal", NULL, "the batch could not be stored");
-	*inbox_id = in.inbox_id;
-	return rc;
+	/* The sender and its signature first: nothing about the feed is said
+	 * to a caller that is not the partner. */
+	struct inbound *in = rd_calloc(1, sizeof *in);
+	*in = (struct inbound){ app, vendor, sub, 0, id, timestamp, signature, body, len, 0, done, done_arg, e };
+	struct rd_vendor *v = rd_malloc(sizeof *v);
+	struct rd_txn *t;
+	int rc = rd_store_read(app->store, &t);
+	if (rc == 0) {
+		rc = check_endpoint(t, in);
+		if (rc == 0 && (rc = rd_entity_get(t, app->domain->vendors, &rd_entity_vendor, 0, vendor, v)) == RD_ENOTFOUND)
+			rc = rd_serr_set(e, RD_ENOTFOUND, "not_found", "id", "no active inbound webhook endpoint %llu",
+					 (unsigned long long)sub);
+		rd_txn_end(t);
+	}
+	size_t n = 0;
+	char *rows = rc == 0 ? batch_rows(body, len, &n, e) : NULL;
+	if (rc == 0 && !rows)
+		rc = e->rc;
+	if (rc == 0) {
+		/* The batch is the partner's feed: its mapping, its source, its
+		 * channel, merged and queued for review like a file, all or
+		 * nothing; the inbox entry is stored with the feed's record. */
+		struct rd_actor who = { .vendor = vendor, .partner = in->partner };
+		struct rd_feed_opts o = { .format = RD_FEED_JSONL, .done = inbound_done, .done_arg = in,
+					  .with_record = take_inbound, .with_arg = in };
+		struct rd_import_rec *r = rd_malloc(sizeof *r);
+		rc = rd_feed_submit(app, &who, v, &o, rows, n, r, e);
+		if (rc == 0) {
+			*inbox_id = in->inbox_id;
+			*feed_id = r->id;
+		}
+		free(r);
+	}
+	free(rows);
+	free(v);
+	if (rc < 0) {
+		free(in);
+		if (!e->rc)
+			rd_serr_set(e, rc, "internal", NULL, "the batch could not be stored");
+		return e->rc;
+	}
+	return 0;
 }
 
-int rd_hooks_inbox(struct rd_app *app, const struct rd_actor *who, uint64_t partner, json_t **items,
-		   struct rd_serr *e)
+/* ---- the inbox and the delivery log, paged newest first -------------------------------------------- */
+
+/* The newest `limit` ids below `before` (0: all) that keep(ctx, record)
+ * accepts, newest first, into ids[0..*n); *more when older ones remain.
+ * One walk in id order keeps the last limit + 1 in a ring. */
+typedef bool (*keep_fn)(void *ctx, const void *obj);
+static int newest(struct rd_txn *t, struct rd_table *tb, const struct rd_entity *e, uint64_t vendor, uint64_t limit,
+		  uint64_t before, keep_fn keep, void *ctx, uint64_t *ids, size_t *n, bool *more)
+{
+	size_t cap = (size_t)limit + 1, head = 0, count = 0;
+	uint64_t *ring = rd_malloc(cap * sizeof *ring);
+	void *obj = rd_malloc(e->size);
+	struct rd_iter it;
+	struct rd_item item;
+	int rc = rd_iter_records(&it, t, tb, vendor, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (before && item.id >= before)
+			break;
+		if (rd_entity_decode(e, item.val, item.len, obj) < 0 || !keep(ctx, obj))
+			continue;
+		ring[head] = item.id;
+		head = (head + 1) % cap;
+		if (count < cap)
+			count++;
+	}
+	rd_iter_close(&it);
+	free(obj);
+	*more = count == cap;
+	*n = 0;
+	for (size_t k = 0; k < count && *n < limit; k++)
+		ids[(*n)++] = ring[(head + cap - 1 - k) % cap];
+	free(ring);
+	return rc < 0 ? rc : 0;
+}
+
+struct inbox_keep {
+	uint64_t partner;
+};
+
+static bool inbox_keeps(void *ctx, const void *obj)
+{
+	const struct inbox_keep *k = ctx;
+	return !k->partner || ((const struct rd_hook_inbox *)obj)->partner_id == k->partner;
+}
+
+/* An inbox entry with its feed's outcome, read from the feed's import
+ * record (stored with the rows it applied, so never out of step). */
+static json_t *inbox_json(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, const struct rd_hook_inbox *b,
+			  struct rd_import_rec *r)
+{
+	json_t *j = rd_entity_to_json(&rd_entity_hook_inbox, b);
+	json_t *body = json_loads(b->body, 0, NULL);
+	json_object_set_new(j, "body", body ? body : json_null());
+	json_object_set_new(j, "verified", json_boolean(b->verified == 1));
+	if (!b->feed_id || rd_entity_get(t, d->imports, &rd_entity_import, vendor, b->feed_id, r) < 0) {
+		json_object_set_new(j, "feed_id", json_null());
+		json_object_set_new(j, "status", json_string("stored"));
+		json_object_set_new(j, "outcome", json_null());
+		return j;
+	}
+	const char *status = r->status == RD_IMPORT_RUNNING ? "importing"
+			     : r->status == RD_IMPORT_SUCCEEDED ? "imported" : "rejected";
+	json_t *errs = json_loads(r->errors[0] ? r->errors : "[]", 0, NULL);
+	json_object_set_new(j, "status", json_string(status));
+	/* accepted: rows applied (none of a refused batch, however many were valid) */
+	json_int_t accepted = r->status == RD_IMPORT_SUCCEEDED ? (json_int_t)r->rows_ok : 0;
+	json_object_set_new(j, "outcome",
+			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:o}", "accepted", accepted, "created",
+				      (json_int_t)r->created, "merged", (json_int_t)r->updated, "unchanged",
+				      (json_int_t)r->unchanged, "queued", (json_int_t)r->queued, "rejected",
+				      (json_int_t)r->rows_failed, "message", r->message, "errors", errs ? errs : json_array()));
+	return j;
+}
+
+int rd_hooks_inbox(struct rd_app *app, const struct rd_actor *who, uint64_t partner, uint64_t limit, uint64_t before,
+		   json_t **items, uint64_t *next, struct rd_serr *e)
+{
+	memset(e, 0, sizeof *e);
+	*next = 0;
+	if (limit < 1 || limit > RD_HOOKS_PAGE_MAX)
+		return rd_serr_set(e, RD_EINVAL, "invalid", "limit", "limit must be 1-%d", RD_HOOKS_PAGE_MAX);
+	struct rd_txn *t;
+	int rc = rd_store_read(app->store, &t);
+	if (rc < 0)
+		return rd_serr_set(e, rc, "internal", NULL, "the store could not be read");
+	*items = json_array();
+	uint64_t *ids = rd_malloc(limit * sizeof *ids);
+	size_t n = 0;
+	bool more = false;
+	struct inbox_keep k = { partner };
+	rc = newest(t, app->domain->hook_inbox, &rd_entity_hook_inbox, who->vendor, limit, before, inbox_keeps, &k, ids, &n,
+		    &more);
+	struct rd_hook_inbox *b = rd_malloc(sizeof *b);
+	struct rd_import_rec *r = rd_malloc(sizeof *r);
+	for (size_t i = 0; rc >= 0 && i < n; i++)
+		if ((rc = rd_entity_get(t, app->domain->hook_inbox, &rd_entity_hook_inbox, who->vendor, ids[i], b)) == 0)
+			json_array_append_new(*items, inbox_json(t, app->domain, who->vendor, b, r));
+	rd_txn_end(t);
+	if (rc >= 0 && more && n)
+		*next = ids[n - 1];
+	free(ids);
+	free(b);
+	free(r);
+	if (rc < 0) {
+		json_decref(*items);
+		*items = NULL;
+		return rd_serr_set(e, rc, "internal", NULL, "the store could not be read");
+	}
+	return 0;
+}
+
+int rd_hooks_inbox_get(struct rd_app *app, const struct rd_actor *who, uint64_t id, json_t **out, struct rd_serr *e)
 {
 	memset(e, 0, sizeof *e);
 	struct rd_txn *t;
 	int rc = rd_store_read(app->store, &t);
 	if (rc < 0)
 		return rd_serr_set(e, rc, "internal", NULL, "the store could not be read");
-	*items = json_array();
 	struct rd_hook_inbox *b = rd_malloc(sizeof *b);
-	struct rd_iter it;
-	struct rd_item item;
-	rc = rd_iter_records(&it, t, app->domain->hook_inbox, who->vendor, 0);
-	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
-		if (rd_entity_decode(&rd_entity_hook_inbox, item.val, item.len, b) < 0 || (partner && b->partner_id != partner))
-			continue;
-		json_t *j = rd_entity_to_json(&rd_entity_hook_inbox, b);
-		json_t *body = json_loads(b->body, 0, NULL);
-		json_object_set_new(j, "body", body ? body : json_null());
-		json_object_set_new(j, "verified", json_boolean(b->verified == 1));
-		json_array_insert_new(*items, 0, j);
-	}
-	rd_iter_close(&it);
+	struct rd_import_rec *r = rd_malloc(sizeof *r);
+	rc = id ? rd_entity_get(t, app->domain->hook_inbox, &rd_entity_hook_inbox, who->vendor, id, b) : RD_ENOTFOUND;
+	if (rc == 0)
+		*out = inbox_json(t, app->domain, who->vendor, b, r);
 	rd_txn_end(t);
 	free(b);
+	free(r);
+	if (rc == RD_ENOTFOUND)
+		return rd_serr_set(e, rc, "not_found", "id", "no inbound batch %llu", (unsigned long long)id);
 	return rc < 0 ? rd_serr_set(e, rc, "internal", NULL, "the store could not be read") : 0;
 }

@@ -14,7 +14,9 @@
  * Inbound: a subscription with a partner_id is that partner's inbound
  * endpoint too: a JSON batch it POSTs is verified with the same scheme
  * (timestamp within RD_HOOK_TOLERANCE_S, an id seen before refused) and
- * stored with its verification result.
+ * imported as that partner's feed (services/imports.h, rd_feed_submit):
+ * the inbox entry is stored with the feed's record, and the feed's outcome
+ * is the batch's.
  */
 #ifndef RD_SERVICES_HOOKS_H
 #define RD_SERVICES_HOOKS_H
@@ -31,6 +33,9 @@
 #define RD_HOOK_MAX_BODY 65000
 
 /* ---- subscriptions (vendor admin) ---- */
+
+/* The event types a subscription may name, NULL-terminated ("*" besides). */
+const char *const *rd_hooks_event_types(void);
 
 /* Creates a subscription from {url, events: [..], description?, secret?,
  * partner_id?}; a secret not given is made.  *secret_out (free()) is the
@@ -53,9 +58,14 @@ int rd_hooks_list(struct rd_app *app, const struct rd_actor *who, json_t **items
 
 /* ---- the delivery log ---- */
 
-/* Deliveries, newest first, optionally of one subscription or state. */
-int rd_hooks_deliveries(struct rd_app *app, const struct rd_actor *who, uint64_t sub, const char *state,
-			json_t **items, struct rd_serr *e);
+#define RD_HOOKS_PAGE_MAX 500
+
+/* One page of deliveries, newest first, optionally of one subscription or
+ * state: the newest `limit` (1..RD_HOOKS_PAGE_MAX) with ids below `before`
+ * (0: from the newest); *next is the cursor of the next page (the last id
+ * given), 0 when there is none. */
+int rd_hooks_deliveries(struct rd_app *app, const struct rd_actor *who, uint64_t sub, const char *state, uint64_t limit,
+			uint64_t before, json_t **items, uint64_t *next, struct rd_serr *e);
 /* Queues a delivery again now (a delivered or exhausted one too). */
 int rd_hooks_redeliver(struct rd_app *app, const struct rd_actor *who, uint64_t id, struct rd_hook_delivery *out,
 		       struct rd_serr *e);
@@ -69,17 +79,31 @@ void rd_hooks_free(struct rd_hooks **h);
 
 /* ---- inbound ---- */
 
-/* Verifies a partner's batch on subscription `sub` of vendor (no session):
- * RD_ENOTFOUND (no such inbound endpoint), RD_EINVAL (field: the header at
- * fault or "body"), RD_EEXISTS (webhook-id replayed); on 0 the batch is
- * stored in the inbox, *inbox_id its record. */
-int rd_hooks_inbound(struct rd_app *app, uint64_t vendor, uint64_t sub, const char *id, const char *timestamp,
-		     const char *signature, const char *body, size_t len, uint64_t *inbox_id, struct rd_serr *e);
+/* Told once an accepted batch's feed finished: feed is its import record
+ * (status succeeded: applied; failed: nothing applied, errors the per-row
+ * report); stopped: renewd is stopping and nothing was applied. */
+struct rd_import_rec;
+typedef void (*rd_hooks_inbound_done_fn)(void *arg, uint64_t inbox_id, const struct rd_import_rec *feed, bool stopped);
 
-/* The inbox: accepted inbound batches, newest first, optionally of one
- * partner, each with its verification result and its body (JSON). */
-int rd_hooks_inbox(struct rd_app *app, const struct rd_actor *who, uint64_t partner, json_t **items,
-		   struct rd_serr *e);
+/* Verifies a partner's batch on subscription `sub` of vendor (no session)
+ * and imports it as the partner's feed: RD_ENOTFOUND (no such inbound
+ * endpoint), RD_EINVAL (field: the header at fault or "body": not an array
+ * of row objects), RD_EEXISTS (webhook-id replayed), RD_ETOOBIG; nothing is
+ * stored then.  On 0 the inbox entry and the running feed are stored
+ * (*inbox_id, *feed_id) and done is called once with the outcome. */
+int rd_hooks_inbound(struct rd_app *app, uint64_t vendor, uint64_t sub, const char *id, const char *timestamp,
+		     const char *signature, const char *body, size_t len, rd_hooks_inbound_done_fn done,
+		     void *done_arg, uint64_t *inbox_id, uint64_t *feed_id, struct rd_serr *e);
+
+/* The inbox, a page as rd_hooks_deliveries, optionally of one partner:
+ * each batch with its verification result, its body, its feed_id and its
+ * status (importing, imported, rejected; stored: from before feeds) with
+ * the outcome (accepted, created, merged, unchanged, queued, rejected rows,
+ * the message and the per-row errors). */
+int rd_hooks_inbox(struct rd_app *app, const struct rd_actor *who, uint64_t partner, uint64_t limit, uint64_t before,
+		   json_t **items, uint64_t *next, struct rd_serr *e);
+/* One inbox entry as above; RD_ENOTFOUND. */
+int rd_hooks_inbox_get(struct rd_app *app, const struct rd_actor *who, uint64_t id, json_t **out, struct rd_serr *e);
 
 /* The signature scheme, for tests and inbound: sig_out gets "v1,<base64>"
  * for secret (whsec_... base64 key).  0 or RD_EINVAL (not a whsec_ secret). */

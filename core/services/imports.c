@@ -283,6 +283,56 @@ static int apply_cell(struct engine *en, const char *col, const char *text)
 
 static int hold_conflicts(struct engine *en, uint64_t contract);
 
+static void take_old(struct engine *en, const struct rd_contract *c)
+{
+	memset(en->old, 0, sizeof(struct rd_contract));
+	memcpy(en->old, c, sizeof *c);
+}
+
+/* A stored contract with x's serial or licence key: its id in *id (0:
+ * none) and the record in en->old.  Several contracts may share a key (a
+ * renewed term keeps its licence): the one of x's end date, else the only
+ * one; more than one and none of x's end date is RD_EEXISTS (ambiguous).
+ * Each entry's record is read and compared, so a stale entry never
+ * matches. */
+static int match_licence(struct engine *en, const struct rd_contract *x, uint64_t *id, unsigned *found)
+{
+	*id = 0;
+	*found = 0;
+	if (!x->licence_key[0])
+		return 0;
+	size_t kl = strlen(x->licence_key) + 1;
+	struct rd_iter it;
+	struct rd_item item;
+	struct rd_contract *c = rd_malloc(sizeof *c);
+	uint64_t only = 0;
+	bool same_end = false;
+	int rc = rd_iter_index(&it, en->t, en->im->app->domain->contracts, RD_IDX_CONTRACT_LICENCE, en->im->who.vendor,
+			       x->licence_key, kl, NULL, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (item.key_len != kl || memcmp(item.key, x->licence_key, kl) != 0)
+			break;
+		if (rd_entity_decode(&rd_entity_contract, item.val, item.len, c) < 0 || strcmp(c->licence_key, x->licence_key))
+			continue;
+		(*found)++;
+		if (x->end && c->end == x->end && !same_end) {
+			same_end = true;
+			*id = item.id;
+			take_old(en, c);
+		} else if (!same_end && *found == 1) {
+			only = item.id;
+			take_old(en, c);
+		}
+	}
+	rd_iter_close(&it);
+	free(c);
+	if (rc < 0)
+		return rc;
+	if (!same_end && *found == 1)
+		*id = only;
+	return !*id && *found > 1 ? RD_EEXISTS : 0;
+}
+
 /* A stored contract of the same customer, product and end date as x; its
  * id in *id (0: none) and the record in en->old. */
 static int match_contract(struct engine *en, const struct rd_contract *x, uint64_t *id)
@@ -302,8 +352,7 @@ static int match_contract(struct engine *en, const struct rd_contract *x, uint64
 		if (rd_entity_decode(&rd_entity_contract, item.val, item.len, c) == 0 && c->product_id == x->product_id &&
 		    c->end == x->end) {
 			*id = item.id;
-			memset(en->old, 0, sizeof(struct rd_contract));
-			memcpy(en->old, c, sizeof *c);
+			take_old(en, c);
 		}
 	}
 	rd_iter_close(&it);
@@ -350,9 +399,20 @@ static void process_row(struct engine *en, char **names, char **cells, size_t n)
 			return;
 	char stored_ext[RD_EXT_MAX];
 	if (im->feed_source && !existing) {
-		/* No contract by that external id: the same customer, product and
-		 * end date is the same contract (a partner's own numbering). */
-		int r = match_contract(en, (const struct rd_contract *)en->obj, &existing);
+		/* No contract by that external id (a partner's own numbering):
+		 * the same serial or licence key is the same contract; without
+		 * one, the same customer, product and end date. */
+		unsigned n_keyed;
+		const struct rd_contract *x = (const struct rd_contract *)en->obj;
+		int r = match_licence(en, x, &existing, &n_keyed);
+		if (r == RD_EEXISTS) {
+			row_error(en, "licence_key",
+				  "licence_key \"%.64s\" names %u contracts and none ends on the row's end date: which one is meant is unclear",
+				  x->licence_key, n_keyed);
+			return;
+		}
+		if (r == 0 && !existing)
+			r = match_contract(en, x, &existing);
 		if (r < 0) {
 			en->rc = r;
 			return;
@@ -502,7 +562,7 @@ static const char *map_column(const char *mapping, const char *name, char *out, 
 
 static const char default_precedence[] =
 	"customer_id=reseller;product_id=vendor;reseller_id=vendor;distributor_id=distributor;quantity=vendor;"
-	"start=vendor;end=vendor;term=vendor;currency=vendor;status=vendor;flags=vendor";
+	"start=vendor;end=vendor;term=vendor;currency=vendor;status=vendor;flags=vendor;licence_key=vendor";
 
 static uint8_t source_named(const char *name)
 {
@@ -806,9 +866,29 @@ static void jsonl_line(struct engine *en, char *line, size_t len)
 	json_t *v;
 	bool bad = false;
 	json_object_foreach(o, key, v) {
-		if (n == MAX_COLS || !known_column(en->k, key)) {
+		/* key walks the object: the renewd name is another variable */
+		const char *given = key, *name = key;
+		char mapped[128];
+		if (en->im->feed_source && en->im->feed_mapping[0])
+			name = map_column(en->im->feed_mapping, key, mapped, sizeof mapped);
+		if (n == MAX_COLS || !known_column(en->k, name)) {
 			atomic_fetch_add(&en->im->rows, 1);
-			row_error(en, key, "unknown field \"%.64s\" for %s (or more than %d fields)", key, en->k->name, MAX_COLS);
+			if (en->im->feed_source)
+				row_error(en, given,
+					  "unknown field \"%.64s\": neither in the partner's feed mapping nor a contracts column",
+					  given);
+			else
+				row_error(en, name, "unknown field \"%.64s\" for %s (or more than %d fields)", name, en->k->name,
+					  MAX_COLS);
+			bad = true;
+			break;
+		}
+		bool twice = false;
+		for (size_t i = 0; i < n; i++)
+			twice |= !strcmp(names[i], name);
+		if (twice) {
+			atomic_fetch_add(&en->im->rows, 1);
+			row_error(en, given, "field \"%.64s\" is given twice (through the feed mapping)", name);
 			bad = true;
 			break;
 		}
@@ -826,7 +906,7 @@ static void jsonl_line(struct engine *en, char *line, size_t len)
 			json_array_foreach(v, i, it) strings &= json_is_string(it);
 			if (!strings) { /* not dropped in silence */
 				atomic_fetch_add(&en->im->rows, 1);
-				row_error(en, key, "%s must be a list of strings", key);
+				row_error(en, name, "%s must be a list of strings", name);
 				bad = true;
 				break;
 			}
@@ -840,18 +920,18 @@ static void jsonl_line(struct engine *en, char *line, size_t len)
 					strcat(joined, ";");
 				strcat(joined, json_string_value(it));
 			}
-			names[n] = rd_strdup(key);
+			names[n] = rd_strdup(name);
 			cells[n++] = joined;
 			continue;
 		} else if (json_is_null(v)) {
 			continue;
 		} else {
 			atomic_fetch_add(&en->im->rows, 1);
-			row_error(en, key, "%s must be a string, a whole number or a list of strings", key);
+			row_error(en, name, "%s must be a string, a whole number or a list of strings", name);
 			bad = true;
 			break;
 		}
-		names[n] = rd_strdup(key);
+		names[n] = rd_strdup(name);
 		cells[n++] = rd_strdup(text);
 	}
 	if (!bad)
@@ -1000,6 +1080,10 @@ struct job {
 	double started;
 	rd_feed_done_fn done;     /* a drop folder's feed: told the outcome */
 	void *done_arg;
+	/* stored with the running record (an inbound batch's inbox entry) */
+	int (*with_record)(struct rd_txn *t, void *arg, const struct rd_import_rec *r, struct rd_serr *e);
+	void *with_arg;
+	struct rd_serr *e;        /* start's, while job_create runs */
 	struct job *next;
 };
 
@@ -1209,15 +1293,20 @@ static json_t *import_json(const struct rd_import_rec *r, const struct job *live
 
 static int job_create(struct rd_txn *t, void *arg)
 {
-	return store_record(t, arg);
+	struct job *j = arg;
+	int rc = store_record(t, j);
+	if (rc == 0 && j->with_record) {
+		j->e->rc = 0;
+		rc = j->with_record(t, j->with_arg, &j->rec, j->e);
+	}
+	return rc;
 }
 
 struct feed {
 	uint8_t source, partner_kind;
 	uint64_t partner;
 	const char *mapping;
-	rd_feed_done_fn done;
-	void *done_arg;
+	const struct rd_feed_opts *o;
 };
 
 static int start(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, enum rd_resource res,
@@ -1240,6 +1329,7 @@ static int start(struct rd_app *app, const struct rd_actor *who, const struct rd
 	j->im.sink_ctx = j;
 	j->im.bytes_total = len;
 	j->im.errors = json_array();
+	j->e = e;
 	if (feed) {
 		j->im.feed_source = feed->source;
 		j->im.feed_partner = feed->partner;
@@ -1247,8 +1337,10 @@ static int start(struct rd_app *app, const struct rd_actor *who, const struct rd
 		snprintf(j->im.feed_mapping, sizeof j->im.feed_mapping, "%s", feed->mapping);
 		j->rec.source = feed->source;
 		j->rec.partner_id = feed->partner;
-		j->done = feed->done;
-		j->done_arg = feed->done_arg;
+		j->done = feed->o->done;
+		j->done_arg = feed->o->done_arg;
+		j->with_record = feed->o->with_record;
+		j->with_arg = feed->o->with_arg;
 	}
 	j->data = rd_malloc(len ? len : 1);
 	memcpy(j->data, data, len);
@@ -1264,12 +1356,13 @@ static int start(struct rd_app *app, const struct rd_actor *who, const struct rd
 	r->bytes = len;
 	r->started_at = rd_clock_now();
 	snprintf(r->errors, sizeof r->errors, "[]");
+	e->rc = 0;
 	int rc = rd_store_write(app->store, job_create, j);
 	if (rc < 0) {
 		json_decref(j->im.errors);
 		free(j->data);
 		free(j);
-		return rd_serr_set(e, rc, "internal", NULL, "the import could not be stored: %s", rd_strerror(rc));
+		return e->rc ? e->rc : rd_serr_set(e, rc, "internal", NULL, "the import could not be stored: %s", rd_strerror(rc));
 	}
 	j->uv.data = j;
 	if (uv_queue_work(app->loop, &j->uv, job_work, job_after) != 0) {
@@ -1291,30 +1384,28 @@ int rd_import_start(struct rd_app *app, const struct rd_actor *who, const struct
 	return start(app, who, v, res, csv, dry_run, atomic, data, len, NULL, out, e);
 }
 
-static int feed_begin(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, bool csv, bool dry_run,
-		      const void *data, size_t len, rd_feed_done_fn done, void *done_arg, struct rd_import_rec *out,
-		      struct rd_serr *e);
-
 int rd_feed_start(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, bool csv, bool dry_run,
 		  const void *data, size_t len, struct rd_import_rec *out, struct rd_serr *e)
 {
-	return feed_begin(app, who, v, csv, dry_run, data, len, NULL, NULL, out, e);
+	struct rd_feed_opts o = { .format = csv ? RD_FEED_CSV : RD_FEED_JSONL, .dry_run = dry_run };
+	return rd_feed_submit(app, who, v, &o, data, len, out, e);
 }
 
 int rd_feed_start_file(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, const void *data,
 		       size_t len, rd_feed_done_fn done, void *done_arg, struct rd_import_rec *out, struct rd_serr *e)
 {
-	return feed_begin(app, who, v, true, false, data, len, done, done_arg, out, e);
+	struct rd_feed_opts o = { .format = RD_FEED_CSV, .done = done, .done_arg = done_arg };
+	return rd_feed_submit(app, who, v, &o, data, len, out, e);
 }
 
-static int feed_begin(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, bool csv, bool dry_run,
-		      const void *data, size_t len, rd_feed_done_fn done, void *done_arg, struct rd_import_rec *out,
-		      struct rd_serr *e)
+int rd_feed_submit(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v,
+		   const struct rd_feed_opts *o, const void *data, size_t len, struct rd_import_rec *out,
+		   struct rd_serr *e)
 {
-	struct feed f = { .source = RD_FEED_VENDOR, .mapping = "", .done = done, .done_arg = done_arg };
+	struct feed f = { .source = RD_FEED_VENDOR, .mapping = "", .o = o };
 	struct rd_partner *p = NULL;
-	if (!csv)
-		return rd_serr_set(e, RD_EINVAL, "invalid", "format", "a feed is a CSV file (format=csv)");
+	if (o->format != RD_FEED_CSV && o->format != RD_FEED_JSONL)
+		return rd_serr_set(e, RD_EINVAL, "invalid", "format", "a feed is CSV (format=csv) or JSON Lines (format=jsonl)");
 	if (who->partner) {
 		p = rd_malloc(sizeof *p);
 		struct rd_txn *t;
@@ -1339,7 +1430,7 @@ static int feed_begin(struct rd_app *app, const struct rd_actor *who, const stru
 			return r;
 		}
 	}
-	int rc = start(app, who, v, RD_RES_CONTRACT, true, dry_run, true, data, len, &f, out, e);
+	int rc = start(app, who, v, RD_RES_CONTRACT, o->format == RD_FEED_CSV, o->dry_run, true, data, len, &f, out, e);
 	free(p);
 	return rc;
 }

@@ -89,11 +89,52 @@ int rd_import_apply(struct rd_import *im, struct rd_txn *t, uint64_t existing_id
 int rd_import_start(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, enum rd_resource res,
 		    bool csv, bool dry_run, bool atomic, const void *data, size_t len, struct rd_import_rec *out,
 		    struct rd_serr *e);
-/* Starts a partner feed: contracts from who (a vendor user: the vendor
- * source; a partner admin: its partner's kind as the source, its mapping,
- * its channel only).  Like rd_import_start otherwise; always atomic. */
+/* A partner feed's outcome, for a source that waits for it: called on the
+ * loop once it finished; stopped: renewd is stopping and nothing was
+ * applied or decided (the source should keep its data for the next start).
+ * Not called when the start returned an error. */
+typedef void (*rd_feed_done_fn)(void *arg, const struct rd_import_rec *r, bool stopped);
+
+enum rd_feed_format { RD_FEED_CSV = 0, RD_FEED_JSONL = 1 };
+
+/* How a feed arrives (rd_feed_submit).  Zeroed: CSV, no dry run, nobody
+ * told. */
+struct rd_feed_opts {
+	enum rd_feed_format format;  /* CSV with a header row, or JSON Lines (one object a line) */
+	bool dry_run;
+	rd_feed_done_fn done;        /* NULL: nobody waits */
+	void *done_arg;
+	/* NULL, or called inside the write transaction that stores the feed's
+	 * running import record (r->id is known): what the source records
+	 * about the feed (an inbound batch's inbox entry) is stored with it or
+	 * not at all.  < 0, with e filled, refuses the feed and stores
+	 * nothing.  It may run more than once (a transaction replayed). */
+	int (*with_record)(struct rd_txn *t, void *arg, const struct rd_import_rec *r, struct rd_serr *e);
+	void *with_arg;
+};
+
+/* The one entry point of the feed engine for every source: contracts from
+ * who (a vendor user: the vendor source; who->partner set: that partner's
+ * kind as the source, its feed_mapping, its channel only), through the one
+ * import engine, always atomic (all rows or none, with the per-row
+ * report), merged with the stored contracts by external id, then licence
+ * key, then customer + product + end date, under the vendor's precedence
+ * table with the review queue.  A source that is not a CSV file (an EDI
+ * resale report, an inbound webhook batch) hands its rows over as JSON
+ * Lines, one object per row with contracts import column names (or the
+ * partner's mapped names).  Like rd_import_start otherwise: 0 and *out the
+ * running record; RD_EINVAL with e filled (an empty feed, a broken
+ * mapping, an unknown format). */
+int rd_feed_submit(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v,
+		   const struct rd_feed_opts *o, const void *data, size_t len, struct rd_import_rec *out,
+		   struct rd_serr *e);
+/* rd_feed_submit in CSV (csv) or JSON Lines, nobody told. */
 int rd_feed_start(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, bool csv, bool dry_run,
 		  const void *data, size_t len, struct rd_import_rec *out, struct rd_serr *e);
+/* A drop folder's feed (connector-csv): rd_feed_submit of a CSV file, done
+ * told the outcome. */
+int rd_feed_start_file(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, const void *data,
+		       size_t len, rd_feed_done_fn done, void *done_arg, struct rd_import_rec *out, struct rd_serr *e);
 /* Which source owns a contract field under vendor v's precedence table
  * (feed_precedence over the default); 0 when the field is not fed. */
 uint8_t rd_feed_owner(const struct rd_vendor *v, const char *field);
@@ -105,15 +146,6 @@ const char *rd_feed_precedence_problem(const char *table, char *buf, size_t cap)
  * store's error, with e filled; *out is the decided review. */
 int rd_feed_review_decide(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, uint64_t id,
 			  bool take, struct rd_feed_review *out, struct rd_serr *e);
-
-/* A drop folder's feed (connector-csv): as rd_feed_start from who (a
- * partner), and done is called on the loop with the stored outcome once it
- * finished; stopped: renewd is stopping and nothing was applied or decided
- * (the file should stay for the next start).  Not called when this returns
- * an error. */
-typedef void (*rd_feed_done_fn)(void *arg, const struct rd_import_rec *r, bool stopped);
-int rd_feed_start_file(struct rd_app *app, const struct rd_actor *who, const struct rd_vendor *v, const void *data,
-		       size_t len, rd_feed_done_fn done, void *done_arg, struct rd_import_rec *out, struct rd_serr *e);
 
 /* Checks a feed mapping: NULL when good, else why (into buf). */
 const char *rd_feed_mapping_problem(const char *mapping, char *buf, size_t cap);

@@ -121,6 +121,7 @@ static json_t *nav_json(struct web *w, const char *current)
 		{ "/vendor/feeds", "Feeds", RD_RES_IMPORT },
 		{ "/vendor/policies", "Policies", RD_RES_POLICY },
 		{ "/vendor/plugins", "Plugins", RD_RES_PLUGIN },
+		{ "/vendor/webhooks", "Webhooks", RD_RES_PLUGIN },
 		{ "/vendor/outbox", "Outbox", RD_RES_OUTBOX },
 		{ "/vendor/tasks", "Tasks", RD_RES_TASK },
 		{ "/vendor/deals", "Deal registrations", RD_RES_DEAL },

@@ -115,7 +115,7 @@ static json_t *feed_row(const struct rd_import_rec *r)
 			 "message", r->message, "running", r->status == RD_IMPORT_RUNNING);
 }
 
-static int partner_feeds_page(struct web *w, int status, const char *error, const char *data)
+static int partner_feeds_page(struct web *w, int status, const char *error, const char *data, bool jsonl)
 {
 	struct rd_txn *t;
 	int rc = rd_store_read(w->app->store, &t);
@@ -141,6 +141,7 @@ static int partner_feeds_page(struct web *w, int status, const char *error, cons
 	json_object_set_new(ctx, "feeds", feeds);
 	json_object_set_new(ctx, "can_send", json_boolean(w->c.who.role == RD_ROLE_PARTNER_ADMIN));
 	json_object_set_new(ctx, "data", json_string(data ? data : ""));
+	json_object_set_new(ctx, "jsonl", json_boolean(jsonl));
 	if (error)
 		json_object_set_new(ctx, "error", json_string(error));
 	rd_console_page(w, status, "partner_feeds", ctx);
@@ -152,7 +153,7 @@ int rd_page_partner_feeds(struct rd_req *req)
 	struct web w;
 	if (!partner_begin(req, &w))
 		return 0;
-	return partner_feeds_page(&w, 200, NULL, NULL);
+	return partner_feeds_page(&w, 200, NULL, NULL, false);
 }
 
 int rd_page_partner_feeds_post(struct rd_req *req)
@@ -164,19 +165,25 @@ int rd_page_partner_feeds_post(struct rd_req *req)
 		rd_web_message(&w, 403, "Not allowed", "Only your organisation's admin sends its feeds.");
 		return 0;
 	}
-	const char *data = rd_form(req, "data");
+	const char *data = rd_form(req, "data"), *format = rd_form(req, "format");
+	if (format && strcmp(format, "csv") && strcmp(format, "jsonl")) {
+		rd_web_message(&w, 400, "Choose a format", "A feed is CSV or JSON Lines.");
+		return 0;
+	}
+	bool jsonl = format && !strcmp(format, "jsonl");
 	if (!data || !*data)
-		return partner_feeds_page(&w, 400, "Paste the feed's CSV text (or choose a file) first: the feed is empty.", data);
+		return partner_feeds_page(&w, 400, "Paste the feed's text (or choose a file) first: the feed is empty.", data,
+					  jsonl);
 	struct rd_import_rec *r = rd_malloc(sizeof *r);
 	struct rd_actor who = { .vendor = w.c.who.vendor, .user = w.c.who.user, .partner = w.c.who.partner };
 	struct rd_serr e = { 0 };
-	int rc = rd_feed_start(w.app, &who, &w.c.vendor, true, false, data, strlen(data), r, &e);
+	int rc = rd_feed_start(w.app, &who, &w.c.vendor, !jsonl, false, data, strlen(data), r, &e);
 	if (rc == 0) {
 		char loc[64];
 		snprintf(loc, sizeof loc, "/partner/feeds/%llu", (unsigned long long)r->id);
 		rd_web_redirect(req, loc);
 	} else if (rc == RD_EINVAL) {
-		rc = partner_feeds_page(&w, 400, e.message, data);
+		rc = partner_feeds_page(&w, 400, e.message, data, jsonl);
 	}
 	free(r);
 	return rc;

@@ -575,10 +575,12 @@ static const struct asset assets[] = {
 	  "({{percent}} %){{/running}}</td><td>{{rows}}</td><td>{{rows_ok}}</td><td>{{rows_failed}}</td><td>{{created}}</td>"
 	  "<td>{{updated}}</td><td>{{message}}</td></tr>{{/rows}}</tbody>" TABLE_END "{{^rows}}<p>No imports yet.</p>{{/rows}}" },
 	{ "page/partner_feeds.html", "text/html",
-	  CONSOLE_NAV "{{#can_send}}<h2>Send a feed</h2><p>Your contracts as CSV, in your own columns (the vendor keeps your "
-	  "column mapping). Nothing is applied when any row has an error.</p>{{#error}}<p class=\"error\" role=\"alert\">{{error}}"
-	  "</p>{{/error}}<form method=\"post\" action=\"/partner/feeds\" class=\"stack wide\">" CSRF
-	  "<label for=\"data\">CSV</label><textarea id=\"data\" name=\"data\" rows=\"10\">{{data}}</textarea>"
+	  CONSOLE_NAV "{{#can_send}}<h2>Send a feed</h2><p>Your contracts as CSV or JSON Lines, in your own columns (the vendor "
+	  "keeps your column mapping). Nothing is applied when any row has an error.</p>{{#error}}<p class=\"error\" role=\"alert\">"
+	  "{{error}}</p>{{/error}}<form method=\"post\" action=\"/partner/feeds\" class=\"stack wide\">" CSRF
+	  "<label for=\"format\">Format</label><select id=\"format\" name=\"format\"><option value=\"csv\">CSV (a header row "
+	  "names the columns)</option><option value=\"jsonl\"{{#jsonl}} selected{{/jsonl}}>JSON Lines (one object per line)</option>"
+	  "</select><label for=\"data\">Feed</label><textarea id=\"data\" name=\"data\" rows=\"10\">{{data}}</textarea>"
 	  "<button type=\"submit\">Send the feed</button></form>{{/can_send}}"
 	  "<h2>Your feeds</h2>" TABLE("Feeds") "<thead><tr><th scope=\"col\">Feed</th><th scope=\"col\">Received</th>"
 	  "<th scope=\"col\">Status</th><th scope=\"col\">Valid</th><th scope=\"col\">With errors</th><th scope=\"col\">New</th>"
@@ -620,6 +622,51 @@ static const struct asset assets[] = {
 	  "<td>{{partner_id}}</td><td>{{status}}</td><td>{{rows_ok}}</td><td>{{rows_failed}}</td><td>{{created}}</td>"
 	  "<td>{{updated}}</td><td>{{unchanged}}</td><td>{{queued}}</td><td>{{message}}</td></tr>{{/feeds}}</tbody>" TABLE_END
 	  "{{^feeds}}<p>No feeds yet.</p>{{/feeds}}" },
+	{ "page/vendor_webhooks.html", "text/html",
+	  CONSOLE_NAV "<p><a href=\"/vendor/webhooks/deliveries\">Delivery log</a> · <a href=\"/vendor/webhooks/inbox\">Inbound "
+	  "inbox</a></p>{{#secret}}<section class=\"secret\" role=\"status\"><h2>The secret of subscription {{secret_for}}</h2>"
+	  "<p>Shown once: copy it now into the receiver (it verifies each delivery, and signs the partner's inbound batches).</p>"
+	  "<p><code id=\"new-secret\">{{secret}}</code></p></section>{{/secret}}"
+	  "<h2>Subscriptions</h2>" TABLE("Subscriptions") "<thead><tr><th scope=\"col\">Subscription</th><th scope=\"col\">URL</th>"
+	  "<th scope=\"col\">Events</th><th scope=\"col\">Inbound for</th><th scope=\"col\">State</th><th scope=\"col\">Previous "
+	  "secret signs until</th><th scope=\"col\">Actions</th></tr></thead><tbody>{{#subs}}<tr id=\"sub-{{id}}\"><th scope=\"row\">"
+	  "{{id}}{{#description}}: {{description}}{{/description}}</th><td>{{url}}</td><td>{{events_text}}</td><td>{{#inbound}}"
+	  "{{partner_name}} (partner {{partner_id}}){{/inbound}}</td><td>{{state}}</td><td>{{previous_secret_until}}</td><td>"
+	  "<a href=\"/vendor/webhooks/deliveries?subscription_id={{id}}\">Deliveries</a>{{#can_manage}} <form method=\"post\" "
+	  "action=\"/vendor/webhooks/{{id}}/rotate\" class=\"inline\">" CSRF "<button type=\"submit\">Rotate the secret</button>"
+	  "</form>{{/can_manage}}</td></tr>{{/subs}}</tbody>" TABLE_END "{{^subs}}<p>No subscriptions yet.</p>{{/subs}}"
+	  "{{#can_manage}}<h2>New subscription</h2><form method=\"post\" action=\"/vendor/webhooks\" class=\"stack wide\">" CSRF
+	  "<label for=\"url\">URL (renewd POSTs each event there)</label><input id=\"url\" name=\"url\" type=\"url\" value=\"{{url}}\" "
+	  "required><fieldset><legend>Events</legend>{{#types}}<label><input type=\"checkbox\" name=\"{{name}}\" value=\"1\""
+	  "{{#checked}} checked{{/checked}}> {{type}}</label>{{/types}}</fieldset><label for=\"description\">Description</label>"
+	  "<input id=\"description\" name=\"description\" value=\"{{description}}\"><label for=\"partner_id\">Inbound endpoint for "
+	  "a partner (its signed batches are imported as its feeds)</label><select id=\"partner_id\" name=\"partner_id\"><option "
+	  "value=\"\">None: outbound only</option>{{#partners}}<option value=\"{{id}}\"{{#selected}} selected{{/selected}}>{{name}}"
+	  "</option>{{/partners}}</select><button type=\"submit\">Create the subscription</button></form>{{/can_manage}}" },
+	{ "page/vendor_webhook_deliveries.html", "text/html",
+	  CONSOLE_NAV "<p><a href=\"/vendor/webhooks\">Subscriptions</a> · <a href=\"/vendor/webhooks/inbox\">Inbound inbox</a></p>"
+	  "{{#subscription_id}}<p>The deliveries of subscription {{subscription_id}} (<a href=\"/vendor/webhooks/deliveries\">all"
+	  "</a>).</p>{{/subscription_id}}" TABLE("Deliveries") "<thead><tr><th scope=\"col\">Delivery</th><th scope=\"col\">"
+	  "Subscription</th><th scope=\"col\">Event</th><th scope=\"col\">Subject</th><th scope=\"col\">State</th><th scope=\"col\">"
+	  "Attempts</th><th scope=\"col\">Last status</th><th scope=\"col\">Last error</th><th scope=\"col\">Created</th>"
+	  "<th scope=\"col\">Action</th></tr></thead><tbody>{{#deliveries}}<tr id=\"delivery-{{id}}\" class=\"delivery-{{state}}\">"
+	  "<th scope=\"row\">{{id}}</th><td>{{subscription_id}}</td><td>{{type}}</td><td>{{subject}}</td><td class=\"state\">"
+	  "{{state}}</td><td>{{attempts}}</td><td>{{last_status}}</td><td>{{last_error}}</td><td>{{created_at}}</td><td>"
+	  "{{#can_redeliver}}<form method=\"post\" action=\"/vendor/webhooks/deliveries/{{id}}/redeliver\" class=\"inline\">" CSRF
+	  "<button type=\"submit\">Redeliver</button></form>{{/can_redeliver}}</td></tr>{{/deliveries}}</tbody>" TABLE_END
+	  "{{^deliveries}}<p>No deliveries.</p>{{/deliveries}}" NEXT_PAGE },
+	{ "page/vendor_webhook_inbox.html", "text/html",
+	  CONSOLE_NAV "<p><a href=\"/vendor/webhooks\">Subscriptions</a> · <a href=\"/vendor/webhooks/deliveries\">Delivery log</a>"
+	  "</p><p>Partners' signed batches, each imported as the partner's feed: all its rows or none.</p>"
+	  "{{#batches}}<section class=\"batch batch-{{status}}\" id=\"batch-{{id}}\"><h2>Batch {{id}} from {{partner_name}}</h2>"
+	  "<dl class=\"facts\"><dt>webhook-id</dt><dd>{{webhook_id}}</dd><dt>Received</dt><dd>{{received_at}}</dd><dt>Status</dt>"
+	  "<dd class=\"status\">{{status}}</dd>{{#feed_id}}<dt>Feed</dt><dd><a href=\"/vendor/imports/{{feed_id}}\">{{feed_id}}</a>"
+	  "</dd>{{/feed_id}}{{#outcome}}<dt>Rows</dt><dd class=\"outcome\">{{accepted}} accepted, {{created}} new, {{merged}} "
+	  "merged, {{unchanged}} unchanged, {{queued}} queued for review, {{rejected}} rejected</dd><dt>Result</dt><dd>{{message}}"
+	  "</dd>{{/outcome}}<dt>Body</dt><dd><code>{{body_text}}</code></dd></dl>{{#outcome}}{{#has_errors}}" TABLE("Row errors")
+	  "<thead><tr><th scope=\"col\">Row</th><th scope=\"col\">Column</th><th scope=\"col\">Problem</th></tr></thead><tbody>"
+	  "{{#errors}}<tr><th scope=\"row\">{{row}}</th><td>{{column}}</td><td>{{message}}</td></tr>{{/errors}}</tbody>" TABLE_END
+	  "{{/has_errors}}{{/outcome}}</section>{{/batches}}{{^batches}}<p>No inbound batches.</p>{{/batches}}" NEXT_PAGE },
 	{ "page/vendor_import.html", "text/html",
 	  CONSOLE_NAV "{{#import}}<dl class=\"facts\"><dt>Import of</dt><dd>{{kind}} ({{format}}){{#dry_run}}, dry run{{/dry_run}}"
 	  "{{#atomic}}, all or nothing{{/atomic}}</dd><dt>Status</dt><dd id=\"import-status\">{{status}}</dd><dt>Started</dt>"

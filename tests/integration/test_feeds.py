@@ -185,8 +185,8 @@ def test_malformed_feeds_are_refused_with_reports(world):
                      b"PLAT-Y,CUST-1001,WSG-STD,many,2027-06-30\r\n")
     assert doc["status"] == "failed" and doc["rows_failed"] == 2, doc
     assert [(e["row"], e["column"]) for e in doc["errors"]] == [(3, "customer_external_id"), (4, "quantity")], doc
-    # JSON Lines is not a feed format.
-    assert_json_error(plat.call("POST", "/api/v1/feeds?format=jsonl", body=b'{"external_id":"K-20001"}\n'), 400)
+    # A feed is CSV or JSON Lines (test_feeds2.py); another format is refused.
+    assert_json_error(plat.call("POST", "/api/v1/feeds?format=xml", body=b'{"external_id":"K-20001"}\n'), 400)
     # Oversized (a partner's feed is at most max_body_bytes, 1 MiB): refused from the request head (sent
     # alone, or the client may still be writing when renewd answers and closes).
     sock = raw_connect(plat.daemon.port)

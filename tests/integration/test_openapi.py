@@ -345,6 +345,18 @@ def make_activity(spec, api, errors):
     r = api.call("POST", "/api/v1/webhooks/subscriptions", {"url": "http://127.0.0.1:9/hook", "events": ["order.paid"]})
     check_response(spec, "POST", "/api/v1/webhooks/subscriptions", r, errors)
     assert r.status == 201, r
+    # a partner's inbound batch refused whole (422): it stays in the inbox with its feed's report
+    r = api.call("POST", "/api/v1/webhooks/subscriptions",
+                 {"url": "http://127.0.0.1:9/hook", "events": ["order.paid"], "partner_id": 1})
+    assert r.status == 201, r
+    from test_feeds2 import sign
+    sub, body, ts = r.json(), b'[{"external_id": "NOT-KNOWN-1"}]', str(int(time.time()))
+    vendor = api.call("GET", "/api/v1/vendor").json()["id"]
+    r = api.call("POST", f"/webhooks/inbound/{sub['id']}?vendor={vendor}", raw=body, auth=False,
+                 headers={"Content-Type": "application/json", "webhook-id": "openapi-1", "webhook-timestamp": ts,
+                          "webhook-signature": sign(sub["secret"], "openapi-1", ts, body)})
+    check_response(spec, "POST", "/webhooks/inbound/{id}", r, errors)
+    assert r.status == 422, r
     csv = b"external_id,name,email,country\nCUST-9001,New Customer,it@new.example,GB\nCUST-9002,,x,GBR\n"
     r = api.call("POST", "/api/v1/imports?kind=customers&dry_run=true&atomic=false", raw=csv,
                  headers={"Content-Type": "text/csv"})
