@@ -160,13 +160,21 @@ static json_t *contract_row(struct web *w, struct rd_txn *t, void *obj, const ch
 	struct rd_product pr;
 	struct rd_partner pa;
 	static const char *const text[] = { "", "expired", "due for renewal", "active", "cancelled", "renewal ordered" };
-	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:s, s:s, s:s, s:b, s:b}", "id", (json_int_t)k->id,
+	json_t *row = json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:s, s:s, s:s, s:b, s:b}", "id", (json_int_t)k->id,
 			 "external_id", k->external_id, "customer", rd_console_customer_name(t, w, k->customer_id, &cu), "product",
 			 product_name(t, w, k->product_id, &pr), "reseller", rd_console_partner_name(t, w, k->reseller_id, &pa),
 			 "quantity", (json_int_t)k->quantity, "start", rd_date_json(k->start), "end", rd_date_json(k->end), "status",
 			 rd_console_enum_text(&rd_entity_contract, "status", k->status), "colour", rd_colour_name(c), "colour_text",
 			 text[c], "warranty_only", (k->flags & RD_FLAG_WARRANTY_ONLY) != 0, "consolidated",
 			 (k->flags & RD_FLAG_CONSOLIDATED) != 0);
+	/* The contract's and the customer's pages (console_detail.c). */
+	const char *root = rd_role_is_partner(w->c.who.role) ? "/partner" : "/vendor";
+	char href[64];
+	snprintf(href, sizeof href, "%s/contracts/%llu", root, (unsigned long long)k->id);
+	json_object_set_new(row, "href", json_string(href));
+	snprintf(href, sizeof href, "%s/customers/%llu", root, (unsigned long long)k->customer_id);
+	json_object_set_new(row, "customer_href", json_string(k->customer_id ? href : ""));
+	return row;
 }
 
 static const char *const opp_state_names[] = { "pending_decision", "published_partner", "published_vendor", "accepted",
@@ -180,12 +188,19 @@ static json_t *opportunity_row(struct web *w, struct rd_txn *t, void *obj, const
 	struct rd_customer cu;
 	struct rd_product pr;
 	struct rd_partner pa;
-	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:b, s:s}", "id", (json_int_t)o->id, "number",
+	json_t *row = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:b, s:s}", "id", (json_int_t)o->id, "number",
 			 o->number, "customer", rd_console_customer_name(t, w, o->customer_id, &cu), "product",
 			 product_name(t, w, o->product_id, &pr), "reseller", rd_console_partner_name(t, w, o->reseller_id, &pa), "state",
 			 opp_state_text(o->state), "list", rd_money_json(o->list_total, o->currency), "discount",
 			 o->discount_bp ? rd_bp_json(o->discount_bp) : json_string(""), "end", rd_date_json(o->contract_end),
 			 "attention", o->attention != 0, "attention_reason", o->attention_reason);
+	/* Its contract and customer; deciding for a silent partner (console_work.c). */
+	json_object_set_new(row, "contract_id", json_integer((json_int_t)o->contract_id));
+	json_object_set_new(row, "customer_id", json_integer((json_int_t)o->customer_id));
+	json_object_set_new(row, "may_decide", json_boolean(o->state == RD_OPP_PENDING_DECISION &&
+							    rd_console_may(w, RD_RES_OPPORTUNITY, RD_ACT_UPDATE)));
+	json_object_set_new(row, "csrf", json_string(w->csrf));
+	return row;
 }
 
 static json_t *message_row(struct web *w, struct rd_txn *t, void *obj, const char *filter)
@@ -283,7 +298,8 @@ int rd_page_vendor_opportunities(struct rd_req *req)
 static json_t *customer_row(struct web *w, struct rd_txn *t, void *obj, const char *filter)
 {
 	struct rd_customer *c = obj;
-	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id", (json_int_t)c->id, "external_id", c->external_id,
+	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id", (json_int_t)c->id, "href",
+			 rd_role_is_partner(w->c.who.role) ? "/partner/customers" : "/vendor/customers", "external_id", c->external_id,
 			 "name", c->name, "email", c->email, "phone", c->phone, "city", c->city, "country", c->country,
 			 "segment", c->segment);
 }

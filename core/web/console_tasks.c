@@ -3,7 +3,8 @@
  * contact the reseller, reply to the sales centre) and the tasks people
  * add in the sales view, for the people who act on them.
  *   GET  /vendor/tasks[?state=open|done|all]   the vendor's: every task of the vendor
- *   POST /vendor/tasks/{id}                    action=assign (assigned_to=USER or empty), close, reopen
+ *   POST /vendor/tasks/{id}                    action=assign (assigned_to=USER or empty), close, reopen,
+ *                                              due (due_on=YYYY-MM-DD or empty: no date)
  *   GET  /partner/tasks[?state=...]            a partner's: its own tasks (a distributor's: its resellers' too)
  *   POST /partner/tasks/{id}
  * Who may read or change tasks at all is the role matrix's; whose tasks
@@ -15,6 +16,7 @@
 
 #include "services/tasks.h"
 #include "store/store.h"
+#include "util/clock.h"
 #include "util/err.h"
 #include "web/console.h"
 #include "web/web.h"
@@ -92,7 +94,11 @@ static int tasks_page(struct web *w, bool partner, int status, const char *error
 				json_array_append_new(choices, json_pack("{s:I, s:s, s:b}", "id", (json_int_t)users[i].id,
 									 "email", users[i].email, "selected", chosen));
 		}
-		json_array_append_new(rows, json_pack("{s:I, s:o, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:b, s:b, s:o, s:s}",
+		char due[11] = "";
+		if (task->due_on)
+			rd_date_format(task->due_on, due);
+		json_t *row;
+		json_array_append_new(rows, row = json_pack("{s:I, s:o, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:b, s:b, s:o, s:s}",
 						      "id", (json_int_t)task->id, "at", rd_console_time_json(task->created_at),
 						      "for", task->partner_id ? rd_console_partner_name(t, w, task->partner_id, &p)
 									      : "the vendor's renewals team",
@@ -101,6 +107,9 @@ static int tasks_page(struct web *w, bool partner, int status, const char *error
 						      (json_int_t)task->opportunity_id, "number", have_o ? o->number : "",
 						      "assignee", assignee, "done", task->done != 0, "may_change", may_change,
 						      "choices", choices, "csrf", w->csrf));
+		json_object_set_new(row, "due", json_string(due));
+		json_object_set_new(row, "overdue", json_boolean(task->due_on && !task->done && task->due_on < rd_clock_today()));
+		json_object_set_new(row, "customer_id", json_integer((json_int_t)task->customer_id));
 	}
 	rd_iter_close(&it);
 	rd_txn_end(t);
@@ -126,6 +135,7 @@ static int tasks_page(struct web *w, bool partner, int status, const char *error
 	json_object_set_new(ctx, "choices", choices);
 	json_object_set_new(ctx, "tasks", shown);
 	json_object_set_new(ctx, "base", json_string(base));
+	json_object_set_new(ctx, "root", json_string(partner ? "/partner" : "/vendor"));
 	json_object_set_new(ctx, "count", json_integer((json_int_t)total));
 	json_object_set_new(ctx, "more", json_boolean(total > TASKS_SHOWN));
 	json_object_set_new(ctx, "partner", json_boolean(partner));
@@ -152,8 +162,13 @@ static int task_post(struct web *w, bool partner)
 	} else if (action && (!strcmp(action, "close") || !strcmp(action, "reopen"))) {
 		ch.set_done = true;
 		ch.done = !strcmp(action, "close");
+	} else if (action && !strcmp(action, "due")) {
+		const char *due = rd_form(w->req, "due_on");
+		ch.set_due = true;
+		if (due && *due && rd_date_parse(due, &ch.due) < 0)
+			return tasks_page(w, partner, 400, "Due on: give a date as YYYY-MM-DD, or leave it empty for no date.");
 	} else {
-		return tasks_page(w, partner, 400, "Choose assign, close or reopen.");
+		return tasks_page(w, partner, 400, "Choose assign, close, reopen or due.");
 	}
 	struct rd_actor who = actor_of(w);
 	struct rd_task task;
