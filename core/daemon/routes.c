@@ -74,6 +74,8 @@ const struct rd_route rd_routes[] = {
 	{ RD_POST, "/partner/users/{id}", rd_page_partner_user_post },
 	{ RD_GET, "/vendor/outbox/{id}", rd_page_vendor_message },
 	{ RD_POST, "/vendor/opportunities/{id}/decision", rd_page_vendor_decide },
+	{ RD_GET, "/vendor/margins", rd_page_vendor_margins },
+	{ RD_POST, "/vendor/margins", rd_page_vendor_margins_post },
 	{ RD_POST, "/vendor/tasks/{id}", rd_page_vendor_task_post },
 	{ RD_GET, "/partner/deals", rd_page_partner_deals },
 	{ RD_POST, "/partner/deals", rd_page_partner_deals_post },

@@ -24,6 +24,7 @@
  *   GET  /vendor/contracts/{id}, /vendor/customers/{id}      detail pages (console_detail.c)
  *   GET, POST /vendor/users[/{id}]                 users (console_users.c)
  *   GET  /vendor/outbox/{id}, POST /vendor/opportunities/{id}/decision   (console_work.c)
+ *   GET, POST /vendor/margins                      margins as a table (console_margins.c)
  * This file holds the helpers the sections share (console.h) and the
  * overview; the sections are console_lists.c, console_imports.c,
  * console_policies.c and console_plugins.c.
@@ -126,6 +127,7 @@ static json_t *nav_json(struct web *w, const char *current)
 		{ "/vendor/imports", "Imports", RD_RES_IMPORT },
 		{ "/vendor/feeds", "Feeds", RD_RES_IMPORT },
 		{ "/vendor/policies", "Policies", RD_RES_POLICY },
+		{ "/vendor/margins", "Margins", RD_RES_POLICY },
 		{ "/vendor/plugins", "Plugins", RD_RES_PLUGIN },
 		{ "/vendor/outbox", "Outbox", RD_RES_OUTBOX },
 		{ "/vendor/tasks", "Tasks", RD_RES_TASK },

@@ -140,6 +140,9 @@ int rd_page_partner_users_post(struct rd_req *req);
 int rd_page_partner_user_post(struct rd_req *req);
 int rd_page_vendor_message(struct rd_req *req);
 int rd_page_vendor_decide(struct rd_req *req);
+/* Margins as a form (console_margins.c). */
+int rd_page_vendor_margins(struct rd_req *req);
+int rd_page_vendor_margins_post(struct rd_req *req);
 
 /* The sales view (sales.c). */
 int rd_page_sales(struct rd_req *req);

@@ -9,8 +9,6 @@
 	"<th scope=\"col\">Count</th><th scope=\"col\">Total</th></tr></thead><tbody>{{#" list "}}"                    \
 	"<tr class=\"total\" data-currency=\"{{currency}}\"><th scope=\"row\">{{currency}}</th><td>{{count}}</td>"   \
 	"<td class=\"money\">{{amount}}</td></tr>{{/" list "}}</tbody>" TABLE_END "{{/has_" list "}}"
-#define FIELD_ERROR "{{#error}}<p class=\"error\" role=\"alert\" id=\"form-error\" data-field=\"{{error_field}}\">"   \
-	"{{error}}</p>{{/error}}"
 #define ORDERS_OF(list)                                                                                           \
 	"{{#has_" list "}}" TABLE("Orders") "<thead><tr><th scope=\"col\">Order</th><th scope=\"col\">Placed</th>"   \
 	"<th scope=\"col\">Option</th><th scope=\"col\">State</th><th scope=\"col\">Total</th></tr></thead><tbody>"   \
@@ -43,7 +41,7 @@
 	  "<a href=\"/vendor/contracts/{{contract_id}}\">contract</a>{{/contract_id}}</td></tr>{{/rows}}</tbody>" TABLE_END
 	  "{{/has_rows}}{{^has_rows}}<p>No orders match.</p>{{/has_rows}}" NEXT_PAGE },
 	{ "page/vendor_order.html", "text/html",
-	  CONSOLE_NAV FIELD_ERROR
+	  CONSOLE_NAV
 	  "{{#order}}<dl class=\"facts\"><dt>Order</dt><dd id=\"order-number\">{{number}}</dd><dt>State</dt>"
 	  "<dd id=\"order-state\">{{state}}</dd><dt>Customer</dt><dd><a href=\"/vendor/customers/{{customer_id}}\">"
 	  "{{customer}}</a></dd><dt>Contract</dt><dd>{{#contract_id}}<a id=\"order-contract\" href=\"/vendor/contracts/"
@@ -102,7 +100,7 @@
 	  "{{#vendor_side}}<h2>Orders</h2>" ORDERS_OF("orders") TOTALS_TABLE("order_totals", "Orders per currency")
 	  "{{/vendor_side}}" },
 #define USERS_BODY                                                                                                \
-	CONSOLE_NAV FIELD_ERROR                                                                                      \
+	CONSOLE_NAV                                                                                      \
 	"{{#create}}<h2>New user</h2><form method=\"post\" action=\"{{base}}\" id=\"user-create\" class=\"stack\">"   \
 	CSRF "<label for=\"email\">E-mail</label><input id=\"email\" name=\"email\" type=\"email\" value=\"{{email}}\" " \
 	"required><label for=\"name\">Name</label><input id=\"name\" name=\"name\" value=\"{{name}}\" required>"       \
@@ -138,3 +136,21 @@
 	  "</a></dd>{{/opportunity_id}}</dl><p>Link tokens are shown as [redacted]: the customer's link opens their "
 	  "renewal without a password.</p><h2>Text</h2><pre id=\"message-text\" class=\"message\">{{text}}</pre>"
 	  "{{/message}}<p><a href=\"/vendor/outbox\">The outbox</a></p>" },
+	{ "page/vendor_margins.html", "text/html",
+	  CONSOLE_NAV "<p>The reseller's share of each renewal line, in per cent, by who sells and the partner's tier. "
+	  "On top: a won deal registration adds the deal bonus ({{deal_bonus}}); the distributor of record is paid "
+	  "the distributor share ({{distributor_share}}); a distributor of record is paid the tier's share itself; the "
+	  "vendor's own tier earns nothing. For anything else, write the policy in Lua on the "
+	  "<a href=\"/vendor/policies\">Policies</a> page.</p>"
+	  "<p id=\"margins-source\">{{#from_active}}The active margin policy (version {{active}}) was made from this table."
+	  "{{/from_active}}{{^from_active}}The active margin policy was written in Lua: the table shows the seed "
+	  "programme.{{/from_active}}</p>"
+	  "{{#can_upload}}<form method=\"post\" action=\"/vendor/margins\" id=\"margins-form\">" CSRF "{{/can_upload}}"
+	  TABLE("Margin table") "<thead><tr><th scope=\"col\">Who sells</th>{{#tiers}}<th scope=\"col\">{{.}}</th>"
+	  "{{/tiers}}</tr></thead><tbody>{{#rows}}<tr><th scope=\"row\">{{mode}}</th>{{#cells}}<td><input id=\"{{name}}\" "
+	  "name=\"{{name}}\" aria-label=\"{{mode}}, {{tier}}, per cent\" "
+	  "inputmode=\"decimal\" size=\"6\" value=\"{{value}}\"{{^can_upload}} readonly{{/can_upload}}{{#wrong}} "
+	  "aria-invalid=\"true\"{{/wrong}}> %</td>{{/cells}}</tr>{{/rows}}</tbody>" TABLE_END
+	  "{{#can_upload}}<p>Making the policy checks it with a test vector for every cell, then stores it as a new "
+	  "version: dry-run and activate it on the Policies page.</p><button type=\"submit\">Make the policy"
+	  "</button></form>{{/can_upload}}" },

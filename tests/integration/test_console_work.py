@@ -8,6 +8,7 @@ forms carry the session's CSRF token, bad input is answered with a sentence
 naming the field and changes nothing, and each role reaches exactly what
 the API lets it reach.
 """
+import json
 import re
 import time
 
@@ -328,3 +329,58 @@ def test_decide_for_a_silent_partner_and_open_a_message(daemon, tmp_path):
     # Sales people have no outbox (the API: 403 too).
     vs.get(f"/vendor/outbox/{m['id']}", status=403)
     assert u["vsales@sentinel.example"].call("GET", "/api/v1/outbox").status == 403
+
+
+def test_margins_table_makes_the_lua_policy_and_its_vectors(daemon, tmp_path):
+    d, admin, u = boot(daemon, tmp_path)
+    boss = browser(d, "boss@sentinel.example")
+    page = boss.get("/vendor/margins").text
+    # The seed programme's table, as the active (Lua) policy was not made from it.
+    assert re.search(r'id="partner_platinum"[^>]*value="33"', page) and re.search(r'id="vendor_silver"[^>]*value="15"', page)
+    form = {"partner_platinum": "35", "partner_gold": "27.5", "partner_silver": "20",
+            "vendor_platinum": "22", "vendor_gold": "20", "vendor_silver": "15.25"}
+    def versions():
+        return json.dumps(admin.get("/api/v1/policies"), sort_keys=True)
+    n = versions()
+    # Bad cells name the field; nothing is stored.
+    for bad, field in (({"partner_gold": "27.555"}, "partner_gold"), ({"vendor_platinum": "abc"}, "vendor_platinum"),
+                       ({"partner_silver": "101"}, "partner_silver"), ({"vendor_gold": "99.5"}, "vendor_gold")):
+        r = boss.post("/vendor/margins", {**form, **bad}, status=400)
+        assert error_of(r.text).startswith(f"{field}:"), (bad, error_of(r.text))
+        assert 'aria-invalid="true"' in r.text
+        boss.get("/vendor/margins")
+    boss.post("/vendor/margins", form, status=403, csrf=False)
+    assert versions() == n
+    # A sales person may not upload policies (the API: 403 too).
+    vs = browser(d, "vsales@sentinel.example")
+    vs.get("/vendor/margins", status=403)
+    assert u["vsales@sentinel.example"].call("POST", "/api/v1/policies/margin",
+                                             {"source": "x", "vectors": []}).status == 403
+    cm = browser(d, "cm@sentinel.example")
+    if u["cm@sentinel.example"].call("POST", "/api/v1/policies/margin", {"source": "x", "vectors": []}).status == 403:
+        r = cm.request("GET", "/vendor/margins")
+        if r.status == 200:
+            assert 'id="margins-form"' not in r.text
+            cm.post("/vendor/margins", form, status=403)
+    # The table: stored as a new version with a vector per cell, all passed.
+    boss.get("/vendor/margins")
+    r = boss.post("/vendor/margins", form)
+    m = re.search(r"stored=margin-(\d+)", r.headers["location"])
+    assert m, r.headers["location"]
+    version = int(m.group(1))
+    got = admin.get(f"/api/v1/policies/margin/{version}")
+    assert got["vectors_passed"] >= 25, got
+    assert "partner = { platinum = 3500, gold = 2750, silver = 2000 }" in got["source"]
+    assert "vendor  = { platinum = 2200, gold = 2000, silver = 1525 }" in got["source"]
+    vectors = got["vectors"] if isinstance(got["vectors"], list) else json.loads(got["vectors"])
+    names = {v["name"]: v["expect"] for v in vectors}
+    assert names["gold partner-published"] == [["reseller", 2750]]
+    assert names["silver vendor-published"] == [["reseller", 1525]]
+    # Activated (on the policies page, as any version), the form shows the table it made.
+    boss.get("/vendor/policies")
+    boss.post(f"/vendor/policies/margin/{version}/activate", {})
+    page = boss.get("/vendor/margins").text
+    assert "was made from this table" in page
+    assert re.search(r'id="partner_gold"[^>]*value="27.50"', page), page
+    # The Lua editor stays: the active source is there to edit.
+    assert "renewd margin table" in boss.get("/vendor/policies").text
