@@ -46,6 +46,14 @@ static bool list_value(const struct rd_product *p, const struct rd_contract *k, 
 	return false;
 }
 
+bool rd_console_contract_value(struct rd_txn *t, struct web *w, const struct rd_contract *k, int64_t *out)
+{
+	struct rd_product pr;
+	return k->product_id &&
+	       rd_entity_get(t, w->app->domain->products, &rd_entity_product, w->c.who.vendor, k->product_id, &pr) == 0 &&
+	       list_value(&pr, k, out);
+}
+
 static const char *colour_text(enum rd_colour c)
 {
 	static const char *const text[] = { "", "expired", "due for renewal", "active", "cancelled", "renewal ordered" };

@@ -12,6 +12,7 @@
 #include "util/clock.h"
 #include "util/err.h"
 #include "web/console.h"
+#include "web/console_work.h"
 #include "web/web.h"
 
 #define PAGE_ROWS 50
@@ -174,6 +175,12 @@ static json_t *contract_row(struct web *w, struct rd_txn *t, void *obj, const ch
 	json_object_set_new(row, "href", json_string(href));
 	snprintf(href, sizeof href, "%s/customers/%llu", root, (unsigned long long)k->customer_id);
 	json_object_set_new(row, "customer_href", json_string(k->customer_id ? href : ""));
+	/* The money column: the list value (console_detail.c), summed per currency below the page. */
+	int64_t value;
+	bool valued = rd_console_contract_value(t, w, k, &value);
+	json_object_set_new(row, "value", valued ? rd_money_json(value, k->currency) : json_string(""));
+	if (valued)
+		json_object_set_new(row, "money", json_pack("{s:I, s:s}", "amount", (json_int_t)value, "currency", k->currency));
 	return row;
 }
 
@@ -200,6 +207,7 @@ static json_t *opportunity_row(struct web *w, struct rd_txn *t, void *obj, const
 	json_object_set_new(row, "may_decide", json_boolean(o->state == RD_OPP_PENDING_DECISION &&
 							    rd_console_may(w, RD_RES_OPPORTUNITY, RD_ACT_UPDATE)));
 	json_object_set_new(row, "csrf", json_string(w->csrf));
+	json_object_set_new(row, "money", json_pack("{s:I, s:s}", "amount", (json_int_t)o->list_total, "currency", o->currency));
 	return row;
 }
 
@@ -254,6 +262,21 @@ static int list_handler(struct rd_req *req, const struct list_def *def)
 	if (rc < 0)
 		return rc;
 	json_t *ctx = rd_console_page_ctx(&w, def->title, def->path);
+	/* Rows with a money column: its totals on this page, per currency. */
+	struct rd_totals totals = { 0 };
+	size_t i;
+	json_t *row;
+	bool money = false;
+	json_array_foreach(rows, i, row) {
+		json_t *m = json_object_get(row, "money");
+		if (m) {
+			money = true;
+			rd_totals_add(&totals, json_string_value(json_object_get(m, "currency")),
+				      json_integer_value(json_object_get(m, "amount")));
+		}
+	}
+	if (money)
+		json_object_set_new(ctx, "totals", rd_totals_json(&totals));
 	json_object_set_new(ctx, "rows", rows);
 	json_object_set_new(ctx, "next", next_link(def->path, def->filter, filter, next));
 	if (def->filter)

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "services/service.h"
+#include "store/store.h"
 #include "web/web.h"
 
 #define RD_TOTALS_MAX 32
@@ -33,6 +34,11 @@ json_t *rd_totals_json(const struct rd_totals *t);
  * "1,234.50"; at most the currency's decimals) into minor units: 0, or -1
  * when it is not such a number or does not fit. */
 int rd_form_amount(const char *s, const char *currency, int64_t *out);
+
+/* A contract's list value: its product's list price for the contract's
+ * currency and term, times its seats; false when the catalogue has none
+ * (console_detail.c). */
+bool rd_console_contract_value(struct rd_txn *t, struct web *w, const struct rd_contract *k, int64_t *out);
 
 /* The actor of a page's user (a partner's user: its partner). */
 struct rd_actor rd_console_actor(const struct web *w);

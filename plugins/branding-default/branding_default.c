@@ -41,13 +41,21 @@
 #define CONTRACT_TABLE                                                                                            \
 	TABLE("Contracts") "<thead><tr><th scope=\"col\">Contract</th><th scope=\"col\">Customer</th>"                \
 	"<th scope=\"col\">Product</th><th scope=\"col\">Reseller</th><th scope=\"col\">Seats</th><th scope=\"col\">Ends</th>" \
-	"<th scope=\"col\">Status</th></tr></thead><tbody>{{#rows}}<tr class=\"colour-{{colour}}\" data-colour=\"{{colour}}\">" \
+	"<th scope=\"col\">Status</th><th scope=\"col\">List value</th></tr></thead><tbody>{{#rows}}<tr class=\"colour-{{colour}}\" " \
+	"data-colour=\"{{colour}}\">" \
 	"<th scope=\"row\"><a href=\"{{href}}\">{{external_id}}</a></th><td>{{#customer_href}}<a href=\""             \
 	"{{customer_href}}\">{{customer}}</a>{{/customer_href}}{{^customer_href}}{{customer}}{{/customer_href}}</td><td>{{product}}</td><td>{{reseller}}</td>"            \
 	"<td>{{quantity}}</td><td>{{end}}</td><td><span class=\"dot dot-{{colour}}\" aria-hidden=\"true\"></span>"          \
 	"{{colour_text}} ({{status}}){{#warranty_only}} &middot; warranty only{{/warranty_only}}{{#consolidated}} &middot; " \
-	"consolidated{{/consolidated}}</td></tr>{{/rows}}</tbody>" TABLE_END "{{^rows}}<p>No contracts match.</p>{{/rows}}" \
+	"consolidated{{/consolidated}}</td><td class=\"money\">{{value}}</td></tr>{{/rows}}</tbody>" TABLE_END           \
+	"{{^rows}}<p>No contracts match.</p>{{/rows}}" PAGE_TOTALS \
 	NEXT_PAGE
+/* A list's money column summed per currency (never across currencies), this page's rows. */
+#define PAGE_TOTALS                                                                                               \
+	"{{#has_totals}}<h3>This page's totals per currency</h3>" TABLE("Totals per currency") "<thead><tr>"           \
+	"<th scope=\"col\">Currency</th><th scope=\"col\">Rows</th><th scope=\"col\">Total</th></tr></thead><tbody>" \
+	"{{#totals}}<tr class=\"total\" data-currency=\"{{currency}}\"><th scope=\"row\">{{currency}}</th>"          \
+	"<td>{{count}}</td><td class=\"money\">{{amount}}</td></tr>{{/totals}}</tbody>" TABLE_END "{{/has_totals}}"
 #define FILTER(path, name, label)                                                                                 \
 	"<form method=\"get\" action=\"" path "\" class=\"filter\"><label for=\"" name "\">" label "</label> "         \
 	"<select id=\"" name "\" name=\"" name "\">{{#choices}}<option value=\"{{value}}\"{{#selected}} selected"      \
@@ -559,7 +567,7 @@ static const struct asset assets[] = {
 	  "sells</button> <button type=\"submit\" name=\"publish\" value=\"vendor\">The vendor sells</button></form>"
 	  "{{/may_decide}}{{#attention}}"
 	  "<br><span class=\"error\">needs attention: {{attention_reason}}</span>{{/attention}}</td><td>{{list}}</td><td>{{discount}}</td>"
-	  "<td>{{end}}</td></tr>{{/rows}}</tbody>" TABLE_END "{{^rows}}<p>No quotes match.</p>{{/rows}}" NEXT_PAGE },
+	  "<td>{{end}}</td></tr>{{/rows}}</tbody>" TABLE_END "{{^rows}}<p>No quotes match.</p>{{/rows}}" PAGE_TOTALS NEXT_PAGE },
 	{ "page/vendor_outbox.html", "text/html",
 	  CONSOLE_NAV FILTER("/vendor/outbox", "state", "State")
 	  TABLE("Outbox") "<thead><tr><th scope=\"col\">Id</th><th scope=\"col\">Kind</th><th scope=\"col\">To</th>"

@@ -135,6 +135,15 @@ def test_contract_and_customer_pages_are_linked_and_scoped(daemon, tmp_path):
     links = re.findall(r'<a href="/vendor/contracts/(\d+)">([^<]+)</a>', page)
     assert links, page[:2000]
     kid, ext = links[0]
+    # The money column and this page's totals per currency: the sum of the column, currency by currency.
+    values = re.findall(r'<td class="money">([A-Z]{3}) ([0-9,.]+)</td></tr>', page.split("Totals per currency")[0])
+    totals = dict(re.findall(r'<tr class="total" data-currency="([A-Z]{3})">.*?<td class="money">[A-Z]{3} ([0-9,.]+)</td>',
+                             page, re.S))
+    assert values and totals
+    for cur in {c for c, _ in values}:
+        want = sum(round(float(v.replace(",", "")) * 100) for c, v in values if c == cur)
+        assert round(float(totals[cur].replace(",", "")) * 100) == want, (cur, totals)
+    assert re.search(r'<tr class="total" data-currency="[A-Z]{3}">', boss.get("/vendor/opportunities").text)
     k = admin.get(f"/api/v1/contracts/{kid}")
     assert k["external_id"] == ext
     page = boss.get(f"/vendor/contracts/{kid}").text
