@@ -315,10 +315,22 @@ static int orders_list(struct web *w, int status, const char *error)
 	json_object_set_new(ctx, "from", json_string(from));
 	json_object_set_new(ctx, "to", json_string(to));
 	if (next) {
-		char url[400];
-		snprintf(url, sizeof url, "/vendor/orders?state=%s&option=%s&partner=%llu&from=%s&to=%s&cursor=%llu",
-			 f.state ? state_words[f.state - 1] : "", f.option ? f.option : "", (unsigned long long)f.partner,
-			 from, to, (unsigned long long)next);
+		/* The filter as it was (each value checked above), then the cursor. */
+		char url[400], part[80];
+		snprintf(url, sizeof url, "/vendor/orders?");
+		if (f.state)
+			snprintf(part, sizeof part, "state=%s&", state_words[f.state - 1]), strncat(url, part, sizeof url - strlen(url) - 1);
+		if (f.option)
+			snprintf(part, sizeof part, "option=%s&", f.option), strncat(url, part, sizeof url - strlen(url) - 1);
+		if (f.partner)
+			snprintf(part, sizeof part, "partner=%llu&", (unsigned long long)f.partner),
+				strncat(url, part, sizeof url - strlen(url) - 1);
+		if (f.from)
+			snprintf(part, sizeof part, "from=%s&", from), strncat(url, part, sizeof url - strlen(url) - 1);
+		if (f.to)
+			snprintf(part, sizeof part, "to=%s&", to), strncat(url, part, sizeof url - strlen(url) - 1);
+		snprintf(part, sizeof part, "cursor=%llu", (unsigned long long)next);
+		strncat(url, part, sizeof url - strlen(url) - 1);
 		json_object_set_new(ctx, "next", json_string(url));
 	}
 	if (error)

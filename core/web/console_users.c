@@ -67,8 +67,19 @@ static int users_page(struct web *w, bool partner, int status, const char *error
 	json_t *rows = json_array(), *partners = json_array();
 	struct rd_iter it;
 	struct rd_item item;
+	if (!partner) { /* the partners a vendor's admin gives partner roles to */
+		struct rd_partner *p = rd_malloc(sizeof *p);
+		rc = rd_iter_records(&it, t, d->partners, w->c.who.vendor, 0);
+		while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0)
+			if (rd_entity_decode(&rd_entity_partner, item.val, item.len, p) == 0)
+				json_array_append_new(partners, json_pack("{s:I, s:s}", "id", (json_int_t)p->id, "name", p->name));
+		if (rc >= 0)
+			rd_iter_close(&it);
+		free(p);
+	}
 	struct rd_user *u = rd_malloc(sizeof *u);
-	rc = rd_iter_records(&it, t, d->users, w->c.who.vendor, 0);
+	if (rc >= 0)
+		rc = rd_iter_records(&it, t, d->users, w->c.who.vendor, 0);
 	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
 		if (rd_entity_decode(&rd_entity_user, item.val, item.len, u) < 0 || !rd_user_visible(&by, u) ||
 		    json_array_size(rows) >= USERS_SHOWN)
@@ -80,20 +91,20 @@ static int users_page(struct web *w, bool partner, int status, const char *error
 						      "partner", rd_console_partner_name(t, w, u->partner_id, &pa), "disabled",
 						      u->disabled != 0, "self", self, "may_change", may_change && !self, "roles",
 						      role_choices(w, u->role)));
+		/* Its partner chosen in the row's form. */
+		json_t *mine = json_array(), *p;
+		size_t k;
+		json_array_foreach(partners, k, p) {
+			json_t *c = json_copy(p);
+			json_object_set_new(c, "selected",
+					    json_boolean((uint64_t)json_integer_value(json_object_get(p, "id")) == u->partner_id));
+			json_array_append_new(mine, c);
+		}
+		json_object_set_new(json_array_get(rows, json_array_size(rows) - 1), "partners", mine);
 	}
 	if (rc >= 0)
 		rd_iter_close(&it);
 	free(u);
-	if (rc >= 0 && !partner) {
-		struct rd_partner *p = rd_malloc(sizeof *p);
-		rc = rd_iter_records(&it, t, d->partners, w->c.who.vendor, 0);
-		while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0)
-			if (rd_entity_decode(&rd_entity_partner, item.val, item.len, p) == 0)
-				json_array_append_new(partners, json_pack("{s:I, s:s}", "id", (json_int_t)p->id, "name", p->name));
-		if (rc >= 0)
-			rd_iter_close(&it);
-		free(p);
-	}
 	rd_txn_end(t);
 	if (rc < 0) {
 		json_decref(rows);

@@ -119,7 +119,7 @@
 	"<select id=\"role-{{id}}\" name=\"role\">{{#roles}}<option value=\"{{value}}\"{{#selected}} selected"        \
 	"{{/selected}}>{{value}}</option>{{/roles}}</select>{{#vendor_side}} <label for=\"partner-{{id}}\">Partner"    \
 	"</label> <select id=\"partner-{{id}}\" name=\"partner_id\"><option value=\"\">none</option>{{#partners}}"     \
-	"<option value=\"{{id}}\">{{name}}</option>{{/partners}}</select>{{/vendor_side}} <button type=\"submit\">"     \
+	"<option value=\"{{id}}\"{{#selected}} selected{{/selected}}>{{name}}</option>{{/partners}}</select>{{/vendor_side}} <button type=\"submit\">"     \
 	"Change the role</button></form><form method=\"post\" action=\"{{base}}/{{id}}\">" CSRF "{{#disabled}}<button " \
 	"type=\"submit\" name=\"action\" value=\"enable\">Enable</button>{{/disabled}}{{^disabled}}<button "           \
 	"type=\"submit\" name=\"action\" value=\"disable\">Disable</button>{{/disabled}}</form>{{/may_change}}"         \

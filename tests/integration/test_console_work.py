@@ -213,6 +213,15 @@ def test_users_create_role_disable_and_partner_admins_own_users(daemon, tmp_path
     boss = browser(d, "boss@sentinel.example")
     page = boss.get("/vendor/users").text
     assert 'id="user-create"' in page
+    # A partner user's row has its partner chosen, so changing its role keeps it there.
+    gs_id = u["gold-sales@sentinel.example"].user_id
+    row = re.search(rf'<tr id="user-{gs_id}">(.*?)</tr>', page, re.S).group(1)
+    assert re.search(r'<option value="3" selected>', row), row
+    boss.post(f"/vendor/users/{gs_id}", {"action": "role", "role": "partner-admin", "partner_id": "3"})
+    assert admin.get(f"/api/v1/users/{gs_id}")["role"] == "partner-admin"
+    boss.post(f"/vendor/users/{gs_id}", {"action": "role", "role": "partner-sales", "partner_id": "3"})
+    r = boss.post(f"/vendor/users/{gs_id}", {"action": "role", "role": "partner-sales", "partner_id": ""}, status=400)
+    assert error_of(r.text).startswith("partner_id:")
     # Bad input names the field; nothing is created.
     r = boss.post("/vendor/users", {"email": "not-an-address", "name": "N", "role": "vendor-sales",
                                     "password": "correct horse battery"}, status=400)
