@@ -7,6 +7,8 @@
  *                                              due (due_on=YYYY-MM-DD or empty: no date)
  *   GET  /partner/tasks[?state=...]            a partner's: its own tasks (a distributor's: its resellers' too)
  *   POST /partner/tasks/{id}
+ * Both inboxes take ?owner=me (the viewer's tasks) or ?owner=nobody (not yet
+ * assigned) besides ?state=.
  * Who may read or change tasks at all is the role matrix's; whose tasks
  * and to whom they may go is core/services/tasks.c's, as for PATCH
  * /api/v1/tasks/{id}.  Every form carries the session's CSRF token.
@@ -59,6 +61,14 @@ static int tasks_page(struct web *w, bool partner, int status, const char *error
 {
 	const char *state = rd_req_query(w->req, "state");
 	int want = !state || !strcmp(state, "open") ? 0 : !strcmp(state, "done") ? 1 : 2;
+	/* Whose: anyone's (""), the viewer's own ("me"), nobody's yet ("nobody"). */
+	const char *owner = rd_req_query(w->req, "owner");
+	int whose = !owner || !*owner ? 0 : !strcmp(owner, "me") ? 1 : !strcmp(owner, "nobody") ? 2 : -1;
+	if (whose < 0) {
+		whose = 0;
+		status = 400;
+		error = "Owner: choose anyone's, yours or nobody's yet.";
+	}
 	struct rd_txn *t;
 	int rc = rd_store_read(w->app->store, &t);
 	if (rc < 0)
@@ -77,7 +87,8 @@ static int tasks_page(struct web *w, bool partner, int status, const char *error
 	rc = rd_iter_records(&it, t, d->tasks, w->c.who.vendor, 0);
 	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
 		if (rd_entity_decode(&rd_entity_task, item.val, item.len, task) < 0 ||
-		    (want < 2 && (task->done != 0) != (want == 1)) || !rd_task_visible(t, d, &who, task))
+		    (want < 2 && (task->done != 0) != (want == 1)) || (whose == 1 && task->assigned_to != w->c.who.user) ||
+		    (whose == 2 && task->assigned_to) || !rd_task_visible(t, d, &who, task))
 			continue;
 		total++;
 		struct rd_partner p;
@@ -133,6 +144,12 @@ static int tasks_page(struct web *w, bool partner, int status, const char *error
 		json_array_append_new(choices, json_pack("{s:s, s:s, s:b}", "value", values[i], "label", labels[i], "selected",
 							 i == want));
 	json_object_set_new(ctx, "choices", choices);
+	json_t *owners = json_array();
+	static const char *const ovalues[] = { "", "me", "nobody" }, *const olabels[] = { "anyone's", "mine", "nobody's yet" };
+	for (int i = 0; i < 3; i++)
+		json_array_append_new(owners, json_pack("{s:s, s:s, s:b}", "value", ovalues[i], "label", olabels[i], "selected",
+							i == whose));
+	json_object_set_new(ctx, "owners", owners);
 	json_object_set_new(ctx, "tasks", shown);
 	json_object_set_new(ctx, "base", json_string(base));
 	json_object_set_new(ctx, "root", json_string(partner ? "/partner" : "/vendor"));

@@ -63,7 +63,11 @@
 
 /* The tasks inbox of the console and of the partner portal (core/web/console_tasks.c). */
 #define TASKS_BODY                                                                                                \
-	FILTER("{{base}}", "state", "Show")                                                                          \
+	"<form method=\"get\" action=\"{{base}}\" class=\"filter\"><label for=\"state\">Show</label> <select "      \
+	"id=\"state\" name=\"state\">{{#choices}}<option value=\"{{value}}\"{{#selected}} selected{{/selected}}>"      \
+	"{{label}}</option>{{/choices}}</select> <label for=\"owner\">Owner</label> <select id=\"owner\" "             \
+	"name=\"owner\">{{#owners}}<option value=\"{{value}}\"{{#selected}} selected{{/selected}}>{{label}}</option>"  \
+	"{{/owners}}</select> <button type=\"submit\">Show</button></form>"                                           \
 	"{{#no_address}}<p class=\"error\" role=\"alert\">No renewals address is set: customer requests for the "   \
 	"vendor's team are only listed here. Set <code>notify_email</code> (PATCH /api/v1/vendor).</p>{{/no_address}}"  \
 	"{{#error}}<div class=\"error\" role=\"alert\"><p>{{error}}</p></div>{{/error}}"                              \

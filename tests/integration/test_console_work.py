@@ -195,6 +195,12 @@ def test_tasks_due_date_owner_and_close(daemon, tmp_path):
     assert "2000-01-03" in card and "overdue" in card and "boss@sentinel.example" in card
     got = next(t for t in admin.items("/api/v1/tasks") if t["id"] == task["id"])
     assert got["due_on"] == "2000-01-03" and got["assigned_to"] == u["boss@sentinel.example"].user_id
+    # The owner's inbox: mine lists it, nobody's-yet does not; an unknown owner names the field.
+    assert f'id="task-{task["id"]}"' in boss.get("/vendor/tasks?owner=me").text
+    assert f'id="task-{task["id"]}"' not in boss.get("/vendor/tasks?owner=nobody").text
+    assert f'id="task-{task["id"]}"' not in browser(d, "cm@sentinel.example").get("/vendor/tasks?owner=me").text
+    r = boss.get("/vendor/tasks?owner=someone", status=400)
+    assert error_of(r.text).startswith("Owner:")
     # The API takes the same field, by the same rule.
     assert admin.call("PATCH", f"/api/v1/tasks/{task['id']}", {"due_on": "soon"}).json()["error"]["field"] == "due_on"
     boss.post(f"/vendor/tasks/{task['id']}", {"action": "close"})
