@@ -17,6 +17,7 @@
 #include "services/imports.h"
 #include "services/merge.h"
 #include "services/records.h"
+#include "services/users.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -186,40 +187,20 @@ static int prepare_contract(struct call *c, struct rd_txn *t, void *obj, const v
 	return record_rule(c, t, RD_RES_CONTRACT, obj, old, p);
 }
 
+/* The rule is the users service's (services/users.h), shared with the pages. */
 static int prepare_user(struct call *c, struct rd_txn *t, void *obj, const void *old, struct problem *p)
 {
-	struct rd_user *x = obj;
-	for (char *s = x->email; *s; s++)
-		*s = (char)tolower((unsigned char)*s);
-	if (!valid_email(x->email) || !x->email[0])
-		return problem(p, "email", "%semail is not an e-mail address", "");
-	uint64_t other;
-	if (rd_index_find(t, c->app->domain->users, "email", c->who.vendor, x->email, strlen(x->email) + 1, &other) == 0 &&
-	    other != x->id) {
+	struct rd_user_caller by = { .vendor = c->who.vendor, .user = c->who.user, .partner = c->who.partner,
+				     .role = c->who.role };
+	struct rd_serr e;
+	int rc = rd_user_check(t, c->app->domain, &by, obj, old, &e);
+	if (rc == 0)
+		return 0;
+	if (rc != RD_EINVAL && rc != RD_EEXISTS)
+		return rc;
+	if (rc == RD_EEXISTS)
 		p->status = 409;
-		return problem(p, "email", "%sa user with this e-mail exists", "");
-	}
-	if (rd_role_is_partner(x->role)) {
-		struct rd_partner pa;
-		if (rd_entity_get(t, c->app->domain->partners, &rd_entity_partner, c->who.vendor, x->partner_id, &pa) < 0)
-			return problem(p, "partner_id", "%sa partner role needs the partner_id of a partner", "");
-	} else if (x->partner_id) {
-		return problem(p, "partner_id", "%sa vendor role has no partner_id", "");
-	}
-	const struct rd_user *o = old;
-	/* Callers who manage only their own user (or their partner's) cannot
-	 * raise roles or move users between partners. */
-	if (rd_authz(c->who.role, RD_RES_USER, old ? RD_ACT_UPDATE : RD_ACT_CREATE) == RD_SCOPE_OWN) {
-		if (c->who.role == RD_ROLE_PARTNER_ADMIN) {
-			if (!rd_role_is_partner(x->role) || x->partner_id != c->who.partner)
-				return problem(p, "role", "%sa partner admin manages users of its own partner only", "");
-		} else if (!o || x->role != o->role || x->partner_id != o->partner_id || x->disabled != o->disabled) {
-			return problem(p, "role", "%syou may change your own name and e-mail only", "");
-		}
-	}
-	if (o && x->id == c->who.user && (x->disabled || x->role != o->role))
-		return problem(p, "role", "%syou cannot disable yourself or change your own role", "");
-	return 0;
+	return problem(p, e.field, "%s", e.message);
 }
 
 /* ---- list filters ----------------------------------------------------------- */

@@ -398,17 +398,25 @@ int rd_api_task_patch(struct rd_req *req)
 	    rd_req_json(req, &body) < 0)
 		return 0;
 	struct rd_task_change ch = { 0 };
-	json_t *done = json_object_get(body, "done"), *to = json_object_get(body, "assigned_to");
+	json_t *done = json_object_get(body, "done"), *to = json_object_get(body, "assigned_to"),
+	       *due = json_object_get(body, "due_on");
 	const char *key;
 	json_t *val;
 	const char *bad = NULL;
-	json_object_foreach(body, key, val) if (strcmp(key, "done") && strcmp(key, "assigned_to")) bad = key;
-	if (!json_is_object(body) || bad || (!done && !to)) {
+	json_object_foreach(body, key, val) if (strcmp(key, "done") && strcmp(key, "assigned_to") && strcmp(key, "due_on")) bad = key;
+	if (!json_is_object(body) || bad || (!done && !to && !due)) {
 		json_decref(body);
 		rd_reply_error(req, 400, "invalid", bad ? "done" : NULL,
-			       "a task update is {\"done\": 0 or 1} and/or {\"assigned_to\": a user id or null}");
+			       "a task update is {\"done\": 0 or 1}, {\"assigned_to\": a user id or null} and/or "
+			       "{\"due_on\": a date or null}");
 		return 0;
 	}
+	if (due && !json_is_null(due) && (!json_is_string(due) || rd_date_parse(json_string_value(due), &ch.due) < 0)) {
+		json_decref(body);
+		rd_reply_error(req, 400, "invalid", "due_on", "due_on is a date (YYYY-MM-DD), or null for none");
+		return 0;
+	}
+	ch.set_due = due != NULL;
 	if (done && (!json_is_integer(done) || (json_integer_value(done) != 0 && json_integer_value(done) != 1))) {
 		json_decref(body);
 		rd_reply_error(req, 400, "invalid", "done", "done is 1 (closed) or 0 (open)");

@@ -313,6 +313,7 @@ static const struct rd_field task_fields[] = {
 	F(9, RD_F_U64, struct rd_task, assigned_to, "assigned_to"),
 	FF(10, RD_F_TIME, struct rd_task, done_at, "done_at", RO),
 	FF(11, RD_F_U64, struct rd_task, done_by, "done_by", RO),
+	F(20, RD_F_I32DATE, struct rd_task, due_on, "due_on"),
 };
 
 static const struct rd_field link_fields[] = {

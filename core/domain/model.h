@@ -395,6 +395,7 @@ struct rd_task {
 	uint64_t created_at;
 	uint64_t assigned_to;     /* the user who handles it; 0: nobody yet (core/services/tasks.c) */
 	uint64_t done_at, done_by; /* when and by whom it was closed */
+	rd_date due_on;           /* when it is to be done; 0: no date (core/services/tasks.c) */
 };
 
 /* A customer's secure link: tenant 0, found by the hash of its token. */

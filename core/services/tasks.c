@@ -79,7 +79,12 @@ static int update_write(struct rd_txn *t, void *arg)
 						   (unsigned long long)ch->assignee);
 		}
 	}
+	if (ch->set_due && ch->due != u->task->due_on && done)
+		return rd_serr_set(u->e, RD_EEXISTS, "conflict", "due_on",
+				   "the task is closed: reopen it ({\"done\": 0}) to give it a due date");
 	json_t *before = rd_entity_to_json(&rd_entity_task, u->task);
+	if (ch->set_due)
+		u->task->due_on = ch->due;
 	if (ch->set_assignee)
 		u->task->assigned_to = ch->assignee;
 	if (ch->set_done && (ch->done != 0) != (u->task->done != 0)) {
@@ -89,7 +94,9 @@ static int update_write(struct rd_txn *t, void *arg)
 	}
 	if ((rc = rd_entity_put(t, d->tasks, &rd_entity_task, v, u->task, 0)) == 0) {
 		json_t *after = rd_entity_to_json(&rd_entity_task, u->task);
-		const char *note = ch->set_done && ch->done ? "task closed" : ch->set_done ? "task reopened" : "task assigned";
+		const char *note = ch->set_done && ch->done ? "task closed" : ch->set_done ? "task reopened"
+				   : ch->set_assignee                ? "task assigned"
+								     : "task due date set";
 		rc = rd_audit_write(t, d, v, u->who->user, RD_AUDIT_UPDATE, "tasks", u->task->id, before, after, note);
 		json_decref(after);
 	}

@@ -25,11 +25,12 @@
 #include "store/store.h"
 
 /* What to change: set_done (done 1 closes, 0 reopens), set_assignee
- * (assignee a user id, 0: nobody). */
+ * (assignee a user id, 0: nobody), set_due (due a date, 0: none). */
 struct rd_task_change {
-	bool set_done, set_assignee;
+	bool set_done, set_assignee, set_due;
 	uint8_t done;
 	uint64_t assignee;
+	rd_date due;
 };
 
 /* Whether who may see and act on task. */
@@ -45,7 +46,7 @@ bool rd_task_assignable(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, 
  * task in *out, or a refusal in e:
  *   RD_ENOTFOUND, field id           no such task in who's channel
  *   RD_EINVAL, field assigned_to     no such user, disabled, or not of the task's side
- *   RD_EEXISTS, code "conflict"      assigning a closed task
+ *   RD_EEXISTS, code "conflict"      assigning a closed task, or giving it a due date
  * or the store's error. */
 int rd_task_update(struct rd_app *app, const struct rd_actor *who, uint64_t id, const struct rd_task_change *ch,
 		   struct rd_task *out, struct rd_serr *e);

@@ -20,6 +20,11 @@
  *   POST /vendor/plugins/{name}/enablements/{id}/disable
  *   GET  /vendor/outbox[?state=&cursor=]           messages and their delivery
  *   GET  /vendor/tasks, POST /vendor/tasks/{id}    the tasks inbox (console_tasks.c)
+ *   GET  /vendor/orders[/{id}], POST .../payment, .../refund   orders (console_orders.c)
+ *   GET  /vendor/contracts/{id}, /vendor/customers/{id}      detail pages (console_detail.c)
+ *   GET, POST /vendor/users[/{id}]                 users (console_users.c)
+ *   GET  /vendor/outbox/{id}, POST /vendor/opportunities/{id}/decision   (console_work.c)
+ *   GET, POST /vendor/margins                      margins as a table (console_margins.c)
  * This file holds the helpers the sections share (console.h) and the
  * overview; the sections are console_lists.c, console_imports.c,
  * console_policies.c and console_plugins.c.
@@ -95,6 +100,7 @@ json_t *rd_web_partner_nav(const char *current)
 		{ "/partner/deals", "Deal registrations" },
 		{ "/partner/leads", "Leads" },
 		{ "/partner/feeds", "Feeds" },
+		{ "/partner/users", "Users" },
 	};
 	json_t *a = json_array();
 	for (size_t i = 0; i < sizeof sections / sizeof *sections; i++)
@@ -117,15 +123,18 @@ static json_t *nav_json(struct web *w, const char *current)
 		{ "/vendor/products", "Products", RD_RES_PRODUCT },
 		{ "/vendor/contracts", "Contracts", RD_RES_CONTRACT },
 		{ "/vendor/opportunities", "Quotes", RD_RES_OPPORTUNITY },
+		{ "/vendor/orders", "Orders", RD_RES_ORDER },
 		{ "/vendor/imports", "Imports", RD_RES_IMPORT },
 		{ "/vendor/feeds", "Feeds", RD_RES_IMPORT },
 		{ "/vendor/policies", "Policies", RD_RES_POLICY },
+		{ "/vendor/margins", "Margins", RD_RES_POLICY },
 		{ "/vendor/plugins", "Plugins", RD_RES_PLUGIN },
 		{ "/vendor/webhooks", "Webhooks", RD_RES_PLUGIN },
 		{ "/vendor/outbox", "Outbox", RD_RES_OUTBOX },
 		{ "/vendor/tasks", "Tasks", RD_RES_TASK },
 		{ "/vendor/deals", "Deal registrations", RD_RES_DEAL },
 		{ "/vendor/leads", "Leads", RD_RES_LEAD },
+		{ "/vendor/users", "Users", RD_RES_USER },
 	};
 	json_t *a = json_array();
 	for (size_t i = 0; i < sizeof sections / sizeof *sections; i++)

@@ -12,6 +12,7 @@
 #include "util/clock.h"
 #include "util/err.h"
 #include "web/console.h"
+#include "web/console_work.h"
 #include "web/web.h"
 
 #define PAGE_ROWS 50
@@ -160,13 +161,27 @@ static json_t *contract_row(struct web *w, struct rd_txn *t, void *obj, const ch
 	struct rd_product pr;
 	struct rd_partner pa;
 	static const char *const text[] = { "", "expired", "due for renewal", "active", "cancelled", "renewal ordered" };
-	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:s, s:s, s:s, s:b, s:b}", "id", (json_int_t)k->id,
+	json_t *row = json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:s, s:s, s:s, s:b, s:b}", "id", (json_int_t)k->id,
 			 "external_id", k->external_id, "customer", rd_console_customer_name(t, w, k->customer_id, &cu), "product",
 			 product_name(t, w, k->product_id, &pr), "reseller", rd_console_partner_name(t, w, k->reseller_id, &pa),
 			 "quantity", (json_int_t)k->quantity, "start", rd_date_json(k->start), "end", rd_date_json(k->end), "status",
 			 rd_console_enum_text(&rd_entity_contract, "status", k->status), "colour", rd_colour_name(c), "colour_text",
 			 text[c], "warranty_only", (k->flags & RD_FLAG_WARRANTY_ONLY) != 0, "consolidated",
 			 (k->flags & RD_FLAG_CONSOLIDATED) != 0);
+	/* The contract's and the customer's pages (console_detail.c). */
+	const char *root = rd_role_is_partner(w->c.who.role) ? "/partner" : "/vendor";
+	char href[64];
+	snprintf(href, sizeof href, "%s/contracts/%llu", root, (unsigned long long)k->id);
+	json_object_set_new(row, "href", json_string(href));
+	snprintf(href, sizeof href, "%s/customers/%llu", root, (unsigned long long)k->customer_id);
+	json_object_set_new(row, "customer_href", json_string(k->customer_id ? href : ""));
+	/* The money column: the list value (console_detail.c), summed per currency below the page. */
+	int64_t value;
+	bool valued = rd_console_contract_value(t, w, k, &value);
+	json_object_set_new(row, "value", valued ? rd_money_json(value, k->currency) : json_string(""));
+	if (valued)
+		json_object_set_new(row, "money", json_pack("{s:I, s:s}", "amount", (json_int_t)value, "currency", k->currency));
+	return row;
 }
 
 static const char *const opp_state_names[] = { "pending_decision", "published_partner", "published_vendor", "accepted",
@@ -180,12 +195,20 @@ static json_t *opportunity_row(struct web *w, struct rd_txn *t, void *obj, const
 	struct rd_customer cu;
 	struct rd_product pr;
 	struct rd_partner pa;
-	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:b, s:s}", "id", (json_int_t)o->id, "number",
+	json_t *row = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:b, s:s}", "id", (json_int_t)o->id, "number",
 			 o->number, "customer", rd_console_customer_name(t, w, o->customer_id, &cu), "product",
 			 product_name(t, w, o->product_id, &pr), "reseller", rd_console_partner_name(t, w, o->reseller_id, &pa), "state",
 			 opp_state_text(o->state), "list", rd_money_json(o->list_total, o->currency), "discount",
 			 o->discount_bp ? rd_bp_json(o->discount_bp) : json_string(""), "end", rd_date_json(o->contract_end),
 			 "attention", o->attention != 0, "attention_reason", o->attention_reason);
+	/* Its contract and customer; deciding for a silent partner (console_work.c). */
+	json_object_set_new(row, "contract_id", json_integer((json_int_t)o->contract_id));
+	json_object_set_new(row, "customer_id", json_integer((json_int_t)o->customer_id));
+	json_object_set_new(row, "may_decide", json_boolean(o->state == RD_OPP_PENDING_DECISION &&
+							    rd_console_may(w, RD_RES_OPPORTUNITY, RD_ACT_UPDATE)));
+	json_object_set_new(row, "csrf", json_string(w->csrf));
+	json_object_set_new(row, "money", json_pack("{s:I, s:s}", "amount", (json_int_t)o->list_total, "currency", o->currency));
+	return row;
 }
 
 static json_t *message_row(struct web *w, struct rd_txn *t, void *obj, const char *filter)
@@ -239,6 +262,21 @@ static int list_handler(struct rd_req *req, const struct list_def *def)
 	if (rc < 0)
 		return rc;
 	json_t *ctx = rd_console_page_ctx(&w, def->title, def->path);
+	/* Rows with a money column: its totals on this page, per currency. */
+	struct rd_totals totals = { 0 };
+	size_t i;
+	json_t *row;
+	bool money = false;
+	json_array_foreach(rows, i, row) {
+		json_t *m = json_object_get(row, "money");
+		if (m) {
+			money = true;
+			rd_totals_add(&totals, json_string_value(json_object_get(m, "currency")),
+				      json_integer_value(json_object_get(m, "amount")));
+		}
+	}
+	if (money)
+		json_object_set_new(ctx, "totals", rd_totals_json(&totals));
 	json_object_set_new(ctx, "rows", rows);
 	json_object_set_new(ctx, "next", next_link(def->path, def->filter, filter, next));
 	if (def->filter)
@@ -283,7 +321,8 @@ int rd_page_vendor_opportunities(struct rd_req *req)
 static json_t *customer_row(struct web *w, struct rd_txn *t, void *obj, const char *filter)
 {
 	struct rd_customer *c = obj;
-	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id", (json_int_t)c->id, "external_id", c->external_id,
+	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id", (json_int_t)c->id, "href",
+			 rd_role_is_partner(w->c.who.role) ? "/partner/customers" : "/vendor/customers", "external_id", c->external_id,
 			 "name", c->name, "email", c->email, "phone", c->phone, "city", c->city, "country", c->country,
 			 "segment", c->segment);
 }

@@ -3,9 +3,12 @@
  * contact the reseller, reply to the sales centre) and the tasks people
  * add in the sales view, for the people who act on them.
  *   GET  /vendor/tasks[?state=open|done|all]   the vendor's: every task of the vendor
- *   POST /vendor/tasks/{id}                    action=assign (assigned_to=USER or empty), close, reopen
+ *   POST /vendor/tasks/{id}                    action=assign (assigned_to=USER or empty), close, reopen,
+ *                                              due (due_on=YYYY-MM-DD or empty: no date)
  *   GET  /partner/tasks[?state=...]            a partner's: its own tasks (a distributor's: its resellers' too)
  *   POST /partner/tasks/{id}
+ * Both inboxes take ?owner=me (the viewer's tasks) or ?owner=nobody (not yet
+ * assigned) besides ?state=.
  * Who may read or change tasks at all is the role matrix's; whose tasks
  * and to whom they may go is core/services/tasks.c's, as for PATCH
  * /api/v1/tasks/{id}.  Every form carries the session's CSRF token.
@@ -15,6 +18,7 @@
 
 #include "services/tasks.h"
 #include "store/store.h"
+#include "util/clock.h"
 #include "util/err.h"
 #include "web/console.h"
 #include "web/web.h"
@@ -57,6 +61,14 @@ static int tasks_page(struct web *w, bool partner, int status, const char *error
 {
 	const char *state = rd_req_query(w->req, "state");
 	int want = !state || !strcmp(state, "open") ? 0 : !strcmp(state, "done") ? 1 : 2;
+	/* Whose: anyone's (""), the viewer's own ("me"), nobody's yet ("nobody"). */
+	const char *owner = rd_req_query(w->req, "owner");
+	int whose = !owner || !*owner ? 0 : !strcmp(owner, "me") ? 1 : !strcmp(owner, "nobody") ? 2 : -1;
+	if (whose < 0) {
+		whose = 0;
+		status = 400;
+		error = "Owner: choose anyone's, yours or nobody's yet.";
+	}
 	struct rd_txn *t;
 	int rc = rd_store_read(w->app->store, &t);
 	if (rc < 0)
@@ -75,7 +87,8 @@ static int tasks_page(struct web *w, bool partner, int status, const char *error
 	rc = rd_iter_records(&it, t, d->tasks, w->c.who.vendor, 0);
 	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
 		if (rd_entity_decode(&rd_entity_task, item.val, item.len, task) < 0 ||
-		    (want < 2 && (task->done != 0) != (want == 1)) || !rd_task_visible(t, d, &who, task))
+		    (want < 2 && (task->done != 0) != (want == 1)) || (whose == 1 && task->assigned_to != w->c.who.user) ||
+		    (whose == 2 && task->assigned_to) || !rd_task_visible(t, d, &who, task))
 			continue;
 		total++;
 		struct rd_partner p;
@@ -92,7 +105,11 @@ static int tasks_page(struct web *w, bool partner, int status, const char *error
 				json_array_append_new(choices, json_pack("{s:I, s:s, s:b}", "id", (json_int_t)users[i].id,
 									 "email", users[i].email, "selected", chosen));
 		}
-		json_array_append_new(rows, json_pack("{s:I, s:o, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:b, s:b, s:o, s:s}",
+		char due[11] = "";
+		if (task->due_on)
+			rd_date_format(task->due_on, due);
+		json_t *row;
+		json_array_append_new(rows, row = json_pack("{s:I, s:o, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:b, s:b, s:o, s:s}",
 						      "id", (json_int_t)task->id, "at", rd_console_time_json(task->created_at),
 						      "for", task->partner_id ? rd_console_partner_name(t, w, task->partner_id, &p)
 									      : "the vendor's renewals team",
@@ -101,6 +118,9 @@ static int tasks_page(struct web *w, bool partner, int status, const char *error
 						      (json_int_t)task->opportunity_id, "number", have_o ? o->number : "",
 						      "assignee", assignee, "done", task->done != 0, "may_change", may_change,
 						      "choices", choices, "csrf", w->csrf));
+		json_object_set_new(row, "due", json_string(due));
+		json_object_set_new(row, "overdue", json_boolean(task->due_on && !task->done && task->due_on < rd_clock_today()));
+		json_object_set_new(row, "customer_id", json_integer((json_int_t)task->customer_id));
 	}
 	rd_iter_close(&it);
 	rd_txn_end(t);
@@ -124,8 +144,15 @@ static int tasks_page(struct web *w, bool partner, int status, const char *error
 		json_array_append_new(choices, json_pack("{s:s, s:s, s:b}", "value", values[i], "label", labels[i], "selected",
 							 i == want));
 	json_object_set_new(ctx, "choices", choices);
+	json_t *owners = json_array();
+	static const char *const ovalues[] = { "", "me", "nobody" }, *const olabels[] = { "anyone's", "mine", "nobody's yet" };
+	for (int i = 0; i < 3; i++)
+		json_array_append_new(owners, json_pack("{s:s, s:s, s:b}", "value", ovalues[i], "label", olabels[i], "selected",
+							i == whose));
+	json_object_set_new(ctx, "owners", owners);
 	json_object_set_new(ctx, "tasks", shown);
 	json_object_set_new(ctx, "base", json_string(base));
+	json_object_set_new(ctx, "root", json_string(partner ? "/partner" : "/vendor"));
 	json_object_set_new(ctx, "count", json_integer((json_int_t)total));
 	json_object_set_new(ctx, "more", json_boolean(total > TASKS_SHOWN));
 	json_object_set_new(ctx, "partner", json_boolean(partner));
@@ -152,8 +179,13 @@ static int task_post(struct web *w, bool partner)
 	} else if (action && (!strcmp(action, "close") || !strcmp(action, "reopen"))) {
 		ch.set_done = true;
 		ch.done = !strcmp(action, "close");
+	} else if (action && !strcmp(action, "due")) {
+		const char *due = rd_form(w->req, "due_on");
+		ch.set_due = true;
+		if (due && *due && rd_date_parse(due, &ch.due) < 0)
+			return tasks_page(w, partner, 400, "Due on: give a date as YYYY-MM-DD, or leave it empty for no date.");
 	} else {
-		return tasks_page(w, partner, 400, "Choose assign, close or reopen.");
+		return tasks_page(w, partner, 400, "Choose assign, close, reopen or due.");
 	}
 	struct rd_actor who = actor_of(w);
 	struct rd_task task;

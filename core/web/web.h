@@ -127,6 +127,29 @@ int rd_page_vendor_task_post(struct rd_req *req);
 int rd_page_partner_tasks(struct rd_req *req);
 int rd_page_partner_task_post(struct rd_req *req);
 
+/* The console's working pages: orders (console_orders.c), a contract's and
+ * a customer's page (console_detail.c), users (console_users.c), a
+ * message, deciding for a silent partner (console_work.c). */
+int rd_page_vendor_orders(struct rd_req *req);
+int rd_page_vendor_order(struct rd_req *req);
+int rd_page_vendor_order_payment(struct rd_req *req);
+int rd_page_vendor_order_refund(struct rd_req *req);
+int rd_page_vendor_contract(struct rd_req *req);
+int rd_page_vendor_customer(struct rd_req *req);
+int rd_page_partner_contract(struct rd_req *req);
+int rd_page_partner_customer(struct rd_req *req);
+int rd_page_vendor_users(struct rd_req *req);
+int rd_page_vendor_users_post(struct rd_req *req);
+int rd_page_vendor_user_post(struct rd_req *req);
+int rd_page_partner_users(struct rd_req *req);
+int rd_page_partner_users_post(struct rd_req *req);
+int rd_page_partner_user_post(struct rd_req *req);
+int rd_page_vendor_message(struct rd_req *req);
+int rd_page_vendor_decide(struct rd_req *req);
+/* Margins as a form (console_margins.c). */
+int rd_page_vendor_margins(struct rd_req *req);
+int rd_page_vendor_margins_post(struct rd_req *req);
+
 /* The sales view (sales.c). */
 int rd_page_sales(struct rd_req *req);
 int rd_page_sales_amend(struct rd_req *req);

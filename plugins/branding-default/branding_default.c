@@ -41,12 +41,21 @@
 #define CONTRACT_TABLE                                                                                            \
 	TABLE("Contracts") "<thead><tr><th scope=\"col\">Contract</th><th scope=\"col\">Customer</th>"                \
 	"<th scope=\"col\">Product</th><th scope=\"col\">Reseller</th><th scope=\"col\">Seats</th><th scope=\"col\">Ends</th>" \
-	"<th scope=\"col\">Status</th></tr></thead><tbody>{{#rows}}<tr class=\"colour-{{colour}}\" data-colour=\"{{colour}}\">" \
-	"<th scope=\"row\">{{external_id}}</th><td>{{customer}}</td><td>{{product}}</td><td>{{reseller}}</td>"            \
+	"<th scope=\"col\">Status</th><th scope=\"col\">List value</th></tr></thead><tbody>{{#rows}}<tr class=\"colour-{{colour}}\" " \
+	"data-colour=\"{{colour}}\">" \
+	"<th scope=\"row\"><a href=\"{{href}}\">{{external_id}}</a></th><td>{{#customer_href}}<a href=\""             \
+	"{{customer_href}}\">{{customer}}</a>{{/customer_href}}{{^customer_href}}{{customer}}{{/customer_href}}</td><td>{{product}}</td><td>{{reseller}}</td>"            \
 	"<td>{{quantity}}</td><td>{{end}}</td><td><span class=\"dot dot-{{colour}}\" aria-hidden=\"true\"></span>"          \
 	"{{colour_text}} ({{status}}){{#warranty_only}} &middot; warranty only{{/warranty_only}}{{#consolidated}} &middot; " \
-	"consolidated{{/consolidated}}</td></tr>{{/rows}}</tbody>" TABLE_END "{{^rows}}<p>No contracts match.</p>{{/rows}}" \
+	"consolidated{{/consolidated}}</td><td class=\"money\">{{value}}</td></tr>{{/rows}}</tbody>" TABLE_END           \
+	"{{^rows}}<p>No contracts match.</p>{{/rows}}" PAGE_TOTALS \
 	NEXT_PAGE
+/* A list's money column summed per currency (never across currencies), this page's rows. */
+#define PAGE_TOTALS                                                                                               \
+	"{{#has_totals}}<h3>This page's totals per currency</h3>" TABLE("Totals per currency") "<thead><tr>"           \
+	"<th scope=\"col\">Currency</th><th scope=\"col\">Rows</th><th scope=\"col\">Total</th></tr></thead><tbody>" \
+	"{{#totals}}<tr class=\"total\" data-currency=\"{{currency}}\"><th scope=\"row\">{{currency}}</th>"          \
+	"<td>{{count}}</td><td class=\"money\">{{amount}}</td></tr>{{/totals}}</tbody>" TABLE_END "{{/has_totals}}"
 #define FILTER(path, name, label)                                                                                 \
 	"<form method=\"get\" action=\"" path "\" class=\"filter\"><label for=\"" name "\">" label "</label> "         \
 	"<select id=\"" name "\" name=\"" name "\">{{#choices}}<option value=\"{{value}}\"{{#selected}} selected"      \
@@ -54,17 +63,27 @@
 
 /* The tasks inbox of the console and of the partner portal (core/web/console_tasks.c). */
 #define TASKS_BODY                                                                                                \
-	FILTER("{{base}}", "state", "Show")                                                                          \
+	"<form method=\"get\" action=\"{{base}}\" class=\"filter\"><label for=\"state\">Show</label> <select "      \
+	"id=\"state\" name=\"state\">{{#choices}}<option value=\"{{value}}\"{{#selected}} selected{{/selected}}>"      \
+	"{{label}}</option>{{/choices}}</select> <label for=\"owner\">Owner</label> <select id=\"owner\" "             \
+	"name=\"owner\">{{#owners}}<option value=\"{{value}}\"{{#selected}} selected{{/selected}}>{{label}}</option>"  \
+	"{{/owners}}</select> <button type=\"submit\">Show</button></form>"                                           \
 	"{{#no_address}}<p class=\"error\" role=\"alert\">No renewals address is set: customer requests for the "   \
 	"vendor's team are only listed here. Set <code>notify_email</code> (PATCH /api/v1/vendor).</p>{{/no_address}}"  \
 	"{{#error}}<div class=\"error\" role=\"alert\"><p>{{error}}</p></div>{{/error}}"                              \
 	"<p><span id=\"task-count\">{{count}}</span> task(s){{#more}}, the newest 200 shown{{/more}}.</p>"             \
-	"{{^tasks}}<p>No tasks.</p>{{/tasks}}<ul class=\"cards\">{{#tasks}}<li id=\"task-{{id}}\"><h3>{{customer}}: "   \
-	"{{kind}}</h3><p>For {{for}}, {{at}}. Quote {{#partner}}<a href=\"/partner/opportunities/{{opportunity_id}}\">" \
+	"{{^tasks}}<p>No tasks.</p>{{/tasks}}<ul class=\"cards\">{{#tasks}}<li id=\"task-{{id}}\"><h3>"            \
+	"{{#customer_id}}<a href=\"{{root}}/customers/{{customer_id}}\">{{customer}}</a>{{/customer_id}}"          \
+	"{{^customer_id}}{{customer}}{{/customer_id}}: {{kind}}</h3><p>For {{for}}, {{at}}. Quote {{#partner}}<a href=\"/partner/opportunities/{{opportunity_id}}\">" \
 	"{{/partner}}{{^partner}}<a href=\"/sales/opportunities/{{opportunity_id}}\">{{/partner}}{{number}}</a>.</p>" \
 	"{{#message}}<blockquote>{{message}}</blockquote>{{/message}}<p>{{#done}}Closed.{{/done}}{{^done}}Open.{{/done}} " \
 	"Assigned to: <span class=\"assignee\">{{#assignee}}{{assignee}}{{/assignee}}{{^assignee}}nobody{{/assignee}}"  \
-	"</span></p>{{#may_change}}{{^done}}<form method=\"post\" action=\"{{base}}/{{id}}\"><input type=\"hidden\" " \
+	"</span>. Due: <span class=\"due{{#overdue}} overdue{{/overdue}}\">{{#due}}{{due}}{{/due}}{{^due}}no date"    \
+	"{{/due}}</span>{{#overdue}} (overdue){{/overdue}}</p>{{#may_change}}{{^done}}<form method=\"post\" "        \
+	"action=\"{{base}}/{{id}}\">" CSRF "<input type=\"hidden\" name=\"action\" value=\"due\"><label for=\"due-{{id}}\">" \
+	"Due on</label> <input type=\"date\" id=\"due-{{id}}\" name=\"due_on\" value=\"{{due}}\"> <button "   \
+	"type=\"submit\">Set the due date</button></form>"                                                          \
+	"<form method=\"post\" action=\"{{base}}/{{id}}\"><input type=\"hidden\" " \
 	"name=\"csrf\" value=\"{{csrf}}\"><input type=\"hidden\" name=\"action\" value=\"assign\"><label for=\""   \
 	"assign-{{id}}\">Assign to</label> <select id=\"assign-{{id}}\" name=\"assigned_to\"><option value=\"\">"   \
 	"nobody</option>{{#choices}}<option value=\"{{id}}\"{{#selected}} selected{{/selected}}>{{email}}</option>"    \
@@ -487,6 +506,7 @@ static const struct asset assets[] = {
 	{ "page/vendor_tasks.html", "text/html", CONSOLE_NAV TASKS_BODY },
 	{ "page/partner_deals.html", "text/html", CONSOLE_NAV PARTNER_DEALS_BODY },
 	{ "page/vendor_deals.html", "text/html", CONSOLE_NAV VENDOR_DEALS_BODY },
+#include "console_work_pages.h"
 	/* ---- the vendor console (core/web/console.c) ---- */
 	{ "page/vendor.html", "text/html",
 	  CONSOLE_NAV "<p>Signed in as {{role}}.</p>"
@@ -535,7 +555,8 @@ static const struct asset assets[] = {
 	{ "page/partner_customers.html", "text/html",
 	  CONSOLE_NAV TABLE("Customers") "<thead><tr><th scope=\"col\">Customer</th><th scope=\"col\">Name</th>"
 	  "<th scope=\"col\">Segment</th><th scope=\"col\">City</th><th scope=\"col\">Country</th><th scope=\"col\">E-mail</th>"
-	  "<th scope=\"col\">Phone</th></tr></thead><tbody>{{#rows}}<tr><td>{{external_id}}</td><th scope=\"row\">{{name}}</th>"
+	  "<th scope=\"col\">Phone</th></tr></thead><tbody>{{#rows}}<tr><td>{{external_id}}</td><th scope=\"row\"><a href=\""
+	  "{{href}}/{{id}}\">{{name}}</a></th>"
 	  "<td>{{segment}}</td><td>{{city}}</td><td>{{country}}</td><td>{{email}}</td><td>{{phone}}</td></tr>{{/rows}}</tbody>"
 	  TABLE_END "{{^rows}}<p>No customers yet.</p>{{/rows}}" NEXT_PAGE },
 	{ "page/vendor_opportunities.html", "text/html",
@@ -543,15 +564,21 @@ static const struct asset assets[] = {
 	  TABLE("Renewal quotes") "<thead><tr><th scope=\"col\">Quote</th><th scope=\"col\">Customer</th><th scope=\"col\">Product</th>"
 	  "<th scope=\"col\">Reseller</th><th scope=\"col\">State</th><th scope=\"col\">List</th><th scope=\"col\">Discount</th>"
 	  "<th scope=\"col\">Contract ends</th></tr></thead><tbody>{{#rows}}<tr><th scope=\"row\"><a href=\"/sales/opportunities/{{id}}\">"
-	  "{{number}}</a></th><td>{{customer}}</td><td>{{product}}</td><td>{{reseller}}</td><td>{{state}}{{#attention}}"
+	  "{{number}}</a></th><td><a href=\"/vendor/customers/{{customer_id}}\">{{customer}}</a></td><td><a href=\""
+	  "/vendor/contracts/{{contract_id}}\">{{product}}</a></td><td>{{reseller}}</td><td>{{state}}{{#may_decide}}"
+	  "<form method=\"post\" action=\"/vendor/opportunities/{{id}}/decision\" class=\"decide\">" CSRF
+	  "<span>Decide for the partner:</span> <button type=\"submit\" name=\"publish\" value=\"partner\">The partner "
+	  "sells</button> <button type=\"submit\" name=\"publish\" value=\"vendor\">The vendor sells</button></form>"
+	  "{{/may_decide}}{{#attention}}"
 	  "<br><span class=\"error\">needs attention: {{attention_reason}}</span>{{/attention}}</td><td>{{list}}</td><td>{{discount}}</td>"
-	  "<td>{{end}}</td></tr>{{/rows}}</tbody>" TABLE_END "{{^rows}}<p>No quotes match.</p>{{/rows}}" NEXT_PAGE },
+	  "<td>{{end}}</td></tr>{{/rows}}</tbody>" TABLE_END "{{^rows}}<p>No quotes match.</p>{{/rows}}" PAGE_TOTALS NEXT_PAGE },
 	{ "page/vendor_outbox.html", "text/html",
 	  CONSOLE_NAV FILTER("/vendor/outbox", "state", "State")
 	  TABLE("Outbox") "<thead><tr><th scope=\"col\">Id</th><th scope=\"col\">Kind</th><th scope=\"col\">To</th>"
 	  "<th scope=\"col\">Subject</th><th scope=\"col\">State</th><th scope=\"col\">Attempts</th><th scope=\"col\">Queued</th>"
 	  "<th scope=\"col\">Sent</th><th scope=\"col\">Last error</th></tr></thead><tbody>{{#rows}}<tr class=\"msg-{{state}}\">"
-	  "<td>{{id}}</td><td>{{kind}}</td><td>{{to}}</td><th scope=\"row\">{{subject}}</th><td>{{state}}</td><td>{{attempts}}</td>"
+	  "<td><a href=\"/vendor/outbox/{{id}}\">{{id}}</a></td><td>{{kind}}</td><td>{{to}}</td><th scope=\"row\"><a href=\""
+	  "/vendor/outbox/{{id}}\">{{subject}}</a></th><td>{{state}}</td><td>{{attempts}}</td>"
 	  "<td>{{created}}</td><td>{{sent}}</td><td>{{last_error}}</td></tr>{{/rows}}</tbody>" TABLE_END
 	  "{{^rows}}<p>No messages match.</p>{{/rows}}" NEXT_PAGE },
 	{ "page/vendor_imports.html", "text/html",

@@ -50,7 +50,7 @@ def test_partner_contracts_and_customers(daemon, tmp_path):
         mine = [k for k in contracts if partner in (k["reseller_id"], k["distributor_id"])]
         assert mine and (partner == DIST or len(mine) < len(contracts)), f"partner {partner}: {len(mine)} of {len(contracts)}"
         html = b.get("/partner/contracts").text
-        shown = rows(html, r'<th scope="row">([^<]+)</th>')
+        shown = rows(html, r'<th scope="row"><a href="/partner/contracts/\d+">([^<]+)</a></th>')
         assert sorted(shown) == sorted(k["external_id"] for k in mine), (email, shown)
         got = dict(zip(shown, rows(html, r'data-colour="(\w+)"')))
         assert got == {k["external_id"]: k["colour"] for k in mine}, (email, got)
@@ -58,7 +58,7 @@ def test_partner_contracts_and_customers(daemon, tmp_path):
         assert set(rows(amber, r'data-colour="(\w+)"')) <= {"amber"}
         assert len(rows(amber, r'data-colour="amber"')) == sum(k["colour"] == "amber" for k in mine)
         theirs = {customers[k["customer_id"]]["name"] for k in mine}
-        listed = set(rows(b.get("/partner/customers").text, r'<th scope="row">([^<]+)</th>'))
+        listed = set(rows(b.get("/partner/customers").text, r'<th scope="row"><a href="/partner/customers/\d+">([^<]+)</a></th>'))
         import html as h
         assert {h.unescape(n) for n in listed} == theirs, (email, listed, theirs)
         others = {c["name"] for c in customers.values()} - theirs
