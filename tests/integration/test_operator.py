@@ -263,3 +263,30 @@ def test_suspended_vendor_is_not_swept_and_catches_up_when_resumed(daemon, tmp_p
     assert r.status == 200, r
     assert quotes() > before, "the resumed vendor did not catch up"
     d.stop()
+
+
+def test_operator_answers_match_the_document(daemon, tmp_path):
+    """Every operator route's answers (and refusals) as docs/openapi.yaml says."""
+    import yaml
+    from test_openapi import SPEC_PATH, check_response, summary
+    spec = yaml.safe_load(SPEC_PATH.read_text())
+    d, config = start(daemon, tmp_path)
+    op, _ = operator_token(config)
+    errors = []
+    body = {"name": "Doc Vendor", "slug": "doc", "currency": "EUR",
+            "admin": {"email": "a@doc.example", "name": "A", "password": PASSWORD}}
+    for method, route, url, b, tok in (
+            ("POST", "/api/v1/operator/vendors", "/api/v1/operator/vendors", body, op),
+            ("POST", "/api/v1/operator/vendors", "/api/v1/operator/vendors", body, op),  # 409
+            ("POST", "/api/v1/operator/vendors", "/api/v1/operator/vendors", {"slug": 1}, op),  # 400
+            ("GET", "/api/v1/operator/vendors", "/api/v1/operator/vendors?limit=1", None, op),
+            ("GET", "/api/v1/operator/vendors", "/api/v1/operator/vendors", None, None),  # 401
+            ("GET", "/api/v1/operator/vendors/{id}", "/api/v1/operator/vendors/2", None, op),
+            ("GET", "/api/v1/operator/vendors/{id}", "/api/v1/operator/vendors/9", None, op),  # 404
+            ("POST", "/api/v1/operator/vendors/{id}/suspend", "/api/v1/operator/vendors/2/suspend", {"reason": "r"}, op),
+            ("POST", "/api/v1/operator/vendors/{id}/suspend", "/api/v1/operator/vendors/2/suspend", {"reason": 5}, op),
+            ("POST", "/api/v1/operator/vendors/{id}/resume", "/api/v1/operator/vendors/2/resume", None, op)):
+        r = call(d.port, method, url, b, token=tok)
+        check_response(spec, method, route, r, errors)
+    assert not errors, summary(errors)
+    d.stop()
