@@ -248,6 +248,11 @@ def test_suspended_vendor_is_not_swept_and_catches_up_when_resumed(daemon, tmp_p
 
     today = datetime.date.fromisoformat(call(d.port, "GET", "/api/v1/clock", token=admin).json()["today"])
     before = quotes()
+    # The start's sweep's mail delivered first (nothing queued, no batch in flight).
+    deadline = time.monotonic() + 30
+    while call(d.port, "GET", "/api/v1/outbox?state=queued&limit=1", token=admin).json()["items"]:
+        assert time.monotonic() < deadline, "the outbox did not drain"
+        time.sleep(0.1)
     assert call(d.port, "POST", "/api/v1/operator/vendors/1/suspend", {"reason": "test"}, token=op).status == 200
     mails = len(list((data / "mail").glob("*.eml")))
     # The clock moves 60 days (the other vendor's admin moves it): the sweep
