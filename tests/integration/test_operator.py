@@ -295,3 +295,29 @@ def test_operator_answers_match_the_document(daemon, tmp_path):
         check_response(spec, method, route, r, errors)
     assert not errors, summary(errors)
     d.stop()
+
+
+def test_renewctl_grows_the_map_beside_renewd(daemon, tmp_path):
+    """An import beside renewd that grows the store's map (renewd started with
+    a 1 MiB map): renewd adopts the new size, serves the rows and writes
+    after it, and the store checks clean."""
+    data = tmp_path / "data"
+    data.mkdir()
+    demo_load(data)
+    d = daemon(data=data, args=["--test-clock", "1", "--map-size-bytes", "1048576"])
+    admin = renewctl("user", "create", "--vendor", "sentinel", "--email", "big@sentinel.example", "--role",
+                     "vendor-admin", data=data, check=True).stdout.strip()
+    csv = tmp_path / "big.csv"
+    with open(csv, "w") as f:
+        f.write("external_id,name,email,country\n")
+        for i in range(30000):
+            f.write(f"BIG-{i},Customer number {i} with a long enough name,it{i}@big.example,GB\n")
+    p = renewctl("import", "--vendor", "sentinel", "--kind", "customers", csv, data=data, timeout=120)
+    assert p.returncode == 0 and "imported 30000 rows" in p.stdout, p
+    r = call(d.port, "GET", "/api/v1/customers?limit=1&cursor=30000", token=admin)
+    assert r.status == 200 and r.json()["items"][0]["external_id"].startswith("BIG-"), r
+    r = call(d.port, "POST", "/api/v1/customers", {"external_id": "AFTER-1", "name": "Written by renewd after"},
+             token=admin)
+    assert r.status == 201, r
+    assert renewctl("check", data=data).returncode == 0
+    d.stop()
