@@ -2,9 +2,10 @@
 // directory, a free port); the test reads what it printed, opens the
 // printed customer link in the browser, sees the partner's logo (a data:
 // URL: nothing is fetched from another host), accepts the quote, finds
-// purchase order and Bill Me Later offered, and buys by purchase order.  The
-// start page links to the sign-in and the portals, and the printed reseller
-// login signs in.  Ctrl-C (SIGTERM here) stops the demo and its renewd.
+// purchase order, Bill Me Later and a card on the local test gateway
+// (tests/fakegw, which the demo starts and names) offered, and buys by
+// purchase order.  The start page links to the sign-in and the portals,
+// and the printed reseller login signs in.  Ctrl-C (SIGTERM here) stops the demo and its renewd.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -117,7 +118,9 @@ describe('demo flow', { timeout: 180000 }, () => {
     await Promise.all([page.waitForURL(`${s.base}/portal/purchase`), page.click('#buy')]);
     await shot(page, 'purchase');
     const options = await page.$$eval('input[name=option]', (xs) => xs.map((x) => x.value));
-    assert.deepEqual(options.sort(), ['bill_me_later', 'purchase_order']);
+    // Card too, on the local test gateway the demo started, which it names.
+    assert.match(out, /or by card\s+on the local test gateway at http:\/\/127\.0\.0\.1:\d+ \(tests\/fakegw: it charges nothing/);
+    assert.deepEqual(options.sort(), ['bill_me_later', 'card', 'purchase_order']);
     await page.check('input[name=option][value=purchase_order]');
     await page.fill('#po_number', 'PO-DEMO-42');
     await Promise.all([page.waitForURL(`${s.base}/portal/order`),

@@ -127,6 +127,8 @@ def test_demo_check_with_8080_busy_and_beside_a_running_demo(tmp_path):
         for who in ("vendor admin", "channel manager", "vendor sales", "distributor", "reseller admin",
                     "reseller sales"):
             assert who in text, text
+        assert re.search(r"or by card\s+on the local test gateway at http://127\.0\.0\.1:\d+ \(tests/fakegw: it "
+                         r"charges nothing", text), text
         base = re.search(r"Open (http://127\.0\.0\.1:\d+/) in a browser", text).group(1)
         assert re.search(re.escape(base) + r"c/rd_[A-Za-z0-9_-]+", text), text
         assert not _port_free(8080), "8080 should be busy for this test"
