@@ -76,6 +76,12 @@ int rd_api_portal(struct rd_req *req);
 int rd_api_portal_action(struct rd_req *req);
 int rd_api_links_list(struct rd_req *req);
 int rd_api_orders_list(struct rd_req *req);
+/* the platform operator (operator.c) */
+int rd_api_operator_vendors_list(struct rd_req *req);
+int rd_api_operator_vendors_create(struct rd_req *req);
+int rd_api_operator_vendor_get(struct rd_req *req);
+int rd_api_operator_vendor_suspend(struct rd_req *req);
+int rd_api_operator_vendor_resume(struct rd_req *req);
 int rd_api_orders_create(struct rd_req *req);
 int rd_api_order_get(struct rd_req *req);
 int rd_api_order_payment(struct rd_req *req);

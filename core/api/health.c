@@ -337,9 +337,17 @@ int rd_api_index(struct rd_req *req)
 		"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
 		"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
 		"<title>renewd</title></head><body><main><h1>renewd " RD_VERSION "</h1>"
-		"<p>Channel renewals platform.</p><ul>"
+		"<p>Channel renewals platform.</p>"
+		"<h2>Sign in</h2><ul>"
+		"<li><a href=\"/login\">Sign in</a>: one form for the vendor's people and its partners</li>"
+		"<li><a href=\"/vendor\">Vendor console</a>: contracts, quotes, imports, policies, plugins (vendor staff)</li>"
+		"<li><a href=\"/partner\">Partner portal</a>: decisions, quotes, statements (distributors and resellers)</li>"
+		"<li>Customer portal: customers open the link in their renewal e-mail (<code>/c/...</code>); "
+		"no password</li>"
+		"</ul><h2>For operators</h2><ul>"
 		"<li><a href=\"/healthz\">/healthz</a>: health of the daemon and its store</li>"
 		"<li><a href=\"/metrics\">/metrics</a>: Prometheus metrics</li>"
+		"<li><code>/api/v1/</code>: the JSON API (docs/openapi.yaml)</li>"
 		"</ul></main></body></html>\n";
 	rd_reply_raw(req, 200, "text/html; charset=utf-8", page, sizeof page - 1);
 	return 0;

@@ -466,7 +466,15 @@ static int link_begin(struct rd_req *req, struct rd_app *app, struct rd_link *l)
 	rc = rd_index_find(t, app->domain->links, "hash", 0, hash, strlen(hash) + 1, &id);
 	if (rc == 0)
 		rc = rd_entity_get(t, app->domain->links, &rd_entity_link, 0, id, l);
+	struct rd_vendor *lv = rd_malloc(sizeof *lv);
+	bool suspended = rc == 0 && rd_entity_get(t, app->domain->vendors, &rd_entity_vendor, 0, l->vendor_id, lv) == 0 &&
+			 lv->suspended; /* by the platform operator */
+	free(lv);
 	rd_txn_end(t);
+	if (suspended) {
+		rd_reply_error(req, 403, "suspended", NULL, "this vendor is suspended by the platform operator");
+		return RD_EINVAL;
+	}
 	bool known = rc == 0 && rd_hash_equal(l->hash, hash);
 	if (!known || l->revoked_at || l->expires_at <= rd_clock_now()) {
 		/* A known link's refused use is audited too; never the token. */

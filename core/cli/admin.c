@@ -3,8 +3,8 @@
  *   vendor create --name N --slug S --currency C
  *   user create --vendor S --email E --name N --role R [--partner ID] [--password-stdin] [--token-name T]
  *   import --vendor S --kind K [--format csv|jsonl] [--dry-run] [--no-atomic] FILE
- * They write to the store directly, so renewd must be stopped (the store's
- * directory lock says so if it is not).
+ * They write to the store directly, beside a running renewd if there is one
+ * (LMDB serialises both processes' writers; renewctl.c says so).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,6 +5,14 @@
 struct rd_store;
 struct rd_domain;
 
+/* Settings renewctl takes from renewd's configuration file (--config) or
+ * its own global flags: the defaults of the subcommands' --plugin-dir,
+ * --outbound-hosts and --secret-env. */
+struct rd_cli_settings {
+	const char *plugin_dir, *outbound_hosts, *secret_env;
+};
+extern struct rd_cli_settings rd_cli;
+
 /* Loads a demo vendor data set (examples/demo/demo.json) into the store;
  * contract dates are relative to today.  Prints what it did. */
 int rd_cli_demo_load(struct rd_store *s, struct rd_domain *d, const char *file);
@@ -20,6 +28,8 @@ int rd_cli_plugin(struct rd_store *s, struct rd_domain *d, int argc, char **argv
 /* secrets rotate: a new DATA/secrets.key, every stored secret sealed again. */
 int rd_cli_secrets(struct rd_store *s, struct rd_domain *d, int argc, char **argv);
 int rd_cli_clock(struct rd_store *s, struct rd_domain *d, int argc, char **argv);
+/* operator token create --name N | operator token list | operator token revoke ID */
+int rd_cli_operator(struct rd_store *s, struct rd_domain *d, int argc, char **argv);
 int rd_cli_schedule(struct rd_store *s, struct rd_domain *d, int argc, char **argv);
 
 #endif

@@ -32,6 +32,8 @@ static struct rd_plugins *load(struct rd_store *s, struct rd_domain *d, int argc
 	struct rd_plugins *p = rd_plugins_new(s, d, NULL);
 	rd_plugins_add_builtins(p);
 	const char *dir = opt(argc, argv, "--plugin-dir");
+	if (!dir)
+		dir = rd_cli.plugin_dir; /* renewd's configuration file's */
 	if (dir)
 		rd_plugins_load_dir(p, dir);
 	return p;
@@ -176,10 +178,14 @@ int rd_cli_plugin(struct rd_store *s, struct rd_domain *d, int argc, char **argv
 	struct rd_plugins *p = load(s, d, argc, argv);
 	struct rd_loaded *l = rd_plugins_find(p, plugin);
 	char err[600];
-	const char *hosts = opt(argc, argv, "--outbound-hosts");
+	const char *hosts = opt(argc, argv, "--outbound-hosts"), *senv = opt(argc, argv, "--secret-env");
+	if (!hosts)
+		hosts = rd_cli.outbound_hosts;
+	if (!senv)
+		senv = rd_cli.secret_env;
 	if (!l || rd_plugins_open_secrets(p, true, err, sizeof err) < 0 ||
 	    rd_plugins_set_outbound(p, hosts ? hosts : "api.stripe.com", err, sizeof err) < 0 ||
-	    rd_plugins_set_secret_env(p, opt(argc, argv, "--secret-env"), err, sizeof err) < 0) {
+	    rd_plugins_set_secret_env(p, senv, err, sizeof err) < 0) {
 		if (l)
 			fprintf(stderr, "renewctl: %s\n", err);
 		else

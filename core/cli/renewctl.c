@@ -1,14 +1,18 @@
 /*
  * renewctl: the administrator's command line.
  *
- *   renewctl version
- *   renewctl --data DIR check      (indexes, records, and every reference)
- *   renewctl --data DIR backup OUT
- *   renewctl --data DIR demo-load FILE
+ *   renewctl --version
+ *   renewctl [--config FILE] [--data DIR] [--plugin-dir DIR] COMMAND ...
  *
- * Read-only commands (check, backup) open the store without the directory
- * lock, so they run while renewd serves.  Commands that write take the lock
- * and refuse while renewd runs.
+ * --config reads renewd's own configuration file (data, plugin_dir,
+ * outbound_hosts, secret_env), so the two agree without repeating them.
+ * Read-only commands (check, backup, plugins) open the store without the
+ * directory lock.  Commands that write (vendor, user, import, policy,
+ * plugin, operator, demo-load) run beside a running renewd: LMDB serialises
+ * the writers of both processes, and renewd reads every record from the
+ * store per request, so it serves the change from its next request
+ * (docs/operations.md, "Administration while running").  secrets and clock
+ * still need renewd stopped: renewd holds the key and the clock in memory.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +22,7 @@
 
 #include "auth/auth.h"
 #include "cli/cli.h"
+#include "config/config.h"
 #include "domain/model.h"
 #include "domain/refs.h"
 #include "rd_config.h"
@@ -25,10 +30,17 @@
 #include "util/err.h"
 #include "util/log.h"
 
+struct rd_cli_settings rd_cli;
+
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: renewctl [--data DIR] COMMAND [ARGS]\n\n"
+		"usage: renewctl [--config FILE] [--data DIR] [--plugin-dir DIR] COMMAND [ARGS]\n"
+		"       renewctl --version\n\n"
+		"global options:\n"
+		"  --config FILE        renewd's configuration file: its data, plugin_dir, outbound_hosts and secret_env\n"
+		"  --data DIR           the data directory (wins over the file; else RENEWD_DATA)\n"
+		"  --plugin-dir DIR     the plugin directory (wins over the file)\n\n"
 		"commands:\n"
 		"  version              print the renewd version\n"
 		"  check                verify every index entry, record and reference (safe while renewd runs)\n"
@@ -52,14 +64,17 @@ static void usage(FILE *f)
 		"                [--outbound-hosts LIST] [--secret-env LIST]   (as renewd's options)\n"
 		"  plugin disable --vendor S --plugin P [--partner ID]\n"
 		"  plugin enablements --vendor S\n"
+		"  operator token create --name N | operator token list | operator token revoke ID\n"
+		"                       the platform operator's tokens for /api/v1/operator/ (shown once)\n"
 		"  secrets rotate [--plugin-dir DIR]\n"
 		"                       a new DATA/secrets.key; every stored plugin secret sealed again under it\n"
 		"  clock show | clock set YYYY-MM-DD\n"
 		"                       the test clock a renewd started with --test-clock resumes from\n"
 		"  schedule preview --vendor S [--days N]\n"
 		"                       every action due in the next N days (default 30), none taken\n\n"
-		"Commands that write (demo-load, vendor, user, import, policy, plugin, secrets) need renewd stopped.\n"
-		"DIR may also come from the RENEWD_DATA environment variable.\n");
+		"Commands that write (demo-load, vendor, user, import, policy, plugin, operator) run beside a\n"
+		"running renewd, which serves the change from its next request; secrets, clock and schedule\n"
+		"need renewd stopped.\n");
 }
 
 static double now_s(void)
@@ -69,14 +84,14 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int open_store(const char *dir, bool readonly, struct rd_store **s, struct rd_domain *d)
+static int open_store_as(const char *dir, bool readonly, bool beside, struct rd_store **s, struct rd_domain *d)
 {
 	char err[1024];
 	if (!dir) {
-		fprintf(stderr, "renewctl: no data directory: pass --data DIR\n");
+		fprintf(stderr, "renewctl: no data directory: pass --data DIR or --config FILE (renewd's)\n");
 		return 2;
 	}
-	struct rd_store_opts o = { .readonly = readonly };
+	struct rd_store_opts o = { .readonly = readonly, .beside = beside };
 	if (rd_store_open(s, dir, &o, err, sizeof err) < 0) {
 		fprintf(stderr, "renewctl: %s\n", err);
 		return 1;
@@ -88,6 +103,28 @@ static int open_store(const char *dir, bool readonly, struct rd_store **s, struc
 		return 1;
 	}
 	return 0;
+}
+
+static int open_store(const char *dir, bool readonly, struct rd_store **s, struct rd_domain *d)
+{
+	return open_store_as(dir, readonly, false, s, d);
+}
+
+/* Says what a write beside a running renewd did. */
+static void beside_note(struct rd_store *s, const char *dir, bool before, int rc)
+{
+	long pid = rd_store_beside_pid(s);
+	if (!pid)
+		return;
+	char p[32];
+	snprintf(p, sizeof p, pid > 0 ? "pid %ld" : "pid unknown", pid);
+	if (before)
+		fprintf(stderr, "renewctl: renewd (%s) is running on %s: writing beside it through LMDB's multi-process "
+			"transactions\n", p, dir);
+	else if (rc == 0)
+		fprintf(stderr, "renewctl: written; renewd (%s) serves the change from its next request, no restart\n", p);
+	else
+		fprintf(stderr, "renewctl: nothing of this command was written; renewd (%s) is unaffected\n", p);
 }
 
 static void report(const char *problem, void *arg)
@@ -142,7 +179,7 @@ static int cmd_backup(const char *dir, const char *out)
 
 typedef int (*write_cmd)(struct rd_store *s, struct rd_domain *d, int argc, char **argv);
 
-static int cmd_write(const char *dir, write_cmd fn, int argc, char **argv)
+static int write_as(const char *dir, bool beside, write_cmd fn, int argc, char **argv)
 {
 	struct rd_store *s;
 	struct rd_domain d;
@@ -150,12 +187,26 @@ static int cmd_write(const char *dir, write_cmd fn, int argc, char **argv)
 		fprintf(stderr, "renewctl: the crypto library could not start\n");
 		return 1;
 	}
-	int rc = open_store(dir, false, &s, &d);
+	int rc = open_store_as(dir, false, beside, &s, &d);
 	if (rc)
 		return rc;
+	beside_note(s, dir, true, 0);
 	rc = fn(s, &d, argc, argv);
+	beside_note(s, dir, false, rc);
 	rd_store_close(&s);
 	return rc;
+}
+
+/* Writes that need renewd stopped (it holds their state in memory). */
+static int cmd_write(const char *dir, write_cmd fn, int argc, char **argv)
+{
+	return write_as(dir, false, fn, argc, argv);
+}
+
+/* Writes beside a running renewd, which reads them from the store. */
+static int cmd_beside(const char *dir, write_cmd fn, int argc, char **argv)
+{
+	return write_as(dir, true, fn, argc, argv);
 }
 
 /* Commands that only read run beside a running renewd. */
@@ -177,17 +228,33 @@ static int cmd_demo_load(const char *dir, const char *file)
 {
 	struct rd_store *s;
 	struct rd_domain d;
-	int rc = open_store(dir, false, &s, &d);
+	int rc = open_store_as(dir, false, true, &s, &d);
 	if (rc)
 		return rc;
+	beside_note(s, dir, true, 0);
 	rc = rd_cli_demo_load(s, &d, file);
+	beside_note(s, dir, false, rc);
 	rd_store_close(&s);
 	return rc < 0 ? 1 : 0;
 }
 
+/* renewd's configuration file: data, plugin_dir, outbound_hosts and
+ * secret_env, read by renewd's own loader (so both agree on every rule). */
+static int read_config(const char *path, const char *data, struct rd_config *c)
+{
+	char *args[] = { "renewctl", "--config", (char *)path, "--data", (char *)data, NULL };
+	bool help;
+	char err[1024];
+	if (rd_config_load(c, data ? 5 : 3, args, &help, err, sizeof err) < 0) {
+		fprintf(stderr, "renewctl: %s\n", err);
+		return 2;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	const char *dir = getenv("RENEWD_DATA");
+	const char *dir = NULL, *config = NULL, *plugin_dir = NULL;
 	int i = 1;
 	rd_log_set_level(RD_LOG_WARN);
 	umask(077); /* stores, backups and exports are the service user's alone */
@@ -196,6 +263,17 @@ int main(int argc, char **argv)
 			dir = argv[++i];
 		} else if (strncmp(argv[i], "--data=", 7) == 0) {
 			dir = argv[i] + 7;
+		} else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			config = argv[++i];
+		} else if (strncmp(argv[i], "--config=", 9) == 0) {
+			config = argv[i] + 9;
+		} else if (strcmp(argv[i], "--plugin-dir") == 0 && i + 1 < argc) {
+			plugin_dir = argv[++i];
+		} else if (strncmp(argv[i], "--plugin-dir=", 13) == 0) {
+			plugin_dir = argv[i] + 13;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("renewctl %s (store schema %d)\n", RD_VERSION, RD_SCHEMA);
+			return 0;
 		} else if (strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
 			return 0;
@@ -205,41 +283,63 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	struct rd_config conf = { 0 };
+	if (config) {
+		int rc = read_config(config, dir, &conf);
+		if (rc) {
+			rd_config_free(&conf);
+			return rc;
+		}
+		dir = conf.data;
+		rd_cli.plugin_dir = conf.plugin_dir;
+		rd_cli.outbound_hosts = conf.outbound_hosts;
+		rd_cli.secret_env = conf.secret_env;
+	}
+	if (!dir)
+		dir = getenv("RENEWD_DATA");
+	if (plugin_dir)
+		rd_cli.plugin_dir = plugin_dir;
+	int code = 2;
 	if (i >= argc) {
 		usage(stderr);
-		return 2;
+		goto out;
 	}
 	const char *cmd = argv[i++];
 	int nargs = argc - i;
 	if (strcmp(cmd, "version") == 0 && nargs == 0) {
 		printf("renewctl %s (store schema %d)\n", RD_VERSION, RD_SCHEMA);
-		return 0;
+		code = 0;
+	} else if (strcmp(cmd, "check") == 0 && nargs == 0) {
+		code = cmd_check(dir);
+	} else if (strcmp(cmd, "backup") == 0 && nargs == 1) {
+		code = cmd_backup(dir, argv[i]);
+	} else if (strcmp(cmd, "demo-load") == 0 && nargs == 1) {
+		code = cmd_demo_load(dir, argv[i]);
+	} else if (strcmp(cmd, "vendor") == 0 && nargs >= 1 && strcmp(argv[i], "create") == 0) {
+		code = cmd_beside(dir, rd_cli_vendor_create, nargs - 1, argv + i + 1);
+	} else if (strcmp(cmd, "user") == 0 && nargs >= 1 && strcmp(argv[i], "create") == 0) {
+		code = cmd_beside(dir, rd_cli_user_create, nargs - 1, argv + i + 1);
+	} else if (strcmp(cmd, "import") == 0) {
+		code = cmd_beside(dir, rd_cli_import, nargs, argv + i);
+	} else if (strcmp(cmd, "policy") == 0) {
+		code = cmd_beside(dir, rd_cli_policy, nargs, argv + i);
+	} else if (strcmp(cmd, "plugins") == 0) {
+		code = cmd_read(dir, rd_cli_plugins_list, nargs, argv + i);
+	} else if (strcmp(cmd, "plugin") == 0) {
+		code = cmd_beside(dir, rd_cli_plugin, nargs, argv + i);
+	} else if (strcmp(cmd, "operator") == 0) {
+		code = cmd_beside(dir, rd_cli_operator, nargs, argv + i);
+	} else if (strcmp(cmd, "secrets") == 0) {
+		code = cmd_write(dir, rd_cli_secrets, nargs, argv + i);
+	} else if (strcmp(cmd, "clock") == 0) {
+		code = cmd_write(dir, rd_cli_clock, nargs, argv + i);
+	} else if (strcmp(cmd, "schedule") == 0) {
+		code = cmd_write(dir, rd_cli_schedule, nargs, argv + i);
+	} else {
+		fprintf(stderr, "renewctl: unknown command or wrong arguments: %s\n", cmd);
+		usage(stderr);
 	}
-	if (strcmp(cmd, "check") == 0 && nargs == 0)
-		return cmd_check(dir);
-	if (strcmp(cmd, "backup") == 0 && nargs == 1)
-		return cmd_backup(dir, argv[i]);
-	if (strcmp(cmd, "demo-load") == 0 && nargs == 1)
-		return cmd_demo_load(dir, argv[i]);
-	if (strcmp(cmd, "vendor") == 0 && nargs >= 1 && strcmp(argv[i], "create") == 0)
-		return cmd_write(dir, rd_cli_vendor_create, nargs - 1, argv + i + 1);
-	if (strcmp(cmd, "user") == 0 && nargs >= 1 && strcmp(argv[i], "create") == 0)
-		return cmd_write(dir, rd_cli_user_create, nargs - 1, argv + i + 1);
-	if (strcmp(cmd, "import") == 0)
-		return cmd_write(dir, rd_cli_import, nargs, argv + i);
-	if (strcmp(cmd, "policy") == 0)
-		return cmd_write(dir, rd_cli_policy, nargs, argv + i);
-	if (strcmp(cmd, "plugins") == 0)
-		return cmd_read(dir, rd_cli_plugins_list, nargs, argv + i);
-	if (strcmp(cmd, "plugin") == 0)
-		return cmd_write(dir, rd_cli_plugin, nargs, argv + i);
-	if (strcmp(cmd, "secrets") == 0)
-		return cmd_write(dir, rd_cli_secrets, nargs, argv + i);
-	if (strcmp(cmd, "clock") == 0)
-		return cmd_write(dir, rd_cli_clock, nargs, argv + i);
-	if (strcmp(cmd, "schedule") == 0)
-		return cmd_write(dir, rd_cli_schedule, nargs, argv + i);
-	fprintf(stderr, "renewctl: unknown command or wrong arguments: %s\n", cmd);
-	usage(stderr);
-	return 2;
+out:
+	rd_config_free(&conf);
+	return code;
 }

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include "config/config.h"
 #include "util/err.h"
@@ -45,7 +47,8 @@ const struct rd_option rd_options[] = {
 	{ "mail_retry_ms", RD_OPT_UINT, OPT(mail_retry_ms), "30000", 10, 3600000,
 	  "first retry delay after a failed delivery; it doubles per attempt, up to an hour" },
 	{ "public_url", RD_OPT_STRING, OPT(public_url), NULL, 0, 0,
-	  "base URL of links in e-mails (default: http://LISTEN)" },
+	  "base URL of links in e-mails and pages, http:// or https:// with a host (default: the address actually "
+	  "bound, http://HOST:PORT with port 0 resolved)" },
 	{ "outbound_hosts", RD_OPT_STRING, OPT(outbound_hosts), "api.stripe.com", 0, 0,
 	  "the only hosts plugins may send HTTP to: host, host:port or [IPv6]:port, separated by commas; loopback, "
 	  "private and link-local addresses only when that address is listed itself" },
@@ -184,6 +187,53 @@ static int parse_listen(struct rd_config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* public_url: http or https, a host (name, IPv4 or [IPv6]), an optional
+ * port and path; no user, query, fragment or spaces. */
+static int check_public_url(const char *u, char *err, size_t errlen)
+{
+	const char *why = NULL;
+	const char *rest = !strncasecmp(u, "http://", 7) ? u + 7 : !strncasecmp(u, "https://", 8) ? u + 8 : NULL;
+	if (!rest) {
+		why = "it must start with http:// or https://";
+	} else {
+		size_t hl = strcspn(rest, "/");
+		const char *port = NULL;
+		if (rest[0] == '[') {
+			const char *close = memchr(rest, ']', hl);
+			if (!close || close == rest + 1)
+				why = "an IPv6 host must be in brackets, as http://[::1]:8080";
+			else if (close + 1 < rest + hl && close[1] != ':')
+				why = "only :PORT may follow the bracketed host";
+			else if (close + 1 < rest + hl)
+				port = close + 2;
+		} else {
+			const char *colon = memchr(rest, ':', hl);
+			size_t name = colon ? (size_t)(colon - rest) : hl;
+			if (!name)
+				why = "it has no host";
+			for (size_t i = 0; !why && i < name; i++)
+				if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-", rest[i]))
+					why = "its host may hold letters, digits, '.' and '-' only";
+			if (colon)
+				port = colon + 1;
+		}
+		if (!why && port) {
+			size_t pl = (size_t)(rest + hl - port);
+			long n = pl && pl <= 5 && strspn(port, "0123456789") >= pl ? strtol(port, NULL, 10) : -1;
+			if (n < 1 || n > 65535)
+				why = "its port must be 1 to 65535";
+		}
+		if (!why && strpbrk(rest, "?# \t\r\n\\\"<>"))
+			why = "it may hold no query, fragment, spaces or quotes";
+	}
+	if (why) {
+		snprintf(err, errlen, "option public_url must be an http:// or https:// URL with a host, as "
+			 "https://renewals.example.com: %s (not \"%s\")", why, u);
+		return RD_EINVAL;
+	}
+	return 0;
+}
+
 int rd_config_load(struct rd_config *c, int argc, char **argv, bool *help, char *err, size_t errlen)
 {
 	memset(c, 0, sizeof *c);
@@ -271,7 +321,28 @@ int rd_config_load(struct rd_config *c, int argc, char **argv, bool *help, char 
 			 (unsigned long long)c->map_max_bytes, (unsigned long long)c->map_size_bytes);
 		return RD_EINVAL;
 	}
+	if (c->public_url && check_public_url(c->public_url, err, errlen) < 0)
+		return RD_EINVAL;
 	return parse_listen(c, err, errlen);
+}
+
+void rd_config_default_public_url(struct rd_config *c, int bound_port)
+{
+	if (c->public_url)
+		return;
+	char name[256] = "";
+	const char *host = c->host;
+	if (!strcmp(host, "0.0.0.0") || !strcmp(host, "::") || !*host) {
+		if (gethostname(name, sizeof name - 1) == 0 && *name)
+			host = name;
+		else
+			host = "localhost";
+	}
+	bool v6 = strchr(host, ':') != NULL;
+	char url[400];
+	snprintf(url, sizeof url, "http://%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "", bound_port);
+	c->public_url = rd_strdup(url);
+	c->public_url_derived = true;
 }
 
 void rd_config_usage(FILE *f, const char *prog)

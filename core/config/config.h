@@ -45,6 +45,7 @@ struct rd_config {
 	/* Derived from listen. */
 	char host[64];
 	int port;
+	bool public_url_derived;  /* public_url was not set: rd_config_default_public_url made it */
 };
 
 enum rd_opt_type { RD_OPT_STRING, RD_OPT_UINT };
@@ -66,6 +67,10 @@ extern const size_t rd_n_options;
  * option and what is wrong.  *help is set when --help was given. */
 int rd_config_load(struct rd_config *c, int argc, char **argv, bool *help, char *err, size_t errlen);
 void rd_config_usage(FILE *f, const char *prog);
+/* Without a public_url, links use the address actually bound: http://HOST:PORT
+ * with port the bound one (listen's port 0 resolved); a wildcard host (0.0.0.0,
+ * ::) becomes the machine's host name.  Nothing when public_url is set. */
+void rd_config_default_public_url(struct rd_config *c, int bound_port);
 void rd_config_free(struct rd_config *c);
 
 #endif

@@ -179,6 +179,7 @@ static void on_hup(uv_signal_t *h, int signum)
 		rd_config_free(&nc);
 		return;
 	}
+	rd_config_default_public_url(&nc, rd_server_port(d->server)); /* as at start */
 	for (size_t i = 0; i < rd_n_options; i++) {
 		const struct rd_option *o = &rd_options[i];
 		const void *a = (const char *)&d->config + o->offset, *b = (const char *)&nc + o->offset;
@@ -363,6 +364,8 @@ int main(int argc, char **argv)
 		rd_config_free(&d.config);
 		return 1;
 	}
+	/* Links in e-mails and pages: public_url, else the address bound. */
+	rd_config_default_public_url(&d.config, rd_server_port(d.server));
 	d.renew = app.renew = rd_renew_new(&app);
 	rd_renew_add_hook(app.renew, rd_deals_expire); /* deal registrations past their expiry */
 	rd_renew_start(app.renew);
@@ -391,6 +394,8 @@ int main(int argc, char **argv)
 	rd_log(RD_LOG_INFO, "daemon", "renewd %s serving data directory %s", RD_VERSION, d.config.data);
 	rd_log(RD_LOG_INFO, "http", "listening on http://%s%s%s:%d/", strchr(d.config.host, ':') ? "[" : "",
 	       d.config.host, strchr(d.config.host, ':') ? "]" : "", rd_server_port(d.server));
+	rd_log(RD_LOG_INFO, "http", "links in e-mails and pages start %s%s", d.config.public_url,
+	       d.config.public_url_derived ? " (the address bound; set public_url behind a proxy)" : "");
 
 	notify_manager("READY=1\nSTATUS=serving on %s:%d", d.config.host, rd_server_port(d.server));
 

@@ -97,6 +97,11 @@ const struct rd_route rd_routes[] = {
 	{ RD_GET, "/static/{pack}/{name}", rd_page_static_pack },
 
 	{ RD_POST, "/api/v1/session", rd_api_session_create },
+	{ RD_GET, "/api/v1/operator/vendors", rd_api_operator_vendors_list },
+	{ RD_POST, "/api/v1/operator/vendors", rd_api_operator_vendors_create },
+	{ RD_GET, "/api/v1/operator/vendors/{id}", rd_api_operator_vendor_get },
+	{ RD_POST, "/api/v1/operator/vendors/{id}/suspend", rd_api_operator_vendor_suspend },
+	{ RD_POST, "/api/v1/operator/vendors/{id}/resume", rd_api_operator_vendor_resume },
 	{ RD_DELETE, "/api/v1/session", rd_api_session_delete },
 	{ RD_GET, "/api/v1/me", rd_api_me },
 	{ RD_GET, "/api/v1/tokens", rd_api_tokens_list },

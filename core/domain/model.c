@@ -58,6 +58,9 @@ static const struct rd_field vendor_fields[] = {
 	F(37, RD_F_U32, struct rd_vendor, lead_form_per_hour, "lead_form_per_hour"),
 	F(38, RD_F_U32, struct rd_vendor, lead_form_enabled, "lead_form_enabled"),
 	F(40, RD_F_STR, struct rd_vendor, feed_precedence, "feed_precedence"),
+	FF(70, RD_F_U32, struct rd_vendor, suspended, "suspended", RO),
+	FF(71, RD_F_TIME, struct rd_vendor, suspended_at, "suspended_at", RO),
+	FF(72, RD_F_STR, struct rd_vendor, suspended_reason, "suspended_reason", RO),
 };
 
 static const struct rd_field partner_fields[] = {
@@ -154,6 +157,14 @@ static const struct rd_field token_fields[] = {
 	FF(10, RD_F_U64, struct rd_token, customer_id, "customer_id", PRIV),
 	FF(11, RD_F_U64, struct rd_token, opportunity_id, "opportunity_id", PRIV),
 	FF(12, RD_F_U64, struct rd_token, link_id, "link_id", PRIV),
+};
+
+static const struct rd_field operator_token_fields[] = {
+	F(1, RD_F_U64, struct rd_operator_token, id, "id"),
+	FF(2, RD_F_STR, struct rd_operator_token, hash, "hash", PRIV),
+	F(3, RD_F_STR, struct rd_operator_token, name, "name"),
+	FF(4, RD_F_TIME, struct rd_operator_token, created_at, "created_at", RO),
+	FF(5, RD_F_TIME, struct rd_operator_token, revoked_at, "revoked_at", RO),
 };
 
 static const struct rd_field contact_fields[] = {
@@ -402,6 +413,8 @@ ENTITY(rd_entity_product, "product", "products", RD_KIND_PRODUCT, struct rd_prod
 ENTITY(rd_entity_contract, "contract", "contracts", RD_KIND_CONTRACT, struct rd_contract, contract_fields);
 ENTITY(rd_entity_user, "user", "users", RD_KIND_USER, struct rd_user, user_fields);
 ENTITY(rd_entity_token, "token", "tokens", RD_KIND_TOKEN, struct rd_token, token_fields);
+ENTITY(rd_entity_operator_token, "operator token", "operator_tokens", RD_KIND_OPERATOR_TOKEN, struct rd_operator_token,
+       operator_token_fields);
 ENTITY(rd_entity_contact, "contact", "contacts", RD_KIND_CONTACT, struct rd_contact, contact_fields);
 ENTITY(rd_entity_audit, "audit entry", "audit", RD_KIND_AUDIT, struct rd_audit, audit_fields);
 ENTITY(rd_entity_import, "import", "imports", RD_KIND_IMPORT, struct rd_import_rec, import_fields);
@@ -1551,6 +1564,7 @@ static const struct rd_table_def tables[] = {
 	{ "hook_deliveries", hook_delivery_idx, 1 },
 	{ "hook_inbox", hook_inbox_idx, 1 },
 	{ "feed_reviews", NULL, 0 },
+	{ "operator_tokens", token_idx, 1 }, /* "hash": field 2, as a token's */
 };
 
 int rd_domain_register(struct rd_store *s, struct rd_domain *d)
@@ -1561,7 +1575,7 @@ int rd_domain_register(struct rd_store *s, struct rd_domain *d)
 				      &d->outbox, &d->tasks, &d->links, &d->documents, &d->document_data, &d->orders,
 				      &d->commissions, &d->statements, &d->deals, &d->leads,
 				      &d->lead_assignments, &d->hook_subs, &d->hook_deliveries, &d->hook_inbox,
-				      &d->feed_reviews };
+				      &d->feed_reviews, &d->operator_tokens };
 	for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
 		int rc = rd_store_register(s, &tables[i], slots[i]);
 		if (rc < 0)

@@ -52,6 +52,7 @@ enum rd_kind {
 	RD_KIND_HOOK_DELIVERY = 61,
 	RD_KIND_HOOK_INBOX = 62,
 	RD_KIND_FEED_REVIEW = 50,
+	RD_KIND_OPERATOR_TOKEN = 90, /* the platform operator's tokens (services/vendors.c) */
 };
 
 #define RD_NAME_MAX 128
@@ -93,6 +94,11 @@ struct rd_vendor {
 	/* Partner feeds: which source owns which contract field,
 	 * "field=source;..." over the default (docs/connectors.md). */
 	char feed_precedence[512];
+	/* Set by the platform operator (services/vendors.c): a suspended
+	 * vendor's users, tokens, sessions and customer links are refused. */
+	uint32_t suspended;             /* 1: suspended */
+	uint64_t suspended_at;          /* unix seconds */
+	char suspended_reason[RD_NAME_MAX];
 };
 
 #define RD_DEAL_EXPIRY_DAYS 90
@@ -227,6 +233,16 @@ struct rd_token {
 	uint64_t revoked_at;
 	uint64_t customer_id, opportunity_id; /* customer sessions (from a link): the one customer */
 	uint64_t link_id;
+};
+
+/* A platform operator's API token (outside every vendor): tenant 0, found
+ * by the hash of its secret ("hash" index); made by renewctl operator
+ * token create, used on /api/v1/operator/ (docs/security.md). */
+struct rd_operator_token {
+	uint64_t id;
+	char hash[65];
+	char name[RD_NAME_MAX];
+	uint64_t created_at, revoked_at; /* unix seconds */
 };
 
 /* A person at a customer. */
@@ -537,7 +553,8 @@ extern const struct rd_entity rd_entity_vendor, rd_entity_partner, rd_entity_cus
 	rd_entity_contract, rd_entity_user, rd_entity_token, rd_entity_contact, rd_entity_audit, rd_entity_import, rd_entity_policy, rd_entity_plugin_kv, rd_entity_enablement, rd_entity_opportunity,
 	rd_entity_action, rd_entity_message, rd_entity_task, rd_entity_link, rd_entity_order, rd_entity_document,
 	rd_entity_commission, rd_entity_statement, rd_entity_deal, rd_entity_lead,
-	rd_entity_lead_assignment, rd_entity_hook_sub, rd_entity_hook_delivery, rd_entity_hook_inbox, rd_entity_feed_review;
+	rd_entity_lead_assignment, rd_entity_hook_sub, rd_entity_hook_delivery, rd_entity_hook_inbox, rd_entity_feed_review,
+	rd_entity_operator_token;
 
 enum rd_review_state { RD_REVIEW_OPEN = 1, RD_REVIEW_KEPT = 2, RD_REVIEW_TAKEN = 3 };
 
@@ -752,6 +769,7 @@ struct rd_domain {
 	struct rd_table *leads, *lead_assignments;
 	struct rd_table *hook_subs, *hook_deliveries, *hook_inbox;
 	struct rd_table *feed_reviews;
+	struct rd_table *operator_tokens;
 };
 
 /* Writes any entity: allocates the id when *id is 0 (RD_PUT_NEW), encodes

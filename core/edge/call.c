@@ -138,6 +138,8 @@ static int authenticate(struct rd_app *app, struct rd_req *req, struct call *c, 
 		*why = "the user is disabled or gone";
 	else if (rd_entity_get(t, d->vendors, &rd_entity_vendor, 0, tok.vendor_id, &c->vendor) < 0)
 		*why = "the vendor is gone";
+	else if (c->vendor.suspended)
+		*why = "the vendor is suspended by the platform operator";
 	if (*why) {
 		rd_txn_end(t);
 		return RD_EINVAL;
@@ -436,7 +438,7 @@ int rd_login_begin(struct rd_req *req, const char *vendor, const char *email, co
 	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
 		struct rd_vendor v;
 		if (rd_entity_decode(&rd_entity_vendor, item.val, item.len, &v) == 0 && strcmp(v.slug, vendor) == 0) {
-			x->l.vendor = v.id;
+			x->l.vendor = v.suspended ? 0 : v.id; /* a suspended vendor's users may not sign in */
 			break;
 		}
 	}

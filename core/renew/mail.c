@@ -486,6 +486,8 @@ static void deliver(struct rd_renew *r)
 	struct rd_vendor *vendor = rd_malloc(sizeof *vendor);
 	while (rc >= 0 && bt->n < BATCH && (rc = rd_iter_next(&vit, &v)) > 0) {
 		bool known = rd_entity_decode(&rd_entity_vendor, v.val, v.len, vendor) == 0;
+		if (known && vendor->suspended)
+			continue; /* held while the platform operator suspends the vendor */
 		rc = rd_iter_index(&it, t, r->app->domain->outbox, "due", v.id, NULL, 0, to, 8);
 		while (rc >= 0 && bt->n < BATCH && (rc = rd_iter_next(&it, &item)) > 0)
 			if (rd_entity_decode(&rd_entity_message, item.val, item.len, &bt->items[bt->n].m) == 0) {

@@ -326,7 +326,9 @@ int rd_renew_sweep(struct rd_renew *r)
 	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
 		if (n == cap)
 			vs = rd_realloc(vs, (cap *= 2) * sizeof *vs);
-		if (rd_entity_decode(&rd_entity_vendor, item.val, item.len, &vs[n]) == 0)
+		/* A vendor the platform operator suspended is not swept (its
+		 * links would open nothing); resumed, it catches up. */
+		if (rd_entity_decode(&rd_entity_vendor, item.val, item.len, &vs[n]) == 0 && !vs[n].suspended)
 			n++;
 	}
 	rd_iter_close(&it);

@@ -49,6 +49,7 @@ struct rd_store {
 	char *dir;
 	int lock_fd;
 	bool readonly;
+	long beside_pid; /* opts.beside and the lock was held: that renewd's pid (-1 unknown) */
 	size_t map_size, map_max;
 	MDB_dbi meta, seq;
 	uint32_t schema;
@@ -375,8 +376,22 @@ int rd_store_open(struct rd_store **out, const char *dir, const struct rd_store_
 	if (rc < 0)
 		goto fail;
 	bool fresh = rc == 0;
-	if (!s->readonly && (rc = take_lock(s, err, errlen)) < 0)
-		goto fail;
+	if (!s->readonly && (rc = take_lock(s, err, errlen)) < 0) {
+		if (rc != RD_ELOCKED || !o || !o->beside)
+			goto fail;
+		/* A running renewd holds it: write beside it.  Its pid, as its
+		 * lock file says. */
+		char path[4096], pid[32] = "";
+		snprintf(path, sizeof path, "%s/renewd.lock", s->dir);
+		FILE *f = fopen(path, "r");
+		if (f) {
+			if (!fgets(pid, sizeof pid, f))
+				pid[0] = 0;
+			fclose(f);
+		}
+		s->beside_pid = atol(pid) > 0 ? atol(pid) : -1;
+		err[0] = 0;
+	}
 	if (!s->readonly) /* the store is the service user's alone, whatever made it */
 		private_modes(s->dir);
 
@@ -406,6 +421,12 @@ int rd_store_open(struct rd_store **out, const char *dir, const struct rd_store_
 
 	if ((rc = open_meta(s, fresh, o, err, errlen)) < 0)
 		goto fail;
+	if (s->beside_pid && s->schema != (o && o->schema ? o->schema : RD_SCHEMA)) {
+		snprintf(err, errlen, "data directory %s holds schema version %u and the renewd running on it (pid %ld) "
+			 "must migrate it: restart renewd first", s->dir, s->schema, s->beside_pid);
+		rc = RD_EVERSION;
+		goto fail;
+	}
 	if (!s->readonly && (rc = migrate(s, o, err, errlen)) < 0)
 		goto fail;
 	*out = s;
@@ -517,6 +538,11 @@ int rd_store_register(struct rd_store *s, const struct rd_table_def *def, struct
 	return 0;
 }
 
+long rd_store_beside_pid(const struct rd_store *s)
+{
+	return s->beside_pid;
+}
+
 struct rd_table *rd_store_table(struct rd_store *s, const char *name)
 {
 	for (struct rd_table *t = s->tables; t; t = t->next)
@@ -607,6 +633,11 @@ int rd_store_write(struct rd_store *s, rd_write_fn fn, void *arg)
 		int rc = begin(s, 0, &t.txn);
 		if (rc < 0)
 			return rc;
+		/* Another process (renewctl beside renewd, or renewd beside it)
+		 * may have grown the map: grow from its size, not a stale one. */
+		MDB_envinfo info;
+		if (mdb_env_info(s->env, &info) == 0 && info.me_mapsize > s->map_size)
+			s->map_size = info.me_mapsize;
 		s->writing = true;
 		rc = fn(&t, arg);
 		if (rc >= 0) {

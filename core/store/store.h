@@ -73,7 +73,14 @@ struct rd_store_opts {
 	size_t map_max;         /* growth stops here; 0: 1 TiB */
 	uint32_t schema;        /* the schema version this program understands; 0: RD_SCHEMA */
 	rd_migrate_fn migrate;  /* NULL: no migrations known */
+	bool beside;            /* renewctl's writes: when a running renewd holds the directory lock,
+				 * open without it and write beside that renewd (LMDB serialises the
+				 * two processes' writers); never migrates then */
 };
+
+/* The pid of the running renewd a store opened with opts.beside writes
+ * beside (its lock file's), or 0 when this process holds the lock. */
+long rd_store_beside_pid(const struct rd_store *s);
 
 /* The current schema version of renewd's own tables. */
 #define RD_SCHEMA 1

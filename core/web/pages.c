@@ -103,7 +103,7 @@ struct link_use {
 	char hash[RD_TOKEN_HASH_HEX];
 	struct rd_link l;
 	char session[RD_TOKEN_LEN + 1];
-	int why; /* 0 ok, 1 unknown, 2 expired, 3 revoked */
+	int why; /* 0 ok, 1 unknown, 2 expired, 3 revoked, 4 the vendor is suspended */
 	bool refusal_decided, refusal_audited; /* a refused use: audited (rd_portal_refusal_to_audit)? */
 };
 
@@ -135,6 +135,15 @@ static int link_write(struct rd_txn *t, void *arg)
 		return rd_audit_write(t, d, u->l.vendor_id, 0, RD_AUDIT_LOGIN, "links", u->l.id, NULL, NULL,
 				      u->why == 3 ? "customer link refused: revoked" : "customer link refused: expired");
 	}
+	/* A suspended vendor's links open nothing (the platform operator's). */
+	struct rd_vendor *v = rd_malloc(sizeof *v);
+	rc = rd_entity_get(t, d->vendors, &rd_entity_vendor, 0, u->l.vendor_id, v);
+	bool suspended = rc == 0 && v->suspended;
+	free(v);
+	if (rc < 0 || suspended) {
+		u->why = 4;
+		return RD_EDECLINED;
+	}
 	/* A session for this customer only, from this link. */
 	struct rd_token tok = { 0 };
 	rd_token_new(u->session, tok.hash);
@@ -161,7 +170,7 @@ int rd_page_link(struct rd_req *req)
 	int rc = token && rd_token_hash(token, u->hash) ? rd_store_write(w.app->store, link_write, u) : RD_EDECLINED;
 	if (rc == RD_EDECLINED || rc == RD_EINVAL || (rc == 0 && u->why)) {
 		static const char *const why[] = { "", "This link is not valid.", "This link has expired.",
-						   "This link was withdrawn." };
+						   "This link was withdrawn.", "This renewal portal is suspended." };
 		rd_web_message(&w, 404, "Link not valid",
 			       u->why ? why[u->why] : "This link is not valid. Use the latest renewal e-mail, or ask your reseller for a new one.");
 		free(u);

@@ -96,6 +96,8 @@ int rd_web_customer(struct rd_req *req, struct web *w)
 			rc = RD_EINVAL;
 		if (rc == 0)
 			rc = rd_entity_get(t, w->app->domain->vendors, &rd_entity_vendor, 0, w->tok.vendor_id, &w->vendor);
+		if (rc == 0 && w->vendor.suspended) /* by the platform operator */
+			rc = RD_EINVAL;
 		rd_txn_end(t);
 	}
 	if (rc < 0) {

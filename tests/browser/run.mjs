@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
-const FLOWS = ['customer', 'partner', 'sales', 'vendor', 'security', 'checkout', 'walk', 'deals', 'leads', 'feeds', 'hooks', 'console_work'];
+const FLOWS = ['customer', 'partner', 'sales', 'vendor', 'security', 'checkout', 'walk', 'deals', 'leads', 'feeds', 'hooks', 'console_work', 'demo'];
 const SUITE_TIMEOUT = 300000; // ms: the whole suite, a bound against hangs
 
 let junit = null;
@@ -35,7 +35,7 @@ for (let i = 0; i < argv.length; i++) {
   if (a === '--junit') junit = path.resolve(argv[++i] ?? '');
   else if (a.startsWith('--junit=')) junit = path.resolve(a.slice(8));
   else if (a === '-h' || a === '--help') {
-    console.log('usage: tests/browser/run.mjs [--junit FILE] [customer|partner|sales|vendor|security|checkout|walk|deals|leads|feeds|hooks ...]');
+    console.log('usage: tests/browser/run.mjs [--junit FILE] [customer|partner|sales|vendor|security|checkout|walk|deals|leads|feeds|hooks|demo ...]');
     process.exit(0);
   } else if (FLOWS.includes(a)) chosen.push(a);
   else {

@@ -764,17 +764,23 @@ def test_renewctl_progress_bar_on_stderr(store, tmp_path):
     assert p.stdout.count("\n") == 1, "the progress bar belongs on stderr"
 
 
-def test_renewctl_refuses_while_renewd_runs(store, tmp_path, daemon):
+def test_renewctl_imports_beside_a_running_renewd(store, tmp_path, daemon):
+    """renewctl import runs beside renewd (docs/operations.md): it names the
+    running renewd, and renewd serves the imported rows at once."""
     path = tmp_path / "c.csv"
     path.write_bytes(b"external_id,name\nLIVE-1,Live\n")
     d = daemon(data=store)
     p = ctl_import(store, path)
-    assert p.returncode == 1, p
-    assert "in use" in p.stderr and str(d.pid) in p.stderr, p.stderr
-    assert p.stdout == ""
+    assert p.returncode == 0 and summary(p) == (1, 1, 0, 0), p
+    assert f"renewd (pid {d.pid}) is running" in p.stderr and "no restart" in p.stderr, p.stderr
+    tok = renewctl("user", "create", "--vendor", "sentinel", "--email", "live@sentinel.example", "--role",
+                   "vendor-admin", data=store, check=True).stdout.strip()
+    r = d.get("/api/v1/customers?limit=500", headers={"Authorization": f"Bearer {tok}"})
+    assert r.status == 200 and "LIVE-1" in [c["external_id"] for c in r.json()["items"]], r
     d.stop()
     p = ctl_import(store, path)
-    assert p.returncode == 0 and summary(p) == (1, 1, 0, 0), p
+    assert p.returncode == 0 and summary(p) == (1, 0, 1, 0), p
+    assert "beside" not in p.stderr, p.stderr
 
 
 def test_renewctl_import_usage_and_broken_files(store, tmp_path):
