@@ -40,7 +40,7 @@ static void usage(FILE *f)
 		"global options:\n"
 		"  --config FILE        renewd's configuration file: its data, plugin_dir, outbound_hosts and secret_env\n"
 		"  --data DIR           the data directory (wins over the file; else RENEWD_DATA)\n"
-		"  --plugin-dir DIR     the plugin directory (wins over the file)\n\n"
+		"  --plugin-dir DIR     the plugin directory (wins over the file; else the installed one, as renewd)\n\n"
 		"commands:\n"
 		"  version              print the renewd version\n"
 		"  check                verify every index entry, record and reference (safe while renewd runs)\n"
@@ -299,6 +299,11 @@ int main(int argc, char **argv)
 		dir = getenv("RENEWD_DATA");
 	if (plugin_dir)
 		rd_cli.plugin_dir = plugin_dir;
+	/* renewd's default when neither names one: the installed plugin
+	 * directory, if it is there (docs/operations.md). */
+	struct stat pst;
+	if (!rd_cli.plugin_dir && stat(RD_PLUGINDIR, &pst) == 0 && S_ISDIR(pst.st_mode))
+		rd_cli.plugin_dir = RD_PLUGINDIR;
 	int code = 2;
 	if (i >= argc) {
 		usage(stderr);
