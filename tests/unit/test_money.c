@@ -6,7 +6,9 @@
  * CSV decimal; grouping and signs at the int64_t limits; percentages;
  * checked addition and multiplication (overflow is RD_ERANGE, never a
  * wrapped amount); shares that never overflow, and the rounding rule: the
- * shares plus the vendor's net are the line exactly.
+ * shares plus the vendor's net are the line exactly; currency codes
+ * checked against the table of active ISO 4217 codes (made-up, lower-case,
+ * withdrawn and minor-unit-less codes refused).
  */
 #include "domain/money.h"
 #include "unit.h"
@@ -40,6 +42,26 @@ static void test_exponents(void **state)
 	assert_int_equal(rd_money_exponent("XYZ"), 2);
 	assert_int_equal(rd_money_exponent(""), 2);
 	assert_int_equal(rd_money_exponent(NULL), 2);
+}
+
+static void test_currency_codes(void **state)
+{
+	(void)state;
+	static const char *const active[] = { "JPY", "KWD", "CLF", "EUR", "GBP", "USD", "CHF", "BHD", "UYW", "XOF",
+					      "XCG", "ZWG", "SLE", "VES", "MRU", "AED", "ZMW" };
+	for (size_t i = 0; i < sizeof active / sizeof *active; i++)
+		if (!rd_money_currency_valid(active[i]))
+			fail_msg("%s is an active ISO 4217 code", active[i]);
+	static const char *const refused[] = { "XYZ", "ABC", "jpy", "JP", "JPYY", "", "HRK", "SLL", "ZWL", "VEF",
+					       "CUC", "XAU", "XDR", "XTS", "XXX" };
+	for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+		if (rd_money_currency_valid(refused[i]))
+			fail_msg("\"%s\" is not an active ISO 4217 currency code", refused[i]);
+	assert_false(rd_money_currency_valid(NULL));
+	/* the table and the exponents agree */
+	assert_int_equal(rd_money_exponent("UYW"), 4);
+	assert_int_equal(rd_money_exponent("IQD"), 3);
+	assert_int_equal(rd_money_exponent("VUV"), 0);
 }
 
 static void test_format(void **state)
@@ -127,6 +149,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exponents),
+		cmocka_unit_test(test_currency_codes),
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_decimal),
 		cmocka_unit_test(test_percent),
