@@ -138,6 +138,40 @@ void rd_money_decimal(int64_t amount, const char *currency, char *out, size_t ca
 		snprintf(out, cap, "%s%llu", neg ? "-" : "", (unsigned long long)major);
 }
 
+int rd_money_parse_decimal(const char *s, const char *currency, int64_t *out)
+{
+	int exp = rd_money_exponent(currency);
+	bool neg = *s == '-';
+	const char *p = s + neg;
+	int64_t v = 0;
+	int digits = 0, frac = -1; /* frac: digits read after the point, -1 before it */
+	for (; *p; p++) {
+		if (*p == '.' && frac < 0) {
+			frac = 0;
+			continue;
+		}
+		if (*p < '0' || *p > '9')
+			return RD_EINVAL;
+		digits++;
+		if (frac >= 0 && frac >= exp) { /* beyond the currency's decimals: zeros only */
+			if (*p != '0')
+				return RD_EINVAL;
+			continue;
+		}
+		if (rd_money_mul(v, 10, &v) < 0 || rd_money_add(v, *p - '0', &v) < 0)
+			return RD_ERANGE;
+		if (frac >= 0)
+			frac++;
+	}
+	if (!digits)
+		return RD_EINVAL;
+	for (int k = frac < 0 ? 0 : frac; k < exp; k++)
+		if (rd_money_mul(v, 10, &v) < 0)
+			return RD_ERANGE;
+	*out = neg ? -v : v;
+	return 0;
+}
+
 void rd_bp_format(int64_t bp, char *out, size_t cap)
 {
 	uint64_t a = bp < 0 ? (uint64_t)(-(bp + 1)) + 1 : (uint64_t)bp;

@@ -51,6 +51,12 @@ int64_t rd_money_discounted(int64_t amount, uint32_t bp);
 void rd_money_format(int64_t amount, const char *currency, char *out, size_t cap);
 /* The plain decimal for CSV files: "5000", "-1234.50", "0.125". */
 void rd_money_decimal(int64_t amount, const char *currency, char *out, size_t cap);
+/* Reads a plain decimal amount of the currency ("5000", "5000.00" for JPY;
+ * "24.69", "24.690" for KWD; a leading "-" allowed) into minor units:
+ * digits after the point beyond the currency's exponent must be zeros.
+ * RD_EINVAL when it is not such a number or has more decimals than the
+ * currency (JPY "12.5"), RD_ERANGE when it does not fit. */
+int rd_money_parse_decimal(const char *s, const char *currency, int64_t *out);
 /* Basis points as a percentage: 1250 -> "12.50 %", -5 -> "-0.05 %". */
 void rd_bp_format(int64_t bp, char *out, size_t cap);
 

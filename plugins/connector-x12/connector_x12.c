@@ -289,8 +289,19 @@ static int deliver(rd_plugin_ctx *ctx, const struct settings *s, const char *pre
 	return 0;
 }
 
-static void money(char *out, size_t cap, json_int_t minor)
+/* An amount of the order JSON: renewd's decimal in the currency's own
+ * exponent (KEY_decimal: JPY "5000", KWD "24.690") when it sends one, else
+ * the minor units with two decimals (an older renewd). */
+static void money(char *out, size_t cap, json_t *obj, const char *key)
 {
+	char dk[48];
+	snprintf(dk, sizeof dk, "%s_decimal", key);
+	const char *dec = json_string_value(json_object_get(obj, dk));
+	if (dec && *dec && strlen(dec) < cap && strspn(dec, "-0123456789.") == strlen(dec)) {
+		snprintf(out, cap, "%s", dec);
+		return;
+	}
+	json_int_t minor = json_integer_value(json_object_get(obj, key));
 	snprintf(out, cap, "%s%lld.%02lld", minor < 0 ? "-" : "", (long long)(minor < 0 ? -minor : minor) / 100,
 		 (long long)(minor < 0 ? -minor : minor) % 100);
 }
@@ -330,7 +341,7 @@ static int send_order(rd_plugin_ctx *ctx, const struct settings *s, json_t *j, c
 		char n[24], qty[24], price[32];
 		snprintf(n, sizeof n, "%zu", i + 1);
 		snprintf(qty, sizeof qty, "%lld", (long long)json_integer_value(json_object_get(line, "quantity")));
-		money(price, sizeof price, json_integer_value(json_object_get(line, "unit_price")));
+		money(price, sizeof price, line, "unit_price");
 		const char *sku = json_string_value(json_object_get(line, "sku"));
 		const char *name = json_string_value(json_object_get(line, "name"));
 		segment(&o, "PO1", n, qty, "EA", price, "", "VP", sku ? sku : "", NULL);
@@ -339,7 +350,7 @@ static int send_order(rd_plugin_ctx *ctx, const struct settings *s, json_t *j, c
 	}
 	char nl[24], total[32];
 	snprintf(nl, sizeof nl, "%zu", json_array_size(lines));
-	money(total, sizeof total, json_integer_value(json_object_get(j, "total")));
+	money(total, sizeof total, j, "total");
 	segment(&o, "CTT", nl, NULL);
 	segment(&o, "AMT", "TT", total, NULL);
 	char se01[16];
@@ -584,6 +595,12 @@ static int check(const struct settings *s, struct inbound *in, json_t *records, 
 						return RD_EINVAL;
 					}
 					json_object_set_new(rec, "amount", json_integer(a));
+					/* TDS01 is N2 (two implied decimals) whatever the currency:
+					 * the decimal lets renewd read it in the order's own */
+					char dec[32];
+					long long m = a < 0 ? -a : a;
+					snprintf(dec, sizeof dec, "%s%lld.%02lld", a < 0 ? "-" : "", m / 100, m % 100);
+					json_object_set_new(rec, "amount_decimal", json_string(dec));
 				} else if (!strcmp(type, "997") && !strcmp(id, "AK1")) {
 					rec = json_pack("{s:s, s:s, s:s}", "kind", "functional_ack", "group", el(b, 2), "status", "");
 				} else if (!strcmp(type, "997") && !strcmp(id, "AK9") && rec) {

@@ -20,8 +20,11 @@ sink (tests/integration/test_checkout.py's Sink), PDFs read with pdftotext.
   contract and a product price through the API, the vendor's currency, a
   deal registration, a product import's price_<term>_<CUR> column, renewctl
   vendor create; an active code (KWD) is taken.
-* test_won_lead_value_in_the_currency: a won lead's value on the partner's
-  leads page is money text in the vendor's currency, not minor units.
+* test_edi_amounts_in_the_currency: the X12 850 and the EDIFACT ORDERS of a
+  JPY and a KWD order carry their amounts in the currency's decimals (read
+  by node-x12 and the npm edifact package: "10000", "24.690"), and an 810's
+  TDS (two implied decimals) or an INVOIC's MOA with three decimals is read
+  in the order's currency (JPY "1000000" is JPY 10,000).
 """
 import datetime
 import email
@@ -267,3 +270,65 @@ def test_unknown_currency_codes_refused(daemon, tmp_path, sink):
     p = renewctl("vendor", "create", "--name", "Kuwait Co", "--slug", "kw", "--currency", "KWD", data=data)
     assert p.returncode == 0, p.stderr
 
+
+def test_edi_amounts_in_the_currency(daemon, tmp_path, sink):
+    import test_edi as edi
+
+    d, data, admin, gold = boot(daemon, tmp_path, sink, mail_from="renewals@localhost")
+    cfg, out, inb = edi.config(tmp_path)
+    admin.ok("POST", "/api/v1/plugins/connector-x12/enablements", {"partner_id": 1, "config": cfg}, status=201)
+    placed = {cur: edi.place(gold, kext, f"edi-{cur}", f"PO-{cur}") for cur, _, _, kext, *_ in CASES[:2]}
+    files = edi.wait_for(lambda: (lambda f: f if len(f) == 2 else None)(edi.outbound(out, "850-")), "two 850s")
+    by_number = {}
+    for f in files:
+        p = edi.parse(f)
+        assert "error" not in p and p["reserialized"] == f.read_text(), p
+        tx = p["groups"][0]["transactions"][0]
+        by_number[edi.seg(tx, "BEG")[2]] = tx
+    want = {"JPY": ("10000", "5000"), "KWD": ("24.690", "12.345")}
+    for cur, o in placed.items():
+        tx = by_number[o["number"]]
+        assert edi.seg(tx, "CUR") == ["BY", cur]
+        assert edi.seg(tx, "AMT") == ["TT", want[cur][0]], (cur, edi.seg(tx, "AMT"))
+        po1 = edi.seg(tx, "PO1")
+        assert po1[3] == want[cur][1], (cur, po1)
+    # the 810s: TDS01 has two implied decimals whatever the currency
+    for n, (cur, tds, minor) in enumerate((("JPY", "1000000", 10000), ("KWD", "2469", 24690))):
+        name = f"in-810-{cur}.x12"
+        edi.drop(tmp_path, inb, name, edi.jsen("IN", 700 + n, 700 + n, "810",
+                                               [("BIG", "20270102", f"INV-{cur}", "", placed[cur]["number"]),
+                                                ("TDS", tds)]))
+        assert edi.report(inb, name, "processed")["result"] == "applied"
+        o = admin.get(f"/api/v1/orders/{placed[cur]['id']}")
+        assert (o["edi_status"], o["invoiced_amount"]) == ("invoiced", minor), (cur, o)
+    # a JPY invoice of 12.34 yen is not an amount of JPY: refused, nothing applied
+    edi.drop(tmp_path, inb, "in-810-bad.x12", edi.jsen("IN", 710, 710, "810",
+                                                       [("BIG", "20270103", "INV-BAD", "", placed["JPY"]["number"]),
+                                                        ("TDS", "1234")]))
+    rep = edi.report(inb, "in-810-bad.x12", "failed")
+    assert "not an amount of JPY" in json.dumps(rep), rep
+    assert admin.get(f"/api/v1/orders/{placed['JPY']['id']}")["edi_invoice"] == "INV-JPY"
+    d.stop()
+
+    # connector-edifact: ORDERS MOA and PRI in the currency's decimals, an INVOIC with three
+    tmp2 = tmp_path / "edifact"
+    tmp2.mkdir()
+    d2, data2, admin2, gold2 = boot(daemon, tmp2, sink, mail_from="renewals@localhost")
+    out2, inb2 = tmp2 / "edi-out", tmp2 / "edi-in"
+    out2.mkdir()
+    inb2.mkdir()
+    admin2.ok("POST", "/api/v1/plugins/connector-edifact/enablements", {"partner_id": 1, "config": {
+        "sender_qualifier": "ZZZ", "sender_id": "RENEWD", "receiver_qualifier": "14", "receiver_id": "5412345000013",
+        "outbound_dir": str(out2), "inbound_dir": str(inb2), "syntax": "UNOC"}}, status=201)
+    o = edi.place(gold2, "K-91002", "edifact-KWD", "PO-KWD")
+    (f,) = edi.wait_for(lambda: edi.outbound_edi(out2, "ORDERS-") or None, "the ORDERS")
+    p = edi.edifact(f)
+    assert edi.by_name(p, "MOA")[0][0] == ["86", "24.690"], edi.by_name(p, "MOA")
+    assert edi.by_name(p, "PRI")[0][0][:2] == ["AAB", "12.345"], edi.by_name(p, "PRI")
+    edi.drop_edi(tmp2, inb2, "invoic.edi", edi.interchange("9301", [("INVOIC", [
+        "BGM+380+INV-K+9", "DTM+137:20270102:102", f"RFF+ON:{o['number']}", "CUX+2:KWD:4", "UNS+S",
+        "MOA+77:24.690"])]))
+    assert edi.report(inb2, "invoic.edi", "processed")["result"] == "applied"
+    got = admin2.get(f"/api/v1/orders/{o['id']}")
+    assert (got["edi_invoice"], got["invoiced_amount"]) == ("INV-K", 24690), got
+    d2.stop()

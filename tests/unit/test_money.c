@@ -64,6 +64,38 @@ static void test_currency_codes(void **state)
 	assert_int_equal(rd_money_exponent("VUV"), 0);
 }
 
+static void parse_is(const char *text, const char *cur, int64_t want)
+{
+	int64_t got = 42;
+	int rc = rd_money_parse_decimal(text, cur, &got);
+	if (rc != 0 || got != want)
+		fail_msg("rd_money_parse_decimal(%s, %s): rc %d, %lld, want %lld", text, cur, rc, (long long)got,
+			 (long long)want);
+}
+
+static void test_parse_decimal(void **state)
+{
+	(void)state;
+	parse_is("5000", "JPY", 5000);
+	parse_is("5000.00", "JPY", 5000);
+	parse_is("24.69", "KWD", 24690);
+	parse_is("24.690", "KWD", 24690);
+	parse_is("2.469", "CLF", 24690);
+	parse_is("-1.5", "GBP", -150);
+	parse_is("0.05", "EUR", 5);
+	parse_is("12", "EUR", 1200);
+	int64_t v = 7;
+	assert_rc(rd_money_parse_decimal("12.5", "JPY", &v), RD_EINVAL);
+	assert_rc(rd_money_parse_decimal("1.2345", "KWD", &v), RD_EINVAL);
+	assert_rc(rd_money_parse_decimal("", "GBP", &v), RD_EINVAL);
+	assert_rc(rd_money_parse_decimal(".", "GBP", &v), RD_EINVAL);
+	assert_rc(rd_money_parse_decimal("1.2.3", "GBP", &v), RD_EINVAL);
+	assert_rc(rd_money_parse_decimal("1e5", "GBP", &v), RD_EINVAL);
+	assert_rc(rd_money_parse_decimal("99999999999999999999", "JPY", &v), RD_ERANGE);
+	assert_rc(rd_money_parse_decimal("92233720368547758.08", "USD", &v), RD_ERANGE);
+	assert_int_equal(v, 7); /* untouched */
+}
+
 static void test_format(void **state)
 {
 	(void)state;
@@ -150,6 +182,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exponents),
 		cmocka_unit_test(test_currency_codes),
+		cmocka_unit_test(test_parse_decimal),
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_decimal),
 		cmocka_unit_test(test_percent),
