@@ -750,10 +750,12 @@ def test_enum_filters_refuse_unknown_values(spec, live):
         err = r.json().get("error", {}) if r.status == 400 else {}
         if r.status != 400 or err.get("field") != name:
             wrong.append(f"GET {path}?{name}=no-such-{name}: {r.status} {r.body[:160]!r}")
+        check_response(spec, "GET", path, r, wrong)
         for v in values:
             r = live.call("GET", f"{path}?{name}={v}")
             if r.status != 200:
                 wrong.append(f"GET {path}?{name}={v}: {r.status} {r.body[:160]!r}")
+            check_response(spec, "GET", path, r, wrong)
     assert not wrong, "\n".join(wrong)
 
 
