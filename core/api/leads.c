@@ -60,7 +60,7 @@ int rd_api_leads_list(struct rd_req *req)
 		return 0;
 	static const char *const known[] = { "limit", "cursor", "state", NULL };
 	struct rd_page pg;
-	if (rd_page_begin(&pg, req, known) < 0)
+	if (rd_page_begin(&pg, req, known) < 0 || rd_page_enum_field(&pg, "state", &rd_entity_lead, "state") < 0)
 		return 0;
 	struct lead_filter f = { actor_of(&c), rd_req_query(req, "state") };
 	return rd_page_records(&pg, &c, c.app->domain->leads, &rd_entity_lead, lead_row, &f);

@@ -151,7 +151,8 @@ int rd_api_opportunities_list(struct rd_req *req)
 		return 0;
 	static const char *const known[] = { "limit", "cursor", "state", "partner", "attention", NULL };
 	struct rd_page pg;
-	if (rd_page_begin(&pg, req, known) < 0)
+	if (rd_page_begin(&pg, req, known) < 0 ||
+	    rd_page_enum_field(&pg, "state", &rd_entity_opportunity, "state") < 0)
 		return 0;
 	const char *state = rd_req_query(req, "state"), *partner = rd_req_query(req, "partner"),
 		   *attention = rd_req_query(req, "attention");
@@ -353,8 +354,17 @@ int rd_api_outbox(struct rd_req *req)
 	if (rd_call_begin(req, &c) < 0 || rd_call_allow(&c, RD_RES_OUTBOX, RD_ACT_READ) == RD_SCOPE_NONE)
 		return 0;
 	static const char *const known[] = { "limit", "cursor", "state", "kind", "to", NULL };
+	/* Every kind of message renewd queues (docs/openapi.yaml MessageKind). */
+	static const char *const kinds[] = {
+		"quote_notice", "pullback", "customer_notice", "reminder", "digest", "task", "statement",
+		"payment_reminder", "order_confirmation", "order_receipt", "sales_notice", "deal_submitted",
+		"deal_review", "deal_approved", "deal_rejected", "deal_extended", "deal_expired",
+		"deal_extension_request", "lead_received", "lead_offer", "lead_accepted", "lead_gone",
+		"lead_declined", "lead_lapsed", "lead_returned", "lead_won", "lead_lost", NULL
+	};
 	struct rd_page pg;
-	if (rd_page_begin(&pg, req, known) < 0)
+	if (rd_page_begin(&pg, req, known) < 0 || rd_page_enum_field(&pg, "state", &rd_entity_message, "state") < 0 ||
+	    rd_page_enum(&pg, "kind", kinds) < 0)
 		return 0;
 	struct outbox_filter f = { rd_req_query(req, "state"), rd_req_query(req, "kind"), rd_req_query(req, "to") };
 	return rd_page_records(&pg, &c, c.app->domain->outbox, &rd_entity_message, message_row, &f);

@@ -9,6 +9,7 @@
 #include "config/config.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/mailaddr.h"
 
 #define OPT(field) offsetof(struct rd_config, field)
 
@@ -36,7 +37,7 @@ const struct rd_option rd_options[] = {
 	  "tests only, with test_clock: 1 kills renewd (SIGKILL) right after a payment plugin answers \"paid\", before the order is stored" },
 	{ "mail_transport", RD_OPT_STRING, OPT(mail_transport), "maildir", 0, 0,
 	  "maildir (writes .eml files into DATA/mail) or an SMTP URL smtp://host:port / smtps://host:port" },
-	{ "mail_from", RD_OPT_STRING, OPT(mail_from), "renewals@localhost", 0, 0, "the From address of every message" },
+	{ "mail_from", RD_OPT_STRING, OPT(mail_from), "renewals@localhost", 0, 0, "the From address of every message: local@domain, or Display Name <local@domain> (the name may be UTF-8)" },
 	{ "mail_starttls", RD_OPT_UINT, OPT(mail_starttls), "0", 0, 1, "1: require STARTTLS on smtp:// transports" },
 	{ "mail_user", RD_OPT_STRING, OPT(mail_user), NULL, 0, 0,
 	  "SMTP user name; the password is read from the environment variable RENEWD_SMTP_PASSWORD" },
@@ -315,6 +316,13 @@ int rd_config_load(struct rd_config *c, int argc, char **argv, bool *help, char 
 		snprintf(err, errlen, "option mail_transport must be maildir, smtp://host:port or smtps://host:port, not \"%s\"",
 			 c->mail_transport);
 		return RD_EINVAL;
+	}
+	{
+		char name[256], addr[256], why[300];
+		if (rd_mail_address_parse(c->mail_from, name, sizeof name, addr, sizeof addr, why, sizeof why) < 0) {
+			snprintf(err, errlen, "option mail_from: %s", why);
+			return RD_EINVAL;
+		}
 	}
 	if (c->map_max_bytes < c->map_size_bytes) {
 		snprintf(err, errlen, "option map_max_bytes (%llu) is smaller than map_size_bytes (%llu)",

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "domain/model.h"
+#include "domain/money.h"
 #include "store/record.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -927,9 +928,10 @@ static int names_list(const struct rd_field *f, int from, char *out, size_t cap)
 	return 0;
 }
 
+/* An active ISO 4217 code (the money module's table). */
 static bool valid_currency(const char *s)
 {
-	return strlen(s) == 3 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' && s[2] >= 'A' && s[2] <= 'Z';
+	return rd_money_currency_valid(s);
 }
 
 int rd_entity_from_json(const struct rd_entity *e, json_t *j, void *obj, const char **bad, char *why, size_t whylen)
@@ -1030,7 +1032,7 @@ int rd_entity_from_json(const struct rd_entity *e, json_t *j, void *obj, const c
 				return RD_EINVAL;
 			}
 			if (strcmp(key, "currency") == 0 && !valid_currency(s)) {
-				snprintf(why, whylen, "field currency must be an ISO 4217 code such as EUR");
+				snprintf(why, whylen, "field currency: \"%.16s\" is not an active ISO 4217 currency code (such as EUR, JPY)", s);
 				return RD_EINVAL;
 			}
 			memcpy(p, s, n + 1);
@@ -1050,10 +1052,15 @@ int rd_entity_from_json(const struct rd_entity *e, json_t *j, void *obj, const c
 				const char *cur = NULL, *term = NULL;
 				json_int_t amount = -1;
 				if (json_unpack(it, "{s:s, s:s, s:I !}", "currency", &cur, "term", &term, "amount", &amount) != 0 ||
-				    !valid_currency(cur) || amount < 0) {
+				    amount < 0) {
 					snprintf(why, whylen,
 						 "field %s[%zu] must be {\"currency\": ISO 4217, \"term\": annual|quarterly|monthly|flex, \"amount\": minor units >= 0}",
 						 key, k);
+					return RD_EINVAL;
+				}
+				if (!valid_currency(cur)) {
+					snprintf(why, whylen, "field %s[%zu]: currency \"%.16s\" is not an active ISO 4217 currency code (such as EUR, JPY)",
+						 key, k, cur);
 					return RD_EINVAL;
 				}
 				int t = -1;
@@ -1172,7 +1179,7 @@ int rd_entity_set_text(const struct rd_entity *e, void *obj, const char *name, c
 			return RD_EINVAL;
 		}
 		if (strcmp(name, "currency") == 0 && !valid_currency(text)) {
-			snprintf(why, whylen, "currency must be an ISO 4217 code such as EUR");
+			snprintf(why, whylen, "currency: \"%.16s\" is not an active ISO 4217 currency code (such as EUR, JPY)", text);
 			return RD_EINVAL;
 		}
 		memcpy(p, text, n + 1);

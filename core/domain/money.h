@@ -3,8 +3,10 @@
  *
  * An amount is an int64_t count of the currency's minor units (cents,
  * yen, fils) with an ISO 4217 code beside it.  How many minor units make
- * a major one is the currency's exponent, taken from one table: JPY 0,
- * EUR 2, KWD 3, CLF 4; a code the table does not know is shown with 2.
+ * a major one is the currency's exponent, taken from one table of every
+ * active ISO 4217 code: JPY 0, EUR 2, KWD 3, CLF 4.  Every entry point that
+ * takes a currency checks it against the same table (rd_money_currency_valid);
+ * a code the table does not know (an old record) is shown with 2.
  *
  * Arithmetic is checked: a sum or product that does not fit in int64_t is
  * RD_ERANGE, never a wrapped number.  Every page, e-mail, PDF and CSV
@@ -21,8 +23,13 @@
 #define RD_DOMAIN_MONEY_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Is this an active ISO 4217 code with a minor unit ("JPY", "KWD", "CLF";
+ * not "XYZ", "jpy", "HRK", "XAU")? */
+bool rd_money_currency_valid(const char *code);
 
 /* The currency's exponent (minor units per major: 10^exponent); 2 for a
  * code the table does not know, NULL or "". */
@@ -44,6 +51,12 @@ int64_t rd_money_discounted(int64_t amount, uint32_t bp);
 void rd_money_format(int64_t amount, const char *currency, char *out, size_t cap);
 /* The plain decimal for CSV files: "5000", "-1234.50", "0.125". */
 void rd_money_decimal(int64_t amount, const char *currency, char *out, size_t cap);
+/* Reads a plain decimal amount of the currency ("5000", "5000.00" for JPY;
+ * "24.69", "24.690" for KWD; a leading "-" allowed) into minor units:
+ * digits after the point beyond the currency's exponent must be zeros.
+ * RD_EINVAL when it is not such a number or has more decimals than the
+ * currency (JPY "12.5"), RD_ERANGE when it does not fit. */
+int rd_money_parse_decimal(const char *s, const char *currency, int64_t *out);
 /* Basis points as a percentage: 1250 -> "12.50 %", -5 -> "-0.05 %". */
 void rd_bp_format(int64_t bp, char *out, size_t cap);
 

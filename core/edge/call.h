@@ -108,6 +108,13 @@ int rd_page_finish(struct rd_page *p, int rc);
 typedef json_t *(*rd_page_row_fn)(void *ctx, const void *obj);
 int rd_page_records(struct rd_page *p, struct call *c, struct rd_table *tb, const struct rd_entity *e, rd_page_row_fn row,
 		    void *ctx);
+/* An enum filter of a list: the query parameter (when given) must be one of
+ * names (NULL-terminated; a leading "" is skipped, as in a field's names),
+ * else a 400 naming the parameter and its values is replied, the page let
+ * go, and RD_EINVAL returned (the handler returns 0).  _field takes the
+ * names of an entity's enum field. */
+int rd_page_enum(struct rd_page *p, const char *param, const char *const *names);
+int rd_page_enum_field(struct rd_page *p, const char *param, const struct rd_entity *e, const char *field);
 /* j when its string member key is want (or want is NULL); else frees j
  * and returns NULL: a filter on a value as the API shows it. */
 json_t *rd_page_if(json_t *j, const char *key, const char *want);

@@ -31,6 +31,36 @@ int rd_page_begin(struct rd_page *p, struct rd_req *req, const char *const *know
 	return 0;
 }
 
+int rd_page_enum(struct rd_page *p, const char *param, const char *const *names)
+{
+	const char *q = rd_req_query(p->req, param);
+	if (!q)
+		return 0;
+	char list[512];
+	size_t n = 0;
+	list[0] = 0;
+	for (size_t i = 0; names[i]; i++) {
+		if (!names[i][0])
+			continue;
+		if (!strcmp(names[i], q))
+			return 0;
+		n += (size_t)snprintf(list + n, n < sizeof list ? sizeof list - n : 0, "%s%s", n ? ", " : "", names[i]);
+		if (n >= sizeof list)
+			n = sizeof list - 1;
+	}
+	rd_reply_error(p->req, 400, "invalid", param, "%s \"%.40s\" is not one of: %s", param, q, list);
+	rd_page_finish(p, RD_EINVAL);
+	return RD_EINVAL;
+}
+
+int rd_page_enum_field(struct rd_page *p, const char *param, const struct rd_entity *e, const char *field)
+{
+	for (size_t i = 0; i < e->n_fields; i++)
+		if (!strcmp(e->fields[i].json, field) && e->fields[i].names)
+			return rd_page_enum(p, param, e->fields[i].names);
+	return 0;
+}
+
 bool rd_page_add(struct rd_page *p, uint64_t id, json_t *j)
 {
 	if (p->n == p->limit) {

@@ -789,7 +789,8 @@ int rd_plugins_add(struct rd_plugins *p, const struct rd_plugin *d, const char *
 		return refuse(p, l, dl, "unknown kind %u (payment 1, branding 2, connector 3)", d->kind);
 	if (d->ops) {
 		uint32_t v = *(const uint32_t *)d->ops; /* every ops table starts with its version */
-		uint32_t known = d->kind == RD_PLUGIN_CONNECTOR ? RD_CONNECTOR_OPS_V2 : 1;
+		uint32_t known = d->kind == RD_PLUGIN_CONNECTOR ? RD_CONNECTOR_OPS_V2
+				 : d->kind == RD_PLUGIN_PAYMENT ? RD_PAYMENT_OPS_V2 : 1;
 		if (v < 1 || v > known)
 			return refuse(p, l, dl, "its %s ops table is version %u; this renewd knows version %u",
 				      d->kind == RD_PLUGIN_PAYMENT ? "payment" : d->kind == RD_PLUGIN_BRANDING ? "branding" : "connector", v,
@@ -875,6 +876,26 @@ const struct rd_plugin *rd_loaded_desc(const struct rd_loaded *l)
 	return l->desc;
 }
 
+/* The customer's words for option i of a payment plugin: its label (ops
+ * V2: non-empty text of at most 63 bytes without control characters), else
+ * the option's name. */
+static const char *option_label(const struct rd_payment_ops *ops, size_t i)
+{
+	if (ops->version < RD_PAYMENT_OPS_V2 || !ops->labels)
+		return ops->options[i];
+	for (size_t k = 0; k <= i; k++) /* labels may be shorter than options: NULL ends it */
+		if (!ops->labels[k])
+			return ops->options[i];
+	const char *l = ops->labels[i];
+	size_t n = strlen(l);
+	if (n == 0 || n > 63)
+		return ops->options[i];
+	for (size_t k = 0; k < n; k++)
+		if ((unsigned char)l[k] < 0x20 || l[k] == 0x7f)
+			return ops->options[i];
+	return l;
+}
+
 json_t *rd_plugins_json(const struct rd_plugins *p)
 {
 	static const char *const kinds[] = { "", "payment", "branding", "connector" };
@@ -889,10 +910,13 @@ json_t *rd_plugins_json(const struct rd_plugins *p)
 		json_object_set_new(j, "last_error", l->last_error[0] ? json_string(l->last_error) : json_null());
 		if (l->loaded && l->kind == RD_PLUGIN_PAYMENT && l->desc->ops) {
 			const struct rd_payment_ops *ops = l->desc->ops;
-			json_t *opts = json_array();
-			for (size_t i = 0; ops->options && ops->options[i] && i < 16; i++)
+			json_t *opts = json_array(), *labels = json_array();
+			for (size_t i = 0; ops->options && ops->options[i] && i < 16; i++) {
 				json_array_append_new(opts, json_string(ops->options[i]));
+				json_array_append_new(labels, json_string(option_label(ops, i)));
+			}
 			json_object_set_new(j, "options", opts);
+			json_object_set_new(j, "labels", labels);
 		}
 		json_array_append_new(a, j);
 	}
@@ -1667,6 +1691,28 @@ const char *rd_plugins_offering(struct rd_plugins *plugins, const char *option, 
 			if (!found && !strcmp(json_string_value(opt) ?: "", option)) {
 				snprintf(name, 64, "%s", json_string_value(json_object_get(pl, "name")) ?: "");
 				found = name;
+			}
+		}
+	}
+	json_decref(all);
+	return found;
+}
+
+const char *rd_plugins_option_label(struct rd_plugins *plugins, const char *option, char label[64])
+{
+	json_t *all = rd_plugins_json(plugins), *pl;
+	size_t i;
+	const char *found = NULL;
+	json_array_foreach(all, i, pl) {
+		if (strcmp(json_string_value(json_object_get(pl, "kind")) ?: "", "payment") ||
+		    strcmp(json_string_value(json_object_get(pl, "state")) ?: "", "loaded"))
+			continue;
+		size_t k;
+		json_t *opt;
+		json_array_foreach(json_object_get(pl, "options"), k, opt) {
+			if (!found && !strcmp(json_string_value(opt) ?: "", option)) {
+				snprintf(label, 64, "%s", json_string_value(json_array_get(json_object_get(pl, "labels"), k)) ?: option);
+				found = label;
 			}
 		}
 	}

@@ -32,11 +32,15 @@ void rd_plugins_load_dir(struct rd_plugins *p, const char *dir);
 void rd_plugins_add_builtins(struct rd_plugins *p);
 
 /* [{name, version, kind, description, origin, state: loaded|refused, reason,
- *   options, last_error}] */
+ *   options, labels (each option's label for customers, else its name),
+ *   last_error}] */
 json_t *rd_plugins_json(const struct rd_plugins *p);
 /* The loaded payment plugin that offers option (one of the options its
  * payment ops list), its name copied into name; NULL when none does. */
 const char *rd_plugins_offering(struct rd_plugins *plugins, const char *option, char name[64]);
+/* The label a customer reads for option (its plugin's label, ops V2, else
+ * the option's name) in label; NULL when no loaded plugin offers it. */
+const char *rd_plugins_option_label(struct rd_plugins *plugins, const char *option, char label[64]);
 struct rd_loaded *rd_plugins_find(struct rd_plugins *p, const char *name);
 const struct rd_plugin *rd_loaded_desc(const struct rd_loaded *l);
 

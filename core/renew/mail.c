@@ -36,6 +36,7 @@
 #include "store/store.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/mailaddr.h"
 
 #define BATCH 32
 #define WARN_ATTEMPTS 30 /* past this, each failure is logged as an error: someone must look */
@@ -65,6 +66,7 @@ struct batch {
 	unsigned failed; /* items not delivered so far */
 	/* copies of the settings, for the worker thread */
 	char transport[512], from[256], user[256];
+	char from_name[256], from_addr[256]; /* mail_from split (util/mailaddr.h) */
 	bool starttls;
 };
 
@@ -98,32 +100,27 @@ static void puts_(struct buf *b, const char *s)
 	put(b, s, strlen(s));
 }
 
-static bool ascii(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s >= 0x80 || *s == '\r' || *s == '\n')
-			return false;
-	return true;
-}
-
-/* A header value: as is when plain ASCII, else RFC 2047 base64. */
+/* An unstructured header value: as is when plain ASCII, else folded
+ * RFC 2047 encoded words (util/mailaddr.h). */
 static void header(struct buf *b, const char *name, const char *value)
 {
-	puts_(b, name);
-	puts_(b, ": ");
-	if (ascii(value)) {
-		puts_(b, value);
-	} else {
-		size_t n = strlen(value);
-		size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
-		char *enc = rd_malloc(cap);
-		sodium_bin2base64(enc, cap, (const unsigned char *)value, n, sodium_base64_VARIANT_ORIGINAL);
-		puts_(b, "=?UTF-8?B?");
-		puts_(b, enc);
-		puts_(b, "?=");
-		free(enc);
+	char *h = rd_mail_text_header(name, value);
+	puts_(b, h);
+	free(h);
+}
+
+/* An address header: the display name (if any) quoted or encoded, the
+ * address never; a recipient that is not a plain local@domain goes as
+ * encoded text (no line of it can become a header of its own). */
+static void address_header(struct buf *b, const char *name, const char *display, const char *addr)
+{
+	if (!rd_mail_addr_spec_ok(addr)) {
+		header(b, name, addr);
+		return;
 	}
-	puts_(b, "\r\n");
+	char *h = rd_mail_address_header(name, display, addr);
+	puts_(b, h);
+	free(h);
 }
 
 /* Normalises line ends to CRLF. */
@@ -170,8 +167,8 @@ static char *render_message(const struct batch *bt, const struct item *it, const
 	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
 	snprintf(id, sizeof id, "<renewd-%llu-%llu@renewd>", (unsigned long long)it->vendor, (unsigned long long)m->id);
 	snprintf(boundary, sizeof boundary, "renewd-%llu-%llu", (unsigned long long)it->vendor, (unsigned long long)m->id);
-	header(&b, "From", bt->from);
-	header(&b, "To", m->to);
+	address_header(&b, "From", bt->from_name, bt->from_addr);
+	address_header(&b, "To", NULL, m->to);
 	header(&b, "Subject", m->subject);
 	header(&b, "Date", date);
 	header(&b, "Message-ID", id);
@@ -269,7 +266,7 @@ static int to_smtp(const struct batch *bt, const struct item *it, const char *ms
 	if (!c)
 		return -ENOMEM;
 	char from[300], rcpt[300];
-	snprintf(from, sizeof from, "<%s>", bt->from);
+	snprintf(from, sizeof from, "<%s>", bt->from_addr);
 	snprintf(rcpt, sizeof rcpt, "<%s>", it->m.to);
 	struct curl_slist *to = curl_slist_append(NULL, rcpt);
 	struct upload u = { msg, len };
@@ -511,6 +508,10 @@ static void deliver(struct rd_renew *r)
 	const struct rd_config *c = r->app->config;
 	snprintf(bt->transport, sizeof bt->transport, "%s", c->mail_transport);
 	snprintf(bt->from, sizeof bt->from, "%s", c->mail_from);
+	char why[200];
+	if (rd_mail_address_parse(bt->from, bt->from_name, sizeof bt->from_name, bt->from_addr, sizeof bt->from_addr, why,
+				  sizeof why) < 0) /* checked at start (config.c): kept as it is */
+		snprintf(bt->from_addr, sizeof bt->from_addr, "%s", bt->from);
 	snprintf(bt->user, sizeof bt->user, "%s", c->mail_user ? c->mail_user : "");
 	bt->starttls = c->mail_starttls;
 	bt->work.data = bt;

@@ -11,6 +11,7 @@
 #include "domain/audit.h"
 #include "domain/events.h"
 #include "domain/match.h"
+#include "domain/money.h"
 #include "plugin/host.h"
 #include "services/checkout.h"
 #include "services/deals.h"
@@ -664,8 +665,9 @@ static int submit_write(struct rd_txn *t, void *arg)
 	if (in->expected_value < 0)
 		return rd_serr_set(s->e, RD_EINVAL, "invalid", "expected_value", "the expected value is at least 0");
 	snprintf(x->currency, sizeof x->currency, "%s", in->currency && in->currency[0] ? in->currency : vendor.currency);
-	if (in->currency && in->currency[0] && strlen(in->currency) != 3)
-		return rd_serr_set(s->e, RD_EINVAL, "invalid", "currency", "the currency is an ISO 4217 code such as GBP");
+	if (in->currency && in->currency[0] && !rd_money_currency_valid(in->currency))
+		return rd_serr_set(s->e, RD_EINVAL, "invalid", "currency", "\"%.16s\" is not an active ISO 4217 currency "
+				   "code (such as GBP, JPY)", in->currency);
 	rd_date today = rd_clock_today();
 	if (!in->close_date || in->close_date < today)
 		return rd_serr_set(s->e, RD_EINVAL, "invalid", "close_date", "the expected close date (YYYY-MM-DD) is today "

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "domain/audit.h"
+#include "domain/money.h"
 #include "plugin/host.h"
 #include "services/edi.h"
 #include "services/imports.h"
@@ -187,17 +188,24 @@ static char *order_json(const struct rd_order *o)
 		const struct rd_quote_line *l = &o->lines[i];
 		if (l->optional && !l->selected)
 			continue;
-		json_array_append_new(lines, json_pack("{s:s, s:s, s:I, s:I}", "sku", l->sku, "name", l->description,
+		char unit[48];
+		rd_money_decimal(l->unit_list, o->currency, unit, sizeof unit);
+		json_array_append_new(lines, json_pack("{s:s, s:s, s:I, s:I, s:s}", "sku", l->sku, "name", l->description,
 						       "quantity", (json_int_t)l->quantity, "unit_price",
-						       (json_int_t)l->unit_list));
+						       (json_int_t)l->unit_list, "unit_price_decimal", unit));
 	}
+	/* the amounts also as decimals in the currency's own exponent (JPY
+	 * "5000", KWD "24.690"): what the documents print */
+	char total[48];
+	rd_money_decimal(o->total, o->currency, total, sizeof total);
 	char date[16];
 	time_t at = (time_t)o->created_at;
 	struct tm tm;
 	gmtime_r(&at, &tm);
 	strftime(date, sizeof date, "%Y%m%d", &tm);
-	json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:s, s:o}", "number", o->number, "po_number", o->po_number,
-			      "currency", o->currency, "total", (json_int_t)o->total, "date", date, "lines", lines);
+	json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:s, s:i, s:s, s:o}", "number", o->number, "po_number", o->po_number,
+			      "currency", o->currency, "total", (json_int_t)o->total, "total_decimal", total,
+			      "currency_exponent", rd_money_exponent(o->currency), "date", date, "lines", lines);
 	char *text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	return text;
@@ -458,13 +466,23 @@ static int apply_write(struct rd_txn *t, void *arg)
 		} else if (!strcmp(kind, "order_invoice")) {
 			json_t *amt = json_object_get(r, "amount");
 			const char *inv = json_string_value(json_object_get(r, "invoice"));
-			if (!json_is_integer(amt) || json_integer_value(amt) < 0) {
+			/* the amount as the document wrote it, read in the order's
+			 * currency (JPY "5000.00" is 5000 yen); else minor units */
+			const char *dec = json_string_value(json_object_get(r, "amount_decimal"));
+			int64_t minor = json_is_integer(amt) ? json_integer_value(amt) : -1;
+			if (dec && rd_money_parse_decimal(dec, o->currency, &minor) < 0) {
+				snprintf(a->why, sizeof a->why, "the invoice total for order %s, %.40s, is not an amount of %s", number,
+					 dec, o->currency);
+				rc = RD_EINVAL;
+				break;
+			}
+			if (minor < 0) {
 				snprintf(a->why, sizeof a->why, "810 TDS01: the invoice total for order %s is not an amount", number);
 				rc = RD_EINVAL;
 				break;
 			}
 			snprintf(o->edi_invoice, sizeof o->edi_invoice, "%s", inv ? inv : "");
-			o->invoiced_amount = json_integer_value(amt);
+			o->invoiced_amount = minor;
 			snprintf(o->edi_status, sizeof o->edi_status, "invoiced");
 			note = "EDI: the distributor invoiced the order";
 		} else if (!strcmp(kind, "functional_ack")) {

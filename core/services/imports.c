@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "domain/audit.h"
+#include "domain/money.h"
 #include "services/imports.h"
 #include "services/merge.h"
 #include "services/records.h"
@@ -180,9 +181,26 @@ static bool price_column(const char *name, uint8_t *term, char cur[4])
 		if ((size_t)(us - t) == strlen(terms[i]) && strncmp(t, terms[i], (size_t)(us - t)) == 0) {
 			*term = i;
 			memcpy(cur, us + 1, 4);
-			return cur[0] >= 'A' && cur[0] <= 'Z' && cur[1] >= 'A' && cur[1] <= 'Z' && cur[2] >= 'A' && cur[2] <= 'Z';
+			return rd_money_currency_valid(cur);
 		}
 	return false;
+}
+
+/* "price_annual_XYZ": a price column but for three capitals that are not an
+ * active ISO 4217 currency (its own error, not "unknown column"). */
+static bool price_currency_unknown(const struct kind *k, const char *name)
+{
+	uint8_t term;
+	char cur[4];
+	size_t n = strlen(name);
+	if (k->res != RD_RES_PRODUCT || n < 4 || price_column(name, &term, cur))
+		return false;
+	for (size_t i = n - 3; i < n; i++) /* three capitals, as a code is written; else an unknown column */
+		if (name[i] < 'A' || name[i] > 'Z')
+			return false;
+	char probe[128];
+	snprintf(probe, sizeof probe, "%.*sUSD", (int)(n - 3), name);
+	return name[n - 4] == '_' && price_column(probe, &term, cur);
 }
 
 /* Is this a column the kind understands?  (Checked once, on the header.) */
@@ -750,6 +768,12 @@ static void csv_row(int c, void *arg)
 					name = en->cells[i] = rd_strdup(m);
 				}
 			}
+			if (price_currency_unknown(en->k, name)) {
+				snprintf(en->im->fatal, sizeof en->im->fatal,
+					 "row 1: column \"%.64s\": \"%.3s\" is not an active ISO 4217 currency code (such as EUR, JPY)",
+					 name, name + strlen(name) - 3);
+				break;
+			}
 			if (!known_column(en->k, name)) {
 				if (en->im->feed_source) {
 					snprintf(en->im->fatal, sizeof en->im->fatal,
@@ -871,6 +895,13 @@ static void jsonl_line(struct engine *en, char *line, size_t len)
 		char mapped[128];
 		if (en->im->feed_source && en->im->feed_mapping[0])
 			name = map_column(en->im->feed_mapping, key, mapped, sizeof mapped);
+		if (price_currency_unknown(en->k, name)) {
+			atomic_fetch_add(&en->im->rows, 1);
+			row_error(en, given, "field \"%.64s\": \"%.3s\" is not an active ISO 4217 currency code (such as EUR, JPY)",
+				  name, name + strlen(name) - 3);
+			bad = true;
+			break;
+		}
 		if (n == MAX_COLS || !known_column(en->k, name)) {
 			atomic_fetch_add(&en->im->rows, 1);
 			if (en->im->feed_source)

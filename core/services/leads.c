@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "domain/audit.h"
 #include "domain/events.h"
+#include "domain/money.h"
 #include "plugin/host.h"
 #include "policy/policy.h"
 #include "policy/runtime.h"
@@ -911,9 +912,12 @@ static int act_write(struct rd_txn *t, void *arg)
 	if ((rc = lead_put(t, d, vid, l)) < 0 ||
 	    (rc = audit(t, d, vid, u->who->user, RD_AUDIT_UPDATE, &before, l, u->op == 2 ? "lead won" : "lead lost")) < 0)
 		goto out;
-	if (u->op == 2)
-		snprintf(body, sizeof body, "Lead L-%llu (%s) was won, value %llu (minor units of %s).",
-			 (unsigned long long)l->id, lead_name(l), (unsigned long long)l->value, l->currency);
+	if (u->op == 2) {
+		char value[64];
+		rd_money_format((int64_t)l->value, l->currency, value, sizeof value);
+		snprintf(body, sizeof body, "Lead L-%llu (%s) was won, value %s.", (unsigned long long)l->id, lead_name(l),
+			 value);
+	}
 	else
 		snprintf(body, sizeof body, "Lead L-%llu (%s) was lost: %s", (unsigned long long)l->id, lead_name(l),
 			 l->lost_reason);

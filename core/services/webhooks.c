@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "domain/money.h"
 #include "plugin/host.h"
 #include "services/orders.h"
 #include "services/webhooks.h"
@@ -63,21 +64,23 @@ static int hook_run(rd_plugin_ctx *ctx, const struct rd_plugin *desc, void *arg)
  * same.  RD_EDECLINED when this report is on the order already. */
 static int wrong_amount(struct rd_txn *t, struct hook_call *h, struct rd_order *o, const struct rd_order *before)
 {
-	char said[32], cur[8];
-	if (h->res.amount > 0)
-		snprintf(said, sizeof said, "%lld", (long long)h->res.amount);
-	else
-		snprintf(said, sizeof said, "%s", h->res.amount ? "an invalid amount" : "an unreported amount in");
+	/* Amounts as money text in their currency's exponent ("JPY 5,000"). */
+	char said[40], cur[8], total[40];
 	snprintf(cur, sizeof cur, "%s", h->res.currency[0] && rd_order_text_ok(h->res.currency, sizeof h->res.currency)
 		 ? h->res.currency : o->currency);
-	snprintf(h->ans.result, sizeof h->ans.result, "not applied: payment %s is for %s %s, the order's total is %lld %s",
-		 h->res.reference, said, cur, (long long)o->total, o->currency);
-	rd_log(RD_LOG_ERROR, "orders", "order %s: the gateway reports payment %s of %s %s, not the order's %lld %s: the "
+	if (h->res.amount > 0)
+		rd_money_format(h->res.amount, cur, said, sizeof said);
+	else
+		snprintf(said, sizeof said, "%s %s", h->res.amount ? "an invalid amount in" : "an unreported amount in", cur);
+	rd_money_format(o->total, o->currency, total, sizeof total);
+	snprintf(h->ans.result, sizeof h->ans.result, "not applied: payment %.64s is for %s, the order's total is %s",
+		 h->res.reference, said, total);
+	rd_log(RD_LOG_ERROR, "orders", "order %s: the gateway reports payment %s of %s, not the order's %s: the "
 	       "order is not paid; refund the payment or record the right one by hand", o->number, h->res.reference, said,
-	       cur, (long long)o->total, o->currency);
+	       total);
 	char msg[sizeof o->payment_message];
-	snprintf(msg, sizeof msg, "not paid: the gateway reported payment %s of %s %s (the total is %lld %s)",
-		 h->res.reference, said, cur, (long long)o->total, o->currency);
+	snprintf(msg, sizeof msg, "not paid: the gateway reported payment %.64s of %s (the total is %s)",
+		 h->res.reference, said, total);
 	if (!strcmp(o->payment_message, msg))
 		return RD_EDECLINED; /* a repeat: recorded already */
 	snprintf(o->payment_message, sizeof o->payment_message, "%s", msg);

@@ -529,12 +529,12 @@ int rd_page_portal_purchase(struct rd_req *req)
 			if (rd_enablement_find(t, w.app->domain, w.tok.vendor_id, name, p->o.reseller_id, e) == 0) {
 				size_t k;
 				json_t *opt;
+				/* the plugin's label for each option (its name when it has none) */
 				json_array_foreach(json_object_get(l, "options"), k, opt) {
 					const char *o = json_string_value(opt);
-					json_array_append_new(options, json_pack("{s:s, s:s}", "option", o, "label",
-										 !strcmp(o, "purchase_order") ? "Purchase order"
-										 : !strcmp(o, "bill_me_later") ? "Bill Me Later"
-										 : !strcmp(o, "card") ? "Card" : o));
+					const char *label = json_string_value(json_array_get(json_object_get(l, "labels"), k));
+					json_array_append_new(options,
+							      json_pack("{s:s, s:s}", "option", o, "label", label ? label : o));
 				}
 			}
 			free(e);
@@ -593,11 +593,13 @@ static void order_page(struct web *w, const struct rd_order *o)
 	bool card = !strcmp(o->payment_option, "card");
 	bool waiting = o->state == RD_ORDER_AWAITING_PAYMENT;
 	bool failed = o->state == RD_ORDER_FAILED || o->state == RD_ORDER_CANCELLED;
+	char label_buf[64];
+	const char *label = rd_plugins_option_label(w->app->plugins, o->payment_option, label_buf) ?: o->payment_option;
 	json_t *ctx = json_pack("{s:s, s:s, s:o, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b}", "title",
 				failed ? "Your order was not placed" : "Thank you for your order",
 				"number", o->number, "total", rd_money_json(o->total, o->currency), "po_number", o->po_number,
 				"due_date", due, "message", o->payment_message, "option_label",
-				po ? "a purchase order" : bml ? "Bill Me Later" : card ? "your card" : o->payment_option, "failed", failed, "pending",
+				po ? "a purchase order" : bml ? "Bill Me Later" : card ? "your card" : label, "failed", failed, "pending",
 				o->state == RD_ORDER_CREATED, "purchase_order", waiting && po, "bill_me_later", waiting && bml,
 				"done", o->state == RD_ORDER_PAID || o->state == RD_ORDER_FULFILLED);
 	/* what was ordered: the order's frozen lines (services/orders.h), as charged */

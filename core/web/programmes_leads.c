@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/money.h"
 #include "services/leads.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -121,7 +122,7 @@ static json_t *lead_row(struct rd_txn *t, struct web *w, const struct rd_lead *l
 			      l->assignment_id, a);
 	char value[48] = "";
 	if (l->state == RD_LEAD_WON)
-		snprintf(value, sizeof value, "%llu %s", (unsigned long long)l->value, l->currency);
+		rd_money_format((int64_t)l->value, l->currency, value, sizeof value);
 	bool partner = rd_role_is_partner(w->c.who.role);
 	json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:b, s:b, s:b, s:b, s:b}",
 		"id", (json_int_t)l->id, "company", l->company[0] ? l->company : l->contact_name, "state", state_names[l->state],

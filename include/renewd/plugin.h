@@ -178,8 +178,9 @@ struct rd_payment_result {
 };
 
 #define RD_PAYMENT_OPS_V1 1
+#define RD_PAYMENT_OPS_V2 2   /* appends labels */
 struct rd_payment_ops {
-	uint32_t version;       /* RD_PAYMENT_OPS_V1 */
+	uint32_t version;       /* RD_PAYMENT_OPS_V1 or RD_PAYMENT_OPS_V2 */
 	/* The options this plugin offers: static, NULL-terminated, e.g.
 	 * {"card", NULL} or {"purchase_order", NULL}. */
 	const char *const *options;
@@ -192,6 +193,15 @@ struct rd_payment_ops {
 	 * borrowed: verify it, then report the payment it concerns. */
 	int (*callback)(rd_plugin_ctx *ctx, const void *body, size_t len, const char *signature,
 			struct rd_payment_result *res, char order_ref[64]);
+
+	/* ---- V2 (read only when version >= RD_PAYMENT_OPS_V2) ---- */
+
+	/* Static, parallel to options: what a customer reads for each option
+	 * on the checkout page ("Purchase order", "Pay by card"), plain text of
+	 * at most 63 bytes.  NULL, or a NULL or "" entry: renewd shows the
+	 * option's name.  A V1 plugin (built before this field) loads as before
+	 * and its options show their names. */
+	const char *const *labels;
 };
 
 /* ---- branding ------------------------------------------------------------ */

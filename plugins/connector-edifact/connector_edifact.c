@@ -198,13 +198,13 @@ static void build_orders(void *arg, uint64_t ctl, struct out *o)
 		}
 		snprintf(qty, sizeof qty, "21\x1f%lld", (long long)json_integer_value(json_object_get(line, "quantity")));
 		segment(o, "QTY", qty, NULL);
-		edikit_money(p, sizeof p, json_integer_value(json_object_get(line, "unit_price")));
+		edikit_money(p, sizeof p, line, "unit_price");
 		snprintf(price, sizeof price, "AAB\x1f%s", p);
 		segment(o, "PRI", price, NULL);
 	}
 	segment(o, "UNS", "S", NULL);
 	char total[32], moa[48], cnt[32];
-	edikit_money(total, sizeof total, json_integer_value(json_object_get(j, "total")));
+	edikit_money(total, sizeof total, j, "total");
 	snprintf(moa, sizeof moa, "86\x1f%s", total);
 	segment(o, "MOA", moa, NULL);
 	snprintf(cnt, sizeof cnt, "2\x1f%zu", json_array_size(lines));
@@ -371,6 +371,25 @@ static int split(struct inbound *in, const void *data, size_t len, char *why, si
 
 #define all_digits edikit_all_digits
 
+/* MOA 5004 as a plain decimal ("24.690", "24,690" with a decimal comma):
+ * the text with a point, for renewd to read in the order's currency. */
+static int decimal_text(const char *v, char *out, size_t cap)
+{
+	size_t n = strlen(v), points = 0;
+	if (!n || n >= cap || n > 24)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char ch = v[i];
+		if (ch == '.' || ch == ',')
+			points++;
+		else if (!(ch >= '0' && ch <= '9') && !(ch == '-' && i == 0))
+			return 0;
+		out[i] = ch == ',' ? '.' : ch;
+	}
+	out[n] = 0;
+	return points <= 1 && strcspn(out, "0123456789") < n;
+}
+
 static int amount(const char *v, long long *out)
 {
 	if (!*v || strlen(v) > 18)
@@ -440,7 +459,7 @@ static int check(const struct settings *s, struct inbound *in, json_t *records, 
 			return RD_EINVAL;
 		}
 		json_t *rec = NULL;
-		char order[64] = "", doc[64] = "", code[8] = "";
+		char order[64] = "", doc[64] = "", code[8] = "", total_text[32] = "";
 		long long total = -1;
 		while (i < in->n && strcmp(c(&in->segs[i], 0, 0), "UNT") && strcmp(c(&in->segs[i], 0, 0), "UNH") &&
 		       strcmp(c(&in->segs[i], 0, 0), "UNZ")) {
@@ -452,10 +471,14 @@ static int check(const struct settings *s, struct inbound *in, json_t *records, 
 			} else if (!strcmp(tag, "RFF") && !strcmp(c(g, 1, 0), "ON")) {
 				snprintf(order, sizeof order, "%s", c(g, 1, 1));
 			} else if (!strcmp(tag, "MOA") && (!strcmp(c(g, 1, 0), "77") || (!strcmp(c(g, 1, 0), "86") && total < 0))) {
-				if (!amount(c(g, 1, 1), &total)) {
+				/* a decimal of up to two places is read here; more (KWD, CLF)
+				 * goes to renewd as text, read in the order's currency */
+				if (!decimal_text(c(g, 1, 1), total_text, sizeof total_text)) {
 					snprintf(why, cap, "MOA 5004: \"%s\" is not an amount", c(g, 1, 1));
 					return RD_EINVAL;
 				}
+				if (!amount(c(g, 1, 1), &total))
+					total = 0;
 			} else if (!strcmp(tag, "UCI") && !strcmp(type, "CONTRL")) {
 				const char *action = c(g, 4, 0);
 				if (strcmp(action, "4") && strcmp(action, "7") && strcmp(action, "8")) {
@@ -500,8 +523,8 @@ static int check(const struct settings *s, struct inbound *in, json_t *records, 
 				snprintf(why, cap, "INVOIC %s: it needs BGM with an invoice number, RFF+ON (the order) and MOA+77", c(h, 1, 0));
 				return RD_EINVAL;
 			}
-			rec = json_pack("{s:s, s:s, s:s, s:I}", "kind", "order_invoice", "order", order, "invoice", doc, "amount",
-					(json_int_t)total);
+			rec = json_pack("{s:s, s:s, s:s, s:I, s:s}", "kind", "order_invoice", "order", order, "invoice", doc,
+					"amount", (json_int_t)total, "amount_decimal", total_text);
 		} else if (!rec) {
 			snprintf(why, cap, "CONTRL %s: it needs a UCI", c(h, 1, 0));
 			return RD_EINVAL;

@@ -222,14 +222,14 @@ static void build_850(void *arg, uint64_t ctl, struct edikit_out *k)
 		char n[24], qty[24], price[32];
 		snprintf(n, sizeof n, "%zu", i + 1);
 		snprintf(qty, sizeof qty, "%lld", (long long)json_integer_value(json_object_get(line, "quantity")));
-		edikit_money(price, sizeof price, json_integer_value(json_object_get(line, "unit_price")));
+		edikit_money(price, sizeof price, line, "unit_price");
 		segment(&o, "PO1", n, qty, "EA", price, "", "VP", edikit_text(line, "sku"), NULL);
 		if (edikit_text(line, "name")[0])
 			segment(&o, "PID", "F", "", "", "", edikit_text(line, "name"), NULL);
 	}
 	char nl[24], total[32];
 	snprintf(nl, sizeof nl, "%zu", json_array_size(lines));
-	edikit_money(total, sizeof total, json_integer_value(json_object_get(j, "total")));
+	edikit_money(total, sizeof total, j, "total");
 	segment(&o, "CTT", nl, NULL);
 	segment(&o, "AMT", "TT", total, NULL);
 	char se01[16];
@@ -633,6 +633,12 @@ static int check(const struct settings *s, struct inbound *in, json_t *records, 
 						return RD_EINVAL;
 					}
 					json_object_set_new(rec, "amount", json_integer(a));
+					/* TDS01 is N2 (two implied decimals) whatever the currency:
+					 * the decimal lets renewd read it in the order's own */
+					char dec[32];
+					long long m = a < 0 ? -a : a;
+					snprintf(dec, sizeof dec, "%s%lld.%02lld", a < 0 ? "-" : "", m / 100, m % 100);
+					json_object_set_new(rec, "amount_decimal", json_string(dec));
 				} else if (!strcmp(type, "997") && !strcmp(id, "AK1")) {
 					rec = json_pack("{s:s, s:s, s:s}", "kind", "functional_ack", "group", el(b, 2), "status", "");
 				} else if (!strcmp(type, "997") && !strcmp(id, "AK9") && rec) {

@@ -112,8 +112,19 @@ void edikit_put(struct edikit_out *o, const char *text, size_t n)
 	o->buf[o->len] = 0;
 }
 
-void edikit_money(char *out, size_t cap, json_int_t minor)
+/* An amount of the order JSON: renewd's decimal in the currency's own
+ * exponent (KEY_decimal: JPY "5000", KWD "24.690") when it sends one, else
+ * the minor units with two decimals (an older renewd). */
+void edikit_money(char *out, size_t cap, json_t *obj, const char *key)
 {
+	char dk[48];
+	snprintf(dk, sizeof dk, "%s_decimal", key);
+	const char *dec = json_string_value(json_object_get(obj, dk));
+	if (dec && *dec && strlen(dec) < cap && strspn(dec, "-0123456789.") == strlen(dec)) {
+		snprintf(out, cap, "%s", dec);
+		return;
+	}
+	json_int_t minor = json_integer_value(json_object_get(obj, key));
 	snprintf(out, cap, "%s%lld.%02lld", minor < 0 ? "-" : "", (long long)(minor < 0 ? -minor : minor) / 100,
 		 (long long)(minor < 0 ? -minor : minor) % 100);
 }

@@ -55,7 +55,7 @@ struct edikit_out {
 };
 
 void edikit_put(struct edikit_out *o, const char *text, size_t n);
-void edikit_money(char *out, size_t cap, json_int_t minor);
+void edikit_money(char *out, size_t cap, json_t *obj, const char *key);
 const char *edikit_text(json_t *j, const char *key);
 
 /* A file for the outbound folder: its control number comes from the

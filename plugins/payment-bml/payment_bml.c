@@ -171,10 +171,13 @@ static int capture(rd_plugin_ctx *ctx, const char *reference, int64_t amount, co
 }
 
 static const char *const options[] = { "bill_me_later", NULL };
+/* What the customer reads on the checkout page (ops V2). */
+static const char *const labels[] = { "Bill Me Later (pay on invoice terms)", NULL };
 
 static const struct rd_payment_ops ops = {
-	.version = RD_PAYMENT_OPS_V1,
+	.version = RD_PAYMENT_OPS_V2,
 	.options = options,
+	.labels = labels,
 	.authorise = authorise,
 	.capture = capture,
 };

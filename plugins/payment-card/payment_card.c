@@ -907,11 +907,14 @@ static int probe(rd_plugin_ctx *ctx)
 }
 
 static const char *const options[] = { "card", NULL };
+/* What the customer reads on the checkout page (ops V2). */
+static const char *const labels[] = { "Pay by card", NULL };
 static const char *const secrets[] = { "secret_key", "webhook_secret", NULL };
 
 static const struct rd_payment_ops ops = {
-	.version = RD_PAYMENT_OPS_V1,
+	.version = RD_PAYMENT_OPS_V2,
 	.options = options,
+	.labels = labels,
 	.authorise = authorise,
 	.capture = capture,
 	.refund = refund,

@@ -119,10 +119,13 @@ static int probe(rd_plugin_ctx *ctx)
 }
 
 static const char *const options[] = { "purchase_order", NULL };
+/* What the customer reads on the checkout page (ops V2). */
+static const char *const labels[] = { "Purchase order", NULL };
 
 static const struct rd_payment_ops ops = {
-	.version = RD_PAYMENT_OPS_V1,
+	.version = RD_PAYMENT_OPS_V2,
 	.options = options,
+	.labels = labels,
 	.authorise = authorise,
 	.capture = capture,
 	.refund = refund,

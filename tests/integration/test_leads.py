@@ -555,7 +555,7 @@ def test_pages_qualify_route_accept_and_close(lw):
     p.post(f"/partner/leads/{lid}", {"action": "won", "value": "abc"}, status=400)
     p.post(f"/partner/leads/{lid}", {"action": "won", "value": "420000"})
     assert lw.get(lid)["state"] == "won" and lw.get(lid)["value"] == 420000
-    assert "Won: 420000 GBP" in text(p.get("/partner/leads").text)
+    assert "Won: GBP 4,200.00" in text(p.get("/partner/leads").text)
 
 
 def test_a_rep_who_is_not_the_vendors_is_refused_and_the_lead_returned(lw):

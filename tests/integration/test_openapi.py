@@ -284,10 +284,10 @@ def check_response(spec, method, route, resp, errors):
             errors.append(f"{where}: documented without a body, answered {resp.body[:80]!r}")
         return None
     ctype = resp.headers.get("content-type", "").split(";")[0].strip()
-    if ctype not in content:
+    if ctype not in content and f"{ctype.split('/')[0]}/*" not in content and "*/*" not in content:
         errors.append(f"{where}: content-type {ctype!r}, documented {sorted(content)}")
         return None
-    if ctype != "application/json":
+    if ctype != "application/json" or ctype not in content:  # a media range: the body as it is
         return resp.body
     body = json.loads(resp.body)
     check(spec, content[ctype]["schema"], body, where, errors)
@@ -698,3 +698,132 @@ def test_live_statements_match_the_document(spec, daemon, tmp_path):
     assert r.status == 404, r
     assert not errors, summary(errors)
     api.d.stop()
+
+
+# ---- a document for typed clients ------------------------------------------------
+
+
+def test_free_form_objects_say_so(spec):
+    """A generated client reads an object schema without properties as an
+    empty object (TypeScript: Record<string, never>): every such schema says
+    additionalProperties, so a free-form object (a plugin's configuration, an
+    audit entry's record) is typed as one."""
+    bad = []
+
+    def walk(node, where):
+        if isinstance(node, dict):
+            t = node.get("type")
+            is_obj = t == "object" or (isinstance(t, list) and "object" in t)
+            if is_obj and not any(k in node for k in ("properties", "additionalProperties", "patternProperties",
+                                                       "allOf", "oneOf", "anyOf", "$ref")):
+                bad.append(where)
+            for k, v in node.items():
+                walk(v, f"{where}/{k}")
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, f"{where}/{i}")
+
+    walk(spec, "#")
+    assert not bad, f"object schemas without properties or additionalProperties: {bad}"
+    config = spec["components"]["schemas"]["EnablementCreate"]["properties"]["config"]
+    assert config.get("additionalProperties") is True, config
+
+
+def enum_filters(spec):
+    """[(list route, query parameter, its enum values)] of every GET list."""
+    out = []
+    for path, item in spec["paths"].items():
+        op = item.get("get")
+        if not op or "{" in path or not path.startswith("/api/"):
+            continue
+        for p in item.get("parameters", []) + op.get("parameters", []):
+            p = resolve(spec, p)
+            if p.get("in") != "query":
+                continue
+            schema = resolve(spec, p.get("schema", {}))
+            values = schema.get("enum") or resolve(spec, schema.get("items", {})).get("enum")
+            if values:
+                out.append((path, p["name"], values))
+    return out
+
+
+def test_enum_filters_refuse_unknown_values(spec, live):
+    """Every list filter with a set of values refuses any other value with a
+    400 naming the parameter (a typo is not an empty list), and takes each
+    documented value: the document's enum and renewd's agree."""
+    filters = enum_filters(spec)
+    routes_with = {path for path, _, _ in filters}
+    # the filters that answered an empty list to a typo before
+    for must in ("/api/v1/orders", "/api/v1/opportunities", "/api/v1/outbox", "/api/v1/leads"):
+        assert must in routes_with, f"GET {must}: its state filter has no enum in the document"
+    assert ("/api/v1/outbox", "kind") in {(p, n) for p, n, _ in filters}
+    wrong = []
+    for path, name, values in filters:
+        r = live.call("GET", f"{path}?{name}=no-such-{name}")
+        err = r.json().get("error", {}) if r.status == 400 else {}
+        if r.status != 400 or err.get("field") != name:
+            wrong.append(f"GET {path}?{name}=no-such-{name}: {r.status} {r.body[:160]!r}")
+        check_response(spec, "GET", path, r, wrong)
+        for v in values:
+            r = live.call("GET", f"{path}?{name}={v}")
+            if r.status != 200:
+                wrong.append(f"GET {path}?{name}={v}: {r.status} {r.body[:160]!r}")
+            check_response(spec, "GET", path, r, wrong)
+    assert not wrong, "\n".join(wrong)
+
+
+def test_document_downloads_declare_their_media_type(spec, live):
+    """A download is served with the media type it was uploaded with, and the
+    document names it: a PDF is application/pdf, for the API and the portal."""
+    for route in ("/api/v1/documents/{id}/content", "/api/v1/deals/{id}/proof", "/portal/documents/{id}"):
+        content = operation(spec, "GET", route)["responses"]["200"]["content"]
+        assert "application/pdf" in content and "application/octet-stream" not in content, (route, sorted(content))
+    pdf = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+    r = live.call("POST", "/api/v1/contracts/1/documents?name=Terms.pdf", raw=pdf,
+                  headers={"Content-Type": "application/pdf"})
+    assert r.status == 201, r
+    doc = r.json()
+    r = live.call("GET", f"/api/v1/documents/{doc['id']}/content")
+    assert r.status == 200 and r.body == pdf, r
+    assert r.headers["content-type"].split(";")[0] == "application/pdf", r.headers
+    errors = []
+    check_response(spec, "GET", "/api/v1/documents/{id}/content", r, errors)
+    assert not errors, errors
+
+
+def test_payment_options_show_their_labels(daemon, tmp_path):
+    """The plugin ABI's payment option label (ops V2, appended): the shipped
+    payment plugins' labels are in GET /api/v1/plugins and on the customer's
+    purchase page instead of the internal names; a V1 plugin built before the
+    field (tests/plugins/tp_good.c) still loads and its option shows its name."""
+    from conftest import BUILD, ApiClient, api_user
+    from test_orders import csrf_of, open_portal, purchase_form
+
+    data = tmp_path / "store"
+    data.mkdir()
+    demo_load(data)
+    token, uid = api_user(data, email="admin@x.example")
+    gold = ApiClient(None, *api_user(data, email="gold@x.example", role="partner-admin", partner="3"))
+    pdir = tmp_path / "plugins"
+    pdir.mkdir()
+    (pdir / "tp-good.so").write_bytes((BUILD / "tests" / "plugins" / "tp-good.so").read_bytes())
+    d = daemon(data=data, args=["--test-clock", "1", "--plugin-dir", str(pdir)])
+    gold.__init__(d, gold.token, gold.user_id)
+    admin = ApiClient(d, token, uid)
+    plugins = {p["name"]: p for p in admin.get("/api/v1/plugins")["items"]}
+    want = {"payment-po": ["Purchase order"], "payment-bml": ["Bill Me Later (pay on invoice terms)"],
+            "payment-card": ["Pay by card"], "tp-good": ["tp_card"]}
+    for name, labels in want.items():
+        assert plugins[name]["state"] == "loaded" and plugins[name]["labels"] == labels, plugins[name]
+    assert len(plugins["tp-good"]["options"]) == len(plugins["tp-good"]["labels"])
+    admin.ok("POST", "/api/v1/plugins/payment-po/enablements", {"config": {}}, status=201)
+    admin.ok("POST", "/api/v1/plugins/payment-bml/enablements", {"config": {"terms_days": 45}}, status=201)
+    admin.ok("POST", "/api/v1/plugins/tp-good/enablements", {"config": {"account": "A-1"}}, status=201)
+    o, c, page = open_portal(d, data, gold, admin, "K-20006")
+    status, _, body = c.open("/portal/accept", {"csrf": csrf_of(page), "accept": "yes"})
+    assert status == 200, body[:300]
+    page, _, _ = purchase_form(c)
+    shown = dict(re.findall(r'name="option" value="([a-z_]+)"[^>]*>\s*([^<]+?)\s*</label>', page))
+    assert shown == {"purchase_order": "Purchase order", "bill_me_later": "Bill Me Later (pay on invoice terms)",
+                     "tp_card": "tp_card"}, (shown, page[:2000])
+    d.stop()

@@ -59,7 +59,7 @@ def test_webhook_for_another_amount_or_currency_does_not_pay(daemon, tmp_path, g
     assert r.status == 200 and b"not applied" in r.body, r
     after = admin.get(f"/api/v1/orders/{order['id']}")
     assert after["state"] == "awaiting_payment" and not after.get("paid_amount"), after
-    assert "not paid" in after["payment_message"] and "100 GBP" in after["payment_message"], after
+    assert "not paid" in after["payment_message"] and "GBP 1.00" in after["payment_message"], after
     assert "not the order's" in d.log(), d.log()[-2000:]
     audit = admin.call("GET", f"/api/v1/audit?object=orders&object_id={order['id']}")
     assert audit.status == 200 and b"amount or currency not the order" in audit.body, audit.body[-2000:]

@@ -56,7 +56,7 @@ REFUSED = {
     "tp-badname.so": ("tp-badname.so", ["its name must be 1-63 characters of a-z, 0-9 and '-'"]),
     "tp-x-duplicate.so": ("tp-good", ["a plugin named tp-good is already loaded from", "tp-good.so"]),
     "tp-kind.so": ("tp-kind", ["unknown kind 9"]),
-    "tp-opsver.so": ("tp-opsver", ["payment ops table is version 2", "knows version 1"]),
+    "tp-opsver.so": ("tp-opsver", ["payment ops table is version 3", "knows version 2"]),
     "tp-initfail.so": ("tp-initfail", ["init failed: the tp-initfail licence file is missing"]),
 }
 PARTNER = 3  # RES-GOLD in the demo data

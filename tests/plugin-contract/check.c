@@ -875,7 +875,8 @@ static int c_ops(struct state *st, struct check *c)
 	if (!st->d->ops)
 		return failf(c, "no ops table: a %s plugin without ops offers nothing (renewd loads it, but never calls it)", k);
 	uint32_t v = *(const uint32_t *)st->d->ops;
-	uint32_t known = st->d->kind == RD_PLUGIN_CONNECTOR ? RD_CONNECTOR_OPS_V2 : 1;
+	uint32_t known = st->d->kind == RD_PLUGIN_CONNECTOR ? RD_CONNECTOR_OPS_V2
+			 : st->d->kind == RD_PLUGIN_PAYMENT ? RD_PAYMENT_OPS_V2 : 1;
 	if (v < 1 || v > known)
 		return failf(c, "its %s ops table is version %u; this renewd knows version %u", k, v, known);
 	st->ops_usable = true;
@@ -915,6 +916,23 @@ static int c_options(struct state *st, struct check *c)
 		return failf(c, "options is empty: name at least one option, e.g. {\"card\", NULL}");
 	if (n > 16)
 		return failf(c, "%zu options: renewd lists only the first 16 (GET /api/v1/plugins)", n);
+	/* ops V2: the label a customer reads for each option */
+	if (ops->version < RD_PAYMENT_OPS_V2 || !ops->labels)
+		return okf(c, "%s (no labels: the customer reads the option names)", list);
+	for (size_t i = 0; i < n; i++) {
+		const char *l = ops->labels[i];
+		if (!l)
+			return failf(c, "labels ends before option %s: give each option its label", q(ops->options[i]));
+		size_t len = strlen(l);
+		bool ctl = false;
+		for (size_t k = 0; k < len; k++)
+			ctl |= (unsigned char)l[k] < 0x20 || l[k] == 0x7f;
+		if (len == 0 || len > 63 || ctl)
+			return failf(c, "the label of option %s is %s: 1-63 bytes of text without control characters",
+				     q(ops->options[i]), q(l));
+		appendf(list, sizeof list, "%s%s: %s", i ? "; " : " (labels ", ops->options[i], l);
+	}
+	appendf(list, sizeof list, ")");
 	return okf(c, "%s", list);
 }
 

@@ -1,7 +1,7 @@
 /* tp-opsver: a payment ops table of a version this renewd does not know. */
 #include <renewd/plugin.h>
 
-static const struct rd_payment_ops ops = { .version = RD_PAYMENT_OPS_V1 + 1 };
+static const struct rd_payment_ops ops = { .version = RD_PAYMENT_OPS_V2 + 1 };
 
 static const struct rd_plugin desc = {
 	.abi = RENEWD_PLUGIN_ABI,

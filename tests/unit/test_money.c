@@ -6,7 +6,9 @@
  * CSV decimal; grouping and signs at the int64_t limits; percentages;
  * checked addition and multiplication (overflow is RD_ERANGE, never a
  * wrapped amount); shares that never overflow, and the rounding rule: the
- * shares plus the vendor's net are the line exactly.
+ * shares plus the vendor's net are the line exactly; currency codes
+ * checked against the table of active ISO 4217 codes (made-up, lower-case,
+ * withdrawn and minor-unit-less codes refused).
  */
 #include "domain/money.h"
 #include "unit.h"
@@ -40,6 +42,58 @@ static void test_exponents(void **state)
 	assert_int_equal(rd_money_exponent("XYZ"), 2);
 	assert_int_equal(rd_money_exponent(""), 2);
 	assert_int_equal(rd_money_exponent(NULL), 2);
+}
+
+static void test_currency_codes(void **state)
+{
+	(void)state;
+	static const char *const active[] = { "JPY", "KWD", "CLF", "EUR", "GBP", "USD", "CHF", "BHD", "UYW", "XOF",
+					      "XCG", "ZWG", "SLE", "VES", "MRU", "AED", "ZMW" };
+	for (size_t i = 0; i < sizeof active / sizeof *active; i++)
+		if (!rd_money_currency_valid(active[i]))
+			fail_msg("%s is an active ISO 4217 code", active[i]);
+	static const char *const refused[] = { "XYZ", "ABC", "jpy", "JP", "JPYY", "", "HRK", "SLL", "ZWL", "VEF",
+					       "CUC", "XAU", "XDR", "XTS", "XXX" };
+	for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+		if (rd_money_currency_valid(refused[i]))
+			fail_msg("\"%s\" is not an active ISO 4217 currency code", refused[i]);
+	assert_false(rd_money_currency_valid(NULL));
+	/* the table and the exponents agree */
+	assert_int_equal(rd_money_exponent("UYW"), 4);
+	assert_int_equal(rd_money_exponent("IQD"), 3);
+	assert_int_equal(rd_money_exponent("VUV"), 0);
+}
+
+static void parse_is(const char *text, const char *cur, int64_t want)
+{
+	int64_t got = 42;
+	int rc = rd_money_parse_decimal(text, cur, &got);
+	if (rc != 0 || got != want)
+		fail_msg("rd_money_parse_decimal(%s, %s): rc %d, %lld, want %lld", text, cur, rc, (long long)got,
+			 (long long)want);
+}
+
+static void test_parse_decimal(void **state)
+{
+	(void)state;
+	parse_is("5000", "JPY", 5000);
+	parse_is("5000.00", "JPY", 5000);
+	parse_is("24.69", "KWD", 24690);
+	parse_is("24.690", "KWD", 24690);
+	parse_is("2.469", "CLF", 24690);
+	parse_is("-1.5", "GBP", -150);
+	parse_is("0.05", "EUR", 5);
+	parse_is("12", "EUR", 1200);
+	int64_t v = 7;
+	assert_rc(rd_money_parse_decimal("12.5", "JPY", &v), RD_EINVAL);
+	assert_rc(rd_money_parse_decimal("1.2345", "KWD", &v), RD_EINVAL);
+	assert_rc(rd_money_parse_decimal("", "GBP", &v), RD_EINVAL);
+	assert_rc(rd_money_parse_decimal(".", "GBP", &v), RD_EINVAL);
+	assert_rc(rd_money_parse_decimal("1.2.3", "GBP", &v), RD_EINVAL);
+	assert_rc(rd_money_parse_decimal("1e5", "GBP", &v), RD_EINVAL);
+	assert_rc(rd_money_parse_decimal("99999999999999999999", "JPY", &v), RD_ERANGE);
+	assert_rc(rd_money_parse_decimal("92233720368547758.08", "USD", &v), RD_ERANGE);
+	assert_int_equal(v, 7); /* untouched */
 }
 
 static void test_format(void **state)
@@ -127,6 +181,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exponents),
+		cmocka_unit_test(test_currency_codes),
+		cmocka_unit_test(test_parse_decimal),
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_decimal),
 		cmocka_unit_test(test_percent),
