@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 
 #include "daemon/dropfolder.h"
+#include "util/err.h"
+#include "util/file.h"
 #include "services/imports.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -184,14 +186,19 @@ static void file_away(const char *dir, const char *name, const char *sub, uint64
 	snprintf(from, sizeof from, "%s/%s", dir, name);
 	snprintf(to, sizeof to, "%s/%s/%llu-%s", dir, sub, (unsigned long long)id, name);
 	snprintf(rep, sizeof rep, "%s.report.json", to);
-	FILE *fp = fopen(rep, "w");
-	if (fp) {
-		json_dumpf(report, fp, JSON_INDENT(2) | JSON_SORT_KEYS);
-		fputc('\n', fp);
-		fclose(fp);
-	} else {
-		rd_log(RD_LOG_WARN, "connector-csv", "the report %s could not be written: %s", rep, strerror(errno));
+	/* whole or not at all: the partner's tooling may read it the moment it appears */
+	char *text = json_dumps(report, JSON_INDENT(2) | JSON_SORT_KEYS);
+	size_t n = text ? strlen(text) : 0;
+	int rc = text ? 0 : -ENOMEM;
+	if (text) {
+		text = rd_realloc(text, n + 2);
+		text[n++] = '\n';
+		text[n] = 0;
+		rc = rd_file_write_atomic(rep, text, n, 0640);
 	}
+	if (rc)
+		rd_log(RD_LOG_WARN, "connector-csv", "the report %s could not be written: %s", rep, strerror(-rc));
+	free(text);
 	if (rename(from, to) < 0)
 		rd_log(RD_LOG_WARN, "connector-csv", "%s could not be moved to %s/: %s", from, sub, strerror(errno));
 	else

@@ -24,6 +24,7 @@
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
+#include "util/file.h"
 #include "util/log.h"
 
 #define EDI_TIMEOUT_MS 15000
@@ -639,8 +640,11 @@ static void move_with_report(struct read_job *j, int ok, const char *message, in
 			      ok ? "" : message, "applied", applied, "records", (json_int_t)json_array_size(j->records));
 	if (extra)
 		json_object_update(r, extra);
-	if (json_dump_file(r, report, JSON_INDENT(2)) != 0)
+	/* whole or not at all: a partner's tooling may read it the moment it appears */
+	char *text = json_dumps(r, JSON_INDENT(2));
+	if (!text || rd_file_write_atomic(report, text, strlen(text), 0640) != 0)
 		rd_log(RD_LOG_ERROR, "edi", "cannot write %s", report);
+	free(text);
 	json_decref(r);
 }
 
