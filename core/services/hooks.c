@@ -929,6 +929,8 @@ int rd_hooks_inbound(struct rd_app *app, uint64_t vendor, uint64_t sub, const ch
 		if (rc == 0 && (rc = rd_entity_get(t, app->domain->vendors, &rd_entity_vendor, 0, vendor, v)) == RD_ENOTFOUND)
 			rc = rd_serr_set(e, RD_ENOTFOUND, "not_found", "id", "no active inbound webhook endpoint %llu",
 					 (unsigned long long)sub);
+		else if (rc == 0 && v->suspended) /* by the platform operator: nothing comes in */
+			rc = rd_serr_set(e, -EACCES, "suspended", NULL, "this vendor is suspended by the platform operator");
 		rd_txn_end(t);
 	}
 	size_t n = 0;

@@ -1,0 +1,92 @@
+"""Review of the session's merged work: what an attacker with two tenants and
+two resellers, or a careful operator, found.
+
+A vendor the platform operator suspended is reachable through no path: not
+its partners' inbound webhook batches, not its partners' drop folders (the
+files wait there and are imported once the vendor is resumed).
+"""
+import time
+
+from conftest import assert_json_error, http_request, renewctl, start_api
+from test_feeds import PLAT_MAPPING, contract, drop, outcome, partner, wait_for
+from test_feeds2 import USERS, Inbound
+from test_operator import call
+
+
+def operator_token(data):
+    p = renewctl("operator", "token", "create", "--name", "review", data=data, check=True)
+    return p.stdout.strip()
+
+
+def suspend(d, op, vendor, on=True):
+    r = call(d.port, "POST", f"/api/v1/operator/vendors/{vendor}/{'suspend' if on else 'resume'}",
+             {"reason": "review"} if on else {}, token=op)
+    assert r.status == 200 and r.json()["suspended"] is on, r
+
+
+def test_suspended_vendor_takes_no_inbound_webhook_batch(daemon, tmp_path):
+    data = tmp_path / "store"
+    d, admin, _ = start_api(daemon, data, users=USERS)
+    op = operator_token(data)
+    hook = Inbound(d, admin, 2)  # RES-PLAT's endpoint
+    r = admin.call("PATCH", f"/api/v1/partners/{partner(admin, 'RES-PLAT')['id']}", {"feed_mapping": PLAT_MAPPING})
+    assert r.status == 200, r
+    row = {"Contract No": "SUSP-W1", "End Customer": "CUST-1002", "SKU": "DLP-EP", "Seats": 5,
+           "Starts": "2026-10-01", "Expires": "2027-09-30"}
+    suspend(d, op, hook.vendor)
+    r, _ = hook.post([row])
+    assert_json_error(r, 403, "suspended")
+    suspend(d, op, hook.vendor, on=False)
+    assert contract(admin, "SUSP-W1") is None, "a batch was imported into a suspended vendor"
+    r, _ = hook.post([row])
+    assert r.status == 200 and r.json()["status"] == "imported", r
+    assert contract(admin, "SUSP-W1")["quantity"] == 5
+    d.stop()
+
+
+def test_suspended_vendor_drop_folder_waits_until_resumed(daemon, tmp_path):
+    feeds, data = tmp_path / "feeds", tmp_path / "store"
+    d, admin, _ = start_api(daemon, data, args=("--feeds-dir", str(feeds), "--feeds-poll-ms", "100"))
+    op = operator_token(data)
+    vendor = admin.get("/api/v1/vendor")["id"]
+    plat = partner(admin, "RES-PLAT")
+    folder = feeds / "sentinel" / "RES-PLAT"
+    admin.ok("PATCH", f"/api/v1/partners/{plat['id']}", {"feed_drop": 1, "feed_mapping": PLAT_MAPPING})
+    wait_for(lambda: (folder / "processed").is_dir())
+    suspend(d, op, vendor)
+    drop(folder, "held.csv", b"Contract No,End Customer,SKU,Seats,Starts,Expires\r\n"
+                             b"SUSP-D1,CUST-1002,DLP-EP,7,2026-10-01,2027-09-30\r\n")
+    # Many scans (100 ms apart, and the file's own inotify event) pass by it.
+    time.sleep(2.0)
+    assert outcome(folder, "held.csv") is None and (folder / "held.csv").exists(), \
+        "a suspended vendor's drop folder was imported"
+    suspend(d, op, vendor, on=False)
+    where, rep = wait_for(lambda: outcome(folder, "held.csv"))
+    assert where == "processed" and rep["status"] == "succeeded", rep
+    assert contract(admin, "SUSP-D1")["quantity"] == 7
+    d.stop()
+
+
+def test_suspended_vendor_edi_inbound_waits_until_resumed(daemon, tmp_path):
+    import shutil
+    import pytest
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed")
+    from test_edi import boot, report
+    from test_edi2 import by_ext, drop867, jsen867, ptd
+    d, data, admin, gold, out, inb = boot(daemon, tmp_path)
+    op = operator_token(data)
+    vendor = admin.get("/api/v1/vendor")["id"]
+    # A first report, imported: the inbound folder is watched from here on.
+    drop867(tmp_path, inb, "first.x12", jsen867(800, 800, [ptd("SUSP-E0", "CUST-1002", "DLP-EP", 5)]))
+    assert report(inb, "first.x12", "processed")["result"] == "applied"
+    suspend(d, op, vendor)
+    drop867(tmp_path, inb, "held.x12", jsen867(801, 801, [ptd("SUSP-E1", "CUST-1002", "DLP-EP", 25, start="20280101", end="20281231")]))
+    time.sleep(2.0)  # the file's inotify notice and the start's scan pass by it
+    assert (inb / "held.x12").exists(), "a suspended vendor's EDI inbound file was taken"
+    assert not list(inb.rglob("held.x12.report.json")), "a suspended vendor's EDI inbound file was imported"
+    suspend(d, op, vendor, on=False)
+    rep = report(inb, "held.x12", "processed")
+    assert rep["result"] == "applied", rep
+    assert by_ext(admin, "SUSP-E1")["quantity"] == 25
+    d.stop()
