@@ -641,8 +641,11 @@ static void collect(struct rd_hooks *hk)
 	struct rd_hook_delivery *x = rd_malloc(sizeof *x);
 	struct rd_hook_sub *s = rd_malloc(sizeof *s);
 	const struct rd_secrets *keys = rd_plugins_secrets(app->plugins);
+	struct rd_vendor *vendor = rd_malloc(sizeof *vendor);
 	int rc = rd_iter_records(&vit, t, app->domain->vendors, 0, 0);
 	while (rc >= 0 && hk->n < BATCH && (rc = rd_iter_next(&vit, &v)) > 0) {
+		if (rd_entity_decode(&rd_entity_vendor, v.val, v.len, vendor) == 0 && vendor->suspended)
+			continue; /* held, like its mail, while the platform operator suspends the vendor */
 		rc = rd_iter_index(&it, t, app->domain->hook_deliveries, "due", v.id, NULL, 0, to, 8);
 		while (rc >= 0 && hk->n < BATCH && (rc = rd_iter_next(&it, &item)) > 0) {
 			if (rd_entity_decode(&rd_entity_hook_delivery, item.val, item.len, x) < 0)
@@ -679,6 +682,7 @@ static void collect(struct rd_hooks *hk)
 	rd_txn_end(t);
 	free(x);
 	free(s);
+	free(vendor);
 	if (hk->n == 0)
 		return;
 	hk->busy = true;

@@ -90,3 +90,31 @@ def test_suspended_vendor_edi_inbound_waits_until_resumed(daemon, tmp_path):
     assert rep["result"] == "applied", rep
     assert by_ext(admin, "SUSP-E1")["quantity"] == 25
     d.stop()
+
+
+def test_suspended_vendor_webhook_deliveries_are_held(daemon, tmp_path):
+    """Like its mail: a suspended vendor's queued webhook deliveries stay
+    queued (no data of it leaves renewd) and go out once it is resumed."""
+    from test_quote_pdf import opportunity_of
+    from test_webhooks_out import Subscriber, boot, wait_state
+    sub = Subscriber()
+    try:
+        d, data, admin, gold = boot(daemon, tmp_path, extra=("--webhook-retry-ms", "100",
+                                                             "--webhook-max-attempts", "60"))
+        op = operator_token(data)
+        vendor = admin.get("/api/v1/vendor")["id"]
+        admin.ok("POST", "/api/v1/webhooks/subscriptions", {"url": sub.url("/held"), "events": ["opportunity.decided"]},
+                 status=201)
+        sub.status = 500
+        o = opportunity_of(admin, "K-20003")
+        gold.ok("POST", f"/api/v1/opportunities/{o['id']}/decision", {"publish": "partner"}, status=200)
+        sub.wait(lambda g: len(g) >= 1, what="the first attempt")
+        suspend(d, op, vendor)
+        n0 = len(sub.events())
+        time.sleep(2.5)  # retries 100, 200, 400, 800 ms apart would come meanwhile
+        assert len(sub.events()) <= n0 + 1, f"{len(sub.events()) - n0} deliveries of a suspended vendor went out"
+        sub.status = 200
+        suspend(d, op, vendor, on=False)
+        wait_state(admin, lambda it: any(x["state"] == "delivered" for x in it))
+    finally:
+        sub.close()
