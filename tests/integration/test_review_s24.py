@@ -118,3 +118,31 @@ def test_suspended_vendor_webhook_deliveries_are_held(daemon, tmp_path):
         wait_state(admin, lambda it: any(x["state"] == "delivered" for x in it))
     finally:
         sub.close()
+
+
+def test_suspended_vendor_lead_form_is_closed(daemon, tmp_path):
+    """The public web-to-lead form of a suspended vendor opens nothing and
+    takes no lead (no mail nor webhook event queued for it)."""
+    import re
+    import urllib.parse
+    data = tmp_path / "store"
+    d, admin, _ = start_api(daemon, data)
+    op = operator_token(data)
+    vendor = admin.get("/api/v1/vendor")["id"]
+    admin.ok("PATCH", "/api/v1/vendor", {"lead_form_enabled": 1, "lead_form_min_seconds": 1, "lead_form_per_hour": 20})
+    r = http_request(d.port, "GET", "/f/sentinel/lead")
+    assert r.status == 200, r
+    ts = re.search(r'name="ts" value="([^"]+)"', r.body.decode()).group(1)
+    suspend(d, op, vendor)
+    time.sleep(1.2)  # past lead_form_min_seconds
+    r = http_request(d.port, "GET", "/f/sentinel/lead")
+    assert r.status == 404, r
+    body = urllib.parse.urlencode({"company": "Fieldfare Ltd", "contact_name": "Fay Field", "ts": ts, "website": "",
+                                   "email": "fay@fieldfare.example", "country": "GB", "product": "WSG-STD"}).encode()
+    r = http_request(d.port, "POST", "/f/sentinel/lead", body=body,
+                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status == 404, r
+    suspend(d, op, vendor, on=False)
+    assert admin.get("/api/v1/leads")["items"] == [], "a suspended vendor's form took a lead"
+    assert http_request(d.port, "GET", "/f/sentinel/lead").status == 200
+    d.stop()
