@@ -146,3 +146,17 @@ def test_suspended_vendor_lead_form_is_closed(daemon, tmp_path):
     assert admin.get("/api/v1/leads")["items"] == [], "a suspended vendor's form took a lead"
     assert http_request(d.port, "GET", "/f/sentinel/lead").status == 200
     d.stop()
+
+
+def test_renewctl_vendor_create_keeps_the_operator_apis_slug_rule(tmp_path):
+    """One rule for a new vendor (services/vendors.c): renewctl vendor create
+    refuses the slugs the operator API refuses, and gives the same defaults."""
+    from conftest import demo_load
+    data = tmp_path / "store"
+    data.mkdir()
+    demo_load(data)
+    for slug in ("-acme", "Acme", "ac me"):
+        p = renewctl("vendor", "create", "--name", "Acme", "--slug", slug, "--currency", "GBP", data=data)
+        assert p.returncode == 2 and "slug" in p.stderr and "not starting with '-'" in p.stderr, (slug, p.stderr)
+    p = renewctl("vendor", "create", "--name", "Acme", "--slug", "acme-2", "--currency", "GBP", data=data)
+    assert p.returncode == 0, p.stderr
