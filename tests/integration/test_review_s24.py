@@ -160,3 +160,24 @@ def test_renewctl_vendor_create_keeps_the_operator_apis_slug_rule(tmp_path):
         assert p.returncode == 2 and "slug" in p.stderr and "not starting with '-'" in p.stderr, (slug, p.stderr)
     p = renewctl("vendor", "create", "--name", "Acme", "--slug", "acme-2", "--currency", "GBP", data=data)
     assert p.returncode == 0, p.stderr
+
+
+def test_partner_contract_page_shows_only_its_own_quotes(daemon, tmp_path):
+    """A contract moved from RES-GOLD to RES-PLAT: RES-PLAT sees the contract,
+    never RES-GOLD's quote for it (GET /api/v1/opportunities/{id} is a 404
+    for RES-PLAT too)."""
+    from test_console_work import boot, browser
+    from test_quote_pdf import opportunity_of
+    d, admin, u = boot(daemon, tmp_path)
+    o = opportunity_of(admin, "K-20003")
+    assert o["reseller_id"] == 3, o
+    k = contract(admin, "K-20003")
+    admin.ok("PATCH", f"/api/v1/contracts/{k['id']}", {"reseller_id": 2})
+    plat = u["plat-admin@sentinel.example"]
+    assert plat.call("GET", f"/api/v1/opportunities/{o['id']}").status == 404
+    page = browser(d, "plat-admin@sentinel.example").get(f"/partner/contracts/{k['id']}").text
+    assert "K-20003" in page, page
+    assert o["number"] not in page, "another partner's quote is shown on the contract's page"
+    # RES-GOLD's own view of its quote is unchanged (vendor side sees it too).
+    assert o["number"] in browser(d, "boss@sentinel.example").get(f"/vendor/contracts/{k['id']}").text
+    d.stop()
