@@ -9,7 +9,7 @@ import time
 
 from conftest import assert_json_error, http_request, renewctl, start_api
 from test_feeds import PLAT_MAPPING, contract, drop, outcome, partner, wait_for
-from test_feeds2 import USERS, Inbound
+from test_feeds2 import USERS, Inbound, world  # noqa: F401 (the fixture)
 from test_operator import call
 
 
@@ -181,3 +181,27 @@ def test_partner_contract_page_shows_only_its_own_quotes(daemon, tmp_path):
     # RES-GOLD's own view of its quote is unchanged (vendor side sees it too).
     assert o["number"] in browser(d, "boss@sentinel.example").get(f"/vendor/contracts/{k['id']}").text
     d.stop()
+
+
+def test_feed_row_matched_by_key_does_not_name_another_partners_contract(world):
+    """A reseller's feed row that matches another partner's contract by its
+    licence key, or by customer, product and end date, is refused without
+    naming that contract (its external id is the other channel's)."""
+    from test_feeds import send, set_mapping
+    from test_feeds2 import LK_MAPPING
+    admin, users = world
+    gold = users["gold@sentinel.example"]
+    k1 = contract(admin, "K-20001")  # RES-PLAT's
+    doc = send(admin, b"external_id,licence_key\r\nK-20001,LK-PLAT-SECRET\r\n")
+    assert doc["status"] == "succeeded", doc
+    assert set_mapping(admin, "RES-GOLD", LK_MAPPING).status == 200
+    for body in (b"Contract No,Licence,Seats\r\nGOLD-77,LK-PLAT-SECRET,3\r\n",
+                 b"Contract No,End Customer,SKU,Seats,Expires\r\nGOLD-78,CUST-1001,WSG-STD,3," +
+                 k1["end"].encode() + b"\r\n"):
+        doc = send(gold, body)
+        assert doc["status"] == "failed", doc
+        msg = doc["errors"][0]["message"]
+        assert "another partner's channel" in msg, msg
+        assert "K-20001" not in msg and "GOLD-7" in msg, msg
+    now = contract(admin, "K-20001")
+    assert (now["quantity"], now["reseller_id"]) == (k1["quantity"], k1["reseller_id"]), now
