@@ -2,10 +2,17 @@
 two resellers, or a careful operator, found.
 
 A vendor the platform operator suspended is reachable through no path: not
-its partners' inbound webhook batches, not its partners' drop folders (the
-files wait there and are imported once the vendor is resumed).
+its partners' inbound webhook batches, drop folders or EDI inbound folders
+(the files wait and are imported once the vendor is resumed), not its
+public lead form; nothing of it leaves through outbound webhooks.  renewctl
+vendor create keeps the operator API's rule for a vendor.  A partner sees
+only its own channel's quotes on a contract's page, and a feed row matched
+to another channel's contract never learns that contract's number.
 """
+import shutil
 import time
+
+import pytest
 
 from conftest import assert_json_error, http_request, renewctl, start_api
 from test_feeds import PLAT_MAPPING, contract, drop, outcome, partner, wait_for
@@ -68,8 +75,6 @@ def test_suspended_vendor_drop_folder_waits_until_resumed(daemon, tmp_path):
 
 
 def test_suspended_vendor_edi_inbound_waits_until_resumed(daemon, tmp_path):
-    import shutil
-    import pytest
     if shutil.which("node") is None:
         pytest.skip("node is not installed")
     from test_edi import boot, report
