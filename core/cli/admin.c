@@ -19,6 +19,7 @@
 #include "domain/model.h"
 #include "policy/runtime.h"
 #include "services/imports.h"
+#include "services/vendors.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -150,17 +151,11 @@ int rd_cli_vendor_create(struct rd_store *s, struct rd_domain *d, int argc, char
 		return 2;
 	}
 	json_decref(j);
-	for (const char *p = n.v.slug; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-')) {
-			fprintf(stderr, "renewctl: --slug may hold a-z, 0-9 and '-' only\n");
-			return 2;
-		}
-	n.v.renewal_window_days = 90;
-	n.v.decision_window_days = 14;
-	n.v.publish_default = RD_PUBLISH_VENDOR;
-	n.v.statement_day = 20;
-	n.v.deal_bonus_bp = 500;
-	n.v.distributor_bp = 300;
+	if (!rd_vendor_slug_ok(n.v.slug)) { /* the operator API's rule (services/vendors.c) */
+		fprintf(stderr, "renewctl: --" RD_VENDOR_SLUG_RULE "\n", RD_EXT_MAX - 1);
+		return 2;
+	}
+	rd_vendor_defaults(&n.v);
 	rc = rd_store_write(s, vendor_write, &n);
 	if (rc < 0) {
 		fprintf(stderr, "renewctl: %s\n", n.err[0] ? n.err : rd_strerror(rc));

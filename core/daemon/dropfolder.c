@@ -336,7 +336,9 @@ static void scan(struct rd_dirwatch *w, void *arg)
 	struct rd_item vi, pi;
 	int rc = rd_iter_records(&vit, t, f->app->domain->vendors, 0, 0);
 	while (rc >= 0 && (rc = rd_iter_next(&vit, &vi)) > 0) {
-		if (rd_entity_decode(&rd_entity_vendor, vi.val, vi.len, v) < 0 || !safe_name(v->slug))
+		/* A vendor the platform operator suspended takes no feed: its
+		 * partners' files wait in their folders until it is resumed. */
+		if (rd_entity_decode(&rd_entity_vendor, vi.val, vi.len, v) < 0 || !safe_name(v->slug) || v->suspended)
 			continue;
 		int prc = rd_iter_records(&pit, t, f->app->domain->partners, vi.id, 0);
 		while (prc >= 0 && (prc = rd_iter_next(&pit, &pi)) > 0) {

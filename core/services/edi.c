@@ -869,8 +869,13 @@ static int read_one(struct rd_app *app)
 	struct rd_iter vit, it;
 	struct rd_item vitem, item;
 	int started = 0;
+	struct rd_vendor *v = rd_malloc(sizeof *v);
 	int rc = rd_iter_records(&vit, t, app->domain->vendors, 0, 0);
 	while (!started && rc >= 0 && (rc = rd_iter_next(&vit, &vitem)) > 0) {
+		/* A vendor the platform operator suspended takes no file in: its
+		 * partners' files wait in the inbound folders until it is resumed. */
+		if (rd_entity_decode(&rd_entity_vendor, vitem.val, vitem.len, v) < 0 || v->suspended)
+			continue;
 		int erc = rd_iter_records(&it, t, app->domain->enablements, vitem.id, 0);
 		while (!started && erc >= 0 && (erc = rd_iter_next(&it, &item)) > 0) {
 			struct rd_loaded *l;
@@ -921,6 +926,7 @@ static int read_one(struct rd_app *app)
 	rd_iter_close(&vit);
 	rd_txn_end(t);
 	free(e);
+	free(v);
 	return started;
 }
 

@@ -641,8 +641,11 @@ static void collect(struct rd_hooks *hk)
 	struct rd_hook_delivery *x = rd_malloc(sizeof *x);
 	struct rd_hook_sub *s = rd_malloc(sizeof *s);
 	const struct rd_secrets *keys = rd_plugins_secrets(app->plugins);
+	struct rd_vendor *vendor = rd_malloc(sizeof *vendor);
 	int rc = rd_iter_records(&vit, t, app->domain->vendors, 0, 0);
 	while (rc >= 0 && hk->n < BATCH && (rc = rd_iter_next(&vit, &v)) > 0) {
+		if (rd_entity_decode(&rd_entity_vendor, v.val, v.len, vendor) == 0 && vendor->suspended)
+			continue; /* held, like its mail, while the platform operator suspends the vendor */
 		rc = rd_iter_index(&it, t, app->domain->hook_deliveries, "due", v.id, NULL, 0, to, 8);
 		while (rc >= 0 && hk->n < BATCH && (rc = rd_iter_next(&it, &item)) > 0) {
 			if (rd_entity_decode(&rd_entity_hook_delivery, item.val, item.len, x) < 0)
@@ -679,6 +682,7 @@ static void collect(struct rd_hooks *hk)
 	rd_txn_end(t);
 	free(x);
 	free(s);
+	free(vendor);
 	if (hk->n == 0)
 		return;
 	hk->busy = true;
@@ -929,6 +933,8 @@ int rd_hooks_inbound(struct rd_app *app, uint64_t vendor, uint64_t sub, const ch
 		if (rc == 0 && (rc = rd_entity_get(t, app->domain->vendors, &rd_entity_vendor, 0, vendor, v)) == RD_ENOTFOUND)
 			rc = rd_serr_set(e, RD_ENOTFOUND, "not_found", "id", "no active inbound webhook endpoint %llu",
 					 (unsigned long long)sub);
+		else if (rc == 0 && v->suspended) /* by the platform operator: nothing comes in */
+			rc = rd_serr_set(e, -EACCES, "suspended", NULL, "this vendor is suspended by the platform operator");
 		rd_txn_end(t);
 	}
 	size_t n = 0;

@@ -398,6 +398,7 @@ static void process_row(struct engine *en, char **names, char **cells, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if (!strcmp(names[i], k->ext) && cells[i] && *cells[i])
 			ext = cells[i];
+	const char *row_ext = ext; /* the row's own: a refusal never names a contract of another channel */
 	uint64_t existing = 0;
 	memset(en->obj, 0, k->e->size);
 	if (ext) {
@@ -459,8 +460,11 @@ static void process_row(struct engine *en, char **names, char **cells, size_t n)
 		/* A partner feeds only its own channel's contracts. */
 		const struct rd_contract *was = (const struct rd_contract *)en->old;
 		if (was->reseller_id != im->feed_partner && was->distributor_id != im->feed_partner) {
-			row_error(en, k->ext, "contract \"%.64s\" belongs to another partner's channel: a partner feeds its own contracts only",
-				  ext);
+			if (row_ext)
+				row_error(en, k->ext, "contract \"%.64s\" belongs to another partner's channel: a partner feeds its own contracts only",
+					  row_ext);
+			else
+				row_error(en, k->ext, "the row's contract belongs to another partner's channel: a partner feeds its own contracts only");
 			return;
 		}
 	}

@@ -1434,7 +1434,8 @@ int rd_lead_form_vendor(struct rd_app *app, const char *slug, struct rd_vendor *
 	rd_txn_end(t);
 	if (rc < 0)
 		return rc;
-	return found && out->lead_form_enabled ? 0 : RD_ENOTFOUND;
+	/* A vendor the platform operator suspended has no open form. */
+	return found && out->lead_form_enabled && !out->suspended ? 0 : RD_ENOTFOUND;
 }
 
 int rd_lead_form_submit(struct rd_app *app, const char *slug, const char *peer, const struct rd_lead_form *f,

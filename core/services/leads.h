@@ -100,7 +100,8 @@ struct rd_lead_form {
 };
 int rd_lead_form_submit(struct rd_app *app, const char *slug, const char *peer, const struct rd_lead_form *f,
 			struct rd_lead *out, struct rd_serr *e);
-/* The vendor of slug with an open form: 0, or RD_ENOTFOUND. */
+/* The vendor of slug with an open form (enabled, and the vendor not suspended
+ * by the platform operator): 0, or RD_ENOTFOUND. */
 int rd_lead_form_vendor(struct rd_app *app, const char *slug, struct rd_vendor *out);
 
 #endif

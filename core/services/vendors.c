@@ -79,9 +79,9 @@ int rd_operator_token_create(struct rd_store *s, struct rd_domain *d, const char
 
 /* ---- vendors ------------------------------------------------------------------------- */
 
-static bool slug_ok(const char *s)
+bool rd_vendor_slug_ok(const char *s)
 {
-	if (!*s || *s == '-')
+	if (!s || !*s || *s == '-' || strlen(s) >= RD_EXT_MAX)
 		return false;
 	for (; *s; s++)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
@@ -89,13 +89,22 @@ static bool slug_ok(const char *s)
 	return true;
 }
 
+void rd_vendor_defaults(struct rd_vendor *v)
+{
+	v->renewal_window_days = 90;
+	v->decision_window_days = 14;
+	v->publish_default = RD_PUBLISH_VENDOR;
+	v->statement_day = 20;
+	v->deal_bonus_bp = 500;
+	v->distributor_bp = 300;
+}
+
 int rd_vendor_new_check(const struct rd_vendor_new *n, struct rd_serr *e)
 {
 	if (!n->name || !*n->name || strlen(n->name) >= RD_NAME_MAX)
 		return rd_serr_set(e, RD_EINVAL, "invalid", "name", "name must be 1 to %d bytes", RD_NAME_MAX - 1);
-	if (!n->slug || strlen(n->slug) >= RD_EXT_MAX || !slug_ok(n->slug))
-		return rd_serr_set(e, RD_EINVAL, "invalid", "slug",
-				   "slug must be 1 to %d of a-z, 0-9 and '-', not starting with '-'", RD_EXT_MAX - 1);
+	if (!rd_vendor_slug_ok(n->slug))
+		return rd_serr_set(e, RD_EINVAL, "invalid", "slug", RD_VENDOR_SLUG_RULE, RD_EXT_MAX - 1);
 	const char *c = n->currency;
 	if (!c || strlen(c) != 3 || c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' || c[1] > 'Z' || c[2] < 'A' || c[2] > 'Z')
 		return rd_serr_set(e, RD_EINVAL, "invalid", "currency", "currency must be an ISO 4217 code such as GBP");
@@ -186,13 +195,7 @@ int rd_vendor_create(struct rd_app *app, const struct rd_operator *op, const str
 	snprintf(v->name, sizeof v->name, "%s", n->name);
 	snprintf(v->slug, sizeof v->slug, "%s", n->slug);
 	memcpy(v->currency, n->currency, 4);
-	/* renewctl vendor create's defaults */
-	v->renewal_window_days = 90;
-	v->decision_window_days = 14;
-	v->publish_default = RD_PUBLISH_VENDOR;
-	v->statement_day = 20;
-	v->deal_bonus_bp = 500;
-	v->distributor_bp = 300;
+	rd_vendor_defaults(v);
 	for (size_t i = 0; n->admin_email[i] && i + 1 < sizeof u->email; i++)
 		u->email[i] = (char)(n->admin_email[i] >= 'A' && n->admin_email[i] <= 'Z' ? n->admin_email[i] + 32
 											: n->admin_email[i]);

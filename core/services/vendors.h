@@ -40,6 +40,16 @@ struct rd_vendor_new {
 	const char *admin_password_hash; /* argon2id (rd_password_hash, off the loop); NULL: token only */
 };
 
+/* The one rule for a vendor's slug (the operator API and renewctl vendor
+ * create): 1 to RD_EXT_MAX - 1 of a-z, 0-9 and '-', not starting with '-'. */
+bool rd_vendor_slug_ok(const char *slug);
+#define RD_VENDOR_SLUG_RULE "slug must be 1 to %d of a-z, 0-9 and '-', not starting with '-'"
+
+/* A new vendor's settings as renewd gives them (the operator API and
+ * renewctl vendor create): renewal and decision windows, who sells by
+ * default, the statement day and the commission rates. */
+void rd_vendor_defaults(struct rd_vendor *v);
+
 /* Checks n's values before any hashing: 0 or RD_EINVAL naming the field. */
 int rd_vendor_new_check(const struct rd_vendor_new *n, struct rd_serr *e);
 

@@ -147,10 +147,16 @@ static int contract_page(struct web *w, bool partner)
 	struct rd_iter it;
 	struct rd_item item;
 	if (rd_console_may(w, RD_RES_OPPORTUNITY, RD_ACT_READ)) {
+		/* A partner's role sees its own channel's quotes only, as through
+		 * GET /api/v1/opportunities/{id} (a contract that changed hands
+		 * keeps the earlier partner's quotes). */
+		bool own_quotes = rd_authz(w->c.who.role, RD_RES_OPPORTUNITY, RD_ACT_READ) == RD_SCOPE_OWN;
 		struct rd_opportunity *o = rd_malloc(sizeof *o);
 		rc = rd_iter_records(&it, t, d->opportunities, w->c.who.vendor, 0);
 		while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0)
 			if (rd_entity_decode(&rd_entity_opportunity, item.val, item.len, o) == 0 && o->contract_id == k.id &&
+			    (!own_quotes || rd_call_in_scope(&w->c, o->reseller_id) ||
+			     rd_call_in_scope(&w->c, o->distributor_id)) &&
 			    json_array_size(quotes) < DETAIL_ROWS)
 				json_array_append_new(quotes, quote_json(o));
 		if (rc >= 0)
