@@ -95,6 +95,7 @@ json_t *rd_web_partner_nav(const char *current)
 		{ "/partner/deals", "Deal registrations" },
 		{ "/partner/leads", "Leads" },
 		{ "/partner/feeds", "Feeds" },
+		{ "/partner/reports", "Reports" },
 	};
 	json_t *a = json_array();
 	for (size_t i = 0; i < sizeof sections / sizeof *sections; i++)
@@ -125,6 +126,7 @@ static json_t *nav_json(struct web *w, const char *current)
 		{ "/vendor/tasks", "Tasks", RD_RES_TASK },
 		{ "/vendor/deals", "Deal registrations", RD_RES_DEAL },
 		{ "/vendor/leads", "Leads", RD_RES_LEAD },
+		{ "/vendor/reports", "Reports", RD_RES_CONTRACT },
 	};
 	json_t *a = json_array();
 	for (size_t i = 0; i < sizeof sections / sizeof *sections; i++)

@@ -121,6 +121,16 @@ int rd_page_vendor_task_post(struct rd_req *req);
 int rd_page_partner_tasks(struct rd_req *req);
 int rd_page_partner_task_post(struct rd_req *req);
 
+/* Reports (reports.c): the dashboard, drill-down, one contract, rankings. */
+int rd_page_vendor_reports(struct rd_req *req);
+int rd_page_vendor_reports_drill(struct rd_req *req);
+int rd_page_vendor_report_contract(struct rd_req *req);
+int rd_page_vendor_reports_rankings(struct rd_req *req);
+int rd_page_partner_reports(struct rd_req *req);
+int rd_page_partner_reports_drill(struct rd_req *req);
+int rd_page_partner_report_contract(struct rd_req *req);
+int rd_page_partner_reports_rankings(struct rd_req *req);
+
 /* The sales view (sales.c). */
 int rd_page_sales(struct rd_req *req);
 int rd_page_sales_amend(struct rd_req *req);
