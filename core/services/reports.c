@@ -26,6 +26,12 @@ static uint32_t get_u32(const uint8_t *p)
 
 static rd_date date_of_key(const uint8_t *p) { return (rd_date)(get_u32(p) - 0x80000000u); }
 
+/* rd_key_get_u64, inlined for the walk's million calls. */
+static inline uint64_t be64(const uint8_t *p)
+{
+	return (uint64_t)get_u32(p) << 32 | get_u32(p + 4);
+}
+
 /* A map from a non-zero u64 to an index (open addressing, grows). */
 struct map {
 	uint64_t *keys;
@@ -136,6 +142,7 @@ struct join {
 /* One contract as the walk sees it. */
 struct crow {
 	uint64_t id, product, customer, reseller, distributor, sales;
+	int line;          /* the product's line: 1 + its index; 0 unknown product */
 	rd_date end;
 	uint32_t qty;
 	uint8_t term, status;
@@ -150,7 +157,6 @@ struct crow {
 struct gfig {
 	uint64_t gid;
 	int cur;
-	uint32_t next;     /* 1 + the same group's next currency; 0 none (gdir chains) */
 	rd_date end;       /* contract rows */
 	uint8_t status;
 	int outcome;       /* 0 open, 1 won, 2 lost */
@@ -184,7 +190,7 @@ struct ctx {
 	uint8_t *join_bits;       /* contract ids that have a join: most have none, and a bit is cheaper than a probe */
 	uint64_t join_bits_n;
 	rd_date month_start[13];  /* the period's months: [m, m + 1) */
-	uint32_t *gdir;           /* group id -> 1 + its first gfig (ids below gdir_n); the others by hash */
+	uint32_t *gdir;           /* group id * 4 + currency -> 1 + its gfig (the first four currencies); others by hash */
 	uint64_t gdir_n;
 	struct gfig *last_g;      /* consecutive contracts of one product fall in one group */
 	/* what the walk feeds */
@@ -481,29 +487,22 @@ static struct gfig *group(struct ctx *c, uint64_t gid, int cur)
 {
 	if (c->last_g && c->last_g->gid == gid && c->last_g->cur == cur)
 		return c->last_g;
-	if (gid < ((uint64_t)1 << 24)) {
-		if (gid >= c->gdir_n) {
-			uint64_t n = c->gdir_n ? c->gdir_n : 4096;
-			while (n <= gid)
+	if (gid < ((uint64_t)1 << 24) && cur < 4) {
+		/* Four slots per id: one per currency of the first four seen. */
+		uint64_t slot = gid * 4 + (uint64_t)cur;
+		if (slot >= c->gdir_n) {
+			uint64_t n = c->gdir_n ? c->gdir_n : 16384;
+			while (n <= slot)
 				n *= 2;
 			c->gdir = rd_realloc(c->gdir, (size_t)n * sizeof *c->gdir);
 			memset(c->gdir + c->gdir_n, 0, (size_t)(n - c->gdir_n) * sizeof *c->gdir);
 			c->gdir_n = n;
 		}
-		uint32_t at = c->gdir[gid], prev = 0; /* 1 + indexes into c->g */
-		while (at && c->g[at - 1].cur != cur) {
-			prev = at;
-			at = c->g[at - 1].next;
+		if (!c->gdir[slot]) {
+			group_new(c, gid, cur);
+			c->gdir[slot] = (uint32_t)c->n_g;
 		}
-		if (!at) {
-			group_new(c, gid, cur); /* may move c->g: link by index afterwards */
-			at = (uint32_t)c->n_g;
-			if (prev)
-				c->g[prev - 1].next = at;
-			else
-				c->gdir[gid] = at;
-		}
-		return c->last_g = &c->g[at - 1];
+		return c->last_g = &c->g[c->gdir[slot] - 1];
 	}
 	bool added;
 	uint64_t key = (gid << 5 | (uint64_t)cur) + 1;
@@ -570,10 +569,7 @@ static void dash_add(struct ctx *c, const struct crow *r)
 static uint64_t group_id(const struct ctx *c, const struct crow *r)
 {
 	switch (c->by) {
-	case RD_REP_BY_LINE: {
-		uint32_t i = map_get(&c->prod_ix, r->product);
-		return i == UINT32_MAX ? 0 : (uint64_t)c->prod_line[i] + 1;
-	}
+	case RD_REP_BY_LINE: return (uint64_t)r->line;
 	case RD_REP_BY_PRODUCT: return r->product;
 	case RD_REP_BY_CONTRACT: return r->id;
 	case RD_REP_BY_CUSTOMER: return r->customer;
@@ -613,6 +609,7 @@ static int walk(struct ctx *c, const uint8_t *from, size_t from_len, const uint8
 	it.keys_only = true;
 	uint64_t last_product = 0;
 	const struct rd_product *prod = NULL;
+	int line = 0;
 	bool known[8][MAX_CUR];
 	int64_t unit[8][MAX_CUR];
 	memset(known, 0, sizeof known);
@@ -623,10 +620,10 @@ static int walk(struct ctx *c, const uint8_t *from, size_t from_len, const uint8
 		const uint8_t *k = item.key;
 		struct crow r;
 		r.id = item.id;
-		r.product = rd_key_get_u64(k);
-		r.customer = rd_key_get_u64(k + 8);
-		r.reseller = rd_key_get_u64(k + 16);
-		r.distributor = rd_key_get_u64(k + 24);
+		r.product = be64(k);
+		r.customer = be64(k + 8);
+		r.reseller = be64(k + 16);
+		r.distributor = be64(k + 24);
 		if ((c->filter_customer && r.customer != c->filter_customer) || (c->filter_contract && r.id != c->filter_contract))
 			continue;
 		if (c->s->channel && !in_channel(c->s, r.reseller, r.distributor))
@@ -646,6 +643,7 @@ static int walk(struct ctx *c, const uint8_t *from, size_t from_len, const uint8
 		if (r.product != last_product) {
 			uint32_t pi = map_get(&c->prod_ix, r.product);
 			prod = pi == UINT32_MAX ? NULL : &c->prods[pi];
+			line = pi == UINT32_MAX ? 0 : c->prod_line[pi] + 1;
 			last_product = r.product;
 			memset(known, 0, sizeof known);
 		}
@@ -661,6 +659,7 @@ static int walk(struct ctx *c, const uint8_t *from, size_t from_len, const uint8
 				}
 		}
 		r.value = 0;
+		r.line = line;
 		r.priced = unit[tk][r.cur] != INT64_MIN && rd_money_mul(unit[tk][r.cur], r.qty, &r.value) == 0;
 		if (!r.priced)
 			r.value = 0;
@@ -1009,22 +1008,23 @@ static size_t cols_cat(const char **dst, size_t n, const char *const *src, size_
 }
 
 /* The drill-down's order: currency (by code), then contracts by end date
- * and other groups by value due, most first; ties by id. */
-struct sort_key {
-	int rank[MAX_CUR]; /* currency index -> its place in code order */
-	int by;
+ * and other groups by value due, most first; ties by id.  Sorted as small
+ * keys (not the figures, nor pointers to them): a million contracts' groups
+ * sort in cache. */
+struct skey {
+	int64_t major;   /* currency rank */
+	int64_t minor;   /* end date, or -value */
+	uint64_t gid;
+	struct gfig *g;
 };
 
-static int by_value(const void *a, const void *b, void *arg)
+static int by_skey(const void *a, const void *b)
 {
-	const struct sort_key *k = arg;
-	const struct gfig *x = *(const struct gfig *const *)a, *y = *(const struct gfig *const *)b;
-	if (x->cur != y->cur)
-		return k->rank[x->cur] < k->rank[y->cur] ? -1 : 1;
-	if (k->by == RD_REP_BY_CONTRACT && x->end != y->end)
-		return x->end < y->end ? -1 : 1;
-	if (k->by != RD_REP_BY_CONTRACT && x->f.v != y->f.v)
-		return x->f.v > y->f.v ? -1 : 1;
+	const struct skey *x = a, *y = b;
+	if (x->major != y->major)
+		return x->major < y->major ? -1 : 1;
+	if (x->minor != y->minor)
+		return x->minor < y->minor ? -1 : 1;
 	return x->gid < y->gid ? -1 : x->gid > y->gid;
 }
 
@@ -1126,21 +1126,24 @@ int rd_reports_drill(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_
 	if (by == RD_REP_BY_CONTRACT)
 		n = cols_cat(cols, n, CONTRACT_EXTRA, 0);
 	json_t *rows = table(tb, "rows", "Drill-down", cols);
-	struct sort_key sk = { .by = by };
+	int rank[MAX_CUR] = { 0 };
 	for (int i = 0; i < c.n_cur; i++)
 		for (int j = 0; j < c.n_cur; j++)
-			sk.rank[i] += strcmp(c.cur[j], c.cur[i]) < 0;
-	/* Only groups with figures are shown; pointers are sorted, not the figures. */
-	struct gfig **order = rd_calloc(c.n_g ? c.n_g : 1, sizeof *order);
+			rank[i] += strcmp(c.cur[j], c.cur[i]) < 0;
+	/* Only groups with figures are shown. */
+	struct skey *order = rd_calloc(c.n_g ? c.n_g : 1, sizeof *order);
 	size_t kept = 0;
-	for (size_t i = 0; i < c.n_g; i++)
-		if (by == RD_REP_BY_CONTRACT || !fig_empty(&c.g[i].f))
-			order[kept++] = &c.g[i];
-	qsort_r(order, kept, sizeof *order, by_value, &sk);
+	for (size_t i = 0; i < c.n_g; i++) {
+		struct gfig *g = &c.g[i];
+		if (by != RD_REP_BY_CONTRACT && fig_empty(&g->f))
+			continue;
+		order[kept++] = (struct skey){ rank[g->cur], by == RD_REP_BY_CONTRACT ? g->end : -g->f.v, g->gid, g };
+	}
+	qsort(order, kept, sizeof *order, by_skey);
 	unsigned limit = o && o->limit ? o->limit : 500;
 	unsigned shown = 0;
 	for (size_t i = 0; i < kept && shown < limit; i++) {
-		struct gfig *g = order[i];
+		struct gfig *g = order[i].g;
 		char label[256];
 		label_of(&c, g, label, sizeof label);
 		json_t *row = by == RD_REP_BY_LINE ? json_pack("[s, s, s]", label, label, c.cur[g->cur])
@@ -1174,26 +1177,9 @@ int rd_reports_drill(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_
 	return finish(&c, 0, e);
 }
 
-static int by_renewed(const void *a, const void *b)
-{
-	const struct gfig *x = *(const struct gfig *const *)a, *y = *(const struct gfig *const *)b;
-	if (x->f.renewed_v != y->f.renewed_v)
-		return x->f.renewed_v > y->f.renewed_v ? -1 : 1;
-	return x->gid < y->gid ? -1 : x->gid > y->gid;
-}
-
 static int64_t rate_of(const struct gfig *g)
 {
 	return g->f.v ? (int64_t)((__int128)g->f.renewed_v * 10000 / g->f.v) : 0;
-}
-
-static int by_rate(const void *a, const void *b)
-{
-	const struct gfig *x = *(const struct gfig *const *)a, *y = *(const struct gfig *const *)b;
-	int64_t rx = rate_of(x), ry = rate_of(y);
-	if (rx != ry)
-		return rx > ry ? -1 : 1;
-	return x->gid < y->gid ? -1 : x->gid > y->gid;
 }
 
 int rd_reports_rankings(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s, int by,
@@ -1219,19 +1205,21 @@ int rd_reports_rankings(struct rd_txn *t, struct rd_domain *d, const struct rd_r
 	json_t *tables[2] = { table(tb, "by_value", "Ranked by value renewed", cols),
 			      table(tb, "by_rate", "Ranked by renewal rate", cols) };
 	unsigned limit = o && o->limit ? o->limit : 10;
-	struct gfig **list = rd_calloc(c.n_g ? c.n_g : 1, sizeof *list);
+	struct skey *list = rd_calloc(c.n_g ? c.n_g : 1, sizeof *list);
 	for (int ci = 0; ci < c.n_cur; ci++) {
 		if (o && o->currency[0] && strcmp(o->currency, c.cur[ci]) != 0)
 			continue;
-		size_t n = 0;
-		for (size_t i = 0; i < c.n_g; i++)
-			if (c.g[i].cur == ci && c.g[i].f.n)
-				list[n++] = &c.g[i];
 		for (int k = 0; k < 2; k++) {
-			qsort(list, n, sizeof *list, k == 0 ? by_renewed : by_rate);
+			/* Best first: most renewed value (or rate), ties by id. */
+			size_t n = 0;
+			for (size_t i = 0; i < c.n_g; i++)
+				if (c.g[i].cur == ci && c.g[i].f.n)
+					list[n++] = (struct skey){ 0, k == 0 ? -c.g[i].f.renewed_v : -rate_of(&c.g[i]), c.g[i].gid,
+								   &c.g[i] };
+			qsort(list, n, sizeof *list, by_skey);
 			for (int side = 0; side < 2; side++)
 				for (size_t r = 0; r < n && r < limit; r++) {
-					struct gfig *g = list[side == 0 ? r : n - 1 - r];
+					struct gfig *g = list[side == 0 ? r : n - 1 - r].g;
 					char label[256];
 					label_of(&c, g, label, sizeof label);
 					json_array_append_new(tables[k],
