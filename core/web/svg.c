@@ -170,7 +170,7 @@ char *rd_svg_lines(const char *id, const char *title, const char *desc, const ch
 char *rd_svg_funnel(const char *id, const char *title, const char *desc, const struct rd_svg_point *p, size_t n)
 {
 	struct out o = { 0 };
-	int row = 40, w = 640, cx = 220, full = 400;
+	int row = 40, w = 640, cx = 150, full = 280;
 	head(&o, id, title, desc, w, (int)(n ? n : 1) * row + 8);
 	double top = n && p[0].value > 0 ? p[0].value : 0;
 	for (size_t i = 0; i < n; i++) {

@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
-const FLOWS = ['customer', 'partner', 'sales', 'vendor', 'security', 'checkout', 'walk', 'deals', 'leads', 'feeds'];
+const FLOWS = ['customer', 'partner', 'sales', 'vendor', 'security', 'checkout', 'walk', 'deals', 'leads', 'feeds', 'reports'];
 const SUITE_TIMEOUT = 300000; // ms: the whole suite, a bound against hangs
 
 let junit = null;
