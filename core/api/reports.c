@@ -20,6 +20,32 @@
 
 enum which { DASHBOARD, DRILL, RANKINGS };
 
+/* A CSV export on its way: the report it reads and the cursor in its table;
+ * about 32 KiB go out at a time (rd_reply_stream). */
+struct csv_stream {
+	json_t *report;
+	struct rd_rep_csv cur;
+	struct rd_rep_buf buf;
+};
+
+static int csv_next(void *arg, const char **chunk, size_t *len)
+{
+	struct csv_stream *cs = arg;
+	cs->buf.len = 0;
+	bool more = rd_rep_csv_next(&cs->cur, &cs->buf, 32768);
+	*chunk = cs->buf.p ? cs->buf.p : "";
+	*len = cs->buf.len;
+	return more ? 1 : 0;
+}
+
+static void csv_free(void *arg)
+{
+	struct csv_stream *cs = arg;
+	json_decref(cs->report);
+	free(cs->buf.p);
+	free(cs);
+}
+
 static bool parse_u64(struct rd_req *req, const char *name, uint64_t *out)
 {
 	const char *s = rd_req_query(req, name);
@@ -115,11 +141,10 @@ static int reply(struct rd_req *req, enum which w)
 		rd_reply_json(req, 200, rep);
 		return 0;
 	}
-	struct rd_rep_buf b = { 0 };
-	rc = rd_reports_csv(rep, tname, &b);
-	json_decref(rep);
-	if (rc == RD_ENOTFOUND) {
-		free(b.p);
+	struct csv_stream *cs = rd_calloc(1, sizeof *cs);
+	cs->report = rep;
+	if (rd_rep_csv_begin(&cs->cur, rep, tname) == RD_ENOTFOUND) {
+		csv_free(cs);
 		rd_reply_error(req, 400, "invalid", "table", "this report has no table %s", tname);
 		return 0;
 	}
@@ -129,8 +154,7 @@ static int reply(struct rd_req *req, enum which w)
 		 strspn(tname, "abcdefghijklmnopqrstuvwxyz_") == strlen(tname) ? tname : "table");
 	rd_reply_header(req, "content-disposition", disp);
 	rd_reply_header(req, "x-content-type-options", "nosniff");
-	rd_reply_raw(req, 200, "text/csv; charset=utf-8", b.p ? b.p : "", b.len);
-	free(b.p);
+	rd_reply_stream(req, 200, "text/csv; charset=utf-8", csv_next, csv_free, cs);
 	return 0;
 }
 

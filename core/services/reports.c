@@ -1293,46 +1293,67 @@ void rd_rep_csv_cell(struct rd_rep_buf *b, const char *s)
 		rd_rep_buf_add(b, "\"", 1);
 }
 
-int rd_reports_csv(json_t *report, const char *name, struct rd_rep_buf *out)
+int rd_rep_csv_begin(struct rd_rep_csv *c, json_t *report, const char *name)
 {
+	memset(c, 0, sizeof *c);
 	json_t *tb = json_object_get(json_object_get(report, "tables"), name ? name : "");
 	if (!tb)
 		return RD_ENOTFOUND;
-	json_t *cols = json_object_get(tb, "columns"), *rows = json_object_get(tb, "rows"), *col, *row;
-	size_t i, r, cur_col = SIZE_MAX;
-	json_array_foreach(cols, i, col) {
+	c->cols = json_object_get(tb, "columns");
+	c->rows = json_object_get(tb, "rows");
+	c->cur_col = SIZE_MAX;
+	json_t *col;
+	size_t i;
+	json_array_foreach(c->cols, i, col)
+		if (strcmp(json_string_value(json_object_get(col, "name")), "currency") == 0)
+			c->cur_col = i;
+	return 0;
+}
+
+static void csv_row(struct rd_rep_csv *c, json_t *row, struct rd_rep_buf *out)
+{
+	const char *cur = c->cur_col != SIZE_MAX ? json_string_value(json_array_get(row, c->cur_col)) : NULL;
+	json_t *col;
+	size_t i;
+	json_array_foreach(c->cols, i, col) {
 		if (i)
 			rd_rep_buf_add(out, ",", 1);
-		rd_rep_csv_cell(out, json_string_value(json_object_get(col, "name")));
-		if (strcmp(json_string_value(json_object_get(col, "name")), "currency") == 0)
-			cur_col = i;
+		json_t *v = json_array_get(row, i);
+		const char *kind = json_string_value(json_object_get(col, "kind"));
+		char num[64];
+		if (json_is_string(v)) {
+			rd_rep_csv_cell(out, json_string_value(v));
+		} else if (json_is_integer(v) && strcmp(kind, "money") == 0) {
+			rd_money_decimal((int64_t)json_integer_value(v), cur ? cur : "", num, sizeof num);
+			rd_rep_buf_add(out, num, strlen(num));
+		} else if (json_is_integer(v) && strcmp(kind, "rate") == 0) {
+			json_int_t x = json_integer_value(v);
+			snprintf(num, sizeof num, "%s%lld.%02lld", x < 0 ? "-" : "", llabs(x) / 100, llabs(x) % 100);
+			rd_rep_buf_add(out, num, strlen(num));
+		} else if (json_is_integer(v)) {
+			snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+			rd_rep_buf_add(out, num, strlen(num));
+		}
 	}
 	rd_rep_buf_add(out, "\r\n", 2);
-	json_array_foreach(rows, r, row) {
-		const char *cur = cur_col != SIZE_MAX ? json_string_value(json_array_get(row, cur_col)) : NULL;
-		json_array_foreach(cols, i, col) {
+}
+
+bool rd_rep_csv_next(struct rd_rep_csv *c, struct rd_rep_buf *out, size_t max_bytes)
+{
+	if (!c->head_done) {
+		json_t *col;
+		size_t i;
+		json_array_foreach(c->cols, i, col) {
 			if (i)
 				rd_rep_buf_add(out, ",", 1);
-			json_t *v = json_array_get(row, i);
-			const char *kind = json_string_value(json_object_get(col, "kind"));
-			char num[64];
-			if (json_is_string(v)) {
-				rd_rep_csv_cell(out, json_string_value(v));
-			} else if (json_is_integer(v) && strcmp(kind, "money") == 0) {
-				rd_money_decimal((int64_t)json_integer_value(v), cur ? cur : "", num, sizeof num);
-				rd_rep_buf_add(out, num, strlen(num));
-			} else if (json_is_integer(v) && strcmp(kind, "rate") == 0) {
-				json_int_t x = json_integer_value(v);
-				snprintf(num, sizeof num, "%s%lld.%02lld", x < 0 ? "-" : "", llabs(x) / 100, llabs(x) % 100);
-				rd_rep_buf_add(out, num, strlen(num));
-			} else if (json_is_integer(v)) {
-				snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
-				rd_rep_buf_add(out, num, strlen(num));
-			}
+			rd_rep_csv_cell(out, json_string_value(json_object_get(col, "name")));
 		}
 		rd_rep_buf_add(out, "\r\n", 2);
+		c->head_done = true;
 	}
-	return 0;
+	while (c->row < json_array_size(c->rows) && out->len < max_bytes)
+		csv_row(c, json_array_get(c->rows, c->row++), out);
+	return c->row < json_array_size(c->rows);
 }
 
 /* ---- existing stores ---------------------------------------------------------------------- */

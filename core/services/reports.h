@@ -110,11 +110,19 @@ struct rd_rep_buf {
 };
 void rd_rep_buf_add(struct rd_rep_buf *b, const char *s, size_t n);
 void rd_rep_csv_cell(struct rd_rep_buf *b, const char *s);
-/* A report table (as the functions above give it) as CSV: a header line of
- * column names, then the rows, money as plain decimals, rates as
- * percentages with two decimals.  RD_ENOTFOUND when the report has no such
- * table. */
-int rd_reports_csv(json_t *report, const char *table, struct rd_rep_buf *out);
+/* A report table (as the functions above give it) as CSV, a piece at a
+ * time: a header line of column names, then the rows, money as plain
+ * decimals, rates as percentages with two decimals.  begin: RD_ENOTFOUND
+ * when the report has no such table (the report must outlive the cursor);
+ * next appends rows to out until it holds max_bytes, and answers whether
+ * rows remain. */
+struct rd_rep_csv {
+	json_t *cols, *rows; /* borrowed from the report */
+	size_t row, cur_col;
+	bool head_done;
+};
+int rd_rep_csv_begin(struct rd_rep_csv *c, json_t *report, const char *table);
+bool rd_rep_csv_next(struct rd_rep_csv *c, struct rd_rep_buf *out, size_t max_bytes);
 
 /* Fills the report indexes of a store that holds records written before
  * they existed (once; a meta key remembers it).  Called at start. */
