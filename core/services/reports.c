@@ -16,6 +16,7 @@
 
 #define MAX_CUR 32
 #define MAX_REASONS 64
+#define PEND 8 /* contracts in flight while their group's figures are fetched */
 
 /* ---- small helpers -------------------------------------------------------------------------- */
 
@@ -193,6 +194,9 @@ struct ctx {
 	uint32_t *gdir;           /* group id * 4 + currency -> 1 + its gfig (the first four currencies); others by hash */
 	uint64_t gdir_n;
 	struct gfig *last_g;      /* consecutive contracts of one product fall in one group */
+	struct crow pend[PEND];   /* contracts whose group's figures are being fetched */
+	uint32_t pend_gi[PEND];
+	unsigned n_pend, pend_head;
 	/* what the walk feeds */
 	struct dash *dash;        /* [MAX_CUR] for the dashboard */
 	char reasons[MAX_REASONS][RD_REPKEY_REASON_MAX + 1];
@@ -580,6 +584,33 @@ static uint64_t group_id(const struct ctx *c, const struct crow *r)
 	}
 }
 
+static void group_apply(struct ctx *c, const struct crow *r, uint32_t gi)
+{
+	struct gfig *g = &c->g[gi];
+	fig_add(c, &g->f, r);
+	if (c->by == RD_REP_BY_CONTRACT) {
+		g->end = r->end;
+		g->status = r->status;
+		g->outcome = r->won ? 1 : r->lost ? 2 : 0;
+		g->value = r->value;
+	}
+	if (r->renewed_cur != r->cur)
+		fig_add_foreign(c, &group(c, g->gid, r->renewed_cur)->f, r);
+}
+
+/* Adds the contracts of the ring's oldest slots: the figures of a group are
+ * fetched (prefetch) a few contracts before they are added to, so that the
+ * random order of groups (customers) costs less than a miss each. */
+static void group_drain(struct ctx *c, unsigned keep)
+{
+	while (c->n_pend > keep) {
+		unsigned at = c->pend_head;
+		group_apply(c, &c->pend[at], c->pend_gi[at]);
+		c->pend_head = (at + 1) % PEND;
+		c->n_pend--;
+	}
+}
+
 static void group_add(struct ctx *c, const struct crow *r)
 {
 	fig_add(c, &c->totals[r->cur], r);
@@ -589,15 +620,18 @@ static void group_add(struct ctx *c, const struct crow *r)
 	if (!gid && c->by != RD_REP_BY_LINE)
 		return; /* no reseller, distributor or sales person: not ranked */
 	struct gfig *g = group(c, gid, r->cur);
-	fig_add(c, &g->f, r);
-	if (c->by == RD_REP_BY_CONTRACT) {
-		g->end = r->end;
-		g->status = r->status;
-		g->outcome = r->won ? 1 : r->lost ? 2 : 0;
-		g->value = r->value;
+	if (c->by == RD_REP_BY_LINE || c->by == RD_REP_BY_PRODUCT || c->by == RD_REP_BY_CONTRACT) {
+		group_apply(c, r, (uint32_t)(g - c->g)); /* in key order: the same group, in cache */
+		return;
 	}
-	if (r->renewed_cur != r->cur)
-		fig_add_foreign(c, &group(c, gid, r->renewed_cur)->f, r);
+	__builtin_prefetch(g, 1);
+	__builtin_prefetch((const char *)g + 64, 1);
+	__builtin_prefetch((const char *)g + 128, 1);
+	group_drain(c, PEND - 1);
+	unsigned at = (c->pend_head + c->n_pend) % PEND;
+	c->pend[at] = *r;
+	c->pend_gi[at] = (uint32_t)(g - c->g);
+	c->n_pend++;
 }
 
 /* Walks the contracts' report keys in [from, to) (product ranges). */
@@ -683,6 +717,8 @@ static int walk(struct ctx *c, const uint8_t *from, size_t from_len, const uint8
 			group_add(c, &r);
 	}
 	rd_iter_close(&it);
+	if (!c->dash)
+		group_drain(c, 0);
 	return rc;
 }
 
