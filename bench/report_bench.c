@@ -102,9 +102,10 @@ static uint64_t add(struct rd_store *s, struct batch *b, void *obj)
 	return id;
 }
 
+/* Points the batch at a table; its writers' buffers are kept and reused. */
 static void batch_init(struct batch *b, struct rd_table *tb, uint64_t tenant, const struct rd_entity *e)
 {
-	memset(b, 0, sizeof *b);
+	b->n = 0;
 	b->tb = tb;
 	b->tenant = tenant;
 	b->e = e;
