@@ -97,15 +97,17 @@ static json_t *page_table(json_t *report, const char *name, const char *base, co
 	json_t *head = json_array(), *rows = json_array(), *c, *row;
 	size_t i, r;
 	int cur_col = col_index(t, "currency"), label_col = col_index(t, "label");
+	/* Ids are for links, not for reading (a line's id is its name, shown as the label). */
 	json_array_foreach(json_object_get(t, "columns"), i, c)
-		if (strcmp(json_string_value(json_object_get(c, "kind")), "id") != 0)
+		if (strcmp(json_string_value(json_object_get(c, "kind")), "id") != 0 &&
+		    strcmp(json_string_value(json_object_get(c, "name")), "id") != 0)
 			json_array_append_new(head, json_pack("{s:O}", "label", json_object_get(c, "label")));
 	json_array_foreach(json_object_get(t, "rows"), r, row) {
 		const char *cur = cur_col >= 0 ? json_string_value(json_array_get(row, (size_t)cur_col)) : NULL;
 		json_t *cells = json_array();
 		json_array_foreach(json_object_get(t, "columns"), i, c) {
 			const char *kind = json_string_value(json_object_get(c, "kind"));
-			if (!strcmp(kind, "id"))
+			if (!strcmp(kind, "id") || !strcmp(json_string_value(json_object_get(c, "name")), "id"))
 				continue;
 			char text[160], href[512] = "";
 			cell_text(kind, json_array_get(row, i), cur, text, sizeof text);
