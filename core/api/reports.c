@@ -5,6 +5,7 @@
  *   GET /api/v1/reports/drilldown   ?by=line|product|contract|customer &line= &product= &customer= &contract= &limit=
  *                                   &format= &table=
  *   GET /api/v1/reports/rankings    ?by=customer (default)|reseller|distributor|sales &currency= &limit= &format= &table=
+ *   GET /api/v1/reports/programme   ?format= &table=
  * Who may read contracts may read the reports, over the contracts the
  * caller sees (the service's scope: a partner's channel, a sales person's own).
  */
@@ -18,7 +19,7 @@
 #include "store/store.h"
 #include "util/err.h"
 
-enum which { DASHBOARD, DRILL, RANKINGS };
+enum which { DASHBOARD, DRILL, RANKINGS, PROGRAMME };
 
 /* A CSV export on its way: the report it reads and the cursor in its table;
  * about 32 KiB go out at a time (rd_reply_stream). */
@@ -108,7 +109,7 @@ static int reply(struct rd_req *req, enum which w)
 	if (cur)
 		snprintf(o.currency, sizeof o.currency, "%s", cur);
 	int by = 0;
-	if (w != DASHBOARD) {
+	if (w == DRILL || w == RANKINGS) {
 		const char *bs = rd_req_query(req, "by");
 		by = bs ? rd_rep_by_parse(bs) : w == DRILL ? RD_REP_BY_LINE : RD_REP_BY_CUSTOMER;
 		if (!by) {
@@ -128,9 +129,10 @@ static int reply(struct rd_req *req, enum which w)
 	json_t *rep = NULL;
 	rc = rd_reports_scope(t, c.app->domain, &who, c.who.role, &scope);
 	if (rc >= 0)
-		rc = w == DASHBOARD ? rd_reports_dashboard(t, c.app->domain, &scope, &o, &rep, &e)
-		     : w == DRILL   ? rd_reports_drill(t, c.app->domain, &scope, by, &f, &o, &rep, &e)
-				    : rd_reports_rankings(t, c.app->domain, &scope, by, &o, &rep, &e);
+		rc = w == DASHBOARD   ? rd_reports_dashboard(t, c.app->domain, &scope, &o, &rep, &e)
+		     : w == DRILL     ? rd_reports_drill(t, c.app->domain, &scope, by, &f, &o, &rep, &e)
+		     : w == RANKINGS  ? rd_reports_rankings(t, c.app->domain, &scope, by, &o, &rep, &e)
+				      : rd_reports_programme(t, c.app->domain, &scope, &o, &rep, &e);
 	rd_txn_end(t);
 	if (rc < 0) {
 		if (e.code)
@@ -150,7 +152,7 @@ static int reply(struct rd_req *req, enum which w)
 	}
 	char disp[160];
 	snprintf(disp, sizeof disp, "attachment; filename=\"%s-%s.csv\"",
-		 w == DASHBOARD ? "dashboard" : w == DRILL ? "drilldown" : "rankings",
+		 w == DASHBOARD ? "dashboard" : w == DRILL ? "drilldown" : w == RANKINGS ? "rankings" : "programme",
 		 strspn(tname, "abcdefghijklmnopqrstuvwxyz_") == strlen(tname) ? tname : "table");
 	rd_reply_header(req, "content-disposition", disp);
 	rd_reply_header(req, "x-content-type-options", "nosniff");
@@ -161,3 +163,4 @@ static int reply(struct rd_req *req, enum which w)
 int rd_api_reports_dashboard(struct rd_req *req) { return reply(req, DASHBOARD); }
 int rd_api_reports_drilldown(struct rd_req *req) { return reply(req, DRILL); }
 int rd_api_reports_rankings(struct rd_req *req) { return reply(req, RANKINGS); }
+int rd_api_reports_programme(struct rd_req *req) { return reply(req, PROGRAMME); }

@@ -1271,6 +1271,122 @@ int rd_reports_rankings(struct rd_txn *t, struct rd_domain *d, const struct rd_r
 	return finish(&c, 0, e);
 }
 
+/* ---- the programmes: deal registrations and lead sources ------------------------------------ */
+
+static bool in_scope_partner(const struct rd_rep_scope *s, uint64_t partner)
+{
+	if (!s->channel)
+		return true;
+	for (unsigned i = 0; i < s->n_partners; i++)
+		if (s->partners[i] == partner)
+			return true;
+	return false;
+}
+
+int rd_reports_programme(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s,
+			 const struct rd_rep_opts *o, json_t **out, struct rd_serr *e)
+{
+	struct ctx c;
+	memset(&c, 0, sizeof c);
+	c.s = s;
+	c.today = o && o->today ? o->today : rd_clock_today();
+	int y, m, dd;
+	rd_date_to_ymd(c.today, &y, &m, &dd);
+	c.m0 = y * 12 + (m - 1) - 11;
+	c.from = rd_date_from_ymd(c.m0 / 12, c.m0 % 12 + 1, 1);
+	c.to = rd_date_add_months(rd_date_from_ymd(y, m, 1), 1) - 1;
+	/* Deal registrations by currency and state. */
+	uint64_t deal_n[MAX_CUR][8] = { { 0 } };
+	int64_t deal_v[MAX_CUR][8] = { { 0 } };
+	struct rd_iter it;
+	struct rd_item item;
+	struct rd_dealreg *dr = rd_malloc(sizeof *dr);
+	int rc = rd_iter_records(&it, t, d->deals, s->vendor, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if ((rc = rd_entity_decode(&rd_entity_deal, item.val, item.len, dr)) < 0)
+			break;
+		if (!in_scope_partner(s, dr->partner_id) || (s->sales_user && dr->user_id != s->sales_user) || dr->state > 7)
+			continue;
+		c.contracts++;
+		int ci = cur_index(&c, dr->currency[0] ? dr->currency : "---");
+		deal_n[ci][dr->state]++;
+		add(&c, &deal_v[ci][dr->state], dr->expected_value);
+	}
+	rd_iter_close(&it);
+	free(dr);
+	/* Leads by source: how many, how far they got, the value won. */
+	enum { MAX_SRC = 16 };
+	char src[MAX_SRC][16];
+	uint64_t ln[MAX_SRC][8] = { { 0 } }, accepted[MAX_SRC] = { 0 }, won_n[MAX_SRC][MAX_CUR] = { { 0 } };
+	int64_t won_v[MAX_SRC][MAX_CUR] = { { 0 } };
+	int n_src = 0;
+	struct rd_lead *l = rd_malloc(sizeof *l);
+	if (rc >= 0)
+		rc = rd_iter_records(&it, t, d->leads, s->vendor, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if ((rc = rd_entity_decode(&rd_entity_lead, item.val, item.len, l)) < 0)
+			break;
+		if ((s->channel && (!l->partner_id || !in_scope_partner(s, l->partner_id))) ||
+		    (s->sales_user && l->rep_id != s->sales_user) || l->state > 7)
+			continue;
+		int si = 0;
+		while (si < n_src && strcmp(src[si], l->source) != 0)
+			si++;
+		if (si == n_src) {
+			if (n_src == MAX_SRC)
+				continue;
+			snprintf(src[n_src++], sizeof src[0], "%s", l->source[0] ? l->source : "(none)");
+		}
+		ln[si][0]++;
+		ln[si][l->state]++;
+		if (l->accepted_at || l->state == RD_LEAD_ACCEPTED || l->state == RD_LEAD_WON || l->state == RD_LEAD_LOST)
+			accepted[si]++;
+		if (l->state == RD_LEAD_WON) {
+			int ci = cur_index(&c, l->currency[0] ? l->currency : "---");
+			won_n[si][ci]++;
+			add(&c, &won_v[si][ci], (int64_t)l->value);
+		}
+	}
+	rd_iter_close(&it);
+	free(l);
+	if (rc < 0 || c.overflow)
+		return finish(&c, rc, e);
+	json_t *rep = report_head(&c, "programme");
+	json_object_set_new(rep, "contracts", json_integer(0));
+	json_t *tb = json_object_get(rep, "tables");
+	static const char *const deal_cols[] = { "currency", "text", "Currency", "state", "text", "State",
+						 "registrations", "count", "Registrations", "expected_value", "money",
+						 "Expected value", NULL };
+	json_t *deals = table(tb, "deal_states", "Deal registrations by state", deal_cols);
+	static const char *const dstate[] = { "", "submitted", "approved", "rejected", "won", "lost", "expired" };
+	for (int ci = 0; ci < c.n_cur; ci++)
+		for (int st = 1; st <= 6; st++)
+			if (deal_n[ci][st])
+				json_array_append_new(deals, json_pack("[s, s, o, o]", c.cur[ci], dstate[st], I(deal_n[ci][st]),
+								       I(deal_v[ci][st])));
+	static const char *const lead_cols[] = { "source", "text", "Source", "leads", "count", "Leads",
+						 "accepted", "count", "Accepted", "won", "count", "Won", "lost", "count",
+						 "Lost", "returned", "count", "Returned", "open", "count", "Not yet accepted",
+						 "conversion_bp", "rate", "Conversion (won of all)", NULL };
+	json_t *leads = table(tb, "lead_sources", "Lead quality by source", lead_cols);
+	static const char *const value_cols[] = { "currency", "text", "Currency", "source", "text", "Source",
+						  "won", "count", "Leads won", "value", "money", "Value won", NULL };
+	json_t *values = table(tb, "lead_value", "Value of the leads won, by source", value_cols);
+	for (int si = 0; si < n_src; si++) {
+		uint64_t open = ln[si][RD_LEAD_NEW] + ln[si][RD_LEAD_QUALIFIED] + ln[si][RD_LEAD_ASSIGNED];
+		json_array_append_new(leads, json_pack("[s, o, o, o, o, o, o, o]", src[si], I(ln[si][0]), I(accepted[si]),
+						       I(ln[si][RD_LEAD_WON]), I(ln[si][RD_LEAD_LOST]),
+						       I(ln[si][RD_LEAD_RETURNED]), I(open),
+						       bp((int64_t)ln[si][RD_LEAD_WON], (int64_t)ln[si][0])));
+		for (int ci = 0; ci < c.n_cur; ci++)
+			if (won_n[si][ci])
+				json_array_append_new(values, json_pack("[s, s, o, o]", c.cur[ci], src[si], I(won_n[si][ci]),
+									I(won_v[si][ci])));
+	}
+	*out = rep;
+	return finish(&c, 0, e);
+}
+
 /* ---- scope ------------------------------------------------------------------------------------ */
 
 int rd_reports_scope(struct rd_txn *t, struct rd_domain *d, const struct rd_actor *a, uint8_t role,

@@ -100,6 +100,15 @@ int rd_reports_drill(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_
 int rd_reports_rankings(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s, int by,
 			const struct rd_rep_opts *o, json_t **out, struct rd_serr *e);
 
+/* The programmes: deal registrations by currency and state (table
+ * "deal_states": count and expected value) and lead quality by source
+ * ("lead_sources": leads, accepted, won, lost, returned, not yet accepted,
+ * conversion = won of all; "lead_value": the value won per currency).  A
+ * partner sees its channel's registrations and the leads it accepted; a
+ * sales person the registrations they made and the leads they accepted. */
+int rd_reports_programme(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s,
+			 const struct rd_rep_opts *o, json_t **out, struct rd_serr *e);
+
 /* One spreadsheet-safe CSV cell appended to buf (jansson-free: a growing
  * buffer the caller frees): quoted when it holds a comma, quote, CR or LF;
  * a cell starting with = + - @ TAB or CR is prefixed with ' so that a

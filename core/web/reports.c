@@ -199,16 +199,18 @@ static json_t *nlink(const char *href, const char *label)
 
 static json_t *nav_links(const char *base)
 {
-	char a[128], b[128], c[128], d[128], e[128], f[128];
+	char a[128], b[128], c[128], d[128], e[128], f[128], g[128];
 	snprintf(a, sizeof a, "%s/drilldown?by=line", base);
 	snprintf(b, sizeof b, "%s/drilldown?by=customer", base);
 	snprintf(c, sizeof c, "%s/rankings?by=customer", base);
 	snprintf(d, sizeof d, "%s/rankings?by=reseller", base);
 	snprintf(e, sizeof e, "%s/rankings?by=distributor", base);
 	snprintf(f, sizeof f, "%s/rankings?by=sales", base);
-	return json_pack("[o, o, o, o, o, o, o]", nlink(base, "Dashboard"), nlink(a, "Drill down by product line"),
-			 nlink(b, "Drill down by customer"), nlink(c, "Rank customers"), nlink(d, "Rank resellers"),
-			 nlink(e, "Rank distributors"), nlink(f, "Rank sales people"));
+	snprintf(g, sizeof g, "%s/programme", base);
+	return json_pack("[o, o, o, o, o, o, o, o]", nlink(base, "Dashboard"), nlink(a, "Drill down by product line"),
+			 nlink(b, "Drill down by customer"), nlink(c, "Rank customers"),
+			 nlink(d, "Sales by partner: rank resellers"), nlink(e, "Rank distributors"),
+			 nlink(f, "Rank sales people"), nlink(g, "Deal registrations and lead sources"));
 }
 
 /* ---- the dashboard ---------------------------------------------------------------------------- */
@@ -648,3 +650,53 @@ static int rankings(struct rd_req *req, bool partner)
 
 int rd_page_vendor_reports_rankings(struct rd_req *req) { return rankings(req, false); }
 int rd_page_partner_reports_rankings(struct rd_req *req) { return rankings(req, true); }
+
+/* ---- the programmes --------------------------------------------------------------------------- */
+
+static int programme(struct rd_req *req, bool partner)
+{
+	struct rp p;
+	if (!begin(req, &p, partner))
+		return 0;
+	struct rd_txn *t;
+	int rc = rd_store_read(p.w.app->store, &t);
+	if (rc < 0)
+		return rc;
+	json_t *rep = NULL;
+	struct rd_serr e = { 0 };
+	rc = rd_reports_programme(t, p.w.app->domain, &p.scope, NULL, &rep, &e);
+	rd_txn_end(t);
+	if (rc < 0) {
+		refused(&p, &e);
+		return 0;
+	}
+	/* Lead conversion by source: bars. */
+	json_t *charts = json_array(), *tables = json_array(), *row;
+	json_t *ls = json_object_get(json_object_get(rep, "tables"), "lead_sources");
+	struct rd_svg_point pts[16];
+	char texts[16][32], labels[16][24], desc[1024];
+	size_t n = 0, i, dl = (size_t)snprintf(desc, sizeof desc, "Leads won of all leads, by source:");
+	json_array_foreach(json_object_get(ls, "rows"), i, row) {
+		if (n == 16)
+			break;
+		json_t *conv = cell(ls, row, "conversion_bp");
+		cell_text("rate", conv, NULL, texts[n], sizeof texts[n]);
+		snprintf(labels[n], sizeof labels[n], "%s", cell_str(ls, row, "source"));
+		pts[n] = (struct rd_svg_point){ labels[n], json_is_integer(conv) ? (double)json_integer_value(conv) : 0,
+						texts[n] };
+		if (dl < sizeof desc)
+			dl += (size_t)snprintf(desc + dl, sizeof desc - dl, " %s %s of %lld;", labels[n], texts[n],
+					       (long long)cell_int(ls, row, "leads"));
+		n++;
+	}
+	add_chart(charts, rd_svg_bars("lead-conversion", "Lead conversion by source", desc, pts, n));
+	static const char *const names[] = { "deal_states", "lead_sources", "lead_value" };
+	for (size_t k = 0; k < 3; k++)
+		json_array_append_new(tables, page_table(rep, names[k], p.base, "/api/v1/reports/programme", NULL));
+	render(&p, "Reports: deal registrations and lead sources", rep, charts, tables, nav_links(p.base), NULL);
+	json_decref(rep);
+	return 0;
+}
+
+int rd_page_vendor_reports_programme(struct rd_req *req) { return programme(req, false); }
+int rd_page_partner_reports_programme(struct rd_req *req) { return programme(req, true); }

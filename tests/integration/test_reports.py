@@ -428,6 +428,39 @@ def test_partner_pages_are_scoped(world):
     assert anon.get("/vendor/reports", status=303).headers["location"].startswith("/login")
 
 
+# ---- the programmes: deal registrations and lead sources ------------------------------------------
+
+
+def test_programme_deals_by_state_and_lead_sources(world):
+    body = lambda partner, value, name: {"partner_id": partner, "customer": {"name": name, "country": "GB"},  # noqa: E731
+                                          "products": [world.p1], "seats": 5, "expected_value": value,
+                                          "close_date": "2027-09-01"}
+    d1 = call(world, "POST", "/api/v1/deals", body(world.r1, 1000, "Deal One Ltd"))
+    d2 = call(world, "POST", "/api/v1/deals", body(world.r1, 2000, "Deal Two Ltd"))
+    d3 = call(world, "POST", "/api/v1/deals", body(world.r2, 4000, "Deal Three Ltd"))
+    assert d1["currency"] == d2["currency"] == d3["currency"] == "GBP", d1
+    call(world, "POST", f"/api/v1/deals/{d2['id']}/approve", {})
+    call(world, "POST", f"/api/v1/deals/{d3['id']}/reject", {"reason": "a conflict"})
+    for company in ("Lead A", "Lead B"):
+        call(world, "POST", "/api/v1/leads", {"company": company, "contact_name": "Ann", "email": "ann@a.example",
+                                              "country": "GB"})
+    rep = get(world, "/api/v1/reports/programme")
+    deals = {(r["currency"], r["state"]): (r["registrations"], r["expected_value"]) for r in rows(rep, "deal_states")}
+    assert deals == {("GBP", "submitted"): (1, 1000), ("GBP", "approved"): (1, 2000), ("GBP", "rejected"): (1, 4000)}
+    src = one(rep, "lead_sources", source="api")
+    assert (src["leads"], src["accepted"], src["won"], src["open"], src["conversion_bp"]) == (2, 0, 0, 2, 0)
+    assert rows(rep, "lead_value") == []
+    # R1's admin: its own two registrations, and no lead (it accepted none).
+    mine = get(world, "/api/v1/reports/programme", world.r1_admin[1])
+    assert {r["state"]: r["registrations"] for r in rows(mine, "deal_states")} == {"submitted": 1, "approved": 1}
+    assert rows(mine, "lead_sources") == []
+    r = call(world, "GET", "/api/v1/reports/programme?format=csv&table=deal_states", raw=True)
+    assert r.body.decode().splitlines()[0] == "currency,state,registrations,expected_value"
+    b = Browser(world.d)
+    b.login("boss@sentinel.example")
+    page = b.get("/vendor/reports/programme").text
+    assert any("Lead conversion by source" in x for x in svgs(page)) and "approved" in page
+
 # ---- CSV -------------------------------------------------------------------------------------------
 
 
