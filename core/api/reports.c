@@ -128,6 +128,9 @@ static int reply(struct rd_req *req, enum which w)
 	struct rd_serr e = { 0 };
 	json_t *rep = NULL;
 	rc = rd_reports_scope(t, c.app->domain, &who, c.who.role, &scope);
+	if (rc == RD_ETOOBIG)
+		rd_serr_set(&e, rc, "too_large", NULL, "the channel has more than %d partners: reports cover it only whole",
+			    RD_REP_MAX_PARTNERS);
 	if (rc >= 0)
 		rc = w == DASHBOARD   ? rd_reports_dashboard(t, c.app->domain, &scope, &o, &rep, &e)
 		     : w == DRILL     ? rd_reports_drill(t, c.app->domain, &scope, by, &f, &o, &rep, &e)

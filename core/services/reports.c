@@ -420,12 +420,25 @@ static uint64_t sales_of(const struct ctx *c, const struct crow *r)
 	return p ? p->sales_user_id : 0;
 }
 
+/* Whether id is one of the scope's partners (sorted: a binary search). */
+static bool scope_has(const struct rd_rep_scope *s, uint64_t id)
+{
+	unsigned lo = 0, hi = s->n_partners;
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+		if (s->partners[mid] == id)
+			return true;
+		if (s->partners[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
 static bool in_channel(const struct rd_rep_scope *s, uint64_t reseller, uint64_t distributor)
 {
-	for (unsigned i = 0; i < s->n_partners; i++)
-		if ((reseller && s->partners[i] == reseller) || (distributor && s->partners[i] == distributor))
-			return true;
-	return false;
+	return (reseller && scope_has(s, reseller)) || (distributor && scope_has(s, distributor));
 }
 
 static void fig_add(struct ctx *c, struct fig *f, const struct crow *r)
@@ -1275,12 +1288,7 @@ int rd_reports_rankings(struct rd_txn *t, struct rd_domain *d, const struct rd_r
 
 static bool in_scope_partner(const struct rd_rep_scope *s, uint64_t partner)
 {
-	if (!s->channel)
-		return true;
-	for (unsigned i = 0; i < s->n_partners; i++)
-		if (s->partners[i] == partner)
-			return true;
-	return false;
+	return !s->channel || scope_has(s, partner);
 }
 
 int rd_reports_programme(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s,
@@ -1389,6 +1397,12 @@ int rd_reports_programme(struct rd_txn *t, struct rd_domain *d, const struct rd_
 
 /* ---- scope ------------------------------------------------------------------------------------ */
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
 int rd_reports_scope(struct rd_txn *t, struct rd_domain *d, const struct rd_actor *a, uint8_t role,
 		     struct rd_rep_scope *out)
 {
@@ -1408,11 +1422,17 @@ int rd_reports_scope(struct rd_txn *t, struct rd_domain *d, const struct rd_acto
 	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
 		if (item.key_len < 8 || rd_key_get_u64(item.key) != a->partner)
 			break;
-		if (out->n_partners < sizeof out->partners / sizeof out->partners[0])
-			out->partners[out->n_partners++] = item.id;
+		if (out->n_partners == RD_REP_MAX_PARTNERS) {
+			rc = RD_ETOOBIG;
+			break;
+		}
+		out->partners[out->n_partners++] = item.id;
 	}
 	rd_iter_close(&it);
-	return rc < 0 ? rc : 0;
+	if (rc < 0)
+		return rc;
+	qsort(out->partners, out->n_partners, sizeof out->partners[0], cmp_u64);
+	return 0;
 }
 
 /* ---- CSV ------------------------------------------------------------------------------------ */

@@ -35,17 +35,19 @@
 #include "services/service.h"
 #include "store/store.h"
 
-/* Who a report covers. */
+/* Who a report covers.  A distributor with more resellers than this is
+ * refused (RD_ETOOBIG) rather than shown a part of its channel. */
+#define RD_REP_MAX_PARTNERS 1024
 struct rd_rep_scope {
 	uint64_t vendor;
 	bool channel;          /* held to partners[] */
-	uint64_t partners[64]; /* the partner and, for a distributor, its resellers */
+	uint64_t partners[RD_REP_MAX_PARTNERS]; /* the partner and, for a distributor, its resellers; sorted */
 	unsigned n_partners;
 	uint64_t sales_user;   /* 0: any sales person; else that user's contracts only */
 };
 
 /* The scope of an actor with role (enum rd_role): as above.  Reads the
- * partners (a distributor's resellers). */
+ * partners (a distributor's resellers); RD_ETOOBIG past RD_REP_MAX_PARTNERS. */
 int rd_reports_scope(struct rd_txn *t, struct rd_domain *d, const struct rd_actor *a, uint8_t role,
 		     struct rd_rep_scope *out);
 

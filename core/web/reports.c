@@ -158,7 +158,8 @@ static bool begin(struct rd_req *req, struct rp *p, bool partner)
 		rd_txn_end(t);
 	}
 	if (rc < 0) {
-		rd_web_message(&p->w, 500, "Reports", "The store could not be read.");
+		rd_web_message(&p->w, rc == RD_ETOOBIG ? 413 : 500, "Reports",
+			       rc == RD_ETOOBIG ? "Your channel has too many partners for one report." : "The store could not be read.");
 		return false;
 	}
 	return true;
