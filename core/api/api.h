@@ -53,6 +53,7 @@ int rd_api_reports_dashboard(struct rd_req *req);
 int rd_api_reports_drilldown(struct rd_req *req);
 int rd_api_reports_rankings(struct rd_req *req);
 int rd_api_reports_programme(struct rd_req *req);
+int rd_api_reports_scorecards(struct rd_req *req);
 /* connector-webhook (hooks.c) */
 int rd_api_hooks_list(struct rd_req *req);
 int rd_api_hooks_create(struct rd_req *req);

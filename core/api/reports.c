@@ -6,6 +6,7 @@
  *                                   &format= &table=
  *   GET /api/v1/reports/rankings    ?by=customer (default)|reseller|distributor|sales &currency= &limit= &format= &table=
  *   GET /api/v1/reports/programme   ?format= &table=
+ *   GET /api/v1/reports/scorecards  ?format= &table=
  * Who may read contracts may read the reports, over the contracts the
  * caller sees (the service's scope: a partner's channel, a sales person's own).
  */
@@ -19,7 +20,7 @@
 #include "store/store.h"
 #include "util/err.h"
 
-enum which { DASHBOARD, DRILL, RANKINGS, PROGRAMME };
+enum which { DASHBOARD, DRILL, RANKINGS, PROGRAMME, SCORECARDS };
 
 /* A CSV export on its way: the report it reads and the cursor in its table;
  * about 32 KiB go out at a time (rd_reply_stream). */
@@ -135,7 +136,8 @@ static int reply(struct rd_req *req, enum which w)
 		rc = w == DASHBOARD   ? rd_reports_dashboard(t, c.app->domain, &scope, &o, &rep, &e)
 		     : w == DRILL     ? rd_reports_drill(t, c.app->domain, &scope, by, &f, &o, &rep, &e)
 		     : w == RANKINGS  ? rd_reports_rankings(t, c.app->domain, &scope, by, &o, &rep, &e)
-				      : rd_reports_programme(t, c.app->domain, &scope, &o, &rep, &e);
+		     : w == PROGRAMME ? rd_reports_programme(t, c.app->domain, &scope, &o, &rep, &e)
+				      : rd_reports_scorecards(t, c.app->domain, &scope, &o, &rep, &e);
 	rd_txn_end(t);
 	if (rc < 0) {
 		if (e.code)
@@ -155,7 +157,7 @@ static int reply(struct rd_req *req, enum which w)
 	}
 	char disp[160];
 	snprintf(disp, sizeof disp, "attachment; filename=\"%s-%s.csv\"",
-		 w == DASHBOARD ? "dashboard" : w == DRILL ? "drilldown" : w == RANKINGS ? "rankings" : "programme",
+		 w == DASHBOARD ? "dashboard" : w == DRILL ? "drilldown" : w == RANKINGS ? "rankings" : w == PROGRAMME ? "programme" : "scorecards",
 		 strspn(tname, "abcdefghijklmnopqrstuvwxyz_") == strlen(tname) ? tname : "table");
 	rd_reply_header(req, "content-disposition", disp);
 	rd_reply_header(req, "x-content-type-options", "nosniff");
@@ -167,3 +169,4 @@ int rd_api_reports_dashboard(struct rd_req *req) { return reply(req, DASHBOARD);
 int rd_api_reports_drilldown(struct rd_req *req) { return reply(req, DRILL); }
 int rd_api_reports_rankings(struct rd_req *req) { return reply(req, RANKINGS); }
 int rd_api_reports_programme(struct rd_req *req) { return reply(req, PROGRAMME); }
+int rd_api_reports_scorecards(struct rd_req *req) { return reply(req, SCORECARDS); }

@@ -272,6 +272,7 @@ static const struct rd_field opportunity_fields[] = {
 	FF(25, RD_F_STR, struct rd_opportunity, notes, "notes", RO),
 	{ 26, RD_F_QUOTE, offsetof(struct rd_opportunity, lines), sizeof(((struct rd_opportunity *)0)->lines), "lines",
 	  NULL, offsetof(struct rd_opportunity, n_lines), RO },
+	FF(40, RD_F_TIME, struct rd_opportunity, decided_at, "decided_at", RO),
 };
 
 static const struct rd_field action_fields[] = {

@@ -350,6 +350,7 @@ struct rd_opportunity {
 	char lost_reason[128];
 	uint32_t discount_bp;     /* the sales person's discount on the quote's total, basis points */
 	char notes[4096];         /* JSON: [{at, user_id, text}], the sales notes, oldest dropped first */
+	uint64_t decided_at;      /* when the publish mode was decided (rd_publish); 0 before */
 };
 
 /* An action the scheduler took, by its idempotency key ("quote:12",

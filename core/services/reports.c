@@ -1395,6 +1395,200 @@ int rd_reports_programme(struct rd_txn *t, struct rd_domain *d, const struct rd_
 	return finish(&c, 0, e);
 }
 
+/* ---- partner scorecards --------------------------------------------------------------------- */
+
+/* One partner's counts (or the programme's, summed). */
+struct card {
+	uint64_t decisions, pullbacks, decide_s, leads, accept_s, deals_won, deals_lost, deals_expired;
+};
+
+static void card_cells(json_t *row, const struct card *k, uint64_t partners)
+{
+	uint64_t div = partners ? partners : 1;
+	json_array_append_new(row, I(k->decisions / div));
+	json_array_append_new(row, k->decisions ? I(k->decide_s / k->decisions / 3600) : json_null());
+	json_array_append_new(row, I(k->pullbacks / div));
+	json_array_append_new(row, bp((int64_t)k->pullbacks, (int64_t)(k->decisions + k->pullbacks)));
+	json_array_append_new(row, I(k->leads / div));
+	json_array_append_new(row, k->leads ? I(k->accept_s / k->leads / 3600) : json_null());
+	json_array_append_new(row, I(k->deals_won / div));
+	json_array_append_new(row, I(k->deals_lost / div));
+	json_array_append_new(row, I(k->deals_expired / div));
+}
+
+int rd_reports_scorecards(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s,
+			  const struct rd_rep_opts *o, json_t **out, struct rd_serr *e)
+{
+	/* The programme is every partner of the vendor: the average a card is
+	 * read against.  The cards are the caller's scope's. */
+	struct rd_rep_scope all = { .vendor = s->vendor };
+	struct ctx c;
+	int rc = ctx_begin(&c, t, d, &all, o);
+	if (rc < 0)
+		return finish(&c, rc, e);
+	size_t np = c.n_parts;
+	struct card *cards = rd_calloc(np ? np : 1, sizeof *cards);
+	struct card prog = { 0 };
+	/* Decisions and pullbacks: the opportunities, by their reseller (else distributor). */
+	struct rd_iter it;
+	struct rd_item item;
+	struct rd_opportunity *op = rd_malloc(sizeof *op);
+	rc = rd_iter_records(&it, t, d->opportunities, s->vendor, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if ((rc = rd_entity_decode(&rd_entity_opportunity, item.val, item.len, op)) < 0)
+			break;
+		uint32_t pi = map_get(&c.part_ix, op->reseller_id ? op->reseller_id : op->distributor_id);
+		if (pi == UINT32_MAX || !op->publish)
+			continue;
+		struct card *k = &cards[pi];
+		if (op->decided_by_default) {
+			k->pullbacks++;
+			prog.pullbacks++;
+		} else {
+			k->decisions++;
+			prog.decisions++;
+			uint64_t took = op->decided_at > op->created_at ? op->decided_at - op->created_at : 0;
+			k->decide_s += took;
+			prog.decide_s += took;
+		}
+	}
+	rd_iter_close(&it);
+	free(op);
+	/* Leads the partner accepted, and how long after they arrived. */
+	struct rd_lead *l = rd_malloc(sizeof *l);
+	if (rc >= 0)
+		rc = rd_iter_records(&it, t, d->leads, s->vendor, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if ((rc = rd_entity_decode(&rd_entity_lead, item.val, item.len, l)) < 0)
+			break;
+		uint32_t pi = l->partner_id ? map_get(&c.part_ix, l->partner_id) : UINT32_MAX;
+		if (pi == UINT32_MAX || !l->accepted_at)
+			continue;
+		uint64_t took = l->accepted_at > l->created_at ? l->accepted_at - l->created_at : 0;
+		cards[pi].leads++, prog.leads++;
+		cards[pi].accept_s += took, prog.accept_s += took;
+	}
+	rd_iter_close(&it);
+	free(l);
+	/* Registrations won, lost, expired. */
+	struct rd_dealreg *dr = rd_malloc(sizeof *dr);
+	if (rc >= 0)
+		rc = rd_iter_records(&it, t, d->deals, s->vendor, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if ((rc = rd_entity_decode(&rd_entity_deal, item.val, item.len, dr)) < 0)
+			break;
+		uint32_t pi = map_get(&c.part_ix, dr->partner_id);
+		if (pi == UINT32_MAX)
+			continue;
+		uint64_t *a = dr->state == RD_DEALREG_WON ? &cards[pi].deals_won : dr->state == RD_DEALREG_LOST ? &cards[pi].deals_lost
+			      : dr->state == RD_DEALREG_EXPIRED ? &cards[pi].deals_expired : NULL;
+		uint64_t *b = dr->state == RD_DEALREG_WON ? &prog.deals_won : dr->state == RD_DEALREG_LOST ? &prog.deals_lost
+			      : dr->state == RD_DEALREG_EXPIRED ? &prog.deals_expired : NULL;
+		if (a)
+			(*a)++, (*b)++;
+	}
+	rd_iter_close(&it);
+	free(dr);
+	/* Commission earned in the period (reversals net), per partner and currency. */
+	char from_m[8], to_m[8];
+	int fy, fm, fd, ty, tm, td;
+	rd_date_to_ymd(c.from, &fy, &fm, &fd);
+	rd_date_to_ymd(c.to, &ty, &tm, &td);
+	snprintf(from_m, sizeof from_m, "%04u-%02u", (unsigned)fy % 10000u, (unsigned)fm % 100u);
+	snprintf(to_m, sizeof to_m, "%04u-%02u", (unsigned)ty % 10000u, (unsigned)tm % 100u);
+	int64_t *comm = rd_calloc((np + 1) * MAX_CUR, sizeof *comm); /* [partner][currency]; np: the programme */
+	struct rd_commission cm;
+	if (rc >= 0)
+		rc = rd_iter_records(&it, t, d->commissions, s->vendor, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if ((rc = rd_entity_decode(&rd_entity_commission, item.val, item.len, &cm)) < 0)
+			break;
+		uint32_t pi = map_get(&c.part_ix, cm.partner_id);
+		if (pi == UINT32_MAX || cm.kind == RD_COMMISSION_RETAINED || strcmp(cm.month, from_m) < 0 ||
+		    strcmp(cm.month, to_m) > 0)
+			continue;
+		int ci = cur_index(&c, cm.currency);
+		add(&c, &comm[pi * MAX_CUR + ci], cm.amount);
+		add(&c, &comm[np * MAX_CUR + ci], cm.amount);
+	}
+	rd_iter_close(&it);
+	/* The renewal rate split by reseller and by distributor: two walks. */
+	int by[2] = { RD_REP_BY_RESELLER, RD_REP_BY_DISTRIBUTOR };
+	struct fig *figs = rd_calloc((np + 1) * MAX_CUR, sizeof *figs); /* np: the programme */
+	for (int w = 0; rc >= 0 && w < 2; w++) {
+		c.by = by[w];
+		c.n_g = 0;
+		c.last_g = NULL;
+		if (c.gdir)
+			memset(c.gdir, 0, (size_t)c.gdir_n * sizeof *c.gdir);
+		map_free(&c.g_ix);
+		memset(c.totals, 0, sizeof c.totals);
+		rc = walk_product(&c, 0);
+		for (size_t i = 0; rc >= 0 && i < c.n_g; i++) {
+			uint32_t pi = map_get(&c.part_ix, c.g[i].gid);
+			if (pi == UINT32_MAX)
+				continue;
+			/* A reseller's card counts its contracts; a distributor's its own channel. */
+			if ((w == 0) != (c.parts[pi].kind == RD_PARTNER_RESELLER))
+				continue;
+			figs[pi * MAX_CUR + c.g[i].cur] = c.g[i].f;
+		}
+		if (w == 0)
+			for (int ci = 0; ci < MAX_CUR; ci++)
+				figs[np * MAX_CUR + ci] = c.totals[ci]; /* the programme: every contract, once */
+	}
+	if (rc < 0 || c.overflow) {
+		free(cards);
+		free(comm);
+		free(figs);
+		return finish(&c, rc, e);
+	}
+	json_t *rep = report_head(&c, "scorecards");
+	json_t *tb = json_object_get(rep, "tables");
+	static const char *const card_cols[] = {
+		"id", "id", "Id", "label", "text", "Partner", "kind", "text", "Kind",
+		"decisions", "count", "Publish decisions made", "decide_hours", "count", "Hours to decide (mean)",
+		"pullbacks", "count", "Pullbacks", "pullback_bp", "rate", "Pullback share",
+		"leads", "count", "Leads accepted", "accept_hours", "count", "Hours to accept a lead (mean)",
+		"deals_won", "count", "Registrations won", "deals_lost", "count", "Registrations lost",
+		"deals_expired", "count", "Registrations expired", NULL };
+	json_t *crows = table(tb, "cards", "Partner scorecards", card_cols);
+	const char *rcols[64];
+	size_t rn = cols_cat(rcols, 0, GROUP_HEAD, 0);
+	rn = cols_cat(rcols, rn, RATE_COLS, 0);
+	rcols[rn++] = "commission";
+	rcols[rn++] = "money";
+	rcols[rn++] = "Commission earned";
+	rcols[rn] = NULL;
+	json_t *rrows = table(tb, "rates", "Renewal rate split and commission, per currency", rcols);
+	for (size_t pi = 0; pi <= np; pi++) {
+		bool programme = pi == np;
+		if (!programme && !in_scope_partner(s, c.parts[pi].id))
+			continue;
+		const char *label = programme ? "Programme average" : c.parts[pi].name;
+		uint64_t id = programme ? 0 : c.parts[pi].id;
+		json_t *row = json_pack("[o, s, s]", I(id), label,
+					programme ? "" : c.parts[pi].kind == RD_PARTNER_DISTRIBUTOR ? "distributor" : "reseller");
+		card_cells(row, programme ? &prog : &cards[pi], programme ? np : 1);
+		json_array_append_new(crows, row);
+		for (int ci = 0; ci < c.n_cur; ci++) {
+			const struct fig *f = &figs[pi * MAX_CUR + ci];
+			int64_t cmv = comm[pi * MAX_CUR + ci];
+			if (!f->n && !cmv)
+				continue;
+			json_t *r = json_pack("[o, s, s]", I(id), label, c.cur[ci]);
+			rate_cells(r, f);
+			json_array_append_new(r, I(programme && np ? cmv / (int64_t)np : cmv));
+			json_array_append_new(rrows, r);
+		}
+	}
+	free(cards);
+	free(comm);
+	free(figs);
+	*out = rep;
+	return finish(&c, 0, e);
+}
+
 /* ---- scope ------------------------------------------------------------------------------------ */
 
 static int cmp_u64(const void *a, const void *b)

@@ -111,6 +111,19 @@ int rd_reports_rankings(struct rd_txn *t, struct rd_domain *d, const struct rd_r
 int rd_reports_programme(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s,
 			 const struct rd_rep_opts *o, json_t **out, struct rd_serr *e);
 
+/* Partner scorecards: per partner, against the programme (every partner of
+ * the vendor): table "cards" (publish decisions made and the mean hours to
+ * decide, pullbacks and their share, leads accepted and the mean hours from
+ * arrival to acceptance, registrations won, lost, expired; the programme's
+ * counts are means per partner, its hours and shares pooled) and "rates"
+ * (the renewal rate split over the period and the commission earned in it,
+ * per currency: a reseller's over the contracts it resells, a
+ * distributor's over its channel; the programme's over every contract, its
+ * commission the mean per partner).  A partner sees its own cards (a
+ * distributor's and its resellers') and the programme's row. */
+int rd_reports_scorecards(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s,
+			  const struct rd_rep_opts *o, json_t **out, struct rd_serr *e);
+
 /* One spreadsheet-safe CSV cell appended to buf (jansson-free: a growing
  * buffer the caller frees): quoted when it holds a comma, quote, CR or LF;
  * a cell starting with = + - @ TAB or CR is prefixed with ' so that a

@@ -200,7 +200,7 @@ static json_t *nlink(const char *href, const char *label)
 
 static json_t *nav_links(const char *base)
 {
-	char a[128], b[128], c[128], d[128], e[128], f[128], g[128];
+	char a[128], b[128], c[128], d[128], e[128], f[128], g[128], h[128];
 	snprintf(a, sizeof a, "%s/drilldown?by=line", base);
 	snprintf(b, sizeof b, "%s/drilldown?by=customer", base);
 	snprintf(c, sizeof c, "%s/rankings?by=customer", base);
@@ -208,10 +208,12 @@ static json_t *nav_links(const char *base)
 	snprintf(e, sizeof e, "%s/rankings?by=distributor", base);
 	snprintf(f, sizeof f, "%s/rankings?by=sales", base);
 	snprintf(g, sizeof g, "%s/programme", base);
-	return json_pack("[o, o, o, o, o, o, o, o]", nlink(base, "Dashboard"), nlink(a, "Drill down by product line"),
+	snprintf(h, sizeof h, "%s/scorecards", base);
+	return json_pack("[o, o, o, o, o, o, o, o, o]", nlink(base, "Dashboard"), nlink(a, "Drill down by product line"),
 			 nlink(b, "Drill down by customer"), nlink(c, "Rank customers"),
 			 nlink(d, "Sales by partner: rank resellers"), nlink(e, "Rank distributors"),
-			 nlink(f, "Rank sales people"), nlink(g, "Deal registrations and lead sources"));
+			 nlink(f, "Rank sales people"), nlink(g, "Deal registrations and lead sources"),
+			 nlink(h, "Partner scorecards"));
 }
 
 /* ---- the dashboard ---------------------------------------------------------------------------- */
@@ -701,3 +703,64 @@ static int programme(struct rd_req *req, bool partner)
 
 int rd_page_vendor_reports_programme(struct rd_req *req) { return programme(req, false); }
 int rd_page_partner_reports_programme(struct rd_req *req) { return programme(req, true); }
+
+/* ---- partner scorecards ----------------------------------------------------------------------- */
+
+static int scorecards(struct rd_req *req, bool partner)
+{
+	struct rp p;
+	if (!begin(req, &p, partner))
+		return 0;
+	struct rd_txn *t;
+	int rc = rd_store_read(p.w.app->store, &t);
+	if (rc < 0)
+		return rc;
+	json_t *rep = NULL;
+	struct rd_serr e = { 0 };
+	rc = rd_reports_scorecards(t, p.w.app->domain, &p.scope, NULL, &rep, &e);
+	rd_txn_end(t);
+	if (rc < 0) {
+		refused(&p, &e);
+		return 0;
+	}
+	/* The renewal rate by value of each card against the programme, per currency: bars. */
+	json_t *charts = json_array(), *tables = json_array(), *row;
+	json_t *rt = json_object_get(json_object_get(rep, "tables"), "rates");
+	char curs[8][4];
+	size_t nc = 0, i;
+	json_array_foreach(json_object_get(rt, "rows"), i, row) {
+		const char *cur = cell_str(rt, row, "currency");
+		size_t k = 0;
+		while (k < nc && strcmp(curs[k], cur))
+			k++;
+		if (k == nc && nc < 8)
+			snprintf(curs[nc++], 4, "%s", cur);
+	}
+	for (size_t k = 0; k < nc; k++) {
+		struct rd_svg_point pts[20];
+		char texts[20][32], labels[20][96], desc[2048], id[32], title[128];
+		size_t n = 0, dl = (size_t)snprintf(desc, sizeof desc, "Renewal rate by value in %s:", curs[k]);
+		json_array_foreach(json_object_get(rt, "rows"), i, row) {
+			if (strcmp(cell_str(rt, row, "currency"), curs[k]) || n == 20)
+				continue;
+			json_t *v = cell(rt, row, "rate_value_bp");
+			cell_text("rate", v, NULL, texts[n], sizeof texts[n]);
+			snprintf(labels[n], sizeof labels[n], "%s", cell_str(rt, row, "label"));
+			pts[n] = (struct rd_svg_point){ labels[n], json_is_integer(v) ? (double)json_integer_value(v) : 0, texts[n] };
+			if (dl < sizeof desc)
+				dl += (size_t)snprintf(desc + dl, sizeof desc - dl, " %s %s;", labels[n], texts[n]);
+			n++;
+		}
+		snprintf(id, sizeof id, "cards-%s", curs[k]);
+		snprintf(title, sizeof title, "Renewal rate by value against the programme, %s", curs[k]);
+		add_chart(charts, rd_svg_bars(id, title, desc, pts, n));
+	}
+	json_array_append_new(tables, page_table(rep, "cards", p.base, "/api/v1/reports/scorecards", NULL));
+	json_array_append_new(tables, page_table(rep, "rates", p.base, "/api/v1/reports/scorecards", NULL));
+	render(&p, "Reports: partner scorecards", rep, charts, tables, nav_links(p.base), NULL);
+	json_decref(rep);
+	return 0;
+}
+
+int rd_page_vendor_reports_scorecards(struct rd_req *req) { return scorecards(req, false); }
+int rd_page_partner_reports_scorecards(struct rd_req *req) { return scorecards(req, true); }

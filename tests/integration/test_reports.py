@@ -11,6 +11,7 @@ contracts and one whose contracts are all cancelled; CSV exports with
 formula neutralisation; the pages with their SVG charts.
 """
 import csv
+import datetime
 import io
 import re
 import urllib.parse
@@ -330,6 +331,14 @@ def test_partner_sees_its_channel_only(world):
             ("Security", "GBP"), ("@Backup", "GBP"), ("@Backup", "USD")}
         rk = get(world, "/api/v1/reports/rankings?by=reseller", who[1])
         assert {r["id"] for r in rows(rk, "by_value")} == {world.r1}
+    # Scorecards: its own cards (a distributor's and its resellers') and the programme's row only.
+    assert {r["id"] for r in rows(get(world, "/api/v1/reports/scorecards", world.r1_admin[1]), "cards")} == {world.r1, 0}
+    assert {r["id"] for r in rows(get(world, "/api/v1/reports/scorecards", world.d1_admin[1]), "cards")} == {
+        world.d1, world.r1, 0}
+    assert {r["id"] for r in rows(get(world, "/api/v1/reports/scorecards"), "cards")} == {world.d1, world.r1, world.r2, 0}
+    rates = get(world, "/api/v1/reports/scorecards", world.r1_admin[1])
+    assert one(rates, "rates", id=world.r1, currency="GBP")["due_value"] == 6000  # K1 K2 K6
+    assert one(rates, "rates", id=0, currency="GBP")["due_value"] == 8500  # the programme: every contract
     rep = get(world, "/api/v1/reports/dashboard", world.r2_admin[1])
     assert rep["contracts"] == 4  # K3 K4 K5 K8
     # Another channel's customer: as if it did not exist.
@@ -571,3 +580,21 @@ def test_pipeline_lost_reasons_and_publish(tmp_path, daemon):
     r = one(rep, "rate", currency="GBP")  # A, D, E due in the period
     assert (r["due"], r["resolved"], r["won"], r["lost"], r["cancelled"]) == (3, 3, 1, 2, 0)
     assert r["close_bp"] == 3333 and r["rate_value_bp"] == 3333
+    # ---- the partner's scorecard against the programme (one partner here: the same)
+    call(w, "POST", "/api/v1/clock", {"date": "2027-06-15"})  # a day later, C is decided
+    call(w, "POST", f"/api/v1/opportunities/{opp['C']['id']}/decision", {"publish": "partner"})
+    oc = call(w, "GET", f"/api/v1/opportunities/{opp['C']['id']}")
+    assert oc["decided_at"] == "2027-06-15T12:00:00Z"
+    made = datetime.datetime.fromisoformat(oc["created_at"].replace("Z", "+00:00"))
+    hours = int((datetime.datetime(2027, 6, 15, 12, tzinfo=datetime.timezone.utc) - made).total_seconds() // 3600)
+    assert hours >= 24  # quoted on its window's first day, decided on the 15th
+    sc = get(w, "/api/v1/reports/scorecards")
+    card = one(sc, "cards", id=r1)
+    # A B D E were published by default when their window had passed (pullbacks); C was decided.
+    assert (card["decisions"], card["decide_hours"], card["pullbacks"], card["pullback_bp"]) == (1, hours, 4, 8000)
+    assert (card["leads"], card["accept_hours"], card["deals_won"]) == (0, None, 0)
+    prog = one(sc, "cards", id=0)
+    assert prog["label"] == "Programme average" and prog["pullbacks"] == 4
+    rate = one(sc, "rates", id=r1, currency="GBP")
+    assert (rate["due"], rate["won"], rate["rate_value_bp"], rate["commission"]) == (3, 1, 3333, 0)
+    assert one(sc, "rates", id=0, currency="GBP")["due"] == 3
