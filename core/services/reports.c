@@ -1544,6 +1544,7 @@ int rd_reports_scorecards(struct rd_txn *t, struct rd_domain *d, const struct rd
 		return finish(&c, rc, e);
 	}
 	json_t *rep = report_head(&c, "scorecards");
+	json_object_set_new(rep, "contracts", json_integer(0)); /* the programme's are everyone's: not the caller's to count */
 	json_t *tb = json_object_get(rep, "tables");
 	static const char *const card_cols[] = {
 		"id", "id", "Id", "label", "text", "Partner", "kind", "text", "Kind",

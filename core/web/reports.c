@@ -172,7 +172,12 @@ static void render(struct rp *p, const char *title, json_t *report, json_t *char
 	json_object_set_new(ctx, "today", json_incref(json_object_get(report, "today")));
 	json_object_set_new(ctx, "from", json_incref(json_object_get(json_object_get(report, "period"), "from")));
 	json_object_set_new(ctx, "to", json_incref(json_object_get(json_object_get(report, "period"), "to")));
+	/* The programme and the scorecards count other records (and the programme's contracts are
+	 * everyone's): the count of the caller's contracts is the other reports'. */
+	const char *name = json_string_value(json_object_get(report, "report"));
+	bool counted = name && strcmp(name, "programme") != 0 && strcmp(name, "scorecards") != 0;
 	json_object_set_new(ctx, "contracts", json_incref(json_object_get(report, "contracts")));
+	json_object_set_new(ctx, "counted", json_boolean(counted));
 	json_object_set_new(ctx, "charts", charts);
 	json_object_set_new(ctx, "tables", tables);
 	json_object_set_new(ctx, "links", links ? links : json_array());

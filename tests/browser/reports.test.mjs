@@ -2,7 +2,8 @@
 // whose charts are SVG the server drew (each an accessible image with its
 // title and description), drills down product line -> product -> contract by
 // following the links, and exports a table as CSV from its link; the partner
-// admin of RES-GOLD sees the same dashboard over its own channel only.
+// admin of RES-GOLD sees the same dashboard over its own channel only, and its
+// scorecard against the programme average.
 // Screenshots of the dashboards land with the suite's output.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -103,6 +104,11 @@ describe('reports flow', { timeout: 120000 }, () => {
     const mine = Number(await page.textContent('#report-contracts'));
     const all = (await w.items('/api/v1/contracts')).length;
     assert.ok(mine > 0 && mine < all, `${mine} of ${all} contracts`);
+    await page.getByRole('link', { name: 'Partner scorecards' }).click();
+    await page.waitForURL(/\/partner\/reports\/scorecards$/);
+    await w.shot(page, FLOW, 'partner-scorecard');
+    const cards = await page.textContent('#table-cards');
+    assert.match(cards, /Programme average/);
     assert.deepEqual(page.problems, []);
   });
 

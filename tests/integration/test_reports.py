@@ -337,6 +337,7 @@ def test_partner_sees_its_channel_only(world):
         world.d1, world.r1, 0}
     assert {r["id"] for r in rows(get(world, "/api/v1/reports/scorecards"), "cards")} == {world.d1, world.r1, world.r2, 0}
     rates = get(world, "/api/v1/reports/scorecards", world.r1_admin[1])
+    assert rates["contracts"] == 0  # the programme walks every contract: not a partner's to count
     assert one(rates, "rates", id=world.r1, currency="GBP")["due_value"] == 6000  # K1 K2 K6
     assert one(rates, "rates", id=0, currency="GBP")["due_value"] == 8500  # the programme: every contract
     rep = get(world, "/api/v1/reports/dashboard", world.r2_admin[1])
