@@ -156,6 +156,16 @@ struct crow {
 	const struct join *j;
 };
 
+/* What fig_add reads of a contract, for the prefetch ring (small: copied
+ * once per contract). */
+struct fact {
+	int64_t value, renewed;
+	rd_date end;
+	uint8_t status;
+	bool priced, resolved, won, lost, cancelled;
+	int8_t cur, renewed_cur;
+};
+
 struct gfig {
 	uint64_t gid;
 	int cur;
@@ -195,7 +205,7 @@ struct ctx {
 	uint32_t *gdir;           /* group id * 4 + currency -> 1 + its gfig (the first four currencies); others by hash */
 	uint64_t gdir_n;
 	struct gfig *last_g;      /* consecutive contracts of one product fall in one group */
-	struct crow pend[PEND];   /* contracts whose group's figures are being fetched */
+	struct fact pend[PEND];   /* contracts whose group's figures are being fetched */
 	uint32_t pend_gi[PEND];
 	unsigned n_pend, pend_head;
 	/* what the walk feeds */
@@ -619,7 +629,11 @@ static void group_drain(struct ctx *c, unsigned keep)
 {
 	while (c->n_pend > keep) {
 		unsigned at = c->pend_head;
-		group_apply(c, &c->pend[at], c->pend_gi[at]);
+		const struct fact *x = &c->pend[at];
+		struct crow r = { .end = x->end, .status = x->status, .cur = x->cur, .value = x->value,
+				  .priced = x->priced, .resolved = x->resolved, .won = x->won, .lost = x->lost,
+				  .cancelled = x->cancelled, .renewed = x->renewed, .renewed_cur = x->renewed_cur };
+		group_apply(c, &r, c->pend_gi[at]);
 		c->pend_head = (at + 1) % PEND;
 		c->n_pend--;
 	}
@@ -643,7 +657,8 @@ static void group_add(struct ctx *c, const struct crow *r)
 	__builtin_prefetch((const char *)g + 128, 1);
 	group_drain(c, PEND - 1);
 	unsigned at = (c->pend_head + c->n_pend) % PEND;
-	c->pend[at] = *r;
+	c->pend[at] = (struct fact){ r->value, r->renewed, r->end, r->status, r->priced, r->resolved, r->won,
+				     r->lost, r->cancelled, (int8_t)r->cur, (int8_t)r->renewed_cur };
 	c->pend_gi[at] = (uint32_t)(g - c->g);
 	c->n_pend++;
 }
