@@ -1316,6 +1316,19 @@ static int key_contract_report(const void *rec, size_t len, uint8_t *key, size_t
 	return RD_REPKEY_CONTRACT_LEN;
 }
 
+/* The same with the customer first (RD_IDX_REPORT_CUSTOMER). */
+static int key_contract_report_customer(const void *rec, size_t len, uint8_t *key, size_t cap)
+{
+	int n = key_contract_report(rec, len, key, cap);
+	if (n == RD_REPKEY_CONTRACT_LEN) {
+		uint8_t product[8];
+		memcpy(product, key, 8);
+		memcpy(key, key + 8, 8);
+		memcpy(key + 8, product, 8);
+	}
+	return n;
+}
+
 static int key_opp_report(const void *rec, size_t len, uint8_t *key, size_t cap)
 {
 	struct rep_fields x;
@@ -1368,6 +1381,7 @@ static const struct rd_index_def contract_idx[] = {
 	{ "reseller", key_reseller },
 	{ RD_IDX_CONTRACT_UNQUOTED, key_unquoted },
 	{ RD_IDX_REPORT, key_contract_report },
+	{ RD_IDX_REPORT_CUSTOMER, key_contract_report_customer },
 };
 
 static int key_user_email(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_string(rec, len, 2, key, cap); }
@@ -1627,7 +1641,7 @@ static const struct rd_table_def tables[] = {
 	{ "partners", partner_idx, 2 },
 	{ "customers", ext_only, 1 },
 	{ "products", ext_only, 1 },
-	{ "contracts", contract_idx, 6 },
+	{ "contracts", contract_idx, 7 },
 	{ "users", user_idx, 1 },
 	{ "tokens", token_idx, 1 },
 	{ "contacts", contact_idx, 2 },

@@ -791,8 +791,12 @@ void rd_date_key(rd_date d, uint8_t out[4]);
  *   opportunity: contract(8) state(1) publish(1) currency(3) list_total(8)
  *                contract_end(4) lost_reason (up to 120 bytes) NUL
  *   order:       contract(8) state(1) publish(1) currency(3) total(8) = 21 bytes
- * Contracts by product first: a product's contracts are one key range. */
+ * Contracts by product first: a product's contracts are one key range.
+ * RD_IDX_REPORT_CUSTOMER is the contract key with customer(8) and product(8)
+ * swapped: a customer's contracts are one key range, and a walk by customer
+ * meets each customer's contracts together. */
 #define RD_IDX_REPORT "report"
+#define RD_IDX_REPORT_CUSTOMER "report_customer"
 #define RD_REPKEY_CONTRACT_LEN 45
 #define RD_REPKEY_OPP_LEN 25
 #define RD_REPKEY_ORDER_LEN 21

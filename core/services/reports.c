@@ -4,6 +4,7 @@
  * joined with the opportunities' and orders' report keys (a hash by
  * contract id), feeds per-currency figures; nothing here decodes a contract.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #define MAX_CUR 32
 #define MAX_REASONS 64
 #define PEND 8 /* contracts in flight while their group's figures are fetched */
+#define PCACHE 1024 /* price cache slots (a power of two) */
 
 /* ---- small helpers -------------------------------------------------------------------------- */
 
@@ -206,6 +208,12 @@ struct ctx {
 	uint64_t gdir_n;
 	struct gfig *last_g;      /* consecutive contracts of one product fall in one group */
 	struct fact pend[PEND];   /* contracts whose group's figures are being fetched */
+	struct pcache {
+		uint64_t product;  /* 0: empty */
+		uint8_t term;
+		int cur;
+		int64_t unit;      /* INT64_MIN: no price */
+	} pcache[PCACHE];
 	uint32_t pend_gi[PEND];
 	unsigned n_pend, pend_head;
 	/* what the walk feeds */
@@ -624,7 +632,8 @@ static void group_apply(struct ctx *c, const struct crow *r, uint32_t gi)
 
 /* Adds the contracts of the ring's oldest slots: the figures of a group are
  * fetched (prefetch) a few contracts before they are added to, so that the
- * random order of groups (customers) costs less than a miss each. */
+ * random order of groups (partners, sales people) costs less than a miss
+ * each.  Customers are walked in customer order and need none. */
 static void group_drain(struct ctx *c, unsigned keep)
 {
 	while (c->n_pend > keep) {
@@ -648,7 +657,8 @@ static void group_add(struct ctx *c, const struct crow *r)
 	if (!gid && c->by != RD_REP_BY_LINE)
 		return; /* no reseller, distributor or sales person: not ranked */
 	struct gfig *g = group(c, gid, r->cur);
-	if (c->by == RD_REP_BY_LINE || c->by == RD_REP_BY_PRODUCT || c->by == RD_REP_BY_CONTRACT) {
+	if (c->by == RD_REP_BY_LINE || c->by == RD_REP_BY_PRODUCT || c->by == RD_REP_BY_CONTRACT ||
+	    c->by == RD_REP_BY_CUSTOMER) {
 		group_apply(c, r, (uint32_t)(g - c->g)); /* in key order: the same group, in cache */
 		return;
 	}
@@ -663,19 +673,18 @@ static void group_add(struct ctx *c, const struct crow *r)
 	c->n_pend++;
 }
 
-/* Walks the contracts' report keys in [from, to) (product ranges). */
-static int walk(struct ctx *c, const uint8_t *from, size_t from_len, const uint8_t *to, size_t to_len)
+/* Walks the contracts' report keys in [from, to): product ranges, or with
+ * by_customer the customer-first keys (customer ranges). */
+static int walk(struct ctx *c, bool by_customer, const uint8_t *from, size_t from_len, const uint8_t *to, size_t to_len)
 {
 	struct rd_iter it;
 	struct rd_item item;
-	int rc = rd_iter_index(&it, c->t, c->d->contracts, RD_IDX_REPORT, c->s->vendor, from, from_len, to, to_len);
+	int rc = rd_iter_index(&it, c->t, c->d->contracts, by_customer ? RD_IDX_REPORT_CUSTOMER : RD_IDX_REPORT,
+			       c->s->vendor, from, from_len, to, to_len);
 	it.keys_only = true;
 	uint64_t last_product = 0;
 	const struct rd_product *prod = NULL;
 	int line = 0;
-	bool known[8][MAX_CUR];
-	int64_t unit[8][MAX_CUR];
-	memset(known, 0, sizeof known);
 	bool need_sales = c->s->sales_user || c->by == RD_REP_BY_SALES;
 	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
 		if (item.key_len != RD_REPKEY_CONTRACT_LEN)
@@ -683,8 +692,8 @@ static int walk(struct ctx *c, const uint8_t *from, size_t from_len, const uint8
 		const uint8_t *k = item.key;
 		struct crow r;
 		r.id = item.id;
-		r.product = be64(k);
-		r.customer = be64(k + 8);
+		r.product = be64(k + (by_customer ? 8 : 0));
+		r.customer = be64(k + (by_customer ? 0 : 8));
 		r.reseller = be64(k + 16);
 		r.distributor = be64(k + 24);
 		if ((c->filter_customer && r.customer != c->filter_customer) || (c->filter_contract && r.id != c->filter_contract))
@@ -708,22 +717,25 @@ static int walk(struct ctx *c, const uint8_t *from, size_t from_len, const uint8
 			prod = pi == UINT32_MAX ? NULL : &c->prods[pi];
 			line = pi == UINT32_MAX ? 0 : c->prod_line[pi] + 1;
 			last_product = r.product;
-			memset(known, 0, sizeof known);
 		}
-		/* The product's price per seat for this term and currency, once per product. */
-		int tk = r.term < 8 ? r.term : 0;
-		if (!known[tk][r.cur]) {
-			known[tk][r.cur] = true;
-			unit[tk][r.cur] = INT64_MIN; /* no price */
+		/* The product's price per seat for this term and currency, from a
+		 * small direct-mapped cache (a walk by customer changes product at
+		 * almost every contract). */
+		struct pcache *pc = &c->pcache[(r.product * 31 + r.term * 7 + (uint64_t)r.cur) & (PCACHE - 1)];
+		if (pc->product != r.product || pc->term != r.term || pc->cur != r.cur) {
+			pc->product = r.product;
+			pc->term = r.term;
+			pc->cur = r.cur;
+			pc->unit = INT64_MIN; /* no price */
 			for (unsigned i = 0; prod && i < prod->n_prices; i++)
 				if (prod->prices[i].term == r.term && memcmp(prod->prices[i].currency, k + 42, 3) == 0) {
-					unit[tk][r.cur] = prod->prices[i].amount;
+					pc->unit = prod->prices[i].amount;
 					break;
 				}
 		}
 		r.value = 0;
 		r.line = line;
-		r.priced = unit[tk][r.cur] != INT64_MIN && rd_money_mul(unit[tk][r.cur], r.qty, &r.value) == 0;
+		r.priced = pc->unit != INT64_MIN && rd_money_mul(pc->unit, r.qty, &r.value) == 0;
 		if (!r.priced)
 			r.value = 0;
 		r.won = r.status == RD_CONTRACT_RENEWED || r.status == RD_CONTRACT_ORDERED ||
@@ -755,11 +767,22 @@ static int walk(struct ctx *c, const uint8_t *from, size_t from_len, const uint8
 static int walk_product(struct ctx *c, uint64_t product)
 {
 	if (!product)
-		return walk(c, NULL, 0, NULL, 0);
+		return walk(c, false, NULL, 0, NULL, 0);
 	uint8_t from[8], to[8];
 	rd_key_put_u64(from, product);
 	rd_key_put_u64(to, product + 1);
-	return walk(c, from, 8, to, 8);
+	return walk(c, false, from, 8, to, 8);
+}
+
+/* Walks the contracts of one customer, or of every customer in customer order. */
+static int walk_customer(struct ctx *c, uint64_t customer)
+{
+	if (!customer)
+		return walk(c, true, NULL, 0, NULL, 0);
+	uint8_t from[8], to[8];
+	rd_key_put_u64(from, customer);
+	rd_key_put_u64(to, customer + 1);
+	return walk(c, true, from, 8, to, 8);
 }
 
 /* ---- tables --------------------------------------------------------------------------------- */
@@ -1154,6 +1177,8 @@ int rd_reports_drill(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_
 			ctx_free(&c);
 			return rd_serr_set(e, RD_ENOTFOUND, "not_found", "line", "no product is in that line");
 		}
+	} else if (rc >= 0 && (f->customer || by == RD_REP_BY_CUSTOMER)) {
+		rc = walk_customer(&c, f->customer);
 	} else if (rc >= 0) {
 		rc = walk_product(&c, 0);
 	}
@@ -1256,7 +1281,7 @@ int rd_reports_rankings(struct rd_txn *t, struct rd_domain *d, const struct rd_r
 	int rc = ctx_begin(&c, t, d, s, o);
 	c.by = by;
 	if (rc >= 0)
-		rc = walk_product(&c, 0);
+		rc = by == RD_REP_BY_CUSTOMER ? walk_customer(&c, 0) : walk_product(&c, 0);
 	if (rc < 0 || c.overflow)
 		return finish(&c, rc, e);
 	json_t *rep = report_head(&c, "rankings");
@@ -1746,16 +1771,25 @@ static int fill(struct rd_txn *t, void *arg)
 	struct rd_domain *d = arg;
 	const void *v;
 	size_t len;
-	if (rd_txn_meta_get(t, "reports_index", &v, &len) == 0)
+	if (rd_txn_meta_get(t, "reports_index", &v, &len) == 0 && len == 1 && *(const char *)v == '2')
 		return 0;
-	struct rd_table *tables[] = { d->contracts, d->opportunities, d->orders };
-	for (size_t i = 0; i < 3; i++) {
+	static const struct {
+		size_t table; /* offset in struct rd_domain */
+		const char *index;
+	} fills[] = {
+		{ offsetof(struct rd_domain, contracts), RD_IDX_REPORT },
+		{ offsetof(struct rd_domain, contracts), RD_IDX_REPORT_CUSTOMER },
+		{ offsetof(struct rd_domain, opportunities), RD_IDX_REPORT },
+		{ offsetof(struct rd_domain, orders), RD_IDX_REPORT },
+	};
+	for (size_t i = 0; i < sizeof fills / sizeof *fills; i++) {
 		uint64_t n;
-		int rc = rd_txn_index_fill(t, tables[i], RD_IDX_REPORT, &n);
+		struct rd_table *tb = *(struct rd_table **)((char *)d + fills[i].table);
+		int rc = rd_txn_index_fill(t, tb, fills[i].index, &n); /* idempotent: entries already there stay */
 		if (rc < 0)
 			return rc;
 	}
-	return rd_txn_meta_put(t, "reports_index", "1", 1);
+	return rd_txn_meta_put(t, "reports_index", "2", 1); /* 2: both contract keys */
 }
 
 int rd_reports_prepare(struct rd_store *store, struct rd_domain *d)
