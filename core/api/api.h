@@ -48,6 +48,12 @@ int rd_api_plugins_list(struct rd_req *req);
 int rd_api_enablements_list(struct rd_req *req);
 int rd_api_enablements_create(struct rd_req *req);
 int rd_api_enablements_delete(struct rd_req *req);
+/* Reports (reports.c; the figures: services/reports.c) */
+int rd_api_reports_dashboard(struct rd_req *req);
+int rd_api_reports_drilldown(struct rd_req *req);
+int rd_api_reports_rankings(struct rd_req *req);
+int rd_api_reports_programme(struct rd_req *req);
+int rd_api_reports_scorecards(struct rd_req *req);
 /* connector-webhook (hooks.c) */
 int rd_api_hooks_list(struct rd_req *req);
 int rd_api_hooks_create(struct rd_req *req);

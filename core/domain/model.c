@@ -285,6 +285,7 @@ static const struct rd_field opportunity_fields[] = {
 	FF(25, RD_F_STR, struct rd_opportunity, notes, "notes", RO),
 	{ 26, RD_F_QUOTE, offsetof(struct rd_opportunity, lines), sizeof(((struct rd_opportunity *)0)->lines), "lines",
 	  NULL, offsetof(struct rd_opportunity, n_lines), RO },
+	FF(40, RD_F_TIME, struct rd_opportunity, decided_at, "decided_at", RO),
 };
 
 static const struct rd_field action_fields[] = {
@@ -1277,6 +1278,128 @@ static int key_unquoted(const void *rec, size_t len, uint8_t *key, size_t cap)
  * no entry, so a store written before the field existed needs no rebuild:
  * none of its contracts holds a key. */
 static int key_licence(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_string(rec, len, 50, key, cap); }
+/* ---- the reports' indexes (core/services/reports.c) --------------------------------------
+ * Each carries, in its key, every value the reports read of a record, so a
+ * report walks the index keys alone (rd_iter keys_only) and never decodes a
+ * record.  Layouts: RD_REPKEY_* in model.h. */
+
+/* Collects the record's plain fields numbered below 32 (the rest are skipped). */
+struct rep_fields {
+	bool has[32];
+	struct rd_rec_field f[32];
+};
+
+static int rep_collect(const void *rec, size_t len, struct rep_fields *out)
+{
+	struct rd_rec_reader r;
+	struct rd_rec_field f;
+	memset(out->has, 0, sizeof out->has);
+	int rc = rd_rec_open(&r, rec, len, 0, UINT16_MAX);
+	if (rc < 0)
+		return rc;
+	while ((rc = rd_rec_next(&r, &f)) > 0)
+		if (f.no < 32) {
+			out->has[f.no] = true;
+			out->f[f.no] = f;
+		}
+	return rc;
+}
+
+static uint64_t rep_u(const struct rep_fields *x, uint32_t no)
+{
+	return x->has[no] && x->f[no].wire == RD_WIRE_UINT ? x->f[no].u : 0;
+}
+
+static void rep_cur(const struct rep_fields *x, uint32_t no, uint8_t out[3])
+{
+	memset(out, 0, 3);
+	if (x->has[no] && x->f[no].wire == RD_WIRE_BYTES)
+		memcpy(out, x->f[no].data, x->f[no].len < 3 ? x->f[no].len : 3);
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static int key_contract_report(const void *rec, size_t len, uint8_t *key, size_t cap)
+{
+	struct rep_fields x;
+	int rc = rep_collect(rec, len, &x);
+	if (rc < 0)
+		return rc;
+	if (cap < RD_REPKEY_CONTRACT_LEN)
+		return RD_ECORRUPT;
+	rd_key_put_u64(key + 0, rep_u(&x, 4));  /* product */
+	rd_key_put_u64(key + 8, rep_u(&x, 3));  /* customer */
+	rd_key_put_u64(key + 16, rep_u(&x, 5)); /* reseller */
+	rd_key_put_u64(key + 24, rep_u(&x, 6)); /* distributor */
+	rd_date_key(x.has[9] && x.f[9].wire == RD_WIRE_SINT ? (rd_date)x.f[9].i : 0, key + 32);
+	put_u32(key + 36, (uint32_t)rep_u(&x, 7)); /* quantity */
+	key[40] = (uint8_t)rep_u(&x, 10);          /* term */
+	key[41] = (uint8_t)rep_u(&x, 12);          /* status */
+	rep_cur(&x, 11, key + 42);
+	return RD_REPKEY_CONTRACT_LEN;
+}
+
+/* The same with the customer first (RD_IDX_REPORT_CUSTOMER). */
+static int key_contract_report_customer(const void *rec, size_t len, uint8_t *key, size_t cap)
+{
+	int n = key_contract_report(rec, len, key, cap);
+	if (n == RD_REPKEY_CONTRACT_LEN) {
+		uint8_t product[8];
+		memcpy(product, key, 8);
+		memcpy(key, key + 8, 8);
+		memcpy(key + 8, product, 8);
+	}
+	return n;
+}
+
+static int key_opp_report(const void *rec, size_t len, uint8_t *key, size_t cap)
+{
+	struct rep_fields x;
+	int rc = rep_collect(rec, len, &x);
+	if (rc < 0)
+		return rc;
+	if (cap < RD_REPKEY_OPP_LEN + 1)
+		return RD_ECORRUPT;
+	rd_key_put_u64(key + 0, rep_u(&x, 3)); /* contract */
+	key[8] = (uint8_t)rep_u(&x, 8);        /* state */
+	key[9] = (uint8_t)rep_u(&x, 9);        /* publish */
+	rep_cur(&x, 14, key + 10);
+	rd_key_put_u64(key + 13, rep_u(&x, 15)); /* list_total */
+	rd_date_key(x.has[11] && x.f[11].wire == RD_WIRE_SINT ? (rd_date)x.f[11].i : 0, key + 21);
+	size_t n = 0;
+	if (x.has[23] && x.f[23].wire == RD_WIRE_BYTES) {
+		n = x.f[23].len;
+		if (n > RD_REPKEY_REASON_MAX)
+			n = RD_REPKEY_REASON_MAX;
+		if (cap < RD_REPKEY_OPP_LEN + n + 1 || memchr(x.f[23].data, 0, n))
+			return RD_ECORRUPT;
+		memcpy(key + RD_REPKEY_OPP_LEN, x.f[23].data, n);
+	}
+	key[RD_REPKEY_OPP_LEN + n] = 0; /* self-delimiting */
+	return (int)(RD_REPKEY_OPP_LEN + n + 1);
+}
+
+static int key_order_report(const void *rec, size_t len, uint8_t *key, size_t cap)
+{
+	struct rep_fields x;
+	int rc = rep_collect(rec, len, &x);
+	if (rc < 0)
+		return rc;
+	if (cap < RD_REPKEY_ORDER_LEN)
+		return RD_ECORRUPT;
+	rd_key_put_u64(key + 0, rep_u(&x, 4)); /* contract */
+	key[8] = (uint8_t)rep_u(&x, 14);       /* state */
+	key[9] = (uint8_t)rep_u(&x, 8);        /* publish */
+	rep_cur(&x, 12, key + 10);
+	rd_key_put_u64(key + 13, rep_u(&x, 13)); /* total */
+	return RD_REPKEY_ORDER_LEN;
+}
 
 static const struct rd_index_def ext_only[] = { { "ext", key_ext } };
 static const struct rd_index_def partner_idx[] = { { "ext", key_ext }, { "parent", key_partner_parent } };
@@ -1287,6 +1410,8 @@ static const struct rd_index_def contract_idx[] = {
 	{ "reseller", key_reseller },
 	{ RD_IDX_CONTRACT_UNQUOTED, key_unquoted },
 	{ RD_IDX_CONTRACT_LICENCE, key_licence },
+	{ RD_IDX_REPORT, key_contract_report },
+	{ RD_IDX_REPORT_CUSTOMER, key_contract_report_customer },
 };
 
 static int key_user_email(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_string(rec, len, 2, key, cap); }
@@ -1426,10 +1551,11 @@ static int key_order_due(const void *rec, size_t len, uint8_t *key, size_t cap)
 }
 
 static const struct rd_index_def order_idx[] = { { "idem", key_order_idem }, { "live", key_order_live },
-						 { RD_IDX_ORDER_DUE, key_order_due } };
+						 { RD_IDX_ORDER_DUE, key_order_due }, { RD_IDX_REPORT, key_order_report } };
 
 static const struct rd_index_def opportunity_idx[] = {
-	{ "contract", key_opp_contract }, { "reseller", key_opp_reseller }, { "deadline", key_opp_deadline } };
+	{ "contract", key_opp_contract }, { "reseller", key_opp_reseller }, { "deadline", key_opp_deadline },
+	{ RD_IDX_REPORT, key_opp_report } };
 static const struct rd_index_def action_idx[] = { { "key", key_action } };
 static const struct rd_index_def message_idx[] = { { "due", key_message_due } };
 /* Webhook deliveries still queued, by when to try: next_at(8). */
@@ -1545,7 +1671,7 @@ static const struct rd_table_def tables[] = {
 	{ "partners", partner_idx, 2 },
 	{ "customers", ext_only, 1 },
 	{ "products", ext_only, 1 },
-	{ "contracts", contract_idx, 6 },
+	{ "contracts", contract_idx, sizeof contract_idx / sizeof contract_idx[0] },
 	{ "users", user_idx, 1 },
 	{ "tokens", token_idx, 1 },
 	{ "contacts", contact_idx, 2 },
@@ -1554,14 +1680,14 @@ static const struct rd_table_def tables[] = {
 	{ "policies", policy_idx, 1 },
 	{ "plugin_kv", plugin_kv_idx, 1 },
 	{ "enablements", enablement_idx, 1 },
-	{ "opportunities", opportunity_idx, 3 },
+	{ "opportunities", opportunity_idx, 4 },
 	{ "actions", action_idx, 1 },
 	{ "outbox", message_idx, 1 },
 	{ "tasks", NULL, 0 },
 	{ "links", link_idx, 1 },
 	{ "documents", document_idx, 1 },
 	{ "document_data", NULL, 0 },
-	{ "orders", order_idx, 3 },
+	{ "orders", order_idx, 4 },
 	{ "commissions", commission_idx, 2 },
 	{ "statements", NULL, 0 },
 	{ "deals", deal_idx, 1 },

@@ -369,6 +369,7 @@ struct rd_opportunity {
 	char lost_reason[128];
 	uint32_t discount_bp;     /* the sales person's discount on the quote's total, basis points */
 	char notes[4096];         /* JSON: [{at, user_id, text}], the sales notes, oldest dropped first */
+	uint64_t decided_at;      /* when the publish mode was decided (rd_publish); 0 before */
 };
 
 /* An action the scheduler took, by its idempotency key ("quote:12",
@@ -807,6 +808,26 @@ int rd_domain_register(struct rd_store *s, struct rd_domain *d);
 /* Orders awaiting payment on terms, by due date. */
 #define RD_IDX_ORDER_DUE "due"
 void rd_date_key(rd_date d, uint8_t out[4]);
+
+/* The reports' index (core/services/reports.c) on contracts, opportunities
+ * and orders: every value a report reads of a record, in the index key, so
+ * that a report walks keys and decodes no record.  Layouts (u64 and u32
+ * big-endian, dates as rd_date_key, currency 3 bytes, zero-padded):
+ *   contract:    product(8) customer(8) reseller(8) distributor(8) end(4)
+ *                quantity(4) term(1) status(1) currency(3)          = 45 bytes
+ *   opportunity: contract(8) state(1) publish(1) currency(3) list_total(8)
+ *                contract_end(4) lost_reason (up to 120 bytes) NUL
+ *   order:       contract(8) state(1) publish(1) currency(3) total(8) = 21 bytes
+ * Contracts by product first: a product's contracts are one key range.
+ * RD_IDX_REPORT_CUSTOMER is the contract key with customer(8) and product(8)
+ * swapped: a customer's contracts are one key range, and a walk by customer
+ * meets each customer's contracts together. */
+#define RD_IDX_REPORT "report"
+#define RD_IDX_REPORT_CUSTOMER "report_customer"
+#define RD_REPKEY_CONTRACT_LEN 45
+#define RD_REPKEY_OPP_LEN 25
+#define RD_REPKEY_ORDER_LEN 21
+#define RD_REPKEY_REASON_MAX 120
 
 /* A date as JSON text, YYYY-MM-DD; "" for no date (0). */
 json_t *rd_date_json(rd_date d);

@@ -105,6 +105,16 @@ void rd_req_set_who(struct rd_req *req, uint64_t vendor, uint64_t user);
 void rd_reply_header(struct rd_req *req, const char *name, const char *value);
 void rd_reply_raw(struct rd_req *req, int status, const char *content_type, const void *body, size_t len);
 /* Serialises and releases body (steals the reference). */
+/* A body sent piece by piece (chunked): next(arg, &chunk, &len) gives the
+ * next piece, valid until its next call, and answers 1 (more to come), 0
+ * (that was the last) or < 0 (fail: the response is cut short).  h2o asks
+ * for a piece only when the last one is on its way, so a large body never
+ * sits whole in memory.  free_fn(arg) runs once, when the request is done
+ * or the client has gone. */
+typedef int (*rd_stream_next_fn)(void *arg, const char **chunk, size_t *len);
+typedef void (*rd_stream_free_fn)(void *arg);
+void rd_reply_stream(struct rd_req *req, int status, const char *content_type, rd_stream_next_fn next,
+		     rd_stream_free_fn free_fn, void *arg);
 void rd_reply_json(struct rd_req *req, int status, json_t *body);
 /* {"error":{"code":code,"message":message,"field":field}}; field may be NULL. */
 void rd_reply_error(struct rd_req *req, int status, const char *code, const char *field, const char *fmt, ...)

@@ -385,6 +385,69 @@ void rd_reply_raw(struct rd_req *req, int status, const char *content_type, cons
 	h2o_send_inline(r, body, len);
 }
 
+/* A streamed body: h2o asks for the next piece (proceed) once the last one
+ * is on its way; the producer's state is freed with the request's pool. */
+struct stream {
+	h2o_generator_t super;
+	h2o_req_t *r;
+	rd_stream_next_fn next;
+	rd_stream_free_fn free_fn;
+	void *arg;
+};
+
+static void stream_dispose(void *p)
+{
+	struct stream *s = p;
+	if (s->free_fn)
+		s->free_fn(s->arg);
+	s->free_fn = NULL;
+}
+
+static void stream_send(struct stream *s)
+{
+	const char *chunk = NULL;
+	size_t len = 0;
+	int more = s->next(s->arg, &chunk, &len);
+	h2o_iovec_t buf = h2o_iovec_init(chunk ? chunk : "", chunk ? len : 0);
+	h2o_send(s->r, &buf, 1, more > 0 ? H2O_SEND_STATE_IN_PROGRESS : more == 0 ? H2O_SEND_STATE_FINAL
+										  : H2O_SEND_STATE_ERROR);
+}
+
+static void stream_proceed(h2o_generator_t *g, h2o_req_t *r)
+{
+	(void)r;
+	stream_send((struct stream *)g);
+}
+
+static void stream_stop(h2o_generator_t *g, h2o_req_t *r)
+{
+	(void)g;
+	(void)r; /* the client went away: the pool's dispose frees the producer */
+}
+
+void rd_reply_stream(struct rd_req *req, int status, const char *content_type, rd_stream_next_fn next,
+		     rd_stream_free_fn free_fn, void *arg)
+{
+	if (rd_fails_assert(!req->replied)) {
+		if (free_fn)
+			free_fn(arg);
+		return;
+	}
+	req->replied = true;
+	h2o_req_t *r = req->h2o;
+	struct stream *s = h2o_mem_alloc_shared(&r->pool, sizeof *s, stream_dispose);
+	*s = (struct stream){ .super = { stream_proceed, stream_stop }, .r = r, .next = next, .free_fn = free_fn, .arg = arg };
+	r->res.status = status;
+	r->res.reason = reason(status);
+	if (req->srv->draining)
+		r->http1_is_persistent = 0;
+	h2o_add_header(&r->pool, &r->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type, strlen(content_type));
+	h2o_add_header_by_str(&r->pool, &r->res.headers, H2O_STRLIT("x-request-id"), 0, NULL, req->id, strlen(req->id));
+	h2o_add_header(&r->pool, &r->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+	h2o_start_response(r, &s->super);
+	stream_send(s);
+}
+
 void rd_reply_json(struct rd_req *req, int status, json_t *body)
 {
 	char *s = json_dumps(body, JSON_COMPACT);

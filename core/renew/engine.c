@@ -365,6 +365,7 @@ int rd_publish(struct sweep *s, struct rd_opportunity *o, uint8_t publish, bool 
 	o->publish = publish;
 	o->state = publish == RD_PUBLISH_PARTNER ? RD_OPP_PUBLISHED_PARTNER : RD_OPP_PUBLISHED_VENDOR;
 	o->decided_by_default = by_default;
+	o->decided_at = rd_clock_now(); /* the partner scorecards' time to decide (services/reports.c) */
 	/* The net price follows the mode: the partner buys at list less its
 	 * margin; the customer buys at list when the vendor sells. */
 	const struct rd_quote_margin *m = o->n_lines ? rd_quote_margin(&o->lines[0], publish) : NULL;

@@ -828,6 +828,47 @@ int rd_txn_put(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t 
 	return lmdb_error(mdb_put(t->txn, tb->dbi, &k, &v, 0));
 }
 
+int rd_txn_index_fill(struct rd_txn *t, struct rd_table *tb, const char *index, uint64_t *n)
+{
+	if (rd_fails_assert(t->write))
+		return RD_EINTERNAL;
+	unsigned i = 0;
+	while (i < tb->def->n_indexes && strcmp(tb->def->indexes[i].name, index) != 0)
+		i++;
+	if (i == tb->def->n_indexes)
+		return RD_ENOTFOUND;
+	*n = 0;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc = mdb_cursor_open(t->txn, tb->dbi, &cur);
+	if (rc != 0)
+		return lmdb_error(rc);
+	/* Entries go into another database than the one walked, so the
+	 * cursor stays valid; each record's key copied before the put. */
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 16)
+			continue;
+		uint8_t nk[16 + RD_INDEX_KEY_MAX];
+		uint64_t tenant = rd_key_get_u64(k.mv_data), id = rd_key_get_u64((const uint8_t *)k.mv_data + 8);
+		int nn = index_key(&tb->def->indexes[i], tenant, id, v.mv_data, v.mv_size, nk);
+		if (nn < 0) {
+			mdb_cursor_close(cur);
+			return nn;
+		}
+		if (nn == 0)
+			continue;
+		MDB_val ik = { (size_t)nn, nk }, iv = { 0, "" };
+		int prc = mdb_put(t->txn, tb->idx[i], &ik, &iv, 0);
+		if (prc != 0) {
+			mdb_cursor_close(cur);
+			return lmdb_error(prc);
+		}
+		(*n)++;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : lmdb_error(rc);
+}
+
 int rd_txn_del(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t id)
 {
 	if (rd_fails_assert(t->write))
@@ -1050,6 +1091,11 @@ int rd_iter_next(struct rd_iter *it, struct rd_item *out)
 	}
 	out->key = kp + 8;
 	out->key_len = k.mv_size - 16;
+	if (it->keys_only) {
+		out->val = NULL;
+		out->len = 0;
+		return 1;
+	}
 	const void *rv;
 	size_t rl;
 	rc = rd_txn_get(it->txn, it->tb, it->tenant, out->id, &rv, &rl);

@@ -126,6 +126,10 @@ enum { RD_PUT_NEW = 1 }; /* fail with RD_EEXISTS if the record exists */
 int rd_txn_put(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t id, const void *val,
 	       size_t len, unsigned flags);
 int rd_txn_del(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t id);
+/* Writes the entries of one index for every record of the table, all
+ * tenants (an index added to a store that already holds records); *n the
+ * entries written.  RD_ENOTFOUND when the table has no such index. */
+int rd_txn_index_fill(struct rd_txn *t, struct rd_table *tb, const char *index, uint64_t *n);
 /* Allocates the next id for (table, tenant): 1, 2, 3, ...  Never reused. */
 int rd_txn_next_id(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t *id);
 /* Store-wide settings (key: short text). */
@@ -159,6 +163,8 @@ struct rd_iter {
 	size_t from_len;
 	uint8_t to[8 + RD_INDEX_KEY_MAX];
 	size_t to_len;
+	bool keys_only;  /* index iterators: set after rd_iter_index to skip
+			  * reading the records (rd_item val NULL, len 0) */
 };
 struct rd_item {
 	uint64_t id;

@@ -101,6 +101,7 @@ json_t *rd_web_partner_nav(const char *current)
 		{ "/partner/leads", "Leads" },
 		{ "/partner/feeds", "Feeds" },
 		{ "/partner/users", "Users" },
+		{ "/partner/reports", "Reports" },
 	};
 	json_t *a = json_array();
 	for (size_t i = 0; i < sizeof sections / sizeof *sections; i++)
@@ -135,6 +136,7 @@ static json_t *nav_json(struct web *w, const char *current)
 		{ "/vendor/deals", "Deal registrations", RD_RES_DEAL },
 		{ "/vendor/leads", "Leads", RD_RES_LEAD },
 		{ "/vendor/users", "Users", RD_RES_USER },
+		{ "/vendor/reports", "Reports", RD_RES_CONTRACT },
 	};
 	json_t *a = json_array();
 	for (size_t i = 0; i < sizeof sections / sizeof *sections; i++)

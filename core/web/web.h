@@ -149,6 +149,19 @@ int rd_page_vendor_decide(struct rd_req *req);
 /* Margins as a form (console_margins.c). */
 int rd_page_vendor_margins(struct rd_req *req);
 int rd_page_vendor_margins_post(struct rd_req *req);
+/* Reports (reports.c): the dashboard, drill-down, one contract, rankings. */
+int rd_page_vendor_reports(struct rd_req *req);
+int rd_page_vendor_reports_drill(struct rd_req *req);
+int rd_page_vendor_report_contract(struct rd_req *req);
+int rd_page_vendor_reports_rankings(struct rd_req *req);
+int rd_page_vendor_reports_programme(struct rd_req *req);
+int rd_page_vendor_reports_scorecards(struct rd_req *req);
+int rd_page_partner_reports(struct rd_req *req);
+int rd_page_partner_reports_drill(struct rd_req *req);
+int rd_page_partner_report_contract(struct rd_req *req);
+int rd_page_partner_reports_rankings(struct rd_req *req);
+int rd_page_partner_reports_programme(struct rd_req *req);
+int rd_page_partner_reports_scorecards(struct rd_req *req);
 
 /* The sales view (sales.c). */
 int rd_page_sales(struct rd_req *req);

@@ -507,6 +507,22 @@ static const struct asset assets[] = {
 	{ "page/partner_deals.html", "text/html", CONSOLE_NAV PARTNER_DEALS_BODY },
 	{ "page/vendor_deals.html", "text/html", CONSOLE_NAV VENDOR_DEALS_BODY },
 #include "console_work_pages.h"
+	/* ---- reports (core/web/reports.c): charts are SVG the server drew and escaped ---- */
+	{ "page/reports.html", "text/html",
+	  CONSOLE_NAV "{{#has_crumbs}}<nav aria-label=\"Drill-down\" class=\"crumbs\"><ol>{{#crumbs}}<li>{{#href}}<a href=\"{{href}}\">"
+	  "{{label}}</a>{{/href}}{{^href}}<span aria-current=\"page\">{{label}}</span>{{/href}}</li>{{/crumbs}}</ol></nav>{{/has_crumbs}}"
+	  "<p class=\"report-period\">Contracts ending from <strong>{{from}}</strong> to <strong>{{to}}</strong>; due windows "
+	  "count from {{today}}. {{#counted}}<strong id=\"report-contracts\">{{contracts}}</strong> contract(s) in your view. "
+	  "{{/counted}}Money is "
+	  "shown per currency and never added across currencies.</p>"
+	  "{{#has_links}}<ul class=\"report-links\">{{#links}}<li><a href=\"{{href}}\">{{label}}</a></li>{{/links}}</ul>{{/has_links}}"
+	  "{{#charts}}<figure class=\"chart\">{{{svg}}}</figure>{{/charts}}"
+	  "{{#tables}}<section class=\"report-table\" id=\"table-{{name}}\"><h2>{{title}}</h2><p><a class=\"csv\" href=\"{{csv}}\" "
+	  "download>Export {{title}} as CSV</a></p>{{#has_rows}}<div class=\"table-wrap\" role=\"region\" tabindex=\"0\" "
+	  "aria-label=\"{{title}}\"><table><thead><tr>{{#head}}<th scope=\"col\">{{label}}</th>{{/head}}</tr></thead><tbody>"
+	  "{{#rows}}<tr>{{#cells}}<td{{#num}} class=\"num\"{{/num}}>{{#href}}<a href=\"{{href}}\">{{text}}</a>{{/href}}"
+	  "{{^href}}{{text}}{{/href}}</td>{{/cells}}</tr>{{/rows}}</tbody></table></div>{{/has_rows}}{{^has_rows}}<p>No figures "
+	  "yet.</p>{{/has_rows}}</section>{{/tables}}" },
 	/* ---- the vendor console (core/web/console.c) ---- */
 	{ "page/vendor.html", "text/html",
 	  CONSOLE_NAV "<p>Signed in as {{role}}.</p>"

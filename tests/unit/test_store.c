@@ -12,7 +12,8 @@
  * (child) write transactions; reopening;
  * schema versions and migrations; refusing directories that are not a
  * store (missing, a file, foreign files, a garbage data.mdb, locked,
- * read-only and empty); rd_store_check finding index damage; backups.
+ * read-only and empty); rd_store_check finding index damage; backups;
+ * filling an index added to a table that holds records, and keys-only walks.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -1511,6 +1512,72 @@ static void test_backup(void **state)
 	assert_contains(err, deep);
 }
 
+/* An index added to a table that already holds records (the reports'
+ * index on a store written before it existed): rd_txn_index_fill writes
+ * every record's entry, all tenants; a keys-only walk then reads the keys
+ * without the records. */
+static const struct rd_table_def later_plain_def = { "later", NULL, 0 };
+static const struct rd_table_def later_indexed_def = { "later", things_idx, 1 };
+
+struct fill {
+	struct rd_table *tb;
+	const char *index;
+	uint64_t n;
+};
+
+static int fill_fn(struct rd_txn *t, void *arg)
+{
+	struct fill *f = arg;
+	return rd_txn_index_fill(t, f->tb, f->index, &f->n);
+}
+
+static void test_index_fill(void **state)
+{
+	struct fixture *fx = *state;
+	fx->s = open_at(fx->dir, NULL);
+	struct rd_table *tb;
+	assert_rc(rd_store_register(fx->s, &later_plain_def, &tb), 0);
+	for (uint64_t id = 1; id <= 6; id++)
+		assert_rc(put_rec(fx->s, tb, 1 + id % 2, id, id <= 3 ? "low" : "high", id), 0);
+	assert_rc(put_rec(fx->s, tb, 1, 7, NULL, 7), 0); /* no category: no entry */
+	rd_store_close(&fx->s);
+
+	fx->s = open_at(fx->dir, NULL);
+	assert_rc(rd_store_register(fx->s, &later_indexed_def, &tb), 0);
+	ASSERT_NO_IDS(scan_index(fx->s, tb, 1, NULL, NULL)); /* the new index is empty */
+	struct problems p = { 0 };
+	assert_int_equal(rd_store_check(fx->s, on_problem, &p), 6);
+	assert_int_equal(p.missing, 6);
+	struct fill f = { tb, "nope", 0 };
+	assert_rc(rd_store_write(fx->s, fill_fn, &f), RD_ENOTFOUND);
+	f.index = "cat";
+	assert_rc(rd_store_write(fx->s, fill_fn, &f), 0);
+	assert_int_equal(f.n, 6);
+	ASSERT_IDS(scan_index(fx->s, tb, 1, NULL, NULL), 4, 6, 2); /* tenant 1: "high" 4 6, then "low" 2 */
+	assert_clean(fx->s);
+	/* Filling again changes nothing. */
+	assert_rc(rd_store_write(fx->s, fill_fn, &f), 0);
+	assert_clean(fx->s);
+
+	struct rd_txn *t;
+	struct rd_iter it;
+	struct rd_item item;
+	int rc, seen = 0;
+	assert_rc(rd_store_read(fx->s, &t), 0);
+	assert_rc(rd_iter_index(&it, t, tb, "cat", 2, NULL, 0, NULL, 0), 0);
+	it.keys_only = true;
+	while ((rc = rd_iter_next(&it, &item)) > 0) {
+		assert_null(item.val);
+		assert_int_equal(item.len, 0);
+		assert_true(item.key_len == 4 || item.key_len == 5); /* "low\0", "high\0" */
+		seen++;
+	}
+	assert_rc(rc, 0);
+	rd_iter_close(&it);
+	rd_txn_end(t);
+	assert_int_equal(seen, 3); /* tenant 2: ids 1 3 5 (7 has no category) */
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1541,6 +1608,7 @@ int main(void)
 		T(test_readonly_empty),
 		T(test_check_detects_damage),
 		T(test_backup),
+		T(test_index_fill),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }

@@ -1,0 +1,1798 @@
+/*
+ * reports.c: the dashboard, the drill-down and the rankings (reports.h,
+ * docs/reporting.md).  One walk over the contracts' report index keys,
+ * joined with the opportunities' and orders' report keys (a hash by
+ * contract id), feeds per-currency figures; nothing here decodes a contract.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/auth.h"
+#include "domain/money.h"
+#include "services/reports.h"
+#include "util/clock.h"
+#include "util/err.h"
+
+#define MAX_CUR 32
+#define MAX_REASONS 64
+#define PEND 8 /* contracts in flight while their group's figures are fetched */
+#define PCACHE 1024 /* price cache slots (a power of two) */
+
+/* ---- small helpers -------------------------------------------------------------------------- */
+
+static uint32_t get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static rd_date date_of_key(const uint8_t *p) { return (rd_date)(get_u32(p) - 0x80000000u); }
+
+/* rd_key_get_u64, inlined for the walk's million calls. */
+static inline uint64_t be64(const uint8_t *p)
+{
+	return (uint64_t)get_u32(p) << 32 | get_u32(p + 4);
+}
+
+/* A map from a non-zero u64 to an index (open addressing, grows). */
+struct map {
+	uint64_t *keys;
+	uint32_t *vals;
+	size_t cap, n;
+};
+
+static size_t map_slot(const struct map *m, uint64_t k)
+{
+	uint64_t h = k * 0x9E3779B97F4A7C15ull;
+	size_t i = (size_t)(h >> 20) & (m->cap - 1);
+	while (m->keys[i] && m->keys[i] != k)
+		i = (i + 1) & (m->cap - 1);
+	return i;
+}
+
+static void map_grow(struct map *m)
+{
+	struct map nm = { rd_calloc(m->cap ? m->cap * 2 : 1024, 8), NULL, m->cap ? m->cap * 2 : 1024, 0 };
+	nm.vals = rd_calloc(nm.cap, sizeof *nm.vals);
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->keys[i]) {
+			size_t j = map_slot(&nm, m->keys[i]);
+			nm.keys[j] = m->keys[i];
+			nm.vals[j] = m->vals[i];
+			nm.n++;
+		}
+	free(m->keys);
+	free(m->vals);
+	*m = nm;
+}
+
+/* The index of k, or UINT32_MAX. */
+static uint32_t map_get(const struct map *m, uint64_t k)
+{
+	if (!m->cap)
+		return UINT32_MAX;
+	size_t i = map_slot(m, k);
+	return m->keys[i] ? m->vals[i] : UINT32_MAX;
+}
+
+/* The index of k; *added when it was put with v. */
+static uint32_t map_put(struct map *m, uint64_t k, uint32_t v, bool *added)
+{
+	if ((m->n + 1) * 2 > m->cap)
+		map_grow(m);
+	size_t i = map_slot(m, k);
+	*added = !m->keys[i];
+	if (*added) {
+		m->keys[i] = k;
+		m->vals[i] = v;
+		m->n++;
+	}
+	return m->vals[i];
+}
+
+static void map_free(struct map *m)
+{
+	free(m->keys);
+	free(m->vals);
+	memset(m, 0, sizeof *m);
+}
+
+/* a * 10000 / b, or JSON null when b is 0. */
+static json_t *bp(int64_t a, int64_t b)
+{
+	if (b == 0)
+		return json_null();
+	return json_integer((json_int_t)((__int128)a * 10000 / b));
+}
+
+/* ---- the figures ---------------------------------------------------------------------------- */
+
+/* One currency's figures over a set of contracts: the period's (contracts
+ * ending in it) and the due windows (unresolved contracts, from today). */
+struct fig {
+	int64_t v, resolved_v, won_v, renewed_v, cancelled_v;
+	int64_t due_v[4];  /* overdue, 0-30, 31-60, 61-90 days */
+	uint32_t n, resolved_n, won_n, lost_n, cancelled_n, unpriced_n; /* 32 bits: the figures of a
+							 * group fit two cache lines */
+	uint32_t due_n[4];
+};
+
+/* The dashboard's extra figures of one currency. */
+struct dash {
+	struct fig all;
+	struct fig months[12];
+	uint64_t live_n[5];
+	int64_t live_v[5];      /* by term: value of live contracts per term */
+	uint64_t pub_n[3];
+	int64_t pub_v[3];       /* won in the period: publish vendor, partner, undecided */
+	uint64_t chan_n[3], chan_won[3];
+	int64_t chan_v[3], chan_renewed[3]; /* direct, reseller, distributor only */
+	uint64_t pipe_n[5];
+	int64_t pipe_v[5];      /* open opportunities: overdue, 0-30, 31-60, 61-90, later */
+};
+
+/* What the opportunities and orders say of one contract. */
+struct join {
+	uint64_t opp_id;
+	uint8_t opp_state, publish;
+	bool paid;
+	char opp_cur[4], order_cur[4];
+	int64_t list, order_total;
+	rd_date opp_end;
+	const char *reason; /* into the index key: valid for the read transaction */
+};
+
+/* One contract as the walk sees it. */
+struct crow {
+	uint64_t id, product, customer, reseller, distributor, sales;
+	int line;          /* the product's line: 1 + its index; 0 unknown product */
+	rd_date end;
+	uint32_t qty;
+	uint8_t term, status;
+	int cur;
+	int64_t value;
+	bool priced, resolved, won, lost, cancelled;
+	int64_t renewed;
+	int renewed_cur;
+	const struct join *j;
+};
+
+/* What fig_add reads of a contract, for the prefetch ring (small: copied
+ * once per contract). */
+struct fact {
+	int64_t value, renewed;
+	rd_date end;
+	uint8_t status;
+	bool priced, resolved, won, lost, cancelled;
+	int8_t cur, renewed_cur;
+};
+
+struct gfig {
+	uint64_t gid;
+	int cur;
+	rd_date end;       /* contract rows */
+	uint8_t status;
+	int outcome;       /* 0 open, 1 won, 2 lost */
+	int64_t value;
+	struct fig f;
+};
+
+struct ctx {
+	struct rd_txn *t;
+	struct rd_domain *d;
+	const struct rd_rep_scope *s;
+	rd_date today, from, to;
+	int m0;                   /* year * 12 + month - 1 of the period's first month */
+	char cur[MAX_CUR][4];
+	int n_cur;
+	bool overflow;
+	struct rd_product *prods;
+	size_t n_prods;
+	int *prod_line;           /* per product: its index in lines */
+	struct map prod_ix;
+	char (*lines)[64];
+	int n_lines;
+	struct rd_partner *parts;
+	size_t n_parts;
+	struct map part_ix;
+	uint64_t vendor_sales;
+	uint8_t publish_default;
+	struct join *joins;
+	size_t n_joins, cap_joins;
+	struct map join_ix;
+	uint8_t *join_bits;       /* contract ids that have a join: most have none, and a bit is cheaper than a probe */
+	uint64_t join_bits_n;
+	rd_date month_start[13];  /* the period's months: [m, m + 1) */
+	uint32_t *gdir;           /* group id * 4 + currency -> 1 + its gfig (the first four currencies); others by hash */
+	uint64_t gdir_n;
+	struct gfig *last_g;      /* consecutive contracts of one product fall in one group */
+	struct fact pend[PEND];   /* contracts whose group's figures are being fetched */
+	struct pcache {
+		uint64_t product;  /* 0: empty */
+		uint8_t term;
+		int cur;
+		int64_t unit;      /* INT64_MIN: no price */
+	} pcache[PCACHE];
+	uint32_t pend_gi[PEND];
+	unsigned n_pend, pend_head;
+	/* what the walk feeds */
+	struct dash *dash;        /* [MAX_CUR] for the dashboard */
+	char reasons[MAX_REASONS][RD_REPKEY_REASON_MAX + 1];
+	uint64_t reason_n[MAX_REASONS];
+	int n_reasons;
+	uint64_t other_reasons;
+	int by;                   /* grouping: enum rd_rep_by, 0 none */
+	struct gfig *g;
+	size_t n_g, cap_g;
+	struct map g_ix;
+	struct fig totals[MAX_CUR];
+	uint64_t filter_customer, filter_contract;
+	uint64_t contracts;       /* seen in scope */
+};
+
+static int cur_index(struct ctx *c, const char *code3)
+{
+	char k[4] = { code3[0], code3[1], code3[2], 0 };
+	if (c->n_cur && memcmp(c->cur[0], k, 4) == 0)
+		return 0;
+	for (int i = 0; i < c->n_cur; i++)
+		if (memcmp(c->cur[i], k, 4) == 0)
+			return i;
+	if (c->n_cur == MAX_CUR) {
+		c->overflow = true;
+		return 0;
+	}
+	memcpy(c->cur[c->n_cur], k, 4);
+	return c->n_cur++;
+}
+
+static void add(struct ctx *c, int64_t *sum, int64_t v)
+{
+	if (__builtin_add_overflow(*sum, v, sum))
+		c->overflow = true;
+}
+
+static void ctx_free(struct ctx *c)
+{
+	free(c->prods);
+	free(c->prod_line);
+	free(c->lines);
+	free(c->parts);
+	free(c->joins);
+	free(c->dash);
+	free(c->g);
+	free(c->join_bits);
+	free(c->gdir);
+	map_free(&c->prod_ix);
+	map_free(&c->part_ix);
+	map_free(&c->join_ix);
+	map_free(&c->g_ix);
+}
+
+/* ---- loading -------------------------------------------------------------------------------- */
+
+static int load_products(struct ctx *c)
+{
+	struct rd_iter it;
+	struct rd_item item;
+	size_t cap = 0;
+	int rc = rd_iter_records(&it, c->t, c->d->products, c->s->vendor, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (c->n_prods == cap) {
+			cap = cap ? cap * 2 : 64;
+			c->prods = rd_realloc(c->prods, cap * sizeof *c->prods);
+			c->prod_line = rd_realloc(c->prod_line, cap * sizeof *c->prod_line);
+			c->lines = rd_realloc(c->lines, cap * sizeof *c->lines);
+		}
+		struct rd_product *p = &c->prods[c->n_prods];
+		if ((rc = rd_entity_decode(&rd_entity_product, item.val, item.len, p)) < 0)
+			break;
+		int li = 0;
+		while (li < c->n_lines && strcmp(c->lines[li], p->line) != 0)
+			li++;
+		if (li == c->n_lines)
+			memcpy(c->lines[c->n_lines++], p->line, sizeof p->line);
+		c->prod_line[c->n_prods] = li;
+		bool added;
+		map_put(&c->prod_ix, p->id, (uint32_t)c->n_prods, &added);
+		c->n_prods++;
+	}
+	rd_iter_close(&it);
+	return rc;
+}
+
+static int load_partners(struct ctx *c)
+{
+	struct rd_iter it;
+	struct rd_item item;
+	size_t cap = 0;
+	int rc = rd_iter_records(&it, c->t, c->d->partners, c->s->vendor, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (c->n_parts == cap) {
+			cap = cap ? cap * 2 : 64;
+			c->parts = rd_realloc(c->parts, cap * sizeof *c->parts);
+		}
+		if ((rc = rd_entity_decode(&rd_entity_partner, item.val, item.len, &c->parts[c->n_parts])) < 0)
+			break;
+		bool added;
+		map_put(&c->part_ix, c->parts[c->n_parts].id, (uint32_t)c->n_parts, &added);
+		c->n_parts++;
+	}
+	rd_iter_close(&it);
+	if (rc < 0)
+		return rc;
+	struct rd_vendor v;
+	rc = rd_entity_get(c->t, c->d->vendors, &rd_entity_vendor, 0, c->s->vendor, &v);
+	if (rc == 0) {
+		c->vendor_sales = v.sales_user_id;
+		c->publish_default = v.publish_default;
+	}
+	return rc == RD_ENOTFOUND ? 0 : rc;
+}
+
+static struct join *join_for(struct ctx *c, uint64_t contract)
+{
+	bool added;
+	uint32_t i = map_put(&c->join_ix, contract, (uint32_t)c->n_joins, &added);
+	if (!added)
+		return &c->joins[i];
+	if (c->n_joins == c->cap_joins) {
+		c->cap_joins = c->cap_joins ? c->cap_joins * 2 : 1024;
+		c->joins = rd_realloc(c->joins, c->cap_joins * sizeof *c->joins);
+	}
+	struct join *j = &c->joins[c->n_joins++];
+	memset(j, 0, sizeof *j);
+	return j;
+}
+
+static int load_joins(struct ctx *c)
+{
+	struct rd_iter it;
+	struct rd_item item;
+	int rc = rd_iter_index(&it, c->t, c->d->opportunities, RD_IDX_REPORT, c->s->vendor, NULL, 0, NULL, 0);
+	it.keys_only = true;
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (item.key_len < RD_REPKEY_OPP_LEN + 1)
+			continue;
+		const uint8_t *k = item.key;
+		struct join *j = join_for(c, rd_key_get_u64(k));
+		if (j->opp_id > item.id)
+			continue; /* a later opportunity of the same contract counts */
+		j->opp_id = item.id;
+		j->opp_state = k[8];
+		j->publish = k[9];
+		memcpy(j->opp_cur, k + 10, 3);
+		j->list = (int64_t)rd_key_get_u64(k + 13);
+		j->opp_end = date_of_key(k + 21);
+		j->reason = (const char *)k + RD_REPKEY_OPP_LEN;
+	}
+	rd_iter_close(&it);
+	if (rc < 0)
+		return rc;
+	rc = rd_iter_index(&it, c->t, c->d->orders, RD_IDX_REPORT, c->s->vendor, NULL, 0, NULL, 0);
+	it.keys_only = true;
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (item.key_len < RD_REPKEY_ORDER_LEN)
+			continue;
+		const uint8_t *k = item.key;
+		if (k[8] != RD_ORDER_PAID && k[8] != RD_ORDER_FULFILLED)
+			continue;
+		struct join *j = join_for(c, rd_key_get_u64(k));
+		j->paid = true;
+		memcpy(j->order_cur, k + 10, 3);
+		j->order_total = (int64_t)rd_key_get_u64(k + 13);
+	}
+	rd_iter_close(&it);
+	return rc;
+}
+
+static int ctx_begin(struct ctx *c, struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s,
+		     const struct rd_rep_opts *o)
+{
+	memset(c, 0, sizeof *c);
+	c->t = t;
+	c->d = d;
+	c->s = s;
+	c->today = o && o->today ? o->today : rd_clock_today();
+	int y, m, dd;
+	rd_date_to_ymd(c->today, &y, &m, &dd);
+	c->m0 = y * 12 + (m - 1) - 11;
+	c->from = rd_date_from_ymd(c->m0 / 12, c->m0 % 12 + 1, 1);
+	c->to = rd_date_add_months(rd_date_from_ymd(y, m, 1), 1) - 1;
+	int rc = load_products(c);
+	if (rc >= 0)
+		rc = load_partners(c);
+	if (rc >= 0)
+		rc = load_joins(c);
+	if (rc >= 0 && c->n_joins) {
+		uint64_t max = 0;
+		for (size_t i = 0; i < c->join_ix.cap; i++)
+			if (c->join_ix.keys[i] > max)
+				max = c->join_ix.keys[i];
+		c->join_bits_n = max + 1;
+		c->join_bits = rd_calloc((size_t)(max / 8 + 1), 1);
+		for (size_t i = 0; i < c->join_ix.cap; i++)
+			if (c->join_ix.keys[i])
+				c->join_bits[c->join_ix.keys[i] >> 3] |= (uint8_t)(1u << (c->join_ix.keys[i] & 7));
+	}
+	for (int i = 0; i <= 12; i++)
+		c->month_start[i] = rd_date_from_ymd((c->m0 + i) / 12, (c->m0 + i) % 12 + 1, 1);
+	return rc < 0 ? rc : 0;
+}
+
+/* ---- the walk ------------------------------------------------------------------------------- */
+
+static const struct rd_partner *partner(const struct ctx *c, uint64_t id)
+{
+	uint32_t i = id ? map_get(&c->part_ix, id) : UINT32_MAX;
+	return i == UINT32_MAX ? NULL : &c->parts[i];
+}
+
+/* The contract's sales person (reports.h): who sells its renewal. */
+static uint64_t sales_of(const struct ctx *c, const struct crow *r)
+{
+	uint8_t pub = r->j && r->j->publish ? r->j->publish : c->publish_default;
+	if (pub != RD_PUBLISH_PARTNER)
+		return c->vendor_sales;
+	const struct rd_partner *p = partner(c, r->reseller ? r->reseller : r->distributor);
+	return p ? p->sales_user_id : 0;
+}
+
+/* Whether id is one of the scope's partners (sorted: a binary search). */
+static bool scope_has(const struct rd_rep_scope *s, uint64_t id)
+{
+	unsigned lo = 0, hi = s->n_partners;
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+		if (s->partners[mid] == id)
+			return true;
+		if (s->partners[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+static bool in_channel(const struct rd_rep_scope *s, uint64_t reseller, uint64_t distributor)
+{
+	return (reseller && scope_has(s, reseller)) || (distributor && scope_has(s, distributor));
+}
+
+static void fig_add(struct ctx *c, struct fig *f, const struct crow *r)
+{
+	if (r->end >= c->from && r->end <= c->to) {
+		f->n++;
+		add(c, &f->v, r->value);
+		if (!r->priced)
+			f->unpriced_n++;
+		if (r->resolved) {
+			f->resolved_n++;
+			add(c, &f->resolved_v, r->value);
+		}
+		if (r->won) {
+			f->won_n++;
+			add(c, &f->won_v, r->value);
+		}
+		if (r->lost)
+			f->lost_n++;
+		if (r->cancelled) {
+			f->cancelled_n++;
+			add(c, &f->cancelled_v, r->value);
+		}
+		if (r->renewed_cur == r->cur)
+			add(c, &f->renewed_v, r->renewed);
+	}
+	if (!r->resolved && r->status == RD_CONTRACT_LIVE) {
+		int32_t days = r->end - c->today;
+		int b = days < 0 ? 0 : days <= 30 ? 1 : days <= 60 ? 2 : days <= 90 ? 3 : -1;
+		if (b >= 0) {
+			f->due_n[b]++;
+			add(c, &f->due_v[b], r->value);
+		}
+	}
+}
+
+/* Renewed value paid in another currency than the contract's (an order
+ * placed in another currency) counts in its own currency. */
+static void fig_add_foreign(struct ctx *c, struct fig *f, const struct crow *r)
+{
+	if (r->end >= c->from && r->end <= c->to)
+		add(c, &f->renewed_v, r->renewed);
+}
+
+static struct gfig *group_new(struct ctx *c, uint64_t gid, int cur)
+{
+	if (c->n_g == c->cap_g) {
+		c->cap_g = c->cap_g ? c->cap_g * 2 : 256;
+		c->g = rd_realloc(c->g, c->cap_g * sizeof *c->g);
+		c->last_g = NULL;
+	}
+	struct gfig *g = &c->g[c->n_g++];
+	memset(g, 0, sizeof *g);
+	g->gid = gid;
+	g->cur = cur;
+	return g;
+}
+
+/* The figures of group gid in currency cur.  Dense ids (customers,
+ * contracts, products: the store numbers them 1, 2, ...) index an array;
+ * others go through the hash. */
+static struct gfig *group(struct ctx *c, uint64_t gid, int cur)
+{
+	if (c->last_g && c->last_g->gid == gid && c->last_g->cur == cur)
+		return c->last_g;
+	if (gid < ((uint64_t)1 << 24) && cur < 4) {
+		/* Four slots per id: one per currency of the first four seen. */
+		uint64_t slot = gid * 4 + (uint64_t)cur;
+		if (slot >= c->gdir_n) {
+			uint64_t n = c->gdir_n ? c->gdir_n : 16384;
+			while (n <= slot)
+				n *= 2;
+			c->gdir = rd_realloc(c->gdir, (size_t)n * sizeof *c->gdir);
+			memset(c->gdir + c->gdir_n, 0, (size_t)(n - c->gdir_n) * sizeof *c->gdir);
+			c->gdir_n = n;
+		}
+		if (!c->gdir[slot]) {
+			group_new(c, gid, cur);
+			c->gdir[slot] = (uint32_t)c->n_g;
+		}
+		return c->last_g = &c->g[c->gdir[slot] - 1];
+	}
+	bool added;
+	uint64_t key = (gid << 5 | (uint64_t)cur) + 1;
+	uint32_t i = map_put(&c->g_ix, key, (uint32_t)c->n_g, &added);
+	if (added)
+		group_new(c, gid, cur);
+	return c->last_g = &c->g[i];
+}
+
+static void dash_add(struct ctx *c, const struct crow *r)
+{
+	struct dash *x = &c->dash[r->cur];
+	fig_add(c, &x->all, r);
+	if (r->renewed_cur != r->cur)
+		fig_add_foreign(c, &c->dash[r->renewed_cur].all, r);
+	bool period = r->end >= c->from && r->end <= c->to;
+	if (period) {
+		int mi = 0;
+		while (mi < 12 && r->end >= c->month_start[mi + 1])
+			mi++;
+		if (mi < 12) {
+			fig_add(c, &x->months[mi], r);
+			if (r->renewed_cur != r->cur)
+				fig_add_foreign(c, &c->dash[r->renewed_cur].months[mi], r);
+		}
+		int ch = r->distributor ? 2 : r->reseller ? 1 : 0;
+		x->chan_n[ch]++;
+		add(c, &x->chan_v[ch], r->value);
+		if (r->won) {
+			x->chan_won[ch]++;
+			int pb = r->j && r->j->publish == RD_PUBLISH_VENDOR ? 0 : r->j && r->j->publish == RD_PUBLISH_PARTNER ? 1 : 2;
+			x->pub_n[pb]++;
+			if (r->renewed_cur == r->cur) {
+				add(c, &x->chan_renewed[ch], r->renewed);
+				add(c, &x->pub_v[pb], r->renewed);
+			}
+		}
+		if (r->j && r->j->opp_state == RD_OPP_LOST) {
+			const char *why = r->j->reason[0] ? r->j->reason : "(no reason given)";
+			int i = 0;
+			while (i < c->n_reasons && strcmp(c->reasons[i], why) != 0)
+				i++;
+			if (i == c->n_reasons && c->n_reasons < MAX_REASONS)
+				snprintf(c->reasons[c->n_reasons++], sizeof c->reasons[0], "%s", why);
+			if (i < c->n_reasons)
+				c->reason_n[i]++;
+			else
+				c->other_reasons++;
+		}
+	}
+	if (r->status == RD_CONTRACT_LIVE && !r->resolved && r->end >= c->today && r->term >= 1 && r->term <= 4) {
+		x->live_n[r->term]++;
+		add(c, &x->live_v[r->term], r->value);
+	}
+	if (r->j && r->j->opp_id && r->j->opp_state >= RD_OPP_PENDING_DECISION && r->j->opp_state <= RD_OPP_ACCEPTED) {
+		int32_t days = r->j->opp_end - c->today;
+		int b = days < 0 ? 0 : days <= 30 ? 1 : days <= 60 ? 2 : days <= 90 ? 3 : 4;
+		struct dash *px = &c->dash[cur_index(c, r->j->opp_cur)];
+		px->pipe_n[b]++;
+		add(c, &px->pipe_v[b], r->j->list);
+	}
+}
+
+static uint64_t group_id(const struct ctx *c, const struct crow *r)
+{
+	switch (c->by) {
+	case RD_REP_BY_LINE: return (uint64_t)r->line;
+	case RD_REP_BY_PRODUCT: return r->product;
+	case RD_REP_BY_CONTRACT: return r->id;
+	case RD_REP_BY_CUSTOMER: return r->customer;
+	case RD_REP_BY_RESELLER: return r->reseller;
+	case RD_REP_BY_DISTRIBUTOR: return r->distributor;
+	case RD_REP_BY_SALES: return r->sales;
+	default: return 0;
+	}
+}
+
+static void group_apply(struct ctx *c, const struct crow *r, uint32_t gi)
+{
+	struct gfig *g = &c->g[gi];
+	fig_add(c, &g->f, r);
+	if (c->by == RD_REP_BY_CONTRACT) {
+		g->end = r->end;
+		g->status = r->status;
+		g->outcome = r->won ? 1 : r->lost ? 2 : 0;
+		g->value = r->value;
+	}
+	if (r->renewed_cur != r->cur)
+		fig_add_foreign(c, &group(c, g->gid, r->renewed_cur)->f, r);
+}
+
+/* Adds the contracts of the ring's oldest slots: the figures of a group are
+ * fetched (prefetch) a few contracts before they are added to, so that the
+ * random order of groups (partners, sales people) costs less than a miss
+ * each.  Customers are walked in customer order and need none. */
+static void group_drain(struct ctx *c, unsigned keep)
+{
+	while (c->n_pend > keep) {
+		unsigned at = c->pend_head;
+		const struct fact *x = &c->pend[at];
+		struct crow r = { .end = x->end, .status = x->status, .cur = x->cur, .value = x->value,
+				  .priced = x->priced, .resolved = x->resolved, .won = x->won, .lost = x->lost,
+				  .cancelled = x->cancelled, .renewed = x->renewed, .renewed_cur = x->renewed_cur };
+		group_apply(c, &r, c->pend_gi[at]);
+		c->pend_head = (at + 1) % PEND;
+		c->n_pend--;
+	}
+}
+
+static void group_add(struct ctx *c, const struct crow *r)
+{
+	fig_add(c, &c->totals[r->cur], r);
+	if (r->renewed_cur != r->cur)
+		fig_add_foreign(c, &c->totals[r->renewed_cur], r);
+	uint64_t gid = group_id(c, r);
+	if (!gid && c->by != RD_REP_BY_LINE)
+		return; /* no reseller, distributor or sales person: not ranked */
+	struct gfig *g = group(c, gid, r->cur);
+	if (c->by == RD_REP_BY_LINE || c->by == RD_REP_BY_PRODUCT || c->by == RD_REP_BY_CONTRACT ||
+	    c->by == RD_REP_BY_CUSTOMER) {
+		group_apply(c, r, (uint32_t)(g - c->g)); /* in key order: the same group, in cache */
+		return;
+	}
+	__builtin_prefetch(g, 1);
+	__builtin_prefetch((const char *)g + 64, 1);
+	__builtin_prefetch((const char *)g + 128, 1);
+	group_drain(c, PEND - 1);
+	unsigned at = (c->pend_head + c->n_pend) % PEND;
+	c->pend[at] = (struct fact){ r->value, r->renewed, r->end, r->status, r->priced, r->resolved, r->won,
+				     r->lost, r->cancelled, (int8_t)r->cur, (int8_t)r->renewed_cur };
+	c->pend_gi[at] = (uint32_t)(g - c->g);
+	c->n_pend++;
+}
+
+/* Walks the contracts' report keys in [from, to): product ranges, or with
+ * by_customer the customer-first keys (customer ranges). */
+static int walk(struct ctx *c, bool by_customer, const uint8_t *from, size_t from_len, const uint8_t *to, size_t to_len)
+{
+	struct rd_iter it;
+	struct rd_item item;
+	int rc = rd_iter_index(&it, c->t, c->d->contracts, by_customer ? RD_IDX_REPORT_CUSTOMER : RD_IDX_REPORT,
+			       c->s->vendor, from, from_len, to, to_len);
+	it.keys_only = true;
+	uint64_t last_product = 0;
+	const struct rd_product *prod = NULL;
+	int line = 0;
+	bool need_sales = c->s->sales_user || c->by == RD_REP_BY_SALES;
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (item.key_len != RD_REPKEY_CONTRACT_LEN)
+			continue;
+		const uint8_t *k = item.key;
+		struct crow r;
+		r.id = item.id;
+		r.product = be64(k + (by_customer ? 8 : 0));
+		r.customer = be64(k + (by_customer ? 0 : 8));
+		r.reseller = be64(k + 16);
+		r.distributor = be64(k + 24);
+		if ((c->filter_customer && r.customer != c->filter_customer) || (c->filter_contract && r.id != c->filter_contract))
+			continue;
+		if (c->s->channel && !in_channel(c->s, r.reseller, r.distributor))
+			continue;
+		uint32_t ji = r.id < c->join_bits_n && (c->join_bits[r.id >> 3] >> (r.id & 7) & 1) ? map_get(&c->join_ix, r.id)
+													  : UINT32_MAX;
+		r.j = ji == UINT32_MAX ? NULL : &c->joins[ji];
+		r.sales = need_sales ? sales_of(c, &r) : 0;
+		if (c->s->sales_user && r.sales != c->s->sales_user)
+			continue;
+		c->contracts++;
+		r.end = date_of_key(k + 32);
+		r.qty = get_u32(k + 36);
+		r.term = k[40];
+		r.status = k[41];
+		r.cur = cur_index(c, (const char *)k + 42);
+		if (r.product != last_product) {
+			uint32_t pi = map_get(&c->prod_ix, r.product);
+			prod = pi == UINT32_MAX ? NULL : &c->prods[pi];
+			line = pi == UINT32_MAX ? 0 : c->prod_line[pi] + 1;
+			last_product = r.product;
+		}
+		/* The product's price per seat for this term and currency, from a
+		 * small direct-mapped cache (a walk by customer changes product at
+		 * almost every contract). */
+		struct pcache *pc = &c->pcache[(r.product * 31 + r.term * 7 + (uint64_t)r.cur) & (PCACHE - 1)];
+		if (pc->product != r.product || pc->term != r.term || pc->cur != r.cur) {
+			pc->product = r.product;
+			pc->term = r.term;
+			pc->cur = r.cur;
+			pc->unit = INT64_MIN; /* no price */
+			for (unsigned i = 0; prod && i < prod->n_prices; i++)
+				if (prod->prices[i].term == r.term && memcmp(prod->prices[i].currency, k + 42, 3) == 0) {
+					pc->unit = prod->prices[i].amount;
+					break;
+				}
+		}
+		r.value = 0;
+		r.line = line;
+		r.priced = pc->unit != INT64_MIN && rd_money_mul(pc->unit, r.qty, &r.value) == 0;
+		if (!r.priced)
+			r.value = 0;
+		r.won = r.status == RD_CONTRACT_RENEWED || r.status == RD_CONTRACT_ORDERED ||
+			(r.j && (r.j->opp_state == RD_OPP_WON || r.j->paid));
+		r.cancelled = r.status == RD_CONTRACT_CANCELLED;
+		r.lost = !r.won && (r.cancelled || r.status == RD_CONTRACT_EXPIRED ||
+				    (r.j && (r.j->opp_state == RD_OPP_LOST || r.j->opp_state == RD_OPP_EXPIRED)));
+		r.resolved = r.won || r.lost;
+		r.renewed = 0;
+		r.renewed_cur = r.cur;
+		if (r.won && r.j && r.j->paid) {
+			r.renewed = r.j->order_total;
+			r.renewed_cur = cur_index(c, r.j->order_cur);
+		} else if (r.won) {
+			r.renewed = r.value;
+		}
+		if (c->dash)
+			dash_add(c, &r);
+		else
+			group_add(c, &r);
+	}
+	rd_iter_close(&it);
+	if (!c->dash)
+		group_drain(c, 0);
+	return rc;
+}
+
+/* Walks the contracts of one product, or of every product (product 0). */
+static int walk_product(struct ctx *c, uint64_t product)
+{
+	if (!product)
+		return walk(c, false, NULL, 0, NULL, 0);
+	uint8_t from[8], to[8];
+	rd_key_put_u64(from, product);
+	rd_key_put_u64(to, product + 1);
+	return walk(c, false, from, 8, to, 8);
+}
+
+/* Walks the contracts of one customer, or of every customer in customer order. */
+static int walk_customer(struct ctx *c, uint64_t customer)
+{
+	if (!customer)
+		return walk(c, true, NULL, 0, NULL, 0);
+	uint8_t from[8], to[8];
+	rd_key_put_u64(from, customer);
+	rd_key_put_u64(to, customer + 1);
+	return walk(c, true, from, 8, to, 8);
+}
+
+/* ---- tables --------------------------------------------------------------------------------- */
+
+static json_t *table(json_t *tables, const char *name, const char *title, const char *const *cols)
+{
+	json_t *cj = json_array();
+	for (size_t i = 0; cols[i]; i += 3)
+		json_array_append_new(cj, json_pack("{s:s, s:s, s:s}", "name", cols[i], "kind", cols[i + 1], "label",
+						    cols[i + 2]));
+	json_t *rows = json_array();
+	json_object_set_new(tables, name, json_pack("{s:s, s:o, s:o}", "title", title, "columns", cj, "rows", rows));
+	return rows;
+}
+
+#define I(x) json_integer((json_int_t)(x))
+
+static const char *const RATE_COLS[] = {
+	"currency", "text", "Currency",
+	"due", "count", "Contracts due",
+	"resolved", "count", "Resolved",
+	"won", "count", "Won",
+	"lost", "count", "Lost",
+	"cancelled", "count", "Cancelled",
+	"due_value", "money", "Value due",
+	"resolved_value", "money", "Value resolved",
+	"won_value", "money", "Value won",
+	"renewed_value", "money", "Value renewed",
+	"resolution_bp", "rate", "Resolution",
+	"close_bp", "rate", "Close",
+	"conversion_bp", "rate", "Conversion",
+	"rate_count_bp", "rate", "Renewal rate (count)",
+	"rate_value_bp", "rate", "Renewal rate (value)",
+	"resolution_value_bp", "rate", "Resolution (value)",
+	"close_value_bp", "rate", "Close (value)",
+	NULL,
+};
+
+/* The rate columns of RATE_COLS after currency, for one figure. */
+static void rate_cells(json_t *row, const struct fig *f)
+{
+	json_array_append_new(row, I(f->n));
+	json_array_append_new(row, I(f->resolved_n));
+	json_array_append_new(row, I(f->won_n));
+	json_array_append_new(row, I(f->lost_n));
+	json_array_append_new(row, I(f->cancelled_n));
+	json_array_append_new(row, I(f->v));
+	json_array_append_new(row, I(f->resolved_v));
+	json_array_append_new(row, I(f->won_v));
+	json_array_append_new(row, I(f->renewed_v));
+	json_array_append_new(row, bp((int64_t)f->resolved_n, (int64_t)f->n));
+	json_array_append_new(row, bp((int64_t)f->won_n, (int64_t)f->resolved_n));
+	json_array_append_new(row, bp(f->renewed_v, f->won_v));
+	json_array_append_new(row, bp((int64_t)f->won_n, (int64_t)f->n));
+	json_array_append_new(row, bp(f->renewed_v, f->v));
+	json_array_append_new(row, bp(f->resolved_v, f->v));
+	json_array_append_new(row, bp(f->won_v, f->resolved_v));
+}
+
+static bool fig_empty(const struct fig *f)
+{
+	return !f->n && !f->renewed_v && !f->due_n[0] && !f->due_n[1] && !f->due_n[2] && !f->due_n[3];
+}
+
+static json_t *report_head(const struct ctx *c, const char *name)
+{
+	char today[11], from[11], to[11];
+	rd_date_format(c->today, today);
+	rd_date_format(c->from, from);
+	rd_date_format(c->to, to);
+	return json_pack("{s:s, s:s, s:{s:s, s:s}, s:I, s:o}", "report", name, "today", today, "period", "from", from,
+			 "to", to, "contracts", (json_int_t)c->contracts, "tables", json_object());
+}
+
+static int finish(struct ctx *c, int rc, struct rd_serr *e)
+{
+	if (rc >= 0 && c->overflow)
+		rc = rd_serr_set(e, RD_ERANGE, "out_of_range", NULL,
+				 "a sum does not fit in an amount, or more than %d currencies", MAX_CUR);
+	else if (rc < 0)
+		rd_serr_set(e, rc, "internal", NULL, "the store could not be read");
+	ctx_free(c);
+	return rc < 0 ? rc : 0;
+}
+
+static const char *const WINDOWS[] = { "overdue", "0-30", "31-60", "61-90", "later" };
+static const char *const TERMS[] = { "", "annual", "quarterly", "monthly", "flex" };
+static const int TERM_MONTHS[] = { 1, 12, 3, 1, 1 };
+
+int rd_reports_dashboard(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s,
+			 const struct rd_rep_opts *o, json_t **out, struct rd_serr *e)
+{
+	struct ctx c;
+	int rc = ctx_begin(&c, t, d, s, o);
+	c.dash = rd_calloc(MAX_CUR, sizeof *c.dash);
+	if (rc >= 0)
+		rc = walk_product(&c, 0);
+	if (rc < 0 || c.overflow)
+		return finish(&c, rc, e);
+	json_t *rep = report_head(&c, "dashboard");
+	json_t *tb = json_object_get(rep, "tables");
+	static const char *const due_cols[] = { "currency", "text", "Currency", "window", "text", "Due in (days)",
+						"contracts", "count", "Contracts", "value", "money", "Value", NULL };
+	json_t *due = table(tb, "due", "Contracts and value due", due_cols);
+	json_t *rate = table(tb, "rate", "Renewal rate over the period", RATE_COLS);
+	static const char *const month_head[] = { "currency", "text", "Currency", "month", "text", "Month", NULL };
+	static const char *const quarter_head[] = { "currency", "text", "Currency", "quarter", "text", "Quarter", NULL };
+	const char *mcols[64], *qcols[64];
+	size_t nh = 0;
+	for (size_t i = 0; month_head[i]; i++, nh++) {
+		mcols[nh] = month_head[i];
+		qcols[nh] = quarter_head[i];
+	}
+	for (size_t i = 3; RATE_COLS[i]; i++, nh++)
+		mcols[nh] = qcols[nh] = RATE_COLS[i];
+	mcols[nh] = qcols[nh] = NULL;
+	json_t *months = table(tb, "months", "Renewal rate by month", mcols);
+	json_t *quarters = table(tb, "quarters", "Renewal rate by quarter", qcols);
+	static const char *const canc_cols[] = { "currency", "text", "Currency", "cancelled", "count", "Contracts cancelled",
+						 "value", "money", "Value cancelled", "lost", "count", "Contracts lost", NULL };
+	json_t *canc = table(tb, "cancellations", "Cancellations", canc_cols);
+	static const char *const reason_cols[] = { "reason", "text", "Lost reason", "count", "count", "Quotes lost", NULL };
+	json_t *reasons = table(tb, "lost_reasons", "Lost reasons", reason_cols);
+	static const char *const mrr_cols[] = { "currency", "text", "Currency", "term", "text", "Billing term",
+						"contracts", "count", "Live contracts", "mrr", "money",
+						"Monthly recurring revenue", NULL };
+	json_t *mrr = table(tb, "mrr", "Monthly recurring revenue by billing term", mrr_cols);
+	static const char *const pub_cols[] = { "currency", "text", "Currency", "publish", "text", "Sold by",
+						"won", "count", "Renewals won", "renewed_value", "money", "Value renewed", NULL };
+	json_t *pub = table(tb, "publish", "Direct and indirect: who sold the renewal", pub_cols);
+	static const char *const chan_cols[] = { "currency", "text", "Currency", "channel", "text", "Channel",
+						 "due", "count", "Contracts due", "due_value", "money", "Value due",
+						 "won", "count", "Won", "renewed_value", "money", "Value renewed", NULL };
+	json_t *chan = table(tb, "channel", "Direct and indirect: by channel", chan_cols);
+	static const char *const pipe_cols[] = { "currency", "text", "Currency", "window", "text", "Contract ends in (days)",
+						 "opportunities", "count", "Open quotes", "value", "money", "Value at list", NULL };
+	json_t *pipe = table(tb, "pipeline", "Pipeline by window", pipe_cols);
+	/* Currencies in code order, so that reports read the same every time. */
+	int order[MAX_CUR];
+	for (int i = 0; i < c.n_cur; i++)
+		order[i] = i;
+	for (int i = 1; i < c.n_cur; i++)
+		for (int j = i; j > 0 && strcmp(c.cur[order[j - 1]], c.cur[order[j]]) > 0; j--) {
+			int x = order[j];
+			order[j] = order[j - 1];
+			order[j - 1] = x;
+		}
+	for (int oi = 0; oi < c.n_cur; oi++) {
+		int ci = order[oi];
+		const char *cur = c.cur[ci];
+		struct dash *x = &c.dash[ci];
+		for (int b = 0; b < 4; b++)
+			json_array_append_new(due, json_pack("[s, s, o, o]", cur, WINDOWS[b], I(x->all.due_n[b]), I(x->all.due_v[b])));
+		json_t *row = json_pack("[s]", cur);
+		rate_cells(row, &x->all);
+		json_array_append_new(rate, row);
+		struct fig q = { 0 };
+		int qkey = -1;
+		for (int m = 0; m < 12; m++) {
+			int mm = c.m0 + m;
+			char label[16];
+			snprintf(label, sizeof label, "%04d-%02d", mm / 12, mm % 12 + 1);
+			row = json_pack("[s, s]", cur, label);
+			rate_cells(row, &x->months[m]);
+			json_array_append_new(months, row);
+			int k = (mm / 12) * 4 + (mm % 12) / 3;
+			if (qkey != -1 && k != qkey) {
+				snprintf(label, sizeof label, "%04d-Q%d", qkey / 4, qkey % 4 + 1);
+				row = json_pack("[s, s]", cur, label);
+				rate_cells(row, &q);
+				json_array_append_new(quarters, row);
+				memset(&q, 0, sizeof q);
+			}
+			qkey = k;
+			const struct fig *f = &x->months[m];
+			q.n += f->n, q.resolved_n += f->resolved_n, q.won_n += f->won_n, q.lost_n += f->lost_n;
+			q.cancelled_n += f->cancelled_n;
+			add(&c, &q.v, f->v), add(&c, &q.resolved_v, f->resolved_v), add(&c, &q.won_v, f->won_v);
+			add(&c, &q.renewed_v, f->renewed_v);
+		}
+		char label[16];
+		snprintf(label, sizeof label, "%04d-Q%d", qkey / 4, qkey % 4 + 1);
+		row = json_pack("[s, s]", cur, label);
+		rate_cells(row, &q);
+		json_array_append_new(quarters, row);
+		json_array_append_new(canc, json_pack("[s, o, o, o]", cur, I(x->all.cancelled_n), I(x->all.cancelled_v),
+						      I(x->all.lost_n)));
+		for (int tm = 1; tm <= 4; tm++)
+			json_array_append_new(mrr, json_pack("[s, s, o, o]", cur, TERMS[tm], I(x->live_n[tm]),
+							     I(x->live_v[tm] / TERM_MONTHS[tm])));
+		static const char *const pubs[] = { "vendor", "partner", "undecided" };
+		for (int p = 0; p < 3; p++)
+			json_array_append_new(pub, json_pack("[s, s, o, o]", cur, pubs[p], I(x->pub_n[p]), I(x->pub_v[p])));
+		static const char *const chans[] = { "direct", "reseller", "distributor" };
+		for (int h = 0; h < 3; h++)
+			json_array_append_new(chan, json_pack("[s, s, o, o, o, o]", cur, chans[h], I(x->chan_n[h]),
+							      I(x->chan_v[h]), I(x->chan_won[h]), I(x->chan_renewed[h])));
+		for (int b = 0; b < 5; b++)
+			json_array_append_new(pipe, json_pack("[s, s, o, o]", cur, WINDOWS[b], I(x->pipe_n[b]), I(x->pipe_v[b])));
+	}
+	/* Reasons by count, most first. */
+	int ri[MAX_REASONS];
+	for (int i = 0; i < c.n_reasons; i++)
+		ri[i] = i;
+	for (int i = 1; i < c.n_reasons; i++)
+		for (int j = i; j > 0 && (c.reason_n[ri[j - 1]] < c.reason_n[ri[j]] ||
+					  (c.reason_n[ri[j - 1]] == c.reason_n[ri[j]] &&
+					   strcmp(c.reasons[ri[j - 1]], c.reasons[ri[j]]) > 0)); j--) {
+			int x = ri[j];
+			ri[j] = ri[j - 1];
+			ri[j - 1] = x;
+		}
+	for (int i = 0; i < c.n_reasons; i++)
+		json_array_append_new(reasons, json_pack("[s, o]", c.reasons[ri[i]], I(c.reason_n[ri[i]])));
+	if (c.other_reasons)
+		json_array_append_new(reasons, json_pack("[s, o]", "(other reasons)", I(c.other_reasons)));
+	if (c.overflow) {
+		json_decref(rep);
+		return finish(&c, 0, e);
+	}
+	*out = rep;
+	return finish(&c, 0, e);
+}
+
+/* ---- drill-down and rankings ---------------------------------------------------------------- */
+
+int rd_rep_by_parse(const char *s)
+{
+	static const char *const names[] = { "", "line", "product", "contract", "customer", "reseller", "distributor",
+					     "sales" };
+	for (int i = 1; s && i < 8; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return 0;
+}
+
+const char *rd_rep_by_name(int by)
+{
+	static const char *const names[] = { "", "line", "product", "contract", "customer", "reseller", "distributor",
+					     "sales" };
+	return by >= 1 && by <= 7 ? names[by] : "";
+}
+
+/* The label of a group (a name people read). */
+static void label_of(struct ctx *c, const struct gfig *g, char *out, size_t cap)
+{
+	out[0] = 0;
+	switch (c->by) {
+	case RD_REP_BY_LINE:
+		snprintf(out, cap, "%s", g->gid && (int)g->gid <= c->n_lines ? c->lines[g->gid - 1] : "");
+		break;
+	case RD_REP_BY_PRODUCT: {
+		uint32_t i = map_get(&c->prod_ix, g->gid);
+		if (i != UINT32_MAX)
+			snprintf(out, cap, "%s (%s)", c->prods[i].name, c->prods[i].external_id);
+		break;
+	}
+	case RD_REP_BY_CONTRACT: {
+		struct rd_contract k;
+		if (rd_entity_get(c->t, c->d->contracts, &rd_entity_contract, c->s->vendor, g->gid, &k) == 0)
+			snprintf(out, cap, "%s", k.external_id[0] ? k.external_id : "(no external id)");
+		break;
+	}
+	case RD_REP_BY_CUSTOMER: {
+		struct rd_customer k;
+		if (rd_entity_get(c->t, c->d->customers, &rd_entity_customer, c->s->vendor, g->gid, &k) == 0)
+			snprintf(out, cap, "%s", k.name);
+		break;
+	}
+	case RD_REP_BY_RESELLER:
+	case RD_REP_BY_DISTRIBUTOR: {
+		const struct rd_partner *p = partner(c, g->gid);
+		if (p)
+			snprintf(out, cap, "%s", p->name);
+		break;
+	}
+	case RD_REP_BY_SALES: {
+		struct rd_user u;
+		if (rd_entity_get(c->t, c->d->users, &rd_entity_user, c->s->vendor, g->gid, &u) == 0)
+			snprintf(out, cap, "%s", u.name[0] ? u.name : u.email);
+		break;
+	}
+	}
+	if (!out[0])
+		snprintf(out, cap, "#%llu", (unsigned long long)g->gid);
+}
+
+static const char *const GROUP_HEAD[] = { "id", "id", "Id", "label", "text", "Name", NULL };
+static const char *const GROUP_TAIL[] = {
+	"upcoming", "count", "Due in 90 days", "upcoming_value", "money", "Value due in 90 days",
+	"overdue", "count", "Overdue", "overdue_value", "money", "Value overdue", NULL,
+};
+static const char *const CONTRACT_EXTRA[] = { "end", "text", "Ends", "status", "text", "Status", "outcome", "text",
+					      "Outcome", "value", "money", "Value", NULL };
+
+static void group_row_cells(json_t *row, const struct fig *f)
+{
+	rate_cells(row, f);
+	json_array_append_new(row, I(f->due_n[1] + f->due_n[2] + f->due_n[3]));
+	json_array_append_new(row, I(f->due_v[1] + f->due_v[2] + f->due_v[3]));
+	json_array_append_new(row, I(f->due_n[0]));
+	json_array_append_new(row, I(f->due_v[0]));
+}
+
+static size_t cols_cat(const char **dst, size_t n, const char *const *src, size_t skip)
+{
+	for (size_t i = skip; src[i]; i++)
+		dst[n++] = src[i];
+	dst[n] = NULL;
+	return n;
+}
+
+/* The drill-down's order: currency (by code), then contracts by end date
+ * and other groups by value due, most first; ties by id.  Sorted as small
+ * keys (not the figures, nor pointers to them): a million contracts' groups
+ * sort in cache. */
+struct skey {
+	int64_t major;   /* currency rank */
+	int64_t minor;   /* end date, or -value */
+	uint64_t gid;
+	struct gfig *g;
+};
+
+static int by_skey(const void *a, const void *b)
+{
+	const struct skey *x = a, *y = b;
+	if (x->major != y->major)
+		return x->major < y->major ? -1 : 1;
+	if (x->minor != y->minor)
+		return x->minor < y->minor ? -1 : 1;
+	return x->gid < y->gid ? -1 : x->gid > y->gid;
+}
+
+static const char *const STATUS_NAMES[] = { "", "live", "renewed", "cancelled", "expired", "ordered" };
+
+int rd_reports_drill(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s, int by,
+		     const struct rd_rep_filter *f, const struct rd_rep_opts *o, json_t **out, struct rd_serr *e)
+{
+	if (by != RD_REP_BY_LINE && by != RD_REP_BY_PRODUCT && by != RD_REP_BY_CONTRACT && by != RD_REP_BY_CUSTOMER)
+		return rd_serr_set(e, RD_EINVAL, "invalid", "by", "by is line, product, contract or customer");
+	struct rd_rep_filter ff = *f;
+	f = &ff;
+	if (f->contract) {
+		struct rd_contract k;
+		int grc = rd_entity_get(t, d->contracts, &rd_entity_contract, s->vendor, f->contract, &k);
+		if (grc == RD_ENOTFOUND || by != RD_REP_BY_CONTRACT)
+			return grc == RD_ENOTFOUND ? rd_serr_set(e, RD_ENOTFOUND, "not_found", "contract", "no such contract")
+						   : rd_serr_set(e, RD_EINVAL, "invalid", "contract", "contract goes with by=contract");
+		if (grc < 0)
+			return rd_serr_set(e, grc, "internal", NULL, "the store could not be read");
+		if ((ff.product && ff.product != k.product_id) || (ff.customer && ff.customer != k.customer_id))
+			return rd_serr_set(e, RD_ENOTFOUND, "not_found", "contract", "no such contract");
+		ff.product = k.product_id;
+		ff.line[0] = 0;
+	}
+	if (by == RD_REP_BY_CONTRACT && !f->product && !f->customer && !f->line[0])
+		return rd_serr_set(e, RD_EINVAL, "invalid", "by",
+				   "contracts are listed for a product line, a product or a customer");
+	struct ctx c;
+	int rc = ctx_begin(&c, t, d, s, o);
+	c.by = by;
+	c.filter_customer = f->customer;
+	c.filter_contract = f->contract;
+	if (rc < 0)
+		return finish(&c, rc, e);
+	if (f->customer) {
+		struct rd_customer k;
+		rc = rd_entity_get(t, d->customers, &rd_entity_customer, s->vendor, f->customer, &k);
+		if (rc == RD_ENOTFOUND) {
+			ctx_free(&c);
+			return rd_serr_set(e, RD_ENOTFOUND, "not_found", "customer", "no such customer");
+		}
+	}
+	if (rc >= 0 && f->product) {
+		if (map_get(&c.prod_ix, f->product) == UINT32_MAX) {
+			ctx_free(&c);
+			return rd_serr_set(e, RD_ENOTFOUND, "not_found", "product", "no such product");
+		}
+		if (f->line[0] && strcmp(c.lines[c.prod_line[map_get(&c.prod_ix, f->product)]], f->line) != 0) {
+			ctx_free(&c);
+			return rd_serr_set(e, RD_ENOTFOUND, "not_found", "product", "the product is not in that line");
+		}
+		rc = walk_product(&c, f->product);
+	} else if (rc >= 0 && f->line[0]) {
+		bool any = false;
+		for (size_t i = 0; rc >= 0 && i < c.n_prods; i++)
+			if (strcmp(c.lines[c.prod_line[i]], f->line) == 0) {
+				any = true;
+				rc = walk_product(&c, c.prods[i].id);
+			}
+		if (!any) {
+			ctx_free(&c);
+			return rd_serr_set(e, RD_ENOTFOUND, "not_found", "line", "no product is in that line");
+		}
+	} else if (rc >= 0 && (f->customer || by == RD_REP_BY_CUSTOMER)) {
+		rc = walk_customer(&c, f->customer);
+	} else if (rc >= 0) {
+		rc = walk_product(&c, 0);
+	}
+	if (rc < 0 || c.overflow)
+		return finish(&c, rc, e);
+	/* A partner or sales person who sees none of a customer's contracts
+	 * learns nothing of the customer. */
+	if (f->customer && !c.contracts && (s->channel || s->sales_user)) {
+		ctx_free(&c);
+		return rd_serr_set(e, RD_ENOTFOUND, "not_found", "customer", "no such customer");
+	}
+	if (f->contract && !c.contracts) {
+		ctx_free(&c);
+		return rd_serr_set(e, RD_ENOTFOUND, "not_found", "contract", "no such contract");
+	}
+	json_t *rep = report_head(&c, "drill");
+	json_object_set_new(rep, "by", json_string(rd_rep_by_name(by)));
+	json_t *filter = json_object();
+	if (f->line[0])
+		json_object_set_new(filter, "line", json_string(f->line));
+	if (f->product)
+		json_object_set_new(filter, "product", I(f->product));
+	if (f->customer)
+		json_object_set_new(filter, "customer", I(f->customer));
+	if (f->contract)
+		json_object_set_new(filter, "contract", I(f->contract));
+	json_object_set_new(rep, "filter", filter);
+	json_t *tb = json_object_get(rep, "tables");
+	const char *cols[96];
+	size_t n = cols_cat(cols, 0, GROUP_HEAD, 0);
+	if (by == RD_REP_BY_LINE)
+		cols[1] = "text"; /* a line is named, not numbered */
+	n = cols_cat(cols, n, RATE_COLS, 0);
+	n = cols_cat(cols, n, GROUP_TAIL, 0);
+	if (by == RD_REP_BY_CONTRACT)
+		n = cols_cat(cols, n, CONTRACT_EXTRA, 0);
+	json_t *rows = table(tb, "rows", "Drill-down", cols);
+	int rank[MAX_CUR] = { 0 };
+	for (int i = 0; i < c.n_cur; i++)
+		for (int j = 0; j < c.n_cur; j++)
+			rank[i] += strcmp(c.cur[j], c.cur[i]) < 0;
+	/* Only groups with figures are shown. */
+	struct skey *order = rd_calloc(c.n_g ? c.n_g : 1, sizeof *order);
+	size_t kept = 0;
+	for (size_t i = 0; i < c.n_g; i++) {
+		struct gfig *g = &c.g[i];
+		if (by != RD_REP_BY_CONTRACT && fig_empty(&g->f))
+			continue;
+		order[kept++] = (struct skey){ rank[g->cur], by == RD_REP_BY_CONTRACT ? g->end : -g->f.v, g->gid, g };
+	}
+	qsort(order, kept, sizeof *order, by_skey);
+	unsigned limit = o && o->limit ? o->limit : 500;
+	unsigned shown = 0;
+	for (size_t i = 0; i < kept && shown < limit; i++) {
+		struct gfig *g = order[i].g;
+		char label[256];
+		label_of(&c, g, label, sizeof label);
+		json_t *row = by == RD_REP_BY_LINE ? json_pack("[s, s, s]", label, label, c.cur[g->cur])
+						   : json_pack("[o, s, s]", I(g->gid), label, c.cur[g->cur]);
+		group_row_cells(row, &g->f);
+		if (by == RD_REP_BY_CONTRACT) {
+			char end[11];
+			rd_date_format(g->end, end);
+			json_array_append_new(row, json_string(end));
+			json_array_append_new(row, json_string(g->status <= 5 ? STATUS_NAMES[g->status] : ""));
+			json_array_append_new(row, json_string(g->outcome == 1 ? "won" : g->outcome == 2 ? "lost" : "open"));
+			json_array_append_new(row, I(g->value));
+		}
+		json_array_append_new(rows, row);
+		shown++;
+	}
+	json_object_set_new(rep, "truncated", json_boolean(shown < kept));
+	free(order);
+	const char *tcols[64];
+	size_t tn = cols_cat(tcols, 0, RATE_COLS, 0);
+	tn = cols_cat(tcols, tn, GROUP_TAIL, 0);
+	json_t *totals = table(tb, "totals", "Totals", tcols);
+	for (int ci = 0; ci < c.n_cur; ci++) {
+		if (fig_empty(&c.totals[ci]))
+			continue;
+		json_t *row = json_pack("[s]", c.cur[ci]);
+		group_row_cells(row, &c.totals[ci]);
+		json_array_append_new(totals, row);
+	}
+	*out = rep;
+	return finish(&c, 0, e);
+}
+
+static int64_t rate_of(const struct gfig *g)
+{
+	return g->f.v ? (int64_t)((__int128)g->f.renewed_v * 10000 / g->f.v) : 0;
+}
+
+int rd_reports_rankings(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s, int by,
+			const struct rd_rep_opts *o, json_t **out, struct rd_serr *e)
+{
+	if (by != RD_REP_BY_CUSTOMER && by != RD_REP_BY_RESELLER && by != RD_REP_BY_DISTRIBUTOR && by != RD_REP_BY_SALES)
+		return rd_serr_set(e, RD_EINVAL, "invalid", "by", "by is customer, reseller, distributor or sales");
+	struct ctx c;
+	int rc = ctx_begin(&c, t, d, s, o);
+	c.by = by;
+	if (rc >= 0)
+		rc = by == RD_REP_BY_CUSTOMER ? walk_customer(&c, 0) : walk_product(&c, 0);
+	if (rc < 0 || c.overflow)
+		return finish(&c, rc, e);
+	json_t *rep = report_head(&c, "rankings");
+	json_object_set_new(rep, "by", json_string(rd_rep_by_name(by)));
+	json_t *tb = json_object_get(rep, "tables");
+	static const char *const cols[] = { "currency", "text", "Currency", "side", "text", "Best or worst",
+					    "rank", "count", "Rank", "id", "id", "Id", "label", "text", "Name",
+					    "renewed_value", "money", "Value renewed", "rate_value_bp", "rate",
+					    "Renewal rate (value)", "due_value", "money", "Value due",
+					    "due", "count", "Contracts due", "won", "count", "Won", NULL };
+	json_t *tables[2] = { table(tb, "by_value", "Ranked by value renewed", cols),
+			      table(tb, "by_rate", "Ranked by renewal rate", cols) };
+	unsigned limit = o && o->limit ? o->limit : 10;
+	struct skey *list = rd_calloc(c.n_g ? c.n_g : 1, sizeof *list);
+	for (int ci = 0; ci < c.n_cur; ci++) {
+		if (o && o->currency[0] && strcmp(o->currency, c.cur[ci]) != 0)
+			continue;
+		for (int k = 0; k < 2; k++) {
+			/* Best first: most renewed value (or rate), ties by id. */
+			size_t n = 0;
+			for (size_t i = 0; i < c.n_g; i++)
+				if (c.g[i].cur == ci && c.g[i].f.n)
+					list[n++] = (struct skey){ 0, k == 0 ? -c.g[i].f.renewed_v : -rate_of(&c.g[i]), c.g[i].gid,
+								   &c.g[i] };
+			qsort(list, n, sizeof *list, by_skey);
+			for (int side = 0; side < 2; side++)
+				for (size_t r = 0; r < n && r < limit; r++) {
+					struct gfig *g = list[side == 0 ? r : n - 1 - r].g;
+					char label[256];
+					label_of(&c, g, label, sizeof label);
+					json_array_append_new(tables[k],
+							      json_pack("[s, s, o, o, s, o, o, o, o, o]", c.cur[ci],
+									side == 0 ? "best" : "worst", I(r + 1), I(g->gid),
+									label, I(g->f.renewed_v), bp(g->f.renewed_v, g->f.v),
+									I(g->f.v), I(g->f.n), I(g->f.won_n)));
+				}
+		}
+	}
+	free(list);
+	*out = rep;
+	return finish(&c, 0, e);
+}
+
+/* ---- the programmes: deal registrations and lead sources ------------------------------------ */
+
+static bool in_scope_partner(const struct rd_rep_scope *s, uint64_t partner)
+{
+	return !s->channel || scope_has(s, partner);
+}
+
+int rd_reports_programme(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s,
+			 const struct rd_rep_opts *o, json_t **out, struct rd_serr *e)
+{
+	struct ctx c;
+	memset(&c, 0, sizeof c);
+	c.s = s;
+	c.today = o && o->today ? o->today : rd_clock_today();
+	int y, m, dd;
+	rd_date_to_ymd(c.today, &y, &m, &dd);
+	c.m0 = y * 12 + (m - 1) - 11;
+	c.from = rd_date_from_ymd(c.m0 / 12, c.m0 % 12 + 1, 1);
+	c.to = rd_date_add_months(rd_date_from_ymd(y, m, 1), 1) - 1;
+	/* Deal registrations by currency and state. */
+	uint64_t deal_n[MAX_CUR][8] = { { 0 } };
+	int64_t deal_v[MAX_CUR][8] = { { 0 } };
+	struct rd_iter it;
+	struct rd_item item;
+	struct rd_dealreg *dr = rd_malloc(sizeof *dr);
+	int rc = rd_iter_records(&it, t, d->deals, s->vendor, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if ((rc = rd_entity_decode(&rd_entity_deal, item.val, item.len, dr)) < 0)
+			break;
+		if (!in_scope_partner(s, dr->partner_id) || (s->sales_user && dr->user_id != s->sales_user) || dr->state > 7)
+			continue;
+		c.contracts++;
+		int ci = cur_index(&c, dr->currency[0] ? dr->currency : "---");
+		deal_n[ci][dr->state]++;
+		add(&c, &deal_v[ci][dr->state], dr->expected_value);
+	}
+	rd_iter_close(&it);
+	free(dr);
+	/* Leads by source: how many, how far they got, the value won. */
+	enum { MAX_SRC = 16 };
+	char src[MAX_SRC][16];
+	uint64_t ln[MAX_SRC][8] = { { 0 } }, accepted[MAX_SRC] = { 0 }, won_n[MAX_SRC][MAX_CUR] = { { 0 } };
+	int64_t won_v[MAX_SRC][MAX_CUR] = { { 0 } };
+	int n_src = 0;
+	struct rd_lead *l = rd_malloc(sizeof *l);
+	if (rc >= 0)
+		rc = rd_iter_records(&it, t, d->leads, s->vendor, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if ((rc = rd_entity_decode(&rd_entity_lead, item.val, item.len, l)) < 0)
+			break;
+		if ((s->channel && (!l->partner_id || !in_scope_partner(s, l->partner_id))) ||
+		    (s->sales_user && l->rep_id != s->sales_user) || l->state > 7)
+			continue;
+		int si = 0;
+		while (si < n_src && strcmp(src[si], l->source) != 0)
+			si++;
+		if (si == n_src) {
+			if (n_src == MAX_SRC)
+				continue;
+			snprintf(src[n_src++], sizeof src[0], "%s", l->source[0] ? l->source : "(none)");
+		}
+		ln[si][0]++;
+		ln[si][l->state]++;
+		if (l->accepted_at || l->state == RD_LEAD_ACCEPTED || l->state == RD_LEAD_WON || l->state == RD_LEAD_LOST)
+			accepted[si]++;
+		if (l->state == RD_LEAD_WON) {
+			int ci = cur_index(&c, l->currency[0] ? l->currency : "---");
+			won_n[si][ci]++;
+			add(&c, &won_v[si][ci], (int64_t)l->value);
+		}
+	}
+	rd_iter_close(&it);
+	free(l);
+	if (rc < 0 || c.overflow)
+		return finish(&c, rc, e);
+	json_t *rep = report_head(&c, "programme");
+	json_object_set_new(rep, "contracts", json_integer(0));
+	json_t *tb = json_object_get(rep, "tables");
+	static const char *const deal_cols[] = { "currency", "text", "Currency", "state", "text", "State",
+						 "registrations", "count", "Registrations", "expected_value", "money",
+						 "Expected value", NULL };
+	json_t *deals = table(tb, "deal_states", "Deal registrations by state", deal_cols);
+	static const char *const dstate[] = { "", "submitted", "approved", "rejected", "won", "lost", "expired" };
+	for (int ci = 0; ci < c.n_cur; ci++)
+		for (int st = 1; st <= 6; st++)
+			if (deal_n[ci][st])
+				json_array_append_new(deals, json_pack("[s, s, o, o]", c.cur[ci], dstate[st], I(deal_n[ci][st]),
+								       I(deal_v[ci][st])));
+	static const char *const lead_cols[] = { "source", "text", "Source", "leads", "count", "Leads",
+						 "accepted", "count", "Accepted", "won", "count", "Won", "lost", "count",
+						 "Lost", "returned", "count", "Returned", "open", "count", "Not yet accepted",
+						 "conversion_bp", "rate", "Conversion (won of all)", NULL };
+	json_t *leads = table(tb, "lead_sources", "Lead quality by source", lead_cols);
+	static const char *const value_cols[] = { "currency", "text", "Currency", "source", "text", "Source",
+						  "won", "count", "Leads won", "value", "money", "Value won", NULL };
+	json_t *values = table(tb, "lead_value", "Value of the leads won, by source", value_cols);
+	for (int si = 0; si < n_src; si++) {
+		uint64_t open = ln[si][RD_LEAD_NEW] + ln[si][RD_LEAD_QUALIFIED] + ln[si][RD_LEAD_ASSIGNED];
+		json_array_append_new(leads, json_pack("[s, o, o, o, o, o, o, o]", src[si], I(ln[si][0]), I(accepted[si]),
+						       I(ln[si][RD_LEAD_WON]), I(ln[si][RD_LEAD_LOST]),
+						       I(ln[si][RD_LEAD_RETURNED]), I(open),
+						       bp((int64_t)ln[si][RD_LEAD_WON], (int64_t)ln[si][0])));
+		for (int ci = 0; ci < c.n_cur; ci++)
+			if (won_n[si][ci])
+				json_array_append_new(values, json_pack("[s, s, o, o]", c.cur[ci], src[si], I(won_n[si][ci]),
+									I(won_v[si][ci])));
+	}
+	*out = rep;
+	return finish(&c, 0, e);
+}
+
+/* ---- partner scorecards --------------------------------------------------------------------- */
+
+/* One partner's counts (or the programme's, summed). */
+struct card {
+	uint64_t decisions, pullbacks, decide_s, leads, accept_s, deals_won, deals_lost, deals_expired;
+};
+
+static void card_cells(json_t *row, const struct card *k, uint64_t partners)
+{
+	uint64_t div = partners ? partners : 1;
+	json_array_append_new(row, I(k->decisions / div));
+	json_array_append_new(row, k->decisions ? I(k->decide_s / k->decisions / 3600) : json_null());
+	json_array_append_new(row, I(k->pullbacks / div));
+	json_array_append_new(row, bp((int64_t)k->pullbacks, (int64_t)(k->decisions + k->pullbacks)));
+	json_array_append_new(row, I(k->leads / div));
+	json_array_append_new(row, k->leads ? I(k->accept_s / k->leads / 3600) : json_null());
+	json_array_append_new(row, I(k->deals_won / div));
+	json_array_append_new(row, I(k->deals_lost / div));
+	json_array_append_new(row, I(k->deals_expired / div));
+}
+
+int rd_reports_scorecards(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s,
+			  const struct rd_rep_opts *o, json_t **out, struct rd_serr *e)
+{
+	/* The programme is every partner of the vendor: the average a card is
+	 * read against.  The cards are the caller's scope's. */
+	struct rd_rep_scope all = { .vendor = s->vendor };
+	struct ctx c;
+	int rc = ctx_begin(&c, t, d, &all, o);
+	if (rc < 0)
+		return finish(&c, rc, e);
+	size_t np = c.n_parts;
+	struct card *cards = rd_calloc(np ? np : 1, sizeof *cards);
+	struct card prog = { 0 };
+	/* Decisions and pullbacks: the opportunities, by their reseller (else distributor). */
+	struct rd_iter it;
+	struct rd_item item;
+	struct rd_opportunity *op = rd_malloc(sizeof *op);
+	rc = rd_iter_records(&it, t, d->opportunities, s->vendor, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if ((rc = rd_entity_decode(&rd_entity_opportunity, item.val, item.len, op)) < 0)
+			break;
+		uint32_t pi = map_get(&c.part_ix, op->reseller_id ? op->reseller_id : op->distributor_id);
+		if (pi == UINT32_MAX || !op->publish)
+			continue;
+		struct card *k = &cards[pi];
+		if (op->decided_by_default) {
+			k->pullbacks++;
+			prog.pullbacks++;
+		} else {
+			k->decisions++;
+			prog.decisions++;
+			uint64_t took = op->decided_at > op->created_at ? op->decided_at - op->created_at : 0;
+			k->decide_s += took;
+			prog.decide_s += took;
+		}
+	}
+	rd_iter_close(&it);
+	free(op);
+	/* Leads the partner accepted, and how long after they arrived. */
+	struct rd_lead *l = rd_malloc(sizeof *l);
+	if (rc >= 0)
+		rc = rd_iter_records(&it, t, d->leads, s->vendor, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if ((rc = rd_entity_decode(&rd_entity_lead, item.val, item.len, l)) < 0)
+			break;
+		uint32_t pi = l->partner_id ? map_get(&c.part_ix, l->partner_id) : UINT32_MAX;
+		if (pi == UINT32_MAX || !l->accepted_at)
+			continue;
+		uint64_t took = l->accepted_at > l->created_at ? l->accepted_at - l->created_at : 0;
+		cards[pi].leads++, prog.leads++;
+		cards[pi].accept_s += took, prog.accept_s += took;
+	}
+	rd_iter_close(&it);
+	free(l);
+	/* Registrations won, lost, expired. */
+	struct rd_dealreg *dr = rd_malloc(sizeof *dr);
+	if (rc >= 0)
+		rc = rd_iter_records(&it, t, d->deals, s->vendor, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if ((rc = rd_entity_decode(&rd_entity_deal, item.val, item.len, dr)) < 0)
+			break;
+		uint32_t pi = map_get(&c.part_ix, dr->partner_id);
+		if (pi == UINT32_MAX)
+			continue;
+		uint64_t *a = dr->state == RD_DEALREG_WON ? &cards[pi].deals_won : dr->state == RD_DEALREG_LOST ? &cards[pi].deals_lost
+			      : dr->state == RD_DEALREG_EXPIRED ? &cards[pi].deals_expired : NULL;
+		uint64_t *b = dr->state == RD_DEALREG_WON ? &prog.deals_won : dr->state == RD_DEALREG_LOST ? &prog.deals_lost
+			      : dr->state == RD_DEALREG_EXPIRED ? &prog.deals_expired : NULL;
+		if (a)
+			(*a)++, (*b)++;
+	}
+	rd_iter_close(&it);
+	free(dr);
+	/* Commission earned in the period (reversals net), per partner and currency. */
+	char from_m[8], to_m[8];
+	int fy, fm, fd, ty, tm, td;
+	rd_date_to_ymd(c.from, &fy, &fm, &fd);
+	rd_date_to_ymd(c.to, &ty, &tm, &td);
+	snprintf(from_m, sizeof from_m, "%04u-%02u", (unsigned)fy % 10000u, (unsigned)fm % 100u);
+	snprintf(to_m, sizeof to_m, "%04u-%02u", (unsigned)ty % 10000u, (unsigned)tm % 100u);
+	int64_t *comm = rd_calloc((np + 1) * MAX_CUR, sizeof *comm); /* [partner][currency]; np: the programme */
+	struct rd_commission cm;
+	if (rc >= 0)
+		rc = rd_iter_records(&it, t, d->commissions, s->vendor, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if ((rc = rd_entity_decode(&rd_entity_commission, item.val, item.len, &cm)) < 0)
+			break;
+		uint32_t pi = map_get(&c.part_ix, cm.partner_id);
+		if (pi == UINT32_MAX || cm.kind == RD_COMMISSION_RETAINED || strcmp(cm.month, from_m) < 0 ||
+		    strcmp(cm.month, to_m) > 0)
+			continue;
+		int ci = cur_index(&c, cm.currency);
+		add(&c, &comm[pi * MAX_CUR + ci], cm.amount);
+		add(&c, &comm[np * MAX_CUR + ci], cm.amount);
+	}
+	rd_iter_close(&it);
+	/* The renewal rate split by reseller and by distributor: two walks. */
+	int by[2] = { RD_REP_BY_RESELLER, RD_REP_BY_DISTRIBUTOR };
+	struct fig *figs = rd_calloc((np + 1) * MAX_CUR, sizeof *figs); /* np: the programme */
+	for (int w = 0; rc >= 0 && w < 2; w++) {
+		c.by = by[w];
+		c.n_g = 0;
+		c.last_g = NULL;
+		if (c.gdir)
+			memset(c.gdir, 0, (size_t)c.gdir_n * sizeof *c.gdir);
+		map_free(&c.g_ix);
+		memset(c.totals, 0, sizeof c.totals);
+		rc = walk_product(&c, 0);
+		for (size_t i = 0; rc >= 0 && i < c.n_g; i++) {
+			uint32_t pi = map_get(&c.part_ix, c.g[i].gid);
+			if (pi == UINT32_MAX)
+				continue;
+			/* A reseller's card counts its contracts; a distributor's its own channel. */
+			if ((w == 0) != (c.parts[pi].kind == RD_PARTNER_RESELLER))
+				continue;
+			figs[pi * MAX_CUR + c.g[i].cur] = c.g[i].f;
+		}
+		if (w == 0)
+			for (int ci = 0; ci < MAX_CUR; ci++)
+				figs[np * MAX_CUR + ci] = c.totals[ci]; /* the programme: every contract, once */
+	}
+	if (rc < 0 || c.overflow) {
+		free(cards);
+		free(comm);
+		free(figs);
+		return finish(&c, rc, e);
+	}
+	json_t *rep = report_head(&c, "scorecards");
+	json_object_set_new(rep, "contracts", json_integer(0)); /* the programme's are everyone's: not the caller's to count */
+	json_t *tb = json_object_get(rep, "tables");
+	static const char *const card_cols[] = {
+		"id", "id", "Id", "label", "text", "Partner", "kind", "text", "Kind",
+		"decisions", "count", "Publish decisions made", "decide_hours", "count", "Hours to decide (mean)",
+		"pullbacks", "count", "Pullbacks", "pullback_bp", "rate", "Pullback share",
+		"leads", "count", "Leads accepted", "accept_hours", "count", "Hours to accept a lead (mean)",
+		"deals_won", "count", "Registrations won", "deals_lost", "count", "Registrations lost",
+		"deals_expired", "count", "Registrations expired", NULL };
+	json_t *crows = table(tb, "cards", "Partner scorecards", card_cols);
+	const char *rcols[64];
+	size_t rn = cols_cat(rcols, 0, GROUP_HEAD, 0);
+	rn = cols_cat(rcols, rn, RATE_COLS, 0);
+	rcols[rn++] = "commission";
+	rcols[rn++] = "money";
+	rcols[rn++] = "Commission earned";
+	rcols[rn] = NULL;
+	json_t *rrows = table(tb, "rates", "Renewal rate split and commission, per currency", rcols);
+	for (size_t pi = 0; pi <= np; pi++) {
+		bool programme = pi == np;
+		if (!programme && !in_scope_partner(s, c.parts[pi].id))
+			continue;
+		const char *label = programme ? "Programme average" : c.parts[pi].name;
+		uint64_t id = programme ? 0 : c.parts[pi].id;
+		json_t *row = json_pack("[o, s, s]", I(id), label,
+					programme ? "" : c.parts[pi].kind == RD_PARTNER_DISTRIBUTOR ? "distributor" : "reseller");
+		card_cells(row, programme ? &prog : &cards[pi], programme ? np : 1);
+		json_array_append_new(crows, row);
+		for (int ci = 0; ci < c.n_cur; ci++) {
+			const struct fig *f = &figs[pi * MAX_CUR + ci];
+			int64_t cmv = comm[pi * MAX_CUR + ci];
+			if (!f->n && !cmv)
+				continue;
+			json_t *r = json_pack("[o, s, s]", I(id), label, c.cur[ci]);
+			rate_cells(r, f);
+			json_array_append_new(r, I(programme && np ? cmv / (int64_t)np : cmv));
+			json_array_append_new(rrows, r);
+		}
+	}
+	free(cards);
+	free(comm);
+	free(figs);
+	*out = rep;
+	return finish(&c, 0, e);
+}
+
+/* ---- scope ------------------------------------------------------------------------------------ */
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int rd_reports_scope(struct rd_txn *t, struct rd_domain *d, const struct rd_actor *a, uint8_t role,
+		     struct rd_rep_scope *out)
+{
+	memset(out, 0, sizeof *out);
+	out->vendor = a->vendor;
+	if (role == RD_ROLE_VENDOR_SALES || role == RD_ROLE_PARTNER_SALES)
+		out->sales_user = a->user;
+	if (!a->partner)
+		return 0;
+	out->channel = true;
+	out->partners[out->n_partners++] = a->partner;
+	struct rd_iter it;
+	struct rd_item item;
+	uint8_t key[8];
+	rd_key_put_u64(key, a->partner);
+	int rc = rd_iter_index(&it, t, d->partners, "parent", a->vendor, key, 8, NULL, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (item.key_len < 8 || rd_key_get_u64(item.key) != a->partner)
+			break;
+		if (out->n_partners == RD_REP_MAX_PARTNERS) {
+			rc = RD_ETOOBIG;
+			break;
+		}
+		out->partners[out->n_partners++] = item.id;
+	}
+	rd_iter_close(&it);
+	if (rc < 0)
+		return rc;
+	qsort(out->partners, out->n_partners, sizeof out->partners[0], cmp_u64);
+	return 0;
+}
+
+/* ---- CSV ------------------------------------------------------------------------------------ */
+
+void rd_rep_buf_add(struct rd_rep_buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2 + 256;
+		b->p = rd_realloc(b->p, b->cap);
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = 0;
+}
+
+void rd_rep_csv_cell(struct rd_rep_buf *b, const char *s)
+{
+	bool formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r';
+	bool quote = formula || strpbrk(s, ",\"\r\n") != NULL;
+	if (quote)
+		rd_rep_buf_add(b, "\"", 1);
+	if (formula)
+		rd_rep_buf_add(b, "'", 1);
+	for (const char *p = s; *p; p++) {
+		if (*p == '"')
+			rd_rep_buf_add(b, "\"", 1);
+		rd_rep_buf_add(b, p, 1);
+	}
+	if (quote)
+		rd_rep_buf_add(b, "\"", 1);
+}
+
+int rd_rep_csv_begin(struct rd_rep_csv *c, json_t *report, const char *name)
+{
+	memset(c, 0, sizeof *c);
+	json_t *tb = json_object_get(json_object_get(report, "tables"), name ? name : "");
+	if (!tb)
+		return RD_ENOTFOUND;
+	c->cols = json_object_get(tb, "columns");
+	c->rows = json_object_get(tb, "rows");
+	c->cur_col = SIZE_MAX;
+	json_t *col;
+	size_t i;
+	json_array_foreach(c->cols, i, col)
+		if (strcmp(json_string_value(json_object_get(col, "name")), "currency") == 0)
+			c->cur_col = i;
+	return 0;
+}
+
+static void csv_row(struct rd_rep_csv *c, json_t *row, struct rd_rep_buf *out)
+{
+	const char *cur = c->cur_col != SIZE_MAX ? json_string_value(json_array_get(row, c->cur_col)) : NULL;
+	json_t *col;
+	size_t i;
+	json_array_foreach(c->cols, i, col) {
+		if (i)
+			rd_rep_buf_add(out, ",", 1);
+		json_t *v = json_array_get(row, i);
+		const char *kind = json_string_value(json_object_get(col, "kind"));
+		char num[64];
+		if (json_is_string(v)) {
+			rd_rep_csv_cell(out, json_string_value(v));
+		} else if (json_is_integer(v) && strcmp(kind, "money") == 0) {
+			rd_money_decimal((int64_t)json_integer_value(v), cur ? cur : "", num, sizeof num);
+			rd_rep_buf_add(out, num, strlen(num));
+		} else if (json_is_integer(v) && strcmp(kind, "rate") == 0) {
+			json_int_t x = json_integer_value(v);
+			snprintf(num, sizeof num, "%s%lld.%02lld", x < 0 ? "-" : "", llabs(x) / 100, llabs(x) % 100);
+			rd_rep_buf_add(out, num, strlen(num));
+		} else if (json_is_integer(v)) {
+			snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+			rd_rep_buf_add(out, num, strlen(num));
+		}
+	}
+	rd_rep_buf_add(out, "\r\n", 2);
+}
+
+bool rd_rep_csv_next(struct rd_rep_csv *c, struct rd_rep_buf *out, size_t max_bytes)
+{
+	if (!c->head_done) {
+		json_t *col;
+		size_t i;
+		json_array_foreach(c->cols, i, col) {
+			if (i)
+				rd_rep_buf_add(out, ",", 1);
+			rd_rep_csv_cell(out, json_string_value(json_object_get(col, "name")));
+		}
+		rd_rep_buf_add(out, "\r\n", 2);
+		c->head_done = true;
+	}
+	while (c->row < json_array_size(c->rows) && out->len < max_bytes)
+		csv_row(c, json_array_get(c->rows, c->row++), out);
+	return c->row < json_array_size(c->rows);
+}
+
+/* ---- existing stores ---------------------------------------------------------------------- */
+
+static int fill(struct rd_txn *t, void *arg)
+{
+	struct rd_domain *d = arg;
+	const void *v;
+	size_t len;
+	if (rd_txn_meta_get(t, "reports_index", &v, &len) == 0 && len == 1 && *(const char *)v == '2')
+		return 0;
+	static const struct {
+		size_t table; /* offset in struct rd_domain */
+		const char *index;
+	} fills[] = {
+		{ offsetof(struct rd_domain, contracts), RD_IDX_REPORT },
+		{ offsetof(struct rd_domain, contracts), RD_IDX_REPORT_CUSTOMER },
+		{ offsetof(struct rd_domain, opportunities), RD_IDX_REPORT },
+		{ offsetof(struct rd_domain, orders), RD_IDX_REPORT },
+	};
+	for (size_t i = 0; i < sizeof fills / sizeof *fills; i++) {
+		uint64_t n;
+		struct rd_table *tb = *(struct rd_table **)((char *)d + fills[i].table);
+		int rc = rd_txn_index_fill(t, tb, fills[i].index, &n); /* idempotent: entries already there stay */
+		if (rc < 0)
+			return rc;
+	}
+	return rd_txn_meta_put(t, "reports_index", "2", 1); /* 2: both contract keys */
+}
+
+int rd_reports_prepare(struct rd_store *store, struct rd_domain *d)
+{
+	return rd_store_write(store, fill, d);
+}
