@@ -169,8 +169,14 @@ static void puts_(struct line *l, const char *s)
 static void put_quoted(struct line *l, const char *s)
 {
 	put(l, "\"", 1);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	while (*s) {
+		const char *run = s; /* characters that need no escape, put at once */
+		while (*s && *s != '"' && *s != '\\' && (unsigned char)*s >= 0x20 && *s != 0x7f)
+			s++;
+		put(l, run, (size_t)(s - run));
+		if (!*s)
+			break;
+		unsigned char c = (unsigned char)*s++;
 		char esc[8];
 		if (c == '"' || c == '\\') {
 			esc[0] = '\\';
@@ -178,11 +184,9 @@ static void put_quoted(struct line *l, const char *s)
 			put(l, esc, 2);
 		} else if (c == '\n') {
 			put(l, "\\n", 2);
-		} else if (c < 0x20 || c == 0x7f) {
+		} else {
 			snprintf(esc, sizeof esc, "\\x%02x", c);
 			put(l, esc, 4);
-		} else {
-			put(l, (const char *)&c, 1);
 		}
 	}
 	put(l, "\"", 1);
@@ -199,10 +203,15 @@ static void vlog(enum rd_log_level level, const char *comp, const char *req_id, 
 
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	struct tm tm;
-	gmtime_r(&ts.tv_sec, &tm);
-	char when[32];
-	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+	/* The date and time to the second, formatted once per second and thread. */
+	static _Thread_local time_t when_sec = -1;
+	static _Thread_local char when[32];
+	if (ts.tv_sec != when_sec) {
+		struct tm tm;
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+		when_sec = ts.tv_sec;
+	}
 
 	struct line l;
 	l.n = 0;
