@@ -23,7 +23,7 @@ import time
 
 import pytest
 
-from conftest import api_ok, api_request
+from conftest import API_PASSWORD, api_ok, api_request
 
 PAGE_SIZES = (1, 2, 3, 7, 500)
 
@@ -261,3 +261,81 @@ def test_log_file_gets_every_line_while_idle_and_at_exit(daemon, tmp_path):
     seen = access_lines(text)
     assert [i for i in ids if i not in seen] == []
     assert text.rindex("stopped cleanly") > text.rindex(f"req={ids[-1]} ")
+
+
+# ---- the principal cache (core/edge/call.c) ---------------------------------------
+
+_user_seq = iter(range(1, 10**6))
+
+
+def perf_user(api, role="vendor-sales", partner=None):
+    body = {"email": f"perf-{next(_user_seq)}@sentinel.example", "name": "Perf cache", "role": role,
+            "password": API_PASSWORD}
+    if partner:
+        body["partner_id"] = partner
+    user = api.ok("POST", "/api/v1/users", body, status=201)
+    r = api_request(api.port, "POST", "/api/v1/session", {"vendor": "sentinel", "email": user["email"],
+                                                          "password": API_PASSWORD},
+                    source=f"127.9.{next(_user_seq) % 250}.{next(_user_seq) % 250 + 1}")
+    api_ok(r)
+    cookie = re.match(r"rd_session=([^;]*)", r.headers.get_all("set-cookie")[0]).group(1)
+    tok = api_ok(api.call("POST", "/api/v1/tokens", {"name": "perf"}, cookie=cookie), 201)
+    return user, cookie, tok
+
+
+def me(api, token=None, cookie=None):
+    return api.call("GET", "/api/v1/me", token=token, cookie=cookie)
+
+
+def assert_refused(r, why):
+    assert r.status == 401, (r.status, r.body[:300])
+    assert why in r.json()["error"]["message"], r.body
+
+
+def test_a_revoked_token_is_refused_on_the_next_request(api):
+    user, cookie, tok = perf_user(api)
+    for _ in range(5):  # the cache holds it now
+        assert api_ok(me(api, token=tok["token"]))["id"] == user["id"]
+    api_ok(api.call("DELETE", f"/api/v1/tokens/{tok['id']}", token=tok["token"]), 204)
+    assert_refused(me(api, token=tok["token"]), "revoked")
+    assert_refused(api.call("GET", "/api/v1/contracts?limit=1", token=tok["token"]), "revoked")
+    # A session ended by logout: refused on its next request too.
+    for _ in range(3):
+        api_ok(me(api, cookie=cookie))
+    api_ok(api.call("DELETE", "/api/v1/session", cookie=cookie), 204)
+    assert me(api, cookie=cookie).status == 401
+
+
+def test_changes_to_the_user_apply_on_the_next_request(api):
+    w = api.world
+    user, _, tok = perf_user(api, role="partner-sales", partner=w.partners["RES-GOLD"])
+    t = tok["token"]
+    for _ in range(3):
+        doc = api_ok(me(api, token=t))
+    assert doc["role"] == "partner-sales" and doc["partner_scope"] == [w.partners["RES-GOLD"]]
+    api.ok("PATCH", f"/api/v1/users/{user['id']}", {"partner_id": w.partners["DIST-NW"]})
+    doc = api_ok(me(api, token=t))
+    assert doc["partner_scope"][0] == w.partners["DIST-NW"] and len(doc["partner_scope"]) > 1, doc
+    api.ok("PATCH", f"/api/v1/users/{user['id']}", {"role": "partner-admin"})
+    assert api_ok(me(api, token=t))["role"] == "partner-admin"
+    api.ok("PATCH", f"/api/v1/users/{user['id']}", {"disabled": 1})
+    assert_refused(me(api, token=t), "disabled")
+    api.ok("PATCH", f"/api/v1/users/{user['id']}", {"disabled": 0})
+    assert api_ok(me(api, token=t))["id"] == user["id"]
+    api.ok("DELETE", f"/api/v1/users/{user['id']}", status=204)
+    assert_refused(me(api, token=t), "gone")
+
+
+def test_many_tokens_each_answer_as_their_own_user(api):
+    """More tokens than the cache has slots, used in turn: each is its own user."""
+    made = [perf_user(api) for _ in range(70)]
+    for _ in range(2):
+        for user, _, tok in made:
+            assert api_ok(me(api, token=tok["token"]))["id"] == user["id"]
+    api_ok(api.call("DELETE", f"/api/v1/tokens/{made[7][2]['id']}", token=made[7][2]["token"]), 204)
+    for i, (user, _, tok) in enumerate(made):
+        r = me(api, token=tok["token"])
+        if i == 7:
+            assert_refused(r, "revoked")
+        else:
+            assert api_ok(r)["id"] == user["id"]
