@@ -16,6 +16,7 @@
 #include "services/documents.h"
 #include "services/imports.h"
 #include "services/merge.h"
+#include "services/listing.h"
 #include "services/records.h"
 #include "services/users.h"
 #include "store/store.h"
@@ -553,6 +554,83 @@ static int load_visible(struct call *c, struct rd_txn *t, const struct res_def *
 	return 0;
 }
 
+/* The filters an index serves, best first: the first one given picks the
+ * index the list walks (the others, and that one again, are still checked
+ * on each record by the resource's filter). */
+enum ix_kind { IX_STR, IX_ID, IX_END };
+static const struct {
+	enum rd_resource res;
+	const char *param, *index;
+	enum ix_kind kind;
+} served[] = {
+	{ RD_RES_CONTRACT, "external_id", "ext", IX_STR },
+	{ RD_RES_CONTRACT, "customer", "customer", IX_ID },
+	{ RD_RES_CONTRACT, "end_from", RD_IDX_CONTRACT_END, IX_END },
+	{ RD_RES_CONTRACT, "end_to", RD_IDX_CONTRACT_END, IX_END },
+	{ RD_RES_CUSTOMER, "external_id", "ext", IX_STR },
+	{ RD_RES_PARTNER, "external_id", "ext", IX_STR },
+	{ RD_RES_PARTNER, "parent", "parent", IX_ID },
+	{ RD_RES_PRODUCT, "sku", "ext", IX_STR },
+	{ RD_RES_CONTACT, "customer", "customer", IX_ID },
+};
+
+/* Picks the index source for the list's filters; false: walk the table. */
+static bool list_source(struct rd_req *req, const struct res_def *r, struct rd_list_source *src)
+{
+	for (size_t i = 0; i < sizeof served / sizeof *served; i++) {
+		const char *q;
+		if (served[i].res != r->res || !(q = rd_req_query(req, served[i].param)))
+			continue;
+		switch (served[i].kind) {
+		case IX_STR:
+			if (rd_list_source_str(src, served[i].index, q))
+				return true;
+			break;
+		case IX_ID:
+			if (rd_list_source_id(src, served[i].index, rd_parse_id(q)))
+				return true;
+			break;
+		case IX_END: {
+			const char *f = rd_req_query(req, "end_from"), *to = rd_req_query(req, "end_to");
+			rd_date lo = 0, hi = 0;
+			if ((f && rd_date_parse(f, &lo) < 0) || (to && rd_date_parse(to, &hi) < 0))
+				break;
+			if (rd_list_source_dates(src, served[i].index, f != NULL, lo, to != NULL, hi))
+				return true;
+			break;
+		}
+		}
+	}
+	return false;
+}
+
+struct list_walk {
+	struct call *c;
+	struct rd_txn *t;
+	const struct res_def *r;
+	enum rd_scope scope;
+	struct rd_req *req;
+	struct rd_page *pg;
+	void *obj;
+};
+
+static int list_row(void *ctx, uint64_t id, const void *rec, size_t len)
+{
+	struct list_walk *w = ctx;
+	int rc = rd_entity_decode(w->r->e, rec, len, w->obj);
+	if (rc < 0)
+		return rc;
+	if (w->scope == RD_SCOPE_OWN && !rd_call_sees(w->c, w->t, w->r->res, w->obj))
+		return 1;
+	if (w->r->filter && !w->r->filter(w->c, w->t, w->obj, w->req))
+		return 1;
+	json_t *j = rd_entity_to_json(w->r->e, w->obj);
+	if (w->r->res == RD_RES_CONTRACT)
+		json_object_set_new(j, "colour", json_string(rd_colour_name(rd_contract_colour(
+						     w->obj, rd_clock_today(), w->c->vendor.renewal_window_days))));
+	return rd_page_add(w->pg, id, j) ? 1 : 0;
+}
+
 int rd_api_list(struct rd_req *req)
 {
 	struct call c;
@@ -567,27 +645,12 @@ int rd_api_list(struct rd_req *req)
 	int rc = rd_store_read(c.app->store, &t);
 	if (rc < 0)
 		return rd_page_finish(&pg, rc);
-	void *obj = rd_malloc(MAX_OBJ);
-	struct rd_iter it;
-	struct rd_item item;
-	rc = rd_iter_records(&it, t, table_of(&c, r), c.who.vendor, pg.cursor + 1);
-	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
-		if ((rc = rd_entity_decode(r->e, item.val, item.len, obj)) < 0)
-			break;
-		if (scope == RD_SCOPE_OWN && !rd_call_sees(&c, t, r->res, obj))
-			continue;
-		if (r->filter && !r->filter(&c, t, obj, req))
-			continue;
-		json_t *j = rd_entity_to_json(r->e, obj);
-		if (r->res == RD_RES_CONTRACT)
-			json_object_set_new(j, "colour", json_string(rd_colour_name(rd_contract_colour(
-							     obj, rd_clock_today(), c.vendor.renewal_window_days))));
-		if (!rd_page_add(&pg, item.id, j))
-			break;
-	}
-	rd_iter_close(&it);
+	struct rd_list_source src;
+	struct list_walk w = { &c, t, r, scope, req, &pg, rd_malloc(MAX_OBJ) };
+	rc = rd_list_walk(t, table_of(&c, r), c.who.vendor, pg.cursor, list_source(req, r, &src) ? &src : NULL,
+			  list_row, &w);
 	rd_txn_end(t);
-	free(obj);
+	free(w.obj);
 	return rd_page_finish(&pg, rc);
 }
 

@@ -417,6 +417,7 @@ int main(int argc, char **argv)
 		 * open under calls that may still read it, and its lock goes with
 		 * the process. */
 		rd_log(RD_LOG_INFO, "daemon", "stopped cleanly");
+		rd_log_flush();
 		fflush(NULL);
 		_exit(0);
 	}
@@ -428,6 +429,7 @@ int main(int argc, char **argv)
 	rd_store_close(&store);
 	rd_metrics_free(&metrics);
 	rd_log(RD_LOG_INFO, "daemon", "stopped cleanly");
+	rd_log_flush(); /* the loop's kept lines (exit() would flush them too) */
 	rd_config_free(&d.config);
 	return 0;
 }

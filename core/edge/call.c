@@ -4,6 +4,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -103,6 +104,102 @@ static int load_scope(struct call *c, struct rd_txn *t)
 	return rc < 0 ? rc : 0;
 }
 
+/* ---- the principal cache ----------------------------------------------------
+ * The token, user and vendor records a successful authentication decoded,
+ * kept by token hash (64 slots).  While the store holds byte-identical
+ * records under the same ids, the decoded token, user and vendor are taken
+ * from here instead of decoded again; any change to one of them (a revoked
+ * token, a disabled user, a new role, the vendor's settings) changes its
+ * bytes, so the next request decodes afresh and sees it.  Revocation,
+ * expiry and the token's place are checked on every request, and the partner
+ * scope is loaded every time. */
+#define PCACHE_SLOTS 64
+struct pentry {
+	char hash[RD_TOKEN_HASH_HEX];
+	uint64_t token_id;
+	uint8_t *raw; /* the three records' bytes, one after the other */
+	size_t len[3];
+	struct rd_token tok;
+	struct rd_user user;
+	struct rd_vendor vendor;
+};
+static struct pentry *pcache[PCACHE_SLOTS];
+static pthread_mutex_t pcache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static unsigned pslot(const char *hash)
+{
+	unsigned h = 2166136261u;
+	for (const char *p = hash; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return h % PCACHE_SLOTS;
+}
+
+/* The raw records of a token: the token, its user, its vendor. */
+static bool raw_records(struct rd_txn *t, struct rd_domain *d, uint64_t id, uint64_t vendor, uint64_t user,
+			const void *raw[3], size_t len[3])
+{
+	return rd_txn_get(t, d->tokens, 0, id, &raw[0], &len[0]) == 0 &&
+	       rd_txn_get(t, d->users, vendor, user, &raw[1], &len[1]) == 0 &&
+	       rd_txn_get(t, d->vendors, 0, vendor, &raw[2], &len[2]) == 0;
+}
+
+static bool pcache_get(struct rd_txn *t, struct rd_domain *d, const char *hash, uint64_t id, struct rd_token *tok,
+		       struct rd_user *user, struct rd_vendor *vendor)
+{
+	bool hit = false;
+	pthread_mutex_lock(&pcache_lock);
+	struct pentry *e = pcache[pslot(hash)];
+	const void *raw[3];
+	size_t len[3];
+	if (e && e->token_id == id && !strcmp(e->hash, hash) &&
+	    raw_records(t, d, id, e->tok.vendor_id, e->tok.user_id, raw, len)) {
+		hit = true;
+		size_t off = 0;
+		for (int i = 0; i < 3 && hit; i++) {
+			hit = len[i] == e->len[i] && memcmp(raw[i], e->raw + off, len[i]) == 0;
+			off += e->len[i];
+		}
+	}
+	if (hit) {
+		*tok = e->tok;
+		*user = e->user;
+		*vendor = e->vendor;
+	}
+	pthread_mutex_unlock(&pcache_lock);
+	return hit;
+}
+
+static void pcache_put(struct rd_txn *t, struct rd_domain *d, const char *hash, uint64_t id, const struct rd_token *tok,
+		       const struct rd_user *user, const struct rd_vendor *vendor)
+{
+	const void *raw[3];
+	size_t len[3];
+	if (!raw_records(t, d, id, tok->vendor_id, tok->user_id, raw, len))
+		return;
+	struct pentry *e = rd_calloc(1, sizeof *e);
+	snprintf(e->hash, sizeof e->hash, "%s", hash);
+	e->token_id = id;
+	e->raw = rd_malloc(len[0] + len[1] + len[2] + 1);
+	size_t off = 0;
+	for (int i = 0; i < 3; i++) {
+		memcpy(e->raw + off, raw[i], len[i]);
+		e->len[i] = len[i];
+		off += len[i];
+	}
+	e->tok = *tok;
+	e->user = *user;
+	e->vendor = *vendor;
+	pthread_mutex_lock(&pcache_lock);
+	unsigned slot = pslot(hash);
+	struct pentry *old = pcache[slot];
+	pcache[slot] = e;
+	pthread_mutex_unlock(&pcache_lock);
+	if (old) {
+		free(old->raw);
+		free(old);
+	}
+}
+
 /* Authenticates a token (presented as a bearer or a session cookie);
  * quiet: no reply, the reason in *why. */
 static int authenticate(struct rd_app *app, struct rd_req *req, struct call *c, const char *token, bool session,
@@ -120,13 +217,16 @@ static int authenticate(struct rd_app *app, struct rd_req *req, struct call *c, 
 	struct rd_token tok;
 	struct rd_user user;
 	uint64_t id;
+	bool hit = false;
 	*why = NULL;
 	if (!token)
 		*why = "no token";
 	else if (!rd_token_hash(token, hash))
 		*why = "the token is malformed";
-	else if (rd_index_find(t, d->tokens, "hash", 0, hash, strlen(hash) + 1, &id) < 0 ||
-		 rd_entity_get(t, d->tokens, &rd_entity_token, 0, id, &tok) < 0 || !rd_hash_equal(tok.hash, hash))
+	else if (rd_index_find(t, d->tokens, "hash", 0, hash, strlen(hash) + 1, &id) < 0)
+		*why = "the token is not known";
+	else if (!(hit = pcache_get(t, d, hash, id, &tok, &user, &c->vendor)) &&
+		 (rd_entity_get(t, d->tokens, &rd_entity_token, 0, id, &tok) < 0 || !rd_hash_equal(tok.hash, hash)))
 		*why = "the token is not known";
 	else if (tok.revoked_at)
 		*why = "the token was revoked";
@@ -134,9 +234,10 @@ static int authenticate(struct rd_app *app, struct rd_req *req, struct call *c, 
 		*why = "the token has expired";
 	else if (session != (tok.kind == RD_TOKEN_SESSION))
 		*why = "the token is used in the wrong place";
-	else if (rd_entity_get(t, d->users, &rd_entity_user, tok.vendor_id, tok.user_id, &user) < 0 || user.disabled)
+	else if ((!hit && rd_entity_get(t, d->users, &rd_entity_user, tok.vendor_id, tok.user_id, &user) < 0) ||
+		 user.disabled)
 		*why = "the user is disabled or gone";
-	else if (rd_entity_get(t, d->vendors, &rd_entity_vendor, 0, tok.vendor_id, &c->vendor) < 0)
+	else if (!hit && rd_entity_get(t, d->vendors, &rd_entity_vendor, 0, tok.vendor_id, &c->vendor) < 0)
 		*why = "the vendor is gone";
 	else if (c->vendor.suspended)
 		*why = "the vendor is suspended by the platform operator";
@@ -144,6 +245,8 @@ static int authenticate(struct rd_app *app, struct rd_req *req, struct call *c, 
 		rd_txn_end(t);
 		return RD_EINVAL;
 	}
+	if (!hit)
+		pcache_put(t, d, hash, id, &tok, &user, &c->vendor);
 	c->who = (struct rd_principal){ .vendor = tok.vendor_id, .user = user.id, .partner = user.partner_id,
 					.role = user.role, .token = tok.id, .session = session };
 	rc = load_scope(c, t);

@@ -52,6 +52,14 @@ struct rd_param {
 };
 const struct rd_route *rd_route_match(const struct rd_route *routes, size_t n, unsigned method, const char *path,
 				      size_t path_len, struct rd_param *params, size_t *n_params, unsigned *allowed);
+/* The same matcher over a tree of path segments built once from the table
+ * (borrowed: it must outlive the router): identical answers, without looking
+ * at every route per request.  The server builds one at start. */
+struct rd_router;
+struct rd_router *rd_router_new(const struct rd_route *routes, size_t n);
+void rd_router_free(struct rd_router *r);
+const struct rd_route *rd_router_match(const struct rd_router *r, unsigned method, const char *path, size_t path_len,
+				       struct rd_param *params, size_t *n_params, unsigned *allowed);
 /* "GET, HEAD, POST" for a method set; returns the length written. */
 size_t rd_methods_format(unsigned methods, char *buf, size_t cap);
 unsigned rd_method_parse(const char *s, size_t len);

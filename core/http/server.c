@@ -54,6 +54,7 @@ struct rd_server {
 	uint64_t drain_deadline;
 	void (*drained)(void *arg, int in_flight);
 	void *drained_arg;
+	struct rd_router *router; /* the route table as a segment tree */
 };
 
 struct rd_handler {
@@ -641,8 +642,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *r)
 	req->method = rd_method_parse(r->method.base, r->method.len);
 	unsigned allowed = 0;
 	if (req->method)
-		req->route = rd_route_match(srv->opts.routes, srv->opts.n_routes, req->method, r->path_normalized.base,
-					    r->path_normalized.len, req->params, &req->n_params, &allowed);
+		req->route = rd_router_match(srv->router, req->method, r->path_normalized.base, r->path_normalized.len,
+					     req->params, &req->n_params, &allowed);
 	/* h2o enforces the larger (bulk) limit; every other route the smaller. */
 	size_t limit = req->route && req->route->bulk ? srv->opts.max_bulk_body : srv->opts.max_body;
 	if (r->entity.base && r->entity.len > limit) {
@@ -654,8 +655,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *r)
 		if (!req->method || allowed) {
 			char allow[96];
 			if (!allowed) /* an unknown method: say what the path takes, if anything */
-				rd_route_match(srv->opts.routes, srv->opts.n_routes, 0, r->path_normalized.base,
-					       r->path_normalized.len, req->params, &req->n_params, &allowed);
+				rd_router_match(srv->router, 0, r->path_normalized.base, r->path_normalized.len, req->params,
+						&req->n_params, &allowed);
 			if (allowed) {
 				rd_methods_format(allowed, allow, sizeof allow);
 				rd_reply_header(req, "allow", allow);
@@ -746,7 +747,7 @@ static size_t body_limit(struct rd_server *srv, const char *method, size_t mlen,
 	while (q < plen && path[q] != '?')
 		q++;
 	const struct rd_route *rt =
-		m ? rd_route_match(srv->opts.routes, srv->opts.n_routes, m, path, q, params, &np, &allowed) : NULL;
+		m ? rd_router_match(srv->router, m, path, q, params, &np, &allowed) : NULL;
 	bool bulk = false;
 	if (!rt || (!auth && !cookie) || !srv->opts.credentials_ok ||
 	    !srv->opts.credentials_ok(srv->opts.app, auth, cookie, &bulk))
@@ -783,6 +784,7 @@ static void wrap(struct conn *c)
 static void on_rewrap(uv_prepare_t *p)
 {
 	struct rd_server *srv = p->data;
+	rd_log_flush(); /* the loop's log lines, once per iteration (rd_log_buffer_here) */
 	for (struct conn *c = srv->conns; c; c = c->next)
 		wrap(c);
 }
@@ -902,6 +904,7 @@ int rd_server_start(struct rd_server **out, uv_loop_t *loop, const struct rd_ser
 	struct rd_server *srv = rd_calloc(1, sizeof *srv);
 	srv->loop = loop;
 	srv->opts = *o;
+	srv->router = rd_router_new(o->routes, o->n_routes);
 	if (getrandom(&srv->salt, sizeof srv->salt, 0) != sizeof srv->salt)
 		srv->salt = (uint64_t)now_ns();
 
@@ -947,6 +950,7 @@ int rd_server_start(struct rd_server **out, uv_loop_t *loop, const struct rd_ser
 	uv_prepare_init(loop, &srv->rewrap);
 	srv->rewrap.data = srv;
 	uv_prepare_start(&srv->rewrap, on_rewrap);
+	rd_log_buffer_here(); /* this loop's info lines: one write per iteration */
 	uv_unref((uv_handle_t *)&srv->rewrap);
 	srv->accept.ctx = &srv->ctx;
 	srv->accept.hosts = srv->conf.hosts;
@@ -982,6 +986,7 @@ fail:
 	uv_run(loop, UV_RUN_NOWAIT);
 	h2o_context_dispose(&srv->ctx);
 	h2o_config_dispose(&srv->conf);
+	rd_router_free(srv->router);
 	free(srv);
 	return rc < 0 ? rc : RD_EINVAL;
 }

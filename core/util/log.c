@@ -16,6 +16,65 @@ static const char *const names[] = { "debug", "info", "warn", "error" };
 static FILE *out_file; /* NULL: stderr */
 static char *out_path;
 
+/* The buffered thread's lines (the server's loop: rd_log_buffer_here),
+ * written by rd_log_flush.  Guarded, as every write, by stderr's lock. */
+#define BUF_CAP (64 * 1024)
+static char buf[BUF_CAP];
+static size_t buf_len;
+static _Thread_local bool buffered_here;
+
+static int out_fd(void)
+{
+	return out_file ? fileno(out_file) : STDERR_FILENO;
+}
+
+/* Writes all of p (a partial write goes on; an error drops the rest, as
+ * a failed fprintf did). */
+static void write_all(const char *p, size_t n)
+{
+	int fd = out_fd();
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static void flush_locked(void)
+{
+	if (buf_len)
+		write_all(buf, buf_len);
+	buf_len = 0;
+}
+
+void rd_log_flush(void)
+{
+	flockfile(stderr);
+	flush_locked();
+	funlockfile(stderr);
+}
+
+static void flush_at_exit(void)
+{
+	rd_log_flush();
+}
+
+void rd_log_buffer_here(void)
+{
+	static bool registered;
+	flockfile(stderr);
+	if (!registered) {
+		atexit(flush_at_exit);
+		registered = true;
+	}
+	buffered_here = true;
+	funlockfile(stderr);
+}
+
 int rd_log_open(const char *path)
 {
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
@@ -28,6 +87,7 @@ int rd_log_open(const char *path)
 	}
 	setvbuf(f, NULL, _IOLBF, 0);
 	flockfile(stderr); /* writers take stderr's lock: swap under it */
+	flush_locked(); /* lines kept so far belong to the old file */
 	FILE *old = out_file;
 	out_file = f;
 	funlockfile(stderr);
@@ -85,23 +145,51 @@ int rd_log_parse_level(const char *name, enum rd_log_level *out)
 	return -1;
 }
 
+/* A line being built; what does not fit is cut (the newline stays). */
+struct line {
+	char b[12288];
+	size_t n;
+};
+
+static void put(struct line *l, const char *s, size_t n)
+{
+	if (n > sizeof l->b - 1 - l->n)
+		n = sizeof l->b - 1 - l->n;
+	memcpy(l->b + l->n, s, n);
+	l->n += n;
+}
+
+static void puts_(struct line *l, const char *s)
+{
+	put(l, s, strlen(s));
+}
+
 /* Message text is quoted; quotes, backslashes and control characters are
  * escaped so one event is always one line. */
-static void put_quoted(FILE *f, const char *s)
+static void put_quoted(struct line *l, const char *s)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\x%02x", c);
-		else
-			fputc(c, f);
+	put(l, "\"", 1);
+	while (*s) {
+		const char *run = s; /* characters that need no escape, put at once */
+		while (*s && *s != '"' && *s != '\\' && (unsigned char)*s >= 0x20 && *s != 0x7f)
+			s++;
+		put(l, run, (size_t)(s - run));
+		if (!*s)
+			break;
+		unsigned char c = (unsigned char)*s++;
+		char esc[8];
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			put(l, esc, 2);
+		} else if (c == '\n') {
+			put(l, "\\n", 2);
+		} else {
+			snprintf(esc, sizeof esc, "\\x%02x", c);
+			put(l, esc, 4);
+		}
 	}
-	fputc('"', f);
+	put(l, "\"", 1);
 }
 
 static void vlog(enum rd_log_level level, const char *comp, const char *req_id, const char *fields, const char *fmt,
@@ -115,21 +203,44 @@ static void vlog(enum rd_log_level level, const char *comp, const char *req_id, 
 
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	struct tm tm;
-	gmtime_r(&ts.tv_sec, &tm);
-	char when[32];
-	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+	/* The date and time to the second, formatted once per second and thread. */
+	static _Thread_local time_t when_sec = -1;
+	static _Thread_local char when[32];
+	if (ts.tv_sec != when_sec) {
+		struct tm tm;
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+		when_sec = ts.tv_sec;
+	}
+
+	struct line l;
+	l.n = 0;
+	char head[160];
+	int hn = snprintf(head, sizeof head, "ts=%s.%03ldZ level=%s comp=", when, ts.tv_nsec / 1000000, names[level]);
+	put(&l, head, hn > 0 ? (size_t)hn : 0);
+	puts_(&l, comp);
+	if (req_id) {
+		puts_(&l, " req=");
+		puts_(&l, req_id);
+	}
+	if (fields && *fields) {
+		put(&l, " ", 1);
+		puts_(&l, fields);
+	}
+	puts_(&l, " msg=");
+	put_quoted(&l, msg);
+	l.b[l.n++] = '\n';
 
 	flockfile(stderr);
-	FILE *f = out_file ? out_file : stderr;
-	fprintf(f, "ts=%s.%03ldZ level=%s comp=%s", when, ts.tv_nsec / 1000000, names[level], comp);
-	if (req_id)
-		fprintf(f, " req=%s", req_id);
-	if (fields && *fields)
-		fprintf(f, " %s", fields);
-	fputs(" msg=", f);
-	put_quoted(f, msg);
-	fputc('\n', f);
+	if (buffered_here && level <= RD_LOG_INFO && l.n <= BUF_CAP) {
+		if (buf_len + l.n > BUF_CAP)
+			flush_locked();
+		memcpy(buf + buf_len, l.b, l.n);
+		buf_len += l.n;
+	} else {
+		flush_locked(); /* a warning or an error goes out now, after the lines before it */
+		write_all(l.b, l.n);
+	}
 	funlockfile(stderr);
 }
 

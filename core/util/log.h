@@ -4,6 +4,10 @@
  * shippers read it:
  *   ts=2026-11-23T16:48:42.123Z level=info comp=http req=5f2c.. msg="..."
  * Safe to call from any thread (the line is written under stdio's lock).
+ * The thread that called rd_log_buffer_here (the server's loop) keeps its
+ * debug and info lines in memory until rd_log_flush: the server flushes on
+ * every loop iteration, and at exit (exit() and the daemon's own ends);
+ * a warning or an error from it is written at once, after what was kept.
  * A customer's link token never reaches the log: every message goes
  * through rd_redact_links first. */
 #ifndef RD_UTIL_LOG_H
@@ -20,6 +24,12 @@ int rd_log_parse_level(const char *name, enum rd_log_level *out);
  * on SIGHUP).  Return 0 or -errno; on failure the old stream stays. */
 int rd_log_open(const char *path);
 int rd_log_reopen(void);
+
+/* The calling thread's debug and info lines are kept (64 KiB at most)
+ * until rd_log_flush; an exit() flushes too. */
+void rd_log_buffer_here(void);
+/* Writes the kept lines (any thread). */
+void rd_log_flush(void);
 
 /* Replaces, in place, every customer link token in s ("/c/" followed by
  * token characters) with "/c/…"; returns how many it replaced. */

@@ -36,12 +36,48 @@ struct result {
 	unsigned allowed;
 };
 
+/* Both matchers over one table: the tree's answer, checked equal to the walk's. */
+static struct result match_both(const struct rd_route *table, size_t n, const struct rd_router *tree, unsigned method,
+				const char *path, size_t len)
+{
+	struct result a, b;
+	memset(&a, 0xa5, sizeof a); /* the router must set every output */
+	memset(&b, 0x5a, sizeof b);
+	a.route = rd_route_match(table, n, method, path, len, a.params, &a.n_params, &a.allowed);
+	b.route = rd_router_match(tree, method, path, len, b.params, &b.n_params, &b.allowed);
+	if (a.route != b.route)
+		fail_msg("%.*s (method %#x): walk matched %td, tree %td", (int)len, path, method,
+			 a.route ? a.route - table : (ptrdiff_t)-1, b.route ? b.route - table : (ptrdiff_t)-1);
+	if (a.allowed != b.allowed)
+		fail_msg("%.*s: allowed %#x (walk) vs %#x (tree)", (int)len, path, a.allowed, b.allowed);
+	assert_int_equal(a.n_params, b.n_params);
+	for (size_t i = 0; i < a.n_params; i++) {
+		assert_ptr_equal(a.params[i].name, b.params[i].name);
+		assert_int_equal(a.params[i].name_len, b.params[i].name_len);
+		assert_ptr_equal(a.params[i].value, b.params[i].value);
+		assert_int_equal(a.params[i].value_len, b.params[i].value_len);
+	}
+	return b;
+}
+
+static struct rd_router *tree;
+
 static struct result match(unsigned method, const char *path)
 {
-	struct result r;
-	memset(&r, 0xa5, sizeof r); /* the router must set every output */
-	r.route = rd_route_match(routes, N_ROUTES, method, path, strlen(path), r.params, &r.n_params, &r.allowed);
-	return r;
+	return match_both(routes, N_ROUTES, tree, method, path, strlen(path));
+}
+
+static int setup_tree(void **state)
+{
+	tree = rd_router_new(routes, N_ROUTES);
+	return 0;
+}
+
+static int teardown_tree(void **state)
+{
+	rd_router_free(tree);
+	tree = NULL;
+	return 0;
 }
 
 /* Asserts that path matched route index want with the given allowed set. */
@@ -117,6 +153,11 @@ static void test_path_length(void **state)
 	unsigned allowed;
 	const struct rd_route *rt = rd_route_match(routes, N_ROUTES, RD_GET, buf, 7, params, &np, &allowed);
 	assert_ptr_equal(rt, &routes[1]);
+	rt = rd_router_match(tree, RD_GET, buf, 7, params, &np, &allowed);
+	assert_ptr_equal(rt, &routes[1]);
+	struct result r = match_both(routes, N_ROUTES, tree, RD_GET, "/api/v1/contracts/42?x", 20);
+	assert_route(&r, 4);
+	assert_param(&r, 0, "id", "42");
 
 	const char *p = "/api/v1/contracts/42?x";
 	rt = rd_route_match(routes, N_ROUTES, RD_GET, p, strlen(p) - 2, params, &np, &allowed);
@@ -234,6 +275,136 @@ static void test_method_parse(void **state)
 	assert_int_equal(rd_method_parse("DELETEME", 6), RD_DELETE);
 }
 
+/* Table order decides between routes of the same shape, whatever their
+ * kind: a {param} listed first shadows a literal listed later (and the
+ * other way round); *allowed is the union of every route the path fits. */
+static const struct rd_route prec[] = {
+	{ RD_GET, "/a/{x}", handler },          /* 0 */
+	{ RD_GET, "/a/b", handler },            /* 1: shadowed for GET by 0 */
+	{ RD_POST, "/a/b", handler },           /* 2 */
+	{ RD_PUT, "/c/d", handler },            /* 3 */
+	{ RD_PUT, "/c/{y}", handler },          /* 4: shadowed for d by 3 */
+	{ RD_GET, "/c/{y}", handler },          /* 5 */
+	{ RD_GET, "/p/{a}/q/{b}", handler },    /* 6 */
+	{ RD_GET, "/p/{z}/{w}/{b}", handler },  /* 7: other names, same shape */
+	{ RD_DELETE, "/p/{z}/{w}/{b}", handler }, /* 8 */
+	{ RD_GET, "/", handler },               /* 9 */
+	{ RD_POST, "/{only}", handler },        /* 10 */
+	{ RD_GET, "/e//f", handler },           /* 11: an empty literal segment */
+	{ RD_GET, "/g/", handler },             /* 12: a trailing empty segment */
+	{ RD_GET, "/t/{}", handler },           /* 13: "{}" is a parameter with no name */
+	{ RD_GET, "nolead", handler },          /* 14: never matches a path */
+	{ RD_GET, "/m/{1}/{2}/{3}/{4}/{5}/{6}/{7}/{8}", handler }, /* 15: eight parameters */
+	{ RD_GET, "/n/{1}/{2}/{3}/{4}/{5}/{6}/{7}/{8}/{9}", handler }, /* 16: nine: never */
+	{ RD_GET, "/a/{x}", handler },          /* 17: a duplicate, never chosen */
+};
+#define N_PREC (sizeof prec / sizeof *prec)
+
+static void test_router_precedence(void **state)
+{
+	struct rd_router *t = rd_router_new(prec, N_PREC);
+	struct result r = match_both(prec, N_PREC, t, RD_GET, "/a/b", 4);
+	assert_ptr_equal(r.route, &prec[0]);
+	assert_int_equal(r.allowed, RD_GET | RD_HEAD | RD_POST);
+	assert_int_equal(r.n_params, 1);
+	r = match_both(prec, N_PREC, t, RD_POST, "/a/b", 4);
+	assert_ptr_equal(r.route, &prec[2]);
+	assert_int_equal(r.n_params, 0);
+	r = match_both(prec, N_PREC, t, RD_PUT, "/c/d", 4);
+	assert_ptr_equal(r.route, &prec[3]);
+	r = match_both(prec, N_PREC, t, RD_PUT, "/c/e", 4);
+	assert_ptr_equal(r.route, &prec[4]);
+	r = match_both(prec, N_PREC, t, RD_HEAD, "/c/d", 4);
+	assert_ptr_equal(r.route, &prec[5]);
+	r = match_both(prec, N_PREC, t, RD_GET, "/p/1/q/2", 8);
+	assert_ptr_equal(r.route, &prec[6]);
+	assert_param(&r, 0, "a", "1");
+	assert_param(&r, 1, "b", "2");
+	r = match_both(prec, N_PREC, t, RD_DELETE, "/p/1/q/2", 8);
+	assert_ptr_equal(r.route, &prec[8]);
+	assert_param(&r, 0, "z", "1");
+	assert_param(&r, 1, "w", "q");
+	assert_int_equal(r.allowed, RD_GET | RD_HEAD | RD_DELETE);
+	r = match_both(prec, N_PREC, t, RD_GET, "/", 1);
+	assert_ptr_equal(r.route, &prec[9]);
+	assert_int_equal(r.allowed, RD_GET | RD_HEAD);
+	r = match_both(prec, N_PREC, t, RD_POST, "/x", 2);
+	assert_ptr_equal(r.route, &prec[10]);
+	r = match_both(prec, N_PREC, t, RD_GET, "/e//f", 5);
+	assert_ptr_equal(r.route, &prec[11]);
+	r = match_both(prec, N_PREC, t, RD_GET, "/g/", 3);
+	assert_ptr_equal(r.route, &prec[12]);
+	r = match_both(prec, N_PREC, t, RD_GET, "/t/{}", 5);
+	assert_ptr_equal(r.route, &prec[13]);
+	r = match_both(prec, N_PREC, t, RD_GET, "/t/x", 4);
+	assert_ptr_equal(r.route, &prec[13]);
+	assert_int_equal(r.n_params, 1);
+	assert_int_equal(r.params[0].name_len, 0);
+	r = match_both(prec, N_PREC, t, RD_GET, "/m/1/2/3/4/5/6/7/8", 18);
+	assert_ptr_equal(r.route, &prec[15]);
+	assert_int_equal(r.n_params, 8);
+	assert_param(&r, 7, "8", "8");
+	r = match_both(prec, N_PREC, t, RD_GET, "/n/1/2/3/4/5/6/7/8/9", 20);
+	assert_null(r.route);
+	assert_int_equal(r.allowed, 0);
+	r = match_both(prec, N_PREC, t, RD_GET, "nolead", 6);
+	assert_null(r.route);
+	rd_router_free(t);
+}
+
+/* Every path of up to four segments drawn from a small alphabet, every
+ * method, over a table of patterns drawn from the same alphabet: the tree
+ * and the walk agree on each. */
+static void test_router_generated(void **state)
+{
+	static const char *const segs[] = { "", "a", "b", "{x}", "{y}", "ab" };
+	enum { NS = sizeof segs / sizeof *segs };
+	static char pats[200][40];
+	static struct rd_route table[200];
+	static const unsigned methods[] = { RD_GET, RD_POST, RD_PUT, RD_DELETE };
+	size_t n = 0;
+	uint32_t seed = 12345;
+	while (n < 200) {
+		seed = seed * 1103515245u + 12345u;
+		int depth = 1 + (int)((seed >> 16) % 4);
+		char *p = pats[n];
+		p[0] = 0;
+		for (int d = 0; d < depth; d++) {
+			seed = seed * 1103515245u + 12345u;
+			strcat(p, "/");
+			strcat(p, segs[(seed >> 16) % NS]);
+		}
+		table[n] = (struct rd_route){ methods[(seed >> 8) % 4], p, handler, false };
+		n++;
+	}
+	struct rd_router *t = rd_router_new(table, n);
+	static const char *const psegs[] = { "", "a", "b", "ab", "zz", "{x}" };
+	enum { NP = sizeof psegs / sizeof *psegs };
+	char path[64];
+	size_t tried = 0;
+	for (int depth = 0; depth <= 4; depth++) {
+		size_t combos = 1;
+		for (int d = 0; d < depth; d++)
+			combos *= NP;
+		for (size_t k = 0; k < combos; k++) {
+			path[0] = 0;
+			size_t v = k;
+			for (int d = 0; d < depth; d++) {
+				strcat(path, "/");
+				strcat(path, psegs[v % NP]);
+				v /= NP;
+			}
+			for (size_t m = 0; m < 4; m++) {
+				match_both(table, n, t, methods[m], path, strlen(path));
+				match_both(table, n, t, 0, path, strlen(path));
+				tried++;
+			}
+		}
+	}
+	assert_true(tried > 5000);
+	rd_router_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -245,6 +416,8 @@ int main(void)
 		cmocka_unit_test(test_get_implies_head),
 		cmocka_unit_test(test_methods_format),
 		cmocka_unit_test(test_method_parse),
+		cmocka_unit_test(test_router_precedence),
+		cmocka_unit_test(test_router_generated),
 	};
-	return cmocka_run_group_tests_name("router", tests, NULL, NULL);
+	return cmocka_run_group_tests_name("router", tests, setup_tree, teardown_tree);
 }

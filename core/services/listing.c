@@ -1,0 +1,120 @@
+/* listing.c: lists walked over the table or over the index a filter names
+ * (listing.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "services/listing.h"
+#include "util/err.h"
+
+bool rd_list_source_str(struct rd_list_source *s, const char *index, const char *value)
+{
+	size_t n = strlen(value);
+	/* Index keys are the string and its NUL; the walk appends an id. */
+	if (n == 0 || n + 1 + 8 > RD_INDEX_KEY_MAX)
+		return false;
+	memset(s, 0, sizeof *s);
+	s->index = index;
+	s->exact = true;
+	memcpy(s->lo, value, n + 1);
+	s->lo_len = n + 1;
+	return true;
+}
+
+bool rd_list_source_id(struct rd_list_source *s, const char *index, uint64_t id)
+{
+	if (!id)
+		return false;
+	memset(s, 0, sizeof *s);
+	s->index = index;
+	s->exact = true;
+	rd_key_put_u64(s->lo, id);
+	s->lo_len = 8;
+	return true;
+}
+
+bool rd_list_source_dates(struct rd_list_source *s, const char *index, bool has_lo, rd_date lo, bool has_hi, rd_date hi)
+{
+	/* A record without the date (0) has no index entry: a range that
+	 * takes 0 in is the table's to answer. */
+	if ((!has_lo || lo <= 0) && (!has_hi || hi >= 0))
+		return false;
+	memset(s, 0, sizeof *s);
+	s->index = index;
+	if (has_hi && has_lo && hi < lo)
+		hi = lo - 1; /* empty */
+	if (has_lo) {
+		rd_date_key(lo, s->lo);
+		s->lo_len = 4;
+	}
+	if (has_hi && hi < INT32_MAX) {
+		rd_date_key(hi + 1, s->hi);
+		s->hi_len = 4;
+	}
+	return true;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+int rd_list_walk(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t after,
+		 const struct rd_list_source *src, rd_list_row_fn row, void *ctx)
+{
+	struct rd_iter it;
+	struct rd_item item;
+	int rc;
+	uint64_t first = after + 1; /* wraps as the table walk always did */
+	if (!src || !src->index) {
+		rc = rd_iter_records(&it, t, tb, tenant, first);
+		while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0)
+			if ((rc = row(ctx, item.id, item.val, item.len)) <= 0)
+				break;
+		rd_iter_close(&it);
+		return rc < 0 ? rc : 0;
+	}
+	if (src->exact) {
+		/* (key, id) entries: start right after the cursor, ids ascending. */
+		uint8_t from[RD_INDEX_KEY_MAX], to[RD_INDEX_KEY_MAX];
+		memcpy(from, src->lo, src->lo_len);
+		rd_key_put_u64(from + src->lo_len, first);
+		memcpy(to, src->lo, src->lo_len);
+		memset(to + src->lo_len, 0xff, 8);
+		rc = rd_iter_index(&it, t, tb, src->index, tenant, from, src->lo_len + 8, to, src->lo_len + 8);
+		while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0)
+			if ((rc = row(ctx, item.id, item.val, item.len)) <= 0)
+				break;
+		rd_iter_close(&it);
+		return rc < 0 ? rc : 0;
+	}
+	/* A key range: its ids after the cursor, sorted, then each record. */
+	size_t n = 0, cap = 256;
+	uint64_t *ids = rd_malloc(cap * sizeof *ids);
+	rc = rd_iter_index(&it, t, tb, src->index, tenant, src->lo, src->lo_len, src->hi_len ? src->hi : NULL,
+			   src->hi_len);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (item.id < first)
+			continue;
+		if (n == cap) {
+			cap *= 2;
+			ids = rd_realloc(ids, cap * sizeof *ids);
+		}
+		ids[n++] = item.id;
+	}
+	rd_iter_close(&it);
+	if (rc >= 0) {
+		qsort(ids, n, sizeof *ids, cmp_id);
+		rc = 0;
+		for (size_t i = 0; i < n; i++) {
+			const void *rec;
+			size_t len;
+			if ((rc = rd_txn_get(t, tb, tenant, ids[i], &rec, &len)) < 0)
+				break;
+			if ((rc = row(ctx, ids[i], rec, len)) <= 0)
+				break;
+		}
+	}
+	free(ids);
+	return rc < 0 ? rc : 0;
+}

@@ -1,0 +1,47 @@
+/*
+ * listing.h: the records of a list in id order after a cursor, walked either
+ * over the whole table or over the index entries a filter names (an exact
+ * key, or a range of end dates), so that a filtered list costs O(hits)
+ * instead of a decode of every record.
+ *
+ * The walk only narrows: every record it hands over is still checked by the
+ * caller's own filter, so a list served from an index is the list the table
+ * walk gives (tests/integration/test_perf_paths.py compares both).  A source
+ * is used only where every record the filter can match has an entry under
+ * it (a non-empty string, a non-zero id, a date range that leaves out the
+ * "no date" 0, which has no index entry).
+ */
+#ifndef RD_SERVICES_LISTING_H
+#define RD_SERVICES_LISTING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "domain/model.h"
+#include "store/store.h"
+
+struct rd_list_source {
+	const char *index; /* NULL: the whole table in id order */
+	bool exact;        /* one key (ids come in id order); else a key range */
+	uint8_t lo[RD_INDEX_KEY_MAX];
+	size_t lo_len;
+	uint8_t hi[RD_INDEX_KEY_MAX]; /* range: exclusive upper bound; hi_len 0: to the end */
+	size_t hi_len;
+};
+
+/* Fill a source; false when the value cannot be served from the index (the
+ * caller walks the table: same result). */
+bool rd_list_source_str(struct rd_list_source *s, const char *index, const char *value);
+bool rd_list_source_id(struct rd_list_source *s, const char *index, uint64_t id);
+/* Dates lo..hi inclusive; has_lo/has_hi false: unbounded on that side. */
+bool rd_list_source_dates(struct rd_list_source *s, const char *index, bool has_lo, rd_date lo, bool has_hi, rd_date hi);
+
+/* row gets each record with id >= after + 1 (wrapping, as a table walk
+ * from the cursor always did), in id order: 1 goes on, 0 stops,
+ * < 0 stops with that error.  src NULL or src->index NULL: the table. */
+typedef int (*rd_list_row_fn)(void *ctx, uint64_t id, const void *rec, size_t len);
+int rd_list_walk(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t after,
+		 const struct rd_list_source *src, rd_list_row_fn row, void *ctx);
+
+#endif
