@@ -156,7 +156,7 @@ static int mail_partner(struct rd_app *app, struct rd_txn *t, uint64_t v, const 
 	int rc = rd_entity_get(t, d->vendors, &rd_entity_vendor, 0, v, &vendor);
 	if (rc < 0)
 		return rc;
-	char to[RD_NAME_MAX], about[300], subject[256], text[1200], ref[96], kind[24], day[11];
+	char to[RD_NAME_MAX], about[300], subject[512], text[1200], ref[96], kind[24], day[11];
 	partner_address(t, d, v, x, to, sizeof to);
 	describe(t, d, v, x, about, sizeof about);
 	rd_date_format(x->expires_on, day);
@@ -199,7 +199,7 @@ static int mail_channel(struct rd_app *app, struct rd_txn *t, uint64_t v, const 
 		return rc;
 	if (rd_entity_get(t, d->partners, &rd_entity_partner, v, x->partner_id, &p) < 0)
 		snprintf(p.name, sizeof p.name, "partner %llu", (unsigned long long)x->partner_id);
-	char about[300], subject[256], text[1200], ref[96], day[11];
+	char about[300], subject[512], text[1200], ref[96], day[11];
 	const char *kind = extension ? "deal_extension_request" : "deal_review";
 	describe(t, d, v, x, about, sizeof about);
 	rd_date_format(x->expires_on, day);
