@@ -59,7 +59,8 @@ static void usage(FILE *f)
 		"  schedule preview --vendor S [--days N]\n"
 		"                       every action due in the next N days (default 30), none taken\n\n"
 		"Commands that write (demo-load, vendor, user, import, policy, plugin, secrets) need renewd stopped.\n"
-		"DIR may also come from the RENEWD_DATA environment variable.\n");
+		"DIR may also come from the RENEWD_DATA environment variable.\n"
+		"--store URL (or RENEWD_STORE): the records are in PostgreSQL at URL (postgresql://...), not in DIR.\n");
 }
 
 static double now_s(void)
@@ -69,6 +70,9 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* --store URL or RENEWD_STORE: a PostgreSQL store (docs/scaling.md); unset: LMDB in the data directory. */
+static const char *store_url;
+
 static int open_store(const char *dir, bool readonly, struct rd_store **s, struct rd_domain *d)
 {
 	char err[1024];
@@ -76,7 +80,7 @@ static int open_store(const char *dir, bool readonly, struct rd_store **s, struc
 		fprintf(stderr, "renewctl: no data directory: pass --data DIR\n");
 		return 2;
 	}
-	struct rd_store_opts o = { .readonly = readonly };
+	struct rd_store_opts o = { .readonly = readonly, .url = store_url };
 	if (rd_store_open(s, dir, &o, err, sizeof err) < 0) {
 		fprintf(stderr, "renewctl: %s\n", err);
 		return 1;
@@ -188,6 +192,7 @@ static int cmd_demo_load(const char *dir, const char *file)
 int main(int argc, char **argv)
 {
 	const char *dir = getenv("RENEWD_DATA");
+	store_url = getenv("RENEWD_STORE");
 	int i = 1;
 	rd_log_set_level(RD_LOG_WARN);
 	umask(077); /* stores, backups and exports are the service user's alone */
@@ -196,6 +201,10 @@ int main(int argc, char **argv)
 			dir = argv[++i];
 		} else if (strncmp(argv[i], "--data=", 7) == 0) {
 			dir = argv[i] + 7;
+		} else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc) {
+			store_url = argv[++i];
+		} else if (strncmp(argv[i], "--store=", 8) == 0) {
+			store_url = argv[i] + 8;
 		} else if (strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
 			return 0;
