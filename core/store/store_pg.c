@@ -48,9 +48,22 @@
 
 #define MAGIC "renewd-store"
 #define POOL_MAX 16
-#define PAGE_ROWS 512
+#define PAGE_ROWS 512  /* check's page */
+#define ITER_FIRST 8   /* an iterator's first page: callers often stop after a few items... */
+#define ITER_MAX 1024  /* ...so pages double from here up to this */
 #define MAX_REPLAYS 64
 #define SETUP_LOCK "7240115001" /* pg_advisory_xact_lock key serialising DDL between nodes */
+
+/* One pooled connection and the statements prepared on it (by SQL text). */
+#define STMT_SLOTS 1024
+struct pg_conn {
+	PGconn *c;
+	unsigned n_stmts;
+	struct stmt {
+		char *sql;
+		uint32_t hash;
+	} stmts[STMT_SLOTS];
+};
 
 struct rd_table {
 	const struct rd_table_def *def;
@@ -60,7 +73,8 @@ struct rd_table {
 
 struct rd_txn {
 	struct rd_store *s; /* first: store_impl.h */
-	PGconn *c;
+	struct pg_conn *pc;
+	PGconn *c; /* pc->c */
 	struct rd_txn *root; /* the top-level transaction (itself for the root) */
 	bool write, child;
 	unsigned depth; /* savepoint number of a child */
@@ -80,14 +94,14 @@ struct rd_store {
 	uint32_t schema;
 	struct rd_table *tables;
 	pthread_mutex_t mu;
-	PGconn *idle[POOL_MAX];
+	struct pg_conn *idle[POOL_MAX];
 	unsigned n_idle, n_open;
 	unsigned long long replays;
 };
 
 struct pg_iter {
 	PGresult *page;
-	int row, rows;
+	int row, rows, limit;
 	bool last_page;
 	uint8_t after[8 + RD_INDEX_KEY_MAX + 8]; /* records: the last id; indexes: the last key */
 	size_t after_len;
@@ -113,7 +127,25 @@ static char *redact(const char *url)
 	return out;
 }
 
-static PGconn *connect_new(struct rd_store *s, char *err, size_t errlen)
+static void conn_free(struct pg_conn *pc)
+{
+	if (!pc)
+		return;
+	PQfinish(pc->c);
+	for (unsigned i = 0; i < STMT_SLOTS; i++)
+		free(pc->stmts[i].sql);
+	free(pc);
+}
+
+/* The server's notices ("relation already exists, skipping") are not for
+ * renewd's stderr: debug level. */
+static void quiet_notice(void *arg, const char *msg)
+{
+	(void)arg;
+	rd_log(RD_LOG_DEBUG, "store", "PostgreSQL notice: %.*s", (int)strcspn(msg, "\n"), msg);
+}
+
+static struct pg_conn *connect_new(struct rd_store *s, char *err, size_t errlen)
 {
 	/* Defaults first; the URL's own settings (given last) override them. */
 	const char *const keys[] = { "connect_timeout", "application_name", "dbname", NULL };
@@ -131,13 +163,16 @@ static PGconn *connect_new(struct rd_store *s, char *err, size_t errlen)
 		PQfinish(c);
 		return NULL;
 	}
-	return c;
+	PQsetNoticeProcessor(c, quiet_notice, NULL);
+	struct pg_conn *pc = rd_calloc(1, sizeof *pc);
+	pc->c = c;
+	return pc;
 }
 
-static PGconn *pool_get(struct rd_store *s, bool *fresh)
+static struct pg_conn *pool_get(struct rd_store *s, bool *fresh)
 {
 	pthread_mutex_lock(&s->mu);
-	PGconn *c = s->n_idle ? s->idle[--s->n_idle] : NULL;
+	struct pg_conn *c = s->n_idle ? s->idle[--s->n_idle] : NULL;
 	if (c) {
 		pthread_mutex_unlock(&s->mu);
 		*fresh = false;
@@ -155,11 +190,11 @@ static PGconn *pool_get(struct rd_store *s, bool *fresh)
 	return c;
 }
 
-static void pool_put(struct rd_store *s, PGconn *c, bool broken)
+static void pool_put(struct rd_store *s, struct pg_conn *c, bool broken)
 {
 	if (!c)
 		return;
-	if (!broken && PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) == PQTRANS_IDLE) {
+	if (!broken && PQstatus(c->c) == CONNECTION_OK && PQtransactionStatus(c->c) == PQTRANS_IDLE) {
 		pthread_mutex_lock(&s->mu);
 		if (s->n_idle < POOL_MAX) {
 			s->idle[s->n_idle++] = c;
@@ -168,10 +203,10 @@ static void pool_put(struct rd_store *s, PGconn *c, bool broken)
 		}
 		s->n_open--;
 		pthread_mutex_unlock(&s->mu);
-		PQfinish(c);
+		conn_free(c);
 		return;
 	}
-	PQfinish(c);
+	conn_free(c);
 	pthread_mutex_lock(&s->mu);
 	s->n_open--;
 	pthread_mutex_unlock(&s->mu);
@@ -214,6 +249,43 @@ static int failure(struct rd_txn *t, PGresult *r)
 	return rc;
 }
 
+/* The name of sql prepared on t's connection (prepared now on first use):
+ * returns 1 (name set), 0 when the cache is full (run it unprepared), or -1
+ * with *fail set when PREPARE failed.  Statements are prepared once per
+ * connection and kept for its life (they outlive transactions). */
+static int prepared(struct rd_txn *t, const char *sql, int n, char name[16], PGresult **fail)
+{
+	struct pg_conn *pc = t->pc;
+	uint32_t h = 2166136261u;
+	for (const char *p = sql; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	unsigned i = h % STMT_SLOTS;
+	for (unsigned probe = 0; probe < STMT_SLOTS; probe++, i = (i + 1) % STMT_SLOTS) {
+		struct stmt *st = &pc->stmts[i];
+		if (st->sql && st->hash == h && strcmp(st->sql, sql) == 0) {
+			snprintf(name, 16, "rd%u", i);
+			return 1;
+		}
+		if (!st->sql)
+			break;
+	}
+	if (pc->stmts[i].sql || pc->n_stmts >= STMT_SLOTS * 3 / 4) {
+		/* Full (more distinct statements than renewd has): run unprepared. */
+		return 0;
+	}
+	snprintf(name, 16, "rd%u", i);
+	PGresult *r = PQprepare(pc->c, name, sql, n, NULL);
+	if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+		*fail = r;
+		return -1;
+	}
+	PQclear(r);
+	pc->stmts[i].sql = rd_strdup(sql);
+	pc->stmts[i].hash = h;
+	pc->n_stmts++;
+	return 1;
+}
+
 /* Runs one statement with binary parameters and results.  fmt: one letter
  * per parameter, 't' text, 'b' binary.  Returns the result (tuples or
  * command ok) or NULL with *rc set. */
@@ -223,7 +295,14 @@ static PGresult *run(struct rd_txn *t, const char *sql, int n, const char *const
 	int fmts[8];
 	for (int i = 0; i < n && i < 8; i++)
 		fmts[i] = fmt[i] == 'b';
-	PGresult *r = PQexecParams(t->c, sql, n, NULL, vals, lens, fmts, 1);
+	PGresult *r = NULL;
+	char name[16];
+	int p = n ? prepared(t, sql, n, name, &r) : 0;
+	if (p < 0) {
+		*rc = failure(t, r);
+		return NULL;
+	}
+	r = p ? PQexecPrepared(t->c, name, n, vals, lens, fmts, 1) : PQexecParams(t->c, sql, n, NULL, vals, lens, fmts, 1);
 	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
 		*rc = 0;
@@ -273,9 +352,10 @@ static int begin_on(struct rd_store *s, struct rd_txn *t, const char *sql)
 {
 	for (int tries = 0; tries <= POOL_MAX; tries++) {
 		bool fresh;
-		t->c = pool_get(s, &fresh);
-		if (!t->c)
+		t->pc = pool_get(s, &fresh);
+		if (!t->pc)
 			return RD_EBUSY;
+		t->c = t->pc->c;
 		PGresult *r = PQexec(t->c, sql);
 		if (r && PQresultStatus(r) == PGRES_COMMAND_OK) {
 			PQclear(r);
@@ -287,13 +367,15 @@ static int begin_on(struct rd_store *s, struct rd_txn *t, const char *sql)
 			rd_log(RD_LOG_ERROR, "store", "store %s: cannot begin a transaction: %s", s->shown,
 			       r ? PQresultErrorMessage(r) : PQerrorMessage(t->c));
 			PQclear(r);
-			pool_put(s, t->c, true);
+			pool_put(s, t->pc, true);
 			t->c = NULL;
+			t->pc = NULL;
 			return RD_EBUSY;
 		}
 		PQclear(r);
-		pool_put(s, t->c, true);
+		pool_put(s, t->pc, true);
 		t->c = NULL;
+		t->pc = NULL;
 	}
 	return RD_EBUSY;
 }
@@ -309,8 +391,9 @@ static void finish(struct rd_txn *t, bool commit, int *rc)
 	}
 	PQclear(r);
 	release_kept(t);
-	pool_put(t->s, t->c, t->broken);
+	pool_put(t->s, t->pc, t->broken);
 	t->c = NULL;
+	t->pc = NULL;
 }
 
 /* ---- opening ------------------------------------------------------------ */
@@ -475,7 +558,7 @@ int rd_store_pg_open(struct rd_store **out, const char *dir, const struct rd_sto
 	s->readonly = o->readonly;
 	pthread_mutex_init(&s->mu, NULL);
 	*out = NULL;
-	PGconn *c = connect_new(s, err, errlen);
+	struct pg_conn *c = connect_new(s, err, errlen);
 	if (!c)
 		return pg_close_and_fail(&s, RD_EBUSY);
 	s->idle[s->n_idle++] = c;
@@ -508,7 +591,7 @@ static void pg_close(struct rd_store **sp)
 	if (!s)
 		return;
 	for (unsigned i = 0; i < s->n_idle; i++)
-		PQfinish(s->idle[i]);
+		conn_free(s->idle[i]);
 	while (s->tables) {
 		struct rd_table *t = s->tables;
 		s->tables = t->next;
@@ -657,7 +740,7 @@ static int pg_begin_child(struct rd_txn *p, struct rd_txn **out)
 	if (rd_fails_assert(p->write))
 		return RD_EINTERNAL;
 	struct rd_txn *c = rd_calloc(1, sizeof *c);
-	*c = (struct rd_txn){ .s = p->s, .c = p->c, .root = p->root, .write = true, .child = true,
+	*c = (struct rd_txn){ .s = p->s, .pc = p->pc, .c = p->c, .root = p->root, .write = true, .child = true,
 			      .depth = p->depth + 1, .saved_failed = p->root->failed };
 	char sql[48];
 	snprintf(sql, sizeof sql, "SAVEPOINT rd_sp%u", c->depth);
@@ -1007,11 +1090,12 @@ static int fetch_page(struct rd_iter *it, struct pg_iter *pi)
 	uint8_t tk[8];
 	rd_key_put_u64(tk, it->tenant);
 	bool first = !it->started;
+	pi->limit = !pi->limit ? ITER_FIRST : pi->limit < ITER_MAX ? pi->limit * 2 : ITER_MAX;
 	PGresult *r;
 	if (it->index < 0) {
 		snprintf(sql, sizeof sql,
 			 "SELECT id, val FROM t_%s WHERE tenant = $1 AND id %s $2 ORDER BY id LIMIT %d", it->tb->def->name,
-			 first ? ">=" : ">", PAGE_ROWS);
+			 first ? ">=" : ">", pi->limit);
 		const char *v[2] = { (char *)tk, first ? (char *)it->from : (char *)pi->after };
 		const int l[2] = { 8, 8 };
 		r = run(t, sql, 2, v, l, "bb", &rc);
@@ -1021,7 +1105,7 @@ static int fetch_page(struct rd_iter *it, struct pg_iter *pi)
 			 " ON r.tenant = i.tenant AND r.id = i.id"
 			 " WHERE i.tenant = $1 AND i.ix = $2 AND i.key %s $3%s ORDER BY i.key LIMIT %d",
 			 it->tb->def->name, it->tb->def->name, first ? ">=" : ">", it->to_len ? " AND i.key < $4" : "",
-			 PAGE_ROWS);
+			 pi->limit);
 		const char *v[4] = { (char *)tk, it->tb->def->indexes[it->index].name,
 				     first ? (char *)it->from : (char *)pi->after, (char *)it->to };
 		const int l[4] = { 8, 0, first ? (int)it->from_len : (int)pi->after_len, (int)it->to_len };
@@ -1033,7 +1117,7 @@ static int fetch_page(struct rd_iter *it, struct pg_iter *pi)
 	pi->page = r;
 	pi->row = 0;
 	pi->rows = PQntuples(r);
-	pi->last_page = pi->rows < PAGE_ROWS;
+	pi->last_page = pi->rows < pi->limit;
 	it->started = true;
 	return 0;
 }

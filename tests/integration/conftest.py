@@ -132,7 +132,18 @@ def run_renewd_expect_failure(args, timeout=10.0, **kw):
 
 def table_entries(data, name="t:contracts"):
     """Entries in one named DB, read with python3-lmdb.  Only call this
-    while the daemon is stopped: lock=False is unsafe next to a writer."""
+    while the daemon is stopped: lock=False is unsafe next to a writer.
+    In PostgreSQL mode: the rows of the same table or index (docs/scaling.md)."""
+    if PG_MODE:
+        import pgcluster
+        kind, _, rest = name.partition(":")
+        table, _, index = rest.partition(":")
+        db = PG.ensure_db(pgcluster.db_for_dir(data))
+        exists = PG.psql(db, f"SELECT to_regclass('{kind}_{table}') IS NOT NULL").strip() == "t"
+        if not exists:
+            return 0
+        where = f" WHERE ix = '{index}'" if kind == "i" else ""
+        return int(PG.psql(db, f"SELECT count(*) FROM {kind}_{table}{where}").strip())
     import lmdb
     env = lmdb.open(str(data), readonly=True, max_dbs=128, lock=False, subdir=True)
     try:
