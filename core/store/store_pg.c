@@ -52,6 +52,7 @@
 #define ITER_FIRST 8   /* an iterator's first page: callers often stop after a few items... */
 #define ITER_MAX 1024  /* ...so pages double from here up to this */
 #define MAX_REPLAYS 64
+#define MAX_PARAMS 40 /* one statement's parameters: the index batch's 2 + 2 x 16 at most */
 #define SETUP_LOCK "7240115001" /* pg_advisory_xact_lock key serialising DDL between nodes */
 
 /* One pooled connection and the statements prepared on it (by SQL text). */
@@ -292,8 +293,10 @@ static int prepared(struct rd_txn *t, const char *sql, int n, char name[16], PGr
 static PGresult *run(struct rd_txn *t, const char *sql, int n, const char *const *vals, const int *lens,
 		     const char *fmt, int *rc)
 {
-	int fmts[8];
-	for (int i = 0; i < n && i < 8; i++)
+	int fmts[MAX_PARAMS];
+	if (rd_fails_assert(n <= MAX_PARAMS))
+		return *rc = RD_EINTERNAL, NULL;
+	for (int i = 0; i < n; i++)
 		fmts[i] = fmt[i] == 'b';
 	PGresult *r = NULL;
 	char name[16];
@@ -844,45 +847,68 @@ static int entry_key(const struct rd_index_def *ix, uint64_t id, const void *rec
 	return n + 8;
 }
 
+/* Brings the table's index entries from old's to val's (either may be NULL):
+ * the entries that go in one DELETE, those that come in one INSERT, so a
+ * put costs at most two statements for its indexes however many it has. */
 static int update_indexes(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t id, const void *old,
 			  size_t old_len, const void *val, size_t len)
 {
-	char del[160], ins[200];
-	snprintf(del, sizeof del, "DELETE FROM i_%s WHERE tenant = $1 AND ix = $2 AND key = $3", tb->def->name);
-	snprintf(ins, sizeof ins, "INSERT INTO i_%s (tenant, ix, key, id) VALUES ($1, $2, $3, $4)", tb->def->name);
 	uint8_t tk[8], ik[8];
 	rd_key_put_u64(tk, tenant);
 	rd_key_put_u64(ik, id);
+	uint8_t ok[16][RD_INDEX_KEY_MAX + 8], nk[16][RD_INDEX_KEY_MAX + 8];
+	const char *dv[MAX_PARAMS], *iv[MAX_PARAMS];
+	int dl[MAX_PARAMS], il[MAX_PARAMS];
+	char dfmt[MAX_PARAMS + 1], ifmt[MAX_PARAMS + 1];
+	int nd = 1, ni = 2; /* parameters so far: $1 tenant (both), $2 id (insert) */
+	dv[0] = iv[0] = (char *)tk;
+	dl[0] = il[0] = 8;
+	iv[1] = (char *)ik;
+	il[1] = 8;
+	char del[2048], ins[2048];
+	size_t dn = (size_t)snprintf(del, sizeof del, "DELETE FROM i_%s WHERE tenant = $1 AND (ix, key) IN (", tb->def->name);
+	size_t in = (size_t)snprintf(ins, sizeof ins, "INSERT INTO i_%s (tenant, ix, key, id) VALUES ", tb->def->name);
 	for (unsigned i = 0; i < tb->def->n_indexes; i++) {
 		const struct rd_index_def *ix = &tb->def->indexes[i];
-		uint8_t ok[RD_INDEX_KEY_MAX + 8], nk[RD_INDEX_KEY_MAX + 8];
-		int on = old ? entry_key(ix, id, old, old_len, ok) : 0;
-		int nn = val ? entry_key(ix, id, val, len, nk) : 0;
+		int on = old ? entry_key(ix, id, old, old_len, ok[i]) : 0;
+		int nn = val ? entry_key(ix, id, val, len, nk[i]) : 0;
 		if (on < 0)
 			on = 0; /* an undecodable old record: nothing to remove we can name */
 		if (nn < 0)
 			return nn;
-		if (on == nn && on > 0 && memcmp(ok, nk, (size_t)on) == 0)
+		if (on == nn && on > 0 && memcmp(ok[i], nk[i], (size_t)on) == 0)
 			continue;
-		int rc;
 		if (on > 0) {
-			const char *v[3] = { (char *)tk, ix->name, (char *)ok };
-			const int l[3] = { 8, 0, on };
-			PGresult *r = run(t, del, 3, v, l, "btb", &rc);
-			PQclear(r);
-			if (rc < 0)
-				return rc;
+			dn += (size_t)snprintf(del + dn, sizeof del - dn, "%s($%d, $%d)", nd > 1 ? ", " : "", nd + 1, nd + 2);
+			dv[nd] = ix->name, dl[nd] = 0;
+			dv[nd + 1] = (char *)ok[i], dl[nd + 1] = on;
+			nd += 2;
 		}
 		if (nn > 0) {
-			const char *v[4] = { (char *)tk, ix->name, (char *)nk, (char *)ik };
-			const int l[4] = { 8, 0, nn, 8 };
-			PGresult *r = run(t, ins, 4, v, l, "btbb", &rc);
-			PQclear(r);
-			if (rc < 0)
-				return rc;
+			in += (size_t)snprintf(ins + in, sizeof ins - in, "%s($1, $%d, $%d, $2)", ni > 2 ? ", " : "", ni + 1,
+					       ni + 2);
+			iv[ni] = ix->name, il[ni] = 0;
+			iv[ni + 1] = (char *)nk[i], il[ni + 1] = nn;
+			ni += 2;
 		}
 	}
-	return 0;
+	int rc = 0;
+	if (nd > 1) {
+		snprintf(del + dn, sizeof del - dn, ")");
+		for (int k = 0; k < nd; k++)
+			dfmt[k] = k == 0 || k % 2 == 0 ? 'b' : 't';
+		dfmt[nd] = 0;
+		PQclear(run(t, del, nd, dv, dl, dfmt, &rc));
+		if (rc < 0)
+			return rc;
+	}
+	if (ni > 2) {
+		for (int k = 0; k < ni; k++)
+			ifmt[k] = k < 2 || k % 2 == 1 ? 'b' : 't';
+		ifmt[ni] = 0;
+		PQclear(run(t, ins, ni, iv, il, ifmt, &rc));
+	}
+	return rc;
 }
 
 static int pg_put(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t id, const void *val, size_t len,
