@@ -538,6 +538,8 @@ static void reply_problem(struct rd_req *req, int rc, const struct problem *p)
 			       p->why);
 	else if (rc == RD_ENOTFOUND)
 		rd_reply_error(req, 404, "not_found", NULL, "no such record");
+	else if (rc == RD_EBUSY)
+		rd_reply_error(req, 503, "unavailable", NULL, "the store is unavailable: try again later");
 	else
 		rd_reply_error(req, 500, "internal", NULL, "the change could not be stored: %s", rd_strerror(rc));
 }

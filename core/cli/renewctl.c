@@ -35,12 +35,14 @@ struct rd_cli_settings rd_cli;
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: renewctl [--config FILE] [--data DIR] [--plugin-dir DIR] COMMAND [ARGS]\n"
+		"usage: renewctl [--config FILE] [--data DIR] [--plugin-dir DIR] [--store URL] COMMAND [ARGS]\n"
 		"       renewctl --version\n\n"
 		"global options:\n"
 		"  --config FILE        renewd's configuration file: its data, plugin_dir, outbound_hosts and secret_env\n"
 		"  --data DIR           the data directory (wins over the file; else RENEWD_DATA)\n"
-		"  --plugin-dir DIR     the plugin directory (wins over the file; else the installed one, as renewd)\n\n"
+		"  --plugin-dir DIR     the plugin directory (wins over the file; else the installed one, as renewd)\n"
+		"  --store URL          the records are in PostgreSQL at URL (postgresql://...), not in DIR\n"
+		"                       (wins over the file's store; else RENEWD_STORE; docs/scaling.md)\n\n"
 		"commands:\n"
 		"  version              print the renewd version\n"
 		"  check                verify every index entry, record and reference (safe while renewd runs)\n"
@@ -84,6 +86,9 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* --store URL or RENEWD_STORE: a PostgreSQL store (docs/scaling.md); unset: LMDB in the data directory. */
+static const char *store_url;
+
 static int open_store_as(const char *dir, bool readonly, bool beside, struct rd_store **s, struct rd_domain *d)
 {
 	char err[1024];
@@ -91,7 +96,7 @@ static int open_store_as(const char *dir, bool readonly, bool beside, struct rd_
 		fprintf(stderr, "renewctl: no data directory: pass --data DIR or --config FILE (renewd's)\n");
 		return 2;
 	}
-	struct rd_store_opts o = { .readonly = readonly, .beside = beside };
+	struct rd_store_opts o = { .readonly = readonly, .beside = beside, .url = store_url };
 	if (rd_store_open(s, dir, &o, err, sizeof err) < 0) {
 		fprintf(stderr, "renewctl: %s\n", err);
 		return 1;
@@ -274,6 +279,10 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--version") == 0) {
 			printf("renewctl %s (store schema %d)\n", RD_VERSION, RD_SCHEMA);
 			return 0;
+		} else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc) {
+			store_url = argv[++i];
+		} else if (strncmp(argv[i], "--store=", 8) == 0) {
+			store_url = argv[i] + 8;
 		} else if (strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
 			return 0;
@@ -291,12 +300,16 @@ int main(int argc, char **argv)
 			return rc;
 		}
 		dir = conf.data;
+		if (!store_url && conf.store && strcmp(conf.store, "lmdb") != 0)
+			store_url = conf.store;
 		rd_cli.plugin_dir = conf.plugin_dir;
 		rd_cli.outbound_hosts = conf.outbound_hosts;
 		rd_cli.secret_env = conf.secret_env;
 	}
 	if (!dir)
 		dir = getenv("RENEWD_DATA");
+	if (!store_url)
+		store_url = getenv("RENEWD_STORE");
 	if (plugin_dir)
 		rd_cli.plugin_dir = plugin_dir;
 	/* renewd's default when neither names one: the installed plugin

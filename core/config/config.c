@@ -76,6 +76,9 @@ const struct rd_option rd_options[] = {
 	  "/healthz answers degraded (mail_failing) once mail delivery has failed for this long with no message delivered since" },
 	{ "health_sweep_failing_ms", RD_OPT_UINT, OPT(health_sweep_failing_ms), "0", 0, 604800000,
 	  "/healthz answers degraded (sweep_failing) once a vendor's sweeps have failed, or left failed actions, for this long (0: from the first)" },
+	{ "store", RD_OPT_STRING, OPT(store), "lmdb", 0, 0,
+	  "where the records live: lmdb (in the data directory) or a postgresql:// URL (docs/scaling.md; "
+	  "give the password in PGPASSWORD or a .pgpass file, not in the URL)" },
 };
 const size_t rd_n_options = sizeof rd_options / sizeof *rd_options;
 
@@ -323,6 +326,10 @@ int rd_config_load(struct rd_config *c, int argc, char **argv, bool *help, char 
 			snprintf(err, errlen, "option mail_from: %s", why);
 			return RD_EINVAL;
 		}
+	}
+	if (strcmp(c->store, "lmdb") && strncmp(c->store, "postgresql://", 13) && strncmp(c->store, "postgres://", 11)) {
+		snprintf(err, errlen, "option store must be lmdb or a postgresql:// URL, not \"%.60s\"", c->store);
+		return RD_EINVAL;
 	}
 	if (c->map_max_bytes < c->map_size_bytes) {
 		snprintf(err, errlen, "option map_max_bytes (%llu) is smaller than map_size_bytes (%llu)",

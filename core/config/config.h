@@ -42,6 +42,7 @@ struct rd_config {
 	char *feeds_dir;          /* connector-csv: partners' drop folders under it; NULL: off */
 	uint64_t feeds_poll_ms;   /* how often the drop folders are scanned besides inotify */
 	uint64_t health_mail_failing_ms, health_sweep_failing_ms; /* /healthz: degraded past these (docs/operations.md) */
+	char *store;              /* "lmdb" (in data) or "postgresql://..." (docs/scaling.md) */
 	/* Derived from listen. */
 	char host[64];
 	int port;

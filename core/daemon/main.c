@@ -257,7 +257,8 @@ int main(int argc, char **argv)
 	}
 
 	struct rd_store *store;
-	struct rd_store_opts so = { .map_size = d.config.map_size_bytes, .map_max = d.config.map_max_bytes };
+	struct rd_store_opts so = { .map_size = d.config.map_size_bytes, .map_max = d.config.map_max_bytes,
+				     .url = d.config.store };
 	if (rd_store_open(&store, d.config.data, &so, err, sizeof err) < 0) {
 		fprintf(stderr, "renewd: %s\n", err);
 		rd_config_free(&d.config);

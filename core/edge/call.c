@@ -271,6 +271,10 @@ int rd_call_begin(struct rd_req *req, struct call *c)
 	if (rc == RD_EINVAL) {
 		rd_reply_header(req, "www-authenticate", "Bearer error=\"invalid_token\"");
 		rd_reply_error(req, 401, "unauthenticated", NULL, "%s", why);
+	} else if (rc == RD_EBUSY) { /* the store is unreachable (a PostgreSQL store's database is down) */
+		rd_reply_error(req, 503, "unavailable", NULL, "the store is unavailable: try again later");
+	} else if (rc < 0) {
+		rd_reply_error(req, 500, "internal", NULL, "the caller could not be checked: %s", rd_strerror(rc));
 	}
 	return rc;
 }

@@ -1,98 +1,32 @@
 /*
- * store.c: the LMDB backend.  The only file in renewd that includes lmdb.h.
- *
- * Key layouts (all integers big-endian so byte order is numeric order):
- *   table  "t:<name>"          tenant(8) id(8)               -> record
- *   index  "i:<name>:<index>"  tenant(8) index-key(n) id(8)  -> (empty)
- *   "_seq"                     <name> NUL tenant(8)          -> last id(8)
- *   "_meta"                    <key>                         -> value
+ * store.c: the store's dispatch.  rd_store_open picks a backend (LMDB in the
+ * data directory, the default; PostgreSQL when opts->url names a server) and
+ * every other call goes through that backend's ops table.  The backends keep
+ * their structures to themselves (store_impl.h says the two layout rules this
+ * file relies on).
  */
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <lmdb.h>
-#include <pthread.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "store/store.h"
+#include "store/store_impl.h"
 #include "util/err.h"
-#include "util/log.h"
 
-#define MAGIC "renewd-store"
-#define DEFAULT_MAP (64u << 20)
-#define DEFAULT_MAP_MAX ((size_t)1 << 40)
-#define MAX_TABLES 120
-
-struct rd_table {
-	const struct rd_table_def *def;
-	MDB_dbi dbi;
-	MDB_dbi idx[16];
-	bool missing; /* read-only store opened before this table existed */
-	struct rd_table *next;
-};
-
-struct rd_txn {
-	struct rd_store *s;
-	MDB_txn *txn;
-	bool write;
-	bool cached;
-	bool child; /* a nested write transaction (rd_txn_begin_child) */
-};
-
-struct rd_store {
-	MDB_env *env;
-	char *dir;
-	int lock_fd;
-	bool readonly;
-	long beside_pid; /* opts.beside and the lock was held: that renewd's pid (-1 unknown) */
-	size_t map_size, map_max;
-	MDB_dbi meta, seq;
-	uint32_t schema;
-	struct rd_table *tables;
-	unsigned n_tables;
-	/* The cached read transaction belongs to the thread that opened the
-	 * store (the loop thread); other threads always begin their own. */
-	pthread_t owner;
-	struct rd_txn cached;
-	bool cached_busy;
-	bool writing;
-};
-
-/* The one translation point for LMDB results. */
-static int lmdb_error(int rc)
+static const struct rd_store_ops *store_ops(const struct rd_store *s)
 {
-	switch (rc) {
-	case MDB_SUCCESS: return 0;
-	case MDB_NOTFOUND: return RD_ENOTFOUND;
-	case MDB_KEYEXIST: return RD_EEXISTS;
-	case MDB_MAP_FULL: return RD_EMAPFULL;
-	case MDB_CORRUPTED:
-	case MDB_PAGE_NOTFOUND:
-	case MDB_BAD_TXN: return RD_ECORRUPT;
-	case MDB_INVALID:
-	case MDB_INCOMPATIBLE: return RD_ENOTSTORE;
-	case MDB_VERSION_MISMATCH: return RD_EVERSION;
-	case MDB_READERS_FULL:
-	case MDB_TXN_FULL: return RD_EBUSY;
-	case MDB_BAD_VALSIZE: return RD_ETOOBIG;
-	default: break;
-	}
-	if (rc > 0)
-		return -rc; /* an errno */
-	rd_log(RD_LOG_ERROR, "store", "LMDB: %s", mdb_strerror(rc));
-	return RD_EINTERNAL;
+	/* The first member of every backend's struct rd_store. */
+	return *(const struct rd_store_ops *const *)(const void *)s;
+}
+
+static const struct rd_store_ops *txn_ops(const struct rd_txn *t)
+{
+	/* The first member of every backend's struct rd_txn is its store. */
+	return store_ops(*(struct rd_store *const *)(const void *)t);
 }
 
 void rd_key_put_u64(uint8_t out[8], uint64_t v)
 {
-	uint8_t *p = out;
 	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
+		out[i] = (uint8_t)v;
 }
 
 uint64_t rd_key_get_u64(const uint8_t p[8])
@@ -103,389 +37,10 @@ uint64_t rd_key_get_u64(const uint8_t p[8])
 	return v;
 }
 
-const char *rd_store_dir(const struct rd_store *s)
-{
-	return s->dir;
-}
-
-/* ---- opening ------------------------------------------------------------ */
-
-/* The data directory 0700 and the files renewd keeps in it 0600, also for
- * a store made before renewd set them so (best effort: a file renewd does
- * not own keeps its mode). */
-static void private_modes(const char *dir)
-{
-	static const char *const files[] = { "data.mdb", "lock.mdb", "renewd.lock" };
-	char path[4200];
-	chmod(dir, 0700);
-	for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-		snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-		chmod(path, 0600);
-	}
-}
-
-static int take_lock(struct rd_store *s, char *err, size_t errlen)
-{
-	char path[4096];
-	snprintf(path, sizeof path, "%s/renewd.lock", s->dir);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		int e = errno;
-		snprintf(err, errlen, "data directory %s is not writable: %s", s->dir, strerror(e));
-		return -e;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		char pid[32] = "";
-		ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
-		pid[n > 0 ? n : 0] = 0;
-		pid[strcspn(pid, "\n")] = 0;
-		snprintf(err, errlen, "data directory %s is in use by another renewd (pid %s)", s->dir,
-			 *pid ? pid : "unknown");
-		close(fd);
-		return RD_ELOCKED;
-	}
-	char pid[32];
-	int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
-		int e = errno;
-		snprintf(err, errlen, "data directory %s is not writable: %s", s->dir, strerror(e));
-		close(fd);
-		return -e;
-	}
-	s->lock_fd = fd;
-	return 0;
-}
-
-/* Is there a store here, and if not, may we make one?  Returns 1 for an
- * existing store, 0 for an empty directory, < 0 (with err) otherwise. */
-static int inspect_dir(struct rd_store *s, char *err, size_t errlen)
-{
-	struct stat st;
-	if (stat(s->dir, &st) != 0) {
-		int e = errno;
-		if (e == ENOENT)
-			snprintf(err, errlen, "data directory %s does not exist (create it with mkdir first)", s->dir);
-		else
-			snprintf(err, errlen, "data directory %s: %s", s->dir, strerror(e));
-		return -e;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "data directory %s is not a directory", s->dir);
-		return -ENOTDIR;
-	}
-	char path[4096];
-	snprintf(path, sizeof path, "%s/data.mdb", s->dir);
-	if (stat(path, &st) == 0) {
-		if (!S_ISREG(st.st_mode)) {
-			snprintf(err, errlen, "data directory %s is not a renewd store (data.mdb is not a file)", s->dir);
-			return RD_ENOTSTORE;
-		}
-		return 1;
-	}
-	DIR *d = opendir(s->dir);
-	if (!d) {
-		int e = errno;
-		snprintf(err, errlen, "data directory %s cannot be read: %s", s->dir, strerror(e));
-		return -e;
-	}
-	struct dirent *de;
-	const char *stranger = NULL;
-	char name[256];
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || !strcmp(de->d_name, "renewd.lock") ||
-		    !strcmp(de->d_name, "lock.mdb"))
-			continue;
-		snprintf(name, sizeof name, "%s", de->d_name);
-		stranger = name;
-		break;
-	}
-	closedir(d);
-	if (stranger) {
-		snprintf(err, errlen, "data directory %s is not a renewd store: it is not empty (holds %s) and has no data.mdb",
-			 s->dir, stranger);
-		return RD_ENOTSTORE;
-	}
-	if (s->readonly) {
-		snprintf(err, errlen, "data directory %s holds no renewd store yet", s->dir);
-		return RD_ENOTSTORE;
-	}
-	return 0;
-}
-
-static int begin(struct rd_store *s, unsigned flags, MDB_txn **out)
-{
-	for (int tries = 0;; tries++) {
-		int rc = mdb_txn_begin(s->env, NULL, flags, out);
-		if (rc == MDB_MAP_RESIZED && tries < 3) {
-			/* Another process grew the map: adopt its size. */
-			mdb_env_set_mapsize(s->env, 0);
-			continue;
-		}
-		if (rc == MDB_READERS_FULL && tries < 3) {
-			int dead = 0;
-			mdb_reader_check(s->env, &dead);
-			continue;
-		}
-		return lmdb_error(rc);
-	}
-}
-
-/* True when data.mdb holds no named DB at all: LMDB wrote its meta pages
- * but no transaction ever committed, i.e. a first start was cut off. */
-static bool never_committed(MDB_txn *txn)
-{
-	MDB_dbi main;
-	MDB_stat st;
-	return mdb_dbi_open(txn, NULL, 0, &main) == 0 && mdb_stat(txn, main, &st) == 0 && st.ms_entries == 0;
-}
-
-static int open_meta(struct rd_store *s, bool fresh, const struct rd_store_opts *o, char *err, size_t errlen)
-{
-	MDB_txn *txn;
-	int rc = begin(s, s->readonly ? MDB_RDONLY : 0, &txn);
-	if (rc < 0) {
-		snprintf(err, errlen, "data directory %s: cannot begin a transaction: %s", s->dir, rd_strerror(rc));
-		return rc;
-	}
-	unsigned create = s->readonly ? 0 : MDB_CREATE;
-	uint32_t want = o && o->schema ? o->schema : RD_SCHEMA;
-	int mrc = mdb_dbi_open(txn, "_meta", fresh ? create : 0, &s->meta);
-	if (mrc == MDB_NOTFOUND && never_committed(txn)) {
-		if (s->readonly) {
-			snprintf(err, errlen, "data directory %s holds no renewd store yet", s->dir);
-			rc = RD_ENOTSTORE;
-			goto fail;
-		}
-		fresh = true; /* finish the interrupted first start */
-		mrc = mdb_dbi_open(txn, "_meta", create, &s->meta);
-	}
-	if (mrc == MDB_NOTFOUND) {
-		snprintf(err, errlen, "data directory %s is not a renewd store (an LMDB environment of something else)",
-			 s->dir);
-		rc = RD_ENOTSTORE;
-		goto fail;
-	}
-	if ((rc = lmdb_error(mrc)) < 0)
-		goto fail_msg;
-	if ((rc = lmdb_error(mdb_dbi_open(txn, "_seq", create, &s->seq))) < 0)
-		goto fail_msg;
-
-	MDB_val k = { 5, "magic" }, v;
-	if (fresh) {
-		v = (MDB_val){ strlen(MAGIC), MAGIC };
-		if ((rc = lmdb_error(mdb_put(txn, s->meta, &k, &v, 0))) < 0)
-			goto fail_msg;
-		uint8_t sv[4] = { (uint8_t)want, (uint8_t)(want >> 8), (uint8_t)(want >> 16), (uint8_t)(want >> 24) };
-		MDB_val sk = { 6, "schema" }, svv = { 4, sv };
-		if ((rc = lmdb_error(mdb_put(txn, s->meta, &sk, &svv, 0))) < 0)
-			goto fail_msg;
-		s->schema = want;
-	} else {
-		if (mdb_get(txn, s->meta, &k, &v) != 0 || v.mv_size != strlen(MAGIC) ||
-		    memcmp(v.mv_data, MAGIC, v.mv_size) != 0) {
-			snprintf(err, errlen, "data directory %s is not a renewd store (no renewd marker)", s->dir);
-			rc = RD_ENOTSTORE;
-			goto fail;
-		}
-		MDB_val sk = { 6, "schema" };
-		if (mdb_get(txn, s->meta, &sk, &v) != 0 || v.mv_size != 4) {
-			snprintf(err, errlen, "data directory %s: the store has no schema version", s->dir);
-			rc = RD_ECORRUPT;
-			goto fail;
-		}
-		const uint8_t *p = v.mv_data;
-		s->schema = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-	}
-	if (s->schema > want) {
-		snprintf(err, errlen,
-			 "data directory %s holds schema version %u, newer than this renewd understands (%u): upgrade renewd",
-			 s->dir, s->schema, want);
-		rc = RD_EVERSION;
-		goto fail;
-	}
-	if (s->schema < want && s->readonly) {
-		snprintf(err, errlen, "data directory %s holds schema version %u and needs migrating to %u: start renewd on it once",
-			 s->dir, s->schema, want);
-		rc = RD_EVERSION;
-		goto fail;
-	}
-	/* Committing (even a read-only transaction) keeps the DBI handles. */
-	if ((rc = lmdb_error(mdb_txn_commit(txn))) < 0) {
-		snprintf(err, errlen, "data directory %s: cannot initialise the store: %s", s->dir, rd_strerror(rc));
-		return rc;
-	}
-	return 0;
-fail_msg:
-	snprintf(err, errlen, "data directory %s: cannot open the store: %s", s->dir, rd_strerror(rc));
-fail:
-	mdb_txn_abort(txn);
-	return rc;
-}
-
-struct migrate_step {
-	rd_migrate_fn fn;
-	uint32_t from;
-};
-
-static int migrate_one(struct rd_txn *t, void *arg)
-{
-	struct migrate_step *m = arg;
-	int rc = m->fn(t, m->from);
-	if (rc < 0)
-		return rc;
-	uint32_t to = m->from + 1;
-	uint8_t sv[4] = { (uint8_t)to, (uint8_t)(to >> 8), (uint8_t)(to >> 16), (uint8_t)(to >> 24) };
-	return rd_txn_meta_put(t, "schema", sv, 4);
-}
-
-static int migrate(struct rd_store *s, const struct rd_store_opts *o, char *err, size_t errlen)
-{
-	uint32_t want = o && o->schema ? o->schema : RD_SCHEMA;
-	while (s->schema < want) {
-		if (!o || !o->migrate) {
-			snprintf(err, errlen, "data directory %s: no migration from schema %u to %u", s->dir, s->schema, want);
-			return RD_EVERSION;
-		}
-		struct migrate_step m = { o->migrate, s->schema };
-		int rc = rd_store_write(s, migrate_one, &m);
-		if (rc < 0) {
-			snprintf(err, errlen, "data directory %s: migration from schema %u failed: %s", s->dir, s->schema,
-				 rd_strerror(rc));
-			return rc;
-		}
-		rd_log(RD_LOG_INFO, "store", "migrated %s from schema %u to %u", s->dir, s->schema, s->schema + 1);
-		s->schema++;
-	}
-	return 0;
-}
-
-int rd_store_open(struct rd_store **out, const char *dir, const struct rd_store_opts *o, char *err, size_t errlen)
-{
-	struct rd_store *s = rd_calloc(1, sizeof *s);
-	s->dir = rd_strdup(dir);
-	s->lock_fd = -1;
-	s->readonly = o && o->readonly;
-	s->map_size = o && o->map_size ? o->map_size : DEFAULT_MAP;
-	s->map_max = o && o->map_max ? o->map_max : DEFAULT_MAP_MAX;
-	if (s->map_max < s->map_size)
-		s->map_max = s->map_size;
-	s->owner = pthread_self();
-	*out = NULL;
-
-	int rc = inspect_dir(s, err, errlen);
-	if (rc < 0)
-		goto fail;
-	bool fresh = rc == 0;
-	if (!s->readonly && (rc = take_lock(s, err, errlen)) < 0) {
-		if (rc != RD_ELOCKED || !o || !o->beside)
-			goto fail;
-		/* A running renewd holds it: write beside it.  Its pid, as its
-		 * lock file says. */
-		char path[4096], pid[32] = "";
-		snprintf(path, sizeof path, "%s/renewd.lock", s->dir);
-		FILE *f = fopen(path, "r");
-		if (f) {
-			if (!fgets(pid, sizeof pid, f))
-				pid[0] = 0;
-			fclose(f);
-		}
-		s->beside_pid = atol(pid) > 0 ? atol(pid) : -1;
-		err[0] = 0;
-	}
-	if (!s->readonly) /* the store is the service user's alone, whatever made it */
-		private_modes(s->dir);
-
-	if ((rc = lmdb_error(mdb_env_create(&s->env))) < 0)
-		goto fail_msg;
-	mdb_env_set_maxdbs(s->env, MAX_TABLES);
-	mdb_env_set_maxreaders(s->env, 256);
-	mdb_env_set_mapsize(s->env, s->map_size);
-	int mrc = mdb_env_open(s->env, s->dir, MDB_NOTLS | (s->readonly ? MDB_RDONLY : 0), 0600);
-	if (mrc == MDB_INVALID || mrc == MDB_VERSION_MISMATCH) {
-		snprintf(err, errlen, "data directory %s is not a renewd store (data.mdb is not a readable LMDB file)", s->dir);
-		rc = RD_ENOTSTORE;
-		goto fail;
-	}
-	if (mrc == EACCES || mrc == EROFS) {
-		snprintf(err, errlen, "data directory %s is not writable: %s", s->dir, strerror(mrc));
-		rc = -mrc;
-		goto fail;
-	}
-	if ((rc = lmdb_error(mrc)) < 0)
-		goto fail_msg;
-	int dead = 0;
-	mdb_reader_check(s->env, &dead);
-	MDB_envinfo info;
-	mdb_env_info(s->env, &info);
-	s->map_size = info.me_mapsize;
-
-	if ((rc = open_meta(s, fresh, o, err, errlen)) < 0)
-		goto fail;
-	if (s->beside_pid && s->schema != (o && o->schema ? o->schema : RD_SCHEMA)) {
-		snprintf(err, errlen, "data directory %s holds schema version %u and the renewd running on it (pid %ld) "
-			 "must migrate it: restart renewd first", s->dir, s->schema, s->beside_pid);
-		rc = RD_EVERSION;
-		goto fail;
-	}
-	if (!s->readonly && (rc = migrate(s, o, err, errlen)) < 0)
-		goto fail;
-	*out = s;
-	return 0;
-fail_msg:
-	snprintf(err, errlen, "data directory %s: cannot open the store: %s", s->dir, rd_strerror(rc));
-fail:
-	rd_store_close(&s);
-	return rc;
-}
-
-void rd_store_close(struct rd_store **sp)
-{
-	struct rd_store *s = *sp;
-	if (!s)
-		return;
-	if (s->cached.txn)
-		mdb_txn_abort(s->cached.txn);
-	if (s->env)
-		mdb_env_close(s->env);
-	while (s->tables) {
-		struct rd_table *t = s->tables;
-		s->tables = t->next;
-		free(t);
-	}
-	if (s->lock_fd >= 0) {
-		if (ftruncate(s->lock_fd, 0) != 0) {
-			/* the pid is only advisory; the lock goes with the fd */
-		}
-		close(s->lock_fd);
-	}
-	free(s->dir);
-	free(s);
-	*sp = NULL;
-}
-
-/* ---- tables ------------------------------------------------------------- */
-
-static int open_dbi(MDB_txn *txn, const char *prefix, const char *name, const char *sub, unsigned flags,
-		    MDB_dbi *out)
-{
-	char dbname[160];
-	if (sub)
-		snprintf(dbname, sizeof dbname, "%s%s:%s", prefix, name, sub);
-	else
-		snprintf(dbname, sizeof dbname, "%s%s", prefix, name);
-	return mdb_dbi_open(txn, dbname, flags, out);
-}
-
-/* Table and index names: [a-z0-9_], 1..NAME_MAX_LEN bytes.  The length keeps
- * "i:<table>:<index>" within open_dbi's buffer and "<table> NUL tenant"
- * within rd_txn_next_id's; the alphabet keeps ':' from making two
- * definitions share one LMDB database. */
-#define NAME_MAX_LEN 64
-
-static bool valid_name(const char *name)
+bool rd_store_valid_name(const char *name)
 {
 	size_t n = name ? strlen(name) : 0;
-	if (n == 0 || n > NAME_MAX_LEN)
+	if (n == 0 || n > 64)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') || name[i] == '_'))
@@ -493,500 +48,136 @@ static bool valid_name(const char *name)
 	return true;
 }
 
-int rd_store_register(struct rd_store *s, const struct rd_table_def *def, struct rd_table **out)
+bool rd_store_is_pg_url(const char *url)
 {
-	if (rd_fails_assert(def->n_indexes <= 16 && s->n_tables + 1 + def->n_indexes < MAX_TABLES - 2))
-		return RD_ERANGE;
-	if (rd_fails_assert(valid_name(def->name)))
-		return RD_EINVAL;
-	for (unsigned i = 0; i < def->n_indexes; i++)
-		if (rd_fails_assert(valid_name(def->indexes[i].name)))
-			return RD_EINVAL;
-	if (rd_store_table(s, def->name)) {
-		*out = rd_store_table(s, def->name);
-		return 0;
-	}
-	struct rd_table *tb = rd_calloc(1, sizeof *tb);
-	tb->def = def;
-	MDB_txn *txn;
-	int rc = begin(s, s->readonly ? MDB_RDONLY : 0, &txn);
-	if (rc < 0) {
-		free(tb);
-		return rc;
-	}
-	unsigned flags = s->readonly ? 0 : MDB_CREATE;
-	int mrc = open_dbi(txn, "t:", def->name, NULL, flags, &tb->dbi);
-	for (unsigned i = 0; mrc == 0 && i < def->n_indexes; i++)
-		mrc = open_dbi(txn, "i:", def->name, def->indexes[i].name, flags, &tb->idx[i]);
-	if (mrc == MDB_NOTFOUND && s->readonly) {
-		tb->missing = true; /* nothing was ever written to it */
-		mrc = 0;
-	}
-	rc = lmdb_error(mrc);
-	if (rc == 0)
-		rc = lmdb_error(mdb_txn_commit(txn)); /* keeps the handles, read-only too */
-	else
-		mdb_txn_abort(txn);
-	if (rc < 0) {
-		free(tb);
-		return rc;
-	}
-	tb->next = s->tables;
-	s->tables = tb;
-	s->n_tables += 1 + def->n_indexes;
-	*out = tb;
-	return 0;
+	return url && (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0);
 }
 
-long rd_store_beside_pid(const struct rd_store *s)
+int rd_store_open(struct rd_store **out, const char *dir, const struct rd_store_opts *opts, char *err, size_t errlen)
 {
-	return s->beside_pid;
+	const char *url = opts ? opts->url : NULL;
+	*out = NULL;
+	if (!url || !*url || strcmp(url, "lmdb") == 0)
+		return rd_store_lmdb_open(out, dir, opts, err, errlen);
+	if (rd_store_is_pg_url(url)) {
+		return rd_store_pg_open(out, dir, opts, err, errlen);
+	}
+	snprintf(err, errlen, "option store: \"%.40s\" is neither lmdb nor a postgresql:// URL", url);
+	return RD_EINVAL;
+}
+
+void rd_store_close(struct rd_store **s)
+{
+	if (*s)
+		store_ops(*s)->close(s);
+}
+
+const char *rd_store_dir(const struct rd_store *s)
+{
+	return store_ops(s)->dir(s);
+}
+
+const char *rd_store_backend(const struct rd_store *s)
+{
+	return store_ops(s)->name;
+}
+
+int rd_store_register(struct rd_store *s, const struct rd_table_def *def, struct rd_table **out)
+{
+	if (rd_fails_assert(rd_store_valid_name(def->name)))
+		return RD_EINVAL;
+	for (unsigned i = 0; i < def->n_indexes; i++)
+		if (rd_fails_assert(rd_store_valid_name(def->indexes[i].name)))
+			return RD_EINVAL;
+	return store_ops(s)->reg(s, def, out);
 }
 
 struct rd_table *rd_store_table(struct rd_store *s, const char *name)
 {
-	for (struct rd_table *t = s->tables; t; t = t->next)
-		if (strcmp(t->def->name, name) == 0)
-			return t;
-	return NULL;
+	return store_ops(s)->table(s, name);
 }
-
-/* ---- transactions ------------------------------------------------------- */
 
 int rd_store_read(struct rd_store *s, struct rd_txn **out)
 {
-	bool mine = pthread_equal(s->owner, pthread_self());
-	if (mine && !s->cached_busy) {
-		int rc;
-		if (s->cached.txn) {
-			rc = mdb_txn_renew(s->cached.txn);
-			if (rc == MDB_MAP_RESIZED) {
-				mdb_txn_abort(s->cached.txn);
-				s->cached.txn = NULL;
-				mdb_env_set_mapsize(s->env, 0);
-				rc = lmdb_error(begin(s, MDB_RDONLY, &s->cached.txn));
-			} else {
-				rc = lmdb_error(rc);
-			}
-		} else {
-			rc = begin(s, MDB_RDONLY, &s->cached.txn);
-		}
-		if (rc < 0) {
-			s->cached.txn = NULL;
-			return rc;
-		}
-		s->cached.s = s;
-		s->cached.cached = true;
-		s->cached_busy = true;
-		*out = &s->cached;
-		return 0;
-	}
-	struct rd_txn *t = rd_calloc(1, sizeof *t);
-	int rc = begin(s, MDB_RDONLY, &t->txn);
-	if (rc < 0) {
-		free(t);
-		return rc;
-	}
-	t->s = s;
-	*out = t;
-	return 0;
+	return store_ops(s)->read(s, out);
 }
 
 void rd_txn_end(struct rd_txn *t)
 {
-	if (!t)
-		return;
-	if (rd_fails_assert(!t->write))
-		return;
-	if (t->cached) {
-		mdb_txn_reset(t->txn);
-		t->s->cached_busy = false;
-		return;
-	}
-	mdb_txn_abort(t->txn);
-	free(t);
-}
-
-static int grow(struct rd_store *s)
-{
-	if (s->map_size >= s->map_max) {
-		rd_log(RD_LOG_ERROR, "store", "store map is full at its maximum of %zu bytes (raise map_max)", s->map_max);
-		return RD_EMAPFULL;
-	}
-	size_t next = s->map_size * 2;
-	if (next > s->map_max)
-		next = s->map_max;
-	int rc = mdb_env_set_mapsize(s->env, next);
-	if (rc != 0)
-		return lmdb_error(rc);
-	rd_log(RD_LOG_INFO, "store", "map grown from %zu to %zu bytes", s->map_size, next);
-	s->map_size = next;
-	return 0;
+	if (t)
+		txn_ops(t)->txn_end(t);
 }
 
 int rd_store_write(struct rd_store *s, rd_write_fn fn, void *arg)
 {
-	if (rd_fails_assert(!s->readonly && !s->writing))
+	return store_ops(s)->write(s, fn, arg);
+}
+
+int rd_txn_begin_child(struct rd_txn *t, struct rd_txn **child)
+{
+	*child = NULL;
+	if (rd_fails_assert(t))
 		return RD_EINTERNAL;
-	for (;;) {
-		struct rd_txn t = { .s = s, .write = true };
-		int rc = begin(s, 0, &t.txn);
-		if (rc < 0)
-			return rc;
-		/* Another process (renewctl beside renewd, or renewd beside it)
-		 * may have grown the map: grow from its size, not a stale one. */
-		MDB_envinfo info;
-		if (mdb_env_info(s->env, &info) == 0 && info.me_mapsize > s->map_size)
-			s->map_size = info.me_mapsize;
-		s->writing = true;
-		rc = fn(&t, arg);
-		if (rc >= 0) {
-			int crc = mdb_txn_commit(t.txn);
-			s->writing = false;
-			if (crc == 0)
-				return rc;
-			rc = lmdb_error(crc);
-		} else {
-			mdb_txn_abort(t.txn);
-			s->writing = false;
-		}
-		if (rc != RD_EMAPFULL)
-			return rc;
-		/* Abort is done; no transaction of ours is active unless a caller
-		 * breaks the "no read across write" rule. */
-		if (rd_fails_assert(!s->cached_busy))
-			return RD_EMAPFULL;
-		if ((rc = grow(s)) < 0)
-			return rc;
-	}
+	return txn_ops(t)->begin_child(t, child);
 }
 
-/* Nested write transactions: LMDB's own (the environment is opened without
- * MDB_WRITEMAP, which they need).  While the child is open the parent is
- * not used; committing merges the child's pages into the parent, aborting
- * drops them: records, indexes, ids and settings alike. */
-int rd_txn_begin_child(struct rd_txn *parent, struct rd_txn **out)
+int rd_txn_commit_child(struct rd_txn *child)
 {
-	*out = NULL;
-	if (rd_fails_assert(parent && parent->write))
+	if (rd_fails_assert(child))
 		return RD_EINTERNAL;
-	struct rd_txn *c = rd_malloc(sizeof *c);
-	*c = (struct rd_txn){ .s = parent->s, .write = true, .child = true };
-	int rc = mdb_txn_begin(parent->s->env, parent->txn, 0, &c->txn);
-	if (rc != 0) {
-		free(c);
-		return lmdb_error(rc);
-	}
-	*out = c;
-	return 0;
+	return txn_ops(child)->commit_child(child);
 }
 
-int rd_txn_commit_child(struct rd_txn *c)
+void rd_txn_abort_child(struct rd_txn *child)
 {
-	if (rd_fails_assert(c && c->child))
-		return RD_EINTERNAL;
-	int rc = mdb_txn_commit(c->txn); /* frees the child, also when it fails */
-	free(c);
-	return lmdb_error(rc);
-}
-
-void rd_txn_abort_child(struct rd_txn *c)
-{
-	if (!c || rd_fails_assert(c->child))
-		return;
-	mdb_txn_abort(c->txn);
-	free(c);
-}
-
-int rd_store_reserve(struct rd_store *s, uint64_t extra)
-{
-	if (rd_fails_assert(!s->readonly && !s->writing && !s->cached_busy))
-		return RD_EINTERNAL;
-	MDB_envinfo info;
-	MDB_stat ms;
-	if (mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &ms) != 0)
-		return RD_EINTERNAL;
-	uint64_t used = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
-	size_t want = s->map_size;
-	while (want < used + extra && want < s->map_max)
-		want = want * 2 > s->map_max ? s->map_max : want * 2;
-	if (want == s->map_size)
-		return 0;
-	int rc = mdb_env_set_mapsize(s->env, want);
-	if (rc != 0)
-		return lmdb_error(rc);
-	rd_log(RD_LOG_INFO, "store", "map grown from %zu to %zu bytes ahead of a large write", s->map_size, want);
-	s->map_size = want;
-	return 0;
-}
-
-static MDB_val record_key(uint8_t buf[16], uint64_t tenant, uint64_t id)
-{
-	rd_key_put_u64(buf, tenant);
-	rd_key_put_u64(buf + 8, id);
-	return (MDB_val){ 16, buf };
-}
-
-static int table_ready(struct rd_txn *t, struct rd_table *tb)
-{
-	if (tb->missing)
-		return RD_ENOTFOUND;
-	(void)t;
-	return 0;
+	if (child)
+		txn_ops(child)->abort_child(child);
 }
 
 int rd_txn_get(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t id, const void **val, size_t *len)
 {
-	int rc = table_ready(t, tb);
-	if (rc < 0)
-		return rc;
-	uint8_t kb[16];
-	MDB_val k = record_key(kb, tenant, id), v;
-	rc = lmdb_error(mdb_get(t->txn, tb->dbi, &k, &v));
-	if (rc < 0)
-		return rc;
-	*val = v.mv_data;
-	*len = v.mv_size;
-	return 0;
-}
-
-/* Index entry key: tenant, extractor output, id.  Returns its length, 0 when
- * the record has no entry, < 0 on extractor failure. */
-static int index_key(const struct rd_index_def *ix, uint64_t tenant, uint64_t id, const void *rec, size_t len,
-		     uint8_t *out)
-{
-	int n = ix->key(rec, len, out + 8, RD_INDEX_KEY_MAX);
-	if (n <= 0)
-		return n;
-	if (rd_fails_assert(n <= RD_INDEX_KEY_MAX))
-		return RD_EINTERNAL;
-	rd_key_put_u64(out, tenant);
-	rd_key_put_u64(out + 8 + n, id);
-	return n + 16;
-}
-
-static int update_indexes(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t id, const MDB_val *old,
-			  const void *val, size_t len)
-{
-	for (unsigned i = 0; i < tb->def->n_indexes; i++) {
-		const struct rd_index_def *ix = &tb->def->indexes[i];
-		uint8_t ok[16 + RD_INDEX_KEY_MAX], nk[16 + RD_INDEX_KEY_MAX];
-		int on = old ? index_key(ix, tenant, id, old->mv_data, old->mv_size, ok) : 0;
-		int nn = val ? index_key(ix, tenant, id, val, len, nk) : 0;
-		if (on < 0)
-			on = 0; /* an undecodable old record: nothing to remove we can name */
-		if (nn < 0)
-			return nn;
-		if (on == nn && on > 0 && memcmp(ok, nk, (size_t)on) == 0)
-			continue;
-		if (on > 0) {
-			MDB_val k = { (size_t)on, ok };
-			int rc = mdb_del(t->txn, tb->idx[i], &k, NULL);
-			if (rc != 0 && rc != MDB_NOTFOUND)
-				return lmdb_error(rc);
-		}
-		if (nn > 0) {
-			MDB_val k = { (size_t)nn, nk }, v = { 0, "" };
-			int rc = mdb_put(t->txn, tb->idx[i], &k, &v, 0);
-			if (rc != 0)
-				return lmdb_error(rc);
-		}
-	}
-	return 0;
+	return txn_ops(t)->get(t, tb, tenant, id, val, len);
 }
 
 int rd_txn_put(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t id, const void *val, size_t len,
 	       unsigned flags)
 {
-	if (rd_fails_assert(t->write))
-		return RD_EINTERNAL;
-	uint8_t kb[16];
-	MDB_val k = record_key(kb, tenant, id), old = { 0, NULL };
-	bool had = false;
-	if (tb->def->n_indexes || (flags & RD_PUT_NEW)) {
-		int rc = mdb_get(t->txn, tb->dbi, &k, &old);
-		if (rc != 0 && rc != MDB_NOTFOUND)
-			return lmdb_error(rc);
-		had = rc == 0;
-		if (had && (flags & RD_PUT_NEW))
-			return RD_EEXISTS;
-	}
-	/* `old` points into the map, and index writes may spill or reuse dirty
-	 * pages: work from a private copy. */
-	uint8_t small[1024];
-	MDB_val copy = old;
-	if (had && tb->def->n_indexes) {
-		copy.mv_data = old.mv_size <= sizeof small ? small : rd_malloc(old.mv_size);
-		memcpy(copy.mv_data, old.mv_data, old.mv_size);
-	}
-	int rc = update_indexes(t, tb, tenant, id, had ? &copy : NULL, val, len);
-	if (copy.mv_data != small && copy.mv_data != old.mv_data)
-		free(copy.mv_data);
-	if (rc < 0)
-		return rc;
-	MDB_val v = { len, (void *)val };
-	return lmdb_error(mdb_put(t->txn, tb->dbi, &k, &v, 0));
-}
-
-int rd_txn_index_fill(struct rd_txn *t, struct rd_table *tb, const char *index, uint64_t *n)
-{
-	if (rd_fails_assert(t->write))
-		return RD_EINTERNAL;
-	unsigned i = 0;
-	while (i < tb->def->n_indexes && strcmp(tb->def->indexes[i].name, index) != 0)
-		i++;
-	if (i == tb->def->n_indexes)
-		return RD_ENOTFOUND;
-	*n = 0;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc = mdb_cursor_open(t->txn, tb->dbi, &cur);
-	if (rc != 0)
-		return lmdb_error(rc);
-	/* Entries go into another database than the one walked, so the
-	 * cursor stays valid; each record's key copied before the put. */
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != 16)
-			continue;
-		uint8_t nk[16 + RD_INDEX_KEY_MAX];
-		uint64_t tenant = rd_key_get_u64(k.mv_data), id = rd_key_get_u64((const uint8_t *)k.mv_data + 8);
-		int nn = index_key(&tb->def->indexes[i], tenant, id, v.mv_data, v.mv_size, nk);
-		if (nn < 0) {
-			mdb_cursor_close(cur);
-			return nn;
-		}
-		if (nn == 0)
-			continue;
-		MDB_val ik = { (size_t)nn, nk }, iv = { 0, "" };
-		int prc = mdb_put(t->txn, tb->idx[i], &ik, &iv, 0);
-		if (prc != 0) {
-			mdb_cursor_close(cur);
-			return lmdb_error(prc);
-		}
-		(*n)++;
-	}
-	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND ? 0 : lmdb_error(rc);
+	return txn_ops(t)->put(t, tb, tenant, id, val, len, flags);
 }
 
 int rd_txn_del(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t id)
 {
-	if (rd_fails_assert(t->write))
-		return RD_EINTERNAL;
-	uint8_t kb[16];
-	MDB_val k = record_key(kb, tenant, id), old;
-	int rc = lmdb_error(mdb_get(t->txn, tb->dbi, &k, &old));
-	if (rc < 0)
-		return rc;
-	uint8_t small[1024];
-	MDB_val copy = old;
-	if (tb->def->n_indexes) {
-		copy.mv_data = old.mv_size <= sizeof small ? small : rd_malloc(old.mv_size);
-		memcpy(copy.mv_data, old.mv_data, old.mv_size);
-	}
-	rc = update_indexes(t, tb, tenant, id, &copy, NULL, 0);
-	if (copy.mv_data != small && copy.mv_data != old.mv_data)
-		free(copy.mv_data);
-	if (rc < 0)
-		return rc;
-	return lmdb_error(mdb_del(t->txn, tb->dbi, &k, NULL));
+	return txn_ops(t)->del(t, tb, tenant, id);
+}
+
+int rd_txn_index_fill(struct rd_txn *t, struct rd_table *tb, const char *index, uint64_t *n)
+{
+	return txn_ops(t)->index_fill(t, tb, index, n);
+}
+
+long rd_store_beside_pid(const struct rd_store *s)
+{
+	return store_ops(s)->beside_pid(s);
 }
 
 int rd_txn_next_id(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t *id)
 {
-	if (rd_fails_assert(t->write))
-		return RD_EINTERNAL;
-	uint8_t kb[128];
-	size_t n = strlen(tb->def->name);
-	memcpy(kb, tb->def->name, n);
-	kb[n] = 0;
-	rd_key_put_u64(kb + n + 1, tenant);
-	MDB_val k = { n + 9, kb }, v;
-	uint64_t last = 0;
-	int rc = mdb_get(t->txn, t->s->seq, &k, &v);
-	if (rc == 0 && v.mv_size == 8)
-		last = rd_key_get_u64(v.mv_data);
-	else if (rc != MDB_NOTFOUND && rc != 0)
-		return lmdb_error(rc);
-	uint8_t vb[8];
-	rd_key_put_u64(vb, last + 1);
-	v = (MDB_val){ 8, vb };
-	if ((rc = lmdb_error(mdb_put(t->txn, t->s->seq, &k, &v, 0))) < 0)
-		return rc;
-	*id = last + 1;
-	return 0;
+	return txn_ops(t)->next_id(t, tb, tenant, id);
 }
 
 int rd_txn_meta_get(struct rd_txn *t, const char *key, const void **val, size_t *len)
 {
-	MDB_val k = { strlen(key), (void *)key }, v;
-	int rc = lmdb_error(mdb_get(t->txn, t->s->meta, &k, &v));
-	if (rc < 0)
-		return rc;
-	*val = v.mv_data;
-	*len = v.mv_size;
-	return 0;
+	return txn_ops(t)->meta_get(t, key, val, len);
 }
 
 int rd_txn_meta_put(struct rd_txn *t, const char *key, const void *val, size_t len)
 {
-	if (rd_fails_assert(t->write))
-		return RD_EINTERNAL;
-	MDB_val k = { strlen(key), (void *)key }, v = { len, (void *)val };
-	return lmdb_error(mdb_put(t->txn, t->s->meta, &k, &v, 0));
-}
-
-/* ---- batches ------------------------------------------------------------ */
-
-static int by_id(const void *a, const void *b)
-{
-	uint64_t x = ((const struct rd_batch_item *)a)->id, y = ((const struct rd_batch_item *)b)->id;
-	return x < y ? -1 : x > y;
+	return txn_ops(t)->meta_put(t, key, val, len);
 }
 
 int rd_txn_put_batch(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, struct rd_batch_item *items, size_t n)
 {
-	if (rd_fails_assert(t->write))
-		return RD_EINTERNAL;
-	if (n == 0)
-		return 0;
-	qsort(items, n, sizeof *items, by_id);
-	for (size_t i = 1; i < n; i++)
-		if (items[i].id == items[i - 1].id)
-			return RD_EINVAL;
-
-	/* Append mode when every key lies beyond the table's current last key. */
-	MDB_cursor *cur;
-	int rc = lmdb_error(mdb_cursor_open(t->txn, tb->dbi, &cur));
-	if (rc < 0)
-		return rc;
-	MDB_val lk, lv;
-	uint8_t first[16];
-	record_key(first, tenant, items[0].id);
-	int lrc = mdb_cursor_get(cur, &lk, &lv, MDB_LAST);
-	bool append = lrc == MDB_NOTFOUND ||
-		      (lrc == 0 && (lk.mv_size != 16 || memcmp(lk.mv_data, first, 16) < 0));
-	if (lrc != 0 && lrc != MDB_NOTFOUND) {
-		mdb_cursor_close(cur);
-		return lmdb_error(lrc);
-	}
-	if (!append) {
-		mdb_cursor_close(cur);
-		for (size_t i = 0; i < n; i++)
-			if ((rc = rd_txn_put(t, tb, tenant, items[i].id, items[i].val, items[i].len, 0)) < 0)
-				return rc;
-		return 0;
-	}
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		uint8_t kb[16];
-		MDB_val k = record_key(kb, tenant, items[i].id), v = { items[i].len, (void *)items[i].val };
-		rc = lmdb_error(mdb_cursor_put(cur, &k, &v, MDB_APPEND));
-		/* New records: no old index entries to remove. */
-		if (rc == 0 && tb->def->n_indexes)
-			rc = update_indexes(t, tb, tenant, items[i].id, NULL, items[i].val, items[i].len);
-	}
-	mdb_cursor_close(cur);
-	return rc;
+	return txn_ops(t)->put_batch(t, tb, tenant, items, n);
 }
 
 struct batch_arg {
@@ -1008,119 +199,35 @@ int rd_store_put_batch(struct rd_store *s, struct rd_table *tb, uint64_t tenant,
 	return rd_store_write(s, batch_fn, &b);
 }
 
-/* ---- iterators ---------------------------------------------------------- */
-
 int rd_iter_records(struct rd_iter *it, struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t from_id)
 {
-	memset(it, 0, sizeof *it);
-	it->txn = t;
-	it->tb = tb;
-	it->index = -1;
-	it->tenant = tenant;
-	if (tb->missing) {
-		it->done = true;
-		return 0;
-	}
-	record_key(it->from, tenant, from_id);
-	it->from_len = 16;
-	return lmdb_error(mdb_cursor_open(t->txn, tb->dbi, (MDB_cursor **)&it->cursor));
+	return txn_ops(t)->iter_records(it, t, tb, tenant, from_id);
 }
 
 int rd_iter_index(struct rd_iter *it, struct rd_txn *t, struct rd_table *tb, const char *index, uint64_t tenant,
 		  const void *from, size_t from_len, const void *to, size_t to_len)
 {
-	memset(it, 0, sizeof *it);
-	it->txn = t;
-	it->tb = tb;
-	it->tenant = tenant;
-	it->index = -1;
-	for (unsigned i = 0; i < tb->def->n_indexes; i++)
-		if (strcmp(tb->def->indexes[i].name, index) == 0)
-			it->index = (int)i;
-	if (it->index < 0 || from_len > RD_INDEX_KEY_MAX || to_len > RD_INDEX_KEY_MAX)
-		return RD_EINVAL;
-	if (tb->missing) {
-		it->done = true;
-		return 0;
-	}
-	rd_key_put_u64(it->from, tenant);
-	if (from_len)
-		memcpy(it->from + 8, from, from_len);
-	it->from_len = 8 + from_len;
-	if (to) {
-		rd_key_put_u64(it->to, tenant);
-		if (to_len)
-			memcpy(it->to + 8, to, to_len);
-		it->to_len = 8 + to_len;
-	}
-	return lmdb_error(mdb_cursor_open(t->txn, tb->idx[it->index], (MDB_cursor **)&it->cursor));
-}
-
-static int key_cmp(const void *a, size_t an, const void *b, size_t bn)
-{
-	int c = memcmp(a, b, an < bn ? an : bn);
-	return c ? c : (an > bn) - (an < bn);
+	return txn_ops(t)->iter_index(it, t, tb, index, tenant, from, from_len, to, to_len);
 }
 
 int rd_iter_next(struct rd_iter *it, struct rd_item *out)
 {
-	if (it->done)
+	if (it->done || !it->txn)
 		return 0;
-	MDB_val k = { it->from_len, it->from }, v;
-	int rc = mdb_cursor_get(it->cursor, &k, &v, it->started ? MDB_NEXT : MDB_SET_RANGE);
-	it->started = true;
-	if (rc == MDB_NOTFOUND) {
-		it->done = true;
-		return 0;
-	}
-	if (rc != 0)
-		return lmdb_error(rc);
-	const uint8_t *kp = k.mv_data;
-	if (k.mv_size < 16 || rd_key_get_u64(kp) != it->tenant ||
-	    (it->to_len && key_cmp(kp, k.mv_size, it->to, it->to_len) >= 0)) {
-		it->done = true;
-		return 0;
-	}
-	out->id = rd_key_get_u64(kp + k.mv_size - 8);
-	if (it->index < 0) {
-		out->val = v.mv_data;
-		out->len = v.mv_size;
-		out->key = NULL;
-		out->key_len = 0;
-		return 1;
-	}
-	out->key = kp + 8;
-	out->key_len = k.mv_size - 16;
-	if (it->keys_only) {
-		out->val = NULL;
-		out->len = 0;
-		return 1;
-	}
-	const void *rv;
-	size_t rl;
-	rc = rd_txn_get(it->txn, it->tb, it->tenant, out->id, &rv, &rl);
-	if (rc == RD_ENOTFOUND) {
-		rd_log(RD_LOG_ERROR, "store", "index %s.%s: entry for id %llu has no record (run renewctl check)",
-		       it->tb->def->name, it->tb->def->indexes[it->index].name, (unsigned long long)out->id);
-		return RD_ECORRUPT;
-	}
-	if (rc < 0)
-		return rc;
-	out->val = rv;
-	out->len = rl;
-	return 1;
+	return txn_ops(it->txn)->iter_next(it, out);
 }
 
 void rd_iter_close(struct rd_iter *it)
 {
-	if (it->cursor)
-		mdb_cursor_close(it->cursor);
-	it->cursor = NULL;
+	if (it->txn)
+		txn_ops(it->txn)->iter_close(it);
 	it->done = true;
 }
 
 int rd_store_count(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t *n)
 {
+	if (txn_ops(t)->count)
+		return txn_ops(t)->count(t, tb, tenant, n);
 	struct rd_iter it;
 	struct rd_item item;
 	*n = 0;
@@ -1131,163 +238,22 @@ int rd_store_count(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint6
 	return rc < 0 ? rc : 0;
 }
 
-/* ---- operations --------------------------------------------------------- */
+int rd_store_reserve(struct rd_store *s, uint64_t extra_bytes)
+{
+	return store_ops(s)->reserve(s, extra_bytes);
+}
 
 int rd_store_stats(struct rd_store *s, struct rd_store_stats *st)
 {
-	MDB_envinfo info;
-	MDB_stat ms;
-	int rc = mdb_env_info(s->env, &info);
-	if (rc == 0)
-		rc = mdb_env_stat(s->env, &ms);
-	if (rc != 0)
-		return lmdb_error(rc);
-	st->map_size = info.me_mapsize;
-	st->used_bytes = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
-	st->readers_used = info.me_numreaders;
-	st->readers_max = info.me_maxreaders;
-	st->schema = s->schema;
-	char path[4096];
-	struct stat fs;
-	snprintf(path, sizeof path, "%s/data.mdb", s->dir);
-	st->file_bytes = stat(path, &fs) == 0 ? (uint64_t)fs.st_size : 0;
-	return 0;
-}
-
-static int check_table(struct rd_store *s, MDB_txn *txn, struct rd_table *tb, rd_check_report_fn report, void *arg)
-{
-	int problems = 0;
-	char msg[512];
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc = mdb_cursor_open(txn, tb->dbi, &cur);
-	if (rc != 0)
-		return lmdb_error(rc);
-	/* Every record has its index entries. */
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != 16) {
-			snprintf(msg, sizeof msg, "table %s: a key of %zu bytes (expected 16)", tb->def->name, k.mv_size);
-			report(msg, arg);
-			problems++;
-			continue;
-		}
-		uint64_t tenant = rd_key_get_u64(k.mv_data), id = rd_key_get_u64((uint8_t *)k.mv_data + 8);
-		for (unsigned i = 0; i < tb->def->n_indexes; i++) {
-			uint8_t ik[16 + RD_INDEX_KEY_MAX];
-			int n = index_key(&tb->def->indexes[i], tenant, id, v.mv_data, v.mv_size, ik);
-			if (n < 0) {
-				snprintf(msg, sizeof msg, "table %s: record %llu/%llu does not decode for index %s: %s",
-					 tb->def->name, (unsigned long long)tenant, (unsigned long long)id,
-					 tb->def->indexes[i].name, rd_strerror(n));
-				report(msg, arg);
-				problems++;
-				continue;
-			}
-			if (n == 0)
-				continue;
-			MDB_val ikv = { (size_t)n, ik }, iv;
-			if (mdb_get(txn, tb->idx[i], &ikv, &iv) != 0) {
-				snprintf(msg, sizeof msg, "index %s.%s: missing the entry for record %llu/%llu",
-					 tb->def->name, tb->def->indexes[i].name, (unsigned long long)tenant,
-					 (unsigned long long)id);
-				report(msg, arg);
-				problems++;
-			}
-		}
-	}
-	mdb_cursor_close(cur);
-	if (rc != MDB_NOTFOUND)
-		return lmdb_error(rc);
-
-	/* Every index entry points to a record that yields exactly that key. */
-	for (unsigned i = 0; i < tb->def->n_indexes; i++) {
-		if ((rc = mdb_cursor_open(txn, tb->idx[i], &cur)) != 0)
-			return lmdb_error(rc);
-		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-			const uint8_t *kp = k.mv_data;
-			if (k.mv_size < 17) {
-				snprintf(msg, sizeof msg, "index %s.%s: a key of %zu bytes is too short", tb->def->name,
-					 tb->def->indexes[i].name, k.mv_size);
-				report(msg, arg);
-				problems++;
-				continue;
-			}
-			uint64_t tenant = rd_key_get_u64(kp), id = rd_key_get_u64(kp + k.mv_size - 8);
-			uint8_t rk[16];
-			MDB_val rkv = record_key(rk, tenant, id), rv;
-			if (mdb_get(txn, tb->dbi, &rkv, &rv) != 0) {
-				snprintf(msg, sizeof msg, "index %s.%s: entry points to record %llu/%llu, which does not exist",
-					 tb->def->name, tb->def->indexes[i].name, (unsigned long long)tenant,
-					 (unsigned long long)id);
-				report(msg, arg);
-				problems++;
-				continue;
-			}
-			uint8_t ik[16 + RD_INDEX_KEY_MAX];
-			int n = index_key(&tb->def->indexes[i], tenant, id, rv.mv_data, rv.mv_size, ik);
-			if (n != (int)k.mv_size || memcmp(ik, kp, k.mv_size) != 0) {
-				snprintf(msg, sizeof msg, "index %s.%s: stale entry for record %llu/%llu (the record yields another key)",
-					 tb->def->name, tb->def->indexes[i].name, (unsigned long long)tenant,
-					 (unsigned long long)id);
-				report(msg, arg);
-				problems++;
-			}
-		}
-		mdb_cursor_close(cur);
-		if (rc != MDB_NOTFOUND)
-			return lmdb_error(rc);
-	}
-	(void)s;
-	return problems;
+	return store_ops(s)->stats(s, st);
 }
 
 int rd_store_check(struct rd_store *s, rd_check_report_fn report, void *arg)
 {
-	MDB_txn *txn;
-	int rc = begin(s, MDB_RDONLY, &txn);
-	if (rc < 0)
-		return rc;
-	int problems = 0;
-	for (struct rd_table *tb = s->tables; tb; tb = tb->next) {
-		if (tb->missing)
-			continue;
-		rc = check_table(s, txn, tb, report, arg);
-		if (rc < 0)
-			break;
-		problems += rc;
-	}
-	mdb_txn_abort(txn);
-	return rc < 0 ? rc : problems;
+	return store_ops(s)->check(s, report, arg);
 }
 
 int rd_store_backup(struct rd_store *s, const char *dir, char *err, size_t errlen)
 {
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		int e = errno;
-		snprintf(err, errlen, "backup directory %s cannot be created: %s", dir, strerror(e));
-		return -e;
-	}
-	DIR *d = opendir(dir);
-	if (!d) {
-		int e = errno;
-		snprintf(err, errlen, "backup directory %s: %s", dir, strerror(e));
-		return -e;
-	}
-	struct dirent *de;
-	bool empty = true;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			empty = false;
-	closedir(d);
-	if (!empty) {
-		snprintf(err, errlen, "backup directory %s is not empty: refusing to overwrite", dir);
-		return RD_EEXISTS;
-	}
-	int rc = mdb_env_copy2(s->env, dir, MDB_CP_COMPACT);
-	if (rc != 0) {
-		rc = lmdb_error(rc);
-		snprintf(err, errlen, "backup into %s failed: %s", dir, rd_strerror(rc));
-		return rc;
-	}
-	return 0;
+	return store_ops(s)->backup(s, dir, err, errlen);
 }

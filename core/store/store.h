@@ -1,6 +1,12 @@
 /*
  * store.h: renewd's storage interface.  core/store is the only place that
- * includes lmdb.h; everything else sees tables, transactions and iterators.
+ * includes lmdb.h or libpq-fe.h; everything else sees tables, transactions
+ * and iterators.  Two backends sit behind it (store.c dispatches through a
+ * small ops table chosen at rd_store_open): LMDB in the data directory, the
+ * default, described below, and PostgreSQL (opts.url = "postgresql://...",
+ * store_pg.c; docs/scaling.md has its schema and what differs: write
+ * transactions are SERIALIZABLE and replayed on serialization failures, a
+ * lost database shows as RD_EBUSY).
  *
  * Model
  *   One environment in the data directory.  A table holds records keyed by
@@ -76,6 +82,8 @@ struct rd_store_opts {
 	bool beside;            /* renewctl's writes: when a running renewd holds the directory lock,
 				 * open without it and write beside that renewd (LMDB serialises the
 				 * two processes' writers); never migrates then */
+	const char *url;        /* NULL, "" or "lmdb": LMDB in dir; "postgresql://...": a PostgreSQL
+				 * server (dir stays the local directory rd_store_dir names) */
 };
 
 /* The pid of the running renewd a store opened with opts.beside writes
@@ -155,7 +163,7 @@ int rd_store_put_batch(struct rd_store *s, struct rd_table *tb, uint64_t tenant,
 struct rd_iter {
 	struct rd_txn *txn;
 	struct rd_table *tb;
-	void *cursor;    /* the LMDB cursor; owned */
+	void *cursor;    /* the backend's cursor (LMDB cursor, PostgreSQL page state); owned */
 	int index;       /* -1: records */
 	uint64_t tenant;
 	bool started, done;
@@ -208,5 +216,7 @@ int rd_store_check(struct rd_store *s, rd_check_report_fn report, void *arg);
 int rd_store_backup(struct rd_store *s, const char *dir, char *err, size_t errlen);
 
 const char *rd_store_dir(const struct rd_store *s);
+/* "lmdb" or "postgresql". */
+const char *rd_store_backend(const struct rd_store *s);
 
 #endif

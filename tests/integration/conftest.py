@@ -38,6 +38,45 @@ def pytest_configure(config):
         if not os.access(exe, os.X_OK):
             raise pytest.UsageError(
                 f"{exe} is missing: build first (scripts/build) or set RENEWD_BUILD to an absolute build dir")
+    _pg_configure()
+
+
+# ==== PostgreSQL mode (added for issue 19, docs/scaling.md) =====================
+# RENEWD_TEST_STORE=postgresql runs the tests against renewd on PostgreSQL: one
+# throwaway cluster (tests/integration/pgcluster.py) for the session, one
+# database per data directory.  renewd and renewctl get --store URL beside
+# --data; copy_store copies the database too (CREATE DATABASE ... TEMPLATE).
+# scripts/test runs a subset this way (the "integration on PostgreSQL" line).
+PG_MODE = os.environ.get("RENEWD_TEST_STORE", "lmdb") == "postgresql"
+PG = None  # the session's cluster in PostgreSQL mode
+
+
+def _pg_configure():
+    global PG
+    if not PG_MODE or PG is not None:
+        return
+    import pgcluster
+    if not pgcluster.available():
+        raise pytest.UsageError(f"RENEWD_TEST_STORE=postgresql needs initdb and pg_ctl in {pgcluster.PG_BIN} "
+                                "(Debian's postgresql-15; scripts/deps installs it)")
+    PG = pgcluster.PgCluster().init().start()
+
+
+def pytest_unconfigure(config):
+    global PG
+    if PG is not None:
+        PG.destroy()
+        PG = None
+
+
+def store_args(data):
+    """The --store flag for data's database in PostgreSQL mode; nothing on LMDB."""
+    if not PG_MODE or data is None:
+        return []
+    import pgcluster
+    return ["--store", PG.url(PG.ensure_db(pgcluster.db_for_dir(data)))]
+
+# ==== end of PostgreSQL mode ===================================================
 
 
 class WatchdogTimeout(Exception):
@@ -63,7 +102,7 @@ def renewctl(*args, data=None, timeout=CTL_TIMEOUT, check=False):
     """Runs renewctl; returns the CompletedProcess (text output)."""
     cmd = [str(RENEWCTL)]
     if data is not None:
-        cmd += ["--data", str(data)]
+        cmd += ["--data", str(data)] + store_args(data)
     cmd += [str(a) for a in args]
     p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
     if check:
@@ -93,7 +132,18 @@ def run_renewd_expect_failure(args, timeout=10.0, **kw):
 
 def table_entries(data, name="t:contracts"):
     """Entries in one named DB, read with python3-lmdb.  Only call this
-    while the daemon is stopped: lock=False is unsafe next to a writer."""
+    while the daemon is stopped: lock=False is unsafe next to a writer.
+    In PostgreSQL mode: the rows of the same table or index (docs/scaling.md)."""
+    if PG_MODE:
+        import pgcluster
+        kind, _, rest = name.partition(":")
+        table, _, index = rest.partition(":")
+        db = PG.ensure_db(pgcluster.db_for_dir(data))
+        exists = PG.psql(db, f"SELECT to_regclass('{kind}_{table}') IS NOT NULL").strip() == "t"
+        if not exists:
+            return 0
+        where = f" WHERE ix = '{index}'" if kind == "i" else ""
+        return int(PG.psql(db, f"SELECT count(*) FROM {kind}_{table}{where}").strip())
     import lmdb
     env = lmdb.open(str(data), readonly=True, max_dbs=128, lock=False, subdir=True)
     try:
@@ -203,7 +253,8 @@ class Daemon:
         self.args = list(args)
         self.log_path = Path(log_path)
         self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([str(RENEWD), "--data", str(self.data), "--listen", "127.0.0.1:0"] + self.args,
+        self.proc = subprocess.Popen([str(RENEWD), "--data", str(self.data), "--listen", "127.0.0.1:0"]
+                                     + store_args(self.data) + self.args,
                                      stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
                                      env=env)
         self.port = None
@@ -312,8 +363,12 @@ def demo_store(tmp_path):
 
 
 def copy_store(src, dst):
-    """Copies a stopped store's directory (data.mdb, lock files)."""
+    """Copies a stopped store's directory (data.mdb, lock files); in
+    PostgreSQL mode its database too."""
     shutil.copytree(src, dst)
+    if PG_MODE:
+        import pgcluster
+        PG.create_db(pgcluster.db_for_dir(dst), template=PG.ensure_db(pgcluster.db_for_dir(src)))
     return dst
 
 
@@ -435,7 +490,8 @@ API_DEMO_PARTNERS = {"DIST-NW": 1, "RES-PLAT": 2, "RES-GOLD": 3, "RES-SILV": 4}
 
 
 def _api_user_create(data, slug, email, role, partner=None, password=False):
-    cmd = [str(RENEWCTL), "--data", str(data), "user", "create", "--vendor", slug, "--email", email, "--role", role]
+    cmd = [str(RENEWCTL), "--data", str(data)] + store_args(data) + ["user", "create", "--vendor", slug, "--email",
+                                                                     email, "--role", role]
     if partner:
         cmd += ["--partner", str(partner)]
     if password:

@@ -1,0 +1,64 @@
+/*
+ * store_impl.h: what the store's dispatch (store.c) and its backends
+ * (store_lmdb.c, store_pg.c) share.  Nothing outside core/store includes it.
+ *
+ * Each backend defines struct rd_store, struct rd_txn and struct rd_table
+ * privately, in its own file, with two rules the dispatch relies on:
+ *   - the FIRST member of struct rd_store is `const struct rd_store_ops *ops`;
+ *   - the FIRST member of struct rd_txn is `struct rd_store *s`.
+ * The dispatch never looks further into them (the types stay incomplete in
+ * store.c), so one backend's layout is never seen by another's code.
+ */
+#ifndef RD_STORE_IMPL_H
+#define RD_STORE_IMPL_H
+
+#include "store/store.h"
+
+struct rd_store_ops {
+	const char *name; /* "lmdb", "postgresql" */
+	void (*close)(struct rd_store **s);
+	const char *(*dir)(const struct rd_store *s);
+	int (*reg)(struct rd_store *s, const struct rd_table_def *def, struct rd_table **out);
+	struct rd_table *(*table)(struct rd_store *s, const char *name);
+	int (*read)(struct rd_store *s, struct rd_txn **out);
+	void (*txn_end)(struct rd_txn *t);
+	int (*write)(struct rd_store *s, rd_write_fn fn, void *arg);
+	int (*begin_child)(struct rd_txn *t, struct rd_txn **child);
+	int (*commit_child)(struct rd_txn *child);
+	void (*abort_child)(struct rd_txn *child);
+	int (*get)(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t id, const void **val, size_t *len);
+	int (*put)(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t id, const void *val, size_t len,
+		   unsigned flags);
+	int (*del)(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t id);
+	int (*next_id)(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t *id);
+	int (*meta_get)(struct rd_txn *t, const char *key, const void **val, size_t *len);
+	int (*meta_put)(struct rd_txn *t, const char *key, const void *val, size_t len);
+	int (*put_batch)(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, struct rd_batch_item *items, size_t n);
+	int (*iter_records)(struct rd_iter *it, struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t from_id);
+	int (*iter_index)(struct rd_iter *it, struct rd_txn *t, struct rd_table *tb, const char *index, uint64_t tenant,
+			  const void *from, size_t from_len, const void *to, size_t to_len);
+	int (*iter_next)(struct rd_iter *it, struct rd_item *out);
+	void (*iter_close)(struct rd_iter *it);
+	int (*count)(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t *n); /* NULL: walk */
+	int (*index_fill)(struct rd_txn *t, struct rd_table *tb, const char *index, uint64_t *n);
+	long (*beside_pid)(const struct rd_store *s);
+	int (*reserve)(struct rd_store *s, uint64_t extra_bytes);
+	int (*stats)(struct rd_store *s, struct rd_store_stats *st);
+	int (*check)(struct rd_store *s, rd_check_report_fn report, void *arg);
+	int (*backup)(struct rd_store *s, const char *dir, char *err, size_t errlen);
+};
+
+extern const struct rd_store_ops rd_store_lmdb_ops;
+int rd_store_lmdb_open(struct rd_store **out, const char *dir, const struct rd_store_opts *opts, char *err,
+		       size_t errlen);
+extern const struct rd_store_ops rd_store_pg_ops;
+int rd_store_pg_open(struct rd_store **out, const char *dir, const struct rd_store_opts *opts, char *err,
+		     size_t errlen);
+
+/* Table and index names: [a-z0-9_], 1..64 bytes. */
+bool rd_store_valid_name(const char *name);
+
+/* True when url names a PostgreSQL server (postgresql:// or postgres://). */
+bool rd_store_is_pg_url(const char *url);
+
+#endif

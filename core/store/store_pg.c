@@ -1,0 +1,1499 @@
+/*
+ * store_pg.c: the PostgreSQL backend (libpq).  The only file in renewd that
+ * includes libpq-fe.h; store.c dispatches to it through rd_store_pg_ops when
+ * the store is opened with opts.url = "postgresql://...".
+ *
+ * Schema (docs/scaling.md): every relation leads with the tenant, so that
+ * Citus can distribute them all by it, colocated.
+ *   rd_meta(key text PRIMARY KEY, val bytea)                    store-wide
+ *   rd_seq(tenant bigint, tbl text, last bigint, PK (tenant, tbl))
+ *   t_<table>(tenant bigint, id bigint, val bytea, PK (tenant, id))
+ *   i_<table>(tenant bigint, ix text, key bytea, id bigint, PK (tenant, ix, key))
+ * where val is the record codec's bytes and key is the index extractor's
+ * output followed by the id (8 bytes big-endian): bytea orders by memcmp
+ * and then length, exactly as LMDB orders its keys, so index ranges and
+ * their order are the same on both backends.  u64 tenants and ids are kept
+ * as bigint (the same 64 bits); ids are sequences well below 2^63.
+ *
+ * Transactions: reads are REPEATABLE READ READ ONLY (one snapshot, like an
+ * LMDB read transaction); writes are SERIALIZABLE.  A write that fails with
+ * a serialization failure or a deadlock (SQLSTATE 40001, 40P01), whether
+ * during the write function or at COMMIT, is rolled back and the write
+ * function replayed (store.h: it is a pure function of its argument and the
+ * store).  Child transactions are SAVEPOINTs.  Every result whose bytes a
+ * read hands out is kept until the transaction ends, so pointers stay valid
+ * as long as LMDB's do.
+ *
+ * Connections: a small pool shared by all threads (a transaction holds one
+ * connection from BEGIN to COMMIT).  A connection that breaks is dropped; a
+ * transaction that cannot get a working connection fails with RD_EBUSY
+ * ("try again later", 503 at the HTTP edge), and the next one connects
+ * afresh, so a node recovers by itself when the database returns.
+ *
+ * Limitation of this first cut: queries are synchronous and the store is
+ * called from the loop thread, so a slow query stalls the node (docs/scaling.md).
+ */
+#include <errno.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/store_impl.h"
+#include "util/err.h"
+#include "util/log.h"
+
+#define MAGIC "renewd-store"
+#define POOL_MAX 16
+#define PAGE_ROWS 512  /* check's page */
+#define ITER_FIRST 8   /* an iterator's first page: callers often stop after a few items... */
+#define ITER_MAX 1024  /* ...so pages double from here up to this */
+#define MAX_REPLAYS 64
+#define MAX_PARAMS 40 /* one statement's parameters: the index batch's 2 + 2 x 16 at most */
+#define SETUP_LOCK "7240115001" /* pg_advisory_xact_lock key serialising DDL between nodes */
+
+/* One pooled connection and the statements prepared on it (by SQL text). */
+#define STMT_SLOTS 1024
+struct pg_conn {
+	PGconn *c;
+	unsigned n_stmts;
+	struct stmt {
+		char *sql;
+		uint32_t hash;
+	} stmts[STMT_SLOTS];
+};
+
+struct rd_table {
+	const struct rd_table_def *def;
+	bool missing; /* read-only store opened before this table existed */
+	struct rd_table *next;
+};
+
+struct rd_txn {
+	struct rd_store *s; /* first: store_impl.h */
+	struct pg_conn *pc;
+	PGconn *c; /* pc->c */
+	struct rd_txn *root; /* the top-level transaction (itself for the root) */
+	bool write, child;
+	unsigned depth; /* savepoint number of a child */
+	/* root only */
+	PGresult **keep;
+	size_t n_keep, cap_keep;
+	int failed;    /* the first statement failure (0: none): the transaction is aborted */
+	bool conflict; /* a serialization failure or deadlock: replay */
+	bool broken;   /* the connection broke: drop it */
+	int saved_failed; /* child: the root's `failed` when it began */
+};
+
+struct rd_store {
+	const struct rd_store_ops *ops; /* first: store_impl.h */
+	char *dir, *url, *shown;        /* shown: the URL without credentials, for messages */
+	bool readonly, writing;
+	uint32_t schema;
+	struct rd_table *tables;
+	pthread_mutex_t mu;
+	struct pg_conn *idle[POOL_MAX];
+	unsigned n_idle, n_open;
+	unsigned long long replays;
+};
+
+struct pg_iter {
+	PGresult *page;
+	int row, rows, limit;
+	bool last_page;
+	uint8_t after[8 + RD_INDEX_KEY_MAX + 8]; /* records: the last id; indexes: the last key */
+	size_t after_len;
+};
+
+/* ---- connections -------------------------------------------------------- */
+
+/* postgresql://user:secret@host/db?password=x -> postgresql://host/db */
+static char *redact(const char *url)
+{
+	const char *p = strstr(url, "://");
+	size_t scheme = p ? (size_t)(p - url) + 3 : 0;
+	const char *rest = url + scheme;
+	const char *at = strchr(rest, '@');
+	const char *slash = strchr(rest, '/');
+	if (at && (!slash || at < slash))
+		rest = at + 1;
+	size_t n = strcspn(rest, "?");
+	char *out = rd_malloc(scheme + n + 1);
+	memcpy(out, url, scheme);
+	memcpy(out + scheme, rest, n);
+	out[scheme + n] = 0;
+	return out;
+}
+
+static void conn_free(struct pg_conn *pc)
+{
+	if (!pc)
+		return;
+	PQfinish(pc->c);
+	for (unsigned i = 0; i < STMT_SLOTS; i++)
+		free(pc->stmts[i].sql);
+	free(pc);
+}
+
+/* The server's notices ("relation already exists, skipping") are not for
+ * renewd's stderr: debug level. */
+static void quiet_notice(void *arg, const char *msg)
+{
+	(void)arg;
+	rd_log(RD_LOG_DEBUG, "store", "PostgreSQL notice: %.*s", (int)strcspn(msg, "\n"), msg);
+}
+
+static struct pg_conn *connect_new(struct rd_store *s, char *err, size_t errlen)
+{
+	/* Defaults first; the URL's own settings (given last) override them. */
+	const char *const keys[] = { "connect_timeout", "application_name", "dbname", NULL };
+	const char *const vals[] = { "5", "renewd", s->url, NULL };
+	PGconn *c = PQconnectdbParams(keys, vals, 1);
+	if (!c || PQstatus(c) != CONNECTION_OK) {
+		const char *m = c ? PQerrorMessage(c) : "out of memory";
+		char one[512];
+		snprintf(one, sizeof one, "%s", m);
+		one[strcspn(one, "\n")] = 0;
+		if (err)
+			snprintf(err, errlen, "store %s: cannot connect: %s", s->shown, one);
+		else
+			rd_log(RD_LOG_ERROR, "store", "store %s: cannot connect: %s", s->shown, one);
+		PQfinish(c);
+		return NULL;
+	}
+	PQsetNoticeProcessor(c, quiet_notice, NULL);
+	struct pg_conn *pc = rd_calloc(1, sizeof *pc);
+	pc->c = c;
+	return pc;
+}
+
+static struct pg_conn *pool_get(struct rd_store *s, bool *fresh)
+{
+	pthread_mutex_lock(&s->mu);
+	struct pg_conn *c = s->n_idle ? s->idle[--s->n_idle] : NULL;
+	if (c) {
+		pthread_mutex_unlock(&s->mu);
+		*fresh = false;
+		return c;
+	}
+	s->n_open++;
+	pthread_mutex_unlock(&s->mu);
+	*fresh = true;
+	c = connect_new(s, NULL, 0);
+	if (!c) {
+		pthread_mutex_lock(&s->mu);
+		s->n_open--;
+		pthread_mutex_unlock(&s->mu);
+	}
+	return c;
+}
+
+static void pool_put(struct rd_store *s, struct pg_conn *c, bool broken)
+{
+	if (!c)
+		return;
+	if (!broken && PQstatus(c->c) == CONNECTION_OK && PQtransactionStatus(c->c) == PQTRANS_IDLE) {
+		pthread_mutex_lock(&s->mu);
+		if (s->n_idle < POOL_MAX) {
+			s->idle[s->n_idle++] = c;
+			pthread_mutex_unlock(&s->mu);
+			return;
+		}
+		s->n_open--;
+		pthread_mutex_unlock(&s->mu);
+		conn_free(c);
+		return;
+	}
+	conn_free(c);
+	pthread_mutex_lock(&s->mu);
+	s->n_open--;
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- statements --------------------------------------------------------- */
+
+static bool conn_lost(PGconn *c, const char *state)
+{
+	return PQstatus(c) != CONNECTION_OK || (state && (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
+							   strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0));
+}
+
+/* Translates a failed result and records it on the transaction. */
+static int failure(struct rd_txn *t, PGresult *r)
+{
+	struct rd_txn *root = t->root;
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	int rc;
+	if (conn_lost(t->c, state)) {
+		root->broken = true;
+		rd_log(RD_LOG_ERROR, "store", "store %s: connection lost: %s", t->s->shown,
+		       r ? PQresultErrorMessage(r) : PQerrorMessage(t->c));
+		rc = RD_EBUSY;
+	} else if (state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)) {
+		root->conflict = true;
+		rc = RD_EBUSY;
+	} else if (state && strcmp(state, "23505") == 0) {
+		rc = RD_EEXISTS;
+	} else if (state && strcmp(state, "25P02") == 0 && root->failed) {
+		rc = root->failed; /* an earlier statement already failed */
+	} else {
+		rd_log(RD_LOG_ERROR, "store", "PostgreSQL (%s): %s", state ? state : "?",
+		       r ? PQresultErrorMessage(r) : PQerrorMessage(t->c));
+		rc = RD_EINTERNAL;
+	}
+	if (!root->failed)
+		root->failed = rc;
+	PQclear(r);
+	return rc;
+}
+
+/* The name of sql prepared on t's connection (prepared now on first use):
+ * returns 1 (name set), 0 when the cache is full (run it unprepared), or -1
+ * with *fail set when PREPARE failed.  Statements are prepared once per
+ * connection and kept for its life (they outlive transactions). */
+static int prepared(struct rd_txn *t, const char *sql, int n, char name[16], PGresult **fail)
+{
+	struct pg_conn *pc = t->pc;
+	uint32_t h = 2166136261u;
+	for (const char *p = sql; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	unsigned i = h % STMT_SLOTS;
+	for (unsigned probe = 0; probe < STMT_SLOTS; probe++, i = (i + 1) % STMT_SLOTS) {
+		struct stmt *st = &pc->stmts[i];
+		if (st->sql && st->hash == h && strcmp(st->sql, sql) == 0) {
+			snprintf(name, 16, "rd%u", i);
+			return 1;
+		}
+		if (!st->sql)
+			break;
+	}
+	if (pc->stmts[i].sql || pc->n_stmts >= STMT_SLOTS * 3 / 4) {
+		/* Full (more distinct statements than renewd has): run unprepared. */
+		return 0;
+	}
+	snprintf(name, 16, "rd%u", i);
+	PGresult *r = PQprepare(pc->c, name, sql, n, NULL);
+	if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+		*fail = r;
+		return -1;
+	}
+	PQclear(r);
+	pc->stmts[i].sql = rd_strdup(sql);
+	pc->stmts[i].hash = h;
+	pc->n_stmts++;
+	return 1;
+}
+
+/* Runs one statement with binary parameters and results.  fmt: one letter
+ * per parameter, 't' text, 'b' binary.  Returns the result (tuples or
+ * command ok) or NULL with *rc set. */
+static PGresult *run(struct rd_txn *t, const char *sql, int n, const char *const *vals, const int *lens,
+		     const char *fmt, int *rc)
+{
+	int fmts[MAX_PARAMS];
+	if (rd_fails_assert(n <= MAX_PARAMS))
+		return *rc = RD_EINTERNAL, NULL;
+	for (int i = 0; i < n; i++)
+		fmts[i] = fmt[i] == 'b';
+	PGresult *r = NULL;
+	char name[16];
+	int p = n ? prepared(t, sql, n, name, &r) : 0;
+	if (p < 0) {
+		*rc = failure(t, r);
+		return NULL;
+	}
+	r = p ? PQexecPrepared(t->c, name, n, vals, lens, fmts, 1) : PQexecParams(t->c, sql, n, NULL, vals, lens, fmts, 1);
+	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+		*rc = 0;
+		return r;
+	}
+	*rc = failure(t, r);
+	return NULL;
+}
+
+static int exec_simple(struct rd_txn *t, const char *sql)
+{
+	int rc;
+	PGresult *r = run(t, sql, 0, NULL, NULL, "", &rc);
+	PQclear(r);
+	return rc;
+}
+
+static void keep(struct rd_txn *t, PGresult *r)
+{
+	struct rd_txn *root = t->root;
+	if (root->n_keep == root->cap_keep) {
+		root->cap_keep = root->cap_keep ? root->cap_keep * 2 : 16;
+		root->keep = rd_realloc(root->keep, root->cap_keep * sizeof *root->keep);
+	}
+	root->keep[root->n_keep++] = r;
+}
+
+static void release_kept(struct rd_txn *t)
+{
+	for (size_t i = 0; i < t->n_keep; i++)
+		PQclear(t->keep[i]);
+	free(t->keep);
+	t->keep = NULL;
+	t->n_keep = t->cap_keep = 0;
+}
+
+static uint64_t col_u64(const PGresult *r, int row, int col)
+{
+	if (PQgetlength(r, row, col) != 8)
+		return 0;
+	return rd_key_get_u64((const uint8_t *)PQgetvalue(r, row, col));
+}
+
+/* Begins a transaction on a pooled connection; a pooled connection found
+ * dead (the database restarted) is dropped and the next one tried. */
+static int begin_on(struct rd_store *s, struct rd_txn *t, const char *sql)
+{
+	for (int tries = 0; tries <= POOL_MAX; tries++) {
+		bool fresh;
+		t->pc = pool_get(s, &fresh);
+		if (!t->pc)
+			return RD_EBUSY;
+		t->c = t->pc->c;
+		PGresult *r = PQexec(t->c, sql);
+		if (r && PQresultStatus(r) == PGRES_COMMAND_OK) {
+			PQclear(r);
+			return 0;
+		}
+		const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+		bool lost = conn_lost(t->c, state);
+		if (!lost || fresh) {
+			rd_log(RD_LOG_ERROR, "store", "store %s: cannot begin a transaction: %s", s->shown,
+			       r ? PQresultErrorMessage(r) : PQerrorMessage(t->c));
+			PQclear(r);
+			pool_put(s, t->pc, true);
+			t->c = NULL;
+			t->pc = NULL;
+			return RD_EBUSY;
+		}
+		PQclear(r);
+		pool_put(s, t->pc, true);
+		t->c = NULL;
+		t->pc = NULL;
+	}
+	return RD_EBUSY;
+}
+
+static void finish(struct rd_txn *t, bool commit, int *rc)
+{
+	PGresult *r = PQexec(t->c, commit ? "COMMIT" : "ROLLBACK");
+	if (commit && (!r || PQresultStatus(r) != PGRES_COMMAND_OK)) {
+		*rc = failure(t, r);
+		r = NULL;
+		if (PQtransactionStatus(t->c) != PQTRANS_IDLE)
+			PQclear(PQexec(t->c, "ROLLBACK"));
+	}
+	PQclear(r);
+	release_kept(t);
+	pool_put(t->s, t->pc, t->broken);
+	t->c = NULL;
+	t->pc = NULL;
+}
+
+/* ---- opening ------------------------------------------------------------ */
+
+static int txn_plain(struct rd_store *s, struct rd_txn *t, bool write)
+{
+	*t = (struct rd_txn){ .s = s, .write = write };
+	t->root = t;
+	return begin_on(s, t, write ? "BEGIN ISOLATION LEVEL SERIALIZABLE" : "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+}
+
+static int table_exists(struct rd_txn *t, const char *rel, bool *yes)
+{
+	const char *v[1] = { rel };
+	int rc;
+	PGresult *r = run(t, "SELECT to_regclass($1) IS NOT NULL", 1, v, NULL, "t", &rc);
+	if (!r)
+		return rc;
+	*yes = PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 1 && PQgetvalue(r, 0, 0)[0] == 1;
+	PQclear(r);
+	return 0;
+}
+
+static int open_meta(struct rd_store *s, const struct rd_store_opts *o, char *err, size_t errlen)
+{
+	struct rd_txn t;
+	uint32_t want = o && o->schema ? o->schema : RD_SCHEMA;
+	int rc = txn_plain(s, &t, false);
+	if (rc < 0) {
+		snprintf(err, errlen, "store %s: cannot begin a transaction", s->shown);
+		return rc;
+	}
+	if (!s->readonly) {
+		/* Plain READ COMMITTED for the DDL, serialised between nodes. */
+		PQclear(PQexec(t.c, "ROLLBACK"));
+		PGresult *r = PQexec(t.c, "BEGIN");
+		PQclear(r);
+		t.write = true;
+		static const char *const ddl[] = {
+			"SELECT pg_advisory_xact_lock(" SETUP_LOCK ")",
+			"CREATE TABLE IF NOT EXISTS rd_meta (key text PRIMARY KEY, val bytea NOT NULL)",
+			"CREATE TABLE IF NOT EXISTS rd_seq (tenant bigint NOT NULL, tbl text NOT NULL, last bigint NOT NULL,"
+			" PRIMARY KEY (tenant, tbl))",
+		};
+		for (size_t i = 0; i < sizeof ddl / sizeof *ddl && rc == 0; i++)
+			rc = exec_simple(&t, ddl[i]);
+		if (rc < 0)
+			goto fail_msg;
+	} else {
+		bool yes = false;
+		if ((rc = table_exists(&t, "rd_meta", &yes)) < 0)
+			goto fail_msg;
+		if (!yes) {
+			snprintf(err, errlen, "store %s holds no renewd store yet", s->shown);
+			rc = RD_ENOTSTORE;
+			goto fail;
+		}
+	}
+	PGresult *r = run(&t, "SELECT key, val FROM rd_meta WHERE key IN ('magic', 'schema')", 0, NULL, NULL, "", &rc);
+	if (!r)
+		goto fail_msg;
+	const char *magic = NULL, *schema = NULL;
+	int magic_len = 0, schema_len = 0;
+	for (int i = 0; i < PQntuples(r); i++) {
+		if (strcmp(PQgetvalue(r, i, 0), "magic") == 0) {
+			magic = PQgetvalue(r, i, 1);
+			magic_len = PQgetlength(r, i, 1);
+		} else {
+			schema = PQgetvalue(r, i, 1);
+			schema_len = PQgetlength(r, i, 1);
+		}
+	}
+	bool any = PQntuples(r) > 0;
+	if (!any) {
+		PGresult *r2 = run(&t, "SELECT 1 FROM rd_meta LIMIT 1", 0, NULL, NULL, "", &rc);
+		any = !r2 || PQntuples(r2) > 0;
+		PQclear(r2);
+	}
+	if (!magic && !any) {
+		if (s->readonly) {
+			PQclear(r);
+			snprintf(err, errlen, "store %s holds no renewd store yet", s->shown);
+			rc = RD_ENOTSTORE;
+			goto fail;
+		}
+		uint8_t sv[4] = { (uint8_t)want, (uint8_t)(want >> 8), (uint8_t)(want >> 16), (uint8_t)(want >> 24) };
+		const char *v[2] = { MAGIC, (const char *)sv };
+		const int l[2] = { (int)strlen(MAGIC), 4 };
+		PGresult *w = run(&t, "INSERT INTO rd_meta VALUES ('magic', $1), ('schema', $2)", 2, v, l, "bb", &rc);
+		PQclear(w);
+		if (rc < 0) {
+			PQclear(r);
+			goto fail_msg;
+		}
+		s->schema = want;
+	} else {
+		if (!magic || magic_len != (int)strlen(MAGIC) || memcmp(magic, MAGIC, strlen(MAGIC)) != 0) {
+			PQclear(r);
+			snprintf(err, errlen, "store %s is not a renewd store (rd_meta holds no renewd marker)", s->shown);
+			rc = RD_ENOTSTORE;
+			goto fail;
+		}
+		if (!schema || schema_len != 4) {
+			PQclear(r);
+			snprintf(err, errlen, "store %s: the store has no schema version", s->shown);
+			rc = RD_ECORRUPT;
+			goto fail;
+		}
+		const uint8_t *p = (const uint8_t *)schema;
+		s->schema = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+	}
+	PQclear(r);
+	if (s->schema > want) {
+		snprintf(err, errlen, "store %s holds schema version %u, newer than this renewd understands (%u): upgrade renewd",
+			 s->shown, s->schema, want);
+		rc = RD_EVERSION;
+		goto fail;
+	}
+	if (s->schema < want && s->readonly) {
+		snprintf(err, errlen, "store %s holds schema version %u and needs migrating to %u: start renewd on it once",
+			 s->shown, s->schema, want);
+		rc = RD_EVERSION;
+		goto fail;
+	}
+	rc = 0;
+	finish(&t, true, &rc);
+	if (rc < 0)
+		snprintf(err, errlen, "store %s: cannot initialise the store: %s", s->shown, rd_strerror(rc));
+	return rc;
+fail_msg:
+	snprintf(err, errlen, "store %s: cannot open the store: %s", s->shown, rd_strerror(rc));
+fail:
+	finish(&t, false, &(int){ 0 });
+	return rc;
+}
+
+struct migrate_step {
+	rd_migrate_fn fn;
+	uint32_t from;
+};
+
+static int migrate_one(struct rd_txn *t, void *arg)
+{
+	struct migrate_step *m = arg;
+	int rc = m->fn(t, m->from);
+	if (rc < 0)
+		return rc;
+	uint32_t to = m->from + 1;
+	uint8_t sv[4] = { (uint8_t)to, (uint8_t)(to >> 8), (uint8_t)(to >> 16), (uint8_t)(to >> 24) };
+	return rd_txn_meta_put(t, "schema", sv, 4);
+}
+
+static int pg_close_and_fail(struct rd_store **s, int rc);
+
+int rd_store_pg_open(struct rd_store **out, const char *dir, const struct rd_store_opts *o, char *err, size_t errlen)
+{
+	struct rd_store *s = rd_calloc(1, sizeof *s);
+	s->ops = &rd_store_pg_ops;
+	s->dir = rd_strdup(dir ? dir : "");
+	s->url = rd_strdup(o->url);
+	s->shown = redact(o->url);
+	s->readonly = o->readonly;
+	pthread_mutex_init(&s->mu, NULL);
+	*out = NULL;
+	struct pg_conn *c = connect_new(s, err, errlen);
+	if (!c)
+		return pg_close_and_fail(&s, RD_EBUSY);
+	s->idle[s->n_idle++] = c;
+	s->n_open = 1;
+	int rc = open_meta(s, o, err, errlen);
+	if (rc < 0)
+		return pg_close_and_fail(&s, rc);
+	uint32_t want = o->schema ? o->schema : RD_SCHEMA;
+	while (!s->readonly && s->schema < want) {
+		if (!o->migrate) {
+			snprintf(err, errlen, "store %s: no migration from schema %u to %u", s->shown, s->schema, want);
+			return pg_close_and_fail(&s, RD_EVERSION);
+		}
+		struct migrate_step m = { o->migrate, s->schema };
+		if ((rc = rd_store_write(s, migrate_one, &m)) < 0) {
+			snprintf(err, errlen, "store %s: migration from schema %u failed: %s", s->shown, s->schema,
+				 rd_strerror(rc));
+			return pg_close_and_fail(&s, rc);
+		}
+		rd_log(RD_LOG_INFO, "store", "migrated %s from schema %u to %u", s->shown, s->schema, s->schema + 1);
+		s->schema++;
+	}
+	*out = s;
+	return 0;
+}
+
+static void pg_close(struct rd_store **sp)
+{
+	struct rd_store *s = *sp;
+	if (!s)
+		return;
+	for (unsigned i = 0; i < s->n_idle; i++)
+		conn_free(s->idle[i]);
+	while (s->tables) {
+		struct rd_table *t = s->tables;
+		s->tables = t->next;
+		free(t);
+	}
+	pthread_mutex_destroy(&s->mu);
+	free(s->dir);
+	free(s->url);
+	free(s->shown);
+	free(s);
+	*sp = NULL;
+}
+
+static int pg_close_and_fail(struct rd_store **s, int rc)
+{
+	pg_close(s);
+	return rc;
+}
+
+static const char *pg_dir(const struct rd_store *s)
+{
+	return s->dir;
+}
+
+/* ---- tables ------------------------------------------------------------- */
+
+static struct rd_table *pg_table(struct rd_store *s, const char *name)
+{
+	for (struct rd_table *t = s->tables; t; t = t->next)
+		if (strcmp(t->def->name, name) == 0)
+			return t;
+	return NULL;
+}
+
+static int pg_register(struct rd_store *s, const struct rd_table_def *def, struct rd_table **out)
+{
+	if (rd_fails_assert(def->n_indexes <= 16))
+		return RD_ERANGE;
+	if ((*out = pg_table(s, def->name)))
+		return 0;
+	struct rd_table *tb = rd_calloc(1, sizeof *tb);
+	tb->def = def;
+	struct rd_txn t;
+	int rc = txn_plain(s, &t, false);
+	if (rc < 0) {
+		free(tb);
+		return rc;
+	}
+	char sql[512], rel[80];
+	if (s->readonly) {
+		bool yes = false;
+		snprintf(rel, sizeof rel, "t_%s", def->name);
+		rc = table_exists(&t, rel, &yes);
+		tb->missing = !yes;
+	} else {
+		PQclear(PQexec(t.c, "ROLLBACK"));
+		PQclear(PQexec(t.c, "BEGIN"));
+		rc = exec_simple(&t, "SELECT pg_advisory_xact_lock(" SETUP_LOCK ")");
+		snprintf(sql, sizeof sql,
+			 "CREATE TABLE IF NOT EXISTS t_%s (tenant bigint NOT NULL, id bigint NOT NULL, val bytea NOT NULL,"
+			 " PRIMARY KEY (tenant, id))",
+			 def->name);
+		if (rc == 0)
+			rc = exec_simple(&t, sql);
+		snprintf(sql, sizeof sql,
+			 "CREATE TABLE IF NOT EXISTS i_%s (tenant bigint NOT NULL, ix text NOT NULL, key bytea NOT NULL,"
+			 " id bigint NOT NULL, PRIMARY KEY (tenant, ix, key))",
+			 def->name);
+		if (rc == 0)
+			rc = exec_simple(&t, sql);
+	}
+	finish(&t, rc == 0, &rc);
+	if (rc < 0) {
+		free(tb);
+		return rc;
+	}
+	tb->next = s->tables;
+	s->tables = tb;
+	*out = tb;
+	return 0;
+}
+
+/* ---- transactions ------------------------------------------------------- */
+
+static int pg_read(struct rd_store *s, struct rd_txn **out)
+{
+	struct rd_txn *t = rd_malloc(sizeof *t);
+	int rc = txn_plain(s, t, false);
+	if (rc < 0) {
+		free(t);
+		*out = NULL;
+		return rc;
+	}
+	*out = t;
+	return 0;
+}
+
+static void pg_txn_end(struct rd_txn *t)
+{
+	if (rd_fails_assert(!t->write))
+		return;
+	int rc = 0;
+	finish(t, false, &rc);
+	free(t);
+}
+
+static unsigned long long now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+}
+
+static int pg_write(struct rd_store *s, rd_write_fn fn, void *arg)
+{
+	if (rd_fails_assert(!s->readonly && !s->writing))
+		return RD_EINTERNAL;
+	for (unsigned attempt = 0;; attempt++) {
+		struct rd_txn t;
+		int rc = txn_plain(s, &t, true);
+		if (rc < 0)
+			return rc;
+		s->writing = true;
+		rc = fn(&t, arg);
+		s->writing = false;
+		bool commit = rc >= 0 && !t.failed;
+		finish(&t, commit, &rc);
+		if (t.conflict && attempt < MAX_REPLAYS) {
+			/* Another transaction won: replay fn against the store as it is now,
+			 * after a short, growing, jittered pause. */
+			pthread_mutex_lock(&s->mu);
+			s->replays++;
+			pthread_mutex_unlock(&s->mu);
+			unsigned cap = 200u << (attempt < 6 ? attempt : 6);
+			usleep((useconds_t)(now_ns() % cap));
+			continue;
+		}
+		if (rc >= 0 && t.failed)
+			rc = t.failed; /* fn went on past a failed statement: nothing was committed */
+		return rc;
+	}
+}
+
+static int pg_begin_child(struct rd_txn *p, struct rd_txn **out)
+{
+	if (rd_fails_assert(p->write))
+		return RD_EINTERNAL;
+	struct rd_txn *c = rd_calloc(1, sizeof *c);
+	*c = (struct rd_txn){ .s = p->s, .pc = p->pc, .c = p->c, .root = p->root, .write = true, .child = true,
+			      .depth = p->depth + 1, .saved_failed = p->root->failed };
+	char sql[48];
+	snprintf(sql, sizeof sql, "SAVEPOINT rd_sp%u", c->depth);
+	int rc = exec_simple(c, sql);
+	if (rc < 0) {
+		free(c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+static int pg_commit_child(struct rd_txn *c)
+{
+	if (rd_fails_assert(c->child))
+		return RD_EINTERNAL;
+	int rc = c->root->failed;
+	if (rc == 0) {
+		char sql[48];
+		snprintf(sql, sizeof sql, "RELEASE SAVEPOINT rd_sp%u", c->depth);
+		rc = exec_simple(c, sql);
+	}
+	if (rc < 0) {
+		/* The parent is as before the child began. */
+		char sql[80];
+		snprintf(sql, sizeof sql, "ROLLBACK TO SAVEPOINT rd_sp%u", c->depth);
+		PQclear(PQexec(c->c, sql));
+		if (!c->root->conflict && !c->root->broken)
+			c->root->failed = c->saved_failed;
+	}
+	free(c);
+	return rc;
+}
+
+static void pg_abort_child(struct rd_txn *c)
+{
+	if (rd_fails_assert(c->child))
+		return;
+	char sql[80];
+	snprintf(sql, sizeof sql, "ROLLBACK TO SAVEPOINT rd_sp%u", c->depth);
+	PGresult *r = PQexec(c->c, sql);
+	bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	if (ok) {
+		snprintf(sql, sizeof sql, "RELEASE SAVEPOINT rd_sp%u", c->depth);
+		PQclear(PQexec(c->c, sql));
+		/* A failed statement inside the child is undone with it, unless it
+		 * doomed the whole transaction (conflict: replayed; lost connection). */
+		if (!c->root->conflict && !c->root->broken)
+			c->root->failed = c->saved_failed;
+	} else if (!c->root->failed) {
+		c->root->failed = conn_lost(c->c, NULL) ? RD_EBUSY : RD_EINTERNAL;
+	}
+	free(c);
+}
+
+/* ---- records ------------------------------------------------------------ */
+
+static int not_usable(struct rd_txn *t)
+{
+	return t->root->failed; /* the transaction is aborted: every statement would fail */
+}
+
+static int pg_get(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t id, const void **val, size_t *len)
+{
+	if (tb->missing)
+		return RD_ENOTFOUND;
+	int rc = not_usable(t);
+	if (rc < 0)
+		return rc;
+	char sql[160];
+	snprintf(sql, sizeof sql, "SELECT val FROM t_%s WHERE tenant = $1 AND id = $2", tb->def->name);
+	uint8_t a[8], b[8];
+	rd_key_put_u64(a, tenant);
+	rd_key_put_u64(b, id);
+	const char *v[2] = { (char *)a, (char *)b };
+	const int l[2] = { 8, 8 };
+	PGresult *r = run(t, sql, 2, v, l, "bb", &rc);
+	if (!r)
+		return rc;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return RD_ENOTFOUND;
+	}
+	keep(t, r);
+	*val = PQgetvalue(r, 0, 0);
+	*len = (size_t)PQgetlength(r, 0, 0);
+	return 0;
+}
+
+/* The index entry key: the extractor's output and the id.  Returns its
+ * length, 0 when the record has no entry, < 0 on extractor failure. */
+static int entry_key(const struct rd_index_def *ix, uint64_t id, const void *rec, size_t len, uint8_t *out)
+{
+	int n = ix->key(rec, len, out, RD_INDEX_KEY_MAX);
+	if (n <= 0)
+		return n;
+	if (rd_fails_assert(n <= RD_INDEX_KEY_MAX))
+		return RD_EINTERNAL;
+	rd_key_put_u64(out + n, id);
+	return n + 8;
+}
+
+/* Brings the table's index entries from old's to val's (either may be NULL):
+ * the entries that go in one DELETE, those that come in one INSERT, so a
+ * put costs at most two statements for its indexes however many it has. */
+static int update_indexes(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t id, const void *old,
+			  size_t old_len, const void *val, size_t len)
+{
+	uint8_t tk[8], ik[8];
+	rd_key_put_u64(tk, tenant);
+	rd_key_put_u64(ik, id);
+	uint8_t ok[16][RD_INDEX_KEY_MAX + 8], nk[16][RD_INDEX_KEY_MAX + 8];
+	const char *dv[MAX_PARAMS], *iv[MAX_PARAMS];
+	int dl[MAX_PARAMS], il[MAX_PARAMS];
+	char dfmt[MAX_PARAMS + 1], ifmt[MAX_PARAMS + 1];
+	int nd = 1, ni = 2; /* parameters so far: $1 tenant (both), $2 id (insert) */
+	dv[0] = iv[0] = (char *)tk;
+	dl[0] = il[0] = 8;
+	iv[1] = (char *)ik;
+	il[1] = 8;
+	char del[2048], ins[2048];
+	size_t dn = (size_t)snprintf(del, sizeof del, "DELETE FROM i_%s WHERE tenant = $1 AND (ix, key) IN (", tb->def->name);
+	size_t in = (size_t)snprintf(ins, sizeof ins, "INSERT INTO i_%s (tenant, ix, key, id) VALUES ", tb->def->name);
+	for (unsigned i = 0; i < tb->def->n_indexes; i++) {
+		const struct rd_index_def *ix = &tb->def->indexes[i];
+		int on = old ? entry_key(ix, id, old, old_len, ok[i]) : 0;
+		int nn = val ? entry_key(ix, id, val, len, nk[i]) : 0;
+		if (on < 0)
+			on = 0; /* an undecodable old record: nothing to remove we can name */
+		if (nn < 0)
+			return nn;
+		if (on == nn && on > 0 && memcmp(ok[i], nk[i], (size_t)on) == 0)
+			continue;
+		if (on > 0) {
+			dn += (size_t)snprintf(del + dn, sizeof del - dn, "%s($%d, $%d)", nd > 1 ? ", " : "", nd + 1, nd + 2);
+			dv[nd] = ix->name, dl[nd] = 0;
+			dv[nd + 1] = (char *)ok[i], dl[nd + 1] = on;
+			nd += 2;
+		}
+		if (nn > 0) {
+			in += (size_t)snprintf(ins + in, sizeof ins - in, "%s($1, $%d, $%d, $2)", ni > 2 ? ", " : "", ni + 1,
+					       ni + 2);
+			iv[ni] = ix->name, il[ni] = 0;
+			iv[ni + 1] = (char *)nk[i], il[ni + 1] = nn;
+			ni += 2;
+		}
+	}
+	int rc = 0;
+	if (nd > 1) {
+		snprintf(del + dn, sizeof del - dn, ")");
+		for (int k = 0; k < nd; k++)
+			dfmt[k] = k == 0 || k % 2 == 0 ? 'b' : 't';
+		dfmt[nd] = 0;
+		PQclear(run(t, del, nd, dv, dl, dfmt, &rc));
+		if (rc < 0)
+			return rc;
+	}
+	if (ni > 2) {
+		for (int k = 0; k < ni; k++)
+			ifmt[k] = k < 2 || k % 2 == 1 ? 'b' : 't';
+		ifmt[ni] = 0;
+		PQclear(run(t, ins, ni, iv, il, ifmt, &rc));
+	}
+	return rc;
+}
+
+static int pg_put(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t id, const void *val, size_t len,
+		  unsigned flags)
+{
+	if (rd_fails_assert(t->write))
+		return RD_EINTERNAL;
+	int rc = not_usable(t);
+	if (rc < 0)
+		return rc;
+	if (len > 0x7fffffff)
+		return RD_ETOOBIG;
+	const void *old = NULL;
+	size_t old_len = 0;
+	if (tb->def->n_indexes || (flags & RD_PUT_NEW)) {
+		rc = pg_get(t, tb, tenant, id, &old, &old_len);
+		if (rc < 0 && rc != RD_ENOTFOUND)
+			return rc;
+		if (rc == 0 && (flags & RD_PUT_NEW))
+			return RD_EEXISTS;
+		if (rc == RD_ENOTFOUND)
+			old = NULL;
+	}
+	if ((rc = update_indexes(t, tb, tenant, id, old, old_len, val, len)) < 0)
+		return rc;
+	char sql[200];
+	snprintf(sql, sizeof sql,
+		 "INSERT INTO t_%s (tenant, id, val) VALUES ($1, $2, $3)"
+		 " ON CONFLICT (tenant, id) DO UPDATE SET val = excluded.val",
+		 tb->def->name);
+	uint8_t a[8], b[8];
+	rd_key_put_u64(a, tenant);
+	rd_key_put_u64(b, id);
+	const char *v[3] = { (char *)a, (char *)b, len ? val : "" };
+	const int l[3] = { 8, 8, (int)len };
+	PQclear(run(t, sql, 3, v, l, "bbb", &rc));
+	return rc;
+}
+
+static int pg_del(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t id)
+{
+	if (rd_fails_assert(t->write))
+		return RD_EINTERNAL;
+	int rc = not_usable(t);
+	if (rc < 0)
+		return rc;
+	char sql[160];
+	snprintf(sql, sizeof sql, "DELETE FROM t_%s WHERE tenant = $1 AND id = $2 RETURNING val", tb->def->name);
+	uint8_t a[8], b[8];
+	rd_key_put_u64(a, tenant);
+	rd_key_put_u64(b, id);
+	const char *v[2] = { (char *)a, (char *)b };
+	const int l[2] = { 8, 8 };
+	PGresult *r = run(t, sql, 2, v, l, "bb", &rc);
+	if (!r)
+		return rc;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return RD_ENOTFOUND;
+	}
+	rc = update_indexes(t, tb, tenant, id, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0), NULL, 0);
+	PQclear(r);
+	return rc;
+}
+
+static int pg_next_id(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t *id)
+{
+	if (rd_fails_assert(t->write))
+		return RD_EINTERNAL;
+	int rc = not_usable(t);
+	if (rc < 0)
+		return rc;
+	uint8_t a[8];
+	rd_key_put_u64(a, tenant);
+	const char *v[2] = { (char *)a, tb->def->name };
+	const int l[2] = { 8, 0 };
+	PGresult *r = run(t,
+			  "INSERT INTO rd_seq (tenant, tbl, last) VALUES ($1, $2, 1)"
+			  " ON CONFLICT (tenant, tbl) DO UPDATE SET last = rd_seq.last + 1 RETURNING last",
+			  2, v, l, "bt", &rc);
+	if (!r)
+		return rc;
+	*id = col_u64(r, 0, 0);
+	PQclear(r);
+	return *id ? 0 : RD_EINTERNAL;
+}
+
+static int pg_meta_get(struct rd_txn *t, const char *key, const void **val, size_t *len)
+{
+	int rc = not_usable(t);
+	if (rc < 0)
+		return rc;
+	const char *v[1] = { key };
+	PGresult *r = run(t, "SELECT val FROM rd_meta WHERE key = $1", 1, v, NULL, "t", &rc);
+	if (!r)
+		return rc;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return RD_ENOTFOUND;
+	}
+	keep(t, r);
+	*val = PQgetvalue(r, 0, 0);
+	*len = (size_t)PQgetlength(r, 0, 0);
+	return 0;
+}
+
+static int pg_meta_put(struct rd_txn *t, const char *key, const void *val, size_t len)
+{
+	if (rd_fails_assert(t->write))
+		return RD_EINTERNAL;
+	int rc = not_usable(t);
+	if (rc < 0)
+		return rc;
+	const char *v[2] = { key, len ? val : "" };
+	const int l[2] = { 0, (int)len };
+	PQclear(run(t, "INSERT INTO rd_meta (key, val) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET val = excluded.val",
+		    2, v, l, "tb", &rc));
+	return rc;
+}
+
+static int by_id(const void *a, const void *b)
+{
+	uint64_t x = ((const struct rd_batch_item *)a)->id, y = ((const struct rd_batch_item *)b)->id;
+	return x < y ? -1 : x > y;
+}
+
+static int pg_put_batch(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, struct rd_batch_item *items, size_t n)
+{
+	if (rd_fails_assert(t->write))
+		return RD_EINTERNAL;
+	if (n == 0)
+		return 0;
+	qsort(items, n, sizeof *items, by_id);
+	for (size_t i = 1; i < n; i++)
+		if (items[i].id == items[i - 1].id)
+			return RD_EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		int rc = pg_put(t, tb, tenant, items[i].id, items[i].val, items[i].len, 0);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---- iterators ---------------------------------------------------------- */
+
+static int pg_iter_records(struct rd_iter *it, struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t from_id)
+{
+	memset(it, 0, sizeof *it);
+	it->txn = t;
+	it->tb = tb;
+	it->index = -1;
+	it->tenant = tenant;
+	if (tb->missing) {
+		it->done = true;
+		return 0;
+	}
+	rd_key_put_u64(it->from, from_id);
+	it->from_len = 8;
+	it->cursor = rd_calloc(1, sizeof(struct pg_iter));
+	return 0;
+}
+
+static int pg_iter_index(struct rd_iter *it, struct rd_txn *t, struct rd_table *tb, const char *index, uint64_t tenant,
+			 const void *from, size_t from_len, const void *to, size_t to_len)
+{
+	memset(it, 0, sizeof *it);
+	it->txn = t;
+	it->tb = tb;
+	it->tenant = tenant;
+	it->index = -1;
+	for (unsigned i = 0; i < tb->def->n_indexes; i++)
+		if (strcmp(tb->def->indexes[i].name, index) == 0)
+			it->index = (int)i;
+	if (it->index < 0 || from_len > RD_INDEX_KEY_MAX || to_len > RD_INDEX_KEY_MAX)
+		return RD_EINVAL;
+	if (tb->missing) {
+		it->done = true;
+		return 0;
+	}
+	if (from_len)
+		memcpy(it->from, from, from_len);
+	it->from_len = from_len;
+	if (to) {
+		if (to_len)
+			memcpy(it->to, to, to_len);
+		it->to_len = to_len;
+		it->started = false;
+	}
+	/* to_len == 0 with to != NULL is an empty range, as on LMDB. */
+	it->cursor = rd_calloc(1, sizeof(struct pg_iter));
+	((struct pg_iter *)it->cursor)->last_page = false;
+	if (to && to_len == 0)
+		it->done = true;
+	return 0;
+}
+
+static int fetch_page(struct rd_iter *it, struct pg_iter *pi)
+{
+	struct rd_txn *t = it->txn;
+	int rc = not_usable(t);
+	if (rc < 0)
+		return rc;
+	char sql[512];
+	uint8_t tk[8];
+	rd_key_put_u64(tk, it->tenant);
+	bool first = !it->started;
+	pi->limit = !pi->limit ? ITER_FIRST : pi->limit < ITER_MAX ? pi->limit * 2 : ITER_MAX;
+	PGresult *r;
+	if (it->index < 0) {
+		snprintf(sql, sizeof sql,
+			 "SELECT id, val FROM t_%s WHERE tenant = $1 AND id %s $2 ORDER BY id LIMIT %d", it->tb->def->name,
+			 first ? ">=" : ">", pi->limit);
+		const char *v[2] = { (char *)tk, first ? (char *)it->from : (char *)pi->after };
+		const int l[2] = { 8, 8 };
+		r = run(t, sql, 2, v, l, "bb", &rc);
+	} else {
+		snprintf(sql, sizeof sql,
+			 "SELECT i.key, r.val, i.id, r.id IS NULL FROM i_%s i LEFT JOIN t_%s r"
+			 " ON r.tenant = i.tenant AND r.id = i.id"
+			 " WHERE i.tenant = $1 AND i.ix = $2 AND i.key %s $3%s ORDER BY i.key LIMIT %d",
+			 it->tb->def->name, it->tb->def->name, first ? ">=" : ">", it->to_len ? " AND i.key < $4" : "",
+			 pi->limit);
+		const char *v[4] = { (char *)tk, it->tb->def->indexes[it->index].name,
+				     first ? (char *)it->from : (char *)pi->after, (char *)it->to };
+		const int l[4] = { 8, 0, first ? (int)it->from_len : (int)pi->after_len, (int)it->to_len };
+		r = run(t, sql, it->to_len ? 4 : 3, v, l, "btbb", &rc);
+	}
+	if (!r)
+		return rc;
+	keep(t, r); /* the rows' bytes stay valid until the transaction ends */
+	pi->page = r;
+	pi->row = 0;
+	pi->rows = PQntuples(r);
+	pi->last_page = pi->rows < pi->limit;
+	it->started = true;
+	return 0;
+}
+
+static int pg_iter_next(struct rd_iter *it, struct rd_item *out)
+{
+	struct pg_iter *pi = it->cursor;
+	if (it->done || !pi)
+		return 0;
+	if (!pi->page || pi->row >= pi->rows) {
+		if (pi->page && pi->last_page) {
+			it->done = true;
+			return 0;
+		}
+		int rc = fetch_page(it, pi);
+		if (rc < 0)
+			return rc;
+		if (pi->rows == 0) {
+			it->done = true;
+			return 0;
+		}
+	}
+	PGresult *r = pi->page;
+	int row = pi->row++;
+	if (it->index < 0) {
+		out->id = col_u64(r, row, 0);
+		out->val = PQgetvalue(r, row, 1);
+		out->len = (size_t)PQgetlength(r, row, 1);
+		out->key = NULL;
+		out->key_len = 0;
+		rd_key_put_u64(pi->after, out->id);
+		pi->after_len = 8;
+		return 1;
+	}
+	int klen = PQgetlength(r, row, 0);
+	const uint8_t *k = (const uint8_t *)PQgetvalue(r, row, 0);
+	if (klen < 9 || (size_t)klen > sizeof pi->after)
+		return RD_ECORRUPT;
+	memcpy(pi->after, k, (size_t)klen);
+	pi->after_len = (size_t)klen;
+	out->id = col_u64(r, row, 2);
+	if (PQgetvalue(r, row, 3)[0]) {
+		rd_log(RD_LOG_ERROR, "store", "index %s.%s: entry for id %llu has no record (run renewctl check)",
+		       it->tb->def->name, it->tb->def->indexes[it->index].name, (unsigned long long)out->id);
+		return RD_ECORRUPT;
+	}
+	out->key = k;
+	out->key_len = (size_t)klen - 8;
+	out->val = PQgetvalue(r, row, 1);
+	out->len = (size_t)PQgetlength(r, row, 1);
+	return 1;
+}
+
+static void pg_iter_close(struct rd_iter *it)
+{
+	free(it->cursor); /* the pages themselves belong to the transaction */
+	it->cursor = NULL;
+	it->done = true;
+}
+
+/* One index's entries for every record of the table, all tenants (an index
+ * added to a store that already holds records): paged through the records
+ * like check, each entry inserted unless there (idempotent). */
+static int pg_index_fill(struct rd_txn *t, struct rd_table *tb, const char *index, uint64_t *n)
+{
+	if (rd_fails_assert(t->write))
+		return RD_EINTERNAL;
+	int rc = not_usable(t);
+	if (rc < 0)
+		return rc;
+	unsigned i = 0;
+	while (i < tb->def->n_indexes && strcmp(tb->def->indexes[i].name, index) != 0)
+		i++;
+	if (i == tb->def->n_indexes)
+		return RD_ENOTFOUND;
+	const struct rd_index_def *ix = &tb->def->indexes[i];
+	*n = 0;
+	char sql[256], ins[200];
+	snprintf(ins, sizeof ins, "INSERT INTO i_%s (tenant, ix, key, id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+		 tb->def->name);
+	uint8_t lt[8] = { 0 }, li[8] = { 0 };
+	bool first = true;
+	for (;;) {
+		snprintf(sql, sizeof sql, "SELECT tenant, id, val FROM t_%s WHERE %s ORDER BY tenant, id LIMIT %d",
+			 tb->def->name, first ? "true" : "(tenant, id) > ($1, $2)", PAGE_ROWS);
+		const char *v[2] = { (char *)lt, (char *)li };
+		const int l[2] = { 8, 8 };
+		PGresult *r = run(t, sql, first ? 0 : 2, v, l, "bb", &rc);
+		if (!r)
+			return rc;
+		first = false;
+		int rows = PQntuples(r);
+		for (int row = 0; rc == 0 && row < rows; row++) {
+			uint64_t tenant = col_u64(r, row, 0), id = col_u64(r, row, 1);
+			uint8_t k[RD_INDEX_KEY_MAX + 8], tk[8], ik[8];
+			int kn = entry_key(ix, id, PQgetvalue(r, row, 2), (size_t)PQgetlength(r, row, 2), k);
+			if (kn < 0)
+				rc = kn;
+			if (kn <= 0)
+				continue;
+			rd_key_put_u64(tk, tenant);
+			rd_key_put_u64(ik, id);
+			const char *iv[4] = { (char *)tk, ix->name, (char *)k, (char *)ik };
+			const int il[4] = { 8, 0, kn, 8 };
+			PQclear(run(t, ins, 4, iv, il, "btbb", &rc));
+			if (rc == 0)
+				(*n)++;
+		}
+		if (rows > 0) {
+			rd_key_put_u64(lt, col_u64(r, rows - 1, 0));
+			rd_key_put_u64(li, col_u64(r, rows - 1, 1));
+		}
+		PQclear(r);
+		if (rc < 0 || rows < PAGE_ROWS)
+			return rc;
+	}
+}
+
+static long pg_beside_pid(const struct rd_store *s)
+{
+	(void)s;
+	return 0; /* nodes share the database by design: nothing to write beside */
+}
+
+static int pg_count(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t *n)
+{
+	*n = 0;
+	if (tb->missing)
+		return 0;
+	int rc = not_usable(t);
+	if (rc < 0)
+		return rc;
+	char sql[128];
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM t_%s WHERE tenant = $1", tb->def->name);
+	uint8_t a[8];
+	rd_key_put_u64(a, tenant);
+	const char *v[1] = { (char *)a };
+	const int l[1] = { 8 };
+	PGresult *r = run(t, sql, 1, v, l, "b", &rc);
+	if (!r)
+		return rc;
+	*n = col_u64(r, 0, 0);
+	PQclear(r);
+	return 0;
+}
+
+/* ---- operations --------------------------------------------------------- */
+
+static int pg_reserve(struct rd_store *s, uint64_t extra)
+{
+	(void)s;
+	(void)extra;
+	return 0; /* PostgreSQL grows its files itself */
+}
+
+static int pg_stats(struct rd_store *s, struct rd_store_stats *st)
+{
+	struct rd_txn t;
+	int rc = txn_plain(s, &t, false);
+	if (rc < 0)
+		return rc;
+	PGresult *r = run(&t, "SELECT pg_database_size(current_database())", 0, NULL, NULL, "", &rc);
+	memset(st, 0, sizeof *st);
+	if (r) {
+		st->used_bytes = st->file_bytes = col_u64(r, 0, 0);
+		PQclear(r);
+	}
+	finish(&t, false, &(int){ 0 });
+	pthread_mutex_lock(&s->mu);
+	st->readers_used = s->n_open - s->n_idle;
+	pthread_mutex_unlock(&s->mu);
+	st->readers_max = POOL_MAX;
+	st->schema = s->schema;
+	return rc;
+}
+
+struct entry {
+	uint64_t tenant;
+	const char *ix;
+	const uint8_t *key;
+	int len;
+	uint64_t id;
+	bool seen;
+};
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+	if (x->tenant != y->tenant)
+		return x->tenant < y->tenant ? -1 : 1;
+	int c = strcmp(x->ix, y->ix);
+	if (c)
+		return c;
+	c = memcmp(x->key, y->key, (size_t)(x->len < y->len ? x->len : y->len));
+	return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+static int check_table(struct rd_txn *t, struct rd_table *tb, rd_check_report_fn report, void *arg)
+{
+	char sql[256], msg[512];
+	int rc, problems = 0;
+	snprintf(sql, sizeof sql, "SELECT tenant, ix, key, id FROM i_%s", tb->def->name);
+	PGresult *ir = run(t, sql, 0, NULL, NULL, "", &rc);
+	if (!ir)
+		return rc;
+	size_t n = (size_t)PQntuples(ir);
+	struct entry *e = rd_calloc(n ? n : 1, sizeof *e);
+	for (size_t i = 0; i < n; i++)
+		e[i] = (struct entry){ col_u64(ir, (int)i, 0), PQgetvalue(ir, (int)i, 1), (const uint8_t *)PQgetvalue(ir, (int)i, 2),
+				       PQgetlength(ir, (int)i, 2), col_u64(ir, (int)i, 3), false };
+	qsort(e, n, sizeof *e, entry_cmp);
+	/* Every record has its index entries (paged through all tenants). */
+	uint8_t lt[8] = { 0 }, li[8] = { 0 };
+	bool first = true;
+	for (;;) {
+		snprintf(sql, sizeof sql,
+			 "SELECT tenant, id, val FROM t_%s WHERE %s ORDER BY tenant, id LIMIT %d", tb->def->name,
+			 first ? "true" : "(tenant, id) > ($1, $2)", PAGE_ROWS);
+		const char *v[2] = { (char *)lt, (char *)li };
+		const int l[2] = { 8, 8 };
+		PGresult *r = run(t, sql, first ? 0 : 2, v, l, "bb", &rc);
+		if (!r)
+			break;
+		first = false;
+		int rows = PQntuples(r);
+		for (int row = 0; row < rows; row++) {
+			uint64_t tenant = col_u64(r, row, 0), id = col_u64(r, row, 1);
+			const void *val = PQgetvalue(r, row, 2);
+			size_t len = (size_t)PQgetlength(r, row, 2);
+			for (unsigned i = 0; i < tb->def->n_indexes; i++) {
+				uint8_t k[RD_INDEX_KEY_MAX + 8];
+				int kn = entry_key(&tb->def->indexes[i], id, val, len, k);
+				if (kn < 0) {
+					snprintf(msg, sizeof msg, "table %s: record %llu/%llu does not decode for index %s: %s",
+						 tb->def->name, (unsigned long long)tenant, (unsigned long long)id,
+						 tb->def->indexes[i].name, rd_strerror(kn));
+					report(msg, arg);
+					problems++;
+					continue;
+				}
+				if (kn == 0)
+					continue;
+				struct entry want = { tenant, tb->def->indexes[i].name, k, kn, id, false };
+				struct entry *hit = bsearch(&want, e, n, sizeof *e, entry_cmp);
+				if (hit && hit->id == id) {
+					hit->seen = true;
+				} else {
+					snprintf(msg, sizeof msg, "index %s.%s: missing the entry for record %llu/%llu",
+						 tb->def->name, tb->def->indexes[i].name, (unsigned long long)tenant,
+						 (unsigned long long)id);
+					report(msg, arg);
+					problems++;
+				}
+			}
+		}
+		if (rows > 0) {
+			rd_key_put_u64(lt, col_u64(r, rows - 1, 0));
+			rd_key_put_u64(li, col_u64(r, rows - 1, 1));
+		}
+		PQclear(r);
+		if (rows < PAGE_ROWS)
+			break;
+	}
+	/* Every index entry belongs to a record that yields exactly that key. */
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (e[i].seen)
+			continue;
+		bool known = false;
+		for (unsigned j = 0; j < tb->def->n_indexes; j++)
+			known |= strcmp(tb->def->indexes[j].name, e[i].ix) == 0;
+		const void *val;
+		size_t len;
+		int g = pg_get(t, tb, e[i].tenant, e[i].id, &val, &len);
+		if (g < 0 && g != RD_ENOTFOUND) {
+			rc = g;
+			break;
+		}
+		if (!known)
+			snprintf(msg, sizeof msg, "index %s.%s: an index this renewd does not define (entry for %llu/%llu)",
+				 tb->def->name, e[i].ix, (unsigned long long)e[i].tenant, (unsigned long long)e[i].id);
+		else if (g == RD_ENOTFOUND)
+			snprintf(msg, sizeof msg, "index %s.%s: entry points to record %llu/%llu, which does not exist",
+				 tb->def->name, e[i].ix, (unsigned long long)e[i].tenant, (unsigned long long)e[i].id);
+		else
+			snprintf(msg, sizeof msg, "index %s.%s: stale entry for record %llu/%llu (the record yields another key)",
+				 tb->def->name, e[i].ix, (unsigned long long)e[i].tenant, (unsigned long long)e[i].id);
+		report(msg, arg);
+		problems++;
+	}
+	free(e);
+	PQclear(ir);
+	return rc < 0 ? rc : problems;
+}
+
+static int pg_check(struct rd_store *s, rd_check_report_fn report, void *arg)
+{
+	struct rd_txn t;
+	int rc = txn_plain(s, &t, false);
+	if (rc < 0)
+		return rc;
+	int problems = 0;
+	for (struct rd_table *tb = s->tables; tb; tb = tb->next) {
+		if (tb->missing)
+			continue;
+		rc = check_table(&t, tb, report, arg);
+		if (rc < 0)
+			break;
+		problems += rc;
+	}
+	finish(&t, false, &(int){ 0 });
+	return rc < 0 ? rc : problems;
+}
+
+static int pg_backup(struct rd_store *s, const char *dir, char *err, size_t errlen)
+{
+	(void)dir;
+	snprintf(err, errlen,
+		 "store %s is PostgreSQL: back it up with pg_dump or a physical backup (docs/scaling.md), not renewctl backup",
+		 s->shown);
+	return RD_EINVAL;
+}
+
+const struct rd_store_ops rd_store_pg_ops = {
+	.name = "postgresql",
+	.close = pg_close,
+	.dir = pg_dir,
+	.reg = pg_register,
+	.table = pg_table,
+	.read = pg_read,
+	.txn_end = pg_txn_end,
+	.write = pg_write,
+	.begin_child = pg_begin_child,
+	.commit_child = pg_commit_child,
+	.abort_child = pg_abort_child,
+	.get = pg_get,
+	.put = pg_put,
+	.del = pg_del,
+	.next_id = pg_next_id,
+	.meta_get = pg_meta_get,
+	.meta_put = pg_meta_put,
+	.put_batch = pg_put_batch,
+	.iter_records = pg_iter_records,
+	.iter_index = pg_iter_index,
+	.iter_next = pg_iter_next,
+	.iter_close = pg_iter_close,
+	.count = pg_count,
+	.index_fill = pg_index_fill,
+	.beside_pid = pg_beside_pid,
+	.reserve = pg_reserve,
+	.stats = pg_stats,
+	.check = pg_check,
+	.backup = pg_backup,
+};
