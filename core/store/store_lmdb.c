@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/store_impl.h"
@@ -63,6 +64,13 @@ struct rd_store {
 	struct rd_txn cached;
 	bool cached_busy;
 	bool writing;
+	/* LMDB remaps (mdb_env_set_mapsize: our own growth, or adopting the
+	 * size renewctl grew beside us) only while no transaction of this
+	 * process is open, and renewd's threads each open their own: every
+	 * open transaction holds this lock shared, a remap takes it exclusive
+	 * (remap_exclusive: a bounded wait, never a deadlock). */
+	pthread_rwlock_t remap;
+	bool remap_init;
 };
 
 /* The one translation point for LMDB results. */
@@ -200,13 +208,49 @@ static int inspect_dir(struct rd_store *s, char *err, size_t errlen)
 	return 0;
 }
 
+/* Takes the remap lock exclusive: every other transaction of this process
+ * has ended.  Waits at most ~5 s (a thread that holds a transaction while it
+ * asks, or one that keeps one open that long, makes it RD_EBUSY instead of
+ * a deadlock); 0 with the lock held. */
+static int remap_exclusive(struct rd_store *s)
+{
+	for (int i = 0; i < 5000; i++) {
+		if (pthread_rwlock_trywrlock(&s->remap) == 0)
+			return 0;
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	rd_log(RD_LOG_WARN, "store", "the map was not resized: transactions of this process stayed open for 5 s");
+	return RD_EBUSY;
+}
+
+/* Sets the map size (0: adopt the size another process set) with no other
+ * transaction of this process open. */
+static int remap(struct rd_store *s, size_t size)
+{
+	int rc = remap_exclusive(s);
+	if (rc < 0)
+		return rc;
+	rc = mdb_env_set_mapsize(s->env, size);
+	pthread_rwlock_unlock(&s->remap);
+	return lmdb_error(rc);
+}
+
+/* Every transaction begins here and ends in txn_commit or txn_abort: it
+ * holds the remap lock shared while it is open. */
 static int begin(struct rd_store *s, unsigned flags, MDB_txn **out)
 {
 	for (int tries = 0;; tries++) {
+		pthread_rwlock_rdlock(&s->remap);
 		int rc = mdb_txn_begin(s->env, NULL, flags, out);
+		if (rc == 0)
+			return 0;
+		pthread_rwlock_unlock(&s->remap);
 		if (rc == MDB_MAP_RESIZED && tries < 3) {
 			/* Another process grew the map: adopt its size. */
-			mdb_env_set_mapsize(s->env, 0);
+			int mrc = remap(s, 0);
+			if (mrc < 0)
+				return mrc;
 			continue;
 		}
 		if (rc == MDB_READERS_FULL && tries < 3) {
@@ -216,6 +260,19 @@ static int begin(struct rd_store *s, unsigned flags, MDB_txn **out)
 		}
 		return lmdb_error(rc);
 	}
+}
+
+static int txn_commit(struct rd_store *s, MDB_txn *txn)
+{
+	int rc = mdb_txn_commit(txn);
+	pthread_rwlock_unlock(&s->remap);
+	return rc;
+}
+
+static void txn_abort(struct rd_store *s, MDB_txn *txn)
+{
+	mdb_txn_abort(txn);
+	pthread_rwlock_unlock(&s->remap);
 }
 
 /* True when data.mdb holds no named DB at all: LMDB wrote its meta pages
@@ -298,7 +355,7 @@ static int open_meta(struct rd_store *s, bool fresh, const struct rd_store_opts 
 		goto fail;
 	}
 	/* Committing (even a read-only transaction) keeps the DBI handles. */
-	if ((rc = lmdb_error(mdb_txn_commit(txn))) < 0) {
+	if ((rc = lmdb_error(txn_commit(s, txn))) < 0) {
 		snprintf(err, errlen, "data directory %s: cannot initialise the store: %s", s->dir, rd_strerror(rc));
 		return rc;
 	}
@@ -306,7 +363,7 @@ static int open_meta(struct rd_store *s, bool fresh, const struct rd_store_opts 
 fail_msg:
 	snprintf(err, errlen, "data directory %s: cannot open the store: %s", s->dir, rd_strerror(rc));
 fail:
-	mdb_txn_abort(txn);
+	txn_abort(s, txn);
 	return rc;
 }
 
@@ -353,6 +410,10 @@ int rd_store_lmdb_open(struct rd_store **out, const char *dir, const struct rd_s
 	s->ops = &rd_store_lmdb_ops;
 	s->dir = rd_strdup(dir);
 	s->lock_fd = -1;
+	/* reader-preferring (glibc's default): a thread may hold two
+	 * transactions at once without waiting for a remap queued between */
+	rd_require(pthread_rwlock_init(&s->remap, NULL) == 0);
+	s->remap_init = true;
 	s->readonly = o && o->readonly;
 	s->map_size = o && o->map_size ? o->map_size : DEFAULT_MAP;
 	s->map_max = o && o->map_max ? o->map_max : DEFAULT_MAP_MAX;
@@ -436,6 +497,8 @@ static void lm_store_close(struct rd_store **sp)
 		mdb_txn_abort(s->cached.txn);
 	if (s->env)
 		mdb_env_close(s->env);
+	if (s->remap_init)
+		pthread_rwlock_destroy(&s->remap);
 	while (s->tables) {
 		struct rd_table *t = s->tables;
 		s->tables = t->next;
@@ -513,9 +576,9 @@ static int lm_store_register(struct rd_store *s, const struct rd_table_def *def,
 	}
 	rc = lmdb_error(mrc);
 	if (rc == 0)
-		rc = lmdb_error(mdb_txn_commit(txn)); /* keeps the handles, read-only too */
+		rc = lmdb_error(txn_commit(s, txn)); /* keeps the handles, read-only too */
 	else
-		mdb_txn_abort(txn);
+		txn_abort(s, txn);
 	if (rc < 0) {
 		free(tb);
 		return rc;
@@ -548,14 +611,18 @@ static int lm_store_read(struct rd_store *s, struct rd_txn **out)
 	if (mine && !s->cached_busy) {
 		int rc;
 		if (s->cached.txn) {
+			/* a reset transaction holds no lock; renewed, it does */
+			pthread_rwlock_rdlock(&s->remap);
 			rc = mdb_txn_renew(s->cached.txn);
-			if (rc == MDB_MAP_RESIZED) {
-				mdb_txn_abort(s->cached.txn);
-				s->cached.txn = NULL;
-				mdb_env_set_mapsize(s->env, 0);
-				rc = lmdb_error(begin(s, MDB_RDONLY, &s->cached.txn));
-			} else {
-				rc = lmdb_error(rc);
+			if (rc != 0) {
+				pthread_rwlock_unlock(&s->remap);
+				if (rc == MDB_MAP_RESIZED) { /* begin adopts the new size */
+					mdb_txn_abort(s->cached.txn);
+					s->cached.txn = NULL;
+					rc = begin(s, MDB_RDONLY, &s->cached.txn);
+				} else {
+					rc = lmdb_error(rc);
+				}
 			}
 		} else {
 			rc = begin(s, MDB_RDONLY, &s->cached.txn);
@@ -589,10 +656,11 @@ static void lm_txn_end(struct rd_txn *t)
 		return;
 	if (t->cached) {
 		mdb_txn_reset(t->txn);
+		pthread_rwlock_unlock(&t->s->remap);
 		t->s->cached_busy = false;
 		return;
 	}
-	mdb_txn_abort(t->txn);
+	txn_abort(t->s, t->txn);
 	free(t);
 }
 
@@ -605,9 +673,9 @@ static int grow(struct rd_store *s)
 	size_t next = s->map_size * 2;
 	if (next > s->map_max)
 		next = s->map_max;
-	int rc = mdb_env_set_mapsize(s->env, next);
-	if (rc != 0)
-		return lmdb_error(rc);
+	int rc = remap(s, next);
+	if (rc < 0)
+		return rc;
 	rd_log(RD_LOG_INFO, "store", "map grown from %zu to %zu bytes", s->map_size, next);
 	s->map_size = next;
 	return 0;
@@ -630,13 +698,13 @@ static int lm_store_write(struct rd_store *s, rd_write_fn fn, void *arg)
 		s->writing = true;
 		rc = fn(&t, arg);
 		if (rc >= 0) {
-			int crc = mdb_txn_commit(t.txn);
+			int crc = txn_commit(s, t.txn);
 			s->writing = false;
 			if (crc == 0)
 				return rc;
 			rc = lmdb_error(crc);
 		} else {
-			mdb_txn_abort(t.txn);
+			txn_abort(s, t.txn);
 			s->writing = false;
 		}
 		if (rc != RD_EMAPFULL)
@@ -701,9 +769,9 @@ static int lm_store_reserve(struct rd_store *s, uint64_t extra)
 		want = want * 2 > s->map_max ? s->map_max : want * 2;
 	if (want == s->map_size)
 		return 0;
-	int rc = mdb_env_set_mapsize(s->env, want);
-	if (rc != 0)
-		return lmdb_error(rc);
+	int rc = remap(s, want);
+	if (rc < 0)
+		return rc;
 	rd_log(RD_LOG_INFO, "store", "map grown from %zu to %zu bytes ahead of a large write", s->map_size, want);
 	s->map_size = want;
 	return 0;
@@ -1216,7 +1284,7 @@ static int lm_store_check(struct rd_store *s, rd_check_report_fn report, void *a
 			break;
 		problems += rc;
 	}
-	mdb_txn_abort(txn);
+	txn_abort(s, txn);
 	return rc < 0 ? rc : problems;
 }
 
@@ -1243,7 +1311,10 @@ static int lm_store_backup(struct rd_store *s, const char *dir, char *err, size_
 		snprintf(err, errlen, "backup directory %s is not empty: refusing to overwrite", dir);
 		return RD_EEXISTS;
 	}
+	/* The copy reads in a transaction of LMDB's own: no remap meanwhile. */
+	pthread_rwlock_rdlock(&s->remap);
 	int rc = mdb_env_copy2(s->env, dir, MDB_CP_COMPACT);
+	pthread_rwlock_unlock(&s->remap);
 	if (rc != 0) {
 		rc = lmdb_error(rc);
 		snprintf(err, errlen, "backup into %s failed: %s", dir, rd_strerror(rc));

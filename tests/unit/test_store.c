@@ -19,9 +19,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/record.h"
@@ -817,6 +819,82 @@ static void test_map_growth(void **state)
 	assert_rec(fx->s, fx->things, 1, 4999, "c1", 4999);
 }
 
+/* Another thread's read transaction while this one grows the map: LMDB
+ * remaps only with no transaction of the process open, so the growth waits
+ * for the reader to end (the remap lock), and the reader's record stays
+ * readable at the address it was given the whole time. */
+struct reader_arg {
+	struct fixture *fx;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool holding;
+	uint64_t num;    /* what the record said at the end of the hold */
+	double ended;    /* when the reader ended its transaction */
+};
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void *reader_main(void *p)
+{
+	struct reader_arg *a = p;
+	struct rd_txn *t;
+	const void *v;
+	size_t len;
+	if (rd_store_read(a->fx->s, &t) < 0 || rd_txn_get(t, a->fx->things, 1, 7, &v, &len) < 0)
+		return NULL;
+	pthread_mutex_lock(&a->mu);
+	a->holding = true;
+	pthread_cond_signal(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+	struct timespec ts = { 0, 400 * 1000000 };
+	nanosleep(&ts, NULL);
+	struct rec r;
+	if (parse_rec(v, len, &r) == 0) /* the mapping under v is still the one it was read from */
+		a->num = r.num;
+	a->ended = mono_s();
+	rd_txn_end(t);
+	return NULL;
+}
+
+static void test_growth_waits_for_other_threads_readers(void **state)
+{
+	struct fixture *fx = *state;
+	struct rd_store_opts o = { .map_size = 1 << 20 };
+	open_fx(fx, &o);
+	struct range_arg first = { fx->things, 1, 1, 100, 64 };
+	assert_rc(rd_store_write(fx->s, put_range_fn, &first), 0);
+	struct rd_store_stats st0, st1;
+	assert_rc(rd_store_stats(fx->s, &st0), 0);
+
+	struct reader_arg a = { .fx = fx };
+	pthread_mutex_init(&a.mu, NULL);
+	pthread_cond_init(&a.cv, NULL);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, reader_main, &a), 0);
+	pthread_mutex_lock(&a.mu);
+	while (!a.holding)
+		pthread_cond_wait(&a.cv, &a.mu);
+	pthread_mutex_unlock(&a.mu);
+	/* 4 MiB into a 1 MiB map: it must grow while the reader holds on */
+	struct range_arg big = { fx->things, 1, 1000, 4000, 1024 };
+	assert_rc(rd_store_write(fx->s, put_range_fn, &big), 0);
+	double wrote = mono_s();
+	pthread_join(th, NULL);
+	assert_rc(rd_store_stats(fx->s, &st1), 0);
+	assert_true(st1.map_size > st0.map_size);
+	assert_int_equal(a.num, 7);
+	if (!(a.ended > 0 && wrote >= a.ended))
+		fail_msg("the map was grown while another thread's read transaction was open");
+	pthread_cond_destroy(&a.cv);
+	pthread_mutex_destroy(&a.mu);
+	assert_int_equal(count(fx->s, fx->things, 1), 4100);
+}
+
 static void test_map_max(void **state)
 {
 	struct fixture *fx = *state;
@@ -1592,6 +1670,7 @@ int main(void)
 		T(test_next_id),
 		T(test_map_growth),
 		T(test_map_max),
+		T(test_growth_waits_for_other_threads_readers),
 		T(test_batch_append),
 		T(test_batch_non_append),
 		T(test_batch_duplicates),
