@@ -471,12 +471,6 @@ static int ctx_begin(struct ctx *c, struct rd_txn *t, struct rd_domain *d, const
 		for (size_t i = 0; i < c->join_ix.cap; i++)
 			if (c->join_ix.keys[i])
 				c->join_bits[c->join_ix.keys[i] >> 3] |= (uint8_t)(1u << (c->join_ix.keys[i] & 7));
-		if (max < ((uint64_t)1 << 24)) {
-			c->join_dir = rd_malloc((size_t)(max + 1) * sizeof *c->join_dir);
-			for (size_t i = 0; i < c->join_ix.cap; i++)
-				if (c->join_ix.keys[i])
-					c->join_dir[c->join_ix.keys[i]] = c->join_ix.vals[i] + 1;
-		}
 	}
 	for (int i = 0; i <= 12; i++)
 		c->month_start[i] = rd_date_from_ymd((c->m0 + i) / 12, (c->m0 + i) % 12 + 1, 1);
@@ -749,8 +743,23 @@ static void group_add(struct ctx *c, const struct crow *r)
 
 /* Walks the contracts' report keys in [from, to): product ranges, or with
  * by_customer the customer-first keys (customer ranges). */
+/* The join of each contract by id, for a walk over every contract (a key
+ * range of a product or a customer is too short to pay for building it).
+ * Written where a join is only: walk reads an entry whose bit is set. */
+static void join_dir_build(struct ctx *c)
+{
+	if (c->join_dir || !c->n_joins || c->join_bits_n > ((uint64_t)1 << 24))
+		return;
+	c->join_dir = rd_malloc((size_t)c->join_bits_n * sizeof *c->join_dir);
+	for (size_t i = 0; i < c->join_ix.cap; i++)
+		if (c->join_ix.keys[i])
+			c->join_dir[c->join_ix.keys[i]] = c->join_ix.vals[i] + 1;
+}
+
 static int walk(struct ctx *c, bool by_customer, const uint8_t *from, size_t from_len, const uint8_t *to, size_t to_len)
 {
+	if (!from_len && !to_len)
+		join_dir_build(c);
 	struct rd_iter it;
 	struct rd_item item;
 	int rc = rd_iter_index(&it, c->t, c->d->contracts, by_customer ? RD_IDX_REPORT_CUSTOMER : RD_IDX_REPORT,
