@@ -812,7 +812,8 @@ static int walk(struct ctx *c, bool by_customer, const uint8_t *from, size_t fro
 			r.customer = be64(k + (by_customer ? 0 : 8));
 			r.reseller = be64(k + 16);
 			r.distributor = be64(k + 24);
-			if ((c->filter_customer && r.customer != c->filter_customer) || (c->filter_contract && r.id != c->filter_contract))
+			if ((c->filter_customer && r.customer != c->filter_customer) ||
+			    (c->filter_contract && r.id != c->filter_contract))
 				continue;
 			if (c->s->channel && !in_channel(c->s, r.reseller, r.distributor))
 				continue;
@@ -843,7 +844,8 @@ static int walk(struct ctx *c, bool by_customer, const uint8_t *from, size_t fro
 				pc->cur = r.cur;
 				pc->unit = INT64_MIN; /* no price */
 				for (unsigned i = 0; prod && i < prod->n_prices; i++)
-					if (prod->prices[i].term == r.term && memcmp(prod->prices[i].currency, k + 42, 3) == 0) {
+					if (prod->prices[i].term == r.term &&
+					    memcmp(prod->prices[i].currency, k + 42, 3) == 0) {
 						pc->unit = prod->prices[i].amount;
 						break;
 					}
@@ -857,7 +859,8 @@ static int walk(struct ctx *c, bool by_customer, const uint8_t *from, size_t fro
 				(r.j && (r.j->opp_state == RD_OPP_WON || r.j->paid));
 			r.cancelled = r.status == RD_CONTRACT_CANCELLED;
 			r.lost = !r.won && (r.cancelled || r.status == RD_CONTRACT_EXPIRED ||
-					    (r.j && (r.j->opp_state == RD_OPP_LOST || r.j->opp_state == RD_OPP_EXPIRED)));
+					    (r.j && (r.j->opp_state == RD_OPP_LOST ||
+						     r.j->opp_state == RD_OPP_EXPIRED)));
 			r.resolved = r.won || r.lost;
 			r.renewed = 0;
 			r.renewed_cur = r.cur;
