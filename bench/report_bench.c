@@ -24,6 +24,9 @@
  *              contracts of one product; by customer; one customer's contracts
  *   rankings   rd_reports_rankings by reseller
  *
+ * REPORT_BENCH_ONLY=name (e.g. drill_customer) times the floor and that figure only (and, for
+ * drill_customer, floor_customer: the same walk over the customer-first keys).
+ *
  * One line per figure: "report_bench: name=... ms=... cpu_ms=... floor_ms=... n=..." (ms: wall
  * time of the best run; cpu_ms: its CPU time, which a busy shared machine inflates less).
  */
@@ -274,11 +277,13 @@ static double best_of(struct run *r, fig_fn fn, uint64_t *n)
 	return best;
 }
 
+static const char *floor_index = RD_IDX_REPORT;
+
 static int fig_floor(struct run *r, struct rd_txn *t, uint64_t *n)
 {
 	struct rd_iter it;
 	struct rd_item item;
-	int rc = rd_iter_index(&it, t, r->d->contracts, RD_IDX_REPORT, 1, NULL, 0, NULL, 0);
+	int rc = rd_iter_index(&it, t, r->d->contracts, floor_index, 1, NULL, 0, NULL, 0);
 	it.keys_only = true;
 	uint64_t sum = 0;
 	*n = 0;
@@ -399,15 +404,32 @@ int main(int argc, char **argv)
 		build(s, &d, n, today);
 		printf("report_bench: store built in %.1f s\n", (now() - t0) / 1e3);
 	}
+	const char *only = getenv("REPORT_BENCH_ONLY"); /* one figure (besides the floor), for profiling */
+	if (only && !*only)
+		only = NULL;
 	struct run r = { .s = s, .d = &d, .opts = { .today = today } };
 	r.scope.vendor = 1;
 	uint64_t cnt;
 	double floor_ms = best_of(&r, fig_floor, &cnt);
 	printf("report_bench: name=floor ms=%.1f cpu_ms=%.1f floor_ms=%.1f n=%llu\n", floor_ms, best_cpu, floor_ms, (unsigned long long)cnt);
-	double ms = best_of(&r, fig_decode, &cnt);
-	printf("report_bench: name=decode ms=%.1f cpu_ms=%.1f floor_ms=%.1f n=%llu\n", ms, best_cpu, floor_ms, (unsigned long long)cnt);
-	ms = best_of(&r, fig_dashboard, &cnt);
-	printf("report_bench: name=dashboard ms=%.1f cpu_ms=%.1f floor_ms=%.1f n=%llu\n", ms, best_cpu, floor_ms, (unsigned long long)cnt);
+	double ms;
+	if (only && strcmp(only, "drill_customer") == 0) { /* the customer-first keys' own floor */
+		floor_index = RD_IDX_REPORT_CUSTOMER;
+		ms = best_of(&r, fig_floor, &cnt);
+		floor_index = RD_IDX_REPORT;
+		printf("report_bench: name=floor_customer ms=%.1f cpu_ms=%.1f floor_ms=%.1f n=%llu\n", ms, best_cpu, floor_ms,
+		       (unsigned long long)cnt);
+	}
+	if (!only || strcmp(only, "decode") == 0) {
+		ms = best_of(&r, fig_decode, &cnt);
+		printf("report_bench: name=decode ms=%.1f cpu_ms=%.1f floor_ms=%.1f n=%llu\n", ms, best_cpu, floor_ms,
+		       (unsigned long long)cnt);
+	}
+	if (!only || strcmp(only, "dashboard") == 0) {
+		ms = best_of(&r, fig_dashboard, &cnt);
+		printf("report_bench: name=dashboard ms=%.1f cpu_ms=%.1f floor_ms=%.1f n=%llu\n", ms, best_cpu, floor_ms,
+		       (unsigned long long)cnt);
+	}
 	static const struct {
 		const char *name;
 		int by;
@@ -421,6 +443,8 @@ int main(int argc, char **argv)
 		{ "drill_customer_contracts", RD_REP_BY_CONTRACT, "", 0, 7 },
 	};
 	for (size_t i = 0; i < sizeof levels / sizeof *levels; i++) {
+		if (only && strcmp(only, levels[i].name) != 0)
+			continue;
 		memset(&drill_filter, 0, sizeof drill_filter);
 		snprintf(drill_filter.line, sizeof drill_filter.line, "%s", levels[i].line);
 		drill_filter.product = levels[i].product;
@@ -430,8 +454,11 @@ int main(int argc, char **argv)
 		printf("report_bench: name=%s ms=%.1f cpu_ms=%.1f floor_ms=%.1f n=%llu\n", levels[i].name, ms, best_cpu, floor_ms,
 		       (unsigned long long)cnt);
 	}
-	ms = best_of(&r, fig_rankings, &cnt);
-	printf("report_bench: name=rankings ms=%.1f cpu_ms=%.1f floor_ms=%.1f n=%llu\n", ms, best_cpu, floor_ms, (unsigned long long)cnt);
+	if (!only || strcmp(only, "rankings") == 0) {
+		ms = best_of(&r, fig_rankings, &cnt);
+		printf("report_bench: name=rankings ms=%.1f cpu_ms=%.1f floor_ms=%.1f n=%llu\n", ms, best_cpu, floor_ms,
+		       (unsigned long long)cnt);
+	}
 	rd_store_close(&s);
 	if (!keep && strcmp(dir, tmpl) == 0) { /* the temporary store: its files, then itself */
 		DIR *dp = opendir(dir);

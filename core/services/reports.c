@@ -19,6 +19,8 @@
 #define MAX_REASONS 64
 #define PEND 8 /* contracts in flight while their group's figures are fetched */
 #define PCACHE 1024 /* price cache slots (a power of two) */
+#define WBATCH 64 /* contract keys the walk prefetches for at a time */
+#define PROD_DIR_MAX (1u << 20) /* product ids below this are found by index, not by hash */
 
 /* ---- small helpers -------------------------------------------------------------------------- */
 
@@ -178,6 +180,23 @@ struct gfig {
 	struct fig f;
 };
 
+/* The drill-down's sort key (see rd_reports_drill). */
+struct skey {
+	int64_t major;   /* currency rank */
+	int64_t minor;   /* end date, or -value */
+	uint64_t gid;
+	struct gfig *g;
+};
+
+/* A currency's first groups in the drill-down's order, as a max-heap
+ * (the drill by customer, which meets each customer's contracts together,
+ * keeps these only: see group()). */
+struct sheap {
+	struct skey *k;
+	struct gfig *slot; /* what k[i].g point into */
+	size_t n;
+};
+
 struct ctx {
 	struct rd_txn *t;
 	struct rd_domain *d;
@@ -191,6 +210,8 @@ struct ctx {
 	size_t n_prods;
 	int *prod_line;           /* per product: its index in lines */
 	struct map prod_ix;
+	uint32_t *prod_dir;       /* product id -> 1 + its index (ids below PROD_DIR_MAX); 0: see prod_ix */
+	uint64_t prod_dir_n;
 	char (*lines)[64];
 	int n_lines;
 	struct rd_partner *parts;
@@ -203,6 +224,7 @@ struct ctx {
 	struct map join_ix;
 	uint8_t *join_bits;       /* contract ids that have a join: most have none, and a bit is cheaper than a probe */
 	uint64_t join_bits_n;
+	uint32_t *join_dir;       /* contract id -> 1 + its join (ids below 2^24): one load where the hash needs two */
 	rd_date month_start[13];  /* the period's months: [m, m + 1) */
 	uint32_t *gdir;           /* group id * 4 + currency -> 1 + its gfig (the first four currencies); others by hash */
 	uint64_t gdir_n;
@@ -229,6 +251,13 @@ struct ctx {
 	struct fig totals[MAX_CUR];
 	uint64_t filter_customer, filter_contract;
 	uint64_t contracts;       /* seen in scope */
+	/* The drill by customer over customer-ordered keys: c->g holds the
+	 * current customer's groups only; a finished customer's groups go to
+	 * sh[currency] (the first `stream` of each currency) and are counted. */
+	unsigned stream;
+	uint64_t stream_gid;
+	size_t stream_kept;
+	struct sheap sh[MAX_CUR];
 };
 
 static int cur_index(struct ctx *c, const char *code3)
@@ -257,17 +286,23 @@ static void ctx_free(struct ctx *c)
 {
 	free(c->prods);
 	free(c->prod_line);
+	free(c->prod_dir);
 	free(c->lines);
 	free(c->parts);
 	free(c->joins);
 	free(c->dash);
 	free(c->g);
 	free(c->join_bits);
+	free(c->join_dir);
 	free(c->gdir);
 	map_free(&c->prod_ix);
 	map_free(&c->part_ix);
 	map_free(&c->join_ix);
 	map_free(&c->g_ix);
+	for (int i = 0; i < MAX_CUR; i++) {
+		free(c->sh[i].k);
+		free(c->sh[i].slot);
+	}
 }
 
 /* ---- loading -------------------------------------------------------------------------------- */
@@ -299,7 +334,28 @@ static int load_products(struct ctx *c)
 		c->n_prods++;
 	}
 	rd_iter_close(&it);
+	if (rc < 0)
+		return rc;
+	/* The store numbers products 1, 2, ...: a walk that changes product at
+	 * every contract (by customer) finds it by index rather than by hash. */
+	uint64_t max = 0;
+	for (size_t i = 0; i < c->n_prods; i++)
+		if (c->prods[i].id < PROD_DIR_MAX && c->prods[i].id > max)
+			max = c->prods[i].id;
+	c->prod_dir_n = max + 1;
+	c->prod_dir = rd_calloc((size_t)c->prod_dir_n, sizeof *c->prod_dir);
+	for (size_t i = 0; i < c->n_prods; i++)
+		if (c->prods[i].id < c->prod_dir_n)
+			c->prod_dir[c->prods[i].id] = (uint32_t)i + 1;
 	return rc;
+}
+
+/* The index of a product in prods, or UINT32_MAX. */
+static inline uint32_t prod_index(const struct ctx *c, uint64_t id)
+{
+	if (id < c->prod_dir_n)
+		return c->prod_dir[id] ? c->prod_dir[id] - 1 : UINT32_MAX;
+	return id < PROD_DIR_MAX ? UINT32_MAX : map_get(&c->prod_ix, id);
 }
 
 static int load_partners(struct ctx *c)
@@ -519,8 +575,20 @@ static struct gfig *group_new(struct ctx *c, uint64_t gid, int cur)
 /* The figures of group gid in currency cur.  Dense ids (customers,
  * contracts, products: the store numbers them 1, 2, ...) index an array;
  * others go through the hash. */
+static void stream_flush(struct ctx *c);
+
 static struct gfig *group(struct ctx *c, uint64_t gid, int cur)
 {
+	if (c->stream) {
+		if (gid != c->stream_gid) {
+			stream_flush(c);
+			c->stream_gid = gid;
+		}
+		for (size_t i = 0; i < c->n_g; i++)
+			if (c->g[i].cur == cur)
+				return &c->g[i];
+		return group_new(c, gid, cur);
+	}
 	if (c->last_g && c->last_g->gid == gid && c->last_g->cur == cur)
 		return c->last_g;
 	if (gid < ((uint64_t)1 << 24) && cur < 4) {
@@ -675,8 +743,23 @@ static void group_add(struct ctx *c, const struct crow *r)
 
 /* Walks the contracts' report keys in [from, to): product ranges, or with
  * by_customer the customer-first keys (customer ranges). */
+/* The join of each contract by id, for a walk over every contract (a key
+ * range of a product or a customer is too short to pay for building it).
+ * Written where a join is only: walk reads an entry whose bit is set. */
+static void join_dir_build(struct ctx *c)
+{
+	if (c->join_dir || !c->n_joins || c->join_bits_n > ((uint64_t)1 << 24))
+		return;
+	c->join_dir = rd_malloc((size_t)c->join_bits_n * sizeof *c->join_dir);
+	for (size_t i = 0; i < c->join_ix.cap; i++)
+		if (c->join_ix.keys[i])
+			c->join_dir[c->join_ix.keys[i]] = c->join_ix.vals[i] + 1;
+}
+
 static int walk(struct ctx *c, bool by_customer, const uint8_t *from, size_t from_len, const uint8_t *to, size_t to_len)
 {
+	if (!from_len && !to_len)
+		join_dir_build(c);
 	struct rd_iter it;
 	struct rd_item item;
 	int rc = rd_iter_index(&it, c->t, c->d->contracts, by_customer ? RD_IDX_REPORT_CUSTOMER : RD_IDX_REPORT,
@@ -686,76 +769,112 @@ static int walk(struct ctx *c, bool by_customer, const uint8_t *from, size_t fro
 	const struct rd_product *prod = NULL;
 	int line = 0;
 	bool need_sales = c->s->sales_user || c->by == RD_REP_BY_SALES;
-	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
-		if (item.key_len != RD_REPKEY_CONTRACT_LEN)
-			continue;
-		const uint8_t *k = item.key;
-		struct crow r;
-		r.id = item.id;
-		r.product = be64(k + (by_customer ? 8 : 0));
-		r.customer = be64(k + (by_customer ? 0 : 8));
-		r.reseller = be64(k + 16);
-		r.distributor = be64(k + 24);
-		if ((c->filter_customer && r.customer != c->filter_customer) || (c->filter_contract && r.id != c->filter_contract))
-			continue;
-		if (c->s->channel && !in_channel(c->s, r.reseller, r.distributor))
-			continue;
-		uint32_t ji = r.id < c->join_bits_n && (c->join_bits[r.id >> 3] >> (r.id & 7) & 1) ? map_get(&c->join_ix, r.id)
-													  : UINT32_MAX;
-		r.j = ji == UINT32_MAX ? NULL : &c->joins[ji];
-		r.sales = need_sales ? sales_of(c, &r) : 0;
-		if (c->s->sales_user && r.sales != c->s->sales_user)
-			continue;
-		c->contracts++;
-		r.end = date_of_key(k + 32);
-		r.qty = get_u32(k + 36);
-		r.term = k[40];
-		r.status = k[41];
-		r.cur = cur_index(c, (const char *)k + 42);
-		if (r.product != last_product) {
-			uint32_t pi = map_get(&c->prod_ix, r.product);
-			prod = pi == UINT32_MAX ? NULL : &c->prods[pi];
-			line = pi == UINT32_MAX ? 0 : c->prod_line[pi] + 1;
-			last_product = r.product;
+	/* Keys are taken WBATCH at a time (they point into the read
+	 * transaction's pages: valid until it ends) and what the contracts' ids
+	 * lead to (the join bit, the join's index, the join) is prefetched a
+	 * step at a time for the whole batch before the batch is added up:
+	 * contract ids are in no order along the keys, so each would otherwise
+	 * be a cache miss after the other. */
+	struct { const uint8_t *k; uint64_t id; uint32_t ji; } batch[WBATCH];
+	bool more = true;
+	while (rc >= 0 && more) {
+		unsigned nb = 0;
+		while (nb < WBATCH && (rc = rd_iter_next(&it, &item)) > 0) {
+			if (item.key_len != RD_REPKEY_CONTRACT_LEN)
+				continue;
+			batch[nb].k = item.key;
+			batch[nb].id = item.id;
+			batch[nb].ji = UINT32_MAX;
+			if (item.id < c->join_bits_n)
+				__builtin_prefetch(&c->join_bits[item.id >> 3]);
+			nb++;
 		}
-		/* The product's price per seat for this term and currency, from a
-		 * small direct-mapped cache (a walk by customer changes product at
-		 * almost every contract). */
-		struct pcache *pc = &c->pcache[(r.product * 31 + r.term * 7 + (uint64_t)r.cur) & (PCACHE - 1)];
-		if (pc->product != r.product || pc->term != r.term || pc->cur != r.cur) {
-			pc->product = r.product;
-			pc->term = r.term;
-			pc->cur = r.cur;
-			pc->unit = INT64_MIN; /* no price */
-			for (unsigned i = 0; prod && i < prod->n_prices; i++)
-				if (prod->prices[i].term == r.term && memcmp(prod->prices[i].currency, k + 42, 3) == 0) {
-					pc->unit = prod->prices[i].amount;
-					break;
-				}
+		more = rc > 0;
+		for (unsigned bi = 0; bi < nb; bi++) {
+			uint64_t id = batch[bi].id;
+			if (id < c->join_bits_n && (c->join_bits[id >> 3] >> (id & 7) & 1)) {
+				batch[bi].ji = 0; /* has one: found below */
+				if (c->join_dir)
+					__builtin_prefetch(&c->join_dir[id]);
+			}
 		}
-		r.value = 0;
-		r.line = line;
-		r.priced = pc->unit != INT64_MIN && rd_money_mul(pc->unit, r.qty, &r.value) == 0;
-		if (!r.priced)
+		for (unsigned bi = 0; bi < nb; bi++)
+			if (batch[bi].ji != UINT32_MAX) {
+				uint64_t id = batch[bi].id;
+				batch[bi].ji = c->join_dir ? c->join_dir[id] - 1 : map_get(&c->join_ix, id);
+				__builtin_prefetch(&c->joins[batch[bi].ji]);
+			}
+		for (unsigned bi = 0; bi < nb; bi++) {
+			const uint8_t *k = batch[bi].k;
+			struct crow r;
+			r.id = batch[bi].id;
+			r.product = be64(k + (by_customer ? 8 : 0));
+			r.customer = be64(k + (by_customer ? 0 : 8));
+			r.reseller = be64(k + 16);
+			r.distributor = be64(k + 24);
+			if ((c->filter_customer && r.customer != c->filter_customer) ||
+			    (c->filter_contract && r.id != c->filter_contract))
+				continue;
+			if (c->s->channel && !in_channel(c->s, r.reseller, r.distributor))
+				continue;
+			uint32_t ji = batch[bi].ji;
+			r.j = ji == UINT32_MAX ? NULL : &c->joins[ji];
+			r.sales = need_sales ? sales_of(c, &r) : 0;
+			if (c->s->sales_user && r.sales != c->s->sales_user)
+				continue;
+			c->contracts++;
+			r.end = date_of_key(k + 32);
+			r.qty = get_u32(k + 36);
+			r.term = k[40];
+			r.status = k[41];
+			r.cur = cur_index(c, (const char *)k + 42);
+			if (r.product != last_product) {
+				uint32_t pi = prod_index(c, r.product);
+				prod = pi == UINT32_MAX ? NULL : &c->prods[pi];
+				line = pi == UINT32_MAX ? 0 : c->prod_line[pi] + 1;
+				last_product = r.product;
+			}
+			/* The product's price per seat for this term and currency, from a
+			 * small direct-mapped cache (a walk by customer changes product at
+			 * almost every contract). */
+			struct pcache *pc = &c->pcache[(r.product * 31 + r.term * 7 + (uint64_t)r.cur) & (PCACHE - 1)];
+			if (pc->product != r.product || pc->term != r.term || pc->cur != r.cur) {
+				pc->product = r.product;
+				pc->term = r.term;
+				pc->cur = r.cur;
+				pc->unit = INT64_MIN; /* no price */
+				for (unsigned i = 0; prod && i < prod->n_prices; i++)
+					if (prod->prices[i].term == r.term &&
+					    memcmp(prod->prices[i].currency, k + 42, 3) == 0) {
+						pc->unit = prod->prices[i].amount;
+						break;
+					}
+			}
 			r.value = 0;
-		r.won = r.status == RD_CONTRACT_RENEWED || r.status == RD_CONTRACT_ORDERED ||
-			(r.j && (r.j->opp_state == RD_OPP_WON || r.j->paid));
-		r.cancelled = r.status == RD_CONTRACT_CANCELLED;
-		r.lost = !r.won && (r.cancelled || r.status == RD_CONTRACT_EXPIRED ||
-				    (r.j && (r.j->opp_state == RD_OPP_LOST || r.j->opp_state == RD_OPP_EXPIRED)));
-		r.resolved = r.won || r.lost;
-		r.renewed = 0;
-		r.renewed_cur = r.cur;
-		if (r.won && r.j && r.j->paid) {
-			r.renewed = r.j->order_total;
-			r.renewed_cur = cur_index(c, r.j->order_cur);
-		} else if (r.won) {
-			r.renewed = r.value;
+			r.line = line;
+			r.priced = pc->unit != INT64_MIN && rd_money_mul(pc->unit, r.qty, &r.value) == 0;
+			if (!r.priced)
+				r.value = 0;
+			r.won = r.status == RD_CONTRACT_RENEWED || r.status == RD_CONTRACT_ORDERED ||
+				(r.j && (r.j->opp_state == RD_OPP_WON || r.j->paid));
+			r.cancelled = r.status == RD_CONTRACT_CANCELLED;
+			r.lost = !r.won && (r.cancelled || r.status == RD_CONTRACT_EXPIRED ||
+					    (r.j && (r.j->opp_state == RD_OPP_LOST ||
+						     r.j->opp_state == RD_OPP_EXPIRED)));
+			r.resolved = r.won || r.lost;
+			r.renewed = 0;
+			r.renewed_cur = r.cur;
+			if (r.won && r.j && r.j->paid) {
+				r.renewed = r.j->order_total;
+				r.renewed_cur = cur_index(c, r.j->order_cur);
+			} else if (r.won) {
+				r.renewed = r.value;
+			}
+			if (c->dash)
+				dash_add(c, &r);
+			else
+				group_add(c, &r);
 		}
-		if (c->dash)
-			dash_add(c, &r);
-		else
-			group_add(c, &r);
 	}
 	rd_iter_close(&it);
 	if (!c->dash)
@@ -1099,12 +1218,6 @@ static size_t cols_cat(const char **dst, size_t n, const char *const *src, size_
  * and other groups by value due, most first; ties by id.  Sorted as small
  * keys (not the figures, nor pointers to them): a million contracts' groups
  * sort in cache. */
-struct skey {
-	int64_t major;   /* currency rank */
-	int64_t minor;   /* end date, or -value */
-	uint64_t gid;
-	struct gfig *g;
-};
 
 static int by_skey(const void *a, const void *b)
 {
@@ -1114,6 +1227,87 @@ static int by_skey(const void *a, const void *b)
 	if (x->minor != y->minor)
 		return x->minor < y->minor ? -1 : 1;
 	return x->gid < y->gid ? -1 : x->gid > y->gid;
+}
+
+static void heap_down(struct skey *h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, big = i;
+		if (l < n && by_skey(&h[l], &h[big]) > 0)
+			big = l;
+		if (l + 1 < n && by_skey(&h[l + 1], &h[big]) > 0)
+			big = l + 1;
+		if (big == i)
+			return;
+		struct skey x = h[i];
+		h[i] = h[big];
+		h[big] = x;
+		i = big;
+	}
+}
+
+/* Moves the k first keys in by_skey order (a total order: currency and id
+ * tell any two groups apart) to the front, unsorted, and answers how many
+ * that is: a max-heap of k over n keys, so that a page of 500 rows out of
+ * 150,000 customers' groups costs n log k comparisons, not a full sort. */
+static size_t select_first(struct skey *v, size_t n, size_t k)
+{
+	if (n <= k)
+		return n;
+	for (size_t i = k / 2; i-- > 0;)
+		heap_down(v, k, i);
+	for (size_t i = k; i < n; i++)
+		if (by_skey(&v[i], &v[0]) < 0) {
+			v[0] = v[i];
+			heap_down(v, k, 0);
+		}
+	return k;
+}
+
+static void heap_up(struct skey *h, size_t i)
+{
+	while (i > 0) {
+		size_t up = (i - 1) / 2;
+		if (by_skey(&h[i], &h[up]) <= 0)
+			return;
+		struct skey x = h[i];
+		h[i] = h[up];
+		h[up] = x;
+		i = up;
+	}
+}
+
+/* The current customer's groups (c->g) are complete: the shown ones
+ * (fig_empty: not shown) are counted and offered to their currency's heap
+ * of the first c->stream (by -value, then id; the currency's rank is the
+ * same for all of them). */
+static void stream_flush(struct ctx *c)
+{
+	for (size_t i = 0; i < c->n_g; i++) {
+		const struct gfig *g = &c->g[i];
+		if (fig_empty(&g->f))
+			continue;
+		c->stream_kept++;
+		struct sheap *h = &c->sh[g->cur];
+		if (!h->k) {
+			h->k = rd_calloc(c->stream, sizeof *h->k);
+			h->slot = rd_calloc(c->stream, sizeof *h->slot);
+		}
+		struct skey key = { 0, -g->f.v, g->gid, NULL };
+		if (h->n < c->stream) {
+			h->slot[h->n] = *g;
+			key.g = &h->slot[h->n];
+			h->k[h->n] = key;
+			heap_up(h->k, h->n++);
+		} else if (by_skey(&key, &h->k[0]) < 0) {
+			key.g = h->k[0].g;
+			*key.g = *g;
+			h->k[0] = key;
+			heap_down(h->k, h->n, 0);
+		}
+	}
+	c->n_g = 0;
+	c->last_g = NULL;
 }
 
 static const char *const STATUS_NAMES[] = { "", "live", "renewed", "cancelled", "expired", "ordered" };
@@ -1178,7 +1372,11 @@ int rd_reports_drill(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_
 			return rd_serr_set(e, RD_ENOTFOUND, "not_found", "line", "no product is in that line");
 		}
 	} else if (rc >= 0 && (f->customer || by == RD_REP_BY_CUSTOMER)) {
+		if (by == RD_REP_BY_CUSTOMER) /* customers come in order: keep the first rows only */
+			c.stream = o && o->limit ? o->limit : 500;
 		rc = walk_customer(&c, f->customer);
+		if (c.stream)
+			stream_flush(&c);
 	} else if (rc >= 0) {
 		rc = walk_product(&c, 0);
 	}
@@ -1221,18 +1419,27 @@ int rd_reports_drill(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_
 		for (int j = 0; j < c.n_cur; j++)
 			rank[i] += strcmp(c.cur[j], c.cur[i]) < 0;
 	/* Only groups with figures are shown. */
-	struct skey *order = rd_calloc(c.n_g ? c.n_g : 1, sizeof *order);
+	size_t n_order = c.n_g;
+	for (int i = 0; i < MAX_CUR; i++)
+		n_order += c.sh[i].n;
+	struct skey *order = rd_calloc(n_order ? n_order : 1, sizeof *order);
 	size_t kept = 0;
+	for (int ci = 0; ci < MAX_CUR; ci++)
+		for (size_t i = 0; i < c.sh[ci].n; i++) {
+			order[kept] = c.sh[ci].k[i];
+			order[kept++].major = rank[ci];
+		}
 	for (size_t i = 0; i < c.n_g; i++) {
 		struct gfig *g = &c.g[i];
 		if (by != RD_REP_BY_CONTRACT && fig_empty(&g->f))
 			continue;
 		order[kept++] = (struct skey){ rank[g->cur], by == RD_REP_BY_CONTRACT ? g->end : -g->f.v, g->gid, g };
 	}
-	qsort(order, kept, sizeof *order, by_skey);
 	unsigned limit = o && o->limit ? o->limit : 500;
+	size_t first = select_first(order, kept, limit);
+	qsort(order, first, sizeof *order, by_skey);
 	unsigned shown = 0;
-	for (size_t i = 0; i < kept && shown < limit; i++) {
+	for (size_t i = 0; i < first && shown < limit; i++) {
 		struct gfig *g = order[i].g;
 		char label[256];
 		label_of(&c, g, label, sizeof label);
@@ -1250,7 +1457,7 @@ int rd_reports_drill(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_
 		json_array_append_new(rows, row);
 		shown++;
 	}
-	json_object_set_new(rep, "truncated", json_boolean(shown < kept));
+	json_object_set_new(rep, "truncated", json_boolean(shown < (c.stream ? c.stream_kept : kept)));
 	free(order);
 	const char *tcols[64];
 	size_t tn = cols_cat(tcols, 0, RATE_COLS, 0);

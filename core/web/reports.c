@@ -89,7 +89,12 @@ typedef void (*link_fn)(const char *base, json_t *table, json_t *row, char *out,
 
 /* One report table as the template shows it: head labels, rows of
  * {text, href}, its CSV export link. */
-static json_t *page_table(json_t *report, const char *name, const char *base, const char *csv_base, link_fn link)
+/* A report table for the page: its label cells linked by link (under
+ * base); with open_base, a last column linking each row to the console's
+ * contract page under open_base ("/vendor" or "/partner"), which applies
+ * the caller's own scope again. */
+static json_t *page_table_open(json_t *report, const char *name, const char *base, const char *csv_base, link_fn link,
+			       const char *open_base)
 {
 	json_t *t = json_object_get(json_object_get(report, "tables"), name);
 	if (!t)
@@ -117,12 +122,25 @@ static json_t *page_table(json_t *report, const char *name, const char *base, co
 							       href[0] ? json_string(href) : json_false(), "num",
 							       strcmp(kind, "text") != 0));
 		}
+		if (open_base) {
+			char href[512], text[200];
+			snprintf(href, sizeof href, "%s/contracts/%lld", open_base, (long long)cell_int(t, row, "id"));
+			snprintf(text, sizeof text, "Open %s", cell_str(t, row, "label"));
+			json_array_append_new(cells, json_pack("{s:s, s:s, s:b}", "text", text, "href", href, "num", 0));
+		}
 		json_array_append_new(rows, json_pack("{s:o}", "cells", cells));
 	}
+	if (open_base)
+		json_array_append_new(head, json_pack("{s:s}", "label", "Contract page"));
 	char csv[768];
 	snprintf(csv, sizeof csv, "%s%sformat=csv&table=%s", csv_base, strchr(csv_base, '?') ? "&" : "?", name);
 	return json_pack("{s:O, s:s, s:s, s:o, s:o}", "title", json_object_get(t, "title"), "name", name, "csv", csv,
 			 "head", head, "rows", rows);
+}
+
+static json_t *page_table(json_t *report, const char *name, const char *base, const char *csv_base, link_fn link)
+{
+	return page_table_open(report, name, base, csv_base, link, NULL);
 }
 
 /* ---- the pages' common part ------------------------------------------------------------------- */
@@ -511,7 +529,9 @@ static int drill(struct rd_req *req, bool partner)
 	static const char *const what[] = { "", "product line", "product", "contract", "customer" };
 	json_t *charts = json_array(), *tables = json_array();
 	drill_charts(rep, charts, what[by]);
-	json_array_append_new(tables, page_table(rep, "rows", p.base, csv, links[by]));
+	/* Contract rows: the report's contract page, and the console's (the same portal's). */
+	json_array_append_new(tables, page_table_open(rep, "rows", p.base, csv, links[by],
+						      by == RD_REP_BY_CONTRACT ? (p.partner ? "/partner" : "/vendor") : NULL));
 	json_array_append_new(tables, page_table(rep, "totals", p.base, csv, NULL));
 	char title[256];
 	snprintf(title, sizeof title, "Reports: %s%s%s", by == RD_REP_BY_LINE ? "product lines" : by == RD_REP_BY_PRODUCT ? "products"
@@ -574,6 +594,9 @@ static int contract(struct rd_req *req, bool partner)
 	char label[200];
 	snprintf(label, sizeof label, "Every contract of %s", cu.name);
 	json_array_insert_new(links, 1, nlink(href, label));
+	snprintf(href, sizeof href, "%s/contracts/%llu", p.partner ? "/partner" : "/vendor", (unsigned long long)f.contract);
+	snprintf(label, sizeof label, "Contract %s in the console", k.external_id);
+	json_array_insert_new(links, 2, nlink(href, label));
 	snprintf(csv, sizeof csv, "/api/v1/reports/drilldown?by=contract&contract=%llu", (unsigned long long)f.contract);
 	json_t *tables = json_array();
 	json_array_append_new(tables, page_table(rep, "rows", p.base, csv, NULL));
