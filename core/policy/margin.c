@@ -481,13 +481,15 @@ static void utf8_copy(char *out, size_t cap, const char *in, size_t n)
 int rd_margin_eval(struct rd_margin_policy *p, const struct rd_margin_line *in, struct rd_margin_result *out,
 		   char *err, size_t errlen)
 {
-	/* Within a job's total limits (a check, a dry run) every call runs, as
-	 * it always did: the memo is for the sweep's and the quotes' calls. */
-	bool memo = !p->memo_off && !rd_sandbox_has_total(p->sb);
+	/* Once a run's total limits are spent (rd_sandbox_limit_total) every
+	 * call goes to the sandbox, which stops it, memo or not. */
+	bool memo = !p->memo_off && !rd_sandbox_total_spent(p->sb);
 	if (memo) {
 		const struct rd_margin_result *r = memo_find(p->memo, in);
 		if (r) {
-			*out = *r;
+			out->n = r->n;
+			out->total_bp = r->total_bp;
+			memcpy(out->shares, r->shares, (size_t)r->n * sizeof r->shares[0]);
 			p->hits++;
 			return 0;
 		}

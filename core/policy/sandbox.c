@@ -689,9 +689,9 @@ void rd_sandbox_limit_total(struct rd_sandbox *sb, uint32_t cpu_ms, uint32_t wal
 	sb->total_wall_left = (uint64_t)wall_ms * 1000000u;
 }
 
-bool rd_sandbox_has_total(const struct rd_sandbox *sb)
+bool rd_sandbox_total_spent(const struct rd_sandbox *sb)
 {
-	return sb->total_cpu_ms || sb->total_wall_ms;
+	return (sb->total_cpu_ms && !sb->total_cpu_left) || (sb->total_wall_ms && !sb->total_wall_left);
 }
 
 bool rd_sandbox_take_impure(struct rd_sandbox *sb)

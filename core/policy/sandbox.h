@@ -89,8 +89,9 @@ void rd_sandbox_host_end(struct rd_sandbox *sb);
  * call that would go past either is stopped.  0 lifts that limit. */
 void rd_sandbox_limit_total(struct rd_sandbox *sb, uint32_t cpu_ms, uint32_t wall_ms);
 
-/* True while rd_sandbox_limit_total's limits are in force. */
-bool rd_sandbox_has_total(const struct rd_sandbox *sb);
+/* True when rd_sandbox_limit_total's CPU or wall-clock time is all used:
+ * the next call will be stopped. */
+bool rd_sandbox_total_spent(const struct rd_sandbox *sb);
 /* True when a script called math.random or math.randomseed since the last
  * look (which clears it): its answer need not follow from its inputs. */
 bool rd_sandbox_take_impure(struct rd_sandbox *sb);

@@ -8,8 +8,8 @@
  * those answers; a script may opt out (`memoise = false`), and a bad flag
  * is refused; answers drawn from math.random are never kept; failures are
  * never kept, so a hostile script (an endless loop, a memory bomb) is
- * stopped on every call; within a job's total limits every call runs; a
- * new version starts with an empty memo.
+ * stopped on every call; once a run's total limits are spent, a line the
+ * memo knows goes to the sandbox too; a new version starts with an empty memo.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -313,23 +313,42 @@ static void test_hostile_stopped_every_call(void **state)
 	pair_free(&pp);
 }
 
-/* A check or a dry run (a job with total limits) runs every call, as it
- * did before the memo; lifting the limits brings the memo back. */
-static void test_job_runs_every_call(void **state)
+/* Within a run's total limits (the sweep's share of the loop) the memo
+ * answers; once they are spent every call goes to the sandbox, which
+ * stops it as it would without the memo. */
+static void test_spent_total_stops_every_call(void **state)
 {
 	(void)state;
+	static const char src[] = "function margin(line)\n"
+				  "  if line.quantity == 2 then local x = 0 for i = 1, 3e5 do x = x + i end end\n"
+				  "  return 'reseller', 1, 'fine'\n"
+				  "end\n";
+	struct rd_sandbox_limits lim = { .instructions = 100000000 };
 	struct pair pp;
-	pair_load(&pp, rd_default_margin_lua, NULL);
-	struct rd_margin_line l = { .partner_kind = RD_PARTNER_RESELLER, .partner_tier = RD_TIER_GOLD,
-				    .publish = RD_PUBLISH_PARTNER, .deal = RD_DEAL_NONE };
-	rd_sandbox_limit_total(pp.sb, RD_POLICY_JOB_MS, RD_POLICY_JOB_WALL_MS);
+	pair_load(&pp, src, &lim);
+	struct rd_margin_line cheap = { .quantity = 1 }, slow = { .quantity = 2 };
+	rd_sandbox_limit_total(pp.sb, 1, 1000);
 	for (int i = 0; i < 4; i++)
-		assert_int_equal(eval_bp(&pp.on, &l), 2500);
-	assert_int_equal(pp.on.hits, 0);
-	rd_sandbox_limit_total(pp.sb, 0, 0);
-	for (int i = 0; i < 4; i++)
-		assert_int_equal(eval_bp(&pp.on, &l), 2500);
+		assert_int_equal(eval_bp(&pp.on, &cheap), 1);
 	assert_int_equal(pp.on.hits, 3);
+	struct rd_margin_result r;
+	char err[ERRLEN] = "";
+	/* Runs until the 1 ms of CPU time is gone (or finishes first on a fast
+	 * machine: then again until it does not). */
+	int rc = 0;
+	for (int i = 0; i < 1000 && rc == 0; i++)
+		rc = rd_margin_eval(&pp.on, &slow, &r, err, sizeof err);
+	assert_true(rc < 0);
+	assert_contains(err, "time limit of the policy calls exceeded");
+	/* Spent: the line the memo knows goes to the sandbox, as it would
+	 * without the memo (which lets a call of a few instructions finish). */
+	uint64_t hits = pp.on.hits, misses = pp.on.misses;
+	rd_margin_eval(&pp.on, &cheap, &r, err, sizeof err);
+	assert_int_equal(pp.on.hits, hits);
+	assert_int_equal(pp.on.misses, misses + 1);
+	rd_sandbox_limit_total(pp.sb, 0, 0);
+	assert_int_equal(eval_bp(&pp.on, &cheap), 1);
+	assert_int_equal(pp.on.hits, hits + 1);
 	pair_free(&pp);
 }
 
@@ -366,7 +385,7 @@ int main(void)
 		cmocka_unit_test(test_opt_out),
 		cmocka_unit_test(test_random_answers_not_kept),
 		cmocka_unit_test(test_hostile_stopped_every_call),
-		cmocka_unit_test(test_job_runs_every_call),
+		cmocka_unit_test(test_spent_total_stops_every_call),
 		cmocka_unit_test(test_new_version_new_memo),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
