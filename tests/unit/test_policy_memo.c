@@ -1,7 +1,10 @@
 /*
  * test_policy_memo.c: the margin policy's memo (core/policy/margin.c).
  *
- * Covers: the shipped margin policies give the same answers with and
+ * Takes the source directory as its first argument (meson passes
+ * meson.project_source_root()), or RD_SOURCE_ROOT.
+ *
+ * Covers: the shipped margin policies (scripts/policies, examples/policies) give the same answers with and
  * without the memo on their test vectors and on randomised lines, and so
  * does a script whose reads, errors and broken contracts depend on the
  * line; a field read on some paths only is part of the key of exactly
@@ -96,11 +99,37 @@ static void vectors_both_ways(const char *src, const char *vectors_text)
 	json_decref(vs);
 }
 
+static const char *source_root;
+
+/* Reads root/rel whole; the caller frees it. */
+static char *slurp(const char *rel)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", source_root, rel);
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		fail_msg("cannot open %s", path);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	long n = ftell(f);
+	assert_true(n > 0);
+	rewind(f);
+	char *buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	buf[n] = 0;
+	return buf;
+}
+
 static void test_shipped_vectors_both_ways(void **state)
 {
 	(void)state;
 	vectors_both_ways(rd_default_margin_lua, rd_default_margin_vectors);
 	vectors_both_ways(rd_default_margin_reseller_lua, rd_default_margin_reseller_vectors);
+	char *src = slurp("examples/policies/margin-acme.lua"), *vec = slurp("examples/policies/margin-acme.vectors.json");
+	vectors_both_ways(src, vec);
+	free(src);
+	free(vec);
 }
 
 /* Reads that depend on the line, strings among them, errors and a broken
@@ -376,8 +405,13 @@ static void test_new_version_new_memo(void **state)
 	rd_sandbox_free(&sb);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	source_root = argc > 1 ? argv[1] : getenv("RD_SOURCE_ROOT");
+	if (!source_root) {
+		fprintf(stderr, "usage: test_policy_memo SOURCE_ROOT (or RD_SOURCE_ROOT)\n");
+		return 2;
+	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shipped_vectors_both_ways),
 		cmocka_unit_test(test_random_lines_both_ways),
