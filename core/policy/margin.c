@@ -3,11 +3,18 @@
  * is cached in the registry, the argument tables are created once and
  * refilled per call, enum names are pushed from static literals (which Lua
  * interns once), and results come back as values on the stack, not a table.
+ * The script reads the line through read-only proxies of tables that start
+ * every call empty: the first read of a field fills it (field_index) and
+ * notes it, and a successful answer is kept in the memo under the values
+ * of exactly the fields it read.
  */
 #include <lauxlib.h>
 #include <lua.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "policy/sandbox.h"
 
 #include "policy/policy.h"
 #include "util/err.h"
@@ -45,9 +52,143 @@ static const struct {
 
 enum { T_LINE = 1, T_PARTNER, T_PRODUCT, T_LIST, T_CUSTOMER, T_VENDOR, T_COUNT };
 
+/* The line's fields, as the memo and the read tracking number them. */
+enum {
+	F_PARTNER_ID, F_KIND, F_TIER, F_SKU, F_PLINE, F_TERM, F_AMOUNT, F_CURRENCY, F_SEGMENT, F_COUNTRY, F_BONUS,
+	F_DIST_BP, F_DISTRIBUTOR, F_PUBLISH, F_QUANTITY, F_DEAL, F_COUNT
+};
+_Static_assert(F_COUNT == RD_MARGIN_FIELDS, "one bit per field");
+
+static const struct {
+	int table, key;
+	int enum_base, enum_n; /* an enum field: its names at enum_base + value, values below enum_n */
+	int str;               /* a string field: 1 + its slot in struct memo_entry's strings, else 0 */
+} fields[F_COUNT] = {
+	[F_PARTNER_ID] = { T_PARTNER, S_ID, 0, 0, 0 },
+	[F_KIND] = { T_PARTNER, S_KIND, S_KINDS, 3, 0 },
+	[F_TIER] = { T_PARTNER, S_TIER, S_TIERS, 5, 0 },
+	[F_SKU] = { T_PRODUCT, S_SKU, 0, 0, 1 },
+	[F_PLINE] = { T_PRODUCT, S_LINE, 0, 0, 2 },
+	[F_TERM] = { T_PRODUCT, S_TERM, S_TERMS, 5, 0 },
+	[F_AMOUNT] = { T_LIST, S_AMOUNT, 0, 0, 0 },
+	[F_CURRENCY] = { T_LIST, S_CURRENCY, 0, 0, 3 },
+	[F_SEGMENT] = { T_CUSTOMER, S_SEGMENT, 0, 0, 4 },
+	[F_COUNTRY] = { T_CUSTOMER, S_COUNTRY, 0, 0, 5 },
+	[F_BONUS] = { T_VENDOR, S_DEAL_BONUS, 0, 0, 0 },
+	[F_DIST_BP] = { T_VENDOR, S_DIST_BP, 0, 0, 0 },
+	[F_DISTRIBUTOR] = { T_LINE, S_DISTRIBUTOR, 0, 0, 0 },
+	[F_PUBLISH] = { T_LINE, S_PUBLISH, S_PUBLISHES, 3, 0 },
+	[F_QUANTITY] = { T_LINE, S_QUANTITY, 0, 0, 0 },
+	[F_DEAL] = { T_LINE, S_DEAL, S_DEALS, 3, 0 },
+};
+#define MEMO_STRINGS 5
+
+/* A field's value as a number (strings: NULL, the empty string is ""). */
+static uint64_t field_int(const struct rd_margin_line *l, int f)
+{
+	switch (f) {
+	case F_PARTNER_ID: return l->partner_id;
+	case F_KIND: return l->partner_kind;
+	case F_TIER: return l->partner_tier;
+	case F_TERM: return l->term;
+	case F_AMOUNT: return (uint64_t)l->list_amount;
+	case F_BONUS: return l->deal_bonus_bp;
+	case F_DIST_BP: return l->distributor_bp;
+	case F_DISTRIBUTOR: return l->distributor_id;
+	case F_PUBLISH: return l->publish;
+	case F_QUANTITY: return l->quantity;
+	case F_DEAL: return l->deal;
+	default: return 0;
+	}
+}
+
+static const char *field_str(const struct rd_margin_line *l, int f)
+{
+	const char *v = f == F_SKU ? l->sku : f == F_PLINE ? l->product_line : f == F_CURRENCY ? l->currency
+		      : f == F_SEGMENT ? l->segment : l->country;
+	return v ? v : "";
+}
+
+/* ---- the memo ---------------------------------------------------------------
+ * An answer is kept under the set of fields the call read (its mask) and
+ * their values.  Why that is enough: the script is a function of what it
+ * reads, so a line that agrees with a kept one on every field of the mask
+ * makes it read the same fields in the same order with the same values,
+ * and return the same.  Hence also at most one mask can match a line.  A
+ * lookup tries each mask seen so far (a handful for the shipped policies). */
+#define MEMO_MAX_ENTRIES 1024u
+#define MEMO_SLOTS (2 * MEMO_MAX_ENTRIES) /* a power of two */
+#define MEMO_MAX_MASKS 32
+
+struct memo_entry {
+	uint32_t mask;
+	uint64_t hash;
+	uint64_t ints[F_COUNT];
+	char *strings[MEMO_STRINGS];
+	struct rd_margin_result result;
+};
+
+struct rd_margin_memo {
+	const char *keys[F_COUNT];        /* each field's name, as the interned Lua string */
+	const struct rd_margin_line *cur; /* the line of the call running now */
+	uint32_t read;                    /* fields the running call read */
+	uint32_t filled;                  /* fields set in the real tables */
+	uint32_t masks[MEMO_MAX_MASKS];
+	int n_masks;
+	uint32_t n;
+	struct memo_entry entries[MEMO_MAX_ENTRIES];
+	uint32_t slots[MEMO_SLOTS]; /* 1 + entry index; 0: empty */
+};
+
 static int read_only(lua_State *L)
 {
 	return luaL_error(L, "the margin line is read-only");
+}
+
+/* __index of a real table (upvalues: the strings table, the policy, the
+ * table's number), reached when the script reads a field the call has not
+ * read yet: pushes the line's value, keeps it in the table for the call's
+ * next reads, and notes the read. */
+static int field_index(lua_State *L)
+{
+	struct rd_margin_memo *p = lua_touserdata(L, lua_upvalueindex(2));
+	int table = (int)lua_tointeger(L, lua_upvalueindex(3));
+	if (!p->cur || lua_type(L, 2) != LUA_TSTRING)
+		return 0;
+	const char *key = lua_tostring(L, 2);
+	int f = 0;
+	while (f < F_COUNT && (fields[f].table != table || p->keys[f] != key))
+		f++;
+	if (f == F_COUNT)
+		return 0;
+	const struct rd_margin_line *l = p->cur;
+	p->read |= 1u << f;
+	if (fields[f].enum_base) {
+		uint64_t v = field_int(l, f);
+		if (v < (uint64_t)fields[f].enum_n && string_table[fields[f].enum_base + (int)v])
+			lua_rawgeti(L, lua_upvalueindex(1), fields[f].enum_base + (int)v);
+		else
+			lua_pushnil(L);
+	} else if (fields[f].str) {
+		const char *v = field_str(l, f);
+		if (*v)
+			lua_pushstring(L, v);
+		else
+			lua_pushnil(L);
+	} else if (f == F_DISTRIBUTOR && !l->distributor_id) {
+		lua_pushnil(L);
+	} else if (f == F_AMOUNT) {
+		lua_pushinteger(L, l->list_amount);
+	} else {
+		lua_pushinteger(L, (lua_Integer)field_int(l, f));
+	}
+	if (!lua_isnil(L, -1)) {
+		lua_pushvalue(L, 2);
+		lua_pushvalue(L, -2);
+		lua_rawset(L, 1);
+		p->filled |= 1u << f;
+	}
+	return 1;
 }
 
 /* A proxy: an empty table whose reads go to the real table and whose
@@ -65,6 +206,123 @@ static void push_proxy(lua_State *L, int real)
 	lua_setmetatable(L, -2);
 }
 
+static uint64_t mix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
+static uint64_t field_hash(const struct rd_margin_line *l, int f)
+{
+	if (!fields[f].str)
+		return field_int(l, f) * 0xff51afd7ed558ccdULL + (uint64_t)f;
+	uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)f;
+	for (const unsigned char *c = (const unsigned char *)field_str(l, f); *c; c++)
+		h = (h ^ *c) * 0x100000001b3ULL;
+	return h;
+}
+
+static uint64_t mask_hash(const struct rd_margin_line *l, uint32_t mask, uint64_t *fh, uint32_t *have)
+{
+	uint64_t h = mask;
+	for (uint32_t m = mask; m; m &= m - 1) {
+		int f = __builtin_ctz(m);
+		if (!(*have & 1u << f)) {
+			fh[f] = field_hash(l, f);
+			*have |= 1u << f;
+		}
+		h = ((h ^ fh[f]) * 0x9e3779b97f4a7c15ULL) ^ (h >> 29);
+	}
+	return mix(h);
+}
+
+static bool entry_matches(const struct memo_entry *e, const struct rd_margin_line *l)
+{
+	for (uint32_t m = e->mask; m; m &= m - 1) {
+		int f = __builtin_ctz(m);
+		if (fields[f].str ? strcmp(e->strings[fields[f].str - 1], field_str(l, f)) != 0
+				  : e->ints[f] != field_int(l, f))
+			return false;
+	}
+	return true;
+}
+
+static void memo_clear(struct rd_margin_memo *m)
+{
+	for (uint32_t i = 0; i < m->n; i++)
+		for (int k = 0; k < MEMO_STRINGS; k++)
+			free(m->entries[i].strings[k]);
+	m->n = 0;
+	m->n_masks = 0;
+	memset(m->slots, 0, sizeof m->slots);
+}
+
+static const struct rd_margin_result *memo_find(struct rd_margin_memo *m, const struct rd_margin_line *l)
+{
+	uint64_t fh[F_COUNT];
+	uint32_t have = 0;
+	for (int i = 0; i < m->n_masks; i++) {
+		uint64_t h = mask_hash(l, m->masks[i], fh, &have);
+		for (uint32_t s = (uint32_t)h & (MEMO_SLOTS - 1); m->slots[s]; s = (s + 1) & (MEMO_SLOTS - 1)) {
+			struct memo_entry *e = &m->entries[m->slots[s] - 1];
+			if (e->hash == h && e->mask == m->masks[i] && entry_matches(e, l)) {
+				if (i > 0) { /* the masks that answer most drift to the front */
+					uint32_t t = m->masks[i - 1];
+					m->masks[i - 1] = m->masks[i];
+					m->masks[i] = t;
+				}
+				return &e->result;
+			}
+		}
+	}
+	return NULL;
+}
+
+static void memo_keep(struct rd_margin_memo *m, uint32_t mask, const struct rd_margin_line *l,
+		      const struct rd_margin_result *r)
+{
+	if (m->n == MEMO_MAX_ENTRIES)
+		memo_clear(m); /* many distinct inputs: start again rather than grow */
+	int i = 0;
+	while (i < m->n_masks && m->masks[i] != mask)
+		i++;
+	if (i == m->n_masks) {
+		if (m->n_masks == MEMO_MAX_MASKS)
+			return;
+		m->masks[m->n_masks++] = mask;
+	}
+	struct memo_entry *e = &m->entries[m->n];
+	memset(e, 0, sizeof *e);
+	for (uint32_t b = mask; b; b &= b - 1) {
+		int f = __builtin_ctz(b);
+		if (fields[f].str) {
+			e->strings[fields[f].str - 1] = rd_strdup(field_str(l, f));
+		} else {
+			e->ints[f] = field_int(l, f);
+		}
+	}
+	uint64_t fh[F_COUNT];
+	uint32_t have = 0;
+	e->mask = mask;
+	e->hash = mask_hash(l, mask, fh, &have);
+	e->result = *r;
+	uint32_t s = (uint32_t)e->hash & (MEMO_SLOTS - 1);
+	while (m->slots[s])
+		s = (s + 1) & (MEMO_SLOTS - 1);
+	m->slots[s] = ++m->n;
+}
+
+void rd_margin_memo_enable(struct rd_margin_policy *p, bool on)
+{
+	p->memo_off = !on;
+	if (!on && p->memo)
+		memo_clear(p->memo);
+}
+
 int rd_margin_load(struct rd_margin_policy *p, struct rd_sandbox *sb, const char *name, const char *src, size_t len,
 		   char *err, size_t errlen)
 {
@@ -79,22 +337,43 @@ int rd_margin_load(struct rd_margin_policy *p, struct rd_sandbox *sb, const char
 		rd_sandbox_unload(sb, env);
 		return RD_EINVAL;
 	}
+	int memoise = rd_sandbox_global_bool(sb, env, "memoise");
+	if (memoise == -2) {
+		snprintf(err, errlen, "%s: memoise must be true or false (false: never reuse an answer)", name);
+		rd_sandbox_unload(sb, env);
+		return RD_EINVAL;
+	}
+	p->memo = rd_calloc(1, sizeof *p->memo);
+	p->memo_off = memoise == 0;
 	p->env = env;
 	p->fn = fn;
 	lua_State *L = rd_sandbox_state(sb);
 	rd_sandbox_host_begin(sb);
 	int top = lua_gettop(L);
 	lua_createtable(L, S_END, 0);
+	int strings = lua_gettop(L);
 	for (int i = 1; i < S_END; i++) {
 		lua_pushstring(L, string_table[i] ? string_table[i] : "");
 		lua_rawseti(L, -2, i);
 	}
-	p->strings_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-	/* The real tables, and the line's links to the sub-proxies. */
+	for (int f = 0; f < F_COUNT; f++) {
+		lua_rawgeti(L, strings, fields[f].key);
+		p->memo->keys[f] = lua_tostring(L, -1); /* kept alive by the strings table */
+		lua_pop(L, 1);
+	}
+	/* The real tables, each filling itself on demand, and the line's links
+	 * to the sub-proxies. */
 	lua_createtable(L, T_COUNT, 0);
 	int tables = lua_gettop(L);
 	for (int i = T_LINE; i < T_COUNT; i++) {
 		lua_createtable(L, 0, i == T_LINE ? 12 : 4);
+		lua_createtable(L, 0, 1);
+		lua_pushvalue(L, strings);
+		lua_pushlightuserdata(L, p->memo);
+		lua_pushinteger(L, i);
+		lua_pushcclosure(L, field_index, 3);
+		lua_setfield(L, -2, "__index");
+		lua_setmetatable(L, -2);
 		lua_rawseti(L, tables, i);
 	}
 	static const char *const links[T_COUNT] = { [T_PARTNER] = "partner", [T_PRODUCT] = "product",
@@ -110,6 +389,8 @@ int rd_margin_load(struct rd_margin_policy *p, struct rd_sandbox *sb, const char
 	p->line_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	lua_pop(L, 1);
 	p->tables_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_settop(L, strings);
+	p->strings_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	lua_settop(L, top);
 	rd_sandbox_host_end(sb);
 	return 0;
@@ -124,104 +405,33 @@ void rd_margin_unload(struct rd_margin_policy *p)
 	luaL_unref(L, LUA_REGISTRYINDEX, p->tables_ref);
 	luaL_unref(L, LUA_REGISTRYINDEX, p->strings_ref);
 	rd_sandbox_unload(p->sb, p->env);
+	if (p->memo) {
+		memo_clear(p->memo);
+		free(p->memo);
+	}
 	memset(p, 0, sizeof *p);
 }
 
-/* `strings` is the stack index of the strings table; the table being
- * filled is on top. */
-static void set_str(lua_State *L, int strings, int k, const char *v)
+/* Empties the real tables of what the last call filled, so that the next
+ * call's first read of each field comes to field_index again. */
+static void empty_tables(struct rd_margin_policy *p, lua_State *L)
 {
-	lua_rawgeti(L, strings, k);
-	if (v && *v)
-		lua_pushstring(L, v);
-	else
+	struct rd_margin_memo *m = p->memo;
+	if (!m->filled)
+		return;
+	int base = lua_gettop(L);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, p->strings_ref);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, p->tables_ref);
+	for (uint32_t b = m->filled; b; b &= b - 1) {
+		int f = __builtin_ctz(b);
+		lua_rawgeti(L, base + 2, fields[f].table);
+		lua_rawgeti(L, base + 1, fields[f].key);
 		lua_pushnil(L);
-	lua_rawset(L, -3);
-}
-
-static void set_enum(lua_State *L, int strings, int k, int base, unsigned v, unsigned n)
-{
-	lua_rawgeti(L, strings, k);
-	if (v < n && string_table[base + (int)v])
-		lua_rawgeti(L, strings, base + (int)v);
-	else
-		lua_pushnil(L);
-	lua_rawset(L, -3);
-}
-
-static void set_int(lua_State *L, int strings, int k, lua_Integer v)
-{
-	lua_rawgeti(L, strings, k);
-	lua_pushinteger(L, v);
-	lua_rawset(L, -3);
-}
-
-static bool str_changed(const char *v, char *last)
-{
-	const char *s = v ? v : "";
-	if (strcmp(s, last) == 0)
-		return false;
-	snprintf(last, 128, "%s", s);
-	return true;
-}
-
-/* Copies the line into the real tables, field by field where it changed. */
-static void fill(struct rd_margin_policy *p, lua_State *L, int st, int tables, const struct rd_margin_line *in)
-{
-	struct rd_margin_line *o = &p->last;
-	bool all = !p->primed;
-	lua_rawgeti(L, tables, T_PARTNER);
-	if (all || in->partner_id != o->partner_id)
-		set_int(L, st, S_ID, (lua_Integer)in->partner_id);
-	if (all || in->partner_kind != o->partner_kind)
-		set_enum(L, st, S_KIND, S_KINDS, in->partner_kind, 3);
-	if (all || in->partner_tier != o->partner_tier)
-		set_enum(L, st, S_TIER, S_TIERS, in->partner_tier, 5);
-	lua_pop(L, 1);
-	lua_rawgeti(L, tables, T_PRODUCT);
-	if (str_changed(in->sku, p->last_str[0]) || all)
-		set_str(L, st, S_SKU, in->sku);
-	if (str_changed(in->product_line, p->last_str[1]) || all)
-		set_str(L, st, S_LINE, in->product_line);
-	if (all || in->term != o->term)
-		set_enum(L, st, S_TERM, S_TERMS, in->term, 5);
-	lua_pop(L, 1);
-	lua_rawgeti(L, tables, T_LIST);
-	if (all || in->list_amount != o->list_amount)
-		set_int(L, st, S_AMOUNT, in->list_amount);
-	if (str_changed(in->currency, p->last_str[2]) || all)
-		set_str(L, st, S_CURRENCY, in->currency);
-	lua_pop(L, 1);
-	lua_rawgeti(L, tables, T_CUSTOMER);
-	if (str_changed(in->segment, p->last_str[3]) || all)
-		set_str(L, st, S_SEGMENT, in->segment);
-	if (str_changed(in->country, p->last_str[4]) || all)
-		set_str(L, st, S_COUNTRY, in->country);
-	lua_pop(L, 1);
-	if (all || in->deal_bonus_bp != o->deal_bonus_bp || in->distributor_bp != o->distributor_bp) {
-		lua_rawgeti(L, tables, T_VENDOR);
-		set_int(L, st, S_DEAL_BONUS, in->deal_bonus_bp);
-		set_int(L, st, S_DIST_BP, in->distributor_bp);
+		lua_rawset(L, -3);
 		lua_pop(L, 1);
 	}
-	lua_rawgeti(L, tables, T_LINE);
-	if (all || in->distributor_id != o->distributor_id) {
-		lua_rawgeti(L, st, S_DISTRIBUTOR);
-		if (in->distributor_id)
-			lua_pushinteger(L, (lua_Integer)in->distributor_id);
-		else
-			lua_pushnil(L);
-		lua_rawset(L, -3);
-	}
-	if (all || in->publish != o->publish)
-		set_enum(L, st, S_PUBLISH, S_PUBLISHES, in->publish, 3);
-	if (all || in->quantity != o->quantity)
-		set_int(L, st, S_QUANTITY, in->quantity);
-	if (all || in->deal != o->deal)
-		set_enum(L, st, S_DEAL, S_DEALS, in->deal, 3);
-	lua_pop(L, 1);
-	*o = *in;
-	p->primed = true;
+	lua_settop(L, base);
+	m->filled = 0;
 }
 
 /* Length of the UTF-8 character at p (at most n bytes), or 0 when it is not
@@ -271,25 +481,39 @@ static void utf8_copy(char *out, size_t cap, const char *in, size_t n)
 int rd_margin_eval(struct rd_margin_policy *p, const struct rd_margin_line *in, struct rd_margin_result *out,
 		   char *err, size_t errlen)
 {
+	/* Once a run's total limits are spent (rd_sandbox_limit_total) every
+	 * call goes to the sandbox, which stops it, memo or not. */
+	bool memo = !p->memo_off && !rd_sandbox_total_spent(p->sb);
+	if (memo) {
+		const struct rd_margin_result *r = memo_find(p->memo, in);
+		if (r) {
+			out->n = r->n;
+			out->total_bp = r->total_bp;
+			memcpy(out->shares, r->shares, (size_t)r->n * sizeof r->shares[0]);
+			p->hits++;
+			return 0;
+		}
+	}
+	p->misses++;
 	lua_State *L = rd_sandbox_state(p->sb);
 	int base = lua_gettop(L);
 	out->n = 0;
 	out->total_bp = 0;
-	rd_sandbox_host_begin(p->sb);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, p->strings_ref);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, p->tables_ref);
-	fill(p, L, base + 1, base + 2, in);
-	lua_settop(L, base);
-	rd_sandbox_host_end(p->sb);
 	if (rd_sandbox_begin(p->sb, p->fn) < 0) {
 		snprintf(err, errlen, "the margin function is gone");
 		return RD_EINTERNAL;
 	}
 	lua_rawgeti(L, LUA_REGISTRYINDEX, p->line_ref);
-
+	p->memo->cur = in;
+	p->memo->read = 0;
+	rd_sandbox_take_impure(p->sb);
 	int rc = rd_sandbox_finish(p->sb, 1, LUA_MULTRET, err, errlen);
-	if (rc < 0)
+	p->memo->cur = NULL;
+	bool impure = rd_sandbox_take_impure(p->sb);
+	if (rc < 0) {
+		empty_tables(p, L);
 		return rc;
+	}
 	int n = lua_gettop(L) - base;
 	rc = RD_EINVAL;
 	if (n % 3 != 0 || n / 3 > RD_MARGIN_MAX_SHARES) {
@@ -337,7 +561,10 @@ int rd_margin_eval(struct rd_margin_policy *p, const struct rd_margin_line *in, 
 		goto out;
 	}
 	rc = 0;
+	if (memo && !impure)
+		memo_keep(p->memo, p->memo->read, in, out);
 out:
 	lua_settop(L, base);
+	empty_tables(p, L);
 	return rc;
 }

@@ -59,18 +59,23 @@ struct rd_margin_result {
 };
 
 /* A loaded margin policy: its environment, its cached function and the
- * argument tables it refills call after call.  The script sees read-only
- * proxies of those tables, so the host can skip the fields that did not
- * change since the previous call. */
+ * argument tables the script reads through read-only proxies.  The tables
+ * start each call empty; the first read of a field fills it from the line
+ * and notes it, so the policy knows which fields an answer followed from
+ * and keeps the answer in its memo, keyed on those fields' values
+ * (docs/policies.md, "Memo").  The memo lives and dies with the loaded
+ * version: activating another version loads a new policy, with a new memo. */
+#define RD_MARGIN_FIELDS 16
+struct rd_margin_memo;
 struct rd_margin_policy {
 	struct rd_sandbox *sb; /* borrowed */
 	int env, fn;
 	int line_ref;          /* the proxy handed to margin() */
 	int tables_ref;        /* the real tables: [1] line, [2] partner, [3] product, [4] list, [5] customer, [6] vendor */
 	int strings_ref;       /* field names and enum values as Lua strings, by index */
-	bool primed;           /* last holds what the tables hold */
-	struct rd_margin_line last;
-	char last_str[5][128]; /* sku, product line, currency, segment, country */
+	bool memo_off;         /* the script set `memoise = false`, or rd_margin_memo_enable(false) */
+	struct rd_margin_memo *memo; /* the memo and what the running call read */
+	uint64_t hits, misses; /* answers from the memo, and calls of the script */
 };
 
 int rd_margin_load(struct rd_margin_policy *p, struct rd_sandbox *sb, const char *name, const char *src, size_t len,
@@ -80,6 +85,9 @@ void rd_margin_unload(struct rd_margin_policy *p);
  * overruns, or returns something outside the contract. */
 int rd_margin_eval(struct rd_margin_policy *p, const struct rd_margin_line *in, struct rd_margin_result *out,
 		   char *err, size_t errlen);
+
+/* Turns the memo on (the default, unless the script opted out) or off. */
+void rd_margin_memo_enable(struct rd_margin_policy *p, bool on);
 
 /* ---- routing ---------------------------------------------------------------- */
 

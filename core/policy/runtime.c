@@ -118,6 +118,7 @@ static int check_now(const struct rd_vendor *v, const char *kind, const char *na
 		struct rd_margin_policy p;
 		rc = rd_margin_load(&p, sb, name, src, len, err, errlen);
 		if (rc >= 0) {
+			rd_margin_memo_enable(&p, false); /* every vector runs the script */
 			rc = rd_vectors_margin(&p, vectors, report);
 			rd_margin_unload(&p);
 		}
@@ -613,10 +614,15 @@ static int dry_run_now(struct rd_store *s, struct rd_domain *d, const struct rd_
 	if ((rc = rd_margin_load(&new_p, sb_new, name, candidate->source, strlen(candidate->source), err, errlen)) < 0)
 		goto out;
 	have_new = true;
+	/* A dry run calls both versions on every line, as it always did: its
+	 * job's time limits see every call (the memo is the sweep's). */
+	rd_margin_memo_enable(&new_p, false);
 	if (v->margin_version && rd_policy_find(t, d, v->id, "margin", v->margin_version, active) == 0) {
 		snprintf(name, sizeof name, "margin v%u", active->version);
-		if (rd_margin_load(&old_p, sb_old, name, active->source, strlen(active->source), err, errlen) == 0)
+		if (rd_margin_load(&old_p, sb_old, name, active->source, strlen(active->source), err, errlen) == 0) {
 			have_old = true;
+			rd_margin_memo_enable(&old_p, false);
+		}
 	}
 	struct rd_iter it;
 	struct rd_item item;

@@ -35,6 +35,7 @@ struct rd_sandbox {
 	const char *why;     /* set once the call is stopped: every instruction fails with it */
 	char why_buf[200];
 	bool string_refused; /* the last memory error was a string over STRING_MAX */
+	bool impure;         /* a script drew a random number (rd_sandbox_take_impure) */
 	/* Limits for a run of calls (rd_sandbox_limit_total), each 0 when none: */
 	uint32_t total_cpu_ms, total_wall_ms;
 	uint64_t total_cpu_left, total_wall_left; /* ns of them left */
@@ -544,6 +545,18 @@ static void wrap_costly(lua_State *L)
 	}
 }
 
+/* math.random and math.randomseed: the original (upvalue 1), noting that
+ * what the call returns need not follow from its arguments, so that no
+ * memo keeps it (rd_sandbox_take_impure). */
+static int noted_random(lua_State *L)
+{
+	sandbox_of(L)->impure = true;
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	return lua_gettop(L);
+}
+
 /* Builds the registry table of safe globals, from which every _ENV is
  * copied.  Runs unprotected at creation, before any script exists. */
 static int build_safe(lua_State *L)
@@ -580,6 +593,14 @@ static int build_safe(lua_State *L)
 	}
 	lua_pop(L, 1);
 	wrap_costly(L);
+	lua_getfield(L, -1, "math");
+	static const char *const randoms[] = { "random", "randomseed", NULL };
+	for (size_t i = 0; randoms[i]; i++) {
+		lua_getfield(L, -1, randoms[i]);
+		lua_pushcclosure(L, noted_random, 1);
+		lua_setfield(L, -2, randoms[i]);
+	}
+	lua_pop(L, 1);
 	lua_getfield(L, -1, "setmetatable");
 	lua_pushcclosure(L, safe_setmetatable, 1);
 	lua_setfield(L, -2, "setmetatable");
@@ -666,6 +687,36 @@ void rd_sandbox_limit_total(struct rd_sandbox *sb, uint32_t cpu_ms, uint32_t wal
 	sb->total_cpu_left = (uint64_t)cpu_ms * 1000000u;
 	sb->total_wall_ms = wall_ms;
 	sb->total_wall_left = (uint64_t)wall_ms * 1000000u;
+}
+
+bool rd_sandbox_total_spent(const struct rd_sandbox *sb)
+{
+	return (sb->total_cpu_ms && !sb->total_cpu_left) || (sb->total_wall_ms && !sb->total_wall_left);
+}
+
+bool rd_sandbox_take_impure(struct rd_sandbox *sb)
+{
+	bool was = sb->impure;
+	sb->impure = false;
+	return was;
+}
+
+int rd_sandbox_global_bool(struct rd_sandbox *sb, int env, const char *name)
+{
+	lua_State *L = sb->L;
+	int top = lua_gettop(L);
+	sb->host++;
+	lua_rawgeti(L, LUA_REGISTRYINDEX, sb->envs);
+	lua_rawgeti(L, -1, env);
+	int rc = -1;
+	if (lua_istable(L, -1)) {
+		lua_pushstring(L, name);
+		int type = lua_rawget(L, -2);
+		rc = type == LUA_TNIL ? -1 : type == LUA_TBOOLEAN ? lua_toboolean(L, -1) : -2;
+	}
+	lua_settop(L, top);
+	sb->host--;
+	return rc;
 }
 
 size_t rd_sandbox_memory(const struct rd_sandbox *sb)

@@ -89,6 +89,16 @@ void rd_sandbox_host_end(struct rd_sandbox *sb);
  * call that would go past either is stopped.  0 lifts that limit. */
 void rd_sandbox_limit_total(struct rd_sandbox *sb, uint32_t cpu_ms, uint32_t wall_ms);
 
+/* True when rd_sandbox_limit_total's CPU or wall-clock time is all used:
+ * the next call will be stopped. */
+bool rd_sandbox_total_spent(const struct rd_sandbox *sb);
+/* True when a script called math.random or math.randomseed since the last
+ * look (which clears it): its answer need not follow from its inputs. */
+bool rd_sandbox_take_impure(struct rd_sandbox *sb);
+/* A loaded environment's global `name`: 1 true, 0 false, -1 absent, -2 some
+ * other type. */
+int rd_sandbox_global_bool(struct rd_sandbox *sb, int env, const char *name);
+
 /* Bytes the state uses now. */
 size_t rd_sandbox_memory(const struct rd_sandbox *sb);
 
