@@ -10,6 +10,7 @@
 
 #include "store/store_impl.h"
 #include "util/err.h"
+#include "util/log.h"
 
 static const struct rd_store_ops *store_ops(const struct rd_store *s)
 {
@@ -51,6 +52,78 @@ bool rd_store_valid_name(const char *name)
 bool rd_store_is_pg_url(const char *url)
 {
 	return url && (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0);
+}
+
+uint32_t rd_store_schema_want(const struct rd_store_opts *o)
+{
+	return o && o->schema ? o->schema : RD_SCHEMA;
+}
+
+void rd_store_schema_put(uint8_t out[4], uint32_t v)
+{
+	out[0] = (uint8_t)v;
+	out[1] = (uint8_t)(v >> 8);
+	out[2] = (uint8_t)(v >> 16);
+	out[3] = (uint8_t)(v >> 24);
+}
+
+uint32_t rd_store_schema_get(const void *v)
+{
+	const uint8_t *p = v;
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+int rd_store_schema_check(uint32_t schema, uint32_t want, bool readonly, const char *kind, const char *name, char *err,
+			  size_t errlen)
+{
+	if (schema > want) {
+		snprintf(err, errlen, "%s %s holds schema version %u, newer than this renewd understands (%u): upgrade renewd",
+			 kind, name, schema, want);
+		return RD_EVERSION;
+	}
+	if (schema < want && readonly) {
+		snprintf(err, errlen, "%s %s holds schema version %u and needs migrating to %u: start renewd on it once", kind,
+			 name, schema, want);
+		return RD_EVERSION;
+	}
+	return 0;
+}
+
+struct migrate_step {
+	rd_migrate_fn fn;
+	uint32_t from;
+};
+
+static int migrate_one(struct rd_txn *t, void *arg)
+{
+	struct migrate_step *m = arg;
+	int rc = m->fn(t, m->from);
+	if (rc < 0)
+		return rc;
+	uint8_t sv[4];
+	rd_store_schema_put(sv, m->from + 1);
+	return rd_txn_meta_put(t, "schema", sv, 4);
+}
+
+int rd_store_migrate(struct rd_store *s, const struct rd_store_opts *o, uint32_t *schema, const char *kind,
+		     const char *name, char *err, size_t errlen)
+{
+	uint32_t want = rd_store_schema_want(o);
+	while (*schema < want) {
+		if (!o || !o->migrate) {
+			snprintf(err, errlen, "%s %s: no migration from schema %u to %u", kind, name, *schema, want);
+			return RD_EVERSION;
+		}
+		struct migrate_step m = { o->migrate, *schema };
+		int rc = rd_store_write(s, migrate_one, &m);
+		if (rc < 0) {
+			snprintf(err, errlen, "%s %s: migration from schema %u failed: %s", kind, name, *schema, rd_strerror(rc));
+			return rc;
+		}
+		rd_log(RD_LOG_INFO, "store", "migrated %s from schema %u to %u", name, *schema, *schema + 1);
+		(*schema)++;
+	}
+	return 0;
 }
 
 int rd_store_open(struct rd_store **out, const char *dir, const struct rd_store_opts *opts, char *err, size_t errlen)

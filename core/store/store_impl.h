@@ -61,4 +61,25 @@ bool rd_store_valid_name(const char *name);
 /* True when url names a PostgreSQL server (postgresql:// or postgres://). */
 bool rd_store_is_pg_url(const char *url);
 
+/* ---- the schema version, the same in every backend (store.c) ---- */
+
+/* The schema version an open wants: opts->schema, else RD_SCHEMA. */
+uint32_t rd_store_schema_want(const struct rd_store_opts *o);
+
+/* The version as the meta key "schema" holds it: 4 bytes, little-endian. */
+void rd_store_schema_put(uint8_t out[4], uint32_t v);
+uint32_t rd_store_schema_get(const void *p);
+
+/* RD_EVERSION with err set when a store holding schema cannot open for a
+ * renewd that wants want: newer than it understands, or older and readonly.
+ * The store is named "<kind> <name>" ("data directory /x", "store url"). */
+int rd_store_schema_check(uint32_t schema, uint32_t want, bool readonly, const char *kind, const char *name, char *err,
+			  size_t errlen);
+
+/* Migrates an open, writable store from *schema up to the wanted version
+ * with o->migrate, one write transaction a step that also records the new
+ * version; *schema follows.  Named as for rd_store_schema_check. */
+int rd_store_migrate(struct rd_store *s, const struct rd_store_opts *o, uint32_t *schema, const char *kind,
+		     const char *name, char *err, size_t errlen);
+
 #endif

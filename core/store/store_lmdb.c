@@ -293,7 +293,7 @@ static int open_meta(struct rd_store *s, bool fresh, const struct rd_store_opts 
 		return rc;
 	}
 	unsigned create = s->readonly ? 0 : MDB_CREATE;
-	uint32_t want = o && o->schema ? o->schema : RD_SCHEMA;
+	uint32_t want = rd_store_schema_want(o);
 	int mrc = mdb_dbi_open(txn, "_meta", fresh ? create : 0, &s->meta);
 	if (mrc == MDB_NOTFOUND && never_committed(txn)) {
 		if (s->readonly) {
@@ -320,7 +320,8 @@ static int open_meta(struct rd_store *s, bool fresh, const struct rd_store_opts 
 		v = (MDB_val){ strlen(MAGIC), MAGIC };
 		if ((rc = lmdb_error(mdb_put(txn, s->meta, &k, &v, 0))) < 0)
 			goto fail_msg;
-		uint8_t sv[4] = { (uint8_t)want, (uint8_t)(want >> 8), (uint8_t)(want >> 16), (uint8_t)(want >> 24) };
+		uint8_t sv[4];
+		rd_store_schema_put(sv, want);
 		MDB_val sk = { 6, "schema" }, svv = { 4, sv };
 		if ((rc = lmdb_error(mdb_put(txn, s->meta, &sk, &svv, 0))) < 0)
 			goto fail_msg;
@@ -338,22 +339,10 @@ static int open_meta(struct rd_store *s, bool fresh, const struct rd_store_opts 
 			rc = RD_ECORRUPT;
 			goto fail;
 		}
-		const uint8_t *p = v.mv_data;
-		s->schema = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+		s->schema = rd_store_schema_get(v.mv_data);
 	}
-	if (s->schema > want) {
-		snprintf(err, errlen,
-			 "data directory %s holds schema version %u, newer than this renewd understands (%u): upgrade renewd",
-			 s->dir, s->schema, want);
-		rc = RD_EVERSION;
+	if ((rc = rd_store_schema_check(s->schema, want, s->readonly, "data directory", s->dir, err, errlen)) < 0)
 		goto fail;
-	}
-	if (s->schema < want && s->readonly) {
-		snprintf(err, errlen, "data directory %s holds schema version %u and needs migrating to %u: start renewd on it once",
-			 s->dir, s->schema, want);
-		rc = RD_EVERSION;
-		goto fail;
-	}
 	/* Committing (even a read-only transaction) keeps the DBI handles. */
 	if ((rc = lmdb_error(txn_commit(s, txn))) < 0) {
 		snprintf(err, errlen, "data directory %s: cannot initialise the store: %s", s->dir, rd_strerror(rc));
@@ -365,43 +354,6 @@ fail_msg:
 fail:
 	txn_abort(s, txn);
 	return rc;
-}
-
-struct migrate_step {
-	rd_migrate_fn fn;
-	uint32_t from;
-};
-
-static int migrate_one(struct rd_txn *t, void *arg)
-{
-	struct migrate_step *m = arg;
-	int rc = m->fn(t, m->from);
-	if (rc < 0)
-		return rc;
-	uint32_t to = m->from + 1;
-	uint8_t sv[4] = { (uint8_t)to, (uint8_t)(to >> 8), (uint8_t)(to >> 16), (uint8_t)(to >> 24) };
-	return rd_txn_meta_put(t, "schema", sv, 4);
-}
-
-static int migrate(struct rd_store *s, const struct rd_store_opts *o, char *err, size_t errlen)
-{
-	uint32_t want = o && o->schema ? o->schema : RD_SCHEMA;
-	while (s->schema < want) {
-		if (!o || !o->migrate) {
-			snprintf(err, errlen, "data directory %s: no migration from schema %u to %u", s->dir, s->schema, want);
-			return RD_EVERSION;
-		}
-		struct migrate_step m = { o->migrate, s->schema };
-		int rc = rd_store_write(s, migrate_one, &m);
-		if (rc < 0) {
-			snprintf(err, errlen, "data directory %s: migration from schema %u failed: %s", s->dir, s->schema,
-				 rd_strerror(rc));
-			return rc;
-		}
-		rd_log(RD_LOG_INFO, "store", "migrated %s from schema %u to %u", s->dir, s->schema, s->schema + 1);
-		s->schema++;
-	}
-	return 0;
 }
 
 int rd_store_lmdb_open(struct rd_store **out, const char *dir, const struct rd_store_opts *o, char *err, size_t errlen)
@@ -471,13 +423,13 @@ int rd_store_lmdb_open(struct rd_store **out, const char *dir, const struct rd_s
 
 	if ((rc = open_meta(s, fresh, o, err, errlen)) < 0)
 		goto fail;
-	if (s->beside_pid && s->schema != (o && o->schema ? o->schema : RD_SCHEMA)) {
+	if (s->beside_pid && s->schema != rd_store_schema_want(o)) {
 		snprintf(err, errlen, "data directory %s holds schema version %u and the renewd running on it (pid %ld) "
 			 "must migrate it: restart renewd first", s->dir, s->schema, s->beside_pid);
 		rc = RD_EVERSION;
 		goto fail;
 	}
-	if (!s->readonly && (rc = migrate(s, o, err, errlen)) < 0)
+	if (!s->readonly && (rc = rd_store_migrate(s, o, &s->schema, "data directory", s->dir, err, errlen)) < 0)
 		goto fail;
 	*out = s;
 	return 0;

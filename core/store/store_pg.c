@@ -423,7 +423,7 @@ static int table_exists(struct rd_txn *t, const char *rel, bool *yes)
 static int open_meta(struct rd_store *s, const struct rd_store_opts *o, char *err, size_t errlen)
 {
 	struct rd_txn t;
-	uint32_t want = o && o->schema ? o->schema : RD_SCHEMA;
+	uint32_t want = rd_store_schema_want(o);
 	int rc = txn_plain(s, &t, false);
 	if (rc < 0) {
 		snprintf(err, errlen, "store %s: cannot begin a transaction", s->shown);
@@ -482,7 +482,8 @@ static int open_meta(struct rd_store *s, const struct rd_store_opts *o, char *er
 			rc = RD_ENOTSTORE;
 			goto fail;
 		}
-		uint8_t sv[4] = { (uint8_t)want, (uint8_t)(want >> 8), (uint8_t)(want >> 16), (uint8_t)(want >> 24) };
+		uint8_t sv[4];
+		rd_store_schema_put(sv, want);
 		const char *v[2] = { MAGIC, (const char *)sv };
 		const int l[2] = { (int)strlen(MAGIC), 4 };
 		PGresult *w = run(&t, "INSERT INTO rd_meta VALUES ('magic', $1), ('schema', $2)", 2, v, l, "bb", &rc);
@@ -505,22 +506,11 @@ static int open_meta(struct rd_store *s, const struct rd_store_opts *o, char *er
 			rc = RD_ECORRUPT;
 			goto fail;
 		}
-		const uint8_t *p = (const uint8_t *)schema;
-		s->schema = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+		s->schema = rd_store_schema_get(schema);
 	}
 	PQclear(r);
-	if (s->schema > want) {
-		snprintf(err, errlen, "store %s holds schema version %u, newer than this renewd understands (%u): upgrade renewd",
-			 s->shown, s->schema, want);
-		rc = RD_EVERSION;
+	if ((rc = rd_store_schema_check(s->schema, want, s->readonly, "store", s->shown, err, errlen)) < 0)
 		goto fail;
-	}
-	if (s->schema < want && s->readonly) {
-		snprintf(err, errlen, "store %s holds schema version %u and needs migrating to %u: start renewd on it once",
-			 s->shown, s->schema, want);
-		rc = RD_EVERSION;
-		goto fail;
-	}
 	rc = 0;
 	finish(&t, true, &rc);
 	if (rc < 0)
@@ -531,22 +521,6 @@ fail_msg:
 fail:
 	finish(&t, false, &(int){ 0 });
 	return rc;
-}
-
-struct migrate_step {
-	rd_migrate_fn fn;
-	uint32_t from;
-};
-
-static int migrate_one(struct rd_txn *t, void *arg)
-{
-	struct migrate_step *m = arg;
-	int rc = m->fn(t, m->from);
-	if (rc < 0)
-		return rc;
-	uint32_t to = m->from + 1;
-	uint8_t sv[4] = { (uint8_t)to, (uint8_t)(to >> 8), (uint8_t)(to >> 16), (uint8_t)(to >> 24) };
-	return rd_txn_meta_put(t, "schema", sv, 4);
 }
 
 static int pg_close_and_fail(struct rd_store **s, int rc);
@@ -569,21 +543,8 @@ int rd_store_pg_open(struct rd_store **out, const char *dir, const struct rd_sto
 	int rc = open_meta(s, o, err, errlen);
 	if (rc < 0)
 		return pg_close_and_fail(&s, rc);
-	uint32_t want = o->schema ? o->schema : RD_SCHEMA;
-	while (!s->readonly && s->schema < want) {
-		if (!o->migrate) {
-			snprintf(err, errlen, "store %s: no migration from schema %u to %u", s->shown, s->schema, want);
-			return pg_close_and_fail(&s, RD_EVERSION);
-		}
-		struct migrate_step m = { o->migrate, s->schema };
-		if ((rc = rd_store_write(s, migrate_one, &m)) < 0) {
-			snprintf(err, errlen, "store %s: migration from schema %u failed: %s", s->shown, s->schema,
-				 rd_strerror(rc));
-			return pg_close_and_fail(&s, rc);
-		}
-		rd_log(RD_LOG_INFO, "store", "migrated %s from schema %u to %u", s->shown, s->schema, s->schema + 1);
-		s->schema++;
-	}
+	if (!s->readonly && (rc = rd_store_migrate(s, o, &s->schema, "store", s->shown, err, errlen)) < 0)
+		return pg_close_and_fail(&s, rc);
 	*out = s;
 	return 0;
 }
