@@ -6,6 +6,7 @@
  * file relies on).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store/store_impl.h"
@@ -52,6 +53,39 @@ bool rd_store_valid_name(const char *name)
 bool rd_store_is_pg_url(const char *url)
 {
 	return url && (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0);
+}
+
+static int by_id(const void *a, const void *b)
+{
+	uint64_t x = ((const struct rd_batch_item *)a)->id, y = ((const struct rd_batch_item *)b)->id;
+	return x < y ? -1 : x > y;
+}
+
+int rd_store_batch_sort(struct rd_batch_item *items, size_t n)
+{
+	qsort(items, n, sizeof *items, by_id);
+	for (size_t i = 1; i < n; i++)
+		if (items[i].id == items[i - 1].id)
+			return RD_EINVAL;
+	return 0;
+}
+
+void rd_store_iter_init(struct rd_iter *it, struct rd_txn *t, struct rd_table *tb, uint64_t tenant)
+{
+	memset(it, 0, sizeof *it);
+	it->txn = t;
+	it->tb = tb;
+	it->index = -1;
+	it->tenant = tenant;
+}
+
+int rd_store_index_of(const struct rd_table_def *def, const char *index)
+{
+	int at = -1;
+	for (unsigned i = 0; i < def->n_indexes; i++)
+		if (strcmp(def->indexes[i].name, index) == 0)
+			at = (int)i;
+	return at;
 }
 
 uint32_t rd_store_schema_want(const struct rd_store_opts *o)

@@ -61,6 +61,17 @@ bool rd_store_valid_name(const char *name);
 /* True when url names a PostgreSQL server (postgresql:// or postgres://). */
 bool rd_store_is_pg_url(const char *url);
 
+/* ---- what every backend does alike (store.c) ---- */
+
+/* Sorts a batch by id; RD_EINVAL when an id comes twice. */
+int rd_store_batch_sort(struct rd_batch_item *items, size_t n);
+
+/* Starts it over tb's records of tenant: no index, no bounds yet. */
+void rd_store_iter_init(struct rd_iter *it, struct rd_txn *t, struct rd_table *tb, uint64_t tenant);
+
+/* The position of the index named index among def's, or -1. */
+int rd_store_index_of(const struct rd_table_def *def, const char *index);
+
 /* ---- the schema version, the same in every backend (store.c) ---- */
 
 /* The schema version an open wants: opts->schema, else RD_SCHEMA. */

@@ -947,27 +947,19 @@ static int lm_txn_meta_put(struct rd_txn *t, const char *key, const void *val, s
 
 /* ---- batches ------------------------------------------------------------ */
 
-static int by_id(const void *a, const void *b)
-{
-	uint64_t x = ((const struct rd_batch_item *)a)->id, y = ((const struct rd_batch_item *)b)->id;
-	return x < y ? -1 : x > y;
-}
-
 static int lm_txn_put_batch(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, struct rd_batch_item *items, size_t n)
 {
 	if (rd_fails_assert(t->write))
 		return RD_EINTERNAL;
 	if (n == 0)
 		return 0;
-	qsort(items, n, sizeof *items, by_id);
-	for (size_t i = 1; i < n; i++)
-		if (items[i].id == items[i - 1].id)
-			return RD_EINVAL;
+	int rc = rd_store_batch_sort(items, n);
+	if (rc < 0)
+		return rc;
 
 	/* Append mode when every key lies beyond the table's current last key. */
 	MDB_cursor *cur;
-	int rc = lmdb_error(mdb_cursor_open(t->txn, tb->dbi, &cur));
-	if (rc < 0)
+	if ((rc = lmdb_error(mdb_cursor_open(t->txn, tb->dbi, &cur))) < 0)
 		return rc;
 	MDB_val lk, lv;
 	uint8_t first[16];
@@ -1003,11 +995,7 @@ static int lm_txn_put_batch(struct rd_txn *t, struct rd_table *tb, uint64_t tena
 
 static int lm_iter_records(struct rd_iter *it, struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t from_id)
 {
-	memset(it, 0, sizeof *it);
-	it->txn = t;
-	it->tb = tb;
-	it->index = -1;
-	it->tenant = tenant;
+	rd_store_iter_init(it, t, tb, tenant);
 	if (tb->missing) {
 		it->done = true;
 		return 0;
@@ -1020,14 +1008,8 @@ static int lm_iter_records(struct rd_iter *it, struct rd_txn *t, struct rd_table
 static int lm_iter_index(struct rd_iter *it, struct rd_txn *t, struct rd_table *tb, const char *index, uint64_t tenant,
 		  const void *from, size_t from_len, const void *to, size_t to_len)
 {
-	memset(it, 0, sizeof *it);
-	it->txn = t;
-	it->tb = tb;
-	it->tenant = tenant;
-	it->index = -1;
-	for (unsigned i = 0; i < tb->def->n_indexes; i++)
-		if (strcmp(tb->def->indexes[i].name, index) == 0)
-			it->index = (int)i;
+	rd_store_iter_init(it, t, tb, tenant);
+	it->index = rd_store_index_of(tb->def, index);
 	if (it->index < 0 || from_len > RD_INDEX_KEY_MAX || to_len > RD_INDEX_KEY_MAX)
 		return RD_EINVAL;
 	if (tb->missing) {

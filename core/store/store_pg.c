@@ -768,6 +768,25 @@ static int not_usable(struct rd_txn *t)
 	return t->root->failed; /* the transaction is aborted: every statement would fail */
 }
 
+/* Runs a query for one value (bytea) and hands the first row's, kept until
+ * the transaction ends; RD_ENOTFOUND when no row answers. */
+static int get_one(struct rd_txn *t, const char *sql, int n, const char *const *v, const int *l, const char *fmt,
+		   const void **val, size_t *len)
+{
+	int rc = 0;
+	PGresult *r = run(t, sql, n, v, l, fmt, &rc);
+	if (!r)
+		return rc;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return RD_ENOTFOUND;
+	}
+	keep(t, r);
+	*val = PQgetvalue(r, 0, 0);
+	*len = (size_t)PQgetlength(r, 0, 0);
+	return 0;
+}
+
 static int pg_get(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t id, const void **val, size_t *len)
 {
 	if (tb->missing)
@@ -782,17 +801,7 @@ static int pg_get(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64
 	rd_key_put_u64(b, id);
 	const char *v[2] = { (char *)a, (char *)b };
 	const int l[2] = { 8, 8 };
-	PGresult *r = run(t, sql, 2, v, l, "bb", &rc);
-	if (!r)
-		return rc;
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		return RD_ENOTFOUND;
-	}
-	keep(t, r);
-	*val = PQgetvalue(r, 0, 0);
-	*len = (size_t)PQgetlength(r, 0, 0);
-	return 0;
+	return get_one(t, sql, 2, v, l, "bb", val, len);
 }
 
 /* The index entry key: the extractor's output and the id.  Returns its
@@ -963,17 +972,7 @@ static int pg_meta_get(struct rd_txn *t, const char *key, const void **val, size
 	if (rc < 0)
 		return rc;
 	const char *v[1] = { key };
-	PGresult *r = run(t, "SELECT val FROM rd_meta WHERE key = $1", 1, v, NULL, "t", &rc);
-	if (!r)
-		return rc;
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		return RD_ENOTFOUND;
-	}
-	keep(t, r);
-	*val = PQgetvalue(r, 0, 0);
-	*len = (size_t)PQgetlength(r, 0, 0);
-	return 0;
+	return get_one(t, "SELECT val FROM rd_meta WHERE key = $1", 1, v, NULL, "t", val, len);
 }
 
 static int pg_meta_put(struct rd_txn *t, const char *key, const void *val, size_t len)
@@ -990,39 +989,25 @@ static int pg_meta_put(struct rd_txn *t, const char *key, const void *val, size_
 	return rc;
 }
 
-static int by_id(const void *a, const void *b)
-{
-	uint64_t x = ((const struct rd_batch_item *)a)->id, y = ((const struct rd_batch_item *)b)->id;
-	return x < y ? -1 : x > y;
-}
-
 static int pg_put_batch(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, struct rd_batch_item *items, size_t n)
 {
 	if (rd_fails_assert(t->write))
 		return RD_EINTERNAL;
 	if (n == 0)
 		return 0;
-	qsort(items, n, sizeof *items, by_id);
-	for (size_t i = 1; i < n; i++)
-		if (items[i].id == items[i - 1].id)
-			return RD_EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		int rc = pg_put(t, tb, tenant, items[i].id, items[i].val, items[i].len, 0);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
+	int rc = rd_store_batch_sort(items, n);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = pg_put(t, tb, tenant, items[i].id, items[i].val, items[i].len, 0);
+	return rc;
 }
 
 /* ---- iterators ---------------------------------------------------------- */
 
 static int pg_iter_records(struct rd_iter *it, struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t from_id)
 {
-	memset(it, 0, sizeof *it);
-	it->txn = t;
-	it->tb = tb;
-	it->index = -1;
-	it->tenant = tenant;
+	rd_store_iter_init(it, t, tb, tenant);
 	if (tb->missing) {
 		it->done = true;
 		return 0;
@@ -1036,14 +1021,8 @@ static int pg_iter_records(struct rd_iter *it, struct rd_txn *t, struct rd_table
 static int pg_iter_index(struct rd_iter *it, struct rd_txn *t, struct rd_table *tb, const char *index, uint64_t tenant,
 			 const void *from, size_t from_len, const void *to, size_t to_len)
 {
-	memset(it, 0, sizeof *it);
-	it->txn = t;
-	it->tb = tb;
-	it->tenant = tenant;
-	it->index = -1;
-	for (unsigned i = 0; i < tb->def->n_indexes; i++)
-		if (strcmp(tb->def->indexes[i].name, index) == 0)
-			it->index = (int)i;
+	rd_store_iter_init(it, t, tb, tenant);
+	it->index = rd_store_index_of(tb->def, index);
 	if (it->index < 0 || from_len > RD_INDEX_KEY_MAX || to_len > RD_INDEX_KEY_MAX)
 		return RD_EINVAL;
 	if (tb->missing) {
