@@ -88,6 +88,36 @@ int rd_store_index_of(const struct rd_table_def *def, const char *index)
 	return at;
 }
 
+void rd_store_check_problem(rd_check_report_fn report, void *arg, int *problems, enum rd_check_problem what,
+			    const char *table, const char *index, uint64_t tenant, uint64_t id, int err)
+{
+	char msg[512];
+	unsigned long long tn = (unsigned long long)tenant, in = (unsigned long long)id;
+	switch (what) {
+	case RD_CHECK_UNDECODABLE:
+		snprintf(msg, sizeof msg, "table %s: record %llu/%llu does not decode for index %s: %s", table, tn, in, index,
+			 rd_strerror(err));
+		break;
+	case RD_CHECK_MISSING:
+		snprintf(msg, sizeof msg, "index %s.%s: missing the entry for record %llu/%llu", table, index, tn, in);
+		break;
+	case RD_CHECK_UNKNOWN:
+		snprintf(msg, sizeof msg, "index %s.%s: an index this renewd does not define (entry for %llu/%llu)", table,
+			 index, tn, in);
+		break;
+	case RD_CHECK_DANGLING:
+		snprintf(msg, sizeof msg, "index %s.%s: entry points to record %llu/%llu, which does not exist", table, index,
+			 tn, in);
+		break;
+	default:
+		snprintf(msg, sizeof msg, "index %s.%s: stale entry for record %llu/%llu (the record yields another key)",
+			 table, index, tn, in);
+		break;
+	}
+	report(msg, arg);
+	(*problems)++;
+}
+
 uint32_t rd_store_schema_want(const struct rd_store_opts *o)
 {
 	return o && o->schema ? o->schema : RD_SCHEMA;

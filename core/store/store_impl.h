@@ -72,6 +72,20 @@ void rd_store_iter_init(struct rd_iter *it, struct rd_txn *t, struct rd_table *t
 /* The position of the index named index among def's, or -1. */
 int rd_store_index_of(const struct rd_table_def *def, const char *index);
 
+/* What rd_store_check finds wrong with a record and an index entry, in the
+ * words every backend reports it in. */
+enum rd_check_problem {
+	RD_CHECK_UNDECODABLE, /* the record does not decode for the index (err says why) */
+	RD_CHECK_MISSING,     /* the record's index entry is missing */
+	RD_CHECK_UNKNOWN,     /* an entry of an index this renewd does not define */
+	RD_CHECK_DANGLING,    /* an entry whose record does not exist */
+	RD_CHECK_STALE,       /* an entry the record no longer yields */
+};
+
+/* Reports one problem of table's record tenant/id in index, and counts it. */
+void rd_store_check_problem(rd_check_report_fn report, void *arg, int *problems, enum rd_check_problem what,
+			    const char *table, const char *index, uint64_t tenant, uint64_t id, int err);
+
 /* ---- the schema version, the same in every backend (store.c) ---- */
 
 /* The schema version an open wants: opts->schema, else RD_SCHEMA. */

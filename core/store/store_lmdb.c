@@ -1138,23 +1138,16 @@ static int check_table(struct rd_store *s, MDB_txn *txn, struct rd_table *tb, rd
 			uint8_t ik[16 + RD_INDEX_KEY_MAX];
 			int n = index_key(&tb->def->indexes[i], tenant, id, v.mv_data, v.mv_size, ik);
 			if (n < 0) {
-				snprintf(msg, sizeof msg, "table %s: record %llu/%llu does not decode for index %s: %s",
-					 tb->def->name, (unsigned long long)tenant, (unsigned long long)id,
-					 tb->def->indexes[i].name, rd_strerror(n));
-				report(msg, arg);
-				problems++;
+				rd_store_check_problem(report, arg, &problems, RD_CHECK_UNDECODABLE, tb->def->name,
+						       tb->def->indexes[i].name, tenant, id, n);
 				continue;
 			}
 			if (n == 0)
 				continue;
 			MDB_val ikv = { (size_t)n, ik }, iv;
-			if (mdb_get(txn, tb->idx[i], &ikv, &iv) != 0) {
-				snprintf(msg, sizeof msg, "index %s.%s: missing the entry for record %llu/%llu",
-					 tb->def->name, tb->def->indexes[i].name, (unsigned long long)tenant,
-					 (unsigned long long)id);
-				report(msg, arg);
-				problems++;
-			}
+			if (mdb_get(txn, tb->idx[i], &ikv, &iv) != 0)
+				rd_store_check_problem(report, arg, &problems, RD_CHECK_MISSING, tb->def->name,
+						       tb->def->indexes[i].name, tenant, id, 0);
 		}
 	}
 	mdb_cursor_close(cur);
@@ -1178,22 +1171,15 @@ static int check_table(struct rd_store *s, MDB_txn *txn, struct rd_table *tb, rd
 			uint8_t rk[16];
 			MDB_val rkv = record_key(rk, tenant, id), rv;
 			if (mdb_get(txn, tb->dbi, &rkv, &rv) != 0) {
-				snprintf(msg, sizeof msg, "index %s.%s: entry points to record %llu/%llu, which does not exist",
-					 tb->def->name, tb->def->indexes[i].name, (unsigned long long)tenant,
-					 (unsigned long long)id);
-				report(msg, arg);
-				problems++;
+				rd_store_check_problem(report, arg, &problems, RD_CHECK_DANGLING, tb->def->name,
+						       tb->def->indexes[i].name, tenant, id, 0);
 				continue;
 			}
 			uint8_t ik[16 + RD_INDEX_KEY_MAX];
 			int n = index_key(&tb->def->indexes[i], tenant, id, rv.mv_data, rv.mv_size, ik);
-			if (n != (int)k.mv_size || memcmp(ik, kp, k.mv_size) != 0) {
-				snprintf(msg, sizeof msg, "index %s.%s: stale entry for record %llu/%llu (the record yields another key)",
-					 tb->def->name, tb->def->indexes[i].name, (unsigned long long)tenant,
-					 (unsigned long long)id);
-				report(msg, arg);
-				problems++;
-			}
+			if (n != (int)k.mv_size || memcmp(ik, kp, k.mv_size) != 0)
+				rd_store_check_problem(report, arg, &problems, RD_CHECK_STALE, tb->def->name,
+						       tb->def->indexes[i].name, tenant, id, 0);
 		}
 		mdb_cursor_close(cur);
 		if (rc != MDB_NOTFOUND)

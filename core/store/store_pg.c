@@ -1283,7 +1283,7 @@ static int entry_cmp(const void *a, const void *b)
 
 static int check_table(struct rd_txn *t, struct rd_table *tb, rd_check_report_fn report, void *arg)
 {
-	char sql[256], msg[512];
+	char sql[256];
 	int rc, problems = 0;
 	snprintf(sql, sizeof sql, "SELECT tenant, ix, key, id FROM i_%s", tb->def->name);
 	PGresult *ir = run(t, sql, 0, NULL, NULL, "", &rc);
@@ -1317,26 +1317,19 @@ static int check_table(struct rd_txn *t, struct rd_table *tb, rd_check_report_fn
 				uint8_t k[RD_INDEX_KEY_MAX + 8];
 				int kn = entry_key(&tb->def->indexes[i], id, val, len, k);
 				if (kn < 0) {
-					snprintf(msg, sizeof msg, "table %s: record %llu/%llu does not decode for index %s: %s",
-						 tb->def->name, (unsigned long long)tenant, (unsigned long long)id,
-						 tb->def->indexes[i].name, rd_strerror(kn));
-					report(msg, arg);
-					problems++;
+					rd_store_check_problem(report, arg, &problems, RD_CHECK_UNDECODABLE, tb->def->name,
+							       tb->def->indexes[i].name, tenant, id, kn);
 					continue;
 				}
 				if (kn == 0)
 					continue;
 				struct entry want = { tenant, tb->def->indexes[i].name, k, kn, id, false };
 				struct entry *hit = bsearch(&want, e, n, sizeof *e, entry_cmp);
-				if (hit && hit->id == id) {
+				if (hit && hit->id == id)
 					hit->seen = true;
-				} else {
-					snprintf(msg, sizeof msg, "index %s.%s: missing the entry for record %llu/%llu",
-						 tb->def->name, tb->def->indexes[i].name, (unsigned long long)tenant,
-						 (unsigned long long)id);
-					report(msg, arg);
-					problems++;
-				}
+				else
+					rd_store_check_problem(report, arg, &problems, RD_CHECK_MISSING, tb->def->name,
+							       tb->def->indexes[i].name, tenant, id, 0);
 			}
 		}
 		if (rows > 0) {
@@ -1361,17 +1354,9 @@ static int check_table(struct rd_txn *t, struct rd_table *tb, rd_check_report_fn
 			rc = g;
 			break;
 		}
-		if (!known)
-			snprintf(msg, sizeof msg, "index %s.%s: an index this renewd does not define (entry for %llu/%llu)",
-				 tb->def->name, e[i].ix, (unsigned long long)e[i].tenant, (unsigned long long)e[i].id);
-		else if (g == RD_ENOTFOUND)
-			snprintf(msg, sizeof msg, "index %s.%s: entry points to record %llu/%llu, which does not exist",
-				 tb->def->name, e[i].ix, (unsigned long long)e[i].tenant, (unsigned long long)e[i].id);
-		else
-			snprintf(msg, sizeof msg, "index %s.%s: stale entry for record %llu/%llu (the record yields another key)",
-				 tb->def->name, e[i].ix, (unsigned long long)e[i].tenant, (unsigned long long)e[i].id);
-		report(msg, arg);
-		problems++;
+		rd_store_check_problem(report, arg, &problems,
+				       !known ? RD_CHECK_UNKNOWN : g == RD_ENOTFOUND ? RD_CHECK_DANGLING : RD_CHECK_STALE,
+				       tb->def->name, e[i].ix, e[i].tenant, e[i].id, 0);
 	}
 	free(e);
 	PQclear(ir);
