@@ -882,27 +882,20 @@ static int walk(struct ctx *c, bool by_customer, const uint8_t *from, size_t fro
 	return rc;
 }
 
-/* Walks the contracts of one product, or of every product (product 0). */
-static int walk_product(struct ctx *c, uint64_t product)
+/* Walks the contracts of one product (by_customer false) or one customer,
+ * or with id 0 of every product or every customer, in that order. */
+static int walk_one(struct ctx *c, bool by_customer, uint64_t id)
 {
-	if (!product)
-		return walk(c, false, NULL, 0, NULL, 0);
+	if (!id)
+		return walk(c, by_customer, NULL, 0, NULL, 0);
 	uint8_t from[8], to[8];
-	rd_key_put_u64(from, product);
-	rd_key_put_u64(to, product + 1);
-	return walk(c, false, from, 8, to, 8);
+	rd_key_put_u64(from, id);
+	rd_key_put_u64(to, id + 1);
+	return walk(c, by_customer, from, 8, to, 8);
 }
 
-/* Walks the contracts of one customer, or of every customer in customer order. */
-static int walk_customer(struct ctx *c, uint64_t customer)
-{
-	if (!customer)
-		return walk(c, true, NULL, 0, NULL, 0);
-	uint8_t from[8], to[8];
-	rd_key_put_u64(from, customer);
-	rd_key_put_u64(to, customer + 1);
-	return walk(c, true, from, 8, to, 8);
-}
+static int walk_product(struct ctx *c, uint64_t product) { return walk_one(c, false, product); }
+static int walk_customer(struct ctx *c, uint64_t customer) { return walk_one(c, true, customer); }
 
 /* ---- tables --------------------------------------------------------------------------------- */
 
@@ -1488,7 +1481,7 @@ int rd_reports_rankings(struct rd_txn *t, struct rd_domain *d, const struct rd_r
 	int rc = ctx_begin(&c, t, d, s, o);
 	c.by = by;
 	if (rc >= 0)
-		rc = by == RD_REP_BY_CUSTOMER ? walk_customer(&c, 0) : walk_product(&c, 0);
+		rc = walk_one(&c, by == RD_REP_BY_CUSTOMER, 0);
 	if (rc < 0 || c.overflow)
 		return finish(&c, rc, e);
 	json_t *rep = report_head(&c, "rankings");

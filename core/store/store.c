@@ -6,10 +6,12 @@
  * file relies on).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store/store_impl.h"
 #include "util/err.h"
+#include "util/log.h"
 
 static const struct rd_store_ops *store_ops(const struct rd_store *s)
 {
@@ -51,6 +53,141 @@ bool rd_store_valid_name(const char *name)
 bool rd_store_is_pg_url(const char *url)
 {
 	return url && (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0);
+}
+
+static int by_id(const void *a, const void *b)
+{
+	uint64_t x = ((const struct rd_batch_item *)a)->id, y = ((const struct rd_batch_item *)b)->id;
+	return x < y ? -1 : x > y;
+}
+
+int rd_store_batch_sort(struct rd_batch_item *items, size_t n)
+{
+	qsort(items, n, sizeof *items, by_id);
+	for (size_t i = 1; i < n; i++)
+		if (items[i].id == items[i - 1].id)
+			return RD_EINVAL;
+	return 0;
+}
+
+void rd_store_iter_init(struct rd_iter *it, struct rd_txn *t, struct rd_table *tb, uint64_t tenant)
+{
+	memset(it, 0, sizeof *it);
+	it->txn = t;
+	it->tb = tb;
+	it->index = -1;
+	it->tenant = tenant;
+}
+
+int rd_store_index_of(const struct rd_table_def *def, const char *index)
+{
+	int at = -1;
+	for (unsigned i = 0; i < def->n_indexes; i++)
+		if (strcmp(def->indexes[i].name, index) == 0)
+			at = (int)i;
+	return at;
+}
+
+void rd_store_check_problem(rd_check_report_fn report, void *arg, int *problems, enum rd_check_problem what,
+			    const char *table, const char *index, uint64_t tenant, uint64_t id, int err)
+{
+	char msg[512];
+	unsigned long long tn = (unsigned long long)tenant, in = (unsigned long long)id;
+	switch (what) {
+	case RD_CHECK_UNDECODABLE:
+		snprintf(msg, sizeof msg, "table %s: record %llu/%llu does not decode for index %s: %s", table, tn, in, index,
+			 rd_strerror(err));
+		break;
+	case RD_CHECK_MISSING:
+		snprintf(msg, sizeof msg, "index %s.%s: missing the entry for record %llu/%llu", table, index, tn, in);
+		break;
+	case RD_CHECK_UNKNOWN:
+		snprintf(msg, sizeof msg, "index %s.%s: an index this renewd does not define (entry for %llu/%llu)", table,
+			 index, tn, in);
+		break;
+	case RD_CHECK_DANGLING:
+		snprintf(msg, sizeof msg, "index %s.%s: entry points to record %llu/%llu, which does not exist", table, index,
+			 tn, in);
+		break;
+	default:
+		snprintf(msg, sizeof msg, "index %s.%s: stale entry for record %llu/%llu (the record yields another key)",
+			 table, index, tn, in);
+		break;
+	}
+	report(msg, arg);
+	(*problems)++;
+}
+
+uint32_t rd_store_schema_want(const struct rd_store_opts *o)
+{
+	return o && o->schema ? o->schema : RD_SCHEMA;
+}
+
+void rd_store_schema_put(uint8_t out[4], uint32_t v)
+{
+	out[0] = (uint8_t)v;
+	out[1] = (uint8_t)(v >> 8);
+	out[2] = (uint8_t)(v >> 16);
+	out[3] = (uint8_t)(v >> 24);
+}
+
+uint32_t rd_store_schema_get(const void *v)
+{
+	const uint8_t *p = v;
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+int rd_store_schema_check(uint32_t schema, uint32_t want, bool readonly, const char *kind, const char *name, char *err,
+			  size_t errlen)
+{
+	if (schema > want) {
+		snprintf(err, errlen, "%s %s holds schema version %u, newer than this renewd understands (%u): upgrade renewd",
+			 kind, name, schema, want);
+		return RD_EVERSION;
+	}
+	if (schema < want && readonly) {
+		snprintf(err, errlen, "%s %s holds schema version %u and needs migrating to %u: start renewd on it once", kind,
+			 name, schema, want);
+		return RD_EVERSION;
+	}
+	return 0;
+}
+
+struct migrate_step {
+	rd_migrate_fn fn;
+	uint32_t from;
+};
+
+static int migrate_one(struct rd_txn *t, void *arg)
+{
+	struct migrate_step *m = arg;
+	int rc = m->fn(t, m->from);
+	if (rc < 0)
+		return rc;
+	uint8_t sv[4];
+	rd_store_schema_put(sv, m->from + 1);
+	return rd_txn_meta_put(t, "schema", sv, 4);
+}
+
+int rd_store_migrate(struct rd_store *s, const struct rd_store_opts *o, uint32_t *schema, const char *kind,
+		     const char *name, char *err, size_t errlen)
+{
+	uint32_t want = rd_store_schema_want(o);
+	while (*schema < want) {
+		if (!o || !o->migrate) {
+			snprintf(err, errlen, "%s %s: no migration from schema %u to %u", kind, name, *schema, want);
+			return RD_EVERSION;
+		}
+		struct migrate_step m = { o->migrate, *schema };
+		int rc = rd_store_write(s, migrate_one, &m);
+		if (rc < 0) {
+			snprintf(err, errlen, "%s %s: migration from schema %u failed: %s", kind, name, *schema, rd_strerror(rc));
+			return rc;
+		}
+		rd_log(RD_LOG_INFO, "store", "migrated %s from schema %u to %u", name, *schema, *schema + 1);
+		(*schema)++;
+	}
+	return 0;
 }
 
 int rd_store_open(struct rd_store **out, const char *dir, const struct rd_store_opts *opts, char *err, size_t errlen)

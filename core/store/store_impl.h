@@ -61,4 +61,50 @@ bool rd_store_valid_name(const char *name);
 /* True when url names a PostgreSQL server (postgresql:// or postgres://). */
 bool rd_store_is_pg_url(const char *url);
 
+/* ---- what every backend does alike (store.c) ---- */
+
+/* Sorts a batch by id; RD_EINVAL when an id comes twice. */
+int rd_store_batch_sort(struct rd_batch_item *items, size_t n);
+
+/* Starts it over tb's records of tenant: no index, no bounds yet. */
+void rd_store_iter_init(struct rd_iter *it, struct rd_txn *t, struct rd_table *tb, uint64_t tenant);
+
+/* The position of the index named index among def's, or -1. */
+int rd_store_index_of(const struct rd_table_def *def, const char *index);
+
+/* What rd_store_check finds wrong with a record and an index entry, in the
+ * words every backend reports it in. */
+enum rd_check_problem {
+	RD_CHECK_UNDECODABLE, /* the record does not decode for the index (err says why) */
+	RD_CHECK_MISSING,     /* the record's index entry is missing */
+	RD_CHECK_UNKNOWN,     /* an entry of an index this renewd does not define */
+	RD_CHECK_DANGLING,    /* an entry whose record does not exist */
+	RD_CHECK_STALE,       /* an entry the record no longer yields */
+};
+
+/* Reports one problem of table's record tenant/id in index, and counts it. */
+void rd_store_check_problem(rd_check_report_fn report, void *arg, int *problems, enum rd_check_problem what,
+			    const char *table, const char *index, uint64_t tenant, uint64_t id, int err);
+
+/* ---- the schema version, the same in every backend (store.c) ---- */
+
+/* The schema version an open wants: opts->schema, else RD_SCHEMA. */
+uint32_t rd_store_schema_want(const struct rd_store_opts *o);
+
+/* The version as the meta key "schema" holds it: 4 bytes, little-endian. */
+void rd_store_schema_put(uint8_t out[4], uint32_t v);
+uint32_t rd_store_schema_get(const void *p);
+
+/* RD_EVERSION with err set when a store holding schema cannot open for a
+ * renewd that wants want: newer than it understands, or older and readonly.
+ * The store is named "<kind> <name>" ("data directory /x", "store url"). */
+int rd_store_schema_check(uint32_t schema, uint32_t want, bool readonly, const char *kind, const char *name, char *err,
+			  size_t errlen);
+
+/* Migrates an open, writable store from *schema up to the wanted version
+ * with o->migrate, one write transaction a step that also records the new
+ * version; *schema follows.  Named as for rd_store_schema_check. */
+int rd_store_migrate(struct rd_store *s, const struct rd_store_opts *o, uint32_t *schema, const char *kind,
+		     const char *name, char *err, size_t errlen);
+
 #endif

@@ -293,7 +293,7 @@ static int open_meta(struct rd_store *s, bool fresh, const struct rd_store_opts 
 		return rc;
 	}
 	unsigned create = s->readonly ? 0 : MDB_CREATE;
-	uint32_t want = o && o->schema ? o->schema : RD_SCHEMA;
+	uint32_t want = rd_store_schema_want(o);
 	int mrc = mdb_dbi_open(txn, "_meta", fresh ? create : 0, &s->meta);
 	if (mrc == MDB_NOTFOUND && never_committed(txn)) {
 		if (s->readonly) {
@@ -320,7 +320,8 @@ static int open_meta(struct rd_store *s, bool fresh, const struct rd_store_opts 
 		v = (MDB_val){ strlen(MAGIC), MAGIC };
 		if ((rc = lmdb_error(mdb_put(txn, s->meta, &k, &v, 0))) < 0)
 			goto fail_msg;
-		uint8_t sv[4] = { (uint8_t)want, (uint8_t)(want >> 8), (uint8_t)(want >> 16), (uint8_t)(want >> 24) };
+		uint8_t sv[4];
+		rd_store_schema_put(sv, want);
 		MDB_val sk = { 6, "schema" }, svv = { 4, sv };
 		if ((rc = lmdb_error(mdb_put(txn, s->meta, &sk, &svv, 0))) < 0)
 			goto fail_msg;
@@ -338,22 +339,10 @@ static int open_meta(struct rd_store *s, bool fresh, const struct rd_store_opts 
 			rc = RD_ECORRUPT;
 			goto fail;
 		}
-		const uint8_t *p = v.mv_data;
-		s->schema = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+		s->schema = rd_store_schema_get(v.mv_data);
 	}
-	if (s->schema > want) {
-		snprintf(err, errlen,
-			 "data directory %s holds schema version %u, newer than this renewd understands (%u): upgrade renewd",
-			 s->dir, s->schema, want);
-		rc = RD_EVERSION;
+	if ((rc = rd_store_schema_check(s->schema, want, s->readonly, "data directory", s->dir, err, errlen)) < 0)
 		goto fail;
-	}
-	if (s->schema < want && s->readonly) {
-		snprintf(err, errlen, "data directory %s holds schema version %u and needs migrating to %u: start renewd on it once",
-			 s->dir, s->schema, want);
-		rc = RD_EVERSION;
-		goto fail;
-	}
 	/* Committing (even a read-only transaction) keeps the DBI handles. */
 	if ((rc = lmdb_error(txn_commit(s, txn))) < 0) {
 		snprintf(err, errlen, "data directory %s: cannot initialise the store: %s", s->dir, rd_strerror(rc));
@@ -365,43 +354,6 @@ fail_msg:
 fail:
 	txn_abort(s, txn);
 	return rc;
-}
-
-struct migrate_step {
-	rd_migrate_fn fn;
-	uint32_t from;
-};
-
-static int migrate_one(struct rd_txn *t, void *arg)
-{
-	struct migrate_step *m = arg;
-	int rc = m->fn(t, m->from);
-	if (rc < 0)
-		return rc;
-	uint32_t to = m->from + 1;
-	uint8_t sv[4] = { (uint8_t)to, (uint8_t)(to >> 8), (uint8_t)(to >> 16), (uint8_t)(to >> 24) };
-	return rd_txn_meta_put(t, "schema", sv, 4);
-}
-
-static int migrate(struct rd_store *s, const struct rd_store_opts *o, char *err, size_t errlen)
-{
-	uint32_t want = o && o->schema ? o->schema : RD_SCHEMA;
-	while (s->schema < want) {
-		if (!o || !o->migrate) {
-			snprintf(err, errlen, "data directory %s: no migration from schema %u to %u", s->dir, s->schema, want);
-			return RD_EVERSION;
-		}
-		struct migrate_step m = { o->migrate, s->schema };
-		int rc = rd_store_write(s, migrate_one, &m);
-		if (rc < 0) {
-			snprintf(err, errlen, "data directory %s: migration from schema %u failed: %s", s->dir, s->schema,
-				 rd_strerror(rc));
-			return rc;
-		}
-		rd_log(RD_LOG_INFO, "store", "migrated %s from schema %u to %u", s->dir, s->schema, s->schema + 1);
-		s->schema++;
-	}
-	return 0;
 }
 
 int rd_store_lmdb_open(struct rd_store **out, const char *dir, const struct rd_store_opts *o, char *err, size_t errlen)
@@ -471,13 +423,13 @@ int rd_store_lmdb_open(struct rd_store **out, const char *dir, const struct rd_s
 
 	if ((rc = open_meta(s, fresh, o, err, errlen)) < 0)
 		goto fail;
-	if (s->beside_pid && s->schema != (o && o->schema ? o->schema : RD_SCHEMA)) {
+	if (s->beside_pid && s->schema != rd_store_schema_want(o)) {
 		snprintf(err, errlen, "data directory %s holds schema version %u and the renewd running on it (pid %ld) "
 			 "must migrate it: restart renewd first", s->dir, s->schema, s->beside_pid);
 		rc = RD_EVERSION;
 		goto fail;
 	}
-	if (!s->readonly && (rc = migrate(s, o, err, errlen)) < 0)
+	if (!s->readonly && (rc = rd_store_migrate(s, o, &s->schema, "data directory", s->dir, err, errlen)) < 0)
 		goto fail;
 	*out = s;
 	return 0;
@@ -995,27 +947,19 @@ static int lm_txn_meta_put(struct rd_txn *t, const char *key, const void *val, s
 
 /* ---- batches ------------------------------------------------------------ */
 
-static int by_id(const void *a, const void *b)
-{
-	uint64_t x = ((const struct rd_batch_item *)a)->id, y = ((const struct rd_batch_item *)b)->id;
-	return x < y ? -1 : x > y;
-}
-
 static int lm_txn_put_batch(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, struct rd_batch_item *items, size_t n)
 {
 	if (rd_fails_assert(t->write))
 		return RD_EINTERNAL;
 	if (n == 0)
 		return 0;
-	qsort(items, n, sizeof *items, by_id);
-	for (size_t i = 1; i < n; i++)
-		if (items[i].id == items[i - 1].id)
-			return RD_EINVAL;
+	int rc = rd_store_batch_sort(items, n);
+	if (rc < 0)
+		return rc;
 
 	/* Append mode when every key lies beyond the table's current last key. */
 	MDB_cursor *cur;
-	int rc = lmdb_error(mdb_cursor_open(t->txn, tb->dbi, &cur));
-	if (rc < 0)
+	if ((rc = lmdb_error(mdb_cursor_open(t->txn, tb->dbi, &cur))) < 0)
 		return rc;
 	MDB_val lk, lv;
 	uint8_t first[16];
@@ -1051,11 +995,7 @@ static int lm_txn_put_batch(struct rd_txn *t, struct rd_table *tb, uint64_t tena
 
 static int lm_iter_records(struct rd_iter *it, struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t from_id)
 {
-	memset(it, 0, sizeof *it);
-	it->txn = t;
-	it->tb = tb;
-	it->index = -1;
-	it->tenant = tenant;
+	rd_store_iter_init(it, t, tb, tenant);
 	if (tb->missing) {
 		it->done = true;
 		return 0;
@@ -1068,14 +1008,8 @@ static int lm_iter_records(struct rd_iter *it, struct rd_txn *t, struct rd_table
 static int lm_iter_index(struct rd_iter *it, struct rd_txn *t, struct rd_table *tb, const char *index, uint64_t tenant,
 		  const void *from, size_t from_len, const void *to, size_t to_len)
 {
-	memset(it, 0, sizeof *it);
-	it->txn = t;
-	it->tb = tb;
-	it->tenant = tenant;
-	it->index = -1;
-	for (unsigned i = 0; i < tb->def->n_indexes; i++)
-		if (strcmp(tb->def->indexes[i].name, index) == 0)
-			it->index = (int)i;
+	rd_store_iter_init(it, t, tb, tenant);
+	it->index = rd_store_index_of(tb->def, index);
 	if (it->index < 0 || from_len > RD_INDEX_KEY_MAX || to_len > RD_INDEX_KEY_MAX)
 		return RD_EINVAL;
 	if (tb->missing) {
@@ -1204,23 +1138,16 @@ static int check_table(struct rd_store *s, MDB_txn *txn, struct rd_table *tb, rd
 			uint8_t ik[16 + RD_INDEX_KEY_MAX];
 			int n = index_key(&tb->def->indexes[i], tenant, id, v.mv_data, v.mv_size, ik);
 			if (n < 0) {
-				snprintf(msg, sizeof msg, "table %s: record %llu/%llu does not decode for index %s: %s",
-					 tb->def->name, (unsigned long long)tenant, (unsigned long long)id,
-					 tb->def->indexes[i].name, rd_strerror(n));
-				report(msg, arg);
-				problems++;
+				rd_store_check_problem(report, arg, &problems, RD_CHECK_UNDECODABLE, tb->def->name,
+						       tb->def->indexes[i].name, tenant, id, n);
 				continue;
 			}
 			if (n == 0)
 				continue;
 			MDB_val ikv = { (size_t)n, ik }, iv;
-			if (mdb_get(txn, tb->idx[i], &ikv, &iv) != 0) {
-				snprintf(msg, sizeof msg, "index %s.%s: missing the entry for record %llu/%llu",
-					 tb->def->name, tb->def->indexes[i].name, (unsigned long long)tenant,
-					 (unsigned long long)id);
-				report(msg, arg);
-				problems++;
-			}
+			if (mdb_get(txn, tb->idx[i], &ikv, &iv) != 0)
+				rd_store_check_problem(report, arg, &problems, RD_CHECK_MISSING, tb->def->name,
+						       tb->def->indexes[i].name, tenant, id, 0);
 		}
 	}
 	mdb_cursor_close(cur);
@@ -1244,22 +1171,15 @@ static int check_table(struct rd_store *s, MDB_txn *txn, struct rd_table *tb, rd
 			uint8_t rk[16];
 			MDB_val rkv = record_key(rk, tenant, id), rv;
 			if (mdb_get(txn, tb->dbi, &rkv, &rv) != 0) {
-				snprintf(msg, sizeof msg, "index %s.%s: entry points to record %llu/%llu, which does not exist",
-					 tb->def->name, tb->def->indexes[i].name, (unsigned long long)tenant,
-					 (unsigned long long)id);
-				report(msg, arg);
-				problems++;
+				rd_store_check_problem(report, arg, &problems, RD_CHECK_DANGLING, tb->def->name,
+						       tb->def->indexes[i].name, tenant, id, 0);
 				continue;
 			}
 			uint8_t ik[16 + RD_INDEX_KEY_MAX];
 			int n = index_key(&tb->def->indexes[i], tenant, id, rv.mv_data, rv.mv_size, ik);
-			if (n != (int)k.mv_size || memcmp(ik, kp, k.mv_size) != 0) {
-				snprintf(msg, sizeof msg, "index %s.%s: stale entry for record %llu/%llu (the record yields another key)",
-					 tb->def->name, tb->def->indexes[i].name, (unsigned long long)tenant,
-					 (unsigned long long)id);
-				report(msg, arg);
-				problems++;
-			}
+			if (n != (int)k.mv_size || memcmp(ik, kp, k.mv_size) != 0)
+				rd_store_check_problem(report, arg, &problems, RD_CHECK_STALE, tb->def->name,
+						       tb->def->indexes[i].name, tenant, id, 0);
 		}
 		mdb_cursor_close(cur);
 		if (rc != MDB_NOTFOUND)

@@ -423,7 +423,7 @@ static int table_exists(struct rd_txn *t, const char *rel, bool *yes)
 static int open_meta(struct rd_store *s, const struct rd_store_opts *o, char *err, size_t errlen)
 {
 	struct rd_txn t;
-	uint32_t want = o && o->schema ? o->schema : RD_SCHEMA;
+	uint32_t want = rd_store_schema_want(o);
 	int rc = txn_plain(s, &t, false);
 	if (rc < 0) {
 		snprintf(err, errlen, "store %s: cannot begin a transaction", s->shown);
@@ -482,7 +482,8 @@ static int open_meta(struct rd_store *s, const struct rd_store_opts *o, char *er
 			rc = RD_ENOTSTORE;
 			goto fail;
 		}
-		uint8_t sv[4] = { (uint8_t)want, (uint8_t)(want >> 8), (uint8_t)(want >> 16), (uint8_t)(want >> 24) };
+		uint8_t sv[4];
+		rd_store_schema_put(sv, want);
 		const char *v[2] = { MAGIC, (const char *)sv };
 		const int l[2] = { (int)strlen(MAGIC), 4 };
 		PGresult *w = run(&t, "INSERT INTO rd_meta VALUES ('magic', $1), ('schema', $2)", 2, v, l, "bb", &rc);
@@ -505,22 +506,11 @@ static int open_meta(struct rd_store *s, const struct rd_store_opts *o, char *er
 			rc = RD_ECORRUPT;
 			goto fail;
 		}
-		const uint8_t *p = (const uint8_t *)schema;
-		s->schema = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+		s->schema = rd_store_schema_get(schema);
 	}
 	PQclear(r);
-	if (s->schema > want) {
-		snprintf(err, errlen, "store %s holds schema version %u, newer than this renewd understands (%u): upgrade renewd",
-			 s->shown, s->schema, want);
-		rc = RD_EVERSION;
+	if ((rc = rd_store_schema_check(s->schema, want, s->readonly, "store", s->shown, err, errlen)) < 0)
 		goto fail;
-	}
-	if (s->schema < want && s->readonly) {
-		snprintf(err, errlen, "store %s holds schema version %u and needs migrating to %u: start renewd on it once",
-			 s->shown, s->schema, want);
-		rc = RD_EVERSION;
-		goto fail;
-	}
 	rc = 0;
 	finish(&t, true, &rc);
 	if (rc < 0)
@@ -531,22 +521,6 @@ fail_msg:
 fail:
 	finish(&t, false, &(int){ 0 });
 	return rc;
-}
-
-struct migrate_step {
-	rd_migrate_fn fn;
-	uint32_t from;
-};
-
-static int migrate_one(struct rd_txn *t, void *arg)
-{
-	struct migrate_step *m = arg;
-	int rc = m->fn(t, m->from);
-	if (rc < 0)
-		return rc;
-	uint32_t to = m->from + 1;
-	uint8_t sv[4] = { (uint8_t)to, (uint8_t)(to >> 8), (uint8_t)(to >> 16), (uint8_t)(to >> 24) };
-	return rd_txn_meta_put(t, "schema", sv, 4);
 }
 
 static int pg_close_and_fail(struct rd_store **s, int rc);
@@ -569,21 +543,8 @@ int rd_store_pg_open(struct rd_store **out, const char *dir, const struct rd_sto
 	int rc = open_meta(s, o, err, errlen);
 	if (rc < 0)
 		return pg_close_and_fail(&s, rc);
-	uint32_t want = o->schema ? o->schema : RD_SCHEMA;
-	while (!s->readonly && s->schema < want) {
-		if (!o->migrate) {
-			snprintf(err, errlen, "store %s: no migration from schema %u to %u", s->shown, s->schema, want);
-			return pg_close_and_fail(&s, RD_EVERSION);
-		}
-		struct migrate_step m = { o->migrate, s->schema };
-		if ((rc = rd_store_write(s, migrate_one, &m)) < 0) {
-			snprintf(err, errlen, "store %s: migration from schema %u failed: %s", s->shown, s->schema,
-				 rd_strerror(rc));
-			return pg_close_and_fail(&s, rc);
-		}
-		rd_log(RD_LOG_INFO, "store", "migrated %s from schema %u to %u", s->shown, s->schema, s->schema + 1);
-		s->schema++;
-	}
+	if (!s->readonly && (rc = rd_store_migrate(s, o, &s->schema, "store", s->shown, err, errlen)) < 0)
+		return pg_close_and_fail(&s, rc);
 	*out = s;
 	return 0;
 }
@@ -807,6 +768,25 @@ static int not_usable(struct rd_txn *t)
 	return t->root->failed; /* the transaction is aborted: every statement would fail */
 }
 
+/* Runs a query for one value (bytea) and hands the first row's, kept until
+ * the transaction ends; RD_ENOTFOUND when no row answers. */
+static int get_one(struct rd_txn *t, const char *sql, int n, const char *const *v, const int *l, const char *fmt,
+		   const void **val, size_t *len)
+{
+	int rc = 0;
+	PGresult *r = run(t, sql, n, v, l, fmt, &rc);
+	if (!r)
+		return rc;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return RD_ENOTFOUND;
+	}
+	keep(t, r);
+	*val = PQgetvalue(r, 0, 0);
+	*len = (size_t)PQgetlength(r, 0, 0);
+	return 0;
+}
+
 static int pg_get(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t id, const void **val, size_t *len)
 {
 	if (tb->missing)
@@ -821,17 +801,7 @@ static int pg_get(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64
 	rd_key_put_u64(b, id);
 	const char *v[2] = { (char *)a, (char *)b };
 	const int l[2] = { 8, 8 };
-	PGresult *r = run(t, sql, 2, v, l, "bb", &rc);
-	if (!r)
-		return rc;
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		return RD_ENOTFOUND;
-	}
-	keep(t, r);
-	*val = PQgetvalue(r, 0, 0);
-	*len = (size_t)PQgetlength(r, 0, 0);
-	return 0;
+	return get_one(t, sql, 2, v, l, "bb", val, len);
 }
 
 /* The index entry key: the extractor's output and the id.  Returns its
@@ -1002,17 +972,7 @@ static int pg_meta_get(struct rd_txn *t, const char *key, const void **val, size
 	if (rc < 0)
 		return rc;
 	const char *v[1] = { key };
-	PGresult *r = run(t, "SELECT val FROM rd_meta WHERE key = $1", 1, v, NULL, "t", &rc);
-	if (!r)
-		return rc;
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		return RD_ENOTFOUND;
-	}
-	keep(t, r);
-	*val = PQgetvalue(r, 0, 0);
-	*len = (size_t)PQgetlength(r, 0, 0);
-	return 0;
+	return get_one(t, "SELECT val FROM rd_meta WHERE key = $1", 1, v, NULL, "t", val, len);
 }
 
 static int pg_meta_put(struct rd_txn *t, const char *key, const void *val, size_t len)
@@ -1029,39 +989,25 @@ static int pg_meta_put(struct rd_txn *t, const char *key, const void *val, size_
 	return rc;
 }
 
-static int by_id(const void *a, const void *b)
-{
-	uint64_t x = ((const struct rd_batch_item *)a)->id, y = ((const struct rd_batch_item *)b)->id;
-	return x < y ? -1 : x > y;
-}
-
 static int pg_put_batch(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, struct rd_batch_item *items, size_t n)
 {
 	if (rd_fails_assert(t->write))
 		return RD_EINTERNAL;
 	if (n == 0)
 		return 0;
-	qsort(items, n, sizeof *items, by_id);
-	for (size_t i = 1; i < n; i++)
-		if (items[i].id == items[i - 1].id)
-			return RD_EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		int rc = pg_put(t, tb, tenant, items[i].id, items[i].val, items[i].len, 0);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
+	int rc = rd_store_batch_sort(items, n);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = pg_put(t, tb, tenant, items[i].id, items[i].val, items[i].len, 0);
+	return rc;
 }
 
 /* ---- iterators ---------------------------------------------------------- */
 
 static int pg_iter_records(struct rd_iter *it, struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t from_id)
 {
-	memset(it, 0, sizeof *it);
-	it->txn = t;
-	it->tb = tb;
-	it->index = -1;
-	it->tenant = tenant;
+	rd_store_iter_init(it, t, tb, tenant);
 	if (tb->missing) {
 		it->done = true;
 		return 0;
@@ -1075,14 +1021,8 @@ static int pg_iter_records(struct rd_iter *it, struct rd_txn *t, struct rd_table
 static int pg_iter_index(struct rd_iter *it, struct rd_txn *t, struct rd_table *tb, const char *index, uint64_t tenant,
 			 const void *from, size_t from_len, const void *to, size_t to_len)
 {
-	memset(it, 0, sizeof *it);
-	it->txn = t;
-	it->tb = tb;
-	it->tenant = tenant;
-	it->index = -1;
-	for (unsigned i = 0; i < tb->def->n_indexes; i++)
-		if (strcmp(tb->def->indexes[i].name, index) == 0)
-			it->index = (int)i;
+	rd_store_iter_init(it, t, tb, tenant);
+	it->index = rd_store_index_of(tb->def, index);
 	if (it->index < 0 || from_len > RD_INDEX_KEY_MAX || to_len > RD_INDEX_KEY_MAX)
 		return RD_EINVAL;
 	if (tb->missing) {
@@ -1343,7 +1283,7 @@ static int entry_cmp(const void *a, const void *b)
 
 static int check_table(struct rd_txn *t, struct rd_table *tb, rd_check_report_fn report, void *arg)
 {
-	char sql[256], msg[512];
+	char sql[256];
 	int rc, problems = 0;
 	snprintf(sql, sizeof sql, "SELECT tenant, ix, key, id FROM i_%s", tb->def->name);
 	PGresult *ir = run(t, sql, 0, NULL, NULL, "", &rc);
@@ -1377,26 +1317,19 @@ static int check_table(struct rd_txn *t, struct rd_table *tb, rd_check_report_fn
 				uint8_t k[RD_INDEX_KEY_MAX + 8];
 				int kn = entry_key(&tb->def->indexes[i], id, val, len, k);
 				if (kn < 0) {
-					snprintf(msg, sizeof msg, "table %s: record %llu/%llu does not decode for index %s: %s",
-						 tb->def->name, (unsigned long long)tenant, (unsigned long long)id,
-						 tb->def->indexes[i].name, rd_strerror(kn));
-					report(msg, arg);
-					problems++;
+					rd_store_check_problem(report, arg, &problems, RD_CHECK_UNDECODABLE, tb->def->name,
+							       tb->def->indexes[i].name, tenant, id, kn);
 					continue;
 				}
 				if (kn == 0)
 					continue;
 				struct entry want = { tenant, tb->def->indexes[i].name, k, kn, id, false };
 				struct entry *hit = bsearch(&want, e, n, sizeof *e, entry_cmp);
-				if (hit && hit->id == id) {
+				if (hit && hit->id == id)
 					hit->seen = true;
-				} else {
-					snprintf(msg, sizeof msg, "index %s.%s: missing the entry for record %llu/%llu",
-						 tb->def->name, tb->def->indexes[i].name, (unsigned long long)tenant,
-						 (unsigned long long)id);
-					report(msg, arg);
-					problems++;
-				}
+				else
+					rd_store_check_problem(report, arg, &problems, RD_CHECK_MISSING, tb->def->name,
+							       tb->def->indexes[i].name, tenant, id, 0);
 			}
 		}
 		if (rows > 0) {
@@ -1421,17 +1354,9 @@ static int check_table(struct rd_txn *t, struct rd_table *tb, rd_check_report_fn
 			rc = g;
 			break;
 		}
-		if (!known)
-			snprintf(msg, sizeof msg, "index %s.%s: an index this renewd does not define (entry for %llu/%llu)",
-				 tb->def->name, e[i].ix, (unsigned long long)e[i].tenant, (unsigned long long)e[i].id);
-		else if (g == RD_ENOTFOUND)
-			snprintf(msg, sizeof msg, "index %s.%s: entry points to record %llu/%llu, which does not exist",
-				 tb->def->name, e[i].ix, (unsigned long long)e[i].tenant, (unsigned long long)e[i].id);
-		else
-			snprintf(msg, sizeof msg, "index %s.%s: stale entry for record %llu/%llu (the record yields another key)",
-				 tb->def->name, e[i].ix, (unsigned long long)e[i].tenant, (unsigned long long)e[i].id);
-		report(msg, arg);
-		problems++;
+		rd_store_check_problem(report, arg, &problems,
+				       !known ? RD_CHECK_UNKNOWN : g == RD_ENOTFOUND ? RD_CHECK_DANGLING : RD_CHECK_STALE,
+				       tb->def->name, e[i].ix, e[i].tenant, e[i].id, 0);
 	}
 	free(e);
 	PQclear(ir);

@@ -117,36 +117,77 @@ static void render(struct web *w, bool partner, const char *page, json_t *ctx)
 	rd_web_page(w, 200, page, partner ? w->c.who.partner : 0, ctx);
 }
 
+/* Opens a read transaction *t and reads the record of the path's id into
+ * rec, if the caller may read it (res, read) and, for a role of its own
+ * scope, sees it.  1: read (*t open); 0: answered; < 0: the store failed. */
+static int open_record(struct web *w, enum rd_resource res, struct rd_table *tb, const struct rd_entity *e,
+		       const char *what, void *rec, struct rd_txn **t)
+{
+	if (!rd_console_allowed(w, res, RD_ACT_READ))
+		return 0;
+	uint64_t id = rd_parse_id(rd_req_param(w->req, "id"));
+	int rc = rd_store_read(w->app->store, t);
+	if (rc < 0)
+		return rc;
+	rc = rd_entity_get(*t, tb, e, w->c.who.vendor, id, rec);
+	if (rc == 0 && rd_authz(w->c.who.role, res, RD_ACT_READ) == RD_SCOPE_OWN && !rd_call_sees(&w->c, *t, res, rec))
+		rc = RD_ENOTFOUND;
+	if (rc < 0) {
+		rd_txn_end(*t);
+		if (rc != RD_ENOTFOUND)
+			return rc;
+		not_found(w, what);
+		return 0;
+	}
+	return 1;
+}
+
+/* Appends to orders the vendor console's orders of a contract (by_customer
+ * false: the orders renewing it or making it) or of a customer, the first
+ * DETAIL_ROWS; totals (or NULL) sums all of them by currency.  Nothing
+ * for the partner portal or a role that may not read orders. */
+static int list_orders(struct rd_txn *t, struct web *w, bool partner, bool by_customer, uint64_t id, json_t *orders,
+		       struct rd_totals *totals)
+{
+	if (partner || !rd_console_may(w, RD_RES_ORDER, RD_ACT_READ))
+		return 0;
+	struct rd_iter it;
+	struct rd_item item;
+	struct rd_order *o = rd_malloc(sizeof *o);
+	int rc = rd_iter_records(&it, t, w->app->domain->orders, w->c.who.vendor, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (rd_entity_decode(&rd_entity_order, item.val, item.len, o) != 0 ||
+		    !(by_customer ? o->customer_id == id : o->contract_id == id || o->new_contract_id == id))
+			continue;
+		if (totals)
+			rd_totals_add(totals, o->currency, o->total);
+		if (json_array_size(orders) < DETAIL_ROWS)
+			json_array_append_new(orders, order_json(w, o));
+	}
+	if (rc >= 0)
+		rd_iter_close(&it);
+	free(o);
+	return rc;
+}
+
 /* ---- a contract ------------------------------------------------------------------------------ */
 
 static int contract_page(struct web *w, bool partner)
 {
-	if (!rd_console_allowed(w, RD_RES_CONTRACT, RD_ACT_READ))
-		return 0;
-	uint64_t id = rd_parse_id(rd_req_param(w->req, "id"));
-	struct rd_txn *t;
-	int rc = rd_store_read(w->app->store, &t);
-	if (rc < 0)
-		return rc;
 	struct rd_domain *d = w->app->domain;
+	struct rd_txn *t;
 	struct rd_contract k;
-	rc = rd_entity_get(t, d->contracts, &rd_entity_contract, w->c.who.vendor, id, &k);
-	if (rc == 0 && rd_authz(w->c.who.role, RD_RES_CONTRACT, RD_ACT_READ) == RD_SCOPE_OWN &&
-	    !rd_call_sees(&w->c, t, RD_RES_CONTRACT, &k))
-		rc = RD_ENOTFOUND;
-	if (rc < 0) {
-		rd_txn_end(t);
-		if (rc != RD_ENOTFOUND)
-			return rc;
-		not_found(w, "contract");
-		return 0;
-	}
+	int rc = open_record(w, RD_RES_CONTRACT, d->contracts, &rd_entity_contract, "contract", &k, &t);
+	if (rc <= 0)
+		return rc;
 	json_t *ctx = rd_console_page_ctx(w, "Contract", partner ? "/partner/contracts" : "/vendor/contracts");
 	json_object_set_new(ctx, "contract", contract_json(t, w, &k, NULL));
 	json_t *quotes = json_array(), *orders = json_array();
-	struct rd_iter it;
-	struct rd_item item;
+	json_object_set_new(ctx, "quotes", quotes);
+	json_object_set_new(ctx, "orders", orders);
 	if (rd_console_may(w, RD_RES_OPPORTUNITY, RD_ACT_READ)) {
+		struct rd_iter it;
+		struct rd_item item;
 		/* A partner's role sees its own channel's quotes only, as through
 		 * GET /api/v1/opportunities/{id} (a contract that changed hands
 		 * keeps the earlier partner's quotes). */
@@ -163,26 +204,13 @@ static int contract_page(struct web *w, bool partner)
 			rd_iter_close(&it);
 		free(o);
 	}
-	if (rc >= 0 && !partner && rd_console_may(w, RD_RES_ORDER, RD_ACT_READ)) {
-		struct rd_order *o = rd_malloc(sizeof *o);
-		rc = rd_iter_records(&it, t, d->orders, w->c.who.vendor, 0);
-		while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0)
-			if (rd_entity_decode(&rd_entity_order, item.val, item.len, o) == 0 &&
-			    (o->contract_id == k.id || o->new_contract_id == k.id) && json_array_size(orders) < DETAIL_ROWS)
-				json_array_append_new(orders, order_json(w, o));
-		if (rc >= 0)
-			rd_iter_close(&it);
-		free(o);
-	}
+	if (rc >= 0)
+		rc = list_orders(t, w, partner, false, k.id, orders, NULL);
 	rd_txn_end(t);
 	if (rc < 0) {
-		json_decref(quotes);
-		json_decref(orders);
 		json_decref(ctx);
 		return rc;
 	}
-	json_object_set_new(ctx, "quotes", quotes);
-	json_object_set_new(ctx, "orders", orders);
 	render(w, partner, "contract", ctx);
 	return 0;
 }
@@ -207,26 +235,12 @@ int rd_page_partner_contract(struct rd_req *req)
 
 static int customer_page(struct web *w, bool partner)
 {
-	if (!rd_console_allowed(w, RD_RES_CUSTOMER, RD_ACT_READ))
-		return 0;
-	uint64_t id = rd_parse_id(rd_req_param(w->req, "id"));
-	struct rd_txn *t;
-	int rc = rd_store_read(w->app->store, &t);
-	if (rc < 0)
-		return rc;
 	struct rd_domain *d = w->app->domain;
+	struct rd_txn *t;
 	struct rd_customer cu;
-	rc = rd_entity_get(t, d->customers, &rd_entity_customer, w->c.who.vendor, id, &cu);
-	if (rc == 0 && rd_authz(w->c.who.role, RD_RES_CUSTOMER, RD_ACT_READ) == RD_SCOPE_OWN &&
-	    !rd_call_sees(&w->c, t, RD_RES_CUSTOMER, &cu))
-		rc = RD_ENOTFOUND;
-	if (rc < 0) {
-		rd_txn_end(t);
-		if (rc != RD_ENOTFOUND)
-			return rc;
-		not_found(w, "customer");
-		return 0;
-	}
+	int rc = open_record(w, RD_RES_CUSTOMER, d->customers, &rd_entity_customer, "customer", &cu, &t);
+	if (rc <= 0)
+		return rc;
 	json_t *ctx = rd_console_page_ctx(w, cu.name, partner ? "/partner/customers" : "/vendor/contracts");
 	json_object_set_new(ctx, "customer", json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id",
 						       (json_int_t)cu.id, "external_id", cu.external_id, "name", cu.name,
@@ -234,11 +248,13 @@ static int customer_page(struct web *w, bool partner)
 						       "address2", cu.address_line2, "city", cu.city, "region", cu.region,
 						       "postcode", cu.postcode, "country", cu.country, "segment", cu.segment));
 	json_t *contracts = json_array(), *orders = json_array();
+	json_object_set_new(ctx, "contracts", contracts);
+	json_object_set_new(ctx, "orders", orders);
 	struct rd_totals totals = { 0 }, order_totals = { 0 };
 	bool own = rd_authz(w->c.who.role, RD_RES_CONTRACT, RD_ACT_READ) == RD_SCOPE_OWN;
-	struct rd_iter it;
-	struct rd_item item;
 	if (rd_console_may(w, RD_RES_CONTRACT, RD_ACT_READ)) {
+		struct rd_iter it;
+		struct rd_item item;
 		struct rd_contract k;
 		rc = rd_iter_records(&it, t, d->contracts, w->c.who.vendor, 0);
 		while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0)
@@ -253,29 +269,14 @@ static int customer_page(struct web *w, bool partner)
 		if (rc >= 0)
 			rd_iter_close(&it);
 	}
-	if (rc >= 0 && !partner && rd_console_may(w, RD_RES_ORDER, RD_ACT_READ)) {
-		struct rd_order *o = rd_malloc(sizeof *o);
-		rc = rd_iter_records(&it, t, d->orders, w->c.who.vendor, 0);
-		while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0)
-			if (rd_entity_decode(&rd_entity_order, item.val, item.len, o) == 0 && o->customer_id == cu.id) {
-				rd_totals_add(&order_totals, o->currency, o->total);
-				if (json_array_size(orders) < DETAIL_ROWS)
-					json_array_append_new(orders, order_json(w, o));
-			}
-		if (rc >= 0)
-			rd_iter_close(&it);
-		free(o);
-	}
+	if (rc >= 0)
+		rc = list_orders(t, w, partner, true, cu.id, orders, &order_totals);
 	rd_txn_end(t);
 	if (rc < 0) {
-		json_decref(contracts);
-		json_decref(orders);
 		json_decref(ctx);
 		return rc;
 	}
-	json_object_set_new(ctx, "contracts", contracts);
 	json_object_set_new(ctx, "totals", rd_totals_json(&totals));
-	json_object_set_new(ctx, "orders", orders);
 	json_object_set_new(ctx, "order_totals", rd_totals_json(&order_totals));
 	render(w, partner, "customer", ctx);
 	return 0;

@@ -183,6 +183,7 @@ static bool begin(struct rd_req *req, struct rp *p, bool partner)
 	return true;
 }
 
+/* Renders the page from report (dropped after), charts, tables, links and crumbs (all taken). */
 static void render(struct rp *p, const char *title, json_t *report, json_t *charts, json_t *tables, json_t *links,
 		   json_t *crumbs)
 {
@@ -202,6 +203,7 @@ static void render(struct rp *p, const char *title, json_t *report, json_t *char
 	json_object_set_new(ctx, "crumbs", crumbs ? crumbs : json_array());
 	rd_web_mark_lists(ctx);
 	rd_web_page(&p->w, 200, "reports", p->partner ? p->w.c.who.partner : 0, ctx);
+	json_decref(report);
 }
 
 static void add_chart(json_t *charts, char *svg)
@@ -214,6 +216,93 @@ static void refused(struct rp *p, const struct rd_serr *e)
 {
 	int status = rd_serr_status(e->rc);
 	rd_web_message(&p->w, status, status == 404 ? "Not found" : "Reports", e->message);
+}
+
+/* Reads a page's report (and whatever else the page names) in one read
+ * transaction; arg is the page's own. */
+typedef int (*fetch_fn)(struct rd_txn *t, struct rp *p, void *arg, json_t **rep, struct rd_serr *e);
+
+/* Reads the page's report with fn.  1: *rep is the report; 0: answered
+ * (the service refused); < 0: the store could not be read. */
+static int fetch(struct rp *p, fetch_fn fn, void *arg, json_t **rep)
+{
+	struct rd_txn *t;
+	int rc = rd_store_read(p->w.app->store, &t);
+	if (rc < 0)
+		return rc;
+	struct rd_serr e = { 0 };
+	*rep = NULL;
+	rc = fn(t, p, arg, rep, &e);
+	rd_txn_end(t);
+	if (rc < 0) {
+		refused(p, &e);
+		return 0;
+	}
+	return 1;
+}
+
+/* Groups the rows of a report table by currency: the first 8 currencies, in order. */
+static size_t currencies(json_t *t, char curs[8][4])
+{
+	json_t *row;
+	size_t nc = 0, i;
+	json_array_foreach(json_object_get(t, "rows"), i, row) {
+		const char *cur = cell_str(t, row, "currency");
+		size_t k = 0;
+		while (k < nc && strcmp(curs[k], cur))
+			k++;
+		if (k == nc && nc < 8)
+			snprintf(curs[nc++], 4, "%s", cur);
+	}
+	return nc;
+}
+
+/* Bars of one column of a report table by row label, one chart per
+ * currency: "<id>-CUR", titled "<title>, CUR", described "<desc> in CUR:"
+ * then each bar. */
+struct bars {
+	const char *table;     /* the report table */
+	const char *column;    /* the value charted */
+	bool rate;             /* a rate (else money in the row's currency) */
+	const char *side;      /* only rows of this side, or NULL */
+	size_t most;           /* bars a chart (at most 20) */
+	size_t desc_cap;       /* the description's length (at most 2048) */
+	const char *id, *title, *desc;
+};
+
+static void currency_bars(json_t *rep, json_t *charts, const struct bars *b)
+{
+	json_t *t = json_object_get(json_object_get(rep, "tables"), b->table), *row;
+	char curs[8][4];
+	size_t nc = currencies(t, curs), i;
+	for (size_t k = 0; k < nc; k++) {
+		struct rd_svg_point pts[20];
+		char texts[20][64], labels[20][96], desc[2048], id[32], title[160];
+		size_t n = 0, dl = (size_t)snprintf(desc, b->desc_cap, "%s in %s:", b->desc, curs[k]);
+		json_array_foreach(json_object_get(t, "rows"), i, row) {
+			if (strcmp(cell_str(t, row, "currency"), curs[k]) || (b->side && strcmp(cell_str(t, row, "side"), b->side)) ||
+			    n == b->most)
+				continue;
+			json_t *v = cell(t, row, b->column);
+			double value;
+			if (b->rate) {
+				cell_text("rate", v, NULL, texts[n], sizeof texts[n]);
+				value = json_is_integer(v) ? (double)json_integer_value(v) : 0;
+			} else {
+				int64_t m = (int64_t)json_integer_value(v);
+				rd_money_format(m, curs[k], texts[n], sizeof texts[n]);
+				value = (double)m;
+			}
+			snprintf(labels[n], sizeof labels[n], "%s", cell_str(t, row, "label"));
+			pts[n] = (struct rd_svg_point){ labels[n], value, texts[n] };
+			if (dl < b->desc_cap)
+				dl += (size_t)snprintf(desc + dl, b->desc_cap - dl, " %s %s;", labels[n], texts[n]);
+			n++;
+		}
+		snprintf(id, sizeof id, "%s-%s", b->id, curs[k]);
+		snprintf(title, sizeof title, "%s, %s", b->title, curs[k]);
+		add_chart(charts, rd_svg_bars(id, title, desc, pts, n));
+	}
 }
 
 static json_t *nlink(const char *href, const char *label)
@@ -344,23 +433,21 @@ static void dashboard_charts(json_t *rep, json_t *charts)
 	}
 }
 
+static int dashboard_fetch(struct rd_txn *t, struct rp *p, void *arg, json_t **rep, struct rd_serr *e)
+{
+	(void)arg;
+	return rd_reports_dashboard(t, p->w.app->domain, &p->scope, NULL, rep, e);
+}
+
 static int dashboard(struct rd_req *req, bool partner)
 {
 	struct rp p;
+	json_t *rep;
 	if (!begin(req, &p, partner))
 		return 0;
-	struct rd_txn *t;
-	int rc = rd_store_read(p.w.app->store, &t);
-	if (rc < 0)
+	int rc = fetch(&p, dashboard_fetch, NULL, &rep);
+	if (rc <= 0)
 		return rc;
-	json_t *rep = NULL;
-	struct rd_serr e = { 0 };
-	rc = rd_reports_dashboard(t, p.w.app->domain, &p.scope, NULL, &rep, &e);
-	rd_txn_end(t);
-	if (rc < 0) {
-		refused(&p, &e);
-		return 0;
-	}
 	json_t *charts = json_array(), *tables = json_array();
 	dashboard_charts(rep, charts);
 	static const char *const names[] = { "due", "rate", "months", "quarters", "cancellations", "lost_reasons", "mrr",
@@ -371,7 +458,6 @@ static int dashboard(struct rd_req *req, bool partner)
 			json_array_append_new(tables, pt);
 	}
 	render(&p, "Reports", rep, charts, tables, nav_links(p.base), NULL);
-	json_decref(rep);
 	return 0;
 }
 
@@ -405,36 +491,11 @@ static void link_contract(const char *base, json_t *t, json_t *row, char *out, s
 /* A bar chart of the rows' value due, per currency (the first 20 rows of each). */
 static void drill_charts(json_t *rep, json_t *charts, const char *what)
 {
-	json_t *t = json_object_get(json_object_get(rep, "tables"), "rows"), *row;
-	char curs[8][4];
-	size_t nc = 0, i;
-	json_array_foreach(json_object_get(t, "rows"), i, row) {
-		const char *cur = cell_str(t, row, "currency");
-		size_t k = 0;
-		while (k < nc && strcmp(curs[k], cur))
-			k++;
-		if (k == nc && nc < 8)
-			snprintf(curs[nc++], 4, "%s", cur);
-	}
-	for (size_t k = 0; k < nc; k++) {
-		struct rd_svg_point pts[20];
-		char texts[20][64], labels[20][96], desc[2048], id[32], title[160];
-		size_t n = 0, dl = (size_t)snprintf(desc, sizeof desc, "Value due over the period by %s in %s:", what, curs[k]);
-		json_array_foreach(json_object_get(t, "rows"), i, row) {
-			if (strcmp(cell_str(t, row, "currency"), curs[k]) || n == 20)
-				continue;
-			int64_t v = cell_int(t, row, "due_value");
-			rd_money_format(v, curs[k], texts[n], sizeof texts[n]);
-			snprintf(labels[n], sizeof labels[n], "%s", cell_str(t, row, "label"));
-			pts[n] = (struct rd_svg_point){ labels[n], (double)v, texts[n] };
-			if (dl < sizeof desc)
-				dl += (size_t)snprintf(desc + dl, sizeof desc - dl, " %s %s;", labels[n], texts[n]);
-			n++;
-		}
-		snprintf(id, sizeof id, "drill-%s", curs[k]);
-		snprintf(title, sizeof title, "Value due by %s, %s", what, curs[k]);
-		add_chart(charts, rd_svg_bars(id, title, desc, pts, n));
-	}
+	char desc[96], title[96];
+	snprintf(desc, sizeof desc, "Value due over the period by %s", what);
+	snprintf(title, sizeof title, "Value due by %s", what);
+	currency_bars(rep, charts, &(struct bars){ .table = "rows", .column = "due_value", .most = 20, .desc_cap = 2048,
+						   .id = "drill", .title = title, .desc = desc });
 }
 
 static bool query_id(struct rp *p, const char *name, uint64_t *out)
@@ -448,6 +509,34 @@ static bool query_id(struct rp *p, const char *name, uint64_t *out)
 		return false;
 	}
 	return true;
+}
+
+/* The drill-down's report, and the names of the product and the customer it is filtered to. */
+struct drill_q {
+	int by;
+	struct rd_rep_filter *f;
+	char product_name[200], customer_name[160];
+};
+
+static int drill_fetch(struct rd_txn *t, struct rp *p, void *arg, json_t **rep, struct rd_serr *e)
+{
+	struct drill_q *q = arg;
+	struct rd_rep_filter *f = q->f;
+	int rc = rd_reports_drill(t, p->w.app->domain, &p->scope, q->by, f, NULL, rep, e);
+	if (rc == 0 && f->product) {
+		struct rd_product pr;
+		if (rd_entity_get(t, p->w.app->domain->products, &rd_entity_product, p->w.c.who.vendor, f->product, &pr) == 0) {
+			snprintf(q->product_name, sizeof q->product_name, "%s (%s)", pr.name, pr.external_id);
+			if (!f->line[0])
+				snprintf(f->line, sizeof f->line, "%s", pr.line);
+		}
+	}
+	if (rc == 0 && f->customer) {
+		struct rd_customer cu;
+		if (rd_entity_get(t, p->w.app->domain->customers, &rd_entity_customer, p->w.c.who.vendor, f->customer, &cu) == 0)
+			snprintf(q->customer_name, sizeof q->customer_name, "%s", cu.name);
+	}
+	return rc;
 }
 
 static int drill(struct rd_req *req, bool partner)
@@ -470,32 +559,12 @@ static int drill(struct rd_req *req, bool partner)
 	}
 	if (line)
 		snprintf(f.line, sizeof f.line, "%s", line);
-	struct rd_txn *t;
-	int rc = rd_store_read(p.w.app->store, &t);
-	if (rc < 0)
+	struct drill_q q = { by, &f, "", "" };
+	json_t *rep;
+	int rc = fetch(&p, drill_fetch, &q, &rep);
+	if (rc <= 0)
 		return rc;
-	json_t *rep = NULL;
-	struct rd_serr e = { 0 };
-	rc = rd_reports_drill(t, p.w.app->domain, &p.scope, by, &f, NULL, &rep, &e);
-	char product_name[200] = "", customer_name[160] = "";
-	if (rc == 0 && f.product) {
-		struct rd_product pr;
-		if (rd_entity_get(t, p.w.app->domain->products, &rd_entity_product, p.w.c.who.vendor, f.product, &pr) == 0) {
-			snprintf(product_name, sizeof product_name, "%s (%s)", pr.name, pr.external_id);
-			if (!f.line[0])
-				snprintf(f.line, sizeof f.line, "%s", pr.line);
-		}
-	}
-	if (rc == 0 && f.customer) {
-		struct rd_customer cu;
-		if (rd_entity_get(t, p.w.app->domain->customers, &rd_entity_customer, p.w.c.who.vendor, f.customer, &cu) == 0)
-			snprintf(customer_name, sizeof customer_name, "%s", cu.name);
-	}
-	rd_txn_end(t);
-	if (rc < 0) {
-		refused(&p, &e);
-		return 0;
-	}
+	const char *product_name = q.product_name, *customer_name = q.customer_name;
 	/* Where this level sits: dashboard > lines > line > product. */
 	json_t *crumbs = json_array();
 	char href[512], enc[200], csv[512];
@@ -538,7 +607,6 @@ static int drill(struct rd_req *req, bool partner)
 							 : by == RD_REP_BY_CUSTOMER ? "customers" : "contracts",
 		 product_name[0] || customer_name[0] ? " of " : "", product_name[0] ? product_name : customer_name);
 	render(&p, title, rep, charts, tables, nav_links(p.base), crumbs);
-	json_decref(rep);
 	return 0;
 }
 
@@ -546,6 +614,26 @@ int rd_page_vendor_reports_drill(struct rd_req *req) { return drill(req, false);
 int rd_page_partner_reports_drill(struct rd_req *req) { return drill(req, true); }
 
 /* ---- one contract ----------------------------------------------------------------------------- */
+
+/* One contract's report, with the contract, its product and its customer. */
+struct contract_q {
+	struct rd_rep_filter *f;
+	struct rd_contract k;
+	struct rd_product pr;
+	struct rd_customer cu;
+};
+
+static int contract_fetch(struct rd_txn *t, struct rp *p, void *arg, json_t **rep, struct rd_serr *e)
+{
+	struct contract_q *q = arg;
+	int rc = rd_reports_drill(t, p->w.app->domain, &p->scope, RD_REP_BY_CONTRACT, q->f, NULL, rep, e);
+	if (rc == 0 &&
+	    rd_entity_get(t, p->w.app->domain->contracts, &rd_entity_contract, p->w.c.who.vendor, q->f->contract, &q->k) == 0) {
+		rd_entity_get(t, p->w.app->domain->products, &rd_entity_product, p->w.c.who.vendor, q->k.product_id, &q->pr);
+		rd_entity_get(t, p->w.app->domain->customers, &rd_entity_customer, p->w.c.who.vendor, q->k.customer_id, &q->cu);
+	}
+	return rc;
+}
 
 static int contract(struct rd_req *req, bool partner)
 {
@@ -558,51 +646,38 @@ static int contract(struct rd_req *req, bool partner)
 		rd_web_message(&p.w, 404, "Not found", "No such contract.");
 		return 0;
 	}
-	struct rd_txn *t;
-	int rc = rd_store_read(p.w.app->store, &t);
-	if (rc < 0)
+	struct contract_q q = { .f = &f };
+	json_t *rep;
+	int rc = fetch(&p, contract_fetch, &q, &rep);
+	if (rc <= 0)
 		return rc;
-	json_t *rep = NULL;
-	struct rd_serr e = { 0 };
-	struct rd_contract k;
-	struct rd_product pr = { 0 };
-	struct rd_customer cu = { 0 };
-	rc = rd_reports_drill(t, p.w.app->domain, &p.scope, RD_REP_BY_CONTRACT, &f, NULL, &rep, &e);
-	if (rc == 0 &&
-	    rd_entity_get(t, p.w.app->domain->contracts, &rd_entity_contract, p.w.c.who.vendor, f.contract, &k) == 0) {
-		rd_entity_get(t, p.w.app->domain->products, &rd_entity_product, p.w.c.who.vendor, k.product_id, &pr);
-		rd_entity_get(t, p.w.app->domain->customers, &rd_entity_customer, p.w.c.who.vendor, k.customer_id, &cu);
-	}
-	rd_txn_end(t);
-	if (rc < 0) {
-		refused(&p, &e);
-		return 0;
-	}
+	const struct rd_contract *k = &q.k;
+	const struct rd_product *pr = &q.pr;
+	const struct rd_customer *cu = &q.cu;
 	json_t *crumbs = json_array();
 	char href[512], enc[200], title[256], csv[160];
 	json_array_append_new(crumbs, nlink(p.base, "Dashboard"));
 	snprintf(href, sizeof href, "%s/drilldown?by=line", p.base);
 	json_array_append_new(crumbs, nlink(href, "Product lines"));
-	url_enc(pr.line, enc, sizeof enc);
+	url_enc(pr->line, enc, sizeof enc);
 	snprintf(href, sizeof href, "%s/drilldown?by=product&line=%s", p.base, enc);
-	json_array_append_new(crumbs, nlink(href, pr.line));
-	snprintf(href, sizeof href, "%s/drilldown?by=contract&product=%llu", p.base, (unsigned long long)k.product_id);
-	json_array_append_new(crumbs, nlink(href, pr.name));
-	json_array_append_new(crumbs, json_pack("{s:s, s:b}", "label", k.external_id, "href", 0));
+	json_array_append_new(crumbs, nlink(href, pr->line));
+	snprintf(href, sizeof href, "%s/drilldown?by=contract&product=%llu", p.base, (unsigned long long)k->product_id);
+	json_array_append_new(crumbs, nlink(href, pr->name));
+	json_array_append_new(crumbs, json_pack("{s:s, s:b}", "label", k->external_id, "href", 0));
 	json_t *links = nav_links(p.base);
-	snprintf(href, sizeof href, "%s/drilldown?by=contract&customer=%llu", p.base, (unsigned long long)k.customer_id);
+	snprintf(href, sizeof href, "%s/drilldown?by=contract&customer=%llu", p.base, (unsigned long long)k->customer_id);
 	char label[200];
-	snprintf(label, sizeof label, "Every contract of %s", cu.name);
+	snprintf(label, sizeof label, "Every contract of %s", cu->name);
 	json_array_insert_new(links, 1, nlink(href, label));
 	snprintf(href, sizeof href, "%s/contracts/%llu", p.partner ? "/partner" : "/vendor", (unsigned long long)f.contract);
-	snprintf(label, sizeof label, "Contract %s in the console", k.external_id);
+	snprintf(label, sizeof label, "Contract %s in the console", k->external_id);
 	json_array_insert_new(links, 2, nlink(href, label));
 	snprintf(csv, sizeof csv, "/api/v1/reports/drilldown?by=contract&contract=%llu", (unsigned long long)f.contract);
 	json_t *tables = json_array();
 	json_array_append_new(tables, page_table(rep, "rows", p.base, csv, NULL));
-	snprintf(title, sizeof title, "Reports: contract %s", k.external_id);
+	snprintf(title, sizeof title, "Reports: contract %s", k->external_id);
 	render(&p, title, rep, json_array(), tables, links, crumbs);
-	json_decref(rep);
 	return 0;
 }
 
@@ -610,6 +685,11 @@ int rd_page_vendor_report_contract(struct rd_req *req) { return contract(req, fa
 int rd_page_partner_report_contract(struct rd_req *req) { return contract(req, true); }
 
 /* ---- the rankings ----------------------------------------------------------------------------- */
+
+static int rankings_fetch(struct rd_txn *t, struct rp *p, void *arg, json_t **rep, struct rd_serr *e)
+{
+	return rd_reports_rankings(t, p->w.app->domain, &p->scope, *(int *)arg, NULL, rep, e);
+}
 
 static int rankings(struct rd_req *req, bool partner)
 {
@@ -622,60 +702,23 @@ static int rankings(struct rd_req *req, bool partner)
 		rd_web_message(&p.w, 400, "Reports", "by is customer, reseller, distributor or sales.");
 		return 0;
 	}
-	struct rd_txn *t;
-	int rc = rd_store_read(p.w.app->store, &t);
-	if (rc < 0)
+	json_t *rep;
+	int rc = fetch(&p, rankings_fetch, &by, &rep);
+	if (rc <= 0)
 		return rc;
-	json_t *rep = NULL;
-	struct rd_serr e = { 0 };
-	rc = rd_reports_rankings(t, p.w.app->domain, &p.scope, by, NULL, &rep, &e);
-	rd_txn_end(t);
-	if (rc < 0) {
-		refused(&p, &e);
-		return 0;
-	}
 	char csv[128];
 	snprintf(csv, sizeof csv, "/api/v1/reports/rankings?by=%s", rd_rep_by_name(by));
 	json_t *charts = json_array(), *tables = json_array();
 	/* The best by value renewed, per currency: bars. */
-	json_t *tv = json_object_get(json_object_get(rep, "tables"), "by_value"), *row;
-	size_t i;
-	char curs[8][4];
-	size_t nc = 0;
-	json_array_foreach(json_object_get(tv, "rows"), i, row) {
-		const char *cur = cell_str(tv, row, "currency");
-		size_t k = 0;
-		while (k < nc && strcmp(curs[k], cur))
-			k++;
-		if (k == nc && nc < 8)
-			snprintf(curs[nc++], 4, "%s", cur);
-	}
-	for (size_t k = 0; k < nc; k++) {
-		struct rd_svg_point pts[10];
-		char texts[10][64], labels[10][96], desc[1536], id[32], title[160];
-		size_t n = 0, dl = (size_t)snprintf(desc, sizeof desc, "The best by value renewed in %s:", curs[k]);
-		json_array_foreach(json_object_get(tv, "rows"), i, row) {
-			if (strcmp(cell_str(tv, row, "currency"), curs[k]) || strcmp(cell_str(tv, row, "side"), "best") || n == 10)
-				continue;
-			int64_t v = cell_int(tv, row, "renewed_value");
-			rd_money_format(v, curs[k], texts[n], sizeof texts[n]);
-			snprintf(labels[n], sizeof labels[n], "%s", cell_str(tv, row, "label"));
-			pts[n] = (struct rd_svg_point){ labels[n], (double)v, texts[n] };
-			if (dl < sizeof desc)
-				dl += (size_t)snprintf(desc + dl, sizeof desc - dl, " %s %s;", labels[n], texts[n]);
-			n++;
-		}
-		snprintf(id, sizeof id, "best-%s", curs[k]);
-		snprintf(title, sizeof title, "Best by value renewed, %s", curs[k]);
-		add_chart(charts, rd_svg_bars(id, title, desc, pts, n));
-	}
+	currency_bars(rep, charts, &(struct bars){ .table = "by_value", .column = "renewed_value", .side = "best", .most = 10,
+						   .desc_cap = 1536, .id = "best", .title = "Best by value renewed",
+						   .desc = "The best by value renewed" });
 	json_array_append_new(tables, page_table(rep, "by_value", p.base, csv, by == RD_REP_BY_CUSTOMER ? link_customer : NULL));
 	json_array_append_new(tables, page_table(rep, "by_rate", p.base, csv, by == RD_REP_BY_CUSTOMER ? link_customer : NULL));
 	char title[96];
 	snprintf(title, sizeof title, "Reports: ranking %s", by == RD_REP_BY_CUSTOMER ? "customers" : by == RD_REP_BY_RESELLER ? "resellers"
 								: by == RD_REP_BY_DISTRIBUTOR ? "distributors" : "sales people");
 	render(&p, title, rep, charts, tables, nav_links(p.base), NULL);
-	json_decref(rep);
 	return 0;
 }
 
@@ -684,23 +727,21 @@ int rd_page_partner_reports_rankings(struct rd_req *req) { return rankings(req, 
 
 /* ---- the programmes --------------------------------------------------------------------------- */
 
+static int programme_fetch(struct rd_txn *t, struct rp *p, void *arg, json_t **rep, struct rd_serr *e)
+{
+	(void)arg;
+	return rd_reports_programme(t, p->w.app->domain, &p->scope, NULL, rep, e);
+}
+
 static int programme(struct rd_req *req, bool partner)
 {
 	struct rp p;
+	json_t *rep;
 	if (!begin(req, &p, partner))
 		return 0;
-	struct rd_txn *t;
-	int rc = rd_store_read(p.w.app->store, &t);
-	if (rc < 0)
+	int rc = fetch(&p, programme_fetch, NULL, &rep);
+	if (rc <= 0)
 		return rc;
-	json_t *rep = NULL;
-	struct rd_serr e = { 0 };
-	rc = rd_reports_programme(t, p.w.app->domain, &p.scope, NULL, &rep, &e);
-	rd_txn_end(t);
-	if (rc < 0) {
-		refused(&p, &e);
-		return 0;
-	}
 	/* Lead conversion by source: bars. */
 	json_t *charts = json_array(), *tables = json_array(), *row;
 	json_t *ls = json_object_get(json_object_get(rep, "tables"), "lead_sources");
@@ -725,7 +766,6 @@ static int programme(struct rd_req *req, bool partner)
 	for (size_t k = 0; k < 3; k++)
 		json_array_append_new(tables, page_table(rep, names[k], p.base, "/api/v1/reports/programme", NULL));
 	render(&p, "Reports: deal registrations and lead sources", rep, charts, tables, nav_links(p.base), NULL);
-	json_decref(rep);
 	return 0;
 }
 
@@ -734,59 +774,30 @@ int rd_page_partner_reports_programme(struct rd_req *req) { return programme(req
 
 /* ---- partner scorecards ----------------------------------------------------------------------- */
 
+static int scorecards_fetch(struct rd_txn *t, struct rp *p, void *arg, json_t **rep, struct rd_serr *e)
+{
+	(void)arg;
+	return rd_reports_scorecards(t, p->w.app->domain, &p->scope, NULL, rep, e);
+}
+
 static int scorecards(struct rd_req *req, bool partner)
 {
 	struct rp p;
+	json_t *rep;
 	if (!begin(req, &p, partner))
 		return 0;
-	struct rd_txn *t;
-	int rc = rd_store_read(p.w.app->store, &t);
-	if (rc < 0)
+	int rc = fetch(&p, scorecards_fetch, NULL, &rep);
+	if (rc <= 0)
 		return rc;
-	json_t *rep = NULL;
-	struct rd_serr e = { 0 };
-	rc = rd_reports_scorecards(t, p.w.app->domain, &p.scope, NULL, &rep, &e);
-	rd_txn_end(t);
-	if (rc < 0) {
-		refused(&p, &e);
-		return 0;
-	}
 	/* The renewal rate by value of each card against the programme, per currency: bars. */
-	json_t *charts = json_array(), *tables = json_array(), *row;
-	json_t *rt = json_object_get(json_object_get(rep, "tables"), "rates");
-	char curs[8][4];
-	size_t nc = 0, i;
-	json_array_foreach(json_object_get(rt, "rows"), i, row) {
-		const char *cur = cell_str(rt, row, "currency");
-		size_t k = 0;
-		while (k < nc && strcmp(curs[k], cur))
-			k++;
-		if (k == nc && nc < 8)
-			snprintf(curs[nc++], 4, "%s", cur);
-	}
-	for (size_t k = 0; k < nc; k++) {
-		struct rd_svg_point pts[20];
-		char texts[20][32], labels[20][96], desc[2048], id[32], title[128];
-		size_t n = 0, dl = (size_t)snprintf(desc, sizeof desc, "Renewal rate by value in %s:", curs[k]);
-		json_array_foreach(json_object_get(rt, "rows"), i, row) {
-			if (strcmp(cell_str(rt, row, "currency"), curs[k]) || n == 20)
-				continue;
-			json_t *v = cell(rt, row, "rate_value_bp");
-			cell_text("rate", v, NULL, texts[n], sizeof texts[n]);
-			snprintf(labels[n], sizeof labels[n], "%s", cell_str(rt, row, "label"));
-			pts[n] = (struct rd_svg_point){ labels[n], json_is_integer(v) ? (double)json_integer_value(v) : 0, texts[n] };
-			if (dl < sizeof desc)
-				dl += (size_t)snprintf(desc + dl, sizeof desc - dl, " %s %s;", labels[n], texts[n]);
-			n++;
-		}
-		snprintf(id, sizeof id, "cards-%s", curs[k]);
-		snprintf(title, sizeof title, "Renewal rate by value against the programme, %s", curs[k]);
-		add_chart(charts, rd_svg_bars(id, title, desc, pts, n));
-	}
+	json_t *charts = json_array(), *tables = json_array();
+	currency_bars(rep, charts, &(struct bars){ .table = "rates", .column = "rate_value_bp", .rate = true, .most = 20,
+						   .desc_cap = 2048, .id = "cards",
+						   .title = "Renewal rate by value against the programme",
+						   .desc = "Renewal rate by value" });
 	json_array_append_new(tables, page_table(rep, "cards", p.base, "/api/v1/reports/scorecards", NULL));
 	json_array_append_new(tables, page_table(rep, "rates", p.base, "/api/v1/reports/scorecards", NULL));
 	render(&p, "Reports: partner scorecards", rep, charts, tables, nav_links(p.base), NULL);
-	json_decref(rep);
 	return 0;
 }
 
