@@ -1246,6 +1246,8 @@ static int key_lead_ext(const void *rec, size_t len, uint8_t *key, size_t cap) {
 static const struct rd_index_def lead_idx[] = { { "ext", key_lead_ext } };
 static int key_customer(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_u64(rec, len, 3, key, cap); }
 static int key_reseller(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_u64(rec, len, 5, key, cap); }
+/* The distributor of record (field 6); none without one. */
+static int key_distributor(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_u64(rec, len, 6, key, cap); }
 static int key_partner_parent(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_u64(rec, len, 6, key, cap); }
 
 static int key_end(const void *rec, size_t len, uint8_t *key, size_t cap)
@@ -1412,6 +1414,7 @@ static const struct rd_index_def contract_idx[] = {
 	{ RD_IDX_CONTRACT_LICENCE, key_licence },
 	{ RD_IDX_REPORT, key_contract_report },
 	{ RD_IDX_REPORT_CUSTOMER, key_contract_report_customer },
+	{ RD_IDX_CONTRACT_DISTRIBUTOR, key_distributor },
 };
 
 static int key_user_email(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_string(rec, len, 2, key, cap); }

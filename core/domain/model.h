@@ -805,6 +805,10 @@ int rd_domain_register(struct rd_store *s, struct rd_domain *d);
 #define RD_IDX_CONTRACT_UNQUOTED "unquoted"
 /* Contracts by licence_key (the text with its NUL); none without one. */
 #define RD_IDX_CONTRACT_LICENCE "licence"
+/* Contracts by distributor of record (u64 big-endian); none without one.
+ * Added after stores existed: services/listing.c's rd_list_prepare fills it
+ * for a store's contracts at start. */
+#define RD_IDX_CONTRACT_DISTRIBUTOR "distributor"
 /* Orders awaiting payment on terms, by due date. */
 #define RD_IDX_ORDER_DUE "due"
 void rd_date_key(rd_date d, uint8_t out[4]);
