@@ -1103,14 +1103,27 @@ int rd_entity_from_json(const struct rd_entity *e, json_t *j, void *obj, const c
 	return 0;
 }
 
-int rd_entity_set_text(const struct rd_entity *e, void *obj, const char *name, const char *text, char *why,
-		       size_t whylen)
+const struct rd_field *rd_entity_field(const struct rd_entity *e, const char *name)
 {
 	const struct rd_field *f = NULL;
 	for (size_t i = 0; i < e->n_fields; i++)
 		if (strcmp(e->fields[i].json, name) == 0)
 			f = &e->fields[i];
-	if (!f || f->no == 1 || (f->flags & RD_FF_READONLY) || f->type == RD_F_PRICES || f->type == RD_F_IDS ||
+	return f;
+}
+
+int rd_entity_set_text(const struct rd_entity *e, void *obj, const char *name, const char *text, char *why,
+		       size_t whylen)
+{
+	return rd_field_set_text(rd_entity_field(e, name), obj, text, why, whylen);
+}
+
+int rd_field_set_text(const struct rd_field *f, void *obj, const char *text, char *why, size_t whylen)
+{
+	if (!f)
+		return RD_ENOTFOUND;
+	const char *name = f->json;
+	if (f->no == 1 || (f->flags & RD_FF_READONLY) || f->type == RD_F_PRICES || f->type == RD_F_IDS ||
 	    f->type == RD_F_TIME)
 		return RD_ENOTFOUND;
 	void *p = (char *)obj + f->off;

@@ -593,6 +593,10 @@ int rd_entity_from_json(const struct rd_entity *e, json_t *j, void *obj, const c
  * settable) field, or RD_EINVAL with the reason in why. */
 int rd_entity_set_text(const struct rd_entity *e, void *obj, const char *name, const char *text, char *why,
 		       size_t whylen);
+/* The same for a field found once (rd_entity_field: by JSON name, NULL when
+ * none), as an import resolves its columns at the header. */
+const struct rd_field *rd_entity_field(const struct rd_entity *e, const char *name);
+int rd_field_set_text(const struct rd_field *f, void *obj, const char *text, char *why, size_t whylen);
 
 /* ---- tables ------------------------------------------------------------------ */
 
