@@ -86,10 +86,15 @@ static int walk_two(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint
 	size_t len = exact_bounds(src, first, from, to);
 	struct rd_iter a, b;
 	struct rd_item ia, ib;
-	int ra = rd_iter_index(&a, t, tb, src->index, tenant, from, len, to, len), rb = ra;
-	if (ra < 0)
+	/* Closed after a failed start too, as every walk here does. */
+	int ra = rd_iter_index(&a, t, tb, src->index, tenant, from, len, to, len);
+	if (ra < 0) {
+		rd_iter_close(&a);
 		return ra;
-	if ((rb = rd_iter_index(&b, t, tb, src->index2, tenant, from, len, to, len)) < 0) {
+	}
+	int rb = rd_iter_index(&b, t, tb, src->index2, tenant, from, len, to, len);
+	if (rb < 0) {
+		rd_iter_close(&b);
 		rd_iter_close(&a);
 		return rb;
 	}
