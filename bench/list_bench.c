@@ -3,7 +3,10 @@
  * core/services/listing.c, each record decoded, filtered and turned into
  * JSON, a page of 50), over a store of N contracts, for the filters an index
  * serves: customer (20 contracts each at every N), external_id (one), an end
- * date range of one day (N/3650 contracts).  Each figure beside the table
+ * date range of one day (N/3650 contracts), partner (the reseller OR the
+ * distributor of record: partner 7 resells N/20000 contracts and is the
+ * distributor of N/30000 others, a page's worth at 1M; the reseller and
+ * distributor indexes merged).  Each figure beside the table
  * walk the list used before (the same row work over every record).
  *
  *   build/bench/list_bench N [N...]
@@ -43,8 +46,8 @@ static void fill(struct rd_contract *c, uint64_t i, long n)
 	snprintf(c->external_id, sizeof c->external_id, "K-%08llu", (unsigned long long)i);
 	c->customer_id = 1 + i % (uint64_t)(n / 20); /* 20 contracts per customer */
 	c->product_id = 1 + i % 40;
-	c->reseller_id = 1 + i % 300;
-	c->distributor_id = 1 + i % 5;
+	c->reseller_id = i % 20000 == 6 ? 7 : 1000 + i % 300;
+	c->distributor_id = i % 30000 == 1 ? 7 : 2000 + i % 5;
 	c->quantity = 1 + (uint32_t)(i % 250);
 	c->end = BASE_END + (rd_date)(i * 7919 % 3650);
 	c->start = c->end - 364;
@@ -59,7 +62,8 @@ struct query {
 	uint64_t customer;
 	char ext[32];
 	rd_date lo, hi;
-	int kind; /* 0 customer, 1 external_id, 2 end range */
+	uint64_t partner;
+	int kind; /* 0 customer, 1 external_id, 2 end range, 3 partner */
 };
 
 struct page {
@@ -77,7 +81,8 @@ static int row(void *ctx, uint64_t id, const void *rec, size_t len)
 	const struct query *q = p->q;
 	bool ok = q->kind == 0 ? p->c.customer_id == q->customer
 		  : q->kind == 1 ? !strcmp(p->c.external_id, q->ext)
-				 : p->c.end >= q->lo && p->c.end <= q->hi;
+		  : q->kind == 2 ? p->c.end >= q->lo && p->c.end <= q->hi
+				 : p->c.reseller_id == q->partner || p->c.distributor_id == q->partner;
 	if (!ok)
 		return 1;
 	p->hits++;
@@ -93,7 +98,8 @@ static double run(struct rd_store *s, struct rd_table *tb, const struct query *q
 	struct rd_list_source src;
 	bool have = q->kind == 0   ? rd_list_source_id(&src, "customer", q->customer)
 		    : q->kind == 1 ? rd_list_source_str(&src, "ext", q->ext)
-				   : rd_list_source_dates(&src, RD_IDX_CONTRACT_END, true, q->lo, true, q->hi);
+		    : q->kind == 2 ? rd_list_source_dates(&src, RD_IDX_CONTRACT_END, true, q->lo, true, q->hi)
+				   : rd_list_source_id2(&src, "reseller", RD_IDX_CONTRACT_DISTRIBUTOR, q->partner);
 	struct page p = { .q = q, .items = json_array() };
 	double t0 = now();
 	struct rd_txn *t;
@@ -156,13 +162,14 @@ int main(int argc, char **argv)
 			}
 		}
 		fprintf(stderr, "list_bench: %ld contracts stored in %.1f s\n", n, now() - t0);
-		struct query qs[3] = {
+		struct query qs[4] = {
 			{ .name = "customer", .customer = 1 + (uint64_t)(n / 40), .kind = 0 },
 			{ .name = "external_id", .kind = 1 },
 			{ .name = "end_range", .lo = BASE_END + 1000, .hi = BASE_END + 1000, .kind = 2 },
+			{ .name = "partner", .partner = 7, .kind = 3 },
 		};
 		snprintf(qs[1].ext, sizeof qs[1].ext, "K-%08llu", (unsigned long long)(n / 2 + 7));
-		for (int k = 0; k < 3; k++) {
+		for (int k = 0; k < 4; k++) {
 			size_t hi = 0, hs = 0;
 			double best = 1e9, scan = 1e9;
 			for (int r = 0; r < 7; r++) {
@@ -193,6 +200,14 @@ int main(int argc, char **argv)
 					matched++;
 				rd_iter_close(&it);
 				rd_txn_end(t);
+			}
+			if (qs[k].kind == 3) {
+				struct rd_contract x;
+				matched = 0;
+				for (long i = 1; i <= n; i++) {
+					fill(&x, (uint64_t)i, n);
+					matched += x.reseller_id == qs[k].partner || x.distributor_id == qs[k].partner;
+				}
 			}
 			printf("list_bench: contracts=%ld filter=%s hits=%zu page=%zu index_ms=%.3f scan_ms=%.1f\n", n,
 			       qs[k].name, matched, hi, best, scan);

@@ -559,7 +559,7 @@ static int load_visible(struct call *c, struct rd_txn *t, const struct res_def *
 /* The filters an index serves, best first: the first one given picks the
  * index the list walks (the others, and that one again, are still checked
  * on each record by the resource's filter). */
-enum ix_kind { IX_STR, IX_ID, IX_END };
+enum ix_kind { IX_STR, IX_ID, IX_END, IX_PARTNER };
 static const struct {
 	enum rd_resource res;
 	const char *param, *index;
@@ -569,6 +569,7 @@ static const struct {
 	{ RD_RES_CONTRACT, "customer", "customer", IX_ID },
 	{ RD_RES_CONTRACT, "end_from", RD_IDX_CONTRACT_END, IX_END },
 	{ RD_RES_CONTRACT, "end_to", RD_IDX_CONTRACT_END, IX_END },
+	{ RD_RES_CONTRACT, "partner", "reseller", IX_PARTNER }, /* reseller or distributor of record */
 	{ RD_RES_CUSTOMER, "external_id", "ext", IX_STR },
 	{ RD_RES_PARTNER, "external_id", "ext", IX_STR },
 	{ RD_RES_PARTNER, "parent", "parent", IX_ID },
@@ -590,6 +591,10 @@ static bool list_source(struct rd_req *req, const struct res_def *r, struct rd_l
 			break;
 		case IX_ID:
 			if (rd_list_source_id(src, served[i].index, rd_parse_id(q)))
+				return true;
+			break;
+		case IX_PARTNER:
+			if (rd_list_source_id2(src, served[i].index, RD_IDX_CONTRACT_DISTRIBUTOR, rd_parse_id(q)))
 				return true;
 			break;
 		case IX_END: {

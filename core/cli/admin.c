@@ -442,9 +442,10 @@ int rd_cli_import(struct rd_store *s, struct rd_domain *d, int argc, char **argv
 			       (unsigned long long)fi->im.rows_failed, (unsigned long long)rows);
 			exit_code = 1;
 		} else {
-			printf("imported %llu rows: %llu new, %llu updated, %llu with errors skipped (%.2f s)\n",
+			printf("imported %llu rows: %llu new, %llu updated, %llu unchanged, %llu with errors skipped (%.2f s)\n",
 			       (unsigned long long)fi->im.rows_ok, (unsigned long long)fi->created,
-			       (unsigned long long)fi->updated, (unsigned long long)fi->im.rows_failed, mono() - fi->started);
+			       (unsigned long long)fi->updated, (unsigned long long)fi->im.rows_unchanged,
+			       (unsigned long long)fi->im.rows_failed, mono() - fi->started);
 			exit_code = fi->im.rows_failed ? 1 : 0;
 		}
 	}

@@ -30,6 +30,7 @@
 #include "services/edi.h"
 #include "services/imports.h"
 #include "services/leads.h"
+#include "services/listing.h"
 #include "services/orders.h"
 #include "services/reports.h"
 #include "store/store.h"
@@ -334,7 +335,8 @@ int main(int argc, char **argv)
 		rd_log(RD_LOG_ERROR, "plugins", "%u stored plugin secret(s) do not open under %s/secrets.key (restored "
 		       "without its key?): put the data directory's own secrets.key back, or enable those plugins again",
 		       unopened, d.config.data);
-	if ((rc = rd_reports_prepare(store, &dom)) < 0 || (rc = rd_imports_recover(&app)) < 0) {
+	if ((rc = rd_reports_prepare(store, &dom)) < 0 || (rc = rd_list_prepare(store, &dom)) < 0 ||
+	    (rc = rd_imports_recover(&app)) < 0) {
 		fprintf(stderr, "renewd: data directory %s: %s\n", d.config.data, rd_strerror(rc));
 		rd_metrics_free(&metrics);
 		rd_store_close(&store);

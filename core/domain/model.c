@@ -1103,14 +1103,27 @@ int rd_entity_from_json(const struct rd_entity *e, json_t *j, void *obj, const c
 	return 0;
 }
 
-int rd_entity_set_text(const struct rd_entity *e, void *obj, const char *name, const char *text, char *why,
-		       size_t whylen)
+const struct rd_field *rd_entity_field(const struct rd_entity *e, const char *name)
 {
 	const struct rd_field *f = NULL;
 	for (size_t i = 0; i < e->n_fields; i++)
 		if (strcmp(e->fields[i].json, name) == 0)
 			f = &e->fields[i];
-	if (!f || f->no == 1 || (f->flags & RD_FF_READONLY) || f->type == RD_F_PRICES || f->type == RD_F_IDS ||
+	return f;
+}
+
+int rd_entity_set_text(const struct rd_entity *e, void *obj, const char *name, const char *text, char *why,
+		       size_t whylen)
+{
+	return rd_field_set_text(rd_entity_field(e, name), obj, text, why, whylen);
+}
+
+int rd_field_set_text(const struct rd_field *f, void *obj, const char *text, char *why, size_t whylen)
+{
+	if (!f)
+		return RD_ENOTFOUND;
+	const char *name = f->json;
+	if (f->no == 1 || (f->flags & RD_FF_READONLY) || f->type == RD_F_PRICES || f->type == RD_F_IDS ||
 	    f->type == RD_F_TIME)
 		return RD_ENOTFOUND;
 	void *p = (char *)obj + f->off;
@@ -1246,6 +1259,8 @@ static int key_lead_ext(const void *rec, size_t len, uint8_t *key, size_t cap) {
 static const struct rd_index_def lead_idx[] = { { "ext", key_lead_ext } };
 static int key_customer(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_u64(rec, len, 3, key, cap); }
 static int key_reseller(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_u64(rec, len, 5, key, cap); }
+/* The distributor of record (field 6); none without one. */
+static int key_distributor(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_u64(rec, len, 6, key, cap); }
 static int key_partner_parent(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_u64(rec, len, 6, key, cap); }
 
 static int key_end(const void *rec, size_t len, uint8_t *key, size_t cap)
@@ -1412,6 +1427,7 @@ static const struct rd_index_def contract_idx[] = {
 	{ RD_IDX_CONTRACT_LICENCE, key_licence },
 	{ RD_IDX_REPORT, key_contract_report },
 	{ RD_IDX_REPORT_CUSTOMER, key_contract_report_customer },
+	{ RD_IDX_CONTRACT_DISTRIBUTOR, key_distributor },
 };
 
 static int key_user_email(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_string(rec, len, 2, key, cap); }

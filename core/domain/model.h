@@ -593,6 +593,10 @@ int rd_entity_from_json(const struct rd_entity *e, json_t *j, void *obj, const c
  * settable) field, or RD_EINVAL with the reason in why. */
 int rd_entity_set_text(const struct rd_entity *e, void *obj, const char *name, const char *text, char *why,
 		       size_t whylen);
+/* The same for a field found once (rd_entity_field: by JSON name, NULL when
+ * none), as an import resolves its columns at the header. */
+const struct rd_field *rd_entity_field(const struct rd_entity *e, const char *name);
+int rd_field_set_text(const struct rd_field *f, void *obj, const char *text, char *why, size_t whylen);
 
 /* ---- tables ------------------------------------------------------------------ */
 
@@ -805,6 +809,10 @@ int rd_domain_register(struct rd_store *s, struct rd_domain *d);
 #define RD_IDX_CONTRACT_UNQUOTED "unquoted"
 /* Contracts by licence_key (the text with its NUL); none without one. */
 #define RD_IDX_CONTRACT_LICENCE "licence"
+/* Contracts by distributor of record (u64 big-endian); none without one.
+ * Added after stores existed: services/listing.c's rd_list_prepare fills it
+ * for a store's contracts at start. */
+#define RD_IDX_CONTRACT_DISTRIBUTOR "distributor"
 /* Orders awaiting payment on terms, by due date. */
 #define RD_IDX_ORDER_DUE "due"
 void rd_date_key(rd_date d, uint8_t out[4]);

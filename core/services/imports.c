@@ -92,6 +92,19 @@ static const struct ref_col refs[] = {
 	  offsetof(struct rd_contract, distributor_id) },
 };
 
+/* A column resolved once, from its name (CSV: at the header; JSON Lines:
+ * per line, whose keys may differ), so that a cell is applied without a
+ * search by name. */
+enum col_kind { COL_FIELD, COL_REF, COL_PRICE, COL_UPSELL, COL_CROSSSELL };
+struct colspec {
+	uint8_t kind;                 /* enum col_kind */
+	uint8_t term;                 /* COL_PRICE */
+	bool ext;                     /* the kind's external id column */
+	char cur[4];                  /* COL_PRICE */
+	const struct ref_col *ref;    /* COL_REF */
+	const struct rd_field *f;     /* COL_FIELD: NULL when the entity has none */
+};
+
 /* ---- the engine ------------------------------------------------------------------ */
 
 struct engine {
@@ -101,6 +114,7 @@ struct engine {
 	uint64_t row;           /* 1-based line or CSV record number */
 	/* header */
 	char *cols[MAX_COLS];
+	struct colspec specs[MAX_COLS]; /* cols[i] resolved */
 	size_t n_cols;
 	bool have_header;
 	/* the row being read (CSV) */
@@ -111,6 +125,11 @@ struct engine {
 	size_t row_bytes;       /* bytes read since the chunk in which the last row ended (an over-estimate) */
 	size_t row_len;         /* the row's values and separators so far: its length */
 	int rc;                 /* a sink or store failure stops everything */
+	/* The stored records this run handed to the sink (an open-addressed
+	 * set; 0 empty): the daemon's rows are compared with its read
+	 * snapshot, so a record a file names twice is never skipped. */
+	uint64_t *sent;
+	size_t sent_n, sent_cap;
 	_Alignas(16) uint8_t obj[MAX_OBJ], old[MAX_OBJ]; /* hold entity structs */
 	struct rd_rec_writer w;
 };
@@ -223,13 +242,35 @@ static bool known_column(const struct kind *k, const char *name)
 	return false;
 }
 
-/* Applies one cell to the record being built. */
-static int apply_cell(struct engine *en, const char *col, const char *text)
+static void resolve_column(const struct kind *k, const char *name, struct colspec *cs)
+{
+	memset(cs, 0, sizeof *cs);
+	cs->ext = !strcmp(name, k->ext);
+	if ((cs->ref = ref_column(k->res, name))) {
+		cs->kind = COL_REF;
+		return;
+	}
+	if (k->res == RD_RES_PRODUCT) {
+		if (price_column(name, &cs->term, cs->cur)) {
+			cs->kind = COL_PRICE;
+			return;
+		}
+		if (!strcmp(name, "upsell_skus") || !strcmp(name, "crosssell_skus")) {
+			cs->kind = name[0] == 'u' ? COL_UPSELL : COL_CROSSSELL;
+			return;
+		}
+	}
+	cs->kind = COL_FIELD;
+	cs->f = rd_entity_field(k->e, name);
+}
+
+/* Applies one cell (column col, resolved as cs) to the record being built. */
+static int apply_cell(struct engine *en, const struct colspec *cs, const char *col, const char *text)
 {
 	const struct kind *k = en->k;
 	char why[256];
-	const struct ref_col *rc = ref_column(k->res, col);
-	if (rc) {
+	const struct ref_col *rc = cs->ref;
+	if (cs->kind == COL_REF) {
 		uint64_t id;
 		if (lookup_ext(en, rc->table, text, &id) < 0) {
 			row_error(en, col, "%s \"%.64s\" names no record", col, text);
@@ -240,9 +281,9 @@ static int apply_cell(struct engine *en, const char *col, const char *text)
 	}
 	if (k->res == RD_RES_PRODUCT) {
 		struct rd_product *p = (struct rd_product *)en->obj;
-		uint8_t term;
-		char cur[4];
-		if (price_column(col, &term, cur)) {
+		uint8_t term = cs->term;
+		const char *cur = cs->cur;
+		if (cs->kind == COL_PRICE) {
 			char *end;
 			long long amount = strtoll(text, &end, 10);
 			if (*end || end == text || amount < 0) {
@@ -265,8 +306,8 @@ static int apply_cell(struct engine *en, const char *col, const char *text)
 			p->prices[slot].amount = amount;
 			return 0;
 		}
-		bool up = !strcmp(col, "upsell_skus");
-		if (up || !strcmp(col, "crosssell_skus")) {
+		bool up = cs->kind == COL_UPSELL;
+		if (up || cs->kind == COL_CROSSSELL) {
 			uint8_t *n = up ? &p->n_upsell : &p->n_crosssell;
 			uint64_t *ids = up ? p->upsell : p->crosssell;
 			*n = 0;
@@ -291,7 +332,7 @@ static int apply_cell(struct engine *en, const char *col, const char *text)
 			return 0;
 		}
 	}
-	int r = rd_entity_set_text(k->e, en->obj, col, text, why, sizeof why);
+	int r = rd_field_set_text(cs->f, en->obj, text, why, sizeof why);
 	if (r < 0) {
 		row_error(en, col, "%s", r == RD_ENOTFOUND ? "not a column of this kind" : why);
 		return RD_EINVAL;
@@ -378,8 +419,61 @@ static int match_contract(struct engine *en, const struct rd_contract *x, uint64
 	return rc < 0 ? rc : 0;
 }
 
-/* Builds, checks and hands on one row: cells[i] belongs to column names[i]. */
-static void process_row(struct engine *en, char **names, char **cells, size_t n)
+static bool sent_has(const struct engine *en, uint64_t id)
+{
+	if (!en->sent_cap)
+		return false;
+	for (size_t i = (id * 0x9e3779b97f4a7c15ull) & (en->sent_cap - 1);; i = (i + 1) & (en->sent_cap - 1)) {
+		if (en->sent[i] == id)
+			return true;
+		if (!en->sent[i])
+			return false;
+	}
+}
+
+static void sent_add(struct engine *en, uint64_t id)
+{
+	if (sent_has(en, id))
+		return;
+	if (2 * (en->sent_n + 1) > en->sent_cap) {
+		size_t cap = en->sent_cap ? 2 * en->sent_cap : 1024;
+		uint64_t *old = en->sent, *t = rd_calloc(cap, sizeof *t);
+		size_t was = en->sent_cap;
+		en->sent = t;
+		en->sent_cap = cap;
+		en->sent_n = 0;
+		for (size_t i = 0; i < was; i++)
+			if (old[i])
+				sent_add(en, old[i]);
+		free(old);
+	}
+	size_t i = (id * 0x9e3779b97f4a7c15ull) & (en->sent_cap - 1);
+	while (en->sent[i])
+		i = (i + 1) & (en->sent_cap - 1);
+	en->sent[i] = id;
+	en->sent_n++;
+}
+
+/* Whether the record the sink would write for an existing row (its id put
+ * back in) is byte for byte the stored one: then nothing is written. */
+static int stored_same(struct engine *en, uint64_t id)
+{
+	const void *val;
+	size_t len;
+	int rc = rd_txn_get(en->t, table_at(en, en->k->table), en->im->who.vendor, id, &val, &len);
+	if (rc < 0)
+		return rc == RD_ENOTFOUND ? 0 : rc;
+	const uint8_t *rec = en->w.buf, *st = val;
+	uint8_t idf[16];
+	size_t idn = 1 + rd_uvarint_put(idf + 1, id);
+	idf[0] = 1 << 3 | RD_WIRE_UINT; /* as rd_import_apply writes it: header, field 1, then the rest */
+	return len == en->w.len + idn && !memcmp(st, rec, RD_REC_HEADER) && !memcmp(st + RD_REC_HEADER, idf, idn) &&
+	       !memcmp(st + RD_REC_HEADER + idn, rec + RD_REC_HEADER, en->w.len - RD_REC_HEADER);
+}
+
+/* Builds, checks and hands on one row: cells[i] belongs to column names[i],
+ * resolved as specs[i]. */
+static void process_row(struct engine *en, char **names, const struct colspec *specs, char **cells, size_t n)
 {
 	const struct kind *k = en->k;
 	struct rd_import *im = en->im;
@@ -396,7 +490,7 @@ static void process_row(struct engine *en, char **names, char **cells, size_t n)
 		}
 	const char *ext = NULL;
 	for (size_t i = 0; i < n; i++)
-		if (!strcmp(names[i], k->ext) && cells[i] && *cells[i])
+		if (specs[i].ext && cells[i] && *cells[i])
 			ext = cells[i];
 	const char *row_ext = ext; /* the row's own: a refusal never names a contract of another channel */
 	uint64_t existing = 0;
@@ -414,7 +508,7 @@ static void process_row(struct engine *en, char **names, char **cells, size_t n)
 	}
 	memcpy(en->old, en->obj, k->e->size);
 	for (size_t i = 0; i < n; i++)
-		if (cells[i] && *cells[i] && apply_cell(en, names[i], cells[i]) < 0)
+		if (cells[i] && *cells[i] && apply_cell(en, &specs[i], names[i], cells[i]) < 0)
 			return;
 	char stored_ext[RD_EXT_MAX];
 	if (im->feed_source && !existing) {
@@ -439,11 +533,11 @@ static void process_row(struct engine *en, char **names, char **cells, size_t n)
 		if (existing) {
 			memcpy(en->obj, en->old, k->e->size);
 			for (size_t i = 0; i < n; i++)
-				if (cells[i] && *cells[i] && apply_cell(en, names[i], cells[i]) < 0)
+				if (cells[i] && *cells[i] && apply_cell(en, &specs[i], names[i], cells[i]) < 0)
 					return;
-			struct rd_contract *x = (struct rd_contract *)en->obj;
-			memcpy(x->external_id, ((struct rd_contract *)en->old)->external_id, sizeof x->external_id);
-			memcpy(stored_ext, x->external_id, sizeof stored_ext);
+			struct rd_contract *y = (struct rd_contract *)en->obj;
+			memcpy(y->external_id, ((struct rd_contract *)en->old)->external_id, sizeof y->external_id);
+			memcpy(stored_ext, y->external_id, sizeof stored_ext);
 			ext = stored_ext;
 		}
 	}
@@ -502,11 +596,27 @@ static void process_row(struct engine *en, char **names, char **cells, size_t n)
 	*(uint64_t *)en->obj = 0;
 	rd_entity_encode(k->e, en->obj, &en->w);
 	*(uint64_t *)en->obj = id;
+	if (existing && !im->feed_source && !sent_has(en, existing)) {
+		/* A re-sent row: its record as stored, nothing to write (a feed's
+		 * rows were compared above, before their received time). */
+		int same = stored_same(en, existing);
+		if (same < 0) {
+			en->rc = same;
+			return;
+		}
+		if (same) {
+			im->rows_ok++;
+			im->rows_unchanged++;
+			return;
+		}
+	}
 	int r = im->sink(im->sink_ctx, en->t, existing, ext ? ext : "", en->w.buf, en->w.len, en->obj);
 	if (r < 0) {
 		en->rc = r;
 		return;
 	}
+	if (existing && !im->feed_source)
+		sent_add(en, existing);
 	im->rows_ok++;
 }
 
@@ -794,6 +904,7 @@ static void csv_row(int c, void *arg)
 					snprintf(en->im->fatal, sizeof en->im->fatal, "row 1: column \"%.64s\" appears twice", name);
 					break;
 				}
+			resolve_column(en->k, name, &en->specs[en->n_cols]);
 			en->cols[en->n_cols++] = name;
 			en->cells[i] = NULL;
 		}
@@ -817,7 +928,7 @@ static void csv_row(int c, void *arg)
 		free_cells(en);
 		return;
 	}
-	process_row(en, en->cols, en->cells, en->n_cells);
+	process_row(en, en->cols, en->specs, en->cells, en->n_cells);
 	free_cells(en);
 }
 
@@ -889,6 +1000,7 @@ static void jsonl_line(struct engine *en, char *line, size_t len)
 	}
 	atomic_fetch_sub(&en->im->rows, 1);
 	char *names[MAX_COLS], *cells[MAX_COLS];
+	struct colspec specs[MAX_COLS];
 	size_t n = 0;
 	const char *key;
 	json_t *v;
@@ -955,6 +1067,7 @@ static void jsonl_line(struct engine *en, char *line, size_t len)
 					strcat(joined, ";");
 				strcat(joined, json_string_value(it));
 			}
+			resolve_column(en->k, name, &specs[n]);
 			names[n] = rd_strdup(name);
 			cells[n++] = joined;
 			continue;
@@ -966,11 +1079,12 @@ static void jsonl_line(struct engine *en, char *line, size_t len)
 			bad = true;
 			break;
 		}
+		resolve_column(en->k, name, &specs[n]);
 		names[n] = rd_strdup(name);
 		cells[n++] = rd_strdup(text);
 	}
 	if (!bad)
-		process_row(en, names, cells, n);
+		process_row(en, names, specs, cells, n);
 	for (size_t i = 0; i < n; i++) {
 		free(names[i]);
 		free(cells[i]);
@@ -1045,6 +1159,7 @@ int rd_import_run(struct rd_import *im, struct rd_txn *t, rd_import_read_fn read
 	for (size_t i = 0; i < en->n_cols; i++)
 		free(en->cols[i]);
 	rd_rec_writer_free(&en->w);
+	free(en->sent);
 	int rc = en->rc;
 	free(en);
 	return rc;

@@ -32,6 +32,14 @@ bool rd_list_source_id(struct rd_list_source *s, const char *index, uint64_t id)
 	return true;
 }
 
+bool rd_list_source_id2(struct rd_list_source *s, const char *index, const char *index2, uint64_t id)
+{
+	if (!rd_list_source_id(s, index, id))
+		return false;
+	s->index2 = index2;
+	return true;
+}
+
 bool rd_list_source_dates(struct rd_list_source *s, const char *index, bool has_lo, rd_date lo, bool has_hi, rd_date hi)
 {
 	/* A record without the date (0) has no index entry: a range that
@@ -59,6 +67,60 @@ static int cmp_id(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* An exact key's entries from id first on: [from, to) of the index. */
+static size_t exact_bounds(const struct rd_list_source *src, uint64_t first, uint8_t *from, uint8_t *to)
+{
+	memcpy(from, src->lo, src->lo_len);
+	rd_key_put_u64(from + src->lo_len, first);
+	memcpy(to, src->lo, src->lo_len);
+	memset(to + src->lo_len, 0xff, 8);
+	return src->lo_len + 8;
+}
+
+/* One key in two indexes: both walks in id order, merged; an id under
+ * both keys is handed over once.  O(the entries up to where row stops). */
+static int walk_two(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t first,
+		    const struct rd_list_source *src, rd_list_row_fn row, void *ctx)
+{
+	uint8_t from[RD_INDEX_KEY_MAX], to[RD_INDEX_KEY_MAX];
+	size_t len = exact_bounds(src, first, from, to);
+	struct rd_iter a, b;
+	struct rd_item ia, ib;
+	/* Closed after a failed start too, as every walk here does. */
+	int ra = rd_iter_index(&a, t, tb, src->index, tenant, from, len, to, len);
+	if (ra < 0) {
+		rd_iter_close(&a);
+		return ra;
+	}
+	int rb = rd_iter_index(&b, t, tb, src->index2, tenant, from, len, to, len);
+	if (rb < 0) {
+		rd_iter_close(&b);
+		rd_iter_close(&a);
+		return rb;
+	}
+	ra = rd_iter_next(&a, &ia);
+	rb = rd_iter_next(&b, &ib);
+	int rc = 0;
+	while (ra >= 0 && rb >= 0 && (ra > 0 || rb > 0)) {
+		/* The lower id first; the same id in both: once, both move on. */
+		bool take_a = ra > 0 && (rb == 0 || ia.id <= ib.id), take_b = rb > 0 && (ra == 0 || ib.id <= ia.id);
+		const struct rd_item *it = take_a ? &ia : &ib;
+		if ((rc = row(ctx, it->id, it->val, it->len)) <= 0)
+			break;
+		if (take_a)
+			ra = rd_iter_next(&a, &ia);
+		if (take_b)
+			rb = rd_iter_next(&b, &ib);
+	}
+	rd_iter_close(&a);
+	rd_iter_close(&b);
+	if (ra < 0)
+		return ra;
+	if (rb < 0)
+		return rb;
+	return rc < 0 ? rc : 0;
+}
+
 int rd_list_walk(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t after,
 		 const struct rd_list_source *src, rd_list_row_fn row, void *ctx)
 {
@@ -74,14 +136,13 @@ int rd_list_walk(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_
 		rd_iter_close(&it);
 		return rc < 0 ? rc : 0;
 	}
+	if (src->exact && src->index2)
+		return walk_two(t, tb, tenant, first, src, row, ctx);
 	if (src->exact) {
 		/* (key, id) entries: start right after the cursor, ids ascending. */
 		uint8_t from[RD_INDEX_KEY_MAX], to[RD_INDEX_KEY_MAX];
-		memcpy(from, src->lo, src->lo_len);
-		rd_key_put_u64(from + src->lo_len, first);
-		memcpy(to, src->lo, src->lo_len);
-		memset(to + src->lo_len, 0xff, 8);
-		rc = rd_iter_index(&it, t, tb, src->index, tenant, from, src->lo_len + 8, to, src->lo_len + 8);
+		size_t len = exact_bounds(src, first, from, to);
+		rc = rd_iter_index(&it, t, tb, src->index, tenant, from, len, to, len);
 		while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0)
 			if ((rc = row(ctx, item.id, item.val, item.len)) <= 0)
 				break;
@@ -117,4 +178,25 @@ int rd_list_walk(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_
 	}
 	free(ids);
 	return rc < 0 ? rc : 0;
+}
+
+/* ---- existing stores ---------------------------------------------------------------------- */
+
+static int fill(struct rd_txn *t, void *arg)
+{
+	struct rd_domain *d = arg;
+	const void *v;
+	size_t len;
+	if (rd_txn_meta_get(t, "list_index", &v, &len) == 0 && len == 1 && *(const char *)v == '1')
+		return 0;
+	uint64_t n;
+	int rc = rd_txn_index_fill(t, d->contracts, RD_IDX_CONTRACT_DISTRIBUTOR, &n); /* idempotent */
+	if (rc < 0)
+		return rc;
+	return rd_txn_meta_put(t, "list_index", "1", 1); /* 1: the contracts' distributor index */
+}
+
+int rd_list_prepare(struct rd_store *store, struct rd_domain *d)
+{
+	return rd_store_write(store, fill, d);
 }

@@ -24,6 +24,8 @@
 struct rd_list_source {
 	const char *index; /* NULL: the whole table in id order */
 	bool exact;        /* one key (ids come in id order); else a key range */
+	const char *index2; /* exact only: the same key in a second index too, both
+			     * walked at once in id order (a record in both comes once) */
 	uint8_t lo[RD_INDEX_KEY_MAX];
 	size_t lo_len;
 	uint8_t hi[RD_INDEX_KEY_MAX]; /* range: exclusive upper bound; hi_len 0: to the end */
@@ -34,6 +36,9 @@ struct rd_list_source {
  * caller walks the table: same result). */
 bool rd_list_source_str(struct rd_list_source *s, const char *index, const char *value);
 bool rd_list_source_id(struct rd_list_source *s, const char *index, uint64_t id);
+/* The records under id in index or in index2 (a contract's reseller or its
+ * distributor of record). */
+bool rd_list_source_id2(struct rd_list_source *s, const char *index, const char *index2, uint64_t id);
 /* Dates lo..hi inclusive; has_lo/has_hi false: unbounded on that side. */
 bool rd_list_source_dates(struct rd_list_source *s, const char *index, bool has_lo, rd_date lo, bool has_hi, rd_date hi);
 
@@ -43,5 +48,10 @@ bool rd_list_source_dates(struct rd_list_source *s, const char *index, bool has_
 typedef int (*rd_list_row_fn)(void *ctx, uint64_t id, const void *rec, size_t len);
 int rd_list_walk(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t after,
 		 const struct rd_list_source *src, rd_list_row_fn row, void *ctx);
+
+/* Fills, once per store, the list indexes added after stores held records
+ * (the contracts' RD_IDX_CONTRACT_DISTRIBUTOR), under the meta flag
+ * "list_index"; at start, before the first request. */
+int rd_list_prepare(struct rd_store *store, struct rd_domain *d);
 
 #endif

@@ -336,8 +336,11 @@ def test_reimport_is_idempotent(api, fmt):
 
     again_c = api.run_import("customers", render(customers, fmt), fmt)
     again_k = api.run_import("contracts", render(contracts, fmt), fmt)
-    assert (again_c["status"], again_c["created"], again_c["updated"]) == ("succeeded", 0, 61), again_c
-    assert (again_k["status"], again_k["created"], again_k["updated"]) == ("succeeded", 0, 45), again_k
+    # Re-sent: every row matches its record byte for byte, nothing is written.
+    assert (again_c["status"], again_c["created"], again_c["updated"], again_c["unchanged"]) == \
+        ("succeeded", 0, 0, 61), again_c
+    assert (again_k["status"], again_k["created"], again_k["updated"], again_k["unchanged"]) == \
+        ("succeeded", 0, 0, 45), again_k
     assert counts(api) == mid
     assert (one(api, "customers", external_id="ID-007"), one(api, "contracts", external_id="IDK-044"),
             one(api, "customers", external_id="CUST-1005")) == sample
@@ -656,7 +659,8 @@ def test_import_request_validation_and_permissions(daemon, tmp_path):
 
 # ---- renewctl import ---------------------------------------------------------------------------
 
-SUMMARY_RE = r"^imported (\d+) rows: (\d+) new, (\d+) updated, (\d+) with errors skipped \(\d+\.\d\d s\)$"
+SUMMARY_RE = (r"^imported (\d+) rows: (\d+) new, (\d+) updated, (\d+) unchanged, (\d+) with errors skipped "
+              r"\(\d+\.\d\d s\)$")
 BAR_RE = r"^\[[#.]{20}\] +(\d+\.\d)%  (\d+) rows  \d+ rows/s$"
 
 
@@ -690,18 +694,18 @@ def test_renewctl_imports_every_kind(store, tmp_path, daemon):
         paths[kind].write_bytes(render(rows, fmt, bom=bom))
         p = ctl_import(store, paths[kind], kind=kind)
         assert p.returncode == 0, (p.stdout, p.stderr)
-        assert summary(p) == (len(rows), len(rows), 0, 0)
+        assert summary(p) == (len(rows), len(rows), 0, 0, 0)
         bars = bar_lines(p)
         assert bars and all(bars), p.stderr
         assert bars[-1].groups() == ("100.0", str(len(rows))), p.stderr
     # Again: nothing new.
     p = ctl_import(store, paths["contracts"], kind="contracts")
-    assert p.returncode == 0 and summary(p) == (2, 0, 2, 0), p.stdout
+    assert p.returncode == 0 and summary(p) == (2, 0, 0, 2, 0), p.stdout
     # An explicit --format wins over the name.
     odd = tmp_path / "customers.txt"
     odd.write_bytes(render(CUSTOMERS, "jsonl"))
     p = ctl_import(store, odd, "--format", "jsonl")
-    assert p.returncode == 0 and summary(p) == (3, 0, 3, 0), (p.stdout, p.stderr)
+    assert p.returncode == 0 and summary(p) == (3, 0, 0, 3, 0), (p.stdout, p.stderr)
 
     token, uid = api_user(store)
     d = daemon(data=store)
@@ -742,10 +746,10 @@ def test_renewctl_dry_run_atomic_and_no_atomic(store, tmp_path):
 
     p = ctl_import(store, bad, "--no-atomic")
     assert p.returncode == 1, p  # rows were skipped: still an error exit
-    assert summary(p) == (2, 2, 0, 1)
+    assert summary(p) == (2, 2, 0, 0, 1)
     assert table_entries(store, "t:customers") == n0 + 2
     p = ctl_import(store, good)
-    assert p.returncode == 0 and summary(p) == (2, 0, 2, 0)
+    assert p.returncode == 0 and summary(p) == (2, 0, 0, 2, 0)
     assert table_entries(store, "t:customers") == n0 + 2
 
 
@@ -756,7 +760,7 @@ def test_renewctl_progress_bar_on_stderr(store, tmp_path):
         b"PB-%06d,Progress customer %06d,Leeds\n" % (i, i) for i in range(n)))
     p = ctl_import(store, path)
     assert p.returncode == 0, p
-    assert summary(p) == (n, n, 0, 0)
+    assert summary(p) == (n, n, 0, 0, 0)
     bars = bar_lines(p)
     assert len(bars) >= 2 and all(bars), p.stderr  # every stderr line of the bar has the shape
     assert bars[0].groups() == ("0.0", "0")
@@ -771,7 +775,7 @@ def test_renewctl_imports_beside_a_running_renewd(store, tmp_path, daemon):
     path.write_bytes(b"external_id,name\nLIVE-1,Live\n")
     d = daemon(data=store)
     p = ctl_import(store, path)
-    assert p.returncode == 0 and summary(p) == (1, 1, 0, 0), p
+    assert p.returncode == 0 and summary(p) == (1, 1, 0, 0, 0), p
     assert f"renewd (pid {d.pid}) is running" in p.stderr and "no restart" in p.stderr, p.stderr
     tok = renewctl("user", "create", "--vendor", "sentinel", "--email", "live@sentinel.example", "--role",
                    "vendor-admin", data=store, check=True).stdout.strip()
@@ -779,7 +783,7 @@ def test_renewctl_imports_beside_a_running_renewd(store, tmp_path, daemon):
     assert r.status == 200 and "LIVE-1" in [c["external_id"] for c in r.json()["items"]], r
     d.stop()
     p = ctl_import(store, path)
-    assert p.returncode == 0 and summary(p) == (1, 0, 1, 0), p
+    assert p.returncode == 0 and summary(p) == (1, 0, 0, 1, 0), p
     assert "beside" not in p.stderr, p.stderr
 
 
