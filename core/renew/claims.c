@@ -1,0 +1,131 @@
+/*
+ * claims.c: which node does a piece of shared work when several renewd
+ * nodes share one PostgreSQL store (docs/scaling.md, "Claims and leases").
+ *
+ * A claim is a store-wide setting "claim:NAME" holding who has the work and
+ * until when: 8 bytes little-endian, the lease's end in real milliseconds
+ * since the epoch, then the owner's node id (text).  It is taken, renewed
+ * and checked inside a write transaction, which on PostgreSQL is
+ * SERIALIZABLE: of two nodes taking the same claim at once, one commits and
+ * the other is replayed and then sees the first one's claim.  A claim whose
+ * lease has run out (its node died, or stalled past the lease) is free for
+ * any node.  On LMDB there is one process: claims are not used at all.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "renew/internal.h"
+#include "store/store.h"
+#include "util/err.h"
+
+#define OWNER_MAX 120
+
+uint64_t rd_claim_real_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+bool rd_claims_used(const struct rd_renew *r)
+{
+	return strcmp(rd_store_backend(r->app->store), "lmdb") != 0;
+}
+
+void rd_claims_init(struct rd_renew *r)
+{
+	char host[64] = "";
+	if (gethostname(host, sizeof host - 1) != 0)
+		snprintf(host, sizeof host, "node");
+	host[sizeof host - 1] = 0;
+	uint32_t rnd;
+	FILE *f = fopen("/dev/urandom", "rb");
+	if (!f || fread(&rnd, sizeof rnd, 1, f) != 1)
+		rnd = (uint32_t)rd_claim_real_ms();
+	if (f)
+		fclose(f);
+	snprintf(r->node, sizeof r->node, "%.63s/%ld/%08x", host, (long)getpid(), rnd);
+}
+
+static void claim_key(const char *name, char *key, size_t cap)
+{
+	snprintf(key, cap, "claim:%s", name);
+}
+
+int rd_claim_hold(struct rd_renew *r, struct rd_txn *t, const char *name, uint64_t now_ms)
+{
+	char key[96];
+	claim_key(name, key, sizeof key);
+	const void *v;
+	size_t len;
+	int rc = rd_txn_meta_get(t, key, &v, &len);
+	if (rc < 0 && rc != RD_ENOTFOUND)
+		return rc;
+	if (rc == 0 && len >= 8) {
+		uint64_t until;
+		memcpy(&until, v, 8);
+		size_t olen = len - 8;
+		bool mine = olen == strlen(r->node) && memcmp((const char *)v + 8, r->node, olen) == 0;
+		if (!mine && until > now_ms)
+			return RD_ELOCKED; /* another node's, its lease running */
+	}
+	uint8_t val[8 + OWNER_MAX];
+	uint64_t until = now_ms + r->app->config->claim_lease_ms;
+	size_t olen = strlen(r->node);
+	if (olen > OWNER_MAX)
+		olen = OWNER_MAX;
+	memcpy(val, &until, 8);
+	memcpy(val + 8, r->node, olen);
+	return rd_txn_meta_put(t, key, val, 8 + olen);
+}
+
+int rd_claim_release(struct rd_renew *r, struct rd_txn *t, const char *name)
+{
+	char key[96];
+	claim_key(name, key, sizeof key);
+	const void *v;
+	size_t len;
+	int rc = rd_txn_meta_get(t, key, &v, &len);
+	if (rc == RD_ENOTFOUND)
+		return 0;
+	if (rc < 0)
+		return rc;
+	size_t olen = len >= 8 ? len - 8 : 0;
+	if (len < 8 || olen != strlen(r->node) || memcmp((const char *)v + 8, r->node, olen) != 0)
+		return 0; /* not ours (any more): left as it is */
+	uint8_t val[8] = { 0 }; /* lease over, no owner */
+	return rd_txn_meta_put(t, key, val, sizeof val);
+}
+
+struct claim_job {
+	struct rd_renew *r;
+	const char *name;
+	uint64_t now_ms;
+	bool release;
+};
+
+static int claim_write(struct rd_txn *t, void *arg)
+{
+	struct claim_job *j = arg;
+	return j->release ? rd_claim_release(j->r, t, j->name) : rd_claim_hold(j->r, t, j->name, j->now_ms);
+}
+
+int rd_claim_take(struct rd_renew *r, const char *name)
+{
+	if (!rd_claims_used(r))
+		return 0;
+	struct claim_job j = { r, name, rd_claim_real_ms(), false };
+	return rd_store_write(r->app->store, claim_write, &j);
+}
+
+void rd_claim_drop(struct rd_renew *r, const char *name)
+{
+	if (!rd_claims_used(r))
+		return;
+	struct claim_job j = { r, name, 0, true };
+	(void)rd_store_write(r->app->store, claim_write, &j); /* not dropped: the lease runs out */
+}
