@@ -10,19 +10,29 @@
  * the other is replayed and then sees the first one's claim.  A claim whose
  * lease has run out (its node died, or stalled past the lease) is free for
  * any node.  On LMDB there is one process: claims are not used at all.
+ *
+ * Actions' idempotency keys: on a shared store each action's key is also a
+ * record of the table action_keys, keyed (vendor, 63 bits of the key's
+ * hash), so that two transactions recording one key collide on that
+ * table's primary key (engine.c, rd_action_once).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sodium.h>
 #include <unistd.h>
 
 #include "config/config.h"
 #include "renew/internal.h"
 #include "store/store.h"
 #include "util/err.h"
+#include "util/log.h"
 
 #define OWNER_MAX 120
+
+/* Several nodes: each action's key, by its hash (rd_action_key_hold). */
+static const struct rd_table_def action_keys_def = { "action_keys", NULL, 0 };
 
 uint64_t rd_claim_real_ms(void)
 {
@@ -49,6 +59,54 @@ void rd_claims_init(struct rd_renew *r)
 	if (f)
 		fclose(f);
 	snprintf(r->node, sizeof r->node, "%.63s/%ld/%08x", host, (long)getpid(), rnd);
+	if (rd_claims_used(r)) {
+		int rc = rd_store_register(r->app->store, &action_keys_def, &r->action_keys);
+		if (rc < 0) {
+			rd_log(RD_LOG_ERROR, "renew", "the table of action keys could not be made: %s", rd_strerror(rc));
+			r->action_keys = NULL;
+		}
+	}
+}
+
+/* The id of an action's key in action_keys: 63 bits of its BLAKE2b hash
+ * (ids stay below 2^63; never 0). */
+static uint64_t key_id(const char *key)
+{
+	uint8_t h[crypto_generichash_BYTES_MIN];
+	crypto_generichash(h, sizeof h, (const uint8_t *)key, strlen(key), NULL, 0);
+	uint64_t id = rd_key_get_u64(h) & 0x7fffffffffffffffULL;
+	return id ? id : 1;
+}
+
+/* 1: the key is there; 0: it is not, or another key with the same hash is
+ * (the actions' index still answers for that one); < 0 error. */
+int rd_action_key_taken(struct rd_renew *r, struct rd_txn *t, uint64_t vendor, const char *key)
+{
+	if (!r->action_keys)
+		return 0;
+	const void *v;
+	size_t len;
+	int rc = rd_txn_get(t, r->action_keys, vendor, key_id(key), &v, &len);
+	if (rc == RD_ENOTFOUND)
+		return 0;
+	if (rc < 0)
+		return rc;
+	return len == strlen(key) && memcmp(v, key, len) == 0;
+}
+
+int rd_action_key_hold(struct rd_renew *r, struct rd_txn *t, uint64_t vendor, const char *key)
+{
+	if (!r->action_keys)
+		return 0;
+	int rc = rd_action_key_taken(r, t, vendor, key);
+	if (rc != 0)
+		return rc > 0 ? RD_EEXISTS : rc;
+	uint64_t id = key_id(key);
+	const void *v;
+	size_t len;
+	if (rd_txn_get(t, r->action_keys, vendor, id, &v, &len) == 0)
+		return 0; /* another key's hash: left to the index */
+	return rd_txn_put(t, r->action_keys, vendor, id, key, strlen(key), RD_PUT_NEW);
 }
 
 static void claim_key(const char *name, char *key, size_t cap)

@@ -37,6 +37,7 @@ struct rd_renew {
 	rd_sweep_hook_fn hooks[RD_RENEW_HOOKS]; /* rd_renew_add_hook */
 	size_t n_hooks;
 	char node[128];          /* this node's id in claims (claims.c) */
+	struct rd_table *action_keys; /* several nodes: actions' keys by their hash (claims.c); NULL on LMDB */
 };
 
 /* An action of a vendor-day that failed: aborted alone, recorded, left out
@@ -136,6 +137,12 @@ int rd_claim_release(struct rd_renew *r, struct rd_txn *t, const char *name);
 /* The same, each in a write transaction of its own (0 on LMDB). */
 int rd_claim_take(struct rd_renew *r, const char *name);
 void rd_claim_drop(struct rd_renew *r, const char *name);
+/* Several nodes: an action's key held by the primary key of the table
+ * action_keys (tenant, hash of the key).  rd_action_key_taken: 1 when the
+ * key is there; rd_action_key_hold: records it in t, RD_EEXISTS when it is
+ * there already.  Both do nothing (0) on LMDB. */
+int rd_action_key_taken(struct rd_renew *r, struct rd_txn *t, uint64_t vendor, const char *key);
+int rd_action_key_hold(struct rd_renew *r, struct rd_txn *t, uint64_t vendor, const char *key);
 int rd_opportunity_of(struct sweep *s, uint64_t contract, struct rd_opportunity *o);
 int rd_sweep_day(struct sweep *s, bool full_window);
 int rd_publish(struct sweep *s, struct rd_opportunity *o, uint8_t publish, bool by_default);

@@ -477,7 +477,9 @@ static int claim_batch(struct rd_txn *t, void *arg)
 {
 	struct batch *bt = arg;
 	uint64_t now = real_ms() / 1000;
-	uint64_t lease = (bt->r->app->config->claim_lease_ms + 999) / 1000;
+	/* due times are whole seconds: at least the lease, rounded up, and the
+	 * second it was claimed in */
+	uint64_t lease = (bt->r->app->config->claim_lease_ms + 999) / 1000 + 1;
 	struct rd_message *m = rd_malloc(sizeof *m);
 	int rc = 0;
 	for (size_t i = 0; rc >= 0 && i < bt->n; i++) {
@@ -488,7 +490,7 @@ static int claim_batch(struct rd_txn *t, void *arg)
 			rc = 0;
 			continue;
 		}
-		if (rc < 0 || m->state != RD_MSG_QUEUED || m->next_at > now + 1)
+		if (rc < 0 || m->state != RD_MSG_QUEUED || m->next_at > now)
 			continue;
 		m->next_at = now + lease;
 		if ((rc = rd_entity_put(t, bt->r->app->domain->outbox, &rd_entity_message, it->vendor, m, 0)) >= 0)

@@ -258,3 +258,46 @@ def test_a_node_killed_mid_sweep_is_taken_over_after_its_lease(cluster, tmp_path
     finally:
         a.close()
         b.close()
+
+
+def key_rows(cluster, db):
+    """The action_keys table: (tenant, key) per row."""
+    out = cluster.psql(db, "SELECT tenant, encode(val, 'hex') FROM t_action_keys")
+    return [(t, bytes.fromhex(h)) for t, h in (line.split("|") for line in out.splitlines())]
+
+
+def test_action_keys_rest_on_the_primary_key(cluster, tmp_path):
+    """Every action's key is a row of action_keys under the table's primary
+    key; with the actions' key index emptied behind renewd's back (what a
+    check-then-insert that missed a concurrent insert would see) and the
+    vendor's days swept again, no action is taken and no e-mail sent twice."""
+    db, url, token, (a, b) = world(cluster, tmp_path, 2)
+    try:
+        t0 = today(a, token)
+        for i in range(1, 8):
+            set_clock_everywhere([a, b], token, t0 + datetime.timedelta(days=i))
+        keys, ids = assert_once(cluster, db, [a, b], token)
+        assert keys, "the week took no action"
+        rows = key_rows(cluster, db)
+        assert sorted(rows) == sorted((t, k.rstrip(b"\0")) for t, k in keys), (len(rows), len(keys))
+        n_actions = int(cluster.psql(db, "SELECT count(*) FROM t_actions").strip())
+        cluster.psql(db, "DELETE FROM i_actions WHERE ix = 'key'")
+        back = (t0 - datetime.date(1970, 1, 1)).days  # swept up to t0 again: a week to redo
+        le = back.to_bytes(4, "little").hex()
+        cluster.psql(db, f"UPDATE rd_meta SET val = '\\x{le}'::bytea WHERE key LIKE 'sweep:%'")
+        cluster.psql(db, "UPDATE rd_meta SET val = '\\x0000000000000000'::bytea WHERE key LIKE 'claim:%'")
+        set_clock_everywhere([a, b], token, t0 + datetime.timedelta(days=8))
+        assert pgcluster.wait_until(lambda: all(d == t0 + datetime.timedelta(days=8)
+                                                for d in swept(cluster, db).values()), WAIT, step=0.2)
+        box, files = wait_delivered([a, b], token)
+        again = message_ids(files)
+        assert len(again) == len(set(again)), f"{len(again) - len(set(again))} message(s) sent again"
+        taken = int(cluster.psql(db, "SELECT count(*) FROM t_actions").strip()) - n_actions
+        day8 = [k for _, k in key_rows(cluster, db)]
+        assert len(day8) == len(set(day8))
+        assert taken == len(key_rows(cluster, db)) - len(rows), (taken, len(rows))
+        for d in (a, b):
+            d.stop()
+    finally:
+        a.close()
+        b.close()
