@@ -16,6 +16,7 @@
  * hash), so that two transactions recording one key collide on that
  * table's primary key (engine.c, rd_action_once).
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,25 +47,48 @@ bool rd_claims_used(const struct rd_renew *r)
 	return strcmp(rd_store_backend(r->app->store), "lmdb") != 0;
 }
 
-void rd_claims_init(struct rd_renew *r)
+/* This node's id: the host name and a random id kept in DATA/node-id,
+ * made on first use, so that a node restarted on its data directory (after a
+ * crash) takes its own claims back at once instead of waiting out their
+ * leases. */
+static void node_id(struct rd_renew *r)
 {
 	char host[64] = "";
-	if (gethostname(host, sizeof host - 1) != 0)
+	if (gethostname(host, sizeof host - 1) != 0 || !host[0])
 		snprintf(host, sizeof host, "node");
 	host[sizeof host - 1] = 0;
-	uint32_t rnd;
-	FILE *f = fopen("/dev/urandom", "rb");
-	if (!f || fread(&rnd, sizeof rnd, 1, f) != 1)
-		rnd = (uint32_t)rd_claim_real_ms();
-	if (f)
+	char path[4200], id[33] = "";
+	snprintf(path, sizeof path, "%s/node-id", r->app->config->data);
+	FILE *f = fopen(path, "r");
+	if (f) {
+		if (!fgets(id, sizeof id, f))
+			id[0] = 0;
 		fclose(f);
-	snprintf(r->node, sizeof r->node, "%.63s/%ld/%08x", host, (long)getpid(), rnd);
-	if (rd_claims_used(r)) {
-		int rc = rd_store_register(r->app->store, &action_keys_def, &r->action_keys);
-		if (rc < 0) {
-			rd_log(RD_LOG_ERROR, "renew", "the table of action keys could not be made: %s", rd_strerror(rc));
-			r->action_keys = NULL;
-		}
+		id[strcspn(id, "\r\n")] = 0;
+	}
+	if (strlen(id) != 32) {
+		uint8_t rnd[16];
+		randombytes_buf(rnd, sizeof rnd);
+		sodium_bin2hex(id, sizeof id, rnd, sizeof rnd);
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0 || write(fd, id, 32) != 32 || write(fd, "\n", 1) != 1)
+			rd_log(RD_LOG_WARN, "renew", "%s could not be written: a restart of this node will wait for its "
+			       "claims' leases", path);
+		if (fd >= 0)
+			close(fd);
+	}
+	snprintf(r->node, sizeof r->node, "%.63s/%s", host, id);
+}
+
+void rd_claims_init(struct rd_renew *r)
+{
+	if (!rd_claims_used(r))
+		return; /* LMDB: one process, no claims */
+	node_id(r);
+	int rc = rd_store_register(r->app->store, &action_keys_def, &r->action_keys);
+	if (rc < 0) {
+		rd_log(RD_LOG_ERROR, "renew", "the table of action keys could not be made: %s", rd_strerror(rc));
+		r->action_keys = NULL;
 	}
 }
 

@@ -56,6 +56,7 @@ struct item {
 	struct rd_invoice_doc *invoice;
 	char pdf_error[200];   /* the PDF could not be drawn: sent without it */
 	bool elsewhere;        /* several nodes: another node has it (claim_batch) */
+	uint64_t claimed_until; /* several nodes: the due time claim_batch gave it */
 };
 
 struct batch {
@@ -373,6 +374,30 @@ static void free_items(struct batch *bt)
 	free(bt->items);
 }
 
+/* A batch cut short (renewd stopping): the messages not tried are given
+ * back (due as they were), so that a restart or another node sends them
+ * without waiting out the lease. */
+static int unclaim_rest(struct rd_txn *t, void *arg)
+{
+	struct batch *bt = arg;
+	struct rd_message *m = rd_malloc(sizeof *m);
+	int rc = 0;
+	for (size_t i = bt->next; rc >= 0 && i < bt->n; i++) {
+		struct item *it = &bt->items[i];
+		rc = rd_entity_get(t, bt->r->app->domain->outbox, &rd_entity_message, it->vendor, it->m.id, m);
+		if (rc == RD_ENOTFOUND) {
+			rc = 0;
+			continue;
+		}
+		if (rc < 0 || m->state != RD_MSG_QUEUED || m->next_at != it->claimed_until)
+			continue;
+		m->next_at = it->m.next_at;
+		rc = rd_entity_put(t, bt->r->app->domain->outbox, &rd_entity_message, it->vendor, m, 0);
+	}
+	free(m);
+	return rc;
+}
+
 static void after_one(uv_work_t *w, int status)
 {
 	struct batch *bt = w->data;
@@ -395,6 +420,9 @@ static void after_one(uv_work_t *w, int status)
 	if (++bt->next < bt->n && r->started && status == 0 &&
 	    uv_queue_work(r->app->loop, &bt->work, send_one, after_one) == 0)
 		return;
+	if (bt->next < bt->n && rd_claims_used(r) && (rc = rd_store_write(r->app->store, unclaim_rest, bt)) < 0)
+		rd_log(RD_LOG_WARN, "mail", "%zu message(s) not tried stay claimed until the lease is over: %s",
+		       bt->n - bt->next, rd_strerror(rc));
 	if (bt->failed > 1)
 		rd_log(RD_LOG_WARN, "mail", "%u of %zu message(s) not delivered, will retry", bt->failed, bt->next);
 	bool full = bt->n == BATCH && bt->next == bt->n && !bt->failed;
@@ -492,7 +520,7 @@ static int claim_batch(struct rd_txn *t, void *arg)
 		}
 		if (rc < 0 || m->state != RD_MSG_QUEUED || m->next_at > now)
 			continue;
-		m->next_at = now + lease;
+		m->next_at = it->claimed_until = now + lease;
 		if ((rc = rd_entity_put(t, bt->r->app->domain->outbox, &rd_entity_message, it->vendor, m, 0)) >= 0)
 			it->elsewhere = false;
 	}

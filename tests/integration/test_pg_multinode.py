@@ -207,6 +207,11 @@ def swept(cluster, db):
     return out
 
 
+def node_id(d):
+    """The node's id in claims (DATA/node-id)."""
+    return "/" + (d.data / "node-id").read_text().strip()
+
+
 def test_a_node_killed_mid_sweep_is_taken_over_after_its_lease(cluster, tmp_path):
     lease = 3000
     db, url, token, (a, b) = world(cluster, tmp_path, 2, lease_ms=lease)
@@ -226,12 +231,13 @@ def test_a_node_killed_mid_sweep_is_taken_over_after_its_lease(cluster, tmp_path
 
         t = threading.Thread(target=catch_up)
         t.start()
+        a_id = node_id(a)
         held = None
         deadline = time.monotonic() + WAIT
         while held is None and time.monotonic() < deadline:
             now_ms = time.time() * 1000
             for vendor, (until, owner) in claims(cluster, db).items():
-                if f"/{a.pid}/" in owner and until > now_ms:
+                if owner.endswith(a_id) and until > now_ms:
                     held = vendor
         assert held is not None, "node A was never seen holding a claim"
         a.proc.send_signal(signal.SIGKILL)
@@ -240,7 +246,7 @@ def test_a_node_killed_mid_sweep_is_taken_over_after_its_lease(cluster, tmp_path
         t.join(10)
         before = swept(cluster, db)
         assert before.get(held, t0) < target, "A finished the vendor's sweep before it was killed"
-        assert f"/{a.pid}/" in claims(cluster, db)[held][1], "the dead node's claim is gone"
+        assert claims(cluster, db)[held][1].endswith(a_id), "the dead node's claim is gone"
         # B, at the same date, passes the vendor by while A's lease runs...
         set_clock_everywhere([b], token, target)
         if time.monotonic() - killed_at < lease / 1000 * 0.8:
@@ -250,7 +256,7 @@ def test_a_node_killed_mid_sweep_is_taken_over_after_its_lease(cluster, tmp_path
             (swept(cluster, db), claims(cluster, db))
         took = time.monotonic() - killed_at
         assert took >= lease / 1000 * 0.9, f"taken over {took:.1f} s after the kill, before the lease ran out"
-        assert f"/{b.pid}/" in claims(cluster, db)[held][1] or claims(cluster, db)[held][0] == 0
+        assert claims(cluster, db)[held][1].endswith(node_id(b)) or claims(cluster, db)[held][0] == 0
         keys, ids = assert_once(cluster, db, [a, b], token)
         print(f"\nkilled holding vendor {held}'s claim at {before.get(held)}; B took over after {took:.1f} s "
               f"(lease {lease} ms): {len(keys)} actions, {len(ids)} e-mails")
@@ -301,3 +307,45 @@ def test_action_keys_rest_on_the_primary_key(cluster, tmp_path):
     finally:
         a.close()
         b.close()
+
+
+def test_a_node_restarted_on_its_data_directory_takes_its_claim_back_at_once(cluster, tmp_path):
+    """The node id lives in DATA/node-id: a node killed holding a claim and
+    started again on its data directory goes on without waiting out its
+    lease (here far longer than the test)."""
+    lease = 60000
+    db, url, token, (a,) = world(cluster, tmp_path, 1, lease_ms=lease)
+    a2 = None
+    try:
+        t0 = today(a, token)
+        a_id = node_id(a)
+        target = t0 + datetime.timedelta(days=366)
+        # nothing in flight: messages a dead node claimed wait out the lease
+        wait_delivered([a], token)
+
+        def catch_up():
+            try:
+                api_request(a.port, "POST", "/api/v1/clock", {"date": target.isoformat()}, token=token, timeout=60.0)
+            except OSError:
+                pass  # killed before it answered: expected
+
+        t = threading.Thread(target=catch_up)
+        t.start()
+        assert pgcluster.wait_until(lambda: any(o.endswith(a_id) and u > time.time() * 1000
+                                                for u, o in claims(cluster, db).values()), WAIT, step=0.01)
+        a.proc.send_signal(signal.SIGKILL)
+        a.proc.wait(10)
+        t.join(10)
+        killed_at = time.monotonic()
+        a2 = Daemon(a.data, a.args, tmp_path / "node0-again.log")
+        a2.wait_ready()
+        set_clock_everywhere([a2], token, target)
+        assert pgcluster.wait_until(lambda: all(d == target for d in swept(cluster, db).values()), WAIT, step=0.1)
+        assert time.monotonic() - killed_at < lease / 1000 / 2
+        assert node_id(a2) == a_id
+        assert_once(cluster, db, [a2], token)
+        a2.stop()
+    finally:
+        a.close()
+        if a2:
+            a2.close()
