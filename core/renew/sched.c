@@ -256,6 +256,8 @@ static int retry_failures(struct rd_renew *r, struct day_job *j)
 		j->retry = false;
 		j->s.only = NULL;
 		j->s.n_only = 0;
+		if (rc == RD_ELOCKED && j->claim)
+			break; /* another node's claim now (sweep_vendor says so) */
 		if (rc < 0) {
 			rd_log(RD_LOG_ERROR, "renew", "vendor %llu: the retry of failed actions failed: %s",
 			       (unsigned long long)j->s.v.id, rd_strerror(rc));
