@@ -43,6 +43,9 @@ const struct rd_option rd_options[] = {
 	  "SMTP user name; the password is read from the environment variable RENEWD_SMTP_PASSWORD" },
 	{ "sched_interval_ms", RD_OPT_UINT, OPT(sched_interval_ms), "60000", 100, 86400000,
 	  "how often the scheduler sweeps for due actions (it also sweeps at start and when the test clock moves)" },
+	{ "claim_lease_ms", RD_OPT_UINT, OPT(claim_lease_ms), "60000", 200, 3600000,
+	  "PostgreSQL store, several nodes: how long a node's claim on a vendor's sweep or on a message's delivery "
+	  "lasts unless renewed; another node takes the work over once it has run out" },
 	{ "policy_jobs_per_vendor", RD_OPT_UINT, OPT(policy_jobs_per_vendor), "2", 1, 64,
 	  "how many policy checks and dry runs of one vendor may run on the thread pool at once; more are refused (429)" },
 	{ "mail_retry_ms", RD_OPT_UINT, OPT(mail_retry_ms), "30000", 10, 3600000,

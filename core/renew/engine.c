@@ -74,6 +74,9 @@ int rd_action_once(struct sweep *s, const char *key)
 		return 0;
 	if (rc != RD_ENOTFOUND)
 		return rc;
+	/* several nodes: the key's row in action_keys (claims.c) */
+	if ((rc = rd_action_key_taken(s->r, s->t, s->v.id, key)) != 0)
+		return rc > 0 ? 0 : rc;
 	if (!s->acting[0]) {
 		if (s->nest) {
 			struct rd_txn *c;
@@ -91,7 +94,8 @@ int rd_action_once(struct sweep *s, const char *key)
 	snprintf(a.key, sizeof a.key, "%s", key);
 	a.at = s->now;
 	a.day = s->day;
-	if ((rc = rd_entity_put(s->t, s->d->actions, &rd_entity_action, s->v.id, &a, 0)) < 0)
+	if ((rc = rd_entity_put(s->t, s->d->actions, &rd_entity_action, s->v.id, &a, 0)) < 0 ||
+	    (rc = rd_action_key_hold(s->r, s->t, s->v.id, key)) < 0)
 		return rc;
 	s->taken++;
 	snprintf(s->ref, sizeof s->ref, "%s", key);

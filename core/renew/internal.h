@@ -36,6 +36,8 @@ struct rd_renew {
 	size_t n_sweep_stats, cap_sweep_stats;
 	rd_sweep_hook_fn hooks[RD_RENEW_HOOKS]; /* rd_renew_add_hook */
 	size_t n_hooks;
+	char node[128];          /* this node's id in claims (claims.c) */
+	struct rd_table *action_keys; /* several nodes: actions' keys by their hash (claims.c); NULL on LMDB */
 };
 
 /* An action of a vendor-day that failed: aborted alone, recorded, left out
@@ -122,6 +124,25 @@ int rd_action_once(struct sweep *s, const char *key);
 int rd_action_end(struct sweep *s, int rc);
 /* Errors of the store or the machine, not of one action. */
 bool rd_sweep_systemic(int rc);
+
+/* Claims (claims.c): shared work done by one node at a time on a store
+ * several nodes share; not used on LMDB (one process). */
+uint64_t rd_claim_real_ms(void);
+bool rd_claims_used(const struct rd_renew *r);
+void rd_claims_init(struct rd_renew *r);
+/* Takes or renews the claim NAME in t for claim_lease_ms from now_ms;
+ * RD_ELOCKED while another node's lease runs. */
+int rd_claim_hold(struct rd_renew *r, struct rd_txn *t, const char *name, uint64_t now_ms);
+int rd_claim_release(struct rd_renew *r, struct rd_txn *t, const char *name);
+/* The same, each in a write transaction of its own (0 on LMDB). */
+int rd_claim_take(struct rd_renew *r, const char *name);
+void rd_claim_drop(struct rd_renew *r, const char *name);
+/* Several nodes: an action's key held by the primary key of the table
+ * action_keys (tenant, hash of the key).  rd_action_key_taken: 1 when the
+ * key is there; rd_action_key_hold: records it in t, RD_EEXISTS when it is
+ * there already.  Both do nothing (0) on LMDB. */
+int rd_action_key_taken(struct rd_renew *r, struct rd_txn *t, uint64_t vendor, const char *key);
+int rd_action_key_hold(struct rd_renew *r, struct rd_txn *t, uint64_t vendor, const char *key);
 int rd_opportunity_of(struct sweep *s, uint64_t contract, struct rd_opportunity *o);
 int rd_sweep_day(struct sweep *s, bool full_window);
 int rd_publish(struct sweep *s, struct rd_opportunity *o, uint8_t publish, bool by_default);

@@ -55,6 +55,8 @@ struct item {
 	/* An order's confirmation or receipt carries its invoice the same way. */
 	struct rd_invoice_doc *invoice;
 	char pdf_error[200];   /* the PDF could not be drawn: sent without it */
+	bool elsewhere;        /* several nodes: another node has it (claim_batch) */
+	uint64_t claimed_until; /* several nodes: the due time claim_batch gave it */
 };
 
 struct batch {
@@ -372,6 +374,30 @@ static void free_items(struct batch *bt)
 	free(bt->items);
 }
 
+/* A batch cut short (renewd stopping): the messages not tried are given
+ * back (due as they were), so that a restart or another node sends them
+ * without waiting out the lease. */
+static int unclaim_rest(struct rd_txn *t, void *arg)
+{
+	struct batch *bt = arg;
+	struct rd_message *m = rd_malloc(sizeof *m);
+	int rc = 0;
+	for (size_t i = bt->next; rc >= 0 && i < bt->n; i++) {
+		struct item *it = &bt->items[i];
+		rc = rd_entity_get(t, bt->r->app->domain->outbox, &rd_entity_message, it->vendor, it->m.id, m);
+		if (rc == RD_ENOTFOUND) {
+			rc = 0;
+			continue;
+		}
+		if (rc < 0 || m->state != RD_MSG_QUEUED || m->next_at != it->claimed_until)
+			continue;
+		m->next_at = it->m.next_at;
+		rc = rd_entity_put(t, bt->r->app->domain->outbox, &rd_entity_message, it->vendor, m, 0);
+	}
+	free(m);
+	return rc;
+}
+
 static void after_one(uv_work_t *w, int status)
 {
 	struct batch *bt = w->data;
@@ -394,6 +420,9 @@ static void after_one(uv_work_t *w, int status)
 	if (++bt->next < bt->n && r->started && status == 0 &&
 	    uv_queue_work(r->app->loop, &bt->work, send_one, after_one) == 0)
 		return;
+	if (bt->next < bt->n && rd_claims_used(r) && (rc = rd_store_write(r->app->store, unclaim_rest, bt)) < 0)
+		rd_log(RD_LOG_WARN, "mail", "%zu message(s) not tried stay claimed until the lease is over: %s",
+		       bt->n - bt->next, rd_strerror(rc));
 	if (bt->failed > 1)
 		rd_log(RD_LOG_WARN, "mail", "%u of %zu message(s) not delivered, will retry", bt->failed, bt->next);
 	bool full = bt->n == BATCH && bt->next == bt->n && !bt->failed;
@@ -463,6 +492,60 @@ static void attach_invoice(struct rd_renew *r, struct rd_txn *t, uint64_t vendor
 		       rd_strerror(rc));
 }
 
+/* Several nodes (claims.c): a message collected here is claimed before it
+ * goes to the transport.  In one write transaction, each one still queued
+ * and due is pushed claim_lease_ms into the future (its due time is its
+ * lease: no other node collects it until then, and record() sets its
+ * outcome); one that is not any more (sent, or claimed by another node
+ * since this node read it) is left to that node.  SERIALIZABLE makes two
+ * nodes' claims of one message conflict: one is replayed and sees the
+ * other's.  A node that dies with a message claimed leaves it to be sent
+ * by another once the lease is over (at least once, as on one node). */
+static int claim_batch(struct rd_txn *t, void *arg)
+{
+	struct batch *bt = arg;
+	uint64_t now = real_ms() / 1000;
+	/* due times are whole seconds: at least the lease, rounded up, and the
+	 * second it was claimed in */
+	uint64_t lease = (bt->r->app->config->claim_lease_ms + 999) / 1000 + 1;
+	struct rd_message *m = rd_malloc(sizeof *m);
+	int rc = 0;
+	for (size_t i = 0; rc >= 0 && i < bt->n; i++) {
+		struct item *it = &bt->items[i];
+		it->elsewhere = true;
+		rc = rd_entity_get(t, bt->r->app->domain->outbox, &rd_entity_message, it->vendor, it->m.id, m);
+		if (rc == RD_ENOTFOUND) {
+			rc = 0;
+			continue;
+		}
+		if (rc < 0 || m->state != RD_MSG_QUEUED || m->next_at > now)
+			continue;
+		m->next_at = it->claimed_until = now + lease;
+		if ((rc = rd_entity_put(t, bt->r->app->domain->outbox, &rd_entity_message, it->vendor, m, 0)) >= 0)
+			it->elsewhere = false;
+	}
+	free(m);
+	return rc;
+}
+
+/* Keeps the items this node claimed. */
+static void keep_claimed(struct batch *bt)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < bt->n; i++) {
+		if (bt->items[i].elsewhere) {
+			free(bt->items[i].quote);
+			rd_statement_doc_free(bt->items[i].statement);
+			free(bt->items[i].invoice);
+			continue;
+		}
+		if (k != i)
+			bt->items[k] = bt->items[i];
+		k++;
+	}
+	bt->n = k;
+}
+
 /* Collects due messages, every vendor. */
 static void deliver(struct rd_renew *r)
 {
@@ -500,6 +583,12 @@ static void deliver(struct rd_renew *r)
 	free(vendor);
 	rd_iter_close(&vit);
 	rd_txn_end(t);
+	if (bt->n && rd_claims_used(r)) {
+		if (rd_store_write(r->app->store, claim_batch, bt) < 0)
+			for (size_t i = 0; i < bt->n; i++)
+				bt->items[i].elsewhere = true; /* claimed nothing: tried again next time */
+		keep_claimed(bt);
+	}
 	if (bt->n == 0) {
 		free(bt->items);
 		free(bt);

@@ -35,6 +35,7 @@ struct rd_renew *rd_renew_new(struct rd_app *app)
 	if (n && r->base_url[n - 1] == '/')
 		r->base_url[n - 1] = 0;
 	rd_require(uv_mutex_init(&r->templates_lock) == 0);
+	rd_claims_init(r);
 	return r;
 }
 
@@ -82,6 +83,7 @@ struct day_job {
 	unsigned n_failing;
 	bool nest;           /* this run: each action in a child transaction of its own */
 	bool troubled;       /* the vendor has failing actions: its days nest from the start */
+	const char *claim;   /* several nodes: the vendor's claim, renewed (and checked) by each day's write */
 };
 
 /* The day's failed actions (s->skip) into the vendor's list; a retry also
@@ -117,8 +119,14 @@ static int day_write(struct rd_txn *t, void *arg)
 	s->day_t = NULL;
 	s->n_skip = 0; /* (a replay after the map grew starts the day over) */
 	j->wrote_failures = false;
+	/* Several nodes: the day is written only while this node holds the
+	 * vendor's claim, and writing it renews the lease (claims.c).  A node
+	 * that stalled past its lease finds the claim taken and writes nothing. */
+	int rc;
+	if (j->claim && !s->preview && (rc = rd_claim_hold(s->r, t, j->claim, rd_claim_real_ms())) < 0)
+		return rc;
 	/* Re-read the vendor in this transaction: a decision may have changed it. */
-	int rc = rd_entity_get(t, s->d->vendors, &rd_entity_vendor, 0, s->v.id, &s->v);
+	rc = rd_entity_get(t, s->d->vendors, &rd_entity_vendor, 0, s->v.id, &s->v);
 	if (rc >= 0)
 		rc = rd_sweep_day(s, j->full);
 	if (s->day_t) {
@@ -248,6 +256,8 @@ static int retry_failures(struct rd_renew *r, struct day_job *j)
 		j->retry = false;
 		j->s.only = NULL;
 		j->s.n_only = 0;
+		if (rc == RD_ELOCKED && j->claim)
+			break; /* another node's claim now (sweep_vendor says so) */
 		if (rc < 0) {
 			rd_log(RD_LOG_ERROR, "renew", "vendor %llu: the retry of failed actions failed: %s",
 			       (unsigned long long)j->s.v.id, rd_strerror(rc));
@@ -260,9 +270,9 @@ static int retry_failures(struct rd_renew *r, struct day_job *j)
 	return rc < 0 ? rc : taken;
 }
 
-static int sweep_vendor(struct rd_renew *r, const struct rd_vendor *v, rd_date today)
+static int sweep_vendor(struct rd_renew *r, const struct rd_vendor *v, rd_date today, const char *claim)
 {
-	struct day_job j = { .s = { .r = r, .d = r->app->domain, .v = *v } };
+	struct day_job j = { .s = { .r = r, .d = r->app->domain, .v = *v }, .claim = claim };
 	struct rd_txn *t;
 	int rc = rd_store_read(r->app->store, &t);
 	if (rc < 0)
@@ -283,7 +293,12 @@ static int sweep_vendor(struct rd_renew *r, const struct rd_vendor *v, rd_date t
 		/* Records of a day caught up carry that day, not today. */
 		j.s.now = day < today ? (uint64_t)day * 86400 + 12 * 3600 : rd_clock_now();
 		j.full = none && day == from;
-		if ((rc = write_day(r, &j)) < 0) {
+		if ((rc = write_day(r, &j)) == RD_ELOCKED && claim) {
+			rd_log(RD_LOG_WARN, "renew", "vendor %llu: another node took over the sweep (this node's claim "
+			       "ran out): this node stops", (unsigned long long)v->id);
+			return rc;
+		}
+		if (rc < 0) {
 			rd_log(RD_LOG_ERROR, "renew", "vendor %llu: the sweep of a day failed: %s", (unsigned long long)v->id,
 			       rd_strerror(rc));
 			return rc;
@@ -335,8 +350,28 @@ int rd_renew_sweep(struct rd_renew *r)
 	rd_txn_end(t);
 	int total = 0;
 	for (size_t i = 0; rc >= 0 && i < n; i++) {
+		/* Several nodes: the vendor's work is done by the node that holds
+		 * its claim (claims.c); the others pass it by until the claim is
+		 * dropped or its lease runs out. */
+		char claim[48];
+		snprintf(claim, sizeof claim, "sweep:%llu", (unsigned long long)vs[i].id);
+		bool claims = rd_claims_used(r);
+		if (claims) {
+			int c = rd_claim_take(r, claim);
+			if (c == RD_ELOCKED)
+				continue;
+			if (c < 0) {
+				rd_log(RD_LOG_ERROR, "renew", "vendor %llu: the sweep's claim could not be taken: %s",
+				       (unsigned long long)vs[i].id, rd_strerror(c));
+				continue;
+			}
+		}
 		uint64_t t0 = uv_hrtime();
-		int k = sweep_vendor(r, &vs[i], today), taken = k > 0 ? k : 0;
+		int k = sweep_vendor(r, &vs[i], today, claims ? claim : NULL), taken = k > 0 ? k : 0;
+		if (k == RD_ELOCKED && claims) {
+			rd_renew_sweep_counted(r, &vs[i], (double)(uv_hrtime() - t0) / 1e9, 0, false);
+			continue; /* the claim is another node's now: so are the hooks */
+		}
 		bool failed = k < 0;
 		for (size_t h = 0; h < r->n_hooks; h++) {
 			k = r->hooks[h](r->app, vs[i].id, today);
@@ -350,6 +385,8 @@ int rd_renew_sweep(struct rd_renew *r)
 		}
 		total += taken;
 		rd_renew_sweep_counted(r, &vs[i], (double)(uv_hrtime() - t0) / 1e9, taken, failed);
+		if (claims)
+			rd_claim_drop(r, claim);
 	}
 	free(vs);
 	if (r->resume) {
