@@ -1520,12 +1520,13 @@ static int key_opp_deadline(const void *rec, size_t len, uint8_t *key, size_t ca
 	return 4;
 }
 
-/* Queued messages by the time they are due. */
-static int key_message_due(const void *rec, size_t len, uint8_t *key, size_t cap)
+/* A queued outbox message or webhook delivery by when it is due: state(7)
+ * is `queued`, next_at(9) the key; anything else has no entry. */
+static int key_queued_due(const void *rec, size_t len, uint8_t *key, size_t cap, uint64_t queued)
 {
 	struct rd_rec_field f;
 	int rc = find_field(rec, len, 7, &f);
-	if (rc <= 0 || f.wire != RD_WIRE_UINT || f.u != RD_MSG_QUEUED)
+	if (rc <= 0 || f.wire != RD_WIRE_UINT || f.u != queued)
 		return rc < 0 ? rc : 0;
 	uint64_t at = 0;
 	if ((rc = find_field(rec, len, 9, &f)) < 0)
@@ -1536,6 +1537,11 @@ static int key_message_due(const void *rec, size_t len, uint8_t *key, size_t cap
 		return RD_ECORRUPT;
 	rd_key_put_u64(key, at);
 	return 8;
+}
+
+static int key_message_due(const void *rec, size_t len, uint8_t *key, size_t cap)
+{
+	return key_queued_due(rec, len, key, cap, RD_MSG_QUEUED);
 }
 
 static int key_order_idem(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_string(rec, len, 16, key, cap); }
@@ -1574,22 +1580,9 @@ static const struct rd_index_def opportunity_idx[] = {
 	{ RD_IDX_REPORT, key_opp_report } };
 static const struct rd_index_def action_idx[] = { { "key", key_action } };
 static const struct rd_index_def message_idx[] = { { "due", key_message_due } };
-/* Webhook deliveries still queued, by when to try: next_at(8). */
 static int key_hook_due(const void *rec, size_t len, uint8_t *key, size_t cap)
 {
-	struct rd_rec_field f;
-	int rc = find_field(rec, len, 7, &f);
-	if (rc <= 0 || f.wire != RD_WIRE_UINT || f.u != RD_HOOK_QUEUED)
-		return rc < 0 ? rc : 0;
-	uint64_t at = 0;
-	if ((rc = find_field(rec, len, 9, &f)) < 0)
-		return rc;
-	if (rc > 0)
-		at = f.u;
-	if (cap < 8)
-		return RD_ECORRUPT;
-	rd_key_put_u64(key, at);
-	return 8;
+	return key_queued_due(rec, len, key, cap, RD_HOOK_QUEUED);
 }
 static const struct rd_index_def hook_delivery_idx[] = { { "due", key_hook_due } };
 /* Inbound batches by subscription and webhook-id: sub(8) id NUL (replays). */
