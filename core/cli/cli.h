@@ -2,6 +2,8 @@
 #ifndef RD_CLI_CLI_H
 #define RD_CLI_CLI_H
 
+#include <stdio.h>
+
 struct rd_store;
 struct rd_domain;
 
@@ -31,5 +33,13 @@ int rd_cli_clock(struct rd_store *s, struct rd_domain *d, int argc, char **argv)
 /* operator token create --name N | operator token list | operator token revoke ID */
 int rd_cli_operator(struct rd_store *s, struct rd_domain *d, int argc, char **argv);
 int rd_cli_schedule(struct rd_store *s, struct rd_domain *d, int argc, char **argv);
+
+/* migrate-store --to TARGET (migrate.c): the store in dir (url NULL) or at url copied
+ * into TARGET and verified by digests. */
+int rd_cli_migrate_store(const char *dir, const char *url, int argc, char **argv);
+/* The store digest's lines (table counts, settings, the digest) as renewctl prints them. */
+struct rd_store_digest;
+void rd_cli_digest_hex(const struct rd_store_digest *d, char out[65]);
+void rd_cli_digest_print(FILE *f, const char *what, const struct rd_store_digest *d);
 
 #endif

@@ -7,6 +7,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sodium.h>
 #include <string.h>
 
 #include "store/store_impl.h"
@@ -393,4 +394,259 @@ int rd_store_check(struct rd_store *s, rd_check_report_fn report, void *arg)
 int rd_store_backup(struct rd_store *s, const char *dir, char *err, size_t errlen)
 {
 	return store_ops(s)->backup(s, dir, err, errlen);
+}
+
+/* ---- the whole store, raw: walk, load, digest --------------------------- */
+
+int rd_store_walk(struct rd_store *s, rd_raw_fn fn, void *arg)
+{
+	return store_ops(s)->walk(s, fn, arg);
+}
+
+int rd_store_load_begin(struct rd_store *s, struct rd_store_load **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	err[0] = 0;
+	return store_ops(s)->load_begin(s, out, err, errlen);
+}
+
+static const struct rd_store_ops *load_ops(const struct rd_store_load *l)
+{
+	/* The first member of every backend's struct rd_store_load is its store. */
+	return store_ops(*(struct rd_store *const *)(const void *)l);
+}
+
+int rd_store_load_item(struct rd_store_load *l, const struct rd_raw_item *item)
+{
+	return load_ops(l)->load_item(l, item);
+}
+
+int rd_store_load_walk(struct rd_store_load *l, rd_raw_fn fn, void *arg)
+{
+	return load_ops(l)->load_walk(l, fn, arg);
+}
+
+int rd_store_load_end(struct rd_store_load *l, bool commit)
+{
+	return l ? load_ops(l)->load_end(l, commit) : 0;
+}
+
+/* What the digest leaves out, and why (docs/scaling.md, "The store digest"):
+ *   - meta "claim:*": which node holds a vendor's sweep or a message and
+ *     until when (node ids and leases), rewritten by every node's work and
+ *     meaningless on another store;
+ *   - the table action_keys: PostgreSQL's second copy of each action's
+ *     idempotency key (claims.c), written only by nodes on PostgreSQL; the
+ *     keys themselves are in the actions and their index, which count. */
+bool rd_store_digest_skips(const struct rd_raw_item *it)
+{
+	if (it->kind == RD_RAW_META)
+		return it->key_len >= 6 && memcmp(it->key, "claim:", 6) == 0;
+	return it->table && strcmp(it->table, "action_keys") == 0;
+}
+
+struct rd_digest_state {
+	crypto_generichash_state h;
+	struct rd_store_digest out;
+	bool any;
+	/* the previous item, for the order check */
+	enum rd_raw_kind kind;
+	char table[72], index[72];
+	uint64_t tenant, id;
+	uint8_t *key;
+	size_t key_len, key_cap;
+};
+
+struct rd_digest_state *rd_digest_new(void)
+{
+	/* the hash state wants its own alignment (64 bytes), more than malloc's */
+	size_t size = (sizeof(struct rd_digest_state) + 63) / 64 * 64;
+	struct rd_digest_state *d = aligned_alloc(64, size);
+	rd_require(d != NULL);
+	memset(d, 0, size);
+	crypto_generichash_init(&d->h, NULL, 0, sizeof d->out.hash);
+	static const char magic[] = "renewd-store-digest v1\n";
+	crypto_generichash_update(&d->h, (const uint8_t *)magic, sizeof magic - 1);
+	return d;
+}
+
+static int bytes_cmp(const void *a, size_t an, const void *b, size_t bn)
+{
+	int c = an && bn ? memcmp(a, b, an < bn ? an : bn) : 0;
+	return c ? c : (an > bn) - (an < bn);
+}
+
+static int u64_cmp(uint64_t a, uint64_t b)
+{
+	return (a > b) - (a < b);
+}
+
+/* The canonical order (store.h, rd_store_walk): < 0 when the previous item
+ * comes before it. */
+static int order_cmp(const struct rd_digest_state *d, const struct rd_raw_item *it)
+{
+	int ra = d->kind == RD_RAW_META ? 0 : d->kind == RD_RAW_SEQ ? 1 : 2;
+	int rb = it->kind == RD_RAW_META ? 0 : it->kind == RD_RAW_SEQ ? 1 : 2;
+	if (ra != rb)
+		return ra < rb ? -1 : 1;
+	if (ra == 0)
+		return bytes_cmp(d->key, d->key_len, it->key, it->key_len);
+	int c = bytes_cmp(d->table, strlen(d->table), it->table, strlen(it->table));
+	if (c)
+		return c;
+	if (ra == 1)
+		return u64_cmp(d->tenant, it->tenant);
+	if (d->kind != it->kind)
+		return d->kind == RD_RAW_RECORD ? -1 : 1;
+	if (it->kind == RD_RAW_INDEX && (c = bytes_cmp(d->index, strlen(d->index), it->index, strlen(it->index))))
+		return c;
+	if ((c = u64_cmp(d->tenant, it->tenant)))
+		return c;
+	if (it->kind == RD_RAW_RECORD)
+		return u64_cmp(d->id, it->id);
+	/* An index entry's key and id as both backends order them: the bytes
+	 * of the key followed by the id's 8 (big-endian). */
+	uint8_t b[RD_INDEX_KEY_MAX + 8];
+	if (it->key_len > RD_INDEX_KEY_MAX)
+		return 1;
+	if (it->key_len)
+		memcpy(b, it->key, it->key_len);
+	rd_key_put_u64(b + it->key_len, it->id);
+	return bytes_cmp(d->key, d->key_len, b, it->key_len + 8);
+}
+
+static void put_u64(crypto_generichash_state *h, uint64_t v)
+{
+	uint8_t b[8];
+	rd_key_put_u64(b, v);
+	crypto_generichash_update(h, b, 8);
+}
+
+static void put_bytes(crypto_generichash_state *h, const void *p, size_t n)
+{
+	uint8_t b[4] = { (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n };
+	crypto_generichash_update(h, b, 4);
+	if (n)
+		crypto_generichash_update(h, p, n);
+}
+
+static struct rd_digest_table *digest_table(struct rd_store_digest *o, const char *name)
+{
+	if (o->n_tables && strcmp(o->tables[o->n_tables - 1].name, name) == 0)
+		return &o->tables[o->n_tables - 1];
+	if (o->n_tables == RD_DIGEST_TABLES)
+		return NULL;
+	struct rd_digest_table *t = &o->tables[o->n_tables++];
+	snprintf(t->name, sizeof t->name, "%s", name);
+	return t;
+}
+
+int rd_digest_add(struct rd_digest_state *d, const struct rd_raw_item *it)
+{
+	bool named = it->kind != RD_RAW_META;
+	if (named && (!it->table || strlen(it->table) >= sizeof d->table ||
+		      (it->kind == RD_RAW_INDEX && (!it->index || strlen(it->index) >= sizeof d->index ||
+						     it->key_len > RD_INDEX_KEY_MAX))))
+		return RD_EINVAL;
+	if (d->any && order_cmp(d, it) >= 0) {
+		rd_log(RD_LOG_ERROR, "store", "digest: the store's walk is out of the canonical order at %s %s",
+		       named ? it->table : "meta", it->kind == RD_RAW_INDEX ? it->index : "");
+		return RD_ECORRUPT;
+	}
+	d->any = true;
+	d->kind = it->kind;
+	snprintf(d->table, sizeof d->table, "%s", named ? it->table : "");
+	snprintf(d->index, sizeof d->index, "%s", it->kind == RD_RAW_INDEX ? it->index : "");
+	d->tenant = it->tenant;
+	d->id = it->id;
+	if (it->key_len + 8 > d->key_cap) {
+		d->key_cap = (it->key_len + 8) * 2;
+		d->key = rd_realloc(d->key, d->key_cap);
+	}
+	if (it->key_len)
+		memcpy(d->key, it->key, it->key_len);
+	d->key_len = it->key_len;
+	if (it->kind == RD_RAW_INDEX) { /* key and id, as order_cmp compares them */
+		rd_key_put_u64(d->key + it->key_len, it->id);
+		d->key_len += 8;
+	}
+
+	struct rd_store_digest *o = &d->out;
+	bool skip = rd_store_digest_skips(it);
+	struct rd_digest_table *tb = NULL;
+	if (it->kind == RD_RAW_RECORD || it->kind == RD_RAW_INDEX) {
+		if (!(tb = digest_table(o, it->table)))
+			return RD_ERANGE;
+		tb->skipped = skip;
+		if (it->kind == RD_RAW_RECORD)
+			tb->records++;
+		else
+			tb->entries++;
+	}
+	if (skip) {
+		if (it->kind == RD_RAW_META)
+			o->meta_skipped++;
+		else
+			o->items_skipped++;
+		return 0;
+	}
+	crypto_generichash_state *h = &d->h;
+	switch (it->kind) {
+	case RD_RAW_META:
+		crypto_generichash_update(h, (const uint8_t *)"M", 1);
+		put_bytes(h, it->key, it->key_len);
+		put_bytes(h, it->val, it->len);
+		o->meta++;
+		break;
+	case RD_RAW_SEQ:
+		crypto_generichash_update(h, (const uint8_t *)"S", 1);
+		put_bytes(h, it->table, strlen(it->table));
+		put_u64(h, it->tenant);
+		put_u64(h, it->id);
+		o->seqs++;
+		break;
+	case RD_RAW_RECORD:
+		crypto_generichash_update(h, (const uint8_t *)"R", 1);
+		put_bytes(h, it->table, strlen(it->table));
+		put_u64(h, it->tenant);
+		put_u64(h, it->id);
+		put_bytes(h, it->val, it->len);
+		o->records++;
+		break;
+	case RD_RAW_INDEX:
+		crypto_generichash_update(h, (const uint8_t *)"I", 1);
+		put_bytes(h, it->table, strlen(it->table));
+		put_bytes(h, it->index, strlen(it->index));
+		put_u64(h, it->tenant);
+		put_bytes(h, it->key, it->key_len);
+		put_u64(h, it->id);
+		o->entries++;
+		break;
+	default:
+		return RD_EINVAL;
+	}
+	return 0;
+}
+
+void rd_digest_end(struct rd_digest_state *d, struct rd_store_digest *out)
+{
+	crypto_generichash_final(&d->h, d->out.hash, sizeof d->out.hash);
+	*out = d->out;
+	free(d->key);
+	free(d);
+}
+
+static int digest_one(const struct rd_raw_item *it, void *arg)
+{
+	return rd_digest_add(arg, it);
+}
+
+int rd_store_digest(struct rd_store *s, struct rd_store_digest *out)
+{
+	struct rd_digest_state *d = rd_digest_new();
+	int rc = rd_store_walk(s, digest_one, d);
+	rd_digest_end(d, out);
+	if (rc < 0)
+		memset(out->hash, 0, sizeof out->hash);
+	return rc < 0 ? rc : 0;
 }

@@ -219,4 +219,68 @@ const char *rd_store_dir(const struct rd_store *s);
 /* "lmdb" or "postgresql". */
 const char *rd_store_backend(const struct rd_store *s);
 
+/* ---- the whole store, raw (renewctl check's digest, renewctl migrate-store) ----
+ *
+ * rd_store_walk hands every stored item of the store to fn from ONE read
+ * snapshot, whatever tables this program registered, in the canonical order
+ * (docs/scaling.md, "The store digest"):
+ *   1. store-wide settings (meta) by key bytes;
+ *   2. id sequences by (table name bytes, tenant);
+ *   3. then for each table by name bytes: its records by (tenant, id), then
+ *      its indexes by name bytes, each index's entries by (tenant, key, id).
+ * The pointers in an item are valid during the call only.  fn returns < 0
+ * to stop the walk with that result. */
+enum rd_raw_kind { RD_RAW_META = 1, RD_RAW_SEQ, RD_RAW_RECORD, RD_RAW_INDEX };
+struct rd_raw_item {
+	enum rd_raw_kind kind;
+	const char *table;   /* SEQ, RECORD, INDEX */
+	const char *index;   /* INDEX */
+	uint64_t tenant;     /* SEQ, RECORD, INDEX */
+	uint64_t id;         /* RECORD, INDEX; SEQ: the last id handed out */
+	const void *key;     /* META: the key (not NUL-terminated); INDEX: the extractor's key, without the id */
+	size_t key_len;
+	const void *val;     /* META, RECORD */
+	size_t len;
+};
+typedef int (*rd_raw_fn)(const struct rd_raw_item *item, void *arg);
+int rd_store_walk(struct rd_store *s, rd_raw_fn fn, void *arg);
+
+/* Filling an empty store from a walk (renewctl migrate-store): begin refuses
+ * (RD_EEXISTS, err says what it found) a store that holds any record, index
+ * entry, sequence or setting other than the marker and the schema version;
+ * items go in as given, in one transaction; end commits (commit true) or
+ * throws everything away.  On LMDB a full map shows as RD_EMAPFULL from
+ * load_item or load_end (nothing committed): reserve and start again. */
+struct rd_store_load;
+int rd_store_load_begin(struct rd_store *s, struct rd_store_load **out, char *err, size_t errlen);
+int rd_store_load_item(struct rd_store_load *l, const struct rd_raw_item *item);
+/* rd_store_walk over what the load holds so far, inside its transaction
+ * (verified before it commits). */
+int rd_store_load_walk(struct rd_store_load *l, rd_raw_fn fn, void *arg);
+int rd_store_load_end(struct rd_store_load *l, bool commit);
+
+/* The store's content digest: BLAKE2b-256 over the walk's items that are
+ * content (not the node-local claims "claim:*" nor the PostgreSQL-only
+ * action_keys table: rd_store_digest_skips), each framed as
+ * docs/scaling.md says.  Identical for the same content on either backend. */
+#define RD_DIGEST_TABLES 128
+struct rd_store_digest {
+	uint8_t hash[32];
+	uint64_t meta, meta_skipped, seqs, records, entries, items_skipped;
+	unsigned n_tables;
+	struct rd_digest_table {
+		char name[72];
+		uint64_t records, entries;
+		bool skipped;
+	} tables[RD_DIGEST_TABLES];
+};
+bool rd_store_digest_skips(const struct rd_raw_item *item);
+/* Digest of the items in the order given (a running digest: init, add..., end). */
+struct rd_digest_state;
+struct rd_digest_state *rd_digest_new(void);
+int rd_digest_add(struct rd_digest_state *d, const struct rd_raw_item *item);
+void rd_digest_end(struct rd_digest_state *d, struct rd_store_digest *out);
+/* rd_digest_* over rd_store_walk. */
+int rd_store_digest(struct rd_store *s, struct rd_store_digest *out);
+
 #endif

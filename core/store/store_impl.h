@@ -46,6 +46,13 @@ struct rd_store_ops {
 	int (*stats)(struct rd_store *s, struct rd_store_stats *st);
 	int (*check)(struct rd_store *s, rd_check_report_fn report, void *arg);
 	int (*backup)(struct rd_store *s, const char *dir, char *err, size_t errlen);
+	/* the whole store, raw (store.h rd_store_walk, rd_store_load_*): the FIRST
+	 * member of a backend's struct rd_store_load is its `struct rd_store *s` */
+	int (*walk)(struct rd_store *s, rd_raw_fn fn, void *arg);
+	int (*load_begin)(struct rd_store *s, struct rd_store_load **out, char *err, size_t errlen);
+	int (*load_item)(struct rd_store_load *l, const struct rd_raw_item *item);
+	int (*load_walk)(struct rd_store_load *l, rd_raw_fn fn, void *arg);
+	int (*load_end)(struct rd_store_load *l, bool commit);
 };
 
 extern const struct rd_store_ops rd_store_lmdb_ops;

@@ -1243,6 +1243,334 @@ static int lm_store_backup(struct rd_store *s, const char *dir, char *err, size_
 	return 0;
 }
 
+/* ---- the whole store, raw (rd_store_walk, rd_store_load_*) -------------- */
+
+/* The named databases of the environment, in LMDB's (byte) order. */
+struct dbnames {
+	char (*v)[160];
+	size_t n;
+};
+
+static int list_dbs(MDB_txn *txn, struct dbnames *out)
+{
+	MDB_dbi main;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	*out = (struct dbnames){ 0 };
+	int rc = mdb_dbi_open(txn, NULL, 0, &main);
+	if (rc == 0)
+		rc = mdb_cursor_open(txn, main, &cur);
+	if (rc != 0)
+		return lmdb_error(rc);
+	size_t cap = 0;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size == 0 || k.mv_size >= 160)
+			continue;
+		if (out->n == cap) {
+			cap = cap ? cap * 2 : 64;
+			out->v = rd_realloc(out->v, cap * sizeof *out->v);
+		}
+		memcpy(out->v[out->n], k.mv_data, k.mv_size);
+		out->v[out->n++][k.mv_size] = 0;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : lmdb_error(rc);
+}
+
+/* Walks one named database in key order, handing each entry to each(). */
+static int walk_db(MDB_txn *txn, const char *name, int (*each)(MDB_val *k, MDB_val *v, void *a), void *a)
+{
+	MDB_dbi dbi;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc = mdb_dbi_open(txn, name, 0, &dbi);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc == 0)
+		rc = mdb_cursor_open(txn, dbi, &cur);
+	if (rc != 0)
+		return lmdb_error(rc);
+	int frc = 0;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && frc >= 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		frc = each(&k, &v, a);
+	mdb_cursor_close(cur);
+	if (frc < 0)
+		return frc;
+	return rc == MDB_NOTFOUND ? 0 : lmdb_error(rc);
+}
+
+struct walk_ctx {
+	rd_raw_fn fn;
+	void *arg;
+	struct rd_raw_item it;
+};
+
+static int walk_meta(MDB_val *k, MDB_val *v, void *a)
+{
+	struct walk_ctx *w = a;
+	w->it = (struct rd_raw_item){ .kind = RD_RAW_META, .key = k->mv_data, .key_len = k->mv_size, .val = v->mv_data,
+				      .len = v->mv_size };
+	return w->fn(&w->it, w->arg);
+}
+
+static int walk_seq(MDB_val *k, MDB_val *v, void *a)
+{
+	struct walk_ctx *w = a;
+	const uint8_t *p = k->mv_data;
+	const uint8_t *nul = k->mv_size > 9 ? memchr(p, 0, k->mv_size) : NULL;
+	if (!nul || (size_t)(nul - p) + 9 != k->mv_size || v->mv_size != 8)
+		return RD_ECORRUPT;
+	char name[80];
+	size_t n = (size_t)(nul - p);
+	if (n >= sizeof name)
+		return RD_ECORRUPT;
+	memcpy(name, p, n);
+	name[n] = 0;
+	w->it = (struct rd_raw_item){ .kind = RD_RAW_SEQ, .table = name, .tenant = rd_key_get_u64(nul + 1),
+				      .id = rd_key_get_u64(v->mv_data) };
+	return w->fn(&w->it, w->arg);
+}
+
+static int walk_record(MDB_val *k, MDB_val *v, void *a)
+{
+	struct walk_ctx *w = a;
+	if (k->mv_size != 16)
+		return RD_ECORRUPT;
+	w->it.kind = RD_RAW_RECORD;
+	w->it.tenant = rd_key_get_u64(k->mv_data);
+	w->it.id = rd_key_get_u64((const uint8_t *)k->mv_data + 8);
+	w->it.val = v->mv_data;
+	w->it.len = v->mv_size;
+	return w->fn(&w->it, w->arg);
+}
+
+static int walk_entry(MDB_val *k, MDB_val *v, void *a)
+{
+	struct walk_ctx *w = a;
+	(void)v;
+	if (k->mv_size < 16)
+		return RD_ECORRUPT;
+	const uint8_t *p = k->mv_data;
+	w->it.kind = RD_RAW_INDEX;
+	w->it.tenant = rd_key_get_u64(p);
+	w->it.id = rd_key_get_u64(p + k->mv_size - 8);
+	w->it.key = p + 8;
+	w->it.key_len = k->mv_size - 16;
+	return w->fn(&w->it, w->arg);
+}
+
+static int walk_txn(struct rd_store *s, MDB_txn *txn, rd_raw_fn fn, void *arg)
+{
+	int rc;
+	struct dbnames db = { 0 };
+	struct walk_ctx w = { .fn = fn, .arg = arg };
+	if ((rc = list_dbs(txn, &db)) < 0)
+		goto out;
+	if ((rc = walk_db(txn, "_meta", walk_meta, &w)) < 0 || (rc = walk_db(txn, "_seq", walk_seq, &w)) < 0)
+		goto out;
+	/* Tables by name: "t:<table>" and "i:<table>:<index>" (':' sorts below
+	 * every name character, so LMDB's order of "i:..." is (table, index)). */
+	for (size_t i = 0; i < db.n && rc >= 0; i++) {
+		const char *tname;
+		if (strncmp(db.v[i], "t:", 2) == 0)
+			tname = db.v[i] + 2;
+		else if (strncmp(db.v[i], "i:", 2) == 0 && strchr(db.v[i] + 2, ':'))
+			continue; /* with its table below */
+		else
+			continue;
+		w.it = (struct rd_raw_item){ .table = tname };
+		if ((rc = walk_db(txn, db.v[i], walk_record, &w)) < 0)
+			break;
+		size_t tl = strlen(tname);
+		for (size_t j = 0; j < db.n && rc >= 0; j++) {
+			if (strncmp(db.v[j], "i:", 2) != 0 || strncmp(db.v[j] + 2, tname, tl) != 0 || db.v[j][2 + tl] != ':')
+				continue;
+			w.it = (struct rd_raw_item){ .table = tname, .index = db.v[j] + 3 + tl };
+			rc = walk_db(txn, db.v[j], walk_entry, &w);
+		}
+	}
+	/* An index without its table's records database (never written by
+	 * renewd, which opens both at once) would be left out: say so. */
+	for (size_t i = 0; i < db.n && rc >= 0; i++) {
+		if (strncmp(db.v[i], "i:", 2) != 0)
+			continue;
+		char t[170];
+		snprintf(t, sizeof t, "t:%.*s", (int)strcspn(db.v[i] + 2, ":"), db.v[i] + 2);
+		bool found = false;
+		for (size_t j = 0; j < db.n && !found; j++)
+			found = strcmp(db.v[j], t) == 0;
+		if (!found) {
+			rd_log(RD_LOG_ERROR, "store", "data directory %s: index database %s has no table %s", s->dir, db.v[i], t);
+			rc = RD_ECORRUPT;
+		}
+	}
+out:
+	free(db.v);
+	return rc;
+}
+
+static int lm_walk(struct rd_store *s, rd_raw_fn fn, void *arg)
+{
+	MDB_txn *txn;
+	int rc = begin(s, MDB_RDONLY, &txn);
+	if (rc < 0)
+		return rc;
+	rc = walk_txn(s, txn, fn, arg);
+	/* Committing (read-only) keeps the handles the walk opened. */
+	int crc = lmdb_error(txn_commit(s, txn));
+	return rc < 0 ? rc : crc;
+}
+
+struct rd_store_load {
+	struct rd_store *s; /* first: store_impl.h */
+	MDB_txn *txn;
+	char db[160]; /* the database of the last item */
+	MDB_dbi dbi;
+	uint8_t *key;
+	size_t key_cap;
+};
+
+static int lm_load_begin(struct rd_store *s, struct rd_store_load **out, char *err, size_t errlen)
+{
+	if (rd_fails_assert(!s->readonly && !s->writing))
+		return RD_EINTERNAL;
+	struct rd_store_load *l = rd_calloc(1, sizeof *l);
+	l->s = s;
+	int rc = begin(s, 0, &l->txn);
+	if (rc < 0) {
+		snprintf(err, errlen, "data directory %s: cannot begin a transaction: %s", s->dir, rd_strerror(rc));
+		free(l);
+		return rc;
+	}
+	struct dbnames db;
+	if ((rc = list_dbs(l->txn, &db)) < 0)
+		snprintf(err, errlen, "data directory %s: %s", s->dir, rd_strerror(rc));
+	for (size_t i = 0; rc == 0 && i < db.n; i++) {
+		MDB_dbi dbi;
+		MDB_stat st;
+		if (mdb_dbi_open(l->txn, db.v[i], 0, &dbi) != 0 || mdb_stat(l->txn, dbi, &st) != 0)
+			continue;
+		if (strcmp(db.v[i], "_meta") == 0) {
+			MDB_val k = { 5, "magic" }, sk = { 6, "schema" }, v;
+			size_t known = (mdb_get(l->txn, dbi, &k, &v) == 0) + (mdb_get(l->txn, dbi, &sk, &v) == 0);
+			if (st.ms_entries > known) {
+				snprintf(err, errlen, "data directory %s is not empty: it holds %zu store-wide settings",
+					 s->dir, (size_t)st.ms_entries - known);
+				rc = RD_EEXISTS;
+			}
+		} else if (st.ms_entries) {
+			const char *what = strncmp(db.v[i], "t:", 2) == 0 ? "records of table" :
+					   strncmp(db.v[i], "i:", 2) == 0 ? "entries of index" : "entries of";
+			snprintf(err, errlen, "data directory %s is not empty: it holds %zu %s %s", s->dir,
+				 (size_t)st.ms_entries, what, db.v[i][1] == ':' ? db.v[i] + 2 : db.v[i]);
+			rc = RD_EEXISTS;
+		}
+	}
+	free(db.v);
+	if (rc < 0) {
+		txn_abort(s, l->txn);
+		free(l);
+		return rc;
+	}
+	l->db[0] = 0;
+	*out = l;
+	return 0;
+}
+
+/* Puts k/v into the load's current database: appended when it comes after
+ * the last key (the walk's order is the key order), else an ordinary put. */
+static int load_put(struct rd_store_load *l, MDB_dbi dbi, MDB_val *k, MDB_val *v)
+{
+	int rc = mdb_put(l->txn, dbi, k, v, MDB_APPEND);
+	if (rc == MDB_KEYEXIST)
+		rc = mdb_put(l->txn, dbi, k, v, 0);
+	return lmdb_error(rc);
+}
+
+static int load_db(struct rd_store_load *l, const char *name)
+{
+	if (strcmp(l->db, name) == 0)
+		return 0;
+	int rc = lmdb_error(mdb_dbi_open(l->txn, name, MDB_CREATE, &l->dbi));
+	if (rc == 0)
+		snprintf(l->db, sizeof l->db, "%s", name);
+	return rc;
+}
+
+static int lm_load_item(struct rd_store_load *l, const struct rd_raw_item *it)
+{
+	struct rd_store *s = l->s;
+	char name[160];
+	uint8_t kb[16 + 80], vb[8];
+	MDB_val k, v;
+	switch (it->kind) {
+	case RD_RAW_META:
+		k = (MDB_val){ it->key_len, (void *)it->key };
+		v = (MDB_val){ it->len, (void *)it->val };
+		return lmdb_error(mdb_put(l->txn, s->meta, &k, &v, 0));
+	case RD_RAW_SEQ: {
+		size_t n = strlen(it->table);
+		if (!valid_name(it->table))
+			return RD_EINVAL;
+		memcpy(kb, it->table, n);
+		kb[n] = 0;
+		rd_key_put_u64(kb + n + 1, it->tenant);
+		rd_key_put_u64(vb, it->id);
+		k = (MDB_val){ n + 9, kb };
+		v = (MDB_val){ 8, vb };
+		return load_put(l, s->seq, &k, &v);
+	}
+	case RD_RAW_RECORD: {
+		if (!valid_name(it->table))
+			return RD_EINVAL;
+		snprintf(name, sizeof name, "t:%s", it->table);
+		int rc = load_db(l, name);
+		if (rc < 0)
+			return rc;
+		k = record_key(kb, it->tenant, it->id);
+		v = (MDB_val){ it->len, (void *)it->val };
+		return load_put(l, l->dbi, &k, &v);
+	}
+	case RD_RAW_INDEX: {
+		if (!valid_name(it->table) || !valid_name(it->index) || it->key_len > RD_INDEX_KEY_MAX)
+			return RD_EINVAL;
+		snprintf(name, sizeof name, "i:%s:%s", it->table, it->index);
+		int rc = load_db(l, name);
+		if (rc < 0)
+			return rc;
+		uint8_t ik[16 + RD_INDEX_KEY_MAX];
+		rd_key_put_u64(ik, it->tenant);
+		if (it->key_len)
+			memcpy(ik + 8, it->key, it->key_len);
+		rd_key_put_u64(ik + 8 + it->key_len, it->id);
+		k = (MDB_val){ 16 + it->key_len, ik };
+		v = (MDB_val){ 0, "" };
+		return load_put(l, l->dbi, &k, &v);
+	}
+	}
+	return RD_EINVAL;
+}
+
+static int lm_load_walk(struct rd_store_load *l, rd_raw_fn fn, void *arg)
+{
+	l->db[0] = 0; /* the walk may open handles of its own */
+	return walk_txn(l->s, l->txn, fn, arg);
+}
+
+static int lm_load_end(struct rd_store_load *l, bool commit)
+{
+	struct rd_store *s = l->s;
+	int rc = 0;
+	if (commit)
+		rc = lmdb_error(txn_commit(s, l->txn));
+	else
+		txn_abort(s, l->txn);
+	free(l->key);
+	free(l);
+	return rc;
+}
+
 const struct rd_store_ops rd_store_lmdb_ops = {
 	.name = "lmdb",
 	.close = lm_store_close,
@@ -1273,4 +1601,9 @@ const struct rd_store_ops rd_store_lmdb_ops = {
 	.stats = lm_store_stats,
 	.check = lm_store_check,
 	.backup = lm_store_backup,
+	.walk = lm_walk,
+	.load_begin = lm_load_begin,
+	.load_item = lm_load_item,
+	.load_walk = lm_load_walk,
+	.load_end = lm_load_end,
 };

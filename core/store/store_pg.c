@@ -1391,6 +1391,468 @@ static int pg_backup(struct rd_store *s, const char *dir, char *err, size_t errl
 	return RD_EINVAL;
 }
 
+/* ---- the whole store, raw (rd_store_walk, rd_store_load_*) -------------- */
+
+/* A binary COPY's stream (COPY ... TO STDOUT (FORMAT binary)): its bytes
+ * gathered until whole tuples can be taken off the front. */
+struct copy_in {
+	char *buf;
+	size_t len, cap, off;
+	bool header;
+};
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The next tuple's fields (at most max): 1 with the fields set, 0 when more
+ * bytes are needed, 2 at the trailer, RD_ECORRUPT for a malformed stream. */
+static int copy_tuple(struct copy_in *ci, const uint8_t **f, int *fl, int max)
+{
+	const uint8_t *p = (const uint8_t *)ci->buf + ci->off, *end = (const uint8_t *)ci->buf + ci->len;
+	if (!ci->header) {
+		if (end - p < 19)
+			return 0;
+		if (memcmp(p, "PGCOPY\n\377\r\n\0", 11) != 0)
+			return RD_ECORRUPT;
+		uint32_t ext = be32(p + 15);
+		if ((size_t)(end - p) < 19 + (size_t)ext)
+			return 0;
+		p += 19 + ext;
+		ci->off = (size_t)(p - (const uint8_t *)ci->buf);
+		ci->header = true;
+	}
+	if (end - p < 2)
+		return 0;
+	int16_t n = (int16_t)((uint16_t)p[0] << 8 | p[1]);
+	if (n == -1)
+		return 2;
+	if (n != max)
+		return RD_ECORRUPT;
+	const uint8_t *q = p + 2;
+	for (int i = 0; i < n; i++) {
+		if (end - q < 4)
+			return 0;
+		uint32_t l = be32(q);
+		if (l == 0xffffffffu)
+			return RD_ECORRUPT; /* no column here is ever NULL */
+		if ((size_t)(end - q - 4) < l)
+			return 0;
+		f[i] = q + 4;
+		fl[i] = (int)l;
+		q += 4 + l;
+	}
+	ci->off = (size_t)(q - (const uint8_t *)ci->buf);
+	return 1;
+}
+
+/* Runs a COPY ... TO STDOUT (FORMAT binary) of nf columns and hands each
+ * row to row(). */
+static int copy_out(struct rd_txn *t, const char *sql, int nf,
+		    int (*row)(const uint8_t **f, const int *fl, void *a), void *a)
+{
+	PGresult *r = PQexec(t->c, sql);
+	if (!r || PQresultStatus(r) != PGRES_COPY_OUT)
+		return failure(t, r);
+	PQclear(r);
+	struct copy_in ci = { 0 };
+	int rc = 0, got;
+	bool trailer = false;
+	char *chunk;
+	while ((got = PQgetCopyData(t->c, &chunk, 0)) > 0) {
+		if (rc < 0 || trailer) {
+			PQfreemem(chunk);
+			continue; /* drain the stream */
+		}
+		if (ci.off && ci.off == ci.len)
+			ci.off = ci.len = 0;
+		if (ci.len + (size_t)got > ci.cap) {
+			if (ci.off) {
+				memmove(ci.buf, ci.buf + ci.off, ci.len - ci.off);
+				ci.len -= ci.off;
+				ci.off = 0;
+			}
+			if (ci.len + (size_t)got > ci.cap) {
+				ci.cap = (ci.len + (size_t)got) * 2;
+				ci.buf = rd_realloc(ci.buf, ci.cap);
+			}
+		}
+		memcpy(ci.buf + ci.len, chunk, (size_t)got);
+		ci.len += (size_t)got;
+		PQfreemem(chunk);
+		const uint8_t *f[4];
+		int fl[4];
+		int k = 0;
+		while (rc >= 0 && (k = copy_tuple(&ci, f, fl, nf)) == 1)
+			rc = row(f, fl, a);
+		if (rc >= 0 && k < 0)
+			rc = k;
+		if (k == 2)
+			trailer = true;
+	}
+	free(ci.buf);
+	r = PQgetResult(t->c);
+	if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+		int frc = failure(t, r);
+		rc = rc < 0 ? rc : frc;
+	} else {
+		PQclear(r);
+	}
+	while ((r = PQgetResult(t->c)))
+		PQclear(r);
+	if (rc >= 0 && !trailer)
+		rc = RD_ECORRUPT;
+	return rc;
+}
+
+struct pg_walk {
+	rd_raw_fn fn;
+	void *arg;
+	const char *table;
+	char index[80];
+};
+
+static int walk_record_row(const uint8_t **f, const int *fl, void *a)
+{
+	struct pg_walk *w = a;
+	if (fl[0] != 8 || fl[1] != 8)
+		return RD_ECORRUPT;
+	struct rd_raw_item it = { .kind = RD_RAW_RECORD, .table = w->table, .tenant = rd_key_get_u64(f[0]),
+				  .id = rd_key_get_u64(f[1]), .val = f[2], .len = (size_t)fl[2] };
+	return w->fn(&it, w->arg);
+}
+
+static int walk_entry_row(const uint8_t **f, const int *fl, void *a)
+{
+	struct pg_walk *w = a;
+	if (fl[0] <= 0 || fl[0] >= (int)sizeof w->index || fl[1] != 8 || fl[2] < 8)
+		return RD_ECORRUPT;
+	memcpy(w->index, f[0], (size_t)fl[0]);
+	w->index[fl[0]] = 0;
+	struct rd_raw_item it = { .kind = RD_RAW_INDEX, .table = w->table, .index = w->index,
+				  .tenant = rd_key_get_u64(f[1]), .id = rd_key_get_u64(f[2] + fl[2] - 8),
+				  .key = f[2], .key_len = (size_t)fl[2] - 8 };
+	return w->fn(&it, w->arg);
+}
+
+/* The store's relations named prefix + a table name, by that name. */
+static PGresult *relations(struct rd_txn *t, const char *prefix, int *rc)
+{
+	const char *v[1] = { prefix };
+	return run(t,
+		   "SELECT substr(c.relname, 3) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+		   " WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND left(c.relname, 2) = $1"
+		   " ORDER BY substr(c.relname, 3) COLLATE \"C\"",
+		   1, v, NULL, "t", rc);
+}
+
+static bool listed(const PGresult *r, const char *name)
+{
+	for (int i = 0; i < PQntuples(r); i++)
+		if (strcmp(PQgetvalue(r, i, 0), name) == 0)
+			return true;
+	return false;
+}
+
+static int walk_txn(struct rd_store *s, struct rd_txn *t, rd_raw_fn fn, void *arg)
+{
+	int rc = 0;
+	struct pg_walk w = { .fn = fn, .arg = arg };
+	PGresult *tr = NULL, *ir = NULL;
+	PGresult *r = run(t, "SELECT key, val FROM rd_meta ORDER BY key COLLATE \"C\"", 0, NULL, NULL, "", &rc);
+	for (int i = 0; r && rc >= 0 && i < PQntuples(r); i++) {
+		struct rd_raw_item it = { .kind = RD_RAW_META, .key = PQgetvalue(r, i, 0),
+					  .key_len = (size_t)PQgetlength(r, i, 0), .val = PQgetvalue(r, i, 1),
+					  .len = (size_t)PQgetlength(r, i, 1) };
+		rc = fn(&it, arg);
+	}
+	PQclear(r);
+	if (rc < 0)
+		goto out;
+	r = run(t, "SELECT tbl, tenant, last FROM rd_seq ORDER BY tbl COLLATE \"C\", tenant", 0, NULL, NULL, "", &rc);
+	for (int i = 0; r && rc >= 0 && i < PQntuples(r); i++) {
+		struct rd_raw_item it = { .kind = RD_RAW_SEQ, .table = PQgetvalue(r, i, 0), .tenant = col_u64(r, i, 1),
+					  .id = col_u64(r, i, 2) };
+		rc = fn(&it, arg);
+	}
+	PQclear(r);
+	if (rc < 0 || !(tr = relations(t, "t_", &rc)) || !(ir = relations(t, "i_", &rc)))
+		goto out;
+	for (int i = 0; i < PQntuples(ir); i++)
+		if (!listed(tr, PQgetvalue(ir, i, 0))) {
+			rd_log(RD_LOG_ERROR, "store", "store %s: index relation i_%s has no table t_%s", s->shown,
+			       PQgetvalue(ir, i, 0), PQgetvalue(ir, i, 0));
+			rc = RD_ECORRUPT;
+			goto out;
+		}
+	for (int i = 0; rc >= 0 && i < PQntuples(tr); i++) {
+		w.table = PQgetvalue(tr, i, 0);
+		if (!rd_store_valid_name(w.table))
+			continue; /* not one of renewd's */
+		char sql[256];
+		snprintf(sql, sizeof sql,
+			 "COPY (SELECT tenant, id, val FROM t_%s ORDER BY tenant, id) TO STDOUT (FORMAT binary)", w.table);
+		if ((rc = copy_out(t, sql, 3, walk_record_row, &w)) < 0 || !listed(ir, w.table))
+			continue;
+		snprintf(sql, sizeof sql,
+			 "COPY (SELECT ix, tenant, key FROM i_%s ORDER BY ix COLLATE \"C\", tenant, key) TO STDOUT (FORMAT binary)",
+			 w.table);
+		rc = copy_out(t, sql, 3, walk_entry_row, &w);
+	}
+out:
+	PQclear(tr);
+	PQclear(ir);
+	return rc;
+}
+
+static int pg_walk(struct rd_store *s, rd_raw_fn fn, void *arg)
+{
+	struct rd_txn t;
+	int rc = txn_plain(s, &t, false);
+	if (rc < 0)
+		return rc;
+	rc = walk_txn(s, &t, fn, arg);
+	finish(&t, false, &(int){ 0 });
+	return rc;
+}
+
+struct rd_store_load {
+	struct rd_store *s; /* first: store_impl.h */
+	struct rd_txn t;
+	char table[80];
+	enum rd_raw_kind copying; /* RD_RAW_RECORD or RD_RAW_INDEX while a COPY is open, else 0 */
+	char *buf;
+	size_t len, cap;
+};
+
+static void load_bytes(struct rd_store_load *l, const void *p, size_t n)
+{
+	if (l->len + n > l->cap) {
+		l->cap = (l->len + n) * 2;
+		l->buf = rd_realloc(l->buf, l->cap);
+	}
+	memcpy(l->buf + l->len, p, n);
+	l->len += n;
+}
+
+static void load_field(struct rd_store_load *l, const void *p, size_t n)
+{
+	uint8_t b[4] = { (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n };
+	load_bytes(l, b, 4);
+	if (n)
+		load_bytes(l, p, n);
+}
+
+static int load_flush(struct rd_store_load *l)
+{
+	if (!l->len)
+		return 0;
+	int ok = PQputCopyData(l->t.c, l->buf, (int)l->len);
+	l->len = 0;
+	return ok == 1 ? 0 : failure(&l->t, NULL);
+}
+
+/* Ends the open COPY, if any: its rows are in (or the load failed). */
+static int load_copy_end(struct rd_store_load *l)
+{
+	if (!l->copying)
+		return 0;
+	l->copying = 0;
+	load_bytes(l, "\377\377", 2);
+	int rc = load_flush(l);
+	if (PQputCopyEnd(l->t.c, rc < 0 ? "renewd: load failed" : NULL) != 1 && rc == 0)
+		rc = failure(&l->t, NULL);
+	PGresult *r;
+	while ((r = PQgetResult(l->t.c))) {
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			int frc = failure(&l->t, r);
+			rc = rc < 0 ? rc : frc;
+		} else {
+			PQclear(r);
+		}
+	}
+	return rc;
+}
+
+static int load_copy_begin(struct rd_store_load *l, enum rd_raw_kind kind, const char *table)
+{
+	if (l->copying == kind && strcmp(l->table, table) == 0)
+		return 0;
+	int rc = load_copy_end(l);
+	if (rc < 0)
+		return rc;
+	if (!rd_store_valid_name(table))
+		return RD_EINVAL;
+	char sql[512];
+	/* The relations as pg_register makes them (inside this transaction:
+	 * a failed load takes them away again). */
+	snprintf(sql, sizeof sql,
+		 "CREATE TABLE IF NOT EXISTS t_%s (tenant bigint NOT NULL, id bigint NOT NULL, val bytea NOT NULL,"
+		 " PRIMARY KEY (tenant, id))",
+		 table);
+	if ((rc = exec_simple(&l->t, sql)) < 0)
+		return rc;
+	snprintf(sql, sizeof sql,
+		 "CREATE TABLE IF NOT EXISTS i_%s (tenant bigint NOT NULL, ix text NOT NULL, key bytea NOT NULL,"
+		 " id bigint NOT NULL, PRIMARY KEY (tenant, ix, key))",
+		 table);
+	if ((rc = exec_simple(&l->t, sql)) < 0)
+		return rc;
+	if (kind == RD_RAW_RECORD)
+		snprintf(sql, sizeof sql, "COPY t_%s (tenant, id, val) FROM STDIN (FORMAT binary)", table);
+	else
+		snprintf(sql, sizeof sql, "COPY i_%s (tenant, ix, key, id) FROM STDIN (FORMAT binary)", table);
+	PGresult *r = PQexec(l->t.c, sql);
+	if (!r || PQresultStatus(r) != PGRES_COPY_IN)
+		return failure(&l->t, r);
+	PQclear(r);
+	l->copying = kind;
+	snprintf(l->table, sizeof l->table, "%s", table);
+	static const uint8_t header[19] = { 'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n', 0 };
+	load_bytes(l, header, sizeof header);
+	return 0;
+}
+
+static int pg_load_begin(struct rd_store *s, struct rd_store_load **out, char *err, size_t errlen)
+{
+	if (rd_fails_assert(!s->readonly))
+		return RD_EINTERNAL;
+	struct rd_store_load *l = rd_calloc(1, sizeof *l);
+	l->s = s;
+	int rc = txn_plain(s, &l->t, false);
+	if (rc < 0) {
+		snprintf(err, errlen, "store %s: cannot begin a transaction", s->shown);
+		free(l);
+		return rc;
+	}
+	/* One plain transaction for the whole load; DDL serialised with the
+	 * nodes' (SETUP_LOCK), renewd's own relations locked against writers. */
+	PQclear(PQexec(l->t.c, "ROLLBACK"));
+	PQclear(PQexec(l->t.c, "BEGIN"));
+	l->t.write = true;
+	rc = exec_simple(&l->t, "SELECT pg_advisory_xact_lock(" SETUP_LOCK ")");
+	if (rc == 0)
+		rc = exec_simple(&l->t, "LOCK TABLE rd_meta, rd_seq IN EXCLUSIVE MODE");
+	PGresult *r = rc == 0 ? run(&l->t,
+				    "SELECT (SELECT count(*) FROM rd_meta WHERE key NOT IN ('magic', 'schema')),"
+				    " (SELECT count(*) FROM rd_seq)", 0, NULL, NULL, "", &rc) : NULL;
+	if (r) {
+		uint64_t m = col_u64(r, 0, 0), q = col_u64(r, 0, 1);
+		if (m || q) {
+			snprintf(err, errlen, "store %s is not empty: it holds %llu store-wide settings and %llu id sequences",
+				 s->shown, (unsigned long long)m, (unsigned long long)q);
+			rc = RD_EEXISTS;
+		}
+		PQclear(r);
+	}
+	const char *const prefixes[] = { "t_", "i_" };
+	for (int p = 0; p < 2 && rc == 0; p++) {
+		PGresult *tr = relations(&l->t, prefixes[p], &rc);
+		for (int i = 0; tr && rc == 0 && i < PQntuples(tr); i++) {
+			const char *name = PQgetvalue(tr, i, 0);
+			if (!rd_store_valid_name(name))
+				continue;
+			char sql[200];
+			snprintf(sql, sizeof sql, "SELECT count(*) FROM (SELECT 1 FROM %s%s LIMIT 1) x", prefixes[p], name);
+			PGresult *cr = run(&l->t, sql, 0, NULL, NULL, "", &rc);
+			if (cr && col_u64(cr, 0, 0)) {
+				snprintf(err, errlen, "store %s is not empty: %s %s holds rows", s->shown,
+					 p == 0 ? "table" : "the indexes of table", name);
+				rc = RD_EEXISTS;
+			}
+			PQclear(cr);
+		}
+		PQclear(tr);
+	}
+	if (rc < 0) {
+		if (!err[0])
+			snprintf(err, errlen, "store %s: cannot inspect the store: %s", s->shown, rd_strerror(rc));
+		finish(&l->t, false, &(int){ 0 });
+		free(l);
+		return rc;
+	}
+	*out = l;
+	return 0;
+}
+
+static int pg_load_item(struct rd_store_load *l, const struct rd_raw_item *it)
+{
+	int rc = not_usable(&l->t);
+	if (rc < 0)
+		return rc;
+	uint8_t a[8], b[8];
+	rd_key_put_u64(a, it->tenant);
+	rd_key_put_u64(b, it->id);
+	switch (it->kind) {
+	case RD_RAW_META: {
+		if ((rc = load_copy_end(l)) < 0)
+			return rc;
+		const char *v[2] = { it->key, it->len ? it->val : "" };
+		const int ln[2] = { (int)it->key_len, (int)it->len };
+		PQclear(run(&l->t, "INSERT INTO rd_meta (key, val) VALUES ($1, $2)"
+			    " ON CONFLICT (key) DO UPDATE SET val = excluded.val", 2, v, ln, "bb", &rc));
+		return rc;
+	}
+	case RD_RAW_SEQ: {
+		if ((rc = load_copy_end(l)) < 0)
+			return rc;
+		const char *v[3] = { (char *)a, it->table, (char *)b };
+		const int ln[3] = { 8, 0, 8 };
+		PQclear(run(&l->t, "INSERT INTO rd_seq (tenant, tbl, last) VALUES ($1, $2, $3)", 3, v, ln, "btb", &rc));
+		return rc;
+	}
+	case RD_RAW_RECORD:
+		if ((rc = load_copy_begin(l, RD_RAW_RECORD, it->table)) < 0)
+			return rc;
+		if (it->len > 0x7fffffff)
+			return RD_ETOOBIG;
+		load_bytes(l, "\0\3", 2);
+		load_field(l, a, 8);
+		load_field(l, b, 8);
+		load_field(l, it->val, it->len);
+		break;
+	case RD_RAW_INDEX: {
+		if (it->key_len > RD_INDEX_KEY_MAX || !it->index || !rd_store_valid_name(it->index))
+			return RD_EINVAL;
+		if ((rc = load_copy_begin(l, RD_RAW_INDEX, it->table)) < 0)
+			return rc;
+		uint8_t k[RD_INDEX_KEY_MAX + 8];
+		if (it->key_len)
+			memcpy(k, it->key, it->key_len);
+		memcpy(k + it->key_len, b, 8);
+		load_bytes(l, "\0\4", 2);
+		load_field(l, a, 8);
+		load_field(l, it->index, strlen(it->index));
+		load_field(l, k, it->key_len + 8);
+		load_field(l, b, 8);
+		break;
+	}
+	default:
+		return RD_EINVAL;
+	}
+	return l->len >= (1u << 20) ? load_flush(l) : 0;
+}
+
+static int pg_load_walk(struct rd_store_load *l, rd_raw_fn fn, void *arg)
+{
+	int rc = load_copy_end(l);
+	return rc < 0 ? rc : walk_txn(l->s, &l->t, fn, arg);
+}
+
+static int pg_load_end(struct rd_store_load *l, bool commit)
+{
+	int rc = load_copy_end(l);
+	if (rc < 0 || l->t.failed)
+		commit = false;
+	finish(&l->t, commit, &rc);
+	if (rc >= 0 && !commit)
+		rc = l->t.failed;
+	free(l->buf);
+	free(l);
+	return rc;
+}
+
 const struct rd_store_ops rd_store_pg_ops = {
 	.name = "postgresql",
 	.close = pg_close,
@@ -1421,4 +1883,9 @@ const struct rd_store_ops rd_store_pg_ops = {
 	.stats = pg_stats,
 	.check = pg_check,
 	.backup = pg_backup,
+	.walk = pg_walk,
+	.load_begin = pg_load_begin,
+	.load_item = pg_load_item,
+	.load_walk = pg_load_walk,
+	.load_end = pg_load_end,
 };
