@@ -1460,10 +1460,15 @@ static int lm_load_begin(struct rd_store *s, struct rd_store_load **out, char *e
 				rc = RD_EEXISTS;
 			}
 		} else if (st.ms_entries) {
-			const char *what = strncmp(db.v[i], "t:", 2) == 0 ? "records of table" :
-					   strncmp(db.v[i], "i:", 2) == 0 ? "entries of index" : "entries of";
-			snprintf(err, errlen, "data directory %s is not empty: it holds %zu %s %s", s->dir,
-				 (size_t)st.ms_entries, what, db.v[i][1] == ':' ? db.v[i] + 2 : db.v[i]);
+			if (strcmp(db.v[i], "_seq") == 0)
+				snprintf(err, errlen, "data directory %s is not empty: it holds %zu id sequences", s->dir,
+					 (size_t)st.ms_entries);
+			else
+				snprintf(err, errlen, "data directory %s is not empty: it holds %zu %s %s", s->dir,
+					 (size_t)st.ms_entries,
+					 strncmp(db.v[i], "t:", 2) == 0 ? "records of table" :
+					 strncmp(db.v[i], "i:", 2) == 0 ? "entries of index" : "entries of",
+					 db.v[i][1] == ':' ? db.v[i] + 2 : db.v[i]);
 			rc = RD_EEXISTS;
 		}
 	}

@@ -1740,8 +1740,8 @@ static int pg_load_begin(struct rd_store *s, struct rd_store_load **out, char *e
 	if (r) {
 		uint64_t m = col_u64(r, 0, 0), q = col_u64(r, 0, 1);
 		if (m || q) {
-			snprintf(err, errlen, "store %s is not empty: it holds %llu store-wide settings and %llu id sequences",
-				 s->shown, (unsigned long long)m, (unsigned long long)q);
+			snprintf(err, errlen, "store %s is not empty: it holds %llu %s", s->shown,
+				 (unsigned long long)(q ? q : m), q ? "id sequences" : "store-wide settings");
 			rc = RD_EEXISTS;
 		}
 		PQclear(r);

@@ -9,7 +9,8 @@
  * sequences, then each table's records and its indexes, entries by key and
  * id); the node-local items left out; a walk of a store written out of
  * order comes in the canonical order; a load into an empty store gives the
- * same digest, a non-empty one is refused, an abandoned load leaves nothing.
+ * same digest, a non-empty one is refused, an abandoned load leaves nothing,
+ * a load that fills the map commits nothing and goes in whole once grown.
  */
 #include <ftw.h>
 #include <sodium.h>
@@ -262,6 +263,59 @@ static void test_lmdb_walk_and_load(void **state)
 	nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+struct big {
+	struct rd_table *a;
+};
+
+static int big_fn(struct rd_txn *t, void *arg)
+{
+	struct big *b = arg;
+	static char v[4000];
+	memset(v, 'v', sizeof v);
+	int rc = 0;
+	for (uint64_t id = 1; id <= 1000 && rc == 0; id++)
+		rc = rd_txn_put(t, b->a, 1, id, v, sizeof v, 0);
+	return rc;
+}
+
+/* A load that fills an LMDB map commits nothing; grown, it goes in whole
+ * (what migrate-store does: reserve and start over). */
+static void test_lmdb_load_into_a_full_map(void **state)
+{
+	(void)state;
+	char root[] = "/tmp/rd-digest-XXXXXX", a[64], b[64], err[512];
+	assert_non_null(mkdtemp(root));
+	snprintf(a, sizeof a, "%s/a", root);
+	snprintf(b, sizeof b, "%s/b", root);
+	assert_int_equal(mkdir(a, 0700), 0);
+	assert_int_equal(mkdir(b, 0700), 0);
+	struct rd_store *sa, *sb;
+	struct rd_store_opts o = { 0 }, small = { .map_size = 1u << 20 };
+	assert_rc(rd_store_open(&sa, a, &o, err, sizeof err), 0);
+	struct big bg;
+	assert_rc(rd_store_register(sa, &tdefs[1], &bg.a), 0);
+	assert_rc(rd_store_write(sa, big_fn, &bg), 0);
+	struct rd_store_digest da, db;
+	assert_rc(rd_store_digest(sa, &da), 0);
+	assert_rc(rd_store_open(&sb, b, &small, err, sizeof err), 0);
+	struct rd_store_load *l;
+	assert_rc(rd_store_load_begin(sb, &l, err, sizeof err), 0);
+	assert_rc(rd_store_walk(sa, load_fn, l), RD_EMAPFULL);
+	assert_rc(rd_store_load_end(l, false), 0);
+	assert_rc(rd_store_digest(sb, &db), 0);
+	assert_int_equal(db.records, 0);
+	assert_rc(rd_store_reserve(sb, 16u << 20), 0);
+	assert_rc(rd_store_load_begin(sb, &l, err, sizeof err), 0);
+	assert_rc(rd_store_walk(sa, load_fn, l), 0);
+	assert_rc(rd_store_load_end(l, true), 0);
+	assert_rc(rd_store_digest(sb, &db), 0);
+	assert_memory_equal(da.hash, db.hash, 32);
+	assert_int_equal(db.records, 1000);
+	rd_store_close(&sa);
+	rd_store_close(&sb);
+	nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -269,6 +323,7 @@ int main(void)
 		cmocka_unit_test(test_out_of_order_is_refused),
 		cmocka_unit_test(test_node_local_items_are_left_out),
 		cmocka_unit_test(test_lmdb_walk_and_load),
+		cmocka_unit_test(test_lmdb_load_into_a_full_map),
 	};
 	return cmocka_run_group_tests_name("store_digest", tests, NULL, NULL);
 }
