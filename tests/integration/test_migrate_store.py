@@ -2,7 +2,7 @@
 between LMDB and PostgreSQL" and "The store digest").
 
 - the demo store goes LMDB -> PostgreSQL -> a new LMDB directory with the
-  same digest on all three, and renewd on the migrated PostgreSQL store
+  same digest on all three (and PostgreSQL -> PostgreSQL), and renewd on the migrated PostgreSQL store
   serves the same contracts, its token and a password login;
 - a store of 100,000 imported contracts (10,000 on the ASan build) makes the
   same round trip with identical digests; the times are printed (-s);
@@ -127,6 +127,10 @@ def test_demo_store_round_trips_with_identical_digests_and_serves_on_postgresql(
     migrate(a, str(b), url=url)
     db, pb = digest(b)
     assert db == da and table_counts(pb.stdout) == counts and " 0 problems" in pb.stdout, pb.stdout
+    # PostgreSQL to another PostgreSQL database too.
+    url2, _ = fresh_url(cluster)
+    migrate(a, url2, url=url)
+    assert digest(a, url2)[0] == da
 
     # renewd on the migrated PostgreSQL store: the same contracts, the same
     # token, and a password login.
