@@ -523,6 +523,37 @@ def build_world(w):
 
     O["feed"] = {"own": feed(who="partner-admin@reseller")}
     O["none"] = {"own": {"id": UNUSED_ID}}
+
+    # Outbox messages and webhook deliveries: A's newest, and one of B's whose
+    # id A does not have.
+    def ids(call, path):
+        out, cursor = [], None
+        for _ in range(1000):
+            page = call("GET", path + (f"&cursor={cursor}" if cursor else ""))
+            out += [x["id"] for x in page["items"]]
+            cursor = page["next_cursor"]
+            if not cursor:
+                return out
+        raise AssertionError(f"setup: {path}: the cursor never ended")
+
+    def newest_beyond(path):
+        mine = set(ids(w.a, path))
+        theirs = [i for i in ids(w.b, path) if i not in mine]
+        assert mine and theirs, f"setup: {path}: no record of A, or none of B beyond A's ids"
+        return {"own": {"id": max(mine)}, "othert": {"id": max(theirs)}}
+
+    def top(call, path):
+        return max(ids(call, path), default=0)
+
+    # B registers deals for its demo reseller (each acknowledged by e-mail)
+    # until B's mail and events outnumber A's.
+    for _ in range(100):
+        if all(top(w.b, p) > top(w.a, p) for p in ("/api/v1/outbox?limit=200",
+                                                   "/api/v1/webhooks/deliveries?limit=200")):
+            break
+        deal(w.b, GOLD)
+    O["message"] = newest_beyond("/api/v1/outbox?limit=200")
+    O["delivery"] = newest_beyond("/api/v1/webhooks/deliveries?limit=200")
     w.refresh_othert()
     w.setup_requests = w.requests
 
