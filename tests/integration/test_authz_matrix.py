@@ -514,14 +514,18 @@ def build_world(w):
         got = w.a("GET", f"/api/v1/leads/{O['lead'][v]['id']}")
         assert got["state"] == "assigned" and got.get("partner_id") in (None, want), got
 
-    # Feeds: RES-GOLD's own feed, and B's.
+    # Feeds: RES-GOLD's own, RES-SE's and one of B's partner.
     def feed(who=None, token=None):
         r = w.call("POST", "/api/v1/feeds?format=csv", b"external_id\n", who=who, token=token,
                    headers={"Content-Type": "text/csv"})
         assert r.status == 202, r
         return {"id": r.json()["id"]}
 
-    O["feed"] = {"own": feed(who="partner-admin@reseller")}
+    # RES-SE's and B's partner admins are made by renewctl beside the daemon.
+    se_admin = ctl_user(w.data, "sentinel", "pa-se@a.example", "partner-admin", rse)
+    b_partner_admin = ctl_user(w.data, "rival", "pa-b@b.example", "partner-admin", bp)
+    O["feed"] = {"own": feed(who="partner-admin@reseller"), "otherp": feed(token=se_admin),
+                 "othert": w.b_beyond_a(lambda: feed(token=b_partner_admin), "/api/v1/feeds/{id}", "feed")}
     O["none"] = {"own": {"id": UNUSED_ID}}
 
     # Outbox messages and webhook deliveries: A's newest, and one of B's whose
