@@ -176,25 +176,29 @@ class World:
     def b(self, method, path, body=None, status=200, **kw):
         return self.call(method, path, body, token=self.tokens["B"], status=status, **kw)
 
-    def absent_in_a(self, check_path):
-        return self.call("GET", check_path, who="vendor-admin").status == 404
+    def absent_in_a(self, check, params):
+        """check: A's path for the record (it must answer 404), or a function
+        of the record telling whether A lacks its id."""
+        if callable(check):
+            return check(params)
+        return self.call("GET", check.format(**params), who="vendor-admin").status == 404
 
     def refresh_othert(self):
         """A's records grow (a registration makes a customer, a feed an import,
         each test its own): B's records must stay beyond A's ids."""
         for kind, (make, check) in self.b_makers.items():
-            if not self.absent_in_a(check.format(**self.objects[kind]["othert"])):
+            if not self.absent_in_a(check, self.objects[kind]["othert"]):
                 self.objects[kind]["othert"] = self.b_beyond_a(make, check)
 
     def b_beyond_a(self, make, check, kind=None):
         """Makes B records until one's id is not an id of A (ids are per vendor)."""
         if kind:
             self.b_makers[kind] = (make, check)
-        for _ in range(60):
+        for _ in range(100):
             params = make()
-            if self.absent_in_a(check.format(**params)):
+            if self.absent_in_a(check, params):
                 return params
-        raise AssertionError(f"setup: no B record beyond A's ids for {check}")
+        raise AssertionError(f"setup: no B record beyond A's ids for {kind or check}")
 
 
 def demo_as(tmp_path, slug, name):
@@ -540,24 +544,19 @@ def build_world(w):
                 return out
         raise AssertionError(f"setup: {path}: the cursor never ended")
 
-    def newest_beyond(path):
-        mine = set(ids(w.a, path))
-        theirs = [i for i in ids(w.b, path) if i not in mine]
-        assert mine and theirs, f"setup: {path}: no record of A, or none of B beyond A's ids"
-        return {"own": {"id": max(mine)}, "othert": {"id": max(theirs)}}
+    def newest_of_b(path):
+        """B's newest record, after B registers a deal for its demo reseller
+        (acknowledged by e-mail, and an event for B's subscription)."""
+        def make():
+            deal(w.b, GOLD)
+            return {"id": max(ids(w.b, path))}
+        return make
 
-    def top(call, path):
-        return max(ids(call, path), default=0)
-
-    # B registers deals for its demo reseller (each acknowledged by e-mail)
-    # until B's mail and events outnumber A's.
-    for _ in range(100):
-        if all(top(w.b, p) > top(w.a, p) for p in ("/api/v1/outbox?limit=200",
-                                                   "/api/v1/webhooks/deliveries?limit=200")):
-            break
-        deal(w.b, GOLD)
-    O["message"] = newest_beyond("/api/v1/outbox?limit=200")
-    O["delivery"] = newest_beyond("/api/v1/webhooks/deliveries?limit=200")
+    for kind, path in (("message", "/api/v1/outbox?limit=200"),
+                       ("delivery", "/api/v1/webhooks/deliveries?limit=200")):
+        def lacks(params, path=path):
+            return params["id"] not in ids(w.a, path)
+        O[kind] = {"own": {"id": max(ids(w.a, path))}, "othert": w.b_beyond_a(newest_of_b(path), lacks, kind)}
     w.refresh_othert()
     w.setup_requests = w.requests
 
