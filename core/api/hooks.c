@@ -26,9 +26,20 @@
 #include "services/imports.h"
 #include "util/err.h"
 
+/* Webhooks are the vendor admins' alone (docs/security.md, "Signed webhooks"):
+ * reading a subscription, the delivery log or the inbox takes the right to
+ * change the vendor's integrations, which channel managers (who may read the
+ * plugin list) do not have. */
 static bool begin(struct rd_req *req, struct call *c, enum rd_action act, struct rd_actor *who)
 {
-	if (rd_call_begin(req, c) < 0 || rd_call_allow(c, RD_RES_PLUGIN, act) == RD_SCOPE_NONE)
+	if (rd_call_begin(req, c) < 0)
+		return false;
+	if (act == RD_ACT_READ && rd_authz(c->who.role, RD_RES_PLUGIN, RD_ACT_UPDATE) == RD_SCOPE_NONE) {
+		rd_reply_error(req, 403, "forbidden", NULL, "a %s may not read webhooks (vendor admins only)",
+			       rd_role_name(c->who.role));
+		return false;
+	}
+	if (rd_call_allow(c, RD_RES_PLUGIN, act) == RD_SCOPE_NONE)
 		return false;
 	*who = (struct rd_actor){ .vendor = c->who.vendor, .user = c->who.user };
 	return true;

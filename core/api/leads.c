@@ -263,8 +263,15 @@ int rd_api_leads_dry_run(struct rd_req *req)
 {
 	struct call c;
 	json_t *body;
-	if (rd_call_begin(req, &c) < 0 || rd_call_allow(&c, RD_RES_LEAD, RD_ACT_UPDATE) == RD_SCOPE_NONE ||
-	    rd_req_json(req, &body) < 0)
+	enum rd_scope scope;
+	if (rd_call_begin(req, &c) < 0 || (scope = rd_call_allow(&c, RD_RES_LEAD, RD_ACT_UPDATE)) == RD_SCOPE_NONE)
+		return 0;
+	/* Refused before the body is read: a partner learns nothing from it. */
+	if (scope != RD_SCOPE_ALL) {
+		rd_reply_error(req, 403, "forbidden", NULL, "the vendor's people run routing dry runs");
+		return 0;
+	}
+	if (rd_req_json(req, &body) < 0)
 		return 0;
 	static const char *const known[] = { "version", "last", NULL };
 	json_t *version = json_object_get(body, "version"), *last = json_object_get(body, "last");

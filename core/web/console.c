@@ -118,6 +118,7 @@ static json_t *nav_json(struct web *w, const char *current)
 	static const struct {
 		const char *href, *label;
 		enum rd_resource res;
+		enum rd_action act; /* to see the section; 0: read */
 	} sections[] = {
 		{ "/vendor", "Overview", RD_RES_VENDOR },
 		{ "/vendor/partners", "Partners", RD_RES_PARTNER },
@@ -130,7 +131,7 @@ static json_t *nav_json(struct web *w, const char *current)
 		{ "/vendor/policies", "Policies", RD_RES_POLICY },
 		{ "/vendor/margins", "Margins", RD_RES_POLICY },
 		{ "/vendor/plugins", "Plugins", RD_RES_PLUGIN },
-		{ "/vendor/webhooks", "Webhooks", RD_RES_PLUGIN },
+		{ "/vendor/webhooks", "Webhooks", RD_RES_PLUGIN, RD_ACT_UPDATE }, /* the vendor admins' alone */
 		{ "/vendor/outbox", "Outbox", RD_RES_OUTBOX },
 		{ "/vendor/tasks", "Tasks", RD_RES_TASK },
 		{ "/vendor/deals", "Deal registrations", RD_RES_DEAL },
@@ -140,7 +141,7 @@ static json_t *nav_json(struct web *w, const char *current)
 	};
 	json_t *a = json_array();
 	for (size_t i = 0; i < sizeof sections / sizeof *sections; i++)
-		if (rd_console_may(w, sections[i].res, RD_ACT_READ))
+		if (rd_console_may(w, sections[i].res, sections[i].act ? sections[i].act : RD_ACT_READ))
 			json_array_append_new(a, json_pack("{s:s, s:s, s:b}", "href", sections[i].href, "label",
 							   sections[i].label, "current", !strcmp(sections[i].href, current)));
 	return a;
