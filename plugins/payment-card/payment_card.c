@@ -453,7 +453,9 @@ static json_t *settle(rd_plugin_ctx *ctx, const struct settings *s, json_t *pi, 
 
 /* No card in the request: renewd reconciles an order it did not hear the
  * end of (it never keeps tokens).  What the gateway holds under the key
- * answers; nothing there means nothing was charged. */
+ * answers; nothing there means nothing was charged, and nothing is decided
+ * either: the order stays created for the customer's retry with the card
+ * (renewd may have died before the payment call reached the gateway). */
 static int reconcile(rd_plugin_ctx *ctx, const struct settings *s, const struct rd_payment_request *req,
 		     struct rd_payment_result *res)
 {
@@ -464,8 +466,9 @@ static int reconcile(rd_plugin_ctx *ctx, const struct settings *s, const struct 
 		return RD_EBUSY;
 	}
 	if (found == 0) {
-		set_result(res, RD_PAY_DECLINED, "", "%s", "no card was given: enter the card again");
-		return 0;
+		host->error(ctx, "order %s: nothing at the card gateway under its key (nothing was charged): "
+			    "the order waits for the customer's card", req->order_ref);
+		return RD_ENOTFOUND;
 	}
 	pi = settle(ctx, s, pi, req->order_ref, req->idempotency_key, res);
 	if (pi)

@@ -49,10 +49,15 @@ def scaled(normal, asan):
     return asan if ASAN else normal
 
 
-def rng_for(name):
-    """(random.Random, seed): the seed from RENEWD_CRASH_SEED or fresh."""
+def rng_for(name, capsys=None):
+    """(random.Random, seed): the seed from RENEWD_CRASH_SEED or fresh;
+    printed at once (past pytest's capture, with capsys) so that a failing
+    run can be replayed."""
     env = os.environ.get("RENEWD_CRASH_SEED")
     seed = int(env) if env else int.from_bytes(os.urandom(4), "big")
+    if capsys is not None:
+        with capsys.disabled():
+            print(f"\n  {name}: seed {seed} (RENEWD_CRASH_SEED={seed} replays it)", flush=True)
     return random.Random(f"{seed}:{name}"), seed
 
 

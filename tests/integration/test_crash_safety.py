@@ -44,6 +44,7 @@ import time
 import pytest
 
 import crashkit
+from test_card_orders import gateway  # noqa: F401 (a fixture)
 from conftest import RENEWCTL, ApiClient, copy_store, start_api, store_args, table_entries
 from crashkit import Killer, Sink, check_store, figures, restart, scaled, wait_until
 
@@ -61,7 +62,7 @@ def contracts_csv(prefix, n):
 
 
 def test_kills_during_large_imports(daemon, tmp_path, capsys, record_property):
-    rng, seed = crashkit.rng_for("imports")
+    rng, seed = crashkit.rng_for("imports", capsys)
     rows = scaled(20000, 4000)
     rounds_api, rounds_ctl = scaled(4, 2), scaled(3, 2)
     args = ("--max-import-bytes", str(64 << 20))
@@ -191,7 +192,7 @@ def sent_ids_received(admin, sinks, timeout=30.0):
 
 def test_kills_during_a_sweep_that_sends_mail(daemon, tmp_path, capsys, record_property):
     from test_renewals import renewd_args
-    rng, seed = crashkit.rng_for("sweep")
+    rng, seed = crashkit.rng_for("sweep", capsys)
     sink, ref_sink = Sink(), Sink()
     try:
         d, w = renewals_world(daemon, tmp_path, sink, scaled(24, 12))
@@ -249,3 +250,223 @@ def test_kills_during_a_sweep_that_sends_mail(daemon, tmp_path, capsys, record_p
     assert dup_opps == 0, f"seed {seed}: {dup_opps} contracts with more than one opportunity"
     assert len(opps) == len(ref_opps), (len(opps), len(ref_opps))
     assert all(m["state"] == "sent" for m in box), [m for m in box if m["state"] != "sent"][:5]
+
+
+# ---- (c) card payments and refunds -------------------------------------------------------------
+
+
+def quoted_opportunities(w_admin, n, prefix):
+    """n more contracts of the demo's resellers ending in three weeks, quoted
+    by a sweep and published by the vendor: their opportunities."""
+    today = datetime.date.fromisoformat(w_admin.get("/api/v1/clock")["today"])
+    custs = "external_id,name\n" + "".join(f"{prefix}C-{i},{prefix} customer {i} Ltd\n" for i in range(n))
+    assert w_admin.run_import("customers", custs.encode())["status"] == "succeeded"
+    skus = ("WSG-STD", "WSG-PLUS", "EML-SEC")
+    rows = "".join(f"{prefix}K-{i},{prefix}C-{i},{skus[i % 3]},{('RES-PLAT', 'RES-GOLD', 'RES-SILV')[i % 3]},{3 + i},"
+                   f"{today - datetime.timedelta(days=340)},{today + datetime.timedelta(days=25)}\n" for i in range(n))
+    doc = w_admin.run_import("contracts", ("external_id,customer_external_id,product_sku,reseller_external_id,"
+                                           "quantity,start,end\n" + rows).encode())
+    assert doc["status"] == "succeeded" and doc["created"] == n, doc
+    w_admin.ok("POST", "/api/v1/clock", {"date": (today + datetime.timedelta(days=1)).isoformat()}, status=200)
+    kids = {k["id"] for k in w_admin.items("/api/v1/contracts") if k["external_id"].startswith(f"{prefix}K-")}
+    opps = [o for o in w_admin.items("/api/v1/opportunities") if o["contract_id"] in kids]
+    assert len(opps) == n, (len(opps), n)
+    for o in opps:
+        w_admin.ok("POST", f"/api/v1/opportunities/{o['id']}/decision", {"publish": "vendor"}, status=200)
+    return sorted(opps, key=lambda o: o["id"])
+
+
+def commission_shares(order):
+    """party -> sum of the vendor-mode shares over the order's frozen lines."""
+    out = {}
+    for line in order["lines"]:
+        for s in ((line.get("margins") or {}).get("vendor") or {}).get("shares") or []:
+            out[s["party"]] = out.get(s["party"], 0) + s["amount"]
+    return {p: a for p, a in out.items() if a}
+
+
+def check_payments(admin, gateway, plan, seed):
+    """Compares renewd's orders and commissions with the gateway's ledger
+    and a recomputation; returns (records checked, duplicates, lost)."""
+    orders = admin.items("/api/v1/orders")
+    by_opp = {}
+    for o in orders:
+        by_opp.setdefault(o["opportunity_id"], []).append(o)
+    state = gateway.state()
+    charges, refunds = {}, {}
+    for c in state["charges"]:
+        if c["kind"] in ("charge", "capture"):
+            charges.setdefault(c["intent"], []).append(c["amount"])
+        elif c["kind"] == "refund":
+            refunds.setdefault(c["intent"], []).append(-c["amount"])
+    dups = lost = 0
+    problems = []
+    paid_refs = set()
+    for opp, want in plan.items():
+        got = by_opp.get(opp, [])
+        if len(got) != 1:
+            (problems.append(f"opportunity {opp}: {len(got)} orders"))
+            dups += max(0, len(got) - 1)
+            lost += not got
+            continue
+        o = got[0]
+        if o["state"] != want:
+            problems.append(f"order {o['number']}: {o['state']}, expected {want}")
+            lost += 1
+        ref = o.get("paid_reference")
+        paid_refs.add(ref)
+        ch = charges.get(ref, [])
+        if ch != [o["total"]]:
+            problems.append(f"order {o['number']}: gateway charges {ch} for a total of {o['total']}")
+            dups += max(0, len(ch) - 1)
+            lost += not ch
+        rf = refunds.get(ref, [])
+        if rf != ([o["total"]] if want == "refunded" else []):
+            problems.append(f"order {o['number']} ({o['state']}): gateway refunds {rf}")
+            dups += max(0, len(rf) - 1)
+            lost += want == "refunded" and not rf
+    stray = [i for i in charges if i not in paid_refs]
+    if stray:
+        problems.append(f"charges no order of renewd names: {stray}")
+        lost += len(stray)
+    # commissions: one earned entry per order and party, of the recomputed
+    # amount; one reversal of it per refunded order
+    entries = admin.items("/api/v1/commissions")
+    have = {}
+    for e in entries:
+        have.setdefault((e["order_id"], e["party"], e["kind"]), []).append(e["amount"])
+    want_c = {}
+    for opp, st in plan.items():
+        for o in by_opp.get(opp, [])[:1]:
+            for party, amount in commission_shares(o).items():
+                want_c[(o["id"], party, "earned")] = [amount]
+                if st == "refunded":
+                    want_c[(o["id"], party, "reversal")] = [-amount]
+    assert len(want_c) >= len(plan), "the orders' lines carry no vendor-mode shares to recompute"
+    for k in set(have) | set(want_c):
+        if have.get(k) != want_c.get(k):
+            problems.append(f"commission {k}: {have.get(k)}, recomputed {want_c.get(k)}")
+            dups += max(0, len(have.get(k, [])) - 1)
+            lost += k not in have
+    assert not problems, f"seed {seed}: " + "; ".join(problems[:12])
+    return len(orders) + len(state["charges"]) + len(entries), dups, lost
+
+
+def test_kills_during_card_payments_and_refunds(daemon, tmp_path, gateway, capsys, record_property):
+    from test_card_orders import TEST_ARGS, boot
+    rng, seed = crashkit.rng_for("payments", capsys)
+    d, data, admin, _, _ = boot(daemon, tmp_path, gateway)
+    n = scaled(24, 10)
+    opps = quoted_opportunities(admin, n, "CP")
+    tokens = [gateway.token() for _ in opps]
+    plan = {o["id"]: "refunded" if i % 3 == 1 else "fulfilled" for i, o in enumerate(opps)}
+    ops = [("order", i) for i in rng.sample(range(n), n)]
+    for i in range(1, n, 3):  # each refund somewhere after its order
+        ops.insert(rng.randint(ops.index(("order", i)) + 1, len(ops)), ("refund", i))
+    order_ids = {}
+    kills, retries, pos = 0, 0, 0
+    k = Killer(d, rng.uniform(0.02, scaled(0.35, 1.0)))
+    kill_rounds = scaled(6, 3)
+    while pos < len(ops):
+        what, i = ops[pos]
+        o = opps[i]
+        try:
+            if what == "order":
+                r = admin.call("POST", "/api/v1/orders", {"opportunity_id": o["id"], "payment_option": "card",
+                                                          "card_token": tokens[i]},
+                               headers={"Idempotency-Key": f"crash-order-{o['id']}"}, timeout=15)
+                assert r.status in (200, 201), r
+                order_ids[i] = r.json()["id"]
+                assert r.json()["state"] == "fulfilled", \
+                    f"seed {seed}: order {r.json()['number']} {r.json()['state']}: {r.json().get('payment_message')}"
+            else:
+                r = admin.call("POST", f"/api/v1/orders/{order_ids[i]}/refund", {"reason": "crash test"}, timeout=15)
+                assert r.status == 200 and r.json()["state"] == "refunded", r
+            pos += 1
+            continue
+        except (OSError, http_errors()):
+            if d.running() and not k.fired:
+                raise
+        # killed under the request: restart, and the client sends it again
+        kills += k.wait()
+        check_store(data)
+        d = restart(daemon, d, TEST_ARGS, [admin])
+        retries += 1
+        if kills < kill_rounds:
+            k = Killer(d, rng.uniform(0.02, scaled(0.35, 1.0)))
+        else:
+            k = Killer(d, 3600)
+    k.t.cancel()
+    checked, dups, lost = check_payments(admin, gateway, plan, seed)
+    d.stop()
+    check_store(data)
+    figures(capsys, record_property, f"crash payments and refunds (seed {seed})", kills=kills,
+            requests_retried=retries, records_checked=checked, duplicates_found=dups, lost_found=lost)
+
+
+def http_errors():
+    import http.client
+    return http.client.HTTPException
+
+
+def test_a_kill_before_the_gateway_heard_of_a_card_order(daemon, tmp_path, capsys, record_property):
+    """The window random kills hit now and then (the payments test above),
+    made sure of: the order is written (created), its payment call is on
+    its way to a gateway that has not read it (stopped), and renewd is
+    killed; the gateway restarts on its port without the call.  The
+    reconciliation at start finds nothing charged under the order's key.
+    The customer's retry (the same key, the card) must pay the order once:
+    it used to find the order declined by the reconciliation ("no card was
+    given: enter the card again")."""
+    import sys
+    from test_card_orders import FAKEGW, SECRET, TEST_ARGS, WEBHOOK_SECRET, Gateway, boot
+
+    class GatewayOnPort(Gateway):
+        def __init__(self, port):
+            self.proc = subprocess.Popen([sys.executable, str(FAKEGW), "--lifetime", "180", "--secret", SECRET,
+                                          "--webhook-secret", WEBHOOK_SECRET, "--port", str(port)],
+                                         stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+            self.port = int(self.proc.stdout.readline())
+            self.url = f"http://127.0.0.1:{self.port}"
+
+    gw = Gateway()
+    try:
+        d, data, admin, _, _ = boot(daemon, tmp_path, gw)
+        (o,) = quoted_opportunities(admin, 1, "KB")
+        body = {"opportunity_id": o["id"], "payment_option": "card", "card_token": "tok_visa"}
+        key = {"Idempotency-Key": f"kb-{o['id']}"}
+        gw.proc.send_signal(signal.SIGSTOP)
+        t = threading.Thread(target=lambda: _quietly(admin.call, "POST", "/api/v1/orders", body, headers=key,
+                                                      timeout=10), daemon=True)
+        t.start()
+        wait_until(lambda: [x for x in admin.items("/api/v1/orders") if x["opportunity_id"] == o["id"]], 10,
+                   "the order written")
+        d.kill()
+        gw.proc.kill()
+        gw.proc.wait(timeout=5)
+        gw.proc.stdout.close()
+        gw = GatewayOnPort(gw.port)
+        t.join(10)
+        d = restart(daemon, d, TEST_ARGS, [admin])
+        wait_until(lambda: "reconciling an order" in d.log(), 10, "the reconciliation at start")
+        time.sleep(0.3)  # the reconciliation's answer is written
+        r = admin.call("POST", "/api/v1/orders", body, headers=key, timeout=15)
+        assert r.status in (200, 201), r
+        order = r.json()
+        assert order["state"] == "fulfilled", (order["state"], order["payment_message"])
+        charges = gw.charges()
+        assert [c["amount"] for c in charges] == [order["total"]], charges
+        assert order["paid_reference"] == charges[0]["intent"]
+        d.stop()
+        check_store(data)
+    finally:
+        gw.close()
+    figures(capsys, record_property, "crash before the gateway heard of a card order", kills=1, records_checked=2,
+            duplicates_found=0, lost_found=0)
+
+
+def _quietly(fn, *a, **kw):
+    try:
+        return fn(*a, **kw)
+    except (OSError, http_errors()):
+        return None
