@@ -470,3 +470,70 @@ def _quietly(fn, *a, **kw):
         return fn(*a, **kw)
     except (OSError, http_errors()):
         return None
+
+
+# ---- (d) partner feed merges -------------------------------------------------------------------
+
+
+def test_kills_during_partner_feed_merges(daemon, tmp_path, capsys, record_property):
+    from test_feeds import PLAT_MAPPING, drop, outcome, partner
+    rng, seed = crashkit.rng_for("feeds", capsys)
+    feeds = tmp_path / "feeds"
+    args = ("--feeds-dir", str(feeds), "--feeds-poll-ms", "200")
+    d, admin, _ = start_api(daemon, tmp_path / "store", args=args)
+    data = d.data
+    plat = partner(admin, "RES-PLAT")
+    admin.ok("PATCH", f"/api/v1/partners/{plat['id']}", {"feed_drop": 1, "feed_mapping": PLAT_MAPPING})
+    folder = feeds / "sentinel" / "RES-PLAT"
+    wait_until(lambda: (folder / "processed").is_dir(), 20, "the feed folder")
+    d.stop()
+    base = table_entries(data, "t:contracts")
+    d = restart(daemon, d, args, [admin])
+    rows, rounds = scaled(2500, 600), scaled(5, 3)
+    custs = [f"CUST-{c}" for c in range(1001, 1025)]
+    kills = 0
+    names = []
+    for r in range(rounds):
+        # new contracts (each round's own end date: a feed matches a contract by
+        # customer, product and end date too), and the previous round's merged
+        # again with one more seat
+        body = "Contract No,End Customer,SKU,Seats,Starts,Expires\r\n" + "".join(
+            f"FD{r}-{i:05d},{custs[i % 24]},DLP-EP,{2 + r},2026-10-01,2027-09-{10 + r}\r\n" for i in range(rows))
+        if r:
+            body += "".join(f"FD{r - 1}-{i:05d},,,{2 + r},,\r\n" for i in range(0, rows, 7))
+        names.append(f"round{r}.csv")
+        drop(folder, names[-1], body.encode())
+        k = Killer(d, rng.uniform(0.0, scaled(1.2, 3.0)))
+        kills += k.wait()
+        check_store(data)
+        n = table_entries(data, "t:contracts") - base
+        assert n % rows == 0 and 0 <= n // rows <= r + 1, f"seed {seed}: a feed applied in part: {n} new contracts"
+        d = restart(daemon, d, args, [admin])
+    reports = {}
+    for name in names:
+        where, rep = wait_until(lambda: outcome(folder, name), 60, f"the outcome of {name}")
+        assert where == "processed" and rep["status"] == "succeeded", (name, rep)
+        reports[name] = rep
+    assert not [p for p in folder.iterdir() if p.is_file()], sorted(p.name for p in folder.iterdir())
+    per_file = {name: len([p for p in (folder / "processed").glob(f"*-{name}")]) for name in names}
+    dups = sum(v - 1 for v in per_file.values())
+    # every round whole: its new contracts as sent; its changes to the
+    # previous round's (a seat count a reseller's feed changes) merged or
+    # queued for review, each once
+    merges = len(range(0, rows, 7))
+    for r, name in enumerate(names):
+        rep = reports[name]
+        assert rep["accepted"] == rows and rep["merged"] + rep["queued"] == (merges if r else 0), rep
+    got = {k["external_id"]: k["quantity"] for k in admin.items("/api/v1/contracts")
+           if k["external_id"].startswith("FD")}
+    want = {f"FD{r}-{i:05d}": 2 + r for r in range(rounds) for i in range(rows)}
+    merged = [x for x in got if got[x] == want.get(x, 0) + 1]
+    want.update({x: got[x] for x in merged})  # the merges applied, once
+    lost = len(set(want) - set(got)) + sum(1 for x in want if x in got and got[x] != want[x])
+    d.stop()
+    check_store(data)
+    figures(capsys, record_property, f"crash feed merges (seed {seed})", kills=kills, records_checked=len(got),
+            duplicates_found=dups, lost_found=lost)
+    assert dups == 0, per_file
+    assert lost == 0 and set(got) == set(want), \
+        f"seed {seed}: " + str([(x, got.get(x), want[x]) for x in want if got.get(x) != want[x]][:10])
