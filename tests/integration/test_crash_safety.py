@@ -28,7 +28,10 @@ last restart the scenario's own ledger is compared with what renewd holds:
 * test_kills_during_edi_exchanges: X12 orders out (850s) and the
   distributor's 855s in through the connector's folders: one 850 per order
   (beyond the one in flight at a kill), every inbound file applied once,
-  control numbers never repeated.
+  control numbers never repeated.  (EDIFACT's folders are the same code
+  path, services/edi.c, and are not killed here.)
+* test_a_kill_before_the_gateway_heard_of_a_card_order: the payments
+  test's rarest window, made sure of.
 
 Each test prints its figures (kills, records checked, duplicates found,
 lost found).  Rounds are fewer under AddressSanitizer.
@@ -63,8 +66,8 @@ def contracts_csv(prefix, n):
 
 def test_kills_during_large_imports(daemon, tmp_path, capsys, record_property):
     rng, seed = crashkit.rng_for("imports", capsys)
-    rows = scaled(20000, 4000)
-    rounds_api, rounds_ctl = scaled(4, 2), scaled(3, 2)
+    rows = scaled(12000, 3000)
+    rounds_api, rounds_ctl = scaled(3, 2), scaled(2, 1)
     args = ("--max-import-bytes", str(64 << 20))
     d, api, _ = start_api(daemon, tmp_path / "store", args=args)
     data = d.data
@@ -397,6 +400,10 @@ def test_kills_during_card_payments_and_refunds(daemon, tmp_path, gateway, capsy
         else:
             k = Killer(d, 3600)
     k.t.cancel()
+    if k.fired or not d.running():  # killed after the last request
+        kills += k.wait()
+        check_store(data)
+        d = restart(daemon, d, TEST_ARGS, [admin])
     checked, dups, lost = check_payments(admin, gateway, plan, seed)
     d.stop()
     check_store(data)
@@ -489,7 +496,7 @@ def test_kills_during_partner_feed_merges(daemon, tmp_path, capsys, record_prope
     d.stop()
     base = table_entries(data, "t:contracts")
     d = restart(daemon, d, args, [admin])
-    rows, rounds = scaled(2500, 600), scaled(5, 3)
+    rows, rounds = scaled(1500, 500), scaled(5, 3)
     custs = [f"CUST-{c}" for c in range(1001, 1025)]
     kills = 0
     names = []
@@ -537,3 +544,108 @@ def test_kills_during_partner_feed_merges(daemon, tmp_path, capsys, record_prope
     assert dups == 0, per_file
     assert lost == 0 and set(got) == set(want), \
         f"seed {seed}: " + str([(x, got.get(x), want[x]) for x in want if got.get(x) != want[x]][:10])
+
+
+# ---- (e) EDI exchanges -------------------------------------------------------------------------
+
+
+def x12_fields(path):
+    """(ISA13 control number, BEG03 order number or None, AK1 group or None) of an outbound X12 file."""
+    segs = [s.split("*") for s in path.read_text().split("~") if s.strip()]
+    isa = next(s for s in segs if s[0].strip() == "ISA")
+    beg = next((s for s in segs if s[0].strip() == "BEG"), None)
+    ak1 = next((s for s in segs if s[0].strip() == "AK1"), None)
+    return int(isa[13]), beg[3] if beg else None, "*".join(ak1[1:]) if ak1 else None
+
+
+def test_kills_during_edi_exchanges(daemon, tmp_path, capsys, record_property):
+    from test_edi import boot, group, raw, st
+    rng, seed = crashkit.rng_for("edi", capsys)
+    args = ["--test-clock", "1", "--sched-interval-ms", "100000"]
+    d, data, admin, _, out, inb = boot(daemon, tmp_path)
+    n = scaled(16, 8)
+    opps = quoted_opportunities(admin, n, "EX")
+    kills, retries = 0, 0
+    k = Killer(d, rng.uniform(0.02, scaled(0.4, 1.0)))
+    kill_rounds = scaled(6, 3)
+    orders = {}
+
+    def after_kill():
+        nonlocal d, k, kills, retries
+        kills += k.wait()
+        check_store(data)
+        d = restart(daemon, d, args, [admin])
+        retries += 1
+        k = Killer(d, rng.uniform(0.02, scaled(0.4, 1.0)) if kills < kill_rounds else 3600)
+
+    # the orders (each a PO order to DIST-NW: an 850 out), the client retrying a request a kill cut short
+    i = 0
+    while i < n:
+        o = opps[i]
+        try:
+            r = admin.call("POST", "/api/v1/orders", {"opportunity_id": o["id"], "payment_option": "purchase_order",
+                                                      "po_number": f"PO-EX-{i}"},
+                           headers={"Idempotency-Key": f"ex-{o['id']}"}, timeout=15)
+            assert r.status in (200, 201), r
+            orders[i] = r.json()
+            i += 1
+        except (OSError, http_errors()):
+            if d.running() and not k.fired:
+                raise
+            after_kill()
+    # the distributor's 855s for them, dropped while renewd may be killed
+    for i in range(n):
+        name = f"in-855-{i:03d}.x12"
+        ctl = 700 + i
+        text = raw(group("PR", ctl, st("855", "0001", [f"BAK*00*AC*{orders[i]['number']}*20270101"])) +
+                   [f"IEA*1*{ctl:09d}"], ctl=ctl)
+        (tmp_path / name).write_text(text)
+        (tmp_path / name).rename(inb / name)
+        time.sleep(rng.uniform(0, 0.05))
+        if not d.running():
+            after_kill()
+    while kills < kill_rounds and k.t.is_alive():
+        time.sleep(0.05)
+        if not d.running():
+            after_kill()
+    k.t.cancel()
+    if k.fired or not d.running():
+        after_kill()
+        k.t.cancel()
+    assert d.running()
+
+    # everything in: each inbound file applied once, each order acknowledged
+    wait_until(lambda: not [p for p in inb.iterdir() if p.is_file()], 30, "the inbound folder emptied")
+    processed = sorted(p.name for p in (inb / "processed").iterdir() if not p.name.endswith(".report.json"))
+    failed = sorted(p.name for p in (inb / "failed").iterdir()) if (inb / "failed").exists() else []
+    assert not failed, failed
+    per_in = {f"in-855-{i:03d}.x12": sum(1 for p in processed if p.endswith(f"in-855-{i:03d}.x12")) for i in range(n)}
+    states = {i: admin.get(f"/api/v1/orders/{orders[i]['id']}") for i in range(n)}
+    wait_until(lambda: all(admin.get(f"/api/v1/orders/{orders[i]['id']}")["edi_status"] == "acknowledged"
+                           for i in range(n)), 30, "every order acknowledged")
+    states = {i: admin.get(f"/api/v1/orders/{orders[i]['id']}") for i in range(n)}
+    # renewd's side: one 850 per order (beyond one in flight per kill), control numbers never repeated
+    files = sorted(p for p in out.iterdir() if p.suffix == ".x12")
+    fields = [x12_fields(p) for p in files]
+    controls = [c for c, _, _ in fields]
+    per_order = {}
+    for _, number, _ in fields:
+        if number:
+            per_order[number] = per_order.get(number, 0) + 1
+    acks = [a for _, _, a in fields if a]
+    dup_850 = sum(v - 1 for v in per_order.values())
+    dup_997 = len(acks) - len(set(acks))
+    lost_850 = sum(1 for i in range(n) if orders[i]["number"] not in per_order)
+    lost_in = sum(1 for v in per_in.values() if v == 0)
+    all_orders = admin.items("/api/v1/orders")
+    d.stop()
+    check_store(data)
+    figures(capsys, record_property, f"crash EDI exchanges (seed {seed})", kills=kills, requests_retried=retries,
+            records_checked=len(files) + len(processed) + len(all_orders), duplicates_found=dup_850 + dup_997 +
+            sum(v - 1 for v in per_in.values() if v > 1), lost_found=lost_850 + lost_in)
+    assert len(controls) == len(set(controls)), f"seed {seed}: control numbers repeated: {sorted(controls)}"
+    assert lost_850 == 0 and lost_in == 0, (per_order, per_in)
+    assert all(v == 1 for v in per_in.values()), per_in
+    assert dup_850 + dup_997 <= kills, f"seed {seed}: {dup_850} 850s and {dup_997} 997s repeated for {kills} kills"
+    assert len(all_orders) == n and len({o["opportunity_id"] for o in all_orders}) == n, "an order doubled"
+    assert all(states[i]["edi_status"] == "acknowledged" and states[i]["edi_ack"] == "AC" for i in range(n)), states
