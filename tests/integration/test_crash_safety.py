@@ -368,7 +368,7 @@ def test_kills_during_card_payments_and_refunds(daemon, tmp_path, gateway, capsy
         ops.insert(rng.randint(ops.index(("order", i)) + 1, len(ops)), ("refund", i))
     order_ids = {}
     kills, retries, pos = 0, 0, 0
-    k = Killer(d, rng.uniform(0.02, scaled(0.35, 1.0)))
+    k = Killer(d, rng.uniform(0.01, scaled(0.2, 0.5)))
     kill_rounds = scaled(6, 3)
     while pos < len(ops):
         what, i = ops[pos]
@@ -396,7 +396,7 @@ def test_kills_during_card_payments_and_refunds(daemon, tmp_path, gateway, capsy
         d = restart(daemon, d, TEST_ARGS, [admin])
         retries += 1
         if kills < kill_rounds:
-            k = Killer(d, rng.uniform(0.02, scaled(0.35, 1.0)))
+            k = Killer(d, rng.uniform(0.01, scaled(0.2, 0.5)))
         else:
             k = Killer(d, 3600)
     k.t.cancel()
@@ -566,7 +566,7 @@ def test_kills_during_edi_exchanges(daemon, tmp_path, capsys, record_property):
     n = scaled(16, 8)
     opps = quoted_opportunities(admin, n, "EX")
     kills, retries = 0, 0
-    k = Killer(d, rng.uniform(0.02, scaled(0.4, 1.0)))
+    k = Killer(d, rng.uniform(0.02, scaled(0.4, 0.5)))
     kill_rounds = scaled(6, 3)
     orders = {}
 
@@ -576,7 +576,7 @@ def test_kills_during_edi_exchanges(daemon, tmp_path, capsys, record_property):
         check_store(data)
         d = restart(daemon, d, args, [admin])
         retries += 1
-        k = Killer(d, rng.uniform(0.02, scaled(0.4, 1.0)) if kills < kill_rounds else 3600)
+        k = Killer(d, rng.uniform(0.02, scaled(0.4, 0.5)) if kills < kill_rounds else 3600)
 
     # the orders (each a PO order to DIST-NW: an 850 out), the client retrying a request a kill cut short
     i = 0

@@ -36,7 +36,7 @@ from test_card_orders import TEST_ARGS, boot, gateway  # noqa: F401 (gateway: a 
 from test_crash_safety import outbox_id, quoted_opportunities
 
 WRK = shutil.which("wrk")
-RSS_BOUND_MIB = scaled(160, 900)  # renewd's peak resident set under this load
+RSS_BOUND_MIB = scaled(96, 768)  # renewd's peak resident set under this load
 
 pytestmark = pytest.mark.skipif(WRK is None, reason="wrk is not installed (scripts/deps)")
 
