@@ -37,18 +37,15 @@ Each test prints its figures (kills, records checked, duplicates found,
 lost found).  Rounds are fewer under AddressSanitizer.
 """
 import datetime
-import json
-import os
 import signal
 import subprocess
 import threading
 import time
 
-import pytest
 
 import crashkit
 from test_card_orders import gateway  # noqa: F401 (a fixture)
-from conftest import RENEWCTL, ApiClient, copy_store, start_api, store_args, table_entries
+from conftest import RENEWCTL, copy_store, start_api, store_args, table_entries
 from crashkit import Killer, Sink, check_store, figures, restart, scaled, wait_until
 
 

@@ -31,8 +31,8 @@ import pytest
 
 import crashkit
 from conftest import RENEWD
-from crashkit import Sink, figures, scaled, wait_until
-from test_card_orders import TEST_ARGS, boot, gateway  # noqa: F401 (gateway: a fixture)
+from crashkit import Sink, figures, scaled
+from test_card_orders import boot, gateway  # noqa: F401 (gateway: a fixture)
 from test_crash_safety import outbox_id, quoted_opportunities
 
 WRK = shutil.which("wrk")
@@ -138,7 +138,6 @@ def run(daemon, tmp_path, gateway, sink, capsys, record_property):
                     return
                 attempt[i] += 1
                 order_once(i, attempt[i] // 2)  # each key tried twice (a replay), then a fresh one
-        orderer.attempts = attempt
 
     def clock():
         today = datetime.date.fromisoformat(admin.get("/api/v1/clock")["today"])
