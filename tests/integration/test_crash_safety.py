@@ -25,11 +25,11 @@ last restart the scenario's own ledger is compared with what renewd holds:
 * test_kills_during_partner_feed_merges: partner feeds dropped into the
   feed folder (new contracts and changes merged into existing ones): each
   file ends in processed/ once, and is applied whole or not at all.
-* test_kills_during_edi_exchanges: X12 orders out (850s) and the
-  distributor's 855s in through the connector's folders: one 850 per order
-  (beyond the one in flight at a kill), every inbound file applied once,
-  control numbers never repeated.  (EDIFACT's folders are the same code
-  path, services/edi.c, and are not killed here.)
+* test_kills_during_edi_exchanges[x12|edifact]: orders out (X12 850s,
+  EDIFACT ORDERS) and the distributor's acknowledgements in (855s,
+  ORDRSPs) through the connector's folders: one order file per order and no
+  acknowledgement (997, CONTRL) repeated beyond the one in flight at a
+  kill, every inbound file applied once, control numbers never repeated.
 * test_a_kill_before_the_gateway_heard_of_a_card_order: the payments
   test's rarest window, made sure of.
 
@@ -42,6 +42,7 @@ import subprocess
 import threading
 import time
 
+import pytest
 
 import crashkit
 from test_card_orders import gateway  # noqa: F401 (a fixture)
@@ -555,11 +556,23 @@ def x12_fields(path):
     return int(isa[13]), beg[3] if beg else None, "*".join(ak1[1:]) if ak1 else None
 
 
-def test_kills_during_edi_exchanges(daemon, tmp_path, capsys, record_property):
-    from test_edi import boot, group, raw, st
-    rng, seed = crashkit.rng_for("edi", capsys)
+def edifact_fields(path):
+    """(UNB interchange reference, BGM order number of an ORDERS or None, UCI
+    reference of a CONTRL or None) of an outbound EDIFACT file."""
+    segs = [s.split("+") for s in path.read_text().split("'") if s.strip()]
+    unb = next(s for s in segs if s[0].strip() == "UNB")
+    bgm = next((s for s in segs if s[0].strip() == "BGM" and s[1] == "220"), None)
+    uci = next((s for s in segs if s[0].strip() == "UCI"), None)
+    return int(unb[5]), bgm[2] if bgm else None, uci[1] if uci else None
+
+
+@pytest.mark.parametrize("syntax", ["x12", "edifact"])
+def test_kills_during_edi_exchanges(daemon, tmp_path, capsys, record_property, syntax):
+    from test_edi import boot, boot_edifact, group, interchange, raw, st
+    rng, seed = crashkit.rng_for(f"edi-{syntax}", capsys)
     args = ["--test-clock", "1", "--sched-interval-ms", "100000"]
-    d, data, admin, _, out, inb = boot(daemon, tmp_path)
+    d, data, admin, _, out, inb = (boot if syntax == "x12" else boot_edifact)(daemon, tmp_path)
+    suffix, fields_of, ack_code = (".x12", x12_fields, "AC") if syntax == "x12" else (".edi", edifact_fields, "29")
     n = scaled(16, 8)
     opps = quoted_opportunities(admin, n, "EX")
     kills, retries = 0, 0
@@ -590,12 +603,16 @@ def test_kills_during_edi_exchanges(daemon, tmp_path, capsys, record_property):
             if d.running() and not k.fired:
                 raise
             after_kill()
-    # the distributor's 855s for them, dropped while renewd may be killed
-    for i in range(n):
-        name = f"in-855-{i:03d}.x12"
+    # the distributor's acknowledgements (X12 855s, EDIFACT ORDRSPs), dropped while renewd may be killed
+    names = [f"in-{i:03d}{suffix}" for i in range(n)]
+    for i, name in enumerate(names):
         ctl = 700 + i
-        text = raw(group("PR", ctl, st("855", "0001", [f"BAK*00*AC*{orders[i]['number']}*20270101"])) +
-                   [f"IEA*1*{ctl:09d}"], ctl=ctl)
+        if syntax == "x12":
+            text = raw(group("PR", ctl, st("855", "0001", [f"BAK*00*AC*{orders[i]['number']}*20270101"])) +
+                       [f"IEA*1*{ctl:09d}"], ctl=ctl)
+        else:
+            text = interchange(str(9000 + i), [("ORDRSP", [f"BGM+231+R-{i}+29", "DTM+137:20270101:102",
+                                                           f"RFF+ON:{orders[i]['number']}"])])
         (tmp_path / name).write_text(text)
         (tmp_path / name).rename(inb / name)
         time.sleep(rng.uniform(0, 0.05))
@@ -616,14 +633,14 @@ def test_kills_during_edi_exchanges(daemon, tmp_path, capsys, record_property):
     processed = sorted(p.name for p in (inb / "processed").iterdir() if not p.name.endswith(".report.json"))
     failed = sorted(p.name for p in (inb / "failed").iterdir()) if (inb / "failed").exists() else []
     assert not failed, failed
-    per_in = {f"in-855-{i:03d}.x12": sum(1 for p in processed if p.endswith(f"in-855-{i:03d}.x12")) for i in range(n)}
+    per_in = {name: sum(1 for p in processed if p.endswith(name)) for name in names}
     states = {i: admin.get(f"/api/v1/orders/{orders[i]['id']}") for i in range(n)}
     wait_until(lambda: all(admin.get(f"/api/v1/orders/{orders[i]['id']}")["edi_status"] == "acknowledged"
                            for i in range(n)), 30, "every order acknowledged")
     states = {i: admin.get(f"/api/v1/orders/{orders[i]['id']}") for i in range(n)}
     # renewd's side: one 850 per order (beyond one in flight per kill), control numbers never repeated
-    files = sorted(p for p in out.iterdir() if p.suffix == ".x12")
-    fields = [x12_fields(p) for p in files]
+    files = sorted(p for p in out.iterdir() if p.suffix == suffix)
+    fields = [fields_of(p) for p in files]
     controls = [c for c, _, _ in fields]
     per_order = {}
     for _, number, _ in fields:
@@ -637,12 +654,12 @@ def test_kills_during_edi_exchanges(daemon, tmp_path, capsys, record_property):
     all_orders = admin.items("/api/v1/orders")
     d.stop()
     check_store(data)
-    figures(capsys, record_property, f"crash EDI exchanges (seed {seed})", kills=kills, requests_retried=retries,
+    figures(capsys, record_property, f"crash EDI {syntax} exchanges (seed {seed})", kills=kills, requests_retried=retries,
             records_checked=len(files) + len(processed) + len(all_orders), duplicates_found=dup_850 + dup_997 +
             sum(v - 1 for v in per_in.values() if v > 1), lost_found=lost_850 + lost_in)
     assert len(controls) == len(set(controls)), f"seed {seed}: control numbers repeated: {sorted(controls)}"
     assert lost_850 == 0 and lost_in == 0, (per_order, per_in)
     assert all(v == 1 for v in per_in.values()), per_in
-    assert dup_850 + dup_997 <= kills, f"seed {seed}: {dup_850} 850s and {dup_997} 997s repeated for {kills} kills"
+    assert dup_850 + dup_997 <= kills, f"seed {seed}: {dup_850} orders and {dup_997} acknowledgements repeated for {kills} kills"
     assert len(all_orders) == n and len({o["opportunity_id"] for o in all_orders}) == n, "an order doubled"
-    assert all(states[i]["edi_status"] == "acknowledged" and states[i]["edi_ack"] == "AC" for i in range(n)), states
+    assert all(states[i]["edi_status"] == "acknowledged" and states[i]["edi_ack"] == ack_code for i in range(n)), states
