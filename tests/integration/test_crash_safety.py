@@ -366,7 +366,7 @@ def test_kills_during_card_payments_and_refunds(daemon, tmp_path, gateway, capsy
         ops.insert(rng.randint(ops.index(("order", i)) + 1, len(ops)), ("refund", i))
     order_ids = {}
     kills, retries, pos = 0, 0, 0
-    k = Killer(d, rng.uniform(0.01, scaled(0.2, 0.5)))
+    k = Killer(d, rng.uniform(0.01, 0.15))
     kill_rounds = scaled(6, 3)
     while pos < len(ops):
         what, i = ops[pos]
@@ -394,7 +394,7 @@ def test_kills_during_card_payments_and_refunds(daemon, tmp_path, gateway, capsy
         d = restart(daemon, d, TEST_ARGS, [admin])
         retries += 1
         if kills < kill_rounds:
-            k = Killer(d, rng.uniform(0.01, scaled(0.2, 0.5)))
+            k = Killer(d, rng.uniform(0.01, 0.15))
         else:
             k = Killer(d, 3600)
     k.t.cancel()
