@@ -154,10 +154,12 @@ struct rd_dropfolder {
 	struct rd_dirwatch *w;
 };
 
-/* Files being imported now (their full paths): not picked up twice. */
+/* Files being imported now (their full paths): not picked up twice, and
+ * at most one per folder (the next waits for it). */
 struct inflight {
 	char dir[MAX_PATH];
 	char name[256];
+	struct rd_dirwatch *w; /* kicked when the import ends: the folder's next file */
 	struct inflight *next;
 };
 static struct inflight *inflight;
@@ -228,14 +230,16 @@ static void feed_done(void *arg, const struct rd_import_rec *r, bool stopped)
 		json_object_set_new(rep, "rejected", errs ? errs : json_array());
 		file_away(p->dir, p->name, r->status == RD_IMPORT_SUCCEEDED ? "processed" : "failed", r->id, rep);
 		json_decref(rep);
+		rd_dirwatch_kick(p->w, 0);
 	}
 	forget(p);
 }
 
-static bool busy(const char *dir, const char *name)
+/* Is a file of dir being imported? */
+static bool busy(const char *dir)
 {
 	for (struct inflight *p = inflight; p; p = p->next)
-		if (!strcmp(p->dir, dir) && !strcmp(p->name, name))
+		if (!strcmp(p->dir, dir))
 			return true;
 	return false;
 }
@@ -274,26 +278,42 @@ struct target {
 	char dir[MAX_PATH];
 };
 
+/* One file of the folder at a time, the first by name: a partner's files
+ * apply in the order of their names, also when several wait (renewd was
+ * down, or a file came while another was being imported); two at once
+ * would both be checked against the store before either applied, so a
+ * file naming contracts an earlier one makes would fail. */
 static void scan_dir(struct rd_dropfolder *f, const struct target *tg)
 {
+	if (busy(tg->dir))
+		return;
 	DIR *d = opendir(tg->dir);
 	if (!d)
 		return;
 	struct dirent *de;
+	char first[256] = "";
 	while ((de = readdir(d)) != NULL) {
 		const char *name = de->d_name;
 		size_t nl = strlen(name);
 		if (name[0] == '.' || nl >= 200 || (nl > 5 && !strcmp(name + nl - 5, ".part")) ||
-		    (nl > 4 && !strcmp(name + nl - 4, ".tmp")) || busy(tg->dir, name))
+		    (nl > 4 && !strcmp(name + nl - 4, ".tmp")) || (first[0] && strcmp(name, first) >= 0))
 			continue;
 		char path[MAX_PATH + 256];
 		struct stat st;
 		snprintf(path, sizeof path, "%s/%s", tg->dir, name);
 		if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
 			continue;
+		snprintf(first, sizeof first, "%s", name);
+	}
+	closedir(d);
+	if (first[0]) {
+		const char *name = first;
+		char path[MAX_PATH + 256];
+		snprintf(path, sizeof path, "%s/%s", tg->dir, name);
 		struct inflight *p = rd_calloc(1, sizeof *p);
 		snprintf(p->dir, sizeof p->dir, "%s", tg->dir);
 		snprintf(p->name, sizeof p->name, "%s", name);
+		p->w = f->w;
 		size_t len = 0;
 		bool too_big;
 		char *data = read_file(path, f->max_bytes, &len, &too_big);
@@ -316,10 +336,10 @@ static void scan_dir(struct rd_dropfolder *f, const struct target *tg)
 			file_away(tg->dir, name, "failed", 0, rep);
 			json_decref(rep);
 			free(p);
+			rd_dirwatch_kick(f->w, 0); /* the folder's next file */
 		}
 		free(r);
 	}
-	closedir(d);
 }
 
 static void scan(struct rd_dirwatch *w, void *arg)

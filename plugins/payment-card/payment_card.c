@@ -425,9 +425,13 @@ static json_t *confirm(rd_plugin_ctx *ctx, const struct settings *s, json_t *pi,
 
 /* An intent that still awaits its confirmation is confirmed (once: the
  * confirm has its own key); answers the intent as it stands after, or NULL
- * with res set when that is not known.  Takes pi. */
+ * with res set when that is known.  When the confirm had no answer and
+ * asking again does not tell (no answer, or the intent still awaits its
+ * confirmation), nothing is decided: NULL with RD_EBUSY in *rc, so that the
+ * order stays created and the next request for it settles it (a payment
+ * left awaiting, that nothing would ever confirm, is not made).  Takes pi. */
 static json_t *settle(rd_plugin_ctx *ctx, const struct settings *s, json_t *pi, const char *order_ref, const char *idem,
-		      struct rd_payment_result *res)
+		      struct rd_payment_result *res, int *rc)
 {
 	if (!pi)
 		return NULL;
@@ -441,11 +445,16 @@ static json_t *settle(rd_plugin_ctx *ctx, const struct settings *s, json_t *pi, 
 		json_decref(after);
 		after = NULL;
 		json_t *again = NULL;
-		if (lookup(ctx, s, order_ref, idem, &again) > 0)
+		const char *now = NULL;
+		if (lookup(ctx, s, order_ref, idem, &again) > 0 &&
+		    (now = json_string_value(json_object_get(again, "status"))) && strcmp(now, "requires_confirmation")) {
 			after = again;
-		else
-			set_result(res, RD_PAY_PENDING, json_string_value(json_object_get(pi, "id")),
-				   "the card gateway did not answer; the payment is being checked, and it is never taken twice%s", "");
+		} else {
+			json_decref(again);
+			host->error(ctx, "order %s: the card gateway did not answer the confirmation; nothing is decided: "
+				    "the next request for the order confirms it, once", order_ref);
+			*rc = RD_EBUSY;
+		}
 	}
 	json_decref(pi);
 	return after;
@@ -453,7 +462,9 @@ static json_t *settle(rd_plugin_ctx *ctx, const struct settings *s, json_t *pi, 
 
 /* No card in the request: renewd reconciles an order it did not hear the
  * end of (it never keeps tokens).  What the gateway holds under the key
- * answers; nothing there means nothing was charged. */
+ * answers; nothing there means nothing was charged, and nothing is decided
+ * either: the order stays created for the customer's retry with the card
+ * (renewd may have died before the payment call reached the gateway). */
 static int reconcile(rd_plugin_ctx *ctx, const struct settings *s, const struct rd_payment_request *req,
 		     struct rd_payment_result *res)
 {
@@ -464,14 +475,16 @@ static int reconcile(rd_plugin_ctx *ctx, const struct settings *s, const struct 
 		return RD_EBUSY;
 	}
 	if (found == 0) {
-		set_result(res, RD_PAY_DECLINED, "", "%s", "no card was given: enter the card again");
-		return 0;
+		host->error(ctx, "order %s: nothing at the card gateway under its key (nothing was charged): "
+			    "the order waits for the customer's card", req->order_ref);
+		return RD_ENOTFOUND;
 	}
-	pi = settle(ctx, s, pi, req->order_ref, req->idempotency_key, res);
+	int rc = 0;
+	pi = settle(ctx, s, pi, req->order_ref, req->idempotency_key, res, &rc);
 	if (pi)
 		from_intent(pi, res);
 	json_decref(pi);
-	return 0;
+	return rc;
 }
 
 /* Is url on the gateway's own origin (base_url's scheme, host and port)?
@@ -576,7 +589,7 @@ static int authorise(rd_plugin_ctx *ctx, const struct rd_payment_request *req, s
 				    req->order_ref);
 			rc = RD_EBUSY;
 		} else if (found > 0 && has_method(pi) && st && strcmp(st, "requires_payment_method")) {
-			pi = settle(ctx, &s, pi, req->order_ref, idem, res);
+			pi = settle(ctx, &s, pi, req->order_ref, idem, res, &rc);
 			if (pi)
 				from_intent(pi, res);
 		} else {
@@ -662,13 +675,21 @@ static int authorise(rd_plugin_ctx *ctx, const struct rd_payment_request *req, s
 		 * found after a failure: nothing was charged.  Not found after no
 		 * answer: the request may still be on its way, so not declined. */
 		int found = lookup(ctx, &s, req->order_ref, idem, &pi);
-		if (found < 0 || (found == 0 && unknown))
-			set_result(res, RD_PAY_PENDING, "", "the card gateway did not answer; the payment is being checked, and it is never taken twice%s", "");
-		else if (found == 0)
+		if (found < 0 || (found == 0 && unknown)) {
+			/* Nothing known: nothing decided.  The order stays created,
+			 * and the next request for it (or renewd at start) asks
+			 * again under the key: an awaiting order nothing would ever
+			 * check again is not made here. */
+			host->error(ctx, "order %s: the card gateway did not answer; nothing is decided: the next request "
+				    "for the order asks again under its key, and never charges twice", req->order_ref);
+			json_decref(pi);
+			json_decref(s.root);
+			return RD_EBUSY;
+		} else if (found == 0)
 			set_result(res, RD_PAY_DECLINED, "", "the card gateway failed (%s); nothing was charged: try again", why);
 		unknown = 0;
 	}
-	pi = settle(ctx, &s, pi, req->order_ref, idem, res);
+	pi = settle(ctx, &s, pi, req->order_ref, idem, res, &rc);
 	if (pi && from_intent(pi, res))
 		keep(ctx, kvkey, fp, res);
 	json_decref(pi);

@@ -33,6 +33,11 @@ Control (no auth; JSON bodies), for tests:
                                API calls fail without acting
   POST /control/timeout_next   {"seconds": 3, "after": 0}: the next API call (after
                                `after` more) acts, then answers late
+  POST /control/faults         {"every": 3, "status": 503, "drop_every": 5}: from now on every
+                               `every`-th API call fails with `status` without acting, and
+                               every `drop_every`-th has its connection closed without an
+                               answer, also without acting (0 or absent: none); the count
+                               of faults injected is in /control/state as faults_injected
   POST /control/webhook        {"type": "payment_intent.succeeded", "payment_intent": "pi_1",
                                "url": optional, "times": 1, "timestamp": optional,
                                "secret": optional, "object": optional}: a signed event (its
@@ -74,6 +79,9 @@ STATE = {
     "sessions": {},     # id -> checkout session
     "cards_seen": [],   # card numbers typed on the hosted page (the test checks renewd never saw one)
     "webhook_url": None,
+    "faults": {"every": 0, "status": 503, "drop_every": 0},  # a schedule of failures (/control/faults)
+    "calls": 0,             # API calls seen (the schedule counts them)
+    "faults_injected": 0,
 }
 ARGS = None
 
@@ -131,6 +139,19 @@ class Handler(BaseHTTPRequestHandler):
             return self.pay(method, url.path[5:], raw)
         if self.headers.get("Authorization") != "Bearer " + ARGS.secret:
             return self.answer(401, {"error": {"type": "authentication_error", "message": "Invalid API key provided"}})
+        with LOCK:
+            STATE["calls"] += 1
+            n, f = STATE["calls"], STATE["faults"]
+            drop = bool(f["drop_every"] and n % f["drop_every"] == 0)
+            scheduled = not drop and f["every"] and n % f["every"] == 0
+            if drop or scheduled:
+                STATE["faults_injected"] += 1
+        if drop:  # the connection closes with no answer: the client cannot tell whether anything happened
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        if scheduled:
+            return self.answer(f["status"], {"error": {"type": "api_error", "message": "scheduled fault"}})
         with LOCK:
             fail = STATE["fail_next"].pop(0) if STATE["fail_next"] else None
             delay = None
@@ -358,7 +379,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.answer(200, {"intents": [STATE["intents"][i] for i in STATE["order"]],
                                          "charges": STATE["charges"], "refunds": list(STATE["refunds"].values()),
                                          "sessions": list(STATE["sessions"].values()),
-                                         "cards_seen": STATE["cards_seen"]})
+                                         "cards_seen": STATE["cards_seen"],
+                                         "faults_injected": STATE["faults_injected"]})
         if path == "/control/config":
             with LOCK:
                 if "webhook_url" in p:
@@ -367,6 +389,11 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/control/fail_next":
             with LOCK:
                 STATE["fail_next"] += [(int(p.get("status", 500)), p.get("message", "An unexpected error occurred"))] * int(p.get("count", 1))
+            return self.answer(200, {"ok": True})
+        if path == "/control/faults":
+            with LOCK:
+                STATE["faults"] = {"every": int(p.get("every", 0)), "status": int(p.get("status", 503)),
+                                   "drop_every": int(p.get("drop_every", 0))}
             return self.answer(200, {"ok": True})
         if path == "/control/timeout_next":
             with LOCK:
