@@ -192,23 +192,19 @@ static struct pg_conn *connect_new(struct rd_store *s, char *err, size_t errlen)
 	const char *const keys[] = { "connect_timeout", "application_name", "dbname", NULL };
 	const char *const vals[] = { ct, "renewd", s->url, NULL };
 	PGconn *c = PQconnectdbParams(keys, vals, 1);
+	bool set_failed = false; /* the statement timeout could not be set: the message says why */
 	if (c && PQstatus(c) == CONNECTION_OK && s->opened && s->stmt_timeout_ms) {
 		char set[64];
 		snprintf(set, sizeof set, "SET statement_timeout = %u", s->stmt_timeout_ms);
 		PGresult *r = PQexec(c, set);
-		if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
-			rd_log(RD_LOG_ERROR, "store", "store %s: cannot set the statement timeout: %s", s->shown,
-			       PQerrorMessage(c));
-			PQfinish(c);
-			c = NULL;
-		}
+		set_failed = !r || PQresultStatus(r) != PGRES_COMMAND_OK;
 		PQclear(r);
 	}
-	if (!c || PQstatus(c) != CONNECTION_OK) {
+	if (!c || PQstatus(c) != CONNECTION_OK || set_failed) {
 		pthread_mutex_lock(&s->mu);
 		s->connect_failures++;
 		pthread_mutex_unlock(&s->mu);
-		note_error(s, "cannot connect", true);
+		note_error(s, set_failed ? "cannot set the statement timeout" : "cannot connect", true);
 		const char *m = c ? PQerrorMessage(c) : "out of memory";
 		char one[512];
 		snprintf(one, sizeof one, "%s", m);
