@@ -38,6 +38,11 @@
  *
  *   build/bench/sweep_bench [-H hits] [-m] [-d dir [-b]] [N ...]
  *   build/bench/sweep_bench -s STORE [-s STORE ...]
+ *   build/bench/sweep_bench -u postgresql://... [-H hits] N
+ *
+ * -u builds and sweeps one size in that PostgreSQL database (empty; the
+ * store's local directory is a temporary one) instead of LMDB: bench/run's
+ * PostgreSQL part puts it beside the same size on LMDB.
  *
  * Default: N = 1000000 and 4000000, H = 1000, stores in a temporary
  * directory removed afterwards.  With -d DIR the stores are DIR/nN and
@@ -546,11 +551,13 @@ struct result {
 	double ms, cpu_ms;
 };
 
+static const char *store_url; /* -u: PostgreSQL instead of LMDB */
+
 static struct rd_store *open_store(const char *dir, struct rd_domain *d)
 {
 	char err[512];
 	struct rd_store *s;
-	struct rd_store_opts so = { .map_size = (size_t)1 << 30 };
+	struct rd_store_opts so = { .map_size = (size_t)1 << 30, .url = store_url };
 	int rc = rd_store_open(&s, dir, &so, err, sizeof err);
 	if (rc < 0) {
 		fprintf(stderr, "sweep_bench: %s\n", err);
@@ -656,7 +663,8 @@ static int sweep(const char *dir, struct result *res)
 
 	/* A minimal application, as renewctl schedule preview builds it. */
 	rd_clock_make_settable((uint64_t)day * 86400 + 12 * 3600);
-	struct rd_config cfg = { .data = (char *)rd_store_dir(s), .listen = (char *)"127.0.0.1:8080" };
+	struct rd_config cfg = { .data = (char *)rd_store_dir(s), .listen = (char *)"127.0.0.1:8080",
+				 .claim_lease_ms = 60000 };
 	struct rd_app app = { .store = s, .domain = &d, .config = &cfg };
 	app.policies = rd_policy_runtime_new();
 	app.plugins = rd_plugins_new(s, &d, NULL);
@@ -696,7 +704,8 @@ static int sweep(const char *dir, struct result *res)
 static void usage(void)
 {
 	fprintf(stderr, "usage: sweep_bench [-H hits] [-m] [-d dir [-b]] [N ...]   (default N: 1000000 4000000, H: 1000)\n"
-			"       sweep_bench -s STORE_DIR ...   (sweep stores built with -b; copy them first)\n");
+			"       sweep_bench -s STORE_DIR ...   (sweep stores built with -b; copy them first)\n"
+			"       sweep_bench -u postgresql://... [-H hits] N   (one size in an empty PostgreSQL database)\n");
 	exit(2);
 }
 
@@ -711,6 +720,8 @@ int main(int argc, char **argv)
 			hits = strtoull(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "-d") && i + 1 < argc)
 			base = argv[++i];
+		else if (!strcmp(argv[i], "-u") && i + 1 < argc)
+			store_url = argv[++i];
 		else if (!strcmp(argv[i], "-s") && i + 1 < argc && n_stores < 8)
 			stores[n_stores++] = argv[++i];
 		else if (!strcmp(argv[i], "-m"))
@@ -722,7 +733,7 @@ int main(int argc, char **argv)
 		else
 			usage();
 	}
-	if ((build_only && !base) || (n_stores && (n_sizes || base)) || !hits)
+	if ((build_only && !base) || (n_stores && (n_sizes || base)) || !hits || (store_url && (n_sizes != 1 || n_stores)))
 		usage();
 	if (!n_sizes && !n_stores) {
 		sizes[n_sizes++] = 1000000;

@@ -57,18 +57,28 @@ static void health_of(const struct rd_app *app, struct health *h)
 int rd_api_healthz(struct rd_req *req)
 {
 	struct rd_app *app = rd_req_app(req);
-	struct rd_txn *txn;
 	struct rd_store_stats st = { 0 };
-	/* "Reachable" means a read transaction begins and the stats answer. */
-	int rc = rd_store_read(app->store, &txn);
-	if (rc == 0) {
-		rd_txn_end(txn);
+	/* "Reachable" means the probe answers (LMDB: a read transaction
+	 * begins; PostgreSQL: a timed SELECT 1) and the stats answer. */
+	struct rd_store_health db;
+	int rc = rd_store_health(app->store, &db);
+	if (rc == 0)
 		rc = rd_store_stats(app->store, &st);
-	}
 	json_t *store = json_pack("{s:b, s:I, s:I, s:I}", "ok", rc == 0, "schema", (json_int_t)st.schema,
 				  "map_bytes", (json_int_t)st.map_size, "used_bytes", (json_int_t)st.used_bytes);
 	if (rc < 0)
 		json_object_set_new(store, "error", json_string(rd_strerror(rc)));
+	json_object_set_new(store, "backend", json_string(db.backend));
+	json_object_set_new(store, "reachable", json_boolean(db.reachable));
+	json_object_set_new(store, "latency_ms", json_real((double)(long long)(db.latency_seconds * 1e6 + 0.5) / 1000));
+	json_object_set_new(store, "reconnects", json_integer((json_int_t)db.reconnects));
+	json_object_set_new(store, "serialization_retries", json_integer((json_int_t)db.retries));
+	json_object_set_new(store, "statement_timeouts", json_integer((json_int_t)db.statement_timeouts));
+	json_object_set_new(store, "last_error", db.last_error[0] ? json_string(db.last_error) : json_null());
+	json_object_set_new(store, "last_error_seconds_ago",
+			    db.last_error_ms ? json_integer((json_int_t)((real_ms() > db.last_error_ms
+									   ? real_ms() - db.last_error_ms : 0) / 1000))
+					     : json_null());
 	/* Degraded: serving, but renewal sweeps have failed (or left actions
 	 * failing), or mail has not gone out, for longer than the operator's
 	 * thresholds.  Counts only: which actions and why are for the vendor's
@@ -79,7 +89,8 @@ int rd_api_healthz(struct rd_req *req)
 	json_t *reasons = json_array();
 	if (rc < 0) {
 		json_array_append_new(reasons, json_pack("{s:s, s:s}", "code", "store_unavailable", "message",
-							  "the store does not answer"));
+							  db.reachable ? "the store does not answer"
+								       : "the database does not answer"));
 	}
 	if (h.sweep_vendors) {
 		char msg[240];
@@ -272,11 +283,45 @@ static void plugin_series(struct rd_app *app, struct rd_mtext *o)
 	}
 }
 
+/* The database: backend, reachable, the probe's round trip, reconnects,
+ * replays, statement timeouts and when the last error was. */
+static void db_series(const struct rd_store_health *db, struct rd_mtext *o)
+{
+	const char *backend[] = { "backend", db->backend, NULL };
+	rd_mtext_family(o, "renewd_store_info", "gauge", "The store's backend (lmdb or postgresql), always 1.");
+	rd_mtext_sample(o, "renewd_store_info", backend, 1);
+	rd_mtext_family(o, "renewd_store_up", "gauge",
+			"1 when the store answered this scrape's probe (PostgreSQL: SELECT 1), 0 when not.");
+	rd_mtext_sample(o, "renewd_store_up", NULL, db->reachable);
+	rd_mtext_family(o, "renewd_store_probe_seconds", "gauge",
+			"Round trip of this scrape's probe of the store; 0 when it did not answer.");
+	rd_mtext_sample(o, "renewd_store_probe_seconds", NULL, db->latency_seconds);
+	static const struct {
+		const char *name, *help;
+	} fam[] = {
+		{ "renewd_store_reconnects_total", "Times a working connection to the database was made again after it was lost." },
+		{ "renewd_store_connect_failures_total", "Connection attempts to the database that failed." },
+		{ "renewd_store_serialization_retries_total",
+		  "Write transactions replayed after a serialization failure or deadlock (PostgreSQL)." },
+		{ "renewd_store_statement_timeouts_total",
+		  "Statements cancelled by store_statement_timeout_ms (their requests answered 503)." },
+	};
+	const uint64_t v[] = { db->reconnects, db->connect_failures, db->retries, db->statement_timeouts };
+	for (size_t i = 0; i < sizeof fam / sizeof *fam; i++) {
+		rd_mtext_family(o, fam[i].name, "counter", fam[i].help);
+		rd_mtext_sample(o, fam[i].name, NULL, (double)v[i]);
+	}
+	rd_mtext_family(o, "renewd_store_last_error_timestamp_seconds", "gauge",
+			"When the store last failed (unix time; 0: never since start); /healthz names what failed.");
+	rd_mtext_sample(o, "renewd_store_last_error_timestamp_seconds", NULL, (double)db->last_error_ms / 1000);
+}
+
 int rd_api_metrics(struct rd_req *req)
 {
 	struct rd_app *app = rd_req_app(req);
 	struct rd_store_stats st;
-	bool have = rd_store_stats(app->store, &st) == 0;
+	struct rd_store_health db;
+	bool have = rd_store_health(app->store, &db) == 0 && rd_store_stats(app->store, &st) == 0;
 	unsigned vendors = 0, failing = app->renew ? rd_renew_failing(app->renew, &vendors) : 0;
 	rd_metrics_sweep_failures(app->metrics, failing, vendors);
 	struct rd_mtext o = { 0 };
@@ -304,6 +349,7 @@ int rd_api_metrics(struct rd_req *req)
 	rd_mtext_sample(&o, "renewd_health_degraded", mail, h.mail);
 	rd_mtext_sample(&o, "renewd_health_degraded", sweep, h.sweep_vendors > 0);
 
+	db_series(&db, &o);
 	rd_metrics_process(&o);
 	rd_reply_raw(req, 200, "text/plain; version=0.0.4; charset=utf-8", o.buf, o.len);
 	free(o.buf);

@@ -82,6 +82,12 @@ const struct rd_option rd_options[] = {
 	{ "store", RD_OPT_STRING, OPT(store), "lmdb", 0, 0,
 	  "where the records live: lmdb (in the data directory) or a postgresql:// URL (docs/scaling.md; "
 	  "give the password in PGPASSWORD or a .pgpass file, not in the URL)" },
+	{ "store_statement_timeout_ms", RD_OPT_UINT, OPT(store_statement_timeout_ms), "5000", 0, 3600000,
+	  "PostgreSQL store: a statement running longer is cancelled and its request answers 503 (the node "
+	  "waits for the database at most this long a statement); 0: no limit" },
+	{ "store_connect_timeout_s", RD_OPT_UINT, OPT(store_connect_timeout_s), "5", 2, 600,
+	  "PostgreSQL store: a connection attempt to the database gives up after this many seconds (libpq's "
+	  "connect_timeout; its least is 2)" },
 };
 const size_t rd_n_options = sizeof rd_options / sizeof *rd_options;
 

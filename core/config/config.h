@@ -44,6 +44,7 @@ struct rd_config {
 	uint64_t feeds_poll_ms;   /* how often the drop folders are scanned besides inotify */
 	uint64_t health_mail_failing_ms, health_sweep_failing_ms; /* /healthz: degraded past these (docs/operations.md) */
 	char *store;              /* "lmdb" (in data) or "postgresql://..." (docs/scaling.md) */
+	uint64_t store_statement_timeout_ms, store_connect_timeout_s; /* PostgreSQL: docs/scaling.md */
 	/* Derived from listen. */
 	char host[64];
 	int port;

@@ -259,7 +259,9 @@ int main(int argc, char **argv)
 
 	struct rd_store *store;
 	struct rd_store_opts so = { .map_size = d.config.map_size_bytes, .map_max = d.config.map_max_bytes,
-				     .url = d.config.store };
+				     .url = d.config.store,
+				     .statement_timeout_ms = (uint32_t)d.config.store_statement_timeout_ms,
+				     .connect_timeout_s = (uint32_t)d.config.store_connect_timeout_s };
 	if (rd_store_open(&store, d.config.data, &so, err, sizeof err) < 0) {
 		fprintf(stderr, "renewd: %s\n", err);
 		rd_config_free(&d.config);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <sodium.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/store_impl.h"
 #include "util/err.h"
@@ -218,6 +219,27 @@ const char *rd_store_dir(const struct rd_store *s)
 const char *rd_store_backend(const struct rd_store *s)
 {
 	return store_ops(s)->name;
+}
+
+int rd_store_health(struct rd_store *s, struct rd_store_health *h)
+{
+	if (store_ops(s) == &rd_store_pg_ops)
+		return rd_store_pg_health(s, h);
+	memset(h, 0, sizeof *h);
+	h->backend = store_ops(s)->name;
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	struct rd_txn *t;
+	int rc = rd_store_read(s, &t);
+	if (rc == 0) {
+		rd_txn_end(t);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		h->reachable = true;
+		h->latency_seconds = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+	} else {
+		snprintf(h->last_error, sizeof h->last_error, "%s", rd_strerror(rc));
+	}
+	return rc;
 }
 
 int rd_store_register(struct rd_store *s, const struct rd_table_def *def, struct rd_table **out)

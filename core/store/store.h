@@ -84,6 +84,9 @@ struct rd_store_opts {
 				 * two processes' writers); never migrates then */
 	const char *url;        /* NULL, "" or "lmdb": LMDB in dir; "postgresql://...": a PostgreSQL
 				 * server (dir stays the local directory rd_store_dir names) */
+	uint32_t statement_timeout_ms; /* PostgreSQL: a statement running longer is cancelled and its
+					* transaction fails with RD_EBUSY; 0: no limit (set once open) */
+	uint32_t connect_timeout_s;    /* PostgreSQL: a connection attempt gives up after this; 0: 5 s */
 };
 
 /* The pid of the running renewd a store opened with opts.beside writes
@@ -214,6 +217,22 @@ int rd_store_check(struct rd_store *s, rd_check_report_fn report, void *arg);
 /* Hot, compacted copy into dir (which must not exist or be empty), taken from
  * one read snapshot while writers carry on. */
 int rd_store_backup(struct rd_store *s, const char *dir, char *err, size_t errlen);
+
+/* The database as /healthz and /metrics report it.  rd_store_health probes
+ * it (LMDB: a read transaction begins; PostgreSQL: SELECT 1 on a pooled
+ * connection, timed) and fills h; returns 0 when reachable, else < 0. */
+struct rd_store_health {
+	const char *backend;       /* "lmdb" or "postgresql" */
+	bool reachable;            /* the probe succeeded */
+	double latency_seconds;    /* the probe's round trip (0 when unreachable) */
+	uint64_t reconnects;       /* working connections made again after the database was lost */
+	uint64_t retries;          /* write transactions replayed after a serialization failure or deadlock */
+	uint64_t statement_timeouts; /* statements cancelled by the statement timeout */
+	uint64_t connect_failures; /* connection attempts that failed */
+	char last_error[120];      /* "" or a fixed phrase naming the last failure (no server text: the log has it) */
+	uint64_t last_error_ms;    /* when (unix ms; 0: none) */
+};
+int rd_store_health(struct rd_store *s, struct rd_store_health *h);
 
 const char *rd_store_dir(const struct rd_store *s);
 /* "lmdb" or "postgresql". */

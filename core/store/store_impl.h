@@ -61,6 +61,8 @@ int rd_store_lmdb_open(struct rd_store **out, const char *dir, const struct rd_s
 extern const struct rd_store_ops rd_store_pg_ops;
 int rd_store_pg_open(struct rd_store **out, const char *dir, const struct rd_store_opts *opts, char *err,
 		     size_t errlen);
+/* rd_store_health for a PostgreSQL store. */
+int rd_store_pg_health(struct rd_store *s, struct rd_store_health *h);
 
 /* Table and index names: [a-z0-9_], 1..64 bytes. */
 bool rd_store_valid_name(const char *name);

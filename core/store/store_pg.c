@@ -30,8 +30,19 @@
  * ("try again later", 503 at the HTTP edge), and the next one connects
  * afresh, so a node recovers by itself when the database returns.
  *
+ * Timeouts: a connection attempt gives up after opts.connect_timeout_s;
+ * once the store is open, every connection runs with statement_timeout =
+ * opts.statement_timeout_ms, and a statement the server cancels for it
+ * (SQLSTATE 57014) fails its transaction with RD_EBUSY (503), counted.
+ *
+ * Health: the store keeps what /healthz and /metrics report (reachable, the
+ * last error as a fixed phrase, reconnects, replays, statement timeouts);
+ * rd_store_pg_health probes with a timed SELECT 1.
+ *
  * Limitation of this first cut: queries are synchronous and the store is
- * called from the loop thread, so a slow query stalls the node (docs/scaling.md).
+ * called from the loop thread, so a slow query stalls the node, at most for
+ * the statement timeout (or, for a connection, the connect timeout) a
+ * statement: docs/scaling.md, "What blocks the loop".
  */
 #include <errno.h>
 #include <libpq-fe.h>
@@ -98,6 +109,13 @@ struct rd_store {
 	struct pg_conn *idle[POOL_MAX];
 	unsigned n_idle, n_open;
 	unsigned long long replays;
+	/* operations (under mu) */
+	unsigned stmt_timeout_ms, connect_timeout_s;
+	bool opened;    /* open is done: new connections get the statement timeout */
+	bool lost;      /* the database was lost (a connection broke or could not be made) */
+	unsigned long long reconnects, stmt_timeouts, connect_failures;
+	char last_error[120];
+	unsigned long long last_error_ms;
 };
 
 struct pg_iter {
@@ -128,6 +146,26 @@ static char *redact(const char *url)
 	return out;
 }
 
+static unsigned long long wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (unsigned long long)ts.tv_sec * 1000ull + (unsigned long long)ts.tv_nsec / 1000000ull;
+}
+
+/* Records a failure for /healthz: what (a fixed phrase, never the server's
+ * text, which the log has) and whether the database is lost with it. */
+static void note_error(struct rd_store *s, const char *what, bool lost)
+{
+	pthread_mutex_lock(&s->mu);
+	snprintf(s->last_error, sizeof s->last_error, "%s", what);
+	s->last_error_ms = wall_ms();
+	if (lost) {
+		s->lost = true;
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
 static void conn_free(struct pg_conn *pc)
 {
 	if (!pc)
@@ -149,10 +187,24 @@ static void quiet_notice(void *arg, const char *msg)
 static struct pg_conn *connect_new(struct rd_store *s, char *err, size_t errlen)
 {
 	/* Defaults first; the URL's own settings (given last) override them. */
+	char ct[16];
+	snprintf(ct, sizeof ct, "%u", s->connect_timeout_s ? s->connect_timeout_s : 5);
 	const char *const keys[] = { "connect_timeout", "application_name", "dbname", NULL };
-	const char *const vals[] = { "5", "renewd", s->url, NULL };
+	const char *const vals[] = { ct, "renewd", s->url, NULL };
 	PGconn *c = PQconnectdbParams(keys, vals, 1);
-	if (!c || PQstatus(c) != CONNECTION_OK) {
+	bool set_failed = false; /* the statement timeout could not be set: the message says why */
+	if (c && PQstatus(c) == CONNECTION_OK && s->opened && s->stmt_timeout_ms) {
+		char set[64];
+		snprintf(set, sizeof set, "SET statement_timeout = %u", s->stmt_timeout_ms);
+		PGresult *r = PQexec(c, set);
+		set_failed = !r || PQresultStatus(r) != PGRES_COMMAND_OK;
+		PQclear(r);
+	}
+	if (!c || PQstatus(c) != CONNECTION_OK || set_failed) {
+		pthread_mutex_lock(&s->mu);
+		s->connect_failures++;
+		pthread_mutex_unlock(&s->mu);
+		note_error(s, set_failed ? "cannot set the statement timeout" : "cannot connect", true);
 		const char *m = c ? PQerrorMessage(c) : "out of memory";
 		char one[512];
 		snprintf(one, sizeof one, "%s", m);
@@ -165,6 +217,13 @@ static struct pg_conn *connect_new(struct rd_store *s, char *err, size_t errlen)
 		return NULL;
 	}
 	PQsetNoticeProcessor(c, quiet_notice, NULL);
+	pthread_mutex_lock(&s->mu);
+	if (s->lost) {
+		s->reconnects++;
+		s->lost = false;
+		rd_log(RD_LOG_INFO, "store", "store %s: connected again", s->shown);
+	}
+	pthread_mutex_unlock(&s->mu);
 	struct pg_conn *pc = rd_calloc(1, sizeof *pc);
 	pc->c = c;
 	return pc;
@@ -231,6 +290,19 @@ static int failure(struct rd_txn *t, PGresult *r)
 		root->broken = true;
 		rd_log(RD_LOG_ERROR, "store", "store %s: connection lost: %s", t->s->shown,
 		       r ? PQresultErrorMessage(r) : PQerrorMessage(t->c));
+		note_error(t->s, "connection lost", true);
+		rc = RD_EBUSY;
+	} else if (state && strcmp(state, "57014") == 0) {
+		/* Cancelled: by statement_timeout (or an operator's pg_cancel_backend).
+		 * The transaction is aborted; the request gets 503. */
+		bool timeout = r && strstr(PQresultErrorMessage(r), "statement timeout") != NULL;
+		rd_log(RD_LOG_ERROR, "store", "store %s: %s", t->s->shown,
+		       timeout ? "a statement ran past statement_timeout_ms and was cancelled"
+			       : "a statement was cancelled by the server");
+		pthread_mutex_lock(&t->s->mu);
+		t->s->stmt_timeouts += timeout;
+		pthread_mutex_unlock(&t->s->mu);
+		note_error(t->s, timeout ? "statement timeout" : "statement cancelled", false);
 		rc = RD_EBUSY;
 	} else if (state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)) {
 		root->conflict = true;
@@ -242,6 +314,9 @@ static int failure(struct rd_txn *t, PGresult *r)
 	} else {
 		rd_log(RD_LOG_ERROR, "store", "PostgreSQL (%s): %s", state ? state : "?",
 		       r ? PQresultErrorMessage(r) : PQerrorMessage(t->c));
+		char what[64];
+		snprintf(what, sizeof what, "statement failed (SQLSTATE %.5s)", state ? state : "?");
+		note_error(t->s, what, false);
 		rc = RD_EINTERNAL;
 	}
 	if (!root->failed)
@@ -369,6 +444,7 @@ static int begin_on(struct rd_store *s, struct rd_txn *t, const char *sql)
 		if (!lost || fresh) {
 			rd_log(RD_LOG_ERROR, "store", "store %s: cannot begin a transaction: %s", s->shown,
 			       r ? PQresultErrorMessage(r) : PQerrorMessage(t->c));
+			note_error(s, "cannot begin a transaction", lost);
 			PQclear(r);
 			pool_put(s, t->pc, true);
 			t->c = NULL;
@@ -376,6 +452,7 @@ static int begin_on(struct rd_store *s, struct rd_txn *t, const char *sql)
 			return RD_EBUSY;
 		}
 		PQclear(r);
+		note_error(s, "connection lost", true); /* a pooled connection found dead */
 		pool_put(s, t->pc, true);
 		t->c = NULL;
 		t->pc = NULL;
@@ -533,6 +610,8 @@ int rd_store_pg_open(struct rd_store **out, const char *dir, const struct rd_sto
 	s->url = rd_strdup(o->url);
 	s->shown = redact(o->url);
 	s->readonly = o->readonly;
+	s->stmt_timeout_ms = o->statement_timeout_ms;
+	s->connect_timeout_s = o->connect_timeout_s;
 	pthread_mutex_init(&s->mu, NULL);
 	*out = NULL;
 	struct pg_conn *c = connect_new(s, err, errlen);
@@ -545,6 +624,16 @@ int rd_store_pg_open(struct rd_store **out, const char *dir, const struct rd_sto
 		return pg_close_and_fail(&s, rc);
 	if (!s->readonly && (rc = rd_store_migrate(s, o, &s->schema, "store", s->shown, err, errlen)) < 0)
 		return pg_close_and_fail(&s, rc);
+	/* Open (its DDL and migrations may take long): from now on every
+	 * connection runs with the statement timeout; the ones opened so far
+	 * are dropped and made again with it. */
+	if (s->stmt_timeout_ms) {
+		for (unsigned i = 0; i < s->n_idle; i++)
+			conn_free(s->idle[i]);
+		s->n_open -= s->n_idle;
+		s->n_idle = 0;
+	}
+	s->opened = true;
 	*out = s;
 	return 0;
 }
@@ -1850,6 +1939,48 @@ static int pg_load_end(struct rd_store_load *l, bool commit)
 		rc = l->t.failed;
 	free(l->buf);
 	free(l);
+	return rc;
+}
+
+/* The probe: SELECT 1 on a pooled connection, timed; a pooled connection
+ * found dead is dropped and the next tried, as when a transaction begins. */
+int rd_store_pg_health(struct rd_store *s, struct rd_store_health *h)
+{
+	memset(h, 0, sizeof *h);
+	h->backend = rd_store_pg_ops.name;
+	int rc = RD_EBUSY;
+	for (int tries = 0; tries <= POOL_MAX; tries++) {
+		bool fresh;
+		struct pg_conn *pc = pool_get(s, &fresh);
+		if (!pc)
+			break;
+		unsigned long long t0 = now_ns();
+		PGresult *r = PQexec(pc->c, "SELECT 1");
+		unsigned long long t1 = now_ns();
+		bool ok = r && PQresultStatus(r) == PGRES_TUPLES_OK;
+		PQclear(r);
+		if (ok) {
+			pool_put(s, pc, false);
+			h->latency_seconds = (double)(t1 - t0) / 1e9;
+			rc = 0;
+			break;
+		}
+		bool lost = PQstatus(pc->c) != CONNECTION_OK;
+		rd_log(RD_LOG_ERROR, "store", "store %s: the health probe failed: %s", s->shown, PQerrorMessage(pc->c));
+		note_error(s, lost ? "connection lost" : "the health probe failed", true);
+		pool_put(s, pc, true);
+		if (!lost || fresh)
+			break;
+	}
+	pthread_mutex_lock(&s->mu);
+	h->reachable = rc == 0;
+	h->reconnects = s->reconnects;
+	h->retries = s->replays;
+	h->statement_timeouts = s->stmt_timeouts;
+	h->connect_failures = s->connect_failures;
+	snprintf(h->last_error, sizeof h->last_error, "%s", s->last_error);
+	h->last_error_ms = s->last_error_ms;
+	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
 

@@ -51,9 +51,10 @@ def ctl(data, url, *args, input=None):
     return p.stdout
 
 
-def world(cluster, tmp_path, nodes, lease_ms=LEASE_MS):
+def world(cluster, tmp_path, nodes, lease_ms=LEASE_MS, extra=()):
     """The demo store on a fresh database, a vendor admin's token, and
-    `nodes` renewd processes on it, each with its own data directory."""
+    `nodes` renewd processes on it, each with its own data directory
+    (extra: more flags for every node)."""
     _n[0] += 1
     db = cluster.create_db(f"mn{os.getpid()}_{_n[0]}")
     url = cluster.url(db)
@@ -72,7 +73,7 @@ def world(cluster, tmp_path, nodes, lease_ms=LEASE_MS):
             (d / "secrets.key").write_bytes(key)
             os.chmod(d / "secrets.key", 0o600)
     args = ["--store", url, "--test-clock", "1", "--sched-interval-ms", "200", "--mail-retry-ms", "100",
-            "--claim-lease-ms", str(lease_ms)]
+            "--claim-lease-ms", str(lease_ms)] + list(extra)
     daemons = [Daemon(d, args, tmp_path / f"node{i}.log") for i, d in enumerate(dirs)]
     for d in daemons:
         d.wait_ready()
