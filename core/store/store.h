@@ -158,6 +158,23 @@ int rd_txn_put_batch(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, str
 int rd_store_put_batch(struct rd_store *s, struct rd_table *tb, uint64_t tenant, struct rd_batch_item *items,
 		       size_t n);
 
+/* Bulk loads (large imports).  From rd_txn_bulk_begin until the write
+ * transaction ends, each record of tb (tenant) that rd_txn_put CREATES is
+ * appended (MDB_APPEND while its key sorts after the table's last) and its
+ * entries in tb's plain key indexes are held back, except in the indexes
+ * named in live (NULL-terminated, may be NULL), which are written with the
+ * record as ever.  rd_txn_bulk_flush (which the commit calls) collects
+ * each held-back index's entries from the records, sorts them and inserts
+ * them in order (MDB_APPEND while they sort after the index's last key).
+ * Until then a held-back index does not show the new records: look up
+ * only the live ones.  Puts that replace a record, deletes, and indexes of
+ * another kind are written as ever.  The tables and indexes end byte for
+ * byte as rd_txn_put alone leaves them.  One bulk load per transaction
+ * (another table: RD_EBUSY; the same again: nothing); none in a nested
+ * transaction.  PostgreSQL: nothing (every put writes its entries). */
+int rd_txn_bulk_begin(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, const char *const *live);
+int rd_txn_bulk_flush(struct rd_txn *t);
+
 /* Iterators over one tenant's records, in id order, or over an index range
  * [from, to) in key order (to == NULL: to the end of the tenant). */
 struct rd_iter {

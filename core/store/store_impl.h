@@ -46,6 +46,8 @@ struct rd_store_ops {
 	int (*stats)(struct rd_store *s, struct rd_store_stats *st);
 	int (*check)(struct rd_store *s, rd_check_report_fn report, void *arg);
 	int (*backup)(struct rd_store *s, const char *dir, char *err, size_t errlen);
+	int (*bulk_begin)(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, const char *const *live); /* NULL: none */
+	int (*bulk_flush)(struct rd_txn *t);
 };
 
 extern const struct rd_store_ops rd_store_lmdb_ops;

@@ -38,12 +38,24 @@ struct rd_table {
 	struct rd_table *next;
 };
 
+/* A write transaction's bulk load (rd_txn_bulk_begin): the ids of the
+ * records of one table and tenant it created, whose entries in the
+ * deferred indexes are written by bulk_flush. */
+struct bulk {
+	struct rd_table *tb;
+	uint64_t tenant;
+	bool live[16];  /* indexes written with each record, as ever */
+	uint64_t *ids;
+	size_t n, cap;
+};
+
 struct rd_txn {
 	struct rd_store *s; /* first: store_impl.h */
 	MDB_txn *txn;
 	bool write;
 	bool cached;
 	bool child; /* a nested write transaction (rd_txn_begin_child) */
+	struct bulk *bulk; /* rd_txn_bulk_begin: records whose index entries wait for bulk_flush */
 };
 
 struct rd_store {
@@ -633,6 +645,9 @@ static int grow(struct rd_store *s)
 	return 0;
 }
 
+static int lm_txn_bulk_flush(struct rd_txn *t);
+static void bulk_free(struct rd_txn *t);
+
 static int lm_store_write(struct rd_store *s, rd_write_fn fn, void *arg)
 {
 	if (rd_fails_assert(!s->readonly && !s->writing))
@@ -649,6 +664,12 @@ static int lm_store_write(struct rd_store *s, rd_write_fn fn, void *arg)
 			s->map_size = info.me_mapsize;
 		s->writing = true;
 		rc = fn(&t, arg);
+		if (rc >= 0 && t.bulk) {
+			int frc = lm_txn_bulk_flush(&t);
+			if (frc < 0)
+				rc = frc;
+		}
+		bulk_free(&t);
 		if (rc >= 0) {
 			int crc = txn_commit(s, t.txn);
 			s->writing = false;
@@ -804,11 +825,19 @@ static int update_indexes(struct rd_txn *t, struct rd_table *tb, uint64_t tenant
 	return 0;
 }
 
+static int bulk_put(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t id, const void *val, size_t len,
+		    unsigned flags);
+
 static int lm_txn_put(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t id, const void *val, size_t len,
 	       unsigned flags)
 {
 	if (rd_fails_assert(t->write))
 		return RD_EINTERNAL;
+	if (t->bulk && t->bulk->tb == tb && t->bulk->tenant == tenant) {
+		int brc = bulk_put(t, tb, tenant, id, val, len, flags);
+		if (brc != 1)
+			return brc; /* 1: the record exists, the ordinary put replaces it */
+	}
 	uint8_t kb[16];
 	MDB_val k = record_key(kb, tenant, id), old = { 0, NULL };
 	bool had = false;
@@ -988,6 +1017,227 @@ static int lm_txn_put_batch(struct rd_txn *t, struct rd_table *tb, uint64_t tena
 	}
 	mdb_cursor_close(cur);
 	return rc;
+}
+
+
+/* ---- bulk loads --------------------------------------------------------- */
+
+/* Whether the store writes index ix's entries itself in a bulk load: a
+ * plain key index (tenant, key, id), whose entries are only the keys.  An
+ * index of another kind is maintained by update_indexes record by record,
+ * in the bulk load too (bulk_flush hands it each new record). */
+static bool bulk_plain(const struct rd_index_def *ix)
+{
+	return ix->key != NULL;
+}
+
+static void bulk_free(struct rd_txn *t)
+{
+	if (!t->bulk)
+		return;
+	free(t->bulk->ids);
+	free(t->bulk);
+	t->bulk = NULL;
+}
+
+/* update_indexes for index i of tb alone: a one-index view of the table. */
+static int update_one_index(struct rd_txn *t, struct rd_table *tb, unsigned i, uint64_t tenant, uint64_t id,
+			    const MDB_val *old, const void *val, size_t len)
+{
+	struct rd_table_def one = *tb->def;
+	one.indexes = &tb->def->indexes[i];
+	one.n_indexes = 1;
+	struct rd_table view = *tb;
+	view.def = &one;
+	view.idx[0] = tb->idx[i];
+	return update_indexes(t, &view, tenant, id, old, val, len);
+}
+
+static int lm_txn_bulk_begin(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, const char *const *live)
+{
+	if (rd_fails_assert(t->write))
+		return RD_EINTERNAL;
+	if (t->child || tb->missing)
+		return 0; /* a nested transaction writes as ever */
+	if (t->bulk)
+		return t->bulk->tb == tb && t->bulk->tenant == tenant ? 0 : RD_EBUSY;
+	struct bulk *b = rd_calloc(1, sizeof *b);
+	b->tb = tb;
+	b->tenant = tenant;
+	for (unsigned i = 0; i < tb->def->n_indexes && i < 16; i++) {
+		b->live[i] = !bulk_plain(&tb->def->indexes[i]);
+		for (size_t j = 0; live && live[j]; j++)
+			if (!strcmp(live[j], tb->def->indexes[i].name))
+				b->live[i] = true;
+	}
+	t->bulk = b;
+	return 0;
+}
+
+/* A put in a bulk load: 1 when the record exists (the ordinary put
+ * replaces it, index entries and all); else the new record is appended
+ * (MDB_APPEND while ids ascend), the live indexes are written now and its
+ * id is kept for bulk_flush. */
+static int bulk_put(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t id, const void *val, size_t len,
+		    unsigned flags)
+{
+	(void)flags; /* RD_PUT_NEW: the record does not exist */
+	struct bulk *b = t->bulk;
+	uint8_t kb[16];
+	MDB_val k = record_key(kb, tenant, id), old, v = { len, (void *)val };
+	int rc = mdb_get(t->txn, tb->dbi, &k, &old);
+	if (rc == 0)
+		return 1;
+	if (rc != MDB_NOTFOUND)
+		return lmdb_error(rc);
+	rc = mdb_put(t->txn, tb->dbi, &k, &v, MDB_APPEND);
+	if (rc == MDB_KEYEXIST) /* not after the table's last key */
+		rc = mdb_put(t->txn, tb->dbi, &k, &v, 0);
+	if (rc != 0)
+		return lmdb_error(rc);
+	for (unsigned i = 0; i < tb->def->n_indexes; i++)
+		if (b->live[i] && (rc = update_one_index(t, tb, i, tenant, id, NULL, val, len)) < 0)
+			return rc;
+	if (b->n == b->cap)
+		b->ids = rd_realloc(b->ids, (b->cap = b->cap ? 2 * b->cap : 4096) * sizeof *b->ids);
+	b->ids[b->n++] = id;
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Entries of one index, packed: a length byte, then the key. */
+struct packed {
+	uint8_t *buf;
+	size_t len, cap;
+	size_t *at;
+	size_t n, cap_at;
+};
+
+static const uint8_t *packed_buf; /* for the comparison: qsort has no argument */
+
+/* LMDB's default order: bytes, then the shorter first. */
+static int cmp_packed(const void *a, const void *b)
+{
+	const uint8_t *x = packed_buf + *(const size_t *)a, *y = packed_buf + *(const size_t *)b;
+	size_t xn = x[0], yn = y[0];
+	int c = memcmp(x + 1, y + 1, xn < yn ? xn : yn);
+	return c ? c : (xn > yn) - (xn < yn);
+}
+
+/* Index i's entries for the bulk load's records, sorted, then written in
+ * order: MDB_APPEND while they sort after the index's last key. */
+static int bulk_index(struct rd_txn *t, struct bulk *b, unsigned i)
+{
+	struct rd_table *tb = b->tb;
+	const struct rd_index_def *ix = &tb->def->indexes[i];
+	struct packed p = { 0 };
+	MDB_cursor *cur;
+	int rc = 0, mrc = mdb_cursor_open(t->txn, tb->dbi, &cur);
+	if (mrc != 0)
+		return lmdb_error(mrc);
+	/* The records in id order: one walk from the first (they are the
+	 * table's last ones in a fresh import). */
+	uint8_t kb[16];
+	MDB_val k = record_key(kb, b->tenant, b->ids[0]), v;
+	size_t j = 0;
+	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0 && j < b->n;
+	     mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 16 || rd_key_get_u64(k.mv_data) != b->tenant)
+			break;
+		uint64_t id = rd_key_get_u64((const uint8_t *)k.mv_data + 8);
+		while (j < b->n && b->ids[j] < id)
+			j++; /* created, then deleted */
+		if (j == b->n || b->ids[j] != id)
+			continue;
+		j++;
+		if (!bulk_plain(ix)) {
+			/* Not ours to write: the per-record update, from a copy (the
+			 * update writes pages the cursor's value may sit in). */
+			uint8_t *copy = rd_malloc(v.mv_size ? v.mv_size : 1);
+			memcpy(copy, v.mv_data, v.mv_size);
+			rc = update_one_index(t, tb, i, b->tenant, id, NULL, copy, v.mv_size);
+			free(copy);
+			if (rc < 0)
+				break;
+			/* Writes may have moved the cursor's pages: find our place again. */
+			record_key(kb, b->tenant, id);
+			k = (MDB_val){ 16, kb };
+			if ((mrc = mdb_cursor_get(cur, &k, &v, MDB_SET)) != 0)
+				break;
+			continue;
+		}
+		if (p.len + 1 + 16 + RD_INDEX_KEY_MAX > p.cap)
+			p.buf = rd_realloc(p.buf, p.cap = p.cap ? 2 * p.cap : 1 << 20);
+		int n = index_key(ix, b->tenant, id, v.mv_data, v.mv_size, p.buf + p.len + 1);
+		if (n < 0) {
+			rc = n;
+			break;
+		}
+		if (n == 0)
+			continue;
+		if (p.n == p.cap_at)
+			p.at = rd_realloc(p.at, (p.cap_at = p.cap_at ? 2 * p.cap_at : 4096) * sizeof *p.at);
+		p.buf[p.len] = (uint8_t)n;
+		p.at[p.n++] = p.len;
+		p.len += 1 + (size_t)n;
+	}
+	mdb_cursor_close(cur);
+	if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
+		rc = lmdb_error(mrc);
+	if (rc < 0) {
+		free(p.buf);
+		free(p.at);
+		return rc;
+	}
+	if (p.n) {
+		packed_buf = p.buf;
+		qsort(p.at, p.n, sizeof *p.at, cmp_packed);
+		packed_buf = NULL;
+		mrc = mdb_cursor_open(t->txn, tb->idx[i], &cur);
+		bool opened = mrc == 0;
+		unsigned fl = MDB_APPEND;
+		for (size_t e = 0; e < p.n && mrc == 0; e++) {
+			MDB_val ik = { p.buf[p.at[e]], p.buf + p.at[e] + 1 }, iv = { 0, "" };
+			mrc = mdb_cursor_put(cur, &ik, &iv, fl);
+			if (mrc == MDB_KEYEXIST && fl) { /* not after the last key: ordinary puts from here */
+				fl = 0;
+				mrc = mdb_cursor_put(cur, &ik, &iv, 0);
+			}
+		}
+		if (opened)
+			mdb_cursor_close(cur);
+		rc = lmdb_error(mrc);
+	}
+	free(p.buf);
+	free(p.at);
+	return rc;
+}
+
+static int lm_txn_bulk_flush(struct rd_txn *t)
+{
+	struct bulk *b = t->bulk;
+	if (!b || !b->n)
+		return 0;
+	qsort(b->ids, b->n, sizeof *b->ids, cmp_u64);
+	size_t w = 0;
+	for (size_t i = 0; i < b->n; i++)
+		if (!w || b->ids[w - 1] != b->ids[i])
+			b->ids[w++] = b->ids[i];
+	b->n = w;
+	for (unsigned i = 0; i < b->tb->def->n_indexes; i++) {
+		if (b->live[i])
+			continue;
+		int rc = bulk_index(t, b, i);
+		if (rc < 0)
+			return rc;
+	}
+	b->n = 0;
+	return 0;
 }
 
 
@@ -1273,4 +1523,6 @@ const struct rd_store_ops rd_store_lmdb_ops = {
 	.stats = lm_store_stats,
 	.check = lm_store_check,
 	.backup = lm_store_backup,
+	.bulk_begin = lm_txn_bulk_begin,
+	.bulk_flush = lm_txn_bulk_flush,
 };
