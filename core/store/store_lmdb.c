@@ -1110,23 +1110,113 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Entries of one index, packed: a length byte, then the key. */
-struct packed {
-	uint8_t *buf;
-	size_t len, cap;
-	size_t *at;
-	size_t n, cap_at;
+/* One index's entries for a bulk load.  An entry's key past the tenant
+ * (the same in every entry) is the extractor's key and the id: its first
+ * 16 bytes, zero-padded, are held as two numbers (big-endian, so that
+ * comparing them compares the bytes), the rest in buf, so that sorting
+ * and writing keys of up to 16 bytes (ids, dates) never leave the array. */
+struct entry {
+	uint64_t p1, p2;
+	uint32_t off;  /* the bytes past the first 16, in buf */
+	uint16_t len;  /* the key's length past the tenant */
 };
 
-static const uint8_t *packed_buf; /* for the comparison: qsort has no argument */
+struct entries {
+	struct entry *e;
+	size_t n, cap;
+	uint8_t *buf;
+	size_t len, cap_buf;
+};
 
-/* LMDB's default order: bytes, then the shorter first. */
-static int cmp_packed(const void *a, const void *b)
+static _Thread_local const uint8_t *entries_buf; /* for the comparison: qsort has no argument */
+
+/* LMDB's default order: bytes, then the shorter first (zero padding keeps
+ * a prefix first, the lengths decide a tie). */
+static inline int cmp_entry(const struct entry *x, const struct entry *y)
 {
-	const uint8_t *x = packed_buf + *(const size_t *)a, *y = packed_buf + *(const size_t *)b;
-	size_t xn = x[0], yn = y[0];
-	int c = memcmp(x + 1, y + 1, xn < yn ? xn : yn);
-	return c ? c : (xn > yn) - (xn < yn);
+	if (x->p1 != y->p1)
+		return x->p1 < y->p1 ? -1 : 1;
+	if (x->p2 != y->p2)
+		return x->p2 < y->p2 ? -1 : 1;
+	if (x->len > 16 && y->len > 16) {
+		size_t xn = x->len - 16u, yn = y->len - 16u;
+		int c = memcmp(entries_buf + x->off, entries_buf + y->off, xn < yn ? xn : yn);
+		if (c)
+			return c;
+	}
+	return (x->len > y->len) - (x->len < y->len);
+}
+
+/* In place (no second array as large as the first): quicksort on the
+ * median of three, the smaller side first, insertion sort for short runs. */
+static void sort_entries(struct entry *a, size_t n)
+{
+	while (n > 16) {
+		size_t m = n / 2;
+		if (cmp_entry(&a[m], &a[0]) < 0) {
+			struct entry x = a[m]; a[m] = a[0]; a[0] = x;
+		}
+		if (cmp_entry(&a[n - 1], &a[0]) < 0) {
+			struct entry x = a[n - 1]; a[n - 1] = a[0]; a[0] = x;
+		}
+		if (cmp_entry(&a[n - 1], &a[m]) < 0) {
+			struct entry x = a[n - 1]; a[n - 1] = a[m]; a[m] = x;
+		}
+		struct entry pivot = a[m];
+		size_t i = 0, j = n - 1;
+		for (;;) {
+			while (cmp_entry(&a[i], &pivot) < 0)
+				i++;
+			while (cmp_entry(&pivot, &a[j]) < 0)
+				j--;
+			if (i >= j)
+				break;
+			struct entry x = a[i]; a[i] = a[j]; a[j] = x;
+			i++;
+			j--;
+		}
+		/* [0, j] <= pivot <= [j + 1, n) */
+		if (j + 1 < n - j - 1) {
+			sort_entries(a, j + 1);
+			a += j + 1;
+			n -= j + 1;
+		} else {
+			sort_entries(a + j + 1, n - j - 1);
+			n = j + 1;
+		}
+	}
+	for (size_t i = 1; i < n; i++) {
+		struct entry x = a[i];
+		size_t j = i;
+		while (j > 0 && cmp_entry(&x, &a[j - 1]) < 0) {
+			a[j] = a[j - 1];
+			j--;
+		}
+		a[j] = x;
+	}
+}
+
+static int add_entry(struct entries *es, const uint8_t *key, size_t len)
+{
+	if (es->n == es->cap)
+		es->e = rd_realloc(es->e, (es->cap = es->cap ? 2 * es->cap : 4096) * sizeof *es->e);
+	uint8_t pad[16] = { 0 };
+	memcpy(pad, key, len < 16 ? len : 16);
+	struct entry *e = &es->e[es->n++];
+	e->p1 = rd_key_get_u64(pad);
+	e->p2 = rd_key_get_u64(pad + 8);
+	e->len = (uint16_t)len;
+	e->off = 0;
+	if (len > 16) {
+		if (es->len + len - 16 > UINT32_MAX)
+			return RD_ETOOBIG;
+		while (es->len + len - 16 > es->cap_buf)
+			es->buf = rd_realloc(es->buf, es->cap_buf = es->cap_buf ? 2 * es->cap_buf : 1 << 20);
+		e->off = (uint32_t)es->len;
+		memcpy(es->buf + es->len, key + 16, len - 16);
+		es->len += len - 16;
+	}
+	return 0;
 }
 
 /* Index i's entries for the bulk load's records, sorted, then written in
@@ -1135,14 +1225,14 @@ static int bulk_index(struct rd_txn *t, struct bulk *b, unsigned i)
 {
 	struct rd_table *tb = b->tb;
 	const struct rd_index_def *ix = &tb->def->indexes[i];
-	struct packed p = { 0 };
+	struct entries es = { 0 };
 	MDB_cursor *cur;
 	int rc = 0, mrc = mdb_cursor_open(t->txn, tb->dbi, &cur);
 	if (mrc != 0)
 		return lmdb_error(mrc);
 	/* The records in id order: one walk from the first (they are the
 	 * table's last ones in a fresh import). */
-	uint8_t kb[16];
+	uint8_t kb[16], key[16 + RD_INDEX_KEY_MAX];
 	MDB_val k = record_key(kb, b->tenant, b->ids[0]), v;
 	size_t j = 0;
 	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0 && j < b->n;
@@ -1171,38 +1261,36 @@ static int bulk_index(struct rd_txn *t, struct bulk *b, unsigned i)
 				break;
 			continue;
 		}
-		if (p.len + 1 + 16 + RD_INDEX_KEY_MAX > p.cap)
-			p.buf = rd_realloc(p.buf, p.cap = p.cap ? 2 * p.cap : 1 << 20);
-		int n = index_key(ix, b->tenant, id, v.mv_data, v.mv_size, p.buf + p.len + 1);
+		int n = index_key(ix, b->tenant, id, v.mv_data, v.mv_size, key);
 		if (n < 0) {
 			rc = n;
 			break;
 		}
-		if (n == 0)
-			continue;
-		if (p.n == p.cap_at)
-			p.at = rd_realloc(p.at, (p.cap_at = p.cap_at ? 2 * p.cap_at : 4096) * sizeof *p.at);
-		p.buf[p.len] = (uint8_t)n;
-		p.at[p.n++] = p.len;
-		p.len += 1 + (size_t)n;
+		if (n > 0 && (rc = add_entry(&es, key + 8, (size_t)n - 8)) < 0)
+			break;
 	}
 	mdb_cursor_close(cur);
 	if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
 		rc = lmdb_error(mrc);
-	if (rc < 0) {
-		free(p.buf);
-		free(p.at);
-		return rc;
-	}
-	if (p.n) {
-		packed_buf = p.buf;
-		qsort(p.at, p.n, sizeof *p.at, cmp_packed);
-		packed_buf = NULL;
+	if (rc == 0 && es.n) {
+		bool sorted = true;
+		entries_buf = es.buf;
+		for (size_t e = 1; e < es.n && sorted; e++)
+			sorted = cmp_entry(&es.e[e - 1], &es.e[e]) < 0;
+		if (!sorted)
+			sort_entries(es.e, es.n);
+		entries_buf = NULL;
 		mrc = mdb_cursor_open(t->txn, tb->idx[i], &cur);
 		bool opened = mrc == 0;
 		unsigned fl = MDB_APPEND;
-		for (size_t e = 0; e < p.n && mrc == 0; e++) {
-			MDB_val ik = { p.buf[p.at[e]], p.buf + p.at[e] + 1 }, iv = { 0, "" };
+		rd_key_put_u64(key, b->tenant);
+		for (size_t e = 0; e < es.n && mrc == 0; e++) {
+			const struct entry *x = &es.e[e];
+			rd_key_put_u64(key + 8, x->p1);
+			rd_key_put_u64(key + 16, x->p2);
+			if (x->len > 16)
+				memcpy(key + 24, es.buf + x->off, x->len - 16u);
+			MDB_val ik = { 8u + x->len, key }, iv = { 0, "" };
 			mrc = mdb_cursor_put(cur, &ik, &iv, fl);
 			if (mrc == MDB_KEYEXIST && fl) { /* not after the last key: ordinary puts from here */
 				fl = 0;
@@ -1213,8 +1301,8 @@ static int bulk_index(struct rd_txn *t, struct bulk *b, unsigned i)
 			mdb_cursor_close(cur);
 		rc = lmdb_error(mrc);
 	}
-	free(p.buf);
-	free(p.at);
+	free(es.e);
+	free(es.buf);
 	return rc;
 }
 
