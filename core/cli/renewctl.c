@@ -88,6 +88,8 @@ static double now_s(void)
 
 /* --store URL or RENEWD_STORE: a PostgreSQL store (docs/scaling.md); unset: LMDB in the data directory. */
 static const char *store_url;
+/* renewctl import: the store opened with opts.writemap (a large import's memory stays flat). */
+static bool open_writemap;
 
 static int open_store_as(const char *dir, bool readonly, bool beside, struct rd_store **s, struct rd_domain *d)
 {
@@ -96,7 +98,7 @@ static int open_store_as(const char *dir, bool readonly, bool beside, struct rd_
 		fprintf(stderr, "renewctl: no data directory: pass --data DIR or --config FILE (renewd's)\n");
 		return 2;
 	}
-	struct rd_store_opts o = { .readonly = readonly, .beside = beside, .url = store_url };
+	struct rd_store_opts o = { .readonly = readonly, .beside = beside, .url = store_url, .writemap = open_writemap };
 	if (rd_store_open(s, dir, &o, err, sizeof err) < 0) {
 		fprintf(stderr, "renewctl: %s\n", err);
 		return 1;
@@ -338,6 +340,7 @@ int main(int argc, char **argv)
 	} else if (strcmp(cmd, "user") == 0 && nargs >= 1 && strcmp(argv[i], "create") == 0) {
 		code = cmd_beside(dir, rd_cli_user_create, nargs - 1, argv + i + 1);
 	} else if (strcmp(cmd, "import") == 0) {
+		open_writemap = true;
 		code = cmd_beside(dir, rd_cli_import, nargs, argv + i);
 	} else if (strcmp(cmd, "policy") == 0) {
 		code = cmd_beside(dir, rd_cli_policy, nargs, argv + i);

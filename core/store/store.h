@@ -84,6 +84,12 @@ struct rd_store_opts {
 				 * two processes' writers); never migrates then */
 	const char *url;        /* NULL, "" or "lmdb": LMDB in dir; "postgresql://...": a PostgreSQL
 				 * server (dir stays the local directory rd_store_dir names) */
+	bool writemap;          /* LMDB: a write's new pages are written in the data file's own pages
+				 * (MDB_WRITEMAP), not held in memory until the commit, and a bulk load
+				 * (rd_txn_bulk_begin) hands its mapped pages back to the kernel as it
+				 * goes: memory stays flat however large the write (renewctl import).
+				 * The file is sized to the map (sparse); no nested transactions
+				 * (rd_txn_begin_child: RD_EINVAL).  PostgreSQL: no effect. */
 };
 
 /* The pid of the running renewd a store opened with opts.beside writes

@@ -13,10 +13,12 @@
 #include <fcntl.h>
 #include <lmdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,7 +49,10 @@ struct bulk {
 	bool live[16];  /* indexes written with each record, as ever */
 	uint64_t *ids;
 	size_t n, cap;
+	uint64_t ops; /* records and entries written: bulk_release every BULK_RELEASE_EVERY */
 };
+
+#define BULK_RELEASE_EVERY 32768
 
 struct rd_txn {
 	struct rd_store *s; /* first: store_impl.h */
@@ -83,6 +88,7 @@ struct rd_store {
 	 * (remap_exclusive: a bounded wait, never a deadlock). */
 	pthread_rwlock_t remap;
 	bool remap_init;
+	bool writemap; /* opts.writemap: MDB_WRITEMAP */
 };
 
 /* The one translation point for LMDB results. */
@@ -379,6 +385,7 @@ int rd_store_lmdb_open(struct rd_store **out, const char *dir, const struct rd_s
 	rd_require(pthread_rwlock_init(&s->remap, NULL) == 0);
 	s->remap_init = true;
 	s->readonly = o && o->readonly;
+	s->writemap = o && o->writemap && !s->readonly;
 	s->map_size = o && o->map_size ? o->map_size : DEFAULT_MAP;
 	s->map_max = o && o->map_max ? o->map_max : DEFAULT_MAP_MAX;
 	if (s->map_max < s->map_size)
@@ -414,7 +421,8 @@ int rd_store_lmdb_open(struct rd_store **out, const char *dir, const struct rd_s
 	mdb_env_set_maxdbs(s->env, MAX_TABLES);
 	mdb_env_set_maxreaders(s->env, 256);
 	mdb_env_set_mapsize(s->env, s->map_size);
-	int mrc = mdb_env_open(s->env, s->dir, MDB_NOTLS | (s->readonly ? MDB_RDONLY : 0), 0600);
+	int mrc = mdb_env_open(s->env, s->dir, MDB_NOTLS | (s->readonly ? MDB_RDONLY : 0) | (s->writemap ? MDB_WRITEMAP : 0),
+			       0600);
 	if (mrc == MDB_INVALID || mrc == MDB_VERSION_MISMATCH) {
 		snprintf(err, errlen, "data directory %s is not a renewd store (data.mdb is not a readable LMDB file)", s->dir);
 		rc = RD_ENOTSTORE;
@@ -646,6 +654,86 @@ static int grow(struct rd_store *s)
 }
 
 static int lm_txn_bulk_flush(struct rd_txn *t);
+/* With MDB_WRITEMAP the write's pages are the data file's pages in the
+ * page cache, mapped into this process: counted as its memory while
+ * mapped.  Dropping the mapping (MADV_DONTNEED on a shared file mapping)
+ * keeps their contents in the page cache, dirty ones included, and a later
+ * access maps them again: the bulk load's memory stays flat. */
+/* The mapping of DIR/data.mdb (by its inode) as the kernel lists it: LMDB
+ * names its map's address only for MDB_FIXEDMAP, and it moves when the
+ * map grows.  false when it cannot be found. */
+static bool find_map(struct rd_store *s, unsigned long *lo, unsigned long *hi)
+{
+	char path[4200], line[4400];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/data.mdb", s->dir);
+	if (stat(path, &st) != 0)
+		return false;
+	FILE *f = fopen("/proc/self/maps", "r");
+	if (!f)
+		return false;
+	bool found = false;
+	while (!found && fgets(line, sizeof line, f)) {
+		unsigned long off, ino;
+		char perms[8];
+		unsigned maj, min;
+		found = sscanf(line, "%lx-%lx %7s %lx %x:%x %lu", lo, hi, perms, &off, &maj, &min, &ino) == 7 &&
+			ino == (unsigned long)st.st_ino && perms[3] == 's' && *hi > *lo;
+	}
+	fclose(f);
+	return found;
+}
+
+static void bulk_release(struct rd_txn *t)
+{
+	unsigned long lo, hi;
+	if (!t->s->writemap || ++t->bulk->ops % BULK_RELEASE_EVERY)
+		return;
+	if (find_map(t->s, &lo, &hi))
+		madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+/* The commit of a bulk load with MDB_WRITEMAP: LMDB clears a flag in each
+ * page of its dirty list (up to 512 MiB of pages), mapping every one of
+ * them again.  A helper thread hands them back while it does. */
+struct releaser {
+	void *lo;
+	size_t len;
+	atomic_bool done;
+};
+
+static void *release_loop(void *arg)
+{
+	struct releaser *r = arg;
+	while (!atomic_load(&r->done)) {
+		madvise(r->lo, r->len, MADV_DONTNEED);
+		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+static int commit_releasing(struct rd_store *s, MDB_txn *txn)
+{
+	unsigned long lo, hi;
+	struct releaser r = { 0 };
+	pthread_t th;
+	bool started = false;
+	if (find_map(s, &lo, &hi)) {
+		r.lo = (void *)lo;
+		r.len = hi - lo;
+		atomic_init(&r.done, false);
+		started = pthread_create(&th, NULL, release_loop, &r) == 0;
+	}
+	int rc = txn_commit(s, txn);
+	if (started) {
+		atomic_store(&r.done, true);
+		pthread_join(th, NULL);
+		madvise(r.lo, r.len, MADV_DONTNEED);
+	}
+	return rc;
+}
+
 static void bulk_free(struct rd_txn *t);
 
 static int lm_store_write(struct rd_store *s, rd_write_fn fn, void *arg)
@@ -664,6 +752,7 @@ static int lm_store_write(struct rd_store *s, rd_write_fn fn, void *arg)
 			s->map_size = info.me_mapsize;
 		s->writing = true;
 		rc = fn(&t, arg);
+		bool bulk = t.bulk != NULL;
 		if (rc >= 0 && t.bulk) {
 			int frc = lm_txn_bulk_flush(&t);
 			if (frc < 0)
@@ -671,7 +760,7 @@ static int lm_store_write(struct rd_store *s, rd_write_fn fn, void *arg)
 		}
 		bulk_free(&t);
 		if (rc >= 0) {
-			int crc = txn_commit(s, t.txn);
+			int crc = bulk && s->writemap ? commit_releasing(s, t.txn) : txn_commit(s, t.txn);
 			s->writing = false;
 			if (crc == 0)
 				return rc;
@@ -700,6 +789,8 @@ static int lm_txn_begin_child(struct rd_txn *parent, struct rd_txn **out)
 	*out = NULL;
 	if (rd_fails_assert(parent && parent->write))
 		return RD_EINTERNAL;
+	if (parent->s->writemap)
+		return RD_EINVAL; /* LMDB has no nested transactions with MDB_WRITEMAP */
 	struct rd_txn *c = rd_malloc(sizeof *c);
 	*c = (struct rd_txn){ .s = parent->s, .write = true, .child = true };
 	int rc = mdb_txn_begin(parent->s->env, parent->txn, 0, &c->txn);
@@ -1101,6 +1192,7 @@ static int bulk_put(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint
 	if (b->n == b->cap)
 		b->ids = rd_realloc(b->ids, (b->cap = b->cap ? 2 * b->cap : 4096) * sizeof *b->ids);
 	b->ids[b->n++] = id;
+	bulk_release(t);
 	return 0;
 }
 
@@ -1268,6 +1360,7 @@ static int bulk_index(struct rd_txn *t, struct bulk *b, unsigned i)
 		}
 		if (n > 0 && (rc = add_entry(&es, key + 8, (size_t)n - 8)) < 0)
 			break;
+		bulk_release(t);
 	}
 	mdb_cursor_close(cur);
 	if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
@@ -1296,6 +1389,7 @@ static int bulk_index(struct rd_txn *t, struct bulk *b, unsigned i)
 				fl = 0;
 				mrc = mdb_cursor_put(cur, &ik, &iv, 0);
 			}
+			bulk_release(t);
 		}
 		if (opened)
 			mdb_cursor_close(cur);
