@@ -2,7 +2,7 @@
  * admin.c: renewctl's bootstrap and bulk commands:
  *   vendor create --name N --slug S --currency C
  *   user create --vendor S --email E --name N --role R [--partner ID] [--password-stdin] [--token-name T]
- *   import --vendor S --kind K [--format csv|jsonl] [--dry-run] [--no-atomic] FILE
+ *   import --vendor S --kind K [--format csv|jsonl] [--dry-run] [--no-atomic] [--row-at-a-time] FILE
  * They write to the store directly, beside a running renewd if there is one
  * (LMDB serialises both processes' writers; renewctl.c says so).
  */

@@ -54,7 +54,7 @@ static void usage(FILE *f)
 		"                       create a user and print an API token for it (once)\n"
 		"                       roles: vendor-admin channel-manager vendor-sales partner-admin partner-sales\n"
 		"  import --vendor S --kind customers|contacts|products|contracts [--format csv|jsonl]\n"
-		"         [--dry-run] [--no-atomic] FILE\n"
+		"         [--dry-run] [--no-atomic] [--row-at-a-time] FILE\n"
 		"                       import a file with a progress bar; atomic unless --no-atomic\n"
 		"  policy list --vendor S\n"
 		"  policy push --vendor S --kind margin|routing [--vectors FILE] [--note N] [--activate] SCRIPT\n"
