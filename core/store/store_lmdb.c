@@ -416,6 +416,21 @@ int rd_store_lmdb_open(struct rd_store **out, const char *dir, const struct rd_s
 	if (!s->readonly) /* the store is the service user's alone, whatever made it */
 		private_modes(s->dir);
 
+	/* MDB_WRITEMAP sizes data.mdb to the map (ftruncate, at the open and
+	 * at each growth): only while this process holds the directory lock
+	 * (no renewd beside us writes past the file's end), and from a map no
+	 * smaller than the file, which it must never shorten. */
+	if (s->writemap && s->beside_pid)
+		s->writemap = false;
+	if (s->writemap) {
+		char path[4200];
+		struct stat fst;
+		snprintf(path, sizeof path, "%s/data.mdb", s->dir);
+		if (stat(path, &fst) == 0 && (uint64_t)fst.st_size > s->map_size)
+			s->map_size = ((size_t)fst.st_size + ((size_t)1 << 20) - 1) & ~(((size_t)1 << 20) - 1);
+		if (s->map_max < s->map_size)
+			s->map_max = s->map_size;
+	}
 	if ((rc = lmdb_error(mdb_env_create(&s->env))) < 0)
 		goto fail_msg;
 	mdb_env_set_maxdbs(s->env, MAX_TABLES);
