@@ -2,7 +2,7 @@
  * admin.c: renewctl's bootstrap and bulk commands:
  *   vendor create --name N --slug S --currency C
  *   user create --vendor S --email E --name N --role R [--partner ID] [--password-stdin] [--token-name T]
- *   import --vendor S --kind K [--format csv|jsonl] [--dry-run] [--no-atomic] FILE
+ *   import --vendor S --kind K [--format csv|jsonl] [--dry-run] [--no-atomic] [--row-at-a-time] FILE
  * They write to the store directly, beside a running renewd if there is one
  * (LMDB serialises both processes' writers; renewctl.c says so).
  */
@@ -361,7 +361,7 @@ static int import_txn(struct rd_txn *t, void *arg)
 int rd_cli_import(struct rd_store *s, struct rd_domain *d, int argc, char **argv)
 {
 	static const char *const with_value[] = { "--vendor", "--kind", "--format", NULL };
-	static const char *const flags[] = { "--dry-run", "--no-atomic", NULL };
+	static const char *const flags[] = { "--dry-run", "--no-atomic", "--row-at-a-time", NULL };
 	int rc = check_args(argc, argv, with_value, flags, 1);
 	if (rc)
 		return rc;
@@ -371,7 +371,8 @@ int rd_cli_import(struct rd_store *s, struct rd_domain *d, int argc, char **argv
 	const char *kind = opt(argc, argv, "--kind"), *format = opt(argc, argv, "--format");
 	for (int i = 0; i < argc; i++)
 		if (strncmp(argv[i], "--", 2) != 0 && (i == 0 || strncmp(argv[i - 1], "--", 2) != 0 ||
-						       !strcmp(argv[i - 1], "--dry-run") || !strcmp(argv[i - 1], "--no-atomic")))
+						       !strcmp(argv[i - 1], "--dry-run") || !strcmp(argv[i - 1], "--no-atomic") ||
+						       !strcmp(argv[i - 1], "--row-at-a-time")))
 			fi->path = argv[i];
 	int res = rd_import_kind(kind);
 	if (!fi->slug || res < 0) {
@@ -399,6 +400,7 @@ int rd_cli_import(struct rd_store *s, struct rd_domain *d, int argc, char **argv
 	fi->tty = isatty(2);
 	fi->dry_run = flag(argc, argv, "--dry-run");
 	fi->im.atomic_mode = !flag(argc, argv, "--no-atomic");
+	fi->im.row_at_a_time = flag(argc, argv, "--row-at-a-time");
 	fi->im.app = &app;
 	fi->im.res = (enum rd_resource)res;
 	fi->im.csv = !strcmp(format, "csv");

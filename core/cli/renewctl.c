@@ -55,7 +55,7 @@ static void usage(FILE *f)
 		"                       create a user and print an API token for it (once)\n"
 		"                       roles: vendor-admin channel-manager vendor-sales partner-admin partner-sales\n"
 		"  import --vendor S --kind customers|contacts|products|contracts [--format csv|jsonl]\n"
-		"         [--dry-run] [--no-atomic] FILE\n"
+		"         [--dry-run] [--no-atomic] [--row-at-a-time] FILE\n"
 		"                       import a file with a progress bar; atomic unless --no-atomic\n"
 		"  policy list --vendor S\n"
 		"  policy push --vendor S --kind margin|routing [--vectors FILE] [--note N] [--activate] SCRIPT\n"
@@ -92,6 +92,8 @@ static double now_s(void)
 
 /* --store URL or RENEWD_STORE: a PostgreSQL store (docs/scaling.md); unset: LMDB in the data directory. */
 static const char *store_url;
+/* renewctl import: the store opened with opts.writemap (a large import's memory stays flat). */
+static bool open_writemap;
 
 static int open_store_as(const char *dir, bool readonly, bool beside, struct rd_store **s, struct rd_domain *d)
 {
@@ -100,7 +102,7 @@ static int open_store_as(const char *dir, bool readonly, bool beside, struct rd_
 		fprintf(stderr, "renewctl: no data directory: pass --data DIR or --config FILE (renewd's)\n");
 		return 2;
 	}
-	struct rd_store_opts o = { .readonly = readonly, .beside = beside, .url = store_url };
+	struct rd_store_opts o = { .readonly = readonly, .beside = beside, .url = store_url, .writemap = open_writemap };
 	if (rd_store_open(s, dir, &o, err, sizeof err) < 0) {
 		fprintf(stderr, "renewctl: %s\n", err);
 		return 1;
@@ -351,6 +353,7 @@ int main(int argc, char **argv)
 	} else if (strcmp(cmd, "user") == 0 && nargs >= 1 && strcmp(argv[i], "create") == 0) {
 		code = cmd_beside(dir, rd_cli_user_create, nargs - 1, argv + i + 1);
 	} else if (strcmp(cmd, "import") == 0) {
+		open_writemap = true;
 		code = cmd_beside(dir, rd_cli_import, nargs, argv + i);
 	} else if (strcmp(cmd, "policy") == 0) {
 		code = cmd_beside(dir, rd_cli_policy, nargs, argv + i);

@@ -105,6 +105,102 @@ struct colspec {
 	const struct rd_field *f;     /* COL_FIELD: NULL when the entity has none */
 };
 
+/* ---- references from memory -------------------------------------------------------- */
+
+/* A referenced table's external ids (its "ext" index) in memory, loaded
+ * once per import after REF_MAP_AFTER look-ups of that table: a row's
+ * customer, product and partners are then found without an index search.
+ * Only tables the import does not write are mapped (a products import's
+ * upsell SKUs name products: looked up in the index), so the map answers
+ * as the index would: the first entry of a key, in index order. */
+#define REF_MAP_AFTER 64
+
+struct ref_map {
+	size_t table;          /* offsetof(struct rd_domain, ...); 0: unused */
+	uint64_t lookups;
+	bool loaded;
+	struct ref_slot { uint64_t hash, id; size_t off; } *slot; /* off: into names; id 0: empty */
+	size_t cap, n;
+	char *names;
+	size_t names_len, names_cap;
+};
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	return h ? h : 1;
+}
+
+static void ref_map_add(struct ref_map *m, const char *name, size_t len, uint64_t id)
+{
+	if (2 * (m->n + 1) > m->cap) {
+		size_t cap = m->cap ? 2 * m->cap : 1024;
+		struct ref_slot *old = m->slot, *t = rd_calloc(cap, sizeof *t);
+		for (size_t i = 0; i < m->cap; i++)
+			if (old[i].id) {
+				size_t at = old[i].hash & (cap - 1);
+				while (t[at].id)
+					at = (at + 1) & (cap - 1);
+				t[at] = old[i];
+			}
+		free(old);
+		m->slot = t;
+		m->cap = cap;
+	}
+	uint64_t h = hash_str(name);
+	size_t at = h & (m->cap - 1);
+	for (; m->slot[at].id; at = (at + 1) & (m->cap - 1))
+		if (m->slot[at].hash == h && !strcmp(m->names + m->slot[at].off, name))
+			return; /* the index's first entry of a key wins */
+	while (m->names_len + len + 1 > m->names_cap)
+		m->names = rd_realloc(m->names, m->names_cap = m->names_cap ? 2 * m->names_cap : 65536);
+	memcpy(m->names + m->names_len, name, len);
+	m->names[m->names_len + len] = 0;
+	m->slot[at] = (struct ref_slot){ h, id, m->names_len };
+	m->names_len += len + 1;
+	m->n++;
+}
+
+static int ref_map_load(struct ref_map *m, struct rd_txn *t, struct rd_table *tb, uint64_t tenant)
+{
+	struct rd_iter it;
+	struct rd_item item;
+	int rc = rd_iter_index(&it, t, tb, "ext", tenant, NULL, 0, NULL, 0);
+	if (rc >= 0)
+		it.keys_only = true;
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0)
+		if (item.key_len && item.key[item.key_len - 1] == 0 && item.id)
+			ref_map_add(m, (const char *)item.key, item.key_len - 1, item.id);
+	rd_iter_close(&it);
+	m->loaded = rc >= 0;
+	return rc < 0 ? rc : 0;
+}
+
+static void ref_map_free(struct ref_map *m)
+{
+	free(m->slot);
+	free(m->names);
+	memset(m, 0, sizeof *m);
+}
+
+/* 1 with *id when the map answers, 0 when it does not (not loaded). */
+static int ref_map_find(const struct ref_map *m, const char *ext, uint64_t *id)
+{
+	if (!m->loaded)
+		return 0;
+	if (!m->cap)
+		return RD_ENOTFOUND;
+	uint64_t h = hash_str(ext);
+	for (size_t at = h & (m->cap - 1); m->slot[at].id; at = (at + 1) & (m->cap - 1))
+		if (m->slot[at].hash == h && !strcmp(m->names + m->slot[at].off, ext)) {
+			*id = m->slot[at].id;
+			return 1;
+		}
+	return RD_ENOTFOUND;
+}
+
 /* ---- the engine ------------------------------------------------------------------ */
 
 struct engine {
@@ -130,6 +226,7 @@ struct engine {
 	 * snapshot, so a record a file names twice is never skipped. */
 	uint64_t *sent;
 	size_t sent_n, sent_cap;
+	struct ref_map maps[3];  /* referenced tables, from memory */
 	_Alignas(16) uint8_t obj[MAX_OBJ], old[MAX_OBJ]; /* hold entity structs */
 	struct rd_rec_writer w;
 };
@@ -176,6 +273,23 @@ static struct rd_table *table_at(struct engine *en, size_t off)
 
 static int lookup_ext(struct engine *en, size_t table, const char *ext, uint64_t *id)
 {
+	if (table != en->k->table) { /* a referenced table: from memory after the first few */
+		struct ref_map *m = NULL;
+		for (size_t i = 0; i < sizeof en->maps / sizeof *en->maps && !m; i++)
+			if (en->maps[i].table == table || !en->maps[i].table)
+				m = &en->maps[i];
+		if (m) {
+			m->table = table;
+			if (!m->loaded && ++m->lookups == REF_MAP_AFTER) {
+				int rc = ref_map_load(m, en->t, table_at(en, table), en->im->who.vendor);
+				if (rc < 0)
+					return rc;
+			}
+			int r = ref_map_find(m, ext, id);
+			if (r != 0)
+				return r < 0 ? r : 0;
+		}
+	}
 	return rd_index_find(en->t, table_at(en, table), "ext", en->im->who.vendor, ext, strlen(ext) + 1, id);
 }
 
@@ -1159,6 +1273,8 @@ int rd_import_run(struct rd_import *im, struct rd_txn *t, rd_import_read_fn read
 	for (size_t i = 0; i < en->n_cols; i++)
 		free(en->cols[i]);
 	rd_rec_writer_free(&en->w);
+	for (size_t i = 0; i < sizeof en->maps / sizeof *en->maps; i++)
+		ref_map_free(&en->maps[i]);
 	free(en->sent);
 	int rc = en->rc;
 	free(en);
@@ -1172,6 +1288,12 @@ int rd_import_apply(struct rd_import *im, struct rd_txn *t, uint64_t existing_id
 	struct rd_table *tb = *(struct rd_table **)((char *)im->app->domain + k->table);
 	uint64_t vendor = im->who.vendor, id = existing_id;
 	int rc;
+	/* A bulk load (store.h): new records appended, their index entries
+	 * sorted and inserted at the commit; the external id index stays live,
+	 * for the look-ups below and the engine's. */
+	static const char *const live[] = { "ext", NULL };
+	if (!im->row_at_a_time && (rc = rd_txn_bulk_begin(t, tb, vendor, live)) < 0)
+		return rc;
 	if (*ext) {
 		rc = rd_index_find(t, tb, "ext", vendor, ext, strlen(ext) + 1, &id);
 		if (rc == RD_ENOTFOUND)

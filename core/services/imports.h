@@ -65,6 +65,8 @@ struct rd_import {
 	char feed_mapping[1024];   /* "Its Column=renewd_column;..."; "": renewd's names */
 	uint64_t rows_unchanged;   /* feed rows that matched the store exactly (nothing written) */
 	json_t *reviews;           /* values held for review: [{contract_id, field, current, proposed, owner}] */
+	bool row_at_a_time;        /* no bulk load (rd_import_apply): each record's index entries written with it;
+				    * the same tables and indexes, slower (renewctl import --row-at-a-time) */
 };
 
 /* Parses and validates the whole input against the store as seen by t,

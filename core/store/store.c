@@ -335,6 +335,16 @@ int rd_txn_meta_put(struct rd_txn *t, const char *key, const void *val, size_t l
 	return txn_ops(t)->meta_put(t, key, val, len);
 }
 
+int rd_txn_bulk_begin(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, const char *const *live)
+{
+	return txn_ops(t)->bulk_begin ? txn_ops(t)->bulk_begin(t, tb, tenant, live) : 0;
+}
+
+int rd_txn_bulk_flush(struct rd_txn *t)
+{
+	return txn_ops(t)->bulk_flush ? txn_ops(t)->bulk_flush(t) : 0;
+}
+
 int rd_txn_put_batch(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, struct rd_batch_item *items, size_t n)
 {
 	return txn_ops(t)->put_batch(t, tb, tenant, items, n);

@@ -87,6 +87,12 @@ struct rd_store_opts {
 	uint32_t statement_timeout_ms; /* PostgreSQL: a statement running longer is cancelled and its
 					* transaction fails with RD_EBUSY; 0: no limit (set once open) */
 	uint32_t connect_timeout_s;    /* PostgreSQL: a connection attempt gives up after this; 0: 5 s */
+	bool writemap;          /* LMDB: a write's new pages are written in the data file's own pages
+				 * (MDB_WRITEMAP), not held in memory until the commit, and a bulk load
+				 * (rd_txn_bulk_begin) hands its mapped pages back to the kernel as it
+				 * goes: memory stays flat however large the write (renewctl import).
+				 * The file is sized to the map (sparse); no nested transactions
+				 * (rd_txn_begin_child: RD_EINVAL).  PostgreSQL: no effect. */
 };
 
 /* The pid of the running renewd a store opened with opts.beside writes
@@ -160,6 +166,23 @@ int rd_txn_put_batch(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, str
 /* The same in a transaction of its own. */
 int rd_store_put_batch(struct rd_store *s, struct rd_table *tb, uint64_t tenant, struct rd_batch_item *items,
 		       size_t n);
+
+/* Bulk loads (large imports).  From rd_txn_bulk_begin until the write
+ * transaction ends, each record of tb (tenant) that rd_txn_put CREATES is
+ * appended (MDB_APPEND while its key sorts after the table's last) and its
+ * entries in tb's plain key indexes are held back, except in the indexes
+ * named in live (NULL-terminated, may be NULL), which are written with the
+ * record as ever.  rd_txn_bulk_flush (which the commit calls) collects
+ * each held-back index's entries from the records, sorts them and inserts
+ * them in order (MDB_APPEND while they sort after the index's last key).
+ * Until then a held-back index does not show the new records: look up
+ * only the live ones.  Puts that replace a record, deletes, and indexes of
+ * another kind are written as ever.  The tables and indexes end byte for
+ * byte as rd_txn_put alone leaves them.  One bulk load per transaction
+ * (another table: RD_EBUSY; the same again: nothing); none in a nested
+ * transaction.  PostgreSQL: nothing (every put writes its entries). */
+int rd_txn_bulk_begin(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, const char *const *live);
+int rd_txn_bulk_flush(struct rd_txn *t);
 
 /* Iterators over one tenant's records, in id order, or over an index range
  * [from, to) in key order (to == NULL: to the end of the tenant). */

@@ -53,6 +53,8 @@ struct rd_store_ops {
 	int (*load_item)(struct rd_store_load *l, const struct rd_raw_item *item);
 	int (*load_walk)(struct rd_store_load *l, rd_raw_fn fn, void *arg);
 	int (*load_end)(struct rd_store_load *l, bool commit);
+	int (*bulk_begin)(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, const char *const *live); /* NULL: none */
+	int (*bulk_flush)(struct rd_txn *t);
 };
 
 extern const struct rd_store_ops rd_store_lmdb_ops;

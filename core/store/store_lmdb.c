@@ -13,10 +13,12 @@
 #include <fcntl.h>
 #include <lmdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,12 +40,27 @@ struct rd_table {
 	struct rd_table *next;
 };
 
+/* A write transaction's bulk load (rd_txn_bulk_begin): the ids of the
+ * records of one table and tenant it created, whose entries in the
+ * deferred indexes are written by bulk_flush. */
+struct bulk {
+	struct rd_table *tb;
+	uint64_t tenant;
+	bool live[16];  /* indexes written with each record, as ever */
+	uint64_t *ids;
+	size_t n, cap;
+	uint64_t ops; /* records and entries written: bulk_release every BULK_RELEASE_EVERY */
+};
+
+#define BULK_RELEASE_EVERY 32768
+
 struct rd_txn {
 	struct rd_store *s; /* first: store_impl.h */
 	MDB_txn *txn;
 	bool write;
 	bool cached;
 	bool child; /* a nested write transaction (rd_txn_begin_child) */
+	struct bulk *bulk; /* rd_txn_bulk_begin: records whose index entries wait for bulk_flush */
 };
 
 struct rd_store {
@@ -71,6 +88,7 @@ struct rd_store {
 	 * (remap_exclusive: a bounded wait, never a deadlock). */
 	pthread_rwlock_t remap;
 	bool remap_init;
+	bool writemap; /* opts.writemap: MDB_WRITEMAP */
 };
 
 /* The one translation point for LMDB results. */
@@ -367,6 +385,7 @@ int rd_store_lmdb_open(struct rd_store **out, const char *dir, const struct rd_s
 	rd_require(pthread_rwlock_init(&s->remap, NULL) == 0);
 	s->remap_init = true;
 	s->readonly = o && o->readonly;
+	s->writemap = o && o->writemap && !s->readonly;
 	s->map_size = o && o->map_size ? o->map_size : DEFAULT_MAP;
 	s->map_max = o && o->map_max ? o->map_max : DEFAULT_MAP_MAX;
 	if (s->map_max < s->map_size)
@@ -397,12 +416,28 @@ int rd_store_lmdb_open(struct rd_store **out, const char *dir, const struct rd_s
 	if (!s->readonly) /* the store is the service user's alone, whatever made it */
 		private_modes(s->dir);
 
+	/* MDB_WRITEMAP sizes data.mdb to the map (ftruncate, at the open and
+	 * at each growth): only while this process holds the directory lock
+	 * (no renewd beside us writes past the file's end), and from a map no
+	 * smaller than the file, which it must never shorten. */
+	if (s->writemap && s->beside_pid)
+		s->writemap = false;
+	if (s->writemap) {
+		char path[4200];
+		struct stat fst;
+		snprintf(path, sizeof path, "%s/data.mdb", s->dir);
+		if (stat(path, &fst) == 0 && (uint64_t)fst.st_size > s->map_size)
+			s->map_size = ((size_t)fst.st_size + ((size_t)1 << 20) - 1) & ~(((size_t)1 << 20) - 1);
+		if (s->map_max < s->map_size)
+			s->map_max = s->map_size;
+	}
 	if ((rc = lmdb_error(mdb_env_create(&s->env))) < 0)
 		goto fail_msg;
 	mdb_env_set_maxdbs(s->env, MAX_TABLES);
 	mdb_env_set_maxreaders(s->env, 256);
 	mdb_env_set_mapsize(s->env, s->map_size);
-	int mrc = mdb_env_open(s->env, s->dir, MDB_NOTLS | (s->readonly ? MDB_RDONLY : 0), 0600);
+	int mrc = mdb_env_open(s->env, s->dir, MDB_NOTLS | (s->readonly ? MDB_RDONLY : 0) | (s->writemap ? MDB_WRITEMAP : 0),
+			       0600);
 	if (mrc == MDB_INVALID || mrc == MDB_VERSION_MISMATCH) {
 		snprintf(err, errlen, "data directory %s is not a renewd store (data.mdb is not a readable LMDB file)", s->dir);
 		rc = RD_ENOTSTORE;
@@ -633,6 +668,89 @@ static int grow(struct rd_store *s)
 	return 0;
 }
 
+static int lm_txn_bulk_flush(struct rd_txn *t);
+/* With MDB_WRITEMAP the write's pages are the data file's pages in the
+ * page cache, mapped into this process: counted as its memory while
+ * mapped.  Dropping the mapping (MADV_DONTNEED on a shared file mapping)
+ * keeps their contents in the page cache, dirty ones included, and a later
+ * access maps them again: the bulk load's memory stays flat. */
+/* The mapping of DIR/data.mdb (by its inode) as the kernel lists it: LMDB
+ * names its map's address only for MDB_FIXEDMAP, and it moves when the
+ * map grows.  false when it cannot be found. */
+static bool find_map(struct rd_store *s, unsigned long *lo, unsigned long *hi)
+{
+	char path[4200], line[4400];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/data.mdb", s->dir);
+	if (stat(path, &st) != 0)
+		return false;
+	FILE *f = fopen("/proc/self/maps", "r");
+	if (!f)
+		return false;
+	bool found = false;
+	while (!found && fgets(line, sizeof line, f)) {
+		unsigned long off, ino;
+		char perms[8];
+		unsigned maj, min;
+		found = sscanf(line, "%lx-%lx %7s %lx %x:%x %lu", lo, hi, perms, &off, &maj, &min, &ino) == 7 &&
+			ino == (unsigned long)st.st_ino && perms[3] == 's' && *hi > *lo;
+	}
+	fclose(f);
+	return found;
+}
+
+static void bulk_release(struct rd_txn *t)
+{
+	unsigned long lo, hi;
+	if (!t->s->writemap || ++t->bulk->ops % BULK_RELEASE_EVERY)
+		return;
+	if (find_map(t->s, &lo, &hi))
+		madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+/* The commit of a bulk load with MDB_WRITEMAP: LMDB clears a flag in each
+ * page of its dirty list (up to 512 MiB of pages), mapping every one of
+ * them again.  A helper thread hands them back while it does. */
+struct releaser {
+	void *lo;
+	size_t len;
+	atomic_bool done;
+};
+
+static void *release_loop(void *arg)
+{
+	struct releaser *r = arg;
+	while (!atomic_load(&r->done)) {
+		madvise(r->lo, r->len, MADV_DONTNEED);
+		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+static int commit_releasing(struct rd_store *s, MDB_txn *txn)
+{
+	unsigned long lo, hi;
+	struct releaser r = { 0 };
+	pthread_t th;
+	bool started = false;
+	if (find_map(s, &lo, &hi)) {
+		r.lo = (void *)lo;
+		r.len = hi - lo;
+		atomic_init(&r.done, false);
+		started = pthread_create(&th, NULL, release_loop, &r) == 0;
+	}
+	int rc = txn_commit(s, txn);
+	if (started) {
+		atomic_store(&r.done, true);
+		pthread_join(th, NULL);
+		madvise(r.lo, r.len, MADV_DONTNEED);
+	}
+	return rc;
+}
+
+static void bulk_free(struct rd_txn *t);
+
 static int lm_store_write(struct rd_store *s, rd_write_fn fn, void *arg)
 {
 	if (rd_fails_assert(!s->readonly && !s->writing))
@@ -649,8 +767,15 @@ static int lm_store_write(struct rd_store *s, rd_write_fn fn, void *arg)
 			s->map_size = info.me_mapsize;
 		s->writing = true;
 		rc = fn(&t, arg);
+		bool bulk = t.bulk != NULL;
+		if (rc >= 0 && t.bulk) {
+			int frc = lm_txn_bulk_flush(&t);
+			if (frc < 0)
+				rc = frc;
+		}
+		bulk_free(&t);
 		if (rc >= 0) {
-			int crc = txn_commit(s, t.txn);
+			int crc = bulk && s->writemap ? commit_releasing(s, t.txn) : txn_commit(s, t.txn);
 			s->writing = false;
 			if (crc == 0)
 				return rc;
@@ -679,6 +804,8 @@ static int lm_txn_begin_child(struct rd_txn *parent, struct rd_txn **out)
 	*out = NULL;
 	if (rd_fails_assert(parent && parent->write))
 		return RD_EINTERNAL;
+	if (parent->s->writemap)
+		return RD_EINVAL; /* LMDB has no nested transactions with MDB_WRITEMAP */
 	struct rd_txn *c = rd_malloc(sizeof *c);
 	*c = (struct rd_txn){ .s = parent->s, .write = true, .child = true };
 	int rc = mdb_txn_begin(parent->s->env, parent->txn, 0, &c->txn);
@@ -804,11 +931,19 @@ static int update_indexes(struct rd_txn *t, struct rd_table *tb, uint64_t tenant
 	return 0;
 }
 
+static int bulk_put(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t id, const void *val, size_t len,
+		    unsigned flags);
+
 static int lm_txn_put(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t id, const void *val, size_t len,
 	       unsigned flags)
 {
 	if (rd_fails_assert(t->write))
 		return RD_EINTERNAL;
+	if (t->bulk && t->bulk->tb == tb && t->bulk->tenant == tenant) {
+		int brc = bulk_put(t, tb, tenant, id, val, len, flags);
+		if (brc != 1)
+			return brc; /* 1: the record exists, the ordinary put replaces it */
+	}
 	uint8_t kb[16];
 	MDB_val k = record_key(kb, tenant, id), old = { 0, NULL };
 	bool had = false;
@@ -988,6 +1123,318 @@ static int lm_txn_put_batch(struct rd_txn *t, struct rd_table *tb, uint64_t tena
 	}
 	mdb_cursor_close(cur);
 	return rc;
+}
+
+
+/* ---- bulk loads --------------------------------------------------------- */
+
+/* Whether the store writes index ix's entries itself in a bulk load: a
+ * plain key index (tenant, key, id), whose entries are only the keys.  An
+ * index of another kind is maintained by update_indexes record by record,
+ * in the bulk load too (bulk_flush hands it each new record). */
+static bool bulk_plain(const struct rd_index_def *ix)
+{
+	return ix->key != NULL;
+}
+
+static void bulk_free(struct rd_txn *t)
+{
+	if (!t->bulk)
+		return;
+	free(t->bulk->ids);
+	free(t->bulk);
+	t->bulk = NULL;
+}
+
+/* update_indexes for index i of tb alone: a one-index view of the table. */
+static int update_one_index(struct rd_txn *t, struct rd_table *tb, unsigned i, uint64_t tenant, uint64_t id,
+			    const MDB_val *old, const void *val, size_t len)
+{
+	struct rd_table_def one = *tb->def;
+	one.indexes = &tb->def->indexes[i];
+	one.n_indexes = 1;
+	struct rd_table view = *tb;
+	view.def = &one;
+	view.idx[0] = tb->idx[i];
+	return update_indexes(t, &view, tenant, id, old, val, len);
+}
+
+static int lm_txn_bulk_begin(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, const char *const *live)
+{
+	if (rd_fails_assert(t->write))
+		return RD_EINTERNAL;
+	if (t->child || tb->missing)
+		return 0; /* a nested transaction writes as ever */
+	if (t->bulk)
+		return t->bulk->tb == tb && t->bulk->tenant == tenant ? 0 : RD_EBUSY;
+	struct bulk *b = rd_calloc(1, sizeof *b);
+	b->tb = tb;
+	b->tenant = tenant;
+	for (unsigned i = 0; i < tb->def->n_indexes && i < 16; i++) {
+		b->live[i] = !bulk_plain(&tb->def->indexes[i]);
+		for (size_t j = 0; live && live[j]; j++)
+			if (!strcmp(live[j], tb->def->indexes[i].name))
+				b->live[i] = true;
+	}
+	t->bulk = b;
+	return 0;
+}
+
+/* A put in a bulk load: 1 when the record exists (the ordinary put
+ * replaces it, index entries and all); else the new record is appended
+ * (MDB_APPEND while ids ascend), the live indexes are written now and its
+ * id is kept for bulk_flush. */
+static int bulk_put(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t id, const void *val, size_t len,
+		    unsigned flags)
+{
+	(void)flags; /* RD_PUT_NEW: the record does not exist */
+	struct bulk *b = t->bulk;
+	uint8_t kb[16];
+	MDB_val k = record_key(kb, tenant, id), old, v = { len, (void *)val };
+	int rc = mdb_get(t->txn, tb->dbi, &k, &old);
+	if (rc == 0)
+		return 1;
+	if (rc != MDB_NOTFOUND)
+		return lmdb_error(rc);
+	rc = mdb_put(t->txn, tb->dbi, &k, &v, MDB_APPEND);
+	if (rc == MDB_KEYEXIST) /* not after the table's last key */
+		rc = mdb_put(t->txn, tb->dbi, &k, &v, 0);
+	if (rc != 0)
+		return lmdb_error(rc);
+	for (unsigned i = 0; i < tb->def->n_indexes; i++)
+		if (b->live[i] && (rc = update_one_index(t, tb, i, tenant, id, NULL, val, len)) < 0)
+			return rc;
+	if (b->n == b->cap)
+		b->ids = rd_realloc(b->ids, (b->cap = b->cap ? 2 * b->cap : 4096) * sizeof *b->ids);
+	b->ids[b->n++] = id;
+	bulk_release(t);
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* One index's entries for a bulk load.  An entry's key past the tenant
+ * (the same in every entry) is the extractor's key and the id: its first
+ * 16 bytes, zero-padded, are held as two numbers (big-endian, so that
+ * comparing them compares the bytes), the rest in buf, so that sorting
+ * and writing keys of up to 16 bytes (ids, dates) never leave the array. */
+struct entry {
+	uint64_t p1, p2;
+	uint32_t off;  /* the bytes past the first 16, in buf */
+	uint16_t len;  /* the key's length past the tenant */
+};
+
+struct entries {
+	struct entry *e;
+	size_t n, cap;
+	uint8_t *buf;
+	size_t len, cap_buf;
+};
+
+static _Thread_local const uint8_t *entries_buf; /* for the comparison: qsort has no argument */
+
+/* LMDB's default order: bytes, then the shorter first (zero padding keeps
+ * a prefix first, the lengths decide a tie). */
+static inline int cmp_entry(const struct entry *x, const struct entry *y)
+{
+	if (x->p1 != y->p1)
+		return x->p1 < y->p1 ? -1 : 1;
+	if (x->p2 != y->p2)
+		return x->p2 < y->p2 ? -1 : 1;
+	if (x->len > 16 && y->len > 16) {
+		size_t xn = x->len - 16u, yn = y->len - 16u;
+		int c = memcmp(entries_buf + x->off, entries_buf + y->off, xn < yn ? xn : yn);
+		if (c)
+			return c;
+	}
+	return (x->len > y->len) - (x->len < y->len);
+}
+
+/* In place (no second array as large as the first): quicksort on the
+ * median of three, the smaller side first, insertion sort for short runs. */
+static void sort_entries(struct entry *a, size_t n)
+{
+	while (n > 16) {
+		size_t m = n / 2;
+		if (cmp_entry(&a[m], &a[0]) < 0) {
+			struct entry x = a[m]; a[m] = a[0]; a[0] = x;
+		}
+		if (cmp_entry(&a[n - 1], &a[0]) < 0) {
+			struct entry x = a[n - 1]; a[n - 1] = a[0]; a[0] = x;
+		}
+		if (cmp_entry(&a[n - 1], &a[m]) < 0) {
+			struct entry x = a[n - 1]; a[n - 1] = a[m]; a[m] = x;
+		}
+		struct entry pivot = a[m];
+		size_t i = 0, j = n - 1;
+		for (;;) {
+			while (cmp_entry(&a[i], &pivot) < 0)
+				i++;
+			while (cmp_entry(&pivot, &a[j]) < 0)
+				j--;
+			if (i >= j)
+				break;
+			struct entry x = a[i]; a[i] = a[j]; a[j] = x;
+			i++;
+			j--;
+		}
+		/* [0, j] <= pivot <= [j + 1, n) */
+		if (j + 1 < n - j - 1) {
+			sort_entries(a, j + 1);
+			a += j + 1;
+			n -= j + 1;
+		} else {
+			sort_entries(a + j + 1, n - j - 1);
+			n = j + 1;
+		}
+	}
+	for (size_t i = 1; i < n; i++) {
+		struct entry x = a[i];
+		size_t j = i;
+		while (j > 0 && cmp_entry(&x, &a[j - 1]) < 0) {
+			a[j] = a[j - 1];
+			j--;
+		}
+		a[j] = x;
+	}
+}
+
+static int add_entry(struct entries *es, const uint8_t *key, size_t len)
+{
+	if (es->n == es->cap)
+		es->e = rd_realloc(es->e, (es->cap = es->cap ? 2 * es->cap : 4096) * sizeof *es->e);
+	uint8_t pad[16] = { 0 };
+	memcpy(pad, key, len < 16 ? len : 16);
+	struct entry *e = &es->e[es->n++];
+	e->p1 = rd_key_get_u64(pad);
+	e->p2 = rd_key_get_u64(pad + 8);
+	e->len = (uint16_t)len;
+	e->off = 0;
+	if (len > 16) {
+		if (es->len + len - 16 > UINT32_MAX)
+			return RD_ETOOBIG;
+		while (es->len + len - 16 > es->cap_buf)
+			es->buf = rd_realloc(es->buf, es->cap_buf = es->cap_buf ? 2 * es->cap_buf : 1 << 20);
+		e->off = (uint32_t)es->len;
+		memcpy(es->buf + es->len, key + 16, len - 16);
+		es->len += len - 16;
+	}
+	return 0;
+}
+
+/* Index i's entries for the bulk load's records, sorted, then written in
+ * order: MDB_APPEND while they sort after the index's last key. */
+static int bulk_index(struct rd_txn *t, struct bulk *b, unsigned i)
+{
+	struct rd_table *tb = b->tb;
+	const struct rd_index_def *ix = &tb->def->indexes[i];
+	struct entries es = { 0 };
+	MDB_cursor *cur;
+	int rc = 0, mrc = mdb_cursor_open(t->txn, tb->dbi, &cur);
+	if (mrc != 0)
+		return lmdb_error(mrc);
+	/* The records in id order: one walk from the first (they are the
+	 * table's last ones in a fresh import). */
+	uint8_t kb[16], key[16 + RD_INDEX_KEY_MAX];
+	MDB_val k = record_key(kb, b->tenant, b->ids[0]), v;
+	size_t j = 0;
+	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0 && j < b->n;
+	     mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 16 || rd_key_get_u64(k.mv_data) != b->tenant)
+			break;
+		uint64_t id = rd_key_get_u64((const uint8_t *)k.mv_data + 8);
+		while (j < b->n && b->ids[j] < id)
+			j++; /* created, then deleted */
+		if (j == b->n || b->ids[j] != id)
+			continue;
+		j++;
+		if (!bulk_plain(ix)) {
+			/* Not ours to write: the per-record update, from a copy (the
+			 * update writes pages the cursor's value may sit in). */
+			uint8_t *copy = rd_malloc(v.mv_size ? v.mv_size : 1);
+			memcpy(copy, v.mv_data, v.mv_size);
+			rc = update_one_index(t, tb, i, b->tenant, id, NULL, copy, v.mv_size);
+			free(copy);
+			if (rc < 0)
+				break;
+			/* Writes may have moved the cursor's pages: find our place again. */
+			record_key(kb, b->tenant, id);
+			k = (MDB_val){ 16, kb };
+			if ((mrc = mdb_cursor_get(cur, &k, &v, MDB_SET)) != 0)
+				break;
+			continue;
+		}
+		int n = index_key(ix, b->tenant, id, v.mv_data, v.mv_size, key);
+		if (n < 0) {
+			rc = n;
+			break;
+		}
+		if (n > 0 && (rc = add_entry(&es, key + 8, (size_t)n - 8)) < 0)
+			break;
+		bulk_release(t);
+	}
+	mdb_cursor_close(cur);
+	if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
+		rc = lmdb_error(mrc);
+	if (rc == 0 && es.n) {
+		bool sorted = true;
+		entries_buf = es.buf;
+		for (size_t e = 1; e < es.n && sorted; e++)
+			sorted = cmp_entry(&es.e[e - 1], &es.e[e]) < 0;
+		if (!sorted)
+			sort_entries(es.e, es.n);
+		entries_buf = NULL;
+		mrc = mdb_cursor_open(t->txn, tb->idx[i], &cur);
+		bool opened = mrc == 0;
+		unsigned fl = MDB_APPEND;
+		rd_key_put_u64(key, b->tenant);
+		for (size_t e = 0; e < es.n && mrc == 0; e++) {
+			const struct entry *x = &es.e[e];
+			rd_key_put_u64(key + 8, x->p1);
+			rd_key_put_u64(key + 16, x->p2);
+			if (x->len > 16)
+				memcpy(key + 24, es.buf + x->off, x->len - 16u);
+			MDB_val ik = { 8u + x->len, key }, iv = { 0, "" };
+			mrc = mdb_cursor_put(cur, &ik, &iv, fl);
+			if (mrc == MDB_KEYEXIST && fl) { /* not after the last key: ordinary puts from here */
+				fl = 0;
+				mrc = mdb_cursor_put(cur, &ik, &iv, 0);
+			}
+			bulk_release(t);
+		}
+		if (opened)
+			mdb_cursor_close(cur);
+		rc = lmdb_error(mrc);
+	}
+	free(es.e);
+	free(es.buf);
+	return rc;
+}
+
+static int lm_txn_bulk_flush(struct rd_txn *t)
+{
+	struct bulk *b = t->bulk;
+	if (!b || !b->n)
+		return 0;
+	qsort(b->ids, b->n, sizeof *b->ids, cmp_u64);
+	size_t w = 0;
+	for (size_t i = 0; i < b->n; i++)
+		if (!w || b->ids[w - 1] != b->ids[i])
+			b->ids[w++] = b->ids[i];
+	b->n = w;
+	for (unsigned i = 0; i < b->tb->def->n_indexes; i++) {
+		if (b->live[i])
+			continue;
+		int rc = bulk_index(t, b, i);
+		if (rc < 0)
+			return rc;
+	}
+	b->n = 0;
+	return 0;
 }
 
 
@@ -1611,4 +2058,6 @@ const struct rd_store_ops rd_store_lmdb_ops = {
 	.load_item = lm_load_item,
 	.load_walk = lm_load_walk,
 	.load_end = lm_load_end,
+	.bulk_begin = lm_txn_bulk_begin,
+	.bulk_flush = lm_txn_bulk_flush,
 };

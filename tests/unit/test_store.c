@@ -13,7 +13,8 @@
  * schema versions and migrations; refusing directories that are not a
  * store (missing, a file, foreign files, a garbage data.mdb, locked,
  * read-only and empty); rd_store_check finding index damage; backups;
- * filling an index added to a table that holds records, and keys-only walks.
+ * filling an index added to a table that holds records, and keys-only walks;
+ * bulk loads (rd_txn_bulk_begin) leaving what plain puts leave.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -1656,6 +1657,219 @@ static void test_index_fill(void **state)
 	assert_int_equal(seen, 3); /* tenant 2: ids 1 3 5 (7 has no category) */
 }
 
+/* ---- bulk loads (rd_txn_bulk_begin) -------------------------------------------- */
+
+static int key_tagged(const void *rec, size_t len, uint8_t *key, size_t cap)
+{
+	return cat_key(rec, len, key, cap, "t:");
+}
+
+/* "cat" is held back in a bulk load, "tag" stays live when named. */
+static const struct rd_index_def bulk_idx[] = { { "cat", key_cat }, { "tag", key_tagged } };
+static const struct rd_table_def bulk_def = { "bulky", bulk_idx, 2 };
+
+struct bulk_run {
+	struct rd_table *tb, *other;
+	bool bulk;
+	bool bad;          /* put a record the extractors refuse */
+	int busy_rc;       /* rd_txn_bulk_begin on another table */
+	int seen_cat, seen_tag; /* entries of id 101 (put once) seen inside the transaction */
+};
+
+static int put_one(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t id, const char *cat, uint64_t num)
+{
+	struct rd_rec_writer w = { 0 };
+	make_rec(&w, cat, num, (size_t)(num % 7) * 40);
+	int rc = rd_txn_put(t, tb, tenant, id, w.buf, w.len, 0);
+	rd_rec_writer_free(&w);
+	return rc;
+}
+
+static int seen_in(struct rd_txn *t, struct rd_table *tb, const char *index, uint64_t id)
+{
+	struct rd_iter it;
+	struct rd_item item;
+	int rc, n = 0;
+	assert_rc(rd_iter_index(&it, t, tb, index, 1, NULL, 0, NULL, 0), 0);
+	it.keys_only = true;
+	while ((rc = rd_iter_next(&it, &item)) > 0)
+		n += item.id == id;
+	rd_iter_close(&it);
+	return n;
+}
+
+/* The same writes, with or without a bulk load: new ids out of order,
+ * keys scattered, a record put twice, one created then deleted, existing
+ * records replaced, another tenant's records beside. */
+static int bulk_fn(struct rd_txn *t, void *arg)
+{
+	struct bulk_run *b = arg;
+	static const char *const live[] = { "tag", NULL };
+	static const char *const cats[] = { "m", "c", NULL, "x", "a", "m", "zz", "b" };
+	int rc;
+	if (b->bulk) {
+		if ((rc = rd_txn_bulk_begin(t, b->tb, 1, live)) < 0)
+			return rc;
+		assert_rc(rd_txn_bulk_begin(t, b->tb, 1, live), 0); /* the same again: nothing */
+		b->busy_rc = rd_txn_bulk_begin(t, b->other, 1, NULL);
+	}
+	for (uint64_t i = 0; i < 40; i++)
+		if ((rc = put_one(t, b->tb, 1, 100 + (i * 17) % 40, cats[i % 8], i)) < 0)
+			return rc;
+	if ((rc = put_one(t, b->tb, 1, 104, "q", 99)) < 0 || (rc = put_one(t, b->tb, 1, 2, "new", 2)) < 0 ||
+	    (rc = put_one(t, b->tb, 2, 500, "m", 5)) < 0)
+		return rc;
+	if ((rc = rd_txn_del(t, b->tb, 1, 110)) < 0 || (rc = rd_txn_del(t, b->tb, 1, 3)) < 0)
+		if (!b->bad) /* the second run: already deleted */
+			return rc;
+	b->seen_cat = seen_in(t, b->tb, "cat", 101);
+	b->seen_tag = seen_in(t, b->tb, "tag", 101);
+	if (b->bad && (rc = rd_txn_put(t, b->tb, 1, 300, "not a record", 12, 0)) < 0)
+		return rc;
+	return 0;
+}
+
+/* Every record and index entry of tb, in order, as one text. */
+static char *dump_table(struct rd_store *s, struct rd_table *tb)
+{
+	size_t cap = 1 << 16, n = 0;
+	char *out = calloc(1, cap);
+	struct rd_txn *t;
+	assert_rc(rd_store_read(s, &t), 0);
+	for (uint64_t tenant = 1; tenant <= 2; tenant++) {
+		struct rd_iter it;
+		struct rd_item item;
+		int rc;
+		assert_rc(rd_iter_records(&it, t, tb, tenant, 0), 0);
+		while ((rc = rd_iter_next(&it, &item)) > 0) {
+			n += (size_t)snprintf(out + n, cap - n, "r%llu/%llu:", (unsigned long long)tenant, (unsigned long long)item.id);
+			for (size_t i = 0; i < item.len; i++)
+				n += (size_t)snprintf(out + n, cap - n, "%02x", ((const uint8_t *)item.val)[i]);
+			n += (size_t)snprintf(out + n, cap - n, "\n");
+			assert_true(n < cap - 4096);
+		}
+		assert_rc(rc, 0);
+		rd_iter_close(&it);
+		for (int x = 0; x < 2; x++) {
+			assert_rc(rd_iter_index(&it, t, tb, x ? "tag" : "cat", tenant, NULL, 0, NULL, 0), 0);
+			it.keys_only = true;
+			while ((rc = rd_iter_next(&it, &item)) > 0) {
+				n += (size_t)snprintf(out + n, cap - n, "i%d/%llu:%.*s/%llu\n", x, (unsigned long long)tenant,
+						      (int)item.key_len, (const char *)item.key, (unsigned long long)item.id);
+				assert_true(n < cap - 4096);
+			}
+			assert_rc(rc, 0);
+			rd_iter_close(&it);
+		}
+	}
+	rd_txn_end(t);
+	return out;
+}
+
+static void test_bulk_load(void **state)
+{
+	struct fixture *fx = *state;
+	char other_dir[160];
+	beside(fx, "rows", other_dir);
+	assert_int_equal(mkdir(other_dir, 0755), 0);
+	fx->s = open_at(fx->dir, NULL);
+	fx->other = open_at(other_dir, NULL);
+	struct rd_table *tb, *tb2, *things, *things2;
+	assert_rc(rd_store_register(fx->s, &bulk_def, &tb), 0);
+	assert_rc(rd_store_register(fx->other, &bulk_def, &tb2), 0);
+	assert_rc(rd_store_register(fx->s, &things_def, &things), 0);
+	assert_rc(rd_store_register(fx->other, &things_def, &things2), 0);
+	/* Records before the load, some of them after its ids (not appended). */
+	for (uint64_t id = 1; id <= 4; id++) {
+		assert_rc(put_rec(fx->s, tb, 1, id, id % 2 ? "b" : "n", id), 0);
+		assert_rc(put_rec(fx->other, tb2, 1, id, id % 2 ? "b" : "n", id), 0);
+	}
+	assert_rc(put_rec(fx->s, tb, 1, 120, "zzz", 120), 0);
+	assert_rc(put_rec(fx->other, tb2, 1, 120, "zzz", 120), 0);
+
+	struct bulk_run a = { .tb = tb, .other = things, .bulk = true }, b = { .tb = tb2, .other = things2 };
+	assert_rc(rd_store_write(fx->s, bulk_fn, &a), 0);
+	assert_rc(rd_store_write(fx->other, bulk_fn, &b), 0);
+	assert_rc(a.busy_rc, RD_EBUSY);
+	/* Inside the load the held-back index did not show the new record yet,
+	 * the live one did; without a load both did. */
+	assert_int_equal(a.seen_cat, 0);
+	assert_int_equal(a.seen_tag, 1);
+	assert_int_equal(b.seen_cat, 1);
+	assert_int_equal(b.seen_tag, 1);
+	char *da = dump_table(fx->s, tb), *db = dump_table(fx->other, tb2);
+	assert_string_equal(da, db);
+	assert_non_null(strstr(da, "i0/1:q"));   /* 104's last key */
+	assert_null(strstr(da, "/1/110\n"));    /* created, then deleted */
+	free(da);
+	free(db);
+	assert_clean(fx->s);
+
+	/* A record the extractors refuse fails the commit: nothing written. */
+	da = dump_table(fx->s, tb);
+	struct bulk_run c = { .tb = tb, .other = things, .bulk = true, .bad = true };
+	assert_rc(rd_store_write(fx->s, bulk_fn, &c), RD_ECORRUPT);
+	db = dump_table(fx->s, tb);
+	assert_string_equal(da, db);
+	free(da);
+	free(db);
+	assert_clean(fx->s);
+}
+
+struct many_arg {
+	struct rd_table *tb;
+	uint64_t n;
+	int child_rc;
+};
+
+static int many_fn(struct rd_txn *t, void *arg)
+{
+	struct many_arg *m = arg;
+	int rc = rd_txn_bulk_begin(t, m->tb, 1, NULL);
+	struct rd_txn *c = NULL;
+	m->child_rc = rd_txn_begin_child(t, &c);
+	if (c)
+		rd_txn_abort_child(c);
+	static const char *const cats[] = { "k", "b", "x", "d" };
+	for (uint64_t i = 1; rc >= 0 && i <= m->n; i++)
+		rc = put_one(t, m->tb, 1, i, cats[i * 7 % 4], i);
+	return rc;
+}
+
+/* opts.writemap: a bulk load past the release interval (its pages handed
+ * back as it goes and while it commits) leaves what it wrote, readable by a
+ * store opened without it; no nested transactions there. */
+static void test_bulk_load_writemap(void **state)
+{
+	struct fixture *fx = *state;
+	struct rd_store_opts o = { .writemap = true };
+	fx->s = open_at(fx->dir, &o);
+	struct rd_table *tb;
+	assert_rc(rd_store_register(fx->s, &bulk_def, &tb), 0);
+	struct many_arg m = { tb, 70000, 0 };
+	assert_rc(rd_store_write(fx->s, many_fn, &m), 0);
+	assert_rc(m.child_rc, RD_EINVAL);
+	assert_clean(fx->s);
+	rd_store_close(&fx->s);
+	fx->s = open_at(fx->dir, NULL);
+	assert_rc(rd_store_register(fx->s, &bulk_def, &tb), 0);
+	assert_int_equal(count(fx->s, tb, 1), 70000);
+	assert_clean(fx->s);
+	struct rd_txn *t;
+	struct rd_iter it;
+	struct rd_item item;
+	int rc;
+	uint64_t n = 0;
+	assert_rc(rd_store_read(fx->s, &t), 0);
+	assert_rc(rd_iter_index(&it, t, tb, "cat", 1, "d", 1, "e", 1), 0);
+	while ((rc = rd_iter_next(&it, &item)) > 0)
+		n++;
+	assert_rc(rc, 0);
+	rd_iter_close(&it);
+	rd_txn_end(t);
+	assert_int_equal(n, 17500); /* i * 7 % 4 == 3: a quarter */
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1688,6 +1902,8 @@ int main(void)
 		T(test_check_detects_damage),
 		T(test_backup),
 		T(test_index_fill),
+		T(test_bulk_load),
+		T(test_bulk_load_writemap),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
