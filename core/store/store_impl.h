@@ -46,6 +46,14 @@ struct rd_store_ops {
 	int (*stats)(struct rd_store *s, struct rd_store_stats *st);
 	int (*check)(struct rd_store *s, rd_check_report_fn report, void *arg);
 	int (*backup)(struct rd_store *s, const char *dir, char *err, size_t errlen);
+	/* counters (store.c keeps them; the backends store the rows) */
+	int (*counter_add)(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, const uint8_t *key, size_t klen,
+			   const struct rd_counter_val *d);
+	int (*counter_iter)(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, const uint8_t *from, size_t from_len,
+			    const uint8_t *to, size_t to_len, rd_counter_row_fn fn, void *arg);
+	int (*counter_clear)(struct rd_txn *t, struct rd_table *tb, uint64_t tenant);
+	void (*set_counters)(struct rd_table *tb, const struct rd_counter_def *def);
+	const struct rd_counter_def *(*get_counters)(struct rd_table *tb);
 };
 
 extern const struct rd_store_ops rd_store_lmdb_ops;
