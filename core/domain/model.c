@@ -1578,6 +1578,35 @@ static int contract_contrib(struct rd_txn *t, uint64_t tenant, uint64_t id, cons
 		if ((rc = emit(arg, k, 9, 1, value, 0)) < 0)
 			return rc;
 	}
+	/* The drill-down's, per product: the same figures with the product in the key. */
+	k[0] = 'K';
+	memcpy(k + 1, rk, 8);
+	if ((rc = emit(arg, k, 9, 1, 0, 0)) < 0)
+		return rc;
+	k[0] = 'G';
+	memcpy(k + 1, month, 4);
+	memcpy(k + 5, rk, 8);
+	memcpy(k + 13, cur, 3);
+	k[16] = (uint8_t)((priced ? RD_CNT_PRICED : 0) | (resolved ? RD_CNT_RESOLVED : 0) | (won ? RD_CNT_WON : 0) |
+			  (lost ? RD_CNT_LOST : 0) | (cancelled ? RD_CNT_CANCELLED : 0));
+	if ((rc = emit(arg, k, 17, 1, value, foreign ? 0 : renewed)) < 0)
+		return rc;
+	if (foreign && renewed) {
+		k[0] = 'H';
+		memcpy(k + 13, rcur, 3);
+		if ((rc = emit(arg, k, 16, 0, renewed, 0)) < 0)
+			return rc;
+	}
+	if (!resolved && status == RD_CONTRACT_LIVE) {
+		k[0] = 'E';
+		memcpy(k + 13, cur, 3);
+		if ((rc = emit(arg, k, 16, 1, value, 0)) < 0)
+			return rc;
+		k[0] = 'e';
+		memcpy(k + 1, rk + 32, 4);
+		if ((rc = emit(arg, k, 16, 1, value, 0)) < 0)
+			return rc;
+	}
 	if (j.has_opp && j.opp_state == RD_OPP_LOST) {
 		k[0] = 'R';
 		memcpy(k + 1, month, 4);

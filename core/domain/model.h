@@ -854,6 +854,12 @@ void rd_date_key(rd_date d, uint8_t out[4]);
  *                                              for that reason: count
  *   'P' currency day                           its quote open, the contract ending
  *                                              that day: count, list value
+ * and for the drill-down's line and product levels, per product:
+ *   'K' product                                every contract: count
+ *   'G' month product currency class           as 'M' without channel and publish
+ *   'H' month product currency                 as 'F'
+ *   'E' month product currency                 unresolved and live, ends that month
+ *   'e' day product currency                   unresolved and live, ends that day
  * class: RD_CNT_* bits; channel 0 direct, 1 reseller, 2 distributor;
  * publish (won only, else 3): 0 vendor, 1 partner, 2 undecided. */
 enum { RD_CNT_PRICED = 1, RD_CNT_RESOLVED = 2, RD_CNT_WON = 4, RD_CNT_LOST = 8, RD_CNT_CANCELLED = 16 };

@@ -107,6 +107,12 @@ int rd_reports_check(struct rd_store *store, struct rd_domain *d, rd_date today,
 int rd_reports_drill(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s, int by,
 		     const struct rd_rep_filter *f, const struct rd_rep_opts *o, json_t **out, struct rd_serr *e);
 
+/* The same by a walk of the report keys (the vendor's line and product
+ * levels above read the counters; a customer filter, the contract list
+ * and scoped callers walk): the reference, not on any request path. */
+int rd_reports_drill_walk(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s, int by,
+			  const struct rd_rep_filter *f, const struct rd_rep_opts *o, json_t **out, struct rd_serr *e);
+
 /* Rankings: customers, resellers, distributors or sales people, per
  * currency, best and worst by renewed value (table "by_value") and by
  * renewal rate by value (table "by_rate"). */
