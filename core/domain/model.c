@@ -1507,10 +1507,10 @@ static int contract_contrib(struct rd_txn *t, uint64_t tenant, uint64_t id, cons
 	size_t pl;
 	if (products && (rc = rd_txn_get(t, products, tenant, product, &pv, &pl)) == 0) {
 		struct rd_product *p = rd_malloc(sizeof *p);
-		if ((rc = rd_entity_decode(&rd_entity_product, pv, pl, p)) < 0) {
-			free(p);
-			return rc;
-		}
+		/* A product that does not decode prices nothing (a contract's write
+		 * is not refused for it; renewctl check names the record). */
+		if (rd_entity_decode(&rd_entity_product, pv, pl, p) < 0)
+			p->n_prices = 0;
 		char c3[4] = { (char)cur[0], (char)cur[1], (char)cur[2], 0 };
 		for (unsigned i = 0; i < p->n_prices; i++)
 			if (p->prices[i].term == term && memcmp(p->prices[i].currency, c3, 3) == 0) {

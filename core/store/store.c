@@ -525,6 +525,14 @@ static int by_u64(const void *a, const void *b)
 static int acc_apply(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, struct cacc *acc)
 {
 	acc_merge(acc);
+	if (txn_ops(t)->counter_apply && acc->n > 1) {
+		struct rd_counter_delta *d = rd_malloc(acc->n * sizeof *d);
+		for (size_t i = 0; i < acc->n; i++)
+			d[i] = (struct rd_counter_delta){ acc->d[i].key, acc->d[i].klen, acc->d[i].v };
+		int rc = txn_ops(t)->counter_apply(t, tb, tenant, d, acc->n);
+		free(d);
+		return rc;
+	}
 	for (size_t i = 0; i < acc->n; i++) {
 		int rc = txn_ops(t)->counter_add(t, tb, tenant, acc->d[i].key, acc->d[i].klen, &acc->d[i].v);
 		if (rc < 0)

@@ -1456,6 +1456,72 @@ static int pg_counter_add(struct rd_txn *t, struct rd_table *tb, uint64_t tenant
 	return rc;
 }
 
+/* A text array literal's element appended to b: a bytea as "\\x..." or a number. */
+static void arr_add(char **b, size_t *len, size_t *cap, const char *s)
+{
+	size_t n = strlen(s);
+	if (*len + n + 2 > *cap) {
+		*cap = (*len + n + 2) * 2;
+		*b = rd_realloc(*b, *cap);
+	}
+	memcpy(*b + *len, s, n + 1);
+	*len += n;
+}
+
+/* A write's deltas in two statements: the sums added (unnest of four
+ * arrays), then the rows back at zero deleted. */
+static int pg_counter_apply(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, const struct rd_counter_delta *d,
+			    size_t n)
+{
+	if (rd_fails_assert(t->write))
+		return RD_EINTERNAL;
+	int rc = not_usable(t);
+	if (rc < 0)
+		return rc;
+	char *arr[4] = { NULL, NULL, NULL, NULL };
+	size_t len[4] = { 0, 0, 0, 0 }, cap[4] = { 0, 0, 0, 0 };
+	for (int j = 0; j < 4; j++)
+		arr_add(&arr[j], &len[j], &cap[j], "{");
+	for (size_t i = 0; i < n; i++) {
+		char num[64], hex[2 * RD_COUNTER_KEY_MAX + 8];
+		const char *sep = i ? "," : "";
+		int o = snprintf(hex, sizeof hex, "%s\"\\\\x", sep);
+		for (size_t k = 0; k < d[i].klen && k < RD_COUNTER_KEY_MAX; k++)
+			o += snprintf(hex + o, sizeof hex - (size_t)o, "%02x", d[i].key[k]);
+		snprintf(hex + o, sizeof hex - (size_t)o, "\"");
+		arr_add(&arr[0], &len[0], &cap[0], hex);
+		snprintf(num, sizeof num, "%s%lld", sep, (long long)d[i].v.n);
+		arr_add(&arr[1], &len[1], &cap[1], num);
+		char w[48];
+		i128_put(d[i].v.a, w);
+		snprintf(num, sizeof num, "%s%s", sep, w);
+		arr_add(&arr[2], &len[2], &cap[2], num);
+		i128_put(d[i].v.b, w);
+		snprintf(num, sizeof num, "%s%s", sep, w);
+		arr_add(&arr[3], &len[3], &cap[3], num);
+	}
+	for (int j = 0; j < 4; j++)
+		arr_add(&arr[j], &len[j], &cap[j], "}");
+	uint8_t tk[8];
+	rd_key_put_u64(tk, tenant);
+	const char *v[6] = { tb->def->name, (char *)tk, arr[0], arr[1], arr[2], arr[3] };
+	const int l[6] = { 0, 8, 0, 0, 0, 0 };
+	PQclear(run(t,
+		    "INSERT INTO rd_counters AS c (tbl, tenant, k, n, a, b) SELECT $1, $2, u.k, u.n, u.a, u.b FROM"
+		    " unnest($3::bytea[], $4::bigint[], $5::numeric[], $6::numeric[]) AS u(k, n, a, b)"
+		    " ON CONFLICT (tbl, tenant, k) DO UPDATE SET n = c.n + excluded.n, a = c.a + excluded.a,"
+		    " b = c.b + excluded.b",
+		    6, v, l, "tbtttt", &rc));
+	if (rc == 0)
+		PQclear(run(t,
+			    "DELETE FROM rd_counters WHERE tbl = $1 AND tenant = $2 AND k = ANY($3::bytea[]) AND n = 0"
+			    " AND a = 0 AND b = 0",
+			    3, v, l, "tbt", &rc));
+	for (int j = 0; j < 4; j++)
+		free(arr[j]);
+	return rc;
+}
+
 static int pg_counter_iter(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, const uint8_t *from, size_t from_len,
 			   const uint8_t *to, size_t to_len, rd_counter_row_fn fn, void *arg)
 {
@@ -1536,4 +1602,5 @@ const struct rd_store_ops rd_store_pg_ops = {
 	.counter_clear = pg_counter_clear,
 	.set_counters = pg_set_counters,
 	.get_counters = pg_get_counters,
+	.counter_apply = pg_counter_apply,
 };
