@@ -2427,22 +2427,35 @@ static int vendor_ids(struct rd_txn *t, struct rd_domain *d, uint64_t **ids, siz
 }
 
 /* The counters of a store written before they existed (or whose fill was
- * cut short: the fill and its meta key commit together, so a crash leaves
- * neither): rebuilt from the records, every vendor, once. */
+ * cut short, or copied without them): rebuilt from the records, every
+ * vendor, once.  Filled is a marker row among the counters themselves
+ * (tenant 0, which no vendor is), written in the fill's transaction: a
+ * crash leaves neither, and a copy of the records without the counters
+ * carries no marker either. */
+#define FILLED_MARK "#filled"
+
+static int marker_row(void *arg, const uint8_t *key, size_t klen, const struct rd_counter_val *v)
+{
+	(void)key, (void)klen;
+	*(bool *)arg = v->n > 0;
+	return 0;
+}
+
 static int fill_counters(struct rd_txn *t, void *arg)
 {
 	struct rd_domain *d = arg;
-	const void *v;
-	size_t len;
-	if (rd_txn_meta_get(t, "reports_counters", &v, &len) == 0 && len == 1 && *(const char *)v == '1')
-		return 0;
+	bool filled = false;
+	int rc = rd_txn_counters(t, d->contracts, 0, FILLED_MARK, strlen(FILLED_MARK), FILLED_MARK "\x01",
+				 strlen(FILLED_MARK) + 1, marker_row, &filled);
+	if (rc < 0 || filled)
+		return rc < 0 ? rc : 0;
 	uint64_t *ids;
 	size_t n;
-	int rc = vendor_ids(t, d, &ids, &n);
+	rc = vendor_ids(t, d, &ids, &n);
 	for (size_t i = 0; rc >= 0 && i < n; i++)
 		rc = rd_txn_counters_fill(t, d->contracts, ids[i]); /* clears first: idempotent */
 	free(ids);
-	return rc < 0 ? rc : rd_txn_meta_put(t, "reports_counters", "1", 1);
+	return rc < 0 ? rc : rd_txn_counter_add(t, d->contracts, 0, FILLED_MARK, strlen(FILLED_MARK), 1, 0, 0);
 }
 
 int rd_reports_check(struct rd_store *store, struct rd_domain *d, rd_date today,

@@ -642,6 +642,15 @@ static int recount(struct rd_txn *t, struct rd_table *tb, const struct rd_counte
 	return rc < 0 ? rc : 0;
 }
 
+int rd_txn_counter_add(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, const void *key, size_t klen, int64_t n,
+		       int64_t a, int64_t b)
+{
+	if (!klen || klen > RD_COUNTER_KEY_MAX)
+		return RD_EINVAL;
+	struct rd_counter_val v = { n, a, b };
+	return txn_ops(t)->counter_add(t, tb, tenant, key, klen, &v);
+}
+
 int rd_txn_counters_fill(struct rd_txn *t, struct rd_table *tb, uint64_t tenant)
 {
 	const struct rd_counter_def *def = txn_ops(t)->get_counters(tb);

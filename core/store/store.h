@@ -121,6 +121,10 @@ const struct rd_counter_def *rd_table_counters(struct rd_txn *t, struct rd_table
 typedef int (*rd_counter_row_fn)(void *arg, const uint8_t *key, size_t klen, const struct rd_counter_val *v);
 int rd_txn_counters(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, const void *from, size_t from_len,
 		    const void *to, size_t to_len, rd_counter_row_fn fn, void *arg);
+/* Adds to one row as a write would (for a marker row of the caller's own;
+ * a recount knows nothing of it: keep such rows out of the tenants checked). */
+int rd_txn_counter_add(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, const void *key, size_t klen, int64_t n,
+		       int64_t a, int64_t b);
 /* Rebuilds tenant's rows of tb's counters from its records (the rows are
  * cleared first: idempotent; in the caller's transaction: all or nothing). */
 int rd_txn_counters_fill(struct rd_txn *t, struct rd_table *tb, uint64_t tenant);
