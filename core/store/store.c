@@ -278,6 +278,8 @@ int rd_txn_get(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t 
 
 static int counted_write(struct rd_txn *t, struct rd_table *tb, const struct rd_counter_def *def, uint64_t tenant,
 			 uint64_t id, const void *val, size_t len, unsigned flags);
+static int counted_batch(struct rd_txn *t, struct rd_table *tb, const struct rd_counter_def *def, uint64_t tenant,
+			 struct rd_batch_item *items, size_t n);
 
 int rd_txn_put(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t id, const void *val, size_t len,
 	       unsigned flags)
@@ -324,12 +326,8 @@ int rd_txn_meta_put(struct rd_txn *t, const char *key, const void *val, size_t l
 int rd_txn_put_batch(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, struct rd_batch_item *items, size_t n)
 {
 	const struct rd_counter_def *def = txn_ops(t)->get_counters(tb);
-	if (def) { /* counters: the per-record path, which keeps them */
-		int rc = rd_store_batch_sort(items, n);
-		for (size_t i = 0; rc >= 0 && i < n; i++)
-			rc = counted_write(t, tb, def, tenant, items[i].id, items[i].len ? items[i].val : "", items[i].len, 0);
-		return rc;
-	}
+	if (def && n)
+		return counted_batch(t, tb, def, tenant, items, n);
 	return txn_ops(t)->put_batch(t, tb, tenant, items, n);
 }
 
@@ -590,6 +588,74 @@ static int counted_write(struct rd_txn *t, struct rd_table *tb, const struct rd_
 	acc.sign = 1;
 	for (size_t i = 0; rc >= 0 && i < ids.n; i++)
 		rc = contrib_of(t, ctb, cdef, tenant, ids.v[i], &acc);
+	if (rc >= 0)
+		rc = acc_apply(t, ctb, tenant, &acc);
+	free(acc.d);
+	free(ids.v);
+	return rc;
+}
+
+/* A batch with counters: every record's (or owner's) contributions before
+ * the batch, the backend's own batch write (it writes plain records, with
+ * MDB_APPEND where it can: a contribution reads other tables only, never
+ * another record of the batch's table), the contributions after it; the
+ * deltas merged as they go, applied once. */
+static int counted_batch(struct rd_txn *t, struct rd_table *tb, const struct rd_counter_def *def, uint64_t tenant,
+			 struct rd_batch_item *items, size_t n)
+{
+	int rc = rd_store_batch_sort(items, n);
+	if (rc < 0)
+		return rc;
+	struct rd_table *ctb = tb;
+	const struct rd_counter_def *cdef = def;
+	struct ids ids = { 0 };
+	if (def->contrib) {
+		for (size_t i = 0; i < n; i++)
+			ids_add(&ids, items[i].id);
+	} else {
+		ctb = rd_txn_table(t, def->owner);
+		cdef = ctb ? txn_ops(t)->get_counters(ctb) : NULL;
+		if (rd_fails_assert(cdef && cdef->contrib))
+			return RD_EINTERNAL;
+		for (size_t i = 0; rc >= 0 && i < n; i++) {
+			const void *ov = NULL;
+			size_t olen = 0;
+			void *copy = NULL;
+			rc = rd_txn_get(t, tb, tenant, items[i].id, &ov, &olen);
+			if (rc == 0) {
+				copy = rd_malloc(olen ? olen : 1);
+				memcpy(copy, ov, olen);
+			} else if (rc == RD_ENOTFOUND) {
+				rc = 0;
+			}
+			if (rc >= 0)
+				rc = def->owners(t, tenant, copy, olen, items[i].len ? items[i].val : "", items[i].len, ids_add,
+						 &ids);
+			free(copy);
+		}
+	}
+	if (rc >= 0 && ids.n > 1) {
+		qsort(ids.v, ids.n, sizeof *ids.v, by_u64);
+		size_t o = 1;
+		for (size_t i = 1; i < ids.n; i++)
+			if (ids.v[i] != ids.v[o - 1])
+				ids.v[o++] = ids.v[i];
+		ids.n = o;
+	}
+	struct cacc acc = { .sign = -1 };
+	for (size_t i = 0; rc >= 0 && i < ids.n; i++) {
+		rc = contrib_of(t, ctb, cdef, tenant, ids.v[i], &acc);
+		if (acc.n > 16384)
+			acc_merge(&acc);
+	}
+	if (rc >= 0)
+		rc = txn_ops(t)->put_batch(t, tb, tenant, items, n);
+	acc.sign = 1;
+	for (size_t i = 0; rc >= 0 && i < ids.n; i++) {
+		rc = contrib_of(t, ctb, cdef, tenant, ids.v[i], &acc);
+		if (acc.n > 16384)
+			acc_merge(&acc);
+	}
 	if (rc >= 0)
 		rc = acc_apply(t, ctb, tenant, &acc);
 	free(acc.d);

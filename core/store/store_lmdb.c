@@ -982,7 +982,8 @@ static int lm_txn_put_batch(struct rd_txn *t, struct rd_table *tb, uint64_t tena
 	if (!append) {
 		mdb_cursor_close(cur);
 		for (size_t i = 0; i < n; i++)
-			if ((rc = rd_txn_put(t, tb, tenant, items[i].id, items[i].val, items[i].len, 0)) < 0)
+			if ((rc = lm_txn_put(t, tb, tenant, items[i].id, items[i].val, items[i].len, 0)) < 0) /* plain: store.c
+												 * keeps the counters */
 				return rc;
 		return 0;
 	}
