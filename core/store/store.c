@@ -643,18 +643,23 @@ static int counted_batch(struct rd_txn *t, struct rd_table *tb, const struct rd_
 		ids.n = o;
 	}
 	struct cacc acc = { .sign = -1 };
+	size_t merge_at = 16384; /* merged as they grow: twice what the last merge left */
 	for (size_t i = 0; rc >= 0 && i < ids.n; i++) {
 		rc = contrib_of(t, ctb, cdef, tenant, ids.v[i], &acc);
-		if (acc.n > 16384)
+		if (acc.n >= merge_at) {
 			acc_merge(&acc);
+			merge_at = acc.n * 2 > 16384 ? acc.n * 2 : 16384;
+		}
 	}
 	if (rc >= 0)
 		rc = txn_ops(t)->put_batch(t, tb, tenant, items, n);
 	acc.sign = 1;
 	for (size_t i = 0; rc >= 0 && i < ids.n; i++) {
 		rc = contrib_of(t, ctb, cdef, tenant, ids.v[i], &acc);
-		if (acc.n > 16384)
+		if (acc.n >= merge_at) {
 			acc_merge(&acc);
+			merge_at = acc.n * 2 > 16384 ? acc.n * 2 : 16384;
+		}
 	}
 	if (rc >= 0)
 		rc = acc_apply(t, ctb, tenant, &acc);
@@ -694,13 +699,13 @@ static int recount(struct rd_txn *t, struct rd_table *tb, const struct rd_counte
 	struct rd_iter it;
 	struct rd_item item;
 	acc->sign = 1;
-	size_t since = 0;
+	size_t since = 65536;
 	int rc = rd_iter_records(&it, t, tb, tenant, 0);
 	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
 		rc = def->contrib(t, tenant, item.id, item.val, item.len, acc_emit, acc);
-		if (rc >= 0 && ++since == 4096) { /* keeps the gathered deltas to the buckets' number */
+		if (rc >= 0 && acc->n >= since) { /* keeps the gathered deltas near the buckets' number */
 			acc_merge(acc);
-			since = 0;
+			since = acc->n * 2 > 65536 ? acc->n * 2 : 65536;
 		}
 	}
 	rd_iter_close(&it);
