@@ -23,6 +23,10 @@
  *              each level: by product line; the products of one line; the
  *              contracts of one product; by customer; one customer's contracts
  *   rankings   rd_reports_rankings by reseller
+ *   dashboard_walk, drill_line_walk, drill_product_walk   the same by the
+ *              reference walk of the report keys (what they cost before the
+ *              counters), and "same name=... identical=1" when the counters'
+ *              JSON is the walk's
  *
  * REPORT_BENCH_ONLY=name (e.g. drill_customer) times the floor and that figure only (and, for
  * drill_customer, floor_customer: the same walk over the customer-first keys).
@@ -318,11 +322,13 @@ static uint64_t rows_of(json_t *rep, const char *table)
 	return json_array_size(json_object_get(json_object_get(json_object_get(rep, "tables"), table), "rows"));
 }
 
+static bool use_walk; /* the reference walk (rd_reports_*_walk): the figures before the counters */
+
 static int fig_dashboard(struct run *r, struct rd_txn *t, uint64_t *n)
 {
 	json_t *rep;
 	struct rd_serr e;
-	int rc = rd_reports_dashboard(t, r->d, &r->scope, &r->opts, &rep, &e);
+	int rc = (use_walk ? rd_reports_dashboard_walk : rd_reports_dashboard)(t, r->d, &r->scope, &r->opts, &rep, &e);
 	if (rc == 0) {
 		*n = (uint64_t)json_integer_value(json_object_get(rep, "contracts"));
 		json_decref(rep);
@@ -337,7 +343,8 @@ static int fig_drill(struct run *r, struct rd_txn *t, uint64_t *n)
 {
 	json_t *rep;
 	struct rd_serr e;
-	int rc = rd_reports_drill(t, r->d, &r->scope, drill_by, &drill_filter, &r->opts, &rep, &e);
+	int rc = (use_walk ? rd_reports_drill_walk : rd_reports_drill)(t, r->d, &r->scope, drill_by, &drill_filter, &r->opts,
+								      &rep, &e);
 	if (rc == 0) {
 		*n = rows_of(rep, "rows");
 		json_decref(rep);
@@ -357,6 +364,28 @@ static int fig_rankings(struct run *r, struct rd_txn *t, uint64_t *n)
 		json_decref(rep);
 	}
 	return rc;
+}
+
+/* Whether the counters' report and the walk's are the same JSON. */
+static int same_as_walk(struct run *r, int by)
+{
+	struct rd_txn *t;
+	if (rd_store_read(r->s, &t) < 0)
+		return 0;
+	json_t *a = NULL, *b = NULL;
+	struct rd_serr e;
+	if (by) {
+		rd_reports_drill(t, r->d, &r->scope, by, &drill_filter, &r->opts, &a, &e);
+		rd_reports_drill_walk(t, r->d, &r->scope, by, &drill_filter, &r->opts, &b, &e);
+	} else {
+		rd_reports_dashboard(t, r->d, &r->scope, &r->opts, &a, &e);
+		rd_reports_dashboard_walk(t, r->d, &r->scope, &r->opts, &b, &e);
+	}
+	int same = a && b && json_equal(a, b);
+	json_decref(a);
+	json_decref(b);
+	rd_txn_end(t);
+	return same;
 }
 
 int main(int argc, char **argv)
@@ -429,6 +458,12 @@ int main(int argc, char **argv)
 		ms = best_of(&r, fig_dashboard, &cnt);
 		printf("report_bench: name=dashboard ms=%.1f cpu_ms=%.1f floor_ms=%.1f n=%llu\n", ms, best_cpu, floor_ms,
 		       (unsigned long long)cnt);
+		use_walk = true; /* before: the walk, in this run */
+		ms = best_of(&r, fig_dashboard, &cnt);
+		use_walk = false;
+		printf("report_bench: name=dashboard_walk ms=%.1f cpu_ms=%.1f floor_ms=%.1f n=%llu\n", ms, best_cpu, floor_ms,
+		       (unsigned long long)cnt);
+		printf("report_bench: same name=dashboard identical=%d\n", same_as_walk(&r, 0));
 	}
 	static const struct {
 		const char *name;
@@ -453,6 +488,14 @@ int main(int argc, char **argv)
 		ms = best_of(&r, fig_drill, &cnt);
 		printf("report_bench: name=%s ms=%.1f cpu_ms=%.1f floor_ms=%.1f n=%llu\n", levels[i].name, ms, best_cpu, floor_ms,
 		       (unsigned long long)cnt);
+		if (levels[i].by == RD_REP_BY_LINE || levels[i].by == RD_REP_BY_PRODUCT) { /* from the counters */
+			use_walk = true;
+			ms = best_of(&r, fig_drill, &cnt);
+			use_walk = false;
+			printf("report_bench: name=%s_walk ms=%.1f cpu_ms=%.1f floor_ms=%.1f n=%llu\n", levels[i].name, ms, best_cpu,
+			       floor_ms, (unsigned long long)cnt);
+			printf("report_bench: same name=%s identical=%d\n", levels[i].name, same_as_walk(&r, levels[i].by));
+		}
 	}
 	if (!only || strcmp(only, "rankings") == 0) {
 		ms = best_of(&r, fig_rankings, &cnt);

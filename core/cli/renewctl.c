@@ -26,6 +26,7 @@
 #include "domain/model.h"
 #include "domain/refs.h"
 #include "rd_config.h"
+#include "services/reports.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -164,11 +165,15 @@ static int cmd_check(const char *dir)
 	free(dg);
 	/* Then every reference: a record naming one that does not exist. */
 	int refs = n < 0 ? 0 : rd_refs_check(s, &d, report, NULL);
+	/* Then the reports' counters against a recount of the records. */
+	int counters = n < 0 || refs < 0 ? 0 : rd_reports_check(s, &d, 0, report, NULL);
 	rd_store_close(&s);
 	if (refs < 0)
 		n = refs;
+	else if (counters < 0)
+		n = counters;
 	else if (n >= 0)
-		n += refs;
+		n += refs + counters;
 	if (n < 0) {
 		fprintf(stderr, "renewctl: check of %s failed: %s\n", dir, rd_strerror(n));
 		return 1;

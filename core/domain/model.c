@@ -1416,6 +1416,290 @@ static int key_order_report(const void *rec, size_t len, uint8_t *key, size_t ca
 	return RD_REPKEY_ORDER_LEN;
 }
 
+/* ---- the reports' counters (model.h RD_CNT_*; store.h "Counters") ----------------------------
+ * A contract's contributions, joined as services/reports.c's walk joins it:
+ * its opportunity of the highest id, its paid (or fulfilled) order last in
+ * the orders' report key order, its product's price for its term and
+ * currency.  Opportunities, orders and products name the contracts whose
+ * contributions they change (counter owners). */
+
+struct cnt_join {
+	bool has_opp, paid;
+	uint64_t opp_id;
+	uint8_t opp_state, publish;
+	uint8_t opp_cur[3], order_cur[3];
+	int64_t list, order_total;
+	uint8_t opp_end[4];
+	char reason[RD_REPKEY_REASON_MAX + 1];
+};
+
+static int cnt_join(struct rd_txn *t, uint64_t tenant, uint64_t contract, struct cnt_join *j)
+{
+	memset(j, 0, sizeof *j);
+	uint8_t from[8], to[8];
+	rd_key_put_u64(from, contract);
+	rd_key_put_u64(to, contract + 1);
+	struct rd_table *opps = rd_txn_table(t, "opportunities"), *orders = rd_txn_table(t, "orders");
+	struct rd_iter it;
+	struct rd_item item;
+	int rc = opps ? rd_iter_index(&it, t, opps, RD_IDX_REPORT, tenant, from, 8, to, 8) : 0;
+	if (opps) {
+		it.keys_only = true;
+		while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+			if (item.key_len < RD_REPKEY_OPP_LEN + 1 || (j->has_opp && j->opp_id > item.id))
+				continue;
+			const uint8_t *k = item.key;
+			j->has_opp = true;
+			j->opp_id = item.id;
+			j->opp_state = k[8];
+			j->publish = k[9];
+			memcpy(j->opp_cur, k + 10, 3);
+			j->list = (int64_t)rd_key_get_u64(k + 13);
+			memcpy(j->opp_end, k + 21, 4);
+			snprintf(j->reason, sizeof j->reason, "%s", (const char *)k + RD_REPKEY_OPP_LEN);
+		}
+		rd_iter_close(&it);
+	}
+	if (rc < 0 || !orders)
+		return rc < 0 ? rc : 0;
+	rc = rd_iter_index(&it, t, orders, RD_IDX_REPORT, tenant, from, 8, to, 8);
+	it.keys_only = true;
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		const uint8_t *k = item.key;
+		if (item.key_len < RD_REPKEY_ORDER_LEN || (k[8] != RD_ORDER_PAID && k[8] != RD_ORDER_FULFILLED))
+			continue;
+		j->paid = true;
+		memcpy(j->order_cur, k + 10, 3);
+		j->order_total = (int64_t)rd_key_get_u64(k + 13);
+	}
+	rd_iter_close(&it);
+	return rc < 0 ? rc : 0;
+}
+
+static void cnt_month(rd_date d, uint8_t out[4])
+{
+	int y, m, dd;
+	rd_date_to_ymd(d, &y, &m, &dd);
+	put_u32(out, (uint32_t)(y * 12 + m - 1));
+}
+
+static int contract_contrib(struct rd_txn *t, uint64_t tenant, uint64_t id, const void *rec, size_t len,
+			    rd_counter_emit_fn emit, void *arg)
+{
+	uint8_t rk[RD_REPKEY_CONTRACT_LEN];
+	int rc = key_contract_report(rec, len, rk, sizeof rk);
+	if (rc < 0)
+		return rc;
+	uint64_t product = rd_key_get_u64(rk), reseller = rd_key_get_u64(rk + 16), distributor = rd_key_get_u64(rk + 24);
+	uint32_t qty = (uint32_t)rk[36] << 24 | (uint32_t)rk[37] << 16 | (uint32_t)rk[38] << 8 | rk[39];
+	uint8_t term = rk[40], status = rk[41];
+	const uint8_t *cur = rk + 42;
+	rd_date end = (rd_date)(((uint32_t)rk[32] << 24 | (uint32_t)rk[33] << 16 | (uint32_t)rk[34] << 8 | rk[35]) -
+				0x80000000u);
+	struct cnt_join j;
+	if ((rc = cnt_join(t, tenant, id, &j)) < 0)
+		return rc;
+	/* The value: the product's price for the term and currency times the seats. */
+	int64_t value = 0;
+	bool priced = false;
+	struct rd_table *products = rd_txn_table(t, "products");
+	const void *pv;
+	size_t pl;
+	if (products && (rc = rd_txn_get(t, products, tenant, product, &pv, &pl)) == 0) {
+		struct rd_product *p = rd_malloc(sizeof *p);
+		/* A product that does not decode prices nothing (a contract's write
+		 * is not refused for it; renewctl check names the record). */
+		if (rd_entity_decode(&rd_entity_product, pv, pl, p) < 0)
+			p->n_prices = 0;
+		char c3[4] = { (char)cur[0], (char)cur[1], (char)cur[2], 0 };
+		for (unsigned i = 0; i < p->n_prices; i++)
+			if (p->prices[i].term == term && memcmp(p->prices[i].currency, c3, 3) == 0) {
+				priced = rd_money_mul(p->prices[i].amount, qty, &value) == 0;
+				break;
+			}
+		free(p);
+	} else if (rc < 0 && rc != RD_ENOTFOUND) {
+		return rc;
+	}
+	if (!priced)
+		value = 0;
+	bool won = status == RD_CONTRACT_RENEWED || status == RD_CONTRACT_ORDERED || j.opp_state == RD_OPP_WON || j.paid;
+	bool cancelled = status == RD_CONTRACT_CANCELLED;
+	bool lost = !won && (cancelled || status == RD_CONTRACT_EXPIRED || j.opp_state == RD_OPP_LOST ||
+			     j.opp_state == RD_OPP_EXPIRED);
+	bool resolved = won || lost;
+	int64_t renewed = won ? value : 0;
+	const uint8_t *rcur = cur;
+	if (won && j.paid) {
+		renewed = j.order_total;
+		rcur = j.order_cur;
+	}
+	bool foreign = memcmp(rcur, cur, 3) != 0;
+	uint8_t k[RD_COUNTER_KEY_MAX];
+	uint8_t month[4];
+	cnt_month(end, month);
+	if ((rc = emit(arg, (const uint8_t *)"N", 1, 1, 0, 0)) < 0)
+		return rc;
+	k[0] = 'C';
+	memcpy(k + 1, cur, 3);
+	if ((rc = emit(arg, k, 4, 1, 0, 0)) < 0)
+		return rc;
+	if (won && j.paid) {
+		memcpy(k + 1, j.order_cur, 3);
+		if ((rc = emit(arg, k, 4, 1, 0, 0)) < 0)
+			return rc;
+	}
+	bool open = j.has_opp && j.opp_state >= RD_OPP_PENDING_DECISION && j.opp_state <= RD_OPP_ACCEPTED;
+	if (open) {
+		memcpy(k + 1, j.opp_cur, 3);
+		if ((rc = emit(arg, k, 4, 1, 0, 0)) < 0)
+			return rc;
+	}
+	k[0] = 'M';
+	memcpy(k + 1, month, 4);
+	memcpy(k + 5, cur, 3);
+	k[8] = (uint8_t)((priced ? RD_CNT_PRICED : 0) | (resolved ? RD_CNT_RESOLVED : 0) | (won ? RD_CNT_WON : 0) |
+			 (lost ? RD_CNT_LOST : 0) | (cancelled ? RD_CNT_CANCELLED : 0));
+	k[9] = distributor ? 2 : reseller ? 1 : 0;
+	k[10] = !won ? 3 : j.publish == RD_PUBLISH_VENDOR ? 0 : j.publish == RD_PUBLISH_PARTNER ? 1 : 2;
+	if ((rc = emit(arg, k, 11, 1, value, foreign ? 0 : renewed)) < 0)
+		return rc;
+	if (foreign && renewed) {
+		k[0] = 'F';
+		memcpy(k + 5, rcur, 3);
+		if ((rc = emit(arg, k, 8, 0, renewed, 0)) < 0)
+			return rc;
+	}
+	if (!resolved && status == RD_CONTRACT_LIVE) {
+		k[0] = 'D';
+		memcpy(k + 1, cur, 3);
+		memcpy(k + 4, rk + 32, 4);
+		k[8] = term;
+		if ((rc = emit(arg, k, 9, 1, value, 0)) < 0)
+			return rc;
+	}
+	/* The drill-down's, per product: the same figures with the product in the key. */
+	k[0] = 'K';
+	memcpy(k + 1, rk, 8);
+	if ((rc = emit(arg, k, 9, 1, 0, 0)) < 0)
+		return rc;
+	k[0] = 'G';
+	memcpy(k + 1, month, 4);
+	memcpy(k + 5, rk, 8);
+	memcpy(k + 13, cur, 3);
+	k[16] = (uint8_t)((priced ? RD_CNT_PRICED : 0) | (resolved ? RD_CNT_RESOLVED : 0) | (won ? RD_CNT_WON : 0) |
+			  (lost ? RD_CNT_LOST : 0) | (cancelled ? RD_CNT_CANCELLED : 0));
+	if ((rc = emit(arg, k, 17, 1, value, foreign ? 0 : renewed)) < 0)
+		return rc;
+	if (foreign && renewed) {
+		k[0] = 'H';
+		memcpy(k + 13, rcur, 3);
+		if ((rc = emit(arg, k, 16, 0, renewed, 0)) < 0)
+			return rc;
+	}
+	if (!resolved && status == RD_CONTRACT_LIVE) {
+		k[0] = 'E';
+		memcpy(k + 13, cur, 3);
+		if ((rc = emit(arg, k, 16, 1, value, 0)) < 0)
+			return rc;
+		k[0] = 'e';
+		memcpy(k + 1, rk + 32, 4);
+		if ((rc = emit(arg, k, 16, 1, value, 0)) < 0)
+			return rc;
+	}
+	if (j.has_opp && j.opp_state == RD_OPP_LOST) {
+		k[0] = 'R';
+		memcpy(k + 1, month, 4);
+		const char *why = j.reason[0] ? j.reason : RD_CNT_NO_REASON;
+		size_t n = strlen(why);
+		memcpy(k + 5, why, n + 1);
+		if ((rc = emit(arg, k, 6 + n, 1, 0, 0)) < 0)
+			return rc;
+	}
+	if (open) {
+		k[0] = 'P';
+		memcpy(k + 1, j.opp_cur, 3);
+		memcpy(k + 4, j.opp_end, 4);
+		if ((rc = emit(arg, k, 8, 1, j.list, 0)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Opportunities and orders: the contract they name (field 3, field 4). */
+static int owners_field(const void *old, size_t old_len, const void *rec, size_t len, uint32_t no,
+			rd_counter_visit_fn visit, void *arg)
+{
+	const void *recs[2] = { old, rec };
+	size_t lens[2] = { old_len, len };
+	for (int i = 0; i < 2; i++) {
+		struct rd_rec_field f;
+		if (!recs[i] || find_field(recs[i], lens[i], no, &f) <= 0 || f.wire != RD_WIRE_UINT || !f.u)
+			continue;
+		int rc = visit(arg, f.u);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int opp_owners(struct rd_txn *t, uint64_t tenant, const void *old, size_t old_len, const void *rec, size_t len,
+		      rd_counter_visit_fn visit, void *arg)
+{
+	(void)t, (void)tenant;
+	return owners_field(old, old_len, rec, len, 3, visit, arg);
+}
+
+static int order_owners(struct rd_txn *t, uint64_t tenant, const void *old, size_t old_len, const void *rec, size_t len,
+			rd_counter_visit_fn visit, void *arg)
+{
+	(void)t, (void)tenant;
+	return owners_field(old, old_len, rec, len, 4, visit, arg);
+}
+
+/* A product whose prices change: every contract of it (its report key range). */
+static int product_owners(struct rd_txn *t, uint64_t tenant, const void *old, size_t old_len, const void *rec,
+			  size_t len, rd_counter_visit_fn visit, void *arg)
+{
+	struct rd_product *p[2] = { rd_calloc(1, sizeof **p), rd_calloc(1, sizeof **p) };
+	const void *recs[2] = { old, rec };
+	size_t lens[2] = { old_len, len };
+	int rc = 0;
+	for (int i = 0; i < 2 && rc >= 0; i++)
+		if (recs[i])
+			rc = rd_entity_decode(&rd_entity_product, recs[i], lens[i], p[i]);
+	bool same = rc >= 0 && p[0]->n_prices == p[1]->n_prices && (old && rec) && p[0]->id == p[1]->id;
+	for (unsigned i = 0; same && i < p[0]->n_prices; i++)
+		same = p[0]->prices[i].term == p[1]->prices[i].term && p[0]->prices[i].amount == p[1]->prices[i].amount &&
+		       memcmp(p[0]->prices[i].currency, p[1]->prices[i].currency, 3) == 0;
+	uint64_t ids[2] = { old ? p[0]->id : 0, rec ? p[1]->id : 0 };
+	free(p[0]);
+	free(p[1]);
+	if (rc < 0)
+		return rc == RD_ECORRUPT && old && !rec ? 0 : rc;
+	struct rd_table *contracts = rd_txn_table(t, "contracts");
+	for (int i = 0; !same && contracts && i < 2 && rc >= 0; i++) {
+		if (!ids[i] || (i == 1 && ids[1] == ids[0]))
+			continue;
+		uint8_t from[8], to[8];
+		rd_key_put_u64(from, ids[i]);
+		rd_key_put_u64(to, ids[i] + 1);
+		struct rd_iter it;
+		struct rd_item item;
+		rc = rd_iter_index(&it, t, contracts, RD_IDX_REPORT, tenant, from, 8, to, 8);
+		it.keys_only = true;
+		while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0)
+			rc = visit(arg, item.id) < 0 ? RD_EINTERNAL : 1;
+		rd_iter_close(&it);
+	}
+	return rc < 0 ? rc : 0;
+}
+
+static const struct rd_counter_def contract_counters = { "contracts.report", contract_contrib, NULL, NULL };
+static const struct rd_counter_def opp_counters = { "opportunities", NULL, "contracts", opp_owners };
+static const struct rd_counter_def order_counters = { "orders", NULL, "contracts", order_owners };
+static const struct rd_counter_def product_counters = { "products", NULL, "contracts", product_owners };
+
 static const struct rd_index_def ext_only[] = { { "ext", key_ext } };
 static const struct rd_index_def partner_idx[] = { { "ext", key_ext }, { "parent", key_partner_parent } };
 static const struct rd_index_def contract_idx[] = {
@@ -1723,7 +2007,15 @@ int rd_domain_register(struct rd_store *s, struct rd_domain *d)
 		if (rc < 0)
 			return rc;
 	}
-	return 0;
+	/* The reports' counters (see "the reports' counters" above). */
+	int rc = rd_store_register_counters(s, d->contracts, &contract_counters);
+	if (rc >= 0)
+		rc = rd_store_register_counters(s, d->opportunities, &opp_counters);
+	if (rc >= 0)
+		rc = rd_store_register_counters(s, d->orders, &order_counters);
+	if (rc >= 0)
+		rc = rd_store_register_counters(s, d->products, &product_counters);
+	return rc < 0 ? rc : 0;
 }
 
 int rd_deal_margin_state(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t partner,

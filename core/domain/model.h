@@ -837,6 +837,34 @@ void rd_date_key(rd_date d, uint8_t out[4]);
 #define RD_REPKEY_ORDER_LEN 21
 #define RD_REPKEY_REASON_MAX 120
 
+/* The reports' counters on contracts (store.h "Counters"; model.c keeps
+ * their contributions, services/reports.c reads them).  Each contract,
+ * joined as the report walk joins it (its latest opportunity, its paid
+ * order, its product's price), contributes to these buckets (currency 3
+ * bytes; month u32 big-endian, year * 12 + month - 1; day as rd_date_key):
+ *   'N'                                        every contract: count
+ *   'C' currency                               a currency its figures name: count
+ *   'M' month currency class channel publish   ends in that month: count, value,
+ *                                              value renewed in its currency
+ *   'F' month currency                         ends in that month, renewed in that
+ *                                              other currency: (count 0) amount renewed
+ *   'D' currency day term                      unresolved and live, ends that day:
+ *                                              count, value
+ *   'R' month reason NUL                       ends in that month, its quote lost
+ *                                              for that reason: count
+ *   'P' currency day                           its quote open, the contract ending
+ *                                              that day: count, list value
+ * and for the drill-down's line and product levels, per product:
+ *   'K' product                                every contract: count
+ *   'G' month product currency class           as 'M' without channel and publish
+ *   'H' month product currency                 as 'F'
+ *   'E' month product currency                 unresolved and live, ends that month
+ *   'e' day product currency                   unresolved and live, ends that day
+ * class: RD_CNT_* bits; channel 0 direct, 1 reseller, 2 distributor;
+ * publish (won only, else 3): 0 vendor, 1 partner, 2 undecided. */
+enum { RD_CNT_PRICED = 1, RD_CNT_RESOLVED = 2, RD_CNT_WON = 4, RD_CNT_LOST = 8, RD_CNT_CANCELLED = 16 };
+#define RD_CNT_NO_REASON "(no reason given)"
+
 /* A date as JSON text, YYYY-MM-DD; "" for no date (0). */
 json_t *rd_date_json(rd_date d);
 

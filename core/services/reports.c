@@ -443,8 +443,9 @@ static int load_joins(struct ctx *c)
 	return rc;
 }
 
-static int ctx_begin(struct ctx *c, struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s,
-		     const struct rd_rep_opts *o)
+/* The context's dates only: the period and today. */
+static void ctx_dates(struct ctx *c, struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s,
+		      const struct rd_rep_opts *o)
 {
 	memset(c, 0, sizeof *c);
 	c->t = t;
@@ -456,6 +457,12 @@ static int ctx_begin(struct ctx *c, struct rd_txn *t, struct rd_domain *d, const
 	c->m0 = y * 12 + (m - 1) - 11;
 	c->from = rd_date_from_ymd(c->m0 / 12, c->m0 % 12 + 1, 1);
 	c->to = rd_date_add_months(rd_date_from_ymd(y, m, 1), 1) - 1;
+}
+
+static int ctx_begin(struct ctx *c, struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s,
+		     const struct rd_rep_opts *o)
+{
+	ctx_dates(c, t, d, s, o);
 	int rc = load_products(c);
 	if (rc >= 0)
 		rc = load_partners(c);
@@ -980,18 +987,252 @@ static int finish(struct ctx *c, int rc, struct rd_serr *e)
 	return rc < 0 ? rc : 0;
 }
 
+/* ---- the dashboard from the counters ---------------------------------------------------------
+ * The vendor's own dashboard (no channel, no sales person) reads the
+ * contracts' counters (model.h RD_CNT_*, kept by the store in each write's
+ * transaction): the period's twelve months, the due and open-quote days,
+ * the currencies: O(months and days) rows, no walk, no record decoded.  A
+ * partner's or a sales person's dashboard walks the report keys (their
+ * scope is not a counter dimension).  rd_reports_dashboard_walk is that
+ * walk for every scope: the reference the tests and renewctl compare with. */
+
+/* A 128-bit sum as an amount: false when it does not fit. */
+static bool narrow(__int128 v, int64_t *out)
+{
+	if (v > INT64_MAX || v < INT64_MIN)
+		return false;
+	*out = (int64_t)v;
+	return true;
+}
+
+static void add_wide(struct ctx *c, int64_t *sum, __int128 v)
+{
+	int64_t x;
+	if (!narrow(v, &x))
+		c->overflow = true;
+	else
+		add(c, sum, x);
+}
+
+static uint32_t month_key(int ym)
+{
+	return (uint32_t)ym;
+}
+
+static int cnt_cur_row(void *arg, const uint8_t *key, size_t klen, const struct rd_counter_val *v)
+{
+	struct ctx *c = arg;
+	if (klen == 4 && v->n > 0)
+		cur_index(c, (const char *)key + 1);
+	return 0;
+}
+
+static int cnt_n_row(void *arg, const uint8_t *key, size_t klen, const struct rd_counter_val *v)
+{
+	struct ctx *c = arg;
+	(void)key;
+	if (klen == 1)
+		c->contracts = (uint64_t)v->n;
+	return 0;
+}
+
+static int cnt_month_row(void *arg, const uint8_t *k, size_t klen, const struct rd_counter_val *v)
+{
+	struct ctx *c = arg;
+	int mi = (int)get_u32(k + 1) - c->m0;
+	if (mi < 0 || mi >= 12)
+		return 0;
+	if (k[0] == 'F') {
+		if (klen != 8)
+			return 0;
+		struct dash *x = &c->dash[cur_index(c, (const char *)k + 5)];
+		add_wide(c, &x->all.renewed_v, v->a);
+		add_wide(c, &x->months[mi].renewed_v, v->a);
+		return 0;
+	}
+	if (klen != 11)
+		return 0;
+	struct dash *x = &c->dash[cur_index(c, (const char *)k + 5)];
+	uint8_t cls = k[8], ch = k[9], pb = k[10];
+	uint32_t n = (uint32_t)v->n;
+	struct fig *fs[2] = { &x->all, &x->months[mi] };
+	for (int i = 0; i < 2; i++) {
+		struct fig *f = fs[i];
+		f->n += n;
+		add_wide(c, &f->v, v->a);
+		if (!(cls & RD_CNT_PRICED))
+			f->unpriced_n += n;
+		if (cls & RD_CNT_RESOLVED) {
+			f->resolved_n += n;
+			add_wide(c, &f->resolved_v, v->a);
+		}
+		if (cls & RD_CNT_WON) {
+			f->won_n += n;
+			add_wide(c, &f->won_v, v->a);
+		}
+		if (cls & RD_CNT_LOST)
+			f->lost_n += n;
+		if (cls & RD_CNT_CANCELLED) {
+			f->cancelled_n += n;
+			add_wide(c, &f->cancelled_v, v->a);
+		}
+		add_wide(c, &f->renewed_v, v->b);
+	}
+	if (ch > 2)
+		return 0;
+	x->chan_n[ch] += n;
+	add_wide(c, &x->chan_v[ch], v->a);
+	if ((cls & RD_CNT_WON) && pb <= 2) {
+		x->chan_won[ch] += n;
+		x->pub_n[pb] += n;
+		add_wide(c, &x->chan_renewed[ch], v->b);
+		add_wide(c, &x->pub_v[pb], v->b);
+	}
+	return 0;
+}
+
+static int window_of(int32_t days, bool later)
+{
+	return days < 0 ? 0 : days <= 30 ? 1 : days <= 60 ? 2 : days <= 90 ? 3 : later ? 4 : -1;
+}
+
+static int cnt_due_row(void *arg, const uint8_t *k, size_t klen, const struct rd_counter_val *v)
+{
+	struct ctx *c = arg;
+	if (klen != 9)
+		return 0;
+	struct dash *x = &c->dash[cur_index(c, (const char *)k + 1)];
+	rd_date end = date_of_key(k + 4);
+	int b = window_of(end - c->today, false);
+	if (b >= 0) {
+		x->all.due_n[b] += (uint32_t)v->n;
+		add_wide(c, &x->all.due_v[b], v->a);
+	}
+	uint8_t term = k[8];
+	if (end >= c->today && term >= 1 && term <= 4) {
+		x->live_n[term] += (uint64_t)v->n;
+		add_wide(c, &x->live_v[term], v->a);
+	}
+	return 0;
+}
+
+static int cnt_pipe_row(void *arg, const uint8_t *k, size_t klen, const struct rd_counter_val *v)
+{
+	struct ctx *c = arg;
+	if (klen != 8)
+		return 0;
+	struct dash *x = &c->dash[cur_index(c, (const char *)k + 1)];
+	int b = window_of(date_of_key(k + 4) - c->today, true);
+	x->pipe_n[b] += (uint64_t)v->n;
+	add_wide(c, &x->pipe_v[b], v->a);
+	return 0;
+}
+
+/* The lost reasons of the period, all of them (then the first by count). */
+struct reason_acc {
+	char (*text)[RD_REPKEY_REASON_MAX + 1];
+	uint64_t *n;
+	size_t len, cap;
+};
+
+static int cnt_reason_row(void *arg, const uint8_t *k, size_t klen, const struct rd_counter_val *v)
+{
+	struct reason_acc *r = arg;
+	if (klen < 6 || k[klen - 1] != 0)
+		return 0;
+	const char *why = (const char *)k + 5;
+	for (size_t i = 0; i < r->len; i++)
+		if (strcmp(r->text[i], why) == 0) {
+			r->n[i] += (uint64_t)v->n;
+			return 0;
+		}
+	if (r->len == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 64;
+		r->text = rd_realloc(r->text, r->cap * sizeof *r->text);
+		r->n = rd_realloc(r->n, r->cap * sizeof *r->n);
+	}
+	snprintf(r->text[r->len], sizeof r->text[0], "%s", why);
+	r->n[r->len++] = (uint64_t)v->n;
+	return 0;
+}
+
+static int dash_counters(struct ctx *c)
+{
+	struct rd_table *tb = c->d->contracts;
+	uint64_t ten = c->s->vendor;
+	uint8_t from[5], to[5];
+	int rc = rd_txn_counters(c->t, tb, ten, "N", 1, "O", 1, cnt_n_row, c);
+	if (rc >= 0)
+		rc = rd_txn_counters(c->t, tb, ten, "C", 1, "D", 1, cnt_cur_row, c);
+	if (rc >= 0)
+		rc = rd_txn_counters(c->t, tb, ten, "D", 1, "E", 1, cnt_due_row, c);
+	if (rc >= 0)
+		rc = rd_txn_counters(c->t, tb, ten, "P", 1, "Q", 1, cnt_pipe_row, c);
+	for (int kind = 0; rc >= 0 && kind < 2; kind++) {
+		from[0] = to[0] = kind ? 'F' : 'M';
+		uint32_t a = month_key(c->m0), b = month_key(c->m0 + 12);
+		for (int i = 0; i < 4; i++) {
+			from[1 + i] = (uint8_t)(a >> (24 - 8 * i));
+			to[1 + i] = (uint8_t)(b >> (24 - 8 * i));
+		}
+		rc = rd_txn_counters(c->t, tb, ten, from, 5, to, 5, cnt_month_row, c);
+	}
+	if (rc < 0)
+		return rc;
+	/* Lost reasons: most first (ties by text), the first MAX_REASONS shown. */
+	struct reason_acc r = { 0 };
+	from[0] = to[0] = 'R';
+	uint32_t a = month_key(c->m0), b = month_key(c->m0 + 12);
+	for (int i = 0; i < 4; i++) {
+		from[1 + i] = (uint8_t)(a >> (24 - 8 * i));
+		to[1 + i] = (uint8_t)(b >> (24 - 8 * i));
+	}
+	rc = rd_txn_counters(c->t, tb, ten, from, 5, to, 5, cnt_reason_row, &r);
+	for (size_t i = 0; rc >= 0 && i < r.len; i++) {
+		size_t best = i;
+		for (size_t j = i + 1; j < r.len; j++)
+			if (r.n[j] > r.n[best] || (r.n[j] == r.n[best] && strcmp(r.text[j], r.text[best]) < 0))
+				best = j;
+		if (best != i) {
+			char tmp[RD_REPKEY_REASON_MAX + 1];
+			memcpy(tmp, r.text[i], sizeof tmp);
+			memcpy(r.text[i], r.text[best], sizeof tmp);
+			memcpy(r.text[best], tmp, sizeof tmp);
+			uint64_t x = r.n[i];
+			r.n[i] = r.n[best];
+			r.n[best] = x;
+		}
+		if (i < MAX_REASONS) {
+			snprintf(c->reasons[c->n_reasons], sizeof c->reasons[0], "%s", r.text[i]);
+			c->reason_n[c->n_reasons++] = r.n[i];
+		} else {
+			c->other_reasons += r.n[i];
+		}
+	}
+	free(r.text);
+	free(r.n);
+	return rc;
+}
+
 static const char *const WINDOWS[] = { "overdue", "0-30", "31-60", "61-90", "later" };
 static const char *const TERMS[] = { "", "annual", "quarterly", "monthly", "flex" };
 static const int TERM_MONTHS[] = { 1, 12, 3, 1, 1 };
 
-int rd_reports_dashboard(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s,
-			 const struct rd_rep_opts *o, json_t **out, struct rd_serr *e)
+static int dashboard(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s, const struct rd_rep_opts *o,
+		     bool walk, json_t **out, struct rd_serr *e)
 {
 	struct ctx c;
-	int rc = ctx_begin(&c, t, d, s, o);
-	c.dash = rd_calloc(MAX_CUR, sizeof *c.dash);
-	if (rc >= 0)
-		rc = walk_product(&c, 0);
+	int rc;
+	if (walk || s->channel || s->sales_user) {
+		rc = ctx_begin(&c, t, d, s, o);
+		c.dash = rd_calloc(MAX_CUR, sizeof *c.dash);
+		if (rc >= 0)
+			rc = walk_product(&c, 0);
+	} else {
+		ctx_dates(&c, t, d, s, o);
+		c.dash = rd_calloc(MAX_CUR, sizeof *c.dash);
+		rc = dash_counters(&c);
+	}
 	if (rc < 0 || c.overflow)
 		return finish(&c, rc, e);
 	json_t *rep = report_head(&c, "dashboard");
@@ -1117,6 +1358,18 @@ int rd_reports_dashboard(struct rd_txn *t, struct rd_domain *d, const struct rd_
 	}
 	*out = rep;
 	return finish(&c, 0, e);
+}
+
+int rd_reports_dashboard(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s,
+			 const struct rd_rep_opts *o, json_t **out, struct rd_serr *e)
+{
+	return dashboard(t, d, s, o, false, out, e);
+}
+
+int rd_reports_dashboard_walk(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s,
+			      const struct rd_rep_opts *o, json_t **out, struct rd_serr *e)
+{
+	return dashboard(t, d, s, o, true, out, e);
 }
 
 /* ---- drill-down and rankings ---------------------------------------------------------------- */
@@ -1305,8 +1558,144 @@ static void stream_flush(struct ctx *c)
 
 static const char *const STATUS_NAMES[] = { "", "live", "renewed", "cancelled", "expired", "ordered" };
 
-int rd_reports_drill(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s, int by,
-		     const struct rd_rep_filter *f, const struct rd_rep_opts *o, json_t **out, struct rd_serr *e)
+/* ---- the drill-down's line and product levels from the counters ------------------------------
+ * The vendor's drill by line or by product (all, one line's, one
+ * product's) reads the per-product counters (model.h 'K', 'G', 'H', 'E',
+ * 'e'): the period's months, the months before today's and the days from
+ * its first to 90 days ahead, every product's rows in one range each; no
+ * walk.  A customer filter, the contract list and scoped callers walk. */
+
+struct dsel {
+	struct ctx *c;
+	const struct rd_rep_filter *f;
+};
+
+/* The group of product pid in the drill, or false when the filter leaves it out. */
+static bool drill_gid(struct dsel *x, uint64_t pid, uint64_t *gid)
+{
+	struct ctx *c = x->c;
+	uint32_t pi = prod_index(c, pid);
+	if (x->f->product && pid != x->f->product)
+		return false;
+	if (x->f->line[0] && (pi == UINT32_MAX || strcmp(c->lines[c->prod_line[pi]], x->f->line) != 0))
+		return false;
+	*gid = c->by == RD_REP_BY_LINE ? (pi == UINT32_MAX ? 0 : (uint64_t)c->prod_line[pi] + 1) : pid;
+	return true;
+}
+
+static void fig_rows(struct ctx *c, struct fig *f, uint8_t cls, const struct rd_counter_val *v)
+{
+	uint32_t n = (uint32_t)v->n;
+	f->n += n;
+	add_wide(c, &f->v, v->a);
+	if (!(cls & RD_CNT_PRICED))
+		f->unpriced_n += n;
+	if (cls & RD_CNT_RESOLVED) {
+		f->resolved_n += n;
+		add_wide(c, &f->resolved_v, v->a);
+	}
+	if (cls & RD_CNT_WON) {
+		f->won_n += n;
+		add_wide(c, &f->won_v, v->a);
+	}
+	if (cls & RD_CNT_LOST)
+		f->lost_n += n;
+	if (cls & RD_CNT_CANCELLED) {
+		f->cancelled_n += n;
+		add_wide(c, &f->cancelled_v, v->a);
+	}
+	add_wide(c, &f->renewed_v, v->b);
+}
+
+static int drill_k_row(void *arg, const uint8_t *k, size_t klen, const struct rd_counter_val *v)
+{
+	struct dsel *x = arg;
+	uint64_t gid;
+	if (klen == 9 && drill_gid(x, be64(k + 1), &gid))
+		x->c->contracts += (uint64_t)v->n;
+	return 0;
+}
+
+static int drill_g_row(void *arg, const uint8_t *k, size_t klen, const struct rd_counter_val *v)
+{
+	struct dsel *x = arg;
+	struct ctx *c = x->c;
+	uint64_t gid;
+	if ((klen != 17 && klen != 16) || !drill_gid(x, be64(k + 5), &gid))
+		return 0;
+	int ci = cur_index(c, (const char *)k + 13);
+	if (k[0] == 'H') {
+		add_wide(c, &group(c, gid, ci)->f.renewed_v, v->a);
+		add_wide(c, &c->totals[ci].renewed_v, v->a);
+		return 0;
+	}
+	if (klen != 17)
+		return 0;
+	fig_rows(c, &group(c, gid, ci)->f, k[16], v);
+	fig_rows(c, &c->totals[ci], k[16], v);
+	return 0;
+}
+
+static int drill_due_row(void *arg, const uint8_t *k, size_t klen, const struct rd_counter_val *v)
+{
+	struct dsel *x = arg;
+	struct ctx *c = x->c;
+	uint64_t gid;
+	if (klen != 16 || !drill_gid(x, be64(k + 5), &gid))
+		return 0;
+	int b = k[0] == 'E' ? 0 : window_of(date_of_key(k + 1) - c->today, false);
+	if (b < 0)
+		return 0;
+	int ci = cur_index(c, (const char *)k + 13);
+	struct fig *fs[2] = { &group(c, gid, ci)->f, &c->totals[ci] };
+	for (int i = 0; i < 2; i++) {
+		fs[i]->due_n[b] += (uint32_t)v->n;
+		add_wide(c, &fs[i]->due_v[b], v->a);
+	}
+	return 0;
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static int drill_counters(struct ctx *c, const struct rd_rep_filter *f)
+{
+	struct dsel x = { c, f };
+	struct rd_table *tb = c->d->contracts;
+	uint64_t ten = c->s->vendor;
+	int y, m, dd;
+	rd_date_to_ymd(c->today, &y, &m, &dd);
+	uint8_t from[5], to[5];
+	int rc = rd_txn_counters(c->t, tb, ten, "K", 1, "L", 1, drill_k_row, &x);
+	for (int kind = 0; rc >= 0 && kind < 2; kind++) { /* the period: 'G', then 'H' */
+		from[0] = to[0] = kind ? 'H' : 'G';
+		put_be32(from + 1, month_key(c->m0));
+		put_be32(to + 1, month_key(c->m0 + 12));
+		rc = rd_txn_counters(c->t, tb, ten, from, 5, to, 5, drill_g_row, &x);
+	}
+	/* Overdue before this month; then the days from its first to 90 ahead. */
+	if (rc >= 0) {
+		from[0] = to[0] = 'E';
+		put_be32(from + 1, 0);
+		put_be32(to + 1, month_key(y * 12 + m - 1));
+		rc = rd_txn_counters(c->t, tb, ten, from, 5, to, 5, drill_due_row, &x);
+	}
+	if (rc >= 0) {
+		from[0] = to[0] = 'e';
+		rd_date_key(rd_date_from_ymd(y, m, 1), from + 1);
+		rd_date_key(c->today + 91, to + 1);
+		rc = rd_txn_counters(c->t, tb, ten, from, 5, to, 5, drill_due_row, &x);
+	}
+	return rc;
+}
+
+static int drill(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s, int by,
+		 const struct rd_rep_filter *f, const struct rd_rep_opts *o, bool walk, json_t **out, struct rd_serr *e)
 {
 	if (by != RD_REP_BY_LINE && by != RD_REP_BY_PRODUCT && by != RD_REP_BY_CONTRACT && by != RD_REP_BY_CUSTOMER)
 		return rd_serr_set(e, RD_EINVAL, "invalid", "by", "by is line, product, contract or customer");
@@ -1329,7 +1718,15 @@ int rd_reports_drill(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_
 		return rd_serr_set(e, RD_EINVAL, "invalid", "by",
 				   "contracts are listed for a product line, a product or a customer");
 	struct ctx c;
-	int rc = ctx_begin(&c, t, d, s, o);
+	bool cnt = !walk && !s->channel && !s->sales_user && !f->customer && !f->contract &&
+		   (by == RD_REP_BY_LINE || by == RD_REP_BY_PRODUCT);
+	int rc;
+	if (cnt) {
+		ctx_dates(&c, t, d, s, o);
+		rc = load_products(&c);
+	} else {
+		rc = ctx_begin(&c, t, d, s, o);
+	}
 	c.by = by;
 	c.filter_customer = f->customer;
 	c.filter_contract = f->contract;
@@ -1352,13 +1749,13 @@ int rd_reports_drill(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_
 			ctx_free(&c);
 			return rd_serr_set(e, RD_ENOTFOUND, "not_found", "product", "the product is not in that line");
 		}
-		rc = walk_product(&c, f->product);
+		rc = cnt ? 0 : walk_product(&c, f->product);
 	} else if (rc >= 0 && f->line[0]) {
 		bool any = false;
 		for (size_t i = 0; rc >= 0 && i < c.n_prods; i++)
 			if (strcmp(c.lines[c.prod_line[i]], f->line) == 0) {
 				any = true;
-				rc = walk_product(&c, c.prods[i].id);
+				rc = cnt ? 0 : walk_product(&c, c.prods[i].id);
 			}
 		if (!any) {
 			ctx_free(&c);
@@ -1370,9 +1767,11 @@ int rd_reports_drill(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_
 		rc = walk_customer(&c, f->customer);
 		if (c.stream)
 			stream_flush(&c);
-	} else if (rc >= 0) {
+	} else if (rc >= 0 && !cnt) {
 		rc = walk_product(&c, 0);
 	}
+	if (rc >= 0 && cnt)
+		rc = drill_counters(&c, f);
 	if (rc < 0 || c.overflow)
 		return finish(&c, rc, e);
 	/* A partner or sales person who sees none of a customer's contracts
@@ -1456,8 +1855,11 @@ int rd_reports_drill(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_
 	size_t tn = cols_cat(tcols, 0, RATE_COLS, 0);
 	tn = cols_cat(tcols, tn, GROUP_TAIL, 0);
 	json_t *totals = table(tb, "totals", "Totals", tcols);
-	for (int ci = 0; ci < c.n_cur; ci++) {
-		if (fig_empty(&c.totals[ci]))
+	for (int oi = 0; oi < c.n_cur; oi++) { /* in currency code order, as the rows */
+		int ci = 0;
+		while (ci < c.n_cur && rank[ci] != oi)
+			ci++;
+		if (ci == c.n_cur || fig_empty(&c.totals[ci]))
 			continue;
 		json_t *row = json_pack("[s]", c.cur[ci]);
 		group_row_cells(row, &c.totals[ci]);
@@ -1465,6 +1867,18 @@ int rd_reports_drill(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_
 	}
 	*out = rep;
 	return finish(&c, 0, e);
+}
+
+int rd_reports_drill(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s, int by,
+		     const struct rd_rep_filter *f, const struct rd_rep_opts *o, json_t **out, struct rd_serr *e)
+{
+	return drill(t, d, s, by, f, o, false, out, e);
+}
+
+int rd_reports_drill_walk(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s, int by,
+			  const struct rd_rep_filter *f, const struct rd_rep_opts *o, json_t **out, struct rd_serr *e)
+{
+	return drill(t, d, s, by, f, o, true, out, e);
 }
 
 static int64_t rate_of(const struct gfig *g)
@@ -1992,7 +2406,139 @@ static int fill(struct rd_txn *t, void *arg)
 	return rd_txn_meta_put(t, "reports_index", "2", 1); /* 2: both contract keys */
 }
 
+/* The vendors' ids (tenant 0's vendor records): each is a tenant. */
+static int vendor_ids(struct rd_txn *t, struct rd_domain *d, uint64_t **ids, size_t *n)
+{
+	struct rd_iter it;
+	struct rd_item item;
+	size_t cap = 0;
+	*ids = NULL;
+	*n = 0;
+	int rc = rd_iter_records(&it, t, d->vendors, 0, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			*ids = rd_realloc(*ids, cap * sizeof **ids);
+		}
+		(*ids)[(*n)++] = item.id;
+	}
+	rd_iter_close(&it);
+	return rc < 0 ? rc : 0;
+}
+
+/* The counters of a store written before they existed (or whose fill was
+ * cut short, or copied without them): rebuilt from the records, every
+ * vendor, once.  Filled is a marker row among the counters themselves
+ * (tenant 0, which no vendor is), written in the fill's transaction: a
+ * crash leaves neither, and a copy of the records without the counters
+ * carries no marker either. */
+#define FILLED_MARK "#filled"
+
+static int marker_row(void *arg, const uint8_t *key, size_t klen, const struct rd_counter_val *v)
+{
+	(void)key, (void)klen;
+	*(bool *)arg = v->n > 0;
+	return 0;
+}
+
+static int fill_counters(struct rd_txn *t, void *arg)
+{
+	struct rd_domain *d = arg;
+	bool filled = false;
+	int rc = rd_txn_counters(t, d->contracts, 0, FILLED_MARK, strlen(FILLED_MARK), FILLED_MARK "\x01",
+				 strlen(FILLED_MARK) + 1, marker_row, &filled);
+	if (rc < 0 || filled)
+		return rc < 0 ? rc : 0;
+	uint64_t *ids;
+	size_t n;
+	rc = vendor_ids(t, d, &ids, &n);
+	for (size_t i = 0; rc >= 0 && i < n; i++)
+		rc = rd_txn_counters_fill(t, d->contracts, ids[i]); /* clears first: idempotent */
+	free(ids);
+	return rc < 0 ? rc : rd_txn_counter_add(t, d->contracts, 0, FILLED_MARK, strlen(FILLED_MARK), 1, 0, 0);
+}
+
+int rd_reports_check(struct rd_store *store, struct rd_domain *d, rd_date today,
+		     void (*report)(const char *problem, void *arg), void *arg)
+{
+	struct rd_txn *t;
+	int rc = rd_store_read(store, &t);
+	if (rc < 0)
+		return rc;
+	uint64_t *ids;
+	size_t n;
+	int problems = 0;
+	rc = vendor_ids(t, d, &ids, &n);
+	for (size_t i = 0; rc >= 0 && i < n; i++) {
+		int p = rd_txn_counters_check(t, d->contracts, ids[i], report, arg);
+		if (p < 0) {
+			rc = p;
+			break;
+		}
+		problems += p;
+		struct rd_rep_scope sc = { .vendor = ids[i] };
+		struct rd_rep_opts o = { .today = today };
+		struct rd_serr e1, e2;
+		json_t *a = NULL, *b = NULL;
+		int r1 = rd_reports_dashboard(t, d, &sc, &o, &a, &e1);
+		int r2 = rd_reports_dashboard_walk(t, d, &sc, &o, &b, &e2);
+		if (r1 != r2 || (r1 >= 0 && !json_equal(a, b))) {
+			char msg[200];
+			snprintf(msg, sizeof msg, "reports: vendor %llu: the dashboard from the counters differs from a recount",
+				 (unsigned long long)ids[i]);
+			report(msg, arg);
+			problems++;
+		}
+		json_decref(a);
+		json_decref(b);
+		/* The drill-down's line level, its product level, and each line's products. */
+		json_t *lines = NULL;
+		struct rd_rep_filter none = { 0 };
+		for (int lv = 0; lv < 2; lv++) {
+			int by = lv ? RD_REP_BY_PRODUCT : RD_REP_BY_LINE;
+			o.limit = 100000;
+			r1 = rd_reports_drill(t, d, &sc, by, &none, &o, &a, &e1);
+			r2 = rd_reports_drill_walk(t, d, &sc, by, &none, &o, &b, &e2);
+			if (r1 != r2 || (r1 >= 0 && !json_equal(a, b))) {
+				char msg[200];
+				snprintf(msg, sizeof msg, "reports: vendor %llu: the drill-down by %s from the counters differs from "
+					 "a recount", (unsigned long long)ids[i], rd_rep_by_name(by));
+				report(msg, arg);
+				problems++;
+			}
+			if (!lv && r1 >= 0)
+				lines = json_incref(a);
+			json_decref(a);
+			json_decref(b);
+		}
+		json_t *row;
+		size_t ri;
+		json_array_foreach(json_object_get(json_object_get(json_object_get(lines, "tables"), "rows"), "rows"), ri, row) {
+			struct rd_rep_filter lf = { 0 };
+			snprintf(lf.line, sizeof lf.line, "%s", json_string_value(json_array_get(row, 1)) ?
+				 json_string_value(json_array_get(row, 1)) : "");
+			a = b = NULL;
+			r1 = rd_reports_drill(t, d, &sc, RD_REP_BY_PRODUCT, &lf, &o, &a, &e1);
+			r2 = rd_reports_drill_walk(t, d, &sc, RD_REP_BY_PRODUCT, &lf, &o, &b, &e2);
+			if (r1 != r2 || (r1 >= 0 && !json_equal(a, b))) {
+				char msg[300];
+				snprintf(msg, sizeof msg, "reports: vendor %llu: the products of line %s from the counters differ "
+					 "from a recount", (unsigned long long)ids[i], lf.line);
+				report(msg, arg);
+				problems++;
+			}
+			json_decref(a);
+			json_decref(b);
+		}
+		json_decref(lines);
+	}
+	free(ids);
+	rd_txn_end(t);
+	return rc < 0 ? rc : problems;
+}
+
 int rd_reports_prepare(struct rd_store *store, struct rd_domain *d)
 {
-	return rd_store_write(store, fill, d);
+	int rc = rd_store_write(store, fill, d);
+	return rc < 0 ? rc : rd_store_write(store, fill_counters, d);
 }

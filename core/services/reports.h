@@ -88,6 +88,17 @@ struct rd_rep_opts {
  * lost_reasons, mrr, publish, channel, pipeline.  *out is a new reference. */
 int rd_reports_dashboard(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s,
 			 const struct rd_rep_opts *o, json_t **out, struct rd_serr *e);
+/* The same figures by a walk of the report keys (the vendor's dashboard
+ * above reads the counters instead; a partner's or a sales person's always
+ * walks): the reference renewctl check and the tests compare the counters'
+ * dashboard with.  Not on any request path. */
+int rd_reports_dashboard_walk(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s,
+			      const struct rd_rep_opts *o, json_t **out, struct rd_serr *e);
+/* Compares the counters' dashboard of every vendor with the walk's, for
+ * the given day (0: the business clock's); reports each vendor whose
+ * figures differ.  Returns the problems or < 0. */
+int rd_reports_check(struct rd_store *store, struct rd_domain *d, rd_date today,
+		     void (*report)(const char *problem, void *arg), void *arg);
 
 /* One drill-down level: the figures grouped by `by` over the contracts f
  * selects: table "rows" (and "totals": the same figures per currency).
@@ -95,6 +106,12 @@ int rd_reports_dashboard(struct rd_txn *t, struct rd_domain *d, const struct rd_
  * product or customer outside the scope or unknown), RD_EINVAL. */
 int rd_reports_drill(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s, int by,
 		     const struct rd_rep_filter *f, const struct rd_rep_opts *o, json_t **out, struct rd_serr *e);
+
+/* The same by a walk of the report keys (the vendor's line and product
+ * levels above read the counters; a customer filter, the contract list
+ * and scoped callers walk): the reference, not on any request path. */
+int rd_reports_drill_walk(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s, int by,
+			  const struct rd_rep_filter *f, const struct rd_rep_opts *o, json_t **out, struct rd_serr *e);
 
 /* Rankings: customers, resellers, distributors or sales people, per
  * currency, best and worst by renewed value (table "by_value") and by

@@ -299,14 +299,25 @@ int rd_txn_get(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t 
 	return txn_ops(t)->get(t, tb, tenant, id, val, len);
 }
 
+static int counted_write(struct rd_txn *t, struct rd_table *tb, const struct rd_counter_def *def, uint64_t tenant,
+			 uint64_t id, const void *val, size_t len, unsigned flags);
+static int counted_batch(struct rd_txn *t, struct rd_table *tb, const struct rd_counter_def *def, uint64_t tenant,
+			 struct rd_batch_item *items, size_t n);
+
 int rd_txn_put(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t id, const void *val, size_t len,
 	       unsigned flags)
 {
+	const struct rd_counter_def *def = txn_ops(t)->get_counters(tb);
+	if (def)
+		return counted_write(t, tb, def, tenant, id, val ? val : "", len, flags);
 	return txn_ops(t)->put(t, tb, tenant, id, val, len, flags);
 }
 
 int rd_txn_del(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t id)
 {
+	const struct rd_counter_def *def = txn_ops(t)->get_counters(tb);
+	if (def)
+		return counted_write(t, tb, def, tenant, id, NULL, 0, 0);
 	return txn_ops(t)->del(t, tb, tenant, id);
 }
 
@@ -347,6 +358,9 @@ int rd_txn_bulk_flush(struct rd_txn *t)
 
 int rd_txn_put_batch(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, struct rd_batch_item *items, size_t n)
 {
+	const struct rd_counter_def *def = txn_ops(t)->get_counters(tb);
+	if (def && n)
+		return counted_batch(t, tb, def, tenant, items, n);
 	return txn_ops(t)->put_batch(t, tb, tenant, items, n);
 }
 
@@ -681,4 +695,431 @@ int rd_store_digest(struct rd_store *s, struct rd_store_digest *out)
 	if (rc < 0)
 		memset(out->hash, 0, sizeof out->hash);
 	return rc < 0 ? rc : 0;
+}
+
+/* ---- counters (store.h "Counters") ---------------------------------------- */
+
+/* Deltas gathered for one write (or a fill's, a check's recount). */
+struct cdelta {
+	uint8_t key[RD_COUNTER_KEY_MAX];
+	size_t klen;
+	struct rd_counter_val v;
+};
+
+struct cacc {
+	struct cdelta *d;
+	size_t n, cap;
+	int sign;
+};
+
+static int acc_emit(void *arg, const uint8_t *key, size_t klen, int64_t n, int64_t a, int64_t b)
+{
+	struct cacc *c = arg;
+	if (rd_fails_assert(klen > 0 && klen <= RD_COUNTER_KEY_MAX))
+		return RD_EINVAL;
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 64;
+		c->d = rd_realloc(c->d, c->cap * sizeof *c->d);
+	}
+	struct cdelta *x = &c->d[c->n++];
+	memcpy(x->key, key, klen);
+	x->klen = klen;
+	x->v.n = c->sign < 0 ? -n : n;
+	x->v.a = c->sign < 0 ? -(__int128)a : a;
+	x->v.b = c->sign < 0 ? -(__int128)b : b;
+	return 0;
+}
+
+static int key_order(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+	int c = memcmp(a, b, an < bn ? an : bn);
+	return c ? c : an < bn ? -1 : an > bn;
+}
+
+static int by_cdelta(const void *a, const void *b)
+{
+	const struct cdelta *x = a, *y = b;
+	return key_order(x->key, x->klen, y->key, y->klen);
+}
+
+static bool cval_zero(const struct rd_counter_val *v)
+{
+	return !v->n && !v->a && !v->b;
+}
+
+/* Sorts the deltas by key and sums those of one key; zero sums go. */
+static void acc_merge(struct cacc *c)
+{
+	if (!c->n)
+		return;
+	qsort(c->d, c->n, sizeof *c->d, by_cdelta);
+	size_t o = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		if (o && by_cdelta(&c->d[o - 1], &c->d[i]) == 0) {
+			c->d[o - 1].v.n += c->d[i].v.n; /* a count: far from 2^63 */
+			c->d[o - 1].v.a += c->d[i].v.a;
+			c->d[o - 1].v.b += c->d[i].v.b;
+		} else {
+			if (o != i)
+				c->d[o] = c->d[i];
+			o++;
+		}
+		if (o && i + 1 < c->n && by_cdelta(&c->d[o - 1], &c->d[i + 1]) != 0 && cval_zero(&c->d[o - 1].v))
+			o--;
+	}
+	if (o && cval_zero(&c->d[o - 1].v))
+		o--;
+	c->n = o;
+}
+
+/* The contributions of record tenant/id of tb as it stands in t. */
+static int contrib_of(struct rd_txn *t, struct rd_table *tb, const struct rd_counter_def *def, uint64_t tenant,
+		      uint64_t id, struct cacc *acc)
+{
+	const void *v;
+	size_t len;
+	int rc = rd_txn_get(t, tb, tenant, id, &v, &len);
+	if (rc == RD_ENOTFOUND)
+		return 0;
+	if (rc < 0)
+		return rc;
+	return def->contrib(t, tenant, id, v, len, acc_emit, acc);
+}
+
+struct ids {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+static int ids_add(void *arg, uint64_t id)
+{
+	struct ids *x = arg;
+	if (x->n == x->cap) {
+		x->cap = x->cap ? x->cap * 2 : 16;
+		x->v = rd_realloc(x->v, x->cap * sizeof *x->v);
+	}
+	x->v[x->n++] = id;
+	return 0;
+}
+
+static int by_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int acc_apply(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, struct cacc *acc)
+{
+	acc_merge(acc);
+	if (txn_ops(t)->counter_apply && acc->n > 1) {
+		struct rd_counter_delta *d = rd_malloc(acc->n * sizeof *d);
+		for (size_t i = 0; i < acc->n; i++)
+			d[i] = (struct rd_counter_delta){ acc->d[i].key, acc->d[i].klen, acc->d[i].v };
+		int rc = txn_ops(t)->counter_apply(t, tb, tenant, d, acc->n);
+		free(d);
+		return rc;
+	}
+	for (size_t i = 0; i < acc->n; i++) {
+		int rc = txn_ops(t)->counter_add(t, tb, tenant, acc->d[i].key, acc->d[i].klen, &acc->d[i].v);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* A put (val) or a delete (val NULL) of tenant/id in tb, with its counters. */
+static int counted_write(struct rd_txn *t, struct rd_table *tb, const struct rd_counter_def *def, uint64_t tenant,
+			 uint64_t id, const void *val, size_t len, unsigned flags)
+{
+	struct rd_table *ctb = tb; /* whose counters change */
+	const struct rd_counter_def *cdef = def;
+	struct ids ids = { 0 };
+	int rc = 0;
+	if (def->contrib)
+		ids_add(&ids, id);
+	if (def->owners) {
+		struct rd_store *s = *(struct rd_store **)(void *)t;
+		ctb = rd_store_table(s, def->owner);
+		cdef = ctb ? txn_ops(t)->get_counters(ctb) : NULL;
+		if (rd_fails_assert(cdef && cdef->contrib))
+			return RD_EINTERNAL;
+		const void *ov = NULL;
+		size_t olen = 0;
+		void *copy = NULL;
+		rc = rd_txn_get(t, tb, tenant, id, &ov, &olen);
+		if (rc == 0) {
+			copy = rd_malloc(olen ? olen : 1);
+			memcpy(copy, ov, olen);
+		} else if (rc != RD_ENOTFOUND) {
+			return rc;
+		}
+		rc = def->owners(t, tenant, copy, olen, val, len, ids_add, &ids);
+		free(copy);
+		if (rc < 0) {
+			free(ids.v);
+			return rc;
+		}
+	}
+	if (ids.n > 1) {
+		qsort(ids.v, ids.n, sizeof *ids.v, by_u64);
+		size_t o = 1;
+		for (size_t i = 1; i < ids.n; i++)
+			if (ids.v[i] != ids.v[o - 1])
+				ids.v[o++] = ids.v[i];
+		ids.n = o;
+	}
+	struct cacc acc = { .sign = -1 };
+	for (size_t i = 0; rc >= 0 && i < ids.n; i++)
+		rc = contrib_of(t, ctb, cdef, tenant, ids.v[i], &acc);
+	if (rc >= 0)
+		rc = val ? txn_ops(t)->put(t, tb, tenant, id, val, len, flags) : txn_ops(t)->del(t, tb, tenant, id);
+	acc.sign = 1;
+	for (size_t i = 0; rc >= 0 && i < ids.n; i++)
+		rc = contrib_of(t, ctb, cdef, tenant, ids.v[i], &acc);
+	if (rc >= 0)
+		rc = acc_apply(t, ctb, tenant, &acc);
+	free(acc.d);
+	free(ids.v);
+	return rc;
+}
+
+/* A batch with counters: every record's (or owner's) contributions before
+ * the batch, the backend's own batch write (it writes plain records, with
+ * MDB_APPEND where it can: a contribution reads other tables only, never
+ * another record of the batch's table), the contributions after it; the
+ * deltas merged as they go, applied once. */
+static int counted_batch(struct rd_txn *t, struct rd_table *tb, const struct rd_counter_def *def, uint64_t tenant,
+			 struct rd_batch_item *items, size_t n)
+{
+	int rc = rd_store_batch_sort(items, n);
+	if (rc < 0)
+		return rc;
+	struct rd_table *ctb = tb;
+	const struct rd_counter_def *cdef = def;
+	struct ids ids = { 0 };
+	if (def->contrib) {
+		for (size_t i = 0; i < n; i++)
+			ids_add(&ids, items[i].id);
+	} else {
+		ctb = rd_txn_table(t, def->owner);
+		cdef = ctb ? txn_ops(t)->get_counters(ctb) : NULL;
+		if (rd_fails_assert(cdef && cdef->contrib))
+			return RD_EINTERNAL;
+		for (size_t i = 0; rc >= 0 && i < n; i++) {
+			const void *ov = NULL;
+			size_t olen = 0;
+			void *copy = NULL;
+			rc = rd_txn_get(t, tb, tenant, items[i].id, &ov, &olen);
+			if (rc == 0) {
+				copy = rd_malloc(olen ? olen : 1);
+				memcpy(copy, ov, olen);
+			} else if (rc == RD_ENOTFOUND) {
+				rc = 0;
+			}
+			if (rc >= 0)
+				rc = def->owners(t, tenant, copy, olen, items[i].len ? items[i].val : "", items[i].len, ids_add,
+						 &ids);
+			free(copy);
+		}
+	}
+	if (rc >= 0 && ids.n > 1) {
+		qsort(ids.v, ids.n, sizeof *ids.v, by_u64);
+		size_t o = 1;
+		for (size_t i = 1; i < ids.n; i++)
+			if (ids.v[i] != ids.v[o - 1])
+				ids.v[o++] = ids.v[i];
+		ids.n = o;
+	}
+	struct cacc acc = { .sign = -1 };
+	size_t merge_at = 16384; /* merged as they grow: twice what the last merge left */
+	for (size_t i = 0; rc >= 0 && i < ids.n; i++) {
+		rc = contrib_of(t, ctb, cdef, tenant, ids.v[i], &acc);
+		if (acc.n >= merge_at) {
+			acc_merge(&acc);
+			merge_at = acc.n * 2 > 16384 ? acc.n * 2 : 16384;
+		}
+	}
+	if (rc >= 0)
+		rc = txn_ops(t)->put_batch(t, tb, tenant, items, n);
+	acc.sign = 1;
+	for (size_t i = 0; rc >= 0 && i < ids.n; i++) {
+		rc = contrib_of(t, ctb, cdef, tenant, ids.v[i], &acc);
+		if (acc.n >= merge_at) {
+			acc_merge(&acc);
+			merge_at = acc.n * 2 > 16384 ? acc.n * 2 : 16384;
+		}
+	}
+	if (rc >= 0)
+		rc = acc_apply(t, ctb, tenant, &acc);
+	free(acc.d);
+	free(ids.v);
+	return rc;
+}
+
+int rd_store_register_counters(struct rd_store *s, struct rd_table *tb, const struct rd_counter_def *def)
+{
+	if (rd_fails_assert(def && (def->contrib || (def->owner && def->owners))))
+		return RD_EINVAL;
+	store_ops(s)->set_counters(tb, def);
+	return 0;
+}
+
+struct rd_table *rd_txn_table(struct rd_txn *t, const char *name)
+{
+	return rd_store_table(*(struct rd_store **)(void *)t, name);
+}
+
+const struct rd_counter_def *rd_table_counters(struct rd_txn *t, struct rd_table *tb)
+{
+	return txn_ops(t)->get_counters(tb);
+}
+
+int rd_txn_counters(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, const void *from, size_t from_len,
+		    const void *to, size_t to_len, rd_counter_row_fn fn, void *arg)
+{
+	return txn_ops(t)->counter_iter(t, tb, tenant, from, from_len, to, to_len, fn, arg);
+}
+
+/* Every contribution of tenant's records of tb, merged (sorted by key). */
+static int recount(struct rd_txn *t, struct rd_table *tb, const struct rd_counter_def *def, uint64_t tenant,
+		   struct cacc *acc)
+{
+	struct rd_iter it;
+	struct rd_item item;
+	acc->sign = 1;
+	size_t since = 65536;
+	int rc = rd_iter_records(&it, t, tb, tenant, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		rc = def->contrib(t, tenant, item.id, item.val, item.len, acc_emit, acc);
+		if (rc >= 0 && acc->n >= since) { /* keeps the gathered deltas near the buckets' number */
+			acc_merge(acc);
+			since = acc->n * 2 > 65536 ? acc->n * 2 : 65536;
+		}
+	}
+	rd_iter_close(&it);
+	acc_merge(acc);
+	return rc < 0 ? rc : 0;
+}
+
+int rd_txn_counter_add(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, const void *key, size_t klen, int64_t n,
+		       int64_t a, int64_t b)
+{
+	if (!klen || klen > RD_COUNTER_KEY_MAX)
+		return RD_EINVAL;
+	struct rd_counter_val v = { n, a, b };
+	return txn_ops(t)->counter_add(t, tb, tenant, key, klen, &v);
+}
+
+int rd_txn_counters_fill(struct rd_txn *t, struct rd_table *tb, uint64_t tenant)
+{
+	const struct rd_counter_def *def = txn_ops(t)->get_counters(tb);
+	if (!def || !def->contrib)
+		return RD_ENOTFOUND;
+	int rc = txn_ops(t)->counter_clear(t, tb, tenant);
+	struct cacc acc = { .sign = 1 };
+	if (rc >= 0)
+		rc = recount(t, tb, def, tenant, &acc);
+	if (rc >= 0)
+		rc = acc_apply(t, tb, tenant, &acc);
+	free(acc.d);
+	return rc;
+}
+
+static void i128_text(__int128 v, char *out)
+{
+	char tmp[48];
+	int n = 0;
+	bool neg = v < 0;
+	unsigned __int128 u = neg ? -(unsigned __int128)v : (unsigned __int128)v;
+	do {
+		tmp[n++] = (char)('0' + (int)(u % 10));
+		u /= 10;
+	} while (u);
+	int o = 0;
+	if (neg)
+		out[o++] = '-';
+	while (n)
+		out[o++] = tmp[--n];
+	out[o] = 0;
+}
+
+static void cval_text(const struct rd_counter_val *v, char *out, size_t cap)
+{
+	char a[48], b[48];
+	i128_text(v->a, a);
+	i128_text(v->b, b);
+	snprintf(out, cap, "count %lld, amounts %s and %s", (long long)v->n, a, b);
+}
+
+struct ccheck {
+	struct cacc *acc;
+	bool *seen;
+	const char *table;
+	uint64_t tenant;
+	void (*report)(const char *, void *);
+	void *arg;
+	int problems;
+};
+
+static void bucket_text(const uint8_t *k, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", k[i]);
+}
+
+static void counter_problem(struct ccheck *c, const uint8_t *k, size_t kn, const struct rd_counter_val *held,
+			    const struct rd_counter_val *want)
+{
+	char hex[2 * RD_COUNTER_KEY_MAX + 1], h[160], w[160], msg[900];
+	bucket_text(k, kn, hex);
+	if (held)
+		cval_text(held, h, sizeof h);
+	if (want)
+		cval_text(want, w, sizeof w);
+	snprintf(msg, sizeof msg, "counters %s: tenant %llu bucket %s %s%s, a recount gives %s", c->table,
+		 (unsigned long long)c->tenant, hex, held ? "holds " : "is missing", held ? h : "", want ? w : "nothing");
+	c->report(msg, c->arg);
+	c->problems++;
+}
+
+static int check_row(void *arg, const uint8_t *key, size_t klen, const struct rd_counter_val *v)
+{
+	struct ccheck *c = arg;
+	size_t lo = 0, hi = c->acc->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int o = key_order(c->acc->d[mid].key, c->acc->d[mid].klen, key, klen);
+		if (o == 0) {
+			c->seen[mid] = true;
+			const struct rd_counter_val *w = &c->acc->d[mid].v;
+			if (w->n != v->n || w->a != v->a || w->b != v->b)
+				counter_problem(c, key, klen, v, w);
+			return 0;
+		}
+		if (o < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	counter_problem(c, key, klen, v, NULL);
+	return 0;
+}
+
+int rd_txn_counters_check(struct rd_txn *t, struct rd_table *tb, uint64_t tenant,
+			  void (*report)(const char *problem, void *arg), void *arg)
+{
+	const struct rd_counter_def *def = txn_ops(t)->get_counters(tb);
+	if (!def || !def->contrib)
+		return 0;
+	struct cacc acc = { .sign = 1 };
+	int rc = recount(t, tb, def, tenant, &acc);
+	struct ccheck c = { &acc, rd_calloc(acc.n + 1, sizeof(bool)), def->name, tenant, report, arg, 0 };
+	if (rc >= 0)
+		rc = rd_txn_counters(t, tb, tenant, NULL, 0, NULL, 0, check_row, &c);
+	for (size_t i = 0; rc >= 0 && i < acc.n; i++)
+		if (!c.seen[i])
+			counter_problem(&c, acc.d[i].key, acc.d[i].klen, NULL, &acc.d[i].v);
+	free(c.seen);
+	free(acc.d);
+	return rc < 0 ? rc : c.problems;
 }

@@ -69,6 +69,70 @@ struct rd_table_def {
 	unsigned n_indexes;
 };
 
+/* Counters (rd_store_register_counters): a kind of index beside the plain ones.  A table that declares
+ * `contrib` keeps aggregated rows keyed by (tenant, bucket key), each a
+ * count and two amounts (an amount's currency is part of its bucket key:
+ * amounts of two currencies never meet in one row).  Each record of the
+ * table contributes zero or more (bucket key, count, amount, amount);
+ * contrib may read other records through t (a contract's opportunity, its
+ * product's price).  A table that declares `owner` and `owners` holds
+ * records the owner table's contributions read: a change to one of them
+ * re-derives the contributions of the owner records `owners` names.
+ *
+ * The store keeps the rows in the write transaction of every rd_txn_put,
+ * rd_txn_del and rd_txn_put_batch (both backends): the contributions of the
+ * records concerned are taken before the write (subtracted) and after it
+ * (added), merged, and only the net deltas touch the rows; a row that comes
+ * back to zero is removed.  Sums are 128-bit in the row (a write never
+ * fails on a sum); the reader narrows them to amounts with checked
+ * arithmetic.  Counters are derived data: rd_txn_counters_fill rebuilds a
+ * tenant's rows from the records, rd_txn_counters_check compares them with
+ * a recount.  A bulk path that writes records and index keys itself must
+ * hand a table whose def has counters back to rd_txn_put (or call
+ * rd_txn_put_batch, which keeps them). */
+#define RD_COUNTER_KEY_MAX 160
+struct rd_counter_val {
+	int64_t n;
+	__int128 a, b;
+};
+typedef int (*rd_counter_emit_fn)(void *arg, const uint8_t *key, size_t klen, int64_t n, int64_t a, int64_t b);
+typedef int (*rd_counter_visit_fn)(void *arg, uint64_t id);
+struct rd_counter_def {
+	const char *name; /* in problem reports */
+	int (*contrib)(struct rd_txn *t, uint64_t tenant, uint64_t id, const void *rec, size_t len,
+		       rd_counter_emit_fn emit, void *arg);
+	const char *owner; /* the table whose contributions read this one's records */
+	/* The owner records a change from old to rec reads (either may be NULL). */
+	int (*owners)(struct rd_txn *t, uint64_t tenant, const void *old, size_t old_len, const void *rec, size_t len,
+		      rd_counter_visit_fn visit, void *arg);
+};
+/* Declares tb's counters (def borrowed for the store's life; after
+ * rd_store_register, before the store is shared). */
+int rd_store_register_counters(struct rd_store *s, struct rd_table *tb, const struct rd_counter_def *def);
+/* The store's table named name, seen from one of its transactions (a
+ * counters' contrib reads other tables through it), or NULL. */
+struct rd_table *rd_txn_table(struct rd_txn *t, const char *name);
+/* tb's counters' definition, or NULL.  A bulk path that writes records and
+ * index keys itself hands a table with one back to rd_txn_put. */
+const struct rd_counter_def *rd_table_counters(struct rd_txn *t, struct rd_table *tb);
+/* Calls fn for each stored row of tb's counters of tenant with a bucket key
+ * in [from, to) (to NULL: to the end), in key order; fn's non-zero result
+ * stops the walk and is returned. */
+typedef int (*rd_counter_row_fn)(void *arg, const uint8_t *key, size_t klen, const struct rd_counter_val *v);
+int rd_txn_counters(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, const void *from, size_t from_len,
+		    const void *to, size_t to_len, rd_counter_row_fn fn, void *arg);
+/* Adds to one row as a write would (for a marker row of the caller's own;
+ * a recount knows nothing of it: keep such rows out of the tenants checked). */
+int rd_txn_counter_add(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, const void *key, size_t klen, int64_t n,
+		       int64_t a, int64_t b);
+/* Rebuilds tenant's rows of tb's counters from its records (the rows are
+ * cleared first: idempotent; in the caller's transaction: all or nothing). */
+int rd_txn_counters_fill(struct rd_txn *t, struct rd_table *tb, uint64_t tenant);
+/* Compares tenant's rows with a recount; each drifted, missing or extra row
+ * is reported (one sentence) and counted.  Returns the problems or < 0. */
+int rd_txn_counters_check(struct rd_txn *t, struct rd_table *tb, uint64_t tenant,
+			  void (*report)(const char *problem, void *arg), void *arg);
+
 /* Migration hook: brings a store at schema `from` to `from + 1`, inside the
  * write transaction that also records the new version. */
 typedef int (*rd_migrate_fn)(struct rd_txn *txn, uint32_t from);

@@ -14,6 +14,13 @@
 
 #include "store/store.h"
 
+/* One net change to a counters' row (store.c gathers them per write). */
+struct rd_counter_delta {
+	const uint8_t *key;
+	size_t klen;
+	struct rd_counter_val v;
+};
+
 struct rd_store_ops {
 	const char *name; /* "lmdb", "postgresql" */
 	void (*close)(struct rd_store **s);
@@ -55,6 +62,17 @@ struct rd_store_ops {
 	int (*load_end)(struct rd_store_load *l, bool commit);
 	int (*bulk_begin)(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, const char *const *live); /* NULL: none */
 	int (*bulk_flush)(struct rd_txn *t);
+	/* counters (store.c keeps them; the backends store the rows) */
+	int (*counter_add)(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, const uint8_t *key, size_t klen,
+			   const struct rd_counter_val *d);
+	int (*counter_iter)(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, const uint8_t *from, size_t from_len,
+			    const uint8_t *to, size_t to_len, rd_counter_row_fn fn, void *arg);
+	int (*counter_clear)(struct rd_txn *t, struct rd_table *tb, uint64_t tenant);
+	void (*set_counters)(struct rd_table *tb, const struct rd_counter_def *def);
+	const struct rd_counter_def *(*get_counters)(struct rd_table *tb);
+	/* NULL: counter_add per delta.  Else a write's deltas (distinct keys) at once. */
+	int (*counter_apply)(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, const struct rd_counter_delta *d,
+			     size_t n);
 };
 
 extern const struct rd_store_ops rd_store_lmdb_ops;

@@ -38,6 +38,7 @@ struct rd_table {
 	MDB_dbi idx[16];
 	bool missing; /* read-only store opened before this table existed */
 	struct rd_table *next;
+	const struct rd_counter_def *counters; /* rd_store_register_counters */
 };
 
 /* A write transaction's bulk load (rd_txn_bulk_begin): the ids of the
@@ -73,6 +74,8 @@ struct rd_store {
 	size_t map_size, map_max;
 	MDB_dbi meta, seq;
 	uint32_t schema;
+	MDB_dbi counters;      /* "_counters": tenant(8) table NUL bucket -> struct rd_counter_val */
+	bool counters_missing; /* read-only store opened before counters existed */
 	struct rd_table *tables;
 	unsigned n_tables;
 	/* The cached read transaction belongs to the thread that opened the
@@ -332,6 +335,11 @@ static int open_meta(struct rd_store *s, bool fresh, const struct rd_store_opts 
 		goto fail_msg;
 	if ((rc = lmdb_error(mdb_dbi_open(txn, "_seq", create, &s->seq))) < 0)
 		goto fail_msg;
+	int crc = mdb_dbi_open(txn, "_counters", create, &s->counters);
+	if (crc == MDB_NOTFOUND && s->readonly)
+		s->counters_missing = true;
+	else if ((rc = lmdb_error(crc)) < 0)
+		goto fail_msg;
 
 	MDB_val k = { 5, "magic" }, v;
 	if (fresh) {
@@ -534,7 +542,7 @@ static bool valid_name(const char *name)
 
 static int lm_store_register(struct rd_store *s, const struct rd_table_def *def, struct rd_table **out)
 {
-	if (rd_fails_assert(def->n_indexes <= 16 && s->n_tables + 1 + def->n_indexes < MAX_TABLES - 2))
+	if (rd_fails_assert(def->n_indexes <= 16 && s->n_tables + 1 + def->n_indexes < MAX_TABLES - 3))
 		return RD_ERANGE;
 	if (rd_fails_assert(valid_name(def->name)))
 		return RD_EINVAL;
@@ -1109,7 +1117,8 @@ static int lm_txn_put_batch(struct rd_txn *t, struct rd_table *tb, uint64_t tena
 	if (!append) {
 		mdb_cursor_close(cur);
 		for (size_t i = 0; i < n; i++)
-			if ((rc = rd_txn_put(t, tb, tenant, items[i].id, items[i].val, items[i].len, 0)) < 0)
+			if ((rc = lm_txn_put(t, tb, tenant, items[i].id, items[i].val, items[i].len, 0)) < 0) /* plain: store.c
+												 * keeps the counters */
 				return rc;
 		return 0;
 	}
@@ -2023,6 +2032,117 @@ static int lm_load_end(struct rd_store_load *l, bool commit)
 	return rc;
 }
 
+/* ---- counters (store.c keeps them; store.h "Counters") -------------------- */
+
+static void lm_set_counters(struct rd_table *tb, const struct rd_counter_def *def) { tb->counters = def; }
+static const struct rd_counter_def *lm_get_counters(struct rd_table *tb) { return tb->counters; }
+
+/* The row key: tenant(8), the table's name, NUL, the bucket key. */
+static size_t counter_key(uint8_t *out, const struct rd_table *tb, uint64_t tenant, const uint8_t *key, size_t klen)
+{
+	size_t n = strlen(tb->def->name);
+	rd_key_put_u64(out, tenant);
+	memcpy(out + 8, tb->def->name, n + 1);
+	if (klen)
+		memcpy(out + 9 + n, key, klen);
+	return 9 + n + klen;
+}
+
+#define COUNTER_ROW (8 + 16 + 16)
+
+static void row_get(const void *p, struct rd_counter_val *v)
+{
+	memcpy(&v->n, p, 8);
+	memcpy(&v->a, (const uint8_t *)p + 8, 16);
+	memcpy(&v->b, (const uint8_t *)p + 24, 16);
+}
+
+static int lm_counter_add(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, const uint8_t *key, size_t klen,
+			  const struct rd_counter_val *d)
+{
+	if (rd_fails_assert(t->write && klen <= RD_COUNTER_KEY_MAX))
+		return RD_EINTERNAL;
+	uint8_t kb[8 + NAME_MAX_LEN + 1 + RD_COUNTER_KEY_MAX];
+	MDB_val k = { counter_key(kb, tb, tenant, key, klen), kb }, v;
+	struct rd_counter_val cur = { 0, 0, 0 };
+	int rc = mdb_get(t->txn, t->s->counters, &k, &v);
+	if (rc == 0 && v.mv_size == COUNTER_ROW)
+		row_get(v.mv_data, &cur);
+	else if (rc != 0 && rc != MDB_NOTFOUND)
+		return lmdb_error(rc);
+	if (__builtin_add_overflow(cur.n, d->n, &cur.n))
+		return RD_ERANGE;
+	cur.a += d->a;
+	cur.b += d->b;
+	if (!cur.n && !cur.a && !cur.b) {
+		rc = mdb_del(t->txn, t->s->counters, &k, NULL);
+		return rc == MDB_NOTFOUND ? 0 : lmdb_error(rc);
+	}
+	uint8_t row[COUNTER_ROW];
+	memcpy(row, &cur.n, 8);
+	memcpy(row + 8, &cur.a, 16);
+	memcpy(row + 24, &cur.b, 16);
+	v = (MDB_val){ COUNTER_ROW, row };
+	return lmdb_error(mdb_put(t->txn, t->s->counters, &k, &v, 0));
+}
+
+static int lm_counter_iter(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, const uint8_t *from, size_t from_len,
+			   const uint8_t *to, size_t to_len, rd_counter_row_fn fn, void *arg)
+{
+	if (t->s->counters_missing)
+		return 0;
+	uint8_t fb[8 + NAME_MAX_LEN + 1 + RD_COUNTER_KEY_MAX], tb2[sizeof fb];
+	size_t pre = counter_key(fb, tb, tenant, NULL, 0);
+	if (from_len > RD_COUNTER_KEY_MAX || to_len > RD_COUNTER_KEY_MAX)
+		return RD_EINVAL;
+	size_t fl = counter_key(fb, tb, tenant, from, from_len), tl = to ? counter_key(tb2, tb, tenant, to, to_len) : 0;
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(t->txn, t->s->counters, &cur);
+	if (rc != 0)
+		return lmdb_error(rc);
+	MDB_val k = { fl, fb }, v;
+	int out = 0;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < pre || memcmp(k.mv_data, fb, pre) != 0)
+			break;
+		if (to && key_cmp(k.mv_data, k.mv_size, tb2, tl) >= 0)
+			break;
+		if (v.mv_size != COUNTER_ROW)
+			continue;
+		struct rd_counter_val cv;
+		row_get(v.mv_data, &cv);
+		if ((out = fn(arg, (const uint8_t *)k.mv_data + pre, k.mv_size - pre, &cv)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	if (out)
+		return out;
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : lmdb_error(rc);
+}
+
+static int lm_counter_clear(struct rd_txn *t, struct rd_table *tb, uint64_t tenant)
+{
+	if (rd_fails_assert(t->write))
+		return RD_EINTERNAL;
+	uint8_t fb[8 + NAME_MAX_LEN + 1];
+	size_t pre = counter_key(fb, tb, tenant, NULL, 0);
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(t->txn, t->s->counters, &cur);
+	if (rc != 0)
+		return lmdb_error(rc);
+	for (;;) {
+		MDB_val k = { pre, fb }, v;
+		if ((rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)) != 0)
+			break;
+		if (k.mv_size < pre || memcmp(k.mv_data, fb, pre) != 0)
+			break;
+		if ((rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : lmdb_error(rc);
+}
+
 const struct rd_store_ops rd_store_lmdb_ops = {
 	.name = "lmdb",
 	.close = lm_store_close,
@@ -2060,4 +2180,9 @@ const struct rd_store_ops rd_store_lmdb_ops = {
 	.load_end = lm_load_end,
 	.bulk_begin = lm_txn_bulk_begin,
 	.bulk_flush = lm_txn_bulk_flush,
+	.counter_add = lm_counter_add,
+	.counter_iter = lm_counter_iter,
+	.counter_clear = lm_counter_clear,
+	.set_counters = lm_set_counters,
+	.get_counters = lm_get_counters,
 };

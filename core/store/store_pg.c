@@ -81,6 +81,7 @@ struct rd_table {
 	const struct rd_table_def *def;
 	bool missing; /* read-only store opened before this table existed */
 	struct rd_table *next;
+	const struct rd_counter_def *counters; /* rd_store_register_counters */
 };
 
 struct rd_txn {
@@ -517,6 +518,8 @@ static int open_meta(struct rd_store *s, const struct rd_store_opts *o, char *er
 			"CREATE TABLE IF NOT EXISTS rd_meta (key text PRIMARY KEY, val bytea NOT NULL)",
 			"CREATE TABLE IF NOT EXISTS rd_seq (tenant bigint NOT NULL, tbl text NOT NULL, last bigint NOT NULL,"
 			" PRIMARY KEY (tenant, tbl))",
+			"CREATE TABLE IF NOT EXISTS rd_counters (tbl text NOT NULL, tenant bigint NOT NULL, k bytea NOT NULL,"
+			" n bigint NOT NULL, a numeric NOT NULL, b numeric NOT NULL, PRIMARY KEY (tbl, tenant, k))",
 		};
 		for (size_t i = 0; i < sizeof ddl / sizeof *ddl && rc == 0; i++)
 			rc = exec_simple(&t, ddl[i]);
@@ -1984,6 +1987,179 @@ int rd_store_pg_health(struct rd_store *s, struct rd_store_health *h)
 	return rc;
 }
 
+/* ---- counters (store.c keeps them; store.h "Counters") --------------------
+ * rd_counters(tbl, tenant, k bytea, n bigint, a numeric, b numeric): a row
+ * per bucket; the sums travel as text (numeric holds the 128-bit sums). */
+
+static void pg_set_counters(struct rd_table *tb, const struct rd_counter_def *def) { tb->counters = def; }
+static const struct rd_counter_def *pg_get_counters(struct rd_table *tb) { return tb->counters; }
+
+static void i128_put(__int128 v, char *out)
+{
+	char tmp[48];
+	int n = 0, o = 0;
+	unsigned __int128 u = v < 0 ? -(unsigned __int128)v : (unsigned __int128)v;
+	do {
+		tmp[n++] = (char)('0' + (int)(u % 10));
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		out[o++] = '-';
+	while (n)
+		out[o++] = tmp[--n];
+	out[o] = 0;
+}
+
+static __int128 i128_get(const char *p, int len)
+{
+	bool neg = len > 0 && p[0] == '-';
+	__int128 v = 0;
+	for (int i = neg; i < len && p[i] >= '0' && p[i] <= '9'; i++)
+		v = v * 10 + (p[i] - '0');
+	return neg ? -v : v;
+}
+
+static int pg_counter_add(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, const uint8_t *key, size_t klen,
+			  const struct rd_counter_val *d)
+{
+	if (rd_fails_assert(t->write))
+		return RD_EINTERNAL;
+	int rc = not_usable(t);
+	if (rc < 0)
+		return rc;
+	uint8_t tk[8];
+	rd_key_put_u64(tk, tenant);
+	char n[32], a[48], b[48];
+	snprintf(n, sizeof n, "%lld", (long long)d->n);
+	i128_put(d->a, a);
+	i128_put(d->b, b);
+	const char *v[6] = { tb->def->name, (char *)tk, (const char *)key, n, a, b };
+	const int l[6] = { 0, 8, (int)klen, 0, 0, 0 };
+	PGresult *r = run(t,
+			  "INSERT INTO rd_counters AS c (tbl, tenant, k, n, a, b) VALUES ($1, $2, $3, $4::bigint, $5::numeric,"
+			  " $6::numeric) ON CONFLICT (tbl, tenant, k) DO UPDATE SET n = c.n + excluded.n, a = c.a + excluded.a,"
+			  " b = c.b + excluded.b RETURNING (n = 0 AND a = 0 AND b = 0)",
+			  6, v, l, "tbbttt", &rc);
+	if (!r)
+		return rc;
+	bool zero = PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 1 && PQgetvalue(r, 0, 0)[0];
+	PQclear(r);
+	if (zero)
+		PQclear(run(t, "DELETE FROM rd_counters WHERE tbl = $1 AND tenant = $2 AND k = $3", 3, v, l, "tbb", &rc));
+	return rc;
+}
+
+/* A text array literal's element appended to b: a bytea as "\\x..." or a number. */
+static void arr_add(char **b, size_t *len, size_t *cap, const char *s)
+{
+	size_t n = strlen(s);
+	if (*len + n + 2 > *cap) {
+		*cap = (*len + n + 2) * 2;
+		*b = rd_realloc(*b, *cap);
+	}
+	memcpy(*b + *len, s, n + 1);
+	*len += n;
+}
+
+/* A write's deltas in two statements: the sums added (unnest of four
+ * arrays), then the rows back at zero deleted. */
+static int pg_counter_apply(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, const struct rd_counter_delta *d,
+			    size_t n)
+{
+	if (rd_fails_assert(t->write))
+		return RD_EINTERNAL;
+	int rc = not_usable(t);
+	if (rc < 0)
+		return rc;
+	char *arr[4] = { NULL, NULL, NULL, NULL };
+	size_t len[4] = { 0, 0, 0, 0 }, cap[4] = { 0, 0, 0, 0 };
+	for (int j = 0; j < 4; j++)
+		arr_add(&arr[j], &len[j], &cap[j], "{");
+	for (size_t i = 0; i < n; i++) {
+		char num[64], hex[2 * RD_COUNTER_KEY_MAX + 8];
+		const char *sep = i ? "," : "";
+		int o = snprintf(hex, sizeof hex, "%s\"\\\\x", sep);
+		for (size_t k = 0; k < d[i].klen && k < RD_COUNTER_KEY_MAX; k++)
+			o += snprintf(hex + o, sizeof hex - (size_t)o, "%02x", d[i].key[k]);
+		snprintf(hex + o, sizeof hex - (size_t)o, "\"");
+		arr_add(&arr[0], &len[0], &cap[0], hex);
+		snprintf(num, sizeof num, "%s%lld", sep, (long long)d[i].v.n);
+		arr_add(&arr[1], &len[1], &cap[1], num);
+		char w[48];
+		i128_put(d[i].v.a, w);
+		snprintf(num, sizeof num, "%s%s", sep, w);
+		arr_add(&arr[2], &len[2], &cap[2], num);
+		i128_put(d[i].v.b, w);
+		snprintf(num, sizeof num, "%s%s", sep, w);
+		arr_add(&arr[3], &len[3], &cap[3], num);
+	}
+	for (int j = 0; j < 4; j++)
+		arr_add(&arr[j], &len[j], &cap[j], "}");
+	uint8_t tk[8];
+	rd_key_put_u64(tk, tenant);
+	const char *v[6] = { tb->def->name, (char *)tk, arr[0], arr[1], arr[2], arr[3] };
+	const int l[6] = { 0, 8, 0, 0, 0, 0 };
+	PQclear(run(t,
+		    "INSERT INTO rd_counters AS c (tbl, tenant, k, n, a, b) SELECT $1, $2, u.k, u.n, u.a, u.b FROM"
+		    " unnest($3::bytea[], $4::bigint[], $5::numeric[], $6::numeric[]) AS u(k, n, a, b)"
+		    " ON CONFLICT (tbl, tenant, k) DO UPDATE SET n = c.n + excluded.n, a = c.a + excluded.a,"
+		    " b = c.b + excluded.b",
+		    6, v, l, "tbtttt", &rc));
+	if (rc == 0)
+		PQclear(run(t,
+			    "DELETE FROM rd_counters WHERE tbl = $1 AND tenant = $2 AND k = ANY($3::bytea[]) AND n = 0"
+			    " AND a = 0 AND b = 0",
+			    3, v, l, "tbt", &rc));
+	for (int j = 0; j < 4; j++)
+		free(arr[j]);
+	return rc;
+}
+
+static int pg_counter_iter(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, const uint8_t *from, size_t from_len,
+			   const uint8_t *to, size_t to_len, rd_counter_row_fn fn, void *arg)
+{
+	int rc = not_usable(t);
+	if (rc < 0)
+		return rc;
+	uint8_t tk[8];
+	rd_key_put_u64(tk, tenant);
+	const char *v[4] = { tb->def->name, (char *)tk, from_len ? (const char *)from : "", to ? (const char *)to : "" };
+	const int l[4] = { 0, 8, (int)from_len, (int)to_len };
+	PGresult *r = run(t,
+			  to ? "SELECT k, n::text, a::text, b::text FROM rd_counters WHERE tbl = $1 AND tenant = $2 AND k >= $3"
+			       " AND k < $4 ORDER BY k"
+			     : "SELECT k, n::text, a::text, b::text FROM rd_counters WHERE tbl = $1 AND tenant = $2 AND k >= $3"
+			       " ORDER BY k",
+			  to ? 4 : 3, v, l, "tbbb", &rc);
+	if (!r)
+		return rc;
+	int out = 0;
+	for (int i = 0; i < PQntuples(r) && !out; i++) {
+		struct rd_counter_val cv;
+		cv.n = (int64_t)i128_get(PQgetvalue(r, i, 1), PQgetlength(r, i, 1));
+		cv.a = i128_get(PQgetvalue(r, i, 2), PQgetlength(r, i, 2));
+		cv.b = i128_get(PQgetvalue(r, i, 3), PQgetlength(r, i, 3));
+		out = fn(arg, (const uint8_t *)PQgetvalue(r, i, 0), (size_t)PQgetlength(r, i, 0), &cv);
+	}
+	PQclear(r);
+	return out;
+}
+
+static int pg_counter_clear(struct rd_txn *t, struct rd_table *tb, uint64_t tenant)
+{
+	if (rd_fails_assert(t->write))
+		return RD_EINTERNAL;
+	int rc = not_usable(t);
+	if (rc < 0)
+		return rc;
+	uint8_t tk[8];
+	rd_key_put_u64(tk, tenant);
+	const char *v[2] = { tb->def->name, (char *)tk };
+	const int l[2] = { 0, 8 };
+	PQclear(run(t, "DELETE FROM rd_counters WHERE tbl = $1 AND tenant = $2", 2, v, l, "tb", &rc));
+	return rc;
+}
+
 const struct rd_store_ops rd_store_pg_ops = {
 	.name = "postgresql",
 	.close = pg_close,
@@ -2019,4 +2195,10 @@ const struct rd_store_ops rd_store_pg_ops = {
 	.load_item = pg_load_item,
 	.load_walk = pg_load_walk,
 	.load_end = pg_load_end,
+	.counter_add = pg_counter_add,
+	.counter_iter = pg_counter_iter,
+	.counter_clear = pg_counter_clear,
+	.set_counters = pg_set_counters,
+	.get_counters = pg_get_counters,
+	.counter_apply = pg_counter_apply,
 };
