@@ -2537,6 +2537,11 @@ int rd_reports_check(struct rd_store *store, struct rd_domain *d, rd_date today,
 	return rc < 0 ? rc : problems;
 }
 
+int rd_reports_count(struct rd_store *store, struct rd_domain *d)
+{
+	return rd_store_write(store, fill_counters, d);
+}
+
 int rd_reports_prepare(struct rd_store *store, struct rd_domain *d)
 {
 	int rc = rd_store_write(store, fill, d);

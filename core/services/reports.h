@@ -168,5 +168,8 @@ bool rd_rep_csv_next(struct rd_rep_csv *c, struct rd_rep_buf *out, size_t max_by
 /* Fills the report indexes of a store that holds records written before
  * they existed (once; a meta key remembers it).  Called at start. */
 int rd_reports_prepare(struct rd_store *store, struct rd_domain *d);
+/* The counters alone, cleared and counted from the records (what
+ * renewctl migrate-store does to its target; nothing else is written). */
+int rd_reports_count(struct rd_store *store, struct rd_domain *d);
 
 #endif

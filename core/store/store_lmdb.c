@@ -1919,6 +1919,9 @@ static int lm_load_begin(struct rd_store *s, struct rd_store_load **out, char *e
 			if (strcmp(db.v[i], "_seq") == 0)
 				snprintf(err, errlen, "data directory %s is not empty: it holds %zu id sequences", s->dir,
 					 (size_t)st.ms_entries);
+			else if (strcmp(db.v[i], "_counters") == 0)
+				snprintf(err, errlen, "data directory %s is not empty: it holds %zu report counter rows",
+					 s->dir, (size_t)st.ms_entries);
 			else
 				snprintf(err, errlen, "data directory %s is not empty: it holds %zu %s %s", s->dir,
 					 (size_t)st.ms_entries,
