@@ -14,6 +14,8 @@
 
 #include "fuzz.h"
 #include "policy/policy.h"
+#include "policy/runtime.h"
+#include "policy/vectors.h"
 
 struct buf {
 	char *p;
@@ -104,6 +106,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!j)
 		return 0;
 	bool routing = data[0] & 1;
+	char err[512];
+	if (data[0] & 2) {
+		static struct rd_margin_policy mp;
+		static struct rd_routing_policy rp;
+		static bool loaded;
+		if (!loaded && (rd_margin_load(&mp, sandbox(), "margin", rd_default_margin_lua, strlen(rd_default_margin_lua),
+					       err, sizeof err) < 0 ||
+				rd_routing_load(&rp, sandbox(), "routing", rd_default_routing_lua,
+						strlen(rd_default_routing_lua), err, sizeof err) < 0))
+			abort();
+		loaded = true;
+		rd_margin_memo_enable(&mp, false);
+		json_t *report = json_array();
+		if (routing)
+			rd_vectors_routing(&rp, j, report);
+		else
+			rd_vectors_margin(&mp, j, report);
+		json_decref(report);
+		json_decref(j);
+		return 0;
+	}
 	struct buf b = { 0 };
 	puts_(&b, routing ? "function route(lead, candidates, excluded) return " : "function margin(line) return ");
 	if (json_is_array(j)) {
@@ -119,7 +142,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	puts_(&b, " end\n");
 	json_decref(j);
-	char err[512];
 	if (!routing) {
 		struct rd_margin_policy p = { 0 };
 		if (rd_margin_load(&p, sandbox(), "fuzz", b.p, b.n, err, sizeof err) == 0) {
