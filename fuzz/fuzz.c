@@ -108,9 +108,10 @@ struct rd_app *fz_app(void)
 {
 	if (ready)
 		return &app;
-	snprintf(root, sizeof root, "/dev/shm/rd-fuzz-XXXXXX");
+	/* named by the pid: fuzz/run removes what a crashed harness left */
+	snprintf(root, sizeof root, "/dev/shm/rd-fuzz-%ld-XXXXXX", (long)getpid());
 	if (!mkdtemp(root)) {
-		snprintf(root, sizeof root, "/tmp/rd-fuzz-XXXXXX");
+		snprintf(root, sizeof root, "/tmp/rd-fuzz-%ld-XXXXXX", (long)getpid());
 		if (!mkdtemp(root))
 			die("mkdtemp", root);
 	}
