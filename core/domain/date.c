@@ -1,5 +1,6 @@
 #include <stdio.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -18,13 +19,15 @@ rd_date rd_date_from_ymd(int y, int m, int d)
 	return era * 146097 + (int)doe - 719468;
 }
 
-void rd_date_to_ymd(rd_date z, int *y, int *m, int *d)
+/* In 64 bits: a day number near either end of int32 (a damaged record's
+ * date) would overflow int on the shift to 0000-03-01. */
+void rd_date_to_ymd(rd_date days, int *y, int *m, int *d)
 {
-	z += 719468;
-	int era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t z = (int64_t)days + 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
 	unsigned doe = (unsigned)(z - era * 146097);
 	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int yy = (int)yoe + era * 400;
+	int yy = (int)((int64_t)yoe + era * 400);
 	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
 	unsigned mp = (5 * doy + 2) / 153;
 	*d = (int)(doy - (153 * mp + 2) / 5 + 1);

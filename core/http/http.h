@@ -128,4 +128,12 @@ void rd_reply_json(struct rd_req *req, int status, json_t *body);
 void rd_reply_error(struct rd_req *req, int status, const char *code, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
+/* A request that never came over a connection: its target (path and
+ * query), a Cookie header (NULL: none) and a body, each copied, and a pool;
+ * no route, no server, no reply.  For the fuzzing harnesses (fuzz/) of the
+ * parsers that read a request: rd_req_query, rd_req_query_unknown,
+ * rd_req_header and the pages' rd_form (nothing that replies). */
+struct rd_req *rd_req_detached(const char *target, size_t len, const char *cookie, const void *body, size_t blen);
+void rd_req_detached_free(struct rd_req *req);
+
 #endif

@@ -216,6 +216,33 @@ const void *rd_req_body(const struct rd_req *req, size_t *len)
 	return req->h2o->entity.base ? req->h2o->entity.base : "";
 }
 
+struct rd_req *rd_req_detached(const char *target, size_t len, const char *cookie, const void *body, size_t blen)
+{
+	struct rd_req *req = rd_calloc(1, sizeof *req);
+	h2o_req_t *h = rd_calloc(1, sizeof *h);
+	h2o_mem_init_pool(&h->pool);
+	h->path = h2o_strdup(&h->pool, target, len);
+	const char *q = memchr(h->path.base, '?', h->path.len);
+	h->query_at = q ? (size_t)(q - h->path.base) : SIZE_MAX;
+	if (cookie)
+		h2o_add_header(&h->pool, &h->headers, H2O_TOKEN_COOKIE, NULL, cookie, strlen(cookie));
+	if (body)
+		h->entity = h2o_strdup(&h->pool, body, blen);
+	req->h2o = h;
+	req->path = pool_strndup(req, h->path.base, q ? (size_t)(q - h->path.base) : h->path.len);
+	snprintf(req->method_name, sizeof req->method_name, "GET");
+	return req;
+}
+
+void rd_req_detached_free(struct rd_req *req)
+{
+	if (!req)
+		return;
+	h2o_mem_clear_pool(&req->h2o->pool);
+	free(req->h2o);
+	free(req);
+}
+
 int rd_req_json(struct rd_req *req, json_t **out)
 {
 	size_t len;

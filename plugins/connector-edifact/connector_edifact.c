@@ -475,6 +475,7 @@ static int check(const struct settings *s, struct inbound *in, json_t *records, 
 				 * goes to renewd as text, read in the order's currency */
 				if (!decimal_text(c(g, 1, 1), total_text, sizeof total_text)) {
 					snprintf(why, cap, "MOA 5004: \"%s\" is not an amount", c(g, 1, 1));
+					json_decref(rec);
 					return RD_EINVAL;
 				}
 				if (!amount(c(g, 1, 1), &total))
@@ -483,6 +484,7 @@ static int check(const struct settings *s, struct inbound *in, json_t *records, 
 				const char *action = c(g, 4, 0);
 				if (strcmp(action, "4") && strcmp(action, "7") && strcmp(action, "8")) {
 					snprintf(why, cap, "UCI 0083: unknown action code \"%s\"", action);
+					json_decref(rec);
 					return RD_EINVAL;
 				}
 				json_decref(rec);

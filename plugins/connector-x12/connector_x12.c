@@ -620,10 +620,13 @@ static int check(const struct settings *s, struct inbound *in, json_t *records, 
 					if (strcmp(code, "AC") && strcmp(code, "AD") && strcmp(code, "AE") && strcmp(code, "AK") &&
 					    strcmp(code, "RD") && strcmp(code, "RJ")) {
 						snprintf(why, cap, "BAK02: unknown acknowledgment type \"%s\"", code);
+						json_decref(rec);
 						return RD_EINVAL;
 					}
+					json_decref(rec); /* a second BAK in the set: the last one counts */
 					rec = json_pack("{s:s, s:s, s:s}", "kind", "order_ack", "order", el(b, 3), "ack", code);
 				} else if (!strcmp(type, "810") && !strcmp(id, "BIG")) {
+					json_decref(rec);
 					rec = json_pack("{s:s, s:s, s:s}", "kind", "order_invoice", "order", el(b, 4), "invoice", el(b, 2));
 				} else if (!strcmp(type, "810") && !strcmp(id, "TDS") && rec) {
 					long long a;
@@ -640,6 +643,7 @@ static int check(const struct settings *s, struct inbound *in, json_t *records, 
 					snprintf(dec, sizeof dec, "%s%lld.%02lld", a < 0 ? "-" : "", m / 100, m % 100);
 					json_object_set_new(rec, "amount_decimal", json_string(dec));
 				} else if (!strcmp(type, "997") && !strcmp(id, "AK1")) {
+					json_decref(rec);
 					rec = json_pack("{s:s, s:s, s:s}", "kind", "functional_ack", "group", el(b, 2), "status", "");
 				} else if (!strcmp(type, "997") && !strcmp(id, "AK9") && rec) {
 					json_object_set_new(rec, "status", json_string(el(b, 1)));

@@ -7,7 +7,8 @@
  * Covers: adding months at the end of a month, across a year and into a
  * leap February; each term's last day; a key's bytes and that byte order is
  * numeric order, round trip; a cookie first, last, among others, absent,
- * a name that is only a prefix of another, an empty value, no header.
+ * a name that is only a prefix of another, an empty value, no header; a
+ * day number at the ends of int32 (a damaged record's date).
  */
 #include <stdio.h>
 
@@ -99,6 +100,27 @@ static void cookies(void **state)
 	check_cookie(NULL, "rd_session", NULL);
 }
 
+/* A date field of a damaged record can hold any int32 (fuzz/record.c
+ * found 2147483611 overflowing rd_date_to_ymd's int arithmetic, undefined
+ * behaviour): every day number converts, the far ends too. */
+static void dates_at_the_ends(void **state)
+{
+	(void)state;
+	int y, m, d;
+	rd_date_to_ymd(INT32_MAX, &y, &m, &d);
+	assert_int_equal(y, 5881580);
+	assert_int_equal(m, 7);
+	assert_int_equal(d, 11);
+	rd_date_to_ymd(2147483611, &y, &m, &d);
+	assert_int_equal(y, 5881580);
+	assert_int_equal(m, 6);
+	assert_int_equal(d, 5);
+	rd_date_to_ymd(0, &y, &m, &d);
+	assert_true(y == 1970 && m == 1 && d == 1);
+	check_date(INT32_MAX, "1580-07-11"); /* the year's last four digits: ten bytes, never more */
+	check_date(day("2026-01-01"), "2026-01-01");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -106,6 +128,7 @@ int main(void)
 		cmocka_unit_test(terms),
 		cmocka_unit_test(keys),
 		cmocka_unit_test(cookies),
+		cmocka_unit_test(dates_at_the_ends),
 	};
 	return cmocka_run_group_tests_name("shared", tests, NULL, NULL);
 }
