@@ -788,17 +788,17 @@ class ApiClient:
         h.update(headers or {})
         return http_request(self.daemon.port, method, path, body=body, headers=h, timeout=timeout)
 
-    def ok(self, method, path, body=None, status=None):
+    def ok(self, method, path, body=None, status=None, timeout=30.0):
         """The call's JSON, asserting a 2xx (or exactly `status`)."""
-        r = self.call(method, path, body)
+        r = self.call(method, path, body, timeout=timeout)
         if status is None:
             assert 200 <= r.status < 300, f"{method} {path}: {r}"
         else:
             assert r.status == status, f"{method} {path}: expected {status}: {r}"
         return r.json() if r.body else None
 
-    def get(self, path):
-        return self.ok("GET", path)
+    def get(self, path, timeout=30.0):
+        return self.ok("GET", path, timeout=timeout)
 
     def items(self, path, limit=500):
         """Every item of a list, following next_cursor."""
@@ -820,7 +820,10 @@ class ApiClient:
         """Polls GET /api/v1/imports/{id} until it is no longer running."""
         deadline = time.monotonic() + timeout
         while True:
-            doc = self.get(f"/api/v1/imports/{import_id}")
+            # Each poll may wait as long as the whole wait has left: a big
+            # import's rows are applied in one write on the loop thread, which
+            # answers nothing meanwhile (on a busy ASan build, more than 30 s).
+            doc = self.get(f"/api/v1/imports/{import_id}", timeout=max(5.0, deadline - time.monotonic()))
             if on_poll:
                 on_poll(doc)
             if doc["status"] != "running":
