@@ -91,7 +91,8 @@ def pytest_configure(config):
 
 # ==== PostgreSQL mode (added for issue 19, docs/scaling.md) =====================
 # RENEWD_TEST_STORE=postgresql runs the tests against renewd on PostgreSQL: one
-# throwaway cluster (tests/integration/pgcluster.py) for the session, one
+# throwaway cluster (tests/integration/pgcluster.py) per test process (each
+# xdist worker its own, started on first use), one
 # database per data directory.  renewd and renewctl get --store URL beside
 # --data; copy_store copies the database too (CREATE DATABASE ... TEMPLATE).
 # scripts/test runs a subset this way (the "integration on PostgreSQL" line).
