@@ -154,6 +154,11 @@ static void upload_answer(struct rd_req *req, struct rd_policy_job *j)
 		rd_reply_json(req, 422, json_pack("{s:o}", "error", e));
 		return;
 	}
+	if (j->result == RD_EBUSY) {
+		rd_reply_error(req, 503, "unavailable", NULL, "%s: nothing was stored; upload again once renewd is back",
+			       j->err);
+		return;
+	}
 	if (j->result < 0) {
 		rd_reply_error(req, 500, "internal", NULL, "the policy could not be checked: %s", j->err);
 		return;
@@ -229,6 +234,8 @@ static void dry_done(struct rd_req *req, void *arg)
 	if (req) {
 		if (d->j.result == 0)
 			rd_reply_json(req, 200, json_incref(d->j.report));
+		else if (d->j.result == RD_EBUSY)
+			rd_reply_error(req, 503, "unavailable", NULL, "%s: run it again once renewd is back", d->j.err);
 		else
 			rd_reply_error(req, 422, "policy_error", NULL, "the dry run failed: %s",
 				       d->j.err[0] ? d->j.err : rd_strerror(d->j.result));

@@ -156,6 +156,10 @@ static void on_signal(uv_signal_t *h, int signum)
 		return;
 	}
 	d->stopping = true;
+	/* Policy checks and dry runs are cancelled, not waited for: their
+	 * requests are answered 503 at once and the drain is not held by a
+	 * vendor's script (up to RD_POLICY_JOB_WALL_MS on a busy machine). */
+	rd_policy_jobs_cancel();
 	notify_manager("STOPPING=1\nSTATUS=%s: draining", strsignal(signum));
 	rd_log(RD_LOG_INFO, "daemon", "%s: stop accepting, finish requests in flight (up to %llu ms)", strsignal(signum),
 	       (unsigned long long)d->config.shutdown_timeout_ms);

@@ -1,4 +1,5 @@
 /* runtime.c: policy versions, activation, the per-vendor cache, dry runs. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,23 @@ static void run_low(void (*fn)(void *), void *arg)
 	uv_thread_join(&t);
 }
 
+/* rd_policy_jobs_cancel: watched by every job's sandboxes. */
+static atomic_bool jobs_cancelled;
+
+void rd_policy_jobs_cancel(void)
+{
+	atomic_store(&jobs_cancelled, true);
+}
+
+/* A job cut short by rd_policy_jobs_cancel: RD_EBUSY, whatever its calls said. */
+static int if_cancelled(int rc, char *err, size_t errlen)
+{
+	if (!atomic_load(&jobs_cancelled))
+		return rc;
+	snprintf(err, errlen, "renewd is stopping: the job was cancelled");
+	return RD_EBUSY;
+}
+
 struct check_job {
 	const struct rd_vendor *v;
 	const char *kind, *name, *src;
@@ -114,6 +132,7 @@ static int check_now(const struct rd_vendor *v, const char *kind, const char *na
 		return rc;
 	}
 	rd_sandbox_limit_total(sb, RD_POLICY_JOB_MS, RD_POLICY_JOB_WALL_MS);
+	rd_sandbox_cancel_on(sb, &jobs_cancelled);
 	if (!strcmp(kind, "margin")) {
 		struct rd_margin_policy p;
 		rc = rd_margin_load(&p, sb, name, src, len, err, errlen);
@@ -131,7 +150,7 @@ static int check_now(const struct rd_vendor *v, const char *kind, const char *na
 		}
 	}
 	rd_sandbox_free(&sb);
-	return rc < 0 ? RD_EINVAL : rc;
+	return if_cancelled(rc < 0 ? RD_EINVAL : rc, err, errlen);
 }
 
 static void version_key(const char *kind, uint32_t version, uint8_t *key, size_t *len)
@@ -576,7 +595,7 @@ struct dry_job {
 static void dry_main(void *arg)
 {
 	struct dry_job *j = arg;
-	j->rc = dry_run_now(j->s, j->d, j->v, j->candidate, j->report, j->err, j->errlen);
+	j->rc = if_cancelled(dry_run_now(j->s, j->d, j->v, j->candidate, j->report, j->err, j->errlen), j->err, j->errlen);
 }
 
 int rd_policy_dry_run(struct rd_store *s, struct rd_domain *d, const struct rd_vendor *v,
@@ -609,6 +628,8 @@ static int dry_run_now(struct rd_store *s, struct rd_domain *d, const struct rd_
 	/* The job's limits, half for the calls of each version. */
 	rd_sandbox_limit_total(sb_old, RD_POLICY_JOB_MS / 2, RD_POLICY_JOB_WALL_MS / 2);
 	rd_sandbox_limit_total(sb_new, RD_POLICY_JOB_MS / 2, RD_POLICY_JOB_WALL_MS / 2);
+	rd_sandbox_cancel_on(sb_old, &jobs_cancelled);
+	rd_sandbox_cancel_on(sb_new, &jobs_cancelled);
 	char name[32];
 	snprintf(name, sizeof name, "margin v%u", candidate->version);
 	if ((rc = rd_margin_load(&new_p, sb_new, name, candidate->source, strlen(candidate->source), err, errlen)) < 0)

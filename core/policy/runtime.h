@@ -34,6 +34,12 @@ extern const char rd_default_routing_lua[], rd_default_routing_vectors[];
 #define RD_POLICY_JOB_MS 5000
 #define RD_POLICY_JOB_WALL_MS 8000
 
+/* Stops every check and dry run on the thread pool, now and from now on:
+ * their calls fail at once and they return RD_EBUSY (renewd stopping; any
+ * thread may call it).  The sweep's calls on the loop thread are not
+ * touched. */
+void rd_policy_jobs_cancel(void);
+
 /* "margin" or "routing"; NULL otherwise. */
 const char *rd_policy_kind(const char *s);
 

@@ -39,6 +39,7 @@ struct rd_sandbox {
 	/* Limits for a run of calls (rd_sandbox_limit_total), each 0 when none: */
 	uint32_t total_cpu_ms, total_wall_ms;
 	uint64_t total_cpu_left, total_wall_left; /* ns of them left */
+	const atomic_bool *cancel; /* rd_sandbox_cancel_on: true stops every call */
 };
 
 /* What one budget unit stands for besides an instruction: this many bytes
@@ -172,6 +173,8 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
 	struct rd_sandbox *sb = sandbox_of(L);
 	if (sb->why)
 		stop(L, sb, sb->why);
+	if (sb->cancel && atomic_load_explicit(sb->cancel, memory_order_relaxed))
+		stop(L, sb, RD_SANDBOX_CANCELLED);
 	sb->left -= sb->step;
 	if (sb->left <= 0)
 		stop(L, sb, msg_budget);
@@ -907,4 +910,9 @@ int rd_sandbox_begin(struct rd_sandbox *sb, int fn)
 int rd_sandbox_finish(struct rd_sandbox *sb, int nargs, int nresults, char *err, size_t errlen)
 {
 	return protected_call(sb, nargs, nresults, err, errlen);
+}
+
+void rd_sandbox_cancel_on(struct rd_sandbox *sb, const atomic_bool *flag)
+{
+	sb->cancel = flag;
 }

@@ -35,6 +35,7 @@
 #ifndef RD_POLICY_SANDBOX_H
 #define RD_POLICY_SANDBOX_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -101,5 +102,12 @@ int rd_sandbox_global_bool(struct rd_sandbox *sb, int env, const char *name);
 
 /* Bytes the state uses now. */
 size_t rd_sandbox_memory(const struct rd_sandbox *sb);
+
+/* From now on, a call of this sandbox is stopped (like one past its
+ * budget, with RD_SANDBOX_CANCELLED as its error) as soon as *flag is true
+ * (another thread may set it at any time: renewd stopping cancels the
+ * checks and dry runs on the thread pool rather than wait for them). */
+void rd_sandbox_cancel_on(struct rd_sandbox *sb, const atomic_bool *flag);
+#define RD_SANDBOX_CANCELLED "cancelled: renewd is stopping"
 
 #endif

@@ -326,6 +326,7 @@ def test_changes_to_the_user_apply_on_the_next_request(api):
     assert_refused(me(api, token=t), "gone")
 
 
+@pytest.mark.watchdog(300)  # 140 Argon2id hashes (70 users made and logged in): ~30 s of CPU, 90+ s under stress-ng
 def test_many_tokens_each_answer_as_their_own_user(api):
     """More tokens than the cache has slots, used in turn: each is its own user."""
     made = [perf_user(api) for _ in range(70)]
