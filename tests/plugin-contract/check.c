@@ -24,6 +24,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -474,6 +475,11 @@ static int f_kv_del(rd_plugin_ctx *ctx, const char *key)
 	return 0;
 }
 
+/* host->http calls refused so far (the kit has no network): a payment
+ * plugin whose gateway cannot be reached may answer RD_EBUSY, "nothing is
+ * decided" (docs/plugins.md), which the authorise checks accept then. */
+static atomic_uint http_refused;
+
 static int f_http(rd_plugin_ctx *ctx, const struct rd_http_request *req, struct rd_http_response *resp)
 {
 	ctx = use(ctx, S_HTTP);
@@ -492,6 +498,7 @@ static int f_http(rd_plugin_ctx *ctx, const struct rd_http_request *req, struct 
 			  req && req->url ? q(req->url) : "no URL");
 		return RD_EINVAL;
 	}
+	atomic_fetch_add(&http_refused, 1);
 	note_once("host->http %s %s was refused: the kit has no network, so the plugin saw a failed exchange (-EIO)",
 		  req->method ? req->method : "GET", q(req->url));
 	if (opt_verbose)
@@ -769,6 +776,7 @@ struct state {
 	int threads_before;
 	const char *call_config;  /* what calls run under: --config or "{}" */
 	int first_state;
+	bool first_undecided; /* the first authorise answered RD_EBUSY: its gateway was out of reach */
 	char first_ref[128];
 	/* keys for the wrong-types configurations: --config's, then the plugin's strings */
 	char (*keys)[48];
@@ -1300,6 +1308,14 @@ static const char *first_option(struct state *st)
 	return ops->options && ops->options[0] ? ops->options[0] : "";
 }
 
+/* RD_EBUSY with a message after a refused host->http: the plugin could not
+ * reach its gateway and decided nothing (docs/plugins.md: the order stays
+ * created and the next authorise under the same key settles it). */
+static bool undecided(const struct outcome *o)
+{
+	return o->rc == RD_EBUSY && o->err[0] && atomic_load(&http_refused) > 0;
+}
+
 static int c_authorise(struct state *st, struct check *c)
 {
 	const struct rd_payment_ops *ops = st->d->ops;
@@ -1318,7 +1334,12 @@ static int c_authorise(struct state *st, struct check *c)
 		preq_free(&p);
 		const char *why = o.rc == 0 ? result_problem(g, true) : NULL;
 		int r = OK;
-		if (o.rc != 0)
+		if (undecided(&o)) {
+			if (i == 0) {
+				st->first_undecided = true;
+				okf(c, "%s: undecided, RD_EBUSY %s (its gateway is out of the kit's reach)", opt, q(o.err));
+			}
+		} else if (o.rc != 0)
 			r = failf(c, "option %s: a well-formed request returned %s%s%s (answer 0 with state declined to refuse a payment)",
 				  q(opt), errname(o.rc), o.err[0] ? ": " : " without host->error", o.err);
 		else if (why)
@@ -1350,7 +1371,12 @@ static int c_authorise_again(struct state *st, struct check *c)
 		authorise(st, &p.r, g, &o);
 		preq_free(&p);
 		const char *why = o.rc == 0 ? result_problem(g, true) : NULL;
-		if (o.rc != 0)
+		if (st->first_undecided) {
+			if (!undecided(&o))
+				r = failf(c, "repeat %d returned %s where the first call was undecided (RD_EBUSY): the same idempotency "
+					     "key must give the same outcome while the gateway is out of reach",
+					  k + 1, o.rc == 0 ? state_name(g->r.state) : errname(o.rc));
+		} else if (o.rc != 0)
 			r = failf(c, "repeat %d returned %s%s%s", k + 1, errname(o.rc), o.err[0] ? ": " : "", o.err);
 		else if (why)
 			r = failf(c, "repeat %d: %s", k + 1, why);
@@ -1411,7 +1437,9 @@ static int c_authorise_concurrent(struct state *st, struct check *c)
 	for (int i = 0; i < 4; i++) {
 		if (r == OK && i < started) {
 			const char *why = jobs[i].o.rc == 0 ? result_problem(jobs[i].g, true) : NULL;
-			if (jobs[i].o.rc != 0)
+			if (undecided(&jobs[i].o))
+				;
+			else if (jobs[i].o.rc != 0)
 				r = failf(c, "call %d of 4 returned %s%s%s", i + 1, errname(jobs[i].o.rc), jobs[i].o.err[0] ? ": " : "",
 					  jobs[i].o.err);
 			else if (why)
