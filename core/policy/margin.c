@@ -137,6 +137,7 @@ struct rd_margin_memo {
 	uint32_t n;
 	struct memo_entry entries[MEMO_MAX_ENTRIES];
 	uint32_t slots[MEMO_SLOTS]; /* 1 + entry index; 0: empty */
+	uint32_t tags[MEMO_SLOTS];  /* the entry's hash >> 32: a probe that does not match skips the entry unread */
 };
 
 static int read_only(lua_State *L)
@@ -145,22 +146,16 @@ static int read_only(lua_State *L)
 }
 
 /* __index of a proxy (upvalues: the strings table, the memo, the table's
- * number, and for the line the table of its links to the other proxies):
- * pushes the line's value of the field read and notes the read.  Nothing is
- * stored: the proxies stay empty, so every read of a field comes here (and
- * is noted), every write fails (__newindex), and nothing a call sees can
- * outlive it. */
+ * number): pushes the line's value of the field read and notes the read.
+ * Nothing is stored: the proxies stay empty, so every read of a field comes
+ * here (and is noted), every write fails (__newindex), and nothing a call
+ * sees can outlive it.  (The line's links to the other proxies, partner and
+ * the like, are a table on the way: see push_proxy.) */
 static int field_index(lua_State *L)
 {
 	if (lua_type(L, 2) != LUA_TSTRING)
 		return 0;
 	int table = (int)lua_tointeger(L, lua_upvalueindex(3));
-	if (table == T_LINE) {
-		lua_pushvalue(L, 2);
-		if (lua_rawget(L, lua_upvalueindex(4)) != LUA_TNIL)
-			return 1; /* line.partner and the like: the other proxies */
-		lua_pop(L, 1);
-	}
 	struct rd_margin_memo *p = lua_touserdata(L, lua_upvalueindex(2));
 	if (!p->cur)
 		return 0;
@@ -195,9 +190,12 @@ static int field_index(lua_State *L)
 }
 
 /* A proxy: an empty table whose reads go to field_index (upvalues: the
- * strings table at `strings`, the memo, the table's number, its links or
- * nil) and whose writes fail; its metatable is hidden.  (rawset is not in
- * the sandbox.) */
+ * strings table at `strings`, the memo, the table's number) and whose
+ * writes fail; its metatable is hidden.  (rawset is not in the sandbox.)
+ * The line's proxy reads its links first: its __index is the table at
+ * `links` (line.partner and the like: the other proxies, found without a C
+ * call), whose own __index is field_index.  That table is reached only
+ * through the hidden metatable: no script can get at it or change it. */
 static void push_proxy(lua_State *L, int strings, struct rd_margin_memo *memo, int table, int links)
 {
 	lua_newtable(L);
@@ -205,11 +203,14 @@ static void push_proxy(lua_State *L, int strings, struct rd_margin_memo *memo, i
 	lua_pushvalue(L, strings);
 	lua_pushlightuserdata(L, memo);
 	lua_pushinteger(L, table);
-	if (links)
+	lua_pushcclosure(L, field_index, 3);
+	if (links) {
+		lua_createtable(L, 0, 1);
+		lua_insert(L, -2);
+		lua_setfield(L, -2, "__index");
+		lua_setmetatable(L, links);
 		lua_pushvalue(L, links);
-	else
-		lua_pushnil(L);
-	lua_pushcclosure(L, field_index, 4);
+	}
 	lua_setfield(L, -2, "__index");
 	lua_pushcfunction(L, read_only);
 	lua_setfield(L, -2, "__newindex");
@@ -280,6 +281,8 @@ static const struct rd_margin_result *memo_find(struct rd_margin_memo *m, const 
 	for (int i = 0; i < m->n_masks; i++) {
 		uint64_t h = mask_hash(l, m->masks[i], fh, &have);
 		for (uint32_t s = (uint32_t)h & (MEMO_SLOTS - 1); m->slots[s]; s = (s + 1) & (MEMO_SLOTS - 1)) {
+			if (m->tags[s] != (uint32_t)(h >> 32))
+				continue;
 			struct memo_entry *e = &m->entries[m->slots[s] - 1];
 			if (e->hash == h && e->mask == m->masks[i] && entry_matches(e, l)) {
 				if (i > 0) { /* the masks that answer most drift to the front */
@@ -329,6 +332,7 @@ static void memo_keep(struct rd_margin_memo *m, uint32_t mask, const struct rd_m
 	while (m->slots[s])
 		s = (s + 1) & (MEMO_SLOTS - 1);
 	m->slots[s] = ++m->n;
+	m->tags[s] = (uint32_t)(e->hash >> 32);
 }
 
 void rd_margin_memo_enable(struct rd_margin_policy *p, bool on)

@@ -818,9 +818,10 @@ static int new_env(lua_State *L)
 /* ---- the watchdog -------------------------------------------------------------------
  * Lua 5.4 traps every instruction once a count hook is set, whatever its
  * count, which costs a short call more than its script does.  So a call
- * whose budget is large (WATCH_MIN_BUDGET and above) and whose time is not
- * part of a run's CPU limit begins without the hook: it stores when it
- * began in its thread's slot, and one watchdog thread for the process
+ * whose budget is large (WATCH_MIN_BUDGET and above) and which has
+ * WATCH_MIN_CPU_NS or more of its time limits left begins without the
+ * hook: it stores when it began in its thread's slot, and one watchdog
+ * thread for the process
  * looks at the slots every WATCH_TICK_NS.  A call it finds running for
  * WATCH_GRACE_NS or longer gets a signal; the handler, on the call's own
  * thread, turns the count hook on (lua_sethook is safe in a signal
@@ -837,6 +838,7 @@ static int new_env(lua_State *L)
 #define WATCH_MIN_BUDGET 1000000
 #define WATCH_GRACE_NS 200000u
 #define WATCH_TICK_NS 200000u
+#define WATCH_MIN_CPU_NS 2000000u /* and 2 ms or more of its time limits left */
 #define WATCH_IDLE_NS 50000000u /* no call for this long: the watchdog sleeps until the next */
 #define WATCH_SLOTS 64
 
@@ -1003,7 +1005,12 @@ static int protected_call(struct rd_sandbox *sb, int nargs, int nresults, char *
 	sb->cpu_total = sb->total_cpu_ms && sb->total_cpu_left < call_cpu;
 	sb->wall_total = sb->total_wall_ms && sb->total_wall_left < call_wall;
 	sb->call_cpu = sb->cpu_total ? sb->total_cpu_left : call_cpu;
-	struct watch_slot *slot = sb->budget >= WATCH_MIN_BUDGET ? watch_slot() : NULL;
+	/* (a call with less than WATCH_MIN_CPU_NS of its limits left, a run's
+	 * total nearly spent, is metered from its first instruction) */
+	struct watch_slot *slot = sb->budget >= WATCH_MIN_BUDGET && sb->call_cpu >= WATCH_MIN_CPU_NS &&
+					  (!sb->wall_total || sb->total_wall_left >= WATCH_MIN_CPU_NS)
+				  ? watch_slot()
+				  : NULL;
 	uint64_t wall0 = mono_ns();
 	sb->wall0 = wall0;
 	sb->wall_end = wall0 + (sb->wall_total ? sb->total_wall_left : call_wall);
