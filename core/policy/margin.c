@@ -445,10 +445,15 @@ static void utf8_copy(char *out, size_t cap, const char *in, size_t n)
 	size_t o = 0, i = 0;
 	/* The common case, ASCII that fits: copied as it is. */
 	if (n < cap) {
-		unsigned char any = 0;
-		for (size_t k = 0; k < n; k++)
+		uint64_t any = 0, w;
+		size_t k = 0;
+		for (; k + 8 <= n; k += 8) { /* eight bytes at a time */
+			memcpy(&w, p + k, 8);
+			any |= w;
+		}
+		for (; k < n; k++)
 			any |= p[k];
-		if (!(any & 0x80)) {
+		if (!(any & 0x8080808080808080ULL)) {
 			memcpy(out, in, n);
 			out[n] = 0;
 			return;
