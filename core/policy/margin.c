@@ -1,12 +1,12 @@
 /*
  * margin.c: calling a vendor's margin policy.  The hot path: the function
  * is cached in the registry, the argument tables are created once and
- * refilled per call, enum names are pushed from static literals (which Lua
- * interns once), and results come back as values on the stack, not a table.
- * The script reads the line through read-only proxies of tables that start
- * every call empty: the first read of a field fills it (field_index) and
- * notes it, and a successful answer is kept in the memo under the values
- * of exactly the fields it read.
+ * reused, enum names are pushed from static literals (which Lua interns
+ * once), and results come back as values on the stack, not a table.  The
+ * script reads the line through read-only proxies that stay empty: every
+ * read of a field goes to field_index, which pushes the value and notes the
+ * read, and a successful answer is kept in the memo under the values of
+ * exactly the fields it read.
  */
 #include <lauxlib.h>
 #include <lua.h>
@@ -132,12 +132,12 @@ struct rd_margin_memo {
 	const char *keys[F_COUNT];        /* each field's name, as the interned Lua string */
 	const struct rd_margin_line *cur; /* the line of the call running now */
 	uint32_t read;                    /* fields the running call read */
-	uint32_t filled;                  /* fields set in the real tables */
 	uint32_t masks[MEMO_MAX_MASKS];
 	int n_masks;
 	uint32_t n;
 	struct memo_entry entries[MEMO_MAX_ENTRIES];
 	uint32_t slots[MEMO_SLOTS]; /* 1 + entry index; 0: empty */
+	uint32_t tags[MEMO_SLOTS];  /* the entry's hash >> 32: a probe that does not match skips the entry unread */
 };
 
 static int read_only(lua_State *L)
@@ -145,15 +145,19 @@ static int read_only(lua_State *L)
 	return luaL_error(L, "the margin line is read-only");
 }
 
-/* __index of a real table (upvalues: the strings table, the policy, the
- * table's number), reached when the script reads a field the call has not
- * read yet: pushes the line's value, keeps it in the table for the call's
- * next reads, and notes the read. */
+/* __index of a proxy (upvalues: the strings table, the memo, the table's
+ * number): pushes the line's value of the field read and notes the read.
+ * Nothing is stored: the proxies stay empty, so every read of a field comes
+ * here (and is noted), every write fails (__newindex), and nothing a call
+ * sees can outlive it.  (The line's links to the other proxies, partner and
+ * the like, are a table on the way: see push_proxy.) */
 static int field_index(lua_State *L)
 {
-	struct rd_margin_memo *p = lua_touserdata(L, lua_upvalueindex(2));
+	if (lua_type(L, 2) != LUA_TSTRING)
+		return 0;
 	int table = (int)lua_tointeger(L, lua_upvalueindex(3));
-	if (!p->cur || lua_type(L, 2) != LUA_TSTRING)
+	struct rd_margin_memo *p = lua_touserdata(L, lua_upvalueindex(2));
+	if (!p->cur)
 		return 0;
 	const char *key = lua_tostring(L, 2);
 	int f = 0;
@@ -182,22 +186,31 @@ static int field_index(lua_State *L)
 	} else {
 		lua_pushinteger(L, (lua_Integer)field_int(l, f));
 	}
-	if (!lua_isnil(L, -1)) {
-		lua_pushvalue(L, 2);
-		lua_pushvalue(L, -2);
-		lua_rawset(L, 1);
-		p->filled |= 1u << f;
-	}
 	return 1;
 }
 
-/* A proxy: an empty table whose reads go to the real table and whose
- * writes fail; its metatable is hidden.  (rawset is not in the sandbox.) */
-static void push_proxy(lua_State *L, int real)
+/* A proxy: an empty table whose reads go to field_index (upvalues: the
+ * strings table at `strings`, the memo, the table's number) and whose
+ * writes fail; its metatable is hidden.  (rawset is not in the sandbox.)
+ * The line's proxy reads its links first: its __index is the table at
+ * `links` (line.partner and the like: the other proxies, found without a C
+ * call), whose own __index is field_index.  That table is reached only
+ * through the hidden metatable: no script can get at it or change it. */
+static void push_proxy(lua_State *L, int strings, struct rd_margin_memo *memo, int table, int links)
 {
 	lua_newtable(L);
 	lua_createtable(L, 0, 3);
-	lua_pushvalue(L, real);
+	lua_pushvalue(L, strings);
+	lua_pushlightuserdata(L, memo);
+	lua_pushinteger(L, table);
+	lua_pushcclosure(L, field_index, 3);
+	if (links) {
+		lua_createtable(L, 0, 1);
+		lua_insert(L, -2);
+		lua_setfield(L, -2, "__index");
+		lua_setmetatable(L, links);
+		lua_pushvalue(L, links);
+	}
 	lua_setfield(L, -2, "__index");
 	lua_pushcfunction(L, read_only);
 	lua_setfield(L, -2, "__newindex");
@@ -268,6 +281,8 @@ static const struct rd_margin_result *memo_find(struct rd_margin_memo *m, const 
 	for (int i = 0; i < m->n_masks; i++) {
 		uint64_t h = mask_hash(l, m->masks[i], fh, &have);
 		for (uint32_t s = (uint32_t)h & (MEMO_SLOTS - 1); m->slots[s]; s = (s + 1) & (MEMO_SLOTS - 1)) {
+			if (m->tags[s] != (uint32_t)(h >> 32))
+				continue;
 			struct memo_entry *e = &m->entries[m->slots[s] - 1];
 			if (e->hash == h && e->mask == m->masks[i] && entry_matches(e, l)) {
 				if (i > 0) { /* the masks that answer most drift to the front */
@@ -296,7 +311,8 @@ static void memo_keep(struct rd_margin_memo *m, uint32_t mask, const struct rd_m
 		m->masks[m->n_masks++] = mask;
 	}
 	struct memo_entry *e = &m->entries[m->n];
-	memset(e, 0, sizeof *e);
+	memset(e->ints, 0, sizeof e->ints);
+	memset(e->strings, 0, sizeof e->strings);
 	for (uint32_t b = mask; b; b &= b - 1) {
 		int f = __builtin_ctz(b);
 		if (fields[f].str) {
@@ -309,11 +325,14 @@ static void memo_keep(struct rd_margin_memo *m, uint32_t mask, const struct rd_m
 	uint32_t have = 0;
 	e->mask = mask;
 	e->hash = mask_hash(l, mask, fh, &have);
-	e->result = *r;
+	e->result.n = r->n; /* (the shares in use only: the entry is large) */
+	e->result.total_bp = r->total_bp;
+	memcpy(e->result.shares, r->shares, (size_t)r->n * sizeof r->shares[0]);
 	uint32_t s = (uint32_t)e->hash & (MEMO_SLOTS - 1);
 	while (m->slots[s])
 		s = (s + 1) & (MEMO_SLOTS - 1);
 	m->slots[s] = ++m->n;
+	m->tags[s] = (uint32_t)(e->hash >> 32);
 }
 
 void rd_margin_memo_enable(struct rd_margin_policy *p, bool on)
@@ -361,34 +380,18 @@ int rd_margin_load(struct rd_margin_policy *p, struct rd_sandbox *sb, const char
 		p->memo->keys[f] = lua_tostring(L, -1); /* kept alive by the strings table */
 		lua_pop(L, 1);
 	}
-	/* The real tables, each filling itself on demand, and the line's links
-	 * to the sub-proxies. */
-	lua_createtable(L, T_COUNT, 0);
-	int tables = lua_gettop(L);
-	for (int i = T_LINE; i < T_COUNT; i++) {
-		lua_createtable(L, 0, i == T_LINE ? 12 : 4);
-		lua_createtable(L, 0, 1);
-		lua_pushvalue(L, strings);
-		lua_pushlightuserdata(L, p->memo);
-		lua_pushinteger(L, i);
-		lua_pushcclosure(L, field_index, 3);
-		lua_setfield(L, -2, "__index");
-		lua_setmetatable(L, -2);
-		lua_rawseti(L, tables, i);
-	}
+	/* The line's links to the other proxies, then the line's proxy. */
 	static const char *const links[T_COUNT] = { [T_PARTNER] = "partner", [T_PRODUCT] = "product",
 						    [T_LIST] = "list", [T_CUSTOMER] = "customer", [T_VENDOR] = "vendor" };
-	lua_rawgeti(L, tables, T_LINE);
+	lua_createtable(L, 0, T_COUNT);
+	int linkt = lua_gettop(L);
 	for (int i = T_PARTNER; i < T_COUNT; i++) {
-		lua_rawgeti(L, tables, i);
-		push_proxy(L, lua_gettop(L));
-		lua_setfield(L, -3, links[i]);
-		lua_pop(L, 1);
+		push_proxy(L, strings, p->memo, i, 0);
+		lua_setfield(L, linkt, links[i]);
 	}
-	push_proxy(L, lua_gettop(L));
+	push_proxy(L, strings, p->memo, T_LINE, linkt);
 	p->line_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-	lua_pop(L, 1);
-	p->tables_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	p->tables_ref = luaL_ref(L, LUA_REGISTRYINDEX); /* the links */
 	lua_settop(L, strings);
 	p->strings_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	lua_settop(L, top);
@@ -410,28 +413,6 @@ void rd_margin_unload(struct rd_margin_policy *p)
 		free(p->memo);
 	}
 	memset(p, 0, sizeof *p);
-}
-
-/* Empties the real tables of what the last call filled, so that the next
- * call's first read of each field comes to field_index again. */
-static void empty_tables(struct rd_margin_policy *p, lua_State *L)
-{
-	struct rd_margin_memo *m = p->memo;
-	if (!m->filled)
-		return;
-	int base = lua_gettop(L);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, p->strings_ref);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, p->tables_ref);
-	for (uint32_t b = m->filled; b; b &= b - 1) {
-		int f = __builtin_ctz(b);
-		lua_rawgeti(L, base + 2, fields[f].table);
-		lua_rawgeti(L, base + 1, fields[f].key);
-		lua_pushnil(L);
-		lua_rawset(L, -3);
-		lua_pop(L, 1);
-	}
-	lua_settop(L, base);
-	m->filled = 0;
 }
 
 /* Length of the UTF-8 character at p (at most n bytes), or 0 when it is not
@@ -462,6 +443,22 @@ static void utf8_copy(char *out, size_t cap, const char *in, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)in;
 	size_t o = 0, i = 0;
+	/* The common case, ASCII that fits: copied as it is. */
+	if (n < cap) {
+		uint64_t any = 0, w;
+		size_t k = 0;
+		for (; k + 8 <= n; k += 8) { /* eight bytes at a time */
+			memcpy(&w, p + k, 8);
+			any |= w;
+		}
+		for (; k < n; k++)
+			any |= p[k];
+		if (!(any & 0x8080808080808080ULL)) {
+			memcpy(out, in, n);
+			out[n] = 0;
+			return;
+		}
+	}
 	while (i < n) {
 		size_t len = utf8_char(p + i, n - i);
 		if (o + (len ? len : 1) >= cap)
@@ -510,10 +507,8 @@ int rd_margin_eval(struct rd_margin_policy *p, const struct rd_margin_line *in, 
 	int rc = rd_sandbox_finish(p->sb, 1, LUA_MULTRET, err, errlen);
 	p->memo->cur = NULL;
 	bool impure = rd_sandbox_take_impure(p->sb);
-	if (rc < 0) {
-		empty_tables(p, L);
+	if (rc < 0)
 		return rc;
-	}
 	int n = lua_gettop(L) - base;
 	rc = RD_EINVAL;
 	if (n % 3 != 0 || n / 3 > RD_MARGIN_MAX_SHARES) {
@@ -565,6 +560,5 @@ int rd_margin_eval(struct rd_margin_policy *p, const struct rd_margin_line *in, 
 		memo_keep(p->memo, p->memo->read, in, out);
 out:
 	lua_settop(L, base);
-	empty_tables(p, L);
 	return rc;
 }

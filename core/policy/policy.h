@@ -71,7 +71,7 @@ struct rd_margin_policy {
 	struct rd_sandbox *sb; /* borrowed */
 	int env, fn;
 	int line_ref;          /* the proxy handed to margin() */
-	int tables_ref;        /* the real tables: [1] line, [2] partner, [3] product, [4] list, [5] customer, [6] vendor */
+	int tables_ref;        /* the line's links to the other proxies (partner, product, list, customer, vendor) */
 	int strings_ref;       /* field names and enum values as Lua strings, by index */
 	bool memo_off;         /* the script set `memoise = false`, or rd_margin_memo_enable(false) */
 	struct rd_margin_memo *memo; /* the memo and what the running call read */

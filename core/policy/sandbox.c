@@ -1,6 +1,8 @@
 /* sandbox.c: the Lua state behind rd_sandbox (see sandbox.h). */
 #include <errno.h>
 #include <lauxlib.h>
+#include <pthread.h>
+#include <signal.h>
 #include <lua.h>
 #include <lualib.h>
 #include <stdio.h>
@@ -27,6 +29,11 @@ struct rd_sandbox {
 	int64_t left;        /* budget units left (instructions, and work charged by library functions) */
 	int step;            /* the count hook fires every `step` instructions */
 	bool forced;         /* the hook was brought forward (hook_soon) */
+	volatile sig_atomic_t metered; /* the count hook is on (from the start, or since the watchdog's signal) */
+	bool watched;        /* the call began without the hook: the watchdog turns it on (see below) */
+	uint64_t wall0;      /* CLOCK_MONOTONIC ns when the call began */
+	uint64_t cpu0;       /* the thread's CPU time then; 0 until a watched call's first look (first_look) */
+	uint64_t call_cpu;   /* ns of CPU time the call may use */
 	uint64_t stretch;    /* the thread's CPU time (ns) when the hook last fired */
 	uint64_t cpu_end;    /* the thread's CPU time (ns) at which the call is stopped */
 	uint64_t wall_end;   /* CLOCK_MONOTONIC ns at which the call is stopped (the backstop) */
@@ -93,7 +100,11 @@ static struct rd_sandbox *sandbox_of(lua_State *L)
 static void hook_soon(struct rd_sandbox *sb)
 {
 	sb->forced = true;
-	if (sb->step != 1) {
+	if (!sb->metered) { /* a watched call: metering starts here */
+		sb->step = 1;
+		sb->metered = 1;
+		lua_sethook(sb->L, budget_hook, LUA_MASKCOUNT, 1);
+	} else if (sb->step != 1) {
 		sb->left -= sb->step - 1;
 		sb->step = 1;
 		lua_sethook(sb->L, budget_hook, LUA_MASKCOUNT, 1);
@@ -155,11 +166,30 @@ static void stop_deadline(lua_State *L, struct rd_sandbox *sb, bool wall)
 	stop(L, sb, sb->why_buf);
 }
 
+/* A watched call did not read the CPU clock when it began (a system call
+ * that locks the scheduler's queue: more than the whole of a short call).
+ * At its first look it takes the wall clock since it began as CPU time
+ * already used (which the thread cannot have exceeded), up to
+ * PREFIX_MAX_NS: a call that was off the CPU before its first look (a busy
+ * machine) is not charged for the wait. */
+#define PREFIX_MAX_NS 400000u
+static void first_look(struct rd_sandbox *sb, uint64_t cpu)
+{
+	uint64_t ran = mono_ns() - sb->wall0;
+	if (ran > PREFIX_MAX_NS)
+		ran = PREFIX_MAX_NS;
+	sb->cpu0 = cpu > ran ? cpu - ran : 1;
+	sb->cpu_end = sb->cpu0 + sb->call_cpu;
+	sb->stretch = cpu;
+}
+
 /* Stops the call when it is past its CPU time or its wall-clock backstop;
  * returns the thread's CPU time. */
 static uint64_t check_clocks(lua_State *L, struct rd_sandbox *sb)
 {
 	uint64_t cpu = cpu_ns();
+	if (!sb->cpu0)
+		first_look(sb, cpu);
 	if (cpu >= sb->cpu_end)
 		stop_deadline(L, sb, false);
 	if (mono_ns() >= sb->wall_end)
@@ -243,6 +273,33 @@ static int safe_setmetatable(lua_State *L)
 	lua_insert(L, 1);
 	lua_call(L, 2, 1);
 	return 1;
+}
+
+/* xpcall with the message handler called after the failed call has
+ * unwound, not inside the error: an error raised by the count hook (a
+ * budget or a time limit) is raised while Lua runs no hooks, and Lua's own
+ * xpcall would call the handler right there, where a handler that spins
+ * would never be stopped.  A policy cannot see the failed call's stack
+ * (there is no debug library), so the handler sees what it would have. */
+static int safe_xpcall(lua_State *L)
+{
+	int n = lua_gettop(L);
+	luaL_checktype(L, 2, LUA_TFUNCTION);
+	lua_pushvalue(L, 2); /* the handler, at n + 1 */
+	lua_pushvalue(L, 1);
+	for (int i = 3; i <= n; i++)
+		lua_pushvalue(L, i);
+	if (lua_pcall(L, n - 2, LUA_MULTRET, 0) == LUA_OK) {
+		lua_pushboolean(L, 1);
+		lua_replace(L, n + 1);
+		return lua_gettop(L) - n;
+	}
+	lua_pushvalue(L, n + 1);
+	lua_insert(L, -2);
+	lua_pcall(L, 1, 1, 0); /* the handler's answer, or its own error */
+	lua_pushboolean(L, 0);
+	lua_insert(L, -2);
+	return 2;
 }
 
 /* Pattern functions on long subjects can backtrack for a very long time
@@ -607,6 +664,8 @@ static int build_safe(lua_State *L)
 	lua_getfield(L, -1, "setmetatable");
 	lua_pushcclosure(L, safe_setmetatable, 1);
 	lua_setfield(L, -2, "setmetatable");
+	lua_pushcfunction(L, safe_xpcall);
+	lua_setfield(L, -2, "xpcall");
 	/* Strings share one metatable whose __index is the string library: hide
 	 * it, so no script can reach (or change) what another script sees. */
 	lua_pushliteral(L, "");
@@ -756,6 +815,180 @@ static int new_env(lua_State *L)
 	return 1;
 }
 
+/* ---- the watchdog -------------------------------------------------------------------
+ * Lua 5.4 traps every instruction once a count hook is set, whatever its
+ * count, which costs a short call more than its script does.  So a call
+ * whose budget is large (WATCH_MIN_BUDGET and above) and which has
+ * WATCH_MIN_CPU_NS or more of its time limits left begins without the
+ * hook: it stores when it began in its thread's slot, and one watchdog
+ * thread for the process
+ * looks at the slots every WATCH_TICK_NS.  A call it finds running for
+ * WATCH_GRACE_NS or longer gets a signal; the handler, on the call's own
+ * thread, turns the count hook on (lua_sethook is safe in a signal
+ * handler: Lua's own interpreter does it for SIGINT), and from then on the
+ * call is metered exactly as one hooked from the start: every instruction
+ * counts against the budget and the clocks are read every few.  What a
+ * call does before (its first WATCH_GRACE_NS to about WATCH_GRACE_NS +
+ * WATCH_TICK_NS of wall clock, longer only when the watchdog waits for a
+ * CPU) is not counted in instructions; its time is (first_look).  Library
+ * functions charge their work as before, hooked or not, and a charge of
+ * more than 4,096 units, a big allocation or a stopped call turn the hook
+ * on at once (hook_soon).  Where the watchdog cannot run (no thread, all
+ * slots taken, a forked child) every call is hooked from the start. */
+#define WATCH_MIN_BUDGET 1000000
+#define WATCH_GRACE_NS 200000u
+#define WATCH_TICK_NS 200000u
+#define WATCH_MIN_CPU_NS 2000000u /* and 2 ms or more of its time limits left */
+#define WATCH_IDLE_NS 50000000u /* no call for this long: the watchdog sleeps until the next */
+#define WATCH_SLOTS 64
+
+struct watch_slot {
+	atomic_uint_fast64_t since; /* CLOCK_MONOTONIC ns the running call began; 0: none */
+	atomic_bool owned;
+	pthread_t tid;
+	uint64_t signalled; /* the watchdog's: the `since` it has signalled */
+};
+
+static struct watch_slot watch_slots[WATCH_SLOTS];
+static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t watch_wake = PTHREAD_COND_INITIALIZER;
+static atomic_bool watch_parked;
+static atomic_bool watch_ready; /* the thread and the handler are in place */
+static int watch_signo;
+static pthread_once_t watch_once = PTHREAD_ONCE_INIT;
+static pthread_key_t watch_key; /* releases a thread's slot when it ends */
+
+/* This thread's slot (NULL: none yet, or none to be had) and the sandbox
+ * whose call is in lua_pcall on it now (read by the signal handler). */
+static __thread struct watch_slot *my_slot __attribute__((tls_model("initial-exec")));
+static __thread bool my_slot_tried __attribute__((tls_model("initial-exec")));
+static __thread struct rd_sandbox *volatile my_call __attribute__((tls_model("initial-exec")));
+
+static void watch_signal(int sig)
+{
+	(void)sig;
+	struct rd_sandbox *sb = my_call;
+	if (sb && !sb->metered) {
+		sb->step = 1;
+		sb->forced = true; /* (this stretch is not judged) */
+		sb->metered = 1;
+		lua_sethook(sb->L, budget_hook, LUA_MASKCOUNT, 1);
+	}
+}
+
+static void *watch_main(void *arg)
+{
+	(void)arg;
+	uint64_t idle_since = mono_ns();
+	for (;;) {
+		struct timespec ts = { 0, WATCH_TICK_NS };
+		nanosleep(&ts, NULL);
+		uint64_t now = mono_ns();
+		bool any = false;
+		for (int i = 0; i < WATCH_SLOTS; i++) {
+			struct watch_slot *w = &watch_slots[i];
+			uint64_t since = atomic_load(&w->since);
+			if (!since)
+				continue;
+			any = true;
+			if (now >= since + WATCH_GRACE_NS && w->signalled != since) {
+				w->signalled = since;
+				pthread_kill(w->tid, watch_signo);
+			}
+		}
+		if (any) {
+			idle_since = now;
+			continue;
+		}
+		if (now - idle_since < WATCH_IDLE_NS)
+			continue;
+		/* Park; a call that begins meanwhile sees watch_parked and wakes us
+		 * (both sides store, then load: one of them sees the other). */
+		pthread_mutex_lock(&watch_lock);
+		atomic_store(&watch_parked, true);
+		for (;;) {
+			bool busy = false;
+			for (int i = 0; i < WATCH_SLOTS && !busy; i++)
+				busy = atomic_load(&watch_slots[i].since) != 0;
+			if (busy || !atomic_load(&watch_parked))
+				break;
+			pthread_cond_wait(&watch_wake, &watch_lock);
+		}
+		atomic_store(&watch_parked, false);
+		pthread_mutex_unlock(&watch_lock);
+		idle_since = mono_ns();
+	}
+	return NULL;
+}
+
+static void watch_release(void *p)
+{
+	struct watch_slot *w = p;
+	atomic_store(&w->since, 0);
+	atomic_store(&w->owned, false);
+}
+
+/* A forked child has no watchdog: its calls are hooked from the start. */
+static void watch_forked(void)
+{
+	atomic_store(&watch_ready, false);
+}
+
+static void watch_start(void)
+{
+	watch_signo = SIGRTMIN + 4;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = watch_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	if (pthread_key_create(&watch_key, watch_release) != 0 || sigaction(watch_signo, &sa, NULL) != 0)
+		return;
+	/* The watchdog takes no signals itself. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_t t;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 64u << 10);
+	int rc = pthread_create(&t, &attr, watch_main, NULL);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+		return;
+	pthread_atfork(NULL, NULL, watch_forked);
+	atomic_store(&watch_ready, true);
+}
+
+/* This thread's slot, taken at its first watched call; NULL when the
+ * watchdog is not running or every slot is taken. */
+static struct watch_slot *watch_slot(void)
+{
+	if (my_slot || my_slot_tried)
+		return atomic_load_explicit(&watch_ready, memory_order_relaxed) ? my_slot : NULL;
+	my_slot_tried = true;
+	pthread_once(&watch_once, watch_start);
+	if (!atomic_load(&watch_ready))
+		return NULL;
+	for (int i = 0; i < WATCH_SLOTS; i++) {
+		bool no = false;
+		if (atomic_compare_exchange_strong(&watch_slots[i].owned, &no, true)) {
+			watch_slots[i].tid = pthread_self();
+			watch_slots[i].signalled = 0;
+			sigset_t s;
+			sigemptyset(&s);
+			sigaddset(&s, watch_signo);
+			pthread_sigmask(SIG_UNBLOCK, &s, NULL);
+			pthread_setspecific(watch_key, &watch_slots[i]);
+			my_slot = &watch_slots[i];
+			return my_slot;
+		}
+	}
+	return NULL;
+}
+
 /* The one protected call: budget on, errors caught, stack restored. */
 static int protected_call(struct rd_sandbox *sb, int nargs, int nresults, char *err, size_t errlen)
 {
@@ -771,17 +1004,57 @@ static int protected_call(struct rd_sandbox *sb, int nargs, int nresults, char *
 	uint64_t call_cpu = (uint64_t)sb->deadline_us * 1000u, call_wall = call_cpu * RD_SANDBOX_WALL_FACTOR;
 	sb->cpu_total = sb->total_cpu_ms && sb->total_cpu_left < call_cpu;
 	sb->wall_total = sb->total_wall_ms && sb->total_wall_left < call_wall;
-	uint64_t wall0 = mono_ns(), cpu0 = cpu_ns();
-	sb->stretch = cpu0;
-	sb->cpu_end = cpu0 + (sb->cpu_total ? sb->total_cpu_left : call_cpu);
+	sb->call_cpu = sb->cpu_total ? sb->total_cpu_left : call_cpu;
+	/* (a call with less than WATCH_MIN_CPU_NS of its limits left, a run's
+	 * total nearly spent, is metered from its first instruction) */
+	struct watch_slot *slot = sb->budget >= WATCH_MIN_BUDGET && sb->call_cpu >= WATCH_MIN_CPU_NS &&
+					  (!sb->wall_total || sb->total_wall_left >= WATCH_MIN_CPU_NS)
+				  ? watch_slot()
+				  : NULL;
+	uint64_t wall0 = mono_ns();
+	sb->wall0 = wall0;
 	sb->wall_end = wall0 + (sb->wall_total ? sb->total_wall_left : call_wall);
+	sb->watched = slot != NULL;
+	if (slot) {
+		sb->cpu0 = 0; /* read at the first look, if there is one */
+		sb->cpu_end = UINT64_MAX;
+		sb->metered = 0;
+	} else {
+		sb->cpu0 = sb->stretch = cpu_ns();
+		sb->cpu_end = sb->cpu0 + sb->call_cpu;
+		sb->metered = 1;
+	}
 	sb->running = true;
-	lua_sethook(L, budget_hook, LUA_MASKCOUNT, sb->step);
+	struct rd_sandbox *outer = my_call;
+	uint64_t outer_since = slot ? atomic_load_explicit(&slot->since, memory_order_relaxed) : 0;
+	if (slot) {
+		atomic_store(&slot->since, wall0);
+		if (atomic_load(&watch_parked)) {
+			pthread_mutex_lock(&watch_lock);
+			atomic_store(&watch_parked, false);
+			pthread_cond_signal(&watch_wake);
+			pthread_mutex_unlock(&watch_lock);
+		}
+		my_call = sb;
+		atomic_signal_fence(memory_order_seq_cst);
+	} else {
+		lua_sethook(L, budget_hook, LUA_MASKCOUNT, sb->step);
+	}
 	int rc = lua_pcall(L, nargs, nresults, 0);
-	lua_sethook(L, NULL, 0, 0);
+	if (slot) {
+		atomic_signal_fence(memory_order_seq_cst);
+		my_call = outer;
+		atomic_signal_fence(memory_order_seq_cst);
+		atomic_store_explicit(&slot->since, outer_since, memory_order_release);
+	}
+	if (sb->metered)
+		lua_sethook(L, NULL, 0, 0);
 	sb->running = false;
 	if (sb->total_cpu_ms) {
-		uint64_t took = cpu_ns() - cpu0;
+		/* a watched call never looked: its wall clock, up to PREFIX_MAX_NS */
+		uint64_t took = sb->cpu0 ? cpu_ns() - sb->cpu0 : mono_ns() - wall0;
+		if (!sb->cpu0 && took > PREFIX_MAX_NS)
+			took = PREFIX_MAX_NS;
 		sb->total_cpu_left = took < sb->total_cpu_left ? sb->total_cpu_left - took : 0;
 	}
 	if (sb->total_wall_ms) {
