@@ -36,9 +36,14 @@
  * the smallest N: the scans are point/range scans of the end-date index, so
  * the time should follow H, not N (target: within 1.5x).
  *
- *   build/bench/sweep_bench [-H hits] [-m] [-d dir [-b]] [N ...]
+ *   build/bench/sweep_bench [-H hits] [-m] [-q] [-f] [-d dir [-b]] [N ...]
  *   build/bench/sweep_bench -s STORE [-s STORE ...]
  *   build/bench/sweep_bench -u postgresql://... [-H hits] N
+ *
+ * -q queues the messages rendered (mail_render_at_queue 1, the format
+ * before send-time rendering).  -f also sweeps a copy of each store as
+ * built with messages rendered at queue ("at_queue" line) and runs the
+ * storage floor on another copy ("floor" line, storage_floor() below).
  *
  * -u builds and sweeps one size in that PostgreSQL database (empty; the
  * store's local directory is a temporary one) instead of LMDB: bench/run's
