@@ -93,7 +93,7 @@ def message_id(raw):
     return re.search(rb"\r\nMessage-ID: (\S+)\r\n", raw).group(1).decode()
 
 
-def run_days(daemon, tmp, args, days, before_send=None):
+def run_days(daemon, tmp, args, days, before_send=None, setup=None):
     """The demo store through `days` days from the clock's today, in the
     format `args` asks for.  before_send(daemon, world) runs with the mail
     server down after the first day's sweep.  Returns ({Message-ID: canonical
@@ -105,6 +105,8 @@ def run_days(daemon, tmp, args, days, before_send=None):
         tmp.mkdir()
         d, w, _ = start_world(daemon, tmp, sink, args=args)
         t0 = w.today
+        if setup:
+            setup(w)
         if before_send:
             sink.stop()
         set_clock(w.admin, t0 + datetime.timedelta(days=1))
@@ -151,10 +153,23 @@ def outbox_view(box):
             for m in box}
 
 
+ODD = 'Q "quoted" \\ back <b>&amp;</b> it\'s Ünïcödé ✓ 東京'
+
+
+def odd_names(w):
+    """Names that test the parameters' JSON: quotes, a backslash, markup,
+    an apostrophe and UTF-8 (in a partner's messages and in its customers')."""
+    w.admin.ok("PATCH", "/api/v1/partners/3", {"name": "Gold " + ODD, "contact_block": "Call " + ODD}, status=200)
+    for c in list(w.customers)[:5]:
+        w.admin.ok("PATCH", f"/api/v1/customers/{c}", {"name": f"Customer {c} " + ODD}, status=200)
+
+
 def test_same_bytes_either_format(daemon, tmp_path):
     days = days_with_a_monday(14)
-    old, old_box, old_stored = run_days(daemon, tmp_path / "queue", AT_QUEUE, days)
-    new, new_box, new_stored = run_days(daemon, tmp_path / "send", [], days)
+    old, old_box, old_stored = run_days(daemon, tmp_path / "queue", AT_QUEUE, days, setup=odd_names)
+    new, new_box, new_stored = run_days(daemon, tmp_path / "send", [], days, setup=odd_names)
+    # the odd names went into messages (escaped in the HTML, as they are in the text)
+    assert [v for v in new.values() if ODD.encode() in v], "no message carries the odd names"
     # the new format keeps no rendered text; the old one a greeting per channel message
     assert old_stored >= 20 and new_stored == 0, (old_stored, new_stored)
     kinds = {re.search(rb"X-Renewd-Kind: (\S+)", v).group(1).decode() for v in new.values()}
