@@ -36,9 +36,14 @@
  * the smallest N: the scans are point/range scans of the end-date index, so
  * the time should follow H, not N (target: within 1.5x).
  *
- *   build/bench/sweep_bench [-H hits] [-m] [-d dir [-b]] [N ...]
+ *   build/bench/sweep_bench [-H hits] [-m] [-q] [-f] [-d dir [-b]] [N ...]
  *   build/bench/sweep_bench -s STORE [-s STORE ...]
  *   build/bench/sweep_bench -u postgresql://... [-H hits] N
+ *
+ * -q queues the messages rendered (mail_render_at_queue 1, the format
+ * before send-time rendering).  -f also sweeps a copy of each store as
+ * built with messages rendered at queue ("at_queue" line) and runs the
+ * storage floor on another copy ("floor" line, storage_floor() below).
  *
  * -u builds and sweeps one size in that PostgreSQL database (empty; the
  * store's local directory is a temporary one) instead of LMDB: bench/run's
@@ -623,7 +628,7 @@ static int next_ids_fn(struct rd_txn *t, void *arg)
 
 /* Sweeps the day after the vendor's last swept day, as the daemon's timer
  * would, and prints what it took. */
-static int sweep(const char *dir, struct result *res)
+static int sweep(const char *dir, struct result *res, bool at_queue, const char *label)
 {
 	struct rd_domain d;
 	struct rd_store *s = open_store(dir, &d);
@@ -660,11 +665,13 @@ static int sweep(const char *dir, struct result *res)
 	 * walking the tables: that would warm pages the sweep does not touch). */
 	struct next_ids ids = { &d, vid, 0, 0 };
 	rd_store_write(s, next_ids_fn, &ids);
+	struct rd_store_stats st0, st1;
+	rd_store_stats(s, &st0);
 
 	/* A minimal application, as renewctl schedule preview builds it. */
 	rd_clock_make_settable((uint64_t)day * 86400 + 12 * 3600);
 	struct rd_config cfg = { .data = (char *)rd_store_dir(s), .listen = (char *)"127.0.0.1:8080",
-				 .claim_lease_ms = 60000 };
+				 .claim_lease_ms = 60000, .mail_render_at_queue = at_queue };
 	struct rd_app app = { .store = s, .domain = &d, .config = &cfg };
 	app.policies = rd_policy_runtime_new();
 	app.plugins = rd_plugins_new(s, &d, NULL);
@@ -685,11 +692,14 @@ static int sweep(const char *dir, struct result *res)
 	rd_txn_end(txn);
 	double load[1] = { 0 };
 	getloadavg(load, 1);
-	printf("sweep_bench: contracts=%llu hits=%llu actions=%d messages=%llu sweep_ms=%.1f target_ms=%d cpu_ms=%.1f "
-	       "load=%.2f\n",
-	       (unsigned long long)n, (unsigned long long)hits, taken, (unsigned long long)(t.outbox - (ids.message - 1)), ms,
-	       TARGET_MS, cpu_ms, load[0]);
-	printf("  actions: %s\n  messages: %s\n", t.actions, t.messages);
+	rd_store_stats(s, &st1);
+	printf("sweep_bench: %scontracts=%llu hits=%llu actions=%d messages=%llu sweep_ms=%.1f target_ms=%d cpu_ms=%.1f "
+	       "load=%.2f grew_kib=%.0f\n",
+	       label, (unsigned long long)n, (unsigned long long)hits, taken,
+	       (unsigned long long)(t.outbox - (ids.message - 1)), ms, TARGET_MS, cpu_ms, load[0],
+	       ((double)st1.used_bytes - (double)st0.used_bytes) / 1024.0);
+	if (!*label)
+		printf("  actions: %s\n  messages: %s\n", t.actions, t.messages);
 	fflush(stdout);
 	res->n = n;
 	res->ms = ms;
@@ -701,9 +711,204 @@ static int sweep(const char *dir, struct result *res)
 	return 0;
 }
 
+
+/* ---- the storage floor (-f) ---------------------------------------------------------------
+ *
+ * What the sweep costs the store, without policy, templates or JSON: on a
+ * copy of the store as built, one write transaction makes the sweep's index
+ * scans (each end day it scans: the contracts' end index, each contract and
+ * its opportunity through the opportunities' contract index) and writes the
+ * records the sweep wrote, byte for byte as the swept store holds them (its
+ * new actions, opportunities, messages, links, webhook deliveries and tasks,
+ * and the opportunities and contracts of the scanned days, with their
+ * indexes and counters), then commits (synced) as the sweep does. */
+
+static void copy_store(const char *from, const char *to)
+{
+	char cmd[9000];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -a '%s' '%s' && sync", to, from, to);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "sweep_bench: could not copy %s to %s\n", from, to);
+		exit(1);
+	}
+}
+
+struct floor_rec {
+	int table; /* index in floor_tables() */
+	uint64_t tenant, id;
+	void *val;
+	size_t len;
+};
+
+struct floor {
+	struct rd_domain *d;
+	uint64_t vendor;
+	rd_date day;
+	struct floor_rec *recs;
+	size_t n, cap;
+	uint64_t next[8]; /* the copy's next id of each table in floor_tables() */
+	uint64_t scanned;
+};
+
+enum { T_ACTIONS, T_OPPS, T_OUTBOX, T_LINKS, T_DELIVERIES, T_TASKS, T_CONTRACTS, N_FLOOR_TABLES };
+
+static struct rd_table *floor_table(struct rd_domain *d, int i, uint64_t vendor, uint64_t *tenant)
+{
+	*tenant = i == T_LINKS ? 0 : vendor;
+	struct rd_table *t[] = { d->actions, d->opportunities, d->outbox, d->links, d->hook_deliveries, d->tasks,
+				 d->contracts };
+	return t[i];
+}
+
+static void floor_add(struct floor *f, int table, uint64_t tenant, uint64_t id, const void *val, size_t len)
+{
+	if (f->n == f->cap)
+		f->recs = realloc(f->recs, (f->cap = f->cap ? 2 * f->cap : 4096) * sizeof *f->recs);
+	struct floor_rec *r = &f->recs[f->n++];
+	*r = (struct floor_rec){ table, tenant, id, malloc(len ? len : 1), len };
+	memcpy(r->val, val, len);
+}
+
+/* The copy's next ids (then aborts). */
+static int floor_next_fn(struct rd_txn *t, void *arg)
+{
+	struct floor *f = arg;
+	for (int i = 0; i < T_CONTRACTS; i++) {
+		uint64_t tenant;
+		struct rd_table *tb = floor_table(f->d, i, f->vendor, &tenant);
+		int rc = rd_txn_next_id(t, tb, tenant, &f->next[i]);
+		if (rc < 0)
+			return rc;
+	}
+	return RD_EDECLINED;
+}
+
+/* The sweep's scans: each scanned end day's contracts and their
+ * opportunities.  With out set, what the swept store holds for them is
+ * collected. */
+static int floor_scan(struct rd_txn *t, struct floor *f, bool collect)
+{
+	for (int h = 0; h < N_HIT; h++) {
+		uint8_t lo[4], hi[4];
+		rd_date_key(f->day + hit_off[h], lo);
+		rd_date_key(f->day + hit_off[h] + 1, hi);
+		struct rd_iter it;
+		struct rd_item item;
+		int rc = rd_iter_index(&it, t, f->d->contracts, RD_IDX_CONTRACT_END, f->vendor, lo, 4, hi, 4);
+		while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+			const void *v;
+			size_t len;
+			if ((rc = rd_txn_get(t, f->d->contracts, f->vendor, item.id, &v, &len)) < 0)
+				break;
+			if (collect)
+				floor_add(f, T_CONTRACTS, f->vendor, item.id, v, len);
+			uint8_t k[8];
+			uint64_t oid;
+			rd_key_put_u64(k, item.id);
+			if (rd_index_find(t, f->d->opportunities, "contract", f->vendor, k, 8, &oid) == 0 &&
+			    rd_txn_get(t, f->d->opportunities, f->vendor, oid, &v, &len) == 0) {
+				if (collect && oid < f->next[T_OPPS]) /* the new ones are collected already */
+					floor_add(f, T_OPPS, f->vendor, oid, v, len);
+				f->scanned++;
+			}
+		}
+		rd_iter_close(&it);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int floor_write_fn(struct rd_txn *t, void *arg)
+{
+	struct floor *f = arg;
+	int rc = floor_scan(t, f, false);
+	for (size_t i = 0; rc >= 0 && i < f->n; i++) {
+		uint64_t tenant;
+		struct rd_table *tb = floor_table(f->d, f->recs[i].table, f->vendor, &tenant);
+		rc = rd_txn_put(t, tb, f->recs[i].tenant, f->recs[i].id, f->recs[i].val, f->recs[i].len, 0);
+	}
+	char key[48];
+	snprintf(key, sizeof key, "sweep:%llu", (unsigned long long)f->vendor);
+	int32_t d = f->day;
+	if (rc >= 0)
+		rc = rd_txn_meta_put(t, key, &d, 4);
+	return rc;
+}
+
+static void storage_floor(const char *swept, const char *copy)
+{
+	struct rd_domain dc, ds;
+	struct rd_store *c = open_store(copy, &dc);
+	struct floor f = { .d = &dc };
+	struct rd_txn *t;
+	if (rd_store_read(c, &t) < 0)
+		die("read", RD_EINTERNAL);
+	struct rd_iter it;
+	struct rd_item item;
+	if (rd_iter_records(&it, t, dc.vendors, 0, 0) >= 0 && rd_iter_next(&it, &item) > 0)
+		f.vendor = item.id;
+	rd_iter_close(&it);
+	char key[48];
+	snprintf(key, sizeof key, "sweep:%llu", (unsigned long long)f.vendor);
+	const void *v;
+	size_t len;
+	int32_t last;
+	if (rd_txn_meta_get(t, key, &v, &len) < 0 || len != 4)
+		die("floor: the copy's last swept day", RD_EINTERNAL);
+	memcpy(&last, v, 4);
+	f.day = last + 1;
+	rd_txn_end(t);
+	rd_store_write(c, floor_next_fn, &f);
+
+	/* What the sweep wrote, from the swept store. */
+	struct rd_store *s = open_store(swept, &ds);
+	if (rd_store_read(s, &t) < 0)
+		die("read", RD_EINTERNAL);
+	f.d = &ds;
+	for (int i = 0; i < T_CONTRACTS; i++) {
+		uint64_t tenant;
+		struct rd_table *tb = floor_table(&ds, i, f.vendor, &tenant);
+		int rc = rd_iter_records(&it, t, tb, tenant, f.next[i]);
+		while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0)
+			floor_add(&f, i, tenant, item.id, item.val, item.len);
+		rd_iter_close(&it);
+	}
+	if (floor_scan(t, &f, true) < 0)
+		die("floor: scanning the swept store", RD_EINTERNAL);
+	rd_txn_end(t);
+	rd_store_close(&s);
+	if (system("sync") != 0)
+		fprintf(stderr, "sweep_bench: sync failed\n");
+
+	f.d = &dc;
+	f.scanned = 0;
+	struct rd_store_stats st0, st1;
+	rd_store_stats(c, &st0);
+	double t0 = now(), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+	int rc = rd_store_write(c, floor_write_fn, &f);
+	double ms = (now() - t0) * 1000.0, cpu_ms = (clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0) * 1000.0;
+	if (rc < 0)
+		die("floor", rc);
+	rd_store_stats(c, &st1);
+	uint64_t n;
+	if (rd_store_read(c, &t) < 0)
+		die("read", RD_EINTERNAL);
+	rd_store_count(t, dc.contracts, f.vendor, &n);
+	rd_txn_end(t);
+	printf("sweep_bench: floor contracts=%llu records=%zu scanned=%llu floor_ms=%.1f cpu_ms=%.1f grew_kib=%.0f\n",
+	       (unsigned long long)n, f.n, (unsigned long long)f.scanned, ms, cpu_ms,
+	       ((double)st1.used_bytes - (double)st0.used_bytes) / 1024.0);
+	fflush(stdout);
+	for (size_t i = 0; i < f.n; i++)
+		free(f.recs[i].val);
+	free(f.recs);
+	rd_store_close(&c);
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: sweep_bench [-H hits] [-m] [-d dir [-b]] [N ...]   (default N: 1000000 4000000, H: 1000)\n"
+	fprintf(stderr, "usage: sweep_bench [-H hits] [-m] [-q] [-f] [-d dir [-b]] [N ...]   (default N: 1000000 4000000, H: 1000)\n"
 			"       sweep_bench -s STORE_DIR ...   (sweep stores built with -b; copy them first)\n"
 			"       sweep_bench -u postgresql://... [-H hits] N   (one size in an empty PostgreSQL database)\n");
 	exit(2);
@@ -714,7 +919,7 @@ int main(int argc, char **argv)
 	uint64_t hits = 1000, sizes[8];
 	int n_sizes = 0, n_stores = 0;
 	const char *base = NULL, *stores[8];
-	bool monday = false, build_only = false;
+	bool monday = false, build_only = false, at_queue = false, compare = false;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-H") && i + 1 < argc)
 			hits = strtoull(argv[++i], NULL, 10);
@@ -728,12 +933,17 @@ int main(int argc, char **argv)
 			monday = true;
 		else if (!strcmp(argv[i], "-b"))
 			build_only = true;
+		else if (!strcmp(argv[i], "-q"))
+			at_queue = true;
+		else if (!strcmp(argv[i], "-f"))
+			compare = true;
 		else if (argv[i][0] >= '1' && argv[i][0] <= '9' && n_sizes < 8)
 			sizes[n_sizes++] = strtoull(argv[i], NULL, 10);
 		else
 			usage();
 	}
-	if ((build_only && !base) || (n_stores && (n_sizes || base)) || !hits || (store_url && (n_sizes != 1 || n_stores)))
+	if ((build_only && !base) || (n_stores && (n_sizes || base)) || !hits || (store_url && (n_sizes != 1 || n_stores)) ||
+	    (compare && (store_url || n_stores)))
 		usage();
 	if (!n_sizes && !n_stores) {
 		sizes[n_sizes++] = 1000000;
@@ -757,7 +967,7 @@ int main(int argc, char **argv)
 	struct result res[8];
 	int n_res = 0;
 	for (int i = 0; i < n_stores; i++)
-		sweep(stores[i], &res[n_res++]);
+		sweep(stores[i], &res[n_res++], at_queue, "");
 
 	char tmpl[] = "/tmp/renewd-sweep-XXXXXX";
 	const char *root = base;
@@ -777,11 +987,22 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		build(dir, sizes[i], hits, monday);
+		char fdir[4200], qdir[4200];
+		snprintf(fdir, sizeof fdir, "%s.floor", dir);
+		snprintf(qdir, sizeof qdir, "%s.queue", dir);
+		if (!build_only && compare) { /* copies of the store as built: the floor's and the format before's */
+			copy_store(dir, fdir);
+			copy_store(dir, qdir);
+		}
 		if (!build_only)
-			sweep(dir, &res[n_res++]);
+			sweep(dir, &res[n_res++], at_queue, "");
+		if (!build_only && compare) {
+			sweep(qdir, &(struct result){ 0 }, true, "at_queue ");
+			storage_floor(dir, fdir);
+		}
 		if (!base) {
-			char cmd[4200];
-			snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+			char cmd[13000];
+			snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s' '%s'", dir, fdir, qdir);
 			if (system(cmd) != 0)
 				fprintf(stderr, "sweep_bench: could not remove %s\n", dir);
 		}

@@ -320,6 +320,8 @@ int rd_api_opportunity_patch(struct rd_req *req)
 
 struct outbox_filter {
 	const char *state, *kind, *to;
+	struct rd_app *app;
+	struct rd_page *pg;
 };
 
 /* Staff never see what opens a customer's portal: every text field of a
@@ -342,9 +344,14 @@ static json_t *redacted(json_t *j)
 static json_t *message_row(void *ctx, const void *obj)
 {
 	const struct outbox_filter *f = ctx;
-	const struct rd_message *m = obj;
+	struct rd_message *m = (struct rd_message *)obj; /* rd_page_records' own copy */
 	if ((f->kind && strcmp(m->kind, f->kind)) || (f->to && strcmp(m->to, f->to)))
 		return NULL;
+	/* A message queued as templates and parameters shows the text it is
+	 * (or was) sent with. */
+	char err[300];
+	if (rd_message_render(f->app->renew, f->pg->t, m, err, sizeof err) < 0)
+		rd_log(RD_LOG_ERROR, "api", "%s", err);
 	return rd_page_if(redacted(rd_entity_to_json(&rd_entity_message, m)), "state", f->state);
 }
 
@@ -366,7 +373,8 @@ int rd_api_outbox(struct rd_req *req)
 	if (rd_page_begin(&pg, req, known) < 0 || rd_page_enum_field(&pg, "state", &rd_entity_message, "state") < 0 ||
 	    rd_page_enum(&pg, "kind", kinds) < 0)
 		return 0;
-	struct outbox_filter f = { rd_req_query(req, "state"), rd_req_query(req, "kind"), rd_req_query(req, "to") };
+	struct outbox_filter f = { rd_req_query(req, "state"), rd_req_query(req, "kind"), rd_req_query(req, "to"), c.app,
+				   &pg };
 	return rd_page_records(&pg, &c, c.app->domain->outbox, &rd_entity_message, message_row, &f);
 }
 

@@ -50,6 +50,9 @@ const struct rd_option rd_options[] = {
 	  "how many policy checks and dry runs of one vendor may run on the thread pool at once; more are refused (429)" },
 	{ "mail_retry_ms", RD_OPT_UINT, OPT(mail_retry_ms), "30000", 10, 3600000,
 	  "first retry delay after a failed delivery; it doubles per attempt, up to an hour" },
+	{ "mail_render_at_queue", RD_OPT_UINT, OPT(mail_render_at_queue), "0", 0, 1,
+	  "1: the sweep stores each message rendered when it queues it (the format before send-time rendering); "
+	  "0: it stores the templates' version and parameters and the text is rendered when it is sent" },
 	{ "public_url", RD_OPT_STRING, OPT(public_url), NULL, 0, 0,
 	  "base URL of links in e-mails and pages, http:// or https:// with a host (default: the address actually "
 	  "bound, http://HOST:PORT with port 0 resolved)" },

@@ -312,6 +312,8 @@ static const struct rd_field message_fields[] = {
 	F(14, RD_F_U64, struct rd_message, opportunity_id, "opportunity_id"),
 	F(15, RD_F_U64, struct rd_message, partner_id, "partner_id"),
 	F(16, RD_F_U64, struct rd_message, customer_id, "customer_id"),
+	FF(90, RD_F_STR, struct rd_message, template_version, "template_version", PRIV),
+	FF(91, RD_F_STR, struct rd_message, params, "params", PRIV),
 };
 
 static const struct rd_field task_fields[] = {

@@ -398,6 +398,13 @@ struct rd_message {
 	uint64_t created_at, sent_at;
 	char ref[96];             /* the action key that caused it */
 	uint64_t opportunity_id, partner_id, customer_id;
+	/* Rendered at send time (notify.c, docs/performance.md): text and html
+	 * are empty and the message holds the parameters its templates read
+	 * (a JSON object) and the version of the pack's templates it was queued
+	 * with (their sources are kept in the store's meta under tmpl:VERSION).
+	 * Empty template: stored rendered (the format before, still read). */
+	char template_version[40];
+	char params[8192];
 };
 
 enum rd_task_kind { RD_TASK_CALLBACK = 1, RD_TASK_CONTACT_RESELLER = 2, RD_TASK_REPLY = 3 };

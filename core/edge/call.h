@@ -98,6 +98,7 @@ struct rd_page {
 	uint64_t limit, cursor, n, last;
 	bool more;
 	json_t *items;
+	struct rd_txn *t; /* rd_page_records: its read transaction, while row() runs */
 };
 int rd_page_begin(struct rd_page *p, struct rd_req *req, const char *const *known);
 bool rd_page_add(struct rd_page *p, uint64_t id, json_t *j);

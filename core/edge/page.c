@@ -94,6 +94,7 @@ int rd_page_records(struct rd_page *p, struct call *c, struct rd_table *tb, cons
 	int rc = rd_store_read(c->app->store, &t);
 	if (rc < 0)
 		return rd_page_finish(p, rc);
+	p->t = t;
 	void *obj = rd_malloc(e->size);
 	struct rd_iter it;
 	struct rd_item item;
@@ -107,6 +108,7 @@ int rd_page_records(struct rd_page *p, struct call *c, struct rd_table *tb, cons
 	}
 	rd_iter_close(&it);
 	rd_txn_end(t);
+	p->t = NULL;
 	free(obj);
 	return rd_page_finish(p, rc);
 }

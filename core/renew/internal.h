@@ -26,6 +26,12 @@ struct rd_renew {
 	struct parsed_template *templates;
 	size_t n_templates, cap_templates;
 	uv_mutex_t templates_lock;
+	/* the template versions messages were queued with, read from the store
+	 * (notify.c: rendered at send time); under templates_lock */
+	struct kept_template **kept;
+	size_t n_kept, cap_kept;
+	struct template_pair *versions; /* the version of each pack's (text, HTML) pair, hashed once */
+	size_t n_versions, cap_versions;
 	/* Sweep actions failing, per vendor (failures.c), as last written: what
 	 * /healthz, /metrics and the console read without a transaction. */
 	struct rd_failing { uint64_t vendor; unsigned n; } *failing;
@@ -45,6 +51,14 @@ struct rd_renew {
 struct sweep_skip {
 	char key[96];
 	char error[240];
+};
+
+struct template_pair {
+	const char *txt;
+	size_t tl;
+	const char *html;
+	size_t hl;
+	char version[33];
 };
 
 struct parsed_template {
@@ -158,6 +172,9 @@ int rd_digests(struct sweep *s);
  * (negative: overdue), to the customer. */
 int rd_notify_payment(struct sweep *s, const struct rd_order *o, int days_left);
 int rd_notify_task(struct sweep *s, const struct rd_task *task, const char *to);
+/* Frees the kept template versions (notify.c; at rd_renew_free). */
+void rd_renew_kept_free(struct rd_renew *r);
+
 int rd_queue_message(struct sweep *s, const char *kind, const char *to, json_t *ctx, uint64_t opportunity,
 		     uint64_t partner, uint64_t customer);
 

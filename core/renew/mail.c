@@ -224,6 +224,18 @@ static char *render_message(const struct batch *bt, const struct item *it, const
 	return b.p;
 }
 
+/* A message queued as templates' version and parameters is rendered here,
+ * on the loop, before it is sent (notify.c); false: it cannot be (logged),
+ * and it stays queued. */
+static bool render_stored(struct rd_renew *r, struct rd_txn *t, struct rd_message *m)
+{
+	char err[300];
+	if (rd_message_render(r, t, m, err, sizeof err) == 0)
+		return true;
+	rd_log(RD_LOG_ERROR, "mail", "%s", err);
+	return false;
+}
+
 /* ---- transports (worker thread) ---------------------------------------------------------- */
 
 static int to_maildir(const char *dir, const struct item *it, const char *msg, size_t len, char *err, size_t errlen)
@@ -570,7 +582,8 @@ static void deliver(struct rd_renew *r)
 			continue; /* held while the platform operator suspends the vendor */
 		rc = rd_iter_index(&it, t, r->app->domain->outbox, "due", v.id, NULL, 0, to, 8);
 		while (rc >= 0 && bt->n < BATCH && (rc = rd_iter_next(&it, &item)) > 0)
-			if (rd_entity_decode(&rd_entity_message, item.val, item.len, &bt->items[bt->n].m) == 0) {
+			if (rd_entity_decode(&rd_entity_message, item.val, item.len, &bt->items[bt->n].m) == 0 &&
+			    render_stored(r, t, &bt->items[bt->n].m)) {
 				bt->items[bt->n].vendor = v.id;
 				if (known)
 					attach_quote(r, t, vendor, &bt->items[bt->n]);

@@ -1,15 +1,19 @@
 /*
  * notify.c: the messages of the renewal programme.  Each builds a context
  * (vendor, partner, brand, customer, product, contract, quote, links),
- * renders the branding pack's subject, text and HTML templates (Mustache)
- * and queues the message in the outbox, in the caller's transaction.
+ * renders the branding pack's subject template (Mustache) and queues the
+ * message in the outbox, in the caller's transaction, with the parameters its
+ * text and HTML templates read: those are rendered when it is sent (below).
  */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "auth/auth.h"
+#include "config/config.h"
 #include "domain/money.h"
 #include "plugin/host.h"
 #include "pdf/statement.h"
@@ -29,47 +33,356 @@ static const char *link_base(const struct sweep *s)
 	return s->r->base_url;
 }
 
-/* Renders a pack's template, parsed the first time it is used (a sweep
- * renders the same few templates thousands of times). */
+/* A pack's template, parsed the first time it is used (a sweep renders the
+ * same few templates thousands of times).  Called with templates_lock held. */
+static int parsed_locked(struct rd_renew *r, const char *tmpl, size_t len, struct rd_mustache **out, char *err,
+			 size_t errlen)
+{
+	for (size_t i = 0; i < r->n_templates; i++)
+		if (r->templates[i].src == tmpl && r->templates[i].len == len) {
+			*out = r->templates[i].m;
+			return 0;
+		}
+	int rc = rd_mustache_parse(tmpl, len, out, err, errlen);
+	if (rc == 0) {
+		if (r->n_templates == r->cap_templates)
+			r->templates = rd_realloc(r->templates, (r->cap_templates = r->cap_templates ? 2 * r->cap_templates : 16) *
+								sizeof *r->templates);
+		r->templates[r->n_templates++] = (struct parsed_template){ tmpl, len, *out };
+	}
+	return rc;
+}
+
 static int render_parsed(struct rd_renew *r, const char *tmpl, size_t len, json_t *ctx, char **out, size_t *out_len,
 			 char *err, size_t errlen)
 {
 	uv_mutex_lock(&r->templates_lock);
 	struct rd_mustache *m = NULL;
-	for (size_t i = 0; i < r->n_templates && !m; i++)
-		if (r->templates[i].src == tmpl && r->templates[i].len == len)
-			m = r->templates[i].m;
-	int rc = 0;
-	if (!m && (rc = rd_mustache_parse(tmpl, len, &m, err, errlen)) == 0) {
-		if (r->n_templates == r->cap_templates)
-			r->templates = rd_realloc(r->templates, (r->cap_templates = r->cap_templates ? 2 * r->cap_templates : 16) *
-								sizeof *r->templates);
-		r->templates[r->n_templates++] = (struct parsed_template){ tmpl, len, m };
-	}
+	int rc = parsed_locked(r, tmpl, len, &m, err, errlen);
 	if (rc == 0)
 		rc = rd_mustache_run(m, ctx, NULL, NULL, out, out_len, err, errlen);
 	uv_mutex_unlock(&r->templates_lock);
 	return rc;
 }
 
-/* Renders one template of the pack into *out (malloc'd). */
-static int render(struct sweep *s, uint64_t partner, const char *kind, const char *ext, json_t *ctx, char **out)
+/* The pack's template email/KIND.EXT for the partner (or the vendor's). */
+static int pack_template(struct sweep *s, uint64_t partner, const char *kind, const char *ext, const char **tmpl,
+			 size_t *len)
 {
-	char name[96], err[300];
+	char name[96];
 	snprintf(name, sizeof name, "email/%s.%s", kind, ext);
-	const char *tmpl;
-	size_t len, out_len;
-	int rc = rd_plugins_asset(s->r->app->plugins, s->t, s->d, s->v.id, partner, name, &tmpl, &len);
+	int rc = rd_plugins_asset(s->r->app->plugins, s->t, s->d, s->v.id, partner, name, tmpl, len);
 	if (rc < 0) {
 		rd_log(RD_LOG_ERROR, "renew", "the branding pack has no template %s", name);
 		snprintf(s->why, sizeof s->why, "the branding pack has no template %s", name);
+	}
+	return rc;
+}
+
+static void template_error(struct sweep *s, const char *kind, const char *ext, const char *err)
+{
+	rd_log(RD_LOG_ERROR, "renew", "template email/%s.%s: %s", kind, ext, err);
+	snprintf(s->why, sizeof s->why, "template email/%.24s.%.8s: %.140s", kind, ext, err);
+}
+
+/* Renders one template of the pack into *out (malloc'd). */
+static int render(struct sweep *s, uint64_t partner, const char *kind, const char *ext, json_t *ctx, char **out)
+{
+	char err[300];
+	const char *tmpl;
+	size_t len, out_len;
+	int rc = pack_template(s, partner, kind, ext, &tmpl, &len);
+	if (rc < 0)
+		return rc;
+	rc = render_parsed(s->r, tmpl, len, ctx, out, &out_len, err, sizeof err);
+	if (rc < 0)
+		template_error(s, kind, ext, err);
+	return rc;
+}
+
+/* ---- messages rendered at send time ------------------------------------------------------
+ *
+ * A message of the sweep is queued as its rendered subject (the outbox's
+ * lists and filters show it), the parameters its text and HTML templates
+ * read (the context below as compact JSON, without the subject) and the
+ * version of those two templates: a hash of their text.  The templates
+ * themselves are kept in the store's meta under tmpl:VERSION, written once
+ * per version, so a message is rendered at send time with the templates it
+ * was queued with even when the branding pack changed in between (the
+ * version is pinned; an old version stays readable as long as the store).
+ * Rendering is deterministic in the parameters, so the text is the one
+ * rendering at queue time gave.  A message whose parameters do not fit, or
+ * whose subject was cut to fit, is stored rendered as before; so is every
+ * message with mail_render_at_queue = 1. */
+
+#define TMPL_META "tmpl:"
+
+struct kept_template {
+	char version[40];
+	char *src; /* text template, then HTML template */
+	size_t txt_len, html_len;
+};
+
+static void template_version(const char *txt, size_t tl, const char *html, size_t hl, char out[33])
+{
+	crypto_generichash_state st;
+	uint8_t h[16];
+	uint8_t n[8];
+	rd_key_put_u64(n, tl);
+	crypto_generichash_init(&st, NULL, 0, sizeof h);
+	crypto_generichash_update(&st, n, sizeof n);
+	crypto_generichash_update(&st, (const uint8_t *)txt, tl);
+	crypto_generichash_update(&st, (const uint8_t *)html, hl);
+	crypto_generichash_final(&st, h, sizeof h);
+	sodium_bin2hex(out, 33, h, sizeof h);
+}
+
+/* The parameters as compact JSON, written straight into the message (a
+ * third of json_dumps' cost): strings escaped as JSON requires (their UTF-8
+ * is jansson's, valid), integers in decimal, reals so that they read back
+ * the same.  false: it does not fit. */
+struct pbuf {
+	char *p;
+	size_t len, cap;
+};
+
+static bool pput(struct pbuf *b, const char *s, size_t n)
+{
+	if (b->len + n >= b->cap)
+		return false;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	return true;
+}
+
+static bool put_str(struct pbuf *b, const char *s, size_t n)
+{
+	if (!pput(b, "\"", 1))
+		return false;
+	size_t run = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		char esc[8];
+		int k = c == '"' ? snprintf(esc, sizeof esc, "\\\"") : c == '\\' ? snprintf(esc, sizeof esc, "\\\\")
+							: snprintf(esc, sizeof esc, "\\u%04x", c);
+		if (!pput(b, s + run, i - run) || !pput(b, esc, (size_t)k))
+			return false;
+		run = i + 1;
+	}
+	return pput(b, s + run, n - run) && pput(b, "\"", 1);
+}
+
+static bool put_json(struct pbuf *b, json_t *v)
+{
+	char num[40];
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: {
+		const char *key;
+		json_t *x;
+		bool first = true;
+		if (!pput(b, "{", 1))
+			return false;
+		json_object_foreach(v, key, x) {
+			if ((!first && !pput(b, ",", 1)) || !put_str(b, key, strlen(key)) || !pput(b, ":", 1) ||
+			    !put_json(b, x))
+				return false;
+			first = false;
+		}
+		return pput(b, "}", 1);
+	}
+	case JSON_ARRAY: {
+		size_t i;
+		json_t *x;
+		if (!pput(b, "[", 1))
+			return false;
+		json_array_foreach(v, i, x) {
+			if ((i && !pput(b, ",", 1)) || !put_json(b, x))
+				return false;
+		}
+		return pput(b, "]", 1);
+	}
+	case JSON_STRING:
+		return put_str(b, json_string_value(v), json_string_length(v));
+	case JSON_INTEGER:
+		return pput(b, num, (size_t)snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v)));
+	case JSON_REAL: { /* reads back as the same real (never as an integer) */
+		int n = snprintf(num, sizeof num, "%.17g", json_real_value(v));
+		if (!strpbrk(num, ".eEni"))
+			n += snprintf(num + n, sizeof num - (size_t)n, ".0");
+		return pput(b, num, (size_t)n);
+	}
+	case JSON_TRUE: return pput(b, "true", 4);
+	case JSON_FALSE: return pput(b, "false", 5);
+	default: return pput(b, "null", 4);
+	}
+}
+
+/* Fills m's version and parameters; 1 done, 0 it is to be stored rendered,
+ * < 0 an error (s->why says which). */
+static int queue_params(struct sweep *s, uint64_t partner, const char *kind, json_t *ctx, struct rd_message *m)
+{
+	const char *txt, *html;
+	size_t tl, hl;
+	char err[300];
+	int rc;
+	if ((rc = pack_template(s, partner, kind, "txt", &txt, &tl)) < 0 ||
+	    (rc = pack_template(s, partner, kind, "html", &html, &hl)) < 0)
+		return rc;
+	/* A template that does not parse fails the action now, as rendering it
+	 * did (the parse is kept for the send). */
+	struct rd_mustache *pm;
+	const char *exts[] = { "txt", "html" };
+	const char *srcs[] = { txt, html };
+	size_t lens[] = { tl, hl };
+	for (int i = 0; i < 2; i++) {
+		uv_mutex_lock(&s->r->templates_lock);
+		rc = parsed_locked(s->r, srcs[i], lens[i], &pm, err, sizeof err);
+		uv_mutex_unlock(&s->r->templates_lock);
+		if (rc < 0) {
+			template_error(s, kind, exts[i], err);
+			return rc;
+		}
+	}
+	json_object_del(ctx, "subject"); /* a message before on the same context set it */
+	struct pbuf pb = { m->params, 0, sizeof m->params };
+	if (!put_json(&pb, ctx) || pb.len >= pb.cap) {
+		m->params[0] = 0;
+		return 0; /* does not fit: stored rendered */
+	}
+	m->params[pb.len] = 0;
+	char version[33], key[48];
+	/* The pack's texts live as long as the process: their version is
+	 * hashed once per pair. */
+	uv_mutex_lock(&s->r->templates_lock);
+	size_t i = 0;
+	while (i < s->r->n_versions && (s->r->versions[i].txt != txt || s->r->versions[i].tl != tl ||
+					s->r->versions[i].html != html || s->r->versions[i].hl != hl))
+		i++;
+	if (i == s->r->n_versions) {
+		if (s->r->n_versions == s->r->cap_versions)
+			s->r->versions = rd_realloc(s->r->versions, (s->r->cap_versions = s->r->cap_versions
+										    ? 2 * s->r->cap_versions : 8) *
+									     sizeof *s->r->versions);
+		struct template_pair *v = &s->r->versions[s->r->n_versions++];
+		*v = (struct template_pair){ txt, tl, html, hl, "" };
+		template_version(txt, tl, html, hl, v->version);
+	}
+	memcpy(version, s->r->versions[i].version, sizeof version);
+	uv_mutex_unlock(&s->r->templates_lock);
+	snprintf(key, sizeof key, TMPL_META "%s", version);
+	const void *val;
+	size_t vlen;
+	rc = rd_txn_meta_get(s->t, key, &val, &vlen);
+	if (rc == RD_ENOTFOUND) {
+		uint8_t *v = rd_malloc(8 + tl + hl);
+		rd_key_put_u64(v, tl);
+		memcpy(v + 8, txt, tl);
+		memcpy(v + 8 + tl, html, hl);
+		rc = rd_txn_meta_put(s->t, key, v, 8 + tl + hl);
+		free(v);
+	}
+	if (rc < 0) {
+		m->params[0] = 0;
+		snprintf(s->why, sizeof s->why, "keeping the templates of %.24s: %s", kind, rd_strerror(rc));
 		return rc;
 	}
-	rc = render_parsed(s->r, tmpl, len, ctx, out, &out_len, err, sizeof err);
-	if (rc < 0) {
-		rd_log(RD_LOG_ERROR, "renew", "template %s: %s", name, err);
-		snprintf(s->why, sizeof s->why, "template %.48s: %.140s", name, err);
+	snprintf(m->template_version, sizeof m->template_version, "%s", version);
+	return 1;
+}
+
+/* The templates of a version, read from the store the first time. */
+static int kept_template(struct rd_renew *r, struct rd_txn *t, const char *version, struct kept_template **out)
+{
+	uv_mutex_lock(&r->templates_lock);
+	for (size_t i = 0; i < r->n_kept; i++)
+		if (!strcmp(r->kept[i]->version, version)) {
+			*out = r->kept[i];
+			uv_mutex_unlock(&r->templates_lock);
+			return 0;
+		}
+	uv_mutex_unlock(&r->templates_lock);
+	char key[64];
+	snprintf(key, sizeof key, TMPL_META "%s", version);
+	const void *val;
+	size_t len;
+	int rc = rd_txn_meta_get(t, key, &val, &len);
+	if (rc < 0)
+		return rc;
+	uint64_t tl = len >= 8 ? rd_key_get_u64(val) : UINT64_MAX;
+	if (tl > len - 8)
+		return RD_ECORRUPT;
+	struct kept_template *k = rd_calloc(1, sizeof *k);
+	snprintf(k->version, sizeof k->version, "%s", version);
+	k->src = rd_malloc(len - 8 + 1);
+	memcpy(k->src, (const uint8_t *)val + 8, len - 8);
+	k->src[len - 8] = 0;
+	k->txt_len = tl;
+	k->html_len = len - 8 - tl;
+	uv_mutex_lock(&r->templates_lock);
+	if (r->n_kept == r->cap_kept)
+		r->kept = rd_realloc(r->kept, (r->cap_kept = r->cap_kept ? 2 * r->cap_kept : 8) * sizeof *r->kept);
+	r->kept[r->n_kept++] = k;
+	uv_mutex_unlock(&r->templates_lock);
+	*out = k;
+	return 0;
+}
+
+void rd_renew_kept_free(struct rd_renew *r)
+{
+	for (size_t i = 0; i < r->n_kept; i++) {
+		free(r->kept[i]->src);
+		free(r->kept[i]);
 	}
+	free(r->kept);
+	r->kept = NULL;
+	r->n_kept = r->cap_kept = 0;
+	free(r->versions);
+	r->versions = NULL;
+	r->n_versions = r->cap_versions = 0;
+}
+
+/* Text and HTML into m, cut to fit as at queue time. */
+static void fill_bodies(struct rd_message *m, const char *text, const char *html)
+{
+	snprintf(m->text, sizeof m->text, "%s", text);
+	snprintf(m->html, sizeof m->html, "%s", html);
+	if (strlen(text) >= sizeof m->text || strlen(html) >= sizeof m->html)
+		rd_log(RD_LOG_WARN, "renew", "%s message to %s cut to fit (%zu bytes of text, %zu of HTML): the branding "
+		       "pack's template renders more than a message holds", m->kind, m->to, strlen(text), strlen(html));
+}
+
+int rd_message_render(struct rd_renew *r, struct rd_txn *t, struct rd_message *m, char *err, size_t errlen)
+{
+	if (!m->template_version[0])
+		return 0; /* stored rendered */
+	struct kept_template *k;
+	int rc = kept_template(r, t, m->template_version, &k);
+	if (rc < 0) {
+		snprintf(err, errlen, "message %llu: its templates (version %s) are not in the store: %s",
+			 (unsigned long long)m->id, m->template_version, rd_strerror(rc));
+		return rc;
+	}
+	json_error_t je;
+	json_t *ctx = json_loads(m->params, 0, &je);
+	if (!json_is_object(ctx)) {
+		json_decref(ctx);
+		snprintf(err, errlen, "message %llu: its parameters do not read as a JSON object", (unsigned long long)m->id);
+		return RD_ECORRUPT;
+	}
+	json_object_set_new(ctx, "subject", json_string(m->subject));
+	char *text = NULL, *html = NULL, e[300] = "";
+	size_t n;
+	if ((rc = render_parsed(r, k->src, k->txt_len, ctx, &text, &n, e, sizeof e)) == 0)
+		rc = render_parsed(r, k->src + k->txt_len, k->html_len, ctx, &html, &n, e, sizeof e);
+	json_decref(ctx);
+	if (rc == 0)
+		fill_bodies(m, text, html);
+	else
+		snprintf(err, errlen, "message %llu: rendering its templates: %s", (unsigned long long)m->id, e);
+	free(text);
+	free(html);
 	return rc;
 }
 
@@ -78,27 +391,28 @@ int rd_queue_message(struct sweep *s, const char *kind, const char *to, json_t *
 {
 	if (!to || !*to)
 		return 0; /* nobody to tell: nothing queued (the action still counts) */
-	/* 25 KB, most of it text and html, which are written below: zeroing
-	 * them for every message was a sixth of a sweep's time. */
+	/* 33 KB, most of it text, html and params, which are written below:
+	 * zeroing them for every message was a sixth of a sweep's time. */
 	struct rd_message *m = rd_malloc(sizeof *m);
 	memset(m, 0, offsetof(struct rd_message, text));
-	memset(&m->state, 0, sizeof *m - offsetof(struct rd_message, state));
-	m->text[0] = m->html[0] = 0;
+	memset(&m->state, 0, offsetof(struct rd_message, params) - offsetof(struct rd_message, state));
+	m->text[0] = m->html[0] = m->params[0] = 0;
 	char *subject = NULL, *text = NULL, *html = NULL;
 	int rc;
 	if ((rc = render(s, partner, kind, "subject", ctx, &subject)) < 0)
 		goto out;
+	if (!s->r->app->config->mail_render_at_queue && strlen(subject) < sizeof m->subject &&
+	    (rc = queue_params(s, partner, kind, ctx, m)) < 0)
+		goto out;
 	json_object_set_new(ctx, "subject", json_string(subject));
-	if ((rc = render(s, partner, kind, "txt", ctx, &text)) < 0 || (rc = render(s, partner, kind, "html", ctx, &html)) < 0)
+	if (!m->template_version[0] &&
+	    ((rc = render(s, partner, kind, "txt", ctx, &text)) < 0 || (rc = render(s, partner, kind, "html", ctx, &html)) < 0))
 		goto out;
 	snprintf(m->kind, sizeof m->kind, "%s", kind);
 	snprintf(m->to, sizeof m->to, "%s", to);
 	snprintf(m->subject, sizeof m->subject, "%s", subject);
-	snprintf(m->text, sizeof m->text, "%s", text);
-	snprintf(m->html, sizeof m->html, "%s", html);
-	if (strlen(text) >= sizeof m->text || strlen(html) >= sizeof m->html)
-		rd_log(RD_LOG_WARN, "renew", "%s message to %s cut to fit (%zu bytes of text, %zu of HTML): the branding "
-		       "pack's template renders more than a message holds", kind, to, strlen(text), strlen(html));
+	if (!m->template_version[0])
+		fill_bodies(m, text, html);
 	m->state = RD_MSG_QUEUED;
 	m->created_at = s->now;
 	m->next_at = 0; /* due at once */

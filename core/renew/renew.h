@@ -88,6 +88,15 @@ struct rd_outbox_stats {
 	double oldest_age_s;
 	bool truncated;
 };
+/* A message queued as templates' version and parameters (notify.c) gets
+ * its text and HTML rendered into m, the bytes rendering at queue time gave;
+ * a message stored rendered is left as it is.  0, or an error with a
+ * sentence in err (its templates are not in the store, its parameters do
+ * not read). */
+struct rd_message;
+struct rd_txn;
+int rd_message_render(struct rd_renew *r, struct rd_txn *t, struct rd_message *m, char *err, size_t errlen);
+
 int rd_renew_outbox_stats(struct rd_renew *r, struct rd_txn *t, struct rd_outbox_stats *out);
 
 /* The scheduler, per vendor swept since start (real times in ms). */

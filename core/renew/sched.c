@@ -47,6 +47,7 @@ void rd_renew_free(struct rd_renew **rp)
 	for (size_t i = 0; i < r->n_templates; i++)
 		rd_mustache_free(r->templates[i].m);
 	free(r->templates);
+	rd_renew_kept_free(r);
 	free(r->failing);
 	free(r->sweep_stats);
 	uv_mutex_destroy(&r->templates_lock);

@@ -14,6 +14,7 @@
 #include "renew/renew.h"
 #include "store/store.h"
 #include "util/err.h"
+#include "util/log.h"
 #include "web/console.h"
 #include "web/console_work.h"
 #include "web/web.h"
@@ -83,6 +84,9 @@ int rd_page_vendor_message(struct rd_req *req)
 		rd_web_message(&w, 404, "Not found", "There is no such message.");
 		return 0;
 	}
+	char err[300]; /* queued as templates and parameters: the text it is sent with */
+	if (rd_message_render(w.app->renew, t, m, err, sizeof err) < 0)
+		rd_log(RD_LOG_ERROR, "web", "%s", err);
 	struct rd_customer cu;
 	struct rd_partner pa;
 	json_t *ctx = rd_console_page_ctx(&w, "Message", "/vendor/outbox");
