@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "domain/date.h"
 #include "domain/jsonw.h"
 #include "domain/model.h"
 #include "domain/quote.h"
@@ -156,16 +157,81 @@ static uint64_t get_uint(const void *p, size_t size)
 	}
 }
 
+/* n's last k decimal digits, zero-padded. */
+static char *digits(char *o, unsigned n, int k)
+{
+	for (int i = k - 1; i >= 0; i--, n /= 10)
+		o[i] = (char)('0' + n % 10);
+	return o + k;
+}
+
+/* "YYYY-MM-DD" and "YYYY-MM-DDTHH:MM:SSZ" with their quotes: the digits
+ * rd_date_format's and rd_time_format's "%04u-%02u-%02u" give (each part
+ * taken modulo its width, as they do), without snprintf. */
+static void date_str(struct rd_jsonw *w, rd_date days, uint64_t sec_of_day, bool time)
+{
+	int y, m, d;
+	rd_date_to_ymd(days, &y, &m, &d);
+	char *o = room(w, 22), *b = o;
+	*o++ = '"';
+	o = digits(o, (unsigned)y % 10000u, 4);
+	*o++ = '-';
+	o = digits(o, (unsigned)m % 100u, 2);
+	*o++ = '-';
+	o = digits(o, (unsigned)d % 100u, 2);
+	if (time) {
+		unsigned sec = (unsigned)sec_of_day;
+		*o++ = 'T';
+		o = digits(o, sec / 3600 % 100u, 2);
+		*o++ = ':';
+		o = digits(o, sec / 60 % 60, 2);
+		*o++ = ':';
+		o = digits(o, sec % 60, 2);
+		*o++ = 'Z';
+	}
+	*o++ = '"';
+	w->len += (size_t)(o - b);
+}
+
 static const char *const terms[] = { "", "annual", "quarterly", "monthly", "flex" };
 
-/* "key": with its comma; the caller rolls back to mark if the value fails. */
-static void key(struct rd_jsonw *w, bool *first, const char *k)
+/* "key": with its comma; the caller rolls back to mark if the value fails.
+ * The table's names are plain ASCII: copied as they are, one pass; a name
+ * that needs escaping goes through rd_jsonw_str.  Returns the name's length,
+ * KEY_BAD if it is not UTF-8. */
+#define KEY_BAD ((size_t)-1)
+static size_t key(struct rd_jsonw *w, bool *first, const char *k)
 {
 	if (!*first)
 		LIT(w, ",");
 	*first = false;
-	rd_jsonw_str(w, k, strlen(k));
+	size_t head = w->len, n = 0;
+	for (;;) {
+		char *o = room(w, 32);
+		size_t i = 0;
+		if (n == 0)
+			o[i++] = '"';
+		for (; i < 30; i++, n++) {
+			unsigned char c = (unsigned char)k[n];
+			if (c == 0) {
+				o[i] = '"';
+				o[i + 1] = ':';
+				w->len += i + 2;
+				return n;
+			}
+			if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\')
+				goto slow;
+			o[i] = (char)c;
+		}
+		w->len += i;
+	}
+slow:
+	w->len = head;
+	n = strlen(k);
+	if (!rd_jsonw_str(w, k, n))
+		return KEY_BAD; /* jansson refused the key: the pair is left out */
 	LIT(w, ":");
+	return n;
 }
 
 static bool cstr(struct rd_jsonw *w, const char *s, size_t cap)
@@ -193,25 +259,22 @@ void rd_jsonw_entity(struct rd_jsonw *w, const struct rd_entity *e, const void *
 			continue;
 		size_t mark = w->len;
 		bool was_first = first;
-		key(w, &first, f->json);
+		size_t jl = key(w, &first, f->json);
+		if (jl == KEY_BAD)
+			goto drop;
 		switch (f->type) {
 		case RD_F_TIME: {
 			uint64_t x = get_uint(p, f->size);
-			if (x) {
-				char t[21];
-				rd_time_format(x, t);
-				if (!rd_jsonw_str(w, t, strlen(t)))
-					goto drop;
-			} else {
+			if (x)
+				date_str(w, (rd_date)(x / 86400), x % 86400, true);
+			else
 				LIT(w, "null");
-			}
 			break;
 		}
 		case RD_F_U64:
 		case RD_F_U32: {
 			uint64_t x = get_uint(p, f->size);
 			/* A zero reference ("..._id") is absent; a zero count is 0. */
-			size_t jl = strlen(f->json);
 			bool ref = f->no != 1 && jl > 3 && memcmp(f->json + jl - 3, "_id", 3) == 0;
 			if (x || !ref)
 				rd_jsonw_int(w, (int64_t)x);
@@ -221,14 +284,10 @@ void rd_jsonw_entity(struct rd_jsonw *w, const struct rd_entity *e, const void *
 		}
 		case RD_F_I32DATE: {
 			int32_t d = *(const int32_t *)p;
-			if (d) {
-				char t[11];
-				rd_date_format(d, t);
-				if (!rd_jsonw_str(w, t, strlen(t)))
-					goto drop;
-			} else {
+			if (d)
+				date_str(w, d, 0, false);
+			else
 				LIT(w, "null");
-			}
 			break;
 		}
 		case RD_F_U8ENUM: {
@@ -321,8 +380,7 @@ drop:		/* jansson left a key whose value it could not make out */
 	if (extra_key) {
 		size_t mark = w->len;
 		bool was_first = first;
-		key(w, &first, extra_key);
-		if (!rd_jsonw_str(w, extra_val, strlen(extra_val))) {
+		if (key(w, &first, extra_key) == KEY_BAD || !rd_jsonw_str(w, extra_val, strlen(extra_val))) {
 			w->len = mark;
 			first = was_first;
 		}

@@ -254,6 +254,22 @@ static void test_tricky_strings_reach_the_output(void **state)
 	assert_contains(w.buf, "\"customer_id\":null");
 	assert_contains(w.buf, ",\"colour\":\"red\"}");
 	rd_jsonw_free(&w);
+	/* An extra key that needs escaping (long, quoted, non-ASCII) and
+	 * one that is not UTF-8 (left out with its value). */
+	static const char *const keys[] = { "a \"quoted\" key\x01 caf\xc3\xa9 and a name longer than thirty-two bytes",
+					    "bad \xff key", "" };
+	for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+		json_t *j = rd_entity_to_json(&rd_entity_contract, &c);
+		json_object_set_new(j, keys[k], json_string("v"));
+		char *want = json_dumps(j, JSON_COMPACT);
+		json_decref(j);
+		rd_jsonw_init(&w, 0, NULL, NULL);
+		rd_jsonw_entity(&w, &rd_entity_contract, &c, keys[k], "v");
+		if (w.len != strlen(want) || memcmp(w.buf, want, w.len) != 0)
+			fail_msg("extra key %zu:\n jansson %s\n writer  %.*s", k, want, (int)w.len, w.buf);
+		rd_jsonw_free(&w);
+		free(want);
+	}
 	/* A string that is not UTF-8 leaves its key out, as jansson did. */
 	strcpy(c.external_id, "bad \xff");
 	char *want = tree_text(&rd_entity_contract, &c, NULL);
