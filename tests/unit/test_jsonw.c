@@ -150,9 +150,8 @@ static void fill(const struct rd_entity *e, void *obj)
 			uint8_t n = (uint8_t)(rnd() % (max + 1));
 			*(uint8_t *)(base + f->count_off) = n;
 			for (uint8_t k = 0; k < n; k++) {
-				static const char *const cur[] = { "EUR", "USD", "", "\xff\xfe", "JP" };
-				memset(pr[k].currency, 0, sizeof pr[k].currency);
-				memcpy(pr[k].currency, cur[rnd() % 5], strlen(cur[0]));
+				static const char cur[][4] = { "EUR", "USD", "", "\xff\xfe", "JP" };
+				memcpy(pr[k].currency, cur[rnd() % 5], sizeof pr[k].currency);
 				pr[k].term = (uint8_t)(rnd() % 8);
 				pr[k].amount = (int64_t)some_int();
 			}
