@@ -619,7 +619,18 @@ struct list_walk {
 	struct rd_req *req;
 	struct rd_page *pg;
 	void *obj;
+	bool filtered; /* the query names a filter: r->filter runs per record */
 };
+
+/* Whether the query names anything but the page's limit and cursor.
+ * Without a filter parameter every resource's filter keeps every record
+ * (each test is "absent, or equal"), so it is not run per record: it
+ * decoded the query string once per parameter it asks for. */
+static bool has_filter(struct rd_req *req)
+{
+	static const char *const paging[] = { "limit", "cursor", NULL };
+	return rd_req_query_unknown(req, paging) != NULL;
+}
 
 static int list_row(void *ctx, uint64_t id, const void *rec, size_t len)
 {
@@ -629,7 +640,7 @@ static int list_row(void *ctx, uint64_t id, const void *rec, size_t len)
 		return rc;
 	if (w->scope == RD_SCOPE_OWN && !rd_call_sees(w->c, w->t, w->r->res, w->obj))
 		return 1;
-	if (w->r->filter && !w->r->filter(w->c, w->t, w->obj, w->req))
+	if (w->filtered && w->r->filter && !w->r->filter(w->c, w->t, w->obj, w->req))
 		return 1;
 	const char *colour = w->r->res == RD_RES_CONTRACT ? rd_colour_name(rd_contract_colour(
 					w->obj, rd_clock_today(), w->c->vendor.renewal_window_days)) : NULL;
@@ -680,7 +691,7 @@ int rd_api_list(struct rd_req *req)
 		rd_page_raw(&pg, &out);
 	}
 	struct rd_list_source src;
-	struct list_walk w = { &c, t, r, scope, req, &pg, rd_malloc(MAX_OBJ) };
+	struct list_walk w = { &c, t, r, scope, req, &pg, rd_malloc(MAX_OBJ), has_filter(req) };
 	rc = rd_list_walk(t, table_of(&c, r), c.who.vendor, pg.cursor, list_source(req, r, &src) ? &src : NULL,
 			  list_row, &w);
 	rd_txn_end(t);
@@ -721,9 +732,9 @@ int rd_api_get(struct rd_req *req)
 						obj, rd_clock_today(), c.vendor.renewal_window_days)) : NULL;
 		rd_jsonw_entity(&out, r->e, obj, colour ? "colour" : NULL, colour);
 		rd_reply_raw(req, 200, "application/json", out.buf, out.len);
-	}
-	else if (rc == RD_ENOTFOUND)
+	} else if (rc == RD_ENOTFOUND) {
 		rd_reply_error(req, 404, "not_found", "id", "no %s with id %s", r->e->name, rd_req_param(req, "id"));
+	}
 	free(obj);
 	return rc == RD_ENOTFOUND ? 0 : rc;
 }
