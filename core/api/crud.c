@@ -619,7 +619,18 @@ struct list_walk {
 	struct rd_req *req;
 	struct rd_page *pg;
 	void *obj;
+	bool filtered; /* the query names a filter: r->filter runs per record */
 };
+
+/* Whether the query names anything but the page's limit and cursor.
+ * Without a filter parameter every resource's filter keeps every record
+ * (each test is "absent, or equal"), so it is not run per record: it
+ * decoded the query string once per parameter it asks for. */
+static bool has_filter(struct rd_req *req)
+{
+	static const char *const paging[] = { "limit", "cursor", NULL };
+	return rd_req_query_unknown(req, paging) != NULL;
+}
 
 static int list_row(void *ctx, uint64_t id, const void *rec, size_t len)
 {
@@ -629,13 +640,35 @@ static int list_row(void *ctx, uint64_t id, const void *rec, size_t len)
 		return rc;
 	if (w->scope == RD_SCOPE_OWN && !rd_call_sees(w->c, w->t, w->r->res, w->obj))
 		return 1;
-	if (w->r->filter && !w->r->filter(w->c, w->t, w->obj, w->req))
+	if (w->filtered && w->r->filter && !w->r->filter(w->c, w->t, w->obj, w->req))
 		return 1;
+	const char *colour = w->r->res == RD_RES_CONTRACT ? rd_colour_name(rd_contract_colour(
+					w->obj, rd_clock_today(), w->c->vendor.renewal_window_days)) : NULL;
+	if (w->pg->raw) {
+		if (!rd_page_room(w->pg))
+			return 0;
+		rd_jsonw_entity(w->pg->raw, w->r->e, w->obj, colour ? "colour" : NULL, colour);
+		rd_page_wrote(w->pg, id);
+		return 1;
+	}
 	json_t *j = rd_entity_to_json(w->r->e, w->obj);
-	if (w->r->res == RD_RES_CONTRACT)
-		json_object_set_new(j, "colour", json_string(rd_colour_name(rd_contract_colour(
-						     w->obj, rd_clock_today(), w->c->vendor.renewal_window_days))));
+	if (colour)
+		json_object_set_new(j, "colour", json_string(colour));
 	return rd_page_add(w->pg, id, j) ? 1 : 0;
+}
+
+/* Records are written as JSON straight from the field table (domain/jsonw.h)
+ * unless RENEWD_JSON_TREE is set in the daemon's environment: then as
+ * jansson trees dumped, the path the writer's bytes are checked against
+ * (tests/integration/test_json_writer.py). */
+static bool json_tree(void)
+{
+	static int tree = -1;
+	if (tree < 0) {
+		const char *v = getenv("RENEWD_JSON_TREE");
+		tree = v && *v && strcmp(v, "0") != 0;
+	}
+	return tree;
 }
 
 int rd_api_list(struct rd_req *req)
@@ -652,8 +685,13 @@ int rd_api_list(struct rd_req *req)
 	int rc = rd_store_read(c.app->store, &t);
 	if (rc < 0)
 		return rd_page_finish(&pg, rc);
+	struct rd_jsonw out;
+	if (!json_tree()) {
+		rd_jsonw_for_req(&out, req, 1024 + 1024 * (pg.limit < 50 ? pg.limit : 50));
+		rd_page_raw(&pg, &out);
+	}
 	struct rd_list_source src;
-	struct list_walk w = { &c, t, r, scope, req, &pg, rd_malloc(MAX_OBJ) };
+	struct list_walk w = { &c, t, r, scope, req, &pg, rd_malloc(MAX_OBJ), has_filter(req) };
 	rc = rd_list_walk(t, table_of(&c, r), c.who.vendor, pg.cursor, list_source(req, r, &src) ? &src : NULL,
 			  list_row, &w);
 	rd_txn_end(t);
@@ -685,10 +723,18 @@ int rd_api_get(struct rd_req *req)
 	void *obj = rd_malloc(MAX_OBJ);
 	rc = id ? load_visible(&c, t, r, scope, id, obj) : RD_ENOTFOUND;
 	rd_txn_end(t);
-	if (rc == 0)
+	if (rc == 0 && json_tree()) {
 		rd_reply_json(req, 200, with_colour(&c, r, obj));
-	else if (rc == RD_ENOTFOUND)
+	} else if (rc == 0) {
+		struct rd_jsonw out;
+		rd_jsonw_for_req(&out, req, 2048);
+		const char *colour = r->res == RD_RES_CONTRACT ? rd_colour_name(rd_contract_colour(
+						obj, rd_clock_today(), c.vendor.renewal_window_days)) : NULL;
+		rd_jsonw_entity(&out, r->e, obj, colour ? "colour" : NULL, colour);
+		rd_reply_raw(req, 200, "application/json", out.buf, out.len);
+	} else if (rc == RD_ENOTFOUND) {
 		rd_reply_error(req, 404, "not_found", "id", "no %s with id %s", r->e->name, rd_req_param(req, "id"));
+	}
 	free(obj);
 	return rc == RD_ENOTFOUND ? 0 : rc;
 }

@@ -9,6 +9,7 @@
 #include "edge/app.h"
 #include "auth/auth.h"
 #include "domain/audit.h"
+#include "domain/jsonw.h"
 #include "domain/model.h"
 
 struct rd_txn;
@@ -99,9 +100,21 @@ struct rd_page {
 	bool more;
 	json_t *items;
 	struct rd_txn *t; /* rd_page_records: its read transaction, while row() runs */
+	struct rd_jsonw *raw; /* rd_page_raw: the items are written there (domain/jsonw.h) */
 };
 int rd_page_begin(struct rd_page *p, struct rd_req *req, const char *const *known);
 bool rd_page_add(struct rd_page *p, uint64_t id, json_t *j);
+/* Items written as text instead of trees: after rd_page_begin, the page's
+ * envelope goes into w (grown in the request's pool), rd_page_room says
+ * whether another item fits (false: the page is full, next_cursor follows)
+ * and puts the comma before it, the caller writes the item, then
+ * rd_page_wrote(id); rd_page_finish closes the envelope and replies.  The
+ * bytes are the tree path's. */
+void rd_page_raw(struct rd_page *p, struct rd_jsonw *w);
+bool rd_page_room(struct rd_page *p);
+void rd_page_wrote(struct rd_page *p, uint64_t id);
+/* A writer whose buffer is taken from req's pool (freed with the request). */
+void rd_jsonw_for_req(struct rd_jsonw *w, struct rd_req *req, size_t cap);
 int rd_page_finish(struct rd_page *p, int rc);
 /* A whole list handler's walk: the table's records after the page's
  * cursor, in id order, each decoded and given to row(ctx, obj), which

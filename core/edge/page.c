@@ -74,6 +74,41 @@ bool rd_page_add(struct rd_page *p, uint64_t id, json_t *j)
 	return true;
 }
 
+static void *pool_alloc(void *req, size_t n)
+{
+	return rd_req_alloc(req, n);
+}
+
+void rd_jsonw_for_req(struct rd_jsonw *w, struct rd_req *req, size_t cap)
+{
+	rd_jsonw_init(w, cap, pool_alloc, req);
+}
+
+void rd_page_raw(struct rd_page *p, struct rd_jsonw *w)
+{
+	json_decref(p->items);
+	p->items = NULL;
+	p->raw = w;
+	rd_jsonw_raw(w, "{\"items\":[", 10);
+}
+
+bool rd_page_room(struct rd_page *p)
+{
+	if (p->n == p->limit) {
+		p->more = true;
+		return false;
+	}
+	if (p->n)
+		rd_jsonw_raw(p->raw, ",", 1);
+	return true;
+}
+
+void rd_page_wrote(struct rd_page *p, uint64_t id)
+{
+	p->last = id;
+	p->n++;
+}
+
 int rd_page_finish(struct rd_page *p, int rc)
 {
 	if (rc < 0) {
@@ -82,6 +117,18 @@ int rd_page_finish(struct rd_page *p, int rc)
 	}
 	char next[24];
 	snprintf(next, sizeof next, "%llu", (unsigned long long)p->last);
+	if (p->raw) {
+		/* The tree path's bytes: {"items":[...],"next_cursor":"ID"|null}. */
+		struct rd_jsonw *w = p->raw;
+		rd_jsonw_raw(w, "],\"next_cursor\":", 16);
+		if (p->more)
+			rd_jsonw_str(w, next, strlen(next));
+		else
+			rd_jsonw_raw(w, "null", 4);
+		rd_jsonw_raw(w, "}", 1);
+		rd_reply_raw(p->req, 200, "application/json", w->buf, w->len);
+		return 0;
+	}
 	rd_reply_json(p->req, 200, json_pack("{s:o, s:o}", "items", p->items, "next_cursor",
 					     p->more ? json_string(next) : json_null()));
 	return 0;

@@ -1,0 +1,389 @@
+/*
+ * jsonw.c: records written as JSON straight from the field table (jsonw.h).
+ * The rules are rd_entity_to_json's, field by field (model.c), and the
+ * bytes are jansson's JSON_COMPACT dump of that tree; tests/unit/test_jsonw.c
+ * compares the two on every entity.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "domain/date.h"
+#include "domain/jsonw.h"
+#include "domain/model.h"
+#include "domain/quote.h"
+#include "util/err.h"
+
+void rd_jsonw_init(struct rd_jsonw *w, size_t cap, void *(*alloc)(void *ctx, size_t n), void *ctx)
+{
+	if (cap < 64)
+		cap = 64;
+	*w = (struct rd_jsonw){ .cap = cap, .alloc = alloc, .ctx = ctx };
+	w->buf = alloc ? alloc(ctx, cap) : rd_malloc(cap);
+}
+
+void rd_jsonw_free(struct rd_jsonw *w)
+{
+	if (!w->alloc)
+		free(w->buf);
+	w->buf = NULL;
+	w->len = w->cap = 0;
+}
+
+static void grow(struct rd_jsonw *w, size_t need)
+{
+	size_t cap = w->cap * 2;
+	while (cap < w->len + need)
+		cap *= 2;
+	if (w->alloc) {
+		char *b = w->alloc(w->ctx, cap);
+		memcpy(b, w->buf, w->len);
+		w->buf = b;
+	} else {
+		w->buf = rd_realloc(w->buf, cap);
+	}
+	w->cap = cap;
+}
+
+static inline char *room(struct rd_jsonw *w, size_t need)
+{
+	if (w->len + need > w->cap)
+		grow(w, need);
+	return w->buf + w->len;
+}
+
+void rd_jsonw_raw(struct rd_jsonw *w, const char *s, size_t n)
+{
+	memcpy(room(w, n), s, n);
+	w->len += n;
+}
+
+#define LIT(w, s) rd_jsonw_raw(w, s, sizeof s - 1)
+
+void rd_jsonw_int(struct rd_jsonw *w, int64_t x)
+{
+	char t[24], *e = t + sizeof t, *p = e;
+	uint64_t u = x < 0 ? (uint64_t)0 - (uint64_t)x : (uint64_t)x;
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (x < 0)
+		*--p = '-';
+	rd_jsonw_raw(w, p, (size_t)(e - p));
+}
+
+/* The length of the UTF-8 sequence at s[i..n) as jansson accepts it
+ * (no overlong forms, no surrogates, nothing past U+10FFFF); 0: invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t i, size_t n)
+{
+	unsigned char u = s[i];
+	size_t k;
+	uint32_t v;
+	if (u >= 0xC2 && u <= 0xDF)
+		k = 2, v = u & 0x1F;
+	else if (u >= 0xE0 && u <= 0xEF)
+		k = 3, v = u & 0x0F;
+	else if (u >= 0xF0 && u <= 0xF4)
+		k = 4, v = u & 0x07;
+	else
+		return 0;
+	if (k > n - i)
+		return 0;
+	for (size_t j = 1; j < k; j++) {
+		if (s[i + j] < 0x80 || s[i + j] > 0xBF)
+			return 0;
+		v = (v << 6) | (s[i + j] & 0x3F);
+	}
+	if (v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF) || (k == 3 && v < 0x800) || (k == 4 && v < 0x10000))
+		return 0;
+	return k;
+}
+
+bool rd_jsonw_str(struct rd_jsonw *w, const char *str, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *s = (const unsigned char *)str;
+	size_t start = w->len;
+	/* At most six bytes per input byte ("\u00XX") and the quotes. */
+	char *o = room(w, n * 6 + 2), *b = o;
+	*o++ = '"';
+	for (size_t i = 0; i < n;) {
+		unsigned char c = s[i];
+		if (c >= 0x80) {
+			size_t k = utf8_seq(s, i, n);
+			if (!k) {
+				w->len = start;
+				return false;
+			}
+			memcpy(o, s + i, k);
+			o += k;
+			i += k;
+			continue;
+		}
+		i++;
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			*o++ = (char)c;
+			continue;
+		}
+		*o++ = '\\';
+		switch (c) {
+		case '"': *o++ = '"'; break;
+		case '\\': *o++ = '\\'; break;
+		case '\b': *o++ = 'b'; break;
+		case '\f': *o++ = 'f'; break;
+		case '\n': *o++ = 'n'; break;
+		case '\r': *o++ = 'r'; break;
+		case '\t': *o++ = 't'; break;
+		default:
+			memcpy(o, "u00", 3);
+			o[3] = hex[c >> 4];
+			o[4] = hex[c & 15];
+			o += 5;
+		}
+	}
+	*o++ = '"';
+	w->len += (size_t)(o - b);
+	return true;
+}
+
+static uint64_t get_uint(const void *p, size_t size)
+{
+	switch (size) {
+	case 1: return *(const uint8_t *)p;
+	case 4: return *(const uint32_t *)p;
+	default: return *(const uint64_t *)p;
+	}
+}
+
+/* n's last k decimal digits, zero-padded. */
+static char *digits(char *o, unsigned n, int k)
+{
+	for (int i = k - 1; i >= 0; i--, n /= 10)
+		o[i] = (char)('0' + n % 10);
+	return o + k;
+}
+
+/* "YYYY-MM-DD" and "YYYY-MM-DDTHH:MM:SSZ" with their quotes: the digits
+ * rd_date_format's and rd_time_format's "%04u-%02u-%02u" give (each part
+ * taken modulo its width, as they do), without snprintf. */
+static void date_str(struct rd_jsonw *w, rd_date days, uint64_t sec_of_day, bool time)
+{
+	int y, m, d;
+	rd_date_to_ymd(days, &y, &m, &d);
+	char *o = room(w, 22), *b = o;
+	*o++ = '"';
+	o = digits(o, (unsigned)y % 10000u, 4);
+	*o++ = '-';
+	o = digits(o, (unsigned)m % 100u, 2);
+	*o++ = '-';
+	o = digits(o, (unsigned)d % 100u, 2);
+	if (time) {
+		unsigned sec = (unsigned)sec_of_day;
+		*o++ = 'T';
+		o = digits(o, sec / 3600 % 100u, 2);
+		*o++ = ':';
+		o = digits(o, sec / 60 % 60, 2);
+		*o++ = ':';
+		o = digits(o, sec % 60, 2);
+		*o++ = 'Z';
+	}
+	*o++ = '"';
+	w->len += (size_t)(o - b);
+}
+
+static const char *const terms[] = { "", "annual", "quarterly", "monthly", "flex" };
+
+/* "key": with its comma; the caller rolls back to mark if the value fails.
+ * The table's names are plain ASCII: copied as they are, one pass; a name
+ * that needs escaping goes through rd_jsonw_str.  Returns the name's length,
+ * KEY_BAD if it is not UTF-8. */
+#define KEY_BAD ((size_t)-1)
+static size_t key(struct rd_jsonw *w, bool *first, const char *k)
+{
+	if (!*first)
+		LIT(w, ",");
+	*first = false;
+	size_t head = w->len, n = 0;
+	for (;;) {
+		char *o = room(w, 32);
+		size_t i = 0;
+		if (n == 0)
+			o[i++] = '"';
+		for (; i < 30; i++, n++) {
+			unsigned char c = (unsigned char)k[n];
+			if (c == 0) {
+				o[i] = '"';
+				o[i + 1] = ':';
+				w->len += i + 2;
+				return n;
+			}
+			if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\')
+				goto slow;
+			o[i] = (char)c;
+		}
+		w->len += i;
+	}
+slow:
+	w->len = head;
+	n = strlen(k);
+	if (!rd_jsonw_str(w, k, n))
+		return KEY_BAD; /* jansson refused the key: the pair is left out */
+	LIT(w, ":");
+	return n;
+}
+
+static bool cstr(struct rd_jsonw *w, const char *s, size_t cap)
+{
+	return rd_jsonw_str(w, s, strnlen(s, cap));
+}
+
+/* A jansson tree dumped compact into the buffer (the quote lines). */
+static int dump_cb(const char *buf, size_t size, void *data)
+{
+	rd_jsonw_raw(data, buf, size);
+	return 0;
+}
+
+void rd_jsonw_entity(struct rd_jsonw *w, const struct rd_entity *e, const void *obj, const char *extra_key,
+		     const char *extra_val)
+{
+	const char *base = obj;
+	bool first = true;
+	LIT(w, "{");
+	for (size_t i = 0; i < e->n_fields; i++) {
+		const struct rd_field *f = &e->fields[i];
+		const void *p = base + f->off;
+		if ((f->flags & RD_FF_PRIVATE) || f->type == RD_F_BYTES || f->type == RD_F_QUOTE_JSON)
+			continue;
+		size_t mark = w->len;
+		bool was_first = first;
+		size_t jl = key(w, &first, f->json);
+		if (jl == KEY_BAD)
+			goto drop;
+		switch (f->type) {
+		case RD_F_TIME: {
+			uint64_t x = get_uint(p, f->size);
+			if (x)
+				date_str(w, (rd_date)(x / 86400), x % 86400, true);
+			else
+				LIT(w, "null");
+			break;
+		}
+		case RD_F_U64:
+		case RD_F_U32: {
+			uint64_t x = get_uint(p, f->size);
+			/* A zero reference ("..._id") is absent; a zero count is 0. */
+			bool ref = f->no != 1 && jl > 3 && memcmp(f->json + jl - 3, "_id", 3) == 0;
+			if (x || !ref)
+				rd_jsonw_int(w, (int64_t)x);
+			else
+				LIT(w, "null");
+			break;
+		}
+		case RD_F_I32DATE: {
+			int32_t d = *(const int32_t *)p;
+			if (d)
+				date_str(w, d, 0, false);
+			else
+				LIT(w, "null");
+			break;
+		}
+		case RD_F_U8ENUM: {
+			uint8_t x = *(const uint8_t *)p;
+			size_t n = 0;
+			while (f->names[n])
+				n++;
+			if (!(x && x < n && rd_jsonw_str(w, f->names[x], strlen(f->names[x]))))
+				LIT(w, "null");
+			break;
+		}
+		case RD_F_U8FLAGS: {
+			uint8_t x = *(const uint8_t *)p;
+			bool any = false;
+			LIT(w, "[");
+			for (size_t k = 0; f->names[k]; k++) {
+				if (!(x & (1u << k)))
+					continue;
+				size_t m = w->len;
+				if (any)
+					LIT(w, ",");
+				if (rd_jsonw_str(w, f->names[k], strlen(f->names[k])))
+					any = true;
+				else
+					w->len = m;
+			}
+			LIT(w, "]");
+			break;
+		}
+		case RD_F_STR:
+			if (!cstr(w, p, f->size))
+				goto drop;
+			break;
+		case RD_F_PRICES: {
+			uint8_t n = *(const uint8_t *)(base + f->count_off);
+			const struct rd_price *pr = p;
+			bool any = false;
+			LIT(w, "[");
+			for (uint8_t k = 0; k < n; k++) {
+				size_t m = w->len;
+				if (any)
+					LIT(w, ",");
+				const char *term = pr[k].term < 5 ? terms[pr[k].term] : "";
+				LIT(w, "{\"currency\":");
+				if (!cstr(w, pr[k].currency, sizeof pr[k].currency)) {
+					w->len = m;
+					continue;
+				}
+				LIT(w, ",\"term\":");
+				rd_jsonw_str(w, term, strlen(term));
+				LIT(w, ",\"amount\":");
+				rd_jsonw_int(w, (int64_t)pr[k].amount);
+				LIT(w, "}");
+				any = true;
+			}
+			LIT(w, "]");
+			break;
+		}
+		case RD_F_IDS: {
+			uint8_t n = *(const uint8_t *)(base + f->count_off);
+			LIT(w, "[");
+			for (uint8_t k = 0; k < n; k++) {
+				if (k)
+					LIT(w, ",");
+				rd_jsonw_int(w, (int64_t)((const uint64_t *)p)[k]);
+			}
+			LIT(w, "]");
+			break;
+		}
+		case RD_F_QUOTE: {
+			/* Opportunities' lines: rare on lists, nested margins;
+			 * the tree model.c builds, dumped as it was. */
+			json_t *v = rd_quote_lines_json(p, *(const uint8_t *)(base + f->count_off));
+			if (!v || json_dump_callback(v, dump_cb, w, JSON_COMPACT) < 0) {
+				json_decref(v);
+				goto drop;
+			}
+			json_decref(v);
+			break;
+		}
+		case RD_F_BYTES:
+		case RD_F_QUOTE_JSON:
+			break;
+		}
+		continue;
+drop:		/* jansson left a key whose value it could not make out */
+		w->len = mark;
+		first = was_first;
+	}
+	if (extra_key) {
+		size_t mark = w->len;
+		bool was_first = first;
+		if (key(w, &first, extra_key) == KEY_BAD || !rd_jsonw_str(w, extra_val, strlen(extra_val))) {
+			w->len = mark;
+			first = was_first;
+		}
+	}
+	LIT(w, "}");
+}
