@@ -610,12 +610,14 @@ static void after_one(uv_work_t *w, int status)
  * was full, when something was queued meanwhile (a kick while it was out)
  * or when the server answers again after it could not be reached (the
  * messages waiting for a retry brought forward first); otherwise the
- * timer's next turn (a second).  Not at once after the server could not be
- * reached: the retries wait their backoff. */
+ * timer's next turn (a second).  Even when the server could not be
+ * reached: every message of the batch has its next attempt at the next
+ * whole second at the soonest, so the next pass takes other messages (one
+ * connection attempt for each 32) and the passes end when none is due. */
 static void finish(struct batch *bt)
 {
 	struct rd_renew *r = bt->r;
-	bool again = !bt->down && ((bt->n == BATCH && bt->next == bt->n) || r->kick_pending);
+	bool again = (bt->n == BATCH && bt->next == bt->n) || r->kick_pending;
 	if (bt->recovered && !bt->down && r->started) {
 		int moved = rd_store_write(r->app->store, bring_forward, r);
 		if (moved < 0)
