@@ -454,8 +454,8 @@ static int record_rest(struct rd_txn *t, void *arg)
 	return rc;
 }
 
-/* The server answers again: the messages waiting for a retry (the
- * soonest due first, at most FORWARD_MAX) are due now instead of at the
+/* The server answers again: the messages waiting for a retry (vendor by
+ * vendor, the soonest due first, at most FORWARD_MAX) are due now instead of at the
  * end of their own backoff, which grew while the server was away. */
 static int bring_forward(struct rd_txn *t, void *arg)
 {

@@ -16,9 +16,11 @@ when it should be; docs/operations.md, "Mail delivery").
 
 The time-dependent figures (messages/s) are printed, not asserted."""
 import datetime
+import email
 import socket
 import threading
 import time
+from email import policy as email_policy
 
 import pytest
 
@@ -69,9 +71,7 @@ class Sink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        import email
-        from email import policy
-        msg = email.message_from_bytes(envelope.content, policy=policy.default)
+        msg = email.message_from_bytes(envelope.content, policy=email_policy.default)
         with self.lock:
             self.messages.append({"message_id": str(msg["Message-ID"]), "rcpt": list(envelope.rcpt_tos),
                                   "at": time.monotonic(), "wall": time.time()})
