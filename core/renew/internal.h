@@ -18,6 +18,8 @@ struct rd_renew {
 	bool resume;             /* a sweep left work for the next turn: sweep again soon */
 	/* delivery */
 	bool delivering;         /* a batch is on the thread pool */
+	bool kick_pending;       /* kicked while a batch was out: collect again when it ends */
+	bool server_down;        /* the last attempt could not reach the mail server (mail.c) */
 	unsigned busy;
 	char maildir[4096];
 	char base_url[512];

@@ -1,13 +1,28 @@
 /*
- * mail.c: delivering the outbox.  A timer (and a kick after each sweep or
- * action) collects due messages; a batch is sent on the thread pool by the
- * configured transport — .eml files in DATA/mail, or SMTP through libcurl —
- * and the outcome is written back on the loop: sent, or retried later with
- * exponential backoff (up to an hour between attempts, for as long as it
- * takes: nothing is dropped; long failures are logged as errors).  Delivery time is real time, whatever the business clock says.
+ * mail.c: delivering the outbox.  A timer (every second) and a kick after
+ * each sweep or action collect due messages, up to BATCH at a time; a kick
+ * while a batch is out is kept and collects again as soon as it ends, and
+ * so does a full batch.  The batch is sent on the thread pool by the
+ * configured transport (.eml files in DATA/mail, or SMTP through libcurl:
+ * one session for the batch, each message its own MAIL FROM / RCPT TO /
+ * DATA, so one refused recipient fails its message alone) and each
+ * outcome is written back on the loop: sent, or retried later with
+ * exponential backoff (mail_retry_ms doubled per attempt, up to an hour
+ * between attempts, for as long as it takes: nothing is dropped; long
+ * failures are logged as errors).  Delivery time is real time, whatever
+ * the business clock says.
  * Delivery is at least once, one message at a time: each message's outcome
  * is committed before the next one is handed to the transport, so a crash
  * sends again at most the one message that was in flight.
+ *
+ * A server that cannot be reached (server_level) is found out by the
+ * batch's first message: the others are each recorded as a failed attempt
+ * with that error, in one transaction, neither rendered nor sent (a down
+ * server used to cost each message its render, connection and commit, one
+ * after the other).  When a message goes through again after that, the
+ * messages waiting for a retry are brought forward (bring_forward): they
+ * go at once instead of at the end of a backoff that grew while the server
+ * was away.
  *
  * A customer notice carries its quote as a PDF attachment (core/pdf), drawn
  * at send time: the quote's records are read on the loop while the batch is
@@ -41,6 +56,9 @@
 #define BATCH 32
 #define WARN_ATTEMPTS 30 /* past this, each failure is logged as an error: someone must look */
 #define BACKOFF_MAX_MS (3600 * 1000)
+/* The mail server answers again after it could not be reached: this many
+ * waiting messages (the soonest due first) are brought forward at once. */
+#define FORWARD_MAX 1024
 
 struct item {
 	uint64_t vendor;
@@ -66,6 +84,15 @@ struct batch {
 	size_t n;
 	size_t next;     /* the item on the worker (or the next one to send) */
 	unsigned failed; /* items not delivered so far */
+	/* SMTP: one session for the whole batch (libcurl keeps the connection
+	 * between transfers on one handle); closed on the worker at the end. */
+	CURL *curl;
+	/* The server could not be reached (server_level): the items after the
+	 * one that found out are not rendered nor sent, each is recorded as a
+	 * failed attempt with this error, in one transaction (record_rest). */
+	bool down;
+	char down_error[256];
+	bool recovered; /* a message went through after the server could not be reached */
 	/* copies of the settings, for the worker thread */
 	char transport[512], from[256], user[256];
 	char from_name[256], from_addr[256]; /* mail_from split (util/mailaddr.h) */
@@ -274,11 +301,39 @@ static size_t read_cb(char *out, size_t size, size_t n, void *arg)
 	return want;
 }
 
-static int to_smtp(const struct batch *bt, const struct item *it, const char *msg, size_t len, char *err, size_t errlen)
+/* A failure that is the server's, not the message's: it could not be
+ * reached or answered nothing (connection refused, no such host, a timeout,
+ * the connection closed before any answer, TLS or login refused), or it
+ * said 421 (closing the channel).  The batch's other messages would fail
+ * the same way. */
+static bool server_level(CURL *c, CURLcode cc)
 {
-	CURL *c = curl_easy_init();
-	if (!c)
+	long code = 0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	switch (cc) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_LOGIN_DENIED:
+	case CURLE_USE_SSL_FAILED:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+		return true;
+	default:
+		return code == 0 || code == 421;
+	}
+}
+
+/* One message over the batch's session: MAIL FROM, RCPT TO, DATA; the
+ * connection (and its EHLO, STARTTLS and login) is made by the first
+ * message and kept for the next ones (libcurl reconnects by itself when
+ * the server closed it).  Delivered only on the server's 250 to the DATA. */
+static int to_smtp(struct batch *bt, const struct item *it, const char *msg, size_t len, char *err, size_t errlen)
+{
+	if (!bt->curl && !(bt->curl = curl_easy_init()))
 		return -ENOMEM;
+	CURL *c = bt->curl;
 	char from[300], rcpt[300];
 	snprintf(from, sizeof from, "<%s>", bt->from_addr);
 	snprintf(rcpt, sizeof rcpt, "<%s>", it->m.to);
@@ -301,10 +356,14 @@ static int to_smtp(const struct batch *bt, const struct item *it, const char *ms
 		curl_easy_setopt(c, CURLOPT_PASSWORD, pw ? pw : "");
 	}
 	CURLcode cc = curl_easy_perform(c);
+	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, NULL);
 	curl_slist_free_all(to);
-	curl_easy_cleanup(c);
 	if (cc != CURLE_OK) {
 		snprintf(err, errlen, "SMTP %.120s: %s", bt->transport, curl_easy_strerror(cc));
+		if (server_level(c, cc)) {
+			bt->down = true;
+			snprintf(bt->down_error, sizeof bt->down_error, "%s", err);
+		}
 		return -EIO;
 	}
 	return 0;
@@ -317,6 +376,11 @@ static void send_one(uv_work_t *w)
 	struct batch *bt = w->data;
 	{
 		struct item *it = &bt->items[bt->next];
+		if (bt->down) { /* (not reached: record_rest records them) */
+			it->rc = -EIO;
+			snprintf(it->error, sizeof it->error, "%s", bt->down_error);
+			return;
+		}
 		size_t len, pdf_len = 0;
 		void *pdf = NULL;
 		if (it->quote && rd_quote_render(it->quote, &pdf, &pdf_len, it->pdf_error, sizeof it->pdf_error) < 0)
@@ -338,12 +402,13 @@ static void send_one(uv_work_t *w)
 
 /* ---- write-back (loop) -------------------------------------------------------------------- */
 
-static int record(struct rd_txn *t, void *arg)
+/* One item's outcome: sent, or failed with its next attempt after the
+ * backoff (mail_retry_ms doubled per attempt, up to an hour), rounded up
+ * to the next whole second (due times are seconds: a retry is never due
+ * again in the pass that failed it). */
+static int record_item(struct rd_txn *t, struct batch *bt, struct item *it, uint64_t now)
 {
-	struct batch *bt = arg;
-	uint64_t now = real_ms();
 	{
-		struct item *it = &bt->items[bt->next];
 		struct rd_message *m = rd_malloc(sizeof *m);
 		int rc = rd_entity_get(t, bt->r->app->domain->outbox, &rd_entity_message, it->vendor, it->m.id, m);
 		if (rc < 0) {
@@ -352,6 +417,8 @@ static int record(struct rd_txn *t, void *arg)
 		}
 		m->attempts++;
 		if (it->rc == 0) {
+			if (bt->r->server_down)
+				bt->recovered = true;
 			m->state = RD_MSG_SENT;
 			m->sent_at = now / 1000;
 			m->last_error[0] = 0;
@@ -361,7 +428,7 @@ static int record(struct rd_txn *t, void *arg)
 				backoff *= 2;
 			if (backoff > BACKOFF_MAX_MS)
 				backoff = BACKOFF_MAX_MS;
-			m->next_at = (now + backoff) / 1000;
+			m->next_at = (now + backoff + 999) / 1000;
 			snprintf(m->last_error, sizeof m->last_error, "%s", it->error);
 			/* Never given up on: a mail server down for days loses nothing. */
 			if (m->attempts >= WARN_ATTEMPTS)
@@ -374,6 +441,78 @@ static int record(struct rd_txn *t, void *arg)
 			return rc;
 	}
 	return 0;
+}
+
+static int record(struct rd_txn *t, void *arg)
+{
+	struct batch *bt = arg;
+	return record_item(t, bt, &bt->items[bt->next], real_ms());
+}
+
+/* The server could not be reached: the items after the one that found out
+ * are each recorded as a failed attempt with its error (counted, with
+ * their backoff), in one transaction, without being rendered or sent. */
+static int record_rest(struct rd_txn *t, void *arg)
+{
+	struct batch *bt = arg;
+	uint64_t now = real_ms();
+	int rc = 0;
+	for (size_t i = bt->next; rc >= 0 && i < bt->n; i++) {
+		struct item *it = &bt->items[i];
+		it->rc = -EIO;
+		snprintf(it->error, sizeof it->error, "%s", bt->down_error);
+		rc = record_item(t, bt, it, now);
+	}
+	return rc;
+}
+
+/* The server answers again: the messages waiting for a retry (vendor by
+ * vendor, the soonest due first, at most FORWARD_MAX) are due now instead of at the
+ * end of their own backoff, which grew while the server was away. */
+static int bring_forward(struct rd_txn *t, void *arg)
+{
+	struct rd_renew *r = arg;
+	uint64_t now = real_ms() / 1000;
+	/* Several nodes: a message claimed by a node (claim_batch) is due at
+	 * the end of its lease, never later than now + lease + 1: only one due
+	 * past that waits for a retry, and only that one is brought forward
+	 * (another node's claim is left alone). */
+	uint64_t after = now + (rd_claims_used(r) ? (r->app->config->claim_lease_ms + 999) / 1000 + 1 : 0);
+	uint8_t from[8];
+	rd_key_put_u64(from, after + 1);
+	struct rd_iter vit, it;
+	struct rd_item v, item;
+	size_t moved = 0, n;
+	struct { uint64_t vendor, id; } *ids = rd_calloc(FORWARD_MAX, sizeof *ids);
+	int rc = rd_iter_records(&vit, t, r->app->domain->vendors, 0, 0);
+	for (n = 0; rc >= 0 && n < FORWARD_MAX && (rc = rd_iter_next(&vit, &v)) > 0;) {
+		rc = rd_iter_index(&it, t, r->app->domain->outbox, "due", v.id, from, 8, NULL, 0);
+		it.keys_only = true;
+		while (rc >= 0 && n < FORWARD_MAX && (rc = rd_iter_next(&it, &item)) > 0) {
+			ids[n].vendor = v.id;
+			ids[n++].id = item.id;
+		}
+		rd_iter_close(&it);
+	}
+	rd_iter_close(&vit);
+	struct rd_message *m = rd_malloc(sizeof *m);
+	for (size_t i = 0; rc >= 0 && i < n; i++) {
+		rc = rd_entity_get(t, r->app->domain->outbox, &rd_entity_message, ids[i].vendor, ids[i].id, m);
+		if (rc == RD_ENOTFOUND) {
+			rc = 0;
+			continue;
+		}
+		if (rc < 0 || m->state != RD_MSG_QUEUED || m->next_at <= now)
+			continue;
+		m->next_at = now;
+		if ((rc = rd_entity_put(t, r->app->domain->outbox, &rd_entity_message, ids[i].vendor, m, 0)) >= 0)
+			moved++;
+	}
+	free(m);
+	free(ids);
+	if (rc >= 0 && moved)
+		rd_log(RD_LOG_INFO, "mail", "the mail server answers again: %zu waiting message(s) are due now", moved);
+	return rc < 0 ? rc : (int)moved;
 }
 
 static void free_items(struct batch *bt)
@@ -410,6 +549,24 @@ static int unclaim_rest(struct rd_txn *t, void *arg)
 	return rc;
 }
 
+static void finish(struct batch *bt);
+
+static void close_work(uv_work_t *w)
+{
+	struct batch *bt = w->data;
+	curl_easy_cleanup(bt->curl); /* QUIT, on the worker: the loop never waits for the server */
+	bt->curl = NULL;
+}
+
+static void after_close(uv_work_t *w, int status)
+{
+	(void)status;
+	struct batch *bt = w->data;
+	if (bt->curl) /* cancelled */
+		close_work(w);
+	finish(bt);
+}
+
 static void after_one(uv_work_t *w, int status)
 {
 	struct batch *bt = w->data;
@@ -425,24 +582,68 @@ static void after_one(uv_work_t *w, int status)
 		rd_log(RD_LOG_ERROR, "mail", "delivery result of message %llu could not be stored: %s",
 		       (unsigned long long)it->m.id, rd_strerror(rc));
 	rd_renew_mail_counted(r, it->rc == 0, real_ms());
+	if (it->rc == 0)
+		r->server_down = false;
+	else if (bt->down)
+		r->server_down = true;
 	if (it->rc < 0 && bt->failed++ == 0)
 		rd_log(RD_LOG_WARN, "mail", "message %llu not delivered, will retry: %s", (unsigned long long)it->m.id,
 		       it->error[0] ? it->error : "cancelled");
-	/* The next one, unless stopping (the rest stay queued, untried). */
-	if (++bt->next < bt->n && r->started && status == 0 &&
+	/* The next one, unless stopping (the rest stay queued, untried) or the
+	 * server could not be reached (the rest fail with it, below). */
+	if (++bt->next < bt->n && r->started && status == 0 && !bt->down &&
 	    uv_queue_work(r->app->loop, &bt->work, send_one, after_one) == 0)
 		return;
+	if (bt->next < bt->n && bt->down && r->started) {
+		size_t first = bt->next;
+		if ((rc = rd_store_write(r->app->store, record_rest, bt)) < 0)
+			rd_log(RD_LOG_ERROR, "mail", "%zu message(s) not tried (%s): their attempt could not be stored: %s",
+			       bt->n - first, bt->down_error, rd_strerror(rc));
+		else {
+			for (size_t i = first; i < bt->n; i++)
+				rd_renew_mail_counted(r, false, real_ms());
+			bt->failed += (unsigned)(bt->n - first);
+			bt->next = bt->n;
+		}
+	}
 	if (bt->next < bt->n && rd_claims_used(r) && (rc = rd_store_write(r->app->store, unclaim_rest, bt)) < 0)
 		rd_log(RD_LOG_WARN, "mail", "%zu message(s) not tried stay claimed until the lease is over: %s",
 		       bt->n - bt->next, rd_strerror(rc));
 	if (bt->failed > 1)
 		rd_log(RD_LOG_WARN, "mail", "%u of %zu message(s) not delivered, will retry", bt->failed, bt->next);
-	bool full = bt->n == BATCH && bt->next == bt->n && !bt->failed;
+	if (bt->curl && uv_queue_work(r->app->loop, &bt->work, close_work, after_close) == 0)
+		return;
+	if (bt->curl)
+		close_work(&bt->work);
+	finish(bt);
+}
+
+/* The batch is over (its session closed): collect again at once when it
+ * was full, when something was queued meanwhile (a kick while it was out)
+ * or when the server answers again after it could not be reached (the
+ * messages waiting for a retry brought forward first); otherwise the
+ * timer's next turn (a second).  Even when the server could not be
+ * reached: every message of the batch has its next attempt at the next
+ * whole second at the soonest, so the next pass takes other messages (one
+ * connection attempt for each 32) and the passes end when none is due. */
+static void finish(struct batch *bt)
+{
+	struct rd_renew *r = bt->r;
+	bool again = (bt->n == BATCH && bt->next == bt->n) || r->kick_pending;
+	if (bt->recovered && !bt->down && r->started) {
+		int moved = rd_store_write(r->app->store, bring_forward, r);
+		if (moved < 0)
+			rd_log(RD_LOG_WARN, "mail", "the waiting messages could not be brought forward: %s",
+			       rd_strerror(moved));
+		else if (moved > 0)
+			again = true;
+	}
 	free_items(bt);
 	free(bt);
 	r->delivering = false;
+	r->kick_pending = false;
 	r->busy--;
-	if (full && r->started)
+	if (again && r->started)
 		rd_renew_kick(r);
 }
 
@@ -645,9 +846,15 @@ void rd_renew_mail_stop(struct rd_renew *r)
 	uv_close((uv_handle_t *)&r->mail_timer, NULL);
 }
 
+/* Something was queued: collected at once, or, while a batch is out, as
+ * soon as it ends (finish). */
 void rd_renew_kick(struct rd_renew *r)
 {
-	if (r->started)
+	if (!r->started)
+		return;
+	if (r->delivering)
+		r->kick_pending = true;
+	else
 		uv_timer_start(&r->mail_timer, on_mail, 0, 1000);
 }
 
