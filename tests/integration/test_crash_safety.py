@@ -46,7 +46,7 @@ import pytest
 
 import crashkit
 from test_card_orders import gateway  # noqa: F401 (a fixture)
-from conftest import RENEWCTL, copy_store, start_api, store_args, table_entries
+from conftest import RENEWCTL, assert_json_error, copy_store, start_api, store_args, table_entries
 from crashkit import Killer, Sink, check_store, figures, restart, scaled, wait_until
 
 
@@ -368,6 +368,7 @@ def test_kills_during_card_payments_and_refunds(daemon, tmp_path, gateway, capsy
     kills, retries, pos = 0, 0, 0
     k = Killer(d, rng.uniform(0.01, 0.15))
     kill_rounds = scaled(6, 3)
+    undecided = 0
     while pos < len(ops):
         what, i = ops[pos]
         o = opps[i]
@@ -376,12 +377,23 @@ def test_kills_during_card_payments_and_refunds(daemon, tmp_path, gateway, capsy
                 r = admin.call("POST", "/api/v1/orders", {"opportunity_id": o["id"], "payment_option": "card",
                                                           "card_token": tokens[i]},
                                headers={"Idempotency-Key": f"crash-order-{o['id']}"}, timeout=15)
+                if r.status == 502 and undecided < 3 * n:
+                    # The gateway did not answer in time (a loaded machine): nothing
+                    # is decided and the order stays created; the client sends the
+                    # same request again under its key (docs/plugins.md), as here.
+                    assert_json_error(r, 502)
+                    undecided += 1
+                    continue
                 assert r.status in (200, 201), r
                 order_ids[i] = r.json()["id"]
                 assert r.json()["state"] == "fulfilled", \
                     f"seed {seed}: order {r.json()['number']} {r.json()['state']}: {r.json().get('payment_message')}"
             else:
                 r = admin.call("POST", f"/api/v1/orders/{order_ids[i]}/refund", {"reason": "crash test"}, timeout=15)
+                if r.status == 502 and undecided < 3 * n:
+                    assert_json_error(r, 502)  # as above: asked again
+                    undecided += 1
+                    continue
                 assert r.status == 200 and r.json()["state"] == "refunded", r
             pos += 1
             continue
@@ -406,7 +418,7 @@ def test_kills_during_card_payments_and_refunds(daemon, tmp_path, gateway, capsy
     d.stop()
     check_store(data)
     figures(capsys, record_property, f"crash payments and refunds (seed {seed})", kills=kills,
-            requests_retried=retries, records_checked=checked, duplicates_found=dups, lost_found=lost)
+            requests_retried=retries, undecided_retried=undecided, records_checked=checked, duplicates_found=dups, lost_found=lost)
 
 
 def http_errors():
