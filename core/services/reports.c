@@ -1036,6 +1036,30 @@ static int cnt_n_row(void *arg, const uint8_t *key, size_t klen, const struct rd
 	return 0;
 }
 
+static void fig_rows(struct ctx *c, struct fig *f, uint8_t cls, const struct rd_counter_val *v)
+{
+	uint32_t n = (uint32_t)v->n;
+	f->n += n;
+	add_wide(c, &f->v, v->a);
+	if (!(cls & RD_CNT_PRICED))
+		f->unpriced_n += n;
+	if (cls & RD_CNT_RESOLVED) {
+		f->resolved_n += n;
+		add_wide(c, &f->resolved_v, v->a);
+	}
+	if (cls & RD_CNT_WON) {
+		f->won_n += n;
+		add_wide(c, &f->won_v, v->a);
+	}
+	if (cls & RD_CNT_LOST)
+		f->lost_n += n;
+	if (cls & RD_CNT_CANCELLED) {
+		f->cancelled_n += n;
+		add_wide(c, &f->cancelled_v, v->a);
+	}
+	add_wide(c, &f->renewed_v, v->b);
+}
+
 static int cnt_month_row(void *arg, const uint8_t *k, size_t klen, const struct rd_counter_val *v)
 {
 	struct ctx *c = arg;
@@ -1055,29 +1079,8 @@ static int cnt_month_row(void *arg, const uint8_t *k, size_t klen, const struct 
 	struct dash *x = &c->dash[cur_index(c, (const char *)k + 5)];
 	uint8_t cls = k[8], ch = k[9], pb = k[10];
 	uint32_t n = (uint32_t)v->n;
-	struct fig *fs[2] = { &x->all, &x->months[mi] };
-	for (int i = 0; i < 2; i++) {
-		struct fig *f = fs[i];
-		f->n += n;
-		add_wide(c, &f->v, v->a);
-		if (!(cls & RD_CNT_PRICED))
-			f->unpriced_n += n;
-		if (cls & RD_CNT_RESOLVED) {
-			f->resolved_n += n;
-			add_wide(c, &f->resolved_v, v->a);
-		}
-		if (cls & RD_CNT_WON) {
-			f->won_n += n;
-			add_wide(c, &f->won_v, v->a);
-		}
-		if (cls & RD_CNT_LOST)
-			f->lost_n += n;
-		if (cls & RD_CNT_CANCELLED) {
-			f->cancelled_n += n;
-			add_wide(c, &f->cancelled_v, v->a);
-		}
-		add_wide(c, &f->renewed_v, v->b);
-	}
+	fig_rows(c, &x->all, cls, v);
+	fig_rows(c, &x->months[mi], cls, v);
 	if (ch > 2)
 		return 0;
 	x->chan_n[ch] += n;
@@ -1581,30 +1584,6 @@ static bool drill_gid(struct dsel *x, uint64_t pid, uint64_t *gid)
 		return false;
 	*gid = c->by == RD_REP_BY_LINE ? (pi == UINT32_MAX ? 0 : (uint64_t)c->prod_line[pi] + 1) : pid;
 	return true;
-}
-
-static void fig_rows(struct ctx *c, struct fig *f, uint8_t cls, const struct rd_counter_val *v)
-{
-	uint32_t n = (uint32_t)v->n;
-	f->n += n;
-	add_wide(c, &f->v, v->a);
-	if (!(cls & RD_CNT_PRICED))
-		f->unpriced_n += n;
-	if (cls & RD_CNT_RESOLVED) {
-		f->resolved_n += n;
-		add_wide(c, &f->resolved_v, v->a);
-	}
-	if (cls & RD_CNT_WON) {
-		f->won_n += n;
-		add_wide(c, &f->won_v, v->a);
-	}
-	if (cls & RD_CNT_LOST)
-		f->lost_n += n;
-	if (cls & RD_CNT_CANCELLED) {
-		f->cancelled_n += n;
-		add_wide(c, &f->cancelled_v, v->a);
-	}
-	add_wide(c, &f->renewed_v, v->b);
 }
 
 static int drill_k_row(void *arg, const uint8_t *k, size_t klen, const struct rd_counter_val *v)
