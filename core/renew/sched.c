@@ -550,6 +550,15 @@ void rd_renew_stop(struct rd_renew *r)
 		return;
 	uv_timer_stop(&r->sweep_timer);
 	uv_close((uv_handle_t *)&r->sweep_timer, NULL);
+	if (r->resume_from && rd_claims_used(r)) {
+		/* stopping in the middle of a vendor's day: its claim is given
+		 * back, so that another node goes on from the last chunk at once
+		 * instead of waiting out the lease */
+		char claim[48];
+		snprintf(claim, sizeof claim, "sweep:%llu", (unsigned long long)r->resume_from);
+		rd_claim_drop(r, claim);
+		r->resume_from = 0;
+	}
 	rd_renew_mail_stop(r);
 	r->started = false;
 }

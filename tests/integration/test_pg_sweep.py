@@ -21,7 +21,10 @@ leases (claim_lease_ms) far shorter than the sweep.
 - test_a_node_killed_mid_sweep_resumes_where_it_ended: SIGKILL after some
   chunks are committed: the other node takes the day over after the lease
   and finishes it; each action and each e-mail exactly once, the day's
-  quotes all there.
+  quotes all there;
+- test_a_node_stopped_cleanly_gives_its_claimed_messages_back and
+  test_a_node_stopped_mid_sweep_gives_its_claim_back: SIGTERM gives the
+  node's claims (outbox messages not tried, the vendor's day) back at once.
 """
 import datetime
 import os
@@ -448,3 +451,36 @@ def test_a_node_stopped_cleanly_gives_its_claimed_messages_back(cluster, tmp_pat
         if b:
             b.close()
         smtp.stop()
+
+
+@pytest.mark.watchdog(240)
+def test_a_node_stopped_mid_sweep_gives_its_claim_back(cluster, tmp_path):
+    """SIGTERM between two chunks of a day: the node gives the vendor's
+    claim back as it stops, and another node finishes the day at once, not
+    after the lease (60 s here)."""
+    lease = 60000
+    db, url, token, dirs, args = world(cluster, tmp_path, 2, lease_ms=lease)
+    (a,) = start(tmp_path, dirs, args, [0])
+    b = None
+    try:
+        day, base = backlog(cluster, db, url, tmp_path, dirs[0], [a], token)
+        a_id = node_id(a)
+        assert pgcluster.wait_until(lambda: any(o.endswith(a_id) and u > time.time() * 1000
+                                                for u, o in claims(cluster, db).values())
+                                    and quotes(cluster, db) >= base + 50, WAIT, step=0.02), "A was not seen at work"
+        a.stop()
+        stopped = time.monotonic()
+        s = swept(cluster, db)
+        assert any(d < day for d in s.values()), "A finished the day before it was stopped"
+        (b,) = start(tmp_path, dirs, args, [1])
+        wait_swept(cluster, db, day, timeout=lease / 1000 / 2)
+        took = time.monotonic() - stopped
+        assert quotes(cluster, db) == base + N, (quotes(cluster, db), base)
+        keys = action_keys(cluster, db)
+        assert len(keys) == len(set(keys)), "an action was taken twice"
+        print(f"\nA stopped mid-day; B finished it {took:.1f} s later (lease {lease} ms)")
+        b.stop()
+    finally:
+        a.close()
+        if b:
+            b.close()
