@@ -46,6 +46,9 @@ const struct rd_option rd_options[] = {
 	{ "claim_lease_ms", RD_OPT_UINT, OPT(claim_lease_ms), "60000", 200, 3600000,
 	  "PostgreSQL store, several nodes: how long a node's claim on a vendor's sweep or on a message's delivery "
 	  "lasts unless renewed; another node takes the work over once it has run out" },
+	{ "sweep_chunk_ms", RD_OPT_UINT, OPT(sweep_chunk_ms), "200", 0, 60000,
+	  "PostgreSQL store: a vendor-day's sweep commits in chunks of about this long, each renewing the sweep's "
+	  "claim, the loop free between them (0: the day in one transaction); unused on LMDB" },
 	{ "policy_jobs_per_vendor", RD_OPT_UINT, OPT(policy_jobs_per_vendor), "2", 1, 64,
 	  "how many policy checks and dry runs of one vendor may run on the thread pool at once; more are refused (429)" },
 	{ "mail_retry_ms", RD_OPT_UINT, OPT(mail_retry_ms), "30000", 10, 3600000,

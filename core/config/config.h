@@ -32,6 +32,7 @@ struct rd_config {
 	char *mail_user;          /* smtp auth; the password comes from RENEWD_SMTP_PASSWORD */
 	uint64_t sched_interval_ms;
 	uint64_t claim_lease_ms;
+	uint64_t sweep_chunk_ms;  /* PostgreSQL: a vendor-day's sweep commits after about this long (0: one transaction) */
 	uint64_t policy_jobs_per_vendor; /* policy checks and dry runs of one vendor on the thread pool at once */
 	uint64_t mail_retry_ms;   /* first retry delay; doubles per attempt up to an hour */
 	uint64_t mail_render_at_queue; /* 1: messages stored rendered when queued (the format before send-time rendering) */

@@ -433,30 +433,84 @@ static int pullbacks(struct sweep *s)
 
 typedef int (*contract_fn)(struct sweep *s, struct rd_contract *k);
 
+/* One contract of a walk, with its place in the index. */
+struct walk_item {
+	uint64_t id;
+	uint8_t key[RD_SWEEP_CURSOR_KEY];
+	uint8_t klen; /* RD_SWEEP_CURSOR_KEY + 1: longer than the cursor keeps */
+};
+
+/* Index order: the key's bytes, then its length, then the id. */
+static int walk_cmp(const uint8_t *ka, size_t la, uint64_t ia, const uint8_t *kb, size_t lb, uint64_t ib)
+{
+	int c = memcmp(ka, kb, la < lb ? la : lb);
+	if (c)
+		return c;
+	if (la != lb)
+		return la < lb ? -1 : 1;
+	return ia < ib ? -1 : ia > ib;
+}
+
+/* Whether this chunk of a day has had its time (sched.c, day_write): it
+ * ends after the contract in progress. */
+static bool chunk_full(const struct sweep *s)
+{
+	return s->chunk_ms && !s->preview && !s->only &&
+	       uv_hrtime() - s->chunk_t0 >= s->chunk_ms * 1000000u;
+}
+
 /* Calls fn for each contract of index idx (end dates) ending in [from,
- * to] (collected first: fn writes). */
+ * to] (collected first: fn writes).  In a day swept in chunks, a walk an
+ * earlier chunk of the day finished is passed by, the one it ended in goes
+ * on after the contract it ended with, and a chunk that has had its time
+ * ends after the contract in progress (s->chunked; s->at says where). */
 static int each_in(struct sweep *s, const char *idx, rd_date from, rd_date to, contract_fn fn)
 {
+	uint32_t walk = s->walk++;
+	if (s->chunked || (s->at.set && walk < s->at.walk))
+		return 0;
+	bool resume = s->at.set && walk == s->at.walk && s->at.klen <= RD_SWEEP_CURSOR_KEY;
 	uint8_t lo[4], hi[4];
 	rd_date_key(from, lo);
 	rd_date_key(to + 1, hi);
 	size_t n = 0, cap = 256;
-	uint64_t *ids = rd_malloc(cap * sizeof *ids);
+	struct walk_item *items = rd_malloc(cap * sizeof *items);
 	struct rd_iter it;
 	struct rd_item item;
 	int rc = rd_iter_index(&it, s->t, s->d->contracts, idx, s->v.id, lo, 4, hi, 4);
 	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		bool fits = item.key_len <= RD_SWEEP_CURSOR_KEY;
+		if (resume && fits && walk_cmp(item.key, item.key_len, item.id, s->at.key, s->at.klen, s->at.id) <= 0)
+			continue; /* done in an earlier chunk of the day */
 		if (n == cap)
-			ids = rd_realloc(ids, (cap *= 2) * sizeof *ids);
-		ids[n++] = item.id;
+			items = rd_realloc(items, (cap *= 2) * sizeof *items);
+		items[n].id = item.id;
+		items[n].klen = fits ? (uint8_t)item.key_len : RD_SWEEP_CURSOR_KEY + 1;
+		if (fits)
+			memcpy(items[n].key, item.key, item.key_len);
+		n++;
 	}
 	rd_iter_close(&it);
 	struct rd_contract k;
-	for (size_t i = 0; rc >= 0 && i < n; i++)
-		if ((rc = rd_entity_get(s->t, s->d->contracts, &rd_entity_contract, s->v.id, ids[i], &k)) == 0)
+	size_t i;
+	for (i = 0; rc >= 0 && i < n; i++) {
+		if ((rc = rd_entity_get(s->t, s->d->contracts, &rd_entity_contract, s->v.id, items[i].id, &k)) == 0)
 			rc = rd_action_end(s, fn(s, &k));
-	free(ids);
-	s->scanned += n;
+		if (rc >= 0 && !s->deferred && chunk_full(s)) {
+			s->chunked = true;
+			s->at.set = true;
+			s->at.day = s->day;
+			s->at.walk = walk;
+			s->at.id = items[i].id;
+			s->at.klen = items[i].klen;
+			if (items[i].klen <= RD_SWEEP_CURSOR_KEY)
+				memcpy(s->at.key, items[i].key, items[i].klen);
+			i++;
+			break;
+		}
+	}
+	free(items);
+	s->scanned += i;
 	return rc < 0 ? rc : 0;
 }
 
@@ -747,7 +801,7 @@ int rd_sweep_day(struct sweep *s, bool full_window)
 	if ((wants(s, "quote") || wants(s, "ineligible")) &&
 	    (rc = each_in(s, RD_IDX_CONTRACT_UNQUOTED, s->day, s->day + (rd_date)w, quote_contract)) < 0)
 		return rc;
-	if (s->deferred)
+	if (s->deferred || s->chunked)
 		return 0; /* the day is swept again, the rest with it */
 	if (wants(s, "pullback") && (rc = pullbacks(s)) < 0)
 		return rc;
@@ -757,11 +811,13 @@ int rd_sweep_day(struct sweep *s, bool full_window)
 	    (rc = each_ending(s, full_window ? s->day - 366 : s->day - 1, s->day - 1, expire_contract)) < 0)
 		return rc;
 	int days[16], n = cadence(&s->v, days);
-	for (int i = 0; i < n && wants(s, "reminder"); i++) {
+	for (int i = 0; i < n && wants(s, "reminder") && !s->chunked; i++) {
 		s->reminder_offset = days[i];
 		if ((rc = each_ending(s, s->day + days[i], s->day + days[i], remind_contract)) < 0)
 			return rc;
 	}
+	if (s->chunked)
+		return 0; /* the next chunk goes on from s->at */
 	if (wants(s, "payment_reminder") && (rc = payment_reminders(s)) < 0)
 		return rc;
 	/* Monday (1970-01-01 was a Thursday) */

@@ -16,6 +16,12 @@ struct rd_renew {
 	uv_timer_t sweep_timer, mail_timer;
 	bool started;
 	bool resume;             /* a sweep left work for the next turn: sweep again soon */
+	/* Several nodes: a day's sweep in chunks (sched.c).  yield: this sweep
+	 * runs from the timer and gives the loop back between chunks; resume_from:
+	 * the vendor whose day is part done (the vendors before it are done in
+	 * this round), 0 when none. */
+	bool yield;
+	uint64_t resume_from;
 	/* delivery */
 	bool delivering;         /* a batch is on the thread pool */
 	bool kick_pending;       /* kicked while a batch was out: collect again when it ends */
@@ -69,6 +75,10 @@ struct parsed_template {
 	struct rd_mustache *m;
 };
 
+/* The longest index key a sweep's cursor keeps (sched.c): a walk over
+ * longer keys starts over in each chunk (safe: each action once). */
+#define RD_SWEEP_CURSOR_KEY 24
+
 /* One vendor-day's sweep, inside its write transaction. */
 struct sweep {
 	struct rd_renew *r;
@@ -100,6 +110,24 @@ struct sweep {
 	size_t n_skip, cap_skip;
 	char (*only)[96];         /* a retry of failed actions: only these are taken */
 	size_t n_only;
+	/* Several nodes: the day in chunks, each its own write transaction
+	 * (sched.c, day_write).  A chunk ends after the contract in progress
+	 * once it has run chunk_ms; where it ended (at) is written with it, in
+	 * the store ("sweep_at:VENDOR"), and the next chunk goes on from there:
+	 * the walks of contracts before at.walk are done, the one at at.walk
+	 * goes on after the contract at.key/at.id. */
+	uint64_t chunk_ms;        /* 0: the day in one transaction (LMDB, previews, retries) */
+	uint64_t chunk_t0;        /* when this chunk began (uv_hrtime) */
+	bool chunked;             /* this chunk is full: the day goes on in the next one */
+	unsigned walk;            /* the walks of contracts in this run of the day, counted */
+	struct sweep_cursor {
+		bool set;
+		rd_date day;
+		uint32_t walk;
+		uint64_t id;
+		uint8_t key[RD_SWEEP_CURSOR_KEY];
+		uint8_t klen;
+	} at;
 };
 
 /* True when the action with this key is left out of this run of the day

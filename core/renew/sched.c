@@ -76,6 +76,59 @@ static rd_date last_swept(struct rd_txn *t, uint64_t vendor, bool *none)
 	return d;
 }
 
+/* Where a day swept in chunks has got to (struct sweep_cursor), kept in
+ * the store's settings as "sweep_at:VENDOR": the day (4 bytes), the walk
+ * (4), the contract's id (8), its index key's length (1) and the key, in
+ * the byte order of this machine (every node runs the same build). */
+static void cursor_meta_key(uint64_t vendor, char *key, size_t cap)
+{
+	snprintf(key, cap, "sweep_at:%llu", (unsigned long long)vendor);
+}
+
+static int cursor_load(struct rd_txn *t, struct sweep *s)
+{
+	char key[48];
+	cursor_meta_key(s->v.id, key, sizeof key);
+	const void *v;
+	size_t len;
+	memset(&s->at, 0, sizeof s->at);
+	int rc = rd_txn_meta_get(t, key, &v, &len);
+	if (rc == RD_ENOTFOUND)
+		return 0;
+	if (rc < 0)
+		return rc;
+	const uint8_t *b = v;
+	if (len < 17 || len != 17u + (b[16] <= RD_SWEEP_CURSOR_KEY ? b[16] : 0))
+		return 0; /* not one of ours: the day starts over (each action once) */
+	int32_t day;
+	memcpy(&day, b, 4);
+	if (day != s->day)
+		return 0; /* another day's */
+	s->at.day = day;
+	memcpy(&s->at.walk, b + 4, 4);
+	memcpy(&s->at.id, b + 8, 8);
+	s->at.klen = b[16];
+	if (s->at.klen <= RD_SWEEP_CURSOR_KEY)
+		memcpy(s->at.key, b + 17, s->at.klen);
+	s->at.set = true;
+	return 0;
+}
+
+static int cursor_save(struct rd_txn *t, const struct sweep *s)
+{
+	char key[48];
+	cursor_meta_key(s->v.id, key, sizeof key);
+	uint8_t b[17 + RD_SWEEP_CURSOR_KEY];
+	int32_t day = s->at.day;
+	memcpy(b, &day, 4);
+	memcpy(b + 4, &s->at.walk, 4);
+	memcpy(b + 8, &s->at.id, 8);
+	b[16] = s->at.klen;
+	size_t klen = s->at.klen <= RD_SWEEP_CURSOR_KEY ? s->at.klen : 0;
+	memcpy(b + 17, s->at.key, klen);
+	return rd_txn_meta_put(t, key, b, 17 + klen);
+}
+
 struct day_job {
 	struct sweep s;
 	bool full;
@@ -120,11 +173,18 @@ static int day_write(struct rd_txn *t, void *arg)
 	s->day_t = NULL;
 	s->n_skip = 0; /* (a replay after the map grew starts the day over) */
 	j->wrote_failures = false;
+	s->walk = 0;
+	s->chunked = false;
+	s->chunk_t0 = uv_hrtime();
+	memset(&s->at, 0, sizeof s->at);
 	/* Several nodes: the day is written only while this node holds the
 	 * vendor's claim, and writing it renews the lease (claims.c).  A node
 	 * that stalled past its lease finds the claim taken and writes nothing. */
 	int rc;
 	if (j->claim && !s->preview && (rc = rd_claim_hold(s->r, t, j->claim, rd_claim_real_ms())) < 0)
+		return rc;
+	/* A day swept in chunks goes on where its last chunk ended. */
+	if (s->chunk_ms && !s->preview && !s->only && (rc = cursor_load(t, s)) < 0)
 		return rc;
 	/* Re-read the vendor in this transaction: a decision may have changed it. */
 	rc = rd_entity_get(t, s->d->vendors, &rd_entity_vendor, 0, s->v.id, &s->v);
@@ -151,9 +211,18 @@ static int day_write(struct rd_txn *t, void *arg)
 		return 0;
 	if ((s->n_skip || j->retry) && (rc = note_failures(j, t)) < 0)
 		return rc;
+	if (s->chunked)
+		return cursor_save(t, s); /* the day goes on in the next chunk */
 	if (s->deferred || j->retry)
 		return 0; /* deferred: the day is swept again (each action once) */
 	char key[48];
+	if (s->at.set) {
+		/* the day is done: its cursor goes (a day swept again, after a
+		 * restore or by hand, starts from its beginning) */
+		cursor_meta_key(s->v.id, key, sizeof key);
+		if ((rc = rd_txn_meta_put(t, key, "", 0)) < 0)
+			return rc;
+	}
 	sweep_meta_key(s->v.id, key, sizeof key);
 	int32_t d = s->day;
 	return rd_txn_meta_put(t, key, &d, 4);
@@ -271,9 +340,15 @@ static int retry_failures(struct rd_renew *r, struct day_job *j)
 	return rc < 0 ? rc : taken;
 }
 
-static int sweep_vendor(struct rd_renew *r, const struct rd_vendor *v, rd_date today, const char *claim)
+/* Sweeps a vendor's days up to today.  Several nodes: each day in chunks
+ * (day_write); from the timer (r->yield) the loop gets control back after
+ * each chunk (*pending: the vendor's day goes on in the next turn, its
+ * claim kept), otherwise the chunks follow one another here. */
+static int sweep_vendor(struct rd_renew *r, const struct rd_vendor *v, rd_date today, const char *claim,
+			bool *pending)
 {
 	struct day_job j = { .s = { .r = r, .d = r->app->domain, .v = *v }, .claim = claim };
+	*pending = false;
 	struct rd_txn *t;
 	int rc = rd_store_read(r->app->store, &t);
 	if (rc < 0)
@@ -289,6 +364,7 @@ static int sweep_vendor(struct rd_renew *r, const struct rd_vendor *v, rd_date t
 	/* What failed in earlier sweeps first: retried as of its own day. */
 	if ((rc = retry_failures(r, &j)) > 0)
 		taken += rc;
+	j.s.chunk_ms = claim ? r->app->config->sweep_chunk_ms : 0;
 	for (rd_date day = from; day <= today; day++) {
 		j.s.day = day;
 		/* Records of a day caught up carry that day, not today. */
@@ -305,6 +381,15 @@ static int sweep_vendor(struct rd_renew *r, const struct rd_vendor *v, rd_date t
 			return rc;
 		}
 		taken += (int)j.s.taken;
+		if (j.s.chunked && !r->yield) {
+			day--; /* the same day's next chunk */
+			continue;
+		}
+		if (j.s.chunked) {
+			r->resume = true;
+			*pending = true;
+			break;
+		}
 		if (j.s.deferred) {
 			rd_log(RD_LOG_WARN, "renew", "vendor %llu: the margin policy took %llu ms of this sweep: the rest of "
 			       "the vendor's work waits for the next turn of the loop", (unsigned long long)v->id,
@@ -350,7 +435,14 @@ int rd_renew_sweep(struct rd_renew *r)
 	rd_iter_close(&it);
 	rd_txn_end(t);
 	int total = 0;
+	/* From the timer, a round that gave the loop back in the middle of a
+	 * vendor's day goes on with that vendor (the ones before it are done
+	 * in this round); any other sweep is a whole round. */
+	uint64_t from_vendor = r->yield ? r->resume_from : 0;
+	r->resume_from = 0;
 	for (size_t i = 0; rc >= 0 && i < n; i++) {
+		if (vs[i].id < from_vendor)
+			continue;
 		/* Several nodes: the vendor's work is done by the node that holds
 		 * its claim (claims.c); the others pass it by until the claim is
 		 * dropped or its lease runs out. */
@@ -359,6 +451,10 @@ int rd_renew_sweep(struct rd_renew *r)
 		bool claims = rd_claims_used(r);
 		if (claims) {
 			int c = rd_claim_take(r, claim);
+			if (c == RD_ELOCKED && vs[i].id == from_vendor)
+				rd_log(RD_LOG_WARN, "renew", "vendor %llu: another node took over the sweep (this node's "
+				       "claim ran out between two chunks of a day): this node stops",
+				       (unsigned long long)vs[i].id);
 			if (c == RD_ELOCKED)
 				continue;
 			if (c < 0) {
@@ -368,10 +464,30 @@ int rd_renew_sweep(struct rd_renew *r)
 			}
 		}
 		uint64_t t0 = uv_hrtime();
-		int k = sweep_vendor(r, &vs[i], today, claims ? claim : NULL), taken = k > 0 ? k : 0;
+		bool pending;
+		int k = sweep_vendor(r, &vs[i], today, claims ? claim : NULL, &pending), taken = k > 0 ? k : 0;
 		if (k == RD_ELOCKED && claims) {
 			rd_renew_sweep_counted(r, &vs[i], (double)(uv_hrtime() - t0) / 1e9, 0, false);
 			continue; /* the claim is another node's now: so are the hooks */
+		}
+		if (pending) {
+			/* its day goes on in the next turn, the claim kept (each
+			 * chunk renews its lease); the hooks run when it is done */
+			total += taken;
+			rd_renew_sweep_counted(r, &vs[i], (double)(uv_hrtime() - t0) / 1e9, taken, false);
+			r->resume_from = vs[i].id;
+			break;
+		}
+		/* The hooks are the claim's work too: its lease is renewed first,
+		 * and a node that lost it (its lease ran out) leaves them to the
+		 * node that has it. */
+		int c = claims ? rd_claim_take(r, claim) : 0;
+		if (c == RD_ELOCKED) {
+			rd_log(RD_LOG_WARN, "renew", "vendor %llu: another node took over the sweep (this node's claim "
+			       "ran out): this node stops", (unsigned long long)vs[i].id);
+			rd_renew_sweep_counted(r, &vs[i], (double)(uv_hrtime() - t0) / 1e9, taken, false);
+			total += taken;
+			continue;
 		}
 		bool failed = k < 0;
 		for (size_t h = 0; h < r->n_hooks; h++) {
@@ -414,7 +530,10 @@ int rd_renew_sweep(struct rd_renew *r)
 
 static void on_sweep(uv_timer_t *t)
 {
-	rd_renew_sweep(t->data);
+	struct rd_renew *r = t->data;
+	r->yield = true; /* several nodes: the loop gets control back between a day's chunks */
+	rd_renew_sweep(r);
+	r->yield = false;
 }
 
 void rd_renew_start(struct rd_renew *r)
@@ -432,6 +551,15 @@ void rd_renew_stop(struct rd_renew *r)
 		return;
 	uv_timer_stop(&r->sweep_timer);
 	uv_close((uv_handle_t *)&r->sweep_timer, NULL);
+	if (r->resume_from && rd_claims_used(r)) {
+		/* stopping in the middle of a vendor's day: its claim is given
+		 * back, so that another node goes on from the last chunk at once
+		 * instead of waiting out the lease */
+		char claim[48];
+		snprintf(claim, sizeof claim, "sweep:%llu", (unsigned long long)r->resume_from);
+		rd_claim_drop(r, claim);
+		r->resume_from = 0;
+	}
 	rd_renew_mail_stop(r);
 	r->started = false;
 }
