@@ -93,6 +93,12 @@ struct batch {
 	bool down;
 	char down_error[256];
 	bool recovered; /* a message went through after the server could not be reached */
+	/* Several nodes: when the batch's claims were taken or last renewed
+	 * (real ms); renew_rest renews them before a message is sent once a
+	 * quarter of the lease has gone, so that no claim runs out while its
+	 * message waits its turn in the batch (another node would send it). */
+	uint64_t claimed_ms;
+	bool claims_lost; /* a renewal failed: the rest is left to the lease */
 	/* copies of the settings, for the worker thread */
 	char transport[512], from[256], user[256];
 	char from_name[256], from_addr[256]; /* mail_from split (util/mailaddr.h) */
@@ -459,6 +465,8 @@ static int record_rest(struct rd_txn *t, void *arg)
 	int rc = 0;
 	for (size_t i = bt->next; rc >= 0 && i < bt->n; i++) {
 		struct item *it = &bt->items[i];
+		if (it->elsewhere)
+			continue; /* another node's since its claim ran out (renew_rest) */
 		it->rc = -EIO;
 		snprintf(it->error, sizeof it->error, "%s", bt->down_error);
 		rc = record_item(t, bt, it, now);
@@ -567,6 +575,8 @@ static void after_close(uv_work_t *w, int status)
 	finish(bt);
 }
 
+static bool keep_claims(struct batch *bt);
+
 static void after_one(uv_work_t *w, int status)
 {
 	struct batch *bt = w->data;
@@ -591,7 +601,8 @@ static void after_one(uv_work_t *w, int status)
 		       it->error[0] ? it->error : "cancelled");
 	/* The next one, unless stopping (the rest stay queued, untried) or the
 	 * server could not be reached (the rest fail with it, below). */
-	if (++bt->next < bt->n && r->started && status == 0 && !bt->down &&
+	++bt->next;
+	if (bt->next < bt->n && r->started && status == 0 && !bt->down && keep_claims(bt) &&
 	    uv_queue_work(r->app->loop, &bt->work, send_one, after_one) == 0)
 		return;
 	if (bt->next < bt->n && bt->down && r->started) {
@@ -741,6 +752,63 @@ static int claim_batch(struct rd_txn *t, void *arg)
 	return rc;
 }
 
+/* Several nodes: the claims of the messages not sent yet, renewed in one
+ * transaction (each is due a lease from now again); one that is not this
+ * node's any more (sent or claimed by another node: its due time moved) is
+ * marked elsewhere and skipped. */
+static int renew_rest(struct rd_txn *t, void *arg)
+{
+	struct batch *bt = arg;
+	uint64_t now = real_ms() / 1000;
+	uint64_t lease = (bt->r->app->config->claim_lease_ms + 999) / 1000 + 1;
+	struct rd_message *m = rd_malloc(sizeof *m);
+	int rc = 0;
+	for (size_t i = bt->next; rc >= 0 && i < bt->n; i++) {
+		struct item *it = &bt->items[i];
+		if (it->elsewhere)
+			continue;
+		rc = rd_entity_get(t, bt->r->app->domain->outbox, &rd_entity_message, it->vendor, it->m.id, m);
+		if (rc == RD_ENOTFOUND || (rc >= 0 && (m->state != RD_MSG_QUEUED || m->next_at != it->claimed_until))) {
+			it->elsewhere = true;
+			rc = 0;
+			continue;
+		}
+		if (rc < 0)
+			break;
+		m->next_at = now + lease;
+		if ((rc = rd_entity_put(t, bt->r->app->domain->outbox, &rd_entity_message, it->vendor, m, 0)) >= 0)
+			it->claimed_until = m->next_at;
+	}
+	free(m);
+	return rc;
+}
+
+/* Before the next message of a batch on several nodes: renews the claims
+ * once a quarter of the lease has gone (a message may take the SMTP
+ * timeout, 30 s, and the default lease is 60 s), then skips the messages
+ * that are not this node's any more.  False: stop the batch here. */
+static bool keep_claims(struct batch *bt)
+{
+	struct rd_renew *r = bt->r;
+	if (!rd_claims_used(r) || bt->next >= bt->n)
+		return true;
+	uint64_t now = real_ms();
+	if (now - bt->claimed_ms >= r->app->config->claim_lease_ms / 4) {
+		/* the items a failed renewal may have marked stay as they were */
+		int rc = rd_store_write(r->app->store, renew_rest, bt);
+		if (rc < 0) {
+			rd_log(RD_LOG_WARN, "mail", "the claims of %zu message(s) could not be renewed (%s): they are left "
+			       "to the lease", bt->n - bt->next, rd_strerror(rc));
+			bt->claims_lost = true;
+			return false;
+		}
+		bt->claimed_ms = now;
+	}
+	while (bt->next < bt->n && bt->items[bt->next].elsewhere)
+		bt->next++;
+	return bt->next < bt->n;
+}
+
 /* Keeps the items this node claimed. */
 static void keep_claimed(struct batch *bt)
 {
@@ -802,6 +870,7 @@ static void deliver(struct rd_renew *r)
 			for (size_t i = 0; i < bt->n; i++)
 				bt->items[i].elsewhere = true; /* claimed nothing: tried again next time */
 		keep_claimed(bt);
+		bt->claimed_ms = real_ms();
 	}
 	if (bt->n == 0) {
 		free(bt->items);

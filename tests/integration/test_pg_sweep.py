@@ -486,3 +486,38 @@ def test_a_node_stopped_mid_sweep_gives_its_claim_back(cluster, tmp_path):
         a.close()
         if b:
             b.close()
+
+
+@pytest.mark.watchdog(240)
+def test_a_batch_longer_than_the_lease_is_sent_once(cluster, tmp_path):
+    """Two nodes deliver the demo's first messages to one slow SMTP server
+    (0.1 s a message, so a batch of 32 takes about 3 s) with a lease of one
+    second: the node sending a batch renews the claims of the messages it
+    has not sent yet as it goes, so that the other node never takes one
+    over while it waits its turn.  Each message once (before, a claim ran
+    out in the middle of its batch and both nodes sent it)."""
+    db, url, token, dirs, args = world(cluster, tmp_path, 2, lease_ms=1000)
+    smtp = _SlowSmtp(0.1)
+    nodes = []
+    try:
+        nodes = start(tmp_path, dirs, args + ["--mail-transport", f"smtp://127.0.0.1:{smtp.port}"], [0, 1])
+        day, _ = backlog(cluster, db, url, tmp_path, dirs[0], nodes, token, n=120)
+        wait_swept(cluster, db, day)
+        deadline = time.monotonic() + WAIT
+        while True:
+            box = outbox(nodes[0], token)
+            if len(box) >= 64 and not [m for m in box if m["state"] == "queued"]:
+                break
+            assert time.monotonic() < deadline, f"{len([m for m in box if m['state'] == 'queued'])} still queued"
+            time.sleep(0.2)
+        ids = smtp.received()
+        assert len(box) >= 64, f"too few messages for two batches: {len(box)}"
+        assert len(ids) == len(set(ids)), f"{len(ids) - len(set(ids))} of {len(set(ids))} message(s) sent twice"
+        assert len(ids) == len(box), (len(ids), len(box))
+        print(f"\n{len(ids)} messages, each once, two nodes, lease 1000 ms")
+        for d in nodes:
+            d.stop()
+    finally:
+        for d in nodes:
+            d.close()
+        smtp.stop()
