@@ -532,13 +532,49 @@ static json_t *error_body(const char *code, const char *field, const char *messa
 	return json_pack("{s:o}", "error", e);
 }
 
+/* The length of the UTF-8 sequence at s (1 to 4), or 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *s)
+{
+	unsigned char c = s[0];
+	if (c < 0x80)
+		return 1;
+	size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+	unsigned char lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80, hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
+	if (n && (s[1] < lo || s[1] > hi))
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+/* s in place as UTF-8: each byte that starts no sequence becomes '?'
+ * (an error quotes what the client sent, which JSON could not carry). */
+static void utf8_clean(char *s)
+{
+	for (unsigned char *p = (unsigned char *)s; *p;) {
+		size_t n = utf8_seq(p);
+		if (!n)
+			*p++ = '?';
+		else
+			p += n;
+	}
+}
+
 void rd_reply_error(struct rd_req *req, int status, const char *code, const char *field, const char *fmt, ...)
 {
-	char msg[1024];
+	char msg[1024], fbuf[256];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	/* vsnprintf may have cut a sequence short at the end: the check stops at NUL */
+	utf8_clean(msg);
+	if (field) {
+		snprintf(fbuf, sizeof fbuf, "%s", field);
+		utf8_clean(fbuf);
+		field = fbuf;
+	}
 	rd_reply_json(req, status, error_body(code, field, msg));
 }
 
