@@ -58,7 +58,11 @@ static void die(const char *what, const char *detail)
 struct seed {
 	struct rd_domain *d;
 	uint64_t other_vendor;
+	unsigned gen;
+	char email[64];
 };
+
+static struct seed world;
 
 static int put_user(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint8_t role, uint64_t partner,
 		    const char *email, uint8_t kind, char secret[RD_TOKEN_LEN + 1])
@@ -84,6 +88,51 @@ static int put_user(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint
 	}
 	free(u);
 	free(k);
+	return rc;
+}
+
+/* The callers' users, tokens and link, made anew (generation s->gen):
+ * at the start, and after an input that may have deleted, disabled,
+ * revoked or expired one of them (refresh). */
+static const char *mail(struct seed *s, const char *who)
+{
+	snprintf(s->email, sizeof s->email, "%s%u.example", who, s->gen);
+	return s->email;
+}
+
+static int principals(struct rd_txn *t, struct seed *s)
+{
+	struct rd_domain *d = s->d;
+	uint64_t v1 = fz_vendor()->id;
+	/* vendor 1's users (partner 1 is the reseller, 2 the distributor) */
+	int rc = put_user(t, d, v1, RD_ROLE_VENDOR_ADMIN, 0, mail(s, "admin@acme"), RD_TOKEN_API, tokens[P_ADMIN]);
+	if (rc == 0)
+		rc = put_user(t, d, v1, RD_ROLE_CHANNEL_MANAGER, 0, mail(s, "cm@acme"), RD_TOKEN_API, tokens[P_CM]);
+	if (rc == 0)
+		rc = put_user(t, d, v1, RD_ROLE_VENDOR_SALES, 0, mail(s, "sales@acme"), RD_TOKEN_API, tokens[P_SALES]);
+	if (rc == 0)
+		rc = put_user(t, d, v1, RD_ROLE_PARTNER_ADMIN, 1, mail(s, "admin@res"), RD_TOKEN_API, tokens[P_RES_ADMIN]);
+	if (rc == 0)
+		rc = put_user(t, d, v1, RD_ROLE_PARTNER_SALES, 1, mail(s, "sales@res"), RD_TOKEN_API, tokens[P_RES_SALES]);
+	if (rc == 0)
+		rc = put_user(t, d, v1, RD_ROLE_PARTNER_ADMIN, 2, mail(s, "admin@dist"), RD_TOKEN_API, tokens[P_DIST_ADMIN]);
+	if (rc == 0)
+		rc = put_user(t, d, v1, RD_ROLE_PARTNER_SALES, 2, mail(s, "sales@dist"), RD_TOKEN_API, tokens[P_DIST_SALES]);
+	if (rc == 0)
+		rc = put_user(t, d, s->other_vendor, RD_ROLE_VENDOR_ADMIN, 0, mail(s, "admin@other"), RD_TOKEN_API,
+			      tokens[P_OTHER]);
+	if (rc == 0)
+		rc = put_user(t, d, v1, RD_ROLE_VENDOR_ADMIN, 0, mail(s, "session@acme"), RD_TOKEN_SESSION,
+			      tokens[P_SESSION]);
+	/* a customer's link to customer 1 of vendor 1 */
+	struct rd_link *l = calloc(1, sizeof *l);
+	rd_token_new(tokens[P_LINK], l->hash);
+	l->vendor_id = v1;
+	l->customer_id = 1;
+	l->expires_at = rd_clock_now() + 3650ull * 86400;
+	if (rc == 0)
+		rc = rd_entity_put(t, d->links, &rd_entity_link, 0, l, RD_PUT_NEW);
+	free(l);
 	return rc;
 }
 
@@ -138,46 +187,48 @@ static int seed(struct rd_txn *t, void *arg)
 	free(c);
 	free(pr);
 	free(k);
-	/* vendor 1's users (partner 1 is the reseller, 2 the distributor) */
 	if (rc == 0)
-		rc = put_user(t, d, v1, RD_ROLE_VENDOR_ADMIN, 0, "admin@acme.example", RD_TOKEN_API, tokens[P_ADMIN]);
-	if (rc == 0)
-		rc = put_user(t, d, v1, RD_ROLE_CHANNEL_MANAGER, 0, "cm@acme.example", RD_TOKEN_API, tokens[P_CM]);
-	if (rc == 0)
-		rc = put_user(t, d, v1, RD_ROLE_VENDOR_SALES, 0, "sales@acme.example", RD_TOKEN_API, tokens[P_SALES]);
-	if (rc == 0)
-		rc = put_user(t, d, v1, RD_ROLE_PARTNER_ADMIN, 1, "admin@res.example", RD_TOKEN_API, tokens[P_RES_ADMIN]);
-	if (rc == 0)
-		rc = put_user(t, d, v1, RD_ROLE_PARTNER_SALES, 1, "sales@res.example", RD_TOKEN_API, tokens[P_RES_SALES]);
-	if (rc == 0)
-		rc = put_user(t, d, v1, RD_ROLE_PARTNER_ADMIN, 2, "admin@dist.example", RD_TOKEN_API, tokens[P_DIST_ADMIN]);
-	if (rc == 0)
-		rc = put_user(t, d, v1, RD_ROLE_PARTNER_SALES, 2, "sales@dist.example", RD_TOKEN_API, tokens[P_DIST_SALES]);
-	if (rc == 0)
-		rc = put_user(t, d, s->other_vendor, RD_ROLE_VENDOR_ADMIN, 0, "admin@other.example", RD_TOKEN_API,
-			      tokens[P_OTHER]);
-	if (rc == 0)
-		rc = put_user(t, d, v1, RD_ROLE_VENDOR_ADMIN, 0, "session@acme.example", RD_TOKEN_SESSION,
-			      tokens[P_SESSION]);
-	/* a customer's link to customer 1 of vendor 1 */
-	struct rd_link *l = calloc(1, sizeof *l);
-	rd_token_new(tokens[P_LINK], l->hash);
-	l->vendor_id = v1;
-	l->customer_id = 1;
-	l->expires_at = rd_clock_now() + 3650ull * 86400;
-	if (rc == 0)
-		rc = rd_entity_put(t, d->links, &rd_entity_link, 0, l, RD_PUT_NEW);
-	free(l);
+		rc = principals(t, s);
 	return rc;
 }
 
 static void at_exit(void);
 
+static int refresh_write(struct rd_txn *t, void *arg)
+{
+	(void)arg;
+	uint64_t vendors[] = { fz_vendor()->id, world.other_vendor };
+	struct rd_vendor *v = calloc(1, sizeof *v);
+	int rc = 0;
+	for (int i = 0; i < 2 && rc == 0; i++)
+		if ((rc = rd_entity_get(t, world.d->vendors, &rd_entity_vendor, 0, vendors[i], v)) == 0 && v->suspended) {
+			v->suspended = 0;
+			rc = rd_entity_put(t, world.d->vendors, &rd_entity_vendor, 0, v, 0);
+		}
+	free(v);
+	world.gen++;
+	return rc < 0 ? rc : principals(t, &world);
+}
+
+/* After an input that may have taken a caller away (a user deleted or
+ * disabled, a token or a link revoked, a vendor suspended, the clock
+ * moved past a link's expiry): every caller anew, both vendors resumed,
+ * so that the inputs after it still reach past authentication. */
+static void refresh(void)
+{
+	struct rd_app *app = fz_app();
+	struct rd_operator_token ot;
+	struct rd_serr e = { 0 };
+	if (rd_store_write(app->store, refresh_write, NULL) < 0 ||
+	    rd_operator_token_create(app->store, app->domain, "fuzz", tokens[P_OPERATOR], &ot, &e) < 0)
+		die("refresh", "the callers could not be made again");
+}
+
 static void setup(void)
 {
 	struct rd_app *app = fz_app_configured();
-	struct seed s = { .d = app->domain };
-	if (rd_store_write(app->store, seed, &s) < 0)
+	world.d = app->domain;
+	if (rd_store_write(app->store, seed, &world) < 0)
 		die("seed", "the principals could not be stored");
 	struct rd_operator_token ot;
 	struct rd_serr e = { 0 };
@@ -362,7 +413,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "%s %s as %u: %d %.*s\n", method, target, who, status, (int)(len > 300 ? 300 : len),
 			(const char *)rd_req_reply(req, &status, &len));
 	check_reply(req, method, target);
+	const char *p = rt->pattern;
+	bool taken = status < 300 && rt->method != RD_GET &&
+		     (!strncmp(p, "/api/v1/users", 13) || !strncmp(p, "/api/v1/tokens", 14) ||
+		      !strncmp(p, "/api/v1/session", 15) || !strncmp(p, "/api/v1/links", 13) ||
+		      !strncmp(p, "/api/v1/clock", 13) || strstr(p, "/suspend"));
 	rd_req_detached_free(req);
+	if (taken)
+		refresh();
 	/* what the reply left running (a feed's import, a webhook's delivery) */
 	uv_run(fz_app()->loop, UV_RUN_NOWAIT);
 	if (++inputs % 256 == 0)
