@@ -18,8 +18,9 @@
  *
  * After each input: a reply was given (within 10 s of the loop), it is
  * not a 500, a JSON reply parses, and a reply at 400 or above has the one
- * error shape {"error":{"code","message","field"}}.  Every 256th input and
- * at exit the store's integrity check (rd_store_check) must find nothing.
+ * error shape {"error":{"code","message","field"}}.  At the 256th input,
+ * each power of two after it, every 16,384th and at exit the store's
+ * integrity check (rd_store_check) must find nothing.
  * Any of these failing aborts: a finding.
  */
 #include <jansson.h>
@@ -45,7 +46,7 @@ static char tokens[N_PRINCIPALS][RD_TOKEN_LEN + 1];
 static const struct rd_route *routes[512];
 static size_t n_routes;
 static struct rd_server *srv;
-static unsigned long inputs;
+static unsigned long inputs, refreshes;
 
 static void die(const char *what, const char *detail)
 {
@@ -414,17 +415,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(const char *)rd_req_reply(req, &status, &len));
 	check_reply(req, method, target);
 	const char *p = rt->pattern;
-	bool taken = status < 300 && rt->method != RD_GET &&
-		     (!strncmp(p, "/api/v1/users", 13) || !strncmp(p, "/api/v1/tokens", 14) ||
-		      !strncmp(p, "/api/v1/session", 15) || !strncmp(p, "/api/v1/links", 13) ||
-		      !strncmp(p, "/api/v1/clock", 13) || strstr(p, "/suspend"));
+	bool taken = status < 300 && (rt->method == RD_PATCH || rt->method == RD_DELETE || rt->method == RD_POST) &&
+		     ((rt->method != RD_POST && (!strcmp(p, "/api/v1/users/{id}") || !strcmp(p, "/api/v1/tokens/{id}") ||
+						 !strcmp(p, "/api/v1/session") || !strcmp(p, "/api/v1/links/{id}"))) ||
+		      (rt->method == RD_POST && (!strcmp(p, "/api/v1/clock") || strstr(p, "/suspend"))));
 	rd_req_detached_free(req);
 	if (taken)
 		refresh();
 	/* what the reply left running (a feed's import, a webhook's delivery) */
 	uv_run(fz_app()->loop, UV_RUN_NOWAIT);
-	if (++inputs % 256 == 0)
+	if (taken)
+		refreshes++;
+	/* the check reads the whole store, which grows with the run: at the
+	 * 256th input, then at each power of two and every 16,384th */
+	if (++inputs % 16384 == 0 || (inputs >= 256 && !(inputs & (inputs - 1)))) {
 		check_store();
+		if (getenv("RENEWD_FUZZ_TRACE"))
+			fprintf(stderr, "fuzz_api: %lu inputs, %lu refreshes\n", inputs, refreshes);
+	}
 	free(query);
 	free(rest);
 	free(key);
