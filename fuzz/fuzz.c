@@ -8,7 +8,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config/config.h"
 #include "domain/date.h"
+#include "metrics/metrics.h"
+#include "policy/runtime.h"
 #include "fuzz.h"
 #include "plugin/host.h"
 #include "store/store.h"
@@ -206,4 +209,38 @@ void fz_split(const uint8_t *data, size_t size, char sep, char **head, char **ta
 		(*tail)[tl] = 0;
 		*tail_len = tl;
 	}
+}
+
+static struct rd_config config;
+static bool configured;
+
+static void unconfigure(void)
+{
+	if (!configured)
+		return;
+	configured = false;
+	rd_policy_runtime_free(&app.policies);
+	rd_metrics_free(&app.metrics);
+	app.config = NULL;
+	rd_config_free(&config);
+}
+
+struct rd_app *fz_app_configured(void)
+{
+	fz_app();
+	if (configured)
+		return &app;
+	char data[200], err[512] = "";
+	snprintf(data, sizeof data, "--data=%s/data", root);
+	char *argv[] = { "renewd", data, "--test_clock=1", NULL };
+	bool help = false;
+	if (rd_config_load(&config, 3, argv, &help, err, sizeof err) < 0)
+		die("config", err);
+	rd_config_default_public_url(&config, 8080);
+	app.config = &config;
+	app.metrics = rd_metrics_new();
+	app.policies = rd_policy_runtime_new();
+	configured = true;
+	atexit(unconfigure); /* before cleanup (atexit runs the last first) */
+	return &app;
 }

@@ -22,6 +22,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * the built-in plugins and a secrets key, vendor 1 ("acme", EUR) and its
  * reseller partner 1 and distributor partner 2.  Removed at exit. */
 struct rd_app *fz_app(void);
+/* fz_app with what the daemon's main adds for the handlers and services:
+ * a configuration (the defaults, with test_clock), metrics and the policy
+ * runtime.  Freed at exit. */
+struct rd_app *fz_app_configured(void);
 /* The loop run until *flag (10 s at most; then the harness aborts: a hang). */
 void fz_run_until(const bool *flag);
 /* The temporary directory (for settings that name a directory). */

@@ -136,4 +136,11 @@ void rd_reply_error(struct rd_req *req, int status, const char *code, const char
 struct rd_req *rd_req_detached(const char *target, size_t len, const char *cookie, const void *body, size_t blen);
 void rd_req_detached_free(struct rd_req *req);
 
+/* A detached request's reply (rd_server_dispatch, core/http/server.h):
+ * the body (in the pool) with *status and *len once a handler has replied,
+ * NULL before.  A streamed body is whole here; a stream that failed gives
+ * the status negated.  rd_req_reply_header: a reply header, or NULL. */
+const void *rd_req_reply(const struct rd_req *req, int *status, size_t *len);
+const char *rd_req_reply_header(struct rd_req *req, const char *name);
+
 #endif

@@ -83,6 +83,9 @@ struct rd_req {
 	struct rd_hold *hold; /* a reply held for later */
 	uint64_t who_vendor, who_user; /* the caller, once authenticated (the access log) */
 	char client[48];               /* the peer's address, as the request arrived */
+	bool detached;                 /* rd_server_dispatch's: the reply is kept, not sent */
+	const char *reply;             /* a detached request's reply body (in the pool) */
+	size_t reply_len;
 };
 
 struct rd_hold {
@@ -238,6 +241,10 @@ void rd_req_detached_free(struct rd_req *req)
 {
 	if (!req)
 		return;
+	if (req->pending) /* as when a client goes away before its work is done */
+		req->pending->req = NULL;
+	if (req->hold)
+		req->hold->req = NULL;
 	h2o_mem_clear_pool(&req->h2o->pool);
 	free(req->h2o);
 	free(req);
@@ -349,6 +356,10 @@ static void peer_name(h2o_req_t *r, char *out, size_t cap)
 const char *rd_req_peer(struct rd_req *req)
 {
 	char *out = rd_req_alloc(req, INET6_ADDRSTRLEN);
+	if (req->detached) { /* no connection: the loopback, as a local client */
+		snprintf(out, INET6_ADDRSTRLEN, "127.0.0.1");
+		return out;
+	}
 	peer_name(req->h2o, out, INET6_ADDRSTRLEN);
 	return out;
 }
@@ -410,6 +421,11 @@ void rd_reply_raw(struct rd_req *req, int status, const char *content_type, cons
 	h2o_add_header(&r->pool, &r->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type, strlen(content_type));
 	h2o_add_header_by_str(&r->pool, &r->res.headers, H2O_STRLIT("x-request-id"), 0, NULL, req->id, strlen(req->id));
 	h2o_add_header(&r->pool, &r->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+	if (req->detached) { /* kept for rd_req_reply, not sent */
+		req->reply = pool_strndup(req, len ? (const char *)body : "", len);
+		req->reply_len = len;
+		return;
+	}
 	h2o_send_inline(r, body, len);
 }
 
@@ -472,6 +488,27 @@ void rd_reply_stream(struct rd_req *req, int status, const char *content_type, r
 	h2o_add_header(&r->pool, &r->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type, strlen(content_type));
 	h2o_add_header_by_str(&r->pool, &r->res.headers, H2O_STRLIT("x-request-id"), 0, NULL, req->id, strlen(req->id));
 	h2o_add_header(&r->pool, &r->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+	if (req->detached) { /* every piece at once, kept for rd_req_reply */
+		char *all = NULL;
+		size_t n = 0;
+		int more = 1;
+		while (more > 0) {
+			const char *chunk = NULL;
+			size_t len = 0;
+			more = s->next(s->arg, &chunk, &len);
+			if (chunk && len) {
+				all = rd_realloc(all, n + len);
+				memcpy(all + n, chunk, len);
+				n += len;
+			}
+		}
+		req->reply = pool_strndup(req, all ? all : "", n);
+		req->reply_len = n;
+		if (more < 0)
+			r->res.status = -r->res.status; /* cut short: rd_req_reply says so */
+		free(all);
+		return; /* the producer is freed with the pool (stream_dispose) */
+	}
 	h2o_start_response(r, &s->super);
 	stream_send(s);
 }
@@ -495,13 +532,49 @@ static json_t *error_body(const char *code, const char *field, const char *messa
 	return json_pack("{s:o}", "error", e);
 }
 
+/* The length of the UTF-8 sequence at s (1 to 4), or 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *s)
+{
+	unsigned char c = s[0];
+	if (c < 0x80)
+		return 1;
+	size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+	unsigned char lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80, hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
+	if (n && (s[1] < lo || s[1] > hi))
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+/* s in place as UTF-8: each byte that starts no sequence becomes '?'
+ * (an error quotes what the client sent, which JSON could not carry). */
+static void utf8_clean(char *s)
+{
+	for (unsigned char *p = (unsigned char *)s; *p;) {
+		size_t n = utf8_seq(p);
+		if (!n)
+			*p++ = '?';
+		else
+			p += n;
+	}
+}
+
 void rd_reply_error(struct rd_req *req, int status, const char *code, const char *field, const char *fmt, ...)
 {
-	char msg[1024];
+	char msg[1024], fbuf[256];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	/* vsnprintf may have cut a sequence short at the end: the check stops at NUL */
+	utf8_clean(msg);
+	if (field) {
+		snprintf(fbuf, sizeof fbuf, "%s", field);
+		utf8_clean(fbuf);
+		field = fbuf;
+	}
 	rd_reply_json(req, status, error_body(code, field, msg));
 }
 
@@ -640,6 +713,8 @@ static size_t head_bytes(const h2o_req_t *r)
 	return n;
 }
 
+static void route_and_run(struct rd_server *srv, struct rd_req *req);
+
 static int on_req(h2o_handler_t *self, h2o_req_t *r)
 {
 	struct rd_server *srv = ((struct rd_handler *)self)->srv;
@@ -661,10 +736,21 @@ static int on_req(h2o_handler_t *self, h2o_req_t *r)
 	else
 		snprintf(req->id, sizeof req->id, "%08" PRIx64 "%08" PRIx64, srv->salt & 0xffffffffu, ++srv->next_req);
 
+	route_and_run(srv, req);
+	return 0;
+}
+
+/* What on_req does once the request is read: the head's size, the route,
+ * the body's limit, 404 and 405, then the handler (and a reply in its name
+ * when it gave none).  rd_server_dispatch runs the same for a detached
+ * request. */
+static void route_and_run(struct rd_server *srv, struct rd_req *req)
+{
+	h2o_req_t *r = req->h2o;
 	if (head_bytes(r) > MAX_HEAD_BYTES) {
 		r->http1_is_persistent = 0;
 		rd_reply_error(req, 431, "headers_too_large", NULL, "the request headers exceed %d bytes", MAX_HEAD_BYTES);
-		return 0;
+		return;
 	}
 	req->method = rd_method_parse(r->method.base, r->method.len);
 	unsigned allowed = 0;
@@ -676,7 +762,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *r)
 	if (r->entity.base && r->entity.len > limit) {
 		r->http1_is_persistent = 0;
 		rd_reply_error(req, 413, "body_too_large", NULL, "the request body exceeds the limit of %zu bytes", limit);
-		return 0;
+		return;
 	}
 	if (!req->route) {
 		if (!req->method || allowed) {
@@ -689,11 +775,11 @@ static int on_req(h2o_handler_t *self, h2o_req_t *r)
 				rd_reply_header(req, "allow", allow);
 				rd_reply_error(req, 405, "method_not_allowed", NULL, "%s is not allowed on %s (allowed: %s)",
 					       req->method_name, req->path, allow);
-				return 0;
+				return;
 			}
 		}
 		rd_reply_error(req, 404, "not_found", NULL, "no route for %s", req->path);
-		return 0;
+		return;
 	}
 	rd_log_set_current_req(req->id);
 	int rc = req->route->handler(req);
@@ -713,7 +799,6 @@ static int on_req(h2o_handler_t *self, h2o_req_t *r)
 				   rd_strerror(rc));
 		rd_reply_error(req, status, code, NULL, "%s", rd_strerror(rc));
 	}
-	return 0;
 }
 
 /* ---- connections -------------------------------------------------------- */
@@ -1085,4 +1170,81 @@ void rd_server_free(struct rd_server **sp)
 	 * than torn down under h2o's feet. */
 	stopped = *sp;
 	*sp = NULL;
+}
+
+/* ---- requests without a connection (fuzz/api.c) -------------------------- */
+
+struct rd_server *rd_server_detached(uv_loop_t *loop, const struct rd_server_opts *o)
+{
+	struct rd_server *srv = rd_calloc(1, sizeof *srv);
+	srv->loop = loop;
+	srv->opts = *o;
+	srv->router = rd_router_new(o->routes, o->n_routes);
+	srv->salt = 0x5eed;
+	return srv;
+}
+
+void rd_server_detached_free(struct rd_server **sp)
+{
+	if (!*sp)
+		return;
+	rd_router_free((*sp)->router);
+	free(*sp);
+	*sp = NULL;
+}
+
+struct rd_req *rd_server_dispatch(struct rd_server *srv, const char *method, const char *target, size_t len,
+				  const char *const *headers, const void *body, size_t blen)
+{
+	struct rd_req *req = rd_req_detached(target, len, NULL, NULL, 0);
+	h2o_req_t *r = req->h2o;
+	req->srv = srv;
+	req->detached = true;
+	req->start_ns = now_ns();
+	r->method = h2o_strdup(&r->pool, method, strlen(method));
+	r->input.method = r->method;
+	/* as h2o does: the path normalised (percent-decoded, dot segments
+	 * resolved), the query kept apart */
+	size_t query_at;
+	size_t *norm = NULL;
+	r->path_normalized = h2o_url_normalize_path(&r->pool, r->path.base, r->path.len, &query_at, &norm);
+	r->query_at = query_at;
+	req->path = pool_strndup(req, r->path_normalized.base, r->path_normalized.len);
+	snprintf(req->method_name, sizeof req->method_name, "%.*s", (int)r->method.len, r->method.base);
+	if (r->method.len >= sizeof req->method_name)
+		snprintf(req->method_name, sizeof req->method_name, "OTHER");
+	snprintf(req->client, sizeof req->client, "127.0.0.1");
+	snprintf(req->id, sizeof req->id, "%08" PRIx64 "%08" PRIx64, srv->salt & 0xffffffffu, ++srv->next_req);
+	for (size_t i = 0; headers && headers[i] && headers[i + 1]; i += 2) {
+		size_t nl = strlen(headers[i]), vl = strlen(headers[i + 1]);
+		if (!strcasecmp(headers[i], "host")) {
+			r->input.authority = r->authority = h2o_strdup(&r->pool, headers[i + 1], vl);
+			continue;
+		}
+		char *n = pool_strndup(req, headers[i], nl);
+		h2o_strtolower(n, nl);
+		h2o_add_header_by_str(&r->pool, &r->headers, n, nl, 1, NULL, pool_strndup(req, headers[i + 1], vl), vl);
+	}
+	if (body)
+		r->entity = h2o_strdup(&r->pool, body, blen);
+	route_and_run(srv, req);
+	return req;
+}
+
+const void *rd_req_reply(const struct rd_req *req, int *status, size_t *len)
+{
+	if (!req->replied || !req->detached)
+		return NULL;
+	*status = req->h2o->res.status;
+	*len = req->reply_len;
+	return req->reply;
+}
+
+const char *rd_req_reply_header(struct rd_req *req, const char *name)
+{
+	ssize_t i = h2o_find_header_by_str(&req->h2o->res.headers, name, strlen(name), -1);
+	if (i < 0)
+		return NULL;
+	h2o_iovec_t v = req->h2o->res.headers.entries[i].value;
+	return pool_strndup(req, v.base, v.len);
 }

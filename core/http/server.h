@@ -41,4 +41,19 @@ void rd_server_shutdown(struct rd_server *s, unsigned timeout_ms, void (*done)(v
 /* Frees what the server owns.  Only after shutdown's done callback. */
 void rd_server_free(struct rd_server **s);
 
+/* In-process requests, for the fuzzing harness of the route table
+ * (fuzz/api.c): a server with the route table and app of opts, no
+ * listener and no h2o context.  rd_server_dispatch makes a request from a
+ * method, a target (path and query), headers (name, value, ..., NULL) and
+ * a body, and runs it as a request over a connection runs (the same
+ * route_and_run: head size, route, body limit, 404/405, the handler, a 500
+ * in a handler's name); the reply is kept (rd_req_reply, core/http/http.h)
+ * instead of sent.  A handler that answers later (rd_req_work, rd_req_hold)
+ * answers once the loop has run.  rd_req_detached_free frees the request
+ * (work still running then finds its client gone). */
+struct rd_server *rd_server_detached(uv_loop_t *loop, const struct rd_server_opts *opts);
+void rd_server_detached_free(struct rd_server **s);
+struct rd_req *rd_server_dispatch(struct rd_server *s, const char *method, const char *target, size_t len,
+				  const char *const *headers, const void *body, size_t blen);
+
 #endif
