@@ -103,7 +103,7 @@ struct rd_txn {
 struct rd_store {
 	const struct rd_store_ops *ops; /* first: store_impl.h */
 	char *dir, *url, *shown;        /* shown: the URL without credentials, for messages */
-	bool readonly, writing;
+	bool readonly;
 	uint32_t schema;
 	struct rd_table *tables;
 	pthread_mutex_t mu;
@@ -761,18 +761,23 @@ static unsigned long long now_ns(void)
 	return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
 }
 
+/* The write this thread is in: writes run on the loop thread and, for an
+ * import's rows (rd_store_write_long), on a worker thread beside it, each
+ * on a connection of its own from the pool (mu). */
+static _Thread_local bool this_thread_writes;
+
 static int pg_write(struct rd_store *s, rd_write_fn fn, void *arg)
 {
-	if (rd_fails_assert(!s->readonly && !s->writing))
+	if (rd_fails_assert(!s->readonly && !this_thread_writes))
 		return RD_EINTERNAL;
 	for (unsigned attempt = 0;; attempt++) {
 		struct rd_txn t;
 		int rc = txn_plain(s, &t, true);
 		if (rc < 0)
 			return rc;
-		s->writing = true;
+		this_thread_writes = true;
 		rc = fn(&t, arg);
-		s->writing = false;
+		this_thread_writes = false;
 		bool commit = rc >= 0 && !t.failed;
 		finish(&t, commit, &rc);
 		if (t.conflict && attempt < MAX_REPLAYS) {

@@ -582,7 +582,8 @@ def test_progress_of_a_big_import(daemon, tmp_path):
     assert moving, f"no poll showed progress: {running[:3]}"
     for p in moving:
         pr = p["progress"]
-        assert set(pr) == {"bytes_done", "bytes_total", "percent", "rows_per_second"}, pr
+        assert set(pr) == {"bytes_done", "bytes_total", "percent", "rows_per_second", "phase", "rows_written"}, pr
+        assert pr["phase"] in ("checking", "writing") and 0 <= pr["rows_written"] <= n
         assert 0 < pr["bytes_done"] <= pr["bytes_total"] == len(body)
         assert 0 < pr["percent"] <= 100 and pr["rows_per_second"] >= 0
         assert p["rows"] <= n
