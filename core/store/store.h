@@ -203,6 +203,13 @@ int rd_store_write(struct rd_store *s, rd_write_fn fn, void *arg);
  * rd_store_write (writes run side by side; a conflict replays fn). */
 int rd_store_write_long(struct rd_store *s, rd_write_fn fn, void *arg);
 
+/* rd_store_write that waits behind a long write even on the store's own
+ * thread (the behaviour before rd_store_write_long): for a write that
+ * records an effect already had outside renewd (a mail sent, a webhook
+ * delivered), which a refusal would lose (it would be sent again).  The
+ * loop stalls for the rest of the long write, so use it for nothing else. */
+int rd_store_write_wait(struct rd_store *s, rd_write_fn fn, void *arg);
+
 /* A nested write transaction inside t (a write transaction, or a child
  * itself): its writes are seen by the parent once committed, and vanish
  * with it when aborted, the parent going on as before the child began.

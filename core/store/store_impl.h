@@ -75,6 +75,8 @@ struct rd_store_ops {
 			     size_t n);
 	/* rd_store_write_long; NULL: write */
 	int (*write_long)(struct rd_store *s, rd_write_fn fn, void *arg);
+	/* rd_store_write_wait; NULL: write */
+	int (*write_wait)(struct rd_store *s, rd_write_fn fn, void *arg);
 };
 
 extern const struct rd_store_ops rd_store_lmdb_ops;

@@ -867,6 +867,18 @@ static int lm_store_write(struct rd_store *s, rd_write_fn fn, void *arg)
 	return rc;
 }
 
+static int lm_store_write_wait(struct rd_store *s, rd_write_fn fn, void *arg)
+{
+	if (rd_fails_assert(!s->readonly && !this_thread_writes))
+		return RD_EINTERNAL;
+	pthread_mutex_lock(&s->wlock);
+	this_thread_writes = true;
+	int rc = write_locked(s, fn, arg);
+	this_thread_writes = false;
+	pthread_mutex_unlock(&s->wlock);
+	return rc;
+}
+
 static int lm_store_write_long(struct rd_store *s, rd_write_fn fn, void *arg)
 {
 	if (rd_fails_assert(!s->readonly && !this_thread_writes))
@@ -2238,6 +2250,7 @@ const struct rd_store_ops rd_store_lmdb_ops = {
 	.txn_end = lm_txn_end,
 	.write = lm_store_write,
 	.write_long = lm_store_write_long,
+	.write_wait = lm_store_write_wait,
 	.begin_child = lm_txn_begin_child,
 	.commit_child = lm_txn_commit_child,
 	.abort_child = lm_txn_abort_child,
