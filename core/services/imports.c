@@ -1446,7 +1446,7 @@ static int job_apply(struct rd_txn *t, void *arg)
 	atomic_store(&j->written, 0);
 	for (size_t i = 0; i < j->n_ops; i++) {
 		/* A stop (SIGTERM) rolls the write back: nothing of it is applied. */
-		if ((i & 1023) == 0) {
+		if ((i & 63) == 0) {
 			if (atomic_load(&j->im.cancel))
 				return RD_EBUSY;
 			atomic_store(&j->written, (uint64_t)i);
