@@ -330,6 +330,11 @@ static void scan_dir(struct rd_dropfolder *f, const struct target *tg)
 		if (rc == 0) {
 			p->next = inflight;
 			inflight = p;
+		} else if (rc == RD_EBUSY) {
+			/* Another import's rows are being written (the store's one
+			 * writer): the file stays where it is, tried again shortly. */
+			free(p);
+			rd_dirwatch_kick(f->w, 500);
 		} else {
 			json_t *rep = json_pack("{s:s, s:s, s:s, s:[]}", "file", name, "status", "failed", "message",
 						e.message, "rejected");

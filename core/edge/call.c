@@ -483,6 +483,12 @@ static void login_done(struct rd_req *req, void *arg)
 	}
 	rd_token_new(x->l.token, x->l.token_hash);
 	int rc = rd_store_write(x->app->store, session_write, x);
+	if (rc == RD_EBUSY) { /* an import's rows hold the store's writer (rd_store_write_long) */
+		rd_reply_error(req, 503, "unavailable", NULL,
+			       "the session could not be stored now (the store is busy, e.g. writing an import): "
+			       "try again in a moment");
+		goto out;
+	}
 	if (rc < 0) {
 		rd_reply_error(req, 500, "internal", NULL, "the session could not be stored: %s", rd_strerror(rc));
 		goto out;

@@ -575,6 +575,10 @@ void rd_reply_error(struct rd_req *req, int status, const char *code, const char
 		utf8_clean(fbuf);
 		field = fbuf;
 	}
+	/* Every 503 says when to try again (the store busy with an import's
+	 * write, a database away, a stop): in a second, unless it said. */
+	if (status == 503 && h2o_find_header_by_str(&req->h2o->res.headers, "retry-after", 11, -1) < 0)
+		rd_reply_header(req, "retry-after", "1");
 	rd_reply_json(req, status, error_body(code, field, msg));
 }
 

@@ -587,7 +587,7 @@ static void after_one(uv_work_t *w, int status)
 	if (it->pdf_error[0])
 		rd_log(RD_LOG_ERROR, "mail", "message %llu went without its PDF: %s", (unsigned long long)it->m.id,
 		       it->pdf_error);
-	int rc = rd_store_write(r->app->store, record, bt);
+	int rc = rd_store_write_wait(r->app->store, record, bt); /* sent: not to be sent again */
 	if (rc < 0)
 		rd_log(RD_LOG_ERROR, "mail", "delivery result of message %llu could not be stored: %s",
 		       (unsigned long long)it->m.id, rd_strerror(rc));

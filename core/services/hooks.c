@@ -619,7 +619,7 @@ static void after_all(uv_work_t *w, int status)
 {
 	struct rd_hooks *hk = w->data;
 	(void)status;
-	int rc = rd_store_write(hk->app->store, record, hk);
+	int rc = rd_store_write_wait(hk->app->store, record, hk); /* delivered: not to be sent again */
 	if (rc < 0)
 		rd_log(RD_LOG_ERROR, "webhooks", "delivery results could not be stored: %s", rd_strerror(rc));
 	clear_items(hk);

@@ -1357,6 +1357,12 @@ struct job {
 	void *with_arg;
 	struct rd_serr *e;        /* start's, while job_create runs */
 	struct job *next;
+	/* The outcome, decided and stored by the worker (job_work): the loop
+	 * only hears of it in job_after. */
+	_Atomic bool writing;     /* the rows are being written (progress "phase") */
+	_Atomic uint64_t written; /* rows written so far in the write */
+	bool finished;            /* job_work stored the outcome */
+	int rc;                   /* the outcome's write: < 0 nothing applied */
 };
 
 static struct job *running; /* loop thread only */
@@ -1414,6 +1420,19 @@ static void job_work(uv_work_t *w)
 	j->data = NULL;
 }
 
+static void job_finish(struct job *j, bool cancelled);
+
+/* On a thread of libuv's pool: the rows are checked against a read
+ * transaction, then written (or the outcome stored) in one write
+ * transaction on this same thread; the loop serves other requests all the
+ * while.  job_after hears of it on the loop. */
+static void job_run(uv_work_t *w)
+{
+	struct job *j = w->data;
+	job_work(w);
+	job_finish(j, false);
+}
+
 static int store_record(struct rd_txn *t, struct job *j)
 {
 	return rd_entity_put(t, j->im.app->domain->imports, &rd_entity_import, j->im.who.vendor, &j->rec, 0);
@@ -1424,7 +1443,14 @@ static int job_apply(struct rd_txn *t, void *arg)
 	struct job *j = arg;
 	size_t off = 0;
 	j->created = j->updated = 0;
+	atomic_store(&j->written, 0);
 	for (size_t i = 0; i < j->n_ops; i++) {
+		/* A stop (SIGTERM) rolls the write back: nothing of it is applied. */
+		if ((i & 63) == 0) {
+			if (atomic_load(&j->im.cancel))
+				return RD_EBUSY;
+			atomic_store(&j->written, (uint64_t)i);
+		}
 		const char *ext = (const char *)j->buf + off;
 		bool created;
 		int rc = rd_import_apply(&j->im, t, j->ops[i].existing, ext, j->buf + off + j->ops[i].ext_len,
@@ -1437,6 +1463,7 @@ static int job_apply(struct rd_txn *t, void *arg)
 		else
 			j->updated++;
 	}
+	atomic_store(&j->written, (uint64_t)j->n_ops);
 	j->rec.created = j->created;
 	j->rec.updated = j->updated;
 	/* The values held for review, in the same transaction as the rows. */
@@ -1470,9 +1497,11 @@ static int job_record(struct rd_txn *t, void *arg)
 	return store_record(t, arg);
 }
 
-static void job_after(uv_work_t *w, int status)
+/* Decides the import's outcome and stores it: its rows and its record in
+ * one transaction when it applies, else the record alone.  On the worker
+ * (job_run), or on the loop for an import cancelled before it began. */
+static void job_finish(struct job *j, bool cancelled)
 {
-	struct job *j = w->data;
 	struct rd_import_rec *r = &j->rec;
 	r->rows = atomic_load(&j->im.rows);
 	r->rows_ok = j->im.rows_ok;
@@ -1495,9 +1524,11 @@ static void job_after(uv_work_t *w, int status)
 	r->finished_at = rd_clock_now();
 	double secs = mono() - j->started;
 	int rc = 0;
-	if (status != 0 || j->im.fatal[0]) {
+	bool worker = !cancelled;
+	if (cancelled || j->im.fatal[0] || atomic_load(&j->im.cancel)) {
 		r->status = RD_IMPORT_FAILED;
-		snprintf(r->message, sizeof r->message, "nothing applied: %.220s", status ? "the import was cancelled" : j->im.fatal);
+		snprintf(r->message, sizeof r->message, "nothing applied: %.220s",
+			 cancelled || atomic_load(&j->im.cancel) ? "the import was cancelled (renewd is stopping)" : j->im.fatal);
 	} else if (j->dry_run) {
 		r->status = RD_IMPORT_SUCCEEDED;
 		r->created = j->created;
@@ -1514,20 +1545,42 @@ static void job_after(uv_work_t *w, int status)
 		r->status = RD_IMPORT_SUCCEEDED;
 		snprintf(r->message, sizeof r->message, "%llu row(s) applied in %.2f s, %llu with errors skipped",
 			 (unsigned long long)r->rows_ok, secs, (unsigned long long)r->rows_failed);
-		rc = rd_store_write(j->im.app->store, job_apply, j);
+		/* The rows, their reviews, the record and the audit entry: one
+		 * transaction, all or nothing, written here on the worker. */
+		atomic_store(&j->writing, true);
+		rc = rd_store_write_long(j->im.app->store, job_apply, j);
+		atomic_store(&j->writing, false);
 		if (rc < 0) {
+			bool stop = atomic_load(&j->im.cancel);
 			r->status = RD_IMPORT_FAILED;
 			r->created = r->updated = 0;
-			snprintf(r->message, sizeof r->message, "nothing applied: the write failed: %s", rd_strerror(rc));
+			if (stop)
+				snprintf(r->message, sizeof r->message,
+					 "nothing applied: the import was cancelled (renewd is stopping)");
+			else
+				snprintf(r->message, sizeof r->message, "nothing applied: the write failed: %s", rd_strerror(rc));
 		}
 	}
 	if (r->status != RD_IMPORT_SUCCEEDED)
 		r->queued = 0; /* nothing was applied, nothing queued */
+	int wrc = 0;
 	if (r->status != RD_IMPORT_SUCCEEDED || j->dry_run || rc < 0)
-		rc = rd_store_write(j->im.app->store, job_record, j);
-	if (rc < 0)
-		rd_log(RD_LOG_ERROR, "import", "import %llu: the result could not be stored: %s", (unsigned long long)r->id,
-		       rd_strerror(rc));
+		wrc = worker ? rd_store_write_long(j->im.app->store, job_record, j)
+			     : rd_store_write(j->im.app->store, job_record, j);
+	if (wrc < 0)
+		rd_log(RD_LOG_ERROR, "import", "import %llu: the result could not be stored: %s (a restart marks it failed)",
+		       (unsigned long long)r->id, rd_strerror(wrc));
+	j->rc = rc < 0 ? rc : wrc;
+	j->finished = true;
+}
+
+static void job_after(uv_work_t *w, int status)
+{
+	struct job *j = w->data;
+	struct rd_import_rec *r = &j->rec;
+	if (!j->finished) /* cancelled before it began: nothing was checked */
+		job_finish(j, true);
+	int rc = j->rc;
 	rd_log(RD_LOG_INFO, "import", "import %llu (%s, %s): %s", (unsigned long long)r->id, r->kind, r->format, r->message);
 	for (struct job **p = &running; *p; p = &(*p)->next)
 		if (*p == j) {
@@ -1552,13 +1605,21 @@ static json_t *import_json(const struct rd_import_rec *r, const struct job *live
 	json_object_set_new(j, "dry_run", json_boolean(r->dry_run));
 	json_object_set_new(j, "atomic", json_boolean(r->atomic));
 	if (live) {
+		/* Running until the loop hears the worker is done (job_after), also
+		 * when the stored record already says how it ended: a client that
+		 * sees it finished finds the store's writer free again. */
+		json_object_set_new(j, "status", json_string("running"));
 		uint64_t rows = atomic_load(&live->im.rows), bytes = atomic_load(&live->im.bytes_done);
+		uint64_t written = atomic_load(&live->written);
+		bool writing = atomic_load(&live->writing);
 		double secs = mono() - live->started;
 		json_object_set_new(j, "rows", json_integer((json_int_t)rows));
-		json_object_set_new(j, "progress", json_pack("{s:I, s:I, s:f, s:f}", "bytes_done", (json_int_t)bytes,
+		json_object_set_new(j, "progress", json_pack("{s:I, s:I, s:f, s:f, s:s, s:I}", "bytes_done", (json_int_t)bytes,
 							      "bytes_total", (json_int_t)live->im.bytes_total, "percent",
 							      live->im.bytes_total ? 100.0 * (double)bytes / (double)live->im.bytes_total : 0.0,
-							      "rows_per_second", secs > 0 ? (double)rows / secs : 0.0));
+							      "rows_per_second", secs > 0 ? (double)rows / secs : 0.0,
+							      "phase", writing ? "writing" : "checking",
+							      "rows_written", (json_int_t)written));
 	}
 	return j;
 }
@@ -1634,10 +1695,16 @@ static int start(struct rd_app *app, const struct rd_actor *who, const struct rd
 		json_decref(j->im.errors);
 		free(j->data);
 		free(j);
+		if (!e->rc && rc == RD_EBUSY) /* another import's rows are being written (rd_store_write_long) */
+			return rd_serr_set(e, RD_EBUSY, "unavailable", NULL,
+					   "another import's rows are being written: try again in a moment (Retry-After)");
 		return e->rc ? e->rc : rd_serr_set(e, rc, "internal", NULL, "the import could not be stored: %s", rd_strerror(rc));
 	}
 	j->uv.data = j;
-	if (uv_queue_work(app->loop, &j->uv, job_work, job_after) != 0) {
+	*out = *r; /* before the worker may change it */
+	atomic_init(&j->writing, false);
+	atomic_init(&j->written, 0);
+	if (uv_queue_work(app->loop, &j->uv, job_run, job_after) != 0) {
 		json_decref(j->im.errors);
 		free(j->data);
 		free(j);
@@ -1645,7 +1712,6 @@ static int start(struct rd_app *app, const struct rd_actor *who, const struct rd
 	}
 	j->next = running;
 	running = j;
-	*out = *r;
 	return 0;
 }
 

@@ -458,7 +458,7 @@ static void auth_done(int rc, const char *message, void *arg)
 		rd_log(RD_LOG_WARN, "orders", "order %s: test_crash_after_authorise: killed before the commit", a->number);
 		raise(SIGKILL);
 	}
-	int wrc = rd_store_write(a->app->store, authorised_write, w);
+	int wrc = rd_store_write_wait(a->app->store, authorised_write, w); /* charged: not to be lost */
 	struct flight **fp = flight_find(a->vendor, a->order), *f = *fp;
 	*fp = f->next;
 	struct placing *p = f->waiters;

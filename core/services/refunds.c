@@ -130,7 +130,7 @@ static void refund_answer(struct refunding *r)
  * written whether or not the caller still waits, since the money moved. */
 static void refund_commit(struct refunding *r)
 {
-	int rc = rd_store_write(r->app->store, refund_write, r);
+	int rc = rd_store_write_wait(r->app->store, refund_write, r); /* the money moved */
 	if (rc < 0 && rc != RD_EDECLINED) {
 		rd_log(RD_LOG_ERROR, "orders", "order %s: refunded by the payment plugin but not stored: %s",
 		       r->ans.order.number, rd_strerror(rc));

@@ -273,6 +273,18 @@ int rd_store_write(struct rd_store *s, rd_write_fn fn, void *arg)
 	return store_ops(s)->write(s, fn, arg);
 }
 
+int rd_store_write_wait(struct rd_store *s, rd_write_fn fn, void *arg)
+{
+	const struct rd_store_ops *o = store_ops(s);
+	return o->write_wait ? o->write_wait(s, fn, arg) : o->write(s, fn, arg);
+}
+
+int rd_store_write_long(struct rd_store *s, rd_write_fn fn, void *arg)
+{
+	const struct rd_store_ops *o = store_ops(s);
+	return o->write_long ? o->write_long(s, fn, arg) : o->write(s, fn, arg);
+}
+
 int rd_txn_begin_child(struct rd_txn *t, struct rd_txn **child)
 {
 	*child = NULL;

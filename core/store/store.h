@@ -18,9 +18,14 @@
  *   belongs to no vendor (the vendor list itself, the clock, ...).
  *
  * Threads and transactions (invariants)
- *   - Writes happen on the loop thread only, one write transaction at a time,
- *     always through rd_store_write(), which owns begin/commit/abort and the
- *     map-growth replay.  Callers never see MDB_MAP_FULL.
+ *   - Writes happen one write transaction at a time (LMDB; PostgreSQL runs
+ *     them side by side, SERIALIZABLE), always through rd_store_write() or
+ *     rd_store_write_long(), which own begin/commit/abort and the map-growth
+ *     replay.  Callers never see MDB_MAP_FULL.  Most writes run on the loop
+ *     thread; a long one (an import's rows) runs on a worker thread through
+ *     rd_store_write_long(), and while it waits for or holds LMDB's writer
+ *     the loop thread's rd_store_write() answers RD_EBUSY at once instead of
+ *     stopping the loop behind it.
  *   - rd_store_read() hands out the store's one cached read transaction when
  *     it is free (reset/renew, not begin per request) and a fresh one
  *     otherwise; every read transaction is ended with rd_txn_end().  Values
@@ -188,6 +193,22 @@ void rd_txn_end(struct rd_txn *txn);
  * fn must be a pure function of arg and the store's contents. */
 typedef int (*rd_write_fn)(struct rd_txn *txn, void *arg);
 int rd_store_write(struct rd_store *s, rd_write_fn fn, void *arg);
+
+/* rd_store_write for a long write on a thread other than the store's own
+ * (the loop thread that opened it): an import's rows.  It waits for the
+ * writer like any write; from the moment it asks until it has committed or
+ * aborted, rd_store_write on the store's own thread returns RD_EBUSY at once
+ * (LMDB: one writer at a time, and the loop must not wait behind a write of
+ * seconds).  Other threads' writes wait their turn.  PostgreSQL: the same as
+ * rd_store_write (writes run side by side; a conflict replays fn). */
+int rd_store_write_long(struct rd_store *s, rd_write_fn fn, void *arg);
+
+/* rd_store_write that waits behind a long write even on the store's own
+ * thread (the behaviour before rd_store_write_long): for a write that
+ * records an effect already had outside renewd (a mail sent, a webhook
+ * delivered), which a refusal would lose (it would be sent again).  The
+ * loop stalls for the rest of the long write, so use it for nothing else. */
+int rd_store_write_wait(struct rd_store *s, rd_write_fn fn, void *arg);
 
 /* A nested write transaction inside t (a write transaction, or a child
  * itself): its writes are seen by the parent once committed, and vanish

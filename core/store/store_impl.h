@@ -73,6 +73,10 @@ struct rd_store_ops {
 	/* NULL: counter_add per delta.  Else a write's deltas (distinct keys) at once. */
 	int (*counter_apply)(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, const struct rd_counter_delta *d,
 			     size_t n);
+	/* rd_store_write_long; NULL: write */
+	int (*write_long)(struct rd_store *s, rd_write_fn fn, void *arg);
+	/* rd_store_write_wait; NULL: write */
+	int (*write_wait)(struct rd_store *s, rd_write_fn fn, void *arg);
 };
 
 extern const struct rd_store_ops rd_store_lmdb_ops;

@@ -91,6 +91,15 @@ struct rd_store {
 	 * (remap_exclusive: a bounded wait, never a deadlock). */
 	pthread_rwlock_t remap;
 	bool remap_init;
+	/* One write at a time in this process, taken before LMDB's own writer
+	 * lock: a thread asks for it without holding a transaction.  long_writes
+	 * counts the rd_store_write_long calls waiting for or holding it,
+	 * long_since is when the one holding it took it (monotonic ns; 0: none
+	 * holds it): a write on the owner (loop) thread waits behind them at
+	 * most LOOP_WAIT_NS, and not at all once one has held it that long. */
+	pthread_mutex_t wlock;
+	atomic_int long_writes;
+	_Atomic uint64_t long_since;
 	bool writemap; /* opts.writemap: MDB_WRITEMAP */
 };
 
@@ -391,6 +400,9 @@ int rd_store_lmdb_open(struct rd_store **out, const char *dir, const struct rd_s
 	/* reader-preferring (glibc's default): a thread may hold two
 	 * transactions at once without waiting for a remap queued between */
 	rd_require(pthread_rwlock_init(&s->remap, NULL) == 0);
+	rd_require(pthread_mutex_init(&s->wlock, NULL) == 0);
+	atomic_init(&s->long_writes, 0);
+	atomic_init(&s->long_since, 0);
 	s->remap_init = true;
 	s->readonly = o && o->readonly;
 	s->writemap = o && o->writemap && !s->readonly;
@@ -492,8 +504,10 @@ static void lm_store_close(struct rd_store **sp)
 		mdb_txn_abort(s->cached.txn);
 	if (s->env)
 		mdb_env_close(s->env);
-	if (s->remap_init)
+	if (s->remap_init) {
 		pthread_rwlock_destroy(&s->remap);
+		pthread_mutex_destroy(&s->wlock);
+	}
 	while (s->tables) {
 		struct rd_table *t = s->tables;
 		s->tables = t->next;
@@ -759,10 +773,14 @@ static int commit_releasing(struct rd_store *s, MDB_txn *txn)
 
 static void bulk_free(struct rd_txn *t);
 
-static int lm_store_write(struct rd_store *s, rd_write_fn fn, void *arg)
+/* The write this thread is in (a write function must not write again). */
+static _Thread_local bool this_thread_writes;
+
+/* One write, with the process's write lock held (s->writing and the map's
+ * size belong to its holder). */
+static int write_locked(struct rd_store *s, rd_write_fn fn, void *arg)
 {
-	if (rd_fails_assert(!s->readonly && !s->writing))
-		return RD_EINTERNAL;
+	bool mine = pthread_equal(s->owner, pthread_self());
 	for (;;) {
 		struct rd_txn t = { .s = s, .write = true };
 		int rc = begin(s, 0, &t.txn);
@@ -795,12 +813,88 @@ static int lm_store_write(struct rd_store *s, rd_write_fn fn, void *arg)
 		if (rc != RD_EMAPFULL)
 			return rc;
 		/* Abort is done; no transaction of ours is active unless a caller
-		 * breaks the "no read across write" rule. */
-		if (rd_fails_assert(!s->cached_busy))
+		 * breaks the "no read across write" rule.  (The cached read
+		 * transaction is the owner thread's: another thread's write waits
+		 * in remap_exclusive for the owner's reads to end.) */
+		if (mine && rd_fails_assert(!s->cached_busy))
 			return RD_EMAPFULL;
 		if ((rc = grow(s)) < 0)
 			return rc;
 	}
+}
+
+#define LOOP_WAIT_NS (100ull * 1000 * 1000)
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int lm_store_write(struct rd_store *s, rd_write_fn fn, void *arg)
+{
+	if (rd_fails_assert(!s->readonly && !this_thread_writes))
+		return RD_EINTERNAL;
+	if (pthread_equal(s->owner, pthread_self())) {
+		/* The loop thread does not wait behind a long write: once one has
+		 * held the writer for LOOP_WAIT_NS (an import's rows), or the
+		 * loop has waited that long for one, the write is refused
+		 * RD_EBUSY (the caller answers 503 with Retry-After, or tries
+		 * again later).  Behind a short write (a small import's record,
+		 * another thread's write) it waits, in slices. */
+		uint64_t t0 = 0;
+		for (;;) {
+			if (pthread_mutex_trylock(&s->wlock) == 0)
+				break;
+			if (atomic_load(&s->long_writes) > 0) {
+				uint64_t now = mono_ns(), since = atomic_load(&s->long_since);
+				if (!t0)
+					t0 = now;
+				if ((since && now - since >= LOOP_WAIT_NS) || now - t0 >= LOOP_WAIT_NS)
+					return RD_EBUSY;
+			}
+			struct timespec ts = { 0, 200 * 1000 };
+			nanosleep(&ts, NULL);
+		}
+	} else {
+		pthread_mutex_lock(&s->wlock);
+	}
+	this_thread_writes = true;
+	int rc = write_locked(s, fn, arg);
+	this_thread_writes = false;
+	pthread_mutex_unlock(&s->wlock);
+	return rc;
+}
+
+static int lm_store_write_wait(struct rd_store *s, rd_write_fn fn, void *arg)
+{
+	if (rd_fails_assert(!s->readonly && !this_thread_writes))
+		return RD_EINTERNAL;
+	pthread_mutex_lock(&s->wlock);
+	this_thread_writes = true;
+	int rc = write_locked(s, fn, arg);
+	this_thread_writes = false;
+	pthread_mutex_unlock(&s->wlock);
+	return rc;
+}
+
+static int lm_store_write_long(struct rd_store *s, rd_write_fn fn, void *arg)
+{
+	if (rd_fails_assert(!s->readonly && !this_thread_writes))
+		return RD_EINTERNAL;
+	/* Counted before it waits: from now on the loop's writes wait for the
+	 * lock only so long (lm_store_write). */
+	atomic_fetch_add(&s->long_writes, 1);
+	pthread_mutex_lock(&s->wlock);
+	atomic_store(&s->long_since, mono_ns());
+	this_thread_writes = true;
+	int rc = write_locked(s, fn, arg);
+	this_thread_writes = false;
+	atomic_store(&s->long_since, 0);
+	pthread_mutex_unlock(&s->wlock);
+	atomic_fetch_sub(&s->long_writes, 1);
+	return rc;
 }
 
 /* Nested write transactions: LMDB's own (the environment is opened without
@@ -2155,6 +2249,8 @@ const struct rd_store_ops rd_store_lmdb_ops = {
 	.read = lm_store_read,
 	.txn_end = lm_txn_end,
 	.write = lm_store_write,
+	.write_long = lm_store_write_long,
+	.write_wait = lm_store_write_wait,
 	.begin_child = lm_txn_begin_child,
 	.commit_child = lm_txn_commit_child,
 	.abort_child = lm_txn_abort_child,

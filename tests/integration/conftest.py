@@ -828,9 +828,8 @@ class ApiClient:
         """Polls GET /api/v1/imports/{id} until it is no longer running."""
         deadline = time.monotonic() + timeout
         while True:
-            # Each poll may wait as long as the whole wait has left: a big
-            # import's rows are applied in one write on the loop thread, which
-            # answers nothing meanwhile (on a busy ASan build, more than 30 s).
+            # Each poll may wait as long as the whole wait has left (a busy
+            # machine; the rows themselves are written off the loop thread).
             doc = self.get(f"/api/v1/imports/{import_id}", timeout=max(5.0, deadline - time.monotonic()))
             if on_poll:
                 on_poll(doc)
