@@ -103,12 +103,15 @@ def run_days(daemon, tmp, args, days, before_send=None, setup=None):
     sink = RawSink()
     try:
         tmp.mkdir()
+        if before_send:
+            # down before the first sweep at start, so that every message of
+            # the first two days waits for before_send (stopped after the
+            # start, the start's messages sometimes went before it)
+            sink.stop()
         d, w, _ = start_world(daemon, tmp, sink, args=args)
         t0 = w.today
         if setup:
             setup(w)
-        if before_send:
-            sink.stop()
         set_clock(w.admin, t0 + datetime.timedelta(days=1))
         if before_send:
             before_send(d, w)
