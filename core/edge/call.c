@@ -218,15 +218,19 @@ static int authenticate(struct rd_app *app, struct rd_req *req, struct call *c, 
 	struct rd_user user;
 	uint64_t id;
 	bool hit = false;
+	/* frc: a look-up's failure; only RD_ENOTFOUND says the caller is
+	 * unknown: any other (the database lost) is answered as what it is,
+	 * never as a token to throw away. */
+	int frc = 0;
 	*why = NULL;
 	if (!token)
 		*why = "no token";
 	else if (!rd_token_hash(token, hash))
 		*why = "the token is malformed";
-	else if (rd_index_find(t, d->tokens, "hash", 0, hash, strlen(hash) + 1, &id) < 0)
+	else if ((frc = rd_index_find(t, d->tokens, "hash", 0, hash, strlen(hash) + 1, &id)) < 0)
 		*why = "the token is not known";
 	else if (!(hit = pcache_get(t, d, hash, id, &tok, &user, &c->vendor)) &&
-		 (rd_entity_get(t, d->tokens, &rd_entity_token, 0, id, &tok) < 0 || !rd_hash_equal(tok.hash, hash)))
+		 ((frc = rd_entity_get(t, d->tokens, &rd_entity_token, 0, id, &tok)) < 0 || !rd_hash_equal(tok.hash, hash)))
 		*why = "the token is not known";
 	else if (tok.revoked_at)
 		*why = "the token was revoked";
@@ -234,13 +238,18 @@ static int authenticate(struct rd_app *app, struct rd_req *req, struct call *c, 
 		*why = "the token has expired";
 	else if (session != (tok.kind == RD_TOKEN_SESSION))
 		*why = "the token is used in the wrong place";
-	else if ((!hit && rd_entity_get(t, d->users, &rd_entity_user, tok.vendor_id, tok.user_id, &user) < 0) ||
+	else if ((!hit && (frc = rd_entity_get(t, d->users, &rd_entity_user, tok.vendor_id, tok.user_id, &user)) < 0) ||
 		 user.disabled)
 		*why = "the user is disabled or gone";
-	else if (!hit && rd_entity_get(t, d->vendors, &rd_entity_vendor, 0, tok.vendor_id, &c->vendor) < 0)
+	else if (!hit && (frc = rd_entity_get(t, d->vendors, &rd_entity_vendor, 0, tok.vendor_id, &c->vendor)) < 0)
 		*why = "the vendor is gone";
 	else if (c->vendor.suspended)
 		*why = "the vendor is suspended by the platform operator";
+	if (frc < 0 && frc != RD_ENOTFOUND) {
+		rd_txn_end(t);
+		*why = NULL;
+		return frc;
+	}
 	if (*why) {
 		rd_txn_end(t);
 		return RD_EINVAL;

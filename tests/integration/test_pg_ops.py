@@ -127,6 +127,30 @@ def test_a_statement_past_the_timeout_answers_503_and_the_node_serves_on(cluster
         a.close()
 
 
+def test_a_token_look_up_that_fails_answers_503_not_401(cluster, tmp_path):
+    """The database failing under the caller's token look-up (here: the
+    tokens' index locked past the statement timeout) is the store's
+    trouble, not the caller's: 503, never 401 "the token is not known",
+    which tells a client to throw a good token away (seen in the restart
+    test below when a connection died mid-look-up)."""
+    db, url, token, (a,) = world(cluster, tmp_path, 1,
+                                 extra=["--store-statement-timeout-ms", str(STMT_TIMEOUT_MS)])
+    lock = None
+    try:
+        api_ok(api_request(a.port, "GET", "/api/v1/me", token=token))
+        lock = Locker(cluster, db, "i_tokens")
+        r, took = timed(a.port, "GET", "/api/v1/me", token=token)
+        assert_503_json(r)
+        assert took < REQ_BOUND, took
+        lock.release()
+        api_ok(api_request(a.port, "GET", "/api/v1/me", token=token))
+        a.stop()
+    finally:
+        if lock:
+            lock.release()
+        a.close()
+
+
 def test_healthz_and_metrics_name_the_backend_and_pass_promtool(cluster, tmp_path):
     db, url, token, (a,) = world(cluster, tmp_path, 1)
     try:
