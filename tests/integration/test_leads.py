@@ -52,6 +52,9 @@ class Lw:
         self.profile(GOLD, "GB north", "EML-SEC", 1)
         self.profile(SILV, "IE", "WSG-STD", 1)
         self.today = datetime.date.fromisoformat(self.admin.get("/api/v1/clock")["today"])
+        # The test clock starts at the real instant; a day's step lands at midday. Step once so that
+        # every event stands at midday and day counts do not depend on when the suite runs.
+        self.advance(1)
 
     def p(self, pid, i=0):
         return self.partner[pid][i]
