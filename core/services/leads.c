@@ -481,6 +481,13 @@ struct stats {
 	uint64_t last_active;
 };
 
+/* Calendar days (UTC) from the day of `then` to the day of `now`: an accept
+ * yesterday evening is one day old this morning, whatever the hour. */
+static int32_t days_since(uint64_t now, uint64_t then)
+{
+	return now > then ? (int32_t)(now / 86400 - then / 86400) : 0;
+}
+
 static struct stats *stat_of(struct stats *s, size_t n, uint64_t id)
 {
 	for (size_t i = 0; i < n; i++)
@@ -558,7 +565,7 @@ static int candidates(struct rd_txn *t, struct rd_domain *d, uint64_t v, uint64_
 			.specialisations = parts[i].lead_products, .open_load = st[i].open,
 			.acceptance_pct = st[i].offered ? st[i].accepted * 100 / st[i].offered : 100,
 			.weight = parts[i].lead_weight ? parts[i].lead_weight : 1,
-			.last_active_days = st[i].last_active ? (int32_t)((now > st[i].last_active ? now - st[i].last_active : 0) / 86400)
+			.last_active_days = st[i].last_active ? days_since(now, st[i].last_active)
 							      : INACTIVE_UNKNOWN,
 		};
 	}
