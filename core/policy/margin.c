@@ -82,6 +82,7 @@ static const struct {
 	[F_DEAL] = { T_LINE, S_DEAL, S_DEALS, 3, 0 },
 };
 #define MEMO_STRINGS 5
+#define STRING_FIELDS (1u << F_SKU | 1u << F_PLINE | 1u << F_CURRENCY | 1u << F_SEGMENT | 1u << F_COUNTRY)
 
 /* A field's value as a number (strings: NULL, the empty string is ""). */
 static uint64_t field_int(const struct rd_margin_line *l, int f)
@@ -147,8 +148,12 @@ struct rd_margin_memo {
 	uint32_t n;
 	struct proxy_desc tables[T_COUNT];
 	struct memo_entry entries[MEMO_MAX_ENTRIES];
-	uint32_t slots[MEMO_SLOTS]; /* 1 + entry index; 0: empty */
-	uint32_t tags[MEMO_SLOTS];  /* the entry's hash >> 32: a probe that does not match skips the entry unread */
+	/* 1 + entry index (0: empty) beside the entry's hash >> 32: a probe
+	 * reads one cache line, and one that does not match skips the entry
+	 * unread */
+	struct {
+		uint32_t entry, tag;
+	} slots[MEMO_SLOTS];
 };
 
 static int read_only(lua_State *L)
@@ -286,7 +291,7 @@ struct probe {
 	uint32_t have;
 };
 
-static uint64_t mask_hash(const struct rd_margin_line *l, uint32_t mask, struct probe *pr)
+static inline uint64_t mask_hash(const struct rd_margin_line *l, uint32_t mask, struct probe *pr)
 {
 	uint32_t need = mask & ~pr->have;
 	for (uint32_t m = need; m; m &= m - 1) {
@@ -314,8 +319,9 @@ static bool entry_matches(const struct memo_entry *e, const struct rd_margin_lin
 static void memo_clear(struct rd_margin_memo *m)
 {
 	for (uint32_t i = 0; i < m->n; i++)
-		for (int k = 0; k < MEMO_STRINGS; k++)
-			free(m->entries[i].strings[k]);
+		if (m->entries[i].mask & STRING_FIELDS) /* (the others hold no copies) */
+			for (int k = 0; k < MEMO_STRINGS; k++)
+				free(m->entries[i].strings[k]);
 	m->n = 0;
 	m->n_masks = 0;
 	memset(m->slots, 0, sizeof m->slots);
@@ -326,10 +332,10 @@ static const struct rd_margin_result *memo_find(struct rd_margin_memo *m, const 
 {
 	for (int i = 0; i < m->n_masks; i++) {
 		uint64_t h = mask_hash(l, m->masks[i], pr);
-		for (uint32_t s = (uint32_t)h & (MEMO_SLOTS - 1); m->slots[s]; s = (s + 1) & (MEMO_SLOTS - 1)) {
-			if (m->tags[s] != (uint32_t)(h >> 32))
+		for (uint32_t s = (uint32_t)h & (MEMO_SLOTS - 1); m->slots[s].entry; s = (s + 1) & (MEMO_SLOTS - 1)) {
+			if (m->slots[s].tag != (uint32_t)(h >> 32))
 				continue;
-			struct memo_entry *e = &m->entries[m->slots[s] - 1];
+			struct memo_entry *e = &m->entries[m->slots[s].entry - 1];
 			if (e->hash == h && e->mask == m->masks[i] && entry_matches(e, l)) {
 				if (i > 0) { /* the masks that answer most drift to the front */
 					uint32_t t = m->masks[i - 1];
@@ -357,8 +363,7 @@ static void memo_keep(struct rd_margin_memo *m, uint32_t mask, const struct rd_m
 		m->masks[m->n_masks++] = mask;
 	}
 	struct memo_entry *e = &m->entries[m->n];
-	memset(e->ints, 0, sizeof e->ints);
-	memset(e->strings, 0, sizeof e->strings);
+	memset(e->strings, 0, sizeof e->strings); /* (ints: only the mask's are ever read) */
 	for (uint32_t b = mask; b; b &= b - 1) {
 		int f = __builtin_ctz(b);
 		if (fields[f].str) {
@@ -373,10 +378,10 @@ static void memo_keep(struct rd_margin_memo *m, uint32_t mask, const struct rd_m
 	e->result.total_bp = r->total_bp;
 	memcpy(e->result.shares, r->shares, (size_t)r->n * sizeof r->shares[0]);
 	uint32_t s = (uint32_t)e->hash & (MEMO_SLOTS - 1);
-	while (m->slots[s])
+	while (m->slots[s].entry)
 		s = (s + 1) & (MEMO_SLOTS - 1);
-	m->slots[s] = ++m->n;
-	m->tags[s] = (uint32_t)(e->hash >> 32);
+	m->slots[s].entry = ++m->n;
+	m->slots[s].tag = (uint32_t)(e->hash >> 32);
 }
 
 void rd_margin_memo_enable(struct rd_margin_policy *p, bool on)
