@@ -11,7 +11,11 @@
  * script on every call (the memo turned off, as a script that sets
  * `memoise = false` runs).  The hits' sum is checked against the C rule's.
  *
- *   build/bench/policy_bench [evaluations]
+ *   build/bench/policy_bench [evaluations] [hits|miss|nomemo]
+ *
+ * With a phase named, only that loop runs (after one round of the 24 lines
+ * to fill the memo), for a profile of it; the output then has that line
+ * only.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +65,7 @@ static int margin_c(const struct rd_margin_line *l, struct rd_margin_result *out
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 2400000;
+	const char *phase = argc > 2 ? argv[2] : NULL;
 	n -= n % 24; /* whole rounds of the 24 lines, so both loops see the same mix */
 	if (n <= 0)
 		n = 24;
@@ -86,6 +91,29 @@ int main(int argc, char **argv)
 						    .deal_bonus_bp = 500, .distributor_bp = 300 };
 	struct rd_margin_result r;
 	volatile int64_t sink = 0;
+	if (phase) {
+		for (int i = 0; i < 24; i++)
+			rd_margin_eval(&p, &lines[i], &r, err, sizeof err);
+		if (!strcmp(phase, "nomemo"))
+			rd_margin_memo_enable(&p, false);
+		double t0 = now(), c0 = cpu();
+		for (long i = 0; i < n; i++) {
+			struct rd_margin_line l = lines[i % 24];
+			if (!strcmp(phase, "miss")) {
+				l.deal = RD_DEAL_WON;
+				l.deal_bonus_bp = (uint32_t)(i % 6000);
+			}
+			if (rd_margin_eval(&p, &l, &r, err, sizeof err) < 0) {
+				fprintf(stderr, "policy_bench: %s\n", err);
+				return 1;
+			}
+		}
+		printf("  %s  %8.1f ns/eval  (%.1f ns of CPU time)\n", phase, (now() - t0) / (double)n * 1e9,
+		       (cpu() - c0) / (double)n * 1e9);
+		rd_margin_unload(&p);
+		rd_sandbox_free(&sb);
+		return 0;
+	}
 	double t0 = now(), c0 = cpu();
 	for (long i = 0; i < n; i++) {
 		if (rd_margin_eval(&p, &lines[i % 24], &r, err, sizeof err) < 0) {

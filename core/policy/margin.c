@@ -82,6 +82,7 @@ static const struct {
 	[F_DEAL] = { T_LINE, S_DEAL, S_DEALS, 3, 0 },
 };
 #define MEMO_STRINGS 5
+#define STRING_FIELDS (1u << F_SKU | 1u << F_PLINE | 1u << F_CURRENCY | 1u << F_SEGMENT | 1u << F_COUNTRY)
 
 /* A field's value as a number (strings: NULL, the empty string is ""). */
 static uint64_t field_int(const struct rd_margin_line *l, int f)
@@ -128,16 +129,31 @@ struct memo_entry {
 	struct rd_margin_result result;
 };
 
+/* A proxy's fields: its keys as the interned Lua strings (compared by
+ * address) and the field each names.  The proxy's __index has it as its
+ * upvalue: one look-up finds the memo, the table and its keys. */
+#define PROXY_MAX_KEYS 5
+struct proxy_desc {
+	struct rd_margin_memo *memo;
+	int n;
+	const char *keys[PROXY_MAX_KEYS];
+	uint8_t f[PROXY_MAX_KEYS];
+};
+
 struct rd_margin_memo {
-	const char *keys[F_COUNT];        /* each field's name, as the interned Lua string */
 	const struct rd_margin_line *cur; /* the line of the call running now */
 	uint32_t read;                    /* fields the running call read */
 	uint32_t masks[MEMO_MAX_MASKS];
 	int n_masks;
 	uint32_t n;
+	struct proxy_desc tables[T_COUNT];
 	struct memo_entry entries[MEMO_MAX_ENTRIES];
-	uint32_t slots[MEMO_SLOTS]; /* 1 + entry index; 0: empty */
-	uint32_t tags[MEMO_SLOTS];  /* the entry's hash >> 32: a probe that does not match skips the entry unread */
+	/* 1 + entry index (0: empty) beside the entry's hash >> 32: a probe
+	 * reads one cache line, and one that does not match skips the entry
+	 * unread */
+	struct {
+		uint32_t entry, tag;
+	} slots[MEMO_SLOTS];
 };
 
 static int read_only(lua_State *L)
@@ -145,52 +161,69 @@ static int read_only(lua_State *L)
 	return luaL_error(L, "the margin line is read-only");
 }
 
-/* __index of a proxy (upvalues: the strings table, the memo, the table's
- * number): pushes the line's value of the field read and notes the read.
- * Nothing is stored: the proxies stay empty, so every read of a field comes
- * here (and is noted), every write fails (__newindex), and nothing a call
- * sees can outlive it.  (The line's links to the other proxies, partner and
- * the like, are a table on the way: see push_proxy.) */
-static int field_index(lua_State *L)
+/* Pushes the value of field f of line l (nil for an empty string, an enum
+ * value without a name, or no distributor). */
+static void push_field(lua_State *L, const struct rd_margin_line *l, int f)
 {
-	if (lua_type(L, 2) != LUA_TSTRING)
-		return 0;
-	int table = (int)lua_tointeger(L, lua_upvalueindex(3));
-	struct rd_margin_memo *p = lua_touserdata(L, lua_upvalueindex(2));
-	if (!p->cur)
-		return 0;
-	const char *key = lua_tostring(L, 2);
-	int f = 0;
-	while (f < F_COUNT && (fields[f].table != table || p->keys[f] != key))
-		f++;
-	if (f == F_COUNT)
-		return 0;
-	const struct rd_margin_line *l = p->cur;
-	p->read |= 1u << f;
-	if (fields[f].enum_base) {
-		uint64_t v = field_int(l, f);
+	const char *s;
+	uint64_t v;
+	switch (f) {
+	case F_PARTNER_ID: lua_pushinteger(L, (lua_Integer)l->partner_id); return;
+	case F_AMOUNT: lua_pushinteger(L, l->list_amount); return;
+	case F_BONUS: lua_pushinteger(L, l->deal_bonus_bp); return;
+	case F_DIST_BP: lua_pushinteger(L, l->distributor_bp); return;
+	case F_QUANTITY: lua_pushinteger(L, l->quantity); return;
+	case F_DISTRIBUTOR:
+		if (l->distributor_id)
+			lua_pushinteger(L, (lua_Integer)l->distributor_id);
+		else
+			lua_pushnil(L);
+		return;
+	case F_SKU: s = l->sku; break;
+	case F_PLINE: s = l->product_line; break;
+	case F_CURRENCY: s = l->currency; break;
+	case F_SEGMENT: s = l->segment; break;
+	case F_COUNTRY: s = l->country; break;
+	default: /* an enum */
+		v = field_int(l, f);
 		if (v < (uint64_t)fields[f].enum_n && string_table[fields[f].enum_base + (int)v])
 			lua_rawgeti(L, lua_upvalueindex(1), fields[f].enum_base + (int)v);
 		else
 			lua_pushnil(L);
-	} else if (fields[f].str) {
-		const char *v = field_str(l, f);
-		if (*v)
-			lua_pushstring(L, v);
-		else
-			lua_pushnil(L);
-	} else if (f == F_DISTRIBUTOR && !l->distributor_id) {
-		lua_pushnil(L);
-	} else if (f == F_AMOUNT) {
-		lua_pushinteger(L, l->list_amount);
-	} else {
-		lua_pushinteger(L, (lua_Integer)field_int(l, f));
+		return;
 	}
-	return 1;
+	if (s && *s)
+		lua_pushstring(L, s);
+	else
+		lua_pushnil(L);
+}
+
+/* __index of a proxy (upvalues: the strings table, the proxy's struct
+ * proxy_desc): pushes the line's value of the field read and notes the
+ * read.  Nothing is stored: the proxies stay empty, so every read of a
+ * field comes here (and is noted), every write fails (__newindex), and
+ * nothing a call sees can outlive it.  (The line's links to the other
+ * proxies, partner and the like, are a table on the way: see push_proxy.) */
+static int field_index(lua_State *L)
+{
+	if (lua_type(L, 2) != LUA_TSTRING)
+		return 0;
+	const struct proxy_desc *d = lua_touserdata(L, lua_upvalueindex(2));
+	struct rd_margin_memo *p = d->memo;
+	if (!p->cur)
+		return 0;
+	const char *key = lua_tostring(L, 2);
+	for (int i = 0; i < d->n; i++)
+		if (d->keys[i] == key) {
+			p->read |= 1u << d->f[i];
+			push_field(L, p->cur, d->f[i]);
+			return 1;
+		}
+	return 0;
 }
 
 /* A proxy: an empty table whose reads go to field_index (upvalues: the
- * strings table at `strings`, the memo, the table's number) and whose
+ * strings table at `strings`, the proxy's struct proxy_desc) and whose
  * writes fail; its metatable is hidden.  (rawset is not in the sandbox.)
  * The line's proxy reads its links first: its __index is the table at
  * `links` (line.partner and the like: the other proxies, found without a C
@@ -198,12 +231,21 @@ static int field_index(lua_State *L)
  * through the hidden metatable: no script can get at it or change it. */
 static void push_proxy(lua_State *L, int strings, struct rd_margin_memo *memo, int table, int links)
 {
+	struct proxy_desc *d = &memo->tables[table];
+	d->memo = memo;
+	d->n = 0;
+	for (int f = 0; f < F_COUNT; f++)
+		if (fields[f].table == table) {
+			lua_rawgeti(L, strings, fields[f].key);
+			d->keys[d->n] = lua_tostring(L, -1); /* kept alive by the strings table */
+			d->f[d->n++] = (uint8_t)f;
+			lua_pop(L, 1);
+		}
 	lua_newtable(L);
 	lua_createtable(L, 0, 3);
 	lua_pushvalue(L, strings);
-	lua_pushlightuserdata(L, memo);
-	lua_pushinteger(L, table);
-	lua_pushcclosure(L, field_index, 3);
+	lua_pushlightuserdata(L, d);
+	lua_pushcclosure(L, field_index, 2);
 	if (links) {
 		lua_createtable(L, 0, 1);
 		lua_insert(L, -2);
@@ -229,27 +271,37 @@ static uint64_t mix(uint64_t h)
 	return h;
 }
 
+/* Each field's hash, well mixed on its own: a mask's hash adds those of its
+ * fields (two instructions a field), so trying each mask seen costs little
+ * once the line's field hashes are known. */
 static uint64_t field_hash(const struct rd_margin_line *l, int f)
 {
 	if (!fields[f].str)
-		return field_int(l, f) * 0xff51afd7ed558ccdULL + (uint64_t)f;
+		return mix(field_int(l, f) ^ (uint64_t)f << 56);
 	uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)f;
 	for (const unsigned char *c = (const unsigned char *)field_str(l, f); *c; c++)
 		h = (h ^ *c) * 0x100000001b3ULL;
-	return h;
+	return mix(h);
 }
 
-static uint64_t mask_hash(const struct rd_margin_line *l, uint32_t mask, uint64_t *fh, uint32_t *have)
+/* A line's field hashes, computed as the masks tried need them, and kept
+ * for the answer's entry when the lookup misses. */
+struct probe {
+	uint64_t fh[F_COUNT];
+	uint32_t have;
+};
+
+static inline uint64_t mask_hash(const struct rd_margin_line *l, uint32_t mask, struct probe *pr)
 {
-	uint64_t h = mask;
-	for (uint32_t m = mask; m; m &= m - 1) {
+	uint32_t need = mask & ~pr->have;
+	for (uint32_t m = need; m; m &= m - 1) {
 		int f = __builtin_ctz(m);
-		if (!(*have & 1u << f)) {
-			fh[f] = field_hash(l, f);
-			*have |= 1u << f;
-		}
-		h = ((h ^ fh[f]) * 0x9e3779b97f4a7c15ULL) ^ (h >> 29);
+		pr->fh[f] = field_hash(l, f);
 	}
+	pr->have |= need;
+	uint64_t h = (uint64_t)mask * 0x9e3779b97f4a7c15ULL;
+	for (uint32_t m = mask; m; m &= m - 1)
+		h += pr->fh[__builtin_ctz(m)];
 	return mix(h);
 }
 
@@ -267,23 +319,23 @@ static bool entry_matches(const struct memo_entry *e, const struct rd_margin_lin
 static void memo_clear(struct rd_margin_memo *m)
 {
 	for (uint32_t i = 0; i < m->n; i++)
-		for (int k = 0; k < MEMO_STRINGS; k++)
-			free(m->entries[i].strings[k]);
+		if (m->entries[i].mask & STRING_FIELDS) /* (the others hold no copies) */
+			for (int k = 0; k < MEMO_STRINGS; k++)
+				free(m->entries[i].strings[k]);
 	m->n = 0;
 	m->n_masks = 0;
 	memset(m->slots, 0, sizeof m->slots);
 }
 
-static const struct rd_margin_result *memo_find(struct rd_margin_memo *m, const struct rd_margin_line *l)
+static const struct rd_margin_result *memo_find(struct rd_margin_memo *m, const struct rd_margin_line *l,
+					       struct probe *pr)
 {
-	uint64_t fh[F_COUNT];
-	uint32_t have = 0;
 	for (int i = 0; i < m->n_masks; i++) {
-		uint64_t h = mask_hash(l, m->masks[i], fh, &have);
-		for (uint32_t s = (uint32_t)h & (MEMO_SLOTS - 1); m->slots[s]; s = (s + 1) & (MEMO_SLOTS - 1)) {
-			if (m->tags[s] != (uint32_t)(h >> 32))
+		uint64_t h = mask_hash(l, m->masks[i], pr);
+		for (uint32_t s = (uint32_t)h & (MEMO_SLOTS - 1); m->slots[s].entry; s = (s + 1) & (MEMO_SLOTS - 1)) {
+			if (m->slots[s].tag != (uint32_t)(h >> 32))
 				continue;
-			struct memo_entry *e = &m->entries[m->slots[s] - 1];
+			struct memo_entry *e = &m->entries[m->slots[s].entry - 1];
 			if (e->hash == h && e->mask == m->masks[i] && entry_matches(e, l)) {
 				if (i > 0) { /* the masks that answer most drift to the front */
 					uint32_t t = m->masks[i - 1];
@@ -298,7 +350,7 @@ static const struct rd_margin_result *memo_find(struct rd_margin_memo *m, const 
 }
 
 static void memo_keep(struct rd_margin_memo *m, uint32_t mask, const struct rd_margin_line *l,
-		      const struct rd_margin_result *r)
+		      const struct rd_margin_result *r, struct probe *pr)
 {
 	if (m->n == MEMO_MAX_ENTRIES)
 		memo_clear(m); /* many distinct inputs: start again rather than grow */
@@ -311,8 +363,7 @@ static void memo_keep(struct rd_margin_memo *m, uint32_t mask, const struct rd_m
 		m->masks[m->n_masks++] = mask;
 	}
 	struct memo_entry *e = &m->entries[m->n];
-	memset(e->ints, 0, sizeof e->ints);
-	memset(e->strings, 0, sizeof e->strings);
+	memset(e->strings, 0, sizeof e->strings); /* (ints: only the mask's are ever read) */
 	for (uint32_t b = mask; b; b &= b - 1) {
 		int f = __builtin_ctz(b);
 		if (fields[f].str) {
@@ -321,18 +372,16 @@ static void memo_keep(struct rd_margin_memo *m, uint32_t mask, const struct rd_m
 			e->ints[f] = field_int(l, f);
 		}
 	}
-	uint64_t fh[F_COUNT];
-	uint32_t have = 0;
 	e->mask = mask;
-	e->hash = mask_hash(l, mask, fh, &have);
+	e->hash = mask_hash(l, mask, pr);
 	e->result.n = r->n; /* (the shares in use only: the entry is large) */
 	e->result.total_bp = r->total_bp;
 	memcpy(e->result.shares, r->shares, (size_t)r->n * sizeof r->shares[0]);
 	uint32_t s = (uint32_t)e->hash & (MEMO_SLOTS - 1);
-	while (m->slots[s])
+	while (m->slots[s].entry)
 		s = (s + 1) & (MEMO_SLOTS - 1);
-	m->slots[s] = ++m->n;
-	m->tags[s] = (uint32_t)(e->hash >> 32);
+	m->slots[s].entry = ++m->n;
+	m->slots[s].tag = (uint32_t)(e->hash >> 32);
 }
 
 void rd_margin_memo_enable(struct rd_margin_policy *p, bool on)
@@ -374,11 +423,6 @@ int rd_margin_load(struct rd_margin_policy *p, struct rd_sandbox *sb, const char
 	for (int i = 1; i < S_END; i++) {
 		lua_pushstring(L, string_table[i] ? string_table[i] : "");
 		lua_rawseti(L, -2, i);
-	}
-	for (int f = 0; f < F_COUNT; f++) {
-		lua_rawgeti(L, strings, fields[f].key);
-		p->memo->keys[f] = lua_tostring(L, -1); /* kept alive by the strings table */
-		lua_pop(L, 1);
 	}
 	/* The line's links to the other proxies, then the line's proxy. */
 	static const char *const links[T_COUNT] = { [T_PARTNER] = "partner", [T_PRODUCT] = "product",
@@ -481,8 +525,10 @@ int rd_margin_eval(struct rd_margin_policy *p, const struct rd_margin_line *in, 
 	/* Once a run's total limits are spent (rd_sandbox_limit_total) every
 	 * call goes to the sandbox, which stops it, memo or not. */
 	bool memo = !p->memo_off && !rd_sandbox_total_spent(p->sb);
+	struct probe pr;
+	pr.have = 0;
 	if (memo) {
-		const struct rd_margin_result *r = memo_find(p->memo, in);
+		const struct rd_margin_result *r = memo_find(p->memo, in, &pr);
 		if (r) {
 			out->n = r->n;
 			out->total_bp = r->total_bp;
@@ -557,7 +603,7 @@ int rd_margin_eval(struct rd_margin_policy *p, const struct rd_margin_line *in, 
 	}
 	rc = 0;
 	if (memo && !impure)
-		memo_keep(p->memo, p->memo->read, in, out);
+		memo_keep(p->memo, p->memo->read, in, out, &pr);
 out:
 	lua_settop(L, base);
 	return rc;

@@ -208,6 +208,17 @@ static void upload_done(struct rd_req *req, void *arg)
 		f.error = msg;
 		f.failures = j->report;
 		rc = policies_page(&u->w, 422, &f, NULL);
+	} else if (j->result == RD_EBUSY) {
+		/* Cancelled: renewd is stopping (as the API's 503 unavailable). */
+		snprintf(msg, sizeof msg, "The check was cancelled (%s): nothing was stored. Upload it again once renewd is back.",
+			 j->err[0] ? j->err : "renewd is stopping");
+		f.error = msg;
+		rd_reply_header(req, "retry-after", "5");
+		rc = policies_page(&u->w, 503, &f, NULL);
+		if (rc < 0) {
+			rd_web_message(&u->w, 503, "Check cancelled", msg);
+			rc = 0;
+		}
 	} else if (j->result < 0) {
 		snprintf(msg, sizeof msg, "The policy could not be checked: %s", j->err);
 		f.error = msg;
@@ -308,6 +319,15 @@ static void dry_done(struct rd_req *req, void *arg)
 		goto out;
 	d->w.req = req;
 	d->w.c.req = req;
+	if (d->j.result == RD_EBUSY) {
+		/* Cancelled: renewd is stopping (as the API's 503 unavailable). */
+		char text[600];
+		snprintf(text, sizeof text, "The dry run was cancelled (%s): nothing was changed. Run it again once renewd is back.",
+			 d->j.err[0] ? d->j.err : "renewd is stopping");
+		rd_reply_header(req, "retry-after", "5");
+		rd_web_message(&d->w, 503, "Dry run cancelled", text);
+		goto out;
+	}
 	if (d->j.result < 0) {
 		char text[600];
 		snprintf(text, sizeof text, "The dry run failed: %s", d->j.err[0] ? d->j.err : rd_strerror(d->j.result));
