@@ -186,6 +186,15 @@ struct skey {
 	int64_t minor;   /* end date, or -value */
 	uint64_t gid;
 	struct gfig *g;
+	uint32_t slot;   /* the contract list's page: its entry in pslot */
+};
+
+/* A contract of the list's page (see page_offer): its report key and
+ * whether the row is the contract's or its renewal's paid in another
+ * currency. */
+struct pslot {
+	uint8_t k[RD_REPKEY_CONTRACT_LEN];
+	bool foreign;
 };
 
 /* A currency's first groups in the drill-down's order, as a max-heap
@@ -258,6 +267,21 @@ struct ctx {
 	uint64_t stream_gid;
 	size_t stream_kept;
 	struct sheap sh[MAX_CUR];
+	/* A short range (a customer's contracts, one contract): each
+	 * contract's join is looked up by its id (join_seek), not loaded for
+	 * every contract (load_joins). */
+	bool lazy;
+	char **owned;             /* the reasons join_seek copied */
+	size_t n_owned, cap_owned;
+	/* The vendor's contract list of a product or a line (page_walk): the
+	 * first `page` rows only, as a max-heap; the paid orders by contract. */
+	unsigned page;
+	struct skey *pk;
+	struct pslot *ps;
+	size_t n_pk, page_total;
+	struct map paid_ix;
+	struct { char cur[4]; } *paid;
+	size_t n_paid, cap_paid;
 };
 
 static int cur_index(struct ctx *c, const char *code3)
@@ -303,6 +327,13 @@ static void ctx_free(struct ctx *c)
 		free(c->sh[i].k);
 		free(c->sh[i].slot);
 	}
+	for (size_t i = 0; i < c->n_owned; i++)
+		free(c->owned[i]);
+	free(c->owned);
+	free(c->pk);
+	free(c->ps);
+	free(c->paid);
+	map_free(&c->paid_ix);
 }
 
 /* ---- loading -------------------------------------------------------------------------------- */
@@ -459,14 +490,114 @@ static void ctx_dates(struct ctx *c, struct rd_txn *t, struct rd_domain *d, cons
 	c->to = rd_date_add_months(rd_date_from_ymd(y, m, 1), 1) - 1;
 }
 
-static int ctx_begin(struct ctx *c, struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s,
-		     const struct rd_rep_opts *o)
+/* One contract's join, as load_joins would have made it, looked up by the
+ * contract's id in the opportunities' and orders' report keys (a short
+ * walk: a customer's contracts, a page of a list): *ji is its entry in
+ * c->joins, or UINT32_MAX when it has none.  Not in join_ix: each call
+ * makes a fresh entry. */
+static int join_seek(struct ctx *c, uint64_t contract, uint32_t *ji)
+{
+	*ji = UINT32_MAX;
+	uint8_t from[8], to[8];
+	rd_key_put_u64(from, contract);
+	rd_key_put_u64(to, contract + 1);
+	struct join j = { 0 };
+	bool any = false;
+	struct rd_iter it;
+	struct rd_item item;
+	int rc = rd_iter_index(&it, c->t, c->d->opportunities, RD_IDX_REPORT, c->s->vendor, from, 8, to, 8);
+	it.keys_only = true;
+	const char *reason = NULL;
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (item.key_len < RD_REPKEY_OPP_LEN + 1)
+			continue;
+		const uint8_t *k = item.key;
+		any = true;
+		if (j.opp_id > item.id)
+			continue;
+		j.opp_id = item.id;
+		j.opp_state = k[8];
+		j.publish = k[9];
+		memcpy(j.opp_cur, k + 10, 3);
+		j.list = (int64_t)rd_key_get_u64(k + 13);
+		j.opp_end = date_of_key(k + 21);
+		free((void *)reason);
+		reason = rd_strdup((const char *)k + RD_REPKEY_OPP_LEN);
+	}
+	rd_iter_close(&it);
+	if (rc >= 0) {
+		rc = rd_iter_index(&it, c->t, c->d->orders, RD_IDX_REPORT, c->s->vendor, from, 8, to, 8);
+		it.keys_only = true;
+		while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+			const uint8_t *k = item.key;
+			if (item.key_len < RD_REPKEY_ORDER_LEN || (k[8] != RD_ORDER_PAID && k[8] != RD_ORDER_FULFILLED))
+				continue;
+			any = true;
+			j.paid = true;
+			memcpy(j.order_cur, k + 10, 3);
+			j.order_total = (int64_t)rd_key_get_u64(k + 13);
+		}
+		rd_iter_close(&it);
+	}
+	if (rc < 0 || !any) {
+		free((void *)reason);
+		return rc < 0 ? rc : 0;
+	}
+	if (reason) {
+		if (c->n_owned == c->cap_owned) {
+			c->cap_owned = c->cap_owned ? c->cap_owned * 2 : 64;
+			c->owned = rd_realloc(c->owned, c->cap_owned * sizeof *c->owned);
+		}
+		c->owned[c->n_owned++] = (char *)reason;
+	}
+	j.reason = reason ? reason : "";
+	if (c->n_joins == c->cap_joins) {
+		c->cap_joins = c->cap_joins ? c->cap_joins * 2 : 64;
+		c->joins = rd_realloc(c->joins, c->cap_joins * sizeof *c->joins);
+	}
+	c->joins[c->n_joins] = j;
+	*ji = (uint32_t)c->n_joins++;
+	return 0;
+}
+
+/* The paid (or fulfilled) orders' currencies by contract, the last in key
+ * order as load_joins keeps it: which contracts of a list have a row in
+ * another currency (their renewal's). */
+static int load_paid(struct ctx *c)
+{
+	struct rd_iter it;
+	struct rd_item item;
+	int rc = rd_iter_index(&it, c->t, c->d->orders, RD_IDX_REPORT, c->s->vendor, NULL, 0, NULL, 0);
+	it.keys_only = true;
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		const uint8_t *k = item.key;
+		if (item.key_len < RD_REPKEY_ORDER_LEN || (k[8] != RD_ORDER_PAID && k[8] != RD_ORDER_FULFILLED))
+			continue;
+		bool added;
+		uint32_t i = map_put(&c->paid_ix, rd_key_get_u64(k), (uint32_t)c->n_paid, &added);
+		if (added) {
+			if (c->n_paid == c->cap_paid) {
+				c->cap_paid = c->cap_paid ? c->cap_paid * 2 : 1024;
+				c->paid = rd_realloc(c->paid, c->cap_paid * sizeof *c->paid);
+			}
+			c->n_paid++;
+		}
+		memcpy(c->paid[i].cur, k + 10, 3);
+		c->paid[i].cur[3] = 0;
+	}
+	rd_iter_close(&it);
+	return rc;
+}
+
+static int ctx_begin_with(struct ctx *c, struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s,
+			  const struct rd_rep_opts *o, bool joins)
 {
 	ctx_dates(c, t, d, s, o);
+	c->lazy = !joins;
 	int rc = load_products(c);
 	if (rc >= 0)
 		rc = load_partners(c);
-	if (rc >= 0)
+	if (rc >= 0 && joins)
 		rc = load_joins(c);
 	if (rc >= 0 && c->n_joins) {
 		uint64_t max = 0;
@@ -482,6 +613,12 @@ static int ctx_begin(struct ctx *c, struct rd_txn *t, struct rd_domain *d, const
 	for (int i = 0; i <= 12; i++)
 		c->month_start[i] = rd_date_from_ymd((c->m0 + i) / 12, (c->m0 + i) % 12 + 1, 1);
 	return rc < 0 ? rc : 0;
+}
+
+static int ctx_begin(struct ctx *c, struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s,
+		     const struct rd_rep_opts *o)
+{
+	return ctx_begin_with(c, t, d, s, o, true);
 }
 
 /* ---- the walk ------------------------------------------------------------------------------- */
@@ -763,6 +900,109 @@ static void join_dir_build(struct ctx *c)
 			c->join_dir[c->join_ix.keys[i]] = c->join_ix.vals[i] + 1;
 }
 
+/* The rest of a contract's row from its report key k (r's ids and join
+ * set): its dates, seats, term, status, currency, value and outcome. */
+static inline void crow_fill(struct ctx *c, const uint8_t *k, struct crow *r, uint64_t *last_product,
+	     const struct rd_product **prodp, int *linep)
+{
+	r->end = date_of_key(k + 32);
+	r->qty = get_u32(k + 36);
+	r->term = k[40];
+	r->status = k[41];
+	r->cur = cur_index(c, (const char *)k + 42);
+	const struct rd_product *prod = *prodp;
+	int line = *linep;
+	if (r->product != *last_product) {
+		uint32_t pi = prod_index(c, r->product);
+		prod = pi == UINT32_MAX ? NULL : &c->prods[pi];
+		line = pi == UINT32_MAX ? 0 : c->prod_line[pi] + 1;
+		*last_product = r->product;
+		*prodp = prod;
+		*linep = line;
+	}
+	/* The product's price per seat for this term and currency, from a
+	 * small direct-mapped cache (a walk by customer changes product at
+	 * almost every contract). */
+	struct pcache *pc = &c->pcache[(r->product * 31 + r->term * 7 + (uint64_t)r->cur) & (PCACHE - 1)];
+	if (pc->product != r->product || pc->term != r->term || pc->cur != r->cur) {
+		pc->product = r->product;
+		pc->term = r->term;
+		pc->cur = r->cur;
+		pc->unit = INT64_MIN; /* no price */
+		for (unsigned i = 0; prod && i < prod->n_prices; i++)
+			if (prod->prices[i].term == r->term &&
+			    memcmp(prod->prices[i].currency, k + 42, 3) == 0) {
+				pc->unit = prod->prices[i].amount;
+				break;
+			}
+	}
+	r->value = 0;
+	r->line = line;
+	r->priced = pc->unit != INT64_MIN && rd_money_mul(pc->unit, r->qty, &r->value) == 0;
+	if (!r->priced)
+		r->value = 0;
+	r->won = r->status == RD_CONTRACT_RENEWED || r->status == RD_CONTRACT_ORDERED ||
+		(r->j && (r->j->opp_state == RD_OPP_WON || r->j->paid));
+	r->cancelled = r->status == RD_CONTRACT_CANCELLED;
+	r->lost = !r->won && (r->cancelled || r->status == RD_CONTRACT_EXPIRED ||
+			    (r->j && (r->j->opp_state == RD_OPP_LOST ||
+				     r->j->opp_state == RD_OPP_EXPIRED)));
+	r->resolved = r->won || r->lost;
+	r->renewed = 0;
+	r->renewed_cur = r->cur;
+	if (r->won && r->j && r->j->paid) {
+		r->renewed = r->j->order_total;
+		r->renewed_cur = cur_index(c, r->j->order_cur);
+	} else if (r->won) {
+		r->renewed = r->value;
+	}
+}
+
+static int by_skey(const void *a, const void *b);
+static void heap_down(struct skey *h, size_t n, size_t i);
+static void heap_up(struct skey *h, size_t i);
+
+/* A currency's code as a number in the codes' order (rank by code). */
+static int64_t code_rank(const uint8_t *code3)
+{
+	return (int64_t)code3[0] << 16 | (int64_t)code3[1] << 8 | code3[2];
+}
+
+static void page_put(struct ctx *c, const uint8_t *k, uint64_t id, int64_t major, int64_t minor, bool foreign)
+{
+	c->page_total++;
+	struct skey key = { major, minor, id, NULL, 0 };
+	if (c->n_pk < c->page) {
+		key.slot = (uint32_t)c->n_pk;
+	} else if (by_skey(&key, &c->pk[0]) < 0) {
+		key.slot = c->pk[0].slot;
+	} else {
+		return;
+	}
+	memcpy(c->ps[key.slot].k, k, RD_REPKEY_CONTRACT_LEN);
+	c->ps[key.slot].foreign = foreign;
+	if (c->n_pk < c->page) {
+		c->pk[c->n_pk] = key;
+		heap_up(c->pk, c->n_pk++);
+	} else {
+		c->pk[0] = key;
+		heap_down(c->pk, c->n_pk, 0);
+	}
+}
+
+/* A contract of the vendor's list of a product's (or a line's) contracts:
+ * its row (by currency, end date, id) and, when its renewal was paid in
+ * another currency, that currency's row (end 0: first of its currency),
+ * offered to the heap of the first c->page rows; the figures of the rows
+ * kept are made at the end (page_rows), the totals come from the counters. */
+static void page_offer(struct ctx *c, const uint8_t *k, const struct crow *r)
+{
+	page_put(c, k, r->id, code_rank(k + 42), (int64_t)date_of_key(k + 32), false);
+	uint32_t pi = map_get(&c->paid_ix, r->id);
+	if (pi != UINT32_MAX && memcmp(c->paid[pi].cur, k + 42, 3) != 0)
+		page_put(c, k, r->id, code_rank((const uint8_t *)c->paid[pi].cur), 0, true);
+}
+
 static int walk(struct ctx *c, bool by_customer, const uint8_t *from, size_t from_len, const uint8_t *to, size_t to_len)
 {
 	if (!from_len && !to_len)
@@ -825,58 +1065,20 @@ static int walk(struct ctx *c, bool by_customer, const uint8_t *from, size_t fro
 			if (c->s->channel && !in_channel(c->s, r.reseller, r.distributor))
 				continue;
 			uint32_t ji = batch[bi].ji;
+			if (c->lazy && !c->page && (rc = join_seek(c, r.id, &ji)) < 0) {
+				more = false;
+				break;
+			}
 			r.j = ji == UINT32_MAX ? NULL : &c->joins[ji];
 			r.sales = need_sales ? sales_of(c, &r) : 0;
 			if (c->s->sales_user && r.sales != c->s->sales_user)
 				continue;
 			c->contracts++;
-			r.end = date_of_key(k + 32);
-			r.qty = get_u32(k + 36);
-			r.term = k[40];
-			r.status = k[41];
-			r.cur = cur_index(c, (const char *)k + 42);
-			if (r.product != last_product) {
-				uint32_t pi = prod_index(c, r.product);
-				prod = pi == UINT32_MAX ? NULL : &c->prods[pi];
-				line = pi == UINT32_MAX ? 0 : c->prod_line[pi] + 1;
-				last_product = r.product;
+			if (c->page) {
+				page_offer(c, k, &r);
+				continue;
 			}
-			/* The product's price per seat for this term and currency, from a
-			 * small direct-mapped cache (a walk by customer changes product at
-			 * almost every contract). */
-			struct pcache *pc = &c->pcache[(r.product * 31 + r.term * 7 + (uint64_t)r.cur) & (PCACHE - 1)];
-			if (pc->product != r.product || pc->term != r.term || pc->cur != r.cur) {
-				pc->product = r.product;
-				pc->term = r.term;
-				pc->cur = r.cur;
-				pc->unit = INT64_MIN; /* no price */
-				for (unsigned i = 0; prod && i < prod->n_prices; i++)
-					if (prod->prices[i].term == r.term &&
-					    memcmp(prod->prices[i].currency, k + 42, 3) == 0) {
-						pc->unit = prod->prices[i].amount;
-						break;
-					}
-			}
-			r.value = 0;
-			r.line = line;
-			r.priced = pc->unit != INT64_MIN && rd_money_mul(pc->unit, r.qty, &r.value) == 0;
-			if (!r.priced)
-				r.value = 0;
-			r.won = r.status == RD_CONTRACT_RENEWED || r.status == RD_CONTRACT_ORDERED ||
-				(r.j && (r.j->opp_state == RD_OPP_WON || r.j->paid));
-			r.cancelled = r.status == RD_CONTRACT_CANCELLED;
-			r.lost = !r.won && (r.cancelled || r.status == RD_CONTRACT_EXPIRED ||
-					    (r.j && (r.j->opp_state == RD_OPP_LOST ||
-						     r.j->opp_state == RD_OPP_EXPIRED)));
-			r.resolved = r.won || r.lost;
-			r.renewed = 0;
-			r.renewed_cur = r.cur;
-			if (r.won && r.j && r.j->paid) {
-				r.renewed = r.j->order_total;
-				r.renewed_cur = cur_index(c, r.j->order_cur);
-			} else if (r.won) {
-				r.renewed = r.value;
-			}
+			crow_fill(c, k, &r, &last_product, &prod, &line);
 			if (c->dash)
 				dash_add(c, &r);
 			else
@@ -888,6 +1090,7 @@ static int walk(struct ctx *c, bool by_customer, const uint8_t *from, size_t fro
 		group_drain(c, 0);
 	return rc;
 }
+
 
 /* Walks the contracts of one product (by_customer false) or one customer,
  * or with id 0 of every product or every customer, in that order. */
@@ -903,6 +1106,46 @@ static int walk_one(struct ctx *c, bool by_customer, uint64_t id)
 
 static int walk_product(struct ctx *c, uint64_t product) { return walk_one(c, false, product); }
 static int walk_customer(struct ctx *c, uint64_t customer) { return walk_one(c, true, customer); }
+
+/* The page's rows (page_offer): each kept contract joined by its id and
+ * its row's figures made as the walk makes them (group_apply): the
+ * contract's own, or its renewal's in the other currency. */
+static int page_rows(struct ctx *c)
+{
+	uint64_t last_product = 0;
+	const struct rd_product *prod = NULL;
+	int line = 0;
+	for (size_t i = 0; i < c->n_pk; i++) {
+		const struct pslot *ps = &c->ps[c->pk[i].slot];
+		const uint8_t *k = ps->k;
+		struct crow r = { 0 };
+		r.id = c->pk[i].gid;
+		r.product = be64(k);
+		r.customer = be64(k + 8);
+		r.reseller = be64(k + 16);
+		r.distributor = be64(k + 24);
+		uint32_t ji;
+		int rc = join_seek(c, r.id, &ji);
+		if (rc < 0)
+			return rc;
+		r.j = ji == UINT32_MAX ? NULL : &c->joins[ji];
+		crow_fill(c, k, &r, &last_product, &prod, &line);
+		if (ps->foreign) {
+			if (r.renewed_cur == r.cur)
+				continue; /* cannot be: the paid order's currency is another */
+			struct gfig *g = group_new(c, r.id, r.renewed_cur);
+			fig_add_foreign(c, &g->f, &r);
+		} else {
+			struct gfig *g = group_new(c, r.id, r.cur);
+			fig_add(c, &g->f, &r);
+			g->end = r.end;
+			g->status = r.status;
+			g->outcome = r.won ? 1 : r.lost ? 2 : 0;
+			g->value = r.value;
+		}
+	}
+	return 0;
+}
 
 /* ---- tables --------------------------------------------------------------------------------- */
 
@@ -1571,6 +1814,7 @@ static const char *const STATUS_NAMES[] = { "", "live", "renewed", "cancelled", 
 struct dsel {
 	struct ctx *c;
 	const struct rd_rep_filter *f;
+	bool totals_only; /* the contract list: its rows are the page's */
 };
 
 /* The group of product pid in the drill, or false when the filter leaves it out. */
@@ -1590,7 +1834,7 @@ static int drill_k_row(void *arg, const uint8_t *k, size_t klen, const struct rd
 {
 	struct dsel *x = arg;
 	uint64_t gid;
-	if (klen == 9 && drill_gid(x, be64(k + 1), &gid))
+	if (klen == 9 && !x->totals_only && drill_gid(x, be64(k + 1), &gid))
 		x->c->contracts += (uint64_t)v->n;
 	return 0;
 }
@@ -1604,13 +1848,15 @@ static int drill_g_row(void *arg, const uint8_t *k, size_t klen, const struct rd
 		return 0;
 	int ci = cur_index(c, (const char *)k + 13);
 	if (k[0] == 'H') {
-		add_wide(c, &group(c, gid, ci)->f.renewed_v, v->a);
+		if (!x->totals_only)
+			add_wide(c, &group(c, gid, ci)->f.renewed_v, v->a);
 		add_wide(c, &c->totals[ci].renewed_v, v->a);
 		return 0;
 	}
 	if (klen != 17)
 		return 0;
-	fig_rows(c, &group(c, gid, ci)->f, k[16], v);
+	if (!x->totals_only)
+		fig_rows(c, &group(c, gid, ci)->f, k[16], v);
 	fig_rows(c, &c->totals[ci], k[16], v);
 	return 0;
 }
@@ -1626,8 +1872,8 @@ static int drill_due_row(void *arg, const uint8_t *k, size_t klen, const struct 
 	if (b < 0)
 		return 0;
 	int ci = cur_index(c, (const char *)k + 13);
-	struct fig *fs[2] = { &group(c, gid, ci)->f, &c->totals[ci] };
-	for (int i = 0; i < 2; i++) {
+	struct fig *fs[2] = { &c->totals[ci], x->totals_only ? NULL : &group(c, gid, ci)->f };
+	for (int i = 0; i < 2 && fs[i]; i++) {
 		fs[i]->due_n[b] += (uint32_t)v->n;
 		add_wide(c, &fs[i]->due_v[b], v->a);
 	}
@@ -1642,9 +1888,9 @@ static void put_be32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
-static int drill_counters(struct ctx *c, const struct rd_rep_filter *f)
+static int drill_counters(struct ctx *c, const struct rd_rep_filter *f, bool totals_only)
 {
-	struct dsel x = { c, f };
+	struct dsel x = { c, f, totals_only };
 	struct rd_table *tb = c->d->contracts;
 	uint64_t ten = c->s->vendor;
 	int y, m, dd;
@@ -1699,12 +1945,25 @@ static int drill(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scop
 	struct ctx c;
 	bool cnt = !walk && !s->channel && !s->sales_user && !f->customer && !f->contract &&
 		   (by == RD_REP_BY_LINE || by == RD_REP_BY_PRODUCT);
+	/* The vendor's list of a product's or a line's contracts: the first
+	 * rows kept as the keys go by, only they joined; totals from the
+	 * counters.  A customer's contracts, or one contract: a short range,
+	 * each contract joined by its id. */
+	bool list = !walk && !s->channel && !s->sales_user && !f->customer && !f->contract &&
+		    by == RD_REP_BY_CONTRACT && (f->product || f->line[0]);
+	bool lazy = !walk && (f->customer || f->contract);
 	int rc;
 	if (cnt) {
 		ctx_dates(&c, t, d, s, o);
 		rc = load_products(&c);
 	} else {
-		rc = ctx_begin(&c, t, d, s, o);
+		rc = ctx_begin_with(&c, t, d, s, o, !list && !lazy);
+	}
+	if (rc >= 0 && list) {
+		c.page = o && o->limit ? o->limit : 500;
+		c.pk = rd_calloc(c.page, sizeof *c.pk);
+		c.ps = rd_calloc(c.page, sizeof *c.ps);
+		rc = load_paid(&c);
 	}
 	c.by = by;
 	c.filter_customer = f->customer;
@@ -1750,7 +2009,11 @@ static int drill(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scop
 		rc = walk_product(&c, 0);
 	}
 	if (rc >= 0 && cnt)
-		rc = drill_counters(&c, f);
+		rc = drill_counters(&c, f, false);
+	if (rc >= 0 && list)
+		rc = page_rows(&c);
+	if (rc >= 0 && list)
+		rc = drill_counters(&c, f, true);
 	if (rc < 0 || c.overflow)
 		return finish(&c, rc, e);
 	/* A partner or sales person who sees none of a customer's contracts
@@ -1828,7 +2091,8 @@ static int drill(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scop
 		json_array_append_new(rows, row);
 		shown++;
 	}
-	json_object_set_new(rep, "truncated", json_boolean(shown < (c.stream ? c.stream_kept : kept)));
+	json_object_set_new(rep, "truncated",
+			    json_boolean(shown < (c.page ? c.page_total : c.stream ? c.stream_kept : kept)));
 	free(order);
 	const char *tcols[64];
 	size_t tn = cols_cat(tcols, 0, RATE_COLS, 0);
@@ -2437,6 +2701,84 @@ static int fill_counters(struct rd_txn *t, void *arg)
 	return rc < 0 ? rc : rd_txn_counter_add(t, d->contracts, 0, FILLED_MARK, strlen(FILLED_MARK), 1, 0, 0);
 }
 
+/* Whether a drill-down level answers as the walk does: 0, or 1 and the
+ * difference reported. */
+static int same_drill(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *sc, int by,
+		      const struct rd_rep_filter *f, const struct rd_rep_opts *o, const char *what,
+		      void (*report)(const char *problem, void *arg), void *arg)
+{
+	json_t *a = NULL, *b = NULL;
+	struct rd_serr e1, e2;
+	int r1 = rd_reports_drill(t, d, sc, by, f, o, &a, &e1);
+	int r2 = rd_reports_drill_walk(t, d, sc, by, f, o, &b, &e2);
+	int bad = r1 != r2 || (r1 >= 0 && !json_equal(a, b));
+	json_decref(a);
+	json_decref(b);
+	if (bad) {
+		char msg[300];
+		snprintf(msg, sizeof msg, "reports: vendor %llu: %s differs from a recount", (unsigned long long)sc->vendor,
+			 what);
+		report(msg, arg);
+	}
+	return bad;
+}
+
+/* The list levels: each product's contracts, each line's, and the first
+ * customers' contracts and products (a customer's level is a short range:
+ * the first CHECK_CUSTOMERS stand for the rest). */
+#define CHECK_CUSTOMERS 50
+
+static int check_lists(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *sc, rd_date today,
+		       void (*report)(const char *problem, void *arg), void *arg, int *problems)
+{
+	struct rd_rep_opts o = { .today = today, .limit = 100000 };
+	struct rd_iter it;
+	struct rd_item item;
+	char what[200];
+	char (*lines)[64] = NULL;
+	size_t n_lines = 0;
+	int rc = rd_iter_records(&it, t, d->products, sc->vendor, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		struct rd_product *p = rd_malloc(sizeof *p);
+		if (rd_entity_decode(&rd_entity_product, item.val, item.len, p) >= 0) {
+			struct rd_rep_filter f = { .product = p->id };
+			snprintf(what, sizeof what, "the contracts of product %llu", (unsigned long long)p->id);
+			*problems += same_drill(t, d, sc, RD_REP_BY_CONTRACT, &f, &o, what, report, arg);
+			size_t i = 0;
+			while (i < n_lines && strcmp(lines[i], p->line) != 0)
+				i++;
+			if (i == n_lines) {
+				lines = rd_realloc(lines, (n_lines + 1) * sizeof *lines);
+				snprintf(lines[n_lines++], sizeof *lines, "%s", p->line);
+			}
+		}
+		free(p);
+	}
+	rd_iter_close(&it);
+	for (size_t i = 0; rc >= 0 && i < n_lines; i++) {
+		struct rd_rep_filter f = { 0 };
+		snprintf(f.line, sizeof f.line, "%s", lines[i]);
+		snprintf(what, sizeof what, "the contracts of line %s", lines[i]);
+		*problems += same_drill(t, d, sc, RD_REP_BY_CONTRACT, &f, &o, what, report, arg);
+	}
+	free(lines);
+	unsigned seen = 0;
+	if (rc < 0)
+		return rc;
+	rc = rd_iter_records(&it, t, d->customers, sc->vendor, 0);
+	while (rc >= 0 && seen < CHECK_CUSTOMERS && (rc = rd_iter_next(&it, &item)) > 0) {
+		seen++;
+		for (int by = RD_REP_BY_LINE; by <= RD_REP_BY_CUSTOMER; by++) {
+			struct rd_rep_filter f = { .customer = item.id };
+			snprintf(what, sizeof what, "customer %llu's drill-down by %s", (unsigned long long)item.id,
+				 rd_rep_by_name(by));
+			*problems += same_drill(t, d, sc, by, &f, &o, what, report, arg);
+		}
+	}
+	rd_iter_close(&it);
+	return rc < 0 ? rc : 0;
+}
+
 int rd_reports_check(struct rd_store *store, struct rd_domain *d, rd_date today,
 		     void (*report)(const char *problem, void *arg), void *arg)
 {
@@ -2510,6 +2852,8 @@ int rd_reports_check(struct rd_store *store, struct rd_domain *d, rd_date today,
 			json_decref(b);
 		}
 		json_decref(lines);
+		if (rc >= 0)
+			rc = check_lists(t, d, &sc, today, report, arg, &problems);
 	}
 	free(ids);
 	rd_txn_end(t);
