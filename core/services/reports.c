@@ -1402,6 +1402,16 @@ static int cnt_reason_row(void *arg, const uint8_t *k, size_t klen, const struct
 	return 0;
 }
 
+static int reasons_rank(struct ctx *c, struct reason_acc *r);
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
 static int dash_counters(struct ctx *c)
 {
 	struct rd_table *tb = c->d->contracts;
@@ -1434,7 +1444,18 @@ static int dash_counters(struct ctx *c)
 		to[1 + i] = (uint8_t)(b >> (24 - 8 * i));
 	}
 	rc = rd_txn_counters(c->t, tb, ten, from, 5, to, 5, cnt_reason_row, &r);
-	for (size_t i = 0; rc >= 0 && i < r.len; i++) {
+	if (rc >= 0)
+		rc = reasons_rank(c, &r);
+	free(r.text);
+	free(r.n);
+	return rc;
+}
+
+/* Lost reasons: most first (ties by text), the first MAX_REASONS shown. */
+static int reasons_rank(struct ctx *c, struct reason_acc *rp)
+{
+	struct reason_acc r = *rp;
+	for (size_t i = 0; i < r.len; i++) {
 		size_t best = i;
 		for (size_t j = i + 1; j < r.len; j++)
 			if (r.n[j] > r.n[best] || (r.n[j] == r.n[best] && strcmp(r.text[j], r.text[best]) < 0))
@@ -1455,8 +1476,185 @@ static int dash_counters(struct ctx *c)
 			c->other_reasons += r.n[i];
 		}
 	}
-	free(r.text);
-	free(r.n);
+	return 0;
+}
+
+/* ---- the channel's counters: partners' and sales people's dashboards, the rankings -----------
+ * The same figures per (reseller, distributor, quote's publish) (model.h
+ * 'a' 'c' 'm' 'f' 'd' 'y' 'r' 'p' 'q'): a scope (a partner and the
+ * partners under it, a sales person) keeps the rows of the pairs it sees,
+ * as the walk keeps the contracts; each row kept is read as the vendor's
+ * row it stands for.  The due and open-quote windows read day rows from
+ * this month's first to the end of the month 90 days ahead, month rows
+ * before and after. */
+
+/* The sales person of a pair (sales_of). */
+static uint64_t pair_sales(const struct ctx *c, const uint8_t *x)
+{
+	uint8_t pub = x[16] ? x[16] : c->publish_default;
+	if (pub != RD_PUBLISH_PARTNER)
+		return c->vendor_sales;
+	uint64_t r = be64(x), d = be64(x + 8);
+	const struct rd_partner *p = partner(c, r ? r : d);
+	return p ? p->sales_user_id : 0;
+}
+
+static bool pair_in_scope(const struct ctx *c, const uint8_t *x)
+{
+	if (c->s->channel && !in_channel(c->s, be64(x), be64(x + 8)))
+		return false;
+	return !c->s->sales_user || pair_sales(c, x) == c->s->sales_user;
+}
+
+struct xrow {
+	struct ctx *c;
+	int this_m, last_m; /* months read by day: [this_m, last_m] */
+	void *inner;        /* the reasons */
+};
+
+static int xmonth(const uint8_t *k) { return (int)get_u32(k); }
+
+static int x_a_row(void *arg, const uint8_t *k, size_t klen, const struct rd_counter_val *v)
+{
+	struct xrow *x = arg;
+	if (klen == 18 && pair_in_scope(x->c, k + 1))
+		x->c->contracts += (uint64_t)v->n;
+	return 0;
+}
+
+static int x_c_row(void *arg, const uint8_t *k, size_t klen, const struct rd_counter_val *v)
+{
+	struct xrow *x = arg;
+	uint8_t key[4] = { 'C', k[18], k[19], k[20] };
+	if (klen == 21 && pair_in_scope(x->c, k + 1))
+		cnt_cur_row(x->c, key, 4, v);
+	return 0;
+}
+
+/* 'm' and 'f' as 'M' and 'F'. */
+static int x_m_row(void *arg, const uint8_t *k, size_t klen, const struct rd_counter_val *v)
+{
+	struct xrow *x = arg;
+	if ((klen != 27 && klen != 25) || !pair_in_scope(x->c, k + 5))
+		return 0;
+	uint8_t key[11];
+	key[0] = k[0] == 'm' ? 'M' : 'F';
+	memcpy(key + 1, k + 1, 4);
+	memcpy(key + 5, k + 22, 3);
+	if (klen == 25)
+		return k[0] == 'f' ? cnt_month_row(x->c, key, 8, v) : 0;
+	if (k[0] != 'm')
+		return 0;
+	key[8] = k[25];
+	key[9] = be64(k + 13) ? 2 : be64(k + 5) ? 1 : 0;
+	key[10] = k[26];
+	return cnt_month_row(x->c, key, 11, v);
+}
+
+/* 'd' (a month's first day standing for its days) and 'y' as 'D'. */
+static int x_d_row(void *arg, const uint8_t *k, size_t klen, const struct rd_counter_val *v)
+{
+	struct xrow *x = arg;
+	if (klen != 26 || !pair_in_scope(x->c, k + 5))
+		return 0;
+	uint8_t key[9];
+	key[0] = 'D';
+	memcpy(key + 1, k + 22, 3);
+	if (k[0] == 'd') {
+		int m = xmonth(k + 1);
+		if (m >= x->this_m && m <= x->last_m)
+			return 0; /* read by day */
+		rd_date_key(rd_date_from_ymd(m / 12, m % 12 + 1, 1), key + 4);
+	} else {
+		memcpy(key + 4, k + 1, 4);
+	}
+	key[8] = k[25];
+	return cnt_due_row(x->c, key, 9, v);
+}
+
+/* 'p' and 'q' as 'P'. */
+static int x_p_row(void *arg, const uint8_t *k, size_t klen, const struct rd_counter_val *v)
+{
+	struct xrow *x = arg;
+	if (klen != 25 || !pair_in_scope(x->c, k + 5))
+		return 0;
+	uint8_t key[8];
+	key[0] = 'P';
+	memcpy(key + 1, k + 22, 3);
+	if (k[0] == 'p') {
+		int m = xmonth(k + 1);
+		if (m >= x->this_m && m <= x->last_m)
+			return 0;
+		rd_date_key(rd_date_from_ymd(m / 12, m % 12 + 1, 1), key + 4);
+	} else {
+		memcpy(key + 4, k + 1, 4);
+	}
+	return cnt_pipe_row(x->c, key, 8, v);
+}
+
+static int x_r_row(void *arg, const uint8_t *k, size_t klen, const struct rd_counter_val *v)
+{
+	struct xrow *x = arg;
+	if (klen < 23 || klen > 22 + RD_REPKEY_REASON_MAX + 1 || !pair_in_scope(x->c, k + 5))
+		return 0;
+	uint8_t key[5 + RD_REPKEY_REASON_MAX + 1];
+	key[0] = 'R';
+	memcpy(key + 1, k + 1, 4);
+	memcpy(key + 5, k + 22, klen - 22);
+	return cnt_reason_row(x->inner, key, klen - 17, v);
+}
+
+static int x_range(struct ctx *c, char tag, int from_m, int to_m, rd_counter_row_fn fn, struct xrow *x)
+{
+	uint8_t from[5] = { (uint8_t)tag }, to[5] = { (uint8_t)tag };
+	put_be32(from + 1, month_key(from_m));
+	put_be32(to + 1, month_key(to_m));
+	return rd_txn_counters(c->t, c->d->contracts, c->s->vendor, from, 5, to, 5, fn, x);
+}
+
+static int x_days(struct ctx *c, char tag, rd_date from_d, rd_date to_d, rd_counter_row_fn fn, struct xrow *x)
+{
+	uint8_t from[5] = { (uint8_t)tag }, to[5] = { (uint8_t)tag };
+	rd_date_key(from_d, from + 1);
+	rd_date_key(to_d, to + 1);
+	return rd_txn_counters(c->t, c->d->contracts, c->s->vendor, from, 5, to, 5, fn, x);
+}
+
+/* The dashboard of a scope from the channel's counters. */
+static int dash_channel(struct ctx *c)
+{
+	struct rd_table *tb = c->d->contracts;
+	uint64_t ten = c->s->vendor;
+	struct reason_acc ra = { 0 };
+	struct xrow x = { c, 0, 0, &ra };
+	int y, m, dd;
+	rd_date_to_ymd(c->today, &y, &m, &dd);
+	x.this_m = y * 12 + m - 1;
+	rd_date_to_ymd(c->today + 90, &y, &m, &dd);
+	x.last_m = y * 12 + m - 1;
+	rd_date day0 = rd_date_from_ymd(x.this_m / 12, x.this_m % 12 + 1, 1);
+	rd_date day1 = rd_date_from_ymd((x.last_m + 1) / 12, (x.last_m + 1) % 12 + 1, 1);
+	int rc = rd_txn_counters(c->t, tb, ten, "a", 1, "b", 1, x_a_row, &x);
+	if (rc >= 0)
+		rc = rd_txn_counters(c->t, tb, ten, "c", 1, "d", 1, x_c_row, &x);
+	if (rc >= 0)
+		rc = x_range(c, 'm', c->m0, c->m0 + 12, x_m_row, &x);
+	if (rc >= 0)
+		rc = x_range(c, 'f', c->m0, c->m0 + 12, x_m_row, &x);
+	if (rc >= 0)
+		rc = rd_txn_counters(c->t, tb, ten, "d", 1, "e", 1, x_d_row, &x);
+	if (rc >= 0)
+		rc = x_days(c, 'y', day0, day1, x_d_row, &x);
+	if (rc >= 0)
+		rc = rd_txn_counters(c->t, tb, ten, "p", 1, "q", 1, x_p_row, &x);
+	if (rc >= 0)
+		rc = x_days(c, 'q', day0, day1, x_p_row, &x);
+	if (rc >= 0)
+		rc = x_range(c, 'r', c->m0, c->m0 + 12, x_r_row, &x);
+	if (rc >= 0)
+		rc = reasons_rank(c, &ra);
+	free(ra.text);
+	free(ra.n);
 	return rc;
 }
 
@@ -1469,11 +1667,17 @@ static int dashboard(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_
 {
 	struct ctx c;
 	int rc;
-	if (walk || s->channel || s->sales_user) {
+	if (walk) {
 		rc = ctx_begin(&c, t, d, s, o);
 		c.dash = rd_calloc(MAX_CUR, sizeof *c.dash);
 		if (rc >= 0)
 			rc = walk_product(&c, 0);
+	} else if (s->channel || s->sales_user) {
+		ctx_dates(&c, t, d, s, o);
+		c.dash = rd_calloc(MAX_CUR, sizeof *c.dash);
+		rc = load_partners(&c);
+		if (rc >= 0)
+			rc = dash_channel(&c);
 	} else {
 		ctx_dates(&c, t, d, s, o);
 		c.dash = rd_calloc(MAX_CUR, sizeof *c.dash);
@@ -1880,14 +2084,6 @@ static int drill_due_row(void *arg, const uint8_t *k, size_t klen, const struct 
 	return 0;
 }
 
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 static int drill_counters(struct ctx *c, const struct rd_rep_filter *f, bool totals_only)
 {
 	struct dsel x = { c, f, totals_only };
@@ -2129,16 +2325,60 @@ static int64_t rate_of(const struct gfig *g)
 	return g->f.v ? (int64_t)((__int128)g->f.renewed_v * 10000 / g->f.v) : 0;
 }
 
-int rd_reports_rankings(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s, int by,
-			const struct rd_rep_opts *o, json_t **out, struct rd_serr *e)
+/* The rankings by partner or sales person from the channel's counters:
+ * the period's 'm' and 'f' rows of the pairs in scope, each to its group. */
+static int x_rank_row(void *arg, const uint8_t *k, size_t klen, const struct rd_counter_val *v)
+{
+	struct xrow *x = arg;
+	struct ctx *c = x->c;
+	if ((klen != 27 && klen != 25) || (klen == 25) != (k[0] == 'f') || !pair_in_scope(c, k + 5))
+		return 0;
+	int mi = (int)get_u32(k + 1) - c->m0;
+	if (mi < 0 || mi >= 12)
+		return 0;
+	const uint8_t *px = k + 5;
+	uint64_t gid = c->by == RD_REP_BY_RESELLER ? be64(px) : c->by == RD_REP_BY_DISTRIBUTOR ? be64(px + 8)
+											      : pair_sales(c, px);
+	if (!gid)
+		return 0;
+	struct gfig *g = group(c, gid, cur_index(c, (const char *)k + 22));
+	if (k[0] == 'f')
+		add_wide(c, &g->f.renewed_v, v->a);
+	else
+		fig_rows(c, &g->f, k[25], v);
+	return 0;
+}
+
+static int rank_channel(struct ctx *c)
+{
+	struct xrow x = { c, 0, 0, NULL };
+	int rc = rd_txn_counters(c->t, c->d->contracts, c->s->vendor, "a", 1, "b", 1, x_a_row, &x);
+	if (rc >= 0)
+		rc = x_range(c, 'm', c->m0, c->m0 + 12, x_rank_row, &x);
+	if (rc >= 0)
+		rc = x_range(c, 'f', c->m0, c->m0 + 12, x_rank_row, &x);
+	return rc;
+}
+
+static int rankings(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s, int by,
+		    const struct rd_rep_opts *o, bool walk, json_t **out, struct rd_serr *e)
 {
 	if (by != RD_REP_BY_CUSTOMER && by != RD_REP_BY_RESELLER && by != RD_REP_BY_DISTRIBUTOR && by != RD_REP_BY_SALES)
 		return rd_serr_set(e, RD_EINVAL, "invalid", "by", "by is customer, reseller, distributor or sales");
 	struct ctx c;
-	int rc = ctx_begin(&c, t, d, s, o);
-	c.by = by;
-	if (rc >= 0)
-		rc = walk_one(&c, by == RD_REP_BY_CUSTOMER, 0);
+	int rc;
+	if (!walk && by != RD_REP_BY_CUSTOMER) {
+		ctx_dates(&c, t, d, s, o);
+		c.by = by;
+		rc = load_partners(&c);
+		if (rc >= 0)
+			rc = rank_channel(&c);
+	} else {
+		rc = ctx_begin(&c, t, d, s, o);
+		c.by = by;
+		if (rc >= 0)
+			rc = walk_one(&c, by == RD_REP_BY_CUSTOMER, 0);
+	}
 	if (rc < 0 || c.overflow)
 		return finish(&c, rc, e);
 	json_t *rep = report_head(&c, "rankings");
@@ -2153,7 +2393,17 @@ int rd_reports_rankings(struct rd_txn *t, struct rd_domain *d, const struct rd_r
 			      table(tb, "by_rate", "Ranked by renewal rate", cols) };
 	unsigned limit = o && o->limit ? o->limit : 10;
 	struct skey *list = rd_calloc(c.n_g ? c.n_g : 1, sizeof *list);
-	for (int ci = 0; ci < c.n_cur; ci++) {
+	int order[MAX_CUR]; /* currencies in code order, as the other reports */
+	for (int i = 0; i < c.n_cur; i++)
+		order[i] = i;
+	for (int i = 1; i < c.n_cur; i++)
+		for (int j = i; j > 0 && strcmp(c.cur[order[j - 1]], c.cur[order[j]]) > 0; j--) {
+			int x = order[j];
+			order[j] = order[j - 1];
+			order[j - 1] = x;
+		}
+	for (int oi = 0; oi < c.n_cur; oi++) {
+		int ci = order[oi];
 		if (o && o->currency[0] && strcmp(o->currency, c.cur[ci]) != 0)
 			continue;
 		for (int k = 0; k < 2; k++) {
@@ -2180,6 +2430,18 @@ int rd_reports_rankings(struct rd_txn *t, struct rd_domain *d, const struct rd_r
 	free(list);
 	*out = rep;
 	return finish(&c, 0, e);
+}
+
+int rd_reports_rankings(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s, int by,
+			const struct rd_rep_opts *o, json_t **out, struct rd_serr *e)
+{
+	return rankings(t, d, s, by, o, false, out, e);
+}
+
+int rd_reports_rankings_walk(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s, int by,
+			     const struct rd_rep_opts *o, json_t **out, struct rd_serr *e)
+{
+	return rankings(t, d, s, by, o, true, out, e);
 }
 
 /* ---- the programmes: deal registrations and lead sources ------------------------------------ */
@@ -2676,21 +2938,25 @@ static int vendor_ids(struct rd_txn *t, struct rd_domain *d, uint64_t **ids, siz
  * crash leaves neither, and a copy of the records without the counters
  * carries no marker either. */
 #define FILLED_MARK "#filled"
+/* The marker's count: which buckets the fill made.  1: the vendor's and
+ * the products'; 2: the channel's too ('a' ... 'q').  A store filled by an
+ * older build is filled again. */
+#define FILLED_VERSION 2
 
 static int marker_row(void *arg, const uint8_t *key, size_t klen, const struct rd_counter_val *v)
 {
 	(void)key, (void)klen;
-	*(bool *)arg = v->n > 0;
+	*(int64_t *)arg = v->n;
 	return 0;
 }
 
 static int fill_counters(struct rd_txn *t, void *arg)
 {
 	struct rd_domain *d = arg;
-	bool filled = false;
+	int64_t filled = 0;
 	int rc = rd_txn_counters(t, d->contracts, 0, FILLED_MARK, strlen(FILLED_MARK), FILLED_MARK "\x01",
 				 strlen(FILLED_MARK) + 1, marker_row, &filled);
-	if (rc < 0 || filled)
+	if (rc < 0 || filled >= FILLED_VERSION)
 		return rc < 0 ? rc : 0;
 	uint64_t *ids;
 	size_t n;
@@ -2698,8 +2964,11 @@ static int fill_counters(struct rd_txn *t, void *arg)
 	for (size_t i = 0; rc >= 0 && i < n; i++)
 		rc = rd_txn_counters_fill(t, d->contracts, ids[i]); /* clears first: idempotent */
 	free(ids);
-	return rc < 0 ? rc : rd_txn_counter_add(t, d->contracts, 0, FILLED_MARK, strlen(FILLED_MARK), 1, 0, 0);
+	return rc < 0 ? rc : rd_txn_counter_add(t, d->contracts, 0, FILLED_MARK, strlen(FILLED_MARK),
+						  FILLED_VERSION - filled, 0, 0);
 }
+
+static int cmp_u64(const void *a, const void *b);
 
 /* Whether a drill-down level answers as the walk does: 0, or 1 and the
  * difference reported. */
@@ -2779,6 +3048,106 @@ static int check_lists(struct rd_txn *t, struct rd_domain *d, const struct rd_re
 	return rc < 0 ? rc : 0;
 }
 
+/* One scope's dashboard and rankings by partner and sales person as the
+ * walk answers them: the problems found. */
+static int same_scoped(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *sc, rd_date today,
+		       const char *who, void (*report)(const char *problem, void *arg), void *arg)
+{
+	struct rd_rep_opts o = { .today = today };
+	int problems = 0;
+	for (int by = 0; by <= RD_REP_BY_SALES; by++) {
+		if (by && by < RD_REP_BY_RESELLER)
+			continue;
+		json_t *a = NULL, *b = NULL;
+		struct rd_serr e1, e2;
+		int r1, r2;
+		o.limit = by ? 100000 : 0;
+		if (by) {
+			r1 = rd_reports_rankings(t, d, sc, by, &o, &a, &e1);
+			r2 = rd_reports_rankings_walk(t, d, sc, by, &o, &b, &e2);
+		} else {
+			r1 = rd_reports_dashboard(t, d, sc, &o, &a, &e1);
+			r2 = rd_reports_dashboard_walk(t, d, sc, &o, &b, &e2);
+		}
+		if (r1 != r2 || (r1 >= 0 && !json_equal(a, b))) {
+			char msg[300];
+			snprintf(msg, sizeof msg, "reports: vendor %llu: %s%s%s from the counters differs from a recount",
+				 (unsigned long long)sc->vendor, by ? "the rankings by " : "the dashboard", by ? rd_rep_by_name(by) : "",
+				 who);
+			report(msg, arg);
+			problems++;
+		}
+		json_decref(a);
+		json_decref(b);
+	}
+	return problems;
+}
+
+/* The scopes a vendor's people have (rd_reports_scope): each partner's
+ * (itself and the partners under it), each sales person's (the vendor's,
+ * each partner's), each partner's sales person's within the partner's. */
+static int check_scopes(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, rd_date today,
+			void (*report)(const char *problem, void *arg), void *arg, int *problems)
+{
+	struct { uint64_t id, parent, sales; } *ps = NULL;
+	size_t n = 0;
+	struct rd_iter it;
+	struct rd_item item;
+	int rc = rd_iter_records(&it, t, d->partners, vendor, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		struct rd_partner *p = rd_malloc(sizeof *p);
+		if (rd_entity_decode(&rd_entity_partner, item.val, item.len, p) >= 0) {
+			ps = rd_realloc(ps, (n + 1) * sizeof *ps);
+			ps[n].id = p->id;
+			ps[n].parent = p->parent_id;
+			ps[n++].sales = p->sales_user_id;
+		}
+		free(p);
+	}
+	rd_iter_close(&it);
+	struct rd_rep_scope *sc = rd_calloc(1, sizeof *sc);
+	char who[96];
+	sc->vendor = vendor;
+	if (rc >= 0)
+		*problems += same_scoped(t, d, sc, today, "", report, arg);
+	struct rd_vendor v;
+	uint64_t vendor_sales = rc >= 0 && rd_entity_get(t, d->vendors, &rd_entity_vendor, 0, vendor, &v) == 0 ?
+					v.sales_user_id : 0;
+	for (size_t i = 0; rc >= 0 && i <= n; i++) { /* the sales people's scopes; n: the vendor's */
+		uint64_t u = i < n ? ps[i].sales : vendor_sales;
+		bool again = false;
+		for (size_t j = 0; j < i && !again; j++)
+			again = ps[j].sales == u;
+		if (!u || again)
+			continue;
+		memset(sc, 0, sizeof *sc);
+		sc->vendor = vendor;
+		sc->sales_user = u;
+		snprintf(who, sizeof who, " of sales person %llu", (unsigned long long)u);
+		*problems += same_scoped(t, d, sc, today, who, report, arg);
+	}
+	for (size_t i = 0; rc >= 0 && i < n; i++) {
+		memset(sc, 0, sizeof *sc);
+		sc->vendor = vendor;
+		sc->channel = true;
+		sc->partners[sc->n_partners++] = ps[i].id;
+		for (size_t j = 0; j < n && sc->n_partners < RD_REP_MAX_PARTNERS; j++)
+			if (ps[j].parent == ps[i].id && ps[j].id != ps[i].id)
+				sc->partners[sc->n_partners++] = ps[j].id;
+		qsort(sc->partners, sc->n_partners, sizeof sc->partners[0], cmp_u64);
+		snprintf(who, sizeof who, " of partner %llu", (unsigned long long)ps[i].id);
+		*problems += same_scoped(t, d, sc, today, who, report, arg);
+		if (ps[i].sales) {
+			sc->sales_user = ps[i].sales;
+			snprintf(who, sizeof who, " of partner %llu's sales person", (unsigned long long)ps[i].id);
+			*problems += same_scoped(t, d, sc, today, who, report, arg);
+		}
+	}
+	free(sc);
+	free(ps);
+	return rc < 0 ? rc : 0;
+}
+
 int rd_reports_check(struct rd_store *store, struct rd_domain *d, rd_date today,
 		     void (*report)(const char *problem, void *arg), void *arg)
 {
@@ -2854,6 +3223,8 @@ int rd_reports_check(struct rd_store *store, struct rd_domain *d, rd_date today,
 		json_decref(lines);
 		if (rc >= 0)
 			rc = check_lists(t, d, &sc, today, report, arg, &problems);
+		if (rc >= 0)
+			rc = check_scopes(t, d, ids[i], today, report, arg, &problems);
 	}
 	free(ids);
 	rd_txn_end(t);
