@@ -282,6 +282,8 @@ struct ctx {
 	struct map paid_ix;
 	struct { char cur[4]; } *paid;
 	size_t n_paid, cap_paid;
+	uint8_t *paid_bits;       /* contract ids in paid_ix (most have none: a bit is cheaper than a probe) */
+	uint64_t paid_bits_n;
 };
 
 static int cur_index(struct ctx *c, const char *code3)
@@ -333,6 +335,7 @@ static void ctx_free(struct ctx *c)
 	free(c->pk);
 	free(c->ps);
 	free(c->paid);
+	free(c->paid_bits);
 	map_free(&c->paid_ix);
 }
 
@@ -586,6 +589,17 @@ static int load_paid(struct ctx *c)
 		c->paid[i].cur[3] = 0;
 	}
 	rd_iter_close(&it);
+	uint64_t max = 0;
+	for (size_t i = 0; i < c->paid_ix.cap; i++)
+		if (c->paid_ix.keys[i] > max)
+			max = c->paid_ix.keys[i];
+	if (rc >= 0 && max && max < ((uint64_t)1 << 32)) {
+		c->paid_bits_n = max + 1;
+		c->paid_bits = rd_calloc((size_t)(max / 8 + 1), 1);
+		for (size_t i = 0; i < c->paid_ix.cap; i++)
+			if (c->paid_ix.keys[i])
+				c->paid_bits[c->paid_ix.keys[i] >> 3] |= (uint8_t)(1u << (c->paid_ix.keys[i] & 7));
+	}
 	return rc;
 }
 
@@ -971,6 +985,8 @@ static int64_t code_rank(const uint8_t *code3)
 static void page_put(struct ctx *c, const uint8_t *k, uint64_t id, int64_t major, int64_t minor, bool foreign)
 {
 	c->page_total++;
+	if (c->n_pk == c->page && (major > c->pk[0].major || (major == c->pk[0].major && minor > c->pk[0].minor)))
+		return; /* after the page's last row */
 	struct skey key = { major, minor, id, NULL, 0 };
 	if (c->n_pk < c->page) {
 		key.slot = (uint32_t)c->n_pk;
@@ -998,6 +1014,8 @@ static void page_put(struct ctx *c, const uint8_t *k, uint64_t id, int64_t major
 static void page_offer(struct ctx *c, const uint8_t *k, const struct crow *r)
 {
 	page_put(c, k, r->id, code_rank(k + 42), (int64_t)date_of_key(k + 32), false);
+	if (c->paid_bits && (r->id >= c->paid_bits_n || !(c->paid_bits[r->id >> 3] >> (r->id & 7) & 1)))
+		return;
 	uint32_t pi = map_get(&c->paid_ix, r->id);
 	if (pi != UINT32_MAX && memcmp(c->paid[pi].cur, k + 42, 3) != 0)
 		page_put(c, k, r->id, code_rank((const uint8_t *)c->paid[pi].cur), 0, true);
@@ -1235,8 +1253,9 @@ static int finish(struct ctx *c, int rc, struct rd_serr *e)
  * contracts' counters (model.h RD_CNT_*, kept by the store in each write's
  * transaction): the period's twelve months, the due and open-quote days,
  * the currencies: O(months and days) rows, no walk, no record decoded.  A
- * partner's or a sales person's dashboard walks the report keys (their
- * scope is not a counter dimension).  rd_reports_dashboard_walk is that
+ * partner's or a sales person's dashboard reads the channel's counters
+ * (dash_channel: the same rows per reseller, distributor and publish, the
+ * scope's pairs kept).  rd_reports_dashboard_walk is the
  * walk for every scope: the reference the tests and renewctl compare with. */
 
 /* A 128-bit sum as an amount: false when it does not fit. */
@@ -2013,7 +2032,8 @@ static const char *const STATUS_NAMES[] = { "", "live", "renewed", "cancelled", 
  * product's) reads the per-product counters (model.h 'K', 'G', 'H', 'E',
  * 'e'): the period's months, the months before today's and the days from
  * its first to 90 days ahead, every product's rows in one range each; no
- * walk.  A customer filter, the contract list and scoped callers walk. */
+ * walk.  The contract list keeps a page (page_offer), a customer filter
+ * joins by id (join_seek), scoped callers and the customer level walk. */
 
 struct dsel {
 	struct ctx *c;
