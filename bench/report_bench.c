@@ -24,6 +24,8 @@
  *              contracts of one product; by customer; one customer's contracts
  *   rankings   rd_reports_rankings by reseller (and rankings_distributor,
  *              rankings_sales from the channel's counters; rankings_customer a walk)
+ *   drill_contract_reseller, drill_product_reseller   reseller 2's contracts of a product
+ *              and that product's level (the scope's few contracts joined one by one)
  *   dashboard_reseller, dashboard_distributor   a reseller's own dashboard and the
  *              distributor's (itself and its 25 resellers), from the channel's counters
  *   dashboard_walk, drill_line_walk, drill_product_walk   the same by the
@@ -512,6 +514,8 @@ int main(int argc, char **argv)
 		{ "drill_customer_contracts", RD_REP_BY_CONTRACT, "", 0, 7 },
 		{ "drill_line_contracts", RD_REP_BY_CONTRACT, "Web Security", 0, 0 },
 		{ "drill_customer_products", RD_REP_BY_PRODUCT, "", 0, 7 },
+		{ "drill_contract_reseller", RD_REP_BY_CONTRACT, "", 3, 0 }, /* reseller 2's */
+		{ "drill_product_reseller", RD_REP_BY_PRODUCT, "", 3, 0 },
 	};
 	for (size_t i = 0; i < sizeof levels / sizeof *levels; i++) {
 		if (only && strcmp(only, levels[i].name) != 0)
@@ -521,6 +525,12 @@ int main(int argc, char **argv)
 		drill_filter.product = levels[i].product;
 		drill_filter.customer = levels[i].customer;
 		drill_by = levels[i].by;
+		memset(&r.scope, 0, sizeof r.scope);
+		r.scope.vendor = 1;
+		if (strstr(levels[i].name, "_reseller")) {
+			r.scope.channel = true;
+			r.scope.partners[r.scope.n_partners++] = 2;
+		}
 		ms = best_of(&r, fig_drill, &cnt);
 		printf("report_bench: name=%s ms=%.1f cpu_ms=%.1f floor_ms=%.1f n=%llu\n", levels[i].name, ms, best_cpu, floor_ms,
 		       (unsigned long long)cnt);
@@ -533,6 +543,8 @@ int main(int argc, char **argv)
 			printf("report_bench: same name=%s identical=%d\n", levels[i].name, same_as_walk(&r, levels[i].by));
 		}
 	}
+	memset(&r.scope, 0, sizeof r.scope); /* the vendor's */
+	r.scope.vendor = 1;
 	static const struct {
 		const char *name;
 		int by;

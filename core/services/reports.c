@@ -2135,6 +2135,25 @@ static int drill_counters(struct ctx *c, const struct rd_rep_filter *f, bool tot
 	return rc;
 }
 
+/* Whether a partner's scope sees few of the vendor's contracts (an eighth
+ * or less, by the channel's counters): its product's or line's contracts
+ * are then cheaper joined one by one than with every join loaded. */
+static bool narrow_scope(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s,
+			 const struct rd_rep_opts *o)
+{
+	struct ctx c;
+	ctx_dates(&c, t, d, s, o);
+	struct xrow x = { &c, 0, 0, NULL };
+	int rc = rd_txn_counters(t, d->contracts, s->vendor, "a", 1, "b", 1, x_a_row, &x);
+	uint64_t mine = c.contracts;
+	c.contracts = 0;
+	if (rc >= 0)
+		rc = rd_txn_counters(t, d->contracts, s->vendor, "N", 1, "O", 1, cnt_n_row, &c);
+	bool narrow = rc >= 0 && mine * 8 <= c.contracts;
+	ctx_free(&c);
+	return narrow;
+}
+
 static int drill(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s, int by,
 		 const struct rd_rep_filter *f, const struct rd_rep_opts *o, bool walk, json_t **out, struct rd_serr *e)
 {
@@ -2167,7 +2186,8 @@ static int drill(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scop
 	 * each contract joined by its id. */
 	bool list = !walk && !s->channel && !s->sales_user && !f->customer && !f->contract &&
 		    by == RD_REP_BY_CONTRACT && (f->product || f->line[0]);
-	bool lazy = !walk && (f->customer || f->contract);
+	bool lazy = !walk && (f->customer || f->contract ||
+			      (s->channel && !s->sales_user && (f->product || f->line[0]) && narrow_scope(t, d, s, o)));
 	int rc;
 	if (cnt) {
 		ctx_dates(&c, t, d, s, o);
@@ -3016,6 +3036,7 @@ static int same_drill(struct rd_txn *t, struct rd_domain *d, const struct rd_rep
  * customers' contracts and products (a customer's level is a short range:
  * the first CHECK_CUSTOMERS stand for the rest). */
 #define CHECK_CUSTOMERS 50
+#define CHECK_PRODUCTS 5 /* a partner's: products 1 to 5 (an unknown id answers not found, the same both ways) */
 
 static int check_lists(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *sc, rd_date today,
 		       void (*report)(const char *problem, void *arg), void *arg, int *problems)
@@ -3157,6 +3178,16 @@ static int check_scopes(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, 
 		qsort(sc->partners, sc->n_partners, sizeof sc->partners[0], cmp_u64);
 		snprintf(who, sizeof who, " of partner %llu", (unsigned long long)ps[i].id);
 		*problems += same_scoped(t, d, sc, today, who, report, arg);
+		/* its first products' contracts and levels (a narrow scope joins its own one by one) */
+		struct rd_rep_opts o = { .today = today, .limit = 100000 };
+		for (uint64_t prod = 1; prod <= CHECK_PRODUCTS; prod++)
+			for (int by = RD_REP_BY_PRODUCT; by <= RD_REP_BY_CONTRACT; by++) {
+				struct rd_rep_filter f = { .product = prod };
+				char what[200];
+				snprintf(what, sizeof what, "partner %llu's drill-down by %s of product %llu",
+					 (unsigned long long)ps[i].id, rd_rep_by_name(by), (unsigned long long)prod);
+				*problems += same_drill(t, d, sc, by, &f, &o, what, report, arg);
+			}
 		if (ps[i].sales) {
 			sc->sales_user = ps[i].sales;
 			snprintf(who, sizeof who, " of partner %llu's sales person", (unsigned long long)ps[i].id);

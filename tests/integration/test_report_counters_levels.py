@@ -227,3 +227,34 @@ def test_list_and_customer_levels_answer_as_the_walk(daemon, tmp_path):
         assert page["tables"]["rows"]["rows"] == full["tables"]["rows"]["rows"][:3]
     d.stop()
     check(data)  # every product's and line's list, the first customers' levels: the walk's
+
+
+def test_a_narrow_partners_product_levels_answer_as_the_walk(daemon, tmp_path):
+    """A partner that sees an eighth of the vendor's contracts or fewer: its
+    product's contracts and levels join its own contracts one by one."""
+    d, data, admin, u, other = start(daemon, tmp_path, users=[("plat@x.example", "partner-admin", "2")])
+    plat = u["plat@x.example"]
+    ks = admin.items("/api/v1/contracts")
+    mine = sum(1 for k in ks if k.get("reseller_id") == 2 or k.get("distributor_id") == 2)
+    customers = admin.items("/api/v1/customers")
+    products = admin.items("/api/v1/products")
+    today = admin.get("/api/v1/clock")["today"]
+    y = int(today[:4])
+    rng = random.Random(7)
+    rows = ["external_id,customer_external_id,product_sku,reseller_external_id,quantity,start,end,currency"]
+    for i in range(8 * mine):
+        m, dd = rng.randint(1, 12), rng.randint(1, 28)
+        rows.append(f"NW-{i},{rng.choice(customers)['external_id']},{rng.choice(products)['sku']},RES-SILV,"
+                    f"{rng.randint(1, 9)},{y - 1}-{m:02d}-{dd:02d},{y}-{m:02d}-{dd:02d},{rng.choice(['GBP', 'EUR'])}")
+    doc = admin.run_import("contracts", ("\n".join(rows) + "\n").encode())
+    assert doc["status"] == "succeeded", doc
+    assert mine * 8 <= len(admin.items("/api/v1/contracts"))  # the narrow path
+    shown = 0
+    for p in products:
+        rep = plat.get(f"/api/v1/reports/drilldown?by=contract&product={p['id']}&limit=1000")
+        assert all(r[0] in {k["id"] for k in ks if k.get("reseller_id") == 2 or k.get("distributor_id") == 2}
+                   for r in rep["tables"]["rows"]["rows"]), rep["tables"]["rows"]
+        shown += len({r[0] for r in rep["tables"]["rows"]["rows"]})
+    assert 0 < shown <= mine
+    d.stop()
+    check(data)  # every partner's first products' contracts and levels: the walk's
