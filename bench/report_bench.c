@@ -22,7 +22,12 @@
  *   line, product, contracts, customers, customer   rd_reports_drill at
  *              each level: by product line; the products of one line; the
  *              contracts of one product; by customer; one customer's contracts
- *   rankings   rd_reports_rankings by reseller
+ *   rankings   rd_reports_rankings by reseller (and rankings_distributor,
+ *              rankings_sales from the channel's counters; rankings_customer a walk)
+ *   drill_contract_reseller, drill_product_reseller   reseller 2's contracts of a product
+ *              and that product's level (the scope's few contracts joined one by one)
+ *   dashboard_reseller, dashboard_distributor   a reseller's own dashboard and the
+ *              distributor's (itself and its 25 resellers), from the channel's counters
  *   dashboard_walk, drill_line_walk, drill_product_walk   the same by the
  *              reference walk of the report keys (what they cost before the
  *              counters), and "same name=... identical=1" when the counters'
@@ -354,11 +359,14 @@ static int fig_drill(struct run *r, struct rd_txn *t, uint64_t *n)
 	return rc;
 }
 
+static int rank_by = RD_REP_BY_RESELLER;
+
 static int fig_rankings(struct run *r, struct rd_txn *t, uint64_t *n)
 {
 	json_t *rep;
 	struct rd_serr e;
-	int rc = rd_reports_rankings(t, r->d, &r->scope, RD_REP_BY_RESELLER, &r->opts, &rep, &e);
+	int rc = (use_walk ? rd_reports_rankings_walk : rd_reports_rankings)(t, r->d, &r->scope, rank_by, &r->opts, &rep,
+									&e);
 	if (rc == 0) {
 		*n = rows_of(rep, "by_value");
 		json_decref(rep);
@@ -374,7 +382,10 @@ static int same_as_walk(struct run *r, int by)
 		return 0;
 	json_t *a = NULL, *b = NULL;
 	struct rd_serr e;
-	if (by) {
+	if (by < 0) { /* the rankings by -by */
+		rd_reports_rankings(t, r->d, &r->scope, -by, &r->opts, &a, &e);
+		rd_reports_rankings_walk(t, r->d, &r->scope, -by, &r->opts, &b, &e);
+	} else if (by) {
 		rd_reports_drill(t, r->d, &r->scope, by, &drill_filter, &r->opts, &a, &e);
 		rd_reports_drill_walk(t, r->d, &r->scope, by, &drill_filter, &r->opts, &b, &e);
 	} else {
@@ -465,6 +476,31 @@ int main(int argc, char **argv)
 		       (unsigned long long)cnt);
 		printf("report_bench: same name=dashboard identical=%d\n", same_as_walk(&r, 0));
 	}
+	/* The scoped dashboards: a reseller's own, the distributor's (itself
+	 * and the 25 resellers under it, as rd_reports_scope makes it). */
+	for (int sc = 0; sc < 2; sc++) {
+		const char *name = sc ? "dashboard_distributor" : "dashboard_reseller";
+		if (only && strcmp(only, name) != 0)
+			continue;
+		r.scope.channel = true;
+		r.scope.n_partners = 0;
+		if (sc)
+			for (uint64_t p = 1; p <= 26; p++)
+				r.scope.partners[r.scope.n_partners++] = p;
+		else
+			r.scope.partners[r.scope.n_partners++] = 2;
+		ms = best_of(&r, fig_dashboard, &cnt);
+		printf("report_bench: name=%s ms=%.1f cpu_ms=%.1f floor_ms=%.1f n=%llu\n", name, ms, best_cpu, floor_ms,
+		       (unsigned long long)cnt);
+		use_walk = true;
+		ms = best_of(&r, fig_dashboard, &cnt);
+		use_walk = false;
+		printf("report_bench: name=%s_walk ms=%.1f cpu_ms=%.1f floor_ms=%.1f n=%llu\n", name, ms, best_cpu, floor_ms,
+		       (unsigned long long)cnt);
+		printf("report_bench: same name=%s identical=%d\n", name, same_as_walk(&r, 0));
+		memset(&r.scope, 0, sizeof r.scope);
+		r.scope.vendor = 1;
+	}
 	static const struct {
 		const char *name;
 		int by;
@@ -476,6 +512,10 @@ int main(int argc, char **argv)
 		{ "drill_contract", RD_REP_BY_CONTRACT, "", 3, 0 },
 		{ "drill_customer", RD_REP_BY_CUSTOMER, "", 0, 0 },
 		{ "drill_customer_contracts", RD_REP_BY_CONTRACT, "", 0, 7 },
+		{ "drill_line_contracts", RD_REP_BY_CONTRACT, "Web Security", 0, 0 },
+		{ "drill_customer_products", RD_REP_BY_PRODUCT, "", 0, 7 },
+		{ "drill_contract_reseller", RD_REP_BY_CONTRACT, "", 3, 0 }, /* reseller 2's */
+		{ "drill_product_reseller", RD_REP_BY_PRODUCT, "", 3, 0 },
 	};
 	for (size_t i = 0; i < sizeof levels / sizeof *levels; i++) {
 		if (only && strcmp(only, levels[i].name) != 0)
@@ -485,10 +525,16 @@ int main(int argc, char **argv)
 		drill_filter.product = levels[i].product;
 		drill_filter.customer = levels[i].customer;
 		drill_by = levels[i].by;
+		memset(&r.scope, 0, sizeof r.scope);
+		r.scope.vendor = 1;
+		if (strstr(levels[i].name, "_reseller")) {
+			r.scope.channel = true;
+			r.scope.partners[r.scope.n_partners++] = 2;
+		}
 		ms = best_of(&r, fig_drill, &cnt);
 		printf("report_bench: name=%s ms=%.1f cpu_ms=%.1f floor_ms=%.1f n=%llu\n", levels[i].name, ms, best_cpu, floor_ms,
 		       (unsigned long long)cnt);
-		if (levels[i].by == RD_REP_BY_LINE || levels[i].by == RD_REP_BY_PRODUCT) { /* from the counters */
+		{ /* the reference walk, in this run, and whether the answers are the same JSON */
 			use_walk = true;
 			ms = best_of(&r, fig_drill, &cnt);
 			use_walk = false;
@@ -497,10 +543,32 @@ int main(int argc, char **argv)
 			printf("report_bench: same name=%s identical=%d\n", levels[i].name, same_as_walk(&r, levels[i].by));
 		}
 	}
-	if (!only || strcmp(only, "rankings") == 0) {
+	memset(&r.scope, 0, sizeof r.scope); /* the vendor's */
+	r.scope.vendor = 1;
+	static const struct {
+		const char *name;
+		int by;
+	} ranks[] = {
+		{ "rankings", RD_REP_BY_RESELLER },
+		{ "rankings_distributor", RD_REP_BY_DISTRIBUTOR },
+		{ "rankings_sales", RD_REP_BY_SALES },
+		{ "rankings_customer", RD_REP_BY_CUSTOMER },
+	};
+	for (size_t i = 0; i < sizeof ranks / sizeof *ranks; i++) {
+		if (only && strcmp(only, ranks[i].name) != 0)
+			continue;
+		rank_by = ranks[i].by;
 		ms = best_of(&r, fig_rankings, &cnt);
-		printf("report_bench: name=rankings ms=%.1f cpu_ms=%.1f floor_ms=%.1f n=%llu\n", ms, best_cpu, floor_ms,
-		       (unsigned long long)cnt);
+		printf("report_bench: name=%s ms=%.1f cpu_ms=%.1f floor_ms=%.1f n=%llu\n", ranks[i].name, ms, best_cpu,
+		       floor_ms, (unsigned long long)cnt);
+		if (rank_by == RD_REP_BY_CUSTOMER)
+			continue; /* a walk */
+		use_walk = true;
+		ms = best_of(&r, fig_rankings, &cnt);
+		use_walk = false;
+		printf("report_bench: name=%s_walk ms=%.1f cpu_ms=%.1f floor_ms=%.1f n=%llu\n", ranks[i].name, ms, best_cpu,
+		       floor_ms, (unsigned long long)cnt);
+		printf("report_bench: same name=%s identical=%d\n", ranks[i].name, same_as_walk(&r, -rank_by));
 	}
 	rd_store_close(&s);
 	if (!keep && strcmp(dir, tmpl) == 0) { /* the temporary store: its files, then itself */

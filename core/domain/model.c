@@ -1625,6 +1625,79 @@ static int contract_contrib(struct rd_txn *t, uint64_t tenant, uint64_t id, cons
 		if ((rc = emit(arg, k, 8, 1, j.list, 0)) < 0)
 			return rc;
 	}
+	/* The channel's, per reseller, distributor and quote's publish (the
+	 * scopes of partners and sales people, the rankings by partner and
+	 * sales person): the dashboard's figures with those in the key. */
+	uint8_t x[17];
+	memcpy(x, rk + 16, 16);
+	x[16] = j.has_opp ? j.publish : 0;
+	k[0] = 'a';
+	memcpy(k + 1, x, 17);
+	if ((rc = emit(arg, k, 18, 1, 0, 0)) < 0)
+		return rc;
+	k[0] = 'c';
+	memcpy(k + 18, cur, 3);
+	if ((rc = emit(arg, k, 21, 1, 0, 0)) < 0)
+		return rc;
+	if (won && j.paid) {
+		memcpy(k + 18, j.order_cur, 3);
+		if ((rc = emit(arg, k, 21, 1, 0, 0)) < 0)
+			return rc;
+	}
+	if (open) {
+		memcpy(k + 18, j.opp_cur, 3);
+		if ((rc = emit(arg, k, 21, 1, 0, 0)) < 0)
+			return rc;
+	}
+	/* 'm' 'f' 'd' 'r' 'p' by month, 'y' 'q' by day: then the pair. */
+	k[0] = 'm';
+	memcpy(k + 1, month, 4);
+	memcpy(k + 5, x, 17);
+	memcpy(k + 22, cur, 3);
+	k[25] = (uint8_t)((priced ? RD_CNT_PRICED : 0) | (resolved ? RD_CNT_RESOLVED : 0) | (won ? RD_CNT_WON : 0) |
+			  (lost ? RD_CNT_LOST : 0) | (cancelled ? RD_CNT_CANCELLED : 0));
+	k[26] = !won ? 3 : j.publish == RD_PUBLISH_VENDOR ? 0 : j.publish == RD_PUBLISH_PARTNER ? 1 : 2;
+	if ((rc = emit(arg, k, 27, 1, value, foreign ? 0 : renewed)) < 0)
+		return rc;
+	if (foreign && renewed) {
+		k[0] = 'f';
+		memcpy(k + 22, rcur, 3);
+		if ((rc = emit(arg, k, 25, 0, renewed, 0)) < 0)
+			return rc;
+	}
+	if (!resolved && status == RD_CONTRACT_LIVE) {
+		k[0] = 'd';
+		memcpy(k + 22, cur, 3);
+		k[25] = term;
+		if ((rc = emit(arg, k, 26, 1, value, 0)) < 0)
+			return rc;
+		k[0] = 'y';
+		memcpy(k + 1, rk + 32, 4);
+		if ((rc = emit(arg, k, 26, 1, value, 0)) < 0)
+			return rc;
+	}
+	if (j.has_opp && j.opp_state == RD_OPP_LOST) {
+		k[0] = 'r';
+		memcpy(k + 1, month, 4);
+		const char *why = j.reason[0] ? j.reason : RD_CNT_NO_REASON;
+		size_t n = strlen(why);
+		memcpy(k + 22, why, n + 1);
+		if ((rc = emit(arg, k, 23 + n, 1, 0, 0)) < 0)
+			return rc;
+	}
+	if (open) {
+		rd_date oend = (rd_date)(((uint32_t)j.opp_end[0] << 24 | (uint32_t)j.opp_end[1] << 16 |
+					  (uint32_t)j.opp_end[2] << 8 | j.opp_end[3]) - 0x80000000u);
+		k[0] = 'p';
+		cnt_month(oend, k + 1);
+		memcpy(k + 22, j.opp_cur, 3);
+		if ((rc = emit(arg, k, 25, 1, j.list, 0)) < 0)
+			return rc;
+		k[0] = 'q';
+		memcpy(k + 1, j.opp_end, 4);
+		if ((rc = emit(arg, k, 25, 1, j.list, 0)) < 0)
+			return rc;
+	}
 	return 0;
 }
 

@@ -867,6 +867,18 @@ void rd_date_key(rd_date d, uint8_t out[4]);
  *   'H' month product currency                 as 'F'
  *   'E' month product currency                 unresolved and live, ends that month
  *   'e' day product currency                   unresolved and live, ends that day
+ * and the channel's, for scopes (a partner's, a sales person's) and the
+ * rankings by partner and sales person, X being the contract's reseller
+ * (u64), distributor (u64) and its quote's publish (0: no quote):
+ *   'a' X                                      every contract: count
+ *   'c' X currency                             as 'C'
+ *   'm' month X currency class publish         as 'M' (the channel from X)
+ *   'f' month X currency                       as 'F'
+ *   'd' month X currency term                  as 'D', by month
+ *   'y' day X currency term                    as 'D'
+ *   'r' month X reason NUL                     as 'R'
+ *   'p' month X currency                       as 'P', by month
+ *   'q' day X currency                         as 'P'
  * class: RD_CNT_* bits; channel 0 direct, 1 reseller, 2 distributor;
  * publish (won only, else 3): 0 vendor, 1 partner, 2 undecided. */
 enum { RD_CNT_PRICED = 1, RD_CNT_RESOLVED = 2, RD_CNT_WON = 4, RD_CNT_LOST = 8, RD_CNT_CANCELLED = 16 };

@@ -186,6 +186,15 @@ struct skey {
 	int64_t minor;   /* end date, or -value */
 	uint64_t gid;
 	struct gfig *g;
+	uint32_t slot;   /* the contract list's page: its entry in pslot */
+};
+
+/* A contract of the list's page (see page_offer): its report key and
+ * whether the row is the contract's or its renewal's paid in another
+ * currency. */
+struct pslot {
+	uint8_t k[RD_REPKEY_CONTRACT_LEN];
+	bool foreign;
 };
 
 /* A currency's first groups in the drill-down's order, as a max-heap
@@ -258,6 +267,23 @@ struct ctx {
 	uint64_t stream_gid;
 	size_t stream_kept;
 	struct sheap sh[MAX_CUR];
+	/* A short range (a customer's contracts, one contract): each
+	 * contract's join is looked up by its id (join_seek), not loaded for
+	 * every contract (load_joins). */
+	bool lazy;
+	char **owned;             /* the reasons join_seek copied */
+	size_t n_owned, cap_owned;
+	/* The vendor's contract list of a product or a line (page_walk): the
+	 * first `page` rows only, as a max-heap; the paid orders by contract. */
+	unsigned page;
+	struct skey *pk;
+	struct pslot *ps;
+	size_t n_pk, page_total;
+	struct map paid_ix;
+	struct { char cur[4]; } *paid;
+	size_t n_paid, cap_paid;
+	uint8_t *paid_bits;       /* contract ids in paid_ix (most have none: a bit is cheaper than a probe) */
+	uint64_t paid_bits_n;
 };
 
 static int cur_index(struct ctx *c, const char *code3)
@@ -303,6 +329,14 @@ static void ctx_free(struct ctx *c)
 		free(c->sh[i].k);
 		free(c->sh[i].slot);
 	}
+	for (size_t i = 0; i < c->n_owned; i++)
+		free(c->owned[i]);
+	free(c->owned);
+	free(c->pk);
+	free(c->ps);
+	free(c->paid);
+	free(c->paid_bits);
+	map_free(&c->paid_ix);
 }
 
 /* ---- loading -------------------------------------------------------------------------------- */
@@ -459,14 +493,125 @@ static void ctx_dates(struct ctx *c, struct rd_txn *t, struct rd_domain *d, cons
 	c->to = rd_date_add_months(rd_date_from_ymd(y, m, 1), 1) - 1;
 }
 
-static int ctx_begin(struct ctx *c, struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s,
-		     const struct rd_rep_opts *o)
+/* One contract's join, as load_joins would have made it, looked up by the
+ * contract's id in the opportunities' and orders' report keys (a short
+ * walk: a customer's contracts, a page of a list): *ji is its entry in
+ * c->joins, or UINT32_MAX when it has none.  Not in join_ix: each call
+ * makes a fresh entry. */
+static int join_seek(struct ctx *c, uint64_t contract, uint32_t *ji)
+{
+	*ji = UINT32_MAX;
+	uint8_t from[8], to[8];
+	rd_key_put_u64(from, contract);
+	rd_key_put_u64(to, contract + 1);
+	struct join j = { 0 };
+	bool any = false;
+	struct rd_iter it;
+	struct rd_item item;
+	int rc = rd_iter_index(&it, c->t, c->d->opportunities, RD_IDX_REPORT, c->s->vendor, from, 8, to, 8);
+	it.keys_only = true;
+	const char *reason = NULL;
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (item.key_len < RD_REPKEY_OPP_LEN + 1)
+			continue;
+		const uint8_t *k = item.key;
+		any = true;
+		if (j.opp_id > item.id)
+			continue;
+		j.opp_id = item.id;
+		j.opp_state = k[8];
+		j.publish = k[9];
+		memcpy(j.opp_cur, k + 10, 3);
+		j.list = (int64_t)rd_key_get_u64(k + 13);
+		j.opp_end = date_of_key(k + 21);
+		free((void *)reason);
+		reason = rd_strdup((const char *)k + RD_REPKEY_OPP_LEN);
+	}
+	rd_iter_close(&it);
+	if (rc >= 0) {
+		rc = rd_iter_index(&it, c->t, c->d->orders, RD_IDX_REPORT, c->s->vendor, from, 8, to, 8);
+		it.keys_only = true;
+		while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+			const uint8_t *k = item.key;
+			if (item.key_len < RD_REPKEY_ORDER_LEN || (k[8] != RD_ORDER_PAID && k[8] != RD_ORDER_FULFILLED))
+				continue;
+			any = true;
+			j.paid = true;
+			memcpy(j.order_cur, k + 10, 3);
+			j.order_total = (int64_t)rd_key_get_u64(k + 13);
+		}
+		rd_iter_close(&it);
+	}
+	if (rc < 0 || !any) {
+		free((void *)reason);
+		return rc < 0 ? rc : 0;
+	}
+	if (reason) {
+		if (c->n_owned == c->cap_owned) {
+			c->cap_owned = c->cap_owned ? c->cap_owned * 2 : 64;
+			c->owned = rd_realloc(c->owned, c->cap_owned * sizeof *c->owned);
+		}
+		c->owned[c->n_owned++] = (char *)reason;
+	}
+	j.reason = reason ? reason : "";
+	if (c->n_joins == c->cap_joins) {
+		c->cap_joins = c->cap_joins ? c->cap_joins * 2 : 64;
+		c->joins = rd_realloc(c->joins, c->cap_joins * sizeof *c->joins);
+	}
+	c->joins[c->n_joins] = j;
+	*ji = (uint32_t)c->n_joins++;
+	return 0;
+}
+
+/* The paid (or fulfilled) orders' currencies by contract, the last in key
+ * order as load_joins keeps it: which contracts of a list have a row in
+ * another currency (their renewal's). */
+static int load_paid(struct ctx *c)
+{
+	struct rd_iter it;
+	struct rd_item item;
+	int rc = rd_iter_index(&it, c->t, c->d->orders, RD_IDX_REPORT, c->s->vendor, NULL, 0, NULL, 0);
+	it.keys_only = true;
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		const uint8_t *k = item.key;
+		if (item.key_len < RD_REPKEY_ORDER_LEN || (k[8] != RD_ORDER_PAID && k[8] != RD_ORDER_FULFILLED))
+			continue;
+		bool added;
+		uint32_t i = map_put(&c->paid_ix, rd_key_get_u64(k), (uint32_t)c->n_paid, &added);
+		if (added) {
+			if (c->n_paid == c->cap_paid) {
+				c->cap_paid = c->cap_paid ? c->cap_paid * 2 : 1024;
+				c->paid = rd_realloc(c->paid, c->cap_paid * sizeof *c->paid);
+			}
+			c->n_paid++;
+		}
+		memcpy(c->paid[i].cur, k + 10, 3);
+		c->paid[i].cur[3] = 0;
+	}
+	rd_iter_close(&it);
+	uint64_t max = 0;
+	for (size_t i = 0; i < c->paid_ix.cap; i++)
+		if (c->paid_ix.keys[i] > max)
+			max = c->paid_ix.keys[i];
+	if (rc >= 0 && max && max < ((uint64_t)1 << 32)) {
+		c->paid_bits_n = max + 1;
+		c->paid_bits = rd_calloc((size_t)(max / 8 + 1), 1);
+		for (size_t i = 0; i < c->paid_ix.cap; i++)
+			if (c->paid_ix.keys[i])
+				c->paid_bits[c->paid_ix.keys[i] >> 3] |= (uint8_t)(1u << (c->paid_ix.keys[i] & 7));
+	}
+	return rc;
+}
+
+static int ctx_begin_with(struct ctx *c, struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s,
+			  const struct rd_rep_opts *o, bool joins)
 {
 	ctx_dates(c, t, d, s, o);
+	c->lazy = !joins;
 	int rc = load_products(c);
 	if (rc >= 0)
 		rc = load_partners(c);
-	if (rc >= 0)
+	if (rc >= 0 && joins)
 		rc = load_joins(c);
 	if (rc >= 0 && c->n_joins) {
 		uint64_t max = 0;
@@ -482,6 +627,12 @@ static int ctx_begin(struct ctx *c, struct rd_txn *t, struct rd_domain *d, const
 	for (int i = 0; i <= 12; i++)
 		c->month_start[i] = rd_date_from_ymd((c->m0 + i) / 12, (c->m0 + i) % 12 + 1, 1);
 	return rc < 0 ? rc : 0;
+}
+
+static int ctx_begin(struct ctx *c, struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s,
+		     const struct rd_rep_opts *o)
+{
+	return ctx_begin_with(c, t, d, s, o, true);
 }
 
 /* ---- the walk ------------------------------------------------------------------------------- */
@@ -763,6 +914,113 @@ static void join_dir_build(struct ctx *c)
 			c->join_dir[c->join_ix.keys[i]] = c->join_ix.vals[i] + 1;
 }
 
+/* The rest of a contract's row from its report key k (r's ids and join
+ * set): its dates, seats, term, status, currency, value and outcome. */
+static inline void crow_fill(struct ctx *c, const uint8_t *k, struct crow *r, uint64_t *last_product,
+	     const struct rd_product **prodp, int *linep)
+{
+	r->end = date_of_key(k + 32);
+	r->qty = get_u32(k + 36);
+	r->term = k[40];
+	r->status = k[41];
+	r->cur = cur_index(c, (const char *)k + 42);
+	const struct rd_product *prod = *prodp;
+	int line = *linep;
+	if (r->product != *last_product) {
+		uint32_t pi = prod_index(c, r->product);
+		prod = pi == UINT32_MAX ? NULL : &c->prods[pi];
+		line = pi == UINT32_MAX ? 0 : c->prod_line[pi] + 1;
+		*last_product = r->product;
+		*prodp = prod;
+		*linep = line;
+	}
+	/* The product's price per seat for this term and currency, from a
+	 * small direct-mapped cache (a walk by customer changes product at
+	 * almost every contract). */
+	struct pcache *pc = &c->pcache[(r->product * 31 + r->term * 7 + (uint64_t)r->cur) & (PCACHE - 1)];
+	if (pc->product != r->product || pc->term != r->term || pc->cur != r->cur) {
+		pc->product = r->product;
+		pc->term = r->term;
+		pc->cur = r->cur;
+		pc->unit = INT64_MIN; /* no price */
+		for (unsigned i = 0; prod && i < prod->n_prices; i++)
+			if (prod->prices[i].term == r->term &&
+			    memcmp(prod->prices[i].currency, k + 42, 3) == 0) {
+				pc->unit = prod->prices[i].amount;
+				break;
+			}
+	}
+	r->value = 0;
+	r->line = line;
+	r->priced = pc->unit != INT64_MIN && rd_money_mul(pc->unit, r->qty, &r->value) == 0;
+	if (!r->priced)
+		r->value = 0;
+	r->won = r->status == RD_CONTRACT_RENEWED || r->status == RD_CONTRACT_ORDERED ||
+		(r->j && (r->j->opp_state == RD_OPP_WON || r->j->paid));
+	r->cancelled = r->status == RD_CONTRACT_CANCELLED;
+	r->lost = !r->won && (r->cancelled || r->status == RD_CONTRACT_EXPIRED ||
+			    (r->j && (r->j->opp_state == RD_OPP_LOST ||
+				     r->j->opp_state == RD_OPP_EXPIRED)));
+	r->resolved = r->won || r->lost;
+	r->renewed = 0;
+	r->renewed_cur = r->cur;
+	if (r->won && r->j && r->j->paid) {
+		r->renewed = r->j->order_total;
+		r->renewed_cur = cur_index(c, r->j->order_cur);
+	} else if (r->won) {
+		r->renewed = r->value;
+	}
+}
+
+static int by_skey(const void *a, const void *b);
+static void heap_down(struct skey *h, size_t n, size_t i);
+static void heap_up(struct skey *h, size_t i);
+
+/* A currency's code as a number in the codes' order (rank by code). */
+static int64_t code_rank(const uint8_t *code3)
+{
+	return (int64_t)code3[0] << 16 | (int64_t)code3[1] << 8 | code3[2];
+}
+
+static void page_put(struct ctx *c, const uint8_t *k, uint64_t id, int64_t major, int64_t minor, bool foreign)
+{
+	c->page_total++;
+	if (c->n_pk == c->page && (major > c->pk[0].major || (major == c->pk[0].major && minor > c->pk[0].minor)))
+		return; /* after the page's last row */
+	struct skey key = { major, minor, id, NULL, 0 };
+	if (c->n_pk < c->page) {
+		key.slot = (uint32_t)c->n_pk;
+	} else if (by_skey(&key, &c->pk[0]) < 0) {
+		key.slot = c->pk[0].slot;
+	} else {
+		return;
+	}
+	memcpy(c->ps[key.slot].k, k, RD_REPKEY_CONTRACT_LEN);
+	c->ps[key.slot].foreign = foreign;
+	if (c->n_pk < c->page) {
+		c->pk[c->n_pk] = key;
+		heap_up(c->pk, c->n_pk++);
+	} else {
+		c->pk[0] = key;
+		heap_down(c->pk, c->n_pk, 0);
+	}
+}
+
+/* A contract of the vendor's list of a product's (or a line's) contracts:
+ * its row (by currency, end date, id) and, when its renewal was paid in
+ * another currency, that currency's row (end 0: first of its currency),
+ * offered to the heap of the first c->page rows; the figures of the rows
+ * kept are made at the end (page_rows), the totals come from the counters. */
+static void page_offer(struct ctx *c, const uint8_t *k, const struct crow *r)
+{
+	page_put(c, k, r->id, code_rank(k + 42), (int64_t)date_of_key(k + 32), false);
+	if (c->paid_bits && (r->id >= c->paid_bits_n || !(c->paid_bits[r->id >> 3] >> (r->id & 7) & 1)))
+		return;
+	uint32_t pi = map_get(&c->paid_ix, r->id);
+	if (pi != UINT32_MAX && memcmp(c->paid[pi].cur, k + 42, 3) != 0)
+		page_put(c, k, r->id, code_rank((const uint8_t *)c->paid[pi].cur), 0, true);
+}
+
 static int walk(struct ctx *c, bool by_customer, const uint8_t *from, size_t from_len, const uint8_t *to, size_t to_len)
 {
 	if (!from_len && !to_len)
@@ -825,58 +1083,20 @@ static int walk(struct ctx *c, bool by_customer, const uint8_t *from, size_t fro
 			if (c->s->channel && !in_channel(c->s, r.reseller, r.distributor))
 				continue;
 			uint32_t ji = batch[bi].ji;
+			if (c->lazy && !c->page && (rc = join_seek(c, r.id, &ji)) < 0) {
+				more = false;
+				break;
+			}
 			r.j = ji == UINT32_MAX ? NULL : &c->joins[ji];
 			r.sales = need_sales ? sales_of(c, &r) : 0;
 			if (c->s->sales_user && r.sales != c->s->sales_user)
 				continue;
 			c->contracts++;
-			r.end = date_of_key(k + 32);
-			r.qty = get_u32(k + 36);
-			r.term = k[40];
-			r.status = k[41];
-			r.cur = cur_index(c, (const char *)k + 42);
-			if (r.product != last_product) {
-				uint32_t pi = prod_index(c, r.product);
-				prod = pi == UINT32_MAX ? NULL : &c->prods[pi];
-				line = pi == UINT32_MAX ? 0 : c->prod_line[pi] + 1;
-				last_product = r.product;
+			if (c->page) {
+				page_offer(c, k, &r);
+				continue;
 			}
-			/* The product's price per seat for this term and currency, from a
-			 * small direct-mapped cache (a walk by customer changes product at
-			 * almost every contract). */
-			struct pcache *pc = &c->pcache[(r.product * 31 + r.term * 7 + (uint64_t)r.cur) & (PCACHE - 1)];
-			if (pc->product != r.product || pc->term != r.term || pc->cur != r.cur) {
-				pc->product = r.product;
-				pc->term = r.term;
-				pc->cur = r.cur;
-				pc->unit = INT64_MIN; /* no price */
-				for (unsigned i = 0; prod && i < prod->n_prices; i++)
-					if (prod->prices[i].term == r.term &&
-					    memcmp(prod->prices[i].currency, k + 42, 3) == 0) {
-						pc->unit = prod->prices[i].amount;
-						break;
-					}
-			}
-			r.value = 0;
-			r.line = line;
-			r.priced = pc->unit != INT64_MIN && rd_money_mul(pc->unit, r.qty, &r.value) == 0;
-			if (!r.priced)
-				r.value = 0;
-			r.won = r.status == RD_CONTRACT_RENEWED || r.status == RD_CONTRACT_ORDERED ||
-				(r.j && (r.j->opp_state == RD_OPP_WON || r.j->paid));
-			r.cancelled = r.status == RD_CONTRACT_CANCELLED;
-			r.lost = !r.won && (r.cancelled || r.status == RD_CONTRACT_EXPIRED ||
-					    (r.j && (r.j->opp_state == RD_OPP_LOST ||
-						     r.j->opp_state == RD_OPP_EXPIRED)));
-			r.resolved = r.won || r.lost;
-			r.renewed = 0;
-			r.renewed_cur = r.cur;
-			if (r.won && r.j && r.j->paid) {
-				r.renewed = r.j->order_total;
-				r.renewed_cur = cur_index(c, r.j->order_cur);
-			} else if (r.won) {
-				r.renewed = r.value;
-			}
+			crow_fill(c, k, &r, &last_product, &prod, &line);
 			if (c->dash)
 				dash_add(c, &r);
 			else
@@ -888,6 +1108,7 @@ static int walk(struct ctx *c, bool by_customer, const uint8_t *from, size_t fro
 		group_drain(c, 0);
 	return rc;
 }
+
 
 /* Walks the contracts of one product (by_customer false) or one customer,
  * or with id 0 of every product or every customer, in that order. */
@@ -903,6 +1124,46 @@ static int walk_one(struct ctx *c, bool by_customer, uint64_t id)
 
 static int walk_product(struct ctx *c, uint64_t product) { return walk_one(c, false, product); }
 static int walk_customer(struct ctx *c, uint64_t customer) { return walk_one(c, true, customer); }
+
+/* The page's rows (page_offer): each kept contract joined by its id and
+ * its row's figures made as the walk makes them (group_apply): the
+ * contract's own, or its renewal's in the other currency. */
+static int page_rows(struct ctx *c)
+{
+	uint64_t last_product = 0;
+	const struct rd_product *prod = NULL;
+	int line = 0;
+	for (size_t i = 0; i < c->n_pk; i++) {
+		const struct pslot *ps = &c->ps[c->pk[i].slot];
+		const uint8_t *k = ps->k;
+		struct crow r = { 0 };
+		r.id = c->pk[i].gid;
+		r.product = be64(k);
+		r.customer = be64(k + 8);
+		r.reseller = be64(k + 16);
+		r.distributor = be64(k + 24);
+		uint32_t ji;
+		int rc = join_seek(c, r.id, &ji);
+		if (rc < 0)
+			return rc;
+		r.j = ji == UINT32_MAX ? NULL : &c->joins[ji];
+		crow_fill(c, k, &r, &last_product, &prod, &line);
+		if (ps->foreign) {
+			if (r.renewed_cur == r.cur)
+				continue; /* cannot be: the paid order's currency is another */
+			struct gfig *g = group_new(c, r.id, r.renewed_cur);
+			fig_add_foreign(c, &g->f, &r);
+		} else {
+			struct gfig *g = group_new(c, r.id, r.cur);
+			fig_add(c, &g->f, &r);
+			g->end = r.end;
+			g->status = r.status;
+			g->outcome = r.won ? 1 : r.lost ? 2 : 0;
+			g->value = r.value;
+		}
+	}
+	return 0;
+}
 
 /* ---- tables --------------------------------------------------------------------------------- */
 
@@ -992,8 +1253,9 @@ static int finish(struct ctx *c, int rc, struct rd_serr *e)
  * contracts' counters (model.h RD_CNT_*, kept by the store in each write's
  * transaction): the period's twelve months, the due and open-quote days,
  * the currencies: O(months and days) rows, no walk, no record decoded.  A
- * partner's or a sales person's dashboard walks the report keys (their
- * scope is not a counter dimension).  rd_reports_dashboard_walk is that
+ * partner's or a sales person's dashboard reads the channel's counters
+ * (dash_channel: the same rows per reseller, distributor and publish, the
+ * scope's pairs kept).  rd_reports_dashboard_walk is the
  * walk for every scope: the reference the tests and renewctl compare with. */
 
 /* A 128-bit sum as an amount: false when it does not fit. */
@@ -1159,6 +1421,16 @@ static int cnt_reason_row(void *arg, const uint8_t *k, size_t klen, const struct
 	return 0;
 }
 
+static int reasons_rank(struct ctx *c, struct reason_acc *r);
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
 static int dash_counters(struct ctx *c)
 {
 	struct rd_table *tb = c->d->contracts;
@@ -1191,7 +1463,18 @@ static int dash_counters(struct ctx *c)
 		to[1 + i] = (uint8_t)(b >> (24 - 8 * i));
 	}
 	rc = rd_txn_counters(c->t, tb, ten, from, 5, to, 5, cnt_reason_row, &r);
-	for (size_t i = 0; rc >= 0 && i < r.len; i++) {
+	if (rc >= 0)
+		rc = reasons_rank(c, &r);
+	free(r.text);
+	free(r.n);
+	return rc;
+}
+
+/* Lost reasons: most first (ties by text), the first MAX_REASONS shown. */
+static int reasons_rank(struct ctx *c, struct reason_acc *rp)
+{
+	struct reason_acc r = *rp;
+	for (size_t i = 0; i < r.len; i++) {
 		size_t best = i;
 		for (size_t j = i + 1; j < r.len; j++)
 			if (r.n[j] > r.n[best] || (r.n[j] == r.n[best] && strcmp(r.text[j], r.text[best]) < 0))
@@ -1212,8 +1495,185 @@ static int dash_counters(struct ctx *c)
 			c->other_reasons += r.n[i];
 		}
 	}
-	free(r.text);
-	free(r.n);
+	return 0;
+}
+
+/* ---- the channel's counters: partners' and sales people's dashboards, the rankings -----------
+ * The same figures per (reseller, distributor, quote's publish) (model.h
+ * 'a' 'c' 'm' 'f' 'd' 'y' 'r' 'p' 'q'): a scope (a partner and the
+ * partners under it, a sales person) keeps the rows of the pairs it sees,
+ * as the walk keeps the contracts; each row kept is read as the vendor's
+ * row it stands for.  The due and open-quote windows read day rows from
+ * this month's first to the end of the month 90 days ahead, month rows
+ * before and after. */
+
+/* The sales person of a pair (sales_of). */
+static uint64_t pair_sales(const struct ctx *c, const uint8_t *x)
+{
+	uint8_t pub = x[16] ? x[16] : c->publish_default;
+	if (pub != RD_PUBLISH_PARTNER)
+		return c->vendor_sales;
+	uint64_t r = be64(x), d = be64(x + 8);
+	const struct rd_partner *p = partner(c, r ? r : d);
+	return p ? p->sales_user_id : 0;
+}
+
+static bool pair_in_scope(const struct ctx *c, const uint8_t *x)
+{
+	if (c->s->channel && !in_channel(c->s, be64(x), be64(x + 8)))
+		return false;
+	return !c->s->sales_user || pair_sales(c, x) == c->s->sales_user;
+}
+
+struct xrow {
+	struct ctx *c;
+	int this_m, last_m; /* months read by day: [this_m, last_m] */
+	void *inner;        /* the reasons */
+};
+
+static int xmonth(const uint8_t *k) { return (int)get_u32(k); }
+
+static int x_a_row(void *arg, const uint8_t *k, size_t klen, const struct rd_counter_val *v)
+{
+	struct xrow *x = arg;
+	if (klen == 18 && pair_in_scope(x->c, k + 1))
+		x->c->contracts += (uint64_t)v->n;
+	return 0;
+}
+
+static int x_c_row(void *arg, const uint8_t *k, size_t klen, const struct rd_counter_val *v)
+{
+	struct xrow *x = arg;
+	uint8_t key[4] = { 'C', k[18], k[19], k[20] };
+	if (klen == 21 && pair_in_scope(x->c, k + 1))
+		cnt_cur_row(x->c, key, 4, v);
+	return 0;
+}
+
+/* 'm' and 'f' as 'M' and 'F'. */
+static int x_m_row(void *arg, const uint8_t *k, size_t klen, const struct rd_counter_val *v)
+{
+	struct xrow *x = arg;
+	if ((klen != 27 && klen != 25) || !pair_in_scope(x->c, k + 5))
+		return 0;
+	uint8_t key[11];
+	key[0] = k[0] == 'm' ? 'M' : 'F';
+	memcpy(key + 1, k + 1, 4);
+	memcpy(key + 5, k + 22, 3);
+	if (klen == 25)
+		return k[0] == 'f' ? cnt_month_row(x->c, key, 8, v) : 0;
+	if (k[0] != 'm')
+		return 0;
+	key[8] = k[25];
+	key[9] = be64(k + 13) ? 2 : be64(k + 5) ? 1 : 0;
+	key[10] = k[26];
+	return cnt_month_row(x->c, key, 11, v);
+}
+
+/* 'd' (a month's first day standing for its days) and 'y' as 'D'. */
+static int x_d_row(void *arg, const uint8_t *k, size_t klen, const struct rd_counter_val *v)
+{
+	struct xrow *x = arg;
+	if (klen != 26 || !pair_in_scope(x->c, k + 5))
+		return 0;
+	uint8_t key[9];
+	key[0] = 'D';
+	memcpy(key + 1, k + 22, 3);
+	if (k[0] == 'd') {
+		int m = xmonth(k + 1);
+		if (m >= x->this_m && m <= x->last_m)
+			return 0; /* read by day */
+		rd_date_key(rd_date_from_ymd(m / 12, m % 12 + 1, 1), key + 4);
+	} else {
+		memcpy(key + 4, k + 1, 4);
+	}
+	key[8] = k[25];
+	return cnt_due_row(x->c, key, 9, v);
+}
+
+/* 'p' and 'q' as 'P'. */
+static int x_p_row(void *arg, const uint8_t *k, size_t klen, const struct rd_counter_val *v)
+{
+	struct xrow *x = arg;
+	if (klen != 25 || !pair_in_scope(x->c, k + 5))
+		return 0;
+	uint8_t key[8];
+	key[0] = 'P';
+	memcpy(key + 1, k + 22, 3);
+	if (k[0] == 'p') {
+		int m = xmonth(k + 1);
+		if (m >= x->this_m && m <= x->last_m)
+			return 0;
+		rd_date_key(rd_date_from_ymd(m / 12, m % 12 + 1, 1), key + 4);
+	} else {
+		memcpy(key + 4, k + 1, 4);
+	}
+	return cnt_pipe_row(x->c, key, 8, v);
+}
+
+static int x_r_row(void *arg, const uint8_t *k, size_t klen, const struct rd_counter_val *v)
+{
+	struct xrow *x = arg;
+	if (klen < 23 || klen > 22 + RD_REPKEY_REASON_MAX + 1 || !pair_in_scope(x->c, k + 5))
+		return 0;
+	uint8_t key[5 + RD_REPKEY_REASON_MAX + 1];
+	key[0] = 'R';
+	memcpy(key + 1, k + 1, 4);
+	memcpy(key + 5, k + 22, klen - 22);
+	return cnt_reason_row(x->inner, key, klen - 17, v);
+}
+
+static int x_range(struct ctx *c, char tag, int from_m, int to_m, rd_counter_row_fn fn, struct xrow *x)
+{
+	uint8_t from[5] = { (uint8_t)tag }, to[5] = { (uint8_t)tag };
+	put_be32(from + 1, month_key(from_m));
+	put_be32(to + 1, month_key(to_m));
+	return rd_txn_counters(c->t, c->d->contracts, c->s->vendor, from, 5, to, 5, fn, x);
+}
+
+static int x_days(struct ctx *c, char tag, rd_date from_d, rd_date to_d, rd_counter_row_fn fn, struct xrow *x)
+{
+	uint8_t from[5] = { (uint8_t)tag }, to[5] = { (uint8_t)tag };
+	rd_date_key(from_d, from + 1);
+	rd_date_key(to_d, to + 1);
+	return rd_txn_counters(c->t, c->d->contracts, c->s->vendor, from, 5, to, 5, fn, x);
+}
+
+/* The dashboard of a scope from the channel's counters. */
+static int dash_channel(struct ctx *c)
+{
+	struct rd_table *tb = c->d->contracts;
+	uint64_t ten = c->s->vendor;
+	struct reason_acc ra = { 0 };
+	struct xrow x = { c, 0, 0, &ra };
+	int y, m, dd;
+	rd_date_to_ymd(c->today, &y, &m, &dd);
+	x.this_m = y * 12 + m - 1;
+	rd_date_to_ymd(c->today + 90, &y, &m, &dd);
+	x.last_m = y * 12 + m - 1;
+	rd_date day0 = rd_date_from_ymd(x.this_m / 12, x.this_m % 12 + 1, 1);
+	rd_date day1 = rd_date_from_ymd((x.last_m + 1) / 12, (x.last_m + 1) % 12 + 1, 1);
+	int rc = rd_txn_counters(c->t, tb, ten, "a", 1, "b", 1, x_a_row, &x);
+	if (rc >= 0)
+		rc = rd_txn_counters(c->t, tb, ten, "c", 1, "d", 1, x_c_row, &x);
+	if (rc >= 0)
+		rc = x_range(c, 'm', c->m0, c->m0 + 12, x_m_row, &x);
+	if (rc >= 0)
+		rc = x_range(c, 'f', c->m0, c->m0 + 12, x_m_row, &x);
+	if (rc >= 0)
+		rc = rd_txn_counters(c->t, tb, ten, "d", 1, "e", 1, x_d_row, &x);
+	if (rc >= 0)
+		rc = x_days(c, 'y', day0, day1, x_d_row, &x);
+	if (rc >= 0)
+		rc = rd_txn_counters(c->t, tb, ten, "p", 1, "q", 1, x_p_row, &x);
+	if (rc >= 0)
+		rc = x_days(c, 'q', day0, day1, x_p_row, &x);
+	if (rc >= 0)
+		rc = x_range(c, 'r', c->m0, c->m0 + 12, x_r_row, &x);
+	if (rc >= 0)
+		rc = reasons_rank(c, &ra);
+	free(ra.text);
+	free(ra.n);
 	return rc;
 }
 
@@ -1226,11 +1686,17 @@ static int dashboard(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_
 {
 	struct ctx c;
 	int rc;
-	if (walk || s->channel || s->sales_user) {
+	if (walk) {
 		rc = ctx_begin(&c, t, d, s, o);
 		c.dash = rd_calloc(MAX_CUR, sizeof *c.dash);
 		if (rc >= 0)
 			rc = walk_product(&c, 0);
+	} else if (s->channel || s->sales_user) {
+		ctx_dates(&c, t, d, s, o);
+		c.dash = rd_calloc(MAX_CUR, sizeof *c.dash);
+		rc = load_partners(&c);
+		if (rc >= 0)
+			rc = dash_channel(&c);
 	} else {
 		ctx_dates(&c, t, d, s, o);
 		c.dash = rd_calloc(MAX_CUR, sizeof *c.dash);
@@ -1566,11 +2032,13 @@ static const char *const STATUS_NAMES[] = { "", "live", "renewed", "cancelled", 
  * product's) reads the per-product counters (model.h 'K', 'G', 'H', 'E',
  * 'e'): the period's months, the months before today's and the days from
  * its first to 90 days ahead, every product's rows in one range each; no
- * walk.  A customer filter, the contract list and scoped callers walk. */
+ * walk.  The contract list keeps a page (page_offer), a customer filter
+ * joins by id (join_seek), scoped callers and the customer level walk. */
 
 struct dsel {
 	struct ctx *c;
 	const struct rd_rep_filter *f;
+	bool totals_only; /* the contract list: its rows are the page's */
 };
 
 /* The group of product pid in the drill, or false when the filter leaves it out. */
@@ -1590,7 +2058,7 @@ static int drill_k_row(void *arg, const uint8_t *k, size_t klen, const struct rd
 {
 	struct dsel *x = arg;
 	uint64_t gid;
-	if (klen == 9 && drill_gid(x, be64(k + 1), &gid))
+	if (klen == 9 && !x->totals_only && drill_gid(x, be64(k + 1), &gid))
 		x->c->contracts += (uint64_t)v->n;
 	return 0;
 }
@@ -1604,13 +2072,15 @@ static int drill_g_row(void *arg, const uint8_t *k, size_t klen, const struct rd
 		return 0;
 	int ci = cur_index(c, (const char *)k + 13);
 	if (k[0] == 'H') {
-		add_wide(c, &group(c, gid, ci)->f.renewed_v, v->a);
+		if (!x->totals_only)
+			add_wide(c, &group(c, gid, ci)->f.renewed_v, v->a);
 		add_wide(c, &c->totals[ci].renewed_v, v->a);
 		return 0;
 	}
 	if (klen != 17)
 		return 0;
-	fig_rows(c, &group(c, gid, ci)->f, k[16], v);
+	if (!x->totals_only)
+		fig_rows(c, &group(c, gid, ci)->f, k[16], v);
 	fig_rows(c, &c->totals[ci], k[16], v);
 	return 0;
 }
@@ -1626,25 +2096,17 @@ static int drill_due_row(void *arg, const uint8_t *k, size_t klen, const struct 
 	if (b < 0)
 		return 0;
 	int ci = cur_index(c, (const char *)k + 13);
-	struct fig *fs[2] = { &group(c, gid, ci)->f, &c->totals[ci] };
-	for (int i = 0; i < 2; i++) {
+	struct fig *fs[2] = { &c->totals[ci], x->totals_only ? NULL : &group(c, gid, ci)->f };
+	for (int i = 0; i < 2 && fs[i]; i++) {
 		fs[i]->due_n[b] += (uint32_t)v->n;
 		add_wide(c, &fs[i]->due_v[b], v->a);
 	}
 	return 0;
 }
 
-static void put_be32(uint8_t *p, uint32_t v)
+static int drill_counters(struct ctx *c, const struct rd_rep_filter *f, bool totals_only)
 {
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static int drill_counters(struct ctx *c, const struct rd_rep_filter *f)
-{
-	struct dsel x = { c, f };
+	struct dsel x = { c, f, totals_only };
 	struct rd_table *tb = c->d->contracts;
 	uint64_t ten = c->s->vendor;
 	int y, m, dd;
@@ -1673,6 +2135,25 @@ static int drill_counters(struct ctx *c, const struct rd_rep_filter *f)
 	return rc;
 }
 
+/* Whether a partner's scope sees few of the vendor's contracts (an eighth
+ * or less, by the channel's counters): its product's or line's contracts
+ * are then cheaper joined one by one than with every join loaded. */
+static bool narrow_scope(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s,
+			 const struct rd_rep_opts *o)
+{
+	struct ctx c;
+	ctx_dates(&c, t, d, s, o);
+	struct xrow x = { &c, 0, 0, NULL };
+	int rc = rd_txn_counters(t, d->contracts, s->vendor, "a", 1, "b", 1, x_a_row, &x);
+	uint64_t mine = c.contracts;
+	c.contracts = 0;
+	if (rc >= 0)
+		rc = rd_txn_counters(t, d->contracts, s->vendor, "N", 1, "O", 1, cnt_n_row, &c);
+	bool narrow = rc >= 0 && mine * 8 <= c.contracts;
+	ctx_free(&c);
+	return narrow;
+}
+
 static int drill(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s, int by,
 		 const struct rd_rep_filter *f, const struct rd_rep_opts *o, bool walk, json_t **out, struct rd_serr *e)
 {
@@ -1699,12 +2180,26 @@ static int drill(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scop
 	struct ctx c;
 	bool cnt = !walk && !s->channel && !s->sales_user && !f->customer && !f->contract &&
 		   (by == RD_REP_BY_LINE || by == RD_REP_BY_PRODUCT);
+	/* The vendor's list of a product's or a line's contracts: the first
+	 * rows kept as the keys go by, only they joined; totals from the
+	 * counters.  A customer's contracts, or one contract: a short range,
+	 * each contract joined by its id. */
+	bool list = !walk && !s->channel && !s->sales_user && !f->customer && !f->contract &&
+		    by == RD_REP_BY_CONTRACT && (f->product || f->line[0]);
+	bool lazy = !walk && (f->customer || f->contract ||
+			      (s->channel && !s->sales_user && (f->product || f->line[0]) && narrow_scope(t, d, s, o)));
 	int rc;
 	if (cnt) {
 		ctx_dates(&c, t, d, s, o);
 		rc = load_products(&c);
 	} else {
-		rc = ctx_begin(&c, t, d, s, o);
+		rc = ctx_begin_with(&c, t, d, s, o, !list && !lazy);
+	}
+	if (rc >= 0 && list) {
+		c.page = o && o->limit ? o->limit : 500;
+		c.pk = rd_calloc(c.page, sizeof *c.pk);
+		c.ps = rd_calloc(c.page, sizeof *c.ps);
+		rc = load_paid(&c);
 	}
 	c.by = by;
 	c.filter_customer = f->customer;
@@ -1750,7 +2245,11 @@ static int drill(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scop
 		rc = walk_product(&c, 0);
 	}
 	if (rc >= 0 && cnt)
-		rc = drill_counters(&c, f);
+		rc = drill_counters(&c, f, false);
+	if (rc >= 0 && list)
+		rc = page_rows(&c);
+	if (rc >= 0 && list)
+		rc = drill_counters(&c, f, true);
 	if (rc < 0 || c.overflow)
 		return finish(&c, rc, e);
 	/* A partner or sales person who sees none of a customer's contracts
@@ -1828,7 +2327,8 @@ static int drill(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scop
 		json_array_append_new(rows, row);
 		shown++;
 	}
-	json_object_set_new(rep, "truncated", json_boolean(shown < (c.stream ? c.stream_kept : kept)));
+	json_object_set_new(rep, "truncated",
+			    json_boolean(shown < (c.page ? c.page_total : c.stream ? c.stream_kept : kept)));
 	free(order);
 	const char *tcols[64];
 	size_t tn = cols_cat(tcols, 0, RATE_COLS, 0);
@@ -1865,16 +2365,60 @@ static int64_t rate_of(const struct gfig *g)
 	return g->f.v ? (int64_t)((__int128)g->f.renewed_v * 10000 / g->f.v) : 0;
 }
 
-int rd_reports_rankings(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s, int by,
-			const struct rd_rep_opts *o, json_t **out, struct rd_serr *e)
+/* The rankings by partner or sales person from the channel's counters:
+ * the period's 'm' and 'f' rows of the pairs in scope, each to its group. */
+static int x_rank_row(void *arg, const uint8_t *k, size_t klen, const struct rd_counter_val *v)
+{
+	struct xrow *x = arg;
+	struct ctx *c = x->c;
+	if ((klen != 27 && klen != 25) || (klen == 25) != (k[0] == 'f') || !pair_in_scope(c, k + 5))
+		return 0;
+	int mi = (int)get_u32(k + 1) - c->m0;
+	if (mi < 0 || mi >= 12)
+		return 0;
+	const uint8_t *px = k + 5;
+	uint64_t gid = c->by == RD_REP_BY_RESELLER ? be64(px) : c->by == RD_REP_BY_DISTRIBUTOR ? be64(px + 8)
+											      : pair_sales(c, px);
+	if (!gid)
+		return 0;
+	struct gfig *g = group(c, gid, cur_index(c, (const char *)k + 22));
+	if (k[0] == 'f')
+		add_wide(c, &g->f.renewed_v, v->a);
+	else
+		fig_rows(c, &g->f, k[25], v);
+	return 0;
+}
+
+static int rank_channel(struct ctx *c)
+{
+	struct xrow x = { c, 0, 0, NULL };
+	int rc = rd_txn_counters(c->t, c->d->contracts, c->s->vendor, "a", 1, "b", 1, x_a_row, &x);
+	if (rc >= 0)
+		rc = x_range(c, 'm', c->m0, c->m0 + 12, x_rank_row, &x);
+	if (rc >= 0)
+		rc = x_range(c, 'f', c->m0, c->m0 + 12, x_rank_row, &x);
+	return rc;
+}
+
+static int rankings(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s, int by,
+		    const struct rd_rep_opts *o, bool walk, json_t **out, struct rd_serr *e)
 {
 	if (by != RD_REP_BY_CUSTOMER && by != RD_REP_BY_RESELLER && by != RD_REP_BY_DISTRIBUTOR && by != RD_REP_BY_SALES)
 		return rd_serr_set(e, RD_EINVAL, "invalid", "by", "by is customer, reseller, distributor or sales");
 	struct ctx c;
-	int rc = ctx_begin(&c, t, d, s, o);
-	c.by = by;
-	if (rc >= 0)
-		rc = walk_one(&c, by == RD_REP_BY_CUSTOMER, 0);
+	int rc;
+	if (!walk && by != RD_REP_BY_CUSTOMER) {
+		ctx_dates(&c, t, d, s, o);
+		c.by = by;
+		rc = load_partners(&c);
+		if (rc >= 0)
+			rc = rank_channel(&c);
+	} else {
+		rc = ctx_begin(&c, t, d, s, o);
+		c.by = by;
+		if (rc >= 0)
+			rc = walk_one(&c, by == RD_REP_BY_CUSTOMER, 0);
+	}
 	if (rc < 0 || c.overflow)
 		return finish(&c, rc, e);
 	json_t *rep = report_head(&c, "rankings");
@@ -1889,7 +2433,17 @@ int rd_reports_rankings(struct rd_txn *t, struct rd_domain *d, const struct rd_r
 			      table(tb, "by_rate", "Ranked by renewal rate", cols) };
 	unsigned limit = o && o->limit ? o->limit : 10;
 	struct skey *list = rd_calloc(c.n_g ? c.n_g : 1, sizeof *list);
-	for (int ci = 0; ci < c.n_cur; ci++) {
+	int order[MAX_CUR]; /* currencies in code order, as the other reports */
+	for (int i = 0; i < c.n_cur; i++)
+		order[i] = i;
+	for (int i = 1; i < c.n_cur; i++)
+		for (int j = i; j > 0 && strcmp(c.cur[order[j - 1]], c.cur[order[j]]) > 0; j--) {
+			int x = order[j];
+			order[j] = order[j - 1];
+			order[j - 1] = x;
+		}
+	for (int oi = 0; oi < c.n_cur; oi++) {
+		int ci = order[oi];
 		if (o && o->currency[0] && strcmp(o->currency, c.cur[ci]) != 0)
 			continue;
 		for (int k = 0; k < 2; k++) {
@@ -1916,6 +2470,18 @@ int rd_reports_rankings(struct rd_txn *t, struct rd_domain *d, const struct rd_r
 	free(list);
 	*out = rep;
 	return finish(&c, 0, e);
+}
+
+int rd_reports_rankings(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s, int by,
+			const struct rd_rep_opts *o, json_t **out, struct rd_serr *e)
+{
+	return rankings(t, d, s, by, o, false, out, e);
+}
+
+int rd_reports_rankings_walk(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s, int by,
+			     const struct rd_rep_opts *o, json_t **out, struct rd_serr *e)
+{
+	return rankings(t, d, s, by, o, true, out, e);
 }
 
 /* ---- the programmes: deal registrations and lead sources ------------------------------------ */
@@ -2412,21 +2978,25 @@ static int vendor_ids(struct rd_txn *t, struct rd_domain *d, uint64_t **ids, siz
  * crash leaves neither, and a copy of the records without the counters
  * carries no marker either. */
 #define FILLED_MARK "#filled"
+/* The marker's count: which buckets the fill made.  1: the vendor's and
+ * the products'; 2: the channel's too ('a' ... 'q').  A store filled by an
+ * older build is filled again. */
+#define FILLED_VERSION 2
 
 static int marker_row(void *arg, const uint8_t *key, size_t klen, const struct rd_counter_val *v)
 {
 	(void)key, (void)klen;
-	*(bool *)arg = v->n > 0;
+	*(int64_t *)arg = v->n;
 	return 0;
 }
 
 static int fill_counters(struct rd_txn *t, void *arg)
 {
 	struct rd_domain *d = arg;
-	bool filled = false;
+	int64_t filled = 0;
 	int rc = rd_txn_counters(t, d->contracts, 0, FILLED_MARK, strlen(FILLED_MARK), FILLED_MARK "\x01",
 				 strlen(FILLED_MARK) + 1, marker_row, &filled);
-	if (rc < 0 || filled)
+	if (rc < 0 || filled >= FILLED_VERSION)
 		return rc < 0 ? rc : 0;
 	uint64_t *ids;
 	size_t n;
@@ -2434,7 +3004,199 @@ static int fill_counters(struct rd_txn *t, void *arg)
 	for (size_t i = 0; rc >= 0 && i < n; i++)
 		rc = rd_txn_counters_fill(t, d->contracts, ids[i]); /* clears first: idempotent */
 	free(ids);
-	return rc < 0 ? rc : rd_txn_counter_add(t, d->contracts, 0, FILLED_MARK, strlen(FILLED_MARK), 1, 0, 0);
+	return rc < 0 ? rc : rd_txn_counter_add(t, d->contracts, 0, FILLED_MARK, strlen(FILLED_MARK),
+						  FILLED_VERSION - filled, 0, 0);
+}
+
+static int cmp_u64(const void *a, const void *b);
+
+/* Whether a drill-down level answers as the walk does: 0, or 1 and the
+ * difference reported. */
+static int same_drill(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *sc, int by,
+		      const struct rd_rep_filter *f, const struct rd_rep_opts *o, const char *what,
+		      void (*report)(const char *problem, void *arg), void *arg)
+{
+	json_t *a = NULL, *b = NULL;
+	struct rd_serr e1, e2;
+	int r1 = rd_reports_drill(t, d, sc, by, f, o, &a, &e1);
+	int r2 = rd_reports_drill_walk(t, d, sc, by, f, o, &b, &e2);
+	int bad = r1 != r2 || (r1 >= 0 && !json_equal(a, b));
+	json_decref(a);
+	json_decref(b);
+	if (bad) {
+		char msg[300];
+		snprintf(msg, sizeof msg, "reports: vendor %llu: %s differs from a recount", (unsigned long long)sc->vendor,
+			 what);
+		report(msg, arg);
+	}
+	return bad;
+}
+
+/* The list levels: each product's contracts, each line's, and the first
+ * customers' contracts and products (a customer's level is a short range:
+ * the first CHECK_CUSTOMERS stand for the rest). */
+#define CHECK_CUSTOMERS 50
+#define CHECK_PRODUCTS 5 /* a partner's: products 1 to 5 (an unknown id answers not found, the same both ways) */
+
+static int check_lists(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *sc, rd_date today,
+		       void (*report)(const char *problem, void *arg), void *arg, int *problems)
+{
+	struct rd_rep_opts o = { .today = today, .limit = 100000 };
+	struct rd_iter it;
+	struct rd_item item;
+	char what[200];
+	char (*lines)[64] = NULL;
+	size_t n_lines = 0;
+	int rc = rd_iter_records(&it, t, d->products, sc->vendor, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		struct rd_product *p = rd_malloc(sizeof *p);
+		if (rd_entity_decode(&rd_entity_product, item.val, item.len, p) >= 0) {
+			struct rd_rep_filter f = { .product = p->id };
+			snprintf(what, sizeof what, "the contracts of product %llu", (unsigned long long)p->id);
+			*problems += same_drill(t, d, sc, RD_REP_BY_CONTRACT, &f, &o, what, report, arg);
+			size_t i = 0;
+			while (i < n_lines && strcmp(lines[i], p->line) != 0)
+				i++;
+			if (i == n_lines) {
+				lines = rd_realloc(lines, (n_lines + 1) * sizeof *lines);
+				snprintf(lines[n_lines++], sizeof *lines, "%s", p->line);
+			}
+		}
+		free(p);
+	}
+	rd_iter_close(&it);
+	for (size_t i = 0; rc >= 0 && i < n_lines; i++) {
+		struct rd_rep_filter f = { 0 };
+		snprintf(f.line, sizeof f.line, "%s", lines[i]);
+		snprintf(what, sizeof what, "the contracts of line %s", lines[i]);
+		*problems += same_drill(t, d, sc, RD_REP_BY_CONTRACT, &f, &o, what, report, arg);
+	}
+	free(lines);
+	unsigned seen = 0;
+	if (rc < 0)
+		return rc;
+	rc = rd_iter_records(&it, t, d->customers, sc->vendor, 0);
+	while (rc >= 0 && seen < CHECK_CUSTOMERS && (rc = rd_iter_next(&it, &item)) > 0) {
+		seen++;
+		for (int by = RD_REP_BY_LINE; by <= RD_REP_BY_CUSTOMER; by++) {
+			struct rd_rep_filter f = { .customer = item.id };
+			snprintf(what, sizeof what, "customer %llu's drill-down by %s", (unsigned long long)item.id,
+				 rd_rep_by_name(by));
+			*problems += same_drill(t, d, sc, by, &f, &o, what, report, arg);
+		}
+	}
+	rd_iter_close(&it);
+	return rc < 0 ? rc : 0;
+}
+
+/* One scope's dashboard and rankings by partner and sales person as the
+ * walk answers them: the problems found. */
+static int same_scoped(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *sc, rd_date today,
+		       const char *who, void (*report)(const char *problem, void *arg), void *arg)
+{
+	struct rd_rep_opts o = { .today = today };
+	int problems = 0;
+	for (int by = 0; by <= RD_REP_BY_SALES; by++) {
+		if (by && by < RD_REP_BY_RESELLER)
+			continue;
+		json_t *a = NULL, *b = NULL;
+		struct rd_serr e1, e2;
+		int r1, r2;
+		o.limit = by ? 100000 : 0;
+		if (by) {
+			r1 = rd_reports_rankings(t, d, sc, by, &o, &a, &e1);
+			r2 = rd_reports_rankings_walk(t, d, sc, by, &o, &b, &e2);
+		} else {
+			r1 = rd_reports_dashboard(t, d, sc, &o, &a, &e1);
+			r2 = rd_reports_dashboard_walk(t, d, sc, &o, &b, &e2);
+		}
+		if (r1 != r2 || (r1 >= 0 && !json_equal(a, b))) {
+			char msg[300];
+			snprintf(msg, sizeof msg, "reports: vendor %llu: %s%s%s from the counters differs from a recount",
+				 (unsigned long long)sc->vendor, by ? "the rankings by " : "the dashboard", by ? rd_rep_by_name(by) : "",
+				 who);
+			report(msg, arg);
+			problems++;
+		}
+		json_decref(a);
+		json_decref(b);
+	}
+	return problems;
+}
+
+/* The scopes a vendor's people have (rd_reports_scope): each partner's
+ * (itself and the partners under it), each sales person's (the vendor's,
+ * each partner's), each partner's sales person's within the partner's. */
+static int check_scopes(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, rd_date today,
+			void (*report)(const char *problem, void *arg), void *arg, int *problems)
+{
+	struct { uint64_t id, parent, sales; } *ps = NULL;
+	size_t n = 0;
+	struct rd_iter it;
+	struct rd_item item;
+	int rc = rd_iter_records(&it, t, d->partners, vendor, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		struct rd_partner *p = rd_malloc(sizeof *p);
+		if (rd_entity_decode(&rd_entity_partner, item.val, item.len, p) >= 0) {
+			ps = rd_realloc(ps, (n + 1) * sizeof *ps);
+			ps[n].id = p->id;
+			ps[n].parent = p->parent_id;
+			ps[n++].sales = p->sales_user_id;
+		}
+		free(p);
+	}
+	rd_iter_close(&it);
+	struct rd_rep_scope *sc = rd_calloc(1, sizeof *sc);
+	char who[96];
+	sc->vendor = vendor;
+	if (rc >= 0)
+		*problems += same_scoped(t, d, sc, today, "", report, arg);
+	struct rd_vendor v;
+	uint64_t vendor_sales = rc >= 0 && rd_entity_get(t, d->vendors, &rd_entity_vendor, 0, vendor, &v) == 0 ?
+					v.sales_user_id : 0;
+	for (size_t i = 0; rc >= 0 && i <= n; i++) { /* the sales people's scopes; n: the vendor's */
+		uint64_t u = i < n ? ps[i].sales : vendor_sales;
+		bool again = false;
+		for (size_t j = 0; j < i && !again; j++)
+			again = ps[j].sales == u;
+		if (!u || again)
+			continue;
+		memset(sc, 0, sizeof *sc);
+		sc->vendor = vendor;
+		sc->sales_user = u;
+		snprintf(who, sizeof who, " of sales person %llu", (unsigned long long)u);
+		*problems += same_scoped(t, d, sc, today, who, report, arg);
+	}
+	for (size_t i = 0; rc >= 0 && i < n; i++) {
+		memset(sc, 0, sizeof *sc);
+		sc->vendor = vendor;
+		sc->channel = true;
+		sc->partners[sc->n_partners++] = ps[i].id;
+		for (size_t j = 0; j < n && sc->n_partners < RD_REP_MAX_PARTNERS; j++)
+			if (ps[j].parent == ps[i].id && ps[j].id != ps[i].id)
+				sc->partners[sc->n_partners++] = ps[j].id;
+		qsort(sc->partners, sc->n_partners, sizeof sc->partners[0], cmp_u64);
+		snprintf(who, sizeof who, " of partner %llu", (unsigned long long)ps[i].id);
+		*problems += same_scoped(t, d, sc, today, who, report, arg);
+		/* its first products' contracts and levels (a narrow scope joins its own one by one) */
+		struct rd_rep_opts o = { .today = today, .limit = 100000 };
+		for (uint64_t prod = 1; prod <= CHECK_PRODUCTS; prod++)
+			for (int by = RD_REP_BY_PRODUCT; by <= RD_REP_BY_CONTRACT; by++) {
+				struct rd_rep_filter f = { .product = prod };
+				char what[200];
+				snprintf(what, sizeof what, "partner %llu's drill-down by %s of product %llu",
+					 (unsigned long long)ps[i].id, rd_rep_by_name(by), (unsigned long long)prod);
+				*problems += same_drill(t, d, sc, by, &f, &o, what, report, arg);
+			}
+		if (ps[i].sales) {
+			sc->sales_user = ps[i].sales;
+			snprintf(who, sizeof who, " of partner %llu's sales person", (unsigned long long)ps[i].id);
+			*problems += same_scoped(t, d, sc, today, who, report, arg);
+		}
+	}
+	free(sc);
+	free(ps);
+	return rc < 0 ? rc : 0;
 }
 
 int rd_reports_check(struct rd_store *store, struct rd_domain *d, rd_date today,
@@ -2510,6 +3272,10 @@ int rd_reports_check(struct rd_store *store, struct rd_domain *d, rd_date today,
 			json_decref(b);
 		}
 		json_decref(lines);
+		if (rc >= 0)
+			rc = check_lists(t, d, &sc, today, report, arg, &problems);
+		if (rc >= 0)
+			rc = check_scopes(t, d, ids[i], today, report, arg, &problems);
 	}
 	free(ids);
 	rd_txn_end(t);

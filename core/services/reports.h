@@ -107,9 +107,10 @@ int rd_reports_check(struct rd_store *store, struct rd_domain *d, rd_date today,
 int rd_reports_drill(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s, int by,
 		     const struct rd_rep_filter *f, const struct rd_rep_opts *o, json_t **out, struct rd_serr *e);
 
-/* The same by a walk of the report keys (the vendor's line and product
- * levels above read the counters; a customer filter, the contract list
- * and scoped callers walk): the reference, not on any request path. */
+/* The same by a walk of the report keys over every contract (the levels
+ * above read the counters, or keep a page of a list, or join a
+ * customer's contracts one by one): the reference, not on any request
+ * path. */
 int rd_reports_drill_walk(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s, int by,
 			  const struct rd_rep_filter *f, const struct rd_rep_opts *o, json_t **out, struct rd_serr *e);
 
@@ -118,6 +119,10 @@ int rd_reports_drill_walk(struct rd_txn *t, struct rd_domain *d, const struct rd
  * renewal rate by value (table "by_rate"). */
 int rd_reports_rankings(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s, int by,
 			const struct rd_rep_opts *o, json_t **out, struct rd_serr *e);
+/* The same by the walk (the rankings by partner and sales person read the
+ * channel's counters): the reference, not on any request path. */
+int rd_reports_rankings_walk(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s, int by,
+			     const struct rd_rep_opts *o, json_t **out, struct rd_serr *e);
 
 /* The programmes: deal registrations by currency and state (table
  * "deal_states": count and expected value) and lead quality by source

@@ -820,6 +820,20 @@ static int by_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The owners a write (or a batch) names, each once and in id order (the
+ * contributions are taken in the same order before and after the write). */
+static void ids_sort_unique(struct ids *x)
+{
+	if (x->n < 2)
+		return;
+	qsort(x->v, x->n, sizeof *x->v, by_u64);
+	size_t o = 1;
+	for (size_t i = 1; i < x->n; i++)
+		if (x->v[i] != x->v[o - 1])
+			x->v[o++] = x->v[i];
+	x->n = o;
+}
+
 static int acc_apply(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, struct cacc *acc)
 {
 	acc_merge(acc);
@@ -872,14 +886,7 @@ static int counted_write(struct rd_txn *t, struct rd_table *tb, const struct rd_
 			return rc;
 		}
 	}
-	if (ids.n > 1) {
-		qsort(ids.v, ids.n, sizeof *ids.v, by_u64);
-		size_t o = 1;
-		for (size_t i = 1; i < ids.n; i++)
-			if (ids.v[i] != ids.v[o - 1])
-				ids.v[o++] = ids.v[i];
-		ids.n = o;
-	}
+	ids_sort_unique(&ids);
 	struct cacc acc = { .sign = -1 };
 	for (size_t i = 0; rc >= 0 && i < ids.n; i++)
 		rc = contrib_of(t, ctb, cdef, tenant, ids.v[i], &acc);
@@ -934,14 +941,8 @@ static int counted_batch(struct rd_txn *t, struct rd_table *tb, const struct rd_
 			free(copy);
 		}
 	}
-	if (rc >= 0 && ids.n > 1) {
-		qsort(ids.v, ids.n, sizeof *ids.v, by_u64);
-		size_t o = 1;
-		for (size_t i = 1; i < ids.n; i++)
-			if (ids.v[i] != ids.v[o - 1])
-				ids.v[o++] = ids.v[i];
-		ids.n = o;
-	}
+	if (rc >= 0)
+		ids_sort_unique(&ids);
 	struct cacc acc = { .sign = -1 };
 	size_t merge_at = 16384; /* merged as they grow: twice what the last merge left */
 	for (size_t i = 0; rc >= 0 && i < ids.n; i++) {
