@@ -157,9 +157,9 @@ static int record_rule(struct call *c, struct rd_txn *t, enum rd_resource res, v
 				.partner = rd_role_is_partner(c->who.role) ? c->who.partner : 0 };
 	struct rd_serr e = { 0 };
 	int rc = rd_record_prepare(t, c->app, &who, &c->vendor, res, obj, old, &e);
-	if (rc < 0)
+	if (rc == RD_EINVAL)
 		return problem(p, e.field, "%s", e.message);
-	return 0;
+	return rc < 0 ? rc : 0; /* the store failed: answered as what it is (503), not 400 */
 }
 
 static int prepare_customer(struct call *c, struct rd_txn *t, void *obj, const void *old, struct problem *p)

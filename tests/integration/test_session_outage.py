@@ -151,3 +151,37 @@ def test_a_customer_page_the_store_fails_answers_503_not_401_or_404(cluster, tmp
         if lock:
             lock.release()
         a.close()
+
+
+def test_a_reference_the_store_fails_to_read_answers_503_not_400(cluster, tmp_path):
+    """A contract or contact created while the store cannot read what it
+    names (services/records.c, shared with the import engine): 503, not 400
+    "reseller_id names no partner" / "customer_id names no customer", which
+    tells the client its good request is wrong.  Nothing is written; the
+    same request succeeds once the lock is gone."""
+    from conftest import api_list_all, api_request
+    db, token, a = node(cluster, tmp_path)
+    lock = None
+    try:
+        k = api_list_all(a.port, "/api/v1/contracts", token)[0]
+        contract = {f: k[f] for f in ("customer_id", "product_id", "reseller_id", "quantity", "start", "end",
+                                      "currency")}
+        contract["external_id"] = "OUTAGE-K"
+        contact = {"customer_id": k["customer_id"], "external_id": "OUTAGE-C", "name": "Pat Outage",
+                   "email": "pat@outage.example"}
+        for path, body, table in (("/api/v1/contracts", contract, "t_partners"),
+                                  ("/api/v1/contacts", contact, "t_customers")):
+            lock = Locker(cluster, db, table)
+            r = api_request(a.port, "POST", path, body, token=token, timeout=REQ_BOUND + 5)
+            assert r.status == 503, (path, r.status, r.body[:300])
+            assert r.json()["error"]["code"] == "unavailable" and r.headers.get("retry-after"), r.headers
+            lock.release()
+            lock = None
+            assert not [x for x in api_list_all(a.port, path, token) if x.get("external_id") == body["external_id"]]
+            r = api_request(a.port, "POST", path, body, token=token)
+            assert r.status == 201, (path, r.status, r.body[:300])
+        a.stop()
+    finally:
+        if lock:
+            lock.release()
+        a.close()
