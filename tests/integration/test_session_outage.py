@@ -185,3 +185,35 @@ def test_a_reference_the_store_fails_to_read_answers_503_not_400(cluster, tmp_pa
         if lock:
             lock.release()
         a.close()
+
+
+def test_a_login_the_store_fails_to_look_up_answers_503_not_wrong_password(cluster, tmp_path):
+    """A password login while the store cannot read the user (the users'
+    index locked past the statement timeout): 503 `unavailable`, not 401
+    "wrong vendor, e-mail or password"; the form is not sent back to
+    /login?failed=1.  Neither counts against the failed-login limiter: the
+    same login succeeds at once afterwards, more times than the limiter
+    allows failures."""
+    from conftest import api_request
+    db, token, a = node(cluster, tmp_path)
+    lock = None
+    creds = {"vendor": "sentinel", "email": "admin@sentinel.example", "password": PASSWORD}
+    try:
+        lock = Locker(cluster, db, "i_users")
+        for _ in range(6):  # beyond the limiter's failures per e-mail and address
+            r = api_request(a.port, "POST", "/api/v1/session", creds, timeout=REQ_BOUND + 5)
+            assert r.status == 503, (r.status, r.body[:300])
+            assert r.json()["error"]["code"] == "unavailable" and r.headers.get("retry-after"), r.headers
+        r = page(a, "/login", None, "POST", creds)
+        assert r.status == 503 and r.headers.get("location") is None, (r.status, r.headers.get("location"))
+        lock.release()
+        lock = None
+        r = api_request(a.port, "POST", "/api/v1/session", creds)
+        assert r.status == 200, (r.status, r.body[:300])
+        r = page(a, "/login", None, "POST", creds)
+        assert r.status == 303 and set_cookies(r).get("rd_session"), (r.status, r.headers.get("location"))
+        a.stop()
+    finally:
+        if lock:
+            lock.release()
+        a.close()
