@@ -217,3 +217,29 @@ def test_a_login_the_store_fails_to_look_up_answers_503_not_wrong_password(clust
         if lock:
             lock.release()
         a.close()
+
+
+def test_a_link_token_the_store_fails_to_look_up_answers_503_not_401(cluster, tmp_path):
+    """The customer's API (GET /api/v1/portal, the link's token as a bearer):
+    a link look-up the store fails (the links' index locked) answers 503
+    `unavailable`, not 401 "the link is not known, has expired or was
+    revoked"; the same token works once the lock is gone."""
+    from conftest import api_request
+    db, token, a = node(cluster, tmp_path)
+    lock = None
+    try:
+        link = customer_link(a, token)
+        assert api_request(a.port, "GET", "/api/v1/portal", token=link).status == 200
+        lock = Locker(cluster, db, "i_links")
+        r = api_request(a.port, "GET", "/api/v1/portal", token=link, timeout=REQ_BOUND + 5)
+        assert r.status == 503, (r.status, r.body[:300])
+        assert r.json()["error"]["code"] == "unavailable" and r.headers.get("retry-after"), r.headers
+        lock.release()
+        lock = None
+        r = api_request(a.port, "GET", "/api/v1/portal", token=link)
+        assert r.status == 200, (r.status, r.body[:300])
+        a.stop()
+    finally:
+        if lock:
+            lock.release()
+        a.close()
