@@ -245,3 +245,28 @@ def outbox(d, token):
     """Every outbox message, as the node lists them."""
     from conftest import api_list_all
     return api_list_all(d.port, "/api/v1/outbox", token)
+
+
+class Locker:
+    """A psql session that holds an ACCESS EXCLUSIVE lock on a table until
+    released: renewd's statements on it wait until the statement timeout
+    cancels them (a store failure made on demand)."""
+
+    def __init__(self, cluster, db, table, wait=30.0):
+        self.wait = wait
+        self.p = subprocess.Popen([str(PG_BIN / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                                   "-h", str(cluster.sock), "-U", USER, "-d", db],
+                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  text=True)
+        self.p.stdin.write(f"BEGIN;\nLOCK TABLE {table} IN ACCESS EXCLUSIVE MODE;\n")
+        self.p.stdin.flush()
+        held = f"SELECT count(*) FROM pg_locks WHERE relation = '{table}'::regclass AND mode = " \
+               "'AccessExclusiveLock' AND granted"
+        assert wait_until(lambda: cluster.psql(db, held).strip() == "1", wait, step=0.05), \
+            "psql did not take the lock"
+
+    def release(self):
+        if self.p.poll() is None:
+            self.p.stdin.write("COMMIT;\n\\q\n")
+            self.p.stdin.close()
+            self.p.wait(self.wait)

@@ -22,6 +22,7 @@ import urllib.parse
 import pytest
 
 import pgcluster
+from pgcluster import Locker
 from conftest import http_request
 
 cluster = pgcluster.cluster  # the module's cluster (a fixture)
@@ -30,31 +31,7 @@ pytestmark = pytest.mark.skipif(not pgcluster.available(), reason="postgresql-15
 
 STMT_TIMEOUT_MS = 800
 REQ_BOUND = 8.0  # seconds a request may take at most while the store fails
-WAIT = 30.0
 PASSWORD = "correct horse battery staple"  # pgcluster.world's vendor admin
-
-
-class Locker:
-    """A psql session that holds a lock on a table until released."""
-
-    def __init__(self, cluster, db, table):
-        import subprocess
-        self.p = subprocess.Popen([str(pgcluster.PG_BIN / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
-                                   "-h", str(cluster.sock), "-U", pgcluster.USER, "-d", db],
-                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                  text=True)
-        self.p.stdin.write(f"BEGIN;\nLOCK TABLE {table} IN ACCESS EXCLUSIVE MODE;\n")
-        self.p.stdin.flush()
-        held = f"SELECT count(*) FROM pg_locks WHERE relation = '{table}'::regclass AND mode = " \
-               "'AccessExclusiveLock' AND granted"
-        assert pgcluster.wait_until(lambda: cluster.psql(db, held).strip() == "1", WAIT, step=0.05), \
-            "psql did not take the lock"
-
-    def release(self):
-        if self.p.poll() is None:
-            self.p.stdin.write("COMMIT;\n\\q\n")
-            self.p.stdin.close()
-            self.p.wait(WAIT)
 
 
 def node(cluster, tmp_path):
