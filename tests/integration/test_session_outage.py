@@ -131,10 +131,11 @@ def test_a_customer_page_the_store_fails_answers_503_not_401_or_404(cluster, tmp
 
 
 def test_a_reference_the_store_fails_to_read_answers_503_not_400(cluster, tmp_path):
-    """A contract or contact created while the store cannot read what it
-    names (services/records.c, shared with the import engine): 503, not 400
-    "reseller_id names no partner" / "customer_id names no customer", which
-    tells the client its good request is wrong.  Nothing is written; the
+    """A contract, contact or partner created while the store cannot read
+    what it names (services/records.c, shared with the import engine; the
+    API's partner rules): 503, not 400 "reseller_id names no partner" /
+    "customer_id names no customer" / "parent_id must be the id of a
+    distributor", which tells the client its good request is wrong.  Nothing is written; the
     same request succeeds once the lock is gone."""
     from conftest import api_list_all, api_request
     db, token, a = node(cluster, tmp_path)
@@ -146,8 +147,12 @@ def test_a_reference_the_store_fails_to_read_answers_503_not_400(cluster, tmp_pa
         contract["external_id"] = "OUTAGE-K"
         contact = {"customer_id": k["customer_id"], "external_id": "OUTAGE-C", "name": "Pat Outage",
                    "email": "pat@outage.example"}
+        dist = next(p for p in api_list_all(a.port, "/api/v1/partners", token) if p["kind"] == "distributor")
+        partner = {"external_id": "OUTAGE-P", "name": "Outage IT", "kind": "reseller", "tier": "gold",
+                   "parent_id": dist["id"]}
         for path, body, table in (("/api/v1/contracts", contract, "t_partners"),
-                                  ("/api/v1/contacts", contact, "t_customers")):
+                                  ("/api/v1/contacts", contact, "t_customers"),
+                                  ("/api/v1/partners", partner, "t_partners")):
             lock = Locker(cluster, db, table)
             r = api_request(a.port, "POST", path, body, token=token, timeout=REQ_BOUND + 5)
             assert r.status == 503, (path, r.status, r.body[:300])
