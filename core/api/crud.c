@@ -121,11 +121,15 @@ static int prepare_partner(struct call *c, struct rd_txn *t, void *obj, const vo
 		return problem(p, "feed_mapping", "%s", why);
 	if (x->kind == RD_PARTNER_DISTRIBUTOR && x->parent_id)
 		return problem(p, "parent_id", "%sa distributor has no parent", "");
+	int rc;
 	if (x->parent_id) {
 		struct rd_partner parent;
-		if (x->parent_id == x->id ||
-		    rd_entity_get(t, c->app->domain->partners, &rd_entity_partner, c->who.vendor, x->parent_id, &parent) < 0 ||
-		    parent.kind != RD_PARTNER_DISTRIBUTOR)
+		rc = x->parent_id == x->id ? RD_ENOTFOUND
+					   : rd_entity_get(t, c->app->domain->partners, &rd_entity_partner, c->who.vendor,
+							   x->parent_id, &parent);
+		if (rc < 0 && rc != RD_ENOTFOUND)
+			return rc; /* the store failed: 503, not "invalid" */
+		if (rc < 0 || parent.kind != RD_PARTNER_DISTRIBUTOR)
 			return problem(p, "parent_id", "%sparent_id must be the id of a distributor", "");
 	}
 	if (!valid_colour(x->colour_primary))
@@ -138,8 +142,10 @@ static int prepare_partner(struct call *c, struct rd_txn *t, void *obj, const vo
 	 * to) is one of its own people. */
 	if (x->sales_user_id && (!o || x->sales_user_id != o->sales_user_id)) {
 		struct rd_user u;
-		if (rd_entity_get(t, c->app->domain->users, &rd_entity_user, c->who.vendor, x->sales_user_id, &u) < 0 ||
-		    u.partner_id != x->id || !x->id || u.disabled)
+		rc = rd_entity_get(t, c->app->domain->users, &rd_entity_user, c->who.vendor, x->sales_user_id, &u);
+		if (rc < 0 && rc != RD_ENOTFOUND)
+			return rc;
+		if (rc < 0 || u.partner_id != x->id || !x->id || u.disabled)
 			return problem(p, "sales_user_id", "%ssales_user_id must be the id of one of this partner's users", "");
 	}
 	if (old && ((const struct rd_partner *)old)->kind != x->kind && x->kind == RD_PARTNER_RESELLER &&
@@ -157,9 +163,9 @@ static int record_rule(struct call *c, struct rd_txn *t, enum rd_resource res, v
 				.partner = rd_role_is_partner(c->who.role) ? c->who.partner : 0 };
 	struct rd_serr e = { 0 };
 	int rc = rd_record_prepare(t, c->app, &who, &c->vendor, res, obj, old, &e);
-	if (rc < 0)
+	if (rc == RD_EINVAL)
 		return problem(p, e.field, "%s", e.message);
-	return 0;
+	return rc < 0 ? rc : 0; /* the store failed: answered as what it is (503), not 400 */
 }
 
 static int prepare_customer(struct call *c, struct rd_txn *t, void *obj, const void *old, struct problem *p)

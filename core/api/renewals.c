@@ -479,16 +479,29 @@ static int link_begin(struct rd_req *req, struct rd_app *app, struct rd_link *l)
 		return RD_EINVAL;
 	}
 	int rc = rd_store_read(app->store, &t);
-	if (rc < 0)
+	bool suspended = false;
+	if (rc == 0) {
+		rc = rd_index_find(t, app->domain->links, "hash", 0, hash, strlen(hash) + 1, &id);
+		if (rc == 0)
+			rc = rd_entity_get(t, app->domain->links, &rd_entity_link, 0, id, l);
+		struct rd_vendor *lv = rd_malloc(sizeof *lv);
+		int vrc = rc == 0 ? rd_entity_get(t, app->domain->vendors, &rd_entity_vendor, 0, l->vendor_id, lv) : 0;
+		suspended = vrc == 0 && rc == 0 && lv->suspended; /* by the platform operator */
+		if (vrc < 0 && vrc != RD_ENOTFOUND)
+			rc = vrc;
+		free(lv);
+		rd_txn_end(t);
+	}
+	/* A look-up the store failed is the store's trouble: 503 (or 500), never
+	 * 401 "the link is not known", which tells the customer a good link is
+	 * dead. */
+	if (rc < 0 && rc != RD_ENOTFOUND) {
+		if (rc == RD_EBUSY)
+			rd_reply_error(req, 503, "unavailable", NULL, "the store is unavailable: try again later");
+		else
+			rd_reply_error(req, 500, "internal", NULL, "the link could not be checked: %s", rd_strerror(rc));
 		return rc;
-	rc = rd_index_find(t, app->domain->links, "hash", 0, hash, strlen(hash) + 1, &id);
-	if (rc == 0)
-		rc = rd_entity_get(t, app->domain->links, &rd_entity_link, 0, id, l);
-	struct rd_vendor *lv = rd_malloc(sizeof *lv);
-	bool suspended = rc == 0 && rd_entity_get(t, app->domain->vendors, &rd_entity_vendor, 0, l->vendor_id, lv) == 0 &&
-			 lv->suspended; /* by the platform operator */
-	free(lv);
-	rd_txn_end(t);
+	}
 	if (suspended) {
 		rd_reply_error(req, 403, "suspended", NULL, "this vendor is suspended by the platform operator");
 		return RD_EINVAL;

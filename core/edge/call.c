@@ -567,13 +567,22 @@ int rd_login_begin(struct rd_req *req, const char *vendor, const char *email, co
 	rd_iter_close(&it);
 	uint64_t uid;
 	struct rd_user u;
-	if (x->l.vendor && rd_index_find(t, app->domain->users, "email", x->l.vendor, em, strlen(em) + 1, &uid) == 0 &&
-	    rd_entity_get(t, app->domain->users, &rd_entity_user, x->l.vendor, uid, &u) == 0 && !u.disabled) {
+	if (rc >= 0 && x->l.vendor &&
+	    (rc = rd_index_find(t, app->domain->users, "email", x->l.vendor, em, strlen(em) + 1, &uid)) == 0 &&
+	    (rc = rd_entity_get(t, app->domain->users, &rd_entity_user, x->l.vendor, uid, &u)) == 0 && !u.disabled) {
 		x->l.user = u.id;
 		x->role = u.role;
 		memcpy(x->l.hash, u.password_hash, sizeof x->l.hash);
 	}
 	rd_txn_end(t);
+	/* Only "not found" says the vendor or user is unknown: a look-up the
+	 * store failed (the database lost, a statement timeout) is answered as
+	 * what it is (503), never as a wrong password, and not counted against
+	 * the caller by the failed-login limiter. */
+	if (rc < 0 && rc != RD_ENOTFOUND) {
+		free(x);
+		return rc;
+	}
 	x->l.password = rd_strdup(password);
 	/* Every attempt counts as a failed one, against the e-mail and the
 	 * address, until its password is verified: attempts in flight together

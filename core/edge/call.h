@@ -57,7 +57,9 @@ typedef void (*rd_login_done_fn)(struct rd_req *req, const struct rd_login_resul
 
 /* A password login, from the API or the login form.  Verifies on the
  * thread pool; sets the session cookie; done answers (a store failure
- * answers 500 itself). */
+ * storing the session answers 503/500 itself).  A store failure looking the
+ * vendor or user up returns < 0 unanswered (the handler returns it: 503 for
+ * RD_EBUSY), never RD_LOGIN_WRONG. */
 int rd_login_begin(struct rd_req *req, const char *vendor, const char *email, const char *password,
 		   rd_login_done_fn done);
 

@@ -57,11 +57,21 @@ bool rd_record_valid_email(const char *s)
 	return !*s || (at && at > s && strchr(at + 1, '.') && !strchr(s, ' ') && !strchr(at + 1, '@'));
 }
 
-static bool exists(struct rd_txn *t, struct rd_table *tb, uint64_t vendor, uint64_t id)
+/* 0: the record exists; RD_ENOTFOUND: it does not (or id is 0); else the
+ * store failed to say. */
+static int find(struct rd_txn *t, struct rd_table *tb, uint64_t vendor, uint64_t id)
 {
 	const void *v;
 	size_t n;
-	return id && rd_txn_get(t, tb, vendor, id, &v, &n) == 0;
+	return id ? rd_txn_get(t, tb, vendor, id, &v, &n) : RD_ENOTFOUND;
+}
+
+/* A look-up the store failed: its failure (503 when the store is away),
+ * never "names no such record", which is the caller's fault. */
+static int store_failed(struct rd_serr *e, int rc)
+{
+	return rd_serr_set(e, rc, rc == RD_EBUSY ? "unavailable" : "internal", NULL, "the store could not be read: %s",
+			   rd_strerror(rc));
 }
 
 static int customer(struct rd_customer *x, struct rd_serr *e)
@@ -76,7 +86,10 @@ static int customer(struct rd_customer *x, struct rd_serr *e)
 
 static int contact(struct rd_txn *t, const struct rd_app *app, uint64_t vendor, struct rd_contact *x, struct rd_serr *e)
 {
-	if (!exists(t, app->domain->customers, vendor, x->customer_id))
+	int rc = find(t, app->domain->customers, vendor, x->customer_id);
+	if (rc < 0 && rc != RD_ENOTFOUND)
+		return store_failed(e, rc);
+	if (rc < 0)
 		return rd_serr_set(e, RD_EINVAL, "invalid", "customer_id", "customer_id names no customer you can see");
 	if (!rd_record_valid_email(x->email))
 		return rd_serr_set(e, RD_EINVAL, "invalid", "email", "email is not an e-mail address");
@@ -91,7 +104,10 @@ static int product(struct rd_txn *t, const struct rd_app *app, uint64_t vendor, 
 				return rd_serr_set(e, RD_EINVAL, "invalid", "prices", "prices lists one currency and term twice");
 	for (int k = 0; k < x->n_upsell + x->n_crosssell; k++) {
 		uint64_t id = k < x->n_upsell ? x->upsell[k] : x->crosssell[k - x->n_upsell];
-		if (id == x->id || !exists(t, app->domain->products, vendor, id))
+		int rc = id == x->id ? RD_ENOTFOUND : find(t, app->domain->products, vendor, id);
+		if (rc < 0 && rc != RD_ENOTFOUND)
+			return store_failed(e, rc);
+		if (rc < 0)
 			return rd_serr_set(e, RD_EINVAL, "invalid", k < x->n_upsell ? "upsell" : "crosssell",
 					   "a related product id is unknown");
 	}
@@ -103,17 +119,23 @@ static int contract(struct rd_txn *t, const struct rd_app *app, uint64_t vendor,
 {
 	struct rd_domain *d = app->domain;
 	struct rd_partner res, dist;
-	if (!exists(t, d->customers, vendor, x->customer_id))
-		return rd_serr_set(e, RD_EINVAL, "invalid", "customer_id", "customer_id names no customer");
-	if (!exists(t, d->products, vendor, x->product_id))
-		return rd_serr_set(e, RD_EINVAL, "invalid", "product_id", "product_id names no product");
-	if (rd_entity_get(t, d->partners, &rd_entity_partner, vendor, x->reseller_id, &res) < 0)
-		return rd_serr_set(e, RD_EINVAL, "invalid", "reseller_id", "reseller_id names no partner");
+	int rc;
+	if ((rc = find(t, d->customers, vendor, x->customer_id)) < 0)
+		return rc != RD_ENOTFOUND ? store_failed(e, rc)
+					  : rd_serr_set(e, RD_EINVAL, "invalid", "customer_id", "customer_id names no customer");
+	if ((rc = find(t, d->products, vendor, x->product_id)) < 0)
+		return rc != RD_ENOTFOUND ? store_failed(e, rc)
+					  : rd_serr_set(e, RD_EINVAL, "invalid", "product_id", "product_id names no product");
+	rc = x->reseller_id ? rd_entity_get(t, d->partners, &rd_entity_partner, vendor, x->reseller_id, &res) : RD_ENOTFOUND;
+	if (rc < 0)
+		return rc != RD_ENOTFOUND ? store_failed(e, rc)
+					  : rd_serr_set(e, RD_EINVAL, "invalid", "reseller_id", "reseller_id names no partner");
 	if (!x->distributor_id && res.kind == RD_PARTNER_RESELLER)
 		x->distributor_id = res.parent_id; /* the reseller's distributor is of record */
-	if (x->distributor_id &&
-	    (rd_entity_get(t, d->partners, &rd_entity_partner, vendor, x->distributor_id, &dist) < 0 ||
-	     dist.kind != RD_PARTNER_DISTRIBUTOR))
+	if (x->distributor_id && (rc = rd_entity_get(t, d->partners, &rd_entity_partner, vendor, x->distributor_id, &dist)) < 0 &&
+	    rc != RD_ENOTFOUND)
+		return store_failed(e, rc);
+	if (x->distributor_id && (rc < 0 || dist.kind != RD_PARTNER_DISTRIBUTOR))
 		return rd_serr_set(e, RD_EINVAL, "invalid", "distributor_id", "distributor_id names no distributor");
 	if (x->quantity == 0)
 		return rd_serr_set(e, RD_EINVAL, "invalid", "quantity", "quantity must be at least 1");

@@ -268,21 +268,99 @@ void rd_txn_end(struct rd_txn *t)
 		txn_ops(t)->txn_end(t);
 }
 
+/* ---- writes: one at a time in this process (store_impl.h rd_store_writer) ---- */
+
+/* How long a write on the owner (loop) thread waits behind a long write. */
+#define LOOP_WAIT_NS (100ull * 1000 * 1000)
+
+/* The write this thread is in (a write function must not write again). */
+static _Thread_local bool this_thread_writes;
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void rd_store_writer_init(struct rd_store_writer *w)
+{
+	w->owner = pthread_self();
+	rd_require(pthread_mutex_init(&w->lock, NULL) == 0);
+	atomic_init(&w->long_writes, 0);
+	atomic_init(&w->long_since, 0);
+}
+
+void rd_store_writer_destroy(struct rd_store_writer *w)
+{
+	pthread_mutex_destroy(&w->lock);
+}
+
+/* The backend's write with the writer's lock held (the caller took it). */
+static int write_held(struct rd_store *s, struct rd_store_writer *w, rd_write_fn fn, void *arg)
+{
+	this_thread_writes = true;
+	int rc = store_ops(s)->write(s, fn, arg);
+	this_thread_writes = false;
+	pthread_mutex_unlock(&w->lock);
+	return rc;
+}
+
 int rd_store_write(struct rd_store *s, rd_write_fn fn, void *arg)
 {
-	return store_ops(s)->write(s, fn, arg);
+	if (rd_fails_assert(!this_thread_writes))
+		return RD_EINTERNAL;
+	struct rd_store_writer *w = store_ops(s)->writer(s);
+	if (!pthread_equal(w->owner, pthread_self())) {
+		pthread_mutex_lock(&w->lock);
+		return write_held(s, w, fn, arg);
+	}
+	/* The loop thread does not wait behind a long write: once one has held
+	 * the writer for LOOP_WAIT_NS (an import's rows), or the loop has waited
+	 * that long for one, the write is refused RD_EBUSY (the caller answers
+	 * 503 with Retry-After, or tries again later).  Behind a short write (a
+	 * small import's record, another thread's write) it waits, in slices. */
+	uint64_t t0 = 0;
+	while (pthread_mutex_trylock(&w->lock) != 0) {
+		if (atomic_load(&w->long_writes) > 0) {
+			uint64_t now = mono_ns(), since = atomic_load(&w->long_since);
+			if (!t0)
+				t0 = now;
+			if ((since && now - since >= LOOP_WAIT_NS) || now - t0 >= LOOP_WAIT_NS)
+				return RD_EBUSY;
+		}
+		struct timespec ts = { 0, 200 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	return write_held(s, w, fn, arg);
 }
 
 int rd_store_write_wait(struct rd_store *s, rd_write_fn fn, void *arg)
 {
-	const struct rd_store_ops *o = store_ops(s);
-	return o->write_wait ? o->write_wait(s, fn, arg) : o->write(s, fn, arg);
+	if (rd_fails_assert(!this_thread_writes))
+		return RD_EINTERNAL;
+	struct rd_store_writer *w = store_ops(s)->writer(s);
+	pthread_mutex_lock(&w->lock);
+	return write_held(s, w, fn, arg);
 }
 
 int rd_store_write_long(struct rd_store *s, rd_write_fn fn, void *arg)
 {
-	const struct rd_store_ops *o = store_ops(s);
-	return o->write_long ? o->write_long(s, fn, arg) : o->write(s, fn, arg);
+	if (rd_fails_assert(!this_thread_writes))
+		return RD_EINTERNAL;
+	struct rd_store_writer *w = store_ops(s)->writer(s);
+	/* Counted before it waits: from now on the loop's writes wait for the
+	 * lock only so long (rd_store_write). */
+	atomic_fetch_add(&w->long_writes, 1);
+	pthread_mutex_lock(&w->lock);
+	atomic_store(&w->long_since, mono_ns());
+	this_thread_writes = true;
+	int rc = store_ops(s)->write(s, fn, arg);
+	this_thread_writes = false;
+	atomic_store(&w->long_since, 0);
+	pthread_mutex_unlock(&w->lock);
+	atomic_fetch_sub(&w->long_writes, 1);
+	return rc;
 }
 
 int rd_txn_begin_child(struct rd_txn *t, struct rd_txn **child)

@@ -197,10 +197,12 @@ int rd_store_write(struct rd_store *s, rd_write_fn fn, void *arg);
 /* rd_store_write for a long write on a thread other than the store's own
  * (the loop thread that opened it): an import's rows.  It waits for the
  * writer like any write; from the moment it asks until it has committed or
- * aborted, rd_store_write on the store's own thread returns RD_EBUSY at once
- * (LMDB: one writer at a time, and the loop must not wait behind a write of
- * seconds).  Other threads' writes wait their turn.  PostgreSQL: the same as
- * rd_store_write (writes run side by side; a conflict replays fn). */
+ * aborted, rd_store_write on the store's own thread waits for the writer at
+ * most ~100 ms, then returns RD_EBUSY (the loop must not wait behind a write
+ * of seconds).  Other threads' writes wait their turn.  The rule is the
+ * dispatch's (store.c), the same on every backend: on PostgreSQL too this
+ * process's writes go one at a time (a long write would otherwise lose every
+ * SERIALIZABLE conflict to the loop's short ones and be replayed). */
 int rd_store_write_long(struct rd_store *s, rd_write_fn fn, void *arg);
 
 /* rd_store_write that waits behind a long write even on the store's own

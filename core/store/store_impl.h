@@ -12,7 +12,30 @@
 #ifndef RD_STORE_IMPL_H
 #define RD_STORE_IMPL_H
 
+#include <pthread.h>
+#include <stdatomic.h>
+
 #include "store/store.h"
+
+/* This process's writes, one at a time: every backend embeds one in its
+ * struct rd_store and hands it to the dispatch through ops->writer; the
+ * dispatch (store.c rd_store_write, _wait, _long) keeps the rule of who
+ * waits for it and how long.  long_writes counts the rd_store_write_long
+ * calls waiting for or holding the lock, long_since is when the one holding
+ * it took it (monotonic ns; 0: none holds it): a write on the owner (the
+ * loop thread that opened the store) waits behind them at most ~100 ms, and
+ * not at all once one has held the lock that long (RD_EBUSY: the caller
+ * answers 503 with Retry-After, or tries again later). */
+struct rd_store_writer {
+	pthread_t owner;
+	pthread_mutex_t lock;
+	atomic_int long_writes;
+	_Atomic uint64_t long_since;
+};
+
+/* At open, on the thread that becomes the owner; at close. */
+void rd_store_writer_init(struct rd_store_writer *w);
+void rd_store_writer_destroy(struct rd_store_writer *w);
 
 /* One net change to a counters' row (store.c gathers them per write). */
 struct rd_counter_delta {
@@ -29,7 +52,10 @@ struct rd_store_ops {
 	struct rd_table *(*table)(struct rd_store *s, const char *name);
 	int (*read)(struct rd_store *s, struct rd_txn **out);
 	void (*txn_end)(struct rd_txn *t);
+	/* one write, the writer's lock already held (store.c took it): begin,
+	 * fn, commit or abort, and the backend's own replays */
 	int (*write)(struct rd_store *s, rd_write_fn fn, void *arg);
+	struct rd_store_writer *(*writer)(struct rd_store *s);
 	int (*begin_child)(struct rd_txn *t, struct rd_txn **child);
 	int (*commit_child)(struct rd_txn *child);
 	void (*abort_child)(struct rd_txn *child);
@@ -73,10 +99,6 @@ struct rd_store_ops {
 	/* NULL: counter_add per delta.  Else a write's deltas (distinct keys) at once. */
 	int (*counter_apply)(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, const struct rd_counter_delta *d,
 			     size_t n);
-	/* rd_store_write_long; NULL: write */
-	int (*write_long)(struct rd_store *s, rd_write_fn fn, void *arg);
-	/* rd_store_write_wait; NULL: write */
-	int (*write_wait)(struct rd_store *s, rd_write_fn fn, void *arg);
 };
 
 extern const struct rd_store_ops rd_store_lmdb_ops;

@@ -91,15 +91,9 @@ struct rd_store {
 	 * (remap_exclusive: a bounded wait, never a deadlock). */
 	pthread_rwlock_t remap;
 	bool remap_init;
-	/* One write at a time in this process, taken before LMDB's own writer
-	 * lock: a thread asks for it without holding a transaction.  long_writes
-	 * counts the rd_store_write_long calls waiting for or holding it,
-	 * long_since is when the one holding it took it (monotonic ns; 0: none
-	 * holds it): a write on the owner (loop) thread waits behind them at
-	 * most LOOP_WAIT_NS, and not at all once one has held it that long. */
-	pthread_mutex_t wlock;
-	atomic_int long_writes;
-	_Atomic uint64_t long_since;
+	/* One write at a time in this process, taken (store.c) before LMDB's
+	 * own writer lock: a thread asks for it without holding a transaction. */
+	struct rd_store_writer writer;
 	bool writemap; /* opts.writemap: MDB_WRITEMAP */
 };
 
@@ -400,9 +394,7 @@ int rd_store_lmdb_open(struct rd_store **out, const char *dir, const struct rd_s
 	/* reader-preferring (glibc's default): a thread may hold two
 	 * transactions at once without waiting for a remap queued between */
 	rd_require(pthread_rwlock_init(&s->remap, NULL) == 0);
-	rd_require(pthread_mutex_init(&s->wlock, NULL) == 0);
-	atomic_init(&s->long_writes, 0);
-	atomic_init(&s->long_since, 0);
+	rd_store_writer_init(&s->writer);
 	s->remap_init = true;
 	s->readonly = o && o->readonly;
 	s->writemap = o && o->writemap && !s->readonly;
@@ -506,7 +498,7 @@ static void lm_store_close(struct rd_store **sp)
 		mdb_env_close(s->env);
 	if (s->remap_init) {
 		pthread_rwlock_destroy(&s->remap);
-		pthread_mutex_destroy(&s->wlock);
+		rd_store_writer_destroy(&s->writer);
 	}
 	while (s->tables) {
 		struct rd_table *t = s->tables;
@@ -773,11 +765,8 @@ static int commit_releasing(struct rd_store *s, MDB_txn *txn)
 
 static void bulk_free(struct rd_txn *t);
 
-/* The write this thread is in (a write function must not write again). */
-static _Thread_local bool this_thread_writes;
-
-/* One write, with the process's write lock held (s->writing and the map's
- * size belong to its holder). */
+/* One write, with the process's write lock held (store.c takes it;
+ * s->writing and the map's size belong to its holder). */
 static int write_locked(struct rd_store *s, rd_write_fn fn, void *arg)
 {
 	bool mine = pthread_equal(s->owner, pthread_self());
@@ -823,78 +812,17 @@ static int write_locked(struct rd_store *s, rd_write_fn fn, void *arg)
 	}
 }
 
-#define LOOP_WAIT_NS (100ull * 1000 * 1000)
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
+/* ops->write: store.c holds the writer's lock (rd_store_write, _wait, _long). */
 static int lm_store_write(struct rd_store *s, rd_write_fn fn, void *arg)
 {
-	if (rd_fails_assert(!s->readonly && !this_thread_writes))
+	if (rd_fails_assert(!s->readonly))
 		return RD_EINTERNAL;
-	if (pthread_equal(s->owner, pthread_self())) {
-		/* The loop thread does not wait behind a long write: once one has
-		 * held the writer for LOOP_WAIT_NS (an import's rows), or the
-		 * loop has waited that long for one, the write is refused
-		 * RD_EBUSY (the caller answers 503 with Retry-After, or tries
-		 * again later).  Behind a short write (a small import's record,
-		 * another thread's write) it waits, in slices. */
-		uint64_t t0 = 0;
-		for (;;) {
-			if (pthread_mutex_trylock(&s->wlock) == 0)
-				break;
-			if (atomic_load(&s->long_writes) > 0) {
-				uint64_t now = mono_ns(), since = atomic_load(&s->long_since);
-				if (!t0)
-					t0 = now;
-				if ((since && now - since >= LOOP_WAIT_NS) || now - t0 >= LOOP_WAIT_NS)
-					return RD_EBUSY;
-			}
-			struct timespec ts = { 0, 200 * 1000 };
-			nanosleep(&ts, NULL);
-		}
-	} else {
-		pthread_mutex_lock(&s->wlock);
-	}
-	this_thread_writes = true;
-	int rc = write_locked(s, fn, arg);
-	this_thread_writes = false;
-	pthread_mutex_unlock(&s->wlock);
-	return rc;
+	return write_locked(s, fn, arg);
 }
 
-static int lm_store_write_wait(struct rd_store *s, rd_write_fn fn, void *arg)
+static struct rd_store_writer *lm_store_writer(struct rd_store *s)
 {
-	if (rd_fails_assert(!s->readonly && !this_thread_writes))
-		return RD_EINTERNAL;
-	pthread_mutex_lock(&s->wlock);
-	this_thread_writes = true;
-	int rc = write_locked(s, fn, arg);
-	this_thread_writes = false;
-	pthread_mutex_unlock(&s->wlock);
-	return rc;
-}
-
-static int lm_store_write_long(struct rd_store *s, rd_write_fn fn, void *arg)
-{
-	if (rd_fails_assert(!s->readonly && !this_thread_writes))
-		return RD_EINTERNAL;
-	/* Counted before it waits: from now on the loop's writes wait for the
-	 * lock only so long (lm_store_write). */
-	atomic_fetch_add(&s->long_writes, 1);
-	pthread_mutex_lock(&s->wlock);
-	atomic_store(&s->long_since, mono_ns());
-	this_thread_writes = true;
-	int rc = write_locked(s, fn, arg);
-	this_thread_writes = false;
-	atomic_store(&s->long_since, 0);
-	pthread_mutex_unlock(&s->wlock);
-	atomic_fetch_sub(&s->long_writes, 1);
-	return rc;
+	return &s->writer;
 }
 
 /* Nested write transactions: LMDB's own (the environment is opened without
@@ -2249,8 +2177,7 @@ const struct rd_store_ops rd_store_lmdb_ops = {
 	.read = lm_store_read,
 	.txn_end = lm_txn_end,
 	.write = lm_store_write,
-	.write_long = lm_store_write_long,
-	.write_wait = lm_store_write_wait,
+	.writer = lm_store_writer,
 	.begin_child = lm_txn_begin_child,
 	.commit_child = lm_txn_commit_child,
 	.abort_child = lm_txn_abort_child,

@@ -106,16 +106,11 @@ struct rd_store {
 	char *dir, *url, *shown;        /* shown: the URL without credentials, for messages */
 	bool readonly;
 	uint32_t schema;
-	/* This process's writes one at a time, as on LMDB (store_lmdb.c
-	 * wlock): an import's long write on its worker would otherwise lose
+	/* This process's writes one at a time, as on LMDB (store.c keeps the
+	 * rule): an import's long write on its worker would otherwise lose
 	 * every SERIALIZABLE conflict to the loop's short writes (an audit
-	 * entry's id, a session) and be replayed from its start.  The thread
-	 * that opened the store (the loop) waits behind a long write at most
-	 * LOOP_WAIT_NS, then is refused RD_EBUSY. */
-	pthread_t owner;
-	pthread_mutex_t wlock;
-	atomic_int long_writes;
-	_Atomic unsigned long long long_since;
+	 * entry's id, a session) and be replayed from its start. */
+	struct rd_store_writer writer;
 	struct rd_table *tables;
 	pthread_mutex_t mu;
 	struct pg_conn *idle[POOL_MAX];
@@ -627,10 +622,7 @@ int rd_store_pg_open(struct rd_store **out, const char *dir, const struct rd_sto
 	s->stmt_timeout_ms = o->statement_timeout_ms;
 	s->connect_timeout_s = o->connect_timeout_s;
 	pthread_mutex_init(&s->mu, NULL);
-	pthread_mutex_init(&s->wlock, NULL);
-	atomic_init(&s->long_writes, 0);
-	atomic_init(&s->long_since, 0);
-	s->owner = pthread_self();
+	rd_store_writer_init(&s->writer);
 	*out = NULL;
 	struct pg_conn *c = connect_new(s, err, errlen);
 	if (!c)
@@ -669,7 +661,7 @@ static void pg_close(struct rd_store **sp)
 		free(t);
 	}
 	pthread_mutex_destroy(&s->mu);
-	pthread_mutex_destroy(&s->wlock);
+	rd_store_writer_destroy(&s->writer);
 	free(s->dir);
 	free(s->url);
 	free(s->shown);
@@ -777,23 +769,19 @@ static unsigned long long now_ns(void)
 	return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
 }
 
-/* The write this thread is in: writes run on the loop thread and, for an
- * import's rows (rd_store_write_long), on a worker thread, one at a time
- * in this process (wlock), each on a connection from the pool (mu). */
-static _Thread_local bool this_thread_writes;
-
-static int pg_write(struct rd_store *s, rd_write_fn fn, void *arg)
+/* ops->write: writes run on the loop thread and, for an import's rows
+ * (rd_store_write_long), on a worker thread, one at a time in this process
+ * (store.c holds the writer's lock), each on a connection from the pool (mu). */
+static int pg_store_write(struct rd_store *s, rd_write_fn fn, void *arg)
 {
-	if (rd_fails_assert(!s->readonly && !this_thread_writes))
+	if (rd_fails_assert(!s->readonly))
 		return RD_EINTERNAL;
 	for (unsigned attempt = 0;; attempt++) {
 		struct rd_txn t;
 		int rc = txn_plain(s, &t, true);
 		if (rc < 0)
 			return rc;
-		this_thread_writes = true;
 		rc = fn(&t, arg);
-		this_thread_writes = false;
 		bool commit = rc >= 0 && !t.failed;
 		finish(&t, commit, &rc);
 		if (t.conflict && attempt < MAX_REPLAYS) {
@@ -812,57 +800,9 @@ static int pg_write(struct rd_store *s, rd_write_fn fn, void *arg)
 	}
 }
 
-#define LOOP_WAIT_NS (100ull * 1000 * 1000)
-
-static int pg_store_write(struct rd_store *s, rd_write_fn fn, void *arg)
+static struct rd_store_writer *pg_store_writer(struct rd_store *s)
 {
-	if (rd_fails_assert(!s->readonly && !this_thread_writes))
-		return RD_EINTERNAL;
-	if (pthread_equal(s->owner, pthread_self())) {
-		unsigned long long t0 = 0;
-		for (;;) {
-			if (pthread_mutex_trylock(&s->wlock) == 0)
-				break;
-			if (atomic_load(&s->long_writes) > 0) {
-				unsigned long long now = now_ns(), since = atomic_load(&s->long_since);
-				if (!t0)
-					t0 = now;
-				if ((since && now - since >= LOOP_WAIT_NS) || now - t0 >= LOOP_WAIT_NS)
-					return RD_EBUSY;
-			}
-			struct timespec ts = { 0, 200 * 1000 };
-			nanosleep(&ts, NULL);
-		}
-	} else {
-		pthread_mutex_lock(&s->wlock);
-	}
-	int rc = pg_write(s, fn, arg);
-	pthread_mutex_unlock(&s->wlock);
-	return rc;
-}
-
-static int pg_store_write_wait(struct rd_store *s, rd_write_fn fn, void *arg)
-{
-	if (rd_fails_assert(!s->readonly && !this_thread_writes))
-		return RD_EINTERNAL;
-	pthread_mutex_lock(&s->wlock);
-	int rc = pg_write(s, fn, arg);
-	pthread_mutex_unlock(&s->wlock);
-	return rc;
-}
-
-static int pg_store_write_long(struct rd_store *s, rd_write_fn fn, void *arg)
-{
-	if (rd_fails_assert(!s->readonly && !this_thread_writes))
-		return RD_EINTERNAL;
-	atomic_fetch_add(&s->long_writes, 1);
-	pthread_mutex_lock(&s->wlock);
-	atomic_store(&s->long_since, now_ns());
-	int rc = pg_write(s, fn, arg);
-	atomic_store(&s->long_since, 0);
-	pthread_mutex_unlock(&s->wlock);
-	atomic_fetch_sub(&s->long_writes, 1);
-	return rc;
+	return &s->writer;
 }
 
 static int pg_begin_child(struct rd_txn *p, struct rd_txn **out)
@@ -2243,8 +2183,7 @@ const struct rd_store_ops rd_store_pg_ops = {
 	.read = pg_read,
 	.txn_end = pg_txn_end,
 	.write = pg_store_write,
-	.write_long = pg_store_write_long,
-	.write_wait = pg_store_write_wait,
+	.writer = pg_store_writer,
 	.begin_child = pg_begin_child,
 	.commit_child = pg_commit_child,
 	.abort_child = pg_abort_child,

@@ -140,6 +140,8 @@ static int link_write(struct rd_txn *t, void *arg)
 	rc = rd_entity_get(t, d->vendors, &rd_entity_vendor, 0, u->l.vendor_id, v);
 	bool suspended = rc == 0 && v->suspended;
 	free(v);
+	if (rc < 0 && rc != RD_ENOTFOUND)
+		return rc; /* the store failed: not the link's fault (503) */
 	if (rc < 0 || suspended) {
 		u->why = 4;
 		return RD_EDECLINED;
@@ -176,9 +178,10 @@ int rd_page_link(struct rd_req *req)
 		free(u);
 		return 0;
 	}
-	if (rc < 0) {
+	if (rc < 0) { /* the store failed: the link is still good */
 		free(u);
-		return rc;
+		rd_web_unavailable(&w);
+		return 0;
 	}
 	char cookie[200];
 	snprintf(cookie, sizeof cookie, "rd_customer=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%d%s", u->session,
@@ -348,7 +351,10 @@ int rd_page_portal(struct rd_req *req)
 	int rc = load_portal(&w, p);
 	if (rc < 0) {
 		free(p);
-		rd_web_message(&w, 404, "Not found", "This renewal is no longer available.");
+		if (rc == RD_ENOTFOUND)
+			rd_web_message(&w, 404, "Not found", "This renewal is no longer available.");
+		else
+			rd_web_unavailable(&w); /* the store failed: the renewal is still there */
 		return 0;
 	}
 	json_t *ctx = json_pack("{s:s, s:o, s:o}", "title", "Your renewal", "customer", rd_portal_customer_json(&p->cu),

@@ -55,6 +55,16 @@ static void csrf_of(const char *session_hash, char out[65])
 	sodium_bin2hex(out, 65, h, sizeof h);
 }
 
+/* A look-up the store failed (a database lost, a statement past its
+ * timeout, an LMDB error): the store's trouble, not the caller's.  503 with
+ * Retry-After; the session (or link) is kept, never answered as unknown. */
+void rd_web_unavailable(struct web *w)
+{
+	rd_reply_header(w->req, "retry-after", "5");
+	rd_web_message(w, 503, "Briefly unavailable",
+		       "The service is briefly unavailable. Nothing is lost: reload this page in a few seconds.");
+}
+
 int rd_web_user(struct rd_req *req, struct web *w)
 {
 	memset(w, 0, sizeof *w);
@@ -62,9 +72,14 @@ int rd_web_user(struct rd_req *req, struct web *w)
 	w->app = rd_req_app(req);
 	const char *token = cookie(req, "rd_session");
 	char hash[RD_TOKEN_HASH_HEX];
-	if (!token || !rd_token_hash(token, hash) || rd_call_session(req, &w->c, token) < 0) {
+	int rc = token && rd_token_hash(token, hash) ? rd_call_session(req, &w->c, token) : RD_EINVAL;
+	if (rc == RD_EINVAL) { /* no session, or not one that is valid */
 		rd_web_redirect(req, "/login");
 		return RD_EINVAL;
+	}
+	if (rc < 0) {
+		rd_web_unavailable(w);
+		return rc;
 	}
 	w->user = true;
 	w->vendor = w->c.vendor;
@@ -82,7 +97,7 @@ int rd_web_customer(struct rd_req *req, struct web *w)
 	uint64_t id;
 	struct rd_txn *t;
 	int rc = RD_EINVAL;
-	if (token && rd_token_hash(token, hash) && rd_store_read(w->app->store, &t) == 0) {
+	if (token && rd_token_hash(token, hash) && (rc = rd_store_read(w->app->store, &t)) == 0) {
 		rc = rd_index_find(t, w->app->domain->tokens, "hash", 0, hash, strlen(hash) + 1, &id);
 		if (rc == 0)
 			rc = rd_entity_get(t, w->app->domain->tokens, &rd_entity_token, 0, id, &w->tok);
@@ -91,14 +106,19 @@ int rd_web_customer(struct rd_req *req, struct web *w)
 			rc = RD_EINVAL;
 		/* A revoked link ends its sessions too. */
 		struct rd_link l;
-		if (rc == 0 && (rd_entity_get(t, w->app->domain->links, &rd_entity_link, 0, w->tok.link_id, &l) < 0 ||
-				l.revoked_at))
+		if (rc == 0 && (rc = rd_entity_get(t, w->app->domain->links, &rd_entity_link, 0, w->tok.link_id, &l)) == 0 &&
+		    l.revoked_at)
 			rc = RD_EINVAL;
 		if (rc == 0)
 			rc = rd_entity_get(t, w->app->domain->vendors, &rd_entity_vendor, 0, w->tok.vendor_id, &w->vendor);
 		if (rc == 0 && w->vendor.suspended) /* by the platform operator */
 			rc = RD_EINVAL;
 		rd_txn_end(t);
+	}
+	/* Only "not found" or "not valid" says the link is not the caller's. */
+	if (rc < 0 && rc != RD_EINVAL && rc != RD_ENOTFOUND) {
+		rd_web_unavailable(w);
+		return rc;
 	}
 	if (rc < 0) {
 		rd_web_message(w, 401, "This page needs your renewal link",

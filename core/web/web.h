@@ -25,11 +25,19 @@ struct web {
 	char csrf[65];
 };
 
+/* A look-up the store failed (a database lost, a statement past its
+ * timeout, an LMDB error): answers 503, a page saying the service is
+ * briefly unavailable, with Retry-After.  Never a 401/404 or a redirect to a
+ * login: the store's trouble is not the caller's. */
+void rd_web_unavailable(struct web *w);
+
 /* Authenticates a user page (the rd_session cookie); without one, redirects
- * to /login and returns < 0. */
+ * to /login and returns < 0.  A look-up the store fails answers 503 (a page,
+ * Retry-After) and returns < 0: the session is kept, never taken as unknown. */
 int rd_web_user(struct rd_req *req, struct web *w);
 /* Authenticates a customer page (the rd_customer cookie); without one,
- * answers 401 with a page explaining that links expire, and returns < 0. */
+ * answers 401 with a page explaining that links expire, and returns < 0.  A
+ * look-up the store fails answers 503 as rd_web_user does. */
 int rd_web_customer(struct rd_req *req, struct web *w);
 
 /* The form field of a url-encoded POST body, decoded into the request

@@ -14,17 +14,17 @@ process) and delivers to its own maildir, so the e-mails sent are the .eml
 files of all the nodes' maildirs together.
 """
 import datetime
-import os
-import re
 import signal
-import subprocess
 import threading
 import time
 
 import pytest
 
 import pgcluster
-from conftest import DEMO, RENEWCTL, Daemon, api_ok, api_request
+from conftest import Daemon, api_request
+from pgcluster import action_keys, claims, mail_ids, node_id, outbox, swept, today
+
+cluster = pgcluster.cluster  # the module's cluster (a fixture)
 
 pytestmark = pytest.mark.skipif(not pgcluster.available(), reason="postgresql-15 is not installed (scripts/deps)")
 
@@ -32,56 +32,12 @@ LEASE_MS = 1500
 WAIT = 30.0
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    c = pgcluster.PgCluster().init().start()
-    try:
-        yield c
-    finally:
-        c.destroy()
-
-
-_n = [0]
-
-
-def ctl(data, url, *args, input=None):
-    cmd = [str(RENEWCTL), "--data", str(data), "--store", url] + [str(a) for a in args]
-    p = subprocess.run(cmd, input=input or "", capture_output=True, text=True, timeout=60)
-    assert p.returncode == 0, f"{cmd}: {p.returncode}\n{p.stdout}\n{p.stderr}"
-    return p.stdout
-
-
 def world(cluster, tmp_path, nodes, lease_ms=LEASE_MS, extra=()):
     """The demo store on a fresh database, a vendor admin's token, and
-    `nodes` renewd processes on it, each with its own data directory
-    (extra: more flags for every node)."""
-    _n[0] += 1
-    db = cluster.create_db(f"mn{os.getpid()}_{_n[0]}")
-    url = cluster.url(db)
-    dirs = []
-    for i in range(nodes):
-        d = tmp_path / f"node{i}"
-        d.mkdir()
-        dirs.append(d)
-    ctl(dirs[0], url, "demo-load", DEMO)
-    token = ctl(dirs[0], url, "user", "create", "--vendor", "sentinel", "--email", "admin@sentinel.example",
-                "--role", "vendor-admin", "--password-stdin", input="correct horse battery staple\n").strip()
-    # every node needs the same secrets.key (docs/scaling.md)
-    key = (dirs[0] / "secrets.key").read_bytes() if (dirs[0] / "secrets.key").exists() else None
-    for d in dirs[1:]:
-        if key is not None:
-            (d / "secrets.key").write_bytes(key)
-            os.chmod(d / "secrets.key", 0o600)
-    args = ["--store", url, "--test-clock", "1", "--sched-interval-ms", "200", "--mail-retry-ms", "100",
-            "--claim-lease-ms", str(lease_ms)] + list(extra)
-    daemons = [Daemon(d, args, tmp_path / f"node{i}.log") for i, d in enumerate(dirs)]
-    for d in daemons:
-        d.wait_ready()
-    return db, url, token, daemons
-
-
-def today(d, token):
-    return datetime.date.fromisoformat(api_ok(api_request(d.port, "GET", "/api/v1/clock", token=token))["today"])
+    `nodes` renewd processes on it, started, each with its own data
+    directory (extra: more flags for every node)."""
+    db, url, token, dirs, args = pgcluster.world(cluster, tmp_path, nodes, lease_ms, prefix="mn", extra=extra)
+    return db, url, token, pgcluster.start(tmp_path, dirs, args, range(nodes))
 
 
 def set_clock_everywhere(daemons, token, date):
@@ -104,61 +60,24 @@ def set_clock_everywhere(daemons, token, date):
     return [r.json()["actions"] for r in out]
 
 
-def outbox(d, token):
-    items, after = [], None
-    while True:
-        q = "/api/v1/outbox?limit=500" + (f"&after={after}" if after else "")
-        doc = api_ok(api_request(d.port, "GET", q, token=token))
-        page = doc["items"] if isinstance(doc, dict) else doc
-        items += page
-        after = doc.get("next") if isinstance(doc, dict) else None
-        if not after or not page:
-            return items
-
-
-def mail_files(daemons):
-    return [p for d in daemons for p in (d.data / "mail").rglob("*.eml")] if daemons else []
-
-
-def message_ids(files):
-    ids = []
-    for p in files:
-        m = re.search(rb"^Message-ID: (<[^>]+>)", p.read_bytes(), re.M)
-        assert m, p
-        ids.append(m.group(1).decode())
-    return ids
-
-
 def wait_delivered(daemons, token):
     """Waits until nothing is queued and every message marked sent is a file;
-    returns (outbox, files)."""
+    returns (outbox, the files' Message-IDs)."""
     deadline = time.monotonic() + WAIT
     while True:
         box = outbox(daemons[-1], token)
         queued = [m for m in box if m["state"] == "queued"]
         sent = [m for m in box if m["state"] == "sent"]
-        files = mail_files(daemons)
+        files = mail_ids(daemons)
         if not queued and len(files) >= len(sent):
             return box, files
         assert time.monotonic() < deadline, f"{len(queued)} queued, {len(sent)} sent, {len(files)} files"
         time.sleep(0.1)
 
 
-def action_keys(cluster, db):
-    """Every action's idempotency key (the 'key' index), with its tenant."""
-    out = cluster.psql(db, "SELECT tenant, encode(key, 'hex') FROM i_actions WHERE ix = 'key'")
-    keys = []
-    for line in out.splitlines():
-        tenant, hexkey = line.split("|")
-        raw = bytes.fromhex(hexkey)[:-8]  # the key, then the id (8 bytes)
-        keys.append((tenant, raw))
-    return keys
-
-
 def assert_once(cluster, db, daemons, token):
-    box, files = wait_delivered(daemons, token)
+    box, ids = wait_delivered(daemons, token)
     sent = [m for m in box if m["state"] == "sent"]
-    ids = message_ids(files)
     assert len(ids) == len(set(ids)), f"{len(ids) - len(set(ids))} message(s) sent more than once"
     assert len(ids) == len(sent), (len(ids), len(sent))
     keys = action_keys(cluster, db)
@@ -186,31 +105,6 @@ def test_a_month_on_three_nodes_takes_each_action_and_sends_each_mail_once(clust
     finally:
         for d in daemons:
             d.close()
-
-
-def claims(cluster, db):
-    """{vendor: (lease end in ms, owner)} of the sweep claims in rd_meta."""
-    out = {}
-    for line in cluster.psql(db, "SELECT key, encode(val, 'hex') FROM rd_meta WHERE key LIKE 'claim:sweep:%'").split():
-        key, hexval = line.split("|")
-        raw = bytes.fromhex(hexval)
-        out[int(key.split(":")[2])] = (int.from_bytes(raw[:8], "little"), raw[8:].decode())
-    return out
-
-
-def swept(cluster, db):
-    """{vendor: the last day swept} from rd_meta."""
-    out = {}
-    for line in cluster.psql(db, "SELECT key, encode(val, 'hex') FROM rd_meta WHERE key LIKE 'sweep:%'").split():
-        key, hexval = line.split("|")
-        days = int.from_bytes(bytes.fromhex(hexval), "little", signed=True)
-        out[int(key.split(":")[1])] = datetime.date(1970, 1, 1) + datetime.timedelta(days=days)
-    return out
-
-
-def node_id(d):
-    """The node's id in claims (DATA/node-id)."""
-    return "/" + (d.data / "node-id").read_text().strip()
 
 
 def test_a_node_killed_mid_sweep_is_taken_over_after_its_lease(cluster, tmp_path):
@@ -301,8 +195,7 @@ def test_action_keys_rest_on_the_primary_key(cluster, tmp_path):
         set_clock_everywhere([a, b], token, t0 + datetime.timedelta(days=8))
         assert pgcluster.wait_until(lambda: all(d == t0 + datetime.timedelta(days=8)
                                                 for d in swept(cluster, db).values()), WAIT, step=0.2)
-        box, files = wait_delivered([a, b], token)
-        again = message_ids(files)
+        box, again = wait_delivered([a, b], token)
         assert len(again) == len(set(again)), f"{len(again) - len(set(again))} message(s) sent again"
         taken = int(cluster.psql(db, "SELECT count(*) FROM t_actions").strip()) - n_actions
         day8 = [k for _, k in key_rows(cluster, db)]

@@ -23,6 +23,7 @@ import time
 import pytest
 
 import pgcluster
+from pgcluster import Locker
 from conftest import api_ok, api_request
 from test_pg_multinode import assert_once, claims, set_clock_everywhere, swept, today, wait_delivered, world
 
@@ -33,13 +34,7 @@ REQ_BOUND = 8.0      # seconds a request may take at most while the database is 
 STMT_TIMEOUT_MS = 800
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    c = pgcluster.PgCluster().init().start()
-    try:
-        yield c
-    finally:
-        c.destroy()
+cluster = pgcluster.cluster  # the module's cluster (a fixture)
 
 
 def metric(text, name):
@@ -59,28 +54,6 @@ def assert_503_json(r):
     assert r.headers.get("content-type", "").startswith("application/json"), r.headers
     err = r.json()["error"]
     assert err["code"] == "unavailable" and err["message"], err
-
-
-class Locker:
-    """A psql session that holds a lock on a table until released."""
-
-    def __init__(self, cluster, db, table):
-        self.p = subprocess.Popen([str(pgcluster.PG_BIN / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
-                                   "-h", str(cluster.sock), "-U", pgcluster.USER, "-d", db],
-                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                  text=True)
-        self.p.stdin.write(f"BEGIN;\nLOCK TABLE {table} IN ACCESS EXCLUSIVE MODE;\n")
-        self.p.stdin.flush()
-        held = f"SELECT count(*) FROM pg_locks WHERE relation = '{table}'::regclass AND mode = " \
-               "'AccessExclusiveLock' AND granted"
-        assert pgcluster.wait_until(lambda: cluster.psql(db, held).strip() == "1", WAIT, step=0.05), \
-            "psql did not take the lock"
-
-    def release(self):
-        if self.p.poll() is None:
-            self.p.stdin.write("COMMIT;\n\\q\n")
-            self.p.stdin.close()
-            self.p.wait(WAIT)
 
 
 def test_a_statement_past_the_timeout_answers_503_and_the_node_serves_on(cluster, tmp_path):

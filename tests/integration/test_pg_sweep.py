@@ -27,18 +27,18 @@ leases (claim_lease_ms) far shorter than the sweep.
   node's claims (outbox messages not tried, the vendor's day) back at once.
 """
 import datetime
-import os
+import json
 import signal
 import threading
-import subprocess
 import time
 
 import pytest
 
 import pgcluster
-import json
+from conftest import BUILD, DEMO
+from pgcluster import action_keys, claims, ctl, mail_ids, node_id, outbox, start, swept, today
 
-from conftest import BUILD, DEMO, RENEWCTL, Daemon, api_list_all, api_ok, api_request
+cluster = pgcluster.cluster  # the module's cluster (a fixture)
 
 ASAN = "asan" in BUILD.name
 
@@ -51,25 +51,6 @@ N = 400 if ASAN else 1000  # contracts to quote in the backlog's day
 N_STALL = 300 if ASAN else 600  # the same, for the stall measured
 LEASE_MS = 3000  # far below the day's sweep, far above a chunk (200 ms) on a loaded machine
 WAIT = 120.0
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    c = pgcluster.PgCluster().init().start()
-    try:
-        yield c
-    finally:
-        c.destroy()
-
-
-_n = [0]
-
-
-def ctl(data, url, *args, input=None):
-    cmd = [str(RENEWCTL), "--data", str(data), "--store", url] + [str(a) for a in args]
-    p = subprocess.run(cmd, input=input or "", capture_output=True, text=True, timeout=120)
-    assert p.returncode == 0, f"{cmd}: {p.returncode}\n{p.stdout}\n{p.stderr}"
-    return p.stdout
 
 
 def contracts_csv(path, n, today):
@@ -90,25 +71,7 @@ def contracts_csv(path, n, today):
 def world(cluster, tmp_path, nodes, lease_ms=LEASE_MS):
     """A fresh database with the demo store; a vendor admin's token; the
     nodes' data directories and arguments (the nodes not started)."""
-    _n[0] += 1
-    db = cluster.create_db(f"sw{os.getpid()}_{_n[0]}")
-    url = cluster.url(db)
-    dirs = []
-    for i in range(nodes):
-        d = tmp_path / f"node{i}"
-        d.mkdir()
-        dirs.append(d)
-    ctl(dirs[0], url, "demo-load", DEMO)
-    token = ctl(dirs[0], url, "user", "create", "--vendor", "sentinel", "--email", "admin@sentinel.example",
-                "--role", "vendor-admin", "--password-stdin", input="correct horse battery staple\n").strip()
-    key = (dirs[0] / "secrets.key").read_bytes() if (dirs[0] / "secrets.key").exists() else None
-    for d in dirs[1:]:
-        if key is not None:
-            (d / "secrets.key").write_bytes(key)
-            os.chmod(d / "secrets.key", 0o600)
-    args = ["--store", url, "--test-clock", "1", "--sched-interval-ms", "200", "--mail-retry-ms", "100",
-            "--claim-lease-ms", str(lease_ms)]
-    return db, url, token, dirs, args
+    return pgcluster.world(cluster, tmp_path, nodes, lease_ms, prefix="sw")
 
 
 def backlog(cluster, db, url, tmp_path, data, daemons, token, n=N):
@@ -129,67 +92,10 @@ def backlog(cluster, db, url, tmp_path, data, daemons, token, n=N):
     return day, base
 
 
-def start(tmp_path, dirs, args, which):
-    out = []
-    for i in which:
-        out.append(Daemon(dirs[i], args, tmp_path / f"node{i}-{time.monotonic_ns()}.log"))
-    for d in out:
-        d.wait_ready()
-    return out
-
-
-def claims(cluster, db):
-    out = {}
-    for line in cluster.psql(db, "SELECT key, encode(val, 'hex') FROM rd_meta WHERE key LIKE 'claim:sweep:%'").split():
-        key, hexval = line.split("|")
-        raw = bytes.fromhex(hexval)
-        out[int(key.split(":")[2])] = (int.from_bytes(raw[:8], "little"), raw[8:].decode())
-    return out
-
-
-def swept(cluster, db):
-    out = {}
-    for line in cluster.psql(db, "SELECT key, encode(val, 'hex') FROM rd_meta WHERE key LIKE 'sweep:%'").split():
-        key, hexval = line.split("|")
-        days = int.from_bytes(bytes.fromhex(hexval), "little", signed=True)
-        out[int(key.split(":")[1])] = datetime.date(1970, 1, 1) + datetime.timedelta(days=days)
-    return out
-
-
 def quotes(cluster, db):
     """How many of the imported contracts have their quote action."""
     return int(cluster.psql(db, "SELECT count(*) FROM t_action_keys WHERE convert_from(val, 'UTF8') LIKE 'quote:%'")
                .strip())
-
-
-def action_keys(cluster, db):
-    out = cluster.psql(db, "SELECT tenant, encode(key, 'hex') FROM i_actions WHERE ix = 'key'")
-    return [(t, bytes.fromhex(h)[:-8]) for t, h in (line.split("|") for line in out.splitlines())]
-
-
-def node_id(d):
-    return "/" + (d.data / "node-id").read_text().strip()
-
-
-def today(d, token):
-    return datetime.date.fromisoformat(api_ok(api_request(d.port, "GET", "/api/v1/clock", token=token))["today"])
-
-
-def mail_ids(daemons):
-    ids = []
-    for d in daemons:
-        for p in (d.data / "mail").rglob("*.eml"):
-            for line in p.read_bytes().splitlines():
-                if line.startswith(b"Message-ID: "):
-                    ids.append(line[12:].decode())
-                    break
-            else:
-                raise AssertionError(f"{p} has no Message-ID")
-    return ids
-
-
-def outbox(d, token):
-    return api_list_all(d.port, "/api/v1/outbox", token)
 
 
 def assert_once(cluster, db, daemons, token, port_node):
