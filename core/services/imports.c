@@ -724,7 +724,11 @@ static void process_row(struct engine *en, char **names, const struct colspec *s
 			return;
 		}
 	}
+	/* The existing id is the external id's look-up in en->t unless a feed
+	 * matched the row by licence or by customer, product and end date. */
+	im->ext_found_in = ext && ext == row_ext ? en->t : NULL;
 	int r = im->sink(im->sink_ctx, en->t, existing, ext ? ext : "", en->w.buf, en->w.len, en->obj);
+	im->ext_found_in = NULL;
 	if (r < 0) {
 		en->rc = r;
 		return;
@@ -1294,7 +1298,7 @@ int rd_import_apply(struct rd_import *im, struct rd_txn *t, uint64_t existing_id
 	static const char *const live[] = { "ext", NULL };
 	if (!im->row_at_a_time && (rc = rd_txn_bulk_begin(t, tb, vendor, live)) < 0)
 		return rc;
-	if (*ext) {
+	if (*ext && im->ext_found_in != t) {
 		rc = rd_index_find(t, tb, "ext", vendor, ext, strlen(ext) + 1, &id);
 		if (rc == RD_ENOTFOUND)
 			id = 0;
@@ -1319,7 +1323,7 @@ int rd_import_apply(struct rd_import *im, struct rd_txn *t, uint64_t existing_id
 	size_t n = RD_REC_HEADER + 1 + rd_uvarint_put(buf + RD_REC_HEADER + 1, id);
 	memcpy(buf + n, rec + RD_REC_HEADER, len - RD_REC_HEADER);
 	n += len - RD_REC_HEADER;
-	rc = rd_txn_put(t, tb, vendor, id, buf, n, 0);
+	rc = rd_txn_put(t, tb, vendor, id, buf, n, *created ? RD_PUT_NEW : 0);
 	struct rd_contract now;
 	if (rc >= 0 && was.id && rd_entity_decode(&rd_entity_contract, buf, n, &now) == 0 &&
 	    now.customer_id != was.customer_id)

@@ -881,12 +881,18 @@ static int counted_write(struct rd_txn *t, struct rd_table *tb, const struct rd_
 		ids.n = o;
 	}
 	struct cacc acc = { .sign = -1 };
-	for (size_t i = 0; rc >= 0 && i < ids.n; i++)
+	/* A record's own contributions (not an owner's): a new one (RD_PUT_NEW:
+	 * the put fails if it exists) had none before, and after the put they
+	 * are the value's, without reading it back. */
+	bool own = def->contrib && !def->owners && ids.n == 1 && ids.v[0] == id;
+	for (size_t i = 0; rc >= 0 && i < ids.n && !(own && (flags & RD_PUT_NEW)); i++)
 		rc = contrib_of(t, ctb, cdef, tenant, ids.v[i], &acc);
 	if (rc >= 0)
 		rc = val ? txn_ops(t)->put(t, tb, tenant, id, val, len, flags) : txn_ops(t)->del(t, tb, tenant, id);
 	acc.sign = 1;
-	for (size_t i = 0; rc >= 0 && i < ids.n; i++)
+	if (own && val && rc >= 0)
+		rc = cdef->contrib(t, tenant, id, val, len, acc_emit, &acc);
+	for (size_t i = 0; rc >= 0 && i < ids.n && !(own && val); i++)
 		rc = contrib_of(t, ctb, cdef, tenant, ids.v[i], &acc);
 	if (rc >= 0)
 		rc = acc_apply(t, ctb, tenant, &acc);
