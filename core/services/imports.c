@@ -227,6 +227,7 @@ struct engine {
 	uint64_t *sent;
 	size_t sent_n, sent_cap;
 	struct ref_map maps[3];  /* referenced tables, from memory */
+	struct rd_record_seen seen; /* references rd_record_prepare found, in en->t */
 	_Alignas(16) uint8_t obj[MAX_OBJ], old[MAX_OBJ]; /* hold entity structs */
 	struct rd_rec_writer w;
 };
@@ -676,7 +677,8 @@ static void process_row(struct engine *en, char **names, const struct colspec *s
 			return;
 		}
 	}
-	if (rd_record_prepare(en->t, im->app, &im->who, &im->vendor, k->res, en->obj, existing ? en->old : NULL, &e) < 0) {
+	if (rd_record_prepare_seen(en->t, im->app, &im->who, &im->vendor, k->res, en->obj, existing ? en->old : NULL,
+				   &en->seen, &e) < 0) {
 		row_error(en, e.field, "%s", e.message);
 		return;
 	}
@@ -1280,6 +1282,7 @@ int rd_import_run(struct rd_import *im, struct rd_txn *t, rd_import_read_fn read
 	for (size_t i = 0; i < sizeof en->maps / sizeof *en->maps; i++)
 		ref_map_free(&en->maps[i]);
 	free(en->sent);
+	rd_record_seen_free(&en->seen);
 	int rc = en->rc;
 	free(en);
 	return rc;

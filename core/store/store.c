@@ -722,6 +722,7 @@ struct cacc {
 	struct cdelta *d;
 	size_t n, cap;
 	int sign;
+	bool unmerged; /* a new record's contributions alone: nothing to cancel out, not sorted */
 };
 
 static int acc_emit(void *arg, const uint8_t *key, size_t klen, int64_t n, int64_t a, int64_t b)
@@ -822,7 +823,8 @@ static int by_u64(const void *a, const void *b)
 
 static int acc_apply(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, struct cacc *acc)
 {
-	acc_merge(acc);
+	if (!acc->unmerged) /* one record's contributions alone: added as they are (sums commute) */
+		acc_merge(acc);
 	if (txn_ops(t)->counter_apply && acc->n > 1) {
 		struct rd_counter_delta *d = rd_malloc(acc->n * sizeof *d);
 		for (size_t i = 0; i < acc->n; i++)
@@ -892,6 +894,7 @@ static int counted_write(struct rd_txn *t, struct rd_table *tb, const struct rd_
 	acc.sign = 1;
 	if (own && val && rc >= 0)
 		rc = cdef->contrib(t, tenant, id, val, len, acc_emit, &acc);
+	acc.unmerged = own && (flags & RD_PUT_NEW) && !txn_ops(t)->counter_apply;
 	for (size_t i = 0; rc >= 0 && i < ids.n && !(own && val); i++)
 		rc = contrib_of(t, ctb, cdef, tenant, ids.v[i], &acc);
 	if (rc >= 0)
