@@ -130,6 +130,9 @@ static uint64_t hash_str(const char *s)
 	uint64_t h = 0xcbf29ce484222325ull;
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	h ^= h >> 33; /* FNV's low bits mix poorly: the slot is taken from them */
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
 	return h ? h : 1;
 }
 

@@ -1543,7 +1543,9 @@ static uint64_t bulk_cnt_hash(const uint8_t *k, size_t n)
 	uint64_t h = 0xcbf29ce484222325ull;
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ k[i]) * 0x100000001b3ull;
-	return h;
+	h ^= h >> 33; /* FNV's low bits mix poorly: the slot is taken from them */
+	h *= 0xff51afd7ed558ccdull;
+	return h ^ h >> 33;
 }
 
 /* A counter row's delta in a bulk load: summed with the load's others. */
