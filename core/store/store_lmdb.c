@@ -56,7 +56,7 @@ struct bulk {
 	 * at the flush, and before anything reads or clears counters. */
 	struct bulk_cnt { uint64_t hash; uint32_t off; uint16_t klen; struct rd_counter_val v; } *cnt;
 	size_t cnt_n, cnt_cap;
-	uint32_t *cnt_slot; /* 1 + the index into cnt; 0: empty */
+	struct bulk_slot { uint32_t tag, at; } *cnt_slot; /* at: 1 + the index into cnt, 0: empty; tag: the hash's top half */
 	size_t cnt_slots;
 	uint8_t *cnt_keys;
 	size_t cnt_keys_len, cnt_keys_cap;
@@ -1553,12 +1553,12 @@ static int bulk_counter_add(struct bulk *b, const uint8_t *kb, size_t kn, const 
 {
 	if (2 * (b->cnt_n + 1) > b->cnt_slots) {
 		size_t slots = b->cnt_slots ? 2 * b->cnt_slots : 4096;
-		uint32_t *t = rd_calloc(slots, sizeof *t);
+		struct bulk_slot *t = rd_calloc(slots, sizeof *t);
 		for (size_t i = 0; i < b->cnt_n; i++) {
 			size_t at = b->cnt[i].hash & (slots - 1);
-			while (t[at])
+			while (t[at].at)
 				at = (at + 1) & (slots - 1);
-			t[at] = (uint32_t)(i + 1);
+			t[at] = (struct bulk_slot){ (uint32_t)(b->cnt[i].hash >> 32), (uint32_t)(i + 1) };
 		}
 		free(b->cnt_slot);
 		b->cnt_slot = t;
@@ -1566,8 +1566,10 @@ static int bulk_counter_add(struct bulk *b, const uint8_t *kb, size_t kn, const 
 	}
 	uint64_t h = bulk_cnt_hash(kb, kn);
 	size_t at = h & (b->cnt_slots - 1);
-	for (; b->cnt_slot[at]; at = (at + 1) & (b->cnt_slots - 1)) {
-		struct bulk_cnt *c = &b->cnt[b->cnt_slot[at] - 1];
+	for (; b->cnt_slot[at].at; at = (at + 1) & (b->cnt_slots - 1)) {
+		if (b->cnt_slot[at].tag != (uint32_t)(h >> 32))
+			continue; /* another key: its entry not read */
+		struct bulk_cnt *c = &b->cnt[b->cnt_slot[at].at - 1];
 		if (c->hash == h && c->klen == kn && !memcmp(b->cnt_keys + c->off, kb, kn)) {
 			if (__builtin_add_overflow(c->v.n, d->n, &c->v.n))
 				return RD_ERANGE;
@@ -1585,7 +1587,7 @@ static int bulk_counter_add(struct bulk *b, const uint8_t *kb, size_t kn, const 
 	memcpy(b->cnt_keys + b->cnt_keys_len, kb, kn);
 	b->cnt[b->cnt_n] = (struct bulk_cnt){ h, (uint32_t)b->cnt_keys_len, (uint16_t)kn, *d };
 	b->cnt_keys_len += kn;
-	b->cnt_slot[at] = (uint32_t)++b->cnt_n;
+	b->cnt_slot[at] = (struct bulk_slot){ (uint32_t)(h >> 32), (uint32_t)++b->cnt_n };
 	return 0;
 }
 
