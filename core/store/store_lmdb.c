@@ -87,6 +87,9 @@ struct rd_store {
 	bool counters_missing; /* read-only store opened before counters existed */
 	struct rd_table *tables;
 	unsigned n_tables;
+	/* The tables by name (the latest registered of a name, as the list
+	 * answers): rd_txn_table is asked per record (the counters' joins). */
+	struct rd_table *by_name[256];
 	/* The cached read transaction belongs to the thread that opened the
 	 * store (the loop thread); other threads always begin their own. */
 	pthread_t owner;
@@ -563,6 +566,15 @@ static bool valid_name(const char *name)
 	return true;
 }
 
+/* A table name's first slot in rd_store.by_name. */
+static size_t name_slot(const char *name)
+{
+	uint32_t h = 2166136261u;
+	for (; *name; name++)
+		h = (h ^ (unsigned char)*name) * 16777619u;
+	return (h ^ h >> 16) % 256;
+}
+
 static int lm_store_register(struct rd_store *s, const struct rd_table_def *def, struct rd_table **out)
 {
 	if (rd_fails_assert(def->n_indexes <= 16 && s->n_tables + 1 + def->n_indexes < MAX_TABLES - 3))
@@ -604,6 +616,10 @@ static int lm_store_register(struct rd_store *s, const struct rd_table_def *def,
 	tb->next = s->tables;
 	s->tables = tb;
 	s->n_tables += 1 + def->n_indexes;
+	size_t at = name_slot(def->name);
+	while (s->by_name[at] && strcmp(s->by_name[at]->def->name, def->name) != 0)
+		at = (at + 1) % (sizeof s->by_name / sizeof *s->by_name);
+	s->by_name[at] = tb;
 	*out = tb;
 	return 0;
 }
@@ -615,9 +631,9 @@ static long lm_store_beside_pid(const struct rd_store *s)
 
 static struct rd_table *lm_store_table(struct rd_store *s, const char *name)
 {
-	for (struct rd_table *t = s->tables; t; t = t->next)
-		if (strcmp(t->def->name, name) == 0)
-			return t;
+	for (size_t at = name_slot(name); s->by_name[at]; at = (at + 1) % (sizeof s->by_name / sizeof *s->by_name))
+		if (strcmp(s->by_name[at]->def->name, name) == 0)
+			return s->by_name[at];
 	return NULL;
 }
 
