@@ -13,15 +13,19 @@
  * only the entries of the tenant range renewd's import wrote (all of them:
  * the floor store is fresh).
  *
- * Prints: append_floor: rows=N entries=E seconds=S
+ * Prints: append_floor: rows=N entries=E seconds=S cpu=C (the timed part's
+ * wall and CPU seconds; the set-up shared with lookup_floor.c is in
+ * floor_common.c)
  */
-#include <csv.h>
 #include <lmdb.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "floor_common.h"
+
+const char *floor_prog = "append_floor";
 
 struct db {
 	char name[128];
@@ -30,22 +34,10 @@ struct db {
 	size_t n;
 };
 
-static void die(const char *what, int rc)
-{
-	fprintf(stderr, "append_floor: %s: %s\n", what, mdb_strerror(rc));
-	exit(1);
-}
-
 static void push(struct db *d, const void *p, size_t n)
 {
-	while (d->len + n > d->cap) {
-		d->cap = d->cap ? 2 * d->cap : 1 << 20;
-		d->buf = realloc(d->buf, d->cap);
-		if (!d->buf) {
-			fprintf(stderr, "append_floor: out of memory\n");
-			exit(1);
-		}
-	}
+	while (d->len + n > d->cap)
+		d->buf = floor_realloc(d->buf, d->cap = d->cap ? 2 * d->cap : 1 << 20);
 	memcpy(d->buf + d->len, p, n);
 	d->len += n;
 }
@@ -71,19 +63,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	/* Untimed: the entries renewd wrote, into memory. */
-	MDB_env *src;
+	MDB_env *src = floor_open_store(argv[2]);
 	MDB_txn *st;
 	MDB_dbi main_db;
 	MDB_cursor *cur;
 	MDB_val k, v;
 	int rc;
-	if ((rc = mdb_env_create(&src)) || (rc = mdb_env_set_maxdbs(src, 512)) ||
-	    (rc = mdb_env_set_mapsize(src, (size_t)64 << 30)) ||
-	    (rc = mdb_env_open(src, argv[2], MDB_RDONLY | MDB_NOLOCK, 0644)))
-		die("open the store", rc);
 	if ((rc = mdb_txn_begin(src, NULL, MDB_RDONLY, &st)) || (rc = mdb_dbi_open(st, NULL, 0, &main_db)) ||
 	    (rc = mdb_cursor_open(st, main_db, &cur)))
-		die("read the store", rc);
+		floor_die("read the store", rc);
 	char tname[128], iprefix[128];
 	snprintf(tname, sizeof tname, "t:%s", argv[3]);
 	snprintf(iprefix, sizeof iprefix, "i:%s:", argv[3]);
@@ -105,7 +93,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < n_dbs; i++) {
 		MDB_dbi dbi;
 		if ((rc = mdb_dbi_open(st, dbs[i].name, 0, &dbi)) || (rc = mdb_cursor_open(st, dbi, &cur)))
-			die(dbs[i].name, rc);
+			floor_die(dbs[i].name, rc);
 		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 			uint32_t kl = (uint32_t)k.mv_size, vl = (uint32_t)v.mv_size;
 			push(&dbs[i], &kl, 4);
@@ -121,36 +109,20 @@ int main(int argc, char **argv)
 	mdb_env_close(src);
 
 	/* Timed: parse, append, commit, sync. */
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	FILE *f = fopen(argv[1], "rb");
-	if (!f) {
-		perror("append_floor");
-		return 1;
-	}
-	struct csv_parser p;
-	csv_init(&p, CSV_APPEND_NULL);
-	static char buf[1 << 16];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-		if (csv_parse(&p, buf, n, on_field, on_row, NULL) != n) {
-			fprintf(stderr, "append_floor: %s\n", csv_strerror(csv_error(&p)));
-			return 1;
-		}
-	csv_fini(&p, on_field, on_row, NULL);
-	csv_free(&p);
-	fclose(f);
+	struct floor_clock clk;
+	floor_start(&clk);
+	floor_parse_csv(argv[1], on_field, on_row, NULL);
 	MDB_env *env;
 	MDB_txn *txn;
 	if ((rc = mdb_env_create(&env)) || (rc = mdb_env_set_maxdbs(env, 64)) ||
 	    (rc = mdb_env_set_mapsize(env, (size_t)64 << 30)) || (rc = mdb_env_open(env, argv[4], MDB_NOSYNC, 0644)))
-		die("open", rc);
+		floor_die("open", rc);
 	if ((rc = mdb_txn_begin(env, NULL, 0, &txn)))
-		die("begin", rc);
+		floor_die("begin", rc);
 	for (size_t i = 0; i < n_dbs; i++) {
 		MDB_dbi dbi;
 		if ((rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE, &dbi)) || (rc = mdb_cursor_open(txn, dbi, &cur)))
-			die(dbs[i].name, rc);
+			floor_die(dbs[i].name, rc);
 		for (size_t off = 0; off < dbs[i].len;) {
 			uint32_t kl, vl;
 			memcpy(&kl, dbs[i].buf + off, 4);
@@ -160,16 +132,16 @@ int main(int argc, char **argv)
 			v = (MDB_val){ vl, dbs[i].buf + off + 4 };
 			off += 4 + vl;
 			if ((rc = mdb_cursor_put(cur, &k, &v, MDB_APPEND)))
-				die("put", rc);
+				floor_die("put", rc);
 		}
 		mdb_cursor_close(cur);
 	}
 	if ((rc = mdb_txn_commit(txn)) || (rc = mdb_env_sync(env, 1)))
-		die("commit", rc);
+		floor_die("commit", rc);
 	mdb_env_close(env);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	printf("append_floor: rows=%llu entries=%zu seconds=%.3f\n", (unsigned long long)(rows ? rows - 1 : 0), entries,
-	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	floor_stop(&clk);
+	printf("append_floor: rows=%llu entries=%zu seconds=%.3f cpu=%.3f\n", (unsigned long long)(rows ? rows - 1 : 0),
+	       entries, clk.wall, clk.cpu);
 	for (size_t i = 0; i < n_dbs; i++)
 		free(dbs[i].buf);
 	return 0;

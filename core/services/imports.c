@@ -130,6 +130,9 @@ static uint64_t hash_str(const char *s)
 	uint64_t h = 0xcbf29ce484222325ull;
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	h ^= h >> 33; /* FNV's low bits mix poorly: the slot is taken from them */
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
 	return h ? h : 1;
 }
 
@@ -215,6 +218,10 @@ struct engine {
 	bool have_header;
 	/* the row being read (CSV) */
 	char *cells[MAX_COLS];
+	size_t cell_off[MAX_COLS]; /* each value's place in rowbuf */
+	char *rowbuf;
+	size_t rowbuf_len, rowbuf_cap;
+	bool cells_owned;       /* cells are the header's copies (free_cells frees them) */
 	size_t n_cells;
 	bool row_too_wide;
 	size_t nul_cell;        /* 1 + the index of the first cell holding a NUL byte; 0: none */
@@ -227,6 +234,10 @@ struct engine {
 	uint64_t *sent;
 	size_t sent_n, sent_cap;
 	struct ref_map maps[3];  /* referenced tables, from memory */
+	struct rd_record_seen seen; /* references rd_record_prepare found, in en->t */
+	uint8_t *stored;        /* the bytes of the stored record this row read (read_stored) */
+	size_t stored_len, stored_cap;
+	uint64_t stored_id;     /* its id; 0: none this row */
 	_Alignas(16) uint8_t obj[MAX_OBJ], old[MAX_OBJ]; /* hold entity structs */
 	struct rd_rec_writer w;
 };
@@ -568,13 +579,37 @@ static void sent_add(struct engine *en, uint64_t id)
 	en->sent_n++;
 }
 
+/* The stored record id of the row's kind, decoded into en->obj; its bytes
+ * kept in en->stored for stored_same (nothing is written between). */
+static int read_stored(struct engine *en, uint64_t id)
+{
+	const void *val;
+	size_t len;
+	int rc = rd_txn_get(en->t, table_at(en, en->k->table), en->im->who.vendor, id, &val, &len);
+	if (rc < 0)
+		return rc;
+	if (len > en->stored_cap)
+		en->stored = rd_realloc(en->stored, en->stored_cap = len);
+	if (len)
+		memcpy(en->stored, val, len);
+	en->stored_len = len;
+	en->stored_id = id;
+	return rd_entity_decode(en->k->e, en->stored, len, en->obj);
+}
+
 /* Whether the record the sink would write for an existing row (its id put
  * back in) is byte for byte the stored one: then nothing is written. */
 static int stored_same(struct engine *en, uint64_t id)
 {
 	const void *val;
 	size_t len;
-	int rc = rd_txn_get(en->t, table_at(en, en->k->table), en->im->who.vendor, id, &val, &len);
+	int rc = 0;
+	if (id && id == en->stored_id) { /* read by this row: the copy */
+		val = en->stored;
+		len = en->stored_len;
+	} else {
+		rc = rd_txn_get(en->t, table_at(en, en->k->table), en->im->who.vendor, id, &val, &len);
+	}
 	if (rc < 0)
 		return rc == RD_ENOTFOUND ? 0 : rc;
 	const uint8_t *rec = en->w.buf, *st = val;
@@ -609,9 +644,10 @@ static void process_row(struct engine *en, char **names, const struct colspec *s
 	const char *row_ext = ext; /* the row's own: a refusal never names a contract of another channel */
 	uint64_t existing = 0;
 	memset(en->obj, 0, k->e->size);
+	en->stored_id = 0;
 	if (ext) {
 		int r = lookup_ext(en, k->table, ext, &existing);
-		if (r == 0 && (r = rd_entity_get(en->t, table_at(en, k->table), k->e, im->who.vendor, existing, en->obj)) < 0) {
+		if (r == 0 && (r = read_stored(en, existing)) < 0) {
 			en->rc = r;
 			return;
 		}
@@ -676,7 +712,8 @@ static void process_row(struct engine *en, char **names, const struct colspec *s
 			return;
 		}
 	}
-	if (rd_record_prepare(en->t, im->app, &im->who, &im->vendor, k->res, en->obj, existing ? en->old : NULL, &e) < 0) {
+	if (rd_record_prepare_seen(en->t, im->app, &im->who, &im->vendor, k->res, en->obj, existing ? en->old : NULL,
+				   &en->seen, &e) < 0) {
 		row_error(en, e.field, "%s", e.message);
 		return;
 	}
@@ -724,7 +761,11 @@ static void process_row(struct engine *en, char **names, const struct colspec *s
 			return;
 		}
 	}
+	/* The existing id is the external id's look-up in en->t unless a feed
+	 * matched the row by licence or by customer, product and end date. */
+	im->ext_found_in = ext && ext == row_ext ? en->t : NULL;
 	int r = im->sink(im->sink_ctx, en->t, existing, ext ? ext : "", en->w.buf, en->w.len, en->obj);
+	im->ext_found_in = NULL;
 	if (r < 0) {
 		en->rc = r;
 		return;
@@ -943,17 +984,23 @@ static void csv_cell(void *data, size_t len, void *arg)
 	}
 	if (len && !en->nul_cell && memchr(data, 0, len))
 		en->nul_cell = en->n_cells + 1; /* C strings would silently cut the value short */
-	char *s = rd_malloc(len + 1);
+	/* The row's values, one after another in one buffer (not a malloc per
+	 * value): csv_row points cells at them. */
+	while (en->rowbuf_len + len + 1 > en->rowbuf_cap)
+		en->rowbuf = rd_realloc(en->rowbuf, en->rowbuf_cap = en->rowbuf_cap ? 2 * en->rowbuf_cap : 4096);
 	if (len)
-		memcpy(s, data, len);
-	s[len] = 0;
-	en->cells[en->n_cells++] = s;
+		memcpy(en->rowbuf + en->rowbuf_len, data, len);
+	en->rowbuf[en->rowbuf_len + len] = 0;
+	en->cell_off[en->n_cells++] = en->rowbuf_len;
+	en->rowbuf_len += len + 1;
 }
 
 static void free_cells(struct engine *en)
 {
-	for (size_t i = 0; i < en->n_cells; i++)
+	for (size_t i = 0; en->cells_owned && i < en->n_cells; i++)
 		free(en->cells[i]);
+	en->cells_owned = false;
+	en->rowbuf_len = 0;
 	en->n_cells = 0;
 	en->row_too_wide = false;
 	en->nul_cell = 0;
@@ -962,6 +1009,8 @@ static void free_cells(struct engine *en)
 static void csv_row(int c, void *arg)
 {
 	struct engine *en = arg;
+	for (size_t i = 0; i < en->n_cells; i++)
+		en->cells[i] = en->rowbuf + en->cell_off[i];
 	en->row++;
 	en->row_bytes = 0;
 	size_t row_len = en->row_len ? en->row_len - 1 : 0; /* the last value has no separator after it */
@@ -983,6 +1032,9 @@ static void csv_row(int c, void *arg)
 			free_cells(en);
 			return;
 		}
+		for (size_t i = 0; i < en->n_cells; i++) /* the header's names are kept: each its own copy */
+			en->cells[i] = rd_strdup(en->cells[i]);
+		en->cells_owned = true;
 		for (size_t i = 0; i < en->n_cells; i++) {
 			char *name = en->cells[i];
 			if (i == 0 && (unsigned char)name[0] == 0xef && (unsigned char)name[1] == 0xbb &&
@@ -1276,6 +1328,9 @@ int rd_import_run(struct rd_import *im, struct rd_txn *t, rd_import_read_fn read
 	for (size_t i = 0; i < sizeof en->maps / sizeof *en->maps; i++)
 		ref_map_free(&en->maps[i]);
 	free(en->sent);
+	rd_record_seen_free(&en->seen);
+	free(en->stored);
+	free(en->rowbuf);
 	int rc = en->rc;
 	free(en);
 	return rc;
@@ -1294,7 +1349,7 @@ int rd_import_apply(struct rd_import *im, struct rd_txn *t, uint64_t existing_id
 	static const char *const live[] = { "ext", NULL };
 	if (!im->row_at_a_time && (rc = rd_txn_bulk_begin(t, tb, vendor, live)) < 0)
 		return rc;
-	if (*ext) {
+	if (*ext && im->ext_found_in != t) {
 		rc = rd_index_find(t, tb, "ext", vendor, ext, strlen(ext) + 1, &id);
 		if (rc == RD_ENOTFOUND)
 			id = 0;
@@ -1319,7 +1374,7 @@ int rd_import_apply(struct rd_import *im, struct rd_txn *t, uint64_t existing_id
 	size_t n = RD_REC_HEADER + 1 + rd_uvarint_put(buf + RD_REC_HEADER + 1, id);
 	memcpy(buf + n, rec + RD_REC_HEADER, len - RD_REC_HEADER);
 	n += len - RD_REC_HEADER;
-	rc = rd_txn_put(t, tb, vendor, id, buf, n, 0);
+	rc = rd_txn_put(t, tb, vendor, id, buf, n, *created ? RD_PUT_NEW : 0);
 	struct rd_contract now;
 	if (rc >= 0 && was.id && rd_entity_decode(&rd_entity_contract, buf, n, &now) == 0 &&
 	    now.customer_id != was.customer_id)

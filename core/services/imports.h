@@ -67,6 +67,9 @@ struct rd_import {
 	json_t *reviews;           /* values held for review: [{contract_id, field, current, proposed, owner}] */
 	bool row_at_a_time;        /* no bulk load (rd_import_apply): each record's index entries written with it;
 				    * the same tables and indexes, slower (renewctl import --row-at-a-time) */
+	struct rd_txn *ext_found_in; /* while the engine hands a row to the sink: its transaction, when the
+				      * existing id is what the external id's look-up in it found (rd_import_apply
+				      * in that transaction need not look again); else NULL */
 };
 
 /* Parses and validates the whole input against the store as seen by t,

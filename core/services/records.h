@@ -31,6 +31,24 @@ const char *rd_record_missing(enum rd_resource res, const void *obj);
 int rd_record_prepare(struct rd_txn *t, const struct rd_app *app, const struct rd_actor *who,
 		      const struct rd_vendor *v, enum rd_resource res, void *obj, const void *old, struct rd_serr *e);
 
+/* The references rd_record_prepare_seen found in one write transaction
+ * (customers, products and partners by id, a partner's kind and parent):
+ * an import checks the same few thousand again and again.  Only what was
+ * found is kept, and only for the transaction it was found in, which must
+ * not delete those records meanwhile (an import adds and updates its own
+ * kind's records only); zeroed to start, rd_record_seen_free to end. */
+struct rd_record_seen {
+	struct rd_record_seen_slot { uint64_t id, parent; uint8_t table, kind; } *slot; /* id 0: empty */
+	size_t cap, n;
+};
+void rd_record_seen_free(struct rd_record_seen *s);
+
+/* rd_record_prepare with the answers of seen (NULL: none) reused and
+ * added to: the same outcome, the same errors. */
+int rd_record_prepare_seen(struct rd_txn *t, const struct rd_app *app, const struct rd_actor *who,
+			   const struct rd_vendor *v, enum rd_resource res, void *obj, const void *old,
+			   struct rd_record_seen *seen, struct rd_serr *e);
+
 /* Whether s is empty or looks like an e-mail address. */
 bool rd_record_valid_email(const char *s);
 

@@ -800,6 +800,7 @@ struct cacc {
 	struct cdelta *d;
 	size_t n, cap;
 	int sign;
+	bool unmerged; /* a new record's contributions alone: nothing to cancel out, not sorted */
 };
 
 static int acc_emit(void *arg, const uint8_t *key, size_t klen, int64_t n, int64_t a, int64_t b)
@@ -914,7 +915,8 @@ static void ids_sort_unique(struct ids *x)
 
 static int acc_apply(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, struct cacc *acc)
 {
-	acc_merge(acc);
+	if (!acc->unmerged) /* one record's contributions alone: added as they are (sums commute) */
+		acc_merge(acc);
 	if (txn_ops(t)->counter_apply && acc->n > 1) {
 		struct rd_counter_delta *d = rd_malloc(acc->n * sizeof *d);
 		for (size_t i = 0; i < acc->n; i++)
@@ -966,12 +968,19 @@ static int counted_write(struct rd_txn *t, struct rd_table *tb, const struct rd_
 	}
 	ids_sort_unique(&ids);
 	struct cacc acc = { .sign = -1 };
-	for (size_t i = 0; rc >= 0 && i < ids.n; i++)
+	/* A record's own contributions (not an owner's): a new one (RD_PUT_NEW:
+	 * the put fails if it exists) had none before, and after the put they
+	 * are the value's, without reading it back. */
+	bool own = def->contrib && !def->owners && ids.n == 1 && ids.v[0] == id;
+	for (size_t i = 0; rc >= 0 && i < ids.n && !(own && (flags & RD_PUT_NEW)); i++)
 		rc = contrib_of(t, ctb, cdef, tenant, ids.v[i], &acc);
 	if (rc >= 0)
 		rc = val ? txn_ops(t)->put(t, tb, tenant, id, val, len, flags) : txn_ops(t)->del(t, tb, tenant, id);
 	acc.sign = 1;
-	for (size_t i = 0; rc >= 0 && i < ids.n; i++)
+	if (own && val && rc >= 0)
+		rc = cdef->contrib(t, tenant, id, val, len, acc_emit, &acc);
+	acc.unmerged = own && (flags & RD_PUT_NEW) && !txn_ops(t)->counter_apply;
+	for (size_t i = 0; rc >= 0 && i < ids.n && !(own && val); i++)
 		rc = contrib_of(t, ctb, cdef, tenant, ids.v[i], &acc);
 	if (rc >= 0)
 		rc = acc_apply(t, ctb, tenant, &acc);

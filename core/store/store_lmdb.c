@@ -51,6 +51,15 @@ struct bulk {
 	uint64_t *ids;
 	size_t n, cap;
 	uint64_t ops; /* records and entries written: bulk_release every BULK_RELEASE_EVERY */
+	/* Counter deltas of the whole load (lm_counter_add), summed in memory
+	 * per row key and written once, in key order, by bulk_counters_apply:
+	 * at the flush, and before anything reads or clears counters. */
+	struct bulk_cnt { uint64_t hash; uint32_t off; uint16_t klen; struct rd_counter_val v; } *cnt;
+	size_t cnt_n, cnt_cap;
+	struct bulk_slot { uint32_t tag, at; } *cnt_slot; /* at: 1 + the index into cnt, 0: empty; tag: the hash's top half */
+	size_t cnt_slots;
+	uint8_t *cnt_keys;
+	size_t cnt_keys_len, cnt_keys_cap;
 };
 
 #define BULK_RELEASE_EVERY 32768
@@ -78,6 +87,9 @@ struct rd_store {
 	bool counters_missing; /* read-only store opened before counters existed */
 	struct rd_table *tables;
 	unsigned n_tables;
+	/* The tables by name (the latest registered of a name, as the list
+	 * answers): rd_txn_table is asked per record (the counters' joins). */
+	struct rd_table *by_name[256];
 	/* The cached read transaction belongs to the thread that opened the
 	 * store (the loop thread); other threads always begin their own. */
 	pthread_t owner;
@@ -546,6 +558,15 @@ static bool valid_name(const char *name)
 	return true;
 }
 
+/* A table name's first slot in rd_store.by_name. */
+static size_t name_slot(const char *name)
+{
+	uint32_t h = 2166136261u;
+	for (; *name; name++)
+		h = (h ^ (unsigned char)*name) * 16777619u;
+	return (h ^ h >> 16) % 256;
+}
+
 static int lm_store_register(struct rd_store *s, const struct rd_table_def *def, struct rd_table **out)
 {
 	if (rd_fails_assert(def->n_indexes <= 16 && s->n_tables + 1 + def->n_indexes < MAX_TABLES - 3))
@@ -587,6 +608,10 @@ static int lm_store_register(struct rd_store *s, const struct rd_table_def *def,
 	tb->next = s->tables;
 	s->tables = tb;
 	s->n_tables += 1 + def->n_indexes;
+	size_t at = name_slot(def->name);
+	while (s->by_name[at] && strcmp(s->by_name[at]->def->name, def->name) != 0)
+		at = (at + 1) % (sizeof s->by_name / sizeof *s->by_name);
+	s->by_name[at] = tb;
 	*out = tb;
 	return 0;
 }
@@ -598,9 +623,9 @@ static long lm_store_beside_pid(const struct rd_store *s)
 
 static struct rd_table *lm_store_table(struct rd_store *s, const char *name)
 {
-	for (struct rd_table *t = s->tables; t; t = t->next)
-		if (strcmp(t->def->name, name) == 0)
-			return t;
+	for (size_t at = name_slot(name); s->by_name[at]; at = (at + 1) % (sizeof s->by_name / sizeof *s->by_name))
+		if (strcmp(s->by_name[at]->def->name, name) == 0)
+			return s->by_name[at];
 	return NULL;
 }
 
@@ -764,6 +789,7 @@ static int commit_releasing(struct rd_store *s, MDB_txn *txn)
 }
 
 static void bulk_free(struct rd_txn *t);
+static int bulk_counters_apply(struct rd_txn *t);
 
 /* One write, with the process's write lock held (store.c takes it;
  * s->writing and the map's size belong to its holder). */
@@ -836,6 +862,9 @@ static int lm_txn_begin_child(struct rd_txn *parent, struct rd_txn **out)
 		return RD_EINTERNAL;
 	if (parent->s->writemap)
 		return RD_EINVAL; /* LMDB has no nested transactions with MDB_WRITEMAP */
+	int brc = bulk_counters_apply(parent); /* the child reads the parent's counters as written */
+	if (brc < 0)
+		return brc;
 	struct rd_txn *c = rd_malloc(sizeof *c);
 	*c = (struct rd_txn){ .s = parent->s, .write = true, .child = true };
 	int rc = mdb_txn_begin(parent->s->env, parent->txn, 0, &c->txn);
@@ -1173,6 +1202,9 @@ static void bulk_free(struct rd_txn *t)
 	if (!t->bulk)
 		return;
 	free(t->bulk->ids);
+	free(t->bulk->cnt);
+	free(t->bulk->cnt_slot);
+	free(t->bulk->cnt_keys);
 	free(t->bulk);
 	t->bulk = NULL;
 }
@@ -1218,18 +1250,20 @@ static int lm_txn_bulk_begin(struct rd_txn *t, struct rd_table *tb, uint64_t ten
 static int bulk_put(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t id, const void *val, size_t len,
 		    unsigned flags)
 {
-	(void)flags; /* RD_PUT_NEW: the record does not exist */
 	struct bulk *b = t->bulk;
 	uint8_t kb[16];
 	MDB_val k = record_key(kb, tenant, id), old, v = { len, (void *)val };
-	int rc = mdb_get(t->txn, tb->dbi, &k, &old);
-	if (rc == 0)
-		return 1;
-	if (rc != MDB_NOTFOUND)
-		return lmdb_error(rc);
+	int rc = MDB_NOTFOUND;
+	if (!(flags & RD_PUT_NEW)) { /* RD_PUT_NEW: the put below refuses one that exists */
+		rc = mdb_get(t->txn, tb->dbi, &k, &old);
+		if (rc == 0)
+			return 1;
+		if (rc != MDB_NOTFOUND)
+			return lmdb_error(rc);
+	}
 	rc = mdb_put(t->txn, tb->dbi, &k, &v, MDB_APPEND);
 	if (rc == MDB_KEYEXIST) /* not after the table's last key */
-		rc = mdb_put(t->txn, tb->dbi, &k, &v, 0);
+		rc = mdb_put(t->txn, tb->dbi, &k, &v, MDB_NOOVERWRITE);
 	if (rc != 0)
 		return lmdb_error(rc);
 	for (unsigned i = 0; i < tb->def->n_indexes; i++)
@@ -1446,11 +1480,101 @@ static int bulk_index(struct rd_txn *t, struct bulk *b, unsigned i)
 	return rc;
 }
 
+static int counter_row_add(struct rd_txn *t, const uint8_t *kb, size_t kn, const struct rd_counter_val *d);
+
+static uint64_t bulk_cnt_hash(const uint8_t *k, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ k[i]) * 0x100000001b3ull;
+	h ^= h >> 33; /* FNV's low bits mix poorly: the slot is taken from them */
+	h *= 0xff51afd7ed558ccdull;
+	return h ^ h >> 33;
+}
+
+/* A counter row's delta in a bulk load: summed with the load's others. */
+static int bulk_counter_add(struct bulk *b, const uint8_t *kb, size_t kn, const struct rd_counter_val *d)
+{
+	if (2 * (b->cnt_n + 1) > b->cnt_slots) {
+		size_t slots = b->cnt_slots ? 2 * b->cnt_slots : 4096;
+		struct bulk_slot *t = rd_calloc(slots, sizeof *t);
+		for (size_t i = 0; i < b->cnt_n; i++) {
+			size_t at = b->cnt[i].hash & (slots - 1);
+			while (t[at].at)
+				at = (at + 1) & (slots - 1);
+			t[at] = (struct bulk_slot){ (uint32_t)(b->cnt[i].hash >> 32), (uint32_t)(i + 1) };
+		}
+		free(b->cnt_slot);
+		b->cnt_slot = t;
+		b->cnt_slots = slots;
+	}
+	uint64_t h = bulk_cnt_hash(kb, kn);
+	size_t at = h & (b->cnt_slots - 1);
+	for (; b->cnt_slot[at].at; at = (at + 1) & (b->cnt_slots - 1)) {
+		if (b->cnt_slot[at].tag != (uint32_t)(h >> 32))
+			continue; /* another key: its entry not read */
+		struct bulk_cnt *c = &b->cnt[b->cnt_slot[at].at - 1];
+		if (c->hash == h && c->klen == kn && !memcmp(b->cnt_keys + c->off, kb, kn)) {
+			if (__builtin_add_overflow(c->v.n, d->n, &c->v.n))
+				return RD_ERANGE;
+			c->v.a += d->a;
+			c->v.b += d->b;
+			return 0;
+		}
+	}
+	if (b->cnt_n >= UINT32_MAX - 1 || b->cnt_keys_len + kn > UINT32_MAX)
+		return RD_ETOOBIG;
+	if (b->cnt_n == b->cnt_cap)
+		b->cnt = rd_realloc(b->cnt, (b->cnt_cap = b->cnt_cap ? 2 * b->cnt_cap : 1024) * sizeof *b->cnt);
+	while (b->cnt_keys_len + kn > b->cnt_keys_cap)
+		b->cnt_keys = rd_realloc(b->cnt_keys, b->cnt_keys_cap = b->cnt_keys_cap ? 2 * b->cnt_keys_cap : 65536);
+	memcpy(b->cnt_keys + b->cnt_keys_len, kb, kn);
+	b->cnt[b->cnt_n] = (struct bulk_cnt){ h, (uint32_t)b->cnt_keys_len, (uint16_t)kn, *d };
+	b->cnt_keys_len += kn;
+	b->cnt_slot[at] = (struct bulk_slot){ (uint32_t)(h >> 32), (uint32_t)++b->cnt_n };
+	return 0;
+}
+
+static _Thread_local const uint8_t *cnt_keys; /* for the comparison: qsort has no argument */
+
+static int cmp_cnt(const void *a, const void *b)
+{
+	const struct bulk_cnt *x = a, *y = b;
+	int c = memcmp(cnt_keys + x->off, cnt_keys + y->off, x->klen < y->klen ? x->klen : y->klen);
+	return c ? c : (x->klen > y->klen) - (x->klen < y->klen);
+}
+
+/* The load's counter deltas into their rows, in key order; a delta that
+ * summed to nothing changes nothing and is not written. */
+static int bulk_counters_apply(struct rd_txn *t)
+{
+	struct bulk *b = t->bulk;
+	if (!b || !b->cnt_n)
+		return 0;
+	cnt_keys = b->cnt_keys;
+	qsort(b->cnt, b->cnt_n, sizeof *b->cnt, cmp_cnt);
+	cnt_keys = NULL;
+	int rc = 0;
+	for (size_t i = 0; i < b->cnt_n && rc >= 0; i++) {
+		const struct bulk_cnt *c = &b->cnt[i];
+		if (c->v.n || c->v.a || c->v.b)
+			rc = counter_row_add(t, b->cnt_keys + c->off, c->klen, &c->v);
+	}
+	b->cnt_n = 0;
+	b->cnt_keys_len = 0;
+	if (b->cnt_slot)
+		memset(b->cnt_slot, 0, b->cnt_slots * sizeof *b->cnt_slot);
+	return rc;
+}
+
 static int lm_txn_bulk_flush(struct rd_txn *t)
 {
 	struct bulk *b = t->bulk;
-	if (!b || !b->n)
+	if (!b)
 		return 0;
+	int crc = bulk_counters_apply(t);
+	if (crc < 0 || !b->n)
+		return crc;
 	qsort(b->ids, b->n, sizeof *b->ids, cmp_u64);
 	size_t w = 0;
 	for (size_t i = 0; i < b->n; i++)
@@ -2082,13 +2206,9 @@ static void row_get(const void *p, struct rd_counter_val *v)
 	memcpy(&v->b, (const uint8_t *)p + 24, 16);
 }
 
-static int lm_counter_add(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, const uint8_t *key, size_t klen,
-			  const struct rd_counter_val *d)
+static int counter_row_add(struct rd_txn *t, const uint8_t *kb, size_t kn, const struct rd_counter_val *d)
 {
-	if (rd_fails_assert(t->write && klen <= RD_COUNTER_KEY_MAX))
-		return RD_EINTERNAL;
-	uint8_t kb[8 + NAME_MAX_LEN + 1 + RD_COUNTER_KEY_MAX];
-	MDB_val k = { counter_key(kb, tb, tenant, key, klen), kb }, v;
+	MDB_val k = { kn, (void *)kb }, v;
 	struct rd_counter_val cur = { 0, 0, 0 };
 	int rc = mdb_get(t->txn, t->s->counters, &k, &v);
 	if (rc == 0 && v.mv_size == COUNTER_ROW)
@@ -2111,11 +2231,26 @@ static int lm_counter_add(struct rd_txn *t, struct rd_table *tb, uint64_t tenant
 	return lmdb_error(mdb_put(t->txn, t->s->counters, &k, &v, 0));
 }
 
+static int lm_counter_add(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, const uint8_t *key, size_t klen,
+			  const struct rd_counter_val *d)
+{
+	if (rd_fails_assert(t->write && klen <= RD_COUNTER_KEY_MAX))
+		return RD_EINTERNAL;
+	uint8_t kb[8 + NAME_MAX_LEN + 1 + RD_COUNTER_KEY_MAX];
+	size_t kn = counter_key(kb, tb, tenant, key, klen);
+	if (t->bulk) /* summed in memory, written at the flush (bulk_counters_apply) */
+		return bulk_counter_add(t->bulk, kb, kn, d);
+	return counter_row_add(t, kb, kn, d);
+}
+
 static int lm_counter_iter(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, const uint8_t *from, size_t from_len,
 			   const uint8_t *to, size_t to_len, rd_counter_row_fn fn, void *arg)
 {
 	if (t->s->counters_missing)
 		return 0;
+	int brc = bulk_counters_apply(t); /* a bulk load's deltas: read as written */
+	if (brc < 0)
+		return brc;
 	uint8_t fb[8 + NAME_MAX_LEN + 1 + RD_COUNTER_KEY_MAX], tb2[sizeof fb];
 	size_t pre = counter_key(fb, tb, tenant, NULL, 0);
 	if (from_len > RD_COUNTER_KEY_MAX || to_len > RD_COUNTER_KEY_MAX)
@@ -2149,6 +2284,9 @@ static int lm_counter_clear(struct rd_txn *t, struct rd_table *tb, uint64_t tena
 {
 	if (rd_fails_assert(t->write))
 		return RD_EINTERNAL;
+	int brc = bulk_counters_apply(t); /* a bulk load's deltas first: then cleared with the rest */
+	if (brc < 0)
+		return brc;
 	uint8_t fb[8 + NAME_MAX_LEN + 1];
 	size_t pre = counter_key(fb, tb, tenant, NULL, 0);
 	MDB_cursor *cur;
