@@ -8,6 +8,7 @@
  * a record outside the caller's scope answers 404, exactly as a missing one.
  */
 #include <ctype.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -691,11 +692,11 @@ int rd_api_list(struct rd_req *req)
 		rd_page_raw(&pg, &out);
 	}
 	struct rd_list_source src;
-	struct list_walk w = { &c, t, r, scope, req, &pg, rd_malloc(MAX_OBJ), has_filter(req) };
+	_Alignas(max_align_t) uint8_t obj[MAX_OBJ];
+	struct list_walk w = { &c, t, r, scope, req, &pg, obj, has_filter(req) };
 	rc = rd_list_walk(t, table_of(&c, r), c.who.vendor, pg.cursor, list_source(req, r, &src) ? &src : NULL,
 			  list_row, &w);
 	rd_txn_end(t);
-	free(w.obj);
 	return rd_page_finish(&pg, rc);
 }
 
@@ -720,7 +721,7 @@ int rd_api_get(struct rd_req *req)
 	int rc = rd_store_read(c.app->store, &t);
 	if (rc < 0)
 		return rc;
-	void *obj = rd_malloc(MAX_OBJ);
+	_Alignas(max_align_t) uint8_t obj[MAX_OBJ];
 	rc = id ? load_visible(&c, t, r, scope, id, obj) : RD_ENOTFOUND;
 	rd_txn_end(t);
 	if (rc == 0 && json_tree()) {
@@ -735,7 +736,6 @@ int rd_api_get(struct rd_req *req)
 	} else if (rc == RD_ENOTFOUND) {
 		rd_reply_error(req, 404, "not_found", "id", "no %s with id %s", r->e->name, rd_req_param(req, "id"));
 	}
-	free(obj);
 	return rc == RD_ENOTFOUND ? 0 : rc;
 }
 

@@ -347,7 +347,21 @@ static void peer_name(h2o_req_t *r, char *out, size_t cap)
 	struct sockaddr_storage sa;
 	socklen_t len = r->conn->callbacks->get_peername(r->conn, (struct sockaddr *)&sa);
 	out[0] = 0;
-	if (len && sa.ss_family == AF_INET)
+	if (len && sa.ss_family == AF_INET && cap >= INET_ADDRSTRLEN) {
+		/* dotted quad as inet_ntop writes it, without its sprintf */
+		const uint8_t *a = (const uint8_t *)&((struct sockaddr_in *)&sa)->sin_addr;
+		char *p = out;
+		for (int i = 0; i < 4; i++) {
+			if (i)
+				*p++ = '.';
+			if (a[i] >= 100)
+				*p++ = (char)('0' + a[i] / 100);
+			if (a[i] >= 10)
+				*p++ = (char)('0' + a[i] / 10 % 10);
+			*p++ = (char)('0' + a[i] % 10);
+		}
+		*p = 0;
+	} else if (len && sa.ss_family == AF_INET)
 		uv_ip4_name((struct sockaddr_in *)&sa, out, cap);
 	else if (len && sa.ss_family == AF_INET6)
 		uv_ip6_name((struct sockaddr_in6 *)&sa, out, cap);
@@ -668,6 +682,40 @@ static void json_errors_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t 
 
 /* ---- requests ----------------------------------------------------------- */
 
+/* Appends to buf[0..cap) at n, cut at cap - 1 (room for a NUL): the new n. */
+static size_t put_str(char *buf, size_t cap, size_t n, const char *s)
+{
+	size_t l = strlen(s);
+	if (l > cap - 1 - n)
+		l = cap - 1 - n;
+	memcpy(buf + n, s, l);
+	return n + l;
+}
+
+static size_t put_u64(char *buf, size_t cap, size_t n, uint64_t v)
+{
+	char d[24];
+	size_t i = sizeof d;
+	d[--i] = 0;
+	do {
+		d[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return put_str(buf, cap, n, d + i);
+}
+
+/* ms as "%.3fms" does for a latency (to the microsecond, rounded). */
+static size_t put_ms(char *buf, size_t cap, size_t n, double ms)
+{
+	uint64_t us = ms > 0 ? (uint64_t)(ms * 1e3 + 0.5) : 0;
+	char frac[6] = { '.', (char)('0' + us / 100 % 10), (char)('0' + us / 10 % 10), (char)('0' + us % 10), 'm', 's' };
+	n = put_u64(buf, cap, n, us / 1000);
+	char f[7];
+	memcpy(f, frac, 6);
+	f[6] = 0;
+	return put_str(buf, cap, n, f);
+}
+
 static void request_done(void *p)
 {
 	struct rd_req *req = p;
@@ -680,16 +728,45 @@ static void request_done(void *p)
 	rd_metrics_request(req->srv->opts.metrics, req->route ? req->route->pattern : NULL, req->method_name, status,
 			   secs);
 	/* The access log: who asked (the client's address; the vendor and the
-	 * user once a credential verified, "-" before or without one). */
-	char vendor[24] = "-", user[24] = "-", fields[128];
-	const char *client = req->client;
-	if (req->who_vendor)
-		snprintf(vendor, sizeof vendor, "%llu", (unsigned long long)req->who_vendor);
-	if (req->who_user)
-		snprintf(user, sizeof user, "%llu", (unsigned long long)req->who_user);
-	snprintf(fields, sizeof fields, "client=%s vendor=%s user=%s", client[0] ? client : "-", vendor, user);
-	rd_log_req_fields(RD_LOG_INFO, "http", req->id, fields, "%s %s %d %.3fms", req->method_name, req->path, status,
-			  secs * 1e3);
+	 * user once a credential verified, "-" before or without one), written
+	 * without printf: "client=A vendor=V user=U", "METHOD PATH STATUS 1.234ms". */
+	if (!rd_log_enabled(RD_LOG_INFO))
+		return;
+	char fields[128], msg[2048];
+	size_t n = 0;
+	n = put_str(fields, sizeof fields, n, "client=");
+	n = put_str(fields, sizeof fields, n, req->client[0] ? req->client : "-");
+	n = put_str(fields, sizeof fields, n, " vendor=");
+	n = req->who_vendor ? put_u64(fields, sizeof fields, n, req->who_vendor) : put_str(fields, sizeof fields, n, "-");
+	n = put_str(fields, sizeof fields, n, " user=");
+	n = req->who_user ? put_u64(fields, sizeof fields, n, req->who_user) : put_str(fields, sizeof fields, n, "-");
+	fields[n] = 0;
+	size_t m = 0;
+	m = put_str(msg, sizeof msg, m, req->method_name);
+	m = put_str(msg, sizeof msg, m, " ");
+	m = put_str(msg, sizeof msg, m, req->path);
+	m = put_str(msg, sizeof msg, m, " ");
+	m = put_u64(msg, sizeof msg, m, status < 0 ? 0 : (uint64_t)status);
+	m = put_str(msg, sizeof msg, m, " ");
+	m = put_ms(msg, sizeof msg, m, secs * 1e3);
+	rd_log_req_text(RD_LOG_INFO, "http", req->id, fields, msg, m);
+}
+
+/* "%08x%08x" of the salt's low half and the request's number (the number's
+ * low 32 bits: as printf gave them below 2^32, all of them above). */
+static void new_request_id(struct rd_server *srv, char *out)
+{
+	static const char hexd[] = "0123456789abcdef";
+	uint64_t a = srv->salt & 0xffffffffu, b = ++srv->next_req;
+	char *p = out;
+	for (int i = 28; i >= 0; i -= 4)
+		*p++ = hexd[(a >> i) & 15];
+	int top = 28;
+	while (top < 60 && (b >> (top + 4)))
+		top += 4;
+	for (int i = top; i >= 0; i -= 4)
+		*p++ = hexd[(b >> i) & 15];
+	*p = 0;
 }
 
 static bool valid_request_id(h2o_iovec_t v)
@@ -728,17 +805,22 @@ static int on_req(h2o_handler_t *self, h2o_req_t *r)
 	req->srv = srv;
 	req->start_ns = now_ns();
 	req->path = pool_strndup(req, r->path_normalized.base, r->path_normalized.len);
-	snprintf(req->method_name, sizeof req->method_name, "%.*s", (int)r->method.len, r->method.base);
+	if (r->method.len < sizeof req->method_name) {
+		memcpy(req->method_name, r->method.base, r->method.len);
+		req->method_name[r->method.len] = 0;
+	} else {
+		memcpy(req->method_name, "OTHER", sizeof "OTHER");
+	}
 	peer_name(r, req->client, sizeof req->client);
-	if (r->method.len >= sizeof req->method_name)
-		snprintf(req->method_name, sizeof req->method_name, "OTHER");
 
 	ssize_t hi = h2o_find_header_by_str(&r->headers, H2O_STRLIT("x-request-id"), -1);
-	if (hi >= 0 && valid_request_id(r->headers.entries[hi].value))
-		snprintf(req->id, sizeof req->id, "%.*s", (int)r->headers.entries[hi].value.len,
-			 r->headers.entries[hi].value.base);
-	else
-		snprintf(req->id, sizeof req->id, "%08" PRIx64 "%08" PRIx64, srv->salt & 0xffffffffu, ++srv->next_req);
+	if (hi >= 0 && valid_request_id(r->headers.entries[hi].value) &&
+	    r->headers.entries[hi].value.len < sizeof req->id) {
+		memcpy(req->id, r->headers.entries[hi].value.base, r->headers.entries[hi].value.len);
+		req->id[r->headers.entries[hi].value.len] = 0;
+	} else {
+		new_request_id(srv, req->id);
+	}
 
 	route_and_run(srv, req);
 	return 0;

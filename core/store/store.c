@@ -268,6 +268,12 @@ void rd_txn_end(struct rd_txn *t)
 		txn_ops(t)->txn_end(t);
 }
 
+uint64_t rd_txn_snapshot(struct rd_txn *t)
+{
+	const struct rd_store_ops *o = t ? txn_ops(t) : NULL;
+	return o && o->snapshot ? o->snapshot(t) : 0;
+}
+
 int rd_store_write(struct rd_store *s, rd_write_fn fn, void *arg)
 {
 	return store_ops(s)->write(s, fn, arg);

@@ -77,6 +77,8 @@ struct rd_store_ops {
 	int (*write_long)(struct rd_store *s, rd_write_fn fn, void *arg);
 	/* rd_store_write_wait; NULL: write */
 	int (*write_wait)(struct rd_store *s, rd_write_fn fn, void *arg);
+	/* rd_txn_snapshot; NULL: 0 (not known) */
+	uint64_t (*snapshot)(struct rd_txn *t);
 };
 
 extern const struct rd_store_ops rd_store_lmdb_ops;
