@@ -443,6 +443,34 @@ void rd_reply_raw(struct rd_req *req, int status, const char *content_type, cons
 	h2o_send_inline(r, body, len);
 }
 
+void rd_reply_pooled(struct rd_req *req, int status, const char *content_type, const void *body, size_t len)
+{
+	if (req->detached) {
+		rd_reply_raw(req, status, content_type, body, len);
+		return;
+	}
+	if (rd_fails_assert(!req->replied))
+		return;
+	req->replied = true;
+	h2o_req_t *r = req->h2o;
+	r->res.status = status;
+	r->res.reason = reason(status);
+	r->res.content_length = len;
+	if (req->srv->draining)
+		r->http1_is_persistent = 0;
+	h2o_add_header(&r->pool, &r->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type, strlen(content_type));
+	h2o_add_header_by_str(&r->pool, &r->res.headers, H2O_STRLIT("x-request-id"), 0, NULL, req->id, strlen(req->id));
+	h2o_add_header(&r->pool, &r->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+	/* h2o_send_inline without its copy: the body is the pool's already */
+	static h2o_generator_t generator = { NULL, NULL };
+	h2o_iovec_t buf = h2o_iovec_init(body, len);
+	h2o_start_response(r, &generator);
+	if (h2o_memis(r->input.method.base, r->input.method.len, H2O_STRLIT("HEAD")))
+		h2o_send(r, NULL, 0, H2O_SEND_STATE_FINAL);
+	else
+		h2o_send(r, &buf, 1, H2O_SEND_STATE_FINAL);
+}
+
 /* A streamed body: h2o asks for the next piece (proceed) once the last one
  * is on its way; the producer's state is freed with the request's pool. */
 struct stream {
