@@ -1,8 +1,8 @@
 """The request path's fast paths (issue 20, docs/performance.md "a GET and a
 list near bare h2o"; docs/security.md "Request path caches") against a real
 daemon: the principal cache that skips the token's look-ups while nothing was
-written, the read transaction reused per request, the cached JSON of a list's
-records, and the access log line and request id written without printf.
+written, the records' JSON kept per stored version for GETs and lists, and
+the access log line and request id written without printf.
 Each cache must never answer with what a write before the request changed:
 a revocation, a disabled user, a partner's scope, a record's new fields."""
 import http.client
