@@ -672,14 +672,13 @@ static int list_row(void *ctx, uint64_t id, const void *rec, size_t len)
 	if (w->pg->raw) {
 		if (!rd_page_room(w->pg))
 			return 0;
-		if (!m && (m = rd_jsonw_memo_put(w->r->e, w->c->who.vendor, id, rec, len, w->obj)) && contract) {
+		if (m) {
+			rd_jsonw_memo_write(w->pg->raw, m, colour ? "colour" : NULL, colour);
+		} else if ((m = rd_jsonw_entity_kept(w->pg->raw, w->r->e, w->c->who.vendor, id, rec, len, w->obj,
+						     colour ? "colour" : NULL, colour)) && contract) {
 			m->aux_key = aux | UINT64_C(1) << 63;
 			m->aux_val = rd_contract_colour(w->obj, w->today, w->c->vendor.renewal_window_days);
 		}
-		if (m)
-			rd_jsonw_memo_write(w->pg->raw, m, colour ? "colour" : NULL, colour);
-		else
-			rd_jsonw_entity(w->pg->raw, w->r->e, w->obj, colour ? "colour" : NULL, colour);
 		rd_page_wrote(w->pg, id);
 		return 1;
 	}
@@ -772,8 +771,6 @@ int rd_api_get(struct rd_req *req)
 			rc = rd_entity_decode(r->e, rec, len, obj);
 			if (rc == 0 && scope == RD_SCOPE_OWN && !rd_call_sees(&c, t, r->res, obj))
 				rc = RD_ENOTFOUND;
-			if (rc == 0 && !m)
-				m = rd_jsonw_memo_put(r->e, c.who.vendor, id, rec, len, obj);
 			if (rc == 0 && m && contract) {
 				m->aux_key = aux;
 				m->aux_val = rd_contract_colour((const struct rd_contract *)obj, rd_clock_today(),
@@ -788,10 +785,14 @@ int rd_api_get(struct rd_req *req)
 										     c.vendor.renewal_window_days));
 			struct rd_jsonw out;
 			rd_jsonw_for_req(&out, req, 2048);
-			if (m)
+			if (m) {
 				rd_jsonw_memo_write(&out, m, colour ? "colour" : NULL, colour);
-			else
-				rd_jsonw_entity(&out, r->e, obj, colour ? "colour" : NULL, colour);
+			} else if ((m = rd_jsonw_entity_kept(&out, r->e, c.who.vendor, id, rec, len, obj,
+							     colour ? "colour" : NULL, colour)) && contract) {
+				m->aux_key = aux;
+				m->aux_val = rd_contract_colour((const struct rd_contract *)obj, rd_clock_today(),
+								c.vendor.renewal_window_days);
+			}
 			rd_txn_end(t);
 			rd_reply_pooled(req, 200, "application/json", out.buf, out.len);
 		} else {

@@ -236,6 +236,55 @@ slow:
 	return n;
 }
 
+/* A key known to need no escaping ("\"", "\\", control characters and
+ * non-ASCII: none): copied at once.  Returns its length. */
+static size_t plain_key(struct rd_jsonw *w, bool *first, const char *k)
+{
+	size_t n = strlen(k);
+	char *o = room(w, n + 4);
+	size_t i = 0;
+	if (!*first)
+		o[i++] = ',';
+	*first = false;
+	o[i++] = '"';
+	memcpy(o + i, k, n);
+	i += n;
+	o[i++] = '"';
+	o[i++] = ':';
+	w->len += i;
+	return n;
+}
+
+/* Entities whose every field name is plain (checked once per entity, kept
+ * for all threads: appended under a lock, read without). */
+#define PLAIN_MAX 64
+static const struct rd_entity *plain_entities[PLAIN_MAX];
+static atomic_int n_plain;
+
+static bool keys_plain(const struct rd_entity *e)
+{
+	int n = atomic_load_explicit(&n_plain, memory_order_acquire);
+	for (int i = 0; i < n; i++)
+		if (plain_entities[i] == e)
+			return true;
+	for (size_t i = 0; i < e->n_fields; i++)
+		for (const unsigned char *c = (const unsigned char *)e->fields[i].json; *c; c++)
+			if (*c < 0x20 || *c >= 0x80 || *c == '"' || *c == '\\')
+				return false;
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	pthread_mutex_lock(&lock);
+	n = atomic_load_explicit(&n_plain, memory_order_relaxed);
+	bool listed = false;
+	for (int i = 0; i < n; i++)
+		listed = listed || plain_entities[i] == e;
+	if (!listed && n < PLAIN_MAX) {
+		plain_entities[n] = e;
+		atomic_store_explicit(&n_plain, n + 1, memory_order_release);
+	}
+	pthread_mutex_unlock(&lock);
+	return true;
+}
+
 static bool cstr(struct rd_jsonw *w, const char *s, size_t cap)
 {
 	return rd_jsonw_str(w, s, strnlen(s, cap));
@@ -252,7 +301,7 @@ static int dump_cb(const char *buf, size_t size, void *data)
 static bool entity_fields(struct rd_jsonw *w, const struct rd_entity *e, const void *obj)
 {
 	const char *base = obj;
-	bool first = true;
+	bool first = true, plain = keys_plain(e);
 	for (size_t i = 0; i < e->n_fields; i++) {
 		const struct rd_field *f = &e->fields[i];
 		const void *p = base + f->off;
@@ -260,7 +309,7 @@ static bool entity_fields(struct rd_jsonw *w, const struct rd_entity *e, const v
 			continue;
 		size_t mark = w->len;
 		bool was_first = first;
-		size_t jl = key(w, &first, f->json);
+		size_t jl = plain ? plain_key(w, &first, f->json) : key(w, &first, f->json);
 		if (jl == KEY_BAD)
 			goto drop;
 		switch (f->type) {
@@ -449,6 +498,23 @@ struct rd_jsonw_memo *rd_jsonw_memo_find(const struct rd_entity *e, uint64_t ten
 	return NULL;
 }
 
+/* Keeps json[0..jlen) (from "{" to before "}") as rec's entry. */
+static struct rd_jsonw_memo *memo_keep(const struct rd_entity *e, uint64_t tenant, uint64_t id, const void *rec,
+				       size_t len, const char *json, size_t jlen)
+{
+	if (len + jlen > MEMO_MAX || !memo_mine())
+		return NULL;
+	struct rd_jsonw_memo *m = rd_malloc(sizeof *m + len + jlen);
+	*m = (struct rd_jsonw_memo){ .e = e, .tenant = tenant, .id = id, .raw_len = (uint32_t)len,
+				     .json_len = (uint32_t)jlen };
+	memcpy(m->data, rec, len);
+	memcpy(m->data + len, json, jlen);
+	unsigned slot = memo_slot(e, tenant, id);
+	free(memo[slot]);
+	memo[slot] = m;
+	return m;
+}
+
 struct rd_jsonw_memo *rd_jsonw_memo_put(const struct rd_entity *e, uint64_t tenant, uint64_t id,
 					      const void *rec, size_t len, const void *obj)
 {
@@ -458,18 +524,20 @@ struct rd_jsonw_memo *rd_jsonw_memo_put(const struct rd_entity *e, uint64_t tena
 	rd_jsonw_init(&w, 1024, NULL, NULL);
 	LIT(&w, "{");
 	entity_fields(&w, e, obj);
-	struct rd_jsonw_memo *m = NULL;
-	if (w.len + len <= MEMO_MAX) {
-		m = rd_malloc(sizeof *m + len + w.len);
-		*m = (struct rd_jsonw_memo){ .e = e, .tenant = tenant, .id = id, .raw_len = (uint32_t)len,
-					     .json_len = (uint32_t)w.len };
-		memcpy(m->data, rec, len);
-		memcpy(m->data + len, w.buf, w.len);
-		unsigned slot = memo_slot(e, tenant, id);
-		free(memo[slot]);
-		memo[slot] = m;
-	}
+	struct rd_jsonw_memo *m = memo_keep(e, tenant, id, rec, len, w.buf, w.len);
 	rd_jsonw_free(&w);
+	return m;
+}
+
+struct rd_jsonw_memo *rd_jsonw_entity_kept(struct rd_jsonw *w, const struct rd_entity *e, uint64_t tenant,
+					   uint64_t id, const void *rec, size_t len, const void *obj,
+					   const char *extra_key, const char *extra_val)
+{
+	size_t start = w->len;
+	LIT(w, "{");
+	bool first = entity_fields(w, e, obj);
+	struct rd_jsonw_memo *m = memo_keep(e, tenant, id, rec, len, w->buf + start, w->len - start);
+	entity_end(w, first, extra_key, extra_val);
 	return m;
 }
 

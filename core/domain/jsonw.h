@@ -59,6 +59,12 @@ struct rd_jsonw_memo *rd_jsonw_memo_find(const struct rd_entity *e, uint64_t ten
  * kept (too large, or not the table's thread). */
 struct rd_jsonw_memo *rd_jsonw_memo_put(const struct rd_entity *e, uint64_t tenant, uint64_t id,
 					      const void *rec, size_t len, const void *obj);
+/* rd_jsonw_entity into w, keeping what it wrote as the entry of the record
+ * whose stored bytes are rec[0..len) (obj decoded from them); returns the
+ * entry, NULL when not kept. */
+struct rd_jsonw_memo *rd_jsonw_entity_kept(struct rd_jsonw *w, const struct rd_entity *e, uint64_t tenant,
+					   uint64_t id, const void *rec, size_t len, const void *obj,
+					   const char *extra_key, const char *extra_val);
 /* rd_jsonw_entity's bytes, from the entry. */
 void rd_jsonw_memo_write(struct rd_jsonw *w, const struct rd_jsonw_memo *m, const char *extra_key,
 			 const char *extra_val);

@@ -265,17 +265,21 @@ static int authenticate(struct rd_app *app, struct rd_req *req, struct call *c, 
 	c->app = app;
 	char hash[RD_TOKEN_HASH_HEX];
 	struct rd_domain *d = c->app->domain;
-	struct rd_txn *t;
-	int rc = rd_store_read(c->app->store, &t);
-	if (rc < 0)
-		return rc;
 	struct rd_token tok;
 	struct rd_user user;
 	struct rd_principal who;
-	uint64_t id = 0, snap = rd_txn_snapshot(t);
+	uint64_t id = 0, snap = rd_store_snapshot(c->app->store);
 	/* same: nothing was written since this token's records were last
-	 * checked; hit: its records are byte-identical to the cached ones. */
+	 * checked (no read transaction is needed to know it); hit: its records
+	 * are byte-identical to the cached ones. */
 	bool same = token && pcache_same(snap, token, &id, &tok, &user, &c->vendor, &who), hit = same;
+	struct rd_txn *t = NULL;
+	int rc = 0;
+	if (!same) {
+		if ((rc = rd_store_read(c->app->store, &t)) < 0)
+			return rc;
+		snap = rd_txn_snapshot(t);
+	}
 	/* frc: a look-up's failure; only RD_ENOTFOUND says the caller is
 	 * unknown: any other (the database lost) is answered as what it is,
 	 * never as a token to throw away. */

@@ -963,6 +963,34 @@ static const char *head_value(const struct phr_header *h, size_t n, const char *
 	return NULL;
 }
 
+/* Whether the head may bring a body larger than limit: a Transfer-Encoding,
+ * or a Content-Length that is not one number at most limit.  A head without
+ * either brings no body, and one of a known size within the anonymous limit
+ * fits every limit: its credentials need not be checked before its body is
+ * read (the handler checks them as ever). */
+static bool may_exceed(const struct phr_header *h, size_t n, size_t limit)
+{
+	int lengths = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (h[i].name_len == 17 && h2o_lcstris(h[i].name, 17, H2O_STRLIT("transfer-encoding")))
+			return true;
+		if (h[i].name_len != 14 || !h2o_lcstris(h[i].name, 14, H2O_STRLIT("content-length")))
+			continue;
+		if (++lengths > 1 || h[i].value_len == 0 || h[i].value_len > 19)
+			return true;
+		uint64_t v = 0;
+		for (size_t k = 0; k < h[i].value_len; k++) {
+			char c = h[i].value[k];
+			if (c < '0' || c > '9')
+				return true;
+			v = v * 10 + (uint64_t)(c - '0');
+		}
+		if (v > limit)
+			return true;
+	}
+	return false;
+}
+
 /* The body limit of a request with this method, path and credentials. */
 static size_t body_limit(struct rd_server *srv, const char *method, size_t mlen, const char *path, size_t plen,
 			 const char *auth, const char *cookie)
@@ -1034,7 +1062,9 @@ static void on_read(h2o_socket_t *sock, const char *err)
 		size_t last = c->seen <= len ? c->seen : 0;
 		int r = phr_parse_request(sock->input->bytes, len, &m, &ml, &p, &pl, &minor, hs, &nh, last);
 		c->seen = r == -2 ? len : 0;
-		if (r > 0) {
+		if (r > 0 && !may_exceed(hs, nh, srv->opts.max_anon_body)) {
+			c->limit = limit = srv->opts.max_anon_body;
+		} else if (r > 0) {
 			char auth[512], cookie[16384]; /* a longer Cookie header counts as none */
 			c->limit = limit = body_limit(srv, m, ml, p, pl,
 						      head_value(hs, nh, "authorization", auth, sizeof auth),

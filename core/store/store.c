@@ -274,6 +274,12 @@ uint64_t rd_txn_snapshot(struct rd_txn *t)
 	return o && o->snapshot ? o->snapshot(t) : 0;
 }
 
+uint64_t rd_store_snapshot(struct rd_store *s)
+{
+	const struct rd_store_ops *o = s ? store_ops(s) : NULL;
+	return o && o->store_snapshot ? o->store_snapshot(s) : 0;
+}
+
 int rd_store_write(struct rd_store *s, rd_write_fn fn, void *arg)
 {
 	return store_ops(s)->write(s, fn, arg);

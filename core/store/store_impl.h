@@ -77,8 +77,9 @@ struct rd_store_ops {
 	int (*write_long)(struct rd_store *s, rd_write_fn fn, void *arg);
 	/* rd_store_write_wait; NULL: write */
 	int (*write_wait)(struct rd_store *s, rd_write_fn fn, void *arg);
-	/* rd_txn_snapshot; NULL: 0 (not known) */
+	/* rd_txn_snapshot, rd_store_snapshot; NULL: 0 (not known) */
 	uint64_t (*snapshot)(struct rd_txn *t);
+	uint64_t (*store_snapshot)(struct rd_store *s);
 };
 
 extern const struct rd_store_ops rd_store_lmdb_ops;

@@ -688,6 +688,19 @@ static uint64_t lm_txn_snapshot(struct rd_txn *t)
 	return t->s->opened << 44 | id;
 }
 
+/* The snapshot a read transaction begun now sees: the newest meta page's
+ * transaction id (what mdb_txn_renew would pick), numbered as above. */
+static uint64_t lm_store_snapshot(struct rd_store *s)
+{
+	MDB_envinfo info;
+	if (mdb_env_info(s->env, &info) != 0)
+		return 0;
+	uint64_t id = (uint64_t)info.me_last_txnid;
+	if (id >= (UINT64_C(1) << 44) || s->opened >= (UINT64_C(1) << 20))
+		return 0;
+	return s->opened << 44 | id;
+}
+
 static int grow(struct rd_store *s)
 {
 	if (s->map_size >= s->map_max) {
@@ -2267,6 +2280,7 @@ const struct rd_store_ops rd_store_lmdb_ops = {
 	.write_long = lm_store_write_long,
 	.write_wait = lm_store_write_wait,
 	.snapshot = lm_txn_snapshot,
+	.store_snapshot = lm_store_snapshot,
 	.begin_child = lm_txn_begin_child,
 	.commit_child = lm_txn_commit_child,
 	.abort_child = lm_txn_abort_child,
