@@ -2,7 +2,8 @@
  * hello_server.c: the floor for the HTTP figures in bench/run.  A bare h2o
  * server (the libuv build, as renewd uses it: one loop, one context, the
  * same accept path as core/http/server.c) answering every request with a
- * 5-byte "hello".  No routing, no auth, no store.
+ * 5-byte "hello", or, for GET /bytes/N, with N bytes (N up to 1 MiB: the
+ * floor of sending a body of a list's size).  No routing, no auth, no store.
  *
  *   hello_server PORT     (listens on 127.0.0.1; 0 picks a port)
  *
@@ -13,16 +14,30 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static h2o_globalconf_t conf;
 static h2o_context_t ctx;
 static h2o_accept_ctx_t accept_ctx;
+
+#define MAX_BYTES (1 << 20)
+static char bytes[MAX_BYTES];
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
 	req->res.status = 200;
 	req->res.reason = "OK";
 	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/plain"));
+	if (req->path.len > 7 && memcmp(req->path.base, "/bytes/", 7) == 0) {
+		size_t n = 0;
+		for (size_t i = 7; i < req->path.len && req->path.base[i] >= '0' && req->path.base[i] <= '9'; i++)
+			n = n * 10 + (size_t)(req->path.base[i] - '0');
+		if (n > MAX_BYTES)
+			n = MAX_BYTES;
+		req->res.content_length = n;
+		h2o_send_inline(req, bytes, n);
+		return 0;
+	}
 	h2o_send_inline(req, H2O_STRLIT("hello"));
 	return 0;
 }
@@ -53,6 +68,7 @@ int main(int argc, char **argv)
 {
 	int port = argc > 1 ? atoi(argv[1]) : 0;
 	signal(SIGPIPE, SIG_IGN);
+	memset(bytes, 'x', sizeof bytes);
 	uv_loop_t *loop = uv_default_loop();
 
 	h2o_config_init(&conf);

@@ -8,10 +8,12 @@
  * a record outside the caller's scope answers 404, exactly as a missing one.
  */
 #include <ctype.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
+#include "domain/jsonw.h"
 #include "domain/refs.h"
 #include "services/documents.h"
 #include "services/imports.h"
@@ -626,6 +628,7 @@ struct list_walk {
 	struct rd_page *pg;
 	void *obj;
 	bool filtered; /* the query names a filter: r->filter runs per record */
+	rd_date today; /* the contracts' colour: today, once per list */
 };
 
 /* Whether the query names anything but the page's limit and cursor.
@@ -638,22 +641,50 @@ static bool has_filter(struct rd_req *req)
 	return rd_req_query_unknown(req, paging) != NULL;
 }
 
+/* A page's record written from its kept JSON when its stored bytes are the
+ * ones kept (domain/jsonw.h, rd_jsonw_memo_*): no decode unless the scope or
+ * a filter reads the record, and the contract's colour kept with it for the
+ * day and window it was worked out for. */
 static int list_row(void *ctx, uint64_t id, const void *rec, size_t len)
 {
 	struct list_walk *w = ctx;
-	int rc = rd_entity_decode(w->r->e, rec, len, w->obj);
-	if (rc < 0)
-		return rc;
-	if (w->scope == RD_SCOPE_OWN && !rd_call_sees(w->c, w->t, w->r->res, w->obj))
-		return 1;
-	if (w->filtered && w->r->filter && !w->r->filter(w->c, w->t, w->obj, w->req))
-		return 1;
-	const char *colour = w->r->res == RD_RES_CONTRACT ? rd_colour_name(rd_contract_colour(
-					w->obj, rd_clock_today(), w->c->vendor.renewal_window_days)) : NULL;
+	bool contract = w->r->res == RD_RES_CONTRACT;
+	struct rd_jsonw_memo *m = w->pg->raw ? rd_jsonw_memo_find(w->r->e, w->c->who.vendor, id, rec, len) : NULL;
+	uint64_t aux = (uint64_t)(uint32_t)w->today << 32 | w->c->vendor.renewal_window_days;
+	bool need_obj = !m || w->scope == RD_SCOPE_OWN || (w->filtered && w->r->filter) ||
+			(contract && (m->aux_key != (aux | UINT64_C(1) << 63)));
+	if (need_obj) {
+		int rc = rd_entity_decode(w->r->e, rec, len, w->obj);
+		if (rc < 0)
+			return rc;
+		if (w->scope == RD_SCOPE_OWN && !rd_call_sees(w->c, w->t, w->r->res, w->obj))
+			return 1;
+		if (w->filtered && w->r->filter && !w->r->filter(w->c, w->t, w->obj, w->req))
+			return 1;
+	}
+	const char *colour = NULL;
+	if (contract) {
+		if (m && m->aux_key == (aux | UINT64_C(1) << 63)) {
+			colour = rd_colour_name((enum rd_colour)m->aux_val);
+		} else {
+			enum rd_colour k = rd_contract_colour(w->obj, w->today, w->c->vendor.renewal_window_days);
+			colour = rd_colour_name(k);
+			if (m) {
+				m->aux_key = aux | UINT64_C(1) << 63;
+				m->aux_val = k;
+			}
+		}
+	}
 	if (w->pg->raw) {
 		if (!rd_page_room(w->pg))
 			return 0;
-		rd_jsonw_entity(w->pg->raw, w->r->e, w->obj, colour ? "colour" : NULL, colour);
+		if (m) {
+			rd_jsonw_memo_write(w->pg->raw, m, colour ? "colour" : NULL, colour);
+		} else if ((m = rd_jsonw_entity_kept(w->pg->raw, w->r->e, w->c->who.vendor, id, rec, len, w->obj,
+						     colour ? "colour" : NULL, colour)) && contract) {
+			m->aux_key = aux | UINT64_C(1) << 63;
+			m->aux_val = rd_contract_colour(w->obj, w->today, w->c->vendor.renewal_window_days);
+		}
 		rd_page_wrote(w->pg, id);
 		return 1;
 	}
@@ -697,11 +728,11 @@ int rd_api_list(struct rd_req *req)
 		rd_page_raw(&pg, &out);
 	}
 	struct rd_list_source src;
-	struct list_walk w = { &c, t, r, scope, req, &pg, rd_malloc(MAX_OBJ), has_filter(req) };
+	_Alignas(max_align_t) uint8_t obj[MAX_OBJ];
+	struct list_walk w = { &c, t, r, scope, req, &pg, obj, has_filter(req), rd_clock_today() };
 	rc = rd_list_walk(t, table_of(&c, r), c.who.vendor, pg.cursor, list_source(req, r, &src) ? &src : NULL,
 			  list_row, &w);
 	rd_txn_end(t);
-	free(w.obj);
 	return rd_page_finish(&pg, rc);
 }
 
@@ -726,22 +757,56 @@ int rd_api_get(struct rd_req *req)
 	int rc = rd_store_read(c.app->store, &t);
 	if (rc < 0)
 		return rc;
-	void *obj = rd_malloc(MAX_OBJ);
-	rc = id ? load_visible(&c, t, r, scope, id, obj) : RD_ENOTFOUND;
-	rd_txn_end(t);
-	if (rc == 0 && json_tree()) {
-		rd_reply_json(req, 200, with_colour(&c, r, obj));
-	} else if (rc == 0) {
-		struct rd_jsonw out;
-		rd_jsonw_for_req(&out, req, 2048);
-		const char *colour = r->res == RD_RES_CONTRACT ? rd_colour_name(rd_contract_colour(
-						obj, rd_clock_today(), c.vendor.renewal_window_days)) : NULL;
-		rd_jsonw_entity(&out, r->e, obj, colour ? "colour" : NULL, colour);
-		rd_reply_raw(req, 200, "application/json", out.buf, out.len);
-	} else if (rc == RD_ENOTFOUND) {
-		rd_reply_error(req, 404, "not_found", "id", "no %s with id %s", r->e->name, rd_req_param(req, "id"));
+	_Alignas(max_align_t) uint8_t obj[MAX_OBJ];
+	if (json_tree()) {
+		rc = id ? load_visible(&c, t, r, scope, id, obj) : RD_ENOTFOUND;
+		rd_txn_end(t);
+		if (rc == 0)
+			rd_reply_json(req, 200, with_colour(&c, r, obj));
+	} else {
+		/* As a list's record: from its kept JSON while its stored bytes
+		 * are the ones kept (list_row). */
+		const void *rec = NULL;
+		size_t len = 0;
+		rc = id ? rd_txn_get(t, table_of(&c, r), c.who.vendor, id, &rec, &len) : RD_ENOTFOUND;
+		struct rd_jsonw_memo *m = rc == 0 ? rd_jsonw_memo_find(r->e, c.who.vendor, id, rec, len) : NULL;
+		bool contract = r->res == RD_RES_CONTRACT;
+		uint64_t aux = UINT64_C(1) << 63 | (uint64_t)(uint32_t)rd_clock_today() << 32 |
+			       c.vendor.renewal_window_days;
+		if (rc == 0 && (!m || scope == RD_SCOPE_OWN || (contract && m->aux_key != aux))) {
+			rc = rd_entity_decode(r->e, rec, len, obj);
+			if (rc == 0 && scope == RD_SCOPE_OWN && !rd_call_sees(&c, t, r->res, obj))
+				rc = RD_ENOTFOUND;
+			if (rc == 0 && m && contract) {
+				m->aux_key = aux;
+				m->aux_val = rd_contract_colour((const struct rd_contract *)obj, rd_clock_today(),
+								c.vendor.renewal_window_days);
+			}
+		}
+		if (rc == 0) {
+			const char *colour = !contract ? NULL
+					     : m ? rd_colour_name((enum rd_colour)m->aux_val)
+						 : rd_colour_name(rd_contract_colour((const struct rd_contract *)obj,
+										     rd_clock_today(),
+										     c.vendor.renewal_window_days));
+			struct rd_jsonw out;
+			rd_jsonw_for_req(&out, req, 2048);
+			if (m) {
+				rd_jsonw_memo_write(&out, m, colour ? "colour" : NULL, colour);
+			} else if ((m = rd_jsonw_entity_kept(&out, r->e, c.who.vendor, id, rec, len, obj,
+							     colour ? "colour" : NULL, colour)) && contract) {
+				m->aux_key = aux;
+				m->aux_val = rd_contract_colour((const struct rd_contract *)obj, rd_clock_today(),
+								c.vendor.renewal_window_days);
+			}
+			rd_txn_end(t);
+			rd_reply_pooled(req, 200, "application/json", out.buf, out.len);
+		} else {
+			rd_txn_end(t);
+		}
 	}
-	free(obj);
+	if (rc == RD_ENOTFOUND)
+		rd_reply_error(req, 404, "not_found", "id", "no %s with id %s", r->e->name, rd_req_param(req, "id"));
 	return rc == RD_ENOTFOUND ? 0 : rc;
 }
 

@@ -101,6 +101,11 @@ bool rd_hash_equal(const char *a, const char *b)
 	return n == strlen(b) && sodium_memcmp(a, b, n) == 0;
 }
 
+void rd_wipe(void *p, size_t n)
+{
+	sodium_memzero(p, n);
+}
+
 /* ---- failed logins -------------------------------------------------------- */
 
 /* A fixed table of slots keyed by a keyed hash of the login key: memory is

@@ -55,6 +55,8 @@ const char *rd_password_weak(const char *password);
 void rd_token_new(char token[RD_TOKEN_LEN + 1], char hash[RD_TOKEN_HASH_HEX]);
 /* The stored form of a presented token; false when it is not shaped like one. */
 bool rd_token_hash(const char *token, char hash[RD_TOKEN_HASH_HEX]);
+/* Zeroes n bytes at p (a secret's copy), in a way the compiler keeps. */
+void rd_wipe(void *p, size_t n);
 /* Constant-time comparison of two hashes. */
 bool rd_hash_equal(const char *a, const char *b);
 

@@ -4,6 +4,8 @@
  * bytes are jansson's JSON_COMPACT dump of that tree; tests/unit/test_jsonw.c
  * compares the two on every entity.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -234,6 +236,55 @@ slow:
 	return n;
 }
 
+/* A key known to need no escaping ("\"", "\\", control characters and
+ * non-ASCII: none): copied at once.  Returns its length. */
+static size_t plain_key(struct rd_jsonw *w, bool *first, const char *k)
+{
+	size_t n = strlen(k);
+	char *o = room(w, n + 4);
+	size_t i = 0;
+	if (!*first)
+		o[i++] = ',';
+	*first = false;
+	o[i++] = '"';
+	memcpy(o + i, k, n);
+	i += n;
+	o[i++] = '"';
+	o[i++] = ':';
+	w->len += i;
+	return n;
+}
+
+/* Entities whose every field name is plain (checked once per entity, kept
+ * for all threads: appended under a lock, read without). */
+#define PLAIN_MAX 64
+static const struct rd_entity *plain_entities[PLAIN_MAX];
+static atomic_int n_plain;
+
+static bool keys_plain(const struct rd_entity *e)
+{
+	int n = atomic_load_explicit(&n_plain, memory_order_acquire);
+	for (int i = 0; i < n; i++)
+		if (plain_entities[i] == e)
+			return true;
+	for (size_t i = 0; i < e->n_fields; i++)
+		for (const unsigned char *c = (const unsigned char *)e->fields[i].json; *c; c++)
+			if (*c < 0x20 || *c >= 0x80 || *c == '"' || *c == '\\')
+				return false;
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	pthread_mutex_lock(&lock);
+	n = atomic_load_explicit(&n_plain, memory_order_relaxed);
+	bool listed = false;
+	for (int i = 0; i < n; i++)
+		listed = listed || plain_entities[i] == e;
+	if (!listed && n < PLAIN_MAX) {
+		plain_entities[n] = e;
+		atomic_store_explicit(&n_plain, n + 1, memory_order_release);
+	}
+	pthread_mutex_unlock(&lock);
+	return true;
+}
+
 static bool cstr(struct rd_jsonw *w, const char *s, size_t cap)
 {
 	return rd_jsonw_str(w, s, strnlen(s, cap));
@@ -246,12 +297,11 @@ static int dump_cb(const char *buf, size_t size, void *data)
 	return 0;
 }
 
-void rd_jsonw_entity(struct rd_jsonw *w, const struct rd_entity *e, const void *obj, const char *extra_key,
-		     const char *extra_val)
+/* The record's fields after its "{"; returns whether none was written. */
+static bool entity_fields(struct rd_jsonw *w, const struct rd_entity *e, const void *obj)
 {
 	const char *base = obj;
-	bool first = true;
-	LIT(w, "{");
+	bool first = true, plain = keys_plain(e);
 	for (size_t i = 0; i < e->n_fields; i++) {
 		const struct rd_field *f = &e->fields[i];
 		const void *p = base + f->off;
@@ -259,7 +309,7 @@ void rd_jsonw_entity(struct rd_jsonw *w, const struct rd_entity *e, const void *
 			continue;
 		size_t mark = w->len;
 		bool was_first = first;
-		size_t jl = key(w, &first, f->json);
+		size_t jl = plain ? plain_key(w, &first, f->json) : key(w, &first, f->json);
 		if (jl == KEY_BAD)
 			goto drop;
 		switch (f->type) {
@@ -377,6 +427,12 @@ drop:		/* jansson left a key whose value it could not make out */
 		w->len = mark;
 		first = was_first;
 	}
+	return first;
+}
+
+/* "extra_key":"extra_val" (its comma unless first) and the closing "}". */
+static void entity_end(struct rd_jsonw *w, bool first, const char *extra_key, const char *extra_val)
+{
 	if (extra_key) {
 		size_t mark = w->len;
 		bool was_first = first;
@@ -386,4 +442,108 @@ drop:		/* jansson left a key whose value it could not make out */
 		}
 	}
 	LIT(w, "}");
+}
+
+void rd_jsonw_entity(struct rd_jsonw *w, const struct rd_entity *e, const void *obj, const char *extra_key,
+		     const char *extra_val)
+{
+	LIT(w, "{");
+	entity_end(w, entity_fields(w, e, obj), extra_key, extra_val);
+}
+
+/* ---- records' JSON kept per stored version ------------------------------------
+ * A direct-mapped table of MEMO_SLOTS entries, by (entity, tenant, id); an
+ * entry holds the record's stored bytes and its fields' JSON (from "{" to
+ * before the "}"), so a record whose stored bytes are the same is written
+ * from it without decoding.  The JSON is a function of the bytes alone (the
+ * decode and the writer read nothing else), so a byte-identical record
+ * always has byte-identical JSON; any change to a record changes its bytes.
+ * Entries over MEMO_MAX bytes are not kept.  The table belongs to the first
+ * thread that uses it (the server's loop); other threads go without. */
+#define MEMO_SLOTS 8192
+#define MEMO_MAX 4096
+static struct rd_jsonw_memo *memo[MEMO_SLOTS];
+static pthread_t memo_owner;
+static atomic_bool memo_owned;
+
+static bool memo_mine(void)
+{
+	if (!atomic_load_explicit(&memo_owned, memory_order_acquire)) {
+		static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+		pthread_mutex_lock(&m);
+		if (!atomic_load_explicit(&memo_owned, memory_order_relaxed)) {
+			memo_owner = pthread_self();
+			atomic_store_explicit(&memo_owned, true, memory_order_release);
+		}
+		pthread_mutex_unlock(&m);
+	}
+	return pthread_equal(memo_owner, pthread_self());
+}
+
+static unsigned memo_slot(const struct rd_entity *e, uint64_t tenant, uint64_t id)
+{
+	uint64_t h = (uint64_t)(uintptr_t)e * 0x9e3779b97f4a7c15u ^ tenant * 0xc2b2ae3d27d4eb4fu ^ id * 0x165667b19e3779f9u;
+	h ^= h >> 29;
+	return (unsigned)(h % MEMO_SLOTS);
+}
+
+struct rd_jsonw_memo *rd_jsonw_memo_find(const struct rd_entity *e, uint64_t tenant, uint64_t id,
+					       const void *rec, size_t len)
+{
+	if (!memo_mine())
+		return NULL;
+	struct rd_jsonw_memo *m = memo[memo_slot(e, tenant, id)];
+	if (m && m->e == e && m->tenant == tenant && m->id == id && m->raw_len == len && memcmp(m->data, rec, len) == 0)
+		return m;
+	return NULL;
+}
+
+/* Keeps json[0..jlen) (from "{" to before "}") as rec's entry. */
+static struct rd_jsonw_memo *memo_keep(const struct rd_entity *e, uint64_t tenant, uint64_t id, const void *rec,
+				       size_t len, const char *json, size_t jlen)
+{
+	if (len + jlen > MEMO_MAX || !memo_mine())
+		return NULL;
+	struct rd_jsonw_memo *m = rd_malloc(sizeof *m + len + jlen);
+	*m = (struct rd_jsonw_memo){ .e = e, .tenant = tenant, .id = id, .raw_len = (uint32_t)len,
+				     .json_len = (uint32_t)jlen };
+	memcpy(m->data, rec, len);
+	memcpy(m->data + len, json, jlen);
+	unsigned slot = memo_slot(e, tenant, id);
+	free(memo[slot]);
+	memo[slot] = m;
+	return m;
+}
+
+struct rd_jsonw_memo *rd_jsonw_memo_put(const struct rd_entity *e, uint64_t tenant, uint64_t id,
+					      const void *rec, size_t len, const void *obj)
+{
+	if (len > MEMO_MAX || !memo_mine())
+		return NULL;
+	struct rd_jsonw w;
+	rd_jsonw_init(&w, 1024, NULL, NULL);
+	LIT(&w, "{");
+	entity_fields(&w, e, obj);
+	struct rd_jsonw_memo *m = memo_keep(e, tenant, id, rec, len, w.buf, w.len);
+	rd_jsonw_free(&w);
+	return m;
+}
+
+struct rd_jsonw_memo *rd_jsonw_entity_kept(struct rd_jsonw *w, const struct rd_entity *e, uint64_t tenant,
+					   uint64_t id, const void *rec, size_t len, const void *obj,
+					   const char *extra_key, const char *extra_val)
+{
+	size_t start = w->len;
+	LIT(w, "{");
+	bool first = entity_fields(w, e, obj);
+	struct rd_jsonw_memo *m = memo_keep(e, tenant, id, rec, len, w->buf + start, w->len - start);
+	entity_end(w, first, extra_key, extra_val);
+	return m;
+}
+
+void rd_jsonw_memo_write(struct rd_jsonw *w, const struct rd_jsonw_memo *m, const char *extra_key,
+			 const char *extra_val)
+{
+	rd_jsonw_raw(w, m->data + m->raw_len, m->json_len);
+	entity_end(w, m->json_len == 1, extra_key, extra_val);
 }

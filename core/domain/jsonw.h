@@ -39,4 +39,34 @@ bool rd_jsonw_str(struct rd_jsonw *w, const char *s, size_t n);
 void rd_jsonw_entity(struct rd_jsonw *w, const struct rd_entity *e, const void *obj, const char *extra_key,
 		     const char *extra_val);
 
+/* Records' JSON kept per stored version (jsonw.c): an entry is found only
+ * for a record whose stored bytes are rec[0..len) exactly, and written as
+ * rd_jsonw_entity would write the record they decode to.  aux_key/aux_val
+ * are the caller's, for one value derived from the record and aux_key only
+ * (the contract's colour on a day with a window), set once found. */
+struct rd_jsonw_memo {
+	const struct rd_entity *e;
+	uint64_t tenant, id;
+	uint64_t aux_key; /* 0: aux_val not set */
+	unsigned aux_val;
+	uint32_t raw_len, json_len;
+	char data[]; /* the stored bytes, then the JSON from "{" to before its "}" */
+};
+/* The entry of a record whose stored bytes are rec[0..len), or NULL. */
+struct rd_jsonw_memo *rd_jsonw_memo_find(const struct rd_entity *e, uint64_t tenant, uint64_t id,
+					       const void *rec, size_t len);
+/* Keeps obj (rec[0..len) decoded) and returns its entry; NULL when not
+ * kept (too large, or not the table's thread). */
+struct rd_jsonw_memo *rd_jsonw_memo_put(const struct rd_entity *e, uint64_t tenant, uint64_t id,
+					      const void *rec, size_t len, const void *obj);
+/* rd_jsonw_entity into w, keeping what it wrote as the entry of the record
+ * whose stored bytes are rec[0..len) (obj decoded from them); returns the
+ * entry, NULL when not kept. */
+struct rd_jsonw_memo *rd_jsonw_entity_kept(struct rd_jsonw *w, const struct rd_entity *e, uint64_t tenant,
+					   uint64_t id, const void *rec, size_t len, const void *obj,
+					   const char *extra_key, const char *extra_val);
+/* rd_jsonw_entity's bytes, from the entry. */
+void rd_jsonw_memo_write(struct rd_jsonw *w, const struct rd_jsonw_memo *m, const char *extra_key,
+			 const char *extra_val);
+
 #endif

@@ -106,17 +106,29 @@ static int load_scope(struct call *c, struct rd_txn *t)
 
 /* ---- the principal cache ----------------------------------------------------
  * The token, user and vendor records a successful authentication decoded,
- * kept by token hash (64 slots).  While the store holds byte-identical
- * records under the same ids, the decoded token, user and vendor are taken
- * from here instead of decoded again; any change to one of them (a revoked
- * token, a disabled user, a new role, the vendor's settings) changes its
- * bytes, so the next request decodes afresh and sees it.  Revocation,
- * expiry and the token's place are checked on every request, and the partner
- * scope is loaded every time. */
+ * kept per token (64 slots, by the token's text).  While the store holds
+ * byte-identical records under the same ids, the decoded token, user and
+ * vendor are taken from here instead of decoded again; any change to one of
+ * them (a revoked token, a disabled user, a new role, the vendor's settings)
+ * changes its bytes, so the next request decodes afresh and sees it.
+ *
+ * Each entry also remembers the store's snapshot (rd_txn_snapshot) in which
+ * its records were last found unchanged, and the caller's scope loaded in
+ * it.  A request whose read transaction sees that same snapshot sees a store
+ * in which nothing at all was written since, so the records are unchanged
+ * without looking: the token's hash, its index look-up, the three records'
+ * comparison and the scope's walk are skipped.  Any write (a revocation
+ * included) makes a new snapshot, and the next request compares the bytes
+ * again.  The token's text is compared in constant time and wiped when its
+ * entry is dropped.  Expiry, the token's place and the user's and vendor's
+ * flags are checked on every request. */
 #define PCACHE_SLOTS 64
 struct pentry {
+	char token[RD_TOKEN_LEN + 1];
 	char hash[RD_TOKEN_HASH_HEX];
 	uint64_t token_id;
+	uint64_t snap; /* the snapshot the records were last found unchanged in; 0: none */
+	struct rd_principal who; /* the caller, its scope loaded in snapshot snap */
 	uint8_t *raw; /* the three records' bytes, one after the other */
 	size_t len[3];
 	struct rd_token tok;
@@ -126,12 +138,21 @@ struct pentry {
 static struct pentry *pcache[PCACHE_SLOTS];
 static pthread_mutex_t pcache_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static unsigned pslot(const char *hash)
+static unsigned pslot(const char *token)
 {
 	unsigned h = 2166136261u;
-	for (const char *p = hash; *p; p++)
+	for (const char *p = token; *p; p++)
 		h = (h ^ (unsigned char)*p) * 16777619u;
 	return h % PCACHE_SLOTS;
+}
+
+static void pentry_free(struct pentry *e)
+{
+	if (!e)
+		return;
+	rd_wipe(e->token, sizeof e->token);
+	free(e->raw);
+	free(e);
 }
 
 /* The raw records of a token: the token, its user, its vendor. */
@@ -143,12 +164,33 @@ static bool raw_records(struct rd_txn *t, struct rd_domain *d, uint64_t id, uint
 	       rd_txn_get(t, d->vendors, 0, vendor, &raw[2], &len[2]) == 0;
 }
 
-static bool pcache_get(struct rd_txn *t, struct rd_domain *d, const char *hash, uint64_t id, struct rd_token *tok,
-		       struct rd_user *user, struct rd_vendor *vendor)
+/* A token whose entry was checked in this very snapshot: its records and
+ * the caller's scope, without looking at the store. */
+static bool pcache_same(uint64_t snap, const char *token, uint64_t *id, struct rd_token *tok, struct rd_user *user,
+			struct rd_vendor *vendor, struct rd_principal *who)
+{
+	if (!snap || strlen(token) != RD_TOKEN_LEN)
+		return false;
+	pthread_mutex_lock(&pcache_lock);
+	struct pentry *e = pcache[pslot(token)];
+	bool hit = e && e->snap == snap && rd_hash_equal(e->token, token);
+	if (hit) {
+		*id = e->token_id;
+		*tok = e->tok;
+		*user = e->user;
+		*vendor = e->vendor;
+		*who = e->who;
+	}
+	pthread_mutex_unlock(&pcache_lock);
+	return hit;
+}
+
+static bool pcache_get(struct rd_txn *t, struct rd_domain *d, const char *token, const char *hash, uint64_t id,
+		       struct rd_token *tok, struct rd_user *user, struct rd_vendor *vendor)
 {
 	bool hit = false;
 	pthread_mutex_lock(&pcache_lock);
-	struct pentry *e = pcache[pslot(hash)];
+	struct pentry *e = pcache[pslot(token)];
 	const void *raw[3];
 	size_t len[3];
 	if (e && e->token_id == id && !strcmp(e->hash, hash) &&
@@ -169,14 +211,15 @@ static bool pcache_get(struct rd_txn *t, struct rd_domain *d, const char *hash, 
 	return hit;
 }
 
-static void pcache_put(struct rd_txn *t, struct rd_domain *d, const char *hash, uint64_t id, const struct rd_token *tok,
-		       const struct rd_user *user, const struct rd_vendor *vendor)
+static void pcache_put(struct rd_txn *t, struct rd_domain *d, const char *token, const char *hash, uint64_t id,
+		       const struct rd_token *tok, const struct rd_user *user, const struct rd_vendor *vendor)
 {
 	const void *raw[3];
 	size_t len[3];
-	if (!raw_records(t, d, id, tok->vendor_id, tok->user_id, raw, len))
+	if (strlen(token) != RD_TOKEN_LEN || !raw_records(t, d, id, tok->vendor_id, tok->user_id, raw, len))
 		return;
 	struct pentry *e = rd_calloc(1, sizeof *e);
+	memcpy(e->token, token, RD_TOKEN_LEN + 1);
 	snprintf(e->hash, sizeof e->hash, "%s", hash);
 	e->token_id = id;
 	e->raw = rd_malloc(len[0] + len[1] + len[2] + 1);
@@ -190,14 +233,26 @@ static void pcache_put(struct rd_txn *t, struct rd_domain *d, const char *hash, 
 	e->user = *user;
 	e->vendor = *vendor;
 	pthread_mutex_lock(&pcache_lock);
-	unsigned slot = pslot(hash);
+	unsigned slot = pslot(token);
 	struct pentry *old = pcache[slot];
 	pcache[slot] = e;
 	pthread_mutex_unlock(&pcache_lock);
-	if (old) {
-		free(old->raw);
-		free(old);
+	pentry_free(old);
+}
+
+/* The token's records were found unchanged (or just decoded) in snapshot
+ * snap, and who is the caller with its scope loaded in it. */
+static void pcache_seen(uint64_t snap, const char *token, uint64_t id, const struct rd_principal *who)
+{
+	if (!snap)
+		return;
+	pthread_mutex_lock(&pcache_lock);
+	struct pentry *e = pcache[pslot(token)];
+	if (e && e->token_id == id && rd_hash_equal(e->token, token)) {
+		e->snap = snap;
+		e->who = *who;
 	}
+	pthread_mutex_unlock(&pcache_lock);
 }
 
 /* Authenticates a token (presented as a bearer or a session cookie);
@@ -210,14 +265,21 @@ static int authenticate(struct rd_app *app, struct rd_req *req, struct call *c, 
 	c->app = app;
 	char hash[RD_TOKEN_HASH_HEX];
 	struct rd_domain *d = c->app->domain;
-	struct rd_txn *t;
-	int rc = rd_store_read(c->app->store, &t);
-	if (rc < 0)
-		return rc;
 	struct rd_token tok;
 	struct rd_user user;
-	uint64_t id;
-	bool hit = false;
+	struct rd_principal who;
+	uint64_t id = 0, snap = rd_store_snapshot(c->app->store);
+	/* same: nothing was written since this token's records were last
+	 * checked (no read transaction is needed to know it); hit: its records
+	 * are byte-identical to the cached ones. */
+	bool same = token && pcache_same(snap, token, &id, &tok, &user, &c->vendor, &who), hit = same;
+	struct rd_txn *t = NULL;
+	int rc = 0;
+	if (!same) {
+		if ((rc = rd_store_read(c->app->store, &t)) < 0)
+			return rc;
+		snap = rd_txn_snapshot(t);
+	}
 	/* frc: a look-up's failure; only RD_ENOTFOUND says the caller is
 	 * unknown: any other (the database lost) is answered as what it is,
 	 * never as a token to throw away. */
@@ -225,14 +287,16 @@ static int authenticate(struct rd_app *app, struct rd_req *req, struct call *c, 
 	*why = NULL;
 	if (!token)
 		*why = "no token";
-	else if (!rd_token_hash(token, hash))
+	else if (!same && !rd_token_hash(token, hash))
 		*why = "the token is malformed";
-	else if ((frc = rd_index_find(t, d->tokens, "hash", 0, hash, strlen(hash) + 1, &id)) < 0)
+	else if (!same && (frc = rd_index_find(t, d->tokens, "hash", 0, hash, strlen(hash) + 1, &id)) < 0)
 		*why = "the token is not known";
-	else if (!(hit = pcache_get(t, d, hash, id, &tok, &user, &c->vendor)) &&
+	else if (!same && !(hit = pcache_get(t, d, token, hash, id, &tok, &user, &c->vendor)) &&
 		 ((frc = rd_entity_get(t, d->tokens, &rd_entity_token, 0, id, &tok)) < 0 || !rd_hash_equal(tok.hash, hash)))
 		*why = "the token is not known";
-	else if (tok.revoked_at)
+	if (*why) {
+		/* unknown: said above */
+	} else if (tok.revoked_at)
 		*why = "the token was revoked";
 	else if (tok.expires_at && tok.expires_at <= now_s())
 		*why = "the token has expired";
@@ -254,11 +318,19 @@ static int authenticate(struct rd_app *app, struct rd_req *req, struct call *c, 
 		rd_txn_end(t);
 		return RD_EINVAL;
 	}
-	if (!hit)
-		pcache_put(t, d, hash, id, &tok, &user, &c->vendor);
-	c->who = (struct rd_principal){ .vendor = tok.vendor_id, .user = user.id, .partner = user.partner_id,
-					.role = user.role, .token = tok.id, .session = session };
-	rc = load_scope(c, t);
+	if (same) {
+		c->who = who;
+		c->who.session = session;
+		rc = 0;
+	} else {
+		if (!hit)
+			pcache_put(t, d, token, hash, id, &tok, &user, &c->vendor);
+		c->who = (struct rd_principal){ .vendor = tok.vendor_id, .user = user.id, .partner = user.partner_id,
+						.role = user.role, .token = tok.id, .session = session };
+		rc = load_scope(c, t);
+		if (rc == 0)
+			pcache_seen(snap, token, id, &c->who);
+	}
 	rd_txn_end(t);
 	if (req && rc == 0)
 		rd_req_set_who(req, c->who.vendor, c->who.user); /* the access log names the caller */

@@ -126,7 +126,10 @@ int rd_page_finish(struct rd_page *p, int rc)
 		else
 			rd_jsonw_raw(w, "null", 4);
 		rd_jsonw_raw(w, "}", 1);
-		rd_reply_raw(p->req, 200, "application/json", w->buf, w->len);
+		if (w->alloc) /* the request's pool (rd_jsonw_for_req): sent from there */
+			rd_reply_pooled(p->req, 200, "application/json", w->buf, w->len);
+		else
+			rd_reply_raw(p->req, 200, "application/json", w->buf, w->len);
 		return 0;
 	}
 	rd_reply_json(p->req, 200, json_pack("{s:o, s:o}", "items", p->items, "next_cursor",

@@ -112,6 +112,9 @@ void rd_req_set_who(struct rd_req *req, uint64_t vendor, uint64_t user);
 /* Responses. */
 void rd_reply_header(struct rd_req *req, const char *name, const char *value);
 void rd_reply_raw(struct rd_req *req, int status, const char *content_type, const void *body, size_t len);
+/* rd_reply_raw for a body that is in the request's pool already
+ * (rd_req_alloc, rd_jsonw_for_req): sent from there, not copied. */
+void rd_reply_pooled(struct rd_req *req, int status, const char *content_type, const void *body, size_t len);
 /* Serialises and releases body (steals the reference). */
 /* A body sent piece by piece (chunked): next(arg, &chunk, &len) gives the
  * next piece, valid until its next call, and answers 1 (more to come), 0

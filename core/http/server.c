@@ -347,7 +347,21 @@ static void peer_name(h2o_req_t *r, char *out, size_t cap)
 	struct sockaddr_storage sa;
 	socklen_t len = r->conn->callbacks->get_peername(r->conn, (struct sockaddr *)&sa);
 	out[0] = 0;
-	if (len && sa.ss_family == AF_INET)
+	if (len && sa.ss_family == AF_INET && cap >= INET_ADDRSTRLEN) {
+		/* dotted quad as inet_ntop writes it, without its sprintf */
+		const uint8_t *a = (const uint8_t *)&((struct sockaddr_in *)&sa)->sin_addr;
+		char *p = out;
+		for (int i = 0; i < 4; i++) {
+			if (i)
+				*p++ = '.';
+			if (a[i] >= 100)
+				*p++ = (char)('0' + a[i] / 100);
+			if (a[i] >= 10)
+				*p++ = (char)('0' + a[i] / 10 % 10);
+			*p++ = (char)('0' + a[i] % 10);
+		}
+		*p = 0;
+	} else if (len && sa.ss_family == AF_INET)
 		uv_ip4_name((struct sockaddr_in *)&sa, out, cap);
 	else if (len && sa.ss_family == AF_INET6)
 		uv_ip6_name((struct sockaddr_in6 *)&sa, out, cap);
@@ -427,6 +441,34 @@ void rd_reply_raw(struct rd_req *req, int status, const char *content_type, cons
 		return;
 	}
 	h2o_send_inline(r, body, len);
+}
+
+void rd_reply_pooled(struct rd_req *req, int status, const char *content_type, const void *body, size_t len)
+{
+	if (req->detached) {
+		rd_reply_raw(req, status, content_type, body, len);
+		return;
+	}
+	if (rd_fails_assert(!req->replied))
+		return;
+	req->replied = true;
+	h2o_req_t *r = req->h2o;
+	r->res.status = status;
+	r->res.reason = reason(status);
+	r->res.content_length = len;
+	if (req->srv->draining)
+		r->http1_is_persistent = 0;
+	h2o_add_header(&r->pool, &r->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type, strlen(content_type));
+	h2o_add_header_by_str(&r->pool, &r->res.headers, H2O_STRLIT("x-request-id"), 0, NULL, req->id, strlen(req->id));
+	h2o_add_header(&r->pool, &r->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+	/* h2o_send_inline without its copy: the body is the pool's already */
+	static h2o_generator_t generator = { NULL, NULL };
+	h2o_iovec_t buf = h2o_iovec_init(body, len);
+	h2o_start_response(r, &generator);
+	if (h2o_memis(r->input.method.base, r->input.method.len, H2O_STRLIT("HEAD")))
+		h2o_send(r, NULL, 0, H2O_SEND_STATE_FINAL);
+	else
+		h2o_send(r, &buf, 1, H2O_SEND_STATE_FINAL);
 }
 
 /* A streamed body: h2o asks for the next piece (proceed) once the last one
@@ -668,6 +710,40 @@ static void json_errors_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t 
 
 /* ---- requests ----------------------------------------------------------- */
 
+/* Appends to buf[0..cap) at n, cut at cap - 1 (room for a NUL): the new n. */
+static size_t put_str(char *buf, size_t cap, size_t n, const char *s)
+{
+	size_t l = strlen(s);
+	if (l > cap - 1 - n)
+		l = cap - 1 - n;
+	memcpy(buf + n, s, l);
+	return n + l;
+}
+
+static size_t put_u64(char *buf, size_t cap, size_t n, uint64_t v)
+{
+	char d[24];
+	size_t i = sizeof d;
+	d[--i] = 0;
+	do {
+		d[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return put_str(buf, cap, n, d + i);
+}
+
+/* ms as "%.3fms" does for a latency (to the microsecond, rounded). */
+static size_t put_ms(char *buf, size_t cap, size_t n, double ms)
+{
+	uint64_t us = ms > 0 ? (uint64_t)(ms * 1e3 + 0.5) : 0;
+	char frac[6] = { '.', (char)('0' + us / 100 % 10), (char)('0' + us / 10 % 10), (char)('0' + us % 10), 'm', 's' };
+	n = put_u64(buf, cap, n, us / 1000);
+	char f[7];
+	memcpy(f, frac, 6);
+	f[6] = 0;
+	return put_str(buf, cap, n, f);
+}
+
 static void request_done(void *p)
 {
 	struct rd_req *req = p;
@@ -680,16 +756,45 @@ static void request_done(void *p)
 	rd_metrics_request(req->srv->opts.metrics, req->route ? req->route->pattern : NULL, req->method_name, status,
 			   secs);
 	/* The access log: who asked (the client's address; the vendor and the
-	 * user once a credential verified, "-" before or without one). */
-	char vendor[24] = "-", user[24] = "-", fields[128];
-	const char *client = req->client;
-	if (req->who_vendor)
-		snprintf(vendor, sizeof vendor, "%llu", (unsigned long long)req->who_vendor);
-	if (req->who_user)
-		snprintf(user, sizeof user, "%llu", (unsigned long long)req->who_user);
-	snprintf(fields, sizeof fields, "client=%s vendor=%s user=%s", client[0] ? client : "-", vendor, user);
-	rd_log_req_fields(RD_LOG_INFO, "http", req->id, fields, "%s %s %d %.3fms", req->method_name, req->path, status,
-			  secs * 1e3);
+	 * user once a credential verified, "-" before or without one), written
+	 * without printf: "client=A vendor=V user=U", "METHOD PATH STATUS 1.234ms". */
+	if (!rd_log_enabled(RD_LOG_INFO))
+		return;
+	char fields[128], msg[2048];
+	size_t n = 0;
+	n = put_str(fields, sizeof fields, n, "client=");
+	n = put_str(fields, sizeof fields, n, req->client[0] ? req->client : "-");
+	n = put_str(fields, sizeof fields, n, " vendor=");
+	n = req->who_vendor ? put_u64(fields, sizeof fields, n, req->who_vendor) : put_str(fields, sizeof fields, n, "-");
+	n = put_str(fields, sizeof fields, n, " user=");
+	n = req->who_user ? put_u64(fields, sizeof fields, n, req->who_user) : put_str(fields, sizeof fields, n, "-");
+	fields[n] = 0;
+	size_t m = 0;
+	m = put_str(msg, sizeof msg, m, req->method_name);
+	m = put_str(msg, sizeof msg, m, " ");
+	m = put_str(msg, sizeof msg, m, req->path);
+	m = put_str(msg, sizeof msg, m, " ");
+	m = put_u64(msg, sizeof msg, m, status < 0 ? 0 : (uint64_t)status);
+	m = put_str(msg, sizeof msg, m, " ");
+	m = put_ms(msg, sizeof msg, m, secs * 1e3);
+	rd_log_req_text(RD_LOG_INFO, "http", req->id, fields, msg, m);
+}
+
+/* "%08x%08x" of the salt's low half and the request's number (the number's
+ * low 32 bits: as printf gave them below 2^32, all of them above). */
+static void new_request_id(struct rd_server *srv, char *out)
+{
+	static const char hexd[] = "0123456789abcdef";
+	uint64_t a = srv->salt & 0xffffffffu, b = ++srv->next_req;
+	char *p = out;
+	for (int i = 28; i >= 0; i -= 4)
+		*p++ = hexd[(a >> i) & 15];
+	int top = 28;
+	while (top < 60 && (b >> (top + 4)))
+		top += 4;
+	for (int i = top; i >= 0; i -= 4)
+		*p++ = hexd[(b >> i) & 15];
+	*p = 0;
 }
 
 static bool valid_request_id(h2o_iovec_t v)
@@ -728,17 +833,22 @@ static int on_req(h2o_handler_t *self, h2o_req_t *r)
 	req->srv = srv;
 	req->start_ns = now_ns();
 	req->path = pool_strndup(req, r->path_normalized.base, r->path_normalized.len);
-	snprintf(req->method_name, sizeof req->method_name, "%.*s", (int)r->method.len, r->method.base);
+	if (r->method.len < sizeof req->method_name) {
+		memcpy(req->method_name, r->method.base, r->method.len);
+		req->method_name[r->method.len] = 0;
+	} else {
+		memcpy(req->method_name, "OTHER", sizeof "OTHER");
+	}
 	peer_name(r, req->client, sizeof req->client);
-	if (r->method.len >= sizeof req->method_name)
-		snprintf(req->method_name, sizeof req->method_name, "OTHER");
 
 	ssize_t hi = h2o_find_header_by_str(&r->headers, H2O_STRLIT("x-request-id"), -1);
-	if (hi >= 0 && valid_request_id(r->headers.entries[hi].value))
-		snprintf(req->id, sizeof req->id, "%.*s", (int)r->headers.entries[hi].value.len,
-			 r->headers.entries[hi].value.base);
-	else
-		snprintf(req->id, sizeof req->id, "%08" PRIx64 "%08" PRIx64, srv->salt & 0xffffffffu, ++srv->next_req);
+	if (hi >= 0 && valid_request_id(r->headers.entries[hi].value) &&
+	    r->headers.entries[hi].value.len < sizeof req->id) {
+		memcpy(req->id, r->headers.entries[hi].value.base, r->headers.entries[hi].value.len);
+		req->id[r->headers.entries[hi].value.len] = 0;
+	} else {
+		new_request_id(srv, req->id);
+	}
 
 	route_and_run(srv, req);
 	return 0;
@@ -853,6 +963,34 @@ static const char *head_value(const struct phr_header *h, size_t n, const char *
 	return NULL;
 }
 
+/* Whether the head may bring a body larger than limit: a Transfer-Encoding,
+ * or a Content-Length that is not one number at most limit.  A head without
+ * either brings no body, and one of a known size within the anonymous limit
+ * fits every limit: its credentials need not be checked before its body is
+ * read (the handler checks them as ever). */
+static bool may_exceed(const struct phr_header *h, size_t n, size_t limit)
+{
+	int lengths = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (h[i].name_len == 17 && h2o_lcstris(h[i].name, 17, H2O_STRLIT("transfer-encoding")))
+			return true;
+		if (h[i].name_len != 14 || !h2o_lcstris(h[i].name, 14, H2O_STRLIT("content-length")))
+			continue;
+		if (++lengths > 1 || h[i].value_len == 0 || h[i].value_len > 19)
+			return true;
+		uint64_t v = 0;
+		for (size_t k = 0; k < h[i].value_len; k++) {
+			char c = h[i].value[k];
+			if (c < '0' || c > '9')
+				return true;
+			v = v * 10 + (uint64_t)(c - '0');
+		}
+		if (v > limit)
+			return true;
+	}
+	return false;
+}
+
 /* The body limit of a request with this method, path and credentials. */
 static size_t body_limit(struct rd_server *srv, const char *method, size_t mlen, const char *path, size_t plen,
 			 const char *auth, const char *cookie)
@@ -924,7 +1062,9 @@ static void on_read(h2o_socket_t *sock, const char *err)
 		size_t last = c->seen <= len ? c->seen : 0;
 		int r = phr_parse_request(sock->input->bytes, len, &m, &ml, &p, &pl, &minor, hs, &nh, last);
 		c->seen = r == -2 ? len : 0;
-		if (r > 0) {
+		if (r > 0 && !may_exceed(hs, nh, srv->opts.max_anon_body)) {
+			c->limit = limit = srv->opts.max_anon_body;
+		} else if (r > 0) {
 			char auth[512], cookie[16384]; /* a longer Cookie header counts as none */
 			c->limit = limit = body_limit(srv, m, ml, p, pl,
 						      head_value(hs, nh, "authorization", auth, sizeof auth),

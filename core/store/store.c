@@ -306,6 +306,18 @@ static int write_held(struct rd_store *s, struct rd_store_writer *w, rd_write_fn
 	return rc;
 }
 
+uint64_t rd_txn_snapshot(struct rd_txn *t)
+{
+	const struct rd_store_ops *o = t ? txn_ops(t) : NULL;
+	return o && o->snapshot ? o->snapshot(t) : 0;
+}
+
+uint64_t rd_store_snapshot(struct rd_store *s)
+{
+	const struct rd_store_ops *o = s ? store_ops(s) : NULL;
+	return o && o->store_snapshot ? o->store_snapshot(s) : 0;
+}
+
 int rd_store_write(struct rd_store *s, rd_write_fn fn, void *arg)
 {
 	if (rd_fails_assert(!this_thread_writes))

@@ -186,6 +186,15 @@ struct rd_table *rd_store_table(struct rd_store *s, const char *name);
 
 int rd_store_read(struct rd_store *s, struct rd_txn **out);
 void rd_txn_end(struct rd_txn *txn);
+/* The committed state a read transaction sees, as a number: two read
+ * transactions of this process with the same non-zero number see the same
+ * contents (LMDB: the id of the last write transaction committed, by this
+ * process or another beside it, when the read began).  0: not known (a
+ * PostgreSQL store): a caller must then check the contents themselves. */
+uint64_t rd_txn_snapshot(struct rd_txn *txn);
+/* The snapshot a read transaction begun now would see, without beginning
+ * one (LMDB: the newest meta page's id); 0: not known. */
+uint64_t rd_store_snapshot(struct rd_store *s);
 
 /* Runs fn inside one write transaction: commits when fn returns >= 0 and
  * aborts otherwise (fn's result is returned).  When the map fills up, the

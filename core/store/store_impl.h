@@ -99,6 +99,9 @@ struct rd_store_ops {
 	/* NULL: counter_add per delta.  Else a write's deltas (distinct keys) at once. */
 	int (*counter_apply)(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, const struct rd_counter_delta *d,
 			     size_t n);
+	/* rd_txn_snapshot, rd_store_snapshot; NULL: 0 (not known) */
+	uint64_t (*snapshot)(struct rd_txn *t);
+	uint64_t (*store_snapshot)(struct rd_store *s);
 };
 
 extern const struct rd_store_ops rd_store_lmdb_ops;

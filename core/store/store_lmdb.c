@@ -76,6 +76,7 @@ struct rd_txn {
 struct rd_store {
 	const struct rd_store_ops *ops; /* first: store_impl.h */
 	MDB_env *env;
+	uint64_t opened; /* which store this process opened, 1, 2, ...: part of rd_txn_snapshot */
 	char *dir;
 	int lock_fd;
 	bool readonly;
@@ -401,6 +402,8 @@ int rd_store_lmdb_open(struct rd_store **out, const char *dir, const struct rd_s
 {
 	struct rd_store *s = rd_calloc(1, sizeof *s);
 	s->ops = &rd_store_lmdb_ops;
+	static atomic_uint_fast64_t n_opened;
+	s->opened = atomic_fetch_add(&n_opened, 1) + 1;
 	s->dir = rd_strdup(dir);
 	s->lock_fd = -1;
 	/* reader-preferring (glibc's default): a thread may hold two
@@ -688,6 +691,31 @@ static void lm_txn_end(struct rd_txn *t)
 	}
 	txn_abort(t->s, t->txn);
 	free(t);
+}
+
+/* A read transaction's snapshot: the id of the last committed write it
+ * sees (LMDB numbers every committed write transaction), with the number
+ * of the store in this process above bit 44, so that two stores opened one
+ * after the other never share one. */
+static uint64_t lm_txn_snapshot(struct rd_txn *t)
+{
+	uint64_t id = (uint64_t)mdb_txn_id(t->txn);
+	if (t->write || id >= (UINT64_C(1) << 44) || t->s->opened >= (UINT64_C(1) << 20))
+		return 0;
+	return t->s->opened << 44 | id;
+}
+
+/* The snapshot a read transaction begun now sees: the newest meta page's
+ * transaction id (what mdb_txn_renew would pick), numbered as above. */
+static uint64_t lm_store_snapshot(struct rd_store *s)
+{
+	MDB_envinfo info;
+	if (mdb_env_info(s->env, &info) != 0)
+		return 0;
+	uint64_t id = (uint64_t)info.me_last_txnid;
+	if (id >= (UINT64_C(1) << 44) || s->opened >= (UINT64_C(1) << 20))
+		return 0;
+	return s->opened << 44 | id;
 }
 
 static int grow(struct rd_store *s)
@@ -2316,6 +2344,8 @@ const struct rd_store_ops rd_store_lmdb_ops = {
 	.txn_end = lm_txn_end,
 	.write = lm_store_write,
 	.writer = lm_store_writer,
+	.snapshot = lm_txn_snapshot,
+	.store_snapshot = lm_store_snapshot,
 	.begin_child = lm_txn_begin_child,
 	.commit_child = lm_txn_commit_child,
 	.abort_child = lm_txn_abort_child,

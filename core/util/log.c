@@ -192,13 +192,9 @@ static void put_quoted(struct line *l, const char *s)
 	put(l, "\"", 1);
 }
 
-static void vlog(enum rd_log_level level, const char *comp, const char *req_id, const char *fields, const char *fmt,
-		 va_list ap)
+/* One line: the message text msg (redacted here, so it is changed). */
+static void emit(enum rd_log_level level, const char *comp, const char *req_id, const char *fields, char *msg)
 {
-	if (level < threshold)
-		return;
-	char msg[2048];
-	vsnprintf(msg, sizeof msg, fmt, ap);
 	rd_redact_links(msg);
 
 	struct timespec ts;
@@ -215,9 +211,20 @@ static void vlog(enum rd_log_level level, const char *comp, const char *req_id, 
 
 	struct line l;
 	l.n = 0;
-	char head[160];
-	int hn = snprintf(head, sizeof head, "ts=%s.%03ldZ level=%s comp=", when, ts.tv_nsec / 1000000, names[level]);
-	put(&l, head, hn > 0 ? (size_t)hn : 0);
+	/* "ts=WHEN.mmmZ level=NAME comp=" */
+	char ms[5];
+	long m = ts.tv_nsec / 1000000;
+	ms[0] = '.';
+	ms[1] = (char)('0' + m / 100);
+	ms[2] = (char)('0' + m / 10 % 10);
+	ms[3] = (char)('0' + m % 10);
+	ms[4] = 'Z';
+	puts_(&l, "ts=");
+	puts_(&l, when);
+	put(&l, ms, sizeof ms);
+	puts_(&l, " level=");
+	puts_(&l, names[level]);
+	puts_(&l, " comp=");
 	puts_(&l, comp);
 	if (req_id) {
 		puts_(&l, " req=");
@@ -242,6 +249,34 @@ static void vlog(enum rd_log_level level, const char *comp, const char *req_id, 
 		write_all(l.b, l.n);
 	}
 	funlockfile(stderr);
+}
+
+static void vlog(enum rd_log_level level, const char *comp, const char *req_id, const char *fields, const char *fmt,
+		 va_list ap)
+{
+	if (level < threshold)
+		return;
+	char msg[2048];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	emit(level, comp, req_id, fields, msg);
+}
+
+void rd_log_req_text(enum rd_log_level level, const char *comp, const char *req_id, const char *fields,
+		     const char *text, size_t len)
+{
+	if (level < threshold)
+		return;
+	char msg[2048];
+	if (len > sizeof msg - 1)
+		len = sizeof msg - 1;
+	memcpy(msg, text, len);
+	msg[len] = 0;
+	emit(level, comp, req_id, fields, msg);
+}
+
+bool rd_log_enabled(enum rd_log_level level)
+{
+	return level >= threshold;
 }
 
 void rd_log(enum rd_log_level level, const char *comp, const char *fmt, ...)
@@ -273,7 +308,10 @@ static _Thread_local char current_req[48];
 
 void rd_log_set_current_req(const char *id)
 {
-	snprintf(current_req, sizeof current_req, "%s", id ? id : "");
+	size_t n = id ? strnlen(id, sizeof current_req - 1) : 0;
+	if (n)
+		memcpy(current_req, id, n);
+	current_req[n] = 0;
 }
 
 const char *rd_log_current_req(void)

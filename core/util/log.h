@@ -13,6 +13,9 @@
 #ifndef RD_UTIL_LOG_H
 #define RD_UTIL_LOG_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 enum rd_log_level { RD_LOG_DEBUG, RD_LOG_INFO, RD_LOG_WARN, RD_LOG_ERROR };
 
 void rd_log_set_level(enum rd_log_level level);
@@ -44,6 +47,12 @@ void rd_log_req(enum rd_log_level level, const char *comp, const char *req_id, c
  * without spaces or quotes: the caller's duty) written before msg. */
 void rd_log_req_fields(enum rd_log_level level, const char *comp, const char *req_id, const char *fields,
 		       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* As rd_log_req_fields with the message's text as it is (len bytes, no
+ * format): a line formatted by its caller (the access log). */
+void rd_log_req_text(enum rd_log_level level, const char *comp, const char *req_id, const char *fields,
+		     const char *text, size_t len);
+/* Whether a line at this level is written (the threshold lets it through). */
+bool rd_log_enabled(enum rd_log_level level);
 
 /* The HTTP request the calling thread works for now (the server sets it
  * around a handler and its callbacks, on the loop): code that logs on its

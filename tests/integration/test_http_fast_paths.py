@@ -1,0 +1,165 @@
+"""The request path's fast paths (issue 20, docs/performance.md "a GET and a
+list near bare h2o"; docs/security.md "Request path caches") against a real
+daemon: the principal cache that skips the token's look-ups while nothing was
+written, the records' JSON kept per stored version for GETs and lists, and
+the access log line and request id written without printf.
+Each cache must never answer with what a write before the request changed:
+a revocation, a disabled user, a partner's scope, a record's new fields."""
+import http.client
+import json
+import re
+
+from conftest import api_ok
+
+
+def conn(api):
+    """A persistent connection (keep-alive): the requests on it follow each
+    other on one socket, as a client's do."""
+    return http.client.HTTPConnection("127.0.0.1", api.port, timeout=10)
+
+
+def call(c, method, path, token, body=None):
+    headers = {"Authorization": f"Bearer {token}"}
+    if body is not None:
+        body = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    c.request(method, path, body=body, headers=headers)
+    r = c.getresponse()
+    data = r.read()
+    return r.status, data, r
+
+
+def test_a_revoked_token_is_refused_by_the_very_next_request(api):
+    """The token's records are taken from the cache while the store holds no
+    new write; its revocation is a write, so the next request, on another
+    connection or the same one, is refused."""
+    a, b = conn(api), conn(api)
+    k = api.world.contracts["gold"]
+    for i in range(20):
+        doc = api.ok("POST", "/api/v1/tokens", {"name": f"fast {i}"}, status=201, as_="admin")
+        for _ in range(3):  # warm: the cache holds it, checked in the current snapshot
+            status, body, _ = call(a, "GET", f"/api/v1/contracts/{k}", doc["token"])
+            assert status == 200, body
+        status, body, _ = call(b, "DELETE", f"/api/v1/tokens/{doc['id']}", doc["token"] if i % 2 else
+                               api.world.tokens["admin"])
+        assert status == 204, body
+        for c in (a, b):
+            status, body, r = call(c, "GET", f"/api/v1/contracts/{k}", doc["token"])
+            assert status == 401, (i, body)
+            assert b"revoked" in body and r.getheader("www-authenticate", "").startswith("Bearer"), body
+    a.close()
+    b.close()
+
+
+def test_a_disabled_user_and_a_new_role_take_effect_at_once(api):
+    """The user record is part of what the cache keeps: a change to it is
+    seen by the next request."""
+    user = api.ok("POST", "/api/v1/users", {"email": "fast-role@sentinel.example", "name": "Fast role",
+                                            "role": "vendor-admin", "password": "a long enough password"},
+                  status=201)
+    # A token of that user's own, made through its session.
+    s = http.client.HTTPConnection("127.0.0.1", api.port, timeout=10)
+    s.request("POST", "/api/v1/session", body=json.dumps({"vendor": "sentinel", "email": user["email"],
+                                                           "password": "a long enough password"}),
+              headers={"Content-Type": "application/json"})
+    r = s.getresponse()
+    r.read()
+    assert r.status in (200, 201), r.status
+    cookie = r.getheader("set-cookie").split(";")[0]
+    s.request("POST", "/api/v1/tokens", body=b'{"name": "mine"}',
+              headers={"Content-Type": "application/json", "Cookie": cookie})
+    r = s.getresponse()
+    mine = json.loads(r.read())
+    assert r.status == 201, mine
+    s.close()
+    token = mine["token"]
+    a = conn(api)
+    for _ in range(3):
+        status, body, _ = call(a, "GET", "/api/v1/audit?limit=1", token)
+        assert status == 200, body
+    # A vendor-sales user may not read the audit log: the next request says so.
+    api.ok("PATCH", f"/api/v1/users/{user['id']}", {"role": "vendor-sales"})
+    status, body, _ = call(a, "GET", "/api/v1/audit?limit=1", token)
+    assert status == 403, body
+    api.ok("PATCH", f"/api/v1/users/{user['id']}", {"disabled": 1})
+    status, body, _ = call(a, "GET", f"/api/v1/contracts/{api.world.contracts['gold']}", token)
+    assert status == 401 and b"disabled" in body, body
+    api.ok("PATCH", f"/api/v1/users/{user['id']}", {"disabled": 0, "role": "vendor-admin"})
+    status, body, _ = call(a, "GET", "/api/v1/audit?limit=1", token)
+    assert status == 200, body
+    a.close()
+
+
+def test_a_partners_scope_follows_a_move_at_once(api):
+    """A distributor's scope (its resellers) is kept with the cached caller;
+    a reseller moved to another distributor leaves it at the next request."""
+    w = api.world
+    tok = w.tokens["dist-admin"]
+    gold = w.partners["RES-GOLD"]
+    a = conn(api)
+    for _ in range(3):
+        status, body, _ = call(a, "GET", "/api/v1/me", tok)
+        assert status == 200 and gold in json.loads(body)["partner_scope"], body
+        status, body, _ = call(a, "GET", f"/api/v1/partners/{gold}", tok)
+        assert status == 200, body
+    api.ok("PATCH", f"/api/v1/partners/{gold}", {"parent_id": w.partners["DIST-SE"]})
+    try:
+        status, body, _ = call(a, "GET", "/api/v1/me", tok)
+        assert status == 200 and gold not in json.loads(body)["partner_scope"], body
+        status, body, _ = call(a, "GET", f"/api/v1/partners/{gold}", tok)
+        assert status == 404, body
+    finally:
+        api.ok("PATCH", f"/api/v1/partners/{gold}", {"parent_id": w.partners["DIST-NW"]})
+    status, body, _ = call(a, "GET", f"/api/v1/partners/{gold}", tok)
+    assert status == 200, body
+    a.close()
+
+
+def test_a_write_is_seen_by_the_next_get_and_list_on_another_connection(api):
+    """Each request sees every write committed before it: a PATCH on one
+    connection, then a GET and a list on another, 40 times over."""
+    tok = api.world.tokens["admin"]
+    k = api.world.contracts["plat"]
+    a, b = conn(api), conn(api)
+    for _ in range(2):  # warm both: the list's records rendered once already
+        assert call(b, "GET", f"/api/v1/contracts/{k}", tok)[0] == 200
+        assert call(b, "GET", "/api/v1/contracts?limit=500", tok)[0] == 200
+    for i in range(40):
+        status, body, _ = call(a, "PATCH", f"/api/v1/contracts/{k}", tok, {"quantity": 100 + i})
+        assert status == 200, body
+        status, body, _ = call(b, "GET", f"/api/v1/contracts/{k}", tok)
+        assert status == 200 and json.loads(body)["quantity"] == 100 + i, (i, body)
+        status, body, _ = call(b, "GET", "/api/v1/contracts?limit=500", tok)
+        items = {x["id"]: x for x in json.loads(body)["items"]}
+        assert status == 200 and items[k]["quantity"] == 100 + i, (i, items.get(k))
+        # The list's item is byte for byte the GET's.
+        got = call(b, "GET", f"/api/v1/contracts/{k}", tok)[1]
+        assert json.dumps(items[k], separators=(",", ":"), ensure_ascii=False).encode() == got
+    a.close()
+    b.close()
+
+
+def test_the_access_log_line_and_the_request_id_keep_their_shape(api):
+    """The access log line and the request id, now written without printf,
+    read as before: 'client=A vendor=V user=U msg="METHOD PATH STATUS N.NNNms"'
+    and sixteen hex digits, or the client's own X-Request-Id."""
+    k = api.world.contracts["gold"]
+    a = conn(api)
+    status, _, r = call(a, "GET", f"/api/v1/contracts/{k}", api.world.tokens["admin"])
+    assert status == 200
+    rid = r.getheader("x-request-id")
+    assert re.fullmatch(r"[0-9a-f]{16}", rid), rid
+    a.request("GET", "/api/v1/nowhere", headers={"X-Request-Id": "fast-path.1"})
+    r2 = a.getresponse()
+    r2.read()
+    assert r2.status == 404 and r2.getheader("x-request-id") == "fast-path.1"
+    a.close()
+    api_ok(api.call("GET", "/healthz"))  # a later request: the loop flushed the lines before it
+    log = api.daemon.log()
+    uid = api.world.user_ids["admin"]
+    line = re.search(rf"^ts=\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{{3}}Z level=info comp=http req={rid} "
+                     rf"client=127\.0\.0\.1 vendor=(\d+) user={uid} "
+                     rf'msg="GET /api/v1/contracts/{k} 200 \d+\.\d{{3}}ms"$', log, re.M)
+    assert line, log[-2000:]
+    assert re.search(r'^ts=\S+ level=info comp=http req=fast-path\.1 client=127\.0\.0\.1 vendor=- user=- '
+                     r'msg="GET /api/v1/nowhere 404 \d+\.\d{3}ms"$', log, re.M), log[-2000:]
