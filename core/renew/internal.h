@@ -205,8 +205,12 @@ int rd_notify_task(struct sweep *s, const struct rd_task *task, const char *to);
 /* Frees the kept template versions (notify.c; at rd_renew_free). */
 void rd_renew_kept_free(struct rd_renew *r);
 
-int rd_queue_message(struct sweep *s, const char *kind, const char *to, json_t *ctx, uint64_t opportunity,
-		     uint64_t partner, uint64_t customer);
+/* Queues one message with the context ctx (a typed tree in a: template/tval.h;
+ * the message's "subject" is set in it). */
+struct rd_tv;
+struct rd_tv_arena;
+int rd_queue_message(struct sweep *s, const char *kind, const char *to, struct rd_tv_arena *a, struct rd_tv *ctx,
+		     uint64_t opportunity, uint64_t partner, uint64_t customer);
 
 /* Commission statements (statements.c): the month before, on the vendor's
  * statement day; the e-mail (notify.c). */
