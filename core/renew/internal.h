@@ -96,6 +96,8 @@ struct sweep {
 	char policy_stopped[300]; /* non-empty: not called again in this sweep, the reason */
 	bool deferred;           /* its share of the sweep is used: the rest waits for the next turn */
 	json_t *preview;         /* non-NULL: a dry run, collect what happens */
+	bool cache_templates;    /* the day's sweep (write_day): the pack's templates looked up once per partner and kind */
+	struct tmpl_cache *templates; /* notify.c; freed by rd_sweep_templates_free */
 	int reminder_offset;
 	char ref[96];            /* the action taken last: the ref of the messages it sends */
 	unsigned taken, scanned;
@@ -202,6 +204,8 @@ int rd_digests(struct sweep *s);
  * (negative: overdue), to the customer. */
 int rd_notify_payment(struct sweep *s, const struct rd_order *o, int days_left);
 int rd_notify_task(struct sweep *s, const struct rd_task *task, const char *to);
+/* Frees the templates a sweep looked up (notify.c; write_day, between transactions). */
+void rd_sweep_templates_free(struct sweep *s);
 /* Frees the kept template versions (notify.c; at rd_renew_free). */
 void rd_renew_kept_free(struct rd_renew *r);
 

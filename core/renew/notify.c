@@ -74,13 +74,95 @@ static int render_parsed(struct rd_renew *r, const char *tmpl, size_t len, json_
 	return rc;
 }
 
+/* The templates a day's sweep looked up, by partner, kind and extension:
+ * each message needs three, and looking one up (the partner's pack, the
+ * vendor's, the default) reads the enablements index and scans the pack's
+ * assets.  Within one write transaction the packs enabled do not change;
+ * the assets of a loaded pack are static. */
+struct tmpl_entry {
+	uint64_t partner;
+	char kind[32], ext[8];  /* kind "" : a free slot */
+	const char *tmpl;
+	size_t len;
+};
+
+struct tmpl_cache {
+	struct tmpl_entry *slots;
+	size_t n, cap;          /* cap a power of two */
+};
+
+static size_t tmpl_hash(uint64_t partner, const char *kind, const char *ext)
+{
+	uint64_t h = 14695981039346656037u ^ partner;
+	for (const char *p = kind; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211u;
+	for (const char *p = ext; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211u;
+	return (size_t)(h ^ (h >> 29));
+}
+
+static struct tmpl_entry *tmpl_slot(struct tmpl_cache *c, uint64_t partner, const char *kind, const char *ext)
+{
+	for (size_t i = tmpl_hash(partner, kind, ext) & (c->cap - 1);; i = (i + 1) & (c->cap - 1)) {
+		struct tmpl_entry *e = &c->slots[i];
+		if (!e->kind[0] || (e->partner == partner && !strcmp(e->kind, kind) && !strcmp(e->ext, ext)))
+			return e;
+	}
+}
+
+static void tmpl_remember(struct sweep *s, uint64_t partner, const char *kind, const char *ext, const char *tmpl,
+			  size_t len)
+{
+	if (strlen(kind) >= sizeof s->templates->slots->kind || strlen(ext) >= sizeof s->templates->slots->ext)
+		return;
+	struct tmpl_cache *c = s->templates;
+	if (!c)
+		c = s->templates = rd_calloc(1, sizeof *c);
+	if (2 * (c->n + 1) > c->cap) {
+		struct tmpl_cache old = *c;
+		c->cap = old.cap ? 2 * old.cap : 256;
+		c->slots = rd_calloc(c->cap, sizeof *c->slots);
+		c->n = 0;
+		for (size_t i = 0; i < old.cap; i++)
+			if (old.slots[i].kind[0]) {
+				*tmpl_slot(c, old.slots[i].partner, old.slots[i].kind, old.slots[i].ext) = old.slots[i];
+				c->n++;
+			}
+		free(old.slots);
+	}
+	struct tmpl_entry *e = tmpl_slot(c, partner, kind, ext);
+	if (!e->kind[0])
+		c->n++;
+	*e = (struct tmpl_entry){ .partner = partner, .tmpl = tmpl, .len = len };
+	snprintf(e->kind, sizeof e->kind, "%s", kind);
+	snprintf(e->ext, sizeof e->ext, "%s", ext);
+}
+
+void rd_sweep_templates_free(struct sweep *s)
+{
+	if (s->templates)
+		free(s->templates->slots);
+	free(s->templates);
+	s->templates = NULL;
+}
+
 /* The pack's template email/KIND.EXT for the partner (or the vendor's). */
 static int pack_template(struct sweep *s, uint64_t partner, const char *kind, const char *ext, const char **tmpl,
 			 size_t *len)
 {
+	if (s->templates) {
+		struct tmpl_entry *e = tmpl_slot(s->templates, partner, kind, ext);
+		if (e->kind[0]) {
+			*tmpl = e->tmpl;
+			*len = e->len;
+			return 0;
+		}
+	}
 	char name[96];
 	snprintf(name, sizeof name, "email/%s.%s", kind, ext);
 	int rc = rd_plugins_asset(s->r->app->plugins, s->t, s->d, s->v.id, partner, name, tmpl, len);
+	if (rc == 0 && s->cache_templates)
+		tmpl_remember(s, partner, kind, ext, *tmpl, *len);
 	if (rc < 0) {
 		rd_log(RD_LOG_ERROR, "renew", "the branding pack has no template %s", name);
 		snprintf(s->why, sizeof s->why, "the branding pack has no template %s", name);
