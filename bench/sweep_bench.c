@@ -630,6 +630,24 @@ static int next_ids_fn(struct rd_txn *t, void *arg)
 	return rc < 0 ? rc : RD_EDECLINED;
 }
 
+/* Reads the store's data file through, so that each timed run (the sweep,
+ * the other formats' sweeps, the floor) starts with its copy in the page
+ * cache: the copies made before the sweeps are not evicted by the ones
+ * swept in between (at 4 M four copies of 2 GB) for one run and not for
+ * another.  Not timed. */
+static void warm(const char *dir)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/data.mdb", dir);
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return; /* PostgreSQL: nothing local to warm */
+	static char buf[1 << 20];
+	while (fread(buf, 1, sizeof buf, f) == sizeof buf)
+		;
+	fclose(f);
+}
+
 /* Sweeps the day after the vendor's last swept day, as the daemon's timer
  * would, and prints what it took. */
 static int sweep(const char *dir, struct result *res, bool at_queue, bool json_contexts, const char *label)
@@ -683,6 +701,7 @@ static int sweep(const char *dir, struct result *res, bool at_queue, bool json_c
 	rd_plugins_add_builtins(app.plugins);
 	struct rd_renew *r = rd_renew_new(&app);
 
+	warm(dir);
 	double t0 = now(), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
 	int taken = rd_renew_sweep(r);
 	double ms = (now() - t0) * 1000.0, cpu_ms = (clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0) * 1000.0;
@@ -968,6 +987,7 @@ static void storage_floor(const char *swept, const char *copy)
 	f.scanned = 0;
 	struct rd_store_stats st0, st1;
 	rd_store_stats(c, &st0);
+	warm(copy);
 	double t0 = now(), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
 	int rc = rd_store_write(c, floor_write_fn, &f);
 	double ms = (now() - t0) * 1000.0, cpu_ms = (clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0) * 1000.0;

@@ -198,7 +198,9 @@ int rd_publish(struct sweep *s, struct rd_opportunity *o, uint8_t publish, bool 
 int rd_notify_quote(struct sweep *s, const struct rd_opportunity *o, const struct rd_partner *res,
 		    const struct rd_customer *c, const struct rd_product *p, const struct rd_contract *k);
 int rd_notify_pullback(struct sweep *s, const struct rd_opportunity *o, uint8_t mode);
-int rd_notify_customer(struct sweep *s, const struct rd_opportunity *o, const char *kind, int days_left);
+/* k: the opportunity's contract when the caller has it read (else NULL). */
+int rd_notify_customer(struct sweep *s, const struct rd_opportunity *o, const char *kind, int days_left,
+		       const struct rd_contract *k);
 int rd_digests(struct sweep *s);
 /* A payment reminder for an order on terms, days_left before its due date
  * (negative: overdue), to the customer. */

@@ -512,32 +512,51 @@ static struct rd_tv *member_obj(struct rd_tv_arena *a, struct rd_tv *parent, con
  * messages to the channel: a customer's message never carries them, whatever
  * the branding pack's templates ask for (and reading them means parsing the
  * quote's lines, the costliest step of a reminder). */
-static int opp_context(struct sweep *s, const struct rd_opportunity *o, bool channel, struct rd_tv_arena *a,
-		       struct rd_tv **out, struct rd_partner *res, struct rd_customer *c)
-{
+struct opp_recs {
+	struct rd_partner res;
+	struct rd_customer c;
 	struct rd_product p;
 	struct rd_contract k;
-	int rc;
+	bool have_res, have_c, have_p, have_k; /* read already (by the caller, or a context before) */
+};
+
+static int opp_context(struct sweep *s, const struct rd_opportunity *o, bool channel, struct rd_tv_arena *a,
+		       struct rd_tv **out, struct opp_recs *r)
+{
+	struct rd_partner *res = &r->res;
+	struct rd_customer *c = &r->c;
+	int rc = 0;
 	const char *what = "partner";
 	uint64_t id = o->reseller_id;
-	if ((rc = rd_entity_get(s->t, s->d->partners, &rd_entity_partner, s->v.id, id, res)) == 0 &&
-	    (rc = rd_entity_get(s->t, s->d->customers, &rd_entity_customer, s->v.id, id = o->customer_id, c)) < 0)
+	/* what the caller has (the quote's records, the reminder's contract) is not read again */
+	r->have_res = r->have_res && res->id == o->reseller_id;
+	r->have_c = r->have_c && c->id == o->customer_id;
+	r->have_p = r->have_p && r->p.id == o->product_id;
+	r->have_k = r->have_k && r->k.id == o->contract_id;
+	if (!r->have_res && (rc = rd_entity_get(s->t, s->d->partners, &rd_entity_partner, s->v.id, id, res)) < 0)
+		what = "partner";
+	else if (!r->have_c &&
+		 (rc = rd_entity_get(s->t, s->d->customers, &rd_entity_customer, s->v.id, id = o->customer_id, c)) < 0)
 		what = "customer";
-	else if (rc == 0 && (rc = rd_entity_get(s->t, s->d->products, &rd_entity_product, s->v.id, id = o->product_id, &p)) < 0)
+	else if (!r->have_p &&
+		 (rc = rd_entity_get(s->t, s->d->products, &rd_entity_product, s->v.id, id = o->product_id, &r->p)) < 0)
 		what = "product";
-	else if (rc == 0 &&
-		 (rc = rd_entity_get(s->t, s->d->contracts, &rd_entity_contract, s->v.id, id = o->contract_id, &k)) < 0)
+	else if (!r->have_k &&
+		 (rc = rd_entity_get(s->t, s->d->contracts, &rd_entity_contract, s->v.id, id = o->contract_id, &r->k)) < 0)
 		what = "contract";
 	if (rc < 0) { /* the reason a failed action is shown with (sched.c) */
 		snprintf(s->why, sizeof s->why, "opportunity %llu: its %s %llu: %s", (unsigned long long)o->id, what,
 			 (unsigned long long)id, rd_strerror(rc));
 		return rc;
 	}
+	r->have_res = r->have_c = r->have_p = r->have_k = true;
+	const struct rd_product p = r->p;
+	const struct rd_contract k = r->k;
 	char list[48], price[48], pm[80] = "", vm[80] = "";
 	rd_money_format(o->list_total, o->currency, list, sizeof list);
 	/* The customer's price: list when the vendor sells; in partner mode the
 	 * reseller sets it, and the quote shows list. */
-	rd_money_format(o->list_total, o->currency, price, sizeof price);
+	memcpy(price, list, sizeof price);
 	const uint8_t modes[] = { RD_PUBLISH_PARTNER, RD_PUBLISH_VENDOR };
 	char *outs[] = { pm, vm };
 	for (int i = 0; channel && i < 2; i++)
@@ -604,13 +623,16 @@ static struct rd_tv *from_json(struct rd_tv_arena *a, json_t *j)
 int rd_notify_quote(struct sweep *s, const struct rd_opportunity *o, const struct rd_partner *res,
 		    const struct rd_customer *c, const struct rd_product *p, const struct rd_contract *k)
 {
-	(void)p;
-	(void)k;
 	struct rd_tv *ctx;
-	struct rd_partner r2;
-	struct rd_customer c2;
+	struct opp_recs *r = rd_malloc(sizeof *r);
+	r->res = *res;
+	r->c = *c;
+	r->p = *p;
+	r->k = *k;
+	r->have_res = r->have_c = r->have_p = r->have_k = true;
 	CTX_ARENA(a);
-	int rc = opp_context(s, o, true, &a, &ctx, &r2, &c2);
+	int rc = opp_context(s, o, true, &a, &ctx, r);
+	free(r);
 	if (rc == 0) {
 		rd_tv_set_str(&a, ctx, "default_action",
 			      s->v.publish_default == RD_PUBLISH_PARTNER
@@ -625,10 +647,10 @@ int rd_notify_quote(struct sweep *s, const struct rd_opportunity *o, const struc
 int rd_notify_pullback(struct sweep *s, const struct rd_opportunity *o, uint8_t mode)
 {
 	struct rd_tv *ctx;
-	struct rd_partner res;
-	struct rd_customer c;
+	struct opp_recs *r = rd_malloc(sizeof *r);
+	r->have_res = r->have_c = r->have_p = r->have_k = false;
 	CTX_ARENA(a);
-	int rc = opp_context(s, o, true, &a, &ctx, &res, &c);
+	int rc = opp_context(s, o, true, &a, &ctx, r);
 	if (rc < 0)
 		goto out;
 	rd_tv_set_str(&a, ctx, "mode_text", mode == RD_PUBLISH_PARTNER ? "the partner sells (publish-partner)"
@@ -641,15 +663,15 @@ int rd_notify_pullback(struct sweep *s, const struct rd_opportunity *o, uint8_t 
 	/* Everyone concerned: the reseller, the distributor (each with the
 	 * partner portal's page of it), the vendor's team (the sales view). */
 	rd_tv_set(&a, ctx, "partner_copy", rd_tv_bool(&a, true));
-	rc = rd_queue_message(s, "pullback", res.email, &a, ctx, o->id, res.id, c.id);
-	struct rd_partner dist;
+	rc = rd_queue_message(s, "pullback", r->res.email, &a, ctx, o->id, r->res.id, r->c.id);
 	if (rc == 0 && o->distributor_id &&
-	    rd_entity_get(s->t, s->d->partners, &rd_entity_partner, s->v.id, o->distributor_id, &dist) == 0)
-		rc = rd_queue_message(s, "pullback", dist.email, &a, ctx, o->id, dist.id, c.id);
+	    rd_entity_get(s->t, s->d->partners, &rd_entity_partner, s->v.id, o->distributor_id, &r->res) == 0)
+		rc = rd_queue_message(s, "pullback", r->res.email, &a, ctx, o->id, r->res.id, r->c.id);
 	rd_tv_set(&a, ctx, "partner_copy", rd_tv_bool(&a, false));
 	if (rc == 0)
-		rc = rd_queue_message(s, "pullback", s->v.notify_email, &a, ctx, o->id, 0, c.id);
+		rc = rd_queue_message(s, "pullback", s->v.notify_email, &a, ctx, o->id, 0, r->c.id);
 out:
+	free(r);
 	rd_tv_arena_free(&a);
 	return rc;
 }
@@ -676,43 +698,46 @@ static int make_link(struct sweep *s, const struct rd_opportunity *o, char *url,
  * contact (its sales_user_id), else the reseller's address; publish-vendor:
  * the vendor's sales person (its sales_user_id), else its renewals
  * address. */
-static int notify_sales(struct sweep *s, const struct rd_opportunity *o)
+static int notify_sales(struct sweep *s, const struct rd_opportunity *o, struct opp_recs *r)
 {
 	struct rd_tv *ctx;
-	struct rd_partner res;
-	struct rd_customer c;
+	const struct rd_partner *res = &r->res;
+	const struct rd_customer *c = &r->c;
 	CTX_ARENA(a);
-	int rc = opp_context(s, o, true, &a, &ctx, &res, &c);
+	int rc = opp_context(s, o, true, &a, &ctx, r);
 	if (rc < 0)
 		goto out;
 	bool partner = o->publish == RD_PUBLISH_PARTNER;
-	uint64_t uid = partner ? res.sales_user_id : s->v.sales_user_id;
-	const char *to = partner ? res.email : s->v.notify_email;
+	uint64_t uid = partner ? res->sales_user_id : s->v.sales_user_id;
+	const char *to = partner ? res->email : s->v.notify_email;
 	struct rd_user u;
 	if (uid && rd_entity_get(s->t, s->d->users, &rd_entity_user, s->v.id, uid, &u) == 0 && !u.disabled &&
-	    u.partner_id == (partner ? res.id : 0))
+	    u.partner_id == (partner ? res->id : 0))
 		to = u.email;
 	char url[700];
 	snprintf(url, sizeof url, "%s/sales/opportunities/%llu", link_base(s), (unsigned long long)o->id);
 	rd_tv_set_str(&a, ctx, "sales_url", url);
-	rd_tv_set_str(&a, ctx, "seller", partner ? res.name : s->v.name);
+	rd_tv_set_str(&a, ctx, "seller", partner ? res->name : s->v.name);
 	struct rd_tv *cust = rd_tv_get(ctx, "customer");
-	rd_tv_set_str(&a, cust, "email", c.email);
-	rd_tv_set_str(&a, cust, "phone", c.phone);
-	rc = rd_queue_message(s, "sales_notice", to, &a, ctx, o->id, partner ? res.id : 0, c.id);
+	rd_tv_set_str(&a, cust, "email", c->email);
+	rd_tv_set_str(&a, cust, "phone", c->phone);
+	rc = rd_queue_message(s, "sales_notice", to, &a, ctx, o->id, partner ? res->id : 0, c->id);
 out:
 	rd_tv_arena_free(&a);
 	return rc;
 }
 
-int rd_notify_customer(struct sweep *s, const struct rd_opportunity *o, const char *kind, int days_left)
+int rd_notify_customer(struct sweep *s, const struct rd_opportunity *o, const char *kind, int days_left,
+		       const struct rd_contract *k)
 {
 	struct rd_tv *ctx;
-	struct rd_partner res;
-	struct rd_customer c;
+	struct opp_recs *r = rd_malloc(sizeof *r);
+	r->have_res = r->have_c = r->have_p = false;
+	if ((r->have_k = k != NULL))
+		r->k = *k;
 	CTX_ARENA(a);
-	int rc = opp_context(s, o, false, &a, &ctx, &res, &c);
-	if (rc < 0 || res.opt_out_notices || !c.email[0]) /* the partner tells its customers itself */
+	int rc = opp_context(s, o, false, &a, &ctx, r);
+	if (rc < 0 || r->res.opt_out_notices || !r->c.email[0]) /* the partner tells its customers itself */
 		goto out;
 	char url[700];
 	if ((rc = make_link(s, o, url, sizeof url)) < 0)
@@ -721,12 +746,14 @@ int rd_notify_customer(struct sweep *s, const struct rd_opportunity *o, const ch
 	rd_tv_set(&a, ctx, "days_left", rd_tv_int(&a, days_left));
 	rd_tv_set(&a, ctx, "overdue", rd_tv_bool(&a, days_left < 0));
 	rd_tv_set(&a, ctx, "days_overdue", rd_tv_int(&a, -days_left));
-	rc = rd_queue_message(s, kind, c.email, &a, ctx, o->id, res.id, c.id);
+	rc = rd_queue_message(s, kind, r->c.email, &a, ctx, o->id, r->res.id, r->c.id);
 	rd_tv_arena_free(&a);
 	if (rc == 0 && !strcmp(kind, "customer_notice"))
-		rc = notify_sales(s, o);
+		rc = notify_sales(s, o, r); /* the same records */
+	free(r);
 	return rc;
 out:
+	free(r);
 	rd_tv_arena_free(&a);
 	return rc;
 }
@@ -763,10 +790,10 @@ int rd_notify_task(struct sweep *s, const struct rd_task *task, const char *to)
 	if (rc < 0)
 		return rc;
 	struct rd_tv *ctx;
-	struct rd_partner res;
-	struct rd_customer c;
+	struct opp_recs *r = rd_malloc(sizeof *r);
+	r->have_res = r->have_c = r->have_p = r->have_k = false;
 	CTX_ARENA(a);
-	if ((rc = opp_context(s, &o, true, &a, &ctx, &res, &c)) < 0)
+	if ((rc = opp_context(s, &o, true, &a, &ctx, r)) < 0)
 		goto out;
 	static const char *const texts[] = { "", "asks to be called back", "asks to be contacted by the reseller",
 					     "replied to the sales centre" };
@@ -776,8 +803,9 @@ int rd_notify_task(struct sweep *s, const struct rd_task *task, const char *to)
 	char url[700];
 	snprintf(url, sizeof url, "%s%s", link_base(s), task->partner_id ? "/partner/tasks" : "/vendor/tasks");
 	rd_tv_set_str(&a, ctx, "tasks_url", url);
-	rc = rd_queue_message(s, "task", to, &a, ctx, o.id, task->partner_id, c.id);
+	rc = rd_queue_message(s, "task", to, &a, ctx, o.id, task->partner_id, r->c.id);
 out:
+	free(r);
 	rd_tv_arena_free(&a);
 	return rc;
 }
