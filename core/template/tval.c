@@ -234,9 +234,19 @@ static bool pput(struct pbuf *b, const char *s, size_t n)
 	return true;
 }
 
+/* One byte, without a call to memcpy: most of what a context writes is
+ * punctuation between short strings. */
+static inline bool put1(struct pbuf *b, char c)
+{
+	if (b->len + 1 >= b->cap)
+		return false;
+	b->p[b->len++] = c;
+	return true;
+}
+
 static bool put_str(struct pbuf *b, const char *s, size_t n)
 {
-	if (!pput(b, "\"", 1))
+	if (!put1(b, '"'))
 		return false;
 	size_t run = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -250,7 +260,7 @@ static bool put_str(struct pbuf *b, const char *s, size_t n)
 			return false;
 		run = i + 1;
 	}
-	return pput(b, s + run, n - run) && pput(b, "\"", 1);
+	return pput(b, s + run, n - run) && put1(b, '"');
 }
 
 static bool put_int(struct pbuf *b, long long i)
@@ -272,20 +282,20 @@ static bool put_tv(struct pbuf *b, const struct rd_tv *v)
 {
 	switch (v->type) {
 	case RD_TV_OBJ:
-		if (!pput(b, "{", 1))
+		if (!put1(b, '{'))
 			return false;
 		for (uint32_t i = 0; i < v->n; i++)
-			if ((i && !pput(b, ",", 1)) || !put_str(b, v->u.kv[i].key, strlen(v->u.kv[i].key)) ||
-			    !pput(b, ":", 1) || !put_tv(b, v->u.kv[i].v))
+			if ((i && !put1(b, ',')) || !put_str(b, v->u.kv[i].key, strlen(v->u.kv[i].key)) || !put1(b, ':') ||
+			    !put_tv(b, v->u.kv[i].v))
 				return false;
-		return pput(b, "}", 1);
+		return put1(b, '}');
 	case RD_TV_ARR:
-		if (!pput(b, "[", 1))
+		if (!put1(b, '['))
 			return false;
 		for (uint32_t i = 0; i < v->n; i++)
-			if ((i && !pput(b, ",", 1)) || !put_tv(b, v->u.a[i]))
+			if ((i && !put1(b, ',')) || !put_tv(b, v->u.a[i]))
 				return false;
-		return pput(b, "]", 1);
+		return put1(b, ']');
 	case RD_TV_STR: return put_str(b, v->u.s.p, v->u.s.len);
 	case RD_TV_INT: return put_int(b, (long long)v->u.i);
 	case RD_TV_REAL: return put_real(b, v->u.d);
