@@ -42,7 +42,10 @@
  *
  * -q queues the messages rendered (mail_render_at_queue 1, the format
  * before send-time rendering).  -f also sweeps a copy of each store as
- * built with messages rendered at queue ("at_queue" line) and runs the
+ * built with messages rendered at queue ("at_queue" line), another with the
+ * messages' contexts built as JSON trees (mail_json_contexts 1, the path
+ * before typed contexts: "json_contexts" line) whose queued messages it
+ * compares with the first sweep's ("compare" line: differ=0), and runs the
  * storage floor on another copy ("floor" line, storage_floor() below).
  *
  * -u builds and sweeps one size in that PostgreSQL database (empty; the
@@ -554,6 +557,7 @@ static void count(struct rd_store *s, struct rd_domain *d, uint64_t vid, uint64_
 struct result {
 	uint64_t n;
 	double ms, cpu_ms;
+	uint64_t vendor, first_message; /* the sweep's messages: from this id on */
 };
 
 static const char *store_url; /* -u: PostgreSQL instead of LMDB */
@@ -626,9 +630,27 @@ static int next_ids_fn(struct rd_txn *t, void *arg)
 	return rc < 0 ? rc : RD_EDECLINED;
 }
 
+/* Reads the store's data file through, so that each timed run (the sweep,
+ * the other formats' sweeps, the floor) starts with its copy in the page
+ * cache: the copies made before the sweeps are not evicted by the ones
+ * swept in between (at 4 M four copies of 2 GB) for one run and not for
+ * another.  Not timed. */
+static void warm(const char *dir)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/data.mdb", dir);
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return; /* PostgreSQL: nothing local to warm */
+	static char buf[1 << 20];
+	while (fread(buf, 1, sizeof buf, f) == sizeof buf)
+		;
+	fclose(f);
+}
+
 /* Sweeps the day after the vendor's last swept day, as the daemon's timer
  * would, and prints what it took. */
-static int sweep(const char *dir, struct result *res, bool at_queue, const char *label)
+static int sweep(const char *dir, struct result *res, bool at_queue, bool json_contexts, const char *label)
 {
 	struct rd_domain d;
 	struct rd_store *s = open_store(dir, &d);
@@ -671,13 +693,15 @@ static int sweep(const char *dir, struct result *res, bool at_queue, const char 
 	/* A minimal application, as renewctl schedule preview builds it. */
 	rd_clock_make_settable((uint64_t)day * 86400 + 12 * 3600);
 	struct rd_config cfg = { .data = (char *)rd_store_dir(s), .listen = (char *)"127.0.0.1:8080",
-				 .claim_lease_ms = 60000, .mail_render_at_queue = at_queue };
+				 .claim_lease_ms = 60000, .mail_render_at_queue = at_queue,
+				 .mail_json_contexts = json_contexts };
 	struct rd_app app = { .store = s, .domain = &d, .config = &cfg };
 	app.policies = rd_policy_runtime_new();
 	app.plugins = rd_plugins_new(s, &d, NULL);
 	rd_plugins_add_builtins(app.plugins);
 	struct rd_renew *r = rd_renew_new(&app);
 
+	warm(dir);
 	double t0 = now(), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
 	int taken = rd_renew_sweep(r);
 	double ms = (now() - t0) * 1000.0, cpu_ms = (clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0) * 1000.0;
@@ -702,6 +726,8 @@ static int sweep(const char *dir, struct result *res, bool at_queue, const char 
 		printf("  actions: %s\n  messages: %s\n", t.actions, t.messages);
 	fflush(stdout);
 	res->n = n;
+	res->vendor = vid;
+	res->first_message = ids.message;
 	res->ms = ms;
 	res->cpu_ms = cpu_ms;
 	rd_renew_free(&r);
@@ -711,6 +737,82 @@ static int sweep(const char *dir, struct result *res, bool at_queue, const char 
 	return 0;
 }
 
+
+/* ---- typed contexts against JSON ones (-f) ------------------------------------------------
+ *
+ * The sweep's messages in a store swept with typed contexts and in a copy
+ * swept with mail_json_contexts 1: the same records, field for field, once
+ * the customers' link tokens (random) are masked in the parameters and
+ * texts. */
+
+static void mask_tokens(char *s)
+{
+	for (char *p = s; (p = strstr(p, "/c/"));) {
+		p += 3;
+		while ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+		       *p == '-')
+			*p++ = 'x';
+	}
+}
+
+static void compare_outboxes(const char *typed, const char *json, const struct result *a, const struct result *b)
+{
+	struct rd_domain da, db;
+	struct rd_store *sa = open_store(typed, &da), *sb = open_store(json, &db);
+	struct rd_txn *ta, *tb;
+	if (rd_store_read(sa, &ta) < 0 || rd_store_read(sb, &tb) < 0)
+		die("compare: read", RD_EINTERNAL);
+	struct rd_iter ia, ib;
+	struct rd_item xa, xb;
+	struct rd_message *ma = malloc(sizeof *ma), *mb = malloc(sizeof *mb);
+	unsigned long long n = 0, differ = 0, with_params = 0;
+	int ra = rd_iter_records(&ia, ta, da.outbox, a->vendor, a->first_message);
+	int rb = rd_iter_records(&ib, tb, db.outbox, b->vendor, b->first_message);
+	const char *first = "";
+	char where[160] = "";
+	for (;;) {
+		ra = ra < 0 ? ra : rd_iter_next(&ia, &xa);
+		rb = rb < 0 ? rb : rd_iter_next(&ib, &xb);
+		if (ra <= 0 || rb <= 0) {
+			if (ra != rb) {
+				differ++;
+				first = "one outbox holds more messages";
+			}
+			break;
+		}
+		memset(ma, 0, sizeof *ma);
+		memset(mb, 0, sizeof *mb);
+		if (rd_entity_decode(&rd_entity_message, xa.val, xa.len, ma) < 0 ||
+		    rd_entity_decode(&rd_entity_message, xb.val, xb.len, mb) < 0)
+			die("compare: decode", RD_ECORRUPT);
+		n++;
+		with_params += ma->params[0] != 0;
+		mask_tokens(ma->params);
+		mask_tokens(mb->params);
+		mask_tokens(ma->text);
+		mask_tokens(mb->text);
+		mask_tokens(ma->html);
+		mask_tokens(mb->html);
+		if (xa.id != xb.id || memcmp(ma, mb, sizeof *ma)) {
+			if (!differ++) {
+				first = strcmp(ma->params, mb->params) ? "params" : strcmp(ma->subject, mb->subject) ? "subject"
+					: "another field";
+				snprintf(where, sizeof where, " first=%llu", (unsigned long long)xa.id);
+			}
+		}
+	}
+	rd_iter_close(&ia);
+	rd_iter_close(&ib);
+	free(ma);
+	free(mb);
+	rd_txn_end(ta);
+	rd_txn_end(tb);
+	printf("sweep_bench: compare contracts=%llu messages=%llu with_params=%llu differ=%llu%s%s%s\n",
+	       (unsigned long long)a->n, n, with_params, differ, where, *first ? " in=" : "", first);
+	fflush(stdout);
+	rd_store_close(&sa);
+	rd_store_close(&sb);
+}
 
 /* ---- the storage floor (-f) ---------------------------------------------------------------
  *
@@ -885,6 +987,7 @@ static void storage_floor(const char *swept, const char *copy)
 	f.scanned = 0;
 	struct rd_store_stats st0, st1;
 	rd_store_stats(c, &st0);
+	warm(copy);
 	double t0 = now(), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
 	int rc = rd_store_write(c, floor_write_fn, &f);
 	double ms = (now() - t0) * 1000.0, cpu_ms = (clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0) * 1000.0;
@@ -967,7 +1070,7 @@ int main(int argc, char **argv)
 	struct result res[8];
 	int n_res = 0;
 	for (int i = 0; i < n_stores; i++)
-		sweep(stores[i], &res[n_res++], at_queue, "");
+		sweep(stores[i], &res[n_res++], at_queue, false, "");
 
 	char tmpl[] = "/tmp/renewd-sweep-XXXXXX";
 	const char *root = base;
@@ -987,22 +1090,27 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		build(dir, sizes[i], hits, monday);
-		char fdir[4200], qdir[4200];
+		char fdir[4200], qdir[4200], jdir[4200];
 		snprintf(fdir, sizeof fdir, "%s.floor", dir);
 		snprintf(qdir, sizeof qdir, "%s.queue", dir);
-		if (!build_only && compare) { /* copies of the store as built: the floor's and the format before's */
+		snprintf(jdir, sizeof jdir, "%s.json", dir);
+		if (!build_only && compare) { /* copies of the store as built: the floor's, the formats before */
 			copy_store(dir, fdir);
 			copy_store(dir, qdir);
+			copy_store(dir, jdir);
 		}
 		if (!build_only)
-			sweep(dir, &res[n_res++], at_queue, "");
+			sweep(dir, &res[n_res++], at_queue, false, "");
 		if (!build_only && compare) {
-			sweep(qdir, &(struct result){ 0 }, true, "at_queue ");
+			sweep(qdir, &(struct result){ 0 }, true, false, "at_queue ");
+			struct result jr = { 0 };
+			sweep(jdir, &jr, at_queue, true, "json_contexts ");
+			compare_outboxes(dir, jdir, &res[n_res - 1], &jr);
 			storage_floor(dir, fdir);
 		}
 		if (!base) {
-			char cmd[13000];
-			snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s' '%s'", dir, fdir, qdir);
+			char cmd[17000];
+			snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s' '%s' '%s'", dir, fdir, qdir, jdir);
 			if (system(cmd) != 0)
 				fprintf(stderr, "sweep_bench: could not remove %s\n", dir);
 		}

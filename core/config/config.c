@@ -56,6 +56,9 @@ const struct rd_option rd_options[] = {
 	{ "mail_render_at_queue", RD_OPT_UINT, OPT(mail_render_at_queue), "0", 0, 1,
 	  "1: the sweep stores each message rendered when it queues it (the format before send-time rendering); "
 	  "0: it stores the templates' version and parameters and the text is rendered when it is sent" },
+	{ "mail_json_contexts", RD_OPT_UINT, OPT(mail_json_contexts), "0", 0, 1,
+	  "1: the sweep builds its messages' contexts as JSON trees and renders from them (the path before typed "
+	  "contexts, kept to compare: the same bytes); 0: typed contexts" },
 	{ "public_url", RD_OPT_STRING, OPT(public_url), NULL, 0, 0,
 	  "base URL of links in e-mails and pages, http:// or https:// with a host (default: the address actually "
 	  "bound, http://HOST:PORT with port 0 resolved)" },

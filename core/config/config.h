@@ -36,6 +36,7 @@ struct rd_config {
 	uint64_t policy_jobs_per_vendor; /* policy checks and dry runs of one vendor on the thread pool at once */
 	uint64_t mail_retry_ms;   /* first retry delay; doubles per attempt up to an hour */
 	uint64_t mail_render_at_queue; /* 1: messages stored rendered when queued (the format before send-time rendering) */
+	uint64_t mail_json_contexts; /* 1: the sweep's message contexts as JSON trees (the path before typed contexts) */
 	char *public_url;         /* base of links in e-mails, e.g. https://renewals.example.com */
 	char *outbound_hosts;     /* where plugin HTTP may go: host, host:port, [v6]:port, comma-separated */
 	char *secret_env;         /* VENDOR/NAME=VARIABLE mappings for plugins' secret:NAME, comma-separated */

@@ -391,7 +391,7 @@ int rd_publish(struct sweep *s, struct rd_opportunity *o, uint8_t publish, bool 
 	}
 	rc = rd_event_record(s->t, s->d, s->v.id, "quote.published", "opportunity", o->id, NULL, ev);
 	json_decref(ev);
-	return rc < 0 ? rc : rd_notify_customer(s, o, "customer_notice", 0);
+	return rc < 0 ? rc : rd_notify_customer(s, o, "customer_notice", 0, NULL);
 }
 
 static int pullbacks(struct sweep *s)
@@ -713,7 +713,7 @@ static int remind_contract(struct sweep *s, struct rd_contract *k)
 	int rc = rd_action_once(s, key);
 	if (rc <= 0)
 		return rc;
-	return rd_notify_customer(s, &o, "reminder", offset);
+	return rd_notify_customer(s, &o, "reminder", offset, k);
 }
 
 /* The cadence: days before the end ("60 30 14 7 0 -7"). */

@@ -96,6 +96,8 @@ struct sweep {
 	char policy_stopped[300]; /* non-empty: not called again in this sweep, the reason */
 	bool deferred;           /* its share of the sweep is used: the rest waits for the next turn */
 	json_t *preview;         /* non-NULL: a dry run, collect what happens */
+	bool cache_templates;    /* the day's sweep (write_day): the pack's templates looked up once per partner and kind */
+	struct tmpl_cache *templates; /* notify.c; freed by rd_sweep_templates_free */
 	int reminder_offset;
 	char ref[96];            /* the action taken last: the ref of the messages it sends */
 	unsigned taken, scanned;
@@ -196,17 +198,25 @@ int rd_publish(struct sweep *s, struct rd_opportunity *o, uint8_t publish, bool 
 int rd_notify_quote(struct sweep *s, const struct rd_opportunity *o, const struct rd_partner *res,
 		    const struct rd_customer *c, const struct rd_product *p, const struct rd_contract *k);
 int rd_notify_pullback(struct sweep *s, const struct rd_opportunity *o, uint8_t mode);
-int rd_notify_customer(struct sweep *s, const struct rd_opportunity *o, const char *kind, int days_left);
+/* k: the opportunity's contract when the caller has it read (else NULL). */
+int rd_notify_customer(struct sweep *s, const struct rd_opportunity *o, const char *kind, int days_left,
+		       const struct rd_contract *k);
 int rd_digests(struct sweep *s);
 /* A payment reminder for an order on terms, days_left before its due date
  * (negative: overdue), to the customer. */
 int rd_notify_payment(struct sweep *s, const struct rd_order *o, int days_left);
 int rd_notify_task(struct sweep *s, const struct rd_task *task, const char *to);
+/* Frees the templates a sweep looked up (notify.c; write_day, between transactions). */
+void rd_sweep_templates_free(struct sweep *s);
 /* Frees the kept template versions (notify.c; at rd_renew_free). */
 void rd_renew_kept_free(struct rd_renew *r);
 
-int rd_queue_message(struct sweep *s, const char *kind, const char *to, json_t *ctx, uint64_t opportunity,
-		     uint64_t partner, uint64_t customer);
+/* Queues one message with the context ctx (a typed tree in a: template/tval.h;
+ * the message's "subject" is set in it). */
+struct rd_tv;
+struct rd_tv_arena;
+int rd_queue_message(struct sweep *s, const char *kind, const char *to, struct rd_tv_arena *a, struct rd_tv *ctx,
+		     uint64_t opportunity, uint64_t partner, uint64_t customer);
 
 /* Commission statements (statements.c): the month before, on the vendor's
  * statement day; the e-mail (notify.c). */

@@ -4,6 +4,12 @@
  * renders the branding pack's subject template (Mustache) and queues the
  * message in the outbox, in the caller's transaction, with the parameters its
  * text and HTML templates read: those are rendered when it is sent (below).
+ *
+ * A context is a typed tree (template/tval.h) in an arena whose first block
+ * is on the stack of the function that builds it: no jansson tree, no
+ * allocation per value.  mail_json_contexts 1 builds the shared part as the
+ * jansson tree it was before and renders and writes the parameters from
+ * jansson trees: the same bytes (tests/integration/test_sweep_typed_context.py).
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -20,6 +26,7 @@
 #include "renew/internal.h"
 #include "store/store.h"
 #include "template/mustache.h"
+#include "template/tval.h"
 #include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -53,25 +60,109 @@ static int parsed_locked(struct rd_renew *r, const char *tmpl, size_t len, struc
 	return rc;
 }
 
-static int render_parsed(struct rd_renew *r, const char *tmpl, size_t len, json_t *ctx, char **out, size_t *out_len,
-			 char *err, size_t errlen)
+/* Renders with ctx (a jansson tree) or, when it is NULL, tv (a typed one). */
+static int render_parsed(struct rd_renew *r, const char *tmpl, size_t len, json_t *ctx, const struct rd_tv *tv,
+			 char **out, size_t *out_len, char *err, size_t errlen)
 {
 	uv_mutex_lock(&r->templates_lock);
 	struct rd_mustache *m = NULL;
 	int rc = parsed_locked(r, tmpl, len, &m, err, errlen);
 	if (rc == 0)
-		rc = rd_mustache_run(m, ctx, NULL, NULL, out, out_len, err, errlen);
+		rc = ctx ? rd_mustache_run(m, ctx, NULL, NULL, out, out_len, err, errlen)
+			 : rd_mustache_run_tv(m, tv, NULL, NULL, out, out_len, err, errlen);
 	uv_mutex_unlock(&r->templates_lock);
 	return rc;
+}
+
+/* The templates a day's sweep looked up, by partner, kind and extension:
+ * each message needs three, and looking one up (the partner's pack, the
+ * vendor's, the default) reads the enablements index and scans the pack's
+ * assets.  Within one write transaction the packs enabled do not change;
+ * the assets of a loaded pack are static. */
+struct tmpl_entry {
+	uint64_t partner;
+	char kind[32], ext[8];  /* kind "" : a free slot */
+	const char *tmpl;
+	size_t len;
+};
+
+struct tmpl_cache {
+	struct tmpl_entry *slots;
+	size_t n, cap;          /* cap a power of two */
+};
+
+static size_t tmpl_hash(uint64_t partner, const char *kind, const char *ext)
+{
+	uint64_t h = 14695981039346656037u ^ partner;
+	for (const char *p = kind; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211u;
+	for (const char *p = ext; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211u;
+	return (size_t)(h ^ (h >> 29));
+}
+
+static struct tmpl_entry *tmpl_slot(struct tmpl_cache *c, uint64_t partner, const char *kind, const char *ext)
+{
+	for (size_t i = tmpl_hash(partner, kind, ext) & (c->cap - 1);; i = (i + 1) & (c->cap - 1)) {
+		struct tmpl_entry *e = &c->slots[i];
+		if (!e->kind[0] || (e->partner == partner && !strcmp(e->kind, kind) && !strcmp(e->ext, ext)))
+			return e;
+	}
+}
+
+static void tmpl_remember(struct sweep *s, uint64_t partner, const char *kind, const char *ext, const char *tmpl,
+			  size_t len)
+{
+	if (strlen(kind) >= sizeof s->templates->slots->kind || strlen(ext) >= sizeof s->templates->slots->ext)
+		return;
+	struct tmpl_cache *c = s->templates;
+	if (!c)
+		c = s->templates = rd_calloc(1, sizeof *c);
+	if (2 * (c->n + 1) > c->cap) {
+		struct tmpl_cache old = *c;
+		c->cap = old.cap ? 2 * old.cap : 256;
+		c->slots = rd_calloc(c->cap, sizeof *c->slots);
+		c->n = 0;
+		for (size_t i = 0; i < old.cap; i++)
+			if (old.slots[i].kind[0]) {
+				*tmpl_slot(c, old.slots[i].partner, old.slots[i].kind, old.slots[i].ext) = old.slots[i];
+				c->n++;
+			}
+		free(old.slots);
+	}
+	struct tmpl_entry *e = tmpl_slot(c, partner, kind, ext);
+	if (!e->kind[0])
+		c->n++;
+	*e = (struct tmpl_entry){ .partner = partner, .tmpl = tmpl, .len = len };
+	snprintf(e->kind, sizeof e->kind, "%s", kind);
+	snprintf(e->ext, sizeof e->ext, "%s", ext);
+}
+
+void rd_sweep_templates_free(struct sweep *s)
+{
+	if (s->templates)
+		free(s->templates->slots);
+	free(s->templates);
+	s->templates = NULL;
 }
 
 /* The pack's template email/KIND.EXT for the partner (or the vendor's). */
 static int pack_template(struct sweep *s, uint64_t partner, const char *kind, const char *ext, const char **tmpl,
 			 size_t *len)
 {
+	if (s->templates) {
+		struct tmpl_entry *e = tmpl_slot(s->templates, partner, kind, ext);
+		if (e->kind[0]) {
+			*tmpl = e->tmpl;
+			*len = e->len;
+			return 0;
+		}
+	}
 	char name[96];
 	snprintf(name, sizeof name, "email/%s.%s", kind, ext);
 	int rc = rd_plugins_asset(s->r->app->plugins, s->t, s->d, s->v.id, partner, name, tmpl, len);
+	if (rc == 0 && s->cache_templates)
+		tmpl_remember(s, partner, kind, ext, *tmpl, *len);
 	if (rc < 0) {
 		rd_log(RD_LOG_ERROR, "renew", "the branding pack has no template %s", name);
 		snprintf(s->why, sizeof s->why, "the branding pack has no template %s", name);
@@ -86,7 +177,8 @@ static void template_error(struct sweep *s, const char *kind, const char *ext, c
 }
 
 /* Renders one template of the pack into *out (malloc'd). */
-static int render(struct sweep *s, uint64_t partner, const char *kind, const char *ext, json_t *ctx, char **out)
+static int render(struct sweep *s, uint64_t partner, const char *kind, const char *ext, json_t *ctx,
+		  const struct rd_tv *tv, char **out)
 {
 	char err[300];
 	const char *tmpl;
@@ -94,7 +186,7 @@ static int render(struct sweep *s, uint64_t partner, const char *kind, const cha
 	int rc = pack_template(s, partner, kind, ext, &tmpl, &len);
 	if (rc < 0)
 		return rc;
-	rc = render_parsed(s->r, tmpl, len, ctx, out, &out_len, err, sizeof err);
+	rc = render_parsed(s->r, tmpl, len, ctx, tv, out, &out_len, err, sizeof err);
 	if (rc < 0)
 		template_error(s, kind, ext, err);
 	return rc;
@@ -137,91 +229,14 @@ static void template_version(const char *txt, size_t tl, const char *html, size_
 	sodium_bin2hex(out, 33, h, sizeof h);
 }
 
-/* The parameters as compact JSON, written straight into the message (a
- * third of json_dumps' cost): strings escaped as JSON requires (their UTF-8
- * is jansson's, valid), integers in decimal, reals so that they read back
- * the same.  false: it does not fit. */
-struct pbuf {
-	char *p;
-	size_t len, cap;
-};
-
-static bool pput(struct pbuf *b, const char *s, size_t n)
-{
-	if (b->len + n >= b->cap)
-		return false;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	return true;
-}
-
-static bool put_str(struct pbuf *b, const char *s, size_t n)
-{
-	if (!pput(b, "\"", 1))
-		return false;
-	size_t run = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		char esc[8];
-		int k = c == '"' ? snprintf(esc, sizeof esc, "\\\"") : c == '\\' ? snprintf(esc, sizeof esc, "\\\\")
-							: snprintf(esc, sizeof esc, "\\u%04x", c);
-		if (!pput(b, s + run, i - run) || !pput(b, esc, (size_t)k))
-			return false;
-		run = i + 1;
-	}
-	return pput(b, s + run, n - run) && pput(b, "\"", 1);
-}
-
-static bool put_json(struct pbuf *b, json_t *v)
-{
-	char num[40];
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: {
-		const char *key;
-		json_t *x;
-		bool first = true;
-		if (!pput(b, "{", 1))
-			return false;
-		json_object_foreach(v, key, x) {
-			if ((!first && !pput(b, ",", 1)) || !put_str(b, key, strlen(key)) || !pput(b, ":", 1) ||
-			    !put_json(b, x))
-				return false;
-			first = false;
-		}
-		return pput(b, "}", 1);
-	}
-	case JSON_ARRAY: {
-		size_t i;
-		json_t *x;
-		if (!pput(b, "[", 1))
-			return false;
-		json_array_foreach(v, i, x) {
-			if ((i && !pput(b, ",", 1)) || !put_json(b, x))
-				return false;
-		}
-		return pput(b, "]", 1);
-	}
-	case JSON_STRING:
-		return put_str(b, json_string_value(v), json_string_length(v));
-	case JSON_INTEGER:
-		return pput(b, num, (size_t)snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v)));
-	case JSON_REAL: { /* reads back as the same real (never as an integer) */
-		int n = snprintf(num, sizeof num, "%.17g", json_real_value(v));
-		if (!strpbrk(num, ".eEni"))
-			n += snprintf(num + n, sizeof num - (size_t)n, ".0");
-		return pput(b, num, (size_t)n);
-	}
-	case JSON_TRUE: return pput(b, "true", 4);
-	case JSON_FALSE: return pput(b, "false", 5);
-	default: return pput(b, "null", 4);
-	}
-}
+/* The parameters are written as compact JSON straight into the message
+ * (template/tval.c: rd_tv_write_json, rd_json_write_compact for the
+ * jansson tree: a third of json_dumps' cost). */
 
 /* Fills m's version and parameters; 1 done, 0 it is to be stored rendered,
  * < 0 an error (s->why says which). */
-static int queue_params(struct sweep *s, uint64_t partner, const char *kind, json_t *ctx, struct rd_message *m)
+static int queue_params(struct sweep *s, uint64_t partner, const char *kind, json_t *ctx, struct rd_tv *tv,
+			struct rd_message *m)
 {
 	const char *txt, *html;
 	size_t tl, hl;
@@ -245,13 +260,16 @@ static int queue_params(struct sweep *s, uint64_t partner, const char *kind, jso
 			return rc;
 		}
 	}
-	json_object_del(ctx, "subject"); /* a message before on the same context set it */
-	struct pbuf pb = { m->params, 0, sizeof m->params };
-	if (!put_json(&pb, ctx) || pb.len >= pb.cap) {
+	/* a message before on the same context set it */
+	if (ctx)
+		json_object_del(ctx, "subject");
+	rd_tv_del(tv, "subject");
+	size_t plen;
+	if (!(ctx ? rd_json_write_compact(ctx, m->params, sizeof m->params, &plen)
+		  : rd_tv_write_json(tv, m->params, sizeof m->params, &plen))) {
 		m->params[0] = 0;
 		return 0; /* does not fit: stored rendered */
 	}
-	m->params[pb.len] = 0;
 	char version[33], key[48];
 	/* The pack's texts live as long as the process: their version is
 	 * hashed once per pair. */
@@ -374,8 +392,8 @@ int rd_message_render(struct rd_renew *r, struct rd_txn *t, struct rd_message *m
 	json_object_set_new(ctx, "subject", json_string(m->subject));
 	char *text = NULL, *html = NULL, e[300] = "";
 	size_t n;
-	if ((rc = render_parsed(r, k->src, k->txt_len, ctx, &text, &n, e, sizeof e)) == 0)
-		rc = render_parsed(r, k->src + k->txt_len, k->html_len, ctx, &html, &n, e, sizeof e);
+	if ((rc = render_parsed(r, k->src, k->txt_len, ctx, NULL, &text, &n, e, sizeof e)) == 0)
+		rc = render_parsed(r, k->src + k->txt_len, k->html_len, ctx, NULL, &html, &n, e, sizeof e);
 	json_decref(ctx);
 	if (rc == 0)
 		fill_bodies(m, text, html);
@@ -386,11 +404,13 @@ int rd_message_render(struct rd_renew *r, struct rd_txn *t, struct rd_message *m
 	return rc;
 }
 
-int rd_queue_message(struct sweep *s, const char *kind, const char *to, json_t *ctx, uint64_t opportunity,
-		     uint64_t partner, uint64_t customer)
+int rd_queue_message(struct sweep *s, const char *kind, const char *to, struct rd_tv_arena *a, struct rd_tv *tv,
+		     uint64_t opportunity, uint64_t partner, uint64_t customer)
 {
 	if (!to || !*to)
 		return 0; /* nobody to tell: nothing queued (the action still counts) */
+	/* mail_json_contexts 1: rendered and written from a jansson tree, as before */
+	json_t *ctx = s->r->app->config->mail_json_contexts ? rd_tv_to_json(tv) : NULL;
 	/* 33 KB, most of it text, html and params, which are written below:
 	 * zeroing them for every message was a sixth of a sweep's time. */
 	struct rd_message *m = rd_malloc(sizeof *m);
@@ -399,14 +419,17 @@ int rd_queue_message(struct sweep *s, const char *kind, const char *to, json_t *
 	m->text[0] = m->html[0] = m->params[0] = 0;
 	char *subject = NULL, *text = NULL, *html = NULL;
 	int rc;
-	if ((rc = render(s, partner, kind, "subject", ctx, &subject)) < 0)
+	if ((rc = render(s, partner, kind, "subject", ctx, tv, &subject)) < 0)
 		goto out;
 	if (!s->r->app->config->mail_render_at_queue && strlen(subject) < sizeof m->subject &&
-	    (rc = queue_params(s, partner, kind, ctx, m)) < 0)
+	    (rc = queue_params(s, partner, kind, ctx, tv, m)) < 0)
 		goto out;
-	json_object_set_new(ctx, "subject", json_string(subject));
+	if (ctx)
+		json_object_set_new(ctx, "subject", json_string(subject));
+	rd_tv_set_str(a, tv, "subject", subject);
 	if (!m->template_version[0] &&
-	    ((rc = render(s, partner, kind, "txt", ctx, &text)) < 0 || (rc = render(s, partner, kind, "html", ctx, &html)) < 0))
+	    ((rc = render(s, partner, kind, "txt", ctx, tv, &text)) < 0 ||
+	     (rc = render(s, partner, kind, "html", ctx, tv, &html)) < 0))
 		goto out;
 	snprintf(m->kind, sizeof m->kind, "%s", kind);
 	snprintf(m->to, sizeof m->to, "%s", to);
@@ -429,6 +452,7 @@ int rd_queue_message(struct sweep *s, const char *kind, const char *to, json_t *
 	}
 	rc = rd_entity_put(s->t, s->d->outbox, &rd_entity_message, s->v.id, m, 0);
 out:
+	json_decref(ctx);
 	free(subject);
 	free(text);
 	free(html);
@@ -436,37 +460,103 @@ out:
 	return rc;
 }
 
+/* A context's arena: its first block on the builder's stack. */
+#define CTX_STACK 8192
+#define CTX_ARENA(a)                                                                                               \
+	_Alignas(16) char a##_buf[CTX_STACK];                                                                      \
+	struct rd_tv_arena a;                                                                                      \
+	rd_tv_arena_init(&a, a##_buf, sizeof a##_buf)
+
+/* rd_brand_json (domain/model.c) as a typed value: the same names and values. */
+static struct rd_tv *brand_tv(struct rd_tv_arena *a, const struct rd_partner *p, const struct rd_vendor *v)
+{
+	char block[600];
+	if (p && p->contact_block[0])
+		snprintf(block, sizeof block, "%s", p->contact_block);
+	else if (p)
+		snprintf(block, sizeof block, "%s%s%s%s%s", p->name, p->phone[0] ? ", " : "", p->phone,
+			 p->email[0] ? ", " : "", p->email);
+	else
+		snprintf(block, sizeof block, "%s", v->name);
+	struct rd_tv *b = rd_tv_obj(a);
+	rd_tv_set_str(a, b, "name", p ? p->name : v->name);
+	rd_tv_set_str(a, b, "logo_url", p ? p->logo_url : "");
+	rd_tv_set_str(a, b, "colour_primary", p && p->colour_primary[0] ? p->colour_primary : "#1f3a5f");
+	rd_tv_set_str(a, b, "colour_accent", p && p->colour_accent[0] ? p->colour_accent : "#f2a900");
+	rd_tv_set_str(a, b, "contact_block", block);
+	rd_tv_set_str(a, b, "email", p ? p->email : v->notify_email);
+	rd_tv_set_str(a, b, "phone", p ? p->phone : "");
+	return b;
+}
+
+/* rd_date_json as a typed value: "" for no date. */
+static struct rd_tv *date_tv(struct rd_tv_arena *a, rd_date d)
+{
+	char s[11];
+	if (!d)
+		return rd_tv_strn(a, "", 0);
+	rd_date_format(d, s);
+	return rd_tv_str(a, s);
+}
+
+/* An object of one member, obj[key] = {name: s} style helpers. */
+static struct rd_tv *member_obj(struct rd_tv_arena *a, struct rd_tv *parent, const char *key)
+{
+	struct rd_tv *o = rd_tv_obj(a);
+	rd_tv_set(a, parent, key, o);
+	return o;
+}
+
 /* The context shared by the messages about one opportunity.  The channel's
  * margins (quote.partner_margin, quote.vendor_margin) are there only for
  * messages to the channel: a customer's message never carries them, whatever
  * the branding pack's templates ask for (and reading them means parsing the
  * quote's lines, the costliest step of a reminder). */
-static int opp_context(struct sweep *s, const struct rd_opportunity *o, bool channel, json_t **out,
-		       struct rd_partner *res, struct rd_customer *c)
-{
+struct opp_recs {
+	struct rd_partner res;
+	struct rd_customer c;
 	struct rd_product p;
 	struct rd_contract k;
-	int rc;
+	bool have_res, have_c, have_p, have_k; /* read already (by the caller, or a context before) */
+};
+
+static int opp_context(struct sweep *s, const struct rd_opportunity *o, bool channel, struct rd_tv_arena *a,
+		       struct rd_tv **out, struct opp_recs *r)
+{
+	struct rd_partner *res = &r->res;
+	struct rd_customer *c = &r->c;
+	int rc = 0;
 	const char *what = "partner";
 	uint64_t id = o->reseller_id;
-	if ((rc = rd_entity_get(s->t, s->d->partners, &rd_entity_partner, s->v.id, id, res)) == 0 &&
-	    (rc = rd_entity_get(s->t, s->d->customers, &rd_entity_customer, s->v.id, id = o->customer_id, c)) < 0)
+	/* what the caller has (the quote's records, the reminder's contract) is not read again */
+	r->have_res = r->have_res && res->id == o->reseller_id;
+	r->have_c = r->have_c && c->id == o->customer_id;
+	r->have_p = r->have_p && r->p.id == o->product_id;
+	r->have_k = r->have_k && r->k.id == o->contract_id;
+	if (!r->have_res && (rc = rd_entity_get(s->t, s->d->partners, &rd_entity_partner, s->v.id, id, res)) < 0)
+		what = "partner";
+	else if (!r->have_c &&
+		 (rc = rd_entity_get(s->t, s->d->customers, &rd_entity_customer, s->v.id, id = o->customer_id, c)) < 0)
 		what = "customer";
-	else if (rc == 0 && (rc = rd_entity_get(s->t, s->d->products, &rd_entity_product, s->v.id, id = o->product_id, &p)) < 0)
+	else if (!r->have_p &&
+		 (rc = rd_entity_get(s->t, s->d->products, &rd_entity_product, s->v.id, id = o->product_id, &r->p)) < 0)
 		what = "product";
-	else if (rc == 0 &&
-		 (rc = rd_entity_get(s->t, s->d->contracts, &rd_entity_contract, s->v.id, id = o->contract_id, &k)) < 0)
+	else if (!r->have_k &&
+		 (rc = rd_entity_get(s->t, s->d->contracts, &rd_entity_contract, s->v.id, id = o->contract_id, &r->k)) < 0)
 		what = "contract";
 	if (rc < 0) { /* the reason a failed action is shown with (sched.c) */
 		snprintf(s->why, sizeof s->why, "opportunity %llu: its %s %llu: %s", (unsigned long long)o->id, what,
 			 (unsigned long long)id, rd_strerror(rc));
 		return rc;
 	}
+	r->have_res = r->have_c = r->have_p = r->have_k = true;
+	const struct rd_product p = r->p;
+	const struct rd_contract k = r->k;
 	char list[48], price[48], pm[80] = "", vm[80] = "";
 	rd_money_format(o->list_total, o->currency, list, sizeof list);
 	/* The customer's price: list when the vendor sells; in partner mode the
 	 * reseller sets it, and the quote shows list. */
-	rd_money_format(o->list_total, o->currency, price, sizeof price);
+	memcpy(price, list, sizeof price);
 	const uint8_t modes[] = { RD_PUBLISH_PARTNER, RD_PUBLISH_VENDOR };
 	char *outs[] = { pm, vm };
 	for (int i = 0; channel && i < 2; i++)
@@ -477,62 +567,112 @@ static int opp_context(struct sweep *s, const struct rd_opportunity *o, bool cha
 	char decision_url[700];
 	snprintf(decision_url, sizeof decision_url, "%s/partner/opportunities/%llu", link_base(s),
 		 (unsigned long long)o->id);
-	*out = json_pack("{s:{s:s}, s:{s:s, s:s, s:s}, s:o, s:{s:s}, s:{s:s, s:s}, s:{s:o, s:I}, "
-			 "s:{s:s, s:s, s:s, s:s, s:s, s:o, s:o}, s:s, s:b, s:b}",
-			 "vendor", "name", s->v.name, "partner", "name", res->name, "email", res->email, "phone", res->phone,
-			 "brand", rd_brand_json(res, &s->v), "customer", "name", c->name, "product", "name", p.name, "sku",
-			 p.external_id, "contract", "end", rd_date_json(k.end), "quantity", (json_int_t)k.quantity, "quote",
-			 "number", o->number, "list", list, "price", price, "partner_margin", pm, "vendor_margin", vm,
-			 "decision_by", rd_date_json(o->decision_by), "valid_until", rd_date_json(o->valid_until), "decision_url",
-			 decision_url, "publish_vendor", o->publish == RD_PUBLISH_VENDOR, "publish_partner",
-			 o->publish == RD_PUBLISH_PARTNER);
-	return *out ? 0 : RD_EINTERNAL;
+	if (s->r->app->config->mail_json_contexts) { /* the jansson tree, as before */
+		json_t *j = json_pack("{s:{s:s}, s:{s:s, s:s, s:s}, s:o, s:{s:s}, s:{s:s, s:s}, s:{s:o, s:I}, "
+				      "s:{s:s, s:s, s:s, s:s, s:s, s:o, s:o}, s:s, s:b, s:b}",
+				      "vendor", "name", s->v.name, "partner", "name", res->name, "email", res->email, "phone",
+				      res->phone, "brand", rd_brand_json(res, &s->v), "customer", "name", c->name, "product",
+				      "name", p.name, "sku", p.external_id, "contract", "end", rd_date_json(k.end), "quantity",
+				      (json_int_t)k.quantity, "quote", "number", o->number, "list", list, "price", price,
+				      "partner_margin", pm, "vendor_margin", vm, "decision_by", rd_date_json(o->decision_by),
+				      "valid_until", rd_date_json(o->valid_until), "decision_url", decision_url,
+				      "publish_vendor", o->publish == RD_PUBLISH_VENDOR, "publish_partner",
+				      o->publish == RD_PUBLISH_PARTNER);
+		*out = j ? rd_tv_from_json(a, j) : NULL;
+		json_decref(j);
+		return *out ? 0 : RD_EINTERNAL;
+	}
+	struct rd_tv *ctx = rd_tv_obj(a), *x;
+	rd_tv_set_str(a, member_obj(a, ctx, "vendor"), "name", s->v.name);
+	x = member_obj(a, ctx, "partner");
+	rd_tv_set_str(a, x, "name", res->name);
+	rd_tv_set_str(a, x, "email", res->email);
+	rd_tv_set_str(a, x, "phone", res->phone);
+	rd_tv_set(a, ctx, "brand", brand_tv(a, res, &s->v));
+	rd_tv_set_str(a, member_obj(a, ctx, "customer"), "name", c->name);
+	x = member_obj(a, ctx, "product");
+	rd_tv_set_str(a, x, "name", p.name);
+	rd_tv_set_str(a, x, "sku", p.external_id);
+	x = member_obj(a, ctx, "contract");
+	rd_tv_set(a, x, "end", date_tv(a, k.end));
+	rd_tv_set(a, x, "quantity", rd_tv_int(a, (int64_t)k.quantity));
+	x = member_obj(a, ctx, "quote");
+	rd_tv_set_str(a, x, "number", o->number);
+	rd_tv_set_str(a, x, "list", list);
+	rd_tv_set_str(a, x, "price", price);
+	rd_tv_set_str(a, x, "partner_margin", pm);
+	rd_tv_set_str(a, x, "vendor_margin", vm);
+	rd_tv_set(a, x, "decision_by", date_tv(a, o->decision_by));
+	rd_tv_set(a, x, "valid_until", date_tv(a, o->valid_until));
+	rd_tv_set_str(a, ctx, "decision_url", decision_url);
+	rd_tv_set(a, ctx, "publish_vendor", rd_tv_bool(a, o->publish == RD_PUBLISH_VENDOR));
+	rd_tv_set(a, ctx, "publish_partner", rd_tv_bool(a, o->publish == RD_PUBLISH_PARTNER));
+	*out = ctx;
+	return 0;
+}
+
+/* A context built as a jansson tree (the rarer messages: payment
+ * reminders, digests, statements), as a typed one; j is consumed. */
+static struct rd_tv *from_json(struct rd_tv_arena *a, json_t *j)
+{
+	struct rd_tv *v = j ? rd_tv_from_json(a, j) : NULL;
+	json_decref(j);
+	return v;
 }
 
 int rd_notify_quote(struct sweep *s, const struct rd_opportunity *o, const struct rd_partner *res,
 		    const struct rd_customer *c, const struct rd_product *p, const struct rd_contract *k)
 {
-	json_t *ctx;
-	struct rd_partner r2;
-	struct rd_customer c2;
-	int rc = opp_context(s, o, true, &ctx, &r2, &c2);
-	if (rc < 0)
-		return rc;
-	json_object_set_new(ctx, "default_action",
-			    json_string(s->v.publish_default == RD_PUBLISH_PARTNER ? "leaves the sale to you"
-										    : "sells it through its renewals team (you are paid commission)"));
-	rc = rd_queue_message(s, "quote_notice", res->email, ctx, o->id, res->id, c->id);
-	json_decref(ctx);
+	struct rd_tv *ctx;
+	struct opp_recs *r = rd_malloc(sizeof *r);
+	r->res = *res;
+	r->c = *c;
+	r->p = *p;
+	r->k = *k;
+	r->have_res = r->have_c = r->have_p = r->have_k = true;
+	CTX_ARENA(a);
+	int rc = opp_context(s, o, true, &a, &ctx, r);
+	free(r);
+	if (rc == 0) {
+		rd_tv_set_str(&a, ctx, "default_action",
+			      s->v.publish_default == RD_PUBLISH_PARTNER
+				      ? "leaves the sale to you"
+				      : "sells it through its renewals team (you are paid commission)");
+		rc = rd_queue_message(s, "quote_notice", res->email, &a, ctx, o->id, res->id, c->id);
+	}
+	rd_tv_arena_free(&a);
 	return rc;
 }
 
 int rd_notify_pullback(struct sweep *s, const struct rd_opportunity *o, uint8_t mode)
 {
-	json_t *ctx;
-	struct rd_partner res;
-	struct rd_customer c;
-	int rc = opp_context(s, o, true, &ctx, &res, &c);
+	struct rd_tv *ctx;
+	struct opp_recs *r = rd_malloc(sizeof *r);
+	r->have_res = r->have_c = r->have_p = r->have_k = false;
+	CTX_ARENA(a);
+	int rc = opp_context(s, o, true, &a, &ctx, r);
 	if (rc < 0)
-		return rc;
-	json_object_set_new(ctx, "mode_text", json_string(mode == RD_PUBLISH_PARTNER ? "the partner sells (publish-partner)"
-										       : "the vendor's renewals team sells (publish-vendor)"));
+		goto out;
+	rd_tv_set_str(&a, ctx, "mode_text", mode == RD_PUBLISH_PARTNER ? "the partner sells (publish-partner)"
+								 : "the vendor's renewals team sells (publish-vendor)");
 	/* The vendor's team opens it in the sales view (the partner portal's
 	 * page sends the vendor's people there too). */
 	char sales_url[700];
 	snprintf(sales_url, sizeof sales_url, "%s/sales/opportunities/%llu", link_base(s), (unsigned long long)o->id);
-	json_object_set_new(ctx, "sales_url", json_string(sales_url));
+	rd_tv_set_str(&a, ctx, "sales_url", sales_url);
 	/* Everyone concerned: the reseller, the distributor (each with the
 	 * partner portal's page of it), the vendor's team (the sales view). */
-	json_object_set_new(ctx, "partner_copy", json_true());
-	rc = rd_queue_message(s, "pullback", res.email, ctx, o->id, res.id, c.id);
-	struct rd_partner dist;
+	rd_tv_set(&a, ctx, "partner_copy", rd_tv_bool(&a, true));
+	rc = rd_queue_message(s, "pullback", r->res.email, &a, ctx, o->id, r->res.id, r->c.id);
 	if (rc == 0 && o->distributor_id &&
-	    rd_entity_get(s->t, s->d->partners, &rd_entity_partner, s->v.id, o->distributor_id, &dist) == 0)
-		rc = rd_queue_message(s, "pullback", dist.email, ctx, o->id, dist.id, c.id);
-	json_object_set_new(ctx, "partner_copy", json_false());
+	    rd_entity_get(s->t, s->d->partners, &rd_entity_partner, s->v.id, o->distributor_id, &r->res) == 0)
+		rc = rd_queue_message(s, "pullback", r->res.email, &a, ctx, o->id, r->res.id, r->c.id);
+	rd_tv_set(&a, ctx, "partner_copy", rd_tv_bool(&a, false));
 	if (rc == 0)
-		rc = rd_queue_message(s, "pullback", s->v.notify_email, ctx, o->id, 0, c.id);
-	json_decref(ctx);
+		rc = rd_queue_message(s, "pullback", s->v.notify_email, &a, ctx, o->id, 0, r->c.id);
+out:
+	free(r);
+	rd_tv_arena_free(&a);
 	return rc;
 }
 
@@ -558,57 +698,63 @@ static int make_link(struct sweep *s, const struct rd_opportunity *o, char *url,
  * contact (its sales_user_id), else the reseller's address; publish-vendor:
  * the vendor's sales person (its sales_user_id), else its renewals
  * address. */
-static int notify_sales(struct sweep *s, const struct rd_opportunity *o)
+static int notify_sales(struct sweep *s, const struct rd_opportunity *o, struct opp_recs *r)
 {
-	json_t *ctx;
-	struct rd_partner res;
-	struct rd_customer c;
-	int rc = opp_context(s, o, true, &ctx, &res, &c);
+	struct rd_tv *ctx;
+	const struct rd_partner *res = &r->res;
+	const struct rd_customer *c = &r->c;
+	CTX_ARENA(a);
+	int rc = opp_context(s, o, true, &a, &ctx, r);
 	if (rc < 0)
-		return rc;
+		goto out;
 	bool partner = o->publish == RD_PUBLISH_PARTNER;
-	uint64_t uid = partner ? res.sales_user_id : s->v.sales_user_id;
-	const char *to = partner ? res.email : s->v.notify_email;
+	uint64_t uid = partner ? res->sales_user_id : s->v.sales_user_id;
+	const char *to = partner ? res->email : s->v.notify_email;
 	struct rd_user u;
 	if (uid && rd_entity_get(s->t, s->d->users, &rd_entity_user, s->v.id, uid, &u) == 0 && !u.disabled &&
-	    u.partner_id == (partner ? res.id : 0))
+	    u.partner_id == (partner ? res->id : 0))
 		to = u.email;
 	char url[700];
 	snprintf(url, sizeof url, "%s/sales/opportunities/%llu", link_base(s), (unsigned long long)o->id);
-	json_object_set_new(ctx, "sales_url", json_string(url));
-	json_object_set_new(ctx, "seller", json_string(partner ? res.name : s->v.name));
-	json_object_set_new(json_object_get(ctx, "customer"), "email", json_string(c.email));
-	json_object_set_new(json_object_get(ctx, "customer"), "phone", json_string(c.phone));
-	rc = rd_queue_message(s, "sales_notice", to, ctx, o->id, partner ? res.id : 0, c.id);
-	json_decref(ctx);
+	rd_tv_set_str(&a, ctx, "sales_url", url);
+	rd_tv_set_str(&a, ctx, "seller", partner ? res->name : s->v.name);
+	struct rd_tv *cust = rd_tv_get(ctx, "customer");
+	rd_tv_set_str(&a, cust, "email", c->email);
+	rd_tv_set_str(&a, cust, "phone", c->phone);
+	rc = rd_queue_message(s, "sales_notice", to, &a, ctx, o->id, partner ? res->id : 0, c->id);
+out:
+	rd_tv_arena_free(&a);
 	return rc;
 }
 
-int rd_notify_customer(struct sweep *s, const struct rd_opportunity *o, const char *kind, int days_left)
+int rd_notify_customer(struct sweep *s, const struct rd_opportunity *o, const char *kind, int days_left,
+		       const struct rd_contract *k)
 {
-	json_t *ctx;
-	struct rd_partner res;
-	struct rd_customer c;
-	int rc = opp_context(s, o, false, &ctx, &res, &c);
-	if (rc < 0)
-		return rc;
-	if (res.opt_out_notices || !c.email[0]) { /* the partner tells its customers itself */
-		json_decref(ctx);
-		return 0;
-	}
+	struct rd_tv *ctx;
+	struct opp_recs *r = rd_malloc(sizeof *r);
+	r->have_res = r->have_c = r->have_p = false;
+	if ((r->have_k = k != NULL))
+		r->k = *k;
+	CTX_ARENA(a);
+	int rc = opp_context(s, o, false, &a, &ctx, r);
+	if (rc < 0 || r->res.opt_out_notices || !r->c.email[0]) /* the partner tells its customers itself */
+		goto out;
 	char url[700];
-	if ((rc = make_link(s, o, url, sizeof url)) < 0) {
-		json_decref(ctx);
-		return rc;
-	}
-	json_object_set_new(ctx, "link", json_string(url));
-	json_object_set_new(ctx, "days_left", json_integer(days_left));
-	json_object_set_new(ctx, "overdue", json_boolean(days_left < 0));
-	json_object_set_new(ctx, "days_overdue", json_integer(-days_left));
-	rc = rd_queue_message(s, kind, c.email, ctx, o->id, res.id, c.id);
-	json_decref(ctx);
+	if ((rc = make_link(s, o, url, sizeof url)) < 0)
+		goto out;
+	rd_tv_set_str(&a, ctx, "link", url);
+	rd_tv_set(&a, ctx, "days_left", rd_tv_int(&a, days_left));
+	rd_tv_set(&a, ctx, "overdue", rd_tv_bool(&a, days_left < 0));
+	rd_tv_set(&a, ctx, "days_overdue", rd_tv_int(&a, -days_left));
+	rc = rd_queue_message(s, kind, r->c.email, &a, ctx, o->id, r->res.id, r->c.id);
+	rd_tv_arena_free(&a);
 	if (rc == 0 && !strcmp(kind, "customer_notice"))
-		rc = notify_sales(s, o);
+		rc = notify_sales(s, o, r); /* the same records */
+	free(r);
+	return rc;
+out:
+	free(r);
+	rd_tv_arena_free(&a);
 	return rc;
 }
 
@@ -623,15 +769,17 @@ int rd_notify_payment(struct sweep *s, const struct rd_order *o, int days_left)
 			rd_entity_get(s->t, s->d->partners, &rd_entity_partner, s->v.id, o->reseller_id, &res) == 0;
 	char total[48];
 	rd_money_format(o->total, o->currency, total, sizeof total);
-	json_t *ctx = json_pack("{s:{s:s}, s:o, s:{s:s}, s:{s:s, s:s, s:o, s:s}, s:i, s:b, s:i}", "vendor", "name",
-				s->v.name, "brand", rd_brand_json(have_res ? &res : NULL, &s->v), "customer", "name", c.name,
-				"order", "number", o->number, "total", total, "due_date", rd_date_json(o->due_date),
-				"po_number", o->po_number, "days_left", days_left, "overdue", days_left < 0, "days_overdue",
-				-days_left);
-	if (!ctx)
-		return RD_EINTERNAL;
-	rc = rd_queue_message(s, "payment_reminder", c.email, ctx, o->opportunity_id, have_res ? res.id : 0, c.id);
-	json_decref(ctx);
+	CTX_ARENA(a);
+	struct rd_tv *ctx = from_json(&a, json_pack("{s:{s:s}, s:o, s:{s:s}, s:{s:s, s:s, s:o, s:s}, s:i, s:b, s:i}",
+						    "vendor", "name", s->v.name, "brand",
+						    rd_brand_json(have_res ? &res : NULL, &s->v), "customer", "name",
+						    c.name, "order", "number", o->number, "total", total, "due_date",
+						    rd_date_json(o->due_date), "po_number", o->po_number, "days_left",
+						    days_left, "overdue", days_left < 0, "days_overdue", -days_left));
+	rc = ctx ? rd_queue_message(s, "payment_reminder", c.email, &a, ctx, o->opportunity_id, have_res ? res.id : 0,
+				    c.id)
+		 : RD_EINTERNAL;
+	rd_tv_arena_free(&a);
 	return rc;
 }
 
@@ -641,21 +789,24 @@ int rd_notify_task(struct sweep *s, const struct rd_task *task, const char *to)
 	int rc = rd_entity_get(s->t, s->d->opportunities, &rd_entity_opportunity, s->v.id, task->opportunity_id, &o);
 	if (rc < 0)
 		return rc;
-	json_t *ctx;
-	struct rd_partner res;
-	struct rd_customer c;
-	if ((rc = opp_context(s, &o, true, &ctx, &res, &c)) < 0)
-		return rc;
+	struct rd_tv *ctx;
+	struct opp_recs *r = rd_malloc(sizeof *r);
+	r->have_res = r->have_c = r->have_p = r->have_k = false;
+	CTX_ARENA(a);
+	if ((rc = opp_context(s, &o, true, &a, &ctx, r)) < 0)
+		goto out;
 	static const char *const texts[] = { "", "asks to be called back", "asks to be contacted by the reseller",
 					     "replied to the sales centre" };
-	json_object_set_new(ctx, "task_text", json_string(task->kind <= 3 ? texts[task->kind] : "asks for help"));
-	json_object_set_new(ctx, "message", json_string(task->message));
+	rd_tv_set_str(&a, ctx, "task_text", task->kind <= 3 ? texts[task->kind] : "asks for help");
+	rd_tv_set_str(&a, ctx, "message", task->message);
 	/* Where the task is: the partner's tasks inbox, or the console's. */
 	char url[700];
 	snprintf(url, sizeof url, "%s%s", link_base(s), task->partner_id ? "/partner/tasks" : "/vendor/tasks");
-	json_object_set_new(ctx, "tasks_url", json_string(url));
-	rc = rd_queue_message(s, "task", to, ctx, o.id, task->partner_id, c.id);
-	json_decref(ctx);
+	rd_tv_set_str(&a, ctx, "tasks_url", url);
+	rc = rd_queue_message(s, "task", to, &a, ctx, o.id, task->partner_id, r->c.id);
+out:
+	free(r);
+	rd_tv_arena_free(&a);
 	return rc;
 }
 
@@ -768,8 +919,10 @@ static int send_digest(struct sweep *s, const char *pid, json_t *g)
 		json_object_set_new(ctx, "more_pending", json_integer(more_pending));
 	if (more_ending)
 		json_object_set_new(ctx, "more_ending", json_integer(more_ending));
-	int rc = rd_queue_message(s, "digest", res.email, ctx, 0, res.id, 0);
-	json_decref(ctx);
+	CTX_ARENA(a);
+	struct rd_tv *tv = from_json(&a, ctx);
+	int rc = tv ? rd_queue_message(s, "digest", res.email, &a, tv, 0, res.id, 0) : RD_EINTERNAL;
+	rd_tv_arena_free(&a);
 	return rc;
 }
 
@@ -841,7 +994,9 @@ int rd_notify_statement(struct sweep *s, const struct rd_partner *p, const struc
 	json_t *ctx = json_pack("{s:{s:s}, s:{s:s}, s:{s:s, s:s, s:i}, s:o, s:s, s:o}", "vendor", "name", s->v.name,
 				"partner", "name", p->name, "statement", "number", st->number, "month", st->month, "lines",
 				(int)st->lines, "totals", list, "link", link, "brand", rd_brand_json(NULL, &s->v));
-	int rc = rd_queue_message(s, "statement", p->email, ctx, 0, p->id, 0);
-	json_decref(ctx);
+	CTX_ARENA(a);
+	struct rd_tv *tv = from_json(&a, ctx);
+	int rc = tv ? rd_queue_message(s, "statement", p->email, &a, tv, 0, p->id, 0) : RD_EINTERNAL;
+	rd_tv_arena_free(&a);
 	return rc;
 }

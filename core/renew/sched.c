@@ -266,11 +266,15 @@ static int write_day(struct rd_renew *r, struct day_job *j)
 	s->skip = NULL;
 	s->n_skip = s->cap_skip = 0;
 	j->nest = j->troubled || j->retry;
+	s->cache_templates = true;
 	int rc = rd_store_write(r->app->store, day_write, j);
+	rd_sweep_templates_free(s); /* a new transaction may see another pack enabled */
 	if (rc < 0 && !j->nest && s->acting[0] && !rd_sweep_systemic(rc)) {
 		j->nest = j->troubled = true;
 		rc = rd_store_write(r->app->store, day_write, j);
+		rd_sweep_templates_free(s);
 	}
+	s->cache_templates = false;
 	if (rc >= 0 && j->wrote_failures)
 		rd_failures_count(r, s->v.id, j->n_failing);
 	free(s->skip);

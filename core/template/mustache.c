@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "template/mustache.h"
+#include "template/tval.h"
 #include "util/err.h"
 
 #define MAX_DELIM 16     /* bytes in a custom delimiter */
@@ -76,7 +77,8 @@ struct buf {
 
 struct render {
 	struct buf out;
-	json_t **stack;         /* owned array of borrowed values */
+	bool typed;             /* the values are struct rd_tv (tval.h), else json_t */
+	const void **stack;     /* owned array of borrowed values */
 	size_t sn, scap;
 	rd_partial_fn fn;
 	void *ctx;
@@ -435,32 +437,68 @@ out:
 
 /* ---- rendering ---- */
 
-static void push_ctx(struct render *r, json_t *v)
+/* The renderer reads a context through these: a jansson tree or a typed
+ * one (tval.h), with the same semantics (mustache.h). */
+static void push_ctx(struct render *r, const void *v)
 {
 	grow((void **)&r->stack, &r->scap, r->sn + 1, sizeof *r->stack);
 	r->stack[r->sn++] = v;
 }
 
-static json_t *lookup(const struct render *r, const struct unit *u, const struct tok *t)
+static const void *v_get(const struct render *r, const void *v, const char *key)
+{
+	if (r->typed)
+		return rd_tv_get(v, key);
+	return json_is_object((const json_t *)v) ? json_object_get(v, key) : NULL;
+}
+
+static bool v_is_array(const struct render *r, const void *v)
+{
+	return r->typed ? v && ((const struct rd_tv *)v)->type == RD_TV_ARR : json_is_array((const json_t *)v);
+}
+
+static size_t v_array_size(const struct render *r, const void *v)
+{
+	return r->typed ? ((const struct rd_tv *)v)->n : json_array_size(v);
+}
+
+static const void *v_array_get(const struct render *r, const void *v, size_t k)
+{
+	return r->typed ? (const void *)((const struct rd_tv *)v)->u.a[k] : (const void *)json_array_get(v, k);
+}
+
+static const void *lookup(const struct render *r, const struct unit *u, const struct tok *t)
 {
 	if (t->aux == 0)
 		return r->sn ? r->stack[r->sn - 1] : NULL;
 	const char *part = u->names + t->name;
-	json_t *v = NULL;
+	const void *v = NULL;
 	for (size_t i = r->sn; i-- > 0 && !v;)
-		if (json_is_object(r->stack[i]))
-			v = json_object_get(r->stack[i], part);
+		v = v_get(r, r->stack[i], part);
 	for (size_t k = 1; v && k < t->aux; k++) {
 		part += strlen(part) + 1;
-		v = json_is_object(v) ? json_object_get(v, part) : NULL;
+		v = v_get(r, v, part);
 	}
 	return v;
 }
 
-static bool truthy(const json_t *v)
+static bool truthy(const struct render *r, const void *p)
 {
-	if (!v)
+	if (!p)
 		return false;
+	if (r->typed) {
+		const struct rd_tv *v = p;
+		switch (v->type) {
+		case RD_TV_OBJ: return true;
+		case RD_TV_ARR: return v->n > 0;
+		case RD_TV_STR: return v->u.s.len > 0;
+		case RD_TV_INT: return v->u.i != 0;
+		case RD_TV_REAL: return v->u.d != 0.0;
+		case RD_TV_TRUE: return true;
+		default: return false;
+		}
+	}
+	const json_t *v = p;
 	switch (json_typeof(v)) {
 	case JSON_OBJECT: return true;
 	case JSON_ARRAY: return json_array_size(v) > 0;
@@ -492,23 +530,41 @@ static void put_escaped(struct buf *b, const char *s, size_t n)
 	buf_put(b, s + run, n - run);
 }
 
-static void put_value(struct buf *b, const json_t *v, bool escape)
+static void put_value(const struct render *r, struct buf *b, const void *p, bool escape)
 {
 	char num[32];
 	const char *s = NULL;
 	size_t n = 0;
-	switch (v ? json_typeof(v) : JSON_NULL) {
-	case JSON_STRING:
-		s = json_string_value(v);
-		n = json_string_length(v);
+	enum rd_tv_type type = RD_TV_NULL;
+	long long i = 0;
+	double d = 0;
+	if (p && r->typed) {
+		const struct rd_tv *v = p;
+		type = v->type;
+		if (type == RD_TV_STR)
+			s = v->u.s.p, n = v->u.s.len;
+		i = (long long)v->u.i;
+		d = v->u.d;
+	} else if (p) {
+		const json_t *v = p;
+		switch (json_typeof(v)) {
+		case JSON_STRING: type = RD_TV_STR; s = json_string_value(v); n = json_string_length(v); break;
+		case JSON_INTEGER: type = RD_TV_INT; i = (long long)json_integer_value(v); break;
+		case JSON_REAL: type = RD_TV_REAL; d = json_real_value(v); break;
+		case JSON_TRUE: type = RD_TV_TRUE; break;
+		case JSON_FALSE: type = RD_TV_FALSE; break;
+		default: break;
+		}
+	}
+	switch (type) {
+	case RD_TV_STR:
 		break;
-	case JSON_INTEGER:
-		n = (size_t)snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	case RD_TV_INT:
+		n = (size_t)snprintf(num, sizeof num, "%lld", i);
 		s = num;
 		break;
-	case JSON_REAL: {
+	case RD_TV_REAL:
 		/* The shortest form that reads back exactly: 1.21, not 1.2100000000000000. */
-		double d = json_real_value(v);
 		for (int prec = 1; prec <= 17; prec++) {
 			n = (size_t)snprintf(num, sizeof num, "%.*g", prec, d);
 			if (strtod(num, NULL) == d)
@@ -516,9 +572,8 @@ static void put_value(struct buf *b, const json_t *v, bool escape)
 		}
 		s = num;
 		break;
-	}
-	case JSON_TRUE: s = "true"; n = 4; break;
-	case JSON_FALSE: s = "false"; n = 5; break;
+	case RD_TV_TRUE: s = "true"; n = 4; break;
+	case RD_TV_FALSE: s = "false"; n = 5; break;
 	default: return; /* null, missing, object, array: nothing */
 	}
 	if (escape)
@@ -604,12 +659,12 @@ static int render_range(struct render *r, struct unit *u, size_t from, size_t to
 			break;
 		case T_VAR:
 		case T_RAW:
-			put_value(&r->out, lookup(r, u, t), t->type == T_VAR);
+			put_value(r, &r->out, lookup(r, u, t), t->type == T_VAR);
 			break;
 		case T_SECTION:
 		case T_INVERTED: {
-			json_t *v = lookup(r, u, t);
-			bool show = truthy(v) == (t->type == T_SECTION);
+			const void *v = lookup(r, u, t);
+			bool show = truthy(r, v) == (t->type == T_SECTION);
 			i = t->end; /* continue after the close tag */
 			if (!show)
 				break;
@@ -617,9 +672,9 @@ static int render_range(struct render *r, struct unit *u, size_t from, size_t to
 				return too_deep(r, u, t);
 			if (t->type == T_INVERTED) {
 				rc = render_range(r, u, (size_t)(t - u->toks) + 1, t->end, indent, ilen, depth + 1);
-			} else if (json_is_array(v)) {
-				for (size_t k = 0; k < json_array_size(v) && !rc; k++) {
-					push_ctx(r, json_array_get(v, k));
+			} else if (v_is_array(r, v)) {
+				for (size_t k = 0; k < v_array_size(r, v) && !rc; k++) {
+					push_ctx(r, v_array_get(r, v, k));
 					rc = render_range(r, u, (size_t)(t - u->toks) + 1, t->end, indent, ilen, depth + 1);
 					r->sn--;
 				}
@@ -690,14 +745,14 @@ void rd_mustache_free(struct rd_mustache *m)
 	free(m);
 }
 
-int rd_mustache_run(struct rd_mustache *m, json_t *data, rd_partial_fn partials, void *ctx, char **out,
-                    size_t *out_len, char *err, size_t errlen)
+static int run(struct rd_mustache *m, bool typed, const void *data, rd_partial_fn partials, void *ctx, char **out,
+               size_t *out_len, char *err, size_t errlen)
 {
 	*out = NULL;
 	*out_len = 0;
 	if (err && errlen)
 		err[0] = 0;
-	struct render r = { .fn = partials, .ctx = ctx, .err = err, .errlen = errlen };
+	struct render r = { .typed = typed, .fn = partials, .ctx = ctx, .err = err, .errlen = errlen };
 	if (data)
 		push_ctx(&r, data);
 	int rc = render_range(&r, &m->top, 0, m->top.n, "", 0, 0);
@@ -722,8 +777,20 @@ int rd_mustache_run(struct rd_mustache *m, json_t *data, rd_partial_fn partials,
 	return rc;
 }
 
-int rd_mustache_render(const char *tmpl, size_t len, json_t *data, rd_partial_fn partials, void *ctx,
-                       char **out, size_t *out_len, char *err, size_t errlen)
+int rd_mustache_run(struct rd_mustache *m, json_t *data, rd_partial_fn partials, void *ctx, char **out,
+                    size_t *out_len, char *err, size_t errlen)
+{
+	return run(m, false, data, partials, ctx, out, out_len, err, errlen);
+}
+
+int rd_mustache_run_tv(struct rd_mustache *m, const struct rd_tv *data, rd_partial_fn partials, void *ctx, char **out,
+                       size_t *out_len, char *err, size_t errlen)
+{
+	return run(m, true, data, partials, ctx, out, out_len, err, errlen);
+}
+
+static int render_any(const char *tmpl, size_t len, bool typed, const void *data, rd_partial_fn partials, void *ctx,
+                      char **out, size_t *out_len, char *err, size_t errlen)
 {
 	*out = NULL;
 	*out_len = 0;
@@ -731,7 +798,19 @@ int rd_mustache_render(const char *tmpl, size_t len, json_t *data, rd_partial_fn
 	int rc = rd_mustache_parse(tmpl, len, &m, err, errlen);
 	if (rc)
 		return rc;
-	rc = rd_mustache_run(m, data, partials, ctx, out, out_len, err, errlen);
+	rc = run(m, typed, data, partials, ctx, out, out_len, err, errlen);
 	rd_mustache_free(m);
 	return rc;
+}
+
+int rd_mustache_render(const char *tmpl, size_t len, json_t *data, rd_partial_fn partials, void *ctx,
+                       char **out, size_t *out_len, char *err, size_t errlen)
+{
+	return render_any(tmpl, len, false, data, partials, ctx, out, out_len, err, errlen);
+}
+
+int rd_mustache_render_tv(const char *tmpl, size_t len, const struct rd_tv *data, rd_partial_fn partials, void *ctx,
+                          char **out, size_t *out_len, char *err, size_t errlen)
+{
+	return render_any(tmpl, len, true, data, partials, ctx, out, out_len, err, errlen);
 }

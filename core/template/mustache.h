@@ -1,5 +1,6 @@
 /*
- * mustache.h: Mustache templates rendered against JSON data (core/template).
+ * mustache.h: Mustache templates rendered against JSON data or typed values
+ * (core/template).
  *
  * Implements the Mustache specification's required modules: interpolation,
  * sections, inverted sections, comments, set delimiter and partials.  Lambdas
@@ -88,5 +89,15 @@ int rd_mustache_parse(const char *tmpl, size_t len, struct rd_mustache **out, ch
 int rd_mustache_run(struct rd_mustache *m, json_t *data, rd_partial_fn partials, void *ctx, char **out,
                     size_t *out_len, char *err, size_t errlen);
 void rd_mustache_free(struct rd_mustache *m);
+
+/* The same with a typed context (tval.h) instead of a jansson tree: the
+ * same semantics, value for value (an RD_TV_STR reads as a JSON string, an
+ * RD_TV_INT as an integer, and so on), the same bytes out.  The sweep's
+ * messages are rendered so (core/renew/notify.c). */
+struct rd_tv;
+int rd_mustache_run_tv(struct rd_mustache *m, const struct rd_tv *data, rd_partial_fn partials, void *ctx, char **out,
+                       size_t *out_len, char *err, size_t errlen);
+int rd_mustache_render_tv(const char *tmpl, size_t len, const struct rd_tv *data, rd_partial_fn partials, void *ctx,
+                          char **out, size_t *out_len, char *err, size_t errlen);
 
 #endif
