@@ -177,10 +177,17 @@ static int prepare_contact(struct call *c, struct rd_txn *t, void *obj, const vo
 {
 	struct rd_contact *x = obj;
 	struct rd_customer cu;
-	if (rd_role_is_partner(c->who.role) &&
-	    (rd_entity_get(t, c->app->domain->customers, &rd_entity_customer, c->who.vendor, x->customer_id, &cu) < 0 ||
-	     !rd_call_sees(c, t, RD_RES_CUSTOMER, &cu)))
-		return problem(p, "customer_id", "%scustomer_id names no customer you can see", "");
+	if (rd_role_is_partner(c->who.role)) {
+		/* Only "not found" or "not yours" is the caller's mistake: a
+		 * look-up the store failed is answered as what it is (503). */
+		int rc = rd_entity_get(t, c->app->domain->customers, &rd_entity_customer, c->who.vendor, x->customer_id, &cu);
+		if (rc == 0)
+			rc = rd_call_visible(c, t, RD_RES_CUSTOMER, &cu);
+		if (rc < 0 && rc != RD_ENOTFOUND)
+			return rc;
+		if (rc <= 0)
+			return problem(p, "customer_id", "%scustomer_id names no customer you can see", "");
+	}
 	return record_rule(c, t, RD_RES_CONTACT, obj, old, p);
 }
 
@@ -555,11 +562,10 @@ static int load_visible(struct call *c, struct rd_txn *t, const struct res_def *
 			void *obj)
 {
 	int rc = rd_entity_get(t, table_of(c, r), r->e, c->who.vendor, id, obj);
-	if (rc < 0)
+	if (rc < 0 || scope != RD_SCOPE_OWN)
 		return rc;
-	if (scope == RD_SCOPE_OWN && !rd_call_sees(c, t, r->res, obj))
-		return RD_ENOTFOUND;
-	return 0;
+	rc = rd_call_visible(c, t, r->res, obj); /* < 0: the store failed, answered as such */
+	return rc < 0 ? rc : rc ? 0 : RD_ENOTFOUND;
 }
 
 /* The filters an index serves, best first: the first one given picks the
@@ -644,8 +650,8 @@ static int list_row(void *ctx, uint64_t id, const void *rec, size_t len)
 	int rc = rd_entity_decode(w->r->e, rec, len, w->obj);
 	if (rc < 0)
 		return rc;
-	if (w->scope == RD_SCOPE_OWN && !rd_call_sees(w->c, w->t, w->r->res, w->obj))
-		return 1;
+	if (w->scope == RD_SCOPE_OWN && (rc = rd_call_visible(w->c, w->t, w->r->res, w->obj)) <= 0)
+		return rc < 0 ? rc : 1; /* < 0: the store failed; the walk stops with it */
 	if (w->filtered && w->r->filter && !w->r->filter(w->c, w->t, w->obj, w->req))
 		return 1;
 	const char *colour = w->r->res == RD_RES_CONTRACT ? rd_colour_name(rd_contract_colour(
@@ -803,9 +809,11 @@ static uint64_t customer_of(const struct res_def *r, const void *obj)
  * vendor's people make the change.  The refusal names no other partner. */
 static int identity_guard(struct change *ch, struct rd_txn *t, const void *obj)
 {
-	if (ch->scope != RD_SCOPE_OWN || (ch->r->res != RD_RES_CUSTOMER && ch->r->res != RD_RES_CONTACT) ||
-	    rd_call_owns_customer(&ch->c, t, customer_of(ch->r, obj)))
+	if (ch->scope != RD_SCOPE_OWN || (ch->r->res != RD_RES_CUSTOMER && ch->r->res != RD_RES_CONTACT))
 		return 0;
+	int owned = rd_call_customer_owned(&ch->c, t, customer_of(ch->r, obj));
+	if (owned != 0)
+		return owned < 0 ? owned : 0; /* < 0: the store failed (503), not "changed by the vendor" */
 	ch->p.status = 403;
 	ch->p.field = ch->r->res == RD_RES_CONTACT ? "customer_id" : NULL;
 	snprintf(ch->p.why, sizeof ch->p.why,
@@ -855,7 +863,9 @@ static int change_write(struct rd_txn *t, void *arg)
 		return rc;
 	/* A partner-scoped caller may only write what stays within its scope. */
 	if (ch->scope == RD_SCOPE_OWN && r->res != RD_RES_USER && r->res != RD_RES_CONTACT &&
-	    !rd_call_sees(c, t, r->res, ch->obj)) {
+	    (rc = rd_call_visible(c, t, r->res, ch->obj)) <= 0) {
+		if (rc < 0)
+			return rc; /* the store failed: 503, not "out of your scope" */
 		ch->p.field = NULL;
 		snprintf(ch->p.why, sizeof ch->p.why, "the change would take the %s out of your scope", r->e->name);
 		return RD_EINVAL;
