@@ -62,20 +62,20 @@ static int problem(struct problem *p, const char *field, const char *fmt, const 
 }
 
 /* Is any record of tb indexed under this id (e.g. contracts of a customer)? */
-static bool referenced(struct call *c, struct rd_txn *t, struct rd_table *tb, const char *index, uint64_t id)
+/* Whether a record of tb names id through index: 1 yes, 0 no, < 0 the
+ * store failed to say (answered as such, never "not named"). */
+static int referenced(struct call *c, struct rd_txn *t, struct rd_table *tb, const char *index, uint64_t id)
 {
 	uint8_t key[8];
-	uint64_t found;
 	rd_key_put_u64(key, id);
 	struct rd_iter it;
 	struct rd_item item;
 	bool yes = false;
 	int rc = rd_iter_index(&it, t, tb, index, c->who.vendor, key, 8, NULL, 0);
-	if (rc >= 0 && rd_iter_next(&it, &item) > 0)
+	if (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0)
 		yes = item.key_len == 8 && memcmp(item.key, key, 8) == 0;
 	rd_iter_close(&it);
-	(void)found;
-	return yes;
+	return yes ? 1 : rc < 0 ? rc : 0;
 }
 
 static bool valid_colour(const char *s)
@@ -149,8 +149,11 @@ static int prepare_partner(struct call *c, struct rd_txn *t, void *obj, const vo
 			return problem(p, "sales_user_id", "%ssales_user_id must be the id of one of this partner's users", "");
 	}
 	if (old && ((const struct rd_partner *)old)->kind != x->kind && x->kind == RD_PARTNER_RESELLER &&
-	    referenced(c, t, c->app->domain->partners, "parent", x->id))
+	    (rc = referenced(c, t, c->app->domain->partners, "parent", x->id)) != 0) {
+		if (rc < 0)
+			return rc; /* the store failed: 503 */
 		return problem(p, "kind", "%sa distributor with resellers cannot become a reseller", "");
+	}
 	return 0;
 }
 
@@ -407,8 +410,12 @@ static int named_elsewhere(struct call *c, struct rd_txn *t, size_t table, uint6
 static int remove_partner(struct call *c, struct rd_txn *t, const struct res_def *r, void *obj, struct problem *p)
 {
 	uint64_t id = *(uint64_t *)obj;
-	if (referenced(c, t, c->app->domain->contracts, "reseller", id) ||
-	    referenced(c, t, c->app->domain->partners, "parent", id)) {
+	int named = referenced(c, t, c->app->domain->contracts, "reseller", id);
+	if (named == 0)
+		named = referenced(c, t, c->app->domain->partners, "parent", id);
+	if (named < 0)
+		return named; /* the store failed: 503, never a delete of a partner still named */
+	if (named) {
 		p->status = 409;
 		return problem(p, NULL, "%sthe partner has contracts or resellers: it cannot be deleted", "");
 	}
@@ -445,8 +452,12 @@ static int remove_partner(struct call *c, struct rd_txn *t, const struct res_def
 static int remove_customer(struct call *c, struct rd_txn *t, const struct res_def *r, void *obj, struct problem *p)
 {
 	uint64_t id = *(uint64_t *)obj;
-	if (referenced(c, t, c->app->domain->contracts, "customer", id) ||
-	    referenced(c, t, c->app->domain->contacts, "customer", id)) {
+	int named = referenced(c, t, c->app->domain->contracts, "customer", id);
+	if (named == 0)
+		named = referenced(c, t, c->app->domain->contacts, "customer", id);
+	if (named < 0)
+		return named; /* the store failed: 503, never a delete of a customer still named */
+	if (named) {
 		p->status = 409;
 		return problem(p, NULL, "%sthe customer has contracts or contacts: merge it into another instead", "");
 	}

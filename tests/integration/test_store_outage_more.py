@@ -18,6 +18,10 @@ until renewd's statement is cancelled.
   rd_call_credentials_ok and the HTTP edge's body limit (tokens' index locked).
 - test_an_import_the_store_fails_during_fails_whole_naming_the_store:
   core/services/imports.c (partners' table locked while its rows are checked).
+- test_a_delete_whose_references_the_store_fails_to_read_answers_503_not_409:
+  core/api/crud.c `referenced` (contracts' index locked).
+- test_a_deal_whose_partner_the_store_fails_to_read_answers_503_not_400:
+  core/services/deals.c (partners' table locked).
 """
 import time
 import urllib.parse
@@ -222,6 +226,65 @@ def test_an_import_the_store_fails_during_fails_whole_naming_the_store(cluster, 
         assert r.status == 202, (r.status, r.body[:300])
         doc = wait_import(a, token, r.json()["id"])
         assert doc["status"] == "succeeded" and doc["created"] == 2, doc
+        a.stop()
+    finally:
+        if lock:
+            lock.release()
+        a.close()
+
+
+def test_a_delete_whose_references_the_store_fails_to_read_answers_503_not_409(cluster, tmp_path):
+    """Deleting a customer or a partner checks what still names it (its
+    contracts, contacts, resellers: crud.c `referenced`).  A check the store
+    fails (the contracts' index locked) answers 503, not a 409 for what the
+    check could not read, nor a delete of a record still named; the record
+    stays, and once the lock is gone the delete is refused 409 as before."""
+    call = api_request
+    db, url, data, token, a = node(cluster, tmp_path)
+    lock = None
+    try:
+        k = api_list_all(a.port, "/api/v1/contracts", token)[0]
+        cid, pid = k["customer_id"], k["reseller_id"]
+        call(a.port, "POST", "/api/v1/contacts", {"customer_id": cid, "external_id": "OUTAGE-DC", "name": "Del Outage",
+                                                 "email": "del@outage.example"}, token=token)
+        for path in (f"/api/v1/customers/{cid}", f"/api/v1/partners/{pid}"):
+            lock = Locker(cluster, db, "i_contracts")
+            assert_503(call(a.port, "DELETE", path, token=token, timeout=REQ_BOUND + 5), path)
+            lock.release()
+            lock = None
+            assert call(a.port, "GET", path, token=token).status == 200, path
+            r = call(a.port, "DELETE", path, token=token)
+            assert r.status == 409, (path, r.status, r.body[:300])
+        a.stop()
+    finally:
+        if lock:
+            lock.release()
+        a.close()
+
+
+def test_a_deal_whose_partner_the_store_fails_to_read_answers_503_not_400(cluster, tmp_path):
+    """The vendor registers a deal for a partner while the store cannot read
+    the partner (services/deals.c): 503, not 400 "a registration names the
+    partner that registers it"; nothing is registered, and the same request
+    succeeds once the lock is gone."""
+    import datetime
+    db, url, data, token, a = node(cluster, tmp_path)
+    lock = None
+    try:
+        partner = next(p for p in api_list_all(a.port, "/api/v1/partners", token) if p["kind"] == "reseller")
+        wsg = next(p for p in api_list_all(a.port, "/api/v1/products", token) if p["sku"] == "WSG-STD")
+        today = pgcluster.today(a, token)
+        body = {"customer": {"name": "Outage Opticians", "email": "it@outage-opt.example", "postcode": "NE1 3AF",
+                             "country": "GB"}, "partner_id": partner["id"],
+                "products": [wsg["id"]], "seats": 40, "expected_value": 144000,
+                "close_date": (today + datetime.timedelta(days=45)).isoformat()}
+        lock = Locker(cluster, db, "t_partners")
+        assert_503(api_request(a.port, "POST", "/api/v1/deals", body, token=token, timeout=REQ_BOUND + 5))
+        lock.release()
+        lock = None
+        assert api_list_all(a.port, "/api/v1/deals", token) == []
+        r = api_request(a.port, "POST", "/api/v1/deals", body, token=token)
+        assert r.status == 201, (r.status, r.body[:300])
         a.stop()
     finally:
         if lock:
