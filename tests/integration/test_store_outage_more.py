@@ -22,6 +22,10 @@ until renewd's statement is cancelled.
   core/api/crud.c `referenced` (contracts' index locked).
 - test_a_deal_whose_partner_the_store_fails_to_read_answers_503_not_400:
   core/services/deals.c (partners' table locked).
+- test_a_partner_order_whose_opportunity_the_store_fails_to_read_answers_503_not_400:
+  core/api/orders.c (opportunities' table locked).
+- test_a_link_revoke_the_store_fails_answers_503_not_404: core/api/renewals.c
+  (links' table locked).
 """
 import time
 import urllib.parse
@@ -285,6 +289,65 @@ def test_a_deal_whose_partner_the_store_fails_to_read_answers_503_not_400(cluste
         assert api_list_all(a.port, "/api/v1/deals", token) == []
         r = api_request(a.port, "POST", "/api/v1/deals", body, token=token)
         assert r.status == 201, (r.status, r.body[:300])
+        a.stop()
+    finally:
+        if lock:
+            lock.release()
+        a.close()
+
+
+def test_a_partner_order_whose_opportunity_the_store_fails_to_read_answers_503_not_400(cluster, tmp_path):
+    """A partner orders its own customer's renewal while the store cannot
+    read the opportunity (core/api/orders.c, rd_call_opportunity): 503, not
+    400 "there is no such opportunity"; once the lock is gone the same order
+    is not refused as naming no opportunity."""
+    db, url, data, token, a = node(cluster, tmp_path)
+    lock = None
+    try:
+        o = next(o for o in api_list_all(a.port, "/api/v1/opportunities", token) if o.get("reseller_id"))
+        ptok = partner_user(data, url, o["reseller_id"], "outage-order@sentinel.example")
+        body = {"opportunity_id": o["id"], "payment_option": "purchase_order"}
+        hdr = {"Idempotency-Key": "outage-order-1"}
+        lock = Locker(cluster, db, "t_opportunities")
+        assert_503(api_request(a.port, "POST", "/api/v1/orders", body, token=ptok, headers=hdr,
+                               timeout=REQ_BOUND + 5))
+        lock.release()
+        lock = None
+        r = api_request(a.port, "POST", "/api/v1/orders", body, token=ptok, headers=hdr)
+        assert r.status != 503 and "no such opportunity" not in r.body.decode(), (r.status, r.body[:300])
+        a.stop()
+    finally:
+        if lock:
+            lock.release()
+        a.close()
+
+
+def test_a_link_revoke_the_store_fails_answers_503_not_404(cluster, tmp_path):
+    """Revoking a customer link while the store cannot read it (the links'
+    table locked; core/api/renewals.c): 503, not 404 "no such link"; the link
+    is revoked once the lock is gone."""
+    db, url, data, token, a = node(cluster, tmp_path)
+    lock = None
+    try:
+        links = []
+        for o in api_list_all(a.port, "/api/v1/opportunities", token):
+            r = api_request(a.port, "POST", f"/api/v1/opportunities/{o['id']}/decision", {"publish": "vendor"},
+                            token=token)
+            if r.status != 200:
+                continue
+            end = time.monotonic() + 20
+            while not links and time.monotonic() < end:
+                links = api_list_all(a.port, f"/api/v1/opportunities/{o['id']}/links", token)
+                time.sleep(0.1)
+            break
+        assert links, "no customer link was made"
+        lid = links[0]["id"]
+        lock = Locker(cluster, db, "t_links")
+        assert_503(api_request(a.port, "DELETE", f"/api/v1/links/{lid}", token=token, timeout=REQ_BOUND + 5))
+        lock.release()
+        lock = None
+        r = api_request(a.port, "DELETE", f"/api/v1/links/{lid}", token=token)
+        assert r.status == 204, (r.status, r.body[:300])
         a.stop()
     finally:
         if lock:
