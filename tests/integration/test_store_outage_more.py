@@ -26,6 +26,8 @@ until renewd's statement is cancelled.
   core/api/orders.c (opportunities' table locked).
 - test_a_link_revoke_the_store_fails_answers_503_not_404: core/api/renewals.c
   (links' table locked).
+- test_a_partner_decision_the_store_fails_to_read_answers_503_not_404:
+  core/web/pages.c, the partner's decision form (opportunities' table locked).
 """
 import time
 import urllib.parse
@@ -348,6 +350,38 @@ def test_a_link_revoke_the_store_fails_answers_503_not_404(cluster, tmp_path):
         lock = None
         r = api_request(a.port, "DELETE", f"/api/v1/links/{lid}", token=token)
         assert r.status == 204, (r.status, r.body[:300])
+        a.stop()
+    finally:
+        if lock:
+            lock.release()
+        a.close()
+
+
+def test_a_partner_decision_the_store_fails_to_read_answers_503_not_404(cluster, tmp_path):
+    """A partner decides who sells its customer's renewal (the partner
+    portal's form, core/web/pages.c) while the store cannot read the
+    opportunity (the opportunities' table locked): a 503 page, not the 404
+    page "There is no such opportunity"; once the lock is gone the same form
+    is not answered 404 or 503."""
+    from test_pages_security import Browser
+    db, url, data, token, a = node(cluster, tmp_path)
+    lock = None
+    try:
+        o = next(o for o in api_list_all(a.port, "/api/v1/opportunities", token) if o.get("reseller_id"))
+        email = "outage-decide@sentinel.example"
+        partner_user(data, url, o["reseller_id"], email)
+        b = Browser(a)
+        r = b.post("/login", {"vendor": "sentinel", "email": email, "password": PASSWORD})
+        assert r.status == 303, r.status
+        form = {"csrf": b.csrf("/partner"), "publish": "vendor"}
+        path = f"/partner/opportunities/{o['id']}/decision"
+        lock = Locker(cluster, db, "t_opportunities")
+        r = b.post(path, form)
+        assert r.status == 503 and r.headers.get("retry-after"), (r.status, r.text[:300])
+        lock.release()
+        lock = None
+        r = b.post(path, form)
+        assert r.status not in (404, 503), (r.status, r.text[:300])
         a.stop()
     finally:
         if lock:
