@@ -64,20 +64,20 @@ static int problem(struct problem *p, const char *field, const char *fmt, const 
 }
 
 /* Is any record of tb indexed under this id (e.g. contracts of a customer)? */
-static bool referenced(struct call *c, struct rd_txn *t, struct rd_table *tb, const char *index, uint64_t id)
+/* Whether a record of tb names id through index: 1 yes, 0 no, < 0 the
+ * store failed to say (answered as such, never "not named"). */
+static int referenced(struct call *c, struct rd_txn *t, struct rd_table *tb, const char *index, uint64_t id)
 {
 	uint8_t key[8];
-	uint64_t found;
 	rd_key_put_u64(key, id);
 	struct rd_iter it;
 	struct rd_item item;
 	bool yes = false;
 	int rc = rd_iter_index(&it, t, tb, index, c->who.vendor, key, 8, NULL, 0);
-	if (rc >= 0 && rd_iter_next(&it, &item) > 0)
+	if (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0)
 		yes = item.key_len == 8 && memcmp(item.key, key, 8) == 0;
 	rd_iter_close(&it);
-	(void)found;
-	return yes;
+	return yes ? 1 : rc < 0 ? rc : 0;
 }
 
 static bool valid_colour(const char *s)
@@ -151,8 +151,11 @@ static int prepare_partner(struct call *c, struct rd_txn *t, void *obj, const vo
 			return problem(p, "sales_user_id", "%ssales_user_id must be the id of one of this partner's users", "");
 	}
 	if (old && ((const struct rd_partner *)old)->kind != x->kind && x->kind == RD_PARTNER_RESELLER &&
-	    referenced(c, t, c->app->domain->partners, "parent", x->id))
+	    (rc = referenced(c, t, c->app->domain->partners, "parent", x->id)) != 0) {
+		if (rc < 0)
+			return rc; /* the store failed: 503 */
 		return problem(p, "kind", "%sa distributor with resellers cannot become a reseller", "");
+	}
 	return 0;
 }
 
@@ -179,10 +182,17 @@ static int prepare_contact(struct call *c, struct rd_txn *t, void *obj, const vo
 {
 	struct rd_contact *x = obj;
 	struct rd_customer cu;
-	if (rd_role_is_partner(c->who.role) &&
-	    (rd_entity_get(t, c->app->domain->customers, &rd_entity_customer, c->who.vendor, x->customer_id, &cu) < 0 ||
-	     !rd_call_sees(c, t, RD_RES_CUSTOMER, &cu)))
-		return problem(p, "customer_id", "%scustomer_id names no customer you can see", "");
+	if (rd_role_is_partner(c->who.role)) {
+		/* Only "not found" or "not yours" is the caller's mistake: a
+		 * look-up the store failed is answered as what it is (503). */
+		int rc = rd_entity_get(t, c->app->domain->customers, &rd_entity_customer, c->who.vendor, x->customer_id, &cu);
+		if (rc == 0)
+			rc = rd_call_visible(c, t, RD_RES_CUSTOMER, &cu);
+		if (rc < 0 && rc != RD_ENOTFOUND)
+			return rc;
+		if (rc <= 0)
+			return problem(p, "customer_id", "%scustomer_id names no customer you can see", "");
+	}
 	return record_rule(c, t, RD_RES_CONTACT, obj, old, p);
 }
 
@@ -402,8 +412,12 @@ static int named_elsewhere(struct call *c, struct rd_txn *t, size_t table, uint6
 static int remove_partner(struct call *c, struct rd_txn *t, const struct res_def *r, void *obj, struct problem *p)
 {
 	uint64_t id = *(uint64_t *)obj;
-	if (referenced(c, t, c->app->domain->contracts, "reseller", id) ||
-	    referenced(c, t, c->app->domain->partners, "parent", id)) {
+	int named = referenced(c, t, c->app->domain->contracts, "reseller", id);
+	if (named == 0)
+		named = referenced(c, t, c->app->domain->partners, "parent", id);
+	if (named < 0)
+		return named; /* the store failed: 503, never a delete of a partner still named */
+	if (named) {
 		p->status = 409;
 		return problem(p, NULL, "%sthe partner has contracts or resellers: it cannot be deleted", "");
 	}
@@ -440,8 +454,12 @@ static int remove_partner(struct call *c, struct rd_txn *t, const struct res_def
 static int remove_customer(struct call *c, struct rd_txn *t, const struct res_def *r, void *obj, struct problem *p)
 {
 	uint64_t id = *(uint64_t *)obj;
-	if (referenced(c, t, c->app->domain->contracts, "customer", id) ||
-	    referenced(c, t, c->app->domain->contacts, "customer", id)) {
+	int named = referenced(c, t, c->app->domain->contracts, "customer", id);
+	if (named == 0)
+		named = referenced(c, t, c->app->domain->contacts, "customer", id);
+	if (named < 0)
+		return named; /* the store failed: 503, never a delete of a customer still named */
+	if (named) {
 		p->status = 409;
 		return problem(p, NULL, "%sthe customer has contracts or contacts: merge it into another instead", "");
 	}
@@ -557,11 +575,10 @@ static int load_visible(struct call *c, struct rd_txn *t, const struct res_def *
 			void *obj)
 {
 	int rc = rd_entity_get(t, table_of(c, r), r->e, c->who.vendor, id, obj);
-	if (rc < 0)
+	if (rc < 0 || scope != RD_SCOPE_OWN)
 		return rc;
-	if (scope == RD_SCOPE_OWN && !rd_call_sees(c, t, r->res, obj))
-		return RD_ENOTFOUND;
-	return 0;
+	rc = rd_call_visible(c, t, r->res, obj); /* < 0: the store failed, answered as such */
+	return rc < 0 ? rc : rc ? 0 : RD_ENOTFOUND;
 }
 
 /* The filters an index serves, best first: the first one given picks the
@@ -657,8 +674,8 @@ static int list_row(void *ctx, uint64_t id, const void *rec, size_t len)
 		int rc = rd_entity_decode(w->r->e, rec, len, w->obj);
 		if (rc < 0)
 			return rc;
-		if (w->scope == RD_SCOPE_OWN && !rd_call_sees(w->c, w->t, w->r->res, w->obj))
-			return 1;
+		if (w->scope == RD_SCOPE_OWN && (rc = rd_call_visible(w->c, w->t, w->r->res, w->obj)) <= 0)
+			return rc < 0 ? rc : 1; /* < 0: the store failed; the walk stops with it */
 		if (w->filtered && w->r->filter && !w->r->filter(w->c, w->t, w->obj, w->req))
 			return 1;
 	}
@@ -775,8 +792,10 @@ int rd_api_get(struct rd_req *req)
 			       c.vendor.renewal_window_days;
 		if (rc == 0 && (!m || scope == RD_SCOPE_OWN || (contract && m->aux_key != aux))) {
 			rc = rd_entity_decode(r->e, rec, len, obj);
-			if (rc == 0 && scope == RD_SCOPE_OWN && !rd_call_sees(&c, t, r->res, obj))
-				rc = RD_ENOTFOUND;
+			if (rc == 0 && scope == RD_SCOPE_OWN) {
+				int v = rd_call_visible(&c, t, r->res, obj); /* < 0: the store failed, answered as such */
+				rc = v < 0 ? v : v == 0 ? RD_ENOTFOUND : 0;
+			}
 			if (rc == 0 && m && contract) {
 				m->aux_key = aux;
 				m->aux_val = rd_contract_colour((const struct rd_contract *)obj, rd_clock_today(),
@@ -868,9 +887,11 @@ static uint64_t customer_of(const struct res_def *r, const void *obj)
  * vendor's people make the change.  The refusal names no other partner. */
 static int identity_guard(struct change *ch, struct rd_txn *t, const void *obj)
 {
-	if (ch->scope != RD_SCOPE_OWN || (ch->r->res != RD_RES_CUSTOMER && ch->r->res != RD_RES_CONTACT) ||
-	    rd_call_owns_customer(&ch->c, t, customer_of(ch->r, obj)))
+	if (ch->scope != RD_SCOPE_OWN || (ch->r->res != RD_RES_CUSTOMER && ch->r->res != RD_RES_CONTACT))
 		return 0;
+	int owned = rd_call_customer_owned(&ch->c, t, customer_of(ch->r, obj));
+	if (owned != 0)
+		return owned < 0 ? owned : 0; /* < 0: the store failed (503), not "changed by the vendor" */
 	ch->p.status = 403;
 	ch->p.field = ch->r->res == RD_RES_CONTACT ? "customer_id" : NULL;
 	snprintf(ch->p.why, sizeof ch->p.why,
@@ -920,7 +941,9 @@ static int change_write(struct rd_txn *t, void *arg)
 		return rc;
 	/* A partner-scoped caller may only write what stays within its scope. */
 	if (ch->scope == RD_SCOPE_OWN && r->res != RD_RES_USER && r->res != RD_RES_CONTACT &&
-	    !rd_call_sees(c, t, r->res, ch->obj)) {
+	    (rc = rd_call_visible(c, t, r->res, ch->obj)) <= 0) {
+		if (rc < 0)
+			return rc; /* the store failed: 503, not "out of your scope" */
 		ch->p.field = NULL;
 		snprintf(ch->p.why, sizeof ch->p.why, "the change would take the %s out of your scope", r->e->name);
 		return RD_EINVAL;

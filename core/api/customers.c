@@ -102,7 +102,12 @@ int rd_api_duplicates(struct rd_req *req)
 	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
 		if ((rc = rd_entity_decode(&rd_entity_customer, item.val, item.len, &cu)) < 0)
 			break;
-		if (scope == RD_SCOPE_OWN && !rd_call_sees(&c, t, RD_RES_CUSTOMER, &cu))
+		int sees = scope == RD_SCOPE_OWN ? rd_call_visible(&c, t, RD_RES_CUSTOMER, &cu) : 1;
+		if (sees < 0) {
+			rc = sees; /* the store failed: answered as such, not a shorter list */
+			break;
+		}
+		if (!sees)
 			continue;
 		if (n == cap)
 			all = rd_realloc(all, (cap *= 2) * sizeof *all);

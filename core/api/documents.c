@@ -60,8 +60,8 @@ bool rd_api_content_type(const char *h, char out[64])
 static int contract_for(struct call *c, struct rd_txn *t, enum rd_scope scope, uint64_t id, struct rd_contract *k)
 {
 	int rc = id ? rd_entity_get(t, c->app->domain->contracts, &rd_entity_contract, c->who.vendor, id, k) : RD_ENOTFOUND;
-	if (rc == 0 && scope == RD_SCOPE_OWN && !rd_call_sees(c, t, RD_RES_CONTRACT, k))
-		rc = RD_ENOTFOUND;
+	if (rc == 0 && scope == RD_SCOPE_OWN && (rc = rd_call_visible(c, t, RD_RES_CONTRACT, k)) >= 0)
+		rc = rc ? 0 : RD_ENOTFOUND; /* < 0: the store failed, answered as such */
 	return rc;
 }
 

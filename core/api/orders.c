@@ -181,10 +181,12 @@ int rd_api_orders_create(struct rd_req *req)
 			free(o);
 			return rc;
 		}
-		bool in = rd_call_opportunity(&c, scope, t, ask.opportunity_id, o) == 0;
+		rc = rd_call_opportunity(&c, scope, t, ask.opportunity_id, o);
 		rd_txn_end(t);
 		free(o);
-		if (!in) {
+		if (rc < 0 && rc != RD_ENOTFOUND)
+			return rc; /* the store failed: 503, not "no such opportunity" */
+		if (rc < 0) {
 			rd_reply_error(req, 400, "invalid", "opportunity_id", "there is no such opportunity");
 			return 0;
 		}

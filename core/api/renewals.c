@@ -635,13 +635,14 @@ static int revoke_link_write(struct rd_txn *t, void *arg)
 	struct revoke_link *r = arg;
 	struct rd_domain *d = r->c->app->domain;
 	int rc = rd_entity_get(t, d->links, &rd_entity_link, 0, r->id, &r->l);
-	if (rc < 0 || r->l.vendor_id != r->c->who.vendor)
-		return RD_ENOTFOUND;
+	if (rc == 0 && r->l.vendor_id != r->c->who.vendor)
+		rc = RD_ENOTFOUND;
 	struct rd_opportunity *o = rd_malloc(sizeof *o);
-	bool sees = rd_call_opportunity(r->c, r->scope, t, r->l.opportunity_id, o) == 0;
+	if (rc == 0)
+		rc = rd_call_opportunity(r->c, r->scope, t, r->l.opportunity_id, o);
 	free(o);
-	if (!sees)
-		return RD_ENOTFOUND;
+	if (rc < 0)
+		return rc; /* RD_ENOTFOUND: 404; the store failed: 503, not 404 */
 	if (r->l.revoked_at)
 		return 0;
 	r->l.revoked_at = rd_clock_now();

@@ -417,7 +417,7 @@ int rd_cli_import(struct rd_store *s, struct rd_domain *d, int argc, char **argv
 		fprintf(stderr, "renewctl: %s\n", fi->vendor_err);
 		exit_code = 1;
 	} else if (rc < 0 && rc != RD_EDECLINED) {
-		fprintf(stderr, "renewctl: import failed: %s\n", rd_strerror(rc));
+		fprintf(stderr, "renewctl: import failed: the store failed (%s): nothing applied\n", rd_strerror(rc));
 		exit_code = 1;
 	} else {
 		size_t i;

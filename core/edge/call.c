@@ -360,14 +360,14 @@ int rd_call_begin(struct rd_req *req, struct call *c)
 	return rc;
 }
 
-bool rd_call_credentials_ok(void *app, const char *authorization, const char *cookie, bool *bulk)
+int rd_call_credentials_ok(void *app, const char *authorization, const char *cookie, bool *bulk)
 {
 	char buf[RD_TOKEN_LEN + 2];
 	bool session;
 	const char *token = token_of(authorization, cookie, buf, sizeof buf, &session), *why;
 	*bulk = false;
 	if (!token || !*token)
-		return false;
+		return 0;
 	struct call *c = rd_calloc(1, sizeof *c);
 	int rc = authenticate(app, NULL, c, token, session, &why);
 	/* The bulk routes: imports, document uploads, payment files. */
@@ -376,7 +376,9 @@ bool rd_call_credentials_ok(void *app, const char *authorization, const char *co
 			    rd_authz(role, RD_RES_CONTRACT, RD_ACT_UPDATE) != RD_SCOPE_NONE ||
 			    rd_authz(role, RD_RES_ORDER, RD_ACT_UPDATE) != RD_SCOPE_NONE);
 	free(c);
-	return rc == 0;
+	/* Only RD_EINVAL says the credentials are wrong; any other failure is
+	 * the store's, answered as such by the edge. */
+	return rc == 0 ? 1 : rc == RD_EINVAL ? 0 : rc;
 }
 
 int rd_call_session(struct rd_req *req, struct call *c, const char *token)
@@ -411,8 +413,8 @@ bool rd_call_in_scope(const struct call *c, uint64_t partner)
 }
 
 /* A customer is a partner's when the partner is of record on one of its
- * contracts. */
-static bool customer_in_scope(struct call *c, struct rd_txn *t, uint64_t customer)
+ * contracts: 1 it is, 0 it is not, < 0 the store failed to say. */
+static int customer_in_scope(struct call *c, struct rd_txn *t, uint64_t customer)
 {
 	uint8_t key[8];
 	rd_key_put_u64(key, customer);
@@ -428,14 +430,14 @@ static bool customer_in_scope(struct call *c, struct rd_txn *t, uint64_t custome
 			yes = rd_call_in_scope(c, k.reseller_id) || rd_call_in_scope(c, k.distributor_id);
 	}
 	rd_iter_close(&it);
-	return yes;
+	return yes ? 1 : rc < 0 ? rc : 0;
 }
 
 /* Whether every contract of the customer that is not cancelled is in the
  * caller's channel: only then is the customer's identity (its e-mail, the
  * address its portal links go to, its contacts) the partner's to change.
  * A customer with no such contract is nobody's in particular: the vendor's. */
-bool rd_call_owns_customer(struct call *c, struct rd_txn *t, uint64_t customer)
+int rd_call_customer_owned(struct call *c, struct rd_txn *t, uint64_t customer)
 {
 	uint8_t key[8];
 	rd_key_put_u64(key, customer);
@@ -457,7 +459,7 @@ bool rd_call_owns_customer(struct call *c, struct rd_txn *t, uint64_t customer)
 		all = rd_call_in_scope(c, k.reseller_id) || rd_call_in_scope(c, k.distributor_id);
 	}
 	rd_iter_close(&it);
-	return rc >= 0 && any && all;
+	return rc < 0 ? rc : any && all;
 }
 
 int rd_call_opportunity(struct call *c, enum rd_scope scope, struct rd_txn *t, uint64_t id, struct rd_opportunity *o)
@@ -470,7 +472,7 @@ int rd_call_opportunity(struct call *c, enum rd_scope scope, struct rd_txn *t, u
 	return rc;
 }
 
-bool rd_call_sees(struct call *c, struct rd_txn *t, enum rd_resource res, const void *obj)
+int rd_call_visible(struct call *c, struct rd_txn *t, enum rd_resource res, const void *obj)
 {
 	const struct rd_principal *w = &c->who;
 	switch (res) {
@@ -495,7 +497,7 @@ bool rd_call_sees(struct call *c, struct rd_txn *t, enum rd_resource res, const 
 	case RD_RES_COMMISSION: /* entries and statements: their own partner's only */
 		return ((const struct rd_statement *)obj)->partner_id == w->partner;
 	default:
-		return false;
+		return 0;
 	}
 }
 

@@ -28,10 +28,12 @@ int rd_call_begin(struct rd_req *req, struct call *c);
 
 /* Whether the credentials of a request not yet read (an Authorization or a
  * Cookie header value; either may be NULL) verify as rd_call_begin would
- * take them, and in *bulk whether the caller's role may use a bulk route
- * (create imports, update contracts or orders).  The HTTP edge asks it to
- * choose a body limit. */
-bool rd_call_credentials_ok(void *app, const char *authorization, const char *cookie, bool *bulk);
+ * take them: 1 they do, 0 they do not, < 0 the store failed to look them
+ * up (the HTTP edge answers 503, never "too large" for the small limit);
+ * and in *bulk whether the caller's role may use a bulk route (create
+ * imports, update contracts or orders).  The HTTP edge asks it to choose a
+ * body limit. */
+int rd_call_credentials_ok(void *app, const char *authorization, const char *cookie, bool *bulk);
 
 /* The same for a page: the session token from the cookie, no reply on
  * failure (the page redirects to its login instead). */
@@ -80,8 +82,12 @@ const char *rd_cookie_find(const char *header, const char *name, size_t *len);
  * RD_SCOPE_NONE when it is not allowed. */
 enum rd_scope rd_call_allow(struct call *c, enum rd_resource res, enum rd_action action);
 
-/* Whether a partner-scoped caller may see a record of this resource. */
-bool rd_call_sees(struct call *c, struct rd_txn *t, enum rd_resource res, const void *obj);
+/* Whether a partner-scoped caller may see a record of this resource: 1 it
+ * may, 0 it may not, < 0 the store failed to say (the caller answers the
+ * store's failure, 503 for RD_EBUSY: never "not found" or "not yours").
+ * Named apart from the old yes/no rd_call_sees so that no `!` test of it
+ * survives a merge. */
+int rd_call_visible(struct call *c, struct rd_txn *t, enum rd_resource res, const void *obj);
 bool rd_call_in_scope(const struct call *c, uint64_t partner);
 /* Reads opportunity id as the caller may see it with scope (all: any of
  * the vendor's; own: its partner's or its distributor's); RD_ENOTFOUND
@@ -89,8 +95,9 @@ bool rd_call_in_scope(const struct call *c, uint64_t partner);
 int rd_call_opportunity(struct call *c, enum rd_scope scope, struct rd_txn *t, uint64_t id, struct rd_opportunity *o);
 /* Whether a partner-scoped caller may change the customer's identity (its
  * record and its contacts): every contract of the customer that is not
- * cancelled is in the caller's channel, and there is one. */
-bool rd_call_owns_customer(struct call *c, struct rd_txn *t, uint64_t customer);
+ * cancelled is in the caller's channel, and there is one.  1 yes, 0 no,
+ * < 0 the store failed to say. */
+int rd_call_customer_owned(struct call *c, struct rd_txn *t, uint64_t customer);
 
 /* One page of a list (page.c): begin parses limit and cursor (and, when
  * known is given, refuses other query parameters), replying 400 itself;

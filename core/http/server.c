@@ -55,6 +55,7 @@ struct rd_server {
 	void (*drained)(void *arg, int in_flight);
 	void *drained_arg;
 	struct rd_router *router; /* the route table as a segment tree */
+	bool creds_unchecked; /* during h2o's read: the store failed to check the request's credentials */
 };
 
 struct rd_handler {
@@ -627,7 +628,7 @@ void rd_reply_error(struct rd_req *req, int status, const char *code, const char
 /* ---- h2o's own errors, as JSON ----------------------------------------- */
 
 static size_t body_limit(struct rd_server *srv, const char *method, size_t mlen, const char *path, size_t plen,
-			 const char *auth, const char *cookie);
+			 const char *auth, const char *cookie, bool *unchecked);
 
 static const char *req_value(h2o_req_t *req, const char *name, char *out, size_t cap)
 {
@@ -677,13 +678,24 @@ static void json_errors_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t 
 	case 400: code = "bad_request"; snprintf(msg, sizeof msg, "the request is not valid HTTP"); break;
 	case 408: code = "timeout"; break;
 	case 413: {
+		if (f->srv->creds_unchecked) {
+			/* The store could not check the credentials, so the small
+			 * limit applied: the store's failure, not a body too large. */
+			req->res.status = 503;
+			req->res.reason = "Service Unavailable";
+			h2o_set_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("retry-after"), 0, H2O_STRLIT("5"), 1);
+			code = "unavailable";
+			snprintf(msg, sizeof msg, "the store is unavailable (the request's credentials could not be checked): "
+				 "try again later");
+			break;
+		}
 		/* h2o refused the body before a handler ran: name the limit that
 		 * applied (imports with credentials take max_bulk_body, requests
 		 * without valid credentials max_anon_body). */
 		char auth[512], cookie[16384]; /* a longer Cookie header counts as none */
 		size_t limit = body_limit(f->srv, req->input.method.base, req->input.method.len, req->input.path.base,
 					  req->input.path.len, req_value(req, "authorization", auth, sizeof auth),
-					  req_value(req, "cookie", cookie, sizeof cookie));
+					  req_value(req, "cookie", cookie, sizeof cookie), NULL);
 		bool anon = limit == f->srv->opts.max_anon_body && limit < f->srv->opts.max_body;
 		code = "body_too_large";
 		snprintf(msg, sizeof msg, "the request body exceeds the limit of %zu bytes%s", limit,
@@ -925,6 +937,7 @@ struct conn {
 	h2o_socket_t *sock;      /* owned by h2o; valid while the conn is listed */
 	h2o_socket_cb h2o_read;  /* h2o's read callback, called by on_read */
 	size_t limit;            /* the body limit of the request being read; 0: not decided yet */
+	bool unchecked;          /* the store failed to check its credentials (a 413 is answered 503) */
 	size_t seen;             /* input already found to hold no complete head (a slow head is
 				  * looked at again from here, not from its start) */
 	unsigned char client[9]; /* 4 or 6, then the peer's IPv4 address or IPv6 /64: a per-client cap */
@@ -991,9 +1004,10 @@ static bool may_exceed(const struct phr_header *h, size_t n, size_t limit)
 	return false;
 }
 
-/* The body limit of a request with this method, path and credentials. */
+/* The body limit of a request with this method, path and credentials;
+ * *unchecked (when given): the store failed to check the credentials. */
 static size_t body_limit(struct rd_server *srv, const char *method, size_t mlen, const char *path, size_t plen,
-			 const char *auth, const char *cookie)
+			 const char *auth, const char *cookie, bool *unchecked)
 {
 	struct rd_param params[RD_MAX_PARAMS];
 	size_t np = 0, q = 0;
@@ -1003,8 +1017,11 @@ static size_t body_limit(struct rd_server *srv, const char *method, size_t mlen,
 	const struct rd_route *rt =
 		m ? rd_router_match(srv->router, m, path, q, params, &np, &allowed) : NULL;
 	bool bulk = false;
-	if (!rt || (!auth && !cookie) || !srv->opts.credentials_ok ||
-	    !srv->opts.credentials_ok(srv->opts.app, auth, cookie, &bulk))
+	int ok = rt && (auth || cookie) && srv->opts.credentials_ok
+			 ? srv->opts.credentials_ok(srv->opts.app, auth, cookie, &bulk) : 0;
+	if (unchecked)
+		*unchecked = ok < 0;
+	if (ok <= 0)
 		return srv->opts.max_anon_body;
 	/* The large limit only for those who may use a bulk route: any valid
 	 * token would otherwise hold max_conns x max_bulk_body. */
@@ -1031,6 +1048,7 @@ static void wrap(struct conn *c)
 		c->h2o_read = c->sock->_cb.read;
 		c->sock->_cb.read = on_read;
 		c->limit = 0;
+		c->unchecked = false;
 		c->seen = 0;
 	}
 }
@@ -1068,11 +1086,13 @@ static void on_read(h2o_socket_t *sock, const char *err)
 			char auth[512], cookie[16384]; /* a longer Cookie header counts as none */
 			c->limit = limit = body_limit(srv, m, ml, p, pl,
 						      head_value(hs, nh, "authorization", auth, sizeof auth),
-						      head_value(hs, nh, "cookie", cookie, sizeof cookie));
+						      head_value(hs, nh, "cookie", cookie, sizeof cookie), &c->unchecked);
 		}
 	}
 	srv->conf.max_request_entity_size = limit;
+	srv->creds_unchecked = c->unchecked;
 	c->h2o_read(sock, err);
+	srv->creds_unchecked = false;
 	srv->conf.max_request_entity_size = srv->opts.max_anon_body;
 	wrap(c); /* the conn outlives this call: it is freed by the close callback */
 }

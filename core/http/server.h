@@ -20,10 +20,11 @@ struct rd_server_opts {
 	unsigned max_client_conns; /* the same per client address (an IPv6 /64); 0: max_conns */
 	const char *body_dir;     /* private directory for large bodies (h2o's temp files); NULL: /tmp */
 	/* Whether a request's credentials verify (an Authorization header or a
-	 * Cookie header, either may be NULL), and in *bulk whether the caller's
-	 * role may use a bulk route at all: decides the body limit before h2o
-	 * buffers the body (docs/security.md). */
-	bool (*credentials_ok)(void *app, const char *authorization, const char *cookie, bool *bulk);
+	 * Cookie header, either may be NULL): 1 yes, 0 no, < 0 the store failed
+	 * to say (a body past the small limit is then answered 503, not 413);
+	 * and in *bulk whether the caller's role may use a bulk route at all:
+	 * decides the body limit before h2o buffers the body (docs/security.md). */
+	int (*credentials_ok)(void *app, const char *authorization, const char *cookie, bool *bulk);
 	unsigned req_timeout_ms;  /* a request that does not arrive in time is dropped */
 	const struct rd_route *routes; /* borrowed for the server's life */
 	size_t n_routes;

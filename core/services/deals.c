@@ -553,7 +553,10 @@ static int submit_write(struct rd_txn *t, void *arg)
 		return rc;
 	x->partner_id = s->who->partner ? s->who->partner : in->partner_id;
 	struct rd_partner p;
-	if (!x->partner_id || rd_entity_get(t, d->partners, &rd_entity_partner, v, x->partner_id, &p) < 0)
+	rc = x->partner_id ? rd_entity_get(t, d->partners, &rd_entity_partner, v, x->partner_id, &p) : RD_ENOTFOUND;
+	if (rc < 0 && rc != RD_ENOTFOUND)
+		return rc; /* the store failed: 503, not "names no partner" */
+	if (rc < 0)
 		return rd_serr_set(s->e, RD_EINVAL, "invalid", "partner_id", "a registration names the partner that registers it "
 				   "(partner_id, an existing partner)");
 	struct rd_dealreg prev;
@@ -719,7 +722,7 @@ int rd_deal_submit(struct rd_app *app, const struct rd_actor *who, const struct 
 	struct submit s = { app, who, in, out, e };
 	int rc = rd_store_write(app->store, submit_write, &s);
 	if (rc < 0 && e->rc != rc)
-		rd_serr_set(e, rc, "internal", NULL, "%s", rd_strerror(rc));
+		rd_serr_set(e, rc, rc == RD_EBUSY ? "unavailable" : "internal", NULL, "%s", rd_strerror(rc));
 	return rc;
 }
 

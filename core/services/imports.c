@@ -397,7 +397,10 @@ static int apply_cell(struct engine *en, const struct colspec *cs, const char *c
 	const struct ref_col *rc = cs->ref;
 	if (cs->kind == COL_REF) {
 		uint64_t id;
-		if (lookup_ext(en, rc->table, text, &id) < 0) {
+		int r = lookup_ext(en, rc->table, text, &id);
+		if (r < 0 && r != RD_ENOTFOUND)
+			return en->rc = r; /* the store failed: the whole import fails, no row is blamed */
+		if (r < 0) {
 			row_error(en, col, "%s \"%.64s\" names no record", col, text);
 			return RD_EINVAL;
 		}
@@ -712,8 +715,13 @@ static void process_row(struct engine *en, char **names, const struct colspec *s
 			return;
 		}
 	}
-	if (rd_record_prepare_seen(en->t, im->app, &im->who, &im->vendor, k->res, en->obj, existing ? en->old : NULL,
-				   &en->seen, &e) < 0) {
+	int prc = rd_record_prepare_seen(en->t, im->app, &im->who, &im->vendor, k->res, en->obj, existing ? en->old : NULL,
+					 &en->seen, &e);
+	if (prc < 0 && prc != RD_EINVAL) {
+		en->rc = prc; /* the store failed: the whole import fails, no row is blamed */
+		return;
+	}
+	if (prc < 0) {
 		row_error(en, e.field, "%s", e.message);
 		return;
 	}
@@ -1470,7 +1478,8 @@ static void job_work(uv_work_t *w)
 	rc = rd_import_run(&j->im, t, read_memory, j);
 	rd_txn_end(t);
 	if (rc < 0 && !j->im.fatal[0])
-		snprintf(j->im.fatal, sizeof j->im.fatal, "the import failed: %s", rd_strerror(rc));
+		snprintf(j->im.fatal, sizeof j->im.fatal, "the import failed: the store failed (%s): no row is at fault, "
+			 "try the import again", rd_strerror(rc));
 	free(j->data); /* the parse is done: give the upload's memory back */
 	j->data = NULL;
 }

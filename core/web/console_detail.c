@@ -8,7 +8,7 @@
  *       the customer: its details and its contracts (with their list value
  *       and the totals per currency), its orders
  * Reading is the role matrix's (contracts, customers: read); a partner's
- * role sees the records of its own channel only (rd_call_sees), as through
+ * role sees the records of its own channel only (rd_call_visible), as through
  * GET /api/v1/contracts/{id} and /customers/{id}; any other id is "not
  * found", never a hint that it exists.
  */
@@ -130,8 +130,9 @@ static int open_record(struct web *w, enum rd_resource res, struct rd_table *tb,
 	if (rc < 0)
 		return rc;
 	rc = rd_entity_get(*t, tb, e, w->c.who.vendor, id, rec);
-	if (rc == 0 && rd_authz(w->c.who.role, res, RD_ACT_READ) == RD_SCOPE_OWN && !rd_call_sees(&w->c, *t, res, rec))
-		rc = RD_ENOTFOUND;
+	if (rc == 0 && rd_authz(w->c.who.role, res, RD_ACT_READ) == RD_SCOPE_OWN &&
+	    (rc = rd_call_visible(&w->c, *t, res, rec)) >= 0)
+		rc = rc ? 0 : RD_ENOTFOUND; /* < 0: the store failed (503 page), not "not found" */
 	if (rc < 0) {
 		rd_txn_end(*t);
 		if (rc != RD_ENOTFOUND)
@@ -259,7 +260,7 @@ static int customer_page(struct web *w, bool partner)
 		rc = rd_iter_records(&it, t, d->contracts, w->c.who.vendor, 0);
 		while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0)
 			if (rd_entity_decode(&rd_entity_contract, item.val, item.len, &k) == 0 && k.customer_id == cu.id &&
-			    (!own || rd_call_sees(&w->c, t, RD_RES_CONTRACT, &k))) {
+			    (!own || rd_call_visible(&w->c, t, RD_RES_CONTRACT, &k) > 0)) { /* a contract's: no store read */
 				json_t *row = contract_json(t, w, &k, &totals);
 				if (json_array_size(contracts) < DETAIL_ROWS)
 					json_array_append_new(contracts, row);

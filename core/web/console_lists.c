@@ -87,7 +87,14 @@ static int list_page(struct web *w, struct rd_table *tb, const struct rd_entity 
 	*next = 0;
 	rc = rd_iter_records(&it, t, tb, w->c.who.vendor, cursor + 1);
 	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
-		if (rd_entity_decode(e, item.val, item.len, obj) < 0 || (own && !rd_call_sees(&w->c, t, res, obj)))
+		if (rd_entity_decode(e, item.val, item.len, obj) < 0)
+			continue;
+		int sees = own ? rd_call_visible(&w->c, t, res, obj) : 1;
+		if (sees < 0) {
+			rc = sees; /* the store failed: a 503 page, not a shorter list */
+			break;
+		}
+		if (!sees)
 			continue;
 		json_t *r = row(w, t, obj, filter);
 		if (!r)

@@ -1078,10 +1078,12 @@ int rd_page_partner_decide(struct rd_req *req)
 	if (rc < 0)
 		return rc;
 	struct rd_opportunity *o = rd_malloc(sizeof *o);
-	bool sees = rd_call_opportunity(&w.c, rd_authz(w.c.who.role, RD_RES_OPPORTUNITY, RD_ACT_UPDATE), t, id, o) == 0;
+	rc = rd_call_opportunity(&w.c, rd_authz(w.c.who.role, RD_RES_OPPORTUNITY, RD_ACT_UPDATE), t, id, o);
 	rd_txn_end(t);
 	free(o);
-	if (!sees) {
+	if (rc < 0 && rc != RD_ENOTFOUND)
+		return rc; /* the store failed: the 503 page, not "no such opportunity" */
+	if (rc < 0) {
 		rd_web_message(&w, 404, "Not found", "There is no such opportunity.");
 		return 0;
 	}
