@@ -1481,6 +1481,8 @@ static int bulk_index(struct rd_txn *t, struct bulk *b, unsigned i)
 }
 
 static int counter_row_add(struct rd_txn *t, const uint8_t *kb, size_t kn, const struct rd_counter_val *d);
+static int key_cmp(const void *a, size_t an, const void *b, size_t bn);
+#define COUNTER_ROW (8 + 16 + 16)
 
 static uint64_t bulk_cnt_hash(const uint8_t *k, size_t n)
 {
@@ -1554,12 +1556,46 @@ static int bulk_counters_apply(struct rd_txn *t)
 	cnt_keys = b->cnt_keys;
 	qsort(b->cnt, b->cnt_n, sizeof *b->cnt, cmp_cnt);
 	cnt_keys = NULL;
-	int rc = 0;
+	/* Rows past the table's last key (all of them in a first load) are new:
+	 * their value is the delta, appended (MDB_APPEND) without a look-up;
+	 * the rows before it are added to what they hold, as one by one. */
+	MDB_cursor *cur = NULL;
+	int rc = lmdb_error(mdb_cursor_open(t->txn, t->s->counters, &cur));
+	uint8_t last[8 + NAME_MAX_LEN + 1 + RD_COUNTER_KEY_MAX];
+	size_t last_n = 0;
+	bool append = false;
+	if (rc >= 0) {
+		MDB_val lk, lv;
+		int lrc = mdb_cursor_get(cur, &lk, &lv, MDB_LAST);
+		if (lrc == MDB_NOTFOUND)
+			append = true;
+		else if (lrc != 0)
+			rc = lmdb_error(lrc);
+		else if (lk.mv_size > sizeof last)
+			last_n = SIZE_MAX; /* a key longer than ours: the look-up path throughout */
+		else
+			memcpy(last, lk.mv_data, last_n = lk.mv_size);
+	}
 	for (size_t i = 0; i < b->cnt_n && rc >= 0; i++) {
 		const struct bulk_cnt *c = &b->cnt[i];
-		if (c->v.n || c->v.a || c->v.b)
-			rc = counter_row_add(t, b->cnt_keys + c->off, c->klen, &c->v);
+		if (!(c->v.n || c->v.a || c->v.b))
+			continue;
+		const uint8_t *kb = b->cnt_keys + c->off;
+		if (!append && last_n != SIZE_MAX && key_cmp(kb, c->klen, last, last_n) > 0)
+			append = true; /* sorted: every key from here is past the last */
+		if (!append) {
+			rc = counter_row_add(t, kb, c->klen, &c->v);
+			continue;
+		}
+		uint8_t row[COUNTER_ROW];
+		memcpy(row, &c->v.n, 8);
+		memcpy(row + 8, &c->v.a, 16);
+		memcpy(row + 24, &c->v.b, 16);
+		MDB_val k = { c->klen, (void *)kb }, v = { COUNTER_ROW, row };
+		rc = lmdb_error(mdb_cursor_put(cur, &k, &v, MDB_APPEND));
 	}
+	if (cur)
+		mdb_cursor_close(cur);
 	b->cnt_n = 0;
 	b->cnt_keys_len = 0;
 	if (b->cnt_slot)
@@ -2196,8 +2232,6 @@ static size_t counter_key(uint8_t *out, const struct rd_table *tb, uint64_t tena
 		memcpy(out + 9 + n, key, klen);
 	return 9 + n + klen;
 }
-
-#define COUNTER_ROW (8 + 16 + 16)
 
 static void row_get(const void *p, struct rd_counter_val *v)
 {
