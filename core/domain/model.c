@@ -1218,8 +1218,87 @@ void rd_date_key(rd_date d, uint8_t out[4])
 }
 
 /* Finds one field in a record without decoding the rest. */
+/* The fields of the last two records the index keys were taken from, so
+ * that a record's keys (nine indexes of a contract, its counters' report
+ * key) decode it once: a record's keys are a function of its bytes alone,
+ * so a record whose bytes equal a kept one's is answered from it (its
+ * fields' bytes read from the caller's record, at the same offsets).  Per
+ * thread; records longer than MEMO_MAX are decoded as ever. */
+#define MEMO_MAX 2048
+#define MEMO_FIRST 64 /* find_field: a field's first occurrence */
+#define MEMO_LAST 32  /* rep_collect: a field's last occurrence */
+#define MEMO_NOFF UINT16_MAX
+
+struct rec_memo {
+	size_t len; /* 0: empty */
+	int rc;     /* the scan's end: 0, or the error that stopped it */
+	uint64_t has_first;
+	uint32_t has_last;
+	struct rd_rec_field first[MEMO_FIRST], last[MEMO_LAST];
+	uint16_t first_off[MEMO_FIRST], last_off[MEMO_LAST]; /* data's offset in the record */
+	uint8_t rec[MEMO_MAX];
+};
+
+static _Thread_local struct rec_memo memo[2];
+static _Thread_local unsigned memo_hit; /* the slot last answered from */
+
+static struct rec_memo *memo_get(const void *rec, size_t len)
+{
+	if (!len || len > MEMO_MAX)
+		return NULL;
+	for (unsigned s = 0; s < 2; s++)
+		if (memo[s].len == len && memcmp(memo[s].rec, rec, len) == 0) {
+			memo_hit = s;
+			return &memo[s];
+		}
+	unsigned s = memo_hit ^ 1u;
+	struct rec_memo *m = &memo[s];
+	struct rd_rec_reader r;
+	struct rd_rec_field f;
+	m->len = 0;
+	m->has_first = 0;
+	m->has_last = 0;
+	int rc = rd_rec_open(&r, rec, len, 0, UINT16_MAX);
+	if (rc >= 0) {
+		while ((rc = rd_rec_next(&r, &f)) > 0) {
+			uint16_t off = MEMO_NOFF;
+			if (f.data && f.data >= (const uint8_t *)rec && f.data <= (const uint8_t *)rec + len)
+				off = (uint16_t)(f.data - (const uint8_t *)rec);
+			if (f.no < MEMO_FIRST && !(m->has_first >> f.no & 1)) {
+				m->has_first |= 1ull << f.no;
+				m->first[f.no] = f;
+				m->first_off[f.no] = off;
+			}
+			if (f.no < MEMO_LAST) {
+				m->has_last |= 1u << f.no;
+				m->last[f.no] = f;
+				m->last_off[f.no] = off;
+			}
+		}
+	}
+	m->rc = rc;
+	memcpy(m->rec, rec, len);
+	m->len = len;
+	memo_hit = s;
+	return m;
+}
+
+static void memo_field(const struct rd_rec_field *f, uint16_t off, const void *rec, struct rd_rec_field *out)
+{
+	*out = *f;
+	if (off != MEMO_NOFF)
+		out->data = (const uint8_t *)rec + off;
+}
+
 static int find_field(const void *rec, size_t len, uint32_t no, struct rd_rec_field *out)
 {
+	struct rec_memo *m = no < MEMO_FIRST ? memo_get(rec, len) : NULL;
+	if (m) {
+		if (!(m->has_first >> no & 1))
+			return m->rc;
+		memo_field(&m->first[no], m->first_off[no], rec, out);
+		return 1;
+	}
 	struct rd_rec_reader r;
 	int rc = rd_rec_open(&r, rec, len, 0, UINT16_MAX);
 	if (rc < 0)
@@ -1308,9 +1387,18 @@ struct rep_fields {
 
 static int rep_collect(const void *rec, size_t len, struct rep_fields *out)
 {
+	memset(out->has, 0, sizeof out->has);
+	struct rec_memo *m = memo_get(rec, len);
+	if (m) {
+		for (uint32_t no = 0; no < 32; no++)
+			if (m->has_last >> no & 1) {
+				out->has[no] = true;
+				memo_field(&m->last[no], m->last_off[no], rec, &out->f[no]);
+			}
+		return m->rc;
+	}
 	struct rd_rec_reader r;
 	struct rd_rec_field f;
-	memset(out->has, 0, sizeof out->has);
 	int rc = rd_rec_open(&r, rec, len, 0, UINT16_MAX);
 	if (rc < 0)
 		return rc;

@@ -1391,20 +1391,128 @@ static int add_entry(struct entries *es, const uint8_t *key, size_t len)
 	return 0;
 }
 
-/* Index i's entries for the bulk load's records, sorted, then written in
- * order: MDB_APPEND while they sort after the index's last key. */
+/* One index's collected entries sorted, then written in order: MDB_APPEND
+ * while they sort after the index's last key.  Leaves es empty (its arrays
+ * kept for the next chunk). */
+static int write_entries(struct rd_txn *t, struct rd_table *tb, unsigned i, uint64_t tenant, struct entries *es)
+{
+	if (!es->n)
+		return 0;
+	bool sorted = true;
+	entries_buf = es->buf;
+	for (size_t e = 1; e < es->n && sorted; e++)
+		sorted = cmp_entry(&es->e[e - 1], &es->e[e]) < 0;
+	if (!sorted)
+		sort_entries(es->e, es->n);
+	entries_buf = NULL;
+	MDB_cursor *cur;
+	int mrc = mdb_cursor_open(t->txn, tb->idx[i], &cur);
+	bool opened = mrc == 0;
+	unsigned fl = MDB_APPEND;
+	uint8_t key[16 + RD_INDEX_KEY_MAX];
+	rd_key_put_u64(key, tenant);
+	for (size_t e = 0; e < es->n && mrc == 0; e++) {
+		const struct entry *x = &es->e[e];
+		rd_key_put_u64(key + 8, x->p1);
+		rd_key_put_u64(key + 16, x->p2);
+		if (x->len > 16)
+			memcpy(key + 24, es->buf + x->off, x->len - 16u);
+		MDB_val ik = { 8u + x->len, key }, iv = { 0, "" };
+		mrc = mdb_cursor_put(cur, &ik, &iv, fl);
+		if (mrc == MDB_KEYEXIST && fl) { /* not after the last key: ordinary puts from here */
+			fl = 0;
+			mrc = mdb_cursor_put(cur, &ik, &iv, 0);
+		}
+		bulk_release(t);
+	}
+	if (opened)
+		mdb_cursor_close(cur);
+	es->n = 0;
+	es->len = 0;
+	return lmdb_error(mrc);
+}
+
+/* Records per chunk of the deferred indexes: every index's entries of a
+ * chunk are held at once (24 bytes each and the key bytes past 16), so that
+ * each record is read and decoded once for all its keys (the key functions
+ * keep the last record's fields, model.c) and the peak stays bounded.  A
+ * load of up to this many records sorts and appends each index in one go;
+ * a larger one writes each chunk's entries in order, by ordinary puts
+ * where they fall among the earlier chunks'. */
+size_t rd_store_bulk_index_chunk = (size_t)1 << 20;
+
+/* The deferred (plain, not live) indexes' entries for the bulk load's
+ * records: one walk of the records in id order (they are the table's last
+ * ones in a fresh import), every such index's key taken from each record in
+ * turn, written index by index per chunk. */
+static int bulk_indexes(struct rd_txn *t, struct bulk *b)
+{
+	struct rd_table *tb = b->tb;
+	unsigned which[16], m = 0;
+	for (unsigned i = 0; i < tb->def->n_indexes && i < 16; i++)
+		if (!b->live[i] && bulk_plain(&tb->def->indexes[i]))
+			which[m++] = i;
+	if (!m)
+		return 0;
+	struct entries es[16];
+	memset(es, 0, sizeof es);
+	MDB_cursor *cur = NULL;
+	int rc = 0;
+	uint8_t kb[16], key[16 + RD_INDEX_KEY_MAX];
+	size_t j = 0;
+	while (rc == 0 && j < b->n) {
+		int mrc = mdb_cursor_open(t->txn, tb->dbi, &cur);
+		if (mrc != 0)
+			return lmdb_error(mrc);
+		MDB_val k = record_key(kb, b->tenant, b->ids[j]), v;
+		size_t in_chunk = 0;
+		for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0 && j < b->n && in_chunk < rd_store_bulk_index_chunk;
+		     mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			if (k.mv_size != 16 || rd_key_get_u64(k.mv_data) != b->tenant)
+				break;
+			uint64_t id = rd_key_get_u64((const uint8_t *)k.mv_data + 8);
+			while (j < b->n && b->ids[j] < id)
+				j++; /* created, then deleted */
+			if (j == b->n || b->ids[j] != id)
+				continue;
+			j++;
+			in_chunk++;
+			for (unsigned x = 0; x < m && rc == 0; x++) {
+				int n = index_key(&tb->def->indexes[which[x]], b->tenant, id, v.mv_data, v.mv_size, key);
+				if (n < 0)
+					rc = n;
+				else if (n > 0)
+					rc = add_entry(&es[x], key + 8, (size_t)n - 8);
+			}
+			if (rc < 0)
+				break;
+			bulk_release(t);
+		}
+		mdb_cursor_close(cur);
+		if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
+			rc = lmdb_error(mrc);
+		if (rc == 0 && in_chunk < rd_store_bulk_index_chunk)
+			j = b->n; /* the walk ended: no record of the load is left past it */
+		for (unsigned x = 0; x < m && rc == 0; x++)
+			rc = write_entries(t, tb, which[x], b->tenant, &es[x]);
+	}
+	for (unsigned x = 0; x < m; x++) {
+		free(es[x].e);
+		free(es[x].buf);
+	}
+	return rc;
+}
+
+/* An index the store does not write itself (not a plain key index): the
+ * per-record update for each of the load's records, in id order. */
 static int bulk_index(struct rd_txn *t, struct bulk *b, unsigned i)
 {
 	struct rd_table *tb = b->tb;
-	const struct rd_index_def *ix = &tb->def->indexes[i];
-	struct entries es = { 0 };
 	MDB_cursor *cur;
 	int rc = 0, mrc = mdb_cursor_open(t->txn, tb->dbi, &cur);
 	if (mrc != 0)
 		return lmdb_error(mrc);
-	/* The records in id order: one walk from the first (they are the
-	 * table's last ones in a fresh import). */
-	uint8_t kb[16], key[16 + RD_INDEX_KEY_MAX];
+	uint8_t kb[16];
 	MDB_val k = record_key(kb, b->tenant, b->ids[0]), v;
 	size_t j = 0;
 	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0 && j < b->n;
@@ -1417,66 +1525,22 @@ static int bulk_index(struct rd_txn *t, struct bulk *b, unsigned i)
 		if (j == b->n || b->ids[j] != id)
 			continue;
 		j++;
-		if (!bulk_plain(ix)) {
-			/* Not ours to write: the per-record update, from a copy (the
-			 * update writes pages the cursor's value may sit in). */
-			uint8_t *copy = rd_malloc(v.mv_size ? v.mv_size : 1);
-			memcpy(copy, v.mv_data, v.mv_size);
-			rc = update_one_index(t, tb, i, b->tenant, id, NULL, copy, v.mv_size);
-			free(copy);
-			if (rc < 0)
-				break;
-			/* Writes may have moved the cursor's pages: find our place again. */
-			record_key(kb, b->tenant, id);
-			k = (MDB_val){ 16, kb };
-			if ((mrc = mdb_cursor_get(cur, &k, &v, MDB_SET)) != 0)
-				break;
-			continue;
-		}
-		int n = index_key(ix, b->tenant, id, v.mv_data, v.mv_size, key);
-		if (n < 0) {
-			rc = n;
+		/* From a copy (the update writes pages the cursor's value may sit in). */
+		uint8_t *copy = rd_malloc(v.mv_size ? v.mv_size : 1);
+		memcpy(copy, v.mv_data, v.mv_size);
+		rc = update_one_index(t, tb, i, b->tenant, id, NULL, copy, v.mv_size);
+		free(copy);
+		if (rc < 0)
 			break;
-		}
-		if (n > 0 && (rc = add_entry(&es, key + 8, (size_t)n - 8)) < 0)
+		/* Writes may have moved the cursor's pages: find our place again. */
+		record_key(kb, b->tenant, id);
+		k = (MDB_val){ 16, kb };
+		if ((mrc = mdb_cursor_get(cur, &k, &v, MDB_SET)) != 0)
 			break;
-		bulk_release(t);
 	}
 	mdb_cursor_close(cur);
 	if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
 		rc = lmdb_error(mrc);
-	if (rc == 0 && es.n) {
-		bool sorted = true;
-		entries_buf = es.buf;
-		for (size_t e = 1; e < es.n && sorted; e++)
-			sorted = cmp_entry(&es.e[e - 1], &es.e[e]) < 0;
-		if (!sorted)
-			sort_entries(es.e, es.n);
-		entries_buf = NULL;
-		mrc = mdb_cursor_open(t->txn, tb->idx[i], &cur);
-		bool opened = mrc == 0;
-		unsigned fl = MDB_APPEND;
-		rd_key_put_u64(key, b->tenant);
-		for (size_t e = 0; e < es.n && mrc == 0; e++) {
-			const struct entry *x = &es.e[e];
-			rd_key_put_u64(key + 8, x->p1);
-			rd_key_put_u64(key + 16, x->p2);
-			if (x->len > 16)
-				memcpy(key + 24, es.buf + x->off, x->len - 16u);
-			MDB_val ik = { 8u + x->len, key }, iv = { 0, "" };
-			mrc = mdb_cursor_put(cur, &ik, &iv, fl);
-			if (mrc == MDB_KEYEXIST && fl) { /* not after the last key: ordinary puts from here */
-				fl = 0;
-				mrc = mdb_cursor_put(cur, &ik, &iv, 0);
-			}
-			bulk_release(t);
-		}
-		if (opened)
-			mdb_cursor_close(cur);
-		rc = lmdb_error(mrc);
-	}
-	free(es.e);
-	free(es.buf);
 	return rc;
 }
 
@@ -1618,12 +1682,15 @@ static int lm_txn_bulk_flush(struct rd_txn *t)
 			b->ids[w++] = b->ids[i];
 	b->n = w;
 	for (unsigned i = 0; i < b->tb->def->n_indexes; i++) {
-		if (b->live[i])
+		if (b->live[i] || bulk_plain(&b->tb->def->indexes[i]))
 			continue;
 		int rc = bulk_index(t, b, i);
 		if (rc < 0)
 			return rc;
 	}
+	int rc = bulk_indexes(t, b);
+	if (rc < 0)
+		return rc;
 	b->n = 0;
 	return 0;
 }

@@ -1816,6 +1816,16 @@ static void test_bulk_load(void **state)
 	assert_clean(fx->s);
 }
 
+/* The same with the held-back entries written three records at a time: the
+ * chunks after the first fall among the entries already written. */
+static void test_bulk_load_in_chunks(void **state)
+{
+	size_t was = rd_store_bulk_index_chunk;
+	rd_store_bulk_index_chunk = 3;
+	test_bulk_load(state);
+	rd_store_bulk_index_chunk = was;
+}
+
 struct many_arg {
 	struct rd_table *tb;
 	uint64_t n;
@@ -1903,6 +1913,7 @@ int main(void)
 		T(test_backup),
 		T(test_index_fill),
 		T(test_bulk_load),
+		T(test_bulk_load_in_chunks),
 		T(test_bulk_load_writemap),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
