@@ -1573,6 +1573,44 @@ static void cnt_month(rd_date d, uint8_t out[4])
 	put_u32(out, (uint32_t)(y * 12 + m - 1));
 }
 
+/* A product's prices, kept per thread for the products last read (a slot
+ * per id modulo PRICE_SLOTS), each with the record's bytes they were
+ * decoded from: a record whose bytes equal the slot's is not decoded again
+ * (the prices are a function of the bytes alone). */
+#define PRICE_SLOTS 64
+#define PRICE_REC_MAX 512
+
+struct price_slot {
+	size_t len; /* 0: empty */
+	unsigned n;
+	struct rd_price prices[RD_MAX_PRICES];
+	uint8_t rec[PRICE_REC_MAX];
+};
+
+static _Thread_local struct price_slot price_cache[PRICE_SLOTS];
+
+static const struct price_slot *product_prices(uint64_t id, const void *rec, size_t len)
+{
+	static _Thread_local struct price_slot big; /* a record too long to keep */
+	struct price_slot *ps = len && len <= PRICE_REC_MAX ? &price_cache[id % PRICE_SLOTS] : &big;
+	if (ps != &big && ps->len == len && memcmp(ps->rec, rec, len) == 0)
+		return ps;
+	struct rd_product *p = rd_malloc(sizeof *p);
+	/* A product that does not decode prices nothing (a contract's write
+	 * is not refused for it; renewctl check names the record). */
+	if (rd_entity_decode(&rd_entity_product, rec, len, p) < 0)
+		p->n_prices = 0;
+	ps->len = 0;
+	ps->n = p->n_prices <= RD_MAX_PRICES ? p->n_prices : 0;
+	memcpy(ps->prices, p->prices, ps->n * sizeof *ps->prices);
+	free(p);
+	if (ps != &big) {
+		memcpy(ps->rec, rec, len);
+		ps->len = len;
+	}
+	return ps;
+}
+
 static int contract_contrib(struct rd_txn *t, uint64_t tenant, uint64_t id, const void *rec, size_t len,
 			    rd_counter_emit_fn emit, void *arg)
 {
@@ -1596,18 +1634,13 @@ static int contract_contrib(struct rd_txn *t, uint64_t tenant, uint64_t id, cons
 	const void *pv;
 	size_t pl;
 	if (products && (rc = rd_txn_get(t, products, tenant, product, &pv, &pl)) == 0) {
-		struct rd_product *p = rd_malloc(sizeof *p);
-		/* A product that does not decode prices nothing (a contract's write
-		 * is not refused for it; renewctl check names the record). */
-		if (rd_entity_decode(&rd_entity_product, pv, pl, p) < 0)
-			p->n_prices = 0;
+		const struct price_slot *ps = product_prices(product, pv, pl);
 		char c3[4] = { (char)cur[0], (char)cur[1], (char)cur[2], 0 };
-		for (unsigned i = 0; i < p->n_prices; i++)
-			if (p->prices[i].term == term && memcmp(p->prices[i].currency, c3, 3) == 0) {
-				priced = rd_money_mul(p->prices[i].amount, qty, &value) == 0;
+		for (unsigned i = 0; i < ps->n; i++)
+			if (ps->prices[i].term == term && memcmp(ps->prices[i].currency, c3, 3) == 0) {
+				priced = rd_money_mul(ps->prices[i].amount, qty, &value) == 0;
 				break;
 			}
-		free(p);
 	} else if (rc < 0 && rc != RD_ENOTFOUND) {
 		return rc;
 	}
