@@ -1242,7 +1242,15 @@ struct rec_memo {
 static _Thread_local struct rec_memo memo[2];
 static _Thread_local unsigned memo_hit; /* the slot last answered from */
 
-static struct rec_memo *memo_get(const void *rec, size_t len)
+static _Thread_local const void *memo_seen; /* the record a look-up last missed */
+static _Thread_local size_t memo_seen_len;
+
+/* The record's fields, decoded now if need be; NULL (the caller scans for
+ * its field itself) when only part of it may be wanted: a single field's
+ * look-up (`fill` false) decodes the whole record only for the second
+ * look-up of the same record in a row, so that a walk asking one key of
+ * each record scans each as far as that field alone, as before. */
+static struct rec_memo *memo_get(const void *rec, size_t len, bool fill)
 {
 	if (!len || len > MEMO_MAX)
 		return NULL;
@@ -1251,6 +1259,12 @@ static struct rec_memo *memo_get(const void *rec, size_t len)
 			memo_hit = s;
 			return &memo[s];
 		}
+	if (!fill && (memo_seen != rec || memo_seen_len != len)) {
+		memo_seen = rec;
+		memo_seen_len = len;
+		return NULL;
+	}
+	memo_seen = NULL;
 	unsigned s = memo_hit ^ 1u;
 	struct rec_memo *m = &memo[s];
 	struct rd_rec_reader r;
@@ -1292,7 +1306,7 @@ static void memo_field(const struct rd_rec_field *f, uint16_t off, const void *r
 
 static int find_field(const void *rec, size_t len, uint32_t no, struct rd_rec_field *out)
 {
-	struct rec_memo *m = no < MEMO_FIRST ? memo_get(rec, len) : NULL;
+	struct rec_memo *m = no < MEMO_FIRST ? memo_get(rec, len, false) : NULL;
 	if (m) {
 		if (!(m->has_first >> no & 1))
 			return m->rc;
@@ -1388,7 +1402,7 @@ struct rep_fields {
 static int rep_collect(const void *rec, size_t len, struct rep_fields *out)
 {
 	memset(out->has, 0, sizeof out->has);
-	struct rec_memo *m = memo_get(rec, len);
+	struct rec_memo *m = memo_get(rec, len, true);
 	if (m) {
 		for (uint32_t no = 0; no < 32; no++)
 			if (m->has_last >> no & 1) {

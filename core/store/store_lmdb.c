@@ -1392,8 +1392,7 @@ static int add_entry(struct entries *es, const uint8_t *key, size_t len)
 }
 
 /* One index's collected entries sorted, then written in order: MDB_APPEND
- * while they sort after the index's last key.  Leaves es empty (its arrays
- * kept for the next chunk). */
+ * while they sort after the index's last key. */
 static int write_entries(struct rd_txn *t, struct rd_table *tb, unsigned i, uint64_t tenant, struct entries *es)
 {
 	if (!es->n)
@@ -1427,78 +1426,64 @@ static int write_entries(struct rd_txn *t, struct rd_table *tb, unsigned i, uint
 	}
 	if (opened)
 		mdb_cursor_close(cur);
-	es->n = 0;
-	es->len = 0;
 	return lmdb_error(mrc);
 }
 
-/* Records per chunk of the deferred indexes: every index's entries of a
- * chunk are held at once (24 bytes each and the key bytes past 16), so that
- * each record is read and decoded once for all its keys (the key functions
- * keep the last record's fields, model.c) and the peak stays bounded.  A
- * load of up to this many records sorts and appends each index in one go;
- * a larger one writes each chunk's entries in order, by ordinary puts
- * where they fall among the earlier chunks'. */
-size_t rd_store_bulk_index_chunk = (size_t)1 << 20;
+/* A load of up to this many records takes every held-back index's key from
+ * each record in one walk (the record decoded once for all of them: the key
+ * functions keep the last records' fields, model.c), holding all those
+ * indexes' entries at once (24 bytes each and the key bytes past 16: about
+ * 300 MB at 2^20 contracts); a larger load walks its records once per index,
+ * holding one index's entries at a time (the peak stays bounded: 4 M
+ * contracts under 512 MiB). */
+size_t rd_store_bulk_one_walk_max = (size_t)1 << 20;
 
-/* The deferred (plain, not live) indexes' entries for the bulk load's
- * records: one walk of the records in id order (they are the table's last
- * ones in a fresh import), every such index's key taken from each record in
- * turn, written index by index per chunk. */
-static int bulk_indexes(struct rd_txn *t, struct bulk *b)
+/* Indexes which[0..m) of the load's records: one walk of the records in id
+ * order (they are the table's last ones in a fresh import), each index's
+ * key taken from each record in turn, then each index's entries sorted and
+ * written. */
+static int bulk_indexes(struct rd_txn *t, struct bulk *b, const unsigned *which, unsigned m)
 {
 	struct rd_table *tb = b->tb;
-	unsigned which[16], m = 0;
-	for (unsigned i = 0; i < tb->def->n_indexes && i < 16; i++)
-		if (!b->live[i] && bulk_plain(&tb->def->indexes[i]))
-			which[m++] = i;
-	if (!m)
-		return 0;
 	struct entries es[16];
 	memset(es, 0, sizeof es);
-	MDB_cursor *cur = NULL;
-	int rc = 0;
+	MDB_cursor *cur;
+	int rc = 0, mrc = mdb_cursor_open(t->txn, tb->dbi, &cur);
+	if (mrc != 0)
+		return lmdb_error(mrc);
 	uint8_t kb[16], key[16 + RD_INDEX_KEY_MAX];
+	MDB_val k = record_key(kb, b->tenant, b->ids[0]), v;
 	size_t j = 0;
-	while (rc == 0 && j < b->n) {
-		int mrc = mdb_cursor_open(t->txn, tb->dbi, &cur);
-		if (mrc != 0)
-			return lmdb_error(mrc);
-		MDB_val k = record_key(kb, b->tenant, b->ids[j]), v;
-		size_t in_chunk = 0;
-		for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0 && j < b->n && in_chunk < rd_store_bulk_index_chunk;
-		     mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-			if (k.mv_size != 16 || rd_key_get_u64(k.mv_data) != b->tenant)
-				break;
-			uint64_t id = rd_key_get_u64((const uint8_t *)k.mv_data + 8);
-			while (j < b->n && b->ids[j] < id)
-				j++; /* created, then deleted */
-			if (j == b->n || b->ids[j] != id)
-				continue;
-			j++;
-			in_chunk++;
-			for (unsigned x = 0; x < m && rc == 0; x++) {
-				int n = index_key(&tb->def->indexes[which[x]], b->tenant, id, v.mv_data, v.mv_size, key);
-				if (n < 0)
-					rc = n;
-				else if (n > 0)
-					rc = add_entry(&es[x], key + 8, (size_t)n - 8);
-			}
-			if (rc < 0)
-				break;
-			bulk_release(t);
+	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0 && j < b->n;
+	     mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 16 || rd_key_get_u64(k.mv_data) != b->tenant)
+			break;
+		uint64_t id = rd_key_get_u64((const uint8_t *)k.mv_data + 8);
+		while (j < b->n && b->ids[j] < id)
+			j++; /* created, then deleted */
+		if (j == b->n || b->ids[j] != id)
+			continue;
+		j++;
+		for (unsigned x = 0; x < m && rc == 0; x++) {
+			int n = index_key(&tb->def->indexes[which[x]], b->tenant, id, v.mv_data, v.mv_size, key);
+			if (n < 0)
+				rc = n;
+			else if (n > 0)
+				rc = add_entry(&es[x], key + 8, (size_t)n - 8);
 		}
-		mdb_cursor_close(cur);
-		if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
-			rc = lmdb_error(mrc);
-		if (rc == 0 && in_chunk < rd_store_bulk_index_chunk)
-			j = b->n; /* the walk ended: no record of the load is left past it */
-		for (unsigned x = 0; x < m && rc == 0; x++)
-			rc = write_entries(t, tb, which[x], b->tenant, &es[x]);
+		if (rc < 0)
+			break;
+		bulk_release(t);
 	}
+	mdb_cursor_close(cur);
+	if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
+		rc = lmdb_error(mrc);
 	for (unsigned x = 0; x < m; x++) {
+		if (rc == 0)
+			rc = write_entries(t, tb, which[x], b->tenant, &es[x]);
 		free(es[x].e);
 		free(es[x].buf);
+		es[x] = (struct entries){ 0 };
 	}
 	return rc;
 }
@@ -1550,10 +1535,23 @@ static int key_cmp(const void *a, size_t an, const void *b, size_t bn);
 
 static uint64_t bulk_cnt_hash(const uint8_t *k, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ k[i]) * 0x100000001b3ull;
-	h ^= h >> 33; /* FNV's low bits mix poorly: the slot is taken from them */
+	/* Eight bytes at a time (the keys are 30-60 bytes; a byte loop was a
+	 * tenth of a first load's instructions), the tail zero-padded, the
+	 * length mixed in; only the slots depend on it, never what is written. */
+	uint64_t h = 0xcbf29ce484222325ull ^ n;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, k + i, 8);
+		h = (h ^ w) * 0x100000001b3ull;
+		h ^= h >> 29;
+	}
+	if (i < n) {
+		uint64_t w = 0;
+		memcpy(&w, k + i, n - i);
+		h = (h ^ w) * 0x100000001b3ull;
+	}
+	h ^= h >> 33; /* the low bits mix poorly: the slot is taken from them */
 	h *= 0xff51afd7ed558ccdull;
 	return h ^ h >> 33;
 }
@@ -1688,9 +1686,16 @@ static int lm_txn_bulk_flush(struct rd_txn *t)
 		if (rc < 0)
 			return rc;
 	}
-	int rc = bulk_indexes(t, b);
-	if (rc < 0)
-		return rc;
+	unsigned which[16], m = 0;
+	for (unsigned i = 0; i < b->tb->def->n_indexes && i < 16; i++)
+		if (!b->live[i] && bulk_plain(&b->tb->def->indexes[i]))
+			which[m++] = i;
+	bool one_walk = b->n <= rd_store_bulk_one_walk_max;
+	for (unsigned x = 0; x < m; x += one_walk ? m : 1) {
+		int rc = bulk_indexes(t, b, which + x, one_walk ? m : 1);
+		if (rc < 0)
+			return rc;
+	}
 	b->n = 0;
 	return 0;
 }

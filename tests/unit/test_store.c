@@ -1816,14 +1816,14 @@ static void test_bulk_load(void **state)
 	assert_clean(fx->s);
 }
 
-/* The same with the held-back entries written three records at a time: the
- * chunks after the first fall among the entries already written. */
-static void test_bulk_load_in_chunks(void **state)
+/* The same as a load too large for one walk: the records walked once per
+ * held-back index. */
+static void test_bulk_load_index_by_index(void **state)
 {
-	size_t was = rd_store_bulk_index_chunk;
-	rd_store_bulk_index_chunk = 3;
+	size_t was = rd_store_bulk_one_walk_max;
+	rd_store_bulk_one_walk_max = 3;
 	test_bulk_load(state);
-	rd_store_bulk_index_chunk = was;
+	rd_store_bulk_one_walk_max = was;
 }
 
 struct many_arg {
@@ -1913,7 +1913,7 @@ int main(void)
 		T(test_backup),
 		T(test_index_fill),
 		T(test_bulk_load),
-		T(test_bulk_load_in_chunks),
+		T(test_bulk_load_index_by_index),
 		T(test_bulk_load_writemap),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
