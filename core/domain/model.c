@@ -1218,8 +1218,101 @@ void rd_date_key(rd_date d, uint8_t out[4])
 }
 
 /* Finds one field in a record without decoding the rest. */
+/* The fields of the last two records the index keys were taken from, so
+ * that a record's keys (nine indexes of a contract, its counters' report
+ * key) decode it once: a record's keys are a function of its bytes alone,
+ * so a record whose bytes equal a kept one's is answered from it (its
+ * fields' bytes read from the caller's record, at the same offsets).  Per
+ * thread; records longer than MEMO_MAX are decoded as ever. */
+#define MEMO_MAX 2048
+#define MEMO_FIRST 64 /* find_field: a field's first occurrence */
+#define MEMO_LAST 32  /* rep_collect: a field's last occurrence */
+#define MEMO_NOFF UINT16_MAX
+
+struct rec_memo {
+	size_t len; /* 0: empty */
+	int rc;     /* the scan's end: 0, or the error that stopped it */
+	uint64_t has_first;
+	uint32_t has_last;
+	struct rd_rec_field first[MEMO_FIRST], last[MEMO_LAST];
+	uint16_t first_off[MEMO_FIRST], last_off[MEMO_LAST]; /* data's offset in the record */
+	uint8_t rec[MEMO_MAX];
+};
+
+static _Thread_local struct rec_memo memo[2];
+static _Thread_local unsigned memo_hit; /* the slot last answered from */
+
+static _Thread_local const void *memo_seen; /* the record a look-up last missed */
+static _Thread_local size_t memo_seen_len;
+
+/* The record's fields, decoded now if need be; NULL (the caller scans for
+ * its field itself) when only part of it may be wanted: a single field's
+ * look-up (`fill` false) decodes the whole record only for the second
+ * look-up of the same record in a row, so that a walk asking one key of
+ * each record scans each as far as that field alone, as before. */
+static struct rec_memo *memo_get(const void *rec, size_t len, bool fill)
+{
+	if (!len || len > MEMO_MAX)
+		return NULL;
+	for (unsigned s = 0; s < 2; s++)
+		if (memo[s].len == len && memcmp(memo[s].rec, rec, len) == 0) {
+			memo_hit = s;
+			return &memo[s];
+		}
+	if (!fill && (memo_seen != rec || memo_seen_len != len)) {
+		memo_seen = rec;
+		memo_seen_len = len;
+		return NULL;
+	}
+	memo_seen = NULL;
+	unsigned s = memo_hit ^ 1u;
+	struct rec_memo *m = &memo[s];
+	struct rd_rec_reader r;
+	struct rd_rec_field f;
+	m->len = 0;
+	m->has_first = 0;
+	m->has_last = 0;
+	int rc = rd_rec_open(&r, rec, len, 0, UINT16_MAX);
+	if (rc >= 0) {
+		while ((rc = rd_rec_next(&r, &f)) > 0) {
+			uint16_t off = MEMO_NOFF;
+			if (f.data && f.data >= (const uint8_t *)rec && f.data <= (const uint8_t *)rec + len)
+				off = (uint16_t)(f.data - (const uint8_t *)rec);
+			if (f.no < MEMO_FIRST && !(m->has_first >> f.no & 1)) {
+				m->has_first |= 1ull << f.no;
+				m->first[f.no] = f;
+				m->first_off[f.no] = off;
+			}
+			if (f.no < MEMO_LAST) {
+				m->has_last |= 1u << f.no;
+				m->last[f.no] = f;
+				m->last_off[f.no] = off;
+			}
+		}
+	}
+	m->rc = rc;
+	memcpy(m->rec, rec, len);
+	m->len = len;
+	memo_hit = s;
+	return m;
+}
+
+static void memo_field(const struct rd_rec_field *f, uint16_t off, const void *rec, struct rd_rec_field *out)
+{
+	*out = *f;
+	if (off != MEMO_NOFF)
+		out->data = (const uint8_t *)rec + off;
+}
+
 static int find_field(const void *rec, size_t len, uint32_t no, struct rd_rec_field *out)
 {
+	struct rec_memo *m = no < MEMO_FIRST ? memo_get(rec, len, false) : NULL;
+	if (m) {
+		if (!(m->has_first >> no & 1))
+			return m->rc;
+		memo_field(&m->first[no], m->first_off[no], rec, out);
+		return 1;
+	}
 	struct rd_rec_reader r;
 	int rc = rd_rec_open(&r, rec, len, 0, UINT16_MAX);
 	if (rc < 0)
@@ -1308,9 +1401,18 @@ struct rep_fields {
 
 static int rep_collect(const void *rec, size_t len, struct rep_fields *out)
 {
+	memset(out->has, 0, sizeof out->has);
+	struct rec_memo *m = memo_get(rec, len, true);
+	if (m) {
+		for (uint32_t no = 0; no < 32; no++)
+			if (m->has_last >> no & 1) {
+				out->has[no] = true;
+				memo_field(&m->last[no], m->last_off[no], rec, &out->f[no]);
+			}
+		return m->rc;
+	}
 	struct rd_rec_reader r;
 	struct rd_rec_field f;
-	memset(out->has, 0, sizeof out->has);
 	int rc = rd_rec_open(&r, rec, len, 0, UINT16_MAX);
 	if (rc < 0)
 		return rc;
@@ -1485,6 +1587,44 @@ static void cnt_month(rd_date d, uint8_t out[4])
 	put_u32(out, (uint32_t)(y * 12 + m - 1));
 }
 
+/* A product's prices, kept per thread for the products last read (a slot
+ * per id modulo PRICE_SLOTS), each with the record's bytes they were
+ * decoded from: a record whose bytes equal the slot's is not decoded again
+ * (the prices are a function of the bytes alone). */
+#define PRICE_SLOTS 64
+#define PRICE_REC_MAX 512
+
+struct price_slot {
+	size_t len; /* 0: empty */
+	unsigned n;
+	struct rd_price prices[RD_MAX_PRICES];
+	uint8_t rec[PRICE_REC_MAX];
+};
+
+static _Thread_local struct price_slot price_cache[PRICE_SLOTS];
+
+static const struct price_slot *product_prices(uint64_t id, const void *rec, size_t len)
+{
+	static _Thread_local struct price_slot big; /* a record too long to keep */
+	struct price_slot *ps = len && len <= PRICE_REC_MAX ? &price_cache[id % PRICE_SLOTS] : &big;
+	if (ps != &big && ps->len == len && memcmp(ps->rec, rec, len) == 0)
+		return ps;
+	struct rd_product *p = rd_malloc(sizeof *p);
+	/* A product that does not decode prices nothing (a contract's write
+	 * is not refused for it; renewctl check names the record). */
+	if (rd_entity_decode(&rd_entity_product, rec, len, p) < 0)
+		p->n_prices = 0;
+	ps->len = 0;
+	ps->n = p->n_prices <= RD_MAX_PRICES ? p->n_prices : 0;
+	memcpy(ps->prices, p->prices, ps->n * sizeof *ps->prices);
+	free(p);
+	if (ps != &big) {
+		memcpy(ps->rec, rec, len);
+		ps->len = len;
+	}
+	return ps;
+}
+
 static int contract_contrib(struct rd_txn *t, uint64_t tenant, uint64_t id, const void *rec, size_t len,
 			    rd_counter_emit_fn emit, void *arg)
 {
@@ -1508,18 +1648,13 @@ static int contract_contrib(struct rd_txn *t, uint64_t tenant, uint64_t id, cons
 	const void *pv;
 	size_t pl;
 	if (products && (rc = rd_txn_get(t, products, tenant, product, &pv, &pl)) == 0) {
-		struct rd_product *p = rd_malloc(sizeof *p);
-		/* A product that does not decode prices nothing (a contract's write
-		 * is not refused for it; renewctl check names the record). */
-		if (rd_entity_decode(&rd_entity_product, pv, pl, p) < 0)
-			p->n_prices = 0;
+		const struct price_slot *ps = product_prices(product, pv, pl);
 		char c3[4] = { (char)cur[0], (char)cur[1], (char)cur[2], 0 };
-		for (unsigned i = 0; i < p->n_prices; i++)
-			if (p->prices[i].term == term && memcmp(p->prices[i].currency, c3, 3) == 0) {
-				priced = rd_money_mul(p->prices[i].amount, qty, &value) == 0;
+		for (unsigned i = 0; i < ps->n; i++)
+			if (ps->prices[i].term == term && memcmp(ps->prices[i].currency, c3, 3) == 0) {
+				priced = rd_money_mul(ps->prices[i].amount, qty, &value) == 0;
 				break;
 			}
-		free(p);
 	} else if (rc < 0 && rc != RD_ENOTFOUND) {
 		return rc;
 	}

@@ -27,18 +27,31 @@ static const struct rd_store_ops *txn_ops(const struct rd_txn *t)
 	return store_ops(*(struct rd_store *const *)(const void *)t);
 }
 
+/* Big-endian, so that keys compare as their numbers (a byte swap and one
+ * 8-byte copy where the host is little-endian: every key goes through these). */
 void rd_key_put_u64(uint8_t out[8], uint64_t v)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap64(v);
+	memcpy(out, &v, 8);
+#else
 	for (int i = 7; i >= 0; i--, v >>= 8)
 		out[i] = (uint8_t)v;
+#endif
 }
 
 uint64_t rd_key_get_u64(const uint8_t p[8])
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return __builtin_bswap64(v);
+#else
 	uint64_t v = 0;
 	for (int i = 0; i < 8; i++)
 		v = v << 8 | p[i];
 	return v;
+#endif
 }
 
 bool rd_store_valid_name(const char *name)

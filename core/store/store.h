@@ -279,6 +279,10 @@ int rd_store_put_batch(struct rd_store *s, struct rd_table *tb, uint64_t tenant,
  * transaction.  PostgreSQL: nothing (every put writes its entries). */
 int rd_txn_bulk_begin(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, const char *const *live);
 int rd_txn_bulk_flush(struct rd_txn *t);
+/* LMDB: a bulk load of up to this many new records takes all its held-back
+ * index entries in one walk of the records (all held at once); a larger one
+ * walks them once per index.  A setting for tests, 1 << 20 by default. */
+extern size_t rd_store_bulk_one_walk_max;
 
 /* Iterators over one tenant's records, in id order, or over an index range
  * [from, to) in key order (to == NULL: to the end of the tenant). */

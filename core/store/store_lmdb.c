@@ -1419,19 +1419,66 @@ static int add_entry(struct entries *es, const uint8_t *key, size_t len)
 	return 0;
 }
 
-/* Index i's entries for the bulk load's records, sorted, then written in
- * order: MDB_APPEND while they sort after the index's last key. */
-static int bulk_index(struct rd_txn *t, struct bulk *b, unsigned i)
+/* One index's collected entries sorted, then written in order: MDB_APPEND
+ * while they sort after the index's last key. */
+static int write_entries(struct rd_txn *t, struct rd_table *tb, unsigned i, uint64_t tenant, struct entries *es)
+{
+	if (!es->n)
+		return 0;
+	bool sorted = true;
+	entries_buf = es->buf;
+	for (size_t e = 1; e < es->n && sorted; e++)
+		sorted = cmp_entry(&es->e[e - 1], &es->e[e]) < 0;
+	if (!sorted)
+		sort_entries(es->e, es->n);
+	entries_buf = NULL;
+	MDB_cursor *cur;
+	int mrc = mdb_cursor_open(t->txn, tb->idx[i], &cur);
+	bool opened = mrc == 0;
+	unsigned fl = MDB_APPEND;
+	uint8_t key[16 + RD_INDEX_KEY_MAX];
+	rd_key_put_u64(key, tenant);
+	for (size_t e = 0; e < es->n && mrc == 0; e++) {
+		const struct entry *x = &es->e[e];
+		rd_key_put_u64(key + 8, x->p1);
+		rd_key_put_u64(key + 16, x->p2);
+		if (x->len > 16)
+			memcpy(key + 24, es->buf + x->off, x->len - 16u);
+		MDB_val ik = { 8u + x->len, key }, iv = { 0, "" };
+		mrc = mdb_cursor_put(cur, &ik, &iv, fl);
+		if (mrc == MDB_KEYEXIST && fl) { /* not after the last key: ordinary puts from here */
+			fl = 0;
+			mrc = mdb_cursor_put(cur, &ik, &iv, 0);
+		}
+		bulk_release(t);
+	}
+	if (opened)
+		mdb_cursor_close(cur);
+	return lmdb_error(mrc);
+}
+
+/* A load of up to this many records takes every held-back index's key from
+ * each record in one walk (the record decoded once for all of them: the key
+ * functions keep the last records' fields, model.c), holding all those
+ * indexes' entries at once (24 bytes each and the key bytes past 16: about
+ * 300 MB at 2^20 contracts); a larger load walks its records once per index,
+ * holding one index's entries at a time (the peak stays bounded: 4 M
+ * contracts under 512 MiB). */
+size_t rd_store_bulk_one_walk_max = (size_t)1 << 20;
+
+/* Indexes which[0..m) of the load's records: one walk of the records in id
+ * order (they are the table's last ones in a fresh import), each index's
+ * key taken from each record in turn, then each index's entries sorted and
+ * written. */
+static int bulk_indexes(struct rd_txn *t, struct bulk *b, const unsigned *which, unsigned m)
 {
 	struct rd_table *tb = b->tb;
-	const struct rd_index_def *ix = &tb->def->indexes[i];
-	struct entries es = { 0 };
+	struct entries es[16];
+	memset(es, 0, sizeof es);
 	MDB_cursor *cur;
 	int rc = 0, mrc = mdb_cursor_open(t->txn, tb->dbi, &cur);
 	if (mrc != 0)
 		return lmdb_error(mrc);
-	/* The records in id order: one walk from the first (they are the
-	 * table's last ones in a fresh import). */
 	uint8_t kb[16], key[16 + RD_INDEX_KEY_MAX];
 	MDB_val k = record_key(kb, b->tenant, b->ids[0]), v;
 	size_t j = 0;
@@ -1445,77 +1492,94 @@ static int bulk_index(struct rd_txn *t, struct bulk *b, unsigned i)
 		if (j == b->n || b->ids[j] != id)
 			continue;
 		j++;
-		if (!bulk_plain(ix)) {
-			/* Not ours to write: the per-record update, from a copy (the
-			 * update writes pages the cursor's value may sit in). */
-			uint8_t *copy = rd_malloc(v.mv_size ? v.mv_size : 1);
-			memcpy(copy, v.mv_data, v.mv_size);
-			rc = update_one_index(t, tb, i, b->tenant, id, NULL, copy, v.mv_size);
-			free(copy);
-			if (rc < 0)
-				break;
-			/* Writes may have moved the cursor's pages: find our place again. */
-			record_key(kb, b->tenant, id);
-			k = (MDB_val){ 16, kb };
-			if ((mrc = mdb_cursor_get(cur, &k, &v, MDB_SET)) != 0)
-				break;
-			continue;
+		for (unsigned x = 0; x < m && rc == 0; x++) {
+			int n = index_key(&tb->def->indexes[which[x]], b->tenant, id, v.mv_data, v.mv_size, key);
+			if (n < 0)
+				rc = n;
+			else if (n > 0)
+				rc = add_entry(&es[x], key + 8, (size_t)n - 8);
 		}
-		int n = index_key(ix, b->tenant, id, v.mv_data, v.mv_size, key);
-		if (n < 0) {
-			rc = n;
-			break;
-		}
-		if (n > 0 && (rc = add_entry(&es, key + 8, (size_t)n - 8)) < 0)
+		if (rc < 0)
 			break;
 		bulk_release(t);
 	}
 	mdb_cursor_close(cur);
 	if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
 		rc = lmdb_error(mrc);
-	if (rc == 0 && es.n) {
-		bool sorted = true;
-		entries_buf = es.buf;
-		for (size_t e = 1; e < es.n && sorted; e++)
-			sorted = cmp_entry(&es.e[e - 1], &es.e[e]) < 0;
-		if (!sorted)
-			sort_entries(es.e, es.n);
-		entries_buf = NULL;
-		mrc = mdb_cursor_open(t->txn, tb->idx[i], &cur);
-		bool opened = mrc == 0;
-		unsigned fl = MDB_APPEND;
-		rd_key_put_u64(key, b->tenant);
-		for (size_t e = 0; e < es.n && mrc == 0; e++) {
-			const struct entry *x = &es.e[e];
-			rd_key_put_u64(key + 8, x->p1);
-			rd_key_put_u64(key + 16, x->p2);
-			if (x->len > 16)
-				memcpy(key + 24, es.buf + x->off, x->len - 16u);
-			MDB_val ik = { 8u + x->len, key }, iv = { 0, "" };
-			mrc = mdb_cursor_put(cur, &ik, &iv, fl);
-			if (mrc == MDB_KEYEXIST && fl) { /* not after the last key: ordinary puts from here */
-				fl = 0;
-				mrc = mdb_cursor_put(cur, &ik, &iv, 0);
-			}
-			bulk_release(t);
-		}
-		if (opened)
-			mdb_cursor_close(cur);
-		rc = lmdb_error(mrc);
+	for (unsigned x = 0; x < m; x++) {
+		if (rc == 0)
+			rc = write_entries(t, tb, which[x], b->tenant, &es[x]);
+		free(es[x].e);
+		free(es[x].buf);
+		es[x] = (struct entries){ 0 };
 	}
-	free(es.e);
-	free(es.buf);
+	return rc;
+}
+
+/* An index the store does not write itself (not a plain key index): the
+ * per-record update for each of the load's records, in id order. */
+static int bulk_index(struct rd_txn *t, struct bulk *b, unsigned i)
+{
+	struct rd_table *tb = b->tb;
+	MDB_cursor *cur;
+	int rc = 0, mrc = mdb_cursor_open(t->txn, tb->dbi, &cur);
+	if (mrc != 0)
+		return lmdb_error(mrc);
+	uint8_t kb[16];
+	MDB_val k = record_key(kb, b->tenant, b->ids[0]), v;
+	size_t j = 0;
+	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0 && j < b->n;
+	     mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 16 || rd_key_get_u64(k.mv_data) != b->tenant)
+			break;
+		uint64_t id = rd_key_get_u64((const uint8_t *)k.mv_data + 8);
+		while (j < b->n && b->ids[j] < id)
+			j++; /* created, then deleted */
+		if (j == b->n || b->ids[j] != id)
+			continue;
+		j++;
+		/* From a copy (the update writes pages the cursor's value may sit in). */
+		uint8_t *copy = rd_malloc(v.mv_size ? v.mv_size : 1);
+		memcpy(copy, v.mv_data, v.mv_size);
+		rc = update_one_index(t, tb, i, b->tenant, id, NULL, copy, v.mv_size);
+		free(copy);
+		if (rc < 0)
+			break;
+		/* Writes may have moved the cursor's pages: find our place again. */
+		record_key(kb, b->tenant, id);
+		k = (MDB_val){ 16, kb };
+		if ((mrc = mdb_cursor_get(cur, &k, &v, MDB_SET)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
+		rc = lmdb_error(mrc);
 	return rc;
 }
 
 static int counter_row_add(struct rd_txn *t, const uint8_t *kb, size_t kn, const struct rd_counter_val *d);
+static int key_cmp(const void *a, size_t an, const void *b, size_t bn);
+#define COUNTER_ROW (8 + 16 + 16)
 
 static uint64_t bulk_cnt_hash(const uint8_t *k, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ k[i]) * 0x100000001b3ull;
-	h ^= h >> 33; /* FNV's low bits mix poorly: the slot is taken from them */
+	/* Eight bytes at a time (the keys are 30-60 bytes; a byte loop was a
+	 * tenth of a first load's instructions), the tail zero-padded, the
+	 * length mixed in; only the slots depend on it, never what is written. */
+	uint64_t h = 0xcbf29ce484222325ull ^ n;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, k + i, 8);
+		h = (h ^ w) * 0x100000001b3ull;
+		h ^= h >> 29;
+	}
+	if (i < n) {
+		uint64_t w = 0;
+		memcpy(&w, k + i, n - i);
+		h = (h ^ w) * 0x100000001b3ull;
+	}
+	h ^= h >> 33; /* the low bits mix poorly: the slot is taken from them */
 	h *= 0xff51afd7ed558ccdull;
 	return h ^ h >> 33;
 }
@@ -1582,12 +1646,46 @@ static int bulk_counters_apply(struct rd_txn *t)
 	cnt_keys = b->cnt_keys;
 	qsort(b->cnt, b->cnt_n, sizeof *b->cnt, cmp_cnt);
 	cnt_keys = NULL;
-	int rc = 0;
+	/* Rows past the table's last key (all of them in a first load) are new:
+	 * their value is the delta, appended (MDB_APPEND) without a look-up;
+	 * the rows before it are added to what they hold, as one by one. */
+	MDB_cursor *cur = NULL;
+	int rc = lmdb_error(mdb_cursor_open(t->txn, t->s->counters, &cur));
+	uint8_t last[8 + NAME_MAX_LEN + 1 + RD_COUNTER_KEY_MAX];
+	size_t last_n = 0;
+	bool append = false;
+	if (rc >= 0) {
+		MDB_val lk, lv;
+		int lrc = mdb_cursor_get(cur, &lk, &lv, MDB_LAST);
+		if (lrc == MDB_NOTFOUND)
+			append = true;
+		else if (lrc != 0)
+			rc = lmdb_error(lrc);
+		else if (lk.mv_size > sizeof last)
+			last_n = SIZE_MAX; /* a key longer than ours: the look-up path throughout */
+		else
+			memcpy(last, lk.mv_data, last_n = lk.mv_size);
+	}
 	for (size_t i = 0; i < b->cnt_n && rc >= 0; i++) {
 		const struct bulk_cnt *c = &b->cnt[i];
-		if (c->v.n || c->v.a || c->v.b)
-			rc = counter_row_add(t, b->cnt_keys + c->off, c->klen, &c->v);
+		if (!(c->v.n || c->v.a || c->v.b))
+			continue;
+		const uint8_t *kb = b->cnt_keys + c->off;
+		if (!append && last_n != SIZE_MAX && key_cmp(kb, c->klen, last, last_n) > 0)
+			append = true; /* sorted: every key from here is past the last */
+		if (!append) {
+			rc = counter_row_add(t, kb, c->klen, &c->v);
+			continue;
+		}
+		uint8_t row[COUNTER_ROW];
+		memcpy(row, &c->v.n, 8);
+		memcpy(row + 8, &c->v.a, 16);
+		memcpy(row + 24, &c->v.b, 16);
+		MDB_val k = { c->klen, (void *)kb }, v = { COUNTER_ROW, row };
+		rc = lmdb_error(mdb_cursor_put(cur, &k, &v, MDB_APPEND));
 	}
+	if (cur)
+		mdb_cursor_close(cur);
 	b->cnt_n = 0;
 	b->cnt_keys_len = 0;
 	if (b->cnt_slot)
@@ -1610,9 +1708,19 @@ static int lm_txn_bulk_flush(struct rd_txn *t)
 			b->ids[w++] = b->ids[i];
 	b->n = w;
 	for (unsigned i = 0; i < b->tb->def->n_indexes; i++) {
-		if (b->live[i])
+		if (b->live[i] || bulk_plain(&b->tb->def->indexes[i]))
 			continue;
 		int rc = bulk_index(t, b, i);
+		if (rc < 0)
+			return rc;
+	}
+	unsigned which[16], m = 0;
+	for (unsigned i = 0; i < b->tb->def->n_indexes && i < 16; i++)
+		if (!b->live[i] && bulk_plain(&b->tb->def->indexes[i]))
+			which[m++] = i;
+	bool one_walk = b->n <= rd_store_bulk_one_walk_max;
+	for (unsigned x = 0; x < m; x += one_walk ? m : 1) {
+		int rc = bulk_indexes(t, b, which + x, one_walk ? m : 1);
 		if (rc < 0)
 			return rc;
 	}
@@ -2224,8 +2332,6 @@ static size_t counter_key(uint8_t *out, const struct rd_table *tb, uint64_t tena
 		memcpy(out + 9 + n, key, klen);
 	return 9 + n + klen;
 }
-
-#define COUNTER_ROW (8 + 16 + 16)
 
 static void row_get(const void *p, struct rd_counter_val *v)
 {

@@ -1816,6 +1816,16 @@ static void test_bulk_load(void **state)
 	assert_clean(fx->s);
 }
 
+/* The same as a load too large for one walk: the records walked once per
+ * held-back index. */
+static void test_bulk_load_index_by_index(void **state)
+{
+	size_t was = rd_store_bulk_one_walk_max;
+	rd_store_bulk_one_walk_max = 3;
+	test_bulk_load(state);
+	rd_store_bulk_one_walk_max = was;
+}
+
 struct many_arg {
 	struct rd_table *tb;
 	uint64_t n;
@@ -1903,6 +1913,7 @@ int main(void)
 		T(test_backup),
 		T(test_index_fill),
 		T(test_bulk_load),
+		T(test_bulk_load_index_by_index),
 		T(test_bulk_load_writemap),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
