@@ -141,7 +141,6 @@ static int seed(struct rd_txn *t, void *arg)
 {
 	struct seed *s = arg;
 	struct rd_domain *d = s->d;
-	uint64_t v1 = fz_vendor()->id;
 	int rc = 0;
 	/* another vendor, with a partner, a customer, a product and a contract of its own */
 	struct rd_vendor *v = calloc(1, sizeof *v);
@@ -378,7 +377,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t h = 0;
 	char auth[RD_TOKEN_LEN + 16], cookie[RD_TOKEN_LEN + 16];
 	if (who == P_SESSION && (flags & 8)) { /* a session as the browser shows it: its cookie */
-		snprintf(cookie, sizeof cookie, "rd_session=%s", tokens[who]);
+		snprintf(cookie, sizeof cookie, "rd_session=%.*s", RD_TOKEN_LEN, tokens[who]);
 		headers[h++] = "cookie";
 		headers[h++] = cookie;
 	} else if (who != P_NONE) {
