@@ -422,10 +422,9 @@ static const char *reason(int status)
 	}
 }
 
-void rd_reply_raw(struct rd_req *req, int status, const char *content_type, const void *body, size_t len)
+/* A reply's status and headers (the body follows). */
+static h2o_req_t *reply_head(struct rd_req *req, int status, const char *content_type, size_t len)
 {
-	if (rd_fails_assert(!req->replied))
-		return;
 	req->replied = true;
 	h2o_req_t *r = req->h2o;
 	r->res.status = status;
@@ -436,6 +435,14 @@ void rd_reply_raw(struct rd_req *req, int status, const char *content_type, cons
 	h2o_add_header(&r->pool, &r->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type, strlen(content_type));
 	h2o_add_header_by_str(&r->pool, &r->res.headers, H2O_STRLIT("x-request-id"), 0, NULL, req->id, strlen(req->id));
 	h2o_add_header(&r->pool, &r->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+	return r;
+}
+
+void rd_reply_raw(struct rd_req *req, int status, const char *content_type, const void *body, size_t len)
+{
+	if (rd_fails_assert(!req->replied))
+		return;
+	h2o_req_t *r = reply_head(req, status, content_type, len);
 	if (req->detached) { /* kept for rd_req_reply, not sent */
 		req->reply = pool_strndup(req, len ? (const char *)body : "", len);
 		req->reply_len = len;
@@ -452,16 +459,7 @@ void rd_reply_pooled(struct rd_req *req, int status, const char *content_type, c
 	}
 	if (rd_fails_assert(!req->replied))
 		return;
-	req->replied = true;
-	h2o_req_t *r = req->h2o;
-	r->res.status = status;
-	r->res.reason = reason(status);
-	r->res.content_length = len;
-	if (req->srv->draining)
-		r->http1_is_persistent = 0;
-	h2o_add_header(&r->pool, &r->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type, strlen(content_type));
-	h2o_add_header_by_str(&r->pool, &r->res.headers, H2O_STRLIT("x-request-id"), 0, NULL, req->id, strlen(req->id));
-	h2o_add_header(&r->pool, &r->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+	h2o_req_t *r = reply_head(req, status, content_type, len);
 	/* h2o_send_inline without its copy: the body is the pool's already */
 	static h2o_generator_t generator = { NULL, NULL };
 	h2o_iovec_t buf = h2o_iovec_init(body, len);
