@@ -35,7 +35,9 @@ struct problem {
 
 struct res_def;
 typedef int (*prepare_fn)(struct call *c, struct rd_txn *t, void *obj, const void *old, struct problem *p);
-typedef bool (*filter_fn)(struct call *c, struct rd_txn *t, const void *obj, struct rd_req *req);
+/* A list's filter: 1 keeps the record, 0 drops it, < 0 the store failed
+ * (RD_E*; the list stops and answers it). */
+typedef int (*filter_fn)(struct call *c, struct rd_txn *t, const void *obj, struct rd_req *req);
 typedef int (*remove_fn)(struct call *c, struct rd_txn *t, const struct res_def *r, void *obj, struct problem *p);
 
 struct res_def {
@@ -269,7 +271,7 @@ static const char *enum_name(const struct rd_entity *e, const char *json, uint8_
 	return "";
 }
 
-static bool filter_contract(struct call *c, struct rd_txn *t, const void *obj, struct rd_req *req)
+static int filter_contract(struct call *c, struct rd_txn *t, const void *obj, struct rd_req *req)
 {
 	const struct rd_contract *x = obj;
 	rd_date d;
@@ -278,31 +280,35 @@ static bool filter_contract(struct call *c, struct rd_txn *t, const void *obj, s
 	    !eq_param(req, "external_id", x->external_id) || !id_param(req, "partner", x->reseller_id, x->distributor_id) ||
 	    !id_param(req, "customer", x->customer_id, x->customer_id) ||
 	    !id_param(req, "product", x->product_id, x->product_id))
-		return false;
+		return 0;
 	if ((q = rd_req_query(req, "end_from")) && (rd_date_parse(q, &d) < 0 || x->end < d))
-		return false;
+		return 0;
 	if ((q = rd_req_query(req, "end_to")) && (rd_date_parse(q, &d) < 0 || x->end > d))
-		return false;
+		return 0;
 	if ((q = rd_req_query(req, "colour")) &&
 	    strcmp(q, rd_colour_name(rd_contract_colour(x, rd_clock_today(), c->vendor.renewal_window_days))) != 0)
-		return false;
+		return 0;
 	if ((q = rd_req_query(req, "product_line"))) {
+		/* No such product: no line to match.  Any other failure is the
+		 * store's, not a contract left out of the list. */
 		struct rd_product pr;
-		if (rd_entity_get(t, c->app->domain->products, &rd_entity_product, c->who.vendor, x->product_id, &pr) < 0 ||
-		    strcmp(pr.line, q) != 0)
-			return false;
+		int rc = rd_entity_get(t, c->app->domain->products, &rd_entity_product, c->who.vendor, x->product_id, &pr);
+		if (rc < 0)
+			return rc == RD_ENOTFOUND ? 0 : rc;
+		if (strcmp(pr.line, q) != 0)
+			return 0;
 	}
-	return true;
+	return 1;
 }
 
-static bool filter_customer(struct call *c, struct rd_txn *t, const void *obj, struct rd_req *req)
+static int filter_customer(struct call *c, struct rd_txn *t, const void *obj, struct rd_req *req)
 {
 	const struct rd_customer *x = obj;
 	const char *q = rd_req_query(req, "name");
 	return (!q || contains_nocase(x->name, q)) && eq_param(req, "external_id", x->external_id);
 }
 
-static bool filter_partner(struct call *c, struct rd_txn *t, const void *obj, struct rd_req *req)
+static int filter_partner(struct call *c, struct rd_txn *t, const void *obj, struct rd_req *req)
 {
 	const struct rd_partner *x = obj;
 	return eq_param(req, "kind", enum_name(&rd_entity_partner, "kind", x->kind)) &&
@@ -310,18 +316,18 @@ static bool filter_partner(struct call *c, struct rd_txn *t, const void *obj, st
 	       id_param(req, "parent", x->parent_id, x->parent_id) && eq_param(req, "external_id", x->external_id);
 }
 
-static bool filter_contact(struct call *c, struct rd_txn *t, const void *obj, struct rd_req *req)
+static int filter_contact(struct call *c, struct rd_txn *t, const void *obj, struct rd_req *req)
 {
 	return id_param(req, "customer", ((const struct rd_contact *)obj)->customer_id, 0);
 }
 
-static bool filter_user(struct call *c, struct rd_txn *t, const void *obj, struct rd_req *req)
+static int filter_user(struct call *c, struct rd_txn *t, const void *obj, struct rd_req *req)
 {
 	const struct rd_user *x = obj;
 	return eq_param(req, "role", rd_role_name(x->role)) && id_param(req, "partner", x->partner_id, x->partner_id);
 }
 
-static bool filter_product(struct call *c, struct rd_txn *t, const void *obj, struct rd_req *req)
+static int filter_product(struct call *c, struct rd_txn *t, const void *obj, struct rd_req *req)
 {
 	const struct rd_product *x = obj;
 	return eq_param(req, "line", x->line) && eq_param(req, "sku", x->external_id);
@@ -676,8 +682,8 @@ static int list_row(void *ctx, uint64_t id, const void *rec, size_t len)
 			return rc;
 		if (w->scope == RD_SCOPE_OWN && (rc = rd_call_visible(w->c, w->t, w->r->res, w->obj)) <= 0)
 			return rc < 0 ? rc : 1; /* < 0: the store failed; the walk stops with it */
-		if (w->filtered && w->r->filter && !w->r->filter(w->c, w->t, w->obj, w->req))
-			return 1;
+		if (w->filtered && w->r->filter && (rc = w->r->filter(w->c, w->t, w->obj, w->req)) <= 0)
+			return rc < 0 ? rc : 1; /* < 0: the store failed; the walk stops with it */
 	}
 	const char *colour = NULL;
 	if (contract) {
