@@ -1466,63 +1466,15 @@ static int write_entries(struct rd_txn *t, struct rd_table *tb, unsigned i, uint
  * contracts under 512 MiB). */
 size_t rd_store_bulk_one_walk_max = (size_t)1 << 20;
 
-/* Indexes which[0..m) of the load's records: one walk of the records in id
- * order (they are the table's last ones in a fresh import), each index's
- * key taken from each record in turn, then each index's entries sorted and
- * written. */
-static int bulk_indexes(struct rd_txn *t, struct bulk *b, const unsigned *which, unsigned m)
+/* Calls fn for each of the load's records still in the table, in id order
+ * (a record created, then deleted, is skipped).  reseek: fn writes to the
+ * table (its pages may move), so the cursor finds its place again after
+ * each call. */
+static int walk_load(struct rd_txn *t, struct bulk *b, bool reseek,
+		     int (*fn)(struct rd_txn *t, struct bulk *b, void *arg, uint64_t id, const MDB_val *v), void *arg)
 {
-	struct rd_table *tb = b->tb;
-	struct entries es[16];
-	memset(es, 0, sizeof es);
 	MDB_cursor *cur;
-	int rc = 0, mrc = mdb_cursor_open(t->txn, tb->dbi, &cur);
-	if (mrc != 0)
-		return lmdb_error(mrc);
-	uint8_t kb[16], key[16 + RD_INDEX_KEY_MAX];
-	MDB_val k = record_key(kb, b->tenant, b->ids[0]), v;
-	size_t j = 0;
-	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0 && j < b->n;
-	     mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != 16 || rd_key_get_u64(k.mv_data) != b->tenant)
-			break;
-		uint64_t id = rd_key_get_u64((const uint8_t *)k.mv_data + 8);
-		while (j < b->n && b->ids[j] < id)
-			j++; /* created, then deleted */
-		if (j == b->n || b->ids[j] != id)
-			continue;
-		j++;
-		for (unsigned x = 0; x < m && rc == 0; x++) {
-			int n = index_key(&tb->def->indexes[which[x]], b->tenant, id, v.mv_data, v.mv_size, key);
-			if (n < 0)
-				rc = n;
-			else if (n > 0)
-				rc = add_entry(&es[x], key + 8, (size_t)n - 8);
-		}
-		if (rc < 0)
-			break;
-		bulk_release(t);
-	}
-	mdb_cursor_close(cur);
-	if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
-		rc = lmdb_error(mrc);
-	for (unsigned x = 0; x < m; x++) {
-		if (rc == 0)
-			rc = write_entries(t, tb, which[x], b->tenant, &es[x]);
-		free(es[x].e);
-		free(es[x].buf);
-		es[x] = (struct entries){ 0 };
-	}
-	return rc;
-}
-
-/* An index the store does not write itself (not a plain key index): the
- * per-record update for each of the load's records, in id order. */
-static int bulk_index(struct rd_txn *t, struct bulk *b, unsigned i)
-{
-	struct rd_table *tb = b->tb;
-	MDB_cursor *cur;
-	int rc = 0, mrc = mdb_cursor_open(t->txn, tb->dbi, &cur);
+	int rc = 0, mrc = mdb_cursor_open(t->txn, b->tb->dbi, &cur);
 	if (mrc != 0)
 		return lmdb_error(mrc);
 	uint8_t kb[16];
@@ -1538,23 +1490,81 @@ static int bulk_index(struct rd_txn *t, struct bulk *b, unsigned i)
 		if (j == b->n || b->ids[j] != id)
 			continue;
 		j++;
-		/* From a copy (the update writes pages the cursor's value may sit in). */
-		uint8_t *copy = rd_malloc(v.mv_size ? v.mv_size : 1);
-		memcpy(copy, v.mv_data, v.mv_size);
-		rc = update_one_index(t, tb, i, b->tenant, id, NULL, copy, v.mv_size);
-		free(copy);
-		if (rc < 0)
+		if ((rc = fn(t, b, arg, id, &v)) < 0)
 			break;
-		/* Writes may have moved the cursor's pages: find our place again. */
-		record_key(kb, b->tenant, id);
-		k = (MDB_val){ 16, kb };
-		if ((mrc = mdb_cursor_get(cur, &k, &v, MDB_SET)) != 0)
-			break;
+		if (reseek) {
+			record_key(kb, b->tenant, id);
+			k = (MDB_val){ 16, kb };
+			if ((mrc = mdb_cursor_get(cur, &k, &v, MDB_SET)) != 0)
+				break;
+		}
 	}
 	mdb_cursor_close(cur);
 	if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
 		rc = lmdb_error(mrc);
 	return rc;
+}
+
+struct keys_walk {
+	const unsigned *which;
+	unsigned m;
+	struct entries *es;
+};
+
+/* One record's keys of every index of the walk. */
+static int record_keys(struct rd_txn *t, struct bulk *b, void *arg, uint64_t id, const MDB_val *v)
+{
+	struct keys_walk *w = arg;
+	uint8_t key[16 + RD_INDEX_KEY_MAX];
+	int rc = 0;
+	for (unsigned x = 0; x < w->m && rc == 0; x++) {
+		int n = index_key(&b->tb->def->indexes[w->which[x]], b->tenant, id, v->mv_data, v->mv_size, key);
+		if (n < 0)
+			rc = n;
+		else if (n > 0)
+			rc = add_entry(&w->es[x], key + 8, (size_t)n - 8);
+	}
+	if (rc == 0)
+		bulk_release(t);
+	return rc;
+}
+
+/* Indexes which[0..m) of the load's records: one walk of the records in id
+ * order (they are the table's last ones in a fresh import), each index's
+ * key taken from each record in turn, then each index's entries sorted and
+ * written. */
+static int bulk_indexes(struct rd_txn *t, struct bulk *b, const unsigned *which, unsigned m)
+{
+	struct entries es[16];
+	memset(es, 0, sizeof es);
+	struct keys_walk w = { which, m, es };
+	int rc = walk_load(t, b, false, record_keys, &w);
+	for (unsigned x = 0; x < m; x++) {
+		if (rc == 0)
+			rc = write_entries(t, b->tb, which[x], b->tenant, &es[x]);
+		free(es[x].e);
+		free(es[x].buf);
+		es[x] = (struct entries){ 0 };
+	}
+	return rc;
+}
+
+/* One record's entry in index *arg, by the per-record update. */
+static int record_index(struct rd_txn *t, struct bulk *b, void *arg, uint64_t id, const MDB_val *v)
+{
+	/* From a copy (the update writes pages the cursor's value may sit in). */
+	uint8_t *copy = rd_malloc(v->mv_size ? v->mv_size : 1);
+	memcpy(copy, v->mv_data, v->mv_size);
+	int rc = update_one_index(t, b->tb, *(const unsigned *)arg, b->tenant, id, NULL, copy, v->mv_size);
+	free(copy);
+	return rc;
+}
+
+/* An index the store does not write itself (not a plain key index): the
+ * per-record update for each of the load's records, in id order. */
+static int bulk_index(struct rd_txn *t, struct bulk *b, unsigned i)
+{
+	return walk_load(t, b, true, record_index, &i);
 }
 
 static int counter_row_add(struct rd_txn *t, const uint8_t *kb, size_t kn, const struct rd_counter_val *d);
