@@ -108,22 +108,35 @@ void rd_wipe(void *p, size_t n)
 
 /* ---- failed logins -------------------------------------------------------- */
 
-/* A fixed table of slots keyed by a keyed hash of the login key: memory is
- * bounded, and a collision can only make two keys share a budget. */
-#define SLOTS 4096
+/* A fixed table keyed by a keyed hash of the login key (a salt drawn at
+ * start, so nobody outside can aim two keys at one place): memory is
+ * bounded whatever the traffic.  The table is set-associative: a key lives
+ * in one of its set's WAYS slots.  A slot whose failures are still inside
+ * their window is never taken from its key: a newcomer takes an empty or
+ * expired slot of the set.  When every slot of the set is live (a flood of
+ * failing keys, more than the table holds inside one window), the newcomer
+ * shares one of them, chosen by its hash: it counts its failures there and
+ * is refused by that slot's count, and the shared slot's window restarts
+ * at each failure counted there; when a slot of the set frees, the key's
+ * own slot starts from the shared one's count.  So failures are never
+ * forgotten because other keys failed: a flood can only make keys share a
+ * budget (refused sooner), never hand one a fresh budget. */
+#define SETS 2048
+#define WAYS 16
 #define MAX_FAILURES 5
 #define WINDOW_S 900
 
 struct slot {
 	uint64_t key;
-	uint64_t window_start;
-	unsigned failures;
+	uint32_t window_start; /* Unix seconds (to 2106) */
+	uint16_t failures;
+	bool shared;           /* keys with no slot of their own count here */
 };
-static struct slot slots[SLOTS];
+static struct slot slots[SETS][WAYS];
 static uint8_t salt[crypto_shorthash_KEYBYTES];
 static bool salted;
 
-static struct slot *slot_for(const char *key)
+static uint64_t key_hash(const char *key)
 {
 	if (!salted) {
 		randombytes_buf(salt, sizeof salt);
@@ -133,42 +146,99 @@ static struct slot *slot_for(const char *key)
 	crypto_shorthash(h, (const uint8_t *)key, strlen(key), salt);
 	uint64_t k;
 	memcpy(&k, h, sizeof k);
-	struct slot *s = &slots[k % SLOTS];
-	if (s->key != k)
-		*s = (struct slot){ .key = k };
-	return s;
+	return k;
+}
+
+static bool live(const struct slot *s, uint64_t now_s)
+{
+	return s->failures && now_s < (uint64_t)s->window_start + WINDOW_S;
+}
+
+/* A key's set, its own slot there (with failures, live or not; NULL:
+ * none) and the slot it shares when the set is full. */
+struct place {
+	uint64_t k;
+	struct slot *set, *own, *shared;
+};
+
+static struct place place_of(const char *key)
+{
+	struct place p = { .k = key_hash(key) };
+	p.set = slots[p.k % SETS];
+	p.shared = &p.set[(p.k / SETS) % WAYS];
+	for (int i = 0; i < WAYS; i++)
+		if (p.set[i].key == p.k && p.set[i].failures) {
+			p.own = &p.set[i];
+			break;
+		}
+	return p;
+}
+
+/* The slot that holds the key's failures in the window, or NULL. */
+static struct slot *counted(const struct place *p, uint64_t now_s)
+{
+	if (p->own && live(p->own, now_s))
+		return p->own;
+	if (!p->own && p->shared->shared && live(p->shared, now_s))
+		return p->shared;
+	return NULL;
 }
 
 bool rd_login_allowed(const char *key, uint64_t now_s, unsigned *retry_after)
 {
-	struct slot *s = slot_for(key);
-	if (now_s >= s->window_start + WINDOW_S)
-		s->failures = 0;
-	if (s->failures < MAX_FAILURES)
+	struct place p = place_of(key);
+	struct slot *s = counted(&p, now_s);
+	if (!s || s->failures < MAX_FAILURES)
 		return true;
-	*retry_after = (unsigned)(s->window_start + WINDOW_S - now_s);
+	*retry_after = (unsigned)((uint64_t)s->window_start + WINDOW_S - now_s);
 	return false;
+}
+
+/* Gives s (empty, expired, or the key's own expired slot) to the key; the
+ * failures it counted while sharing come with it. */
+static struct slot *take(const struct place *p, struct slot *s, uint64_t now_s)
+{
+	*s = (struct slot){ .key = p->k, .window_start = (uint32_t)now_s };
+	if (p->shared != s && p->shared->shared && live(p->shared, now_s)) {
+		s->failures = p->shared->failures;
+		s->window_start = p->shared->window_start;
+	}
+	return s;
 }
 
 void rd_login_failed(const char *key, uint64_t now_s)
 {
-	struct slot *s = slot_for(key);
-	if (s->failures == 0 || now_s >= s->window_start + WINDOW_S) {
-		s->window_start = now_s;
-		s->failures = 0;
+	struct place p = place_of(key);
+	struct slot *s = p.own;
+	if (s && !live(s, now_s))
+		s = take(&p, s, now_s);
+	for (int i = 0; !s && i < WAYS; i++)
+		if (!live(&p.set[i], now_s))
+			s = take(&p, &p.set[i], now_s);
+	if (!s) {
+		s = p.shared;
+		s->shared = true;
+		s->window_start = (uint32_t)now_s;
 	}
-	s->failures++;
+	if (s->failures < UINT16_MAX)
+		s->failures++;
 }
 
 void rd_login_succeeded(const char *key)
 {
-	struct slot *s = slot_for(key);
-	s->failures = 0;
+	struct place p = place_of(key);
+	if (p.own && !p.own->shared)
+		p.own->failures = 0;
+	else if (p.own && p.own->failures)
+		p.own->failures--; /* others count here too: only its own attempt */
+	else if (p.shared->shared && p.shared->failures)
+		p.shared->failures--; /* its own attempt, counted on arrival */
 }
 
 void rd_login_forgive(const char *key)
 {
-	struct slot *s = slot_for(key);
-	if (s->failures)
+	struct place p = place_of(key);
+	struct slot *s = p.own ? p.own : p.shared->shared ? p.shared : NULL;
+	if (s && s->failures)
 		s->failures--;
 }

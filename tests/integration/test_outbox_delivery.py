@@ -176,7 +176,16 @@ def test_messages_share_a_session_and_a_refused_recipient_fails_alone(daemon, tm
         assert to_refused and others, "the season sends nothing to the vendor's team: the test does not test it"
         wait_until(lambda: len(sink.received()) >= len(others), scaled(30, 60), "every deliverable message")
         rate = len(others) / (max(m["at"] for m in sink.received()) - t0)
-        box = {m["id"]: m for m in w.admin.items("/api/v1/outbox")}
+        # the server has a message once its DATA is taken; renewd marks it
+        # sent when the server's 250 reaches it, a moment later: wait for
+        # every message's outcome, then judge it
+
+        def settled():
+            b = {m["id"]: m for m in w.admin.items("/api/v1/outbox")}
+            done = all(m["id"] in b and b[m["id"]]["state"] == "sent" for m in others) and \
+                all(m["id"] in b and b[m["id"]]["attempts"] >= 1 for m in to_refused)
+            return b if done else None
+        box = wait_until(settled, scaled(30, 60), "every message's outcome recorded", step=0.2)
         got = sink.received()
         sessions = sink.sessions
         d.stop()
