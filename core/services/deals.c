@@ -722,7 +722,7 @@ int rd_deal_submit(struct rd_app *app, const struct rd_actor *who, const struct 
 	struct submit s = { app, who, in, out, e };
 	int rc = rd_store_write(app->store, submit_write, &s);
 	if (rc < 0 && e->rc != rc)
-		rd_serr_set(e, rc, rc == RD_EBUSY ? "unavailable" : "internal", NULL, "%s", rd_strerror(rc));
+		rd_serr_store(e, rc);
 	return rc;
 }
 

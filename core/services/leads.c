@@ -221,8 +221,9 @@ static int mail_partner(struct rd_app *app, struct rd_txn *t, uint64_t v, uint64
 			const struct rd_lead *l, const char *subject, const char *body)
 {
 	struct rd_partner p;
-	if (rd_entity_get(t, app->domain->partners, &rd_entity_partner, v, partner, &p) < 0)
-		return 0;
+	int rc = rd_entity_get(t, app->domain->partners, &rd_entity_partner, v, partner, &p);
+	if (rc < 0) /* gone: nobody to tell; a store that failed fails the write (never a mail lost) */
+		return rc == RD_ENOTFOUND ? 0 : rc;
 	return mail(app, t, v, kind, p.email, partner, p.name, l, subject, body, "/partner/leads");
 }
 
@@ -230,8 +231,9 @@ static int mail_user(struct rd_app *app, struct rd_txn *t, uint64_t v, uint64_t 
 		     const struct rd_lead *l, const char *subject, const char *body)
 {
 	struct rd_user u;
-	if (rd_entity_get(t, app->domain->users, &rd_entity_user, v, user, &u) < 0)
-		return 0;
+	int rc = rd_entity_get(t, app->domain->users, &rd_entity_user, v, user, &u);
+	if (rc < 0) /* as mail_partner */
+		return rc == RD_ENOTFOUND ? 0 : rc;
 	return mail(app, t, v, kind, u.email, 0, u.name, l, subject, body, "/vendor/leads");
 }
 

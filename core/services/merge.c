@@ -155,10 +155,15 @@ static int merge_write(struct rd_txn *t, void *arg)
 		return rd_serr_set(m->e, rc, "not_found", "id", "no such customer");
 	if (rc < 0)
 		return rc;
-	for (size_t i = 0; i < m->n; i++)
-		if (m->from[i] == m->survivor || in(m->from, i, m->from[i]) ||
-		    rd_entity_get(t, d->customers, &rd_entity_customer, v, m->from[i], &gone) < 0)
+	for (size_t i = 0; i < m->n; i++) {
+		rc = m->from[i] == m->survivor || in(m->from, i, m->from[i])
+			     ? RD_ENOTFOUND
+			     : rd_entity_get(t, d->customers, &rd_entity_customer, v, m->from[i], &gone);
+		if (rc == RD_ENOTFOUND)
 			return rd_serr_set(m->e, RD_EINVAL, "invalid", "from", "from[%zu] is not another existing customer", i);
+		if (rc < 0) /* the store failed: not the caller's "from" */
+			return rd_serr_store(m->e, rc);
+	}
 	if ((rc = repoint_customers(t, d, m->who, m->from, m->n, survivor.id, m->out)) < 0)
 		return rc;
 	for (size_t i = 0; i < m->n; i++) {

@@ -136,13 +136,6 @@ static int find(struct rd_txn *t, struct rd_table *tb, uint64_t vendor, uint64_t
 	return rc;
 }
 
-/* A look-up the store failed: its failure (503 when the store is away),
- * never "names no such record", which is the caller's fault. */
-static int store_failed(struct rd_serr *e, int rc)
-{
-	return rd_serr_set(e, rc, rc == RD_EBUSY ? "unavailable" : "internal", NULL, "the store could not be read: %s",
-			   rd_strerror(rc));
-}
 
 /* A partner's kind and parent: 0, or < 0 as rd_entity_get. */
 static int partner(struct rd_txn *t, struct rd_table *tb, uint64_t vendor, uint64_t id, struct rd_record_seen *seen,
@@ -182,7 +175,7 @@ static int contact(struct rd_txn *t, const struct rd_app *app, uint64_t vendor, 
 {
 	int rc = find(t, app->domain->customers, vendor, x->customer_id, seen, SEEN_CUSTOMER);
 	if (rc < 0 && rc != RD_ENOTFOUND)
-		return store_failed(e, rc);
+		return rd_serr_store(e, rc);
 	if (rc < 0)
 		return rd_serr_set(e, RD_EINVAL, "invalid", "customer_id", "customer_id names no customer you can see");
 	if (!rd_record_valid_email(x->email))
@@ -201,7 +194,7 @@ static int product(struct rd_txn *t, const struct rd_app *app, uint64_t vendor, 
 		uint64_t id = k < x->n_upsell ? x->upsell[k] : x->crosssell[k - x->n_upsell];
 		int rc = id == x->id ? RD_ENOTFOUND : find(t, app->domain->products, vendor, id, seen, SEEN_PRODUCT);
 		if (rc < 0 && rc != RD_ENOTFOUND)
-			return store_failed(e, rc);
+			return rd_serr_store(e, rc);
 		if (rc < 0)
 			return rd_serr_set(e, RD_EINVAL, "invalid", k < x->n_upsell ? "upsell" : "crosssell",
 					   "a related product id is unknown");
@@ -217,19 +210,19 @@ static int contract(struct rd_txn *t, const struct rd_app *app, uint64_t vendor,
 	uint64_t res_parent = 0, dist_parent = 0;
 	int rc;
 	if ((rc = find(t, d->customers, vendor, x->customer_id, seen, SEEN_CUSTOMER)) < 0)
-		return rc != RD_ENOTFOUND ? store_failed(e, rc)
+		return rc != RD_ENOTFOUND ? rd_serr_store(e, rc)
 					  : rd_serr_set(e, RD_EINVAL, "invalid", "customer_id", "customer_id names no customer");
 	if ((rc = find(t, d->products, vendor, x->product_id, seen, SEEN_PRODUCT)) < 0)
-		return rc != RD_ENOTFOUND ? store_failed(e, rc)
+		return rc != RD_ENOTFOUND ? rd_serr_store(e, rc)
 					  : rd_serr_set(e, RD_EINVAL, "invalid", "product_id", "product_id names no product");
 	if ((rc = partner(t, d->partners, vendor, x->reseller_id, seen, &res_kind, &res_parent)) < 0)
-		return rc != RD_ENOTFOUND ? store_failed(e, rc)
+		return rc != RD_ENOTFOUND ? rd_serr_store(e, rc)
 					  : rd_serr_set(e, RD_EINVAL, "invalid", "reseller_id", "reseller_id names no partner");
 	if (!x->distributor_id && res_kind == RD_PARTNER_RESELLER)
 		x->distributor_id = res_parent; /* the reseller's distributor is of record */
 	if (x->distributor_id && (rc = partner(t, d->partners, vendor, x->distributor_id, seen, &dist_kind, &dist_parent)) < 0 &&
 	    rc != RD_ENOTFOUND)
-		return store_failed(e, rc);
+		return rd_serr_store(e, rc);
 	if (x->distributor_id && (rc < 0 || dist_kind != RD_PARTNER_DISTRIBUTOR))
 		return rd_serr_set(e, RD_EINVAL, "invalid", "distributor_id", "distributor_id names no distributor");
 	if (x->quantity == 0)

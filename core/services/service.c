@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "services/service.h"
+#include "util/err.h"
 
 int rd_serr_set(struct rd_serr *e, int rc, const char *code, const char *field, const char *fmt, ...)
 {
@@ -14,4 +15,10 @@ int rd_serr_set(struct rd_serr *e, int rc, const char *code, const char *field, 
 	vsnprintf(e->message, sizeof e->message, fmt, ap);
 	va_end(ap);
 	return rc;
+}
+
+int rd_serr_store(struct rd_serr *e, int rc)
+{
+	return rd_serr_set(e, rc, rc == RD_EBUSY ? "unavailable" : "internal", NULL, "the store could not be read: %s",
+			   rd_strerror(rc));
 }

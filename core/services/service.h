@@ -43,4 +43,9 @@ struct rd_serr {
 int rd_serr_set(struct rd_serr *e, int rc, const char *code, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
+/* A store that could not answer (rc < 0, not RD_ENOTFOUND): "unavailable"
+ * for RD_EBUSY (the API's 503 with Retry-After), else "internal"; never
+ * blamed on the caller's input.  Fills e and returns rc. */
+int rd_serr_store(struct rd_serr *e, int rc);
+
 #endif

@@ -36,14 +36,19 @@ int rd_user_check(struct rd_txn *t, struct rd_domain *d, const struct rd_user_ca
 	if (!x->email[0] || !rd_record_valid_email(x->email))
 		return rd_serr_set(e, RD_EINVAL, "invalid", "email", "email is not an e-mail address");
 	uint64_t other;
-	if (rd_index_find(t, d->users, "email", by->vendor, x->email, strlen(x->email) + 1, &other) == 0 && other != x->id)
+	int rc = rd_index_find(t, d->users, "email", by->vendor, x->email, strlen(x->email) + 1, &other);
+	if (rc < 0 && rc != RD_ENOTFOUND)
+		return rd_serr_store(e, rc);
+	if (rc == 0 && other != x->id)
 		return rd_serr_set(e, RD_EEXISTS, "conflict", "email", "a user with this e-mail exists");
 	if (x->role < 1 || x->role > 5)
 		return rd_serr_set(e, RD_EINVAL, "invalid", "role", "role is not one of the roles");
 	if (rd_role_is_partner(x->role)) {
 		struct rd_partner pa;
-		if (rd_entity_get(t, d->partners, &rd_entity_partner, by->vendor, x->partner_id, &pa) < 0)
-			return rd_serr_set(e, RD_EINVAL, "invalid", "partner_id", "a partner role needs the partner_id of a partner");
+		if ((rc = rd_entity_get(t, d->partners, &rd_entity_partner, by->vendor, x->partner_id, &pa)) < 0)
+			return rc != RD_ENOTFOUND ? rd_serr_store(e, rc)
+						  : rd_serr_set(e, RD_EINVAL, "invalid", "partner_id",
+								"a partner role needs the partner_id of a partner");
 	} else if (x->partner_id) {
 		return rd_serr_set(e, RD_EINVAL, "invalid", "partner_id", "a vendor role has no partner_id");
 	}
