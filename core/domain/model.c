@@ -1394,21 +1394,26 @@ static int key_licence(const void *rec, size_t len, uint8_t *key, size_t cap) { 
  * record.  Layouts: RD_REPKEY_* in model.h. */
 
 /* Collects the record's plain fields numbered below 32 (the rest are skipped). */
+/* The fields of a record a report key reads (each field's last
+ * occurrence): only those of the caller's mask are filled, from the
+ * record's memo when it has one. */
 struct rep_fields {
-	bool has[32];
+	uint32_t has; /* bit no: f[no] is filled */
 	struct rd_rec_field f[32];
 };
 
-static int rep_collect(const void *rec, size_t len, struct rep_fields *out)
+#define REP(no) (UINT32_C(1) << (no))
+
+static int rep_collect(const void *rec, size_t len, struct rep_fields *out, uint32_t mask)
 {
-	memset(out->has, 0, sizeof out->has);
+	out->has = 0;
 	struct rec_memo *m = memo_get(rec, len, true);
 	if (m) {
-		for (uint32_t no = 0; no < 32; no++)
-			if (m->has_last >> no & 1) {
-				out->has[no] = true;
-				memo_field(&m->last[no], m->last_off[no], rec, &out->f[no]);
-			}
+		for (uint32_t want = m->has_last & mask; want; want &= want - 1) {
+			uint32_t no = (uint32_t)__builtin_ctz(want);
+			memo_field(&m->last[no], m->last_off[no], rec, &out->f[no]);
+		}
+		out->has = m->has_last & mask;
 		return m->rc;
 	}
 	struct rd_rec_reader r;
@@ -1417,8 +1422,8 @@ static int rep_collect(const void *rec, size_t len, struct rep_fields *out)
 	if (rc < 0)
 		return rc;
 	while ((rc = rd_rec_next(&r, &f)) > 0)
-		if (f.no < 32) {
-			out->has[f.no] = true;
+		if (f.no < 32 && (mask >> f.no & 1)) {
+			out->has |= REP(f.no);
 			out->f[f.no] = f;
 		}
 	return rc;
@@ -1426,13 +1431,13 @@ static int rep_collect(const void *rec, size_t len, struct rep_fields *out)
 
 static uint64_t rep_u(const struct rep_fields *x, uint32_t no)
 {
-	return x->has[no] && x->f[no].wire == RD_WIRE_UINT ? x->f[no].u : 0;
+	return (x->has >> no & 1) && x->f[no].wire == RD_WIRE_UINT ? x->f[no].u : 0;
 }
 
 static void rep_cur(const struct rep_fields *x, uint32_t no, uint8_t out[3])
 {
 	memset(out, 0, 3);
-	if (x->has[no] && x->f[no].wire == RD_WIRE_BYTES)
+	if ((x->has >> no & 1) && x->f[no].wire == RD_WIRE_BYTES)
 		memcpy(out, x->f[no].data, x->f[no].len < 3 ? x->f[no].len : 3);
 }
 
@@ -1447,7 +1452,7 @@ static void put_u32(uint8_t *p, uint32_t v)
 static int key_contract_report(const void *rec, size_t len, uint8_t *key, size_t cap)
 {
 	struct rep_fields x;
-	int rc = rep_collect(rec, len, &x);
+	int rc = rep_collect(rec, len, &x, REP(3) | REP(4) | REP(5) | REP(6) | REP(7) | REP(9) | REP(10) | REP(11) | REP(12));
 	if (rc < 0)
 		return rc;
 	if (cap < RD_REPKEY_CONTRACT_LEN)
@@ -1456,7 +1461,7 @@ static int key_contract_report(const void *rec, size_t len, uint8_t *key, size_t
 	rd_key_put_u64(key + 8, rep_u(&x, 3));  /* customer */
 	rd_key_put_u64(key + 16, rep_u(&x, 5)); /* reseller */
 	rd_key_put_u64(key + 24, rep_u(&x, 6)); /* distributor */
-	rd_date_key(x.has[9] && x.f[9].wire == RD_WIRE_SINT ? (rd_date)x.f[9].i : 0, key + 32);
+	rd_date_key((x.has >> 9 & 1) && x.f[9].wire == RD_WIRE_SINT ? (rd_date)x.f[9].i : 0, key + 32);
 	put_u32(key + 36, (uint32_t)rep_u(&x, 7)); /* quantity */
 	key[40] = (uint8_t)rep_u(&x, 10);          /* term */
 	key[41] = (uint8_t)rep_u(&x, 12);          /* status */
@@ -1480,7 +1485,7 @@ static int key_contract_report_customer(const void *rec, size_t len, uint8_t *ke
 static int key_opp_report(const void *rec, size_t len, uint8_t *key, size_t cap)
 {
 	struct rep_fields x;
-	int rc = rep_collect(rec, len, &x);
+	int rc = rep_collect(rec, len, &x, REP(3) | REP(8) | REP(9) | REP(11) | REP(14) | REP(15) | REP(23));
 	if (rc < 0)
 		return rc;
 	if (cap < RD_REPKEY_OPP_LEN + 1)
@@ -1490,9 +1495,9 @@ static int key_opp_report(const void *rec, size_t len, uint8_t *key, size_t cap)
 	key[9] = (uint8_t)rep_u(&x, 9);        /* publish */
 	rep_cur(&x, 14, key + 10);
 	rd_key_put_u64(key + 13, rep_u(&x, 15)); /* list_total */
-	rd_date_key(x.has[11] && x.f[11].wire == RD_WIRE_SINT ? (rd_date)x.f[11].i : 0, key + 21);
+	rd_date_key((x.has >> 11 & 1) && x.f[11].wire == RD_WIRE_SINT ? (rd_date)x.f[11].i : 0, key + 21);
 	size_t n = 0;
-	if (x.has[23] && x.f[23].wire == RD_WIRE_BYTES) {
+	if ((x.has >> 23 & 1) && x.f[23].wire == RD_WIRE_BYTES) {
 		n = x.f[23].len;
 		if (n > RD_REPKEY_REASON_MAX)
 			n = RD_REPKEY_REASON_MAX;
@@ -1507,7 +1512,7 @@ static int key_opp_report(const void *rec, size_t len, uint8_t *key, size_t cap)
 static int key_order_report(const void *rec, size_t len, uint8_t *key, size_t cap)
 {
 	struct rep_fields x;
-	int rc = rep_collect(rec, len, &x);
+	int rc = rep_collect(rec, len, &x, REP(4) | REP(8) | REP(12) | REP(13) | REP(14));
 	if (rc < 0)
 		return rc;
 	if (cap < RD_REPKEY_ORDER_LEN)
