@@ -21,88 +21,18 @@
 
 #include <jansson.h>
 
+#include "mustache_spec.h"
 #include "template/mustache.h"
 #include "unit.h"
 
-static const char *spec_dir; /* from argv[1] or $RD_MUSTACHE_SPEC */
+#define json_partial mustache_spec_partial
 
-/* Partials from a JSON object of name -> text (ctx); anything else is empty. */
-static const char *json_partial(void *ctx, const char *name, size_t *len)
+/* A spec test rendered with its data as a JSON context. */
+static int render_spec(json_t *t, char **out, size_t *n, char *err, size_t errlen)
 {
-	json_t *p = json_object_get(ctx, name);
-	if (!json_is_string(p))
-		return NULL;
-	*len = json_string_length(p);
-	return json_string_value(p);
-}
-
-/* Prints s with newlines, tabs, CRs, quotes and backslashes escaped. */
-static void print_quoted(const char *s, size_t n)
-{
-	fputc('"', stderr);
-	for (size_t i = 0; i < n; i++) {
-		switch (s[i]) {
-		case '\n': fputs("\\n", stderr); break;
-		case '\r': fputs("\\r", stderr); break;
-		case '\t': fputs("\\t", stderr); break;
-		case '"': fputs("\\\"", stderr); break;
-		case '\\': fputs("\\\\", stderr); break;
-		default: fputc(s[i], stderr); break;
-		}
-	}
-	fputc('"', stderr);
-}
-
-/* Runs every test of one spec file (the test's state names it). */
-static void run_spec(void **state)
-{
-	const char *file = *state;
-	struct stat st;
-	if (stat(spec_dir, &st) || !S_ISDIR(st.st_mode)) {
-		print_message("Mustache spec not found at %s: the conformance suite is skipped\n", spec_dir);
-		skip();
-	}
-	char path[4096];
-	snprintf(path, sizeof path, "%s/%s", spec_dir, file);
-	json_error_t jerr;
-	json_t *root = json_load_file(path, 0, &jerr);
-	if (!root)
-		fail_msg("%s: cannot load: %s (line %d)", path, jerr.text, jerr.line);
-	json_t *tests = json_object_get(root, "tests");
-	assert_true(json_is_array(tests));
-	assert_true(json_array_size(tests) > 0);
-
-	size_t failed = 0, i;
-	json_t *t;
-	json_array_foreach(tests, i, t) {
-		const char *name = json_string_value(json_object_get(t, "name"));
-		json_t *tmpl = json_object_get(t, "template"), *want = json_object_get(t, "expected");
-		assert_non_null(name);
-		assert_true(json_is_string(tmpl) && json_is_string(want));
-		char *out = NULL, err[256];
-		size_t n = 0;
-		int rc = rd_mustache_render(json_string_value(tmpl), json_string_length(tmpl), json_object_get(t, "data"),
-		                            json_partial, json_object_get(t, "partials"), &out, &n, err, sizeof err);
-		size_t wn = json_string_length(want);
-		if (rc || n != wn || memcmp(out, json_string_value(want), n)) {
-			failed++;
-			fprintf(stderr, "%s: %s: expected ", file, name);
-			print_quoted(json_string_value(want), wn);
-			if (rc) {
-				fprintf(stderr, " got error %d (%s): %s\n", rc, rd_strerror(rc), err);
-			} else {
-				fputs(" got ", stderr);
-				print_quoted(out, n);
-				fputc('\n', stderr);
-			}
-		}
-		free(out);
-	}
-	size_t total = json_array_size(tests);
-	print_message("%s: %zu of %zu spec tests pass\n", file, total - failed, total);
-	json_decref(root);
-	if (failed)
-		fail_msg("%s: %zu of %zu spec tests failed", file, failed, total);
+	json_t *tmpl = json_object_get(t, "template");
+	return rd_mustache_render(json_string_value(tmpl), json_string_length(tmpl), json_object_get(t, "data"),
+				  json_partial, json_object_get(t, "partials"), out, n, err, errlen);
 }
 
 /* Renders tmpl with data given as JSON text and partials as a JSON object;
@@ -424,16 +354,10 @@ static void test_many_partials(void **state)
 
 int main(int argc, char **argv)
 {
-	spec_dir = argc > 1 ? argv[1] : getenv("RD_MUSTACHE_SPEC");
-	if (!spec_dir)
-		spec_dir = "../shared/conformance/mustache";
+	mustache_spec_dir(argc, argv);
+	mustache_spec_use(render_spec, "");
 	const struct CMUnitTest tests[] = {
-		{ "spec comments.json", run_spec, NULL, NULL, "comments.json" },
-		{ "spec delimiters.json", run_spec, NULL, NULL, "delimiters.json" },
-		{ "spec interpolation.json", run_spec, NULL, NULL, "interpolation.json" },
-		{ "spec inverted.json", run_spec, NULL, NULL, "inverted.json" },
-		{ "spec partials.json", run_spec, NULL, NULL, "partials.json" },
-		{ "spec sections.json", run_spec, NULL, NULL, "sections.json" },
+		MUSTACHE_SPEC_TESTS(""),
 		cmocka_unit_test(test_template_errors),
 		cmocka_unit_test(test_recursion_stops),
 		cmocka_unit_test(test_escaping),

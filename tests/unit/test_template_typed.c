@@ -19,65 +19,26 @@
 
 #include <renewd/plugin.h>
 
+#include "mustache_spec.h"
 #include "template/mustache.h"
 #include "template/tval.h"
 #include "unit.h"
 
 const struct rd_plugin *rd_builtin_branding_default(void);
 
-static const char *spec_dir;
+#define json_partial mustache_spec_partial
 
-static const char *json_partial(void *ctx, const char *name, size_t *len)
+/* A spec test rendered with its data as a typed context. */
+static int render_spec(json_t *t, char **out, size_t *n, char *err, size_t errlen)
 {
-	json_t *p = json_object_get(ctx, name);
-	if (!json_is_string(p))
-		return NULL;
-	*len = json_string_length(p);
-	return json_string_value(p);
-}
-
-static void run_spec(void **state)
-{
-	const char *file = *state;
-	struct stat st;
-	if (stat(spec_dir, &st) || !S_ISDIR(st.st_mode)) {
-		print_message("Mustache spec not found at %s: the conformance suite is skipped\n", spec_dir);
-		skip();
-	}
-	char path[4096];
-	snprintf(path, sizeof path, "%s/%s", spec_dir, file);
-	json_error_t jerr;
-	json_t *root = json_load_file(path, 0, &jerr);
-	if (!root)
-		fail_msg("%s: cannot load: %s (line %d)", path, jerr.text, jerr.line);
-	json_t *tests = json_object_get(root, "tests");
-	assert_true(json_array_size(tests) > 0);
-	size_t failed = 0, i;
-	json_t *t;
-	json_array_foreach(tests, i, t) {
-		const char *name = json_string_value(json_object_get(t, "name"));
-		json_t *tmpl = json_object_get(t, "template"), *want = json_object_get(t, "expected");
-		json_t *data = json_object_get(t, "data");
-		struct rd_tv_arena a;
-		rd_tv_arena_init(&a, NULL, 0);
-		struct rd_tv *tv = data ? rd_tv_from_json(&a, data) : NULL;
-		char *out = NULL, err[256];
-		size_t n = 0;
-		int rc = rd_mustache_render_tv(json_string_value(tmpl), json_string_length(tmpl), tv, json_partial,
-		                               json_object_get(t, "partials"), &out, &n, err, sizeof err);
-		if (rc || n != json_string_length(want) || memcmp(out, json_string_value(want), n)) {
-			failed++;
-			fprintf(stderr, "%s: %s: typed context: rc %d, got \"%.*s\" want \"%s\"\n", file, name, rc, (int)n,
-			        out ? out : "", json_string_value(want));
-		}
-		free(out);
-		rd_tv_arena_free(&a);
-	}
-	print_message("%s: %zu of %zu spec tests pass with a typed context\n", file, json_array_size(tests) - failed,
-	              json_array_size(tests));
-	json_decref(root);
-	if (failed)
-		fail_msg("%s: %zu spec tests failed with a typed context", file, failed);
+	json_t *tmpl = json_object_get(t, "template"), *data = json_object_get(t, "data");
+	struct rd_tv_arena a;
+	rd_tv_arena_init(&a, NULL, 0);
+	struct rd_tv *tv = data ? rd_tv_from_json(&a, data) : NULL;
+	int rc = rd_mustache_render_tv(json_string_value(tmpl), json_string_length(tmpl), tv, json_partial,
+				       json_object_get(t, "partials"), out, n, err, errlen);
+	rd_tv_arena_free(&a);
+	return rc;
 }
 
 /* Renders tmpl with j and with its typed copy; asserts the same bytes (or
@@ -316,16 +277,10 @@ static void test_object_order(void **state)
 
 int main(int argc, char **argv)
 {
-	spec_dir = argc > 1 ? argv[1] : getenv("RD_MUSTACHE_SPEC");
-	if (!spec_dir)
-		spec_dir = "../shared/conformance/mustache";
+	mustache_spec_dir(argc, argv);
+	mustache_spec_use(render_spec, ", typed context");
 	const struct CMUnitTest tests[] = {
-		{ "spec comments.json, typed", run_spec, NULL, NULL, "comments.json" },
-		{ "spec delimiters.json, typed", run_spec, NULL, NULL, "delimiters.json" },
-		{ "spec interpolation.json, typed", run_spec, NULL, NULL, "interpolation.json" },
-		{ "spec inverted.json, typed", run_spec, NULL, NULL, "inverted.json" },
-		{ "spec partials.json, typed", run_spec, NULL, NULL, "partials.json" },
-		{ "spec sections.json, typed", run_spec, NULL, NULL, "sections.json" },
+		MUSTACHE_SPEC_TESTS(", typed"),
 		cmocka_unit_test(test_builtin_templates_same_bytes),
 		cmocka_unit_test(test_values_and_sections),
 		cmocka_unit_test(test_object_order),
