@@ -273,22 +273,35 @@ static int reason_body(struct rd_req *req, char out[128], bool *text)
 	return bad ? -1 : 0;
 }
 
+/* The start of a vendor's action on an order with a {"reason"} body
+ * (refund, cancel): the caller may update every order of the vendor (else
+ * 403 naming what only the vendor's people do), the body is read; false:
+ * answered already. */
+static bool vendor_order_action(struct rd_req *req, struct call *c, const char *only, struct rd_actor *who,
+				char reason[128], bool *text)
+{
+	enum rd_scope scope;
+	if (rd_call_begin(req, c) < 0 || (scope = rd_call_allow(c, RD_RES_ORDER, RD_ACT_UPDATE)) == RD_SCOPE_NONE)
+		return false;
+	if (scope != RD_SCOPE_ALL) {
+		rd_reply_error(req, 403, "forbidden", NULL, "only the vendor's people %s", only);
+		return false;
+	}
+	if (reason_body(req, reason, text) < 0)
+		return false;
+	*who = (struct rd_actor){ .vendor = c->who.vendor, .user = c->who.user };
+	return true;
+}
+
 /* POST /api/v1/orders/{id}/refund {"reason"}: a paid order, in full. */
 int rd_api_order_refund(struct rd_req *req)
 {
 	struct call c;
-	enum rd_scope scope;
-	if (rd_call_begin(req, &c) < 0 || (scope = rd_call_allow(&c, RD_RES_ORDER, RD_ACT_UPDATE)) == RD_SCOPE_NONE)
-		return 0;
-	if (scope != RD_SCOPE_ALL) {
-		rd_reply_error(req, 403, "forbidden", NULL, "only the vendor's people refund orders");
-		return 0;
-	}
+	struct rd_actor who;
 	char reason[128];
 	bool text;
-	if (reason_body(req, reason, &text) < 0)
+	if (!vendor_order_action(req, &c, "refund orders", &who, reason, &text))
 		return 0;
-	struct rd_actor who = { .vendor = c.who.vendor, .user = c.who.user };
 	struct rd_hold *h = rd_req_hold(req);
 	int rc = rd_refund(c.app, &who, rd_parse_id(rd_req_param(req, "id")), 0, text ? reason : NULL, api_refunded, h);
 	if (rc < 0)
@@ -302,18 +315,11 @@ int rd_api_order_refund(struct rd_req *req)
 int rd_api_order_cancel(struct rd_req *req)
 {
 	struct call c;
-	enum rd_scope scope;
-	if (rd_call_begin(req, &c) < 0 || (scope = rd_call_allow(&c, RD_RES_ORDER, RD_ACT_UPDATE)) == RD_SCOPE_NONE)
-		return 0;
-	if (scope != RD_SCOPE_ALL) {
-		rd_reply_error(req, 403, "forbidden", NULL, "only the vendor's people cancel orders");
-		return 0;
-	}
+	struct rd_actor who;
 	char reason[128];
 	bool text;
-	if (reason_body(req, reason, &text) < 0)
+	if (!vendor_order_action(req, &c, "cancel orders", &who, reason, &text))
 		return 0;
-	struct rd_actor who = { .vendor = c.who.vendor, .user = c.who.user };
 	struct rd_cancel_answer *a = rd_malloc(sizeof *a);
 	int rc = rd_order_cancel(c.app, &who, rd_parse_id(rd_req_param(req, "id")), text ? reason : NULL, a);
 	if (rc == 0)
