@@ -10,6 +10,7 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "util/mailaddr.h"
+#include "util/netblock.h"
 
 #define OPT(field) offsetof(struct rd_config, field)
 
@@ -75,6 +76,9 @@ const struct rd_option rd_options[] = {
 	  "open HTTP connections at most; more are closed at once" },
 	{ "max_client_connections", RD_OPT_UINT, OPT(max_client_connections), "64", 1, 65536,
 	  "open HTTP connections from one client address (an IPv6 /64) at most; more are closed at once" },
+	{ "trusted_proxies", RD_OPT_STRING, OPT(trusted_proxies), NULL, 0, 0,
+	  "reverse proxies and load balancers in front (addresses or ADDRESS/BITS blocks, comma-separated): a "
+	  "request from one is counted as from the client its X-Forwarded-For names; default none" },
 	{ "log_file", RD_OPT_STRING, OPT(log_file), NULL, 0, 0, "append the log to this file (0600), reopened on SIGHUP; default stderr" },
 	{ "webhook_retry_ms", RD_OPT_UINT, OPT(webhook_retry_ms), "30000", 10, 3600000,
 	  "first retry delay after a failed webhook delivery; it doubles per attempt, up to an hour" },
@@ -356,6 +360,15 @@ int rd_config_load(struct rd_config *c, int argc, char **argv, bool *help, char 
 	}
 	if (c->public_url && check_public_url(c->public_url, err, errlen) < 0)
 		return RD_EINVAL;
+	if (c->trusted_proxies) {
+		struct rd_netblock blocks[RD_NETBLOCKS_MAX];
+		size_t n;
+		char why[200];
+		if (rd_netblocks_parse(c->trusted_proxies, blocks, &n, why, sizeof why) < 0) {
+			snprintf(err, errlen, "option trusted_proxies: %s", why);
+			return RD_EINVAL;
+		}
+	}
 	return parse_listen(c, err, errlen);
 }
 

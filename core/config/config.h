@@ -41,6 +41,7 @@ struct rd_config {
 	char *outbound_hosts;     /* where plugin HTTP may go: host, host:port, [v6]:port, comma-separated */
 	char *secret_env;         /* VENDOR/NAME=VARIABLE mappings for plugins' secret:NAME, comma-separated */
 	uint64_t max_anon_body_bytes, max_connections, max_client_connections; /* the edge: docs/security.md */
+	char *trusted_proxies;    /* proxies whose X-Forwarded-For names the client: addresses and blocks, comma-separated */
 	char *log_file;           /* NULL: stderr; reopened on SIGHUP */
 	uint64_t webhook_retry_ms, webhook_max_attempts; /* outbound webhooks: first retry delay, attempts */
 	char *feeds_dir;          /* connector-csv: partners' drop folders under it; NULL: off */

@@ -359,6 +359,7 @@ int main(int argc, char **argv)
 		.max_anon_body = d.config.max_anon_body_bytes,
 		.max_conns = (unsigned)d.config.max_connections,
 		.max_client_conns = (unsigned)d.config.max_client_connections,
+		.trusted_proxies = d.config.trusted_proxies,
 		.body_dir = body_dir,
 		.credentials_ok = rd_call_credentials_ok,
 		.req_timeout_ms = (unsigned)d.config.request_timeout_ms,

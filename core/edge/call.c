@@ -612,7 +612,7 @@ int rd_login_begin(struct rd_req *req, const char *vendor, const char *email, co
 	lower(em);
 	snprintf(x->l.limit_key, sizeof x->l.limit_key, "%s/%s", vendor, em);
 	unsigned retry;
-	const char *peer = rd_req_peer(req);
+	const char *peer = rd_req_client_key(req);
 	if (!rd_login_allowed(x->l.limit_key, now_s(), &retry) || !rd_login_allowed(peer, now_s(), &retry)) {
 		char ra[16];
 		snprintf(ra, sizeof ra, "%u", retry);

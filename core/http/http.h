@@ -104,8 +104,13 @@ struct rd_hold *rd_req_hold(struct rd_req *req);
 struct rd_req *rd_hold_req(struct rd_hold *h);
 void rd_hold_free(struct rd_hold *h);
 
-/* The client's address as text ("127.0.0.1"), in the pool. */
+/* The client's address as text ("127.0.0.1"): the TCP peer's, or, for a
+ * request from a trusted proxy (rd_server_opts.trusted_proxies), the
+ * client its X-Forwarded-For names. */
 const char *rd_req_peer(struct rd_req *req);
+/* The key a limiter counts the client under: an IPv4 address, or an IPv6
+ * address's /64 ("2001:db8:1:2::/64"), in the pool. */
+const char *rd_req_client_key(struct rd_req *req);
 /* The authenticated caller, for the access log (core/edge sets it). */
 void rd_req_set_who(struct rd_req *req, uint64_t vendor, uint64_t user);
 

@@ -34,6 +34,7 @@
 #include "metrics/metrics.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/netblock.h"
 
 struct rd_server {
 	uv_loop_t *loop;
@@ -56,6 +57,8 @@ struct rd_server {
 	void *drained_arg;
 	struct rd_router *router; /* the route table as a segment tree */
 	bool creds_unchecked; /* during h2o's read: the store failed to check the request's credentials */
+	struct rd_netblock proxies[RD_NETBLOCKS_MAX]; /* opts.trusted_proxies */
+	size_t n_proxies;
 };
 
 struct rd_handler {
@@ -83,7 +86,7 @@ struct rd_req {
 	struct work *pending; /* thread-pool work whose reply is awaited */
 	struct rd_hold *hold; /* a reply held for later */
 	uint64_t who_vendor, who_user; /* the caller, once authenticated (the access log) */
-	char client[48];               /* the peer's address, as the request arrived */
+	char client[48];               /* the client's address: the peer's, or the one a trusted proxy names */
 	bool detached;                 /* rd_server_dispatch's: the reply is kept, not sent */
 	const char *reply;             /* a detached request's reply body (in the pool) */
 	size_t reply_len;
@@ -370,12 +373,17 @@ static void peer_name(h2o_req_t *r, char *out, size_t cap)
 
 const char *rd_req_peer(struct rd_req *req)
 {
-	char *out = rd_req_alloc(req, INET6_ADDRSTRLEN);
-	if (req->detached) { /* no connection: the loopback, as a local client */
-		snprintf(out, INET6_ADDRSTRLEN, "127.0.0.1");
-		return out;
-	}
-	peer_name(req->h2o, out, INET6_ADDRSTRLEN);
+	return req->client;
+}
+
+const char *rd_req_client_key(struct rd_req *req)
+{
+	struct rd_ip ip;
+	char *out = rd_req_alloc(req, INET6_ADDRSTRLEN + 4);
+	if (rd_ip_parse(req->client, strlen(req->client), &ip) == 0)
+		rd_ip_client_key(&ip, out, INET6_ADDRSTRLEN + 4);
+	else
+		snprintf(out, INET6_ADDRSTRLEN + 4, "%s", req->client);
 	return out;
 }
 
@@ -834,6 +842,42 @@ static size_t head_bytes(const h2o_req_t *r)
 
 static void route_and_run(struct rd_server *srv, struct rd_req *req);
 
+/* A request from a trusted proxy (opts.trusted_proxies): its client is the
+ * right-most address of X-Forwarded-For (its header lines in order) that
+ * is not a trusted proxy itself; what a client wrote to the left of it is
+ * never read.  Without the header, or past an entry that is not an
+ * address, the client stays the nearest proxy: never an address anyone
+ * could have made up. */
+static void forwarded_client(struct rd_server *srv, h2o_req_t *r, char *client, size_t cap)
+{
+	struct rd_ip ip;
+	if (rd_ip_parse(client, strlen(client), &ip) < 0 || !rd_netblocks_match(srv->proxies, srv->n_proxies, &ip))
+		return;
+	ssize_t at[16];
+	int n = 0;
+	for (ssize_t i = -1; n < 16 && (i = h2o_find_header(&r->headers, H2O_TOKEN_X_FORWARDED_FOR, i)) >= 0;)
+		at[n++] = i;
+	while (n-- > 0) {
+		const h2o_iovec_t *v = &r->headers.entries[at[n]].value;
+		size_t end = v->len;
+		for (;;) {
+			size_t start = end;
+			while (start > 0 && v->base[start - 1] != ',')
+				start--;
+			if (rd_ip_parse(v->base + start, end - start, &ip) < 0)
+				return;
+			if (!rd_netblocks_match(srv->proxies, srv->n_proxies, &ip)) {
+				rd_ip_format(&ip, client, cap);
+				return;
+			}
+			rd_ip_format(&ip, client, cap); /* a proxy: the nearest so far */
+			if (!start)
+				break;
+			end = start - 1;
+		}
+	}
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *r)
 {
 	struct rd_server *srv = ((struct rd_handler *)self)->srv;
@@ -850,6 +894,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *r)
 		memcpy(req->method_name, "OTHER", sizeof "OTHER");
 	}
 	peer_name(r, req->client, sizeof req->client);
+	if (srv->n_proxies)
+		forwarded_client(srv, r, req->client, sizeof req->client);
 
 	ssize_t hi = h2o_find_header_by_str(&r->headers, H2O_STRLIT("x-request-id"), -1);
 	if (hi >= 0 && valid_request_id(r->headers.entries[hi].value) &&
@@ -939,6 +985,7 @@ struct conn {
 	size_t seen;             /* input already found to hold no complete head (a slow head is
 				  * looked at again from here, not from its start) */
 	unsigned char client[9]; /* 4 or 6, then the peer's IPv4 address or IPv6 /64: a per-client cap */
+	bool proxy;              /* the peer is a trusted proxy: its connections are its clients' */
 	struct conn *next, **prev;
 };
 
@@ -1105,14 +1152,21 @@ static void client_of(struct conn *c)
 	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0)
 		return;
 	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	struct rd_ip ip;
 	if (ss.ss_family == AF_INET) {
 		c->client[0] = 4;
 		memcpy(c->client + 1, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+		memcpy(ip.b, mapped, 12);
+		memcpy(ip.b + 12, &((struct sockaddr_in *)&ss)->sin_addr, 4);
 	} else if (ss.ss_family == AF_INET6) {
 		const unsigned char *a = ((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr;
 		c->client[0] = memcmp(a, mapped, 12) ? 6 : 4;
 		memcpy(c->client + 1, memcmp(a, mapped, 12) ? a : a + 12, memcmp(a, mapped, 12) ? 8 : 4);
+		memcpy(ip.b, a, 16);
+	} else {
+		return;
 	}
+	c->proxy = c->srv->n_proxies && rd_netblocks_match(c->srv->proxies, c->srv->n_proxies, &ip);
 }
 
 static void on_conn_close(uv_handle_t *h)
@@ -1143,8 +1197,8 @@ static void on_connection(uv_stream_t *listener, int status)
 		return;
 	}
 	client_of(c);
-	int mine = 0;
-	for (struct conn *o = srv->conns; o; o = o->next)
+	int mine = 0; /* a trusted proxy's connections are many clients': max_connections alone caps them */
+	for (struct conn *o = srv->conns; o && !c->proxy; o = o->next)
 		mine += !memcmp(o->client, c->client, sizeof c->client);
 	if (srv->open_conns >= (int)srv->opts.max_conns || mine >= (int)srv->opts.max_client_conns) {
 		/* Past the cap the connection is closed unread: the cap is what
@@ -1178,6 +1232,10 @@ int rd_server_start(struct rd_server **out, uv_loop_t *loop, const struct rd_ser
 	struct rd_server *srv = rd_calloc(1, sizeof *srv);
 	srv->loop = loop;
 	srv->opts = *o;
+	if (o->trusted_proxies && rd_netblocks_parse(o->trusted_proxies, srv->proxies, &srv->n_proxies, err, errlen) < 0) {
+		free(srv);
+		return RD_EINVAL;
+	}
 	srv->router = rd_router_new(o->routes, o->n_routes);
 	if (getrandom(&srv->salt, sizeof srv->salt, 0) != sizeof srv->salt)
 		srv->salt = (uint64_t)now_ns();

@@ -18,6 +18,7 @@ struct rd_server_opts {
 	size_t max_anon_body;     /* the same for requests without valid credentials */
 	unsigned max_conns;       /* connections past this are closed at once */
 	unsigned max_client_conns; /* the same per client address (an IPv6 /64); 0: max_conns */
+	const char *trusted_proxies; /* addresses and blocks whose X-Forwarded-For names the client; NULL: none */
 	const char *body_dir;     /* private directory for large bodies (h2o's temp files); NULL: /tmp */
 	/* Whether a request's credentials verify (an Authorization header or a
 	 * Cookie header, either may be NULL): 1 yes, 0 no, < 0 the store failed

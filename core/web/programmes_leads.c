@@ -90,7 +90,7 @@ int rd_page_lead_form_post(struct rd_req *req)
 				  rd_form(req, "country"), rd_form(req, "product"), rd_form(req, "notes") };
 	struct rd_lead *l = rd_malloc(sizeof *l);
 	struct rd_serr e;
-	int rc = rd_lead_form_submit(app, rd_req_param(req, "vendor"), rd_req_peer(req), &f, l, &e);
+	int rc = rd_lead_form_submit(app, rd_req_param(req, "vendor"), rd_req_client_key(req), &f, l, &e);
 	free(l);
 	struct rd_vendor v;
 	if (rc == RD_ENOTFOUND || rd_lead_form_vendor(app, rd_req_param(req, "vendor"), &v) < 0) {

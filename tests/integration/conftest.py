@@ -748,12 +748,12 @@ class ApiDaemon:
         return api_list_all(self.port, path, self.world.tokens[as_], limit)
 
 
-@pytest.fixture(scope="module")
-def api(api_template, tmp_path_factory):
-    """Module-scoped: a daemon on a fresh copy of the prepared store."""
-    root = tmp_path_factory.mktemp("api")
+def api_daemon(api_template, tmp_path_factory, name="api", args=()):
+    """For a module's fixture (yield from it): a daemon with args on a
+    fresh copy of the prepared store, stopped cleanly at the module's end."""
+    root = tmp_path_factory.mktemp(name)
     data = copy_store(api_template.data, root / "data")
-    d = Daemon(data, [], root / "renewd.log")
+    d = Daemon(data, list(args), root / "renewd.log")
     try:
         d.wait_ready()
         yield ApiDaemon(d, api_template)
@@ -761,6 +761,12 @@ def api(api_template, tmp_path_factory):
         d.stop()
     finally:
         d.close()
+
+
+@pytest.fixture(scope="module")
+def api(api_template, tmp_path_factory):
+    """Module-scoped: a daemon on a fresh copy of the prepared store."""
+    yield from api_daemon(api_template, tmp_path_factory)
 
 # ==== end of API world ==========================================================
 
