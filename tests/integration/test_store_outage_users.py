@@ -1,5 +1,6 @@
-"""A store failure is never a wrong answer: a user's partner (docs/security.md,
-"A store failure is never a wrong answer, continued").  A vendor admin
+"""A store failure is never a wrong answer: a user's partner, and renewctl's
+import (docs/security.md, "A store failure is never a wrong answer,
+continued").  A vendor admin
 creates a partner user while the store cannot read the partner it names
 (core/services/users.c, rd_user_check): 503 with Retry-After, not 400 "a
 partner role needs the partner_id of a partner", which blames a correct
@@ -46,3 +47,40 @@ def test_a_partner_user_whose_partner_the_store_fails_to_read_answers_503_not_40
         if lock:
             lock.release()
         a.close()
+
+
+def test_a_renewctl_import_the_store_fails_during_fails_whole_and_exits_1(cluster, tmp_path):
+    """renewctl import on PostgreSQL while the store cannot read the partners
+    the rows name (a statement timeout given in the URL, as an operator
+    would): it says the store failed, nothing applied, and exits 1 (not "2
+    row(s) have errors", not a hang); the same file imports once the store
+    answers."""
+    import subprocess
+
+    from conftest import RENEWCTL
+    db, url, data, token, a = node(cluster, tmp_path)
+    a.stop()
+    a.close()
+    csv = tmp_path / "k.csv"
+    csv.write_text("external_id,customer_external_id,product_sku,reseller_external_id,quantity,start,end,currency\n"
+                   "CLI-K1,CUST-1003,WSG-PLUS,RES-PLAT,10,2026-03-01,2027-03-01,GBP\n"
+                   "CLI-K2,CUST-1003,WSG-PLUS,RES-PLAT,11,2026-03-01,2027-03-01,GBP\n")
+    timed = url + "&options=-c%20statement_timeout%3D800"
+    cmd = [str(RENEWCTL), "--data", str(data), "--store", timed, "import", "--vendor", "sentinel", "--kind",
+           "contracts", str(csv)]
+    count = "SELECT count(*) FROM t_contracts"
+    before = cluster.psql(db, count).strip()
+    lock = Locker(cluster, db, "t_partners")
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    finally:
+        lock.release()
+    out = p.stdout + p.stderr
+    assert p.returncode == 1, (p.returncode, out)
+    assert "the store failed" in out and "nothing applied" in out, out
+    assert "row(s)" not in out, out
+    assert cluster.psql(db, count).strip() == before  # nothing applied
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, (p.returncode, p.stdout + p.stderr)
+    assert "2 new" in p.stdout + p.stderr, p.stdout + p.stderr
+    assert int(cluster.psql(db, count).strip()) == int(before) + 2
