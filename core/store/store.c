@@ -938,6 +938,23 @@ static void ids_sort_unique(struct ids *x)
 	x->n = o;
 }
 
+/* A new record's contributions added as they are emitted, with no
+ * accumulator (counted_write: nothing before to subtract, sums commute). */
+struct direct {
+	struct rd_txn *t;
+	struct rd_table *tb;
+	uint64_t tenant;
+};
+
+static int direct_emit(void *arg, const uint8_t *key, size_t klen, int64_t n, int64_t a, int64_t b)
+{
+	struct direct *d = arg;
+	if (rd_fails_assert(klen > 0 && klen <= RD_COUNTER_KEY_MAX))
+		return RD_EINVAL;
+	struct rd_counter_val v = { n, a, b };
+	return txn_ops(d->t)->counter_add(d->t, d->tb, d->tenant, key, klen, &v);
+}
+
 static int acc_apply(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, struct cacc *acc)
 {
 	if (!acc->unmerged) /* one record's contributions alone: added as they are (sums commute) */
@@ -1002,8 +1019,12 @@ static int counted_write(struct rd_txn *t, struct rd_table *tb, const struct rd_
 	if (rc >= 0)
 		rc = val ? txn_ops(t)->put(t, tb, tenant, id, val, len, flags) : txn_ops(t)->del(t, tb, tenant, id);
 	acc.sign = 1;
-	if (own && val && rc >= 0)
+	if (own && val && rc >= 0 && (flags & RD_PUT_NEW) && !txn_ops(t)->counter_apply) {
+		struct direct d = { t, ctb, tenant };
+		rc = cdef->contrib(t, tenant, id, val, len, direct_emit, &d);
+	} else if (own && val && rc >= 0) {
 		rc = cdef->contrib(t, tenant, id, val, len, acc_emit, &acc);
+	}
 	acc.unmerged = own && (flags & RD_PUT_NEW) && !txn_ops(t)->counter_apply;
 	for (size_t i = 0; rc >= 0 && i < ids.n && !(own && val); i++)
 		rc = contrib_of(t, ctb, cdef, tenant, ids.v[i], &acc);
