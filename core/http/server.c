@@ -853,12 +853,15 @@ static void forwarded_client(struct rd_server *srv, h2o_req_t *r, char *client, 
 	struct rd_ip ip;
 	if (rd_ip_parse(client, strlen(client), &ip) < 0 || !rd_netblocks_match(srv->proxies, srv->n_proxies, &ip))
 		return;
-	ssize_t at[16];
-	int n = 0;
-	for (ssize_t i = -1; n < 16 && (i = h2o_find_header(&r->headers, H2O_TOKEN_X_FORWARDED_FOR, i)) >= 0;)
-		at[n++] = i;
-	while (n-- > 0) {
-		const h2o_iovec_t *v = &r->headers.entries[at[n]].value;
+	/* The last XFF_LINES lines (a proxy that adds a line of its own adds
+	 * it last: the lines before it are the client's, however many). */
+	enum { XFF_LINES = 16 };
+	ssize_t at[XFF_LINES];
+	size_t n = 0;
+	for (ssize_t i = -1; (i = h2o_find_header(&r->headers, H2O_TOKEN_X_FORWARDED_FOR, i)) >= 0;)
+		at[n++ % XFF_LINES] = i;
+	for (size_t k = 0; k < n && k < XFF_LINES; k++) {
+		const h2o_iovec_t *v = &r->headers.entries[at[(n - 1 - k) % XFF_LINES]].value;
 		size_t end = v->len;
 		for (;;) {
 			size_t start = end;

@@ -91,22 +91,24 @@ def test_what_a_client_writes_left_of_the_proxy_is_never_believed(proxied):
     assert_429(login(proxied, email, proxy, a))
     # two proxies in a row (a load balancer behind the TLS proxy): both trusted, skipped
     assert_429(login(proxied, email, proxy, f"{a}, 127.0.0.9"))
-    # the header in two lines is one list, in order
-    assert_429(two_lines(proxied.port, proxy, email, "198.51.100.7", a))
-    assert_json_error(two_lines(proxied.port, proxy, f"nobody{next(_client)}@sentinel.example", a, client(),
-                                "wrong-password"), 401)  # its last line names another client
+    # the header in several lines is one list, in order (a proxy that adds
+    # a line adds it last), however many lines the client sent before it
+    assert_429(in_lines(proxied.port, proxy, email, ["198.51.100.7", a]))
+    assert_429(in_lines(proxied.port, proxy, email, [f"198.51.100.{i}" for i in range(1, 40)] + [a]))
+    assert_json_error(in_lines(proxied.port, proxy, f"nobody{next(_client)}@sentinel.example", [a, client()],
+                               "wrong-password"), 401)  # its last line names another client
 
 
-def two_lines(port, source, email, first, second, password=API_PASSWORD):
-    """A login whose X-Forwarded-For comes in two header lines."""
+def in_lines(port, source, email, lines, password=API_PASSWORD):
+    """A login whose X-Forwarded-For comes in several header lines."""
     body = json.dumps({"vendor": "sentinel", "email": email, "password": password}).encode()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source, 0))
     try:
         conn.putrequest("POST", "/api/v1/session")
         conn.putheader("Content-Type", "application/json")
         conn.putheader("Content-Length", str(len(body)))
-        conn.putheader("X-Forwarded-For", first)
-        conn.putheader("X-Forwarded-For", second)
+        for line in lines:
+            conn.putheader("X-Forwarded-For", line)
         conn.endheaders(body)
         r = conn.getresponse()
         return Response(r.status, r.headers, r.read())
