@@ -1464,6 +1464,11 @@ static int key_contract_report(const void *rec, size_t len, uint8_t *key, size_t
 	return RD_REPKEY_CONTRACT_LEN;
 }
 
+int rd_contract_report_key(const void *rec, size_t len, uint8_t key[RD_REPKEY_CONTRACT_LEN])
+{
+	return key_contract_report(rec, len, key, RD_REPKEY_CONTRACT_LEN);
+}
+
 /* The same with the customer first (RD_IDX_REPORT_CUSTOMER). */
 static int key_contract_report_customer(const void *rec, size_t len, uint8_t *key, size_t cap)
 {

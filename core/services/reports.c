@@ -280,7 +280,7 @@ struct ctx {
 	struct pslot *ps;
 	size_t n_pk, page_total;
 	struct map paid_ix;
-	struct { char cur[4]; } *paid;
+	struct { char cur[4]; int64_t total; } *paid;
 	size_t n_paid, cap_paid;
 	uint8_t *paid_bits;       /* contract ids in paid_ix (most have none: a bit is cheaper than a probe) */
 	uint64_t paid_bits_n;
@@ -587,6 +587,7 @@ static int load_paid(struct ctx *c)
 		}
 		memcpy(c->paid[i].cur, k + 10, 3);
 		c->paid[i].cur[3] = 0;
+		c->paid[i].total = (int64_t)rd_key_get_u64(k + 13);
 	}
 	rd_iter_close(&it);
 	uint64_t max = 0;
@@ -1163,6 +1164,246 @@ static int page_rows(struct ctx *c)
 		}
 	}
 	return 0;
+}
+
+/* ---- a whole line's contract list, by end date ----------------------------------------------
+ * The vendor's list of a line's contracts is the first `page` rows in
+ * (currency, end date, id) order: the line's keys (a third of the table in
+ * report_bench) are in product order, so the walk reads them all to keep a
+ * page.  The contracts' end index is in (end date, id) order already:
+ * walked from its start, each contract's record read for its report key,
+ * the first contracts of each currency the page can reach are its
+ * contract rows, and the walk stops when it has them all.  The per-product
+ * counters ('G': every contract by month, product and currency) say how
+ * many of each currency the line holds and how far into the end index the
+ * page's last one lies; the plan is taken only when reading that far costs
+ * less than the walk.  A renewal paid in another currency makes a row of
+ * its own, first of that currency: the candidates are the paid orders
+ * (load_paid) in a currency the page reaches whose contract's renewal the
+ * counters show in another currency ('H': per product, a renewed amount
+ * not zero) or whose total is zero or less (no 'H' row); each is read. */
+
+#define LCUR_MAX MAX_CUR
+unsigned rd_reports_lookup_keys = 12; /* a record read by id costs about this many keys walked */
+unsigned long rd_reports_line_plans;
+
+struct lmonth {
+	uint32_t month;
+	uint64_t all;              /* every contract ending in the month */
+	uint64_t line[LCUR_MAX];   /* the line's, by currency */
+};
+
+struct lplan {
+	struct ctx *c;
+	const bool *in_line;       /* per product index */
+	uint8_t cur[LCUR_MAX][3];
+	int n_cur;
+	uint64_t cnt[LCUR_MAX];    /* the line's contracts by currency */
+	bool foreign[LCUR_MAX];    /* a renewal of the line paid in this currency, for a contract in another ('H') */
+	struct lmonth *m;
+	size_t n_m, cap_m;
+	uint64_t total;            /* the line's contracts */
+	bool bad;                  /* more currencies than kept, or a contract with no end date: walk */
+};
+
+static int lplan_cur(struct lplan *p, const uint8_t *code3, bool add)
+{
+	for (int i = 0; i < p->n_cur; i++)
+		if (memcmp(p->cur[i], code3, 3) == 0)
+			return i;
+	if (!add)
+		return -1;
+	if (p->n_cur == LCUR_MAX) {
+		p->bad = true;
+		return -1;
+	}
+	memcpy(p->cur[p->n_cur], code3, 3);
+	return p->n_cur++;
+}
+
+static bool lplan_in_line(const struct lplan *p, uint64_t pid)
+{
+	uint32_t pi = prod_index(p->c, pid);
+	return pi != UINT32_MAX && p->in_line[pi];
+}
+
+static int lplan_g_row(void *arg, const uint8_t *k, size_t klen, const struct rd_counter_val *v)
+{
+	struct lplan *p = arg;
+	if (klen != 17)
+		return 0;
+	uint32_t month = get_u32(k + 1);
+	if (!p->n_m || p->m[p->n_m - 1].month != month) {
+		if (p->n_m == p->cap_m) {
+			p->cap_m = p->cap_m ? p->cap_m * 2 : 64;
+			p->m = rd_realloc(p->m, p->cap_m * sizeof *p->m);
+		}
+		memset(&p->m[p->n_m], 0, sizeof *p->m);
+		p->m[p->n_m++].month = month;
+	}
+	struct lmonth *m = &p->m[p->n_m - 1];
+	m->all += (uint64_t)v->n;
+	if (!lplan_in_line(p, be64(k + 5)))
+		return 0;
+	int ci = lplan_cur(p, k + 13, true);
+	if (ci < 0)
+		return 1;
+	/* A contract with no end date has no end index entry (its report key
+	 * says 1970-01-01): such a line is walked. */
+	if (month == 1970u * 12u)
+		p->bad = true;
+	m->line[ci] += (uint64_t)v->n;
+	p->cnt[ci] += (uint64_t)v->n;
+	p->total += (uint64_t)v->n;
+	return p->bad;
+}
+
+static int lplan_h_row(void *arg, const uint8_t *k, size_t klen, const struct rd_counter_val *v)
+{
+	(void)v;
+	struct lplan *p = arg;
+	if (klen != 16 || !lplan_in_line(p, be64(k + 5)))
+		return 0;
+	int ci = lplan_cur(p, k + 13, true);
+	if (ci < 0)
+		return 1;
+	p->foreign[ci] = true;
+	return 0;
+}
+
+/* Whether paid order i (load_paid) may make a row in another currency than
+ * its contract's, in a currency whose rows the page reaches (want). */
+static bool lplan_candidate(struct lplan *p, size_t i, const bool *want)
+{
+	int ci = lplan_cur(p, (const uint8_t *)p->c->paid[i].cur, false);
+	return ci >= 0 && want[ci] && (p->foreign[ci] || p->c->paid[i].total <= 0);
+}
+
+/* The record of contract id's report key; false when it has none. */
+static int lplan_key(struct ctx *c, uint64_t id, uint8_t k[RD_REPKEY_CONTRACT_LEN], bool *found)
+{
+	const void *val;
+	size_t len;
+	*found = false;
+	int rc = rd_txn_get(c->t, c->d->contracts, c->s->vendor, id, &val, &len);
+	if (rc == RD_ENOTFOUND)
+		return 0;
+	if (rc < 0)
+		return rc;
+	rc = rd_contract_report_key(val, len, k);
+	if (rc < 0)
+		return rc;
+	*found = rc == RD_REPKEY_CONTRACT_LEN;
+	return 0;
+}
+
+/* The page of the vendor's list of line's contracts (page_offer's rows) by
+ * the end index; *done false (and nothing changed) when the plan costs
+ * more than the walk. */
+static int line_page(struct ctx *c, const char *line, bool *done)
+{
+	*done = false;
+	struct lplan p = { .c = c };
+	bool *in_line = rd_calloc(c->n_prods ? c->n_prods : 1, sizeof *in_line);
+	for (size_t i = 0; i < c->n_prods; i++)
+		in_line[i] = strcmp(c->lines[c->prod_line[i]], line) == 0;
+	p.in_line = in_line;
+	struct rd_table *tb = c->d->contracts;
+	uint64_t ten = c->s->vendor;
+	int rc = rd_txn_counters(c->t, tb, ten, "G", 1, "H", 1, lplan_g_row, &p);
+	if (rc >= 0 && !p.bad)
+		rc = rd_txn_counters(c->t, tb, ten, "H", 1, "I", 1, lplan_h_row, &p);
+	for (size_t i = 0; rc >= 0 && !p.bad && i < c->n_paid; i++)
+		if (c->paid[i].total <= 0)
+			lplan_cur(&p, (const uint8_t *)c->paid[i].cur, true);
+	if (rc < 0 || p.bad || p.total <= c->page)
+		goto out; /* a short line is walked: its rows are all there is */
+	/* The currencies in code order; the contract rows each needs: those the
+	 * page can reach, counting the rows of the currencies before it. */
+	int ord[LCUR_MAX];
+	for (int i = 0; i < p.n_cur; i++)
+		ord[i] = i;
+	for (int i = 1; i < p.n_cur; i++)
+		for (int j = i; j > 0 && memcmp(p.cur[ord[j - 1]], p.cur[ord[j]], 3) > 0; j--) {
+			int x = ord[j];
+			ord[j] = ord[j - 1];
+			ord[j - 1] = x;
+		}
+	uint64_t need[LCUR_MAX] = { 0 }, before = 0, needs = 0;
+	bool want[LCUR_MAX] = { false };
+	for (int oi = 0; oi < p.n_cur; oi++) {
+		int ci = ord[oi];
+		if (before >= c->page)
+			break;
+		want[ci] = true;
+		need[ci] = p.cnt[ci] < c->page - before ? p.cnt[ci] : c->page - before;
+		needs += need[ci];
+		before += p.cnt[ci];
+	}
+	/* How far into the end index the last needed contract lies (the whole
+	 * month it ends in), and how many paid orders must be read. */
+	uint64_t left[LCUR_MAX], reach = 0, rest = needs;
+	memcpy(left, need, sizeof left);
+	for (size_t mi = 0; mi < p.n_m && rest; mi++) {
+		reach += p.m[mi].all;
+		for (int ci = 0; ci < p.n_cur; ci++) {
+			uint64_t take = left[ci] < p.m[mi].line[ci] ? left[ci] : p.m[mi].line[ci];
+			left[ci] -= take;
+			rest -= take;
+		}
+	}
+	uint64_t cand = 0;
+	for (size_t i = 0; i < c->n_paid; i++)
+		cand += lplan_candidate(&p, i, want);
+	if (rest || (reach + cand) * rd_reports_lookup_keys >= p.total)
+		goto out;
+	*done = true;
+	__atomic_add_fetch(&rd_reports_line_plans, 1, __ATOMIC_RELAXED);
+	/* The rows in another currency: the candidates' contracts read. */
+	uint64_t foreign = 0;
+	for (size_t i = 0; rc >= 0 && i < c->paid_ix.cap; i++) {
+		uint64_t id = c->paid_ix.keys[i];
+		if (!id || !lplan_candidate(&p, c->paid_ix.vals[i], want))
+			continue;
+		uint8_t k[RD_REPKEY_CONTRACT_LEN];
+		bool found;
+		if ((rc = lplan_key(c, id, k, &found)) < 0 || !found || !lplan_in_line(&p, be64(k)))
+			continue;
+		const char *pc = c->paid[c->paid_ix.vals[i]].cur;
+		if (memcmp(pc, k + 42, 3) != 0) {
+			page_put(c, k, id, code_rank((const uint8_t *)pc), 0, true);
+			foreign++;
+		}
+	}
+	/* The contract rows: the end index from its start until each currency
+	 * has the contracts it needs. */
+	struct rd_iter it;
+	struct rd_item item;
+	if (rc >= 0) {
+		rc = rd_iter_index(&it, c->t, tb, RD_IDX_CONTRACT_END, ten, NULL, 0, NULL, 0);
+		it.keys_only = true;
+		while (rc >= 0 && needs && (rc = rd_iter_next(&it, &item)) > 0) {
+			uint8_t k[RD_REPKEY_CONTRACT_LEN];
+			bool found;
+			if ((rc = lplan_key(c, item.id, k, &found)) < 0)
+				break;
+			if (!found || !lplan_in_line(&p, be64(k)))
+				continue;
+			int ci = lplan_cur(&p, k + 42, false);
+			if (ci < 0 || !need[ci])
+				continue;
+			need[ci]--;
+			needs--;
+			page_put(c, k, item.id, code_rank(k + 42), (int64_t)date_of_key(k + 32), false);
+		}
+		rd_iter_close(&it);
+	}
+	c->contracts = p.total;
+	c->page_total = p.total + foreign;
+out:
+	free(in_line);
+	free(p.m);
+	return rc < 0 ? rc : 0;
 }
 
 /* ---- tables --------------------------------------------------------------------------------- */
@@ -2226,15 +2467,18 @@ static int drill(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scop
 		rc = cnt ? 0 : walk_product(&c, f->product);
 	} else if (rc >= 0 && f->line[0]) {
 		bool any = false;
-		for (size_t i = 0; rc >= 0 && i < c.n_prods; i++)
-			if (strcmp(c.lines[c.prod_line[i]], f->line) == 0) {
-				any = true;
-				rc = cnt ? 0 : walk_product(&c, c.prods[i].id);
-			}
+		for (size_t i = 0; !any && i < c.n_prods; i++)
+			any = strcmp(c.lines[c.prod_line[i]], f->line) == 0;
 		if (!any) {
 			ctx_free(&c);
 			return rd_serr_set(e, RD_ENOTFOUND, "not_found", "line", "no product is in that line");
 		}
+		bool done = cnt;
+		if (list)
+			rc = line_page(&c, f->line, &done);
+		for (size_t i = 0; rc >= 0 && !done && i < c.n_prods; i++)
+			if (strcmp(c.lines[c.prod_line[i]], f->line) == 0)
+				rc = walk_product(&c, c.prods[i].id);
 	} else if (rc >= 0 && (f->customer || by == RD_REP_BY_CUSTOMER)) {
 		if (by == RD_REP_BY_CUSTOMER) /* customers come in order: keep the first rows only */
 			c.stream = o && o->limit ? o->limit : 500;
