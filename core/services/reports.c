@@ -267,6 +267,14 @@ struct ctx {
 	uint64_t stream_gid;
 	size_t stream_kept;
 	struct sheap sh[MAX_CUR];
+	/* The rankings by customer, the same way: a finished customer's groups
+	 * with contracts in the period are counted (rank_n) and offered to
+	 * four heaps per currency of `stream` each (rh: best and worst by
+	 * value renewed, best and worst by rate; the worst with their keys
+	 * reversed), not all kept and sorted. */
+	bool rank_stream;
+	struct sheap rh[MAX_CUR][4];
+	uint64_t rank_n[MAX_CUR];
 	/* A short range (a customer's contracts, one contract): each
 	 * contract's join is looked up by its id (join_seek), not loaded for
 	 * every contract (load_joins). */
@@ -328,6 +336,10 @@ static void ctx_free(struct ctx *c)
 	for (int i = 0; i < MAX_CUR; i++) {
 		free(c->sh[i].k);
 		free(c->sh[i].slot);
+		for (int h = 0; h < 4; h++) {
+			free(c->rh[i][h].k);
+			free(c->rh[i][h].slot);
+		}
 	}
 	for (size_t i = 0; i < c->n_owned; i++)
 		free(c->owned[i]);
@@ -915,6 +927,33 @@ static void join_dir_build(struct ctx *c)
 			c->join_dir[c->join_ix.keys[i]] = c->join_ix.vals[i] + 1;
 }
 
+/* The value of contract key k (its product's record prod, its currency
+ * cur): the product's price per seat for its term and currency times the
+ * seats, the price from a small direct-mapped cache (a walk by customer
+ * changes product at almost every contract); false (*value 0) unpriced. */
+static inline bool key_value(struct ctx *c, const uint8_t *k, uint64_t product, const struct rd_product *prod, int cur,
+			     int64_t *value)
+{
+	uint8_t term = k[40];
+	struct pcache *pc = &c->pcache[(product * 31 + term * 7 + (uint64_t)cur) & (PCACHE - 1)];
+	if (pc->product != product || pc->term != term || pc->cur != cur) {
+		pc->product = product;
+		pc->term = term;
+		pc->cur = cur;
+		pc->unit = INT64_MIN; /* no price */
+		for (unsigned i = 0; prod && i < prod->n_prices; i++)
+			if (prod->prices[i].term == term && memcmp(prod->prices[i].currency, k + 42, 3) == 0) {
+				pc->unit = prod->prices[i].amount;
+				break;
+			}
+	}
+	*value = 0;
+	bool priced = pc->unit != INT64_MIN && rd_money_mul(pc->unit, get_u32(k + 36), value) == 0;
+	if (!priced)
+		*value = 0;
+	return priced;
+}
+
 /* The rest of a contract's row from its report key k (r's ids and join
  * set): its dates, seats, term, status, currency, value and outcome. */
 static inline void crow_fill(struct ctx *c, const uint8_t *k, struct crow *r, uint64_t *last_product,
@@ -935,27 +974,8 @@ static inline void crow_fill(struct ctx *c, const uint8_t *k, struct crow *r, ui
 		*prodp = prod;
 		*linep = line;
 	}
-	/* The product's price per seat for this term and currency, from a
-	 * small direct-mapped cache (a walk by customer changes product at
-	 * almost every contract). */
-	struct pcache *pc = &c->pcache[(r->product * 31 + r->term * 7 + (uint64_t)r->cur) & (PCACHE - 1)];
-	if (pc->product != r->product || pc->term != r->term || pc->cur != r->cur) {
-		pc->product = r->product;
-		pc->term = r->term;
-		pc->cur = r->cur;
-		pc->unit = INT64_MIN; /* no price */
-		for (unsigned i = 0; prod && i < prod->n_prices; i++)
-			if (prod->prices[i].term == r->term &&
-			    memcmp(prod->prices[i].currency, k + 42, 3) == 0) {
-				pc->unit = prod->prices[i].amount;
-				break;
-			}
-	}
-	r->value = 0;
 	r->line = line;
-	r->priced = pc->unit != INT64_MIN && rd_money_mul(pc->unit, r->qty, &r->value) == 0;
-	if (!r->priced)
-		r->value = 0;
+	r->priced = key_value(c, k, r->product, prod, r->cur, &r->value);
 	r->won = r->status == RD_CONTRACT_RENEWED || r->status == RD_CONTRACT_ORDERED ||
 		(r->j && (r->j->opp_state == RD_OPP_WON || r->j->paid));
 	r->cancelled = r->status == RD_CONTRACT_CANCELLED;
@@ -1186,6 +1206,7 @@ static int page_rows(struct ctx *c)
 #define LCUR_MAX MAX_CUR
 unsigned rd_reports_lookup_keys = 12; /* a record read by id costs about this many keys walked */
 unsigned long rd_reports_line_plans;
+unsigned long rd_reports_customer_pages;
 
 struct lmonth {
 	uint32_t month;
@@ -2237,8 +2258,52 @@ static void heap_up(struct skey *h, size_t i)
  * (fig_empty: not shown) are counted and offered to their currency's heap
  * of the first c->stream (by -value, then id; the currency's rank is the
  * same for all of them). */
+static int64_t rate_of(const struct gfig *g);
+
+/* Offers g to heap h of the first c->stream keys in by_skey order. */
+static void sheap_offer(struct ctx *c, struct sheap *h, struct skey key, const struct gfig *g)
+{
+	if (!h->k) {
+		h->k = rd_calloc(c->stream, sizeof *h->k);
+		h->slot = rd_calloc(c->stream, sizeof *h->slot);
+	}
+	if (h->n < c->stream) {
+		h->slot[h->n] = *g;
+		key.g = &h->slot[h->n];
+		h->k[h->n] = key;
+		heap_up(h->k, h->n++);
+	} else if (by_skey(&key, &h->k[0]) < 0) {
+		key.g = h->k[0].g;
+		*key.g = *g;
+		h->k[0] = key;
+		heap_down(h->k, h->n, 0);
+	}
+}
+
+/* The rankings by customer's stream_flush (see rank_stream). */
+static void rank_flush(struct ctx *c)
+{
+	for (size_t i = 0; i < c->n_g; i++) {
+		const struct gfig *g = &c->g[i];
+		if (!g->f.n)
+			continue; /* not ranked */
+		c->rank_n[g->cur]++;
+		int64_t minor[2] = { -g->f.renewed_v, -rate_of(g) };
+		for (int k = 0; k < 2; k++) {
+			sheap_offer(c, &c->rh[g->cur][k * 2], (struct skey){ 0, minor[k], g->gid, NULL, 0 }, g);
+			sheap_offer(c, &c->rh[g->cur][k * 2 + 1], (struct skey){ 0, ~minor[k], ~g->gid, NULL, 0 }, g);
+		}
+	}
+	c->n_g = 0;
+	c->last_g = NULL;
+}
+
 static void stream_flush(struct ctx *c)
 {
+	if (c->rank_stream) {
+		rank_flush(c);
+		return;
+	}
 	for (size_t i = 0; i < c->n_g; i++) {
 		const struct gfig *g = &c->g[i];
 		if (fig_empty(&g->f))
@@ -2376,6 +2441,150 @@ static int drill_counters(struct ctx *c, const struct rd_rep_filter *f, bool tot
 	return rc;
 }
 
+/* ---- the vendor's customer level: ranked by the keys, figured for the page ----------------
+ * The level's order is currency, then the period's value, most first, then
+ * the customer: the value is the product's price times the seats of the
+ * contracts ending in the period, which no join changes.  So one walk of
+ * the customer-first keys without any join (customer_rank) ranks every
+ * customer's groups, keeping the first `limit` of each currency; when the
+ * first currency (by code) alone fills the page with groups of a value
+ * above zero (each shown whatever its joins say) and more groups than the
+ * page are sure to be shown, only the page's customers are walked again
+ * with their joins for their figures; the totals come from the
+ * per-product counters.  Otherwise (a page that reaches groups of no
+ * value, which the joins alone tell shown or not, or a currency paid for
+ * renewals only that comes first) the whole level is walked as before. */
+
+struct crank {
+	struct skey *k[MAX_CUR];     /* per currency: the first `limit` groups of a value above zero (max-heap) */
+	size_t n[MAX_CUR];
+	uint64_t pos[MAX_CUR];       /* groups of a value above zero */
+	uint64_t shown;              /* groups with a contract in the period: shown whatever the joins say */
+	uint64_t cust;               /* the customer being added up */
+	int64_t v[MAX_CUR];
+	uint32_t np[MAX_CUR];
+	uint64_t mask;               /* its currencies */
+	unsigned limit;
+	bool bad;                    /* a sum that does not fit: the walk says so */
+};
+
+static void crank_flush(struct crank *x)
+{
+	for (uint64_t m = x->mask; m; m &= m - 1) {
+		int ci = __builtin_ctzll(m);
+		if (x->np[ci])
+			x->shown++;
+		if (x->v[ci] > 0) {
+			x->pos[ci]++;
+			struct skey key = { 0, -x->v[ci], x->cust, NULL, 0 };
+			if (!x->k[ci])
+				x->k[ci] = rd_calloc(x->limit, sizeof *x->k[ci]);
+			if (x->n[ci] < x->limit) {
+				x->k[ci][x->n[ci]] = key;
+				heap_up(x->k[ci], x->n[ci]++);
+			} else if (by_skey(&key, &x->k[ci][0]) < 0) {
+				x->k[ci][0] = key;
+				heap_down(x->k[ci], x->n[ci], 0);
+			}
+		}
+		x->v[ci] = 0;
+		x->np[ci] = 0;
+	}
+	x->mask = 0;
+}
+
+static int crank_c_row(void *arg, const uint8_t *k, size_t klen, const struct rd_counter_val *v)
+{
+	(void)v;
+	uint8_t *fc = arg;
+	if (klen == 4 && (!fc[3] || memcmp(k + 1, fc, 3) < 0)) {
+		memcpy(fc, k + 1, 3);
+		fc[3] = 1;
+	}
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b);
+
+/* The vendor's customer level's page (see above) into c's stream heaps;
+ * *done false when the level must be walked.  c holds every join. */
+static int customer_page(struct ctx *c, const struct rd_rep_filter *f, bool *done)
+{
+	*done = false;
+	struct crank *x = rd_calloc(1, sizeof *x);
+	x->limit = c->stream;
+	uint64_t contracts = 0, last_product = 0;
+	const struct rd_product *prod = NULL;
+	struct rd_iter it;
+	struct rd_item item;
+	int rc = rd_iter_index(&it, c->t, c->d->contracts, RD_IDX_REPORT_CUSTOMER, c->s->vendor, NULL, 0, NULL, 0);
+	it.keys_only = true;
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (item.key_len != RD_REPKEY_CONTRACT_LEN)
+			continue;
+		const uint8_t *k = item.key;
+		contracts++;
+		rd_date end = date_of_key(k + 32);
+		uint64_t cust = be64(k);
+		if (end < c->from || end > c->to || !cust)
+			continue; /* no value; no group (group_add) without a customer */
+		if (cust != x->cust) {
+			crank_flush(x);
+			x->cust = cust;
+		}
+		uint64_t product = be64(k + 8);
+		if (product != last_product) {
+			uint32_t pi = prod_index(c, product);
+			prod = pi == UINT32_MAX ? NULL : &c->prods[pi];
+			last_product = product;
+		}
+		int cur = cur_index(c, (const char *)k + 42);
+		int64_t value;
+		key_value(c, k, product, prod, cur, &value);
+		x->mask |= 1ull << cur;
+		x->np[cur]++;
+		if (__builtin_add_overflow(x->v[cur], value, &x->v[cur]))
+			x->bad = true;
+	}
+	rd_iter_close(&it);
+	crank_flush(x);
+	/* The first currency by code that any contract, paid order or open
+	 * quote names ('C'): its groups come first, whether they have a value
+	 * in the period or not. */
+	int first = -1;
+	if (rc >= 0) {
+		uint8_t fc[4] = { 0 }; /* the least code; fc[3]: any */
+		rc = rd_txn_counters(c->t, c->d->contracts, c->s->vendor, "C", 1, "D", 1, crank_c_row, fc);
+		for (int ci = 0; fc[3] && ci < c->n_cur; ci++)
+			if (memcmp(c->cur[ci], fc, 3) == 0)
+				first = ci;
+	}
+	if (rc < 0 || x->bad || c->overflow || first < 0 || x->pos[first] < x->limit || x->shown <= x->limit)
+		goto out;
+	*done = true;
+	__atomic_add_fetch(&rd_reports_customer_pages, 1, __ATOMIC_RELAXED);
+	/* The page's customers, walked with their joins (in id order). */
+	size_t n = x->n[first];
+	uint64_t *ids = rd_malloc(n * sizeof *ids);
+	for (size_t i = 0; i < n; i++)
+		ids[i] = x->k[first][i].gid;
+	qsort(ids, n, sizeof *ids, cmp_u64);
+	for (size_t i = 0; rc >= 0 && i < n; i++)
+		rc = walk_customer(c, ids[i]);
+	free(ids);
+	stream_flush(c);
+	c->stream_kept = x->shown;
+	c->contracts = contracts;
+	memset(c->totals, 0, sizeof c->totals);
+	if (rc >= 0)
+		rc = drill_counters(c, f, true);
+out:
+	for (int ci = 0; ci < MAX_CUR; ci++)
+		free(x->k[ci]);
+	free(x);
+	return rc < 0 ? rc : 0;
+}
+
 /* Whether a partner's scope sees few of the vendor's contracts (an eighth
  * or less, by the channel's counters): its product's or line's contracts
  * are then cheaper joined one by one than with every join loaded. */
@@ -2482,7 +2691,11 @@ static int drill(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scop
 	} else if (rc >= 0 && (f->customer || by == RD_REP_BY_CUSTOMER)) {
 		if (by == RD_REP_BY_CUSTOMER) /* customers come in order: keep the first rows only */
 			c.stream = o && o->limit ? o->limit : 500;
-		rc = walk_customer(&c, f->customer);
+		bool done = false;
+		if (by == RD_REP_BY_CUSTOMER && !walk && !f->customer && !s->channel && !s->sales_user)
+			rc = customer_page(&c, f, &done);
+		if (rc >= 0 && !done)
+			rc = walk_customer(&c, f->customer);
 		if (c.stream)
 			stream_flush(&c);
 	} else if (rc >= 0 && !cnt) {
@@ -2660,8 +2873,15 @@ static int rankings(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_s
 	} else {
 		rc = ctx_begin(&c, t, d, s, o);
 		c.by = by;
+		unsigned lim = o && o->limit ? o->limit : 10;
+		if (!walk && by == RD_REP_BY_CUSTOMER && lim <= 1000) { /* customers come in order: keep the first and last rows only */
+			c.stream = lim;
+			c.rank_stream = true;
+		}
 		if (rc >= 0)
 			rc = walk_one(&c, by == RD_REP_BY_CUSTOMER, 0);
+		if (rc >= 0 && c.rank_stream)
+			stream_flush(&c);
 	}
 	if (rc < 0 || c.overflow)
 		return finish(&c, rc, e);
@@ -2698,9 +2918,16 @@ static int rankings(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_s
 					list[n++] = (struct skey){ 0, k == 0 ? -c.g[i].f.renewed_v : -rate_of(&c.g[i]), c.g[i].gid,
 								   &c.g[i] };
 			qsort(list, n, sizeof *list, by_skey);
+			if (c.rank_stream) { /* the heaps: the best, and the worst (keys reversed) worst first */
+				n = c.rank_n[ci];
+				for (int h = 0; h < 2; h++)
+					if (c.rh[ci][k * 2 + h].n) /* none: a currency with no customer ranked */
+						qsort(c.rh[ci][k * 2 + h].k, c.rh[ci][k * 2 + h].n, sizeof(struct skey), by_skey);
+			}
 			for (int side = 0; side < 2; side++)
 				for (size_t r = 0; r < n && r < limit; r++) {
-					struct gfig *g = list[side == 0 ? r : n - 1 - r].g;
+					struct gfig *g = c.rank_stream ? c.rh[ci][k * 2 + side].k[r].g
+								       : list[side == 0 ? r : n - 1 - r].g;
 					char label[256];
 					label_of(&c, g, label, sizeof label);
 					json_array_append_new(tables[k],

@@ -121,6 +121,9 @@ int rd_reports_drill_walk(struct rd_txn *t, struct rd_domain *d, const struct rd
  * rd_reports_line_plans counts the lists it answered (for tests). */
 extern unsigned rd_reports_lookup_keys;
 extern unsigned long rd_reports_line_plans;
+/* The vendor's customer levels answered by ranking the keys without the
+ * joins and walking the page's customers only (reports.c; for tests). */
+extern unsigned long rd_reports_customer_pages;
 
 /* Rankings: customers, resellers, distributors or sales people, per
  * currency, best and worst by renewed value (table "by_value") and by

@@ -6,6 +6,10 @@
  * date, renewals paid in another currency (some for a total of zero, which
  * leaves no per-product counter row), every page size from one row up,
  * with the plan taken whenever it can be (rd_reports_lookup_keys 0).
+ * And the vendor's customer level ranked by the keys without the joins
+ * (only the page's customers joined) against the walk's, every page size,
+ * and the rankings by customer (each currency's first and last rows kept
+ * as the customers go by) against the walk's.
  */
 #include <ftw.h>
 #include <stdio.h>
@@ -59,6 +63,7 @@ static uint32_t rnd(uint32_t *x)
 struct seed {
 	uint32_t x;
 	bool no_end;   /* some contracts without an end date */
+	bool no_chf;   /* no contract nor order in CHF */
 	rd_date today;
 };
 
@@ -105,7 +110,7 @@ static int fill(struct rd_txn *t, void *arg)
 		if (sd->no_end && rnd(x) % 23 == 0)
 			c.end = 0;
 		c.start = c.end ? c.end - 365 : 0;
-		snprintf(c.currency, sizeof c.currency, "%s", CURS[rnd(x) % 9 == 0 ? 3 : rnd(x) % 3]);
+		snprintf(c.currency, sizeof c.currency, "%s", CURS[rnd(x) % 9 == 0 && !sd->no_chf ? 3 : rnd(x) % 3]);
 		c.status = (uint8_t)(1 + rnd(x) % 4);
 		rc = rd_entity_put(t, d.contracts, &rd_entity_contract, V, &c, 0);
 		if (rc >= 0 && rnd(x) % 4 == 0) {
@@ -126,7 +131,7 @@ static int fill(struct rd_txn *t, void *arg)
 			struct rd_order o = { 0 };
 			o.contract_id = c.id;
 			o.state = RD_ORDER_PAID;
-			int oc = (int)(rnd(x) % 4);
+			int oc = (int)(rnd(x) % (sd->no_chf ? 3 : 4));
 			snprintf(o.currency, sizeof o.currency, "%s", CURS[oc]);
 			/* In CHF always for nothing: no 'H' row says those rows are there. */
 			o.total = oc == 3 || rnd(x) % 5 == 0 ? 0 : 500 + (int64_t)(rnd(x) % 5000);
@@ -167,6 +172,46 @@ static unsigned long compare_lists(rd_date today)
 	return rd_reports_line_plans - before;
 }
 
+/* Every page size of the vendor's customer level, ranked by the keys
+ * against the walk's; the levels answered so. */
+static unsigned long compare_customers(rd_date today)
+{
+	static const unsigned limits[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 20, 40 };
+	unsigned long before = rd_reports_customer_pages;
+	struct rd_txn *t;
+	assert_rc(rd_store_read(s, &t), 0);
+	struct rd_rep_scope sc = { .vendor = vendor };
+	for (size_t i = 0; i < sizeof limits / sizeof *limits; i++) {
+		struct rd_rep_filter f = { 0 };
+		struct rd_rep_opts o = { .today = today, .limit = limits[i] };
+		json_t *a = NULL, *b = NULL;
+		struct rd_serr e;
+		assert_rc(rd_reports_drill(t, &d, &sc, RD_REP_BY_CUSTOMER, &f, &o, &a, &e), 0);
+		assert_rc(rd_reports_drill_walk(t, &d, &sc, RD_REP_BY_CUSTOMER, &f, &o, &b, &e), 0);
+		if (!json_equal(a, b)) {
+			char *ja = json_dumps(a, JSON_COMPACT), *jb = json_dumps(b, JSON_COMPACT);
+			fail_msg("by customer, limit %u:\nranked %s\nwalk %s", limits[i], ja, jb);
+		}
+		json_decref(a);
+		json_decref(b);
+	}
+	for (size_t i = 0; i < sizeof limits / sizeof *limits; i++) { /* and the rankings by customer */
+		struct rd_rep_opts o = { .today = today, .limit = limits[i] };
+		json_t *a = NULL, *b = NULL;
+		struct rd_serr e;
+		assert_rc(rd_reports_rankings(t, &d, &sc, RD_REP_BY_CUSTOMER, &o, &a, &e), 0);
+		assert_rc(rd_reports_rankings_walk(t, &d, &sc, RD_REP_BY_CUSTOMER, &o, &b, &e), 0);
+		if (!json_equal(a, b)) {
+			char *ja = json_dumps(a, JSON_COMPACT), *jb = json_dumps(b, JSON_COMPACT);
+			fail_msg("rankings by customer, limit %u:\nheaps %s\nwalk %s", limits[i], ja, jb);
+		}
+		json_decref(a);
+		json_decref(b);
+	}
+	rd_txn_end(t);
+	return rd_reports_customer_pages - before;
+}
+
 static void test_line_lists_by_end_date_are_the_walks(void **state)
 {
 	(void)state;
@@ -178,6 +223,25 @@ static void test_line_lists_by_end_date_are_the_walks(void **state)
 	rd_reports_lookup_keys = saved;
 	/* Each line holds about 80 contracts: every page shorter than that is the plan's. */
 	assert_true(plans >= 2 * 10);
+}
+
+static void test_customer_level_ranked_by_keys_is_the_walks(void **state)
+{
+	(void)state;
+	struct seed sd = { .x = 0x51ED270Bu, .no_end = true, .today = rd_date_from_ymd(2027, 6, 14) };
+	assert_rc(rd_store_write(s, fill, &sd), 0);
+	/* CHF, first by code, is paid for renewals and has contracts of no
+	 * price: every page walks. */
+	assert_true(compare_customers(sd.today) == 0);
+	for (uint32_t k = 1; k <= 6; k++) {
+		struct seed r = { .x = 40503u * k + 7, .no_end = k % 2 == 0, .today = rd_date_from_ymd(2026, (int)k * 2, 1),
+				  .no_chf = true };
+		teardown(state);
+		setup(state);
+		assert_rc(rd_store_write(s, fill, &r), 0);
+		/* The twelve customers' EUR groups: the short pages are the keys'. */
+		assert_true(compare_customers(r.today) >= 3);
+	}
 }
 
 static void test_line_lists_with_contracts_without_end_date_walk(void **state)
@@ -212,6 +276,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_line_lists_by_end_date_are_the_walks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_line_lists_with_contracts_without_end_date_walk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_line_lists_random_stores, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_customer_level_ranked_by_keys_is_the_walks, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
