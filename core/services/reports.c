@@ -2857,6 +2857,108 @@ static int rank_channel(struct ctx *c)
 	return rc;
 }
 
+/* The vendor's rankings by customer show each group's period figures only
+ * (contracts, value, won, value renewed): rank_period adds up the
+ * contracts ending in the period alone (the others are skipped at their
+ * key's end date), each joined as the walk joins it, into rank_flush's
+ * heaps.  The walk also adds up every contract's due windows and the
+ * totals, which change the answer only by overflowing: so this is taken
+ * only when no price nor paid total is below zero, each currency's sums
+ * over every contract (the counters' 'M' and 'F' rows) fit in an amount,
+ * and the currencies named ('C') fit in a report. */
+struct rbound {
+	uint8_t cur[MAX_CUR][3];
+	__int128 sum[MAX_CUR];
+	int n;
+	bool over; /* a sum too large, or too many currencies */
+};
+
+static int rbound_row(void *arg, const uint8_t *k, size_t klen, const struct rd_counter_val *v)
+{
+	struct rbound *b = arg;
+	const uint8_t *code = k[0] == 'C' && klen == 4 ? k + 1 : (k[0] == 'M' && klen == 11) || (k[0] == 'F' && klen == 8) ? k + 5 : NULL;
+	if (!code)
+		return 0;
+	int i = 0;
+	while (i < b->n && memcmp(b->cur[i], code, 3) != 0)
+		i++;
+	if (i == b->n) {
+		if (b->n == MAX_CUR) {
+			b->over = true;
+			return 1;
+		}
+		memcpy(b->cur[b->n++], code, 3);
+	}
+	if (k[0] != 'C') {
+		b->sum[i] += v->a < 0 ? -v->a : v->a;
+		b->sum[i] += v->b < 0 ? -v->b : v->b;
+		if (b->sum[i] > INT64_MAX)
+			b->over = true;
+	}
+	return 0;
+}
+
+static int rank_period(struct ctx *c, bool *done)
+{
+	*done = false;
+	for (size_t i = 0; i < c->n_prods; i++)
+		for (unsigned p = 0; p < c->prods[i].n_prices; p++)
+			if (c->prods[i].prices[p].amount < 0)
+				return 0;
+	for (size_t i = 0; i < c->n_joins; i++)
+		if (c->joins[i].paid && c->joins[i].order_total < 0)
+			return 0;
+	struct rbound *b = rd_calloc(1, sizeof *b);
+	struct rd_table *tb = c->d->contracts;
+	int rc = rd_txn_counters(c->t, tb, c->s->vendor, "C", 1, "D", 1, rbound_row, b);
+	if (rc >= 0 && !b->over)
+		rc = rd_txn_counters(c->t, tb, c->s->vendor, "F", 1, "G", 1, rbound_row, b);
+	if (rc >= 0 && !b->over)
+		rc = rd_txn_counters(c->t, tb, c->s->vendor, "M", 1, "N", 1, rbound_row, b);
+	bool over = b->over;
+	free(b);
+	if (rc < 0 || over)
+		return rc < 0 ? rc : 0;
+	*done = true;
+	join_dir_build(c);
+	uint64_t last_product = 0;
+	const struct rd_product *prod = NULL;
+	int line = 0;
+	struct rd_iter it;
+	struct rd_item item;
+	rc = rd_iter_index(&it, c->t, tb, RD_IDX_REPORT_CUSTOMER, c->s->vendor, NULL, 0, NULL, 0);
+	it.keys_only = true;
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (item.key_len != RD_REPKEY_CONTRACT_LEN)
+			continue;
+		const uint8_t *k = item.key;
+		c->contracts++;
+		rd_date end = date_of_key(k + 32);
+		struct crow r;
+		r.customer = be64(k);
+		if (end < c->from || end > c->to || !r.customer)
+			continue; /* no period figure; no group (group_add) without a customer */
+		r.id = item.id;
+		r.product = be64(k + 8);
+		uint32_t ji = UINT32_MAX;
+		if (r.id < c->join_bits_n && (c->join_bits[r.id >> 3] >> (r.id & 7) & 1))
+			ji = c->join_dir ? c->join_dir[r.id] - 1 : map_get(&c->join_ix, r.id);
+		r.j = ji == UINT32_MAX ? NULL : &c->joins[ji];
+		crow_fill(c, k, &r, &last_product, &prod, &line);
+		struct gfig *g = group(c, r.customer, r.cur);
+		g->f.n++;
+		add(c, &g->f.v, r.value);
+		if (r.won)
+			g->f.won_n++;
+		if (r.renewed_cur == r.cur)
+			add(c, &g->f.renewed_v, r.renewed);
+		else
+			add(c, &group(c, r.customer, r.renewed_cur)->f.renewed_v, r.renewed);
+	}
+	rd_iter_close(&it);
+	return rc < 0 ? rc : 0;
+}
+
 static int rankings(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s, int by,
 		    const struct rd_rep_opts *o, bool walk, json_t **out, struct rd_serr *e)
 {
@@ -2878,7 +2980,10 @@ static int rankings(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_s
 			c.stream = lim;
 			c.rank_stream = true;
 		}
-		if (rc >= 0)
+		bool done = false;
+		if (rc >= 0 && c.rank_stream && !s->channel && !s->sales_user)
+			rc = rank_period(&c, &done);
+		if (rc >= 0 && !done)
 			rc = walk_one(&c, by == RD_REP_BY_CUSTOMER, 0);
 		if (rc >= 0 && c.rank_stream)
 			stream_flush(&c);
