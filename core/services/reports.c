@@ -3848,6 +3848,30 @@ int rd_reports_check(struct rd_store *store, struct rd_domain *d, rd_date today,
 			json_decref(b);
 		}
 		json_decref(lines);
+		/* The customer level and the rankings by customer, at a few page
+		 * sizes (their own paths take the short pages). */
+		static const unsigned cpages[] = { 1, 10, 500 };
+		for (size_t pi = 0; pi < sizeof cpages / sizeof *cpages; pi++)
+			for (int rk = 0; rk < 2; rk++) {
+				struct rd_rep_opts co = { .today = today, .limit = cpages[pi] };
+				a = b = NULL;
+				if (rk) {
+					r1 = rd_reports_rankings(t, d, &sc, RD_REP_BY_CUSTOMER, &co, &a, &e1);
+					r2 = rd_reports_rankings_walk(t, d, &sc, RD_REP_BY_CUSTOMER, &co, &b, &e2);
+				} else {
+					r1 = rd_reports_drill(t, d, &sc, RD_REP_BY_CUSTOMER, &none, &co, &a, &e1);
+					r2 = rd_reports_drill_walk(t, d, &sc, RD_REP_BY_CUSTOMER, &none, &co, &b, &e2);
+				}
+				if (r1 != r2 || (r1 >= 0 && !json_equal(a, b))) {
+					char msg[200];
+					snprintf(msg, sizeof msg, "reports: vendor %llu: the %s by customer (limit %u) differs from a "
+						 "recount", (unsigned long long)ids[i], rk ? "rankings" : "drill-down", cpages[pi]);
+					report(msg, arg);
+					problems++;
+				}
+				json_decref(a);
+				json_decref(b);
+			}
 		if (rc >= 0)
 			rc = check_lists(t, d, &sc, today, report, arg, &problems);
 		if (rc >= 0)
