@@ -249,11 +249,13 @@ def test_list_and_customer_levels_answer_as_the_walk(daemon, tmp_path):
     d.stop()
     check(data)  # every product's and line's list, the first customers' levels: the walk's
     # the customer level's short pages take their totals from the per-product
-    # counters: drifted rows show there too
+    # counters (on LMDB: on PostgreSQL the level is walked): drifted rows show
+    # there too
     tamper_product_rows(data)
     p = renewctl("check", data=data)
     assert p.returncode == 1, p.stdout + p.stderr
-    assert "the drill-down by customer (limit 1) differs from a recount" in p.stdout, p.stdout
+    if not PG_MODE:
+        assert "the drill-down by customer (limit 1) differs from a recount" in p.stdout, p.stdout
 
 
 def test_a_narrow_partners_product_levels_answer_as_the_walk(daemon, tmp_path):
