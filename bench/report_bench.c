@@ -23,7 +23,8 @@
  *              each level: by product line; the products of one line; the
  *              contracts of one product; by customer; one customer's contracts
  *   rankings   rd_reports_rankings by reseller (and rankings_distributor,
- *              rankings_sales from the channel's counters; rankings_customer a walk)
+ *              rankings_sales from the channel's counters; rankings_customer a walk
+ *              keeping each currency's first and last rows only)
  *   drill_contract_reseller, drill_product_reseller   reseller 2's contracts of a product
  *              and that product's level (the scope's few contracts joined one by one)
  *   dashboard_reseller, dashboard_distributor   a reseller's own dashboard and the
@@ -561,8 +562,6 @@ int main(int argc, char **argv)
 		ms = best_of(&r, fig_rankings, &cnt);
 		printf("report_bench: name=%s ms=%.1f cpu_ms=%.1f floor_ms=%.1f n=%llu\n", ranks[i].name, ms, best_cpu,
 		       floor_ms, (unsigned long long)cnt);
-		if (rank_by == RD_REP_BY_CUSTOMER)
-			continue; /* a walk */
 		use_walk = true;
 		ms = best_of(&r, fig_rankings, &cnt);
 		use_walk = false;

@@ -1469,6 +1469,34 @@ static int key_contract_report(const void *rec, size_t len, uint8_t *key, size_t
 	return RD_REPKEY_CONTRACT_LEN;
 }
 
+int rd_contract_report_key(const void *rec, size_t len, uint8_t key[RD_REPKEY_CONTRACT_LEN])
+{
+	return key_contract_report(rec, len, key, RD_REPKEY_CONTRACT_LEN);
+}
+
+int rd_contract_report_product(const void *rec, size_t len, uint64_t *product, uint8_t currency[3])
+{
+	/* As rep_collect reads them (the last of each field), without
+	 * keeping the rest: most records asked are not the caller's. */
+	struct rd_rec_reader r;
+	struct rd_rec_field f;
+	*product = 0;
+	memset(currency, 0, 3);
+	int rc = rd_rec_open(&r, rec, len, 0, UINT16_MAX);
+	if (rc < 0)
+		return rc;
+	while ((rc = rd_rec_next(&r, &f)) > 0) {
+		if (f.no == 4)
+			*product = f.wire == RD_WIRE_UINT ? f.u : 0;
+		else if (f.no == 11) {
+			memset(currency, 0, 3);
+			if (f.wire == RD_WIRE_BYTES)
+				memcpy(currency, f.data, f.len < 3 ? f.len : 3);
+		}
+	}
+	return rc;
+}
+
 /* The same with the customer first (RD_IDX_REPORT_CUSTOMER). */
 static int key_contract_report_customer(const void *rec, size_t len, uint8_t *key, size_t cap)
 {

@@ -843,6 +843,13 @@ void rd_date_key(rd_date d, uint8_t out[4]);
 #define RD_REPKEY_OPP_LEN 25
 #define RD_REPKEY_ORDER_LEN 21
 #define RD_REPKEY_REASON_MAX 120
+/* A contract record's RD_IDX_REPORT key, as the index holds it (a record
+ * found by another index: its product, currency and end without a decode
+ * of its own).  RD_REPKEY_CONTRACT_LEN, or the record's error. */
+int rd_contract_report_key(const void *rec, size_t len, uint8_t key[RD_REPKEY_CONTRACT_LEN]);
+/* The product and currency of that key alone (its bytes 0-7 and 42-44),
+ * cheaper than the whole key; 0 or the record's error. */
+int rd_contract_report_product(const void *rec, size_t len, uint64_t *product, uint8_t currency[3]);
 
 /* The reports' counters on contracts (store.h "Counters"; model.c keeps
  * their contributions, services/reports.c reads them).  Each contract,

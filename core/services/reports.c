@@ -267,6 +267,14 @@ struct ctx {
 	uint64_t stream_gid;
 	size_t stream_kept;
 	struct sheap sh[MAX_CUR];
+	/* The rankings by customer, the same way: a finished customer's groups
+	 * with contracts in the period are counted (rank_n) and offered to
+	 * four heaps per currency of `stream` each (rh: best and worst by
+	 * value renewed, best and worst by rate; the worst with their keys
+	 * reversed), not all kept and sorted. */
+	bool rank_stream;
+	struct sheap rh[MAX_CUR][4];
+	uint64_t rank_n[MAX_CUR];
 	/* A short range (a customer's contracts, one contract): each
 	 * contract's join is looked up by its id (join_seek), not loaded for
 	 * every contract (load_joins). */
@@ -280,7 +288,7 @@ struct ctx {
 	struct pslot *ps;
 	size_t n_pk, page_total;
 	struct map paid_ix;
-	struct { char cur[4]; } *paid;
+	struct { char cur[4]; int64_t total; } *paid;
 	size_t n_paid, cap_paid;
 	uint8_t *paid_bits;       /* contract ids in paid_ix (most have none: a bit is cheaper than a probe) */
 	uint64_t paid_bits_n;
@@ -328,6 +336,10 @@ static void ctx_free(struct ctx *c)
 	for (int i = 0; i < MAX_CUR; i++) {
 		free(c->sh[i].k);
 		free(c->sh[i].slot);
+		for (int h = 0; h < 4; h++) {
+			free(c->rh[i][h].k);
+			free(c->rh[i][h].slot);
+		}
 	}
 	for (size_t i = 0; i < c->n_owned; i++)
 		free(c->owned[i]);
@@ -587,6 +599,7 @@ static int load_paid(struct ctx *c)
 		}
 		memcpy(c->paid[i].cur, k + 10, 3);
 		c->paid[i].cur[3] = 0;
+		c->paid[i].total = (int64_t)rd_key_get_u64(k + 13);
 	}
 	rd_iter_close(&it);
 	uint64_t max = 0;
@@ -914,6 +927,33 @@ static void join_dir_build(struct ctx *c)
 			c->join_dir[c->join_ix.keys[i]] = c->join_ix.vals[i] + 1;
 }
 
+/* The value of contract key k (its product's record prod, its currency
+ * cur): the product's price per seat for its term and currency times the
+ * seats, the price from a small direct-mapped cache (a walk by customer
+ * changes product at almost every contract); false (*value 0) unpriced. */
+static inline bool key_value(struct ctx *c, const uint8_t *k, uint64_t product, const struct rd_product *prod, int cur,
+			     int64_t *value)
+{
+	uint8_t term = k[40];
+	struct pcache *pc = &c->pcache[(product * 31 + term * 7 + (uint64_t)cur) & (PCACHE - 1)];
+	if (pc->product != product || pc->term != term || pc->cur != cur) {
+		pc->product = product;
+		pc->term = term;
+		pc->cur = cur;
+		pc->unit = INT64_MIN; /* no price */
+		for (unsigned i = 0; prod && i < prod->n_prices; i++)
+			if (prod->prices[i].term == term && memcmp(prod->prices[i].currency, k + 42, 3) == 0) {
+				pc->unit = prod->prices[i].amount;
+				break;
+			}
+	}
+	*value = 0;
+	bool priced = pc->unit != INT64_MIN && rd_money_mul(pc->unit, get_u32(k + 36), value) == 0;
+	if (!priced)
+		*value = 0;
+	return priced;
+}
+
 /* The rest of a contract's row from its report key k (r's ids and join
  * set): its dates, seats, term, status, currency, value and outcome. */
 static inline void crow_fill(struct ctx *c, const uint8_t *k, struct crow *r, uint64_t *last_product,
@@ -934,27 +974,8 @@ static inline void crow_fill(struct ctx *c, const uint8_t *k, struct crow *r, ui
 		*prodp = prod;
 		*linep = line;
 	}
-	/* The product's price per seat for this term and currency, from a
-	 * small direct-mapped cache (a walk by customer changes product at
-	 * almost every contract). */
-	struct pcache *pc = &c->pcache[(r->product * 31 + r->term * 7 + (uint64_t)r->cur) & (PCACHE - 1)];
-	if (pc->product != r->product || pc->term != r->term || pc->cur != r->cur) {
-		pc->product = r->product;
-		pc->term = r->term;
-		pc->cur = r->cur;
-		pc->unit = INT64_MIN; /* no price */
-		for (unsigned i = 0; prod && i < prod->n_prices; i++)
-			if (prod->prices[i].term == r->term &&
-			    memcmp(prod->prices[i].currency, k + 42, 3) == 0) {
-				pc->unit = prod->prices[i].amount;
-				break;
-			}
-	}
-	r->value = 0;
 	r->line = line;
-	r->priced = pc->unit != INT64_MIN && rd_money_mul(pc->unit, r->qty, &r->value) == 0;
-	if (!r->priced)
-		r->value = 0;
+	r->priced = key_value(c, k, r->product, prod, r->cur, &r->value);
 	r->won = r->status == RD_CONTRACT_RENEWED || r->status == RD_CONTRACT_ORDERED ||
 		(r->j && (r->j->opp_state == RD_OPP_WON || r->j->paid));
 	r->cancelled = r->status == RD_CONTRACT_CANCELLED;
@@ -1163,6 +1184,273 @@ static int page_rows(struct ctx *c)
 		}
 	}
 	return 0;
+}
+
+/* ---- a whole line's contract list, by end date ----------------------------------------------
+ * The vendor's list of a line's contracts is the first `page` rows in
+ * (currency, end date, id) order: the line's keys (a third of the table in
+ * report_bench) are in product order, so the walk reads them all to keep a
+ * page.  The contracts' end index is in (end date, id) order already:
+ * walked from its start, each contract's record read for its report key,
+ * the first contracts of each currency the page can reach are its
+ * contract rows, and the walk stops when it has them all.  The per-product
+ * counters ('G': every contract by month, product and currency) say how
+ * many of each currency the line holds and how far into the end index the
+ * page's last one lies; the plan is taken only when reading that far costs
+ * less than the walk.  A renewal paid in another currency makes a row of
+ * its own, first of that currency: the candidates are the paid orders
+ * (load_paid) in a currency the page reaches whose contract's renewal the
+ * counters show in another currency ('H': per product, a renewed amount
+ * not zero) or whose total is zero or less (no 'H' row); each is read. */
+
+#define LCUR_MAX MAX_CUR
+unsigned rd_reports_lookup_keys = 24; /* a record read by id costs about this many keys walked (report_bench at 1 M: ~1.6 us against ~65 ns) */
+unsigned long rd_reports_line_plans;
+unsigned long rd_reports_customer_pages;
+
+struct lmonth {
+	uint32_t month;
+	uint64_t all;              /* every contract ending in the month */
+	uint64_t line[LCUR_MAX];   /* the line's, by currency */
+};
+
+struct lplan {
+	struct ctx *c;
+	const bool *in_line;       /* per product index */
+	uint8_t cur[LCUR_MAX][3];
+	int n_cur;
+	uint64_t cnt[LCUR_MAX];    /* the line's contracts by currency */
+	bool foreign[LCUR_MAX];    /* a renewal of the line paid in this currency, for a contract in another ('H') */
+	struct lmonth *m;
+	size_t n_m, cap_m;
+	uint64_t total;            /* the line's contracts */
+	bool bad;                  /* more currencies than kept, or a contract with no end date: walk */
+};
+
+static int lplan_cur(struct lplan *p, const uint8_t *code3, bool add)
+{
+	for (int i = 0; i < p->n_cur; i++)
+		if (memcmp(p->cur[i], code3, 3) == 0)
+			return i;
+	if (!add)
+		return -1;
+	if (p->n_cur == LCUR_MAX) {
+		p->bad = true;
+		return -1;
+	}
+	memcpy(p->cur[p->n_cur], code3, 3);
+	return p->n_cur++;
+}
+
+static bool lplan_in_line(const struct lplan *p, uint64_t pid)
+{
+	uint32_t pi = prod_index(p->c, pid);
+	return pi != UINT32_MAX && p->in_line[pi];
+}
+
+static int lplan_g_row(void *arg, const uint8_t *k, size_t klen, const struct rd_counter_val *v)
+{
+	struct lplan *p = arg;
+	if (klen != 17)
+		return 0;
+	uint32_t month = get_u32(k + 1);
+	if (!p->n_m || p->m[p->n_m - 1].month != month) {
+		if (p->n_m == p->cap_m) {
+			p->cap_m = p->cap_m ? p->cap_m * 2 : 64;
+			p->m = rd_realloc(p->m, p->cap_m * sizeof *p->m);
+		}
+		memset(&p->m[p->n_m], 0, sizeof *p->m);
+		p->m[p->n_m++].month = month;
+	}
+	struct lmonth *m = &p->m[p->n_m - 1];
+	m->all += (uint64_t)v->n;
+	if (!lplan_in_line(p, be64(k + 5)))
+		return 0;
+	int ci = lplan_cur(p, k + 13, true);
+	if (ci < 0)
+		return 1;
+	/* A contract with no end date has no end index entry (its report key
+	 * says 1970-01-01): such a line is walked. */
+	if (month == 1970u * 12u)
+		p->bad = true;
+	m->line[ci] += (uint64_t)v->n;
+	p->cnt[ci] += (uint64_t)v->n;
+	p->total += (uint64_t)v->n;
+	return p->bad;
+}
+
+static int lplan_h_row(void *arg, const uint8_t *k, size_t klen, const struct rd_counter_val *v)
+{
+	(void)v;
+	struct lplan *p = arg;
+	if (klen != 16 || !lplan_in_line(p, be64(k + 5)))
+		return 0;
+	int ci = lplan_cur(p, k + 13, true);
+	if (ci < 0)
+		return 1;
+	p->foreign[ci] = true;
+	return 0;
+}
+
+/* Whether paid order i (load_paid) may make a row in another currency than
+ * its contract's, in a currency whose rows the page reaches (want). */
+static bool lplan_candidate(struct lplan *p, size_t i, const bool *want)
+{
+	int ci = lplan_cur(p, (const uint8_t *)p->c->paid[i].cur, false);
+	return ci >= 0 && want[ci] && (p->foreign[ci] || p->c->paid[i].total <= 0);
+}
+
+/* Contract id's report key, when its product is in the line and its
+ * currency is one whose rows are wanted (want NULL: any), read from its
+ * record: *got 1 with the key in k, 0 not wanted (or no such contract),
+ * -1 a record that cannot be read (the walk does not read records: it
+ * answers then). */
+static int lplan_key(struct lplan *p, uint64_t id, const bool *want, uint8_t k[RD_REPKEY_CONTRACT_LEN], int *got)
+{
+	struct ctx *c = p->c;
+	const void *val;
+	size_t len;
+	*got = 0;
+	int rc = rd_txn_get(c->t, c->d->contracts, c->s->vendor, id, &val, &len);
+	if (rc == RD_ENOTFOUND)
+		return 0;
+	if (rc < 0)
+		return rc;
+	uint64_t product;
+	uint8_t cur[3];
+	if (rd_contract_report_product(val, len, &product, cur) < 0) {
+		*got = -1;
+		return 0;
+	}
+	if (!lplan_in_line(p, product))
+		return 0;
+	int ci = lplan_cur(p, cur, false);
+	if (want && (ci < 0 || !want[ci]))
+		return 0;
+	*got = rd_contract_report_key(val, len, k) == RD_REPKEY_CONTRACT_LEN ? 1 : -1;
+	return 0;
+}
+
+/* The page of the vendor's list of line's contracts (page_offer's rows) by
+ * the end index; *done false (and nothing changed) when the plan costs
+ * more than the walk. */
+static int line_page(struct ctx *c, const char *line, bool *done)
+{
+	*done = false;
+	if (strcmp(rd_txn_backend(c->t), "lmdb") != 0)
+		return 0; /* a record read is a statement: the walk's pages are cheaper */
+	struct lplan p = { .c = c };
+	bool *in_line = rd_calloc(c->n_prods ? c->n_prods : 1, sizeof *in_line);
+	for (size_t i = 0; i < c->n_prods; i++)
+		in_line[i] = strcmp(c->lines[c->prod_line[i]], line) == 0;
+	p.in_line = in_line;
+	struct rd_table *tb = c->d->contracts;
+	uint64_t ten = c->s->vendor;
+	int rc = rd_txn_counters(c->t, tb, ten, "G", 1, "H", 1, lplan_g_row, &p);
+	if (rc >= 0 && !p.bad)
+		rc = rd_txn_counters(c->t, tb, ten, "H", 1, "I", 1, lplan_h_row, &p);
+	for (size_t i = 0; rc >= 0 && !p.bad && i < c->n_paid; i++)
+		if (c->paid[i].total <= 0)
+			lplan_cur(&p, (const uint8_t *)c->paid[i].cur, true);
+	if (rc < 0 || p.bad || p.total <= c->page)
+		goto out; /* a short line is walked: its rows are all there is */
+	/* The currencies in code order; the contract rows each needs: those the
+	 * page can reach, counting the rows of the currencies before it. */
+	int ord[LCUR_MAX];
+	for (int i = 0; i < p.n_cur; i++)
+		ord[i] = i;
+	for (int i = 1; i < p.n_cur; i++)
+		for (int j = i; j > 0 && memcmp(p.cur[ord[j - 1]], p.cur[ord[j]], 3) > 0; j--) {
+			int x = ord[j];
+			ord[j] = ord[j - 1];
+			ord[j - 1] = x;
+		}
+	uint64_t need[LCUR_MAX] = { 0 }, before = 0, needs = 0;
+	bool want[LCUR_MAX] = { false };
+	for (int oi = 0; oi < p.n_cur; oi++) {
+		int ci = ord[oi];
+		if (before >= c->page)
+			break;
+		want[ci] = true;
+		need[ci] = p.cnt[ci] < c->page - before ? p.cnt[ci] : c->page - before;
+		needs += need[ci];
+		before += p.cnt[ci];
+	}
+	/* How far into the end index the last needed contract lies (the
+	 * months before it, and of its month the share its currency needs, as
+	 * if that month's contracts were spread evenly), and how many paid
+	 * orders must be read. */
+	uint64_t left[LCUR_MAX], reach = 0, rest = needs;
+	memcpy(left, need, sizeof left);
+	for (size_t mi = 0; mi < p.n_m && rest; mi++) {
+		double part = 0;
+		for (int ci = 0; ci < p.n_cur; ci++) {
+			uint64_t take = left[ci] < p.m[mi].line[ci] ? left[ci] : p.m[mi].line[ci];
+			left[ci] -= take;
+			rest -= take;
+			double share = left[ci] ? 1.0 : take ? (double)take / (double)p.m[mi].line[ci] : 0.0;
+			if (share > part)
+				part = share;
+		}
+		reach += (uint64_t)((double)p.m[mi].all * part) + 1;
+	}
+	uint64_t cand = 0;
+	for (size_t i = 0; i < c->n_paid; i++)
+		cand += lplan_candidate(&p, i, want);
+	if (rest || (reach + cand) * rd_reports_lookup_keys >= p.total)
+		goto out;
+	/* The rows in another currency: the candidates' contracts read. */
+	uint64_t foreign = 0;
+	int got = 0;
+	for (size_t i = 0; rc >= 0 && got >= 0 && i < c->paid_ix.cap; i++) {
+		uint64_t id = c->paid_ix.keys[i];
+		if (!id || !lplan_candidate(&p, c->paid_ix.vals[i], want))
+			continue;
+		uint8_t k[RD_REPKEY_CONTRACT_LEN];
+		if ((rc = lplan_key(&p, id, NULL, k, &got)) < 0 || got <= 0)
+			continue;
+		const char *pc = c->paid[c->paid_ix.vals[i]].cur;
+		if (memcmp(pc, k + 42, 3) != 0) {
+			page_put(c, k, id, code_rank((const uint8_t *)pc), 0, true);
+			foreign++;
+		}
+	}
+	/* The contract rows: the end index from its start until each currency
+	 * has the contracts it needs. */
+	struct rd_iter it;
+	struct rd_item item;
+	if (rc >= 0 && got >= 0) {
+		rc = rd_iter_index(&it, c->t, tb, RD_IDX_CONTRACT_END, ten, NULL, 0, NULL, 0);
+		it.keys_only = true;
+		while (rc >= 0 && needs && (rc = rd_iter_next(&it, &item)) > 0) {
+			uint8_t k[RD_REPKEY_CONTRACT_LEN];
+			bool wanted[LCUR_MAX];
+			for (int ci = 0; ci < p.n_cur; ci++)
+				wanted[ci] = need[ci] > 0;
+			if ((rc = lplan_key(&p, item.id, wanted, k, &got)) < 0 || got < 0)
+				break;
+			if (!got)
+				continue;
+			int ci = lplan_cur(&p, k + 42, false);
+			need[ci]--;
+			needs--;
+			page_put(c, k, item.id, code_rank(k + 42), (int64_t)date_of_key(k + 32), false);
+		}
+		rd_iter_close(&it);
+	}
+	if (rc >= 0 && got < 0) { /* a record the walk would not have read: walk */
+		c->n_pk = 0;
+		c->page_total = 0;
+		goto out;
+	}
+	*done = true;
+	__atomic_add_fetch(&rd_reports_line_plans, 1, __ATOMIC_RELAXED);
+	c->contracts = p.total;
+	c->page_total = p.total + foreign;
+out:
+	free(in_line);
+	free(p.m);
+	return rc < 0 ? rc : 0;
 }
 
 /* ---- tables --------------------------------------------------------------------------------- */
@@ -1996,8 +2284,52 @@ static void heap_up(struct skey *h, size_t i)
  * (fig_empty: not shown) are counted and offered to their currency's heap
  * of the first c->stream (by -value, then id; the currency's rank is the
  * same for all of them). */
+static int64_t rate_of(const struct gfig *g);
+
+/* Offers g to heap h of the first c->stream keys in by_skey order. */
+static void sheap_offer(struct ctx *c, struct sheap *h, struct skey key, const struct gfig *g)
+{
+	if (!h->k) {
+		h->k = rd_calloc(c->stream, sizeof *h->k);
+		h->slot = rd_calloc(c->stream, sizeof *h->slot);
+	}
+	if (h->n < c->stream) {
+		h->slot[h->n] = *g;
+		key.g = &h->slot[h->n];
+		h->k[h->n] = key;
+		heap_up(h->k, h->n++);
+	} else if (by_skey(&key, &h->k[0]) < 0) {
+		key.g = h->k[0].g;
+		*key.g = *g;
+		h->k[0] = key;
+		heap_down(h->k, h->n, 0);
+	}
+}
+
+/* The rankings by customer's stream_flush (see rank_stream). */
+static void rank_flush(struct ctx *c)
+{
+	for (size_t i = 0; i < c->n_g; i++) {
+		const struct gfig *g = &c->g[i];
+		if (!g->f.n)
+			continue; /* not ranked */
+		c->rank_n[g->cur]++;
+		int64_t minor[2] = { -g->f.renewed_v, -rate_of(g) };
+		for (int k = 0; k < 2; k++) {
+			sheap_offer(c, &c->rh[g->cur][k * 2], (struct skey){ 0, minor[k], g->gid, NULL, 0 }, g);
+			sheap_offer(c, &c->rh[g->cur][k * 2 + 1], (struct skey){ 0, ~minor[k], ~g->gid, NULL, 0 }, g);
+		}
+	}
+	c->n_g = 0;
+	c->last_g = NULL;
+}
+
 static void stream_flush(struct ctx *c)
 {
+	if (c->rank_stream) {
+		rank_flush(c);
+		return;
+	}
 	for (size_t i = 0; i < c->n_g; i++) {
 		const struct gfig *g = &c->g[i];
 		if (fig_empty(&g->f))
@@ -2135,6 +2467,152 @@ static int drill_counters(struct ctx *c, const struct rd_rep_filter *f, bool tot
 	return rc;
 }
 
+/* ---- the vendor's customer level: ranked by the keys, figured for the page ----------------
+ * The level's order is currency, then the period's value, most first, then
+ * the customer: the value is the product's price times the seats of the
+ * contracts ending in the period, which no join changes.  So one walk of
+ * the customer-first keys without any join (customer_rank) ranks every
+ * customer's groups, keeping the first `limit` of each currency; when the
+ * first currency (by code) alone fills the page with groups of a value
+ * above zero (each shown whatever its joins say) and more groups than the
+ * page are sure to be shown, only the page's customers are walked again
+ * with their joins for their figures; the totals come from the
+ * per-product counters.  Otherwise (a page that reaches groups of no
+ * value, which the joins alone tell shown or not, or a currency paid for
+ * renewals only that comes first) the whole level is walked as before. */
+
+struct crank {
+	struct skey *k[MAX_CUR];     /* per currency: the first `limit` groups of a value above zero (max-heap) */
+	size_t n[MAX_CUR];
+	uint64_t pos[MAX_CUR];       /* groups of a value above zero */
+	uint64_t shown;              /* groups with a contract in the period: shown whatever the joins say */
+	uint64_t cust;               /* the customer being added up */
+	int64_t v[MAX_CUR];
+	uint32_t np[MAX_CUR];
+	uint64_t mask;               /* its currencies */
+	unsigned limit;
+	bool bad;                    /* a sum that does not fit: the walk says so */
+};
+
+static void crank_flush(struct crank *x)
+{
+	for (uint64_t m = x->mask; m; m &= m - 1) {
+		int ci = __builtin_ctzll(m);
+		if (x->np[ci])
+			x->shown++;
+		if (x->v[ci] > 0) {
+			x->pos[ci]++;
+			struct skey key = { 0, -x->v[ci], x->cust, NULL, 0 };
+			if (!x->k[ci])
+				x->k[ci] = rd_calloc(x->limit, sizeof *x->k[ci]);
+			if (x->n[ci] < x->limit) {
+				x->k[ci][x->n[ci]] = key;
+				heap_up(x->k[ci], x->n[ci]++);
+			} else if (by_skey(&key, &x->k[ci][0]) < 0) {
+				x->k[ci][0] = key;
+				heap_down(x->k[ci], x->n[ci], 0);
+			}
+		}
+		x->v[ci] = 0;
+		x->np[ci] = 0;
+	}
+	x->mask = 0;
+}
+
+static int crank_c_row(void *arg, const uint8_t *k, size_t klen, const struct rd_counter_val *v)
+{
+	(void)v;
+	uint8_t *fc = arg;
+	if (klen == 4 && (!fc[3] || memcmp(k + 1, fc, 3) < 0)) {
+		memcpy(fc, k + 1, 3);
+		fc[3] = 1;
+	}
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b);
+
+/* The vendor's customer level's page (see above) into c's stream heaps;
+ * *done false when the level must be walked.  c holds every join. */
+static int customer_page(struct ctx *c, const struct rd_rep_filter *f, bool *done)
+{
+	*done = false;
+	if (strcmp(rd_txn_backend(c->t), "lmdb") != 0)
+		return 0; /* a range walk per customer of the page is a statement each: one walk */
+	struct crank *x = rd_calloc(1, sizeof *x);
+	x->limit = c->stream;
+	uint64_t contracts = 0, last_product = 0;
+	const struct rd_product *prod = NULL;
+	struct rd_iter it;
+	struct rd_item item;
+	int rc = rd_iter_index(&it, c->t, c->d->contracts, RD_IDX_REPORT_CUSTOMER, c->s->vendor, NULL, 0, NULL, 0);
+	it.keys_only = true;
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (item.key_len != RD_REPKEY_CONTRACT_LEN)
+			continue;
+		const uint8_t *k = item.key;
+		contracts++;
+		rd_date end = date_of_key(k + 32);
+		uint64_t cust = be64(k);
+		if (end < c->from || end > c->to || !cust)
+			continue; /* no value; no group (group_add) without a customer */
+		if (cust != x->cust) {
+			crank_flush(x);
+			x->cust = cust;
+		}
+		uint64_t product = be64(k + 8);
+		if (product != last_product) {
+			uint32_t pi = prod_index(c, product);
+			prod = pi == UINT32_MAX ? NULL : &c->prods[pi];
+			last_product = product;
+		}
+		int cur = cur_index(c, (const char *)k + 42);
+		int64_t value;
+		key_value(c, k, product, prod, cur, &value);
+		x->mask |= 1ull << cur;
+		x->np[cur]++;
+		if (__builtin_add_overflow(x->v[cur], value, &x->v[cur]))
+			x->bad = true;
+	}
+	rd_iter_close(&it);
+	crank_flush(x);
+	/* The first currency by code that any contract, paid order or open
+	 * quote names ('C'): its groups come first, whether they have a value
+	 * in the period or not. */
+	int first = -1;
+	if (rc >= 0) {
+		uint8_t fc[4] = { 0 }; /* the least code; fc[3]: any */
+		rc = rd_txn_counters(c->t, c->d->contracts, c->s->vendor, "C", 1, "D", 1, crank_c_row, fc);
+		for (int ci = 0; fc[3] && ci < c->n_cur; ci++)
+			if (memcmp(c->cur[ci], fc, 3) == 0)
+				first = ci;
+	}
+	if (rc < 0 || x->bad || c->overflow || first < 0 || x->pos[first] < x->limit || x->shown <= x->limit)
+		goto out;
+	*done = true;
+	__atomic_add_fetch(&rd_reports_customer_pages, 1, __ATOMIC_RELAXED);
+	/* The page's customers, walked with their joins (in id order). */
+	size_t n = x->n[first];
+	uint64_t *ids = rd_malloc(n * sizeof *ids);
+	for (size_t i = 0; i < n; i++)
+		ids[i] = x->k[first][i].gid;
+	qsort(ids, n, sizeof *ids, cmp_u64);
+	for (size_t i = 0; rc >= 0 && i < n; i++)
+		rc = walk_customer(c, ids[i]);
+	free(ids);
+	stream_flush(c);
+	c->stream_kept = x->shown;
+	c->contracts = contracts;
+	memset(c->totals, 0, sizeof c->totals);
+	if (rc >= 0)
+		rc = drill_counters(c, f, true);
+out:
+	for (int ci = 0; ci < MAX_CUR; ci++)
+		free(x->k[ci]);
+	free(x);
+	return rc < 0 ? rc : 0;
+}
+
 /* Whether a partner's scope sees few of the vendor's contracts (an eighth
  * or less, by the channel's counters): its product's or line's contracts
  * are then cheaper joined one by one than with every join loaded. */
@@ -2226,19 +2704,26 @@ static int drill(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scop
 		rc = cnt ? 0 : walk_product(&c, f->product);
 	} else if (rc >= 0 && f->line[0]) {
 		bool any = false;
-		for (size_t i = 0; rc >= 0 && i < c.n_prods; i++)
-			if (strcmp(c.lines[c.prod_line[i]], f->line) == 0) {
-				any = true;
-				rc = cnt ? 0 : walk_product(&c, c.prods[i].id);
-			}
+		for (size_t i = 0; !any && i < c.n_prods; i++)
+			any = strcmp(c.lines[c.prod_line[i]], f->line) == 0;
 		if (!any) {
 			ctx_free(&c);
 			return rd_serr_set(e, RD_ENOTFOUND, "not_found", "line", "no product is in that line");
 		}
+		bool done = cnt;
+		if (list)
+			rc = line_page(&c, f->line, &done);
+		for (size_t i = 0; rc >= 0 && !done && i < c.n_prods; i++)
+			if (strcmp(c.lines[c.prod_line[i]], f->line) == 0)
+				rc = walk_product(&c, c.prods[i].id);
 	} else if (rc >= 0 && (f->customer || by == RD_REP_BY_CUSTOMER)) {
 		if (by == RD_REP_BY_CUSTOMER) /* customers come in order: keep the first rows only */
 			c.stream = o && o->limit ? o->limit : 500;
-		rc = walk_customer(&c, f->customer);
+		bool done = false;
+		if (by == RD_REP_BY_CUSTOMER && !walk && !f->customer && !s->channel && !s->sales_user)
+			rc = customer_page(&c, f, &done);
+		if (rc >= 0 && !done)
+			rc = walk_customer(&c, f->customer);
 		if (c.stream)
 			stream_flush(&c);
 	} else if (rc >= 0 && !cnt) {
@@ -2400,6 +2885,108 @@ static int rank_channel(struct ctx *c)
 	return rc;
 }
 
+/* The vendor's rankings by customer show each group's period figures only
+ * (contracts, value, won, value renewed): rank_period adds up the
+ * contracts ending in the period alone (the others are skipped at their
+ * key's end date), each joined as the walk joins it, into rank_flush's
+ * heaps.  The walk also adds up every contract's due windows and the
+ * totals, which change the answer only by overflowing: so this is taken
+ * only when no price nor paid total is below zero, each currency's sums
+ * over every contract (the counters' 'M' and 'F' rows) fit in an amount,
+ * and the currencies named ('C') fit in a report. */
+struct rbound {
+	uint8_t cur[MAX_CUR][3];
+	__int128 sum[MAX_CUR];
+	int n;
+	bool over; /* a sum too large, or too many currencies */
+};
+
+static int rbound_row(void *arg, const uint8_t *k, size_t klen, const struct rd_counter_val *v)
+{
+	struct rbound *b = arg;
+	const uint8_t *code = k[0] == 'C' && klen == 4 ? k + 1 : (k[0] == 'M' && klen == 11) || (k[0] == 'F' && klen == 8) ? k + 5 : NULL;
+	if (!code)
+		return 0;
+	int i = 0;
+	while (i < b->n && memcmp(b->cur[i], code, 3) != 0)
+		i++;
+	if (i == b->n) {
+		if (b->n == MAX_CUR) {
+			b->over = true;
+			return 1;
+		}
+		memcpy(b->cur[b->n++], code, 3);
+	}
+	if (k[0] != 'C') {
+		b->sum[i] += v->a < 0 ? -v->a : v->a;
+		b->sum[i] += v->b < 0 ? -v->b : v->b;
+		if (b->sum[i] > INT64_MAX)
+			b->over = true;
+	}
+	return 0;
+}
+
+static int rank_period(struct ctx *c, bool *done)
+{
+	*done = false;
+	for (size_t i = 0; i < c->n_prods; i++)
+		for (unsigned p = 0; p < c->prods[i].n_prices; p++)
+			if (c->prods[i].prices[p].amount < 0)
+				return 0;
+	for (size_t i = 0; i < c->n_joins; i++)
+		if (c->joins[i].paid && c->joins[i].order_total < 0)
+			return 0;
+	struct rbound *b = rd_calloc(1, sizeof *b);
+	struct rd_table *tb = c->d->contracts;
+	int rc = rd_txn_counters(c->t, tb, c->s->vendor, "C", 1, "D", 1, rbound_row, b);
+	if (rc >= 0 && !b->over)
+		rc = rd_txn_counters(c->t, tb, c->s->vendor, "F", 1, "G", 1, rbound_row, b);
+	if (rc >= 0 && !b->over)
+		rc = rd_txn_counters(c->t, tb, c->s->vendor, "M", 1, "N", 1, rbound_row, b);
+	bool over = b->over;
+	free(b);
+	if (rc < 0 || over)
+		return rc < 0 ? rc : 0;
+	*done = true;
+	join_dir_build(c);
+	uint64_t last_product = 0;
+	const struct rd_product *prod = NULL;
+	int line = 0;
+	struct rd_iter it;
+	struct rd_item item;
+	rc = rd_iter_index(&it, c->t, tb, RD_IDX_REPORT_CUSTOMER, c->s->vendor, NULL, 0, NULL, 0);
+	it.keys_only = true;
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (item.key_len != RD_REPKEY_CONTRACT_LEN)
+			continue;
+		const uint8_t *k = item.key;
+		c->contracts++;
+		rd_date end = date_of_key(k + 32);
+		struct crow r;
+		r.customer = be64(k);
+		if (end < c->from || end > c->to || !r.customer)
+			continue; /* no period figure; no group (group_add) without a customer */
+		r.id = item.id;
+		r.product = be64(k + 8);
+		uint32_t ji = UINT32_MAX;
+		if (r.id < c->join_bits_n && (c->join_bits[r.id >> 3] >> (r.id & 7) & 1))
+			ji = c->join_dir ? c->join_dir[r.id] - 1 : map_get(&c->join_ix, r.id);
+		r.j = ji == UINT32_MAX ? NULL : &c->joins[ji];
+		crow_fill(c, k, &r, &last_product, &prod, &line);
+		struct gfig *g = group(c, r.customer, r.cur);
+		g->f.n++;
+		add(c, &g->f.v, r.value);
+		if (r.won)
+			g->f.won_n++;
+		if (r.renewed_cur == r.cur)
+			add(c, &g->f.renewed_v, r.renewed);
+		else
+			add(c, &group(c, r.customer, r.renewed_cur)->f.renewed_v, r.renewed);
+	}
+	rd_iter_close(&it);
+	return rc < 0 ? rc : 0;
+}
+
 static int rankings(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s, int by,
 		    const struct rd_rep_opts *o, bool walk, json_t **out, struct rd_serr *e)
 {
@@ -2416,8 +3003,18 @@ static int rankings(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_s
 	} else {
 		rc = ctx_begin(&c, t, d, s, o);
 		c.by = by;
-		if (rc >= 0)
+		unsigned lim = o && o->limit ? o->limit : 10;
+		if (!walk && by == RD_REP_BY_CUSTOMER && lim <= 1000) { /* customers come in order: keep the first and last rows only */
+			c.stream = lim;
+			c.rank_stream = true;
+		}
+		bool done = false;
+		if (rc >= 0 && c.rank_stream && !s->channel && !s->sales_user)
+			rc = rank_period(&c, &done);
+		if (rc >= 0 && !done)
 			rc = walk_one(&c, by == RD_REP_BY_CUSTOMER, 0);
+		if (rc >= 0 && c.rank_stream)
+			stream_flush(&c);
 	}
 	if (rc < 0 || c.overflow)
 		return finish(&c, rc, e);
@@ -2454,9 +3051,16 @@ static int rankings(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_s
 					list[n++] = (struct skey){ 0, k == 0 ? -c.g[i].f.renewed_v : -rate_of(&c.g[i]), c.g[i].gid,
 								   &c.g[i] };
 			qsort(list, n, sizeof *list, by_skey);
+			if (c.rank_stream) { /* the heaps: the best, and the worst (keys reversed) worst first */
+				n = c.rank_n[ci];
+				for (int h = 0; h < 2; h++)
+					if (c.rh[ci][k * 2 + h].n) /* none: a currency with no customer ranked */
+						qsort(c.rh[ci][k * 2 + h].k, c.rh[ci][k * 2 + h].n, sizeof(struct skey), by_skey);
+			}
 			for (int side = 0; side < 2; side++)
 				for (size_t r = 0; r < n && r < limit; r++) {
-					struct gfig *g = list[side == 0 ? r : n - 1 - r].g;
+					struct gfig *g = c.rank_stream ? c.rh[ci][k * 2 + side].k[r].g
+								       : list[side == 0 ? r : n - 1 - r].g;
 					char label[256];
 					label_of(&c, g, label, sizeof label);
 					json_array_append_new(tables[k],
@@ -3272,6 +3876,30 @@ int rd_reports_check(struct rd_store *store, struct rd_domain *d, rd_date today,
 			json_decref(b);
 		}
 		json_decref(lines);
+		/* The customer level and the rankings by customer, at a few page
+		 * sizes (their own paths take the short pages). */
+		static const unsigned cpages[] = { 1, 10, 500 };
+		for (size_t pi = 0; pi < sizeof cpages / sizeof *cpages; pi++)
+			for (int rk = 0; rk < 2; rk++) {
+				struct rd_rep_opts co = { .today = today, .limit = cpages[pi] };
+				a = b = NULL;
+				if (rk) {
+					r1 = rd_reports_rankings(t, d, &sc, RD_REP_BY_CUSTOMER, &co, &a, &e1);
+					r2 = rd_reports_rankings_walk(t, d, &sc, RD_REP_BY_CUSTOMER, &co, &b, &e2);
+				} else {
+					r1 = rd_reports_drill(t, d, &sc, RD_REP_BY_CUSTOMER, &none, &co, &a, &e1);
+					r2 = rd_reports_drill_walk(t, d, &sc, RD_REP_BY_CUSTOMER, &none, &co, &b, &e2);
+				}
+				if (r1 != r2 || (r1 >= 0 && !json_equal(a, b))) {
+					char msg[200];
+					snprintf(msg, sizeof msg, "reports: vendor %llu: the %s by customer (limit %u) differs from a "
+						 "recount", (unsigned long long)ids[i], rk ? "rankings" : "drill-down", cpages[pi]);
+					report(msg, arg);
+					problems++;
+				}
+				json_decref(a);
+				json_decref(b);
+			}
 		if (rc >= 0)
 			rc = check_lists(t, d, &sc, today, report, arg, &problems);
 		if (rc >= 0)

@@ -114,6 +114,17 @@ int rd_reports_drill(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_
 int rd_reports_drill_walk(struct rd_txn *t, struct rd_domain *d, const struct rd_rep_scope *s, int by,
 			  const struct rd_rep_filter *f, const struct rd_rep_opts *o, json_t **out, struct rd_serr *e);
 
+/* The vendor's list of a whole line's contracts reads the contracts' end
+ * index (reports.c "a whole line's contract list") when the reads it
+ * would take, each weighed as this many keys of a walk, are fewer than
+ * the line's keys; 0 takes it whenever it can (a setting for tests).
+ * rd_reports_line_plans counts the lists it answered (for tests). */
+extern unsigned rd_reports_lookup_keys;
+extern unsigned long rd_reports_line_plans;
+/* The vendor's customer levels answered by ranking the keys without the
+ * joins and walking the page's customers only (reports.c; for tests). */
+extern unsigned long rd_reports_customer_pages;
+
 /* Rankings: customers, resellers, distributors or sales people, per
  * currency, best and worst by renewed value (table "by_value") and by
  * renewal rate by value (table "by_rate"). */

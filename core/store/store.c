@@ -234,6 +234,11 @@ const char *rd_store_backend(const struct rd_store *s)
 	return store_ops(s)->name;
 }
 
+const char *rd_txn_backend(const struct rd_txn *t)
+{
+	return txn_ops(t)->name;
+}
+
 int rd_store_health(struct rd_store *s, struct rd_store_health *h)
 {
 	if (store_ops(s) == &rd_store_pg_ops)

@@ -314,6 +314,11 @@ int rd_iter_index(struct rd_iter *it, struct rd_txn *t, struct rd_table *tb, con
 int rd_iter_next(struct rd_iter *it, struct rd_item *out);
 void rd_iter_close(struct rd_iter *it);
 
+/* The backend of t's store, as rd_store_backend names it: a reader that
+ * could read many records by id instead of walking a range asks (on
+ * PostgreSQL each read is a statement). */
+const char *rd_txn_backend(const struct rd_txn *t);
+
 /* Counts the records of one tenant (walks the range). */
 int rd_store_count(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t *n);
 
