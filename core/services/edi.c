@@ -267,7 +267,10 @@ static void send_done(int rc, const char *message, void *arg)
 	/* A bad order or configuration (RD_EINVAL) fails for good; the folder,
 	 * the store or a busy or slow plugin are tried again. */
 	struct sent s = { j, rc, message, rc < 0 && rc != RD_EINVAL, 0 };
-	int wrc = rd_store_write(j->app->store, sent_write, &s);
+	/* written (the file is in the outbound folder): recorded even behind an
+	 * import's write, as mail and webhooks are; refused (RD_EBUSY), the
+	 * order stayed queued and went again under a new control number */
+	int wrc = rd_store_write_wait(j->app->store, sent_write, &s);
 	if (wrc < 0)
 		rd_log(RD_LOG_ERROR, "edi", "recording a sent order: %s", rd_strerror(wrc));
 	retry_forget(j->vendor, j->order);
@@ -820,6 +823,19 @@ static void read_done(int rc, const char *message, void *arg)
 		message = a.why;
 	} else if (rc == 0) {
 		rc = rd_store_write(j->app->store, apply_write, &a);
+		if (rc == RD_EBUSY) {
+			/* An import's rows hold the store's writer (rd_store_write_long)
+			 * and the loop does not wait behind them: nothing was applied,
+			 * the file stays in the folder and is read again a moment
+			 * later (never rejected for it: a good file is not refused). */
+			rd_log(RD_LOG_INFO, "edi", "inbound %s waits: the store's writer is busy (an import)", j->name);
+			json_decref(j->records);
+			free(j->data);
+			free(j);
+			in_flight--;
+			kick(1000);
+			return;
+		}
 		if (rc < 0 && !a.why[0])
 			snprintf(a.why, sizeof a.why, "the store refused the changes: %s", rd_strerror(rc));
 		message = a.why;

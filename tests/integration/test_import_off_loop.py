@@ -269,3 +269,49 @@ def test_sigterm_while_the_rows_are_written_leaves_the_import_whole_or_absent(da
         assert got == N // 2 and doc["created"] == N // 2, (got, doc)
     else:
         assert got == 0 and doc["message"].startswith("nothing applied"), (got, doc)
+
+
+def test_an_edi_file_that_arrives_while_the_rows_are_written_waits_for_them(daemon, tmp_path):
+    """A distributor's 855 dropped into the inbound folder while an import's
+    rows hold the store's writer: renewd cannot apply it then (its loop does
+    not wait behind the import's write), so the file stays in the folder and
+    is applied once the rows are in: processed, the order acknowledged, an
+    accepting 997.  Before, it was filed in failed/ ("the store refused the
+    changes") and the distributor got a rejecting 997 for a good file."""
+    import test_edi as edi
+    d, data, admin, gold, out, inb = edi.boot(daemon, tmp_path)
+    placed = edi.place(gold, "K-20003", "off-edi-1", "PO-OFF-1")
+    o = edi.wait_for(lambda: (lambda x: x if x["edi_status"] == "sent" else None)(edi.order(admin, placed["id"])),
+                     "the 850 sent")
+    r = admin.import_start("contracts", contracts_csv(N))
+    assert r.status == 202, r
+    imp = r.json()["id"]
+    doc = wait_writing(admin, imp, timeout=300)
+    assert doc["status"] == "running", f"the write was over before the file could arrive: {doc}"
+    edi.drop(tmp_path, inb, "ack.x12", edi.jsen("PR", 611, 611, "855", [("BAK", "00", "AC", o["number"], "20270101")]))
+    # renewd takes the file up at once (inotify) and finds the writer held
+    t_drop = time.monotonic()
+    edi.wait_for(lambda: "inbound ack.x12 waits" in d.log() or (inb / "failed").exists()
+                 or (inb / "processed").exists(), "the file taken up", timeout=60)
+    t_seen = time.monotonic()
+    done = admin.import_wait(imp, timeout=300)
+    print(f"\nthe file taken up {t_seen - t_drop:.2f} s after it was dropped; the rows written "
+          f"{time.monotonic() - t_drop:.2f} s after it")
+    assert done["status"] == "succeeded" and done["created"] == N, done
+    edi.wait_for(lambda: (inb / "processed" / "ack.x12.report.json").exists() or (inb / "failed").exists(),
+                 "the file's report", timeout=60)
+    failed = sorted(p.name for p in (inb / "failed").iterdir()) if (inb / "failed").exists() else []
+    assert not failed, (failed, [p.read_text() for p in (inb / "failed").glob("*.report.json")])
+    rep = json.loads((inb / "processed" / "ack.x12.report.json").read_text())
+    assert rep["result"] == "applied" and rep["applied"] == 1, rep
+    got = edi.order(admin, placed["id"])
+    assert (got["edi_status"], got["edi_ack"]) == ("acknowledged", "AC"), got
+    (ack,) = edi.wait_for(lambda: edi.outbound(out, "997-"), "the 997")
+    p = edi.parse(ack)
+    assert "error" not in p, p
+    atx = p["groups"][0]["transactions"][0]
+    assert edi.seg(atx, "AK1") == ["PR", "611"] and edi.seg(atx, "AK9")[0] == "A", atx
+    assert len(edi.outbound(out, "850-")) == 1  # the order went once
+    # (the file came while the rows were written: else this tested nothing)
+    assert "inbound ack.x12 waits: the store's writer is busy" in d.log()
+    d.stop()
