@@ -190,6 +190,9 @@ def set_clock(admin, date):
     before = len(log())
     doc = admin.ok("POST", "/api/v1/clock", {"date": date.isoformat()}, status=200)
     assert doc["today"] == date.isoformat(), doc
+    # renewd writes a turn's log lines at the start of its next turn: a
+    # request answered after this one makes sure the sweep's lines are out
+    admin.daemon.get("/healthz")
     if SWEEP_WAITS in log()[before:]:
         deadline = time.monotonic() + 60
         while True:
