@@ -2335,23 +2335,7 @@ static void stream_flush(struct ctx *c)
 		if (fig_empty(&g->f))
 			continue;
 		c->stream_kept++;
-		struct sheap *h = &c->sh[g->cur];
-		if (!h->k) {
-			h->k = rd_calloc(c->stream, sizeof *h->k);
-			h->slot = rd_calloc(c->stream, sizeof *h->slot);
-		}
-		struct skey key = { 0, -g->f.v, g->gid, NULL };
-		if (h->n < c->stream) {
-			h->slot[h->n] = *g;
-			key.g = &h->slot[h->n];
-			h->k[h->n] = key;
-			heap_up(h->k, h->n++);
-		} else if (by_skey(&key, &h->k[0]) < 0) {
-			key.g = h->k[0].g;
-			*key.g = *g;
-			h->k[0] = key;
-			heap_down(h->k, h->n, 0);
-		}
+		sheap_offer(c, &c->sh[g->cur], (struct skey){ 0, -g->f.v, g->gid, NULL }, g);
 	}
 	c->n_g = 0;
 	c->last_g = NULL;
