@@ -427,22 +427,17 @@ static int remove_partner(struct call *c, struct rd_txn *t, const struct res_def
 		p->status = 409;
 		return problem(p, NULL, "%sthe partner has contracts or resellers: it cannot be deleted", "");
 	}
+	/* Distributor of record: its index, not a decode of every contract. */
+	if ((named = referenced(c, t, c->app->domain->contracts, RD_IDX_CONTRACT_DISTRIBUTOR, id)) < 0)
+		return named;
+	if (named) {
+		p->status = 409;
+		return problem(p, NULL, "%sthe partner is distributor of record on contracts: it cannot be deleted", "");
+	}
+	/* Its users would be left pointing at a partner that is gone. */
 	struct rd_iter it;
 	struct rd_item item;
-	int rc = rd_iter_records(&it, t, c->app->domain->contracts, c->who.vendor, 0);
-	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
-		struct rd_contract k;
-		if (rd_entity_decode(&rd_entity_contract, item.val, item.len, &k) == 0 && k.distributor_id == id) {
-			rd_iter_close(&it);
-			p->status = 409;
-			return problem(p, NULL, "%sthe partner is distributor of record on contracts: it cannot be deleted", "");
-		}
-	}
-	rd_iter_close(&it);
-	if (rc < 0)
-		return rc;
-	/* Its users would be left pointing at a partner that is gone. */
-	rc = rd_iter_records(&it, t, c->app->domain->users, c->who.vendor, 0);
+	int rc = rd_iter_records(&it, t, c->app->domain->users, c->who.vendor, 0);
 	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
 		struct rd_user u;
 		if (rd_entity_decode(&rd_entity_user, item.val, item.len, &u) == 0 && u.partner_id == id) {

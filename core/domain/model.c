@@ -2345,16 +2345,21 @@ void rd_time_format(uint64_t unix_s, char out[21])
 		 sec / 3600 % 100u, sec / 60 % 60, sec % 60);
 }
 
+void rd_brand_contact_block(const struct rd_partner *p, const struct rd_vendor *v, char *out, size_t cap)
+{
+	if (p && p->contact_block[0])
+		snprintf(out, cap, "%s", p->contact_block);
+	else if (p)
+		snprintf(out, cap, "%s%s%s%s%s", p->name, p->phone[0] ? ", " : "", p->phone, p->email[0] ? ", " : "",
+			 p->email);
+	else
+		snprintf(out, cap, "%s", v->name);
+}
+
 json_t *rd_brand_json(const struct rd_partner *p, const struct rd_vendor *v)
 {
 	char block[600];
-	if (p && p->contact_block[0])
-		snprintf(block, sizeof block, "%s", p->contact_block);
-	else if (p)
-		snprintf(block, sizeof block, "%s%s%s%s%s", p->name, p->phone[0] ? ", " : "", p->phone,
-			 p->email[0] ? ", " : "", p->email);
-	else
-		snprintf(block, sizeof block, "%s", v->name);
+	rd_brand_contact_block(p, v, block, sizeof block);
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "name", p ? p->name : v->name, "logo_url",
 			 p ? p->logo_url : "", "colour_primary", p && p->colour_primary[0] ? p->colour_primary : "#1f3a5f",
 			 "colour_accent", p && p->colour_accent[0] ? p->colour_accent : "#f2a900", "contact_block", block,

@@ -897,6 +897,9 @@ json_t *rd_date_json(rd_date d);
 /* The brand a page or an e-mail shows: the partner's (name, logo, colours,
  * contact block, e-mail, phone) or, when p is NULL, the vendor's with the
  * default colours. Pages and notices both take it from here. */
+/* The brand's contact block: the partner's own, else its name, phone and
+ * e-mail, else (no partner) the vendor's name. */
+void rd_brand_contact_block(const struct rd_partner *p, const struct rd_vendor *v, char *out, size_t cap);
 json_t *rd_brand_json(const struct rd_partner *p, const struct rd_vendor *v);
 
 #endif

@@ -471,13 +471,7 @@ out:
 static struct rd_tv *brand_tv(struct rd_tv_arena *a, const struct rd_partner *p, const struct rd_vendor *v)
 {
 	char block[600];
-	if (p && p->contact_block[0])
-		snprintf(block, sizeof block, "%s", p->contact_block);
-	else if (p)
-		snprintf(block, sizeof block, "%s%s%s%s%s", p->name, p->phone[0] ? ", " : "", p->phone,
-			 p->email[0] ? ", " : "", p->email);
-	else
-		snprintf(block, sizeof block, "%s", v->name);
+	rd_brand_contact_block(p, v, block, sizeof block);
 	struct rd_tv *b = rd_tv_obj(a);
 	rd_tv_set_str(a, b, "name", p ? p->name : v->name);
 	rd_tv_set_str(a, b, "logo_url", p ? p->logo_url : "");
