@@ -156,7 +156,10 @@ def test_a_node_killed_mid_sweep_is_taken_over_after_its_lease(cluster, tmp_path
         assert pgcluster.wait_until(lambda: swept(cluster, db).get(held) == target, WAIT, step=0.2), \
             (swept(cluster, db), claims(cluster, db))
         took = time.monotonic() - killed_at
-        assert claims(cluster, db)[held][1].endswith(node_id(b)) or claims(cluster, db)[held][0] == 0
+        # one read: B drops the claim after its sweep and its timer may take
+        # it again between two reads (each state alone is right)
+        until, owner = claims(cluster, db)[held]
+        assert owner.endswith(node_id(b)) or until == 0, (until, owner)
         keys, ids = assert_once(cluster, db, [a, b], token)
         print(f"\nkilled holding vendor {held}'s claim at {before.get(held)}; B took over after {took:.1f} s "
               f"(lease {lease} ms): {len(keys)} actions, {len(ids)} e-mails")

@@ -641,7 +641,10 @@ def test_scripts_that_catch_or_recurse_are_still_stopped(env, source, words):
 @pytest.mark.parametrize("code, where", [
     ("local t, x = {}, string.rep(\"x\", 1000)\n  for i = 1, 1e9 do t[i] = x .. i end", "margin"),
     ("local s = string.rep(\"x\", 1 << 30)", "margin"),
-    ("local t = {}\nfor i = 1, 1e9 do t[i] = {i, tostring(i)} end", "top"),
+    # (each new table holds a 1 KB string: the 16 MiB fill in ~15,000 turns,
+    # well inside the top level's 250 ms of CPU under ASan on a busy
+    # machine; with ~150 bytes a turn the time limit sometimes came first)
+    ("local t, x = {}, string.rep(\"x\", 1000)\nfor i = 1, 1e9 do t[i] = {i, tostring(i), x .. i} end", "top"),
     ("local s = string.rep(\"x\", 1 << 30)", "top"),
 ], ids=["margin-table-growth", "margin-one-huge-string", "top-table-growth", "top-one-huge-string"])
 def test_a_memory_bomb_is_refused(env, code, where):
