@@ -41,6 +41,24 @@ struct rd_table {
 	const struct rd_counter_def *counters; /* rd_store_register_counters */
 };
 
+/* One index's entries for a bulk load.  An entry's key past the tenant
+ * (the same in every entry) is the extractor's key and the id: its first
+ * 16 bytes, zero-padded, are held as two numbers (big-endian, so that
+ * comparing them compares the bytes), the rest in buf, so that sorting
+ * and writing keys of up to 16 bytes (ids, dates) never leave the array. */
+struct entry {
+	uint64_t p1, p2;
+	uint32_t off;  /* the bytes past the first 16, in buf */
+	uint16_t len;  /* the key's length past the tenant */
+};
+
+struct entries {
+	struct entry *e;
+	size_t n, cap;
+	uint8_t *buf;
+	size_t len, cap_buf;
+};
+
 /* A write transaction's bulk load (rd_txn_bulk_begin): the ids of the
  * records of one table and tenant it created, whose entries in the
  * deferred indexes are written by bulk_flush. */
@@ -66,6 +84,19 @@ struct bulk {
 	 * table of a million rows). */
 	struct cnt_pending *pend;
 	unsigned pend_n;
+	/* The held-back plain indexes' entries, taken from each new record as
+	 * it is put (its fields are at hand then: model.c keeps the last
+	 * records' fields), while nothing else changes the load's records and
+	 * there are at most rd_store_bulk_one_walk_max of them; else (collect
+	 * false) bulk_flush takes them from the stored records. */
+	bool collect;
+	unsigned which[16], m; /* the held-back plain indexes */
+	struct entries *es;    /* [m] */
+	uint64_t min_id;       /* the smallest new id of the load */
+	/* The table's id sequence while the load allocates (lm_txn_next_id):
+	 * written back at the flush and before a nested transaction. */
+	bool seq_held;
+	uint64_t seq_last;
 };
 
 #define BULK_RELEASE_EVERY 32768
@@ -829,6 +860,9 @@ static int commit_releasing(struct rd_store *s, MDB_txn *txn)
 
 static void bulk_free(struct rd_txn *t);
 static int bulk_counters_apply(struct rd_txn *t);
+static int bulk_seq_write(struct rd_txn *t);
+static void bulk_drop_keys(struct bulk *b);
+static void bulk_touch(struct rd_txn *t, const struct rd_table *tb, uint64_t tenant, uint64_t id);
 
 /* One write, with the process's write lock held (store.c takes it;
  * s->writing and the map's size belong to its holder). */
@@ -902,8 +936,12 @@ static int lm_txn_begin_child(struct rd_txn *parent, struct rd_txn **out)
 	if (parent->s->writemap)
 		return RD_EINVAL; /* LMDB has no nested transactions with MDB_WRITEMAP */
 	int brc = bulk_counters_apply(parent); /* the child reads the parent's counters as written */
+	if (brc >= 0)
+		brc = bulk_seq_write(parent); /* and allocates ids after the parent's */
 	if (brc < 0)
 		return brc;
+	if (parent->bulk) /* the child may change the load's records */
+		bulk_drop_keys(parent->bulk);
 	struct rd_txn *c = rd_malloc(sizeof *c);
 	*c = (struct rd_txn){ .s = parent->s, .write = true, .child = true };
 	int rc = mdb_txn_begin(parent->s->env, parent->txn, 0, &c->txn);
@@ -1041,6 +1079,7 @@ static int lm_txn_put(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, ui
 		int brc = bulk_put(t, tb, tenant, id, val, len, flags);
 		if (brc != 1)
 			return brc; /* 1: the record exists, the ordinary put replaces it */
+		bulk_touch(t, tb, tenant, id);
 	}
 	uint8_t kb[16];
 	MDB_val k = record_key(kb, tenant, id), old = { 0, NULL };
@@ -1115,6 +1154,7 @@ static int lm_txn_del(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, ui
 {
 	if (rd_fails_assert(t->write))
 		return RD_EINTERNAL;
+	bulk_touch(t, tb, tenant, id);
 	uint8_t kb[16];
 	MDB_val k = record_key(kb, tenant, id), old;
 	int rc = lmdb_error(mdb_get(t->txn, tb->dbi, &k, &old));
@@ -1134,27 +1174,67 @@ static int lm_txn_del(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, ui
 	return lmdb_error(mdb_del(t->txn, tb->dbi, &k, NULL));
 }
 
+/* A table's id sequence: its key in _seq (the table's name, a NUL, the tenant). */
+static MDB_val seq_key(uint8_t kb[128], const struct rd_table *tb, uint64_t tenant)
+{
+	size_t n = strlen(tb->def->name);
+	if (n > 128 - 9)
+		n = 128 - 9;
+	memcpy(kb, tb->def->name, n);
+	kb[n] = 0;
+	rd_key_put_u64(kb + n + 1, tenant);
+	return (MDB_val){ n + 9, kb };
+}
+
+static int seq_put(struct rd_txn *t, const struct rd_table *tb, uint64_t tenant, uint64_t last)
+{
+	uint8_t kb[128], vb[8];
+	MDB_val k = seq_key(kb, tb, tenant), v = { 8, vb };
+	rd_key_put_u64(vb, last);
+	return lmdb_error(mdb_put(t->txn, t->s->seq, &k, &v, 0));
+}
+
+/* A bulk load's held sequence, written back (bulk_flush, a nested
+ * transaction's start). */
+static int bulk_seq_write(struct rd_txn *t)
+{
+	struct bulk *b = t->bulk;
+	if (!b || !b->seq_held)
+		return 0;
+	b->seq_held = false;
+	return seq_put(t, b->tb, b->tenant, b->seq_last);
+}
+
 static int lm_txn_next_id(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t *id)
 {
 	if (rd_fails_assert(t->write))
 		return RD_EINTERNAL;
+	/* The load's own table: the sequence is read once and written back
+	 * at the flush (a get and a put per id were 3 % of a first import). */
+	struct bulk *b = t->bulk;
+	bool load = b && b->tb == tb && b->tenant == tenant;
+	if (load && b->seq_held) {
+		if (b->seq_last == UINT64_MAX)
+			return RD_ETOOBIG;
+		*id = ++b->seq_last;
+		return 0;
+	}
 	uint8_t kb[128];
-	size_t n = strlen(tb->def->name);
-	memcpy(kb, tb->def->name, n);
-	kb[n] = 0;
-	rd_key_put_u64(kb + n + 1, tenant);
-	MDB_val k = { n + 9, kb }, v;
+	MDB_val k = seq_key(kb, tb, tenant), v;
 	uint64_t last = 0;
 	int rc = mdb_get(t->txn, t->s->seq, &k, &v);
 	if (rc == 0 && v.mv_size == 8)
 		last = rd_key_get_u64(v.mv_data);
 	else if (rc != MDB_NOTFOUND && rc != 0)
 		return lmdb_error(rc);
-	uint8_t vb[8];
-	rd_key_put_u64(vb, last + 1);
-	v = (MDB_val){ 8, vb };
-	if ((rc = lmdb_error(mdb_put(t->txn, t->s->seq, &k, &v, 0))) < 0)
+	if (last == UINT64_MAX)
+		return RD_ETOOBIG;
+	if (load) {
+		b->seq_held = true;
+		b->seq_last = last + 1;
+	} else if ((rc = seq_put(t, tb, tenant, last + 1)) < 0) {
 		return rc;
+	}
 	*id = last + 1;
 	return 0;
 }
@@ -1245,6 +1325,8 @@ static void bulk_free(struct rd_txn *t)
 	free(t->bulk->cnt_slot);
 	free(t->bulk->cnt_keys);
 	free(t->bulk->pend);
+	bulk_drop_keys(t->bulk);
+	free(t->bulk->es);
 	free(t->bulk);
 	t->bulk = NULL;
 }
@@ -1278,9 +1360,43 @@ static int lm_txn_bulk_begin(struct rd_txn *t, struct rd_table *tb, uint64_t ten
 		for (size_t j = 0; live && live[j]; j++)
 			if (!strcmp(live[j], tb->def->indexes[i].name))
 				b->live[i] = true;
+		if (!b->live[i])
+			b->which[b->m++] = i;
 	}
+	b->es = rd_calloc(b->m ? b->m : 1, sizeof *b->es);
+	b->collect = b->m > 0;
+	b->min_id = UINT64_MAX;
 	t->bulk = b;
 	return 0;
+}
+
+/* Something other than the load's own appends writes tb's record id of
+ * tenant (a replacing put, a delete): the entries taken so far may no
+ * longer be the records', and bulk_flush takes them from the records. */
+static void bulk_touch(struct rd_txn *t, const struct rd_table *tb, uint64_t tenant, uint64_t id)
+{
+	struct bulk *b = t->bulk;
+	if (b && b->collect && b->tb == tb && b->tenant == tenant && id >= b->min_id)
+		bulk_drop_keys(b);
+}
+
+static int add_entry(struct entries *es, const uint8_t *key, size_t len);
+
+/* A new record's entries of the held-back indexes, taken as it is put. */
+static void bulk_take_keys(struct bulk *b, uint64_t id, const void *val, size_t len)
+{
+	if (b->n > rd_store_bulk_one_walk_max) {
+		bulk_drop_keys(b);
+		return;
+	}
+	uint8_t key[16 + RD_INDEX_KEY_MAX];
+	for (unsigned x = 0; x < b->m; x++) {
+		int n = index_key(&b->tb->def->indexes[b->which[x]], b->tenant, id, val, len, key);
+		if (n < 0 || (n > 0 && add_entry(&b->es[x], key + 8, (size_t)n - 8) < 0)) {
+			bulk_drop_keys(b); /* bulk_flush's walk meets the failure again and reports it */
+			return;
+		}
+	}
 }
 
 /* A put in a bulk load: 1 when the record exists (the ordinary put
@@ -1312,6 +1428,10 @@ static int bulk_put(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint
 	if (b->n == b->cap)
 		b->ids = rd_realloc(b->ids, (b->cap = b->cap ? 2 * b->cap : 4096) * sizeof *b->ids);
 	b->ids[b->n++] = id;
+	if (id < b->min_id)
+		b->min_id = id;
+	if (b->collect)
+		bulk_take_keys(b, id, val, len);
 	bulk_release(t);
 	return 0;
 }
@@ -1321,24 +1441,6 @@ static int cmp_u64(const void *a, const void *b)
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 	return x < y ? -1 : x > y;
 }
-
-/* One index's entries for a bulk load.  An entry's key past the tenant
- * (the same in every entry) is the extractor's key and the id: its first
- * 16 bytes, zero-padded, are held as two numbers (big-endian, so that
- * comparing them compares the bytes), the rest in buf, so that sorting
- * and writing keys of up to 16 bytes (ids, dates) never leave the array. */
-struct entry {
-	uint64_t p1, p2;
-	uint32_t off;  /* the bytes past the first 16, in buf */
-	uint16_t len;  /* the key's length past the tenant */
-};
-
-struct entries {
-	struct entry *e;
-	size_t n, cap;
-	uint8_t *buf;
-	size_t len, cap_buf;
-};
 
 static _Thread_local const uint8_t *entries_buf; /* for the comparison: qsort has no argument */
 
@@ -1467,6 +1569,16 @@ static int write_entries(struct rd_txn *t, struct rd_table *tb, unsigned i, uint
 	if (opened)
 		mdb_cursor_close(cur);
 	return lmdb_error(mrc);
+}
+
+static void bulk_drop_keys(struct bulk *b)
+{
+	for (unsigned x = 0; b->es && x < b->m; x++) {
+		free(b->es[x].e);
+		free(b->es[x].buf);
+		b->es[x] = (struct entries){ 0 };
+	}
+	b->collect = false;
 }
 
 /* A load of up to this many records takes every held-back index's key from
@@ -1837,7 +1949,9 @@ static int lm_txn_bulk_flush(struct rd_txn *t)
 	struct bulk *b = t->bulk;
 	if (!b)
 		return 0;
-	int crc = bulk_counters_apply(t);
+	int crc = bulk_seq_write(t);
+	if (crc >= 0)
+		crc = bulk_counters_apply(t);
 	if (crc < 0 || !b->n)
 		return crc;
 	qsort(b->ids, b->n, sizeof *b->ids, cmp_u64);
@@ -1857,13 +1971,24 @@ static int lm_txn_bulk_flush(struct rd_txn *t)
 	for (unsigned i = 0; i < b->tb->def->n_indexes && i < 16; i++)
 		if (!b->live[i] && bulk_plain(&b->tb->def->indexes[i]))
 			which[m++] = i;
-	bool one_walk = b->n <= rd_store_bulk_one_walk_max;
-	for (unsigned x = 0; x < m; x += one_walk ? m : 1) {
-		int rc = bulk_indexes(t, b, which + x, one_walk ? m : 1);
-		if (rc < 0)
-			return rc;
+	if (b->collect) { /* taken as the records were put */
+		for (unsigned x = 0; x < b->m; x++) {
+			int rc = write_entries(t, b->tb, b->which[x], b->tenant, &b->es[x]);
+			if (rc < 0)
+				return rc;
+		}
+		bulk_drop_keys(b);
+	} else {
+		bool one_walk = b->n <= rd_store_bulk_one_walk_max;
+		for (unsigned x = 0; x < m; x += one_walk ? m : 1) {
+			int rc = bulk_indexes(t, b, which + x, one_walk ? m : 1);
+			if (rc < 0)
+				return rc;
+		}
 	}
 	b->n = 0;
+	b->collect = b->m > 0; /* a load that goes on after the flush starts afresh */
+	b->min_id = UINT64_MAX;
 	return 0;
 }
 

@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from conftest import DEMO, PG_MODE, copy_store, demo_load, renewctl
+from conftest import DEMO, PG_MODE, ApiClient, api_user, copy_store, demo_load, renewctl
 from test_bulk_import import SUMMARY_RE, digest
 
 pytestmark = pytest.mark.skipif(PG_MODE, reason="compares LMDB tables entry by entry (PostgreSQL keeps the row path)")
@@ -93,3 +93,62 @@ def test_a_first_load_then_a_mixed_load_write_the_counters_of_the_row_path(tmp_p
     alike(bulk, row)
     assert digest(bulk)["_counters"] != before
 
+
+
+def test_a_vendors_first_contracts_answered_from_memory_match_the_row_path(tmp_path, daemon):
+    """A vendor without contracts: the import tells a row's contract is new
+    from the external ids it sent on itself (no index look-up), and the
+    store's id sequence is held in memory while the load allocates.  A file
+    naming a contract twice, a bad row between, and a second import after
+    it must leave the stores as the row path does, ids and all; so must the
+    daemon's import (a validating pass, then the write)."""
+    base = tmp_path / "base"
+    base.mkdir()
+    demo_load(base)
+    assert renewctl("vendor", "create", "--name", "Fresh Vendor", "--slug", "fresh", "--currency", "GBP",
+                    data=base).returncode == 0
+    token, uid = api_user(base, email="admin@fresh.example", vendor="fresh")
+    cust = tmp_path / "customers.csv"
+    cust.write_text("external_id,name,email\n" + "".join(f"FC-{i},Fresh {i},c{i}@fresh.example\n" for i in range(5)))
+    prod = tmp_path / "products.csv"
+    prod.write_text("sku,name,price_annual_GBP\nFP-1,Fresh One,1200\nFP-2,Fresh Two,300\n")
+    for kind, path in (("customers", cust), ("products", prod)):
+        p = renewctl("import", "--vendor", "fresh", "--kind", kind, path, data=base)
+        assert p.returncode == 0, p.stdout + p.stderr
+    args = ("--sched-interval-ms", "3600000")
+    d = daemon(data=base, args=args)
+    ApiClient(d, token, uid).ok("POST", "/api/v1/partners", {"external_id": "FR-1", "name": "Fresh Reseller",
+                                                             "kind": "reseller", "email": "r@fresh.example",
+                                                             "tier": "gold"})
+    d.stop()
+    bulk = copy_store(base, tmp_path / "bulk")
+    row = copy_store(base, tmp_path / "row")
+    api_dir = copy_store(base, tmp_path / "api")
+    head = "external_id,customer_external_id,product_sku,reseller_external_id,quantity,start,end,currency"
+    lines = [f"FK-{i:03d},FC-{i % 5},FP-{1 + i % 2},FR-1,{1 + i},2026-01-01,20{27 + i % 3}-0{1 + i % 9}-15,GBP"
+             for i in range(40)]
+    lines.insert(20, "FK-007,FC-4,FP-2,FR-1,99,2026-01-01,2031-03-01,GBP")  # FK-007 again: the later row wins
+    lines.insert(10, "FK-BAD,NO-SUCH,FP-1,FR-1,1,2026-01-01,2027-01-01,GBP")
+    first = tmp_path / "first.csv"
+    first.write_text("\n".join([head] + lines) + "\n")
+    again = tmp_path / "again.csv"
+    again.write_text(f"{head}\nFK-500,FC-1,FP-1,FR-1,3,2026-01-01,2028-05-05,GBP\n"
+                     "FK-007,FC-4,FP-2,FR-1,98,2026-01-01,2031-03-01,GBP\n")
+    d = daemon(data=api_dir, args=args)
+    client = ApiClient(d, token, uid)
+    for path, want in ((first, (40, 1, 0, 1)), (again, (1, 1, 0, 0))):
+        out = []
+        for data, extra in ((bulk, ()), (row, ("--row-at-a-time",))):
+            p = renewctl("import", "--vendor", "fresh", "--kind", "contracts", "--no-atomic", *extra, path, data=data)
+            assert p.stdout.startswith("imported "), (p.stdout, p.stderr)
+            out.append(SUMMARY_RE.match(p.stdout.splitlines()[-1]).groups())
+        assert out[0] == out[1], out
+        assert tuple(map(int, out[0][1:])) == want, (out, p.stdout)
+        doc = client.run_import("contracts", path.read_bytes(), atomic="false", timeout=60)
+        assert doc["status"] == "succeeded", doc
+        alike(bulk, row)
+    d.stop()
+    keep = ("t:contracts", "i:contracts:", "_counters")
+    da = {k: v for k, v in digest(api_dir).items() if k.startswith(keep)}
+    db = {k: v for k, v in digest(row).items() if k.startswith(keep)}
+    assert da == db and len(da) > 5, sorted(da)

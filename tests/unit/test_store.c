@@ -1826,6 +1826,90 @@ static void test_bulk_load_index_by_index(void **state)
 	rd_store_bulk_one_walk_max = was;
 }
 
+/* A load of new records only, half of them with ids drawn from the
+ * table's sequence, half with given ids out of order, and another tenant's
+ * beside: the held-back entries are taken as the records are put (no walk
+ * of them at the flush), the sequence is held in memory while the load
+ * allocates; a nested transaction after them draws the next id.  Every
+ * record, entry and id as without a load. */
+struct fresh_run {
+	struct rd_table *tb;
+	bool bulk;
+	uint64_t drawn[20], child_id;
+};
+
+static int bulk_fresh_fn(struct rd_txn *t, void *arg)
+{
+	struct fresh_run *b = arg;
+	static const char *const cats[] = { "m", "c", NULL, "x", "a", "m", "zz", "b" };
+	int rc;
+	if (b->bulk && (rc = rd_txn_bulk_begin(t, b->tb, 1, NULL)) < 0)
+		return rc;
+	for (uint64_t i = 0; i < 40; i++) {
+		uint64_t id = 500 + (i * 17) % 40;
+		if (i % 2 == 0 && (rc = rd_txn_next_id(t, b->tb, 1, &b->drawn[i / 2])) < 0)
+			return rc;
+		if (i % 2 == 0)
+			id = b->drawn[i / 2];
+		if ((rc = put_one(t, b->tb, 1, id, cats[i % 8], i)) < 0)
+			return rc;
+	}
+	if ((rc = put_one(t, b->tb, 2, 9, "m", 9)) < 0)
+		return rc;
+	struct rd_txn *c;
+	if ((rc = rd_txn_begin_child(t, &c)) < 0)
+		return rc;
+	rc = rd_txn_next_id(c, b->tb, 1, &b->child_id);
+	if (rc >= 0)
+		rc = rd_txn_commit_child(c);
+	else
+		rd_txn_abort_child(c);
+	return rc;
+}
+
+static int next_id_fn(struct rd_txn *t, void *arg)
+{
+	struct fresh_run *b = arg;
+	return rd_txn_next_id(t, b->tb, 1, &b->child_id);
+}
+
+static void test_bulk_load_new_only(void **state)
+{
+	struct fixture *fx = *state;
+	char other_dir[160];
+	beside(fx, "rows", other_dir);
+	assert_int_equal(mkdir(other_dir, 0755), 0);
+	fx->s = open_at(fx->dir, NULL);
+	fx->other = open_at(other_dir, NULL);
+	struct rd_table *tb, *tb2;
+	assert_rc(rd_store_register(fx->s, &bulk_def, &tb), 0);
+	assert_rc(rd_store_register(fx->other, &bulk_def, &tb2), 0);
+	for (uint64_t id = 1; id <= 3; id++) { /* the sequence does not start at nothing */
+		struct fresh_run seq = { .tb = tb };
+		assert_rc(rd_store_write(fx->s, next_id_fn, &seq), 0);
+		seq.tb = tb2;
+		assert_rc(rd_store_write(fx->other, next_id_fn, &seq), 0);
+	}
+	struct fresh_run a = { .tb = tb, .bulk = true }, b = { .tb = tb2 };
+	assert_rc(rd_store_write(fx->s, bulk_fresh_fn, &a), 0);
+	assert_rc(rd_store_write(fx->other, bulk_fresh_fn, &b), 0);
+	for (int i = 0; i < 20; i++) {
+		assert_int_equal(a.drawn[i], 4 + (uint64_t)i);
+		assert_int_equal(b.drawn[i], a.drawn[i]);
+	}
+	assert_int_equal(a.child_id, 24);
+	assert_int_equal(b.child_id, 24);
+	char *da = dump_table(fx->s, tb), *db = dump_table(fx->other, tb2);
+	assert_string_equal(da, db);
+	assert_non_null(strstr(da, "i0/1:zz/"));
+	free(da);
+	free(db);
+	/* After the load, the next id follows the child's. */
+	assert_rc(rd_store_write(fx->s, next_id_fn, &a), 0);
+	assert_int_equal(a.child_id, 25);
+	assert_clean(fx->s);
+}
+
 struct many_arg {
 	struct rd_table *tb;
 	uint64_t n;
@@ -1914,6 +1998,7 @@ int main(void)
 		T(test_index_fill),
 		T(test_bulk_load),
 		T(test_bulk_load_index_by_index),
+		T(test_bulk_load_new_only),
 		T(test_bulk_load_writemap),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
