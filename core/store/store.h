@@ -268,9 +268,13 @@ int rd_store_put_batch(struct rd_store *s, struct rd_table *tb, uint64_t tenant,
  * appended (MDB_APPEND while its key sorts after the table's last) and its
  * entries in tb's plain key indexes are held back, except in the indexes
  * named in live (NULL-terminated, may be NULL), which are written with the
- * record as ever.  rd_txn_bulk_flush (which the commit calls) collects
- * each held-back index's entries from the records, sorts them and inserts
- * them in order (MDB_APPEND while they sort after the index's last key).
+ * record as ever.  rd_txn_bulk_flush (which the commit calls) sorts each
+ * held-back index's entries and inserts them in order (MDB_APPEND while
+ * they sort after the index's last key): entries taken from each new
+ * record as it was put, or, when a load's record was replaced or deleted,
+ * a nested transaction began or the load outgrew rd_store_bulk_one_walk_max,
+ * from the stored records.  The load's table's id sequence is held in
+ * memory while it allocates and written back at the flush.
  * Until then a held-back index does not show the new records: look up
  * only the live ones.  Puts that replace a record, deletes, and indexes of
  * another kind are written as ever.  The tables and indexes end byte for

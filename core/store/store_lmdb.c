@@ -1973,16 +1973,10 @@ static int bulk_counters_apply(struct rd_txn *t)
 	return rc;
 }
 
-static int lm_txn_bulk_flush(struct rd_txn *t)
+/* The held-back indexes' entries of the load's new records: sorted and
+ * written, from the keys taken as they were put or from the records. */
+static int bulk_flush_indexes(struct rd_txn *t, struct bulk *b)
 {
-	struct bulk *b = t->bulk;
-	if (!b)
-		return 0;
-	int crc = bulk_seq_write(t);
-	if (crc >= 0)
-		crc = bulk_counters_apply(t);
-	if (crc < 0 || !b->n)
-		return crc;
 	bool ascending = true; /* as a load's new ids mostly are */
 	for (size_t i = 1; i < b->n && ascending; i++)
 		ascending = b->ids[i - 1] < b->ids[i];
@@ -2000,29 +1994,43 @@ static int lm_txn_bulk_flush(struct rd_txn *t)
 		if (rc < 0)
 			return rc;
 	}
-	unsigned which[16], m = 0;
-	for (unsigned i = 0; i < b->tb->def->n_indexes && i < 16; i++)
-		if (!b->live[i] && bulk_plain(&b->tb->def->indexes[i]))
-			which[m++] = i;
 	if (b->collect) { /* taken as the records were put */
 		for (unsigned x = 0; x < b->m; x++) {
 			int rc = write_entries(t, b->tb, b->which[x], b->tenant, &b->es[x]);
+			free(b->es[x].e);
+			free(b->es[x].buf);
+			b->es[x] = (struct entries){ 0 };
 			if (rc < 0)
 				return rc;
 		}
 		bulk_drop_keys(b);
-	} else {
-		bool one_walk = b->n <= rd_store_bulk_one_walk_max;
-		for (unsigned x = 0; x < m; x += one_walk ? m : 1) {
-			int rc = bulk_indexes(t, b, which + x, one_walk ? m : 1);
-			if (rc < 0)
-				return rc;
-		}
+		return 0;
 	}
+	bool one_walk = b->n <= rd_store_bulk_one_walk_max;
+	for (unsigned x = 0; x < b->m; x += one_walk ? b->m : 1) {
+		int rc = bulk_indexes(t, b, b->which + x, one_walk ? b->m : 1);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int lm_txn_bulk_flush(struct rd_txn *t)
+{
+	struct bulk *b = t->bulk;
+	if (!b)
+		return 0;
+	int rc = bulk_seq_write(t);
+	if (rc >= 0 && b->n)
+		rc = bulk_flush_indexes(t, b);
+	/* The counters after the entries: the counters' sort order is not held
+	 * beside them (the peak memory of a large load). */
+	if (rc >= 0)
+		rc = bulk_counters_apply(t);
 	b->n = 0;
 	b->collect = b->m > 0; /* a load that goes on after the flush starts afresh */
 	b->min_id = UINT64_MAX;
-	return 0;
+	return rc;
 }
 
 
