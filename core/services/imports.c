@@ -236,10 +236,13 @@ struct engine {
 	struct ref_map maps[3];  /* referenced tables, from memory */
 	/* The own table had none of the vendor's records with an external id
 	 * when the engine first looked (own_known): a first import.  Then
-	 * own_new holds the external ids of the rows sent on as new since,
-	 * and a row's id that is not among them is new without a look-up. */
+	 * own_new holds a 32-bit fingerprint of each external id of the rows
+	 * sent on as new since (4 bytes an id, 0 an empty slot), and a row's
+	 * id whose fingerprint is not among them is new without a look-up
+	 * (one that is, rarely another id's, is looked up). */
 	bool own_known, own_empty;
-	struct ref_map own_new;
+	uint32_t *own_new;
+	size_t own_n, own_cap;
 	struct rd_record_seen seen; /* references rd_record_prepare found, in en->t */
 	uint8_t *stored;        /* the bytes of the stored record this row read (read_stored) */
 	size_t stored_len, stored_cap;
@@ -312,6 +315,8 @@ static int lookup_ext(struct engine *en, size_t table, const char *ext, uint64_t
 
 /* A row's own record by its external id (lookup_ext), answered from
  * memory in a first import: 2.4 k instructions a row were the index's. */
+static bool own_seen(struct engine *en, const char *ext, bool add);
+
 static int own_lookup(struct engine *en, const char *ext, uint64_t *id)
 {
 	if (!en->own_known) {
@@ -327,19 +332,49 @@ static int own_lookup(struct engine *en, const char *ext, uint64_t *id)
 			return rc;
 		en->own_known = true;
 		en->own_empty = rc == 0;
-		en->own_new.loaded = true; /* an empty map answers "not there" */
 	}
-	uint64_t sent;
-	if (en->own_empty && ref_map_find(&en->own_new, ext, &sent) != 1)
+	if (en->own_empty && !own_seen(en, ext, false))
 		return RD_ENOTFOUND;
 	return lookup_ext(en, en->k->table, ext, id);
+}
+
+/* Whether ext's fingerprint is among own_new's (add: put it there). */
+static bool own_seen(struct engine *en, const char *ext, bool add)
+{
+	uint64_t h = hash_str(ext);
+	uint32_t fp = (uint32_t)(h >> 32) ? (uint32_t)(h >> 32) : 1;
+	if (add && 4 * (en->own_n + 1) > 3 * en->own_cap) {
+		size_t cap = en->own_cap ? 2 * en->own_cap : 4096;
+		uint32_t *t = rd_calloc(cap, sizeof *t);
+		for (size_t i = 0; i < en->own_cap; i++)
+			if (en->own_new[i]) {
+				size_t at = en->own_new[i] & (cap - 1);
+				while (t[at])
+					at = (at + 1) & (cap - 1);
+				t[at] = en->own_new[i];
+			}
+		free(en->own_new);
+		en->own_new = t;
+		en->own_cap = cap;
+	}
+	if (!en->own_cap)
+		return false;
+	size_t at = fp & (en->own_cap - 1);
+	for (; en->own_new[at]; at = (at + 1) & (en->own_cap - 1))
+		if (en->own_new[at] == fp)
+			return true;
+	if (add) {
+		en->own_new[at] = fp;
+		en->own_n++;
+	}
+	return false;
 }
 
 /* A row sent on as new under external id ext. */
 static void own_sent(struct engine *en, const char *ext)
 {
 	if (en->own_empty && ext && *ext)
-		ref_map_add(&en->own_new, ext, strlen(ext), 1);
+		own_seen(en, ext, true);
 }
 
 static const struct ref_col *ref_column(enum rd_resource res, const char *name)
@@ -1375,7 +1410,7 @@ int rd_import_run(struct rd_import *im, struct rd_txn *t, rd_import_read_fn read
 	rd_rec_writer_free(&en->w);
 	for (size_t i = 0; i < sizeof en->maps / sizeof *en->maps; i++)
 		ref_map_free(&en->maps[i]);
-	ref_map_free(&en->own_new);
+	free(en->own_new);
 	free(en->sent);
 	rd_record_seen_free(&en->seen);
 	free(en->stored);
