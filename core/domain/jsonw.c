@@ -498,17 +498,18 @@ struct rd_jsonw_memo *rd_jsonw_memo_find(const struct rd_entity *e, uint64_t ten
 	return NULL;
 }
 
-/* Keeps json[0..jlen) (from "{" to before "}") as rec's entry. */
+/* Keeps json[0..jlen) (from "{" to before "}") as rec's entry, its tail "}". */
 static struct rd_jsonw_memo *memo_keep(const struct rd_entity *e, uint64_t tenant, uint64_t id, const void *rec,
 				       size_t len, const char *json, size_t jlen)
 {
 	if (len + jlen > MEMO_MAX || !memo_mine())
 		return NULL;
-	struct rd_jsonw_memo *m = rd_malloc(sizeof *m + len + jlen);
+	struct rd_jsonw_memo *m = rd_malloc(sizeof *m + len + jlen + RD_JSONW_MEMO_TAIL);
 	*m = (struct rd_jsonw_memo){ .e = e, .tenant = tenant, .id = id, .raw_len = (uint32_t)len,
-				     .json_len = (uint32_t)jlen };
+				     .json_len = (uint32_t)jlen, .tail_len = 1 };
 	memcpy(m->data, rec, len);
 	memcpy(m->data + len, json, jlen);
+	m->data[len + jlen] = '}';
 	unsigned slot = memo_slot(e, tenant, id);
 	free(memo[slot]);
 	memo[slot] = m;
@@ -546,4 +547,27 @@ void rd_jsonw_memo_write(struct rd_jsonw *w, const struct rd_jsonw_memo *m, cons
 {
 	rd_jsonw_raw(w, m->data + m->raw_len, m->json_len);
 	entity_end(w, m->json_len == 1, extra_key, extra_val);
+}
+
+bool rd_jsonw_memo_aux(struct rd_jsonw_memo *m, uint64_t aux_key, unsigned aux_val, const char *extra_key,
+		       const char *extra_val)
+{
+	char *tail = m->data + m->raw_len + m->json_len;
+	struct rd_jsonw t;
+	rd_jsonw_init(&t, 64, NULL, NULL);
+	entity_end(&t, m->json_len == 1, extra_key, extra_val);
+	bool fits = t.len <= RD_JSONW_MEMO_TAIL;
+	if (fits) {
+		memcpy(tail, t.buf, t.len);
+		m->tail_len = (uint32_t)t.len;
+		m->aux_key = aux_key;
+		m->aux_val = aux_val;
+	} else {
+		tail[0] = '}';
+		m->tail_len = 1;
+		m->aux_key = 0;
+		m->aux_val = 0;
+	}
+	rd_jsonw_free(&t);
+	return fits;
 }

@@ -161,6 +161,15 @@ static char *url_decode(struct rd_req *req, const char *s, size_t n)
 	return out;
 }
 
+/* Whether s[0..n) decodes to itself (no '%', '+' or NUL). */
+static bool url_plain(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '%' || s[i] == '+' || s[i] == 0)
+			return false;
+	return true;
+}
+
 const char *rd_req_query(struct rd_req *req, const char *name)
 {
 	h2o_req_t *r = req->h2o;
@@ -174,8 +183,16 @@ const char *rd_req_query(struct rd_req *req, const char *name)
 			amp = end;
 		const char *eq = memchr(q, '=', (size_t)(amp - q));
 		const char *kend = eq ? eq : amp;
-		char *key = url_decode(req, q, (size_t)(kend - q));
-		if (strlen(key) == nl && memcmp(key, name, nl) == 0)
+		size_t kl = (size_t)(kend - q);
+		/* A key that decodes to itself is compared as it is (no copy). */
+		bool same;
+		if (url_plain(q, kl)) {
+			same = kl == nl && memcmp(q, name, nl) == 0;
+		} else {
+			const char *key = url_decode(req, q, kl);
+			same = strlen(key) == nl && memcmp(key, name, nl) == 0;
+		}
+		if (same)
 			return eq ? url_decode(req, eq + 1, (size_t)(amp - eq - 1)) : "";
 		q = amp + 1;
 	}
@@ -193,7 +210,17 @@ const char *rd_req_query_unknown(struct rd_req *req, const char *const *known)
 		if (!amp)
 			amp = end;
 		const char *eq = memchr(q, '=', (size_t)(amp - q));
-		char *key = url_decode(req, q, (size_t)((eq ? eq : amp) - q));
+		size_t kl = (size_t)((eq ? eq : amp) - q);
+		if (url_plain(q, kl)) { /* decodes to itself: compared as it is, copied only to be returned */
+			bool ok = kl == 0;
+			for (size_t i = 0; !ok && known[i]; i++)
+				ok = strlen(known[i]) == kl && memcmp(known[i], q, kl) == 0;
+			if (!ok)
+				return pool_strndup(req, q, kl);
+			q = amp + 1;
+			continue;
+		}
+		char *key = url_decode(req, q, kl);
 		bool ok = !*key;
 		for (size_t i = 0; !ok && known[i]; i++)
 			ok = strcmp(known[i], key) == 0;
