@@ -333,14 +333,28 @@ static int filter_product(struct call *c, struct rd_txn *t, const void *obj, str
 	return eq_param(req, "line", x->line) && eq_param(req, "sku", x->external_id);
 }
 
-/* Validates filter values up front so a typo is a 400, not an empty list. */
-static int check_filters(struct rd_req *req, const struct res_def *r)
+/* Whether the query names anything but the page's limit and cursor.
+ * Without a filter parameter every resource's filter keeps every record
+ * (each test is "absent, or equal"), so it is not run per record: it
+ * decoded the query string once per parameter it asks for. */
+static bool has_filter(struct rd_req *req)
+{
+	static const char *const paging[] = { "limit", "cursor", NULL };
+	return rd_req_query_unknown(req, paging) != NULL;
+}
+
+/* Validates filter values up front so a typo is a 400, not an empty list.
+ * filtered: the query names more than the page's limit and cursor
+ * (has_filter); without, no filter is there to check. */
+static int check_filters(struct rd_req *req, const struct res_def *r, bool filtered)
 {
 	const char *bad = rd_req_query_unknown(req, r->filters ? r->filters : list_params);
 	if (bad) {
 		rd_reply_error(req, 400, "invalid", bad, "unknown query parameter \"%s\"", bad);
 		return RD_EINVAL;
 	}
+	if (!filtered)
+		return 0;
 	static const char *const dates[] = { "end_from", "end_to" };
 	for (int i = 0; i < 2; i++) {
 		const char *q = rd_req_query(req, dates[i]);
@@ -651,16 +665,6 @@ struct list_walk {
 	uint64_t aux;  /* a kept entry's aux when it is written whole (list_aux) */
 };
 
-/* Whether the query names anything but the page's limit and cursor.
- * Without a filter parameter every resource's filter keeps every record
- * (each test is "absent, or equal"), so it is not run per record: it
- * decoded the query string once per parameter it asks for. */
-static bool has_filter(struct rd_req *req)
-{
-	static const char *const paging[] = { "limit", "cursor", NULL };
-	return rd_req_query_unknown(req, paging) != NULL;
-}
-
 /* The aux a kept entry of r's records carries when its tail is the one to
  * write: a contract's colour for today and the vendor's window (the day
  * and window in the key, the top bit set); 0 (none, tail "}") otherwise. */
@@ -700,6 +704,12 @@ static int list_row(void *ctx, uint64_t id, const void *rec, size_t len)
 {
 	struct list_walk *w = ctx;
 	struct rd_jsonw *out = w->pg->raw;
+	if (w->plain && w->pg->n == w->pg->limit) {
+		/* Every record is given out: a full page has more (rd_page_room,
+		 * without the record's look-up and decode). */
+		w->pg->more = true;
+		return 0;
+	}
 	struct rd_jsonw_memo *m = out ? rd_jsonw_memo_find(w->r->e, w->c->who.vendor, id, rec, len) : NULL;
 	bool hit = m && m->aux_key == w->aux;
 	if (hit && w->plain) {
@@ -755,7 +765,8 @@ int rd_api_list(struct rd_req *req)
 	if (rd_call_begin(req, &c) < 0 || (scope = rd_call_allow(&c, r->res, RD_ACT_READ)) == RD_SCOPE_NONE)
 		return 0;
 	struct rd_page pg;
-	if (check_filters(req, r) < 0 || rd_page_begin(&pg, req, NULL) < 0)
+	bool filtered = has_filter(req);
+	if (check_filters(req, r, filtered) < 0 || rd_page_begin(&pg, req, NULL) < 0)
 		return 0;
 	struct rd_txn *t;
 	int rc = rd_store_read(c.app->store, &t);
@@ -768,7 +779,6 @@ int rd_api_list(struct rd_req *req)
 	}
 	struct rd_list_source src;
 	_Alignas(max_align_t) uint8_t obj[MAX_OBJ];
-	bool filtered = has_filter(req);
 	rd_date today = rd_clock_today();
 	struct list_walk w = { &c, t, r, scope, req, &pg, obj, filtered,
 			       scope != RD_SCOPE_OWN && !(filtered && r->filter), today, list_aux(&c, r, today) };

@@ -33,7 +33,7 @@ void rd_jsonw_free(struct rd_jsonw *w)
 	w->len = w->cap = 0;
 }
 
-static void grow(struct rd_jsonw *w, size_t need)
+void rd_jsonw_grow(struct rd_jsonw *w, size_t need)
 {
 	size_t cap = w->cap * 2;
 	while (cap < w->len + need)
@@ -51,14 +51,8 @@ static void grow(struct rd_jsonw *w, size_t need)
 static inline char *room(struct rd_jsonw *w, size_t need)
 {
 	if (w->len + need > w->cap)
-		grow(w, need);
+		rd_jsonw_grow(w, need);
 	return w->buf + w->len;
-}
-
-void rd_jsonw_raw(struct rd_jsonw *w, const char *s, size_t n)
-{
-	memcpy(room(w, n), s, n);
-	w->len += n;
 }
 
 #define LIT(w, s) rd_jsonw_raw(w, s, sizeof s - 1)

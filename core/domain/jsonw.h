@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct rd_entity;
 
@@ -29,7 +30,15 @@ void rd_jsonw_init(struct rd_jsonw *w, size_t cap, void *(*alloc)(void *ctx, siz
 /* Frees a realloc'd buffer (nothing for an allocator's). */
 void rd_jsonw_free(struct rd_jsonw *w);
 
-void rd_jsonw_raw(struct rd_jsonw *w, const char *s, size_t n);
+/* Makes room for need more bytes (the buffer doubled, or more). */
+void rd_jsonw_grow(struct rd_jsonw *w, size_t need);
+static inline void rd_jsonw_raw(struct rd_jsonw *w, const char *s, size_t n)
+{
+	if (w->len + n > w->cap)
+		rd_jsonw_grow(w, n);
+	memcpy(w->buf + w->len, s, n);
+	w->len += n;
+}
 void rd_jsonw_int(struct rd_jsonw *w, int64_t x);
 /* A JSON string of s[0..n); false (nothing written) if s is not UTF-8. */
 bool rd_jsonw_str(struct rd_jsonw *w, const char *s, size_t n);
