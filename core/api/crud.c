@@ -688,37 +688,18 @@ static void write_kept(struct rd_jsonw *out, struct call *c, const struct res_de
 			rd_jsonw_memo_write_whole(out, m);
 		else
 			rd_jsonw_memo_write(out, m, colour ? "colour" : NULL, colour);
-	} else if ((m = rd_jsonw_entity_kept(out, r->e, c->who.vendor, id, rec, len, obj, colour ? "colour" : NULL,
-					     colour)) &&
-		   contract) {
-		rd_jsonw_memo_aux(m, aux, k, "colour", colour);
+	} else {
+		rd_jsonw_entity_kept(out, r->e, c->who.vendor, id, rec, len, obj, colour ? "colour" : NULL, colour,
+				     contract ? aux : 0, k);
 	}
 }
 
-/* A page's record written whole from its kept JSON when its stored bytes
- * are the ones kept (domain/jsonw.h, rd_jsonw_memo_*) and its aux is
- * today's: no decode unless the scope or a filter reads the record, the
- * contract's colour kept with it (in the entry's tail) for the day and
- * window it was worked out for. */
-static int list_row(void *ctx, uint64_t id, const void *rec, size_t len)
+/* list_row's record when it is not written whole at once: decoded, checked
+ * against the scope and the filter, written (hit: from its entry m whole). */
+static __attribute__((noinline)) int list_row_decoded(struct list_walk *w, uint64_t id, const void *rec, size_t len,
+						      struct rd_jsonw_memo *m, bool hit)
 {
-	struct list_walk *w = ctx;
 	struct rd_jsonw *out = w->pg->raw;
-	if (w->plain && w->pg->n == w->pg->limit) {
-		/* Every record is given out: a full page has more (rd_page_room,
-		 * without the record's look-up and decode). */
-		w->pg->more = true;
-		return 0;
-	}
-	struct rd_jsonw_memo *m = out ? rd_jsonw_memo_find(w->r->e, w->c->who.vendor, id, rec, len) : NULL;
-	bool hit = m && m->aux_key == w->aux;
-	if (hit && w->plain) {
-		if (!rd_page_room(w->pg))
-			return 0;
-		rd_jsonw_memo_write_whole(out, m);
-		rd_page_wrote(w->pg, id);
-		return 1;
-	}
 	int rc = rd_entity_decode(w->r->e, rec, len, w->obj);
 	if (rc < 0)
 		return rc;
@@ -741,6 +722,32 @@ static int list_row(void *ctx, uint64_t id, const void *rec, size_t len)
 		json_object_set_new(j, "colour", json_string(rd_colour_name(rd_contract_colour(
 						     w->obj, w->today, w->c->vendor.renewal_window_days))));
 	return rd_page_add(w->pg, id, j) ? 1 : 0;
+}
+
+/* A page's record written whole from its kept JSON when its stored bytes
+ * are the ones kept (domain/jsonw.h, rd_jsonw_memo_*) and its aux is
+ * today's: no decode unless the scope or a filter reads the record, the
+ * contract's colour kept with it (in the entry's tail) for the day and
+ * window it was worked out for. */
+static int list_row(void *ctx, uint64_t id, const void *rec, size_t len)
+{
+	struct list_walk *w = ctx;
+	struct rd_page *pg = w->pg;
+	if (w->plain && pg->n == pg->limit) {
+		/* Every record is given out: a full page has more (rd_page_room,
+		 * without the record's look-up and decode). */
+		pg->more = true;
+		return 0;
+	}
+	struct rd_jsonw_memo *m = pg->raw ? rd_jsonw_memo_find(w->r->e, w->c->who.vendor, id, rec, len) : NULL;
+	bool hit = m && m->aux_key == w->aux;
+	if (!hit || !w->plain)
+		return list_row_decoded(w, id, rec, len, m, hit);
+	if (!rd_page_room(pg))
+		return 0;
+	rd_jsonw_memo_write_whole(pg->raw, m);
+	rd_page_wrote(pg, id);
+	return 1;
 }
 
 /* Records are written as JSON straight from the field table (domain/jsonw.h)

@@ -460,18 +460,24 @@ static struct rd_jsonw_memo *memo[MEMO_SLOTS];
 static pthread_t memo_owner;
 static atomic_bool memo_owned;
 
-static bool memo_mine(void)
+static bool memo_claim(void)
 {
-	if (!atomic_load_explicit(&memo_owned, memory_order_acquire)) {
-		static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
-		pthread_mutex_lock(&m);
-		if (!atomic_load_explicit(&memo_owned, memory_order_relaxed)) {
-			memo_owner = pthread_self();
-			atomic_store_explicit(&memo_owned, true, memory_order_release);
-		}
-		pthread_mutex_unlock(&m);
+	static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	pthread_mutex_lock(&m);
+	if (!atomic_load_explicit(&memo_owned, memory_order_relaxed)) {
+		memo_owner = pthread_self();
+		atomic_store_explicit(&memo_owned, true, memory_order_release);
 	}
+	pthread_mutex_unlock(&m);
 	return pthread_equal(memo_owner, pthread_self());
+}
+
+/* Whether the table is this thread's (the first to ask claims it). */
+static inline bool memo_mine(void)
+{
+	if (atomic_load_explicit(&memo_owned, memory_order_acquire))
+		return pthread_equal(memo_owner, pthread_self());
+	return memo_claim();
 }
 
 static unsigned memo_slot(const struct rd_entity *e, uint64_t tenant, uint64_t id)
@@ -526,13 +532,21 @@ struct rd_jsonw_memo *rd_jsonw_memo_put(const struct rd_entity *e, uint64_t tena
 
 struct rd_jsonw_memo *rd_jsonw_entity_kept(struct rd_jsonw *w, const struct rd_entity *e, uint64_t tenant,
 					   uint64_t id, const void *rec, size_t len, const void *obj,
-					   const char *extra_key, const char *extra_val)
+					   const char *extra_key, const char *extra_val, uint64_t aux_key,
+					   unsigned aux_val)
 {
 	size_t start = w->len;
 	LIT(w, "{");
 	bool first = entity_fields(w, e, obj);
 	struct rd_jsonw_memo *m = memo_keep(e, tenant, id, rec, len, w->buf + start, w->len - start);
+	size_t tail = w->len;
 	entity_end(w, first, extra_key, extra_val);
+	if (m && aux_key && w->len - tail <= RD_JSONW_MEMO_TAIL) {
+		memcpy(m->data + m->raw_len + m->json_len, w->buf + tail, w->len - tail);
+		m->tail_len = (uint32_t)(w->len - tail);
+		m->aux_key = aux_key;
+		m->aux_val = aux_val;
+	}
 	return m;
 }
 

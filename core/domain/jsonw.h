@@ -75,10 +75,13 @@ struct rd_jsonw_memo *rd_jsonw_memo_put(const struct rd_entity *e, uint64_t tena
 					      const void *rec, size_t len, const void *obj);
 /* rd_jsonw_entity into w, keeping what it wrote as the entry of the record
  * whose stored bytes are rec[0..len) (obj decoded from them); returns the
- * entry, NULL when not kept.  Its tail is "}" (no aux). */
+ * entry, NULL when not kept.  With aux_key (not 0) the entry's aux is set
+ * as rd_jsonw_memo_aux(m, aux_key, aux_val, extra_key, extra_val) would,
+ * its tail taken from what was written; else its tail is "}" (no aux). */
 struct rd_jsonw_memo *rd_jsonw_entity_kept(struct rd_jsonw *w, const struct rd_entity *e, uint64_t tenant,
 					   uint64_t id, const void *rec, size_t len, const void *obj,
-					   const char *extra_key, const char *extra_val);
+					   const char *extra_key, const char *extra_val, uint64_t aux_key,
+					   unsigned aux_val);
 /* rd_jsonw_entity's bytes, from the entry. */
 void rd_jsonw_memo_write(struct rd_jsonw *w, const struct rd_jsonw_memo *m, const char *extra_key,
 			 const char *extra_val);

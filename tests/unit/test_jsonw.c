@@ -407,6 +407,24 @@ static void test_memo_writes_the_same_bytes(void **state)
 				assert_memory_equal(w.buf, plain, w.len);
 				rd_jsonw_free(&w);
 				free(plain);
+				/* Kept as it is written, with its aux: the tail taken from
+				 * what was written. */
+				char *red = tree_text(e, back, "red");
+				rd_jsonw_init(&w, rnd() % 2 ? 1 : 4096, NULL, NULL);
+				struct rd_jsonw_memo *k2 = rd_jsonw_entity_kept(&w, e, tenant, id, rw.buf, rw.len, back,
+										"colour", "red", 55, 2);
+				assert_int_equal(w.len, strlen(red));
+				assert_memory_equal(w.buf, red, w.len);
+				rd_jsonw_free(&w);
+				assert_non_null(k2);
+				assert_true(k2->aux_key == 55 && k2->aux_val == 2);
+				rd_jsonw_init(&w, 1, NULL, NULL);
+				rd_jsonw_memo_write_whole(&w, k2);
+				assert_int_equal(w.len, strlen(red));
+				assert_memory_equal(w.buf, red, w.len);
+				rd_jsonw_free(&w);
+				free(red);
+				m = k2; /* the slot's entry now */
 				assert_null(rd_jsonw_memo_find(e, tenant + 1, id, rw.buf, rw.len));
 				assert_null(rd_jsonw_memo_find(e, tenant, id + 1, rw.buf, rw.len));
 				assert_null(rd_jsonw_memo_find(entities[(k + 1) % (sizeof entities / sizeof *entities)], tenant,
