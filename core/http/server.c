@@ -1079,6 +1079,34 @@ static bool may_exceed(const struct phr_header *h, size_t n, size_t limit)
 	return false;
 }
 
+/* Whether buf[0..len) holds a whole head (up to its empty line) none of
+ * whose lines after the first starts, in any case, with "content-length"
+ * or "transfer-encoding", or with a space or tab (a folded line).  Such a
+ * head parses to no Content-Length or Transfer-Encoding header (may_exceed
+ * is false), or does not parse (phr_parse_request's -1): either way the
+ * anonymous limit is the request's, with no parse of the head here. */
+static bool head_brings_no_body(const char *buf, size_t len)
+{
+	const char *p = buf, *end = buf + len;
+	for (bool first = true;; first = false) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			return false; /* not whole yet */
+		size_t n = (size_t)(nl - p);
+		if (n && p[n - 1] == '\r')
+			n--;
+		if (!first) {
+			if (n == 0)
+				return true;
+			if (p[0] == ' ' || p[0] == '\t' ||
+			    (n >= 14 && h2o_lcstris(p, 14, H2O_STRLIT("content-length"))) ||
+			    (n >= 17 && h2o_lcstris(p, 17, H2O_STRLIT("transfer-encoding"))))
+				return false;
+		}
+		p = nl + 1;
+	}
+}
+
 /* The body limit of a request with this method, path and credentials;
  * *unchecked (when given): the store failed to check the credentials. */
 static size_t body_limit(struct rd_server *srv, const char *method, size_t mlen, const char *path, size_t plen,
@@ -1143,7 +1171,12 @@ static void on_read(h2o_socket_t *sock, const char *err)
 	if (rd_fails_assert(c != NULL))
 		return;
 	size_t limit = c->limit ? c->limit : srv->opts.max_anon_body;
-	if (!c->limit && !err && sock->input->size) {
+	if (!c->limit && !err && sock->input->size &&
+	    head_brings_no_body(sock->input->bytes,
+				sock->input->size < H2O_MAX_REQLEN ? sock->input->size : H2O_MAX_REQLEN)) {
+		c->limit = limit = srv->opts.max_anon_body; /* what the parse below would decide */
+		c->seen = 0;
+	} else if (!c->limit && !err && sock->input->size) {
 		const char *m, *p;
 		size_t ml, pl, nh = H2O_MAX_HEADERS;
 		int minor;
