@@ -333,14 +333,28 @@ static int filter_product(struct call *c, struct rd_txn *t, const void *obj, str
 	return eq_param(req, "line", x->line) && eq_param(req, "sku", x->external_id);
 }
 
-/* Validates filter values up front so a typo is a 400, not an empty list. */
-static int check_filters(struct rd_req *req, const struct res_def *r)
+/* Whether the query names anything but the page's limit and cursor.
+ * Without a filter parameter every resource's filter keeps every record
+ * (each test is "absent, or equal"), so it is not run per record: it
+ * decoded the query string once per parameter it asks for. */
+static bool has_filter(struct rd_req *req)
+{
+	static const char *const paging[] = { "limit", "cursor", NULL };
+	return rd_req_query_unknown(req, paging) != NULL;
+}
+
+/* Validates filter values up front so a typo is a 400, not an empty list.
+ * filtered: the query names more than the page's limit and cursor
+ * (has_filter); without, no filter is there to check. */
+static int check_filters(struct rd_req *req, const struct res_def *r, bool filtered)
 {
 	const char *bad = rd_req_query_unknown(req, r->filters ? r->filters : list_params);
 	if (bad) {
 		rd_reply_error(req, 400, "invalid", bad, "unknown query parameter \"%s\"", bad);
 		return RD_EINVAL;
 	}
+	if (!filtered)
+		return 0;
 	static const char *const dates[] = { "end_from", "end_to" };
 	for (int i = 0; i < 2; i++) {
 		const char *q = rd_req_query(req, dates[i]);
@@ -646,70 +660,94 @@ struct list_walk {
 	struct rd_page *pg;
 	void *obj;
 	bool filtered; /* the query names a filter: r->filter runs per record */
+	bool plain;    /* neither the scope nor a filter reads the record */
 	rd_date today; /* the contracts' colour: today, once per list */
+	uint64_t aux;  /* a kept entry's aux when it is written whole (list_aux) */
 };
 
-/* Whether the query names anything but the page's limit and cursor.
- * Without a filter parameter every resource's filter keeps every record
- * (each test is "absent, or equal"), so it is not run per record: it
- * decoded the query string once per parameter it asks for. */
-static bool has_filter(struct rd_req *req)
+/* The aux a kept entry of r's records carries when its tail is the one to
+ * write: a contract's colour for today and the vendor's window (the day
+ * and window in the key, the top bit set); 0 (none, tail "}") otherwise. */
+static uint64_t list_aux(const struct call *c, const struct res_def *r, rd_date today)
 {
-	static const char *const paging[] = { "limit", "cursor", NULL };
-	return rd_req_query_unknown(req, paging) != NULL;
+	return r->res != RD_RES_CONTRACT ? 0
+					 : UINT64_C(1) << 63 | (uint64_t)(uint32_t)today << 32 |
+						   c->vendor.renewal_window_days;
 }
 
-/* A page's record written from its kept JSON when its stored bytes are the
- * ones kept (domain/jsonw.h, rd_jsonw_memo_*): no decode unless the scope or
- * a filter reads the record, and the contract's colour kept with it for the
- * day and window it was worked out for. */
-static int list_row(void *ctx, uint64_t id, const void *rec, size_t len)
+/* The record obj written into out (not from a kept entry, or one whose aux
+ * is stale): with its colour if a contract; kept, or its entry's aux set. */
+static void write_kept(struct rd_jsonw *out, struct call *c, const struct res_def *r, struct rd_jsonw_memo *m,
+		       uint64_t aux, rd_date today, uint64_t id, const void *rec, size_t len, const void *obj)
 {
-	struct list_walk *w = ctx;
-	bool contract = w->r->res == RD_RES_CONTRACT;
-	struct rd_jsonw_memo *m = w->pg->raw ? rd_jsonw_memo_find(w->r->e, w->c->who.vendor, id, rec, len) : NULL;
-	uint64_t aux = (uint64_t)(uint32_t)w->today << 32 | w->c->vendor.renewal_window_days;
-	bool need_obj = !m || w->scope == RD_SCOPE_OWN || (w->filtered && w->r->filter) ||
-			(contract && (m->aux_key != (aux | UINT64_C(1) << 63)));
-	if (need_obj) {
-		int rc = rd_entity_decode(w->r->e, rec, len, w->obj);
-		if (rc < 0)
-			return rc;
-		if (w->scope == RD_SCOPE_OWN && (rc = rd_call_visible(w->c, w->t, w->r->res, w->obj)) <= 0)
-			return rc < 0 ? rc : 1; /* < 0: the store failed; the walk stops with it */
-		if (w->filtered && w->r->filter && (rc = w->r->filter(w->c, w->t, w->obj, w->req)) <= 0)
-			return rc < 0 ? rc : 1; /* < 0: the store failed; the walk stops with it */
+	bool contract = r->res == RD_RES_CONTRACT;
+	enum rd_colour k = contract ? rd_contract_colour(obj, today, c->vendor.renewal_window_days) : 0;
+	const char *colour = contract ? rd_colour_name(k) : NULL;
+	if (m) {
+		if (contract && rd_jsonw_memo_aux(m, aux, k, "colour", colour))
+			rd_jsonw_memo_write_whole(out, m);
+		else
+			rd_jsonw_memo_write(out, m, colour ? "colour" : NULL, colour);
+	} else {
+		rd_jsonw_entity_kept(out, r->e, c->who.vendor, id, rec, len, obj, colour ? "colour" : NULL, colour,
+				     contract ? aux : 0, k);
 	}
-	const char *colour = NULL;
-	if (contract) {
-		if (m && m->aux_key == (aux | UINT64_C(1) << 63)) {
-			colour = rd_colour_name((enum rd_colour)m->aux_val);
-		} else {
-			enum rd_colour k = rd_contract_colour(w->obj, w->today, w->c->vendor.renewal_window_days);
-			colour = rd_colour_name(k);
-			if (m) {
-				m->aux_key = aux | UINT64_C(1) << 63;
-				m->aux_val = k;
-			}
-		}
-	}
-	if (w->pg->raw) {
+}
+
+/* list_row's record when it is not written whole at once: decoded, checked
+ * against the scope and the filter, written (hit: from its entry m whole). */
+static __attribute__((noinline)) int list_row_decoded(struct list_walk *w, uint64_t id, const void *rec, size_t len,
+						      struct rd_jsonw_memo *m, bool hit)
+{
+	struct rd_jsonw *out = w->pg->raw;
+	int rc = rd_entity_decode(w->r->e, rec, len, w->obj);
+	if (rc < 0)
+		return rc;
+	if (w->scope == RD_SCOPE_OWN && (rc = rd_call_visible(w->c, w->t, w->r->res, w->obj)) <= 0)
+		return rc < 0 ? rc : 1; /* < 0: the store failed; the walk stops with it */
+	if (w->filtered && w->r->filter && (rc = w->r->filter(w->c, w->t, w->obj, w->req)) <= 0)
+		return rc < 0 ? rc : 1; /* < 0: the store failed; the walk stops with it */
+	if (out) {
 		if (!rd_page_room(w->pg))
 			return 0;
-		if (m) {
-			rd_jsonw_memo_write(w->pg->raw, m, colour ? "colour" : NULL, colour);
-		} else if ((m = rd_jsonw_entity_kept(w->pg->raw, w->r->e, w->c->who.vendor, id, rec, len, w->obj,
-						     colour ? "colour" : NULL, colour)) && contract) {
-			m->aux_key = aux | UINT64_C(1) << 63;
-			m->aux_val = rd_contract_colour(w->obj, w->today, w->c->vendor.renewal_window_days);
-		}
+		if (hit)
+			rd_jsonw_memo_write_whole(out, m);
+		else
+			write_kept(out, w->c, w->r, m, w->aux, w->today, id, rec, len, w->obj);
 		rd_page_wrote(w->pg, id);
 		return 1;
 	}
 	json_t *j = rd_entity_to_json(w->r->e, w->obj);
-	if (colour)
-		json_object_set_new(j, "colour", json_string(colour));
+	if (w->r->res == RD_RES_CONTRACT)
+		json_object_set_new(j, "colour", json_string(rd_colour_name(rd_contract_colour(
+						     w->obj, w->today, w->c->vendor.renewal_window_days))));
 	return rd_page_add(w->pg, id, j) ? 1 : 0;
+}
+
+/* A page's record written whole from its kept JSON when its stored bytes
+ * are the ones kept (domain/jsonw.h, rd_jsonw_memo_*) and its aux is
+ * today's: no decode unless the scope or a filter reads the record, the
+ * contract's colour kept with it (in the entry's tail) for the day and
+ * window it was worked out for. */
+static int list_row(void *ctx, uint64_t id, const void *rec, size_t len)
+{
+	struct list_walk *w = ctx;
+	struct rd_page *pg = w->pg;
+	if (w->plain && pg->n == pg->limit) {
+		/* Every record is given out: a full page has more (rd_page_room,
+		 * without the record's look-up and decode). */
+		pg->more = true;
+		return 0;
+	}
+	struct rd_jsonw_memo *m = pg->raw ? rd_jsonw_memo_find(w->r->e, w->c->who.vendor, id, rec, len) : NULL;
+	bool hit = m && m->aux_key == w->aux;
+	if (!hit || !w->plain)
+		return list_row_decoded(w, id, rec, len, m, hit);
+	if (!rd_page_room(pg))
+		return 0;
+	rd_jsonw_memo_write_whole(pg->raw, m);
+	rd_page_wrote(pg, id);
+	return 1;
 }
 
 /* Records are written as JSON straight from the field table (domain/jsonw.h)
@@ -734,7 +772,8 @@ int rd_api_list(struct rd_req *req)
 	if (rd_call_begin(req, &c) < 0 || (scope = rd_call_allow(&c, r->res, RD_ACT_READ)) == RD_SCOPE_NONE)
 		return 0;
 	struct rd_page pg;
-	if (check_filters(req, r) < 0 || rd_page_begin(&pg, req, NULL) < 0)
+	bool filtered = has_filter(req);
+	if (check_filters(req, r, filtered) < 0 || rd_page_begin(&pg, req, NULL) < 0)
 		return 0;
 	struct rd_txn *t;
 	int rc = rd_store_read(c.app->store, &t);
@@ -747,9 +786,13 @@ int rd_api_list(struct rd_req *req)
 	}
 	struct rd_list_source src;
 	_Alignas(max_align_t) uint8_t obj[MAX_OBJ];
-	struct list_walk w = { &c, t, r, scope, req, &pg, obj, has_filter(req), rd_clock_today() };
-	rc = rd_list_walk(t, table_of(&c, r), c.who.vendor, pg.cursor, list_source(req, r, &src) ? &src : NULL,
-			  list_row, &w);
+	rd_date today = rd_clock_today();
+	struct list_walk w = { &c, t, r, scope, req, &pg, obj, filtered,
+			       scope != RD_SCOPE_OWN && !(filtered && r->filter), today, list_aux(&c, r, today) };
+	/* Without a filter parameter no index is picked (list_source asks for
+	 * each served one). */
+	rc = rd_list_walk(t, table_of(&c, r), c.who.vendor, pg.cursor,
+			  filtered && list_source(req, r, &src) ? &src : NULL, list_row, &w);
 	rd_txn_end(t);
 	return rd_page_finish(&pg, rc);
 }
@@ -783,42 +826,28 @@ int rd_api_get(struct rd_req *req)
 			rd_reply_json(req, 200, with_colour(&c, r, obj));
 	} else {
 		/* As a list's record: from its kept JSON while its stored bytes
-		 * are the ones kept (list_row). */
+		 * are the ones kept and its aux today's (list_row). */
 		const void *rec = NULL;
 		size_t len = 0;
 		rc = id ? rd_txn_get(t, table_of(&c, r), c.who.vendor, id, &rec, &len) : RD_ENOTFOUND;
 		struct rd_jsonw_memo *m = rc == 0 ? rd_jsonw_memo_find(r->e, c.who.vendor, id, rec, len) : NULL;
-		bool contract = r->res == RD_RES_CONTRACT;
-		uint64_t aux = UINT64_C(1) << 63 | (uint64_t)(uint32_t)rd_clock_today() << 32 |
-			       c.vendor.renewal_window_days;
-		if (rc == 0 && (!m || scope == RD_SCOPE_OWN || (contract && m->aux_key != aux))) {
+		rd_date today = rd_clock_today();
+		uint64_t aux = list_aux(&c, r, today);
+		bool hit = m && m->aux_key == aux;
+		if (rc == 0 && (!hit || scope == RD_SCOPE_OWN)) {
 			rc = rd_entity_decode(r->e, rec, len, obj);
 			if (rc == 0 && scope == RD_SCOPE_OWN) {
 				int v = rd_call_visible(&c, t, r->res, obj); /* < 0: the store failed, answered as such */
 				rc = v < 0 ? v : v == 0 ? RD_ENOTFOUND : 0;
 			}
-			if (rc == 0 && m && contract) {
-				m->aux_key = aux;
-				m->aux_val = rd_contract_colour((const struct rd_contract *)obj, rd_clock_today(),
-								c.vendor.renewal_window_days);
-			}
 		}
 		if (rc == 0) {
-			const char *colour = !contract ? NULL
-					     : m ? rd_colour_name((enum rd_colour)m->aux_val)
-						 : rd_colour_name(rd_contract_colour((const struct rd_contract *)obj,
-										     rd_clock_today(),
-										     c.vendor.renewal_window_days));
 			struct rd_jsonw out;
 			rd_jsonw_for_req(&out, req, 2048);
-			if (m) {
-				rd_jsonw_memo_write(&out, m, colour ? "colour" : NULL, colour);
-			} else if ((m = rd_jsonw_entity_kept(&out, r->e, c.who.vendor, id, rec, len, obj,
-							     colour ? "colour" : NULL, colour)) && contract) {
-				m->aux_key = aux;
-				m->aux_val = rd_contract_colour((const struct rd_contract *)obj, rd_clock_today(),
-								c.vendor.renewal_window_days);
-			}
+			if (hit)
+				rd_jsonw_memo_write_whole(&out, m);
+			else
+				write_kept(&out, &c, r, m, aux, today, id, rec, len, obj);
 			rd_txn_end(t);
 			rd_reply_pooled(req, 200, "application/json", out.buf, out.len);
 		} else {

@@ -33,7 +33,7 @@ void rd_jsonw_free(struct rd_jsonw *w)
 	w->len = w->cap = 0;
 }
 
-static void grow(struct rd_jsonw *w, size_t need)
+void rd_jsonw_grow(struct rd_jsonw *w, size_t need)
 {
 	size_t cap = w->cap * 2;
 	while (cap < w->len + need)
@@ -51,14 +51,8 @@ static void grow(struct rd_jsonw *w, size_t need)
 static inline char *room(struct rd_jsonw *w, size_t need)
 {
 	if (w->len + need > w->cap)
-		grow(w, need);
+		rd_jsonw_grow(w, need);
 	return w->buf + w->len;
-}
-
-void rd_jsonw_raw(struct rd_jsonw *w, const char *s, size_t n)
-{
-	memcpy(room(w, n), s, n);
-	w->len += n;
 }
 
 #define LIT(w, s) rd_jsonw_raw(w, s, sizeof s - 1)
@@ -466,18 +460,24 @@ static struct rd_jsonw_memo *memo[MEMO_SLOTS];
 static pthread_t memo_owner;
 static atomic_bool memo_owned;
 
-static bool memo_mine(void)
+static bool memo_claim(void)
 {
-	if (!atomic_load_explicit(&memo_owned, memory_order_acquire)) {
-		static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
-		pthread_mutex_lock(&m);
-		if (!atomic_load_explicit(&memo_owned, memory_order_relaxed)) {
-			memo_owner = pthread_self();
-			atomic_store_explicit(&memo_owned, true, memory_order_release);
-		}
-		pthread_mutex_unlock(&m);
+	static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	pthread_mutex_lock(&m);
+	if (!atomic_load_explicit(&memo_owned, memory_order_relaxed)) {
+		memo_owner = pthread_self();
+		atomic_store_explicit(&memo_owned, true, memory_order_release);
 	}
+	pthread_mutex_unlock(&m);
 	return pthread_equal(memo_owner, pthread_self());
+}
+
+/* Whether the table is this thread's (the first to ask claims it). */
+static inline bool memo_mine(void)
+{
+	if (atomic_load_explicit(&memo_owned, memory_order_acquire))
+		return pthread_equal(memo_owner, pthread_self());
+	return memo_claim();
 }
 
 static unsigned memo_slot(const struct rd_entity *e, uint64_t tenant, uint64_t id)
@@ -498,17 +498,18 @@ struct rd_jsonw_memo *rd_jsonw_memo_find(const struct rd_entity *e, uint64_t ten
 	return NULL;
 }
 
-/* Keeps json[0..jlen) (from "{" to before "}") as rec's entry. */
+/* Keeps json[0..jlen) (from "{" to before "}") as rec's entry, its tail "}". */
 static struct rd_jsonw_memo *memo_keep(const struct rd_entity *e, uint64_t tenant, uint64_t id, const void *rec,
 				       size_t len, const char *json, size_t jlen)
 {
 	if (len + jlen > MEMO_MAX || !memo_mine())
 		return NULL;
-	struct rd_jsonw_memo *m = rd_malloc(sizeof *m + len + jlen);
+	struct rd_jsonw_memo *m = rd_malloc(sizeof *m + len + jlen + RD_JSONW_MEMO_TAIL);
 	*m = (struct rd_jsonw_memo){ .e = e, .tenant = tenant, .id = id, .raw_len = (uint32_t)len,
-				     .json_len = (uint32_t)jlen };
+				     .json_len = (uint32_t)jlen, .tail_len = 1 };
 	memcpy(m->data, rec, len);
 	memcpy(m->data + len, json, jlen);
+	m->data[len + jlen] = '}';
 	unsigned slot = memo_slot(e, tenant, id);
 	free(memo[slot]);
 	memo[slot] = m;
@@ -531,13 +532,21 @@ struct rd_jsonw_memo *rd_jsonw_memo_put(const struct rd_entity *e, uint64_t tena
 
 struct rd_jsonw_memo *rd_jsonw_entity_kept(struct rd_jsonw *w, const struct rd_entity *e, uint64_t tenant,
 					   uint64_t id, const void *rec, size_t len, const void *obj,
-					   const char *extra_key, const char *extra_val)
+					   const char *extra_key, const char *extra_val, uint64_t aux_key,
+					   unsigned aux_val)
 {
 	size_t start = w->len;
 	LIT(w, "{");
 	bool first = entity_fields(w, e, obj);
 	struct rd_jsonw_memo *m = memo_keep(e, tenant, id, rec, len, w->buf + start, w->len - start);
+	size_t tail = w->len;
 	entity_end(w, first, extra_key, extra_val);
+	if (m && aux_key && w->len - tail <= RD_JSONW_MEMO_TAIL) {
+		memcpy(m->data + m->raw_len + m->json_len, w->buf + tail, w->len - tail);
+		m->tail_len = (uint32_t)(w->len - tail);
+		m->aux_key = aux_key;
+		m->aux_val = aux_val;
+	}
 	return m;
 }
 
@@ -546,4 +555,27 @@ void rd_jsonw_memo_write(struct rd_jsonw *w, const struct rd_jsonw_memo *m, cons
 {
 	rd_jsonw_raw(w, m->data + m->raw_len, m->json_len);
 	entity_end(w, m->json_len == 1, extra_key, extra_val);
+}
+
+bool rd_jsonw_memo_aux(struct rd_jsonw_memo *m, uint64_t aux_key, unsigned aux_val, const char *extra_key,
+		       const char *extra_val)
+{
+	char *tail = m->data + m->raw_len + m->json_len;
+	struct rd_jsonw t;
+	rd_jsonw_init(&t, 64, NULL, NULL);
+	entity_end(&t, m->json_len == 1, extra_key, extra_val);
+	bool fits = t.len <= RD_JSONW_MEMO_TAIL;
+	if (fits) {
+		memcpy(tail, t.buf, t.len);
+		m->tail_len = (uint32_t)t.len;
+		m->aux_key = aux_key;
+		m->aux_val = aux_val;
+	} else {
+		tail[0] = '}';
+		m->tail_len = 1;
+		m->aux_key = 0;
+		m->aux_val = 0;
+	}
+	rd_jsonw_free(&t);
+	return fits;
 }

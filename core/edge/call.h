@@ -120,8 +120,21 @@ bool rd_page_add(struct rd_page *p, uint64_t id, json_t *j);
  * rd_page_wrote(id); rd_page_finish closes the envelope and replies.  The
  * bytes are the tree path's. */
 void rd_page_raw(struct rd_page *p, struct rd_jsonw *w);
-bool rd_page_room(struct rd_page *p);
-void rd_page_wrote(struct rd_page *p, uint64_t id);
+static inline bool rd_page_room(struct rd_page *p)
+{
+	if (p->n == p->limit) {
+		p->more = true;
+		return false;
+	}
+	if (p->n)
+		rd_jsonw_raw(p->raw, ",", 1);
+	return true;
+}
+static inline void rd_page_wrote(struct rd_page *p, uint64_t id)
+{
+	p->last = id;
+	p->n++;
+}
 /* A writer whose buffer is taken from req's pool (freed with the request). */
 void rd_jsonw_for_req(struct rd_jsonw *w, struct rd_req *req, size_t cap);
 int rd_page_finish(struct rd_page *p, int rc);

@@ -92,23 +92,6 @@ void rd_page_raw(struct rd_page *p, struct rd_jsonw *w)
 	rd_jsonw_raw(w, "{\"items\":[", 10);
 }
 
-bool rd_page_room(struct rd_page *p)
-{
-	if (p->n == p->limit) {
-		p->more = true;
-		return false;
-	}
-	if (p->n)
-		rd_jsonw_raw(p->raw, ",", 1);
-	return true;
-}
-
-void rd_page_wrote(struct rd_page *p, uint64_t id)
-{
-	p->last = id;
-	p->n++;
-}
-
 int rd_page_finish(struct rd_page *p, int rc)
 {
 	if (rc < 0) {

@@ -161,6 +161,15 @@ static char *url_decode(struct rd_req *req, const char *s, size_t n)
 	return out;
 }
 
+/* Whether s[0..n) decodes to itself (no '%', '+' or NUL). */
+static bool url_plain(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '%' || s[i] == '+' || s[i] == 0)
+			return false;
+	return true;
+}
+
 const char *rd_req_query(struct rd_req *req, const char *name)
 {
 	h2o_req_t *r = req->h2o;
@@ -174,8 +183,16 @@ const char *rd_req_query(struct rd_req *req, const char *name)
 			amp = end;
 		const char *eq = memchr(q, '=', (size_t)(amp - q));
 		const char *kend = eq ? eq : amp;
-		char *key = url_decode(req, q, (size_t)(kend - q));
-		if (strlen(key) == nl && memcmp(key, name, nl) == 0)
+		size_t kl = (size_t)(kend - q);
+		/* A key that decodes to itself is compared as it is (no copy). */
+		bool same;
+		if (url_plain(q, kl)) {
+			same = kl == nl && memcmp(q, name, nl) == 0;
+		} else {
+			const char *key = url_decode(req, q, kl);
+			same = strlen(key) == nl && memcmp(key, name, nl) == 0;
+		}
+		if (same)
 			return eq ? url_decode(req, eq + 1, (size_t)(amp - eq - 1)) : "";
 		q = amp + 1;
 	}
@@ -193,7 +210,17 @@ const char *rd_req_query_unknown(struct rd_req *req, const char *const *known)
 		if (!amp)
 			amp = end;
 		const char *eq = memchr(q, '=', (size_t)(amp - q));
-		char *key = url_decode(req, q, (size_t)((eq ? eq : amp) - q));
+		size_t kl = (size_t)((eq ? eq : amp) - q);
+		if (url_plain(q, kl)) { /* decodes to itself: compared as it is, copied only to be returned */
+			bool ok = kl == 0;
+			for (size_t i = 0; !ok && known[i]; i++)
+				ok = strlen(known[i]) == kl && memcmp(known[i], q, kl) == 0;
+			if (!ok)
+				return pool_strndup(req, q, kl);
+			q = amp + 1;
+			continue;
+		}
+		char *key = url_decode(req, q, kl);
 		bool ok = !*key;
 		for (size_t i = 0; !ok && known[i]; i++)
 			ok = strcmp(known[i], key) == 0;
@@ -1052,6 +1079,34 @@ static bool may_exceed(const struct phr_header *h, size_t n, size_t limit)
 	return false;
 }
 
+/* Whether buf[0..len) holds a whole head (up to its empty line) none of
+ * whose lines after the first starts, in any case, with "content-length"
+ * or "transfer-encoding", or with a space or tab (a folded line).  Such a
+ * head parses to no Content-Length or Transfer-Encoding header (may_exceed
+ * is false), or does not parse (phr_parse_request's -1): either way the
+ * anonymous limit is the request's, with no parse of the head here. */
+static bool head_brings_no_body(const char *buf, size_t len)
+{
+	const char *p = buf, *end = buf + len;
+	for (bool first = true;; first = false) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			return false; /* not whole yet */
+		size_t n = (size_t)(nl - p);
+		if (n && p[n - 1] == '\r')
+			n--;
+		if (!first) {
+			if (n == 0)
+				return true;
+			if (p[0] == ' ' || p[0] == '\t' ||
+			    (n >= 14 && h2o_lcstris(p, 14, H2O_STRLIT("content-length"))) ||
+			    (n >= 17 && h2o_lcstris(p, 17, H2O_STRLIT("transfer-encoding"))))
+				return false;
+		}
+		p = nl + 1;
+	}
+}
+
 /* The body limit of a request with this method, path and credentials;
  * *unchecked (when given): the store failed to check the credentials. */
 static size_t body_limit(struct rd_server *srv, const char *method, size_t mlen, const char *path, size_t plen,
@@ -1116,7 +1171,12 @@ static void on_read(h2o_socket_t *sock, const char *err)
 	if (rd_fails_assert(c != NULL))
 		return;
 	size_t limit = c->limit ? c->limit : srv->opts.max_anon_body;
-	if (!c->limit && !err && sock->input->size) {
+	if (!c->limit && !err && sock->input->size &&
+	    head_brings_no_body(sock->input->bytes,
+				sock->input->size < H2O_MAX_REQLEN ? sock->input->size : H2O_MAX_REQLEN)) {
+		c->limit = limit = srv->opts.max_anon_body; /* what the parse below would decide */
+		c->seen = 0;
+	} else if (!c->limit && !err && sock->input->size) {
 		const char *m, *p;
 		size_t ml, pl, nh = H2O_MAX_HEADERS;
 		int minor;

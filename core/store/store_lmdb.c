@@ -2078,6 +2078,18 @@ static int key_cmp(const void *a, size_t an, const void *b, size_t bn)
 	return c ? c : (an > bn) - (an < bn);
 }
 
+/* rd_key_get_u64 where the walk calls it per record: inline. */
+static inline uint64_t key_u64(const uint8_t *p)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return __builtin_bswap64(v);
+#else
+	return rd_key_get_u64(p);
+#endif
+}
+
 static int lm_iter_next(struct rd_iter *it, struct rd_item *out)
 {
 	if (it->done)
@@ -2092,12 +2104,12 @@ static int lm_iter_next(struct rd_iter *it, struct rd_item *out)
 	if (rc != 0)
 		return lmdb_error(rc);
 	const uint8_t *kp = k.mv_data;
-	if (k.mv_size < 16 || rd_key_get_u64(kp) != it->tenant ||
+	if (k.mv_size < 16 || key_u64(kp) != it->tenant ||
 	    (it->to_len && key_cmp(kp, k.mv_size, it->to, it->to_len) >= 0)) {
 		it->done = true;
 		return 0;
 	}
-	out->id = rd_key_get_u64(kp + k.mv_size - 8);
+	out->id = key_u64(kp + k.mv_size - 8);
 	if (it->index < 0) {
 		out->val = v.mv_data;
 		out->len = v.mv_size;

@@ -163,3 +163,57 @@ def test_the_access_log_line_and_the_request_id_keep_their_shape(api):
     assert line, log[-2000:]
     assert re.search(r'^ts=\S+ level=info comp=http req=fast-path\.1 client=127\.0\.0\.1 vendor=- user=- '
                      r'msg="GET /api/v1/nowhere 404 \d+\.\d{3}ms"$', log, re.M), log[-2000:]
+
+
+def test_a_kept_contracts_colour_follows_the_vendors_window(api):
+    """A contract's kept JSON is written whole with its colour pair (the
+    entry's tail, kept with the day and window it was worked out for): when
+    the vendor's renewal window changes, the next GET and list give the
+    colour of the new window, and each list item is the GET's bytes."""
+    import datetime
+    from test_api_crud import colour_of
+    tok = api.world.tokens["admin"]
+    a = conn(api)
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+
+    def check(window):
+        for _ in range(2):  # the second from the entries the first kept
+            status, body, _ = call(a, "GET", "/api/v1/contracts?limit=500", tok)
+            assert status == 200, body
+            items = json.loads(body)["items"]
+            for k in items:
+                assert k["colour"] == colour_of(k, today, window), (window, k)
+                got = call(a, "GET", f"/api/v1/contracts/{k['id']}", tok)[1]
+                assert json.dumps(k, separators=(",", ":"), ensure_ascii=False).encode() == got
+        return {k["id"]: k["colour"] for k in items}
+
+    before = check(90)
+    status, body, _ = call(a, "PATCH", "/api/v1/vendor", tok, {"renewal_window_days": 365})
+    assert status == 200, body
+    try:
+        after = check(365)
+        assert any(before[i] == "green" and after[i] == "amber" for i in before), (before, after)
+    finally:
+        status, body, _ = call(a, "PATCH", "/api/v1/vendor", tok, {"renewal_window_days": 90})
+        assert status == 200, body
+    assert check(90) == before
+    a.close()
+
+
+def test_query_keys_are_read_percent_decoded(api):
+    """A query parameter's name is matched as it decodes ('%6C' is 'l',
+    '+' a space): "%6Cimit" is the page's limit, "li+mit" an unknown
+    parameter named as it decodes; plain names as before."""
+    tok = api.world.tokens["admin"]
+    a = conn(api)
+    status, body, _ = call(a, "GET", "/api/v1/contracts?%6Cimit=1", tok)
+    assert status == 200 and len(json.loads(body)["items"]) == 1, body
+    status, body, _ = call(a, "GET", "/api/v1/contracts?limit=2&cur%73or=", tok)
+    assert status == 400 and json.loads(body)["error"]["field"] == "cursor", body
+    status, body, _ = call(a, "GET", "/api/v1/contracts?li+mit=1", tok)
+    assert status == 400 and json.loads(body)["error"]["field"] == "li mit", body
+    status, body, _ = call(a, "GET", "/api/v1/contracts?limits=1", tok)
+    assert status == 400 and json.loads(body)["error"]["field"] == "limits", body
+    status, body, _ = call(a, "GET", "/api/v1/contracts?limit=2", tok)
+    assert status == 200 and len(json.loads(body)["items"]) == 2, body
+    a.close()

@@ -344,7 +344,8 @@ static void test_integers(void **state)
 /* Records' JSON kept per stored version (rd_jsonw_memo_*): for every
  * entity, records filled at random are encoded as the store keeps them,
  * decoded, kept, and written from the entry: the bytes are jansson's (with
- * and without the colour); the entry is found for those exact bytes only
+ * and without the colour, and written whole with the tail kept by
+ * rd_jsonw_memo_aux; a tail too long is not kept); the entry is found for those exact bytes only
  * (one byte changed, a byte more or less, another id, tenant or entity:
  * none). */
 static void test_memo_writes_the_same_bytes(void **state)
@@ -379,8 +380,51 @@ static void test_memo_writes_the_same_bytes(void **state)
 						fail_msg("%s round %d:\n jansson %s\n memo    %.*s", e->name, round, want,
 							 (int)w.len, w.buf);
 					rd_jsonw_free(&w);
+					/* Written whole: the tail kept with the aux. */
+					assert_true(rd_jsonw_memo_aux(m, 100 + (uint64_t)c, (unsigned)c,
+								      colour ? "colour" : NULL, colour));
+					assert_true(m->aux_key == 100 + (uint64_t)c && m->aux_val == (unsigned)c);
+					rd_jsonw_init(&w, rnd() % 2 ? 1 : 4096, NULL, NULL);
+					rd_jsonw_memo_write_whole(&w, m);
+					if (w.len != strlen(want) || memcmp(w.buf, want, w.len) != 0)
+						fail_msg("%s round %d:\n jansson %s\n whole   %.*s", e->name, round, want,
+							 (int)w.len, w.buf);
+					rd_jsonw_free(&w);
 					free(want);
 				}
+				/* A tail over RD_JSONW_MEMO_TAIL bytes is not kept: no aux, the
+				 * entry written whole as the record alone. */
+				char long_val[RD_JSONW_MEMO_TAIL + 1];
+				memset(long_val, 'x', sizeof long_val - 1);
+				long_val[sizeof long_val - 1] = 0;
+				assert_false(rd_jsonw_memo_aux(m, 7, 1, "colour", long_val));
+				assert_true(m->aux_key == 0);
+				char *plain = tree_text(e, back, NULL);
+				struct rd_jsonw w;
+				rd_jsonw_init(&w, 1, NULL, NULL);
+				rd_jsonw_memo_write_whole(&w, m);
+				assert_int_equal(w.len, strlen(plain));
+				assert_memory_equal(w.buf, plain, w.len);
+				rd_jsonw_free(&w);
+				free(plain);
+				/* Kept as it is written, with its aux: the tail taken from
+				 * what was written. */
+				char *red = tree_text(e, back, "red");
+				rd_jsonw_init(&w, rnd() % 2 ? 1 : 4096, NULL, NULL);
+				struct rd_jsonw_memo *k2 = rd_jsonw_entity_kept(&w, e, tenant, id, rw.buf, rw.len, back,
+										"colour", "red", 55, 2);
+				assert_int_equal(w.len, strlen(red));
+				assert_memory_equal(w.buf, red, w.len);
+				rd_jsonw_free(&w);
+				assert_non_null(k2);
+				assert_true(k2->aux_key == 55 && k2->aux_val == 2);
+				rd_jsonw_init(&w, 1, NULL, NULL);
+				rd_jsonw_memo_write_whole(&w, k2);
+				assert_int_equal(w.len, strlen(red));
+				assert_memory_equal(w.buf, red, w.len);
+				rd_jsonw_free(&w);
+				free(red);
+				m = k2; /* the slot's entry now */
 				assert_null(rd_jsonw_memo_find(e, tenant + 1, id, rw.buf, rw.len));
 				assert_null(rd_jsonw_memo_find(e, tenant, id + 1, rw.buf, rw.len));
 				assert_null(rd_jsonw_memo_find(entities[(k + 1) % (sizeof entities / sizeof *entities)], tenant,
