@@ -171,6 +171,10 @@ static int read_only(lua_State *L)
 	return luaL_error(L, "the margin line is read-only");
 }
 
+/* field_index's upvalues: its proxy's struct proxy_desc, then the enum
+ * names (string_table from S_TIERS on), pushed without a table look-up. */
+#define ENUM_UPVALUE(i) (2 + (i) - S_TIERS)
+
 /* Pushes the value of field f of the line being evaluated (nil for an
  * empty string, an enum value without a name, or no distributor). */
 static void push_field(lua_State *L, const struct rd_margin_memo *p, int f)
@@ -197,7 +201,7 @@ static void push_field(lua_State *L, const struct rd_margin_memo *p, int f)
 	case F_COUNTRY: s = l->country; break;
 	default: /* an enum */
 		if (v < (uint64_t)fields[f].enum_n && string_table[fields[f].enum_base + (int)v])
-			lua_rawgeti(L, lua_upvalueindex(1), fields[f].enum_base + (int)v);
+			lua_pushvalue(L, lua_upvalueindex(ENUM_UPVALUE(fields[f].enum_base + (int)v)));
 		else
 			lua_pushnil(L);
 		return;
@@ -208,15 +212,15 @@ static void push_field(lua_State *L, const struct rd_margin_memo *p, int f)
 		lua_pushnil(L);
 }
 
-/* __index of a proxy (upvalues: the strings table, the proxy's struct
- * proxy_desc): pushes the line's value of the field read and notes the
+/* __index of a proxy (upvalues: the proxy's struct proxy_desc, the enum
+ * names): pushes the line's value of the field read and notes the
  * read.  Nothing is stored: the proxies stay empty, so every read of a
  * field comes here (and is noted), every write fails (__newindex), and
  * nothing a call sees can outlive it.  (The line's links to the other
  * proxies, partner and the like, are a table on the way: see push_proxy.) */
 static int field_index(lua_State *L)
 {
-	const struct proxy_desc *d = lua_touserdata(L, lua_upvalueindex(2));
+	const struct proxy_desc *d = lua_touserdata(L, lua_upvalueindex(1));
 	struct rd_margin_memo *p = d->memo;
 	if (!p->cur)
 		return 0;
@@ -235,7 +239,8 @@ static int field_index(lua_State *L)
 }
 
 /* A proxy: an empty table whose reads go to field_index (upvalues: the
- * strings table at `strings`, the proxy's struct proxy_desc) and whose
+ * proxy's struct proxy_desc, the enum names from the strings table at
+ * `strings`) and whose
  * writes fail; its metatable is hidden.  (rawset is not in the sandbox.)
  * The line's proxy reads its links first: its __index is the table at
  * `links` (line.partner and the like: the other proxies, found without a C
@@ -255,9 +260,10 @@ static void push_proxy(lua_State *L, int strings, struct rd_margin_memo *memo, i
 		}
 	lua_newtable(L);
 	lua_createtable(L, 0, 3);
-	lua_pushvalue(L, strings);
 	lua_pushlightuserdata(L, d);
-	lua_pushcclosure(L, field_index, 2);
+	for (int i = S_TIERS; i < S_END; i++)
+		lua_rawgeti(L, strings, i);
+	lua_pushcclosure(L, field_index, 1 + S_END - S_TIERS);
 	if (links) {
 		lua_createtable(L, 0, 1);
 		lua_insert(L, -2);
@@ -283,23 +289,31 @@ static uint64_t mix(uint64_t h)
 	return h;
 }
 
-/* Each field's hash, well mixed on its own: a mask's hash adds those of its
- * fields (two instructions a field), so trying each mask seen costs little
- * once the line's field hashes are known. */
-static uint64_t field_hash(const struct rd_margin_line *l, const uint64_t *v, int f)
+/* A mask's hash: the mask and each of its fields' values times the field's
+ * own odd constant, added, and mixed once (a few instructions a field, so
+ * trying each mask seen costs little); a string field's value is its bytes'
+ * hash, computed once per lookup.  Equal hashes are only a hint: an entry
+ * answers when its fields' values are the line's (entry_matches). */
+static const uint64_t field_k[F_COUNT] = {
+	0x9e3779b97f4a7c15ULL, 0xbf58476d1ce4e5b9ULL, 0x94d049bb133111ebULL, 0xd6e8feb86659fd93ULL,
+	0xa0761d6478bd642fULL, 0xe7037ed1a0b428dbULL, 0x8ebc6af09c88c6e3ULL, 0x589965cc75374cc3ULL,
+	0x1d8e4e27c47d124fULL, 0xff51afd7ed558ccdULL, 0xc4ceb9fe1a85ec53ULL, 0x87c37b91114253d5ULL,
+	0x4cf5ad432745937fULL, 0x2127599bf4325c37ULL, 0x880355f21e6d1965ULL, 0xcbf29ce484222325ULL,
+};
+
+static uint64_t string_hash(const char *s)
 {
-	if (!fields[f].str)
-		return mix(v[f] ^ (uint64_t)f << 56);
-	uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)f;
-	for (const unsigned char *c = (const unsigned char *)field_str(l, f); *c; c++)
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++)
 		h = (h ^ *c) * 0x100000001b3ULL;
-	return mix(h);
+	return h;
 }
 
-/* A line's field hashes, computed as the masks tried need them, and kept
- * for the answer's entry when the lookup misses. */
+/* A line's string fields' hashes, computed as the masks tried need them,
+ * and the masks' hashes, kept for the answer's entry when the lookup
+ * misses. */
 struct probe {
-	uint64_t fh[F_COUNT];
+	uint64_t sh[F_COUNT];
 	uint32_t have;
 	int tried;                    /* masks[0 .. tried - 1] were looked up, */
 	uint64_t mh[MEMO_MAX_MASKS];  /* under these hashes */
@@ -308,15 +322,19 @@ struct probe {
 static inline uint64_t mask_hash(const struct rd_margin_line *l, const uint64_t *v, uint32_t mask,
 				 struct probe *pr)
 {
-	uint32_t need = mask & ~pr->have;
-	for (uint32_t m = need; m; m &= m - 1) {
-		int f = __builtin_ctz(m);
-		pr->fh[f] = field_hash(l, v, f);
-	}
-	pr->have |= need;
 	uint64_t h = (uint64_t)mask * 0x9e3779b97f4a7c15ULL;
-	for (uint32_t m = mask; m; m &= m - 1)
-		h += pr->fh[__builtin_ctz(m)];
+	for (uint32_t m = mask & ~STRING_FIELDS; m; m &= m - 1) {
+		int f = __builtin_ctz(m);
+		h += v[f] * field_k[f];
+	}
+	for (uint32_t m = mask & STRING_FIELDS; m; m &= m - 1) {
+		int f = __builtin_ctz(m);
+		if (!(pr->have & 1u << f)) {
+			pr->sh[f] = string_hash(field_str(l, f));
+			pr->have |= 1u << f;
+		}
+		h += pr->sh[f] * field_k[f];
+	}
 	return mix(h);
 }
 
