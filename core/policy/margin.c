@@ -137,11 +137,9 @@ struct memo_entry {
 };
 
 /* A proxy's fields: its keys as the interned Lua strings (compared by
- * address) and the field each names.  The proxy's __index has it as its
- * upvalue: one look-up finds the memo, the table and its keys. */
+ * address) and the field each names; the memo's tables[] by proxy. */
 #define PROXY_MAX_KEYS 5
 struct proxy_desc {
-	struct rd_margin_memo *memo;
 	int n;
 	const void *keys[PROXY_MAX_KEYS]; /* lua_topointer of the key strings */
 	uint8_t f[PROXY_MAX_KEYS];
@@ -171,9 +169,16 @@ static int read_only(lua_State *L)
 	return luaL_error(L, "the margin line is read-only");
 }
 
-/* field_index's upvalues: its proxy's struct proxy_desc, then the enum
- * names (string_table from S_TIERS on), pushed without a table look-up. */
-#define ENUM_UPVALUE(i) (2 + (i) - S_TIERS)
+/* A proxy's __index upvalues: the enum names (string_table from S_TIERS
+ * on), pushed without a table look-up. */
+#define ENUM_UPVALUE(i) (1 + (i) - S_TIERS)
+
+/* The memo of the margin call running on this thread (NULL between
+ * calls): a proxy's __index finds the line and notes the read there.  A
+ * proxy is reachable only by its own policy's script (each policy has its
+ * own environment, and the string metatable is hidden), so a proxy read
+ * while a call runs is one of that call's policy. */
+static __thread struct rd_margin_memo *running __attribute__((tls_model("initial-exec")));
 
 /* Pushes the value of field f of the line being evaluated (nil for an
  * empty string, an enum value without a name, or no distributor). */
@@ -212,18 +217,19 @@ static void push_field(lua_State *L, const struct rd_margin_memo *p, int f)
 		lua_pushnil(L);
 }
 
-/* __index of a proxy (upvalues: the proxy's struct proxy_desc, the enum
- * names): pushes the line's value of the field read and notes the
- * read.  Nothing is stored: the proxies stay empty, so every read of a
- * field comes here (and is noted), every write fails (__newindex), and
- * nothing a call sees can outlive it.  (The line's links to the other
- * proxies, partner and the like, are a table on the way: see push_proxy.) */
-static int field_index(lua_State *L)
+/* __index of a proxy (upvalues: the enum names; one function per proxy,
+ * field_index with its table): pushes the line's value of the field read
+ * and notes the read.  Nothing is stored: the proxies stay empty, so every
+ * read of a field comes here (and is noted), every write fails
+ * (__newindex), and nothing a call sees can outlive it.  (The line's links
+ * to the other proxies, partner and the like, are a table on the way: see
+ * push_proxy.) */
+static inline int field_index(lua_State *L, int table)
 {
-	const struct proxy_desc *d = lua_touserdata(L, lua_upvalueindex(1));
-	struct rd_margin_memo *p = d->memo;
-	if (!p->cur)
+	struct rd_margin_memo *p = running;
+	if (!p)
 		return 0;
+	const struct proxy_desc *d = &p->tables[table];
 	/* The key's identity in one call: a string's lua_topointer is the
 	 * interned string itself (every short string with the same bytes is
 	 * the same object, as the field names are); any other key is NULL or
@@ -238,9 +244,18 @@ static int field_index(lua_State *L)
 	return 0;
 }
 
-/* A proxy: an empty table whose reads go to field_index (upvalues: the
- * proxy's struct proxy_desc, the enum names from the strings table at
- * `strings`) and whose
+static int index_line(lua_State *L) { return field_index(L, T_LINE); }
+static int index_partner(lua_State *L) { return field_index(L, T_PARTNER); }
+static int index_product(lua_State *L) { return field_index(L, T_PRODUCT); }
+static int index_list(lua_State *L) { return field_index(L, T_LIST); }
+static int index_customer(lua_State *L) { return field_index(L, T_CUSTOMER); }
+static int index_vendor(lua_State *L) { return field_index(L, T_VENDOR); }
+static lua_CFunction const index_of[T_COUNT] = { [T_LINE] = index_line, [T_PARTNER] = index_partner,
+						 [T_PRODUCT] = index_product, [T_LIST] = index_list,
+						 [T_CUSTOMER] = index_customer, [T_VENDOR] = index_vendor };
+
+/* A proxy: an empty table whose reads go to its index_of function
+ * (upvalues: the enum names from the strings table at `strings`) and whose
  * writes fail; its metatable is hidden.  (rawset is not in the sandbox.)
  * The line's proxy reads its links first: its __index is the table at
  * `links` (line.partner and the like: the other proxies, found without a C
@@ -249,7 +264,6 @@ static int field_index(lua_State *L)
 static void push_proxy(lua_State *L, int strings, struct rd_margin_memo *memo, int table, int links)
 {
 	struct proxy_desc *d = &memo->tables[table];
-	d->memo = memo;
 	d->n = 0;
 	for (int f = 0; f < F_COUNT; f++)
 		if (fields[f].table == table) {
@@ -260,10 +274,9 @@ static void push_proxy(lua_State *L, int strings, struct rd_margin_memo *memo, i
 		}
 	lua_newtable(L);
 	lua_createtable(L, 0, 3);
-	lua_pushlightuserdata(L, d);
 	for (int i = S_TIERS; i < S_END; i++)
 		lua_rawgeti(L, strings, i);
-	lua_pushcclosure(L, field_index, 1 + S_END - S_TIERS);
+	lua_pushcclosure(L, index_of[table], S_END - S_TIERS);
 	if (links) {
 		lua_createtable(L, 0, 1);
 		lua_insert(L, -2);
@@ -602,7 +615,10 @@ int rd_margin_eval(struct rd_margin_policy *p, const struct rd_margin_line *in, 
 	p->memo->cur = in;
 	p->memo->read = 0;
 	rd_sandbox_take_impure(p->sb);
+	struct rd_margin_memo *outer = running; /* (NULL: margin calls do not nest) */
+	running = p->memo;
 	int rc = rd_sandbox_finish(p->sb, 1, LUA_MULTRET, err, errlen);
+	running = outer;
 	p->memo->cur = NULL;
 	bool impure = rd_sandbox_take_impure(p->sb);
 	if (rc < 0)
