@@ -916,6 +916,9 @@ static void *watch_main(void *arg)
 		/* Park; a call that begins meanwhile sees watch_parked and wakes us
 		 * (both sides store, then load: one of them sees the other). */
 		pthread_mutex_lock(&watch_lock);
+		/* (no last look while asleep, nor until the next one: a call then
+		 * reads the clock itself) */
+		atomic_store(&watch_look, 0);
 		atomic_store(&watch_parked, true);
 		for (;;) {
 			bool busy = false;
@@ -1029,9 +1032,10 @@ static int protected_call(struct rd_sandbox *sb, int nargs, int nresults, char *
 		sb->cpu_end = UINT64_MAX;
 		sb->metered = 0;
 		/* When it began, without reading the clock (~25 ns here, a
-		 * twentieth of a short call): no later than the watchdog's last look, which is at
-		 * most WATCH_TICK_NS old while the watchdog runs.  Read when the
-		 * watchdog was asleep, has not looked yet, or a run's totals are
+		 * twentieth of a short call): no later than the watchdog's last
+		 * look, which is at most WATCH_TICK_NS old while the watchdog runs
+		 * (older only while it waits for a CPU).  Read when the watchdog
+		 * is asleep or waking (watch_look 0), or a run's totals are
 		 * charged this call's time. */
 		wall0 = sb->total_cpu_ms || sb->total_wall_ms ? 0 : atomic_load_explicit(&watch_look, memory_order_relaxed);
 	} else {
