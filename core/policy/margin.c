@@ -24,6 +24,7 @@
 enum {
 	S_PARTNER = 1, S_PRODUCT, S_LIST, S_CUSTOMER, S_VENDOR, S_ID, S_KIND, S_TIER, S_SKU, S_LINE, S_TERM, S_AMOUNT,
 	S_CURRENCY, S_SEGMENT, S_COUNTRY, S_DEAL_BONUS, S_DIST_BP, S_DISTRIBUTOR, S_PUBLISH, S_QUANTITY, S_DEAL,
+	S_REFERRAL,
 	S_TIERS,                  /* + enum rd_tier (1..4) */
 	S_KINDS = S_TIERS + 5,    /* + enum rd_partner_kind (1..2) */
 	S_PUBLISHES = S_KINDS + 3, /* + enum rd_publish (1..2) */
@@ -38,6 +39,7 @@ static const char *const string_table[S_END] = {
 	[S_TERM] = "term", [S_AMOUNT] = "amount", [S_CURRENCY] = "currency", [S_SEGMENT] = "segment",
 	[S_COUNTRY] = "country", [S_DEAL_BONUS] = "deal_bonus_bp", [S_DIST_BP] = "distributor_bp",
 	[S_DISTRIBUTOR] = "distributor", [S_PUBLISH] = "publish", [S_QUANTITY] = "quantity", [S_DEAL] = "deal",
+	[S_REFERRAL] = "referral",
 	[S_TIERS + 1] = "platinum", [S_TIERS + 2] = "gold", [S_TIERS + 3] = "silver", [S_TIERS + 4] = "vendor",
 	[S_KINDS + 1] = "distributor", [S_KINDS + 2] = "reseller",
 	[S_PUBLISHES + 1] = "vendor", [S_PUBLISHES + 2] = "partner",
@@ -48,7 +50,8 @@ static const char *const string_table[S_END] = {
 static const struct {
 	const char *name;
 	size_t len;
-} parties[] = { { "reseller", 8 }, { "distributor", 11 }, { "referral", 8 } };
+	int str; /* its string in string_table */
+} parties[] = { { "reseller", 8, S_KINDS + 2 }, { "distributor", 11, S_DISTRIBUTOR }, { "referral", 8, S_REFERRAL } };
 
 enum { T_LINE = 1, T_PARTNER, T_PRODUCT, T_LIST, T_CUSTOMER, T_VENDOR, T_COUNT };
 
@@ -84,23 +87,27 @@ static const struct {
 #define MEMO_STRINGS 5
 #define STRING_FIELDS (1u << F_SKU | 1u << F_PLINE | 1u << F_CURRENCY | 1u << F_SEGMENT | 1u << F_COUNTRY)
 
-/* A field's value as a number (strings: NULL, the empty string is ""). */
-static uint64_t field_int(const struct rd_margin_line *l, int f)
+/* The line's fields as numbers, by field (strings: 0), read once per
+ * evaluation: the memo's hashes and comparisons and the script's reads all
+ * take them from here. */
+static void line_values(const struct rd_margin_line *l, uint64_t *v)
 {
-	switch (f) {
-	case F_PARTNER_ID: return l->partner_id;
-	case F_KIND: return l->partner_kind;
-	case F_TIER: return l->partner_tier;
-	case F_TERM: return l->term;
-	case F_AMOUNT: return (uint64_t)l->list_amount;
-	case F_BONUS: return l->deal_bonus_bp;
-	case F_DIST_BP: return l->distributor_bp;
-	case F_DISTRIBUTOR: return l->distributor_id;
-	case F_PUBLISH: return l->publish;
-	case F_QUANTITY: return l->quantity;
-	case F_DEAL: return l->deal;
-	default: return 0;
-	}
+	v[F_PARTNER_ID] = l->partner_id;
+	v[F_KIND] = l->partner_kind;
+	v[F_TIER] = l->partner_tier;
+	v[F_SKU] = 0;
+	v[F_PLINE] = 0;
+	v[F_TERM] = l->term;
+	v[F_AMOUNT] = (uint64_t)l->list_amount;
+	v[F_CURRENCY] = 0;
+	v[F_SEGMENT] = 0;
+	v[F_COUNTRY] = 0;
+	v[F_BONUS] = l->deal_bonus_bp;
+	v[F_DIST_BP] = l->distributor_bp;
+	v[F_DISTRIBUTOR] = l->distributor_id;
+	v[F_PUBLISH] = l->publish;
+	v[F_QUANTITY] = l->quantity;
+	v[F_DEAL] = l->deal;
 }
 
 static const char *field_str(const struct rd_margin_line *l, int f)
@@ -130,19 +137,20 @@ struct memo_entry {
 };
 
 /* A proxy's fields: its keys as the interned Lua strings (compared by
- * address) and the field each names.  The proxy's __index has it as its
- * upvalue: one look-up finds the memo, the table and its keys. */
+ * address) and the field each names; the memo's tables[] by proxy. */
 #define PROXY_MAX_KEYS 5
 struct proxy_desc {
-	struct rd_margin_memo *memo;
 	int n;
-	const char *keys[PROXY_MAX_KEYS];
+	const void *keys[PROXY_MAX_KEYS]; /* lua_topointer of the key strings */
 	uint8_t f[PROXY_MAX_KEYS];
 };
 
 struct rd_margin_memo {
 	const struct rd_margin_line *cur; /* the line of the call running now */
 	uint32_t read;                    /* fields the running call read */
+	uint64_t v[F_COUNT];              /* the line being evaluated, line_values */
+	int fn_ref;                       /* registry: the margin function */
+	const void *party_str[3];         /* the parties' names as Lua strings (lua_topointer) */
 	uint32_t masks[MEMO_MAX_MASKS];
 	int n_masks;
 	uint32_t n;
@@ -161,21 +169,33 @@ static int read_only(lua_State *L)
 	return luaL_error(L, "the margin line is read-only");
 }
 
-/* Pushes the value of field f of line l (nil for an empty string, an enum
- * value without a name, or no distributor). */
-static void push_field(lua_State *L, const struct rd_margin_line *l, int f)
+/* A proxy's __index upvalues: the enum names (string_table from S_TIERS
+ * on), pushed without a table look-up. */
+#define ENUM_UPVALUE(i) (1 + (i) - S_TIERS)
+
+/* The memo of the margin call running on this thread (NULL between
+ * calls): a proxy's __index finds the line and notes the read there.  A
+ * proxy is reachable only by its own policy's script (each policy has its
+ * own environment, and the string metatable is hidden), so a proxy read
+ * while a call runs is one of that call's policy. */
+static __thread struct rd_margin_memo *running __attribute__((tls_model("initial-exec")));
+
+/* Pushes the value of field f of the line being evaluated (nil for an
+ * empty string, an enum value without a name, or no distributor). */
+static void push_field(lua_State *L, const struct rd_margin_memo *p, int f)
 {
+	const struct rd_margin_line *l = p->cur;
 	const char *s;
-	uint64_t v;
+	uint64_t v = p->v[f];
 	switch (f) {
-	case F_PARTNER_ID: lua_pushinteger(L, (lua_Integer)l->partner_id); return;
-	case F_AMOUNT: lua_pushinteger(L, l->list_amount); return;
-	case F_BONUS: lua_pushinteger(L, l->deal_bonus_bp); return;
-	case F_DIST_BP: lua_pushinteger(L, l->distributor_bp); return;
-	case F_QUANTITY: lua_pushinteger(L, l->quantity); return;
+	case F_PARTNER_ID:
+	case F_AMOUNT:
+	case F_BONUS:
+	case F_DIST_BP:
+	case F_QUANTITY: lua_pushinteger(L, (lua_Integer)v); return;
 	case F_DISTRIBUTOR:
-		if (l->distributor_id)
-			lua_pushinteger(L, (lua_Integer)l->distributor_id);
+		if (v)
+			lua_pushinteger(L, (lua_Integer)v);
 		else
 			lua_pushnil(L);
 		return;
@@ -185,9 +205,8 @@ static void push_field(lua_State *L, const struct rd_margin_line *l, int f)
 	case F_SEGMENT: s = l->segment; break;
 	case F_COUNTRY: s = l->country; break;
 	default: /* an enum */
-		v = field_int(l, f);
 		if (v < (uint64_t)fields[f].enum_n && string_table[fields[f].enum_base + (int)v])
-			lua_rawgeti(L, lua_upvalueindex(1), fields[f].enum_base + (int)v);
+			lua_pushvalue(L, lua_upvalueindex(ENUM_UPVALUE(fields[f].enum_base + (int)v)));
 		else
 			lua_pushnil(L);
 		return;
@@ -198,32 +217,45 @@ static void push_field(lua_State *L, const struct rd_margin_line *l, int f)
 		lua_pushnil(L);
 }
 
-/* __index of a proxy (upvalues: the strings table, the proxy's struct
- * proxy_desc): pushes the line's value of the field read and notes the
- * read.  Nothing is stored: the proxies stay empty, so every read of a
- * field comes here (and is noted), every write fails (__newindex), and
- * nothing a call sees can outlive it.  (The line's links to the other
- * proxies, partner and the like, are a table on the way: see push_proxy.) */
-static int field_index(lua_State *L)
+/* __index of a proxy (upvalues: the enum names; one function per proxy,
+ * field_index with its table): pushes the line's value of the field read
+ * and notes the read.  Nothing is stored: the proxies stay empty, so every
+ * read of a field comes here (and is noted), every write fails
+ * (__newindex), and nothing a call sees can outlive it.  (The line's links
+ * to the other proxies, partner and the like, are a table on the way: see
+ * push_proxy.) */
+static inline int field_index(lua_State *L, int table)
 {
-	if (lua_type(L, 2) != LUA_TSTRING)
+	struct rd_margin_memo *p = running;
+	if (!p)
 		return 0;
-	const struct proxy_desc *d = lua_touserdata(L, lua_upvalueindex(2));
-	struct rd_margin_memo *p = d->memo;
-	if (!p->cur)
-		return 0;
-	const char *key = lua_tostring(L, 2);
+	const struct proxy_desc *d = &p->tables[table];
+	/* The key's identity in one call: a string's lua_topointer is the
+	 * interned string itself (every short string with the same bytes is
+	 * the same object, as the field names are); any other key is NULL or
+	 * another object, never one of the names. */
+	const void *key = lua_topointer(L, 2);
 	for (int i = 0; i < d->n; i++)
 		if (d->keys[i] == key) {
 			p->read |= 1u << d->f[i];
-			push_field(L, p->cur, d->f[i]);
+			push_field(L, p, d->f[i]);
 			return 1;
 		}
 	return 0;
 }
 
-/* A proxy: an empty table whose reads go to field_index (upvalues: the
- * strings table at `strings`, the proxy's struct proxy_desc) and whose
+static int index_line(lua_State *L) { return field_index(L, T_LINE); }
+static int index_partner(lua_State *L) { return field_index(L, T_PARTNER); }
+static int index_product(lua_State *L) { return field_index(L, T_PRODUCT); }
+static int index_list(lua_State *L) { return field_index(L, T_LIST); }
+static int index_customer(lua_State *L) { return field_index(L, T_CUSTOMER); }
+static int index_vendor(lua_State *L) { return field_index(L, T_VENDOR); }
+static lua_CFunction const index_of[T_COUNT] = { [T_LINE] = index_line, [T_PARTNER] = index_partner,
+						 [T_PRODUCT] = index_product, [T_LIST] = index_list,
+						 [T_CUSTOMER] = index_customer, [T_VENDOR] = index_vendor };
+
+/* A proxy: an empty table whose reads go to its index_of function
+ * (upvalues: the enum names from the strings table at `strings`) and whose
  * writes fail; its metatable is hidden.  (rawset is not in the sandbox.)
  * The line's proxy reads its links first: its __index is the table at
  * `links` (line.partner and the like: the other proxies, found without a C
@@ -232,20 +264,19 @@ static int field_index(lua_State *L)
 static void push_proxy(lua_State *L, int strings, struct rd_margin_memo *memo, int table, int links)
 {
 	struct proxy_desc *d = &memo->tables[table];
-	d->memo = memo;
 	d->n = 0;
 	for (int f = 0; f < F_COUNT; f++)
 		if (fields[f].table == table) {
 			lua_rawgeti(L, strings, fields[f].key);
-			d->keys[d->n] = lua_tostring(L, -1); /* kept alive by the strings table */
+			d->keys[d->n] = lua_topointer(L, -1); /* kept alive by the strings table */
 			d->f[d->n++] = (uint8_t)f;
 			lua_pop(L, 1);
 		}
 	lua_newtable(L);
 	lua_createtable(L, 0, 3);
-	lua_pushvalue(L, strings);
-	lua_pushlightuserdata(L, d);
-	lua_pushcclosure(L, field_index, 2);
+	for (int i = S_TIERS; i < S_END; i++)
+		lua_rawgeti(L, strings, i);
+	lua_pushcclosure(L, index_of[table], S_END - S_TIERS);
 	if (links) {
 		lua_createtable(L, 0, 1);
 		lua_insert(L, -2);
@@ -271,46 +302,61 @@ static uint64_t mix(uint64_t h)
 	return h;
 }
 
-/* Each field's hash, well mixed on its own: a mask's hash adds those of its
- * fields (two instructions a field), so trying each mask seen costs little
- * once the line's field hashes are known. */
-static uint64_t field_hash(const struct rd_margin_line *l, int f)
-{
-	if (!fields[f].str)
-		return mix(field_int(l, f) ^ (uint64_t)f << 56);
-	uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)f;
-	for (const unsigned char *c = (const unsigned char *)field_str(l, f); *c; c++)
-		h = (h ^ *c) * 0x100000001b3ULL;
-	return mix(h);
-}
-
-/* A line's field hashes, computed as the masks tried need them, and kept
- * for the answer's entry when the lookup misses. */
-struct probe {
-	uint64_t fh[F_COUNT];
-	uint32_t have;
+/* A mask's hash: the mask and each of its fields' values times the field's
+ * own odd constant, added, and mixed once (a few instructions a field, so
+ * trying each mask seen costs little); a string field's value is its bytes'
+ * hash, computed once per lookup.  Equal hashes are only a hint: an entry
+ * answers when its fields' values are the line's (entry_matches). */
+static const uint64_t field_k[F_COUNT] = {
+	0x9e3779b97f4a7c15ULL, 0xbf58476d1ce4e5b9ULL, 0x94d049bb133111ebULL, 0xd6e8feb86659fd93ULL,
+	0xa0761d6478bd642fULL, 0xe7037ed1a0b428dbULL, 0x8ebc6af09c88c6e3ULL, 0x589965cc75374cc3ULL,
+	0x1d8e4e27c47d124fULL, 0xff51afd7ed558ccdULL, 0xc4ceb9fe1a85ec53ULL, 0x87c37b91114253d5ULL,
+	0x4cf5ad432745937fULL, 0x2127599bf4325c37ULL, 0x880355f21e6d1965ULL, 0xcbf29ce484222325ULL,
 };
 
-static inline uint64_t mask_hash(const struct rd_margin_line *l, uint32_t mask, struct probe *pr)
+static uint64_t string_hash(const char *s)
 {
-	uint32_t need = mask & ~pr->have;
-	for (uint32_t m = need; m; m &= m - 1) {
-		int f = __builtin_ctz(m);
-		pr->fh[f] = field_hash(l, f);
-	}
-	pr->have |= need;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+		h = (h ^ *c) * 0x100000001b3ULL;
+	return h;
+}
+
+/* A line's string fields' hashes, computed as the masks tried need them,
+ * and the masks' hashes, kept for the answer's entry when the lookup
+ * misses. */
+struct probe {
+	uint64_t sh[F_COUNT];
+	uint32_t have;
+	int tried;                    /* masks[0 .. tried - 1] were looked up, */
+	uint64_t mh[MEMO_MAX_MASKS];  /* under these hashes */
+};
+
+static inline uint64_t mask_hash(const struct rd_margin_line *l, const uint64_t *v, uint32_t mask,
+				 struct probe *pr)
+{
 	uint64_t h = (uint64_t)mask * 0x9e3779b97f4a7c15ULL;
-	for (uint32_t m = mask; m; m &= m - 1)
-		h += pr->fh[__builtin_ctz(m)];
+	for (uint32_t m = mask & ~STRING_FIELDS; m; m &= m - 1) {
+		int f = __builtin_ctz(m);
+		h += v[f] * field_k[f];
+	}
+	for (uint32_t m = mask & STRING_FIELDS; m; m &= m - 1) {
+		int f = __builtin_ctz(m);
+		if (!(pr->have & 1u << f)) {
+			pr->sh[f] = string_hash(field_str(l, f));
+			pr->have |= 1u << f;
+		}
+		h += pr->sh[f] * field_k[f];
+	}
 	return mix(h);
 }
 
-static bool entry_matches(const struct memo_entry *e, const struct rd_margin_line *l)
+static bool entry_matches(const struct memo_entry *e, const struct rd_margin_line *l, const uint64_t *v)
 {
 	for (uint32_t m = e->mask; m; m &= m - 1) {
 		int f = __builtin_ctz(m);
 		if (fields[f].str ? strcmp(e->strings[fields[f].str - 1], field_str(l, f)) != 0
-				  : e->ints[f] != field_int(l, f))
+				  : e->ints[f] != v[f])
 			return false;
 	}
 	return true;
@@ -331,12 +377,13 @@ static const struct rd_margin_result *memo_find(struct rd_margin_memo *m, const 
 					       struct probe *pr)
 {
 	for (int i = 0; i < m->n_masks; i++) {
-		uint64_t h = mask_hash(l, m->masks[i], pr);
+		uint64_t h = pr->mh[i] = mask_hash(l, m->v, m->masks[i], pr);
+		pr->tried = i + 1;
 		for (uint32_t s = (uint32_t)h & (MEMO_SLOTS - 1); m->slots[s].entry; s = (s + 1) & (MEMO_SLOTS - 1)) {
 			if (m->slots[s].tag != (uint32_t)(h >> 32))
 				continue;
 			struct memo_entry *e = &m->entries[m->slots[s].entry - 1];
-			if (e->hash == h && e->mask == m->masks[i] && entry_matches(e, l)) {
+			if (e->hash == h && e->mask == m->masks[i] && entry_matches(e, l, m->v)) {
 				if (i > 0) { /* the masks that answer most drift to the front */
 					uint32_t t = m->masks[i - 1];
 					m->masks[i - 1] = m->masks[i];
@@ -352,8 +399,10 @@ static const struct rd_margin_result *memo_find(struct rd_margin_memo *m, const 
 static void memo_keep(struct rd_margin_memo *m, uint32_t mask, const struct rd_margin_line *l,
 		      const struct rd_margin_result *r, struct probe *pr)
 {
-	if (m->n == MEMO_MAX_ENTRIES)
+	if (m->n == MEMO_MAX_ENTRIES) {
 		memo_clear(m); /* many distinct inputs: start again rather than grow */
+		pr->tried = 0;
+	}
 	int i = 0;
 	while (i < m->n_masks && m->masks[i] != mask)
 		i++;
@@ -363,17 +412,18 @@ static void memo_keep(struct rd_margin_memo *m, uint32_t mask, const struct rd_m
 		m->masks[m->n_masks++] = mask;
 	}
 	struct memo_entry *e = &m->entries[m->n];
-	memset(e->strings, 0, sizeof e->strings); /* (ints: only the mask's are ever read) */
+	if (mask & STRING_FIELDS) /* (ints: only the mask's are ever read) */
+		memset(e->strings, 0, sizeof e->strings);
 	for (uint32_t b = mask; b; b &= b - 1) {
 		int f = __builtin_ctz(b);
 		if (fields[f].str) {
 			e->strings[fields[f].str - 1] = rd_strdup(field_str(l, f));
 		} else {
-			e->ints[f] = field_int(l, f);
+			e->ints[f] = m->v[f];
 		}
 	}
 	e->mask = mask;
-	e->hash = mask_hash(l, mask, pr);
+	e->hash = i < pr->tried ? pr->mh[i] : mask_hash(l, m->v, mask, pr); /* (looked up under it: not again) */
 	e->result.n = r->n; /* (the shares in use only: the entry is large) */
 	e->result.total_bp = r->total_bp;
 	memcpy(e->result.shares, r->shares, (size_t)r->n * sizeof r->shares[0]);
@@ -437,7 +487,17 @@ int rd_margin_load(struct rd_margin_policy *p, struct rd_sandbox *sb, const char
 	p->line_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	p->tables_ref = luaL_ref(L, LUA_REGISTRYINDEX); /* the links */
 	lua_settop(L, strings);
+	for (int k = 0; k < 3; k++) {
+		lua_rawgeti(L, strings, parties[k].str);
+		p->memo->party_str[k] = lua_topointer(L, -1); /* kept alive by the strings table */
+		lua_pop(L, 1);
+	}
 	p->strings_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	/* The function itself, one registry look-up away for each call (the
+	 * sandbox's table of functions is two). */
+	p->memo->fn_ref = LUA_NOREF;
+	if (rd_sandbox_begin(sb, fn) == 0)
+		p->memo->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	lua_settop(L, top);
 	rd_sandbox_host_end(sb);
 	return 0;
@@ -451,6 +511,8 @@ void rd_margin_unload(struct rd_margin_policy *p)
 	luaL_unref(L, LUA_REGISTRYINDEX, p->line_ref);
 	luaL_unref(L, LUA_REGISTRYINDEX, p->tables_ref);
 	luaL_unref(L, LUA_REGISTRYINDEX, p->strings_ref);
+	if (p->memo)
+		luaL_unref(L, LUA_REGISTRYINDEX, p->memo->fn_ref);
 	rd_sandbox_unload(p->sb, p->env);
 	if (p->memo) {
 		memo_clear(p->memo);
@@ -527,6 +589,8 @@ int rd_margin_eval(struct rd_margin_policy *p, const struct rd_margin_line *in, 
 	bool memo = !p->memo_off && !rd_sandbox_total_spent(p->sb);
 	struct probe pr;
 	pr.have = 0;
+	pr.tried = 0;
+	line_values(in, p->memo->v);
 	if (memo) {
 		const struct rd_margin_result *r = memo_find(p->memo, in, &pr);
 		if (r) {
@@ -542,7 +606,8 @@ int rd_margin_eval(struct rd_margin_policy *p, const struct rd_margin_line *in, 
 	int base = lua_gettop(L);
 	out->n = 0;
 	out->total_bp = 0;
-	if (rd_sandbox_begin(p->sb, p->fn) < 0) {
+	if (lua_rawgeti(L, LUA_REGISTRYINDEX, p->memo->fn_ref) != LUA_TFUNCTION) {
+		lua_settop(L, base);
 		snprintf(err, errlen, "the margin function is gone");
 		return RD_EINTERNAL;
 	}
@@ -550,7 +615,10 @@ int rd_margin_eval(struct rd_margin_policy *p, const struct rd_margin_line *in, 
 	p->memo->cur = in;
 	p->memo->read = 0;
 	rd_sandbox_take_impure(p->sb);
+	struct rd_margin_memo *outer = running; /* (NULL: margin calls do not nest) */
+	running = p->memo;
 	int rc = rd_sandbox_finish(p->sb, 1, LUA_MULTRET, err, errlen);
+	running = outer;
 	p->memo->cur = NULL;
 	bool impure = rd_sandbox_take_impure(p->sb);
 	if (rc < 0)
@@ -562,11 +630,16 @@ int rd_margin_eval(struct rd_margin_policy *p, const struct rd_margin_line *in, 
 			 RD_MARGIN_MAX_SHARES, n);
 		goto out;
 	}
+	unsigned named = 0; /* the parties named so far, by bit */
 	for (int i = 0; i < n / 3; i++) {
 		int at = base + 1 + 3 * i;
 		size_t plen = 0, rlen = 0;
-		const char *party = lua_type(L, at) == LUA_TSTRING ? lua_tolstring(L, at, &plen) : NULL;
-		int known = -1;
+		/* A party is one of three short strings: the same object as the
+		 * name kept at load, whatever made it. */
+		const void *ps = lua_topointer(L, at);
+		int known = ps == p->memo->party_str[0] ? 0 : ps == p->memo->party_str[1] ? 1
+			  : ps == p->memo->party_str[2] ? 2 : -1;
+		const char *party = known < 0 && lua_type(L, at) == LUA_TSTRING ? lua_tolstring(L, at, &plen) : NULL;
 		for (int k = 0; party && k < 3; k++)
 			if (plen == parties[k].len && memcmp(party, parties[k].name, plen) == 0)
 				known = k;
@@ -574,11 +647,11 @@ int rd_margin_eval(struct rd_margin_policy *p, const struct rd_margin_line *in, 
 			snprintf(err, errlen, "margin() share %d: the party must be one of reseller, distributor, referral", i + 1);
 			goto out;
 		}
-		for (int k = 0; k < out->n; k++)
-			if (strcmp(out->shares[k].party, parties[known].name) == 0) {
-				snprintf(err, errlen, "margin() names %s twice", parties[known].name);
-				goto out;
-			}
+		if (named & 1u << known) {
+			snprintf(err, errlen, "margin() names %s twice", parties[known].name);
+			goto out;
+		}
+		named |= 1u << known;
 		int isnum = 0;
 		lua_Integer bp = lua_tointegerx(L, at + 1, &isnum);
 		if (!isnum || lua_type(L, at + 1) != LUA_TNUMBER || bp < 0 || bp > 10000) {

@@ -667,6 +667,36 @@ static void test_margin_reason_utf8(void **state)
 	assert_string_equal(res.shares[0].reason, "a?b?");
 }
 
+/* Parties and keys are matched by the identity of the interned Lua string
+ * (margin.c): a name made at run time is the same string as the literal,
+ * and a key that is not a string, or a long one, is no field. */
+static void test_margin_names_made_at_run_time(void **state)
+{
+	struct rd_sandbox *sb = *state;
+	struct rd_margin_result r =
+		margin_accepted(sb, "('resel'):rep(1) .. 'ler', 100, 'a', table.concat({ 'distri', 'butor' }), 50, 'b', "
+				    "string.char(114, 101, 102, 101, 114, 114, 97, 108), 1, 'c'");
+	assert_int_equal(r.n, 3);
+	assert_string_equal(r.shares[0].party, "reseller");
+	assert_string_equal(r.shares[1].party, "distributor");
+	assert_string_equal(r.shares[2].party, "referral");
+	assert_int_equal(r.total_bp, 151);
+	margin_refused(sb, "'reseller', 1, 'a', 'resel' .. 'ler', 2, 'b'", "names reseller twice");
+	margin_refused(sb, "string.rep('reseller', 6), 1, 'a'", "share 1: the party must be one of");
+	struct rd_margin_line line = std_line();
+	char err[ERRLEN];
+	assert_rc(margin_with(sb,
+			      "  local t = { tostring(line[1]), tostring(line[true]), tostring(line[line]),\n"
+			      "    tostring(line.partner[2.5]), tostring(line.partner[line.partner]),\n"
+			      "    tostring(line[string.rep('deal', 12)]) }\n"
+			      "  t[#t + 1] = line[('part') .. 'ner'][('ti'):rep(1) .. 'er']\n"
+			      "  t[#t + 1] = line['de' .. 'al']\n"
+			      "  return 'reseller', 1, table.concat(t, '|')",
+			      &line, &r, err),
+		  0);
+	assert_string_equal(r.shares[0].reason, "nil|nil|nil|nil|nil|nil|platinum|none");
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, sb_setup, sb_teardown)
@@ -683,6 +713,7 @@ int main(void)
 		T(test_margin_line_refilled),
 		T(test_margin_load_refused),
 		T(test_margin_reason_utf8),
+		T(test_margin_names_made_at_run_time),
 		T(test_route_kind),
 		T(test_route_hours),
 		T(test_route_reason),
