@@ -31,7 +31,7 @@ struct rd_sandbox {
 	bool forced;         /* the hook was brought forward (hook_soon) */
 	volatile sig_atomic_t metered; /* the count hook is on (from the start, or since the watchdog's signal) */
 	bool watched;        /* the call began without the hook: the watchdog turns it on (see below) */
-	uint64_t wall0;      /* CLOCK_MONOTONIC ns when the call began (a watched call: no later; protected_call) */
+	uint64_t wall0;      /* CLOCK_MONOTONIC ns when the call began */
 	uint64_t cpu0;       /* the thread's CPU time then; 0 until a watched call's first look (first_look) */
 	uint64_t call_cpu;   /* ns of CPU time the call may use */
 	uint64_t stretch;    /* the thread's CPU time (ns) when the hook last fired */
@@ -167,13 +167,11 @@ static void stop_deadline(lua_State *L, struct rd_sandbox *sb, bool wall)
 }
 
 /* A watched call did not read the CPU clock when it began (a system call
- * that locks the scheduler's queue: more than the whole of a short call),
- * nor, mostly, the wall clock (wall0 is then the watchdog's last look
- * before it began: see protected_call).  At its first look it takes the
- * wall clock since wall0 as CPU time already used (which the thread cannot
- * have exceeded by more than wall0 is early), up to PREFIX_MAX_NS: a call
- * that was off the CPU before its first look (a busy machine) is not
- * charged for the wait. */
+ * that locks the scheduler's queue: more than the whole of a short call).
+ * At its first look it takes the wall clock since it began as CPU time
+ * already used (which the thread cannot have exceeded), up to
+ * PREFIX_MAX_NS: a call that was off the CPU before its first look (a busy
+ * machine) is not charged for the wait. */
 #define PREFIX_MAX_NS 400000u
 static void first_look(struct rd_sandbox *sb, uint64_t cpu)
 {
@@ -822,11 +820,10 @@ static int new_env(lua_State *L)
  * count, which costs a short call more than its script does.  So a call
  * whose budget is large (WATCH_MIN_BUDGET and above) and which has
  * WATCH_MIN_CPU_NS or more of its time limits left begins without the
- * hook: it stores its number (its slot's count of calls) in its thread's
- * slot, and one watchdog thread for the process looks at the slots every
- * WATCH_TICK_NS.  A call it finds running at two looks in a row (so for
- * WATCH_GRACE_NS, one tick, or longer) gets a signal; the handler, on the
- * call's own
+ * hook: it stores when it began in its thread's slot, and one watchdog
+ * thread for the process
+ * looks at the slots every WATCH_TICK_NS.  A call it finds running for
+ * WATCH_GRACE_NS or longer gets a signal; the handler, on the call's own
  * thread, turns the count hook on (lua_sethook is safe in a signal
  * handler: Lua's own interpreter does it for SIGINT), and from then on the
  * call is metered exactly as one hooked from the start: every instruction
@@ -839,22 +836,18 @@ static int new_env(lua_State *L)
  * on at once (hook_soon).  Where the watchdog cannot run (no thread, all
  * slots taken, a forked child) every call is hooked from the start. */
 #define WATCH_MIN_BUDGET 1000000
+#define WATCH_GRACE_NS 200000u
 #define WATCH_TICK_NS 200000u
-#define WATCH_GRACE_NS WATCH_TICK_NS /* (two looks in a row: one tick apart at least) */
 #define WATCH_MIN_CPU_NS 2000000u /* and 2 ms or more of its time limits left */
 #define WATCH_IDLE_NS 50000000u /* no call for this long: the watchdog sleeps until the next */
 #define WATCH_SLOTS 64
 
 struct watch_slot {
-	atomic_uint_fast64_t call; /* the running call's number; 0: none */
+	atomic_uint_fast64_t since; /* CLOCK_MONOTONIC ns the running call began; 0: none */
 	atomic_bool owned;
 	pthread_t tid;
-	uint64_t calls;     /* the owner's: numbers given so far (never reset, so never reused) */
-	uint64_t seen;      /* the watchdog's: the number at its last look */
-	uint64_t signalled; /* the watchdog's: the number it has signalled */
+	uint64_t signalled; /* the watchdog's: the `since` it has signalled */
 };
-/* CLOCK_MONOTONIC ns of the watchdog's latest look (0: none yet). */
-static atomic_uint_fast64_t watch_look;
 
 static struct watch_slot watch_slots[WATCH_SLOTS];
 static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -891,19 +884,15 @@ static void *watch_main(void *arg)
 		struct timespec ts = { 0, WATCH_TICK_NS };
 		nanosleep(&ts, NULL);
 		uint64_t now = mono_ns();
-		atomic_store_explicit(&watch_look, now, memory_order_relaxed);
 		bool any = false;
 		for (int i = 0; i < WATCH_SLOTS; i++) {
 			struct watch_slot *w = &watch_slots[i];
-			uint64_t call = atomic_load(&w->call), seen = w->seen;
-			w->seen = call;
-			if (!call)
+			uint64_t since = atomic_load(&w->since);
+			if (!since)
 				continue;
 			any = true;
-			/* Running at the last look too, a nanosleep of WATCH_TICK_NS
-			 * ago: it has run for WATCH_GRACE_NS or more. */
-			if (call == seen && w->signalled != call) {
-				w->signalled = call;
+			if (now >= since + WATCH_GRACE_NS && w->signalled != since) {
+				w->signalled = since;
 				pthread_kill(w->tid, watch_signo);
 			}
 		}
@@ -916,14 +905,11 @@ static void *watch_main(void *arg)
 		/* Park; a call that begins meanwhile sees watch_parked and wakes us
 		 * (both sides store, then load: one of them sees the other). */
 		pthread_mutex_lock(&watch_lock);
-		/* (no last look while asleep, nor until the next one: a call then
-		 * reads the clock itself) */
-		atomic_store(&watch_look, 0);
 		atomic_store(&watch_parked, true);
 		for (;;) {
 			bool busy = false;
 			for (int i = 0; i < WATCH_SLOTS && !busy; i++)
-				busy = atomic_load(&watch_slots[i].call) != 0;
+				busy = atomic_load(&watch_slots[i].since) != 0;
 			if (busy || !atomic_load(&watch_parked))
 				break;
 			pthread_cond_wait(&watch_wake, &watch_lock);
@@ -938,7 +924,7 @@ static void *watch_main(void *arg)
 static void watch_release(void *p)
 {
 	struct watch_slot *w = p;
-	atomic_store(&w->call, 0);
+	atomic_store(&w->since, 0);
 	atomic_store(&w->owned, false);
 }
 
@@ -1025,43 +1011,30 @@ static int protected_call(struct rd_sandbox *sb, int nargs, int nresults, char *
 					  (!sb->wall_total || sb->total_wall_left >= WATCH_MIN_CPU_NS)
 				  ? watch_slot()
 				  : NULL;
-	uint64_t wall0;
+	uint64_t wall0 = mono_ns();
+	sb->wall0 = wall0;
+	sb->wall_end = wall0 + (sb->wall_total ? sb->total_wall_left : call_wall);
 	sb->watched = slot != NULL;
 	if (slot) {
 		sb->cpu0 = 0; /* read at the first look, if there is one */
 		sb->cpu_end = UINT64_MAX;
 		sb->metered = 0;
-		/* When it began, without reading the clock (~25 ns here, a
-		 * twentieth of a short call): no later than the watchdog's last
-		 * look, which is at most WATCH_TICK_NS old while the watchdog runs
-		 * (older only while it waits for a CPU).  Read when the watchdog
-		 * is asleep or waking (watch_look 0), or a run's totals are
-		 * charged this call's time. */
-		wall0 = sb->total_cpu_ms || sb->total_wall_ms ? 0 : atomic_load_explicit(&watch_look, memory_order_relaxed);
 	} else {
-		wall0 = mono_ns();
 		sb->cpu0 = sb->stretch = cpu_ns();
 		sb->cpu_end = sb->cpu0 + sb->call_cpu;
 		sb->metered = 1;
 	}
 	sb->running = true;
 	struct rd_sandbox *outer = my_call;
-	uint64_t outer_call = slot ? atomic_load_explicit(&slot->call, memory_order_relaxed) : 0;
+	uint64_t outer_since = slot ? atomic_load_explicit(&slot->since, memory_order_relaxed) : 0;
 	if (slot) {
-		atomic_store(&slot->call, ++slot->calls);
+		atomic_store(&slot->since, wall0);
 		if (atomic_load(&watch_parked)) {
 			pthread_mutex_lock(&watch_lock);
 			atomic_store(&watch_parked, false);
 			pthread_cond_signal(&watch_wake);
 			pthread_mutex_unlock(&watch_lock);
-			wall0 = 0; /* (its last look is old) */
 		}
-		if (!wall0)
-			wall0 = mono_ns();
-	}
-	sb->wall0 = wall0;
-	sb->wall_end = wall0 + (sb->wall_total ? sb->total_wall_left : call_wall);
-	if (slot) {
 		my_call = sb;
 		atomic_signal_fence(memory_order_seq_cst);
 	} else {
@@ -1072,7 +1045,7 @@ static int protected_call(struct rd_sandbox *sb, int nargs, int nresults, char *
 		atomic_signal_fence(memory_order_seq_cst);
 		my_call = outer;
 		atomic_signal_fence(memory_order_seq_cst);
-		atomic_store_explicit(&slot->call, outer_call, memory_order_release);
+		atomic_store_explicit(&slot->since, outer_since, memory_order_release);
 	}
 	if (sb->metered)
 		lua_sethook(L, NULL, 0, 0);

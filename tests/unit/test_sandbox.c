@@ -752,46 +752,6 @@ static void test_time_limit_counts_cpu_not_waiting(void **state)
 	rd_sandbox_unload(sb, env);
 }
 
-/* Two milliseconds of CPU time (the least a call the watchdog watches may
- * have left) and the default budget: calls begin without the hook. */
-static int sb_watched_setup(void **state)
-{
-	struct rd_sandbox *sb = NULL;
-	struct rd_sandbox_limits lim = { .deadline_us = 2000 };
-	if (rd_sandbox_new(&sb, &lim) < 0)
-		return -1;
-	*state = sb;
-	return 0;
-}
-
-/* A watched call reads no clock when it begins: its start is the
- * watchdog's last look.  After the watchdog has slept (no call for 50 ms)
- * there is no recent look and the call reads the clock itself: a call right
- * after the one that woke the watchdog, metered at once (a large
- * string.rep), is not stopped by a wall-clock backstop (here 100 ms)
- * counted from a look made before the sleep. */
-static void test_watched_call_after_the_watchdog_slept(void **state)
-{
-	struct rd_sandbox *sb = *state;
-	lua_State *L = rd_sandbox_state(sb);
-	int env = must_load(sb, "function ok() return 3 end\n"
-				"function big() local s = ('x'):rep(1 << 17) local n = 0\n"
-				"  for i = 1, 200 do n = n + #s end return n end\n");
-	char err[ERRLEN] = "";
-	for (int round = 0; round < 3; round++) {
-		struct timespec ts = { 0, 300000000 };
-		while (nanosleep(&ts, &ts) != 0)
-			;
-		assert_int_equal(call_int(sb, env, "ok"), 3); /* wakes the watchdog */
-		int top = lua_gettop(L);
-		if (call1(sb, env, "big", err, sizeof err) < 0)
-			fail_msg("a call right after the watchdog woke was stopped: %s", err);
-		assert_int_equal(lua_tointeger(L, -1), 200 << 17);
-		lua_settop(L, top);
-	}
-	rd_sandbox_unload(sb, env);
-}
-
 /* The charged functions still do their work when it fits the budget. */
 static void test_charged_functions_work(void **state)
 {
@@ -1025,7 +985,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_deadline, sb_deadline_setup, sb_teardown),
 		cmocka_unit_test_setup_teardown(test_job_time_limit, sb_deadline_setup, sb_teardown),
 		cmocka_unit_test_setup_teardown(test_time_limit_counts_cpu_not_waiting, sb_deadline_setup, sb_teardown),
-		cmocka_unit_test_setup_teardown(test_watched_call_after_the_watchdog_slept, sb_watched_setup, sb_teardown),
 		T(test_charged_functions_work),
 		T(test_environments_isolated),
 		T(test_sandboxes_separate),
