@@ -1085,6 +1085,19 @@ static bool may_exceed(const struct phr_header *h, size_t n, size_t limit)
  * head parses to no Content-Length or Transfer-Encoding header (may_exceed
  * is false), or does not parse (phr_parse_request's -1): either way the
  * anonymous limit is the request's, with no parse of the head here. */
+/* Whether buf[from..len) holds a head's end (an empty line: "\n\n" or
+ * "\n\r\n"); from is 3 bytes before the bytes not looked at yet, so a
+ * head sent a few bytes at a time is looked through once, not once per
+ * read (head_brings_no_body reads it whole: only once it has ended). */
+static bool head_ends(const char *buf, size_t len, size_t from)
+{
+	const char *end = buf + len;
+	for (const char *p = buf + from; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
+		if ((p + 1 < end && p[1] == '\n') || (p + 2 < end && p[1] == '\r' && p[2] == '\n'))
+			return true;
+	return false;
+}
+
 static bool head_brings_no_body(const char *buf, size_t len)
 {
 	const char *p = buf, *end = buf + len;
@@ -1171,9 +1184,10 @@ static void on_read(h2o_socket_t *sock, const char *err)
 	if (rd_fails_assert(c != NULL))
 		return;
 	size_t limit = c->limit ? c->limit : srv->opts.max_anon_body;
-	if (!c->limit && !err && sock->input->size &&
-	    head_brings_no_body(sock->input->bytes,
-				sock->input->size < H2O_MAX_REQLEN ? sock->input->size : H2O_MAX_REQLEN)) {
+	size_t have = sock->input->size < H2O_MAX_REQLEN ? sock->input->size : H2O_MAX_REQLEN;
+	if (!c->limit && !err && have &&
+	    head_ends(sock->input->bytes, have, c->seen >= 3 && c->seen <= have ? c->seen - 3 : 0) &&
+	    head_brings_no_body(sock->input->bytes, have)) {
 		c->limit = limit = srv->opts.max_anon_body; /* what the parse below would decide */
 		c->seen = 0;
 	} else if (!c->limit && !err && sock->input->size) {
