@@ -195,6 +195,17 @@ static void fill(const struct rd_entity *e, void *obj)
 	}
 }
 
+/* A kept entry written whole gives want's bytes. */
+static void assert_written_whole(const struct rd_jsonw_memo *m, const char *want)
+{
+	struct rd_jsonw w;
+	rd_jsonw_init(&w, 1, NULL, NULL);
+	rd_jsonw_memo_write_whole(&w, m);
+	assert_int_equal(w.len, strlen(want));
+	assert_memory_equal(w.buf, want, w.len);
+	rd_jsonw_free(&w);
+}
+
 static char *tree_text(const struct rd_entity *e, const void *obj, const char *colour)
 {
 	json_t *j = rd_entity_to_json(e, obj);
@@ -400,13 +411,9 @@ static void test_memo_writes_the_same_bytes(void **state)
 				assert_false(rd_jsonw_memo_aux(m, 7, 1, "colour", long_val));
 				assert_true(m->aux_key == 0);
 				char *plain = tree_text(e, back, NULL);
-				struct rd_jsonw w;
-				rd_jsonw_init(&w, 1, NULL, NULL);
-				rd_jsonw_memo_write_whole(&w, m);
-				assert_int_equal(w.len, strlen(plain));
-				assert_memory_equal(w.buf, plain, w.len);
-				rd_jsonw_free(&w);
+				assert_written_whole(m, plain);
 				free(plain);
+				struct rd_jsonw w;
 				/* Kept as it is written, with its aux: the tail taken from
 				 * what was written. */
 				char *red = tree_text(e, back, "red");
@@ -418,11 +425,7 @@ static void test_memo_writes_the_same_bytes(void **state)
 				rd_jsonw_free(&w);
 				assert_non_null(k2);
 				assert_true(k2->aux_key == 55 && k2->aux_val == 2);
-				rd_jsonw_init(&w, 1, NULL, NULL);
-				rd_jsonw_memo_write_whole(&w, k2);
-				assert_int_equal(w.len, strlen(red));
-				assert_memory_equal(w.buf, red, w.len);
-				rd_jsonw_free(&w);
+				assert_written_whole(k2, red);
 				free(red);
 				m = k2; /* the slot's entry now */
 				assert_null(rd_jsonw_memo_find(e, tenant + 1, id, rw.buf, rw.len));

@@ -1766,7 +1766,9 @@ static char *dump_table(struct rd_store *s, struct rd_table *tb)
 	return out;
 }
 
-static void test_bulk_load(void **state)
+/* fx->s and fx->other: two stores, side by side, for the same writes with
+ * and without a bulk load. */
+static struct fixture *two_stores(void **state)
 {
 	struct fixture *fx = *state;
 	char other_dir[160];
@@ -1774,6 +1776,12 @@ static void test_bulk_load(void **state)
 	assert_int_equal(mkdir(other_dir, 0755), 0);
 	fx->s = open_at(fx->dir, NULL);
 	fx->other = open_at(other_dir, NULL);
+	return fx;
+}
+
+static void test_bulk_load(void **state)
+{
+	struct fixture *fx = two_stores(state);
 	struct rd_table *tb, *tb2, *things, *things2;
 	assert_rc(rd_store_register(fx->s, &bulk_def, &tb), 0);
 	assert_rc(rd_store_register(fx->other, &bulk_def, &tb2), 0);
@@ -1875,12 +1883,7 @@ static int next_id_fn(struct rd_txn *t, void *arg)
 
 static void test_bulk_load_new_only(void **state)
 {
-	struct fixture *fx = *state;
-	char other_dir[160];
-	beside(fx, "rows", other_dir);
-	assert_int_equal(mkdir(other_dir, 0755), 0);
-	fx->s = open_at(fx->dir, NULL);
-	fx->other = open_at(other_dir, NULL);
+	struct fixture *fx = two_stores(state);
 	struct rd_table *tb, *tb2;
 	assert_rc(rd_store_register(fx->s, &bulk_def, &tb), 0);
 	assert_rc(rd_store_register(fx->other, &bulk_def, &tb2), 0);
