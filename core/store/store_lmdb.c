@@ -748,11 +748,18 @@ static uint64_t lm_txn_snapshot(struct rd_txn *t)
 }
 
 /* The snapshot a read transaction begun now sees: the newest meta page's
- * transaction id (what mdb_txn_renew would pick), numbered as above. */
+ * transaction id (what mdb_txn_renew would pick), numbered as above.  The
+ * meta pages are in the map: read with the remap lock held shared, as a
+ * transaction holds it (another thread growing the map unmaps them); 0,
+ * "not known", while a remap has it. */
 static uint64_t lm_store_snapshot(struct rd_store *s)
 {
 	MDB_envinfo info;
-	if (mdb_env_info(s->env, &info) != 0)
+	if (pthread_rwlock_tryrdlock(&s->remap) != 0)
+		return 0;
+	int rc = mdb_env_info(s->env, &info);
+	pthread_rwlock_unlock(&s->remap);
+	if (rc != 0)
 		return 0;
 	uint64_t id = (uint64_t)info.me_last_txnid;
 	if (id >= (UINT64_C(1) << 44) || s->opened >= (UINT64_C(1) << 20))
@@ -2154,9 +2161,13 @@ static int lm_store_stats(struct rd_store *s, struct rd_store_stats *st)
 {
 	MDB_envinfo info;
 	MDB_stat ms;
+	/* The meta pages are in the map: read with the remap lock held shared
+	 * (lm_store_snapshot). */
+	pthread_rwlock_rdlock(&s->remap);
 	int rc = mdb_env_info(s->env, &info);
 	if (rc == 0)
 		rc = mdb_env_stat(s->env, &ms);
+	pthread_rwlock_unlock(&s->remap);
 	if (rc != 0)
 		return lmdb_error(rc);
 	st->map_size = info.me_mapsize;
