@@ -62,7 +62,15 @@ void rd_date_format(rd_date days, char out[11])
 {
 	int y, m, d;
 	rd_date_to_ymd(days, &y, &m, &d);
-	snprintf(out, 11, "%04u-%02u-%02u", (unsigned)y % 10000u, (unsigned)m % 100u, (unsigned)d % 100u);
+	/* "%04u-%02u-%02u" of y % 10000, m % 100 and d % 100, without snprintf
+	 * (the dates of a message's context are many) */
+	unsigned part[3] = { (unsigned)y % 10000u, (unsigned)m % 100u, (unsigned)d % 100u };
+	static const int at[3] = { 3, 6, 9 }, width[3] = { 4, 2, 2 };
+	for (int i = 0; i < 3; i++)
+		for (int k = 0; k < width[i]; k++, part[i] /= 10)
+			out[at[i] - k] = (char)('0' + part[i] % 10);
+	out[4] = out[7] = '-';
+	out[10] = 0;
 }
 
 rd_date rd_date_today(void)

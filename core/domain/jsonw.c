@@ -161,20 +161,15 @@ static char *digits(char *o, unsigned n, int k)
 	return o + k;
 }
 
-/* "YYYY-MM-DD" and "YYYY-MM-DDTHH:MM:SSZ" with their quotes: the digits
- * rd_date_format's and rd_time_format's "%04u-%02u-%02u" give (each part
- * taken modulo its width, as they do), without snprintf. */
+/* "YYYY-MM-DD" and "YYYY-MM-DDTHH:MM:SSZ" with their quotes: the date as
+ * rd_date_format writes it, the time's digits as rd_time_format's "%02u"
+ * give them (the hour taken modulo 100 as it does), without snprintf. */
 static void date_str(struct rd_jsonw *w, rd_date days, uint64_t sec_of_day, bool time)
 {
-	int y, m, d;
-	rd_date_to_ymd(days, &y, &m, &d);
 	char *o = room(w, 22), *b = o;
 	*o++ = '"';
-	o = digits(o, (unsigned)y % 10000u, 4);
-	*o++ = '-';
-	o = digits(o, (unsigned)m % 100u, 2);
-	*o++ = '-';
-	o = digits(o, (unsigned)d % 100u, 2);
+	rd_date_format(days, o);
+	o += 10;
 	if (time) {
 		unsigned sec = (unsigned)sec_of_day;
 		*o++ = 'T';

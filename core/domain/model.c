@@ -2348,12 +2348,15 @@ void rd_time_format(uint64_t unix_s, char out[21])
 void rd_brand_contact_block(const struct rd_partner *p, const struct rd_vendor *v, char *out, size_t cap)
 {
 	if (p && p->contact_block[0])
-		snprintf(out, cap, "%s", p->contact_block);
-	else if (p)
-		snprintf(out, cap, "%s%s%s%s%s", p->name, p->phone[0] ? ", " : "", p->phone, p->email[0] ? ", " : "",
-			 p->email);
-	else
-		snprintf(out, cap, "%s", v->name);
+		rd_strcopy(out, cap, p->contact_block);
+	else if (p) {
+		const char *part[] = { p->name, p->phone[0] ? ", " : "", p->phone, p->email[0] ? ", " : "", p->email };
+		if (cap)
+			out[0] = 0;
+		for (size_t i = 0, n = 0; i < 5 && n + 1 < cap; i++, n += strlen(out + n))
+			rd_strcopy(out + n, cap - n, part[i]);
+	} else
+		rd_strcopy(out, cap, v->name);
 }
 
 json_t *rd_brand_json(const struct rd_partner *p, const struct rd_vendor *v)

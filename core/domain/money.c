@@ -107,23 +107,39 @@ static bool split(int64_t amount, const char *currency, uint64_t *major, uint64_
 	return neg;
 }
 
+/* "CUR -1,234.56": written digit by digit (snprintf was most of the cost
+ * of a message's amounts); cut at cap - 1 bytes as snprintf would. */
 void rd_money_format(int64_t amount, const char *currency, char *out, size_t cap)
 {
 	uint64_t major, minor;
 	int exp;
 	bool neg = split(amount, currency, &major, &minor, &exp);
-	char digits[24], grouped[32], frac[8] = "";
-	snprintf(digits, sizeof digits, "%llu", (unsigned long long)major);
-	size_t n = strlen(digits), o = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (i && (n - i) % 3 == 0)
-			grouped[o++] = ',';
-		grouped[o++] = digits[i];
-	}
-	grouped[o] = 0;
+	char text[64], *e = text + sizeof text, *p = e;
+	for (int i = 0; i < exp; i++, minor /= 10)
+		*--p = (char)('0' + minor % 10);
 	if (exp)
-		snprintf(frac, sizeof frac, ".%0*llu", exp, (unsigned long long)minor);
-	snprintf(out, cap, "%s %s%s%s", currency && *currency ? currency : "", neg ? "-" : "", grouped, frac);
+		*--p = '.';
+	for (int i = 0;; i++, major /= 10) {
+		if (i && i % 3 == 0)
+			*--p = ',';
+		*--p = (char)('0' + major % 10);
+		if (major < 10)
+			break;
+	}
+	if (neg)
+		*--p = '-';
+	*--p = ' ';
+	size_t cur = currency ? strlen(currency) : 0, n = (size_t)(e - p);
+	if (!cap)
+		return;
+	if (cur > cap - 1)
+		cur = cap - 1;
+	if (cur)
+		memcpy(out, currency, cur);
+	if (n > cap - 1 - cur)
+		n = cap - 1 - cur;
+	memcpy(out + cur, p, n);
+	out[cur + n] = 0;
 }
 
 void rd_money_decimal(int64_t amount, const char *currency, char *out, size_t cap)

@@ -87,18 +87,18 @@ int rd_action_once(struct sweep *s, const char *key)
 			s->taken_before = s->taken;
 			s->preview_before = s->preview ? json_array_size(s->preview) : 0;
 		}
-		snprintf(s->acting, sizeof s->acting, "%s", key);
+		rd_strcopy(s->acting, sizeof s->acting, key);
 		s->why[0] = 0;
 	}
 	struct rd_sched_action a = { 0 };
-	snprintf(a.key, sizeof a.key, "%s", key);
+	rd_strcopy(a.key, sizeof a.key, key);
 	a.at = s->now;
 	a.day = s->day;
 	if ((rc = rd_entity_put(s->t, s->d->actions, &rd_entity_action, s->v.id, &a, 0)) < 0 ||
 	    (rc = rd_action_key_hold(s->r, s->t, s->v.id, key)) < 0)
 		return rc;
 	s->taken++;
-	snprintf(s->ref, sizeof s->ref, "%s", key);
+	rd_strcopy(s->ref, sizeof s->ref, key);
 	if (s->preview) {
 		char d[11];
 		rd_date_format(s->day, d);
@@ -143,7 +143,7 @@ int rd_action_end(struct sweep *s, int rc)
 	if (s->n_skip == s->cap_skip)
 		s->skip = rd_realloc(s->skip, (s->cap_skip = s->cap_skip ? 2 * s->cap_skip : 16) * sizeof *s->skip);
 	struct sweep_skip *k = &s->skip[s->n_skip++];
-	snprintf(k->key, sizeof k->key, "%s", s->acting);
+	rd_strcopy(k->key, sizeof k->key, s->acting);
 	snprintf(k->error, sizeof k->error, "%s%s%s", rd_strerror(rc), s->why[0] ? ": " : "", s->why);
 	if (!s->preview) {
 		char d[11];
@@ -187,8 +187,8 @@ static void margin_of(const struct rd_margin_result *r, int64_t list, struct rd_
 	m->channel_bp = r->total_bp;
 	for (int i = 0; i < r->n && i < RD_QUOTE_MAX_SHARES; i++) {
 		struct rd_quote_share *sh = &m->shares[m->n++];
-		snprintf(sh->party, sizeof sh->party, "%s", r->shares[i].party);
-		snprintf(sh->reason, sizeof sh->reason, "%s", r->shares[i].reason);
+		rd_strcopy(sh->party, sizeof sh->party, r->shares[i].party);
+		rd_strcopy(sh->reason, sizeof sh->reason, r->shares[i].reason);
 		sh->bp = r->shares[i].bp;
 		sh->amount = rd_money_share(list, r->shares[i].bp);
 		m->net -= sh->amount; /* shares total at most 10000 bp: never below zero */
@@ -216,8 +216,8 @@ static int price_line(struct sweep *s, struct rd_opportunity *o, uint8_t kind, c
 	}
 	memset(line, 0, sizeof *line);
 	line->kind = kind;
-	snprintf(line->sku, sizeof line->sku, "%s", p->external_id);
-	snprintf(line->description, sizeof line->description, "%s", p->name);
+	rd_strcopy(line->sku, sizeof line->sku, p->external_id);
+	rd_strcopy(line->description, sizeof line->description, p->name);
 	line->quantity = k->quantity;
 	line->unit_list = pr->amount;
 	line->list = list;
@@ -244,7 +244,7 @@ static int price_line(struct sweep *s, struct rd_opportunity *o, uint8_t kind, c
 		ml.publish = pub[i];
 		int rc = -1;
 		if (s->policy_stopped[0]) {
-			snprintf(err, sizeof err, "%s", s->policy_stopped);
+			rd_strcopy(err, sizeof err, s->policy_stopped);
 		} else if (s->policy_failed_on == k->id) {
 			snprintf(err, sizeof err, "it failed on another line of this quote"); /* the quote has its reason */
 		} else {

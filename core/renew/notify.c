@@ -134,8 +134,8 @@ static void tmpl_remember(struct sweep *s, uint64_t partner, const char *kind, c
 	if (!e->kind[0])
 		c->n++;
 	*e = (struct tmpl_entry){ .partner = partner, .tmpl = tmpl, .len = len };
-	snprintf(e->kind, sizeof e->kind, "%s", kind);
-	snprintf(e->ext, sizeof e->ext, "%s", ext);
+	rd_strcopy(e->kind, sizeof e->kind, kind);
+	rd_strcopy(e->ext, sizeof e->ext, ext);
 }
 
 void rd_sweep_templates_free(struct sweep *s)
@@ -306,7 +306,7 @@ static int queue_params(struct sweep *s, uint64_t partner, const char *kind, jso
 		snprintf(s->why, sizeof s->why, "keeping the templates of %.24s: %s", kind, rd_strerror(rc));
 		return rc;
 	}
-	snprintf(m->template_version, sizeof m->template_version, "%s", version);
+	rd_strcopy(m->template_version, sizeof m->template_version, version);
 	return 1;
 }
 
@@ -332,7 +332,7 @@ static int kept_template(struct rd_renew *r, struct rd_txn *t, const char *versi
 	if (tl > len - 8)
 		return RD_ECORRUPT;
 	struct kept_template *k = rd_calloc(1, sizeof *k);
-	snprintf(k->version, sizeof k->version, "%s", version);
+	rd_strcopy(k->version, sizeof k->version, version);
 	k->src = rd_malloc(len - 8 + 1);
 	memcpy(k->src, (const uint8_t *)val + 8, len - 8);
 	k->src[len - 8] = 0;
@@ -364,8 +364,8 @@ void rd_renew_kept_free(struct rd_renew *r)
 /* Text and HTML into m, cut to fit as at queue time. */
 static void fill_bodies(struct rd_message *m, const char *text, const char *html)
 {
-	snprintf(m->text, sizeof m->text, "%s", text);
-	snprintf(m->html, sizeof m->html, "%s", html);
+	rd_strcopy(m->text, sizeof m->text, text);
+	rd_strcopy(m->html, sizeof m->html, html);
 	if (strlen(text) >= sizeof m->text || strlen(html) >= sizeof m->html)
 		rd_log(RD_LOG_WARN, "renew", "%s message to %s cut to fit (%zu bytes of text, %zu of HTML): the branding "
 		       "pack's template renders more than a message holds", m->kind, m->to, strlen(text), strlen(html));
@@ -431,9 +431,9 @@ int rd_queue_message(struct sweep *s, const char *kind, const char *to, struct r
 	    ((rc = render(s, partner, kind, "txt", ctx, tv, &text)) < 0 ||
 	     (rc = render(s, partner, kind, "html", ctx, tv, &html)) < 0))
 		goto out;
-	snprintf(m->kind, sizeof m->kind, "%s", kind);
-	snprintf(m->to, sizeof m->to, "%s", to);
-	snprintf(m->subject, sizeof m->subject, "%s", subject);
+	rd_strcopy(m->kind, sizeof m->kind, kind);
+	rd_strcopy(m->to, sizeof m->to, to);
+	rd_strcopy(m->subject, sizeof m->subject, subject);
 	if (!m->template_version[0])
 		fill_bodies(m, text, html);
 	m->state = RD_MSG_QUEUED;
@@ -442,7 +442,7 @@ int rd_queue_message(struct sweep *s, const char *kind, const char *to, struct r
 	m->opportunity_id = opportunity;
 	m->partner_id = partner;
 	m->customer_id = customer;
-	snprintf(m->ref, sizeof m->ref, "%s", s->ref);
+	rd_strcopy(m->ref, sizeof m->ref, s->ref);
 	if (s->preview && json_array_size(s->preview)) {
 		json_t *last = json_array_get(s->preview, json_array_size(s->preview) - 1);
 		json_t *msgs = json_object_get(last, "messages");

@@ -2660,27 +2660,42 @@ static void row_get(const void *p, struct rd_counter_val *v)
 
 static int counter_row_add(struct rd_txn *t, const uint8_t *kb, size_t kn, const struct rd_counter_val *d)
 {
+	/* One cursor: a row already there is found once and rewritten or
+	 * deleted where the cursor stands (a get and then a put descended the
+	 * tree twice; most of a write's rows exist). */
+	MDB_cursor *c;
+	int rc = mdb_cursor_open(t->txn, t->s->counters, &c);
+	if (rc != 0)
+		return lmdb_error(rc);
 	MDB_val k = { kn, (void *)kb }, v;
 	struct rd_counter_val cur = { 0, 0, 0 };
-	int rc = mdb_get(t->txn, t->s->counters, &k, &v);
-	if (rc == 0 && v.mv_size == COUNTER_ROW)
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
+	bool found = rc == 0;
+	if (found && v.mv_size == COUNTER_ROW)
 		row_get(v.mv_data, &cur);
-	else if (rc != 0 && rc != MDB_NOTFOUND)
+	if (!found && rc != MDB_NOTFOUND) {
+		mdb_cursor_close(c);
 		return lmdb_error(rc);
-	if (__builtin_add_overflow(cur.n, d->n, &cur.n))
+	}
+	if (__builtin_add_overflow(cur.n, d->n, &cur.n)) {
+		mdb_cursor_close(c);
 		return RD_ERANGE;
+	}
 	cur.a += d->a;
 	cur.b += d->b;
-	if (!cur.n && !cur.a && !cur.b) {
-		rc = mdb_del(t->txn, t->s->counters, &k, NULL);
-		return rc == MDB_NOTFOUND ? 0 : lmdb_error(rc);
+	if (!cur.n && !cur.a && !cur.b)
+		rc = found ? mdb_cursor_del(c, 0) : 0;
+	else {
+		uint8_t row[COUNTER_ROW];
+		memcpy(row, &cur.n, 8);
+		memcpy(row + 8, &cur.a, 16);
+		memcpy(row + 24, &cur.b, 16);
+		v = (MDB_val){ COUNTER_ROW, row };
+		k = (MDB_val){ kn, (void *)kb };
+		rc = mdb_cursor_put(c, &k, &v, found ? MDB_CURRENT : 0);
 	}
-	uint8_t row[COUNTER_ROW];
-	memcpy(row, &cur.n, 8);
-	memcpy(row + 8, &cur.a, 16);
-	memcpy(row + 24, &cur.b, 16);
-	v = (MDB_val){ COUNTER_ROW, row };
-	return lmdb_error(mdb_put(t->txn, t->s->counters, &k, &v, 0));
+	mdb_cursor_close(c);
+	return lmdb_error(rc);
 }
 
 static int lm_counter_add(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, const uint8_t *key, size_t klen,

@@ -244,29 +244,63 @@ static inline bool put1(struct pbuf *b, char c)
 	return true;
 }
 
+/* Whether one of w's eight bytes needs escaping in a JSON string: below
+ * 0x20, '"' or '\\'.  The "has a byte less than" test on w and on w with
+ * each quote or backslash turned to zero; exact for the question "any?",
+ * bytes of 0x80 and above never count. */
+static inline bool escape_in8(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
+	return (((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((bs - ones) & ~bs)) & high;
+}
+
 static bool put_str(struct pbuf *b, const char *s, size_t n)
 {
+	static const char hex[] = "0123456789abcdef";
 	if (!put1(b, '"'))
 		return false;
-	size_t run = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		char esc[8];
-		int k = c == '"' ? snprintf(esc, sizeof esc, "\\\"") : c == '\\' ? snprintf(esc, sizeof esc, "\\\\")
-							: snprintf(esc, sizeof esc, "\\u%04x", c);
-		if (!pput(b, s + run, i - run) || !pput(b, esc, (size_t)k))
-			return false;
-		run = i + 1;
+	size_t run = 0, i = 0;
+	while (i < n) {
+		size_t end = n - i >= 8 ? i + 8 : n;
+		if (end - i == 8) {
+			uint64_t w;
+			memcpy(&w, s + i, 8);
+			if (!escape_in8(w)) {
+				i = end; /* the common case: eight plain bytes */
+				continue;
+			}
+		}
+		for (; i < end; i++) {
+			unsigned char c = (unsigned char)s[i];
+			if (c >= 0x20 && c != '"' && c != '\\')
+				continue;
+			/* \" and \\, or \u00XX as "\\u%04x" wrote it */
+			char esc[6] = { '\\', (char)c, '0', '0', hex[c >> 4], hex[c & 15] };
+			size_t k = 2;
+			if (c < 0x20) {
+				esc[1] = 'u';
+				k = 6;
+			}
+			if (!pput(b, s + run, i - run) || !pput(b, esc, k))
+				return false;
+			run = i + 1;
+		}
 	}
 	return pput(b, s + run, n - run) && put1(b, '"');
 }
 
 static bool put_int(struct pbuf *b, long long i)
 {
-	char num[32];
-	return pput(b, num, (size_t)snprintf(num, sizeof num, "%lld", i));
+	char num[24], *e = num + sizeof num, *p = e;
+	unsigned long long u = i < 0 ? 0ull - (unsigned long long)i : (unsigned long long)i;
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (i < 0)
+		*--p = '-';
+	return pput(b, p, (size_t)(e - p));
 }
 
 static bool put_real(struct pbuf *b, double d)

@@ -72,6 +72,15 @@ void *rd_realloc(void *p, size_t n)
 	return q;
 }
 
+void rd_strcopy(char *dst, size_t cap, const char *src)
+{
+	if (!cap)
+		return;
+	size_t n = src ? strnlen(src, cap - 1) : 0;
+	memcpy(dst, src ? src : "", n);
+	dst[n] = 0;
+}
+
 char *rd_strdup(const char *s)
 {
 	size_t n = strlen(s) + 1;

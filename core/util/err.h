@@ -29,4 +29,9 @@ void *rd_calloc(size_t n, size_t size);
 void *rd_realloc(void *p, size_t n);
 char *rd_strdup(const char *s);
 
+/* src into dst[cap], cut at cap - 1 bytes and ended with a NUL, as
+ * snprintf(dst, cap, "%s", src) writes it without parsing a format (a NULL
+ * src copies as ""). Nothing is written when cap is 0. */
+void rd_strcopy(char *dst, size_t cap, const char *src);
+
 #endif

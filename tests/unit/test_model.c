@@ -555,6 +555,18 @@ static void test_date_round_trip(void **state)
 	char s[11];
 	rd_date_format(d, s);
 	assert_string_equal(s, "9999-12-31");
+	/* written digit by digit: as "%04u-%02u-%02u" of each part (the year
+	 * modulo 10000) wrote it, from year 1 to past 10000 */
+	for (rd_date x = rd_date_from_ymd(1, 1, 1); x <= rd_date_from_ymd(12000, 12, 31); x++) {
+		int y, m, dd;
+		rd_date_to_ymd(x, &y, &m, &dd);
+		char want[11], got[12];
+		snprintf(want, sizeof want, "%04u-%02u-%02u", (unsigned)y % 10000u, (unsigned)m % 100u, (unsigned)dd % 100u);
+		got[11] = '#';
+		rd_date_format(x, got);
+		if (strcmp(got, want) || got[11] != '#')
+			fail_msg("day %d: \"%s\", want \"%s\"", (int)x, got, want);
+	}
 }
 
 static void test_date_rejects(void **state)

@@ -10,6 +10,9 @@
  * checked against the table of active ISO 4217 codes (made-up, lower-case,
  * withdrawn and minor-unit-less codes refused).
  */
+#include <stdbool.h>
+#include <stdio.h>
+
 #include "domain/money.h"
 #include "unit.h"
 
@@ -115,6 +118,55 @@ static void test_format(void **state)
 	assert_string_equal(small, "EUR 1,2");
 }
 
+/* The format as snprintf wrote it before it was written digit by digit:
+ * the reference for random amounts, every exponent and every cut. */
+static void format_ref(int64_t amount, const char *cur, char *out, size_t cap)
+{
+	int exp = rd_money_exponent(cur);
+	static const uint64_t p10[] = { 1, 10, 100, 1000, 10000 };
+	bool neg = amount < 0;
+	uint64_t a = neg ? (uint64_t)(-(amount + 1)) + 1 : (uint64_t)amount;
+	uint64_t major = a / p10[exp], minor = a % p10[exp];
+	char digits[24], grouped[32], frac[8] = "";
+	snprintf(digits, sizeof digits, "%llu", (unsigned long long)major);
+	size_t n = strlen(digits), o = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i && (n - i) % 3 == 0)
+			grouped[o++] = ',';
+		grouped[o++] = digits[i];
+	}
+	grouped[o] = 0;
+	if (exp)
+		snprintf(frac, sizeof frac, ".%0*llu", exp, (unsigned long long)minor);
+	snprintf(out, cap, "%s %s%s%s", cur && *cur ? cur : "", neg ? "-" : "", grouped, frac);
+}
+
+static void test_format_as_snprintf(void **state)
+{
+	(void)state;
+	static const char *const curs[] = { "JPY", "EUR", "KWD", "CLF", "XYZ", "", NULL };
+	uint64_t seed = 88172645463325252ull;
+	for (int round = 0; round < 200000; round++) {
+		seed ^= seed << 13;
+		seed ^= seed >> 7;
+		seed ^= seed << 17;
+		/* amounts of every length, the limits among them */
+		int64_t amount = round < 4 ? (int64_t[]){ INT64_MIN, INT64_MAX, 0, -1 }[round]
+					   : (int64_t)(seed >> (seed % 64));
+		if (seed & 1 && amount != INT64_MIN)
+			amount = -amount;
+		const char *cur = curs[(seed >> 8) % (sizeof curs / sizeof *curs)];
+		size_t cap = round % 5 ? 64 : 1 + (size_t)((seed >> 16) % 40);
+		char got[64], want[64];
+		memset(got, '#', sizeof got);
+		rd_money_format(amount, cur, got, cap);
+		format_ref(amount, cur, want, cap);
+		if (strcmp(got, want))
+			fail_msg("rd_money_format(%lld, %s, cap %zu): got \"%s\", want \"%s\"", (long long)amount,
+				 cur ? cur : "NULL", cap, got, want);
+	}
+}
+
 static void test_decimal(void **state)
 {
 	(void)state;
@@ -184,6 +236,7 @@ int main(void)
 		cmocka_unit_test(test_currency_codes),
 		cmocka_unit_test(test_parse_decimal),
 		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_format_as_snprintf),
 		cmocka_unit_test(test_decimal),
 		cmocka_unit_test(test_percent),
 		cmocka_unit_test(test_checked),

@@ -8,7 +8,8 @@
  * leap February; each term's last day; a key's bytes and that byte order is
  * numeric order, round trip; a cookie first, last, among others, absent,
  * a name that is only a prefix of another, an empty value, no header; a
- * day number at the ends of int32 (a damaged record's date).
+ * day number at the ends of int32 (a damaged record's date); rd_strcopy
+ * (core/util/err.c) against snprintf's "%s" at every cut, and a NULL; the brand's contact block.
  */
 #include <stdio.h>
 
@@ -121,6 +122,56 @@ static void dates_at_the_ends(void **state)
 	check_date(day("2026-01-01"), "2026-01-01");
 }
 
+static void strcopy(void **state)
+{
+	(void)state;
+	const char *src[] = { "", "a", "abcdefgh", "caf\xc3\xa9 au lait", "0123456789abcdefghij" };
+	for (size_t i = 0; i < sizeof src / sizeof *src; i++)
+		for (size_t cap = 0; cap < 24; cap++) {
+			char got[24], want[24];
+			memset(got, '#', sizeof got);
+			memset(want, '#', sizeof want);
+			rd_strcopy(got, cap, src[i]);
+			snprintf(want, cap, "%s", src[i]);
+			if (memcmp(got, want, sizeof got))
+				fail_msg("rd_strcopy(\"%s\", cap %zu) differs from snprintf's %%s", src[i], cap);
+		}
+	char out[4] = "xyz";
+	rd_strcopy(out, sizeof out, NULL);
+	assert_string_equal(out, "");
+}
+
+/* The brand's contact block: the partner's own, else its name, phone and
+ * e-mail joined (", " only between parts there), else the vendor's name;
+ * as snprintf wrote it at every cut. */
+static void contact_block(void **state)
+{
+	(void)state;
+	static struct rd_partner p;
+	static struct rd_vendor v;
+	snprintf(v.name, sizeof v.name, "Acme");
+	const char *phones[] = { "", "+44 20 7946 0000" }, *emails[] = { "", "gold@example.com" };
+	for (int k = 0; k < 4; k++)
+		for (size_t cap = 1; cap < 400; cap++) {
+			snprintf(p.name, sizeof p.name, "Gold");
+			snprintf(p.phone, sizeof p.phone, "%s", phones[k & 1]);
+			snprintf(p.email, sizeof p.email, "%s", emails[k >> 1]);
+			char got[400], want[400];
+			memset(got, '#', sizeof got);
+			rd_brand_contact_block(&p, &v, got, cap);
+			snprintf(want, cap, "%s%s%s%s%s", p.name, p.phone[0] ? ", " : "", p.phone, p.email[0] ? ", " : "",
+				 p.email);
+			if (strcmp(got, want))
+				fail_msg("cap %zu: \"%s\", want \"%s\"", cap, got, want);
+		}
+	char out[64];
+	rd_brand_contact_block(NULL, &v, out, sizeof out);
+	assert_string_equal(out, "Acme");
+	snprintf(p.contact_block, sizeof p.contact_block, "Call us");
+	rd_brand_contact_block(&p, &v, out, sizeof out);
+	assert_string_equal(out, "Call us");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -129,6 +180,8 @@ int main(void)
 		cmocka_unit_test(keys),
 		cmocka_unit_test(cookies),
 		cmocka_unit_test(dates_at_the_ends),
+		cmocka_unit_test(strcopy),
+		cmocka_unit_test(contact_block),
 	};
 	return cmocka_run_group_tests_name("shared", tests, NULL, NULL);
 }

@@ -275,6 +275,69 @@ static void test_object_order(void **state)
 	rd_tv_arena_free(&a);
 }
 
+/* A string's JSON as put_str writes it, eight bytes at a time, against a
+ * byte-at-a-time escaper written here (\" \\ and \u00xx below 0x20,
+ * everything else as it is) and against jansson's reading of it: random
+ * strings of 0 to 40 bytes, the bytes to escape at every offset of the
+ * eight-byte words, UTF-8 beside them. */
+static size_t escape_ref(const char *s, size_t n, char *out)
+{
+	size_t o = 0;
+	out[o++] = '"';
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c < 0x20)
+			o += (size_t)sprintf(out + o, "\\u%04x", c);
+		else
+			out[o++] = (char)c;
+	}
+	out[o++] = '"';
+	return o;
+}
+
+static void test_string_escapes(void **state)
+{
+	(void)state;
+	static const char *const atoms[] = { "a", "Z", "0", " ", "~", "\"", "\\", "\n", "\t", "\x01", "\x1f", "\x7f",
+					     "/", "\xc3\xa9", "\xe2\x9c\x93", "\x20", "!", "#" };
+	const size_t n_atoms = sizeof atoms / sizeof *atoms;
+	uint64_t seed = 0x9e3779b97f4a7c15ull;
+	struct rd_tv_arena a;
+	rd_tv_arena_init(&a, NULL, 0);
+	for (int round = 0; round < 20000; round++) {
+		char text[256];
+		size_t n = 0;
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		size_t want_len = (size_t)(seed >> 33) % 41;
+		while (n < want_len) {
+			seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+			/* mostly plain bytes, so that whole plain words occur */
+			const char *atom = (seed >> 40) % 4 ? "p" : atoms[(seed >> 20) % n_atoms];
+			size_t k = strlen(atom);
+			memcpy(text + n, atom, k);
+			n += k;
+		}
+		if (round % 97 == 0 && n && (unsigned char)text[(seed >> 7) % n] < 0x80)
+			text[(seed >> 7) % n] = 0; /* a NUL inside (not within a UTF-8 sequence): \u0000 */
+		struct rd_tv *tv = rd_tv_strn(&a, text, n);
+		char got[2048], want[2048];
+		size_t got_n = 0;
+		assert_true(rd_tv_write_json(tv, got, sizeof got, &got_n));
+		size_t want_n = escape_ref(text, n, want);
+		if (got_n != want_n || memcmp(got, want, want_n))
+			fail_msg("round %d: got %.*s, want %.*s", round, (int)got_n, got, (int)want_n, want);
+		json_error_t err;
+		json_t *back = json_loadb(got, got_n, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+		if (!back || json_string_length(back) != n || memcmp(json_string_value(back), text, n))
+			fail_msg("round %d: jansson reads %.*s otherwise: %s", round, (int)got_n, got, err.text);
+		json_decref(back);
+	}
+	rd_tv_arena_free(&a);
+}
+
 int main(int argc, char **argv)
 {
 	mustache_spec_dir(argc, argv);
@@ -284,6 +347,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_builtin_templates_same_bytes),
 		cmocka_unit_test(test_values_and_sections),
 		cmocka_unit_test(test_object_order),
+		cmocka_unit_test(test_string_escapes),
 	};
 	return cmocka_run_group_tests_name("template_typed", tests, NULL, NULL);
 }
