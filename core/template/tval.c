@@ -116,11 +116,19 @@ static void *more(struct rd_tv_arena *a, void *items, uint32_t n, uint32_t *cap,
 	return p;
 }
 
+/* Whether an object's key is key: the first bytes compared before the
+ * call (a context's objects are set key by key, each set looking through
+ * the keys before it). */
+static inline bool same_key(const char *k, const char *key)
+{
+	return k == key || (k[0] == key[0] && !strcmp(k, key));
+}
+
 void rd_tv_set(struct rd_tv_arena *a, struct rd_tv *obj, const char *key, struct rd_tv *v)
 {
 	rd_require(obj && obj->type == RD_TV_OBJ && v);
 	for (uint32_t i = 0; i < obj->n; i++)
-		if (!strcmp(obj->u.kv[i].key, key)) {
+		if (same_key(obj->u.kv[i].key, key)) {
 			obj->u.kv[i].v = v;
 			return;
 		}
@@ -145,7 +153,7 @@ struct rd_tv *rd_tv_get(const struct rd_tv *obj, const char *key)
 	if (!obj || obj->type != RD_TV_OBJ)
 		return NULL;
 	for (uint32_t i = 0; i < obj->n; i++)
-		if (!strcmp(obj->u.kv[i].key, key))
+		if (same_key(obj->u.kv[i].key, key))
 			return obj->u.kv[i].v;
 	return NULL;
 }
@@ -155,7 +163,7 @@ void rd_tv_del(struct rd_tv *obj, const char *key)
 	if (!obj || obj->type != RD_TV_OBJ)
 		return;
 	for (uint32_t i = 0; i < obj->n; i++)
-		if (!strcmp(obj->u.kv[i].key, key)) {
+		if (same_key(obj->u.kv[i].key, key)) {
 			memmove(&obj->u.kv[i], &obj->u.kv[i + 1], (obj->n - i - 1) * sizeof *obj->u.kv);
 			obj->n--;
 			return;
