@@ -617,8 +617,9 @@ static const struct {
 	{ RD_RES_CONTACT, "customer", "customer", IX_ID },
 };
 
-/* Picks the index source for the list's filters; false: walk the table. */
-static bool list_source(struct rd_req *req, const struct res_def *r, struct rd_list_source *src)
+/* Picks the index source for the list's filters: the entry of served[]
+ * it is for; -1: walk the table. */
+static int list_source(struct rd_req *req, const struct res_def *r, struct rd_list_source *src)
 {
 	for (size_t i = 0; i < sizeof served / sizeof *served; i++) {
 		const char *q;
@@ -627,15 +628,15 @@ static bool list_source(struct rd_req *req, const struct res_def *r, struct rd_l
 		switch (served[i].kind) {
 		case IX_STR:
 			if (rd_list_source_str(src, served[i].index, q))
-				return true;
+				return (int)i;
 			break;
 		case IX_ID:
 			if (rd_list_source_id(src, served[i].index, rd_parse_id(q)))
-				return true;
+				return (int)i;
 			break;
 		case IX_PARTNER:
 			if (rd_list_source_id2(src, served[i].index, RD_IDX_CONTRACT_DISTRIBUTOR, rd_parse_id(q)))
-				return true;
+				return (int)i;
 			break;
 		case IX_END: {
 			const char *f = rd_req_query(req, "end_from"), *to = rd_req_query(req, "end_to");
@@ -643,12 +644,25 @@ static bool list_source(struct rd_req *req, const struct res_def *r, struct rd_l
 			if ((f && rd_date_parse(f, &lo) < 0) || (to && rd_date_parse(to, &hi) < 0))
 				break;
 			if (rd_list_source_dates(src, served[i].index, f != NULL, lo, to != NULL, hi))
-				return true;
+				return (int)i;
 			break;
 		}
 		}
 	}
-	return false;
+	return -1;
+}
+
+/* Whether the index entry served[i] picked answers the query alone: an id
+ * filter (an id's entries are exactly the records that hold it; a
+ * partner's, those with it as reseller or distributor) and no parameter
+ * beside it but the page's.  Its records then need no filter, and with a
+ * scope that reads nothing, no decode (list_row's plain path). */
+static bool index_answers_alone(struct rd_req *req, int i)
+{
+	if (i < 0 || (served[i].kind != IX_ID && served[i].kind != IX_PARTNER))
+		return false;
+	const char *const only[] = { "limit", "cursor", served[i].param, NULL };
+	return rd_req_query_unknown(req, only) == NULL;
 }
 
 struct list_walk {
@@ -659,7 +673,7 @@ struct list_walk {
 	struct rd_req *req;
 	struct rd_page *pg;
 	void *obj;
-	bool filtered; /* the query names a filter: r->filter runs per record */
+	bool filtered; /* r->filter runs per record (the query names a filter the index does not answer alone) */
 	bool plain;    /* neither the scope nor a filter reads the record */
 	rd_date today; /* the contracts' colour: today, once per list */
 	uint64_t aux;  /* a kept entry's aux when it is written whole (list_aux) */
@@ -785,14 +799,15 @@ int rd_api_list(struct rd_req *req)
 		rd_page_raw(&pg, &out);
 	}
 	struct rd_list_source src;
-	_Alignas(max_align_t) uint8_t obj[MAX_OBJ];
-	rd_date today = rd_clock_today();
-	struct list_walk w = { &c, t, r, scope, req, &pg, obj, filtered,
-			       scope != RD_SCOPE_OWN && !(filtered && r->filter), today, list_aux(&c, r, today) };
 	/* Without a filter parameter no index is picked (list_source asks for
 	 * each served one). */
-	rc = rd_list_walk(t, table_of(&c, r), c.who.vendor, pg.cursor,
-			  filtered && list_source(req, r, &src) ? &src : NULL, list_row, &w);
+	int served_by = filtered ? list_source(req, r, &src) : -1;
+	bool check = filtered && r->filter && !index_answers_alone(req, served_by);
+	_Alignas(max_align_t) uint8_t obj[MAX_OBJ];
+	rd_date today = rd_clock_today();
+	struct list_walk w = { &c, t, r, scope, req, &pg, obj, check, scope != RD_SCOPE_OWN && !check, today,
+			       list_aux(&c, r, today) };
+	rc = rd_list_walk(t, table_of(&c, r), c.who.vendor, pg.cursor, served_by >= 0 ? &src : NULL, list_row, &w);
 	rd_txn_end(t);
 	return rd_page_finish(&pg, rc);
 }
