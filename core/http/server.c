@@ -90,6 +90,24 @@ struct rd_req {
 	bool detached;                 /* rd_server_dispatch's: the reply is kept, not sent */
 	const char *reply;             /* a detached request's reply body (in the pool) */
 	size_t reply_len;
+	struct query *query; /* the query's parameters, split at the first rd_req_query (query_split) */
+};
+
+/* A query's parameters split once, in order: each key and value as sent,
+ * and as decoded once asked for (a list's filter asks for its parameters
+ * on every record).  More than QUERY_MAX parameters: not split, each
+ * look-up scans the query as it stands (query_scan). */
+#define QUERY_MAX 48
+struct query_param {
+	const char *key, *val; /* as sent; val NULL: no '=' */
+	uint32_t klen, vlen;
+	bool plain;                /* the key decodes to itself */
+	const char *dkey, *dval;   /* decoded, once asked for */
+};
+struct query {
+	bool over; /* more than QUERY_MAX: scanned each time */
+	uint32_t n;
+	struct query_param p[];
 };
 
 struct rd_hold {
@@ -170,7 +188,8 @@ static bool url_plain(const char *s, size_t n)
 	return true;
 }
 
-const char *rd_req_query(struct rd_req *req, const char *name)
+/* name's value, scanning the query as it stands (decoding as it goes). */
+static const char *query_scan(struct rd_req *req, const char *name)
 {
 	h2o_req_t *r = req->h2o;
 	if (r->query_at == SIZE_MAX)
@@ -195,6 +214,66 @@ const char *rd_req_query(struct rd_req *req, const char *name)
 		if (same)
 			return eq ? url_decode(req, eq + 1, (size_t)(amp - eq - 1)) : "";
 		q = amp + 1;
+	}
+	return NULL;
+}
+
+static struct query *query_split(struct rd_req *req)
+{
+	h2o_req_t *r = req->h2o;
+	const char *q = r->path.base + r->query_at + 1, *end = r->path.base + r->path.len;
+	size_t n = 0;
+	for (const char *x = q; x < end; x++)
+		n += *x == '&';
+	n++;
+	if (n > QUERY_MAX) {
+		struct query *over = rd_req_alloc(req, sizeof *over);
+		*over = (struct query){ .over = true };
+		return over;
+	}
+	struct query *qs = rd_req_alloc(req, sizeof *qs + n * sizeof qs->p[0]);
+	qs->over = false;
+	qs->n = 0;
+	while (q < end) {
+		const char *amp = memchr(q, '&', (size_t)(end - q));
+		if (!amp)
+			amp = end;
+		const char *eq = memchr(q, '=', (size_t)(amp - q));
+		size_t kl = (size_t)((eq ? eq : amp) - q);
+		qs->p[qs->n++] = (struct query_param){ .key = q, .klen = (uint32_t)kl, .val = eq ? eq + 1 : NULL,
+						      .vlen = eq ? (uint32_t)(amp - eq - 1) : 0, .plain = url_plain(q, kl) };
+		q = amp + 1;
+	}
+	return qs;
+}
+
+const char *rd_req_query(struct rd_req *req, const char *name)
+{
+	if (req->h2o->query_at == SIZE_MAX)
+		return NULL;
+	if (!req->query)
+		req->query = query_split(req);
+	struct query *qs = req->query;
+	if (qs->over)
+		return query_scan(req, name);
+	size_t nl = strlen(name);
+	for (uint32_t i = 0; i < qs->n; i++) {
+		struct query_param *p = &qs->p[i];
+		bool same;
+		if (p->plain) { /* a key that decodes to itself is compared as it is */
+			same = p->klen == nl && memcmp(p->key, name, nl) == 0;
+		} else {
+			if (!p->dkey)
+				p->dkey = url_decode(req, p->key, p->klen);
+			same = strlen(p->dkey) == nl && memcmp(p->dkey, name, nl) == 0;
+		}
+		if (!same)
+			continue;
+		if (!p->val)
+			return "";
+		if (!p->dval)
+			p->dval = url_decode(req, p->val, p->vlen);
+		return p->dval;
 	}
 	return NULL;
 }
