@@ -90,13 +90,13 @@ struct rd_req {
 	bool detached;                 /* rd_server_dispatch's: the reply is kept, not sent */
 	const char *reply;             /* a detached request's reply body (in the pool) */
 	size_t reply_len;
-	struct query *query; /* the query's parameters, split at the first rd_req_query (query_split) */
+	struct query *query; /* the query's parameters, split at the first ask (query_of) */
 };
 
 /* A query's parameters split once, in order: each key and value as sent,
  * and as decoded once asked for (a list's filter asks for its parameters
  * on every record).  More than QUERY_MAX parameters: not split, each
- * look-up scans the query as it stands (query_scan). */
+ * look-up scans the query as it stands (query_find). */
 #define QUERY_MAX 48
 struct query_param {
 	const char *key, *val; /* as sent; val NULL: no '=' */
@@ -188,126 +188,115 @@ static bool url_plain(const char *s, size_t n)
 	return true;
 }
 
-/* name's value, scanning the query as it stands (decoding as it goes). */
-static const char *query_scan(struct rd_req *req, const char *name)
+/* The parameter at *q (the query ends at end), as sent; *q moves past it. */
+static void query_next(const char **q, const char *end, struct query_param *p)
 {
+	const char *amp = memchr(*q, '&', (size_t)(end - *q));
+	if (!amp)
+		amp = end;
+	const char *eq = memchr(*q, '=', (size_t)(amp - *q));
+	size_t kl = (size_t)((eq ? eq : amp) - *q);
+	*p = (struct query_param){ .key = *q, .klen = (uint32_t)kl, .val = eq ? eq + 1 : NULL,
+				   .vlen = eq ? (uint32_t)(amp - eq - 1) : 0, .plain = url_plain(*q, kl) };
+	*q = amp + 1;
+}
+
+/* p's key as it decodes (up to a %00 in it); a plain key compared as it
+ * is, another decoded once. */
+static bool param_is(struct rd_req *req, struct query_param *p, const char *name, size_t nl)
+{
+	if (p->plain)
+		return p->klen == nl && memcmp(p->key, name, nl) == 0;
+	if (!p->dkey)
+		p->dkey = url_decode(req, p->key, p->klen);
+	return strlen(p->dkey) == nl && memcmp(p->dkey, name, nl) == 0;
+}
+
+static const char *param_value(struct rd_req *req, struct query_param *p)
+{
+	if (!p->val)
+		return "";
+	if (!p->dval)
+		p->dval = url_decode(req, p->val, p->vlen);
+	return p->dval;
+}
+
+/* The query's parameters, split at the first ask (NULL: more than
+ * QUERY_MAX, scanned at each ask instead). */
+static struct query *query_of(struct rd_req *req)
+{
+	if (req->query)
+		return req->query->over ? NULL : req->query;
 	h2o_req_t *r = req->h2o;
-	if (r->query_at == SIZE_MAX)
-		return NULL;
 	const char *q = r->path.base + r->query_at + 1, *end = r->path.base + r->path.len;
-	size_t nl = strlen(name);
+	size_t n = 1;
+	for (const char *x = q; x < end; x++)
+		n += *x == '&';
+	if (n > QUERY_MAX) {
+		req->query = rd_req_alloc(req, sizeof *req->query);
+		*req->query = (struct query){ .over = true };
+		return NULL;
+	}
+	struct query *qs = rd_req_alloc(req, sizeof *qs + n * sizeof qs->p[0]);
+	*qs = (struct query){ .over = false, .n = 0 };
+	while (q < end)
+		query_next(&q, end, &qs->p[qs->n++]);
+	return req->query = qs;
+}
+
+/* Calls fn on each parameter in order until it returns true; that one. */
+static struct query_param *query_find(struct rd_req *req, bool (*fn)(struct rd_req *, struct query_param *, const void *),
+				      const void *arg, struct query_param *scratch)
+{
+	struct query *qs = query_of(req);
+	if (qs) {
+		for (uint32_t i = 0; i < qs->n; i++)
+			if (fn(req, &qs->p[i], arg))
+				return &qs->p[i];
+		return NULL;
+	}
+	h2o_req_t *r = req->h2o;
+	const char *q = r->path.base + r->query_at + 1, *end = r->path.base + r->path.len;
 	while (q < end) {
-		const char *amp = memchr(q, '&', (size_t)(end - q));
-		if (!amp)
-			amp = end;
-		const char *eq = memchr(q, '=', (size_t)(amp - q));
-		const char *kend = eq ? eq : amp;
-		size_t kl = (size_t)(kend - q);
-		/* A key that decodes to itself is compared as it is (no copy). */
-		bool same;
-		if (url_plain(q, kl)) {
-			same = kl == nl && memcmp(q, name, nl) == 0;
-		} else {
-			const char *key = url_decode(req, q, kl);
-			same = strlen(key) == nl && memcmp(key, name, nl) == 0;
-		}
-		if (same)
-			return eq ? url_decode(req, eq + 1, (size_t)(amp - eq - 1)) : "";
-		q = amp + 1;
+		query_next(&q, end, scratch);
+		if (fn(req, scratch, arg))
+			return scratch;
 	}
 	return NULL;
 }
 
-static struct query *query_split(struct rd_req *req)
+static bool named(struct rd_req *req, struct query_param *p, const void *name)
 {
-	h2o_req_t *r = req->h2o;
-	const char *q = r->path.base + r->query_at + 1, *end = r->path.base + r->path.len;
-	size_t n = 0;
-	for (const char *x = q; x < end; x++)
-		n += *x == '&';
-	n++;
-	if (n > QUERY_MAX) {
-		struct query *over = rd_req_alloc(req, sizeof *over);
-		*over = (struct query){ .over = true };
-		return over;
-	}
-	struct query *qs = rd_req_alloc(req, sizeof *qs + n * sizeof qs->p[0]);
-	qs->over = false;
-	qs->n = 0;
-	while (q < end) {
-		const char *amp = memchr(q, '&', (size_t)(end - q));
-		if (!amp)
-			amp = end;
-		const char *eq = memchr(q, '=', (size_t)(amp - q));
-		size_t kl = (size_t)((eq ? eq : amp) - q);
-		qs->p[qs->n++] = (struct query_param){ .key = q, .klen = (uint32_t)kl, .val = eq ? eq + 1 : NULL,
-						      .vlen = eq ? (uint32_t)(amp - eq - 1) : 0, .plain = url_plain(q, kl) };
-		q = amp + 1;
-	}
-	return qs;
+	return param_is(req, p, name, strlen(name));
 }
 
 const char *rd_req_query(struct rd_req *req, const char *name)
 {
 	if (req->h2o->query_at == SIZE_MAX)
 		return NULL;
-	if (!req->query)
-		req->query = query_split(req);
-	struct query *qs = req->query;
-	if (qs->over)
-		return query_scan(req, name);
-	size_t nl = strlen(name);
-	for (uint32_t i = 0; i < qs->n; i++) {
-		struct query_param *p = &qs->p[i];
-		bool same;
-		if (p->plain) { /* a key that decodes to itself is compared as it is */
-			same = p->klen == nl && memcmp(p->key, name, nl) == 0;
-		} else {
-			if (!p->dkey)
-				p->dkey = url_decode(req, p->key, p->klen);
-			same = strlen(p->dkey) == nl && memcmp(p->dkey, name, nl) == 0;
-		}
-		if (!same)
-			continue;
-		if (!p->val)
-			return "";
-		if (!p->dval)
-			p->dval = url_decode(req, p->val, p->vlen);
-		return p->dval;
-	}
-	return NULL;
+	struct query_param scratch, *p = query_find(req, named, name, &scratch);
+	return p ? param_value(req, p) : NULL;
+}
+
+static bool unknown(struct rd_req *req, struct query_param *p, const void *arg)
+{
+	const char *const *known = arg;
+	if (p->plain ? p->klen == 0 : !*(p->dkey ? p->dkey : (p->dkey = url_decode(req, p->key, p->klen))))
+		return false; /* an empty name */
+	for (size_t i = 0; known[i]; i++)
+		if (param_is(req, p, known[i], strlen(known[i])))
+			return false;
+	return true;
 }
 
 const char *rd_req_query_unknown(struct rd_req *req, const char *const *known)
 {
-	h2o_req_t *r = req->h2o;
-	if (r->query_at == SIZE_MAX)
+	if (req->h2o->query_at == SIZE_MAX)
 		return NULL;
-	const char *q = r->path.base + r->query_at + 1, *end = r->path.base + r->path.len;
-	while (q < end) {
-		const char *amp = memchr(q, '&', (size_t)(end - q));
-		if (!amp)
-			amp = end;
-		const char *eq = memchr(q, '=', (size_t)(amp - q));
-		size_t kl = (size_t)((eq ? eq : amp) - q);
-		if (url_plain(q, kl)) { /* decodes to itself: compared as it is, copied only to be returned */
-			bool ok = kl == 0;
-			for (size_t i = 0; !ok && known[i]; i++)
-				ok = strlen(known[i]) == kl && memcmp(known[i], q, kl) == 0;
-			if (!ok)
-				return pool_strndup(req, q, kl);
-			q = amp + 1;
-			continue;
-		}
-		char *key = url_decode(req, q, kl);
-		bool ok = !*key;
-		for (size_t i = 0; !ok && known[i]; i++)
-			ok = strcmp(known[i], key) == 0;
-		if (!ok)
-			return key;
-		q = amp + 1;
-	}
-	return NULL;
+	struct query_param scratch, *p = query_find(req, unknown, known, &scratch);
+	if (!p)
+		return NULL;
+	return p->plain ? pool_strndup(req, p->key, p->klen) : p->dkey;
 }
 
 const char *rd_req_header(struct rd_req *req, const char *name)

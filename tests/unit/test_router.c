@@ -6,8 +6,8 @@
  * paths that must not match (trailing slash, empty parameter, prefixes),
  * 405 detection through *allowed (GET routes also allow HEAD), unknown
  * paths (allowed 0), rd_methods_format and rd_method_parse; rd_req_query
- * (core/http/server.c: the query split once, each value decoded once)
- * against a scan of the query written here, on random queries of up to 60
+ * and rd_req_query_unknown (core/http/server.c: the query split once, each
+ * name and value decoded once) against a scan of the query written here, on random queries of up to 60
  * parameters (past the split's 48 too), asked twice.
  */
 #include <stdbool.h>
@@ -453,11 +453,32 @@ static bool query_ref(const char *q, const char *name, char *val)
 	return false;
 }
 
+/* The reference for rd_req_query_unknown: the first parameter whose name
+ * (decoded, up to a %00) is neither empty nor known; that name. */
+static bool unknown_ref(const char *q, const char *const *known, char *name)
+{
+	const char *end = q + strlen(q);
+	while (q < end) {
+		const char *amp = memchr(q, '&', (size_t)(end - q));
+		if (!amp)
+			amp = end;
+		const char *eq = memchr(q, '=', (size_t)(amp - q));
+		decode_ref(q, (size_t)((eq ? eq : amp) - q), name);
+		bool ok = !*name;
+		for (size_t i = 0; !ok && known[i]; i++)
+			ok = !strcmp(known[i], name);
+		if (!ok)
+			return true;
+		q = amp + 1;
+	}
+	return false;
+}
+
 static void test_query(void **state)
 {
 	(void)state;
 	static const char *const keys[] = { "limit", "cursor", "status", "%6Cimit", "li+mit", "customer", "", "a%00b", "%63ustomer",
-					    "%2", "x%zz", "end_from" };
+					    "%2", "x%zz", "end_from", "%00", "+" };
 	static const char *const vals[] = { "", "5", "a+b", "%41%42", "%", "%4", "live", "2027-01-01", "x=y", "%00z" };
 	static const char *const names[] = { "limit", "cursor", "status", "li mit", "customer", "", "a", "%2", "x%zz",
 					     "end_from", "nope" };
@@ -483,6 +504,17 @@ static void test_query(void **state)
 				const char *got = rd_req_query(req, names[i]);
 				if (found != (got != NULL) || (found && strcmp(got, want)))
 					fail_msg("%s: %s: got %s, want %s", target, names[i], got ? got : "(none)",
+						 found ? want : "(none)");
+			}
+		static const char *const known1[] = { "limit", "cursor", NULL }, *const known2[] = { "limit", "cursor", "status", "customer", "li mit", "a", NULL };
+		const char *const *knowns[] = { known1, known2 };
+		for (int twice = 0; twice < 2; twice++)
+			for (int k = 0; k < 2; k++) {
+				char want[512];
+				bool found = unknown_ref(strchr(target, '?') + 1, knowns[k], want);
+				const char *got = rd_req_query_unknown(req, knowns[k]);
+				if (found != (got != NULL) || (found && strcmp(got, want)))
+					fail_msg("%s: unknown (%d): got %s, want %s", target, k, got ? got : "(none)",
 						 found ? want : "(none)");
 			}
 		rd_req_detached_free(req);
