@@ -431,7 +431,10 @@ static void decode_ref(const char *s, size_t n, char *out)
 	out[o] = 0;
 }
 
-static bool query_ref(const char *q, const char *name, char *val)
+/* The reference's walk: each parameter's name and value decoded, in
+ * order, until fn says stop (then true). */
+static bool each_ref(const char *q, bool (*fn)(const char *name, const char *val, const void *arg, char *out),
+		     const void *arg, char *out)
 {
 	const char *end = q + strlen(q);
 	while (q < end) {
@@ -439,39 +442,33 @@ static bool query_ref(const char *q, const char *name, char *val)
 		if (!amp)
 			amp = end;
 		const char *eq = memchr(q, '=', (size_t)(amp - q));
-		char key[512];
+		char key[512], val[512] = "";
 		decode_ref(q, (size_t)((eq ? eq : amp) - q), key);
-		if (!strcmp(key, name)) {
-			if (eq)
-				decode_ref(eq + 1, (size_t)(amp - eq - 1), val);
-			else
-				val[0] = 0;
+		if (eq)
+			decode_ref(eq + 1, (size_t)(amp - eq - 1), val);
+		if (fn(key, val, arg, out))
 			return true;
-		}
 		q = amp + 1;
 	}
 	return false;
 }
 
-/* The reference for rd_req_query_unknown: the first parameter whose name
- * (decoded, up to a %00) is neither empty nor known; that name. */
-static bool unknown_ref(const char *q, const char *const *known, char *name)
+/* rd_req_query's: the first parameter named name; its value. */
+static bool named_ref(const char *key, const char *val, const void *name, char *out)
 {
-	const char *end = q + strlen(q);
-	while (q < end) {
-		const char *amp = memchr(q, '&', (size_t)(end - q));
-		if (!amp)
-			amp = end;
-		const char *eq = memchr(q, '=', (size_t)(amp - q));
-		decode_ref(q, (size_t)((eq ? eq : amp) - q), name);
-		bool ok = !*name;
-		for (size_t i = 0; !ok && known[i]; i++)
-			ok = !strcmp(known[i], name);
-		if (!ok)
-			return true;
-		q = amp + 1;
-	}
-	return false;
+	return !strcmp(key, name) && strcpy(out, val);
+}
+
+/* rd_req_query_unknown's: the first parameter whose name (decoded, up to a
+ * %00) is neither empty nor known; that name. */
+static bool unknown_ref(const char *key, const char *val, const void *arg, char *out)
+{
+	const char *const *known = arg;
+	(void)val;
+	bool ok = !*key;
+	for (size_t i = 0; !ok && known[i]; i++)
+		ok = !strcmp(known[i], key);
+	return !ok && strcpy(out, key);
 }
 
 static void test_query(void **state)
@@ -500,7 +497,7 @@ static void test_query(void **state)
 		for (int twice = 0; twice < 2; twice++)
 			for (size_t i = 0; i < nn; i++) {
 				char want[512];
-				bool found = query_ref(strchr(target, '?') + 1, names[i], want);
+				bool found = each_ref(strchr(target, '?') + 1, named_ref, names[i], want);
 				const char *got = rd_req_query(req, names[i]);
 				if (found != (got != NULL) || (found && strcmp(got, want)))
 					fail_msg("%s: %s: got %s, want %s", target, names[i], got ? got : "(none)",
@@ -511,7 +508,7 @@ static void test_query(void **state)
 		for (int twice = 0; twice < 2; twice++)
 			for (int k = 0; k < 2; k++) {
 				char want[512];
-				bool found = unknown_ref(strchr(target, '?') + 1, knowns[k], want);
+				bool found = each_ref(strchr(target, '?') + 1, unknown_ref, knowns[k], want);
 				const char *got = rd_req_query_unknown(req, knowns[k]);
 				if (found != (got != NULL) || (found && strcmp(got, want)))
 					fail_msg("%s: unknown (%d): got %s, want %s", target, k, got ? got : "(none)",
