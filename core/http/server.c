@@ -869,6 +869,34 @@ static size_t head_bytes(const h2o_req_t *r)
 
 static void route_and_run(struct rd_server *srv, struct rd_req *req);
 
+/* A NUL byte ("%00") in a path parameter or anywhere in the query string:
+ * every value a handler reads (rd_req_param, rd_req_query) is a C string
+ * that would end there, so "3%00junk" would be the id 3 and "partner%00x"
+ * the filter partner.  Refused as bad input (400), naming where; true when
+ * it answered. */
+static bool nul_in_request(struct rd_req *req)
+{
+	h2o_req_t *r = req->h2o;
+	for (size_t i = 0; i < req->n_params; i++)
+		if (memchr(req->params[i].value, 0, req->params[i].value_len)) {
+			char field[64];
+			size_t n = req->params[i].name_len < sizeof field - 1 ? req->params[i].name_len : sizeof field - 1;
+			memcpy(field, req->params[i].name, n);
+			field[n] = 0;
+			rd_reply_error(req, 400, "invalid", field, "the path's %s holds a NUL byte (%%00)", field);
+			return true;
+		}
+	if (r->query_at == SIZE_MAX)
+		return false;
+	const char *q = r->path.base + r->query_at + 1, *end = r->path.base + r->path.len;
+	bool nul = memchr(q, 0, (size_t)(end - q)) != NULL;
+	for (const char *p = q; !nul && (p = memchr(p, '%', (size_t)(end - p))) != NULL && end - p >= 3; p++)
+		nul = p[1] == '0' && p[2] == '0';
+	if (nul)
+		rd_reply_error(req, 400, "invalid", NULL, "the query string holds a NUL byte (%%00)");
+	return nul;
+}
+
 /* A request from a trusted proxy (opts.trusted_proxies): its client is the
  * right-most address of X-Forwarded-For (its header lines in order) that
  * is not a trusted proxy itself; what a client wrote to the left of it is
@@ -981,6 +1009,8 @@ static void route_and_run(struct rd_server *srv, struct rd_req *req)
 		rd_reply_error(req, 404, "not_found", NULL, "no route for %s", req->path);
 		return;
 	}
+	if (nul_in_request(req))
+		return;
 	rd_log_set_current_req(req->id);
 	int rc = req->route->handler(req);
 	rd_log_set_current_req(NULL);

@@ -217,3 +217,32 @@ def test_query_keys_are_read_percent_decoded(api):
     status, body, _ = call(a, "GET", "/api/v1/contracts?limit=2", tok)
     assert status == 200 and len(json.loads(body)["items"]) == 2, body
     a.close()
+
+
+def test_a_nul_byte_in_a_path_parameter_or_the_query_is_refused_not_cut(api):
+    """'%00' decodes to a NUL byte, where every C string of the request
+    ended: "3%00junk" was read as the id 3, "partner%00x" as the filter
+    partner, "K-20003%00x" as the external id K-20003 (the index source and
+    the filter both cut there).  Each is bad input: 400 naming what is
+    wrong, never a record or a list answered for a shorter text."""
+    tok = api.world.tokens["gold-admin"]
+    k = api.world.contracts["gold"]
+    a = conn(api)
+    status, body, _ = call(a, "GET", f"/api/v1/contracts/{k}", tok)
+    assert status == 200, body
+    ext = json.loads(body)["external_id"]
+    for path, field in ((f"/api/v1/contracts/{k}%00junk", "id"), (f"/api/v1/contracts/{k}%00", "id"),
+                        (f"/api/v1/contracts?partner%00x={api.world.partners['RES-GOLD']}", None),
+                        (f"/api/v1/contracts?external_id={ext}%00x", None), ("/api/v1/contracts?limit=1%00", None),
+                        (f"/partner/contracts/{k}%00junk", "id")):
+        status, body, _ = call(a, "GET", path, tok)
+        assert status == 400, (path, status, body)
+        err = json.loads(body)["error"]
+        assert err["code"] == "invalid" and err["field"] == field and "NUL" in err["message"], (path, err)
+        assert ext.encode() not in body, (path, body)
+    # The same names and values without the NUL byte: as ever.
+    status, body, _ = call(a, "GET", f"/api/v1/contracts?external_id={ext}", tok)
+    assert status == 200 and [x["id"] for x in json.loads(body)["items"]] == [k], body
+    status, body, _ = call(a, "GET", "/api/v1/contracts?limit=1&%6Cimit=2", tok)
+    assert status == 200 and len(json.loads(body)["items"]) == 1, body
+    a.close()
