@@ -337,6 +337,8 @@ static int authenticate(struct rd_app *app, struct rd_req *req, struct call *c, 
 	return rc;
 }
 
+static const char *cross_site_why(struct rd_req *req);
+
 int rd_call_begin(struct rd_req *req, struct call *c)
 {
 	bool session;
@@ -349,6 +351,17 @@ int rd_call_begin(struct rd_req *req, struct call *c)
 		return RD_EINVAL;
 	}
 	int rc = authenticate(rd_req_app(req), req, c, token, session, &why);
+	/* The cookie is sent by the browser on its own, from any page of the
+	 * site (SameSite=Lax: sibling hosts included), and any body is read as
+	 * JSON: a change it signs in is held to the login's rule (a bearer
+	 * token is never sent on its own; reads answer nothing another site's
+	 * page can read). */
+	unsigned m = rd_req_method(req);
+	if (rc == 0 && session && m != RD_GET && m != RD_HEAD && (why = cross_site_why(req)) != NULL) {
+		rd_reply_error(req, 403, "cross_site", NULL,
+			       "a change signed in by the session cookie must come from this site's own pages: %s", why);
+		return RD_EINVAL;
+	}
 	if (rc == RD_EINVAL) {
 		rd_reply_header(req, "www-authenticate", "Bearer error=\"invalid_token\"");
 		rd_reply_error(req, 401, "unauthenticated", NULL, "%s", why);
@@ -696,27 +709,34 @@ static bool authority(const char *url, char *out, size_t cap)
 	return true;
 }
 
-bool rd_same_origin(struct rd_req *req)
+/* Why the request comes from another site (NULL: it does not, or nothing
+ * says so): the rule of rd_same_origin (edge/call.h). */
+static const char *cross_site_why(struct rd_req *req)
 {
 	const char *site = rd_req_header(req, "sec-fetch-site"), *origin = rd_req_header(req, "origin");
-	const char *from = origin ? origin : rd_req_header(req, "referer"), *why = NULL;
+	const char *from = origin ? origin : rd_req_header(req, "referer");
 	/* A browser that sends Sec-Fetch-Site is believed (no page can forge
 	 * it); Origin is then often "null" (the pages' Referrer-Policy is
 	 * no-referrer).  Only without it do Origin and Referer decide. */
-	if (site) {
-		if (strcasecmp(site, "same-origin") && strcasecmp(site, "none"))
-			why = "the browser marks it as sent from another site";
-	} else if (from) {
-		const struct rd_app *app = rd_req_app(req);
-		const char *host = rd_req_header(req, "host"), *pub = app->config ? app->config->public_url : NULL;
-		char got[256], want[256], hp[300];
-		snprintf(hp, sizeof hp, "http://%s", host ? host : "");
-		bool ok = authority(from, got, sizeof got) &&
-			  ((host && authority(hp, want, sizeof want) && !strcmp(got, want)) ||
-			   (pub && authority(pub, want, sizeof want) && !strcmp(got, want)));
-		if (!ok)
-			why = origin ? "its Origin is another site" : "its Referer is another site";
-	}
+	if (site)
+		return strcasecmp(site, "same-origin") && strcasecmp(site, "none")
+			       ? "the browser marks it as sent from another site"
+			       : NULL;
+	if (!from)
+		return NULL;
+	const struct rd_app *app = rd_req_app(req);
+	const char *host = rd_req_header(req, "host"), *pub = app->config ? app->config->public_url : NULL;
+	char got[256], want[256], hp[300];
+	snprintf(hp, sizeof hp, "http://%s", host ? host : "");
+	bool ok = authority(from, got, sizeof got) &&
+		  ((host && authority(hp, want, sizeof want) && !strcmp(got, want)) ||
+		   (pub && authority(pub, want, sizeof want) && !strcmp(got, want)));
+	return ok ? NULL : origin ? "its Origin is another site" : "its Referer is another site";
+}
+
+bool rd_same_origin(struct rd_req *req)
+{
+	const char *why = cross_site_why(req);
 	if (!why)
 		return true;
 	rd_reply_error(req, 403, "cross_site", NULL, "a login must come from this site's own page: %s", why);
