@@ -982,6 +982,12 @@ static int change_write(struct rd_txn *t, void *arg)
 		return rc;
 	if ((rc = rd_entity_put(t, table_of(c, r), r->e, c->who.vendor, ch->obj, 0)) < 0)
 		return rc;
+	/* A new password signs out whoever signed in with the old one (the
+	 * caller's own session goes on). */
+	if (r->res == RD_RES_USER && !ch->is_create && ch->pwhash[0] &&
+	    (rc = rd_user_sessions_end(t, c->app->domain, c->who.vendor, ch->id,
+				       c->who.session ? c->who.token : 0)) < 0)
+		return rc;
 	/* A contract moved to another customer takes its opportunities, their
 	 * orders and its documents along (services/merge.c). */
 	if (r->res == RD_RES_CONTRACT && !ch->is_create &&
