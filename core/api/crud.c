@@ -663,7 +663,17 @@ struct list_walk {
 	bool plain;    /* neither the scope nor a filter reads the record */
 	rd_date today; /* the contracts' colour: today, once per list */
 	uint64_t aux;  /* a kept entry's aux when it is written whole (list_aux) */
+	/* A partner's customers or contacts (rd_api_list): records the walk
+	 * may still pass over before it stops (0: no bound); sparse: it
+	 * stopped, at record sparse_at, for the partner's own set. */
+	unsigned passed_left;
+	bool sparse;
+	uint64_t sparse_at;
 };
+
+/* Records that are not a partner's a page's walk passes over before it
+ * turns to the partner's own set (about 2 ms of the loop). */
+#define SPARSE_WALK 1024
 
 /* The aux a kept entry of r's records carries when its tail is the one to
  * write: a contract's colour for today and the vendor's window (the day
@@ -694,6 +704,19 @@ static void write_kept(struct rd_jsonw *out, struct call *c, const struct res_de
 	}
 }
 
+/* A record the list passed over as not the caller's: 1, the walk goes
+ * on; 0 when a partner's walk has passed over SPARSE_WALK (it turns to the
+ * partner's set after id).  A filter's misses do not count: they say
+ * nothing of how sparse the partner's records are. */
+static int passed(struct list_walk *w, uint64_t id)
+{
+	if (!w->passed_left || --w->passed_left)
+		return 1;
+	w->sparse = true;
+	w->sparse_at = id;
+	return 0;
+}
+
 /* list_row's record when it is not written whole at once: decoded, checked
  * against the scope and the filter, written (hit: from its entry m whole). */
 static __attribute__((noinline)) int list_row_decoded(struct list_walk *w, uint64_t id, const void *rec, size_t len,
@@ -704,7 +727,7 @@ static __attribute__((noinline)) int list_row_decoded(struct list_walk *w, uint6
 	if (rc < 0)
 		return rc;
 	if (w->scope == RD_SCOPE_OWN && (rc = rd_call_visible(w->c, w->t, w->r->res, w->obj)) <= 0)
-		return rc < 0 ? rc : 1; /* < 0: the store failed; the walk stops with it */
+		return rc < 0 ? rc : passed(w, id); /* < 0: the store failed; the walk stops with it */
 	if (w->filtered && w->r->filter && (rc = w->r->filter(w->c, w->t, w->obj, w->req)) <= 0)
 		return rc < 0 ? rc : 1; /* < 0: the store failed; the walk stops with it */
 	if (out) {
@@ -764,6 +787,23 @@ static bool json_tree(void)
 	return tree;
 }
 
+/* The ids of the customers (or their contacts) a partner caller sees,
+ * ascending: its list walks these and no others. */
+static int scope_set(struct call *c, struct rd_txn *t, const struct res_def *r, uint64_t **ids, size_t *n)
+{
+	uint64_t *cust;
+	size_t nc;
+	int rc = rd_call_scope_customers(c, t, &cust, &nc);
+	if (rc < 0 || r->res == RD_RES_CUSTOMER) {
+		*ids = rc < 0 ? NULL : cust;
+		*n = rc < 0 ? 0 : nc;
+		return rc;
+	}
+	rc = rd_list_ids_under(t, table_of(c, r), "customer", c->who.vendor, cust, nc, ids, n);
+	free(cust);
+	return rc;
+}
+
 int rd_api_list(struct rd_req *req)
 {
 	struct call c;
@@ -791,8 +831,23 @@ int rd_api_list(struct rd_req *req)
 			       scope != RD_SCOPE_OWN && !(filtered && r->filter), today, list_aux(&c, r, today) };
 	/* Without a filter parameter no index is picked (list_source asks for
 	 * each served one). */
-	rc = rd_list_walk(t, table_of(&c, r), c.who.vendor, pg.cursor,
-			  filtered && list_source(req, r, &src) ? &src : NULL, list_row, &w);
+	bool by_index = filtered && list_source(req, r, &src);
+	/* A partner's customers and contacts: the table walk while it finds
+	 * the partner's records (a large channel's are dense), its own set from
+	 * its contracts once the walk passed over SPARSE_WALK that were not its
+	 * (never a walk of the vendor's every customer on the loop). */
+	if (!by_index && scope == RD_SCOPE_OWN && (r->res == RD_RES_CUSTOMER || r->res == RD_RES_CONTACT))
+		w.passed_left = SPARSE_WALK;
+	rc = rd_list_walk(t, table_of(&c, r), c.who.vendor, pg.cursor, by_index ? &src : NULL, list_row, &w);
+	uint64_t *set = NULL;
+	size_t n_set = 0;
+	if (rc == 0 && w.sparse && (rc = scope_set(&c, t, r, &set, &n_set)) == 0) {
+		rd_list_source_ids(&src, set, n_set);
+		w.sparse = false;
+		w.passed_left = 0;
+		rc = rd_list_walk(t, table_of(&c, r), c.who.vendor, w.sparse_at, &src, list_row, &w);
+	}
+	free(set);
 	rd_txn_end(t);
 	return rd_page_finish(&pg, rc);
 }

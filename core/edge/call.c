@@ -11,6 +11,7 @@
 
 #include "config/config.h"
 #include "edge/call.h"
+#include "services/listing.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -444,6 +445,43 @@ static int customer_in_scope(struct call *c, struct rd_txn *t, uint64_t customer
 	}
 	rd_iter_close(&it);
 	return yes ? 1 : rc < 0 ? rc : 0;
+}
+
+int rd_call_scope_customers(struct call *c, struct rd_txn *t, uint64_t **ids, size_t *n)
+{
+	static const char *const by[] = { "reseller", RD_IDX_CONTRACT_DISTRIBUTOR };
+	size_t m = 0, cap = 64;
+	uint64_t *out = rd_malloc(cap * sizeof *out);
+	struct rd_contract *k = rd_malloc(sizeof *k);
+	int rc = 0;
+	for (unsigned s = 0; rc >= 0 && s < c->who.n_scope; s++)
+		for (size_t i = 0; rc >= 0 && i < sizeof by / sizeof *by; i++) {
+			uint8_t key[8];
+			rd_key_put_u64(key, c->who.scope[s]);
+			struct rd_iter it;
+			struct rd_item item;
+			rc = rd_iter_index(&it, t, c->app->domain->contracts, by[i], c->who.vendor, key, 8, NULL, 0);
+			while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+				if (item.key_len != 8 || memcmp(item.key, key, 8) != 0)
+					break;
+				/* unreadable: not provably the caller's (customer_in_scope) */
+				if (rd_entity_decode(&rd_entity_contract, item.val, item.len, k) < 0 || !k->customer_id)
+					continue;
+				if (m == cap)
+					out = rd_realloc(out, (cap *= 2) * sizeof *out);
+				out[m++] = k->customer_id;
+			}
+			rd_iter_close(&it);
+		}
+	free(k);
+	if (rc < 0) {
+		free(out);
+		return rc;
+	}
+	rd_list_ids_unique(out, &m);
+	*ids = out;
+	*n = m;
+	return 0;
 }
 
 /* Whether every contract of the customer that is not cancelled is in the

@@ -93,6 +93,13 @@ bool rd_call_in_scope(const struct call *c, uint64_t partner);
  * the vendor's; own: its partner's or its distributor's); RD_ENOTFOUND
  * when there is none or the caller may not see it. */
 int rd_call_opportunity(struct call *c, enum rd_scope scope, struct rd_txn *t, uint64_t id, struct rd_opportunity *o);
+/* The customers a partner-scoped caller sees (RD_RES_CUSTOMER's rule: a
+ * customer of a contract whose reseller or distributor is in its scope),
+ * read from the contracts' reseller and distributor indexes, so that a
+ * partner's customer list costs its own contracts, not the vendor's every
+ * customer.  Ascending, each once, into *ids (malloc'd: free it); 0, or
+ * the store's error. */
+int rd_call_scope_customers(struct call *c, struct rd_txn *t, uint64_t **ids, size_t *n);
 /* Whether a partner-scoped caller may change the customer's identity (its
  * record and its contacts): every contract of the customer that is not
  * cancelled is in the caller's channel, and there is one.  1 yes, 0 no,

@@ -1,0 +1,136 @@
+"""A partner's lists of customers and contacts cost renewd its own channel,
+not the vendor's whole customer base (docs/security.md, "Partners cannot
+reach each other's customers").
+
+A customer is a partner's when the partner is reseller or distributor of
+record on one of its contracts.  The lists (GET /api/v1/customers and
+/api/v1/contacts, GET /api/v1/customers/duplicates, the partner portal's
+/partner/customers) walked every customer (or contact) of the vendor and
+looked each one's contracts up, on the event loop: a reseller's sales
+person with one customer, in a vendor of 200,000 customers, held the loop
+0.3 s per customers page and 0.7 s per duplicates call; four such loops in
+parallel made /healthz (every tenant's requests) wait 1 to 2 s.  Now the
+partner's customers are read from the contracts' reseller and distributor
+indexes: the work follows the partner's own contracts.
+
+The bound is on renewd's CPU time (read from /proc, not the wall clock):
+with 60,000 customers the old walk cost 60-200 ms a request (normal build);
+the bound is 15 ms a request, well above the new cost and below the old.
+Serial: the daemon's CPU wants the machine to itself.
+"""
+import json
+
+import pytest
+
+from conftest import API_PASSWORD, ApiClient, api_user, http_request, renewctl
+from test_slow_head import cpu_of
+
+pytestmark = pytest.mark.serial
+
+N = 60000
+PER_REQUEST_CPU = 0.015
+
+
+def write_csv(path, header, rows):
+    with open(path, "w") as f:
+        f.write(",".join(header) + "\n")
+        for r in rows:
+            f.write(",".join(str(c) for c in r) + "\n")
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory, request):
+    """A vendor of N customers, each with one contract through the reseller
+    BIG and one contact; the reseller LONE (under the distributor DIST) and its one contract
+    with customer 7; a distributor SOLO of record on customer 11's second
+    contract."""
+    from conftest import Daemon
+    root = tmp_path_factory.mktemp("partner-cost")
+    data = root / "data"
+    data.mkdir()
+    renewctl("vendor", "create", "--name", "Big Vendor", "--slug", "big", "--currency", "GBP", data=data, check=True)
+    admin_tok, _ = api_user(data, email="admin@big.example", vendor="big")
+    write_csv(root / "customers.csv", ("external_id", "name", "email"),
+              ((f"C-{i}", f"Customer {i}", f"it@c{i}.example") for i in range(1, N + 1)))
+    write_csv(root / "products.csv", ("sku", "name", "line", "price_annual_GBP"), [("P-1", "Product", "Line", 1200)])
+    write_csv(root / "contracts.csv", ("external_id", "customer_external_id", "product_sku", "reseller_external_id",
+                                       "quantity", "start", "end"),
+              ((f"K-{i}", f"C-{i}", "P-1", "BIG", 1, "2026-01-01", "2026-12-31") for i in range(1, N + 1)))
+    write_csv(root / "contacts.csv", ("external_id", "customer_external_id", "name"),
+              ((f"CT-{i}", f"C-{i}", f"Contact {i}") for i in range(1, N + 1)))
+    d = Daemon(data, [], root / "renewd.log")
+    try:
+        d.wait_ready()
+        admin = ApiClient(d, admin_tok)
+        ids = {}
+        for ext, kind, parent in (("DIST", "distributor", None), ("BIG", "reseller", None), ("LONE", "reseller", "DIST"),
+                                  ("SOLO", "distributor", None)):
+            body = {"external_id": ext, "name": ext, "kind": kind, "tier": "gold"}
+            if parent:
+                body["parent_id"] = ids[parent]
+            ids[ext] = admin.ok("POST", "/api/v1/partners", body, status=201)["id"]
+        for kind in ("customers", "products", "contracts", "contacts"):
+            renewctl("import", "--vendor", "big", "--kind", kind, str(root / f"{kind}.csv"), data=data, check=True)
+        cust = {c["external_id"]: c["id"] for c in admin.items("/api/v1/customers?external_id=C-7")}
+        cust.update({c["external_id"]: c["id"] for c in admin.items("/api/v1/customers?external_id=C-11")})
+        admin.ok("POST", "/api/v1/contracts", {"external_id": "K-LONE", "customer_id": cust["C-7"], "product_id": 1,
+                                                "reseller_id": ids["LONE"], "quantity": 1, "start": "2026-01-01",
+                                                "end": "2026-12-31"}, status=201)
+        admin.ok("POST", "/api/v1/contracts", {"external_id": "K-SOLO", "customer_id": cust["C-11"], "product_id": 1,
+                                                "reseller_id": ids["BIG"], "distributor_id": ids["SOLO"], "quantity": 1,
+                                                "start": "2026-01-01", "end": "2026-12-31"}, status=201)
+        users = {}
+        for who, partner in (("lone", "LONE"), ("dist", "DIST"), ("solo", "SOLO"), ("big", "BIG")):
+            email = f"{who}@big.example"
+            admin.ok("POST", "/api/v1/users", {"email": email, "name": who, "role": "partner-sales",
+                                               "partner_id": ids[partner], "password": API_PASSWORD}, status=201)
+            r = http_request(d.port, "POST", "/api/v1/session", body=json.dumps(
+                {"vendor": "big", "email": email, "password": API_PASSWORD}).encode(),
+                headers={"Content-Type": "application/json"})
+            assert r.status == 200, r
+            users[who] = r.headers["set-cookie"].split(";")[0]
+        yield d, admin, users, cust
+        assert d.running(), d.log()
+        d.stop()
+    finally:
+        d.close()
+
+
+def get(d, path, cookie):
+    r = http_request(d.port, "GET", path, headers={"Cookie": cookie}, timeout=30)
+    assert r.status == 200, (path, r)
+    return r
+
+
+def test_a_partners_customers_are_its_own_and_cost_its_own(big):
+    d, admin, users, cust = big
+    want = {"lone": [cust["C-7"]], "dist": [cust["C-7"]], "solo": [cust["C-11"]]}
+    for who, ids in want.items():
+        assert [c["id"] for c in json.loads(get(d, "/api/v1/customers?limit=500", users[who]).body)["items"]] == ids
+        contacts = json.loads(get(d, "/api/v1/contacts", users[who]).body)["items"]
+        assert [c["customer_id"] for c in contacts] == ids, contacts
+        page = get(d, "/partner/customers", users[who]).body.decode()
+        assert "Customer 7<" in page if ids == [cust["C-7"]] else "Customer 11<" in page, page
+        assert "Customer 8<" not in page and "Customer 12<" not in page
+    # a cursor past the partner's last customer, and one before it
+    lone = users["lone"]
+    assert json.loads(get(d, f"/api/v1/customers?cursor={cust['C-7']}", lone).body) == {"items": [],
+                                                                                         "next_cursor": None}
+    assert [c["id"] for c in json.loads(get(d, "/api/v1/customers?cursor=1&limit=1", lone).body)["items"]] == [
+        cust["C-7"]]
+    # BIG, of record on every customer, pages through them as ever
+    page = json.loads(get(d, "/api/v1/customers?limit=50", users["big"]).body)
+    assert [c["id"] for c in page["items"]] == list(range(1, 51)) and page["next_cursor"] == "50", page
+    page = json.loads(get(d, f"/api/v1/customers?limit=3&cursor={N - 2}", users["big"]).body)
+    assert [c["id"] for c in page["items"]] == [N - 1, N] and page["next_cursor"] is None, page
+    cpu = {}
+    for who, path in (("lone", "/api/v1/customers?limit=500"), ("lone", "/api/v1/contacts?limit=500"),
+                      ("lone", "/api/v1/customers/duplicates"), ("lone", "/partner/customers"),
+                      ("lone", "/api/v1/customers?name=Customer"), ("big", "/api/v1/customers?limit=500"),
+                      ("big", "/api/v1/contacts?limit=500"), ("big", "/partner/customers")):
+        before = cpu_of(d.pid)
+        for _ in range(10):
+            get(d, path, users[who])
+        cpu[f"{who} {path}"] = (cpu_of(d.pid) - before) / 10
+    assert all(v < PER_REQUEST_CPU for v in cpu.values()), \
+        f"renewd's CPU seconds per request among {N} customers: {cpu}"
