@@ -787,10 +787,12 @@ static bool json_tree(void)
 	return tree;
 }
 
-/* The ids of the customers (or their contacts) a partner caller sees,
- * ascending: its list walks these and no others. */
+/* The ids of the customers (or their contacts, or the contracts) a partner
+ * caller sees, ascending: its list walks these and no others. */
 static int scope_set(struct call *c, struct rd_txn *t, const struct res_def *r, uint64_t **ids, size_t *n)
 {
+	if (r->res == RD_RES_CONTRACT)
+		return rd_call_scope_contracts(c, t, ids, n);
 	uint64_t *cust;
 	size_t nc;
 	int rc = rd_call_scope_customers(c, t, &cust, &nc);
@@ -832,11 +834,12 @@ int rd_api_list(struct rd_req *req)
 	/* Without a filter parameter no index is picked (list_source asks for
 	 * each served one). */
 	bool by_index = filtered && list_source(req, r, &src);
-	/* A partner's customers and contacts: the table walk while it finds
-	 * the partner's records (a large channel's are dense), its own set from
-	 * its contracts once the walk passed over SPARSE_WALK that were not its
-	 * (never a walk of the vendor's every customer on the loop). */
-	if (!by_index && scope == RD_SCOPE_OWN && (r->res == RD_RES_CUSTOMER || r->res == RD_RES_CONTACT))
+	/* A partner's customers, contacts and contracts: the table walk while
+	 * it finds the partner's records (a large channel's are dense), its own
+	 * set from its contracts once the walk passed over SPARSE_WALK that
+	 * were not its (never a walk of the vendor's every record on the loop). */
+	if (!by_index && scope == RD_SCOPE_OWN &&
+	    (r->res == RD_RES_CUSTOMER || r->res == RD_RES_CONTACT || r->res == RD_RES_CONTRACT))
 		w.passed_left = SPARSE_WALK;
 	rc = rd_list_walk(t, table_of(&c, r), c.who.vendor, pg.cursor, by_index ? &src : NULL, list_row, &w);
 	uint64_t *set = NULL;

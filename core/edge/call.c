@@ -484,6 +484,29 @@ int rd_call_scope_customers(struct call *c, struct rd_txn *t, uint64_t **ids, si
 	return 0;
 }
 
+int rd_call_scope_contracts(struct call *c, struct rd_txn *t, uint64_t **ids, size_t *n)
+{
+	struct rd_table *k = c->app->domain->contracts;
+	uint64_t *a, *b;
+	size_t na, nb;
+	int rc = rd_list_ids_under(t, k, "reseller", c->who.vendor, c->who.scope, c->who.n_scope, &a, &na);
+	if (rc < 0)
+		return rc;
+	if ((rc = rd_list_ids_under(t, k, RD_IDX_CONTRACT_DISTRIBUTOR, c->who.vendor, c->who.scope, c->who.n_scope, &b,
+				    &nb)) < 0) {
+		free(a);
+		return rc;
+	}
+	a = rd_realloc(a, (na + nb + 1) * sizeof *a);
+	memcpy(a + na, b, nb * sizeof *b);
+	free(b);
+	na += nb;
+	rd_list_ids_unique(a, &na);
+	*ids = a;
+	*n = na;
+	return 0;
+}
+
 /* Whether every contract of the customer that is not cancelled is in the
  * caller's channel: only then is the customer's identity (its e-mail, the
  * address its portal links go to, its contacts) the partner's to change.

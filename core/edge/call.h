@@ -100,6 +100,9 @@ int rd_call_opportunity(struct call *c, enum rd_scope scope, struct rd_txn *t, u
  * customer.  Ascending, each once, into *ids (malloc'd: free it); 0, or
  * the store's error. */
 int rd_call_scope_customers(struct call *c, struct rd_txn *t, uint64_t **ids, size_t *n);
+/* The same for the contracts it sees (RD_RES_CONTRACT's rule: reseller or
+ * distributor in its scope), from the same two indexes. */
+int rd_call_scope_contracts(struct call *c, struct rd_txn *t, uint64_t **ids, size_t *n);
 /* Whether a partner-scoped caller may change the customer's identity (its
  * record and its contacts): every contract of the customer that is not
  * cancelled is in the caller's channel, and there is one.  1 yes, 0 no,

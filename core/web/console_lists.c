@@ -64,8 +64,8 @@ static json_t *next_link(const char *path, const char *filter, const char *value
 
 /* ---- partners, products, contracts, quotes, outbox: lists ------------------------------------- */
 
-/* Records that are not a partner's customers a page's walk passes over
- * before it turns to the partner's own set (about 2 ms of the loop). */
+/* Records that are not a partner's a page's walk passes over before it
+ * turns to the partner's own set (about 2 ms of the loop). */
 #define SPARSE_WALK 1024
 
 /* One page of a table's records in id order; row(w, t, obj) makes a row or
@@ -82,14 +82,14 @@ static int list_page(struct web *w, struct rd_table *tb, const struct rd_entity 
 	/* A partner's role sees its own records only (its contracts, the
 	 * customers it is of record for), as through the API. */
 	bool own = rd_authz(w->c.who.role, res, RD_ACT_READ) == RD_SCOPE_OWN;
-	/* A partner's customers: the table walk while it finds the partner's
-	 * (a large channel's are dense), its own set from its contracts once
-	 * the walk passed over SPARSE_WALK that were not its (never a walk of
-	 * the vendor's every customer on the loop). */
+	/* A partner's customers and contracts: the table walk while it finds
+	 * the partner's (a large channel's are dense), its own set from its
+	 * contracts once the walk passed over SPARSE_WALK that were not its
+	 * (never a walk of the vendor's every record on the loop). */
 	uint64_t *set = NULL;
 	size_t n_set = 0, si = 0;
 	bool by_set = false;
-	unsigned passed_left = own && res == RD_RES_CUSTOMER ? SPARSE_WALK : 0;
+	unsigned passed_left = own && (res == RD_RES_CUSTOMER || res == RD_RES_CONTRACT) ? SPARSE_WALK : 0;
 	void *obj = rd_malloc(size);
 	struct rd_iter it;
 	struct rd_item item;
@@ -122,7 +122,8 @@ static int list_page(struct web *w, struct rd_table *tb, const struct rd_entity 
 		}
 		if (!sees && passed_left && !--passed_left) {
 			/* sparse: the partner's set, after this record */
-			if ((rc = rd_call_scope_customers(&w->c, t, &set, &n_set)) < 0)
+			if ((rc = res == RD_RES_CUSTOMER ? rd_call_scope_customers(&w->c, t, &set, &n_set)
+							 : rd_call_scope_contracts(&w->c, t, &set, &n_set)) < 0)
 				break;
 			while (si < n_set && set[si] <= item.id)
 				si++;
