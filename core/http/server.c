@@ -57,6 +57,7 @@ struct rd_server {
 	void *drained_arg;
 	struct rd_router *router; /* the route table as a segment tree */
 	bool creds_unchecked; /* during h2o's read: the store failed to check the request's credentials */
+	bool length_twice;    /* during h2o's read: the request's head gives its length twice (conn.twice) */
 	struct rd_netblock proxies[RD_NETBLOCKS_MAX]; /* opts.trusted_proxies */
 	size_t n_proxies;
 };
@@ -975,6 +976,13 @@ static int on_req(h2o_handler_t *self, h2o_req_t *r)
 static void route_and_run(struct rd_server *srv, struct rd_req *req)
 {
 	h2o_req_t *r = req->h2o;
+	if (srv->length_twice) { /* read from the head by on_read (length_twice) */
+		r->http1_is_persistent = 0;
+		rd_reply_error(req, 400, "bad_request", NULL,
+			       "the request gives its body's length twice (Transfer-Encoding and Content-Length, or two "
+			       "Content-Length lines): refused, and the connection closed");
+		return;
+	}
 	if (head_bytes(r) > MAX_HEAD_BYTES) {
 		r->http1_is_persistent = 0;
 		rd_reply_error(req, 431, "headers_too_large", NULL, "the request headers exceed %d bytes", MAX_HEAD_BYTES);
@@ -1042,6 +1050,7 @@ struct conn {
 	h2o_socket_cb h2o_read;  /* h2o's read callback, called by on_read */
 	size_t limit;            /* the body limit of the request being read; 0: not decided yet */
 	bool unchecked;          /* the store failed to check its credentials (a 413 is answered 503) */
+	bool twice;              /* its head gives the body's length twice (length_twice): refused */
 	size_t seen;             /* input already found to hold no complete head (a slow head is
 				  * looked at again from here, not from its start) */
 	unsigned char client[9]; /* 4 or 6, then the peer's IPv4 address or IPv6 /64: a per-client cap */
@@ -1107,6 +1116,24 @@ static bool may_exceed(const struct phr_header *h, size_t n, size_t limit)
 			return true;
 	}
 	return false;
+}
+
+/* Whether the head gives its body's length twice: a Transfer-Encoding and a
+ * Content-Length, or more than one Content-Length line.  h2o takes the
+ * chunked body (or the first length) and runs what follows as the next
+ * request; a proxy in front that reads the other length passes that on as
+ * body: one request smuggled inside another (RFC 9112 6.1 and 6.3).  Such
+ * a request is refused and its connection closed (route_and_run). */
+static bool length_twice(const struct phr_header *h, size_t n)
+{
+	int lengths = 0, codings = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (h[i].name_len == 17 && h2o_lcstris(h[i].name, 17, H2O_STRLIT("transfer-encoding")))
+			codings++;
+		else if (h[i].name_len == 14 && h2o_lcstris(h[i].name, 14, H2O_STRLIT("content-length")))
+			lengths++;
+	}
+	return lengths > 1 || (lengths && codings);
 }
 
 /* Whether buf[0..len) holds a whole head (up to its empty line) none of
@@ -1195,6 +1222,7 @@ static void wrap(struct conn *c)
 		c->sock->_cb.read = on_read;
 		c->limit = 0;
 		c->unchecked = false;
+		c->twice = false;
 		c->seen = 0;
 	}
 }
@@ -1232,6 +1260,7 @@ static void on_read(h2o_socket_t *sock, const char *err)
 		size_t last = c->seen <= len ? c->seen : 0;
 		int r = phr_parse_request(sock->input->bytes, len, &m, &ml, &p, &pl, &minor, hs, &nh, last);
 		c->seen = r == -2 ? len : 0;
+		c->twice = r > 0 && length_twice(hs, nh);
 		if (r > 0 && !may_exceed(hs, nh, srv->opts.max_anon_body)) {
 			c->limit = limit = srv->opts.max_anon_body;
 		} else if (r > 0) {
@@ -1243,8 +1272,10 @@ static void on_read(h2o_socket_t *sock, const char *err)
 	}
 	srv->conf.max_request_entity_size = limit;
 	srv->creds_unchecked = c->unchecked;
+	srv->length_twice = c->twice;
 	c->h2o_read(sock, err);
 	srv->creds_unchecked = false;
+	srv->length_twice = false;
 	srv->conf.max_request_entity_size = srv->opts.max_anon_body;
 	wrap(c); /* the conn outlives this call: it is freed by the close callback */
 }
