@@ -663,9 +663,10 @@ struct list_walk {
 	bool plain;    /* neither the scope nor a filter reads the record */
 	rd_date today; /* the contracts' colour: today, once per list */
 	uint64_t aux;  /* a kept entry's aux when it is written whole (list_aux) */
-	/* A partner's customers or contacts (rd_api_list): records the walk
-	 * may still pass over before it stops (0: no bound); sparse: it
-	 * stopped, at record sparse_at, for the partner's own set. */
+	/* A partner's customers, contacts or contracts (rd_api_list): records
+	 * not the partner's the walk may still pass over before it stops (0:
+	 * no bound); sparse: it stopped, at record sparse_at, for the
+	 * partner's own set (scope_set). */
 	unsigned passed_left;
 	bool sparse;
 	uint64_t sparse_at;
