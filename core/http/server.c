@@ -870,12 +870,62 @@ static size_t head_bytes(const h2o_req_t *r)
 
 static void route_and_run(struct rd_server *srv, struct rd_req *req);
 
+struct qkey {
+	const char *s;
+	size_t n;
+};
+
+static int qkey_cmp(const void *a, const void *b)
+{
+	const struct qkey *x = a, *y = b;
+	int c = memcmp(x->s, y->s, x->n < y->n ? x->n : y->n);
+	return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+/* A query parameter given twice (as written or percent-encoded: "limit"
+ * and "%6Cimit" are one), which every handler read as its first value:
+ * refused (400) naming it; true when it answered.  Empty pieces ("&&")
+ * are no parameter. */
+static bool key_twice(struct rd_req *req, const char *q, const char *end)
+{
+	size_t n = 0;
+	for (const char *p = q; p < end; p++)
+		n += *p == '&';
+	if (!n)
+		return false; /* one piece: one parameter at most */
+	struct qkey *keys = rd_req_alloc(req, (n + 1) * sizeof *keys);
+	size_t k = 0;
+	while (q < end) {
+		const char *amp = memchr(q, '&', (size_t)(end - q));
+		if (!amp)
+			amp = end;
+		const char *eq = memchr(q, '=', (size_t)(amp - q));
+		size_t kl = (size_t)((eq ? eq : amp) - q);
+		if (kl) {
+			keys[k].s = url_plain(q, kl) ? q : url_decode(req, q, kl);
+			keys[k].n = keys[k].s == q ? kl : strlen(keys[k].s);
+			k++;
+		}
+		q = amp + 1;
+	}
+	if (k < 2)
+		return false;
+	qsort(keys, k, sizeof *keys, qkey_cmp);
+	for (size_t i = 1; i < k; i++)
+		if (!qkey_cmp(&keys[i - 1], &keys[i])) {
+			const char *name = pool_strndup(req, keys[i].s, keys[i].n);
+			rd_reply_error(req, 400, "invalid", name, "query parameter %s is given twice: give it once", name);
+			return true;
+		}
+	return false;
+}
+
 /* A NUL byte ("%00") in a path parameter or anywhere in the query string:
  * every value a handler reads (rd_req_param, rd_req_query) is a C string
  * that would end there, so "3%00junk" would be the id 3 and "partner%00x"
- * the filter partner.  Refused as bad input (400), naming where; true when
- * it answered. */
-static bool nul_in_request(struct rd_req *req)
+ * the filter partner.  Refused as bad input (400), naming where, as is a
+ * query parameter given twice (key_twice); true when it answered. */
+static bool query_refused(struct rd_req *req)
 {
 	h2o_req_t *r = req->h2o;
 	for (size_t i = 0; i < req->n_params; i++)
@@ -893,9 +943,11 @@ static bool nul_in_request(struct rd_req *req)
 	bool nul = memchr(q, 0, (size_t)(end - q)) != NULL;
 	for (const char *p = q; !nul && (p = memchr(p, '%', (size_t)(end - p))) != NULL && end - p >= 3; p++)
 		nul = p[1] == '0' && p[2] == '0';
-	if (nul)
+	if (nul) {
 		rd_reply_error(req, 400, "invalid", NULL, "the query string holds a NUL byte (%%00)");
-	return nul;
+		return true;
+	}
+	return key_twice(req, q, end);
 }
 
 /* A request from a trusted proxy (opts.trusted_proxies): its client is the
@@ -1017,7 +1069,7 @@ static void route_and_run(struct rd_server *srv, struct rd_req *req)
 		rd_reply_error(req, 404, "not_found", NULL, "no route for %s", req->path);
 		return;
 	}
-	if (nul_in_request(req))
+	if (query_refused(req))
 		return;
 	rd_log_set_current_req(req->id);
 	int rc = req->route->handler(req);
