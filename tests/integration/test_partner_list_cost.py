@@ -30,6 +30,7 @@ from test_slow_head import cpu_of
 pytestmark = pytest.mark.serial
 
 N = 60000
+MID_EVERY = 700
 PER_REQUEST_CPU = scaled(0.015, 0.06)  # the sanitizer build: about 4x the normal's cost
 CONTRACTS_CPU = scaled(0.005, 0.02)
 
@@ -59,6 +60,12 @@ def big(tmp_path_factory, request):
     write_csv(root / "contracts.csv", ("external_id", "customer_external_id", "product_sku", "reseller_external_id",
                                        "quantity", "start", "end"),
               ((f"K-{i}", f"C-{i}", "P-1", "BIG", 1, "2026-01-01", "2026-12-31") for i in range(1, N + 1)))
+    # MID: a second contract on every MID_EVERY-th customer (sparse enough
+    # that a page's walk turns to its set part of the way through)
+    write_csv(root / "mid.csv", ("external_id", "customer_external_id", "product_sku", "reseller_external_id",
+                                 "quantity", "start", "end"),
+              ((f"KM-{i}", f"C-{i}", "P-1", "MID", 1, "2026-01-01", "2026-12-31")
+               for i in range(MID_EVERY, N + 1, MID_EVERY)))
     write_csv(root / "contacts.csv", ("external_id", "customer_external_id", "name"),
               ((f"CT-{i}", f"C-{i}", f"Contact {i}") for i in range(1, N + 1)))
     d = Daemon(data, [], root / "renewd.log")
@@ -67,13 +74,14 @@ def big(tmp_path_factory, request):
         admin = ApiClient(d, admin_tok)
         ids = {}
         for ext, kind, parent in (("DIST", "distributor", None), ("BIG", "reseller", None), ("LONE", "reseller", "DIST"),
-                                  ("SOLO", "distributor", None)):
+                                  ("SOLO", "distributor", None), ("MID", "reseller", None)):
             body = {"external_id": ext, "name": ext, "kind": kind, "tier": "gold"}
             if parent:
                 body["parent_id"] = ids[parent]
             ids[ext] = admin.ok("POST", "/api/v1/partners", body, status=201)["id"]
         for kind in ("customers", "products", "contracts", "contacts"):
             renewctl("import", "--vendor", "big", "--kind", kind, str(root / f"{kind}.csv"), data=data, check=True)
+        renewctl("import", "--vendor", "big", "--kind", "contracts", str(root / "mid.csv"), data=data, check=True)
         cust = {c["external_id"]: c["id"] for c in admin.items("/api/v1/customers?external_id=C-7")}
         cust.update({c["external_id"]: c["id"] for c in admin.items("/api/v1/customers?external_id=C-11")})
         admin.ok("POST", "/api/v1/contracts", {"external_id": "K-LONE", "customer_id": cust["C-7"], "product_id": 1,
@@ -83,7 +91,7 @@ def big(tmp_path_factory, request):
                                                 "reseller_id": ids["BIG"], "distributor_id": ids["SOLO"], "quantity": 1,
                                                 "start": "2026-01-01", "end": "2026-12-31"}, status=201)
         users = {}
-        for who, partner in (("lone", "LONE"), ("dist", "DIST"), ("solo", "SOLO"), ("big", "BIG")):
+        for who, partner in (("lone", "LONE"), ("dist", "DIST"), ("solo", "SOLO"), ("big", "BIG"), ("mid", "MID")):
             email = f"{who}@big.example"
             admin.ok("POST", "/api/v1/users", {"email": email, "name": who, "role": "partner-sales",
                                                "partner_id": ids[partner], "password": API_PASSWORD}, status=201)
@@ -166,3 +174,34 @@ def test_a_partners_contracts_cost_its_own(big):
         cpu[f"{who} {path}"] = (cpu_of(d.pid) - before) / 20
     assert all(v < CONTRACTS_CPU for v in cpu.values()), \
         f"renewd's CPU seconds per request among {N} contracts: {cpu}"
+
+
+def walk(d, path, cookie, limit):
+    """Every item of a list at this page size, following next_cursor (each
+    page's cursor its last item's id, as ever)."""
+    items, cursor = [], None
+    for _ in range(1000):
+        page = json.loads(get(d, f"{path}?limit={limit}" + (f"&cursor={cursor}" if cursor else ""), cookie).body)
+        assert len(page["items"]) <= limit
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items
+        assert cursor == str(page["items"][-1]["id"]), page
+    raise AssertionError("the cursor never ended")
+
+
+def test_a_sparse_partners_pages_are_whole_and_in_order(big):
+    """A page that turns from the table to the partner's set part of the
+    way through gives the same records, in the same order, with the same
+    cursors, at every page size."""
+    d, admin, users, cust = big
+    mid = users["mid"]
+    want_k = [f"KM-{i}" for i in range(MID_EVERY, N + 1, MID_EVERY)]
+    for limit in (1, 7, 50, 500):
+        got = walk(d, "/api/v1/contracts", mid, limit)
+        assert [k["external_id"] for k in got] == want_k, limit
+        got = walk(d, "/api/v1/customers", mid, limit)
+        assert [c["external_id"] for c in got] == [f"C-{i}" for i in range(MID_EVERY, N + 1, MID_EVERY)], limit
+        got = walk(d, "/api/v1/contacts", mid, limit)
+        assert [c["external_id"] for c in got] == [f"CT-{i}" for i in range(MID_EVERY, N + 1, MID_EVERY)], limit
