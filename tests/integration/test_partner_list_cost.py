@@ -17,17 +17,21 @@ The bound is on renewd's CPU time (read from /proc, not the wall clock):
 with 60,000 customers the old walk cost 60-200 ms a request (normal build);
 the bound is 15 ms a request (60 ms under the sanitizers), well above the
 new cost (about 1 ms) and below the old.
-Serial: the daemon's CPU wants the machine to itself.
+Serial: the daemon's CPU wants the machine to itself.  LMDB only: on
+PostgreSQL each record read is a statement (the lists' cost there is the
+database's), and importing the store takes longer than a renewctl run may.
 """
 import json
 
 import pytest
 
-from conftest import API_PASSWORD, ApiClient, api_user, http_request, renewctl
+from conftest import API_PASSWORD, PG_MODE, ApiClient, api_user, http_request, renewctl
 from crashkit import scaled
 from test_slow_head import cpu_of
 
-pytestmark = pytest.mark.serial
+pytestmark = [pytest.mark.serial,
+              pytest.mark.skipif(PG_MODE, reason="the loop's CPU of an LMDB store (60,000 rows imported through "
+                                 "PostgreSQL take longer than a renewctl run may)")]
 
 N = 60000
 MID_EVERY = 700
