@@ -931,6 +931,7 @@ struct change {
 	uint8_t old[MAX_OBJ];
 	struct problem p;
 	bool is_create, is_delete;
+	const char *unauth; /* the caller was checked again and is not who it was (rd_call_recheck) */
 };
 
 static void change_free(struct change *ch)
@@ -995,6 +996,11 @@ static int change_write(struct rd_txn *t, void *arg)
 	struct call *c = &ch->c;
 	int rc;
 	memset(&ch->p, 0, sizeof ch->p);
+	/* Its password was hashed on the thread pool after the caller was
+	 * authenticated: a revocation (a disabled user, a new role) committed
+	 * meanwhile stops it. */
+	if (ch->password && (rc = rd_call_recheck(c, t, &ch->unauth)) < 0)
+		return rc;
 	if (!ch->is_create) {
 		if ((rc = load_visible(c, t, r, ch->scope, ch->id, ch->old)) < 0)
 			return rc;
@@ -1066,6 +1072,10 @@ static int change_write(struct rd_txn *t, void *arg)
 static void change_finish(struct rd_req *req, struct change *ch)
 {
 	int rc = rd_store_write(ch->c.app->store, change_write, ch);
+	if (rc == RD_EINVAL && ch->unauth) {
+		rd_call_reply_unauthenticated(req, ch->unauth);
+		return;
+	}
 	if (rc < 0) {
 		reply_problem(req, rc, &ch->p);
 		return;

@@ -340,6 +340,38 @@ static int authenticate(struct rd_app *app, struct rd_req *req, struct call *c, 
 
 static const char *cross_site_why(struct rd_req *req);
 
+int rd_call_recheck(struct call *c, struct rd_txn *t, const char **why)
+{
+	struct rd_domain *d = c->app->domain;
+	struct rd_token tok;
+	struct rd_user u;
+	struct rd_vendor *v = rd_malloc(sizeof *v);
+	*why = NULL;
+	int rc = rd_entity_get(t, d->tokens, &rd_entity_token, 0, c->who.token, &tok);
+	if (rc == RD_ENOTFOUND || (rc == 0 && tok.revoked_at))
+		*why = "the token was revoked";
+	else if (rc == 0 && tok.expires_at && tok.expires_at <= now_s())
+		*why = "the token has expired";
+	else if (rc == 0 && (rc = rd_entity_get(t, d->users, &rd_entity_user, c->who.vendor, c->who.user, &u)) == RD_ENOTFOUND)
+		*why = "the user is disabled or gone";
+	else if (rc == 0 && (u.disabled || u.role != c->who.role || u.partner_id != c->who.partner))
+		*why = u.disabled ? "the user is disabled or gone" : "the user's role or partner changed";
+	else if (rc == 0 && (rc = rd_entity_get(t, d->vendors, &rd_entity_vendor, 0, c->who.vendor, v)) == RD_ENOTFOUND)
+		*why = "the vendor is gone";
+	else if (rc == 0 && v->suspended)
+		*why = "the vendor is suspended by the platform operator";
+	free(v);
+	if (*why)
+		return RD_EINVAL;
+	return rc < 0 ? rc : 0;
+}
+
+void rd_call_reply_unauthenticated(struct rd_req *req, const char *why)
+{
+	rd_reply_header(req, "www-authenticate", "Bearer error=\"invalid_token\"");
+	rd_reply_error(req, 401, "unauthenticated", NULL, "%s", why);
+}
+
 int rd_call_begin(struct rd_req *req, struct call *c)
 {
 	bool session;

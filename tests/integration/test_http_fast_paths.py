@@ -8,8 +8,9 @@ a revocation, a disabled user, a partner's scope, a record's new fields."""
 import http.client
 import json
 import re
+import time
 
-from conftest import api_ok
+from conftest import api_ok, api_request
 
 
 def conn(api):
@@ -268,3 +269,46 @@ def test_a_query_parameter_given_twice_is_refused(api):
     status, body, _ = call(a, "GET", f"/api/v1/contracts?limit=2&&partner={gold}&", tok)
     assert status == 200 and len(json.loads(body)["items"]) == 2, body
     a.close()
+
+
+def test_a_change_in_flight_when_its_token_is_revoked_is_not_applied(api):
+    """A user change that sets a password is authenticated, then its
+    password hashed on the thread pool (tens of ms), then written: a
+    revocation of the caller's token committed meanwhile did not stop the
+    write (a partner admin's new password for its sales person landed after
+    the partner admin's token was revoked, audited in that order).  Now the
+    write checks its caller again in its own transaction: 401, nothing
+    changed.  The order is the audit's (its ids are the commits' order)."""
+    import threading
+    target = api.ok("POST", "/api/v1/users", {"email": "in-flight@sentinel.example", "name": "In flight",
+                                              "role": "partner-sales", "partner_id": api.world.partners["RES-GOLD"],
+                                              "password": "the first password"}, status=201)
+
+    def audit(obj, oid, action):
+        items = api.ok("GET", f"/api/v1/audit?object={obj}&object_id={oid}&limit=500")["items"]
+        return [a["id"] for a in items if a["action"] == action]
+
+    raced = 0
+    for i in range(8):
+        tok = api.ok("POST", "/api/v1/tokens", {"name": f"in flight {i}"}, status=201, as_="gold-admin")
+        before = set(audit("users", target["id"], "update"))
+        out = {}
+
+        def change():
+            out["r"] = api.call("PATCH", f"/api/v1/users/{target['id']}", {"password": f"a new password {i}"},
+                                token=tok["token"])
+
+        th = threading.Thread(target=change)
+        th.start()
+        time.sleep(0.005)
+        assert api.call("DELETE", f"/api/v1/tokens/{tok['id']}", as_="admin").status == 204
+        th.join()
+        [revoked] = audit("tokens", tok["id"], "revoke")
+        changed = [a for a in audit("users", target["id"], "update") if a not in before]
+        assert all(a < revoked for a in changed), f"a change committed after its token's revocation: {changed} > {revoked}"
+        if out["r"].status == 200:
+            assert changed, out["r"]
+            continue  # committed before the revocation: nothing to show this round
+        raced += 1
+        assert out["r"].status == 401 and b"revoked" in out["r"].body and not changed, out["r"]
+    assert raced, "no change was still in flight when its token was revoked"
