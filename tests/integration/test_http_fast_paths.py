@@ -312,3 +312,45 @@ def test_a_change_in_flight_when_its_token_is_revoked_is_not_applied(api):
         raced += 1
         assert out["r"].status == 401 and b"revoked" in out["r"].body and not changed, out["r"]
     assert raced, "no change was still in flight when its token was revoked"
+
+
+def test_a_partner_page_user_created_while_its_admin_is_disabled_is_not(api):
+    """The partner portal's new-user form hashes the password on the thread
+    pool between the partner admin's check and the save: an admin disabled
+    in that time still made the user (a partner admin about to be let go
+    leaves an account behind).  Now the caller is checked again before the
+    save: the form answers the login page, no user made.  The order is the
+    audit's (its ids are the commits' order)."""
+    import threading
+    from test_pages_security import Browser
+    pa = api.ok("POST", "/api/v1/users", {"email": "pa-flight@sentinel.example", "name": "PA in flight",
+                                          "role": "partner-admin", "partner_id": api.world.partners["RES-GOLD"],
+                                          "password": "partner admin password"}, status=201)
+
+    def audit(obj, oid=None):
+        q = f"/api/v1/audit?object={obj}&limit=500" + (f"&object_id={oid}" if oid else "")
+        return api.ok("GET", q)["items"]
+
+    raced = 0
+    for i in range(8):
+        api.ok("PATCH", f"/api/v1/users/{pa['id']}", {"disabled": 0})
+        b = Browser(api)
+        r = b.post("/login", {"vendor": "sentinel", "email": pa["email"], "password": "partner admin password"})
+        assert r.status == 303, r
+        csrf = b.csrf("/partner/users")
+        email = f"made-in-flight-{i}@sentinel.example"
+        out = {}
+        th = threading.Thread(target=lambda: out.update(r=b.post("/partner/users", {
+            "csrf": csrf, "email": email, "name": "Made", "role": "partner-sales", "password": "a made password"})))
+        th.start()
+        time.sleep(0.005)
+        api.ok("PATCH", f"/api/v1/users/{pa['id']}", {"disabled": 1})
+        th.join()
+        disabled = max(a["id"] for a in audit("users", pa["id"]) if a["action"] == "update")
+        made = [a["id"] for a in audit("users") if a["action"] == "create" and (a["after"] or {}).get("email") == email]
+        assert all(a < disabled for a in made), f"a user made after its partner admin was disabled: {made} > {disabled}"
+        if made:
+            continue  # saved before the admin was disabled: nothing to show this round
+        raced += 1
+        assert out["r"].status == 303 and out["r"].headers["location"] == "/login", out["r"]
+    assert raced, "no form was still in flight when its admin was disabled"
