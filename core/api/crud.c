@@ -677,7 +677,18 @@ struct list_walk {
 	bool plain;    /* neither the scope nor a filter reads the record */
 	rd_date today; /* the contracts' colour: today, once per list */
 	uint64_t aux;  /* a kept entry's aux when it is written whole (list_aux) */
+	/* A partner's customers, contacts or contracts (rd_api_list): records
+	 * not the partner's the walk may still pass over before it stops (0:
+	 * no bound); sparse: it stopped, at record sparse_at, for the
+	 * partner's own set (scope_set). */
+	unsigned passed_left;
+	bool sparse;
+	uint64_t sparse_at;
 };
+
+/* Records that are not a partner's a page's walk passes over before it
+ * turns to the partner's own set (about 2 ms of the loop). */
+#define SPARSE_WALK 1024
 
 /* The aux a kept entry of r's records carries when its tail is the one to
  * write: a contract's colour for today and the vendor's window (the day
@@ -708,6 +719,19 @@ static void write_kept(struct rd_jsonw *out, struct call *c, const struct res_de
 	}
 }
 
+/* A record the list passed over as not the caller's: 1, the walk goes
+ * on; 0 when a partner's walk has passed over SPARSE_WALK (it turns to the
+ * partner's set after id).  A filter's misses do not count: they say
+ * nothing of how sparse the partner's records are. */
+static int passed(struct list_walk *w, uint64_t id)
+{
+	if (!w->passed_left || --w->passed_left)
+		return 1;
+	w->sparse = true;
+	w->sparse_at = id;
+	return 0;
+}
+
 /* list_row's record when it is not written whole at once: decoded, checked
  * against the scope and the filter, written (hit: from its entry m whole). */
 static __attribute__((noinline)) int list_row_decoded(struct list_walk *w, uint64_t id, const void *rec, size_t len,
@@ -718,7 +742,7 @@ static __attribute__((noinline)) int list_row_decoded(struct list_walk *w, uint6
 	if (rc < 0)
 		return rc;
 	if (w->scope == RD_SCOPE_OWN && (rc = rd_call_visible(w->c, w->t, w->r->res, w->obj)) <= 0)
-		return rc < 0 ? rc : 1; /* < 0: the store failed; the walk stops with it */
+		return rc < 0 ? rc : passed(w, id); /* < 0: the store failed; the walk stops with it */
 	if (w->filtered && w->r->filter && (rc = w->r->filter(w->c, w->t, w->obj, w->req)) <= 0)
 		return rc < 0 ? rc : 1; /* < 0: the store failed; the walk stops with it */
 	if (out) {
@@ -778,6 +802,25 @@ static bool json_tree(void)
 	return tree;
 }
 
+/* The ids of the customers (or their contacts, or the contracts) a partner
+ * caller sees, ascending: its list walks these and no others. */
+static int scope_set(struct call *c, struct rd_txn *t, const struct res_def *r, uint64_t **ids, size_t *n)
+{
+	if (r->res == RD_RES_CONTRACT)
+		return rd_call_scope_contracts(c, t, ids, n);
+	uint64_t *cust;
+	size_t nc;
+	int rc = rd_call_scope_customers(c, t, &cust, &nc);
+	if (rc < 0 || r->res == RD_RES_CUSTOMER) {
+		*ids = rc < 0 ? NULL : cust;
+		*n = rc < 0 ? 0 : nc;
+		return rc;
+	}
+	rc = rd_list_ids_under(t, table_of(c, r), "customer", c->who.vendor, cust, nc, ids, n);
+	free(cust);
+	return rc;
+}
+
 int rd_api_list(struct rd_req *req)
 {
 	struct call c;
@@ -807,7 +850,24 @@ int rd_api_list(struct rd_req *req)
 	rd_date today = rd_clock_today();
 	struct list_walk w = { &c, t, r, scope, req, &pg, obj, check, scope != RD_SCOPE_OWN && !check, today,
 			       list_aux(&c, r, today) };
-	rc = rd_list_walk(t, table_of(&c, r), c.who.vendor, pg.cursor, served_by >= 0 ? &src : NULL, list_row, &w);
+	bool by_index = served_by >= 0;
+	/* A partner's customers, contacts and contracts: the table walk while
+	 * it finds the partner's records (a large channel's are dense), its own
+	 * set from its contracts once the walk passed over SPARSE_WALK that
+	 * were not its (never a walk of the vendor's every record on the loop). */
+	if (!by_index && scope == RD_SCOPE_OWN &&
+	    (r->res == RD_RES_CUSTOMER || r->res == RD_RES_CONTACT || r->res == RD_RES_CONTRACT))
+		w.passed_left = SPARSE_WALK;
+	rc = rd_list_walk(t, table_of(&c, r), c.who.vendor, pg.cursor, by_index ? &src : NULL, list_row, &w);
+	uint64_t *set = NULL;
+	size_t n_set = 0;
+	if (rc == 0 && w.sparse && (rc = scope_set(&c, t, r, &set, &n_set)) == 0) {
+		rd_list_source_ids(&src, set, n_set);
+		w.sparse = false;
+		w.passed_left = 0;
+		rc = rd_list_walk(t, table_of(&c, r), c.who.vendor, w.sparse_at, &src, list_row, &w);
+	}
+	free(set);
 	rd_txn_end(t);
 	return rd_page_finish(&pg, rc);
 }
@@ -887,6 +947,7 @@ struct change {
 	uint8_t old[MAX_OBJ];
 	struct problem p;
 	bool is_create, is_delete;
+	const char *unauth; /* the caller was checked again and is not who it was (rd_call_recheck) */
 };
 
 static void change_free(struct change *ch)
@@ -951,6 +1012,11 @@ static int change_write(struct rd_txn *t, void *arg)
 	struct call *c = &ch->c;
 	int rc;
 	memset(&ch->p, 0, sizeof ch->p);
+	/* Its password was hashed on the thread pool after the caller was
+	 * authenticated: a revocation (a disabled user, a new role) committed
+	 * meanwhile stops it. */
+	if (ch->password && (rc = rd_call_recheck(c, t, &ch->unauth)) < 0)
+		return rc;
 	if (!ch->is_create) {
 		if ((rc = load_visible(c, t, r, ch->scope, ch->id, ch->old)) < 0)
 			return rc;
@@ -997,6 +1063,12 @@ static int change_write(struct rd_txn *t, void *arg)
 		return rc;
 	if ((rc = rd_entity_put(t, table_of(c, r), r->e, c->who.vendor, ch->obj, 0)) < 0)
 		return rc;
+	/* A new password signs out whoever signed in with the old one (the
+	 * caller's own session goes on). */
+	if (r->res == RD_RES_USER && !ch->is_create && ch->pwhash[0] &&
+	    (rc = rd_user_sessions_end(t, c->app->domain, c->who.vendor, ch->id,
+				       c->who.session ? c->who.token : 0)) < 0)
+		return rc;
 	/* A contract moved to another customer takes its opportunities, their
 	 * orders and its documents along (services/merge.c). */
 	if (r->res == RD_RES_CONTRACT && !ch->is_create &&
@@ -1016,6 +1088,10 @@ static int change_write(struct rd_txn *t, void *arg)
 static void change_finish(struct rd_req *req, struct change *ch)
 {
 	int rc = rd_store_write(ch->c.app->store, change_write, ch);
+	if (rc == RD_EINVAL && ch->unauth) {
+		rd_call_reply_unauthenticated(req, ch->unauth);
+		return;
+	}
 	if (rc < 0) {
 		reply_problem(req, rc, &ch->p);
 		return;

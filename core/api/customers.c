@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "services/listing.h"
 #include "domain/match.h"
 #include "services/merge.h"
 #include "store/store.h"
@@ -77,6 +78,41 @@ static void pair_up(struct cust *all, struct cust **order, size_t n, size_t off,
 	}
 }
 
+struct dup_walk {
+	struct call *c;
+	struct rd_txn *t;
+	bool own;
+	struct cust *all;
+	size_t n, cap;
+};
+
+/* One customer of the walk: kept with its match keys when the caller sees it. */
+static int dup_row(void *ctx, uint64_t id, const void *rec, size_t len)
+{
+	struct dup_walk *w = ctx;
+	struct rd_customer cu;
+	int rc = rd_entity_decode(&rd_entity_customer, rec, len, &cu);
+	if (rc < 0)
+		return rc;
+	int sees = w->own ? rd_call_visible(w->c, w->t, RD_RES_CUSTOMER, &cu) : 1;
+	if (sees <= 0)
+		return sees < 0 ? sees : 1; /* < 0: the store failed, answered as such, not a shorter list */
+	if (w->n == w->cap)
+		w->all = rd_realloc(w->all, (w->cap *= 2) * sizeof *w->all);
+	struct cust *x = &w->all[w->n];
+	memset(x, 0, sizeof *x);
+	x->id = cu.id;
+	x->parent = w->n;
+	struct rd_match_keys mk; /* the keys the deal registrations' conflict report matches on too */
+	rd_match_keys(&cu, &mk);
+	snprintf(x->name, sizeof x->name, "%s", mk.name);
+	snprintf(x->first, sizeof x->first, "%s", mk.first);
+	snprintf(x->domain, sizeof x->domain, "%s", mk.domain);
+	snprintf(x->postcode, sizeof x->postcode, "%s", mk.postcode);
+	w->n++;
+	return 1;
+}
+
 int rd_api_duplicates(struct rd_req *req)
 {
 	struct call c;
@@ -93,38 +129,21 @@ int rd_api_duplicates(struct rd_req *req)
 	int rc = rd_store_read(c.app->store, &t);
 	if (rc < 0)
 		return rc;
-	size_t n = 0, cap = 256;
-	struct cust *all = rd_malloc(cap * sizeof *all);
-	struct rd_iter it;
-	struct rd_item item;
-	struct rd_customer cu;
-	rc = rd_iter_records(&it, t, c.app->domain->customers, c.who.vendor, 0);
-	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
-		if ((rc = rd_entity_decode(&rd_entity_customer, item.val, item.len, &cu)) < 0)
-			break;
-		int sees = scope == RD_SCOPE_OWN ? rd_call_visible(&c, t, RD_RES_CUSTOMER, &cu) : 1;
-		if (sees < 0) {
-			rc = sees; /* the store failed: answered as such, not a shorter list */
-			break;
-		}
-		if (!sees)
-			continue;
-		if (n == cap)
-			all = rd_realloc(all, (cap *= 2) * sizeof *all);
-		struct cust *x = &all[n];
-		memset(x, 0, sizeof *x);
-		x->id = cu.id;
-		x->parent = n;
-		struct rd_match_keys mk; /* the keys the deal registrations' conflict report matches on too */
-		rd_match_keys(&cu, &mk);
-		snprintf(x->name, sizeof x->name, "%s", mk.name);
-		snprintf(x->first, sizeof x->first, "%s", mk.first);
-		snprintf(x->domain, sizeof x->domain, "%s", mk.domain);
-		snprintf(x->postcode, sizeof x->postcode, "%s", mk.postcode);
-		n++;
-	}
-	rd_iter_close(&it);
+	/* Every customer the caller sees: a partner's from its own contracts
+	 * (rd_call_scope_customers), never a walk of the vendor's every one. */
+	struct dup_walk dw = { .c = &c, .t = t, .own = scope == RD_SCOPE_OWN, .cap = 256 };
+	dw.all = rd_malloc(dw.cap * sizeof *dw.all);
+	struct rd_list_source src;
+	uint64_t *set = NULL;
+	size_t n_set = 0;
+	if (dw.own && (rc = rd_call_scope_customers(&c, t, &set, &n_set)) == 0)
+		rd_list_source_ids(&src, set, n_set);
+	if (rc == 0)
+		rc = rd_list_walk(t, c.app->domain->customers, c.who.vendor, UINT64_MAX, dw.own ? &src : NULL, dup_row, &dw);
+	free(set);
 	rd_txn_end(t);
+	struct cust *all = dw.all;
+	size_t n = dw.n;
 	if (rc < 0) {
 		free(all);
 		return rc;

@@ -11,6 +11,7 @@
 
 #include "config/config.h"
 #include "edge/call.h"
+#include "services/listing.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -337,6 +338,40 @@ static int authenticate(struct rd_app *app, struct rd_req *req, struct call *c, 
 	return rc;
 }
 
+static const char *cross_site_why(struct rd_req *req);
+
+int rd_call_recheck(struct call *c, struct rd_txn *t, const char **why)
+{
+	struct rd_domain *d = c->app->domain;
+	struct rd_token tok;
+	struct rd_user u;
+	struct rd_vendor *v = rd_malloc(sizeof *v);
+	*why = NULL;
+	int rc = rd_entity_get(t, d->tokens, &rd_entity_token, 0, c->who.token, &tok);
+	if (rc == RD_ENOTFOUND || (rc == 0 && tok.revoked_at))
+		*why = "the token was revoked";
+	else if (rc == 0 && tok.expires_at && tok.expires_at <= now_s())
+		*why = "the token has expired";
+	else if (rc == 0 && (rc = rd_entity_get(t, d->users, &rd_entity_user, c->who.vendor, c->who.user, &u)) == RD_ENOTFOUND)
+		*why = "the user is disabled or gone";
+	else if (rc == 0 && (u.disabled || u.role != c->who.role || u.partner_id != c->who.partner))
+		*why = u.disabled ? "the user is disabled or gone" : "the user's role or partner changed";
+	else if (rc == 0 && (rc = rd_entity_get(t, d->vendors, &rd_entity_vendor, 0, c->who.vendor, v)) == RD_ENOTFOUND)
+		*why = "the vendor is gone";
+	else if (rc == 0 && v->suspended)
+		*why = "the vendor is suspended by the platform operator";
+	free(v);
+	if (*why)
+		return RD_EINVAL;
+	return rc < 0 ? rc : 0;
+}
+
+void rd_call_reply_unauthenticated(struct rd_req *req, const char *why)
+{
+	rd_reply_header(req, "www-authenticate", "Bearer error=\"invalid_token\"");
+	rd_reply_error(req, 401, "unauthenticated", NULL, "%s", why);
+}
+
 int rd_call_begin(struct rd_req *req, struct call *c)
 {
 	bool session;
@@ -349,6 +384,17 @@ int rd_call_begin(struct rd_req *req, struct call *c)
 		return RD_EINVAL;
 	}
 	int rc = authenticate(rd_req_app(req), req, c, token, session, &why);
+	/* The cookie is sent by the browser on its own, from any page of the
+	 * site (SameSite=Lax: sibling hosts included), and any body is read as
+	 * JSON: a change it signs in is held to the login's rule (a bearer
+	 * token is never sent on its own; reads answer nothing another site's
+	 * page can read). */
+	unsigned m = rd_req_method(req);
+	if (rc == 0 && session && m != RD_GET && m != RD_HEAD && (why = cross_site_why(req)) != NULL) {
+		rd_reply_error(req, 403, "cross_site", NULL,
+			       "a change signed in by the session cookie must come from this site's own pages: %s", why);
+		return RD_EINVAL;
+	}
 	if (rc == RD_EINVAL) {
 		rd_reply_header(req, "www-authenticate", "Bearer error=\"invalid_token\"");
 		rd_reply_error(req, 401, "unauthenticated", NULL, "%s", why);
@@ -431,6 +477,66 @@ static int customer_in_scope(struct call *c, struct rd_txn *t, uint64_t customer
 	}
 	rd_iter_close(&it);
 	return yes ? 1 : rc < 0 ? rc : 0;
+}
+
+int rd_call_scope_customers(struct call *c, struct rd_txn *t, uint64_t **ids, size_t *n)
+{
+	static const char *const by[] = { "reseller", RD_IDX_CONTRACT_DISTRIBUTOR };
+	size_t m = 0, cap = 64;
+	uint64_t *out = rd_malloc(cap * sizeof *out);
+	struct rd_contract *k = rd_malloc(sizeof *k);
+	int rc = 0;
+	for (unsigned s = 0; rc >= 0 && s < c->who.n_scope; s++)
+		for (size_t i = 0; rc >= 0 && i < sizeof by / sizeof *by; i++) {
+			uint8_t key[8];
+			rd_key_put_u64(key, c->who.scope[s]);
+			struct rd_iter it;
+			struct rd_item item;
+			rc = rd_iter_index(&it, t, c->app->domain->contracts, by[i], c->who.vendor, key, 8, NULL, 0);
+			while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+				if (item.key_len != 8 || memcmp(item.key, key, 8) != 0)
+					break;
+				/* unreadable: not provably the caller's (customer_in_scope) */
+				if (rd_entity_decode(&rd_entity_contract, item.val, item.len, k) < 0 || !k->customer_id)
+					continue;
+				if (m == cap)
+					out = rd_realloc(out, (cap *= 2) * sizeof *out);
+				out[m++] = k->customer_id;
+			}
+			rd_iter_close(&it);
+		}
+	free(k);
+	if (rc < 0) {
+		free(out);
+		return rc;
+	}
+	rd_list_ids_unique(out, &m);
+	*ids = out;
+	*n = m;
+	return 0;
+}
+
+int rd_call_scope_contracts(struct call *c, struct rd_txn *t, uint64_t **ids, size_t *n)
+{
+	struct rd_table *k = c->app->domain->contracts;
+	uint64_t *a, *b;
+	size_t na, nb;
+	int rc = rd_list_ids_under(t, k, "reseller", c->who.vendor, c->who.scope, c->who.n_scope, &a, &na);
+	if (rc < 0)
+		return rc;
+	if ((rc = rd_list_ids_under(t, k, RD_IDX_CONTRACT_DISTRIBUTOR, c->who.vendor, c->who.scope, c->who.n_scope, &b,
+				    &nb)) < 0) {
+		free(a);
+		return rc;
+	}
+	a = rd_realloc(a, (na + nb + 1) * sizeof *a);
+	memcpy(a + na, b, nb * sizeof *b);
+	free(b);
+	na += nb;
+	rd_list_ids_unique(a, &na);
+	*ids = a;
+	*n = na;
+	return 0;
 }
 
 /* Whether every contract of the customer that is not cancelled is in the
@@ -696,27 +802,34 @@ static bool authority(const char *url, char *out, size_t cap)
 	return true;
 }
 
-bool rd_same_origin(struct rd_req *req)
+/* Why the request comes from another site (NULL: it does not, or nothing
+ * says so): the rule of rd_same_origin (edge/call.h). */
+static const char *cross_site_why(struct rd_req *req)
 {
 	const char *site = rd_req_header(req, "sec-fetch-site"), *origin = rd_req_header(req, "origin");
-	const char *from = origin ? origin : rd_req_header(req, "referer"), *why = NULL;
+	const char *from = origin ? origin : rd_req_header(req, "referer");
 	/* A browser that sends Sec-Fetch-Site is believed (no page can forge
 	 * it); Origin is then often "null" (the pages' Referrer-Policy is
 	 * no-referrer).  Only without it do Origin and Referer decide. */
-	if (site) {
-		if (strcasecmp(site, "same-origin") && strcasecmp(site, "none"))
-			why = "the browser marks it as sent from another site";
-	} else if (from) {
-		const struct rd_app *app = rd_req_app(req);
-		const char *host = rd_req_header(req, "host"), *pub = app->config ? app->config->public_url : NULL;
-		char got[256], want[256], hp[300];
-		snprintf(hp, sizeof hp, "http://%s", host ? host : "");
-		bool ok = authority(from, got, sizeof got) &&
-			  ((host && authority(hp, want, sizeof want) && !strcmp(got, want)) ||
-			   (pub && authority(pub, want, sizeof want) && !strcmp(got, want)));
-		if (!ok)
-			why = origin ? "its Origin is another site" : "its Referer is another site";
-	}
+	if (site)
+		return strcasecmp(site, "same-origin") && strcasecmp(site, "none")
+			       ? "the browser marks it as sent from another site"
+			       : NULL;
+	if (!from)
+		return NULL;
+	const struct rd_app *app = rd_req_app(req);
+	const char *host = rd_req_header(req, "host"), *pub = app->config ? app->config->public_url : NULL;
+	char got[256], want[256], hp[300];
+	snprintf(hp, sizeof hp, "http://%s", host ? host : "");
+	bool ok = authority(from, got, sizeof got) &&
+		  ((host && authority(hp, want, sizeof want) && !strcmp(got, want)) ||
+		   (pub && authority(pub, want, sizeof want) && !strcmp(got, want)));
+	return ok ? NULL : origin ? "its Origin is another site" : "its Referer is another site";
+}
+
+bool rd_same_origin(struct rd_req *req)
+{
+	const char *why = cross_site_why(req);
 	if (!why)
 		return true;
 	rd_reply_error(req, 403, "cross_site", NULL, "a login must come from this site's own page: %s", why);

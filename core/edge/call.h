@@ -93,6 +93,26 @@ bool rd_call_in_scope(const struct call *c, uint64_t partner);
  * the vendor's; own: its partner's or its distributor's); RD_ENOTFOUND
  * when there is none or the caller may not see it. */
 int rd_call_opportunity(struct call *c, enum rd_scope scope, struct rd_txn *t, uint64_t id, struct rd_opportunity *o);
+/* Inside a transaction, for a change whose caller was authenticated before
+ * a wait (its password hashed on the thread pool): whether the caller is
+ * still who it was: its token neither revoked nor expired, its user
+ * neither disabled nor gone nor given another role or partner, its vendor
+ * not suspended.  0 yes; RD_EINVAL no (why says what); < 0 the store's
+ * error.  A revocation committed during the wait stops the change. */
+int rd_call_recheck(struct call *c, struct rd_txn *t, const char **why);
+/* Answers 401 for rd_call_recheck's why, as rd_call_begin does. */
+void rd_call_reply_unauthenticated(struct rd_req *req, const char *why);
+
+/* The customers a partner-scoped caller sees (RD_RES_CUSTOMER's rule: a
+ * customer of a contract whose reseller or distributor is in its scope),
+ * read from the contracts' reseller and distributor indexes, so that a
+ * partner's customer list costs its own contracts, not the vendor's every
+ * customer.  Ascending, each once, into *ids (malloc'd: free it); 0, or
+ * the store's error. */
+int rd_call_scope_customers(struct call *c, struct rd_txn *t, uint64_t **ids, size_t *n);
+/* The same for the contracts it sees (RD_RES_CONTRACT's rule: reseller or
+ * distributor in its scope), from the same two indexes. */
+int rd_call_scope_contracts(struct call *c, struct rd_txn *t, uint64_t **ids, size_t *n);
 /* Whether a partner-scoped caller may change the customer's identity (its
  * record and its contacts): every contract of the customer that is not
  * cancelled is in the caller's channel, and there is one.  1 yes, 0 no,

@@ -57,6 +57,7 @@ struct rd_server {
 	void *drained_arg;
 	struct rd_router *router; /* the route table as a segment tree */
 	bool creds_unchecked; /* during h2o's read: the store failed to check the request's credentials */
+	bool length_twice;    /* during h2o's read: the request's head gives its length twice (conn.twice) */
 	struct rd_netblock proxies[RD_NETBLOCKS_MAX]; /* opts.trusted_proxies */
 	size_t n_proxies;
 };
@@ -937,6 +938,86 @@ static size_t head_bytes(const h2o_req_t *r)
 
 static void route_and_run(struct rd_server *srv, struct rd_req *req);
 
+struct qkey {
+	const char *s;
+	size_t n;
+};
+
+static int qkey_cmp(const void *a, const void *b)
+{
+	const struct qkey *x = a, *y = b;
+	int c = memcmp(x->s, y->s, x->n < y->n ? x->n : y->n);
+	return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+/* A query parameter given twice (as written or percent-encoded: "limit"
+ * and "%6Cimit" are one), which every handler read as its first value:
+ * refused (400) naming it; true when it answered.  Empty pieces ("&&")
+ * are no parameter. */
+static bool key_twice(struct rd_req *req, const char *q, const char *end)
+{
+	size_t n = 0;
+	for (const char *p = q; p < end; p++)
+		n += *p == '&';
+	if (!n)
+		return false; /* one piece: one parameter at most */
+	struct qkey *keys = rd_req_alloc(req, (n + 1) * sizeof *keys);
+	size_t k = 0;
+	while (q < end) {
+		const char *amp = memchr(q, '&', (size_t)(end - q));
+		if (!amp)
+			amp = end;
+		const char *eq = memchr(q, '=', (size_t)(amp - q));
+		size_t kl = (size_t)((eq ? eq : amp) - q);
+		if (kl) {
+			keys[k].s = url_plain(q, kl) ? q : url_decode(req, q, kl);
+			keys[k].n = keys[k].s == q ? kl : strlen(keys[k].s);
+			k++;
+		}
+		q = amp + 1;
+	}
+	if (k < 2)
+		return false;
+	qsort(keys, k, sizeof *keys, qkey_cmp);
+	for (size_t i = 1; i < k; i++)
+		if (!qkey_cmp(&keys[i - 1], &keys[i])) {
+			const char *name = pool_strndup(req, keys[i].s, keys[i].n);
+			rd_reply_error(req, 400, "invalid", name, "query parameter %s is given twice: give it once", name);
+			return true;
+		}
+	return false;
+}
+
+/* A NUL byte ("%00") in a path parameter or anywhere in the query string:
+ * every value a handler reads (rd_req_param, rd_req_query) is a C string
+ * that would end there, so "3%00junk" would be the id 3 and "partner%00x"
+ * the filter partner.  Refused as bad input (400), naming where, as is a
+ * query parameter given twice (key_twice); true when it answered. */
+static bool query_refused(struct rd_req *req)
+{
+	h2o_req_t *r = req->h2o;
+	for (size_t i = 0; i < req->n_params; i++)
+		if (memchr(req->params[i].value, 0, req->params[i].value_len)) {
+			char field[64];
+			size_t n = req->params[i].name_len < sizeof field - 1 ? req->params[i].name_len : sizeof field - 1;
+			memcpy(field, req->params[i].name, n);
+			field[n] = 0;
+			rd_reply_error(req, 400, "invalid", field, "the path's %s holds a NUL byte (%%00)", field);
+			return true;
+		}
+	if (r->query_at == SIZE_MAX)
+		return false;
+	const char *q = r->path.base + r->query_at + 1, *end = r->path.base + r->path.len;
+	bool nul = memchr(q, 0, (size_t)(end - q)) != NULL;
+	for (const char *p = q; !nul && (p = memchr(p, '%', (size_t)(end - p))) != NULL && end - p >= 3; p++)
+		nul = p[1] == '0' && p[2] == '0';
+	if (nul) {
+		rd_reply_error(req, 400, "invalid", NULL, "the query string holds a NUL byte (%%00)");
+		return true;
+	}
+	return key_twice(req, q, end);
+}
+
 /* A request from a trusted proxy (opts.trusted_proxies): its client is the
  * right-most address of X-Forwarded-For (its header lines in order) that
  * is not a trusted proxy itself; what a client wrote to the left of it is
@@ -1015,6 +1096,13 @@ static int on_req(h2o_handler_t *self, h2o_req_t *r)
 static void route_and_run(struct rd_server *srv, struct rd_req *req)
 {
 	h2o_req_t *r = req->h2o;
+	if (srv->length_twice) { /* read from the head by on_read (length_twice) */
+		r->http1_is_persistent = 0;
+		rd_reply_error(req, 400, "bad_request", NULL,
+			       "the request gives its body's length twice (Transfer-Encoding and Content-Length, or two "
+			       "Content-Length lines): refused, and the connection closed");
+		return;
+	}
 	if (head_bytes(r) > MAX_HEAD_BYTES) {
 		r->http1_is_persistent = 0;
 		rd_reply_error(req, 431, "headers_too_large", NULL, "the request headers exceed %d bytes", MAX_HEAD_BYTES);
@@ -1049,6 +1137,8 @@ static void route_and_run(struct rd_server *srv, struct rd_req *req)
 		rd_reply_error(req, 404, "not_found", NULL, "no route for %s", req->path);
 		return;
 	}
+	if (query_refused(req))
+		return;
 	rd_log_set_current_req(req->id);
 	int rc = req->route->handler(req);
 	rd_log_set_current_req(NULL);
@@ -1080,6 +1170,7 @@ struct conn {
 	h2o_socket_cb h2o_read;  /* h2o's read callback, called by on_read */
 	size_t limit;            /* the body limit of the request being read; 0: not decided yet */
 	bool unchecked;          /* the store failed to check its credentials (a 413 is answered 503) */
+	bool twice;              /* its head gives the body's length twice (length_twice): refused */
 	size_t seen;             /* input already found to hold no complete head (a slow head is
 				  * looked at again from here, not from its start) */
 	unsigned char client[9]; /* 4 or 6, then the peer's IPv4 address or IPv6 /64: a per-client cap */
@@ -1145,6 +1236,25 @@ static bool may_exceed(const struct phr_header *h, size_t n, size_t limit)
 			return true;
 	}
 	return false;
+}
+
+/* Whether the head gives its body's length twice: a Transfer-Encoding and a
+ * Content-Length, more than one Content-Length line, or more than one
+ * Transfer-Encoding line (which a proxy may join or read either of).  h2o takes the
+ * chunked body (or the first length) and runs what follows as the next
+ * request; a proxy in front that reads the other length passes that on as
+ * body: one request smuggled inside another (RFC 9112 6.1 and 6.3).  Such
+ * a request is refused and its connection closed (route_and_run). */
+static bool length_twice(const struct phr_header *h, size_t n)
+{
+	int lengths = 0, codings = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (h[i].name_len == 17 && h2o_lcstris(h[i].name, 17, H2O_STRLIT("transfer-encoding")))
+			codings++;
+		else if (h[i].name_len == 14 && h2o_lcstris(h[i].name, 14, H2O_STRLIT("content-length")))
+			lengths++;
+	}
+	return lengths > 1 || codings > 1 || (lengths && codings);
 }
 
 /* Whether buf[0..len) holds a whole head (up to its empty line) none of
@@ -1233,6 +1343,7 @@ static void wrap(struct conn *c)
 		c->sock->_cb.read = on_read;
 		c->limit = 0;
 		c->unchecked = false;
+		c->twice = false;
 		c->seen = 0;
 	}
 }
@@ -1270,6 +1381,7 @@ static void on_read(h2o_socket_t *sock, const char *err)
 		size_t last = c->seen <= len ? c->seen : 0;
 		int r = phr_parse_request(sock->input->bytes, len, &m, &ml, &p, &pl, &minor, hs, &nh, last);
 		c->seen = r == -2 ? len : 0;
+		c->twice = r > 0 && length_twice(hs, nh);
 		if (r > 0 && !may_exceed(hs, nh, srv->opts.max_anon_body)) {
 			c->limit = limit = srv->opts.max_anon_body;
 		} else if (r > 0) {
@@ -1281,8 +1393,10 @@ static void on_read(h2o_socket_t *sock, const char *err)
 	}
 	srv->conf.max_request_entity_size = limit;
 	srv->creds_unchecked = c->unchecked;
+	srv->length_twice = c->twice;
 	c->h2o_read(sock, err);
 	srv->creds_unchecked = false;
+	srv->length_twice = false;
 	srv->conf.max_request_entity_size = srv->opts.max_anon_body;
 	wrap(c); /* the conn outlives this call: it is freed by the close callback */
 }

@@ -121,6 +121,82 @@ static int walk_two(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint
 	return rc < 0 ? rc : 0;
 }
 
+void rd_list_source_ids(struct rd_list_source *s, const uint64_t *ids, size_t n)
+{
+	memset(s, 0, sizeof *s);
+	s->by_ids = true;
+	s->ids = ids;
+	s->n_ids = n;
+}
+
+void rd_list_ids_unique(uint64_t *ids, size_t *n)
+{
+	if (!*n)
+		return;
+	qsort(ids, *n, sizeof *ids, cmp_id);
+	size_t k = 1;
+	for (size_t i = 1; i < *n; i++)
+		if (ids[i] != ids[k - 1])
+			ids[k++] = ids[i];
+	*n = k;
+}
+
+int rd_list_ids_under(struct rd_txn *t, struct rd_table *tb, const char *index, uint64_t tenant, const uint64_t *keys,
+		      size_t n, uint64_t **out, size_t *n_out)
+{
+	size_t m = 0, cap = 64;
+	uint64_t *ids = rd_malloc(cap * sizeof *ids);
+	int rc = 0;
+	for (size_t i = 0; rc >= 0 && i < n; i++) {
+		uint8_t key[8];
+		rd_key_put_u64(key, keys[i]);
+		struct rd_iter it;
+		struct rd_item item;
+		rc = rd_iter_index(&it, t, tb, index, tenant, key, 8, NULL, 0);
+		while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+			if (item.key_len != 8 || memcmp(item.key, key, 8) != 0)
+				break;
+			if (m == cap)
+				ids = rd_realloc(ids, (cap *= 2) * sizeof *ids);
+			ids[m++] = item.id;
+		}
+		rd_iter_close(&it);
+	}
+	if (rc < 0) {
+		free(ids);
+		return rc;
+	}
+	rd_list_ids_unique(ids, &m);
+	*out = ids;
+	*n_out = m;
+	return 0;
+}
+
+/* A set's records after the cursor, in id order (a record gone since the
+ * set was read is passed over). */
+static int walk_ids(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t first,
+		    const struct rd_list_source *src, rd_list_row_fn row, void *ctx)
+{
+	size_t lo = 0, hi = src->n_ids;
+	while (lo < hi) { /* the first id >= first */
+		size_t mid = lo + (hi - lo) / 2;
+		if (src->ids[mid] < first)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	int rc = 0;
+	for (size_t i = lo; i < src->n_ids; i++) {
+		const void *rec;
+		size_t len;
+		if ((rc = rd_txn_get(t, tb, tenant, src->ids[i], &rec, &len)) == RD_ENOTFOUND)
+			continue;
+		if (rc < 0 || (rc = row(ctx, src->ids[i], rec, len)) <= 0)
+			break;
+	}
+	return rc < 0 ? rc : 0;
+}
+
 int rd_list_walk(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t after,
 		 const struct rd_list_source *src, rd_list_row_fn row, void *ctx)
 {
@@ -128,6 +204,8 @@ int rd_list_walk(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_
 	struct rd_item item;
 	int rc;
 	uint64_t first = after + 1; /* wraps as the table walk always did */
+	if (src && src->by_ids)
+		return walk_ids(t, tb, tenant, first, src, row, ctx);
 	if (!src || !src->index) {
 		rc = rd_iter_records(&it, t, tb, tenant, first);
 		while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0)

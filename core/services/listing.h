@@ -30,6 +30,9 @@ struct rd_list_source {
 	size_t lo_len;
 	uint8_t hi[RD_INDEX_KEY_MAX]; /* range: exclusive upper bound; hi_len 0: to the end */
 	size_t hi_len;
+	const uint64_t *ids; /* rd_list_source_ids: these records (ascending, each once; borrowed) */
+	size_t n_ids;
+	bool by_ids;
 };
 
 /* Fill a source; false when the value cannot be served from the index (the
@@ -39,6 +42,15 @@ bool rd_list_source_id(struct rd_list_source *s, const char *index, uint64_t id)
 /* The records under id in index or in index2 (a contract's reseller or its
  * distributor of record). */
 bool rd_list_source_id2(struct rd_list_source *s, const char *index, const char *index2, uint64_t id);
+/* The records whose ids are ids[0..n) (ascending, each once; borrowed for
+ * the walk): a set worked out elsewhere, e.g. a partner's customers. */
+void rd_list_source_ids(struct rd_list_source *s, const uint64_t *ids, size_t n);
+/* The ids of tb's records indexed (8-byte id keys) under any of keys[0..n)
+ * in index, ascending and each once, into *out (malloc'd: free it). */
+int rd_list_ids_under(struct rd_txn *t, struct rd_table *tb, const char *index, uint64_t tenant, const uint64_t *keys,
+		      size_t n, uint64_t **out, size_t *n_out);
+/* Sorts ids[0..*n) ascending and drops repeats. */
+void rd_list_ids_unique(uint64_t *ids, size_t *n);
 /* Dates lo..hi inclusive; has_lo/has_hi false: unbounded on that side. */
 bool rd_list_source_dates(struct rd_list_source *s, const char *index, bool has_lo, rd_date lo, bool has_hi, rd_date hi);
 

@@ -2,6 +2,7 @@
  * users.c: the rule for people's accounts (users.h).
  */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "auth/auth.h"
@@ -119,6 +120,36 @@ static int save_write(struct rd_txn *t, void *arg)
 	json_decref(before);
 	json_decref(after);
 	return rc;
+}
+
+int rd_user_sessions_end(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t user, uint64_t keep)
+{
+	/* The tokens' table has no index by user: a walk (a password change is
+	 * rare); the ones to revoke are gathered first, then written. */
+	size_t n = 0, cap = 0;
+	uint64_t *ids = NULL;
+	struct rd_iter it;
+	struct rd_item item;
+	int rc = rd_iter_records(&it, t, d->tokens, 0, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		struct rd_token tok;
+		if (rd_entity_decode(&rd_entity_token, item.val, item.len, &tok) < 0 || tok.kind != RD_TOKEN_SESSION ||
+		    tok.vendor_id != vendor || tok.user_id != user || tok.revoked_at || tok.id == keep)
+			continue;
+		if (n == cap)
+			ids = rd_realloc(ids, (cap = cap ? cap * 2 : 8) * sizeof *ids);
+		ids[n++] = tok.id;
+	}
+	rd_iter_close(&it);
+	for (size_t i = 0; rc >= 0 && i < n; i++) {
+		struct rd_token tok;
+		if ((rc = rd_entity_get(t, d->tokens, &rd_entity_token, 0, ids[i], &tok)) < 0)
+			break;
+		tok.revoked_at = rd_clock_now();
+		rc = rd_entity_put(t, d->tokens, &rd_entity_token, 0, &tok, 0);
+	}
+	free(ids);
+	return rc < 0 ? rc : (int)n;
 }
 
 int rd_user_save(struct rd_app *app, const struct rd_user_caller *by, const struct rd_user_change *ch,

@@ -43,6 +43,13 @@ int rd_user_check(struct rd_txn *t, struct rd_domain *d, const struct rd_user_ca
  * partner's users, or itself). */
 bool rd_user_visible(const struct rd_user_caller *by, const struct rd_user *u);
 
+/* Inside a transaction: a user's password was changed, so whoever signed
+ * in with the old one is signed out: every live session (token kind
+ * session) of user in vendor is revoked, but keep (the session that made
+ * the change; 0: none).  API tokens are credentials of their own and are
+ * kept.  The number revoked, or the store's error. */
+int rd_user_sessions_end(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t user, uint64_t keep);
+
 /* What a page or an API call changes: a new user (id 0: email, name, role,
  * partner_id and the password's hash are taken), or user id's role and
  * whether it is disabled. */

@@ -177,7 +177,22 @@ static void hash_work(void *arg)
 static void hash_done(struct rd_req *req, void *arg)
 {
 	struct create *c = arg;
-	if (req) {
+	/* The password was hashed after the caller was checked: a disabled or
+	 * re-roled admin, a revoked session, committed meanwhile, stops the
+	 * save (checked and saved in one turn of the loop: nothing between). */
+	const char *why = NULL;
+	struct rd_txn *t;
+	int again = req ? rd_store_read(c->w.app->store, &t) : 0;
+	if (req && again == 0) {
+		again = rd_call_recheck(&c->w.c, t, &why);
+		rd_txn_end(t);
+	}
+	if (req && again == RD_EINVAL) {
+		rd_web_redirect(req, "/login");
+	} else if (req && again < 0) {
+		c->w.req = req;
+		rd_web_unavailable(&c->w);
+	} else if (req) {
 		c->w.req = req;
 		struct rd_user_caller by = caller_of(&c->w);
 		struct rd_user *u = rd_malloc(sizeof *u);

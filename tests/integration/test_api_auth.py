@@ -450,6 +450,44 @@ def test_password_lengths_at_the_limits_and_changes(api):
     api_ok(login(api, user["email"], long_pw))
 
 
+
+def test_a_new_password_ends_the_users_other_sessions(api):
+    """Whoever signed in with the old password (a stolen or forgotten
+    session, in another browser) is signed out when the password is
+    changed, by the user or by an admin: its session cookie is 401 at the
+    very next request.  The session that made the change goes on, and API
+    tokens (credentials of their own, revoked one by one) are kept; other
+    users' sessions are untouched."""
+    user = new_user(api, role="partner-sales", partner=api.world.partners["RES-GOLD"])
+    other = new_user(api, role="partner-sales", partner=api.world.partners["RES-GOLD"])
+    mine, _ = session_cookie(api_ok_resp(login(api, user["email"])))
+    thief, _ = session_cookie(api_ok_resp(login(api, user["email"])))
+    others, _ = session_cookie(api_ok_resp(login(api, other["email"])))
+    tok = api_ok(api.call("POST", "/api/v1/tokens", {"name": "script"}, cookie=mine), 201)["token"]
+    for c in (mine, thief, others):
+        api_ok(api.call("GET", "/api/v1/me", cookie=c))  # warm: the principal cache holds each
+    # the user changes its own password from its session
+    api_ok(api.call("PATCH", f"/api/v1/users/{user['id']}", {"password": "a brand new password"}, cookie=mine))
+    assert_401(api.call("GET", "/api/v1/me", cookie=thief), "revoked")
+    assert_401(api.call("GET", "/api/v1/contracts", cookie=thief))
+    api_ok(api.call("GET", "/api/v1/me", cookie=mine))
+    api_ok(api.call("GET", "/api/v1/me", token=tok))
+    api_ok(api.call("GET", "/api/v1/me", cookie=others))
+    # an admin sets it again: every session of the user ends, the admin's own goes on
+    thief2, _ = session_cookie(api_ok_resp(login(api, user["email"], "a brand new password")))
+    admin_s, _ = session_cookie(api_ok_resp(login(api, api.world.emails["admin"])))
+    api_ok(api.call("PATCH", f"/api/v1/users/{user['id']}", {"password": "the admins new password"},
+                    cookie=admin_s))
+    for c in (mine, thief2):
+        assert_401(api.call("GET", "/api/v1/me", cookie=c), "revoked")
+    api_ok(api.call("GET", "/api/v1/me", cookie=admin_s))
+    api_ok(api.call("GET", "/api/v1/me", token=tok))
+    api_ok(api.call("GET", "/api/v1/me", cookie=others))
+    # a change without a password ends nothing
+    s3, _ = session_cookie(api_ok_resp(login(api, user["email"], "the admins new password")))
+    api.ok("PATCH", f"/api/v1/users/{user['id']}", {"name": "Renamed"})
+    api_ok(api.call("GET", "/api/v1/me", cookie=s3))
+
 def test_password_hashes_are_never_shown(api):
     user = new_user(api)
     api.ok("PATCH", f"/api/v1/users/{user['id']}", {"password": "another-password-1"})

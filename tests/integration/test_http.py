@@ -1,4 +1,5 @@
 """HTTP surface: /healthz, /metrics, request ids and the JSON error shape."""
+import json
 import math
 import re
 import subprocess
@@ -6,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import RENEWD, assert_json_error, raw_connect, recv_http_response
+from conftest import RENEWD, assert_json_error, raw_connect, recv_http_response, wait_closed
 
 # ---- health ----------------------------------------------------------------
 
@@ -344,6 +345,57 @@ def test_413_whatever_the_framing_headers_case_or_place(daemon):
     assert_json_error(raw_exchange(d.port, b"POST /healthz HTTP/1.1\r\nHost: t\r\nContent-Type: x\r\n\r\n"), 405)
     assert d.get("/healthz").status == 200
 
+
+
+def test_a_head_with_two_lengths_is_refused_and_its_connection_closed(daemon):
+    """A request that says its length twice (Content-Length and
+    Transfer-Encoding, two Content-Length lines, or two Transfer-Encoding
+    lines) is how one request is
+    smuggled inside another past a proxy that reads the other length
+    (RFC 9112 6.1/6.3): h2o took the chunked body (or the first
+    Content-Length), answered, kept the connection and ran what followed as
+    a request of its own.  Now: 400 naming the ambiguity, the connection
+    closed, nothing after it run."""
+    d = daemon()
+    smuggled = b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
+    chunked = b"2\r\n{}\r\n0\r\n\r\n"
+    for head, body in (
+            (b"POST /api/v1/session HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n"
+             b"Transfer-Encoding: chunked\r\n\r\n" % (len(chunked) + len(smuggled)), chunked),
+            (b"POST /api/v1/session HTTP/1.1\r\nHost: t\r\ntransfer-encoding: chunked\r\n"
+             b"content-length: %d\r\n\r\n" % (len(chunked) + len(smuggled)), chunked),
+            (b"POST /api/v1/session HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n"
+             b"Content-Length: %d\r\n\r\n" % (2 + len(smuggled)), b"{}"),
+            # two coding lines: a proxy may join them ("identity, chunked")
+            # or read either one, where h2o reads its own
+            (b"POST /api/v1/session HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: identity\r\n"
+             b"Transfer-Encoding: chunked\r\n\r\n", chunked)):
+        s = raw_connect(d.port, 5)
+        try:
+            s.sendall(head + body + smuggled)
+            status, headers, got = recv_http_response(s, time.monotonic() + 5)
+            assert status == 400, (head, got[:300])
+            err = json.loads(got)["error"]
+            assert err["code"] == "bad_request" and "length" in err["message"], err
+            assert headers.get("connection", "").lower() == "close", headers
+            assert wait_closed(s, 5), "the connection stays open after an ambiguous length"
+        finally:
+            s.close()
+    # One length, as ever: the body read by it and the next request run too.
+    s = raw_connect(d.port, 5)
+    try:
+        s.sendall(b"POST /healthz HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked
+                  + smuggled.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
+        got, deadline = b"", time.monotonic() + 5
+        while time.monotonic() < deadline:
+            more = s.recv(65536)
+            if not more:
+                break
+            got += more
+        assert re.findall(rb"HTTP/1\.1 (\d{3})", got) == [b"405", b"200"], got
+    finally:
+        s.close()
+    assert d.get("/healthz").status == 200
 
 def test_a_signed_in_body_past_the_anonymous_limit_whatever_the_headers_case(daemon, tmp_path):
     """A head whose Content-Length is in any case, after any other header or

@@ -8,8 +8,9 @@ a revocation, a disabled user, a partner's scope, a record's new fields."""
 import http.client
 import json
 import re
+import time
 
-from conftest import api_ok
+from conftest import api_ok, api_request
 
 
 def conn(api):
@@ -217,3 +218,139 @@ def test_query_keys_are_read_percent_decoded(api):
     status, body, _ = call(a, "GET", "/api/v1/contracts?limit=2", tok)
     assert status == 200 and len(json.loads(body)["items"]) == 2, body
     a.close()
+
+
+def test_a_nul_byte_in_a_path_parameter_or_the_query_is_refused_not_cut(api):
+    """'%00' decodes to a NUL byte, where every C string of the request
+    ended: "3%00junk" was read as the id 3, "partner%00x" as the filter
+    partner, "K-20003%00x" as the external id K-20003 (the index source and
+    the filter both cut there).  Each is bad input: 400 naming what is
+    wrong, never a record or a list answered for a shorter text."""
+    tok = api.world.tokens["gold-admin"]
+    k = api.world.contracts["gold"]
+    a = conn(api)
+    status, body, _ = call(a, "GET", f"/api/v1/contracts/{k}", tok)
+    assert status == 200, body
+    ext = json.loads(body)["external_id"]
+    for path, field in ((f"/api/v1/contracts/{k}%00junk", "id"), (f"/api/v1/contracts/{k}%00", "id"),
+                        (f"/api/v1/contracts?partner%00x={api.world.partners['RES-GOLD']}", None),
+                        (f"/api/v1/contracts?external_id={ext}%00x", None), ("/api/v1/contracts?limit=1%00", None),
+                        (f"/partner/contracts/{k}%00junk", "id")):
+        status, body, _ = call(a, "GET", path, tok)
+        assert status == 400, (path, status, body)
+        err = json.loads(body)["error"]
+        assert err["code"] == "invalid" and err["field"] == field and "NUL" in err["message"], (path, err)
+        assert ext.encode() not in body, (path, body)
+    # The same names and values without the NUL byte: as ever.
+    status, body, _ = call(a, "GET", f"/api/v1/contracts?external_id={ext}", tok)
+    assert status == 200 and [x["id"] for x in json.loads(body)["items"]] == [k], body
+    a.close()
+
+
+def test_a_query_parameter_given_twice_is_refused(api):
+    """A parameter given twice (as written, or once percent-encoded) was
+    read as its first value by every handler: "partner=3&partner=2" listed
+    partner 3's contracts, "limit=1&%6Cimit=2" one contract.  Which one the
+    caller meant is not for renewd to guess: 400 naming the parameter, for
+    every route (the pages' and the portal's too)."""
+    tok = api.world.tokens["gold-admin"]
+    gold = api.world.partners["RES-GOLD"]
+    a = conn(api)
+    for path, field in ((f"/api/v1/contracts?partner={gold}&partner=2", "partner"),
+                        (f"/api/v1/contracts?partner={gold}&%70artner={gold}", "partner"),
+                        ("/api/v1/contracts?limit=1&%6Cimit=2", "limit"), ("/api/v1/contracts?cursor=1&x=1&cursor=2", "cursor"),
+                        ("/api/v1/reports/dashboard?currency=GBP&currency=EUR", "currency"),
+                        ("/partner/contracts?cursor=1&cursor=2", "cursor")):
+        status, body, _ = call(a, "GET", path, tok)
+        assert status == 400, (path, status, body[:300])
+        err = json.loads(body)["error"]
+        assert err["code"] == "invalid" and err["field"] == field and "twice" in err["message"], (path, err)
+    # each once, in any order, and empty pieces: as ever
+    status, body, _ = call(a, "GET", f"/api/v1/contracts?limit=2&&partner={gold}&", tok)
+    assert status == 200 and len(json.loads(body)["items"]) == 2, body
+    a.close()
+
+
+def test_a_change_in_flight_when_its_token_is_revoked_is_not_applied(api):
+    """A user change that sets a password is authenticated, then its
+    password hashed on the thread pool (tens of ms), then written: a
+    revocation of the caller's token committed meanwhile did not stop the
+    write (a partner admin's new password for its sales person landed after
+    the partner admin's token was revoked, audited in that order).  Now the
+    write checks its caller again in its own transaction: 401, nothing
+    changed.  The order is the audit's (its ids are the commits' order)."""
+    import threading
+    target = api.ok("POST", "/api/v1/users", {"email": "in-flight@sentinel.example", "name": "In flight",
+                                              "role": "partner-sales", "partner_id": api.world.partners["RES-GOLD"],
+                                              "password": "the first password"}, status=201)
+
+    def audit(obj, oid, action):
+        items = api.ok("GET", f"/api/v1/audit?object={obj}&object_id={oid}&limit=500")["items"]
+        return [a["id"] for a in items if a["action"] == action]
+
+    raced = 0
+    for i in range(8):
+        tok = api.ok("POST", "/api/v1/tokens", {"name": f"in flight {i}"}, status=201, as_="gold-admin")
+        before = set(audit("users", target["id"], "update"))
+        out = {}
+
+        def change():
+            out["r"] = api.call("PATCH", f"/api/v1/users/{target['id']}", {"password": f"a new password {i}"},
+                                token=tok["token"])
+
+        th = threading.Thread(target=change)
+        th.start()
+        time.sleep(0.005)
+        assert api.call("DELETE", f"/api/v1/tokens/{tok['id']}", as_="admin").status == 204
+        th.join()
+        [revoked] = audit("tokens", tok["id"], "revoke")
+        changed = [a for a in audit("users", target["id"], "update") if a not in before]
+        assert all(a < revoked for a in changed), f"a change committed after its token's revocation: {changed} > {revoked}"
+        if out["r"].status == 200:
+            assert changed, out["r"]
+            continue  # committed before the revocation: nothing to show this round
+        raced += 1
+        assert out["r"].status == 401 and b"revoked" in out["r"].body and not changed, out["r"]
+    assert raced, "no change was still in flight when its token was revoked"
+
+
+def test_a_partner_page_user_created_while_its_admin_is_disabled_is_not(api):
+    """The partner portal's new-user form hashes the password on the thread
+    pool between the partner admin's check and the save: an admin disabled
+    in that time still made the user (a partner admin about to be let go
+    leaves an account behind).  Now the caller is checked again before the
+    save: the form answers the login page, no user made.  The order is the
+    audit's (its ids are the commits' order)."""
+    import threading
+    from test_pages_security import Browser
+    pa = api.ok("POST", "/api/v1/users", {"email": "pa-flight@sentinel.example", "name": "PA in flight",
+                                          "role": "partner-admin", "partner_id": api.world.partners["RES-GOLD"],
+                                          "password": "partner admin password"}, status=201)
+
+    def audit(obj, oid=None):
+        q = f"/api/v1/audit?object={obj}&limit=500" + (f"&object_id={oid}" if oid else "")
+        return api.ok("GET", q)["items"]
+
+    raced = 0
+    for i in range(8):
+        api.ok("PATCH", f"/api/v1/users/{pa['id']}", {"disabled": 0})
+        b = Browser(api)
+        r = b.post("/login", {"vendor": "sentinel", "email": pa["email"], "password": "partner admin password"})
+        assert r.status == 303, r
+        csrf = b.csrf("/partner/users")
+        email = f"made-in-flight-{i}@sentinel.example"
+        out = {}
+        th = threading.Thread(target=lambda: out.update(r=b.post("/partner/users", {
+            "csrf": csrf, "email": email, "name": "Made", "role": "partner-sales", "password": "a made password"})))
+        th.start()
+        time.sleep(0.005)
+        api.ok("PATCH", f"/api/v1/users/{pa['id']}", {"disabled": 1})
+        th.join()
+        disabled = max(a["id"] for a in audit("users", pa["id"]) if a["action"] == "update")
+        made = [a["id"] for a in audit("users") if a["action"] == "create" and (a["after"] or {}).get("email") == email]
+        assert all(a < disabled for a in made), f"a user made after its partner admin was disabled: {made} > {disabled}"
+        if made:
+            continue  # saved before the admin was disabled: nothing to show this round
+        raced += 1
+        assert out["r"].status == 303 and out["r"].headers["location"] == "/login", out["r"]
+    assert raced, "no form was still in flight when its admin was disabled"

@@ -9,6 +9,8 @@
 * a customer's link token shows neither in the outbox API, nor in the
   access log, nor in an audit entry (the e-mail itself carries it);
 * a login posted from another site is refused, a first visit still logs in;
+* a change through the API signed in by the session cookie is refused from
+  another site (a sibling host included), as the login is;
 * a daemon killed (SIGKILL) while it delivers a batch sends again at most
   the one message that was in flight, per kill (a real SMTP server counts);
 * the data directory is 0700 and what renewd writes there 0600;
@@ -27,7 +29,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from conftest import (CTL_TIMEOUT, RENEWCTL, ApiClient, api_user, assert_json_error, demo_load, http_request,
+from conftest import (API_PASSWORD, CTL_TIMEOUT, RENEWCTL, ApiClient, api_user, assert_json_error, demo_load, http_request,
                       raw_connect, recv_http_response, renewctl, wait_closed)
 
 PASSWORD = "edge-password-1234"
@@ -324,6 +326,53 @@ def test_login_from_another_site_is_refused(daemon, tmp_path):
     r = http_request(port, "POST", "/api/v1/session", body=body, headers={"Content-Type": "application/json"})
     assert r.status == 200, r
 
+
+
+def test_a_signed_in_api_change_from_another_site_is_refused(api):
+    """The API takes the session cookie as well as a bearer token, and any
+    body as JSON whatever its Content-Type: a page on another site, or on
+    a sibling host of the same site (where SameSite=Lax still sends the
+    cookie), could post a text/plain body and create a vendor admin with
+    its own password.  A change (POST, PATCH, DELETE) signed in by the
+    cookie is held to the login's rule: 403 cross_site when the browser
+    says it comes from elsewhere, nothing changed.  Reads, bearer tokens
+    (never sent by a browser on its own) and scripts are as before."""
+    port = api.port
+    here = f"http://127.0.0.1:{port}"
+    body = json.dumps({"vendor": "sentinel", "email": api.world.emails["admin"],
+                       "password": API_PASSWORD}).encode()
+    r = http_request(port, "POST", "/api/v1/session", body=body, headers={"Content-Type": "application/json"})
+    assert r.status == 200, r
+    cookie = r.headers["set-cookie"].split(";")[0]
+    users = lambda: {u["email"] for u in api.all("/api/v1/users")}  # noqa: E731
+    before = users()
+    new_admin = {"email": "csrf@evil.example", "name": "Evil", "role": "vendor-admin",
+                 "password": "attacker-chosen-password"}
+    for h in ({"Sec-Fetch-Site": "same-site", "Origin": "https://www.sentinel.example"},
+              {"Sec-Fetch-Site": "cross-site", "Origin": "http://evil.example"}, {"Origin": "http://evil.example"},
+              {"Origin": "null"}, {"Referer": "http://evil.example/page"}):
+        hh = dict(h, Cookie=cookie, **{"Content-Type": "text/plain"})
+        for method, path, b in (("POST", "/api/v1/users", new_admin), ("PATCH", "/api/v1/vendor", {"name": "Owned"}),
+                                ("POST", "/api/v1/tokens", {"name": "csrf"}), ("DELETE", "/api/v1/session", None)):
+            r = http_request(port, method, path, body=json.dumps(b).encode() if b else None, headers=hh)
+            err = assert_json_error(r, 403, "cross_site")
+            assert "another site" in err["message"], (h, method, path, err)
+        # reads stay open (no page of another site can read the answer)
+        r = http_request(port, "GET", "/api/v1/me", headers=hh)
+        assert r.status == 200, (h, r)
+    assert users() == before
+    assert api.ok("GET", "/api/v1/vendor")["name"] != "Owned"
+    # the site's own pages, a script, and a bearer token from anywhere change as before
+    for i, h in enumerate(({"Sec-Fetch-Site": "same-origin", "Origin": here}, {"Origin": here},
+                           {"Referer": here + "/vendor"}, {})):
+        r = http_request(port, "POST", "/api/v1/tokens", body=json.dumps({"name": f"own {i}"}).encode(),
+                         headers=dict(h, Cookie=cookie, **{"Content-Type": "application/json"}))
+        assert r.status == 201, (h, r)
+    r = api.call("POST", "/api/v1/tokens", {"name": "bearer"}, as_="admin",
+                 headers={"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"})
+    assert r.status == 201, r
+    r = http_request(port, "DELETE", "/api/v1/session", headers={"Cookie": cookie, "Sec-Fetch-Site": "same-origin"})
+    assert r.status == 204, r
 
 # ---- 5. file modes ---------------------------------------------------------------------------
 
