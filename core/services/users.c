@@ -75,6 +75,8 @@ struct save {
 	const struct rd_user_change *ch;
 	struct rd_user *out;
 	struct rd_serr *e;
+	rd_user_guard_fn guard;
+	void *guard_arg;
 };
 
 static int save_write(struct rd_txn *t, void *arg)
@@ -85,6 +87,8 @@ static int save_write(struct rd_txn *t, void *arg)
 	struct rd_user old, *x = s->out;
 	int rc;
 	s->e->rc = 0;
+	if (s->guard && (rc = s->guard(t, s->guard_arg)) < 0)
+		return rc; /* the caller is no longer allowed: nothing written */
 	if (ch->id) {
 		rc = rd_entity_get(t, d->users, &rd_entity_user, s->by->vendor, ch->id, &old);
 		if (rc == RD_ENOTFOUND || (rc == 0 && !visible_for(s->by, &old, RD_ACT_UPDATE)))
@@ -155,7 +159,13 @@ int rd_user_sessions_end(struct rd_txn *t, struct rd_domain *d, uint64_t vendor,
 int rd_user_save(struct rd_app *app, const struct rd_user_caller *by, const struct rd_user_change *ch,
 		 struct rd_user *out, struct rd_serr *e)
 {
-	struct save s = { app, by, ch, out, e };
+	return rd_user_save_guarded(app, by, ch, out, e, NULL, NULL);
+}
+
+int rd_user_save_guarded(struct rd_app *app, const struct rd_user_caller *by, const struct rd_user_change *ch,
+			 struct rd_user *out, struct rd_serr *e, rd_user_guard_fn guard, void *guard_arg)
+{
+	struct save s = { app, by, ch, out, e, guard, guard_arg };
 	e->rc = 0;
 	int rc = rd_store_write(app->store, save_write, &s);
 	memset(out->password_hash, 0, sizeof out->password_hash);

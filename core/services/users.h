@@ -71,4 +71,12 @@ struct rd_user_change {
 int rd_user_save(struct rd_app *app, const struct rd_user_caller *by, const struct rd_user_change *ch,
 		 struct rd_user *out, struct rd_serr *e);
 
+/* rd_user_save with guard called first in the same write transaction: a
+ * guard's error (< 0) is returned as it is and nothing is written (the
+ * caller's own re-check of who asked, e.g. after the password was hashed
+ * on another thread: in the write, no other writer can come between). */
+typedef int (*rd_user_guard_fn)(struct rd_txn *t, void *arg);
+int rd_user_save_guarded(struct rd_app *app, const struct rd_user_caller *by, const struct rd_user_change *ch,
+			 struct rd_user *out, struct rd_serr *e, rd_user_guard_fn guard, void *guard_arg);
+
 #endif

@@ -165,6 +165,7 @@ struct create {
 	bool partner;
 	char *password;
 	struct rd_user_change ch;
+	bool gone; /* still_allowed found the caller gone */
 };
 
 static void hash_work(void *arg)
@@ -174,32 +175,32 @@ static void hash_work(void *arg)
 		c->ch.password_hash[0] = 0;
 }
 
+/* The save's guard: the caller checked again in the save's own write (a
+ * disabled or re-roled admin, a revoked session, committed meanwhile by
+ * this daemon, renewctl beside it or another node, stops the save). */
+static int still_allowed(struct rd_txn *t, void *arg)
+{
+	struct create *c = arg;
+	const char *why = NULL;
+	int rc = rd_call_recheck(&c->w.c, t, &why);
+	c->gone = rc == RD_EINVAL;
+	return rc;
+}
+
 static void hash_done(struct rd_req *req, void *arg)
 {
 	struct create *c = arg;
-	/* The password was hashed after the caller was checked: a disabled or
-	 * re-roled admin, a revoked session, committed meanwhile, stops the
-	 * save (checked and saved in one turn of the loop: nothing between). */
-	const char *why = NULL;
-	struct rd_txn *t;
-	int again = req ? rd_store_read(c->w.app->store, &t) : 0;
-	if (req && again == 0) {
-		again = rd_call_recheck(&c->w.c, t, &why);
-		rd_txn_end(t);
-	}
-	if (req && again == RD_EINVAL) {
-		rd_web_redirect(req, "/login");
-	} else if (req && again < 0) {
-		c->w.req = req;
-		rd_web_unavailable(&c->w);
-	} else if (req) {
+	if (req) {
+		/* The password was hashed after the caller was checked. */
 		c->w.req = req;
 		struct rd_user_caller by = caller_of(&c->w);
 		struct rd_user *u = rd_malloc(sizeof *u);
 		struct rd_serr e;
-		int rc = c->ch.password_hash[0] ? rd_user_save(c->w.app, &by, &c->ch, u, &e) : -1;
+		int rc = c->ch.password_hash[0] ? rd_user_save_guarded(c->w.app, &by, &c->ch, u, &e, still_allowed, c) : -1;
 		if (rc == 0)
 			rd_web_redirect(req, c->partner ? "/partner/users" : "/vendor/users");
+		else if (c->gone)
+			rd_web_redirect(req, "/login");
 		else if (!c->ch.password_hash[0])
 			rd_web_message(&c->w, 500, "Something went wrong", "The password could not be hashed.");
 		else if (e.code && strcmp(e.code, "internal"))
