@@ -2135,6 +2135,23 @@ static const struct rd_index_def document_idx[] = { { "contract", key_document_c
 static const struct rd_index_def enablement_idx[] = { { "plugin", key_enablement } };
 static const struct rd_index_def user_idx[] = { { "email", key_user_email } };
 static const struct rd_index_def token_idx[] = { { "hash", key_token_hash } };
+/* A user's tokens (sessions and API tokens): the vendor (field 3) and the
+ * user (field 4), 16 bytes; none for a token of no user (a customer's
+ * link).  What a new password's end of the other sessions walks. */
+static int key_token_user(const void *rec, size_t len, uint8_t *key, size_t cap)
+{
+	if (cap < 16)
+		return RD_ECORRUPT;
+	int rc = key_u64(rec, len, 4, key + 8, 8);
+	if (rc <= 0 || !rd_key_get_u64(key + 8))
+		return rc < 0 ? rc : 0;
+	if ((rc = key_u64(rec, len, 3, key, 8)) < 0)
+		return rc;
+	if (rc == 0)
+		memset(key, 0, 8); /* no vendor field: vendor 0 */
+	return 16;
+}
+static const struct rd_index_def user_token_idx[] = { { "hash", key_token_hash }, { RD_IDX_TOKEN_USER, key_token_user } };
 static const struct rd_index_def contact_idx[] = { { "ext", key_ext }, { "customer", key_contact_customer } };
 static const struct rd_index_def audit_idx[] = { { "object", key_audit_object }, { "user", key_audit_user } };
 
@@ -2209,7 +2226,7 @@ static const struct rd_table_def tables[] = {
 	{ "products", ext_only, 1 },
 	{ "contracts", contract_idx, sizeof contract_idx / sizeof contract_idx[0] },
 	{ "users", user_idx, 1 },
-	{ "tokens", token_idx, 1 },
+	{ "tokens", user_token_idx, 2 },
 	{ "contacts", contact_idx, 2 },
 	{ "audit", audit_idx, 2 },
 	{ "imports", NULL, 0 },

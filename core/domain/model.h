@@ -820,6 +820,7 @@ int rd_domain_register(struct rd_store *s, struct rd_domain *d);
  * Added after stores existed: services/listing.c's rd_list_prepare fills it
  * for a store's contracts at start. */
 #define RD_IDX_CONTRACT_DISTRIBUTOR "distributor"
+#define RD_IDX_TOKEN_USER "user" /* tokens: vendor(8) user(8) */
 /* Orders awaiting payment on terms, by due date. */
 #define RD_IDX_ORDER_DUE "due"
 void rd_date_key(rd_date d, uint8_t out[4]);

@@ -123,6 +123,50 @@ def test_a_store_without_the_distributor_index_is_filled_at_start(daemon, tmp_pa
     assert r.returncode == 0 and "0 problems" in r.stdout, (r.stdout, r.stderr)
 
 
+@pytest.mark.skipif(PG_MODE, reason="drops an LMDB index database")
+def test_a_store_without_the_tokens_user_index_is_filled_at_start(daemon, tmp_path):
+    """A new password ends the user's other sessions through the tokens'
+    user index (a walk of every token ever made before).  A store from
+    before that index (its index database dropped, the fill marker at 1)
+    gets it at start, and the sessions it held are ended as well."""
+    import lmdb
+    from conftest import api_request
+    data = tmp_path / "store"
+    data.mkdir()
+    demo_load(data)
+    token, uid = api_user(data)
+    d = daemon(data=data)
+    admin = ApiClient(d, token, uid)
+    user = admin.ok("POST", "/api/v1/users", {"email": "idx-user@sentinel.example", "name": "Index", "role": "vendor-sales",
+                                              "password": "the first password"}, status=201)
+    sessions = []
+    for _ in range(3):
+        r = api_request(d.port, "POST", "/api/v1/session", {"vendor": "sentinel", "email": user["email"],
+                                                             "password": "the first password"})
+        assert r.status == 200, r
+        sessions.append(r.headers["set-cookie"].split(";")[0].split("=", 1)[1])
+    d.stop()
+    with_user = table_entries(data, "i:tokens:user")
+    assert with_user >= 4, with_user  # the admin's token and the three sessions
+    env = lmdb.open(str(data), max_dbs=128, subdir=True)
+    with env.begin(write=True) as txn:
+        txn.drop(env.open_db(b"i:tokens:user", txn=txn, create=False), delete=True)  # as a store before it
+        txn.put(b"list_index", b"1", db=env.open_db(b"_meta", txn=txn, create=False))
+    env.close()
+    d = daemon(data=data)
+    mine, *others = sessions
+    r = api_request(d.port, "PATCH", f"/api/v1/users/{user['id']}", {"password": "a brand new password"}, cookie=mine)
+    assert r.status == 200, r
+    for c in others:
+        r = api_request(d.port, "GET", "/api/v1/me", cookie=c)
+        assert r.status == 401 and b"revoked" in r.body, r
+    assert api_request(d.port, "GET", "/api/v1/me", cookie=mine).status == 200
+    d.stop()
+    assert table_entries(data, "i:tokens:user") == with_user
+    r = renewctl("check", data=data)
+    assert r.returncode == 0 and "0 problems" in r.stdout, (r.stdout, r.stderr)
+
+
 # ---- the import engine: columns resolved at the header, unchanged rows not rewritten --------------
 
 
