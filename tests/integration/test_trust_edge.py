@@ -21,13 +21,12 @@ import os
 import re
 import signal
 import stat
-import subprocess
 import threading
 import time
 import urllib.parse
 from pathlib import Path
 
-from conftest import (CTL_TIMEOUT, RENEWCTL, ApiClient, api_user, assert_json_error, demo_load, http_request,
+from conftest import (ApiClient, api_user, assert_json_error, demo_load, http_request,
                       raw_connect, recv_http_response, renewctl, wait_closed)
 
 PASSWORD = "edge-password-1234"
@@ -232,9 +231,8 @@ def make_world(daemon, tmp_path, args=()):
     os.chmod(data, 0o755)
     demo_load(data)
     token, uid = api_user(data, email="admin@x.example")
-    p = subprocess.run([str(RENEWCTL), "--data", str(data), "user", "create", "--vendor", "sentinel", "--email",
-                        PARTNER_EMAIL, "--role", "partner-admin", "--partner", "3", "--password-stdin"],
-                       input=PASSWORD + "\n", capture_output=True, text=True, timeout=CTL_TIMEOUT)
+    p = renewctl("user", "create", "--vendor", "sentinel", "--email", PARTNER_EMAIL, "--role", "partner-admin",
+                 "--partner", "3", "--password-stdin", data=data, input=PASSWORD + "\n")
     assert p.returncode == 0, p.stderr
     d = daemon(data=data, args=["--test-clock", "1", "--sched-interval-ms", "3600000", *args])
     w = ApiClient(d, token, uid)
