@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config/config.h"
@@ -144,7 +145,20 @@ static const struct rd_option *find(const char *name, size_t len)
 static int load_file(struct rd_config *c, const char *path, char *err, size_t errlen)
 {
 	json_error_t je;
-	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+	/* Opened here, so that a file that cannot be read is named as such
+	 * rather than as a JSON position (line -1, or a directory's "end of
+	 * file"). */
+	FILE *f = fopen(path, "r");
+	struct stat st;
+	if (!f || fstat(fileno(f), &st) < 0 || S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "config %s: %s", path,
+			 f && S_ISDIR(st.st_mode) ? "is a directory, not a file" : strerror(errno));
+		if (f)
+			fclose(f);
+		return RD_EINVAL;
+	}
+	json_t *root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
+	fclose(f);
 	if (!root) {
 		snprintf(err, errlen, "config %s: %s (line %d, column %d)", path, je.text, je.line, je.column);
 		return RD_EINVAL;

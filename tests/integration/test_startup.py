@@ -205,3 +205,59 @@ def test_renewctl_usage_errors(tmp_path):
     p = subprocess.run([str(RENEWCTL), "check"], capture_output=True, text=True, timeout=10,
                        env={k: v for k, v in os.environ.items() if k != "RENEWD_DATA"})
     assert p.returncode != 0 and "--data" in p.stderr
+
+
+def test_a_config_file_that_cannot_be_read_is_named_as_such(tmp_path):
+    """A missing file or a directory given as --config: the sentence says
+    which, not a JSON parse position (line -1, or "near end of file")."""
+    (tmp_path / "d").mkdir()
+    err = refused(["--data", tmp_path / "d", "--config", tmp_path / "absent.json"], str(tmp_path / "absent.json"),
+                  "No such file or directory")
+    assert "line -1" not in err, err
+    (tmp_path / "conf.d").mkdir()
+    err = refused(["--data", tmp_path / "d", "--config", tmp_path / "conf.d"], str(tmp_path / "conf.d"),
+                  "is a directory")
+    assert "expected" not in err, err
+
+
+def _vendors(data):
+    p = subprocess.run([str(RENEWCTL), "--data", str(data), "check"], capture_output=True, text=True, timeout=60)
+    m = re.search(r"table vendors: (\d+) records", p.stdout)
+    return int(m.group(1)) if m else 0
+
+
+def _users(data):
+    p = subprocess.run([str(RENEWCTL), "--data", str(data), "check"], capture_output=True, text=True, timeout=60)
+    m = re.search(r"table users: (\d+) records", p.stdout)
+    return int(m.group(1)) if m else 0
+
+
+def test_renewctl_creates_only_what_the_api_would(tmp_path):
+    """renewctl vendor create and user create refuse what the operator and
+    users APIs refuse (an empty vendor name, text that is not UTF-8, which
+    the API then showed as "", an address the API calls no e-mail address, a
+    name longer than is kept), naming the option, exit 2, nothing written."""
+    data = tmp_path / "d"
+    data.mkdir()
+
+    def ctl(*args):
+        return subprocess.run([str(RENEWCTL), "--data", str(data)] + list(args), capture_output=True, text=True,
+                              timeout=60, stdin=subprocess.DEVNULL)
+
+    assert ctl("vendor", "create", "--name", "Acme", "--slug", "acme", "--currency", "GBP").returncode == 0
+    for name, why in (("", "--name"), ("Bad\udcff\udcfeName", "UTF-8")):
+        p = ctl("vendor", "create", "--name", name, "--slug", "other", "--currency", "GBP")
+        assert p.returncode == 2 and why in p.stderr, (name, p.returncode, p.stderr)
+    assert _vendors(data) == 1
+    base = ["user", "create", "--vendor", "acme", "--role", "vendor-admin"]
+    for extra, why in ((["--email", "@acme.example"], "--email"), (["--email", "a@b"], "--email"),
+                       (["--email", "a b@acme.example"], "--email"),
+                       (["--email", "u@acme.example", "--name", "U\udcffser"], "UTF-8"),
+                       (["--email", "u@acme.example", "--name", "x" * 200], "--name"),
+                       (["--email", "u@acme.example", "--token-name", "t" * 200], "--token-name")):
+        p = ctl(*base, *extra)
+        assert p.returncode == 2 and why in p.stderr, (extra, p.returncode, p.stderr)
+    assert _users(data) == 0
+    p = ctl(*base, "--email", "U@Acme.example", "--name", "Zoë")
+    assert p.returncode == 0, p.stderr
+    assert _users(data) == 1
