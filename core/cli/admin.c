@@ -89,6 +89,22 @@ static int find_vendor(struct rd_txn *t, struct rd_domain *d, const char *slug, 
 	return rc < 0 ? rc : RD_ENOTFOUND;
 }
 
+bool rd_cli_whole(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (!s || !*s)
+		return false;
+	for (const char *c = s; *c; c++) {
+		if (*c < '0' || *c > '9' || v > (UINT64_MAX - (uint64_t)(*c - '0')) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(*c - '0');
+	}
+	if (v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
 /* Text an option gives, as the API would take it: UTF-8 (what a JSON body
  * can hold; jansson checks it), and shorter than cap bytes when cap > 0.
  * Says what is wrong and returns false otherwise. */
@@ -266,8 +282,8 @@ int rd_cli_user_create(struct rd_store *s, struct rd_domain *d, int argc, char *
 	if ((name && !text_ok("--name", name, sizeof n.u.name)) ||
 	    (tname && !text_ok("--token-name", tname, sizeof n.tok.name)))
 		return 2;
-	char *pend = NULL;
-	if (partner && (!*partner || *partner == '-' || (strtoull(partner, &pend, 10), *pend))) {
+	uint64_t partner_id = 0;
+	if (partner && !rd_cli_whole(partner, 1, UINT64_MAX, &partner_id)) {
 		fprintf(stderr, "renewctl: --partner must be a partner's id (a whole number), not \"%s\"\n", partner);
 		return 2;
 	}
@@ -275,7 +291,7 @@ int rd_cli_user_create(struct rd_store *s, struct rd_domain *d, int argc, char *
 		n.u.email[i] = (char)((email[i] >= 'A' && email[i] <= 'Z') ? email[i] + 32 : email[i]);
 	snprintf(n.u.name, sizeof n.u.name, "%s", name ? name : email);
 	n.u.role = (uint8_t)r;
-	n.u.partner_id = partner ? strtoull(partner, NULL, 10) : 0;
+	n.u.partner_id = partner_id;
 	if (flag(argc, argv, "--password-stdin")) {
 		char pw[300];
 		if (!fgets(pw, sizeof pw, stdin)) {

@@ -85,8 +85,13 @@ int rd_cli_operator(struct rd_store *s, struct rd_domain *d, int argc, char **ar
 		return rc < 0 ? 1 : 0;
 	}
 	if (argc == 3 && !strcmp(argv[0], "token") && !strcmp(argv[1], "revoke")) {
-		struct revoke r = { .d = d, .id = strtoull(argv[2], NULL, 10) };
-		int rc = r.id ? rd_store_write(s, revoke_write, &r) : RD_ENOTFOUND;
+		struct revoke r = { .d = d };
+		if (!rd_cli_whole(argv[2], 1, UINT64_MAX, &r.id)) {
+			fprintf(stderr, "renewctl: operator token revoke takes a token's id (a whole number), not \"%s\"\n",
+				argv[2]);
+			return 2;
+		}
+		int rc = rd_store_write(s, revoke_write, &r);
 		if (rc < 0) {
 			fprintf(stderr, "renewctl: no operator token %s\n", argv[2]);
 			return 1;

@@ -214,11 +214,16 @@ int rd_cli_policy(struct rd_store *s, struct rd_domain *d, int argc, char **argv
 	if (!strcmp(sub, "push"))
 		return cmd_push(s, d, &v, kind, argc - 1, argv + 1);
 	const char *vs = opt(argc, argv, "--version");
-	uint32_t version = vs ? (uint32_t)strtoul(vs, NULL, 10) : 0;
-	if (!version) {
+	uint64_t v64 = 0;
+	if (!vs) {
 		fprintf(stderr, "renewctl: --version N is needed\n");
 		return 2;
 	}
+	if (!rd_cli_whole(vs, 1, UINT32_MAX, &v64)) {
+		fprintf(stderr, "renewctl: --version must be a version number (a whole number from 1), not \"%s\"\n", vs);
+		return 2;
+	}
+	uint32_t version = (uint32_t)v64;
 	struct rd_policy_rec *rec = rd_malloc(sizeof *rec);
 	struct rd_txn *t;
 	int rc = rd_store_read(s, &t);

@@ -261,3 +261,37 @@ def test_renewctl_creates_only_what_the_api_would(tmp_path):
     p = ctl(*base, "--email", "U@Acme.example", "--name", "Zoë")
     assert p.returncode == 0, p.stderr
     assert _users(data) == 1
+
+
+def test_renewctl_numbers_are_whole_numbers_or_refused(tmp_path):
+    """An id or count renewctl takes is a whole number or the command is
+    refused naming the option, exit 2, nothing written: "--partner abc" made
+    a vendor-wide enablement, "token revoke 1abc" revoked token 1, and
+    "--version -1" was looked up as version 4294967295."""
+    data = tmp_path / "d"
+    data.mkdir()
+
+    def ctl(*args):
+        return subprocess.run([str(RENEWCTL), "--data", str(data)] + list(args), capture_output=True, text=True,
+                              timeout=60, stdin=subprocess.DEVNULL)
+
+    from conftest import DEMO
+    assert ctl("demo-load", str(DEMO)).returncode == 0
+    assert ctl("operator", "token", "create", "--name", "ops").returncode == 0
+    for bad in ("abc", "-1", "3x", ""):
+        p = ctl("plugin", "enable", "--vendor", "sentinel", "--plugin", "payment-po", "--partner", bad, "--config", "{}")
+        assert p.returncode == 2 and "--partner" in p.stderr, (bad, p.returncode, p.stdout, p.stderr)
+    p = ctl("plugin", "enablements", "--vendor", "sentinel")
+    assert p.returncode == 0 and "payment-po" not in p.stdout, p.stdout
+    for bad in ("1abc", "-1", "x"):
+        p = ctl("operator", "token", "revoke", bad)
+        assert p.returncode == 2 and bad in p.stderr, (bad, p.returncode, p.stdout, p.stderr)
+    p = ctl("operator", "token", "list")
+    row = [line for line in p.stdout.splitlines() if " ops " in line]
+    assert p.returncode == 0 and len(row) == 1 and row[0].split()[-1] == "-", p.stdout  # not revoked
+    for bad in ("-1", "1x", "99999999999999999999"):
+        p = ctl("policy", "show", "--vendor", "sentinel", "--kind", "margin", "--version", bad)
+        assert p.returncode == 2 and "--version" in p.stderr, (bad, p.returncode, p.stderr)
+    for bad in ("5x", "0", "401", "-3"):
+        p = ctl("schedule", "preview", "--vendor", "sentinel", "--days", bad)
+        assert p.returncode == 2 and "--days" in p.stderr, (bad, p.returncode, p.stderr)
