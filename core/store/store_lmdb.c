@@ -524,6 +524,23 @@ int rd_store_lmdb_open(struct rd_store **out, const char *dir, const struct rd_s
 	MDB_envinfo info;
 	mdb_env_info(s->env, &info);
 	s->map_size = info.me_mapsize;
+	/* A data.mdb shorter than the pages its meta page counts (a copy or a
+	 * backup that stopped half-way) would be read past its end through the
+	 * map: SIGBUS at the first transaction.  Refused here with a sentence. */
+	MDB_stat est;
+	struct stat fst;
+	char dpath[4200];
+	snprintf(dpath, sizeof dpath, "%s/data.mdb", s->dir);
+	if (mdb_env_stat(s->env, &est) == 0 && stat(dpath, &fst) == 0 &&
+	    (uint64_t)fst.st_size < ((uint64_t)info.me_last_pgno + 1) * est.ms_psize) {
+		snprintf(err, errlen,
+			 "data directory %s: data.mdb is shorter than the store it describes (%llu bytes of %llu): a "
+			 "truncated copy (a backup or copy that stopped before its end?); restore a whole backup",
+			 s->dir, (unsigned long long)fst.st_size,
+			 (unsigned long long)(((uint64_t)info.me_last_pgno + 1) * est.ms_psize));
+		rc = RD_ENOTSTORE;
+		goto fail;
+	}
 
 	if ((rc = open_meta(s, fresh, o, err, errlen)) < 0)
 		goto fail;
@@ -2297,14 +2314,45 @@ static int lm_store_backup(struct rd_store *s, const char *dir, char *err, size_
 		snprintf(err, errlen, "backup directory %s is not empty: refusing to overwrite", dir);
 		return RD_EEXISTS;
 	}
+	/* Written as data.mdb.partial and renamed to data.mdb once whole and on
+	 * disk: a backup that stops half-way (killed, a full disk, a reboot)
+	 * leaves no data.mdb that looks like a store but is cut short. */
+	char part[4200], whole[4200];
+	snprintf(part, sizeof part, "%s/data.mdb.partial", dir);
+	snprintf(whole, sizeof whole, "%s/data.mdb", dir);
+	int fd = open(part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "backup into %s failed: %s: %s", dir, part, strerror(e));
+		return -e;
+	}
 	/* The copy reads in a transaction of LMDB's own: no remap meanwhile. */
 	pthread_rwlock_rdlock(&s->remap);
-	int rc = mdb_env_copy2(s->env, dir, MDB_CP_COMPACT);
+	int rc = mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT);
 	pthread_rwlock_unlock(&s->remap);
+	const char *step = "copying";
+	if (rc == 0 && fsync(fd) != 0) {
+		rc = errno;
+		step = "syncing the copy";
+	}
+	if (close(fd) != 0 && rc == 0) {
+		rc = errno;
+		step = "closing the copy";
+	}
+	if (rc == 0 && rename(part, whole) != 0) {
+		rc = errno;
+		step = "naming the copy data.mdb";
+	}
 	if (rc != 0) {
+		unlink(part);
 		rc = lmdb_error(rc);
-		snprintf(err, errlen, "backup into %s failed: %s", dir, rd_strerror(rc));
+		snprintf(err, errlen, "backup into %s failed (%s): %s", dir, step, rd_strerror(rc));
 		return rc;
+	}
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) { /* the rename itself on disk */
+		fsync(dfd);
+		close(dfd);
 	}
 	return 0;
 }
