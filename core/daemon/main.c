@@ -125,7 +125,8 @@ static void on_drained(void *arg, int in_flight)
 	struct daemon *d = arg;
 	rd_log(RD_LOG_INFO, "daemon", "HTTP drained%s", in_flight ? " (with requests cut off)" : "");
 	if (rd_imports_busy())
-		rd_log(RD_LOG_INFO, "daemon", "cancelling imports in progress (nothing of them is applied)");
+		rd_log(RD_LOG_INFO, "daemon", "cancelling imports in progress (nothing of one is applied unless its "
+		       "commit is already under way: each one's outcome is logged)");
 	rd_imports_cancel();
 	/* No new sweep or delivery from now on; a batch in flight is waited
 	 * for below and its outcome stored (else it would be sent again). */
@@ -337,6 +338,7 @@ int main(int argc, char **argv)
 	}
 	if (sealed)
 		rd_log(RD_LOG_INFO, "plugins", "sealed the secrets of %u enablement(s) stored in clear", sealed);
+	rd_plugins_log_missing(app.plugins);
 	if (unopened)
 		rd_log(RD_LOG_ERROR, "plugins", "%u stored plugin secret(s) do not open under %s/secrets.key (restored "
 		       "without its key?): put the data directory's own secrets.key back, or enable those plugins again",
