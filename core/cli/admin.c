@@ -451,6 +451,12 @@ int rd_cli_import(struct rd_store *s, struct rd_domain *d, int argc, char **argv
 		return 1;
 	}
 	struct stat st;
+	if (fstat(fileno(fi->f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "renewctl: %s is a directory, not a file\n", fi->path);
+		fclose(fi->f);
+		free(fi);
+		return 1;
+	}
 	fi->size = fstat(fileno(fi->f), &st) == 0 ? st.st_size : 0;
 	fi->tty = isatty(2);
 	fi->dry_run = flag(argc, argv, "--dry-run");

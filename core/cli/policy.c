@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "domain/model.h"
@@ -49,6 +50,12 @@ static char *slurp(const char *path, size_t max, size_t *len)
 	FILE *f = fopen(path, "rb");
 	if (!f) {
 		fprintf(stderr, "renewctl: %s: cannot open: %m\n", path);
+		return NULL;
+	}
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "renewctl: %s is a directory, not a file\n", path);
+		fclose(f);
 		return NULL;
 	}
 	char *buf = rd_malloc(max + 1);

@@ -813,6 +813,9 @@ def test_renewctl_import_usage_and_broken_files(store, tmp_path):
     assert p.returncode == 2 and "unexpected argument --bogus" in p.stderr, p
     p = ctl_import(store, tmp_path / "absent.csv")
     assert p.returncode == 1 and "cannot open" in p.stderr, p
+    (tmp_path / "a-dir.csv").mkdir()  # was "the file is empty"
+    p = ctl_import(store, tmp_path / "a-dir.csv")
+    assert p.returncode == 1 and "is a directory" in p.stderr, p
 
     for name, body, message in (
             ("empty.csv", b"", "the file is empty"),
