@@ -2,6 +2,7 @@
  * main.c: renewd, the daemon.  One libuv loop owns HTTP, timers and every
  * store write; see docs/architecture.md.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -260,6 +261,27 @@ int main(int argc, char **argv)
 		fprintf(stderr, "renewd: option log_file: cannot open %s: %s\n", d.config.log_file, strerror(-rc0));
 		rd_config_free(&d.config);
 		return 1;
+	}
+	/* The drop folders' root: made when missing (its parent must exist), and
+	 * a directory renewd can write, or the partners' files would never be
+	 * taken while renewd ran as if they were. */
+	if (d.config.feeds_dir) {
+		struct stat fst;
+		const char *why = NULL;
+		if (mkdir(d.config.feeds_dir, 0750) < 0 && errno != EEXIST)
+			why = strerror(errno);
+		else if (stat(d.config.feeds_dir, &fst) < 0)
+			why = strerror(errno);
+		else if (!S_ISDIR(fst.st_mode))
+			why = "it is not a directory";
+		else if (access(d.config.feeds_dir, W_OK | X_OK) < 0)
+			why = strerror(errno);
+		if (why) {
+			fprintf(stderr, "renewd: option feeds_dir: %s cannot hold the drop folders: %s\n", d.config.feeds_dir,
+				why);
+			rd_config_free(&d.config);
+			return 1;
+		}
 	}
 
 	struct rd_store *store;
