@@ -16,11 +16,13 @@
  * rotate and clock set still need renewd stopped: renewd holds the key and
  * the clock in memory.
  */
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "auth/auth.h"
 #include "cli/cli.h"
@@ -105,6 +107,21 @@ static int open_store_as(const char *dir, bool readonly, bool beside, struct rd_
 	if (!dir) {
 		fprintf(stderr, "renewctl: no data directory: pass --data DIR or --config FILE (renewd's)\n");
 		return 2;
+	}
+	/* root writing into the service user's directory would make the files
+	 * it creates (data.mdb, lock.mdb, secrets.key, ...) root's, and renewd,
+	 * running as that user, could not open them: refused, saying how. */
+	struct stat dst;
+	if (!readonly && geteuid() == 0 && stat(dir, &dst) == 0 && S_ISDIR(dst.st_mode) && dst.st_uid != 0) {
+		struct passwd *pw = getpwuid(dst.st_uid);
+		char who[300];
+		snprintf(who, sizeof who, "%s", pw ? pw->pw_name : "");
+		fprintf(stderr,
+			"renewctl: data directory %s belongs to %s%suid %u%s, and renewctl runs as root: files it made "
+			"there would be root's, and renewd running as that user could not open them; run it as that user "
+			"(runuser -u %s -- renewctl ...)\n",
+			dir, who, *who ? " (" : "", (unsigned)dst.st_uid, *who ? ")" : "", *who ? who : "USER");
+		return 1;
 	}
 	struct rd_store_opts o = { .readonly = readonly, .beside = beside, .url = store_url, .writemap = open_writemap };
 	if (rd_store_open(s, dir, &o, err, sizeof err) < 0) {

@@ -194,6 +194,27 @@ static void private_modes(const char *dir)
 	}
 }
 
+/* "not writable", naming the store's file this process cannot write and
+ * its owner when one is the cause (a store file made by root, say, under a
+ * directory the service user owns), else the directory. */
+static void not_writable(const struct rd_store *s, int e, char *err, size_t errlen)
+{
+	static const char *const files[] = { "renewd.lock", "lock.mdb", "data.mdb" };
+	for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+		char path[4200];
+		struct stat st;
+		snprintf(path, sizeof path, "%s/%s", s->dir, files[i]);
+		if (stat(path, &st) == 0 && faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) != 0) {
+			snprintf(err, errlen,
+				 "data directory %s is not writable: its %s belongs to uid %u and this process (uid %u) "
+				 "may not write it: give the store's files to the user renewd runs as (chown)",
+				 s->dir, files[i], (unsigned)st.st_uid, (unsigned)geteuid());
+			return;
+		}
+	}
+	snprintf(err, errlen, "data directory %s is not writable: %s", s->dir, strerror(e));
+}
+
 static int take_lock(struct rd_store *s, char *err, size_t errlen)
 {
 	char path[4096];
@@ -201,7 +222,7 @@ static int take_lock(struct rd_store *s, char *err, size_t errlen)
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		int e = errno;
-		snprintf(err, errlen, "data directory %s is not writable: %s", s->dir, strerror(e));
+		not_writable(s, e, err, errlen);
 		return -e;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -513,7 +534,7 @@ int rd_store_lmdb_open(struct rd_store **out, const char *dir, const struct rd_s
 		goto fail;
 	}
 	if (mrc == EACCES || mrc == EROFS) {
-		snprintf(err, errlen, "data directory %s is not writable: %s", s->dir, strerror(mrc));
+		not_writable(s, mrc, err, errlen);
 		rc = -mrc;
 		goto fail;
 	}

@@ -6,6 +6,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
+import time
 
 import lmdb
 import pytest
@@ -295,3 +296,51 @@ def test_renewctl_numbers_are_whole_numbers_or_refused(tmp_path):
     for bad in ("5x", "0", "401", "-3"):
         p = ctl("schedule", "preview", "--vendor", "sentinel", "--days", bad)
         assert p.returncode == 2 and "--days" in p.stderr, (bad, p.returncode, p.stderr)
+
+
+def test_root_and_the_service_users_data_directory(tmp_path):
+    """README's first start runs renewctl (as root, the usual shell) on a data
+    directory the service user owns: renewctl made data.mdb and lock.mdb
+    root's, and renewd, started as that user, said only "data directory ...
+    is not writable" of a directory it owned.  renewctl as root now refuses
+    to write into a directory another user owns, naming the user and how to
+    run it as that user (nothing made); reading (check) still works.  And
+    renewd names the file it cannot write and its owner."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root (to make a directory another user owns)")
+    setpriv = shutil.which("setpriv")
+    if not setpriv:
+        pytest.skip("setpriv is missing")
+    top = tempfile.mkdtemp(dir="/tmp", prefix="renewd-own-")
+    try:
+        os.chmod(top, 0o755)
+        exe = os.path.join(top, "renewd")
+        shutil.copy2(RENEWD, exe)
+        os.chmod(exe, 0o755)
+        data = os.path.join(top, "data")
+        os.mkdir(data, 0o700)
+        os.chown(data, 65534, 65534)
+        p = subprocess.run([str(RENEWCTL), "--data", data, "vendor", "create", "--name", "A", "--slug", "a",
+                            "--currency", "GBP"], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        assert p.returncode == 1 and "uid 65534" in p.stderr and "runuser" in p.stderr, (p.returncode, p.stderr)
+        assert os.listdir(data) == [], os.listdir(data)
+        # A store made by renewd as its user: root may read it.
+        cmd = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", exe, "--data", data] + LISTEN
+        d = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             text=True, cwd=top)
+        deadline = time.monotonic() + 10
+        while not os.path.exists(os.path.join(data, "data.mdb")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        d.terminate()
+        d.wait(10)
+        p = subprocess.run([str(RENEWCTL), "--data", data, "check"], capture_output=True, text=True, timeout=60,
+                           stdin=subprocess.DEVNULL)
+        assert p.returncode == 0, p.stderr
+        # A file of the store made root's (an older renewctl, a copy as root):
+        # renewd names it and its owner.
+        os.chown(os.path.join(data, "lock.mdb"), 0, 0)
+        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=10, cwd=top)
+        assert p.returncode == 1 and "lock.mdb" in p.stderr and "uid 0" in p.stderr, (p.returncode, p.stderr)
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
