@@ -352,6 +352,10 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
 			return 0;
+		} else if (!strcmp(argv[i], "--data") || !strcmp(argv[i], "--config") || !strcmp(argv[i], "--plugin-dir") ||
+			   !strcmp(argv[i], "--store")) {
+			fprintf(stderr, "renewctl: %s needs a value\n", argv[i]);
+			return 2;
 		} else {
 			fprintf(stderr, "renewctl: unknown option %s\n", argv[i]);
 			usage(stderr);

@@ -206,6 +206,9 @@ def test_renewctl_usage_errors(tmp_path):
     p = subprocess.run([str(RENEWCTL), "check"], capture_output=True, text=True, timeout=10,
                        env={k: v for k, v in os.environ.items() if k != "RENEWD_DATA"})
     assert p.returncode != 0 and "--data" in p.stderr
+    for opt in ("--data", "--config", "--plugin-dir", "--store"):  # was "unknown option --data"
+        p = subprocess.run([str(RENEWCTL), opt], capture_output=True, text=True, timeout=10)
+        assert p.returncode == 2 and f"{opt} needs a value" in p.stderr, p.stderr
 
 
 def test_a_config_file_that_cannot_be_read_is_named_as_such(tmp_path):
