@@ -347,3 +347,19 @@ def test_root_and_the_service_users_data_directory(tmp_path):
         assert p.returncode == 1 and "lock.mdb" in p.stderr and "uid 0" in p.stderr, (p.returncode, p.stderr)
     finally:
         shutil.rmtree(top, ignore_errors=True)
+
+
+def test_a_mail_transport_curl_cannot_use_is_refused_at_start(tmp_path):
+    """mail_transport was checked for its scheme only: smtp://host:99999,
+    smtp:// and smtp://a b:25 started renewd, and every message then failed
+    at the first delivery (the operator heard of it from /healthz 15 minutes
+    later).  A user and password in the URL are refused without echoing
+    them (mail_user and RENEWD_SMTP_PASSWORD carry them)."""
+    (tmp_path / "d").mkdir()
+    for bad, why in (("smtp://host:99999", "port must be 1 to 65535"), ("smtp://", "no host"),
+                     ("smtp://a b:25", "spaces"), ("smtps://host:x", "port"), ("smtp://h_st:25", "host may hold"),
+                     ("smtp://[::1:25", "brackets")):
+        refused(["--data", tmp_path / "d", "--mail-transport", bad], "mail_transport", why)
+    err = refused(["--data", tmp_path / "d", "--mail-transport", "smtp://bob:s3cret@mail.example:587"],
+                  "mail_transport", "mail_user")
+    assert "s3cret" not in err, err
