@@ -337,10 +337,24 @@ static int authenticate(struct rd_app *app, struct rd_req *req, struct call *c, 
 	return rc;
 }
 
+static const char *cross_site_why(struct rd_req *req);
+
 int rd_call_begin(struct rd_req *req, struct call *c)
 {
 	bool session;
 	const char *token = presented_token(req, &session), *why;
+	/* The session cookie is a browser's ambient credential (SameSite=Lax:
+	 * sent from a sibling subdomain, and a text/plain POST needs no CORS
+	 * preflight): a request that changes something with it must come from
+	 * this site, by the login's rule.  Bearer tokens are not ambient. */
+	unsigned m = rd_req_method(req);
+	const char *cross = token && session && !(m & (RD_GET | RD_HEAD | RD_OPTIONS)) ? cross_site_why(req) : NULL;
+	if (cross) {
+		memset(c, 0, sizeof *c);
+		rd_reply_error(req, 403, "cross_site", NULL,
+			       "a change made with the session cookie must come from this site's own pages: %s", cross);
+		return RD_EINVAL;
+	}
 	if (!token) {
 		memset(c, 0, sizeof *c);
 		rd_reply_header(req, "www-authenticate", "Bearer");
@@ -696,7 +710,9 @@ static bool authority(const char *url, char *out, size_t cap)
 	return true;
 }
 
-bool rd_same_origin(struct rd_req *req)
+/* Why a browser's request comes from another site (NULL: it does not, or it
+ * carries none of these headers: a script). */
+static const char *cross_site_why(struct rd_req *req)
 {
 	const char *site = rd_req_header(req, "sec-fetch-site"), *origin = rd_req_header(req, "origin");
 	const char *from = origin ? origin : rd_req_header(req, "referer"), *why = NULL;
@@ -717,6 +733,12 @@ bool rd_same_origin(struct rd_req *req)
 		if (!ok)
 			why = origin ? "its Origin is another site" : "its Referer is another site";
 	}
+	return why;
+}
+
+bool rd_same_origin(struct rd_req *req)
+{
+	const char *why = cross_site_why(req);
 	if (!why)
 		return true;
 	rd_reply_error(req, 403, "cross_site", NULL, "a login must come from this site's own page: %s", why);

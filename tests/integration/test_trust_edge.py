@@ -323,6 +323,44 @@ def test_login_from_another_site_is_refused(daemon, tmp_path):
     assert r.status == 200, r
 
 
+def test_api_writes_with_the_session_cookie_from_another_site_are_refused(daemon, tmp_path):
+    """The session cookie (SameSite=Lax) is sent by a browser on requests
+    from a sibling subdomain (same-site), and a text/plain POST needs no
+    CORS preflight: such a request created a customer through the API with
+    the signed-in user's session.  A write (POST, PUT, PATCH, DELETE)
+    authenticated by the session cookie now follows the login's rule (403
+    cross_site when Sec-Fetch-Site, else Origin or Referer, says another
+    site), and changes nothing; reads, the site's own pages and scripts (no
+    such header), and bearer tokens are as before."""
+    w = make_world(daemon, tmp_path)
+    port = w.d.port
+    here = f"http://127.0.0.1:{port}"
+    body = json.dumps({"vendor": "sentinel", "email": PARTNER_EMAIL, "password": PASSWORD}).encode()
+    r = http_request(port, "POST", "/api/v1/session", body=body, headers={"Content-Type": "application/json"})
+    assert r.status == 200, r
+    cookie = [c.split(";")[0] for c in r.headers.get_all("set-cookie") if c.startswith("rd_session=")][0]
+    tok = json.dumps({"name": "csrf"}).encode()
+    for h in ({"Sec-Fetch-Site": "same-site"}, {"Sec-Fetch-Site": "cross-site"}, {"Origin": "http://evil.example"},
+              {"Origin": "null"}, {"Referer": "http://evil.example/x"}):
+        for method, path, b in (("POST", "/api/v1/tokens", tok), ("DELETE", "/api/v1/session", None)):
+            r = http_request(port, method, path, body=b,
+                             headers={"Cookie": cookie, "Content-Type": "text/plain", **h})
+            assert_json_error(r, 403, "cross_site")
+    # nothing was made, and the session still works
+    r = http_request(port, "GET", "/api/v1/tokens", headers={"Cookie": cookie, "Sec-Fetch-Site": "same-site"})
+    assert r.status == 200 and not [t for t in r.json()["items"] if t.get("name") == "csrf"], r
+    for h in ({"Sec-Fetch-Site": "same-origin"}, {"Origin": here}, {}):
+        r = http_request(port, "GET", "/api/v1/me", headers={"Cookie": cookie, **h})
+        assert r.status == 200, (h, r)
+    r = http_request(port, "POST", "/api/v1/tokens", body=tok,
+                     headers={"Cookie": cookie, "Content-Type": "application/json", "Sec-Fetch-Site": "same-origin"})
+    assert r.status == 201, r
+    # a bearer token is not a browser's ambient credential: taken from anywhere
+    r = http_request(port, "GET", "/api/v1/me", headers={"Authorization": f"Bearer {w.token}",
+                                                         "Origin": "http://evil.example"})
+    assert r.status == 200, r
+
+
 # ---- 5. file modes ---------------------------------------------------------------------------
 
 
