@@ -108,7 +108,7 @@ bool rd_cli_whole(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 /* Text an option gives, as the API would take it: UTF-8 (what a JSON body
  * can hold; jansson checks it), and shorter than cap bytes when cap > 0.
  * Says what is wrong and returns false otherwise. */
-static bool text_ok(const char *optname, const char *v, size_t cap)
+bool rd_cli_text_ok(const char *optname, const char *v, size_t cap)
 {
 	json_t *j = json_string(v);
 	if (!j) {
@@ -176,7 +176,7 @@ int rd_cli_vendor_create(struct rd_store *s, struct rd_domain *d, int argc, char
 			json_decref(j);
 			return 2;
 		}
-		if (!text_ok(with_value[i], v, 0)) {
+		if (!rd_cli_text_ok(with_value[i], v, 0)) {
 			json_decref(j);
 			return 2;
 		}
@@ -273,14 +273,14 @@ int rd_cli_user_create(struct rd_store *s, struct rd_domain *d, int argc, char *
 	}
 	/* The users API's rules (services/users.c): an address, names that are
 	 * UTF-8 and fit (a longer one was cut short, maybe inside a character). */
-	if (!text_ok("--email", email, 0))
+	if (!rd_cli_text_ok("--email", email, 0))
 		return 2;
 	if (strlen(email) >= sizeof n.u.email || !email[0] || !rd_record_valid_email(email)) {
 		fprintf(stderr, "renewctl: --email is not an e-mail address\n");
 		return 2;
 	}
-	if ((name && !text_ok("--name", name, sizeof n.u.name)) ||
-	    (tname && !text_ok("--token-name", tname, sizeof n.tok.name)))
+	if ((name && !rd_cli_text_ok("--name", name, sizeof n.u.name)) ||
+	    (tname && !rd_cli_text_ok("--token-name", tname, sizeof n.tok.name)))
 		return 2;
 	uint64_t partner_id = 0;
 	if (partner && !rd_cli_whole(partner, 1, UINT64_MAX, &partner_id)) {

@@ -39,6 +39,9 @@ int rd_cli_schedule(struct rd_store *s, struct rd_domain *d, int argc, char **ar
 #include <stdbool.h>
 #include <stdint.h>
 bool rd_cli_whole(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* Whether an option's text is UTF-8 (what the API's JSON holds) and, when
+ * cap > 0, shorter than cap bytes; says what is wrong on stderr if not. */
+bool rd_cli_text_ok(const char *optname, const char *v, size_t cap);
 
 /* migrate-store --to TARGET (migrate.c): the store in dir (url NULL) or at url copied
  * into TARGET and verified by digests. */

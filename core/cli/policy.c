@@ -15,6 +15,7 @@
 #include "cli/cli.h"
 #include "domain/model.h"
 #include "policy/runtime.h"
+#include "services/policies.h"
 #include "store/store.h"
 #include "util/err.h"
 
@@ -148,9 +149,32 @@ static int cmd_push(struct rd_store *s, struct rd_domain *d, const struct rd_ven
 	}
 	if (!vj)
 		goto out;
-	json_t *report = json_array();
 	char err[512], name[64];
 	snprintf(name, sizeof name, "%s", strrchr(script, '/') ? strrchr(script, '/') + 1 : script);
+	{
+		/* The API's rules for an upload (services/policies.c): 1 to 1000
+		 * vectors of at most 64 KiB, a note of at most 255 bytes. */
+		const char *note = opt(argc, argv, "--note");
+		if (note && !rd_cli_text_ok("--note", note, 0)) {
+			code = 2;
+			goto out;
+		}
+		struct rd_policy_job *j = rd_calloc(1, sizeof *j);
+		struct rd_serr e = { 0 };
+		int prc = rd_policy_upload_prepare(j, kind, src, vj, note ? note : name, &e);
+		json_decref(j->vectors);
+		json_decref(j->report);
+		free(j);
+		if (prc < 0) {
+			const char *f = e.field && !strcmp(e.field, "vectors") ? "--vectors"
+					: e.field && !strcmp(e.field, "note") ? "--note"
+										 : "the script";
+			fprintf(stderr, "renewctl: %s: %s\n", f, e.message);
+			code = 2;
+			goto out;
+		}
+	}
+	json_t *report = json_array();
 	int rc = rd_policy_check(v, kind, name, src, slen, vj, report, err, sizeof err);
 	if (rc != 0) {
 		if (rc == RD_EINVAL)
