@@ -47,6 +47,8 @@ int rd_cli_operator(struct rd_store *s, struct rd_domain *d, int argc, char **ar
 			fprintf(stderr, "renewctl: operator token create --name NAME\n");
 			return 2;
 		}
+		if (!rd_cli_text_ok("--name", name, 0)) /* shown in audit entries' JSON */
+			return 2;
 		char secret[RD_TOKEN_LEN + 1];
 		struct rd_operator_token ot;
 		struct rd_serr e;

@@ -265,6 +265,8 @@ def test_renewctl_creates_only_what_the_api_would(tmp_path):
     p = ctl(*base, "--email", "U@Acme.example", "--name", "Zoë")
     assert p.returncode == 0, p.stderr
     assert _users(data) == 1
+    p = ctl("operator", "token", "create", "--name", "ops\udcff")  # its name is in audit entries' JSON
+    assert p.returncode == 2 and "UTF-8" in p.stderr, (p.returncode, p.stderr)
 
 
 def test_renewctl_numbers_are_whole_numbers_or_refused(tmp_path):
