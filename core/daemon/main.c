@@ -294,6 +294,11 @@ int main(int argc, char **argv)
 		rd_config_free(&d.config);
 		return 1;
 	}
+	/* The data directory is the service user's alone on either store (the
+	 * LMDB backend makes it so with its files): on PostgreSQL it holds
+	 * secrets.key, node-id, the mail folder and exports. */
+	if (strcmp(rd_store_backend(store), "lmdb") && chmod(d.config.data, 0700) != 0)
+		rd_log(RD_LOG_WARN, "daemon", "data directory %s could not be made 0700: %s", d.config.data, strerror(errno));
 	struct rd_domain dom;
 	int rc = rd_auth_init();
 	if (rc < 0) {
