@@ -116,6 +116,8 @@ struct rd_store {
 	uint64_t opened; /* which store this process opened, 1, 2, ...: part of rd_txn_snapshot */
 	char *dir;
 	int lock_fd;
+	int gate_fd; /* beside a running renewd: renewd.lock, for the write gate (write_gate) */
+	uint64_t gate_busy_since; /* the loop's write first found the gate taken (monotonic ns), or 0 */
 	bool readonly;
 	long beside_pid; /* opts.beside and the lock was held: that renewd's pid (-1 unknown) */
 	size_t map_size, map_max;
@@ -463,7 +465,7 @@ int rd_store_lmdb_open(struct rd_store **out, const char *dir, const struct rd_s
 	static atomic_uint_fast64_t n_opened;
 	s->opened = atomic_fetch_add(&n_opened, 1) + 1;
 	s->dir = rd_strdup(dir);
-	s->lock_fd = -1;
+	s->lock_fd = s->gate_fd = -1;
 	/* reader-preferring (glibc's default): a thread may hold two
 	 * transactions at once without waiting for a remap queued between */
 	rd_require(pthread_rwlock_init(&s->remap, NULL) == 0);
@@ -496,6 +498,7 @@ int rd_store_lmdb_open(struct rd_store **out, const char *dir, const struct rd_s
 			fclose(f);
 		}
 		s->beside_pid = atol(pid) > 0 ? atol(pid) : -1;
+		s->gate_fd = open(path, O_RDWR | O_CLOEXEC); /* -1: no gate, writes as before */
 		err[0] = 0;
 	}
 	if (!s->readonly) /* the store is the service user's alone, whatever made it */
@@ -600,6 +603,8 @@ static void lm_store_close(struct rd_store **sp)
 		s->tables = t->next;
 		free(t);
 	}
+	if (s->gate_fd >= 0)
+		close(s->gate_fd);
 	if (s->lock_fd >= 0) {
 		if (ftruncate(s->lock_fd, 0) != 0) {
 			/* the pid is only advisory; the lock goes with the fd */
@@ -909,9 +914,91 @@ static int bulk_seq_write(struct rd_txn *t);
 static void bulk_drop_keys(struct bulk *b);
 static void bulk_touch(struct rd_txn *t, const struct rd_table *tb, uint64_t tenant, uint64_t id);
 
+/* The write gate: one byte of renewd.lock, far past the pid it holds,
+ * locked with POSIX record locks (apart from the flock that marks renewd
+ * running).  LMDB's writer lock is one across processes and has no
+ * try-lock: a renewctl write beside renewd (an import's rows: seconds)
+ * would hold renewd's loop thread in mdb_txn_begin for all that time.  So
+ * renewctl beside renewd takes the gate exclusively around each write, and
+ * renewd takes it shared around each of its own: a loop write that finds
+ * it taken waits at most GATE_WAIT_NS (none once the gate has been taken
+ * that long) and is refused RD_EBUSY, as behind renewd's own imports
+ * (store.c, rd_store_write); renewd's other writes wait for it.  One write
+ * at a time in each process (store.c's writer lock), so a process never
+ * holds the byte twice. */
+#define GATE_BYTE ((off_t)1 << 30)
+#define GATE_WAIT_NS (100ull * 1000 * 1000)
+
+static uint64_t gate_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int gate_lock(int fd, short type, bool wait)
+{
+	struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = GATE_BYTE, .l_len = 1 };
+	while (fcntl(fd, wait ? F_SETLKW : F_SETLK, &fl) != 0) {
+		if (errno == EINTR)
+			continue;
+		return errno == EAGAIN || errno == EACCES ? RD_EBUSY : 0; /* no record locks there: as before */
+	}
+	return 0;
+}
+
+/* 0 with the gate held (or no gate), RD_EBUSY: a loop write refused. */
+static int write_gate(struct rd_store *s, int *held)
+{
+	*held = s->beside_pid ? s->gate_fd : s->lock_fd;
+	if (*held < 0)
+		return 0;
+	short type = s->beside_pid ? F_WRLCK : F_RDLCK;
+	if (s->beside_pid || !rd_store_loop_nowait)
+		return gate_lock(*held, type, true);
+	uint64_t t0 = gate_now_ns();
+	for (;;) {
+		if (gate_lock(*held, type, false) == 0) {
+			s->gate_busy_since = 0;
+			return 0;
+		}
+		uint64_t now = gate_now_ns();
+		if (!s->gate_busy_since)
+			s->gate_busy_since = now;
+		if (now - s->gate_busy_since >= GATE_WAIT_NS || now - t0 >= GATE_WAIT_NS) {
+			*held = -1;
+			return RD_EBUSY;
+		}
+		struct timespec ts = { 0, 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void write_ungate(int held)
+{
+	if (held >= 0) {
+		struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET, .l_start = GATE_BYTE, .l_len = 1 };
+		(void)fcntl(held, F_SETLK, &fl);
+	}
+}
+
+static int write_gated(struct rd_store *s, rd_write_fn fn, void *arg);
+
 /* One write, with the process's write lock held (store.c takes it;
- * s->writing and the map's size belong to its holder). */
+ * s->writing and the map's size belong to its holder), inside the write
+ * gate (write_gate). */
 static int write_locked(struct rd_store *s, rd_write_fn fn, void *arg)
+{
+	int held;
+	int rc = write_gate(s, &held);
+	if (rc < 0)
+		return rc;
+	rc = write_gated(s, fn, arg);
+	write_ungate(held);
+	return rc;
+}
+
+static int write_gated(struct rd_store *s, rd_write_fn fn, void *arg)
 {
 	bool mine = pthread_equal(s->owner, pthread_self());
 	for (;;) {

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import socket
+import subprocess
 import time
 from urllib.parse import urlencode
 
@@ -795,6 +796,51 @@ def test_renewctl_imports_beside_a_running_renewd(store, tmp_path, daemon):
     p = ctl_import(store, path)
     assert p.returncode == 0 and summary(p) == (1, 0, 0, 1, 0), p
     assert "beside" not in p.stderr, p.stderr
+
+
+@pytest.mark.skipif(conftest.PG_MODE, reason="LMDB's one writer shared with renewctl (nodes share PostgreSQL)")
+def test_a_long_renewctl_import_beside_renewd_does_not_stop_it(store, tmp_path, daemon):
+    """renewctl import beside a running renewd holds LMDB's one writer, across
+    the two processes, while its rows are written: a write that reached
+    renewd meanwhile (a request, the sweep) blocked its event loop on LMDB's
+    lock until the import committed: every request, /healthz included,
+    waited seconds.  renewd now sees the beside writer and answers such a
+    write as behind its own imports (503 unavailable, Retry-After, nothing
+    applied), and keeps serving reads; after the import it writes again."""
+    n = 1200000  # its write holds the writer for seconds
+    path = tmp_path / "big.csv"
+    with open(path, "w") as f:
+        f.write("external_id,name,email\n")
+        for i in range(n):
+            f.write(f"B{i},Customer number {i} with a name long enough to take some room,b{i}@example.com\n")
+    d = daemon(data=store)
+    tok = renewctl("user", "create", "--vendor", "sentinel", "--email", "side@sentinel.example", "--role",
+                   "vendor-admin", data=store, check=True).stdout.strip()
+    auth = {"Authorization": f"Bearer {tok}", "Content-Type": "application/json"}
+    p = subprocess.Popen([str(conftest.RENEWCTL), "--data", str(store), "import", "--vendor", "sentinel", "--kind",
+                          "customers", str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    worst, refused, i = 0.0, 0, 0
+    while p.poll() is None:
+        i += 1
+        t0 = time.monotonic()
+        r = d.request("POST", "/api/v1/customers", body=json.dumps({"external_id": f"SIDE-{i}", "name": "x"}),
+                      headers=auth, timeout=60)
+        h = d.get("/healthz", timeout=60)
+        worst = max(worst, time.monotonic() - t0)
+        assert h.status == 200, h
+        if r.status == 503:
+            assert_json_error(r, 503, "unavailable")
+            assert r.headers.get("retry-after"), r.headers
+            refused += 1
+        else:
+            assert r.status == 201, r
+        time.sleep(0.05)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    assert worst < 1.5, f"renewd stopped for {worst:.1f} s behind renewctl's import ({refused} write(s) refused)"
+    r = d.request("POST", "/api/v1/customers", body=json.dumps({"external_id": "AFTER", "name": "x"}), headers=auth)
+    assert r.status == 201, r
+    d.stop()
 
 
 def test_renewctl_import_usage_and_broken_files(store, tmp_path):
