@@ -19,6 +19,7 @@
 #include "domain/model.h"
 #include "policy/runtime.h"
 #include "services/imports.h"
+#include "services/records.h"
 #include "services/vendors.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -88,6 +89,40 @@ static int find_vendor(struct rd_txn *t, struct rd_domain *d, const char *slug, 
 	return rc < 0 ? rc : RD_ENOTFOUND;
 }
 
+bool rd_cli_whole(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (!s || !*s)
+		return false;
+	for (const char *c = s; *c; c++) {
+		if (*c < '0' || *c > '9' || v > (UINT64_MAX - (uint64_t)(*c - '0')) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(*c - '0');
+	}
+	if (v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* Text an option gives, as the API would take it: UTF-8 (what a JSON body
+ * can hold; jansson checks it), and shorter than cap bytes when cap > 0.
+ * Says what is wrong and returns false otherwise. */
+bool rd_cli_text_ok(const char *optname, const char *v, size_t cap)
+{
+	json_t *j = json_string(v);
+	if (!j) {
+		fprintf(stderr, "renewctl: %s is not UTF-8 text\n", optname);
+		return false;
+	}
+	json_decref(j);
+	if (cap && strlen(v) >= cap) {
+		fprintf(stderr, "renewctl: %s must be at most %zu bytes\n", optname, cap - 1);
+		return false;
+	}
+	return true;
+}
+
 /* ---- vendor create ------------------------------------------------------------- */
 
 struct vendor_new {
@@ -141,6 +176,10 @@ int rd_cli_vendor_create(struct rd_store *s, struct rd_domain *d, int argc, char
 			json_decref(j);
 			return 2;
 		}
+		if (!rd_cli_text_ok(with_value[i], v, 0)) {
+			json_decref(j);
+			return 2;
+		}
 		json_object_set_new(j, with_value[i] + 2, json_string(v));
 	}
 	const char *bad;
@@ -151,6 +190,10 @@ int rd_cli_vendor_create(struct rd_store *s, struct rd_domain *d, int argc, char
 		return 2;
 	}
 	json_decref(j);
+	if (!n.v.name[0]) { /* the operator API's rule (services/vendors.c) */
+		fprintf(stderr, "renewctl: --name must be 1 to %d bytes\n", RD_NAME_MAX - 1);
+		return 2;
+	}
 	if (!rd_vendor_slug_ok(n.v.slug)) { /* the operator API's rule (services/vendors.c) */
 		fprintf(stderr, "renewctl: --" RD_VENDOR_SLUG_RULE "\n", RD_EXT_MAX - 1);
 		return 2;
@@ -228,15 +271,27 @@ int rd_cli_user_create(struct rd_store *s, struct rd_domain *d, int argc, char *
 		fprintf(stderr, "renewctl: --role must be vendor-admin, channel-manager, vendor-sales, partner-admin or partner-sales\n");
 		return 2;
 	}
-	if (strlen(email) >= sizeof n.u.email || !strchr(email, '@')) {
+	/* The users API's rules (services/users.c): an address, names that are
+	 * UTF-8 and fit (a longer one was cut short, maybe inside a character). */
+	if (!rd_cli_text_ok("--email", email, 0))
+		return 2;
+	if (strlen(email) >= sizeof n.u.email || !email[0] || !rd_record_valid_email(email)) {
 		fprintf(stderr, "renewctl: --email is not an e-mail address\n");
+		return 2;
+	}
+	if ((name && !rd_cli_text_ok("--name", name, sizeof n.u.name)) ||
+	    (tname && !rd_cli_text_ok("--token-name", tname, sizeof n.tok.name)))
+		return 2;
+	uint64_t partner_id = 0;
+	if (partner && !rd_cli_whole(partner, 1, UINT64_MAX, &partner_id)) {
+		fprintf(stderr, "renewctl: --partner must be a partner's id (a whole number), not \"%s\"\n", partner);
 		return 2;
 	}
 	for (size_t i = 0; email[i]; i++)
 		n.u.email[i] = (char)((email[i] >= 'A' && email[i] <= 'Z') ? email[i] + 32 : email[i]);
 	snprintf(n.u.name, sizeof n.u.name, "%s", name ? name : email);
 	n.u.role = (uint8_t)r;
-	n.u.partner_id = partner ? strtoull(partner, NULL, 10) : 0;
+	n.u.partner_id = partner_id;
 	if (flag(argc, argv, "--password-stdin")) {
 		char pw[300];
 		if (!fgets(pw, sizeof pw, stdin)) {
@@ -396,6 +451,12 @@ int rd_cli_import(struct rd_store *s, struct rd_domain *d, int argc, char **argv
 		return 1;
 	}
 	struct stat st;
+	if (fstat(fileno(fi->f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "renewctl: %s is a directory, not a file\n", fi->path);
+		fclose(fi->f);
+		free(fi);
+		return 1;
+	}
 	fi->size = fstat(fileno(fi->f), &st) == 0 ? st.st_size : 0;
 	fi->tty = isatty(2);
 	fi->dry_run = flag(argc, argv, "--dry-run");

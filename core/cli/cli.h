@@ -34,6 +34,15 @@ int rd_cli_clock(struct rd_store *s, struct rd_domain *d, int argc, char **argv)
 int rd_cli_operator(struct rd_store *s, struct rd_domain *d, int argc, char **argv);
 int rd_cli_schedule(struct rd_store *s, struct rd_domain *d, int argc, char **argv);
 
+/* A whole number in min..max written in decimal digits only (no sign, no
+ * trailing text, no overflow) into *out; false otherwise (admin.c). */
+#include <stdbool.h>
+#include <stdint.h>
+bool rd_cli_whole(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* Whether an option's text is UTF-8 (what the API's JSON holds) and, when
+ * cap > 0, shorter than cap bytes; says what is wrong on stderr if not. */
+bool rd_cli_text_ok(const char *optname, const char *v, size_t cap);
+
 /* migrate-store --to TARGET (migrate.c): the store in dir (url NULL) or at url copied
  * into TARGET and verified by digests. */
 int rd_cli_migrate_store(const char *dir, const char *url, int argc, char **argv);

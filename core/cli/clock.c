@@ -74,11 +74,16 @@ int rd_cli_schedule(struct rd_store *s, struct rd_domain *d, int argc, char **ar
 		else if (!strcmp(argv[i], "--days"))
 			days = argv[i + 1];
 	}
-	int n = atoi(days);
-	if (argc < 1 || strcmp(argv[0], "preview") || !slug || n < 1 || n > 400) {
+	uint64_t nd = 0;
+	if (argc < 1 || strcmp(argv[0], "preview") || !slug) {
 		fprintf(stderr, "renewctl: schedule preview --vendor SLUG [--days 1..400]\n");
 		return 2;
 	}
+	if (!rd_cli_whole(days, 1, 400, &nd)) {
+		fprintf(stderr, "renewctl: --days must be a whole number from 1 to 400, not \"%s\"\n", days);
+		return 2;
+	}
+	int n = (int)nd;
 	struct rd_txn *t;
 	uint64_t vendor = 0;
 	if (rd_store_read(s, &t) == 0) {

@@ -9,9 +9,11 @@
  *              relative to today (start = end - one term)
  * Everything is written in one transaction: all of it or none.
  */
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "domain/model.h"
@@ -252,7 +254,16 @@ int rd_cli_demo_load(struct rd_store *s, struct rd_domain *d, const char *file)
 {
 	json_error_t je;
 	struct load l = { .d = d };
-	l.root = json_load_file(file, JSON_REJECT_DUPLICATES, &je);
+	FILE *f = fopen(file, "r");
+	struct stat st;
+	if (!f || fstat(fileno(f), &st) < 0 || S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "renewctl: %s: %s\n", file, f && S_ISDIR(st.st_mode) ? "is a directory, not a file" : strerror(errno));
+		if (f)
+			fclose(f);
+		return RD_EINVAL;
+	}
+	l.root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
+	fclose(f);
 	if (!l.root || !json_is_object(l.root)) {
 		fprintf(stderr, "renewctl: %s: %s (line %d, column %d)\n", file, l.root ? "not a JSON object" : je.text,
 			je.line, je.column);

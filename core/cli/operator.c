@@ -47,6 +47,8 @@ int rd_cli_operator(struct rd_store *s, struct rd_domain *d, int argc, char **ar
 			fprintf(stderr, "renewctl: operator token create --name NAME\n");
 			return 2;
 		}
+		if (!rd_cli_text_ok("--name", name, 0)) /* shown in audit entries' JSON */
+			return 2;
 		char secret[RD_TOKEN_LEN + 1];
 		struct rd_operator_token ot;
 		struct rd_serr e;
@@ -85,8 +87,13 @@ int rd_cli_operator(struct rd_store *s, struct rd_domain *d, int argc, char **ar
 		return rc < 0 ? 1 : 0;
 	}
 	if (argc == 3 && !strcmp(argv[0], "token") && !strcmp(argv[1], "revoke")) {
-		struct revoke r = { .d = d, .id = strtoull(argv[2], NULL, 10) };
-		int rc = r.id ? rd_store_write(s, revoke_write, &r) : RD_ENOTFOUND;
+		struct revoke r = { .d = d };
+		if (!rd_cli_whole(argv[2], 1, UINT64_MAX, &r.id)) {
+			fprintf(stderr, "renewctl: operator token revoke takes a token's id (a whole number), not \"%s\"\n",
+				argv[2]);
+			return 2;
+		}
+		int rc = rd_store_write(s, revoke_write, &r);
 		if (rc < 0) {
 			fprintf(stderr, "renewctl: no operator token %s\n", argv[2]);
 			return 1;

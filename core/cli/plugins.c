@@ -143,7 +143,11 @@ int rd_cli_plugin(struct rd_store *s, struct rd_domain *d, int argc, char **argv
 		goto out;
 	}
 	snprintf(x->e.plugin, sizeof x->e.plugin, "%s", plugin);
-	x->e.partner_id = partner ? strtoull(partner, NULL, 10) : 0;
+	if (partner && !rd_cli_whole(partner, 1, UINT64_MAX, &x->e.partner_id)) {
+		fprintf(stderr, "renewctl: --partner must be a partner's id (a whole number), not \"%s\"\n", partner);
+		code = 2;
+		goto out;
+	}
 	if (!strcmp(argv[0], "disable")) {
 		x->disable = true;
 		int rc = rd_store_write(s, en_write, x);

@@ -10,10 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "domain/model.h"
 #include "policy/runtime.h"
+#include "services/policies.h"
 #include "store/store.h"
 #include "util/err.h"
 
@@ -49,6 +51,12 @@ static char *slurp(const char *path, size_t max, size_t *len)
 	FILE *f = fopen(path, "rb");
 	if (!f) {
 		fprintf(stderr, "renewctl: %s: cannot open: %m\n", path);
+		return NULL;
+	}
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "renewctl: %s is a directory, not a file\n", path);
+		fclose(f);
 		return NULL;
 	}
 	char *buf = rd_malloc(max + 1);
@@ -141,9 +149,32 @@ static int cmd_push(struct rd_store *s, struct rd_domain *d, const struct rd_ven
 	}
 	if (!vj)
 		goto out;
-	json_t *report = json_array();
 	char err[512], name[64];
 	snprintf(name, sizeof name, "%s", strrchr(script, '/') ? strrchr(script, '/') + 1 : script);
+	{
+		/* The API's rules for an upload (services/policies.c): 1 to 1000
+		 * vectors of at most 64 KiB, a note of at most 255 bytes. */
+		const char *note = opt(argc, argv, "--note");
+		if (note && !rd_cli_text_ok("--note", note, 0)) {
+			code = 2;
+			goto out;
+		}
+		struct rd_policy_job *j = rd_calloc(1, sizeof *j);
+		struct rd_serr e = { 0 };
+		int prc = rd_policy_upload_prepare(j, kind, src, vj, note ? note : name, &e);
+		json_decref(j->vectors);
+		json_decref(j->report);
+		free(j);
+		if (prc < 0) {
+			const char *f = e.field && !strcmp(e.field, "vectors") ? "--vectors"
+					: e.field && !strcmp(e.field, "note") ? "--note"
+										 : "the script";
+			fprintf(stderr, "renewctl: %s: %s\n", f, e.message);
+			code = 2;
+			goto out;
+		}
+	}
+	json_t *report = json_array();
 	int rc = rd_policy_check(v, kind, name, src, slen, vj, report, err, sizeof err);
 	if (rc != 0) {
 		if (rc == RD_EINVAL)
@@ -214,11 +245,16 @@ int rd_cli_policy(struct rd_store *s, struct rd_domain *d, int argc, char **argv
 	if (!strcmp(sub, "push"))
 		return cmd_push(s, d, &v, kind, argc - 1, argv + 1);
 	const char *vs = opt(argc, argv, "--version");
-	uint32_t version = vs ? (uint32_t)strtoul(vs, NULL, 10) : 0;
-	if (!version) {
+	uint64_t v64 = 0;
+	if (!vs) {
 		fprintf(stderr, "renewctl: --version N is needed\n");
 		return 2;
 	}
+	if (!rd_cli_whole(vs, 1, UINT32_MAX, &v64)) {
+		fprintf(stderr, "renewctl: --version must be a version number (a whole number from 1), not \"%s\"\n", vs);
+		return 2;
+	}
+	uint32_t version = (uint32_t)v64;
 	struct rd_policy_rec *rec = rd_malloc(sizeof *rec);
 	struct rd_txn *t;
 	int rc = rd_store_read(s, &t);

@@ -11,14 +11,18 @@
  * plugin, operator, demo-load) run beside a running renewd: LMDB serialises
  * the writers of both processes, and renewd reads every record from the
  * store per request, so it serves the change from its next request
- * (docs/operations.md, "Administration while running").  secrets and clock
- * still need renewd stopped: renewd holds the key and the clock in memory.
+ * (docs/operations.md, "Administration while running"); so do the listings,
+ * clock show and schedule preview, saying nothing of a write.  secrets
+ * rotate and clock set still need renewd stopped: renewd holds the key and
+ * the clock in memory.
  */
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "auth/auth.h"
 #include "cli/cli.h"
@@ -80,8 +84,9 @@ static void usage(FILE *f)
 		"                       copy the whole store into TARGET (a postgresql:// URL or an empty LMDB data\n"
 		"                       directory), verified by digests; renewd stopped (docs/scaling.md)\n\n"
 		"Commands that write (demo-load, vendor, user, import, policy, plugin, operator) run beside a\n"
-		"running renewd, which serves the change from its next request; secrets, clock, schedule and\n"
-		"migrate-store need renewd stopped.\n");
+		"running renewd, which serves the change from its next request, and so do the ones that read\n"
+		"(check, backup, plugins, the listings, clock show, schedule preview); secrets rotate, clock set\n"
+		"and migrate-store need renewd stopped.\n");
 }
 
 static double now_s(void)
@@ -102,6 +107,21 @@ static int open_store_as(const char *dir, bool readonly, bool beside, struct rd_
 	if (!dir) {
 		fprintf(stderr, "renewctl: no data directory: pass --data DIR or --config FILE (renewd's)\n");
 		return 2;
+	}
+	/* root writing into the service user's directory would make the files
+	 * it creates (data.mdb, lock.mdb, secrets.key, ...) root's, and renewd,
+	 * running as that user, could not open them: refused, saying how. */
+	struct stat dst;
+	if (!readonly && geteuid() == 0 && stat(dir, &dst) == 0 && S_ISDIR(dst.st_mode) && dst.st_uid != 0) {
+		struct passwd *pw = getpwuid(dst.st_uid);
+		char who[300];
+		snprintf(who, sizeof who, "%s", pw ? pw->pw_name : "");
+		fprintf(stderr,
+			"renewctl: data directory %s belongs to %s%suid %u%s, and renewctl runs as root: files it made "
+			"there would be root's, and renewd running as that user could not open them; run it as that user "
+			"(runuser -u %s -- renewctl ...)\n",
+			dir, who, *who ? " (" : "", (unsigned)dst.st_uid, *who ? ")" : "", *who ? who : "USER");
+		return 1;
 	}
 	struct rd_store_opts o = { .readonly = readonly, .beside = beside, .url = store_url, .writemap = open_writemap };
 	if (rd_store_open(s, dir, &o, err, sizeof err) < 0) {
@@ -204,7 +224,9 @@ static int cmd_backup(const char *dir, const char *out)
 
 typedef int (*write_cmd)(struct rd_store *s, struct rd_domain *d, int argc, char **argv);
 
-static int write_as(const char *dir, bool beside, write_cmd fn, int argc, char **argv)
+/* reads: the command only reads (a listing, a preview whose transaction is
+ * rolled back), so it says nothing about writing beside renewd. */
+static int write_as(const char *dir, bool beside, bool reads, write_cmd fn, int argc, char **argv)
 {
 	struct rd_store *s;
 	struct rd_domain d;
@@ -215,9 +237,11 @@ static int write_as(const char *dir, bool beside, write_cmd fn, int argc, char *
 	int rc = open_store_as(dir, false, beside, &s, &d);
 	if (rc)
 		return rc;
-	beside_note(s, dir, true, 0);
+	if (!reads)
+		beside_note(s, dir, true, 0);
 	rc = fn(s, &d, argc, argv);
-	beside_note(s, dir, false, rc);
+	if (!reads)
+		beside_note(s, dir, false, rc);
 	rd_store_close(&s);
 	return rc;
 }
@@ -225,13 +249,35 @@ static int write_as(const char *dir, bool beside, write_cmd fn, int argc, char *
 /* Writes that need renewd stopped (it holds their state in memory). */
 static int cmd_write(const char *dir, write_cmd fn, int argc, char **argv)
 {
-	return write_as(dir, false, fn, argc, argv);
+	return write_as(dir, false, false, fn, argc, argv);
 }
 
 /* Writes beside a running renewd, which reads them from the store. */
 static int cmd_beside(const char *dir, write_cmd fn, int argc, char **argv)
 {
-	return write_as(dir, true, fn, argc, argv);
+	return write_as(dir, true, false, fn, argc, argv);
+}
+
+/* Subcommands that only read, beside a running renewd as well. */
+static bool reads_only(const char *cmd, int argc, char **argv)
+{
+	const char *sub = argc > 0 ? argv[0] : "";
+	if (!strcmp(cmd, "policy"))
+		return !strcmp(sub, "list") || !strcmp(sub, "show") || !strcmp(sub, "dry-run");
+	if (!strcmp(cmd, "plugin"))
+		return !strcmp(sub, "enablements");
+	if (!strcmp(cmd, "operator"))
+		return !strcmp(sub, "token") && argc > 1 && !strcmp(argv[1], "list");
+	if (!strcmp(cmd, "clock"))
+		return !strcmp(sub, "show");
+	if (!strcmp(cmd, "schedule"))
+		return !strcmp(sub, "preview");
+	return false;
+}
+
+static int cmd_admin(const char *dir, const char *cmd, write_cmd fn, int argc, char **argv)
+{
+	return write_as(dir, true, reads_only(cmd, argc, argv), fn, argc, argv);
 }
 
 /* Commands that only read run beside a running renewd. */
@@ -306,6 +352,10 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
 			return 0;
+		} else if (!strcmp(argv[i], "--data") || !strcmp(argv[i], "--config") || !strcmp(argv[i], "--plugin-dir") ||
+			   !strcmp(argv[i], "--store")) {
+			fprintf(stderr, "renewctl: %s needs a value\n", argv[i]);
+			return 2;
 		} else {
 			fprintf(stderr, "renewctl: unknown option %s\n", argv[i]);
 			usage(stderr);
@@ -361,19 +411,22 @@ int main(int argc, char **argv)
 		open_writemap = true;
 		code = cmd_beside(dir, rd_cli_import, nargs, argv + i);
 	} else if (strcmp(cmd, "policy") == 0) {
-		code = cmd_beside(dir, rd_cli_policy, nargs, argv + i);
+		code = cmd_admin(dir, cmd, rd_cli_policy, nargs, argv + i);
 	} else if (strcmp(cmd, "plugins") == 0) {
 		code = cmd_read(dir, rd_cli_plugins_list, nargs, argv + i);
 	} else if (strcmp(cmd, "plugin") == 0) {
-		code = cmd_beside(dir, rd_cli_plugin, nargs, argv + i);
+		code = cmd_admin(dir, cmd, rd_cli_plugin, nargs, argv + i);
 	} else if (strcmp(cmd, "operator") == 0) {
-		code = cmd_beside(dir, rd_cli_operator, nargs, argv + i);
+		code = cmd_admin(dir, cmd, rd_cli_operator, nargs, argv + i);
 	} else if (strcmp(cmd, "secrets") == 0) {
 		code = cmd_write(dir, rd_cli_secrets, nargs, argv + i);
 	} else if (strcmp(cmd, "clock") == 0) {
-		code = cmd_write(dir, rd_cli_clock, nargs, argv + i);
+		/* clock set needs renewd stopped (it holds the test clock); show reads. */
+		code = reads_only(cmd, nargs, argv + i) ? cmd_admin(dir, cmd, rd_cli_clock, nargs, argv + i)
+							: cmd_write(dir, rd_cli_clock, nargs, argv + i);
 	} else if (strcmp(cmd, "schedule") == 0) {
-		code = cmd_write(dir, rd_cli_schedule, nargs, argv + i);
+		/* The preview's write transaction is rolled back: beside renewd too. */
+		code = cmd_admin(dir, cmd, rd_cli_schedule, nargs, argv + i);
 	} else if (strcmp(cmd, "migrate-store") == 0) {
 		code = rd_cli_migrate_store(dir, store_url, nargs, argv + i);
 	} else {

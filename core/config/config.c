@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config/config.h"
@@ -144,7 +145,20 @@ static const struct rd_option *find(const char *name, size_t len)
 static int load_file(struct rd_config *c, const char *path, char *err, size_t errlen)
 {
 	json_error_t je;
-	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+	/* Opened here, so that a file that cannot be read is named as such
+	 * rather than as a JSON position (line -1, or a directory's "end of
+	 * file"). */
+	FILE *f = fopen(path, "r");
+	struct stat st;
+	if (!f || fstat(fileno(f), &st) < 0 || S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "config %s: %s", path,
+			 f && S_ISDIR(st.st_mode) ? "is a directory, not a file" : strerror(errno));
+		if (f)
+			fclose(f);
+		return RD_EINVAL;
+	}
+	json_t *root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
+	fclose(f);
 	if (!root) {
 		snprintf(err, errlen, "config %s: %s (line %d, column %d)", path, je.text, je.line, je.column);
 		return RD_EINVAL;
@@ -213,48 +227,87 @@ static int parse_listen(struct rd_config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* What is wrong with the host part of a URL (rest, hl bytes up to the path):
+ * a name, an IPv4 address or a bracketed IPv6 address, with an optional
+ * :PORT 1..65535; NULL when nothing is. */
+static const char *host_port_why(const char *rest, size_t hl, bool underscore)
+{
+	const char *why = NULL, *port = NULL;
+	if (rest[0] == '[') {
+		const char *close = memchr(rest, ']', hl);
+		if (!close || close == rest + 1)
+			why = "an IPv6 host must be in brackets, as [::1]:8080";
+		else if (close + 1 < rest + hl && close[1] != ':')
+			why = "only :PORT may follow the bracketed host";
+		else if (close + 1 < rest + hl)
+			port = close + 2;
+	} else {
+		const char *colon = memchr(rest, ':', hl);
+		size_t name = colon ? (size_t)(colon - rest) : hl;
+		if (!name)
+			why = "it has no host";
+		for (size_t i = 0; !why && i < name; i++)
+			if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-", rest[i]) &&
+			    !(underscore && rest[i] == '_'))
+				why = underscore ? "its host may hold letters, digits, '.', '-' and '_' only"
+						 : "its host may hold letters, digits, '.' and '-' only";
+		if (colon)
+			port = colon + 1;
+	}
+	if (!why && port) {
+		size_t pl = (size_t)(rest + hl - port);
+		long n = pl && pl <= 5 && strspn(port, "0123456789") >= pl ? strtol(port, NULL, 10) : -1;
+		if (n < 1 || n > 65535)
+			why = "its port must be 1 to 65535";
+	}
+	return why;
+}
+
 /* public_url: http or https, a host (name, IPv4 or [IPv6]), an optional
  * port and path; no user, query, fragment or spaces. */
 static int check_public_url(const char *u, char *err, size_t errlen)
 {
 	const char *why = NULL;
 	const char *rest = !strncasecmp(u, "http://", 7) ? u + 7 : !strncasecmp(u, "https://", 8) ? u + 8 : NULL;
-	if (!rest) {
+	if (!rest)
 		why = "it must start with http:// or https://";
-	} else {
-		size_t hl = strcspn(rest, "/");
-		const char *port = NULL;
-		if (rest[0] == '[') {
-			const char *close = memchr(rest, ']', hl);
-			if (!close || close == rest + 1)
-				why = "an IPv6 host must be in brackets, as http://[::1]:8080";
-			else if (close + 1 < rest + hl && close[1] != ':')
-				why = "only :PORT may follow the bracketed host";
-			else if (close + 1 < rest + hl)
-				port = close + 2;
-		} else {
-			const char *colon = memchr(rest, ':', hl);
-			size_t name = colon ? (size_t)(colon - rest) : hl;
-			if (!name)
-				why = "it has no host";
-			for (size_t i = 0; !why && i < name; i++)
-				if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-", rest[i]))
-					why = "its host may hold letters, digits, '.' and '-' only";
-			if (colon)
-				port = colon + 1;
-		}
-		if (!why && port) {
-			size_t pl = (size_t)(rest + hl - port);
-			long n = pl && pl <= 5 && strspn(port, "0123456789") >= pl ? strtol(port, NULL, 10) : -1;
-			if (n < 1 || n > 65535)
-				why = "its port must be 1 to 65535";
-		}
-		if (!why && strpbrk(rest, "?# \t\r\n\\\"<>"))
-			why = "it may hold no query, fragment, spaces or quotes";
-	}
+	else
+		why = host_port_why(rest, strcspn(rest, "/"), false);
+	if (!why && strpbrk(rest, "?# \t\r\n\\\"<>"))
+		why = "it may hold no query, fragment, spaces or quotes";
 	if (why) {
 		snprintf(err, errlen, "option public_url must be an http:// or https:// URL with a host, as "
 			 "https://renewals.example.com: %s (not \"%s\")", why, u);
+		return RD_EINVAL;
+	}
+	return 0;
+}
+
+/* mail_transport: maildir, or smtp:// / smtps:// with a host, an optional
+ * port and an optional path (the name curl greets the server with); no
+ * user, query, fragment or spaces (the SMTP user and password have their
+ * own options), and short enough for the mailer to keep whole. */
+static int check_mail_transport(const char *u, char *err, size_t errlen)
+{
+	if (!strcmp(u, "maildir"))
+		return 0;
+	const char *why = NULL;
+	const char *rest = !strncmp(u, "smtp://", 7) ? u + 7 : !strncmp(u, "smtps://", 8) ? u + 8 : NULL;
+	if (!rest)
+		why = "it must be maildir or start with smtp:// or smtps://";
+	else if (strlen(u) >= 400)
+		why = "it is longer than 399 bytes";
+	else if (strchr(rest, '@')) { /* not echoed: it may hold a password */
+		snprintf(err, errlen, "option mail_transport must be maildir, smtp://host:port or smtps://host:port: it "
+			 "may hold no user or password (mail_user and RENEWD_SMTP_PASSWORD carry them)");
+		return RD_EINVAL;
+	} else if (strpbrk(rest, "?# \t\r\n\\\"<>"))
+		why = "it may hold no query, fragment, spaces or quotes";
+	else /* '_': a container's service name, which curl resolves */
+		why = host_port_why(rest, strcspn(rest, "/"), true);
+	if (why) {
+		snprintf(err, errlen, "option mail_transport must be maildir, smtp://host:port or smtps://host:port: %s "
+			 "(not \"%s\")", why, u);
 		return RD_EINVAL;
 	}
 	return 0;
@@ -336,12 +389,8 @@ int rd_config_load(struct rd_config *c, int argc, char **argv, bool *help, char 
 		snprintf(err, errlen, "option test_crash_after_authorise is for tests: it needs test_clock");
 		return RD_EINVAL;
 	}
-	if (strcmp(c->mail_transport, "maildir") && strncmp(c->mail_transport, "smtp://", 7) &&
-	    strncmp(c->mail_transport, "smtps://", 8)) {
-		snprintf(err, errlen, "option mail_transport must be maildir, smtp://host:port or smtps://host:port, not \"%s\"",
-			 c->mail_transport);
-		return RD_EINVAL;
-	}
+	if ((rc = check_mail_transport(c->mail_transport, err, errlen)) < 0)
+		return rc;
 	{
 		char name[256], addr[256], why[300];
 		if (rd_mail_address_parse(c->mail_from, name, sizeof name, addr, sizeof addr, why, sizeof why) < 0) {

@@ -2,6 +2,7 @@
  * main.c: renewd, the daemon.  One libuv loop owns HTTP, timers and every
  * store write; see docs/architecture.md.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -125,7 +126,8 @@ static void on_drained(void *arg, int in_flight)
 	struct daemon *d = arg;
 	rd_log(RD_LOG_INFO, "daemon", "HTTP drained%s", in_flight ? " (with requests cut off)" : "");
 	if (rd_imports_busy())
-		rd_log(RD_LOG_INFO, "daemon", "cancelling imports in progress (nothing of them is applied)");
+		rd_log(RD_LOG_INFO, "daemon", "cancelling imports in progress (nothing of one is applied unless its "
+		       "commit is already under way: each one's outcome is logged)");
 	rd_imports_cancel();
 	/* No new sweep or delivery from now on; a batch in flight is waited
 	 * for below and its outcome stored (else it would be sent again). */
@@ -260,6 +262,27 @@ int main(int argc, char **argv)
 		rd_config_free(&d.config);
 		return 1;
 	}
+	/* The drop folders' root: made when missing (its parent must exist), and
+	 * a directory renewd can write, or the partners' files would never be
+	 * taken while renewd ran as if they were. */
+	if (d.config.feeds_dir) {
+		struct stat fst;
+		const char *why = NULL;
+		if (mkdir(d.config.feeds_dir, 0750) < 0 && errno != EEXIST)
+			why = strerror(errno);
+		else if (stat(d.config.feeds_dir, &fst) < 0)
+			why = strerror(errno);
+		else if (!S_ISDIR(fst.st_mode))
+			why = "it is not a directory";
+		else if (access(d.config.feeds_dir, W_OK | X_OK) < 0)
+			why = strerror(errno);
+		if (why) {
+			fprintf(stderr, "renewd: option feeds_dir: %s cannot hold the drop folders: %s\n", d.config.feeds_dir,
+				why);
+			rd_config_free(&d.config);
+			return 1;
+		}
+	}
 
 	struct rd_store *store;
 	struct rd_store_opts so = { .map_size = d.config.map_size_bytes, .map_max = d.config.map_max_bytes,
@@ -271,6 +294,11 @@ int main(int argc, char **argv)
 		rd_config_free(&d.config);
 		return 1;
 	}
+	/* The data directory is the service user's alone on either store (the
+	 * LMDB backend makes it so with its files): on PostgreSQL it holds
+	 * secrets.key, node-id, the mail folder and exports. */
+	if (strcmp(rd_store_backend(store), "lmdb") && chmod(d.config.data, 0700) != 0)
+		rd_log(RD_LOG_WARN, "daemon", "data directory %s could not be made 0700: %s", d.config.data, strerror(errno));
 	struct rd_domain dom;
 	int rc = rd_auth_init();
 	if (rc < 0) {
@@ -337,6 +365,7 @@ int main(int argc, char **argv)
 	}
 	if (sealed)
 		rd_log(RD_LOG_INFO, "plugins", "sealed the secrets of %u enablement(s) stored in clear", sealed);
+	rd_plugins_log_missing(app.plugins);
 	if (unopened)
 		rd_log(RD_LOG_ERROR, "plugins", "%u stored plugin secret(s) do not open under %s/secrets.key (restored "
 		       "without its key?): put the data directory's own secrets.key back, or enable those plugins again",

@@ -1539,6 +1539,43 @@ int rd_plugins_seal_stored(struct rd_plugins *p, unsigned *sealed, unsigned *uno
 	return rc;
 }
 
+unsigned rd_plugins_log_missing(struct rd_plugins *p)
+{
+	struct rd_domain *d = p->domain;
+	struct rd_txn *t;
+	if (!d->enablements || rd_store_read(p->store, &t) < 0)
+		return 0;
+	unsigned missing = 0;
+	struct rd_iter it, ie;
+	struct rd_item item, ei;
+	struct rd_vendor *v = rd_malloc(sizeof *v);
+	struct rd_enablement *e = rd_malloc(sizeof *e);
+	int rc = rd_iter_records(&it, t, d->vendors, 0, 0);
+	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+		if (rd_entity_decode(&rd_entity_vendor, item.val, item.len, v) < 0)
+			continue;
+		int erc = rd_iter_records(&ie, t, d->enablements, v->id, 0);
+		while (erc >= 0 && (erc = rd_iter_next(&ie, &ei)) > 0) {
+			if (rd_entity_decode(&rd_entity_enablement, ei.val, ei.len, e) < 0 || rd_plugins_find(p, e->plugin))
+				continue;
+			missing++;
+			char whom[48] = "vendor-wide";
+			if (e->partner_id)
+				snprintf(whom, sizeof whom, "for partner %llu", (unsigned long long)e->partner_id);
+			rd_log(RD_LOG_WARN, "plugins",
+			       "vendor %s: plugin %s is enabled (%s) but not loaded (not in the plugin directory, or "
+			       "refused): its calls fail until it is loaded again (renewctl plugins lists what is loaded)",
+			       v->slug, e->plugin, whom);
+		}
+		rd_iter_close(&ie);
+	}
+	rd_iter_close(&it);
+	rd_txn_end(t);
+	free(v);
+	free(e);
+	return missing;
+}
+
 int rd_plugins_rotate_secrets(struct rd_plugins *p, unsigned *resealed, unsigned *subscriptions, char *err,
 			      size_t errlen)
 {

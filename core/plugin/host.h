@@ -125,6 +125,9 @@ char *rd_plugins_unseal(struct rd_plugins *p, struct rd_loaded *l, uint64_t vend
  * how many enablements changed, *unopened how many stored secrets do not
  * open under the loaded key (a store restored without its secrets.key). */
 int rd_plugins_seal_stored(struct rd_plugins *p, unsigned *sealed, unsigned *unopened);
+/* Logs (warn) each stored enablement whose plugin is not loaded, naming the
+ * vendor, the plugin and the partner; returns how many there are. */
+unsigned rd_plugins_log_missing(struct rd_plugins *p);
 /* Seals every stored secret again under a new key, then makes that key
  * secrets.key (renewd stopped).  All or nothing.  *resealed: the plugin
  * enablements that changed; *subscriptions: the webhook subscriptions. */

@@ -293,6 +293,7 @@ void rd_txn_end(struct rd_txn *t)
 
 /* The write this thread is in (a write function must not write again). */
 static _Thread_local bool this_thread_writes;
+_Thread_local bool rd_store_loop_nowait;
 
 static uint64_t mono_ns(void)
 {
@@ -362,7 +363,10 @@ int rd_store_write(struct rd_store *s, rd_write_fn fn, void *arg)
 		struct timespec ts = { 0, 200 * 1000 };
 		nanosleep(&ts, NULL);
 	}
-	return write_held(s, w, fn, arg);
+	rd_store_loop_nowait = true;
+	int rc = write_held(s, w, fn, arg);
+	rd_store_loop_nowait = false;
+	return rc;
 }
 
 int rd_store_write_wait(struct rd_store *s, rd_write_fn fn, void *arg)

@@ -33,6 +33,12 @@ struct rd_store_writer {
 	_Atomic uint64_t long_since;
 };
 
+/* True while the owner (loop) thread writes through rd_store_write, which
+ * must not wait long for the writer: a backend that finds another process
+ * writing (LMDB: renewctl beside renewd) answers RD_EBUSY rather than
+ * blocking the loop (store.c sets it; store_lmdb.c reads it). */
+extern _Thread_local bool rd_store_loop_nowait;
+
 /* At open, on the thread that becomes the owner; at close. */
 void rd_store_writer_init(struct rd_store_writer *w);
 void rd_store_writer_destroy(struct rd_store_writer *w);

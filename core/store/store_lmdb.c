@@ -116,6 +116,8 @@ struct rd_store {
 	uint64_t opened; /* which store this process opened, 1, 2, ...: part of rd_txn_snapshot */
 	char *dir;
 	int lock_fd;
+	int gate_fd; /* beside a running renewd: renewd.lock, for the write gate (write_gate) */
+	uint64_t gate_busy_since; /* the loop's write first found the gate taken (monotonic ns), or 0 */
 	bool readonly;
 	long beside_pid; /* opts.beside and the lock was held: that renewd's pid (-1 unknown) */
 	size_t map_size, map_max;
@@ -194,6 +196,27 @@ static void private_modes(const char *dir)
 	}
 }
 
+/* "not writable", naming the store's file this process cannot write and
+ * its owner when one is the cause (a store file made by root, say, under a
+ * directory the service user owns), else the directory. */
+static void not_writable(const struct rd_store *s, int e, char *err, size_t errlen)
+{
+	static const char *const files[] = { "renewd.lock", "lock.mdb", "data.mdb" };
+	for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+		char path[4200];
+		struct stat st;
+		snprintf(path, sizeof path, "%s/%s", s->dir, files[i]);
+		if (stat(path, &st) == 0 && faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) != 0) {
+			snprintf(err, errlen,
+				 "data directory %s is not writable: its %s belongs to uid %u and this process (uid %u) "
+				 "may not write it: give the store's files to the user renewd runs as (chown)",
+				 s->dir, files[i], (unsigned)st.st_uid, (unsigned)geteuid());
+			return;
+		}
+	}
+	snprintf(err, errlen, "data directory %s is not writable: %s", s->dir, strerror(e));
+}
+
 static int take_lock(struct rd_store *s, char *err, size_t errlen)
 {
 	char path[4096];
@@ -201,7 +224,7 @@ static int take_lock(struct rd_store *s, char *err, size_t errlen)
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		int e = errno;
-		snprintf(err, errlen, "data directory %s is not writable: %s", s->dir, strerror(e));
+		not_writable(s, e, err, errlen);
 		return -e;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -442,7 +465,7 @@ int rd_store_lmdb_open(struct rd_store **out, const char *dir, const struct rd_s
 	static atomic_uint_fast64_t n_opened;
 	s->opened = atomic_fetch_add(&n_opened, 1) + 1;
 	s->dir = rd_strdup(dir);
-	s->lock_fd = -1;
+	s->lock_fd = s->gate_fd = -1;
 	/* reader-preferring (glibc's default): a thread may hold two
 	 * transactions at once without waiting for a remap queued between */
 	rd_require(pthread_rwlock_init(&s->remap, NULL) == 0);
@@ -475,6 +498,7 @@ int rd_store_lmdb_open(struct rd_store **out, const char *dir, const struct rd_s
 			fclose(f);
 		}
 		s->beside_pid = atol(pid) > 0 ? atol(pid) : -1;
+		s->gate_fd = open(path, O_RDWR | O_CLOEXEC); /* -1: no gate, writes as before */
 		err[0] = 0;
 	}
 	if (!s->readonly) /* the store is the service user's alone, whatever made it */
@@ -513,7 +537,7 @@ int rd_store_lmdb_open(struct rd_store **out, const char *dir, const struct rd_s
 		goto fail;
 	}
 	if (mrc == EACCES || mrc == EROFS) {
-		snprintf(err, errlen, "data directory %s is not writable: %s", s->dir, strerror(mrc));
+		not_writable(s, mrc, err, errlen);
 		rc = -mrc;
 		goto fail;
 	}
@@ -524,6 +548,23 @@ int rd_store_lmdb_open(struct rd_store **out, const char *dir, const struct rd_s
 	MDB_envinfo info;
 	mdb_env_info(s->env, &info);
 	s->map_size = info.me_mapsize;
+	/* A data.mdb shorter than the pages its meta page counts (a copy or a
+	 * backup that stopped half-way) would be read past its end through the
+	 * map: SIGBUS at the first transaction.  Refused here with a sentence. */
+	MDB_stat est;
+	struct stat fst;
+	char dpath[4200];
+	snprintf(dpath, sizeof dpath, "%s/data.mdb", s->dir);
+	if (mdb_env_stat(s->env, &est) == 0 && stat(dpath, &fst) == 0 &&
+	    (uint64_t)fst.st_size < ((uint64_t)info.me_last_pgno + 1) * est.ms_psize) {
+		snprintf(err, errlen,
+			 "data directory %s: data.mdb is shorter than the store it describes (%llu bytes of %llu): a "
+			 "truncated copy (a backup or copy that stopped before its end?); restore a whole backup",
+			 s->dir, (unsigned long long)fst.st_size,
+			 (unsigned long long)(((uint64_t)info.me_last_pgno + 1) * est.ms_psize));
+		rc = RD_ENOTSTORE;
+		goto fail;
+	}
 
 	if ((rc = open_meta(s, fresh, o, err, errlen)) < 0)
 		goto fail;
@@ -562,6 +603,8 @@ static void lm_store_close(struct rd_store **sp)
 		s->tables = t->next;
 		free(t);
 	}
+	if (s->gate_fd >= 0)
+		close(s->gate_fd);
 	if (s->lock_fd >= 0) {
 		if (ftruncate(s->lock_fd, 0) != 0) {
 			/* the pid is only advisory; the lock goes with the fd */
@@ -871,9 +914,91 @@ static int bulk_seq_write(struct rd_txn *t);
 static void bulk_drop_keys(struct bulk *b);
 static void bulk_touch(struct rd_txn *t, const struct rd_table *tb, uint64_t tenant, uint64_t id);
 
+/* The write gate: one byte of renewd.lock, far past the pid it holds,
+ * locked with POSIX record locks (apart from the flock that marks renewd
+ * running).  LMDB's writer lock is one across processes and has no
+ * try-lock: a renewctl write beside renewd (an import's rows: seconds)
+ * would hold renewd's loop thread in mdb_txn_begin for all that time.  So
+ * renewctl beside renewd takes the gate exclusively around each write, and
+ * renewd takes it shared around each of its own: a loop write that finds
+ * it taken waits at most GATE_WAIT_NS (none once the gate has been taken
+ * that long) and is refused RD_EBUSY, as behind renewd's own imports
+ * (store.c, rd_store_write); renewd's other writes wait for it.  One write
+ * at a time in each process (store.c's writer lock), so a process never
+ * holds the byte twice. */
+#define GATE_BYTE ((off_t)1 << 30)
+#define GATE_WAIT_NS (100ull * 1000 * 1000)
+
+static uint64_t gate_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int gate_lock(int fd, short type, bool wait)
+{
+	struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = GATE_BYTE, .l_len = 1 };
+	while (fcntl(fd, wait ? F_SETLKW : F_SETLK, &fl) != 0) {
+		if (errno == EINTR)
+			continue;
+		return errno == EAGAIN || errno == EACCES ? RD_EBUSY : 0; /* no record locks there: as before */
+	}
+	return 0;
+}
+
+/* 0 with the gate held (or no gate), RD_EBUSY: a loop write refused. */
+static int write_gate(struct rd_store *s, int *held)
+{
+	*held = s->beside_pid ? s->gate_fd : s->lock_fd;
+	if (*held < 0)
+		return 0;
+	short type = s->beside_pid ? F_WRLCK : F_RDLCK;
+	if (s->beside_pid || !rd_store_loop_nowait)
+		return gate_lock(*held, type, true);
+	uint64_t t0 = gate_now_ns();
+	for (;;) {
+		if (gate_lock(*held, type, false) == 0) {
+			s->gate_busy_since = 0;
+			return 0;
+		}
+		uint64_t now = gate_now_ns();
+		if (!s->gate_busy_since)
+			s->gate_busy_since = now;
+		if (now - s->gate_busy_since >= GATE_WAIT_NS || now - t0 >= GATE_WAIT_NS) {
+			*held = -1;
+			return RD_EBUSY;
+		}
+		struct timespec ts = { 0, 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void write_ungate(int held)
+{
+	if (held >= 0) {
+		struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET, .l_start = GATE_BYTE, .l_len = 1 };
+		(void)fcntl(held, F_SETLK, &fl);
+	}
+}
+
+static int write_gated(struct rd_store *s, rd_write_fn fn, void *arg);
+
 /* One write, with the process's write lock held (store.c takes it;
- * s->writing and the map's size belong to its holder). */
+ * s->writing and the map's size belong to its holder), inside the write
+ * gate (write_gate). */
 static int write_locked(struct rd_store *s, rd_write_fn fn, void *arg)
+{
+	int held;
+	int rc = write_gate(s, &held);
+	if (rc < 0)
+		return rc;
+	rc = write_gated(s, fn, arg);
+	write_ungate(held);
+	return rc;
+}
+
+static int write_gated(struct rd_store *s, rd_write_fn fn, void *arg)
 {
 	bool mine = pthread_equal(s->owner, pthread_self());
 	for (;;) {
@@ -2297,14 +2422,45 @@ static int lm_store_backup(struct rd_store *s, const char *dir, char *err, size_
 		snprintf(err, errlen, "backup directory %s is not empty: refusing to overwrite", dir);
 		return RD_EEXISTS;
 	}
+	/* Written as data.mdb.partial and renamed to data.mdb once whole and on
+	 * disk: a backup that stops half-way (killed, a full disk, a reboot)
+	 * leaves no data.mdb that looks like a store but is cut short. */
+	char part[4200], whole[4200];
+	snprintf(part, sizeof part, "%s/data.mdb.partial", dir);
+	snprintf(whole, sizeof whole, "%s/data.mdb", dir);
+	int fd = open(part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "backup into %s failed: %s: %s", dir, part, strerror(e));
+		return -e;
+	}
 	/* The copy reads in a transaction of LMDB's own: no remap meanwhile. */
 	pthread_rwlock_rdlock(&s->remap);
-	int rc = mdb_env_copy2(s->env, dir, MDB_CP_COMPACT);
+	int rc = mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT);
 	pthread_rwlock_unlock(&s->remap);
+	const char *step = "copying";
+	if (rc == 0 && fsync(fd) != 0) {
+		rc = errno;
+		step = "syncing the copy";
+	}
+	if (close(fd) != 0 && rc == 0) {
+		rc = errno;
+		step = "closing the copy";
+	}
+	if (rc == 0 && rename(part, whole) != 0) {
+		rc = errno;
+		step = "naming the copy data.mdb";
+	}
 	if (rc != 0) {
+		unlink(part);
 		rc = lmdb_error(rc);
-		snprintf(err, errlen, "backup into %s failed: %s", dir, rd_strerror(rc));
+		snprintf(err, errlen, "backup into %s failed (%s): %s", dir, step, rd_strerror(rc));
 		return rc;
+	}
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) { /* the rename itself on disk */
+		fsync(dfd);
+		close(dfd);
 	}
 	return 0;
 }

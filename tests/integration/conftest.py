@@ -160,13 +160,16 @@ def watchdog(request):
 # ---- renewctl -----------------------------------------------------------
 
 
-def renewctl(*args, data=None, timeout=CTL_TIMEOUT, check=False):
-    """Runs renewctl; returns the CompletedProcess (text output)."""
+def renewctl(*args, data=None, timeout=CTL_TIMEOUT, check=False, input=None):
+    """Runs renewctl (with data's --store in PostgreSQL mode; input: its
+    standard input, e.g. a password for --password-stdin); returns the
+    CompletedProcess (text output)."""
     cmd = [str(RENEWCTL)]
     if data is not None:
         cmd += ["--data", str(data)] + store_args(data)
     cmd += [str(a) for a in args]
-    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
+    stdin = {"stdin": subprocess.DEVNULL} if input is None else {"input": input}
+    p = subprocess.run(cmd, **stdin, capture_output=True, text=True, timeout=timeout)
     if check:
         assert p.returncode == 0, f"{cmd} exited {p.returncode}\nstdout: {p.stdout}\nstderr: {p.stderr}"
     return p

@@ -439,3 +439,19 @@ def test_partner_portal_sends_feeds_and_shows_their_reports(daemon, tmp_path):
     s.post("/partner/feeds", {"data": "Contract No,Seats\r\nK-20001,2\r\n"}, status=403)
     assert contract(admin, "K-20001")["quantity"] == 150
     d.stop()
+
+
+def test_a_feeds_dir_renewd_cannot_use_is_refused_at_start(tmp_path):
+    """feeds_dir naming a file, or a directory that cannot be made, stopped
+    nothing: renewd started, watched "drop folders under /etc/passwd" and the
+    partners' files were never taken.  Refused at start with a sentence
+    naming the option, before anything is served; a missing directory
+    whose parent exists is made, as before."""
+    from conftest import run_renewd_expect_failure
+    data = tmp_path / "d"
+    data.mkdir()
+    a_file = tmp_path / "feeds.txt"
+    a_file.write_text("not a folder")
+    for root, why in ((a_file, "not a directory"), (tmp_path / "absent" / "feeds", "No such file or directory")):
+        rc, err = run_renewd_expect_failure(["--data", data, "--listen", "127.0.0.1:0", "--feeds-dir", root])
+        assert rc == 1 and "feeds_dir" in err and why in err and "listening on" not in err, (rc, err)

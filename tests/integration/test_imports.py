@@ -12,6 +12,7 @@ import json
 import os
 import re
 import socket
+import subprocess
 import time
 from urllib.parse import urlencode
 
@@ -776,14 +777,17 @@ def test_renewctl_progress_bar_on_stderr(store, tmp_path):
 
 
 def test_renewctl_imports_beside_a_running_renewd(store, tmp_path, daemon):
-    """renewctl import runs beside renewd (docs/operations.md): it names the
-    running renewd, and renewd serves the imported rows at once."""
+    """renewctl import runs beside renewd (docs/operations.md): on LMDB it
+    names the running renewd (it writes beside it through the directory's
+    lock; PostgreSQL's nodes share the database and there is no lock to
+    name), and renewd serves the imported rows at once on either store."""
     path = tmp_path / "c.csv"
     path.write_bytes(b"external_id,name\nLIVE-1,Live\n")
     d = daemon(data=store)
     p = ctl_import(store, path)
     assert p.returncode == 0 and summary(p) == (1, 1, 0, 0, 0), p
-    assert f"renewd (pid {d.pid}) is running" in p.stderr and "no restart" in p.stderr, p.stderr
+    if not conftest.PG_MODE:
+        assert f"renewd (pid {d.pid}) is running" in p.stderr and "no restart" in p.stderr, p.stderr
     tok = renewctl("user", "create", "--vendor", "sentinel", "--email", "live@sentinel.example", "--role",
                    "vendor-admin", data=store, check=True).stdout.strip()
     r = d.get("/api/v1/customers?limit=500", headers={"Authorization": f"Bearer {tok}"})
@@ -792,6 +796,51 @@ def test_renewctl_imports_beside_a_running_renewd(store, tmp_path, daemon):
     p = ctl_import(store, path)
     assert p.returncode == 0 and summary(p) == (1, 0, 0, 1, 0), p
     assert "beside" not in p.stderr, p.stderr
+
+
+@pytest.mark.skipif(conftest.PG_MODE, reason="LMDB's one writer shared with renewctl (nodes share PostgreSQL)")
+def test_a_long_renewctl_import_beside_renewd_does_not_stop_it(store, tmp_path, daemon):
+    """renewctl import beside a running renewd holds LMDB's one writer, across
+    the two processes, while its rows are written: a write that reached
+    renewd meanwhile (a request, the sweep) blocked its event loop on LMDB's
+    lock until the import committed: every request, /healthz included,
+    waited seconds.  renewd now sees the beside writer and answers such a
+    write as behind its own imports (503 unavailable, Retry-After, nothing
+    applied), and keeps serving reads; after the import it writes again."""
+    n = 1200000  # its write holds the writer for seconds
+    path = tmp_path / "big.csv"
+    with open(path, "w") as f:
+        f.write("external_id,name,email\n")
+        for i in range(n):
+            f.write(f"B{i},Customer number {i} with a name long enough to take some room,b{i}@example.com\n")
+    d = daemon(data=store)
+    tok = renewctl("user", "create", "--vendor", "sentinel", "--email", "side@sentinel.example", "--role",
+                   "vendor-admin", data=store, check=True).stdout.strip()
+    auth = {"Authorization": f"Bearer {tok}", "Content-Type": "application/json"}
+    p = subprocess.Popen([str(conftest.RENEWCTL), "--data", str(store), "import", "--vendor", "sentinel", "--kind",
+                          "customers", str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    worst, refused, i = 0.0, 0, 0
+    while p.poll() is None:
+        i += 1
+        t0 = time.monotonic()
+        r = d.request("POST", "/api/v1/customers", body=json.dumps({"external_id": f"SIDE-{i}", "name": "x"}),
+                      headers=auth, timeout=60)
+        h = d.get("/healthz", timeout=60)
+        worst = max(worst, time.monotonic() - t0)
+        assert h.status == 200, h
+        if r.status == 503:
+            assert_json_error(r, 503, "unavailable")
+            assert r.headers.get("retry-after"), r.headers
+            refused += 1
+        else:
+            assert r.status == 201, r
+        time.sleep(0.05)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    assert worst < 1.5, f"renewd stopped for {worst:.1f} s behind renewctl's import ({refused} write(s) refused)"
+    r = d.request("POST", "/api/v1/customers", body=json.dumps({"external_id": "AFTER", "name": "x"}), headers=auth)
+    assert r.status == 201, r
+    d.stop()
 
 
 def test_renewctl_import_usage_and_broken_files(store, tmp_path):
@@ -810,6 +859,9 @@ def test_renewctl_import_usage_and_broken_files(store, tmp_path):
     assert p.returncode == 2 and "unexpected argument --bogus" in p.stderr, p
     p = ctl_import(store, tmp_path / "absent.csv")
     assert p.returncode == 1 and "cannot open" in p.stderr, p
+    (tmp_path / "a-dir.csv").mkdir()  # was "the file is empty"
+    p = ctl_import(store, tmp_path / "a-dir.csv")
+    assert p.returncode == 1 and "is a directory" in p.stderr, p
 
     for name, body, message in (
             ("empty.csv", b"", "the file is empty"),

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import RENEWCTL, RENEWD, REPO, demo_load, http_request, renewctl
+from conftest import RENEWD, REPO, demo_load, http_request, renewctl
 
 try:
     import yaml
@@ -322,9 +322,8 @@ def live(daemon, tmp_path):
                  data=data, check=True)
     token = p.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"rd_[A-Za-z0-9_-]{43}", token), p.stdout
-    p = subprocess.run([str(RENEWCTL), "--data", str(data), "user", "create", "--vendor", "sentinel", "--email",
-                        "pa@b.example", "--role", "partner-admin", "--partner", "1", "--password-stdin"],
-                       input=PASSWORD + "\n", capture_output=True, text=True, timeout=60)
+    p = renewctl("user", "create", "--vendor", "sentinel", "--email", "pa@b.example", "--role", "partner-admin",
+                 "--partner", "1", "--password-stdin", data=data, input=PASSWORD + "\n", timeout=60)
     assert p.returncode == 0, p.stderr
     return Api(daemon(data=data), token)
 

@@ -321,3 +321,26 @@ def test_renewctl_grows_the_map_beside_renewd(daemon, tmp_path):
     assert r.status == 201, r
     assert renewctl("check", data=data).returncode == 0
     d.stop()
+
+
+def test_renewctl_reads_beside_a_running_renewd_and_says_no_write(daemon, tmp_path):
+    """The commands that only read run beside renewd as the docs say (only
+    secrets rotate and clock set need it stopped): schedule preview and clock
+    show were refused ("in use by another renewd"); and policy list/show,
+    plugin enablements and operator token list said "written; renewd serves
+    the change" of a change they never made."""
+    d, config = start(daemon, tmp_path)
+    for args in (["schedule", "preview", "--vendor", "sentinel", "--days", "30"], ["clock", "show"],
+                 ["policy", "list", "--vendor", "sentinel"],
+                 ["policy", "show", "--vendor", "sentinel", "--kind", "margin", "--version", "1"],
+                 ["plugin", "enablements", "--vendor", "sentinel"], ["operator", "token", "list"]):
+        p = ctl(config, *args)
+        assert p.returncode == 0, (args, p.stderr)
+        assert "in use" not in p.stderr and "written" not in p.stderr and "writing" not in p.stderr, (args, p.stderr)
+    p = ctl(config, "schedule", "preview", "--vendor", "sentinel", "--days", "30")
+    assert "nothing was taken" in p.stdout, p.stdout
+    # The two that write what renewd holds in memory still refuse.
+    for args in (["clock", "set", "2030-01-01"], ["secrets", "rotate"]):
+        p = ctl(config, *args)
+        assert p.returncode != 0 and "in use by another renewd" in p.stderr, (args, p.stderr)
+    assert d.get("/healthz").json()["status"] == "ok"

@@ -21,14 +21,13 @@ url-encoded forms, the session cookie.
 """
 import json
 import re
-import subprocess
 import time
 import urllib.parse
 from pathlib import Path
 
 import pytest
 
-from conftest import CTL_TIMEOUT, RENEWCTL, ApiClient, demo_load, http_request
+from conftest import ApiClient, demo_load, http_request, renewctl
 
 PASSWORD = "correct-horse-battery"
 CSRF_RE = re.compile(r'name="csrf" value="([0-9a-f]{64})"')
@@ -45,12 +44,11 @@ USERS = [
 
 
 def make_user(data, email, role, partner):
-    cmd = [str(RENEWCTL), "--data", str(data), "user", "create", "--vendor", "sentinel", "--email", email, "--role", role,
-           "--password-stdin"]
+    args = ["user", "create", "--vendor", "sentinel", "--email", email, "--role", role, "--password-stdin"]
     if partner:
-        cmd += ["--partner", str(partner)]
-    p = subprocess.run(cmd, input=PASSWORD + "\n", capture_output=True, text=True, timeout=CTL_TIMEOUT)
-    assert p.returncode == 0, f"{cmd}: {p.stdout}\n{p.stderr}"
+        args += ["--partner", str(partner)]
+    p = renewctl(*args, data=data, input=PASSWORD + "\n")
+    assert p.returncode == 0, f"{args}: {p.stdout}\n{p.stderr}"
     uid = int(re.search(r"user (\d+) ", p.stderr + p.stdout).group(1))
     return p.stdout.strip(), uid
 

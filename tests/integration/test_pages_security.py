@@ -17,14 +17,13 @@ input under AddressSanitizer too).
 import datetime
 import html
 import re
-import subprocess
 import time
 import urllib.parse
 from pathlib import Path
 
 import pytest
 
-from conftest import CTL_TIMEOUT, RENEWCTL, ApiClient, api_user, demo_load, http_request
+from conftest import ApiClient, api_user, demo_load, http_request, renewctl
 
 XSS = "<script>alert(1)</script>"
 PASSWORD = "pages-security-password"
@@ -94,9 +93,8 @@ def world(daemon, tmp_path):
     data.mkdir()
     demo_load(data)
     token, uid = api_user(data, email="admin@x.example")
-    p = subprocess.run([str(RENEWCTL), "--data", str(data), "user", "create", "--vendor", "sentinel", "--email",
-                        PARTNER_EMAIL, "--role", "partner-admin", "--partner", "3", "--password-stdin"],
-                       input=PASSWORD + "\n", capture_output=True, text=True, timeout=CTL_TIMEOUT)
+    p = renewctl("user", "create", "--vendor", "sentinel", "--email", PARTNER_EMAIL, "--role", "partner-admin",
+                 "--partner", "3", "--password-stdin", data=data, input=PASSWORD + "\n")
     assert p.returncode == 0, p.stderr
     d = daemon(data=data, args=["--test-clock", "1", "--sched-interval-ms", "3600000"])
     w = ApiClient(d, token, uid)
@@ -282,9 +280,8 @@ def test_cookies_are_secure_behind_tls(daemon, tmp_path):
     data = tmp_path / "store"
     data.mkdir()
     demo_load(data)
-    p = subprocess.run([str(RENEWCTL), "--data", str(data), "user", "create", "--vendor", "sentinel", "--email",
-                        PARTNER_EMAIL, "--role", "partner-admin", "--partner", "3", "--password-stdin"],
-                       input=PASSWORD + "\n", capture_output=True, text=True, timeout=CTL_TIMEOUT)
+    p = renewctl("user", "create", "--vendor", "sentinel", "--email", PARTNER_EMAIL, "--role", "partner-admin",
+                 "--partner", "3", "--password-stdin", data=data, input=PASSWORD + "\n")
     assert p.returncode == 0, p.stderr
     for public, secure in (("https://renewals.example.com", True), (None, False)):
         args = ["--test-clock", "1", "--sched-interval-ms", "3600000"]

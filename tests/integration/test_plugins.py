@@ -654,3 +654,28 @@ def test_plugin_answers_match_the_openapi_document(start, spec_check):
     spec_check("GET", "/api/v1/plugins", r, errors)
     assert not errors, "\n".join(errors)
     s.d.stop()
+
+
+def test_an_enabled_plugin_missing_at_start_is_logged(daemon, tmp_path):
+    """A vendor's enablement of a plugin that is not loaded at start (the
+    plugin directory moved or mistyped, the .so removed at an upgrade): renewd
+    serves every other vendor, and its log names the vendor and the plugin
+    at start, where the operator looks (it said nothing: the first to see it
+    was a customer whose payment option was refused)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    demo_load(data)
+    pdir = tmp_path / "plugins"
+    pdir.mkdir()
+    shutil.copy(PLUGIN_BUILD / "tp-good.so", pdir / "tp-good.so")
+    renewctl("--plugin-dir", pdir, "plugin", "enable", "--vendor", "sentinel", "--plugin", "tp-good", "--config",
+             '{"account": "acct-1"}', data=data, check=True)
+    d = daemon(data=data, args=["--plugin-dir", str(pdir)])
+    assert "not loaded" not in d.log()
+    d.stop()
+    (pdir / "tp-good.so").unlink()
+    d = daemon(data=data, args=["--plugin-dir", str(pdir)])
+    assert d.get("/healthz").status == 200
+    line = [x for x in d.log().splitlines() if "tp-good" in x and "not loaded" in x]
+    assert len(line) == 1 and "level=warn" in line[0] and "sentinel" in line[0], d.log()[-3000:]
+    d.stop()

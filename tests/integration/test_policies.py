@@ -1167,6 +1167,34 @@ def test_cli_push_with_failing_vectors_stores_nothing(env, tmp_path):
     assert versions(env.policies()) == {1: "active", 2: "ready"}
 
 
+def test_cli_push_takes_what_the_api_takes(env, tmp_path):
+    """renewctl policy push stored what POST /api/v1/policies refuses: no
+    test vectors at all ("0 test vectors passed", a version activated
+    untested), more than 1000, a note longer than 255 bytes (cut short) or
+    not UTF-8.  The same rules now, naming the option, exit 2, nothing
+    stored."""
+    env.stop()
+    data = env.data
+    before = ctl_list(data)
+    vec = json.loads(EXAMPLE_VECTORS.read_text())
+    empty = tmp_path / "empty.json"
+    empty.write_text("[]")
+    p = ctl(data, "policy", "push", "--vendor", "sentinel", "--kind", "margin", "--vectors", empty, EXAMPLE, rc=2)
+    assert "--vectors" in p.stderr and "1 to 1000" in p.stderr, p.stderr
+    tiny = tmp_path / "many.json"
+    tiny.write_text(json.dumps([vec[0]] * 1001, separators=(",", ":")))
+    if tiny.stat().st_size < 65536:
+        p = ctl(data, "policy", "push", "--vendor", "sentinel", "--kind", "margin", "--vectors", tiny, EXAMPLE, rc=2)
+        assert "1 to 1000" in p.stderr, p.stderr
+    p = ctl(data, "policy", "push", "--vendor", "sentinel", "--kind", "margin", "--note", "n" * 256, EXAMPLE, rc=2)
+    assert "--note" in p.stderr and "255" in p.stderr, p.stderr
+    p = ctl(data, "policy", "push", "--vendor", "sentinel", "--kind", "margin", "--note", "bad\udcff", EXAMPLE, rc=2)
+    assert "--note" in p.stderr and "UTF-8" in p.stderr, p.stderr
+    assert ctl_list(data) == before
+    p = ctl(data, "policy", "push", "--vendor", "sentinel", "--kind", "margin", "--note", "n" * 255, EXAMPLE)
+    assert "version 2 stored" in p.stdout, p.stdout
+
+
 def test_cli_dry_run_prints_the_api_report(env):
     v = env.upload_ok("margin", margin_lua(RAISED_SHARES), model_vectors(RAISED_SHARES))["version"]
     api_report = env.dry_run(v).json()

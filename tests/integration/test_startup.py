@@ -6,6 +6,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
+import time
 
 import lmdb
 import pytest
@@ -205,3 +206,169 @@ def test_renewctl_usage_errors(tmp_path):
     p = subprocess.run([str(RENEWCTL), "check"], capture_output=True, text=True, timeout=10,
                        env={k: v for k, v in os.environ.items() if k != "RENEWD_DATA"})
     assert p.returncode != 0 and "--data" in p.stderr
+    for opt in ("--data", "--config", "--plugin-dir", "--store"):  # was "unknown option --data"
+        p = subprocess.run([str(RENEWCTL), opt], capture_output=True, text=True, timeout=10)
+        assert p.returncode == 2 and f"{opt} needs a value" in p.stderr, p.stderr
+
+
+def test_a_config_file_that_cannot_be_read_is_named_as_such(tmp_path):
+    """A missing file or a directory given as --config: the sentence says
+    which, not a JSON parse position (line -1, or "near end of file")."""
+    (tmp_path / "d").mkdir()
+    err = refused(["--data", tmp_path / "d", "--config", tmp_path / "absent.json"], str(tmp_path / "absent.json"),
+                  "No such file or directory")
+    assert "line -1" not in err, err
+    (tmp_path / "conf.d").mkdir()
+    err = refused(["--data", tmp_path / "d", "--config", tmp_path / "conf.d"], str(tmp_path / "conf.d"),
+                  "is a directory")
+    assert "expected" not in err, err
+
+
+def _vendors(data):
+    p = subprocess.run([str(RENEWCTL), "--data", str(data), "check"], capture_output=True, text=True, timeout=60)
+    m = re.search(r"table vendors: (\d+) records", p.stdout)
+    return int(m.group(1)) if m else 0
+
+
+def _users(data):
+    p = subprocess.run([str(RENEWCTL), "--data", str(data), "check"], capture_output=True, text=True, timeout=60)
+    m = re.search(r"table users: (\d+) records", p.stdout)
+    return int(m.group(1)) if m else 0
+
+
+def test_renewctl_creates_only_what_the_api_would(tmp_path):
+    """renewctl vendor create and user create refuse what the operator and
+    users APIs refuse (an empty vendor name, text that is not UTF-8, which
+    the API then showed as "", an address the API calls no e-mail address, a
+    name longer than is kept), naming the option, exit 2, nothing written."""
+    data = tmp_path / "d"
+    data.mkdir()
+
+    def ctl(*args):
+        return subprocess.run([str(RENEWCTL), "--data", str(data)] + list(args), capture_output=True, text=True,
+                              timeout=60, stdin=subprocess.DEVNULL)
+
+    assert ctl("vendor", "create", "--name", "Acme", "--slug", "acme", "--currency", "GBP").returncode == 0
+    for name, why in (("", "--name"), ("Bad\udcff\udcfeName", "UTF-8")):
+        p = ctl("vendor", "create", "--name", name, "--slug", "other", "--currency", "GBP")
+        assert p.returncode == 2 and why in p.stderr, (name, p.returncode, p.stderr)
+    assert _vendors(data) == 1
+    base = ["user", "create", "--vendor", "acme", "--role", "vendor-admin"]
+    for extra, why in ((["--email", "@acme.example"], "--email"), (["--email", "a@b"], "--email"),
+                       (["--email", "a b@acme.example"], "--email"),
+                       (["--email", "u@acme.example", "--name", "U\udcffser"], "UTF-8"),
+                       (["--email", "u@acme.example", "--name", "x" * 200], "--name"),
+                       (["--email", "u@acme.example", "--token-name", "t" * 200], "--token-name")):
+        p = ctl(*base, *extra)
+        assert p.returncode == 2 and why in p.stderr, (extra, p.returncode, p.stderr)
+    assert _users(data) == 0
+    p = ctl(*base, "--email", "U@Acme.example", "--name", "Zoë")
+    assert p.returncode == 0, p.stderr
+    assert _users(data) == 1
+    p = ctl("operator", "token", "create", "--name", "ops\udcff")  # its name is in audit entries' JSON
+    assert p.returncode == 2 and "UTF-8" in p.stderr, (p.returncode, p.stderr)
+
+
+def test_renewctl_numbers_are_whole_numbers_or_refused(tmp_path):
+    """An id or count renewctl takes is a whole number or the command is
+    refused naming the option, exit 2, nothing written: "--partner abc" made
+    a vendor-wide enablement, "token revoke 1abc" revoked token 1, and
+    "--version -1" was looked up as version 4294967295."""
+    data = tmp_path / "d"
+    data.mkdir()
+
+    def ctl(*args):
+        return subprocess.run([str(RENEWCTL), "--data", str(data)] + list(args), capture_output=True, text=True,
+                              timeout=60, stdin=subprocess.DEVNULL)
+
+    from conftest import DEMO
+    assert ctl("demo-load", str(DEMO)).returncode == 0
+    assert ctl("operator", "token", "create", "--name", "ops").returncode == 0
+    for bad in ("abc", "-1", "3x", ""):
+        p = ctl("plugin", "enable", "--vendor", "sentinel", "--plugin", "payment-po", "--partner", bad, "--config", "{}")
+        assert p.returncode == 2 and "--partner" in p.stderr, (bad, p.returncode, p.stdout, p.stderr)
+    p = ctl("plugin", "enablements", "--vendor", "sentinel")
+    assert p.returncode == 0 and "payment-po" not in p.stdout, p.stdout
+    for bad in ("1abc", "-1", "x"):
+        p = ctl("operator", "token", "revoke", bad)
+        assert p.returncode == 2 and bad in p.stderr, (bad, p.returncode, p.stdout, p.stderr)
+    p = ctl("operator", "token", "list")
+    row = [line for line in p.stdout.splitlines() if " ops " in line]
+    assert p.returncode == 0 and len(row) == 1 and row[0].split()[-1] == "-", p.stdout  # not revoked
+    for bad in ("-1", "1x", "99999999999999999999"):
+        p = ctl("policy", "show", "--vendor", "sentinel", "--kind", "margin", "--version", bad)
+        assert p.returncode == 2 and "--version" in p.stderr, (bad, p.returncode, p.stderr)
+    for bad in ("5x", "0", "401", "-3"):
+        p = ctl("schedule", "preview", "--vendor", "sentinel", "--days", bad)
+        assert p.returncode == 2 and "--days" in p.stderr, (bad, p.returncode, p.stderr)
+
+
+def test_root_and_the_service_users_data_directory(tmp_path):
+    """README's first start runs renewctl (as root, the usual shell) on a data
+    directory the service user owns: renewctl made data.mdb and lock.mdb
+    root's, and renewd, started as that user, said only "data directory ...
+    is not writable" of a directory it owned.  renewctl as root now refuses
+    to write into a directory another user owns, naming the user and how to
+    run it as that user (nothing made); reading (check) still works.  And
+    renewd names the file it cannot write and its owner."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root (to make a directory another user owns)")
+    setpriv = shutil.which("setpriv")
+    if not setpriv:
+        pytest.skip("setpriv is missing")
+    top = tempfile.mkdtemp(dir="/tmp", prefix="renewd-own-")
+    try:
+        os.chmod(top, 0o755)
+        exe = os.path.join(top, "renewd")
+        shutil.copy2(RENEWD, exe)
+        os.chmod(exe, 0o755)
+        data = os.path.join(top, "data")
+        os.mkdir(data, 0o700)
+        os.chown(data, 65534, 65534)
+        p = subprocess.run([str(RENEWCTL), "--data", data, "vendor", "create", "--name", "A", "--slug", "a",
+                            "--currency", "GBP"], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        assert p.returncode == 1 and "uid 65534" in p.stderr and "runuser" in p.stderr, (p.returncode, p.stderr)
+        assert os.listdir(data) == [], os.listdir(data)
+        # A store made by renewd as its user: root may read it.
+        cmd = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", exe, "--data", data] + LISTEN
+        d = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             text=True, cwd=top)
+        deadline = time.monotonic() + 10
+        while not os.path.exists(os.path.join(data, "data.mdb")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        d.terminate()
+        d.wait(10)
+        p = subprocess.run([str(RENEWCTL), "--data", data, "check"], capture_output=True, text=True, timeout=60,
+                           stdin=subprocess.DEVNULL)
+        assert p.returncode == 0, p.stderr
+        # A file of the store made root's (an older renewctl, a copy as root):
+        # renewd names it and its owner.
+        os.chown(os.path.join(data, "lock.mdb"), 0, 0)
+        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=10, cwd=top)
+        assert p.returncode == 1 and "lock.mdb" in p.stderr and "uid 0" in p.stderr, (p.returncode, p.stderr)
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def test_a_mail_transport_curl_cannot_use_is_refused_at_start(tmp_path):
+    """mail_transport was checked for its scheme only: smtp://host:99999,
+    smtp:// and smtp://a b:25 started renewd, and every message then failed
+    at the first delivery (the operator heard of it from /healthz 15 minutes
+    later).  A user and password in the URL are refused without echoing
+    them (mail_user and RENEWD_SMTP_PASSWORD carry them)."""
+    (tmp_path / "d").mkdir()
+    for bad, why in (("smtp://host:99999", "port must be 1 to 65535"), ("smtp://", "no host"),
+                     ("smtp://a b:25", "spaces"), ("smtps://host:x", "port"), ("smtp://h!st:25", "host may hold"),
+                     ("smtp://[::1:25", "brackets")):
+        refused(["--data", tmp_path / "d", "--mail-transport", bad], "mail_transport", why)
+    err = refused(["--data", tmp_path / "d", "--mail-transport", "smtp://bob:s3cret@mail.example:587"],
+                  "mail_transport", "mail_user")
+    assert "s3cret" not in err, err
+
+
+def test_a_mail_transport_named_by_a_container_service_starts(daemon):
+    """A host with '_' (a compose file's service name, mail_relay, which
+    curl resolves) is a mail_transport renewd starts with."""
+    d = daemon(args=["--mail-transport", "smtp://mail_relay:25"])
+    assert d.get("/healthz").status in (200, 503)

@@ -8,7 +8,8 @@ import time
 
 import lmdb
 
-from conftest import (DEMO, RENEWCTL, copy_store, demo_load, http_request, renewctl, table_entries)
+from conftest import (DEMO, RENEWCTL, copy_store, demo_load, http_request, renewctl, run_renewd_expect_failure,
+                      table_entries)
 
 
 def contracts(data):
@@ -177,6 +178,60 @@ def test_backup_into_non_empty_dir_fails(demo_store, tmp_path):
     assert "not empty" in p.stderr, p.stderr
     assert (out / "keep.txt").read_text() == "precious"
     assert not (out / "data.mdb").exists()
+
+
+def _big_store(data, rows=300000):
+    """A store of some tens of MB: a vendor and `rows` customers."""
+    data.mkdir()
+    renewctl("vendor", "create", "--name", "Big", "--slug", "big", "--currency", "GBP", data=data, check=True)
+    csv = data.parent / "customers.csv"
+    with open(csv, "w") as f:
+        f.write("external_id,name,email\n")
+        for i in range(rows):
+            f.write(f"C{i},Customer number {i} with a name long enough to take some room,c{i}@example.com\n")
+    renewctl("import", "--vendor", "big", "--kind", "customers", csv, data=data, check=True, timeout=120)
+    csv.unlink()
+
+
+def test_a_killed_backup_is_no_backup_and_a_short_store_is_refused(tmp_path, daemon):
+    """A backup killed mid-way (SIGKILL, a full disk, a reboot) left a
+    data.mdb shorter than its own pages in the target, which looked like a
+    store: renewctl check and renewd on it died of SIGBUS without a word.
+    The backup is now written under another name and renamed when whole, and
+    a data.mdb shorter than its last page (a truncated copy) is refused at
+    open with a sentence, exit 1."""
+    src = tmp_path / "src"
+    _big_store(src)
+    for i, delay in enumerate((0.0, 0.005, 0.01, 0.02, 0.04, 0.08)):
+        out = tmp_path / f"bk{i}"
+        p = subprocess.Popen([str(RENEWCTL), "--data", str(src), "backup", str(out)], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        p.send_signal(signal.SIGKILL)
+        p.wait(30)
+        if not out.exists():
+            continue
+        c = renewctl("check", data=out)
+        assert c.returncode in (0, 1) and c.returncode >= 0, (delay, c.returncode, c.stderr)
+        if (out / "data.mdb").exists():  # the backup had ended: whole
+            assert c.returncode == 0 and "0 problems" in c.stdout, (delay, c.stdout, c.stderr)
+        else:
+            assert "not a renewd store" in c.stderr, (delay, c.stderr)
+    # A data.mdb cut short, as by a copy that stopped: refused with a sentence.
+    whole = tmp_path / "whole"
+    renewctl("backup", whole, data=src, check=True)
+    cut = tmp_path / "cut"
+    cut.mkdir()
+    size = (whole / "data.mdb").stat().st_size
+    with open(whole / "data.mdb", "rb") as f, open(cut / "data.mdb", "wb") as g:
+        g.write(f.read(size // 2))
+    c = renewctl("check", data=cut)
+    assert c.returncode == 1 and "shorter than" in c.stderr, (c.returncode, c.stdout, c.stderr)
+    rc, err = run_renewd_expect_failure(["--data", str(cut), "--listen", "127.0.0.1:0"])
+    assert rc == 1 and "shorter than" in err, (rc, err)
+    d = daemon(data=whole)
+    assert d.get("/healthz").json()["status"] == "ok"
+    d.stop()
 
 
 def open_rw(data):

@@ -37,8 +37,7 @@ def world(daemon, tmp_path):
     """The demo store; the vendor admin, Harbour's partner admin (API and
     password) and partner sales, Northwind's (the distributor of both)
     partner admin; renewd on the test clock, mail into DATA/mail."""
-    import subprocess
-    from conftest import CTL_TIMEOUT, RENEWCTL
+    from conftest import renewctl
     data = tmp_path / "store"
     data.mkdir()
     demo_load(data)
@@ -46,9 +45,8 @@ def world(daemon, tmp_path):
     gold = api_user(data, email="gold-admin@harbour.example", role="partner-admin", partner=str(GOLD))
     gold_sales = api_user(data, email="gold-sales@harbour.example", role="partner-sales", partner=str(GOLD))
     dist = api_user(data, email="dist-admin@northwind.example", role="partner-admin", partner=str(DIST))
-    p = subprocess.run([str(RENEWCTL), "--data", str(data), "user", "create", "--vendor", "sentinel", "--email",
-                        "web@harbour.example", "--role", "partner-admin", "--partner", str(GOLD), "--password-stdin"],
-                       input=PASSWORD + "\n", capture_output=True, text=True, timeout=CTL_TIMEOUT)
+    p = renewctl("user", "create", "--vendor", "sentinel", "--email", "web@harbour.example", "--role", "partner-admin",
+                 "--partner", str(GOLD), "--password-stdin", data=data, input=PASSWORD + "\n")
     assert p.returncode == 0, p.stderr
     d = daemon(data=data, args=["--test-clock", "1", "--sched-interval-ms", "3600000"])
     w = ApiClient(d, *admin)
