@@ -105,21 +105,25 @@
 	"<h2>Register a deal</h2><p>We answer within {{response_hours}} hours.</p>"                                  \
 	"<form method=\"post\" action=\"/partner/deals\" id=\"register-deal\">" CSRF                                  \
 	"<p><label for=\"customer_id\">Customer</label> <select id=\"customer_id\" name=\"customer_id\"><option "     \
-	"value=\"new\">A new customer</option>{{#customers}}<option value=\"{{id}}\">{{name}}</option>{{/customers}}" \
+	"value=\"new\">A new customer</option>{{#customers}}<option value=\"{{id}}\"{{#chosen}} selected{{/chosen}}>"  \
+	"{{name}}</option>{{/customers}}"                                                                            \
 	"</select></p><fieldset><legend>A new customer</legend><p><label for=\"customer_name\">Name</label> <input "  \
-	"id=\"customer_name\" name=\"customer_name\" maxlength=\"127\"></p><p><label for=\"customer_email\">E-mail"  \
-	"</label> <input id=\"customer_email\" name=\"customer_email\" type=\"email\" maxlength=\"127\"></p><p><label " \
+	"id=\"customer_name\" name=\"customer_name\" maxlength=\"127\" value=\"{{form.customer_name}}\"></p><p><label for=\"customer_email\">E-mail"  \
+	"</label> <input id=\"customer_email\" name=\"customer_email\" type=\"email\" maxlength=\"127\" value=\"{{form.customer_email}}\"></p><p><label " \
 	"for=\"customer_postcode\">Postcode</label> <input id=\"customer_postcode\" name=\"customer_postcode\" "      \
-	"maxlength=\"15\"></p><p><label for=\"customer_external_id\">Customer number</label> <input "                \
-	"id=\"customer_external_id\" name=\"customer_external_id\" maxlength=\"63\"></p></fieldset>"                  \
+	"maxlength=\"15\" value=\"{{form.customer_postcode}}\"></p><p><label for=\"customer_external_id\">Customer number</label> <input "                \
+	"id=\"customer_external_id\" name=\"customer_external_id\" maxlength=\"63\" "                           \
+	"value=\"{{form.customer_external_id}}\"></p></fieldset>"                  \
 	"<p><label for=\"product\">Product of interest</label> <select id=\"product\" name=\"product\">{{#products}}"  \
-	"<option value=\"{{id}}\">{{name}} ({{line}})</option>{{/products}}</select></p><p><label for=\"seats\">Seats" \
-	"</label> <input id=\"seats\" name=\"seats\" type=\"number\" min=\"0\"></p><p><label for=\"value\">Expected " \
-	"value ({{currency}})</label> <input id=\"value\" name=\"value\" inputmode=\"decimal\"></p><p><label "        \
+	"<option value=\"{{id}}\"{{#chosen}} selected{{/chosen}}>{{name}} ({{line}})</option>{{/products}}</select>"  \
+	"</p><p><label for=\"seats\">Seats" \
+	"</label> <input id=\"seats\" name=\"seats\" type=\"number\" min=\"0\" max=\"100000000\" "    \
+	"value=\"{{form.seats}}\"></p><p><label for=\"value\">Expected " \
+	"value ({{currency}})</label> <input id=\"value\" name=\"value\" inputmode=\"decimal\" value=\"{{form.value}}\"></p><p><label "        \
 	"for=\"close_date\">Expected close date</label> <input id=\"close_date\" name=\"close_date\" type=\"date\" "  \
-	"required></p><p><label for=\"situation\">Current situation</label> <textarea id=\"situation\" "             \
-	"name=\"situation\" maxlength=\"511\"></textarea></p><p><label for=\"notes\">Notes</label> <textarea "        \
-	"id=\"notes\" name=\"notes\" maxlength=\"2047\"></textarea></p><p><button type=\"submit\">Register</button>" \
+	"value=\"{{form.close_date}}\" required></p><p><label for=\"situation\">Current situation</label> <textarea id=\"situation\" "             \
+	"name=\"situation\" maxlength=\"511\">{{form.situation}}</textarea></p><p><label for=\"notes\">Notes</label> <textarea "        \
+	"id=\"notes\" name=\"notes\" maxlength=\"2047\">{{form.notes}}</textarea></p><p><button type=\"submit\">Register</button>" \
 	"</p></form><h2>My registrations</h2>{{^deals}}<p>No registrations yet.</p>{{/deals}}<ul class=\"cards\">"   \
 	"{{#deals}}<li id=\"deal-{{id}}\" data-state=\"{{state}}\"><h3>{{customer}}: registration {{id}}</h3>"       \
 	DEAL_FACTS "{{#approved}}<form method=\"post\" action=\"/partner/deals/{{id}}/win\" "                         \
