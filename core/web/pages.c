@@ -252,6 +252,8 @@ struct portal_data {
 	struct rd_partner res;
 	bool have_res;
 	json_t *contracts;
+	struct rd_order order; /* the quote's live order (services/orders.c: one per quote), when it has one */
+	bool ordered;
 };
 
 /* The invoices of the customer's orders, by contract ({"CONTRACT_ID":
@@ -298,6 +300,11 @@ static int load_portal(struct web *w, struct portal_data *p)
 		return rc;
 	}
 	p->have_res = rd_entity_get(t, d->partners, &rd_entity_partner, v, p->o.reseller_id, &p->res) == 0;
+	uint8_t okey[8];
+	uint64_t oid;
+	rd_key_put_u64(okey, p->o.id);
+	p->ordered = rd_index_find(t, d->orders, "live", v, okey, 8, &oid) == 0 &&
+		     rd_entity_get(t, d->orders, &rd_entity_order, v, oid, &p->order) == 0 && p->order.customer_id == p->cu.id;
 	p->contracts = json_array();
 	json_t *invoices = customer_invoices(t, d, v, p->cu.id);
 	uint8_t key[8];
@@ -363,7 +370,8 @@ int rd_page_portal(struct rd_req *req)
 		    p->o.state == RD_OPP_ACCEPTED;
 	if (open) {
 		struct rd_quote_sum sum = { 0 };
-		json_t *none = json_array(), *lines = quote_lines(&p->o, none, &sum);
+		/* the lines as ordered once ordered; else none chosen yet */
+		json_t *none = p->ordered ? NULL : json_array(), *lines = quote_lines(&p->o, none, &sum);
 		json_decref(none);
 		int64_t base = sum.base, total = sum.total;
 		json_object_set_new(ctx, "quote",
@@ -371,7 +379,15 @@ int rd_page_portal(struct rd_req *req)
 					      lines ? lines : json_array(), "total", rd_money_json(total, p->o.currency),
 					      "base_amount", (json_int_t)base, "currency", p->o.currency, "exponent",
 					      rd_money_exponent(p->o.currency), "valid_until", rd_date_json(p->o.valid_until), "can_buy",
-					      p->o.state != RD_OPP_PUBLISHED_PARTNER));
+					      p->o.state != RD_OPP_PUBLISHED_PARTNER && !p->ordered));
+		/* Ordered already (the back button, or a second visit): the
+		 * order, not a second Buy (services/orders.c keeps one live
+		 * order per quote). */
+		if (p->ordered)
+			json_object_set_new(json_object_get(ctx, "quote"), "ordered",
+					    json_pack("{s:s, s:o, s:b}", "number", p->order.number, "total",
+						      rd_money_json(p->order.total, p->order.currency), "paid",
+						      p->order.state == RD_ORDER_PAID || p->order.state == RD_ORDER_FULFILLED));
 		if (p->o.discount_bp) {
 			char pct[32];
 			rd_bp_format(p->o.discount_bp, pct, sizeof pct);
@@ -498,6 +514,12 @@ int rd_page_portal_purchase(struct rd_req *req)
 		return 0;
 	struct portal_data *p = rd_calloc(1, sizeof *p);
 	int rc = load_portal(&w, p);
+	if (rc == 0 && p->ordered) { /* back after the order: the order, never a second form */
+		json_decref(p->contracts);
+		free(p);
+		rd_web_redirect(req, "/portal/order");
+		return 0;
+	}
 	if (rc < 0 || p->o.state != RD_OPP_ACCEPTED) {
 		json_decref(p->contracts);
 		free(p);
