@@ -877,6 +877,8 @@ static const struct asset assets[] = {
 	  "dl.facts dt{font-weight:bold}.colour-red th{background:#fdecea}.colour-amber th{background:#fff8e1}"
 	  ".colour-green th{background:#edf7ed}.colour-black th{background:#eee;color:#555}.colour-blue th{background:#e3f2fd}"
 	  "@media (max-width:600px){dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:6px}}"
+	  /* a phone's width: a long word wraps, a chart and a select shrink to it */
+	  "main,footer.contact{overflow-wrap:anywhere}svg.chart{max-width:100%;height:auto}select{max-width:100%}"
 	  /* the web-to-lead form's honeypot: off screen for people, there for bots */
 	  ".hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}" },
 	{ "static/portal.js", "text/javascript",
