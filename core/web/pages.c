@@ -987,7 +987,7 @@ int rd_page_partner(struct rd_req *req)
 	rd_web_page(&w, 200, "partner", w.c.who.partner,
 		    json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s}", "title", "Renewal opportunities", "user",
 			      have_u ? u.email : "", "partner_name", have_p ? pa.name : "", "pending", pending, "quotes", quotes,
-			      "tasks", tasks, "nav", rd_web_partner_nav("/partner"), "nav_label", "Partner portal"));
+			      "tasks", tasks, "nav", rd_web_partner_nav(w.c.who.role, "/partner"), "nav_label", "Partner portal"));
 	return 0;
 }
 
@@ -1073,7 +1073,7 @@ int rd_page_partner_opportunity(struct rd_req *req)
 	if (lines)
 		json_object_set_new(ctx, "total", rd_money_json(sum.total, o->currency));
 	json_object_set_new(ctx, "tasks", tasks);
-	json_object_set_new(ctx, "nav", rd_web_partner_nav("/partner"));
+	json_object_set_new(ctx, "nav", rd_web_partner_nav(w.c.who.role, "/partner"));
 	json_object_set_new(ctx, "nav_label", json_string("Partner portal"));
 	free(o);
 	rd_web_page(&w, 200, "partner_opportunity", w.c.who.partner, ctx);

@@ -92,8 +92,9 @@ int rd_page_portal_document(struct rd_req *req);
 int rd_page_partner_contracts(struct rd_req *req);
 int rd_page_partner_customers(struct rd_req *req);
 int rd_page_partner_statements(struct rd_req *req);
-/* The partner portal's navigation, current being the page's path. */
-json_t *rd_web_partner_nav(const char *current);
+/* The partner portal's navigation for the role (the sections it may open),
+ * current being the page's path. */
+json_t *rd_web_partner_nav(uint8_t role, const char *current);
 /* Lead distribution (programmes_leads.c): the public web-to-lead form, the
  * partner's offered and accepted leads, the console's leads. */
 int rd_page_lead_form(struct rd_req *req);

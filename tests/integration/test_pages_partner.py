@@ -135,3 +135,26 @@ def test_deal_form_hostile_input(daemon, tmp_path):
     assert deal["seats"] == 30 and deal["situation"] == form["situation"], deal
     assert api.get(f"/api/v1/customers/{deal['customer_id']}")["name"] == form["customer_name"]
     d.stop()
+
+
+def test_partner_nav_lists_what_the_role_opens(daemon, tmp_path):
+    """The partner portal's navigation lists the sections the role may open:
+    a partner's sales person (who may not see commissions) is not offered
+    Statements, whose page answered "Not allowed"; every link it is offered
+    opens; the partner's administrator has Statements."""
+    data = tmp_path / "store"
+    data.mkdir()
+    demo_load(data)
+    for e, r, p in USERS:
+        make_user(data, e, r, p)
+    d = daemon(data=data, args=["--test-clock", "1"])
+    for email, statements in (("gold@sentinel.example", False), ("plat@sentinel.example", True)):
+        b = Browser(d)
+        b.login(email)
+        for page in ("/partner", "/partner/contracts", "/partner/deals"):
+            nav = re.search(r'<nav[^>]*aria-label="Partner portal".*?</nav>', b.get(page).text, re.S).group(0)
+            links = re.findall(r'href="(/partner[^"]*)"', nav)
+            assert ("/partner/statements" in links) == statements, (email, page, links)
+            for href in links:
+                b.get(href)  # 200
+    d.stop()
