@@ -391,13 +391,14 @@ static const struct asset assets[] = {
 	  "<button type=\"submit\">Sign in</button></form>" },
 	{ "page/portal.html", "text/html",
 	  "<p>Dear {{customer.name}}, here are your contracts with {{vendor_name}}.</p>"
-	  "<h2>Your contracts</h2><table class=\"contracts\"><thead><tr><th scope=\"col\">Product</th><th scope=\"col\">Seats</th>"
+	  "<h2>Your contracts</h2><div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"Your contracts\">"
+	  "<table class=\"contracts\"><thead><tr><th scope=\"col\">Product</th><th scope=\"col\">Seats</th>"
 	  "<th scope=\"col\">Ends</th><th scope=\"col\">Status</th><th scope=\"col\">Documents</th></tr></thead><tbody>"
 	  "{{#contracts}}<tr class=\"colour-{{colour}}\" data-colour=\"{{colour}}\"><td>{{product}}</td><td>{{quantity}}</td>"
 	  "<td>{{end}}</td><td><span class=\"dot dot-{{colour}}\" aria-hidden=\"true\"></span>{{colour_text}}"
 	  "{{#warranty_only}} &middot; warranty only{{/warranty_only}}{{#consolidated}} &middot; consolidated{{/consolidated}}"
 	  "</td><td><ul class=\"plain\">{{#documents}}<li><a href=\"{{href}}\" download>{{name}}</a> "
-	  "({{kind}})</li>{{/documents}}</ul></td></tr>{{/contracts}}</tbody></table>"
+	  "({{kind}})</li>{{/documents}}</ul></td></tr>{{/contracts}}</tbody></table></div>"
 	  "{{#quote}}<h2>Your renewal quote {{number}}</h2>"
 	  "<form method=\"post\" action=\"/portal/accept\" id=\"quote\"><input type=\"hidden\" name=\"csrf\" value=\"{{csrf}}\">"
 	  "<table class=\"lines\"><thead><tr><th scope=\"col\">Item</th><th scope=\"col\">Seats</th><th scope=\"col\">Price</th>"
@@ -877,8 +878,11 @@ static const struct asset assets[] = {
 	  "dl.facts dt{font-weight:bold}.colour-red th{background:#fdecea}.colour-amber th{background:#fff8e1}"
 	  ".colour-green th{background:#edf7ed}.colour-black th{background:#eee;color:#555}.colour-blue th{background:#e3f2fd}"
 	  "@media (max-width:600px){dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:6px}}"
-	  /* a phone's width: a long word wraps, a chart and a select shrink to it */
-	  "main,footer.contact{overflow-wrap:anywhere}svg.chart{max-width:100%;height:auto}select{max-width:100%}"
+	  /* a phone's width: a long word wraps (a table's words stay whole: its box
+	   * scrolls), a chart and a select shrink to it */
+	  "main,footer.contact{overflow-wrap:break-word}h1,h2,h3,dd,.cards li,td .plain a{overflow-wrap:anywhere}"
+	  "dl.facts{grid-template-columns:max-content minmax(0,1fr)}svg.chart{max-width:100%;height:auto}select{max-width:100%}"
+	  "@media (max-width:600px){dl.facts{grid-template-columns:minmax(0,1fr)}}"
 	  /* the web-to-lead form's honeypot: off screen for people, there for bots */
 	  ".hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}" },
 	{ "static/portal.js", "text/javascript",

@@ -27,9 +27,29 @@ async function sticksOut(page) {
   }, WIDTH);
 }
 
+// Table cells whose words are split across lines (a header "Nam/e"): a
+// word wider than its cell's content box.
+async function brokenWords(page) {
+  return page.evaluate(() => {
+    const ctx = document.createElement('canvas').getContext('2d');
+    const out = [];
+    for (const c of document.querySelectorAll('th, td')) {
+      const st = getComputedStyle(c);
+      ctx.font = `${st.fontWeight} ${st.fontSize} ${st.fontFamily}`;
+      const box = c.clientWidth - parseFloat(st.paddingLeft) - parseFloat(st.paddingRight);
+      for (const word of (c.innerText || '').split(/[\s/-]+/)) { // a break at a hyphen or slash is a line's
+        if (word.length > 1 && word.length <= 20 && ctx.measureText(word).width > box + 1) out.push(word);
+      }
+    }
+    return out.slice(0, 5);
+  });
+}
+
 async function fits(page, what) {
   const got = await sticksOut(page);
   assert.ok(got.scroll <= WIDTH, `${what}: the page is ${got.scroll} px wide at ${WIDTH} px: ${got.out.join(' | ')}`);
+  const broken = await brokenWords(page);
+  assert.deepEqual(broken, [], `${what}: words split inside a table cell: ${broken.join(" ")}`);
 }
 
 describe('phone flow', { timeout: 120000 }, () => {
@@ -59,7 +79,7 @@ describe('phone flow', { timeout: 120000 }, () => {
     const cu = await w.ok('POST', '/api/v1/customers', { external_id: 'CUST-LONG', name: LONG }, 201);
     const page = await phone();
     await login(page, w, 'admin');
-    for (const p of ['/vendor', '/vendor/contracts', '/vendor/reports', '/vendor/reports/scorecards', `/vendor/customers/${cu.id}`]) {
+    for (const p of ['/vendor', '/vendor/partners', '/vendor/contracts', '/vendor/reports', '/vendor/reports/scorecards', `/vendor/customers/${cu.id}`]) {
       await page.goto(`${w.base}${p}`);
       await w.shot(page, FLOW, p);
       await fits(page, p);
@@ -73,7 +93,7 @@ describe('phone flow', { timeout: 120000 }, () => {
       close_date: addDays(await w.today(), 30) }, 201, w.tokens.partner);
     const page = await phone();
     await login(page, w, 'partner');
-    for (const p of ['/partner', '/partner/deals', '/partner/reports']) {
+    for (const p of ['/partner', '/partner/contracts', '/partner/deals', '/partner/reports']) {
       await page.goto(`${w.base}${p}`);
       await w.shot(page, FLOW, p);
       await fits(page, p);
