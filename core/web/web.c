@@ -248,6 +248,20 @@ void rd_web_message(struct web *w, int status, const char *title, const char *te
 	rd_web_page(w, status, "message", 0, json_pack("{s:s, s:s}", "title", title, "text", text));
 }
 
+bool rd_web_route_error(struct rd_req *req, int status)
+{
+	struct web w = { .req = req, .app = rd_req_app(req) };
+	if (status == 405)
+		rd_web_message(&w, 405, "This address takes a form",
+			       "It is where a form on another page is sent, not a page to open: go back to that page and use "
+			       "its form, or open the page from its menu.");
+	else
+		rd_web_message(&w, 404, "Page not found",
+			       "There is no page at this address: check it, or start again from your portal's front page "
+			       "or the sign-in page.");
+	return true;
+}
+
 /* GET /static/{pack}/{name}: a file of another branding pack, which its own
  * layout links to (the default pack's files are at /static/{name}). */
 int rd_page_static_pack(struct rd_req *req)

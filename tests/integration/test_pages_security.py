@@ -307,3 +307,36 @@ def test_cookies_are_secure_behind_tls(daemon, tmp_path):
 def json_body(email):
     import json
     return json.dumps({"vendor": "sentinel", "email": email, "password": PASSWORD}).encode()
+
+
+def test_a_browser_gets_a_page_for_an_address_with_no_page(daemon, tmp_path):
+    """A browser (Accept: text/html) opening an address that has no page (a
+    mistyped or stale bookmark under /vendor, /partner, /portal) or a form's
+    address by GET (the address bar after a refused form: /partner/deals/1)
+    gets a page saying so, not the API's JSON error; API clients, and every
+    /api/ address, still get the JSON error."""
+    from conftest import demo_load, http_request
+    from test_pages_console import check_page
+    data = tmp_path / "store"
+    data.mkdir()
+    demo_load(data)
+    d = daemon(data=data, args=["--test-clock", "1"])
+    html = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+    for method, path, status, words in (("GET", "/vendor/nosuch", 404, "no page"),
+                                        ("GET", "/partner/nosuch/1", 404, "no page"),
+                                        ("GET", "/portal/nosuch", 404, "no page"),
+                                        ("GET", "/partner/deals/1", 405, "form"),
+                                        ("GET", "/partner/leads/1", 405, "form")):
+        r = http_request(d.port, method, path, headers=html)
+        assert r.status == status, (path, r)
+        body = check_page(r, path)
+        assert '{"error"' not in body and words in body.lower(), (path, body[:600])
+        assert "<script" not in body.replace('<script src="/static/', "")
+        r = http_request(d.port, method, path)
+        assert r.status == status and r.headers["content-type"].startswith("application/json"), (path, r)
+    r = http_request(d.port, "GET", "/api/v1/nosuch", headers=html)
+    assert r.status == 404 and r.headers["content-type"].startswith("application/json"), r
+    # the path is not echoed into the page unescaped
+    r = http_request(d.port, "GET", "/vendor/%3Cscript%3Ealert(1)%3C/script%3E", headers=html)
+    assert r.status == 404 and "<script>alert" not in check_page(r, "hostile path")
+    d.stop()
