@@ -881,6 +881,7 @@ static const struct asset assets[] = {
 	  /* a phone's width: a long word wraps (a table's words stay whole: its box
 	   * scrolls), a chart and a select shrink to it */
 	  "main,footer.contact{overflow-wrap:break-word}h1,h2,h3,dd,.cards li,td .plain a{overflow-wrap:anywhere}"
+	  "pre{white-space:pre-wrap;overflow-wrap:anywhere}"
 	  "dl.facts{grid-template-columns:max-content minmax(0,1fr)}svg.chart{max-width:100%;height:auto}select{max-width:100%}"
 	  "@media (max-width:600px){dl.facts{grid-template-columns:minmax(0,1fr)}}"
 	  /* the web-to-lead form's honeypot: off screen for people, there for bots */

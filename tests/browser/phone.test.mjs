@@ -125,6 +125,19 @@ describe('phone flow', { timeout: 120000 }, () => {
     assert.deepEqual(page.problems, []);
   });
 
+  test('the vendor admin reads the customer\'s e-mail in the outbox', async () => {
+    const page = await phone();
+    await login(page, w, 'admin');
+    await page.goto(`${w.base}/vendor/outbox`);
+    await fits(page, '/vendor/outbox');
+    const first = page.locator('a[href^="/vendor/outbox/"]').first();
+    assert.ok(await first.count(), 'the customer notice is in the outbox');
+    await Promise.all([page.waitForURL(/\/vendor\/outbox\/\d+$/), first.click()]);
+    await w.shot(page, FLOW, 'outbox-message');
+    await fits(page, 'a message in the outbox');
+    assert.deepEqual(page.problems, []);
+  });
+
   test('renewd stops cleanly', async () => {
     const exit = await w.stop();
     assert.deepEqual(exit, { code: 0, signal: null }, w.log());
