@@ -180,8 +180,8 @@
 	"type=\"submit\" name=\"action\" value=\"decline\">Decline</button></form>{{/act}}</li>{{/offered}}"            \
 	"</ul><h2>Being worked</h2>{{^working}}<p>None.</p>{{/working}}<ul class=\"cards\">{{#working}}<li "          \
 	"id=\"lead-{{id}}\">" LEAD_FACTS "{{#act}}<form method=\"post\" action=\"{{base}}/{{id}}\">"                  \
-	CSRF "<label for=\"value-{{id}}\">Value (minor units)</label> <input id=\"value-{{id}}\" name=\"value\" "     \
-	"inputmode=\"numeric\" required> <button type=\"submit\" name=\"action\" value=\"won\">Won</button></form>"   \
+	CSRF "<label for=\"value-{{id}}\">Value ({{currency}})</label> <input id=\"value-{{id}}\" name=\"value\" "   \
+	"inputmode=\"decimal\" required> <button type=\"submit\" name=\"action\" value=\"won\">Won</button></form>"   \
 	"<form method=\"post\" action=\"{{base}}/{{id}}\">" CSRF "<label for=\"lost-{{id}}\">Reason</label> "           \
 	"<input id=\"lost-{{id}}\" name=\"reason\" required> <button type=\"submit\" name=\"action\" value=\"lost\">" \
 	"Lost</button></form>{{/act}}</li>{{/working}}</ul><h2>Other leads</h2>{{^others}}<p>None.</p>"               \

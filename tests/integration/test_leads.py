@@ -556,8 +556,15 @@ def test_pages_qualify_route_accept_and_close(lw):
     page = text(p.get("/partner/leads?done=accepted").text)
     assert "You accepted the lead" in page and "Being worked" in page
     assert lw.get(lid)["state"] == "accepted"
-    p.post(f"/partner/leads/{lid}", {"action": "won", "value": "abc"}, status=400)
-    p.post(f"/partner/leads/{lid}", {"action": "won", "value": "420000"})
+    # the value as a person writes an amount, in the vendor's currency (as the deal form
+    # takes it): not minor units, where "4200" was recorded as GBP 42.00
+    card = re.search(rf'<li id="lead-{lid}">.*?</li>', p.get("/partner/leads").text, re.S).group(0)
+    assert "Value (GBP)" in text(card) and "minor units" not in card, text(card)
+    for bad in ("abc", "-5", "0", "4200.555", "4,200", "99999999999999999999"):
+        r = p.post(f"/partner/leads/{lid}", {"action": "won", "value": bad}, status=400)
+        assert "12000.50" in text(r.text), (bad, text(r.text)[:400])
+    assert lw.get(lid)["state"] == "accepted"
+    p.post(f"/partner/leads/{lid}", {"action": "won", "value": "4200"})
     assert lw.get(lid)["state"] == "won" and lw.get(lid)["value"] == 420000
     assert "Won: GBP 4,200.00" in text(p.get("/partner/leads").text)
 
@@ -652,7 +659,7 @@ def test_a_rep_accepts_and_wins_in_the_console(lw):
     assert f"offered to {rep['id']}" in text(card) and 'value="accept"' in card
     b.post(f"/vendor/leads/{lid}", {"action": "accept"})
     assert lw.get(lid)["rep_id"] == rep["id"] and lw.get(lid)["state"] == "accepted"
-    b.post(f"/vendor/leads/{lid}", {"action": "won", "value": "777"})
+    b.post(f"/vendor/leads/{lid}", {"action": "won", "value": "7.77"})
     assert lw.get(lid)["state"] == "won" and lw.get(lid)["value"] == 777
 
 
