@@ -598,8 +598,21 @@ int rd_page_portal_request(struct rd_req *req)
 	const char *action = rd_form(req, "action"), *message = rd_form(req, "message");
 	uint8_t kind = !action ? 0 : !strcmp(action, "callback") ? RD_TASK_CALLBACK : !strcmp(action, "contact_reseller")
 		       ? RD_TASK_CONTACT_RESELLER : !strcmp(action, "reply") ? RD_TASK_REPLY : 0;
-	if (!kind || (message && strlen(message) >= 2000)) {
-		rd_web_message(&w, 400, "Please choose what you would like", "Choose one of the three options (and keep the message under 2000 characters).");
+	if (!kind) {
+		rd_web_message(&w, 400, "Please choose what you would like", "Choose one of the three options.");
+		return 0;
+	}
+	if (message && strlen(message) >= 2000) { /* bytes: an accented letter or another script's takes two or more */
+		rd_web_message(&w, 400, "Your message is too long",
+			       "A message holds up to 1999 bytes: as many plain letters, fewer accented ones or in other "
+			       "scripts. Go back, shorten it and send it again.");
+		return 0;
+	}
+	json_t *text = message ? json_string(message) : NULL; /* NULL when it is not UTF-8 */
+	json_decref(text);
+	if (message && !text) {
+		rd_web_message(&w, 400, "Please write your message again",
+			       "Your message could not be read as text: go back, write it again and send it.");
 		return 0;
 	}
 	uint64_t task;

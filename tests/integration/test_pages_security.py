@@ -193,6 +193,28 @@ def test_posts_without_the_right_csrf_token_change_nothing(world):
     assert w.get(f"/api/v1/opportunities/{pending['id']}")["state"] == "published_partner"
 
 
+def test_a_customer_request_is_kept_as_typed_or_refused(world):
+    """The portal's "Need something else?" form: a message that is not UTF-8
+    is refused saying so (it was dropped from the task while the customer was
+    thanked), a long non-ASCII message within the limit is kept whole, and a
+    refused one creates no task."""
+    w = world
+    _, _, tok = publish(w, "K-20002")
+    a = open_link(w, tok)
+    good = a.csrf("/portal")
+    tasks = len(w.items("/api/v1/tasks"))
+    r = a.post("/portal/request", {"csrf": good, "action": "callback", "message": b"call me \xff please"})
+    assert r.status == 400 and "message" in r.text.lower(), r
+    r = a.post("/portal/request", {"csrf": good, "action": "callback", "message": "\u00e9" * 1000})  # 2000 bytes
+    assert r.status == 400 and "too long" in r.text and "accented" in r.text, r
+    assert len(w.items("/api/v1/tasks")) == tasks
+    msg = "Rappelez-moi, s'il vous pla\u00eet: " + "\u00e9" * 900
+    r = a.post("/portal/request", {"csrf": good, "action": "reply", "message": msg})
+    assert r.status == 200 and "Thank you" in r.text, r
+    (task,) = [t for t in w.items("/api/v1/tasks")][tasks:]
+    assert task.get("message") == msg, task
+
+
 def test_revoked_and_expired_links(world):
     w = world
     r_opp, _, r_tok = publish(w, "K-20006")
