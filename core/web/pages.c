@@ -477,17 +477,14 @@ int rd_page_portal_accept(struct rd_req *req)
 		return 0;
 	}
 	json_t *selected = json_array();
-	/* Every "add" field (repeated) names an optional line. */
-	size_t len;
-	const char *b = rd_req_body(req, &len), *end = b + len;
-	while (b < end) {
-		const char *amp = memchr(b, '&', (size_t)(end - b));
-		if (!amp)
-			amp = end;
-		if ((size_t)(amp - b) > 4 && !memcmp(b, "add=", 4) && amp - b < 80)
-			json_array_append_new(selected, json_stringn(b + 4, (size_t)(amp - b - 4)));
-		b = amp + 1;
-	}
+	/* Every "add" field (repeated) names an optional line by its SKU, decoded
+	 * as the browser encoded it ("DLP/EP+2" arrives as DLP%2FEP%2B2); what
+	 * names no line of the quote is not chosen. */
+	size_t at = 0;
+	const char *add;
+	while ((add = rd_form_next(req, "add", &at)))
+		if (*add && strlen(add) < 80)
+			json_array_append_new(selected, json_string(add)); /* NULL (not UTF-8) is not appended */
 	/* The rule is the quotes service's (services/quotes.c). */
 	struct rd_actor who = { .vendor = w.tok.vendor_id, .customer = w.tok.customer_id, .portal = true };
 	struct rd_serr e;

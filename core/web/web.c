@@ -144,10 +144,10 @@ static int hexv(char c)
 	return -1;
 }
 
-const char *rd_form(struct rd_req *req, const char *name)
+const char *rd_form_next(struct rd_req *req, const char *name, size_t *at)
 {
 	size_t len;
-	const char *b = rd_req_body(req, &len), *end = b + len;
+	const char *body = rd_req_body(req, &len), *end = body + len, *b = body + (*at < len ? *at : len);
 	size_t nl = strlen(name);
 	while (b < end) {
 		const char *amp = memchr(b, '&', (size_t)(end - b));
@@ -168,11 +168,19 @@ const char *rd_form(struct rd_req *req, const char *name)
 				}
 			}
 			*o = 0;
+			*at = (size_t)(amp - body) + 1;
 			return out;
 		}
 		b = amp + 1;
 	}
+	*at = len;
 	return NULL;
+}
+
+const char *rd_form(struct rd_req *req, const char *name)
+{
+	size_t at = 0;
+	return rd_form_next(req, name, &at);
 }
 
 bool rd_web_csrf_ok(struct web *w)

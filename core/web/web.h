@@ -43,6 +43,9 @@ int rd_web_customer(struct rd_req *req, struct web *w);
 /* The form field of a url-encoded POST body, decoded into the request
  * pool; NULL when absent. */
 const char *rd_form(struct rd_req *req, const char *name);
+/* A field given more than once (checkboxes of one name): its next value
+ * from *at (0 to begin; moved past it), decoded as rd_form's; NULL after the last. */
+const char *rd_form_next(struct rd_req *req, const char *name, size_t *at);
 /* Checks the form's csrf field against the session's; on a mismatch
  * answers 403 and returns false. */
 bool rd_web_csrf_ok(struct web *w);
