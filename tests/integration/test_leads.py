@@ -477,6 +477,11 @@ def test_web_to_lead_form_refuses_bots_and_accepts_a_person(lw):
     # the honeypot filled in
     r = form_post(lw, dict(PERSON, ts=ts, website="http://spam.example"))
     assert r.status == 400 and b"not sent by a person" in r.body, r
+    # a field that is not UTF-8: refused naming it, no lead (the lead lost the field)
+    n = len(lw.admin.items("/api/v1/leads"))
+    r = form_post(lw, dict(PERSON, ts=ts, website="", company=b"Caf\xe9 Ltd"))
+    assert r.status == 400 and b"company" in r.body, r
+    assert len(lw.admin.items("/api/v1/leads")) == n
     # no stamp, or a forged one
     r = form_post(lw, dict(PERSON, website=""))
     assert r.status == 400, r
@@ -534,6 +539,10 @@ def test_pages_qualify_route_accept_and_close(lw):
     assert lw.get(lid)["state"] == "new"
     r = cm.post(f"/vendor/leads/{lid}", {"action": "qualify", "product": "", "region": "london"}, status=400)
     assert "product of interest" in text(r.text)
+    # text that is not UTF-8 is refused naming its field (it was stored, and the lead read back without it)
+    r = cm.post(f"/vendor/leads/{lid}", {"action": "qualify", "product": "WSG-STD", "situation": b"a\xffb"}, status=400)
+    assert "situation" in text(r.text), text(r.text)[:300]
+    assert lw.get(lid)["state"] == "new"
     cm.post(f"/vendor/leads/{lid}", {"action": "qualify", "product": "WSG-STD", "region": "london",
                                       "company_size": "enterprise", "situation": "", "time_frame": ""})
     cm.post(f"/vendor/leads/{lid}", {"action": "route"})
