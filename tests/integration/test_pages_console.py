@@ -629,3 +629,34 @@ def test_sales_view_text_kept_whole(world):
     assert doc["state"] == "lost" and doc["lost_reason"] == reason, doc
     notes = [e.get("note") for e in audit(w, "opportunities", o["id"]) if e["user_id"] == w.uids["vsales@sentinel.example"]]
     assert len(notes) == 2 and all(notes) and notes[-1].startswith("marked lost: a\u00e9"), notes
+
+
+def test_a_form_field_that_is_not_text_is_refused_naming_it(world):
+    """Every page form (behind its CSRF token) refuses a field whose bytes
+    are not UTF-8, naming it, and changes nothing: the console's user form,
+    a webhook subscription's description, the sales view's task (each stored
+    such text, which the API then read back without the field)."""
+    w = world
+    b = Browser(w.d)
+    b.login("admin@sentinel.example")
+    users = len(w.api.items("/api/v1/users"))
+    b.get("/vendor/users")
+    r = b.post("/vendor/users", {"email": "x@y.example", "name": b"Jos\xe9", "password": "abcdefghijk1",
+                                 "role": "vendor-sales"}, status=400)
+    assert 'the field "name"' in text(r.text), text(r.text)[:400]
+    assert len(w.api.items("/api/v1/users")) == users
+    b.get("/vendor/webhooks")
+    r = b.post("/vendor/webhooks", {"url": "https://hooks.example/x", "description": b"\xff", "event.lead.new": "1"},
+               status=400)
+    assert 'the field "description"' in text(r.text), text(r.text)[:400]
+    o = w.api.items("/api/v1/opportunities?state=pending_decision")[0]
+    w.api.ok("POST", f"/api/v1/opportunities/{o['id']}/decision", {"publish": "vendor"})
+    b.get(f"/sales/opportunities/{o['id']}")
+    tasks = len(w.api.items("/api/v1/tasks"))
+    r = b.post(f"/sales/opportunities/{o['id']}/tasks", {"kind": "callback", "message": b"call \xc3("}, status=400)
+    assert 'the field "message"' in text(r.text), text(r.text)[:400]
+    assert len(w.api.items("/api/v1/tasks")) == tasks
+    # a name that is not text is not shown
+    r = b.post(f"/sales/opportunities/{o['id']}/tasks", {b"<b\xff>": b"\xff", "kind": "callback", "message": "x"},
+               status=400)
+    assert "<b" not in text(r.text) and "a field could not be read" in text(r.text), text(r.text)[:400]
