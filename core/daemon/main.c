@@ -38,6 +38,7 @@
 #include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "web/web.h"
 
 #if RD_HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
@@ -392,6 +393,7 @@ int main(int argc, char **argv)
 		.body_dir = body_dir,
 		.credentials_ok = rd_call_credentials_ok,
 		.req_timeout_ms = (unsigned)d.config.request_timeout_ms,
+		.page_error = rd_web_route_error,
 		.routes = rd_routes,
 		.n_routes = rd_n_routes,
 		.app = &app,

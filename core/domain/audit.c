@@ -39,6 +39,7 @@ int rd_audit_write(struct rd_txn *t, struct rd_domain *d, uint64_t tenant, uint6
 	dump_into(before, a->before, sizeof a->before);
 	dump_into(after, a->after, sizeof a->after);
 	snprintf(a->note, sizeof a->note, "%s", note ? note : "");
+	rd_utf8_mend(a->note); /* a cut (here, or a caller's "%.150s") may split a character */
 	int rc = rd_entity_put(t, d->audit, &rd_entity_audit, tenant, a, 0);
 	free(a);
 	return rc;

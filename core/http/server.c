@@ -1089,6 +1089,17 @@ static int on_req(h2o_handler_t *self, h2o_req_t *r)
 	return 0;
 }
 
+/* A 404 or 405 as a page, for a browser outside /api/ (the server options'
+ * page_error). */
+static bool browser_page(struct rd_server *srv, struct rd_req *req, int status)
+{
+	const char *accept = rd_req_header(req, "accept");
+	if (!srv->opts.page_error || !accept || !strstr(accept, "text/html") || !strncmp(req->path, "/api/", 5) ||
+	    !strcmp(req->path, "/api"))
+		return false;
+	return srv->opts.page_error(req, status);
+}
+
 /* What on_req does once the request is read: the head's size, the route,
  * the body's limit, 404 and 405, then the handler (and a reply in its name
  * when it gave none).  rd_server_dispatch runs the same for a detached
@@ -1129,12 +1140,14 @@ static void route_and_run(struct rd_server *srv, struct rd_req *req)
 			if (allowed) {
 				rd_methods_format(allowed, allow, sizeof allow);
 				rd_reply_header(req, "allow", allow);
-				rd_reply_error(req, 405, "method_not_allowed", NULL, "%s is not allowed on %s (allowed: %s)",
-					       req->method_name, req->path, allow);
+				if (!browser_page(srv, req, 405))
+					rd_reply_error(req, 405, "method_not_allowed", NULL, "%s is not allowed on %s (allowed: %s)",
+						       req->method_name, req->path, allow);
 				return;
 			}
 		}
-		rd_reply_error(req, 404, "not_found", NULL, "no route for %s", req->path);
+		if (!browser_page(srv, req, 404))
+			rd_reply_error(req, 404, "not_found", NULL, "no route for %s", req->path);
 		return;
 	}
 	if (query_refused(req))

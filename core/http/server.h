@@ -27,6 +27,11 @@ struct rd_server_opts {
 	 * decides the body limit before h2o buffers the body (docs/security.md). */
 	int (*credentials_ok)(void *app, const char *authorization, const char *cookie, bool *bulk);
 	unsigned req_timeout_ms;  /* a request that does not arrive in time is dropped */
+	/* A browser's request (Accept names text/html) for an address outside
+	 * /api/ that has no route (404) or not for its method (405; the Allow
+	 * header is set): answers it with a page and returns true; false (or
+	 * NULL): the JSON error as for the API. */
+	bool (*page_error)(struct rd_req *req, int status);
 	const struct rd_route *routes; /* borrowed for the server's life */
 	size_t n_routes;
 	void *app;                /* handed to handlers by rd_req_app() */

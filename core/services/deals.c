@@ -715,10 +715,38 @@ static int submit_write(struct rd_txn *t, void *arg)
 	return mail_channel(s->app, t, v, x, false);
 }
 
+/* Text a registration keeps: UTF-8 that fits its field whole (never cut,
+ * and so never cut inside a character). */
+static bool text_fits(const char *s, size_t cap)
+{
+	if (!s || !*s)
+		return true;
+	if (strlen(s) >= cap)
+		return false;
+	json_t *j = json_string(s); /* NULL when s is not valid UTF-8 */
+	json_decref(j);
+	return j != NULL;
+}
+
 int rd_deal_submit(struct rd_app *app, const struct rd_actor *who, const struct rd_deal_input *in,
 		   struct rd_dealreg *out, struct rd_serr *e)
 {
 	e->rc = 0;
+	if (!text_fits(in->situation, sizeof out->situation))
+		return rd_serr_set(e, RD_EINVAL, "invalid", "situation", "the situation is text of at most %zu bytes",
+				   sizeof out->situation - 1);
+	if (!text_fits(in->notes, sizeof out->notes))
+		return rd_serr_set(e, RD_EINVAL, "invalid", "notes", "the notes are text of at most %zu bytes",
+				   sizeof out->notes - 1);
+	if (in->new_customer && (!text_fits(in->new_customer->name, sizeof in->new_customer->name) ||
+				 !text_fits(in->new_customer->email, sizeof in->new_customer->email) ||
+				 !text_fits(in->new_customer->postcode, sizeof in->new_customer->postcode) ||
+				 !text_fits(in->new_customer->external_id, sizeof in->new_customer->external_id)))
+		return rd_serr_set(e, RD_EINVAL, "invalid", "customer", "a new customer's name, e-mail, postcode and "
+				   "external id are text");
+	if (in->new_customer && in->new_customer->email[0] && !rd_checkout_email_ok(in->new_customer->email))
+		return rd_serr_set(e, RD_EINVAL, "invalid", "customer.email", "the new customer's e-mail address is not "
+				   "valid (name@example.com)");
 	struct submit s = { app, who, in, out, e };
 	int rc = rd_store_write(app->store, submit_write, &s);
 	if (rc < 0 && e->rc != rc)

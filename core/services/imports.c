@@ -263,6 +263,7 @@ static void row_error(struct engine *en, const char *column, const char *fmt, ..
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	rd_utf8_mend(msg); /* a value quoted "%.64s" may be cut inside a character */
 	json_array_append_new(im->errors, json_pack("{s:I, s:o, s:s}", "row", (json_int_t)en->row, "column",
 						    column ? json_string(column) : json_null(), "message", msg));
 }
@@ -1669,6 +1670,7 @@ static void job_finish(struct job *j, bool cancelled)
 		r->status = RD_IMPORT_FAILED;
 		snprintf(r->message, sizeof r->message, "nothing applied: %.220s",
 			 cancelled || atomic_load(&j->im.cancel) ? "the import was cancelled (renewd is stopping)" : j->im.fatal);
+		rd_utf8_mend(r->message); /* a quoted column name cut at 64 bytes, or this cut, may split a character */
 	} else if (j->dry_run) {
 		r->status = RD_IMPORT_SUCCEEDED;
 		r->created = j->created;

@@ -35,6 +35,15 @@
 #define MAX_CANDIDATES 200
 #define INACTIVE_UNKNOWN (-1)
 
+/* NULL or UTF-8: what a form may send is not always text (the API's JSON is). */
+static bool is_text(const char *s)
+{
+	if (!s)
+		return true;
+	json_t *j = json_string(s);
+	json_decref(j);
+	return j != NULL;
+}
 static const char *const state_names[] = { "", "new", "qualified", "assigned", "accepted", "won", "lost", "returned" };
 
 /* ---- small helpers ------------------------------------------------------------------------ */
@@ -453,6 +462,8 @@ static int qualify_write(struct rd_txn *t, void *arg)
 		if (strlen(f[i].v) >= f[i].cap)
 			return rd_serr_set(u->e, RD_EINVAL, "invalid", f[i].name, "%s is longer than %zu bytes", f[i].name,
 					   f[i].cap - 1);
+		if (!is_text(f[i].v))
+			return rd_serr_set(u->e, RD_EINVAL, "invalid", f[i].name, "%s is not text (UTF-8)", f[i].name);
 		copy(f[i].dst, f[i].cap, f[i].v);
 	}
 	if (blank(l->product))
@@ -957,6 +968,8 @@ static int check_reason(const char *reason, size_t cap, struct rd_serr *e, const
 		return rd_serr_set(e, RD_EINVAL, "invalid", "reason", "%s needs a reason", what);
 	if (strlen(reason) >= cap)
 		return rd_serr_set(e, RD_EINVAL, "invalid", "reason", "the reason is longer than %zu bytes", cap - 1);
+	if (!is_text(reason))
+		return rd_serr_set(e, RD_EINVAL, "invalid", "reason", "the reason is not text (UTF-8)");
 	return 0;
 }
 
@@ -1495,6 +1508,10 @@ int rd_lead_form_submit(struct rd_app *app, const char *slug, const char *peer, 
 			free(in);
 			return rd_serr_set(e, RD_EINVAL, "invalid", fl[i].name, "%s is longer than %zu bytes", fl[i].name,
 					   fl[i].cap - 1);
+		}
+		if (!is_text(fl[i].v)) {
+			free(in);
+			return rd_serr_set(e, RD_EINVAL, "invalid", fl[i].name, "%s is not text (UTF-8)", fl[i].name);
 		}
 		copy(fl[i].dst, fl[i].cap, fl[i].v);
 	}

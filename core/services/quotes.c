@@ -188,6 +188,16 @@ static int amend_write(struct rd_txn *t, void *arg)
 	return rc;
 }
 
+/* NULL or UTF-8 (what a JSON string holds: an API's always is, a form's may not be). */
+static bool utf8(const char *s)
+{
+	if (!s)
+		return true;
+	json_t *j = json_string(s);
+	json_decref(j);
+	return j != NULL;
+}
+
 int rd_quote_amend(struct rd_app *app, const struct rd_actor *who, uint64_t id, const struct rd_quote_amendment *ch,
 		   struct rd_opportunity *out, struct rd_serr *e)
 {
@@ -202,6 +212,10 @@ int rd_quote_amend(struct rd_app *app, const struct rd_actor *who, uint64_t id, 
 		return rd_serr_set(e, RD_EINVAL, "invalid", "lost_reason", "lost_reason goes with state lost");
 	if (ch->note && (blank(ch->note) ? *ch->note != 0 : strlen(ch->note) > NOTE_MAX))
 		return rd_serr_set(e, RD_EINVAL, "invalid", "note", "a note is 1-%d bytes of text", NOTE_MAX);
+	if (!utf8(ch->note))
+		return rd_serr_set(e, RD_EINVAL, "invalid", "note", "a note is text (UTF-8)");
+	if (!utf8(ch->lost_reason))
+		return rd_serr_set(e, RD_EINVAL, "invalid", "lost_reason", "the reason is text (UTF-8)");
 	if (!id)
 		return rd_serr_set(e, RD_ENOTFOUND, "not_found", "id", "no such opportunity");
 	struct amend a = { app, who, id, ch, out, e };

@@ -112,6 +112,7 @@ static int refund_write(struct rd_txn *t, void *arg)
 		o->state = RD_OPP_LOST;
 		o->lost_reason_set = 1;
 		snprintf(o->lost_reason, sizeof o->lost_reason, "refunded: %.100s", r->reason);
+		rd_utf8_mend(o->lost_reason); /* the cut may split a character of the reason */
 		rc = rd_order_put_audited(t, d, d->opportunities, &rd_entity_opportunity, v, u, ob, o, 0, "refunded");
 	}
 	free(o);

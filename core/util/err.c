@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "util/err.h"
@@ -79,6 +80,45 @@ void rd_strcopy(char *dst, size_t cap, const char *src)
 	size_t n = src ? strnlen(src, cap - 1) : 0;
 	memcpy(dst, src ? src : "", n);
 	dst[n] = 0;
+}
+
+/* The length of the UTF-8 sequence at s (1-4), or 0 when it is not one;
+ * *cut is set when it is a valid start that the string ends inside. */
+static size_t utf8_len(const unsigned char *s, bool *cut)
+{
+	*cut = false;
+	if (s[0] < 0x80)
+		return 1;
+	size_t n = s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3 : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+	for (size_t i = 1; i < n; i++) {
+		if (!s[i]) {
+			*cut = true;
+			return 0;
+		}
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	}
+	/* no overlong three or four byte forms, no surrogates, nothing past U+10FFFF */
+	if ((n == 3 && ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0))) ||
+	    (n == 4 && ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))))
+		return 0;
+	return n;
+}
+
+void rd_utf8_mend(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	while (*p) {
+		bool cut;
+		size_t n = utf8_len(p, &cut);
+		if (n) {
+			p += n;
+		} else if (cut) {
+			*p = 0;
+		} else {
+			*p++ = '?';
+		}
+	}
 }
 
 char *rd_strdup(const char *s)

@@ -34,4 +34,9 @@ char *rd_strdup(const char *s);
  * src copies as ""). Nothing is written when cap is 0. */
 void rd_strcopy(char *dst, size_t cap, const char *src);
 
+/* s made UTF-8 in place, for text a cut may have split (an audit note's
+ * "%.150s" of a person's words): a sequence cut short at the end is dropped,
+ * any other byte that is not UTF-8 becomes '?'.  Valid UTF-8 is untouched. */
+void rd_utf8_mend(char *s);
+
 #endif

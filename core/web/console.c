@@ -86,16 +86,18 @@ bool rd_console_allowed(struct web *w, enum rd_resource res, enum rd_action act)
 	return false;
 }
 
-/* The partner portal's navigation. */
-json_t *rd_web_partner_nav(const char *current)
+/* The partner portal's navigation: the sections the role may open (a
+ * partner's sales person may not see commissions, so not Statements). */
+json_t *rd_web_partner_nav(uint8_t role, const char *current)
 {
 	static const struct {
 		const char *href, *label;
+		enum rd_resource res; /* read to open the section; 0: every partner role */
 	} sections[] = {
 		{ "/partner", "Decisions and quotes" },
 		{ "/partner/contracts", "Contracts" },
 		{ "/partner/customers", "Customers" },
-		{ "/partner/statements", "Statements" },
+		{ "/partner/statements", "Statements", RD_RES_COMMISSION },
 		{ "/partner/tasks", "Tasks" },
 		{ "/partner/deals", "Deal registrations" },
 		{ "/partner/leads", "Leads" },
@@ -105,8 +107,9 @@ json_t *rd_web_partner_nav(const char *current)
 	};
 	json_t *a = json_array();
 	for (size_t i = 0; i < sizeof sections / sizeof *sections; i++)
-		json_array_append_new(a, json_pack("{s:s, s:s, s:b}", "href", sections[i].href, "label", sections[i].label,
-						   "current", !strcmp(sections[i].href, current)));
+		if (!sections[i].res || rd_authz(role, sections[i].res, RD_ACT_READ) != RD_SCOPE_NONE)
+			json_array_append_new(a, json_pack("{s:s, s:s, s:b}", "href", sections[i].href, "label",
+							   sections[i].label, "current", !strcmp(sections[i].href, current)));
 	return a;
 }
 
@@ -114,7 +117,7 @@ json_t *rd_web_partner_nav(const char *current)
 static json_t *nav_json(struct web *w, const char *current)
 {
 	if (rd_role_is_partner(w->c.who.role))
-		return rd_web_partner_nav(current);
+		return rd_web_partner_nav(w->c.who.role, current);
 	static const struct {
 		const char *href, *label;
 		enum rd_resource res;

@@ -114,12 +114,19 @@ static bool partner_begin(struct rd_req *req, struct web *w)
 	return true;
 }
 
-static int partner_page(struct web *w, int status, const char *error, const char *notice)
+/* The partner's page: its registrations and the form to register one; form
+ * (stolen, or NULL) is the registration as typed, shown again after a
+ * refusal. */
+static int partner_page_form(struct web *w, int status, const char *error, const char *notice, json_t *form)
 {
 	struct rd_txn *t;
 	int rc = rd_store_read(w->app->store, &t);
-	if (rc < 0)
+	if (rc < 0) {
+		json_decref(form);
 		return rc;
+	}
+	const char *chosen_customer = form ? json_string_value(json_object_get(form, "customer_id")) : NULL;
+	const char *chosen_product = form ? json_string_value(json_object_get(form, "product")) : NULL;
 	struct rd_domain *d = w->app->domain;
 	uint64_t v = w->c.who.vendor, me = w->c.who.partner;
 	json_t *rows = json_array(), *customers = json_array(), *products = json_array();
@@ -149,8 +156,9 @@ static int partner_page(struct web *w, int status, const char *error, const char
 			continue;
 		seen[n_seen++] = k.customer_id;
 		struct rd_customer cu;
-		json_array_append_new(customers, json_pack("{s:I, s:s}", "id", (json_int_t)k.customer_id, "name",
-							   rd_console_customer_name(t, w, k.customer_id, &cu)));
+		json_array_append_new(customers, json_pack("{s:I, s:s, s:b}", "id", (json_int_t)k.customer_id, "name",
+							   rd_console_customer_name(t, w, k.customer_id, &cu), "chosen",
+							   chosen_customer && rd_parse_id(chosen_customer) == k.customer_id));
 	}
 	rd_iter_close(&it);
 	struct rd_product pr;
@@ -158,14 +166,16 @@ static int partner_page(struct web *w, int status, const char *error, const char
 		rc = rd_iter_records(&it, t, d->products, v, 0);
 	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0)
 		if (rd_entity_decode(&rd_entity_product, item.val, item.len, &pr) == 0)
-			json_array_append_new(products, json_pack("{s:I, s:s, s:s}", "id", (json_int_t)pr.id, "name", pr.name,
-								  "line", pr.line));
+			json_array_append_new(products, json_pack("{s:I, s:s, s:s, s:b}", "id", (json_int_t)pr.id, "name", pr.name,
+								  "line", pr.line, "chosen",
+								  chosen_product && rd_parse_id(chosen_product) == pr.id));
 	rd_iter_close(&it);
 	rd_txn_end(t);
 	if (rc < 0) {
 		json_decref(rows);
 		json_decref(customers);
 		json_decref(products);
+		json_decref(form);
 		return rc;
 	}
 	while (json_array_size(rows) > DEALS_SHOWN)
@@ -181,18 +191,31 @@ static int partner_page(struct web *w, int status, const char *error, const char
 		json_object_set_new(ctx, "error", json_string(error));
 	if (notice)
 		json_object_set_new(ctx, "notice", json_string(notice));
+	if (form)
+		json_object_set_new(ctx, "form", form);
 	rd_web_mark_lists(ctx);
 	rd_web_page(w, status, "partner_deals", w->c.who.partner, ctx);
 	return 0;
 }
 
+static int partner_page(struct web *w, int status, const char *error, const char *notice)
+{
+	return partner_page_form(w, status, error, notice, NULL);
+}
+
+/* A service's refusal as a sentence naming its field. */
+static void refusal_text(const struct rd_serr *e, char *text, size_t cap)
+{
+	snprintf(text, cap, "%s%s%s", e->message, e->field ? " (" : "", e->field ? e->field : "");
+	if (e->field)
+		strncat(text, ")", cap - strlen(text) - 1);
+	text[0] = (char)(text[0] >= 'a' && text[0] <= 'z' ? text[0] - 'a' + 'A' : text[0]);
+}
+
 static int refused(struct web *w, const struct rd_serr *e, int (*again)(struct web *, int, const char *, const char *))
 {
 	char text[300];
-	snprintf(text, sizeof text, "%s%s%s", e->message, e->field ? " (" : "", e->field ? e->field : "");
-	if (e->field)
-		strncat(text, ")", sizeof text - strlen(text) - 1);
-	text[0] = (char)(text[0] >= 'a' && text[0] <= 'z' ? text[0] - 'a' + 'A' : text[0]);
+	refusal_text(e, text, sizeof text);
 	return again(w, rd_serr_status(e->rc), text, NULL);
 }
 
@@ -232,27 +255,77 @@ static int64_t amount_of(const char *s, const char *currency)
 	return whole * scale + frac;
 }
 
+/* The registration form's fields, kept to show the form again as typed
+ * (text that is not UTF-8 is not kept: it cannot be shown). */
+static const char *const deal_fields[] = { "customer_id", "customer_name", "customer_email", "customer_postcode",
+					   "customer_external_id", "product", "seats", "value", "close_date",
+					   "situation", "notes" };
+
+/* Seats as typed: a whole number from 0 to 100,000,000 (the API's bound); empty is 0. */
+static bool seats_of(const char *s, uint32_t *out)
+{
+	uint32_t n = 0;
+	if (s)
+		for (; *s; s++) {
+			if (*s < '0' || *s > '9' || (n = n * 10 + (uint32_t)(*s - '0')) > 100000000)
+				return false;
+		}
+	*out = n;
+	return true;
+}
+
 int rd_page_partner_deals_post(struct rd_req *req)
 {
 	struct web w;
 	if (!partner_begin(req, &w) || !rd_web_csrf_ok(&w) || !rd_console_allowed(&w, RD_RES_DEAL, RD_ACT_CREATE))
 		return 0;
+	json_t *form = json_object();
+	for (size_t i = 0; i < sizeof deal_fields / sizeof *deal_fields; i++) {
+		const char *f = rd_form(req, deal_fields[i]);
+		json_t *v = f ? json_string(f) : NULL;
+		if (v)
+			json_object_set_new(form, deal_fields[i], v);
+	}
 	struct rd_deal_input in = { 0 };
 	struct rd_customer nc = { 0 };
-	const char *cust = rd_form(req, "customer_id"), *name = rd_form(req, "customer_name");
+	const char *cust = rd_form(req, "customer_id");
 	const char *prev = rd_form(req, "previous_id");
 	in.previous_id = prev && *prev ? rd_parse_id(prev) : 0;
-	if (cust && *cust && strcmp(cust, "new"))
+	if (in.previous_id) { /* a resubmission: its own small form, not this one to show again */
+		json_decref(form);
+		form = NULL;
+	}
+	if (cust && *cust && strcmp(cust, "new")) {
 		in.customer_id = rd_parse_id(cust);
-	else if (!in.previous_id) {
-		snprintf(nc.name, sizeof nc.name, "%s", name ? name : "");
-		const char *f;
-		if ((f = rd_form(req, "customer_email")))
-			snprintf(nc.email, sizeof nc.email, "%s", f);
-		if ((f = rd_form(req, "customer_postcode")))
-			snprintf(nc.postcode, sizeof nc.postcode, "%s", f);
-		if ((f = rd_form(req, "customer_external_id")))
-			snprintf(nc.external_id, sizeof nc.external_id, "%s", f);
+	} else if (!in.previous_id) {
+		/* the new customer, checked as the API checks it (domain/model.c):
+		 * what does not fit is refused, never cut */
+		static const char *const names[][2] = { { "customer_name", "name" }, { "customer_email", "email" },
+							{ "customer_postcode", "postcode" },
+							{ "customer_external_id", "external_id" } };
+		json_t *j = json_object();
+		const char *bad = NULL, *why = NULL;
+		char whybuf[200] = "";
+		for (size_t i = 0; i < sizeof names / sizeof *names && !bad; i++) {
+			const char *f = rd_form(req, names[i][0]);
+			if (!f || (!*f && i))
+				continue;
+			json_t *v = json_string(f);
+			if (!v)
+				bad = names[i][1], why = "is not text (UTF-8)";
+			else
+				json_object_set_new(j, names[i][1], v);
+		}
+		if (!bad && rd_entity_from_json(&rd_entity_customer, j, &nc, &bad, whybuf, sizeof whybuf) < 0)
+			why = whybuf[0] ? whybuf : "is not right";
+		json_decref(j);
+		if (why) {
+			char text[300];
+			snprintf(text, sizeof text, "Check the new customer's %s: %s (customer.%s)",
+				 !strcmp(bad ?: "", "name") ? "name" : !strcmp(bad ?: "", "email") ? "e-mail"
+				 : !strcmp(bad ?: "", "postcode") ? "postcode" : "customer number", why, bad ?: "name");
+			return partner_page_form(&w, 400, text, NULL, form);
+		}
 		in.new_customer = &nc;
 	}
 	const char *product = rd_form(req, "product"), *seats = rd_form(req, "seats"), *value = rd_form(req, "value");
@@ -261,20 +334,25 @@ int rd_page_partner_deals_post(struct rd_req *req)
 		in.products[0] = rd_parse_id(product);
 		in.n_products = 1;
 	}
-	in.seats = seats && *seats ? (uint32_t)strtoul(seats, NULL, 10) : 0;
+	if (!seats_of(seats, &in.seats))
+		return partner_page_form(&w, 400, "Seats is a whole number from 0 to 100000000 (seats).", NULL, form);
 	in.expected_value = amount_of(value ? value : "", w.vendor.currency);
 	if (in.expected_value < 0)
-		return partner_page(&w, 400, "The expected value is a number, such as 12000 or 12000.50.", NULL);
+		return partner_page_form(&w, 400, "The expected value is a number, such as 12000 or 12000.50.", NULL, form);
 	if (!close || rd_date_parse(close, &in.close_date) < 0)
-		return partner_page(&w, 400, "Give the expected close date (YYYY-MM-DD).", NULL);
+		return partner_page_form(&w, 400, "Give the expected close date (YYYY-MM-DD).", NULL, form);
 	in.situation = rd_form(req, "situation");
 	in.notes = rd_form(req, "notes");
 	struct rd_actor who = actor_of(&w);
 	struct rd_dealreg x;
 	struct rd_serr e;
 	int rc = rd_deal_submit(w.app, &who, &in, &x, &e);
-	if (rc < 0 && e.code && strcmp(e.code, "internal"))
-		return refused(&w, &e, partner_page);
+	if (rc < 0 && e.code && strcmp(e.code, "internal")) {
+		char text[300];
+		refusal_text(&e, text, sizeof text);
+		return partner_page_form(&w, rd_serr_status(e.rc), text, NULL, form);
+	}
+	json_decref(form);
 	if (rc < 0)
 		return rc;
 	rd_web_redirect(req, "/partner/deals?done=registered");

@@ -252,6 +252,8 @@ struct portal_data {
 	struct rd_partner res;
 	bool have_res;
 	json_t *contracts;
+	struct rd_order order; /* the quote's live order (services/orders.c: one per quote), when it has one */
+	bool ordered;
 };
 
 /* The invoices of the customer's orders, by contract ({"CONTRACT_ID":
@@ -298,6 +300,11 @@ static int load_portal(struct web *w, struct portal_data *p)
 		return rc;
 	}
 	p->have_res = rd_entity_get(t, d->partners, &rd_entity_partner, v, p->o.reseller_id, &p->res) == 0;
+	uint8_t okey[8];
+	uint64_t oid;
+	rd_key_put_u64(okey, p->o.id);
+	p->ordered = rd_index_find(t, d->orders, "live", v, okey, 8, &oid) == 0 &&
+		     rd_entity_get(t, d->orders, &rd_entity_order, v, oid, &p->order) == 0 && p->order.customer_id == p->cu.id;
 	p->contracts = json_array();
 	json_t *invoices = customer_invoices(t, d, v, p->cu.id);
 	uint8_t key[8];
@@ -363,7 +370,8 @@ int rd_page_portal(struct rd_req *req)
 		    p->o.state == RD_OPP_ACCEPTED;
 	if (open) {
 		struct rd_quote_sum sum = { 0 };
-		json_t *none = json_array(), *lines = quote_lines(&p->o, none, &sum);
+		/* the lines as ordered once ordered; else none chosen yet */
+		json_t *none = p->ordered ? NULL : json_array(), *lines = quote_lines(&p->o, none, &sum);
 		json_decref(none);
 		int64_t base = sum.base, total = sum.total;
 		json_object_set_new(ctx, "quote",
@@ -371,7 +379,15 @@ int rd_page_portal(struct rd_req *req)
 					      lines ? lines : json_array(), "total", rd_money_json(total, p->o.currency),
 					      "base_amount", (json_int_t)base, "currency", p->o.currency, "exponent",
 					      rd_money_exponent(p->o.currency), "valid_until", rd_date_json(p->o.valid_until), "can_buy",
-					      p->o.state != RD_OPP_PUBLISHED_PARTNER));
+					      p->o.state != RD_OPP_PUBLISHED_PARTNER && !p->ordered));
+		/* Ordered already (the back button, or a second visit): the
+		 * order, not a second Buy (services/orders.c keeps one live
+		 * order per quote). */
+		if (p->ordered)
+			json_object_set_new(json_object_get(ctx, "quote"), "ordered",
+					    json_pack("{s:s, s:o, s:b}", "number", p->order.number, "total",
+						      rd_money_json(p->order.total, p->order.currency), "paid",
+						      p->order.state == RD_ORDER_PAID || p->order.state == RD_ORDER_FULFILLED));
 		if (p->o.discount_bp) {
 			char pct[32];
 			rd_bp_format(p->o.discount_bp, pct, sizeof pct);
@@ -461,17 +477,14 @@ int rd_page_portal_accept(struct rd_req *req)
 		return 0;
 	}
 	json_t *selected = json_array();
-	/* Every "add" field (repeated) names an optional line. */
-	size_t len;
-	const char *b = rd_req_body(req, &len), *end = b + len;
-	while (b < end) {
-		const char *amp = memchr(b, '&', (size_t)(end - b));
-		if (!amp)
-			amp = end;
-		if ((size_t)(amp - b) > 4 && !memcmp(b, "add=", 4) && amp - b < 80)
-			json_array_append_new(selected, json_stringn(b + 4, (size_t)(amp - b - 4)));
-		b = amp + 1;
-	}
+	/* Every "add" field (repeated) names an optional line by its SKU, decoded
+	 * as the browser encoded it ("DLP/EP+2" arrives as DLP%2FEP%2B2); what
+	 * names no line of the quote is not chosen. */
+	size_t at = 0;
+	const char *add;
+	while ((add = rd_form_next(req, "add", &at)))
+		if (*add && strlen(add) < 80)
+			json_array_append_new(selected, json_string(add)); /* NULL (not UTF-8) is not appended */
 	/* The rule is the quotes service's (services/quotes.c). */
 	struct rd_actor who = { .vendor = w.tok.vendor_id, .customer = w.tok.customer_id, .portal = true };
 	struct rd_serr e;
@@ -498,6 +511,12 @@ int rd_page_portal_purchase(struct rd_req *req)
 		return 0;
 	struct portal_data *p = rd_calloc(1, sizeof *p);
 	int rc = load_portal(&w, p);
+	if (rc == 0 && p->ordered) { /* back after the order: the order, never a second form */
+		json_decref(p->contracts);
+		free(p);
+		rd_web_redirect(req, "/portal/order");
+		return 0;
+	}
 	if (rc < 0 || p->o.state != RD_OPP_ACCEPTED) {
 		json_decref(p->contracts);
 		free(p);
@@ -576,8 +595,21 @@ int rd_page_portal_request(struct rd_req *req)
 	const char *action = rd_form(req, "action"), *message = rd_form(req, "message");
 	uint8_t kind = !action ? 0 : !strcmp(action, "callback") ? RD_TASK_CALLBACK : !strcmp(action, "contact_reseller")
 		       ? RD_TASK_CONTACT_RESELLER : !strcmp(action, "reply") ? RD_TASK_REPLY : 0;
-	if (!kind || (message && strlen(message) >= 2000)) {
-		rd_web_message(&w, 400, "Please choose what you would like", "Choose one of the three options (and keep the message under 2000 characters).");
+	if (!kind) {
+		rd_web_message(&w, 400, "Please choose what you would like", "Choose one of the three options.");
+		return 0;
+	}
+	if (message && strlen(message) >= 2000) { /* bytes: an accented letter or another script's takes two or more */
+		rd_web_message(&w, 400, "Your message is too long",
+			       "A message holds up to 1999 bytes: as many plain letters, fewer accented ones or in other "
+			       "scripts. Go back, shorten it and send it again.");
+		return 0;
+	}
+	json_t *text = message ? json_string(message) : NULL; /* NULL when it is not UTF-8 */
+	json_decref(text);
+	if (message && !text) {
+		rd_web_message(&w, 400, "Please write your message again",
+			       "Your message could not be read as text: go back, write it again and send it.");
 		return 0;
 	}
 	uint64_t task;
@@ -965,7 +997,7 @@ int rd_page_partner(struct rd_req *req)
 	rd_web_page(&w, 200, "partner", w.c.who.partner,
 		    json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s}", "title", "Renewal opportunities", "user",
 			      have_u ? u.email : "", "partner_name", have_p ? pa.name : "", "pending", pending, "quotes", quotes,
-			      "tasks", tasks, "nav", rd_web_partner_nav("/partner"), "nav_label", "Partner portal"));
+			      "tasks", tasks, "nav", rd_web_partner_nav(w.c.who.role, "/partner"), "nav_label", "Partner portal"));
 	return 0;
 }
 
@@ -1051,7 +1083,7 @@ int rd_page_partner_opportunity(struct rd_req *req)
 	if (lines)
 		json_object_set_new(ctx, "total", rd_money_json(sum.total, o->currency));
 	json_object_set_new(ctx, "tasks", tasks);
-	json_object_set_new(ctx, "nav", rd_web_partner_nav("/partner"));
+	json_object_set_new(ctx, "nav", rd_web_partner_nav(w.c.who.role, "/partner"));
 	json_object_set_new(ctx, "nav_label", json_string("Partner portal"));
 	free(o);
 	rd_web_page(&w, 200, "partner_opportunity", w.c.who.partner, ctx);

@@ -141,6 +141,7 @@ static json_t *lead_row(struct rd_txn *t, struct web *w, const struct rd_lead *l
 	json_object_set_new(j, "act", json_boolean(partner || rep_offer || rep_works));
 	json_object_set_new(j, "base", json_string(partner ? "/partner/leads" : "/vendor/leads"));
 	json_object_set_new(j, "csrf", json_string(w->csrf));
+	json_object_set_new(j, "currency", json_string(w->vendor.currency));
 	free(a);
 	return j;
 }
@@ -277,10 +278,15 @@ static int lead_post(struct web *w)
 		rc = rd_lead_decline(w->app, &who, id, rd_form(w->req, "reason"), l, &e);
 		done = "declined";
 	} else if (!strcmp(action, "won")) {
+		/* an amount as a person writes it, in the vendor's currency ("12000" or
+		 * "12000.50", as the deal form takes it), not minor units */
 		const char *v = rd_form(w->req, "value");
-		char *end = NULL;
-		unsigned long long value = v && *v ? strtoull(v, &end, 10) : 0;
-		rc = rd_lead_close(w->app, &who, id, true, end && *end ? 0 : value, NULL, l, &e);
+		int64_t value = 0;
+		if (!v || rd_money_parse_decimal(v, w->vendor.currency, &value) < 0 || value <= 0)
+			rc = rd_serr_set(&e, RD_EINVAL, "invalid", "value", "the value won is an amount of %s above 0, such "
+					 "as 12000 or 12000.50", w->vendor.currency);
+		else
+			rc = rd_lead_close(w->app, &who, id, true, (uint64_t)value, NULL, l, &e);
 		done = "won";
 	} else if (!strcmp(action, "lost")) {
 		rc = rd_lead_close(w->app, &who, id, false, 0, rd_form(w->req, "reason"), l, &e);

@@ -144,10 +144,10 @@ static int hexv(char c)
 	return -1;
 }
 
-const char *rd_form(struct rd_req *req, const char *name)
+const char *rd_form_next(struct rd_req *req, const char *name, size_t *at)
 {
 	size_t len;
-	const char *b = rd_req_body(req, &len), *end = b + len;
+	const char *body = rd_req_body(req, &len), *end = body + len, *b = body + (*at < len ? *at : len);
 	size_t nl = strlen(name);
 	while (b < end) {
 		const char *amp = memchr(b, '&', (size_t)(end - b));
@@ -168,20 +168,86 @@ const char *rd_form(struct rd_req *req, const char *name)
 				}
 			}
 			*o = 0;
+			*at = (size_t)(amp - body) + 1;
 			return out;
 		}
 		b = amp + 1;
 	}
+	*at = len;
 	return NULL;
+}
+
+const char *rd_form(struct rd_req *req, const char *name)
+{
+	size_t at = 0;
+	return rd_form_next(req, name, &at);
+}
+
+/* A urlencoded form's first field whose value, decoded, is not text
+ * (UTF-8), written into name[cap] ("" when its name is not text either);
+ * false when every field is text (and for a multipart form, whose handler
+ * reads its parts). */
+static bool form_not_text(struct rd_req *req, char *name, size_t cap)
+{
+	const char *type = rd_req_header(req, "content-type");
+	if (type && strncmp(type, "application/x-www-form-urlencoded", 33))
+		return false;
+	size_t len;
+	const char *b = rd_req_body(req, &len), *end = b + len;
+	char *out = rd_malloc(len + 1);
+	bool bad = false;
+	while (b < end && !bad) {
+		const char *amp = memchr(b, '&', (size_t)(end - b));
+		if (!amp)
+			amp = end;
+		const char *eq = memchr(b, '=', (size_t)(amp - b));
+		char *o = out;
+		for (const char *p = eq ? eq + 1 : amp; p < amp; p++) {
+			if (*p == '+') {
+				*o++ = ' ';
+			} else if (*p == '%' && p + 2 < amp && hexv(p[1]) >= 0 && hexv(p[2]) >= 0) {
+				*o++ = (char)(hexv(p[1]) << 4 | hexv(p[2]));
+				p += 2;
+			} else {
+				*o++ = *p;
+			}
+		}
+		json_t *j = json_stringn(out, (size_t)(o - out)); /* NULL when it is not UTF-8 */
+		json_decref(j);
+		if (!j) {
+			bad = true;
+			size_t n = eq ? (size_t)(eq - b) : 0;
+			snprintf(name, cap, "%.*s", (int)(n < cap ? n : cap - 1), b);
+			for (char *c = name; *c; c++) /* form names are plain: anything else is not shown */
+				if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-", *c)) {
+					name[0] = 0;
+					break;
+				}
+		}
+		b = amp + 1;
+	}
+	free(out);
+	return bad;
 }
 
 bool rd_web_csrf_ok(struct web *w)
 {
 	const char *got = rd_form(w->req, "csrf");
-	if (got && strlen(got) == 64 && rd_hash_equal(got, w->csrf))
-		return true;
-	rd_web_message(w, 403, "This form has expired", "Reload the page and try again.");
-	return false;
+	if (!got || strlen(got) != 64 || !rd_hash_equal(got, w->csrf)) {
+		rd_web_message(w, 403, "This form has expired", "Reload the page and try again.");
+		return false;
+	}
+	/* every form's text is UTF-8 (a browser sends a UTF-8 page's forms so): a
+	 * field that is not would be stored and then read back without it */
+	char field[48];
+	if (form_not_text(w->req, field, sizeof field)) {
+		char text[200];
+		snprintf(text, sizeof text, "What was sent in %s%s%s could not be read as text: go back, check it and send the "
+			 "form again.", field[0] ? "the field \"" : "a field", field, field[0] ? "\"" : "");
+		rd_web_message(w, 400, "Please check what you typed", text);
+		return false;
+	}
+	return true;
 }
 
 struct partials {
@@ -246,6 +312,20 @@ void rd_web_page(struct web *w, int status, const char *name, uint64_t partner, 
 void rd_web_message(struct web *w, int status, const char *title, const char *text)
 {
 	rd_web_page(w, status, "message", 0, json_pack("{s:s, s:s}", "title", title, "text", text));
+}
+
+bool rd_web_route_error(struct rd_req *req, int status)
+{
+	struct web w = { .req = req, .app = rd_req_app(req) };
+	if (status == 405)
+		rd_web_message(&w, 405, "This address takes a form",
+			       "It is where a form on another page is sent, not a page to open: go back to that page and use "
+			       "its form, or open the page from its menu.");
+	else
+		rd_web_message(&w, 404, "Page not found",
+			       "There is no page at this address: check it, or start again from your portal's front page "
+			       "or the sign-in page.");
+	return true;
 }
 
 /* GET /static/{pack}/{name}: a file of another branding pack, which its own

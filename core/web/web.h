@@ -43,6 +43,9 @@ int rd_web_customer(struct rd_req *req, struct web *w);
 /* The form field of a url-encoded POST body, decoded into the request
  * pool; NULL when absent. */
 const char *rd_form(struct rd_req *req, const char *name);
+/* A field given more than once (checkboxes of one name): its next value
+ * from *at (0 to begin; moved past it), decoded as rd_form's; NULL after the last. */
+const char *rd_form_next(struct rd_req *req, const char *name, size_t *at);
 /* Checks the form's csrf field against the session's; on a mismatch
  * answers 403 and returns false. */
 bool rd_web_csrf_ok(struct web *w);
@@ -52,6 +55,9 @@ bool rd_web_csrf_ok(struct web *w);
 void rd_web_page(struct web *w, int status, const char *name, uint64_t partner, json_t *ctx);
 /* A short page with a title and a sentence (errors, confirmations). */
 void rd_web_message(struct web *w, int status, const char *title, const char *text);
+/* The server's page_error (http/server.h): a browser's 404 or 405 outside
+ * /api/ as a page saying so. */
+bool rd_web_route_error(struct rd_req *req, int status);
 void rd_web_redirect(struct rd_req *req, const char *to);
 /* Adds the security headers every page carries. */
 void rd_web_headers(struct rd_req *req);
@@ -92,8 +98,9 @@ int rd_page_portal_document(struct rd_req *req);
 int rd_page_partner_contracts(struct rd_req *req);
 int rd_page_partner_customers(struct rd_req *req);
 int rd_page_partner_statements(struct rd_req *req);
-/* The partner portal's navigation, current being the page's path. */
-json_t *rd_web_partner_nav(const char *current);
+/* The partner portal's navigation for the role (the sections it may open),
+ * current being the page's path. */
+json_t *rd_web_partner_nav(uint8_t role, const char *current);
 /* Lead distribution (programmes_leads.c): the public web-to-lead form, the
  * partner's offered and accepted leads, the console's leads. */
 int rd_page_lead_form(struct rd_req *req);

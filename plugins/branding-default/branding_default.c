@@ -105,21 +105,25 @@
 	"<h2>Register a deal</h2><p>We answer within {{response_hours}} hours.</p>"                                  \
 	"<form method=\"post\" action=\"/partner/deals\" id=\"register-deal\">" CSRF                                  \
 	"<p><label for=\"customer_id\">Customer</label> <select id=\"customer_id\" name=\"customer_id\"><option "     \
-	"value=\"new\">A new customer</option>{{#customers}}<option value=\"{{id}}\">{{name}}</option>{{/customers}}" \
+	"value=\"new\">A new customer</option>{{#customers}}<option value=\"{{id}}\"{{#chosen}} selected{{/chosen}}>"  \
+	"{{name}}</option>{{/customers}}"                                                                            \
 	"</select></p><fieldset><legend>A new customer</legend><p><label for=\"customer_name\">Name</label> <input "  \
-	"id=\"customer_name\" name=\"customer_name\" maxlength=\"127\"></p><p><label for=\"customer_email\">E-mail"  \
-	"</label> <input id=\"customer_email\" name=\"customer_email\" type=\"email\" maxlength=\"127\"></p><p><label " \
+	"id=\"customer_name\" name=\"customer_name\" maxlength=\"127\" value=\"{{form.customer_name}}\"></p><p><label for=\"customer_email\">E-mail"  \
+	"</label> <input id=\"customer_email\" name=\"customer_email\" type=\"email\" maxlength=\"127\" value=\"{{form.customer_email}}\"></p><p><label " \
 	"for=\"customer_postcode\">Postcode</label> <input id=\"customer_postcode\" name=\"customer_postcode\" "      \
-	"maxlength=\"15\"></p><p><label for=\"customer_external_id\">Customer number</label> <input "                \
-	"id=\"customer_external_id\" name=\"customer_external_id\" maxlength=\"63\"></p></fieldset>"                  \
+	"maxlength=\"15\" value=\"{{form.customer_postcode}}\"></p><p><label for=\"customer_external_id\">Customer number</label> <input "                \
+	"id=\"customer_external_id\" name=\"customer_external_id\" maxlength=\"63\" "                           \
+	"value=\"{{form.customer_external_id}}\"></p></fieldset>"                  \
 	"<p><label for=\"product\">Product of interest</label> <select id=\"product\" name=\"product\">{{#products}}"  \
-	"<option value=\"{{id}}\">{{name}} ({{line}})</option>{{/products}}</select></p><p><label for=\"seats\">Seats" \
-	"</label> <input id=\"seats\" name=\"seats\" type=\"number\" min=\"0\"></p><p><label for=\"value\">Expected " \
-	"value ({{currency}})</label> <input id=\"value\" name=\"value\" inputmode=\"decimal\"></p><p><label "        \
+	"<option value=\"{{id}}\"{{#chosen}} selected{{/chosen}}>{{name}} ({{line}})</option>{{/products}}</select>"  \
+	"</p><p><label for=\"seats\">Seats" \
+	"</label> <input id=\"seats\" name=\"seats\" type=\"number\" min=\"0\" max=\"100000000\" "    \
+	"value=\"{{form.seats}}\"></p><p><label for=\"value\">Expected " \
+	"value ({{currency}})</label> <input id=\"value\" name=\"value\" inputmode=\"decimal\" value=\"{{form.value}}\"></p><p><label "        \
 	"for=\"close_date\">Expected close date</label> <input id=\"close_date\" name=\"close_date\" type=\"date\" "  \
-	"required></p><p><label for=\"situation\">Current situation</label> <textarea id=\"situation\" "             \
-	"name=\"situation\" maxlength=\"511\"></textarea></p><p><label for=\"notes\">Notes</label> <textarea "        \
-	"id=\"notes\" name=\"notes\" maxlength=\"2047\"></textarea></p><p><button type=\"submit\">Register</button>" \
+	"value=\"{{form.close_date}}\" required></p><p><label for=\"situation\">Current situation</label> <textarea id=\"situation\" "             \
+	"name=\"situation\" maxlength=\"511\">{{form.situation}}</textarea></p><p><label for=\"notes\">Notes</label> <textarea "        \
+	"id=\"notes\" name=\"notes\" maxlength=\"2047\">{{form.notes}}</textarea></p><p><button type=\"submit\">Register</button>" \
 	"</p></form><h2>My registrations</h2>{{^deals}}<p>No registrations yet.</p>{{/deals}}<ul class=\"cards\">"   \
 	"{{#deals}}<li id=\"deal-{{id}}\" data-state=\"{{state}}\"><h3>{{customer}}: registration {{id}}</h3>"       \
 	DEAL_FACTS "{{#approved}}<form method=\"post\" action=\"/partner/deals/{{id}}/win\" "                         \
@@ -176,8 +180,8 @@
 	"type=\"submit\" name=\"action\" value=\"decline\">Decline</button></form>{{/act}}</li>{{/offered}}"            \
 	"</ul><h2>Being worked</h2>{{^working}}<p>None.</p>{{/working}}<ul class=\"cards\">{{#working}}<li "          \
 	"id=\"lead-{{id}}\">" LEAD_FACTS "{{#act}}<form method=\"post\" action=\"{{base}}/{{id}}\">"                  \
-	CSRF "<label for=\"value-{{id}}\">Value (minor units)</label> <input id=\"value-{{id}}\" name=\"value\" "     \
-	"inputmode=\"numeric\" required> <button type=\"submit\" name=\"action\" value=\"won\">Won</button></form>"   \
+	CSRF "<label for=\"value-{{id}}\">Value ({{currency}})</label> <input id=\"value-{{id}}\" name=\"value\" "   \
+	"inputmode=\"decimal\" required> <button type=\"submit\" name=\"action\" value=\"won\">Won</button></form>"   \
 	"<form method=\"post\" action=\"{{base}}/{{id}}\">" CSRF "<label for=\"lost-{{id}}\">Reason</label> "           \
 	"<input id=\"lost-{{id}}\" name=\"reason\" required> <button type=\"submit\" name=\"action\" value=\"lost\">" \
 	"Lost</button></form>{{/act}}</li>{{/working}}</ul><h2>Other leads</h2>{{^others}}<p>None.</p>"               \
@@ -387,13 +391,14 @@ static const struct asset assets[] = {
 	  "<button type=\"submit\">Sign in</button></form>" },
 	{ "page/portal.html", "text/html",
 	  "<p>Dear {{customer.name}}, here are your contracts with {{vendor_name}}.</p>"
-	  "<h2>Your contracts</h2><table class=\"contracts\"><thead><tr><th scope=\"col\">Product</th><th scope=\"col\">Seats</th>"
+	  "<h2>Your contracts</h2><div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"Your contracts\">"
+	  "<table class=\"contracts\"><thead><tr><th scope=\"col\">Product</th><th scope=\"col\">Seats</th>"
 	  "<th scope=\"col\">Ends</th><th scope=\"col\">Status</th><th scope=\"col\">Documents</th></tr></thead><tbody>"
 	  "{{#contracts}}<tr class=\"colour-{{colour}}\" data-colour=\"{{colour}}\"><td>{{product}}</td><td>{{quantity}}</td>"
 	  "<td>{{end}}</td><td><span class=\"dot dot-{{colour}}\" aria-hidden=\"true\"></span>{{colour_text}}"
 	  "{{#warranty_only}} &middot; warranty only{{/warranty_only}}{{#consolidated}} &middot; consolidated{{/consolidated}}"
 	  "</td><td><ul class=\"plain\">{{#documents}}<li><a href=\"{{href}}\" download>{{name}}</a> "
-	  "({{kind}})</li>{{/documents}}</ul></td></tr>{{/contracts}}</tbody></table>"
+	  "({{kind}})</li>{{/documents}}</ul></td></tr>{{/contracts}}</tbody></table></div>"
 	  "{{#quote}}<h2>Your renewal quote {{number}}</h2>"
 	  "<form method=\"post\" action=\"/portal/accept\" id=\"quote\"><input type=\"hidden\" name=\"csrf\" value=\"{{csrf}}\">"
 	  "<table class=\"lines\"><thead><tr><th scope=\"col\">Item</th><th scope=\"col\">Seats</th><th scope=\"col\">Price</th>"
@@ -407,9 +412,12 @@ static const struct asset assets[] = {
 	  "<p>Valid until {{valid_until}}.</p>"
 	  "<p><a href=\"/portal/quote.pdf\" class=\"quote-pdf\" type=\"application/pdf\" download>Download quote "
 	  "{{number}} (PDF)</a></p>"
+	  "{{#ordered}}<p id=\"ordered\">You ordered this renewal: <a href=\"/portal/order\">order {{number}}</a> for "
+	  "{{total}}{{^paid}}, awaiting payment{{/paid}}{{#paid}}, paid{{/paid}}.</p>{{/ordered}}"
 	  "{{#can_buy}}<p><label><input type=\"checkbox\" name=\"accept\" id=\"accept\" value=\"yes\" required> I accept this quote "
 	  "and its terms</label></p><p><button type=\"submit\" id=\"buy\">Buy</button></p>{{/can_buy}}"
-	  "{{^can_buy}}<p>To renew, contact {{brand.name}}{{#brand.phone}} on {{brand.phone}}{{/brand.phone}}.</p>{{/can_buy}}"
+	  "{{^can_buy}}{{^ordered}}<p>To renew, contact {{brand.name}}{{#brand.phone}} on {{brand.phone}}{{/brand.phone}}.</p>"
+	  "{{/ordered}}{{/can_buy}}"
 	  "</form>{{/quote}}"
 	  "<h2>Need something else?</h2><form method=\"post\" action=\"/portal/request\" class=\"stack\">"
 	  "<input type=\"hidden\" name=\"csrf\" value=\"{{csrf}}\">"
@@ -870,6 +878,12 @@ static const struct asset assets[] = {
 	  "dl.facts dt{font-weight:bold}.colour-red th{background:#fdecea}.colour-amber th{background:#fff8e1}"
 	  ".colour-green th{background:#edf7ed}.colour-black th{background:#eee;color:#555}.colour-blue th{background:#e3f2fd}"
 	  "@media (max-width:600px){dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:6px}}"
+	  /* a phone's width: a long word wraps (a table's words stay whole: its box
+	   * scrolls), a chart and a select shrink to it */
+	  "main,footer.contact{overflow-wrap:break-word}h1,h2,h3,dd,.cards li,td .plain a{overflow-wrap:anywhere}"
+	  "pre{white-space:pre-wrap;overflow-wrap:anywhere}"
+	  "dl.facts{grid-template-columns:max-content minmax(0,1fr)}svg.chart{max-width:100%;height:auto}select{max-width:100%}"
+	  "@media (max-width:600px){dl.facts{grid-template-columns:minmax(0,1fr)}}"
 	  /* the web-to-lead form's honeypot: off screen for people, there for bots */
 	  ".hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}" },
 	{ "static/portal.js", "text/javascript",

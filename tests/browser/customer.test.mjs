@@ -169,6 +169,32 @@ describe('customer flow', { timeout: 120000 }, () => {
     assert.deepEqual(page.problems, []);
   });
 
+  test('back after the order: the order again, not a second purchase form, and the portal names the order', async () => {
+    assert.ok(s.purchase, 'the order from the previous step');
+    // The browser's back button from the confirmation: the purchase page
+    // (which a double order would start from) answers with the order.
+    await page.goBack();
+    await page.waitForLoadState();
+    assert.equal(new URL(page.url()).pathname, '/portal/order');
+    assert.equal(await page.textContent('h1'), 'Thank you for your order');
+    await w.shot(page, FLOW, 'back-after-order');
+    await page.goto(`${w.base}/portal/purchase`);
+    assert.equal(new URL(page.url()).pathname, '/portal/order');
+    // The portal says the renewal is ordered, links to the order and offers no Buy.
+    await page.goto(`${w.base}/portal`);
+    await w.shot(page, FLOW, 'portal-after-order');
+    const orders = (await w.items('/api/v1/orders')).filter((x) => x.opportunity_id === s.opp.id);
+    assert.equal(orders.length, 1, JSON.stringify(orders));
+    assert.equal(await page.locator('#buy').count(), 0, 'no Buy once the quote is ordered');
+    assert.equal(await page.locator('#accept').count(), 0, 'no acceptance box once the quote is ordered');
+    assert.match(await page.textContent('#ordered'), new RegExp(`order ${orders[0].number}`));
+    assert.equal(await page.locator('#ordered a[href="/portal/order"]').count(), 1);
+    // the quote as ordered: the chosen up-sell ticked, the order's total
+    assert.equal(await page.isChecked(`input[name=add][value="${s.upsell.sku}"]`), true);
+    assert.equal((await page.textContent('#total')).trim(), s.expectTotal);
+    assert.deepEqual(page.problems, []);
+  });
+
   test('the quote PDF from the portal holds the number, the lines and the total, and renders', async (t) => {
     if (!(await w.hasRoute('GET', '/portal/quote.pdf'))) return t.skip('renewd has no GET /portal/quote.pdf yet');
     for (const tool of ['pdftotext', 'pdftoppm']) {

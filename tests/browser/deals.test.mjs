@@ -54,6 +54,21 @@ describe('deal registration flow', { timeout: 120000 }, () => {
     await page.fill('#value', '9000');
     await page.fill('#close_date', addDays(s.today, 30));
     await page.fill('#situation', 'moving off a competitor at the end of the quarter');
+    // A value written as people write it in a letter is refused naming the
+    // format, and the form comes back with everything that was typed.
+    await page.fill('#value', '9,000');
+    await Promise.all([page.waitForLoadState(), page.click('#register-deal button[type=submit]')]);
+    await w.shot(page, FLOW, 'refused-kept');
+    assert.match(await page.textContent('[role=alert]'), /12000\.50/);
+    assert.equal(await page.inputValue('#customer_name'), 'Dunmore Architects Ltd');
+    assert.equal(await page.inputValue('#customer_email'), 'it@dunmore-new.example');
+    assert.equal(await page.inputValue('#product'), String(wsg.id));
+    assert.equal(await page.inputValue('#seats'), '25');
+    assert.equal(await page.inputValue('#value'), '9,000');
+    assert.equal(await page.inputValue('#close_date'), addDays(s.today, 30));
+    assert.equal(await page.inputValue('#situation'), 'moving off a competitor at the end of the quarter');
+    assert.deepEqual(await w.items('/api/v1/deals'), []);
+    await page.fill('#value', '9000');
     await Promise.all([page.waitForURL(/\/partner\/deals\?done=registered$/), page.click('#register-deal button[type=submit]')]);
     await w.shot(page, FLOW, 'registered');
     const card = page.locator('ul.cards > li', { hasText: 'Dunmore Architects Ltd' });

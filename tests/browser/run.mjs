@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // tests/browser/run.mjs [--junit FILE] [FLOW...]: the browser suite.
 //
-// Runs the flow files (customer, partner, sales, vendor, security, checkout, walk, deals, leads, feeds, hooks; or the
+// Runs the flow files (customer, partner, sales, vendor, security, checkout, walk, deals, leads, feeds, hooks,
+// console_work, demo, reports, phone; or the
 // ones named) with Node's built-in test runner, one renewd per file (see
 // lib/world.mjs), in Debian's chromium driven by playwright-core.  Each page
 // is screenshotted into tests/browser/output/ (emptied first), with each
@@ -24,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
-const FLOWS = ['customer', 'partner', 'sales', 'vendor', 'security', 'checkout', 'walk', 'deals', 'leads', 'feeds', 'hooks', 'console_work', 'demo', 'reports'];
+const FLOWS = ['customer', 'partner', 'sales', 'vendor', 'security', 'checkout', 'walk', 'deals', 'leads', 'feeds', 'hooks', 'console_work', 'demo', 'reports', 'phone'];
 const SUITE_TIMEOUT = 300000; // ms: the whole suite, a bound against hangs
 
 let junit = null;
@@ -35,7 +36,7 @@ for (let i = 0; i < argv.length; i++) {
   if (a === '--junit') junit = path.resolve(argv[++i] ?? '');
   else if (a.startsWith('--junit=')) junit = path.resolve(a.slice(8));
   else if (a === '-h' || a === '--help') {
-    console.log('usage: tests/browser/run.mjs [--junit FILE] [customer|partner|sales|vendor|security|checkout|walk|deals|leads|feeds|hooks|demo ...]');
+    console.log('usage: tests/browser/run.mjs [--junit FILE] [customer|partner|sales|vendor|security|checkout|walk|deals|leads|feeds|hooks|console_work|demo|reports|phone ...]');
     process.exit(0);
   } else if (FLOWS.includes(a)) chosen.push(a);
   else {

@@ -191,6 +191,36 @@ def test_purchase_page_shows_the_quote(daemon, tmp_path, sink):
     d.stop()
 
 
+def test_an_optional_line_whose_sku_a_form_encodes_is_ordered(daemon, tmp_path, sink):
+    """A cross-sell whose SKU has characters a browser's form encodes
+    ("DLP/EP+2" is sent as DLP%2FEP%2B2), ticked by the customer, is on the
+    accepted quote and the purchase page: the accept form compared its "add"
+    fields undecoded, and the customer's choice was dropped without a word."""
+    import datetime
+    d, data, admin, u = boot(daemon, tmp_path, sink)
+    extra = admin.ok("POST", "/api/v1/products", {"sku": "DLP/EP+2", "name": "Endpoint DLP Two", "line": "Data Security",
+                                                   "prices": [{"term": "annual", "currency": "GBP", "amount": 3000}]},
+                     status=201)
+    eml = next(p for p in admin.items("/api/v1/products") if p["sku"] == "EML-SEC")
+    admin.ok("PATCH", f"/api/v1/products/{eml['id']}", {"crosssell": eml["crosssell"] + [extra["id"]]})
+    today = datetime.date.fromisoformat(admin.get("/api/v1/clock")["today"])
+    cust = next(c for c in admin.items("/api/v1/customers") if c["external_id"] == "CUST-1005")
+    end = today + datetime.timedelta(days=91)  # one day past the window: quoted when the clock moves a day
+    admin.ok("POST", "/api/v1/contracts", {"external_id": "K-ENC-1", "customer_id": cust["id"], "product_id": eml["id"],
+                                          "reseller_id": 3, "quantity": 4, "start": (end - datetime.timedelta(days=364)).isoformat(),
+                                          "end": end.isoformat(), "term": "annual"}, status=201)
+    admin.ok("POST", "/api/v1/clock", {"date": (today + datetime.timedelta(days=1)).isoformat()})
+    o, c, page = open_link(d, sink, u["gold@x.example"], admin, "K-ENC-1")
+    assert any(x["sku"] == "DLP/EP+2" and x.get("optional") for x in o["lines"]), o["lines"]
+    assert 'value="DLP/EP+2"' in page, page
+    page, _, _ = accept(c, page, add=["DLP/EP+2"])
+    chosen = [x for x in admin.get(f"/api/v1/opportunities/{o['id']}")["lines"] if x.get("selected")]
+    assert [x["sku"] for x in chosen] == ["DLP/EP+2"], chosen
+    lines = re.search(r'<table class="lines" id="purchase-lines">(.*?)</table>', page, re.S).group(1)
+    assert "Endpoint DLP Two" in lines, lines
+    d.stop()
+
+
 def test_billing_validated_and_stored(daemon, tmp_path, sink):
     d, data, admin, u = boot(daemon, tmp_path, sink)
     o, c, page = open_link(d, sink, u["gold@x.example"], admin, "K-20006")

@@ -393,6 +393,22 @@ def test_unknown_column_fails_naming_it(api, kind, header, column):
     assert counts(api) == before
 
 
+def test_an_error_quoting_a_long_value_keeps_its_message(api):
+    """A row error quotes the value it is about, cut at 64 bytes: cut inside
+    a character of a non-ASCII value, the message was not UTF-8 and the report
+    listed no error for the row it counted as failed (the console: "Row
+    errors: None"); the same for a file's unknown column."""
+    ext = "a" + "\u00e9" * 40  # the cut at 64 bytes falls inside an "é"
+    body = ("external_id,customer_external_id,product_sku,reseller_external_id,quantity,start,end\n"
+            f"KX-1,{ext},WSG-STD,RES-GOLD,5,2026-01-01,2027-01-01\n").encode()
+    doc = api.run_import("contracts", body, atomic="false")
+    assert doc["rows_failed"] == 1 and len(doc["errors"]) == 1, doc
+    (e,) = doc["errors"]
+    assert e["row"] == 2 and e["column"] == "customer_external_id" and "a\u00e9" in e["message"], e
+    doc = api.run_import("customers", f"external_id,{ext}\nX-1,a\n".encode())
+    assert doc["status"] == "failed" and "unknown column" in doc.get("message", ""), doc
+
+
 def test_duplicate_column_fails(api):
     doc = api.run_import("customers", b"external_id,name,name\nX-1,a,b\n")
     assert doc["status"] == "failed" and 'column "name" appears twice' in doc["message"], doc

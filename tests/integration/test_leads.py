@@ -477,6 +477,11 @@ def test_web_to_lead_form_refuses_bots_and_accepts_a_person(lw):
     # the honeypot filled in
     r = form_post(lw, dict(PERSON, ts=ts, website="http://spam.example"))
     assert r.status == 400 and b"not sent by a person" in r.body, r
+    # a field that is not UTF-8: refused naming it, no lead (the lead lost the field)
+    n = len(lw.admin.items("/api/v1/leads"))
+    r = form_post(lw, dict(PERSON, ts=ts, website="", company=b"Caf\xe9 Ltd"))
+    assert r.status == 400 and b"company" in r.body, r
+    assert len(lw.admin.items("/api/v1/leads")) == n
     # no stamp, or a forged one
     r = form_post(lw, dict(PERSON, website=""))
     assert r.status == 400, r
@@ -534,6 +539,10 @@ def test_pages_qualify_route_accept_and_close(lw):
     assert lw.get(lid)["state"] == "new"
     r = cm.post(f"/vendor/leads/{lid}", {"action": "qualify", "product": "", "region": "london"}, status=400)
     assert "product of interest" in text(r.text)
+    # text that is not UTF-8 is refused naming its field (it was stored, and the lead read back without it)
+    r = cm.post(f"/vendor/leads/{lid}", {"action": "qualify", "product": "WSG-STD", "situation": b"a\xffb"}, status=400)
+    assert "situation" in text(r.text), text(r.text)[:300]
+    assert lw.get(lid)["state"] == "new"
     cm.post(f"/vendor/leads/{lid}", {"action": "qualify", "product": "WSG-STD", "region": "london",
                                       "company_size": "enterprise", "situation": "", "time_frame": ""})
     cm.post(f"/vendor/leads/{lid}", {"action": "route"})
@@ -556,8 +565,15 @@ def test_pages_qualify_route_accept_and_close(lw):
     page = text(p.get("/partner/leads?done=accepted").text)
     assert "You accepted the lead" in page and "Being worked" in page
     assert lw.get(lid)["state"] == "accepted"
-    p.post(f"/partner/leads/{lid}", {"action": "won", "value": "abc"}, status=400)
-    p.post(f"/partner/leads/{lid}", {"action": "won", "value": "420000"})
+    # the value as a person writes an amount, in the vendor's currency (as the deal form
+    # takes it): not minor units, where "4200" was recorded as GBP 42.00
+    card = re.search(rf'<li id="lead-{lid}">.*?</li>', p.get("/partner/leads").text, re.S).group(0)
+    assert "Value (GBP)" in text(card) and "minor units" not in card, text(card)
+    for bad in ("abc", "-5", "0", "4200.555", "4,200", "99999999999999999999"):
+        r = p.post(f"/partner/leads/{lid}", {"action": "won", "value": bad}, status=400)
+        assert "12000.50" in text(r.text), (bad, text(r.text)[:400])
+    assert lw.get(lid)["state"] == "accepted"
+    p.post(f"/partner/leads/{lid}", {"action": "won", "value": "4200"})
     assert lw.get(lid)["state"] == "won" and lw.get(lid)["value"] == 420000
     assert "Won: GBP 4,200.00" in text(p.get("/partner/leads").text)
 
@@ -652,7 +668,7 @@ def test_a_rep_accepts_and_wins_in_the_console(lw):
     assert f"offered to {rep['id']}" in text(card) and 'value="accept"' in card
     b.post(f"/vendor/leads/{lid}", {"action": "accept"})
     assert lw.get(lid)["rep_id"] == rep["id"] and lw.get(lid)["state"] == "accepted"
-    b.post(f"/vendor/leads/{lid}", {"action": "won", "value": "777"})
+    b.post(f"/vendor/leads/{lid}", {"action": "won", "value": "7.77"})
     assert lw.get(lid)["state"] == "won" and lw.get(lid)["value"] == 777
 
 

@@ -593,3 +593,68 @@ def test_posts_without_the_csrf_token_change_nothing(world):
     assert w.api.items("/api/v1/tasks") == []
     b.get("/vendor")  # still signed in: the forged logout did nothing
     w.d.stop()
+
+
+def test_sales_view_text_kept_whole(world):
+    """A sales person's note and lost reason are kept as text: a note whose
+    audit summary is cut (at 150 bytes) is cut on a character, so the audit
+    entry keeps its note (it lost it when the cut fell inside "é"); a note or
+    reason that is not UTF-8 is refused naming its field (the note was
+    dropped while the page said it was saved)."""
+    w = world
+    opps = w.api.items("/api/v1/opportunities?state=pending_decision")
+    o = next(x for x in opps if x["reseller_id"] == GOLD)
+    w.api.ok("POST", f"/api/v1/opportunities/{o['id']}/decision", {"publish": "vendor"})
+    b = Browser(w.d)
+    b.login("vsales@sentinel.example")
+    url = f"/sales/opportunities/{o['id']}"
+    b.get(url)
+    note = "a" + "\u00e9" * 100  # 201 bytes: its summary's cut at 150 bytes falls inside a character
+    b.post(url, {"note": note})
+    (last,) = [e for e in audit(w, "opportunities", o["id"]) if e["user_id"] == w.uids["vsales@sentinel.example"]]
+    assert "note" in last and last["note"].startswith("note: a\u00e9"), last
+    assert ("note: " + note).startswith(last["note"]), last["note"]
+    assert [n["text"] for n in w.api.get(f"/api/v1/opportunities/{o['id']}")["notes"]] == [note]
+    r = b.post(url, {"note": b"a\xffb"}, status=400)
+    assert "note" in text(r.text), text(r.text)[:400]
+    r = b.post(url, {"state": "lost", "lost_reason": b"Caf\xe9"}, status=400)
+    assert "lost_reason" in text(r.text) or "reason" in text(r.text), text(r.text)[:400]
+    doc = w.api.get(f"/api/v1/opportunities/{o['id']}")
+    assert [n["text"] for n in doc["notes"]] == [note] and doc["state"] == "published_vendor", doc
+    reason = "a" + "\u00e9" * 63  # 127 bytes, the most a reason holds
+    b.post(url, {"state": "lost", "lost_reason": reason})
+    doc = w.api.get(f"/api/v1/opportunities/{o['id']}")
+    assert doc["state"] == "lost" and doc["lost_reason"] == reason, doc
+    notes = [e.get("note") for e in audit(w, "opportunities", o["id"]) if e["user_id"] == w.uids["vsales@sentinel.example"]]
+    assert len(notes) == 2 and all(notes) and notes[-1].startswith("marked lost: a\u00e9"), notes
+
+
+def test_a_form_field_that_is_not_text_is_refused_naming_it(world):
+    """Every page form (behind its CSRF token) refuses a field whose bytes
+    are not UTF-8, naming it, and changes nothing: the console's user form,
+    a webhook subscription's description, the sales view's task (each stored
+    such text, which the API then read back without the field)."""
+    w = world
+    b = Browser(w.d)
+    b.login("admin@sentinel.example")
+    users = len(w.api.items("/api/v1/users"))
+    b.get("/vendor/users")
+    r = b.post("/vendor/users", {"email": "x@y.example", "name": b"Jos\xe9", "password": "abcdefghijk1",
+                                 "role": "vendor-sales"}, status=400)
+    assert 'the field "name"' in text(r.text), text(r.text)[:400]
+    assert len(w.api.items("/api/v1/users")) == users
+    b.get("/vendor/webhooks")
+    r = b.post("/vendor/webhooks", {"url": "https://hooks.example/x", "description": b"\xff", "event.lead.new": "1"},
+               status=400)
+    assert 'the field "description"' in text(r.text), text(r.text)[:400]
+    o = w.api.items("/api/v1/opportunities?state=pending_decision")[0]
+    w.api.ok("POST", f"/api/v1/opportunities/{o['id']}/decision", {"publish": "vendor"})
+    b.get(f"/sales/opportunities/{o['id']}")
+    tasks = len(w.api.items("/api/v1/tasks"))
+    r = b.post(f"/sales/opportunities/{o['id']}/tasks", {"kind": "callback", "message": b"call \xc3("}, status=400)
+    assert 'the field "message"' in text(r.text), text(r.text)[:400]
+    assert len(w.api.items("/api/v1/tasks")) == tasks
+    # a name that is not text is not shown
+    r = b.post(f"/sales/opportunities/{o['id']}/tasks", {b"<b\xff>": b"\xff", "kind": "callback", "message": "x"},
+               status=400)
+    assert "<b" not in text(r.text) and "a field could not be read" in text(r.text), text(r.text)[:400]

@@ -191,6 +191,28 @@ def test_posts_without_the_right_csrf_token_change_nothing(world):
     assert w.get(f"/api/v1/opportunities/{pending['id']}")["state"] == "published_partner"
 
 
+def test_a_customer_request_is_kept_as_typed_or_refused(world):
+    """The portal's "Need something else?" form: a message that is not UTF-8
+    is refused saying so (it was dropped from the task while the customer was
+    thanked), a long non-ASCII message within the limit is kept whole, and a
+    refused one creates no task."""
+    w = world
+    _, _, tok = publish(w, "K-20002")
+    a = open_link(w, tok)
+    good = a.csrf("/portal")
+    tasks = len(w.items("/api/v1/tasks"))
+    r = a.post("/portal/request", {"csrf": good, "action": "callback", "message": b"call me \xff please"})
+    assert r.status == 400 and "message" in r.text.lower(), r
+    r = a.post("/portal/request", {"csrf": good, "action": "callback", "message": "\u00e9" * 1000})  # 2000 bytes
+    assert r.status == 400 and "too long" in r.text and "accented" in r.text, r
+    assert len(w.items("/api/v1/tasks")) == tasks
+    msg = "Rappelez-moi, s'il vous pla\u00eet: " + "\u00e9" * 900
+    r = a.post("/portal/request", {"csrf": good, "action": "reply", "message": msg})
+    assert r.status == 200 and "Thank you" in r.text, r
+    (task,) = [t for t in w.items("/api/v1/tasks")][tasks:]
+    assert task.get("message") == msg, task
+
+
 def test_revoked_and_expired_links(world):
     w = world
     r_opp, _, r_tok = publish(w, "K-20006")
@@ -308,3 +330,36 @@ def test_cookies_are_secure_behind_tls(daemon, tmp_path):
 def json_body(email):
     import json
     return json.dumps({"vendor": "sentinel", "email": email, "password": PASSWORD}).encode()
+
+
+def test_a_browser_gets_a_page_for_an_address_with_no_page(daemon, tmp_path):
+    """A browser (Accept: text/html) opening an address that has no page (a
+    mistyped or stale bookmark under /vendor, /partner, /portal) or a form's
+    address by GET (the address bar after a refused form: /partner/deals/1)
+    gets a page saying so, not the API's JSON error; API clients, and every
+    /api/ address, still get the JSON error."""
+    from conftest import demo_load, http_request
+    from test_pages_console import check_page
+    data = tmp_path / "store"
+    data.mkdir()
+    demo_load(data)
+    d = daemon(data=data, args=["--test-clock", "1"])
+    html = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+    for method, path, status, words in (("GET", "/vendor/nosuch", 404, "no page"),
+                                        ("GET", "/partner/nosuch/1", 404, "no page"),
+                                        ("GET", "/portal/nosuch", 404, "no page"),
+                                        ("GET", "/partner/deals/1", 405, "form"),
+                                        ("GET", "/partner/leads/1", 405, "form")):
+        r = http_request(d.port, method, path, headers=html)
+        assert r.status == status, (path, r)
+        body = check_page(r, path)
+        assert '{"error"' not in body and words in body.lower(), (path, body[:600])
+        assert "<script" not in body.replace('<script src="/static/', "")
+        r = http_request(d.port, method, path)
+        assert r.status == status and r.headers["content-type"].startswith("application/json"), (path, r)
+    r = http_request(d.port, "GET", "/api/v1/nosuch", headers=html)
+    assert r.status == 404 and r.headers["content-type"].startswith("application/json"), r
+    # the path is not echoed into the page unescaped
+    r = http_request(d.port, "GET", "/vendor/%3Cscript%3Ealert(1)%3C/script%3E", headers=html)
+    assert r.status == 404 and "<script>alert" not in check_page(r, "hostile path")
+    d.stop()

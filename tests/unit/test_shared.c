@@ -9,8 +9,11 @@
  * numeric order, round trip; a cookie first, last, among others, absent,
  * a name that is only a prefix of another, an empty value, no header; a
  * day number at the ends of int32 (a damaged record's date); rd_strcopy
- * (core/util/err.c) against snprintf's "%s" at every cut, and a NULL; the brand's contact block.
+ * (core/util/err.c) against snprintf's "%s" at every cut, and a NULL; the brand's contact block;
+ * rd_utf8_mend (core/util/err.c) at every cut of a text of 1- to 4-byte
+ * characters and on bytes that are not UTF-8.
  */
+#include <jansson.h>
 #include <stdio.h>
 
 #include "domain/date.h"
@@ -172,6 +175,41 @@ static void contact_block(void **state)
 	assert_string_equal(out, "Call us");
 }
 
+/* rd_utf8_mend: valid UTF-8 untouched; a character cut at the end dropped,
+ * at every cut of a text of one-, two-, three- and four-byte characters (the
+ * result is a prefix and jansson takes it); other bad bytes made '?'. */
+static void utf8_mend(void **state)
+{
+	(void)state;
+	static const char text[] = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x9a\x80z";
+	for (size_t cut = 0; cut <= sizeof text - 1; cut++) {
+		char s[sizeof text];
+		memcpy(s, text, cut);
+		s[cut] = 0;
+		rd_utf8_mend(s);
+		if (strncmp(s, text, strlen(s)) || cut - strlen(s) > 3)
+			fail_msg("cut %zu: \"%s\" is not the text's prefix less a cut character", cut, s);
+		json_t *j = json_string(s);
+		if (!j)
+			fail_msg("cut %zu: not UTF-8 after mending", cut);
+		json_decref(j);
+	}
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "plain", "plain" }, { "caf\xe9 ok", "caf? ok" }, { "\xff\xfe", "??" }, { "a\xc0\xaf" "b", "a??b" },
+		{ "\xed\xa0\x80x", "???x" }, { "\xf4\x90\x80\x80", "????" }, { "\xe0\x80\xaf", "???" },
+		{ "ok\xe2\x82", "ok" }, { "\xc3\xa9\xc3", "\xc3\xa9" }, { "", "" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char s[32];
+		snprintf(s, sizeof s, "%s", cases[i].in);
+		rd_utf8_mend(s);
+		if (strcmp(s, cases[i].out))
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, s, cases[i].out);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -182,6 +220,7 @@ int main(void)
 		cmocka_unit_test(dates_at_the_ends),
 		cmocka_unit_test(strcopy),
 		cmocka_unit_test(contact_block),
+		cmocka_unit_test(utf8_mend),
 	};
 	return cmocka_run_group_tests_name("shared", tests, NULL, NULL);
 }
