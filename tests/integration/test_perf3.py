@@ -87,15 +87,22 @@ def test_partner_callers_see_the_same_through_the_indexes(api, mixed):
             same_as_walk(api, f"partner={pid}", partner_pred(pid), as_=who)
 
 
-@pytest.mark.skipif(PG_MODE, reason="drops an LMDB index database")
-def test_a_store_without_the_distributor_index_is_filled_at_start(daemon, tmp_path):
-    import lmdb
+def demo_store(daemon, tmp_path):
+    """A demo store with an admin's token, and renewd started on it:
+    (data, daemon, its admin's ApiClient)."""
     data = tmp_path / "store"
     data.mkdir()
     demo_load(data)
     token, uid = api_user(data)
     d = daemon(data=data)
-    admin = ApiClient(d, token, uid)
+    return data, d, ApiClient(d, token, uid)
+
+
+@pytest.mark.skipif(PG_MODE, reason="drops an LMDB index database")
+def test_a_store_without_the_distributor_index_is_filled_at_start(daemon, tmp_path):
+    import lmdb
+    data, d, admin = demo_store(daemon, tmp_path)
+    token, uid = admin.token, admin.user_id
     everything = admin.items("/api/v1/contracts")
     assert any(k["distributor_id"] for k in everything)
     d.stop()
@@ -131,12 +138,7 @@ def test_a_store_without_the_tokens_user_index_is_filled_at_start(daemon, tmp_pa
     gets it at start, and the sessions it held are ended as well."""
     import lmdb
     from conftest import api_request
-    data = tmp_path / "store"
-    data.mkdir()
-    demo_load(data)
-    token, uid = api_user(data)
-    d = daemon(data=data)
-    admin = ApiClient(d, token, uid)
+    data, d, admin = demo_store(daemon, tmp_path)
     user = admin.ok("POST", "/api/v1/users", {"email": "idx-user@sentinel.example", "name": "Index", "role": "vendor-sales",
                                               "password": "the first password"}, status=201)
     sessions = []
