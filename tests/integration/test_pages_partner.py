@@ -18,13 +18,19 @@ def rows(html, attr):
     return re.findall(attr, html)
 
 
-def test_partner_contracts_and_customers(daemon, tmp_path):
+def demo_world(daemon, tmp_path):
+    """The demo store with USERS made, renewd on the test clock: (daemon,
+    the vendor admin's ApiClient, every user's (token, id) by e-mail)."""
     data = tmp_path / "store"
     data.mkdir()
     demo_load(data)
     tokens = {e: make_user(data, e, r, p) for e, r, p in USERS}
     d = daemon(data=data, args=["--test-clock", "1"])
-    api = ApiClient(d, *tokens["admin@sentinel.example"])
+    return d, ApiClient(d, *tokens["admin@sentinel.example"]), tokens
+
+
+def test_partner_contracts_and_customers(daemon, tmp_path):
+    d, api, tokens = demo_world(daemon, tmp_path)
     contracts = api.items("/api/v1/contracts")
     customers = {c["id"]: c for c in api.items("/api/v1/customers")}
 
@@ -82,12 +88,7 @@ def test_deal_form_hostile_input(daemon, tmp_path):
     import datetime
     import html as h
 
-    data = tmp_path / "store"
-    data.mkdir()
-    demo_load(data)
-    tokens = {e: make_user(data, e, r, p) for e, r, p in USERS}
-    d = daemon(data=data, args=["--test-clock", "1"])
-    api = ApiClient(d, *tokens["admin@sentinel.example"])
+    d, api, tokens = demo_world(daemon, tmp_path)
     today = datetime.date.fromisoformat(api.get("/api/v1/clock")["today"])
     products = {p["sku"]: p for p in api.items("/api/v1/products")}
     n_customers = len(api.items("/api/v1/customers"))

@@ -81,18 +81,25 @@ def test_dir_in_use_by_running_daemon(daemon):
     d.stop()
 
 
+def renewd_for_nobody(prefix):
+    """A directory under /tmp anyone may enter (tmp_path may sit under one
+    nobody cannot traverse) holding a copy of renewd anyone may run:
+    (the directory, the copy); the caller removes the directory."""
+    top = tempfile.mkdtemp(dir="/tmp", prefix=prefix)
+    os.chmod(top, 0o755)
+    exe = os.path.join(top, "renewd")
+    shutil.copy2(RENEWD, exe)
+    os.chmod(exe, 0o755)
+    return top, exe
+
+
 def test_unwritable_dir(tmp_path):
     if os.geteuid() == 0:
         setpriv = shutil.which("setpriv")
         if not setpriv:
             pytest.skip("setpriv is missing: cannot drop root to test an unwritable directory")
-        # tmp_path may sit under a directory nobody cannot traverse.
-        top = tempfile.mkdtemp(dir="/tmp", prefix="renewd-ro-")
+        top, exe = renewd_for_nobody("renewd-ro-")
         try:
-            os.chmod(top, 0o755)
-            exe = os.path.join(top, "renewd")
-            shutil.copy2(RENEWD, exe)
-            os.chmod(exe, 0o755)
             data = os.path.join(top, "data")
             os.mkdir(data)
             os.chmod(data, 0o555)
@@ -316,12 +323,8 @@ def test_root_and_the_service_users_data_directory(tmp_path):
     setpriv = shutil.which("setpriv")
     if not setpriv:
         pytest.skip("setpriv is missing")
-    top = tempfile.mkdtemp(dir="/tmp", prefix="renewd-own-")
+    top, exe = renewd_for_nobody("renewd-own-")
     try:
-        os.chmod(top, 0o755)
-        exe = os.path.join(top, "renewd")
-        shutil.copy2(RENEWD, exe)
-        os.chmod(exe, 0o755)
         data = os.path.join(top, "data")
         os.mkdir(data, 0o700)
         os.chown(data, 65534, 65534)
