@@ -101,10 +101,11 @@ static int digest_one(const struct rd_raw_item *it, void *arg)
 	return rd_digest_add(arg, it);
 }
 
-static int open_side(const char *what, const char *dir, const char *url, bool readonly, struct rd_store **s)
+static int open_side(const char *what, const char *dir, const char *url, bool readonly, bool dir_locked,
+		     struct rd_store **s)
 {
 	char err[1024];
-	struct rd_store_opts o = { .readonly = readonly, .url = url };
+	struct rd_store_opts o = { .readonly = readonly, .url = url, .dir_locked = dir_locked };
 	int rc = rd_store_open(s, dir ? dir : "", &o, err, sizeof err);
 	if (rc < 0) {
 		fprintf(stderr, "renewctl: migrate-store: %s: %s%s\n", what, err,
@@ -159,12 +160,14 @@ int rd_cli_migrate_store(const char *dir, const char *url, int argc, char **argv
 
 	struct rd_store *src = NULL, *dst = NULL;
 	/* LMDB: the directory lock (renewd must be stopped); PostgreSQL: read only. */
-	if (open_side("source", dir, src_pg ? url : NULL, src_pg, &src))
+	if (open_side("source", dir, src_pg ? url : NULL, src_pg, false, &src))
 		return 1;
 	if (src_pg)
 		fprintf(stderr, "renewctl: migrate-store: the source is PostgreSQL: every renewd node on it must be "
 			"stopped (the copy is one snapshot; later writes would not be in it)\n");
-	if (open_side("target", dst_pg ? dir : to, dst_pg ? to : NULL, false, &dst)) {
+	/* A PostgreSQL target takes the data directory's lock too (a renewd
+	 * on it makes the copy refuse), unless the LMDB source holds it. */
+	if (open_side("target", dst_pg ? dir : to, dst_pg ? to : NULL, false, dst_pg && !src_pg, &dst)) {
 		rd_store_close(&src);
 		return 1;
 	}

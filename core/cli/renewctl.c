@@ -151,8 +151,9 @@ static void beside_note(struct rd_store *s, const char *dir, bool before, int rc
 	char p[32];
 	snprintf(p, sizeof p, pid > 0 ? "pid %ld" : "pid unknown", pid);
 	if (before)
-		fprintf(stderr, "renewctl: renewd (%s) is running on %s: writing beside it through LMDB's multi-process "
-			"transactions\n", p, dir);
+		fprintf(stderr, "renewctl: renewd (%s) is running on %s: writing beside it through %s\n", p, dir,
+			strcmp(rd_store_backend(s), "lmdb") ? "the database's transactions"
+							    : "LMDB's multi-process transactions");
 	else if (rc == 0)
 		fprintf(stderr, "renewctl: written; renewd (%s) serves the change from its next request, no restart\n", p);
 	else

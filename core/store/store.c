@@ -5,9 +5,13 @@
  * their structures to themselves (store_impl.h says the two layout rules this
  * file relies on).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sodium.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <string.h>
 #include <time.h>
 
@@ -448,6 +452,45 @@ int rd_txn_del(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t 
 int rd_txn_index_fill(struct rd_txn *t, struct rd_table *tb, const char *index, uint64_t *n)
 {
 	return txn_ops(t)->index_fill(t, tb, index, n);
+}
+
+int rd_store_dir_lock(const char *dir, int *fd_out, long *holder)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/renewd.lock", dir);
+	*fd_out = -1;
+	*holder = 0;
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		char pid[32] = "";
+		ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+		pid[n > 0 ? n : 0] = 0;
+		long p = atol(pid);
+		*holder = p > 0 ? p : -1;
+		close(fd);
+		return RD_ELOCKED;
+	}
+	char pid[32];
+	int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+void rd_store_dir_unlock(int fd)
+{
+	if (fd < 0)
+		return;
+	if (ftruncate(fd, 0) != 0) {
+		/* the pid is only advisory; the lock goes with the fd */
+	}
+	close(fd);
 }
 
 long rd_store_beside_pid(const struct rd_store *s)

@@ -150,7 +150,10 @@ struct rd_store_opts {
 	rd_migrate_fn migrate;  /* NULL: no migrations known */
 	bool beside;            /* renewctl's writes: when a running renewd holds the directory lock,
 				 * open without it and write beside that renewd (LMDB serialises the
-				 * two processes' writers); never migrates then */
+				 * two processes' writers; on PostgreSQL the database does); LMDB never
+				 * migrates then */
+	bool dir_locked;        /* PostgreSQL: this process holds dir's lock already (renewctl
+				 * migrate-store's LMDB source in the same directory): not taken again */
 	const char *url;        /* NULL, "" or "lmdb": LMDB in dir; "postgresql://...": a PostgreSQL
 				 * server (dir stays the local directory rd_store_dir names) */
 	uint32_t statement_timeout_ms; /* PostgreSQL: a statement running longer is cancelled and its

@@ -39,6 +39,15 @@ struct rd_store_writer {
  * blocking the loop (store.c sets it; store_lmdb.c reads it). */
 extern _Thread_local bool rd_store_loop_nowait;
 
+/* The data directory's lock, on either backend: DIR/renewd.lock (0600),
+ * locked with flock and holding the holder's pid, so that a second renewd
+ * on the directory is refused and renewctl knows it writes beside one.
+ * Returns 0 with *fd (this process holds the lock until rd_store_dir_unlock),
+ * RD_ELOCKED with *holder (the pid the file names, -1 unknown; nothing kept
+ * open), or -errno when the file cannot be opened or written. */
+int rd_store_dir_lock(const char *dir, int *fd, long *holder);
+void rd_store_dir_unlock(int fd);
+
 /* At open, on the thread that becomes the owner; at close. */
 void rd_store_writer_init(struct rd_store_writer *w);
 void rd_store_writer_destroy(struct rd_store_writer *w);

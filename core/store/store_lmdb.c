@@ -219,34 +219,16 @@ static void not_writable(const struct rd_store *s, int e, char *err, size_t errl
 
 static int take_lock(struct rd_store *s, char *err, size_t errlen)
 {
-	char path[4096];
-	snprintf(path, sizeof path, "%s/renewd.lock", s->dir);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		int e = errno;
-		not_writable(s, e, err, errlen);
-		return -e;
+	int rc = rd_store_dir_lock(s->dir, &s->lock_fd, &s->beside_pid);
+	if (rc == RD_ELOCKED) {
+		char pid[32] = "unknown";
+		if (s->beside_pid > 0)
+			snprintf(pid, sizeof pid, "%ld", s->beside_pid);
+		snprintf(err, errlen, "data directory %s is in use by another renewd (pid %s)", s->dir, pid);
+	} else if (rc < 0) {
+		not_writable(s, -rc, err, errlen);
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		char pid[32] = "";
-		ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
-		pid[n > 0 ? n : 0] = 0;
-		pid[strcspn(pid, "\n")] = 0;
-		snprintf(err, errlen, "data directory %s is in use by another renewd (pid %s)", s->dir,
-			 *pid ? pid : "unknown");
-		close(fd);
-		return RD_ELOCKED;
-	}
-	char pid[32];
-	int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
-		int e = errno;
-		snprintf(err, errlen, "data directory %s is not writable: %s", s->dir, strerror(e));
-		close(fd);
-		return -e;
-	}
-	s->lock_fd = fd;
-	return 0;
+	return rc;
 }
 
 /* Is there a store here, and if not, may we make one?  Returns 1 for an
@@ -487,17 +469,10 @@ int rd_store_lmdb_open(struct rd_store **out, const char *dir, const struct rd_s
 	if (!s->readonly && (rc = take_lock(s, err, errlen)) < 0) {
 		if (rc != RD_ELOCKED || !o || !o->beside)
 			goto fail;
-		/* A running renewd holds it: write beside it.  Its pid, as its
-		 * lock file says. */
-		char path[4096], pid[32] = "";
+		/* A running renewd holds it (its pid, as its lock file says,
+		 * in s->beside_pid): write beside it. */
+		char path[4096];
 		snprintf(path, sizeof path, "%s/renewd.lock", s->dir);
-		FILE *f = fopen(path, "r");
-		if (f) {
-			if (!fgets(pid, sizeof pid, f))
-				pid[0] = 0;
-			fclose(f);
-		}
-		s->beside_pid = atol(pid) > 0 ? atol(pid) : -1;
 		s->gate_fd = open(path, O_RDWR | O_CLOEXEC); /* -1: no gate, writes as before */
 		err[0] = 0;
 	}
@@ -605,12 +580,7 @@ static void lm_store_close(struct rd_store **sp)
 	}
 	if (s->gate_fd >= 0)
 		close(s->gate_fd);
-	if (s->lock_fd >= 0) {
-		if (ftruncate(s->lock_fd, 0) != 0) {
-			/* the pid is only advisory; the lock goes with the fd */
-		}
-		close(s->lock_fd);
-	}
+	rd_store_dir_unlock(s->lock_fd);
 	free(s->dir);
 	free(s);
 	*sp = NULL;

@@ -105,6 +105,12 @@ struct rd_store {
 	const struct rd_store_ops *ops; /* first: store_impl.h */
 	char *dir, *url, *shown;        /* shown: the URL without credentials, for messages */
 	bool readonly;
+	/* The data directory's lock (rd_store_dir_lock), as on LMDB: the
+	 * directory holds this node's node-id, secrets.key and mail folder, so
+	 * a second renewd on it is refused; renewctl writes beside the one that
+	 * holds it (beside_pid). */
+	int lock_fd;
+	long beside_pid;
 	uint32_t schema;
 	/* This process's writes one at a time, as on LMDB (store.c keeps the
 	 * rule): an import's long write on its worker would otherwise lose
@@ -621,9 +627,27 @@ int rd_store_pg_open(struct rd_store **out, const char *dir, const struct rd_sto
 	s->readonly = o->readonly;
 	s->stmt_timeout_ms = o->statement_timeout_ms;
 	s->connect_timeout_s = o->connect_timeout_s;
+	s->lock_fd = -1;
 	pthread_mutex_init(&s->mu, NULL);
 	rd_store_writer_init(&s->writer);
 	*out = NULL;
+	if (!s->readonly && *s->dir && !o->dir_locked) {
+		int lrc = rd_store_dir_lock(s->dir, &s->lock_fd, &s->beside_pid);
+		if (lrc == RD_ELOCKED && !o->beside) {
+			char pid[32] = "unknown";
+			if (s->beside_pid > 0)
+				snprintf(pid, sizeof pid, "%ld", s->beside_pid);
+			snprintf(err, errlen, "data directory %s is in use by another renewd (pid %s)", s->dir, pid);
+			return pg_close_and_fail(&s, RD_ELOCKED);
+		}
+		if (lrc < 0 && lrc != RD_ELOCKED) {
+			if (lrc == -ENOENT)
+				snprintf(err, errlen, "data directory %s does not exist (create it with mkdir first)", s->dir);
+			else
+				snprintf(err, errlen, "data directory %s is not writable: %s", s->dir, strerror(-lrc));
+			return pg_close_and_fail(&s, lrc);
+		}
+	}
 	struct pg_conn *c = connect_new(s, err, errlen);
 	if (!c)
 		return pg_close_and_fail(&s, RD_EBUSY);
@@ -662,6 +686,7 @@ static void pg_close(struct rd_store **sp)
 	}
 	pthread_mutex_destroy(&s->mu);
 	rd_store_writer_destroy(&s->writer);
+	rd_store_dir_unlock(s->lock_fd);
 	free(s->dir);
 	free(s->url);
 	free(s->shown);
@@ -1310,8 +1335,7 @@ static int pg_index_fill(struct rd_txn *t, struct rd_table *tb, const char *inde
 
 static long pg_beside_pid(const struct rd_store *s)
 {
-	(void)s;
-	return 0; /* nodes share the database by design: nothing to write beside */
+	return s->beside_pid; /* the renewd on this data directory; other nodes share the database by design */
 }
 
 static int pg_count(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_t *n)

@@ -12,7 +12,7 @@ import json
 import re
 import time
 
-from conftest import (REPO, RENEWCTL, assert_json_error, demo_load, http_request, renewctl)
+from conftest import (REPO, RENEWCTL, assert_json_error, demo_load, http_request, renewctl, store_args)
 
 PASSWORD = "operator-test-password"
 
@@ -27,6 +27,17 @@ def call(port, method, path, body=None, token=None, headers=None):
     return http_request(port, method, path, body=body, headers=h)
 
 
+def write_config(path, data, **options):
+    """renewd's configuration file for data (its --store URL too when the
+    tests run on PostgreSQL): renewd and renewctl both read it."""
+    conf = {"data": str(data), **options}
+    store = store_args(data)
+    if store:
+        conf["store"] = store[1]
+    path.write_text(json.dumps(conf))
+    return path
+
+
 def ctl(config, *args, stdin=None):
     import subprocess
     return subprocess.run([str(RENEWCTL), "--config", str(config)] + [str(a) for a in args], input=stdin,
@@ -39,7 +50,7 @@ def start(daemon, tmp_path, demo=True):
     if demo:
         demo_load(data)
     config = tmp_path / "renewd.json"
-    config.write_text(json.dumps({"data": str(data), "test_clock": 1, "outbound_hosts": "127.0.0.1:9"}))
+    write_config(config, data, test_clock=1, outbound_hosts="127.0.0.1:9")
     d = daemon(data=data, args=["--config", str(config)])
     return d, config
 
@@ -209,14 +220,14 @@ def test_renewctl_reads_renewd_config_and_version(tmp_path):
     data.mkdir()
     demo_load(data)
     config = tmp_path / "renewd.json"
-    config.write_text(json.dumps({"data": str(data)}))
+    write_config(config, data)
     p = ctl(config, "check")
     assert p.returncode == 0 and str(data) in p.stdout, p
     import subprocess
     v = subprocess.run([str(RENEWCTL), "--version"], capture_output=True, text=True, timeout=10)
     assert v.returncode == 0 and re.match(r"renewctl \d+\.\d+\.\d+ \(store schema \d+\)", v.stdout), v
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"data": str(data), "no_such_option": 1}))
+    write_config(bad, data, no_such_option=1)
     p = ctl(bad, "check")
     assert p.returncode == 2 and "unknown option \"no_such_option\"" in p.stderr, p
     # Without a running renewd a write takes the lock and says nothing of one.
@@ -232,7 +243,7 @@ def test_suspended_vendor_is_not_swept_and_catches_up_when_resumed(daemon, tmp_p
     data.mkdir()
     demo_load(data)
     config = tmp_path / "renewd.json"
-    config.write_text(json.dumps({"data": str(data), "test_clock": 1, "sched_interval_ms": 3600000}))
+    write_config(config, data, test_clock=1, sched_interval_ms=3600000)
     d = daemon(data=data, args=["--config", str(config)])
     op, _ = operator_token(config)
     admin = ctl(config, "user", "create", "--vendor", "sentinel", "--email", "admin@sentinel.example", "--role",

@@ -251,3 +251,23 @@ def test_a_node_restarted_on_its_data_directory_takes_its_claim_back_at_once(clu
         a.close()
         if a2:
             a2.close()
+
+
+def test_a_second_renewd_on_a_data_directory_in_use_is_refused(cluster, tmp_path):
+    """Two nodes on one data directory would share its node-id, and each
+    would take the other's claims as its own at once (the restart rule):
+    the sweep's actions and the outbox's sends could then be taken twice.
+    The second renewd on a directory a running renewd holds is refused, as
+    on LMDB, naming the other's pid; renewctl writes beside it as on LMDB."""
+    from conftest import run_renewd_expect_failure
+    db, url, token, dirs, args = pgcluster.world(cluster, tmp_path, 1, LEASE_MS, prefix="dup")
+    first = pgcluster.start(tmp_path, dirs, args, [0])[0]
+    try:
+        rc, err = run_renewd_expect_failure(["--data", str(dirs[0]), "--listen", "127.0.0.1:0"] + args)
+        assert rc == 1 and "in use by another renewd" in err and f"pid {first.pid}" in err, (rc, err)
+        assert first.proc.poll() is None
+    finally:
+        first.stop()
+    # Stopped, the directory takes a renewd again.
+    again = pgcluster.start(tmp_path, dirs, args, [0])[0]
+    again.stop()
