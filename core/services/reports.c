@@ -1858,6 +1858,25 @@ static int x_m_row(void *arg, const uint8_t *k, size_t klen, const struct rd_cou
 	return cnt_month_row(x->c, key, 11, v);
 }
 
+/* The first eight bytes of a channel row's key k as the vendor's kind
+ * `kind` (its currency, then its day): a month row (`month`, its first day
+ * standing for its days) gives the month's first day, a day row its day.
+ * False for a month read by day instead (its day rows carry it). */
+static bool x_day_key(const struct xrow *x, uint8_t kind, const uint8_t *k, bool month, uint8_t *key)
+{
+	key[0] = kind;
+	memcpy(key + 1, k + 22, 3);
+	if (!month) {
+		memcpy(key + 4, k + 1, 4);
+		return true;
+	}
+	int m = xmonth(k + 1);
+	if (m >= x->this_m && m <= x->last_m)
+		return false;
+	rd_date_key(rd_date_from_ymd(m / 12, m % 12 + 1, 1), key + 4);
+	return true;
+}
+
 /* 'd' (a month's first day standing for its days) and 'y' as 'D'. */
 static int x_d_row(void *arg, const uint8_t *k, size_t klen, const struct rd_counter_val *v)
 {
@@ -1865,16 +1884,8 @@ static int x_d_row(void *arg, const uint8_t *k, size_t klen, const struct rd_cou
 	if (klen != 26 || !pair_in_scope(x->c, k + 5))
 		return 0;
 	uint8_t key[9];
-	key[0] = 'D';
-	memcpy(key + 1, k + 22, 3);
-	if (k[0] == 'd') {
-		int m = xmonth(k + 1);
-		if (m >= x->this_m && m <= x->last_m)
-			return 0; /* read by day */
-		rd_date_key(rd_date_from_ymd(m / 12, m % 12 + 1, 1), key + 4);
-	} else {
-		memcpy(key + 4, k + 1, 4);
-	}
+	if (!x_day_key(x, 'D', k, k[0] == 'd', key))
+		return 0;
 	key[8] = k[25];
 	return cnt_due_row(x->c, key, 9, v);
 }
@@ -1886,16 +1897,8 @@ static int x_p_row(void *arg, const uint8_t *k, size_t klen, const struct rd_cou
 	if (klen != 25 || !pair_in_scope(x->c, k + 5))
 		return 0;
 	uint8_t key[8];
-	key[0] = 'P';
-	memcpy(key + 1, k + 22, 3);
-	if (k[0] == 'p') {
-		int m = xmonth(k + 1);
-		if (m >= x->this_m && m <= x->last_m)
-			return 0;
-		rd_date_key(rd_date_from_ymd(m / 12, m % 12 + 1, 1), key + 4);
-	} else {
-		memcpy(key + 4, k + 1, 4);
-	}
+	if (!x_day_key(x, 'P', k, k[0] == 'p', key))
+		return 0;
 	return cnt_pipe_row(x->c, key, 8, v);
 }
 
