@@ -15,12 +15,15 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "domain/audit.h"
 #include "domain/model.h"
@@ -244,6 +247,11 @@ static void on_kv_async(uv_async_t *a)
 	}
 }
 
+/* Set on the thread that runs a loaded plugin's init (rd_plugins_add):
+ * the loop is not running yet and its thread waits for init, so the init
+ * thread writes to the store itself. */
+static _Thread_local bool in_init;
+
 static int kv_submit(rd_plugin_ctx *ctx, struct kv_job *j)
 {
 	struct rd_plugins *p = ctx->host;
@@ -251,7 +259,7 @@ static int kv_submit(rd_plugin_ctx *ctx, struct kv_job *j)
 	size_t kl;
 	if (kv_key(ctx, j->key, k, &kl) < 0 || j->len > 65536)
 		return j->len > 65536 ? RD_ETOOBIG : RD_EINVAL;
-	if (!p->have_async || pthread_equal(pthread_self(), p->loop_thread))
+	if (!p->have_async || in_init || pthread_equal(pthread_self(), p->loop_thread))
 		return rd_store_write(p->store, kv_write, j);
 	pthread_mutex_lock(&p->mu);
 	j->next = p->queue;
@@ -762,6 +770,123 @@ static bool valid_name(const char *s)
 	return true;
 }
 
+/* A loaded plugin's init runs on a thread of its own for at most this
+ * long: one that never returns (a deadlock, a licence server that does not
+ * answer) is refused instead of holding renewd's start for ever. */
+#define INIT_TIMEOUT_MS 5000
+#define INIT_HUNG (-100000)
+
+struct init_call {
+	const struct rd_plugin *d;
+	rd_plugin_ctx *ctx;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int rc;
+	bool done, abandoned;
+};
+
+static void *init_main(void *arg)
+{
+	struct init_call *c = arg;
+	in_init = true;
+	int rc = c->d->init(c->ctx, &host_api);
+	pthread_mutex_lock(&c->mu);
+	c->rc = rc;
+	c->done = true;
+	bool abandoned = c->abandoned;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	if (abandoned) { /* the loader gave up on it: nobody else holds c */
+		pthread_mutex_destroy(&c->mu);
+		pthread_cond_destroy(&c->cv);
+		free(c);
+	}
+	return NULL;
+}
+
+/* d->init(ctx, host) on its own thread: its answer, or INIT_HUNG when it
+ * has not returned within INIT_TIMEOUT_MS (the thread is then left to
+ * itself, detached). */
+static int init_timed(const struct rd_plugin *d, rd_plugin_ctx *ctx)
+{
+	struct init_call *c = rd_calloc(1, sizeof *c);
+	c->d = d;
+	c->ctx = ctx;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_t t;
+	if (pthread_create(&t, NULL, init_main, c) != 0) { /* no thread to spare: call it here */
+		pthread_mutex_destroy(&c->mu);
+		pthread_cond_destroy(&c->cv);
+		free(c);
+		return d->init(ctx, &host_api);
+	}
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += INIT_TIMEOUT_MS / 1000;
+	pthread_mutex_lock(&c->mu);
+	while (!c->done)
+		if (pthread_cond_timedwait(&c->cv, &c->mu, &until) == ETIMEDOUT && !c->done)
+			break;
+	if (!c->done) {
+		c->abandoned = true;
+		pthread_mutex_unlock(&c->mu);
+		pthread_detach(t);
+		return INIT_HUNG;
+	}
+	int rc = c->rc;
+	pthread_mutex_unlock(&c->mu);
+	pthread_join(t, NULL);
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->cv);
+	free(c);
+	return rc;
+}
+
+/* While a file's constructors, entry point and init run: a crash there
+ * kills the process (the plugin runs in it), so it first says which file it
+ * was, where the operator looks.  Async-signal-safe: the message is made
+ * before the handlers are installed. */
+static char crash_msg[4400];
+static size_t crash_len;
+static const int crash_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+static struct sigaction crash_saved[sizeof crash_signals / sizeof crash_signals[0]];
+
+static void on_crash(int sig)
+{
+	ssize_t w = write(STDERR_FILENO, crash_msg, crash_len);
+	(void)w;
+	/* Back to what was there (the default: a core dump; ASan's report): the
+	 * faulting instruction runs again, or abort() raises again. */
+	for (size_t i = 0; i < sizeof crash_signals / sizeof crash_signals[0]; i++)
+		if (crash_signals[i] == sig)
+			sigaction(sig, &crash_saved[i], NULL);
+}
+
+static void crash_watch(const char *path)
+{
+	int n = snprintf(crash_msg, sizeof crash_msg,
+			 "renewd: the plugin %s crashed while loading (in its constructor, renewd_plugin_entry or init): "
+			 "remove it from the plugin directory and report it to its author\n", path);
+	crash_len = n < 0 ? 0 : (size_t)n >= sizeof crash_msg ? sizeof crash_msg - 1 : (size_t)n;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_crash;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof crash_signals / sizeof crash_signals[0]; i++)
+		sigaction(crash_signals[i], &sa, &crash_saved[i]);
+}
+
+static void crash_unwatch(void)
+{
+	for (size_t i = 0; i < sizeof crash_signals / sizeof crash_signals[0]; i++)
+		sigaction(crash_signals[i], &crash_saved[i], NULL);
+}
+
 /* The size of version 1 of the descriptor: later versions only grow. */
 #define DESC_V1_SIZE (offsetof(struct rd_plugin, ops) + sizeof(void *))
 
@@ -801,7 +926,14 @@ int rd_plugins_add(struct rd_plugins *p, const struct rd_plugin *d, const char *
 	l->ctx->l = l;
 	l->desc = d;
 	if (d->init) {
-		int rc = d->init(l->ctx, &host_api);
+		int rc = dl ? init_timed(d, l->ctx) : d->init(l->ctx, &host_api);
+		if (rc == INIT_HUNG) {
+			/* Its thread is still in the plugin: the ctx and the code stay. */
+			l->ctx = NULL;
+			return refuse(p, l, NULL,
+				      "init did not return within %d s: refused (the call is left running; fix the plugin "
+				      "and restart renewd)", INIT_TIMEOUT_MS / 1000);
+		}
 		if (rc < 0) {
 			char why[512];
 			snprintf(why, sizeof why, "%s", l->ctx->err[0] ? l->ctx->err : rd_strerror(rc));
@@ -844,8 +976,10 @@ void rd_plugins_load_dir(struct rd_plugins *p, const char *dir)
 		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
 		free(names[i]);
 		dlerror();
+		crash_watch(path);
 		void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 		if (!dl) {
+			crash_unwatch();
 			const char *e = dlerror();
 			refuse(p, record(p, strrchr(path, '/') + 1, path), NULL, "cannot be loaded: %s", e ? e : "dlopen failed");
 			continue;
@@ -853,6 +987,7 @@ void rd_plugins_load_dir(struct rd_plugins *p, const char *dir)
 		dlerror();
 		void *sym = dlsym(dl, RENEWD_PLUGIN_ENTRY);
 		if (!sym) {
+			crash_unwatch();
 			refuse(p, record(p, strrchr(path, '/') + 1, path), dl,
 			       "no %s symbol: not a renewd plugin (export it with RENEWD_PLUGIN_EXPORT)", RENEWD_PLUGIN_ENTRY);
 			continue;
@@ -860,6 +995,7 @@ void rd_plugins_load_dir(struct rd_plugins *p, const char *dir)
 		rd_plugin_entry_fn entry;
 		memcpy(&entry, &sym, sizeof entry); /* object pointer to function pointer, as dlsym requires */
 		rd_plugins_add(p, entry(), path, dl);
+		crash_unwatch();
 	}
 }
 

@@ -6,7 +6,7 @@ $RENEWD_BUILD/tests/plugins/): five good ones (every kind) and one broken
 one per reason the loader refuses a plugin.  The daemon must list each with
 its state and reason and keep serving; enablements are validated by the
 plugin field by field and audited; probes run on the thread pool under a
-5 s timeout, at most 4 per plugin; a hung plugin neither blocks the loop
+5 s timeout, at most 8 per plugin (2 per vendor); a hung plugin neither blocks the loop
 nor the other plugins, nor the shutdown.  Finally examples/plugin-giftcard
 is built against a temporary install of renewd with nothing but
 `pkg-config renewd-plugin`, and loaded.
@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from conftest import (BUILD, REPO, ApiClient, api_user, assert_json_error, copy_store, demo_load, http_request,
-                      raw_connect, renewctl)
+                      raw_connect, renewctl, run_renewd_expect_failure)
 
 PLUGIN_BUILD = BUILD / "tests" / "plugins"
 PROBE_TIMEOUT = 5.0  # PROBE_TIMEOUT_MS in core/api/plugins.c
@@ -679,3 +679,77 @@ def test_an_enabled_plugin_missing_at_start_is_logged(daemon, tmp_path):
     line = [x for x in d.log().splitlines() if "tp-good" in x and "not loaded" in x]
     assert len(line) == 1 and "level=warn" in line[0] and "sentinel" in line[0], d.log()[-3000:]
     d.stop()
+
+
+def test_a_plugin_whose_init_hangs_is_refused_and_renewd_starts(daemon, tmp_path, world):
+    """A plugin whose init never returns (a licence server that does not
+    answer, a deadlock): renewd and `renewctl plugins` hung at start with
+    nothing in the log to say which plugin; now its init gets 5 s, then the
+    plugin is refused with that reason and every other plugin loads."""
+    pdir = tmp_path / "plugins"
+    pdir.mkdir()
+    for f in ("tp-good.so", "tp-inithang.so"):
+        shutil.copy(PLUGIN_BUILD / f, pdir / f)
+    data = copy_store(world["data"], tmp_path / "data")
+    t0 = time.monotonic()
+    p = renewctl("plugins", "--plugin-dir", pdir, data=data, timeout=30)
+    assert time.monotonic() - t0 < 20
+    assert p.returncode == 1, p
+    (line,) = [x for x in p.stdout.splitlines() if x.startswith("tp-inithang")]
+    assert "refused" in line and "init did not return within 5 s" in line, p.stdout
+    assert re.search(r"^tp-good\s.*loaded", p.stdout, re.M), p.stdout
+    d = daemon(data=data, args=["--plugin-dir", str(pdir), "--shutdown-timeout-ms", "300"])
+    s = Setup(d, world)
+    by = {x["name"]: x for x in s.plugins()}
+    assert by["tp-good"]["state"] == "loaded"
+    assert by["tp-inithang"]["state"] == "refused"
+    assert "init did not return within 5 s" in by["tp-inithang"]["reason"]
+    assert "tp-inithang" in d.log() and "init did not return" in d.log()
+    d.stop()
+
+
+def test_a_plugin_that_crashes_in_init_is_named(daemon, tmp_path, world):
+    """A plugin that crashes in init takes the process with it (it runs in
+    renewd's address space), but the operator must learn which file it was:
+    renewd and renewctl died with a bare "Segmentation fault"."""
+    pdir = tmp_path / "plugins"
+    pdir.mkdir()
+    for f in ("tp-good.so", "tp-initcrash.so"):
+        shutil.copy(PLUGIN_BUILD / f, pdir / f)
+    data = copy_store(world["data"], tmp_path / "data")
+    p = renewctl("plugins", "--plugin-dir", pdir, data=data, timeout=30)
+    assert p.returncode != 0
+    assert str(pdir / "tp-initcrash.so") in p.stderr and "crashed" in p.stderr, p.stderr
+    rc, err = run_renewd_expect_failure(["--data", data, "--listen", "127.0.0.1:0", "--plugin-dir", pdir])
+    assert rc != 0
+    assert str(pdir / "tp-initcrash.so") in err and "crashed" in err, err[-2000:]
+
+
+def test_the_descriptor_example_of_the_docs_builds_and_passes_the_kit(tmp_path):
+    """docs/plugins.md's first example is what a newcomer copies: it must
+    compile as it stands (it called snprintf without <stdio.h>: a warning
+    with GCC 12, an error with GCC 14) and pass renewd-plugin-check."""
+    text = (REPO / "docs" / "plugins.md").read_text()
+    m = re.search(r"### The descriptor.*?```c\n(.*?)```", text, re.S)
+    assert m, "docs/plugins.md: no C example under 'The descriptor'"
+    src = tmp_path / "net-terms.c"
+    src.write_text(m.group(1))
+    so = tmp_path / "net-terms.so"
+    p = subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-Wall", "-Werror=implicit-function-declaration",
+                        "-Werror=builtin-declaration-mismatch", "-fvisibility=hidden", f"-I{REPO / 'include'}",
+                        "-Wl,-z,defs", "-o", str(so), str(src)], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    p = subprocess.run([str(BUILD / "tests" / "plugin-contract" / "renewd-plugin-check"), "--kind", "payment",
+                        str(so)], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_the_kit_calls_a_connectors_send(tmp_path):
+    """docs/plugins.md says renewd-plugin-check exercises every connector op,
+    but it never called send: a connector writing its reference past the
+    64 bytes renewd hands in passed every check.  It now sends an order
+    and a functional acknowledgement as renewd does."""
+    kit = BUILD / "tests" / "plugin-contract" / "renewd-plugin-check"
+    p = subprocess.run([str(kit), str(PLUGIN_BUILD / "tp-badsend.so")], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert re.search(r'^FAIL\s+send: send\("order"\) wrote past the reference', p.stdout, re.M), p.stdout

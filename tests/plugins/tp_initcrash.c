@@ -1,0 +1,26 @@
+/* tp-initcrash: init dereferences NULL.  renewd cannot survive that (the
+ * plugin runs in its process), but it must say which plugin it was. */
+#include <renewd/plugin.h>
+
+static int init(rd_plugin_ctx *ctx, const struct rd_host_api *h)
+{
+	(void)ctx;
+	(void)h;
+	*(volatile int *)0 = 1;
+	return 0;
+}
+
+static const struct rd_plugin desc = {
+	.abi = RENEWD_PLUGIN_ABI,
+	.size = sizeof(struct rd_plugin),
+	.name = "tp-initcrash",
+	.version = "0.1.0",
+	.kind = RD_PLUGIN_PAYMENT,
+	.description = "init crashes",
+	.init = init,
+};
+
+RENEWD_PLUGIN_EXPORT const struct rd_plugin *renewd_plugin_entry(void)
+{
+	return &desc;
+}
