@@ -7,6 +7,8 @@
  *   plugin enablements --vendor S
  *   secrets rotate [--plugin-dir DIR]
  */
+#include <dirent.h>
+#include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +60,19 @@ int rd_cli_plugins_list(struct rd_store *s, struct rd_domain *d, int argc, char 
 	}
 	json_decref(list);
 	rd_plugins_free(&p);
+	/* A mistyped or missing directory is not a clean bill: nothing of it
+	 * was loaded (renewd carries on with a warning; this is the check). */
+	const char *dir = opt(argc, argv, "--plugin-dir");
+	if (!dir)
+		dir = rd_cli.plugin_dir;
+	DIR *dh = dir ? opendir(dir) : NULL;
+	if (dir && !dh) {
+		fprintf(stderr, "renewctl: plugin directory %s cannot be read: %s (no plugin of it is loaded)\n", dir,
+			strerror(errno));
+		return 1;
+	}
+	if (dh)
+		closedir(dh);
 	return refused ? 1 : 0;
 }
 

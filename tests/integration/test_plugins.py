@@ -753,3 +753,18 @@ def test_the_kit_calls_a_connectors_send(tmp_path):
     p = subprocess.run([str(kit), str(PLUGIN_BUILD / "tp-badsend.so")], capture_output=True, text=True, timeout=120)
     assert p.returncode == 1, p.stdout + p.stderr
     assert re.search(r'^FAIL\s+send: send\("order"\) wrote past the reference', p.stdout, re.M), p.stdout
+
+
+def test_renewctl_plugins_fails_on_a_plugin_directory_it_cannot_read(tmp_path, world):
+    """`renewctl plugins --plugin-dir DIR` is the operator's check before a
+    restart (docs/plugins.md: exit 1 if any is refused); a mistyped or
+    missing DIR listed the built-ins and exited 0, as if all was well."""
+    data = copy_store(world["data"], tmp_path / "data")
+    p = renewctl("plugins", "--plugin-dir", tmp_path / "no-such-dir", data=data)
+    assert p.returncode == 1, p
+    assert f"plugin directory {tmp_path / 'no-such-dir'} cannot be read: No such file or directory" in p.stderr, p.stderr
+    assert "payment-po" in p.stdout  # the built-ins are still listed
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    p = renewctl("plugins", "--plugin-dir", empty, data=data)
+    assert p.returncode == 0, p
