@@ -961,13 +961,16 @@ void rd_plugins_load_dir(struct rd_plugins *p, const char *dir)
 		rd_log(RD_LOG_WARN, "plugins", "plugin directory %s: %s", dir, strerror(errno));
 		return;
 	}
-	char *names[512];
-	size_t n = 0;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
 	struct dirent *de;
-	while ((de = readdir(d)) && n < 512) {
+	while ((de = readdir(d))) { /* every one: a fixed cap dropped files in readdir's order, silently */
 		size_t len = strlen(de->d_name);
-		if (len > 3 && !strcmp(de->d_name + len - 3, ".so"))
+		if (len > 3 && !strcmp(de->d_name + len - 3, ".so")) {
+			if (n == cap)
+				names = rd_realloc(names, (cap = cap ? cap * 2 : 32) * sizeof *names);
 			names[n++] = rd_strdup(de->d_name);
+		}
 	}
 	closedir(d);
 	qsort(names, n, sizeof *names, by_name);
@@ -997,6 +1000,7 @@ void rd_plugins_load_dir(struct rd_plugins *p, const char *dir)
 		rd_plugins_add(p, entry(), path, dl);
 		crash_unwatch();
 	}
+	free(names);
 }
 
 struct rd_loaded *rd_plugins_find(struct rd_plugins *p, const char *name)

@@ -768,3 +768,17 @@ def test_renewctl_plugins_fails_on_a_plugin_directory_it_cannot_read(tmp_path, w
     empty.mkdir()
     p = renewctl("plugins", "--plugin-dir", empty, data=data)
     assert p.returncode == 0, p
+
+
+def test_every_file_of_a_large_plugin_directory_is_listed(tmp_path, world):
+    """The loader took at most 512 files, in readdir's order (not the
+    name order it loads in): the rest were not loaded, not refused, not
+    mentioned.  Every *.so is now listed."""
+    data = copy_store(world["data"], tmp_path / "data")
+    pdir = tmp_path / "many"
+    pdir.mkdir()
+    for i in range(600):
+        shutil.copy(PLUGIN_BUILD / "tp-null.so", pdir / f"tp-null-{i:03d}.so")
+    p = renewctl("plugins", "--plugin-dir", pdir, data=data, timeout=120)
+    listed = re.findall(r"^tp-null-(\d{3})\.so\s", p.stdout, re.M)
+    assert len(listed) == 600, (len(listed), p.stdout[-500:])
