@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1107,6 +1108,37 @@ static void check_urls(struct rd_plugins *p, json_t *v, const char *path, json_t
 	}
 }
 
+/* An order-exchanging connector's "inbound_dir" is read by renewd itself
+ * (core/services/edi.c): one that is not an absolute folder renewd can
+ * read and write was stored and then skipped at every scan, silently, when
+ * the plugin's configure did not check it. */
+static void check_inbound(const struct rd_loaded *l, json_t *root, json_t *fields)
+{
+	const struct rd_connector_ops *ops = l->desc->ops;
+	json_t *v = json_object_get(root, "inbound_dir");
+	if (l->desc->kind != RD_PLUGIN_CONNECTOR || !ops || ops->version < RD_CONNECTOR_OPS_V2 || !ops->order_format || !v)
+		return;
+	size_t i;
+	json_t *f;
+	json_array_foreach(fields, i, f) {
+		const char *name = json_string_value(json_object_get(f, "field"));
+		if (name && !strcmp(name, "inbound_dir"))
+			return; /* the plugin said why already */
+	}
+	const char *dir = json_string_value(v), *why = NULL;
+	struct stat st;
+	if (!dir)
+		why = "must be text: the absolute path of a folder";
+	else if (dir[0] != '/')
+		why = "must be an absolute path";
+	else if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		why = "is not an existing folder";
+	else if (access(dir, R_OK | W_OK | X_OK) != 0)
+		why = "is not a folder renewd may read and write (each file moves to processed/ or failed/ in it)";
+	if (why && json_array_size(fields) < 100)
+		json_array_append_new(fields, json_pack("{s:s, s:s}", "field", "inbound_dir", "message", why));
+}
+
 int rd_plugins_configure(struct rd_plugins *p, struct rd_loaded *l, uint64_t vendor, uint64_t partner,
 			 const char *config_json, json_t *fields, char *err, size_t errlen)
 {
@@ -1117,6 +1149,7 @@ int rd_plugins_configure(struct rd_plugins *p, struct rd_loaded *l, uint64_t ven
 	int rc = l->desc->configure ? l->desc->configure(&ctx, config_json) : 0;
 	json_t *root = json_loads(config_json, 0, NULL);
 	check_urls(p, root, "", fields);
+	check_inbound(l, root, fields);
 	json_decref(root);
 	if (rc < 0 || json_array_size(fields)) {
 		snprintf(err, errlen, "plugin %s: configure: %s", l->name,

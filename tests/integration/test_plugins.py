@@ -11,6 +11,7 @@ nor the other plugins, nor the shutdown.  Finally examples/plugin-giftcard
 is built against a temporary install of renewd with nothing but
 `pkg-config renewd-plugin`, and loaded.
 """
+import json
 import os
 import re
 import shutil
@@ -782,3 +783,24 @@ def test_every_file_of_a_large_plugin_directory_is_listed(tmp_path, world):
     p = renewctl("plugins", "--plugin-dir", pdir, data=data, timeout=120)
     listed = re.findall(r"^tp-null-(\d{3})\.so\s", p.stdout, re.M)
     assert len(listed) == 600, (len(listed), p.stdout[-500:])
+
+
+def test_an_order_connectors_inbound_dir_is_checked_by_renewd(tmp_path, world):
+    """renewd reads an order-exchanging connector's inbound_dir itself
+    (docs/plugins.md, "Connector"); a plugin without a configure callback
+    had any value stored (a number, a relative path, a folder that does not
+    exist), and renewd then skipped it at every scan without a word."""
+    data = copy_store(world["data"], tmp_path / "data")
+    pdir = tmp_path / "plugins"
+    pdir.mkdir()
+    shutil.copy(PLUGIN_BUILD / "tp-badsend.so", pdir / "tp-badsend.so")  # V2, order_format "csv", no configure
+    inbound = tmp_path / "in"
+    inbound.mkdir()
+    for value, why in [(5, "must be text: the absolute path of a folder"), ("in", "must be an absolute path"),
+                       (str(tmp_path / "missing"), "is not an existing folder")]:
+        p = renewctl("plugin", "enable", "--vendor", "sentinel", "--plugin", "tp-badsend", "--partner", "1",
+                     "--config", json.dumps({"inbound_dir": value}), "--plugin-dir", pdir, data=data)
+        assert p.returncode == 1 and f"inbound_dir: {why}" in p.stderr, (value, p.stderr)
+    p = renewctl("plugin", "enable", "--vendor", "sentinel", "--plugin", "tp-badsend", "--partner", "1",
+                 "--config", json.dumps({"inbound_dir": str(inbound)}), "--plugin-dir", pdir, data=data)
+    assert p.returncode == 0, p.stderr
