@@ -679,8 +679,53 @@ static const struct rd_host_api host_api = {
 
 /* ---- the registry -------------------------------------------------------- */
 
+/* The plugin whose code the current thread runs (a call on the pool,
+ * configure, asset), for the crash handler below. */
+static _Thread_local const char *in_plugin;
+static const int call_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+static struct sigaction call_saved[sizeof call_signals / sizeof call_signals[0]];
+static bool call_watching;
+
+static void say(const char *s)
+{
+	ssize_t w = write(STDERR_FILENO, s, strlen(s));
+	(void)w;
+}
+
+/* A plugin that crashes in a call takes renewd down (it runs in renewd's
+ * process; systemd starts it again, and the next such call ends it again):
+ * the last line says which plugin it was.  Async-signal-safe. */
+static void on_call_crash(int sig)
+{
+	const char *name = in_plugin;
+	if (name) {
+		say("renewd: the plugin ");
+		say(name);
+		say(" crashed during a call: disable it (or remove it from the plugin directory) and report it to its "
+		    "author\n");
+	}
+	for (size_t i = 0; i < sizeof call_signals / sizeof call_signals[0]; i++)
+		if (call_signals[i] == sig)
+			sigaction(sig, &call_saved[i], NULL); /* as before: a core dump, ASan's report */
+}
+
+static void call_watch(void)
+{
+	if (call_watching)
+		return;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_call_crash;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof call_signals / sizeof call_signals[0]; i++)
+		sigaction(call_signals[i], &sa, &call_saved[i]);
+	call_watching = true;
+}
+
 struct rd_plugins *rd_plugins_new(struct rd_store *s, struct rd_domain *d, uv_loop_t *loop)
 {
+	if (loop) /* renewd (renewctl calls configure only, on its one thread: the crash says enough there) */
+		call_watch();
 	struct rd_plugins *p = rd_calloc(1, sizeof *p);
 	p->store = s;
 	p->domain = d;
@@ -1146,7 +1191,9 @@ int rd_plugins_configure(struct rd_plugins *p, struct rd_loaded *l, uint64_t ven
 			      .fields = fields };
 	snprintf(ctx.req, sizeof ctx.req, "%s", rd_log_current_req() ? rd_log_current_req() : "");
 	err[0] = 0;
+	in_plugin = l->name;
 	int rc = l->desc->configure ? l->desc->configure(&ctx, config_json) : 0;
+	in_plugin = NULL;
 	json_t *root = json_loads(config_json, 0, NULL);
 	check_urls(p, root, "", fields);
 	check_inbound(l, root, fields);
@@ -1235,7 +1282,9 @@ static void call_release(struct pcall *c)
 static void call_run(uv_work_t *w)
 {
 	struct pcall *c = w->data;
+	in_plugin = c->l->name;
 	c->rc = c->fn(&c->ctx, c->l->desc, c->arg);
+	in_plugin = NULL;
 }
 
 static void timer_closed(uv_handle_t *h)
@@ -1850,7 +1899,9 @@ static int asset_of(struct rd_loaded *l, const char *name, const char **data, si
 		return RD_ENOTFOUND;
 	const void *p;
 	const char *type = NULL;
+	in_plugin = l->name;
 	int rc = ops->asset(l->ctx, name, &p, len, &type);
+	in_plugin = NULL;
 	if (rc == 0)
 		*data = p;
 	return rc < 0 ? rc : 0;

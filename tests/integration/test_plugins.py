@@ -804,3 +804,23 @@ def test_an_order_connectors_inbound_dir_is_checked_by_renewd(tmp_path, world):
     p = renewctl("plugin", "enable", "--vendor", "sentinel", "--plugin", "tp-badsend", "--partner", "1",
                  "--config", json.dumps({"inbound_dir": str(inbound)}), "--plugin-dir", pdir, data=data)
     assert p.returncode == 0, p.stderr
+
+
+def test_a_plugin_that_crashes_in_a_call_is_named(daemon, tmp_path, world):
+    """A plugin that crashes in a call (here its probe) ends renewd, which
+    runs it in its own process; systemd starts renewd again and the next
+    such call ends it again.  The log said nothing of which plugin it was:
+    the last line now names it."""
+    pdir = tmp_path / "plugins"
+    pdir.mkdir()
+    shutil.copy(PLUGIN_BUILD / "tp-crashcall.so", pdir / "tp-crashcall.so")
+    data = copy_store(world["data"], tmp_path / "data")
+    d = daemon(data=data, args=["--plugin-dir", str(pdir)])
+    s = Setup(d, world)
+    s.enable("tp-crashcall", {}, status=201)
+    try:
+        s.probe("tp-crashcall", timeout=10)
+    except OSError:
+        pass
+    assert d.proc.wait(timeout=20) != 0
+    assert "the plugin tp-crashcall crashed during a call" in d.log(), d.log()[-2000:]
