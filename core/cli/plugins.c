@@ -29,9 +29,11 @@ static const char *opt(int argc, char **argv, const char *name)
 	return NULL;
 }
 
-static struct rd_plugins *load(struct rd_store *s, struct rd_domain *d, int argc, char **argv)
+static struct rd_plugins *load_as(struct rd_store *s, struct rd_domain *d, int argc, char **argv, bool readonly)
 {
 	struct rd_plugins *p = rd_plugins_new(s, d, NULL);
+	if (readonly) /* the store is opened read-only: init's storage writes stay in memory */
+		rd_plugins_overlay(p);
 	rd_plugins_add_builtins(p);
 	const char *dir = opt(argc, argv, "--plugin-dir");
 	if (!dir)
@@ -41,9 +43,14 @@ static struct rd_plugins *load(struct rd_store *s, struct rd_domain *d, int argc
 	return p;
 }
 
+static struct rd_plugins *load(struct rd_store *s, struct rd_domain *d, int argc, char **argv)
+{
+	return load_as(s, d, argc, argv, false);
+}
+
 int rd_cli_plugins_list(struct rd_store *s, struct rd_domain *d, int argc, char **argv)
 {
-	struct rd_plugins *p = load(s, d, argc, argv);
+	struct rd_plugins *p = load_as(s, d, argc, argv, true);
 	json_t *list = rd_plugins_json(p);
 	size_t i;
 	json_t *e;

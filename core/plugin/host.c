@@ -112,6 +112,20 @@ struct rd_plugins {
 	size_t n_outbound;
 	struct secret_env *env;         /* secret_env, owned */
 	size_t n_env;
+	/* A registry over a store opened read-only (renewctl plugins): the
+	 * plugins' storage writes (init's) are kept here, in memory, and read
+	 * back, as renewd would store them; nothing reaches the store. */
+	bool overlay;
+	struct kv_over *over;           /* newest first, under mu */
+};
+
+struct kv_over {
+	struct kv_over *next;
+	uint64_t vendor;
+	char key[129];
+	bool del;
+	size_t len;
+	uint8_t val[];
 };
 
 /* One entry of the outbound allow-list: a host name or an address (as
@@ -183,6 +197,22 @@ static int h_kv_get(rd_plugin_ctx *ctx, const char *key, void *buf, size_t cap, 
 	size_t kl;
 	if (kv_key(ctx, key, k, &kl) < 0)
 		return RD_EINVAL;
+	struct rd_plugins *p = ctx->host;
+	if (p->overlay) {
+		int orc = 1;
+		pthread_mutex_lock(&p->mu);
+		for (struct kv_over *o = p->over; o; o = o->next)
+			if (o->vendor == ctx->vendor && !strcmp(o->key, key)) {
+				orc = o->del ? RD_ENOTFOUND : o->len > cap ? RD_ETOOBIG : 0;
+				*len = o->len;
+				if (orc == 0)
+					memcpy(buf, o->val, o->len);
+				break;
+			}
+		pthread_mutex_unlock(&p->mu);
+		if (orc <= 0)
+			return orc;
+	}
 	struct rd_txn *t;
 	int rc = rd_store_read(ctx->host->store, &t);
 	if (rc < 0)
@@ -260,6 +290,20 @@ static int kv_submit(rd_plugin_ctx *ctx, struct kv_job *j)
 	size_t kl;
 	if (kv_key(ctx, j->key, k, &kl) < 0 || j->len > 65536)
 		return j->len > 65536 ? RD_ETOOBIG : RD_EINVAL;
+	if (p->overlay) {
+		struct kv_over *o = rd_calloc(1, sizeof *o + (j->del ? 0 : j->len));
+		o->vendor = ctx->vendor;
+		snprintf(o->key, sizeof o->key, "%s", j->key);
+		o->del = j->del;
+		o->len = j->del ? 0 : j->len;
+		if (o->len)
+			memcpy(o->val, j->val, o->len);
+		pthread_mutex_lock(&p->mu);
+		o->next = p->over;
+		p->over = o;
+		pthread_mutex_unlock(&p->mu);
+		return 0;
+	}
 	if (!p->have_async || in_init || pthread_equal(pthread_self(), p->loop_thread))
 		return rd_store_write(p->store, kv_write, j);
 	pthread_mutex_lock(&p->mu);
@@ -722,6 +766,11 @@ static void call_watch(void)
 	call_watching = true;
 }
 
+void rd_plugins_overlay(struct rd_plugins *p)
+{
+	p->overlay = true;
+}
+
 struct rd_plugins *rd_plugins_new(struct rd_store *s, struct rd_domain *d, uv_loop_t *loop)
 {
 	if (loop) /* renewd (renewctl calls configure only, on its one thread: the crash says enough there) */
@@ -762,6 +811,12 @@ void rd_plugins_free(struct rd_plugins **pp)
 			dlclose(l->dl);
 		free(l->ctx);
 		free(l);
+	}
+	while (p->over) {
+		struct kv_over *o = p->over;
+		p->over = o->next;
+		sodium_memzero(o->val, o->len);
+		free(o);
 	}
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);

@@ -824,3 +824,30 @@ def test_a_plugin_that_crashes_in_a_call_is_named(daemon, tmp_path, world):
         pass
     assert d.proc.wait(timeout=20) != 0
     assert "the plugin tp-crashcall crashed during a call" in d.log(), d.log()[-2000:]
+
+
+def test_a_plugin_whose_init_writes_its_storage_loads_in_renewctl_plugins_too(daemon, tmp_path, world):
+    """init may use the plugin's storage (its global space).  renewd loaded
+    such a plugin, but `renewctl plugins`, which opens the store read-only,
+    refused it ("init failed": the write hit a read-only store, logged as a
+    failed internal check): the operator's check said refused for a plugin
+    that works.  There the writes now stay in memory; the store is not
+    touched."""
+    pdir = tmp_path / "plugins"
+    pdir.mkdir()
+    shutil.copy(PLUGIN_BUILD / "tp-kvinit.so", pdir / "tp-kvinit.so")
+    data = copy_store(world["data"], tmp_path / "data")
+
+    def digest():
+        out = renewctl("check", data=data, check=True).stdout
+        return [x for x in out.splitlines() if "digest of the content" in x]
+    before = digest()
+    p = renewctl("plugins", "--plugin-dir", pdir, data=data)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert re.search(r"^tp-kvinit\s.*loaded", p.stdout, re.M), p.stdout
+    assert "check failed" not in p.stderr, p.stderr
+    assert digest() == before, "renewctl plugins wrote to the store"
+    d = daemon(data=data, args=["--plugin-dir", str(pdir)])
+    s = Setup(d, world)
+    assert s.plugin("tp-kvinit")["state"] == "loaded"
+    d.stop()
