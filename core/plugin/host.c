@@ -751,6 +751,7 @@ static void on_call_crash(int sig)
 	for (size_t i = 0; i < sizeof call_signals / sizeof call_signals[0]; i++)
 		if (call_signals[i] == sig)
 			sigaction(sig, &call_saved[i], NULL); /* as before: a core dump, ASan's report */
+	raise(sig); /* pending until this returns: a fault or a raise() alike end as they would have */
 }
 
 static void call_watch(void)
@@ -966,6 +967,7 @@ static void on_crash(int sig)
 	for (size_t i = 0; i < sizeof crash_signals / sizeof crash_signals[0]; i++)
 		if (crash_signals[i] == sig)
 			sigaction(sig, &crash_saved[i], NULL);
+	raise(sig); /* pending until this returns: a fault or a raise() alike end as they would have */
 }
 
 static void crash_watch(const char *path)
@@ -1074,7 +1076,8 @@ void rd_plugins_load_dir(struct rd_plugins *p, const char *dir)
 		}
 	}
 	closedir(d);
-	qsort(names, n, sizeof *names, by_name);
+	if (n)
+		qsort(names, n, sizeof *names, by_name);
 	for (size_t i = 0; i < n; i++) {
 		char path[4096];
 		snprintf(path, sizeof path, "%s/%s", dir, names[i]);

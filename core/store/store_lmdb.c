@@ -855,7 +855,8 @@ static void on_bus(int sig, siginfo_t *si, void *uc)
 		(void)w;
 		_exit(1);
 	}
-	sigaction(sig, &bus_saved, NULL); /* not ours: the fault again, as it was handled before */
+	sigaction(sig, &bus_saved, NULL); /* not ours: as it was handled before */
+	raise(sig);
 }
 
 /* (Again) after the map moved: where it is now. */
