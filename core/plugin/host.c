@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <sodium.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,7 @@ struct rd_loaded {
 	void *dl;
 	rd_plugin_ctx *ctx; /* the plugin-level context (init, deinit) */
 	unsigned in_flight;
+	atomic_bool configure_stuck; /* a configure that did not return in time is still running */
 	struct {
 		uint64_t vendor;
 		unsigned n; /* 0: a free entry */
@@ -106,6 +108,7 @@ struct rd_plugins {
 	pthread_cond_t cv;
 	struct kv_job *queue;
 	unsigned busy;
+	atomic_uint stuck;              /* configure calls abandoned, still running (rd_plugins_busy) */
 	/* Set once at start (loop thread), read-only after: safe from the pool. */
 	struct rd_secrets secrets;      /* the key that seals enablement secrets */
 	struct outbound *outbound;      /* outbound_hosts, owned */
@@ -278,10 +281,10 @@ static void on_kv_async(uv_async_t *a)
 	}
 }
 
-/* Set on the thread that runs a loaded plugin's init (rd_plugins_add):
- * the loop is not running yet and its thread waits for init, so the init
- * thread writes to the store itself. */
-static _Thread_local bool in_init;
+/* Set on the thread that runs a loaded plugin's init (rd_plugins_add) or a
+ * configure (rd_plugins_configure): the loop thread waits for it (or is not
+ * running yet), so that thread writes to the store itself. */
+static _Thread_local bool writes_direct;
 
 static int kv_submit(rd_plugin_ctx *ctx, struct kv_job *j)
 {
@@ -304,7 +307,7 @@ static int kv_submit(rd_plugin_ctx *ctx, struct kv_job *j)
 		pthread_mutex_unlock(&p->mu);
 		return 0;
 	}
-	if (!p->have_async || in_init || pthread_equal(pthread_self(), p->loop_thread))
+	if (!p->have_async || writes_direct || pthread_equal(pthread_self(), p->loop_thread))
 		return rd_store_write(p->store, kv_write, j);
 	pthread_mutex_lock(&p->mu);
 	j->next = p->queue;
@@ -803,6 +806,12 @@ void rd_plugins_free(struct rd_plugins **pp)
 	struct rd_plugins *p = *pp;
 	if (!p)
 		return;
+	if (atomic_load(&p->stuck)) {
+		/* A configure still runs in a plugin's code, with the registry:
+		 * neither is taken from under it (the process is ending). */
+		*pp = NULL;
+		return;
+	}
 	while (p->list) {
 		struct rd_loaded *l = p->list;
 		p->list = l->next;
@@ -890,7 +899,7 @@ struct init_call {
 static void *init_main(void *arg)
 {
 	struct init_call *c = arg;
-	in_init = true;
+	writes_direct = true;
 	int rc = c->d->init(c->ctx, &host_api);
 	pthread_mutex_lock(&c->mu);
 	c->rc = rc;
@@ -1242,16 +1251,133 @@ static void check_inbound(const struct rd_loaded *l, json_t *root, json_t *field
 		json_array_append_new(fields, json_pack("{s:s, s:s}", "field", "inbound_dir", "message", why));
 }
 
+/* configure runs on a thread of its own for at most this long while the
+ * caller (renewd's loop, or renewctl) waits: one that never returned froze
+ * renewd whole (every request, /healthz included). */
+#define CONFIGURE_TIMEOUT_MS 2000
+#define CONFIGURE_HUNG (-100001)
+
+struct cfg_call {
+	rd_plugin_ctx ctx; /* its own: the call may outlive the caller's frame */
+	char *config;      /* its own copy (secrets in clear: wiped) */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int rc;
+	bool done, abandoned;
+};
+
+static void cfg_free(struct cfg_call *c)
+{
+	sodium_memzero(c->config, strlen(c->config));
+	free(c->config);
+	sodium_memzero(c->ctx.err, sizeof c->ctx.err);
+	json_decref(c->ctx.fields);
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->cv);
+	free(c);
+}
+
+static void *cfg_main(void *arg)
+{
+	struct cfg_call *c = arg;
+	writes_direct = true;
+	in_plugin = c->ctx.l->name;
+	int rc = c->ctx.l->desc->configure(&c->ctx, c->config);
+	in_plugin = NULL;
+	pthread_mutex_lock(&c->mu);
+	c->rc = rc;
+	c->done = true;
+	bool abandoned = c->abandoned;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	if (abandoned) { /* returned at last: the plugin may be configured again */
+		atomic_store(&c->ctx.l->configure_stuck, false);
+		atomic_fetch_sub(&c->ctx.host->stuck, 1);
+		cfg_free(c);
+	}
+	return NULL;
+}
+
+/* l's configure, on its own thread under CONFIGURE_TIMEOUT_MS: its answer
+ * (field errors appended to fields, its message in err_out), or
+ * CONFIGURE_HUNG. */
+static int configure_timed(struct rd_plugins *p, struct rd_loaded *l, uint64_t vendor, uint64_t partner,
+			   const char *config_json, json_t *fields, char *err_out, size_t err_cap)
+{
+	struct cfg_call *c = rd_calloc(1, sizeof *c);
+	c->ctx = (rd_plugin_ctx){ .host = p, .l = l, .vendor = vendor, .partner = partner, .fields = json_array() };
+	snprintf(c->ctx.req, sizeof c->ctx.req, "%s", rd_log_current_req() ? rd_log_current_req() : "");
+	c->config = rd_strdup(config_json);
+	c->ctx.config = c->config;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_t t;
+	if (pthread_create(&t, NULL, cfg_main, c) != 0) { /* no thread to spare: here, as before */
+		in_plugin = l->name;
+		c->rc = l->desc->configure(&c->ctx, c->config);
+		in_plugin = NULL;
+		c->done = true;
+	} else {
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += CONFIGURE_TIMEOUT_MS / 1000;
+		until.tv_nsec += (long)(CONFIGURE_TIMEOUT_MS % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_mutex_lock(&c->mu);
+		while (!c->done)
+			if (pthread_cond_timedwait(&c->cv, &c->mu, &until) == ETIMEDOUT && !c->done)
+				break;
+		if (!c->done) {
+			c->abandoned = true;
+			atomic_store(&l->configure_stuck, true);
+			atomic_fetch_add(&p->stuck, 1);
+			pthread_mutex_unlock(&c->mu);
+			pthread_detach(t);
+			rd_log(RD_LOG_ERROR, "plugins",
+			       "plugin %s: configure did not return within %d ms: left running, refused until it returns",
+			       l->name, CONFIGURE_TIMEOUT_MS);
+			return CONFIGURE_HUNG;
+		}
+		pthread_mutex_unlock(&c->mu);
+		pthread_join(t, NULL);
+	}
+	size_t i;
+	json_t *f;
+	json_array_foreach(c->ctx.fields, i, f)
+		if (json_array_size(fields) < 100)
+			json_array_append(fields, f);
+	snprintf(err_out, err_cap, "%s", c->ctx.err);
+	int rc = c->rc;
+	cfg_free(c);
+	return rc;
+}
+
 int rd_plugins_configure(struct rd_plugins *p, struct rd_loaded *l, uint64_t vendor, uint64_t partner,
 			 const char *config_json, json_t *fields, char *err, size_t errlen)
 {
-	rd_plugin_ctx ctx = { .host = p, .l = l, .vendor = vendor, .partner = partner, .config = config_json,
-			      .fields = fields };
-	snprintf(ctx.req, sizeof ctx.req, "%s", rd_log_current_req() ? rd_log_current_req() : "");
+	rd_plugin_ctx ctx = { .host = p, .l = l };
 	err[0] = 0;
-	in_plugin = l->name;
-	int rc = l->desc->configure ? l->desc->configure(&ctx, config_json) : 0;
-	in_plugin = NULL;
+	if (atomic_load(&l->configure_stuck)) {
+		snprintf(err, errlen, "plugin %s: configure: an earlier configure has not returned yet (the plugin is stuck: "
+			 "restart renewd after fixing it)", l->name);
+		json_array_append_new(fields, json_pack("{s:s, s:s}", "field", "", "message", err));
+		return RD_EINVAL;
+	}
+	int rc = l->desc->configure ? configure_timed(p, l, vendor, partner, config_json, fields, ctx.err, sizeof ctx.err)
+				    : 0;
+	if (rc == CONFIGURE_HUNG) {
+		snprintf(err, errlen, "plugin %s: configure did not return within %d s (the plugin is stuck: it is left "
+			 "running and refused until it returns)", l->name, CONFIGURE_TIMEOUT_MS / 1000);
+		json_array_append_new(fields, json_pack("{s:s, s:s}", "field", "", "message", err));
+		return RD_EINVAL;
+	}
 	json_t *root = json_loads(config_json, 0, NULL);
 	check_urls(p, root, "", fields);
 	check_inbound(l, root, fields);
@@ -1449,7 +1575,7 @@ static int call_in(struct rd_plugins *p, struct rd_loaded *l, uint64_t vendor, u
 
 unsigned rd_plugins_busy(const struct rd_plugins *p)
 {
-	return p->busy;
+	return p->busy + atomic_load(&((struct rd_plugins *)p)->stuck);
 }
 
 /* ---- enablements ------------------------------------------------------------------ */

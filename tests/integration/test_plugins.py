@@ -854,3 +854,33 @@ def test_a_plugin_whose_init_writes_its_storage_loads_in_renewctl_plugins_too(da
     s = Setup(d, world)
     assert s.plugin("tp-kvinit")["state"] == "loaded"
     d.stop()
+
+
+def test_a_configure_that_never_returns_does_not_freeze_renewd(daemon, tmp_path, world):
+    """configure ran on renewd's event loop: one that never returned (it
+    waited on a licence server, against the docs) froze renewd whole, every
+    request and /healthz included.  It now has 2 s on a thread of its own:
+    the enablement is refused saying so, renewd keeps serving, the next
+    attempt is refused at once while the first is stuck, and renewctl gives
+    up the same way."""
+    pdir = tmp_path / "plugins"
+    pdir.mkdir()
+    shutil.copy(PLUGIN_BUILD / "tp-cfghang.so", pdir / "tp-cfghang.so")
+    shutil.copy(PLUGIN_BUILD / "tp-good.so", pdir / "tp-good.so")
+    data = copy_store(world["data"], tmp_path / "data")
+    t0 = time.monotonic()
+    p = renewctl("plugin", "enable", "--vendor", "sentinel", "--plugin", "tp-cfghang", "--config", "{}",
+                 "--plugin-dir", pdir, data=data, timeout=30)
+    assert p.returncode == 1 and "configure did not return within 2 s" in p.stderr, p
+    assert time.monotonic() - t0 < 15
+    d = daemon(data=data, args=["--plugin-dir", str(pdir), "--shutdown-timeout-ms", "300"])
+    s = Setup(d, world)
+    r = timed(s.enable, "tp-cfghang", {})
+    assert r[0].status == 422 and "configure did not return within 2 s" in r[0].json()["error"]["message"], r
+    assert r[1] < 10, r
+    assert http_request(d.port, "GET", "/healthz", timeout=5).status == 200
+    again = s.enable("tp-cfghang", {})
+    assert again.status == 422 and "has not returned yet" in again.json()["error"]["message"], again
+    s.enable("tp-good", {"account": "acct-1"}, status=201)  # other plugins are served
+    assert "configure did not return" in d.log()
+    d.stop()
