@@ -108,7 +108,7 @@ struct rd_plugins {
 	pthread_cond_t cv;
 	struct kv_job *queue;
 	unsigned busy;
-	atomic_uint stuck;              /* configure calls abandoned, still running (rd_plugins_busy) */
+	atomic_uint stuck;              /* init and configure calls abandoned, still running (rd_plugins_busy) */
 	/* Set once at start (loop thread), read-only after: safe from the pool. */
 	struct rd_secrets secrets;      /* the key that seals enablement secrets */
 	struct outbound *outbound;      /* outbound_hosts, owned */
@@ -908,6 +908,7 @@ static void *init_main(void *arg)
 	pthread_cond_signal(&c->cv);
 	pthread_mutex_unlock(&c->mu);
 	if (abandoned) { /* the loader gave up on it: nobody else holds c */
+		atomic_fetch_sub(&c->ctx->host->stuck, 1);
 		pthread_mutex_destroy(&c->mu);
 		pthread_cond_destroy(&c->cv);
 		free(c);
@@ -945,6 +946,8 @@ static int init_timed(const struct rd_plugin *d, rd_plugin_ctx *ctx)
 			break;
 	if (!c->done) {
 		c->abandoned = true;
+		/* the registry stays while it runs (rd_plugins_free, renewd's stop) */
+		atomic_fetch_add(&ctx->host->stuck, 1);
 		pthread_mutex_unlock(&c->mu);
 		pthread_detach(t);
 		return INIT_HUNG;
