@@ -884,3 +884,18 @@ def test_a_configure_that_never_returns_does_not_freeze_renewd(daemon, tmp_path,
     s.enable("tp-good", {"account": "acct-1"}, status=201)  # other plugins are served
     assert "configure did not return" in d.log()
     d.stop()
+
+
+def test_the_kit_fails_an_init_or_configure_slower_than_renewd_allows(tmp_path):
+    """renewd gives init 5 s and configure 2 s; the kit let them take up to
+    its own 30 s watchdog, so a plugin passed it and was refused by renewd."""
+    kit = BUILD / "tests" / "plugin-contract" / "renewd-plugin-check"
+    so = str(PLUGIN_BUILD / "tp-slow-start.so")
+    p = subprocess.run([str(kit), so], capture_output=True, text=True, timeout=180,
+                       env=dict(os.environ, TP_SLOW_INIT="1"))
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert re.search(r"^FAIL\s+init: init took 5\.\d s: renewd gives it 5 s", p.stdout, re.M), p.stdout
+    p = subprocess.run([str(kit), so], capture_output=True, text=True, timeout=180)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert re.search(r"^FAIL\s+configure \{\}: configure took 2\.\d s: renewd gives it 2 s", p.stdout, re.M), \
+        p.stdout

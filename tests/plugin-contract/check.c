@@ -982,6 +982,18 @@ static void describe(const struct cfg *r, char *out, size_t cap)
 		snprintf(out, cap, "refused: %s", r->err);
 }
 
+/* renewd's limits (core/plugin/host.c): a longer init is refused, a longer
+ * configure refuses the enablement. */
+#define RENEWD_INIT_S 5.0
+#define RENEWD_CONFIGURE_S 2.0
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static int c_configure_empty(struct state *st, struct check *c)
 {
 	if (!st->d->configure) {
@@ -989,7 +1001,12 @@ static int c_configure_empty(struct state *st, struct check *c)
 		return okf(c, "no configure callback: renewd accepts any object");
 	}
 	struct cfg r;
+	double t0 = mono_s();
 	configure_with(st, "{}", 2, &r);
+	double took = mono_s() - t0;
+	if (took > RENEWD_CONFIGURE_S)
+		return failf(c, "configure took %.1f s: renewd gives it %.0f s, then refuses the configuration", took,
+			     RENEWD_CONFIGURE_S);
 	if (refused(&r) && !r.n_fields)
 		return failf(c, "{} refused (%s) without host->field_error naming the settings that are missing%s%s",
 			     errname(r.rc), r.err[0] ? ": " : "", r.err);
@@ -1007,7 +1024,12 @@ static int c_configure_given(struct state *st, struct check *c)
 		return okf(c, "no configure callback: renewd accepts any object");
 	}
 	struct cfg r;
+	double t0 = mono_s();
 	configure_with(st, opt_config, strlen(opt_config), &r);
+	double took = mono_s() - t0;
+	if (took > RENEWD_CONFIGURE_S)
+		return failf(c, "configure took %.1f s: renewd gives it %.0f s, then refuses the configuration", took,
+			     RENEWD_CONFIGURE_S);
 	if (refused(&r)) {
 		char d[900];
 		describe(&r, d, sizeof d);
@@ -1970,7 +1992,14 @@ static int c_init(struct state *st, struct check *c)
 		st->inited = true;
 		return okf(c, "no init callback");
 	}
+	double t0 = mono_s();
 	int rc = st->d->init(st->ictx, &full_host);
+	double took = mono_s() - t0;
+	if (rc >= 0 && took > RENEWD_INIT_S) {
+		st->inited = true; /* it did answer: deinit still runs */
+		st->ictx->phase = PH_CALL;
+		return failf(c, "init took %.1f s: renewd gives it %.0f s, then refuses the plugin", took, RENEWD_INIT_S);
+	}
 	if (rc < 0) {
 		char why[600];
 		snprintf(why, sizeof why, "%s", st->ictx->err);
