@@ -818,15 +818,18 @@ def test_a_plugin_that_crashes_in_a_call_is_named(tmp_path, world):
     # not the daemon fixture: it fails a run whose log holds a sanitizer
     # report, which the crash makes on the ASan build
     d = Daemon(data, ["--plugin-dir", str(pdir)], tmp_path / "renewd.log")
-    d.wait_ready()
-    s = Setup(d, world)
-    s.enable("tp-crashcall", {}, status=201)
     try:
-        s.probe("tp-crashcall", timeout=10)
-    except OSError:
-        pass
-    assert d.proc.wait(timeout=20) != 0
-    assert "the plugin tp-crashcall crashed during a call" in d.log(), d.log()[-2000:]
+        d.wait_ready()
+        s = Setup(d, world)
+        s.enable("tp-crashcall", {}, status=201)
+        try:
+            s.probe("tp-crashcall", timeout=10)
+        except OSError:
+            pass
+        assert d.proc.wait(timeout=20) != 0
+        assert "the plugin tp-crashcall crashed during a call" in d.log(), d.log()[-2000:]
+    finally:
+        d.kill()
 
 
 def test_a_plugin_whose_init_writes_its_storage_loads_in_renewctl_plugins_too(daemon, tmp_path, world):

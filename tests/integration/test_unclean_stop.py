@@ -12,7 +12,7 @@ import signal
 import pytest
 
 import conftest
-from conftest import Daemon, demo_load
+from conftest import demo_load
 
 pytestmark = pytest.mark.skipif(conftest.PG_MODE, reason="the data directory's lock is LMDB's")
 
@@ -21,26 +21,22 @@ def unclean_lines(log):
     return [x for x in log.splitlines() if "did not close" in x]
 
 
-def test_a_restart_after_a_kill_says_the_last_run_did_not_stop_cleanly(tmp_path):
+def test_a_restart_after_a_kill_says_the_last_run_did_not_stop_cleanly(daemon, tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     demo_load(data)
-    d = Daemon(data, [], tmp_path / "1.log")
-    d.wait_ready()
+    d = daemon(data=data)  # the fixture stops whatever is left running
     assert unclean_lines(d.log()) == [], d.log()
     d.stop()  # SIGTERM: a clean stop
-    d = Daemon(data, [], tmp_path / "2.log")
-    d.wait_ready()
+    d = daemon(data=data)
     assert unclean_lines(d.log()) == [], "a clean stop was taken for an unclean one"
     killed = d.pid
     d.proc.send_signal(signal.SIGKILL)
     d.proc.wait(timeout=10)
-    d = Daemon(data, [], tmp_path / "3.log")
-    d.wait_ready()
+    d = daemon(data=data)
     (line,) = unclean_lines(d.log())
     assert "level=warn" in line and f"pid {killed}" in line, line
     d.stop()
-    d = Daemon(data, [], tmp_path / "4.log")
-    d.wait_ready()
+    d = daemon(data=data)
     assert unclean_lines(d.log()) == [], d.log()
     d.stop()
