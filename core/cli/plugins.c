@@ -7,6 +7,8 @@
  *   plugin enablements --vendor S
  *   secrets rotate [--plugin-dir DIR]
  */
+#include <dirent.h>
+#include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,9 +29,11 @@ static const char *opt(int argc, char **argv, const char *name)
 	return NULL;
 }
 
-static struct rd_plugins *load(struct rd_store *s, struct rd_domain *d, int argc, char **argv)
+static struct rd_plugins *load_as(struct rd_store *s, struct rd_domain *d, int argc, char **argv, bool readonly)
 {
 	struct rd_plugins *p = rd_plugins_new(s, d, NULL);
+	if (readonly) /* the store is opened read-only: init's storage writes stay in memory */
+		rd_plugins_overlay(p);
 	rd_plugins_add_builtins(p);
 	const char *dir = opt(argc, argv, "--plugin-dir");
 	if (!dir)
@@ -39,9 +43,14 @@ static struct rd_plugins *load(struct rd_store *s, struct rd_domain *d, int argc
 	return p;
 }
 
+static struct rd_plugins *load(struct rd_store *s, struct rd_domain *d, int argc, char **argv)
+{
+	return load_as(s, d, argc, argv, false);
+}
+
 int rd_cli_plugins_list(struct rd_store *s, struct rd_domain *d, int argc, char **argv)
 {
-	struct rd_plugins *p = load(s, d, argc, argv);
+	struct rd_plugins *p = load_as(s, d, argc, argv, true);
 	json_t *list = rd_plugins_json(p);
 	size_t i;
 	json_t *e;
@@ -58,6 +67,19 @@ int rd_cli_plugins_list(struct rd_store *s, struct rd_domain *d, int argc, char 
 	}
 	json_decref(list);
 	rd_plugins_free(&p);
+	/* A mistyped or missing directory is not a clean bill: nothing of it
+	 * was loaded (renewd carries on with a warning; this is the check). */
+	const char *dir = opt(argc, argv, "--plugin-dir");
+	if (!dir)
+		dir = rd_cli.plugin_dir;
+	DIR *dh = dir ? opendir(dir) : NULL;
+	if (dir && !dh) {
+		fprintf(stderr, "renewctl: plugin directory %s cannot be read: %s (no plugin of it is loaded)\n", dir,
+			strerror(errno));
+		return 1;
+	}
+	if (dh)
+		closedir(dh);
 	return refused ? 1 : 0;
 }
 

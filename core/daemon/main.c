@@ -457,6 +457,13 @@ int main(int argc, char **argv)
 		 * without exit handlers.  Every write is committed; the store stays
 		 * open under calls that may still read it, and its lock goes with
 		 * the process. */
+		if (*rd_store_dir(store)) { /* a clean stop: the lock file empty, as a close leaves it */
+			char lock[4200];
+			snprintf(lock, sizeof lock, "%s/renewd.lock", rd_store_dir(store));
+			if (truncate(lock, 0) != 0)
+				rd_log(RD_LOG_WARN, "daemon", "%s: %s (the next start will take this stop for a crash)", lock,
+				       strerror(errno));
+		}
 		rd_log(RD_LOG_INFO, "daemon", "stopped cleanly");
 		rd_log_flush();
 		fflush(NULL);

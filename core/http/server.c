@@ -724,6 +724,10 @@ void rd_reply_error(struct rd_req *req, int status, const char *code, const char
 	 * write, a database away, a stop): in a second, unless it said. */
 	if (status == 503 && h2o_find_header_by_str(&req->h2o->res.headers, "retry-after", 11, -1) < 0)
 		rd_reply_header(req, "retry-after", "1");
+	/* An internal error is the operator's to see (a full disk, a failing
+	 * store): its reason goes to the log, not only to the client. */
+	if (status == 500)
+		rd_log_req(RD_LOG_ERROR, "http", req->id, "answered 500 %s: %s", code, msg);
 	rd_reply_json(req, status, error_body(code, field, msg));
 }
 

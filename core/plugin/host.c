@@ -15,12 +15,17 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "domain/audit.h"
 #include "domain/model.h"
@@ -42,6 +47,7 @@ struct rd_loaded {
 	void *dl;
 	rd_plugin_ctx *ctx; /* the plugin-level context (init, deinit) */
 	unsigned in_flight;
+	atomic_bool configure_stuck; /* a configure that did not return in time is still running */
 	struct {
 		uint64_t vendor;
 		unsigned n; /* 0: a free entry */
@@ -102,12 +108,27 @@ struct rd_plugins {
 	pthread_cond_t cv;
 	struct kv_job *queue;
 	unsigned busy;
+	atomic_uint stuck;              /* init and configure calls abandoned, still running (rd_plugins_busy) */
 	/* Set once at start (loop thread), read-only after: safe from the pool. */
 	struct rd_secrets secrets;      /* the key that seals enablement secrets */
 	struct outbound *outbound;      /* outbound_hosts, owned */
 	size_t n_outbound;
 	struct secret_env *env;         /* secret_env, owned */
 	size_t n_env;
+	/* A registry over a store opened read-only (renewctl plugins): the
+	 * plugins' storage writes (init's) are kept here, in memory, and read
+	 * back, as renewd would store them; nothing reaches the store. */
+	bool overlay;
+	struct kv_over *over;           /* newest first, under mu */
+};
+
+struct kv_over {
+	struct kv_over *next;
+	uint64_t vendor;
+	char key[129];
+	bool del;
+	size_t len;
+	uint8_t val[];
 };
 
 /* One entry of the outbound allow-list: a host name or an address (as
@@ -179,6 +200,22 @@ static int h_kv_get(rd_plugin_ctx *ctx, const char *key, void *buf, size_t cap, 
 	size_t kl;
 	if (kv_key(ctx, key, k, &kl) < 0)
 		return RD_EINVAL;
+	struct rd_plugins *p = ctx->host;
+	if (p->overlay) {
+		int orc = 1;
+		pthread_mutex_lock(&p->mu);
+		for (struct kv_over *o = p->over; o; o = o->next)
+			if (o->vendor == ctx->vendor && !strcmp(o->key, key)) {
+				orc = o->del ? RD_ENOTFOUND : o->len > cap ? RD_ETOOBIG : 0;
+				*len = o->len;
+				if (orc == 0)
+					memcpy(buf, o->val, o->len);
+				break;
+			}
+		pthread_mutex_unlock(&p->mu);
+		if (orc <= 0)
+			return orc;
+	}
 	struct rd_txn *t;
 	int rc = rd_store_read(ctx->host->store, &t);
 	if (rc < 0)
@@ -244,6 +281,11 @@ static void on_kv_async(uv_async_t *a)
 	}
 }
 
+/* Set on the thread that runs a loaded plugin's init (rd_plugins_add) or a
+ * configure (rd_plugins_configure): the loop thread waits for it (or is not
+ * running yet), so that thread writes to the store itself. */
+static _Thread_local bool writes_direct;
+
 static int kv_submit(rd_plugin_ctx *ctx, struct kv_job *j)
 {
 	struct rd_plugins *p = ctx->host;
@@ -251,7 +293,21 @@ static int kv_submit(rd_plugin_ctx *ctx, struct kv_job *j)
 	size_t kl;
 	if (kv_key(ctx, j->key, k, &kl) < 0 || j->len > 65536)
 		return j->len > 65536 ? RD_ETOOBIG : RD_EINVAL;
-	if (!p->have_async || pthread_equal(pthread_self(), p->loop_thread))
+	if (p->overlay) {
+		struct kv_over *o = rd_calloc(1, sizeof *o + (j->del ? 0 : j->len));
+		o->vendor = ctx->vendor;
+		snprintf(o->key, sizeof o->key, "%s", j->key);
+		o->del = j->del;
+		o->len = j->del ? 0 : j->len;
+		if (o->len)
+			memcpy(o->val, j->val, o->len);
+		pthread_mutex_lock(&p->mu);
+		o->next = p->over;
+		p->over = o;
+		pthread_mutex_unlock(&p->mu);
+		return 0;
+	}
+	if (!p->have_async || writes_direct || pthread_equal(pthread_self(), p->loop_thread))
 		return rd_store_write(p->store, kv_write, j);
 	pthread_mutex_lock(&p->mu);
 	j->next = p->queue;
@@ -670,8 +726,59 @@ static const struct rd_host_api host_api = {
 
 /* ---- the registry -------------------------------------------------------- */
 
+/* The plugin whose code the current thread runs (a call on the pool,
+ * configure, asset), for the crash handler below. */
+static _Thread_local const char *in_plugin;
+static const int call_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+static struct sigaction call_saved[sizeof call_signals / sizeof call_signals[0]];
+static bool call_watching;
+
+static void say(const char *s)
+{
+	ssize_t w = write(STDERR_FILENO, s, strlen(s));
+	(void)w;
+}
+
+/* A plugin that crashes in a call takes renewd down (it runs in renewd's
+ * process; systemd starts it again, and the next such call ends it again):
+ * the last line says which plugin it was.  Async-signal-safe. */
+static void on_call_crash(int sig)
+{
+	const char *name = in_plugin;
+	if (name) {
+		say("renewd: the plugin ");
+		say(name);
+		say(" crashed during a call: disable it (or remove it from the plugin directory) and report it to its "
+		    "author\n");
+	}
+	for (size_t i = 0; i < sizeof call_signals / sizeof call_signals[0]; i++)
+		if (call_signals[i] == sig)
+			sigaction(sig, &call_saved[i], NULL); /* as before: a core dump, ASan's report */
+	raise(sig); /* pending until this returns: a fault or a raise() alike end as they would have */
+}
+
+static void call_watch(void)
+{
+	if (call_watching)
+		return;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_call_crash;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof call_signals / sizeof call_signals[0]; i++)
+		sigaction(call_signals[i], &sa, &call_saved[i]);
+	call_watching = true;
+}
+
+void rd_plugins_overlay(struct rd_plugins *p)
+{
+	p->overlay = true;
+}
+
 struct rd_plugins *rd_plugins_new(struct rd_store *s, struct rd_domain *d, uv_loop_t *loop)
 {
+	if (loop) /* renewd (renewctl calls configure only, on its one thread: the crash says enough there) */
+		call_watch();
 	struct rd_plugins *p = rd_calloc(1, sizeof *p);
 	p->store = s;
 	p->domain = d;
@@ -699,6 +806,12 @@ void rd_plugins_free(struct rd_plugins **pp)
 	struct rd_plugins *p = *pp;
 	if (!p)
 		return;
+	if (atomic_load(&p->stuck)) {
+		/* A configure still runs in a plugin's code, with the registry:
+		 * neither is taken from under it (the process is ending). */
+		*pp = NULL;
+		return;
+	}
 	while (p->list) {
 		struct rd_loaded *l = p->list;
 		p->list = l->next;
@@ -708,6 +821,12 @@ void rd_plugins_free(struct rd_plugins **pp)
 			dlclose(l->dl);
 		free(l->ctx);
 		free(l);
+	}
+	while (p->over) {
+		struct kv_over *o = p->over;
+		p->over = o->next;
+		sodium_memzero(o->val, o->len);
+		free(o);
 	}
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);
@@ -762,6 +881,127 @@ static bool valid_name(const char *s)
 	return true;
 }
 
+/* A loaded plugin's init runs on a thread of its own for at most this
+ * long: one that never returns (a deadlock, a licence server that does not
+ * answer) is refused instead of holding renewd's start for ever. */
+#define INIT_TIMEOUT_MS 5000
+#define INIT_HUNG (-100000)
+
+struct init_call {
+	const struct rd_plugin *d;
+	rd_plugin_ctx *ctx;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int rc;
+	bool done, abandoned;
+};
+
+static void *init_main(void *arg)
+{
+	struct init_call *c = arg;
+	writes_direct = true;
+	int rc = c->d->init(c->ctx, &host_api);
+	pthread_mutex_lock(&c->mu);
+	c->rc = rc;
+	c->done = true;
+	bool abandoned = c->abandoned;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	if (abandoned) { /* the loader gave up on it: nobody else holds c */
+		atomic_fetch_sub(&c->ctx->host->stuck, 1);
+		pthread_mutex_destroy(&c->mu);
+		pthread_cond_destroy(&c->cv);
+		free(c);
+	}
+	return NULL;
+}
+
+/* d->init(ctx, host) on its own thread: its answer, or INIT_HUNG when it
+ * has not returned within INIT_TIMEOUT_MS (the thread is then left to
+ * itself, detached). */
+static int init_timed(const struct rd_plugin *d, rd_plugin_ctx *ctx)
+{
+	struct init_call *c = rd_calloc(1, sizeof *c);
+	c->d = d;
+	c->ctx = ctx;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_t t;
+	if (pthread_create(&t, NULL, init_main, c) != 0) { /* no thread to spare: call it here */
+		pthread_mutex_destroy(&c->mu);
+		pthread_cond_destroy(&c->cv);
+		free(c);
+		return d->init(ctx, &host_api);
+	}
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += INIT_TIMEOUT_MS / 1000;
+	pthread_mutex_lock(&c->mu);
+	while (!c->done)
+		if (pthread_cond_timedwait(&c->cv, &c->mu, &until) == ETIMEDOUT && !c->done)
+			break;
+	if (!c->done) {
+		c->abandoned = true;
+		/* the registry stays while it runs (rd_plugins_free, renewd's stop) */
+		atomic_fetch_add(&ctx->host->stuck, 1);
+		pthread_mutex_unlock(&c->mu);
+		pthread_detach(t);
+		return INIT_HUNG;
+	}
+	int rc = c->rc;
+	pthread_mutex_unlock(&c->mu);
+	pthread_join(t, NULL);
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->cv);
+	free(c);
+	return rc;
+}
+
+/* While a file's constructors, entry point and init run: a crash there
+ * kills the process (the plugin runs in it), so it first says which file it
+ * was, where the operator looks.  Async-signal-safe: the message is made
+ * before the handlers are installed. */
+static char crash_msg[4400];
+static size_t crash_len;
+static const int crash_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+static struct sigaction crash_saved[sizeof crash_signals / sizeof crash_signals[0]];
+
+static void on_crash(int sig)
+{
+	ssize_t w = write(STDERR_FILENO, crash_msg, crash_len);
+	(void)w;
+	/* Back to what was there (the default: a core dump; ASan's report): the
+	 * faulting instruction runs again, or abort() raises again. */
+	for (size_t i = 0; i < sizeof crash_signals / sizeof crash_signals[0]; i++)
+		if (crash_signals[i] == sig)
+			sigaction(sig, &crash_saved[i], NULL);
+	raise(sig); /* pending until this returns: a fault or a raise() alike end as they would have */
+}
+
+static void crash_watch(const char *path)
+{
+	int n = snprintf(crash_msg, sizeof crash_msg,
+			 "renewd: the plugin %s crashed while loading (in its constructor, renewd_plugin_entry or init): "
+			 "remove it from the plugin directory and report it to its author\n", path);
+	crash_len = n < 0 ? 0 : (size_t)n >= sizeof crash_msg ? sizeof crash_msg - 1 : (size_t)n;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_crash;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof crash_signals / sizeof crash_signals[0]; i++)
+		sigaction(crash_signals[i], &sa, &crash_saved[i]);
+}
+
+static void crash_unwatch(void)
+{
+	for (size_t i = 0; i < sizeof crash_signals / sizeof crash_signals[0]; i++)
+		sigaction(crash_signals[i], &crash_saved[i], NULL);
+}
+
 /* The size of version 1 of the descriptor: later versions only grow. */
 #define DESC_V1_SIZE (offsetof(struct rd_plugin, ops) + sizeof(void *))
 
@@ -801,7 +1041,14 @@ int rd_plugins_add(struct rd_plugins *p, const struct rd_plugin *d, const char *
 	l->ctx->l = l;
 	l->desc = d;
 	if (d->init) {
-		int rc = d->init(l->ctx, &host_api);
+		int rc = dl ? init_timed(d, l->ctx) : d->init(l->ctx, &host_api);
+		if (rc == INIT_HUNG) {
+			/* Its thread is still in the plugin: the ctx and the code stay. */
+			l->ctx = NULL;
+			return refuse(p, l, NULL,
+				      "init did not return within %d s: refused (the call is left running; fix the plugin "
+				      "and restart renewd)", INIT_TIMEOUT_MS / 1000);
+		}
 		if (rc < 0) {
 			char why[512];
 			snprintf(why, sizeof why, "%s", l->ctx->err[0] ? l->ctx->err : rd_strerror(rc));
@@ -829,23 +1076,29 @@ void rd_plugins_load_dir(struct rd_plugins *p, const char *dir)
 		rd_log(RD_LOG_WARN, "plugins", "plugin directory %s: %s", dir, strerror(errno));
 		return;
 	}
-	char *names[512];
-	size_t n = 0;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
 	struct dirent *de;
-	while ((de = readdir(d)) && n < 512) {
+	while ((de = readdir(d))) { /* every one: a fixed cap dropped files in readdir's order, silently */
 		size_t len = strlen(de->d_name);
-		if (len > 3 && !strcmp(de->d_name + len - 3, ".so"))
+		if (len > 3 && !strcmp(de->d_name + len - 3, ".so")) {
+			if (n == cap)
+				names = rd_realloc(names, (cap = cap ? cap * 2 : 32) * sizeof *names);
 			names[n++] = rd_strdup(de->d_name);
+		}
 	}
 	closedir(d);
-	qsort(names, n, sizeof *names, by_name);
+	if (n)
+		qsort(names, n, sizeof *names, by_name);
 	for (size_t i = 0; i < n; i++) {
 		char path[4096];
 		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
 		free(names[i]);
 		dlerror();
+		crash_watch(path);
 		void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 		if (!dl) {
+			crash_unwatch();
 			const char *e = dlerror();
 			refuse(p, record(p, strrchr(path, '/') + 1, path), NULL, "cannot be loaded: %s", e ? e : "dlopen failed");
 			continue;
@@ -853,6 +1106,7 @@ void rd_plugins_load_dir(struct rd_plugins *p, const char *dir)
 		dlerror();
 		void *sym = dlsym(dl, RENEWD_PLUGIN_ENTRY);
 		if (!sym) {
+			crash_unwatch();
 			refuse(p, record(p, strrchr(path, '/') + 1, path), dl,
 			       "no %s symbol: not a renewd plugin (export it with RENEWD_PLUGIN_EXPORT)", RENEWD_PLUGIN_ENTRY);
 			continue;
@@ -860,7 +1114,9 @@ void rd_plugins_load_dir(struct rd_plugins *p, const char *dir)
 		rd_plugin_entry_fn entry;
 		memcpy(&entry, &sym, sizeof entry); /* object pointer to function pointer, as dlsym requires */
 		rd_plugins_add(p, entry(), path, dl);
+		crash_unwatch();
 	}
+	free(names);
 }
 
 struct rd_loaded *rd_plugins_find(struct rd_plugins *p, const char *name)
@@ -967,16 +1223,167 @@ static void check_urls(struct rd_plugins *p, json_t *v, const char *path, json_t
 	}
 }
 
+/* An order-exchanging connector's "inbound_dir" is read by renewd itself
+ * (core/services/edi.c): one that is not an absolute folder renewd can
+ * read and write was stored and then skipped at every scan, silently, when
+ * the plugin's configure did not check it. */
+static void check_inbound(const struct rd_loaded *l, json_t *root, json_t *fields)
+{
+	const struct rd_connector_ops *ops = l->desc->ops;
+	json_t *v = json_object_get(root, "inbound_dir");
+	if (l->desc->kind != RD_PLUGIN_CONNECTOR || !ops || ops->version < RD_CONNECTOR_OPS_V2 || !ops->order_format || !v)
+		return;
+	size_t i;
+	json_t *f;
+	json_array_foreach(fields, i, f) {
+		const char *name = json_string_value(json_object_get(f, "field"));
+		if (name && !strcmp(name, "inbound_dir"))
+			return; /* the plugin said why already */
+	}
+	const char *dir = json_string_value(v), *why = NULL;
+	struct stat st;
+	if (!dir)
+		why = "must be text: the absolute path of a folder";
+	else if (dir[0] != '/')
+		why = "must be an absolute path";
+	else if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		why = "is not an existing folder";
+	else if (access(dir, R_OK | W_OK | X_OK) != 0)
+		why = "is not a folder renewd may read and write (each file moves to processed/ or failed/ in it)";
+	if (why && json_array_size(fields) < 100)
+		json_array_append_new(fields, json_pack("{s:s, s:s}", "field", "inbound_dir", "message", why));
+}
+
+/* configure runs on a thread of its own for at most this long while the
+ * caller (renewd's loop, or renewctl) waits: one that never returned froze
+ * renewd whole (every request, /healthz included). */
+#define CONFIGURE_TIMEOUT_MS 2000
+#define CONFIGURE_HUNG (-100001)
+
+struct cfg_call {
+	rd_plugin_ctx ctx; /* its own: the call may outlive the caller's frame */
+	char *config;      /* its own copy (secrets in clear: wiped) */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int rc;
+	bool done, abandoned;
+};
+
+static void cfg_free(struct cfg_call *c)
+{
+	sodium_memzero(c->config, strlen(c->config));
+	free(c->config);
+	sodium_memzero(c->ctx.err, sizeof c->ctx.err);
+	json_decref(c->ctx.fields);
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->cv);
+	free(c);
+}
+
+static void *cfg_main(void *arg)
+{
+	struct cfg_call *c = arg;
+	writes_direct = true;
+	in_plugin = c->ctx.l->name;
+	int rc = c->ctx.l->desc->configure(&c->ctx, c->config);
+	in_plugin = NULL;
+	pthread_mutex_lock(&c->mu);
+	c->rc = rc;
+	c->done = true;
+	bool abandoned = c->abandoned;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	if (abandoned) { /* returned at last: the plugin may be configured again */
+		atomic_store(&c->ctx.l->configure_stuck, false);
+		atomic_fetch_sub(&c->ctx.host->stuck, 1);
+		cfg_free(c);
+	}
+	return NULL;
+}
+
+/* l's configure, on its own thread under CONFIGURE_TIMEOUT_MS: its answer
+ * (field errors appended to fields, its message in err_out), or
+ * CONFIGURE_HUNG. */
+static int configure_timed(struct rd_plugins *p, struct rd_loaded *l, uint64_t vendor, uint64_t partner,
+			   const char *config_json, json_t *fields, char *err_out, size_t err_cap)
+{
+	struct cfg_call *c = rd_calloc(1, sizeof *c);
+	c->ctx = (rd_plugin_ctx){ .host = p, .l = l, .vendor = vendor, .partner = partner, .fields = json_array() };
+	snprintf(c->ctx.req, sizeof c->ctx.req, "%s", rd_log_current_req() ? rd_log_current_req() : "");
+	c->config = rd_strdup(config_json);
+	c->ctx.config = c->config;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_t t;
+	if (pthread_create(&t, NULL, cfg_main, c) != 0) { /* no thread to spare: here, as before */
+		in_plugin = l->name;
+		c->rc = l->desc->configure(&c->ctx, c->config);
+		in_plugin = NULL;
+		c->done = true;
+	} else {
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += CONFIGURE_TIMEOUT_MS / 1000;
+		until.tv_nsec += (long)(CONFIGURE_TIMEOUT_MS % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_mutex_lock(&c->mu);
+		while (!c->done)
+			if (pthread_cond_timedwait(&c->cv, &c->mu, &until) == ETIMEDOUT && !c->done)
+				break;
+		if (!c->done) {
+			c->abandoned = true;
+			atomic_store(&l->configure_stuck, true);
+			atomic_fetch_add(&p->stuck, 1);
+			pthread_mutex_unlock(&c->mu);
+			pthread_detach(t);
+			rd_log(RD_LOG_ERROR, "plugins",
+			       "plugin %s: configure did not return within %d ms: left running, refused until it returns",
+			       l->name, CONFIGURE_TIMEOUT_MS);
+			return CONFIGURE_HUNG;
+		}
+		pthread_mutex_unlock(&c->mu);
+		pthread_join(t, NULL);
+	}
+	size_t i;
+	json_t *f;
+	json_array_foreach(c->ctx.fields, i, f)
+		if (json_array_size(fields) < 100)
+			json_array_append(fields, f);
+	snprintf(err_out, err_cap, "%s", c->ctx.err);
+	int rc = c->rc;
+	cfg_free(c);
+	return rc;
+}
+
 int rd_plugins_configure(struct rd_plugins *p, struct rd_loaded *l, uint64_t vendor, uint64_t partner,
 			 const char *config_json, json_t *fields, char *err, size_t errlen)
 {
-	rd_plugin_ctx ctx = { .host = p, .l = l, .vendor = vendor, .partner = partner, .config = config_json,
-			      .fields = fields };
-	snprintf(ctx.req, sizeof ctx.req, "%s", rd_log_current_req() ? rd_log_current_req() : "");
+	rd_plugin_ctx ctx = { .host = p, .l = l };
 	err[0] = 0;
-	int rc = l->desc->configure ? l->desc->configure(&ctx, config_json) : 0;
+	if (atomic_load(&l->configure_stuck)) {
+		snprintf(err, errlen, "plugin %s: configure: an earlier configure has not returned yet (the plugin is stuck: "
+			 "restart renewd after fixing it)", l->name);
+		json_array_append_new(fields, json_pack("{s:s, s:s}", "field", "", "message", err));
+		return RD_EINVAL;
+	}
+	int rc = l->desc->configure ? configure_timed(p, l, vendor, partner, config_json, fields, ctx.err, sizeof ctx.err)
+				    : 0;
+	if (rc == CONFIGURE_HUNG) {
+		snprintf(err, errlen, "plugin %s: configure did not return within %d s (the plugin is stuck: it is left "
+			 "running and refused until it returns)", l->name, CONFIGURE_TIMEOUT_MS / 1000);
+		json_array_append_new(fields, json_pack("{s:s, s:s}", "field", "", "message", err));
+		return RD_EINVAL;
+	}
 	json_t *root = json_loads(config_json, 0, NULL);
 	check_urls(p, root, "", fields);
+	check_inbound(l, root, fields);
 	json_decref(root);
 	if (rc < 0 || json_array_size(fields)) {
 		snprintf(err, errlen, "plugin %s: configure: %s", l->name,
@@ -1062,7 +1469,9 @@ static void call_release(struct pcall *c)
 static void call_run(uv_work_t *w)
 {
 	struct pcall *c = w->data;
+	in_plugin = c->l->name;
 	c->rc = c->fn(&c->ctx, c->l->desc, c->arg);
+	in_plugin = NULL;
 }
 
 static void timer_closed(uv_handle_t *h)
@@ -1169,7 +1578,7 @@ static int call_in(struct rd_plugins *p, struct rd_loaded *l, uint64_t vendor, u
 
 unsigned rd_plugins_busy(const struct rd_plugins *p)
 {
-	return p->busy;
+	return p->busy + atomic_load(&((struct rd_plugins *)p)->stuck);
 }
 
 /* ---- enablements ------------------------------------------------------------------ */
@@ -1677,7 +2086,9 @@ static int asset_of(struct rd_loaded *l, const char *name, const char **data, si
 		return RD_ENOTFOUND;
 	const void *p;
 	const char *type = NULL;
+	in_plugin = l->name;
 	int rc = ops->asset(l->ctx, name, &p, len, &type);
+	in_plugin = NULL;
 	if (rc == 0)
 		*data = p;
 	return rc < 0 ? rc : 0;

@@ -21,6 +21,10 @@ struct rd_loaded;
 struct rd_plugins *rd_plugins_new(struct rd_store *s, struct rd_domain *d, uv_loop_t *loop);
 /* deinit every plugin that initialised, then dlclose; *p becomes NULL. */
 void rd_plugins_free(struct rd_plugins **p);
+/* Before any plugin loads, for a registry over a store opened read-only
+ * (renewctl plugins): the plugins' storage writes stay in this process's
+ * memory (and are read back), nothing is written. */
+void rd_plugins_overlay(struct rd_plugins *p);
 
 /* Registers a plugin from its descriptor (built-ins call this directly;
  * the loader calls it for each shared object).  origin names where it came

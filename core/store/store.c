@@ -472,6 +472,21 @@ int rd_store_dir_lock(const char *dir, int *fd_out, long *holder)
 		close(fd);
 		return RD_ELOCKED;
 	}
+	/* A clean close empties the file (rd_store_dir_unlock): a pid still
+	 * in it is a process that never closed the store (killed, crashed, or
+	 * the machine stopped).  Its committed writes are all here and nothing
+	 * it had not committed is; the operator is told, as nothing else
+	 * would. */
+	char before[32] = "";
+	ssize_t got = pread(fd, before, sizeof before - 1, 0);
+	before[got > 0 ? got : 0] = 0;
+	before[strcspn(before, "\n")] = 0;
+	if (atol(before) > 0)
+		rd_log(RD_LOG_WARN, "store",
+		       "the last process that wrote to %s (pid %s) did not close it: it was killed, crashed or the machine "
+		       "stopped; every write it committed is kept and nothing it had not committed is in the store, and "
+		       "queued work (mail, webhooks, orders to distributors, the sweep's days) goes on from here",
+		       dir, before);
 	char pid[32];
 	int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
 	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {

@@ -13,7 +13,9 @@
 #include <fcntl.h>
 #include <lmdb.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,8 @@
 #include "store/store_impl.h"
 #include "util/err.h"
 #include "util/log.h"
+
+static void bus_watch(struct rd_store *s); /* a SIGBUS in a writemap store's map (below) */
 
 #define MAGIC "renewd-store"
 #define DEFAULT_MAP (64u << 20)
@@ -518,6 +522,8 @@ int rd_store_lmdb_open(struct rd_store **out, const char *dir, const struct rd_s
 	}
 	if ((rc = lmdb_error(mrc)) < 0)
 		goto fail_msg;
+	if (s->writemap)
+		bus_watch(s);
 	int dead = 0;
 	mdb_reader_check(s->env, &dead);
 	MDB_envinfo info;
@@ -780,6 +786,62 @@ static uint64_t lm_store_snapshot(struct rd_store *s)
 	return s->opened << 44 | id;
 }
 
+/* A store opened with MDB_WRITEMAP writes its new pages straight into
+ * data.mdb's pages through the map, and the file is sparse up to the map's
+ * size: when the file system cannot back a page (it is full, or the disk
+ * fails) the kernel answers the write with SIGBUS, which killed the process
+ * with a bare "Bus error".  While such a store is open, a SIGBUS inside its
+ * map says so and exits 1: the transaction in progress never reached its
+ * meta page, so nothing of it is committed.  The message is made before
+ * the handler is installed (async-signal-safe). */
+static char bus_msg[4700];
+static size_t bus_len;
+static volatile uintptr_t bus_lo, bus_hi;
+static struct sigaction bus_saved;
+static bool bus_installed;
+
+static bool find_map(struct rd_store *s, unsigned long *lo, unsigned long *hi);
+
+static void on_bus(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	uintptr_t a = (uintptr_t)si->si_addr;
+	if (bus_len && a >= bus_lo && a < bus_hi) {
+		ssize_t w = write(STDERR_FILENO, bus_msg, bus_len);
+		(void)w;
+		_exit(1);
+	}
+	sigaction(sig, &bus_saved, NULL); /* not ours: as it was handled before */
+	raise(sig);
+}
+
+/* (Again) after the map moved: where it is now. */
+static void bus_watch(struct rd_store *s)
+{
+	unsigned long lo, hi;
+	if (find_map(s, &lo, &hi)) {
+		bus_lo = lo;
+		bus_hi = hi;
+	} else { /* not found: any SIGBUS while the store is open is taken for it */
+		bus_lo = 0;
+		bus_hi = UINTPTR_MAX;
+	}
+	if (bus_installed)
+		return;
+	int n = snprintf(bus_msg, sizeof bus_msg,
+			 "store %s: a page of data.mdb could not be written: the file system holding it is full (or "
+			 "failing). The write in progress was not committed (a --no-atomic import keeps the batches "
+			 "before it; nothing else changed): free space and run it again; renewctl check shows the store\n",
+			 s->dir);
+	bus_len = n < 0 ? 0 : (size_t)n >= sizeof bus_msg ? sizeof bus_msg - 1 : (size_t)n;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = on_bus;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	bus_installed = sigaction(SIGBUS, &sa, &bus_saved) == 0;
+}
+
 static int grow(struct rd_store *s)
 {
 	if (s->map_size >= s->map_max) {
@@ -794,6 +856,8 @@ static int grow(struct rd_store *s)
 		return rc;
 	rd_log(RD_LOG_INFO, "store", "map grown from %zu to %zu bytes", s->map_size, next);
 	s->map_size = next;
+	if (s->writemap)
+		bus_watch(s);
 	return 0;
 }
 

@@ -257,11 +257,13 @@ struct rd_plugin {
 	const char *version;      /* static; the plugin's own version */
 	uint32_t kind;            /* enum rd_plugin_kind */
 	const char *description;  /* static; one sentence for administrators */
-	/* Optional.  Called once after the checks; host is static. */
+	/* Optional.  Called once after the checks; host is static.  It gets 5 s
+	 * (on a thread of its own): one that has not returned is refused. */
 	int (*init)(rd_plugin_ctx *ctx, const struct rd_host_api *host);
 	/* Optional.  Validates a configuration (JSON text, borrowed): report each
 	 * bad field with host->field_error and return < 0; 0 when it is good.
-	 * Called on renewd's loop: no I/O here. */
+	 * renewd's loop waits for it (at most 2 s, then the configuration is
+	 * refused): no I/O here. */
 	int (*configure)(rd_plugin_ctx *ctx, const char *config_json);
 	/* Optional.  A quick check that the configured service answers (runs on
 	 * the thread pool, under a timeout). */

@@ -982,6 +982,18 @@ static void describe(const struct cfg *r, char *out, size_t cap)
 		snprintf(out, cap, "refused: %s", r->err);
 }
 
+/* renewd's limits (core/plugin/host.c): a longer init is refused, a longer
+ * configure refuses the enablement. */
+#define RENEWD_INIT_S 5.0
+#define RENEWD_CONFIGURE_S 2.0
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static int c_configure_empty(struct state *st, struct check *c)
 {
 	if (!st->d->configure) {
@@ -989,7 +1001,12 @@ static int c_configure_empty(struct state *st, struct check *c)
 		return okf(c, "no configure callback: renewd accepts any object");
 	}
 	struct cfg r;
+	double t0 = mono_s();
 	configure_with(st, "{}", 2, &r);
+	double took = mono_s() - t0;
+	if (took > RENEWD_CONFIGURE_S)
+		return failf(c, "configure took %.1f s: renewd gives it %.0f s, then refuses the configuration", took,
+			     RENEWD_CONFIGURE_S);
 	if (refused(&r) && !r.n_fields)
 		return failf(c, "{} refused (%s) without host->field_error naming the settings that are missing%s%s",
 			     errname(r.rc), r.err[0] ? ": " : "", r.err);
@@ -1007,7 +1024,12 @@ static int c_configure_given(struct state *st, struct check *c)
 		return okf(c, "no configure callback: renewd accepts any object");
 	}
 	struct cfg r;
+	double t0 = mono_s();
 	configure_with(st, opt_config, strlen(opt_config), &r);
+	double took = mono_s() - t0;
+	if (took > RENEWD_CONFIGURE_S)
+		return failf(c, "configure took %.1f s: renewd gives it %.0f s, then refuses the configuration", took,
+			     RENEWD_CONFIGURE_S);
 	if (refused(&r)) {
 		char d[900];
 		describe(&r, d, sizeof d);
@@ -1450,7 +1472,7 @@ static int c_authorise_concurrent(struct state *st, struct check *c)
 	if (r == OK && started < 4)
 		r = failf(c, "the kit could start only %d threads", started);
 	if (r == OK)
-		okf(c, "4 calls at once (renewd runs up to 4 per plugin)");
+		okf(c, "4 calls at once (renewd runs up to 8 per plugin, 2 per vendor)");
 	return r;
 }
 
@@ -1705,6 +1727,50 @@ static int c_feed_garbage(struct state *st, struct check *c)
 	return OK;
 }
 
+/* send("order", ...) and send("functional_ack", ...) with the JSON renewd hands in
+ * (core/services/edi.c): 0 with a NUL-terminated reference within ref_cap and
+ * nothing written past it, or < 0 with host->error saying why (a connector
+ * that writes files cannot without its settings). */
+static int send_one(struct state *st, struct check *c, const char *what, const char *json)
+{
+	const struct rd_connector_ops *ops = st->d->ops;
+	enum { CAP = 64, GUARD = 32 };
+	char *ref = xmalloc(CAP + GUARD);
+	memset(ref, 0x5a, CAP + GUARD);
+	char *text = xstrdup(json);
+	rd_plugin_ctx *ctx = call_ctx(st);
+	int rc = ops->send(ctx, what, text, ref, CAP);
+	char err[512];
+	snprintf(err, sizeof err, "%s", ctx->err);
+	ctx_free(ctx);
+	free(text);
+	int out = OK;
+	for (size_t i = CAP; i < CAP + GUARD; i++)
+		if (ref[i] != 0x5a)
+			out = failf(c, "send(\"%s\") wrote past the reference's %d bytes", what, CAP);
+	if (out == OK && rc == 0 && !memchr(ref, 0, CAP))
+		out = failf(c, "send(\"%s\") returned 0 with a reference that is not NUL-terminated within %d bytes", what, CAP);
+	if (out == OK && rc < 0 && !err[0])
+		out = failf(c, "send(\"%s\") failed (%s) without saying why (host->error)", what, errname(rc));
+	if (out == OK)
+		appendf(c->detail, sizeof c->detail, "%s%s: %s%s%s", c->detail[0] ? "; " : "", what,
+			rc == 0 ? "0, reference " : errname(rc), rc == 0 ? q(ref) : err[0] ? ", " : "", rc == 0 ? "" : q(err));
+	free(ref);
+	return out;
+}
+
+static int c_send(struct state *st, struct check *c)
+{
+	static const char order[] =
+		"{\"currency\":\"GBP\",\"currency_exponent\":2,\"date\":\"20270101\",\"lines\":[{\"name\":\"Backup Pro, 1 year\","
+		"\"quantity\":3,\"sku\":\"BK-PRO-1Y\",\"unit_price\":1200,\"unit_price_decimal\":\"12.00\"}],"
+		"\"number\":\"RO-2027-000001\",\"po_number\":\"PO-1\",\"total\":3600,\"total_decimal\":\"36.00\"}";
+	static const char ack[] = "{\"accepted\":true,\"fid\":\"PR\",\"group\":\"1\"}";
+	if (send_one(st, c, "order", order) != OK || send_one(st, c, "functional_ack", ack) != OK)
+		return FAIL;
+	return OK;
+}
+
 /* ---- probe, deinit, dlclose ------------------------------------------------------------ */
 
 struct probe_run {
@@ -1926,7 +1992,14 @@ static int c_init(struct state *st, struct check *c)
 		st->inited = true;
 		return okf(c, "no init callback");
 	}
+	double t0 = mono_s();
 	int rc = st->d->init(st->ictx, &full_host);
+	double took = mono_s() - t0;
+	if (rc >= 0 && took > RENEWD_INIT_S) {
+		st->inited = true; /* it did answer: deinit still runs */
+		st->ictx->phase = PH_CALL;
+		return failf(c, "init took %.1f s: renewd gives it %.0f s, then refuses the plugin", took, RENEWD_INIT_S);
+	}
 	if (rc < 0) {
 		char why[600];
 		snprintf(why, sizeof why, "%s", st->ictx->err);
@@ -2023,6 +2096,10 @@ static void child_main(const char *path)
 		} else {
 			skip("read_feed", "not present (a send-only connector)");
 		}
+		if (ops->send)
+			run(&st, "send", c_send);
+		else if (ops->read_feed)
+			skip("send", "not present (a read-only connector)");
 	}
 	if (!st.calls_ok)
 		skip("probe", "the configuration is refused");
