@@ -9,13 +9,7 @@ naming the pid that did not close it; after a clean stop it says nothing.
 """
 import signal
 
-import pytest
-
-import conftest
 from conftest import demo_load
-
-pytestmark = pytest.mark.skipif(conftest.PG_MODE, reason="the data directory's lock is LMDB's")
-
 
 def unclean_lines(log):
     return [x for x in log.splitlines() if "did not close" in x]
