@@ -489,6 +489,20 @@ def test_a_crash_mid_batch_sends_at_most_one_message_again(daemon, tmp_path):
         data = tmp_path / "store"
         data.mkdir()
         demo_load(data)
+        # Twelve more contracts due within the renewal window: the demo alone
+        # makes six quote notices (four weekly digests more on a Monday
+        # only), too few for three kills inside a batch on other days.
+        import datetime
+        today = datetime.date.today()
+        csv = tmp_path / "more.csv"
+        rows = ["external_id,customer_external_id,product_sku,reseller_external_id,quantity,start,end,term,currency"]
+        for i in range(12):
+            end = today + datetime.timedelta(days=10 + 5 * i)
+            rows.append(f"K-MB-{i},CUST-100{1 + i % 5},WSG-STD,{('RES-PLAT', 'RES-GOLD', 'RES-SILV')[i % 3]},{5 + i},"
+                        f"{end - datetime.timedelta(days=365)},{end},annual,GBP")
+        csv.write_text("\n".join(rows) + "\n")
+        p = renewctl("import", "--vendor", "sentinel", "--kind", "contracts", csv, data=data)
+        assert p.returncode == 0 and "imported 12 rows" in p.stdout, (p.stdout, p.stderr)
         token, uid = api_user(data, email="admin@x.example")
         args = ["--test-clock", "1", "--sched-interval-ms", "3600000", "--mail-retry-ms", "100",
                 "--mail-transport", f"smtp://127.0.0.1:{sink.port}"]
