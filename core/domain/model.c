@@ -2151,7 +2151,15 @@ static int key_token_user(const void *rec, size_t len, uint8_t *key, size_t cap)
 		memset(key, 0, 8); /* no vendor field: vendor 0 */
 	return 16;
 }
-static const struct rd_index_def user_token_idx[] = { { "hash", key_token_hash }, { RD_IDX_TOKEN_USER, key_token_user } };
+/* A token's expiry (field 8), 8 bytes; none for one that never expires. */
+static int key_token_expires(const void *rec, size_t len, uint8_t *key, size_t cap)
+{
+	int rc = key_u64(rec, len, 8, key, cap);
+	return rc > 0 && !rd_key_get_u64(key) ? 0 : rc;
+}
+static const struct rd_index_def user_token_idx[] = { { "hash", key_token_hash },
+						      { RD_IDX_TOKEN_USER, key_token_user },
+						      { RD_IDX_TOKEN_EXPIRES, key_token_expires } };
 static const struct rd_index_def contact_idx[] = { { "ext", key_ext }, { "customer", key_contact_customer } };
 static const struct rd_index_def audit_idx[] = { { "object", key_audit_object }, { "user", key_audit_user } };
 
@@ -2226,7 +2234,7 @@ static const struct rd_table_def tables[] = {
 	{ "products", ext_only, 1 },
 	{ "contracts", contract_idx, sizeof contract_idx / sizeof contract_idx[0] },
 	{ "users", user_idx, 1 },
-	{ "tokens", user_token_idx, 2 },
+	{ "tokens", user_token_idx, 3 },
 	{ "contacts", contact_idx, 2 },
 	{ "audit", audit_idx, 2 },
 	{ "imports", NULL, 0 },

@@ -821,6 +821,10 @@ int rd_domain_register(struct rd_store *s, struct rd_domain *d);
  * for a store's contracts at start. */
 #define RD_IDX_CONTRACT_DISTRIBUTOR "distributor"
 #define RD_IDX_TOKEN_USER "user" /* tokens: vendor(8) user(8) */
+/* Tokens by expiry: expires_at (u64 big-endian); none for a token that never
+ * expires.  What the purge of expired tokens walks (services/users.h);
+ * filled for an existing store by services/listing.c's rd_list_prepare. */
+#define RD_IDX_TOKEN_EXPIRES "expires"
 /* Orders awaiting payment on terms, by due date. */
 #define RD_IDX_ORDER_DUE "due"
 void rd_date_key(rd_date d, uint8_t out[4]);
