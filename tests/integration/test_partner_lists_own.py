@@ -71,6 +71,28 @@ def test_a_partners_lists_are_the_filtered_walk(api):
     assert seen["opportunities"] and seen["deals"], seen
 
 
+def test_the_partner_home_page_shows_its_own_quotes(api):
+    """The portal's home page (its quotes, its open tasks) and an
+    opportunity's page read the partner's records from the same indexes."""
+    everything = api.all("/api/v1/opportunities")
+    for who in PARTNER_USERS:
+        r = api_request(api.port, "POST", "/api/v1/session", {"vendor": "sentinel", "email": api.world.emails[who],
+                                                              "password": API_PASSWORD})
+        assert r.status == 200, r
+        cookie = r.headers["set-cookie"].split(";")[0].split("=", 1)[1]
+        partner = partner_of(api, who)
+        scope = scope_of(api, partner)
+        page = api_request(api.port, "GET", "/partner", cookie=cookie)
+        assert page.status == 200, page
+        html = page.body.decode()
+        mine = [o for o in everything if rule("opportunities", o, partner, scope)]
+        assert mine
+        for o in everything:
+            assert (o["number"] in html) == (o in mine), (who, o["number"])
+        one = api_request(api.port, "GET", f"/partner/opportunities/{mine[0]['id']}", cookie=cookie)
+        assert one.status == 200 and mine[0]["number"] in one.body.decode(), one
+
+
 @pytest.mark.skipif(PG_MODE, reason="drops LMDB index databases")
 def test_a_store_without_the_partner_indexes_is_filled_at_start(daemon, tmp_path):
     import lmdb
