@@ -487,6 +487,26 @@ def test_a_pipelined_head_with_two_lengths_is_refused_too(daemon):
             assert err["code"] == "bad_request" and ("length" in err["message"] or "folded" in err["message"]), err
         finally:
             s.close()
+    # after a request with a body of its own (Content-Length, then chunked)
+    amb = (b"POST /api/v1/session HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n"
+           b"Transfer-Encoding: chunked\r\n\r\n" + chunked)
+    for lead in (b"POST /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n{}",
+                 b"POST /healthz HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked):
+        s = raw_connect(d.port, 5)
+        try:
+            s.sendall(lead + amb + smuggled)
+            got, deadline = b"", time.monotonic() + 5
+            while time.monotonic() < deadline:
+                try:
+                    more = s.recv(65536)
+                except OSError:
+                    break
+                if not more:
+                    break
+                got += more
+            assert re.findall(rb"HTTP/1\.1 (\d{3})", got) == [b"405", b"400"], (lead, got[-400:])
+        finally:
+            s.close()
     # A folded line in the head a read begins with: refused as well.
     status, headers, got = raw_exchange(d.port, b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-A: b\r\n c\r\n\r\n")
     assert status == 400 and b"folded" in got and headers.get("connection", "").lower() == "close", got
