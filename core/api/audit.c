@@ -65,8 +65,8 @@ int rd_api_audit_list(struct rd_req *req)
 			continue;
 		if ((rc = rd_entity_decode(&rd_entity_audit, item.val, item.len, a)) < 0)
 			break;
-		if (by_name && strcmp(a->object, object) != 0)
-			continue;
+		if ((by_name && strcmp(a->object, object) != 0) || (uid && a->user_id != uid))
+			continue; /* every filter given applies, whichever index the walk takes */
 		if (n == limit) {
 			more = true;
 			break;

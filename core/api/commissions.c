@@ -131,6 +131,10 @@ int rd_api_statements_list(struct rd_req *req)
 		return 0;
 	}
 	struct month_filter f = { partner, month, NULL };
+	static const char *const own[] = { RD_IDX_PARTNER }; /* statement_row: the caller's partner's */
+	if (scope != RD_SCOPE_ALL)
+		return rd_page_records_scoped(&pg, &c, c.app->domain->statements, &rd_entity_statement, own, 1,
+					      statement_row, &f);
 	return rd_page_records(&pg, &c, c.app->domain->statements, &rd_entity_statement, statement_row, &f);
 }
 

@@ -90,6 +90,9 @@ int rd_api_deals_list(struct rd_req *req)
 	if (rd_page_begin(&pg, req, known) < 0)
 		return 0;
 	struct list_ctx l = { &c, NULL, state, scope == RD_SCOPE_OWN || rd_role_is_partner(c.who.role) };
+	static const char *const own[] = { RD_IDX_PARTNER }; /* deal_row: the caller's partner's */
+	if (l.own)
+		return rd_page_records_scoped(&pg, &c, c.app->domain->deals, &rd_entity_deal, own, 1, deal_row, &l);
 	return rd_page_records(&pg, &c, c.app->domain->deals, &rd_entity_deal, deal_row, &l);
 }
 

@@ -63,6 +63,10 @@ int rd_api_orders_list(struct rd_req *req)
 	if (rd_page_begin(&pg, req, known) < 0 || rd_page_enum_field(&pg, "state", &rd_entity_order, "state") < 0)
 		return 0;
 	struct order_filter f = { &c, scope, rd_req_query(req, "state") };
+	/* a partner's own: the reseller and distributor indexes (sees_order) */
+	static const char *const own[] = { RD_IDX_PARTNER_RESELLER, RD_IDX_PARTNER_DISTRIBUTOR };
+	if (scope != RD_SCOPE_ALL)
+		return rd_page_records_scoped(&pg, &c, c.app->domain->orders, &rd_entity_order, own, 2, order_row, &f);
 	return rd_page_records(&pg, &c, c.app->domain->orders, &rd_entity_order, order_row, &f);
 }
 

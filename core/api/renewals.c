@@ -163,6 +163,11 @@ int rd_api_opportunities_list(struct rd_req *req)
 		return 0;
 	}
 	struct opp_filter f = { &c, scope, state, pid, attention };
+	/* a partner's own: the reseller and distributor indexes (sees_opp) */
+	static const char *const own[] = { "reseller", RD_IDX_PARTNER_DISTRIBUTOR };
+	if (scope != RD_SCOPE_ALL)
+		return rd_page_records_scoped(&pg, &c, c.app->domain->opportunities, &rd_entity_opportunity, own, 2,
+					      opp_row, &f);
 	return rd_page_records(&pg, &c, c.app->domain->opportunities, &rd_entity_opportunity, opp_row, &f);
 }
 
@@ -403,6 +408,9 @@ int rd_api_tasks_list(struct rd_req *req)
 	if (rd_page_begin(&pg, req, known) < 0)
 		return 0;
 	struct task_filter f = { &c, scope };
+	static const char *const own[] = { RD_IDX_PARTNER }; /* task_row: its partner in the scope */
+	if (scope == RD_SCOPE_OWN)
+		return rd_page_records_scoped(&pg, &c, c.app->domain->tasks, &rd_entity_task, own, 1, task_row, &f);
 	return rd_page_records(&pg, &c, c.app->domain->tasks, &rd_entity_task, task_row, &f);
 }
 

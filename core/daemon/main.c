@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -34,6 +35,7 @@
 #include "services/listing.h"
 #include "services/orders.h"
 #include "services/reports.h"
+#include "services/users.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -69,7 +71,7 @@ struct daemon {
 	int argc;
 	char **argv; /* read again on SIGHUP */
 	uv_timer_t imports_timer;
-	uv_timer_t leads_timer;  /* lead offers past their deadline (services/leads.c) */
+	uv_timer_t leads_timer;  /* each minute: lead offers past their deadline (services/leads.c), expired tokens */
 	struct rd_dirwatch *edi_watch; /* orders to distributors' EDI connectors, their inbound folders (services/edi.c) */
 	bool leads_timer_on;
 	struct rd_dropfolder *dropfolder; /* connector-csv (feeds_dir); NULL: off */
@@ -117,9 +119,33 @@ static void edi_watch(void *arg, const char *dir)
 	rd_dirwatch_add(((struct daemon *)arg)->edi_watch, dir);
 }
 
+/* Expired tokens removed each minute: at most TOKENS_PURGE_BATCHES writes
+ * of TOKENS_PURGE_BATCH each (the writer is held that briefly), the rest
+ * in the next minutes.  By the clock authentication uses (the real one). */
+#define TOKENS_PURGE_BATCH 500
+#define TOKENS_PURGE_BATCHES 8
+
+static void tokens_purge(struct rd_app *app)
+{
+	uint64_t now = (uint64_t)time(NULL);
+	int total = 0, k = 0;
+	for (int i = 0; i < TOKENS_PURGE_BATCHES; i++) {
+		if ((k = rd_tokens_purge(app->store, app->domain, now, TOKENS_PURGE_BATCH)) <= 0)
+			break;
+		total += k;
+		if (k < TOKENS_PURGE_BATCH)
+			break;
+	}
+	if (k < 0 && k != RD_EBUSY)
+		rd_log(RD_LOG_ERROR, "auth", "expired tokens could not be removed: %s", rd_strerror(k));
+	if (total)
+		rd_log(RD_LOG_INFO, "auth", "%d expired token(s) removed", total);
+}
+
 static void on_leads_tick(uv_timer_t *t)
 {
 	rd_leads_lapse(t->data);
+	tokens_purge(t->data);
 }
 
 static void on_drained(void *arg, int in_flight)

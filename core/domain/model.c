@@ -2099,12 +2099,30 @@ static int key_order_due(const void *rec, size_t len, uint8_t *key, size_t cap)
 	return 4;
 }
 
+/* A partner id field as an 8-byte key; none when it is 0 or absent: a
+ * partner's own records (its lists, RD_IDX_PARTNER_*). */
+static int key_partner_field(const void *rec, size_t len, uint32_t no, uint8_t *key, size_t cap)
+{
+	int rc = key_u64(rec, len, no, key, cap);
+	return rc > 0 && !rd_key_get_u64(key) ? 0 : rc;
+}
+static int key_order_reseller(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_partner_field(rec, len, 6, key, cap); }
+static int key_order_distributor(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_partner_field(rec, len, 7, key, cap); }
+static int key_opp_distributor(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_partner_field(rec, len, 7, key, cap); }
+static int key_deal_partner(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_partner_field(rec, len, 2, key, cap); }
+static int key_task_partner(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_partner_field(rec, len, 5, key, cap); }
+static int key_statement_partner(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_partner_field(rec, len, 2, key, cap); }
+
 static const struct rd_index_def order_idx[] = { { "idem", key_order_idem }, { "live", key_order_live },
-						 { RD_IDX_ORDER_DUE, key_order_due }, { RD_IDX_REPORT, key_order_report } };
+						 { RD_IDX_ORDER_DUE, key_order_due }, { RD_IDX_REPORT, key_order_report },
+						 { RD_IDX_PARTNER_RESELLER, key_order_reseller },
+						 { RD_IDX_PARTNER_DISTRIBUTOR, key_order_distributor } };
 
 static const struct rd_index_def opportunity_idx[] = {
 	{ "contract", key_opp_contract }, { "reseller", key_opp_reseller }, { "deadline", key_opp_deadline },
-	{ RD_IDX_REPORT, key_opp_report } };
+	{ RD_IDX_REPORT, key_opp_report }, { RD_IDX_PARTNER_DISTRIBUTOR, key_opp_distributor } };
+static const struct rd_index_def task_idx[] = { { RD_IDX_PARTNER, key_task_partner } };
+static const struct rd_index_def statement_idx[] = { { RD_IDX_PARTNER, key_statement_partner } };
 static const struct rd_index_def action_idx[] = { { "key", key_action } };
 static const struct rd_index_def message_idx[] = { { "due", key_message_due } };
 static int key_hook_due(const void *rec, size_t len, uint8_t *key, size_t cap)
@@ -2151,7 +2169,15 @@ static int key_token_user(const void *rec, size_t len, uint8_t *key, size_t cap)
 		memset(key, 0, 8); /* no vendor field: vendor 0 */
 	return 16;
 }
-static const struct rd_index_def user_token_idx[] = { { "hash", key_token_hash }, { RD_IDX_TOKEN_USER, key_token_user } };
+/* A token's expiry (field 8), 8 bytes; none for one that never expires. */
+static int key_token_expires(const void *rec, size_t len, uint8_t *key, size_t cap)
+{
+	int rc = key_u64(rec, len, 8, key, cap);
+	return rc > 0 && !rd_key_get_u64(key) ? 0 : rc;
+}
+static const struct rd_index_def user_token_idx[] = { { "hash", key_token_hash },
+						      { RD_IDX_TOKEN_USER, key_token_user },
+						      { RD_IDX_TOKEN_EXPIRES, key_token_expires } };
 static const struct rd_index_def contact_idx[] = { { "ext", key_ext }, { "customer", key_contact_customer } };
 static const struct rd_index_def audit_idx[] = { { "object", key_audit_object }, { "user", key_audit_user } };
 
@@ -2217,7 +2243,8 @@ ENTITY(rd_entity_deal, "deal registration", "deals", RD_KIND_DEAL, struct rd_dea
 
 /* Deal registrations by customer: the margin's lookup and the conflict report. */
 static int key_deal_customer(const void *rec, size_t len, uint8_t *key, size_t cap) { return key_u64(rec, len, 3, key, cap); }
-static const struct rd_index_def deal_idx[] = { { "customer", key_deal_customer } };
+static const struct rd_index_def deal_idx[] = { { "customer", key_deal_customer },
+						{ RD_IDX_PARTNER, key_deal_partner } };
 
 static const struct rd_table_def tables[] = {
 	{ "vendors", NULL, 0 },
@@ -2226,24 +2253,24 @@ static const struct rd_table_def tables[] = {
 	{ "products", ext_only, 1 },
 	{ "contracts", contract_idx, sizeof contract_idx / sizeof contract_idx[0] },
 	{ "users", user_idx, 1 },
-	{ "tokens", user_token_idx, 2 },
+	{ "tokens", user_token_idx, 3 },
 	{ "contacts", contact_idx, 2 },
 	{ "audit", audit_idx, 2 },
 	{ "imports", NULL, 0 },
 	{ "policies", policy_idx, 1 },
 	{ "plugin_kv", plugin_kv_idx, 1 },
 	{ "enablements", enablement_idx, 1 },
-	{ "opportunities", opportunity_idx, 4 },
+	{ "opportunities", opportunity_idx, 5 },
 	{ "actions", action_idx, 1 },
 	{ "outbox", message_idx, 1 },
-	{ "tasks", NULL, 0 },
+	{ "tasks", task_idx, 1 },
 	{ "links", link_idx, 1 },
 	{ "documents", document_idx, 1 },
 	{ "document_data", NULL, 0 },
-	{ "orders", order_idx, 4 },
+	{ "orders", order_idx, 6 },
 	{ "commissions", commission_idx, 2 },
-	{ "statements", NULL, 0 },
-	{ "deals", deal_idx, 1 },
+	{ "statements", statement_idx, 1 },
+	{ "deals", deal_idx, 2 },
 	{ "leads", lead_idx, 1 },
 	{ "lead_assignments", NULL, 0 },
 	{ "hook_subs", NULL, 0 },

@@ -821,6 +821,21 @@ int rd_domain_register(struct rd_store *s, struct rd_domain *d);
  * for a store's contracts at start. */
 #define RD_IDX_CONTRACT_DISTRIBUTOR "distributor"
 #define RD_IDX_TOKEN_USER "user" /* tokens: vendor(8) user(8) */
+/* Tokens by expiry: expires_at (u64 big-endian); none for a token that never
+ * expires.  What the purge of expired tokens walks (services/users.h);
+ * filled for an existing store by services/listing.c's rd_list_prepare. */
+#define RD_IDX_TOKEN_EXPIRES "expires"
+/* A partner's own records, by the partner's id (u64 big-endian); none for a
+ * record of no partner.  The lists of a partner-scoped caller walk them
+ * (edge/page.c, rd_page_records_scoped):
+ *   RD_IDX_PARTNER             deals, tasks, statements: partner_id
+ *   RD_IDX_PARTNER_RESELLER    orders: reseller_id (opportunities: "reseller")
+ *   RD_IDX_PARTNER_DISTRIBUTOR orders, opportunities: distributor_id
+ * Added after stores existed: services/listing.c's rd_list_prepare fills
+ * them for a store's records at start. */
+#define RD_IDX_PARTNER "partner"
+#define RD_IDX_PARTNER_RESELLER "reseller"
+#define RD_IDX_PARTNER_DISTRIBUTOR "distributor"
 /* Orders awaiting payment on terms, by due date. */
 #define RD_IDX_ORDER_DUE "due"
 void rd_date_key(rd_date d, uint8_t out[4]);

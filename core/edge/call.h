@@ -164,6 +164,20 @@ int rd_page_finish(struct rd_page *p, int rc);
 typedef json_t *(*rd_page_row_fn)(void *ctx, const void *obj);
 int rd_page_records(struct rd_page *p, struct call *c, struct rd_table *tb, const struct rd_entity *e, rd_page_row_fn row,
 		    void *ctx);
+/* rd_page_records for a partner-scoped caller (a partner role with a scope):
+ * only the records under one of the caller's scope partners in one of the
+ * n indexes (8-byte partner id keys, model.h RD_IDX_PARTNER*), in id order
+ * after the cursor: O(the partner's own records), not the vendor's table.
+ * row still decides on each record, so the page is the one the table walk
+ * gives as long as every record row keeps has an entry under a scope
+ * partner in one of the indexes.  Any other caller: rd_page_records. */
+/* The ids after `after` of tb's records under one of the caller's scope
+ * partners in one of the n indexes (8-byte partner id keys), ascending and
+ * each once, into *ids (malloc'd: free it); none for a caller of no scope. */
+int rd_call_scope_ids(struct call *c, struct rd_txn *t, struct rd_table *tb, const char *const *indexes, size_t n,
+		      uint64_t after, uint64_t **ids, size_t *n_ids);
+int rd_page_records_scoped(struct rd_page *p, struct call *c, struct rd_table *tb, const struct rd_entity *e,
+			   const char *const *indexes, size_t n, rd_page_row_fn row, void *ctx);
 /* An enum filter of a list: the query parameter (when given) must be one of
  * names (NULL-terminated; a leading "" is skipped, as in a field's names),
  * else a 400 naming the parameter and its values is replied, the page let

@@ -146,6 +146,88 @@ int rd_page_records(struct rd_page *p, struct call *c, struct rd_table *tb, cons
 	return rd_page_finish(p, rc);
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+int rd_call_scope_ids(struct call *c, struct rd_txn *t, struct rd_table *tb, const char *const *indexes, size_t n,
+		      uint64_t after, uint64_t **out, size_t *n_out)
+{
+	size_t m = 0, cap = 64;
+	uint64_t *ids = rd_malloc(cap * sizeof *ids);
+	int rc = 0;
+	for (unsigned s = 0; rc >= 0 && s < c->who.n_scope; s++)
+		for (size_t i = 0; rc >= 0 && i < n; i++) {
+			uint8_t from[16], to[16];
+			rd_key_put_u64(from, c->who.scope[s]);
+			rd_key_put_u64(from + 8, after + 1);
+			rd_key_put_u64(to, c->who.scope[s]);
+			memset(to + 8, 0xff, 8);
+			struct rd_iter it;
+			struct rd_item item;
+			rc = rd_iter_index(&it, t, tb, indexes[i], c->who.vendor, from, 16, to, 16);
+			while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+				if (item.key_len != 8 || memcmp(item.key, from, 8) != 0)
+					break;
+				if (item.id <= after)
+					continue;
+				if (m == cap)
+					ids = rd_realloc(ids, (cap *= 2) * sizeof *ids);
+				ids[m++] = item.id;
+			}
+			rd_iter_close(&it);
+		}
+	if (rc < 0) {
+		free(ids);
+		return rc;
+	}
+	qsort(ids, m, sizeof *ids, cmp_u64);
+	size_t k = 0;
+	for (size_t i = 0; i < m; i++) /* under two of the partner's keys: once */
+		if (!k || ids[i] != ids[k - 1])
+			ids[k++] = ids[i];
+	*out = ids;
+	*n_out = k;
+	return 0;
+}
+
+int rd_page_records_scoped(struct rd_page *p, struct call *c, struct rd_table *tb, const struct rd_entity *e,
+			   const char *const *indexes, size_t n, rd_page_row_fn row, void *ctx)
+{
+	if (!rd_role_is_partner(c->who.role) || !c->who.n_scope)
+		return rd_page_records(p, c, tb, e, row, ctx);
+	struct rd_txn *t;
+	int rc = rd_store_read(c->app->store, &t);
+	if (rc < 0)
+		return rd_page_finish(p, rc);
+	p->t = t;
+	uint64_t *ids = NULL;
+	size_t m = 0;
+	if ((rc = rd_call_scope_ids(c, t, tb, indexes, n, p->cursor, &ids, &m)) >= 0) {
+		void *obj = rd_malloc(e->size);
+		for (size_t i = 0; rc >= 0 && i < m; i++) {
+			const void *rec;
+			size_t len;
+			if ((rc = rd_txn_get(t, tb, c->who.vendor, ids[i], &rec, &len)) == RD_ENOTFOUND) {
+				rc = 0;
+				continue;
+			}
+			if (rc < 0 || (rc = rd_entity_decode(e, rec, len, obj)) < 0)
+				break;
+			json_t *j = row(ctx, obj);
+			if (j && !rd_page_add(p, ids[i], j))
+				break;
+		}
+		free(obj);
+	}
+	free(ids);
+	rd_txn_end(t);
+	p->t = NULL;
+	return rd_page_finish(p, rc < 0 ? rc : 0);
+}
+
 json_t *rd_page_if(json_t *j, const char *key, const char *want)
 {
 	const char *v = json_string_value(json_object_get(j, key));

@@ -1104,6 +1104,52 @@ static bool browser_page(struct rd_server *srv, struct rd_req *req, int status)
 	return srv->opts.page_error(req, status);
 }
 
+/* picohttpparser's request parser: libh2o exports it, but Debian does not
+ * install its header.  Heads are parsed again here, without changing them,
+ * only to decide the body limit and to check their framing. */
+struct phr_header {
+	const char *name;
+	size_t name_len;
+	const char *value;
+	size_t value_len;
+};
+int phr_parse_request(const char *buf, size_t len, const char **method, size_t *method_len, const char **path,
+		      size_t *path_len, int *minor_version, struct phr_header *headers, size_t *num_headers,
+		      size_t last_len);
+
+static bool length_twice(const struct phr_header *h, size_t n);
+
+/* The framing of the request's own head, read again from the connection's
+ * input, where h2o keeps it (its names lower-cased in place, a chunked body
+ * decoded in place after it) until the request is done: 1 when it gives its
+ * body's length twice (length_twice), 2 when it holds a folded line
+ * (obs-fold: a line after the first that begins with a space or a tab,
+ * which a proxy may join to the line before it or take as a line of its
+ * own), else 0, also when the input does not begin with this request's head.
+ * on_read checks the head a read begins with before h2o parses it; a
+ * request that h2o takes from its buffer after another (pipelined in the
+ * same read) is checked by this alone (RFC 9112 5.2, 6.1, 6.3). */
+static int head_framing(const h2o_req_t *r)
+{
+	h2o_socket_t *so = r->conn && r->conn->callbacks && r->conn->callbacks->get_socket
+				   ? r->conn->callbacks->get_socket(r->conn) : NULL;
+	if (!so || !so->input || !so->input->size)
+		return 0;
+	const char *m, *p;
+	size_t ml, pl, nh = H2O_MAX_HEADERS;
+	int minor;
+	struct phr_header hs[H2O_MAX_HEADERS];
+	size_t len = so->input->size < H2O_MAX_REQLEN ? so->input->size : H2O_MAX_REQLEN;
+	if (phr_parse_request(so->input->bytes, len, &m, &ml, &p, &pl, &minor, hs, &nh, 0) <= 0 ||
+	    pl != r->input.path.len || memcmp(p, r->input.path.base, pl) != 0 || ml != r->input.method.len ||
+	    memcmp(m, r->input.method.base, ml) != 0)
+		return 0;
+	for (size_t i = 0; i < nh; i++)
+		if (!hs[i].name)
+			return 2;
+	return length_twice(hs, nh) ? 1 : 0;
+}
+
 /* What on_req does once the request is read: the head's size, the route,
  * the body's limit, 404 and 405, then the handler (and a reply in its name
  * when it gave none).  rd_server_dispatch runs the same for a detached
@@ -1111,11 +1157,19 @@ static bool browser_page(struct rd_server *srv, struct rd_req *req, int status)
 static void route_and_run(struct rd_server *srv, struct rd_req *req)
 {
 	h2o_req_t *r = req->h2o;
-	if (srv->length_twice) { /* read from the head by on_read (length_twice) */
+	int framing = srv->length_twice ? 1 : head_framing(r);
+	if (framing == 1) { /* read from the head by on_read (length_twice) or again here */
 		r->http1_is_persistent = 0;
 		rd_reply_error(req, 400, "bad_request", NULL,
 			       "the request gives its body's length twice (Transfer-Encoding and Content-Length, or two "
 			       "Content-Length lines): refused, and the connection closed");
+		return;
+	}
+	if (framing == 2) {
+		r->http1_is_persistent = 0;
+		rd_reply_error(req, 400, "bad_request", NULL,
+			       "the request head holds a folded line (a line beginning with a space or a tab, obs-fold): "
+			       "refused, and the connection closed");
 		return;
 	}
 	if (head_bytes(r) > MAX_HEAD_BYTES) {
@@ -1198,18 +1252,6 @@ struct conn {
 /* The one server of the process: h2o's read callback has only the socket. */
 static struct rd_server *the_server;
 
-/* picohttpparser's request parser: libh2o exports it, but Debian does not
- * install its header.  Heads are parsed again here, without changing them,
- * only to decide the body limit. */
-struct phr_header {
-	const char *name;
-	size_t name_len;
-	const char *value;
-	size_t value_len;
-};
-int phr_parse_request(const char *buf, size_t len, const char **method, size_t *method_len, const char **path,
-		      size_t *path_len, int *minor_version, struct phr_header *headers, size_t *num_headers,
-		      size_t last_len);
 
 /* A header's value, NUL-terminated in out (NULL when absent or too long:
  * no credential that long exists). */

@@ -201,7 +201,15 @@ static char *render_message(const struct batch *bt, const struct item *it, const
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
 	snprintf(id, sizeof id, "<renewd-%llu-%llu@renewd>", (unsigned long long)it->vendor, (unsigned long long)m->id);
-	snprintf(boundary, sizeof boundary, "renewd-%llu-%llu", (unsigned long long)it->vendor, (unsigned long long)m->id);
+	/* The boundaries are random: the text part goes as 8bit lines, and text
+	 * a partner or a customer chose (a name) holding a line "--BOUNDARY"
+	 * would otherwise end a part or the message there (and make a part of
+	 * its own after it).  128 random bits: no text holds them but by chance. */
+	unsigned char rnd[32];
+	char hex[65];
+	randombytes_buf(rnd, sizeof rnd);
+	sodium_bin2hex(hex, sizeof hex, rnd, sizeof rnd);
+	snprintf(boundary, sizeof boundary, "renewd-%.32s", hex);
 	address_header(&b, "From", bt->from_name, bt->from_addr);
 	address_header(&b, "To", NULL, m->to);
 	header(&b, "Subject", m->subject);
@@ -211,8 +219,7 @@ static char *render_message(const struct batch *bt, const struct item *it, const
 	header(&b, "X-Renewd-Ref", m->ref);
 	header(&b, "MIME-Version", "1.0");
 	if (pdf) {
-		snprintf(mixed, sizeof mixed, "renewd-mixed-%llu-%llu", (unsigned long long)it->vendor,
-			 (unsigned long long)m->id);
+		snprintf(mixed, sizeof mixed, "renewd-mixed-%.32s", hex + 32);
 		puts_(&b, "Content-Type: multipart/mixed; boundary=\"");
 		puts_(&b, mixed);
 		puts_(&b, "\"\r\n\r\n--");

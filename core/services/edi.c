@@ -19,6 +19,7 @@
 #include "domain/money.h"
 #include "plugin/host.h"
 #include "services/edi.h"
+#include "services/enablements.h"
 #include "services/imports.h"
 #include "services/orders.h"
 #include "store/store.h"
@@ -900,6 +901,10 @@ static int read_one(struct rd_app *app)
 				continue;
 			json_t *cfg = json_loads(e->config, 0, NULL);
 			const char *dir = json_string_value(json_object_get(cfg, "inbound_dir"));
+			/* an enablement from before folders were checked (enablements.c):
+			 * renewd's own folders are never read, their files never moved */
+			if (dir && rd_edi_folder_refusal(app, dir))
+				dir = NULL;
 			if (dir && watch_fn)
 				watch_fn(watch_arg, dir);
 			DIR *dh = dir ? opendir(dir) : NULL;

@@ -33,6 +33,15 @@ int rd_enablement_enable(struct rd_app *app, const struct rd_actor *who, struct 
 			 const char *config, json_t *fields, struct rd_enablement *out, bool *replaced, struct rd_serr *e);
 
 /* Removes enablement id of plugin, audited as who: 0 or RD_ENOTFOUND. */
+/* Whether an EDI folder (an enablement's inbound_dir or outbound_dir) is, or
+ * is inside, one of renewd's own folders (the data directory, with its mail
+ * folder and the store's files; the feeds directory; the plugin directory):
+ * the reason (a sentence naming the folder's kind) or NULL.  Every regular
+ * file of an inbound folder is read and, when it is no interchange, moved
+ * into failed/: such a folder would move the store's own files away.  Symbolic
+ * links and "." or ".." are resolved first (the nearest folder that exists). */
+const char *rd_edi_folder_refusal(const struct rd_app *app, const char *dir);
+
 int rd_enablement_disable(struct rd_app *app, const struct rd_actor *who, const char *plugin, uint64_t id);
 
 #endif

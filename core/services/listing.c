@@ -261,24 +261,36 @@ int rd_list_walk(struct rd_txn *t, struct rd_table *tb, uint64_t tenant, uint64_
 /* ---- existing stores ---------------------------------------------------------------------- */
 
 /* Indexes added after stores existed, filled once at start: "list_index"
- * 1, the contracts' distributor index; 2, the tokens' user index too. */
+ * 1, the contracts' distributor index; 2, the tokens' user index too; 3,
+ * the tokens' expiry index too; 4, the partner indexes of opportunities,
+ * orders, deals, tasks and statements too (model.h RD_IDX_PARTNER). */
 static int fill(struct rd_txn *t, void *arg)
 {
 	struct rd_domain *d = arg;
 	const void *v;
 	size_t len;
 	char had = rd_txn_meta_get(t, "list_index", &v, &len) == 0 && len == 1 ? *(const char *)v : '0';
-	if (had >= '2')
+	if (had >= '4')
 		return 0;
 	uint64_t n;
 	int rc = 0;
 	if (had < '1')
 		rc = rd_txn_index_fill(t, d->contracts, RD_IDX_CONTRACT_DISTRIBUTOR, &n); /* idempotent */
-	if (rc >= 0)
+	if (rc >= 0 && had < '2')
 		rc = rd_txn_index_fill(t, d->tokens, RD_IDX_TOKEN_USER, &n);
+	if (rc >= 0 && had < '3')
+		rc = rd_txn_index_fill(t, d->tokens, RD_IDX_TOKEN_EXPIRES, &n);
+	const struct {
+		struct rd_table *tb;
+		const char *index;
+	} partner[] = { { d->opportunities, RD_IDX_PARTNER_DISTRIBUTOR }, { d->orders, RD_IDX_PARTNER_RESELLER },
+			{ d->orders, RD_IDX_PARTNER_DISTRIBUTOR }, { d->deals, RD_IDX_PARTNER },
+			{ d->tasks, RD_IDX_PARTNER }, { d->statements, RD_IDX_PARTNER } };
+	for (size_t i = 0; rc >= 0 && i < sizeof partner / sizeof *partner; i++)
+		rc = rd_txn_index_fill(t, partner[i].tb, partner[i].index, &n);
 	if (rc < 0)
 		return rc;
-	return rd_txn_meta_put(t, "list_index", "2", 1);
+	return rd_txn_meta_put(t, "list_index", "4", 1);
 }
 
 int rd_list_prepare(struct rd_store *store, struct rd_domain *d)

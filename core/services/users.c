@@ -162,6 +162,51 @@ int rd_user_sessions_end(struct rd_txn *t, struct rd_domain *d, uint64_t vendor,
 	return rc < 0 ? rc : (int)n;
 }
 
+struct purge {
+	struct rd_domain *d;
+	uint64_t now;
+	size_t limit, n;
+};
+
+static int purge_write(struct rd_txn *t, void *arg)
+{
+	struct purge *p = arg;
+	p->n = 0;
+	if (!p->limit || p->now == UINT64_MAX)
+		return 0;
+	uint64_t *ids = rd_malloc(p->limit * sizeof *ids);
+	struct rd_iter it;
+	struct rd_item item;
+	uint8_t from[8], to[8];
+	rd_key_put_u64(from, 1);
+	rd_key_put_u64(to, p->now + 1); /* exclusive: expires_at <= now */
+	int rc = rd_iter_index(&it, t, p->d->tokens, RD_IDX_TOKEN_EXPIRES, 0, from, 8, to, 8);
+	size_t m = 0;
+	while (rc >= 0 && m < p->limit && (rc = rd_iter_next(&it, &item)) > 0)
+		ids[m++] = item.id;
+	rd_iter_close(&it);
+	for (size_t i = 0; rc >= 0 && i < m; i++) {
+		/* the record itself says when it expires: the index only finds it */
+		struct rd_token tok;
+		rc = rd_entity_get(t, p->d->tokens, &rd_entity_token, 0, ids[i], &tok);
+		if (rc == RD_ENOTFOUND) {
+			rc = 0;
+			continue;
+		}
+		if (rc >= 0 && tok.expires_at && tok.expires_at <= p->now && (rc = rd_txn_del(t, p->d->tokens, 0, ids[i])) >= 0)
+			p->n++;
+	}
+	free(ids);
+	return rc < 0 ? rc : 0;
+}
+
+int rd_tokens_purge(struct rd_store *s, struct rd_domain *d, uint64_t now, size_t limit)
+{
+	struct purge p = { d, now, limit, 0 };
+	int rc = rd_store_write(s, purge_write, &p);
+	return rc < 0 ? rc : (int)p.n;
+}
+
 int rd_user_save(struct rd_app *app, const struct rd_user_caller *by, const struct rd_user_change *ch,
 		 struct rd_user *out, struct rd_serr *e)
 {

@@ -50,6 +50,16 @@ bool rd_user_visible(const struct rd_user_caller *by, const struct rd_user *u);
  * kept.  The number revoked, or the store's error. */
 int rd_user_sessions_end(struct rd_txn *t, struct rd_domain *d, uint64_t vendor, uint64_t user, uint64_t keep);
 
+/* Removes up to limit tokens (sessions, customer sessions, API tokens) whose
+ * expiry is at or before now: an expired token authenticates nobody, and
+ * its record would otherwise stay for ever (a flood of logins, or time
+ * alone, would grow the tokens table without end).  By the tokens' expiry
+ * index: O(the tokens removed), oldest expiry first; a token that never
+ * expires is never removed.  One write; the number removed (limit: more may
+ * wait), or the store's error.  The daemon calls it every minute
+ * (docs/operations.md "Expired sessions"). */
+int rd_tokens_purge(struct rd_store *s, struct rd_domain *d, uint64_t now, size_t limit);
+
 /* What a page or an API call changes: a new user (id 0: email, name, role,
  * partner_id and the password's hash are taken), or user id's role and
  * whether it is disabled. */

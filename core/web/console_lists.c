@@ -98,6 +98,13 @@ static int list_page(struct web *w, struct rd_table *tb, const struct rd_entity 
 	*rows = json_array();
 	*next = 0;
 	rc = rd_iter_records(&it, t, tb, w->c.who.vendor, cursor + 1);
+	/* A partner's statements: its own by the statements' partner index
+	 * (rd_call_visible keeps the partner's own only; its scope holds it). */
+	static const char *const partner_idx[] = { RD_IDX_PARTNER };
+	if (rc >= 0 && own && tb == w->app->domain->statements && rd_role_is_partner(w->c.who.role) && w->c.who.n_scope) {
+		rc = rd_call_scope_ids(&w->c, t, tb, partner_idx, 1, cursor, &set, &n_set);
+		by_set = true;
+	}
 	while (rc >= 0) {
 		if (!by_set && (rc = rd_iter_next(&it, &item)) <= 0)
 			break;

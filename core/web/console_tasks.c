@@ -84,8 +84,28 @@ static int tasks_page(struct web *w, bool partner, int status, const char *error
 	struct rd_iter it;
 	struct rd_item item;
 	size_t total = 0;
-	rc = rd_iter_records(&it, t, d->tasks, w->c.who.vendor, 0);
-	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+	/* A partner's page: its tasks by the tasks' partner index (its scope is
+	 * the partner and its resellers, the tasks rd_task_visible lets it see),
+	 * not a walk of the vendor's; a scope cut short walks the table. */
+	static const char *const task_idx[] = { RD_IDX_PARTNER };
+	bool by_ids = rd_role_is_partner(w->c.who.role) && w->c.who.n_scope && !w->c.who.scope_truncated;
+	uint64_t *ids = NULL;
+	size_t n_ids = 0, x = 0;
+	rc = by_ids ? rd_call_scope_ids(&w->c, t, d->tasks, task_idx, 1, 0, &ids, &n_ids)
+		    : rd_iter_records(&it, t, d->tasks, w->c.who.vendor, 0);
+	while (rc >= 0) {
+		if (by_ids) {
+			if (x == n_ids)
+				break;
+			if ((rc = rd_txn_get(t, d->tasks, w->c.who.vendor, ids[x++], &item.val, &item.len)) == RD_ENOTFOUND) {
+				rc = 0;
+				continue;
+			}
+			if (rc < 0)
+				break;
+		} else if ((rc = rd_iter_next(&it, &item)) <= 0) {
+			break;
+		}
 		if (rd_entity_decode(&rd_entity_task, item.val, item.len, task) < 0 ||
 		    (want < 2 && (task->done != 0) != (want == 1)) || (whose == 1 && task->assigned_to != w->c.who.user) ||
 		    (whose == 2 && task->assigned_to) || !rd_task_visible(t, d, &who, task))
@@ -122,7 +142,9 @@ static int tasks_page(struct web *w, bool partner, int status, const char *error
 		json_object_set_new(row, "overdue", json_boolean(task->due_on && !task->done && task->due_on < rd_clock_today()));
 		json_object_set_new(row, "customer_id", json_integer((json_int_t)task->customer_id));
 	}
-	rd_iter_close(&it);
+	if (!by_ids)
+		rd_iter_close(&it);
+	free(ids);
 	rd_txn_end(t);
 	free(task);
 	free(o);

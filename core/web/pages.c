@@ -942,12 +942,22 @@ int rd_page_partner(struct rd_req *req)
 	uint64_t v = w.c.who.vendor;
 	json_t *pending = json_array(), *quotes = json_array(), *tasks = json_array();
 	struct rd_opportunity *o = rd_malloc(sizeof *o);
-	struct rd_iter it;
 	struct rd_item item;
 	static const char *const states[] = { "", "awaiting decision", "you sell", "vendor sells", "accepted", "won",
 					       "lost", "expired" };
-	rc = rd_iter_records(&it, t, d->opportunities, v, 0);
-	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0) {
+	/* the partner's own, by the opportunities' reseller and distributor
+	 * indexes and the tasks' partner index (not a walk of the vendor's) */
+	static const char *const opp_idx[] = { "reseller", RD_IDX_PARTNER_DISTRIBUTOR }, *const task_idx[] = { RD_IDX_PARTNER };
+	uint64_t *ids = NULL;
+	size_t n_ids = 0;
+	rc = rd_call_scope_ids(&w.c, t, d->opportunities, opp_idx, 2, 0, &ids, &n_ids);
+	for (size_t x = 0; rc >= 0 && x < n_ids; x++) {
+		if ((rc = rd_txn_get(t, d->opportunities, v, ids[x], &item.val, &item.len)) == RD_ENOTFOUND) {
+			rc = 0;
+			continue;
+		}
+		if (rc < 0)
+			break;
 		if (rd_entity_decode(&rd_entity_opportunity, item.val, item.len, o) < 0 ||
 		    !(rd_call_in_scope(&w.c, o->reseller_id) || rd_call_in_scope(&w.c, o->distributor_id)))
 			continue;
@@ -972,17 +982,24 @@ int rd_page_partner(struct rd_req *req)
 								"id", (json_int_t)o->id)); /* id: its sales view */
 		}
 	}
-	rd_iter_close(&it);
+	free(ids);
+	ids = NULL;
 	free(o);
 	struct rd_task task;
 	static const char *const kinds[] = { "", "call back", "contact", "reply" };
-	rc = rd_iter_records(&it, t, d->tasks, v, 0);
-	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0)
-		if (rd_entity_decode(&rd_entity_task, item.val, item.len, &task) == 0 && !task.done &&
+	if (rc >= 0)
+		rc = rd_call_scope_ids(&w.c, t, d->tasks, task_idx, 1, 0, &ids, &n_ids);
+	for (size_t x = 0; rc >= 0 && x < n_ids; x++) {
+		if ((rc = rd_txn_get(t, d->tasks, v, ids[x], &item.val, &item.len)) == RD_ENOTFOUND) {
+			rc = 0;
+			continue;
+		}
+		if (rc >= 0 && rd_entity_decode(&rd_entity_task, item.val, item.len, &task) == 0 && !task.done &&
 		    rd_call_in_scope(&w.c, task.partner_id))
 			json_array_append_new(tasks, json_pack("{s:s, s:s}", "kind", kinds[task.kind < 4 ? task.kind : 0],
 							       "message", task.message));
-	rd_iter_close(&it);
+	}
+	free(ids);
 	struct rd_user u;
 	struct rd_partner pa;
 	bool have_u = rd_entity_get(t, d->users, &rd_entity_user, v, w.c.who.user, &u) == 0;
@@ -1050,16 +1067,25 @@ int rd_page_partner_opportunity(struct rd_req *req)
 	json_t *lines = quote_lines(o, NULL, &sum);
 	json_t *tasks = json_array();
 	struct rd_task *task = rd_malloc(sizeof *task);
-	struct rd_iter it;
-	struct rd_item item;
 	static const char *const kinds[] = { "", "call back", "contact", "reply" };
-	rc = rd_iter_records(&it, t, d->tasks, v, 0);
-	while (rc >= 0 && (rc = rd_iter_next(&it, &item)) > 0)
-		if (rd_entity_decode(&rd_entity_task, item.val, item.len, task) == 0 && task->opportunity_id == o->id &&
+	/* the partner's tasks by the tasks' partner index (not a walk of the vendor's) */
+	static const char *const task_idx[] = { RD_IDX_PARTNER };
+	uint64_t *ids = NULL;
+	size_t n_ids = 0;
+	rc = rd_call_scope_ids(&w.c, t, d->tasks, task_idx, 1, 0, &ids, &n_ids);
+	for (size_t x = 0; rc >= 0 && x < n_ids; x++) {
+		const void *val;
+		size_t len;
+		if ((rc = rd_txn_get(t, d->tasks, v, ids[x], &val, &len)) == RD_ENOTFOUND) {
+			rc = 0;
+			continue;
+		}
+		if (rc >= 0 && rd_entity_decode(&rd_entity_task, val, len, task) == 0 && task->opportunity_id == o->id &&
 		    rd_call_in_scope(&w.c, task->partner_id))
 			json_array_append_new(tasks, json_pack("{s:s, s:s, s:b}", "kind", kinds[task->kind < 4 ? task->kind : 0],
 							       "message", task->message, "done", task->done != 0));
-	rd_iter_close(&it);
+	}
+	free(ids);
 	free(task);
 	rd_txn_end(t);
 	if (rc < 0) {

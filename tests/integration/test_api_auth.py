@@ -509,3 +509,23 @@ def test_password_hashes_are_never_shown(api):
     # The audit log notes that a password was set, without it.
     entries = api.ok("GET", f"/api/v1/audit?object=users&object_id={user['id']}")["items"]
     assert [e["note"] for e in entries] == ["password set", "password set"]
+
+
+def test_the_audit_filters_by_user_and_object_together(api):
+    """GET /api/v1/audit?object=...&user=... answered the object's entries of
+    every user (the user filter was dropped when an object was named): each
+    filter given is applied now, with the object's id too."""
+    w = api.world
+    gold = api.ok("GET", "/api/v1/me", as_="gold-admin")
+    mine = api.ok("POST", "/api/v1/users", {"email": "audit-both@sentinel.example", "name": "Both",
+                                             "role": "partner-sales", "partner_id": w.partners["RES-GOLD"],
+                                             "password": "a long enough password"}, status=201, as_="gold-admin")
+    api.ok("PATCH", f"/api/v1/users/{mine['id']}", {"name": "Both again"}, as_="admin")
+    everyone = api.ok("GET", "/api/v1/audit?object=users&limit=500")["items"]
+    assert {e["user_id"] for e in everyone} >= {gold["id"], w.user_ids["admin"]}, everyone
+    for path in (f"/api/v1/audit?object=users&user={gold['id']}&limit=500",
+                 f"/api/v1/audit?object=users&object_id={mine['id']}&user={gold['id']}&limit=500"):
+        items = api.ok("GET", path)["items"]
+        assert items and all(e["user_id"] == gold["id"] and e["object"] == "users" for e in items), (path, items)
+    items = api.ok("GET", f"/api/v1/audit?object=users&object_id={mine['id']}&user={w.user_ids['admin']}")["items"]
+    assert [e["object_id"] for e in items] == [mine["id"]] and items[0]["user_id"] == w.user_ids["admin"], items

@@ -459,3 +459,42 @@ def test_edifact_order_flow_and_malformed(daemon, tmp_path):
         assert "error" not in c and by_name(c, "UCI")[0][3] == ["4"], (name, c)
     refs = [by_name(edifact(f), "UNB")[0][4][0] for f in outbound_edi(out, "")]
     assert len(refs) == len(set(refs))  # control references never repeat
+
+
+def test_edi_folders_cannot_reach_renewds_files_or_another_vendors(daemon, tmp_path):
+    """Every regular file of an enablement's inbound_dir is read, and one
+    that is not an EDI interchange (or is over 1 MiB) is moved into its
+    failed/ folder.  A vendor admin could name any absolute folder: renewd's
+    own data directory (its data.mdb and lock.mdb moved away: every vendor's
+    store gone at the next start), the mail folder, or another vendor's EDI
+    folders (its distributor's files taken and destroyed, its orders' files
+    written over).  Now such a folder is refused (422 invalid_config naming
+    the field), and nothing of the store is touched."""
+    d, data, admin, u, other = start(daemon, tmp_path, users=[("gold@x.example", "partner-admin", "3")])
+    cfg, out, inb = config(tmp_path)
+    admin.ok("POST", "/api/v1/plugins/connector-x12/enablements", {"partner_id": 1, "config": cfg}, status=201)
+    before = sorted(p.name for p in data.iterdir())
+    for field, folder in (("inbound_dir", data), ("inbound_dir", data / "mail"), ("outbound_dir", data),
+                          ("inbound_dir", data / "." / "mail" / ".."), ("outbound_dir", data / "mail" / "new")):
+        r = admin.call("POST", "/api/v1/plugins/connector-x12/enablements",
+                       {"partner_id": 1, "config": {**cfg, field: str(folder)}})
+        assert r.status == 422, (field, folder, r)
+        err = r.json()["error"]
+        assert err["code"] == "invalid_config" and err["field"] == field and "data directory" in err["message"], err
+    # another vendor's folders: neither of them, in either role
+    pid = other.ok("POST", "/api/v1/partners", {"external_id": "OD", "name": "Other distributor", "kind": "distributor",
+                                                 "tier": "gold"}, status=201)["id"]
+    mine_out, mine_in = tmp_path / "other-out", tmp_path / "other-in"
+    mine_out.mkdir()
+    mine_in.mkdir()
+    own = {**cfg, "outbound_dir": str(mine_out), "inbound_dir": str(mine_in)}
+    for field, folder in (("inbound_dir", inb), ("inbound_dir", out), ("outbound_dir", inb), ("outbound_dir", out)):
+        r = other.call("POST", "/api/v1/plugins/connector-x12/enablements",
+                       {"partner_id": pid, "config": {**own, field: str(folder)}})
+        assert r.status == 422, (field, folder, r)
+        err = r.json()["error"]
+        assert err["code"] == "invalid_config" and err["field"] == field and "another vendor" in err["message"], err
+    other.ok("POST", "/api/v1/plugins/connector-x12/enablements", {"partner_id": pid, "config": own}, status=201)
+    time.sleep(0.5)  # a scan of the folders
+    assert sorted(p.name for p in data.iterdir()) == before
+    assert admin.get("/api/v1/vendor")["slug"] == "sentinel"

@@ -441,3 +441,87 @@ def test_malformed_request_line_400_is_json(daemon):
 
 def test_400_for_malformed_json():
     pytest.skip("no route accepts a JSON body yet, so malformed JSON cannot be sent to a handler over HTTP")
+
+
+def test_a_pipelined_head_with_two_lengths_is_refused_too(daemon):
+    """A request pipelined after another in the same read was framed by h2o
+    alone (only the head a read begins with was looked at): a harmless GET
+    followed, in the same packet, by a POST with Content-Length and
+    Transfer-Encoding (or two Content-Lengths, or two Transfer-Encodings, or
+    a length on a folded line) ran the POST and then what a proxy in front
+    would have taken as its body.  Every request's head is checked now: the
+    GET is answered, the ambiguous one is 400 with its connection closed,
+    and nothing after it runs."""
+    d = daemon()
+    first = b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
+    smuggled = b"GET /healthz?smuggled HTTP/1.1\r\nHost: t\r\n\r\n"
+    chunked = b"2\r\n{}\r\n0\r\n\r\n"
+    for head, body in (
+            (b"POST /api/v1/session HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n"
+             b"Transfer-Encoding: chunked\r\n\r\n" % (len(chunked) + len(smuggled)), chunked),
+            (b"POST /api/v1/session HTTP/1.1\r\nHost: t\r\ntransfer-encoding: chunked\r\n"
+             b"content-length: %d\r\n\r\n" % (len(chunked) + len(smuggled)), chunked),
+            (b"POST /api/v1/session HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n"
+             b"Content-Length: %d\r\n\r\n" % (2 + len(smuggled)), b"{}"),
+            (b"POST /api/v1/session HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: identity\r\n"
+             b"Transfer-Encoding: chunked\r\n\r\n", chunked),
+            # a folded line: a proxy that joins it reads no length of its own
+            (b"POST /api/v1/session HTTP/1.1\r\nHost: t\r\nX-A: b\r\n Content-Length: 9\r\n"
+             b"Transfer-Encoding: chunked\r\n\r\n", chunked)):
+        s = raw_connect(d.port, 5)
+        try:
+            s.sendall(first + head + body + smuggled)
+            got, deadline = b"", time.monotonic() + 5
+            while time.monotonic() < deadline:
+                try:
+                    more = s.recv(65536)
+                except (ConnectionResetError, TimeoutError, OSError):
+                    break
+                if not more:
+                    break
+                got += more
+            statuses = re.findall(rb"HTTP/1\.1 (\d{3})", got)
+            assert statuses[:1] == [b"200"] and len(statuses) == 2 and statuses[1] == b"400", (head, got[-600:])
+            assert b"smuggled" not in got
+            err = json.loads(got[got.rindex(b"\r\n\r\n") + 4:])["error"]
+            assert err["code"] == "bad_request" and ("length" in err["message"] or "folded" in err["message"]), err
+        finally:
+            s.close()
+    # after a request with a body of its own (Content-Length, then chunked)
+    amb = (b"POST /api/v1/session HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n"
+           b"Transfer-Encoding: chunked\r\n\r\n" + chunked)
+    for lead in (b"POST /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n{}",
+                 b"POST /healthz HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked):
+        s = raw_connect(d.port, 5)
+        try:
+            s.sendall(lead + amb + smuggled)
+            got, deadline = b"", time.monotonic() + 5
+            while time.monotonic() < deadline:
+                try:
+                    more = s.recv(65536)
+                except OSError:
+                    break
+                if not more:
+                    break
+                got += more
+            assert re.findall(rb"HTTP/1\.1 (\d{3})", got) == [b"405", b"400"], (lead, got[-400:])
+        finally:
+            s.close()
+    # A folded line in the head a read begins with: refused as well.
+    status, headers, got = raw_exchange(d.port, b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-A: b\r\n c\r\n\r\n")
+    assert status == 400 and b"folded" in got and headers.get("connection", "").lower() == "close", got
+    # Two sound requests in one read: both answered, as ever.
+    s = raw_connect(d.port, 5)
+    try:
+        s.sendall(first + b"POST /healthz HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked
+                  + smuggled.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
+        got, deadline = b"", time.monotonic() + 5
+        while time.monotonic() < deadline:
+            more = s.recv(65536)
+            if not more:
+                break
+            got += more
+        assert re.findall(rb"HTTP/1\.1 (\d{3})", got) == [b"200", b"405", b"200"], got
+    finally:
+        s.close()
+    assert d.get("/healthz").status == 200

@@ -17,6 +17,9 @@ The bound is on renewd's CPU time (read from /proc, not the wall clock):
 with 60,000 customers the old walk cost 60-200 ms a request (normal build);
 the bound is 15 ms a request (60 ms under the sanitizers), well above the
 new cost (about 1 ms) and below the old.
+The opportunities (and the other partner lists read by their partner
+indexes): test_a_partners_opportunities_cost_its_own, on the demo vendor
+with 30,000 more quotes (19 ms a request at 20,000 before; under 1 ms now).
 Serial: the daemon's CPU wants the machine to itself.  LMDB only: on
 PostgreSQL each record read is a statement (the lists' cost there is the
 database's), and importing the store takes longer than a renewctl run may.
@@ -209,3 +212,66 @@ def test_a_sparse_partners_pages_are_whole_and_in_order(big):
         assert [c["external_id"] for c in got] == [f"C-{i}" for i in range(MID_EVERY, N + 1, MID_EVERY)], limit
         got = walk(d, "/api/v1/contacts", mid, limit)
         assert [c["external_id"] for c in got] == [f"CT-{i}" for i in range(MID_EVERY, N + 1, MID_EVERY)], limit
+
+
+
+OPP_N = 30000
+OPPS_CPU = scaled(0.005, 0.02)  # about 1 ms now; 19 ms before at 20,000 (normal build)
+
+
+@pytest.fixture(scope="module")
+def quoted(tmp_path_factory):
+    """The demo vendor with OPP_N more contracts through RES-PLAT, all ending
+    inside the renewal window and imported before renewd starts: its first
+    sweep quotes them (OPP_N more opportunities).  A user of RES-SILV, whose
+    quotes are the demo's few."""
+    import datetime
+    from conftest import Daemon, demo_load
+    root = tmp_path_factory.mktemp("partner-opps")
+    data = root / "data"
+    data.mkdir()
+    demo_load(data)
+    admin_tok, _ = api_user(data)
+    silv_tok, _ = api_user(data, email="silv-cost@sentinel.example", role="partner-admin", partner=4)
+    end = (datetime.date.today() + datetime.timedelta(days=40)).isoformat()
+    write_csv(root / "customers.csv", ("external_id", "name", "email"),
+              ((f"QC-{i}", f"Quoted {i}", f"it@q{i}.example") for i in range(1, OPP_N + 1)))
+    write_csv(root / "contracts.csv", ("external_id", "customer_external_id", "product_sku", "reseller_external_id",
+                                       "quantity", "start", "end"),
+              ((f"QK-{i}", f"QC-{i}", "WSG-STD", "RES-PLAT", 1, "2026-01-01", end) for i in range(1, OPP_N + 1)))
+    for kind in ("customers", "contracts"):
+        renewctl("import", "--vendor", "sentinel", "--kind", kind, str(root / f"{kind}.csv"), data=data, check=True)
+    d = Daemon(data, [], root / "renewd.log")
+    try:
+        d.wait_ready()
+        yield d, ApiClient(d, admin_tok), ApiClient(d, silv_tok)
+        assert d.running(), d.log()
+        d.stop()
+    finally:
+        d.close()
+
+
+@pytest.mark.watchdog(300)  # the first sweep quotes OPP_N contracts (CPU time: a busy machine stretches it)
+def test_a_partners_opportunities_cost_its_own(quoted):
+    """A partner's lists of opportunities (and orders, deal registrations,
+    tasks, statements: test_partner_lists_own.py checks their answers)
+    walked the vendor's whole table: OPP_N decodes a page for RES-SILV's few
+    quotes.  Now its own index entries."""
+    import time
+    d, admin, silv = quoted
+    deadline = time.monotonic() + 240
+    while admin.get(f"/api/v1/opportunities?limit=1&cursor={OPP_N}")["items"] == []:
+        assert time.monotonic() < deadline, "the sweep did not quote the contracts"
+        time.sleep(1)
+    mine = silv.items("/api/v1/opportunities")
+    assert mine and all(o["reseller_id"] == 4 or o["distributor_id"] == 4 for o in mine), mine
+    cpu = {}
+    for path in ("/api/v1/opportunities?limit=500", "/api/v1/opportunities?state=pending_decision", "/api/v1/tasks",
+                 "/api/v1/orders", "/api/v1/deals", "/api/v1/statements"):
+        before = cpu_of(d.pid)
+        for _ in range(10):
+            r = silv.call("GET", path)
+            assert r.status in (200, 403), (path, r)
+        cpu[path] = (cpu_of(d.pid) - before) / 10
+    assert all(v < OPPS_CPU for v in cpu.values()), \
+        f"renewd's CPU seconds per request of RES-SILV among {OPP_N} opportunities: {cpu}"

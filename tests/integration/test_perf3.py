@@ -169,6 +169,39 @@ def test_a_store_without_the_tokens_user_index_is_filled_at_start(daemon, tmp_pa
     assert r.returncode == 0 and "0 problems" in r.stdout, (r.stdout, r.stderr)
 
 
+@pytest.mark.skipif(PG_MODE, reason="drops an LMDB index database")
+def test_a_store_without_the_tokens_expiry_index_is_filled_at_start(daemon, tmp_path):
+    """Expired tokens are removed through the tokens' expiry index (every
+    session expires; an API token when it was given an expiry).  A store
+    from before that index (its index database dropped, the fill marker at
+    2) gets it at start, an entry for each expiring token and none for a
+    token that never expires."""
+    import lmdb
+    from conftest import api_request
+    data, d, admin = demo_store(daemon, tmp_path)
+    admin.ok("POST", "/api/v1/users", {"email": "exp-user@sentinel.example", "name": "Exp", "role": "vendor-sales",
+                                       "password": "the first password"}, status=201)
+    for _ in range(3):
+        r = api_request(d.port, "POST", "/api/v1/session", {"vendor": "sentinel", "email": "exp-user@sentinel.example",
+                                                             "password": "the first password"})
+        assert r.status == 200, r
+    admin.ok("POST", "/api/v1/tokens", {"name": "a week", "expires_in_days": 7}, status=201)
+    admin.ok("POST", "/api/v1/tokens", {"name": "for ever"}, status=201)
+    d.stop()
+    assert table_entries(data, "i:tokens:expires") == 4  # three sessions and the week's token
+    env = lmdb.open(str(data), max_dbs=128, subdir=True)
+    with env.begin(write=True) as txn:
+        txn.drop(env.open_db(b"i:tokens:expires", txn=txn, create=False), delete=True)  # as a store before it
+        txn.put(b"list_index", b"2", db=env.open_db(b"_meta", txn=txn, create=False))
+    env.close()
+    d = daemon(data=data)
+    assert ApiClient(d, admin.token, admin.user_id).ok("GET", "/api/v1/me")["id"] == admin.user_id
+    d.stop()
+    assert table_entries(data, "i:tokens:expires") == 4
+    r = renewctl("check", data=data)
+    assert r.returncode == 0 and "0 problems" in r.stdout, (r.stdout, r.stderr)
+
+
 # ---- the import engine: columns resolved at the header, unchanged rows not rewritten --------------
 
 

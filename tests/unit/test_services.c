@@ -13,7 +13,10 @@
  * a reversal answers each earned entry once; a policy upload's bounds
  * name the field at fault; the one map from a service's code to an HTTP
  * status (core/edge/reply.c).  The routes are
- * tests/integration/test_orders.py and test_commissions.py.
+ * tests/integration/test_orders.py and test_commissions.py.  The purge of
+ * expired tokens removes exactly the tokens expired at its instant (never
+ * one that never expires or is still live), oldest first, at most its limit
+ * per call, and leaves no index entry behind.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +36,7 @@
 #include "services/orders.h"
 #include "services/policies.h"
 #include "services/renewal.h"
+#include "services/users.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "fixture.h"
@@ -398,6 +402,84 @@ static void test_refusal_statuses(void **state)
 	assert_int_equal(rd_serr_status(RD_ECORRUPT), 500);
 }
 
+/* ---- expired tokens ---------------------------------------------------------------------- */
+
+struct toks {
+	struct rd_domain *d;
+	uint64_t ids[8];
+};
+
+/* Eight tokens: expiries 0 (never), 100, 200, 300, 0, 150, 400, 100, kinds
+ * mixed; each with a hash the "hash" index finds. */
+static const uint64_t tok_exp[8] = { 0, 100, 200, 300, 0, 150, 400, 100 };
+
+static int toks_write(struct rd_txn *t, void *arg)
+{
+	struct toks *x = arg;
+	for (int i = 0; i < 8; i++) {
+		struct rd_token tok = { 0 };
+		snprintf(tok.hash, sizeof tok.hash, "%064d", i + 1);
+		tok.vendor_id = V;
+		tok.user_id = 1 + (uint64_t)(i % 2);
+		snprintf(tok.name, sizeof tok.name, "t%d", i);
+		tok.kind = (uint8_t)(i % 3 == 0 ? RD_TOKEN_API : i % 3 == 1 ? RD_TOKEN_SESSION : RD_TOKEN_CUSTOMER);
+		tok.created_at = 50;
+		tok.expires_at = tok_exp[i];
+		int rc = rd_entity_put(t, x->d->tokens, &rd_entity_token, 0, &tok, 0);
+		if (rc < 0)
+			return rc;
+		x->ids[i] = tok.id;
+	}
+	return 0;
+}
+
+/* Which of the eight are still stored (bit i), each found by its hash too. */
+static unsigned toks_left(struct rd_fx *f, const struct toks *x)
+{
+	struct rd_txn *t;
+	assert_rc(rd_store_read(f->store, &t), 0);
+	unsigned left = 0;
+	for (int i = 0; i < 8; i++) {
+		struct rd_token tok;
+		char hash[65];
+		uint64_t id = 0;
+		snprintf(hash, sizeof hash, "%064d", i + 1);
+		int a = rd_entity_get(t, f->dom.tokens, &rd_entity_token, 0, x->ids[i], &tok);
+		int b = rd_index_find(t, f->dom.tokens, "hash", 0, hash, strlen(hash) + 1, &id);
+		assert_int_equal(a == 0, b == 0); /* no index entry outlives its record */
+		if (a == 0)
+			left |= 1u << i;
+	}
+	uint64_t n = 0;
+	assert_rc(rd_store_count(t, f->dom.tokens, 0, &n), 0);
+	assert_int_equal(n, (uint64_t)__builtin_popcount(left));
+	rd_txn_end(t);
+	return left;
+}
+
+static void test_expired_tokens_are_purged(void **state)
+{
+	(void)state;
+	struct rd_fx *f = rd_fx_new("tokens", NULL, NULL, 0);
+	struct toks x = { &f->dom, { 0 } };
+	assert_rc(rd_store_write(f->store, toks_write, &x), 0);
+	assert_int_equal(toks_left(f, &x), 0xffu);
+	assert_int_equal(rd_tokens_purge(f->store, &f->dom, 99, 100), 0); /* none expired yet */
+	assert_int_equal(toks_left(f, &x), 0xffu);
+	/* at 150: 100, 100 and 150 are expired (at their instant: expires_at <= now);
+	 * a limit of 2 takes two of them, the oldest expiries first */
+	assert_int_equal(rd_tokens_purge(f->store, &f->dom, 150, 2), 2);
+	assert_int_equal(toks_left(f, &x), 0xffu & ~((1u << 1) | (1u << 7)));
+	assert_int_equal(rd_tokens_purge(f->store, &f->dom, 150, 2), 1);
+	assert_int_equal(toks_left(f, &x), 0xffu & ~((1u << 1) | (1u << 7) | (1u << 5)));
+	assert_int_equal(rd_tokens_purge(f->store, &f->dom, 150, 2), 0);
+	/* far in the future: every expiring one goes; the two that never expire stay */
+	assert_int_equal(rd_tokens_purge(f->store, &f->dom, UINT64_MAX - 1, 100), 3);
+	assert_int_equal(toks_left(f, &x), (1u << 0) | (1u << 4));
+	assert_int_equal(rd_tokens_purge(f->store, &f->dom, UINT64_MAX - 1, 100), 0);
+	rd_fx_free(f);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -413,6 +495,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_partner_won_renews_like_an_order, setup, teardown),
 		cmocka_unit_test(test_policy_upload_bounds),
 		cmocka_unit_test(test_refusal_statuses),
+		cmocka_unit_test(test_expired_tokens_are_purged),
 	};
 	return cmocka_run_group_tests_name("services", tests, NULL, NULL);
 }
