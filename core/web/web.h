@@ -55,7 +55,7 @@ bool rd_web_csrf_ok(struct web *w);
 void rd_web_page(struct web *w, int status, const char *name, uint64_t partner, json_t *ctx);
 /* A short page with a title and a sentence (errors, confirmations). */
 void rd_web_message(struct web *w, int status, const char *title, const char *text);
-/* The server's page_error (http/server.h): a browser's 404 or 405 outside
+/* The server's page_error (http/server.h): a browser's 404, 405 or 413 outside
  * /api/ as a page saying so. */
 bool rd_web_route_error(struct rd_req *req, int status);
 void rd_web_redirect(struct rd_req *req, const char *to);
