@@ -25,6 +25,8 @@
  *   GET, POST /vendor/users[/{id}]                 users (console_users.c)
  *   GET  /vendor/outbox/{id}, POST /vendor/opportunities/{id}/decision   (console_work.c)
  *   GET, POST /vendor/margins                      margins as a table (console_margins.c)
+ *   GET  /vendor/{partners,customers,products,contracts}/new, POST /vendor/{...},
+ *   GET, POST /vendor/{...}/{id}/edit              the records' forms (console_records.c)
  * This file holds the helpers the sections share (console.h) and the
  * overview; the sections are console_lists.c, console_imports.c,
  * console_policies.c and console_plugins.c.

@@ -290,6 +290,7 @@ struct list_def {
 	const struct rd_entity *e;
 	size_t table, size;
 	row_fn row;
+	const char *new_label; /* the link to the form adding one (NULL: none) */
 };
 
 static int list_handler(struct rd_req *req, const struct list_def *def)
@@ -324,6 +325,14 @@ static int list_handler(struct rd_req *req, const struct list_def *def)
 	json_object_set_new(ctx, "next", next_link(def->path, def->filter, filter, next));
 	if (def->filter)
 		json_object_set_new(ctx, "choices", choices(def->words, filter));
+	/* The records' forms (console_records.c), for the roles that may. */
+	if (def->new_label && rd_console_may(&w, def->res, RD_ACT_CREATE)) {
+		char href[64];
+		snprintf(href, sizeof href, "%s/new", def->path);
+		json_object_set_new(ctx, "new", json_pack("{s:s, s:s}", "href", href, "label", def->new_label));
+	}
+	if (def->new_label)
+		json_object_set_new(ctx, "may_edit", json_boolean(rd_console_may(&w, def->res, RD_ACT_UPDATE)));
 	rd_console_page(&w, 200, def->page, ctx);
 	return 0;
 }
@@ -332,7 +341,7 @@ int rd_page_vendor_partners(struct rd_req *req)
 {
 	static const struct list_def def = { "/vendor/partners", "Partners", "vendor_partners", NULL, NULL, false, RD_RES_PARTNER,
 					     &rd_entity_partner, offsetof(struct rd_domain, partners),
-					     sizeof(struct rd_partner), partner_row };
+					     sizeof(struct rd_partner), partner_row, "Add a partner" };
 	return list_handler(req, &def);
 }
 
@@ -340,7 +349,7 @@ int rd_page_vendor_products(struct rd_req *req)
 {
 	static const struct list_def def = { "/vendor/products", "Products", "vendor_products", NULL, NULL, false, RD_RES_PRODUCT,
 					     &rd_entity_product, offsetof(struct rd_domain, products),
-					     sizeof(struct rd_product), product_row };
+					     sizeof(struct rd_product), product_row, "Add a product" };
 	return list_handler(req, &def);
 }
 
@@ -348,7 +357,7 @@ int rd_page_vendor_contracts(struct rd_req *req)
 {
 	static const struct list_def def = { "/vendor/contracts", "Contracts", "vendor_contracts", "colour", colour_names, false,
 					     RD_RES_CONTRACT, &rd_entity_contract, offsetof(struct rd_domain, contracts),
-					     sizeof(struct rd_contract), contract_row };
+					     sizeof(struct rd_contract), contract_row, "Add a contract" };
 	return list_handler(req, &def);
 }
 

@@ -386,7 +386,7 @@ int rd_page_sales_task(struct rd_req *req)
 		 ? RD_TASK_CONTACT_RESELLER : !strcmp(kind, "reply") ? RD_TASK_REPLY : 0;
 	n.for_reseller = who && !strcmp(who, "reseller");
 	if (!n.kind || rd_blank(n.message) || strlen(n.message) >= sizeof n.task.message)
-		return sales_page(&w, n.id, 400, "A task needs its kind and a message of at most 2000 characters.", NULL);
+		return sales_page(&w, n.id, 400, "A task needs its kind and a message: the message holds up to 2047 bytes (as many plain letters, fewer accented ones or in other scripts).", NULL);
 	int rc = n.id ? rd_store_write(w.app->store, task_write, &n) : (n.status = 404, RD_EINVAL);
 	if (rc == RD_EINVAL && (n.status == 403 || n.status == 404)) {
 		rd_web_message(&w, n.status, n.status == 403 ? "Not allowed" : "Not found",

@@ -160,6 +160,12 @@ int rd_page_partner_users(struct rd_req *req);
 int rd_page_partner_users_post(struct rd_req *req);
 int rd_page_partner_user_post(struct rd_req *req);
 int rd_page_vendor_message(struct rd_req *req);
+/* The records' forms: partners, customers, products, contracts added and
+ * changed (console_records.c). */
+int rd_page_vendor_record_new(struct rd_req *req);
+int rd_page_vendor_record_create(struct rd_req *req);
+int rd_page_vendor_record_edit(struct rd_req *req);
+int rd_page_vendor_record_update(struct rd_req *req);
 int rd_page_vendor_decide(struct rd_req *req);
 /* Margins as a form (console_margins.c). */
 int rd_page_vendor_margins(struct rd_req *req);

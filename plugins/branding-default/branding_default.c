@@ -36,6 +36,8 @@
 #define TABLE(label) "<div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"" label "\"><table>"
 #define TABLE_END "</table></div>"
 #define CSRF "<input type=\"hidden\" name=\"csrf\" value=\"{{csrf}}\">"
+/* A list's link to the form adding one, for the roles that may (console_records.c). */
+#define NEW_LINK "{{#new}}<p class=\"actions\"><a href=\"{{href}}\" id=\"new-record\">{{label}}</a></p>{{/new}}"
 #define NEXT_PAGE "{{#next}}<p><a href=\"{{next}}\" rel=\"next\">Next page</a></p>{{/next}}"
 /* The contracts table of the console and of the partner portal. */
 #define CONTRACT_TABLE                                                                                            \
@@ -108,11 +110,11 @@
 	"value=\"new\">A new customer</option>{{#customers}}<option value=\"{{id}}\"{{#chosen}} selected{{/chosen}}>"  \
 	"{{name}}</option>{{/customers}}"                                                                            \
 	"</select></p><fieldset><legend>A new customer</legend><p><label for=\"customer_name\">Name</label> <input "  \
-	"id=\"customer_name\" name=\"customer_name\" maxlength=\"127\" value=\"{{form.customer_name}}\"></p><p><label for=\"customer_email\">E-mail"  \
-	"</label> <input id=\"customer_email\" name=\"customer_email\" type=\"email\" maxlength=\"127\" value=\"{{form.customer_email}}\"></p><p><label " \
+	"id=\"customer_name\" name=\"customer_name\" maxlength=\"127\" data-maxbytes=\"127\" value=\"{{form.customer_name}}\"></p><p><label for=\"customer_email\">E-mail"  \
+	"</label> <input id=\"customer_email\" name=\"customer_email\" type=\"email\" maxlength=\"127\" data-maxbytes=\"127\" value=\"{{form.customer_email}}\"></p><p><label " \
 	"for=\"customer_postcode\">Postcode</label> <input id=\"customer_postcode\" name=\"customer_postcode\" "      \
-	"maxlength=\"15\" value=\"{{form.customer_postcode}}\"></p><p><label for=\"customer_external_id\">Customer number</label> <input "                \
-	"id=\"customer_external_id\" name=\"customer_external_id\" maxlength=\"63\" "                           \
+	"maxlength=\"15\" data-maxbytes=\"15\" value=\"{{form.customer_postcode}}\"></p><p><label for=\"customer_external_id\">Customer number</label> <input "                \
+	"id=\"customer_external_id\" name=\"customer_external_id\" maxlength=\"63\" data-maxbytes=\"63\" "                           \
 	"value=\"{{form.customer_external_id}}\"></p></fieldset>"                  \
 	"<p><label for=\"product\">Product of interest</label> <select id=\"product\" name=\"product\">{{#products}}"  \
 	"<option value=\"{{id}}\"{{#chosen}} selected{{/chosen}}>{{name}} ({{line}})</option>{{/products}}</select>"  \
@@ -122,8 +124,8 @@
 	"value ({{currency}})</label> <input id=\"value\" name=\"value\" inputmode=\"decimal\" value=\"{{form.value}}\"></p><p><label "        \
 	"for=\"close_date\">Expected close date</label> <input id=\"close_date\" name=\"close_date\" type=\"date\" "  \
 	"value=\"{{form.close_date}}\" required></p><p><label for=\"situation\">Current situation</label> <textarea id=\"situation\" "             \
-	"name=\"situation\" maxlength=\"511\">{{form.situation}}</textarea></p><p><label for=\"notes\">Notes</label> <textarea "        \
-	"id=\"notes\" name=\"notes\" maxlength=\"2047\">{{form.notes}}</textarea></p><p><button type=\"submit\">Register</button>" \
+	"name=\"situation\" maxlength=\"511\" data-maxbytes=\"511\">{{form.situation}}</textarea></p><p><label for=\"notes\">Notes</label> <textarea "        \
+	"id=\"notes\" name=\"notes\" maxlength=\"2047\" data-maxbytes=\"2047\">{{form.notes}}</textarea></p><p><button type=\"submit\">Register</button>" \
 	"</p></form><h2>My registrations</h2>{{^deals}}<p>No registrations yet.</p>{{/deals}}<ul class=\"cards\">"   \
 	"{{#deals}}<li id=\"deal-{{id}}\" data-state=\"{{state}}\"><h3>{{customer}}: registration {{id}}</h3>"       \
 	DEAL_FACTS "{{#approved}}<form method=\"post\" action=\"/partner/deals/{{id}}/win\" "                         \
@@ -131,13 +133,13 @@
 	"id=\"proof-{{id}}\" name=\"proof\" type=\"file\" required> <button type=\"submit\">Close won</button></form>" \
 	"<form method=\"post\" action=\"/partner/deals/{{id}}\">" CSRF "<input type=\"hidden\" name=\"action\" "      \
 	"value=\"lose\"><label for=\"lost-{{id}}\">Why lost</label> <input id=\"lost-{{id}}\" name=\"reason\" "       \
-	"maxlength=\"255\" required> <button type=\"submit\">Close lost</button></form>{{/approved}}{{#extendable}}"  \
+	"maxlength=\"255\" data-maxbytes=\"255\" required> <button type=\"submit\">Close lost</button></form>{{/approved}}{{#extendable}}"  \
 	"{{^asked}}<form method=\"post\" action=\"/partner/deals/{{id}}\">" CSRF "<input type=\"hidden\" "      \
 	"name=\"action\" value=\"extension\"><button type=\"submit\">Ask for an extension</button></form>{{/asked}}" \
 	"{{/extendable}}{{#reopenable}}"  \
 	"<form method=\"post\" action=\"/partner/deals\">" CSRF "<input type=\"hidden\" name=\"previous_id\" "        \
 	"value=\"{{id}}\"><p><label for=\"again-{{id}}\">What is "  \
-	"new</label> <textarea id=\"again-{{id}}\" name=\"notes\" maxlength=\"2047\"></textarea></p><p><label "        \
+	"new</label> <textarea id=\"again-{{id}}\" name=\"notes\" maxlength=\"2047\" data-maxbytes=\"2047\"></textarea></p><p><label "        \
 	"for=\"again-product-{{id}}\">Product of interest</label> <select id=\"again-product-{{id}}\" name=\"product\">" \
 	"{{#products}}<option value=\"{{id}}\">{{name}} ({{line}})</option>{{/products}}</select> <label "            \
 	"for=\"again-close-{{id}}\">Expected close date</label> <input id=\"again-close-{{id}}\" name=\"close_date\" " \
@@ -160,7 +162,7 @@
 	"<input id=\"until-{{id}}\" name=\"expires_on\" type=\"date\"> <button type=\"submit\">Approve</button></form>" \
 	"<form method=\"post\" action=\"/vendor/deals/{{id}}\">" CSRF "<input type=\"hidden\" name=\"action\" "      \
 	"value=\"reject\"><label for=\"why-{{id}}\">Reason</label> <input id=\"why-{{id}}\" name=\"reason\" "          \
-	"maxlength=\"255\" required> <button type=\"submit\">Reject</button></form>{{/submitted}}{{#extendable}}"      \
+	"maxlength=\"255\" data-maxbytes=\"255\" required> <button type=\"submit\">Reject</button></form>{{/submitted}}{{#extendable}}"      \
 	"<form method=\"post\" action=\"/vendor/deals/{{id}}\">" CSRF "<input type=\"hidden\" name=\"action\" "      \
 	"value=\"extend\"><label for=\"days-{{id}}\">Days (empty: the default)</label> <input id=\"days-{{id}}\" "     \
 	"name=\"days\" type=\"number\" min=\"1\" max=\"3650\"> <button type=\"submit\">Extend</button></form>"         \
@@ -425,7 +427,7 @@ static const struct asset assets[] = {
 	  "<label><input type=\"radio\" name=\"action\" value=\"callback\" checked> be called back</label>"
 	  "<label><input type=\"radio\" name=\"action\" value=\"contact_reseller\"> be contacted by {{brand.name}}</label>"
 	  "<label><input type=\"radio\" name=\"action\" value=\"reply\"> reply to the sales centre</label></fieldset>"
-	  "<label for=\"message\">Message (optional)</label><textarea id=\"message\" name=\"message\" maxlength=\"2000\"></textarea>"
+	  "<label for=\"message\">Message (optional)</label><textarea id=\"message\" name=\"message\" maxlength=\"1999\" data-maxbytes=\"1999\"></textarea>"
 	  "<button type=\"submit\">Send</button></form>" },
 	{ "page/purchase.html", "text/html",
 	  "<h2>Quote {{number}}</h2>"
@@ -448,7 +450,7 @@ static const struct asset assets[] = {
 	  "<label for=\"city\">City</label><input id=\"city\" name=\"city\" value=\"{{customer.city}}\" required>"
 	  "<label for=\"postcode\">Postcode</label><input id=\"postcode\" name=\"postcode\" value=\"{{customer.postcode}}\" required>"
 	  "<label for=\"country\">Country (two letters)</label><input id=\"country\" name=\"country\" "
-	  "value=\"{{customer.country}}\" maxlength=\"2\" required>"
+	  "value=\"{{customer.country}}\" maxlength=\"2\" data-maxbytes=\"2\" required>"
 	  "<label for=\"email\">E-mail for the confirmation, receipt and invoice</label><input id=\"email\" name=\"email\" "
 	  "type=\"email\" value=\"{{customer.email}}\" required>"
 	  "<label><input type=\"checkbox\" name=\"update_customer\" id=\"update_customer\" value=\"yes\"> Also keep "
@@ -552,19 +554,28 @@ static const struct asset assets[] = {
 	  "<td>{{error}}</td><td>{{attempts}}</td><td>{{last_at}}</td></tr>{{/failures}}</tbody></table>{{/has_failures}}"
 	  "{{/sweep}}" },
 	{ "page/vendor_partners.html", "text/html",
-	  CONSOLE_NAV TABLE("Partners") "<thead><tr><th scope=\"col\">Id</th><th scope=\"col\">Name</th><th scope=\"col\">Kind</th>"
+	  CONSOLE_NAV NEW_LINK "{{#has_rows}}" TABLE("Partners") "<thead><tr><th scope=\"col\">Id</th><th scope=\"col\">Name</th><th scope=\"col\">Kind</th>"
 	  "<th scope=\"col\">Tier</th><th scope=\"col\">Distributor</th><th scope=\"col\">E-mail</th><th scope=\"col\">Phone</th>"
+	  "{{#may_edit}}<th scope=\"col\">Change</th>{{/may_edit}}"
 	  "</tr></thead><tbody>{{#rows}}<tr><td>{{external_id}}</td><th scope=\"row\">{{name}}</th><td>{{kind}}</td><td>{{tier}}</td>"
-	  "<td>{{parent}}</td><td>{{email}}</td><td>{{phone}}</td></tr>{{/rows}}</tbody>" TABLE_END
-	  "{{^rows}}<p>No partners yet.</p>{{/rows}}" NEXT_PAGE },
+	  "<td>{{parent}}</td><td>{{email}}</td><td>{{phone}}</td>{{#may_edit}}<td><a href=\"/vendor/partners/{{id}}/edit\" "
+	  "aria-label=\"Change {{name}}\">Change</a></td>{{/may_edit}}</tr>{{/rows}}</tbody>" TABLE_END "{{/has_rows}}"
+	  "{{^rows}}<p>No partners yet: the resellers and distributors who sell your renewals. {{#new}}Add each with "
+	  "\"{{label}}\" above, or {{/new}}{{^new}}A vendor admin or channel manager adds them, or {{/new}}import them "
+	  "from a file on the <a href=\"/vendor/imports\">Imports</a> page.</p>{{/rows}}" NEXT_PAGE },
 	{ "page/vendor_products.html", "text/html",
-	  CONSOLE_NAV TABLE("Products") "<thead><tr><th scope=\"col\">SKU</th><th scope=\"col\">Name</th><th scope=\"col\">Line</th>"
-	  "<th scope=\"col\">List prices</th><th scope=\"col\">Up-sell and cross-sell</th></tr></thead><tbody>{{#rows}}<tr>"
+	  CONSOLE_NAV NEW_LINK "{{#has_rows}}" TABLE("Products") "<thead><tr><th scope=\"col\">SKU</th><th scope=\"col\">Name</th><th scope=\"col\">Line</th>"
+	  "<th scope=\"col\">List prices</th><th scope=\"col\">Up-sell and cross-sell</th>{{#may_edit}}<th scope=\"col\">"
+	  "Change</th>{{/may_edit}}</tr></thead><tbody>{{#rows}}<tr>"
 	  "<td>{{sku}}</td><th scope=\"row\">{{name}}</th><td>{{line}}</td><td><ul class=\"plain\">{{#prices}}<li>{{.}}</li>"
-	  "{{/prices}}</ul></td><td><ul class=\"plain\">{{#related}}<li>{{kind}}: {{sku}}</li>{{/related}}</ul></td></tr>{{/rows}}"
-	  "</tbody>" TABLE_END "{{^rows}}<p>No products yet.</p>{{/rows}}" NEXT_PAGE },
+	  "{{/prices}}</ul></td><td><ul class=\"plain\">{{#related}}<li>{{kind}}: {{sku}}</li>{{/related}}</ul></td>"
+	  "{{#may_edit}}<td><a href=\"/vendor/products/{{id}}/edit\" aria-label=\"Change {{name}}\">Change</a></td>"
+	  "{{/may_edit}}</tr>{{/rows}}</tbody>" TABLE_END "{{/has_rows}}"
+	  "{{^rows}}<p>No products yet: what your contracts are for, with their list prices. {{#new}}Add each with "
+	  "\"{{label}}\" above, or {{/new}}{{^new}}A vendor admin adds them, or {{/new}}import them from a file on the "
+	  "<a href=\"/vendor/imports\">Imports</a> page.</p>{{/rows}}" NEXT_PAGE },
 	{ "page/vendor_contracts.html", "text/html",
-	  CONSOLE_NAV FILTER("/vendor/contracts", "colour", "Colour")
+	  CONSOLE_NAV NEW_LINK FILTER("/vendor/contracts", "colour", "Colour")
 	  CONTRACT_TABLE },
 	{ "page/partner_contracts.html", "text/html",
 	  CONSOLE_NAV FILTER("/partner/contracts", "colour", "Colour")
@@ -750,7 +761,7 @@ static const struct asset assets[] = {
 	  "spellcheck=\"false\" required{{#error}} aria-describedby=\"error-{{kind}}\"{{/error}}>{{source}}</textarea>"
 	  "<label for=\"vectors-{{kind}}\">Test vectors (a JSON list)</label><textarea id=\"vectors-{{kind}}\" name=\"vectors\" "
 	  "rows=\"8\" spellcheck=\"false\" required>{{vectors}}</textarea><label for=\"note-{{kind}}\">Note</label>"
-	  "<input id=\"note-{{kind}}\" name=\"note\" maxlength=\"255\" value=\"{{note}}\"><button type=\"submit\">Check and store"
+	  "<input id=\"note-{{kind}}\" name=\"note\" maxlength=\"255\" data-maxbytes=\"255\" value=\"{{note}}\"><button type=\"submit\">Check and store"
 	  "</button></form>{{/form}}{{/can_upload}}</section>{{/kinds}}" },
 	{ "page/vendor_dry_run.html", "text/html",
 	  CONSOLE_NAV "{{#report}}<p>Version {{version}} against the active version {{compared_with}}, on the live contracts.</p>"
@@ -833,10 +844,10 @@ static const struct asset assets[] = {
 	  "<form method=\"post\" action=\"/sales/opportunities/{{id}}\" class=\"stack\" id=\"outcome-form\">" CSRF
 	  "<fieldset><legend>Outcome</legend><label><input type=\"radio\" name=\"state\" value=\"won\" required> Won</label>"
 	  "<label><input type=\"radio\" name=\"state\" value=\"lost\"> Lost</label></fieldset><label for=\"lost_reason\">Why it was "
-	  "lost (when lost)</label><input id=\"lost_reason\" name=\"lost_reason\" maxlength=\"127\"><button type=\"submit\">Record "
+	  "lost (when lost)</label><input id=\"lost_reason\" name=\"lost_reason\" maxlength=\"127\" data-maxbytes=\"127\"><button type=\"submit\">Record "
 	  "the outcome</button></form>"
 	  "<form method=\"post\" action=\"/sales/opportunities/{{id}}\" class=\"stack\" id=\"note-form\">" CSRF
-	  "<label for=\"note\">Note</label><textarea id=\"note\" name=\"note\" rows=\"3\" maxlength=\"1000\" required></textarea>"
+	  "<label for=\"note\">Note</label><textarea id=\"note\" name=\"note\" rows=\"3\" maxlength=\"1000\" data-maxbytes=\"1000\" required></textarea>"
 	  "<button type=\"submit\">Add the note</button></form>{{/can_amend}}"
 	  "{{#can_task}}<h2>Add a task</h2><form method=\"post\" action=\"/sales/opportunities/{{id}}/tasks\" class=\"stack\" "
 	  "id=\"task-form\">" CSRF "<label for=\"task-kind\">Task</label><select id=\"task-kind\" name=\"kind\"><option "
@@ -844,7 +855,7 @@ static const struct asset assets[] = {
 	  "reseller</option><option value=\"reply\">Reply to the customer</option></select>{{#vendor_user}}<label for=\"task-for\">"
 	  "Who acts</label><select id=\"task-for\" name=\"for\"><option value=\"vendor\">{{vendor_name}}</option><option "
 	  "value=\"reseller\">The reseller</option></select>{{/vendor_user}}<label for=\"task-message\">What to do</label><textarea "
-	  "id=\"task-message\" name=\"message\" rows=\"3\" maxlength=\"2000\" required></textarea><button type=\"submit\">Add the task"
+	  "id=\"task-message\" name=\"message\" rows=\"3\" maxlength=\"2047\" data-maxbytes=\"2047\" required></textarea><button type=\"submit\">Add the task"
 	  "</button></form>{{/can_task}}"
 	  "<h2>Notes</h2>{{^notes}}<p>No notes yet.</p>{{/notes}}<ul class=\"notes\">{{#notes}}<li><p>{{text}}</p><small>{{by}}, {{at}}"
 	  "</small></li>{{/notes}}</ul>"
@@ -925,6 +936,15 @@ static const struct asset assets[] = {
 	  "      var rows = document.getElementById('import-rows'); if (rows) rows.textContent = j.rows;\n"
 	  "      setTimeout(poll, 500); }, function(){ setTimeout(poll, 2000); }); }\n"
 	  "  if (prog && window.fetch) setTimeout(poll, 300);\n"
+	  "  /* A field's limit is in bytes (data-maxbytes), as the server counts it; maxlength counts characters,\n"
+	  "     and a letter such as \u00e9 is two bytes: say so before the form is sent, naming the field. */\n"
+	  "  if (window.TextEncoder) document.querySelectorAll('[data-maxbytes]').forEach(function(i){\n"
+	  "    var max = parseInt(i.dataset.maxbytes, 10), enc = new TextEncoder();\n"
+	  "    var l = i.labels && i.labels.length ? i.labels[0].textContent.replace(/ \\(required\\)$/, '') : i.name;\n"
+	  "    function check(){ var n = enc.encode(i.value).length;\n"
+	  "      i.setCustomValidity(n > max ? l + ': at most ' + max + ' bytes, and this is ' + n +\n"
+	  "        ' (a letter such as \u00e9 takes 2, most other scripts 3, an emoji 4): make it shorter.' : ''); }\n"
+	  "    i.addEventListener('input', check); check(); });\n"
 	  "})();\n" },
 };
 

@@ -658,3 +658,112 @@ def test_a_form_field_that_is_not_text_is_refused_naming_it(world):
     r = b.post(f"/sales/opportunities/{o['id']}/tasks", {b"<b\xff>": b"\xff", "kind": "callback", "message": "x"},
                status=400)
     assert "<b" not in text(r.text) and "a field could not be read" in text(r.text), text(r.text)[:400]
+
+
+def field_of(page, name):
+    """The input or select of a record form's field, as written."""
+    m = re.search(r'<(input|select) id="f-%s"[^>]*>' % re.escape(name), page)
+    assert m, (name, page[:3000])
+    return m.group(0)
+
+
+def test_records_added_and_changed_from_the_console(world):
+    """A new vendor adds its partners, customers, products and contracts in
+    the console (no API, no import): the lists link to the forms for the
+    roles that may; a form refused comes back as typed with the field at
+    fault marked and named in words; the record saved is the API's (the
+    same rules, the same audit); a role that may only read sees no form and
+    a post of one is 403 and saves nothing; a text field's maxlength is the
+    limit the server keeps in bytes."""
+    w = world
+    b = Browser(w.d)
+    b.login("admin@sentinel.example")
+    for lst, new in (("/vendor/partners", "/vendor/partners/new"), ("/vendor/products", "/vendor/products/new"),
+                     ("/vendor/contracts", "/vendor/contracts/new")):
+        assert f'href="{new}"' in b.get(lst).text, lst
+    page = b.get("/vendor/partners/new").text
+    assert 'action="/vendor/partners"' in page and CSRF_RE.search(page)
+    name = field_of(page, "name")
+    assert 'maxlength="127"' in name and 'data-maxbytes="127"' in name and "required" in name, name
+    # refused: a distributor under a distributor, the form back as typed
+    typed = {"name": "Nordwind <Handel> GmbH", "kind": "distributor", "tier": "gold", "parent_id": "1",
+             "email": "channel@nordwind.example", "phone": "+49 40 1234", "external_id": "P-NORD"}
+    r = b.post("/vendor/partners", typed, status=400)
+    assert 'aria-invalid="true"' in field_of(r.text, "parent_id"), field_of(r.text, "parent_id")
+    assert 'aria-invalid' not in field_of(r.text, "name")
+    assert "Distributor" in text(r.text) and "has no parent" in text(r.text), text(r.text)[:800]
+    assert 'value="Nordwind &lt;Handel&gt; GmbH"' in r.text and 'value="+49 40 1234"' in r.text
+    assert re.search(r'<option value="distributor" selected>', r.text), r.text
+    assert [p for p in w.api.items("/api/v1/partners") if p["name"].startswith("Nordwind")] == []
+    # a name over its 127 bytes (64 letters of two bytes) is refused naming it, kept as typed
+    r = b.post("/vendor/partners", dict(typed, parent_id="", name="é" * 64), status=400)
+    assert 'aria-invalid="true"' in field_of(r.text, "name") and "127 bytes" in text(r.text), text(r.text)[:600]
+    assert "é" * 64 in r.text
+    # saved, as the API saves it
+    b.post("/vendor/partners", dict(typed, kind="reseller", parent_id="1"))
+    nord = [p for p in w.api.items("/api/v1/partners") if p["external_id"] == "P-NORD"]
+    assert len(nord) == 1 and nord[0]["name"] == typed["name"] and nord[0]["parent_id"] == 1, nord
+    assert nord[0]["kind"] == "reseller" and nord[0]["tier"] == "gold"
+    created = [a for a in audit(w, "partners", nord[0]["id"]) if a["action"] == "create"]
+    assert len(created) == 1 and created[0]["user_id"] == w.uids["admin@sentinel.example"], created
+    assert "Nordwind" in b.get("/vendor/partners").text
+    # its external id is its own
+    r = b.post("/vendor/partners", dict(typed, kind="reseller", name="Other"), status=409)
+    assert 'aria-invalid="true"' in field_of(r.text, "external_id") and "already belongs" in text(r.text)
+    # a product with its list price in the vendor's currency, as a person writes it
+    r = b.post("/vendor/products", {"sku": "NEW-EDR", "name": "Endpoint Detect", "line": "Endpoint",
+                                    "price_annual": "4,200"}, status=400)
+    assert 'aria-invalid="true"' in field_of(r.text, "price_annual") and 'value="4,200"' in r.text
+    b.post("/vendor/products", {"sku": "NEW-EDR", "name": "Endpoint Detect", "line": "Endpoint",
+                                "price_annual": "1200.50"})
+    prod = [p for p in w.api.items("/api/v1/products") if p["sku"] == "NEW-EDR"]
+    cur = w.api.get("/api/v1/vendor")["currency"]
+    assert len(prod) == 1 and prod[0]["prices"] == [{"currency": cur, "term": "annual", "amount": 120050}], prod
+    # a contract of a demo customer through the new reseller: its page next
+    page = b.get("/vendor/contracts/new").text
+    assert f'<option value="{prod[0]["id"]}">Endpoint Detect (NEW-EDR)</option>' in page
+    form = {"customer_id": "1", "product_id": str(prod[0]["id"]), "reseller_id": str(nord[0]["id"]),
+            "quantity": "25", "start": "2026-01-01", "end": "2026-12-31", "term": "annual", "external_id": "K-NEW-1"}
+    r = b.post("/vendor/contracts", dict(form, end="2025-12-31"), status=400)
+    assert 'aria-invalid="true"' in field_of(r.text, "end") and "before" in text(r.text)
+    r = b.post("/vendor/contracts", form)
+    kid = int(r.headers["location"].rsplit("/", 1)[1])
+    k = w.api.get(f"/api/v1/contracts/{kid}")
+    assert (k["quantity"], k["reseller_id"], k["distributor_id"], k["end"]) == (25, nord[0]["id"], 1, "2026-12-31"), k
+    assert f'href="/vendor/contracts/{kid}/edit"' in b.get(f"/vendor/contracts/{kid}").text
+    # a customer the contract form sends to, then changed from its page
+    assert 'href="/vendor/customers/new"' in b.get("/vendor/contracts/new").text
+    r = b.post("/vendor/customers", {"name": "Kleinwerk AG", "email": "it@kleinwerk.example", "country": "de"},
+               status=400)
+    assert 'aria-invalid="true"' in field_of(r.text, "country") and "Country must be" in text(r.text), text(r.text)[:600]
+    r = b.post("/vendor/customers", {"name": "Kleinwerk AG", "email": "it@kleinwerk.example", "country": "DE"})
+    cid = int(r.headers["location"].rsplit("/", 1)[1])
+    assert f'href="/vendor/customers/{cid}/edit"' in b.get(f"/vendor/customers/{cid}").text
+    b.post(f"/vendor/customers/{cid}/edit", {"name": "Kleinwerk AG", "city": "Kiel"})
+    assert w.api.get(f"/api/v1/customers/{cid}")["city"] == "Kiel"
+    assert w.api.get(f"/api/v1/customers/{cid}")["email"] == "it@kleinwerk.example"  # a field not sent: kept
+    # changed: the form shows what is stored, a change saved and audited
+    page = b.get(f"/vendor/partners/{nord[0]['id']}/edit").text
+    assert 'value="+49 40 1234"' in page and re.search(r'<option value="1" selected>', page)
+    b.post(f"/vendor/partners/{nord[0]['id']}/edit", dict(typed, kind="reseller", phone="+49 40 9999"))
+    assert w.api.get(f"/api/v1/partners/{nord[0]['id']}")["phone"] == "+49 40 9999"
+    assert any(a["action"] == "update" for a in audit(w, "partners", nord[0]["id"]))
+    page = b.get(f"/vendor/products/{prod[0]['id']}/edit").text
+    assert 'value="1200.50"' in page, page
+    b.get("/vendor/partners/999999/edit", status=404)
+    # a role that may only read partners and products: no links, no forms, posts refused
+    s = Browser(w.d)
+    s.login("vsales@sentinel.example")
+    assert "/vendor/partners/new" not in s.get("/vendor/partners").text
+    assert "/vendor/products/new" not in s.get("/vendor/products").text
+    assert "/edit" not in s.get("/vendor/partners").text
+    s.get("/vendor/partners/new", status=403)
+    s.get(f"/vendor/products/{prod[0]['id']}/edit", status=403)
+    before = audit_count(w)
+    s.post("/vendor/partners", dict(typed, kind="reseller", external_id="P-SALES"), status=403)
+    s.post(f"/vendor/products/{prod[0]['id']}/edit", {"name": "Renamed"}, status=403)
+    assert audit_count(w) == before
+    # without the form's token: 403, nothing saved
+    r = b.request("POST", "/vendor/customers", {"name": "Forged Ltd"})
+    assert r.status == 403 and audit_count(w) == before
+    w.d.stop()
