@@ -200,6 +200,12 @@ def test_a_customer_request_is_kept_as_typed_or_refused(world):
     _, _, tok = publish(w, "K-20002")
     a = open_link(w, tok)
     good = a.csrf("/portal")
+    # the form's limit is the server's, in bytes: 2000 plain letters (maxlength="2000") were refused
+    page = a.get("/portal").text
+    m = re.search(r'<textarea id="message" name="message"[^>]*>', page)
+    assert m and 'maxlength="1999"' in m.group(0) and 'data-maxbytes="1999"' in m.group(0), m and m.group(0)
+    r = a.post("/portal/request", {"csrf": good, "action": "callback", "message": "a" * 2000})
+    assert r.status == 400, r
     tasks = len(w.items("/api/v1/tasks"))
     r = a.post("/portal/request", {"csrf": good, "action": "callback", "message": b"call me \xff please"})
     assert r.status == 400 and "message" in r.text.lower(), r
