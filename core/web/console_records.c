@@ -231,10 +231,15 @@ static int form_page(struct web *w, const struct fdef *def, uint64_t id, json_t 
 			/* The sentence begins with the field's own name: say it as the label does. */
 			size_t n = strlen(f->name);
 			const char *m = e->message;
+			char said[300];
 			if (!strncmp(m, f->name, n) && m[n] == ' ')
-				json_object_set_new(x, "error", json_pack("s++", f->label, " ", m + n + 1));
+				snprintf(said, sizeof said, "%s %s", f->label, m + n + 1);
 			else
-				json_object_set_new(x, "error", json_string(m));
+				snprintf(said, sizeof said, "%s", m);
+			if (said[0] >= 'a' && said[0] <= 'z')
+				said[0] = (char)(said[0] - 'a' + 'A');
+			/* "problem", not "error": a field without one must not show the page's */
+			json_object_set_new(x, "problem", json_string(said));
 		}
 		json_t *options = NULL;
 		const char *type = "text";

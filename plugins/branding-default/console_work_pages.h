@@ -133,7 +133,7 @@
 	  "</a> first.</p>{{/add_customer}}<form method=\"post\" action=\"{{action}}\" id=\"record-form\" class=\"stack\">" CSRF
 	  "{{#fields}}<label for=\"f-{{name}}\">{{label}}{{#required}} (required){{/required}}</label>"
 	  "{{#hint}}<span class=\"hint\" id=\"f-{{name}}-hint\">{{hint}}</span>{{/hint}}"
-	  "{{#error}}<span class=\"error field-error\" id=\"f-{{name}}-error\">{{error}}</span>{{/error}}"
+	  "{{#problem}}<span class=\"error field-error\" id=\"f-{{name}}-error\">{{problem}}</span>{{/problem}}"
 	  "{{#has_options}}<select id=\"f-{{name}}\" name=\"{{name}}\"{{#required}} required{{/required}}"
 	  "{{#wrong}} aria-invalid=\"true\"{{/wrong}}{{#describedby}} aria-describedby=\"{{describedby}}\"{{/describedby}}>"
 	  "{{#options}}<option value=\"{{value}}\"{{#selected}} selected{{/selected}}>{{label}}</option>{{/options}}"

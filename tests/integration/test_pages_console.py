@@ -691,6 +691,8 @@ def test_records_added_and_changed_from_the_console(world):
     r = b.post("/vendor/partners", typed, status=400)
     assert 'aria-invalid="true"' in field_of(r.text, "parent_id"), field_of(r.text, "parent_id")
     assert 'aria-invalid' not in field_of(r.text, "name")
+    # the sentence once, with its field (and once at the top of the page), not under every field
+    assert r.text.count('class="error field-error"') == 1 and 'id="f-parent_id-error"' in r.text, r.text
     assert "Distributor" in text(r.text) and "has no parent" in text(r.text), text(r.text)[:800]
     assert 'value="Nordwind &lt;Handel&gt; GmbH"' in r.text and 'value="+49 40 1234"' in r.text
     assert re.search(r'<option value="distributor" selected>', r.text), r.text
