@@ -31,6 +31,7 @@
  * overview; the sections are console_lists.c, console_imports.c,
  * console_policies.c and console_plugins.c.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -247,6 +248,39 @@ int rd_page_vendor(struct rd_req *req)
 		for (int c = RD_RED; c <= RD_BLUE; c++)
 			json_array_append_new(colours, json_pack("{s:s, s:s, s:I}", "colour", rd_colour_name(c), "text", text[c],
 								 "count", (json_int_t)n[c]));
+		/* No contract yet: a new vendor's first steps, each done or a link to do it. */
+		if (rc >= 0 && !(n[1] + n[2] + n[3] + n[4] + n[5])) {
+			json_t *steps = json_array();
+			static const struct {
+				enum rd_resource res;
+				size_t table;
+				const char *list, *todo, *why;
+			} step[] = {
+				{ RD_RES_PARTNER, offsetof(struct rd_domain, partners), "/vendor/partners", "Add your partners",
+				  "the resellers and distributors who sell your renewals" },
+				{ RD_RES_PRODUCT, offsetof(struct rd_domain, products), "/vendor/products", "Add your products",
+				  "with their list prices, from which renewal quotes are priced" },
+				{ RD_RES_CONTRACT, offsetof(struct rd_domain, contracts), "/vendor/contracts", "Add your contracts",
+				  "each with its customer, product and reseller: its end date starts its renewal" },
+			};
+			for (size_t i = 0; rc >= 0 && i < sizeof step / sizeof *step; i++) {
+				struct rd_table *tb = *(struct rd_table **)((char *)d + step[i].table);
+				int has = 0;
+				if ((rc = rd_iter_records(&it, t, tb, v, 0)) >= 0) {
+					has = rc = rd_iter_next(&it, &item);
+					rd_iter_close(&it);
+				}
+				char href[64];
+				bool may = rd_console_may(&w, step[i].res, RD_ACT_CREATE);
+				snprintf(href, sizeof href, "%s%s", step[i].list, may ? "/new" : "");
+				json_array_append_new(steps, json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "href", href, "list",
+								       step[i].list, "todo", step[i].todo, "why", step[i].why,
+								       "done", has > 0, "may", may));
+			}
+			json_object_set_new(ctx, "start", json_pack("{s:o, s:b, s:b}", "steps", steps, "may_import",
+								    rd_console_may(&w, RD_RES_IMPORT, RD_ACT_CREATE), "may_users",
+								    rd_console_may(&w, RD_RES_USER, RD_ACT_CREATE)));
+		}
 	}
 	if (rc >= 0 && rd_console_may(&w, RD_RES_OPPORTUNITY, RD_ACT_READ)) {
 		uint64_t pending = 0, attention = 0;

@@ -325,6 +325,7 @@ static int list_handler(struct rd_req *req, const struct list_def *def)
 	json_object_set_new(ctx, "next", next_link(def->path, def->filter, filter, next));
 	if (def->filter)
 		json_object_set_new(ctx, "choices", choices(def->words, filter));
+	json_object_set_new(ctx, "filtered", json_boolean(filter || query_id(req, "cursor")));
 	/* The records' forms (console_records.c), for the roles that may. */
 	if (def->new_label && rd_console_may(&w, def->res, RD_ACT_CREATE)) {
 		char href[64];

@@ -50,7 +50,9 @@
 	"<td>{{quantity}}</td><td>{{end}}</td><td><span class=\"dot dot-{{colour}}\" aria-hidden=\"true\"></span>"          \
 	"{{colour_text}} ({{status}}){{#warranty_only}} &middot; warranty only{{/warranty_only}}{{#consolidated}} &middot; " \
 	"consolidated{{/consolidated}}</td><td class=\"money\">{{value}}</td></tr>{{/rows}}</tbody>" TABLE_END           \
-	"{{^rows}}<p>No contracts match.</p>{{/rows}}" PAGE_TOTALS \
+	"{{^rows}}<p>{{#filtered}}No contracts match.{{/filtered}}{{^filtered}}No contracts yet.{{#new}} Add one with "  \
+	"\"{{label}}\" above, or import them on the <a href=\"/vendor/imports\">Imports</a> page.{{/new}}{{/filtered}}"  \
+	"</p>{{/rows}}" PAGE_TOTALS \
 	NEXT_PAGE
 /* A list's money column summed per currency (never across currencies), this page's rows. */
 #define PAGE_TOTALS                                                                                               \
@@ -536,6 +538,14 @@ static const struct asset assets[] = {
 	/* ---- the vendor console (core/web/console.c) ---- */
 	{ "page/vendor.html", "text/html",
 	  CONSOLE_NAV "<p>Signed in as {{role}}.</p>"
+	  "{{#start}}<section id=\"getting-started\" aria-labelledby=\"getting-started-title\"><h2 id=\"getting-started-"
+	  "title\">Getting started</h2><p>No contracts yet. renewd renews your contracts through your channel: it needs "
+	  "your partners, products and contracts.</p><ol>{{#steps}}<li>{{#done}}<a href=\"{{list}}\">{{todo}}</a>: "
+	  "done.{{/done}}{{^done}}{{#may}}<a href=\"{{href}}\">{{todo}}</a>{{/may}}{{^may}}{{todo}} (your role may not: "
+	  "ask a vendor admin){{/may}}: {{why}}.{{/done}}</li>{{/steps}}</ol>{{#may_import}}<p>Many at once? Import them "
+	  "from CSV or JSON Lines files on the <a href=\"/vendor/imports\">Imports</a> page.</p>{{/may_import}}"
+	  "{{#may_users}}<p>Your team and your partners' people sign in as <a href=\"/vendor/users\">users</a>.</p>"
+	  "{{/may_users}}</section>{{/start}}"
 	  "{{#contracts}}<h2>Contracts</h2><ul class=\"counts\">{{#colours}}<li><a href=\"/vendor/contracts?colour={{colour}}\">"
 	  "<span class=\"dot dot-{{colour}}\" aria-hidden=\"true\"></span><strong>{{count}}</strong> {{text}}</a></li>{{/colours}}"
 	  "</ul>{{/contracts}}"

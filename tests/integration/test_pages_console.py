@@ -769,3 +769,41 @@ def test_records_added_and_changed_from_the_console(world):
     r = b.request("POST", "/vendor/customers", {"name": "Forged Ltd"})
     assert r.status == 403 and audit_count(w) == before
     w.d.stop()
+
+
+def test_a_new_vendor_is_told_what_to_do_first(daemon, tmp_path):
+    """A vendor just created (no partners, products or contracts) signs in
+    to a console that says what to do next, each step a link to its form
+    (or, for a role that may not, who may); a step done says so; the empty
+    lists say how to fill them, not "No contracts match"."""
+    data = tmp_path / "store"
+    data.mkdir()
+    p = renewctl("vendor", "create", "--name", "Acme Ltd", "--slug", "acme", "--currency", "EUR", data=data)
+    assert p.returncode == 0, p.stderr
+    for email, role in (("boss@acme.example", "vendor-admin"), ("seller@acme.example", "vendor-sales")):
+        p = renewctl("user", "create", "--vendor", "acme", "--email", email, "--role", role, "--password-stdin",
+                     data=data, input=PASSWORD + "\n")
+        assert p.returncode == 0, p.stderr
+    d = daemon(data=data)
+    b = Browser(d)
+    r = b.request("POST", "/login", {"vendor": "acme", "email": "boss@acme.example", "password": PASSWORD})
+    assert r.status == 303, r
+    page = b.get("/vendor").text
+    assert 'id="getting-started"' in page, text(page)[:1500]
+    for href in ("/vendor/partners/new", "/vendor/products/new", "/vendor/contracts/new", "/vendor/imports"):
+        assert f'href="{href}"' in page, href
+    words = text(b.get("/vendor/contracts").text)
+    assert "No contracts yet" in words and "Add a contract" in words and "No contracts match" not in words, words
+    assert "No contracts match" in text(b.get("/vendor/contracts?colour=red").text)
+    assert "Add a partner" in text(b.get("/vendor/partners").text)
+    b.get("/vendor/partners/new")
+    b.post("/vendor/partners", {"name": "First Reseller", "kind": "reseller", "tier": "gold"})
+    page = b.get("/vendor").text
+    assert re.search(r'<a href="/vendor/partners">Add your partners</a>: done', page), text(page)
+    assert re.search(r'<a href="/vendor/products/new">Add your products</a>: with', page), text(page)
+    s = Browser(d)
+    r = s.request("POST", "/login", {"vendor": "acme", "email": "seller@acme.example", "password": PASSWORD})
+    assert r.status == 303, r
+    page = s.get("/vendor").text
+    assert 'href="/vendor/products/new"' not in page and "ask a vendor admin" in text(page), text(page)[:1500]
+    d.stop()
