@@ -53,6 +53,8 @@ const struct rd_route rd_routes[] = {
 	{ RD_POST, "/vendor/contracts", rd_page_vendor_record_create },
 	{ RD_GET, "/vendor/contracts/{id}/edit", rd_page_vendor_record_edit },
 	{ RD_POST, "/vendor/contracts/{id}/edit", rd_page_vendor_record_update },
+	{ RD_GET, "/vendor/settings", rd_page_vendor_settings },
+	{ RD_POST, "/vendor/settings", rd_page_vendor_settings_post },
 	{ RD_GET, "/vendor/partners", rd_page_vendor_partners },
 	{ RD_GET, "/vendor/products", rd_page_vendor_products },
 	{ RD_GET, "/vendor/contracts", rd_page_vendor_contracts },

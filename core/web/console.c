@@ -27,6 +27,7 @@
  *   GET, POST /vendor/margins                      margins as a table (console_margins.c)
  *   GET  /vendor/{partners,customers,products,contracts}/new, POST /vendor/{...},
  *   GET, POST /vendor/{...}/{id}/edit              the records' forms (console_records.c)
+ *   GET, POST /vendor/settings                     the vendor's own settings (console_records.c)
  * This file holds the helpers the sections share (console.h) and the
  * overview; the sections are console_lists.c, console_imports.c,
  * console_policies.c and console_plugins.c.
@@ -144,6 +145,7 @@ static json_t *nav_json(struct web *w, const char *current)
 		{ "/vendor/leads", "Leads", RD_RES_LEAD },
 		{ "/vendor/users", "Users", RD_RES_USER },
 		{ "/vendor/reports", "Reports", RD_RES_CONTRACT },
+		{ "/vendor/settings", "Settings", RD_RES_VENDOR, RD_ACT_UPDATE }, /* the vendor admins' alone */
 	};
 	json_t *a = json_array();
 	for (size_t i = 0; i < sizeof sections / sizeof *sections; i++)

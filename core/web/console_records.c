@@ -17,6 +17,7 @@
 
 #include "domain/money.h"
 #include "services/records.h"
+#include "services/vendors.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "web/console.h"
@@ -24,7 +25,7 @@
 
 #define CHOICES_MAX 1000 /* beyond: a number to type, not a list */
 
-enum fkind { F_TEXT, F_EMAIL, F_NUMBER, F_DATE, F_ENUM, F_PARTNER, F_DISTRIBUTOR, F_PRODUCT, F_CUSTOMER, F_PRICE };
+enum fkind { F_TEXT, F_EMAIL, F_NUMBER, F_DATE, F_ENUM, F_PARTNER, F_DISTRIBUTOR, F_PRODUCT, F_CUSTOMER, F_PRICE, F_PERCENT };
 
 struct ffield {
 	const char *name, *label, *hint;
@@ -37,6 +38,7 @@ struct fdef {
 	const struct rd_entity *e;
 	const char *base, *one, *list; /* "/vendor/partners", "partner", the list's page (NULL: none) */
 	const struct ffield *fields;
+	const char *title; /* the page's title when it is not "Add a ONE" / "Change the ONE" */
 };
 
 static const struct ffield partner_fields[] = {
@@ -81,6 +83,31 @@ static const struct ffield contract_fields[] = {
 	{ "external_id", "Your reference", "Your own id for the contract (optional).", F_TEXT, false },
 	{ NULL },
 };
+
+/* The vendor's own settings (GET, POST /vendor/settings; the vendor's admins). */
+static const struct ffield settings_fields[] = {
+	{ "name", "Your company's name", "Shown on your pages and e-mails.", F_TEXT, true },
+	{ "notify_email", "Renewals team's e-mail", "Customers' requests for your team and pullbacks go there.", F_EMAIL,
+	  false },
+	{ "portal_url", "Address of these pages",
+	  "The start of the links in e-mails, such as https://renewals.example.com; empty: this server's own address.",
+	  F_TEXT, false },
+	{ "renewal_window_days", "Renewal window, days", "Renewal quotes are made this many days before a contract ends (1-365).",
+	  F_NUMBER, true },
+	{ "decision_window_days", "Partner's decision, days", "The days a partner has to decide who sells a quote (0-90).",
+	  F_NUMBER, false },
+	{ "publish_default", "Without a decision", "Who sells when the partner does not decide in time.", F_ENUM, true },
+	{ "reminder_days", "Reminders, days before the end",
+	  "The customer is reminded this many days before the contract ends, such as 60 30 14 7 0 -7.", F_TEXT, false },
+	{ "max_discount", "Largest discount, per cent", "The most a sales person may take off a quote, such as 10 or 12.5.",
+	  F_PERCENT, false },
+	{ "statement_day", "Commission statements by day", "The partners' statements are issued by this day of the month (1-28).",
+	  F_NUMBER, true },
+	{ NULL },
+};
+
+static const struct fdef settings_def = { RD_RES_VENDOR, &rd_entity_vendor, "/vendor/settings", "settings", NULL,
+					  settings_fields, "Settings" };
 
 static const struct fdef defs[] = {
 	{ RD_RES_PARTNER, &rd_entity_partner, "/vendor/partners", "partner", "/vendor/partners", partner_fields },
@@ -183,7 +210,10 @@ static json_t *record_values(struct web *w, const struct fdef *def, const void *
 		json_t *v = json_object_get(j, f->name);
 		char buf[64];
 		const char *s = "";
-		if (f->kind == F_PRICE) {
+		if (f->kind == F_PERCENT) {
+			rd_money_decimal(rd_vendor_max_discount(obj), "EUR", buf, sizeof buf); /* basis points: 12.50 */
+			s = buf;
+		} else if (f->kind == F_PRICE) {
 			const struct rd_product *p = obj;
 			for (int i = 0; i < p->n_prices; i++)
 				if (p->prices[i].term == 1 /* annual */ && !strcmp(p->prices[i].currency, w->vendor.currency)) {
@@ -213,7 +243,9 @@ static int form_page(struct web *w, const struct fdef *def, uint64_t id, json_t 
 	}
 	char title[96], action[96], label[96];
 	snprintf(title, sizeof title, "%s %s", id ? "Change the" : "Add a", def->one);
-	if (id)
+	if (def->title)
+		snprintf(title, sizeof title, "%s", def->title);
+	if (id && def->res != RD_RES_VENDOR)
 		snprintf(action, sizeof action, "%s/%llu/edit", def->base, (unsigned long long)id);
 	else
 		snprintf(action, sizeof action, "%s", def->base);
@@ -258,6 +290,7 @@ static int form_page(struct web *w, const struct fdef *def, uint64_t id, json_t 
 		case F_EMAIL: type = "email"; break;
 		case F_NUMBER: type = "number"; break;
 		case F_DATE: type = "date"; break;
+		case F_PERCENT: json_object_set_new(x, "inputmode", json_string("decimal")); break;
 		case F_PRICE: {
 			char hint[128];
 			snprintf(hint, sizeof hint, "In %s, such as 1200 or 1200.50; renewal quotes are priced from it.",
@@ -313,9 +346,12 @@ static int form_page(struct web *w, const struct fdef *def, uint64_t id, json_t 
 		json_object_set_new(ctx, "add_customer", json_true());
 	if (e) {
 		char text[320];
-		snprintf(text, sizeof text, "The %s was not saved: %s", def->one, e->message);
+		snprintf(text, sizeof text, "The %s %s not saved: %s", def->one, def->res == RD_RES_VENDOR ? "were" : "was",
+			 e->message);
 		json_object_set_new(ctx, "error", json_string(text));
 	}
+	if (!e && def->res == RD_RES_VENDOR && rd_req_query(w->req, "saved"))
+		json_object_set_new(ctx, "notice", json_string("The settings are saved."));
 	rd_console_page(w, e ? rd_serr_status(e->rc) : 200, "vendor_record", ctx);
 	return 0;
 }
@@ -427,4 +463,46 @@ int rd_page_vendor_record_create(struct rd_req *req)
 int rd_page_vendor_record_update(struct rd_req *req)
 {
 	return form_post(req, true);
+}
+
+/* ---- the vendor's settings ------------------------------------------------------------------ */
+
+int rd_page_vendor_settings(struct rd_req *req)
+{
+	struct web w;
+	if (!rd_console_begin(req, &w) || !rd_console_allowed(&w, RD_RES_VENDOR, RD_ACT_UPDATE))
+		return 0;
+	json_t *values = record_values(&w, &settings_def, &w.vendor);
+	return form_page(&w, &settings_def, w.vendor.id, values, NULL);
+}
+
+int rd_page_vendor_settings_post(struct rd_req *req)
+{
+	struct web w;
+	if (!rd_console_begin(req, &w) || !rd_web_csrf_ok(&w) || !rd_console_allowed(&w, RD_RES_VENDOR, RD_ACT_UPDATE))
+		return 0;
+	struct rd_vendor_text text[16];
+	size_t n = 0;
+	json_t *values = json_object();
+	for (const struct ffield *f = settings_fields; f->name && n < sizeof text / sizeof *text; f++) {
+		const char *v = rd_form(req, f->name);
+		if (!v)
+			continue;
+		text[n++] = (struct rd_vendor_text){ f->name, v };
+		json_object_set_new(values, f->name, json_string(v));
+	}
+	struct rd_actor who = { .vendor = w.c.who.vendor, .user = w.c.who.user };
+	struct rd_serr e = { 0 };
+	struct rd_vendor *v = rd_malloc(sizeof *v);
+	int rc = rd_vendor_settings_save(w.app, &who, text, n, v, &e);
+	free(v);
+	if (rc == 0) {
+		json_decref(values);
+		rd_web_redirect(req, "/vendor/settings?saved=1");
+		return 0;
+	}
+	if (rc == RD_EINVAL)
+		return form_page(&w, &settings_def, w.vendor.id, values, &e);
+	json_decref(values);
+	return rc;
 }

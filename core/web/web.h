@@ -166,6 +166,9 @@ int rd_page_vendor_record_new(struct rd_req *req);
 int rd_page_vendor_record_create(struct rd_req *req);
 int rd_page_vendor_record_edit(struct rd_req *req);
 int rd_page_vendor_record_update(struct rd_req *req);
+/* The vendor's own settings (console_records.c; the vendor's admins). */
+int rd_page_vendor_settings(struct rd_req *req);
+int rd_page_vendor_settings_post(struct rd_req *req);
 int rd_page_vendor_decide(struct rd_req *req);
 /* Margins as a form (console_margins.c). */
 int rd_page_vendor_margins(struct rd_req *req);

@@ -73,7 +73,8 @@
 	"name=\"owner\">{{#owners}}<option value=\"{{value}}\"{{#selected}} selected{{/selected}}>{{label}}</option>"  \
 	"{{/owners}}</select> <button type=\"submit\">Show</button></form>"                                           \
 	"{{#no_address}}<p class=\"error\" role=\"alert\">No renewals address is set: customer requests for the "   \
-	"vendor's team are only listed here. Set <code>notify_email</code> (PATCH /api/v1/vendor).</p>{{/no_address}}"  \
+	"vendor's team are only listed here, and no e-mail tells your team of them. A vendor admin sets the renewals " \
+	"team's e-mail in <a href=\"/vendor/settings\">Settings</a>.</p>{{/no_address}}"                               \
 	"{{#error}}<div class=\"error\" role=\"alert\"><p>{{error}}</p></div>{{/error}}"                              \
 	"<p><span id=\"task-count\">{{count}}</span> task(s){{#more}}, the newest 200 shown{{/more}}.</p>"             \
 	"{{^tasks}}<p>No tasks.</p>{{/tasks}}<ul class=\"cards\">{{#tasks}}<li id=\"task-{{id}}\"><h3>"            \

@@ -807,3 +807,47 @@ def test_a_new_vendor_is_told_what_to_do_first(daemon, tmp_path):
     page = s.get("/vendor").text
     assert 'href="/vendor/products/new"' not in page and "ask a vendor admin" in text(page), text(page)[:1500]
     d.stop()
+
+
+def test_the_vendor_settings_from_the_console(world):
+    """The vendor admin sets the vendor's own settings in the console (the
+    tasks page pointed at PATCH /api/v1/vendor for the renewals address):
+    the rules of the API (one service), the form back as typed with the field
+    named, saved with its audit entry; the discount bound in per cent as a
+    person writes it; other roles see neither the link nor the form; the
+    API refuses a renewals address that is not one, as the form does."""
+    w = world
+    b = Browser(w.d)
+    b.login("admin@sentinel.example")
+    assert 'href="/vendor/settings"' in b.get("/vendor").text
+    page = b.get("/vendor/settings").text
+    assert 'value="Sentinel Web Security"' in field_of(page, "name"), field_of(page, "name")
+    typed = {"name": "Sentinel Web Security", "notify_email": "renewals@sentinel.example", "portal_url": "",
+             "renewal_window_days": "400", "decision_window_days": "10", "publish_default": "vendor",
+             "reminder_days": "60 30 7", "max_discount": "12.5", "statement_day": "15"}
+    r = b.post("/vendor/settings", typed, status=400)
+    assert 'aria-invalid="true"' in field_of(r.text, "renewal_window_days"), text(r.text)[:800]
+    assert "Renewal window, days must be 1-365" in text(r.text) and 'value="renewals@sentinel.example"' in r.text
+    r = b.post("/vendor/settings", dict(typed, max_discount="12,5", renewal_window_days="60"), status=400)
+    assert 'aria-invalid="true"' in field_of(r.text, "max_discount") and "per cent" in text(r.text)
+    r = b.post("/vendor/settings", dict(typed, notify_email="renewals at sentinel", renewal_window_days="60"), status=400)
+    assert 'aria-invalid="true"' in field_of(r.text, "notify_email")
+    before = audit_count(w)
+    r = b.post("/vendor/settings", dict(typed, renewal_window_days="60"))
+    assert r.headers["location"] == "/vendor/settings?saved=1"
+    assert "The settings are saved." in b.get("/vendor/settings?saved=1").text
+    v = w.api.get("/api/v1/vendor")
+    assert (v["notify_email"], v["renewal_window_days"], v["max_discount_bp"], v["statement_day"], v["reminder_days"],
+            v["publish_default"]) == ("renewals@sentinel.example", 60, 1250, 15, "60 30 7", "vendor"), v
+    assert audit_count(w) == before + 1
+    # the API: the same rule for the renewals address
+    r = w.api.call("PATCH", "/api/v1/vendor", {"notify_email": "not an address"})
+    assert r.status == 400 and json.loads(r.body)["error"]["field"] == "notify_email", r
+    for email in ("cm@sentinel.example", "vsales@sentinel.example"):
+        o = Browser(w.d)
+        o.login(email)
+        assert 'href="/vendor/settings"' not in o.get("/vendor").text
+        o.get("/vendor/settings", status=403)
+        o.post("/vendor/settings", typed, status=403)
+    assert w.api.get("/api/v1/vendor") == v
+    w.d.stop()
