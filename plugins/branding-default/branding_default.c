@@ -29,7 +29,7 @@
  * the last action. */
 #define CONSOLE_NAV                                                                                               \
 	"<nav class=\"console\" aria-label=\"{{nav_label}}\"><ul>{{#nav}}<li><a href=\"{{href}}\"{{#current}} "       \
-	"aria-current=\"page\"{{/current}}>{{label}}</a></li>{{/nav}}</ul></nav>"                                     \
+	"aria-current=\"page\"{{/current}}>{{label}}</a></li>{{/nav}}</ul></nav><div id=\"content\" tabindex=\"-1\"></div>" \
 	"{{#error}}<p class=\"error\" role=\"alert\">{{error}}</p>{{/error}}"                                        \
 	"{{#notice}}<p class=\"notice\" role=\"status\">{{notice}}</p>{{/notice}}"
 /* A table that scrolls sideways on a phone, reachable by keyboard. */
@@ -376,12 +376,13 @@ static const struct asset assets[] = {
 	  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
 	  "<title>{{title}} - {{brand.name}}</title><link rel=\"stylesheet\" href=\"/static/site.css\">"
 	  "<script src=\"/static/portal.js\" defer></script></head><body>"
+	  "<a class=\"skip\" href=\"#{{#has_nav}}content{{/has_nav}}{{^has_nav}}main{{/has_nav}}\">Skip to the content</a>"
 	  "<header class=\"brand\" data-primary=\"{{brand.colour_primary}}\" data-accent=\"{{brand.colour_accent}}\">"
 	  "{{#brand.logo_url}}<img src=\"{{brand.logo_url}}\" alt=\"{{brand.name}}\" height=\"40\">{{/brand.logo_url}}"
 	  "{{^brand.logo_url}}<span class=\"brand-name\">{{brand.name}}</span>{{/brand.logo_url}}"
 	  "{{#signed_in}}<form method=\"post\" action=\"/logout\" class=\"logout\"><input type=\"hidden\" name=\"csrf\" "
 	  "value=\"{{csrf}}\"><button type=\"submit\">Sign out</button></form>{{/signed_in}}</header>"
-	  "<main id=\"main\"><h1>{{title}}</h1>{{> body}}</main>"
+	  "<main id=\"main\" tabindex=\"-1\"><h1>{{title}}</h1>{{> body}}</main>"
 	  "<footer class=\"contact\">{{brand.contact_block}}</footer></body></html>" },
 	{ "page/message.html", "text/html", "<p>{{text}}</p>" },
 	{ "page/login.html", "text/html",
@@ -889,6 +890,10 @@ static const struct asset assets[] = {
 	  "footer.contact{max-width:960px;margin:24px auto;padding:8px 16px;border-top:3px solid #f2a900;font-size:.9em;color:#555}"
 	  "@media (max-width:600px){th,td{padding:4px}main{padding:8px}}"
 	  ":focus-visible{outline:3px solid #f2a900;outline-offset:2px}"
+	  /* the keyboard's first stop, past the header and the navigation; seen only when focused */
+	  ".skip{position:absolute;left:-10000px;top:auto;width:1px;height:1px;overflow:hidden}"
+	  ".skip:focus{position:absolute;left:8px;top:8px;width:auto;height:auto;padding:8px 12px;background:#fff;"
+	  "color:#1d1d1d;z-index:10}main:focus,#content:focus{outline:none}"
 	  "nav.console ul{display:flex;flex-wrap:wrap;gap:4px 12px;list-style:none;padding:0;margin:0 0 12px}"
 	  "nav.console a{display:inline-block;padding:6px 2px}nav.console a[aria-current=page]{font-weight:bold;text-decoration:none;"
 	  "border-bottom:3px solid #1f3a5f}.table-wrap{overflow-x:auto;max-width:100%}.notice{color:#1b5e20}"

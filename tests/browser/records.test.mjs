@@ -163,6 +163,21 @@ describe('records flow', { timeout: 120000 }, () => {
     await other.context.close();
   });
 
+  test('by keyboard, the first Tab offers to skip the navigation to the content', async (t) => {
+    if (missing(t)) return;
+    await page.setViewportSize({ width: 1100, height: 800 });
+    await page.goto(`${w.base}/vendor/partners`);
+    await page.keyboard.press('Tab');
+    const first = await page.evaluate(() => ({ text: document.activeElement.textContent.trim(),
+      href: document.activeElement.getAttribute('href') }));
+    assert.deepEqual(first, { text: 'Skip to the content', href: '#content' });
+    assert.ok(await page.$eval('.skip', (a) => a.getBoundingClientRect().width > 0), 'the link shows when focused');
+    await page.keyboard.press('Enter');
+    // the next Tab is in the content: the list's "Add a partner", not the header or the navigation
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'new-record');
+  });
+
   test('renewd stops cleanly', async () => {
     const exit = await w.stop();
     assert.deepEqual(exit, { code: 0, signal: null }, w.log());
