@@ -850,9 +850,9 @@ static const struct asset assets[] = {
 	  "</small></li>{{/shares}}</ul>{{/priced}}{{^priced}}not priced{{/priced}}</td><td>{{channel}}</td><td>{{net}}</td></tr>"
 	  "{{/margins}}</tbody>" TABLE_END
 	  "{{#can_amend}}<h2>Amend</h2><form method=\"post\" action=\"/sales/opportunities/{{id}}\" class=\"stack\" id=\"discount-form\">"
-	  CSRF "{{#discount}}<label for=\"discount_bp\">Discount in basis points (100 = 1 %; {{vendor_name}} allows at most {{bound}}, "
-	  "{{bound_text}})</label><input id=\"discount_bp\" name=\"discount_bp\" type=\"number\" min=\"0\" max=\"10000\" step=\"1\" "
-	  "inputmode=\"numeric\" value=\"{{value}}\" required>{{/discount}}<button type=\"submit\">Set the discount</button></form>"
+	  CSRF "{{#discount}}<label for=\"discount\">Discount, per cent ({{vendor_name}} allows at most {{bound_text}})"
+	  "</label><input id=\"discount\" name=\"discount\" inputmode=\"decimal\" maxlength=\"8\" value=\"{{value}}\" "
+	  "required>{{/discount}}<button type=\"submit\">Set the discount</button></form>"
 	  "<form method=\"post\" action=\"/sales/opportunities/{{id}}\" class=\"stack\" id=\"outcome-form\">" CSRF
 	  "<fieldset><legend>Outcome</legend><label><input type=\"radio\" name=\"state\" value=\"won\" required> Won</label>"
 	  "<label><input type=\"radio\" name=\"state\" value=\"lost\"> Lost</label></fieldset><label for=\"lost_reason\">Why it was "

@@ -450,12 +450,17 @@ def test_sales_view(world):
     t = text(page)
     assert o["number"] in t and "The customer's contracts" in t and "(this renewal)" in t
     assert "Channel margins" in t and "gold tier, vendor-published" in t and "(in force)" in t
-    assert "at most 1000, 10.00 %" in t and money(o["list_total"]) in t
+    assert "Discount, per cent (Sentinel Web Security allows at most 10.00 %)" in t and money(o["list_total"]) in t
+    assert re.search(r'<input id="discount" name="discount" inputmode="decimal"[^>]* value="0.00"', page), page
     assert 'id="discount-form"' in page and 'id="task-form"' in page
 
     # Within the bound: stored, audited, and on the customer's total.
-    b.post(url, {"discount_bp": "500"})
+    # in per cent, as a person writes it: "10" was 0.10 % when the form asked for basis points
+    r = b.post(url, {"discount": "12,5"}, status=400)
+    assert "per cent" in text(r.text) and 'value="12,5"' in r.text
+    b.post(url, {"discount": "5"})
     assert w.api.get(f"/api/v1/opportunities/{o['id']}")["discount_bp"] == 500
+    assert 'value="5.00"' in b.get(url).text
     total = o["list_total"] - o["list_total"] * 500 // 10000
     t = text(b.get(url).text)
     assert f"Discount (5.00 %) {money(total - o['list_total'])}" in t and f"Total {money(total)}" in t, t
@@ -472,7 +477,7 @@ def test_sales_view(world):
     msg = re.search(r'id="sales-error">(.*?)<', r.text).group(1)
     assert "15.00 %" in msg and "at most 10.00 %" in msg, msg
     assert 'value="1500"' in r.text  # the form keeps what was typed
-    b.post(url, {"discount_bp": "ten"}, status=400)
+    b.post(url, {"discount_bp": "ten"}, status=400)  # the field of before (basis points) is still read
     assert w.api.get(f"/api/v1/opportunities/{o['id']}")["discount_bp"] == 500
     # A note (escaped on the page) and a task for the reseller.
     b.post(url, {"note": "Wants <b>more</b> seats"})
