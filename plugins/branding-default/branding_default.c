@@ -107,7 +107,9 @@
 	"Resubmitted as registration {{next_id}}.</p>{{/next_id}}{{#asked}}<p class=\"deal-asked\">An extension was " \
 	"asked for on {{asked}}.</p>{{/asked}}"
 #define PARTNER_DEALS_BODY                                                                                        \
-	"<h2>Register a deal</h2><p>We answer within {{response_hours}} hours.</p>"                                  \
+	"<h2>Register a deal</h2>{{^has_products}}<p id=\"no-products\">No products to register a deal for yet: "  \
+	"deals are registered for the vendor's products, and it has none yet.</p>{{/has_products}}"                    \
+	"{{#has_products}}<p>We answer within {{response_hours}} hours.</p>"                                          \
 	"<form method=\"post\" action=\"/partner/deals\" id=\"register-deal\">" CSRF                                  \
 	"<p><label for=\"customer_id\">Customer</label> <select id=\"customer_id\" name=\"customer_id\"><option "     \
 	"value=\"new\">A new customer</option>{{#customers}}<option value=\"{{id}}\"{{#chosen}} selected{{/chosen}}>"  \
@@ -129,7 +131,7 @@
 	"value=\"{{form.close_date}}\" required></p><p><label for=\"situation\">Current situation</label> <textarea id=\"situation\" "             \
 	"name=\"situation\" maxlength=\"511\" data-maxbytes=\"511\">{{form.situation}}</textarea></p><p><label for=\"notes\">Notes</label> <textarea "        \
 	"id=\"notes\" name=\"notes\" maxlength=\"2047\" data-maxbytes=\"2047\">{{form.notes}}</textarea></p><p><button type=\"submit\">Register</button>" \
-	"</p></form><h2>My registrations</h2>{{^deals}}<p>No registrations yet.</p>{{/deals}}<ul class=\"cards\">"   \
+	"</p></form>{{/has_products}}<h2>My registrations</h2>{{^deals}}<p>No registrations yet.</p>{{/deals}}<ul class=\"cards\">"   \
 	"{{#deals}}<li id=\"deal-{{id}}\" data-state=\"{{state}}\"><h3>{{customer}}: registration {{id}}</h3>"       \
 	DEAL_FACTS "{{#approved}}<form method=\"post\" action=\"/partner/deals/{{id}}/win\" "                         \
 	"enctype=\"multipart/form-data\">" CSRF "<label for=\"proof-{{id}}\">Proof of performance</label> <input "     \

@@ -856,3 +856,37 @@ def test_the_vendor_settings_from_the_console(world):
         o.post("/vendor/settings", typed, status=403)
     assert w.api.get("/api/v1/vendor") == v
     w.d.stop()
+
+
+def test_a_partner_of_a_vendor_without_products_is_told_before_registering_a_deal(daemon, tmp_path):
+    """A new vendor's partner opening deal registration before the vendor has
+    products got a form with an empty "Product of interest" and, once it was
+    filled in, "Name the products of interest (product ids) (products)": the
+    page says deals wait for the vendor's products instead; with products, a
+    form sent without one says to choose it, keeping what was typed."""
+    data = tmp_path / "store"
+    data.mkdir()
+    assert renewctl("vendor", "create", "--name", "Acme Ltd", "--slug", "acme", "--currency", "EUR",
+                    data=data).returncode == 0
+    assert renewctl("user", "create", "--vendor", "acme", "--email", "boss@acme.example", "--role", "vendor-admin",
+                    "--password-stdin", data=data, input=PASSWORD + "\n").returncode == 0
+    d = daemon(data=data)
+    b = Browser(d)
+    assert b.request("POST", "/login", {"vendor": "acme", "email": "boss@acme.example", "password": PASSWORD}).status == 303
+    b.get("/vendor/partners/new")
+    b.post("/vendor/partners", {"name": "First Reseller", "kind": "reseller", "tier": "gold"})
+    b.get("/vendor/users")
+    b.post("/vendor/users", {"email": "pa@first.example", "name": "Pat", "role": "partner-admin", "partner_id": "1",
+                             "password": PASSWORD})
+    p = Browser(d)
+    assert p.request("POST", "/login", {"vendor": "acme", "email": "pa@first.example", "password": PASSWORD}).status == 303
+    page = p.get("/partner/deals").text
+    assert 'id="register-deal"' not in page and "no products" in text(page).lower(), text(page)[:1200]
+    b.get("/vendor/products/new")
+    b.post("/vendor/products", {"sku": "EDR", "name": "Endpoint Detect", "price_annual": "100"})
+    page = p.get("/partner/deals").text
+    assert 'id="register-deal"' in page
+    r = p.post("/partner/deals", {"customer_id": "new", "customer_name": "Big Co", "seats": "10", "value": "1000",
+                                  "close_date": "2027-01-31", "product": ""}, status=400)
+    assert "Choose the product of interest" in text(r.text) and 'value="Big Co"' in r.text, text(r.text)[:1200]
+    d.stop()
