@@ -104,10 +104,11 @@
 	"{{#create}}<h2>New user</h2><form method=\"post\" action=\"{{base}}\" id=\"user-create\" class=\"stack\">"   \
 	CSRF "<label for=\"email\">E-mail</label><input id=\"email\" name=\"email\" type=\"email\" value=\"{{email}}\" " \
 	"required><label for=\"name\">Name</label><input id=\"name\" name=\"name\" value=\"{{name}}\" required>"       \
-	"<label for=\"role\">Role</label><select id=\"role\" name=\"role\">{{#roles}}<option value=\"{{value}}\">"    \
-	"{{value}}</option>{{/roles}}</select>{{#vendor_side}}<label for=\"partner_id\">Partner (partner roles)</label>" \
-	"<select id=\"partner_id\" name=\"partner_id\"><option value=\"\">none</option>{{#partners}}<option "         \
-	"value=\"{{id}}\">{{name}}</option>{{/partners}}</select>{{/vendor_side}}<label for=\"password\">Password "    \
+	"<label for=\"role\">Role</label><select id=\"role\" name=\"role\">{{#roles}}<option value=\"{{value}}\""    \
+	"{{#selected}} selected{{/selected}}>{{value}}</option>{{/roles}}</select>{{#vendor_side}}<label "            \
+	"for=\"partner_id\">Partner (partner roles)</label><select id=\"partner_id\" name=\"partner_id\"><option "    \
+	"value=\"\">none</option>{{#partners}}<option value=\"{{id}}\"{{#selected}} selected{{/selected}}>{{name}}"   \
+	"</option>{{/partners}}</select>{{/vendor_side}}<label for=\"password\">Password "                             \
 	"(10 characters or more)</label><input id=\"password\" name=\"password\" type=\"password\" "                  \
 	"autocomplete=\"new-password\" required><button type=\"submit\">Create the user</button></form>{{/create}}"    \
 	"<h2>Users</h2>" TABLE("Users") "<thead><tr><th scope=\"col\">E-mail</th><th scope=\"col\">Name</th>"         \
