@@ -148,7 +148,7 @@ describe('records flow', { timeout: 120000 }, () => {
   test('the forms fit a phone, and a sales person sees none', async (t) => {
     if (missing(t)) return;
     await page.setViewportSize({ width: 375, height: 740 });
-    for (const p of ['/vendor/partners/new', '/vendor/contracts/new', `/vendor/partners/${s.partner.id}/edit`]) {
+    for (const p of ['/vendor/partners/new', '/vendor/contracts/new', `/vendor/partners/${s.partner.id}/edit`, '/vendor/settings']) {
       await page.goto(`${w.base}${p}`);
       const wide = await page.evaluate(() => document.documentElement.scrollWidth);
       assert.ok(wide <= 375, `${p} is ${wide} px wide at 375 px`);
