@@ -56,6 +56,7 @@ const struct rd_route rd_routes[] = {
 	{ RD_GET, "/vendor/settings", rd_page_vendor_settings },
 	{ RD_POST, "/vendor/settings", rd_page_vendor_settings_post },
 	{ RD_GET, "/vendor/partners", rd_page_vendor_partners },
+	{ RD_GET, "/vendor/customers", rd_page_vendor_customers },
 	{ RD_GET, "/vendor/products", rd_page_vendor_products },
 	{ RD_GET, "/vendor/contracts", rd_page_vendor_contracts },
 	{ RD_GET, "/vendor/opportunities", rd_page_vendor_opportunities },

@@ -6,7 +6,7 @@
  *   GET  /vendor                                   overview: contracts by colour, decisions awaited,
  *                                                  quotes needing attention, the outbox, the sweep's
  *                                                  failed actions (admins)
- *   GET  /vendor/partners, /vendor/products
+ *   GET  /vendor/partners, /vendor/customers, /vendor/products
  *   GET  /vendor/contracts[?colour=&cursor=]       paged, by colour
  *   GET  /vendor/opportunities[?state=&cursor=]    quotes, each opening its sales view
  *   GET  /vendor/imports, POST /vendor/imports     imports; a new one from pasted CSV or JSON Lines
@@ -129,6 +129,7 @@ static json_t *nav_json(struct web *w, const char *current)
 	} sections[] = {
 		{ "/vendor", "Overview", RD_RES_VENDOR },
 		{ "/vendor/partners", "Partners", RD_RES_PARTNER },
+		{ "/vendor/customers", "Customers", RD_RES_CUSTOMER },
 		{ "/vendor/products", "Products", RD_RES_PRODUCT },
 		{ "/vendor/contracts", "Contracts", RD_RES_CONTRACT },
 		{ "/vendor/opportunities", "Quotes", RD_RES_OPPORTUNITY },

@@ -252,7 +252,7 @@ static int customer_page(struct web *w, bool partner)
 	int rc = open_record(w, RD_RES_CUSTOMER, d->customers, &rd_entity_customer, "customer", &cu, &t);
 	if (rc <= 0)
 		return rc;
-	json_t *ctx = rd_console_page_ctx(w, cu.name, partner ? "/partner/customers" : "/vendor/contracts");
+	json_t *ctx = rd_console_page_ctx(w, cu.name, partner ? "/partner/customers" : "/vendor/customers");
 	json_object_set_new(ctx, "customer", json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id",
 						       (json_int_t)cu.id, "external_id", cu.external_id, "name", cu.name,
 						       "email", cu.email, "phone", cu.phone, "address1", cu.address_line1,

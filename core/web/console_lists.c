@@ -1,6 +1,6 @@
 /*
- * console_lists.c: the console's lists: partners, products, contracts, quotes and the
- * outbox for the vendor; contracts, customers and statements for a partner.
+ * console_lists.c: the console's lists: partners, customers, products, contracts, quotes
+ * and the outbox for the vendor; contracts, customers and statements for a partner.
  * The console's routes are listed at the top of console.c.
  */
 #include <stdlib.h>
@@ -378,6 +378,14 @@ static json_t *customer_row(struct web *w, struct rd_txn *t, void *obj, const ch
 			 rd_role_is_partner(w->c.who.role) ? "/partner/customers" : "/vendor/customers", "external_id", c->external_id,
 			 "name", c->name, "email", c->email, "phone", c->phone, "city", c->city, "country", c->country,
 			 "segment", c->segment);
+}
+
+int rd_page_vendor_customers(struct rd_req *req)
+{
+	static const struct list_def def = { "/vendor/customers", "Customers", "vendor_customers", NULL, NULL, false,
+					     RD_RES_CUSTOMER, &rd_entity_customer, offsetof(struct rd_domain, customers),
+					     sizeof(struct rd_customer), customer_row, "Add a customer" };
+	return list_handler(req, &def);
 }
 
 int rd_page_partner_contracts(struct rd_req *req)

@@ -111,7 +111,7 @@ static const struct fdef settings_def = { RD_RES_VENDOR, &rd_entity_vendor, "/ve
 
 static const struct fdef defs[] = {
 	{ RD_RES_PARTNER, &rd_entity_partner, "/vendor/partners", "partner", "/vendor/partners", partner_fields },
-	{ RD_RES_CUSTOMER, &rd_entity_customer, "/vendor/customers", "customer", NULL, customer_fields },
+	{ RD_RES_CUSTOMER, &rd_entity_customer, "/vendor/customers", "customer", "/vendor/customers", customer_fields },
 	{ RD_RES_PRODUCT, &rd_entity_product, "/vendor/products", "product", "/vendor/products", product_fields },
 	{ RD_RES_CONTRACT, &rd_entity_contract, "/vendor/contracts", "contract", "/vendor/contracts", contract_fields },
 };

@@ -111,6 +111,7 @@ int rd_page_vendor_leads(struct rd_req *req);
 int rd_page_vendor_lead_post(struct rd_req *req);
 int rd_page_vendor(struct rd_req *req);
 int rd_page_vendor_partners(struct rd_req *req);
+int rd_page_vendor_customers(struct rd_req *req);
 int rd_page_vendor_products(struct rd_req *req);
 int rd_page_vendor_contracts(struct rd_req *req);
 int rd_page_vendor_opportunities(struct rd_req *req);

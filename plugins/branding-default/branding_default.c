@@ -601,6 +601,14 @@ static const struct asset assets[] = {
 	  "</td><td>{{#totals}}<span class=\"total\">{{amount}}</span> {{/totals}}</td><td>{{issued_on}}</td><td><a href=\""
 	  "{{pdf}}\" download>PDF</a> <a href=\"{{csv}}\" download>CSV</a></td></tr>{{/rows}}</tbody>" TABLE_END
 	  "{{^rows}}<p>No statements yet: each month's is issued in the following month.</p>{{/rows}}" NEXT_PAGE },
+	{ "page/vendor_customers.html", "text/html",
+	  CONSOLE_NAV NEW_LINK "{{#has_rows}}" TABLE("Customers") "<thead><tr><th scope=\"col\">Customer</th><th scope=\"col\">"
+	  "Name</th><th scope=\"col\">Segment</th><th scope=\"col\">City</th><th scope=\"col\">Country</th><th scope=\"col\">"
+	  "E-mail</th><th scope=\"col\">Phone</th></tr></thead><tbody>{{#rows}}<tr><td>{{external_id}}</td><th scope=\"row\">"
+	  "<a href=\"{{href}}/{{id}}\">{{name}}</a></th><td>{{segment}}</td><td>{{city}}</td><td>{{country}}</td><td>{{email}}"
+	  "</td><td>{{phone}}</td></tr>{{/rows}}</tbody>" TABLE_END "{{/has_rows}}"
+	  "{{^rows}}<p>No customers yet: who your contracts are with. {{#new}}Add each with \"{{label}}\" above, or "
+	  "{{/new}}import them from a file on the <a href=\"/vendor/imports\">Imports</a> page.</p>{{/rows}}" NEXT_PAGE },
 	{ "page/partner_customers.html", "text/html",
 	  CONSOLE_NAV TABLE("Customers") "<thead><tr><th scope=\"col\">Customer</th><th scope=\"col\">Name</th>"
 	  "<th scope=\"col\">Segment</th><th scope=\"col\">City</th><th scope=\"col\">Country</th><th scope=\"col\">E-mail</th>"

@@ -746,6 +746,10 @@ def test_records_added_and_changed_from_the_console(world):
     r = b.post("/vendor/customers", {"name": "Kleinwerk AG", "email": "it@kleinwerk.example", "country": "DE"})
     cid = int(r.headers["location"].rsplit("/", 1)[1])
     assert f'href="/vendor/customers/{cid}/edit"' in b.get(f"/vendor/customers/{cid}").text
+    # the console lists its customers (a customer without a contract could not be found again)
+    page = b.get("/vendor/customers").text
+    assert f'href="/vendor/customers/{cid}"' in page and 'href="/vendor/customers/new"' in page
+    assert '<a href="/vendor/customers" aria-current="page">' in page
     b.post(f"/vendor/customers/{cid}/edit", {"name": "Kleinwerk AG", "city": "Kiel"})
     assert w.api.get(f"/api/v1/customers/{cid}")["city"] == "Kiel"
     assert w.api.get(f"/api/v1/customers/{cid}")["email"] == "it@kleinwerk.example"  # a field not sent: kept
@@ -763,6 +767,7 @@ def test_records_added_and_changed_from_the_console(world):
     s.login("vsales@sentinel.example")
     assert "/vendor/partners/new" not in s.get("/vendor/partners").text
     assert "/vendor/products/new" not in s.get("/vendor/products").text
+    assert "/vendor/customers/new" not in s.get("/vendor/customers").text and "Kleinwerk" in s.get("/vendor/customers").text
     assert "/edit" not in s.get("/vendor/partners").text
     s.get("/vendor/partners/new", status=403)
     s.get(f"/vendor/products/{prod[0]['id']}/edit", status=403)
