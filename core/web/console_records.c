@@ -250,6 +250,7 @@ static int form_page(struct web *w, const struct fdef *def, uint64_t id, json_t 
 	else
 		snprintf(action, sizeof action, "%s", def->base);
 	json_t *fields = json_array();
+	char top[300] = ""; /* the refusal as its field says it */
 	for (const struct ffield *f = def->fields; f->name; f++) {
 		const char *v = json_string_value(json_object_get(values, f->name));
 		v = v ? v : "";
@@ -264,7 +265,15 @@ static int form_page(struct web *w, const struct fdef *def, uint64_t id, json_t 
 			size_t n = strlen(f->name);
 			const char *m = e->message;
 			char said[300];
-			if (!strncmp(m, f->name, n) && m[n] == ' ')
+			bool listed = f->kind == F_PARTNER || f->kind == F_DISTRIBUTOR || f->kind == F_PRODUCT ||
+				      f->kind == F_CUSTOMER;
+			if (listed && (strstr(m, " names no ") || strstr(m, "must be the id of")))
+				/* "customer_id names no customer": a choice from the list, gone meanwhile */
+				snprintf(said, sizeof said, "Choose the %s from the list: the one sent is not one of yours%s",
+					 f->kind == F_DISTRIBUTOR ? "distributor" : f->kind == F_PRODUCT ? "product"
+					 : f->kind == F_CUSTOMER ? "customer" : "partner",
+					 f->kind == F_DISTRIBUTOR ? " or not a distributor" : "");
+			else if (!strncmp(m, f->name, n) && m[n] == ' ')
 				snprintf(said, sizeof said, "%s %s", f->label, m + n + 1);
 			else
 				snprintf(said, sizeof said, "%s", m);
@@ -272,6 +281,7 @@ static int form_page(struct web *w, const struct fdef *def, uint64_t id, json_t 
 				said[0] = (char)(said[0] - 'a' + 'A');
 			/* "problem", not "error": a field without one must not show the page's */
 			json_object_set_new(x, "problem", json_string(said));
+			snprintf(top, sizeof top, "%s", said);
 		}
 		json_t *options = NULL;
 		const char *type = "text";
@@ -346,8 +356,8 @@ static int form_page(struct web *w, const struct fdef *def, uint64_t id, json_t 
 		json_object_set_new(ctx, "add_customer", json_true());
 	if (e) {
 		char text[320];
-		snprintf(text, sizeof text, "The %s %s not saved: %s", def->one, def->res == RD_RES_VENDOR ? "were" : "was",
-			 e->message);
+		snprintf(text, sizeof text, "The %s %s not saved. %s", def->one, def->res == RD_RES_VENDOR ? "were" : "was",
+			 *top ? top : e->message);
 		json_object_set_new(ctx, "error", json_string(text));
 	}
 	if (!e && def->res == RD_RES_VENDOR && rd_req_query(w->req, "saved"))

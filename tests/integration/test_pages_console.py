@@ -731,6 +731,8 @@ def test_records_added_and_changed_from_the_console(world):
     assert f'<option value="{prod[0]["id"]}">Endpoint Detect (NEW-EDR)</option>' in page
     form = {"customer_id": "1", "product_id": str(prod[0]["id"]), "reseller_id": str(nord[0]["id"]),
             "quantity": "25", "start": "2026-01-01", "end": "2026-12-31", "term": "annual", "external_id": "K-NEW-1"}
+    r = b.post("/vendor/contracts", dict(form, customer_id="999999"), status=400)
+    assert "Choose the customer from the list" in text(r.text) and "customer_id" not in text(r.text), text(r.text)[:900]
     r = b.post("/vendor/contracts", dict(form, end="2025-12-31"), status=400)
     assert 'aria-invalid="true"' in field_of(r.text, "end") and "before" in text(r.text)
     r = b.post("/vendor/contracts", form)
