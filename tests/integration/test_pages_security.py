@@ -417,3 +417,21 @@ def test_a_browser_form_too_large_gets_a_page(daemon, tmp_path):
     assert got.startswith(b"HTTP/1.1 413"), got[:300]
     assert b"text/html" in got.split(b"\r\n\r\n")[0].lower() and b"larger than" in got, got[:1500]
     d.stop()
+
+
+def test_the_purchase_form_limits_are_the_servers(world):
+    """The purchase page's billing fields had no maxlength: a company or
+    address longer than the order keeps (127 bytes; a city 63, a postcode 15)
+    was typed in full and refused after Buy.  Each field's maxlength and
+    data-maxbytes is the byte limit the checkout service keeps, so the
+    browser stops there and portal.js names a field over it in bytes."""
+    w = world
+    _, _, tok = publish(w, "K-20002")
+    a = open_link(w, tok)
+    assert a.post("/portal/accept", {"csrf": a.csrf("/portal"), "accept": "yes"}).status == 303
+    page = a.get("/portal/purchase").text
+    for name, limit in (("company", 127), ("address_line1", 127), ("address_line2", 127), ("city", 63),
+                        ("postcode", 15), ("country", 2), ("email", 127)):
+        m = re.search(r'<input id="%s" [^>]*>' % name, page)
+        assert m, (name, page[:2000])
+        assert f'maxlength="{limit}"' in m.group(0) and f'data-maxbytes="{limit}"' in m.group(0), m.group(0)
