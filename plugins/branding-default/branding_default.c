@@ -183,24 +183,24 @@
 	"first to accept takes it. {{/pool}}Accept by <strong>{{deadline}}</strong>.</p>{{#act}}<form "                \
 	"method=\"post\" action=\"{{base}}/{{id}}\">" CSRF "<button type=\"submit\" name=\"action\" "                 \
 	"value=\"accept\">Accept</button></form><form method=\"post\" action=\"{{base}}/{{id}}\">" CSRF                 \
-	"<label for=\"decline-{{id}}\">Reason</label> <input id=\"decline-{{id}}\" name=\"reason\" required> <button " \
+	"<label for=\"decline-{{id}}\">Reason</label> <input id=\"decline-{{id}}\" name=\"reason\" maxlength=\"255\" data-maxbytes=\"255\" required> <button " \
 	"type=\"submit\" name=\"action\" value=\"decline\">Decline</button></form>{{/act}}</li>{{/offered}}"            \
 	"</ul><h2>Being worked</h2>{{^working}}<p>None.</p>{{/working}}<ul class=\"cards\">{{#working}}<li "          \
 	"id=\"lead-{{id}}\">" LEAD_FACTS "{{#act}}<form method=\"post\" action=\"{{base}}/{{id}}\">"                  \
 	CSRF "<label for=\"value-{{id}}\">Value ({{currency}})</label> <input id=\"value-{{id}}\" name=\"value\" "   \
 	"inputmode=\"decimal\" required> <button type=\"submit\" name=\"action\" value=\"won\">Won</button></form>"   \
 	"<form method=\"post\" action=\"{{base}}/{{id}}\">" CSRF "<label for=\"lost-{{id}}\">Reason</label> "           \
-	"<input id=\"lost-{{id}}\" name=\"reason\" required> <button type=\"submit\" name=\"action\" value=\"lost\">" \
+	"<input id=\"lost-{{id}}\" name=\"reason\" maxlength=\"255\" data-maxbytes=\"255\" required> <button type=\"submit\" name=\"action\" value=\"lost\">" \
 	"Lost</button></form>{{/act}}</li>{{/working}}</ul><h2>Other leads</h2>{{^others}}<p>None.</p>"               \
 	"{{/others}}<ul class=\"cards\">{{#others}}<li id=\"lead-{{id}}\">" LEAD_FACTS "{{#value}}<p>Won: {{value}}" \
 	".</p>{{/value}}{{#lost_reason}}<p>Lost: {{lost_reason}}</p>{{/lost_reason}}{{#returned_reason}}<p>Returned:" \
 	" {{returned_reason}}</p>{{/returned_reason}}{{#vendor_view}}{{#to_qualify}}<form method=\"post\" "          \
 	"action=\"/vendor/leads/{{id}}\">" CSRF "<label for=\"product-{{id}}\">Product</label> <input "               \
-	"id=\"product-{{id}}\" name=\"product\" value=\"{{product}}\" required> <label for=\"region-{{id}}\">Region"  \
-	"</label> <input id=\"region-{{id}}\" name=\"region\" value=\"{{region}}\"> <label for=\"size-{{id}}\">Size"  \
-	"</label> <input id=\"size-{{id}}\" name=\"company_size\" value=\"{{size}}\"> <label for=\"sit-{{id}}\">"     \
-	"Situation</label> <input id=\"sit-{{id}}\" name=\"situation\"> <label for=\"tf-{{id}}\">Time frame</label> " \
-	"<input id=\"tf-{{id}}\" name=\"time_frame\"> <button type=\"submit\" name=\"action\" value=\"qualify\">"    \
+	"id=\"product-{{id}}\" name=\"product\" maxlength=\"63\" data-maxbytes=\"63\" value=\"{{product}}\" required> <label for=\"region-{{id}}\">Region"  \
+	"</label> <input id=\"region-{{id}}\" name=\"region\" maxlength=\"63\" data-maxbytes=\"63\" value=\"{{region}}\"> <label for=\"size-{{id}}\">Size"  \
+	"</label> <input id=\"size-{{id}}\" name=\"company_size\" maxlength=\"31\" data-maxbytes=\"31\" value=\"{{size}}\"> <label for=\"sit-{{id}}\">"     \
+	"Situation</label> <input id=\"sit-{{id}}\" name=\"situation\" maxlength=\"511\" data-maxbytes=\"511\"> <label for=\"tf-{{id}}\">Time frame</label> " \
+	"<input id=\"tf-{{id}}\" name=\"time_frame\" maxlength=\"63\" data-maxbytes=\"63\"> <button type=\"submit\" name=\"action\" value=\"qualify\">"    \
 	"Qualify</button></form>{{/to_qualify}}{{#to_route}}<form method=\"post\" action=\"/vendor/leads/{{id}}\">"   \
 	CSRF "<button type=\"submit\" name=\"action\" value=\"route\">Route</button></form>{{/to_route}}"            \
 	"{{/vendor_view}}</li>{{/others}}</ul>"                                                                       \
@@ -467,7 +467,7 @@ static const struct asset assets[] = {
 	  "</fieldset><fieldset><legend>Pay by</legend>"
 	  "{{#options}}<label><input type=\"radio\" name=\"option\" value=\"{{option}}\" required> {{label}}</label>{{/options}}"
 	  "{{^options}}<p>No payment option is enabled yet: {{brand.name}} will contact you.</p>{{/options}}</fieldset>"
-	  "<label for=\"po_number\">Purchase order number (for purchase orders)</label><input id=\"po_number\" name=\"po_number\">"
+	  "<label for=\"po_number\">Purchase order number (for purchase orders)</label><input id=\"po_number\" name=\"po_number\" maxlength=\"63\" data-maxbytes=\"63\">"
 	  "<p class=\"hint\">Card: you pay on the card payment page of our payment provider, then come back here; "
 	  "your card details are never entered on this site.</p>"
 	  "<button type=\"submit\">Place order</button></form>" },
@@ -723,10 +723,10 @@ static const struct asset assets[] = {
 	  "action=\"/vendor/webhooks/{{id}}/rotate\" class=\"inline\">" CSRF "<button type=\"submit\">Rotate the secret</button>"
 	  "</form>{{/can_manage}}</td></tr>{{/subs}}</tbody>" TABLE_END "{{^subs}}<p>No subscriptions yet.</p>{{/subs}}"
 	  "{{#can_manage}}<h2>New subscription</h2><form method=\"post\" action=\"/vendor/webhooks\" class=\"stack wide\">" CSRF
-	  "<label for=\"url\">URL (renewd POSTs each event there)</label><input id=\"url\" name=\"url\" type=\"url\" value=\"{{url}}\" "
+	  "<label for=\"url\">URL (renewd POSTs each event there)</label><input id=\"url\" name=\"url\" maxlength=\"511\" data-maxbytes=\"511\" type=\"url\" value=\"{{url}}\" "
 	  "required><fieldset><legend>Events</legend>{{#types}}<label><input type=\"checkbox\" name=\"{{name}}\" value=\"1\""
 	  "{{#checked}} checked{{/checked}}> {{type}}</label>{{/types}}</fieldset><label for=\"description\">Description</label>"
-	  "<input id=\"description\" name=\"description\" value=\"{{description}}\"><label for=\"partner_id\">Inbound endpoint for "
+	  "<input id=\"description\" name=\"description\" maxlength=\"255\" data-maxbytes=\"255\" value=\"{{description}}\"><label for=\"partner_id\">Inbound endpoint for "
 	  "a partner (its signed batches are imported as its feeds)</label><select id=\"partner_id\" name=\"partner_id\"><option "
 	  "value=\"\">None: outbound only</option>{{#partners}}<option value=\"{{id}}\"{{#selected}} selected{{/selected}}>{{name}}"
 	  "</option>{{/partners}}</select><button type=\"submit\">Create the subscription</button></form>{{/can_manage}}" },

@@ -102,8 +102,8 @@
 #define USERS_BODY                                                                                                \
 	CONSOLE_NAV                                                                                      \
 	"{{#create}}<h2>New user</h2><form method=\"post\" action=\"{{base}}\" id=\"user-create\" class=\"stack\">"   \
-	CSRF "<label for=\"email\">E-mail</label><input id=\"email\" name=\"email\" type=\"email\" value=\"{{email}}\" " \
-	"required><label for=\"name\">Name</label><input id=\"name\" name=\"name\" value=\"{{name}}\" required>"       \
+	CSRF "<label for=\"email\">E-mail</label><input id=\"email\" name=\"email\" type=\"email\" value=\"{{email}}\" maxlength=\"127\" data-maxbytes=\"127\" " \
+	"required><label for=\"name\">Name</label><input id=\"name\" name=\"name\" value=\"{{name}}\" maxlength=\"127\" data-maxbytes=\"127\" required>"       \
 	"<label for=\"role\">Role</label><select id=\"role\" name=\"role\">{{#roles}}<option value=\"{{value}}\""    \
 	"{{#selected}} selected{{/selected}}>{{value}}</option>{{/roles}}</select>{{#vendor_side}}<label "            \
 	"for=\"partner_id\">Partner (partner roles)</label><select id=\"partner_id\" name=\"partner_id\"><option "    \

@@ -897,3 +897,25 @@ def test_a_partner_of_a_vendor_without_products_is_told_before_registering_a_dea
                                   "close_date": "2027-01-31", "product": ""}, status=400)
     assert "Choose the product of interest" in text(r.text) and 'value="Big Co"' in r.text, text(r.text)[:1200]
     d.stop()
+
+
+def test_every_text_field_says_its_limit_in_bytes():
+    """Every text field of the default pages carries the server's byte limit
+    (maxlength, and data-maxbytes for portal.js), so nobody types past what
+    is kept (a user's name, a webhook's description, a lead's qualification,
+    a purchase order number had none)."""
+    root = Path(__file__).resolve().parents[2]
+    missing = []
+    for f in ("plugins/branding-default/branding_default.c", "plugins/branding-default/console_work_pages.h"):
+        src = (root / f).read_text().replace('\\"', '"')
+        src = re.sub(r'"\s*\\?\n\s*"', "", src)
+        for m in re.finditer(r"<(input|textarea)\b[^>]*>", src):
+            t = m.group(0)
+            if re.search(r'type="(hidden|checkbox|radio|number|date|file|password|submit)"', t):
+                continue
+            # free text only: not a number, a JSON or Lua text, the sign-in, pasted files, the margins table
+            if re.search(r'inputmode="(decimal|numeric)"|name="(source|vectors|config|data|vendor)"|autocomplete="username"', t):
+                continue
+            if 'maxlength="' not in t or "data-maxbytes" not in t:
+                missing.append(t[:120])
+    assert missing == [], "\n".join(missing)
