@@ -389,10 +389,12 @@ static const struct asset assets[] = {
 	{ "page/message.html", "text/html", "<p>{{text}}</p>" },
 	{ "page/login.html", "text/html",
 	  "{{#failed}}<p class=\"error\" role=\"alert\">The vendor, e-mail or password is wrong, or there were too many "
-	  "attempts. Try again.</p>{{/failed}}"
+	  "attempts. Try again.</p>{{/failed}}{{#too_many}}<p class=\"error\" role=\"alert\">Too many attempts to sign "
+	  "in: wait a few minutes, then try again.</p>{{/too_many}}"
 	  "<form method=\"post\" action=\"/login\" class=\"stack\">"
-	  "<label for=\"vendor\">Vendor</label><input id=\"vendor\" name=\"vendor\" autocomplete=\"organization\" required "
-	  "value=\"{{vendor}}\">"
+	  "<label for=\"vendor\">Vendor</label><span class=\"hint\" id=\"vendor-hint\">Your company's short name in "
+	  "renewd, such as acme: the one your administrator gave you.</span><input id=\"vendor\" name=\"vendor\" "
+	  "autocomplete=\"organization\" aria-describedby=\"vendor-hint\" required value=\"{{vendor}}\">"
 	  "<label for=\"email\">E-mail</label><input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"username\" required>"
 	  "<label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" "
 	  "autocomplete=\"current-password\" required>"

@@ -919,3 +919,28 @@ def test_every_text_field_says_its_limit_in_bytes():
             if 'maxlength="' not in t or "data-maxbytes" not in t:
                 missing.append(t[:120])
     assert missing == [], "\n".join(missing)
+
+
+def test_the_sign_in_takes_the_vendor_as_a_person_types_it(world):
+    """The sign-in's Vendor field wanted the slug exactly: "Sentinel" or
+    "sentinel " (a capital, a space left by a paste) was refused as a wrong
+    password, and the refused form came back empty.  The vendor is read in
+    small letters without surrounding spaces (every vendor's slug is), the
+    field says what it wants, and a refusal keeps the vendor typed (never
+    the e-mail, which would go into the address)."""
+    w = world
+    b = Browser(w.d)
+    page = b.get("/login").text
+    assert 'id="vendor-hint"' in page and "short name" in text(page)
+    r = b.request("POST", "/login", {"vendor": " Sentinel ", "email": "admin@sentinel.example", "password": PASSWORD})
+    assert r.status == 303 and r.headers["location"] == "/vendor" and "rd_session" in b.cookies, r
+    c = Browser(w.d)
+    r = c.request("POST", "/login", {"vendor": "Sentinel", "email": "admin@sentinel.example", "password": "wrong-one-123"})
+    assert r.status == 303 and r.headers["location"] == "/login?failed=1&vendor=sentinel", r.headers["location"]
+    page = c.get(r.headers["location"]).text
+    assert re.search(r'<input id="vendor"[^>]* value="sentinel">', page) and "is wrong" in text(page), page
+    assert "admin@sentinel.example" not in r.headers["location"]
+    # what is not a slug is not shown again
+    page = c.get("/login?failed=1&vendor=%3Cb%3E").text
+    assert re.search(r'<input id="vendor"[^>]* value="">', page), page
+    w.d.stop()
