@@ -82,83 +82,16 @@ static int referenced(struct call *c, struct rd_txn *t, struct rd_table *tb, con
 	return yes ? 1 : rc < 0 ? rc : 0;
 }
 
-static bool valid_colour(const char *s)
-{
-	if (!*s)
-		return true;
-	if (strlen(s) != 7 || s[0] != '#')
-		return false;
-	for (int i = 1; i < 7; i++)
-		if (!isxdigit((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
-static bool valid_email(const char *s)
-{
-	const char *at = strchr(s, '@');
-	return !*s || (at && at > s && strchr(at + 1, '.') && !strchr(s, ' ') && !strchr(at + 1, '@'));
-}
-
 /* ---- per-resource rules ----------------------------------------------------- */
 
+/* The partner's rules are the services' (records.h), shared with the console. */
 static int prepare_partner(struct call *c, struct rd_txn *t, void *obj, const void *old, struct problem *p)
 {
-	struct rd_partner *x = obj;
-	const struct rd_partner *o = old;
-	/* A partner's place in the channel is the vendor's to set: a partner
-	 * admin changing it could promote itself or move records between
-	 * distributors' scopes. */
-	if (o && rd_role_is_partner(c->who.role) &&
-	    (x->kind != o->kind || x->tier != o->tier || x->parent_id != o->parent_id))
-		return problem(p, x->kind != o->kind ? "kind" : x->tier != o->tier ? "tier" : "parent_id",
-			       "%sa partner's kind, tier and parent are set by the vendor", "");
-	/* Its feed mapping is the vendor's too (services/imports.c checks it). */
-	if (rd_role_is_partner(c->who.role) && x->feed_drop != (o ? o->feed_drop : 0))
-		return problem(p, "feed_drop", "%sa partner's drop folder is enabled by the vendor", "");
-	if (x->feed_drop > 1)
-		return problem(p, "feed_drop", "%sfeed_drop is 1 (connector-csv watches its drop folder) or 0", "");
-	if (rd_role_is_partner(c->who.role) && strcmp(x->feed_mapping, o ? o->feed_mapping : ""))
-		return problem(p, "feed_mapping", "%sa partner's feed mapping is kept by the vendor", "");
-	char why[256];
-	if (rd_feed_mapping_problem(x->feed_mapping, why, sizeof why))
-		return problem(p, "feed_mapping", "%s", why);
-	if (x->kind == RD_PARTNER_DISTRIBUTOR && x->parent_id)
-		return problem(p, "parent_id", "%sa distributor has no parent", "");
-	int rc;
-	if (x->parent_id) {
-		struct rd_partner parent;
-		rc = x->parent_id == x->id ? RD_ENOTFOUND
-					   : rd_entity_get(t, c->app->domain->partners, &rd_entity_partner, c->who.vendor,
-							   x->parent_id, &parent);
-		if (rc < 0 && rc != RD_ENOTFOUND)
-			return rc; /* the store failed: 503, not "invalid" */
-		if (rc < 0 || parent.kind != RD_PARTNER_DISTRIBUTOR)
-			return problem(p, "parent_id", "%sparent_id must be the id of a distributor", "");
-	}
-	if (!valid_colour(x->colour_primary))
-		return problem(p, "colour_primary", "%scolour_primary must look like #0b4f8a", "");
-	if (!valid_colour(x->colour_accent))
-		return problem(p, "colour_accent", "%scolour_accent must look like #f2a900", "");
-	if (!valid_email(x->email))
-		return problem(p, "email", "%semail is not an e-mail address", "");
-	/* Its sales contact (who the sales notice of the quotes it sells goes
-	 * to) is one of its own people. */
-	if (x->sales_user_id && (!o || x->sales_user_id != o->sales_user_id)) {
-		struct rd_user u;
-		rc = rd_entity_get(t, c->app->domain->users, &rd_entity_user, c->who.vendor, x->sales_user_id, &u);
-		if (rc < 0 && rc != RD_ENOTFOUND)
-			return rc;
-		if (rc < 0 || u.partner_id != x->id || !x->id || u.disabled)
-			return problem(p, "sales_user_id", "%ssales_user_id must be the id of one of this partner's users", "");
-	}
-	if (old && ((const struct rd_partner *)old)->kind != x->kind && x->kind == RD_PARTNER_RESELLER &&
-	    (rc = referenced(c, t, c->app->domain->partners, "parent", x->id)) != 0) {
-		if (rc < 0)
-			return rc; /* the store failed: 503 */
-		return problem(p, "kind", "%sa distributor with resellers cannot become a reseller", "");
-	}
-	return 0;
+	struct rd_serr e = { 0 };
+	int rc = rd_record_partner_rule(t, c->app, c->who.vendor, c->who.role, obj, old, &e);
+	if (rc == RD_EINVAL)
+		return problem(p, e.field, "%s", e.message);
+	return rc < 0 ? rc : 0; /* the store failed: answered as what it is (503), not 400 */
 }
 
 /* The rules of the records a vendor imports are the services' (records.h),
@@ -960,24 +893,20 @@ static void change_free(struct change *ch)
 	free(ch);
 }
 
+/* An external id (a SKU) is one record's (services/records.c). */
 static int ext_unique(struct change *ch, struct rd_txn *t)
 {
-	const struct res_def *r = ch->r;
-	if (r->ext_off < 0)
+	if (ch->r->ext_off < 0)
 		return 0;
-	const char *ext = (const char *)ch->obj + r->ext_off;
-	if (!*ext)
-		return 0;
-	uint64_t other;
-	int rc = rd_index_find(t, table_of(&ch->c, r), "ext", ch->c.who.vendor, ext, strlen(ext) + 1, &other);
-	if (rc == 0 && other != *(uint64_t *)ch->obj) {
+	struct rd_serr e = { 0 };
+	int rc = rd_record_ext_unique(t, ch->c.app, ch->c.who.vendor, ch->r->res, ch->obj, &e);
+	if (rc == RD_EEXISTS) {
 		ch->p.status = 409;
-		ch->p.field = r->res == RD_RES_PRODUCT ? "sku" : "external_id";
-		snprintf(ch->p.why, sizeof ch->p.why, "%s \"%s\" already belongs to %s %llu", ch->p.field, ext, r->e->name,
-			 (unsigned long long)other);
+		ch->p.field = e.field;
+		snprintf(ch->p.why, sizeof ch->p.why, "%s", e.message);
 		return RD_EINVAL;
 	}
-	return rc == RD_ENOTFOUND ? 0 : rc;
+	return rc;
 }
 
 /* The customer a customer or contact record belongs to. */

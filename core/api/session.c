@@ -11,6 +11,7 @@
 #include "api/api.h"
 #include "config/config.h"
 #include "services/imports.h"
+#include "services/vendors.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -322,58 +323,19 @@ int rd_api_vendor_patch(struct rd_req *req)
 	if (json_object_get(body, "max_discount_bp"))
 		p.v.max_discount_set = 1;
 	json_decref(body);
-	if (strcmp(p.v.slug, c.vendor.slug) != 0) {
-		rd_reply_error(req, 400, "invalid", "slug", "a vendor's slug is fixed when it is created");
+	/* The rules are the service's, shared with the console's settings form. */
+	struct rd_txn *t;
+	struct rd_serr e = { 0 };
+	if ((rc = rd_store_read(c.app->store, &t)) < 0)
+		return rc;
+	rc = rd_vendor_settings_check(t, c.app, &p.v, &c.vendor, &e);
+	rd_txn_end(t);
+	if (rc == RD_EINVAL) {
+		rd_reply_error(req, 400, "invalid", e.field, "%s", e.message);
 		return 0;
 	}
-	if (p.v.renewal_window_days == 0 || p.v.renewal_window_days > 365 || p.v.decision_window_days > 90 ||
-	    p.v.statement_day < 1 || p.v.statement_day > 28) {
-		rd_reply_error(req, 400, "invalid",
-			       p.v.renewal_window_days == 0 || p.v.renewal_window_days > 365 ? "renewal_window_days"
-			       : p.v.decision_window_days > 90 ? "decision_window_days" : "statement_day",
-			       "renewal_window_days must be 1-365, decision_window_days 0-90, statement_day 1-28");
-		return 0;
-	}
-	if (p.v.deal_bonus_bp > 10000 || p.v.distributor_bp > 10000 || p.v.max_discount_bp > 10000) {
-		rd_reply_error(req, 400, "invalid", p.v.deal_bonus_bp > 10000 ? "deal_bonus_bp"
-			       : p.v.distributor_bp > 10000 ? "distributor_bp" : "max_discount_bp",
-			       "basis points are 0-10000");
-		return 0;
-	}
-	if (p.v.deal_expiry_days > 3650 || p.v.deal_extension_days > 3650 || p.v.deal_extension_limit > 100 ||
-	    p.v.deal_response_hours > 8760) {
-		rd_reply_error(req, 400, "invalid", p.v.deal_expiry_days > 3650 ? "deal_expiry_days"
-			       : p.v.deal_extension_days > 3650 ? "deal_extension_days"
-			       : p.v.deal_extension_limit > 100 ? "deal_extension_limit" : "deal_response_hours",
-			       "deal_expiry_days and deal_extension_days are 0-3650, deal_extension_limit 0-100, "
-			       "deal_response_hours 0-8760 (0: the default)");
-		return 0;
-	}
-	char feed_why[256];
-	if (rd_feed_precedence_problem(p.v.feed_precedence, feed_why, sizeof feed_why)) {
-		rd_reply_error(req, 400, "invalid", "feed_precedence", "%s", feed_why);
-		return 0;
-	}
-	if ((p.v.policy_memory_kb && (p.v.policy_memory_kb < 1024 || p.v.policy_memory_kb > 262144)) ||
-	    (p.v.policy_instructions && (p.v.policy_instructions < 10000 || p.v.policy_instructions > 100000000))) {
-		rd_reply_error(req, 400, "invalid", p.v.policy_memory_kb > 262144 || (p.v.policy_memory_kb && p.v.policy_memory_kb < 1024)
-							? "policy_memory_kb" : "policy_instructions",
-			       "policy_memory_kb is 1024-262144 (0: 16384) and policy_instructions 10000-100000000 (0: 1000000)");
-		return 0;
-	}
-	if (p.v.sales_user_id && p.v.sales_user_id != c.vendor.sales_user_id) {
-		/* the vendor's sales person: one of the vendor's own people */
-		struct rd_txn *t;
-		struct rd_user u;
-		if ((rc = rd_store_read(c.app->store, &t)) < 0)
-			return rc;
-		rc = rd_entity_get(t, c.app->domain->users, &rd_entity_user, c.vendor.id, p.v.sales_user_id, &u);
-		rd_txn_end(t);
-		if (rc < 0 || u.partner_id || u.disabled) {
-			rd_reply_error(req, 400, "invalid", "sales_user_id", "sales_user_id must be the id of one of the vendor's users");
-			return 0;
-		}
-	}
+	if (rc < 0)
+		return rc;
 	p.before = vendor_json(&c.vendor);
 	rc = rd_store_write(c.app->store, vendor_write, &p);
 	json_decref(p.before);

@@ -779,6 +779,7 @@ static void json_errors_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t 
 	}
 	const char *code = "http_error";
 	char msg[256];
+	size_t too_large = 0; /* a 413's limit */
 	snprintf(msg, sizeof msg, "%s", req->res.reason ? req->res.reason : "error");
 	switch (req->res.status) {
 	case 400: code = "bad_request"; snprintf(msg, sizeof msg, "the request is not valid HTTP"); break;
@@ -804,6 +805,7 @@ static void json_errors_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t 
 					  req_value(req, "cookie", cookie, sizeof cookie), NULL);
 		bool anon = limit == f->srv->opts.max_anon_body && limit < f->srv->opts.max_body;
 		code = "body_too_large";
+		too_large = limit;
 		snprintf(msg, sizeof msg, "the request body exceeds the limit of %zu bytes%s", limit,
 			 anon ? " for a request without valid credentials (max_anon_body_bytes)" : "");
 		break;
@@ -813,16 +815,43 @@ static void json_errors_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t 
 	case 500: code = "internal"; break;
 	case 503: code = "unavailable"; break;
 	}
-	json_t *j = error_body(code, NULL, msg);
-	char *s = json_dumps(j, JSON_COMPACT);
-	json_decref(j);
+	/* A browser's form refused for its size gets a page saying so, as its
+	 * 404 and 405 do (browser_page), not the API's JSON. */
+	char accept[256];
+	const char *acc = req_value(req, "accept", accept, sizeof accept);
+	bool page = too_large && acc && strstr(acc, "text/html") &&
+		    !(req->input.path.len >= 4 && !memcmp(req->input.path.base, "/api", 4));
+	char *s;
+	if (page) {
+		char text[1024];
+		snprintf(text, sizeof text,
+			 "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
+			 "content=\"width=device-width, initial-scale=1\"><title>Too much to send</title></head><body>"
+			 "<main><h1>Too much to send</h1><p>What this form sent is larger than the %zu bytes this address "
+			 "takes, so nothing was saved. Go back, send less (shorter text, a smaller file, or a file split "
+			 "in parts) and try again.</p></main></body></html>", too_large);
+		s = strdup(text);
+	} else {
+		json_t *j = error_body(code, NULL, msg);
+		s = json_dumps(j, JSON_COMPACT);
+		json_decref(j);
+	}
 	struct json_ostream *o = (struct json_ostream *)h2o_add_ostream(req, sizeof *o, slot);
 	o->super.do_send = json_ostream_send;
 	o->body = h2o_strdup(&req->pool, s, strlen(s));
 	o->sent = false;
 	free(s);
 	req->res.content_length = o->body.len;
-	h2o_set_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, H2O_STRLIT("application/json"), 1);
+	if (page) {
+		h2o_set_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, H2O_STRLIT("text/html; charset=utf-8"), 1);
+		h2o_set_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("content-security-policy"), 0,
+				      H2O_STRLIT("default-src 'none'; frame-ancestors 'none'; base-uri 'none'"), 1);
+		h2o_set_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-frame-options"), 0, H2O_STRLIT("DENY"), 1);
+		h2o_set_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0,
+				      H2O_STRLIT("nosniff"), 1);
+	} else {
+		h2o_set_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, H2O_STRLIT("application/json"), 1);
+	}
 	h2o_setup_next_ostream(req, &o->super.next);
 }
 
@@ -1186,7 +1215,9 @@ static void route_and_run(struct rd_server *srv, struct rd_req *req)
 	size_t limit = req->route && req->route->bulk ? srv->opts.max_bulk_body : srv->opts.max_body;
 	if (r->entity.base && r->entity.len > limit) {
 		r->http1_is_persistent = 0;
-		rd_reply_error(req, 413, "body_too_large", NULL, "the request body exceeds the limit of %zu bytes", limit);
+		if (!browser_page(srv, req, 413))
+			rd_reply_error(req, 413, "body_too_large", NULL, "the request body exceeds the limit of %zu bytes",
+				       limit);
 		return;
 	}
 	if (!req->route) {

@@ -29,7 +29,8 @@ struct rd_server_opts {
 	unsigned req_timeout_ms;  /* a request that does not arrive in time is dropped */
 	/* A browser's request (Accept names text/html) for an address outside
 	 * /api/ that has no route (404) or not for its method (405; the Allow
-	 * header is set): answers it with a page and returns true; false (or
+	 * header is set), or a body over the limit (413; h2o's own 413 is a plain
+	 * page from the server): answers it with a page and returns true; false (or
 	 * NULL): the JSON error as for the API. */
 	bool (*page_error)(struct rd_req *req, int status);
 	const struct rd_route *routes; /* borrowed for the server's life */

@@ -49,6 +49,41 @@ int rd_record_prepare_seen(struct rd_txn *t, const struct rd_app *app, const str
 			   const struct rd_vendor *v, enum rd_resource res, void *obj, const void *old,
 			   struct rd_record_seen *seen, struct rd_serr *e);
 
+/* A partner's rules on a create (old NULL) or update by a caller of role:
+ * its place in the channel (kind, tier, parent: the vendor's to set), its
+ * feed mapping and drop folder (the vendor's), its colours, e-mail and
+ * sales contact.  0, RD_EINVAL with the field and a sentence in e, or the
+ * store's error. */
+int rd_record_partner_rule(struct rd_txn *t, const struct rd_app *app, uint64_t vendor, uint8_t role,
+			   struct rd_partner *x, const struct rd_partner *old, struct rd_serr *e);
+
+/* A partner's, customer's, contact's, product's or contract's external id
+ * (a product's SKU) is its own: RD_EEXISTS ("conflict", field external_id
+ * or sku) when another record of the vendor holds it, else 0 or the store's
+ * error.  Other kinds answer 0. */
+int rd_record_ext_unique(struct rd_txn *t, const struct rd_app *app, uint64_t vendor, enum rd_resource res,
+			 const void *obj, struct rd_serr *e);
+
+/* One field of a record as text, as a form gives it. */
+struct rd_record_text {
+	const char *name, *text;
+};
+
+/* A vendor's person creates (id 0) or changes (id) a partner, customer,
+ * product or contract from fields as text (the console's forms): numbers in
+ * decimal, dates YYYY-MM-DD, enums by name, "" clears an optional field, a
+ * product's "price_<term>" (annual, quarterly, monthly, flex) is an amount
+ * in the vendor's currency as a person writes it ("1200", "1200.50"; ""
+ * removes it).  The API's rules: a create gives the fields it needs, then
+ * rd_record_partner_rule or rd_record_prepare and rd_record_ext_unique; a
+ * contract moved to another customer takes its records along
+ * (rd_contract_moved); the record and its audit entry in one write.  0 with
+ * *saved its id; RD_EINVAL or RD_EEXISTS with the field and a sentence in
+ * e; RD_ENOTFOUND: no such record; or the store's error (e filled). */
+int rd_record_save(const struct rd_app *app, const struct rd_actor *who, uint8_t role, const struct rd_vendor *v,
+		   enum rd_resource res, uint64_t id, const struct rd_record_text *fields, size_t n, uint64_t *saved,
+		   struct rd_serr *e);
+
 /* Whether s is empty or looks like an e-mail address. */
 bool rd_record_valid_email(const char *s);
 

@@ -5,10 +5,14 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "domain/audit.h"
+#include "domain/money.h"
 #include "policy/runtime.h"
+#include "services/imports.h"
+#include "services/records.h"
 #include "services/vendors.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -284,4 +288,128 @@ int rd_vendor_get(struct rd_app *app, uint64_t id, struct rd_vendor *out, struct
 	if (rc < 0)
 		return rd_serr_set(e, rc, "internal", NULL, "the store could not be read");
 	return 0;
+}
+
+/* ---- a vendor's own settings ----------------------------------------------------------- */
+
+int rd_vendor_settings_check(struct rd_txn *t, const struct rd_app *app, const struct rd_vendor *v,
+			     const struct rd_vendor *old, struct rd_serr *e)
+{
+	if (strcmp(v->slug, old->slug) != 0)
+		return rd_serr_set(e, RD_EINVAL, "invalid", "slug", "a vendor's slug is fixed when it is created");
+	if (!v->name[0])
+		return rd_serr_set(e, RD_EINVAL, "invalid", "name", "name is required: the vendor's name on its pages and e-mails");
+	if (strcmp(v->notify_email, old->notify_email) && !rd_record_valid_email(v->notify_email))
+		return rd_serr_set(e, RD_EINVAL, "invalid", "notify_email", "notify_email is not an e-mail address");
+	if (v->renewal_window_days == 0 || v->renewal_window_days > 365)
+		return rd_serr_set(e, RD_EINVAL, "invalid", "renewal_window_days", "renewal_window_days must be 1-365");
+	if (v->decision_window_days > 90)
+		return rd_serr_set(e, RD_EINVAL, "invalid", "decision_window_days", "decision_window_days must be 0-90");
+	if (v->statement_day < 1 || v->statement_day > 28)
+		return rd_serr_set(e, RD_EINVAL, "invalid", "statement_day", "statement_day must be 1-28");
+	if (v->deal_bonus_bp > 10000 || v->distributor_bp > 10000 || v->max_discount_bp > 10000)
+		return rd_serr_set(e, RD_EINVAL, "invalid",
+				   v->deal_bonus_bp > 10000 ? "deal_bonus_bp" : v->distributor_bp > 10000 ? "distributor_bp"
+													: "max_discount_bp",
+				   "basis points are 0-10000");
+	if (v->deal_expiry_days > 3650 || v->deal_extension_days > 3650 || v->deal_extension_limit > 100 ||
+	    v->deal_response_hours > 8760)
+		return rd_serr_set(e, RD_EINVAL, "invalid",
+				   v->deal_expiry_days > 3650	  ? "deal_expiry_days"
+				   : v->deal_extension_days > 3650 ? "deal_extension_days"
+				   : v->deal_extension_limit > 100  ? "deal_extension_limit"
+								    : "deal_response_hours",
+				   "deal_expiry_days and deal_extension_days are 0-3650, deal_extension_limit 0-100, "
+				   "deal_response_hours 0-8760 (0: the default)");
+	char why[256];
+	if (rd_feed_precedence_problem(v->feed_precedence, why, sizeof why))
+		return rd_serr_set(e, RD_EINVAL, "invalid", "feed_precedence", "%s", why);
+	if ((v->policy_memory_kb && (v->policy_memory_kb < 1024 || v->policy_memory_kb > 262144)) ||
+	    (v->policy_instructions && (v->policy_instructions < 10000 || v->policy_instructions > 100000000)))
+		return rd_serr_set(e, RD_EINVAL, "invalid",
+				   v->policy_memory_kb > 262144 || (v->policy_memory_kb && v->policy_memory_kb < 1024)
+					   ? "policy_memory_kb"
+					   : "policy_instructions",
+				   "policy_memory_kb is 1024-262144 (0: 16384) and policy_instructions 10000-100000000 "
+				   "(0: 1000000)");
+	if (v->sales_user_id && v->sales_user_id != old->sales_user_id) {
+		/* the vendor's sales person: one of the vendor's own people */
+		struct rd_user *u = rd_malloc(sizeof *u);
+		int rc = rd_entity_get(t, app->domain->users, &rd_entity_user, old->id, v->sales_user_id, u);
+		bool ok = rc == 0 && !u->partner_id && !u->disabled;
+		free(u);
+		if (rc < 0 && rc != RD_ENOTFOUND)
+			return rd_serr_store(e, rc);
+		if (!ok)
+			return rd_serr_set(e, RD_EINVAL, "invalid", "sales_user_id",
+					   "sales_user_id must be the id of one of the vendor's users");
+	}
+	return 0;
+}
+
+struct settings_save {
+	const struct rd_app *app;
+	const struct rd_actor *who;
+	const struct rd_vendor_text *f;
+	size_t n;
+	struct rd_vendor v, old;
+	struct rd_serr *e;
+};
+
+static int settings_write(struct rd_txn *t, void *arg)
+{
+	struct settings_save *s = arg;
+	int rc = rd_entity_get(t, s->app->domain->vendors, &rd_entity_vendor, 0, s->who->vendor, &s->old);
+	if (rc < 0)
+		return rd_serr_store(s->e, rc);
+	s->v = s->old;
+	for (size_t i = 0; i < s->n; i++) {
+		const char *name = s->f[i].name, *text = s->f[i].text ? s->f[i].text : "";
+		if (!strcmp(name, "max_discount")) { /* per cent, as a person writes it: 12.5 */
+			int64_t bp; /* a per cent with up to two decimals is a whole number of basis points */
+			if (rd_money_parse_decimal(text, "EUR", &bp) < 0 || bp < 0 || bp > 10000)
+				return rd_serr_set(s->e, RD_EINVAL, "invalid", name,
+						   "the largest discount is a per cent from 0 to 100, such as 10 or 12.5");
+			s->v.max_discount_bp = (uint32_t)bp;
+			s->v.max_discount_set = 1;
+			continue;
+		}
+		const struct rd_field *f = rd_entity_field(&rd_entity_vendor, name);
+		if (!f || !strcmp(name, "slug") || !strcmp(name, "currency") || !strcmp(name, "suspended") ||
+		    !strcmp(name, "suspended_at") || !strcmp(name, "suspended_reason") || !strcmp(name, "margin_version") ||
+		    !strcmp(name, "routing_version") || (f->flags & (RD_FF_READONLY | RD_FF_PRIVATE)))
+			return rd_serr_set(s->e, RD_EINVAL, "invalid", name, "%s is not a setting of the form", name);
+		if (!*text && f->type != RD_F_STR) {
+			memset((char *)&s->v + f->off, 0, f->size);
+			continue;
+		}
+		char why[256];
+		if ((rc = rd_field_set_text(f, &s->v, text, why, sizeof why)) < 0)
+			return rd_serr_set(s->e, RD_EINVAL, "invalid", name, "%s", why);
+	}
+	if ((rc = rd_vendor_settings_check(t, s->app, &s->v, &s->old, s->e)) < 0)
+		return rc;
+	if ((rc = rd_entity_put(t, s->app->domain->vendors, &rd_entity_vendor, 0, &s->v, 0)) < 0)
+		return rd_serr_store(s->e, rc);
+	json_t *before = rd_entity_to_json(&rd_entity_vendor, &s->old), *after = rd_entity_to_json(&rd_entity_vendor, &s->v);
+	rc = rd_audit_write(t, s->app->domain, s->v.id, s->who->user, RD_AUDIT_UPDATE, "vendor", s->v.id, before, after,
+			    NULL);
+	json_decref(before);
+	json_decref(after);
+	return rc < 0 ? rd_serr_store(s->e, rc) : 0;
+}
+
+int rd_vendor_settings_save(const struct rd_app *app, const struct rd_actor *who, const struct rd_vendor_text *f,
+			    size_t n, struct rd_vendor *out, struct rd_serr *e)
+{
+	struct settings_save *s = rd_calloc(1, sizeof *s);
+	*s = (struct settings_save){ .app = app, .who = who, .f = f, .n = n, .e = e };
+	memset(e, 0, sizeof *e);
+	int rc = rd_store_write(app->store, settings_write, s);
+	if (rc == 0)
+		*out = s->v;
+	else if (!e->code)
+		rd_serr_store(e, rc);
+	free(s);
+	return rc;
 }

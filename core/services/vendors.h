@@ -68,4 +68,27 @@ int rd_vendor_suspend(struct rd_app *app, const struct rd_operator *op, uint64_t
 /* Reads vendor id for the operator: 0 or RD_ENOTFOUND. */
 int rd_vendor_get(struct rd_app *app, uint64_t id, struct rd_vendor *out, struct rd_serr *e);
 
+/* A vendor's own settings (PATCH /api/v1/vendor and the console's settings
+ * form): its slug is fixed; the windows, days and basis points within their
+ * bounds; the feed precedence table well formed; its sales person one of
+ * the vendor's own people, enabled (looked up in t when it changed from
+ * old's).  0, RD_EINVAL with the field and a sentence in e, or the store's
+ * error. */
+int rd_vendor_settings_check(struct rd_txn *t, const struct rd_app *app, const struct rd_vendor *v,
+			     const struct rd_vendor *old, struct rd_serr *e);
+
+/* One setting as text, as a form gives it. */
+struct rd_vendor_text {
+	const char *name, *text;
+};
+
+/* A vendor's person changes its settings from text (the console's form:
+ * numbers in decimal, enums by name, "" clears an optional one; the
+ * vendor's discount bound in per cent as a person writes it, 12.5), read
+ * and written in one write with its audit entry (object "vendor"), under
+ * rd_vendor_settings_check.  0 with *out the vendor saved; RD_EINVAL with
+ * the field and a sentence in e; or the store's error. */
+int rd_vendor_settings_save(const struct rd_app *app, const struct rd_actor *who, const struct rd_vendor_text *f,
+			    size_t n, struct rd_vendor *out, struct rd_serr *e);
+
 #endif

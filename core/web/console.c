@@ -6,7 +6,7 @@
  *   GET  /vendor                                   overview: contracts by colour, decisions awaited,
  *                                                  quotes needing attention, the outbox, the sweep's
  *                                                  failed actions (admins)
- *   GET  /vendor/partners, /vendor/products
+ *   GET  /vendor/partners, /vendor/customers, /vendor/products
  *   GET  /vendor/contracts[?colour=&cursor=]       paged, by colour
  *   GET  /vendor/opportunities[?state=&cursor=]    quotes, each opening its sales view
  *   GET  /vendor/imports, POST /vendor/imports     imports; a new one from pasted CSV or JSON Lines
@@ -25,10 +25,14 @@
  *   GET, POST /vendor/users[/{id}]                 users (console_users.c)
  *   GET  /vendor/outbox/{id}, POST /vendor/opportunities/{id}/decision   (console_work.c)
  *   GET, POST /vendor/margins                      margins as a table (console_margins.c)
+ *   GET  /vendor/{partners,customers,products,contracts}/new, POST /vendor/{...},
+ *   GET, POST /vendor/{...}/{id}/edit              the records' forms (console_records.c)
+ *   GET, POST /vendor/settings                     the vendor's own settings (console_records.c)
  * This file holds the helpers the sections share (console.h) and the
  * overview; the sections are console_lists.c, console_imports.c,
  * console_policies.c and console_plugins.c.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,6 +129,7 @@ static json_t *nav_json(struct web *w, const char *current)
 	} sections[] = {
 		{ "/vendor", "Overview", RD_RES_VENDOR },
 		{ "/vendor/partners", "Partners", RD_RES_PARTNER },
+		{ "/vendor/customers", "Customers", RD_RES_CUSTOMER },
 		{ "/vendor/products", "Products", RD_RES_PRODUCT },
 		{ "/vendor/contracts", "Contracts", RD_RES_CONTRACT },
 		{ "/vendor/opportunities", "Quotes", RD_RES_OPPORTUNITY },
@@ -141,6 +146,7 @@ static json_t *nav_json(struct web *w, const char *current)
 		{ "/vendor/leads", "Leads", RD_RES_LEAD },
 		{ "/vendor/users", "Users", RD_RES_USER },
 		{ "/vendor/reports", "Reports", RD_RES_CONTRACT },
+		{ "/vendor/settings", "Settings", RD_RES_VENDOR, RD_ACT_UPDATE }, /* the vendor admins' alone */
 	};
 	json_t *a = json_array();
 	for (size_t i = 0; i < sizeof sections / sizeof *sections; i++)
@@ -245,6 +251,39 @@ int rd_page_vendor(struct rd_req *req)
 		for (int c = RD_RED; c <= RD_BLUE; c++)
 			json_array_append_new(colours, json_pack("{s:s, s:s, s:I}", "colour", rd_colour_name(c), "text", text[c],
 								 "count", (json_int_t)n[c]));
+		/* No contract yet: a new vendor's first steps, each done or a link to do it. */
+		if (rc >= 0 && !(n[1] + n[2] + n[3] + n[4] + n[5])) {
+			json_t *steps = json_array();
+			static const struct {
+				enum rd_resource res;
+				size_t table;
+				const char *list, *todo, *why;
+			} step[] = {
+				{ RD_RES_PARTNER, offsetof(struct rd_domain, partners), "/vendor/partners", "Add your partners",
+				  "the resellers and distributors who sell your renewals" },
+				{ RD_RES_PRODUCT, offsetof(struct rd_domain, products), "/vendor/products", "Add your products",
+				  "with their list prices, from which renewal quotes are priced" },
+				{ RD_RES_CONTRACT, offsetof(struct rd_domain, contracts), "/vendor/contracts", "Add your contracts",
+				  "each with its customer, product and reseller: its end date starts its renewal" },
+			};
+			for (size_t i = 0; rc >= 0 && i < sizeof step / sizeof *step; i++) {
+				struct rd_table *tb = *(struct rd_table **)((char *)d + step[i].table);
+				int has = 0;
+				if ((rc = rd_iter_records(&it, t, tb, v, 0)) >= 0) {
+					has = rc = rd_iter_next(&it, &item);
+					rd_iter_close(&it);
+				}
+				char href[64];
+				bool may = rd_console_may(&w, step[i].res, RD_ACT_CREATE);
+				snprintf(href, sizeof href, "%s%s", step[i].list, may ? "/new" : "");
+				json_array_append_new(steps, json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "href", href, "list",
+								       step[i].list, "todo", step[i].todo, "why", step[i].why,
+								       "done", has > 0, "may", may));
+			}
+			json_object_set_new(ctx, "start", json_pack("{s:o, s:b, s:b}", "steps", steps, "may_import",
+								    rd_console_may(&w, RD_RES_IMPORT, RD_ACT_CREATE), "may_users",
+								    rd_console_may(&w, RD_RES_USER, RD_ACT_CREATE)));
+		}
 	}
 	if (rc >= 0 && rd_console_may(&w, RD_RES_OPPORTUNITY, RD_ACT_READ)) {
 		uint64_t pending = 0, attention = 0;

@@ -113,6 +113,16 @@ static void render(struct web *w, bool partner, const char *page, json_t *ctx)
 {
 	json_object_set_new(ctx, "base", json_string(partner ? "/partner" : "/vendor"));
 	json_object_set_new(ctx, "vendor_side", json_boolean(!partner));
+	/* Its form (console_records.c), for the vendor's roles that may change it. */
+	enum rd_resource res = !strcmp(page, "contract") ? RD_RES_CONTRACT : RD_RES_CUSTOMER;
+	if (!partner && rd_console_may(w, res, RD_ACT_UPDATE)) {
+		char href[96];
+		snprintf(href, sizeof href, "/vendor/%ss/%llu/edit", page,
+			 (unsigned long long)rd_parse_id(rd_req_param(w->req, "id")));
+		json_object_set_new(ctx, "edit_href", json_string(href));
+		json_object_set_new(ctx, "edit_label", json_string(res == RD_RES_CONTRACT ? "Change the contract"
+											: "Change the customer"));
+	}
 	rd_web_mark_lists(ctx);
 	rd_web_page(w, 200, page, partner ? w->c.who.partner : 0, ctx);
 }
@@ -242,7 +252,7 @@ static int customer_page(struct web *w, bool partner)
 	int rc = open_record(w, RD_RES_CUSTOMER, d->customers, &rd_entity_customer, "customer", &cu, &t);
 	if (rc <= 0)
 		return rc;
-	json_t *ctx = rd_console_page_ctx(w, cu.name, partner ? "/partner/customers" : "/vendor/contracts");
+	json_t *ctx = rd_console_page_ctx(w, cu.name, partner ? "/partner/customers" : "/vendor/customers");
 	json_object_set_new(ctx, "customer", json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id",
 						       (json_int_t)cu.id, "external_id", cu.external_id, "name", cu.name,
 						       "email", cu.email, "phone", cu.phone, "address1", cu.address_line1,

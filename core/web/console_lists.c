@@ -1,6 +1,6 @@
 /*
- * console_lists.c: the console's lists: partners, products, contracts, quotes and the
- * outbox for the vendor; contracts, customers and statements for a partner.
+ * console_lists.c: the console's lists: partners, customers, products, contracts, quotes
+ * and the outbox for the vendor; contracts, customers and statements for a partner.
  * The console's routes are listed at the top of console.c.
  */
 #include <stdlib.h>
@@ -297,6 +297,7 @@ struct list_def {
 	const struct rd_entity *e;
 	size_t table, size;
 	row_fn row;
+	const char *new_label; /* the link to the form adding one (NULL: none) */
 };
 
 static int list_handler(struct rd_req *req, const struct list_def *def)
@@ -331,6 +332,15 @@ static int list_handler(struct rd_req *req, const struct list_def *def)
 	json_object_set_new(ctx, "next", next_link(def->path, def->filter, filter, next));
 	if (def->filter)
 		json_object_set_new(ctx, "choices", choices(def->words, filter));
+	json_object_set_new(ctx, "filtered", json_boolean(filter || query_id(req, "cursor")));
+	/* The records' forms (console_records.c), for the roles that may. */
+	if (def->new_label && rd_console_may(&w, def->res, RD_ACT_CREATE)) {
+		char href[64];
+		snprintf(href, sizeof href, "%s/new", def->path);
+		json_object_set_new(ctx, "new", json_pack("{s:s, s:s}", "href", href, "label", def->new_label));
+	}
+	if (def->new_label)
+		json_object_set_new(ctx, "may_edit", json_boolean(rd_console_may(&w, def->res, RD_ACT_UPDATE)));
 	rd_console_page(&w, 200, def->page, ctx);
 	return 0;
 }
@@ -339,7 +349,7 @@ int rd_page_vendor_partners(struct rd_req *req)
 {
 	static const struct list_def def = { "/vendor/partners", "Partners", "vendor_partners", NULL, NULL, false, RD_RES_PARTNER,
 					     &rd_entity_partner, offsetof(struct rd_domain, partners),
-					     sizeof(struct rd_partner), partner_row };
+					     sizeof(struct rd_partner), partner_row, "Add a partner" };
 	return list_handler(req, &def);
 }
 
@@ -347,7 +357,7 @@ int rd_page_vendor_products(struct rd_req *req)
 {
 	static const struct list_def def = { "/vendor/products", "Products", "vendor_products", NULL, NULL, false, RD_RES_PRODUCT,
 					     &rd_entity_product, offsetof(struct rd_domain, products),
-					     sizeof(struct rd_product), product_row };
+					     sizeof(struct rd_product), product_row, "Add a product" };
 	return list_handler(req, &def);
 }
 
@@ -355,7 +365,7 @@ int rd_page_vendor_contracts(struct rd_req *req)
 {
 	static const struct list_def def = { "/vendor/contracts", "Contracts", "vendor_contracts", "colour", colour_names, false,
 					     RD_RES_CONTRACT, &rd_entity_contract, offsetof(struct rd_domain, contracts),
-					     sizeof(struct rd_contract), contract_row };
+					     sizeof(struct rd_contract), contract_row, "Add a contract" };
 	return list_handler(req, &def);
 }
 
@@ -375,6 +385,14 @@ static json_t *customer_row(struct web *w, struct rd_txn *t, void *obj, const ch
 			 rd_role_is_partner(w->c.who.role) ? "/partner/customers" : "/vendor/customers", "external_id", c->external_id,
 			 "name", c->name, "email", c->email, "phone", c->phone, "city", c->city, "country", c->country,
 			 "segment", c->segment);
+}
+
+int rd_page_vendor_customers(struct rd_req *req)
+{
+	static const struct list_def def = { "/vendor/customers", "Customers", "vendor_customers", NULL, NULL, false,
+					     RD_RES_CUSTOMER, &rd_entity_customer, offsetof(struct rd_domain, customers),
+					     sizeof(struct rd_customer), customer_row, "Add a customer" };
+	return list_handler(req, &def);
 }
 
 int rd_page_partner_contracts(struct rd_req *req)

@@ -119,9 +119,23 @@ static int users_page(struct web *w, bool partner, int status, const char *error
 	json_object_set_new(ctx, "csrf", json_string(w->csrf));
 	json_object_set_new(ctx, "vendor_side", json_boolean(!partner));
 	if (may_create) {
-		const char *email = error ? rd_form(w->req, "email") : NULL, *name = error ? rd_form(w->req, "name") : NULL;
-		json_object_set_new(ctx, "create", json_pack("{s:s, s:s, s:o}", "email", email ? email : "", "name",
-							     name ? name : "", "roles", role_choices(w, 0)));
+		/* A refused form is shown again as it was sent: what was typed and chosen. */
+		bool again = error && w->req && rd_form(w->req, "password");
+		const char *email = again ? rd_form(w->req, "email") : NULL, *name = again ? rd_form(w->req, "name") : NULL;
+		const char *role = again ? rd_form(w->req, "role") : NULL;
+		int r = role ? rd_role_parse(role) : -1;
+		uint64_t pid = again && rd_form(w->req, "partner_id") ? rd_parse_id(rd_form(w->req, "partner_id")) : 0;
+		json_t *chosen = json_array(), *p;
+		size_t k;
+		json_array_foreach(partners, k, p) {
+			json_t *c = json_copy(p);
+			json_object_set_new(c, "selected",
+					    json_boolean(pid && (uint64_t)json_integer_value(json_object_get(p, "id")) == pid));
+			json_array_append_new(chosen, c);
+		}
+		json_object_set_new(ctx, "create", json_pack("{s:s, s:s, s:o, s:o}", "email", email ? email : "", "name",
+							     name ? name : "", "roles", role_choices(w, r > 0 ? (uint8_t)r : 0),
+							     "partners", chosen));
 	}
 	if (error)
 		json_object_set_new(ctx, "error", json_string(error));
@@ -132,11 +146,23 @@ static int users_page(struct web *w, bool partner, int status, const char *error
 	return 0;
 }
 
+/* A field as the form labels it (the refusals name the API's fields). */
+static const char *field_label(const char *field)
+{
+	static const char *const labels[][2] = { { "email", "E-mail" }, { "name", "Name" }, { "role", "Role" },
+						 { "partner_id", "Partner" }, { "password", "Password" },
+						 { "action", "Action" } };
+	for (size_t i = 0; i < sizeof labels / sizeof *labels; i++)
+		if (!strcmp(field, labels[i][0]))
+			return labels[i][1];
+	return field;
+}
+
 static int refused(struct web *w, bool partner, const struct rd_serr *e)
 {
 	char text[320];
 	if (e->field)
-		snprintf(text, sizeof text, "%s: %s", e->field, e->message);
+		snprintf(text, sizeof text, "%s: %s", field_label(e->field), e->message);
 	else
 		snprintf(text, sizeof text, "%s", e->message);
 	return users_page(w, partner, rd_serr_status(e->rc), text, e->field);

@@ -330,10 +330,10 @@ int rd_page_partner_deals_post(struct rd_req *req)
 	}
 	const char *product = rd_form(req, "product"), *seats = rd_form(req, "seats"), *value = rd_form(req, "value");
 	const char *close = rd_form(req, "close_date");
-	if (product && *product) {
-		in.products[0] = rd_parse_id(product);
-		in.n_products = 1;
-	}
+	if (!product || !*product)
+		return partner_page_form(&w, 400, "Choose the product of interest (product).", NULL, form);
+	in.products[0] = rd_parse_id(product);
+	in.n_products = 1;
 	if (!seats_of(seats, &in.seats))
 		return partner_page_form(&w, 400, "Seats is a whole number from 0 to 100000000 (seats).", NULL, form);
 	in.expected_value = amount_of(value ? value : "", w.vendor.currency);

@@ -30,6 +30,7 @@
 #include "services/orders.h"
 #include "services/portal.h"
 #include "services/quotes.h"
+#include "services/vendors.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -43,10 +44,37 @@
 int rd_page_login(struct rd_req *req)
 {
 	struct web w = { .req = req, .app = rd_req_app(req) };
-	const char *failed = rd_req_query(req, "failed");
-	rd_web_page(&w, 200, "login", 0, json_pack("{s:s, s:b, s:s}", "title", "Sign in", "failed", failed != NULL,
-						   "vendor", ""));
+	const char *failed = rd_req_query(req, "failed"), *vendor = rd_req_query(req, "vendor");
+	/* The vendor typed before a refusal, shown again (a slug: nothing to escape beyond the page's own). */
+	if (!vendor || !rd_vendor_slug_ok(vendor))
+		vendor = "";
+	rd_web_page(&w, 200, "login", 0, json_pack("{s:s, s:b, s:b, s:s}", "title", "Sign in", "failed",
+						   failed != NULL && strcmp(failed, "2"), "too_many",
+						   failed != NULL && !strcmp(failed, "2"), "vendor", vendor));
 	return 0;
+}
+
+/* The vendor as a person types it: its slug is a-z, 0-9 and '-' by every
+ * way a vendor is made (rd_vendor_slug_ok), so "Acme " is "acme". */
+static const char *vendor_typed(struct rd_req *req)
+{
+	const char *v = rd_form(req, "vendor");
+	if (!v)
+		return NULL;
+	while (*v == ' ')
+		v++;
+	size_t n = strlen(v);
+	while (n && v[n - 1] == ' ')
+		n--;
+	char buf[RD_EXT_MAX];
+	if (n >= sizeof buf)
+		return v; /* refused as it is */
+	for (size_t i = 0; i < n; i++)
+		buf[i] = (char)(v[i] >= 'A' && v[i] <= 'Z' ? v[i] - 'A' + 'a' : v[i]);
+	buf[n] = 0;
+	char *out = rd_req_alloc(req, n + 1);
+	memcpy(out, buf, n + 1);
+	return out;
 }
 
 /* The login form's answer: the user's start page, or the form again. */
@@ -54,15 +82,21 @@ static void login_done(struct rd_req *req, const struct rd_login_result *r)
 {
 	if (r->outcome == RD_LOGIN_OK)
 		rd_web_redirect(req, rd_role_is_partner(r->role) ? "/partner" : "/vendor");
-	else
-		rd_web_redirect(req, r->outcome == RD_LOGIN_TOO_MANY ? "/login?failed=2" : "/login?failed=1");
+	else {
+		/* The form again with the vendor as typed (the e-mail stays out of addresses and logs). */
+		const char *v = vendor_typed(req);
+		char to[96];
+		snprintf(to, sizeof to, "/login?failed=%d%s%s", r->outcome == RD_LOGIN_TOO_MANY ? 2 : 1,
+			 v && rd_vendor_slug_ok(v) ? "&vendor=" : "", v && rd_vendor_slug_ok(v) ? v : "");
+		rd_web_redirect(req, to);
+	}
 }
 
 int rd_page_login_post(struct rd_req *req)
 {
 	if (!rd_same_origin(req))
 		return 0;
-	const char *vendor = rd_form(req, "vendor"), *email = rd_form(req, "email"), *password = rd_form(req, "password");
+	const char *vendor = vendor_typed(req), *email = rd_form(req, "email"), *password = rd_form(req, "password");
 	if (!vendor || !email || !password) {
 		rd_web_redirect(req, "/login?failed=1");
 		return 0;

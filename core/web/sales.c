@@ -244,8 +244,8 @@ static int sales_page(struct web *w, uint64_t id, int status, const char *error,
 	json_object_set_new(ctx, "discount", json_pack("{s:s, s:I, s:o}", "value", kept_discount ? kept_discount : "",
 						       "bound", (json_int_t)bound, "bound_text", rd_bp_json(bound)));
 	if (kept_discount == NULL) {
-		char cur[12];
-		snprintf(cur, sizeof cur, "%u", o->discount_bp);
+		char cur[32];
+		rd_money_decimal(o->discount_bp, "EUR", cur, sizeof cur); /* basis points as a per cent: 12.50 */
 		json_object_set_new(json_object_get(ctx, "discount"), "value", json_string(cur));
 	}
 	if (error)
@@ -285,12 +285,22 @@ int rd_page_sales_amend(struct rd_req *req)
 	if (rd_web_user(req, &w) < 0 || !rd_web_csrf_ok(&w))
 		return 0;
 	uint64_t id = rd_parse_id(rd_req_param(req, "id"));
-	const char *discount = rd_form(req, "discount_bp"), *state = rd_form(req, "state");
+	/* The page's form gives the discount in per cent as a person writes
+	 * it (10, 12.5); discount_bp, whole basis points, is still taken from
+	 * forms of before (a "10" there was 0.10 %). */
+	const char *percent = rd_form(req, "discount"), *discount = percent ? percent : rd_form(req, "discount_bp");
+	const char *state = rd_form(req, "state");
 	struct rd_quote_amendment ch = { .lost_reason = rd_form(req, "lost_reason"), .note = rd_form(req, "note") };
 	if (discount && *discount) {
-		long bp = bp_field(discount);
+		int64_t pbp = -1;
+		long bp = percent ? (rd_money_parse_decimal(percent, "EUR", &pbp) < 0 || pbp < 0 || pbp > 10000 ? -1 : (long)pbp)
+				  : bp_field(discount);
 		if (bp < 0)
-			return sales_page(&w, id, 400, "The discount is a whole number of basis points (100 = 1 %).", discount);
+			return sales_page(&w, id, 400,
+					  percent ? "Discount: a per cent from 0 to 100 such as 10 or 12.5 (a point before "
+						    "the decimals, no % sign)."
+						  : "The discount is a whole number of basis points (100 = 1 %).",
+					  discount);
 		ch.set_discount = true;
 		ch.discount_bp = bp;
 	}
@@ -386,7 +396,7 @@ int rd_page_sales_task(struct rd_req *req)
 		 ? RD_TASK_CONTACT_RESELLER : !strcmp(kind, "reply") ? RD_TASK_REPLY : 0;
 	n.for_reseller = who && !strcmp(who, "reseller");
 	if (!n.kind || rd_blank(n.message) || strlen(n.message) >= sizeof n.task.message)
-		return sales_page(&w, n.id, 400, "A task needs its kind and a message of at most 2000 characters.", NULL);
+		return sales_page(&w, n.id, 400, "A task needs its kind and a message: the message holds up to 2047 bytes (as many plain letters, fewer accented ones or in other scripts).", NULL);
 	int rc = n.id ? rd_store_write(w.app->store, task_write, &n) : (n.status = 404, RD_EINVAL);
 	if (rc == RD_EINVAL && (n.status == 403 || n.status == 404)) {
 		rd_web_message(&w, n.status, n.status == 403 ? "Not allowed" : "Not found",

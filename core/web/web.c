@@ -317,7 +317,11 @@ void rd_web_message(struct web *w, int status, const char *title, const char *te
 bool rd_web_route_error(struct rd_req *req, int status)
 {
 	struct web w = { .req = req, .app = rd_req_app(req) };
-	if (status == 405)
+	if (status == 413)
+		rd_web_message(&w, 413, "Too much to send",
+			       "What this form sent is larger than this address takes, so nothing was saved. Go back, send "
+			       "less (shorter text, a smaller file, or a file split in parts) and try again.");
+	else if (status == 405)
 		rd_web_message(&w, 405, "This address takes a form",
 			       "It is where a form on another page is sent, not a page to open: go back to that page and use "
 			       "its form, or open the page from its menu.");

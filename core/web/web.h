@@ -55,7 +55,7 @@ bool rd_web_csrf_ok(struct web *w);
 void rd_web_page(struct web *w, int status, const char *name, uint64_t partner, json_t *ctx);
 /* A short page with a title and a sentence (errors, confirmations). */
 void rd_web_message(struct web *w, int status, const char *title, const char *text);
-/* The server's page_error (http/server.h): a browser's 404 or 405 outside
+/* The server's page_error (http/server.h): a browser's 404, 405 or 413 outside
  * /api/ as a page saying so. */
 bool rd_web_route_error(struct rd_req *req, int status);
 void rd_web_redirect(struct rd_req *req, const char *to);
@@ -111,6 +111,7 @@ int rd_page_vendor_leads(struct rd_req *req);
 int rd_page_vendor_lead_post(struct rd_req *req);
 int rd_page_vendor(struct rd_req *req);
 int rd_page_vendor_partners(struct rd_req *req);
+int rd_page_vendor_customers(struct rd_req *req);
 int rd_page_vendor_products(struct rd_req *req);
 int rd_page_vendor_contracts(struct rd_req *req);
 int rd_page_vendor_opportunities(struct rd_req *req);
@@ -160,6 +161,15 @@ int rd_page_partner_users(struct rd_req *req);
 int rd_page_partner_users_post(struct rd_req *req);
 int rd_page_partner_user_post(struct rd_req *req);
 int rd_page_vendor_message(struct rd_req *req);
+/* The records' forms: partners, customers, products, contracts added and
+ * changed (console_records.c). */
+int rd_page_vendor_record_new(struct rd_req *req);
+int rd_page_vendor_record_create(struct rd_req *req);
+int rd_page_vendor_record_edit(struct rd_req *req);
+int rd_page_vendor_record_update(struct rd_req *req);
+/* The vendor's own settings (console_records.c; the vendor's admins). */
+int rd_page_vendor_settings(struct rd_req *req);
+int rd_page_vendor_settings_post(struct rd_req *req);
 int rd_page_vendor_decide(struct rd_req *req);
 /* Margins as a form (console_margins.c). */
 int rd_page_vendor_margins(struct rd_req *req);

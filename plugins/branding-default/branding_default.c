@@ -29,13 +29,15 @@
  * the last action. */
 #define CONSOLE_NAV                                                                                               \
 	"<nav class=\"console\" aria-label=\"{{nav_label}}\"><ul>{{#nav}}<li><a href=\"{{href}}\"{{#current}} "       \
-	"aria-current=\"page\"{{/current}}>{{label}}</a></li>{{/nav}}</ul></nav>"                                     \
+	"aria-current=\"page\"{{/current}}>{{label}}</a></li>{{/nav}}</ul></nav><div id=\"content\" tabindex=\"-1\"></div>" \
 	"{{#error}}<p class=\"error\" role=\"alert\">{{error}}</p>{{/error}}"                                        \
 	"{{#notice}}<p class=\"notice\" role=\"status\">{{notice}}</p>{{/notice}}"
 /* A table that scrolls sideways on a phone, reachable by keyboard. */
 #define TABLE(label) "<div class=\"table-wrap\" role=\"region\" tabindex=\"0\" aria-label=\"" label "\"><table>"
 #define TABLE_END "</table></div>"
 #define CSRF "<input type=\"hidden\" name=\"csrf\" value=\"{{csrf}}\">"
+/* A list's link to the form adding one, for the roles that may (console_records.c). */
+#define NEW_LINK "{{#new}}<p class=\"actions\"><a href=\"{{href}}\" id=\"new-record\">{{label}}</a></p>{{/new}}"
 #define NEXT_PAGE "{{#next}}<p><a href=\"{{next}}\" rel=\"next\">Next page</a></p>{{/next}}"
 /* The contracts table of the console and of the partner portal. */
 #define CONTRACT_TABLE                                                                                            \
@@ -48,7 +50,9 @@
 	"<td>{{quantity}}</td><td>{{end}}</td><td><span class=\"dot dot-{{colour}}\" aria-hidden=\"true\"></span>"          \
 	"{{colour_text}} ({{status}}){{#warranty_only}} &middot; warranty only{{/warranty_only}}{{#consolidated}} &middot; " \
 	"consolidated{{/consolidated}}</td><td class=\"money\">{{value}}</td></tr>{{/rows}}</tbody>" TABLE_END           \
-	"{{^rows}}<p>No contracts match.</p>{{/rows}}" PAGE_TOTALS \
+	"{{^rows}}<p>{{#filtered}}No contracts match.{{/filtered}}{{^filtered}}No contracts yet.{{#new}} Add one with "  \
+	"\"{{label}}\" above, or import them on the <a href=\"/vendor/imports\">Imports</a> page.{{/new}}{{/filtered}}"  \
+	"</p>{{/rows}}" PAGE_TOTALS \
 	NEXT_PAGE
 /* A list's money column summed per currency (never across currencies), this page's rows. */
 #define PAGE_TOTALS                                                                                               \
@@ -69,7 +73,8 @@
 	"name=\"owner\">{{#owners}}<option value=\"{{value}}\"{{#selected}} selected{{/selected}}>{{label}}</option>"  \
 	"{{/owners}}</select> <button type=\"submit\">Show</button></form>"                                           \
 	"{{#no_address}}<p class=\"error\" role=\"alert\">No renewals address is set: customer requests for the "   \
-	"vendor's team are only listed here. Set <code>notify_email</code> (PATCH /api/v1/vendor).</p>{{/no_address}}"  \
+	"vendor's team are only listed here, and no e-mail tells your team of them. A vendor admin sets the renewals " \
+	"team's e-mail in <a href=\"/vendor/settings\">Settings</a>.</p>{{/no_address}}"                               \
 	"{{#error}}<div class=\"error\" role=\"alert\"><p>{{error}}</p></div>{{/error}}"                              \
 	"<p><span id=\"task-count\">{{count}}</span> task(s){{#more}}, the newest 200 shown{{/more}}.</p>"             \
 	"{{^tasks}}<p>No tasks.</p>{{/tasks}}<ul class=\"cards\">{{#tasks}}<li id=\"task-{{id}}\"><h3>"            \
@@ -102,17 +107,19 @@
 	"Resubmitted as registration {{next_id}}.</p>{{/next_id}}{{#asked}}<p class=\"deal-asked\">An extension was " \
 	"asked for on {{asked}}.</p>{{/asked}}"
 #define PARTNER_DEALS_BODY                                                                                        \
-	"<h2>Register a deal</h2><p>We answer within {{response_hours}} hours.</p>"                                  \
+	"<h2>Register a deal</h2>{{^has_products}}<p id=\"no-products\">No products to register a deal for yet: "  \
+	"deals are registered for the vendor's products, and it has none yet.</p>{{/has_products}}"                    \
+	"{{#has_products}}<p>We answer within {{response_hours}} hours.</p>"                                          \
 	"<form method=\"post\" action=\"/partner/deals\" id=\"register-deal\">" CSRF                                  \
 	"<p><label for=\"customer_id\">Customer</label> <select id=\"customer_id\" name=\"customer_id\"><option "     \
 	"value=\"new\">A new customer</option>{{#customers}}<option value=\"{{id}}\"{{#chosen}} selected{{/chosen}}>"  \
 	"{{name}}</option>{{/customers}}"                                                                            \
 	"</select></p><fieldset><legend>A new customer</legend><p><label for=\"customer_name\">Name</label> <input "  \
-	"id=\"customer_name\" name=\"customer_name\" maxlength=\"127\" value=\"{{form.customer_name}}\"></p><p><label for=\"customer_email\">E-mail"  \
-	"</label> <input id=\"customer_email\" name=\"customer_email\" type=\"email\" maxlength=\"127\" value=\"{{form.customer_email}}\"></p><p><label " \
+	"id=\"customer_name\" name=\"customer_name\" maxlength=\"127\" data-maxbytes=\"127\" value=\"{{form.customer_name}}\"></p><p><label for=\"customer_email\">E-mail"  \
+	"</label> <input id=\"customer_email\" name=\"customer_email\" type=\"email\" maxlength=\"127\" data-maxbytes=\"127\" value=\"{{form.customer_email}}\"></p><p><label " \
 	"for=\"customer_postcode\">Postcode</label> <input id=\"customer_postcode\" name=\"customer_postcode\" "      \
-	"maxlength=\"15\" value=\"{{form.customer_postcode}}\"></p><p><label for=\"customer_external_id\">Customer number</label> <input "                \
-	"id=\"customer_external_id\" name=\"customer_external_id\" maxlength=\"63\" "                           \
+	"maxlength=\"15\" data-maxbytes=\"15\" value=\"{{form.customer_postcode}}\"></p><p><label for=\"customer_external_id\">Customer number</label> <input "                \
+	"id=\"customer_external_id\" name=\"customer_external_id\" maxlength=\"63\" data-maxbytes=\"63\" "                           \
 	"value=\"{{form.customer_external_id}}\"></p></fieldset>"                  \
 	"<p><label for=\"product\">Product of interest</label> <select id=\"product\" name=\"product\">{{#products}}"  \
 	"<option value=\"{{id}}\"{{#chosen}} selected{{/chosen}}>{{name}} ({{line}})</option>{{/products}}</select>"  \
@@ -122,22 +129,22 @@
 	"value ({{currency}})</label> <input id=\"value\" name=\"value\" inputmode=\"decimal\" value=\"{{form.value}}\"></p><p><label "        \
 	"for=\"close_date\">Expected close date</label> <input id=\"close_date\" name=\"close_date\" type=\"date\" "  \
 	"value=\"{{form.close_date}}\" required></p><p><label for=\"situation\">Current situation</label> <textarea id=\"situation\" "             \
-	"name=\"situation\" maxlength=\"511\">{{form.situation}}</textarea></p><p><label for=\"notes\">Notes</label> <textarea "        \
-	"id=\"notes\" name=\"notes\" maxlength=\"2047\">{{form.notes}}</textarea></p><p><button type=\"submit\">Register</button>" \
-	"</p></form><h2>My registrations</h2>{{^deals}}<p>No registrations yet.</p>{{/deals}}<ul class=\"cards\">"   \
+	"name=\"situation\" maxlength=\"511\" data-maxbytes=\"511\">{{form.situation}}</textarea></p><p><label for=\"notes\">Notes</label> <textarea "        \
+	"id=\"notes\" name=\"notes\" maxlength=\"2047\" data-maxbytes=\"2047\">{{form.notes}}</textarea></p><p><button type=\"submit\">Register</button>" \
+	"</p></form>{{/has_products}}<h2>My registrations</h2>{{^deals}}<p>No registrations yet.</p>{{/deals}}<ul class=\"cards\">"   \
 	"{{#deals}}<li id=\"deal-{{id}}\" data-state=\"{{state}}\"><h3>{{customer}}: registration {{id}}</h3>"       \
 	DEAL_FACTS "{{#approved}}<form method=\"post\" action=\"/partner/deals/{{id}}/win\" "                         \
 	"enctype=\"multipart/form-data\">" CSRF "<label for=\"proof-{{id}}\">Proof of performance</label> <input "     \
 	"id=\"proof-{{id}}\" name=\"proof\" type=\"file\" required> <button type=\"submit\">Close won</button></form>" \
 	"<form method=\"post\" action=\"/partner/deals/{{id}}\">" CSRF "<input type=\"hidden\" name=\"action\" "      \
 	"value=\"lose\"><label for=\"lost-{{id}}\">Why lost</label> <input id=\"lost-{{id}}\" name=\"reason\" "       \
-	"maxlength=\"255\" required> <button type=\"submit\">Close lost</button></form>{{/approved}}{{#extendable}}"  \
+	"maxlength=\"255\" data-maxbytes=\"255\" required> <button type=\"submit\">Close lost</button></form>{{/approved}}{{#extendable}}"  \
 	"{{^asked}}<form method=\"post\" action=\"/partner/deals/{{id}}\">" CSRF "<input type=\"hidden\" "      \
 	"name=\"action\" value=\"extension\"><button type=\"submit\">Ask for an extension</button></form>{{/asked}}" \
 	"{{/extendable}}{{#reopenable}}"  \
 	"<form method=\"post\" action=\"/partner/deals\">" CSRF "<input type=\"hidden\" name=\"previous_id\" "        \
 	"value=\"{{id}}\"><p><label for=\"again-{{id}}\">What is "  \
-	"new</label> <textarea id=\"again-{{id}}\" name=\"notes\" maxlength=\"2047\"></textarea></p><p><label "        \
+	"new</label> <textarea id=\"again-{{id}}\" name=\"notes\" maxlength=\"2047\" data-maxbytes=\"2047\"></textarea></p><p><label "        \
 	"for=\"again-product-{{id}}\">Product of interest</label> <select id=\"again-product-{{id}}\" name=\"product\">" \
 	"{{#products}}<option value=\"{{id}}\">{{name}} ({{line}})</option>{{/products}}</select> <label "            \
 	"for=\"again-close-{{id}}\">Expected close date</label> <input id=\"again-close-{{id}}\" name=\"close_date\" " \
@@ -160,7 +167,7 @@
 	"<input id=\"until-{{id}}\" name=\"expires_on\" type=\"date\"> <button type=\"submit\">Approve</button></form>" \
 	"<form method=\"post\" action=\"/vendor/deals/{{id}}\">" CSRF "<input type=\"hidden\" name=\"action\" "      \
 	"value=\"reject\"><label for=\"why-{{id}}\">Reason</label> <input id=\"why-{{id}}\" name=\"reason\" "          \
-	"maxlength=\"255\" required> <button type=\"submit\">Reject</button></form>{{/submitted}}{{#extendable}}"      \
+	"maxlength=\"255\" data-maxbytes=\"255\" required> <button type=\"submit\">Reject</button></form>{{/submitted}}{{#extendable}}"      \
 	"<form method=\"post\" action=\"/vendor/deals/{{id}}\">" CSRF "<input type=\"hidden\" name=\"action\" "      \
 	"value=\"extend\"><label for=\"days-{{id}}\">Days (empty: the default)</label> <input id=\"days-{{id}}\" "     \
 	"name=\"days\" type=\"number\" min=\"1\" max=\"3650\"> <button type=\"submit\">Extend</button></form>"         \
@@ -176,24 +183,24 @@
 	"first to accept takes it. {{/pool}}Accept by <strong>{{deadline}}</strong>.</p>{{#act}}<form "                \
 	"method=\"post\" action=\"{{base}}/{{id}}\">" CSRF "<button type=\"submit\" name=\"action\" "                 \
 	"value=\"accept\">Accept</button></form><form method=\"post\" action=\"{{base}}/{{id}}\">" CSRF                 \
-	"<label for=\"decline-{{id}}\">Reason</label> <input id=\"decline-{{id}}\" name=\"reason\" required> <button " \
+	"<label for=\"decline-{{id}}\">Reason</label> <input id=\"decline-{{id}}\" name=\"reason\" maxlength=\"255\" data-maxbytes=\"255\" required> <button " \
 	"type=\"submit\" name=\"action\" value=\"decline\">Decline</button></form>{{/act}}</li>{{/offered}}"            \
 	"</ul><h2>Being worked</h2>{{^working}}<p>None.</p>{{/working}}<ul class=\"cards\">{{#working}}<li "          \
 	"id=\"lead-{{id}}\">" LEAD_FACTS "{{#act}}<form method=\"post\" action=\"{{base}}/{{id}}\">"                  \
 	CSRF "<label for=\"value-{{id}}\">Value ({{currency}})</label> <input id=\"value-{{id}}\" name=\"value\" "   \
 	"inputmode=\"decimal\" required> <button type=\"submit\" name=\"action\" value=\"won\">Won</button></form>"   \
 	"<form method=\"post\" action=\"{{base}}/{{id}}\">" CSRF "<label for=\"lost-{{id}}\">Reason</label> "           \
-	"<input id=\"lost-{{id}}\" name=\"reason\" required> <button type=\"submit\" name=\"action\" value=\"lost\">" \
+	"<input id=\"lost-{{id}}\" name=\"reason\" maxlength=\"255\" data-maxbytes=\"255\" required> <button type=\"submit\" name=\"action\" value=\"lost\">" \
 	"Lost</button></form>{{/act}}</li>{{/working}}</ul><h2>Other leads</h2>{{^others}}<p>None.</p>"               \
 	"{{/others}}<ul class=\"cards\">{{#others}}<li id=\"lead-{{id}}\">" LEAD_FACTS "{{#value}}<p>Won: {{value}}" \
 	".</p>{{/value}}{{#lost_reason}}<p>Lost: {{lost_reason}}</p>{{/lost_reason}}{{#returned_reason}}<p>Returned:" \
 	" {{returned_reason}}</p>{{/returned_reason}}{{#vendor_view}}{{#to_qualify}}<form method=\"post\" "          \
 	"action=\"/vendor/leads/{{id}}\">" CSRF "<label for=\"product-{{id}}\">Product</label> <input "               \
-	"id=\"product-{{id}}\" name=\"product\" value=\"{{product}}\" required> <label for=\"region-{{id}}\">Region"  \
-	"</label> <input id=\"region-{{id}}\" name=\"region\" value=\"{{region}}\"> <label for=\"size-{{id}}\">Size"  \
-	"</label> <input id=\"size-{{id}}\" name=\"company_size\" value=\"{{size}}\"> <label for=\"sit-{{id}}\">"     \
-	"Situation</label> <input id=\"sit-{{id}}\" name=\"situation\"> <label for=\"tf-{{id}}\">Time frame</label> " \
-	"<input id=\"tf-{{id}}\" name=\"time_frame\"> <button type=\"submit\" name=\"action\" value=\"qualify\">"    \
+	"id=\"product-{{id}}\" name=\"product\" maxlength=\"63\" data-maxbytes=\"63\" value=\"{{product}}\" required> <label for=\"region-{{id}}\">Region"  \
+	"</label> <input id=\"region-{{id}}\" name=\"region\" maxlength=\"63\" data-maxbytes=\"63\" value=\"{{region}}\"> <label for=\"size-{{id}}\">Size"  \
+	"</label> <input id=\"size-{{id}}\" name=\"company_size\" maxlength=\"31\" data-maxbytes=\"31\" value=\"{{size}}\"> <label for=\"sit-{{id}}\">"     \
+	"Situation</label> <input id=\"sit-{{id}}\" name=\"situation\" maxlength=\"511\" data-maxbytes=\"511\"> <label for=\"tf-{{id}}\">Time frame</label> " \
+	"<input id=\"tf-{{id}}\" name=\"time_frame\" maxlength=\"63\" data-maxbytes=\"63\"> <button type=\"submit\" name=\"action\" value=\"qualify\">"    \
 	"Qualify</button></form>{{/to_qualify}}{{#to_route}}<form method=\"post\" action=\"/vendor/leads/{{id}}\">"   \
 	CSRF "<button type=\"submit\" name=\"action\" value=\"route\">Route</button></form>{{/to_route}}"            \
 	"{{/vendor_view}}</li>{{/others}}</ul>"                                                                       \
@@ -371,20 +378,23 @@ static const struct asset assets[] = {
 	  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
 	  "<title>{{title}} - {{brand.name}}</title><link rel=\"stylesheet\" href=\"/static/site.css\">"
 	  "<script src=\"/static/portal.js\" defer></script></head><body>"
+	  "<a class=\"skip\" href=\"#{{#has_nav}}content{{/has_nav}}{{^has_nav}}main{{/has_nav}}\">Skip to the content</a>"
 	  "<header class=\"brand\" data-primary=\"{{brand.colour_primary}}\" data-accent=\"{{brand.colour_accent}}\">"
 	  "{{#brand.logo_url}}<img src=\"{{brand.logo_url}}\" alt=\"{{brand.name}}\" height=\"40\">{{/brand.logo_url}}"
 	  "{{^brand.logo_url}}<span class=\"brand-name\">{{brand.name}}</span>{{/brand.logo_url}}"
 	  "{{#signed_in}}<form method=\"post\" action=\"/logout\" class=\"logout\"><input type=\"hidden\" name=\"csrf\" "
 	  "value=\"{{csrf}}\"><button type=\"submit\">Sign out</button></form>{{/signed_in}}</header>"
-	  "<main id=\"main\"><h1>{{title}}</h1>{{> body}}</main>"
+	  "<main id=\"main\" tabindex=\"-1\"><h1>{{title}}</h1>{{> body}}</main>"
 	  "<footer class=\"contact\">{{brand.contact_block}}</footer></body></html>" },
 	{ "page/message.html", "text/html", "<p>{{text}}</p>" },
 	{ "page/login.html", "text/html",
 	  "{{#failed}}<p class=\"error\" role=\"alert\">The vendor, e-mail or password is wrong, or there were too many "
-	  "attempts. Try again.</p>{{/failed}}"
+	  "attempts. Try again.</p>{{/failed}}{{#too_many}}<p class=\"error\" role=\"alert\">Too many attempts to sign "
+	  "in: wait a few minutes, then try again.</p>{{/too_many}}"
 	  "<form method=\"post\" action=\"/login\" class=\"stack\">"
-	  "<label for=\"vendor\">Vendor</label><input id=\"vendor\" name=\"vendor\" autocomplete=\"organization\" required "
-	  "value=\"{{vendor}}\">"
+	  "<label for=\"vendor\">Vendor</label><span class=\"hint\" id=\"vendor-hint\">Your company's short name in "
+	  "renewd, such as acme: the one your administrator gave you.</span><input id=\"vendor\" name=\"vendor\" "
+	  "autocomplete=\"organization\" aria-describedby=\"vendor-hint\" required value=\"{{vendor}}\">"
 	  "<label for=\"email\">E-mail</label><input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"username\" required>"
 	  "<label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" "
 	  "autocomplete=\"current-password\" required>"
@@ -425,7 +435,7 @@ static const struct asset assets[] = {
 	  "<label><input type=\"radio\" name=\"action\" value=\"callback\" checked> be called back</label>"
 	  "<label><input type=\"radio\" name=\"action\" value=\"contact_reseller\"> be contacted by {{brand.name}}</label>"
 	  "<label><input type=\"radio\" name=\"action\" value=\"reply\"> reply to the sales centre</label></fieldset>"
-	  "<label for=\"message\">Message (optional)</label><textarea id=\"message\" name=\"message\" maxlength=\"2000\"></textarea>"
+	  "<label for=\"message\">Message (optional)</label><textarea id=\"message\" name=\"message\" maxlength=\"1999\" data-maxbytes=\"1999\"></textarea>"
 	  "<button type=\"submit\">Send</button></form>" },
 	{ "page/purchase.html", "text/html",
 	  "<h2>Quote {{number}}</h2>"
@@ -440,23 +450,26 @@ static const struct asset assets[] = {
 	  "<input type=\"hidden\" name=\"order_key\" value=\"{{order_key}}\">"
 	  "<fieldset><legend>Billing details</legend>"
 	  "<label for=\"company\">Company</label><input id=\"company\" name=\"company\" value=\"{{customer.name}}\" "
+	  "maxlength=\"127\" data-maxbytes=\"127\" "
 	  "autocomplete=\"organization\" required>"
 	  "<label for=\"address_line1\">Address</label><input id=\"address_line1\" name=\"address_line1\" "
-	  "value=\"{{customer.address_line1}}\" required>"
+	  "value=\"{{customer.address_line1}}\" maxlength=\"127\" data-maxbytes=\"127\" required>"
 	  "<label for=\"address_line2\">Address (line 2)</label><input id=\"address_line2\" name=\"address_line2\" "
-	  "value=\"{{customer.address_line2}}\">"
-	  "<label for=\"city\">City</label><input id=\"city\" name=\"city\" value=\"{{customer.city}}\" required>"
-	  "<label for=\"postcode\">Postcode</label><input id=\"postcode\" name=\"postcode\" value=\"{{customer.postcode}}\" required>"
+	  "value=\"{{customer.address_line2}}\" maxlength=\"127\" data-maxbytes=\"127\">"
+	  "<label for=\"city\">City</label><input id=\"city\" name=\"city\" value=\"{{customer.city}}\" maxlength=\"63\" "
+	  "data-maxbytes=\"63\" required>"
+	  "<label for=\"postcode\">Postcode</label><input id=\"postcode\" name=\"postcode\" value=\"{{customer.postcode}}\" "
+	  "maxlength=\"15\" data-maxbytes=\"15\" required>"
 	  "<label for=\"country\">Country (two letters)</label><input id=\"country\" name=\"country\" "
-	  "value=\"{{customer.country}}\" maxlength=\"2\" required>"
+	  "value=\"{{customer.country}}\" maxlength=\"2\" data-maxbytes=\"2\" required>"
 	  "<label for=\"email\">E-mail for the confirmation, receipt and invoice</label><input id=\"email\" name=\"email\" "
-	  "type=\"email\" value=\"{{customer.email}}\" required>"
+	  "type=\"email\" value=\"{{customer.email}}\" maxlength=\"127\" data-maxbytes=\"127\" required>"
 	  "<label><input type=\"checkbox\" name=\"update_customer\" id=\"update_customer\" value=\"yes\"> Also keep "
 	  "these details for my future renewals</label>"
 	  "</fieldset><fieldset><legend>Pay by</legend>"
 	  "{{#options}}<label><input type=\"radio\" name=\"option\" value=\"{{option}}\" required> {{label}}</label>{{/options}}"
 	  "{{^options}}<p>No payment option is enabled yet: {{brand.name}} will contact you.</p>{{/options}}</fieldset>"
-	  "<label for=\"po_number\">Purchase order number (for purchase orders)</label><input id=\"po_number\" name=\"po_number\">"
+	  "<label for=\"po_number\">Purchase order number (for purchase orders)</label><input id=\"po_number\" name=\"po_number\" maxlength=\"63\" data-maxbytes=\"63\">"
 	  "<p class=\"hint\">Card: you pay on the card payment page of our payment provider, then come back here; "
 	  "your card details are never entered on this site.</p>"
 	  "<button type=\"submit\">Place order</button></form>" },
@@ -534,6 +547,14 @@ static const struct asset assets[] = {
 	/* ---- the vendor console (core/web/console.c) ---- */
 	{ "page/vendor.html", "text/html",
 	  CONSOLE_NAV "<p>Signed in as {{role}}.</p>"
+	  "{{#start}}<section id=\"getting-started\" aria-labelledby=\"getting-started-title\"><h2 id=\"getting-started-"
+	  "title\">Getting started</h2><p>No contracts yet. renewd renews your contracts through your channel: it needs "
+	  "your partners, products and contracts.</p><ol>{{#steps}}<li>{{#done}}<a href=\"{{list}}\">{{todo}}</a>: "
+	  "done.{{/done}}{{^done}}{{#may}}<a href=\"{{href}}\">{{todo}}</a>{{/may}}{{^may}}{{todo}} (your role may not: "
+	  "ask a vendor admin){{/may}}: {{why}}.{{/done}}</li>{{/steps}}</ol>{{#may_import}}<p>Many at once? Import them "
+	  "from CSV or JSON Lines files on the <a href=\"/vendor/imports\">Imports</a> page.</p>{{/may_import}}"
+	  "{{#may_users}}<p>Your team and your partners' people sign in as <a href=\"/vendor/users\">users</a>.</p>"
+	  "{{/may_users}}</section>{{/start}}"
 	  "{{#contracts}}<h2>Contracts</h2><ul class=\"counts\">{{#colours}}<li><a href=\"/vendor/contracts?colour={{colour}}\">"
 	  "<span class=\"dot dot-{{colour}}\" aria-hidden=\"true\"></span><strong>{{count}}</strong> {{text}}</a></li>{{/colours}}"
 	  "</ul>{{/contracts}}"
@@ -552,19 +573,28 @@ static const struct asset assets[] = {
 	  "<td>{{error}}</td><td>{{attempts}}</td><td>{{last_at}}</td></tr>{{/failures}}</tbody></table>{{/has_failures}}"
 	  "{{/sweep}}" },
 	{ "page/vendor_partners.html", "text/html",
-	  CONSOLE_NAV TABLE("Partners") "<thead><tr><th scope=\"col\">Id</th><th scope=\"col\">Name</th><th scope=\"col\">Kind</th>"
+	  CONSOLE_NAV NEW_LINK "{{#has_rows}}" TABLE("Partners") "<thead><tr><th scope=\"col\">Id</th><th scope=\"col\">Name</th><th scope=\"col\">Kind</th>"
 	  "<th scope=\"col\">Tier</th><th scope=\"col\">Distributor</th><th scope=\"col\">E-mail</th><th scope=\"col\">Phone</th>"
+	  "{{#may_edit}}<th scope=\"col\">Change</th>{{/may_edit}}"
 	  "</tr></thead><tbody>{{#rows}}<tr><td>{{external_id}}</td><th scope=\"row\">{{name}}</th><td>{{kind}}</td><td>{{tier}}</td>"
-	  "<td>{{parent}}</td><td>{{email}}</td><td>{{phone}}</td></tr>{{/rows}}</tbody>" TABLE_END
-	  "{{^rows}}<p>No partners yet.</p>{{/rows}}" NEXT_PAGE },
+	  "<td>{{parent}}</td><td>{{email}}</td><td>{{phone}}</td>{{#may_edit}}<td><a href=\"/vendor/partners/{{id}}/edit\" "
+	  "aria-label=\"Change {{name}}\">Change</a></td>{{/may_edit}}</tr>{{/rows}}</tbody>" TABLE_END "{{/has_rows}}"
+	  "{{^rows}}<p>No partners yet: the resellers and distributors who sell your renewals. {{#new}}Add each with "
+	  "\"{{label}}\" above, or {{/new}}{{^new}}A vendor admin or channel manager adds them, or {{/new}}import them "
+	  "from a file on the <a href=\"/vendor/imports\">Imports</a> page.</p>{{/rows}}" NEXT_PAGE },
 	{ "page/vendor_products.html", "text/html",
-	  CONSOLE_NAV TABLE("Products") "<thead><tr><th scope=\"col\">SKU</th><th scope=\"col\">Name</th><th scope=\"col\">Line</th>"
-	  "<th scope=\"col\">List prices</th><th scope=\"col\">Up-sell and cross-sell</th></tr></thead><tbody>{{#rows}}<tr>"
+	  CONSOLE_NAV NEW_LINK "{{#has_rows}}" TABLE("Products") "<thead><tr><th scope=\"col\">SKU</th><th scope=\"col\">Name</th><th scope=\"col\">Line</th>"
+	  "<th scope=\"col\">List prices</th><th scope=\"col\">Up-sell and cross-sell</th>{{#may_edit}}<th scope=\"col\">"
+	  "Change</th>{{/may_edit}}</tr></thead><tbody>{{#rows}}<tr>"
 	  "<td>{{sku}}</td><th scope=\"row\">{{name}}</th><td>{{line}}</td><td><ul class=\"plain\">{{#prices}}<li>{{.}}</li>"
-	  "{{/prices}}</ul></td><td><ul class=\"plain\">{{#related}}<li>{{kind}}: {{sku}}</li>{{/related}}</ul></td></tr>{{/rows}}"
-	  "</tbody>" TABLE_END "{{^rows}}<p>No products yet.</p>{{/rows}}" NEXT_PAGE },
+	  "{{/prices}}</ul></td><td><ul class=\"plain\">{{#related}}<li>{{kind}}: {{sku}}</li>{{/related}}</ul></td>"
+	  "{{#may_edit}}<td><a href=\"/vendor/products/{{id}}/edit\" aria-label=\"Change {{name}}\">Change</a></td>"
+	  "{{/may_edit}}</tr>{{/rows}}</tbody>" TABLE_END "{{/has_rows}}"
+	  "{{^rows}}<p>No products yet: what your contracts are for, with their list prices. {{#new}}Add each with "
+	  "\"{{label}}\" above, or {{/new}}{{^new}}A vendor admin adds them, or {{/new}}import them from a file on the "
+	  "<a href=\"/vendor/imports\">Imports</a> page.</p>{{/rows}}" NEXT_PAGE },
 	{ "page/vendor_contracts.html", "text/html",
-	  CONSOLE_NAV FILTER("/vendor/contracts", "colour", "Colour")
+	  CONSOLE_NAV NEW_LINK FILTER("/vendor/contracts", "colour", "Colour")
 	  CONTRACT_TABLE },
 	{ "page/partner_contracts.html", "text/html",
 	  CONSOLE_NAV FILTER("/partner/contracts", "colour", "Colour")
@@ -576,6 +606,14 @@ static const struct asset assets[] = {
 	  "</td><td>{{#totals}}<span class=\"total\">{{amount}}</span> {{/totals}}</td><td>{{issued_on}}</td><td><a href=\""
 	  "{{pdf}}\" download>PDF</a> <a href=\"{{csv}}\" download>CSV</a></td></tr>{{/rows}}</tbody>" TABLE_END
 	  "{{^rows}}<p>No statements yet: each month's is issued in the following month.</p>{{/rows}}" NEXT_PAGE },
+	{ "page/vendor_customers.html", "text/html",
+	  CONSOLE_NAV NEW_LINK "{{#has_rows}}" TABLE("Customers") "<thead><tr><th scope=\"col\">Customer</th><th scope=\"col\">"
+	  "Name</th><th scope=\"col\">Segment</th><th scope=\"col\">City</th><th scope=\"col\">Country</th><th scope=\"col\">"
+	  "E-mail</th><th scope=\"col\">Phone</th></tr></thead><tbody>{{#rows}}<tr><td>{{external_id}}</td><th scope=\"row\">"
+	  "<a href=\"{{href}}/{{id}}\">{{name}}</a></th><td>{{segment}}</td><td>{{city}}</td><td>{{country}}</td><td>{{email}}"
+	  "</td><td>{{phone}}</td></tr>{{/rows}}</tbody>" TABLE_END "{{/has_rows}}"
+	  "{{^rows}}<p>No customers yet: who your contracts are with. {{#new}}Add each with \"{{label}}\" above, or "
+	  "{{/new}}import them from a file on the <a href=\"/vendor/imports\">Imports</a> page.</p>{{/rows}}" NEXT_PAGE },
 	{ "page/partner_customers.html", "text/html",
 	  CONSOLE_NAV TABLE("Customers") "<thead><tr><th scope=\"col\">Customer</th><th scope=\"col\">Name</th>"
 	  "<th scope=\"col\">Segment</th><th scope=\"col\">City</th><th scope=\"col\">Country</th><th scope=\"col\">E-mail</th>"
@@ -687,10 +725,10 @@ static const struct asset assets[] = {
 	  "action=\"/vendor/webhooks/{{id}}/rotate\" class=\"inline\">" CSRF "<button type=\"submit\">Rotate the secret</button>"
 	  "</form>{{/can_manage}}</td></tr>{{/subs}}</tbody>" TABLE_END "{{^subs}}<p>No subscriptions yet.</p>{{/subs}}"
 	  "{{#can_manage}}<h2>New subscription</h2><form method=\"post\" action=\"/vendor/webhooks\" class=\"stack wide\">" CSRF
-	  "<label for=\"url\">URL (renewd POSTs each event there)</label><input id=\"url\" name=\"url\" type=\"url\" value=\"{{url}}\" "
+	  "<label for=\"url\">URL (renewd POSTs each event there)</label><input id=\"url\" name=\"url\" maxlength=\"511\" data-maxbytes=\"511\" type=\"url\" value=\"{{url}}\" "
 	  "required><fieldset><legend>Events</legend>{{#types}}<label><input type=\"checkbox\" name=\"{{name}}\" value=\"1\""
 	  "{{#checked}} checked{{/checked}}> {{type}}</label>{{/types}}</fieldset><label for=\"description\">Description</label>"
-	  "<input id=\"description\" name=\"description\" value=\"{{description}}\"><label for=\"partner_id\">Inbound endpoint for "
+	  "<input id=\"description\" name=\"description\" maxlength=\"255\" data-maxbytes=\"255\" value=\"{{description}}\"><label for=\"partner_id\">Inbound endpoint for "
 	  "a partner (its signed batches are imported as its feeds)</label><select id=\"partner_id\" name=\"partner_id\"><option "
 	  "value=\"\">None: outbound only</option>{{#partners}}<option value=\"{{id}}\"{{#selected}} selected{{/selected}}>{{name}}"
 	  "</option>{{/partners}}</select><button type=\"submit\">Create the subscription</button></form>{{/can_manage}}" },
@@ -750,7 +788,7 @@ static const struct asset assets[] = {
 	  "spellcheck=\"false\" required{{#error}} aria-describedby=\"error-{{kind}}\"{{/error}}>{{source}}</textarea>"
 	  "<label for=\"vectors-{{kind}}\">Test vectors (a JSON list)</label><textarea id=\"vectors-{{kind}}\" name=\"vectors\" "
 	  "rows=\"8\" spellcheck=\"false\" required>{{vectors}}</textarea><label for=\"note-{{kind}}\">Note</label>"
-	  "<input id=\"note-{{kind}}\" name=\"note\" maxlength=\"255\" value=\"{{note}}\"><button type=\"submit\">Check and store"
+	  "<input id=\"note-{{kind}}\" name=\"note\" maxlength=\"255\" data-maxbytes=\"255\" value=\"{{note}}\"><button type=\"submit\">Check and store"
 	  "</button></form>{{/form}}{{/can_upload}}</section>{{/kinds}}" },
 	{ "page/vendor_dry_run.html", "text/html",
 	  CONSOLE_NAV "{{#report}}<p>Version {{version}} against the active version {{compared_with}}, on the live contracts.</p>"
@@ -827,16 +865,16 @@ static const struct asset assets[] = {
 	  "</small></li>{{/shares}}</ul>{{/priced}}{{^priced}}not priced{{/priced}}</td><td>{{channel}}</td><td>{{net}}</td></tr>"
 	  "{{/margins}}</tbody>" TABLE_END
 	  "{{#can_amend}}<h2>Amend</h2><form method=\"post\" action=\"/sales/opportunities/{{id}}\" class=\"stack\" id=\"discount-form\">"
-	  CSRF "{{#discount}}<label for=\"discount_bp\">Discount in basis points (100 = 1 %; {{vendor_name}} allows at most {{bound}}, "
-	  "{{bound_text}})</label><input id=\"discount_bp\" name=\"discount_bp\" type=\"number\" min=\"0\" max=\"10000\" step=\"1\" "
-	  "inputmode=\"numeric\" value=\"{{value}}\" required>{{/discount}}<button type=\"submit\">Set the discount</button></form>"
+	  CSRF "{{#discount}}<label for=\"discount\">Discount, per cent ({{vendor_name}} allows at most {{bound_text}})"
+	  "</label><input id=\"discount\" name=\"discount\" inputmode=\"decimal\" maxlength=\"8\" value=\"{{value}}\" "
+	  "required>{{/discount}}<button type=\"submit\">Set the discount</button></form>"
 	  "<form method=\"post\" action=\"/sales/opportunities/{{id}}\" class=\"stack\" id=\"outcome-form\">" CSRF
 	  "<fieldset><legend>Outcome</legend><label><input type=\"radio\" name=\"state\" value=\"won\" required> Won</label>"
 	  "<label><input type=\"radio\" name=\"state\" value=\"lost\"> Lost</label></fieldset><label for=\"lost_reason\">Why it was "
-	  "lost (when lost)</label><input id=\"lost_reason\" name=\"lost_reason\" maxlength=\"127\"><button type=\"submit\">Record "
+	  "lost (when lost)</label><input id=\"lost_reason\" name=\"lost_reason\" maxlength=\"127\" data-maxbytes=\"127\"><button type=\"submit\">Record "
 	  "the outcome</button></form>"
 	  "<form method=\"post\" action=\"/sales/opportunities/{{id}}\" class=\"stack\" id=\"note-form\">" CSRF
-	  "<label for=\"note\">Note</label><textarea id=\"note\" name=\"note\" rows=\"3\" maxlength=\"1000\" required></textarea>"
+	  "<label for=\"note\">Note</label><textarea id=\"note\" name=\"note\" rows=\"3\" maxlength=\"1000\" data-maxbytes=\"1000\" required></textarea>"
 	  "<button type=\"submit\">Add the note</button></form>{{/can_amend}}"
 	  "{{#can_task}}<h2>Add a task</h2><form method=\"post\" action=\"/sales/opportunities/{{id}}/tasks\" class=\"stack\" "
 	  "id=\"task-form\">" CSRF "<label for=\"task-kind\">Task</label><select id=\"task-kind\" name=\"kind\"><option "
@@ -844,7 +882,7 @@ static const struct asset assets[] = {
 	  "reseller</option><option value=\"reply\">Reply to the customer</option></select>{{#vendor_user}}<label for=\"task-for\">"
 	  "Who acts</label><select id=\"task-for\" name=\"for\"><option value=\"vendor\">{{vendor_name}}</option><option "
 	  "value=\"reseller\">The reseller</option></select>{{/vendor_user}}<label for=\"task-message\">What to do</label><textarea "
-	  "id=\"task-message\" name=\"message\" rows=\"3\" maxlength=\"2000\" required></textarea><button type=\"submit\">Add the task"
+	  "id=\"task-message\" name=\"message\" rows=\"3\" maxlength=\"2047\" data-maxbytes=\"2047\" required></textarea><button type=\"submit\">Add the task"
 	  "</button></form>{{/can_task}}"
 	  "<h2>Notes</h2>{{^notes}}<p>No notes yet.</p>{{/notes}}<ul class=\"notes\">{{#notes}}<li><p>{{text}}</p><small>{{by}}, {{at}}"
 	  "</small></li>{{/notes}}</ul>"
@@ -867,6 +905,10 @@ static const struct asset assets[] = {
 	  "footer.contact{max-width:960px;margin:24px auto;padding:8px 16px;border-top:3px solid #f2a900;font-size:.9em;color:#555}"
 	  "@media (max-width:600px){th,td{padding:4px}main{padding:8px}}"
 	  ":focus-visible{outline:3px solid #f2a900;outline-offset:2px}"
+	  /* the keyboard's first stop, past the header and the navigation; seen only when focused */
+	  ".skip{position:absolute;left:-10000px;top:auto;width:1px;height:1px;overflow:hidden}"
+	  ".skip:focus{position:absolute;left:8px;top:8px;width:auto;height:auto;padding:8px 12px;background:#fff;"
+	  "color:#1d1d1d;z-index:10}main:focus,#content:focus{outline:none}"
 	  "nav.console ul{display:flex;flex-wrap:wrap;gap:4px 12px;list-style:none;padding:0;margin:0 0 12px}"
 	  "nav.console a{display:inline-block;padding:6px 2px}nav.console a[aria-current=page]{font-weight:bold;text-decoration:none;"
 	  "border-bottom:3px solid #1f3a5f}.table-wrap{overflow-x:auto;max-width:100%}.notice{color:#1b5e20}"
@@ -925,6 +967,15 @@ static const struct asset assets[] = {
 	  "      var rows = document.getElementById('import-rows'); if (rows) rows.textContent = j.rows;\n"
 	  "      setTimeout(poll, 500); }, function(){ setTimeout(poll, 2000); }); }\n"
 	  "  if (prog && window.fetch) setTimeout(poll, 300);\n"
+	  "  /* A field's limit is in bytes (data-maxbytes), as the server counts it; maxlength counts characters,\n"
+	  "     and a letter such as \u00e9 is two bytes: say so before the form is sent, naming the field. */\n"
+	  "  if (window.TextEncoder) document.querySelectorAll('[data-maxbytes]').forEach(function(i){\n"
+	  "    var max = parseInt(i.dataset.maxbytes, 10), enc = new TextEncoder();\n"
+	  "    var l = i.labels && i.labels.length ? i.labels[0].textContent.replace(/ \\(required\\)$/, '') : i.name;\n"
+	  "    function check(){ var n = enc.encode(i.value).length;\n"
+	  "      i.setCustomValidity(n > max ? l + ': at most ' + max + ' bytes, and this is ' + n +\n"
+	  "        ' (a letter such as \u00e9 takes 2, most other scripts 3, an emoji 4): make it shorter.' : ''); }\n"
+	  "    i.addEventListener('input', check); check(); });\n"
 	  "})();\n" },
 };
 

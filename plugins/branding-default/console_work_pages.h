@@ -64,15 +64,15 @@
 	  "received and its reference. The order is then fulfilled.</p><form method=\"post\" id=\"pay-form\" action=\""
 	  "/vendor/orders/{{order.id}}/payment\" class=\"stack\">" CSRF "<label for=\"amount\">Amount paid ({{currency}})"
 	  "</label><input id=\"amount\" name=\"amount\" inputmode=\"decimal\" value=\"{{amount}}\" required>"
-	  "<label for=\"reference\">Payment reference</label><input id=\"reference\" name=\"reference\" maxlength=\"127\" "
+	  "<label for=\"reference\">Payment reference</label><input id=\"reference\" name=\"reference\" maxlength=\"127\" data-maxbytes=\"127\" "
 	  "value=\"{{reference}}\" required><button type=\"submit\">Record the payment</button></form>{{/pay}}"
 	  "{{#refund}}<h2>Refund</h2><p>Refunds the whole order: the renewed contract is cancelled and the channel's "
 	  "commissions reversed.</p><form method=\"post\" id=\"refund-form\" action=\"/vendor/orders/{{order.id}}/refund\" "
 	  "class=\"stack\">" CSRF "<label for=\"reason\">Reason</label><input id=\"reason\" name=\"reason\" "
-	  "maxlength=\"127\" required><button type=\"submit\">Refund the order</button></form>{{/refund}}"
+	  "maxlength=\"127\" data-maxbytes=\"127\" required><button type=\"submit\">Refund the order</button></form>{{/refund}}"
 	  "<p><a href=\"/vendor/orders\">All orders</a></p>" },
 	{ "page/contract.html", "text/html",
-	  CONSOLE_NAV "{{#contract}}<dl class=\"facts\"><dt>Contract</dt><dd id=\"contract-id\">{{external_id}}</dd>"
+	  CONSOLE_NAV "{{#edit_href}}<p class=\"actions\"><a href=\"{{edit_href}}\" id=\"edit-record\">{{edit_label}}</a></p>{{/edit_href}}" "{{#contract}}<dl class=\"facts\"><dt>Contract</dt><dd id=\"contract-id\">{{external_id}}</dd>"
 	  "<dt>Customer</dt><dd><a id=\"contract-customer\" href=\"{{base}}/customers/{{customer_id}}\">{{customer}}</a>"
 	  "</dd><dt>Product</dt><dd>{{product}}{{#line}} ({{line}}){{/line}}</dd><dt>Channel</dt><dd>{{reseller}}"
 	  "{{#distributor}} via {{distributor}}{{/distributor}}</dd><dt>Seats</dt><dd>{{quantity}}</dd><dt>Term</dt>"
@@ -86,7 +86,7 @@
 	  "{{^has_quotes}}<p>No quotes.</p>{{/has_quotes}}"
 	  "{{#vendor_side}}<h2>Orders</h2>" ORDERS_OF("orders") "{{/vendor_side}}" },
 	{ "page/customer.html", "text/html",
-	  CONSOLE_NAV "{{#customer}}<dl class=\"facts\"><dt>Customer</dt><dd id=\"customer-name\">{{name}}</dd>"
+	  CONSOLE_NAV "{{#edit_href}}<p class=\"actions\"><a href=\"{{edit_href}}\" id=\"edit-record\">{{edit_label}}</a></p>{{/edit_href}}" "{{#customer}}<dl class=\"facts\"><dt>Customer</dt><dd id=\"customer-name\">{{name}}</dd>"
 	  "<dt>Reference</dt><dd>{{external_id}}</dd><dt>E-mail</dt><dd>{{email}}</dd><dt>Phone</dt><dd>{{phone}}</dd>"
 	  "<dt>Address</dt><dd>{{address1}} {{address2}} {{postcode}} {{city}} {{region}} {{country}}</dd>"
 	  "<dt>Segment</dt><dd>{{segment}}</dd></dl>{{/customer}}"
@@ -102,12 +102,13 @@
 #define USERS_BODY                                                                                                \
 	CONSOLE_NAV                                                                                      \
 	"{{#create}}<h2>New user</h2><form method=\"post\" action=\"{{base}}\" id=\"user-create\" class=\"stack\">"   \
-	CSRF "<label for=\"email\">E-mail</label><input id=\"email\" name=\"email\" type=\"email\" value=\"{{email}}\" " \
-	"required><label for=\"name\">Name</label><input id=\"name\" name=\"name\" value=\"{{name}}\" required>"       \
-	"<label for=\"role\">Role</label><select id=\"role\" name=\"role\">{{#roles}}<option value=\"{{value}}\">"    \
-	"{{value}}</option>{{/roles}}</select>{{#vendor_side}}<label for=\"partner_id\">Partner (partner roles)</label>" \
-	"<select id=\"partner_id\" name=\"partner_id\"><option value=\"\">none</option>{{#partners}}<option "         \
-	"value=\"{{id}}\">{{name}}</option>{{/partners}}</select>{{/vendor_side}}<label for=\"password\">Password "    \
+	CSRF "<label for=\"email\">E-mail</label><input id=\"email\" name=\"email\" type=\"email\" value=\"{{email}}\" maxlength=\"127\" data-maxbytes=\"127\" " \
+	"required><label for=\"name\">Name</label><input id=\"name\" name=\"name\" value=\"{{name}}\" maxlength=\"127\" data-maxbytes=\"127\" required>"       \
+	"<label for=\"role\">Role</label><select id=\"role\" name=\"role\">{{#roles}}<option value=\"{{value}}\""    \
+	"{{#selected}} selected{{/selected}}>{{value}}</option>{{/roles}}</select>{{#vendor_side}}<label "            \
+	"for=\"partner_id\">Partner (partner roles)</label><select id=\"partner_id\" name=\"partner_id\"><option "    \
+	"value=\"\">none</option>{{#partners}}<option value=\"{{id}}\"{{#selected}} selected{{/selected}}>{{name}}"   \
+	"</option>{{/partners}}</select>{{/vendor_side}}<label for=\"password\">Password "                             \
 	"(10 characters or more)</label><input id=\"password\" name=\"password\" type=\"password\" "                  \
 	"autocomplete=\"new-password\" required><button type=\"submit\">Create the user</button></form>{{/create}}"    \
 	"<h2>Users</h2>" TABLE("Users") "<thead><tr><th scope=\"col\">E-mail</th><th scope=\"col\">Name</th>"         \
@@ -125,6 +126,24 @@
 	"type=\"submit\" name=\"action\" value=\"disable\">Disable</button>{{/disabled}}</form>{{/may_change}}"         \
 	"{{#self}}you{{/self}}</td></tr>{{/rows}}</tbody>" TABLE_END
 	{ "page/vendor_users.html", "text/html", USERS_BODY },
+	/* A record's form (console_records.c): each field's hint and error
+	 * read with it; a text field's limit in bytes (data-maxbytes: portal.js
+	 * counts a letter such as "é" as the two bytes the server counts). */
+	{ "page/vendor_record.html", "text/html",
+	  CONSOLE_NAV "{{#add_customer}}<p>A customer not in the list? <a href=\"/vendor/customers/new\">Add the customer"
+	  "</a> first.</p>{{/add_customer}}<form method=\"post\" action=\"{{action}}\" id=\"record-form\" class=\"stack\">" CSRF
+	  "{{#fields}}<label for=\"f-{{name}}\">{{label}}{{#required}} (required){{/required}}</label>"
+	  "{{#hint}}<span class=\"hint\" id=\"f-{{name}}-hint\">{{hint}}</span>{{/hint}}"
+	  "{{#problem}}<span class=\"error field-error\" id=\"f-{{name}}-error\">{{problem}}</span>{{/problem}}"
+	  "{{#has_options}}<select id=\"f-{{name}}\" name=\"{{name}}\"{{#required}} required{{/required}}"
+	  "{{#wrong}} aria-invalid=\"true\"{{/wrong}}{{#describedby}} aria-describedby=\"{{describedby}}\"{{/describedby}}>"
+	  "{{#options}}<option value=\"{{value}}\"{{#selected}} selected{{/selected}}>{{label}}</option>{{/options}}"
+	  "</select>{{/has_options}}{{^has_options}}<input id=\"f-{{name}}\" name=\"{{name}}\" type=\"{{type}}\" "
+	  "value=\"{{value}}\"{{#maxbytes}} maxlength=\"{{maxbytes}}\" data-maxbytes=\"{{maxbytes}}\"{{/maxbytes}}"
+	  "{{#inputmode}} inputmode=\"{{inputmode}}\"{{/inputmode}}{{#required}} required{{/required}}"
+	  "{{#wrong}} aria-invalid=\"true\"{{/wrong}}{{#describedby}} aria-describedby=\"{{describedby}}\"{{/describedby}}>"
+	  "{{/has_options}}{{/fields}}<button type=\"submit\">{{submit}}</button></form>"
+	  "{{#back}}<p><a href=\"{{back}}\">{{back_label}}</a></p>{{/back}}" },
 	{ "page/partner_users.html", "text/html", USERS_BODY },
 	{ "page/vendor_message.html", "text/html",
 	  CONSOLE_NAV "{{#message}}<dl class=\"facts\"><dt>Kind</dt><dd>{{kind}}</dd><dt>To</dt><dd>{{to}}</dd>"

@@ -34,7 +34,7 @@ describe('console work flow', { timeout: 120000 }, () => {
     await login(page, w, 'admin');
     await page.goto(`${w.base}/vendor/contracts`);
     await w.shot(page, FLOW, 'contracts');
-    const link = page.locator('a[href^="/vendor/contracts/"]').first();
+    const link = page.locator('table a[href^="/vendor/contracts/"]').first();
     const ext = (await link.textContent()).trim();
     await Promise.all([page.waitForURL(/\/vendor\/contracts\/\d+$/), link.click()]);
     await w.shot(page, FLOW, 'contract');

@@ -35,8 +35,9 @@ describe('partner flow', { timeout: 120000 }, () => {
     await page.fill('#vendor', 'sentinel');
     await page.fill('#email', w.emails.partner);
     await page.fill('#password', 'not-the-password');
-    await Promise.all([page.waitForURL(/\/login\?failed=1$/), page.click('button[type=submit]')]);
+    await Promise.all([page.waitForURL(/\/login\?failed=1&vendor=sentinel$/), page.click('button[type=submit]')]);
     assert.match(await page.textContent('[role=alert]'), /wrong/);
+    assert.equal(await page.inputValue('#vendor'), 'sentinel', 'the vendor typed is kept');
     await w.shot(page, FLOW, 'login-failed');
   });
 

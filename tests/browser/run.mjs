@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
-const FLOWS = ['customer', 'partner', 'sales', 'vendor', 'security', 'checkout', 'walk', 'deals', 'leads', 'feeds', 'hooks', 'console_work', 'demo', 'reports', 'phone'];
+const FLOWS = ['customer', 'partner', 'sales', 'vendor', 'security', 'checkout', 'walk', 'deals', 'leads', 'feeds', 'hooks', 'console_work', 'demo', 'reports', 'phone', 'records'];
 const SUITE_TIMEOUT = 300000; // ms: the whole suite, a bound against hangs
 
 let junit = null;

@@ -57,8 +57,9 @@ describe('sales flow', { timeout: 120000 }, () => {
     await w.shot(page, FLOW, 'sales-view');
     assert.equal(await page.textContent('h1'), `Quote ${opp.number}`);
     assert.match(await page.textContent('main'), /Dunmore Architects/);
-    assert.equal(await page.inputValue('#discount_bp'), '0');
-    assert.match(await page.textContent('label[for=discount_bp]'), new RegExp(`at most ${s.bound}\\b`));
+    assert.equal(await page.inputValue('#discount'), '0.00');
+    // in per cent, as the vendor's bound is shown (it asked for basis points: a "10" typed was 0.10 %)
+    assert.match(await page.textContent('label[for=discount]'), new RegExp(`per cent .*at most ${(s.bound / 100).toFixed(2)} %`));
     s.before = opp.lines.filter((l) => !l.optional).reduce((a, l) => a + l.list, 0);
     assert.equal((await page.textContent('#quote-total')).trim(), money(s.before));
     Object.assign(s, { opp, token });
@@ -68,14 +69,14 @@ describe('sales flow', { timeout: 120000 }, () => {
   test('a discount within the bound is set, audited, and lowers the total', async (t) => {
     if (missing(t)) return;
     assert.ok(s.opp, 'the sales view from the previous step');
-    const bp = Math.floor(s.bound / 2);
-    await page.fill('#discount_bp', String(bp));
+    const bp = Math.floor(s.bound / 200) * 100; // whole per cents
+    await page.fill('#discount', String(bp / 100));
     await Promise.all([page.waitForURL(`${w.base}/sales/opportunities/${s.opp.id}`), page.click('#discount-form button[type=submit]')]);
     await w.shot(page, FLOW, 'discount-within-bound');
     assert.equal(await page.locator('#sales-error').count(), 0);
     const total = s.before - Math.floor((s.before * bp) / 10000);
     assert.equal((await page.textContent('#quote-total')).trim(), money(total));
-    assert.equal(await page.inputValue('#discount_bp'), String(bp));
+    assert.equal(await page.inputValue('#discount'), (bp / 100).toFixed(2));
     const o = await w.get(`/api/v1/opportunities/${s.opp.id}`);
     assert.equal(o.discount_bp, bp);
     const audit = await w.items(`/api/v1/audit?object=opportunities&object_id=${s.opp.id}`);
@@ -86,12 +87,13 @@ describe('sales flow', { timeout: 120000 }, () => {
   test('a discount beyond the bound is refused and changes nothing', async (t) => {
     if (missing(t)) return;
     assert.ok(s.bp, 'the discount from the previous step');
-    await page.fill('#discount_bp', String(s.bound + 1));
+    const over = ((s.bound + 1) / 100).toFixed(2);
+    await page.fill('#discount', over);
     const [resp] = await Promise.all([page.waitForNavigation(), page.click('#discount-form button[type=submit]')]);
     assert.equal(resp.status(), 422);
     await w.shot(page, FLOW, 'discount-beyond-bound');
     assert.match(await page.textContent('#sales-error'), /beyond what Sentinel Web Security allows/);
-    assert.equal(await page.inputValue('#discount_bp'), String(s.bound + 1), 'the form keeps what was typed');
+    assert.equal(await page.inputValue('#discount'), over, 'the form keeps what was typed');
     assert.equal((await page.textContent('#quote-total')).trim(), money(s.total));
     assert.equal((await w.get(`/api/v1/opportunities/${s.opp.id}`)).discount_bp, s.bp);
     assert.deepEqual(page.problems, []);

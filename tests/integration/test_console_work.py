@@ -232,23 +232,26 @@ def test_users_create_role_disable_and_partner_admins_own_users(daemon, tmp_path
     assert admin.get(f"/api/v1/users/{gs_id}")["role"] == "partner-admin"
     boss.post(f"/vendor/users/{gs_id}", {"action": "role", "role": "partner-sales", "partner_id": "3"})
     r = boss.post(f"/vendor/users/{gs_id}", {"action": "role", "role": "partner-sales", "partner_id": ""}, status=400)
-    assert error_of(r.text).startswith("partner_id:")
+    assert error_of(r.text).startswith("Partner:"), error_of(r.text)
     # Bad input names the field; nothing is created.
     r = boss.post("/vendor/users", {"email": "not-an-address", "name": "N", "role": "vendor-sales",
                                     "password": "correct horse battery"}, status=400)
-    assert error_of(r.text).startswith("email:"), error_of(r.text)
+    assert error_of(r.text).startswith("E-mail:"), error_of(r.text)
     r = boss.post("/vendor/users", {"email": "n@sentinel.example", "name": "N", "role": "wizard",
                                     "password": "correct horse battery"}, status=400)
-    assert error_of(r.text).startswith("role:")
+    assert error_of(r.text).startswith("Role:")
     r = boss.post("/vendor/users", {"email": "n@sentinel.example", "name": "N", "role": "partner-sales",
                                     "password": "correct horse battery"}, status=400)
-    assert error_of(r.text).startswith("partner_id:")
+    assert error_of(r.text).startswith("Partner:")
+    # the form keeps what was chosen, not only what was typed (the field names of the form, as labelled)
+    form = re.search(r'<form[^>]*id="user-create".*?</form>', r.text, re.S).group(0)
+    assert '<option value="partner-sales" selected>' in form and 'value="n@sentinel.example"' in form, form
     r = boss.post("/vendor/users", {"email": "n@sentinel.example", "name": "N", "role": "vendor-sales",
                                     "password": "short"}, status=400)
-    assert error_of(r.text).startswith("password:")
+    assert error_of(r.text).startswith("Password:")
     r = boss.post("/vendor/users", {"email": "cm@sentinel.example", "name": "N", "role": "vendor-sales",
                                     "password": "correct horse battery"}, status=409)
-    assert error_of(r.text).startswith("email:")
+    assert error_of(r.text).startswith("E-mail:")
     assert not [x for x in admin.items("/api/v1/users") if x["email"] == "n@sentinel.example"]
     boss.post("/vendor/users", {"email": "New@Sentinel.example", "name": "New Person", "role": "vendor-sales",
                                 "password": "correct horse battery"})
@@ -265,7 +268,7 @@ def test_users_create_role_disable_and_partner_admins_own_users(daemon, tmp_path
     assert got["role"] == "channel-manager" and got["disabled"] == 1
     # Nobody disables themself.
     r = boss.post(f"/vendor/users/{u['boss@sentinel.example'].user_id}", {"action": "disable"}, status=400)
-    assert error_of(r.text).startswith("role:")
+    assert error_of(r.text).startswith("Role:")
     # A channel manager reads users but creates none (the API: 403 too).
     cm = browser(d, "cm@sentinel.example")
     page = cm.get("/vendor/users").text
@@ -281,7 +284,7 @@ def test_users_create_role_disable_and_partner_admins_own_users(daemon, tmp_path
     assert "vsales@sentinel.example" in page and "boss@sentinel.example" not in page
     r = vs.post(f"/vendor/users/{u['vsales@sentinel.example'].user_id}", {"action": "role", "role": "vendor-admin"},
                 status=400)
-    assert "role" in error_of(r.text)
+    assert error_of(r.text).startswith("Role:"), error_of(r.text)
     assert admin.get(f"/api/v1/users/{u['vsales@sentinel.example'].user_id}")["role"] == "vendor-sales"
 
     # A partner admin manages its own partner's users, with partner roles only.
@@ -291,7 +294,7 @@ def test_users_create_role_disable_and_partner_admins_own_users(daemon, tmp_path
     assert "boss@sentinel.example" not in page and 'value="vendor-admin"' not in page
     r = gold.post("/partner/users", {"email": "evil@sentinel.example", "name": "E", "role": "vendor-admin",
                                      "password": "correct horse battery"}, status=400)
-    assert error_of(r.text).startswith("role:")
+    assert error_of(r.text).startswith("Role:")
     gold.post("/partner/users", {"email": "gold-new@sentinel.example", "name": "G", "role": "partner-sales",
                                  "password": "correct horse battery", "partner_id": "2"})
     gnew = next(x for x in admin.items("/api/v1/users") if x["email"] == "gold-new@sentinel.example")

@@ -200,6 +200,12 @@ def test_a_customer_request_is_kept_as_typed_or_refused(world):
     _, _, tok = publish(w, "K-20002")
     a = open_link(w, tok)
     good = a.csrf("/portal")
+    # the form's limit is the server's, in bytes: 2000 plain letters (maxlength="2000") were refused
+    page = a.get("/portal").text
+    m = re.search(r'<textarea id="message" name="message"[^>]*>', page)
+    assert m and 'maxlength="1999"' in m.group(0) and 'data-maxbytes="1999"' in m.group(0), m and m.group(0)
+    r = a.post("/portal/request", {"csrf": good, "action": "callback", "message": "a" * 2000})
+    assert r.status == 400, r
     tasks = len(w.items("/api/v1/tasks"))
     r = a.post("/portal/request", {"csrf": good, "action": "callback", "message": b"call me \xff please"})
     assert r.status == 400 and "message" in r.text.lower(), r
@@ -363,3 +369,69 @@ def test_a_browser_gets_a_page_for_an_address_with_no_page(daemon, tmp_path):
     r = http_request(d.port, "GET", "/vendor/%3Cscript%3Ealert(1)%3C/script%3E", headers=html)
     assert r.status == 404 and "<script>alert" not in check_page(r, "hostile path")
     d.stop()
+
+
+def test_a_browser_form_too_large_gets_a_page(daemon, tmp_path):
+    """A form a browser sends over the body limit (a long paste, a large
+    file) is answered 413 with a page saying what happened and what to do,
+    as the 404 and 405 pages are, not the API's JSON; API clients and /api/
+    addresses still get the JSON error naming the limit.  Both refusals:
+    h2o's at the head (a Content-Length over the connection's limit, an
+    anonymous /login) and renewd's at the route (a chunked body)."""
+    from conftest import demo_load, http_request, raw_connect
+    data = tmp_path / "store"
+    data.mkdir()
+    demo_load(data)
+    d = daemon(data=data, args=["--test-clock", "1", "--max-body-bytes", "4096"])
+    accept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    html = {"Accept": accept, "Content-Type": "application/x-www-form-urlencoded"}
+    big = b"vendor=sentinel&email=a%40b.example&password=" + b"x" * 200000
+    r = http_request(d.port, "POST", "/login", body=big, headers=html)
+    assert r.status == 413, r
+    assert r.headers["content-type"].startswith("text/html"), r.headers
+    body = r.body.decode()
+    assert "<h1>" in body and "larger than" in body and "nothing was saved" in body, body
+    assert '{"error"' not in body
+    assert "frame-ancestors 'none'" in r.headers.get("content-security-policy", ""), r.headers
+    # the API's clients: JSON as before
+    r = http_request(d.port, "POST", "/login", body=big, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status == 413 and r.headers["content-type"].startswith("application/json"), r
+    r = http_request(d.port, "POST", "/api/v1/session", body=big, headers=html)
+    assert r.status == 413 and r.headers["content-type"].startswith("application/json"), r
+    # a chunked body over the route's limit (renewd's own check): the branded page
+    s = raw_connect(d.port, 10)
+    try:
+        chunk = b"x" * 8192
+        s.sendall(b"POST /login HTTP/1.1\r\nHost: t\r\nAccept: " + accept.encode() +
+                  b"\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                  b"%x\r\n" % len(chunk) + chunk + b"\r\n0\r\n\r\n")
+        got = b""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and b"</html>" not in got:
+            part = s.recv(65536)
+            if not part:
+                break
+            got += part
+    finally:
+        s.close()
+    assert got.startswith(b"HTTP/1.1 413"), got[:300]
+    assert b"text/html" in got.split(b"\r\n\r\n")[0].lower() and b"larger than" in got, got[:1500]
+    d.stop()
+
+
+def test_the_purchase_form_limits_are_the_servers(world):
+    """The purchase page's billing fields had no maxlength: a company or
+    address longer than the order keeps (127 bytes; a city 63, a postcode 15)
+    was typed in full and refused after Buy.  Each field's maxlength and
+    data-maxbytes is the byte limit the checkout service keeps, so the
+    browser stops there and portal.js names a field over it in bytes."""
+    w = world
+    _, _, tok = publish(w, "K-20002")
+    a = open_link(w, tok)
+    assert a.post("/portal/accept", {"csrf": a.csrf("/portal"), "accept": "yes"}).status == 303
+    page = a.get("/portal/purchase").text
+    for name, limit in (("company", 127), ("address_line1", 127), ("address_line2", 127), ("city", 63),
+                        ("postcode", 15), ("country", 2), ("email", 127)):
+        m = re.search(r'<input id="%s" [^>]*>' % name, page)
+        assert m, (name, page[:2000])
+        assert f'maxlength="{limit}"' in m.group(0) and f'data-maxbytes="{limit}"' in m.group(0), m.group(0)
