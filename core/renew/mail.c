@@ -201,14 +201,29 @@ static char *render_message(const struct batch *bt, const struct item *it, const
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
 	snprintf(id, sizeof id, "<renewd-%llu-%llu@renewd>", (unsigned long long)it->vendor, (unsigned long long)m->id);
-	/* The boundaries are random: the text part goes as 8bit lines, and text
+	/* The boundaries come from a hash of the text part.  It goes as 8bit
+	 * lines (the HTML and the PDF go as base64, which has no '-'), and text
 	 * a partner or a customer chose (a name) holding a line "--BOUNDARY"
 	 * would otherwise end a part or the message there (and make a part of
-	 * its own after it).  128 random bits: no text holds them but by chance. */
-	unsigned char rnd[32];
+	 * its own after it).  A text cannot hold 128 bits of its own hash but by
+	 * chance, and a salt is added until it does not hold them at all.  The
+	 * same message renders to the same bytes: rendered at queue or at send
+	 * time, or sent again after a crash. */
 	char hex[65];
-	randombytes_buf(rnd, sizeof rnd);
-	sodium_bin2hex(hex, sizeof hex, rnd, sizeof rnd);
+	for (uint32_t salt = 0;; salt++) {
+		unsigned char h[32];
+		crypto_generichash_state st;
+		crypto_generichash_init(&st, NULL, 0, sizeof h);
+		crypto_generichash_update(&st, (const unsigned char *)&salt, sizeof salt);
+		crypto_generichash_update(&st, (const unsigned char *)m->text, strlen(m->text));
+		crypto_generichash_final(&st, h, sizeof h);
+		sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+		char first[33], second[33];
+		snprintf(first, sizeof first, "%.32s", hex);
+		snprintf(second, sizeof second, "%.32s", hex + 32);
+		if (!strstr(m->text, first) && !strstr(m->text, second))
+			break;
+	}
 	snprintf(boundary, sizeof boundary, "renewd-%.32s", hex);
 	address_header(&b, "From", bt->from_name, bt->from_addr);
 	address_header(&b, "To", NULL, m->to);

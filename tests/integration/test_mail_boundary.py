@@ -6,7 +6,9 @@ deal registration's new customer) holding a line "--renewd-1-N--" closed the
 multipart inside the text part, so the message's HTML part (and anything
 after it) was lost, and lines of the attacker's choosing could be read as a
 part of their own (a forged text/html part in a vendor's message).  The
-boundary is random now: no text can hold it but by chance.
+boundary is now 128 bits of a hash of the text part itself (salted until the
+text does not hold them): no text can name it, and the same message still
+renders to the same bytes.
 """
 import datetime
 

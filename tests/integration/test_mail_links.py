@@ -178,7 +178,7 @@ def test_sales_notice_goes_to_the_seller_with_a_sales_view_link(daemon, tmp_path
         paths = links(notice[0])
         assert paths == [f"/sales/opportunities/{o['id']}"], paths
         page = login(d, email).get(paths[0]).text
-        assert o["number"] in page and 'name="discount_bp"' in page, page  # the view, with the flags to amend
+        assert o["number"] in page and 'name="discount"' in page, page  # the view, with the flags to amend
         r = anon.request("GET", paths[0])
         assert r.status == 303 and r.headers["location"].endswith("/login"), r
         plat.get(paths[0], status=404)

@@ -32,6 +32,7 @@ from test_renewals import MAIL_WAIT, _Controller, set_clock, start_world, wait_o
 TOKEN = re.compile(rb"/c/[A-Za-z0-9_-]+")
 BASE = re.compile(rb"http://127\.0\.0\.1:[0-9]+")  # public_url: the port each daemon bound
 PDF_STAMP = re.compile(rb"/(CreationDate|ModDate) \([^)]*\)|/ID \[[^\]]*\]")
+BOUNDARY = re.compile(rb'boundary="[^"]*"')  # a hash of the text part, which holds the token
 AT_QUEUE = ["--mail-render-at-queue", "1"]
 
 
@@ -70,11 +71,12 @@ class RawSink:
 
 def canonical(raw):
     """A message's bytes with what may differ between two runs replaced:
-    the Date header, link tokens, the daemon's port in links, the PDF's stamps; base64 parts decoded so
+    the Date header, link tokens, the daemon's port in links, the PDF's
+    stamps, the MIME boundaries (made from the text, which holds the token); base64 parts decoded so
     that a token inside them is replaced too (the encoding is a function of
     the content)."""
     head, _, _ = raw.partition(b"\r\n\r\n")
-    lines = [ln for ln in head.split(b"\r\n") if not ln.startswith(b"Date: ")]
+    lines = [BOUNDARY.sub(b'boundary="B"', ln) for ln in head.split(b"\r\n") if not ln.startswith(b"Date: ")]
     out = [b"\r\n".join(lines)]
     msg = email.message_from_bytes(raw, policy=email_policy.compat32)
     for part in msg.walk():
