@@ -208,7 +208,7 @@ static int product(struct rd_txn *t, const struct rd_app *app, uint64_t vendor, 
 }
 
 static int contract(struct rd_txn *t, const struct rd_app *app, uint64_t vendor, const struct rd_vendor *v,
-		    struct rd_contract *x, struct rd_record_seen *seen, struct rd_serr *e)
+		    struct rd_contract *x, const struct rd_contract *old, struct rd_record_seen *seen, struct rd_serr *e)
 {
 	struct rd_domain *d = app->domain;
 	uint8_t res_kind = 0, dist_kind = 0;
@@ -223,6 +223,11 @@ static int contract(struct rd_txn *t, const struct rd_app *app, uint64_t vendor,
 	if ((rc = partner(t, d->partners, vendor, x->reseller_id, seen, &res_kind, &res_parent)) < 0)
 		return rc != RD_ENOTFOUND ? rd_serr_store(e, rc)
 					  : rd_serr_set(e, RD_EINVAL, "invalid", "reseller_id", "reseller_id names no partner");
+	/* A contract moved to another reseller, its distributor left as it was:
+	 * the new reseller's distributor is of record (the old one would go on
+	 * seeing a contract no longer in its channel). */
+	if (old && x->reseller_id != old->reseller_id && x->distributor_id == old->distributor_id)
+		x->distributor_id = 0;
 	if (!x->distributor_id && res_kind == RD_PARTNER_RESELLER)
 		x->distributor_id = res_parent; /* the reseller's distributor is of record */
 	if (x->distributor_id && (rc = partner(t, d->partners, vendor, x->distributor_id, seen, &dist_kind, &dist_parent)) < 0 &&
@@ -272,7 +277,7 @@ int rd_record_prepare_seen(struct rd_txn *t, const struct rd_app *app, const str
 	case RD_RES_CUSTOMER: return customer(obj, e);
 	case RD_RES_CONTACT: return contact(t, app, who->vendor, obj, seen, e);
 	case RD_RES_PRODUCT: return product(t, app, who->vendor, obj, seen, e);
-	case RD_RES_CONTRACT: return contract(t, app, who->vendor, v, obj, seen, e);
+	case RD_RES_CONTRACT: return contract(t, app, who->vendor, v, obj, old, seen, e);
 	default: return 0;
 	}
 }
@@ -519,7 +524,7 @@ static int save_write(struct rd_txn *t, void *arg)
 		if (rc < 0)
 			return rd_serr_set(s->e, RD_EINVAL, "invalid", f->json, "%s", why);
 	}
-	if (!s->id) {
+	{ /* what a record needs, after a change too: a field cleared ("") is refused as the API refuses it */
 		static const char *const partner_needs[] = { "name", "kind", "tier", NULL };
 		const char *missing = NULL;
 		if (k->res == RD_RES_PARTNER) {

@@ -764,6 +764,21 @@ def test_records_added_and_changed_from_the_console(world):
     page = b.get(f"/vendor/products/{prod[0]['id']}/edit").text
     assert 'value="1200.50"' in page, page
     b.get("/vendor/partners/999999/edit", status=404)
+    # a change cannot clear what the record needs (the API refuses "" for them too): a distributor
+    # left without a kind would take its resellers' contracts' distributor of record with it
+    before_dist = w.api.get("/api/v1/partners/1")
+    for cleared in ({"kind": ""}, {"tier": ""}, {"name": ""}):
+        r = b.post("/vendor/partners/1/edit", dict({"name": before_dist["name"], "kind": "distributor",
+                                                    "tier": before_dist["tier"]}, **cleared), status=400)
+        field = next(iter(cleared))
+        assert 'aria-invalid="true"' in field_of(r.text, field), (field, text(r.text)[:600])
+    assert w.api.get("/api/v1/partners/1") == before_dist
+    # a contract moved to a reseller of no distributor: its distributor of record goes with the old reseller
+    lone = w.api.call("POST", "/api/v1/partners", {"name": "Lone Reseller", "kind": "reseller", "tier": "silver"})
+    assert lone.status == 201, lone
+    b.post(f"/vendor/contracts/{kid}/edit", {"reseller_id": str(lone.json()["id"])})
+    k = w.api.get(f"/api/v1/contracts/{kid}")
+    assert (k["reseller_id"], k["distributor_id"]) == (lone.json()["id"], None), k
     # a role that may only read partners and products: no links, no forms, posts refused
     s = Browser(w.d)
     s.login("vsales@sentinel.example")
