@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config/config.h"
 #include "plugin/host.h"
+#include "rd_config.h"
 #include "services/enablements.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -69,6 +71,21 @@ static bool inside(const char *a, const char *b)
 	return !strncmp(a, b, n) && (a[n] == 0 || a[n] == '/');
 }
 
+/* One of renewd's own folders resolved: as given when absolute, else from
+ * the working directory renewd started in (it never changes it): a
+ * relative `data` must not turn the check off. */
+static bool resolve_own(const char *dir, char out[PATH_MAX])
+{
+	if (!dir || !*dir)
+		return false;
+	if (dir[0] == '/')
+		return resolve(dir, out);
+	char cwd[PATH_MAX], abs[PATH_MAX];
+	if (!getcwd(cwd, sizeof cwd) || snprintf(abs, sizeof abs, "%s/%s", cwd, dir) >= (int)sizeof abs)
+		return false;
+	return resolve(abs, out);
+}
+
 const char *rd_edi_folder_refusal(const struct rd_app *app, const char *dir)
 {
 	char mine[PATH_MAX], theirs[PATH_MAX];
@@ -78,9 +95,9 @@ const char *rd_edi_folder_refusal(const struct rd_app *app, const char *dir)
 		const char *dir, *what;
 	} own[] = { { app->config->data, "renewd's data directory (the store, its mail and bodies folders)" },
 		    { app->config->feeds_dir, "renewd's feeds directory (the partners' drop folders)" },
-		    { app->config->plugin_dir, "renewd's plugin directory" } };
+		    { app->config->plugin_dir ? app->config->plugin_dir : RD_PLUGINDIR, "renewd's plugin directory" } };
 	for (size_t i = 0; i < sizeof own / sizeof *own; i++)
-		if (own[i].dir && resolve(own[i].dir, theirs) && inside(mine, theirs))
+		if (resolve_own(own[i].dir, theirs) && inside(mine, theirs))
 			return own[i].what;
 	return NULL;
 }

@@ -498,3 +498,27 @@ def test_edi_folders_cannot_reach_renewds_files_or_another_vendors(daemon, tmp_p
     time.sleep(0.5)  # a scan of the folders
     assert sorted(p.name for p in data.iterdir()) == before
     assert admin.get("/api/v1/vendor")["slug"] == "sentinel"
+
+
+def test_edi_folders_are_checked_against_a_relative_data_directory(daemon, tmp_path):
+    """renewd started with a relative data directory (`--data store`, or
+    `"data": "var/renewd"` in the configuration file): its folder was
+    compared as written, never matched an absolute inbound_dir, and the
+    check of renewd's own folders was off."""
+    import os
+    from conftest import api_user, demo_load
+    data = tmp_path / "store"
+    data.mkdir()
+    demo_load(data)
+    token, uid = api_user(data, email="admin@x.example")
+    rel = Path(os.path.relpath(data))  # renewd runs in this process's working directory
+    assert not rel.is_absolute()
+    d = daemon(data=rel, args=["--test-clock", "1", "--sched-interval-ms", "100000"])
+    admin = ApiClient(d, token, uid)
+    cfg, out, inb = config(tmp_path)
+    before = sorted(p.name for p in data.iterdir())
+    r = admin.call("POST", "/api/v1/plugins/connector-x12/enablements",
+                   {"partner_id": 1, "config": {**cfg, "inbound_dir": str(data)}})
+    assert r.status == 422 and "data directory" in r.json()["error"]["message"], r
+    time.sleep(0.3)
+    assert sorted(p.name for p in data.iterdir()) == before
