@@ -119,21 +119,27 @@ static void edi_watch(void *arg, const char *dir)
 	rd_dirwatch_add(((struct daemon *)arg)->edi_watch, dir);
 }
 
-/* Expired tokens removed each minute: at most TOKENS_PURGE_BATCHES writes
- * of TOKENS_PURGE_BATCH each (the writer is held that briefly), the rest
- * in the next minutes.  By the clock authentication uses (the real one). */
+/* Expired tokens removed each minute, on the loop: at most
+ * TOKENS_PURGE_BATCHES writes of TOKENS_PURGE_BATCH each (the writer is held
+ * that briefly), the rest in the next minutes.  On PostgreSQL a token is two
+ * statements (its read and its delete), so one write of
+ * TOKENS_PURGE_BATCH_PG a minute keeps the loop's pause short there.  By
+ * the clock authentication uses (the real one). */
 #define TOKENS_PURGE_BATCH 500
 #define TOKENS_PURGE_BATCHES 8
+#define TOKENS_PURGE_BATCH_PG 100
 
 static void tokens_purge(struct rd_app *app)
 {
 	uint64_t now = (uint64_t)time(NULL);
+	bool lmdb = !strcmp(rd_store_backend(app->store), "lmdb");
+	int batch = lmdb ? TOKENS_PURGE_BATCH : TOKENS_PURGE_BATCH_PG, batches = lmdb ? TOKENS_PURGE_BATCHES : 1;
 	int total = 0, k = 0;
-	for (int i = 0; i < TOKENS_PURGE_BATCHES; i++) {
-		if ((k = rd_tokens_purge(app->store, app->domain, now, TOKENS_PURGE_BATCH)) <= 0)
+	for (int i = 0; i < batches; i++) {
+		if ((k = rd_tokens_purge(app->store, app->domain, now, (size_t)batch)) <= 0)
 			break;
 		total += k;
-		if (k < TOKENS_PURGE_BATCH)
+		if (k < batch)
 			break;
 	}
 	if (k < 0 && k != RD_EBUSY)
