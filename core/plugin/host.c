@@ -109,6 +109,11 @@ struct rd_plugins {
 	struct kv_job *queue;
 	unsigned busy;
 	atomic_uint stuck;              /* init and configure calls abandoned, still running (rd_plugins_busy) */
+	/* A plugin's storage calls in the store (store_enter): an abandoned call
+	 * may still make one after its caller has moved on, so rd_plugins_free,
+	 * leaving such a call running, shuts them out before the store closes. */
+	atomic_uint store_users;
+	atomic_bool store_shut;
 	/* Set once at start (loop thread), read-only after: safe from the pool. */
 	struct rd_secrets secrets;      /* the key that seals enablement secrets */
 	struct outbound *outbound;      /* outbound_hosts, owned */
@@ -183,6 +188,22 @@ static int64_t h_now(rd_plugin_ctx *ctx)
 	return (int64_t)rd_clock_now();
 }
 
+/* A storage call's use of the store: false once rd_plugins_free shut it
+ * out (the store is about to close under an abandoned call). */
+static bool store_enter(struct rd_plugins *p)
+{
+	atomic_fetch_add(&p->store_users, 1);
+	if (!atomic_load(&p->store_shut))
+		return true;
+	atomic_fetch_sub(&p->store_users, 1);
+	return false;
+}
+
+static void store_leave(struct rd_plugins *p)
+{
+	atomic_fetch_sub(&p->store_users, 1);
+}
+
 static int kv_key(rd_plugin_ctx *ctx, const char *key, uint8_t *out, size_t *len)
 {
 	size_t pl = strlen(ctx->l->name), kl = key ? strlen(key) : 0;
@@ -217,15 +238,20 @@ static int h_kv_get(rd_plugin_ctx *ctx, const char *key, void *buf, size_t cap, 
 			return orc;
 	}
 	struct rd_txn *t;
+	if (!store_enter(p))
+		return RD_EBUSY;
 	int rc = rd_store_read(ctx->host->store, &t);
-	if (rc < 0)
+	if (rc < 0) {
+		store_leave(p);
 		return rc;
+	}
 	uint64_t id;
 	struct rd_plugin_kv *kv = rd_malloc(sizeof *kv);
 	rc = rd_index_find(t, ctx->host->domain->plugin_kv, "key", ctx->vendor, k, kl, &id);
 	if (rc == 0)
 		rc = rd_entity_get(t, ctx->host->domain->plugin_kv, &rd_entity_plugin_kv, ctx->vendor, id, kv);
 	rd_txn_end(t);
+	store_leave(p);
 	if (rc == 0) {
 		*len = kv->len;
 		if (kv->len > cap)
@@ -307,8 +333,13 @@ static int kv_submit(rd_plugin_ctx *ctx, struct kv_job *j)
 		pthread_mutex_unlock(&p->mu);
 		return 0;
 	}
-	if (!p->have_async || writes_direct || pthread_equal(pthread_self(), p->loop_thread))
-		return rd_store_write(p->store, kv_write, j);
+	if (!p->have_async || writes_direct || pthread_equal(pthread_self(), p->loop_thread)) {
+		if (!store_enter(p))
+			return RD_EBUSY;
+		int rc = rd_store_write(p->store, kv_write, j);
+		store_leave(p);
+		return rc;
+	}
 	pthread_mutex_lock(&p->mu);
 	j->next = p->queue;
 	p->queue = j;
@@ -808,7 +839,13 @@ void rd_plugins_free(struct rd_plugins **pp)
 		return;
 	if (atomic_load(&p->stuck)) {
 		/* A configure still runs in a plugin's code, with the registry:
-		 * neither is taken from under it (the process is ending). */
+		 * neither is taken from under it (the process is ending).  Its
+		 * storage calls are shut out of the store, which the caller closes
+		 * next; one already in the store is waited for (a short read or
+		 * write: bounded all the same). */
+		atomic_store(&p->store_shut, true);
+		for (int i = 0; i < 2000 && atomic_load(&p->store_users); i++)
+			usleep(1000);
 		*pp = NULL;
 		return;
 	}
