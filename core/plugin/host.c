@@ -47,7 +47,12 @@ struct rd_loaded {
 	void *dl;
 	rd_plugin_ctx *ctx; /* the plugin-level context (init, deinit) */
 	unsigned in_flight;
-	atomic_bool configure_stuck; /* a configure that did not return in time is still running */
+	/* The vendors whose configure did not return in time and still runs
+	 * (under the host's mu): that vendor's configure is refused until it
+	 * returns, not every vendor's; eight of them refuse everyone's
+	 * (a thread each is left running). */
+	uint64_t cfg_stuck[8];
+	unsigned n_cfg_stuck;
 	struct {
 		uint64_t vendor;
 		unsigned n; /* 0: a free entry */
@@ -1330,8 +1335,15 @@ static void *cfg_main(void *arg)
 	bool abandoned = c->abandoned;
 	pthread_cond_signal(&c->cv);
 	pthread_mutex_unlock(&c->mu);
-	if (abandoned) { /* returned at last: the plugin may be configured again */
-		atomic_store(&c->ctx.l->configure_stuck, false);
+	if (abandoned) { /* returned at last: the plugin may be configured again for that vendor */
+		struct rd_loaded *l = c->ctx.l;
+		pthread_mutex_lock(&c->ctx.host->mu);
+		for (unsigned i = 0; i < l->n_cfg_stuck; i++)
+			if (l->cfg_stuck[i] == c->ctx.vendor) {
+				l->cfg_stuck[i] = l->cfg_stuck[--l->n_cfg_stuck];
+				break;
+			}
+		pthread_mutex_unlock(&c->ctx.host->mu);
 		atomic_fetch_sub(&c->ctx.host->stuck, 1);
 		cfg_free(c);
 	}
@@ -1376,7 +1388,10 @@ static int configure_timed(struct rd_plugins *p, struct rd_loaded *l, uint64_t v
 				break;
 		if (!c->done) {
 			c->abandoned = true;
-			atomic_store(&l->configure_stuck, true);
+			pthread_mutex_lock(&p->mu);
+			if (l->n_cfg_stuck < sizeof l->cfg_stuck / sizeof l->cfg_stuck[0])
+				l->cfg_stuck[l->n_cfg_stuck++] = vendor;
+			pthread_mutex_unlock(&p->mu);
 			atomic_fetch_add(&p->stuck, 1);
 			pthread_mutex_unlock(&c->mu);
 			pthread_detach(t);
@@ -1404,7 +1419,13 @@ int rd_plugins_configure(struct rd_plugins *p, struct rd_loaded *l, uint64_t ven
 {
 	rd_plugin_ctx ctx = { .host = p, .l = l };
 	err[0] = 0;
-	if (atomic_load(&l->configure_stuck)) {
+	bool stuck = false;
+	pthread_mutex_lock(&p->mu);
+	stuck = l->n_cfg_stuck == sizeof l->cfg_stuck / sizeof l->cfg_stuck[0];
+	for (unsigned i = 0; !stuck && i < l->n_cfg_stuck; i++)
+		stuck = l->cfg_stuck[i] == vendor;
+	pthread_mutex_unlock(&p->mu);
+	if (stuck) {
 		snprintf(err, errlen, "plugin %s: configure: an earlier configure has not returned yet (the plugin is stuck: "
 			 "restart renewd after fixing it)", l->name);
 		json_array_append_new(fields, json_pack("{s:s, s:s}", "field", "", "message", err));

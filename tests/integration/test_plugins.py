@@ -876,6 +876,9 @@ def test_a_configure_that_never_returns_does_not_freeze_renewd(daemon, tmp_path,
                  "--plugin-dir", pdir, data=data, timeout=30)
     assert p.returncode == 1 and "configure did not return within 2 s" in p.stderr, p
     assert time.monotonic() - t0 < 15
+    renewctl("vendor", "create", "--name", "Other Co", "--slug", "otherco", "--currency", "EUR", data=data, check=True)
+    other_token = renewctl("user", "create", "--vendor", "otherco", "--email", "a@otherco.example", "--role",
+                           "vendor-admin", data=data, check=True).stdout.strip().splitlines()[-1]
     d = daemon(data=data, args=["--plugin-dir", str(pdir), "--shutdown-timeout-ms", "300"])
     s = Setup(d, world)
     r = timed(s.enable, "tp-cfghang", {})
@@ -884,6 +887,9 @@ def test_a_configure_that_never_returns_does_not_freeze_renewd(daemon, tmp_path,
     assert http_request(d.port, "GET", "/healthz", timeout=5).status == 200
     again = s.enable("tp-cfghang", {})
     assert again.status == 422 and "has not returned yet" in again.json()["error"]["message"], again
+    # another vendor's configure is its own: tried (and given up on in turn), not refused for the first's
+    other = ApiClient(d, other_token, None).call("POST", "/api/v1/plugins/tp-cfghang/enablements", {"config": {}})
+    assert other.status == 422 and "did not return within 2 s" in other.json()["error"]["message"], other
     s.enable("tp-good", {"account": "acct-1"}, status=201)  # other plugins are served
     assert "configure did not return" in d.log()
     d.stop()
