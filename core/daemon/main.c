@@ -92,7 +92,7 @@ static void on_imports_tick(uv_timer_t *t)
 	/* Plugin calls in flight are waited for too, up to the shutdown timeout:
 	 * a hung plugin must not hold the daemon forever. */
 	bool waiting = uv_now(d->loop) < d->plugins_deadline;
-	bool plugins = d->plugins && rd_plugins_busy(d->plugins) && waiting;
+	bool plugins = d->plugins && rd_plugins_calls(d->plugins) && waiting;
 	bool mail = ((d->renew && rd_renew_busy(d->renew)) || rd_hooks_busy(d->hooks)) && waiting;
 	if (rd_imports_busy() || plugins || mail)
 		return;

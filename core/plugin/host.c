@@ -1639,6 +1639,11 @@ unsigned rd_plugins_busy(const struct rd_plugins *p)
 	return p->busy + atomic_load(&((struct rd_plugins *)p)->stuck);
 }
 
+unsigned rd_plugins_calls(const struct rd_plugins *p)
+{
+	return p->busy;
+}
+
 /* ---- enablements ------------------------------------------------------------------ */
 
 static void enablement_key(const char *plugin, uint64_t partner, uint8_t *key, size_t *len)

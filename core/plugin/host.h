@@ -166,7 +166,12 @@ struct rd_plugin_stats {
 size_t rd_plugins_stats(const struct rd_plugins *p, struct rd_plugin_stats *out, size_t cap);
 const double *rd_plugin_call_bounds(size_t *n);
 
-/* Calls in flight (the daemon waits for them, bounded, before closing the store). */
+/* Calls in flight, and init and configure calls given up on that still
+ * run: the store may not be closed under any of them (the daemon then
+ * stops without closing it). */
 unsigned rd_plugins_busy(const struct rd_plugins *p);
+/* Calls in flight only: what a stop waits for, bounded, before closing the
+ * store (a call given up on is not waited for again). */
+unsigned rd_plugins_calls(const struct rd_plugins *p);
 
 #endif
