@@ -958,6 +958,35 @@ static void *init_main(void *arg)
 	return NULL;
 }
 
+/* A call handed to a thread of its own (init_timed, configure_timed): its
+ * lock, and its condition on the monotonic clock. */
+static void handoff_init(pthread_mutex_t *mu, pthread_cond_t *cv)
+{
+	pthread_mutex_init(mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(cv, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
+/* Waits (mu held) until *done or ms have passed; *done at the end. */
+static bool handoff_wait(pthread_mutex_t *mu, pthread_cond_t *cv, const bool *done, unsigned ms)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (!*done)
+		if (pthread_cond_timedwait(cv, mu, &until) == ETIMEDOUT && !*done)
+			break;
+	return *done;
+}
+
 /* d->init(ctx, host) on its own thread: its answer, or INIT_HUNG when it
  * has not returned within INIT_TIMEOUT_MS (the thread is then left to
  * itself, detached). */
@@ -966,12 +995,7 @@ static int init_timed(const struct rd_plugin *d, rd_plugin_ctx *ctx)
 	struct init_call *c = rd_calloc(1, sizeof *c);
 	c->d = d;
 	c->ctx = ctx;
-	pthread_mutex_init(&c->mu, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&c->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	handoff_init(&c->mu, &c->cv);
 	pthread_t t;
 	if (pthread_create(&t, NULL, init_main, c) != 0) { /* no thread to spare: call it here */
 		pthread_mutex_destroy(&c->mu);
@@ -979,14 +1003,8 @@ static int init_timed(const struct rd_plugin *d, rd_plugin_ctx *ctx)
 		free(c);
 		return d->init(ctx, &host_api);
 	}
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += INIT_TIMEOUT_MS / 1000;
 	pthread_mutex_lock(&c->mu);
-	while (!c->done)
-		if (pthread_cond_timedwait(&c->cv, &c->mu, &until) == ETIMEDOUT && !c->done)
-			break;
-	if (!c->done) {
+	if (!handoff_wait(&c->mu, &c->cv, &c->done, INIT_TIMEOUT_MS)) {
 		c->abandoned = true;
 		/* the registry stays while it runs (rd_plugins_free, renewd's stop) */
 		atomic_fetch_add(&ctx->host->stuck, 1);
@@ -1361,12 +1379,7 @@ static int configure_timed(struct rd_plugins *p, struct rd_loaded *l, uint64_t v
 	snprintf(c->ctx.req, sizeof c->ctx.req, "%s", rd_log_current_req() ? rd_log_current_req() : "");
 	c->config = rd_strdup(config_json);
 	c->ctx.config = c->config;
-	pthread_mutex_init(&c->mu, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&c->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	handoff_init(&c->mu, &c->cv);
 	pthread_t t;
 	if (pthread_create(&t, NULL, cfg_main, c) != 0) { /* no thread to spare: here, as before */
 		in_plugin = l->name;
@@ -1374,19 +1387,8 @@ static int configure_timed(struct rd_plugins *p, struct rd_loaded *l, uint64_t v
 		in_plugin = NULL;
 		c->done = true;
 	} else {
-		struct timespec until;
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += CONFIGURE_TIMEOUT_MS / 1000;
-		until.tv_nsec += (long)(CONFIGURE_TIMEOUT_MS % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
 		pthread_mutex_lock(&c->mu);
-		while (!c->done)
-			if (pthread_cond_timedwait(&c->cv, &c->mu, &until) == ETIMEDOUT && !c->done)
-				break;
-		if (!c->done) {
+		if (!handoff_wait(&c->mu, &c->cv, &c->done, CONFIGURE_TIMEOUT_MS)) {
 			c->abandoned = true;
 			pthread_mutex_lock(&p->mu);
 			if (l->n_cfg_stuck < sizeof l->cfg_stuck / sizeof l->cfg_stuck[0])
