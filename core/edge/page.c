@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "edge/call.h"
+#include "services/listing.h"
 #include "store/store.h"
 #include "util/err.h"
 
@@ -146,12 +147,6 @@ int rd_page_records(struct rd_page *p, struct call *c, struct rd_table *tb, cons
 	return rd_page_finish(p, rc);
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return (x > y) - (x < y);
-}
-
 int rd_call_scope_ids(struct call *c, struct rd_txn *t, struct rd_table *tb, const char *const *indexes, size_t n,
 		      uint64_t after, uint64_t **out, size_t *n_out)
 {
@@ -183,13 +178,9 @@ int rd_call_scope_ids(struct call *c, struct rd_txn *t, struct rd_table *tb, con
 		free(ids);
 		return rc;
 	}
-	qsort(ids, m, sizeof *ids, cmp_u64);
-	size_t k = 0;
-	for (size_t i = 0; i < m; i++) /* under two of the partner's keys: once */
-		if (!k || ids[i] != ids[k - 1])
-			ids[k++] = ids[i];
+	rd_list_ids_unique(ids, &m); /* in id order; one under two of the partner's keys: once */
 	*out = ids;
-	*n_out = k;
+	*n_out = m;
 	return 0;
 }
 
