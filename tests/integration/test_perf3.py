@@ -250,3 +250,37 @@ def test_a_re_sent_file_writes_nothing_and_a_changed_row_is_written(importer, tm
     path.write_bytes(head + b"".join(rows))
     p = renewctl("import", "--vendor", "sentinel", "--kind", "contracts", path, data=d.data)
     assert p.returncode == 0 and "0 new, 0 updated, 20 unchanged" in p.stdout, (p.stdout, p.stderr)
+
+
+@pytest.mark.watchdog(240)  # 16,000 tokens made through the API first (CPU time: a busy machine stretches it)
+def test_a_vendors_token_list_costs_its_own_tokens(daemon, tmp_path):
+    """GET /api/v1/tokens walked every token in the store, every vendor's
+    sessions and API tokens, to answer one vendor's few: another tenant's
+    tokens slowed it.  Now the tokens' user index, vendor first; the answer
+    (the vendor's API tokens, or the caller's own, in id order) as before."""
+    from test_slow_head import cpu_of
+    data = tmp_path / "store"
+    data.mkdir()
+    demo_load(data)
+    renewctl("vendor", "create", "--name", "Busy Co", "--slug", "busyco", "--currency", "EUR", data=data, check=True)
+    a_token, a_uid = api_user(data, email="admin@x.example")
+    s_token, s_uid = api_user(data, email="seller@x.example", role="vendor-sales")
+    b_token, b_uid = api_user(data, email="admin@busy.example", vendor="busyco")
+    d = daemon(data=data)
+    a, sales, b = ApiClient(d, a_token, a_uid), ApiClient(d, s_token, s_uid), ApiClient(d, b_token, b_uid)
+    mine = [a.ok("POST", "/api/v1/tokens", {"name": f"a-{i}"}, status=201)["id"] for i in range(3)]
+    own = sales.ok("POST", "/api/v1/tokens", {"name": "s-1", "expires_in_days": 30}, status=201)["id"]
+    theirs_b = {b.ok("POST", "/api/v1/tokens", {"name": f"b-{i}"}, status=201)["id"] for i in range(16000)}
+    listed = a.get("/api/v1/tokens")
+    ids = [t["id"] for t in listed["items"]]
+    assert ids == sorted(ids) and set(mine) | {own} <= set(ids), ids
+    assert len(ids) == 6 and not set(ids) & theirs_b, ids  # api_user's two API tokens, and the four made
+    theirs = sales.get("/api/v1/tokens")["items"]
+    assert own in [t["id"] for t in theirs] and len(theirs) == 2 and all(t["user_id"] == s_uid for t in theirs), theirs
+    assert len(b.get("/api/v1/tokens")["items"]) >= 16000
+    before = cpu_of(d.pid)
+    for _ in range(100):
+        a.get("/api/v1/tokens")
+    per = (cpu_of(d.pid) - before) / 100
+    assert per < 0.0008, f"renewd's CPU seconds per list of a vendor's 6 tokens beside 16,000 of another: {per}"
+    d.stop()
